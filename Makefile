@@ -1,0 +1,142 @@
+# libmanushya — plain Makefile.
+#   make                 library (shared + static) and the manushya CLI under build/
+#   make check           every test (starts the servers it needs); SAN=1 for ASan+UBSan
+#   make demo            the main job on the embedded default
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make bench-ingest    ingest benchmark on a fresh embedded database
+
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+PCDIR   ?= $(LIBDIR)/pkgconfig
+
+VERSION := $(shell sed -n 's/^\#define MN_VERSION "\(.*\)"/\1/p' include/manushya.h)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+
+CC      ?= cc
+OPT     ?= -O2
+ifeq ($(SAN),1)
+  B       ?= build-san
+  SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+  B       ?= build
+  SANFLAGS =
+endif
+
+DEPS_PKGS := sqlite3 libcjson
+PKG_CFLAGS := $(shell pkg-config --cflags $(DEPS_PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(DEPS_PKGS) 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS  ?= $(OPT) -g
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -fPIC -fvisibility=hidden -pthread \
+             -Iinclude -Ilib -I$(B)/gen $(PKG_CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm
+
+LIB_SRCS := $(sort $(wildcard lib/*/*.c)) $(B)/gen/migrations_sqlite.c
+LIB_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRCS:$(B)/%=%))
+CLI_SRCS := $(sort $(wildcard cli/*.c))
+CLI_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRCS))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
+TEST_SUPPORT := $(sort $(wildcard tests/support/*.c))
+BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
+BENCH_BINS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
+
+SONAME  := libmanushya.so.$(SOMAJOR)
+SHLIB   := $(B)/libmanushya.so.$(VERSION)
+STLIB   := $(B)/libmanushya.a
+CLI     := $(B)/manushya
+
+.PHONY: all deps check check-unit check-cli check-install demo install uninstall clean \
+        bench-ingest bench
+
+all: deps-ok $(SHLIB) $(B)/libmanushya.so $(STLIB) $(CLI)
+
+# Installs the Debian packages the build needs when one is missing (scripts/deps.sh).
+.PHONY: deps-ok
+deps-ok:
+	@scripts/deps.sh --check >/dev/null 2>&1 || scripts/deps.sh
+deps:
+	scripts/deps.sh
+
+$(B)/gen/migrations_sqlite.c: $(sort $(wildcard sql/sqlite/*.sql)) scripts/embed-sql.sh
+	@mkdir -p $(dir $@)
+	scripts/embed-sql.sh mn_sqlite_migrations $(sort $(wildcard sql/sqlite/*.sql)) > $@.tmp
+	mv $@.tmp $@
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(STLIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SHLIB): $(LIB_OBJS)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -o $@ $^ $(LDLIBS_ALL)
+
+$(B)/libmanushya.so: $(SHLIB)
+	ln -sf libmanushya.so.$(VERSION) $(B)/$(SONAME)
+	ln -sf $(SONAME) $@
+
+$(CLI): $(CLI_OBJS) $(STLIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(STLIB) $(LDLIBS_ALL)
+
+$(B)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(STLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests -o $@ $< $(TEST_SUPPORT) $(STLIB) \
+	    $(CHECK_LIBS) $(LDLIBS_ALL)
+
+$(B)/bench/%: tests/bench/%.c $(STLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests -o $@ $< $(STLIB) $(LDLIBS_ALL)
+
+# ---- tests ---------------------------------------------------------------------------------
+check: all $(UNIT_BINS) $(BENCH_BINS)
+	@scripts/deps.sh --check-test >/dev/null 2>&1 || scripts/deps.sh --test
+	MN_BUILD=$(B) tests/run.sh $(UNIT_BINS)
+
+# ---- main job, benchmarks -------------------------------------------------------------------
+demo: all
+	MN_BUILD=$(B) examples/demo.sh
+
+bench-ingest: all
+	$(CLI) --db "sqlite:$$(mktemp -d)/bench.db" bench ingest --n 100000 --batch 1000
+
+# ---- install --------------------------------------------------------------------------------
+$(B)/manushya.pc: pkgconfig/manushya.pc.in include/manushya.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@PRIVATE_LIBS@|$(PKG_LIBS) -lpthread -lm|g' $< > $@
+
+install: all $(B)/manushya.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 644 include/manushya.h $(DESTDIR)$(INCDIR)/manushya.h
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/libmanushya.so.$(VERSION)
+	ln -sf libmanushya.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libmanushya.so
+	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/libmanushya.a
+	install -m 644 $(B)/manushya.pc $(DESTDIR)$(PCDIR)/manushya.pc
+	install -m 644 man/manushya.1 $(DESTDIR)$(MANDIR)/man1/manushya.1
+	install -m 644 man/libmanushya.3 $(DESTDIR)$(MANDIR)/man3/libmanushya.3
+	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/manushya
+
+uninstall:
+	rm -f $(DESTDIR)$(INCDIR)/manushya.h $(DESTDIR)$(LIBDIR)/libmanushya.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libmanushya.so \
+	    $(DESTDIR)$(LIBDIR)/libmanushya.a $(DESTDIR)$(PCDIR)/manushya.pc \
+	    $(DESTDIR)$(MANDIR)/man1/manushya.1 $(DESTDIR)$(MANDIR)/man3/libmanushya.3 \
+	    $(DESTDIR)$(BINDIR)/manushya
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

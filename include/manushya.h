@@ -1,0 +1,282 @@
+/*
+ * manushya.h — libmanushya, secure long-term memory for AI agents.
+ *
+ * The one public header. Every symbol has the mn_ (functions, types) or MN_ (macros, constants)
+ * prefix. The header compiles as C99 and as C++.
+ *
+ * Conventions, as in SQLite, libcurl and hiredis:
+ *  - Handles are opaque (mn_db). Open with mn_open(), close with mn_close().
+ *  - Every call returns an int code: MN_OK on success, an MN_E* code otherwise. After a failure,
+ *    mn_errmsg(db) says what was wrong and what to do; mn_strerror(rc) names the code.
+ *  - Inputs are borrowed: the library copies what it keeps. Results the library allocates are the
+ *    caller's and are freed with the matching mn_*_free() function (all accept NULL).
+ *  - Config and option structs are zero-initialised by the caller; a zero field means "default".
+ *  - Every data call acts for an actor (tenant + identity). Tenants never see each other's data.
+ *
+ * Thread safety: one mn_db may be used by many threads at once. Calls on a handle are safe in
+ * parallel (reads run concurrently over a pool of connections; writes are serialised by the
+ * store). mn_errmsg() is per thread: it reports the last failure of the calling thread on that
+ * handle. mn_close() must not race with other calls on the same handle. Several processes may
+ * open the same SQLite file (WAL mode, busy timeout). Call mn_global_init() once before any
+ * thread opens a handle (mn_open() calls it if you did not; it is idempotent).
+ */
+#ifndef MANUSHYA_H
+#define MANUSHYA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MN_API __attribute__((visibility("default")))
+#else
+#define MN_API
+#endif
+
+#define MN_VERSION_MAJOR 0
+#define MN_VERSION_MINOR 1
+#define MN_VERSION_PATCH 0
+#define MN_VERSION "0.1.0"
+/* MN_VERSION_NUMBER is 10000*major + 100*minor + patch, for compile-time comparisons. */
+#define MN_VERSION_NUMBER (MN_VERSION_MAJOR * 10000 + MN_VERSION_MINOR * 100 + MN_VERSION_PATCH)
+
+/* ---- Result codes ------------------------------------------------------------------------ */
+enum {
+    MN_OK = 0,
+    MN_ERROR = 1,        /* generic failure (rare; a more precise code is used where known) */
+    MN_EINVAL = 2,       /* bad argument or input: nothing was changed */
+    MN_ENOTFOUND = 3,    /* no such tenant, identity, memory, ... */
+    MN_EEXISTS = 4,      /* unique name already taken */
+    MN_EDENIED = 5,      /* the policy engine refused the actor */
+    MN_ELIMITED = 6,     /* rate limited: retry later */
+    MN_EBACKEND = 7,     /* the store or a server failed (I/O, busy past timeout, network) */
+    MN_ENOMEM = 8,       /* out of memory */
+    MN_EUNSUPPORTED = 9, /* not supported by this build, backend or URL */
+    MN_ECORRUPT = 10,    /* the database or a file is not ours, damaged or from a newer version */
+    MN_ERANGE = 11       /* a value or size is outside what is allowed */
+};
+
+/* ---- Library ------------------------------------------------------------------------------ */
+MN_API const char *mn_version(void);      /* "0.1.0" */
+MN_API int mn_version_number(void);       /* MN_VERSION_NUMBER of the library actually loaded */
+MN_API int mn_global_init(void);          /* idempotent, thread-safe */
+MN_API const char *mn_strerror(int rc);   /* static text naming the code */
+MN_API void mn_free(void *p);             /* frees memory the library returned as plain char*/
+
+/* ---- Handle ------------------------------------------------------------------------------- */
+typedef struct mn_db mn_db;
+
+/* Flags for mn_config.flags */
+#define MN_OPEN_READONLY 0x1  /* open an existing database read-only */
+#define MN_OPEN_NOCREATE 0x2  /* fail with MN_ENOTFOUND if the database does not exist */
+
+typedef struct mn_config {
+    unsigned flags;          /* MN_OPEN_* */
+    const char *embedder;    /* "local" (default, offline) */
+    int embed_dim;           /* embedding dimension; default 384. Fixed per database at creation */
+    size_t max_text_bytes;   /* largest memory text accepted; default 65536 */
+    int busy_timeout_ms;     /* wait for other writers up to this long; default 5000 */
+    int pool_size;           /* connections for concurrent readers; default 4 */
+} mn_config;
+
+/*
+ * Opens (creating and migrating if needed) the store named by url:
+ *   sqlite:PATH, sqlite://PATH or a bare PATH    embedded SQLite file
+ * cfg may be NULL for defaults. On failure *out is still set when memory allowed, so that
+ * mn_errmsg(*out) can explain; the caller must mn_close() it either way.
+ */
+MN_API int mn_open(mn_db **out, const char *url, const mn_config *cfg);
+MN_API void mn_close(mn_db *db);
+/* Message for the last failure of this thread on db (db may be NULL: last failure of mn_open). */
+MN_API const char *mn_errmsg(const mn_db *db);
+MN_API int mn_errcode(const mn_db *db);
+MN_API int mn_embed_dim(const mn_db *db);
+
+/* ---- Actors ------------------------------------------------------------------------------- */
+/* Who a call is made for. tenant: tenant id or name (required). identity: identity id or
+ * external_id; NULL means the tenant's trusted system actor (host programs acting for the
+ * tenant itself). */
+typedef struct mn_actor {
+    const char *tenant;
+    const char *identity;
+} mn_actor;
+
+/* ---- Tenants ------------------------------------------------------------------------------ */
+typedef struct mn_tenant {
+    char *id;            /* UUIDv7 */
+    char *name;
+    int64_t created_at;  /* milliseconds since the Unix epoch, UTC */
+} mn_tenant;
+
+typedef struct mn_tenant_list {
+    size_t count;
+    mn_tenant *items;
+} mn_tenant_list;
+
+/* name: 1..128 bytes of letters, digits, '-', '_', '.'; unique. */
+MN_API int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out);
+MN_API int mn_tenant_get(mn_db *db, const char *id_or_name, mn_tenant **out);
+MN_API int mn_tenant_list_all(mn_db *db, mn_tenant_list **out);
+MN_API void mn_tenant_free(mn_tenant *t);
+MN_API void mn_tenant_list_free(mn_tenant_list *l);
+
+/* ---- Identities --------------------------------------------------------------------------- */
+typedef struct mn_identity {
+    char *id;            /* UUIDv7 */
+    char *tenant_id;
+    char *external_id;   /* unique per tenant */
+    char *role;
+    char *claims;        /* JSON object text */
+    int active;
+    int64_t created_at;
+    int64_t updated_at;
+} mn_identity;
+
+typedef struct mn_identity_list {
+    size_t count;
+    mn_identity *items;
+} mn_identity_list;
+
+/* role defaults to "agent" when NULL; claims (a JSON object) to "{}". */
+MN_API int mn_identity_create(mn_db *db, const mn_actor *actor, const char *external_id,
+                              const char *role, const char *claims, mn_identity **out);
+MN_API int mn_identity_get(mn_db *db, const mn_actor *actor, const char *id_or_external_id,
+                           mn_identity **out);
+MN_API int mn_identity_list(mn_db *db, const mn_actor *actor, mn_identity_list **out);
+MN_API int mn_identity_deactivate(mn_db *db, const mn_actor *actor, const char *id_or_external_id);
+/* Deletes the identity and, with it, every memory it owns (and their history). */
+MN_API int mn_identity_delete(mn_db *db, const mn_actor *actor, const char *id_or_external_id);
+MN_API void mn_identity_free(mn_identity *i);
+MN_API void mn_identity_list_free(mn_identity_list *l);
+
+/* ---- Memories ----------------------------------------------------------------------------- */
+typedef struct mn_memory {
+    char *id;             /* UUIDv7 */
+    char *tenant_id;
+    char *identity_id;
+    char *text;
+    char *type;
+    char *metadata;       /* JSON object text */
+    double importance;    /* 0..1 */
+    int64_t version;      /* 1 at creation, +1 per update */
+    int64_t created_at;   /* ms since epoch */
+    int64_t updated_at;
+    int64_t expires_at;   /* 0 = never */
+    int deleted;          /* soft-deleted (restorable) */
+    int64_t seq;          /* store-wide change sequence of the last change */
+    double similarity;    /* cosine similarity to the query; search results only */
+    float *embedding;     /* L2-normalised; NULL unless asked for (MN_WITH_EMBEDDING) */
+    int dim;
+} mn_memory;
+
+typedef struct mn_memory_list {
+    size_t count;
+    mn_memory *items;
+    char *next_cursor;    /* pass to the next mn_memory_list() call; NULL at the end */
+} mn_memory_list;
+
+/* A new memory, or the changes of an update (NULL / unset fields = unchanged). */
+typedef struct mn_memory_input {
+    const char *identity;   /* owner: id or external_id; NULL = the actor's identity */
+    const char *text;       /* required for add; at most mn_config.max_text_bytes, UTF-8 */
+    const char *type;       /* 1..64 bytes; default "fact" */
+    const char *metadata;   /* JSON object text; default "{}" */
+    int has_importance;     /* set to use importance; otherwise 0.5 on add, unchanged on update */
+    double importance;      /* 0..1 */
+    int ttl_days;           /* > 0: expires that many days after the add; 0 = never; < 0 invalid */
+    const float *embedding; /* optional caller-supplied vector of mn_embed_dim() floats */
+    int dim;                /* number of floats in embedding */
+} mn_memory_input;
+
+/* Flags for the filter */
+#define MN_WITH_DELETED 0x1    /* include soft-deleted memories */
+#define MN_WITH_EXPIRED 0x2    /* include expired memories */
+#define MN_WITH_EMBEDDING 0x4  /* fill mn_memory.embedding */
+
+typedef struct mn_filter {
+    const char *identity;  /* owner id or external_id */
+    const char *type;
+    const char *metadata;  /* JSON object: a memory matches when its metadata contains it */
+    unsigned flags;        /* MN_WITH_* */
+} mn_filter;
+
+MN_API int mn_memory_add(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
+                         mn_memory **out /* may be NULL */);
+/* Adds all or none, in one transaction. ids (may be NULL) receives n ids, freed with
+ * mn_strings_free(ids, n). On failure *failed_index (may be NULL) names the bad input. */
+MN_API int mn_memory_add_many(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
+                              size_t n, char ***ids, size_t *failed_index);
+MN_API int mn_memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned flags,
+                         mn_memory **out);
+
+typedef struct mn_list_options {
+    mn_filter filter;
+    int limit;            /* default 50, at most 1000 */
+    const char *cursor;   /* from a previous next_cursor, or NULL for the newest */
+} mn_list_options;
+/* Newest first. */
+MN_API int mn_memory_list_page(mn_db *db, const mn_actor *actor, const mn_list_options *opt,
+                               mn_memory_list **out);
+
+/* Changes text, type, metadata and/or importance (and the embedding when the text changes or
+ * one is supplied); bumps the version and records before/after in the history. */
+MN_API int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
+                            const mn_memory_input *changes, mn_memory **out /* may be NULL */);
+
+#define MN_DELETE_SOFT 0  /* hidden, restorable with mn_memory_restore() */
+#define MN_DELETE_HARD 1  /* gone from every table, history included */
+MN_API int mn_memory_delete(mn_db *db, const mn_actor *actor, const char *id, int mode);
+/* All or none: fails without deleting anything if an id is invalid or not found. */
+MN_API int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *ids,
+                                 size_t n, int mode);
+MN_API int mn_memory_restore(mn_db *db, const mn_actor *actor, const char *id);
+/* Hard-deletes the tenant's memories whose expiry has passed; *purged (may be NULL) counts them */
+MN_API int mn_memory_purge_expired(mn_db *db, const mn_actor *actor, size_t *purged);
+
+typedef struct mn_history_entry {
+    int64_t version;      /* the version this change produced */
+    int64_t changed_at;
+    char *changed_by;     /* identity id of the actor, or NULL for the system actor */
+    char *before;         /* JSON object: text, type, metadata, importance */
+    char *after;
+} mn_history_entry;
+
+typedef struct mn_history {
+    size_t count;
+    mn_history_entry *items;  /* oldest first */
+} mn_history;
+
+MN_API int mn_memory_history(mn_db *db, const mn_actor *actor, const char *id, mn_history **out);
+
+MN_API void mn_memory_free(mn_memory *m);
+MN_API void mn_memory_list_free(mn_memory_list *l);
+MN_API void mn_history_free(mn_history *h);
+MN_API void mn_strings_free(char **s, size_t n);
+
+/* ---- Search ------------------------------------------------------------------------------- */
+typedef struct mn_search_options {
+    const char *query;       /* text, embedded with the handle's embedder ... */
+    const float *vector;     /* ... or a vector of dim floats (then query is ignored) */
+    int dim;
+    int k;                   /* default 10, at most 1000 */
+    double min_similarity;   /* drop hits below this; 0 (the default) keeps every hit */
+    mn_filter filter;
+} mn_search_options;
+
+/* Results best first, in out->items with similarity set; next_cursor is NULL. */
+MN_API int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *opt,
+                            mn_memory_list **out);
+
+/* ---- Embeddings --------------------------------------------------------------------------- */
+/* Embeds text with the handle's embedder into out[0 .. dim-1]; dim must be mn_embed_dim(db).
+ * The local embedder hashes words, word pairs and character trigrams: it matches words, not
+ * meaning. */
+MN_API int mn_embed(mn_db *db, const char *text, float *out, int dim);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MANUSHYA_H */

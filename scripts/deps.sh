@@ -1,0 +1,40 @@
+#!/bin/sh
+# Installs the Debian packages libmanushya needs. Idempotent.
+#   scripts/deps.sh               build + demo packages
+#   scripts/deps.sh --test        also what `make check` needs
+#   scripts/deps.sh --check[-test]  exit 0 when everything is already there, 1 otherwise
+# As root it runs apt-get; otherwise it prints the exact command to run.
+set -eu
+
+BUILD_PKGS="build-essential pkg-config libsqlite3-dev libcjson-dev"
+TEST_PKGS="check python3 sqlite3"
+
+mode=${1:-}
+case "$mode" in
+  ""|--check) pkgs=$BUILD_PKGS ;;
+  --test|--check-test) pkgs="$BUILD_PKGS $TEST_PKGS" ;;
+  *) echo "usage: scripts/deps.sh [--test] [--check|--check-test]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+
+case "$mode" in
+  --check|--check-test) [ -z "$missing" ]; exit $? ;;
+esac
+
+[ -z "$missing" ] && exit 0
+cmd="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" -eq 0 ]; then
+  echo "deps: installing$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+else
+  echo "deps: missing Debian packages:$missing" >&2
+  echo "deps: run as root:  apt-get update && $cmd" >&2
+  exit 1
+fi
