@@ -90,7 +90,8 @@ typedef struct mn_config {
  */
 MN_API int mn_open(mn_db **out, const char *url, const mn_config *cfg);
 MN_API void mn_close(mn_db *db);
-/* Message for the last failure of this thread on db (db may be NULL: last failure of mn_open). */
+/* Message and code of the calling thread's last failure on db (db may be NULL: a failure of
+ * mn_open that could not allocate a handle). Successful calls leave them as they were. */
 MN_API const char *mn_errmsg(const mn_db *db);
 MN_API int mn_errcode(const mn_db *db);
 MN_API int mn_embed_dim(const mn_db *db);
@@ -145,7 +146,7 @@ MN_API int mn_identity_create(mn_db *db, const mn_actor *actor, const char *exte
                               const char *role, const char *claims, mn_identity **out);
 MN_API int mn_identity_get(mn_db *db, const mn_actor *actor, const char *id_or_external_id,
                            mn_identity **out);
-MN_API int mn_identity_list(mn_db *db, const mn_actor *actor, mn_identity_list **out);
+MN_API int mn_identity_list_all(mn_db *db, const mn_actor *actor, mn_identity_list **out);
 MN_API int mn_identity_deactivate(mn_db *db, const mn_actor *actor, const char *id_or_external_id);
 /* Deletes the identity and, with it, every memory it owns (and their history). */
 MN_API int mn_identity_delete(mn_db *db, const mn_actor *actor, const char *id_or_external_id);

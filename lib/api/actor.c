@@ -1,0 +1,61 @@
+#include "api/actor.h"
+#include "core/error.h"
+#include "core/handle.h"
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int mn_require(mn_db *db, const void *p, const char *what)
+{
+    return p ? MN_OK : mn_seterr(db, MN_EINVAL, "%s is NULL; it is required", what);
+}
+
+int mn_who_resolve(mn_db *db, const mn_actor *actor, struct mn_who *who)
+{
+    memset(who, 0, sizeof *who);
+    if (!db)
+        return MN_EINVAL;
+    if (!actor || !actor->tenant || !*actor->tenant)
+        return mn_seterr(db, MN_EINVAL, "no tenant given; every data call acts for a tenant "
+                         "(mn_actor.tenant: its id or name)");
+    int rc = db->store->ops->tenant_get(db->store, actor->tenant, &who->tenant);
+    if (rc != MN_OK || !actor->identity)
+        return rc;
+    rc = db->store->ops->identity_get(db->store, who->tenant->id, actor->identity, &who->identity);
+    if (rc == MN_OK && !who->identity->active)
+        rc = mn_seterr(db, MN_EDENIED, "identity \"%.128s\" is deactivated and may not act",
+                       who->identity->external_id);
+    return rc;
+}
+
+void mn_who_release(struct mn_who *who)
+{
+    mn_tenant_free(who->tenant);
+    mn_identity_free(who->identity);
+    memset(who, 0, sizeof *who);
+}
+
+int mn_who_identity_id(mn_db *db, const struct mn_who *who, const char *id_or_external,
+                       char **out)
+{
+    mn_identity *i;
+    int rc = db->store->ops->identity_get(db->store, who->tenant->id, id_or_external, &i);
+    if (rc != MN_OK)
+        return rc;
+    *out = i->id;
+    i->id = NULL;
+    mn_identity_free(i);
+    return MN_OK;
+}
+
+int mn_who_owner(mn_db *db, const struct mn_who *who, const char *owner, char **out)
+{
+    if (owner)
+        return mn_who_identity_id(db, who, owner, out);
+    if (!who->identity)
+        return mn_seterr(db, MN_EINVAL, "no owner for the memory: the system actor must name "
+                         "one (mn_memory_input.identity, or act as an identity)");
+    *out = strdup(who->identity->id);
+    return *out ? MN_OK : mn_seterr(db, MN_ENOMEM, "out of memory");
+}

@@ -1,0 +1,12 @@
+/* Embedding through the handle's embedder. */
+#ifndef MN_API_EMBED_H
+#define MN_API_EMBED_H
+
+#include "manushya.h"
+
+#include <stddef.h>
+
+/* Embeds n NUL-terminated texts into out (n * mn_embed_dim(db) floats). */
+int mn_embed_texts(mn_db *db, const char *const *texts, size_t n, float *out);
+
+#endif

@@ -1,0 +1,53 @@
+#include "api/filter.h"
+#include "api/validate.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MN_FILTER_FLAGS (MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING)
+
+int mn_query_from_filter(mn_db *db, const struct mn_who *who, const mn_filter *f,
+                         struct mn_query_owned *out)
+{
+    memset(out, 0, sizeof *out);
+    out->q.now = mn_now_ms();
+    if (!f)
+        return MN_OK;
+    if (f->flags & ~(unsigned)MN_FILTER_FLAGS)
+        return mn_seterr(db, MN_EINVAL, "filter flags have unknown bits 0x%x; use MN_WITH_*",
+                         f->flags & ~(unsigned)MN_FILTER_FLAGS);
+    out->q.flags = f->flags;
+    if (f->type) {
+        int rc = mn_check_name(db, "the type filter", f->type, 64);
+        if (rc != MN_OK)
+            return rc;
+        out->q.type = f->type;
+    }
+    if (f->identity) {
+        int rc = mn_who_identity_id(db, who, f->identity, &out->identity_id);
+        if (rc != MN_OK)
+            return rc;
+        out->q.identity_id = out->identity_id;
+    }
+    if (f->metadata) {
+        char err[MN_ERRMSG_MAX];
+        int rc = mn_json_object_parse(f->metadata, "the metadata filter", &out->metadata, err,
+                                      sizeof err);
+        if (rc != MN_OK)
+            return mn_seterr(db, rc, "%s", err);
+        /* An empty object contains nothing to test: every memory matches, so skip parsing. */
+        if (out->metadata->child)
+            out->q.metadata = out->metadata;
+    }
+    return MN_OK;
+}
+
+void mn_query_release(struct mn_query_owned *o)
+{
+    free(o->identity_id);
+    cJSON_Delete(o->metadata);
+    memset(o, 0, sizeof *o);
+}

@@ -1,0 +1,105 @@
+/* Identities: the agents, users and services that act inside a tenant. */
+#include "api/actor.h"
+#include "api/validate.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/handle.h"
+#include "core/uuid.h"
+#include "store/store.h"
+
+#include <stdlib.h>
+
+#define MN_EXTERNAL_ID_MAX 256
+#define MN_ROLE_MAX 64
+
+int mn_identity_create(mn_db *db, const mn_actor *actor, const char *external_id,
+                       const char *role, const char *claims, mn_identity **out)
+{
+    if (!db)
+        return MN_EINVAL;
+    char *claims_json = NULL;
+    int rc = mn_check_name(db, "external_id", external_id, MN_EXTERNAL_ID_MAX);
+    if (rc == MN_OK)
+        rc = mn_check_name(db, "role", role ? role : "agent", MN_ROLE_MAX);
+    if (rc == MN_OK)
+        rc = mn_check_json_object(db, "claims", claims, &claims_json);
+    struct mn_who who = {0};
+    if (rc == MN_OK)
+        rc = mn_who_resolve(db, actor, &who);
+    if (rc == MN_OK) {
+        char id[MN_UUID_LEN + 1];
+        mn_identity i = { .id = id, .tenant_id = who.tenant->id, .external_id = (char *)external_id,
+                          .role = (char *)(role ? role : "agent"), .claims = claims_json,
+                          .active = 1 };
+        i.created_at = i.updated_at = mn_uuid7(id);
+        rc = db->store->ops->identity_insert(db->store, &i);
+        if (rc == MN_OK && out)
+            rc = db->store->ops->identity_get(db->store, who.tenant->id, id, out);
+    }
+    mn_who_release(&who);
+    free(claims_json);
+    return rc;
+}
+
+int mn_identity_get(mn_db *db, const mn_actor *actor, const char *id_or_external_id,
+                    mn_identity **out)
+{
+    if (!db)
+        return MN_EINVAL;
+    struct mn_who who = {0};
+    int rc = mn_require(db, id_or_external_id, "the identity id or external_id");
+    if (rc == MN_OK)
+        rc = mn_require(db, out, "out");
+    if (rc == MN_OK)
+        rc = mn_who_resolve(db, actor, &who);
+    if (rc == MN_OK)
+        rc = db->store->ops->identity_get(db->store, who.tenant->id, id_or_external_id, out);
+    mn_who_release(&who);
+    return rc;
+}
+
+int mn_identity_list_all(mn_db *db, const mn_actor *actor, mn_identity_list **out)
+{
+    if (!db)
+        return MN_EINVAL;
+    struct mn_who who = {0};
+    int rc = mn_require(db, out, "out");
+    if (rc == MN_OK)
+        rc = mn_who_resolve(db, actor, &who);
+    if (rc == MN_OK)
+        rc = db->store->ops->identity_list(db->store, who.tenant->id, out);
+    mn_who_release(&who);
+    return rc;
+}
+
+/* Resolves the target identity, then applies a change to it by id. */
+static int change_identity(mn_db *db, const mn_actor *actor, const char *id_or_external_id,
+                           int deactivate)
+{
+    if (!db)
+        return MN_EINVAL;
+    struct mn_who who = {0};
+    char *id = NULL;
+    int rc = mn_require(db, id_or_external_id, "the identity id or external_id");
+    if (rc == MN_OK)
+        rc = mn_who_resolve(db, actor, &who);
+    if (rc == MN_OK)
+        rc = mn_who_identity_id(db, &who, id_or_external_id, &id);
+    if (rc == MN_OK && deactivate)
+        rc = db->store->ops->identity_set_active(db->store, who.tenant->id, id, 0, mn_now_ms());
+    else if (rc == MN_OK)
+        rc = db->store->ops->identity_delete(db->store, who.tenant->id, id);
+    free(id);
+    mn_who_release(&who);
+    return rc;
+}
+
+int mn_identity_deactivate(mn_db *db, const mn_actor *actor, const char *id_or_external_id)
+{
+    return change_identity(db, actor, id_or_external_id, 1);
+}
+
+int mn_identity_delete(mn_db *db, const mn_actor *actor, const char *id_or_external_id)
+{
+    return change_identity(db, actor, id_or_external_id, 0);
+}

@@ -1,0 +1,248 @@
+/* Memories: adding and reading them. Changes are in memory_change.c, search in search.c. */
+#include "api/actor.h"
+#include "api/embed.h"
+#include "api/filter.h"
+#include "api/validate.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/handle.h"
+#include "core/uuid.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MN_TYPE_MAX 64
+#define MN_LIST_DEFAULT 50
+#define MN_LIST_MAX 1000
+
+/* What an add keeps while it prepares rows: the strings it made for them. */
+struct pending {
+    struct mn_memory_row *rows;
+    char (*ids)[MN_UUID_LEN + 1];
+    char **owners, **metadata;
+    float *vectors;
+    size_t n;
+};
+
+static void pending_free(struct pending *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->owners ? p->owners[i] : NULL);
+        free(p->metadata ? p->metadata[i] : NULL);
+    }
+    free(p->rows);
+    free(p->ids);
+    free(p->owners);
+    free(p->metadata);
+    free(p->vectors);
+}
+
+/* Checks one input and fills its row, except the embedding of text the embedder must do.
+ * what is the prefix of messages ("" for a single add, "memory 3: " in a batch). */
+static int prepare_row(mn_db *db, const struct mn_who *who, const mn_memory_input *in,
+                       const char *what, struct pending *p, size_t i, int64_t now)
+{
+    char field[48];
+    struct mn_memory_row *r = &p->rows[i];
+#define FIELD(name) (snprintf(field, sizeof field, "%s%s", what, name), field)
+    int rc = mn_check_text(db, FIELD("text"), in->text, db->cfg.max_text_bytes);
+    if (rc == MN_OK && in->type)
+        rc = mn_check_name(db, FIELD("type"), in->type, MN_TYPE_MAX);
+    if (rc == MN_OK && in->has_importance)
+        rc = mn_check_importance(db, FIELD("importance"), in->importance);
+    if (rc == MN_OK && in->ttl_days < 0)
+        rc = mn_seterr(db, MN_EINVAL, "%sttl_days is %d; give a number of days >= 1, or 0 for "
+                       "no expiry", what, in->ttl_days);
+    if (rc == MN_OK)
+        rc = mn_check_json_object(db, FIELD("metadata"), in->metadata, &p->metadata[i]);
+    if (rc == MN_OK && in->embedding)
+        rc = mn_check_vector(db, FIELD("embedding"), in->embedding, in->dim,
+                             p->vectors + i * (size_t)db->dim);
+    if (rc == MN_OK && !in->embedding && in->dim)
+        rc = mn_seterr(db, MN_EINVAL, "%sdim is %d but embedding is NULL", what, in->dim);
+#undef FIELD
+    if (rc == MN_OK)
+        rc = mn_who_owner(db, who, in->identity, &p->owners[i]);
+    if (rc != MN_OK)
+        return rc;
+    if (mn_uuid7(p->ids[i]) < 0)
+        return mn_seterr(db, MN_ERROR, "the system gave no randomness for a new id");
+    r->id = p->ids[i];
+    r->identity_id = p->owners[i];
+    r->text = in->text;
+    r->type = in->type ? in->type : "fact";
+    r->metadata = p->metadata[i];
+    r->importance = in->has_importance ? in->importance : 0.5;
+    r->version = 1;
+    r->created_at = r->updated_at = now;
+    r->expires_at = in->ttl_days > 0 ? now + in->ttl_days * MN_MS_PER_DAY : 0;
+    r->embedding = p->vectors + i * (size_t)db->dim;
+    return MN_OK;
+}
+
+/* Embeds, in one call, the texts of every input that brought no vector of its own. */
+static int embed_missing(mn_db *db, const mn_memory_input *in, struct pending *p)
+{
+    size_t todo = 0;
+    for (size_t i = 0; i < p->n; i++)
+        todo += !in[i].embedding;
+    if (!todo)
+        return MN_OK;
+    const char **texts = malloc(todo * sizeof *texts);
+    float *out = texts ? malloc(todo * (size_t)db->dim * sizeof *out) : NULL;
+    int rc = out ? MN_OK : mn_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", todo);
+    if (rc == MN_OK) {
+        for (size_t i = 0, j = 0; i < p->n; i++)
+            if (!in[i].embedding)
+                texts[j++] = in[i].text;
+        rc = mn_embed_texts(db, texts, todo, out);
+    }
+    for (size_t i = 0, j = 0; rc == MN_OK && i < p->n; i++)
+        if (!in[i].embedding)
+            memcpy(p->vectors + i * (size_t)db->dim, out + j++ * (size_t)db->dim,
+                   (size_t)db->dim * sizeof *out);
+    free(texts);
+    free(out);
+    return rc;
+}
+
+/* Resolves the actor into *who (the caller releases it), then checks, embeds and stores the
+ * n inputs in one transaction. */
+static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in, size_t n,
+                    int batch, struct pending *p, size_t *failed, struct mn_who *who)
+{
+    int rc = mn_who_resolve(db, actor, who);
+    p->n = n;
+    p->rows = calloc(n, sizeof *p->rows);
+    p->ids = calloc(n, sizeof *p->ids);
+    p->owners = calloc(n, sizeof *p->owners);
+    p->metadata = calloc(n, sizeof *p->metadata);
+    p->vectors = malloc(n * (size_t)db->dim * sizeof *p->vectors);
+    if (rc == MN_OK && (!p->rows || !p->ids || !p->owners || !p->metadata || !p->vectors))
+        rc = mn_seterr(db, MN_ENOMEM, "out of memory preparing %zu memories", n);
+    int64_t now = mn_now_ms();
+    for (size_t i = 0; rc == MN_OK && i < n; i++) {
+        char what[40] = "";
+        if (batch)
+            snprintf(what, sizeof what, "memory %zu: ", i);
+        rc = prepare_row(db, who, &in[i], what, p, i, now);
+        if (rc != MN_OK)
+            *failed = i;
+    }
+    if (rc == MN_OK)
+        rc = embed_missing(db, in, p);
+    if (rc == MN_OK)
+        rc = db->store->ops->memory_insert(db->store, who->tenant->id, p->rows, n);
+    return rc;
+}
+
+static int get_by_id(mn_db *db, const char *tenant_id, const char *id, unsigned flags,
+                     mn_memory **out)
+{
+    struct mn_store_query q = { .flags = flags, .now = mn_now_ms() };
+    return db->store->ops->memory_get(db->store, tenant_id, id, &q, out);
+}
+
+int mn_memory_add(mn_db *db, const mn_actor *actor, const mn_memory_input *in, mn_memory **out)
+{
+    if (!db)
+        return MN_EINVAL;
+    int rc = mn_require(db, in, "the memory input");
+    if (rc != MN_OK)
+        return rc;
+    struct pending p = {0};
+    struct mn_who who = {0};
+    size_t failed;
+    rc = add_rows(db, actor, in, 1, 0, &p, &failed, &who);
+    if (rc == MN_OK && out)
+        rc = get_by_id(db, who.tenant->id, p.ids[0], MN_WITH_EXPIRED, out);
+    mn_who_release(&who);
+    pending_free(&p);
+    return rc;
+}
+
+int mn_memory_add_many(mn_db *db, const mn_actor *actor, const mn_memory_input *in, size_t n,
+                       char ***ids, size_t *failed_index)
+{
+    if (!db)
+        return MN_EINVAL;
+    if (ids)
+        *ids = NULL;
+    size_t failed = (size_t)-1;
+    int rc = n ? mn_require(db, in, "the memory inputs") : MN_OK;
+    if (rc != MN_OK || n == 0)
+        return rc;
+    struct pending p = {0};
+    struct mn_who who = {0};
+    rc = add_rows(db, actor, in, n, 1, &p, &failed, &who);
+    mn_who_release(&who);
+    if (failed_index)
+        *failed_index = failed;
+    if (rc == MN_OK && ids) {
+        char **copy = calloc(n, sizeof *copy);
+        for (size_t i = 0; copy && i < n; i++)
+            if (!(copy[i] = strdup(p.ids[i]))) {
+                mn_strings_free(copy, i);
+                copy = NULL;
+            }
+        /* The memories are stored; only the copy of their ids failed. */
+        if (!copy)
+            rc = mn_seterr(db, MN_ENOMEM, "the %zu memories were added but their ids could not "
+                           "be returned (out of memory)", n);
+        *ids = copy;
+    }
+    pending_free(&p);
+    return rc;
+}
+
+int mn_memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned flags,
+                  mn_memory **out)
+{
+    if (!db)
+        return MN_EINVAL;
+    int rc = mn_check_memory_id(db, "the memory id", id);
+    if (rc == MN_OK)
+        rc = mn_require(db, out, "out");
+    if (rc == MN_OK && (flags & ~(unsigned)(MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING)))
+        rc = mn_seterr(db, MN_EINVAL, "flags have unknown bits 0x%x; use MN_WITH_*", flags);
+    struct mn_who who = {0};
+    if (rc == MN_OK)
+        rc = mn_who_resolve(db, actor, &who);
+    if (rc == MN_OK)
+        rc = get_by_id(db, who.tenant->id, id, flags, out);
+    mn_who_release(&who);
+    return rc;
+}
+
+int mn_memory_list_page(mn_db *db, const mn_actor *actor, const mn_list_options *opt,
+                        mn_memory_list **out)
+{
+    if (!db)
+        return MN_EINVAL;
+    int rc = mn_require(db, out, "out");
+    mn_list_options none = {0};
+    if (!opt)
+        opt = &none;
+    if (rc == MN_OK && (opt->limit < 0 || opt->limit > MN_LIST_MAX))
+        rc = mn_seterr(db, MN_EINVAL, "limit is %d; give 1..%d (0 = %d)", opt->limit,
+                       MN_LIST_MAX, MN_LIST_DEFAULT);
+    if (rc == MN_OK && opt->cursor && !mn_uuid_valid(opt->cursor))
+        rc = mn_seterr(db, MN_EINVAL, "cursor \"%.64s\" is not one that a list returned; pass "
+                       "next_cursor as it was, or NULL for the first page", opt->cursor);
+    struct mn_who who = {0};
+    struct mn_query_owned q = {0};
+    if (rc == MN_OK)
+        rc = mn_who_resolve(db, actor, &who);
+    if (rc == MN_OK)
+        rc = mn_query_from_filter(db, &who, &opt->filter, &q);
+    if (rc == MN_OK) {
+        q.q.before_id = opt->cursor;
+        q.q.limit = opt->limit ? opt->limit : MN_LIST_DEFAULT;
+        rc = db->store->ops->memory_list(db->store, who.tenant->id, &q.q, out);
+    }
+    mn_query_release(&q);
+    mn_who_release(&who);
+    return rc;
+}

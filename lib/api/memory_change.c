@@ -1,0 +1,235 @@
+/* Memories: updating, deleting, restoring, purging, and the history of changes. */
+#include "api/actor.h"
+#include "api/embed.h"
+#include "api/validate.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/handle.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How often an update re-reads and retries when other writers keep changing the memory. */
+#define MN_UPDATE_ATTEMPTS 8
+
+/* The part of a memory that an update changes and the history records. */
+static char *snapshot(const char *text, const char *type, const char *metadata, double importance)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *out = NULL;
+    if (o && cJSON_AddStringToObject(o, "text", text) && cJSON_AddStringToObject(o, "type", type)) {
+        cJSON *meta = cJSON_Parse(metadata);
+        if (meta && cJSON_AddItemToObject(o, "metadata", meta) &&
+            cJSON_AddNumberToObject(o, "importance", importance))
+            out = cJSON_PrintUnformatted(o);
+        else if (meta && !cJSON_GetObjectItemCaseSensitive(o, "metadata"))
+            cJSON_Delete(meta);
+    }
+    cJSON_Delete(o);
+    return out;
+}
+
+static int check_changes(mn_db *db, const mn_memory_input *c, char **metadata)
+{
+    if (c->identity)
+        return mn_seterr(db, MN_EINVAL, "an update cannot change a memory's owner (identity); "
+                         "add a new memory for the other identity instead");
+    if (c->ttl_days)
+        return mn_seterr(db, MN_EINVAL, "an update cannot change ttl_days; leave it 0");
+    if (!c->text && !c->type && !c->metadata && !c->has_importance && !c->embedding)
+        return mn_seterr(db, MN_EINVAL, "the update changes nothing; set text, type, metadata, "
+                         "importance or embedding");
+    int rc = c->text ? mn_check_text(db, "text", c->text, db->cfg.max_text_bytes) : MN_OK;
+    if (rc == MN_OK && c->type)
+        rc = mn_check_name(db, "type", c->type, 64);
+    if (rc == MN_OK && c->has_importance)
+        rc = mn_check_importance(db, "importance", c->importance);
+    if (rc == MN_OK && c->metadata)
+        rc = mn_check_json_object(db, "metadata", c->metadata, metadata);
+    return rc;
+}
+
+/* One attempt: reads the memory, writes its next version if nobody wrote one meanwhile. */
+static int update_once(mn_db *db, const struct mn_who *who, const char *id,
+                       const mn_memory_input *c, const char *metadata, const float *vec)
+{
+    mn_memory *cur;
+    struct mn_store_query q = { .flags = MN_WITH_EMBEDDING, .now = mn_now_ms() };
+    int rc = db->store->ops->memory_get(db->store, who->tenant->id, id, &q, &cur);
+    if (rc != MN_OK)
+        return rc;
+    struct mn_memory_row row = {
+        .id = cur->id, .identity_id = cur->identity_id,
+        .text = c->text ? c->text : cur->text,
+        .type = c->type ? c->type : cur->type,
+        .metadata = metadata ? metadata : cur->metadata,
+        .importance = c->has_importance ? c->importance : cur->importance,
+        .version = cur->version + 1,
+        .created_at = cur->created_at, .updated_at = q.now, .expires_at = cur->expires_at,
+        .embedding = vec ? vec : cur->embedding,
+    };
+    char *before = snapshot(cur->text, cur->type, cur->metadata, cur->importance);
+    char *after = snapshot(row.text, row.type, row.metadata, row.importance);
+    if (!before || !after)
+        rc = mn_seterr(db, MN_ENOMEM, "out of memory recording the history of %s", id);
+    else
+        rc = db->store->ops->memory_update(db->store, who->tenant->id, &row, cur->version,
+                                           who->identity ? who->identity->id : NULL, before,
+                                           after);
+    free(before);
+    free(after);
+    mn_memory_free(cur);
+    return rc;
+}
+
+int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
+                     const mn_memory_input *changes, mn_memory **out)
+{
+    if (!db)
+        return MN_EINVAL;
+    char *metadata = NULL;
+    float *vec = NULL;
+    struct mn_who who = {0};
+    int rc = mn_check_memory_id(db, "the memory id", id);
+    if (rc == MN_OK)
+        rc = mn_require(db, changes, "the changes");
+    if (rc == MN_OK)
+        rc = check_changes(db, changes, &metadata);
+    if (rc == MN_OK && (changes->embedding || changes->text) &&
+        !(vec = malloc((size_t)db->dim * sizeof *vec)))
+        rc = mn_seterr(db, MN_ENOMEM, "out of memory updating %s", id);
+    /* A new text needs a new vector, unless the caller brings one. */
+    if (rc == MN_OK && changes->embedding)
+        rc = mn_check_vector(db, "embedding", changes->embedding, changes->dim, vec);
+    else if (rc == MN_OK && changes->text)
+        rc = mn_embed_texts(db, &changes->text, 1, vec);
+    if (rc == MN_OK)
+        rc = mn_who_resolve(db, actor, &who);
+    for (int i = 0; rc == MN_OK && i < MN_UPDATE_ATTEMPTS; i++) {
+        rc = update_once(db, &who, id, changes, metadata, vec);
+        if (rc != MN_EBUSY_VERSION)
+            break;
+        rc = i + 1 < MN_UPDATE_ATTEMPTS ? MN_OK
+             : mn_seterr(db, MN_EBACKEND, "memory %s kept changing under %d update attempts; "
+                         "retry later", id, MN_UPDATE_ATTEMPTS);
+    }
+    if (rc == MN_OK && out) {
+        struct mn_store_query q = { .flags = MN_WITH_EXPIRED, .now = mn_now_ms() };
+        rc = db->store->ops->memory_get(db->store, who.tenant->id, id, &q, out);
+    }
+    mn_who_release(&who);
+    free(metadata);
+    free(vec);
+    return rc;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Every id must be a UUID and appear once: a repeated id would fail the second time round and
+ * roll the whole batch back with a confusing message. */
+static int check_ids(mn_db *db, const char *const *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char what[40];
+        snprintf(what, sizeof what, "id %zu", i);
+        int rc = mn_check_memory_id(db, what, ids[i]);
+        if (rc != MN_OK)
+            return rc;
+    }
+    const char **sorted = malloc(n * sizeof *sorted);
+    if (!sorted)
+        return mn_seterr(db, MN_ENOMEM, "out of memory checking %zu ids", n);
+    memcpy(sorted, ids, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, compare_strings);
+    int rc = MN_OK;
+    for (size_t i = 1; rc == MN_OK && i < n; i++)
+        if (strcmp(sorted[i - 1], sorted[i]) == 0)
+            rc = mn_seterr(db, MN_EINVAL, "memory id %s is given more than once", sorted[i]);
+    free(sorted);
+    return rc;
+}
+
+int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *ids, size_t n,
+                          int mode)
+{
+    if (!db)
+        return MN_EINVAL;
+    int rc = mode == MN_DELETE_SOFT || mode == MN_DELETE_HARD ? MN_OK
+             : mn_seterr(db, MN_EINVAL, "delete mode %d is unknown; use MN_DELETE_SOFT or "
+                         "MN_DELETE_HARD", mode);
+    if (rc == MN_OK && n)
+        rc = mn_require(db, ids, "ids");
+    if (rc == MN_OK)
+        rc = check_ids(db, ids, n);
+    struct mn_who who = {0};
+    if (rc == MN_OK)
+        rc = mn_who_resolve(db, actor, &who);
+    if (rc == MN_OK && n)
+        rc = db->store->ops->memory_delete(db->store, who.tenant->id, ids, n, mode, mn_now_ms());
+    mn_who_release(&who);
+    return rc;
+}
+
+int mn_memory_delete(mn_db *db, const mn_actor *actor, const char *id, int mode)
+{
+    if (!db)
+        return MN_EINVAL;
+    int rc = mn_check_memory_id(db, "the memory id", id);
+    return rc == MN_OK ? mn_memory_delete_many(db, actor, &id, 1, mode) : rc;
+}
+
+int mn_memory_restore(mn_db *db, const mn_actor *actor, const char *id)
+{
+    if (!db)
+        return MN_EINVAL;
+    struct mn_who who = {0};
+    int rc = mn_check_memory_id(db, "the memory id", id);
+    if (rc == MN_OK)
+        rc = mn_who_resolve(db, actor, &who);
+    if (rc == MN_OK)
+        rc = db->store->ops->memory_restore(db->store, who.tenant->id, id, mn_now_ms());
+    mn_who_release(&who);
+    return rc;
+}
+
+int mn_memory_purge_expired(mn_db *db, const mn_actor *actor, size_t *purged)
+{
+    if (!db)
+        return MN_EINVAL;
+    struct mn_who who = {0};
+    size_t n = 0;
+    int rc = mn_who_resolve(db, actor, &who);
+    if (rc == MN_OK)
+        rc = db->store->ops->memory_purge_expired(db->store, who.tenant->id, mn_now_ms(), &n);
+    if (rc == MN_OK && purged)
+        *purged = n;
+    mn_who_release(&who);
+    return rc;
+}
+
+int mn_memory_history(mn_db *db, const mn_actor *actor, const char *id, mn_history **out)
+{
+    if (!db)
+        return MN_EINVAL;
+    struct mn_who who = {0};
+    mn_memory *m = NULL;
+    int rc = mn_check_memory_id(db, "the memory id", id);
+    if (rc == MN_OK)
+        rc = mn_require(db, out, "out");
+    if (rc == MN_OK)
+        rc = mn_who_resolve(db, actor, &who);
+    /* An unknown id is an error, not an empty history. */
+    struct mn_store_query q = { .flags = MN_WITH_DELETED | MN_WITH_EXPIRED, .now = mn_now_ms() };
+    if (rc == MN_OK)
+        rc = db->store->ops->memory_get(db->store, who.tenant->id, id, &q, &m);
+    if (rc == MN_OK)
+        rc = db->store->ops->memory_history(db->store, who.tenant->id, id, out);
+    mn_memory_free(m);
+    mn_who_release(&who);
+    return rc;
+}

@@ -1,0 +1,109 @@
+/* Search: the tenant's memories nearest to a text or a vector. Today an exact scan
+ * (index/exact.c); the approximate index will slot in behind the same steps: candidates as
+ * (key, score) pairs, then one read of the winning rows. */
+#include "api/actor.h"
+#include "api/embed.h"
+#include "api/filter.h"
+#include "api/validate.h"
+#include "core/error.h"
+#include "core/handle.h"
+#include "index/exact.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MN_K_DEFAULT 10
+#define MN_K_MAX 1000
+
+/* The unit query vector for opt, in vec (db->dim floats). */
+static int query_vector(mn_db *db, const mn_search_options *opt, float *vec)
+{
+    if (opt->vector)
+        return mn_check_vector(db, "the query vector", opt->vector, opt->dim, vec);
+    if (!opt->query)
+        return mn_seterr(db, MN_EINVAL, "the search has neither a query text nor a vector");
+    int rc = mn_check_text(db, "the query", opt->query, db->cfg.max_text_bytes);
+    if (rc == MN_OK)
+        rc = mn_embed_texts(db, &opt->query, 1, vec);
+    for (int i = 0; rc == MN_OK && i < db->dim; i++)
+        if (vec[i] != 0)
+            return MN_OK;
+    return rc == MN_OK ? mn_seterr(db, MN_EINVAL, "the query \"%.80s\" has no words to search "
+                                   "for", opt->query)
+                       : rc;
+}
+
+static int check_options(mn_db *db, const mn_search_options *opt)
+{
+    if (opt->k < 0 || opt->k > MN_K_MAX)
+        return mn_seterr(db, MN_EINVAL, "k is %d; give 1..%d (0 = %d)", opt->k, MN_K_MAX,
+                         MN_K_DEFAULT);
+    if (!(opt->min_similarity >= -1.0 && opt->min_similarity <= 1.0))
+        return mn_seterr(db, MN_EINVAL, "min_similarity is %g; give a number from -1 to 1",
+                         opt->min_similarity);
+    return MN_OK;
+}
+
+/* Reads the rows of the hits and sets their similarity, dropping those below the minimum. */
+static int fetch_hits(mn_db *db, const char *tenant_id, const struct mn_topk *top,
+                      const mn_search_options *opt, unsigned flags, mn_memory_list **out)
+{
+    size_t n = 0, cap = top->n ? top->n : 1;
+    int64_t *keys = malloc(cap * sizeof *keys);
+    float *scores = malloc(cap * sizeof *scores);
+    size_t *which = malloc(cap * sizeof *which);
+    int rc = keys && scores && which ? MN_OK
+             : mn_seterr(db, MN_ENOMEM, "out of memory reading search results");
+    /* An unset minimum keeps everything, negative similarities included. */
+    for (size_t i = 0; rc == MN_OK && i < top->n; i++)
+        if (opt->min_similarity == 0 || top->heap[i].score >= opt->min_similarity) {
+            keys[n] = top->heap[i].key;
+            scores[n++] = top->heap[i].score;
+        }
+    if (rc == MN_OK)
+        rc = db->store->ops->memory_get_keys(db->store, tenant_id, keys, n, flags, out, which);
+    for (size_t i = 0; rc == MN_OK && i < (*out)->count; i++)
+        (*out)->items[i].similarity = scores[which[i]];
+    free(keys);
+    free(scores);
+    free(which);
+    return rc;
+}
+
+int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *opt,
+                     mn_memory_list **out)
+{
+    if (!db)
+        return MN_EINVAL;
+    int rc = mn_require(db, opt, "the search options");
+    if (rc == MN_OK)
+        rc = mn_require(db, out, "out");
+    if (rc == MN_OK)
+        rc = check_options(db, opt);
+    float *vec = rc == MN_OK ? malloc((size_t)db->dim * sizeof *vec) : NULL;
+    if (rc == MN_OK && !vec)
+        rc = mn_seterr(db, MN_ENOMEM, "out of memory searching");
+    if (rc == MN_OK)
+        rc = query_vector(db, opt, vec);
+    struct mn_who who = {0};
+    struct mn_query_owned q = {0};
+    struct mn_topk top = {0};
+    if (rc == MN_OK)
+        rc = mn_who_resolve(db, actor, &who);
+    if (rc == MN_OK)
+        rc = mn_query_from_filter(db, &who, &opt->filter, &q);
+    if (rc == MN_OK && mn_topk_init(&top, (size_t)(opt->k ? opt->k : MN_K_DEFAULT)) != 0)
+        rc = mn_seterr(db, MN_ENOMEM, "out of memory searching");
+    if (rc == MN_OK)
+        rc = mn_exact_search(db, who.tenant->id, &q.q, vec, &top);
+    if (rc == MN_OK) {
+        mn_topk_sort(&top);
+        rc = fetch_hits(db, who.tenant->id, &top, opt, q.q.flags, out);
+    }
+    mn_topk_free(&top);
+    mn_query_release(&q);
+    mn_who_release(&who);
+    free(vec);
+    return rc;
+}

@@ -1,0 +1,23 @@
+/* Input checks shared by the API calls. Each returns MN_OK or records an error whose message
+ * starts with `what` (e.g. "memory 3: text") and says what to do. */
+#ifndef MN_API_VALIDATE_H
+#define MN_API_VALIDATE_H
+
+#include "manushya.h"
+
+#include <stddef.h>
+
+int mn_check_text(mn_db *db, const char *what, const char *text, size_t max_bytes);
+/* A short name: 1..max bytes of UTF-8 without control characters. */
+int mn_check_name(mn_db *db, const char *what, const char *s, size_t max);
+int mn_check_importance(mn_db *db, const char *what, double v);
+int mn_check_memory_id(mn_db *db, const char *what, const char *id);
+/* A JSON object, re-printed compactly into *out (malloc'd); NULL text gives "{}". */
+int mn_check_json_object(mn_db *db, const char *what, const char *text, char **out);
+/* dim floats, all finite and not all zero, normalised into out. */
+int mn_check_vector(mn_db *db, const char *what, const float *v, int dim, float *out);
+
+/* 1 if s holds valid UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). */
+int mn_utf8_valid(const char *s, size_t len);
+
+#endif

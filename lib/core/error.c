@@ -1,0 +1,55 @@
+/* Per-thread error state. A handle is shared by threads, so a message kept in the handle would
+ * be overwritten by another thread's failure before the first thread read it. Each thread keeps
+ * the last failure it saw instead, tagged with the handle it happened on. */
+#include "core/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static _Thread_local struct {
+    const mn_db *db;
+    int rc;
+    char msg[MN_ERRMSG_MAX];
+} last;
+
+int mn_seterr(const mn_db *db, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last.msg, sizeof last.msg, fmt, ap);
+    va_end(ap);
+    last.db = db;
+    last.rc = rc;
+    return rc;
+}
+
+const char *mn_errmsg(const mn_db *db)
+{
+    if (last.db != db || last.rc == MN_OK)
+        return "not an error";
+    return last.msg;
+}
+
+int mn_errcode(const mn_db *db)
+{
+    return last.db == db ? last.rc : MN_OK;
+}
+
+const char *mn_strerror(int rc)
+{
+    switch (rc) {
+    case MN_OK: return "not an error";
+    case MN_ERROR: return "error";
+    case MN_EINVAL: return "invalid argument";
+    case MN_ENOTFOUND: return "not found";
+    case MN_EEXISTS: return "already exists";
+    case MN_EDENIED: return "access denied by policy";
+    case MN_ELIMITED: return "rate limited";
+    case MN_EBACKEND: return "storage backend failure";
+    case MN_ENOMEM: return "out of memory";
+    case MN_EUNSUPPORTED: return "not supported";
+    case MN_ECORRUPT: return "database corrupt or not a manushya database";
+    case MN_ERANGE: return "value out of range";
+    default: return "unknown error code";
+    }
+}

@@ -1,0 +1,115 @@
+/* Freeing what the library returns. Every function accepts NULL. */
+#include "core/free.h"
+
+#include <stdlib.h>
+
+void mn_tenant_clear(void *item)
+{
+    mn_tenant *t = item;
+    free(t->id);
+    free(t->name);
+}
+
+void mn_tenant_free(mn_tenant *t)
+{
+    if (!t)
+        return;
+    mn_tenant_clear(t);
+    free(t);
+}
+
+void mn_tenant_list_free(mn_tenant_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->count; i++)
+        mn_tenant_clear(&l->items[i]);
+    free(l->items);
+    free(l);
+}
+
+void mn_identity_clear(void *item)
+{
+    mn_identity *i = item;
+    free(i->id);
+    free(i->tenant_id);
+    free(i->external_id);
+    free(i->role);
+    free(i->claims);
+}
+
+void mn_identity_free(mn_identity *i)
+{
+    if (!i)
+        return;
+    mn_identity_clear(i);
+    free(i);
+}
+
+void mn_identity_list_free(mn_identity_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->count; i++)
+        mn_identity_clear(&l->items[i]);
+    free(l->items);
+    free(l);
+}
+
+void mn_memory_clear(void *item)
+{
+    mn_memory *m = item;
+    free(m->id);
+    free(m->tenant_id);
+    free(m->identity_id);
+    free(m->text);
+    free(m->type);
+    free(m->metadata);
+    free(m->embedding);
+}
+
+void mn_memory_free(mn_memory *m)
+{
+    if (!m)
+        return;
+    mn_memory_clear(m);
+    free(m);
+}
+
+void mn_memory_list_free(mn_memory_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->count; i++)
+        mn_memory_clear(&l->items[i]);
+    free(l->items);
+    free(l->next_cursor);
+    free(l);
+}
+
+void mn_history_entry_clear(void *item)
+{
+    mn_history_entry *h = item;
+    free(h->changed_by);
+    free(h->before);
+    free(h->after);
+}
+
+void mn_history_free(mn_history *h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->count; i++)
+        mn_history_entry_clear(&h->items[i]);
+    free(h->items);
+    free(h);
+}
+
+void mn_strings_free(char **s, size_t n)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(s[i]);
+    free(s);
+}

@@ -1,0 +1,135 @@
+/* The handle: opening and closing, library-wide initialisation and version. */
+#include "core/handle.h"
+#include "core/error.h"
+#include "store/store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MN_MAX_POOL 64
+
+const char *mn_version(void)
+{
+    return MN_VERSION;
+}
+
+int mn_version_number(void)
+{
+    return MN_VERSION_NUMBER;
+}
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_rc;
+
+static void global_init(void)
+{
+    init_rc = sqlite3_initialize() == SQLITE_OK ? MN_OK : MN_ERROR;
+}
+
+int mn_global_init(void)
+{
+    pthread_once(&init_once, global_init);
+    return init_rc;
+}
+
+void mn_free(void *p)
+{
+    free(p);
+}
+
+/* Fills the defaults of a zeroed config and checks the rest. */
+static int settle_config(mn_db *db, const mn_config *in)
+{
+    mn_config *c = &db->cfg;
+    if (in)
+        *c = *in;
+    if (c->flags & ~(unsigned)(MN_OPEN_READONLY | MN_OPEN_NOCREATE))
+        return mn_seterr(db, MN_EINVAL, "mn_config.flags has unknown bits 0x%x; use MN_OPEN_*",
+                         c->flags & ~(unsigned)(MN_OPEN_READONLY | MN_OPEN_NOCREATE));
+    if (c->embed_dim < 0)
+        return mn_seterr(db, MN_EINVAL, "mn_config.embed_dim is %d; give a positive dimension "
+                         "or 0 for the default (%d)", c->embed_dim, MN_DEFAULT_DIM);
+    if (c->busy_timeout_ms < 0)
+        return mn_seterr(db, MN_EINVAL, "mn_config.busy_timeout_ms is %d; give milliseconds "
+                         ">= 0 (0 = the default, %d)", c->busy_timeout_ms, MN_DEFAULT_BUSY_MS);
+    if (c->pool_size < 0 || c->pool_size > MN_MAX_POOL)
+        return mn_seterr(db, MN_EINVAL, "mn_config.pool_size is %d; give 1..%d (0 = the "
+                         "default, %d)", c->pool_size, MN_MAX_POOL, MN_DEFAULT_POOL);
+    if (!c->embedder || !*c->embedder)
+        c->embedder = "local";
+    if (!c->max_text_bytes)
+        c->max_text_bytes = MN_DEFAULT_MAX_TEXT;
+    if (!c->busy_timeout_ms)
+        c->busy_timeout_ms = MN_DEFAULT_BUSY_MS;
+    if (!c->pool_size)
+        c->pool_size = MN_DEFAULT_POOL;
+    db->embed_ops = mn_embedder_find(c->embedder);
+    if (!db->embed_ops)
+        return mn_seterr(db, MN_EINVAL, "unknown embedder \"%.64s\"; this build has \"local\"",
+                         c->embedder);
+    /* The name is borrowed from the caller: keep the library's own copy of it. */
+    c->embedder = db->embed_ops->name;
+    return MN_OK;
+}
+
+static int make_embedder(mn_db *db, int dim)
+{
+    if (db->embedder)
+        db->embed_ops->destroy(db->embedder);
+    db->embedder = NULL;
+    char err[MN_ERRMSG_MAX];
+    int rc = db->embed_ops->create(dim, &db->embedder, err, sizeof err);
+    return rc == MN_OK ? MN_OK : mn_seterr(db, rc == MN_ERANGE ? MN_EINVAL : rc, "%s", err);
+}
+
+int mn_open(mn_db **out, const char *url, const mn_config *cfg)
+{
+    if (!out)
+        return mn_seterr(NULL, MN_EINVAL, "mn_open: out is NULL; pass the address of an mn_db *");
+    *out = NULL;
+    if (mn_global_init() != MN_OK)
+        return mn_seterr(NULL, MN_ERROR, "mn_open: SQLite failed to initialise");
+    mn_db *db = calloc(1, sizeof *db);
+    if (!db)
+        return mn_seterr(NULL, MN_ENOMEM, "mn_open: out of memory");
+    *out = db;
+    int rc = settle_config(db, cfg);
+    if (rc != MN_OK)
+        return rc;
+    if (!url || !*url)
+        return mn_seterr(db, MN_EINVAL, "no database URL; give sqlite:PATH or a file path");
+    const char *target;
+    const struct mn_store_ops *ops = mn_store_find(url, &target);
+    if (!ops)
+        return mn_seterr(db, MN_EUNSUPPORTED, "no store backend for the URL \"%.200s\" in this "
+                         "build; use sqlite:PATH or a file path", url);
+    /* The embedder checks the dimension before a new database is made with it. */
+    int dim = db->cfg.embed_dim ? db->cfg.embed_dim : MN_DEFAULT_DIM;
+    rc = make_embedder(db, dim);
+    if (rc != MN_OK)
+        return rc;
+    int wanted = db->cfg.embed_dim;
+    rc = ops->open(db, target, &db->cfg, &wanted, &db->store);
+    if (rc != MN_OK)
+        return rc;
+    db->dim = wanted;
+    return wanted == dim ? MN_OK : make_embedder(db, wanted);
+}
+
+void mn_close(mn_db *db)
+{
+    if (!db)
+        return;
+    if (db->store)
+        db->store->ops->close(db->store);
+    if (db->embedder)
+        db->embed_ops->destroy(db->embedder);
+    free(db);
+}
+
+int mn_embed_dim(const mn_db *db)
+{
+    return db ? db->dim : 0;
+}

@@ -1,0 +1,23 @@
+/* The inside of an mn_db handle. Only lib/ sees it. */
+#ifndef MN_CORE_HANDLE_H
+#define MN_CORE_HANDLE_H
+
+#include "manushya.h"
+#include "embed/embedder.h"
+
+struct mn_store;
+
+struct mn_db {
+    mn_config cfg;                          /* with defaults filled in */
+    struct mn_store *store;
+    const struct mn_embedder_ops *embed_ops;
+    mn_embedder *embedder;
+    int dim;                                /* the database's embedding dimension */
+};
+
+#define MN_DEFAULT_DIM 384
+#define MN_DEFAULT_MAX_TEXT 65536
+#define MN_DEFAULT_BUSY_MS 5000
+#define MN_DEFAULT_POOL 4
+
+#endif

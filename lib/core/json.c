@@ -1,0 +1,88 @@
+#include "core/json.h"
+#include "manushya.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *kind_name(const cJSON *v)
+{
+    if (cJSON_IsArray(v)) return "an array";
+    if (cJSON_IsString(v)) return "a string";
+    if (cJSON_IsNumber(v)) return "a number";
+    if (cJSON_IsBool(v)) return "a boolean";
+    if (cJSON_IsNull(v)) return "null";
+    return "a value";
+}
+
+int mn_json_object_parse(const char *text, const char *what, cJSON **out, char *err, size_t errlen)
+{
+    const char *end = NULL;
+    cJSON *v = cJSON_ParseWithOpts(text, &end, 1);
+    if (!v) {
+        /* cJSON reports where parsing stopped; that is where the text stops being JSON. */
+        size_t at = end && end >= text ? (size_t)(end - text) : 0;
+        snprintf(err, errlen, "%s is not valid JSON (parsing stopped at byte %zu); give a JSON "
+                 "object such as {\"topic\":\"travel\"}", what, at);
+        return MN_EINVAL;
+    }
+    if (!cJSON_IsObject(v)) {
+        snprintf(err, errlen, "%s must be a JSON object, not %s; wrap it, e.g. {\"value\":...}",
+                 what, kind_name(v));
+        cJSON_Delete(v);
+        return MN_EINVAL;
+    }
+    *out = v;
+    return MN_OK;
+}
+
+int mn_json_object_canon(const char *text, const char *what, char **out, char *err, size_t errlen)
+{
+    cJSON *v;
+    int rc = mn_json_object_parse(text, what, &v, err, errlen);
+    if (rc != MN_OK)
+        return rc;
+    *out = cJSON_PrintUnformatted(v);
+    cJSON_Delete(v);
+    if (!*out) {
+        snprintf(err, errlen, "out of memory printing %s", what);
+        return MN_ENOMEM;
+    }
+    return MN_OK;
+}
+
+static int array_has(const cJSON *haystack, const cJSON *needle)
+{
+    const cJSON *h;
+    cJSON_ArrayForEach(h, haystack)
+        if (mn_json_contains(h, needle))
+            return 1;
+    return 0;
+}
+
+int mn_json_contains(const cJSON *haystack, const cJSON *needle)
+{
+    if (cJSON_IsObject(needle)) {
+        if (!cJSON_IsObject(haystack))
+            return 0;
+        const cJSON *n;
+        cJSON_ArrayForEach(n, needle) {
+            const cJSON *h = cJSON_GetObjectItemCaseSensitive(haystack, n->string);
+            if (!h || !mn_json_contains(h, n))
+                return 0;
+        }
+        return 1;
+    }
+    if (cJSON_IsArray(needle)) {
+        if (!cJSON_IsArray(haystack))
+            return 0;
+        const cJSON *n;
+        cJSON_ArrayForEach(n, needle)
+            if (!array_has(haystack, n))
+                return 0;
+        return 1;
+    }
+    if (cJSON_IsArray(haystack) && !cJSON_IsArray(needle))
+        return 0;
+    return cJSON_Compare(haystack, needle, 1);
+}

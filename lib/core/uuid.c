@@ -1,0 +1,81 @@
+#include "core/uuid.h"
+#include "core/clock.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <sys/random.h>
+
+/* RFC 9562 section 6.2, method 1 (fixed-length dedicated counter): rand_a (12 bits) is a
+ * counter that starts at a random value below 2048 each new millisecond and counts up within
+ * one, so ids stay ordered; when it overflows, or the clock steps back, the timestamp is carried
+ * forward instead. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t last_ms = -1;
+static unsigned last_seq;
+
+static int fill_random(unsigned char *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t got = getrandom(buf, n, 0);
+        if (got < 0)
+            return -1;
+        buf += got;
+        n -= (size_t)got;
+    }
+    return 0;
+}
+
+int64_t mn_uuid7(char out[MN_UUID_LEN + 1])
+{
+    unsigned char b[16];
+    if (fill_random(b, sizeof b) != 0)
+        return -1;
+
+    int64_t ms = mn_now_ms();
+    pthread_mutex_lock(&lock);
+    unsigned seq;
+    if (ms > last_ms) {
+        seq = ((unsigned)b[6] << 8 | b[7]) & 0x7ff; /* leave headroom to count up */
+    } else {
+        ms = last_ms;
+        seq = last_seq + 1;
+        if (seq > 0xfff) {
+            ms++;
+            seq = 0;
+        }
+    }
+    last_ms = ms;
+    last_seq = seq;
+    pthread_mutex_unlock(&lock);
+
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)((uint64_t)ms >> (40 - 8 * i));
+    b[6] = (unsigned char)(0x70 | (seq >> 8));
+    b[7] = (unsigned char)(seq & 0xff);
+    b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+
+    static const char hex[] = "0123456789abcdef";
+    char *p = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *p++ = '-';
+        *p++ = hex[b[i] >> 4];
+        *p++ = hex[b[i] & 15];
+    }
+    *p = '\0';
+    return ms;
+}
+
+int mn_uuid_valid(const char *s)
+{
+    if (!s || strlen(s) != MN_UUID_LEN)
+        return 0;
+    for (int i = 0; i < MN_UUID_LEN; i++) {
+        char c = s[i];
+        int dash = (i == 8 || i == 13 || i == 18 || i == 23);
+        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+                                (c >= 'A' && c <= 'F')))
+            return 0;
+    }
+    return 1;
+}

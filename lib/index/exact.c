@@ -1,0 +1,22 @@
+#include "index/exact.h"
+#include "index/distance.h"
+#include "core/handle.h"
+
+struct scan_ctx {
+    const float *query;
+    int dim;
+    struct mn_topk *top;
+};
+
+static void score(void *ctx, int64_t key, const float *vec)
+{
+    struct scan_ctx *s = ctx;
+    mn_topk_push(s->top, key, mn_dot(s->query, vec, s->dim));
+}
+
+int mn_exact_search(mn_db *db, const char *tenant_id, const struct mn_store_query *q,
+                    const float *query, struct mn_topk *top)
+{
+    struct scan_ctx ctx = { query, db->dim, top };
+    return db->store->ops->memory_scan(db->store, tenant_id, q, score, &ctx);
+}

@@ -1,0 +1,29 @@
+/* Picks the store backend from a URL's scheme. */
+#include "store/store.h"
+
+#include <string.h>
+
+static const struct mn_store_ops *const backends[] = { &mn_store_sqlite };
+
+const struct mn_store_ops *mn_store_find(const char *url, const char **target)
+{
+    /* "sqlite:PATH" and "sqlite://PATH" both name a file; so does a bare path. */
+    const char *colon = strchr(url, ':');
+    size_t n = colon ? (size_t)(colon - url) : 0;
+    int has_scheme = colon && n > 0 && strspn(url, "abcdefghijklmnopqrstuvwxyz0123456789+.-") == n;
+    if (!has_scheme || (strncmp(colon, "://", 3) != 0 && strncmp(url, "sqlite:", 7) != 0)) {
+        *target = url;
+        return &mn_store_sqlite;
+    }
+    for (size_t i = 0; i < sizeof backends / sizeof *backends; i++) {
+        if (strlen(backends[i]->scheme) == n && strncmp(url, backends[i]->scheme, n) == 0) {
+            const char *rest = colon + 1;
+            if (strncmp(rest, "//", 2) == 0)
+                rest += 2;
+            *target = rest;
+            return backends[i];
+        }
+    }
+    *target = NULL;
+    return NULL;
+}

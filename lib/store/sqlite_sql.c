@@ -1,0 +1,78 @@
+/* Every SQL statement of the SQLite backend. All are fixed text with bound parameters: no SQL
+ * is ever built from input. In memory queries ?1 is the tenant, ?3 the MN_WITH_* flags, ?4 the
+ * current time (for expiry), ?5 the type filter (NULL = any), ?6 the identity. */
+#include "store/sqlite.h"
+
+#define MEMORY_COLUMNS \
+    "key, id, tenant_id, identity_id, text, type, metadata, importance, version, created_at, " \
+    "updated_at, expires_at, deleted, seq, embedding"
+#define VISIBLE \
+    " (?3 & 1 OR deleted = 0) AND (?3 & 2 OR expires_at = 0 OR expires_at > ?4) "
+#define IDENTITY_COLUMNS \
+    "id, tenant_id, external_id, role, claims, active, created_at, updated_at"
+
+static const char *const sql[SQ__COUNT] = {
+    [SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",
+    [SQ_BUMP_SEQ] = "UPDATE meta SET value = value + ?1 WHERE key = 'seq' RETURNING value",
+
+    [SQ_TENANT_INSERT] = "INSERT INTO tenants (id, name, created_at) VALUES (?1, ?2, ?3)",
+    [SQ_TENANT_GET] = "SELECT id, name, created_at FROM tenants WHERE id = ?1 OR name = ?1 "
+                      "ORDER BY id = ?1 DESC LIMIT 1",
+    [SQ_TENANT_LIST] = "SELECT id, name, created_at FROM tenants ORDER BY name",
+
+    [SQ_IDENTITY_INSERT] = "INSERT INTO identities (" IDENTITY_COLUMNS ") "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    /* An id wins over an external_id that happens to look the same. */
+    [SQ_IDENTITY_GET] = "SELECT " IDENTITY_COLUMNS " FROM identities "
+                        "WHERE tenant_id = ?1 AND (id = ?2 OR external_id = ?2) "
+                        "ORDER BY id = ?2 DESC LIMIT 1",
+    [SQ_IDENTITY_LIST] = "SELECT " IDENTITY_COLUMNS " FROM identities WHERE tenant_id = ?1 "
+                         "ORDER BY external_id",
+    [SQ_IDENTITY_SET_ACTIVE] = "UPDATE identities SET active = ?3, updated_at = ?4 "
+                               "WHERE tenant_id = ?1 AND id = ?2",
+    [SQ_IDENTITY_DELETE] = "DELETE FROM identities WHERE tenant_id = ?1 AND id = ?2",
+    [SQ_IDENTITY_DELETE_MEMORIES] = "DELETE FROM memories WHERE tenant_id = ?1 AND identity_id = ?2",
+    [SQ_IDENTITY_DELETE_HISTORY] = "DELETE FROM memory_history WHERE tenant_id = ?1 AND memory_id IN "
+                                   "(SELECT id FROM memories WHERE tenant_id = ?1 AND identity_id = ?2)",
+
+    [SQ_MEMORY_INSERT] = "INSERT INTO memories (id, tenant_id, identity_id, text, type, metadata, "
+                         "importance, version, created_at, updated_at, expires_at, deleted, seq, "
+                         "embedding) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12, ?13)",
+    [SQ_MEMORY_GET] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE id = ?2 AND tenant_id = ?1 AND"
+                      VISIBLE,
+    /* ?2 is the cursor: ids below it (the caller binds "~", above every id, for the first page) */
+    [SQ_MEMORY_LIST] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = ?1 AND id < ?2 AND"
+                       VISIBLE "AND (?5 IS NULL OR type = ?5) ORDER BY id DESC",
+    [SQ_MEMORY_LIST_BY_IDENTITY] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = ?1 "
+                                   "AND identity_id = ?6 AND id < ?2 AND" VISIBLE
+                                   "AND (?5 IS NULL OR type = ?5) ORDER BY id DESC",
+    [SQ_MEMORY_UPDATE] = "UPDATE memories SET text = ?3, type = ?4, metadata = ?5, importance = ?6, "
+                         "version = ?7, updated_at = ?8, seq = ?9, embedding = ?10 "
+                         "WHERE tenant_id = ?1 AND id = ?2 AND version = ?11 AND deleted = 0",
+    [SQ_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, changed_at, "
+                          "changed_by, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [SQ_HISTORY_LIST] = "SELECT version, changed_at, changed_by, before, after FROM memory_history "
+                        "WHERE tenant_id = ?1 AND memory_id = ?2 ORDER BY version",
+    [SQ_MEMORY_SOFT_DELETE] = "UPDATE memories SET deleted = 1, updated_at = ?3, seq = ?4 "
+                              "WHERE tenant_id = ?1 AND id = ?2 AND deleted = 0",
+    [SQ_MEMORY_HARD_DELETE] = "DELETE FROM memories WHERE tenant_id = ?1 AND id = ?2",
+    [SQ_HISTORY_DELETE] = "DELETE FROM memory_history WHERE tenant_id = ?1 AND memory_id = ?2",
+    [SQ_MEMORY_RESTORE] = "UPDATE memories SET deleted = 0, updated_at = ?3, seq = ?4 "
+                          "WHERE tenant_id = ?1 AND id = ?2 AND deleted = 1",
+    [SQ_MEMORY_EXPIRED] = "SELECT id FROM memories WHERE tenant_id = ?1 AND expires_at > 0 "
+                          "AND expires_at <= ?2",
+    [SQ_MEMORY_SCAN] = "SELECT key, embedding, metadata FROM memories WHERE tenant_id = ?1 AND"
+                       VISIBLE "AND (?5 IS NULL OR type = ?5) AND embedding IS NOT NULL",
+    [SQ_MEMORY_SCAN_BY_IDENTITY] = "SELECT key, embedding, metadata FROM memories "
+                                   "WHERE tenant_id = ?1 AND identity_id = ?6 AND" VISIBLE
+                                   "AND (?5 IS NULL OR type = ?5) AND embedding IS NOT NULL",
+    [SQ_MEMORY_GET_KEY] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE key = ?2 AND tenant_id = ?1 "
+                          "AND" VISIBLE,
+};
+
+const char *sq_sql(enum sq_stmt_id id)
+{
+    return sql[id];
+}

@@ -1,0 +1,81 @@
+/* Tenants in the SQLite backend. */
+#include "store/sqlite.h"
+#include "core/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int sq_insert_unique(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *st, const char *doing,
+                     const char *taken)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return MN_OK;
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return mn_seterr(s->base.db, MN_EEXISTS, "%s", taken);
+    return sq_fail(s, c->db, rc, doing);
+}
+
+int sq_tenant_insert(struct mn_store *st, const mn_tenant *t)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    struct sq_conn *c;
+    int rc = sq_conn_get(s, &c);
+    if (rc != MN_OK)
+        return rc;
+    sqlite3_stmt *q = sq_stmt(s, c, SQ_TENANT_INSERT);
+    if (q) {
+        sq_bind_text(q, 1, t->id);
+        sq_bind_text(q, 2, t->name);
+        sqlite3_bind_int64(q, 3, t->created_at);
+        char taken[200];
+        snprintf(taken, sizeof taken, "a tenant named \"%.128s\" already exists; pick another "
+                 "name", t->name);
+        rc = sq_insert_unique(s, c, q, "creating a tenant", taken);
+    }
+    sq_conn_put(s, c);
+    return q ? rc : MN_EBACKEND;
+}
+
+int sq_tenant_get(struct mn_store *st, const char *id_or_name, mn_tenant **out)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    struct sq_conn *c;
+    int rc = sq_conn_get(s, &c);
+    if (rc != MN_OK)
+        return rc;
+    sqlite3_stmt *q = sq_stmt(s, c, SQ_TENANT_GET);
+    if (q) {
+        sq_bind_text(q, 1, id_or_name);
+        rc = sq_fetch_one(s, c, q, &sq_tenant_reader, (void **)out, "reading a tenant");
+        if (rc == MN_ENOTFOUND)
+            mn_seterr(s->base.db, rc, "no tenant has the id or name \"%.128s\"; `manushya "
+                      "tenant list` shows them", id_or_name);
+    }
+    sq_conn_put(s, c);
+    return q ? rc : MN_EBACKEND;
+}
+
+int sq_tenant_list(struct mn_store *st, mn_tenant_list **out)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    mn_tenant_list *l = calloc(1, sizeof *l);
+    if (!l)
+        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing tenants");
+    struct sq_conn *c;
+    int rc = sq_conn_get(s, &c);
+    if (rc == MN_OK) {
+        sqlite3_stmt *q = sq_stmt(s, c, SQ_TENANT_LIST);
+        rc = q ? sq_collect(s, c, q, &sq_tenant_reader, 0, (void **)&l->items, &l->count, NULL,
+                            "listing tenants")
+               : MN_EBACKEND;
+        sq_conn_put(s, c);
+    }
+    if (rc != MN_OK) {
+        free(l);
+        l = NULL;
+    }
+    *out = l;
+    return rc;
+}

@@ -1,0 +1,112 @@
+/*
+ * The store interface. A backend (sqlite, later postgres) fills a struct mn_store_ops; mn_open
+ * picks one from the URL scheme. Nothing above this interface names a backend.
+ *
+ * The API layer validates input, resolves actors to tenant and identity ids, embeds text and
+ * makes ids and timestamps; a backend only persists and queries. Every function takes the
+ * tenant id and must never touch another tenant's rows. Errors are reported with mn_seterr()
+ * on s->db. Every change bumps the store-wide sequence (seq) so that an index can follow.
+ */
+#ifndef MN_STORE_STORE_H
+#define MN_STORE_STORE_H
+
+#include "manushya.h"
+
+#include <cJSON.h>
+#include <stdint.h>
+
+/* Common head of every backend's store struct. */
+struct mn_store {
+    const struct mn_store_ops *ops;
+    mn_db *db;
+};
+
+/* What list, scan and get select. */
+struct mn_store_query {
+    const char *identity_id;   /* NULL = any */
+    const char *type;          /* NULL = any */
+    const cJSON *metadata;     /* containment filter, NULL = none */
+    unsigned flags;            /* MN_WITH_* */
+    int64_t now;               /* for expiry */
+    const char *before_id;     /* list: only ids below this (the cursor) */
+    int limit;                 /* list: page size */
+};
+
+/* A memory row as written; the backend assigns seq. */
+struct mn_memory_row {
+    const char *id;
+    const char *identity_id;
+    const char *text;
+    const char *type;
+    const char *metadata;      /* compact JSON object */
+    double importance;
+    int64_t version;
+    int64_t created_at, updated_at, expires_at;
+    const float *embedding;    /* unit vector of the database's dimension */
+};
+
+/* Called by scan for every selected memory: its store key and its unit vector. */
+typedef void (*mn_scan_fn)(void *ctx, int64_t key, const float *vec);
+
+struct mn_store_ops {
+    const char *scheme;
+    /* target is the URL without its scheme. *dim: the dimension the caller wants for a new
+     * database (0 = default); on return, the database's dimension. */
+    int (*open)(mn_db *db, const char *target, const mn_config *cfg, int *dim,
+                struct mn_store **out);
+    void (*close)(struct mn_store *s);
+    int (*schema_version)(struct mn_store *s, int *version);
+
+    int (*tenant_insert)(struct mn_store *s, const mn_tenant *t);
+    int (*tenant_get)(struct mn_store *s, const char *id_or_name, mn_tenant **out);
+    int (*tenant_list)(struct mn_store *s, mn_tenant_list **out);
+
+    int (*identity_insert)(struct mn_store *s, const mn_identity *i);
+    int (*identity_get)(struct mn_store *s, const char *tenant_id, const char *id_or_external,
+                        mn_identity **out);
+    int (*identity_list)(struct mn_store *s, const char *tenant_id, mn_identity_list **out);
+    int (*identity_set_active)(struct mn_store *s, const char *tenant_id, const char *id,
+                               int active, int64_t now);
+    /* Removes the identity, its memories and their history. */
+    int (*identity_delete)(struct mn_store *s, const char *tenant_id, const char *id);
+
+    /* Inserts n rows in one transaction: all or none. */
+    int (*memory_insert)(struct mn_store *s, const char *tenant_id,
+                         const struct mn_memory_row *rows, size_t n);
+    int (*memory_get)(struct mn_store *s, const char *tenant_id, const char *id,
+                      const struct mn_store_query *q, mn_memory **out);
+    /* Newest first, at most q->limit rows; next_cursor set when more may follow. */
+    int (*memory_list)(struct mn_store *s, const char *tenant_id, const struct mn_store_query *q,
+                       mn_memory_list **out);
+    /* Replaces the row if its version is still expected_version, and records the history entry
+     * (before/after JSON) in the same transaction. MN_EBUSY_VERSION when the version moved. */
+    int (*memory_update)(struct mn_store *s, const char *tenant_id,
+                         const struct mn_memory_row *row, int64_t expected_version,
+                         const char *changed_by, const char *before, const char *after);
+    /* All or none: MN_ENOTFOUND (naming the id) when one id is missing or already deleted. */
+    int (*memory_delete)(struct mn_store *s, const char *tenant_id, const char *const *ids,
+                         size_t n, int mode, int64_t now);
+    int (*memory_restore)(struct mn_store *s, const char *tenant_id, const char *id, int64_t now);
+    int (*memory_purge_expired)(struct mn_store *s, const char *tenant_id, int64_t now,
+                                size_t *purged);
+    int (*memory_history)(struct mn_store *s, const char *tenant_id, const char *id,
+                          mn_history **out);
+
+    /* Exact search support: calls fn for every selected memory with a vector. */
+    int (*memory_scan)(struct mn_store *s, const char *tenant_id, const struct mn_store_query *q,
+                       mn_scan_fn fn, void *ctx);
+    /* The memories with these keys, in the same order; a key whose row vanished since is
+     * skipped, so which[i] (n entries, caller's) receives the index in keys of items[i]. */
+    int (*memory_get_keys)(struct mn_store *s, const char *tenant_id, const int64_t *keys,
+                           size_t n, unsigned flags, mn_memory_list **out, size_t *which);
+};
+
+/* Internal code for memory_update: someone else changed the row first; reload and retry. */
+#define MN_EBUSY_VERSION 100
+
+/* The backend for a URL (its scheme, or sqlite for a bare path); *target receives the rest. */
+const struct mn_store_ops *mn_store_find(const char *url, const char **target);
+
+extern const struct mn_store_ops mn_store_sqlite;
+
+#endif
