@@ -25,10 +25,11 @@ else
   SANFLAGS =
 endif
 
-DEPS_PKGS := sqlite3 libcjson
-PKG_CFLAGS := $(shell pkg-config --cflags $(DEPS_PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(DEPS_PKGS) 2>/dev/null)
-CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+# Deferred (=, not :=): on a fresh machine the packages appear only once deps-ok has run.
+DEPS_PKGS  := sqlite3 libcjson
+PKG_CFLAGS = $(shell pkg-config --cflags $(DEPS_PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(DEPS_PKGS) 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  ?= $(OPT) -g
@@ -51,28 +52,30 @@ SHLIB   := $(B)/libmanushya.so.$(VERSION)
 STLIB   := $(B)/libmanushya.a
 CLI     := $(B)/manushya
 
-.PHONY: all deps check check-unit check-cli check-install demo install uninstall clean \
-        bench-ingest bench
+.PHONY: all deps check demo install uninstall clean bench-ingest
 
 all: deps-ok $(SHLIB) $(B)/libmanushya.so $(STLIB) $(CLI)
 
-# Installs the Debian packages the build needs when one is missing (scripts/deps.sh).
-.PHONY: deps-ok
+# Installs the Debian packages the build (deps-ok) or the tests (deps-test-ok) need when one
+# is missing (scripts/deps.sh). Everything compiled waits for them (order-only prerequisites).
+.PHONY: deps-ok deps-test-ok
 deps-ok:
 	@scripts/deps.sh --check >/dev/null 2>&1 || scripts/deps.sh
+deps-test-ok: deps-ok
+	@scripts/deps.sh --check-test >/dev/null 2>&1 || scripts/deps.sh --test
 deps:
 	scripts/deps.sh
 
-$(B)/gen/migrations_sqlite.c: $(sort $(wildcard sql/sqlite/*.sql)) scripts/embed-sql.sh
+$(B)/gen/migrations_sqlite.c: $(sort $(wildcard sql/sqlite/*.sql)) scripts/embed-sql.sh | deps-ok
 	@mkdir -p $(dir $@)
 	scripts/embed-sql.sh mn_sqlite_migrations $(sort $(wildcard sql/sqlite/*.sql)) > $@.tmp
 	mv $@.tmp $@
 
-$(B)/obj/gen/%.o: $(B)/gen/%.c
+$(B)/obj/gen/%.o: $(B)/gen/%.c | deps-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(B)/obj/%.o: %.c
+$(B)/obj/%.o: %.c | deps-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -90,7 +93,7 @@ $(B)/libmanushya.so: $(SHLIB)
 $(CLI): $(CLI_OBJS) $(STLIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(STLIB) $(LDLIBS_ALL)
 
-$(B)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(STLIB)
+$(B)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(STLIB) | deps-test-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests -o $@ $< $(TEST_SUPPORT) $(STLIB) \
 	    $(CHECK_LIBS) $(LDLIBS_ALL)
@@ -100,8 +103,7 @@ $(B)/bench/%: tests/bench/%.c $(STLIB)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests -o $@ $< $(STLIB) $(LDLIBS_ALL)
 
 # ---- tests ---------------------------------------------------------------------------------
-check: all $(UNIT_BINS) $(BENCH_BINS)
-	@scripts/deps.sh --check-test >/dev/null 2>&1 || scripts/deps.sh --test
+check: all $(UNIT_BINS) $(BENCH_BINS) | deps-test-ok
 	MN_BUILD=$(B) tests/run.sh $(UNIT_BINS)
 
 # ---- main job, benchmarks -------------------------------------------------------------------

@@ -36,7 +36,19 @@ struct sq_store {
     int nconns;
     int *idle;       /* stack of idle connection indexes */
     int nidle;
+    /* The background checkpointer (sqlite_checkpoint.c). */
+    pthread_t ckpt_thread;
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cv;
+    struct sq_conn ckpt_conn;
+    int ckpt_started, ckpt_pending, ckpt_stop;
 };
+
+/* Starts the checkpointer of a read-write store; sq_checkpoint_attach hands it the WAL
+ * events of a new connection; sq_checkpoint_stop ends it (before the pool closes). */
+int sq_checkpoint_start(struct sq_store *s);
+void sq_checkpoint_attach(struct sq_store *s, sqlite3 *db);
+void sq_checkpoint_stop(struct sq_store *s);
 
 /* The pool: a connection belongs to one thread between get and put. */
 int sq_conn_get(struct sq_store *s, struct sq_conn **out);

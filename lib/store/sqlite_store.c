@@ -11,10 +11,13 @@ static void sq_close(struct mn_store *st)
     struct sq_store *s = (struct sq_store *)st;
     if (!s)
         return;
+    sq_checkpoint_stop(s);
     for (int i = 0; i < s->nconns; i++)
         sq_conn_close(&s->conns[i]);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->ckpt_mu);
+    pthread_cond_destroy(&s->ckpt_cv);
     free(s->conns);
     free(s->idle);
     free(s->path);
@@ -50,12 +53,15 @@ static int sq_open(mn_db *db, const char *target, const mn_config *cfg, int *dim
     s->idle = calloc((size_t)s->nconns, sizeof *s->idle);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_init(&s->ckpt_mu, NULL);
+    pthread_cond_init(&s->ckpt_cv, NULL);
     if (!s->path || !s->conns || !s->idle) {
         sq_close(&s->base);
         return mn_seterr(db, MN_ENOMEM, "out of memory opening %s", target);
     }
     for (int i = s->nconns - 1; i >= 0; i--)
         s->idle[s->nidle++] = i;
+    sq_checkpoint_start(s);
 
     struct sq_conn *c;
     int rc = sq_conn_get(s, &c);
