@@ -207,7 +207,8 @@ typedef struct mn_filter {
 MN_API int mn_memory_add(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
                          mn_memory **out /* may be NULL */);
 /* Adds all or none, in one transaction. ids (may be NULL) receives n ids, freed with
- * mn_strings_free(ids, n). On failure *failed_index (may be NULL) names the bad input. */
+ * mn_strings_free(ids, n). On failure *failed_index (may be NULL) is the index of the bad
+ * input, or (size_t)-1 when the failure was not one input's (unknown actor, store error). */
 MN_API int mn_memory_add_many(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
                               size_t n, char ***ids, size_t *failed_index);
 MN_API int mn_memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned flags,

@@ -54,8 +54,8 @@ int mn_who_owner(mn_db *db, const struct mn_who *who, const char *owner, char **
     if (owner)
         return mn_who_identity_id(db, who, owner, out);
     if (!who->identity)
-        return mn_seterr(db, MN_EINVAL, "no owner for the memory: the system actor must name "
-                         "one (mn_memory_input.identity, or act as an identity)");
+        return mn_seterr(db, MN_EINVAL, "no owner for the memory: acting as the tenant itself "
+                         "(no identity), name the identity that owns it");
     *out = strdup(who->identity->id);
     return *out ? MN_OK : mn_seterr(db, MN_ENOMEM, "out of memory");
 }

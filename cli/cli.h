@@ -1,0 +1,148 @@
+/*
+ * cli.h — what the manushya command files share.
+ *
+ * The CLI has no logic of its own: every command parses its arguments with cli_parse(), opens
+ * the database with cli_open(), calls the public API (manushya.h only) and prints the result,
+ * human-readable or as JSON (--json). Exit codes are part of the interface scripts rely on.
+ */
+#ifndef MANUSHYA_CLI_H
+#define MANUSHYA_CLI_H
+
+#include <manushya.h>
+
+#include <cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes (documented in manushya --help; scripts depend on them). */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_ERROR = 1,
+    CLI_EXIT_USAGE = 2,
+    CLI_EXIT_NOTFOUND = 3,
+    CLI_EXIT_DENIED = 4,
+    CLI_EXIT_LIMITED = 5
+};
+/* cli_parse() result meaning "carry on with the command" (any other value is an exit code). */
+#define CLI_CONTINUE (-1)
+
+typedef struct cli_ctx cli_ctx;
+
+/* One command: "memory add", or a group that is its own command ("init", "embed": name NULL). */
+typedef struct cli_cmd {
+    const char *name;
+    int (*run)(cli_ctx *c, int argc, char **argv); /* argv[0] is the first word after COMMAND */
+    const char *synopsis;                          /* "memory add TEXT [--type T] ..." */
+    const char *help;                              /* description and options, '\n'-separated */
+} cli_cmd;
+
+typedef struct cli_group {
+    const char *name;
+    const char *summary;
+    const cli_cmd *cmds;
+    size_t ncmds;
+} cli_group;
+
+struct cli_ctx {
+    /* Global options, from the command line or else the environment. */
+    const char *url;      /* --db / MANUSHYA_DB; NULL = the default path */
+    const char *tenant;   /* --tenant / MANUSHYA_TENANT */
+    const char *identity; /* --as / MANUSHYA_IDENTITY */
+    int json;             /* --json */
+
+    const cli_group *group;
+    const cli_cmd *cmd;
+
+    mn_config cfg;        /* commands may set fields (init: embed_dim) before cli_open() */
+    mn_db *db;            /* opened lazily by cli_open() */
+    char *url_owned;      /* the default URL, when we built it */
+
+    /* Positional arguments left by cli_parse(), in order (they point into argv). */
+    char **args;
+    int nargs;
+};
+
+/* ---- Option parsing (cli/opts.c) ---------------------------------------------------------- */
+typedef enum { CLI_OPT_FLAG, CLI_OPT_STR, CLI_OPT_INT, CLI_OPT_NUM } cli_opt_kind;
+
+typedef struct cli_opt {
+    const char *name;  /* long name without the dashes: "type" for --type */
+    cli_opt_kind kind;
+    void *out;         /* FLAG, INT: int *; STR: const char **; NUM: double * */
+    int *given;        /* optional: set to 1 when the option appears */
+} cli_opt;
+
+/*
+ * Parses a command's arguments: --name VALUE, --name=VALUE, flags, "--" ending options, "-" as
+ * a positional. Positionals land in c->args / c->nargs; there must be min_args..max_args of
+ * them (max_args < 0: no limit). --help / -h prints the command's usage to stdout.
+ * Returns CLI_CONTINUE, CLI_EXIT_OK (help was printed) or CLI_EXIT_USAGE (message printed).
+ * opts ends with an entry whose name is NULL (opts itself may be NULL).
+ */
+int cli_parse(cli_ctx *c, int argc, char **argv, const cli_opt *opts, int min_args, int max_args);
+
+/* Prints "manushya: <msg>; see manushya GROUP COMMAND --help" to stderr, returns 2. */
+int cli_usage_error(const cli_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prints the usage of the current command (or group, or the whole program) to f. */
+void cli_print_cmd_usage(const cli_ctx *c, FILE *f);
+void cli_print_group_usage(const cli_group *g, FILE *f);
+void cli_print_main_usage(FILE *f);
+
+/* ---- Database, actor, errors (cli/common.c) ----------------------------------------------- */
+/* Opens c->db unless already open (creating the default directory when no URL was given).
+ * Returns CLI_EXIT_OK or an exit code after printing the error. */
+int cli_open(cli_ctx *c);
+/* The URL in use: --db, MANUSHYA_DB or the default path. NULL if it could not be worked out. */
+const char *cli_url(cli_ctx *c);
+/* Fills *a from --tenant / --as. Without a tenant, prints a usage error and returns 2. */
+int cli_actor(const cli_ctx *c, mn_actor *a);
+/* Maps an MN_* code to the CLI exit code. */
+int cli_exit_code(int rc);
+/* Prints "manushya: <what>: <mn_errmsg>" to stderr and returns cli_exit_code(rc). */
+int cli_fail(const cli_ctx *c, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prints "manushya: <what>" to stderr and returns CLI_EXIT_ERROR (for non-library failures). */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_close(cli_ctx *c);
+
+/* ---- Formatting (cli/common.c) ------------------------------------------------------------ */
+/* "2024-11-29 07:53:01" (UTC); "never" for 0. buf needs 24 bytes. */
+const char *cli_fmt_time(int64_t ms, char *buf, size_t size);
+/* Prints s on one line: newlines and tabs become spaces, cut (on a UTF-8 boundary) with "..."
+ * after max bytes; max 0 = no limit. */
+void cli_print_oneline(FILE *f, const char *s, size_t max);
+/* Monotonic clock in seconds. */
+double cli_now(void);
+
+/* ---- JSON output (cli/json_out.c) --------------------------------------------------------- */
+cJSON *cli_json_memory(const mn_memory *m);
+cJSON *cli_json_tenant(const mn_tenant *t);
+cJSON *cli_json_identity(const mn_identity *i);
+/* Parses text as JSON (object/array) for embedding in output; falls back to a string. */
+cJSON *cli_json_raw(const char *text);
+/* A number rounded to sig significant digits, so output reads 0.812 rather than 0.8120000362. */
+cJSON *cli_json_number(double v, int sig);
+/* Prints j on one line to stdout and deletes it. Returns CLI_EXIT_OK or CLI_EXIT_ERROR. */
+int cli_json_emit(cJSON *j);
+
+/* ---- Command groups ----------------------------------------------------------------------- */
+/* Every group, in the order of manushya --help (cli/opts.c). */
+const cli_group *const *cli_groups(size_t *n);
+extern const cli_group cli_group_init;
+extern const cli_group cli_group_tenant;
+extern const cli_group cli_group_identity;
+extern const cli_group cli_group_memory;
+extern const cli_group cli_group_embed;
+extern const cli_group cli_group_bench;
+
+/* memory commands implemented outside cmd_memory.c (its table names them). */
+int cli_memory_get(cli_ctx *c, int argc, char **argv);
+int cli_memory_list(cli_ctx *c, int argc, char **argv);
+int cli_memory_search(cli_ctx *c, int argc, char **argv);
+int cli_memory_history(cli_ctx *c, int argc, char **argv);
+int cli_memory_import(cli_ctx *c, int argc, char **argv);
+int cli_memory_export(cli_ctx *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * cmd_init.c — manushya init: create (or migrate) the database and say where it is.
+ * Other commands also create the database on first use; init exists to choose the embedding
+ * dimension, which is fixed when the database is created.
+ */
+#include "cli.h"
+
+static int run_init(cli_ctx *c, int argc, char **argv)
+{
+    int dim = 0;
+    const cli_opt opts[] = {{"embed-dim", CLI_OPT_INT, &dim, NULL}, {0}};
+    int rc = cli_parse(c, argc, argv, opts, 0, 0);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (dim < 0)
+        return cli_usage_error(c, "--embed-dim must be positive");
+    c->cfg.embed_dim = dim;
+    if ((rc = cli_open(c)) != CLI_EXIT_OK)
+        return rc;
+
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "database", cli_url(c));
+        cJSON_AddNumberToObject(o, "embed_dim", mn_embed_dim(c->db));
+        cJSON_AddStringToObject(o, "version", mn_version());
+        return cli_json_emit(o);
+    }
+    printf("database       %s\nembedding dim  %d\nlibmanushya    %s\n", cli_url(c),
+           mn_embed_dim(c->db), mn_version());
+    return CLI_EXIT_OK;
+}
+
+static const cli_cmd cmds[] = {
+    {NULL, run_init, "init [--embed-dim N]",
+     "Creates the database, or brings an existing one to the current schema, and prints its\n"
+     "path and embedding dimension.\n"
+     "  --embed-dim N   embedding dimension of a new database (default 384); an existing\n"
+     "                  database keeps the dimension it was created with"},
+};
+const cli_group cli_group_init = {"init", "create or migrate the database", cmds, 1};

@@ -1,0 +1,224 @@
+/*
+ * cmd_memory.c — the memory group's table and its write commands: add, update, delete,
+ * restore, purge. The read commands live in cmd_query.c, import/export in cmd_import.c.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* TEXT "-" reads the text from stdin, so long or multi-line texts need no shell quoting. */
+static char *read_stdin(void)
+{
+    size_t len = 0, cap = 0;
+    char *buf = NULL;
+    for (;;) {
+        if (cap - len < 4096) {
+            char *bigger = realloc(buf, cap = cap ? cap * 2 : 8192);
+            if (!bigger) {
+                free(buf);
+                return NULL;
+            }
+            buf = bigger;
+        }
+        size_t n = fread(buf + len, 1, cap - len - 1, stdin);
+        len += n;
+        if (n == 0)
+            break; /* end of input or an error: ferror() tells */
+    }
+    if (ferror(stdin)) {
+        free(buf);
+        return NULL;
+    }
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+        len--; /* as $(...) does: the final newline of `echo` is not part of the text */
+    buf[len] = '\0';
+    return buf;
+}
+
+static int run_add(cli_ctx *c, int argc, char **argv)
+{
+    mn_memory_input in = {0};
+    const cli_opt opts[] = {{"type", CLI_OPT_STR, &in.type, NULL},
+                            {"meta", CLI_OPT_STR, &in.metadata, NULL},
+                            {"importance", CLI_OPT_NUM, &in.importance, &in.has_importance},
+                            {"ttl-days", CLI_OPT_INT, &in.ttl_days, NULL},
+                            {"identity", CLI_OPT_STR, &in.identity, NULL}, {0}};
+    mn_actor a;
+    int rc = cli_parse(c, argc, argv, opts, 1, 1);
+    if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE)
+        return rc;
+    char *text = NULL;
+    if (strcmp(c->args[0], "-") == 0 && !(text = read_stdin()))
+        return cli_error("memory add: cannot read the text from stdin");
+    in.text = text ? text : c->args[0];
+
+    mn_memory *m = NULL;
+    if ((rc = cli_open(c)) == CLI_EXIT_OK) {
+        rc = mn_memory_add(c->db, &a, &in, &m);
+        if (rc != MN_OK)
+            rc = cli_fail(c, rc, "memory add");
+        else if (c->json)
+            rc = cli_json_emit(cli_json_memory(m));
+        else
+            printf("%s\n", m->id);
+    }
+    mn_memory_free(m);
+    free(text);
+    return rc;
+}
+
+static int run_update(cli_ctx *c, int argc, char **argv)
+{
+    mn_memory_input in = {0};
+    int given = 0;
+    const cli_opt opts[] = {{"text", CLI_OPT_STR, &in.text, &given},
+                            {"type", CLI_OPT_STR, &in.type, &given},
+                            {"meta", CLI_OPT_STR, &in.metadata, &given},
+                            {"importance", CLI_OPT_NUM, &in.importance, &in.has_importance}, {0}};
+    mn_actor a;
+    int rc = cli_parse(c, argc, argv, opts, 1, 1);
+    if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE)
+        return rc;
+    if (!given && !in.has_importance)
+        return cli_usage_error(c, "nothing to change: give --text, --type, --meta or --importance");
+    if ((rc = cli_open(c)) != CLI_EXIT_OK)
+        return rc;
+    mn_memory *m = NULL;
+    rc = mn_memory_update(c->db, &a, c->args[0], &in, &m);
+    if (rc != MN_OK)
+        return cli_fail(c, rc, "memory update %s", c->args[0]);
+    if (c->json)
+        rc = cli_json_emit(cli_json_memory(m));
+    else
+        printf("updated %s (version %lld)\n", m->id, (long long)m->version);
+    mn_memory_free(m);
+    return rc;
+}
+
+static int run_delete(cli_ctx *c, int argc, char **argv)
+{
+    int hard = 0;
+    const cli_opt opts[] = {{"hard", CLI_OPT_FLAG, &hard, NULL}, {0}};
+    mn_actor a;
+    int rc = cli_parse(c, argc, argv, opts, 1, -1);
+    if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE ||
+        (rc = cli_open(c)) != CLI_EXIT_OK)
+        return rc;
+    /* All or none: a typo in the third id must not leave the first two deleted. */
+    rc = mn_memory_delete_many(c->db, &a, (const char *const *)c->args, (size_t)c->nargs,
+                               hard ? MN_DELETE_HARD : MN_DELETE_SOFT);
+    if (rc != MN_OK)
+        return cli_fail(c, rc, "memory delete");
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject(), *ids = cJSON_AddArrayToObject(o, "deleted");
+        for (int i = 0; i < c->nargs; i++)
+            cJSON_AddItemToArray(ids, cJSON_CreateString(c->args[i]));
+        cJSON_AddBoolToObject(o, "hard", hard);
+        return cli_json_emit(o);
+    }
+    printf("deleted %d %s%s\n", c->nargs, c->nargs == 1 ? "memory" : "memories",
+           hard ? " (hard: gone for good)" : " (restorable with memory restore)");
+    return CLI_EXIT_OK;
+}
+
+static int run_restore(cli_ctx *c, int argc, char **argv)
+{
+    mn_actor a;
+    int rc = cli_parse(c, argc, argv, NULL, 1, 1);
+    if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE ||
+        (rc = cli_open(c)) != CLI_EXIT_OK)
+        return rc;
+    rc = mn_memory_restore(c->db, &a, c->args[0]);
+    if (rc != MN_OK)
+        return cli_fail(c, rc, "memory restore %s", c->args[0]);
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", c->args[0]);
+        cJSON_AddTrueToObject(o, "restored");
+        return cli_json_emit(o);
+    }
+    printf("restored %s\n", c->args[0]);
+    return CLI_EXIT_OK;
+}
+
+static int run_purge(cli_ctx *c, int argc, char **argv)
+{
+    mn_actor a;
+    int rc = cli_parse(c, argc, argv, NULL, 0, 0);
+    if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE ||
+        (rc = cli_open(c)) != CLI_EXIT_OK)
+        return rc;
+    size_t n = 0;
+    rc = mn_memory_purge_expired(c->db, &a, &n);
+    if (rc != MN_OK)
+        return cli_fail(c, rc, "memory purge");
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "purged", (double)n);
+        return cli_json_emit(o);
+    }
+    printf("purged %zu expired %s\n", n, n == 1 ? "memory" : "memories");
+    return CLI_EXIT_OK;
+}
+
+#define FILTER_HELP                                                                            \
+    "  --identity I    only memories owned by identity I (id or external id)\n"               \
+    "  --type T        only memories of type T\n"                                             \
+    "  --meta JSON     only memories whose metadata contains this JSON object\n"
+
+static const cli_cmd cmds[] = {
+    {"add", run_add,
+     "memory add TEXT [--type T] [--meta JSON] [--importance X] [--ttl-days N] [--identity I]",
+     "Stores a memory in --tenant, owned by the --as identity, and prints its id (--json: the\n"
+     "memory). TEXT \"-\" reads the text from stdin.\n"
+     "  --type T          kind of memory (default \"fact\")\n"
+     "  --meta JSON       metadata, a JSON object (default {})\n"
+     "  --importance X    0..1 (default 0.5)\n"
+     "  --ttl-days N      expires N days from now (default: never)\n"
+     "  --identity I      owner, when not the --as identity (the system actor must name one)"},
+    {"get", cli_memory_get, "memory get ID [--with-deleted] [--with-expired]",
+     "Shows one memory.\n"
+     "  --with-deleted    also find it when soft-deleted\n"
+     "  --with-expired    also find it when expired"},
+    {"list", cli_memory_list,
+     "memory list [--identity I] [--type T] [--meta JSON] [--limit N] [--cursor C] [--all] "
+     "[--with-deleted] [--with-expired]",
+     "Lists memories, newest first, one page at a time; prints the cursor of the next page\n"
+     "when there is one (--json: \"next_cursor\").\n" FILTER_HELP
+     "  --limit N         page size (default 50, at most 1000)\n"
+     "  --cursor C        start after the page that returned cursor C\n"
+     "  --all             every page, not just the first\n"
+     "  --with-deleted    include soft-deleted memories\n"
+     "  --with-expired    include expired memories"},
+    {"update", run_update, "memory update ID [--text T] [--type T] [--meta JSON] [--importance X]",
+     "Changes a memory (only what is given), bumps its version and records the change in its\n"
+     "history. Prints the new version (--json: the memory)."},
+    {"delete", run_delete, "memory delete ID... [--hard]",
+     "Deletes memories: all of them, or none if any id is unknown.\n"
+     "  --hard            remove for good, history included (default: soft, restorable)"},
+    {"restore", run_restore, "memory restore ID", "Restores a soft-deleted memory."},
+    {"history", cli_memory_history, "memory history ID",
+     "Shows a memory's changes, oldest first: version, time (UTC), who, what changed."},
+    {"search", cli_memory_search,
+     "memory search QUERY [--k N] [--min-similarity X] [--type T] [--meta JSON] [--identity I]",
+     "Finds the memories closest to QUERY, best first: rank, similarity, type, text.\n"
+     "  --k N               number of hits (default 10, at most 1000)\n"
+     "  --min-similarity X  drop hits below this cosine similarity\n" FILTER_HELP},
+    {"import", cli_memory_import, "memory import FILE.jsonl|- [--batch N]",
+     "Adds memories from JSON Lines: one object per line with \"text\" (required) and\n"
+     "optionally \"type\", \"metadata\" (object), \"identity\", \"importance\", \"ttl_days\".\n"
+     "\"id\", \"created_at\", \"updated_at\", \"version\" and \"expires_at\" (written by export)\n"
+     "are ignored; any other key is an error. Blank lines are skipped. Each batch is added\n"
+     "all or none; on a bad line import stops, says which, and how much was committed.\n"
+     "  --batch N         lines per batch (default 1000)"},
+    {"export", cli_memory_export, "memory export [FILE|-] [--identity I] [--type T] [--meta JSON]",
+     "Writes the tenant's live memories, newest first, as JSON Lines that memory import reads\n"
+     "back (to stdout by default). \"identity\" is the owner's external id, so the file can be\n"
+     "imported into another database that has the same identities; \"ttl_days\" is the time\n"
+     "left, rounded up.\n" FILTER_HELP},
+    {"purge", run_purge, "memory purge", "Deletes the tenant's expired memories for good; "
+                                          "prints how many."},
+};
+const cli_group cli_group_memory = {"memory", "store, find and manage memories (needs --tenant)",
+                                    cmds, sizeof cmds / sizeof cmds[0]};

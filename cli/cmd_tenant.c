@@ -1,0 +1,82 @@
+/*
+ * cmd_tenant.c — manushya tenant create|list|get. Tenants need no --tenant themselves.
+ */
+#include "cli.h"
+
+
+static void print_tenant(const mn_tenant *t)
+{
+    char when[32];
+    printf("%-36s  %s  %s\n", t->id, cli_fmt_time(t->created_at, when, sizeof when), t->name);
+}
+
+/* create and get print the same thing: the id alone (handy in scripts), or the object. */
+static int show_one(cli_ctx *c, const mn_tenant *t, int id_only)
+{
+    if (c->json)
+        return cli_json_emit(cli_json_tenant(t));
+    if (id_only)
+        printf("%s\n", t->id);
+    else
+        print_tenant(t);
+    return CLI_EXIT_OK;
+}
+
+static int run_create(cli_ctx *c, int argc, char **argv)
+{
+    int rc = cli_parse(c, argc, argv, NULL, 1, 1);
+    if (rc != CLI_CONTINUE || (rc = cli_open(c)) != CLI_EXIT_OK)
+        return rc;
+    mn_tenant *t = NULL;
+    rc = mn_tenant_create(c->db, c->args[0], &t);
+    if (rc != MN_OK)
+        return cli_fail(c, rc, "tenant create %s", c->args[0]);
+    rc = show_one(c, t, 1);
+    mn_tenant_free(t);
+    return rc;
+}
+
+static int run_get(cli_ctx *c, int argc, char **argv)
+{
+    int rc = cli_parse(c, argc, argv, NULL, 1, 1);
+    if (rc != CLI_CONTINUE || (rc = cli_open(c)) != CLI_EXIT_OK)
+        return rc;
+    mn_tenant *t = NULL;
+    rc = mn_tenant_get(c->db, c->args[0], &t);
+    if (rc != MN_OK)
+        return cli_fail(c, rc, "tenant get %s", c->args[0]);
+    rc = show_one(c, t, 0);
+    mn_tenant_free(t);
+    return rc;
+}
+
+static int run_list(cli_ctx *c, int argc, char **argv)
+{
+    int rc = cli_parse(c, argc, argv, NULL, 0, 0);
+    if (rc != CLI_CONTINUE || (rc = cli_open(c)) != CLI_EXIT_OK)
+        return rc;
+    mn_tenant_list *l = NULL;
+    rc = mn_tenant_list_all(c->db, &l);
+    if (rc != MN_OK)
+        return cli_fail(c, rc, "tenant list");
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "tenants");
+        for (size_t i = 0; i < l->count; i++)
+            cJSON_AddItemToArray(a, cli_json_tenant(&l->items[i]));
+        rc = cli_json_emit(o);
+    } else {
+        for (size_t i = 0; i < l->count; i++)
+            print_tenant(&l->items[i]);
+    }
+    mn_tenant_list_free(l);
+    return rc;
+}
+
+static const cli_cmd cmds[] = {
+    {"create", run_create, "tenant create NAME",
+     "Creates a tenant and prints its id. NAME: 1..128 letters, digits, '-', '_', '.'."},
+    {"list", run_list, "tenant list", "Lists every tenant: id, creation time (UTC), name."},
+    {"get", run_get, "tenant get NAME|ID", "Shows one tenant."},
+};
+const cli_group cli_group_tenant = {"tenant", "create and list tenants", cmds,
+                                    sizeof cmds / sizeof cmds[0]};

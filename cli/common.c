@@ -1,0 +1,170 @@
+/*
+ * common.c — opening the database, the actor, error reporting and small formatting helpers
+ * shared by every command.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* mkdir -p: the default database lives in a directory that may not exist yet. */
+static int make_dirs(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int rc = mkdir(path, 0700);
+        *p = '/';
+        if (rc != 0 && errno != EEXIST)
+            return -1;
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+const char *cli_url(cli_ctx *c)
+{
+    if (c->url)
+        return c->url;
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    const char *base = xdg && xdg[0] == '/' ? xdg : NULL; /* XDG says relative values are ignored */
+    const char *suffix = base ? "" : "/.local/share";
+    if (!base) {
+        if (!home || !*home)
+            return NULL;
+        base = home;
+    }
+    size_t n = strlen(base) + strlen(suffix) + sizeof "/manushya/manushya.db";
+    c->url_owned = malloc(n);
+    if (!c->url_owned)
+        return NULL;
+    snprintf(c->url_owned, n, "%s%s/manushya/manushya.db", base, suffix);
+    c->url = c->url_owned;
+    return c->url;
+}
+
+int cli_open(cli_ctx *c)
+{
+    if (c->db)
+        return CLI_EXIT_OK;
+    int is_default = !c->url;
+    const char *url = cli_url(c);
+    if (!url)
+        return cli_error("no database: pass --db URL, or set MANUSHYA_DB or HOME");
+    if (is_default) {
+        char *dir = strdup(url);
+        if (!dir)
+            return cli_error("out of memory");
+        *strrchr(dir, '/') = '\0';
+        int rc = make_dirs(dir);
+        int err = errno;
+        if (rc != 0) {
+            cli_error("cannot create %s: %s", dir, strerror(err));
+            free(dir);
+            return CLI_EXIT_ERROR;
+        }
+        free(dir);
+    }
+    int rc = mn_open(&c->db, url, &c->cfg);
+    if (rc != MN_OK) {
+        int code = cli_fail(c, rc, "open %s", url);
+        mn_close(c->db);
+        c->db = NULL;
+        return code;
+    }
+    return CLI_EXIT_OK;
+}
+
+void cli_close(cli_ctx *c)
+{
+    mn_close(c->db);
+    c->db = NULL;
+    free(c->url_owned);
+    c->url_owned = NULL;
+}
+
+int cli_actor(const cli_ctx *c, mn_actor *a)
+{
+    if (!c->tenant || !*c->tenant)
+        return cli_usage_error(c, "no tenant: pass --tenant T or set MANUSHYA_TENANT");
+    a->tenant = c->tenant;
+    a->identity = c->identity && *c->identity ? c->identity : NULL;
+    return CLI_CONTINUE;
+}
+
+int cli_exit_code(int rc)
+{
+    switch (rc) {
+    case MN_OK: return CLI_EXIT_OK;
+    case MN_ENOTFOUND: return CLI_EXIT_NOTFOUND;
+    case MN_EDENIED: return CLI_EXIT_DENIED;
+    case MN_ELIMITED: return CLI_EXIT_LIMITED;
+    default: return CLI_EXIT_ERROR;
+    }
+}
+
+int cli_fail(const cli_ctx *c, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("manushya: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    /* mn_errmsg() explains the calling thread's last failure on this handle; when the failure
+     * was not the library's (or it kept no message), the code's name is the best we have. */
+    const char *msg = mn_errcode(c->db) == rc ? mn_errmsg(c->db) : NULL;
+    fprintf(stderr, ": %s\n", msg && *msg ? msg : mn_strerror(rc));
+    return cli_exit_code(rc);
+}
+
+int cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("manushya: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_EXIT_ERROR;
+}
+
+const char *cli_fmt_time(int64_t ms, char *buf, size_t size)
+{
+    if (ms == 0) {
+        snprintf(buf, size, "never");
+        return buf;
+    }
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        snprintf(buf, size, "%lld", (long long)ms);
+    return buf;
+}
+
+void cli_print_oneline(FILE *f, const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    int cut = max && n > max;
+    if (cut) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) /* not inside a UTF-8 sequence */
+            n--;
+    }
+    for (size_t i = 0; i < n; i++)
+        fputc(s[i] == '\n' || s[i] == '\r' || s[i] == '\t' ? ' ' : s[i], f);
+    if (cut)
+        fputs("...", f);
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -1,0 +1,90 @@
+/*
+ * json_out.c — the --json shapes of the API's structs. Field names here are an interface:
+ * scripts read them, so they only ever gain fields. Timestamps are integers, milliseconds since
+ * the Unix epoch (as in the API); expires_at is null for "never". metadata and claims are
+ * embedded as JSON objects, not as strings holding JSON.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+
+cJSON *cli_json_raw(const char *text)
+{
+    if (!text)
+        return cJSON_CreateNull();
+    cJSON *j = cJSON_Parse(text);
+    return j ? j : cJSON_CreateString(text);
+}
+
+cJSON *cli_json_number(double v, int sig)
+{
+    char buf[48];
+    snprintf(buf, sizeof buf, "%.*g", sig, v);
+    return cJSON_CreateNumber(strtod(buf, NULL));
+}
+
+/* cJSON keeps numbers as doubles: exact for integers up to 2^53, which covers ms timestamps. */
+static void add_int(cJSON *o, const char *k, int64_t v)
+{
+    cJSON_AddItemToObject(o, k, cJSON_CreateNumber((double)v));
+}
+
+static void add_str(cJSON *o, const char *k, const char *v)
+{
+    cJSON_AddItemToObject(o, k, v ? cJSON_CreateString(v) : cJSON_CreateNull());
+}
+
+cJSON *cli_json_memory(const mn_memory *m)
+{
+    cJSON *o = cJSON_CreateObject();
+    add_str(o, "id", m->id);
+    add_str(o, "tenant_id", m->tenant_id);
+    add_str(o, "identity_id", m->identity_id);
+    add_str(o, "text", m->text);
+    add_str(o, "type", m->type);
+    cJSON_AddItemToObject(o, "metadata", cli_json_raw(m->metadata));
+    cJSON_AddItemToObject(o, "importance", cli_json_number(m->importance, 6));
+    add_int(o, "version", m->version);
+    add_int(o, "created_at", m->created_at);
+    add_int(o, "updated_at", m->updated_at);
+    if (m->expires_at)
+        add_int(o, "expires_at", m->expires_at);
+    else
+        cJSON_AddNullToObject(o, "expires_at");
+    cJSON_AddBoolToObject(o, "deleted", m->deleted != 0);
+    return o;
+}
+
+cJSON *cli_json_tenant(const mn_tenant *t)
+{
+    cJSON *o = cJSON_CreateObject();
+    add_str(o, "id", t->id);
+    add_str(o, "name", t->name);
+    add_int(o, "created_at", t->created_at);
+    return o;
+}
+
+cJSON *cli_json_identity(const mn_identity *i)
+{
+    cJSON *o = cJSON_CreateObject();
+    add_str(o, "id", i->id);
+    add_str(o, "tenant_id", i->tenant_id);
+    add_str(o, "external_id", i->external_id);
+    add_str(o, "role", i->role);
+    cJSON_AddItemToObject(o, "claims", cli_json_raw(i->claims));
+    cJSON_AddBoolToObject(o, "active", i->active != 0);
+    add_int(o, "created_at", i->created_at);
+    add_int(o, "updated_at", i->updated_at);
+    return o;
+}
+
+int cli_json_emit(cJSON *j)
+{
+    char *s = j ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    if (!s)
+        return cli_error("out of memory formatting JSON");
+    puts(s);
+    cJSON_free(s);
+    return CLI_EXIT_OK;
+}

@@ -1,0 +1,157 @@
+/*
+ * main.c — the manushya command: global options, dispatch to GROUP COMMAND, exit status.
+ *
+ *   manushya [--db URL] [--tenant T] [--as IDENTITY] [--json] GROUP COMMAND [options] [args]
+ *
+ * Global options are taken out of argv wherever they appear before "--" (people type them after
+ * the command too), so each command only ever sees its own options.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Matches argv[*i] against --name / --name=VALUE. Returns 1 and sets *value (advancing *i for
+ * the separate-word form) when it matches, 0 when it does not, -1 when the value is missing. */
+static int global_value(const char *name, int argc, char **argv, int *i, const char **value)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0)
+        return 0;
+    if (a[n] == '=') {
+        *value = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *value = argv[++*i];
+    return 1;
+}
+
+/* Removes the global options from argv[1..], compacting the rest; returns the new argc or -1
+ * after a usage error. */
+static int take_globals(cli_ctx *c, int argc, char **argv)
+{
+    static const char *const names[] = {"--db", "--tenant", "--as"};
+    const char **dest[] = {&c->url, &c->tenant, &c->identity};
+    int out = 1, rest = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (rest || strcmp(argv[i], "--") == 0) {
+            rest = 1; /* "--" stays: the command's parser needs it too */
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (strcmp(argv[i], "--json") == 0) {
+            c->json = 1;
+            continue;
+        }
+        int matched = 0;
+        for (size_t k = 0; k < sizeof names / sizeof names[0] && !matched; k++) {
+            int r = global_value(names[k], argc, argv, &i, dest[k]);
+            if (r < 0) {
+                cli_usage_error(NULL, "%s needs a value", names[k]);
+                return -1;
+            }
+            matched = r;
+        }
+        if (!matched)
+            argv[out++] = argv[i];
+    }
+    argv[out] = NULL;
+    return out;
+}
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+static const cli_group *find_group(const char *name)
+{
+    size_t n;
+    const cli_group *const *all = cli_groups(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(all[i]->name, name) == 0)
+            return all[i];
+    return NULL;
+}
+
+static int is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0;
+}
+
+static int dispatch(cli_ctx *c, int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_print_main_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (is_help(argv[1])) {
+        cli_print_main_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("manushya %s (libmanushya %s)\n", MN_VERSION, mn_version());
+        return CLI_EXIT_OK;
+    }
+    if (argv[1][0] == '-')
+        return cli_usage_error(NULL, "unknown option %s", argv[1]);
+
+    c->group = find_group(argv[1]);
+    if (!c->group)
+        return cli_usage_error(NULL, "unknown command group '%s'", argv[1]);
+
+    const cli_group *g = c->group;
+    if (g->ncmds == 1 && !g->cmds[0].name) { /* init, embed: the group is the command */
+        c->cmd = &g->cmds[0];
+        return c->cmd->run(c, argc - 2, argv + 2);
+    }
+    if (argc < 3) {
+        cli_print_group_usage(g, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (is_help(argv[2])) {
+        cli_print_group_usage(g, stdout);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < g->ncmds; i++) {
+        if (strcmp(g->cmds[i].name, argv[2]) == 0) {
+            c->cmd = &g->cmds[i];
+            return c->cmd->run(c, argc - 3, argv + 3);
+        }
+    }
+    return cli_usage_error(c, "unknown command '%s %s'", g->name, argv[2]);
+}
+
+int main(int argc, char **argv)
+{
+    cli_ctx c = {0};
+    argc = take_globals(&c, argc, argv);
+    if (argc < 0)
+        return CLI_EXIT_USAGE;
+    if (!c.url)
+        c.url = env("MANUSHYA_DB");
+    if (!c.tenant)
+        c.tenant = env("MANUSHYA_TENANT");
+    if (!c.identity)
+        c.identity = env("MANUSHYA_IDENTITY");
+
+    int status = dispatch(&c, argc, argv);
+    cli_close(&c);
+
+    /* A full disk or closed pipe must not look like success to a script. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        int err = errno;
+        cli_error("writing output: %s", strerror(err));
+        if (status == CLI_EXIT_OK)
+            status = CLI_EXIT_ERROR;
+    }
+    return status;
+}

@@ -1,0 +1,188 @@
+/*
+ * opts.c — the one option parser every command uses, and the usage texts.
+ *
+ * Commands describe their options in a small table instead of hand-rolling loops, so every
+ * command accepts the same forms (--name VALUE, --name=VALUE, "--", "-") and reports the same
+ * usage errors.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char GLOBAL_HELP[] =
+    "global options (accepted anywhere before \"--\"):\n"
+    "  --db URL        database: sqlite:PATH or PATH (env MANUSHYA_DB); default\n"
+    "                  $XDG_DATA_HOME/manushya/manushya.db, else\n"
+    "                  ~/.local/share/manushya/manushya.db (created on first use)\n"
+    "  --tenant T      tenant name or id (env MANUSHYA_TENANT)\n"
+    "  --as IDENTITY   act as this identity, id or external id (env MANUSHYA_IDENTITY);\n"
+    "                  without it, the tenant's system actor\n"
+    "  --json          machine-readable output: one JSON value on stdout\n";
+
+static const char EXIT_HELP[] =
+    "exit status: 0 ok, 1 error, 2 usage, 3 not found, 4 denied by policy, 5 rate limited\n";
+
+const cli_group *const *cli_groups(size_t *n)
+{
+    static const cli_group *const all[] = {
+        &cli_group_init,   &cli_group_tenant, &cli_group_identity,
+        &cli_group_memory, &cli_group_embed,  &cli_group_bench,
+    };
+    *n = sizeof all / sizeof all[0];
+    return all;
+}
+
+void cli_print_main_usage(FILE *f)
+{
+    size_t n;
+    const cli_group *const *g = cli_groups(&n);
+    fprintf(f, "usage: manushya [--db URL] [--tenant T] [--as IDENTITY] [--json] GROUP COMMAND "
+               "[options] [args]\n\ngroups:\n");
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "  %-10s %s\n", g[i]->name, g[i]->summary);
+    fprintf(f, "\n%s  --version       print the version and exit\n"
+               "  --help          this text; manushya GROUP --help and manushya GROUP COMMAND\n"
+               "                  --help describe groups and commands\n\n%s",
+            GLOBAL_HELP, EXIT_HELP);
+}
+
+void cli_print_group_usage(const cli_group *g, FILE *f)
+{
+    if (g->ncmds == 1 && !g->cmds[0].name) {
+        fprintf(f, "usage: manushya [global options] %s\n\n%s\n\n%s", g->cmds[0].synopsis,
+                g->cmds[0].help, GLOBAL_HELP);
+        return;
+    }
+    fprintf(f, "usage: manushya [global options] %s COMMAND [options] [args]\n\n%s\n\ncommands:\n",
+            g->name, g->summary);
+    for (size_t i = 0; i < g->ncmds; i++)
+        fprintf(f, "  %s\n", g->cmds[i].synopsis);
+    fprintf(f, "\n\"manushya %s COMMAND --help\" describes each one.\n\n%s", g->name, GLOBAL_HELP);
+}
+
+void cli_print_cmd_usage(const cli_ctx *c, FILE *f)
+{
+    if (!c->group) {
+        cli_print_main_usage(f);
+        return;
+    }
+    if (!c->cmd) {
+        cli_print_group_usage(c->group, f);
+        return;
+    }
+    fprintf(f, "usage: manushya [global options] %s\n\n%s\n\n%s", c->cmd->synopsis, c->cmd->help,
+            GLOBAL_HELP);
+}
+
+int cli_usage_error(const cli_ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("manushya: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (c && c->group && c->cmd && c->cmd->name)
+        fprintf(stderr, "; see manushya %s %s --help\n", c->group->name, c->cmd->name);
+    else if (c && c->group)
+        fprintf(stderr, "; see manushya %s --help\n", c->group->name);
+    else
+        fputs("; see manushya --help\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
+/* Stores value into the option's destination, checking numbers strictly: "10x" or "" is an
+ * error rather than a silent 10 or 0. */
+static int set_value(const cli_ctx *c, const cli_opt *o, const char *value)
+{
+    char *end;
+    errno = 0;
+    switch (o->kind) {
+    case CLI_OPT_STR:
+        *(const char **)o->out = value;
+        return CLI_CONTINUE;
+    case CLI_OPT_INT: {
+        long v = strtol(value, &end, 10);
+        if (!*value || *end || errno || v < INT_MIN || v > INT_MAX)
+            return cli_usage_error(c, "--%s: expected an integer, got '%s'", o->name, value);
+        *(int *)o->out = (int)v;
+        return CLI_CONTINUE;
+    }
+    case CLI_OPT_NUM: {
+        double v = strtod(value, &end);
+        if (!*value || *end || errno || !isfinite(v))
+            return cli_usage_error(c, "--%s: expected a number, got '%s'", o->name, value);
+        *(double *)o->out = v;
+        return CLI_CONTINUE;
+    }
+    case CLI_OPT_FLAG:
+        break;
+    }
+    return cli_usage_error(c, "internal: bad option kind for --%s", o->name);
+}
+
+static const cli_opt *find_opt(const cli_opt *opts, const char *name, size_t len)
+{
+    for (const cli_opt *o = opts; o && o->name; o++)
+        if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+            return o;
+    return NULL;
+}
+
+int cli_parse(cli_ctx *c, int argc, char **argv, const cli_opt *opts, int min_args, int max_args)
+{
+    int npos = 0, only_positional = 0;
+
+    for (int i = 0; i < argc; i++) {
+        char *a = argv[i];
+        if (only_positional || a[0] != '-' || a[1] == '\0') { /* "-" is a positional (stdin) */
+            argv[npos++] = a; /* compacted in place: npos <= i */
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_positional = 1;
+            continue;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            cli_print_cmd_usage(c, stdout);
+            return CLI_EXIT_OK;
+        }
+        if (a[1] != '-')
+            return cli_usage_error(c, "unknown option %s", a);
+
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const cli_opt *o = find_opt(opts, name, len);
+        if (!o)
+            return cli_usage_error(c, "unknown option --%.*s", (int)len, name);
+        if (o->given)
+            *o->given = 1;
+        if (o->kind == CLI_OPT_FLAG) {
+            if (eq)
+                return cli_usage_error(c, "--%s takes no value", o->name);
+            *(int *)o->out = 1;
+            continue;
+        }
+        const char *value = eq ? eq + 1 : NULL;
+        if (!value) {
+            if (i + 1 >= argc)
+                return cli_usage_error(c, "--%s needs a value", o->name);
+            value = argv[++i];
+        }
+        int rc = set_value(c, o, value);
+        if (rc != CLI_CONTINUE)
+            return rc;
+    }
+
+    if (npos < min_args)
+        return cli_usage_error(c, npos ? "too few arguments" : "missing argument");
+    if (max_args >= 0 && npos > max_args)
+        return cli_usage_error(c, "unexpected argument '%s'", argv[max_args]);
+    c->args = argv;
+    c->nargs = npos;
+    return CLI_CONTINUE;
+}
