@@ -3,5 +3,7 @@
 #define MN_INDEX_DISTANCE_H
 
 float mn_dot(const float *a, const float *b, int dim);
+/* The same with b at any address (a row inside a database page, say). */
+float mn_dot_unaligned(const float *a, const void *b, int dim);
 
 #endif

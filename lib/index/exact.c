@@ -8,10 +8,10 @@ struct scan_ctx {
     struct mn_topk *top;
 };
 
-static void score(void *ctx, int64_t key, const float *vec)
+static void score(void *ctx, int64_t key, const void *vec)
 {
     struct scan_ctx *s = ctx;
-    mn_topk_push(s->top, key, mn_dot(s->query, vec, s->dim));
+    mn_topk_push(s->top, key, mn_dot_unaligned(s->query, vec, s->dim));
 }
 
 int mn_exact_search(mn_db *db, const char *tenant_id, const struct mn_store_query *q,

@@ -6,7 +6,6 @@
 #include "core/handle.h"
 #include "core/json.h"
 
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,21 +143,18 @@ int sq_memory_scan(struct mn_store *st, const char *tenant_id, const struct mn_s
                    mn_scan_fn fn, void *ctx)
 {
     struct sq_store *s = (struct sq_store *)st;
-    int dim = s->base.db->dim;
-    float *aligned = malloc((size_t)dim * sizeof *aligned);
-    if (!aligned)
-        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory searching");
+    int bytes = s->base.db->dim * (int)sizeof(float);
     struct sq_conn *c;
     int rc = sq_conn_get(s, &c);
-    if (rc != MN_OK) {
-        free(aligned);
+    if (rc != MN_OK)
         return rc;
-    }
     sqlite3_stmt *stmt = sq_stmt(s, c, q->identity_id ? SQ_MEMORY_SCAN_BY_IDENTITY
                                                       : SQ_MEMORY_SCAN);
     rc = stmt ? MN_OK : MN_EBACKEND;
-    if (stmt)
+    if (stmt) {
         bind_query(stmt, tenant_id, q);
+        sqlite3_bind_int(stmt, 7, q->metadata != NULL);
+    }
     while (rc == MN_OK) {
         int step = sqlite3_step(stmt);
         if (step == SQLITE_DONE)
@@ -169,26 +165,20 @@ int sq_memory_scan(struct mn_store *st, const char *tenant_id, const struct mn_s
         }
         if (!metadata_matches(stmt, 2, q->metadata))
             continue;
-        const void *blob = sqlite3_column_blob(stmt, 1);
-        if (sqlite3_column_bytes(stmt, 1) != dim * (int)sizeof(float)) {
+        /* The blob points into SQLite's page (or its memory map): no copy. */
+        const void *vec = sqlite3_column_blob(stmt, 1);
+        if (sqlite3_column_bytes(stmt, 1) != bytes) {
             rc = mn_seterr(s->base.db, MN_ECORRUPT, "%s: memory key %lld has an embedding of "
                            "%d bytes, not %d; the database is damaged", s->path,
                            (long long)sqlite3_column_int64(stmt, 0),
-                           sqlite3_column_bytes(stmt, 1), dim * (int)sizeof(float));
+                           sqlite3_column_bytes(stmt, 1), bytes);
             break;
-        }
-        /* A blob may sit at any offset inside a page: copy it when it is not float-aligned. */
-        const float *vec = blob;
-        if ((uintptr_t)blob % _Alignof(float)) {
-            memcpy(aligned, blob, (size_t)dim * sizeof *aligned);
-            vec = aligned;
         }
         fn(ctx, sqlite3_column_int64(stmt, 0), vec);
     }
     if (stmt)
         sqlite3_reset(stmt);
     sq_conn_put(s, c);
-    free(aligned);
     return rc;
 }
 

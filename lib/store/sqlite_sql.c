@@ -63,9 +63,11 @@ static const char *const sql[SQ__COUNT] = {
                           "WHERE tenant_id = ?1 AND id = ?2 AND deleted = 1",
     [SQ_MEMORY_EXPIRED] = "SELECT id FROM memories WHERE tenant_id = ?1 AND expires_at > 0 "
                           "AND expires_at <= ?2",
-    [SQ_MEMORY_SCAN] = "SELECT key, embedding, metadata FROM memories WHERE tenant_id = ?1 AND"
+    /* ?7: whether a metadata filter needs the metadata column (reading it costs time). */
+    [SQ_MEMORY_SCAN] = "SELECT key, embedding, CASE WHEN ?7 THEN metadata END FROM memories WHERE tenant_id = ?1 AND"
                        VISIBLE "AND (?5 IS NULL OR type = ?5) AND embedding IS NOT NULL",
-    [SQ_MEMORY_SCAN_BY_IDENTITY] = "SELECT key, embedding, metadata FROM memories "
+    [SQ_MEMORY_SCAN_BY_IDENTITY] = "SELECT key, embedding, CASE WHEN ?7 THEN metadata END "
+                                   "FROM memories "
                                    "WHERE tenant_id = ?1 AND identity_id = ?6 AND" VISIBLE
                                    "AND (?5 IS NULL OR type = ?5) AND embedding IS NOT NULL",
     [SQ_MEMORY_GET_KEY] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE key = ?2 AND tenant_id = ?1 "

@@ -45,8 +45,9 @@ struct mn_memory_row {
     const float *embedding;    /* unit vector of the database's dimension */
 };
 
-/* Called by scan for every selected memory: its store key and its unit vector. */
-typedef void (*mn_scan_fn)(void *ctx, int64_t key, const float *vec);
+/* Called by scan for every selected memory: its store key and its unit vector, dim floats in
+ * native byte order that may sit at any address (read them with mn_dot_unaligned or memcpy). */
+typedef void (*mn_scan_fn)(void *ctx, int64_t key, const void *vec);
 
 struct mn_store_ops {
     const char *scheme;
