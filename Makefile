@@ -79,9 +79,13 @@ $(B)/obj/%.o: %.c | deps-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
+# One relocatable object with the hidden (internal) symbols made local, so that a program
+# linking the archive sees only mn_* names, as with the shared library.
 $(STLIB): $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(LD) -r -o $(B)/libmanushya.o $^
+	objcopy --localize-hidden $(B)/libmanushya.o
+	ar rcs $@ $(B)/libmanushya.o
 
 $(SHLIB): $(LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -o $@ $^ $(LDLIBS_ALL)
@@ -93,9 +97,10 @@ $(B)/libmanushya.so: $(SHLIB)
 $(CLI): $(CLI_OBJS) $(STLIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(STLIB) $(LDLIBS_ALL)
 
-$(B)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(STLIB) | deps-test-ok
+# Unit tests reach internal functions too, so they link the objects, not the archive.
+$(B)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(LIB_OBJS) | deps-test-ok
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests -o $@ $< $(TEST_SUPPORT) $(STLIB) \
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests -o $@ $< $(TEST_SUPPORT) $(LIB_OBJS) \
 	    $(CHECK_LIBS) $(LDLIBS_ALL)
 
 $(B)/bench/%: tests/bench/%.c $(STLIB)
@@ -114,11 +119,8 @@ bench-ingest: all
 	$(CLI) --db "sqlite:$$(mktemp -d)/bench.db" bench ingest --n 100000 --batch 1000
 
 # ---- install --------------------------------------------------------------------------------
-$(B)/manushya.pc: pkgconfig/manushya.pc.in include/manushya.h
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
-	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@PRIVATE_LIBS@|$(PKG_LIBS) -lpthread -lm|g' $< > $@
-
-install: all $(B)/manushya.pc
+# manushya.pc is made at each install: its paths are those of this install's PREFIX.
+install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 644 include/manushya.h $(DESTDIR)$(INCDIR)/manushya.h
@@ -126,7 +128,9 @@ install: all $(B)/manushya.pc
 	ln -sf libmanushya.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libmanushya.so
 	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/libmanushya.a
-	install -m 644 $(B)/manushya.pc $(DESTDIR)$(PCDIR)/manushya.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' pkgconfig/manushya.pc.in > $(DESTDIR)$(PCDIR)/manushya.pc
+	chmod 644 $(DESTDIR)$(PCDIR)/manushya.pc
 	install -m 644 man/manushya.1 $(DESTDIR)$(MANDIR)/man1/manushya.1
 	install -m 644 man/libmanushya.3 $(DESTDIR)$(MANDIR)/man3/libmanushya.3
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/manushya

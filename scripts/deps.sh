@@ -7,7 +7,9 @@
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libsqlite3-dev libcjson-dev"
-TEST_PKGS="check python3 sqlite3"
+# zlib1g-dev: sqlite3.pc names -lz for static links (the install test links statically);
+# groff-base: the install test renders the man pages.
+TEST_PKGS="check python3 sqlite3 zlib1g-dev groff-base"
 
 mode=${1:-}
 case "$mode" in

@@ -34,6 +34,8 @@ int mn_query_from_filter(mn_db *db, const struct mn_who *who, const mn_filter *f
     }
     if (f->metadata) {
         char err[MN_ERRMSG_MAX];
+        if (!mn_utf8_valid(f->metadata, strlen(f->metadata)))
+            return mn_seterr(db, MN_EINVAL, "the metadata filter is not valid UTF-8");
         int rc = mn_json_object_parse(f->metadata, "the metadata filter", &out->metadata, err,
                                       sizeof err);
         if (rc != MN_OK)

@@ -202,7 +202,9 @@ int mn_memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned fla
 {
     if (!db)
         return MN_EINVAL;
-    int rc = mn_check_memory_id(db, "the memory id", id);
+    char key[MN_UUID_LEN + 1];
+    int rc = mn_check_memory_id(db, "the memory id", id, key);
+    id = key;
     if (rc == MN_OK)
         rc = mn_require(db, out, "out");
     if (rc == MN_OK && (flags & ~(unsigned)(MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING)))
@@ -228,9 +230,12 @@ int mn_memory_list_page(mn_db *db, const mn_actor *actor, const mn_list_options 
     if (rc == MN_OK && (opt->limit < 0 || opt->limit > MN_LIST_MAX))
         rc = mn_seterr(db, MN_EINVAL, "limit is %d; give 1..%d (0 = %d)", opt->limit,
                        MN_LIST_MAX, MN_LIST_DEFAULT);
+    char cursor[MN_UUID_LEN + 1];
     if (rc == MN_OK && opt->cursor && !mn_uuid_valid(opt->cursor))
         rc = mn_seterr(db, MN_EINVAL, "cursor \"%.64s\" is not one that a list returned; pass "
                        "next_cursor as it was, or NULL for the first page", opt->cursor);
+    else if (rc == MN_OK && opt->cursor)
+        mn_uuid_lower(opt->cursor, cursor);
     struct mn_who who = {0};
     struct mn_query_owned q = {0};
     if (rc == MN_OK)
@@ -238,7 +243,7 @@ int mn_memory_list_page(mn_db *db, const mn_actor *actor, const mn_list_options 
     if (rc == MN_OK)
         rc = mn_query_from_filter(db, &who, &opt->filter, &q);
     if (rc == MN_OK) {
-        q.q.before_id = opt->cursor;
+        q.q.before_id = opt->cursor ? cursor : NULL;
         q.q.limit = opt->limit ? opt->limit : MN_LIST_DEFAULT;
         rc = db->store->ops->memory_list(db->store, who.tenant->id, &q.q, out);
     }

@@ -92,7 +92,9 @@ int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
     char *metadata = NULL;
     float *vec = NULL;
     struct mn_who who = {0};
-    int rc = mn_check_memory_id(db, "the memory id", id);
+    char key[MN_UUID_LEN + 1];
+    int rc = mn_check_memory_id(db, "the memory id", id, key);
+    id = key;
     if (rc == MN_OK)
         rc = mn_require(db, changes, "the changes");
     if (rc == MN_OK)
@@ -130,28 +132,36 @@ static int compare_strings(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Every id must be a UUID and appear once: a repeated id would fail the second time round and
- * roll the whole batch back with a confusing message. */
-static int check_ids(mn_db *db, const char *const *ids, size_t n)
+/* The ids in canonical spelling, in *canon (one allocation; free it). Every id must be a UUID
+ * and appear once: a repeated id would fail the second time round and roll the whole batch
+ * back with a confusing message. */
+static int canonical_ids(mn_db *db, const char *const *ids, size_t n, const char ***canon)
 {
-    for (size_t i = 0; i < n; i++) {
+    const size_t key_size = MN_UUID_LEN + 1;
+    /* n pointers, n sorted pointers, then the n keys they point to. */
+    char *block = malloc(n * (2 * sizeof(char *) + key_size));
+    if (!block)
+        return mn_seterr(db, MN_ENOMEM, "out of memory checking %zu ids", n);
+    const char **out = (const char **)block, **sorted = out + n;
+    char *keys = (char *)(sorted + n);
+    int rc = MN_OK;
+    for (size_t i = 0; rc == MN_OK && i < n; i++) {
         char what[40];
         snprintf(what, sizeof what, "id %zu", i);
-        int rc = mn_check_memory_id(db, what, ids[i]);
-        if (rc != MN_OK)
-            return rc;
+        rc = mn_check_memory_id(db, what, ids[i], keys + i * key_size);
+        out[i] = sorted[i] = keys + i * key_size;
     }
-    const char **sorted = malloc(n * sizeof *sorted);
-    if (!sorted)
-        return mn_seterr(db, MN_ENOMEM, "out of memory checking %zu ids", n);
-    memcpy(sorted, ids, n * sizeof *sorted);
-    qsort(sorted, n, sizeof *sorted, compare_strings);
-    int rc = MN_OK;
+    if (rc == MN_OK)
+        qsort(sorted, n, sizeof *sorted, compare_strings);
     for (size_t i = 1; rc == MN_OK && i < n; i++)
         if (strcmp(sorted[i - 1], sorted[i]) == 0)
             rc = mn_seterr(db, MN_EINVAL, "memory id %s is given more than once", sorted[i]);
-    free(sorted);
-    return rc;
+    if (rc != MN_OK) {
+        free(block);
+        return rc;
+    }
+    *canon = out;
+    return MN_OK;
 }
 
 int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *ids, size_t n,
@@ -164,14 +174,17 @@ int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *i
                          "MN_DELETE_HARD", mode);
     if (rc == MN_OK && n)
         rc = mn_require(db, ids, "ids");
-    if (rc == MN_OK)
-        rc = check_ids(db, ids, n);
+    const char **canon = NULL;
+    if (rc == MN_OK && n)
+        rc = canonical_ids(db, ids, n, &canon);
     struct mn_who who = {0};
     if (rc == MN_OK)
         rc = mn_who_resolve(db, actor, &who);
     if (rc == MN_OK && n)
-        rc = db->store->ops->memory_delete(db->store, who.tenant->id, ids, n, mode, mn_now_ms());
+        rc = db->store->ops->memory_delete(db->store, who.tenant->id, canon, n, mode,
+                                           mn_now_ms());
     mn_who_release(&who);
+    free(canon);
     return rc;
 }
 
@@ -179,7 +192,9 @@ int mn_memory_delete(mn_db *db, const mn_actor *actor, const char *id, int mode)
 {
     if (!db)
         return MN_EINVAL;
-    int rc = mn_check_memory_id(db, "the memory id", id);
+    char key[MN_UUID_LEN + 1];
+    int rc = mn_check_memory_id(db, "the memory id", id, key);
+    id = key;
     return rc == MN_OK ? mn_memory_delete_many(db, actor, &id, 1, mode) : rc;
 }
 
@@ -188,7 +203,9 @@ int mn_memory_restore(mn_db *db, const mn_actor *actor, const char *id)
     if (!db)
         return MN_EINVAL;
     struct mn_who who = {0};
-    int rc = mn_check_memory_id(db, "the memory id", id);
+    char key[MN_UUID_LEN + 1];
+    int rc = mn_check_memory_id(db, "the memory id", id, key);
+    id = key;
     if (rc == MN_OK)
         rc = mn_who_resolve(db, actor, &who);
     if (rc == MN_OK)
@@ -218,7 +235,9 @@ int mn_memory_history(mn_db *db, const mn_actor *actor, const char *id, mn_histo
         return MN_EINVAL;
     struct mn_who who = {0};
     mn_memory *m = NULL;
-    int rc = mn_check_memory_id(db, "the memory id", id);
+    char key[MN_UUID_LEN + 1];
+    int rc = mn_check_memory_id(db, "the memory id", id, key);
+    id = key;
     if (rc == MN_OK)
         rc = mn_require(db, out, "out");
     if (rc == MN_OK)

@@ -82,19 +82,23 @@ int mn_check_importance(mn_db *db, const char *what, double v)
     return MN_OK;
 }
 
-int mn_check_memory_id(mn_db *db, const char *what, const char *id)
+int mn_check_memory_id(mn_db *db, const char *what, const char *id, char out[MN_UUID_LEN + 1])
 {
     if (!id)
         return mn_seterr(db, MN_EINVAL, "%s is NULL; give a memory id", what);
     if (!mn_uuid_valid(id))
         return mn_seterr(db, MN_EINVAL, "%s \"%.64s\" is not a memory id (a UUID such as "
                          "01890a5d-ac96-774b-bcce-b302099a8057)", what, id);
+    mn_uuid_lower(id, out);
     return MN_OK;
 }
 
 int mn_check_json_object(mn_db *db, const char *what, const char *text, char **out)
 {
     char err[MN_ERRMSG_MAX - 64];
+    /* cJSON passes any bytes through strings; stored JSON must be UTF-8 (jsonb refuses it). */
+    if (text && !mn_utf8_valid(text, strlen(text)))
+        return mn_seterr(db, MN_EINVAL, "%s is not valid UTF-8; convert it to UTF-8", what);
     int rc = mn_json_object_canon(text ? text : "{}", what, out, err, sizeof err);
     return rc == MN_OK ? MN_OK : mn_seterr(db, rc, "%s", err);
 }

@@ -4,6 +4,7 @@
 #define MN_API_VALIDATE_H
 
 #include "manushya.h"
+#include "core/uuid.h"
 
 #include <stddef.h>
 
@@ -11,7 +12,8 @@ int mn_check_text(mn_db *db, const char *what, const char *text, size_t max_byte
 /* A short name: 1..max bytes of UTF-8 without control characters. */
 int mn_check_name(mn_db *db, const char *what, const char *s, size_t max);
 int mn_check_importance(mn_db *db, const char *what, double v);
-int mn_check_memory_id(mn_db *db, const char *what, const char *id);
+/* A memory id (any case), written in its canonical spelling into out. */
+int mn_check_memory_id(mn_db *db, const char *what, const char *id, char out[MN_UUID_LEN + 1]);
 /* A JSON object, re-printed compactly into *out (malloc'd); NULL text gives "{}". */
 int mn_check_json_object(mn_db *db, const char *what, const char *text, char **out);
 /* dim floats, all finite and not all zero, normalised into out. */

@@ -66,6 +66,13 @@ int64_t mn_uuid7(char out[MN_UUID_LEN + 1])
     return ms;
 }
 
+void mn_uuid_lower(const char *s, char out[MN_UUID_LEN + 1])
+{
+    for (int i = 0; i < MN_UUID_LEN; i++)
+        out[i] = (char)(s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 'a' : s[i]);
+    out[MN_UUID_LEN] = '\0';
+}
+
 int mn_uuid_valid(const char *s)
 {
     if (!s || strlen(s) != MN_UUID_LEN)

@@ -13,5 +13,7 @@ int64_t mn_uuid7(char out[MN_UUID_LEN + 1]);
 
 /* 1 if s is a canonical lowercase or uppercase UUID string (8-4-4-4-12 hex), else 0. */
 int mn_uuid_valid(const char *s);
+/* The canonical (lowercase) spelling of the valid UUID s: ids are stored and compared so. */
+void mn_uuid_lower(const char *s, char out[MN_UUID_LEN + 1]);
 
 #endif

@@ -30,6 +30,7 @@ struct sq_store {
     char *path;
     int readonly;
     int busy_ms;
+    int recognised;  /* passed sq_schema_prepare's checks: connections may switch it to WAL */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct sq_conn *conns;

@@ -56,7 +56,10 @@ int sq_conn_open(struct sq_store *s, struct sq_conn *c)
         /* Reads through a memory map skip a copy per page: search scans every vector. */
         "PRAGMA mmap_size = 1073741824",
     };
-    for (size_t i = s->readonly ? 1 : 0; i < sizeof pragmas / sizeof *pragmas; i++) {
+    /* journal_mode = WAL rewrites the file header: not before the file is known to be ours
+     * (sq_schema_prepare sets it on the first connection once it is). */
+    for (size_t i = s->readonly || !s->recognised ? 1 : 0; i < sizeof pragmas / sizeof *pragmas;
+         i++) {
         rc = sqlite3_exec(c->db, pragmas[i], NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
             rc = sq_fail(s, c->db, rc, "opening the database");

@@ -165,11 +165,17 @@ int sq_schema_prepare(struct sq_store *s, struct sq_conn *c, const char *embedde
 {
     int64_t app_id = 0, tables = 0;
     int found, version, latest = latest_version();
-    int rc = pragma_int(s, c, "PRAGMA application_id", &app_id);
+    /* One read transaction: another process creating the file meanwhile must not be seen half
+     * before and half after its commit. */
+    int rc = run_script(s, c, "BEGIN", "reading the schema");
+    if (rc == MN_OK)
+        rc = pragma_int(s, c, "PRAGMA application_id", &app_id);
     if (rc == MN_OK)
         rc = query_int(s, c, "SELECT count(*) FROM sqlite_master", NULL, &tables, &found);
     if (rc == MN_OK)
         rc = sq_schema_version(s, c, &version);
+    if (sqlite3_get_autocommit(c->db) == 0)
+        sqlite3_exec(c->db, rc == MN_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
     if (rc != MN_OK)
         return rc;
 
@@ -182,6 +188,19 @@ int sq_schema_prepare(struct sq_store *s, struct sq_conn *c, const char *embedde
         return mn_seterr(s->base.db, MN_ECORRUPT, "%s has schema version %d, made by a newer "
                          "libmanushya; this library (%s) knows versions up to %d: upgrade "
                          "libmanushya to open it", s->path, version, MN_VERSION, latest);
+    /* Ours (or new): only now may it become WAL, which rewrites its header; a refused file is
+     * left byte for byte as it was. */
+    /* Switching to WAL needs an exclusive lock, and SQLite returns SQLITE_BUSY for it without
+     * calling the busy handler: wait here for another process creating the same file. */
+    for (int waited = 0; !s->readonly; waited += 5) {
+        int src = sqlite3_exec(c->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+        if (src == SQLITE_OK)
+            break;
+        if ((src & 0xff) != SQLITE_BUSY || waited >= s->busy_ms)
+            return sq_fail(s, c->db, src, "switching the database to WAL");
+        sqlite3_sleep(5);
+    }
+    s->recognised = 1;
     if (fresh || version < latest) {
         if (s->readonly)
             return mn_seterr(s->base.db, fresh ? MN_ENOTFOUND : MN_EUNSUPPORTED,

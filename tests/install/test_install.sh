@@ -1,0 +1,247 @@
+#!/bin/sh
+# tests/install/test_install.sh — `make install` into a staging DESTDIR, then use the installed
+# copy the way a user would:
+#   - every file in its place with the right mode; SONAME and the two links
+#   - the shared library exports only mn_* symbols
+#   - the installed header compiles as C99 and as C++; the man pages render without warnings
+#   - pkg-config (with PKG_CONFIG_SYSROOT_DIR) builds examples/quickstart.c, dynamically against
+#     the installed .so and statically with `pkg-config --static`, and both run
+#   - `make uninstall` with the same DESTDIR removes every file that install put there
+# Environment: MN_BUILD (build dir, default build: reused, not rebuilt), MN_TOP (repo root).
+# Prints one "ok" / "not ok" line per check; exits non-zero when any failed.
+set -u
+
+: "${MN_BUILD:=build}"
+: "${MN_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
+case $MN_BUILD in
+  /*) build=$MN_BUILD ;;
+  *) build=$MN_TOP/$MN_BUILD ;;
+esac
+CC=${CC:-cc}
+CXX=${CXX:-c++}
+
+failed=0
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
+skip() { echo "ok - $* # skip"; }
+indent() { sed 's/^/#   /' "$@"; }
+check() { # DESCRIPTION COMMAND...: ok when the command succeeds
+  d=$1; shift
+  if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mn-install.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+dest=$tmp/root
+prefix=/usr
+root=$dest$prefix
+
+version=$(sed -n 's/^#define MN_VERSION "\(.*\)"/\1/p' "$MN_TOP/include/manushya.h")
+somajor=${version%%.*}
+
+# A sanitized build (make SAN=1) needs the same runtime in whatever links against it.
+sanflags=""
+make_san=""
+if nm -D --undefined-only "$build/libmanushya.so" 2>/dev/null | grep -q '__asan_init'; then
+  sanflags="-fsanitize=address,undefined -fno-omit-frame-pointer"
+  make_san="SAN=1"
+  echo "# sanitized build: linking the examples with $sanflags"
+fi
+
+# ---- install ------------------------------------------------------------------------------
+# shellcheck disable=SC2086 # $make_san is empty or one word
+if make -C "$MN_TOP" B="$MN_BUILD" $make_san install PREFIX="$prefix" DESTDIR="$dest" \
+  >"$tmp/install.log" 2>&1; then
+  ok "make install PREFIX=$prefix DESTDIR=<tmp>"
+else
+  not_ok "make install PREFIX=$prefix DESTDIR=<tmp>"
+  tail -n 30 "$tmp/install.log" | indent
+  exit 1
+fi
+
+file_mode() { # PATH MODE
+  [ -f "$1" ] && [ ! -L "$1" ] && [ "$(stat -c %a "$1")" = "$2" ]
+}
+link_to() { # LINK TARGET
+  [ -L "$1" ] && [ "$(readlink "$1")" = "$2" ]
+}
+check "header installed (644)" file_mode "$root/include/manushya.h" 644
+check "shared library libmanushya.so.$version installed (755)" \
+  file_mode "$root/lib/libmanushya.so.$version" 755
+check "libmanushya.so.$somajor -> libmanushya.so.$version" \
+  link_to "$root/lib/libmanushya.so.$somajor" "libmanushya.so.$version"
+check "libmanushya.so -> libmanushya.so.$somajor" \
+  link_to "$root/lib/libmanushya.so" "libmanushya.so.$somajor"
+check "static library installed (644)" file_mode "$root/lib/libmanushya.a" 644
+check "pkg-config file installed (644)" file_mode "$root/lib/pkgconfig/manushya.pc" 644
+check "manushya(1) installed (644)" file_mode "$root/share/man/man1/manushya.1" 644
+check "libmanushya(3) installed (644)" file_mode "$root/share/man/man3/libmanushya.3" 644
+check "CLI installed (755)" file_mode "$root/bin/manushya" 755
+
+so=$root/lib/libmanushya.so.$version
+soname=$(readelf -d "$so" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
+if [ "$soname" = "libmanushya.so.$somajor" ]; then
+  ok "SONAME is libmanushya.so.$somajor"
+else
+  not_ok "SONAME is libmanushya.so.$somajor (got '$soname')"
+fi
+
+# Only mn_* may be exported. A sanitized build adds the sanitizers' own hooks; those are theirs.
+nm -D --defined-only "$so" | awk 'NF >= 3 { print $3 }' | sort -u >"$tmp/syms"
+grep -v -e '^mn_' -e '^__asan' -e '^__odr_asan' -e '^__ubsan' -e '^__sanitizer' \
+  "$tmp/syms" >"$tmp/foreign" || true
+if [ ! -s "$tmp/syms" ]; then
+  not_ok "nm -D finds the exported symbols"
+elif [ -s "$tmp/foreign" ]; then
+  not_ok "the shared library exports only mn_* symbols; also exported:"
+  indent "$tmp/foreign"
+else
+  ok "the shared library exports only mn_* symbols ($(grep -c '^mn_' "$tmp/syms") of them)"
+fi
+# Every function the header declares is exported.
+sed -n 's/^MN_API[^(]*[ *]\(mn_[a-z0-9_]*\)(.*/\1/p' "$root/include/manushya.h" | sort -u \
+  >"$tmp/declared"
+comm -23 "$tmp/declared" "$tmp/syms" >"$tmp/missing"
+if [ ! -s "$tmp/declared" ]; then
+  not_ok "found the declared functions in the header"
+elif [ -s "$tmp/missing" ]; then
+  not_ok "every function declared in manushya.h is exported; missing:"
+  indent "$tmp/missing"
+else
+  ok "every function declared in manushya.h is exported ($(wc -l <"$tmp/declared" | tr -d ' '))"
+fi
+# The static archive cannot hide its internal functions: say which names a static user gets.
+nm -g --defined-only "$root/lib/libmanushya.a" 2>/dev/null | awk 'NF >= 3 { print $3 }' |
+  grep -v -e '^mn_' -e '^MN_' -e '^__odr_asan' | sort -u >"$tmp/static_foreign" || true
+if [ -s "$tmp/static_foreign" ]; then
+  echo "# note: libmanushya.a also defines $(wc -l <"$tmp/static_foreign" | tr -d ' ') global" \
+    "symbols without the mn_ prefix, e.g. $(head -n 5 "$tmp/static_foreign" | tr '\n' ' ')"
+fi
+
+if "$root/bin/manushya" --version >"$tmp/cli.out" 2>&1 && grep -q "$version" "$tmp/cli.out"; then
+  ok "installed CLI runs: $(head -n 1 "$tmp/cli.out")"
+else
+  not_ok "installed CLI runs and prints $version with --version"
+  indent "$tmp/cli.out"
+fi
+
+# ---- the installed header --------------------------------------------------------------------
+printf '#include <manushya.h>\nint main(void) { return mn_version() == 0; }\n' >"$tmp/hdr.c"
+check "installed header compiles as C99 (-pedantic -Wall -Wextra -Werror)" \
+  "$CC" -std=c99 -pedantic -Wall -Wextra -Werror -I"$root/include" -fsyntax-only "$tmp/hdr.c"
+if command -v "$CXX" >/dev/null 2>&1; then
+  cp "$tmp/hdr.c" "$tmp/hdr.cc"
+  check "installed header compiles as C++11 (-Wall -Wextra -Werror)" \
+    "$CXX" -std=c++11 -Wall -Wextra -Werror -I"$root/include" -fsyntax-only "$tmp/hdr.cc"
+else
+  skip "installed header compiles as C++ ($CXX not found)"
+fi
+
+# ---- the man pages ---------------------------------------------------------------------------
+if command -v groff >/dev/null 2>&1; then
+  for page in "$root/share/man/man1/manushya.1" "$root/share/man/man3/libmanushya.3"; do
+    if groff -man -Tutf8 -ww -z "$page" >"$tmp/groff.err" 2>&1 && [ ! -s "$tmp/groff.err" ]; then
+      ok "$(basename "$page") renders without warnings"
+    else
+      not_ok "$(basename "$page") renders without warnings"
+      indent "$tmp/groff.err"
+    fi
+  done
+else
+  skip "man pages render (groff not installed)"
+fi
+
+# ---- pkg-config ------------------------------------------------------------------------------
+PKG_CONFIG_SYSROOT_DIR=$dest
+PKG_CONFIG_PATH=$root/lib/pkgconfig
+export PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH
+pc_version=$(pkg-config --modversion manushya 2>&1)
+if [ "$pc_version" = "$version" ]; then
+  ok "pkg-config --modversion manushya is $version"
+else
+  not_ok "pkg-config --modversion manushya is $version (got '$pc_version')"
+fi
+pc_prefix=$(pkg-config --variable=prefix manushya 2>&1)
+if [ "$pc_prefix" = "$dest$prefix" ] || [ "$pc_prefix" = "$prefix" ]; then
+  ok "the installed manushya.pc names prefix $prefix"
+else
+  not_ok "the installed manushya.pc names prefix $prefix (got '$pc_prefix': a stale $MN_BUILD/manushya.pc from an install with another PREFIX?)"
+fi
+cflags=$(pkg-config --cflags manushya)
+libs=$(pkg-config --libs manushya)
+static_libs=$(pkg-config --static --libs manushya)
+echo "# cflags: $cflags"
+echo "# libs: $libs"
+echo "# static libs: $static_libs"
+
+# Dynamic: links libmanushya.so, runs against the installed copy.
+qs=$tmp/quickstart
+# shellcheck disable=SC2086 # flag lists are meant to split
+if "$CC" -std=c99 -Wall -Wextra -Werror $sanflags $cflags "$MN_TOP/examples/quickstart.c" $libs \
+  -o "$qs" >"$tmp/cc.log" 2>&1; then
+  ok "examples/quickstart.c builds with pkg-config --cflags --libs manushya"
+  if LD_LIBRARY_PATH=$root/lib ldd "$qs" 2>/dev/null | grep -q "$root/lib/libmanushya.so.$somajor"; then
+    ok "the dynamic quickstart loads the installed libmanushya.so.$somajor"
+  else
+    not_ok "the dynamic quickstart loads the installed libmanushya.so.$somajor"
+    LD_LIBRARY_PATH=$root/lib ldd "$qs" 2>&1 | indent
+  fi
+  if (cd "$tmp" && LD_LIBRARY_PATH=$root/lib "$qs") >"$tmp/qs.out" 2>&1 &&
+     grep -q "^libmanushya $version" "$tmp/qs.out" && grep -q '^history' "$tmp/qs.out"; then
+    ok "the dynamic quickstart runs"
+  else
+    not_ok "the dynamic quickstart runs"
+    indent "$tmp/qs.out"
+  fi
+else
+  not_ok "examples/quickstart.c builds with pkg-config --cflags --libs manushya"
+  indent "$tmp/cc.log"
+fi
+
+# Static: the same flags with --static, taking libmanushya.a (the linker would prefer the .so).
+qss=$tmp/quickstart-static
+static_libs=$(printf '%s\n' "$static_libs" |
+  sed 's/\(^\| \)-lmanushya\( \|$\)/\1-Wl,-Bstatic -lmanushya -Wl,-Bdynamic\2/')
+# shellcheck disable=SC2086
+if "$CC" -std=c99 -Wall -Wextra -Werror $sanflags $cflags "$MN_TOP/examples/quickstart.c" \
+  $static_libs -o "$qss" >"$tmp/cc-static.log" 2>&1; then
+  ok "examples/quickstart.c links statically with pkg-config --static"
+  if readelf -d "$qss" | grep NEEDED | grep -q libmanushya; then
+    not_ok "the static quickstart does not need libmanushya.so"
+  else
+    ok "the static quickstart does not need libmanushya.so"
+  fi
+  if (cd "$tmp" && "$qss") >"$tmp/qss.out" 2>&1 &&
+     grep -q "^libmanushya $version" "$tmp/qss.out" && grep -q '^history' "$tmp/qss.out"; then
+    ok "the static quickstart runs"
+  else
+    not_ok "the static quickstart runs"
+    indent "$tmp/qss.out"
+  fi
+else
+  not_ok "examples/quickstart.c links statically with pkg-config --static"
+  indent "$tmp/cc-static.log"
+  if grep -q 'cannot find -lz' "$tmp/cc-static.log"; then
+    echo "# hint: sqlite3.pc lists -lz for static links: install zlib1g-dev"
+  fi
+fi
+unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH
+
+# ---- uninstall ----------------------------------------------------------------------------
+# shellcheck disable=SC2086
+if make -C "$MN_TOP" B="$MN_BUILD" $make_san uninstall PREFIX="$prefix" DESTDIR="$dest" \
+  >"$tmp/uninstall.log" 2>&1; then
+  ok "make uninstall PREFIX=$prefix DESTDIR=<tmp>"
+else
+  not_ok "make uninstall PREFIX=$prefix DESTDIR=<tmp>"
+  tail -n 30 "$tmp/uninstall.log" | indent
+fi
+find "$dest" ! -type d >"$tmp/left"
+if [ -s "$tmp/left" ]; then
+  not_ok "uninstall removes every installed file; left behind:"
+  sed "s|^$dest||" "$tmp/left" | indent
+else
+  ok "uninstall removes every installed file"
+fi
+
+[ "$failed" -eq 0 ]

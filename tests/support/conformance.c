@@ -1,0 +1,2016 @@
+/*
+ * The store conformance suite (see conformance.h). Every test opens a new database from the
+ * backend's URL factory and uses the public API only, so it holds for any backend.
+ *
+ * The tests are registered as Check loop tests over one iteration whose index (_i) is the
+ * backend's slot: that is how a test function, which takes no arguments, finds its backend.
+ */
+#include "support/conformance.h"
+#include "support/harness.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_BACKENDS 8
+static struct {
+    const char *name;
+    const char *(*make_url)(void);
+} backends[MAX_BACKENDS];
+static int nbackends;
+
+static const char *fresh_url(int i)
+{
+    ck_assert_int_lt(i, nbackends);
+    const char *u = backends[i].make_url();
+    ck_assert_ptr_nonnull(u);
+    return th_fmt("%s", u);
+}
+
+static mn_db *open_fresh(int i)
+{
+    return th_open(fresh_url(i), NULL);
+}
+
+/* A database with tenant "acme" holding identities alice and bob. */
+struct world {
+    mn_db *db;
+    const char *tid, *alice, *bob;
+    mn_actor sys, as_alice, as_bob;
+};
+
+static void world_open(struct world *w, int i)
+{
+    w->db = open_fresh(i);
+    w->tid = th_tenant(w->db, "acme");
+    w->alice = th_identity(w->db, "acme", "alice");
+    w->bob = th_identity(w->db, "acme", "bob");
+    w->sys = (mn_actor){"acme", NULL};
+    w->as_alice = (mn_actor){"acme", "alice"};
+    w->as_bob = (mn_actor){"acme", "bob"};
+}
+
+static void world_close(struct world *w)
+{
+    mn_close(w->db);
+    w->db = NULL;
+}
+
+static const char *UNKNOWN_ID = "01890a5d-ac96-774b-bcce-b302099a8057";
+
+/* Asserts that the ids the list (all pages, given filter) returns are exactly want[0..n-1]. */
+static void expect_list(struct world *w, const mn_actor *a, const mn_filter *f, const char **want,
+                        size_t n, const char *what)
+{
+    size_t got_n;
+    const char **got = th_list_ids(w->db, a, f, 0, &got_n);
+    ck_assert_msg(got_n == n, "%s: list returned %zu memories, want %zu", what, got_n, n);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(th_ids_contain(got, got_n, want[i]), "%s: list misses %s", what, want[i]);
+}
+
+/* Same for search with a large k (min_similarity 0 keeps every hit). */
+static void expect_search(struct world *w, const mn_actor *a, const char *query,
+                          const mn_filter *f, const char **want, size_t n, const char *what)
+{
+    mn_search_options so = {.query = query, .k = 1000};
+    if (f)
+        so.filter = *f;
+    mn_memory_list *l = NULL;
+    TH_OK(w->db, mn_memory_search(w->db, a, &so, &l));
+    ck_assert_msg(l->count == n, "%s: search returned %zu memories, want %zu", what, l->count, n);
+    for (size_t i = 0; i < l->count; i++) {
+        int found = 0;
+        for (size_t j = 0; j < n; j++)
+            found |= strcmp(l->items[i].id, want[j]) == 0;
+        ck_assert_msg(found, "%s: search returned unexpected %s (%s)", what, l->items[i].id,
+                      l->items[i].text);
+    }
+    ck_assert_ptr_null(l->next_cursor);
+    mn_memory_list_free(l);
+}
+
+/* ==== tenants ================================================================================ */
+
+START_TEST(tenant_create_get_list)
+{
+    mn_db *db = open_fresh(_i);
+    int64_t t0 = th_now_ms();
+    mn_tenant *t = NULL;
+    TH_OK(db, mn_tenant_create(db, "acme", &t));
+    int64_t t1 = th_now_ms();
+    ck_assert_ptr_nonnull(t);
+    ck_assert_msg(th_is_uuid7(t->id), "tenant id %s is not a lowercase UUIDv7", t->id);
+    ck_assert_str_eq(t->name, "acme");
+    ck_assert_msg(t->created_at >= t0 - 1000 && t->created_at <= t1 + 1000,
+                  "created_at %lld not in [%lld, %lld]", (long long)t->created_at,
+                  (long long)t0, (long long)t1);
+
+    mn_tenant *g = NULL;
+    TH_OK(db, mn_tenant_get(db, "acme", &g));
+    ck_assert_str_eq(g->id, t->id);
+    ck_assert_str_eq(g->name, "acme");
+    ck_assert_int_eq(g->created_at, t->created_at);
+    mn_tenant_free(g);
+    g = NULL;
+    TH_OK(db, mn_tenant_get(db, t->id, &g));
+    ck_assert_str_eq(g->name, "acme");
+    mn_tenant_free(g);
+
+    const char *globex = th_tenant(db, "globex");
+    /* The full range of allowed names. */
+    char longest[129];
+    memset(longest, 'x', 128);
+    longest[128] = '\0';
+    th_tenant(db, longest);
+    th_tenant(db, "A-b_c.9");
+    th_tenant(db, "7");
+
+    mn_tenant_list *l = NULL;
+    TH_OK(db, mn_tenant_list_all(db, &l));
+    ck_assert_uint_eq(l->count, 5);
+    int seen_acme = 0, seen_globex = 0;
+    for (size_t i = 0; i < l->count; i++) {
+        ck_assert(th_is_uuid7(l->items[i].id));
+        if (strcmp(l->items[i].name, "acme") == 0) {
+            seen_acme++;
+            ck_assert_str_eq(l->items[i].id, t->id);
+        }
+        if (strcmp(l->items[i].name, "globex") == 0) {
+            seen_globex++;
+            ck_assert_str_eq(l->items[i].id, globex);
+        }
+    }
+    ck_assert_int_eq(seen_acme, 1);
+    ck_assert_int_eq(seen_globex, 1);
+    mn_tenant_list_free(l);
+
+    g = NULL;
+    TH_RC(db, mn_tenant_get(db, "nope", &g), MN_ENOTFOUND);
+    ck_assert_msg(th_has_word(mn_errmsg(db), "nope|tenant"), "message: %s", mn_errmsg(db));
+    TH_RC(db, mn_tenant_get(db, UNKNOWN_ID, &g), MN_ENOTFOUND);
+    mn_tenant_free(t);
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(tenant_duplicate)
+{
+    mn_db *db = open_fresh(_i);
+    const char *id = th_tenant(db, "acme");
+    mn_tenant *t = NULL;
+    TH_RC(db, mn_tenant_create(db, "acme", &t), MN_EEXISTS);
+    ck_assert_msg(th_has_word(mn_errmsg(db), "acme"), "message: %s", mn_errmsg(db));
+    ck_assert_int_eq(mn_errcode(db), MN_EEXISTS);
+    ck_assert_ptr_null(t);
+    ck_assert_uint_eq(th_count_tenants(db), 1);
+    TH_OK(db, mn_tenant_get(db, "acme", &t));
+    ck_assert_str_eq(t->id, id);
+    mn_tenant_free(t);
+    /* Names are case-sensitive bytes: another spelling is another tenant. */
+    th_tenant(db, "ACME");
+    ck_assert_uint_eq(th_count_tenants(db), 2);
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(tenant_bad_names)
+{
+    mn_db *db = open_fresh(_i);
+    char toolong[130];
+    memset(toolong, 'x', 129);
+    toolong[129] = '\0';
+    const char *bad[] = {"", toolong, "a b", "a/b", "caf\xc3\xa9", "a\nb", "x;DROP TABLE",
+                         "\xff", "a\"b", "tab\t"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        mn_tenant *t = NULL;
+        int rc = mn_tenant_create(db, bad[i], &t);
+        ck_assert_msg(rc == MN_EINVAL, "name #%zu \"%s\": rc %d (%s)", i, bad[i], rc,
+                      mn_strerror(rc));
+        ck_assert_msg(th_has_word(mn_errmsg(db), "name"), "name #%zu: message: %s", i,
+                      mn_errmsg(db));
+        ck_assert_ptr_null(t);
+    }
+    mn_tenant *t = NULL;
+    TH_RC(db, mn_tenant_create(db, NULL, &t), MN_EINVAL);
+    ck_assert_uint_eq(th_count_tenants(db), 0);
+    mn_close(db);
+}
+END_TEST
+
+/* ==== identities ============================================================================= */
+
+START_TEST(identity_create_get_list)
+{
+    mn_db *db = open_fresh(_i);
+    const char *tid = th_tenant(db, "acme");
+    mn_actor sys = {"acme", NULL};
+    mn_identity *a = NULL, *b = NULL, *g = NULL;
+    int64_t t0 = th_now_ms();
+    TH_OK(db, mn_identity_create(db, &sys, "alice", NULL, NULL, &a));
+    ck_assert(th_is_uuid7(a->id));
+    ck_assert_str_eq(a->tenant_id, tid);
+    ck_assert_str_eq(a->external_id, "alice");
+    ck_assert_str_eq(a->role, "agent");
+    ck_assert_msg(th_json_eq(a->claims, "{}"), "claims %s", a->claims);
+    ck_assert_int_eq(a->active, 1);
+    ck_assert(a->created_at >= t0 - 1000 && a->created_at <= th_now_ms() + 1000);
+    ck_assert_int_ge(a->updated_at, a->created_at);
+
+    /* The actor's tenant may be named by id as well. */
+    mn_actor sys_by_id = {tid, NULL};
+    TH_OK(db, mn_identity_create(db, &sys_by_id, "bob", "admin",
+                                 " { \"team\" : \"ops\", \"level\" : 3, \"tags\": [\"x\"] } ", &b));
+    ck_assert_str_eq(b->role, "admin");
+    ck_assert_msg(th_json_eq(b->claims, "{\"team\":\"ops\",\"level\":3,\"tags\":[\"x\"]}"),
+                  "claims %s", b->claims);
+    ck_assert_str_ne(a->id, b->id);
+
+    TH_OK(db, mn_identity_get(db, &sys, "alice", &g));
+    ck_assert_str_eq(g->id, a->id);
+    ck_assert_str_eq(g->role, "agent");
+    mn_identity_free(g);
+    g = NULL;
+    TH_OK(db, mn_identity_get(db, &sys, b->id, &g));
+    ck_assert_str_eq(g->external_id, "bob");
+    ck_assert_msg(th_json_eq(g->claims, b->claims), "claims %s", g->claims);
+    mn_identity_free(g);
+    g = NULL;
+    /* An identity acting for itself can read itself. */
+    mn_actor as_alice = {"acme", "alice"};
+    TH_OK(db, mn_identity_get(db, &as_alice, a->id, &g));
+    ck_assert_str_eq(g->external_id, "alice");
+    mn_identity_free(g);
+    g = NULL;
+
+    mn_identity_list *l = NULL;
+    TH_OK(db, mn_identity_list_all(db, &sys, &l));
+    ck_assert_uint_eq(l->count, 2);
+    int seen = 0;
+    for (size_t i = 0; i < l->count; i++) {
+        seen |= strcmp(l->items[i].id, a->id) == 0 ? 1 : 0;
+        seen |= strcmp(l->items[i].id, b->id) == 0 ? 2 : 0;
+        ck_assert_str_eq(l->items[i].tenant_id, tid);
+    }
+    ck_assert_int_eq(seen, 3);
+    mn_identity_list_free(l);
+
+    TH_RC(db, mn_identity_get(db, &sys, "carol", &g), MN_ENOTFOUND);
+    ck_assert_msg(th_has_word(mn_errmsg(db), "carol|identity"), "message: %s", mn_errmsg(db));
+    TH_RC(db, mn_identity_get(db, &sys, UNKNOWN_ID, &g), MN_ENOTFOUND);
+    ck_assert_ptr_null(g);
+    mn_identity_free(a);
+    mn_identity_free(b);
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(identity_duplicate_external_id)
+{
+    mn_db *db = open_fresh(_i);
+    th_tenant(db, "acme");
+    th_tenant(db, "globex");
+    const char *a1 = th_identity(db, "acme", "alice");
+    mn_actor sys = {"acme", NULL};
+    mn_identity *i = NULL;
+    TH_RC(db, mn_identity_create(db, &sys, "alice", "agent", NULL, &i), MN_EEXISTS);
+    ck_assert_msg(th_has_word(mn_errmsg(db), "alice"), "message: %s", mn_errmsg(db));
+    ck_assert_ptr_null(i);
+    ck_assert_uint_eq(th_count_identities(db, &sys), 1);
+    /* The same external_id in another tenant is another identity. */
+    const char *a2 = th_identity(db, "globex", "alice");
+    ck_assert_str_ne(a1, a2);
+    mn_actor gsys = {"globex", NULL};
+    ck_assert_uint_eq(th_count_identities(db, &gsys), 1);
+    ck_assert_uint_eq(th_count_identities(db, &sys), 1);
+    TH_OK(db, mn_identity_get(db, &gsys, "alice", &i));
+    ck_assert_str_eq(i->id, a2);
+    mn_identity_free(i);
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(identity_deactivate)
+{
+    struct world w;
+    world_open(&w, _i);
+    mn_identity *before = NULL, *after = NULL;
+    const char *mine = th_add(w.db, &w.as_alice, NULL, "alice's memory before she left");
+    TH_OK(w.db, mn_identity_get(w.db, &w.sys, "alice", &before));
+    TH_OK(w.db, mn_identity_deactivate(w.db, &w.sys, "alice"));
+    /* A deactivated identity may no longer act ... */
+    th_state s0, s1;
+    th_state_get(w.db, &s0);
+    mn_memory_input in = {.text = "written after deactivation"};
+    mn_memory *m = NULL;
+    TH_RC(w.db, mn_memory_add(w.db, &w.as_alice, &in, &m), MN_EDENIED);
+    ck_assert_msg(th_has_word(mn_errmsg(w.db), "alice") &&
+                      th_has_word(mn_errmsg(w.db), "deactivat|inactive"),
+                  "message: %s", mn_errmsg(w.db));
+    TH_RC(w.db, mn_memory_get(w.db, &w.as_alice, mine, 0, &m), MN_EDENIED);
+    mn_memory_list *l = NULL;
+    mn_search_options so = {.query = "memory"};
+    TH_RC(w.db, mn_memory_search(w.db, &w.as_alice, &so, &l), MN_EDENIED);
+    TH_RC(w.db, mn_memory_list_page(w.db, &w.as_alice, NULL, &l), MN_EDENIED);
+    TH_RC(w.db, mn_memory_delete(w.db, &w.as_alice, mine, MN_DELETE_HARD), MN_EDENIED);
+    ck_assert_ptr_null(m);
+    ck_assert_ptr_null(l);
+    th_state_get(w.db, &s1);
+    th_assert_state_eq(&s0, &s1, "a deactivated identity's calls");
+    /* ... but what it owns stays, and the tenant can still file memories for it. */
+    mn_memory_free(th_get(w.db, &w.sys, mine, 0));
+    th_add(w.db, &w.sys, "alice", "filed for alice by the tenant");
+    TH_OK(w.db, mn_identity_get(w.db, &w.sys, w.alice, &after));
+    ck_assert_int_eq(after->active, 0);
+    ck_assert_int_eq(after->created_at, before->created_at);
+    ck_assert_int_ge(after->updated_at, before->updated_at);
+    mn_identity_free(before);
+    mn_identity_free(after);
+    after = NULL;
+    /* bob is untouched; deactivating by id works too. */
+    TH_OK(w.db, mn_identity_get(w.db, &w.sys, "bob", &after));
+    ck_assert_int_eq(after->active, 1);
+    mn_identity_free(after);
+    TH_OK(w.db, mn_identity_deactivate(w.db, &w.sys, w.bob));
+    TH_RC(w.db, mn_identity_deactivate(w.db, &w.sys, "carol"), MN_ENOTFOUND);
+    TH_RC(w.db, mn_identity_deactivate(w.db, &w.sys, UNKNOWN_ID), MN_ENOTFOUND);
+    ck_assert_uint_eq(th_count_identities(w.db, &w.sys), 2);
+    world_close(&w);
+}
+END_TEST
+
+START_TEST(identity_delete_cascades)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *a1 = th_add(w.db, &w.as_alice, NULL, "alice memory one about sailing");
+    const char *a2 = th_add(w.db, &w.as_alice, NULL, "alice memory two about cooking");
+    const char *a3 = th_add(w.db, &w.sys, "alice", "alice memory three about chess");
+    const char *b1 = th_add(w.db, &w.as_bob, NULL, "bob memory one about sailing");
+    const char *b2 = th_add(w.db, &w.sys, w.bob, "bob memory two about chess");
+    mn_memory_input ch = {.text = "alice memory one about sailing boats"};
+    TH_OK(w.db, mn_memory_update(w.db, &w.sys, a1, &ch, NULL));
+    TH_OK(w.db, mn_memory_delete(w.db, &w.sys, a2, MN_DELETE_SOFT));
+    ch.text = "bob memory one about sailing boats";
+    TH_OK(w.db, mn_memory_update(w.db, &w.sys, b1, &ch, NULL));
+
+    TH_OK(w.db, mn_identity_delete(w.db, &w.sys, "alice"));
+    mn_identity *i = NULL;
+    TH_RC(w.db, mn_identity_get(w.db, &w.sys, "alice", &i), MN_ENOTFOUND);
+    TH_RC(w.db, mn_identity_get(w.db, &w.sys, w.alice, &i), MN_ENOTFOUND);
+    ck_assert_uint_eq(th_count_identities(w.db, &w.sys), 1);
+    const char *gone[] = {a1, a2, a3};
+    for (size_t k = 0; k < 3; k++) {
+        mn_memory *m = NULL;
+        mn_history *h = NULL;
+        TH_RC(w.db, mn_memory_get(w.db, &w.sys, gone[k], MN_WITH_DELETED | MN_WITH_EXPIRED, &m),
+              MN_ENOTFOUND);
+        TH_RC(w.db, mn_memory_history(w.db, &w.sys, gone[k], &h), MN_ENOTFOUND);
+        TH_RC(w.db, mn_memory_restore(w.db, &w.sys, gone[k]), MN_ENOTFOUND);
+    }
+    /* bob's memories and history stay. */
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, MN_WITH_DELETED | MN_WITH_EXPIRED), 2);
+    mn_memory_free(th_get(w.db, &w.sys, b2, 0));
+    mn_history *h = NULL;
+    TH_OK(w.db, mn_memory_history(w.db, &w.sys, b1, &h));
+    ck_assert_uint_eq(h->count, 1);
+    mn_history_free(h);
+    /* Search no longer finds alice's memories. */
+    const char *want[] = {b1, b2};
+    expect_search(&w, &w.sys, "alice memory sailing chess", &(mn_filter){.flags = MN_WITH_DELETED},
+                  want, 2, "after identity delete");
+    /* The deleted identity can no longer act, and can be deleted only once. */
+    TH_RC(w.db, mn_identity_delete(w.db, &w.sys, "alice"), MN_ENOTFOUND);
+    mn_memory_input in = {.text = "x"};
+    TH_RC(w.db, mn_memory_add(w.db, &w.as_alice, &in, NULL), MN_ENOTFOUND);
+    /* Its external_id is free again. */
+    const char *again = th_identity(w.db, "acme", "alice");
+    ck_assert_str_ne(again, w.alice);
+    mn_filter own = {.identity = "alice", .flags = MN_WITH_DELETED};
+    expect_list(&w, &w.sys, &own, NULL, 0, "new alice owns nothing");
+    world_close(&w);
+}
+END_TEST
+
+/* ==== memories: add, get ===================================================================== */
+
+START_TEST(memory_add_defaults)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *text = "Daniel prefers an aisle seat on flights longer than two hours.";
+    mn_memory_input in = {.text = text};
+    mn_memory *m = NULL;
+    int64_t t0 = th_now_ms();
+    TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &in, &m));
+    int64_t t1 = th_now_ms();
+    ck_assert_msg(th_is_uuid7(m->id), "memory id %s", m->id);
+    ck_assert_str_eq(m->tenant_id, w.tid);
+    ck_assert_str_eq(m->identity_id, w.alice);
+    ck_assert_str_eq(m->text, text);
+    ck_assert_str_eq(m->type, "fact");
+    ck_assert_msg(th_json_eq(m->metadata, "{}"), "metadata %s", m->metadata);
+    ck_assert_double_eq_tol(m->importance, 0.5, 1e-12);
+    ck_assert_int_eq(m->version, 1);
+    ck_assert_msg(m->created_at >= t0 - 1000 && m->created_at <= t1 + 1000, "created_at");
+    ck_assert_int_eq(m->updated_at, m->created_at);
+    ck_assert_int_eq(m->expires_at, 0);
+    ck_assert_int_eq(m->deleted, 0);
+    ck_assert_int_gt(m->seq, 0);
+    ck_assert_ptr_null(m->embedding);
+
+    mn_memory *g = th_get(w.db, &w.as_alice, m->id, 0);
+    ck_assert_str_eq(g->id, m->id);
+    ck_assert_str_eq(g->tenant_id, w.tid);
+    ck_assert_str_eq(g->identity_id, w.alice);
+    ck_assert_str_eq(g->text, text);
+    ck_assert_str_eq(g->type, "fact");
+    ck_assert(th_json_eq(g->metadata, "{}"));
+    ck_assert_double_eq_tol(g->importance, 0.5, 1e-12);
+    ck_assert_int_eq(g->version, 1);
+    ck_assert_int_eq(g->created_at, m->created_at);
+    ck_assert_int_eq(g->updated_at, m->updated_at);
+    ck_assert_int_eq(g->expires_at, 0);
+    ck_assert_int_eq(g->deleted, 0);
+    ck_assert_int_eq(g->seq, m->seq);
+    ck_assert_ptr_null(g->embedding);
+    mn_memory_free(g);
+
+    /* With MN_WITH_EMBEDDING: the text's embedding, unit length. */
+    g = th_get(w.db, &w.as_alice, m->id, MN_WITH_EMBEDDING);
+    ck_assert_ptr_nonnull(g->embedding);
+    ck_assert_int_eq(g->dim, mn_embed_dim(w.db));
+    ck_assert_int_eq(g->dim, 384);
+    ck_assert_double_eq_tol(th_norm(g->embedding, g->dim), 1.0, 1e-5);
+    const float *e = th_embed(w.db, text);
+    ck_assert_double_eq_tol(th_dot(g->embedding, e, g->dim), 1.0, 1e-5);
+    mn_memory_free(g);
+
+    /* The system actor names the owner by external_id or id; out may be NULL. */
+    mn_memory_input for_bob = {.identity = "bob", .text = "bob's note"};
+    mn_memory *mb = NULL;
+    TH_OK(w.db, mn_memory_add(w.db, &w.sys, &for_bob, &mb));
+    ck_assert_str_eq(mb->identity_id, w.bob);
+    for_bob.identity = w.bob;
+    TH_OK(w.db, mn_memory_add(w.db, &w.sys, &for_bob, NULL));
+    /* An identity may file a memory for another identity of its tenant. */
+    mn_memory_input alice_for_bob = {.identity = "bob", .text = "from alice to bob"};
+    mn_memory *ab = NULL;
+    TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &alice_for_bob, &ab));
+    ck_assert_str_eq(ab->identity_id, w.bob);
+    mn_memory_free(ab);
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, 0), 4);
+    mn_memory_free(mb);
+    mn_memory_free(m);
+    world_close(&w);
+}
+END_TEST
+
+START_TEST(memory_add_system_actor_needs_owner)
+{
+    struct world w;
+    world_open(&w, _i);
+    mn_memory_input in = {.text = "no owner"};
+    mn_memory *m = NULL;
+    TH_RC(w.db, mn_memory_add(w.db, &w.sys, &in, &m), MN_EINVAL);
+    ck_assert_msg(th_has_word(mn_errmsg(w.db), "identity|owner"), "message: %s",
+                  mn_errmsg(w.db));
+    ck_assert_ptr_null(m);
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, MN_WITH_DELETED), 0);
+    world_close(&w);
+}
+END_TEST
+
+START_TEST(memory_add_all_fields)
+{
+    struct world w;
+    world_open(&w, _i);
+    mn_memory_input in = {
+        .text = "Trip to Tokyo in October",
+        .type = "event",
+        .metadata = " { \"topic\" : \"travel\", \"tags\": [\"japan\", \"food\"], \"n\": 2.5 } ",
+        .has_importance = 1,
+        .importance = 0.9,
+        .ttl_days = 7,
+    };
+    mn_memory *m = NULL;
+    TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &in, &m));
+    ck_assert_str_eq(m->type, "event");
+    ck_assert_msg(th_json_eq(m->metadata, "{\"topic\":\"travel\",\"tags\":[\"japan\",\"food\"],"
+                                          "\"n\":2.5}"),
+                  "metadata %s", m->metadata);
+    ck_assert_double_eq_tol(m->importance, 0.9, 1e-12);
+    ck_assert_msg(llabs(m->expires_at - (m->created_at + 7 * INT64_C(86400000))) <= 1000,
+                  "expires_at %lld, created_at %lld", (long long)m->expires_at,
+                  (long long)m->created_at);
+    mn_memory *g = th_get(w.db, &w.as_alice, m->id, 0);
+    ck_assert_str_eq(g->type, "event");
+    ck_assert(th_json_eq(g->metadata, m->metadata));
+    ck_assert_double_eq_tol(g->importance, 0.9, 1e-12);
+    ck_assert_int_eq(g->expires_at, m->expires_at);
+    mn_memory_free(g);
+    mn_memory_free(m);
+
+    /* Importance bounds are inclusive; a 64-byte type is allowed; UTF-8 text round-trips. */
+    char type64[65];
+    memset(type64, 't', 64);
+    type64[64] = '\0';
+    const char *utf8 = "Café crème brûlée à Paris, 東京で寿司 😀";
+    mn_memory_input lo = {.text = utf8, .has_importance = 1, .importance = 0.0, .type = type64};
+    mn_memory_input hi = {.text = "hi", .has_importance = 1, .importance = 1.0};
+    const char *lo_id = th_add_in(w.db, &w.as_alice, &lo);
+    const char *hi_id = th_add_in(w.db, &w.as_alice, &hi);
+    g = th_get(w.db, &w.as_alice, lo_id, 0);
+    ck_assert_double_eq(g->importance, 0.0);
+    ck_assert_str_eq(g->type, type64);
+    ck_assert_str_eq(g->text, utf8);
+    mn_memory_free(g);
+    g = th_get(w.db, &w.as_alice, hi_id, 0);
+    ck_assert_double_eq(g->importance, 1.0);
+    mn_memory_free(g);
+    world_close(&w);
+}
+END_TEST
+
+START_TEST(memory_add_many)
+{
+    struct world w;
+    world_open(&w, _i);
+    mn_memory_input in[3] = {
+        {.text = "first of many", .type = "note"},
+        {.identity = "bob", .text = "second of many", .metadata = "{\"k\":1}"},
+        {.text = "third of many", .has_importance = 1, .importance = 0.25},
+    };
+    char **ids = NULL;
+    size_t failed = 12345;
+    TH_OK(w.db, mn_memory_add_many(w.db, &w.as_alice, in, 3, &ids, &failed));
+    ck_assert_ptr_nonnull(ids);
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert(th_is_uuid7(ids[i]));
+        mn_memory *m = th_get(w.db, &w.as_alice, ids[i], 0);
+        ck_assert_str_eq(m->text, in[i].text);
+        ck_assert_str_eq(m->identity_id, i == 1 ? w.bob : w.alice);
+        ck_assert_int_eq(m->version, 1);
+        mn_memory_free(m);
+        for (size_t j = 0; j < i; j++)
+            ck_assert_str_ne(ids[i], ids[j]);
+    }
+    mn_memory *m = th_get(w.db, &w.as_alice, ids[0], 0);
+    ck_assert_str_eq(m->type, "note");
+    mn_memory_free(m);
+    m = th_get(w.db, &w.as_alice, ids[2], 0);
+    ck_assert_double_eq_tol(m->importance, 0.25, 1e-12);
+    mn_memory_free(m);
+    mn_strings_free(ids, 3);
+    /* ids and failed_index may be NULL. */
+    TH_OK(w.db, mn_memory_add_many(w.db, &w.as_alice, in, 3, NULL, NULL));
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, 0), 6);
+    /* Searchable at once. */
+    mn_search_options so = {.query = "second of many", .k = 1};
+    mn_memory_list *l = NULL;
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+    ck_assert_uint_eq(l->count, 1);
+    ck_assert_str_eq(l->items[0].text, "second of many");
+    mn_memory_list_free(l);
+    world_close(&w);
+}
+END_TEST
+
+START_TEST(memory_add_many_all_or_none)
+{
+    struct world w;
+    world_open(&w, _i);
+    th_add(w.db, &w.as_alice, NULL, "already there");
+    th_state before, after;
+    th_state_get(w.db, &before);
+
+    mn_memory_input in[5];
+    for (int i = 0; i < 5; i++)
+        in[i] = (mn_memory_input){.text = th_fmt("batch item %d", i)};
+
+    struct {
+        int index;
+        mn_memory_input bad;
+        int rc;
+    } cases[] = {
+        {3, {.text = ""}, MN_EINVAL},
+        {0, {.text = "x", .metadata = "[1]"}, MN_EINVAL},
+        {4, {.text = "x", .identity = "nobody"}, MN_ENOTFOUND},
+        {2, {.text = "x", .has_importance = 1, .importance = 2.0}, -1},
+        {1, {.text = NULL}, MN_EINVAL},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        mn_memory_input batch[5];
+        memcpy(batch, in, sizeof batch);
+        batch[cases[c].index] = cases[c].bad;
+        char **ids = NULL;
+        size_t failed = 999;
+        int rc = mn_memory_add_many(w.db, &w.as_alice, batch, 5, &ids, &failed);
+        if (cases[c].rc == -1)
+            ck_assert_msg(rc == MN_EINVAL || rc == MN_ERANGE, "case %zu: rc %d", c, rc);
+        else
+            ck_assert_msg(rc == cases[c].rc, "case %zu: rc %d (%s) want %d: %s", c, rc,
+                          mn_strerror(rc), cases[c].rc, mn_errmsg(w.db));
+        ck_assert_msg(failed == (size_t)cases[c].index, "case %zu: failed_index %zu want %d", c,
+                      failed, cases[c].index);
+        ck_assert_ptr_null(ids);
+        th_state_get(w.db, &after);
+        th_assert_state_eq(&before, &after, "a failed add_many");
+    }
+    world_close(&w);
+}
+END_TEST
+
+/* ==== memories: list ========================================================================= */
+
+START_TEST(memory_list_newest_first)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *ids[10];
+    for (int i = 0; i < 10; i++)
+        ids[i] = th_add(w.db, &w.as_alice, NULL, th_fmt("memory number %d", i));
+    mn_list_options opt = {0};
+    mn_memory_list *l = NULL;
+    TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+    ck_assert_uint_eq(l->count, 10);
+    for (size_t i = 0; i < 10; i++) {
+        ck_assert_str_eq(l->items[i].id, ids[9 - i]);
+        ck_assert_str_eq(l->items[i].text, th_fmt("memory number %zu", 9 - i));
+        ck_assert_ptr_null(l->items[i].embedding);
+        if (i > 0)
+            ck_assert_int_lt(strcmp(l->items[i].id, l->items[i - 1].id), 0);
+    }
+    ck_assert_ptr_null(l->next_cursor);
+    mn_memory_list_free(l);
+    /* NULL options are the defaults. */
+    TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, NULL, &l));
+    ck_assert_uint_eq(l->count, 10);
+    ck_assert_str_eq(l->items[0].id, ids[9]);
+    mn_memory_list_free(l);
+    /* MN_WITH_EMBEDDING fills the vectors. */
+    opt.filter.flags = MN_WITH_EMBEDDING;
+    opt.limit = 3;
+    TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+    ck_assert_uint_eq(l->count, 3);
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_ptr_nonnull(l->items[i].embedding);
+        ck_assert_int_eq(l->items[i].dim, 384);
+        ck_assert_double_eq_tol(th_norm(l->items[i].embedding, 384), 1.0, 1e-5);
+    }
+    ck_assert_ptr_nonnull(l->next_cursor);
+    mn_memory_list_free(l);
+    /* An empty tenant lists nothing. */
+    th_tenant(w.db, "empty");
+    mn_actor e = {"empty", NULL};
+    opt = (mn_list_options){0};
+    TH_OK(w.db, mn_memory_list_page(w.db, &e, &opt, &l));
+    ck_assert_uint_eq(l->count, 0);
+    ck_assert_ptr_null(l->next_cursor);
+    mn_memory_list_free(l);
+    world_close(&w);
+}
+END_TEST
+
+#define NPAGE 125
+
+static int id_index(const char **ids, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ids[i], id) == 0)
+            return (int)i;
+    return -1;
+}
+
+START_TEST(memory_list_pagination)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *ids[NPAGE];
+    /* 100 in one batch, 25 one by one. */
+    mn_memory_input in[100];
+    for (int i = 0; i < 100; i++)
+        in[i] = (mn_memory_input){.text = th_fmt("paged memory %d", i)};
+    char **got = NULL;
+    TH_OK(w.db, mn_memory_add_many(w.db, &w.as_alice, in, 100, &got, NULL));
+    for (int i = 0; i < 100; i++)
+        ids[i] = th_fmt("%s", got[i]);
+    mn_strings_free(got, 100);
+    for (int i = 100; i < NPAGE; i++)
+        ids[i] = th_add(w.db, &w.as_alice, NULL, th_fmt("paged memory %d", i));
+
+    int seen[NPAGE] = {0};
+    mn_list_options opt = {.limit = 50};
+    char *cursor = NULL;
+    size_t pages = 0, total = 0;
+    const char *prev = NULL;
+    for (;;) {
+        opt.cursor = cursor;
+        mn_memory_list *l = NULL;
+        TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+        pages++;
+        ck_assert_msg(pages <= 3, "more than 3 pages for 125 memories at 50 a page");
+        ck_assert_uint_eq(l->count, pages < 3 ? 50 : 25);
+        for (size_t i = 0; i < l->count; i++) {
+            int k = id_index(ids, NPAGE, l->items[i].id);
+            ck_assert_msg(k >= 0, "unknown id %s", l->items[i].id);
+            seen[k]++;
+            if (prev)
+                ck_assert_msg(strcmp(l->items[i].id, prev) < 0, "not newest first");
+            prev = th_fmt("%s", l->items[i].id);
+        }
+        total += l->count;
+        free(cursor);
+        cursor = l->next_cursor ? strdup(l->next_cursor) : NULL;
+        mn_memory_list_free(l);
+        if (!cursor)
+            break;
+    }
+    ck_assert_uint_eq(pages, 3);
+    ck_assert_uint_eq(total, NPAGE);
+    for (int i = 0; i < NPAGE; i++)
+        ck_assert_msg(seen[i] == 1, "memory %d seen %d times", i, seen[i]);
+
+    /* Default limit 50; limit 1000 takes all. */
+    mn_memory_list *l = NULL;
+    opt = (mn_list_options){0};
+    TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+    ck_assert_uint_eq(l->count, 50);
+    ck_assert_ptr_nonnull(l->next_cursor);
+    mn_memory_list_free(l);
+    opt.limit = 1000;
+    TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+    ck_assert_uint_eq(l->count, NPAGE);
+    ck_assert_ptr_null(l->next_cursor);
+    mn_memory_list_free(l);
+    world_close(&w);
+}
+END_TEST
+
+/* The cursor is a position, not a row: writes between pages neither repeat nor skip rows that
+ * existed before, even when the row the cursor came from is deleted. */
+START_TEST(memory_list_cursor_stable)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *ids[30];
+    for (int i = 0; i < 30; i++)
+        ids[i] = th_add(w.db, &w.as_alice, NULL, th_fmt("stable %d", i));
+    mn_list_options opt = {.limit = 10};
+    mn_memory_list *l = NULL;
+    TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+    ck_assert_uint_eq(l->count, 10);
+    ck_assert_str_eq(l->items[9].id, ids[20]);
+    char *cursor = strdup(l->next_cursor);
+    mn_memory_list_free(l);
+
+    /* New memories (newer than the cursor), and the cursor's own row and a later one deleted. */
+    for (int i = 0; i < 5; i++)
+        th_add(w.db, &w.as_alice, NULL, th_fmt("late %d", i));
+    TH_OK(w.db, mn_memory_delete(w.db, &w.sys, ids[20], MN_DELETE_HARD));
+    TH_OK(w.db, mn_memory_delete(w.db, &w.sys, ids[5], MN_DELETE_SOFT));
+
+    int seen[30] = {0};
+    for (;;) {
+        opt.cursor = cursor;
+        TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+        for (size_t i = 0; i < l->count; i++) {
+            int k = id_index(ids, 30, l->items[i].id);
+            ck_assert_msg(k >= 0 && k < 20, "page after cursor returned %s (%s)", l->items[i].id,
+                          l->items[i].text);
+            seen[k]++;
+        }
+        free(cursor);
+        cursor = l->next_cursor ? strdup(l->next_cursor) : NULL;
+        mn_memory_list_free(l);
+        if (!cursor)
+            break;
+    }
+    for (int i = 0; i < 20; i++)
+        ck_assert_msg(seen[i] == (i == 5 ? 0 : 1), "memory %d seen %d times", i, seen[i]);
+    world_close(&w);
+}
+END_TEST
+
+struct filter_world {
+    struct world w;
+    const char *m1, *m2, *m3, *m4;
+};
+
+static void filter_world_open(struct filter_world *f, int i)
+{
+    world_open(&f->w, i);
+    mn_memory_input m1 = {.text = "Flight to Tokyo, then ramen and sushi tasting",
+                          .metadata = "{\"topic\":\"travel\",\"tags\":[\"japan\",\"food\"],"
+                                      "\"trip\":{\"city\":\"Tokyo\",\"days\":5}}"};
+    mn_memory_input m2 = {.text = "Prefers oat milk in a flat white",
+                          .type = "preference",
+                          .metadata = "{\"topic\":\"food\",\"tags\":[\"food\"]}"};
+    mn_memory_input m3 = {.identity = "bob", .text = "Bob's travel budget is tight this year"};
+    mn_memory_input m4 = {.text = "Weekend in Paris at the end of May",
+                          .type = "event",
+                          .metadata = "{\"topic\":\"travel\",\"tags\":[\"paris\"],"
+                                      "\"trip\":{\"city\":\"Paris\",\"days\":3}}"};
+    f->m1 = th_add_in(f->w.db, &f->w.as_alice, &m1);
+    f->m2 = th_add_in(f->w.db, &f->w.as_alice, &m2);
+    f->m3 = th_add_in(f->w.db, &f->w.as_alice, &m3);
+    f->m4 = th_add_in(f->w.db, &f->w.as_alice, &m4);
+}
+
+/* Runs one filter through list and search and checks both return exactly want. */
+static void check_filter(struct filter_world *f, mn_filter flt, const char **want, size_t n,
+                         const char *what)
+{
+    expect_list(&f->w, &f->w.sys, &flt, want, n, what);
+    expect_search(&f->w, &f->w.sys, "travel food Tokyo Paris", &flt, want, n, what);
+}
+
+#define WANT(...) ((const char *[]){__VA_ARGS__}), (sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *))
+
+START_TEST(memory_filters)
+{
+    struct filter_world f;
+    filter_world_open(&f, _i);
+    const char *none[1] = {NULL};
+    check_filter(&f, (mn_filter){0}, WANT(f.m1, f.m2, f.m3, f.m4), "no filter");
+    check_filter(&f, (mn_filter){.identity = "alice"}, WANT(f.m1, f.m2, f.m4), "identity alice");
+    check_filter(&f, (mn_filter){.identity = f.w.alice}, WANT(f.m1, f.m2, f.m4), "identity id");
+    check_filter(&f, (mn_filter){.identity = "bob"}, WANT(f.m3), "identity bob");
+    check_filter(&f, (mn_filter){.type = "fact"}, WANT(f.m1, f.m3), "type fact");
+    check_filter(&f, (mn_filter){.type = "event"}, WANT(f.m4), "type event");
+    check_filter(&f, (mn_filter){.type = "nope"}, none, 0, "type nope");
+    check_filter(&f, (mn_filter){.metadata = "{}"}, WANT(f.m1, f.m2, f.m3, f.m4), "meta {}");
+    check_filter(&f, (mn_filter){.metadata = "{\"topic\":\"travel\"}"}, WANT(f.m1, f.m4),
+                 "meta topic");
+    check_filter(&f, (mn_filter){.metadata = " { \"topic\" : \"travel\" } "}, WANT(f.m1, f.m4),
+                 "meta topic, spaced");
+    check_filter(&f, (mn_filter){.metadata = "{\"trip\":{\"city\":\"Tokyo\"}}"}, WANT(f.m1),
+                 "meta nested");
+    check_filter(&f, (mn_filter){.metadata = "{\"topic\":\"travel\",\"trip\":{\"days\":3}}"},
+                 WANT(f.m4), "meta two keys, nested number");
+    check_filter(&f, (mn_filter){.metadata = "{\"trip\":{\"days\":3.0}}"}, WANT(f.m4),
+                 "meta number 3.0 == 3");
+    check_filter(&f, (mn_filter){.metadata = "{\"tags\":[\"food\"]}"}, WANT(f.m1, f.m2),
+                 "meta array element");
+    check_filter(&f, (mn_filter){.metadata = "{\"tags\":[\"food\",\"japan\"]}"}, WANT(f.m1),
+                 "meta array subset, any order");
+    check_filter(&f, (mn_filter){.metadata = "{\"tags\":[]}"}, WANT(f.m1, f.m2, f.m4),
+                 "meta empty array");
+    check_filter(&f, (mn_filter){.metadata = "{\"tags\":[\"food\",\"paris\"]}"}, none, 0,
+                 "meta array not a subset");
+    check_filter(&f, (mn_filter){.metadata = "{\"tags\":\"food\"}"}, none, 0,
+                 "meta scalar is not an array");
+    check_filter(&f, (mn_filter){.metadata = "{\"topic\":\"Travel\"}"}, none, 0,
+                 "meta case-sensitive");
+    check_filter(&f, (mn_filter){.metadata = "{\"missing\":null}"}, none, 0, "meta missing key");
+    check_filter(&f,
+                 (mn_filter){.identity = "alice", .type = "fact",
+                             .metadata = "{\"topic\":\"travel\"}"},
+                 WANT(f.m1), "identity + type + metadata");
+    check_filter(&f, (mn_filter){.identity = "bob", .type = "event"}, none, 0,
+                 "identity + type, no match");
+    world_close(&f.w);
+}
+END_TEST
+
+/* Filters apply before the page is cut: every page but the last is full. */
+START_TEST(memory_filter_pagination)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *tagged[20];
+    size_t nt = 0;
+    for (int i = 0; i < 60; i++) {
+        mn_memory_input in = {.text = th_fmt("filtered %d", i)};
+        if (i % 3 == 0) {
+            in.metadata = "{\"g\":\"x\"}";
+            in.type = "tagged";
+        }
+        const char *id = th_add_in(w.db, &w.as_alice, &in);
+        if (i % 3 == 0)
+            tagged[nt++] = id;
+    }
+    ck_assert_uint_eq(nt, 20);
+    mn_filter filters[] = {{.metadata = "{\"g\":\"x\"}"}, {.type = "tagged"}};
+    for (size_t fi = 0; fi < 2; fi++) {
+        mn_list_options opt = {.limit = 7, .filter = filters[fi]};
+        char *cursor = NULL;
+        int seen[20] = {0};
+        size_t pages = 0;
+        for (;;) {
+            opt.cursor = cursor;
+            mn_memory_list *l = NULL;
+            TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+            pages++;
+            ck_assert_msg(l->count == (pages < 3 ? 7u : 6u), "filter %zu page %zu has %zu", fi,
+                          pages, l->count);
+            for (size_t i = 0; i < l->count; i++) {
+                int k = id_index(tagged, 20, l->items[i].id);
+                ck_assert_msg(k >= 0, "filter %zu returned %s", fi, l->items[i].text);
+                seen[k]++;
+            }
+            free(cursor);
+            cursor = l->next_cursor ? strdup(l->next_cursor) : NULL;
+            mn_memory_list_free(l);
+            if (!cursor)
+                break;
+            ck_assert_msg(pages < 3, "filter %zu: a cursor after the last page", fi);
+        }
+        for (int i = 0; i < 20; i++)
+            ck_assert_int_eq(seen[i], 1);
+    }
+    world_close(&w);
+}
+END_TEST
+
+/* ==== memories: update ======================================================================= */
+
+START_TEST(memory_update)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *t1 = "Daniel likes window seats";
+    const char *t2 = "Daniel likes aisle seats on long flights";
+    mn_memory_input in = {.text = t1, .metadata = "{\"a\":1}", .has_importance = 1,
+                          .importance = 0.4, .ttl_days = 30};
+    mn_memory *m0 = NULL;
+    TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &in, &m0));
+    const char *id = th_fmt("%s", m0->id);
+
+    /* 1. text, by alice herself */
+    mn_memory_input ch = {.text = t2};
+    mn_memory *m1 = NULL;
+    TH_OK(w.db, mn_memory_update(w.db, &w.as_alice, id, &ch, &m1));
+    ck_assert_str_eq(m1->id, id);
+    ck_assert_int_eq(m1->version, 2);
+    ck_assert_str_eq(m1->text, t2);
+    ck_assert_str_eq(m1->type, "fact");
+    ck_assert(th_json_eq(m1->metadata, "{\"a\":1}"));
+    ck_assert_double_eq_tol(m1->importance, 0.4, 1e-12);
+    ck_assert_int_eq(m1->created_at, m0->created_at);
+    ck_assert_int_ge(m1->updated_at, m0->updated_at);
+    ck_assert_int_eq(m1->expires_at, m0->expires_at);
+    ck_assert_str_eq(m1->identity_id, w.alice);
+    ck_assert_int_gt(m1->seq, m0->seq);
+    mn_memory *g = th_get(w.db, &w.sys, id, MN_WITH_EMBEDDING);
+    ck_assert_str_eq(g->text, t2);
+    ck_assert_int_eq(g->version, 2);
+    ck_assert_int_eq(g->seq, m1->seq);
+    ck_assert_double_eq_tol(th_dot(g->embedding, th_embed(w.db, t2), g->dim), 1.0, 1e-5);
+    float *emb2 = th_keep(malloc(sizeof(float) * (size_t)g->dim));
+    memcpy(emb2, g->embedding, sizeof(float) * (size_t)g->dim);
+    mn_memory_free(g);
+
+    mn_history *h = NULL;
+    TH_OK(w.db, mn_memory_history(w.db, &w.sys, id, &h));
+    ck_assert_uint_eq(h->count, 1);
+    ck_assert_int_eq(h->items[0].version, 2);
+    ck_assert_ptr_nonnull(h->items[0].changed_by);
+    ck_assert_str_eq(h->items[0].changed_by, w.alice);
+    ck_assert_int_ge(h->items[0].changed_at, m0->created_at);
+    ck_assert_msg(th_json_str(h->items[0].before, "text") &&
+                      strcmp(th_json_str(h->items[0].before, "text"), t1) == 0,
+                  "before %s", h->items[0].before);
+    ck_assert_str_eq(th_json_str(h->items[0].after, "text"), t2);
+    ck_assert_str_eq(th_json_str(h->items[0].before, "type"), "fact");
+    ck_assert_double_eq_tol(th_json_num(h->items[0].before, "importance"), 0.4, 1e-9);
+    ck_assert_msg(th_json_eq(th_json_obj(h->items[0].before, "metadata"), "{\"a\":1}"),
+                  "before %s", h->items[0].before);
+    mn_history_free(h);
+
+    /* 2. metadata only, by the system actor: replaced, text and embedding unchanged */
+    ch = (mn_memory_input){.metadata = "{\"b\":2}"};
+    mn_memory *m2 = NULL;
+    TH_OK(w.db, mn_memory_update(w.db, &w.sys, id, &ch, &m2));
+    ck_assert_int_eq(m2->version, 3);
+    ck_assert_str_eq(m2->text, t2);
+    ck_assert_msg(th_json_eq(m2->metadata, "{\"b\":2}"), "metadata %s", m2->metadata);
+    ck_assert_int_gt(m2->seq, m1->seq);
+    g = th_get(w.db, &w.sys, id, MN_WITH_EMBEDDING);
+    ck_assert_mem_eq(g->embedding, emb2, sizeof(float) * (size_t)g->dim);
+    mn_memory_free(g);
+    TH_OK(w.db, mn_memory_history(w.db, &w.sys, id, &h));
+    ck_assert_uint_eq(h->count, 2);
+    ck_assert_int_eq(h->items[0].version, 2);
+    ck_assert_int_eq(h->items[1].version, 3);
+    ck_assert_ptr_null(h->items[1].changed_by);
+    ck_assert(th_json_eq(th_json_obj(h->items[1].before, "metadata"), "{\"a\":1}"));
+    ck_assert(th_json_eq(th_json_obj(h->items[1].after, "metadata"), "{\"b\":2}"));
+    ck_assert_str_eq(th_json_str(h->items[1].before, "text"), t2);
+    ck_assert_str_eq(th_json_str(h->items[1].after, "text"), t2);
+    mn_history_free(h);
+
+    /* 3. importance only; 4. type only; out may be NULL */
+    ch = (mn_memory_input){.has_importance = 1, .importance = 0.95};
+    mn_memory *m3 = NULL;
+    TH_OK(w.db, mn_memory_update(w.db, &w.sys, id, &ch, &m3));
+    ck_assert_int_eq(m3->version, 4);
+    ck_assert_double_eq_tol(m3->importance, 0.95, 1e-12);
+    ck_assert_int_gt(m3->seq, m2->seq);
+    ch = (mn_memory_input){.type = "preference"};
+    TH_OK(w.db, mn_memory_update(w.db, &w.as_bob, id, &ch, NULL));
+    g = th_get(w.db, &w.sys, id, 0);
+    ck_assert_int_eq(g->version, 5);
+    ck_assert_str_eq(g->type, "preference");
+    ck_assert_double_eq_tol(g->importance, 0.95, 1e-12);
+    ck_assert(th_json_eq(g->metadata, "{\"b\":2}"));
+    ck_assert_str_eq(g->text, t2);
+    ck_assert_int_gt(g->seq, m3->seq);
+    ck_assert_int_eq(g->expires_at, m0->expires_at);
+    mn_memory_free(g);
+    TH_OK(w.db, mn_memory_history(w.db, &w.sys, id, &h));
+    ck_assert_uint_eq(h->count, 4);
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_int_eq(h->items[i].version, (int64_t)i + 2);
+    ck_assert_str_eq(h->items[3].changed_by, w.bob);
+    ck_assert_str_eq(th_json_str(h->items[3].before, "type"), "fact");
+    ck_assert_str_eq(th_json_str(h->items[3].after, "type"), "preference");
+    ck_assert_double_eq_tol(th_json_num(h->items[2].before, "importance"), 0.4, 1e-9);
+    ck_assert_double_eq_tol(th_json_num(h->items[2].after, "importance"), 0.95, 1e-9);
+    mn_history_free(h);
+
+    /* A fresh memory has no history. */
+    const char *other = th_add(w.db, &w.as_alice, NULL, "untouched");
+    TH_OK(w.db, mn_memory_history(w.db, &w.sys, other, &h));
+    ck_assert_uint_eq(h->count, 0);
+    mn_history_free(h);
+
+    /* Search follows the new text. */
+    mn_search_options so = {.query = t2, .k = 1};
+    mn_memory_list *l = NULL;
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+    ck_assert_uint_eq(l->count, 1);
+    ck_assert_str_eq(l->items[0].id, id);
+    ck_assert_double_ge(l->items[0].similarity, 0.999);
+    mn_memory_list_free(l);
+
+    mn_memory_free(m0);
+    mn_memory_free(m1);
+    mn_memory_free(m2);
+    mn_memory_free(m3);
+    world_close(&w);
+}
+END_TEST
+
+/* A caller-supplied embedding is normalised, on add and on update. */
+START_TEST(memory_caller_embedding)
+{
+    struct world w;
+    world_open(&w, _i);
+    int dim = mn_embed_dim(w.db);
+    float *v = th_keep(malloc(sizeof(float) * (size_t)dim));
+    for (int i = 0; i < dim; i++)
+        v[i] = 3.0f * (float)(sin(i * 0.7) + 0.1);
+    double nv = th_norm(v, dim);
+    th_add(w.db, &w.as_alice, NULL, "some text about gardening and tomatoes");
+    th_add(w.db, &w.as_alice, NULL, "another text about the stock market");
+    mn_memory_input in = {.text = "unrelated words entirely", .embedding = v, .dim = dim};
+    const char *id = th_add_in(w.db, &w.as_alice, &in);
+    mn_memory *g = th_get(w.db, &w.sys, id, MN_WITH_EMBEDDING);
+    ck_assert_int_eq(g->dim, dim);
+    ck_assert_double_eq_tol(th_norm(g->embedding, dim), 1.0, 1e-5);
+    for (int i = 0; i < dim; i++)
+        ck_assert_double_eq_tol(g->embedding[i], v[i] / nv, 1e-5);
+    mn_memory_free(g);
+
+    /* Searching by the unnormalised vector finds it with similarity 1. */
+    mn_search_options so = {.vector = v, .dim = dim, .k = 3};
+    mn_memory_list *l = NULL;
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+    ck_assert_uint_ge(l->count, 1);
+    ck_assert_str_eq(l->items[0].id, id);
+    ck_assert_msg(l->items[0].similarity > 0.999 && l->items[0].similarity <= 1.0 + 1e-5,
+                  "similarity %f", l->items[0].similarity);
+    mn_memory_list_free(l);
+
+    /* Updating with another vector (text unchanged) replaces the embedding. */
+    float *u = th_keep(malloc(sizeof(float) * (size_t)dim));
+    for (int i = 0; i < dim; i++)
+        u[i] = (i % 2 ? -0.5f : 0.25f);
+    mn_memory_input ch = {.embedding = u, .dim = dim};
+    TH_OK(w.db, mn_memory_update(w.db, &w.sys, id, &ch, NULL));
+    g = th_get(w.db, &w.sys, id, MN_WITH_EMBEDDING);
+    ck_assert_str_eq(g->text, "unrelated words entirely");
+    ck_assert_int_eq(g->version, 2);
+    double nu = th_norm(u, dim);
+    for (int i = 0; i < dim; i++)
+        ck_assert_double_eq_tol(g->embedding[i], u[i] / nu, 1e-5);
+    mn_memory_free(g);
+    world_close(&w);
+}
+END_TEST
+
+/* ==== memories: delete, restore ============================================================== */
+
+START_TEST(memory_soft_delete_restore)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *t1 = "The dog Biscuit is allergic to chicken";
+    const char *m1 = th_add(w.db, &w.as_alice, NULL, t1);
+    const char *m2 = th_add(w.db, &w.as_alice, NULL, "Quarterly taxes are due in April");
+    mn_memory_input ch = {.text = "The beagle Biscuit is allergic to chicken"};
+    TH_OK(w.db, mn_memory_update(w.db, &w.sys, m1, &ch, NULL));
+    t1 = ch.text;
+    mn_memory *before = th_get(w.db, &w.sys, m1, 0);
+
+    TH_OK(w.db, mn_memory_delete(w.db, &w.as_alice, m1, MN_DELETE_SOFT));
+    mn_memory *m = NULL;
+    TH_RC(w.db, mn_memory_get(w.db, &w.sys, m1, 0, &m), MN_ENOTFOUND);
+    ck_assert_ptr_null(m);
+    mn_memory *d = th_get(w.db, &w.sys, m1, MN_WITH_DELETED);
+    ck_assert_int_eq(d->deleted, 1);
+    ck_assert_int_gt(d->seq, before->seq);
+    ck_assert_str_eq(d->text, t1);
+    const char *only2[] = {m2};
+    const char *both[] = {m1, m2};
+    expect_list(&w, &w.sys, NULL, only2, 1, "list after soft delete");
+    expect_list(&w, &w.sys, &(mn_filter){.flags = MN_WITH_DELETED}, both, 2,
+                "list with deleted");
+    expect_search(&w, &w.sys, t1, NULL, only2, 1, "search after soft delete");
+    expect_search(&w, &w.sys, t1, &(mn_filter){.flags = MN_WITH_DELETED}, both, 2,
+                  "search with deleted");
+    /* Deleted once is deleted: again, or an update, is not found. */
+    TH_RC(w.db, mn_memory_delete(w.db, &w.sys, m1, MN_DELETE_SOFT), MN_ENOTFOUND);
+    TH_RC(w.db, mn_memory_update(w.db, &w.sys, m1, &ch, NULL), MN_ENOTFOUND);
+    mn_history *h = NULL;
+    TH_OK(w.db, mn_memory_history(w.db, &w.sys, m1, &h));
+    ck_assert_uint_eq(h->count, 1);
+    mn_history_free(h);
+
+    TH_OK(w.db, mn_memory_restore(w.db, &w.as_alice, m1));
+    mn_memory *r = th_get(w.db, &w.sys, m1, 0);
+    ck_assert_int_eq(r->deleted, 0);
+    ck_assert_int_gt(r->seq, d->seq);
+    ck_assert_str_eq(r->text, t1);
+    ck_assert_int_eq(r->version, before->version);
+    expect_list(&w, &w.sys, NULL, both, 2, "list after restore");
+    mn_search_options so = {.query = t1, .k = 1};
+    mn_memory_list *l = NULL;
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+    ck_assert_uint_eq(l->count, 1);
+    ck_assert_str_eq(l->items[0].id, m1);
+    mn_memory_list_free(l);
+    TH_OK(w.db, mn_memory_history(w.db, &w.sys, m1, &h));
+    ck_assert_uint_eq(h->count, 1);
+    mn_history_free(h);
+    /* Restoring what is not deleted, or unknown, is not found. */
+    TH_RC(w.db, mn_memory_restore(w.db, &w.sys, UNKNOWN_ID), MN_ENOTFOUND);
+    mn_memory_free(before);
+    mn_memory_free(d);
+    mn_memory_free(r);
+    world_close(&w);
+}
+END_TEST
+
+START_TEST(memory_hard_delete)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *t1 = "Sofia has a piano recital on Saturday";
+    const char *m1 = th_add(w.db, &w.as_alice, NULL, t1);
+    const char *m2 = th_add(w.db, &w.as_alice, NULL, "The car needs new tires");
+    const char *m3 = th_add(w.db, &w.as_alice, NULL, "Sofia's violin lesson moved to Friday");
+    mn_memory_input ch = {.text = "Sofia has a piano recital on Saturday at 3pm"};
+    TH_OK(w.db, mn_memory_update(w.db, &w.sys, m1, &ch, NULL));
+
+    TH_OK(w.db, mn_memory_delete(w.db, &w.sys, m1, MN_DELETE_HARD));
+    unsigned all = MN_WITH_DELETED | MN_WITH_EXPIRED;
+    mn_memory *m = NULL;
+    mn_history *h = NULL;
+    TH_RC(w.db, mn_memory_get(w.db, &w.sys, m1, all, &m), MN_ENOTFOUND);
+    TH_RC(w.db, mn_memory_history(w.db, &w.sys, m1, &h), MN_ENOTFOUND);
+    TH_RC(w.db, mn_memory_restore(w.db, &w.sys, m1), MN_ENOTFOUND);
+    TH_RC(w.db, mn_memory_delete(w.db, &w.sys, m1, MN_DELETE_HARD), MN_ENOTFOUND);
+    TH_RC(w.db, mn_memory_delete(w.db, &w.sys, m1, MN_DELETE_SOFT), MN_ENOTFOUND);
+    TH_RC(w.db, mn_memory_update(w.db, &w.sys, m1, &ch, NULL), MN_ENOTFOUND);
+    const char *rest[] = {m2, m3};
+    expect_list(&w, &w.sys, &(mn_filter){.flags = all}, rest, 2, "list after hard delete");
+    expect_search(&w, &w.sys, ch.text, &(mn_filter){.flags = all}, rest, 2,
+                  "search after hard delete");
+
+    /* A soft-deleted memory can still be purged for good. */
+    TH_OK(w.db, mn_memory_delete(w.db, &w.sys, m3, MN_DELETE_SOFT));
+    TH_OK(w.db, mn_memory_delete(w.db, &w.sys, m3, MN_DELETE_HARD));
+    TH_RC(w.db, mn_memory_get(w.db, &w.sys, m3, all, &m), MN_ENOTFOUND);
+    TH_RC(w.db, mn_memory_restore(w.db, &w.sys, m3), MN_ENOTFOUND);
+    expect_list(&w, &w.sys, &(mn_filter){.flags = all}, rest, 1, "list after purge");
+    world_close(&w);
+}
+END_TEST
+
+START_TEST(memory_delete_many)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *ids[6];
+    for (int i = 0; i < 6; i++)
+        ids[i] = th_add(w.db, &w.as_alice, NULL, th_fmt("deletable memory %d", i));
+    th_state before, after;
+    th_state_get(w.db, &before);
+
+    const char *with_unknown[] = {ids[0], ids[1], UNKNOWN_ID};
+    TH_RC(w.db, mn_memory_delete_many(w.db, &w.sys, with_unknown, 3, MN_DELETE_SOFT),
+          MN_ENOTFOUND);
+    ck_assert_msg(th_has_word(mn_errmsg(w.db), UNKNOWN_ID), "message: %s", mn_errmsg(w.db));
+    th_state_get(w.db, &after);
+    th_assert_state_eq(&before, &after, "delete_many with an unknown id");
+    TH_RC(w.db, mn_memory_delete_many(w.db, &w.sys, with_unknown, 3, MN_DELETE_HARD),
+          MN_ENOTFOUND);
+    th_state_get(w.db, &after);
+    th_assert_state_eq(&before, &after, "hard delete_many with an unknown id");
+
+    const char *with_bad[] = {ids[0], "not-a-uuid", ids[1]};
+    TH_RC(w.db, mn_memory_delete_many(w.db, &w.sys, with_bad, 3, MN_DELETE_HARD), MN_EINVAL);
+    ck_assert_msg(th_has_word(mn_errmsg(w.db), "not-a-uuid|id"), "message: %s", mn_errmsg(w.db));
+    th_state_get(w.db, &after);
+    th_assert_state_eq(&before, &after, "delete_many with an invalid id");
+
+    const char *two[] = {ids[0], ids[1]};
+    TH_OK(w.db, mn_memory_delete_many(w.db, &w.sys, two, 2, MN_DELETE_SOFT));
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, 0), 4);
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, MN_WITH_DELETED), 6);
+
+    /* One already soft-deleted: nothing happens. */
+    th_state_get(w.db, &before);
+    const char *again[] = {ids[2], ids[1]};
+    TH_RC(w.db, mn_memory_delete_many(w.db, &w.sys, again, 2, MN_DELETE_SOFT), MN_ENOTFOUND);
+    th_state_get(w.db, &after);
+    th_assert_state_eq(&before, &after, "delete_many with an already deleted id");
+
+    const char *hard[] = {ids[3], ids[4], ids[0]};
+    TH_OK(w.db, mn_memory_delete_many(w.db, &w.sys, hard, 3, MN_DELETE_HARD));
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, MN_WITH_DELETED), 3);
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, 0), 2);
+    TH_OK(w.db, mn_memory_delete_many(w.db, &w.sys, NULL, 0, MN_DELETE_SOFT));
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, MN_WITH_DELETED), 3);
+    world_close(&w);
+}
+END_TEST
+
+/* ==== memories: ttl ========================================================================== */
+
+START_TEST(memory_ttl_not_expired)
+{
+    struct world w;
+    world_open(&w, _i);
+    mn_memory_input a = {.text = "expires tomorrow", .ttl_days = 1};
+    mn_memory_input b = {.text = "never expires"};
+    mn_memory_input c = {.text = "expires in ten years", .ttl_days = 3650};
+    mn_memory *ma = NULL;
+    TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &a, &ma));
+    const char *mb = th_add_in(w.db, &w.as_alice, &b);
+    const char *mc = th_add_in(w.db, &w.as_alice, &c);
+    ck_assert_msg(llabs(ma->expires_at - (ma->created_at + INT64_C(86400000))) <= 1000,
+                  "expires_at %lld created_at %lld", (long long)ma->expires_at,
+                  (long long)ma->created_at);
+    mn_memory *g = th_get(w.db, &w.sys, mc, 0);
+    ck_assert_msg(llabs(g->expires_at - (g->created_at + 3650 * INT64_C(86400000))) <= 1000,
+                  "10y expires_at");
+    mn_memory_free(g);
+    g = th_get(w.db, &w.sys, mb, 0);
+    ck_assert_int_eq(g->expires_at, 0);
+    mn_memory_free(g);
+
+    size_t purged = 99;
+    TH_OK(w.db, mn_memory_purge_expired(w.db, &w.sys, &purged));
+    ck_assert_uint_eq(purged, 0);
+    TH_OK(w.db, mn_memory_purge_expired(w.db, &w.as_alice, NULL));
+    const char *all3[] = {ma->id, mb, mc};
+    /* Not expired: visible with and without MN_WITH_EXPIRED. */
+    expect_list(&w, &w.sys, NULL, all3, 3, "list, not expired");
+    expect_list(&w, &w.sys, &(mn_filter){.flags = MN_WITH_EXPIRED}, all3, 3,
+                "list with expired");
+    expect_search(&w, &w.sys, "expires", NULL, all3, 3, "search, not expired");
+    mn_memory_free(th_get(w.db, &w.sys, ma->id, 0));
+    mn_memory_free(th_get(w.db, &w.sys, ma->id, MN_WITH_EXPIRED));
+    /* A soft-deleted memory with a ttl is not purged early either. */
+    TH_OK(w.db, mn_memory_delete(w.db, &w.sys, mc, MN_DELETE_SOFT));
+    TH_OK(w.db, mn_memory_purge_expired(w.db, &w.sys, &purged));
+    ck_assert_uint_eq(purged, 0);
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, MN_WITH_DELETED | MN_WITH_EXPIRED), 3);
+    mn_memory_free(ma);
+    world_close(&w);
+}
+END_TEST
+
+/* ==== seq ==================================================================================== */
+
+START_TEST(memory_seq_increases)
+{
+    struct world w;
+    world_open(&w, _i);
+    int64_t last = 0;
+    mn_memory *m = NULL;
+    mn_memory_input in = {.text = "seq one"};
+    TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &in, &m));
+    ck_assert_int_gt(m->seq, last);
+    last = m->seq;
+    const char *m1 = th_fmt("%s", m->id);
+    mn_memory_free(m);
+    in.text = "seq two";
+    TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &in, &m));
+    ck_assert_int_gt(m->seq, last);
+    last = m->seq;
+    const char *m2 = th_fmt("%s", m->id);
+    mn_memory_free(m);
+
+    mn_memory_input batch[4] = {{.text = "b0"}, {.text = "b1"}, {.text = "b2"}, {.text = "b3"}};
+    char **ids = NULL;
+    TH_OK(w.db, mn_memory_add_many(w.db, &w.as_alice, batch, 4, &ids, NULL));
+    int64_t bseq[4];
+    for (int i = 0; i < 4; i++) {
+        m = th_get(w.db, &w.sys, ids[i], 0);
+        bseq[i] = m->seq;
+        ck_assert_int_gt(bseq[i], last);
+        for (int j = 0; j < i; j++)
+            ck_assert_int_ne(bseq[i], bseq[j]);
+        mn_memory_free(m);
+    }
+    for (int i = 0; i < 4; i++)
+        last = bseq[i] > last ? bseq[i] : last;
+
+    /* update, soft delete, restore: each a new, higher seq */
+    mn_memory_input ch = {.text = "seq one, changed"};
+    TH_OK(w.db, mn_memory_update(w.db, &w.sys, m1, &ch, &m));
+    ck_assert_int_gt(m->seq, last);
+    last = m->seq;
+    mn_memory_free(m);
+    TH_OK(w.db, mn_memory_delete(w.db, &w.sys, m2, MN_DELETE_SOFT));
+    m = th_get(w.db, &w.sys, m2, MN_WITH_DELETED);
+    ck_assert_int_gt(m->seq, last);
+    last = m->seq;
+    mn_memory_free(m);
+    TH_OK(w.db, mn_memory_restore(w.db, &w.sys, m2));
+    m = th_get(w.db, &w.sys, m2, 0);
+    ck_assert_int_gt(m->seq, last);
+    last = m->seq;
+    mn_memory_free(m);
+    /* A failed update does not move anything. */
+    ch.text = "";
+    TH_RC(w.db, mn_memory_update(w.db, &w.sys, m2, &ch, NULL), MN_EINVAL);
+    m = th_get(w.db, &w.sys, m2, 0);
+    ck_assert_int_eq(m->seq, last);
+    mn_memory_free(m);
+    /* seq is store-wide: another tenant's change is higher still. */
+    th_tenant(w.db, "other");
+    th_identity(w.db, "other", "x");
+    mn_actor ox = {"other", "x"};
+    in.text = "other tenant";
+    TH_OK(w.db, mn_memory_add(w.db, &ox, &in, &m));
+    ck_assert_int_gt(m->seq, last);
+    mn_memory_free(m);
+    mn_strings_free(ids, 4);
+    world_close(&w);
+}
+END_TEST
+
+/* ==== search ================================================================================= */
+
+static const char *const corpus[] = {
+    "Daniel prefers an aisle seat on flights longer than two hours",
+    "Hannah works night shifts at the children's hospital on weekends",
+    "Biscuit the beagle is allergic to chicken-based dog food",
+    "The Airflow to Dagster migration is due at the end of Q3",
+    "Prefers oat milk in his flat white; lactose intolerant",
+    "Sofia has a piano recital on Saturday at 3pm",
+    "The quarterly tax filing deadline is April 15th",
+    "Remind Daniel to renew his passport before the Japan trip in October",
+    "Kitchen renovation budget is twelve thousand euros, tiles not included",
+    "Hannah's favourite restaurant is the small Thai place on Elm Street",
+    "The garage door code was changed last Tuesday",
+    "Book club meets on the first Thursday of every month",
+    "Grandma's birthday is on the 3rd of March; she loves orchids",
+    "The company offsite is in Lisbon this year",
+    "Running shoes should be replaced every 500 miles",
+};
+#define NCORPUS (sizeof corpus / sizeof *corpus)
+
+static void add_corpus(struct world *w, const char **ids)
+{
+    for (size_t i = 0; i < NCORPUS; i++)
+        ids[i] = th_add(w->db, i % 2 ? &w->as_alice : &w->as_bob, NULL, corpus[i]);
+}
+
+/* Checks the shape of search results: similarity in [-1,1], best first, equal to the cosine of
+ * the query vector and the memory's stored vector. */
+static void check_results(struct world *w, const mn_memory_list *l, const float *q)
+{
+    int dim = mn_embed_dim(w->db);
+    for (size_t i = 0; i < l->count; i++) {
+        double s = l->items[i].similarity;
+        ck_assert_msg(isfinite(s) && s >= -1.0 - 1e-6 && s <= 1.0 + 1e-6, "similarity %f", s);
+        if (i > 0)
+            ck_assert_msg(s <= l->items[i - 1].similarity + 1e-9, "not sorted: %f after %f", s,
+                          l->items[i - 1].similarity);
+        ck_assert_ptr_nonnull(l->items[i].text);
+        ck_assert_ptr_nonnull(l->items[i].id);
+        ck_assert_str_eq(l->items[i].tenant_id, w->tid);
+        if (q) {
+            mn_memory *g = th_get(w->db, &w->sys, l->items[i].id, MN_WITH_EMBEDDING);
+            double want = th_dot(g->embedding, q, dim) / th_norm(q, dim);
+            ck_assert_msg(fabs(want - s) < 1e-4, "%s: similarity %f, cosine %f",
+                          l->items[i].text, s, want);
+            mn_memory_free(g);
+        }
+    }
+}
+
+START_TEST(search_text)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *ids[NCORPUS];
+    add_corpus(&w, ids);
+    struct {
+        const char *q;
+        size_t want;
+    } qs[] = {
+        {"what seat does Daniel prefer on flights", 0},
+        {"dog food allergy beagle", 2},
+        {"when is the tax filing deadline", 6},
+        {"Daniel passport Japan trip", 7},
+        {"piano recital Saturday", 5},
+        {"oat milk flat white", 4},
+    };
+    for (size_t i = 0; i < sizeof qs / sizeof *qs; i++) {
+        mn_search_options so = {.query = qs[i].q};
+        mn_memory_list *l = NULL;
+        TH_OK(w.db, mn_memory_search(w.db, &w.as_alice, &so, &l));
+        ck_assert_uint_eq(l->count, 10); /* default k */
+        ck_assert_msg(strcmp(l->items[0].id, ids[qs[i].want]) == 0,
+                      "query \"%s\": first is \"%s\", want \"%s\"", qs[i].q, l->items[0].text,
+                      corpus[qs[i].want]);
+        ck_assert_ptr_null(l->items[0].embedding);
+        ck_assert_ptr_null(l->next_cursor);
+        check_results(&w, l, th_embed(w.db, qs[i].q));
+        mn_memory_list_free(l);
+    }
+    /* The exact text scores 1. */
+    mn_search_options so = {.query = corpus[9], .k = 1, .filter.flags = MN_WITH_EMBEDDING};
+    mn_memory_list *l = NULL;
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+    ck_assert_uint_eq(l->count, 1);
+    ck_assert_str_eq(l->items[0].id, ids[9]);
+    ck_assert_double_eq_tol(l->items[0].similarity, 1.0, 1e-5);
+    ck_assert_ptr_nonnull(l->items[0].embedding);
+    ck_assert_int_eq(l->items[0].dim, 384);
+    mn_memory_list_free(l);
+    world_close(&w);
+}
+END_TEST
+
+START_TEST(search_vector)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *ids[NCORPUS];
+    add_corpus(&w, ids);
+    int dim = mn_embed_dim(w.db);
+    const float *v = th_embed(w.db, corpus[11]);
+    /* The vector wins over the query text. */
+    mn_search_options so = {.query = corpus[3], .vector = v, .dim = dim, .k = 5};
+    mn_memory_list *l = NULL;
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+    ck_assert_uint_eq(l->count, 5);
+    ck_assert_str_eq(l->items[0].id, ids[11]);
+    ck_assert_double_eq_tol(l->items[0].similarity, 1.0, 1e-5);
+    check_results(&w, l, v);
+    mn_memory_list_free(l);
+    /* A scaled vector gives the same ranking and similarities. */
+    float *scaled = th_keep(malloc(sizeof(float) * (size_t)dim));
+    for (int i = 0; i < dim; i++)
+        scaled[i] = v[i] * 17.5f;
+    so = (mn_search_options){.vector = scaled, .dim = dim, .k = 5};
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+    ck_assert_str_eq(l->items[0].id, ids[11]);
+    ck_assert_double_eq_tol(l->items[0].similarity, 1.0, 1e-5);
+    check_results(&w, l, v);
+    mn_memory_list_free(l);
+    /* The negated vector: similarity -1 is allowed and sorts last. */
+    for (int i = 0; i < dim; i++)
+        scaled[i] = -v[i];
+    so = (mn_search_options){.vector = scaled, .dim = dim, .k = 1000};
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+    ck_assert_uint_eq(l->count, NCORPUS);
+    ck_assert_str_eq(l->items[NCORPUS - 1].id, ids[11]);
+    ck_assert_double_eq_tol(l->items[NCORPUS - 1].similarity, -1.0, 1e-5);
+    check_results(&w, l, scaled);
+    mn_memory_list_free(l);
+    world_close(&w);
+}
+END_TEST
+
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+START_TEST(search_k_and_exactness)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *ids[NCORPUS];
+    add_corpus(&w, ids);
+    const char *q = "Hannah restaurant weekends hospital";
+    const float *qv = th_embed(w.db, q);
+    int dim = mn_embed_dim(w.db);
+    /* Brute force over the stored vectors. */
+    double sims[NCORPUS];
+    for (size_t i = 0; i < NCORPUS; i++) {
+        mn_memory *g = th_get(w.db, &w.sys, ids[i], MN_WITH_EMBEDDING);
+        sims[i] = th_dot(g->embedding, qv, dim);
+        mn_memory_free(g);
+    }
+    double sorted[NCORPUS];
+    memcpy(sorted, sims, sizeof sims);
+    qsort(sorted, NCORPUS, sizeof *sorted, cmp_desc);
+
+    int ks[] = {1, 3, 10, 14, 15, 100, 1000};
+    for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
+        mn_search_options so = {.query = q, .k = ks[ki]};
+        mn_memory_list *l = NULL;
+        TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+        size_t want = (size_t)ks[ki] < NCORPUS ? (size_t)ks[ki] : NCORPUS;
+        ck_assert_msg(l->count == want, "k=%d: %zu results", ks[ki], l->count);
+        /* The k best, exactly (a small set is searched exactly). */
+        for (size_t i = 0; i < l->count; i++)
+            ck_assert_msg(fabs(l->items[i].similarity - sorted[i]) < 1e-4,
+                          "k=%d: result %zu similarity %f, brute force %f", ks[ki], i,
+                          l->items[i].similarity, sorted[i]);
+        check_results(&w, l, qv);
+        mn_memory_list_free(l);
+    }
+    world_close(&w);
+}
+END_TEST
+
+START_TEST(search_min_similarity)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *ids[NCORPUS];
+    add_corpus(&w, ids);
+    const char *q = "Daniel flights aisle seat passport";
+    mn_search_options so = {.query = q, .k = 100};
+    mn_memory_list *all = NULL, *l = NULL;
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &all));
+    ck_assert_uint_eq(all->count, NCORPUS);
+    double mins[] = {0.05, 0.2, 0.5};
+    for (size_t mi = 0; mi < 3; mi++) {
+        so.min_similarity = mins[mi];
+        TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+        size_t want = 0;
+        for (size_t i = 0; i < all->count; i++)
+            want += all->items[i].similarity >= mins[mi];
+        ck_assert_msg(l->count == want, "min %f: %zu results, want %zu", mins[mi], l->count,
+                      want);
+        for (size_t i = 0; i < l->count; i++)
+            ck_assert_double_ge(l->items[i].similarity, mins[mi]);
+        mn_memory_list_free(l);
+    }
+    /* Only the exact text reaches 0.999. */
+    so = (mn_search_options){.query = corpus[0], .k = 100, .min_similarity = 0.999};
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+    ck_assert_uint_eq(l->count, 1);
+    ck_assert_str_eq(l->items[0].id, ids[0]);
+    mn_memory_list_free(l);
+    mn_memory_list_free(all);
+    world_close(&w);
+}
+END_TEST
+
+/* Text with no words embeds to nothing: it is stored, and search stays finite. */
+START_TEST(search_featureless_text)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *a = th_add(w.db, &w.as_alice, NULL, "coffee in the morning");
+    const char *b = th_add(w.db, &w.as_alice, NULL, "!!! ??? ...");
+    mn_memory *g = th_get(w.db, &w.sys, b, 0);
+    ck_assert_str_eq(g->text, "!!! ??? ...");
+    mn_memory_free(g);
+    mn_search_options so = {.query = "coffee", .k = 10};
+    mn_memory_list *l = NULL;
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+    ck_assert_uint_ge(l->count, 1);
+    ck_assert_str_eq(l->items[0].id, a);
+    check_results(&w, l, NULL);
+    mn_memory_list_free(l);
+    world_close(&w);
+}
+END_TEST
+
+/* ==== persistence, dimensions, mn_embed ====================================================== */
+
+START_TEST(persistence)
+{
+    const char *url = fresh_url(_i);
+    mn_db *db = th_open(url, NULL);
+    th_tenant(db, "acme");
+    const char *alice = th_identity(db, "acme", "alice");
+    mn_actor a = {"acme", "alice"};
+    const char *m1 = th_add(db, &a, NULL, "persisted memory about lighthouses");
+    const char *m2 = th_add(db, &a, NULL, "second persisted memory about gardens");
+    mn_memory_input ch = {.text = "persisted memory about old lighthouses"};
+    TH_OK(db, mn_memory_update(db, &a, m1, &ch, NULL));
+    TH_OK(db, mn_memory_delete(db, &a, m2, MN_DELETE_SOFT));
+    th_state before, after;
+    th_state_get(db, &before);
+    mn_close(db);
+
+    db = th_open(url, NULL);
+    th_state_get(db, &after);
+    th_assert_state_eq(&before, &after, "close and reopen");
+    mn_identity *i = NULL;
+    TH_OK(db, mn_identity_get(db, &a, "alice", &i));
+    ck_assert_str_eq(i->id, alice);
+    mn_identity_free(i);
+    mn_search_options so = {.query = "old lighthouses", .k = 5};
+    mn_memory_list *l = NULL;
+    TH_OK(db, mn_memory_search(db, &a, &so, &l));
+    ck_assert_uint_eq(l->count, 1);
+    ck_assert_str_eq(l->items[0].id, m1);
+    mn_memory_list_free(l);
+    /* New writes continue from where the store was. */
+    mn_memory *m = NULL;
+    mn_memory_input in = {.text = "after reopen"};
+    TH_OK(db, mn_memory_add(db, &a, &in, &m));
+    ck_assert_int_gt(strcmp(m->id, m1), 0);
+    mn_memory *old = th_get(db, &a, m2, MN_WITH_DELETED);
+    ck_assert_int_gt(m->seq, old->seq);
+    mn_memory_free(old);
+    mn_memory_free(m);
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(embed_dim_fixed_at_creation)
+{
+    const char *url = fresh_url(_i);
+    mn_config cfg = {.embed_dim = 64};
+    mn_db *db = th_open(url, &cfg);
+    ck_assert_int_eq(mn_embed_dim(db), 64);
+    th_tenant(db, "acme");
+    th_identity(db, "acme", "alice");
+    mn_actor a = {"acme", "alice"};
+    const char *id = th_add(db, &a, NULL, "sixty-four dimensions");
+    mn_memory *g = th_get(db, &a, id, MN_WITH_EMBEDDING);
+    ck_assert_int_eq(g->dim, 64);
+    ck_assert_double_eq_tol(th_norm(g->embedding, 64), 1.0, 1e-5);
+    mn_memory_free(g);
+    float v[384];
+    TH_OK(db, mn_embed(db, "hello", v, 64));
+    TH_RC(db, mn_embed(db, "hello", v, 384), MN_EINVAL);
+    mn_close(db);
+
+    /* Reopened without a dimension: the database's. */
+    db = th_open(url, NULL);
+    ck_assert_int_eq(mn_embed_dim(db), 64);
+    mn_search_options so = {.query = "sixty-four dimensions", .k = 1};
+    mn_memory_list *l = NULL;
+    TH_OK(db, mn_memory_search(db, &a, &so, &l));
+    ck_assert_uint_eq(l->count, 1);
+    ck_assert_double_eq_tol(l->items[0].similarity, 1.0, 1e-5);
+    mn_memory_list_free(l);
+    mn_close(db);
+
+    /* Reopened with the same dimension: fine. With another: refused, naming both. */
+    db = th_open(url, &cfg);
+    mn_close(db);
+    cfg.embed_dim = 128;
+    db = NULL;
+    int rc = mn_open(&db, url, &cfg);
+    ck_assert_msg(rc == MN_EINVAL, "rc %d (%s): %s", rc, mn_strerror(rc), mn_errmsg(db));
+    ck_assert_msg(strstr(mn_errmsg(db), "64") && strstr(mn_errmsg(db), "128"), "message: %s",
+                  mn_errmsg(db));
+    mn_close(db);
+    db = th_open(url, NULL);
+    ck_assert_uint_eq(th_count_memories(db, &a, 0), 1);
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(embed_api)
+{
+    mn_db *db = open_fresh(_i);
+    ck_assert_int_eq(mn_embed_dim(db), 384);
+    float a[384], b[384];
+    const char *texts[] = {"hello", "I love coffee in the morning", "Café 東京 😀",
+                           "a much longer text with many words about many different things"};
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        TH_OK(db, mn_embed(db, texts[i], a, 384));
+        TH_OK(db, mn_embed(db, texts[i], b, 384));
+        ck_assert_mem_eq(a, b, sizeof a);
+        ck_assert_msg(fabs(th_norm(a, 384) - 1.0) < 1e-5, "norm %f", th_norm(a, 384));
+    }
+    /* Same text, another handle: same vector. */
+    mn_db *db2 = open_fresh(_i);
+    TH_OK(db2, mn_embed(db2, texts[1], b, 384));
+    TH_OK(db, mn_embed(db, texts[1], a, 384));
+    ck_assert_mem_eq(a, b, sizeof a);
+    /* Related texts are closer than unrelated ones. */
+    TH_OK(db, mn_embed(db, "coffee in the morning is what I love", b, 384));
+    double near = th_dot(a, b, 384);
+    TH_OK(db, mn_embed(db, "quarterly tax filing deadline", b, 384));
+    ck_assert_double_gt(near, th_dot(a, b, 384) + 0.3);
+    /* Wrong dimension. */
+    TH_RC(db, mn_embed(db, "hello", a, 383), MN_EINVAL);
+    ck_assert_msg(th_has_word(mn_errmsg(db), "dim") && strstr(mn_errmsg(db), "384"),
+                  "message: %s", mn_errmsg(db));
+    TH_RC(db, mn_embed(db, "hello", a, 0), MN_EINVAL);
+    mn_close(db2);
+    mn_close(db);
+}
+END_TEST
+
+/* Two handles on one store: what one writes, the other reads and searches at once. */
+START_TEST(two_handles_one_store)
+{
+    const char *url = fresh_url(_i);
+    mn_db *a = th_open(url, NULL);
+    th_tenant(a, "acme");
+    th_identity(a, "acme", "alice");
+    mn_db *b = th_open(url, NULL);
+    mn_actor al = {"acme", "alice"};
+    /* Both handles have searched before the writes, so a stale index would show. */
+    mn_search_options so = {.query = "lighthouse keeper", .k = 5};
+    mn_memory_list *l = NULL;
+    TH_OK(a, mn_memory_search(a, &al, &so, &l));
+    ck_assert_uint_eq(l->count, 0);
+    mn_memory_list_free(l);
+    TH_OK(b, mn_memory_search(b, &al, &so, &l));
+    ck_assert_uint_eq(l->count, 0);
+    mn_memory_list_free(l);
+
+    const char *id = th_add(a, &al, NULL, "the lighthouse keeper retires in June");
+    th_add(a, &al, NULL, "an unrelated memory about bread");
+    TH_OK(b, mn_memory_search(b, &al, &so, &l));
+    ck_assert_uint_ge(l->count, 1);
+    ck_assert_str_eq(l->items[0].id, id);
+    mn_memory_list_free(l);
+    /* b changes it; a sees the change. */
+    mn_memory_input ch = {.text = "the harbour master retires in July"};
+    TH_OK(b, mn_memory_update(b, &al, id, &ch, NULL));
+    so.query = "harbour master";
+    TH_OK(a, mn_memory_search(a, &al, &so, &l));
+    ck_assert_str_eq(l->items[0].id, id);
+    ck_assert_double_eq_tol(l->items[0].similarity,
+                            th_dot(th_embed(a, "harbour master"),
+                                   th_embed(a, "the harbour master retires in July"), 384),
+                            1e-4);
+    mn_memory_list_free(l);
+    mn_memory *m = th_get(a, &al, id, 0);
+    ck_assert_int_eq(m->version, 2);
+    mn_memory_free(m);
+    /* b deletes it; a no longer finds it. */
+    TH_OK(b, mn_memory_delete(b, &al, id, MN_DELETE_HARD));
+    TH_OK(a, mn_memory_search(a, &al, &so, &l));
+    for (size_t i = 0; i < l->count; i++)
+        ck_assert_str_ne(l->items[i].id, id);
+    mn_memory_list_free(l);
+    TH_RC(a, mn_memory_get(a, &al, id, MN_WITH_DELETED, &m), MN_ENOTFOUND);
+    mn_close(b);
+    mn_close(a);
+}
+END_TEST
+
+/* Names that look like ids never capture what the id names. */
+START_TEST(lookalike_names)
+{
+    mn_db *db = open_fresh(_i);
+    const char *acme = th_tenant(db, "acme");
+    th_identity(db, "acme", "alice");
+    mn_actor al = {"acme", "alice"};
+    const char *secret = th_add(db, &al, NULL, "acme's secret");
+    /* A tenant named with acme's id: acme's id still means acme. */
+    mn_tenant *t = NULL;
+    int rc = mn_tenant_create(db, acme, &t);
+    if (rc == MN_OK) {
+        ck_assert_str_ne(t->id, acme);
+        th_identity(db, t->id, "mallory");
+        mn_actor by_id = {acme, NULL};
+        mn_memory_free(th_get(db, &by_id, secret, 0));
+        mn_tenant *g = NULL;
+        TH_OK(db, mn_tenant_get(db, acme, &g));
+        ck_assert_str_eq(g->name, "acme");
+        mn_tenant_free(g);
+        mn_actor mal = {t->id, "mallory"};
+        mn_memory *m = NULL;
+        TH_RC(db, mn_memory_get(db, &mal, secret, 0, &m), MN_ENOTFOUND);
+        mn_tenant_free(t);
+    } else {
+        ck_assert_msg(rc == MN_EINVAL || rc == MN_EEXISTS, "rc %d", rc);
+    }
+    /* An identity whose external_id is another identity's id: the id wins. */
+    mn_identity *alice = NULL;
+    TH_OK(db, mn_identity_get(db, &al, "alice", &alice));
+    mn_actor sys = {"acme", NULL};
+    mn_identity *mallory = NULL;
+    rc = mn_identity_create(db, &sys, alice->id, NULL, NULL, &mallory);
+    if (rc == MN_OK) {
+        mn_identity *g = NULL;
+        TH_OK(db, mn_identity_get(db, &sys, alice->id, &g));
+        ck_assert_str_eq(g->id, alice->id);
+        ck_assert_str_eq(g->external_id, "alice");
+        mn_identity_free(g);
+        mn_actor as = {"acme", alice->id};
+        mn_memory *m = NULL;
+        mn_memory_input in = {.text = "who am I"};
+        TH_OK(db, mn_memory_add(db, &as, &in, &m));
+        ck_assert_str_eq(m->identity_id, alice->id);
+        mn_memory_free(m);
+        mn_identity_free(mallory);
+    } else {
+        ck_assert_msg(rc == MN_EINVAL || rc == MN_EEXISTS, "rc %d", rc);
+    }
+    mn_identity_free(alice);
+    mn_close(db);
+}
+END_TEST
+
+/* ==== tenant isolation ======================================================================= */
+
+START_TEST(tenant_isolation)
+{
+    mn_db *db = open_fresh(_i);
+    th_tenant(db, "acme");
+    const char *gid = th_tenant(db, "globex");
+    const char *a_alice = th_identity(db, "acme", "alice");
+    const char *g_alice = th_identity(db, "globex", "alice");
+    mn_actor A = {"acme", NULL}, Aa = {"acme", "alice"};
+    mn_actor B = {"globex", NULL}, Ba = {"globex", "alice"}, Bid = {gid, NULL};
+    const char *secret = "acme secret launch plan for the rocket skates";
+    mn_memory_input ain = {.text = secret, .type = "plan", .metadata = "{\"k\":\"v\"}",
+                           .ttl_days = 1};
+    const char *a1 = th_add_in(db, &Aa, &ain);
+    const char *a2 = th_add(db, &Aa, NULL, "acme second memory about anvils");
+    const char *a3 = th_add(db, &Aa, NULL, "acme soft-deleted memory about anvils");
+    mn_memory_input ch = {.text = "acme secret launch plan for the rocket skates v2"};
+    TH_OK(db, mn_memory_update(db, &Aa, a1, &ch, NULL));
+    TH_OK(db, mn_memory_delete(db, &A, a3, MN_DELETE_SOFT));
+    const char *b1 = th_add(db, &Ba, NULL, "globex memory about the doomsday device");
+    ck_assert_str_ne(a_alice, g_alice);
+
+    th_state before, after;
+    th_state_get(db, &before);
+    const mn_actor *actors[] = {&B, &Ba, &Bid};
+    const char *a_ids[] = {a1, a2, a3};
+    unsigned all = MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING;
+    for (size_t ai = 0; ai < 3; ai++) {
+        const mn_actor *b = actors[ai];
+        for (size_t k = 0; k < 3; k++) {
+            const char *id = a_ids[k];
+            mn_memory *m = NULL;
+            mn_history *h = NULL;
+            TH_RC(db, mn_memory_get(db, b, id, all, &m), MN_ENOTFOUND);
+            ck_assert_ptr_null(m);
+            TH_RC(db, mn_memory_update(db, b, id, &ch, &m), MN_ENOTFOUND);
+            ck_assert_ptr_null(m);
+            TH_RC(db, mn_memory_delete(db, b, id, MN_DELETE_SOFT), MN_ENOTFOUND);
+            TH_RC(db, mn_memory_delete(db, b, id, MN_DELETE_HARD), MN_ENOTFOUND);
+            TH_RC(db, mn_memory_restore(db, b, id), MN_ENOTFOUND);
+            TH_RC(db, mn_memory_history(db, b, id, &h), MN_ENOTFOUND);
+            ck_assert_ptr_null(h);
+            const char *mixed[] = {b1, id};
+            TH_RC(db, mn_memory_delete_many(db, b, mixed, 2, MN_DELETE_HARD), MN_ENOTFOUND);
+        }
+        /* list and search see only globex's memory, whatever the flags and the query */
+        size_t n;
+        const char **ids = th_list_ids(db, b, &(mn_filter){.flags = all}, 0, &n);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_str_eq(ids[0], b1);
+        ids = th_list_ids(db, b, &(mn_filter){.metadata = "{\"k\":\"v\"}", .flags = all}, 0, &n);
+        ck_assert_uint_eq(n, 0);
+        ids = th_list_ids(db, b, &(mn_filter){.type = "plan", .flags = all}, 0, &n);
+        ck_assert_uint_eq(n, 0);
+        mn_search_options so = {.query = secret, .k = 1000, .filter.flags = all};
+        mn_memory_list *l = NULL;
+        TH_OK(db, mn_memory_search(db, b, &so, &l));
+        ck_assert_uint_eq(l->count, 1);
+        ck_assert_str_eq(l->items[0].id, b1);
+        mn_memory_list_free(l);
+        so = (mn_search_options){.vector = th_embed(db, ch.text), .dim = 384, .k = 1000,
+                                 .filter.flags = all};
+        TH_OK(db, mn_memory_search(db, b, &so, &l));
+        ck_assert_uint_eq(l->count, 1);
+        ck_assert_str_eq(l->items[0].id, b1);
+        mn_memory_list_free(l);
+        /* A's identity by id is unknown in B. */
+        mn_identity *i = NULL;
+        TH_RC(db, mn_identity_get(db, b, a_alice, &i), MN_ENOTFOUND);
+        TH_RC(db, mn_identity_deactivate(db, b, a_alice), MN_ENOTFOUND);
+        TH_RC(db, mn_identity_delete(db, b, a_alice), MN_ENOTFOUND);
+        mn_memory_input in = {.identity = a_alice, .text = "planted"};
+        TH_RC(db, mn_memory_add(db, b, &in, NULL), MN_ENOTFOUND);
+        mn_memory_input many[2] = {{.identity = "alice", .text = "ok"},
+                                   {.identity = a_alice, .text = "planted"}};
+        size_t failed = 9;
+        TH_RC(db, mn_memory_add_many(db, b, many, 2, NULL, &failed), MN_ENOTFOUND);
+        ck_assert_uint_eq(failed, 1);
+        mn_list_options lo = {.filter.identity = a_alice};
+        l = NULL;
+        int rc = mn_memory_list_page(db, b, &lo, &l);
+        ck_assert_msg(rc == MN_ENOTFOUND || (rc == MN_OK && l->count == 0),
+                      "filter by another tenant's identity: rc %d", rc);
+        mn_memory_list_free(l);
+        size_t purged = 7;
+        TH_OK(db, mn_memory_purge_expired(db, b, &purged));
+        ck_assert_uint_eq(purged, 0);
+        /* B's "alice" is B's. */
+        TH_OK(db, mn_identity_get(db, b, "alice", &i));
+        ck_assert_str_eq(i->id, g_alice);
+        mn_identity_free(i);
+        mn_identity_list *il = NULL;
+        TH_OK(db, mn_identity_list_all(db, b, &il));
+        ck_assert_uint_eq(il->count, 1);
+        ck_assert_str_eq(il->items[0].id, g_alice);
+        mn_identity_list_free(il);
+    }
+    /* An actor of B naming A's identity by id is unknown. */
+    mn_actor mixed_actor = {"globex", a_alice};
+    mn_memory *m = NULL;
+    TH_RC(db, mn_memory_get(db, &mixed_actor, b1, 0, &m), MN_ENOTFOUND);
+    mn_memory_input in = {.text = "x"};
+    TH_RC(db, mn_memory_add(db, &mixed_actor, &in, NULL), MN_ENOTFOUND);
+    th_state_get(db, &after);
+    th_assert_state_eq(&before, &after, "tenant B's attempts on tenant A");
+
+    /* And the other way round: A does not see B. */
+    TH_RC(db, mn_memory_get(db, &A, b1, all, &m), MN_ENOTFOUND);
+    size_t n;
+    th_list_ids(db, &A, &(mn_filter){.flags = MN_WITH_DELETED}, 0, &n);
+    ck_assert_uint_eq(n, 3);
+    mn_close(db);
+}
+END_TEST
+
+/* ==== the suite ============================================================================== */
+
+Suite *mn_conformance_suite(const char *name, const char *(*make_url)(void))
+{
+    if (nbackends >= MAX_BACKENDS)
+        abort();
+    int slot = nbackends++;
+    backends[slot].name = name;
+    backends[slot].make_url = make_url;
+
+    /* No Check assertion may run outside a test, so no th_* helper here. */
+    static char names[MAX_BACKENDS][64];
+    snprintf(names[slot], sizeof names[slot], "conformance-%s", name);
+    Suite *s = suite_create(names[slot]);
+    struct {
+        const char *tc;
+        const TTest *t;
+    } tests[] = {
+        {"tenants", tenant_create_get_list},
+        {"tenants", tenant_duplicate},
+        {"tenants", tenant_bad_names},
+        {"identities", identity_create_get_list},
+        {"identities", identity_duplicate_external_id},
+        {"identities", identity_deactivate},
+        {"identities", identity_delete_cascades},
+        {"memories", memory_add_defaults},
+        {"memories", memory_add_system_actor_needs_owner},
+        {"memories", memory_add_all_fields},
+        {"memories", memory_add_many},
+        {"memories", memory_add_many_all_or_none},
+        {"memories", memory_list_newest_first},
+        {"memories", memory_list_pagination},
+        {"memories", memory_list_cursor_stable},
+        {"memories", memory_filters},
+        {"memories", memory_filter_pagination},
+        {"memories", memory_update},
+        {"memories", memory_caller_embedding},
+        {"memories", memory_soft_delete_restore},
+        {"memories", memory_hard_delete},
+        {"memories", memory_delete_many},
+        {"memories", memory_ttl_not_expired},
+        {"memories", memory_seq_increases},
+        {"search", search_text},
+        {"search", search_vector},
+        {"search", search_k_and_exactness},
+        {"search", search_min_similarity},
+        {"search", search_featureless_text},
+        {"store", persistence},
+        {"store", embed_dim_fixed_at_creation},
+        {"store", embed_api},
+        {"store", two_handles_one_store},
+        {"isolation", tenant_isolation},
+        {"isolation", lookalike_names},
+    };
+    TCase *tc = NULL;
+    const char *cur = NULL;
+    for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) {
+        if (!cur || strcmp(cur, tests[i].tc) != 0) {
+            cur = tests[i].tc;
+            tc = tcase_create(cur);
+            tcase_set_timeout(tc, 120);
+            suite_add_tcase(s, tc);
+        }
+        _tcase_add_test(tc, tests[i].t, 0, 0, slot, slot + 1);
+    }
+    return s;
+}

@@ -1,0 +1,383 @@
+/* Unit tests of lib/core: UUIDv7 ids, JSON canonical form and jsonb-style containment, and the
+ * library-level calls (version, error names, free functions). */
+#include <check.h>
+#include <cJSON.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/uuid.h"
+#include "manushya.h"
+#include "support/harness.h"
+
+/* ==== uuid =================================================================================== */
+
+static int64_t uuid_ms(const char *u)
+{
+    /* the first 48 bits: 8 hex + 4 hex */
+    char hex[13];
+    memcpy(hex, u, 8);
+    memcpy(hex + 8, u + 9, 4);
+    hex[12] = '\0';
+    return (int64_t)strtoll(hex, NULL, 16);
+}
+
+START_TEST(uuid_format)
+{
+    char u[MN_UUID_LEN + 1];
+    memset(u, 'X', sizeof u);
+    int64_t t0 = th_now_ms();
+    int64_t ms = mn_uuid7(u);
+    int64_t t1 = th_now_ms();
+    ck_assert_int_eq(strlen(u), 36);
+    ck_assert_msg(th_is_uuid7(u), "%s", u);
+    ck_assert(mn_uuid_valid(u));
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23)
+            ck_assert_int_eq(u[i], '-');
+        else
+            ck_assert_msg((u[i] >= '0' && u[i] <= '9') || (u[i] >= 'a' && u[i] <= 'f'),
+                          "not lowercase hex at %d: %s", i, u);
+    }
+    ck_assert_int_eq(u[14], '7');
+    ck_assert_ptr_nonnull(strchr("89ab", u[19]));
+    ck_assert_msg(ms >= t0 && ms <= t1 + 1, "ms %lld outside [%lld, %lld]", (long long)ms,
+                  (long long)t0, (long long)t1);
+    ck_assert_int_eq(uuid_ms(u), ms);
+}
+END_TEST
+
+START_TEST(uuid_monotonic)
+{
+    enum { N = 200000 };
+    char prev[MN_UUID_LEN + 1], cur[MN_UUID_LEN + 1];
+    int64_t prev_ms = mn_uuid7(prev);
+    ck_assert_int_gt(prev_ms, 0);
+    for (int i = 0; i < N; i++) {
+        int64_t ms = mn_uuid7(cur);
+        ck_assert_msg(strcmp(cur, prev) > 0, "not increasing at %d: %s after %s", i, cur, prev);
+        ck_assert_msg(ms >= prev_ms, "timestamp went back at %d", i);
+        ck_assert_int_eq(uuid_ms(cur), ms);
+        ck_assert(cur[14] == '7' && strchr("89ab", cur[19]));
+        memcpy(prev, cur, sizeof cur);
+        prev_ms = ms;
+    }
+    /* Even a burst far above 4096 ids per millisecond never lets the id's time run far ahead. */
+    ck_assert_msg(prev_ms <= th_now_ms() + 1000, "ids ran %lld ms ahead of the clock",
+                  (long long)(prev_ms - th_now_ms()));
+}
+END_TEST
+
+#define UT_THREADS 4
+#define UT_PER 20000
+
+static void *uuid_thread(void *p)
+{
+    char *out = p;
+    for (int i = 0; i < UT_PER; i++) {
+        mn_uuid7(out + (size_t)i * 37);
+        /* increasing within one thread */
+        if (i > 0 && strcmp(out + (size_t)i * 37, out + (size_t)(i - 1) * 37) <= 0)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static int cmp_str37(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+START_TEST(uuid_threads_unique)
+{
+    char *all = malloc((size_t)UT_THREADS * UT_PER * 37);
+    ck_assert_ptr_nonnull(all);
+    pthread_t th[UT_THREADS];
+    for (int t = 0; t < UT_THREADS; t++)
+        ck_assert_int_eq(
+            pthread_create(&th[t], NULL, uuid_thread, all + (size_t)t * UT_PER * 37), 0);
+    for (int t = 0; t < UT_THREADS; t++) {
+        void *r = NULL;
+        ck_assert_int_eq(pthread_join(th[t], &r), 0);
+        ck_assert_msg(r == NULL, "thread %d: ids not increasing", t);
+    }
+    qsort(all, (size_t)UT_THREADS * UT_PER, 37, cmp_str37);
+    for (size_t i = 1; i < (size_t)UT_THREADS * UT_PER; i++)
+        ck_assert_msg(strcmp(all + i * 37, all + (i - 1) * 37) != 0, "duplicate %s",
+                      all + i * 37);
+    free(all);
+}
+END_TEST
+
+START_TEST(uuid_valid)
+{
+    ck_assert(mn_uuid_valid("01890a5d-ac96-774b-bcce-b302099a8057"));
+    ck_assert(mn_uuid_valid("01890A5D-AC96-774B-BCCE-B302099A8057"));
+    ck_assert(mn_uuid_valid("00000000-0000-0000-0000-000000000000"));
+    ck_assert(mn_uuid_valid("ffffffff-ffff-ffff-ffff-ffffffffffff"));
+    const char *bad[] = {
+        NULL,
+        "",
+        "01890a5d-ac96-774b-bcce-b302099a805",    /* 35 */
+        "01890a5d-ac96-774b-bcce-b302099a80571",  /* 37 */
+        "01890a5dac96-774b-bcce-b302099a80571",   /* dash missing */
+        "01890a5d-ac96-774b-bcce_b302099a8057",   /* wrong separator */
+        "01890a5d-ac96-774b-bcceb-302099a8057",   /* dash misplaced */
+        "01890a5g-ac96-774b-bcce-b302099a8057",   /* not hex */
+        " 1890a5d-ac96-774b-bcce-b302099a8057",
+        "01890a5d-ac96-774b-bcce-b302099a805\n",
+        "{1890a5d-ac96-774b-bcce-b302099a805}",
+        "01890a5d-ac96-774b-bcce-b302099a80\xc3\xa9",
+        "not-a-uuid",
+        "acme",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        ck_assert_msg(!mn_uuid_valid(bad[i]), "accepted #%zu: %s", i, bad[i] ? bad[i] : "NULL");
+    /* A NUL in the middle: the string is short. */
+    char withnul[37];
+    memcpy(withnul, "01890a5d-ac96-774b-bcce-b302099a8057", 37);
+    withnul[20] = '\0';
+    ck_assert(!mn_uuid_valid(withnul));
+}
+END_TEST
+
+/* ==== json =================================================================================== */
+
+START_TEST(json_canon)
+{
+    char err[256];
+    char *out = NULL;
+    ck_assert_int_eq(mn_json_object_canon(" { \"a\" : 1 , \"b\" : [ 1, 2 ], \"c\":{\"d\":null} } ",
+                                          "metadata", &out, err, sizeof err),
+                     MN_OK);
+    ck_assert_str_eq(out, "{\"a\":1,\"b\":[1,2],\"c\":{\"d\":null}}");
+    free(out);
+    ck_assert_int_eq(mn_json_object_canon("{}", "metadata", &out, err, sizeof err), MN_OK);
+    ck_assert_str_eq(out, "{}");
+    free(out);
+    /* Key order is kept; strings with escapes and unicode round-trip. */
+    ck_assert_int_eq(mn_json_object_canon("{\"z\":\"caf\\u00e9 \\\"q\\\" \xe6\x9d\xb1\",\"a\":true}",
+                                          "metadata", &out, err, sizeof err),
+                     MN_OK);
+    cJSON *v = cJSON_Parse(out);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_str_eq(cJSON_GetObjectItem(v, "z")->valuestring, "caf\xc3\xa9 \"q\" \xe6\x9d\xb1");
+    ck_assert_str_eq(v->child->string, "z");
+    cJSON_Delete(v);
+    free(out);
+    /* Canonical form is a fixed point. */
+    ck_assert_int_eq(mn_json_object_canon("{\"n\":2.5,\"m\":-3,\"e\":1e3}", "x", &out, err,
+                                          sizeof err),
+                     MN_OK);
+    char *again = NULL;
+    ck_assert_int_eq(mn_json_object_canon(out, "x", &again, err, sizeof err), MN_OK);
+    ck_assert_str_eq(out, again);
+    free(out);
+    free(again);
+}
+END_TEST
+
+START_TEST(json_canon_rejects)
+{
+    struct {
+        const char *text;
+        const char *word;
+    } cases[] = {
+        {"[]", "object"},       {"[1,2]", "object"},     {"1", "object"},
+        {"\"s\"", "object"},    {"null", "object"},      {"true", "object"},
+        {"", "valid JSON"},     {"{", "valid JSON"},     {"{\"a\":}", "valid JSON"},
+        {"{} x", "valid JSON"}, {"{'a':1}", "valid JSON"}, {"{\"a\":1,}", "valid JSON"},
+        {"   ", "valid JSON"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char err[256] = "";
+        char *out = (char *)&out;
+        int rc = mn_json_object_canon(cases[i].text, "metadata", &out, err, sizeof err);
+        ck_assert_msg(rc == MN_EINVAL, "\"%s\": rc %d", cases[i].text, rc);
+        ck_assert_msg(strstr(err, "metadata") && strstr(err, cases[i].word),
+                      "\"%s\": message %s", cases[i].text, err);
+        cJSON *v = (cJSON *)&v;
+        rc = mn_json_object_parse(cases[i].text, "claims", &v, err, sizeof err);
+        ck_assert_int_eq(rc, MN_EINVAL);
+        ck_assert_msg(strstr(err, "claims"), "message %s", err);
+    }
+    /* NULL text, and tiny or absent message buffers, are handled. */
+    char err[8];
+    char *out = NULL;
+    ck_assert_int_eq(mn_json_object_canon(NULL, "metadata", &out, err, sizeof err), MN_EINVAL);
+    ck_assert_int_eq(strlen(err), 7);
+    ck_assert_int_eq(mn_json_object_canon("[", "metadata", &out, NULL, 0), MN_EINVAL);
+}
+END_TEST
+
+static int contains(const char *hay, const char *needle)
+{
+    cJSON *h = cJSON_Parse(hay), *n = cJSON_Parse(needle);
+    ck_assert_msg(h && n, "bad test JSON: %s / %s", hay, needle);
+    int r = mn_json_contains(h, n);
+    cJSON_Delete(h);
+    cJSON_Delete(n);
+    return r;
+}
+
+START_TEST(json_contains_objects)
+{
+    ck_assert(contains("{}", "{}"));
+    ck_assert(contains("{\"a\":1}", "{}"));
+    ck_assert(!contains("{}", "{\"a\":1}"));
+    ck_assert(contains("{\"a\":1,\"b\":2}", "{\"a\":1}"));
+    ck_assert(contains("{\"a\":1,\"b\":2}", "{\"b\":2,\"a\":1}"));
+    ck_assert(!contains("{\"a\":1,\"b\":2}", "{\"a\":2}"));
+    ck_assert(!contains("{\"a\":1}", "{\"a\":1,\"b\":2}"));
+    /* nested objects: partial match at any depth */
+    ck_assert(contains("{\"a\":{\"b\":1,\"c\":2}}", "{\"a\":{\"b\":1}}"));
+    ck_assert(contains("{\"a\":{\"b\":{\"c\":{\"d\":4,\"e\":5}}}}", "{\"a\":{\"b\":{\"c\":{\"e\":5}}}}"));
+    ck_assert(contains("{\"a\":{\"b\":1}}", "{\"a\":{}}"));
+    ck_assert(!contains("{\"a\":{\"b\":1}}", "{\"a\":{\"b\":2}}"));
+    ck_assert(!contains("{\"a\":{\"b\":1}}", "{\"b\":1}"));
+    ck_assert(!contains("{\"a\":1}", "{\"a\":{}}"));
+    /* keys are case-sensitive */
+    ck_assert(!contains("{\"A\":1}", "{\"a\":1}"));
+    /* scalars: type and value */
+    ck_assert(contains("{\"a\":\"x\"}", "{\"a\":\"x\"}"));
+    ck_assert(!contains("{\"a\":\"1\"}", "{\"a\":1}"));
+    ck_assert(!contains("{\"a\":1}", "{\"a\":\"1\"}"));
+    ck_assert(!contains("{\"a\":true}", "{\"a\":1}"));
+    ck_assert(!contains("{\"a\":false}", "{\"a\":true}"));
+    ck_assert(contains("{\"a\":false}", "{\"a\":false}"));
+    ck_assert(contains("{\"a\":null}", "{\"a\":null}"));
+    ck_assert(!contains("{\"a\":null}", "{\"a\":false}"));
+    ck_assert(!contains("{}", "{\"a\":null}"));
+    /* numbers compare by value, as jsonb numeric does */
+    ck_assert(contains("{\"a\":1}", "{\"a\":1.0}"));
+    ck_assert(contains("{\"a\":100}", "{\"a\":1e2}"));
+    ck_assert(!contains("{\"a\":1}", "{\"a\":1.5}"));
+    ck_assert(contains("{\"s\":\"caf\xc3\xa9\"}", "{\"s\":\"caf\\u00e9\"}"));
+}
+END_TEST
+
+START_TEST(json_contains_arrays)
+{
+    /* every needle element is in the haystack array, order and duplicates ignored */
+    ck_assert(contains("{\"t\":[1,2,3]}", "{\"t\":[3,1]}"));
+    ck_assert(contains("{\"t\":[1,2,3]}", "{\"t\":[1,1]}"));
+    ck_assert(contains("{\"t\":[1,2,3]}", "{\"t\":[]}"));
+    ck_assert(contains("{\"t\":[]}", "{\"t\":[]}"));
+    ck_assert(!contains("{\"t\":[1,2,3]}", "{\"t\":[4]}"));
+    ck_assert(!contains("{\"t\":[1,2,3]}", "{\"t\":[1,4]}"));
+    ck_assert(!contains("{\"t\":[]}", "{\"t\":[1]}"));
+    ck_assert(contains("{\"t\":[\"a\",\"b\"]}", "{\"t\":[\"b\"]}"));
+    /* a scalar is not an array and an array is not a scalar (below the top level) */
+    ck_assert(!contains("{\"t\":[1]}", "{\"t\":1}"));
+    ck_assert(!contains("{\"t\":1}", "{\"t\":[1]}"));
+    ck_assert(!contains("{\"t\":{}}", "{\"t\":[]}"));
+    ck_assert(!contains("{\"t\":[]}", "{\"t\":{}}"));
+    /* arrays of objects: each needle object is contained in some element */
+    ck_assert(contains("{\"t\":[{\"a\":1,\"b\":2},{\"c\":3}]}", "{\"t\":[{\"a\":1}]}"));
+    ck_assert(contains("{\"t\":[{\"a\":1,\"b\":2},{\"c\":3}]}", "{\"t\":[{\"c\":3},{\"b\":2}]}"));
+    ck_assert(!contains("{\"t\":[{\"a\":1},{\"b\":2}]}", "{\"t\":[{\"a\":1,\"b\":2}]}"));
+    /* nested arrays */
+    ck_assert(contains("{\"t\":[[1,2],[3]]}", "{\"t\":[[1]]}"));
+    ck_assert(contains("{\"t\":[[1,2],[3]]}", "{\"t\":[[3],[2,1]]}"));
+    ck_assert(!contains("{\"t\":[[1,2],[3]]}", "{\"t\":[[1,3]]}"));
+    ck_assert(!contains("{\"t\":[[1,2]]}", "{\"t\":[1]}"));
+    /* mixed types inside one array */
+    ck_assert(contains("{\"t\":[1,\"1\",true,null]}", "{\"t\":[null,\"1\"]}"));
+    ck_assert(!contains("{\"t\":[1,\"1\"]}", "{\"t\":[true]}"));
+    /* top level arrays (not used for metadata, but defined) */
+    ck_assert(contains("[1,2,3]", "[2]"));
+    ck_assert(!contains("[1,2,3]", "{}"));
+    ck_assert(!contains("{}", "[]"));
+}
+END_TEST
+
+START_TEST(json_parse)
+{
+    char err[256];
+    cJSON *v = NULL;
+    ck_assert_int_eq(mn_json_object_parse("{\"a\":[1]}", "metadata", &v, err, sizeof err), MN_OK);
+    ck_assert(cJSON_IsObject(v));
+    ck_assert(cJSON_IsArray(cJSON_GetObjectItem(v, "a")));
+    cJSON_Delete(v);
+    /* A deeply nested object parses or is refused, but does not crash. */
+    static char deep[32768];
+    size_t n = 0;
+    for (int i = 0; i < 5000; i++)
+        n += (size_t)sprintf(deep + n, "{\"a\":");
+    deep[n++] = '1';
+    for (int i = 0; i < 5000; i++)
+        deep[n++] = '}';
+    deep[n] = '\0';
+    v = NULL;
+    int rc = mn_json_object_parse(deep, "metadata", &v, err, sizeof err);
+    ck_assert(rc == MN_OK || rc == MN_EINVAL);
+    cJSON_Delete(v);
+}
+END_TEST
+
+/* ==== library calls ========================================================================== */
+
+START_TEST(library_calls)
+{
+    ck_assert_str_eq(mn_version(), MN_VERSION);
+    ck_assert_int_eq(mn_version_number(), MN_VERSION_NUMBER);
+    ck_assert_int_eq(MN_VERSION_NUMBER, MN_VERSION_MAJOR * 10000 + MN_VERSION_MINOR * 100 +
+                                            MN_VERSION_PATCH);
+    ck_assert_int_eq(mn_global_init(), MN_OK);
+    ck_assert_int_eq(mn_global_init(), MN_OK);
+    /* Every code has its own name. */
+    for (int a = MN_OK; a <= MN_ERANGE; a++) {
+        ck_assert_ptr_nonnull(mn_strerror(a));
+        ck_assert_int_gt(strlen(mn_strerror(a)), 0);
+        for (int b = MN_OK; b < a; b++)
+            ck_assert_str_ne(mn_strerror(a), mn_strerror(b));
+    }
+    ck_assert_ptr_nonnull(mn_strerror(-1));
+    ck_assert_ptr_nonnull(mn_strerror(12345));
+    /* Every free function accepts NULL. */
+    mn_free(NULL);
+    mn_close(NULL);
+    mn_tenant_free(NULL);
+    mn_tenant_list_free(NULL);
+    mn_identity_free(NULL);
+    mn_identity_list_free(NULL);
+    mn_memory_free(NULL);
+    mn_memory_list_free(NULL);
+    mn_history_free(NULL);
+    mn_strings_free(NULL, 0);
+    mn_strings_free(NULL, 5);
+    /* Before any failure, no error. */
+    ck_assert_int_eq(mn_errcode(NULL), MN_OK);
+}
+END_TEST
+
+static Suite *core_suite(void)
+{
+    Suite *s = suite_create("core");
+    TCase *tc = tcase_create("uuid");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, uuid_format);
+    tcase_add_test(tc, uuid_monotonic);
+    tcase_add_test(tc, uuid_threads_unique);
+    tcase_add_test(tc, uuid_valid);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("json");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, json_canon);
+    tcase_add_test(tc, json_canon_rejects);
+    tcase_add_test(tc, json_contains_objects);
+    tcase_add_test(tc, json_contains_arrays);
+    tcase_add_test(tc, json_parse);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("library");
+    tcase_add_test(tc, library_calls);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return th_run(core_suite());
+}

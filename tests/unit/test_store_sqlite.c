@@ -1,0 +1,359 @@
+/* The SQLite backend: the conformance suite over the three URL forms, plus what only an
+ * embedded file can show (URL forms, WAL, open flags, expiry by editing the file directly). */
+#include <check.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "manushya.h"
+#include "support/conformance.h"
+#include "support/harness.h"
+
+/* A fresh database each call, cycling through "sqlite:PATH", "sqlite://PATH" and a bare PATH. */
+static const char *make_url(void)
+{
+    static unsigned n;
+    const char *path = th_tmppath("conformance.db");
+    switch (n++ % 3) {
+    case 0: return th_fmt("sqlite:%s", path);
+    case 1: return th_fmt("sqlite://%s", path);
+    default: return path;
+    }
+}
+
+/* ---- direct SQL on the file ------------------------------------------------------------------ */
+static sqlite3 *sq_open(const char *path)
+{
+    sqlite3 *s = NULL;
+    int rc = sqlite3_open_v2(path, &s, SQLITE_OPEN_READWRITE, NULL);
+    ck_assert_msg(rc == SQLITE_OK, "sqlite3_open(%s): %s", path, sqlite3_errstr(rc));
+    sqlite3_busy_timeout(s, 5000);
+    return s;
+}
+
+static void sq_run(const char *path, const char *sql)
+{
+    sqlite3 *s = sq_open(path);
+    char *err = NULL;
+    int rc = sqlite3_exec(s, sql, NULL, NULL, &err);
+    ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, err ? err : sqlite3_errstr(rc));
+    sqlite3_free(err);
+    sqlite3_close(s);
+}
+
+static int64_t sq_int(const char *path, const char *sql)
+{
+    sqlite3 *s = sq_open(path);
+    sqlite3_stmt *st = NULL;
+    ck_assert_msg(sqlite3_prepare_v2(s, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(s));
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(s);
+    return v;
+}
+
+static const char *sq_text1(const char *path, const char *sql)
+{
+    sqlite3 *s = sq_open(path);
+    sqlite3_stmt *st = NULL;
+    ck_assert_msg(sqlite3_prepare_v2(s, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(s));
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    const char *v = th_fmt("%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(s);
+    return v;
+}
+
+/* ---- tests ------------------------------------------------------------------------------------ */
+
+START_TEST(url_forms_name_one_file)
+{
+    const char *path = th_tmppath("forms.db");
+    mn_db *db = th_open(path, NULL);
+    th_tenant(db, "acme");
+    mn_close(db);
+    ck_assert(th_file_exists(path));
+    const char *urls[] = {th_fmt("sqlite:%s", path), th_fmt("sqlite://%s", path), path};
+    for (size_t i = 0; i < 3; i++) {
+        db = th_open(urls[i], NULL);
+        ck_assert_msg(th_count_tenants(db) == 1, "%s does not name the same file", urls[i]);
+        mn_close(db);
+    }
+    /* A relative path works too (relative to the working directory). */
+    const char *dir = th_tmpdir();
+    char cwd[4096];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    ck_assert_int_eq(chdir(dir), 0);
+    db = th_open("sqlite:rel.db", NULL);
+    th_tenant(db, "rel");
+    mn_close(db);
+    ck_assert_int_eq(chdir(cwd), 0);
+    ck_assert(th_file_exists(th_fmt("%s/rel.db", dir)));
+}
+END_TEST
+
+START_TEST(file_is_wal_with_schema_version)
+{
+    const char *path = th_tmppath("wal.db");
+    mn_db *db = th_open(path, NULL);
+    th_tenant(db, "acme");
+    mn_close(db);
+    ck_assert_str_eq(sq_text1(path, "PRAGMA journal_mode"), "wal");
+    ck_assert_int_ge(sq_int(path, "PRAGMA user_version"), 1);
+    ck_assert_int_eq(sq_int(path, "SELECT count(*) FROM tenants"), 1);
+    /* Reopening does not migrate again nor lose anything. */
+    int64_t uv = sq_int(path, "PRAGMA user_version");
+    db = th_open(path, NULL);
+    mn_close(db);
+    ck_assert_int_eq(sq_int(path, "PRAGMA user_version"), uv);
+    ck_assert_int_eq(sq_int(path, "SELECT count(*) FROM tenants"), 1);
+}
+END_TEST
+
+START_TEST(open_nocreate)
+{
+    const char *path = th_tmppath("missing.db");
+    mn_config cfg = {.flags = MN_OPEN_NOCREATE};
+    mn_db *db = NULL;
+    int rc = mn_open(&db, path, &cfg);
+    ck_assert_msg(rc == MN_ENOTFOUND, "rc %d (%s): %s", rc, mn_strerror(rc), mn_errmsg(db));
+    ck_assert_msg(strstr(mn_errmsg(db), "missing.db"), "message: %s", mn_errmsg(db));
+    mn_close(db);
+    ck_assert(!th_file_exists(path));
+    db = th_open(path, NULL);
+    mn_close(db);
+    db = th_open(path, &cfg);
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(open_readonly)
+{
+    const char *path = th_tmppath("ro.db");
+    mn_db *db = th_open(path, NULL);
+    th_tenant(db, "acme");
+    th_identity(db, "acme", "alice");
+    mn_actor a = {"acme", "alice"};
+    const char *id = th_add(db, &a, NULL, "read only memory about lighthouses");
+    mn_close(db);
+    uint64_t h0 = th_file_hash(path);
+
+    mn_config cfg = {.flags = MN_OPEN_READONLY};
+    db = th_open(path, &cfg);
+    th_state before, after;
+    th_state_get(db, &before);
+    mn_memory_free(th_get(db, &a, id, 0));
+    mn_search_options so = {.query = "lighthouses", .k = 3};
+    mn_memory_list *l = NULL;
+    TH_OK(db, mn_memory_search(db, &a, &so, &l));
+    ck_assert_uint_eq(l->count, 1);
+    mn_memory_list_free(l);
+    mn_memory_input in = {.text = "must not be written"};
+    int rc = mn_memory_add(db, &a, &in, NULL);
+    ck_assert_msg(rc != MN_OK, "add on a read-only handle succeeded");
+    ck_assert_msg(th_has_word(mn_errmsg(db), "read-only|readonly|read only"), "message: %s",
+                  mn_errmsg(db));
+    mn_tenant *t = NULL;
+    ck_assert_int_ne(mn_tenant_create(db, "other", &t), MN_OK);
+    ck_assert_int_ne(mn_memory_delete(db, &a, id, MN_DELETE_HARD), MN_OK);
+    th_state_get(db, &after);
+    th_assert_state_eq(&before, &after, "writes on a read-only handle");
+    mn_close(db);
+    ck_assert_msg(th_file_hash(path) == h0, "a read-only open changed the file");
+
+    /* Read-only on a missing file: not created. */
+    const char *missing = th_tmppath("ro-missing.db");
+    db = NULL;
+    rc = mn_open(&db, missing, &cfg);
+    ck_assert_int_ne(rc, MN_OK);
+    mn_close(db);
+    ck_assert(!th_file_exists(missing));
+}
+END_TEST
+
+/* Expiry without waiting days: move expires_at into the past in the file itself. */
+START_TEST(expiry_by_editing_the_file)
+{
+    const char *path = th_tmppath("ttl.db");
+    mn_db *db = th_open(path, NULL);
+    th_tenant(db, "acme");
+    th_tenant(db, "globex");
+    th_identity(db, "acme", "alice");
+    th_identity(db, "globex", "bob");
+    mn_actor a = {"acme", "alice"}, sys = {"acme", NULL}, b = {"globex", "bob"};
+    mn_memory_input e1 = {.text = "expiring memory about the summer festival", .ttl_days = 1};
+    mn_memory_input e2 = {.text = "second expiring memory about the winter market", .ttl_days = 2};
+    mn_memory_input keep = {.text = "a memory that stays about the spring fair", .ttl_days = 30};
+    mn_memory_input other = {.text = "globex expiring memory about the autumn fair", .ttl_days = 1};
+    const char *x1 = th_add_in(db, &a, &e1);
+    const char *x2 = th_add_in(db, &a, &e2);
+    const char *k1 = th_add_in(db, &a, &keep);
+    const char *k2 = th_add(db, &a, NULL, "no ttl at all, about the fair");
+    const char *o1 = th_add_in(db, &b, &other);
+    mn_memory_input ch = {.text = "expiring memory about the summer festival, updated"};
+    TH_OK(db, mn_memory_update(db, &a, x1, &ch, NULL));
+
+    /* Expire x1, x2 and globex's o1 while the handle is open (another connection). */
+    int64_t past = th_now_ms() - 1000;
+    sq_run(path, th_fmt("UPDATE memories SET expires_at = %lld WHERE id IN ('%s', '%s', '%s')",
+                        (long long)past, x1, x2, o1));
+
+    mn_memory *m = NULL;
+    TH_RC(db, mn_memory_get(db, &a, x1, 0, &m), MN_ENOTFOUND);
+    TH_RC(db, mn_memory_get(db, &a, x1, MN_WITH_DELETED, &m), MN_ENOTFOUND);
+    m = th_get(db, &a, x1, MN_WITH_EXPIRED);
+    ck_assert_int_eq(m->expires_at, past);
+    mn_memory_free(m);
+    size_t n;
+    const char **ids = th_list_ids(db, &sys, NULL, 0, &n);
+    ck_assert_uint_eq(n, 2);
+    ck_assert(th_ids_contain(ids, n, k1) && th_ids_contain(ids, n, k2));
+    ck_assert_uint_eq(th_count_memories(db, &sys, MN_WITH_EXPIRED), 4);
+
+    mn_search_options so = {.query = "expiring memory summer festival winter market", .k = 100};
+    mn_memory_list *l = NULL;
+    TH_OK(db, mn_memory_search(db, &sys, &so, &l));
+    ck_assert_uint_eq(l->count, 2);
+    for (size_t i = 0; i < l->count; i++)
+        ck_assert(strcmp(l->items[i].id, x1) != 0 && strcmp(l->items[i].id, x2) != 0);
+    mn_memory_list_free(l);
+    so.filter.flags = MN_WITH_EXPIRED;
+    TH_OK(db, mn_memory_search(db, &sys, &so, &l));
+    ck_assert_uint_eq(l->count, 4);
+    mn_memory_list_free(l);
+
+    /* An expired memory can be neither changed nor deleted nor restored: it is gone for all
+     * but MN_WITH_EXPIRED reads. */
+    mn_memory_input ch2 = {.text = "too late"};
+    TH_RC(db, mn_memory_update(db, &a, x2, &ch2, NULL), MN_ENOTFOUND);
+    mn_history *h = NULL;
+    TH_OK(db, mn_memory_history(db, &a, x1, &h));
+    ck_assert_uint_eq(h->count, 1);
+    mn_history_free(h);
+    h = NULL;
+
+    /* Purging acme removes exactly its two expired memories and their history. */
+    size_t purged = 0;
+    TH_OK(db, mn_memory_purge_expired(db, &sys, &purged));
+    ck_assert_uint_eq(purged, 2);
+    TH_RC(db, mn_memory_get(db, &a, x1, MN_WITH_EXPIRED | MN_WITH_DELETED, &m), MN_ENOTFOUND);
+    TH_RC(db, mn_memory_get(db, &a, x2, MN_WITH_EXPIRED | MN_WITH_DELETED, &m), MN_ENOTFOUND);
+    TH_RC(db, mn_memory_history(db, &a, x1, &h), MN_ENOTFOUND);
+    ck_assert_int_eq(sq_int(path, th_fmt("SELECT count(*) FROM memory_history WHERE memory_id = "
+                                         "'%s'", x1)),
+                     0);
+    ck_assert_uint_eq(th_count_memories(db, &sys, MN_WITH_EXPIRED | MN_WITH_DELETED), 2);
+    TH_OK(db, mn_memory_purge_expired(db, &sys, &purged));
+    ck_assert_uint_eq(purged, 0);
+    /* globex's expired memory is globex's to purge. */
+    m = th_get(db, &b, o1, MN_WITH_EXPIRED);
+    mn_memory_free(m);
+    TH_OK(db, mn_memory_purge_expired(db, &b, &purged));
+    ck_assert_uint_eq(purged, 1);
+    ck_assert_int_eq(sq_int(path, "SELECT count(*) FROM memories"), 2);
+    mn_close(db);
+
+    /* Expired while closed: the same after reopening. */
+    sq_run(path, th_fmt("UPDATE memories SET expires_at = %lld WHERE id = '%s'",
+                        (long long)(th_now_ms() - 5), k1));
+    db = th_open(path, NULL);
+    TH_RC(db, mn_memory_get(db, &a, k1, 0, &m), MN_ENOTFOUND);
+    ids = th_list_ids(db, &sys, NULL, 0, &n);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(ids[0], k2);
+    TH_OK(db, mn_memory_purge_expired(db, &sys, NULL));
+    ck_assert_int_eq(sq_int(path, "SELECT count(*) FROM memories"), 1);
+    mn_close(db);
+}
+END_TEST
+
+/* What the store writes is what the API reads: spot-check the row. */
+START_TEST(rows_carry_tenant_and_unit_vectors)
+{
+    const char *path = th_tmppath("rows.db");
+    mn_db *db = th_open(path, NULL);
+    const char *tid = th_tenant(db, "acme");
+    th_identity(db, "acme", "alice");
+    mn_actor a = {"acme", "alice"};
+    const char *id = th_add(db, &a, NULL, "row check");
+    mn_close(db);
+    ck_assert_str_eq(sq_text1(path, th_fmt("SELECT tenant_id FROM memories WHERE id = '%s'", id)),
+                     tid);
+    ck_assert_int_eq(
+        sq_int(path, th_fmt("SELECT length(embedding) FROM memories WHERE id = '%s'", id)),
+        384 * 4);
+    ck_assert_int_eq(sq_int(path, "SELECT count(*) FROM identities WHERE tenant_id IS NULL"), 0);
+}
+END_TEST
+
+/* Deleting leaves nothing behind in any table: the API cannot show orphaned history (history of
+ * an unknown memory is MN_ENOTFOUND), so look at the file. */
+START_TEST(deletes_leave_no_rows)
+{
+    const char *path = th_tmppath("rows-gone.db");
+    mn_db *db = th_open(path, NULL);
+    th_tenant(db, "acme");
+    th_identity(db, "acme", "alice");
+    th_identity(db, "acme", "bob");
+    mn_actor a = {"acme", "alice"}, b = {"acme", "bob"};
+    const char *hard = th_add(db, &a, NULL, "hard deleted");
+    const char *soft_then_hard = th_add(db, &a, NULL, "soft then hard");
+    const char *many1 = th_add(db, &a, NULL, "deleted in a batch");
+    const char *bobs = th_add(db, &b, NULL, "bob's, gone with bob");
+    const char *keep = th_add(db, &a, NULL, "kept");
+    const char *all[] = {hard, soft_then_hard, many1, bobs, keep};
+    mn_memory_input ch = {.text = "changed once"};
+    for (size_t i = 0; i < 5; i++)
+        TH_OK(db, mn_memory_update(db, i == 3 ? &b : &a, all[i], &ch, NULL));
+    ck_assert_int_eq(sq_int(path, "SELECT count(*) FROM memory_history"), 5);
+
+    TH_OK(db, mn_memory_delete(db, &a, hard, MN_DELETE_HARD));
+    TH_OK(db, mn_memory_delete(db, &a, soft_then_hard, MN_DELETE_SOFT));
+    TH_OK(db, mn_memory_delete(db, &a, soft_then_hard, MN_DELETE_HARD));
+    TH_OK(db, mn_memory_delete_many(db, &a, &many1, 1, MN_DELETE_HARD));
+    mn_actor sys = {"acme", NULL};
+    TH_OK(db, mn_identity_delete(db, &sys, "bob"));
+    mn_close(db);
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_int_eq(sq_int(path, th_fmt("SELECT count(*) FROM memories WHERE id = '%s'",
+                                             all[i])), 0);
+        ck_assert_msg(sq_int(path, th_fmt("SELECT count(*) FROM memory_history WHERE "
+                                          "memory_id = '%s'", all[i])) == 0,
+                      "history of deleted memory %zu is still in the file", i);
+    }
+    ck_assert_int_eq(sq_int(path, "SELECT count(*) FROM memory_history"), 1);
+    ck_assert_int_eq(sq_int(path, "SELECT count(*) FROM memories"), 1);
+    ck_assert_int_eq(sq_int(path, "SELECT count(*) FROM identities"), 1);
+}
+END_TEST
+
+static Suite *sqlite_suite(void)
+{
+    Suite *s = suite_create("store_sqlite");
+    TCase *tc = tcase_create("sqlite");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, url_forms_name_one_file);
+    tcase_add_test(tc, file_is_wal_with_schema_version);
+    tcase_add_test(tc, open_nocreate);
+    tcase_add_test(tc, open_readonly);
+    tcase_add_test(tc, expiry_by_editing_the_file);
+    tcase_add_test(tc, rows_carry_tenant_and_unit_vectors);
+    tcase_add_test(tc, deletes_leave_no_rows);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    mn_global_init();
+    SRunner *sr = srunner_create(mn_conformance_suite("sqlite", make_url));
+    srunner_add_suite(sr, sqlite_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
