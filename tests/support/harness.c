@@ -57,6 +57,34 @@ static void register_cleanup_locked(void)
     }
 }
 
+/* Makes the process-wide root directory; without Check calls, so main() may call it before the
+ * runner forks. 0 on success. */
+static int make_root_locked(void)
+{
+    register_cleanup_locked();
+    if (root_dir)
+        return 0;
+    const char *base = getenv("TMPDIR");
+    char tmpl[4096];
+    snprintf(tmpl, sizeof tmpl, "%s/mn-test-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(tmpl))
+        return -1;
+    root_dir = strdup(tmpl);
+    root_pid = getpid();
+    return root_dir ? 0 : -1;
+}
+
+void th_init(void)
+{
+    pthread_mutex_lock(&keep_mu);
+    int rc = make_root_locked();
+    pthread_mutex_unlock(&keep_mu);
+    if (rc != 0) {
+        fprintf(stderr, "th_init: cannot make a temporary directory: %s\n", strerror(errno));
+        exit(EXIT_FAILURE);
+    }
+}
+
 void *th_keep(void *p)
 {
     if (!p)
@@ -111,21 +139,13 @@ int th_has_word(const char *msg, const char *words)
 const char *th_tmpdir(void)
 {
     pthread_mutex_lock(&keep_mu);
-    register_cleanup_locked();
-    if (!root_dir || root_pid != getpid()) {
-        /* A process forked after the parent made its root keeps using the parent's root (the
-         * parent removes it); only a process without one makes its own. */
-        if (!root_dir) {
-            const char *base = getenv("TMPDIR");
-            char tmpl[4096];
-            snprintf(tmpl, sizeof tmpl, "%s/mn-test-XXXXXX", base && *base ? base : "/tmp");
-            if (!mkdtemp(tmpl)) {
-                pthread_mutex_unlock(&keep_mu);
-                ck_abort_msg("mkdtemp(%s): %s", tmpl, strerror(errno));
-            }
-            root_dir = strdup(tmpl);
-            root_pid = getpid();
-        }
+    /* A test process forked by the runner after th_init() uses the runner's root, which the
+     * runner removes when it exits, so that a failed test (Check ends it with _exit) leaves
+     * nothing behind either. Without th_init() the test process makes its own. */
+    if (make_root_locked() != 0) {
+        pthread_mutex_unlock(&keep_mu);
+        ck_abort_msg("mkdtemp under %s: %s", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+                     strerror(errno));
     }
     char path[4096];
     for (;;) {
@@ -553,6 +573,7 @@ const char *th_json_obj(const char *json, const char *key)
 
 int th_run(Suite *s)
 {
+    th_init();
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

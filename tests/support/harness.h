@@ -24,8 +24,11 @@ const char *th_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int th_has_word(const char *msg, const char *words);
 
 /* ---- files and directories ------------------------------------------------------------------ */
-/* A new empty directory under $TMPDIR (or /tmp), removed with its contents when the process that
- * created it exits. */
+/* Makes the temporary root in the runner process (call it in main() before srunner_run_all; th_run
+ * does). Every test's directories go under it and it is removed when the runner exits, failed
+ * tests included. TH_KEEP_TMP=1 in the environment keeps it. */
+void th_init(void);
+/* A new empty directory under $TMPDIR (or /tmp), inside the root (see th_init). */
 const char *th_tmpdir(void);
 /* A path for a file that does not exist yet: th_tmpdir()/name. */
 const char *th_tmppath(const char *name);

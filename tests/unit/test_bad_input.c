@@ -206,11 +206,24 @@ START_TEST(bad_memory_ids)
         if (*p >= 'a' && *p <= 'f')
             *p = (char)(*p - 'a' + 'A');
     int rc = mn_memory_get(db, a, upper, 0, &m);
-    ck_assert_msg(rc == MN_OK || rc == MN_EINVAL, "get by the uppercase id: rc %d (%s): %s", rc,
-                  mn_strerror(rc), mn_errmsg(db));
-    if (rc == MN_OK)
-        ck_assert_str_eq(m->id, w.m2);
+    ck_assert_msg(rc == MN_OK, "get by the uppercase id: rc %d (%s): %s", rc, mn_strerror(rc),
+                  mn_errmsg(db));
+    ck_assert_str_eq(m->id, w.m2);
     mn_memory_free(m);
+    /* ... for every call that takes an id; and A and a are one id, given twice. */
+    mn_memory_input up = {.text = "changed through the uppercase id"};
+    TH_OK(db, mn_memory_update(db, a, upper, &up, NULL));
+    TH_OK(db, mn_memory_history(db, a, upper, &h));
+    ck_assert_uint_eq(h->count, 1);
+    mn_history_free(h);
+    h = NULL;
+    const char *same_twice[] = {w.m2, upper};
+    BAD(db, mn_memory_delete_many(db, a, same_twice, 2, MN_DELETE_SOFT), MN_EINVAL,
+        "more than once|duplicate|twice");
+    TH_OK(db, mn_memory_delete(db, a, upper, MN_DELETE_SOFT));
+    TH_OK(db, mn_memory_restore(db, a, upper));
+    TH_OK(db, mn_memory_delete(db, a, upper, MN_DELETE_HARD));
+    TH_RC(db, mn_memory_get(db, a, w.m2, MN_WITH_DELETED, &m), MN_ENOTFOUND);
     mn_close(db);
 }
 END_TEST
@@ -829,6 +842,7 @@ static void bad_file(const char *path, int rc, const char *words, const char *wo
                   mn_strerror(rc), mn_errmsg(db));
     ck_assert_msg(th_has_word(mn_errmsg(db), words), "message \"%s\" names none of %s",
                   mn_errmsg(db), words);
+    ck_assert_int_eq(mn_errcode(db), got);
     if (words2)
         ck_assert_msg(th_has_word(mn_errmsg(db), words2), "message \"%s\" names none of %s",
                       mn_errmsg(db), words2);
@@ -894,12 +908,24 @@ START_TEST(bad_file_newer_schema)
     ck_assert_int_eq(sqlite3_exec(s, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(s);
     bad_file(path, MN_ECORRUPT, "999", "version");
-    /* The message names the version this library supports too. */
+    /* The message names the version this library supports too (what it writes into a new
+     * file), and what to do. */
+    const char *fresh = th_tmppath("fresh.db");
+    mn_close(th_open(fresh, NULL));
+    ck_assert_int_eq(sqlite3_open(fresh, &s), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(s, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    int latest = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(s);
+    ck_assert_int_ge(latest, 1);
     db = NULL;
     mn_open(&db, path, NULL);
     const char *msg = th_fmt("%s", mn_errmsg(db));
     mn_close(db);
-    ck_assert_msg(strstr(msg, "1"), "message names no supported version: %s", msg);
+    ck_assert_msg(strstr(msg, th_fmt("%d", latest)), "message names no supported version (%d): %s",
+                  latest, msg);
     ck_assert_msg(th_has_word(msg, "newer|upgrade"), "message says nothing to do: %s", msg);
 }
 END_TEST
@@ -1082,5 +1108,6 @@ static Suite *bad_input_suite(void)
 int main(void)
 {
     mn_global_init();
+    th_init();
     return th_run(bad_input_suite());
 }

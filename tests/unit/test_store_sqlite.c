@@ -350,6 +350,7 @@ static Suite *sqlite_suite(void)
 int main(void)
 {
     mn_global_init();
+    th_init();
     SRunner *sr = srunner_create(mn_conformance_suite("sqlite", make_url));
     srunner_add_suite(sr, sqlite_suite());
     srunner_run_all(sr, CK_NORMAL);

@@ -622,5 +622,6 @@ static Suite *threads_suite(void)
 int main(void)
 {
     mn_global_init();
+    th_init();
     return th_run(threads_suite());
 }
