@@ -56,7 +56,7 @@ enum {
     MN_ENOMEM = 8,       /* out of memory */
     MN_EUNSUPPORTED = 9, /* not supported by this build, backend or URL */
     MN_ECORRUPT = 10,    /* the database or a file is not ours, damaged or from a newer version */
-    MN_ERANGE = 11       /* a value or size is outside what is allowed */
+    MN_ERANGE = 11       /* reserved (out-of-range arguments are MN_EINVAL today) */
 };
 
 /* ---- Library ------------------------------------------------------------------------------ */
@@ -90,8 +90,9 @@ typedef struct mn_config {
  */
 MN_API int mn_open(mn_db **out, const char *url, const mn_config *cfg);
 MN_API void mn_close(mn_db *db);
-/* Message and code of the calling thread's last failure on db (db may be NULL: a failure of
- * mn_open that could not allocate a handle). Successful calls leave them as they were. */
+/* Message and code of the calling thread's last failure, when that failure was on db (db may
+ * be NULL: a failure of mn_open that could not allocate a handle); otherwise "not an error"
+ * and MN_OK. Each thread keeps one last failure; successful calls leave it as it was. */
 MN_API const char *mn_errmsg(const mn_db *db);
 MN_API int mn_errcode(const mn_db *db);
 MN_API int mn_embed_dim(const mn_db *db);
@@ -99,7 +100,8 @@ MN_API int mn_embed_dim(const mn_db *db);
 /* ---- Actors ------------------------------------------------------------------------------- */
 /* Who a call is made for. tenant: tenant id or name (required). identity: identity id or
  * external_id; NULL means the tenant's trusted system actor (host programs acting for the
- * tenant itself). */
+ * tenant itself). An unknown tenant or identity is MN_ENOTFOUND; a deactivated identity may
+ * not act (MN_EDENIED). Ids are matched as stored (lowercase); names exactly. */
 typedef struct mn_actor {
     const char *tenant;
     const char *identity;
@@ -117,7 +119,8 @@ typedef struct mn_tenant_list {
     mn_tenant *items;
 } mn_tenant_list;
 
-/* name: 1..128 bytes of letters, digits, '-', '_', '.'; unique. */
+/* name: 1..128 bytes of letters, digits, '-', '_', '.'; unique (else MN_EEXISTS).
+ * out may be NULL. */
 MN_API int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out);
 MN_API int mn_tenant_get(mn_db *db, const char *id_or_name, mn_tenant **out);
 MN_API int mn_tenant_list_all(mn_db *db, mn_tenant_list **out);
@@ -141,7 +144,8 @@ typedef struct mn_identity_list {
     mn_identity *items;
 } mn_identity_list;
 
-/* role defaults to "agent" when NULL; claims (a JSON object) to "{}". */
+/* role defaults to "agent" when NULL; claims (a JSON object) to "{}". external_id and role:
+ * 1..256 and 1..64 bytes of UTF-8 without control characters. out may be NULL. */
 MN_API int mn_identity_create(mn_db *db, const mn_actor *actor, const char *external_id,
                               const char *role, const char *claims, mn_identity **out);
 MN_API int mn_identity_get(mn_db *db, const mn_actor *actor, const char *id_or_external_id,
@@ -224,7 +228,9 @@ MN_API int mn_memory_list_page(mn_db *db, const mn_actor *actor, const mn_list_o
                                mn_memory_list **out);
 
 /* Changes text, type, metadata and/or importance (and the embedding when the text changes or
- * one is supplied); bumps the version and records before/after in the history. */
+ * one is supplied); bumps the version and records before/after in the history. The owner
+ * (identity) and ttl_days cannot change: set them and the call fails with MN_EINVAL, as it
+ * does when nothing is set. Deleted or expired memories are MN_ENOTFOUND. */
 MN_API int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
                             const mn_memory_input *changes, mn_memory **out /* may be NULL */);
 
@@ -234,6 +240,7 @@ MN_API int mn_memory_delete(mn_db *db, const mn_actor *actor, const char *id, in
 /* All or none: fails without deleting anything if an id is invalid or not found. */
 MN_API int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *ids,
                                  size_t n, int mode);
+/* MN_ENOTFOUND unless the memory exists and is soft-deleted. */
 MN_API int mn_memory_restore(mn_db *db, const mn_actor *actor, const char *id);
 /* Hard-deletes the tenant's memories whose expiry has passed; *purged (may be NULL) counts them */
 MN_API int mn_memory_purge_expired(mn_db *db, const mn_actor *actor, size_t *purged);
@@ -268,7 +275,9 @@ typedef struct mn_search_options {
     mn_filter filter;
 } mn_search_options;
 
-/* Results best first, in out->items with similarity set; next_cursor is NULL. */
+/* Results best first, in out->items with similarity set; next_cursor is NULL. A query text
+ * without a single word to match (only punctuation, say) is MN_EINVAL. filter.flags may ask
+ * for deleted or expired memories too. Unknown flag bits anywhere are MN_EINVAL. */
 MN_API int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *opt,
                             mn_memory_list **out);
 
