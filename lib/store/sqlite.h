@@ -93,6 +93,19 @@ int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const str
 /* The first row as one malloc'd struct; MN_ENOTFOUND (with no message set) when there is none. */
 int sq_fetch_one(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const struct sq_reader *r,
                  void **out, const char *doing);
+/* A whole read: takes a connection, binds texts[0..ntexts-1] to ?1.., collects the rows.
+ * sq_query_one: the first row as one malloc'd struct, MN_ENOTFOUND (no message) if none. */
+int sq_query(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
+             const struct sq_reader *r, size_t limit, void **items, size_t *count,
+             const char *doing);
+int sq_query_one(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
+                 const struct sq_reader *r, void **out, const char *doing);
+/* A whole write: takes a connection, begins an IMMEDIATE transaction and reserves nseq
+ * sequence numbers (the last in *last_seq). sq_write_end commits (rc == MN_OK) or rolls back,
+ * and gives the connection back; it returns rc or the commit's failure. */
+int sq_write_begin(struct sq_store *s, struct sq_conn **c, int64_t nseq, int64_t *last_seq);
+int sq_write_end(struct sq_store *s, struct sq_conn *c, int rc);
+
 /* Runs an INSERT; a taken unique key becomes MN_EEXISTS with the message taken. */
 int sq_insert_unique(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *st, const char *doing,
                      const char *taken);

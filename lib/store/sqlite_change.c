@@ -47,15 +47,12 @@ int sq_memory_update(struct mn_store *st, const char *tenant_id, const struct mn
 {
     struct sq_store *s = (struct sq_store *)st;
     struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
+    int64_t seq;
+    int rc = sq_write_begin(s, &c, 1, &seq);
     if (rc != MN_OK)
         return rc;
-    int64_t seq;
-    rc = sq_begin(s, c);
-    if (rc == MN_OK)
-        rc = sq_bump_seq(s, c, 1, &seq);
-    sqlite3_stmt *q = rc == MN_OK ? sq_stmt(s, c, SQ_MEMORY_UPDATE) : NULL;
-    if (rc == MN_OK && !q)
+    sqlite3_stmt *q = sq_stmt(s, c, SQ_MEMORY_UPDATE);
+    if (!q)
         rc = MN_EBACKEND;
     if (rc == MN_OK) {
         sq_bind_text(q, 1, tenant_id);
@@ -89,9 +86,7 @@ int sq_memory_update(struct mn_store *st, const char *tenant_id, const struct mn
         sq_bind_text(q, 7, after);
         rc = sq_exec(s, c, q, "recording a memory's history");
     }
-    rc = sq_end(s, c, rc);
-    sq_conn_put(s, c);
-    return rc;
+    return sq_write_end(s, c, rc);
 }
 
 int sq_memory_delete(struct mn_store *st, const char *tenant_id, const char *const *ids, size_t n,
@@ -99,35 +94,24 @@ int sq_memory_delete(struct mn_store *st, const char *tenant_id, const char *con
 {
     struct sq_store *s = (struct sq_store *)st;
     struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
+    int64_t last = 0;
+    int rc = sq_write_begin(s, &c, (int64_t)n, &last);
     if (rc != MN_OK)
         return rc;
-    int64_t last = 0;
-    rc = sq_begin(s, c);
-    if (rc == MN_OK)
-        rc = sq_bump_seq(s, c, (int64_t)n, &last);
     for (size_t i = 0; rc == MN_OK && i < n; i++)
         rc = delete_one(s, c, tenant_id, ids[i], mode, now, last - (int64_t)n + 1 + (int64_t)i);
-    rc = sq_end(s, c, rc);
-    sq_conn_put(s, c);
-    return rc;
+    return sq_write_end(s, c, rc);
 }
 
 int sq_memory_restore(struct mn_store *st, const char *tenant_id, const char *id, int64_t now)
 {
     struct sq_store *s = (struct sq_store *)st;
     struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
-    if (rc != MN_OK)
-        return rc;
     int64_t seq;
-    rc = sq_begin(s, c);
+    int rc = sq_write_begin(s, &c, 1, &seq);
     if (rc == MN_OK)
-        rc = sq_bump_seq(s, c, 1, &seq);
-    if (rc == MN_OK)
-        rc = change_row(s, c, SQ_MEMORY_RESTORE, tenant_id, id, now, seq, "restoring a memory");
-    rc = sq_end(s, c, rc);
-    sq_conn_put(s, c);
+        rc = sq_write_end(s, c, change_row(s, c, SQ_MEMORY_RESTORE, tenant_id, id, now, seq,
+                                           "restoring a memory"));
     return rc;
 }
 
@@ -150,15 +134,14 @@ int sq_memory_purge_expired(struct mn_store *st, const char *tenant_id, int64_t 
     static const struct sq_reader id_reader = { sizeof(char *), read_id, clear_id, NULL };
     struct sq_store *s = (struct sq_store *)st;
     struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
-    if (rc != MN_OK)
-        return rc;
     char **ids = NULL;
     size_t n = 0;
     int64_t last = 0;
-    rc = sq_begin(s, c);
-    sqlite3_stmt *q = rc == MN_OK ? sq_stmt(s, c, SQ_MEMORY_EXPIRED) : NULL;
-    if (rc == MN_OK && !q)
+    int rc = sq_write_begin(s, &c, 0, &last);
+    if (rc != MN_OK)
+        return rc;
+    sqlite3_stmt *q = sq_stmt(s, c, SQ_MEMORY_EXPIRED);
+    if (!q)
         rc = MN_EBACKEND;
     if (rc == MN_OK) {
         sq_bind_text(q, 1, tenant_id);
@@ -171,8 +154,7 @@ int sq_memory_purge_expired(struct mn_store *st, const char *tenant_id, int64_t 
     for (size_t i = 0; rc == MN_OK && i < n; i++)
         rc = delete_one(s, c, tenant_id, ids[i], MN_DELETE_HARD, now,
                         last - (int64_t)n + 1 + (int64_t)i);
-    rc = sq_end(s, c, rc);
-    sq_conn_put(s, c);
+    rc = sq_write_end(s, c, rc);
     for (size_t i = 0; i < n; i++)
         free(ids[i]);
     free(ids);
@@ -186,21 +168,10 @@ int sq_memory_history(struct mn_store *st, const char *tenant_id, const char *id
 {
     struct sq_store *s = (struct sq_store *)st;
     mn_history *h = calloc(1, sizeof *h);
-    if (!h)
-        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading a history");
-    struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
-    if (rc == MN_OK) {
-        sqlite3_stmt *q = sq_stmt(s, c, SQ_HISTORY_LIST);
-        if (q) {
-            sq_bind_text(q, 1, tenant_id);
-            sq_bind_text(q, 2, id);
-        }
-        rc = q ? sq_collect(s, c, q, &sq_history_reader, 0, (void **)&h->items, &h->count, NULL,
-                            "reading a history")
-               : MN_EBACKEND;
-        sq_conn_put(s, c);
-    }
+    const char *args[] = { tenant_id, id };
+    int rc = h ? sq_query(s, SQ_HISTORY_LIST, args, 2, &sq_history_reader, 0,
+                          (void **)&h->items, &h->count, "reading a history")
+               : mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading a history");
     if (rc != MN_OK) {
         free(h);
         h = NULL;

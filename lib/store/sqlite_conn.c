@@ -167,6 +167,29 @@ int sq_end(struct sq_store *s, struct sq_conn *c, int rc)
     return rc;
 }
 
+int sq_write_begin(struct sq_store *s, struct sq_conn **c, int64_t nseq, int64_t *last_seq)
+{
+    int rc = sq_conn_get(s, c);
+    if (rc != MN_OK)
+        return rc;
+    rc = sq_begin(s, *c);
+    if (rc == MN_OK && nseq > 0)
+        rc = sq_bump_seq(s, *c, nseq, last_seq);
+    if (rc != MN_OK) {
+        sq_end(s, *c, rc);
+        sq_conn_put(s, *c);
+        *c = NULL;
+    }
+    return rc;
+}
+
+int sq_write_end(struct sq_store *s, struct sq_conn *c, int rc)
+{
+    rc = sq_end(s, c, rc);
+    sq_conn_put(s, c);
+    return rc;
+}
+
 int sq_bump_seq(struct sq_store *s, struct sq_conn *c, int64_t n, int64_t *last)
 {
     sqlite3_stmt *st = sq_stmt(s, c, SQ_BUMP_SEQ);

@@ -35,40 +35,22 @@ int sq_identity_get(struct mn_store *st, const char *tenant_id, const char *id_o
                     mn_identity **out)
 {
     struct sq_store *s = (struct sq_store *)st;
-    struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
-    if (rc != MN_OK)
-        return rc;
-    sqlite3_stmt *q = sq_stmt(s, c, SQ_IDENTITY_GET);
-    if (q) {
-        sq_bind_text(q, 1, tenant_id);
-        sq_bind_text(q, 2, id_or_external);
-        rc = sq_fetch_one(s, c, q, &sq_identity_reader, (void **)out, "reading an identity");
-        if (rc == MN_ENOTFOUND)
-            mn_seterr(s->base.db, rc, "the tenant has no identity with the id or external_id "
-                      "\"%.128s\"; `manushya identity list` shows them", id_or_external);
-    }
-    sq_conn_put(s, c);
-    return q ? rc : MN_EBACKEND;
+    const char *args[] = { tenant_id, id_or_external };
+    int rc = sq_query_one(s, SQ_IDENTITY_GET, args, 2, &sq_identity_reader, (void **)out,
+                          "reading an identity");
+    if (rc == MN_ENOTFOUND)
+        mn_seterr(s->base.db, rc, "the tenant has no identity with the id or external_id "
+                  "\"%.128s\"; `manushya identity list` shows them", id_or_external);
+    return rc;
 }
 
 int sq_identity_list(struct mn_store *st, const char *tenant_id, mn_identity_list **out)
 {
     struct sq_store *s = (struct sq_store *)st;
     mn_identity_list *l = calloc(1, sizeof *l);
-    if (!l)
-        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing identities");
-    struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
-    if (rc == MN_OK) {
-        sqlite3_stmt *q = sq_stmt(s, c, SQ_IDENTITY_LIST);
-        if (q)
-            sq_bind_text(q, 1, tenant_id);
-        rc = q ? sq_collect(s, c, q, &sq_identity_reader, 0, (void **)&l->items, &l->count, NULL,
-                            "listing identities")
-               : MN_EBACKEND;
-        sq_conn_put(s, c);
-    }
+    int rc = l ? sq_query(s, SQ_IDENTITY_LIST, &tenant_id, 1, &sq_identity_reader, 0,
+                          (void **)&l->items, &l->count, "listing identities")
+               : mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing identities");
     if (rc != MN_OK) {
         free(l);
         l = NULL;
@@ -107,13 +89,10 @@ int sq_identity_delete(struct mn_store *st, const char *tenant_id, const char *i
     };
     struct sq_store *s = (struct sq_store *)st;
     struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
+    int64_t seq;
+    int rc = sq_write_begin(s, &c, 1, &seq);
     if (rc != MN_OK)
         return rc;
-    rc = sq_begin(s, c);
-    int64_t seq;
-    if (rc == MN_OK)
-        rc = sq_bump_seq(s, c, 1, &seq);
     for (size_t i = 0; rc == MN_OK && i < sizeof steps / sizeof *steps; i++) {
         sqlite3_stmt *q = sq_stmt(s, c, steps[i]);
         if (!q) {
@@ -126,7 +105,5 @@ int sq_identity_delete(struct mn_store *st, const char *tenant_id, const char *i
         if (rc == MN_OK && steps[i] == SQ_IDENTITY_DELETE && sqlite3_changes(c->db) == 0)
             rc = mn_seterr(s->base.db, MN_ENOTFOUND, "identity %s is gone", id);
     }
-    rc = sq_end(s, c, rc);
-    sq_conn_put(s, c);
-    return rc;
+    return sq_write_end(s, c, rc);
 }

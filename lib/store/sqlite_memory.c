@@ -45,13 +45,10 @@ int sq_memory_insert(struct mn_store *st, const char *tenant_id, const struct mn
     struct sq_store *s = (struct sq_store *)st;
     int blob_bytes = s->base.db->dim * (int)sizeof(float);
     struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
+    int64_t last = 0;
+    int rc = sq_write_begin(s, &c, (int64_t)n, &last);
     if (rc != MN_OK)
         return rc;
-    int64_t last = 0;
-    rc = sq_begin(s, c);
-    if (rc == MN_OK)
-        rc = sq_bump_seq(s, c, (int64_t)n, &last);
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
         const struct mn_memory_row *r = &rows[i];
         sqlite3_stmt *q = sq_stmt(s, c, SQ_MEMORY_INSERT);
@@ -75,9 +72,7 @@ int sq_memory_insert(struct mn_store *st, const char *tenant_id, const struct mn
             sqlite3_bind_blob(q, 13, r->embedding, blob_bytes, SQLITE_STATIC);
         rc = sq_exec(s, c, q, "adding a memory");
     }
-    rc = sq_end(s, c, rc);
-    sq_conn_put(s, c);
-    return rc;
+    return sq_write_end(s, c, rc);
 }
 
 int sq_memory_get(struct mn_store *st, const char *tenant_id, const char *id,

@@ -164,3 +164,31 @@ int sq_memory_read(sqlite3_stmt *st, mn_memory *m, int with_embedding)
     }
     return MN_OK;
 }
+
+/* ---- whole queries ----------------------------------------------------------------------- */
+
+int sq_query(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
+             const struct sq_reader *r, size_t limit, void **items, size_t *count,
+             const char *doing)
+{
+    struct sq_conn *c;
+    int rc = sq_conn_get(s, &c);
+    if (rc != MN_OK)
+        return rc;
+    sqlite3_stmt *q = sq_stmt(s, c, id);
+    if (q) {
+        for (int i = 0; i < ntexts; i++)
+            sq_bind_text(q, i + 1, texts[i]);
+        rc = sq_collect(s, c, q, r, limit, items, count, NULL, doing);
+    }
+    sq_conn_put(s, c);
+    return q ? rc : MN_EBACKEND;
+}
+
+int sq_query_one(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
+                 const struct sq_reader *r, void **out, const char *doing)
+{
+    size_t n = 0;
+    int rc = sq_query(s, id, texts, ntexts, r, 1, out, &n, doing);
+    return rc == MN_OK && n == 0 ? MN_ENOTFOUND : rc;
+}

@@ -41,37 +41,21 @@ int sq_tenant_insert(struct mn_store *st, const mn_tenant *t)
 int sq_tenant_get(struct mn_store *st, const char *id_or_name, mn_tenant **out)
 {
     struct sq_store *s = (struct sq_store *)st;
-    struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
-    if (rc != MN_OK)
-        return rc;
-    sqlite3_stmt *q = sq_stmt(s, c, SQ_TENANT_GET);
-    if (q) {
-        sq_bind_text(q, 1, id_or_name);
-        rc = sq_fetch_one(s, c, q, &sq_tenant_reader, (void **)out, "reading a tenant");
-        if (rc == MN_ENOTFOUND)
-            mn_seterr(s->base.db, rc, "no tenant has the id or name \"%.128s\"; `manushya "
-                      "tenant list` shows them", id_or_name);
-    }
-    sq_conn_put(s, c);
-    return q ? rc : MN_EBACKEND;
+    int rc = sq_query_one(s, SQ_TENANT_GET, &id_or_name, 1, &sq_tenant_reader, (void **)out,
+                          "reading a tenant");
+    if (rc == MN_ENOTFOUND)
+        mn_seterr(s->base.db, rc, "no tenant has the id or name \"%.128s\"; `manushya tenant "
+                  "list` shows them", id_or_name);
+    return rc;
 }
 
 int sq_tenant_list(struct mn_store *st, mn_tenant_list **out)
 {
     struct sq_store *s = (struct sq_store *)st;
     mn_tenant_list *l = calloc(1, sizeof *l);
-    if (!l)
-        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing tenants");
-    struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
-    if (rc == MN_OK) {
-        sqlite3_stmt *q = sq_stmt(s, c, SQ_TENANT_LIST);
-        rc = q ? sq_collect(s, c, q, &sq_tenant_reader, 0, (void **)&l->items, &l->count, NULL,
-                            "listing tenants")
-               : MN_EBACKEND;
-        sq_conn_put(s, c);
-    }
+    int rc = l ? sq_query(s, SQ_TENANT_LIST, NULL, 0, &sq_tenant_reader, 0, (void **)&l->items,
+                          &l->count, "listing tenants")
+               : mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing tenants");
     if (rc != MN_OK) {
         free(l);
         l = NULL;
