@@ -10,7 +10,7 @@
 #include "store/sqlite.h"
 
 #define SQ_WAL_SOFT_PAGES 1000   /* wake the checkpointer (SQLite's default threshold) */
-#define SQ_WAL_HARD_PAGES 65536  /* 256 MiB of 4 KiB pages: the writer helps */
+#define SQ_WAL_HARD_PAGES 16384  /* 256 MiB of our 16 KiB pages: the writer helps */
 
 static void *checkpointer(void *arg)
 {
