@@ -39,31 +39,32 @@ static void pending_free(struct pending *p)
     free(p->vectors);
 }
 
-/* Checks one input and fills its row, except the embedding of text the embedder must do.
- * what is the prefix of messages ("" for a single add, "memory 3: " in a batch). */
+/* Checks one input and fills its row, except the embedding of text the embedder must do. */
 static int prepare_row(mn_db *db, const struct mn_who *who, const mn_memory_input *in,
-                       const char *what, struct pending *p, size_t i, int64_t now)
+                       struct pending *p, size_t i, int64_t now)
 {
-    char field[48];
     struct mn_memory_row *r = &p->rows[i];
-#define FIELD(name) (snprintf(field, sizeof field, "%s%s", what, name), field)
-    int rc = mn_check_text(db, FIELD("text"), in->text, db->cfg.max_text_bytes);
+    int rc = mn_check_text(db, "text", in->text, db->cfg.max_text_bytes);
     if (rc == MN_OK && in->type)
-        rc = mn_check_name(db, FIELD("type"), in->type, MN_TYPE_MAX);
+        rc = mn_check_name(db, "type", in->type, MN_TYPE_MAX);
     if (rc == MN_OK && in->has_importance)
-        rc = mn_check_importance(db, FIELD("importance"), in->importance);
+        rc = mn_check_importance(db, "importance", in->importance);
     if (rc == MN_OK && in->ttl_days < 0)
-        rc = mn_seterr(db, MN_EINVAL, "%sttl_days is %d; give a number of days >= 1, or 0 for "
-                       "no expiry", what, in->ttl_days);
+        rc = mn_seterr(db, MN_EINVAL, "ttl_days is %d; give a number of days >= 1, or 0 for "
+                       "no expiry", in->ttl_days);
     if (rc == MN_OK)
-        rc = mn_check_json_object(db, FIELD("metadata"), in->metadata, &p->metadata[i]);
+        rc = mn_check_json_object(db, "metadata", in->metadata, &p->metadata[i]);
     if (rc == MN_OK && in->embedding)
-        rc = mn_check_vector(db, FIELD("embedding"), in->embedding, in->dim,
+        rc = mn_check_vector(db, "embedding", in->embedding, in->dim,
                              p->vectors + i * (size_t)db->dim);
     if (rc == MN_OK && !in->embedding && in->dim)
-        rc = mn_seterr(db, MN_EINVAL, "%sdim is %d but embedding is NULL", what, in->dim);
-#undef FIELD
-    if (rc == MN_OK)
+        rc = mn_seterr(db, MN_EINVAL, "dim is %d but embedding is NULL", in->dim);
+    /* An import names the same owner line after line: look it up once per run. */
+    if (rc == MN_OK && i > 0 && in->identity && in[-1].identity &&
+        strcmp(in->identity, in[-1].identity) == 0)
+        rc = (p->owners[i] = strdup(p->owners[i - 1])) ? MN_OK
+             : mn_seterr(db, MN_ENOMEM, "out of memory");
+    else if (rc == MN_OK)
         rc = mn_who_owner(db, who, in->identity, &p->owners[i]);
     if (rc != MN_OK)
         return rc;
@@ -124,12 +125,13 @@ static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
         rc = mn_seterr(db, MN_ENOMEM, "out of memory preparing %zu memories", n);
     int64_t now = mn_now_ms();
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
-        char what[40] = "";
-        if (batch)
-            snprintf(what, sizeof what, "memory %zu: ", i);
-        rc = prepare_row(db, who, &in[i], what, p, i, now);
-        if (rc != MN_OK)
+        rc = prepare_row(db, who, &in[i], p, i, now);
+        if (rc != MN_OK) {
             *failed = i;
+            /* Only a failure pays for naming the input. */
+            if (batch)
+                mn_errprefix(db, "memory %zu: ", i);
+        }
     }
     if (rc == MN_OK)
         rc = embed_missing(db, in, p);

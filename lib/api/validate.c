@@ -96,6 +96,10 @@ int mn_check_memory_id(mn_db *db, const char *what, const char *id, char out[MN_
 int mn_check_json_object(mn_db *db, const char *what, const char *text, char **out)
 {
     char err[MN_ERRMSG_MAX - 64];
+    if (!text || strcmp(text, "{}") == 0) {
+        *out = strdup("{}");
+        return *out ? MN_OK : mn_seterr(db, MN_ENOMEM, "out of memory");
+    }
     /* cJSON passes any bytes through strings; stored JSON must be UTF-8 (jsonb refuses it). */
     if (text && !mn_utf8_valid(text, strlen(text)))
         return mn_seterr(db, MN_EINVAL, "%s is not valid UTF-8; convert it to UTF-8", what);

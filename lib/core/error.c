@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local struct {
     const mn_db *db;
@@ -21,6 +22,19 @@ int mn_seterr(const mn_db *db, int rc, const char *fmt, ...)
     last.db = db;
     last.rc = rc;
     return rc;
+}
+
+void mn_errprefix(const mn_db *db, const char *fmt, ...)
+{
+    char msg[MN_ERRMSG_MAX];
+    memcpy(msg, last.msg, sizeof msg);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(last.msg, sizeof last.msg, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof last.msg)
+        snprintf(last.msg + n, sizeof last.msg - (size_t)n, "%s", msg);
+    last.db = db;
 }
 
 const char *mn_errmsg(const mn_db *db)

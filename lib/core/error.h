@@ -8,6 +8,9 @@
  * returns rc, so that failures read `return mn_seterr(db, MN_EINVAL, "...", ...);`. */
 int mn_seterr(const mn_db *db, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Puts the formatted prefix before the calling thread's current message (after a failure). */
+void mn_errprefix(const mn_db *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Size of an error message, terminator included; longer messages are cut. */
 #define MN_ERRMSG_MAX 512
 
