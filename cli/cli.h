@@ -49,6 +49,7 @@ struct cli_ctx {
     const char *url;      /* --db / MANUSHYA_DB; NULL = the default path */
     const char *tenant;   /* --tenant / MANUSHYA_TENANT */
     const char *identity; /* --as / MANUSHYA_IDENTITY */
+    const char *context;  /* --context / MANUSHYA_CONTEXT: JSON object for mn_actor.context */
     int json;             /* --json */
 
     const cli_group *group;
@@ -96,7 +97,8 @@ void cli_print_main_usage(FILE *f);
 int cli_open(cli_ctx *c);
 /* The URL in use: --db, MANUSHYA_DB or the default path. NULL if it could not be worked out. */
 const char *cli_url(cli_ctx *c);
-/* Fills *a from --tenant / --as. Without a tenant, prints a usage error and returns 2. */
+/* Fills *a from --tenant / --as / --context. Without a tenant, prints a usage error and
+ * returns 2; a --context that is not a JSON object is an error (1). Else CLI_CONTINUE. */
 int cli_actor(const cli_ctx *c, mn_actor *a);
 /* Maps an MN_* code to the CLI exit code. */
 int cli_exit_code(int rc);
@@ -115,11 +117,16 @@ const char *cli_fmt_time(int64_t ms, char *buf, size_t size);
 void cli_print_oneline(FILE *f, const char *s, size_t max);
 /* Monotonic clock in seconds. */
 double cli_now(void);
+/* Reads all of stdin into a NUL-terminated malloc'd string, without its final newlines (as
+ * $(...) does). NULL on a read error or when out of memory. */
+char *cli_read_stdin(void);
 
 /* ---- JSON output (cli/json_out.c) --------------------------------------------------------- */
 cJSON *cli_json_memory(const mn_memory *m);
 cJSON *cli_json_tenant(const mn_tenant *t);
 cJSON *cli_json_identity(const mn_identity *i);
+cJSON *cli_json_policy(const mn_policy *p);
+cJSON *cli_json_decision(const mn_decision *d);
 /* Parses text as JSON (object/array) for embedding in output; falls back to a string. */
 cJSON *cli_json_raw(const char *text);
 /* A number rounded to sig significant digits, so output reads 0.812 rather than 0.8120000362. */
@@ -135,6 +142,8 @@ extern const cli_group cli_group_tenant;
 extern const cli_group cli_group_identity;
 extern const cli_group cli_group_memory;
 extern const cli_group cli_group_embed;
+extern const cli_group cli_group_policy;
+extern const cli_group cli_group_jsonlogic;
 extern const cli_group cli_group_bench;
 
 /* memory commands implemented outside cmd_memory.c (its table names them). */

@@ -91,10 +91,22 @@ void cli_close(cli_ctx *c)
 
 int cli_actor(const cli_ctx *c, mn_actor *a)
 {
+    memset(a, 0, sizeof *a); /* fields the API gains later are then "default" */
     if (!c->tenant || !*c->tenant)
         return cli_usage_error(c, "no tenant: pass --tenant T or set MANUSHYA_TENANT");
     a->tenant = c->tenant;
     a->identity = c->identity && *c->identity ? c->identity : NULL;
+    if (c->context && *c->context) {
+        /* Checked here too: the library reads the context only for an identity, and a typo
+         * silently ignored for the system actor would surface later, elsewhere. */
+        cJSON *j = cJSON_Parse(c->context);
+        int is_object = cJSON_IsObject(j);
+        cJSON_Delete(j);
+        if (!is_object)
+            return cli_error("--context (or MANUSHYA_CONTEXT) is not a JSON object: %.80s%s",
+                             c->context, strlen(c->context) > 80 ? "..." : "");
+        a->context = c->context;
+    }
     return CLI_CONTINUE;
 }
 
@@ -167,4 +179,32 @@ double cli_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+char *cli_read_stdin(void)
+{
+    size_t len = 0, cap = 0;
+    char *buf = NULL;
+    for (;;) {
+        if (cap - len < 4096) {
+            char *bigger = realloc(buf, cap = cap ? cap * 2 : 8192);
+            if (!bigger) {
+                free(buf);
+                return NULL;
+            }
+            buf = bigger;
+        }
+        size_t n = fread(buf + len, 1, cap - len - 1, stdin);
+        len += n;
+        if (n == 0)
+            break; /* end of input or an error: ferror() tells */
+    }
+    if (ferror(stdin)) {
+        free(buf);
+        return NULL;
+    }
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+        len--;
+    buf[len] = '\0';
+    return buf;
 }

@@ -2,7 +2,7 @@
  * json_out.c — the --json shapes of the API's structs. Field names here are an interface:
  * scripts read them, so they only ever gain fields. Timestamps are integers, milliseconds since
  * the Unix epoch (as in the API); expires_at is null for "never". metadata and claims are
- * embedded as JSON objects, not as strings holding JSON.
+ * embedded as JSON objects, not as strings holding JSON; so is a policy's rule.
  */
 #include "cli.h"
 
@@ -75,6 +75,32 @@ cJSON *cli_json_identity(const mn_identity *i)
     cJSON_AddBoolToObject(o, "active", i->active != 0);
     add_int(o, "created_at", i->created_at);
     add_int(o, "updated_at", i->updated_at);
+    return o;
+}
+
+/* rule is embedded as the JSON object it is; description is "" when there is none. */
+cJSON *cli_json_policy(const mn_policy *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    add_str(o, "id", p->id);
+    add_str(o, "tenant_id", p->tenant_id);
+    add_str(o, "role", p->role);
+    cJSON_AddItemToObject(o, "rule", cli_json_raw(p->rule));
+    cJSON_AddNumberToObject(o, "priority", p->priority);
+    cJSON_AddBoolToObject(o, "active", p->active != 0);
+    add_str(o, "description", p->description ? p->description : "");
+    add_int(o, "created_at", p->created_at);
+    add_int(o, "updated_at", p->updated_at);
+    return o;
+}
+
+/* policy_id is null when no policy decided (a deny for want of an allow, or the system actor). */
+cJSON *cli_json_decision(const mn_decision *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "allowed", d->allowed != 0);
+    add_str(o, "policy_id", d->policy_id);
+    add_str(o, "reason", d->reason ? d->reason : "");
     return o;
 }
 

@@ -1,7 +1,8 @@
 /*
  * main.c — the manushya command: global options, dispatch to GROUP COMMAND, exit status.
  *
- *   manushya [--db URL] [--tenant T] [--as IDENTITY] [--json] GROUP COMMAND [options] [args]
+ *   manushya [--db URL] [--tenant T] [--as IDENTITY] [--context JSON] [--json]
+ *            GROUP COMMAND [options] [args]
  *
  * Global options are taken out of argv wherever they appear before "--" (people type them after
  * the command too), so each command only ever sees its own options.
@@ -36,8 +37,8 @@ static int global_value(const char *name, int argc, char **argv, int *i, const c
  * after a usage error. */
 static int take_globals(cli_ctx *c, int argc, char **argv)
 {
-    static const char *const names[] = {"--db", "--tenant", "--as"};
-    const char **dest[] = {&c->url, &c->tenant, &c->identity};
+    static const char *const names[] = {"--db", "--tenant", "--as", "--context"};
+    const char **dest[] = {&c->url, &c->tenant, &c->identity, &c->context};
     int out = 1, rest = 0;
 
     for (int i = 1; i < argc; i++) {
@@ -142,6 +143,8 @@ int main(int argc, char **argv)
         c.tenant = env("MANUSHYA_TENANT");
     if (!c.identity)
         c.identity = env("MANUSHYA_IDENTITY");
+    if (!c.context)
+        c.context = env("MANUSHYA_CONTEXT");
 
     int status = dispatch(&c, argc, argv);
     cli_close(&c);

@@ -22,6 +22,8 @@ static const char GLOBAL_HELP[] =
     "  --tenant T      tenant name or id (env MANUSHYA_TENANT)\n"
     "  --as IDENTITY   act as this identity, id or external id (env MANUSHYA_IDENTITY);\n"
     "                  without it, the tenant's system actor\n"
+    "  --context JSON  a JSON object the policies may test, e.g. '{\"ip\":\"10.1.2.3\"}'\n"
+    "                  (env MANUSHYA_CONTEXT); ignored for the system actor\n"
     "  --json          machine-readable output: one JSON value on stdout\n";
 
 static const char EXIT_HELP[] =
@@ -30,8 +32,8 @@ static const char EXIT_HELP[] =
 const cli_group *const *cli_groups(size_t *n)
 {
     static const cli_group *const all[] = {
-        &cli_group_init,   &cli_group_tenant, &cli_group_identity,
-        &cli_group_memory, &cli_group_embed,  &cli_group_bench,
+        &cli_group_init,   &cli_group_tenant, &cli_group_identity,  &cli_group_memory,
+        &cli_group_policy, &cli_group_embed,  &cli_group_jsonlogic, &cli_group_bench,
     };
     *n = sizeof all / sizeof all[0];
     return all;
@@ -41,8 +43,8 @@ void cli_print_main_usage(FILE *f)
 {
     size_t n;
     const cli_group *const *g = cli_groups(&n);
-    fprintf(f, "usage: manushya [--db URL] [--tenant T] [--as IDENTITY] [--json] GROUP COMMAND "
-               "[options] [args]\n\ngroups:\n");
+    fprintf(f, "usage: manushya [--db URL] [--tenant T] [--as IDENTITY] [--context JSON] [--json]\n"
+               "                GROUP COMMAND [options] [args]\n\ngroups:\n");
     for (size_t i = 0; i < n; i++)
         fprintf(f, "  %-10s %s\n", g[i]->name, g[i]->summary);
     fprintf(f, "\n%s  --version       print the version and exit\n"

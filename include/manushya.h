@@ -56,7 +56,8 @@ enum {
     MN_ENOMEM = 8,       /* out of memory */
     MN_EUNSUPPORTED = 9, /* not supported by this build, backend or URL */
     MN_ECORRUPT = 10,    /* the database or a file is not ours, damaged or from a newer version */
-    MN_ERANGE = 11       /* reserved (out-of-range arguments are MN_EINVAL today) */
+    MN_ERANGE = 11       /* a computation ran past its limits (JSON Logic); out-of-range
+                          * arguments are MN_EINVAL */
 };
 
 /* ---- Library ------------------------------------------------------------------------------ */
@@ -105,6 +106,8 @@ MN_API int mn_embed_dim(const mn_db *db);
 typedef struct mn_actor {
     const char *tenant;
     const char *identity;
+    const char *context;  /* JSON object the policies may test, e.g. {"ip": "203.0.113.9"};
+                           * NULL = {} */
 } mn_actor;
 
 /* ---- Tenants ------------------------------------------------------------------------------ */
@@ -280,6 +283,76 @@ typedef struct mn_search_options {
  * for deleted or expired memories too. Unknown flag bits anywhere are MN_EINVAL. */
 MN_API int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *opt,
                             mn_memory_list **out);
+
+/* ---- Policies ------------------------------------------------------------------------------
+ * Every call made for an identity is decided by the tenant's active policies for the
+ * identity's role; a denied call fails with MN_EDENIED and mn_errmsg() names the deciding policy
+ * (or says none allowed it). The system actor (mn_actor.identity NULL) is trusted: policies do
+ * not apply to it. List and search return only the memories the identity may read.
+ * Rule format, actions, resources and the default policies of a new tenant: libmanushya(3),
+ * POLICIES. Decisions are cached for 300 s; any change to a tenant's policies invalidates its
+ * cached decisions at once (also in other processes). */
+typedef struct mn_policy {
+    char *id;             /* UUIDv7 */
+    char *tenant_id;
+    char *role;           /* the role it applies to, or "*" for every role */
+    char *rule;           /* JSON object */
+    int priority;         /* higher is consulted first */
+    int active;
+    char *description;
+    int64_t created_at;
+    int64_t updated_at;
+} mn_policy;
+
+typedef struct mn_policy_list {
+    size_t count;
+    mn_policy *items;     /* highest priority first */
+} mn_policy_list;
+
+/* A new policy, or the changes of an update (NULL / unset = unchanged). */
+typedef struct mn_policy_input {
+    const char *role;         /* required for add: 1..64 bytes, or "*" */
+    const char *rule;         /* required for add: JSON object in the policy rule format */
+    const char *description;  /* default "" */
+    int has_priority;         /* set to use priority; otherwise 0 on add */
+    int priority;
+    int has_active;           /* set to use active; otherwise 1 (active) on add */
+    int active;
+} mn_policy_input;
+
+MN_API int mn_policy_add(mn_db *db, const mn_actor *actor, const mn_policy_input *in,
+                         mn_policy **out /* may be NULL */);
+MN_API int mn_policy_get(mn_db *db, const mn_actor *actor, const char *id, mn_policy **out);
+MN_API int mn_policy_list_all(mn_db *db, const mn_actor *actor, mn_policy_list **out);
+MN_API int mn_policy_update(mn_db *db, const mn_actor *actor, const char *id,
+                            const mn_policy_input *changes, mn_policy **out /* may be NULL */);
+MN_API int mn_policy_delete(mn_db *db, const mn_actor *actor, const char *id);
+MN_API void mn_policy_free(mn_policy *p);
+MN_API void mn_policy_list_free(mn_policy_list *l);
+
+typedef struct mn_decision {
+    int allowed;
+    char *policy_id;      /* the deciding policy; NULL when none applied (deny) or the actor is
+                           * the trusted system actor (allow) */
+    char *reason;         /* why, in words */
+} mn_decision;
+
+/* Decides, without doing it, whether actor may perform action ("create", "read", "update",
+ * "delete", "list", "search", ...) on resource ("memory", "identity", "policy", ...).
+ * resource_data (a JSON object, may be NULL) describes the resource, e.g. a memory's
+ * {"type": "fact", "metadata": {...}, "identity_id": "..."}. MN_OK with the verdict in *out,
+ * whether allowed or not: a dry run of the decision the call itself would get. */
+MN_API int mn_policy_test(mn_db *db, const mn_actor *actor, const char *action,
+                          const char *resource, const char *resource_data, mn_decision **out);
+MN_API void mn_decision_free(mn_decision *d);
+
+/* Evaluates a JSON Logic rule (jsonlogic.com; the language of policy "when" clauses) against
+ * data, both JSON text (data NULL = null), and sets *result to the result as JSON text (free
+ * it with mn_free). Needs no handle: on failure (MN_EINVAL for bad JSON or a bad rule, whose
+ * message gives the JSON path of the bad node; MN_ERANGE past the evaluation limits) err
+ * receives the message (errlen bytes). */
+MN_API int mn_jsonlogic_apply(const char *rule, const char *data, char **result, char *err,
+                              size_t errlen);
 
 /* ---- Embeddings --------------------------------------------------------------------------- */
 /* Embeds text with the handle's embedder into out[0 .. dim-1]; dim must be mn_embed_dim(db).

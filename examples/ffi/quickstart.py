@@ -44,7 +44,8 @@ MN_WITH_DELETED, MN_WITH_EXPIRED, MN_WITH_EMBEDDING = 0x1, 0x2, 0x4
 # ---- Structs, field for field as in include/manushya.h -------------------------------------
 class mn_actor(Structure):
     _fields_ = [("tenant", c_char_p),
-                ("identity", c_char_p)]
+                ("identity", c_char_p),
+                ("context", c_char_p)]
 
 
 class mn_tenant(Structure):

@@ -1,6 +1,7 @@
 #include "api/actor.h"
 #include "core/error.h"
 #include "core/handle.h"
+#include "core/json.h"
 #include "store/store.h"
 
 #include <stdlib.h>
@@ -19,12 +20,24 @@ int mn_who_resolve(mn_db *db, const mn_actor *actor, struct mn_who *who)
     if (!actor || !actor->tenant || !*actor->tenant)
         return mn_seterr(db, MN_EINVAL, "no tenant given; every data call acts for a tenant "
                          "(mn_actor.tenant: its id or name)");
+    /* The context is checked for every actor, so that a typo never passes unnoticed. */
+    if (actor->context) {
+        char err[MN_ERRMSG_MAX];
+        int rc = mn_json_object_parse(actor->context, "the actor's context", &who->context, err,
+                                      sizeof err);
+        if (rc != MN_OK)
+            return mn_seterr(db, rc, "%s", err);
+    }
     int rc = db->store->ops->tenant_get(db->store, actor->tenant, &who->tenant);
     if (rc != MN_OK || !actor->identity)
         return rc;
     rc = db->store->ops->identity_get(db->store, who->tenant->id, actor->identity, &who->identity);
     if (rc == MN_OK && !who->identity->active)
         rc = mn_seterr(db, MN_EDENIED, "identity \"%.128s\" is deactivated and may not act",
+                       who->identity->external_id);
+    /* Policies read the claims and the context: parse them once per call. */
+    if (rc == MN_OK && !(who->claims = cJSON_Parse(who->identity->claims)))
+        rc = mn_seterr(db, MN_ENOMEM, "out of memory reading the claims of \"%.128s\"",
                        who->identity->external_id);
     return rc;
 }
@@ -33,6 +46,8 @@ void mn_who_release(struct mn_who *who)
 {
     mn_tenant_free(who->tenant);
     mn_identity_free(who->identity);
+    cJSON_Delete(who->claims);
+    cJSON_Delete(who->context);
     memset(who, 0, sizeof *who);
 }
 

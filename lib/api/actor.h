@@ -4,9 +4,13 @@
 
 #include "manushya.h"
 
+#include <cJSON.h>
+
 struct mn_who {
     mn_tenant *tenant;
     mn_identity *identity;  /* NULL for the tenant's system actor */
+    cJSON *claims;          /* the identity's claims, parsed (NULL for the system actor) */
+    cJSON *context;         /* mn_actor.context, parsed (NULL when none) */
 };
 
 /* Resolves actor (tenant by id or name, identity by id or external_id). MN_EINVAL when actor

@@ -1,4 +1,5 @@
 /* Identities: the agents, users and services that act inside a tenant. */
+#include "api/access.h"
 #include "api/actor.h"
 #include "api/validate.h"
 #include "core/clock.h"
@@ -11,6 +12,22 @@
 
 #define MN_EXTERNAL_ID_MAX 256
 #define MN_ROLE_MAX 64
+
+/* May who `action` the identity (id may be NULL for one not made yet)? */
+static int check_identity(mn_db *db, const struct mn_who *who, const char *action,
+                          const char *id, const char *external_id, const char *role)
+{
+    if (!who->identity)
+        return MN_OK;
+    cJSON *data = cJSON_CreateObject();
+    int rc = data && (!id || cJSON_AddStringToObject(data, "id", id)) &&
+             cJSON_AddStringToObject(data, "external_id", external_id) &&
+             cJSON_AddStringToObject(data, "role", role)
+                 ? mn_access_check(db, who, action, "identity", data)
+                 : mn_seterr(db, MN_ENOMEM, "out of memory");
+    cJSON_Delete(data);
+    return rc;
+}
 
 int mn_identity_create(mn_db *db, const mn_actor *actor, const char *external_id,
                        const char *role, const char *claims, mn_identity **out)
@@ -26,6 +43,8 @@ int mn_identity_create(mn_db *db, const mn_actor *actor, const char *external_id
     struct mn_who who = {0};
     if (rc == MN_OK)
         rc = mn_who_resolve(db, actor, &who);
+    if (rc == MN_OK)
+        rc = check_identity(db, &who, "create", NULL, external_id, role ? role : "agent");
     if (rc == MN_OK) {
         char id[MN_UUID_LEN + 1];
         mn_identity i = { .id = id, .tenant_id = who.tenant->id, .external_id = (char *)external_id,
@@ -54,6 +73,11 @@ int mn_identity_get(mn_db *db, const mn_actor *actor, const char *id_or_external
         rc = mn_who_resolve(db, actor, &who);
     if (rc == MN_OK)
         rc = db->store->ops->identity_get(db->store, who.tenant->id, id_or_external_id, out);
+    if (rc == MN_OK &&
+        (rc = check_identity(db, &who, "read", (*out)->id, (*out)->external_id, (*out)->role))) {
+        mn_identity_free(*out);
+        *out = NULL;
+    }
     mn_who_release(&who);
     return rc;
 }
@@ -67,6 +91,8 @@ int mn_identity_list_all(mn_db *db, const mn_actor *actor, mn_identity_list **ou
     if (rc == MN_OK)
         rc = mn_who_resolve(db, actor, &who);
     if (rc == MN_OK)
+        rc = mn_access_check(db, &who, "list", "identity", NULL);
+    if (rc == MN_OK)
         rc = db->store->ops->identity_list(db->store, who.tenant->id, out);
     mn_who_release(&who);
     return rc;
@@ -79,17 +105,21 @@ static int change_identity(mn_db *db, const mn_actor *actor, const char *id_or_e
     if (!db)
         return MN_EINVAL;
     struct mn_who who = {0};
-    char *id = NULL;
+    mn_identity *target = NULL;
     int rc = mn_require(db, id_or_external_id, "the identity id or external_id");
     if (rc == MN_OK)
         rc = mn_who_resolve(db, actor, &who);
     if (rc == MN_OK)
-        rc = mn_who_identity_id(db, &who, id_or_external_id, &id);
+        rc = db->store->ops->identity_get(db->store, who.tenant->id, id_or_external_id, &target);
+    if (rc == MN_OK)
+        rc = check_identity(db, &who, deactivate ? "update" : "delete", target->id,
+                            target->external_id, target->role);
     if (rc == MN_OK && deactivate)
-        rc = db->store->ops->identity_set_active(db->store, who.tenant->id, id, 0, mn_now_ms());
+        rc = db->store->ops->identity_set_active(db->store, who.tenant->id, target->id, 0,
+                                                 mn_now_ms());
     else if (rc == MN_OK)
-        rc = db->store->ops->identity_delete(db->store, who.tenant->id, id);
-    free(id);
+        rc = db->store->ops->identity_delete(db->store, who.tenant->id, target->id);
+    mn_identity_free(target);
     mn_who_release(&who);
     return rc;
 }

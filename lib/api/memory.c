@@ -1,4 +1,5 @@
 /* Memories: adding and reading them. Changes are in memory_change.c, search in search.c. */
+#include "api/access.h"
 #include "api/actor.h"
 #include "api/embed.h"
 #include "api/filter.h"
@@ -109,6 +110,17 @@ static int embed_missing(mn_db *db, const mn_memory_input *in, struct pending *p
     return rc;
 }
 
+/* May who create this memory? (Its owner, type and metadata are what policies look at.) */
+static int check_create(mn_db *db, const struct mn_who *who, const struct mn_memory_row *r)
+{
+    cJSON *data = mn_access_memory_json(r->id, r->identity_id, r->type, r->metadata,
+                                        r->importance);
+    int rc = data ? mn_access_check(db, who, "create", "memory", data)
+                  : mn_seterr(db, MN_ENOMEM, "out of memory");
+    cJSON_Delete(data);
+    return rc;
+}
+
 /* Resolves the actor into *who (the caller releases it), then checks, embeds and stores the
  * n inputs in one transaction. */
 static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in, size_t n,
@@ -126,6 +138,8 @@ static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
     int64_t now = mn_now_ms();
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
         rc = prepare_row(db, who, &in[i], p, i, now);
+        if (rc == MN_OK && who->identity)
+            rc = check_create(db, who, &p->rows[i]);
         if (rc != MN_OK) {
             *failed = i;
             /* Only a failure pays for naming the input. */
@@ -216,6 +230,10 @@ int mn_memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned fla
         rc = mn_who_resolve(db, actor, &who);
     if (rc == MN_OK)
         rc = get_by_id(db, who.tenant->id, id, flags, out);
+    if (rc == MN_OK && (rc = mn_access_memory_check(db, &who, "read", *out)) != MN_OK) {
+        mn_memory_free(*out);
+        *out = NULL;
+    }
     mn_who_release(&who);
     return rc;
 }
@@ -240,8 +258,11 @@ int mn_memory_list_page(mn_db *db, const mn_actor *actor, const mn_list_options 
         mn_uuid_lower(opt->cursor, cursor);
     struct mn_who who = {0};
     struct mn_query_owned q = {0};
+    int per_memory = 0;
     if (rc == MN_OK)
         rc = mn_who_resolve(db, actor, &who);
+    if (rc == MN_OK)
+        rc = mn_access_begin(db, &who, "list", &per_memory);
     if (rc == MN_OK)
         rc = mn_query_from_filter(db, &who, &opt->filter, &q);
     if (rc == MN_OK) {
@@ -249,6 +270,9 @@ int mn_memory_list_page(mn_db *db, const mn_actor *actor, const mn_list_options 
         q.q.limit = opt->limit ? opt->limit : MN_LIST_DEFAULT;
         rc = db->store->ops->memory_list(db->store, who.tenant->id, &q.q, out);
     }
+    /* A page keeps its cursor: it may hold fewer than limit memories when some are hidden. */
+    if (rc == MN_OK && per_memory)
+        mn_access_filter_list(db, &who, *out);
     mn_query_release(&q);
     mn_who_release(&who);
     return rc;

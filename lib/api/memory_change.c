@@ -1,4 +1,5 @@
 /* Memories: updating, deleting, restoring, purging, and the history of changes. */
+#include "api/access.h"
 #include "api/actor.h"
 #include "api/embed.h"
 #include "api/validate.h"
@@ -58,6 +59,8 @@ static int update_once(mn_db *db, const struct mn_who *who, const char *id,
     mn_memory *cur;
     struct mn_store_query q = { .flags = MN_WITH_EMBEDDING, .now = mn_now_ms() };
     int rc = db->store->ops->memory_get(db->store, who->tenant->id, id, &q, &cur);
+    if (rc == MN_OK && (rc = mn_access_memory_check(db, who, "update", cur)) != MN_OK)
+        mn_memory_free(cur);
     if (rc != MN_OK)
         return rc;
     struct mn_memory_row row = {
@@ -164,6 +167,20 @@ static int canonical_ids(mn_db *db, const char *const *ids, size_t n, const char
     return MN_OK;
 }
 
+/* May who `action` the stored memory id (deleted and expired ones included)? */
+static int check_existing(mn_db *db, const struct mn_who *who, const char *id, const char *action)
+{
+    if (!who->identity)
+        return MN_OK;
+    mn_memory *m;
+    struct mn_store_query q = { .flags = MN_WITH_DELETED | MN_WITH_EXPIRED, .now = mn_now_ms() };
+    int rc = db->store->ops->memory_get(db->store, who->tenant->id, id, &q, &m);
+    if (rc == MN_OK)
+        rc = mn_access_memory_check(db, who, action, m);
+    mn_memory_free(m);
+    return rc;
+}
+
 int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *ids, size_t n,
                           int mode)
 {
@@ -180,6 +197,8 @@ int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *i
     struct mn_who who = {0};
     if (rc == MN_OK)
         rc = mn_who_resolve(db, actor, &who);
+    for (size_t i = 0; rc == MN_OK && who.identity && i < n; i++)
+        rc = check_existing(db, &who, canon[i], "delete");
     if (rc == MN_OK && n)
         rc = db->store->ops->memory_delete(db->store, who.tenant->id, canon, n, mode,
                                            mn_now_ms());
@@ -209,6 +228,8 @@ int mn_memory_restore(mn_db *db, const mn_actor *actor, const char *id)
     if (rc == MN_OK)
         rc = mn_who_resolve(db, actor, &who);
     if (rc == MN_OK)
+        rc = check_existing(db, &who, id, "update");
+    if (rc == MN_OK)
         rc = db->store->ops->memory_restore(db->store, who.tenant->id, id, mn_now_ms());
     mn_who_release(&who);
     return rc;
@@ -221,6 +242,9 @@ int mn_memory_purge_expired(mn_db *db, const mn_actor *actor, size_t *purged)
     struct mn_who who = {0};
     size_t n = 0;
     int rc = mn_who_resolve(db, actor, &who);
+    /* Purging is tenant-wide: a policy must allow deleting memories without naming one. */
+    if (rc == MN_OK)
+        rc = mn_access_check(db, &who, "delete", "memory", NULL);
     if (rc == MN_OK)
         rc = db->store->ops->memory_purge_expired(db->store, who.tenant->id, mn_now_ms(), &n);
     if (rc == MN_OK && purged)
@@ -246,6 +270,8 @@ int mn_memory_history(mn_db *db, const mn_actor *actor, const char *id, mn_histo
     struct mn_store_query q = { .flags = MN_WITH_DELETED | MN_WITH_EXPIRED, .now = mn_now_ms() };
     if (rc == MN_OK)
         rc = db->store->ops->memory_get(db->store, who.tenant->id, id, &q, &m);
+    if (rc == MN_OK)
+        rc = mn_access_memory_check(db, &who, "read", m);
     if (rc == MN_OK)
         rc = db->store->ops->memory_history(db->store, who.tenant->id, id, out);
     mn_memory_free(m);

@@ -1,11 +1,13 @@
 /* Search: the tenant's memories nearest to a text or a vector. Today an exact scan
  * (index/exact.c); the approximate index will slot in behind the same steps: candidates as
  * (key, score) pairs, then one read of the winning rows. */
+#include "api/access.h"
 #include "api/actor.h"
 #include "api/embed.h"
 #include "api/filter.h"
 #include "api/validate.h"
 #include "core/error.h"
+#include "core/free.h"
 #include "core/handle.h"
 #include "index/exact.h"
 
@@ -71,6 +73,43 @@ static int fetch_hits(mn_db *db, const char *tenant_id, const struct mn_topk *to
     return rc;
 }
 
+/* The k best memories who may read. When policies hide some memory by memory, the hidden are
+ * dropped after the scan and the scan is widened (4x at a time) until k readable hits are found
+ * or every candidate has been seen: a hidden memory never shows, and never costs a place. */
+static int best_readable(mn_db *db, const struct mn_who *who, const struct mn_store_query *q,
+                         const float *vec, const mn_search_options *opt, int per_memory,
+                         mn_memory_list **out)
+{
+    size_t k = (size_t)(opt->k ? opt->k : MN_K_DEFAULT);
+    for (size_t want = k;; want *= 4) {
+        struct mn_topk top = {0};
+        int rc = mn_topk_init(&top, want) == 0 ? MN_OK
+                 : mn_seterr(db, MN_ENOMEM, "out of memory searching");
+        if (rc == MN_OK)
+            rc = mn_exact_search(db, who->tenant->id, q, vec, &top);
+        if (rc == MN_OK) {
+            mn_topk_sort(&top);
+            rc = fetch_hits(db, who->tenant->id, &top, opt, q->flags, out);
+        }
+        /* Done widening when the scan ran out of candidates or of ones above the minimum. */
+        int exhausted = top.n < want || (opt->min_similarity != 0 && top.n &&
+                                         top.heap[top.n - 1].score < opt->min_similarity);
+        mn_topk_free(&top);
+        if (rc != MN_OK || !per_memory)
+            return rc;
+        mn_access_filter_list(db, who, *out);
+        if ((*out)->count >= k || exhausted) {
+            for (size_t i = k; i < (*out)->count; i++)
+                mn_memory_clear(&(*out)->items[i]);
+            if ((*out)->count > k)
+                (*out)->count = k;
+            return MN_OK;
+        }
+        mn_memory_list_free(*out);
+        *out = NULL;
+    }
+}
+
 int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *opt,
                      mn_memory_list **out)
 {
@@ -88,20 +127,15 @@ int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *
         rc = query_vector(db, opt, vec);
     struct mn_who who = {0};
     struct mn_query_owned q = {0};
-    struct mn_topk top = {0};
+    int per_memory = 0;
     if (rc == MN_OK)
         rc = mn_who_resolve(db, actor, &who);
     if (rc == MN_OK)
-        rc = mn_query_from_filter(db, &who, &opt->filter, &q);
-    if (rc == MN_OK && mn_topk_init(&top, (size_t)(opt->k ? opt->k : MN_K_DEFAULT)) != 0)
-        rc = mn_seterr(db, MN_ENOMEM, "out of memory searching");
+        rc = mn_access_begin(db, &who, "search", &per_memory);
     if (rc == MN_OK)
-        rc = mn_exact_search(db, who.tenant->id, &q.q, vec, &top);
-    if (rc == MN_OK) {
-        mn_topk_sort(&top);
-        rc = fetch_hits(db, who.tenant->id, &top, opt, q.q.flags, out);
-    }
-    mn_topk_free(&top);
+        rc = mn_query_from_filter(db, &who, &opt->filter, &q);
+    if (rc == MN_OK)
+        rc = best_readable(db, &who, &q.q, vec, opt, per_memory, out);
     mn_query_release(&q);
     mn_who_release(&who);
     free(vec);

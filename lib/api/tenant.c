@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/handle.h"
 #include "core/uuid.h"
+#include "policy/policy.h"
 #include "store/store.h"
 
 #include <stdlib.h>
@@ -22,6 +23,58 @@ static int check_tenant_name(mn_db *db, const char *name)
     return MN_OK;
 }
 
+/* The default policies of a new tenant (policy/policy_defaults.c), as rows for it. */
+struct defaults {
+    cJSON *parsed;
+    mn_policy *rows;
+    char (*ids)[MN_UUID_LEN + 1];
+    char **rules;
+    size_t n;
+};
+
+static void defaults_free(struct defaults *d)
+{
+    for (size_t i = 0; d->rules && i < d->n; i++)
+        cJSON_free(d->rules[i]);
+    free(d->rules);
+    free(d->ids);
+    free(d->rows);
+    cJSON_Delete(d->parsed);
+}
+
+static int defaults_make(mn_db *db, const char *tenant_id, int64_t now, struct defaults *d)
+{
+    memset(d, 0, sizeof *d);
+    d->parsed = cJSON_Parse(mn_policy_defaults);
+    d->n = (size_t)cJSON_GetArraySize(d->parsed);
+    d->rows = calloc(d->n + 1, sizeof *d->rows);
+    d->ids = calloc(d->n + 1, sizeof *d->ids);
+    d->rules = calloc(d->n + 1, sizeof *d->rules);
+    if (!d->parsed || !d->rows || !d->ids || !d->rules)
+        return mn_seterr(db, MN_ENOMEM, "out of memory preparing the default policies");
+    size_t i = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, d->parsed) {
+        d->rules[i] = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(item, "rule"));
+        if (!d->rules[i])
+            return mn_seterr(db, MN_ENOMEM, "out of memory preparing the default policies");
+        mn_uuid7(d->ids[i]);
+        d->rows[i] = (mn_policy){
+            .id = d->ids[i], .tenant_id = (char *)tenant_id,
+            .role = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "role")),
+            .rule = d->rules[i],
+            .priority = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(item,
+                                                                                 "priority")),
+            .active = 1,
+            .description = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item,
+                                                                                "description")),
+            .created_at = now, .updated_at = now,
+        };
+        i++;
+    }
+    return MN_OK;
+}
+
 int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out)
 {
     if (!db)
@@ -34,9 +87,13 @@ int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out)
     t.created_at = mn_uuid7(id);
     if (t.created_at < 0)
         return mn_seterr(db, MN_ERROR, "the system gave no randomness for a new id");
-    rc = db->store->ops->tenant_insert(db->store, &t);
+    struct defaults d;
+    rc = defaults_make(db, id, t.created_at, &d);
+    if (rc == MN_OK)
+        rc = db->store->ops->tenant_insert(db->store, &t, d.rows, d.n);
     if (rc == MN_OK && out)
         rc = db->store->ops->tenant_get(db->store, id, out);
+    defaults_free(&d);
     return rc;
 }
 

@@ -87,7 +87,7 @@ int mn_check_memory_id(mn_db *db, const char *what, const char *id, char out[MN_
     if (!id)
         return mn_seterr(db, MN_EINVAL, "%s is NULL; give a memory id", what);
     if (!mn_uuid_valid(id))
-        return mn_seterr(db, MN_EINVAL, "%s \"%.64s\" is not a memory id (a UUID such as "
+        return mn_seterr(db, MN_EINVAL, "%s \"%.64s\" is not a valid id (a UUID such as "
                          "01890a5d-ac96-774b-bcce-b302099a8057)", what, id);
     mn_uuid_lower(id, out);
     return MN_OK;

@@ -12,7 +12,7 @@ int mn_check_text(mn_db *db, const char *what, const char *text, size_t max_byte
 /* A short name: 1..max bytes of UTF-8 without control characters. */
 int mn_check_name(mn_db *db, const char *what, const char *s, size_t max);
 int mn_check_importance(mn_db *db, const char *what, double v);
-/* A memory id (any case), written in its canonical spelling into out. */
+/* An id (a UUID, any case) of a memory, policy, ..., written in its canonical spelling. */
 int mn_check_memory_id(mn_db *db, const char *what, const char *id, char out[MN_UUID_LEN + 1]);
 /* A JSON object, re-printed compactly into *out (malloc'd); NULL text gives "{}". */
 int mn_check_json_object(mn_db *db, const char *what, const char *text, char **out);

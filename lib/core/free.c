@@ -113,3 +113,40 @@ void mn_strings_free(char **s, size_t n)
         free(s[i]);
     free(s);
 }
+
+void mn_policy_clear(void *item)
+{
+    mn_policy *p = item;
+    free(p->id);
+    free(p->tenant_id);
+    free(p->role);
+    free(p->rule);
+    free(p->description);
+}
+
+void mn_policy_free(mn_policy *p)
+{
+    if (!p)
+        return;
+    mn_policy_clear(p);
+    free(p);
+}
+
+void mn_policy_list_free(mn_policy_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->count; i++)
+        mn_policy_clear(&l->items[i]);
+    free(l->items);
+    free(l);
+}
+
+void mn_decision_free(mn_decision *d)
+{
+    if (!d)
+        return;
+    free(d->policy_id);
+    free(d->reason);
+    free(d);
+}

@@ -9,5 +9,6 @@ void mn_tenant_clear(void *tenant);
 void mn_identity_clear(void *identity);
 void mn_memory_clear(void *memory);
 void mn_history_entry_clear(void *entry);
+void mn_policy_clear(void *policy);
 
 #endif

@@ -2,6 +2,7 @@
 #include "core/handle.h"
 #include "core/error.h"
 #include "store/store.h"
+#include "api/access.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -95,6 +96,8 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     if (!db)
         return mn_seterr(NULL, MN_ENOMEM, "mn_open: out of memory");
     *out = db;
+    if (mn_policy_sets_create(&db->policy_sets) != MN_OK)
+        return mn_seterr(db, MN_ENOMEM, "mn_open: out of memory");
     int rc = settle_config(db, cfg);
     if (rc != MN_OK)
         return rc;
@@ -126,6 +129,7 @@ void mn_close(mn_db *db)
         db->store->ops->close(db->store);
     if (db->embedder)
         db->embed_ops->destroy(db->embedder);
+    mn_policy_sets_free(db->policy_sets);
     free(db);
 }
 

@@ -6,6 +6,7 @@
 #include "embed/embedder.h"
 
 struct mn_store;
+struct mn_policy_sets;
 
 struct mn_db {
     mn_config cfg;                          /* with defaults filled in */
@@ -13,6 +14,7 @@ struct mn_db {
     const struct mn_embedder_ops *embed_ops;
     mn_embedder *embedder;
     int dim;                                /* the database's embedding dimension */
+    struct mn_policy_sets *policy_sets;     /* compiled policies per tenant (api/access.c) */
 };
 
 #define MN_DEFAULT_DIM 384

@@ -11,6 +11,8 @@
 enum sq_stmt_id {
     SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK, SQ_BUMP_SEQ,
     SQ_TENANT_INSERT, SQ_TENANT_GET, SQ_TENANT_LIST,
+    SQ_POLICY_INSERT, SQ_POLICY_GET, SQ_POLICY_LIST, SQ_POLICY_UPDATE, SQ_POLICY_DELETE,
+    SQ_POLICY_GEN, SQ_POLICY_GEN_BUMP,
     SQ_IDENTITY_INSERT, SQ_IDENTITY_GET, SQ_IDENTITY_LIST, SQ_IDENTITY_SET_ACTIVE,
     SQ_IDENTITY_DELETE, SQ_IDENTITY_DELETE_MEMORIES, SQ_IDENTITY_DELETE_HISTORY,
     SQ_MEMORY_INSERT, SQ_MEMORY_GET, SQ_MEMORY_LIST, SQ_MEMORY_LIST_BY_IDENTITY,
@@ -84,7 +86,8 @@ struct sq_reader {
     void (*clear)(void *item);
     void *ctx;
 };
-extern const struct sq_reader sq_tenant_reader, sq_identity_reader, sq_history_reader;
+extern const struct sq_reader sq_tenant_reader, sq_identity_reader, sq_history_reader,
+    sq_policy_reader;
 
 /* Steps q to the end, or until limit rows (0 = no limit) were kept; *more says whether another
  * kept row followed. *items is a malloc'd array of *count structs. Resets q. */
@@ -122,7 +125,16 @@ int sq_schema_prepare(struct sq_store *s, struct sq_conn *c, const char *embedde
 int sq_schema_version(struct sq_store *s, struct sq_conn *c, int *version);
 
 /* The backend's ops, by file. */
-int sq_tenant_insert(struct mn_store *st, const mn_tenant *t);
+int sq_tenant_insert(struct mn_store *st, const mn_tenant *t, const mn_policy *policies,
+                     size_t npolicies);
+int sq_policy_insert(struct mn_store *st, const mn_policy *p);
+/* Inserts p on c inside the caller's transaction, without advancing the generation. */
+int sq_policy_insert_on(struct sq_store *s, struct sq_conn *c, const mn_policy *p);
+int sq_policy_get(struct mn_store *st, const char *tenant_id, const char *id, mn_policy **out);
+int sq_policy_list(struct mn_store *st, const char *tenant_id, mn_policy_list **out);
+int sq_policy_update(struct mn_store *st, const mn_policy *p);
+int sq_policy_delete(struct mn_store *st, const char *tenant_id, const char *id);
+int sq_policy_generation(struct mn_store *st, const char *tenant_id, int64_t *gen);
 int sq_tenant_get(struct mn_store *st, const char *id_or_name, mn_tenant **out);
 int sq_tenant_list(struct mn_store *st, mn_tenant_list **out);
 int sq_identity_insert(struct mn_store *st, const mn_identity *i);

@@ -134,6 +134,25 @@ static int read_history(sqlite3_stmt *st, void *item, void *ctx)
 const struct sq_reader sq_history_reader = { sizeof(mn_history_entry), read_history, mn_history_entry_clear,
                                              NULL };
 
+static int read_policy(sqlite3_stmt *st, void *item, void *ctx)
+{
+    (void)ctx;
+    mn_policy *p = item;
+    p->id = sq_text(st, 0);
+    p->tenant_id = sq_text(st, 1);
+    p->role = sq_text(st, 2);
+    p->rule = sq_text(st, 3);
+    p->priority = sqlite3_column_int(st, 4);
+    p->active = sqlite3_column_int(st, 5);
+    p->description = sq_text(st, 6);
+    p->created_at = sqlite3_column_int64(st, 7);
+    p->updated_at = sqlite3_column_int64(st, 8);
+    return p->id && p->tenant_id && p->role && p->rule && p->description ? 1 : -MN_ENOMEM;
+}
+
+const struct sq_reader sq_policy_reader = { sizeof(mn_policy), read_policy, mn_policy_clear,
+                                            NULL };
+
 /* Columns as MEMORY_COLUMNS lists them (sqlite_sql.c). The embedding is copied only when asked
  * for: it is the biggest part of a row. */
 int sq_memory_read(sqlite3_stmt *st, mn_memory *m, int with_embedding)

@@ -8,6 +8,8 @@
     "updated_at, expires_at, deleted, seq, embedding"
 #define VISIBLE \
     " (?3 & 1 OR deleted = 0) AND (?3 & 2 OR expires_at = 0 OR expires_at > ?4) "
+#define POLICY_COLUMNS \
+    "id, tenant_id, role, rule, priority, active, description, created_at, updated_at"
 #define IDENTITY_COLUMNS \
     "id, tenant_id, external_id, role, claims, active, created_at, updated_at"
 
@@ -21,6 +23,17 @@ static const char *const sql[SQ__COUNT] = {
     [SQ_TENANT_GET] = "SELECT id, name, created_at FROM tenants WHERE id = ?1 OR name = ?1 "
                       "ORDER BY id = ?1 DESC LIMIT 1",
     [SQ_TENANT_LIST] = "SELECT id, name, created_at FROM tenants ORDER BY name",
+
+    [SQ_POLICY_INSERT] = "INSERT INTO policies (" POLICY_COLUMNS ") "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [SQ_POLICY_GET] = "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = ?1 AND id = ?2",
+    [SQ_POLICY_LIST] = "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = ?1 "
+                       "ORDER BY priority DESC, id",
+    [SQ_POLICY_UPDATE] = "UPDATE policies SET role = ?3, rule = ?4, priority = ?5, active = ?6, "
+                         "description = ?7, updated_at = ?9 WHERE id = ?1 AND tenant_id = ?2",
+    [SQ_POLICY_DELETE] = "DELETE FROM policies WHERE tenant_id = ?1 AND id = ?2",
+    [SQ_POLICY_GEN] = "SELECT policy_gen FROM tenants WHERE id = ?1",
+    [SQ_POLICY_GEN_BUMP] = "UPDATE tenants SET policy_gen = policy_gen + 1 WHERE id = ?1",
 
     [SQ_IDENTITY_INSERT] = "INSERT INTO identities (" IDENTITY_COLUMNS ") "
                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

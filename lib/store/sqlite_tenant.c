@@ -17,15 +17,19 @@ int sq_insert_unique(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *st, co
     return sq_fail(s, c->db, rc, doing);
 }
 
-int sq_tenant_insert(struct mn_store *st, const mn_tenant *t)
+int sq_tenant_insert(struct mn_store *st, const mn_tenant *t, const mn_policy *policies,
+                     size_t npolicies)
 {
     struct sq_store *s = (struct sq_store *)st;
     struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
+    int64_t unused;
+    int rc = sq_write_begin(s, &c, 0, &unused);
     if (rc != MN_OK)
         return rc;
     sqlite3_stmt *q = sq_stmt(s, c, SQ_TENANT_INSERT);
-    if (q) {
+    if (!q) {
+        rc = MN_EBACKEND;
+    } else {
         sq_bind_text(q, 1, t->id);
         sq_bind_text(q, 2, t->name);
         sqlite3_bind_int64(q, 3, t->created_at);
@@ -34,8 +38,9 @@ int sq_tenant_insert(struct mn_store *st, const mn_tenant *t)
                  "name", t->name);
         rc = sq_insert_unique(s, c, q, "creating a tenant", taken);
     }
-    sq_conn_put(s, c);
-    return q ? rc : MN_EBACKEND;
+    for (size_t i = 0; rc == MN_OK && i < npolicies; i++)
+        rc = sq_policy_insert_on(s, c, &policies[i]);
+    return sq_write_end(s, c, rc);
 }
 
 int sq_tenant_get(struct mn_store *st, const char *id_or_name, mn_tenant **out)

@@ -58,9 +58,21 @@ struct mn_store_ops {
     void (*close)(struct mn_store *s);
     int (*schema_version)(struct mn_store *s, int *version);
 
-    int (*tenant_insert)(struct mn_store *s, const mn_tenant *t);
+    /* Inserts the tenant and its first policies in one transaction. */
+    int (*tenant_insert)(struct mn_store *s, const mn_tenant *t, const mn_policy *policies,
+                         size_t npolicies);
     int (*tenant_get)(struct mn_store *s, const char *id_or_name, mn_tenant **out);
     int (*tenant_list)(struct mn_store *s, mn_tenant_list **out);
+
+    /* Policies. Every change advances the tenant's policy generation in the same transaction. */
+    int (*policy_insert)(struct mn_store *s, const mn_policy *p);
+    int (*policy_get)(struct mn_store *s, const char *tenant_id, const char *id, mn_policy **out);
+    /* Highest priority first. */
+    int (*policy_list)(struct mn_store *s, const char *tenant_id, mn_policy_list **out);
+    /* Replaces the stored row with p (same id and tenant). */
+    int (*policy_update)(struct mn_store *s, const mn_policy *p);
+    int (*policy_delete)(struct mn_store *s, const char *tenant_id, const char *id);
+    int (*policy_generation)(struct mn_store *s, const char *tenant_id, int64_t *gen);
 
     int (*identity_insert)(struct mn_store *s, const mn_identity *i);
     int (*identity_get)(struct mn_store *s, const char *tenant_id, const char *id_or_external,

@@ -261,7 +261,7 @@ check "--min-similarity drops weak hits" json 'd["hits"] == []'
 # ---- import / export --------------------------------------------------------------------------
 IDB="--db import.db --tenant acme --as bot"
 "$M" --db "$TMP/import.db" tenant create acme >/dev/null 2>&1
-"$M" --db "$TMP/import.db" --tenant acme identity create bot >/dev/null 2>&1
+"$M" --db "$TMP/import.db" --tenant acme identity create bot --role admin >/dev/null 2>&1
 "$M" --db "$TMP/import.db" --tenant acme identity create alice >/dev/null 2>&1
 cat >"$TMP/good.jsonl" <<'EOF'
 {"text": "Priya is allergic to peanuts", "type": "fact", "metadata": {"person": "priya"}, "importance": 0.9}

@@ -46,9 +46,9 @@ static void world_open(struct world *w, int i)
     w->tid = th_tenant(w->db, "acme");
     w->alice = th_identity(w->db, "acme", "alice");
     w->bob = th_identity(w->db, "acme", "bob");
-    w->sys = (mn_actor){"acme", NULL};
-    w->as_alice = (mn_actor){"acme", "alice"};
-    w->as_bob = (mn_actor){"acme", "bob"};
+    w->sys = (mn_actor){.tenant = "acme", .identity = NULL};
+    w->as_alice = (mn_actor){.tenant = "acme", .identity = "alice"};
+    w->as_bob = (mn_actor){.tenant = "acme", .identity = "bob"};
 }
 
 static void world_close(struct world *w)
@@ -205,7 +205,7 @@ START_TEST(identity_create_get_list)
 {
     mn_db *db = open_fresh(_i);
     const char *tid = th_tenant(db, "acme");
-    mn_actor sys = {"acme", NULL};
+    mn_actor sys = {.tenant = "acme", .identity = NULL};
     mn_identity *a = NULL, *b = NULL, *g = NULL;
     int64_t t0 = th_now_ms();
     TH_OK(db, mn_identity_create(db, &sys, "alice", NULL, NULL, &a));
@@ -219,7 +219,7 @@ START_TEST(identity_create_get_list)
     ck_assert_int_ge(a->updated_at, a->created_at);
 
     /* The actor's tenant may be named by id as well. */
-    mn_actor sys_by_id = {tid, NULL};
+    mn_actor sys_by_id = {.tenant = tid, .identity = NULL};
     TH_OK(db, mn_identity_create(db, &sys_by_id, "bob", "admin",
                                  " { \"team\" : \"ops\", \"level\" : 3, \"tags\": [\"x\"] } ", &b));
     ck_assert_str_eq(b->role, "admin");
@@ -238,7 +238,7 @@ START_TEST(identity_create_get_list)
     mn_identity_free(g);
     g = NULL;
     /* An identity acting for itself can read itself. */
-    mn_actor as_alice = {"acme", "alice"};
+    mn_actor as_alice = {.tenant = "acme", .identity = "alice"};
     TH_OK(db, mn_identity_get(db, &as_alice, a->id, &g));
     ck_assert_str_eq(g->external_id, "alice");
     mn_identity_free(g);
@@ -272,7 +272,7 @@ START_TEST(identity_duplicate_external_id)
     th_tenant(db, "acme");
     th_tenant(db, "globex");
     const char *a1 = th_identity(db, "acme", "alice");
-    mn_actor sys = {"acme", NULL};
+    mn_actor sys = {.tenant = "acme", .identity = NULL};
     mn_identity *i = NULL;
     TH_RC(db, mn_identity_create(db, &sys, "alice", "agent", NULL, &i), MN_EEXISTS);
     ck_assert_msg(th_has_word(mn_errmsg(db), "alice"), "message: %s", mn_errmsg(db));
@@ -281,7 +281,7 @@ START_TEST(identity_duplicate_external_id)
     /* The same external_id in another tenant is another identity. */
     const char *a2 = th_identity(db, "globex", "alice");
     ck_assert_str_ne(a1, a2);
-    mn_actor gsys = {"globex", NULL};
+    mn_actor gsys = {.tenant = "globex", .identity = NULL};
     ck_assert_uint_eq(th_count_identities(db, &gsys), 1);
     ck_assert_uint_eq(th_count_identities(db, &sys), 1);
     TH_OK(db, mn_identity_get(db, &gsys, "alice", &i));
@@ -663,7 +663,7 @@ START_TEST(memory_list_newest_first)
     mn_memory_list_free(l);
     /* An empty tenant lists nothing. */
     th_tenant(w.db, "empty");
-    mn_actor e = {"empty", NULL};
+    mn_actor e = {.tenant = "empty", .identity = NULL};
     opt = (mn_list_options){0};
     TH_OK(w.db, mn_memory_list_page(w.db, &e, &opt, &l));
     ck_assert_uint_eq(l->count, 0);
@@ -1356,7 +1356,7 @@ START_TEST(memory_seq_increases)
     /* seq is store-wide: another tenant's change is higher still. */
     th_tenant(w.db, "other");
     th_identity(w.db, "other", "x");
-    mn_actor ox = {"other", "x"};
+    mn_actor ox = {.tenant = "other", .identity = "x"};
     in.text = "other tenant";
     TH_OK(w.db, mn_memory_add(w.db, &ox, &in, &m));
     ck_assert_int_gt(m->seq, last);
@@ -1611,7 +1611,7 @@ START_TEST(persistence)
     mn_db *db = th_open(url, NULL);
     th_tenant(db, "acme");
     const char *alice = th_identity(db, "acme", "alice");
-    mn_actor a = {"acme", "alice"};
+    mn_actor a = {.tenant = "acme", .identity = "alice"};
     const char *m1 = th_add(db, &a, NULL, "persisted memory about lighthouses");
     const char *m2 = th_add(db, &a, NULL, "second persisted memory about gardens");
     mn_memory_input ch = {.text = "persisted memory about old lighthouses"};
@@ -1655,7 +1655,7 @@ START_TEST(embed_dim_fixed_at_creation)
     ck_assert_int_eq(mn_embed_dim(db), 64);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {"acme", "alice"};
+    mn_actor a = {.tenant = "acme", .identity = "alice"};
     const char *id = th_add(db, &a, NULL, "sixty-four dimensions");
     mn_memory *g = th_get(db, &a, id, MN_WITH_EMBEDDING);
     ck_assert_int_eq(g->dim, 64);
@@ -1734,7 +1734,7 @@ START_TEST(two_handles_one_store)
     th_tenant(a, "acme");
     th_identity(a, "acme", "alice");
     mn_db *b = th_open(url, NULL);
-    mn_actor al = {"acme", "alice"};
+    mn_actor al = {.tenant = "acme", .identity = "alice"};
     /* Both handles have searched before the writes, so a stale index would show. */
     mn_search_options so = {.query = "lighthouse keeper", .k = 5};
     mn_memory_list *l = NULL;
@@ -1783,7 +1783,7 @@ START_TEST(lookalike_names)
     mn_db *db = open_fresh(_i);
     const char *acme = th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor al = {"acme", "alice"};
+    mn_actor al = {.tenant = "acme", .identity = "alice"};
     const char *secret = th_add(db, &al, NULL, "acme's secret");
     /* A tenant named with acme's id: acme's id still means acme. */
     mn_tenant *t = NULL;
@@ -1791,13 +1791,13 @@ START_TEST(lookalike_names)
     if (rc == MN_OK) {
         ck_assert_str_ne(t->id, acme);
         th_identity(db, t->id, "mallory");
-        mn_actor by_id = {acme, NULL};
+        mn_actor by_id = {.tenant = acme, .identity = NULL};
         mn_memory_free(th_get(db, &by_id, secret, 0));
         mn_tenant *g = NULL;
         TH_OK(db, mn_tenant_get(db, acme, &g));
         ck_assert_str_eq(g->name, "acme");
         mn_tenant_free(g);
-        mn_actor mal = {t->id, "mallory"};
+        mn_actor mal = {.tenant = t->id, .identity = "mallory"};
         mn_memory *m = NULL;
         TH_RC(db, mn_memory_get(db, &mal, secret, 0, &m), MN_ENOTFOUND);
         mn_tenant_free(t);
@@ -1807,7 +1807,7 @@ START_TEST(lookalike_names)
     /* An identity whose external_id is another identity's id: the id wins. */
     mn_identity *alice = NULL;
     TH_OK(db, mn_identity_get(db, &al, "alice", &alice));
-    mn_actor sys = {"acme", NULL};
+    mn_actor sys = {.tenant = "acme", .identity = NULL};
     mn_identity *mallory = NULL;
     rc = mn_identity_create(db, &sys, alice->id, NULL, NULL, &mallory);
     if (rc == MN_OK) {
@@ -1816,7 +1816,7 @@ START_TEST(lookalike_names)
         ck_assert_str_eq(g->id, alice->id);
         ck_assert_str_eq(g->external_id, "alice");
         mn_identity_free(g);
-        mn_actor as = {"acme", alice->id};
+        mn_actor as = {.tenant = "acme", .identity = alice->id};
         mn_memory *m = NULL;
         mn_memory_input in = {.text = "who am I"};
         TH_OK(db, mn_memory_add(db, &as, &in, &m));
@@ -1840,8 +1840,8 @@ START_TEST(tenant_isolation)
     const char *gid = th_tenant(db, "globex");
     const char *a_alice = th_identity(db, "acme", "alice");
     const char *g_alice = th_identity(db, "globex", "alice");
-    mn_actor A = {"acme", NULL}, Aa = {"acme", "alice"};
-    mn_actor B = {"globex", NULL}, Ba = {"globex", "alice"}, Bid = {gid, NULL};
+    mn_actor A = {.tenant = "acme", .identity = NULL}, Aa = {.tenant = "acme", .identity = "alice"};
+    mn_actor B = {.tenant = "globex", .identity = NULL}, Ba = {.tenant = "globex", .identity = "alice"}, Bid = {.tenant = gid, .identity = NULL};
     const char *secret = "acme secret launch plan for the rocket skates";
     mn_memory_input ain = {.text = secret, .type = "plan", .metadata = "{\"k\":\"v\"}",
                            .ttl_days = 1};
@@ -1930,7 +1930,7 @@ START_TEST(tenant_isolation)
         mn_identity_list_free(il);
     }
     /* An actor of B naming A's identity by id is unknown. */
-    mn_actor mixed_actor = {"globex", a_alice};
+    mn_actor mixed_actor = {.tenant = "globex", .identity = a_alice};
     mn_memory *m = NULL;
     TH_RC(db, mn_memory_get(db, &mixed_actor, b1, 0, &m), MN_ENOTFOUND);
     mn_memory_input in = {.text = "x"};

@@ -285,11 +285,13 @@ const char *th_tenant(mn_db *db, const char *name)
     return id;
 }
 
+/* Store tests act across owners (alice reads bob's memories, ...): their identities are admins,
+ * whom the default policies let do everything; what policies allow is tested on its own. */
 const char *th_identity(mn_db *db, const char *tenant, const char *external_id)
 {
-    mn_actor sys = {tenant, NULL};
+    mn_actor sys = {.tenant = tenant, .identity = NULL};
     mn_identity *i = NULL;
-    TH_OK(db, mn_identity_create(db, &sys, external_id, NULL, NULL, &i));
+    TH_OK(db, mn_identity_create(db, &sys, external_id, "admin", NULL, &i));
     ck_assert_ptr_nonnull(i);
     const char *id = th_fmt("%s", i->id);
     mn_identity_free(i);
@@ -426,7 +428,7 @@ void th_state_get(mn_db *db, th_state *out)
     for (size_t t = 0; t < tl->count; t++) {
         h = hash_str(h, tl->items[t].id);
         h = hash_str(h, tl->items[t].name);
-        mn_actor sys = {tl->items[t].id, NULL};
+        mn_actor sys = {.tenant = tl->items[t].id, .identity = NULL};
         mn_identity_list *il = NULL;
         TH_OK(db, mn_identity_list_all(db, &sys, &il));
         out->identities += il->count;

@@ -60,15 +60,15 @@ static void world_open_cfg(struct world *w, const mn_config *cfg)
     w->alice = th_identity(w->db, "acme", "alice");
     th_identity(w->db, "acme", "bob");
     th_identity(w->db, "globex", "carl");
-    w->sys = (mn_actor){"acme", NULL};
-    w->as_alice = (mn_actor){"acme", "alice"};
+    w->sys = (mn_actor){.tenant = "acme", .identity = NULL};
+    w->as_alice = (mn_actor){.tenant = "acme", .identity = "alice"};
     w->m1 = th_add(w->db, &w->as_alice, NULL, "the first memory");
     w->m2 = th_add(w->db, &w->as_alice, NULL, "the second memory");
     w->m3 = th_add(w->db, &w->sys, "bob", "bob's memory, soon deleted");
     mn_memory_input ch = {.text = "the first memory, updated"};
     TH_OK(w->db, mn_memory_update(w->db, &w->sys, w->m1, &ch, NULL));
     TH_OK(w->db, mn_memory_delete(w->db, &w->sys, w->m3, MN_DELETE_SOFT));
-    mn_actor carl = {"globex", "carl"};
+    mn_actor carl = {.tenant = "globex", .identity = "carl"};
     th_add(w->db, &carl, NULL, "globex memory");
 }
 
@@ -110,14 +110,14 @@ START_TEST(bad_actor)
     BAD(db, mn_identity_list_all(db, NULL, &il), MN_EINVAL, "actor");
     BAD(db, mn_memory_purge_expired(db, NULL, NULL), MN_EINVAL, "actor");
 
-    mn_actor no_tenant = {NULL, "alice"};
+    mn_actor no_tenant = {.tenant = NULL, .identity = "alice"};
     BAD(db, mn_memory_add(db, &no_tenant, &in, &m), MN_EINVAL, "tenant");
     BAD(db, mn_memory_get(db, &no_tenant, w.m2, 0, &m), MN_EINVAL, "tenant");
     BAD(db, mn_identity_list_all(db, &no_tenant, &il), MN_EINVAL, "tenant");
-    mn_actor empty_tenant = {"", NULL};
+    mn_actor empty_tenant = {.tenant = "", .identity = NULL};
     BAD(db, mn_memory_add(db, &empty_tenant, &in, &m), MN_EINVAL, "tenant");
 
-    const mn_actor unknown[] = {{"nope", NULL}, {"nope", "alice"}, {UNKNOWN_ID, NULL}};
+    const mn_actor unknown[] = {{.tenant = "nope"}, {.tenant = "nope", .identity = "alice"}, {.tenant = UNKNOWN_ID}};
     for (size_t k = 0; k < 3; k++) {
         const mn_actor *a = &unknown[k];
         BAD(db, mn_memory_add(db, a, &in, &m), MN_ENOTFOUND, "tenant");
@@ -130,11 +130,11 @@ START_TEST(bad_actor)
         BAD(db, mn_identity_list_all(db, a, &il), MN_ENOTFOUND, "tenant");
         BAD(db, mn_memory_purge_expired(db, a, NULL), MN_ENOTFOUND, "tenant");
     }
-    mn_actor nope = {"nope", NULL};
+    mn_actor nope = {.tenant = "nope", .identity = NULL};
     BAD(db, mn_memory_add(db, &nope, &in, &m), MN_ENOTFOUND, "nope");
 
     /* Unknown identity in the actor, by external_id or id; also one of another tenant. */
-    const mn_actor unknown_id[] = {{"acme", "zelda"}, {"acme", UNKNOWN_ID}, {"globex", "alice"}};
+    const mn_actor unknown_id[] = {{.tenant = "acme", .identity = "zelda"}, {.tenant = "acme", .identity = UNKNOWN_ID}, {.tenant = "globex", .identity = "alice"}};
     for (size_t k = 0; k < 3; k++) {
         const mn_actor *a = &unknown_id[k];
         BAD(db, mn_memory_add(db, a, &in, &m), MN_ENOTFOUND, "identity");
@@ -144,7 +144,7 @@ START_TEST(bad_actor)
         BAD(db, mn_memory_update(db, a, w.m2, &in, &m), MN_ENOTFOUND, "identity");
         BAD(db, mn_memory_delete(db, a, w.m2, MN_DELETE_SOFT), MN_ENOTFOUND, "identity");
     }
-    mn_actor zelda = {"acme", "zelda"};
+    mn_actor zelda = {.tenant = "acme", .identity = "zelda"};
     BAD(db, mn_memory_add(db, &zelda, &in, &m), MN_ENOTFOUND, "zelda");
     ck_assert_ptr_null(m);
     ck_assert_ptr_null(l);
@@ -721,7 +721,7 @@ START_TEST(bad_large_batch)
     in[N - 1].metadata = NULL;
     TH_OK(w.db, mn_memory_add_many(w.db, &w.as_alice, in, N, &ids, &failed));
     mn_strings_free(ids, N);
-    mn_actor sys = {"acme", NULL};
+    mn_actor sys = {.tenant = "acme", .identity = NULL};
     ck_assert_uint_eq(th_count_memories(w.db, &sys, 0), N + 2);
     /* n = 0 is an empty batch. */
     TH_OK(w.db, mn_memory_add_many(w.db, &w.as_alice, in, 0, &ids, NULL));
@@ -936,7 +936,7 @@ static const char *make_full_db(void)
     mn_db *db = th_open(path, NULL);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {"acme", "alice"};
+    mn_actor a = {.tenant = "acme", .identity = "alice"};
     mn_memory_input in[200];
     for (int i = 0; i < 200; i++)
         in[i] = (mn_memory_input){.text = th_fmt("memory %d with some text to fill the pages of "
@@ -963,7 +963,7 @@ static void probe_corrupt(const char *path, const char *what)
         mn_close(db);
         return;
     }
-    mn_actor a = {"acme", "alice"};
+    mn_actor a = {.tenant = "acme", .identity = "alice"};
     mn_tenant_list *tl = NULL;
     rc = mn_tenant_list_all(db, &tl);
     noticed |= rc == MN_ECORRUPT;

@@ -137,7 +137,7 @@ START_TEST(open_readonly)
     mn_db *db = th_open(path, NULL);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {"acme", "alice"};
+    mn_actor a = {.tenant = "acme", .identity = "alice"};
     const char *id = th_add(db, &a, NULL, "read only memory about lighthouses");
     mn_close(db);
     uint64_t h0 = th_file_hash(path);
@@ -184,7 +184,7 @@ START_TEST(expiry_by_editing_the_file)
     th_tenant(db, "globex");
     th_identity(db, "acme", "alice");
     th_identity(db, "globex", "bob");
-    mn_actor a = {"acme", "alice"}, sys = {"acme", NULL}, b = {"globex", "bob"};
+    mn_actor a = {.tenant = "acme", .identity = "alice"}, sys = {.tenant = "acme", .identity = NULL}, b = {.tenant = "globex", .identity = "bob"};
     mn_memory_input e1 = {.text = "expiring memory about the summer festival", .ttl_days = 1};
     mn_memory_input e2 = {.text = "second expiring memory about the winter market", .ttl_days = 2};
     mn_memory_input keep = {.text = "a memory that stays about the spring fair", .ttl_days = 30};
@@ -278,7 +278,7 @@ START_TEST(rows_carry_tenant_and_unit_vectors)
     mn_db *db = th_open(path, NULL);
     const char *tid = th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {"acme", "alice"};
+    mn_actor a = {.tenant = "acme", .identity = "alice"};
     const char *id = th_add(db, &a, NULL, "row check");
     mn_close(db);
     ck_assert_str_eq(sq_text1(path, th_fmt("SELECT tenant_id FROM memories WHERE id = '%s'", id)),
@@ -299,7 +299,7 @@ START_TEST(deletes_leave_no_rows)
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
     th_identity(db, "acme", "bob");
-    mn_actor a = {"acme", "alice"}, b = {"acme", "bob"};
+    mn_actor a = {.tenant = "acme", .identity = "alice"}, b = {.tenant = "acme", .identity = "bob"};
     const char *hard = th_add(db, &a, NULL, "hard deleted");
     const char *soft_then_hard = th_add(db, &a, NULL, "soft then hard");
     const char *many1 = th_add(db, &a, NULL, "deleted in a batch");
@@ -315,7 +315,7 @@ START_TEST(deletes_leave_no_rows)
     TH_OK(db, mn_memory_delete(db, &a, soft_then_hard, MN_DELETE_SOFT));
     TH_OK(db, mn_memory_delete(db, &a, soft_then_hard, MN_DELETE_HARD));
     TH_OK(db, mn_memory_delete_many(db, &a, &many1, 1, MN_DELETE_HARD));
-    mn_actor sys = {"acme", NULL};
+    mn_actor sys = {.tenant = "acme", .identity = NULL};
     TH_OK(db, mn_identity_delete(db, &sys, "bob"));
     mn_close(db);
     for (size_t i = 0; i < 4; i++) {

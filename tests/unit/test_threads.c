@@ -56,7 +56,7 @@ static void *writer_main(void *p)
     mn_db *db = w->sh->db;
     char owner[16];
     snprintf(owner, sizeof owner, "w%d", w->n);
-    mn_actor a = {"acme", owner};
+    mn_actor a = {.tenant = "acme", .identity = owner};
     while (!atomic_load(&w->sh->start))
         ;
     for (int r = 0; r < ROUNDS; r++) {
@@ -97,7 +97,7 @@ static void *reader_main(void *p)
 {
     struct reader *r = p;
     mn_db *db = r->sh->db;
-    mn_actor sys = {"acme", NULL};
+    mn_actor sys = {.tenant = "acme", .identity = NULL};
     while (!atomic_load(&r->sh->start))
         ;
     unsigned i = 0;
@@ -210,7 +210,7 @@ START_TEST(one_handle_many_threads)
         wid[i] = th_identity(db, "acme", th_fmt("w%d", i));
     /* Something to read from the start. */
     th_identity(db, "acme", "seeder");
-    mn_actor seeder = {"acme", "seeder"};
+    mn_actor seeder = {.tenant = "acme", .identity = "seeder"};
     th_add(db, &seeder, NULL, "seed memory");
 
     struct shared sh = {.db = db};
@@ -245,12 +245,12 @@ START_TEST(one_handle_many_threads)
         ck_assert_int_gt(rs[i].lists, 0);
     }
 
-    mn_actor sys = {"acme", NULL};
+    mn_actor sys = {.tenant = "acme", .identity = NULL};
     size_t total = 1 + WRITERS * PER_WRITER;
     ck_assert_uint_eq(th_count_memories(db, &sys, 0), total);
     ck_assert_uint_eq(check_all_unique(db, &sys), total);
     for (int i = 0; i < WRITERS; i++) {
-        mn_actor own = {"acme", th_fmt("w%d", i)};
+        mn_actor own = {.tenant = "acme", .identity = th_fmt("w%d", i)};
         mn_filter f = {.identity = own.identity};
         size_t n;
         th_list_ids(db, &sys, &f, 1000, &n);
@@ -294,7 +294,7 @@ struct updater {
 static void *updater_main(void *p)
 {
     struct updater *u = p;
-    mn_actor a = {"acme", NULL};
+    mn_actor a = {.tenant = "acme", .identity = NULL};
     for (int i = 0; i < UPDATES; i++) {
         char text[64];
         snprintf(text, sizeof text, "updated by %d, round %d", u->n, i);
@@ -311,7 +311,7 @@ START_TEST(concurrent_updates_of_one_memory)
     mn_db *db = th_open_fresh();
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {"acme", "alice"};
+    mn_actor a = {.tenant = "acme", .identity = "alice"};
     const char *id = th_add(db, &a, NULL, "contended memory");
     pthread_t t[UPDATERS];
     struct updater us[UPDATERS];
@@ -456,7 +456,7 @@ static int child_main(const char *path, int n)
     }
     char owner[16];
     snprintf(owner, sizeof owner, "p%d", n);
-    mn_actor a = {"acme", owner};
+    mn_actor a = {.tenant = "acme", .identity = owner};
     int failures = 0;
     for (int r = 0; r < PROC_ROUNDS; r++) {
         char text[96];
@@ -511,7 +511,7 @@ START_TEST(two_processes_one_file)
                       "child %d: status %d (see its stderr)", i, status);
     }
     db = th_open(path, NULL);
-    mn_actor sys = {"acme", NULL};
+    mn_actor sys = {.tenant = "acme", .identity = NULL};
     ck_assert_uint_eq(th_count_memories(db, &sys, 0), PROCS * PER_PROC);
     ck_assert_uint_eq(check_all_unique(db, &sys), PROCS * PER_PROC);
     for (int i = 0; i < PROCS; i++) {
@@ -548,10 +548,10 @@ static int creator_main(const char *path, int n, int go_fd)
     mn_tenant *t = NULL;
     mn_identity *i = NULL;
     int rc = mn_tenant_create(db, name, &t);
-    mn_actor sys = {name, NULL};
+    mn_actor sys = {.tenant = name, .identity = NULL};
     if (rc == MN_OK)
         rc = mn_identity_create(db, &sys, "agent", NULL, NULL, &i);
-    mn_actor a = {name, "agent"};
+    mn_actor a = {.tenant = name, .identity = "agent"};
     for (int k = 0; rc == MN_OK && k < 20; k++) {
         char text[64];
         snprintf(text, sizeof text, "creator %d memory %d", n, k);
@@ -595,7 +595,7 @@ START_TEST(two_processes_create_one_file)
         ck_assert_int_eq(mn_embed_dim(db), 384);
         ck_assert_uint_eq(th_count_tenants(db), 2);
         for (int i = 0; i < 2; i++) {
-            mn_actor sys = {th_fmt("t%d", i), NULL};
+            mn_actor sys = {.tenant = th_fmt("t%d", i), .identity = NULL};
             ck_assert_uint_eq(th_count_memories(db, &sys, 0), 20);
         }
         mn_close(db);

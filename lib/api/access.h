@@ -1,0 +1,40 @@
+/* Access control of the API calls: every call made for an identity asks the tenant's policies
+ * (lib/policy) first; the trusted system actor (no identity) is not asked. */
+#ifndef MN_API_ACCESS_H
+#define MN_API_ACCESS_H
+
+#include "api/actor.h"
+
+/* MN_OK when who may perform action on resource (data: the resource as JSON, or NULL);
+ * MN_EDENIED with the deciding policy and reason in mn_errmsg() otherwise. */
+int mn_access_check(mn_db *db, const struct mn_who *who, const char *action,
+                    const char *resource, const cJSON *data);
+
+/* The same, as a verdict (for mn_policy_test): *allowed, and policy_id / reason malloc'd. */
+int mn_access_decide(mn_db *db, const struct mn_who *who, const char *action,
+                     const char *resource, const cJSON *data, int *allowed, char **policy_id,
+                     char **reason);
+
+/* For list and search: checks that who may `action` memories at all, then says in
+ * *per_memory whether each memory must still be checked for "read" (mn_access_memory). */
+int mn_access_begin(mn_db *db, const struct mn_who *who, const char *action, int *per_memory);
+/* 1 when who may read m, else 0 (a failed decision counts as no). */
+int mn_access_memory(mn_db *db, const struct mn_who *who, const mn_memory *m);
+/* MN_OK when who may `action` the memory m, else MN_EDENIED (as mn_access_check). */
+int mn_access_memory_check(mn_db *db, const struct mn_who *who, const char *action,
+                           const mn_memory *m);
+
+/* Drops from l, in place, the memories who may not read. */
+void mn_access_filter_list(mn_db *db, const struct mn_who *who, mn_memory_list *l);
+
+/* The JSON a policy sees of a memory: {"id","identity_id","type","metadata","importance"};
+ * NULL when out of memory. */
+cJSON *mn_access_memory_json(const char *id, const char *identity_id, const char *type,
+                             const char *metadata, double importance);
+
+/* The handle's cache of compiled policy sets, one per tenant and policy generation. */
+struct mn_policy_sets;
+int mn_policy_sets_create(struct mn_policy_sets **out);
+void mn_policy_sets_free(struct mn_policy_sets *ps);
+
+#endif

@@ -1,0 +1,25 @@
+/* Policies: the default policies of a new tenant (documented in policy.h). */
+#include "policy/policy.h"
+
+const char mn_policy_defaults[] =
+    "[\n"
+    " {\"role\": \"admin\", \"priority\": 100,\n"
+    "  \"description\": \"Admins may do everything.\",\n"
+    "  \"rule\": {\"effect\": \"allow\", \"actions\": \"*\", \"resource\": \"*\"}},\n"
+    " {\"role\": \"agent\", \"priority\": 50,\n"
+    "  \"description\": \"Agents may create, read, update, delete, list and search their own "
+    "memories.\",\n"
+    "  \"rule\": {\"effect\": \"allow\",\n"
+    "           \"actions\": [\"create\", \"read\", \"update\", \"delete\", \"list\", "
+    "\"search\"],\n"
+    "           \"resource\": \"memory\",\n"
+    "           \"when\": {\"and\": [{\"!!\": {\"var\": \"actor.id\"}},\n"
+    "                             {\"===\": [{\"var\": \"resource.identity_id\"}, "
+    "{\"var\": \"actor.id\"}]}]}}},\n"
+    " {\"role\": \"agent\", \"priority\": 50,\n"
+    "  \"description\": \"Agents may read their own identity.\",\n"
+    "  \"rule\": {\"effect\": \"allow\", \"actions\": [\"read\"], \"resource\": \"identity\",\n"
+    "           \"when\": {\"and\": [{\"!!\": {\"var\": \"actor.id\"}},\n"
+    "                             {\"===\": [{\"var\": \"resource.id\"}, "
+    "{\"var\": \"actor.id\"}]}]}}}\n"
+    "]\n";
