@@ -212,10 +212,8 @@ static int decide(mn_db *db, const struct mn_who *who, const char *action, const
                   const cJSON *data, int *allowed, char *policy_id, char *reason)
 {
     struct mn_policy_sets *ps = db->policy_sets;
-    int64_t gen, now = mn_now_ms();
-    int rc = db->store->ops->policy_generation(db->store, who->tenant->id, &gen);
-    if (rc != MN_OK)
-        return rc;
+    int64_t gen = who->policy_gen, now = mn_now_ms();
+    int rc;
     size_t len;
     char *key = decision_key(who, action, resource, data, &len);
     if (!key)
@@ -295,11 +293,8 @@ int mn_access_begin(mn_db *db, const struct mn_who *who, const char *action, int
     int rc = mn_access_check(db, who, action, "memory", NULL);
     if (rc != MN_OK)
         return rc;
-    int64_t gen;
     struct set_ref *ref;
-    rc = db->store->ops->policy_generation(db->store, who->tenant->id, &gen);
-    if (rc == MN_OK)
-        rc = acquire(db, who->tenant->id, gen, &ref);
+    rc = acquire(db, who->tenant->id, who->policy_gen, &ref);
     if (rc != MN_OK)
         return rc;
     *per_memory = mn_policyset_per_resource(ref->set, who->identity->role, "read", "memory");

@@ -28,11 +28,11 @@ int mn_who_resolve(mn_db *db, const mn_actor *actor, struct mn_who *who)
         if (rc != MN_OK)
             return mn_seterr(db, rc, "%s", err);
     }
-    int rc = db->store->ops->tenant_get(db->store, actor->tenant, &who->tenant);
+    int rc = db->store->ops->actor_get(db->store, actor->tenant, actor->identity, &who->tenant,
+                                       &who->identity, &who->policy_gen);
     if (rc != MN_OK || !actor->identity)
         return rc;
-    rc = db->store->ops->identity_get(db->store, who->tenant->id, actor->identity, &who->identity);
-    if (rc == MN_OK && !who->identity->active)
+    if (!who->identity->active)
         rc = mn_seterr(db, MN_EDENIED, "identity \"%.128s\" is deactivated and may not act",
                        who->identity->external_id);
     /* Policies read the claims and the context: parse them once per call. */

@@ -5,12 +5,14 @@
 #include "manushya.h"
 
 #include <cJSON.h>
+#include <stdint.h>
 
 struct mn_who {
     mn_tenant *tenant;
     mn_identity *identity;  /* NULL for the tenant's system actor */
     cJSON *claims;          /* the identity's claims, parsed (NULL for the system actor) */
     cJSON *context;         /* mn_actor.context, parsed (NULL when none) */
+    int64_t policy_gen;     /* the tenant's policy generation when the call began */
 };
 
 /* Resolves actor (tenant by id or name, identity by id or external_id). MN_EINVAL when actor

@@ -12,7 +12,7 @@ enum sq_stmt_id {
     SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK, SQ_BUMP_SEQ,
     SQ_TENANT_INSERT, SQ_TENANT_GET, SQ_TENANT_LIST,
     SQ_POLICY_INSERT, SQ_POLICY_GET, SQ_POLICY_LIST, SQ_POLICY_UPDATE, SQ_POLICY_DELETE,
-    SQ_POLICY_GEN, SQ_POLICY_GEN_BUMP,
+    SQ_POLICY_GEN_BUMP, SQ_ACTOR_GET,
     SQ_IDENTITY_INSERT, SQ_IDENTITY_GET, SQ_IDENTITY_LIST, SQ_IDENTITY_SET_ACTIVE,
     SQ_IDENTITY_DELETE, SQ_IDENTITY_DELETE_MEMORIES, SQ_IDENTITY_DELETE_HISTORY,
     SQ_MEMORY_INSERT, SQ_MEMORY_GET, SQ_MEMORY_LIST, SQ_MEMORY_LIST_BY_IDENTITY,
@@ -134,7 +134,8 @@ int sq_policy_get(struct mn_store *st, const char *tenant_id, const char *id, mn
 int sq_policy_list(struct mn_store *st, const char *tenant_id, mn_policy_list **out);
 int sq_policy_update(struct mn_store *st, const mn_policy *p);
 int sq_policy_delete(struct mn_store *st, const char *tenant_id, const char *id);
-int sq_policy_generation(struct mn_store *st, const char *tenant_id, int64_t *gen);
+int sq_actor_get(struct mn_store *st, const char *tenant, const char *identity, mn_tenant **t,
+                 mn_identity **i, int64_t *policy_gen);
 int sq_tenant_get(struct mn_store *st, const char *id_or_name, mn_tenant **out);
 int sq_tenant_list(struct mn_store *st, mn_tenant_list **out);
 int sq_identity_insert(struct mn_store *st, const mn_identity *i);

@@ -109,26 +109,3 @@ int sq_policy_list(struct mn_store *st, const char *tenant_id, mn_policy_list **
     *out = l;
     return rc;
 }
-
-int sq_policy_generation(struct mn_store *st, const char *tenant_id, int64_t *gen)
-{
-    struct sq_store *s = (struct sq_store *)st;
-    struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
-    if (rc != MN_OK)
-        return rc;
-    sqlite3_stmt *q = sq_stmt(s, c, SQ_POLICY_GEN);
-    if (q) {
-        sq_bind_text(q, 1, tenant_id);
-        int step = sqlite3_step(q);
-        if (step == SQLITE_ROW)
-            *gen = sqlite3_column_int64(q, 0);
-        else if (step == SQLITE_DONE)
-            rc = mn_seterr(s->base.db, MN_ENOTFOUND, "tenant %s is gone", tenant_id);
-        else
-            rc = sq_fail(s, c->db, step, "reading the policy generation");
-        sqlite3_reset(q);
-    }
-    sq_conn_put(s, c);
-    return q ? rc : MN_EBACKEND;
-}

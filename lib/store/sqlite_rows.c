@@ -100,18 +100,19 @@ static int read_tenant(sqlite3_stmt *st, void *item, void *ctx)
 
 const struct sq_reader sq_tenant_reader = { sizeof(mn_tenant), read_tenant, mn_tenant_clear, NULL };
 
+/* ctx, when set, points to the column where the identity's columns start (a join). */
 static int read_identity(sqlite3_stmt *st, void *item, void *ctx)
 {
-    (void)ctx;
+    int at = ctx ? *(const int *)ctx : 0;
     mn_identity *i = item;
-    i->id = sq_text(st, 0);
-    i->tenant_id = sq_text(st, 1);
-    i->external_id = sq_text(st, 2);
-    i->role = sq_text(st, 3);
-    i->claims = sq_text(st, 4);
-    i->active = sqlite3_column_int(st, 5);
-    i->created_at = sqlite3_column_int64(st, 6);
-    i->updated_at = sqlite3_column_int64(st, 7);
+    i->id = sq_text(st, at);
+    i->tenant_id = sq_text(st, at + 1);
+    i->external_id = sq_text(st, at + 2);
+    i->role = sq_text(st, at + 3);
+    i->claims = sq_text(st, at + 4);
+    i->active = sqlite3_column_int(st, at + 5);
+    i->created_at = sqlite3_column_int64(st, at + 6);
+    i->updated_at = sqlite3_column_int64(st, at + 7);
     return i->id && i->tenant_id && i->external_id && i->role && i->claims ? 1 : -MN_ENOMEM;
 }
 

@@ -68,3 +68,55 @@ int sq_tenant_list(struct mn_store *st, mn_tenant_list **out)
     *out = l;
     return rc;
 }
+
+int sq_actor_get(struct mn_store *st, const char *tenant, const char *identity, mn_tenant **t,
+                 mn_identity **i, int64_t *policy_gen)
+{
+    static const int identity_columns = 4; /* where SQ_ACTOR_GET's identity columns start */
+    struct sq_store *s = (struct sq_store *)st;
+    struct sq_conn *c;
+    *t = NULL;
+    *i = NULL;
+    int rc = sq_conn_get(s, &c);
+    if (rc != MN_OK)
+        return rc;
+    sqlite3_stmt *q = sq_stmt(s, c, SQ_ACTOR_GET);
+    if (!q) {
+        sq_conn_put(s, c);
+        return MN_EBACKEND;
+    }
+    sq_bind_text(q, 1, tenant);
+    sq_bind_text(q, 2, identity);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        *policy_gen = sqlite3_column_int64(q, 3);
+        *t = calloc(1, sizeof **t);
+        rc = *t && sq_tenant_reader.read(q, *t, NULL) > 0 ? MN_OK : MN_ENOMEM;
+        if (rc == MN_OK && identity && sqlite3_column_type(q, identity_columns) != SQLITE_NULL) {
+            struct sq_reader r = sq_identity_reader;
+            r.ctx = (void *)&identity_columns;
+            *i = calloc(1, sizeof **i);
+            rc = *i && r.read(q, *i, r.ctx) > 0 ? MN_OK : MN_ENOMEM;
+        } else if (rc == MN_OK && identity) {
+            rc = mn_seterr(s->base.db, MN_ENOTFOUND, "the tenant has no identity with the id "
+                           "or external_id \"%.128s\"; `manushya identity list` shows them",
+                           identity);
+        }
+        if (rc == MN_ENOMEM)
+            mn_seterr(s->base.db, rc, "out of memory reading an actor");
+    } else if (step == SQLITE_DONE) {
+        rc = mn_seterr(s->base.db, MN_ENOTFOUND, "no tenant has the id or name \"%.128s\"; "
+                       "`manushya tenant list` shows them", tenant);
+    } else {
+        rc = sq_fail(s, c->db, step, "reading the actor");
+    }
+    sqlite3_reset(q);
+    sq_conn_put(s, c);
+    if (rc != MN_OK) {
+        mn_tenant_free(*t);
+        mn_identity_free(*i);
+        *t = NULL;
+        *i = NULL;
+    }
+    return rc;
+}

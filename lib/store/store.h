@@ -72,7 +72,10 @@ struct mn_store_ops {
     /* Replaces the stored row with p (same id and tenant). */
     int (*policy_update)(struct mn_store *s, const mn_policy *p);
     int (*policy_delete)(struct mn_store *s, const char *tenant_id, const char *id);
-    int (*policy_generation)(struct mn_store *s, const char *tenant_id, int64_t *gen);
+    /* Resolves an actor in one read: the tenant (id or name), its policy generation and, when
+     * identity is not NULL, the identity (id or external_id). MN_ENOTFOUND naming which. */
+    int (*actor_get)(struct mn_store *s, const char *tenant, const char *identity,
+                     mn_tenant **t, mn_identity **i, int64_t *policy_gen);
 
     int (*identity_insert)(struct mn_store *s, const mn_identity *i);
     int (*identity_get)(struct mn_store *s, const char *tenant_id, const char *id_or_external,
