@@ -1,26 +1,17 @@
 #include "index/distance.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* Eight independent sums: without -ffast-math the compiler may not reorder a single running
- * sum, and one chain of dependent additions leaves the FPU waiting on latency. Eight lanes let
- * it vectorise and pipeline. */
-float mn_dot(const float *a, const float *b, int dim)
-{
-    float s[8] = { 0 };
-    int i = 0;
-    for (; i + 8 <= dim; i += 8)
-        for (int j = 0; j < 8; j++)
-            s[j] += a[i + j] * b[i + j];
-    float sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-    for (; i < dim; i++)
-        sum += a[i] * b[i];
-    return sum;
-}
+/* ---- dispatched kernels ------------------------------------------------------------------- */
 
-/* memcpy of eight floats compiles to one unaligned vector load: no copy, no misaligned access
- * in the C sense. */
-float mn_dot_unaligned(const float *a, const void *b, int dim)
+
+/* Scalar reference. Eight independent sums: without -ffast-math the compiler may not reorder a
+ * single running sum, and one chain of dependent additions leaves the FPU waiting on latency;
+ * eight lanes let it vectorise and pipeline. b is read through memcpy (any address): memcpy of
+ * eight floats compiles to one unaligned load, with no misaligned access in the C sense. */
+float mn_ip_scalar(const float *a, const void *b, int dim)
 {
     const unsigned char *p = b;
     float s[8] = { 0 }, v[8];
@@ -36,4 +27,96 @@ float mn_dot_unaligned(const float *a, const void *b, int dim)
         sum += a[i] * v[0];
     }
     return sum;
+}
+
+float mn_l2sq_scalar(const float *a, const void *b, int dim)
+{
+    const unsigned char *p = b;
+    float s[8] = { 0 }, v[8];
+    int i = 0;
+    for (; i + 8 <= dim; i += 8) {
+        memcpy(v, p + (size_t)i * sizeof(float), sizeof v);
+        for (int j = 0; j < 8; j++) {
+            float d = a[i + j] - v[j];
+            s[j] += d * d;
+        }
+    }
+    float sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    for (; i < dim; i++) {
+        memcpy(v, p + (size_t)i * sizeof(float), sizeof(float));
+        float d = a[i] - v[0];
+        sum += d * d;
+    }
+    return sum;
+}
+
+static const struct mn_dist_ops ops_scalar = { MN_SIMD_SCALAR, "scalar", mn_ip_scalar,
+                                                mn_l2sq_scalar };
+#ifdef MN_HAVE_X86_KERNELS
+static const struct mn_dist_ops ops_avx2 = { MN_SIMD_AVX2, "avx2", mn_ip_avx2, mn_l2sq_avx2 };
+static const struct mn_dist_ops ops_avx512 = { MN_SIMD_AVX512, "avx512", mn_ip_avx512,
+                                               mn_l2sq_avx512 };
+#endif
+
+static pthread_once_t dist_once = PTHREAD_ONCE_INIT;
+static int cpu_level; /* the highest level this CPU runs, set once */
+static const struct mn_dist_ops *dist_best;
+
+static void dist_init(void)
+{
+    int level = MN_SIMD_SCALAR;
+#ifdef MN_HAVE_X86_KERNELS
+    __builtin_cpu_init();
+    /* libgcc's checks include the OS saving the wider registers (XCR0). */
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        level = MN_SIMD_AVX2;
+    if (level == MN_SIMD_AVX2 && __builtin_cpu_supports("avx512f"))
+        level = MN_SIMD_AVX512;
+#endif
+    cpu_level = level;
+    const char *cap = getenv("MN_SIMD");
+    if (cap && strcmp(cap, "scalar") == 0)
+        level = MN_SIMD_SCALAR;
+    else if (cap && strcmp(cap, "avx2") == 0 && level > MN_SIMD_AVX2)
+        level = MN_SIMD_AVX2;
+    dist_best = &ops_scalar;
+#ifdef MN_HAVE_X86_KERNELS
+    if (level == MN_SIMD_AVX2)
+        dist_best = &ops_avx2;
+    else if (level == MN_SIMD_AVX512)
+        dist_best = &ops_avx512;
+#endif
+}
+
+const struct mn_dist_ops *mn_dist_ops(void)
+{
+    pthread_once(&dist_once, dist_init);
+    return dist_best;
+}
+
+const struct mn_dist_ops *mn_dist_ops_level(int level)
+{
+    pthread_once(&dist_once, dist_init);
+    if (level < MN_SIMD_SCALAR || level > cpu_level)
+        return NULL;
+    switch (level) {
+#ifdef MN_HAVE_X86_KERNELS
+    case MN_SIMD_AVX2:
+        return &ops_avx2;
+    case MN_SIMD_AVX512:
+        return &ops_avx512;
+#endif
+    default:
+        return &ops_scalar;
+    }
+}
+
+float mn_ip(const float *a, const void *b, int dim)
+{
+    return mn_dist_ops()->ip(a, b, dim);
+}
+
+float mn_l2sq(const float *a, const void *b, int dim)
+{
+    return mn_dist_ops()->l2sq(a, b, dim);
 }

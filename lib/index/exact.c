@@ -11,7 +11,7 @@ struct scan_ctx {
 static void score(void *ctx, int64_t key, const void *vec)
 {
     struct scan_ctx *s = ctx;
-    mn_topk_push(s->top, key, mn_dot_unaligned(s->query, vec, s->dim));
+    mn_topk_push(s->top, key, mn_ip(s->query, vec, s->dim));
 }
 
 int mn_exact_search(mn_db *db, const char *tenant_id, const struct mn_store_query *q,

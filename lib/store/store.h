@@ -46,7 +46,7 @@ struct mn_memory_row {
 };
 
 /* Called by scan for every selected memory: its store key and its unit vector, dim floats in
- * native byte order that may sit at any address (read them with mn_dot_unaligned or memcpy). */
+ * native byte order that may sit at any address (read them with mn_ip or memcpy). */
 typedef void (*mn_scan_fn)(void *ctx, int64_t key, const void *vec);
 
 struct mn_store_ops {

@@ -1,0 +1,2235 @@
+/* HNSW index: see hnsw.h for the design, the concurrency rules and the file format's purpose.
+ *
+ * Slots. Every node lives in a slot s (int32): its vector at vecs + s * dim, its layer-0 list at
+ * links0 + s * row (row = 1 + M0 ints: count, then ids), its upper lists at upper[s] (level[s]
+ * lists of 1 + M ints), its key, state, level and lock byte. A slot is FREE (on the free list,
+ * chained through its layer-0 row), INSERTING (being linked; may be chosen as a neighbour, not
+ * returned), LIVE, or DELETED (a waypoint until compaction frees it).
+ *
+ * Locks, always taken in this order, each at most once per thread:
+ *   writers (rwlock)   shared by every mutation; exclusive for save (a stable snapshot)
+ *   key_mu[key % 64]   serialises operations on one key
+ *   compact_mu         one compaction at a time
+ *   graph (rwlock)     shared by searches and mutations; exclusive to grow the arrays and to
+ *                      begin and end a compaction (which makes it a grace period: no search
+ *                      still holds a slot id the compaction frees)
+ *   ep_mu              entry point changes (held through the insert of a new top node)
+ *   map_mu             key table, free list, slot count
+ *   node lock (spin)   one node's lists while rewriting them; never two at once
+ * pool_mu guards the scratch pool and is never held with another lock taken after it.
+ *
+ * Lists are read with acquire loads and written with release stores (plain moves on x86), so a
+ * search needs no lock to follow them; ids are written before the count that exposes them. */
+#include "index/hnsw.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "index/distance.h"
+#include "manushya.h"
+
+enum { ST_FREE = 0, ST_INSERTING = 1, ST_LIVE = 2, ST_DELETED = 3 };
+
+#define MAX_LEVEL 30
+#define KEY_STRIPES 64
+#define MAX_SLOTS ((size_t)INT32_MAX)
+#define MIN_CAP 16
+#define MAX_THREADS 64
+
+struct cand {
+    float d;
+    int32_t id;
+};
+
+struct heap {
+    struct cand *a;
+    size_t n, cap;
+};
+
+/* Per-operation working memory, pooled per index. tags is the visited set (epoch-stamped). */
+struct scratch {
+    struct scratch *next;
+    uint16_t *tags;
+    size_t tags_cap;
+    uint16_t epoch;
+    struct heap c, w;    /* candidates (min-heap), results (max-heap) */
+    struct cand *list;   /* sorted candidates */
+    size_t list_cap;
+    size_t n_dist, n_expand; /* work counters of the last searches */
+    int32_t *ids;        /* a selection */
+    int *pruned;         /* heuristic: indexes of pruned candidates */
+    size_t sel_cap;      /* of ids and pruned */
+};
+
+struct mn_hnsw {
+    int dim, m, m0, ef_c;
+    int ef_s; /* atomic */
+    unsigned flags;
+    uint64_t seed;
+    double ml;
+    mn_dist_fn ip;
+    size_t row; /* ints per layer-0 list: 1 + m0 */
+
+    /* Slot arrays, cap entries each; reallocated only under the exclusive graph lock. */
+    size_t cap;
+    float *vecs;
+    int32_t *links0;
+    size_t vecs_bytes, links_bytes; /* as allocated (big blocks) */
+    int32_t **upper;
+    int64_t *keys;
+    uint8_t *state, *level, *nlock;
+
+    /* Under map_mu (n_slots also read atomically). */
+    size_t n_slots;
+    int32_t free_head;
+    size_t n_free;
+    int32_t *map;
+    size_t map_cap, map_n;
+
+    /* Atomics. */
+    size_t n_live, n_deleted, upper_bytes;
+    uint64_t rng_ctr;
+    uint64_t ep_word; /* (uint32)level << 32 | (uint32)entry; all ones when empty */
+
+    pthread_rwlock_t writers, graph;
+    pthread_mutex_t compact_mu, ep_mu, map_mu, pool_mu;
+    pthread_mutex_t key_mu[KEY_STRIPES];
+    struct scratch *pool;
+};
+
+/* ==== small helpers ========================================================================= */
+
+static inline int32_t ld32(const int32_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void st32(int32_t *p, int32_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static inline uint8_t ld8(const uint8_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void st8(uint8_t *p, uint8_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static inline size_t ldz(const size_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t pack_ep(int32_t entry, int level)
+{
+    return ((uint64_t)(uint32_t)level << 32) | (uint32_t)entry;
+}
+
+static inline int32_t ep_entry(uint64_t w)
+{
+    return (int32_t)(uint32_t)w;
+}
+
+static inline int ep_level(uint64_t w)
+{
+    return (int32_t)(uint32_t)(w >> 32);
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static void node_lock(mn_hnsw *h, int32_t s)
+{
+    uint8_t *p = &h->nlock[s];
+    int spins = 0;
+    while (__atomic_exchange_n(p, 1, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(p, __ATOMIC_RELAXED)) {
+            if (++spins >= 100) {
+                spins = 0;
+                sched_yield();
+            } else {
+                cpu_relax();
+            }
+        }
+    }
+}
+
+static void node_unlock(mn_hnsw *h, int32_t s)
+{
+    __atomic_store_n(&h->nlock[s], 0, __ATOMIC_RELEASE);
+}
+
+static inline const float *vec_at(const mn_hnsw *h, int32_t s)
+{
+    return h->vecs + (size_t)s * (size_t)h->dim;
+}
+
+static inline float dist_to(const mn_hnsw *h, const float *q, int32_t s)
+{
+    return -h->ip(q, vec_at(h, s), h->dim);
+}
+
+static inline int max_links(const mn_hnsw *h, int l)
+{
+    return l ? h->m : h->m0;
+}
+
+/* s's list on layer l, or NULL when s has no such layer (never for a consistent graph). */
+static inline int32_t *list_at(const mn_hnsw *h, int32_t s, int l)
+{
+    if (l == 0)
+        return h->links0 + (size_t)s * h->row;
+    if (h->level[s] < l || !h->upper[s])
+        return NULL;
+    return h->upper[s] + (size_t)(l - 1) * (size_t)(h->m + 1);
+}
+
+static inline int list_count(const int32_t *lst, int max)
+{
+    int n = ld32(lst);
+    return n < 0 ? 0 : n > max ? max : n;
+}
+
+static void list_write(int32_t *lst, const int32_t *ids, int n)
+{
+    for (int i = 0; i < n; i++)
+        st32(lst + 1 + i, ids[i]);
+    st32(lst, n);
+}
+
+/* Deleted or freed: not a neighbour to keep or choose. */
+static inline int is_removed(const mn_hnsw *h, int32_t s)
+{
+    uint8_t st = ld8(&h->state[s]);
+    return st != ST_LIVE && st != ST_INSERTING;
+}
+
+static inline void prefetch_vec(const mn_hnsw *h, int32_t s)
+{
+    const char *p = (const char *)vec_at(h, s);
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+}
+
+static uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+static int random_level(mn_hnsw *h)
+{
+    uint64_t c = __atomic_fetch_add(&h->rng_ctr, 1, __ATOMIC_RELAXED);
+    uint64_t r = splitmix64(h->seed ^ splitmix64(c));
+    double u = (double)((r >> 11) + 1) * 0x1.0p-53; /* (0, 1] */
+    double l = -log(u) * h->ml;
+    return l >= MAX_LEVEL ? MAX_LEVEL : (int)l;
+}
+
+/* ==== heaps ================================================================================= */
+
+static int heap_reserve(struct heap *hp, size_t need)
+{
+    if (need <= hp->cap)
+        return 0;
+    size_t nc = hp->cap ? hp->cap : 64;
+    while (nc < need)
+        nc *= 2;
+    struct cand *a = realloc(hp->a, nc * sizeof *a);
+    if (!a)
+        return -1;
+    hp->a = a;
+    hp->cap = nc;
+    return 0;
+}
+
+static inline void minheap_push(struct heap *hp, float d, int32_t id)
+{
+    size_t i = hp->n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (hp->a[p].d <= d)
+            break;
+        hp->a[i] = hp->a[p];
+        i = p;
+    }
+    hp->a[i].d = d;
+    hp->a[i].id = id;
+}
+
+static inline void minheap_pop(struct heap *hp)
+{
+    size_t n = --hp->n;
+    if (!n)
+        return;
+    struct cand last = hp->a[n];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1;
+        if (l >= n)
+            break;
+        size_t c = (l + 1 < n && hp->a[l + 1].d < hp->a[l].d) ? l + 1 : l;
+        if (hp->a[c].d >= last.d)
+            break;
+        hp->a[i] = hp->a[c];
+        i = c;
+    }
+    hp->a[i] = last;
+}
+
+static inline void maxheap_push(struct heap *hp, float d, int32_t id)
+{
+    size_t i = hp->n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (hp->a[p].d >= d)
+            break;
+        hp->a[i] = hp->a[p];
+        i = p;
+    }
+    hp->a[i].d = d;
+    hp->a[i].id = id;
+}
+
+static inline void maxheap_pop(struct heap *hp)
+{
+    size_t n = --hp->n;
+    if (!n)
+        return;
+    struct cand last = hp->a[n];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1;
+        if (l >= n)
+            break;
+        size_t c = (l + 1 < n && hp->a[l + 1].d > hp->a[l].d) ? l + 1 : l;
+        if (hp->a[c].d <= last.d)
+            break;
+        hp->a[i] = hp->a[c];
+        i = c;
+    }
+    hp->a[i] = last;
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    if (x->d != y->d)
+        return x->d < y->d ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Ascending distance (ties: smaller slot), so every selection is deterministic. */
+static void cand_sort(struct cand *c, size_t n)
+{
+    if (n > 48) {
+        qsort(c, n, sizeof *c, cand_cmp);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct cand t = c[i];
+        size_t j = i;
+        while (j > 0 && cand_cmp(&c[j - 1], &t) > 0) {
+            c[j] = c[j - 1];
+            j--;
+        }
+        c[j] = t;
+    }
+}
+
+/* ==== scratch pool ========================================================================== */
+
+static void scratch_free(struct scratch *sc)
+{
+    if (!sc)
+        return;
+    free(sc->tags);
+    free(sc->c.a);
+    free(sc->w.a);
+    free(sc->list);
+    free(sc->ids);
+    free(sc->pruned);
+    free(sc);
+}
+
+static size_t scratch_bytes(const struct scratch *sc)
+{
+    return sizeof *sc + sc->tags_cap * sizeof *sc->tags +
+           (sc->c.cap + sc->w.cap) * sizeof(struct cand) + sc->list_cap * sizeof *sc->list +
+           sc->sel_cap * (sizeof *sc->ids + sizeof *sc->pruned);
+}
+
+static int list_reserve(struct scratch *sc, size_t need)
+{
+    if (need <= sc->list_cap)
+        return 0;
+    size_t nc = sc->list_cap ? sc->list_cap : 64;
+    while (nc < need)
+        nc *= 2;
+    struct cand *l = realloc(sc->list, nc * sizeof *l);
+    if (!l)
+        return -1;
+    sc->list = l;
+    sc->list_cap = nc;
+    return 0;
+}
+
+/* Sizes the visited set to the current capacity (the caller holds the graph lock). */
+static int scratch_fit(const mn_hnsw *h, struct scratch *sc)
+{
+    if (sc->tags_cap >= h->cap)
+        return 0;
+    free(sc->tags);
+    sc->tags = calloc(h->cap, sizeof *sc->tags);
+    sc->tags_cap = sc->tags ? h->cap : 0;
+    sc->epoch = 0;
+    return sc->tags ? 0 : -1;
+}
+
+/* The caller holds the graph lock (either mode). NULL when out of memory. */
+static struct scratch *scratch_get(mn_hnsw *h)
+{
+    pthread_mutex_lock(&h->pool_mu);
+    struct scratch *sc = h->pool;
+    if (sc)
+        h->pool = sc->next;
+    pthread_mutex_unlock(&h->pool_mu);
+    if (!sc) {
+        sc = calloc(1, sizeof *sc);
+        if (!sc)
+            return NULL;
+        /* A repair considers a full list and the full lists of its removed members. */
+        size_t worst = (size_t)h->m0 * (size_t)(h->m0 + 1) + 1;
+        sc->sel_cap = worst;
+        sc->ids = malloc(worst * sizeof *sc->ids);
+        sc->pruned = malloc(worst * sizeof *sc->pruned);
+        if (!sc->ids || !sc->pruned || list_reserve(sc, worst) || heap_reserve(&sc->c, 256) ||
+            heap_reserve(&sc->w, (size_t)h->ef_c + 1)) {
+            scratch_free(sc);
+            return NULL;
+        }
+    }
+    if (scratch_fit(h, sc)) {
+        scratch_free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+static void scratch_put(mn_hnsw *h, struct scratch *sc)
+{
+    if (!sc)
+        return;
+    pthread_mutex_lock(&h->pool_mu);
+    sc->next = h->pool;
+    h->pool = sc;
+    pthread_mutex_unlock(&h->pool_mu);
+}
+
+static inline void visit_begin(struct scratch *sc)
+{
+    if (++sc->epoch == 0) {
+        memset(sc->tags, 0, sc->tags_cap * sizeof *sc->tags);
+        sc->epoch = 1;
+    }
+}
+
+/* ==== key table (under map_mu): open addressing of slots, linear probing ==================== */
+
+static inline size_t key_hash(int64_t key)
+{
+    return (size_t)splitmix64((uint64_t)key);
+}
+
+static int32_t map_find(const mn_hnsw *h, int64_t key)
+{
+    size_t mask = h->map_cap - 1, i = key_hash(key) & mask;
+    for (;;) {
+        int32_t s = h->map[i];
+        if (s < 0)
+            return -1;
+        if (h->keys[s] == key)
+            return s;
+        i = (i + 1) & mask;
+    }
+}
+
+static void map_place(int32_t *map, size_t cap, const int64_t *keys, int32_t s)
+{
+    size_t mask = cap - 1, i = key_hash(keys[s]) & mask;
+    while (map[i] >= 0)
+        i = (i + 1) & mask;
+    map[i] = s;
+}
+
+static int map_resize(mn_hnsw *h, size_t cap)
+{
+    int32_t *m = malloc(cap * sizeof *m);
+    if (!m)
+        return MN_ENOMEM;
+    memset(m, 0xff, cap * sizeof *m);
+    for (size_t i = 0; i < h->map_cap; i++)
+        if (h->map[i] >= 0)
+            map_place(m, cap, h->keys, h->map[i]);
+    free(h->map);
+    h->map = m;
+    h->map_cap = cap;
+    return MN_OK;
+}
+
+/* Adds slot s under keys[s] (absent). Load factor at most 1/2. */
+static int map_put(mn_hnsw *h, int32_t s)
+{
+    if ((h->map_n + 1) * 2 > h->map_cap) {
+        int rc = map_resize(h, h->map_cap * 2);
+        if (rc)
+            return rc;
+    }
+    map_place(h->map, h->map_cap, h->keys, s);
+    h->map_n++;
+    return MN_OK;
+}
+
+/* Removes key (present) by backward shift: no tombstones. */
+static void map_del(mn_hnsw *h, int64_t key)
+{
+    size_t mask = h->map_cap - 1, i = key_hash(key) & mask;
+    while (h->map[i] >= 0 && h->keys[h->map[i]] != key)
+        i = (i + 1) & mask;
+    if (h->map[i] < 0)
+        return;
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (h->map[j] < 0)
+            break;
+        size_t k = key_hash(h->keys[h->map[j]]) & mask;
+        /* the entry at j stays if its home k lies cyclically in (i, j] */
+        if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+            continue;
+        h->map[i] = h->map[j];
+        i = j;
+    }
+    h->map[i] = -1;
+    h->map_n--;
+}
+
+/* ==== slots ================================================================================= */
+
+/* The two big blocks (vectors, layer-0 lists) are anonymous mappings with transparent huge
+ * pages requested: a search touches a few hundred scattered vectors and lists, and 2 MiB pages
+ * spare most of the TLB misses. Growing remaps without copying. Under AddressSanitizer they are
+ * plain heap blocks, so that its bounds checks cover them (and ThreadSanitizer, which does not
+ * follow mremap, sees them). Contents past the old size are zero. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define BIG_MMAP 0
+#else
+#define BIG_MMAP 1
+#endif
+
+static size_t big_round(size_t bytes)
+{
+    size_t page = BIG_MMAP ? 4096 : 64;
+    return bytes ? (bytes + page - 1) & ~(page - 1) : page;
+}
+
+/* Resizes *p from old to bytes (both from big_round; old 0: new block). */
+static int big_resize(void **p, size_t old, size_t bytes)
+{
+#if BIG_MMAP
+    void *q = old ? mremap(*p, old, bytes, MREMAP_MAYMOVE)
+                  : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (q == MAP_FAILED)
+        return -1;
+#ifdef MADV_HUGEPAGE
+    if (bytes >= ((size_t)4 << 20))
+        madvise(q, bytes, MADV_HUGEPAGE); /* a hint: failure is harmless */
+#endif
+#else
+    void *q = aligned_alloc(64, bytes);
+    if (!q)
+        return -1;
+    if (old)
+        memcpy(q, *p, old);
+    memset((char *)q + old, 0, bytes - old);
+    free(*p);
+#endif
+    *p = q;
+    return 0;
+}
+
+static void big_free(void *p, size_t bytes)
+{
+    if (!p)
+        return;
+#if BIG_MMAP
+    munmap(p, bytes);
+#else
+    (void)bytes;
+    free(p);
+#endif
+}
+
+/* Grows every slot array to hold exactly want slots (more than now). Caller holds the graph lock
+ * exclusively. */
+static int grow(mn_hnsw *h, size_t want)
+{
+    if (want <= h->cap)
+        return MN_OK;
+    if (want > MAX_SLOTS)
+        return MN_ERANGE;
+    size_t nc = want;
+    size_t vbytes = big_round(nc * (size_t)h->dim * sizeof(float));
+    size_t lbytes = big_round(nc * h->row * sizeof(int32_t));
+    void *nv = h->vecs, *nl = h->links0;
+    if (big_resize(&nv, h->vecs_bytes, vbytes))
+        return MN_ENOMEM;
+    h->vecs = nv;
+    h->vecs_bytes = vbytes;
+    if (big_resize(&nl, h->links_bytes, lbytes))
+        return MN_ENOMEM;
+    h->links0 = nl;
+    h->links_bytes = lbytes;
+    int32_t **up = realloc(h->upper, nc * sizeof *up);
+    if (up)
+        h->upper = up;
+    int64_t *ks = realloc(h->keys, nc * sizeof *ks);
+    if (ks)
+        h->keys = ks;
+    uint8_t *st = realloc(h->state, nc);
+    if (st)
+        h->state = st;
+    uint8_t *lv = realloc(h->level, nc);
+    if (lv)
+        h->level = lv;
+    uint8_t *lk = realloc(h->nlock, nc);
+    if (lk)
+        h->nlock = lk;
+    if (!up || !ks || !st || !lv || !lk)
+        return MN_ENOMEM; /* the arrays that grew stay valid; cap is unchanged */
+    size_t old = h->cap;
+    for (size_t i = old; i < nc; i++)
+        h->upper[i] = NULL;
+    memset(h->keys + old, 0, (nc - old) * sizeof *ks);
+    memset(h->state + old, ST_FREE, nc - old);
+    memset(h->level + old, 0, nc - old);
+    memset(h->nlock + old, 0, nc - old);
+    h->cap = nc;
+    return MN_OK;
+}
+
+/* Takes a slot for key (absent: MN_EEXISTS otherwise) and enters it in the key table. The
+ * caller holds the graph lock shared; it is dropped and retaken when the arrays must grow. */
+static int alloc_slot(mn_hnsw *h, int64_t key, int32_t *out)
+{
+    for (;;) {
+        pthread_mutex_lock(&h->map_mu);
+        if (map_find(h, key) >= 0) {
+            pthread_mutex_unlock(&h->map_mu);
+            return MN_EEXISTS;
+        }
+        int32_t s = -1;
+        if (h->free_head >= 0) {
+            s = h->free_head;
+            h->free_head = h->links0[(size_t)s * h->row + 1];
+            h->n_free--;
+        } else if (h->n_slots < h->cap) {
+            s = (int32_t)h->n_slots;
+            __atomic_store_n(&h->n_slots, h->n_slots + 1, __ATOMIC_RELEASE);
+        }
+        if (s >= 0) {
+            h->links0[(size_t)s * h->row + 1] = 0;
+            h->keys[s] = key;
+            int rc = map_put(h, s);
+            if (rc) { /* back on the free list */
+                h->keys[s] = 0;
+                h->links0[(size_t)s * h->row + 1] = h->free_head;
+                h->free_head = s;
+                h->n_free++;
+            }
+            pthread_mutex_unlock(&h->map_mu);
+            *out = s;
+            return rc;
+        }
+        size_t cap = h->cap;
+        pthread_mutex_unlock(&h->map_mu);
+        if (cap >= MAX_SLOTS)
+            return MN_ERANGE;
+        pthread_rwlock_unlock(&h->graph);
+        pthread_rwlock_wrlock(&h->graph);
+        int rc = MN_OK;
+        if (h->cap == cap) /* by half: amortised O(1) per insert, at most 1/3 unused */
+            rc = grow(h, cap > MAX_SLOTS / 3 * 2 ? MAX_SLOTS : cap + cap / 2);
+        pthread_rwlock_unlock(&h->graph);
+        pthread_rwlock_rdlock(&h->graph);
+        if (rc)
+            return rc;
+    }
+}
+
+/* Returns slot s to the free list (graph lock exclusive, or s was never reachable). */
+static void release_slot_locked(mn_hnsw *h, int32_t s)
+{
+    if (h->upper[s]) {
+        __atomic_fetch_sub(&h->upper_bytes,
+                           (size_t)h->level[s] * (size_t)(h->m + 1) * sizeof(int32_t),
+                           __ATOMIC_RELAXED);
+        free(h->upper[s]);
+        h->upper[s] = NULL;
+    }
+    memset(h->vecs + (size_t)s * (size_t)h->dim, 0, (size_t)h->dim * sizeof(float));
+    memset(h->links0 + (size_t)s * h->row, 0, h->row * sizeof(int32_t));
+    h->keys[s] = 0;
+    h->level[s] = 0;
+    st8(&h->state[s], ST_FREE);
+    h->links0[(size_t)s * h->row + 1] = h->free_head;
+    h->free_head = s;
+    h->n_free++;
+}
+
+/* ==== graph search ========================================================================== */
+
+struct filter {
+    mn_hnsw_accept_fn fn;
+    void *ctx;
+    int32_t self;
+    int build; /* construction: any linkable node but self; search: live and accepted */
+};
+
+static inline int returnable(const mn_hnsw *h, const struct filter *f, int32_t s)
+{
+    uint8_t st = ld8(&h->state[s]);
+    if (f->build)
+        return (st == ST_LIVE || st == ST_INSERTING) && s != f->self;
+    return st == ST_LIVE && (!f->fn || f->fn(f->ctx, h->keys[s]));
+}
+
+/* Greedy descent on layer l (ef = 1). */
+static void greedy(const mn_hnsw *h, const float *q, int32_t *cur, float *curd, int l)
+{
+    size_t cap = h->cap;
+    int max = max_links(h, l), changed = 1;
+    while (changed) {
+        changed = 0;
+        const int32_t *lst = list_at(h, *cur, l);
+        if (!lst)
+            return;
+        int n = list_count(lst, max);
+        for (int j = 1; j <= n; j++) {
+            int32_t id = ld32(lst + j);
+            if ((size_t)(uint32_t)id >= cap)
+                continue;
+            float d = dist_to(h, q, id);
+            if (d < *curd) {
+                *curd = d;
+                *cur = id;
+                changed = 1;
+            }
+        }
+    }
+}
+
+/* Algorithm 2 (SEARCH-LAYER) with a result filter: leaves in sc->w (max-heap) the ef nearest
+ * returnable nodes found on layer l from ep. Non-returnable nodes are traversed; the search ends
+ * when ef returnable nodes are held and no candidate is closer than the worst of them, so it
+ * widens by itself while too few pass the filter. */
+static int search_layer(const mn_hnsw *h, struct scratch *sc, const float *q, int32_t ep,
+                        float epd, size_t ef, int l, const struct filter *f)
+{
+    visit_begin(sc);
+    sc->c.n = sc->w.n = 0;
+    if (heap_reserve(&sc->w, ef + 1))
+        return MN_ENOMEM;
+    uint16_t *tags = sc->tags;
+    const uint16_t epoch = sc->epoch;
+    const size_t cap = h->cap;
+    const int max = max_links(h, l);
+
+    tags[ep] = epoch;
+    minheap_push(&sc->c, epd, ep);
+    if (returnable(h, f, ep))
+        maxheap_push(&sc->w, epd, ep);
+    float lower = sc->w.n ? sc->w.a[0].d : INFINITY;
+
+    while (sc->c.n) {
+        struct cand cur = sc->c.a[0];
+        if (cur.d > lower && sc->w.n >= ef)
+            break;
+        minheap_pop(&sc->c);
+        sc->n_expand++;
+        const int32_t *lst = list_at(h, cur.id, l);
+        if (!lst)
+            continue;
+        int n = list_count(lst, max);
+        if (n > 0) {
+            int32_t first = ld32(lst + 1);
+            if ((size_t)(uint32_t)first < cap)
+                prefetch_vec(h, first);
+        }
+        for (int j = 1; j <= n; j++) {
+            int32_t id = ld32(lst + j);
+            if (j < n) {
+                int32_t nx = ld32(lst + j + 1);
+                if ((size_t)(uint32_t)nx < cap)
+                    prefetch_vec(h, nx);
+            }
+            if ((size_t)(uint32_t)id >= cap || tags[id] == epoch)
+                continue;
+            tags[id] = epoch;
+            float d = dist_to(h, q, id);
+            sc->n_dist++;
+            if (sc->w.n < ef || d < lower) {
+                if (sc->c.n == sc->c.cap && heap_reserve(&sc->c, sc->c.n + 1))
+                    return MN_ENOMEM;
+                minheap_push(&sc->c, d, id);
+                if (l == 0) /* likely expanded soon: fetch its list meanwhile */
+                    __builtin_prefetch(h->links0 + (size_t)id * h->row);
+                if (returnable(h, f, id)) {
+                    maxheap_push(&sc->w, d, id);
+                    if (sc->w.n > ef)
+                        maxheap_pop(&sc->w);
+                    lower = sc->w.a[0].d;
+                }
+            }
+        }
+    }
+    return MN_OK;
+}
+
+/* Moves sc->w into sc->list, nearest first; returns the count. */
+static int take_sorted(struct scratch *sc, size_t *n)
+{
+    size_t k = sc->w.n;
+    if (list_reserve(sc, k))
+        return MN_ENOMEM;
+    for (size_t i = k; i > 0; i--) {
+        sc->list[i - 1] = sc->w.a[0];
+        maxheap_pop(&sc->w);
+    }
+    *n = k;
+    return MN_OK;
+}
+
+/* ==== neighbour selection =================================================================== */
+
+/* Algorithm 4 (SELECT-NEIGHBORS-HEURISTIC) over c[0 .. n-1], sorted by distance to the base
+ * node: a candidate is kept when it is closer to the base than to every one kept so far, which
+ * spreads the links over directions. With MN_HNSW_KEEP_PRUNED the nearest pruned candidates top
+ * the list up to m. Writes at most m ids to out (not aliasing c); returns how many. */
+static int select_heuristic(const mn_hnsw *h, struct scratch *sc, const struct cand *c, size_t n,
+                            int m, int32_t *out)
+{
+    if (n <= (size_t)m) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = c[i].id;
+        return (int)n;
+    }
+    int r = 0;
+    size_t np = 0;
+    for (size_t i = 0; i < n && r < m; i++) {
+        const float *v = vec_at(h, c[i].id);
+        int good = 1;
+        for (int j = 0; j < r; j++) {
+            if (dist_to(h, v, out[j]) < c[i].d) {
+                good = 0;
+                break;
+            }
+        }
+        if (good)
+            out[r++] = c[i].id;
+        else
+            sc->pruned[np++] = (int)i;
+    }
+    if (h->flags & MN_HNSW_KEEP_PRUNED)
+        for (size_t p = 0; p < np && r < m; p++)
+            out[r++] = c[sc->pruned[p]].id;
+    return r;
+}
+
+/* Adds s to e's layer-l list; a full list is shrunk with the heuristic (which may drop s). */
+static void add_link(mn_hnsw *h, struct scratch *sc, int32_t e, int32_t s, int l)
+{
+    const int max = max_links(h, l);
+    node_lock(h, e);
+    int32_t *lst = list_at(h, e, l);
+    if (!lst) {
+        node_unlock(h, e);
+        return;
+    }
+    int n = list_count(lst, max);
+    for (int j = 1; j <= n; j++) {
+        if (ld32(lst + j) == s) {
+            node_unlock(h, e);
+            return;
+        }
+    }
+    if (n < max) {
+        st32(lst + 1 + n, s);
+        st32(lst, n + 1);
+        node_unlock(h, e);
+        return;
+    }
+    const float *ev = vec_at(h, e);
+    size_t k = 0;
+    for (int j = 1; j <= n; j++) {
+        int32_t id = ld32(lst + j);
+        if ((size_t)(uint32_t)id >= h->cap || is_removed(h, id))
+            continue;
+        sc->list[k].d = dist_to(h, ev, id);
+        sc->list[k++].id = id;
+    }
+    sc->list[k].d = dist_to(h, ev, s);
+    sc->list[k++].id = s;
+    cand_sort(sc->list, k);
+    int r = select_heuristic(h, sc, sc->list, k, max, sc->ids);
+    list_write(lst, sc->ids, r);
+    node_unlock(h, e);
+}
+
+/* Under x's lock: when x's layer-l list names removed nodes, rebuilds it with the heuristic from
+ * its remaining neighbours and the remaining neighbours of the removed ones. */
+static void repair_links(mn_hnsw *h, struct scratch *sc, int32_t x, int l)
+{
+    const int max = max_links(h, l);
+    const size_t cap = h->cap;
+    int32_t *lst = list_at(h, x, l);
+    if (!lst)
+        return;
+    int n = list_count(lst, max), bad = 0;
+    for (int j = 1; j <= n && !bad; j++) {
+        int32_t id = ld32(lst + j);
+        bad = (size_t)(uint32_t)id >= cap || is_removed(h, id);
+    }
+    if (!bad)
+        return;
+    visit_begin(sc);
+    const uint16_t epoch = sc->epoch;
+    sc->tags[x] = epoch;
+    const float *xv = vec_at(h, x);
+    size_t k = 0;
+    for (int j = 1; j <= n; j++) {
+        int32_t y = ld32(lst + j);
+        if ((size_t)(uint32_t)y >= cap)
+            continue;
+        if (!is_removed(h, y)) {
+            if (sc->tags[y] != epoch) {
+                sc->tags[y] = epoch;
+                sc->list[k].d = dist_to(h, xv, y);
+                sc->list[k++].id = y;
+            }
+            continue;
+        }
+        const int32_t *yl = list_at(h, y, l);
+        if (!yl)
+            continue;
+        int yn = list_count(yl, max);
+        for (int i = 1; i <= yn; i++) {
+            int32_t z = ld32(yl + i);
+            if ((size_t)(uint32_t)z >= cap || sc->tags[z] == epoch || is_removed(h, z))
+                continue;
+            sc->tags[z] = epoch;
+            sc->list[k].d = dist_to(h, xv, z);
+            sc->list[k++].id = z;
+        }
+    }
+    cand_sort(sc->list, k);
+    int r = select_heuristic(h, sc, sc->list, k, max, sc->ids);
+    list_write(lst, sc->ids, r);
+}
+
+/* ==== insert ================================================================================ */
+
+/* Algorithm 1 (INSERT) for slot s, already INSERTING with its vector and level. The caller holds
+ * the graph lock shared. */
+static int link_node(mn_hnsw *h, struct scratch *sc, int32_t s, int lv)
+{
+    const float *q = vec_at(h, s);
+    const struct filter f = { NULL, NULL, s, 1 };
+    int held = 0, rc = MN_OK;
+    uint64_t w = __atomic_load_n(&h->ep_word, __ATOMIC_ACQUIRE);
+    int32_t ep = ep_entry(w);
+    int top = ep_level(w);
+    if (ep < 0 || lv > top) {
+        /* A new top node (or the first): hold ep_mu through the insert so that no other top
+         * node is made meanwhile (its upper layers would miss this one). */
+        pthread_mutex_lock(&h->ep_mu);
+        held = 1;
+        w = __atomic_load_n(&h->ep_word, __ATOMIC_ACQUIRE);
+        ep = ep_entry(w);
+        top = ep_level(w);
+        if (ep < 0) {
+            __atomic_store_n(&h->ep_word, pack_ep(s, lv), __ATOMIC_RELEASE);
+            pthread_mutex_unlock(&h->ep_mu);
+            return MN_OK;
+        }
+        if (lv <= top) {
+            pthread_mutex_unlock(&h->ep_mu);
+            held = 0;
+        }
+    }
+    float epd = dist_to(h, q, ep);
+    for (int l = top; l > lv; l--)
+        greedy(h, q, &ep, &epd, l);
+    int32_t sel[2 * MN_HNSW_MAX_M];
+    for (int l = lv < top ? lv : top; l >= 0; l--) {
+        size_t n;
+        rc = search_layer(h, sc, q, ep, epd, (size_t)h->ef_c, l, &f);
+        if (rc == MN_OK)
+            rc = take_sorted(sc, &n);
+        if (rc)
+            break;
+        if (n > 0) {
+            ep = sc->list[0].id;
+            epd = sc->list[0].d;
+        }
+        int r = select_heuristic(h, sc, sc->list, n, h->m, sel);
+        node_lock(h, s);
+        list_write(list_at(h, s, l), sel, r);
+        node_unlock(h, s);
+        for (int i = 0; i < r; i++)
+            add_link(h, sc, sel[i], s, l);
+    }
+    if (held) {
+        if (rc == MN_OK)
+            __atomic_store_n(&h->ep_word, pack_ep(s, lv), __ATOMIC_RELEASE);
+        pthread_mutex_unlock(&h->ep_mu);
+    }
+    return rc;
+}
+
+static void delete_slot(mn_hnsw *h, struct scratch *sc, int32_t d);
+
+/* Inserts key (absent from the table) with vector v. Graph lock shared on entry and exit. */
+static int insert_new(mn_hnsw *h, struct scratch *sc, int64_t key, const float *v)
+{
+    int32_t s;
+    int rc = alloc_slot(h, key, &s);
+    if (rc)
+        return rc;
+    if (scratch_fit(h, sc)) {
+        rc = MN_ENOMEM;
+        goto undo;
+    }
+    int lv = random_level(h);
+    memcpy(h->vecs + (size_t)s * (size_t)h->dim, v, (size_t)h->dim * sizeof(float));
+    h->level[s] = (uint8_t)lv;
+    h->links0[(size_t)s * h->row] = 0;
+    if (lv > 0) {
+        size_t ints = (size_t)lv * (size_t)(h->m + 1);
+        h->upper[s] = calloc(ints, sizeof(int32_t));
+        if (!h->upper[s]) {
+            rc = MN_ENOMEM;
+            goto undo;
+        }
+        __atomic_fetch_add(&h->upper_bytes, ints * sizeof(int32_t), __ATOMIC_RELAXED);
+    }
+    st8(&h->state[s], ST_INSERTING); /* publishes vector, level and lists */
+    rc = link_node(h, sc, s, lv);
+    if (rc) {
+        /* Partly linked: retire it as a deleted node (repaired, freed by compaction). */
+        pthread_mutex_lock(&h->map_mu);
+        map_del(h, key);
+        pthread_mutex_unlock(&h->map_mu);
+        __atomic_fetch_add(&h->n_live, 1, __ATOMIC_RELAXED); /* delete_slot takes one off */
+        delete_slot(h, sc, s);
+        return rc;
+    }
+    st8(&h->state[s], ST_LIVE);
+    __atomic_fetch_add(&h->n_live, 1, __ATOMIC_RELAXED);
+    return MN_OK;
+
+undo:
+    /* Never reachable: straight back to the free list. */
+    pthread_mutex_lock(&h->map_mu);
+    map_del(h, key);
+    if (h->upper[s]) {
+        free(h->upper[s]);
+        h->upper[s] = NULL;
+        __atomic_fetch_sub(&h->upper_bytes,
+                           (size_t)h->level[s] * (size_t)(h->m + 1) * sizeof(int32_t),
+                           __ATOMIC_RELAXED);
+    }
+    h->level[s] = 0;
+    h->keys[s] = 0;
+    h->links0[(size_t)s * h->row] = 0;
+    h->links0[(size_t)s * h->row + 1] = h->free_head;
+    h->free_head = s;
+    h->n_free++;
+    pthread_mutex_unlock(&h->map_mu);
+    return rc;
+}
+
+/* ==== delete ================================================================================ */
+
+/* d was the entry point and is removed: the new one is a live node of the highest level. */
+static void replace_entry(mn_hnsw *h, int32_t d)
+{
+    pthread_mutex_lock(&h->ep_mu);
+    uint64_t w = __atomic_load_n(&h->ep_word, __ATOMIC_ACQUIRE);
+    if (ep_entry(w) != d) {
+        pthread_mutex_unlock(&h->ep_mu);
+        return;
+    }
+    int top = ep_level(w);
+    int32_t best = -1;
+    int bestl = -1;
+    /* Usually a neighbour on the top layer is live: it has the same level. */
+    const int32_t *lst = list_at(h, d, top);
+    if (lst) {
+        int n = list_count(lst, max_links(h, top));
+        for (int j = 1; j <= n && best < 0; j++) {
+            int32_t id = ld32(lst + j);
+            if ((size_t)(uint32_t)id < h->cap && ld8(&h->state[id]) == ST_LIVE &&
+                h->level[id] >= top) {
+                best = id;
+                bestl = h->level[id];
+            }
+        }
+    }
+    if (best < 0) {
+        /* Otherwise scan: the highest live node, or an inserting one when none is live. */
+        size_t ns = __atomic_load_n(&h->n_slots, __ATOMIC_ACQUIRE);
+        int32_t alt = -1;
+        int altl = -1;
+        for (size_t s = 0; s < ns; s++) {
+            uint8_t st = ld8(&h->state[s]);
+            if (st == ST_LIVE && h->level[s] > bestl) {
+                best = (int32_t)s;
+                bestl = h->level[s];
+            } else if (st == ST_INSERTING && h->level[s] > altl) {
+                alt = (int32_t)s;
+                altl = h->level[s];
+            }
+        }
+        if (best < 0) {
+            best = alt;
+            bestl = altl;
+        }
+    }
+    __atomic_store_n(&h->ep_word, best < 0 ? pack_ep(-1, -1) : pack_ep(best, bestl),
+                     __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&h->ep_mu);
+}
+
+/* Marks d deleted (never returned from now on) and reconnects its neighbours. d's key is
+ * already out of the table; the graph lock is held shared. sc may be NULL (no memory): the
+ * repair is then left to compaction. */
+static void delete_slot(mn_hnsw *h, struct scratch *sc, int32_t d)
+{
+    st8(&h->state[d], ST_DELETED);
+    __atomic_fetch_sub(&h->n_live, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&h->n_deleted, 1, __ATOMIC_RELAXED);
+    if (ep_entry(__atomic_load_n(&h->ep_word, __ATOMIC_ACQUIRE)) == d)
+        replace_entry(h, d);
+    if (!sc)
+        return;
+    int32_t nb[2 * MN_HNSW_MAX_M];
+    for (int l = h->level[d]; l >= 0; l--) {
+        const int32_t *lst = list_at(h, d, l);
+        if (!lst)
+            continue;
+        int n = list_count(lst, max_links(h, l));
+        for (int j = 0; j < n; j++)
+            nb[j] = ld32(lst + 1 + j);
+        for (int j = 0; j < n; j++) {
+            int32_t x = nb[j];
+            if ((size_t)(uint32_t)x >= h->cap || is_removed(h, x))
+                continue;
+            node_lock(h, x);
+            repair_links(h, sc, x, l);
+            node_unlock(h, x);
+        }
+    }
+}
+
+/* ==== compaction ============================================================================ */
+
+static int compact(mn_hnsw *h, int automatic)
+{
+    int rc = MN_OK;
+    pthread_rwlock_rdlock(&h->writers);
+    if (automatic) {
+        if (pthread_mutex_trylock(&h->compact_mu)) {
+            pthread_rwlock_unlock(&h->writers);
+            return MN_OK; /* another thread is at it */
+        }
+    } else {
+        pthread_mutex_lock(&h->compact_mu);
+    }
+    /* 1. Under the exclusive lock, the deleted nodes become condemned: every insert from now
+     * on sees them deleted and will not link to them, and none still running could have. */
+    pthread_rwlock_wrlock(&h->graph);
+    size_t ns = h->n_slots, count = 0;
+    uint8_t *cond = calloc(ns ? ns : 1, 1);
+    if (cond)
+        for (size_t s = 0; s < ns; s++)
+            if (h->state[s] == ST_DELETED) {
+                cond[s] = 1;
+                count++;
+            }
+    pthread_rwlock_unlock(&h->graph);
+    if (!cond) {
+        rc = MN_ENOMEM;
+        goto out;
+    }
+    if (!count)
+        goto out;
+
+    /* 2. Shared: repair every list that names a condemned node (searches and inserts go on). */
+    pthread_rwlock_rdlock(&h->graph);
+    struct scratch *sc = scratch_get(h);
+    if (!sc) {
+        pthread_rwlock_unlock(&h->graph);
+        rc = MN_ENOMEM;
+        goto out;
+    }
+    for (size_t x = 0; x < ns; x++) {
+        if (cond[x] || ld8(&h->state[x]) == ST_FREE)
+            continue;
+        for (int l = h->level[x]; l >= 0; l--) {
+            const int32_t *lst = list_at(h, (int32_t)x, l);
+            if (!lst)
+                continue;
+            int n = list_count(lst, max_links(h, l)), hit = 0;
+            for (int j = 1; j <= n && !hit; j++) {
+                uint32_t id = (uint32_t)ld32(lst + j);
+                hit = id < ns && cond[id];
+            }
+            if (hit) {
+                node_lock(h, (int32_t)x);
+                repair_links(h, sc, (int32_t)x, l);
+                node_unlock(h, (int32_t)x);
+            }
+        }
+    }
+    scratch_put(h, sc);
+    pthread_rwlock_unlock(&h->graph);
+
+    /* 3. Exclusive again: no search holds a condemned id now, and no list names one. */
+    pthread_rwlock_wrlock(&h->graph);
+    int32_t ep = ep_entry(h->ep_word);
+    if (ep >= 0 && (size_t)ep < ns && cond[ep])
+        replace_entry(h, ep); /* cannot happen (delete moves it), but never leave it dangling */
+    for (size_t s = 0; s < ns; s++)
+        if (cond[s])
+            release_slot_locked(h, (int32_t)s);
+    __atomic_fetch_sub(&h->n_deleted, count, __ATOMIC_RELAXED);
+    pthread_rwlock_unlock(&h->graph);
+
+out:
+    free(cond);
+    pthread_mutex_unlock(&h->compact_mu);
+    pthread_rwlock_unlock(&h->writers);
+    return rc;
+}
+
+static void maybe_compact(mn_hnsw *h)
+{
+    if (h->flags & MN_HNSW_NO_AUTO_COMPACT)
+        return;
+    size_t del = ldz(&h->n_deleted), live = ldz(&h->n_live);
+    if (del > 0 && del * 10 >= live + del)
+        compact(h, 1);
+}
+
+int mn_hnsw_compact(mn_hnsw *h)
+{
+    if (!h)
+        return MN_EINVAL;
+    return compact(h, 0);
+}
+
+/* ==== public: create, mutate ================================================================ */
+
+static int check_params(int dim, const struct mn_hnsw_params *p, struct mn_hnsw_params *out)
+{
+    struct mn_hnsw_params d = { 0, 0, 0, 0, 0 };
+    if (p)
+        d = *p;
+    if (!d.m)
+        d.m = MN_HNSW_DEFAULT_M;
+    if (!d.ef_construction)
+        d.ef_construction = MN_HNSW_DEFAULT_EF_CONSTRUCTION;
+    if (!d.ef_search)
+        d.ef_search = MN_HNSW_DEFAULT_EF_SEARCH;
+    if (dim < 1 || dim > MN_HNSW_MAX_DIM || d.m < 2 || d.m > MN_HNSW_MAX_M ||
+        d.ef_construction < 1 || d.ef_construction > MN_HNSW_MAX_EF || d.ef_search < 1 ||
+        d.ef_search > MN_HNSW_MAX_EF ||
+        (d.flags & ~(MN_HNSW_KEEP_PRUNED | MN_HNSW_NO_AUTO_COMPACT)))
+        return MN_EINVAL;
+    *out = d;
+    return MN_OK;
+}
+
+int mn_hnsw_create(int dim, const struct mn_hnsw_params *p, mn_hnsw **out)
+{
+    struct mn_hnsw_params prm;
+    if (!out)
+        return MN_EINVAL;
+    *out = NULL;
+    if (check_params(dim, p, &prm))
+        return MN_EINVAL;
+    mn_hnsw *h = calloc(1, sizeof *h);
+    if (!h)
+        return MN_ENOMEM;
+    h->dim = dim;
+    h->m = prm.m;
+    h->m0 = 2 * prm.m;
+    h->ef_c = prm.ef_construction;
+    h->ef_s = prm.ef_search;
+    h->flags = prm.flags;
+    h->seed = prm.seed;
+    h->ml = 1.0 / log((double)prm.m);
+    h->ip = mn_dist_ops()->ip;
+    h->row = 1 + (size_t)h->m0;
+    h->free_head = -1;
+    h->ep_word = pack_ep(-1, -1);
+    h->map_cap = 64;
+    h->map = malloc(h->map_cap * sizeof *h->map);
+    if (!h->map) {
+        free(h);
+        return MN_ENOMEM;
+    }
+    memset(h->map, 0xff, h->map_cap * sizeof *h->map);
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    /* Writer preference: a grow or compaction is not starved by a stream of searches. */
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&h->writers, &ra);
+    pthread_rwlock_init(&h->graph, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    pthread_mutex_init(&h->compact_mu, NULL);
+    pthread_mutex_init(&h->ep_mu, NULL);
+    pthread_mutex_init(&h->map_mu, NULL);
+    pthread_mutex_init(&h->pool_mu, NULL);
+    for (int i = 0; i < KEY_STRIPES; i++)
+        pthread_mutex_init(&h->key_mu[i], NULL);
+    int rc = grow(h, MIN_CAP);
+    if (rc) {
+        mn_hnsw_free(h);
+        return rc;
+    }
+    *out = h;
+    return MN_OK;
+}
+
+void mn_hnsw_free(mn_hnsw *h)
+{
+    if (!h)
+        return;
+    for (size_t s = 0; s < h->cap; s++)
+        free(h->upper ? h->upper[s] : NULL);
+    free(h->upper);
+    big_free(h->vecs, h->vecs_bytes);
+    big_free(h->links0, h->links_bytes);
+    free(h->keys);
+    free(h->state);
+    free(h->level);
+    free(h->nlock);
+    free(h->map);
+    while (h->pool) {
+        struct scratch *n = h->pool->next;
+        scratch_free(h->pool);
+        h->pool = n;
+    }
+    pthread_rwlock_destroy(&h->writers);
+    pthread_rwlock_destroy(&h->graph);
+    pthread_mutex_destroy(&h->compact_mu);
+    pthread_mutex_destroy(&h->ep_mu);
+    pthread_mutex_destroy(&h->map_mu);
+    pthread_mutex_destroy(&h->pool_mu);
+    for (int i = 0; i < KEY_STRIPES; i++)
+        pthread_mutex_destroy(&h->key_mu[i]);
+    free(h);
+}
+
+int mn_hnsw_reserve(mn_hnsw *h, size_t n)
+{
+    if (!h)
+        return MN_EINVAL;
+    if (n > MAX_SLOTS)
+        return MN_ERANGE;
+    pthread_rwlock_wrlock(&h->graph);
+    int rc = grow(h, n);
+    pthread_rwlock_unlock(&h->graph);
+    return rc;
+}
+
+static pthread_mutex_t *key_lock(mn_hnsw *h, int64_t key)
+{
+    return &h->key_mu[key_hash(key) % KEY_STRIPES];
+}
+
+/* Before growing the arrays, reclaim the slots of deleted nodes if there are enough of them. */
+static void compact_before_growing(mn_hnsw *h)
+{
+    if (h->flags & MN_HNSW_NO_AUTO_COMPACT)
+        return;
+    pthread_rwlock_rdlock(&h->graph);
+    pthread_mutex_lock(&h->map_mu);
+    int full = h->free_head < 0 && h->n_slots == h->cap && ldz(&h->n_deleted) * 64 >= h->cap;
+    pthread_mutex_unlock(&h->map_mu);
+    pthread_rwlock_unlock(&h->graph);
+    if (full)
+        compact(h, 1);
+}
+
+static int put(mn_hnsw *h, int64_t key, const float *v, int replace)
+{
+    if (!h || !v)
+        return MN_EINVAL;
+    for (int i = 0; i < h->dim; i++)
+        if (!isfinite(v[i]))
+            return MN_EINVAL;
+    compact_before_growing(h);
+    pthread_mutex_t *km = key_lock(h, key);
+    pthread_rwlock_rdlock(&h->writers);
+    pthread_mutex_lock(km);
+    pthread_rwlock_rdlock(&h->graph);
+    int rc;
+    struct scratch *sc = scratch_get(h);
+    if (!sc) {
+        rc = MN_ENOMEM;
+    } else {
+        pthread_mutex_lock(&h->map_mu);
+        int32_t old = map_find(h, key);
+        if (old >= 0 && replace)
+            map_del(h, key);
+        pthread_mutex_unlock(&h->map_mu);
+        if (old >= 0 && !replace) {
+            rc = MN_EEXISTS;
+        } else {
+            if (old >= 0)
+                delete_slot(h, sc, old);
+            rc = insert_new(h, sc, key, v);
+        }
+        scratch_put(h, sc);
+    }
+    pthread_rwlock_unlock(&h->graph);
+    pthread_mutex_unlock(km);
+    pthread_rwlock_unlock(&h->writers);
+    maybe_compact(h);
+    return rc;
+}
+
+int mn_hnsw_insert(mn_hnsw *h, int64_t key, const float *vec)
+{
+    return put(h, key, vec, 0);
+}
+
+int mn_hnsw_update(mn_hnsw *h, int64_t key, const float *vec)
+{
+    return put(h, key, vec, 1);
+}
+
+int mn_hnsw_delete(mn_hnsw *h, int64_t key)
+{
+    if (!h)
+        return MN_EINVAL;
+    pthread_mutex_t *km = key_lock(h, key);
+    pthread_rwlock_rdlock(&h->writers);
+    pthread_mutex_lock(km);
+    pthread_rwlock_rdlock(&h->graph);
+    pthread_mutex_lock(&h->map_mu);
+    int32_t s = map_find(h, key);
+    if (s >= 0)
+        map_del(h, key);
+    pthread_mutex_unlock(&h->map_mu);
+    if (s >= 0) {
+        struct scratch *sc = scratch_get(h);
+        delete_slot(h, sc, s);
+        scratch_put(h, sc);
+    }
+    pthread_rwlock_unlock(&h->graph);
+    pthread_mutex_unlock(km);
+    pthread_rwlock_unlock(&h->writers);
+    if (s < 0)
+        return MN_ENOTFOUND;
+    maybe_compact(h);
+    return MN_OK;
+}
+
+int mn_hnsw_contains(const mn_hnsw *hc, int64_t key)
+{
+    mn_hnsw *h = (mn_hnsw *)hc;
+    if (!h)
+        return 0;
+    pthread_rwlock_rdlock(&h->graph);
+    pthread_mutex_lock(&h->map_mu);
+    int32_t s = map_find(h, key);
+    int live = s >= 0 && ld8(&h->state[s]) == ST_LIVE;
+    pthread_mutex_unlock(&h->map_mu);
+    pthread_rwlock_unlock(&h->graph);
+    return live;
+}
+
+struct build_job {
+    mn_hnsw *h;
+    const int64_t *keys;
+    const float *vecs;
+    size_t n, next;
+    int rc;
+};
+
+static void *build_worker(void *arg)
+{
+    struct build_job *j = arg;
+    for (;;) {
+        size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+        if (i >= j->n || __atomic_load_n(&j->rc, __ATOMIC_RELAXED))
+            break;
+        int rc = mn_hnsw_insert(j->h, j->keys[i], j->vecs + i * (size_t)j->h->dim);
+        if (rc) {
+            int zero = 0;
+            __atomic_compare_exchange_n(&j->rc, &zero, rc, 0, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED);
+            break;
+        }
+    }
+    return NULL;
+}
+
+int mn_hnsw_build(mn_hnsw *h, const int64_t *keys, const float *vecs, size_t n, int threads)
+{
+    if (!h || (n && (!keys || !vecs)))
+        return MN_EINVAL;
+    if (!n)
+        return MN_OK;
+    size_t have = ldz(&h->n_live) + ldz(&h->n_deleted);
+    int rc = mn_hnsw_reserve(h, have + n > MAX_SLOTS ? MAX_SLOTS : have + n);
+    if (rc)
+        return rc;
+    struct build_job job = { h, keys, vecs, n, 0, MN_OK };
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    if ((size_t)threads > n)
+        threads = (int)n;
+    pthread_t tid[MAX_THREADS];
+    int started = 0;
+    for (int i = 1; i < threads; i++) {
+        if (pthread_create(&tid[started], NULL, build_worker, &job))
+            break;
+        started++;
+    }
+    build_worker(&job);
+    for (int i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+    return job.rc;
+}
+
+/* ==== public: search ======================================================================== */
+
+int mn_hnsw_search(const mn_hnsw *h, const float *q, size_t k, int ef, mn_hnsw_accept_fn accept,
+                   void *ctx, struct mn_hit *out, size_t *n)
+{
+    return mn_hnsw_search_ex(h, q, k, ef, accept, ctx, out, n, NULL);
+}
+
+/* Equal scores: smaller key first (as mn_topk). */
+static void hits_tie_order(struct mn_hit *out, size_t m)
+{
+    for (size_t i = 1; i < m; i++) {
+        struct mn_hit t = out[i];
+        size_t j = i;
+        while (j > 0 && out[j - 1].score == t.score && out[j - 1].key > t.key) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = t;
+    }
+}
+
+int mn_hnsw_search_ex(const mn_hnsw *hc, const float *q, size_t k, int ef,
+                      mn_hnsw_accept_fn accept, void *ctx, struct mn_hit *out, size_t *n,
+                      struct mn_hnsw_search_stats *stats)
+{
+    mn_hnsw *h = (mn_hnsw *)hc;
+    if (stats)
+        memset(stats, 0, sizeof *stats);
+    if (n)
+        *n = 0;
+    if (!h || !q || !n || (k && !out))
+        return MN_EINVAL;
+    if (!k)
+        return MN_OK;
+    if (ef <= 0)
+        ef = __atomic_load_n(&h->ef_s, __ATOMIC_RELAXED);
+    if (ef > MN_HNSW_MAX_EF)
+        ef = MN_HNSW_MAX_EF;
+    size_t efe = (size_t)ef > k ? (size_t)ef : k;
+    pthread_rwlock_rdlock(&h->graph);
+    uint64_t w = __atomic_load_n(&h->ep_word, __ATOMIC_ACQUIRE);
+    int32_t ep = ep_entry(w);
+    if (ep < 0) {
+        pthread_rwlock_unlock(&h->graph);
+        return MN_OK;
+    }
+    size_t ns = __atomic_load_n(&h->n_slots, __ATOMIC_ACQUIRE);
+    if (efe > ns)
+        efe = ns ? ns : 1;
+    struct scratch *sc = scratch_get(h);
+    if (!sc) {
+        pthread_rwlock_unlock(&h->graph);
+        return MN_ENOMEM;
+    }
+    float epd = dist_to(h, q, ep);
+    for (int l = ep_level(w); l > 0; l--)
+        greedy(h, q, &ep, &epd, l);
+    const struct filter f = { accept, ctx, -1, 0 };
+    size_t got = 0, m = 0;
+    sc->n_dist = sc->n_expand = 0;
+    int rc = search_layer(h, sc, q, ep, epd, efe, 0, &f);
+    if (stats) {
+        stats->distances = sc->n_dist;
+        stats->expanded = sc->n_expand;
+        stats->ef = efe;
+    }
+    if (rc == MN_OK)
+        rc = take_sorted(sc, &got);
+    if (rc == MN_OK) {
+        /* A node deleted since it was found is dropped: deleted means never returned. */
+        for (size_t i = 0; i < got && m < k; i++) {
+            int32_t id = sc->list[i].id;
+            if (ld8(&h->state[id]) != ST_LIVE)
+                continue;
+            out[m].key = h->keys[id];
+            out[m].score = -sc->list[i].d;
+            m++;
+        }
+    }
+    scratch_put(h, sc);
+    pthread_rwlock_unlock(&h->graph);
+    hits_tie_order(out, m);
+    *n = m;
+    return rc;
+}
+
+int mn_hnsw_score_keys(const mn_hnsw *hc, const float *q, const int64_t *keys, size_t nkeys,
+                       size_t k, struct mn_hit *out, size_t *n)
+{
+    mn_hnsw *h = (mn_hnsw *)hc;
+    if (n)
+        *n = 0;
+    if (!h || !q || !n || (k && !out) || (nkeys && !keys))
+        return MN_EINVAL;
+    if (!k || !nkeys)
+        return MN_OK;
+    struct mn_topk top;
+    if (mn_topk_init(&top, k))
+        return MN_ENOMEM;
+    pthread_rwlock_rdlock(&h->graph);
+    struct scratch *sc = scratch_get(h);
+    if (!sc) {
+        pthread_rwlock_unlock(&h->graph);
+        mn_topk_free(&top);
+        return MN_ENOMEM;
+    }
+    visit_begin(sc); /* a key listed twice is scored once */
+    /* the key table in batches, so inserts are not held up for long */
+    for (size_t i = 0; i < nkeys;) {
+        size_t end = nkeys - i > 256 ? i + 256 : nkeys;
+        pthread_mutex_lock(&h->map_mu);
+        for (; i < end; i++) {
+            int32_t s = map_find(h, keys[i]);
+            if (s < 0 || sc->tags[s] == sc->epoch || ld8(&h->state[s]) != ST_LIVE)
+                continue;
+            sc->tags[s] = sc->epoch;
+            mn_topk_push(&top, keys[i], -dist_to(h, q, s));
+        }
+        pthread_mutex_unlock(&h->map_mu);
+    }
+    scratch_put(h, sc);
+    pthread_rwlock_unlock(&h->graph);
+    mn_topk_sort(&top);
+    size_t m = top.n;
+    memcpy(out, top.heap, m * sizeof *out);
+    mn_topk_free(&top);
+    *n = m;
+    return MN_OK;
+}
+
+/* ==== public: introspection ================================================================= */
+
+size_t mn_hnsw_count(const mn_hnsw *h)
+{
+    return h ? ldz(&h->n_live) : 0;
+}
+
+int mn_hnsw_dim(const mn_hnsw *h)
+{
+    return h ? h->dim : 0;
+}
+
+/* Graph lock held (either mode). */
+static size_t bytes_locked(mn_hnsw *h)
+{
+    size_t per_slot = sizeof(int32_t *) + sizeof(int64_t) + 3;
+    size_t b = sizeof *h + h->vecs_bytes + h->links_bytes + h->cap * per_slot +
+               ldz(&h->upper_bytes);
+    pthread_mutex_lock(&h->map_mu);
+    b += h->map_cap * sizeof *h->map;
+    pthread_mutex_unlock(&h->map_mu);
+    pthread_mutex_lock(&h->pool_mu);
+    for (const struct scratch *sc = h->pool; sc; sc = sc->next)
+        b += scratch_bytes(sc);
+    pthread_mutex_unlock(&h->pool_mu);
+    return b;
+}
+
+size_t mn_hnsw_bytes(const mn_hnsw *hc)
+{
+    mn_hnsw *h = (mn_hnsw *)hc;
+    if (!h)
+        return 0;
+    pthread_rwlock_rdlock(&h->graph);
+    size_t b = bytes_locked(h);
+    pthread_rwlock_unlock(&h->graph);
+    return b;
+}
+
+double mn_hnsw_bytes_per_vector(const mn_hnsw *h)
+{
+    size_t n = mn_hnsw_count(h);
+    return n ? (double)mn_hnsw_bytes(h) / (double)n : 0.0;
+}
+
+void mn_hnsw_stats(const mn_hnsw *hc, struct mn_hnsw_stats *st)
+{
+    mn_hnsw *h = (mn_hnsw *)hc;
+    memset(st, 0, sizeof *st);
+    if (!h)
+        return;
+    pthread_rwlock_rdlock(&h->graph);
+    st->live = ldz(&h->n_live);
+    st->deleted = ldz(&h->n_deleted);
+    pthread_mutex_lock(&h->map_mu);
+    st->slots = h->n_slots;
+    st->free = h->n_free;
+    pthread_mutex_unlock(&h->map_mu);
+    st->capacity = h->cap;
+    st->max_level = ep_level(__atomic_load_n(&h->ep_word, __ATOMIC_ACQUIRE));
+    st->bytes = bytes_locked(h);
+    pthread_rwlock_unlock(&h->graph);
+}
+
+void mn_hnsw_params_get(const mn_hnsw *h, struct mn_hnsw_params *p)
+{
+    memset(p, 0, sizeof *p);
+    if (!h)
+        return;
+    p->m = h->m;
+    p->ef_construction = h->ef_c;
+    p->ef_search = __atomic_load_n(&h->ef_s, __ATOMIC_RELAXED);
+    p->seed = h->seed;
+    p->flags = h->flags;
+}
+
+int mn_hnsw_set_ef_search(mn_hnsw *h, int ef)
+{
+    if (!h || ef < 1 || ef > MN_HNSW_MAX_EF)
+        return MN_EINVAL;
+    __atomic_store_n(&h->ef_s, ef, __ATOMIC_RELAXED);
+    return MN_OK;
+}
+
+/* ==== XXH64 ================================================================================= */
+
+#define P1 0x9E3779B185EBCA87ULL
+#define P2 0xC2B2AE3D27D4EB4FULL
+#define P3 0x165667B19E3779F9ULL
+#define P4 0x85EBCA77C2B2AE63ULL
+#define P5 0x27D4EB2F165667C5ULL
+
+struct xxh {
+    uint64_t v[4], total, seed;
+    unsigned char buf[32];
+    size_t nbuf;
+};
+
+static inline uint64_t rotl64(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+static inline uint64_t rd64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v; /* little-endian hosts (x86-64, arm64) */
+}
+
+static inline uint32_t rd32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static inline uint64_t xxh_round(uint64_t acc, uint64_t in)
+{
+    acc += in * P2;
+    acc = rotl64(acc, 31);
+    return acc * P1;
+}
+
+static inline uint64_t xxh_merge(uint64_t acc, uint64_t v)
+{
+    acc ^= xxh_round(0, v);
+    return acc * P1 + P4;
+}
+
+static void xxh_init(struct xxh *x, uint64_t seed)
+{
+    memset(x, 0, sizeof *x);
+    x->seed = seed;
+    x->v[0] = seed + P1 + P2;
+    x->v[1] = seed + P2;
+    x->v[2] = seed;
+    x->v[3] = seed - P1;
+}
+
+static void xxh_update(struct xxh *x, const void *data, size_t n)
+{
+    const unsigned char *p = data, *end = p + n;
+    x->total += n;
+    if (x->nbuf + n < 32) {
+        memcpy(x->buf + x->nbuf, p, n);
+        x->nbuf += n;
+        return;
+    }
+    if (x->nbuf) {
+        size_t f = 32 - x->nbuf;
+        memcpy(x->buf + x->nbuf, p, f);
+        p += f;
+        for (int i = 0; i < 4; i++)
+            x->v[i] = xxh_round(x->v[i], rd64(x->buf + 8 * i));
+        x->nbuf = 0;
+    }
+    uint64_t v0 = x->v[0], v1 = x->v[1], v2 = x->v[2], v3 = x->v[3];
+    while ((size_t)(end - p) >= 32) {
+        v0 = xxh_round(v0, rd64(p));
+        v1 = xxh_round(v1, rd64(p + 8));
+        v2 = xxh_round(v2, rd64(p + 16));
+        v3 = xxh_round(v3, rd64(p + 24));
+        p += 32;
+    }
+    x->v[0] = v0;
+    x->v[1] = v1;
+    x->v[2] = v2;
+    x->v[3] = v3;
+    x->nbuf = (size_t)(end - p);
+    memcpy(x->buf, p, x->nbuf);
+}
+
+static uint64_t xxh_final(const struct xxh *x)
+{
+    uint64_t h;
+    if (x->total >= 32) {
+        h = rotl64(x->v[0], 1) + rotl64(x->v[1], 7) + rotl64(x->v[2], 12) + rotl64(x->v[3], 18);
+        for (int i = 0; i < 4; i++)
+            h = xxh_merge(h, x->v[i]);
+    } else {
+        h = x->seed + P5;
+    }
+    h += x->total;
+    const unsigned char *p = x->buf, *end = p + x->nbuf;
+    while (end - p >= 8) {
+        h ^= xxh_round(0, rd64(p));
+        h = rotl64(h, 27) * P1 + P4;
+        p += 8;
+    }
+    if (end - p >= 4) {
+        h ^= (uint64_t)rd32(p) * P1;
+        h = rotl64(h, 23) * P2 + P3;
+        p += 4;
+    }
+    while (p < end) {
+        h ^= (uint64_t)*p * P5;
+        h = rotl64(h, 11) * P1;
+        p++;
+    }
+    h ^= h >> 33;
+    h *= P2;
+    h ^= h >> 29;
+    h *= P3;
+    h ^= h >> 32;
+    return h;
+}
+
+uint64_t mn_xxh64(const void *p, size_t n, uint64_t seed)
+{
+    struct xxh x;
+    xxh_init(&x, seed);
+    xxh_update(&x, p, n);
+    return xxh_final(&x);
+}
+
+/* ==== persistence =========================================================================== */
+
+/* Header, 128 bytes, little-endian:
+ *    0 magic "MNHNSWIX"       8 u32 version        12 u32 header size (128)
+ *   16 u32 byte-order mark   20 u32 dim            24 u32 m           28 u32 ef_construction
+ *   32 u32 ef_search         36 u32 flags          40 i32 max level   44 i32 entry
+ *   48 u64 slots             56 u64 live           64 u64 deleted     72 u64 seed
+ *   80 u64 rng counter       88 i64 seq            96 u64 payload bytes
+ *  104 u64 payload XXH64    112 u64 reserved (0)  120 u64 XXH64 of bytes 0..119
+ * Payload: keys i64[slots]; state u8[slots]; level u8[slots]; zeros to a multiple of 8;
+ * vectors f32[slots * dim]; layer-0 lists i32[slots * (1 + 2m)]; then, for each used slot of
+ * level L > 0 in slot order, its upper lists i32[L * (1 + m)]. */
+#define HDR_SIZE 128
+#define FILE_VERSION 1
+#define BOM 0x01020304u
+static const char MAGIC[8] = { 'M', 'N', 'H', 'N', 'S', 'W', 'I', 'X' };
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+
+struct wr {
+    FILE *f;
+    struct xxh x;
+    uint64_t bytes;
+    int err;
+};
+
+static void wr_put(struct wr *w, const void *p, size_t n)
+{
+    if (w->err || !n)
+        return;
+    xxh_update(&w->x, p, n);
+    if (fwrite(p, 1, n, w->f) != n)
+        w->err = 1;
+    w->bytes += n;
+}
+
+int mn_hnsw_save(const mn_hnsw *hc, const char *path, int64_t seq)
+{
+    mn_hnsw *h = (mn_hnsw *)hc;
+    if (!h || !path || !*path)
+        return MN_EINVAL;
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 5);
+    if (!tmp)
+        return MN_ENOMEM;
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp", 5);
+
+    pthread_rwlock_wrlock(&h->writers); /* no mutation (nor compaction) while we copy */
+    pthread_rwlock_rdlock(&h->graph);
+    int rc = MN_OK;
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        rc = MN_EBACKEND;
+        goto out;
+    }
+    setvbuf(f, NULL, _IOFBF, 1 << 20);
+    unsigned char hdr[HDR_SIZE];
+    memset(hdr, 0, sizeof hdr);
+    struct wr w = { f, { { 0 }, 0, 0, { 0 }, 0 }, 0, 0 };
+    if (fwrite(hdr, 1, HDR_SIZE, f) != HDR_SIZE)
+        w.err = 1;
+    xxh_init(&w.x, 0);
+    size_t ns = h->n_slots;
+    static const unsigned char zeros[8] = { 0 };
+    wr_put(&w, h->keys, ns * sizeof *h->keys);
+    wr_put(&w, h->state, ns);
+    wr_put(&w, h->level, ns);
+    wr_put(&w, zeros, (8 - (2 * ns) % 8) % 8);
+    wr_put(&w, h->vecs, ns * (size_t)h->dim * sizeof(float));
+    /* Lists are written canonically: nothing past the count (stale ids), free slots (which
+     * chain the free list through their row) as empty rows. The same index, the same bytes. */
+    int32_t buf[1 + 2 * MN_HNSW_MAX_M];
+    for (size_t s = 0; s < ns; s++) {
+        const int32_t *r = h->links0 + s * h->row;
+        int c = h->state[s] == ST_FREE ? 0 : list_count(r, h->m0);
+        memset(buf, 0, h->row * sizeof *buf);
+        buf[0] = c;
+        memcpy(buf + 1, r + 1, (size_t)c * sizeof *buf);
+        wr_put(&w, buf, h->row * sizeof *buf);
+    }
+    for (size_t s = 0; s < ns; s++) {
+        if (h->state[s] == ST_FREE)
+            continue;
+        for (int l = 1; l <= h->level[s]; l++) {
+            const int32_t *r = list_at(h, (int32_t)s, l);
+            int c = list_count(r, h->m);
+            memset(buf, 0, (size_t)(h->m + 1) * sizeof *buf);
+            buf[0] = c;
+            memcpy(buf + 1, r + 1, (size_t)c * sizeof *buf);
+            wr_put(&w, buf, (size_t)(h->m + 1) * sizeof *buf);
+        }
+    }
+
+    uint64_t word = h->ep_word;
+    memcpy(hdr, MAGIC, 8);
+    put_u32(hdr + 8, FILE_VERSION);
+    put_u32(hdr + 12, HDR_SIZE);
+    put_u32(hdr + 16, BOM);
+    put_u32(hdr + 20, (uint32_t)h->dim);
+    put_u32(hdr + 24, (uint32_t)h->m);
+    put_u32(hdr + 28, (uint32_t)h->ef_c);
+    put_u32(hdr + 32, (uint32_t)h->ef_s);
+    put_u32(hdr + 36, h->flags);
+    put_u32(hdr + 40, (uint32_t)ep_level(word));
+    put_u32(hdr + 44, (uint32_t)ep_entry(word));
+    put_u64(hdr + 48, ns);
+    put_u64(hdr + 56, ldz(&h->n_live));
+    put_u64(hdr + 64, ldz(&h->n_deleted));
+    put_u64(hdr + 72, h->seed);
+    put_u64(hdr + 80, h->rng_ctr);
+    put_u64(hdr + 88, (uint64_t)seq);
+    put_u64(hdr + 96, w.bytes);
+    put_u64(hdr + 104, xxh_final(&w.x));
+    put_u64(hdr + 120, mn_xxh64(hdr, 120, 0));
+    if (!w.err && (fseek(f, 0, SEEK_SET) || fwrite(hdr, 1, HDR_SIZE, f) != HDR_SIZE))
+        w.err = 1;
+    if (!w.err && (fflush(f) || fsync(fileno(f))))
+        w.err = 1;
+    if (fclose(f))
+        w.err = 1;
+    if (w.err || rename(tmp, path)) {
+        unlink(tmp);
+        rc = MN_EBACKEND;
+    }
+out:
+    pthread_rwlock_unlock(&h->graph);
+    pthread_rwlock_unlock(&h->writers);
+    free(tmp);
+    return rc;
+}
+
+struct rd {
+    FILE *f;
+    struct xxh x;
+    int err;
+};
+
+static void rd_get(struct rd *r, void *p, size_t n)
+{
+    if (r->err || !n)
+        return;
+    if (fread(p, 1, n, r->f) != n) {
+        r->err = 1;
+        return;
+    }
+    xxh_update(&r->x, p, n);
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* The checksums catch accidents; this catches everything that could make a search misbehave:
+ * states, levels, list counts and targets (zeroing what lies past each count), entry point,
+ * counts, unique live keys. Builds the key table and the free list. */
+static int validate_loaded(mn_hnsw *h, size_t ns, size_t live, size_t deleted, int top,
+                           int32_t entry)
+{
+    size_t nl = 0, nd = 0;
+    int maxl = -1; /* over live nodes: the entry point is the highest live one (a deleted node
+                    * waiting for compaction may be higher) */
+    for (size_t s = 0; s < ns; s++) {
+        uint8_t st = h->state[s];
+        if (st != ST_FREE && st != ST_LIVE && st != ST_DELETED)
+            return MN_ECORRUPT;
+        if (h->level[s] > MAX_LEVEL || (st == ST_FREE && h->level[s]))
+            return MN_ECORRUPT;
+        if (st == ST_LIVE)
+            nl++;
+        else if (st == ST_DELETED)
+            nd++;
+        if (st == ST_LIVE && h->level[s] > maxl)
+            maxl = h->level[s];
+    }
+    if (nl != live || nd != deleted)
+        return MN_ECORRUPT;
+    if (entry == -1) { /* empty, or only deleted nodes left */
+        if (top != -1 || nl)
+            return MN_ECORRUPT;
+    } else if (entry < 0 || (size_t)entry >= ns || h->state[entry] == ST_FREE ||
+               h->level[entry] != top || maxl > top) {
+        return MN_ECORRUPT;
+    }
+    for (size_t s = 0; s < ns; s++) {
+        uint8_t st = h->state[s];
+        for (int l = 0; l <= h->level[s]; l++) {
+            int32_t *lst = list_at(h, (int32_t)s, l);
+            int max = max_links(h, l);
+            if (st == ST_FREE) {
+                if (lst[0] != 0)
+                    return MN_ECORRUPT;
+                memset(lst, 0, (size_t)(max + 1) * sizeof *lst);
+                continue;
+            }
+            if (lst[0] < 0 || lst[0] > max)
+                return MN_ECORRUPT;
+            for (int j = 1; j <= lst[0]; j++) {
+                int32_t id = lst[j];
+                if (id < 0 || (size_t)id >= ns || h->state[id] == ST_FREE || h->level[id] < l)
+                    return MN_ECORRUPT;
+            }
+            memset(lst + 1 + lst[0], 0, (size_t)(max - lst[0]) * sizeof *lst);
+        }
+    }
+    for (size_t s = 0; s < ns; s++) {
+        if (h->state[s] == ST_LIVE) {
+            if (map_find(h, h->keys[s]) >= 0)
+                return MN_ECORRUPT;
+            if (map_put(h, (int32_t)s))
+                return MN_ENOMEM;
+        }
+    }
+    for (size_t s = ns; s > 0; s--) {
+        if (h->state[s - 1] == ST_FREE) {
+            h->links0[(s - 1) * h->row + 1] = h->free_head;
+            h->free_head = (int32_t)(s - 1);
+            h->n_free++;
+        }
+    }
+    return MN_OK;
+}
+
+int mn_hnsw_load(const char *path, int dim, mn_hnsw **out, int64_t *seq)
+{
+    if (!path || !out || dim < 0)
+        return MN_EINVAL;
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT ? MN_ENOTFOUND : MN_EBACKEND;
+    struct stat sb;
+    unsigned char hdr[HDR_SIZE];
+    mn_hnsw *h = NULL;
+    int rc = MN_ECORRUPT;
+    if (fstat(fileno(f), &sb)) {
+        rc = MN_EBACKEND;
+        goto fail;
+    }
+    if (sb.st_size < HDR_SIZE || fread(hdr, 1, HDR_SIZE, f) != HDR_SIZE)
+        goto fail;
+    if (memcmp(hdr, MAGIC, 8) || get_u32(hdr + 8) != FILE_VERSION ||
+        get_u32(hdr + 12) != HDR_SIZE || get_u32(hdr + 16) != BOM ||
+        get_u64(hdr + 120) != mn_xxh64(hdr, 120, 0) || get_u64(hdr + 112) != 0)
+        goto fail;
+    uint32_t fdim = get_u32(hdr + 20);
+    struct mn_hnsw_params p = { (int)get_u32(hdr + 24), (int)get_u32(hdr + 28),
+                                (int)get_u32(hdr + 32), get_u64(hdr + 72), get_u32(hdr + 36) };
+    int top = (int32_t)get_u32(hdr + 40);
+    int32_t entry = (int32_t)get_u32(hdr + 44);
+    uint64_t ns = get_u64(hdr + 48), live = get_u64(hdr + 56), deleted = get_u64(hdr + 64);
+    uint64_t payload = get_u64(hdr + 96), sum = get_u64(hdr + 104);
+    if (fdim < 1 || fdim > MN_HNSW_MAX_DIM || (dim && (uint32_t)dim != fdim) ||
+        p.m < 2 || p.m > MN_HNSW_MAX_M || p.ef_construction < 1 ||
+        p.ef_construction > MN_HNSW_MAX_EF || p.ef_search < 1 || p.ef_search > MN_HNSW_MAX_EF ||
+        (p.flags & ~(MN_HNSW_KEEP_PRUNED | MN_HNSW_NO_AUTO_COMPACT)) || top < -1 ||
+        top > MAX_LEVEL || ns > MAX_SLOTS || live > ns || deleted > ns - live ||
+        payload != (uint64_t)sb.st_size - HDR_SIZE)
+        goto fail;
+    /* Sizes of the fixed sections; each slot takes at least this many bytes of the file, so
+     * ns is bounded by the file's size before anything is allocated. */
+    uint64_t row = 1 + 2 * (uint64_t)p.m;
+    uint64_t per = 8 + 2 + 4 * (uint64_t)fdim + 4 * row;
+    if (ns > payload / per)
+        goto fail;
+    uint64_t pad = (8 - (2 * ns) % 8) % 8;
+    uint64_t fixed = ns * per + pad;
+    if (fixed > payload)
+        goto fail;
+
+    rc = mn_hnsw_create((int)fdim, &p, &h);
+    if (rc)
+        goto fail;
+    h->rng_ctr = get_u64(hdr + 80);
+    rc = grow(h, ns);
+    if (rc)
+        goto fail;
+    rc = MN_ECORRUPT;
+    struct rd r = { f, { { 0 }, 0, 0, { 0 }, 0 }, 0 };
+    xxh_init(&r.x, 0);
+    unsigned char padb[8];
+    rd_get(&r, h->keys, ns * 8);
+    rd_get(&r, h->state, ns);
+    rd_get(&r, h->level, ns);
+    rd_get(&r, padb, pad);
+    if (r.err)
+        goto fail;
+    uint64_t up = 0;
+    for (uint64_t s = 0; s < ns; s++) {
+        if (h->state[s] != ST_FREE && h->state[s] != ST_LIVE && h->state[s] != ST_DELETED)
+            goto fail;
+        if (h->level[s] > MAX_LEVEL)
+            goto fail;
+        if (h->state[s] != ST_FREE)
+            up += (uint64_t)h->level[s] * (uint64_t)(p.m + 1) * 4;
+    }
+    if (fixed + up != payload)
+        goto fail;
+    rd_get(&r, h->vecs, ns * fdim * sizeof(float));
+    rd_get(&r, h->links0, ns * row * sizeof(int32_t));
+    for (uint64_t s = 0; s < ns && !r.err; s++) {
+        if (h->state[s] == ST_FREE || !h->level[s])
+            continue;
+        size_t ints = (size_t)h->level[s] * (size_t)(p.m + 1);
+        h->upper[s] = malloc(ints * sizeof(int32_t));
+        if (!h->upper[s]) {
+            rc = MN_ENOMEM;
+            goto fail;
+        }
+        h->upper_bytes += ints * sizeof(int32_t);
+        rd_get(&r, h->upper[s], ints * sizeof(int32_t));
+    }
+    if (r.err || xxh_final(&r.x) != sum)
+        goto fail;
+    h->n_slots = ns;
+    h->n_live = live;
+    h->n_deleted = deleted;
+    rc = validate_loaded(h, ns, live, deleted, top, entry);
+    if (rc)
+        goto fail;
+    h->ep_word = pack_ep(entry, top);
+    fclose(f);
+    if (seq)
+        *seq = (int64_t)get_u64(hdr + 88);
+    *out = h;
+    return MN_OK;
+
+fail:
+    fclose(f);
+    mn_hnsw_free(h);
+    return rc;
+}

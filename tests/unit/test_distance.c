@@ -1,0 +1,288 @@
+/* Distance kernels: every kernel this CPU can run (scalar, AVX2+FMA, AVX-512F) agrees with a
+ * double-precision reference and with the scalar kernel within float rounding, on every
+ * dimension 1..67, 384 and 1536, with a at float offsets and b at any byte offset (unaligned);
+ * dispatch picks the best level the CPU has, once, from any number of threads, and obeys
+ * MN_SIMD. */
+#include <check.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "index/distance.h"
+#include "manushya.h"
+#include "support/harness.h"
+
+#define MAXD 1536
+
+static uint64_t rng_state = 88172645463325252ULL;
+
+static double urand(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (double)(rng_state >> 11) * 0x1.0p-53;
+}
+
+static void fill(float *v, int n, double scale)
+{
+    for (int i = 0; i < n; i++)
+        v[i] = (float)((urand() * 2.0 - 1.0) * scale);
+}
+
+/* Reference sums in double, with the magnitude sum that bounds float rounding error. */
+static double ref_ip(const float *a, const float *b, int d, double *mag)
+{
+    double s = 0, m = 0;
+    for (int i = 0; i < d; i++) {
+        s += (double)a[i] * b[i];
+        m += fabs((double)a[i] * b[i]);
+    }
+    *mag = m;
+    return s;
+}
+
+static double ref_l2(const float *a, const float *b, int d, double *mag)
+{
+    double s = 0;
+    for (int i = 0; i < d; i++) {
+        double t = (double)a[i] - b[i];
+        s += t * t;
+    }
+    *mag = s;
+    return s;
+}
+
+static int dims[80];
+static int ndims;
+
+static void init_dims(void)
+{
+    ndims = 0;
+    for (int d = 1; d <= 67; d++)
+        dims[ndims++] = d;
+    dims[ndims++] = 128;
+    dims[ndims++] = 384;
+    dims[ndims++] = 1536;
+}
+
+static const char *level_name(int level)
+{
+    return level == MN_SIMD_AVX512 ? "avx512" : level == MN_SIMD_AVX2 ? "avx2" : "scalar";
+}
+
+/* Checks one level's kernels; returns 0 when the CPU cannot run it. */
+static int check_level(int level)
+{
+    const struct mn_dist_ops *ops = mn_dist_ops_level(level);
+    if (!ops)
+        return 0;
+    ck_assert_int_eq(ops->level, level);
+    ck_assert_str_eq(ops->name, level_name(level));
+    const struct mn_dist_ops *sc = mn_dist_ops_level(MN_SIMD_SCALAR);
+    ck_assert_ptr_nonnull(sc);
+    /* room for offsets: a at +0..3 floats (alignment of float, not of a vector), b at any byte */
+    float *abuf = aligned_alloc(64, (MAXD + 16) * sizeof(float));
+    unsigned char *bbuf = aligned_alloc(64, (MAXD + 16) * sizeof(float));
+    float *bf = malloc(MAXD * sizeof(float));
+    ck_assert(abuf && bbuf && bf);
+    init_dims();
+    for (int di = 0; di < ndims; di++) {
+        int d = dims[di];
+        for (int ao = 0; ao < 4; ao++) {
+            for (int bo = 0; bo < 8; bo++) {
+                float *a = abuf + ao;
+                fill(a, d, 1.0);
+                fill(bf, d, di % 2 ? 1.0 : 1e-3);
+                unsigned char *b = bbuf + bo;
+                memcpy(b, bf, (size_t)d * sizeof(float));
+                double mag;
+                double r = ref_ip(a, bf, d, &mag);
+                float k = ops->ip(a, b, d), s = sc->ip(a, b, d);
+                double tol = 1e-5 * mag + 1e-30;
+                ck_assert_msg(fabs(k - r) <= tol, "%s ip d=%d ao=%d bo=%d: %.9g vs %.9g",
+                              ops->name, d, ao, bo, k, r);
+                ck_assert_msg(fabs(k - s) <= 2 * tol, "%s ip vs scalar d=%d: %.9g vs %.9g",
+                              ops->name, d, k, s);
+                r = ref_l2(a, bf, d, &mag);
+                k = ops->l2sq(a, b, d);
+                s = sc->l2sq(a, b, d);
+                tol = 1e-5 * mag + 1e-30;
+                ck_assert_msg(fabs(k - r) <= tol, "%s l2sq d=%d ao=%d bo=%d: %.9g vs %.9g",
+                              ops->name, d, ao, bo, k, r);
+                ck_assert_msg(fabs(k - s) <= 2 * tol, "%s l2sq vs scalar d=%d", ops->name, d);
+                ck_assert(k >= 0);
+                /* the same inputs give the same bits (determinism) */
+                ck_assert(ops->ip(a, b, d) == ops->ip(a, b, d));
+            }
+        }
+    }
+    free(abuf);
+    free(bbuf);
+    free(bf);
+    return 1;
+}
+
+START_TEST(scalar_matches_reference)
+{
+    ck_assert(check_level(MN_SIMD_SCALAR));
+}
+END_TEST
+
+START_TEST(avx2_matches_scalar)
+{
+    if (!check_level(MN_SIMD_AVX2))
+        printf("distance: AVX2+FMA not on this CPU, kernel not run\n");
+}
+END_TEST
+
+START_TEST(avx512_matches_scalar)
+{
+    if (!check_level(MN_SIMD_AVX512))
+        printf("distance: AVX-512F not on this CPU, kernel not run\n");
+}
+END_TEST
+
+/* The kernels read exactly dim floats: a vector at the very end of an allocation is fine (ASan
+ * would catch an over-read) and so is one that starts at an odd byte. */
+START_TEST(no_over_read)
+{
+    init_dims();
+    for (int level = MN_SIMD_SCALAR; level <= MN_SIMD_AVX512; level++) {
+        const struct mn_dist_ops *ops = mn_dist_ops_level(level);
+        if (!ops)
+            continue;
+        for (int di = 0; di < ndims; di++) {
+            int d = dims[di];
+            float *a = malloc((size_t)d * sizeof(float));
+            unsigned char *braw = malloc((size_t)d * sizeof(float) + 3);
+            ck_assert(a && braw);
+            fill(a, d, 1.0);
+            for (int i = 0; i < d; i++) {
+                float one = 1.0f;
+                memcpy(braw + 3 + (size_t)i * sizeof(float), &one, sizeof one);
+            }
+            double sum = 0;
+            for (int i = 0; i < d; i++)
+                sum += a[i];
+            float k = ops->ip(a, braw + 3, d);
+            ck_assert_msg(fabs(k - sum) <= 1e-5 * d, "%s d=%d", ops->name, d);
+            free(a);
+            free(braw);
+        }
+    }
+}
+END_TEST
+
+START_TEST(legacy_kernels_unchanged)
+{
+    init_dims();
+    float *a = malloc(MAXD * sizeof(float)), *b = malloc(MAXD * sizeof(float));
+    ck_assert(a && b);
+    for (int di = 0; di < ndims; di++) {
+        int d = dims[di];
+        fill(a, d, 1.0);
+        fill(b, d, 1.0);
+        double mag, r = ref_ip(a, b, d, &mag);
+        ck_assert(fabs(mn_ip_scalar(a, b, d) - r) <= 1e-5 * mag);
+        ck_assert(fabs(mn_ip(a, b, d) - r) <= 1e-5 * mag);
+        ck_assert(fabs(mn_l2sq(a, b, d) - ref_l2(a, b, d, &mag)) <= 1e-5 * mag);
+    }
+    ck_assert(mn_ip_scalar(a, b, 0) == 0.0f);
+    ck_assert(mn_ip(a, b, 0) == 0.0f);
+    ck_assert(mn_l2sq(a, b, 0) == 0.0f);
+    free(a);
+    free(b);
+}
+END_TEST
+
+/* Dispatch matches what /proc/cpuinfo says the CPU has. */
+START_TEST(dispatch_matches_cpu)
+{
+    if (getenv("MN_SIMD"))
+        return;
+    const struct mn_dist_ops *ops = mn_dist_ops();
+    ck_assert_ptr_nonnull(ops);
+    int avx2 = 0, fma = 0, avx512 = 0;
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        char line[8192];
+        while (fgets(line, sizeof line, f)) {
+            if (strncmp(line, "flags", 5))
+                continue;
+            avx2 = strstr(line, " avx2") != NULL;
+            fma = strstr(line, " fma") != NULL;
+            avx512 = strstr(line, " avx512f") != NULL;
+            break;
+        }
+        fclose(f);
+    }
+#if defined(__x86_64__)
+    int want = avx2 && fma ? (avx512 ? MN_SIMD_AVX512 : MN_SIMD_AVX2) : MN_SIMD_SCALAR;
+    ck_assert_msg(ops->level == want, "chose %s, cpuinfo says level %d", ops->name, want);
+#endif
+    ck_assert_ptr_eq(mn_dist_ops_level(ops->level), ops);
+    ck_assert_ptr_null(mn_dist_ops_level(ops->level + 1));
+    ck_assert_ptr_null(mn_dist_ops_level(-1));
+    printf("distance: dispatch chose %s\n", ops->name);
+}
+END_TEST
+
+static void *first_call(void *arg)
+{
+    *(const struct mn_dist_ops **)arg = mn_dist_ops();
+    return NULL;
+}
+
+/* Each Check test runs in a fresh child: this is the first use, raced from 8 threads. */
+START_TEST(dispatch_once_threads)
+{
+    enum { T = 8 };
+    pthread_t t[T];
+    const struct mn_dist_ops *got[T];
+    for (int i = 0; i < T; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, first_call, &got[i]), 0);
+    for (int i = 0; i < T; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 1; i < T; i++)
+        ck_assert_ptr_eq(got[i], got[0]);
+    ck_assert_ptr_eq(mn_dist_ops(), got[0]);
+}
+END_TEST
+
+START_TEST(dispatch_env_cap)
+{
+    const char *fork = getenv("CK_FORK");
+    if (fork && strcmp(fork, "no") == 0)
+        return; /* needs a fresh process */
+    setenv("MN_SIMD", "scalar", 1);
+    ck_assert_int_eq(mn_dist_ops()->level, MN_SIMD_SCALAR);
+    ck_assert_ptr_eq(mn_dist_ops()->ip, mn_ip_scalar);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("distance");
+    TCase *tc = tcase_create("kernels");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, scalar_matches_reference);
+    tcase_add_test(tc, avx2_matches_scalar);
+    tcase_add_test(tc, avx512_matches_scalar);
+    tcase_add_test(tc, no_over_read);
+    tcase_add_test(tc, legacy_kernels_unchanged);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("dispatch");
+    tcase_add_test(tc, dispatch_matches_cpu);
+    tcase_add_test(tc, dispatch_once_threads);
+    tcase_add_test(tc, dispatch_env_cap);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return th_run(suite());
+}
