@@ -7,34 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* TEXT "-" reads the text from stdin, so long or multi-line texts need no shell quoting. */
-static char *read_stdin(void)
-{
-    size_t len = 0, cap = 0;
-    char *buf = NULL;
-    for (;;) {
-        if (cap - len < 4096) {
-            char *bigger = realloc(buf, cap = cap ? cap * 2 : 8192);
-            if (!bigger) {
-                free(buf);
-                return NULL;
-            }
-            buf = bigger;
-        }
-        size_t n = fread(buf + len, 1, cap - len - 1, stdin);
-        len += n;
-        if (n == 0)
-            break; /* end of input or an error: ferror() tells */
-    }
-    if (ferror(stdin)) {
-        free(buf);
-        return NULL;
-    }
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-        len--; /* as $(...) does: the final newline of `echo` is not part of the text */
-    buf[len] = '\0';
-    return buf;
-}
 
 static int run_add(cli_ctx *c, int argc, char **argv)
 {
@@ -49,7 +21,7 @@ static int run_add(cli_ctx *c, int argc, char **argv)
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE)
         return rc;
     char *text = NULL;
-    if (strcmp(c->args[0], "-") == 0 && !(text = read_stdin()))
+    if (strcmp(c->args[0], "-") == 0 && !(text = cli_read_stdin()))
         return cli_error("memory add: cannot read the text from stdin");
     in.text = text ? text : c->args[0];
 
