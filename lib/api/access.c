@@ -207,43 +207,70 @@ static char *decision_key(const struct mn_who *who, const char *action, const ch
     return key;
 }
 
+/* A decision as the API uses it. partial: allowed without resource data only because
+ * conditions on the resource were assumed to hold (policy.h): true for no resource in
+ * particular, so it allows a list or search that then checks each memory, and nothing else. */
+struct decision {
+    int allowed, partial;
+    char policy_id[MN_UUID_LEN + 1];
+    char reason[MN_DCACHE_REASON_MAX];
+};
+
+/* The cache keeps one int per verdict: bit 0 allowed, bit 1 partial. */
+#define CACHED_ALLOWED 1
+#define CACHED_PARTIAL 2
+
 /* Decides with the tenant's current policies, through the handle's decision cache. */
 static int decide(mn_db *db, const struct mn_who *who, const char *action, const char *resource,
-                  const cJSON *data, int *allowed, char *policy_id, char *reason)
+                  const cJSON *data, struct decision *d)
 {
     struct mn_policy_sets *ps = db->policy_sets;
     int64_t gen = who->policy_gen, now = mn_now_ms();
-    int rc;
     size_t len;
     char *key = decision_key(who, action, resource, data, &len);
     if (!key)
         return mn_seterr(db, MN_ENOMEM, "out of memory deciding");
-    if (mn_dcache_get(ps->decisions, key, len, (uint64_t)gen, now, allowed, policy_id,
-                      MN_UUID_LEN + 1, reason, MN_DCACHE_REASON_MAX)) {
+    int bits;
+    if (mn_dcache_get(ps->decisions, key, len, (uint64_t)gen, now, &bits, d->policy_id,
+                      sizeof d->policy_id, d->reason, sizeof d->reason)) {
+        d->allowed = (bits & CACHED_ALLOWED) != 0;
+        d->partial = (bits & CACHED_PARTIAL) != 0;
         free(key);
         return MN_OK;
     }
     struct set_ref *ref;
-    rc = acquire(db, who->tenant->id, gen, &ref);
+    int rc = acquire(db, who->tenant->id, gen, &ref);
     if (rc == MN_OK) {
         struct mn_request rq;
         struct mn_verdict v = { 0 };
         request_for(who, action, resource, data, &rq);
         rq.now_ms = now;
         /* A rule that fails to evaluate (a "when" past its limits) denies, and is not cached:
-         * never allow by error. */
+         * never allow by error. The engine's reason names the rule and the failure. */
         int ok = mn_policyset_decide(ref->set, &rq, &v) == MN_OK;
-        *allowed = ok && v.allowed;
-        snprintf(policy_id, MN_UUID_LEN + 1, "%s", v.policy_id ? v.policy_id : "");
-        snprintf(reason, MN_DCACHE_REASON_MAX, "%s", ok ? v.reason : "a policy rule failed "
-                 "to evaluate");
+        d->allowed = ok && v.allowed;
+        d->partial = ok && v.allowed && v.partial;
+        snprintf(d->policy_id, sizeof d->policy_id, "%s", v.policy_id ? v.policy_id : "");
+        snprintf(d->reason, sizeof d->reason, "%s", ok || v.reason[0] ? v.reason
+                 : "a policy rule failed to evaluate");
         if (ok)
             mn_dcache_put(ps->decisions, key, len, (uint64_t)gen, now, v.valid_until_ms,
-                          v.allowed, v.policy_id, v.reason);
+                          (d->allowed ? CACHED_ALLOWED : 0) | (d->partial ? CACHED_PARTIAL : 0),
+                          v.policy_id, v.reason);
         release(db, ref);
     }
     free(key);
     return rc;
+}
+
+/* As decide, for any actor: the system actor is trusted. */
+static int decide_for(mn_db *db, const struct mn_who *who, const char *action,
+                      const char *resource, const cJSON *data, struct decision *d)
+{
+    if (who->identity)
+        return decide(db, who, action, resource, data, d);
+    *d = (struct decision){ .allowed = 1, .reason = "the tenant's system actor is trusted" };
+    return MN_OK;
 }
 
 int mn_access_decide(mn_db *db, const struct mn_who *who, const char *action,
@@ -254,19 +281,24 @@ int mn_access_decide(mn_db *db, const struct mn_who *who, const char *action,
         *policy_id = NULL;
     if (reason)
         *reason = NULL;
-    char id[MN_UUID_LEN + 1] = "", why[MN_DCACHE_REASON_MAX] = "the tenant's system actor is "
-                                                                "trusted";
-    int rc = MN_OK;
-    *allowed = 1;
-    if (who->identity)
-        rc = decide(db, who, action, resource, data, allowed, id, why);
+    struct decision d;
+    int rc = decide_for(db, who, action, resource, data, &d);
     if (rc != MN_OK)
         return rc;
-    if ((policy_id && *id && !(*policy_id = strdup(id))) || (reason && !(*reason = strdup(why)))) {
+    *allowed = d.allowed;
+    if ((policy_id && d.policy_id[0] && !(*policy_id = strdup(d.policy_id))) ||
+        (reason && !(*reason = strdup(d.reason)))) {
         free(policy_id ? *policy_id : NULL);
         return mn_seterr(db, MN_ENOMEM, "out of memory");
     }
     return MN_OK;
+}
+
+static int denied(mn_db *db, const struct mn_who *who, const char *action,
+                  const char *resource, const char *reason)
+{
+    return mn_seterr(db, MN_EDENIED, "identity \"%.128s\" (role %.64s) may not %s %s: %s",
+                     who->identity->external_id, who->identity->role, action, resource, reason);
 }
 
 int mn_access_check(mn_db *db, const struct mn_who *who, const char *action,
@@ -274,14 +306,16 @@ int mn_access_check(mn_db *db, const struct mn_who *who, const char *action,
 {
     if (!who->identity)
         return MN_OK;
-    int allowed;
-    char *reason;
-    int rc = mn_access_decide(db, who, action, resource, data, &allowed, NULL, &reason);
-    if (rc == MN_OK && !allowed)
-        rc = mn_seterr(db, MN_EDENIED, "identity \"%.128s\" (role %.64s) may not %s %s: %s",
-                       who->identity->external_id, who->identity->role, action, resource,
-                       reason);
-    free(reason);
+    struct decision d;
+    int rc = decide(db, who, action, resource, data, &d);
+    if (rc == MN_OK && !d.allowed)
+        rc = denied(db, who, action, resource, d.reason);
+    /* Allowed only for resources that meet conditions, and none was named: a call on all of
+     * them at once (a purge, say) needs a policy without conditions on the resource. */
+    if (rc == MN_OK && d.partial)
+        rc = denied(db, who, action, resource, "the allowing policy only covers some of them "
+                    "(it has conditions on the resource), and this call is on no one in "
+                    "particular");
     return rc;
 }
 
@@ -290,14 +324,22 @@ int mn_access_begin(mn_db *db, const struct mn_who *who, const char *action, int
     *per_memory = 0;
     if (!who->identity)
         return MN_OK;
-    int rc = mn_access_check(db, who, action, "memory", NULL);
+    struct decision d;
+    int rc = decide(db, who, action, "memory", NULL, &d);
+    if (rc == MN_OK && !d.allowed)
+        return denied(db, who, action, "memory", d.reason);
+    /* Then every memory shown must be readable. One decision settles it for all of them when
+     * reading is allowed and no read policy looks at the memory; otherwise each is decided. */
+    if (rc == MN_OK)
+        rc = decide(db, who, "read", "memory", NULL, &d);
     if (rc != MN_OK)
         return rc;
     struct set_ref *ref;
     rc = acquire(db, who->tenant->id, who->policy_gen, &ref);
     if (rc != MN_OK)
         return rc;
-    *per_memory = mn_policyset_per_resource(ref->set, who->identity->role, "read", "memory");
+    *per_memory = !d.allowed || d.partial ||
+                  mn_policyset_per_resource(ref->set, who->identity->role, "read", "memory");
     release(db, ref);
     return MN_OK;
 }

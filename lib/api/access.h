@@ -32,6 +32,10 @@ void mn_access_filter_list(mn_db *db, const struct mn_who *who, mn_memory_list *
 cJSON *mn_access_memory_json(const char *id, const char *identity_id, const char *type,
                              const char *metadata, double importance);
 
+/* Gives the default policies to the tenants that never had any: those of a database made
+ * before policies existed, which would otherwise lock out every identity. mn_open calls it. */
+int mn_tenant_install_default_policies(mn_db *db);
+
 /* The handle's cache of compiled policy sets, one per tenant and policy generation. */
 struct mn_policy_sets;
 int mn_policy_sets_create(struct mn_policy_sets **out);

@@ -1,4 +1,5 @@
 #include "api/actor.h"
+#include "api/validate.h"
 #include "core/error.h"
 #include "core/handle.h"
 #include "core/json.h"
@@ -23,6 +24,10 @@ int mn_who_resolve(mn_db *db, const mn_actor *actor, struct mn_who *who)
     /* The context is checked for every actor, so that a typo never passes unnoticed. */
     if (actor->context) {
         char err[MN_ERRMSG_MAX];
+        /* cJSON passes any bytes through strings; JSON text is UTF-8 (RFC 8259). */
+        if (!mn_utf8_valid(actor->context, strlen(actor->context)))
+            return mn_seterr(db, MN_EINVAL, "the actor's context is not valid UTF-8; give a JSON "
+                             "object in UTF-8");
         int rc = mn_json_object_parse(actor->context, "the actor's context", &who->context, err,
                                       sizeof err);
         if (rc != MN_OK)

@@ -73,6 +73,19 @@ static int update_once(mn_db *db, const struct mn_who *who, const char *id,
         .created_at = cur->created_at, .updated_at = q.now, .expires_at = cur->expires_at,
         .embedding = vec ? vec : cur->embedding,
     };
+    /* The memory must be updatable both as it is and as it will be: otherwise an update could
+     * turn an allowed memory into one the actor may not create. */
+    if (who->identity) {
+        cJSON *next = mn_access_memory_json(row.id, row.identity_id, row.type, row.metadata,
+                                            row.importance);
+        rc = next ? mn_access_check(db, who, "update", "memory", next)
+                  : mn_seterr(db, MN_ENOMEM, "out of memory");
+        cJSON_Delete(next);
+        if (rc != MN_OK) {
+            mn_memory_free(cur);
+            return rc;
+        }
+    }
     char *before = snapshot(cur->text, cur->type, cur->metadata, cur->importance);
     char *after = snapshot(row.text, row.type, row.metadata, row.importance);
     if (!before || !after)

@@ -1,4 +1,5 @@
 /* Tenants: the top of the data model. Every other row belongs to exactly one. */
+#include "api/access.h"
 #include "api/actor.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -94,6 +95,21 @@ int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out)
     if (rc == MN_OK && out)
         rc = db->store->ops->tenant_get(db->store, id, out);
     defaults_free(&d);
+    return rc;
+}
+
+int mn_tenant_install_default_policies(mn_db *db)
+{
+    mn_tenant_list *l = NULL;
+    int rc = db->store->ops->tenant_list_unruled(db->store, &l);
+    for (size_t t = 0; rc == MN_OK && t < l->count; t++) {
+        struct defaults d;
+        rc = defaults_make(db, l->items[t].id, mn_now_ms(), &d);
+        for (size_t i = 0; rc == MN_OK && i < d.n; i++)
+            rc = db->store->ops->policy_insert(db->store, &d.rows[i]);
+        defaults_free(&d);
+    }
+    mn_tenant_list_free(l);
     return rc;
 }
 

@@ -118,7 +118,10 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     if (rc != MN_OK)
         return rc;
     db->dim = wanted;
-    return wanted == dim ? MN_OK : make_embedder(db, wanted);
+    rc = wanted == dim ? MN_OK : make_embedder(db, wanted);
+    if (rc == MN_OK && !(db->cfg.flags & MN_OPEN_READONLY))
+        rc = mn_tenant_install_default_policies(db);
+    return rc;
 }
 
 void mn_close(mn_db *db)

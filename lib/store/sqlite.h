@@ -10,7 +10,7 @@
 /* Every statement the backend runs, prepared once per connection (see sqlite_sql.c). */
 enum sq_stmt_id {
     SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK, SQ_BUMP_SEQ,
-    SQ_TENANT_INSERT, SQ_TENANT_GET, SQ_TENANT_LIST,
+    SQ_TENANT_INSERT, SQ_TENANT_GET, SQ_TENANT_LIST, SQ_TENANT_LIST_UNRULED,
     SQ_POLICY_INSERT, SQ_POLICY_GET, SQ_POLICY_LIST, SQ_POLICY_UPDATE, SQ_POLICY_DELETE,
     SQ_POLICY_GEN_BUMP, SQ_ACTOR_GET,
     SQ_IDENTITY_INSERT, SQ_IDENTITY_GET, SQ_IDENTITY_LIST, SQ_IDENTITY_SET_ACTIVE,
@@ -138,6 +138,7 @@ int sq_actor_get(struct mn_store *st, const char *tenant, const char *identity, 
                  mn_identity **i, int64_t *policy_gen);
 int sq_tenant_get(struct mn_store *st, const char *id_or_name, mn_tenant **out);
 int sq_tenant_list(struct mn_store *st, mn_tenant_list **out);
+int sq_tenant_list_unruled(struct mn_store *st, mn_tenant_list **out);
 int sq_identity_insert(struct mn_store *st, const mn_identity *i);
 int sq_identity_get(struct mn_store *st, const char *tenant_id, const char *id_or_external,
                     mn_identity **out);

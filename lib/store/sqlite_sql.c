@@ -23,6 +23,8 @@ static const char *const sql[SQ__COUNT] = {
     [SQ_TENANT_GET] = "SELECT id, name, created_at FROM tenants WHERE id = ?1 OR name = ?1 "
                       "ORDER BY id = ?1 DESC LIMIT 1",
     [SQ_TENANT_LIST] = "SELECT id, name, created_at FROM tenants ORDER BY name",
+    [SQ_TENANT_LIST_UNRULED] = "SELECT id, name, created_at FROM tenants t WHERE policy_gen = 0 "
+                               "AND NOT EXISTS (SELECT 1 FROM policies p WHERE p.tenant_id = t.id)",
 
     [SQ_POLICY_INSERT] = "INSERT INTO policies (" POLICY_COLUMNS ") "
                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",

@@ -97,6 +97,7 @@ const struct mn_store_ops mn_store_sqlite = {
     .tenant_insert = sq_tenant_insert,
     .tenant_get = sq_tenant_get,
     .tenant_list = sq_tenant_list,
+    .tenant_list_unruled = sq_tenant_list_unruled,
     .policy_insert = sq_policy_insert,
     .policy_get = sq_policy_get,
     .policy_list = sq_policy_list,

@@ -54,12 +54,12 @@ int sq_tenant_get(struct mn_store *st, const char *id_or_name, mn_tenant **out)
     return rc;
 }
 
-int sq_tenant_list(struct mn_store *st, mn_tenant_list **out)
+static int list_tenants(struct mn_store *st, enum sq_stmt_id id, mn_tenant_list **out)
 {
     struct sq_store *s = (struct sq_store *)st;
     mn_tenant_list *l = calloc(1, sizeof *l);
-    int rc = l ? sq_query(s, SQ_TENANT_LIST, NULL, 0, &sq_tenant_reader, 0, (void **)&l->items,
-                          &l->count, "listing tenants")
+    int rc = l ? sq_query(s, id, NULL, 0, &sq_tenant_reader, 0, (void **)&l->items, &l->count,
+                          "listing tenants")
                : mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing tenants");
     if (rc != MN_OK) {
         free(l);
@@ -67,6 +67,16 @@ int sq_tenant_list(struct mn_store *st, mn_tenant_list **out)
     }
     *out = l;
     return rc;
+}
+
+int sq_tenant_list(struct mn_store *st, mn_tenant_list **out)
+{
+    return list_tenants(st, SQ_TENANT_LIST, out);
+}
+
+int sq_tenant_list_unruled(struct mn_store *st, mn_tenant_list **out)
+{
+    return list_tenants(st, SQ_TENANT_LIST_UNRULED, out);
 }
 
 int sq_actor_get(struct mn_store *st, const char *tenant, const char *identity, mn_tenant **t,

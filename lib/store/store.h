@@ -63,6 +63,8 @@ struct mn_store_ops {
                          size_t npolicies);
     int (*tenant_get)(struct mn_store *s, const char *id_or_name, mn_tenant **out);
     int (*tenant_list)(struct mn_store *s, mn_tenant_list **out);
+    /* Tenants that never had a policy (made before policies existed). */
+    int (*tenant_list_unruled)(struct mn_store *s, mn_tenant_list **out);
 
     /* Policies. Every change advances the tenant's policy generation in the same transaction. */
     int (*policy_insert)(struct mn_store *s, const mn_policy *p);

@@ -234,9 +234,11 @@ expect 0 "... and deletes nothing (all or none)" $B memory get "$TEA"
 expect 0 "memory delete --hard" $B --json memory delete "$ORDER" --hard
 check "delete --json shape" json "d == {'deleted': ['$ORDER'], 'hard': True}"
 expect 3 "hard-deleted memory is gone even --with-deleted (3)" $B memory get "$ORDER" --with-deleted
-expect 0 "memory purge" $B memory purge
+# Purging is tenant-wide: the default agent policy (own memories only) does not cover it.
+expect 4 "memory purge as an agent is denied" $B memory purge
+expect 0 "memory purge" $A memory purge
 check "purge prints a count" grep -Eq '^purged [0-9]+ expired' "$OUT"
-expect 0 "memory purge --json" $B --json memory purge
+expect 0 "memory purge --json" $A --json memory purge
 check "purge --json shape" json 'isinstance(d["purged"], int)'
 
 # ---- search -----------------------------------------------------------------------------------
