@@ -319,27 +319,31 @@ int mn_access_check(mn_db *db, const struct mn_who *who, const char *action,
     return rc;
 }
 
-int mn_access_begin(mn_db *db, const struct mn_who *who, const char *action, int *per_memory)
+int mn_access_begin(mn_db *db, struct mn_who *who, const char *action, int *per_memory)
 {
     *per_memory = 0;
+    who->listing = action;
     if (!who->identity)
         return MN_OK;
-    struct decision d;
-    int rc = decide(db, who, action, "memory", NULL, &d);
-    if (rc == MN_OK && !d.allowed)
-        return denied(db, who, action, "memory", d.reason);
-    /* Then every memory shown must be readable. One decision settles it for all of them when
-     * reading is allowed and no read policy looks at the memory; otherwise each is decided. */
+    struct decision act, read;
+    int rc = decide(db, who, action, "memory", NULL, &act);
+    if (rc == MN_OK && !act.allowed)
+        return denied(db, who, action, "memory", act.reason);
+    /* Every memory shown must pass both the list (or search) and read policies. Two decisions
+     * settle it for all of them when both allow and no policy of either looks at the memory;
+     * otherwise each memory is decided. */
     if (rc == MN_OK)
-        rc = decide(db, who, "read", "memory", NULL, &d);
+        rc = decide(db, who, "read", "memory", NULL, &read);
     if (rc != MN_OK)
         return rc;
     struct set_ref *ref;
     rc = acquire(db, who->tenant->id, who->policy_gen, &ref);
     if (rc != MN_OK)
         return rc;
-    *per_memory = !d.allowed || d.partial ||
-                  mn_policyset_per_resource(ref->set, who->identity->role, "read", "memory");
+    const char *role = who->identity->role;
+    *per_memory = act.partial || !read.allowed || read.partial ||
+                  mn_policyset_per_resource(ref->set, role, action, "memory") ||
+                  mn_policyset_per_resource(ref->set, role, "read", "memory");
     release(db, ref);
     return MN_OK;
 }
@@ -374,17 +378,18 @@ int mn_access_memory_check(mn_db *db, const struct mn_who *who, const char *acti
     return rc;
 }
 
-int mn_access_memory(mn_db *db, const struct mn_who *who, const mn_memory *m)
+/* 1 when who may both `action` (the list or search) and read the memory m. */
+static int shows(mn_db *db, const struct mn_who *who, const char *action, const mn_memory *m)
 {
     if (!who->identity)
         return 1;
     cJSON *data = mn_access_memory_json(m->id, m->identity_id, m->type, m->metadata,
                                         m->importance);
-    int allowed = 0;
-    if (data && mn_access_decide(db, who, "read", "memory", data, &allowed, NULL, NULL) != MN_OK)
-        allowed = 0;
+    struct decision d = { 0 };
+    int yes = data && decide(db, who, action, "memory", data, &d) == MN_OK && d.allowed &&
+              decide(db, who, "read", "memory", data, &d) == MN_OK && d.allowed;
     cJSON_Delete(data);
-    return allowed;
+    return yes;
 }
 
 /* Hidden memories are freed where they stand and the rest close ranks. */
@@ -392,7 +397,7 @@ void mn_access_filter_list(mn_db *db, const struct mn_who *who, mn_memory_list *
 {
     size_t kept = 0;
     for (size_t i = 0; i < l->count; i++) {
-        if (mn_access_memory(db, who, &l->items[i]))
+        if (shows(db, who, who->listing, &l->items[i]))
             l->items[kept++] = l->items[i];
         else
             mn_memory_clear(&l->items[i]);

@@ -16,15 +16,15 @@ int mn_access_decide(mn_db *db, const struct mn_who *who, const char *action,
                      char **reason);
 
 /* For list and search: checks that who may `action` memories at all, then says in
- * *per_memory whether each memory must still be checked for "read" (mn_access_memory). */
-int mn_access_begin(mn_db *db, const struct mn_who *who, const char *action, int *per_memory);
-/* 1 when who may read m, else 0 (a failed decision counts as no). */
-int mn_access_memory(mn_db *db, const struct mn_who *who, const mn_memory *m);
+ * *per_memory whether each memory must still be checked, with mn_access_filter_list, for the
+ * action and for "read" (the action is kept in who->listing). */
+int mn_access_begin(mn_db *db, struct mn_who *who, const char *action, int *per_memory);
 /* MN_OK when who may `action` the memory m, else MN_EDENIED (as mn_access_check). */
 int mn_access_memory_check(mn_db *db, const struct mn_who *who, const char *action,
                            const mn_memory *m);
 
-/* Drops from l, in place, the memories who may not read. */
+/* Drops from l, in place, the memories who may not see (see mn_access_begin); a failed
+ * decision counts as no. */
 void mn_access_filter_list(mn_db *db, const struct mn_who *who, mn_memory_list *l);
 
 /* The JSON a policy sees of a memory: {"id","identity_id","type","metadata","importance"};

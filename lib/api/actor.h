@@ -13,6 +13,7 @@ struct mn_who {
     cJSON *claims;          /* the identity's claims, parsed (NULL for the system actor) */
     cJSON *context;         /* mn_actor.context, parsed (NULL when none) */
     int64_t policy_gen;     /* the tenant's policy generation when the call began */
+    const char *listing;    /* the list or search action being checked (api/access.c) */
 };
 
 /* Resolves actor (tenant by id or name, identity by id or external_id). MN_EINVAL when actor

@@ -53,8 +53,10 @@ static int check_changes(mn_db *db, const mn_memory_input *c, char **metadata)
 }
 
 /* One attempt: reads the memory, writes its next version if nobody wrote one meanwhile. */
+/* want_out: the caller asks for the updated memory back, which it must then be able to read. */
 static int update_once(mn_db *db, const struct mn_who *who, const char *id,
-                       const mn_memory_input *c, const char *metadata, const float *vec)
+                       const mn_memory_input *c, const char *metadata, const float *vec,
+                       int want_out)
 {
     mn_memory *cur;
     struct mn_store_query q = { .flags = MN_WITH_EMBEDDING, .now = mn_now_ms() };
@@ -80,6 +82,8 @@ static int update_once(mn_db *db, const struct mn_who *who, const char *id,
                                             row.importance);
         rc = next ? mn_access_check(db, who, "update", "memory", next)
                   : mn_seterr(db, MN_ENOMEM, "out of memory");
+        if (rc == MN_OK && want_out)
+            rc = mn_access_check(db, who, "read", "memory", next);
         cJSON_Delete(next);
         if (rc != MN_OK) {
             mn_memory_free(cur);
@@ -126,7 +130,7 @@ int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
     if (rc == MN_OK)
         rc = mn_who_resolve(db, actor, &who);
     for (int i = 0; rc == MN_OK && i < MN_UPDATE_ATTEMPTS; i++) {
-        rc = update_once(db, &who, id, changes, metadata, vec);
+        rc = update_once(db, &who, id, changes, metadata, vec, out != NULL);
         if (rc != MN_EBUSY_VERSION)
             break;
         rc = i + 1 < MN_UPDATE_ATTEMPTS ? MN_OK
