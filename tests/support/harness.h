@@ -72,7 +72,8 @@ int th_is_uuid7(const char *s);
 /* ---- creating things -------------------------------------------------------------------------- */
 /* Creates a tenant; returns its id. */
 const char *th_tenant(mn_db *db, const char *name);
-/* Creates an identity (role "agent") in the tenant (id or name); returns its id. */
+/* Creates an identity (role "admin": store tests act across owners) in the tenant (id or name);
+ * returns its id. */
 const char *th_identity(mn_db *db, const char *tenant, const char *external_id);
 /* Adds a memory owned by owner (id or external_id; NULL = the actor's identity); returns id. */
 const char *th_add(mn_db *db, const mn_actor *actor, const char *owner, const char *text);
