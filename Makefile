@@ -4,6 +4,9 @@
 #   make demo            the main job on the embedded default
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make bench-ingest    ingest benchmark on a fresh embedded database
+#   make bench-policy    policy decisions/s: the engine alone, then the public call
+#   make bench-ann       vector index benchmark on generated 100k x 384 data (ANN_N=1000000: 1M)
+#   make bench-ann-hnswlib  the same, then Debian's hnswlib on the same files, side by side
 
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
@@ -52,7 +55,7 @@ SHLIB   := $(B)/libmanushya.so.$(VERSION)
 STLIB   := $(B)/libmanushya.a
 CLI     := $(B)/manushya
 
-.PHONY: all deps check demo install uninstall clean bench-ingest
+.PHONY: all deps check demo install uninstall clean bench-ingest bench-policy
 
 all: deps-ok $(SHLIB) $(B)/libmanushya.so $(STLIB) $(CLI)
 
@@ -103,9 +106,10 @@ $(B)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(LIB_OBJS) | deps-test-ok
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests -o $@ $< $(TEST_SUPPORT) $(LIB_OBJS) \
 	    $(CHECK_LIBS) $(LDLIBS_ALL)
 
-$(B)/bench/%: tests/bench/%.c $(STLIB)
+# Benchmarks of one component (the policy engine, ...) call its internal functions: objects too.
+$(B)/bench/%: tests/bench/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests -o $@ $< $(STLIB) $(LDLIBS_ALL)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests -o $@ $< $(LIB_OBJS) $(LDLIBS_ALL)
 
 # ---- tests ---------------------------------------------------------------------------------
 check: all $(UNIT_BINS) $(BENCH_BINS) | deps-test-ok
@@ -117,6 +121,40 @@ demo: all
 
 bench-ingest: all
 	$(CLI) --db "sqlite:$$(mktemp -d)/bench.db" bench ingest --n 100000 --batch 1000
+
+# The policy engine alone, then the whole public call (mn_policy_test) on a fresh database.
+bench-policy: all $(B)/bench/bench_policy_engine
+	$(B)/bench/bench_policy_engine
+	$(CLI) --db "sqlite:$$(mktemp -d)/bench.db" bench policy --n 100000
+
+# Vector index: data from tests/bench/ann_gen.py (numpy) made once into build/ann/N (N = ANN_N,
+# default 100000; dimension 384, 1000 queries, exact top-100 truth); ANN_ARGS adds options
+# (e.g. ANN_ARGS="--threads 2 --filter-selectivity 0.1"). bench-ann-hnswlib builds the
+# benchmark-only comparator tests/bench/hnswlib_bench.cc against Debian's header-only hnswlib
+# (never a dependency of the library) and runs both on the same files with the same options.
+.PHONY: bench-ann bench-ann-hnswlib bench-ann-data
+bench-ann-data:
+	@d=build/ann/$(or $(ANN_N),100000); [ -f $$d/meta.json ] && exit 0; py=; \
+	for p in python3 /usr/bin/python3; do \
+	    if $$p -c 'import numpy' 2>/dev/null; then py=$$p; break; fi; done; \
+	if [ -z "$$py" ]; then \
+	    echo "bench-ann: needs python3 with numpy: apt-get install python3-numpy" >&2; exit 1; fi; \
+	echo "bench-ann: generating $$d (once)"; \
+	$$py tests/bench/ann_gen.py --n $(or $(ANN_N),100000) $$d
+
+bench-ann: all bench-ann-data
+	d=build/ann/$(or $(ANN_N),100000); $(CLI) bench ann --base $$d/base.fvecs \
+	    --queries $$d/query.fvecs --truth $$d/gt.ivecs $(ANN_ARGS)
+
+bench-ann-hnswlib: all bench-ann-data
+	@[ -f /usr/include/hnswlib/hnswlib.h ] || { echo "bench-ann-hnswlib: needs Debian's \
+	header-only hnswlib: apt-get install libhnswlib-dev" >&2; exit 1; }
+	@mkdir -p $(B)/bench
+	$(CXX) -O3 -march=native -ffp-contract=off -std=c++17 -Wall -Wextra -pthread \
+	    -o $(B)/bench/hnswlib_bench tests/bench/hnswlib_bench.cc
+	d=build/ann/$(or $(ANN_N),100000); \
+	set -- --base $$d/base.fvecs --queries $$d/query.fvecs --truth $$d/gt.ivecs $(ANN_ARGS); \
+	$(CLI) bench ann "$$@" && $(B)/bench/hnswlib_bench "$$@"
 
 # ---- install --------------------------------------------------------------------------------
 # manushya.pc is made at each install: its paths are those of this install's PREFIX.

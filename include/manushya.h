@@ -81,7 +81,17 @@ typedef struct mn_config {
     size_t max_text_bytes;   /* largest memory text accepted; default 65536 */
     int busy_timeout_ms;     /* wait for other writers up to this long; default 5000 */
     int pool_size;           /* connections for concurrent readers; default 4 */
+    /* Vector search. MN_INDEX_AUTO (0): an HNSW index per tenant, kept beside the database
+     * file (PATH.index/) and following every write, serves search; MN_INDEX_NONE: every search
+     * scans the tenant's vectors exactly. The other knobs: 0 = the default. */
+    int index;               /* MN_INDEX_AUTO or MN_INDEX_NONE */
+    int hnsw_m;              /* links per node (2m on the bottom layer): default 16, 2..100 */
+    int hnsw_ef_construction; /* candidates kept while inserting: default 64, 1..100000 */
+    int hnsw_ef_search;      /* candidates kept while searching: default 40, 1..100000 */
 } mn_config;
+
+#define MN_INDEX_AUTO 0
+#define MN_INDEX_NONE 1
 
 /*
  * Opens (creating and migrating if needed) the store named by url:
@@ -276,6 +286,8 @@ typedef struct mn_search_options {
     int k;                   /* default 10, at most 1000 */
     double min_similarity;   /* drop hits below this; 0 (the default) keeps every hit */
     mn_filter filter;
+    int ef;                  /* index candidates (more: better recall, slower): 0 = the
+                              * handle's hnsw_ef_search; at most 100000 */
 } mn_search_options;
 
 /* Results best first, in out->items with similarity set; next_cursor is NULL. A query text
@@ -353,6 +365,80 @@ MN_API void mn_decision_free(mn_decision *d);
  * receives the message (errlen bytes). */
 MN_API int mn_jsonlogic_apply(const char *rule, const char *data, char **result, char *err,
                               size_t errlen);
+
+/* ---- Vector index (standalone) ------------------------------------------------------------ */
+/* An approximate nearest-neighbour index (HNSW) over vectors the caller gives, apart from any
+ * database: int64 keys (any value), float vectors of the dimension fixed at creation, copied.
+ * Similarity is the inner product, which is each hit's score (higher is nearer). The index
+ * does NOT normalise: for cosine similarity pass unit vectors, queries included.
+ *
+ * Thread safety: calls on one mn_ann may run in parallel from any threads, except
+ * mn_ann_free, which must not race with anything. Searches run alongside one another and
+ * alongside adds, updates and deletes, which wait only on the nodes they rewrite (and, for a
+ * moment, when the index grows its arrays or frees deleted nodes' room). mn_ann_save holds
+ * writers back, not searches, while it runs.
+ *
+ * Errors: each call returns MN_OK or a code: MN_EINVAL (a NULL, out-of-range or non-finite
+ * argument: nothing changed), MN_EEXISTS (add of a present key), MN_ENOTFOUND (delete of an
+ * absent key; load of a missing file), MN_ENOMEM, MN_ERANGE (index full: 2^31 - 1 vectors),
+ * MN_EBACKEND (I/O), MN_ECORRUPT (load of a file that is damaged, truncated or not an index).
+ * There is no handle to ask for a message, so the calls that may fail for reasons beyond the
+ * code (create, save, load) write one into err (errlen bytes; err may be NULL), as
+ * mn_jsonlogic_apply does. */
+typedef struct mn_ann mn_ann;
+
+typedef struct mn_ann_params { /* zero-initialise; 0 = the default */
+    int m;               /* links per node (2m on the bottom layer): 0 = 16; 2 .. 100 */
+    int ef_construction; /* candidates kept while inserting: 0 = 64; 1 .. 100000 */
+    int ef_search;       /* candidates kept by a search that passes ef <= 0: 0 = 40 */
+    uint64_t seed;       /* of the layer draw: one seed and one insertion order, one graph */
+} mn_ann_params;
+
+/* A search filter: 1 to let key into the results, 0 to keep it out. Rejected vectors are still
+ * walked through, so the search stays connected; it widens until it holds ef accepted ones,
+ * which costs about ef / (fraction accepted) distance computations. It is called from the
+ * searching thread while the index is read-locked: it must not call into the same index. */
+typedef int (*mn_ann_accept_fn)(void *ctx, int64_t key);
+
+/* p may be NULL (all defaults). dim: 1 .. 65536. */
+MN_API int mn_ann_create(int dim, const mn_ann_params *p, mn_ann **out, char *err,
+                         size_t errlen);
+MN_API void mn_ann_free(mn_ann *a);
+/* vec: dim finite floats. MN_EEXISTS if key is present (mn_ann_update replaces). */
+MN_API int mn_ann_add(mn_ann *a, int64_t key, const float *vec);
+/* Replaces key's vector, or adds it when absent; a concurrent search may miss the key for
+ * that moment, never sees both vectors. */
+MN_API int mn_ann_update(mn_ann *a, int64_t key, const float *vec);
+/* Adds n rows (keys[i], vecs + i * dim) from `threads` threads (<= 1: the calling one; at most
+ * 64). Every value is checked first (MN_EINVAL changes nothing); then the first failure (e.g.
+ * MN_EEXISTS for a key present or repeated) stops it and is returned, and the rows already
+ * added stay. */
+MN_API int mn_ann_add_many(mn_ann *a, const int64_t *keys, const float *vecs, size_t n,
+                           int threads);
+/* The key is never returned once this returns; the graph around it is repaired and its room
+ * reused, so recall and memory hold up after many deletes. MN_ENOTFOUND if absent. */
+MN_API int mn_ann_delete(mn_ann *a, int64_t key);
+MN_API int mn_ann_contains(const mn_ann *a, int64_t key); /* 1 if present, else 0 */
+/* The k nearest keys to q (dim finite floats), best first (equal scores: smaller key first),
+ * into keys[0 .. *n - 1] and their inner products into scores (which may be NULL); *n < k
+ * when the index holds fewer. ef is the candidate list (more: better recall, slower): <= 0
+ * for the index's ef_search; the search uses max(ef, k). */
+MN_API int mn_ann_search(const mn_ann *a, const float *q, size_t k, int ef, int64_t *keys,
+                         float *scores, size_t *n);
+/* The same among the keys accept lets through (accept NULL: all). */
+MN_API int mn_ann_search_filtered(const mn_ann *a, const float *q, size_t k, int ef,
+                                  mn_ann_accept_fn accept, void *ctx, int64_t *keys,
+                                  float *scores, size_t *n);
+MN_API size_t mn_ann_count(const mn_ann *a); /* keys present */
+MN_API int mn_ann_dim(const mn_ann *a);
+/* Bytes the index holds: vectors, links, key table, search scratch. */
+MN_API size_t mn_ann_bytes(const mn_ann *a);
+/* Writes path.tmp, then renames it over path: a reader never sees half a file. The file is
+ * checksummed and canonical (the same index, the same bytes), in this machine's byte order. */
+MN_API int mn_ann_save(const mn_ann *a, const char *path, char *err, size_t errlen);
+/* Reads a file mn_ann_save wrote, checking its checksums and its whole structure before use:
+ * a damaged, truncated or foreign file is MN_ECORRUPT, never a crash. */
+MN_API int mn_ann_load(const char *path, mn_ann **out, char *err, size_t errlen);
 
 /* ---- Embeddings --------------------------------------------------------------------------- */
 /* Embeds text with the handle's embedder into out[0 .. dim-1]; dim must be mn_embed_dim(db).

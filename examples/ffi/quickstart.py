@@ -121,7 +121,8 @@ class mn_search_options(Structure):
                 ("dim", c_int),
                 ("k", c_int),
                 ("min_similarity", c_double),
-                ("filter", mn_filter)]
+                ("filter", mn_filter),
+                ("ef", c_int)]
 
 
 STRUCTS = [mn_actor, mn_tenant, mn_identity, mn_memory, mn_memory_list, mn_memory_input,

@@ -1,6 +1,8 @@
-/* Search: the tenant's memories nearest to a text or a vector. Today an exact scan
- * (index/exact.c); the approximate index will slot in behind the same steps: candidates as
- * (key, score) pairs, then one read of the winning rows. */
+/* Search: the tenant's memories nearest to a text or a vector. Candidates come as (key, score)
+ * pairs from the handle's vector index (index/vindex.h) or, without one or when it cannot answer
+ * yet, from an exact scan (index/exact.c); then one read of the winning rows, which the store
+ * checks again (deleted, expired) and this file too (identity, type, metadata: the index's
+ * attributes may lag the store and hold no metadata). */
 #include "api/access.h"
 #include "api/actor.h"
 #include "api/embed.h"
@@ -9,7 +11,10 @@
 #include "core/error.h"
 #include "core/free.h"
 #include "core/handle.h"
+#include "core/json.h"
 #include "index/exact.h"
+#include "index/hnsw.h"
+#include "index/vindex.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -17,6 +22,9 @@
 
 #define MN_K_DEFAULT 10
 #define MN_K_MAX 1000
+/* With a metadata filter the index proposes candidates that the rows then confirm; past this
+ * many candidates an exact scan, which tests metadata as it reads, is cheaper. */
+#define MN_META_INDEX_MAX 4096
 
 /* The unit query vector for opt, in vec (db->dim floats). */
 static int query_vector(mn_db *db, const mn_search_options *opt, float *vec)
@@ -44,12 +52,16 @@ static int check_options(mn_db *db, const mn_search_options *opt)
     if (!(opt->min_similarity >= -1.0 && opt->min_similarity <= 1.0))
         return mn_seterr(db, MN_EINVAL, "min_similarity is %g; give a number from -1 to 1",
                          opt->min_similarity);
+    if (opt->ef < 0 || opt->ef > MN_HNSW_MAX_EF)
+        return mn_seterr(db, MN_EINVAL, "ef is %d; give 1..%d (0 = the handle's "
+                         "hnsw_ef_search)", opt->ef, MN_HNSW_MAX_EF);
     return MN_OK;
 }
 
 /* Reads the rows of the hits and sets their similarity, dropping those below the minimum. */
 static int fetch_hits(mn_db *db, const char *tenant_id, const struct mn_topk *top,
-                      const mn_search_options *opt, unsigned flags, mn_memory_list **out)
+                      const mn_search_options *opt, const struct mn_store_query *q,
+                      mn_memory_list **out)
 {
     size_t n = 0, cap = top->n ? top->n : 1;
     int64_t *keys = malloc(cap * sizeof *keys);
@@ -64,7 +76,8 @@ static int fetch_hits(mn_db *db, const char *tenant_id, const struct mn_topk *to
             scores[n++] = top->heap[i].score;
         }
     if (rc == MN_OK)
-        rc = db->store->ops->memory_get_keys(db->store, tenant_id, keys, n, flags, out, which);
+        rc = db->store->ops->memory_get_keys(db->store, tenant_id, keys, n, q->flags, q->now, out,
+                                             which);
     for (size_t i = 0; rc == MN_OK && i < (*out)->count; i++)
         (*out)->items[i].similarity = scores[which[i]];
     free(keys);
@@ -73,31 +86,65 @@ static int fetch_hits(mn_db *db, const char *tenant_id, const struct mn_topk *to
     return rc;
 }
 
-/* The k best memories who may read. When policies hide some memory by memory, the hidden are
- * dropped after the scan and the scan is widened (4x at a time) until k readable hits are found
- * or every candidate has been seen: a hidden memory never shows, and never costs a place. */
+/* Drops, in place, the rows the index proposed that q does not select after all: the index's
+ * attributes may lag the store, and it knows no metadata. */
+static void keep_selected(const struct mn_store_query *q, mn_memory_list *l)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < l->count; i++) {
+        mn_memory *m = &l->items[i];
+        int ok = (!q->identity_id || strcmp(m->identity_id, q->identity_id) == 0) &&
+                 (!q->type || strcmp(m->type, q->type) == 0);
+        if (ok && q->metadata) {
+            cJSON *meta = cJSON_Parse(m->metadata);
+            ok = meta && mn_json_contains(meta, q->metadata);
+            cJSON_Delete(meta);
+        }
+        if (ok)
+            l->items[kept++] = *m;
+        else
+            mn_memory_clear(m);
+    }
+    l->count = kept;
+}
+
+/* The k best memories who may read. Candidates that do not make it (policies may hide memories
+ * one by one; rows changed since the index saw them; a metadata filter the index cannot test)
+ * are dropped after the read and the search is widened (4x at a time) until k are found or
+ * every candidate has been seen: a hidden memory never shows, and never costs a place. */
 static int best_readable(mn_db *db, const struct mn_who *who, const struct mn_store_query *q,
                          const float *vec, const mn_search_options *opt, int per_memory,
                          mn_memory_list **out)
 {
     size_t k = (size_t)(opt->k ? opt->k : MN_K_DEFAULT);
-    for (size_t want = k;; want *= 4) {
+    int use_index = db->index != NULL;
+    for (size_t want = q->metadata && use_index ? k * 4 : k;; want *= 4) {
         struct mn_topk top = {0};
+        int served = 0;
         int rc = mn_topk_init(&top, want) == 0 ? MN_OK
                  : mn_seterr(db, MN_ENOMEM, "out of memory searching");
-        if (rc == MN_OK)
+        if (rc == MN_OK && use_index) {
+            rc = mn_vindex_search(db->index, who->tenant->id, q, vec, want, opt->ef, &top,
+                                  &served);
+            if (rc != MN_OK)
+                rc = mn_seterr(db, rc, "out of memory searching");
+        }
+        if (rc == MN_OK && !served)
             rc = mn_exact_search(db, who->tenant->id, q, vec, &top);
         if (rc == MN_OK) {
             mn_topk_sort(&top);
-            rc = fetch_hits(db, who->tenant->id, &top, opt, q->flags, out);
+            rc = fetch_hits(db, who->tenant->id, &top, opt, q, out);
         }
-        /* Done widening when the scan ran out of candidates or of ones above the minimum. */
+        /* Done widening when the search ran out of candidates or of ones above the minimum. */
         int exhausted = top.n < want || (opt->min_similarity != 0 && top.n &&
                                          top.heap[top.n - 1].score < opt->min_similarity);
         mn_topk_free(&top);
-        if (rc != MN_OK || !per_memory)
+        if (rc != MN_OK)
             return rc;
-        mn_access_filter_list(db, who, *out);
+        if (served)
+            keep_selected(q, *out);
+        if (per_memory)
+            mn_access_filter_list(db, who, *out);
         if ((*out)->count >= k || exhausted) {
             for (size_t i = k; i < (*out)->count; i++)
                 mn_memory_clear(&(*out)->items[i]);
@@ -107,6 +154,8 @@ static int best_readable(mn_db *db, const struct mn_who *who, const struct mn_st
         }
         mn_memory_list_free(*out);
         *out = NULL;
+        if (served && q->metadata && want * 4 > MN_META_INDEX_MAX)
+            use_index = 0;
     }
 }
 

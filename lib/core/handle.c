@@ -3,6 +3,8 @@
 #include "core/error.h"
 #include "store/store.h"
 #include "api/access.h"
+#include "index/hnsw.h"
+#include "index/vindex.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -58,6 +60,20 @@ static int settle_config(mn_db *db, const mn_config *in)
     if (c->pool_size < 0 || c->pool_size > MN_MAX_POOL)
         return mn_seterr(db, MN_EINVAL, "mn_config.pool_size is %d; give 1..%d (0 = the "
                          "default, %d)", c->pool_size, MN_MAX_POOL, MN_DEFAULT_POOL);
+    if (c->index != MN_INDEX_AUTO && c->index != MN_INDEX_NONE)
+        return mn_seterr(db, MN_EINVAL, "mn_config.index is %d; give MN_INDEX_AUTO (0) or "
+                         "MN_INDEX_NONE (1)", c->index);
+    if (c->hnsw_m && (c->hnsw_m < 2 || c->hnsw_m > MN_HNSW_MAX_M))
+        return mn_seterr(db, MN_EINVAL, "mn_config.hnsw_m is %d; give 2..%d (0 = the default, "
+                         "%d)", c->hnsw_m, MN_HNSW_MAX_M, MN_HNSW_DEFAULT_M);
+    if (c->hnsw_ef_construction < 0 || c->hnsw_ef_construction > MN_HNSW_MAX_EF)
+        return mn_seterr(db, MN_EINVAL, "mn_config.hnsw_ef_construction is %d; give 1..%d (0 = "
+                         "the default, %d)", c->hnsw_ef_construction, MN_HNSW_MAX_EF,
+                         MN_HNSW_DEFAULT_EF_CONSTRUCTION);
+    if (c->hnsw_ef_search < 0 || c->hnsw_ef_search > MN_HNSW_MAX_EF)
+        return mn_seterr(db, MN_EINVAL, "mn_config.hnsw_ef_search is %d; give 1..%d (0 = the "
+                         "default, %d)", c->hnsw_ef_search, MN_HNSW_MAX_EF,
+                         MN_HNSW_DEFAULT_EF_SEARCH);
     if (!c->embedder || !*c->embedder)
         c->embedder = "local";
     if (!c->max_text_bytes)
@@ -118,6 +134,10 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     if (rc != MN_OK)
         return rc;
     db->dim = wanted;
+    /* The vector index (index/vindex.h). Without one (MN_INDEX_NONE, or no memory for it)
+     * search scans exactly; its files never make the open fail. */
+    if (db->cfg.index == MN_INDEX_AUTO)
+        mn_vindex_open(db, &db->index);
     rc = wanted == dim ? MN_OK : make_embedder(db, wanted);
     if (rc == MN_OK && !(db->cfg.flags & MN_OPEN_READONLY))
         rc = mn_tenant_install_default_policies(db);
@@ -128,12 +148,19 @@ void mn_close(mn_db *db)
 {
     if (!db)
         return;
+    mn_vindex_close(db->index); /* saves the index: before the store goes */
     if (db->store)
         db->store->ops->close(db->store);
     if (db->embedder)
         db->embed_ops->destroy(db->embedder);
     mn_policy_sets_free(db->policy_sets);
     free(db);
+}
+
+void mn_db_changed(mn_db *db, const char *tenant_id)
+{
+    if (db->index)
+        mn_vindex_changed(db->index, tenant_id);
 }
 
 int mn_embed_dim(const mn_db *db)

@@ -7,6 +7,7 @@
 
 struct mn_store;
 struct mn_policy_sets;
+struct mn_vindex;
 
 struct mn_db {
     mn_config cfg;                          /* with defaults filled in */
@@ -15,7 +16,12 @@ struct mn_db {
     mn_embedder *embedder;
     int dim;                                /* the database's embedding dimension */
     struct mn_policy_sets *policy_sets;     /* compiled policies per tenant (api/access.c) */
+    struct mn_vindex *index;                /* vector index (index/vindex.c); NULL: exact scans */
 };
+
+/* Called by the store after it committed a change to the tenant's memories: the vector index
+ * catches up in the background. */
+void mn_db_changed(mn_db *db, const char *tenant_id);
 
 #define MN_DEFAULT_DIM 384
 #define MN_DEFAULT_MAX_TEXT 65536

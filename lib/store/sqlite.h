@@ -19,6 +19,7 @@ enum sq_stmt_id {
     SQ_MEMORY_UPDATE, SQ_HISTORY_INSERT, SQ_HISTORY_LIST,
     SQ_MEMORY_SOFT_DELETE, SQ_MEMORY_HARD_DELETE, SQ_HISTORY_DELETE, SQ_MEMORY_RESTORE,
     SQ_MEMORY_EXPIRED, SQ_MEMORY_SCAN, SQ_MEMORY_SCAN_BY_IDENTITY, SQ_MEMORY_GET_KEY,
+    SQ_SEQ_GET, SQ_MEMORY_CHANGES, SQ_MEMORY_SEQS, SQ_META_GET, SQ_META_PUT,
     SQ__COUNT
 };
 
@@ -165,6 +166,18 @@ int sq_memory_history(struct mn_store *st, const char *tenant_id, const char *id
 int sq_memory_scan(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
                    mn_scan_fn fn, void *ctx);
 int sq_memory_get_keys(struct mn_store *st, const char *tenant_id, const int64_t *keys, size_t n,
-                       unsigned flags, mn_memory_list **out, size_t *which);
+                       unsigned flags, int64_t now, mn_memory_list **out, size_t *which);
+/* The change feed (sqlite_feed.c). */
+int sq_seq_get(struct mn_store *st, int64_t *seq);
+int sq_memory_changes(struct mn_store *st, const char *tenant_id, int64_t after_seq,
+                      int64_t after_key, int64_t upto_seq, size_t limit, mn_change_fn fn,
+                      void *ctx);
+int sq_memory_seqs(struct mn_store *st, const char *tenant_id, int64_t upto_seq, mn_seq_fn fn,
+                   void *ctx);
+const char *sq_file_path(struct mn_store *st);
+int sq_meta_get(struct mn_store *st, const char *key, char **value);
+int sq_meta_put(struct mn_store *st, const char *key, const char *value);
+/* Tells the handle, after a commit, that the tenant's memories changed (an index follows). */
+void sq_changed(struct sq_store *s, const char *tenant_id);
 
 #endif

@@ -86,7 +86,10 @@ int sq_memory_update(struct mn_store *st, const char *tenant_id, const struct mn
         sq_bind_text(q, 7, after);
         rc = sq_exec(s, c, q, "recording a memory's history");
     }
-    return sq_write_end(s, c, rc);
+    rc = sq_write_end(s, c, rc);
+    if (rc == MN_OK)
+        sq_changed(s, tenant_id);
+    return rc;
 }
 
 int sq_memory_delete(struct mn_store *st, const char *tenant_id, const char *const *ids, size_t n,
@@ -100,7 +103,10 @@ int sq_memory_delete(struct mn_store *st, const char *tenant_id, const char *con
         return rc;
     for (size_t i = 0; rc == MN_OK && i < n; i++)
         rc = delete_one(s, c, tenant_id, ids[i], mode, now, last - (int64_t)n + 1 + (int64_t)i);
-    return sq_write_end(s, c, rc);
+    rc = sq_write_end(s, c, rc);
+    if (rc == MN_OK)
+        sq_changed(s, tenant_id);
+    return rc;
 }
 
 int sq_memory_restore(struct mn_store *st, const char *tenant_id, const char *id, int64_t now)
@@ -112,6 +118,8 @@ int sq_memory_restore(struct mn_store *st, const char *tenant_id, const char *id
     if (rc == MN_OK)
         rc = sq_write_end(s, c, change_row(s, c, SQ_MEMORY_RESTORE, tenant_id, id, now, seq,
                                            "restoring a memory"));
+    if (rc == MN_OK)
+        sq_changed(s, tenant_id);
     return rc;
 }
 
@@ -155,6 +163,8 @@ int sq_memory_purge_expired(struct mn_store *st, const char *tenant_id, int64_t 
         rc = delete_one(s, c, tenant_id, ids[i], MN_DELETE_HARD, now,
                         last - (int64_t)n + 1 + (int64_t)i);
     rc = sq_write_end(s, c, rc);
+    if (rc == MN_OK && n)
+        sq_changed(s, tenant_id);
     for (size_t i = 0; i < n; i++)
         free(ids[i]);
     free(ids);

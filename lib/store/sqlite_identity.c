@@ -105,5 +105,8 @@ int sq_identity_delete(struct mn_store *st, const char *tenant_id, const char *i
         if (rc == MN_OK && steps[i] == SQ_IDENTITY_DELETE && sqlite3_changes(c->db) == 0)
             rc = mn_seterr(s->base.db, MN_ENOTFOUND, "identity %s is gone", id);
     }
-    return sq_write_end(s, c, rc);
+    rc = sq_write_end(s, c, rc);
+    if (rc == MN_OK)
+        sq_changed(s, tenant_id);
+    return rc;
 }

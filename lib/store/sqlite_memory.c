@@ -72,7 +72,10 @@ int sq_memory_insert(struct mn_store *st, const char *tenant_id, const struct mn
             sqlite3_bind_blob(q, 13, r->embedding, blob_bytes, SQLITE_STATIC);
         rc = sq_exec(s, c, q, "adding a memory");
     }
-    return sq_write_end(s, c, rc);
+    rc = sq_write_end(s, c, rc);
+    if (rc == MN_OK)
+        sq_changed(s, tenant_id);
+    return rc;
 }
 
 int sq_memory_get(struct mn_store *st, const char *tenant_id, const char *id,
@@ -178,7 +181,7 @@ int sq_memory_scan(struct mn_store *st, const char *tenant_id, const struct mn_s
 }
 
 int sq_memory_get_keys(struct mn_store *st, const char *tenant_id, const int64_t *keys, size_t n,
-                       unsigned flags, mn_memory_list **out, size_t *which)
+                       unsigned flags, int64_t now, mn_memory_list **out, size_t *which)
 {
     struct sq_store *s = (struct sq_store *)st;
     mn_memory_list *l = calloc(1, sizeof *l);
@@ -198,7 +201,7 @@ int sq_memory_get_keys(struct mn_store *st, const char *tenant_id, const int64_t
         sq_bind_text(stmt, 1, tenant_id);
         sqlite3_bind_int64(stmt, 2, keys[i]);
         sqlite3_bind_int(stmt, 3, (int)flags);
-        sqlite3_bind_int64(stmt, 4, INT64_MIN); /* visibility was decided by the scan */
+        sqlite3_bind_int64(stmt, 4, now); /* checked again: an index may lag the store */
         int step = sqlite3_step(stmt);
         if (step == SQLITE_ROW) {
             which[l->count] = i;

@@ -96,6 +96,19 @@ static const char *const sql[SQ__COUNT] = {
                                    "AND (?5 IS NULL OR type = ?5) AND embedding IS NOT NULL",
     [SQ_MEMORY_GET_KEY] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE key = ?2 AND tenant_id = ?1 "
                           "AND" VISIBLE,
+
+    /* The change feed (sqlite_feed.c): ?2, ?3 the (seq, key) cursor, ?4 the highest seq, ?5 the
+     * page size (-1 = all). Both halves walk a (tenant_id, seq) index; SQLite merges them. */
+    [SQ_SEQ_GET] = "SELECT value FROM meta WHERE key = 'seq'",
+    [SQ_MEMORY_CHANGES] = "SELECT key, seq, 0, deleted, expires_at, identity_id, type, embedding "
+                          "FROM memories WHERE tenant_id = ?1 AND (seq, key) > (?2, ?3) "
+                          "AND seq <= ?4 "
+                          "UNION ALL SELECT key, seq, 1, 0, 0, NULL, NULL, NULL "
+                          "FROM memory_tombstones WHERE tenant_id = ?1 AND (seq, key) > (?2, ?3) "
+                          "AND seq <= ?4 ORDER BY 2, 1 LIMIT ?5",
+    [SQ_MEMORY_SEQS] = "SELECT key, seq FROM memories WHERE tenant_id = ?1 AND seq <= ?2",
+    [SQ_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [SQ_META_PUT] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
 };
 
 const char *sq_sql(enum sq_stmt_id id)

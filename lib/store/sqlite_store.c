@@ -119,4 +119,10 @@ const struct mn_store_ops mn_store_sqlite = {
     .memory_history = sq_memory_history,
     .memory_scan = sq_memory_scan,
     .memory_get_keys = sq_memory_get_keys,
+    .seq_get = sq_seq_get,
+    .memory_changes = sq_memory_changes,
+    .memory_seqs = sq_memory_seqs,
+    .file_path = sq_file_path,
+    .meta_get = sq_meta_get,
+    .meta_put = sq_meta_put,
 };

@@ -49,6 +49,20 @@ struct mn_memory_row {
  * native byte order that may sit at any address (read them with mn_ip or memcpy). */
 typedef void (*mn_scan_fn)(void *ctx, int64_t key, const void *vec);
 
+/* One entry of the change feed (memory_changes): a memory as its last change left it, or the
+ * tombstone of a hard-deleted one. Strings and the vector are valid during the call only. */
+struct mn_change {
+    int64_t key, seq;
+    int gone;                  /* hard-deleted: only key and seq are set */
+    int deleted;               /* soft-deleted */
+    int64_t expires_at;        /* 0 = never */
+    const char *identity_id, *type;
+    const void *embedding;     /* dim floats at any address, NULL when gone */
+};
+/* Nonzero stops the read. */
+typedef int (*mn_change_fn)(void *ctx, const struct mn_change *c);
+typedef void (*mn_seq_fn)(void *ctx, int64_t key, int64_t seq);
+
 struct mn_store_ops {
     const char *scheme;
     /* target is the URL without its scheme. *dim: the dimension the caller wants for a new
@@ -113,10 +127,33 @@ struct mn_store_ops {
     /* Exact search support: calls fn for every selected memory with a vector. */
     int (*memory_scan)(struct mn_store *s, const char *tenant_id, const struct mn_store_query *q,
                        mn_scan_fn fn, void *ctx);
-    /* The memories with these keys, in the same order; a key whose row vanished since is
-     * skipped, so which[i] (n entries, caller's) receives the index in keys of items[i]. */
+    /* The memories with these keys, in the same order; a key whose row vanished since, or
+     * that flags and now do not let through (deleted, expired: the store has the last word,
+     * whatever an index believed), is skipped, so which[i] (n entries, caller's) receives the
+     * index in keys of items[i]. */
     int (*memory_get_keys)(struct mn_store *s, const char *tenant_id, const int64_t *keys,
-                           size_t n, unsigned flags, mn_memory_list **out, size_t *which);
+                           size_t n, unsigned flags, int64_t now, mn_memory_list **out,
+                           size_t *which);
+
+    /* ---- the change feed a derived index follows (index/vindex.c) ---- */
+    /* The store-wide seq: every change committed so far has a seq <= *seq. */
+    int (*seq_get)(struct mn_store *s, int64_t *seq);
+    /* The tenant's changes with (seq, key) > (after_seq, after_key) and seq <= upto_seq, in
+     * (seq, key) order, at most limit (0 = all): each memory's current row (whatever changed
+     * it last) and each hard-deleted memory's tombstone. fn returning nonzero stops the read
+     * (MN_OK). after_key INT64_MAX: every change past after_seq. */
+    int (*memory_changes)(struct mn_store *s, const char *tenant_id, int64_t after_seq,
+                          int64_t after_key, int64_t upto_seq, size_t limit, mn_change_fn fn,
+                          void *ctx);
+    /* (key, seq) of each of the tenant's memories whose last change has seq <= upto_seq. */
+    int (*memory_seqs)(struct mn_store *s, const char *tenant_id, int64_t upto_seq,
+                       mn_seq_fn fn, void *ctx);
+    /* The file the store lives in, beside which derived files may be kept; NULL when there is
+     * none (or it must not be written beside). */
+    const char *(*file_path)(struct mn_store *s);
+    /* Database-wide settings (the meta table): *value malloc'd, NULL when key is unset. */
+    int (*meta_get)(struct mn_store *s, const char *key, char **value);
+    int (*meta_put)(struct mn_store *s, const char *key, const char *value);
 };
 
 /* Internal code for memory_update: someone else changed the row first; reload and retry. */

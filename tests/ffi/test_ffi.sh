@@ -66,7 +66,7 @@ int main(void)
     F(mn_list_options, cursor); E();
     S(mn_search_options); F(mn_search_options, query); F(mn_search_options, vector);
     F(mn_search_options, dim); F(mn_search_options, k); F(mn_search_options, min_similarity);
-    F(mn_search_options, filter); E();
+    F(mn_search_options, filter); F(mn_search_options, ef); E();
     return 0;
 }
 EOF

@@ -1,0 +1,961 @@
+/* The vector index of a handle: partitions per tenant that follow the store's change feed,
+ * persistence beside the database, and the search plans (see vindex.h). */
+#include "index/vindex.h"
+#include "index/distance.h"
+#include "index/hnsw.h"
+#include "index/vindex_attr.h"
+#include "core/error.h"
+#include "core/handle.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 2048          /* feed entries a catch-up step reads and applies */
+#define OVERLAY_MIN 1024   /* a search scores at most this many changes past the index... */
+                           /* ...or half the partition, whichever is more; beyond: exact scan */
+#define BUILD_MIN 32       /* inserts in a page worth several threads */
+#define MAX_THREADS 8
+#define EXACT_ALWAYS 256   /* filtered sets this small are always scanned exactly */
+#define SAVE_EVERY 100000  /* the worker saves a partition after this many changes (or as many
+                            * as half its keys, if more): a crash costs at most that much */
+
+enum { VX_NEW, VX_READY, VX_BROKEN };
+
+struct vx_part {
+    struct vx_part *next;
+    char *tenant_id;
+    pthread_mutex_t mu;   /* one mutator at a time: load, catch-up, save */
+    pthread_rwlock_t rw;  /* searches (read) against attribute and graph swaps (write) */
+    int state;            /* VX_*, atomic */
+    mn_hnsw *h;
+    struct vx_attrs at;
+    int64_t applied;      /* atomic: every change with seq <= applied is in */
+    size_t count;         /* atomic: keys held */
+    size_t changed;       /* changes applied since the files were written or read */
+    int had_file;         /* files of ours were found (keep them current) */
+    int want;             /* under vx->mu: the worker should catch up */
+};
+
+struct mn_vindex {
+    mn_db *db;
+    struct mn_store *store;
+    int dim;
+    struct mn_hnsw_params params;
+    char *dir;            /* PATH.index, or NULL: nothing on disk */
+    int readonly;         /* files are read, never written */
+    int threads;          /* for bulk inserts */
+    pthread_mutex_t mu;   /* the list of partitions, the worker's state */
+    pthread_cond_t cv;    /* wakes the worker */
+    pthread_cond_t done;  /* a catch-up step finished */
+    struct vx_part *parts;
+    pthread_t worker;
+    int started, stop;
+    struct mn_vindex_stats st; /* counters, updated atomically */
+};
+
+#define COUNT(vx, field) __atomic_add_fetch(&(vx)->st.field, 1, __ATOMIC_RELAXED)
+
+static int ld_state(const struct vx_part *p)
+{
+    return __atomic_load_n(&p->state, __ATOMIC_ACQUIRE);
+}
+
+static void set_state(struct vx_part *p, int s)
+{
+    __atomic_store_n(&p->state, s, __ATOMIC_RELEASE);
+}
+
+/* ---- a set of keys (the changes a search scores itself) ---------------------------------- */
+
+struct keyset {
+    int64_t *k; /* INT64_MIN = empty (store keys are rowids, never that) */
+    size_t n, cap;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static int keyset_add(struct keyset *s, int64_t key)
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        int64_t *k = malloc(cap * sizeof *k);
+        if (!k)
+            return MN_ENOMEM;
+        for (size_t i = 0; i < cap; i++)
+            k[i] = INT64_MIN;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->k[i] != INT64_MIN) {
+                size_t j = mix64((uint64_t)s->k[i]) & (cap - 1);
+                while (k[j] != INT64_MIN)
+                    j = (j + 1) & (cap - 1);
+                k[j] = s->k[i];
+            }
+        free(s->k);
+        s->k = k;
+        s->cap = cap;
+    }
+    size_t j = mix64((uint64_t)key) & (s->cap - 1);
+    while (s->k[j] != INT64_MIN) {
+        if (s->k[j] == key)
+            return MN_OK;
+        j = (j + 1) & (s->cap - 1);
+    }
+    s->k[j] = key;
+    s->n++;
+    return MN_OK;
+}
+
+static int keyset_has(const struct keyset *s, int64_t key)
+{
+    if (!s->n)
+        return 0;
+    for (size_t j = mix64((uint64_t)key) & (s->cap - 1); s->k[j] != INT64_MIN;
+         j = (j + 1) & (s->cap - 1))
+        if (s->k[j] == key)
+            return 1;
+    return 0;
+}
+
+/* ---- partitions ------------------------------------------------------------------------------ */
+
+/* The tenant's partition, made (VX_NEW) when it has none yet; NULL when out of memory. */
+static struct vx_part *part_get(mn_vindex *vx, const char *tenant_id)
+{
+    pthread_mutex_lock(&vx->mu);
+    struct vx_part *p = vx->parts;
+    while (p && strcmp(p->tenant_id, tenant_id) != 0)
+        p = p->next;
+    if (!p && (p = calloc(1, sizeof *p))) {
+        pthread_rwlockattr_t ra;
+        pthread_rwlockattr_init(&ra);
+        /* A steady stream of searches must not starve the catch-up's short write locks. */
+        pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+        p->tenant_id = strdup(tenant_id);
+        if (!p->tenant_id || pthread_mutex_init(&p->mu, NULL)) {
+            free(p->tenant_id);
+            free(p);
+            p = NULL;
+        } else if (pthread_rwlock_init(&p->rw, &ra)) {
+            pthread_mutex_destroy(&p->mu);
+            free(p->tenant_id);
+            free(p);
+            p = NULL;
+        } else {
+            vx_attrs_init(&p->at);
+            p->next = vx->parts;
+            vx->parts = p;
+            vx->st.partitions++;
+        }
+        pthread_rwlockattr_destroy(&ra);
+    }
+    pthread_mutex_unlock(&vx->mu);
+    return p;
+}
+
+static void part_free(struct vx_part *p)
+{
+    mn_hnsw_free(p->h);
+    vx_attrs_free(&p->at);
+    pthread_rwlock_destroy(&p->rw);
+    pthread_mutex_destroy(&p->mu);
+    free(p->tenant_id);
+    free(p);
+}
+
+static void *worker_main(void *arg);
+
+/* Asks the worker to bring p up to date (starting the worker at the first need). */
+static void kick(mn_vindex *vx, struct vx_part *p)
+{
+    pthread_mutex_lock(&vx->mu);
+    if (!p->want) {
+        p->want = 1;
+        if (!vx->started && !vx->stop)
+            vx->started = pthread_create(&vx->worker, NULL, worker_main, vx) == 0;
+        pthread_cond_signal(&vx->cv);
+    }
+    pthread_mutex_unlock(&vx->mu);
+}
+
+/* The two files of a partition, or 0 when it has none (no directory, or a tenant id that is
+ * not a plain name). */
+static int part_paths(const mn_vindex *vx, const struct vx_part *p, char *graph, char *attr,
+                      size_t size)
+{
+    if (!vx->dir)
+        return 0;
+    size_t n = strlen(p->tenant_id);
+    if (!n || n > 128 || strspn(p->tenant_id, "abcdefghijklmnopqrstuvwxyz"
+                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != n)
+        return 0;
+    return snprintf(graph, size, "%s/%s.hnsw", vx->dir, p->tenant_id) < (int)size &&
+           snprintf(attr, size, "%s/%s.attr", vx->dir, p->tenant_id) < (int)size;
+}
+
+/* The meta key that holds the token of the partition's files. */
+static void token_key(const struct vx_part *p, char *key, size_t size)
+{
+    snprintf(key, size, "index:%s", p->tenant_id);
+}
+
+/* A fresh token: files and database are matched by it. Never 0. */
+static uint64_t new_token(void)
+{
+    static uint64_t counter;
+    uint64_t t = 0;
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (f) {
+        if (fread(&t, sizeof t, 1, f) != 1)
+            t = 0;
+        fclose(f);
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    t ^= mix64((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^
+         mix64((uint64_t)getpid() << 32 ^ __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+    return t ? t : 1;
+}
+
+/* Replaces p's content (p->mu held). */
+static void part_install(struct vx_part *p, mn_hnsw *h, struct vx_attrs *at, int64_t applied)
+{
+    pthread_rwlock_wrlock(&p->rw);
+    mn_hnsw *old_h = p->h;
+    struct vx_attrs old_at = p->at;
+    p->h = h;
+    p->at = *at;
+    __atomic_store_n(&p->count, at->n, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->applied, applied, __ATOMIC_RELEASE);
+    pthread_rwlock_unlock(&p->rw);
+    mn_hnsw_free(old_h);
+    vx_attrs_free(&old_at);
+    vx_attrs_init(at);
+}
+
+/* ---- loading and checking a partition's files ----------------------------------------------- */
+
+struct check {
+    struct vx_attrs *at;
+    size_t bad;
+};
+
+/* A row whose last change is at or below the file's seq: the file must hold it as it is. */
+static void check_row(void *ctx, int64_t key, int64_t seq)
+{
+    struct check *c = ctx;
+    int32_t i = vx_attrs_find(c->at, key);
+    if (i < 0 || c->at->a[i].seq != seq)
+        c->bad++;
+    else
+        c->at->a[i].mark = 1;
+}
+
+/* A change past the file's seq: the file's version of that key is superseded, not wrong. */
+static int check_change(void *ctx, const struct mn_change *ch)
+{
+    struct check *c = ctx;
+    int32_t i = vx_attrs_find(c->at, ch->key);
+    if (i >= 0)
+        c->at->a[i].mark = 1;
+    return 0;
+}
+
+/* Reads and checks p's files; MN_OK with *h, *at, *seq filled, MN_ENOTFOUND when there are
+ * none, another code when they must not be trusted. */
+static int load_files(mn_vindex *vx, struct vx_part *p, mn_hnsw **hout, struct vx_attrs *at,
+                      int64_t *seq)
+{
+    char gpath[4096], apath[4096];
+    if (!part_paths(vx, p, gpath, apath, sizeof gpath))
+        return MN_ENOTFOUND;
+    mn_hnsw *h = NULL;
+    int64_t gseq = -1, aseq = -2, now = 0;
+    uint64_t token = 0;
+    int rc = mn_hnsw_load(gpath, vx->dim, &h, &gseq);
+    if (rc == MN_ENOTFOUND) {
+        /* An attribute file alone is a leftover: rebuilt, and overwritten later. */
+        struct stat sb;
+        return stat(apath, &sb) == 0 ? MN_ECORRUPT : MN_ENOTFOUND;
+    }
+    p->had_file = 1;
+    if (rc == MN_OK)
+        rc = vx_attrs_load(apath, at, &aseq, &token);
+    if (rc == MN_ENOTFOUND)
+        rc = MN_ECORRUPT;
+    if (rc == MN_OK && gseq != aseq)
+        rc = MN_ECORRUPT; /* saved at different times: one write was lost */
+    if (rc == MN_OK) {
+        /* The database records the token of the last files written for it: files of another
+         * database, or a database restored from a backup older than the files, do not match
+         * (even when written on past the files' seq since). */
+        char key[160], *want = NULL;
+        token_key(p, key, sizeof key);
+        rc = vx->store->ops->meta_get(vx->store, key, &want);
+        if (rc == MN_OK && (!want || strtoull(want, NULL, 16) != token))
+            rc = MN_ECORRUPT;
+        free(want);
+    }
+    if (rc == MN_OK) {
+        struct mn_hnsw_params hp;
+        mn_hnsw_params_get(h, &hp);
+        if (hp.m != vx->params.m || hp.ef_construction != vx->params.ef_construction)
+            rc = MN_EINVAL; /* built with other parameters than the handle asks for */
+    }
+    if (rc == MN_OK)
+        rc = vx->store->ops->seq_get(vx->store, &now);
+    if (rc == MN_OK && gseq > now)
+        rc = MN_ECORRUPT; /* ahead of the store: the database went back (a restored backup) */
+    if (rc == MN_OK && mn_hnsw_count(h) != at->n)
+        rc = MN_ECORRUPT;
+    for (size_t i = 0; rc == MN_OK && i < at->n; i++) {
+        if (!mn_hnsw_contains(h, at->a[i].key))
+            rc = MN_ECORRUPT;
+        at->a[i].mark = 0;
+    }
+    /* Against the store: the rows not changed since must be there as they are; what else the
+     * file holds must have changed since. */
+    struct check c = { at, 0 };
+    if (rc == MN_OK)
+        rc = vx->store->ops->memory_seqs(vx->store, p->tenant_id, gseq, check_row, &c);
+    if (rc == MN_OK && c.bad)
+        rc = MN_ECORRUPT;
+    if (rc == MN_OK)
+        rc = vx->store->ops->memory_changes(vx->store, p->tenant_id, gseq, INT64_MAX,
+                                            INT64_MAX, 0, check_change, &c);
+    for (size_t i = 0; rc == MN_OK && i < at->n; i++)
+        if (!at->a[i].mark)
+            rc = MN_ECORRUPT;
+    if (rc != MN_OK) {
+        mn_hnsw_free(h);
+        vx_attrs_free(at);
+        return rc == MN_ENOTFOUND ? MN_ECORRUPT : rc;
+    }
+    mn_hnsw_set_ef_search(h, vx->params.ef_search);
+    *hout = h;
+    *seq = gseq;
+    return MN_OK;
+}
+
+/* Makes p ready (p->mu held): from its files when they can be trusted, else empty, to be
+ * built from the store by the catch-up. */
+static void part_load(mn_vindex *vx, struct vx_part *p)
+{
+    mn_hnsw *h = NULL;
+    struct vx_attrs at;
+    vx_attrs_init(&at);
+    int64_t seq = 0;
+    int rc = load_files(vx, p, &h, &at, &seq);
+    if (rc == MN_OK) {
+        COUNT(vx, loaded);
+    } else {
+        if (rc == MN_ENOTFOUND)
+            COUNT(vx, missing);
+        else
+            COUNT(vx, rejected);
+        seq = 0;
+        if (mn_hnsw_create(vx->dim, &vx->params, &h) != MN_OK) {
+            set_state(p, VX_BROKEN);
+            return;
+        }
+    }
+    part_install(p, h, &at, seq);
+    p->changed = rc == MN_OK ? 0 : 1;
+    set_state(p, VX_READY);
+}
+
+/* ---- catching up ---------------------------------------------------------------------------- */
+
+struct page_item {
+    int64_t key, seq, expires_at;
+    uint64_t vhash;
+    int gone, deleted, skip;
+    char *ident, *type;
+    size_t vec; /* index of its vector in page.vecs */
+};
+
+struct page {
+    int dim;
+    struct page_item it[PAGE];
+    size_t n;
+    float *vecs;                /* PAGE * dim */
+    struct page_item *ord[PAGE]; /* apply_page's scratch */
+    int64_t ins_keys[PAGE];
+    float *ins_vecs;            /* PAGE * dim */
+    int err;
+};
+
+static int page_add(void *ctx, const struct mn_change *c)
+{
+    struct page *pg = ctx;
+    struct page_item *it = &pg->it[pg->n];
+    memset(it, 0, sizeof *it);
+    it->key = c->key;
+    it->seq = c->seq;
+    it->gone = c->gone || !c->embedding;
+    if (!it->gone) {
+        it->deleted = c->deleted;
+        it->expires_at = c->expires_at;
+        it->ident = strdup(c->identity_id);
+        it->type = strdup(c->type);
+        if (!it->ident || !it->type) {
+            free(it->ident);
+            free(it->type);
+            pg->err = MN_ENOMEM;
+            return 1;
+        }
+        it->vec = pg->n;
+        memcpy(pg->vecs + pg->n * (size_t)pg->dim, c->embedding, (size_t)pg->dim * sizeof(float));
+    }
+    pg->n++;
+    return 0;
+}
+
+static void page_clear(struct page *pg)
+{
+    for (size_t i = 0; i < pg->n; i++) {
+        free(pg->it[i].ident);
+        free(pg->it[i].type);
+    }
+    pg->n = 0;
+    pg->err = 0;
+}
+
+static int by_key_seq(const void *a, const void *b)
+{
+    const struct page_item *x = *(struct page_item *const *)a, *y = *(struct page_item *const *)b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Applies one page to p (p->mu held): the graph first, then the attributes under the write
+ * lock. A key seen twice in the page (a tombstone, then a new row under a reused key) counts
+ * by its last entry. */
+static int apply_page(mn_vindex *vx, struct vx_part *p, struct page *pg)
+{
+    struct page_item **ord = pg->ord;
+    for (size_t i = 0; i < pg->n; i++)
+        ord[i] = &pg->it[i];
+    qsort(ord, pg->n, sizeof *ord, by_key_seq);
+    for (size_t i = 0; i + 1 < pg->n; i++)
+        if (ord[i]->key == ord[i + 1]->key)
+            ord[i]->skip = 1;
+
+    int64_t *ins_keys = pg->ins_keys;
+    float *ins_vecs = pg->ins_vecs;
+    size_t nins = 0;
+    int rc = MN_OK;
+    size_t vbytes = (size_t)pg->dim * sizeof(float);
+    for (size_t i = 0; rc == MN_OK && i < pg->n; i++) {
+        struct page_item *it = &pg->it[i];
+        if (it->skip)
+            continue;
+        int32_t a = vx_attrs_find(&p->at, it->key);
+        int in_graph = mn_hnsw_contains(p->h, it->key);
+        if (it->gone) {
+            if (in_graph)
+                rc = mn_hnsw_delete(p->h, it->key);
+            if (rc == MN_ENOTFOUND)
+                rc = MN_OK;
+            continue;
+        }
+        const float *v = pg->vecs + it->vec * (size_t)pg->dim;
+        uint64_t vh = it->vhash = mn_xxh64(v, vbytes, 0);
+        if (in_graph && a >= 0 && p->at.a[a].vhash == vh)
+            continue; /* the attributes changed, not the vector */
+        if (in_graph) {
+            rc = mn_hnsw_update(p->h, it->key, v);
+        } else {
+            ins_keys[nins] = it->key;
+            memcpy(ins_vecs + nins * (size_t)pg->dim, v, vbytes);
+            nins++;
+        }
+        if (rc == MN_EINVAL) { /* a vector the graph refuses (not finite): left out */
+            it->gone = 1;
+            rc = MN_OK;
+        }
+    }
+    if (rc == MN_OK && nins >= BUILD_MIN && vx->threads > 1) {
+        rc = mn_hnsw_build(p->h, ins_keys, ins_vecs, nins, vx->threads);
+        if (rc == MN_EEXISTS || rc == MN_EINVAL) { /* then one by one, to place the blame */
+            rc = MN_OK;
+            for (size_t i = 0; rc == MN_OK && i < nins; i++)
+                if (!mn_hnsw_contains(p->h, ins_keys[i]) &&
+                    (rc = mn_hnsw_insert(p->h, ins_keys[i],
+                                         ins_vecs + i * (size_t)pg->dim)) == MN_EINVAL)
+                    rc = MN_OK; /* left out (see below) */
+        }
+        nins = rc == MN_OK ? 0 : nins;
+    }
+    for (size_t i = 0; rc == MN_OK && i < nins; i++) {
+        rc = mn_hnsw_insert(p->h, ins_keys[i], ins_vecs + i * (size_t)pg->dim);
+        if (rc == MN_EEXISTS)
+            rc = mn_hnsw_update(p->h, ins_keys[i], ins_vecs + i * (size_t)pg->dim);
+        if (rc == MN_EINVAL)
+            rc = MN_OK; /* left out (see above); its attributes are harmless without it */
+    }
+    if (rc != MN_OK)
+        return rc;
+
+    pthread_rwlock_wrlock(&p->rw);
+    for (size_t i = 0; rc == MN_OK && i < pg->n; i++) {
+        struct page_item *it = &pg->it[i];
+        if (it->skip)
+            continue;
+        if (it->gone)
+            vx_attrs_del(&p->at, it->key);
+        else
+            rc = vx_attrs_put(&p->at, it->key, it->seq, it->expires_at, it->vhash, it->ident,
+                              it->type, it->deleted);
+    }
+    __atomic_store_n(&p->count, p->at.n, __ATOMIC_RELAXED);
+    pthread_rwlock_unlock(&p->rw);
+    p->changed += pg->n;
+    __atomic_add_fetch(&vx->st.applied, pg->n, __ATOMIC_RELAXED);
+    return rc;
+}
+
+/* Applies the feed past p's seq up to the store's seq now, a page at a time (p->mu held). */
+static void catch_up(mn_vindex *vx, struct vx_part *p)
+{
+    int64_t upto;
+    if (vx->store->ops->seq_get(vx->store, &upto) != MN_OK)
+        return;
+    int64_t after = __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE), after_key = INT64_MAX;
+    if (after >= upto)
+        return;
+    struct page *pg = calloc(1, sizeof *pg);
+    float *vecs = malloc((size_t)PAGE * (size_t)vx->dim * sizeof(float));
+    float *ins = malloc((size_t)PAGE * (size_t)vx->dim * sizeof(float));
+    if (!pg || !vecs || !ins) {
+        free(pg);
+        free(vecs);
+        free(ins);
+        return;
+    }
+    pg->dim = vx->dim;
+    pg->vecs = vecs;
+    pg->ins_vecs = ins;
+    for (;;) {
+        int rc = vx->store->ops->memory_changes(vx->store, p->tenant_id, after, after_key, upto,
+                                                PAGE, page_add, pg);
+        if (rc == MN_OK)
+            rc = pg->err;
+        if (rc == MN_OK)
+            rc = apply_page(vx, p, pg);
+        if (rc != MN_OK) {
+            /* A failed store read is retried at the next kick; a graph that could not take a
+             * change (out of memory, full) is given up: searches scan exactly. */
+            if (rc == MN_ENOMEM || rc == MN_ERANGE)
+                set_state(p, VX_BROKEN);
+            break;
+        }
+        if (pg->n < PAGE) {
+            __atomic_store_n(&p->applied, upto, __ATOMIC_RELEASE);
+            break;
+        }
+        /* More may share the last seq (one transaction's tombstones): resume after the last
+         * (seq, key) read, and publish only the seqs read to the end. */
+        after = pg->it[pg->n - 1].seq;
+        after_key = pg->it[pg->n - 1].key;
+        __atomic_store_n(&p->applied, after - 1, __ATOMIC_RELEASE);
+        page_clear(pg);
+        if (__atomic_load_n(&vx->stop, __ATOMIC_RELAXED))
+            break;
+    }
+    page_clear(pg);
+    free(vecs);
+    free(ins);
+    free(pg);
+}
+
+static int part_save(mn_vindex *vx, struct vx_part *p);
+
+static void *worker_main(void *arg)
+{
+    mn_vindex *vx = arg;
+    pthread_mutex_lock(&vx->mu);
+    while (!vx->stop) {
+        struct vx_part *p = vx->parts;
+        while (p && !p->want)
+            p = p->next;
+        if (!p) {
+            pthread_cond_wait(&vx->cv, &vx->mu);
+            continue;
+        }
+        p->want = 0;
+        pthread_mutex_unlock(&vx->mu);
+        pthread_mutex_lock(&p->mu);
+        if (ld_state(p) == VX_NEW)
+            part_load(vx, p);
+        if (ld_state(p) == VX_READY)
+            catch_up(vx, p);
+        size_t every = p->at.n / 2 > SAVE_EVERY ? p->at.n / 2 : SAVE_EVERY;
+        if (ld_state(p) == VX_READY && p->changed >= every &&
+            !__atomic_load_n(&vx->stop, __ATOMIC_RELAXED))
+            part_save(vx, p);
+        pthread_mutex_unlock(&p->mu);
+        pthread_mutex_lock(&vx->mu);
+        pthread_cond_broadcast(&vx->done);
+    }
+    pthread_mutex_unlock(&vx->mu);
+    return NULL;
+}
+
+/* ---- searching ------------------------------------------------------------------------------ */
+
+struct filt {
+    const struct vx_attrs *at;
+    int32_t ident, type; /* -1: any */
+    unsigned flags;
+    int64_t now;
+    const struct keyset *skip; /* keys the search scores from the feed */
+};
+
+static int attr_ok(const struct filt *f, const struct vx_attr *a)
+{
+    return (f->ident < 0 || a->ident == f->ident) && (f->type < 0 || a->type == f->type) &&
+           ((f->flags & MN_WITH_DELETED) || !a->deleted) &&
+           ((f->flags & MN_WITH_EXPIRED) || !a->expires_at || a->expires_at > f->now);
+}
+
+static int accept_key(void *ctx, int64_t key)
+{
+    const struct filt *f = ctx;
+    int32_t i = vx_attrs_find(f->at, key);
+    return i >= 0 && attr_ok(f, &f->at->a[i]) && !keyset_has(f->skip, key);
+}
+
+/* The changes past the index, scored exactly. */
+struct overlay {
+    const struct mn_store_query *q;
+    const float *vec;
+    int dim;
+    size_t n, limit;
+    struct keyset keys;
+    struct mn_topk top;
+    int err;
+};
+
+static int overlay_add(void *ctx, const struct mn_change *c)
+{
+    struct overlay *o = ctx;
+    if (++o->n > o->limit)
+        return 1;
+    if (keyset_add(&o->keys, c->key) != MN_OK) {
+        o->err = MN_ENOMEM;
+        return 1;
+    }
+    const struct mn_store_query *q = o->q;
+    if (c->gone || !c->embedding || (c->deleted && !(q->flags & MN_WITH_DELETED)) ||
+        (c->expires_at && c->expires_at <= q->now && !(q->flags & MN_WITH_EXPIRED)) ||
+        (q->identity_id && strcmp(c->identity_id, q->identity_id) != 0) ||
+        (q->type && strcmp(c->type, q->type) != 0))
+        return 0;
+    mn_topk_push(&o->top, c->key, mn_ip(o->vec, c->embedding, o->dim));
+    return 0;
+}
+
+/* The want best of the partition (rw read-locked) for q, minus the keys in skip. */
+static int part_search(mn_vindex *vx, struct vx_part *p, const struct mn_store_query *q,
+                       const float *vec, size_t want, int ef, const struct keyset *skip,
+                       struct mn_hit *out, size_t *n)
+{
+    const struct vx_attrs *at = &p->at;
+    struct filt f = { at, -1, -1, q->flags, q->now, skip };
+    *n = 0;
+    if (!at->n)
+        return MN_OK;
+    if (q->identity_id && (f.ident = vx_name_find(&at->idents, q->identity_id)) < 0)
+        return MN_OK; /* no memory of that identity in the index */
+    if (q->type && (f.type = vx_name_find(&at->types, q->type)) < 0)
+        return MN_OK;
+    /* How many keys pass, assuming the filters independent. */
+    double total = (double)at->n, est = total;
+    if (f.ident >= 0)
+        est *= (double)at->by_ident[f.ident].n / total;
+    if (f.type >= 0)
+        est *= (double)at->type_count[f.type] / total;
+    if (!(q->flags & MN_WITH_DELETED))
+        est *= (total - (double)at->ndeleted) / total;
+    if (est < 1)
+        est = 1;
+    size_t efe = (size_t)(ef > 0 ? ef : vx->params.ef_search);
+    if (efe < want)
+        efe = want;
+    /* Costs in distance computations: a filtered graph search visits about
+     * 9 ef / selectivity^0.75 nodes (the HNSW core's measurements); the exact scan scores the
+     * filtered keys and looks at each key it enumerates (an identity's list, or every key). */
+    double graph = 9.0 * (double)efe * pow(est / total, -0.75);
+    double listed = f.ident >= 0 ? (double)at->by_ident[f.ident].n : total;
+    double exact = est + 0.1 * listed;
+    if (exact <= graph || est <= EXACT_ALWAYS || efe >= at->n) {
+        size_t cap = f.ident >= 0 ? at->by_ident[f.ident].n : at->n, m = 0;
+        int64_t *keys = malloc((cap ? cap : 1) * sizeof *keys);
+        if (!keys)
+            return MN_ENOMEM;
+        if (f.ident >= 0) {
+            const struct vx_keys *l = &at->by_ident[f.ident];
+            for (size_t i = 0; i < l->n; i++)
+                if (accept_key(&f, l->k[i]))
+                    keys[m++] = l->k[i];
+        } else {
+            for (size_t i = 0; i < at->n; i++)
+                if (attr_ok(&f, &at->a[i]) && !keyset_has(skip, at->a[i].key))
+                    keys[m++] = at->a[i].key;
+        }
+        int rc = mn_hnsw_score_keys(p->h, vec, keys, m, want, out, n);
+        free(keys);
+        COUNT(vx, exact);
+        return rc;
+    }
+    COUNT(vx, graph);
+    return mn_hnsw_search(p->h, vec, want, (int)efe, accept_key, &f, out, n);
+}
+
+int mn_vindex_search(mn_vindex *vx, const char *tenant_id, const struct mn_store_query *q,
+                     const float *vec, size_t want, int ef, struct mn_topk *top, int *served)
+{
+    *served = 0;
+    struct vx_part *p = part_get(vx, tenant_id);
+    if (!p)
+        return MN_OK;
+    if (ld_state(p) == VX_NEW) {
+        pthread_mutex_lock(&p->mu);
+        if (ld_state(p) == VX_NEW)
+            part_load(vx, p);
+        pthread_mutex_unlock(&p->mu);
+        kick(vx, p);
+    }
+    int64_t now_seq;
+    if (ld_state(p) != VX_READY || vx->store->ops->seq_get(vx->store, &now_seq) != MN_OK) {
+        COUNT(vx, fallback);
+        return MN_OK;
+    }
+    int64_t applied = __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE);
+    struct overlay ov = { q, vec, vx->dim, 0, 0, { 0 }, { 0 }, MN_OK };
+    int rc = MN_OK;
+    if (applied < now_seq) {
+        kick(vx, p);
+        ov.limit = __atomic_load_n(&p->count, __ATOMIC_RELAXED) / 2 + OVERLAY_MIN;
+        if (mn_topk_init(&ov.top, want))
+            return MN_ENOMEM;
+        rc = vx->store->ops->memory_changes(vx->store, tenant_id, applied, INT64_MAX, now_seq,
+                                            ov.limit + 1, overlay_add, &ov);
+        if (rc == MN_OK)
+            rc = ov.err;
+        if (rc != MN_OK || ov.n > ov.limit) {
+            free(ov.keys.k);
+            mn_topk_free(&ov.top);
+            COUNT(vx, fallback);
+            return rc == MN_ENOMEM ? rc : MN_OK;
+        }
+    }
+    struct mn_hit *hits = malloc((want ? want : 1) * sizeof *hits);
+    size_t nh = 0;
+    if (!hits)
+        rc = MN_ENOMEM;
+    if (rc == MN_OK) {
+        pthread_rwlock_rdlock(&p->rw);
+        rc = part_search(vx, p, q, vec, want, ef, &ov.keys, hits, &nh);
+        pthread_rwlock_unlock(&p->rw);
+    }
+    if (rc == MN_OK) {
+        for (size_t i = 0; i < nh; i++)
+            mn_topk_push(top, hits[i].key, hits[i].score);
+        for (size_t i = 0; i < ov.top.n; i++)
+            mn_topk_push(top, ov.top.heap[i].key, ov.top.heap[i].score);
+        *served = 1;
+        COUNT(vx, searches);
+        if (ov.keys.n)
+            COUNT(vx, overlay);
+    } else if (rc != MN_ENOMEM) {
+        COUNT(vx, fallback);
+        rc = MN_OK;
+    }
+    free(hits);
+    free(ov.keys.k);
+    mn_topk_free(&ov.top);
+    return rc;
+}
+
+/* ---- the handle ----------------------------------------------------------------------------- */
+
+void mn_vindex_changed(mn_vindex *vx, const char *tenant_id)
+{
+    struct vx_part *p = part_get(vx, tenant_id);
+    if (p)
+        kick(vx, p);
+}
+
+static int part_save(mn_vindex *vx, struct vx_part *p)
+{
+    char gpath[4096], apath[4096];
+    if (vx->readonly || ld_state(p) != VX_READY || !part_paths(vx, p, gpath, apath, sizeof gpath))
+        return MN_OK;
+    if (!p->changed || (p->at.n < MN_VINDEX_SAVE_MIN && !p->had_file))
+        return MN_OK;
+    if (mkdir(vx->dir, 0777) != 0 && errno != EEXIST)
+        return MN_EBACKEND;
+    int64_t seq = __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE);
+    uint64_t token = new_token();
+    char key[160], hex[32];
+    token_key(p, key, sizeof key);
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)token);
+    /* The files, then the token in the database: a failure between leaves files that do not
+     * match, and are rebuilt. */
+    int rc = mn_hnsw_save(p->h, gpath, seq);
+    if (rc == MN_OK)
+        rc = vx_attrs_save(&p->at, apath, seq, token);
+    if (rc == MN_OK)
+        rc = vx->store->ops->meta_put(vx->store, key, hex);
+    if (rc == MN_OK) {
+        p->changed = 0;
+        p->had_file = 1;
+        COUNT(vx, saves);
+    }
+    return rc;
+}
+
+int mn_vindex_save(mn_vindex *vx)
+{
+    int rc = MN_OK;
+    pthread_mutex_lock(&vx->mu);
+    struct vx_part *parts = vx->parts;
+    pthread_mutex_unlock(&vx->mu);
+    /* Partitions are only ever prepended: the list from parts on is stable. */
+    for (struct vx_part *p = parts; p; p = p->next) {
+        pthread_mutex_lock(&p->mu);
+        int r = part_save(vx, p);
+        pthread_mutex_unlock(&p->mu);
+        if (r != MN_OK && rc == MN_OK)
+            rc = r;
+    }
+    return rc;
+}
+
+int mn_vindex_open(mn_db *db, mn_vindex **out)
+{
+    *out = NULL;
+    mn_vindex *vx = calloc(1, sizeof *vx);
+    if (!vx)
+        return MN_ENOMEM;
+    vx->db = db;
+    vx->store = db->store;
+    vx->dim = db->dim;
+    vx->params.m = db->cfg.hnsw_m ? db->cfg.hnsw_m : MN_HNSW_DEFAULT_M;
+    vx->params.ef_construction = db->cfg.hnsw_ef_construction ? db->cfg.hnsw_ef_construction
+                                                              : MN_HNSW_DEFAULT_EF_CONSTRUCTION;
+    vx->params.ef_search = db->cfg.hnsw_ef_search ? db->cfg.hnsw_ef_search
+                                                  : MN_HNSW_DEFAULT_EF_SEARCH;
+    vx->readonly = (db->cfg.flags & MN_OPEN_READONLY) != 0;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    /* One core stays with the application (ingest embeds on it while the index builds). */
+    vx->threads = cpus > 2 ? (int)(cpus - 1 > MAX_THREADS ? MAX_THREADS : cpus - 1)
+                           : (cpus == 2 ? 2 : 1);
+    const char *path = db->store->ops->file_path ? db->store->ops->file_path(db->store) : NULL;
+    if (path) {
+        size_t n = strlen(path);
+        vx->dir = malloc(n + 7);
+        if (vx->dir)
+            memcpy(vx->dir, path, n), memcpy(vx->dir + n, ".index", 7);
+    }
+    pthread_mutex_init(&vx->mu, NULL);
+    pthread_cond_init(&vx->cv, NULL);
+    pthread_cond_init(&vx->done, NULL);
+    *out = vx;
+    return MN_OK;
+}
+
+void mn_vindex_close(mn_vindex *vx)
+{
+    if (!vx)
+        return;
+    pthread_mutex_lock(&vx->mu);
+    __atomic_store_n(&vx->stop, 1, __ATOMIC_RELAXED);
+    pthread_cond_broadcast(&vx->cv);
+    int started = vx->started;
+    pthread_mutex_unlock(&vx->mu);
+    if (started)
+        pthread_join(vx->worker, NULL);
+    mn_vindex_save(vx);
+    while (vx->parts) {
+        struct vx_part *p = vx->parts;
+        vx->parts = p->next;
+        part_free(p);
+    }
+    pthread_mutex_destroy(&vx->mu);
+    pthread_cond_destroy(&vx->cv);
+    pthread_cond_destroy(&vx->done);
+    free(vx->dir);
+    free(vx);
+}
+
+int mn_vindex_sync(mn_vindex *vx, const char *tenant_id, int timeout_ms)
+{
+    struct vx_part *p = part_get(vx, tenant_id);
+    int64_t upto;
+    if (!p)
+        return MN_ENOMEM;
+    int rc = vx->store->ops->seq_get(vx->store, &upto);
+    if (rc != MN_OK)
+        return rc;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        int s = ld_state(p);
+        if (s == VX_BROKEN)
+            return MN_ERROR;
+        if (s == VX_READY && __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE) >= upto)
+            return MN_OK;
+        kick(vx, p);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms)
+            return MN_ERROR;
+        struct timespec nap = { 0, 1000000 };
+        nanosleep(&nap, NULL);
+    }
+}
+
+void mn_vindex_stats(mn_vindex *vx, const char *tenant_id, struct mn_vindex_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    pthread_mutex_lock(&vx->mu);
+#define TAKE(f) st->f = __atomic_load_n(&vx->st.f, __ATOMIC_RELAXED)
+    TAKE(partitions);
+    TAKE(loaded);
+    TAKE(missing);
+    TAKE(rejected);
+    TAKE(searches);
+    TAKE(graph);
+    TAKE(exact);
+    TAKE(overlay);
+    TAKE(fallback);
+    TAKE(applied);
+    TAKE(saves);
+#undef TAKE
+    struct vx_part *p = vx->parts;
+    while (tenant_id && p && strcmp(p->tenant_id, tenant_id) != 0)
+        p = p->next;
+    pthread_mutex_unlock(&vx->mu);
+    if (tenant_id && p) {
+        pthread_rwlock_rdlock(&p->rw);
+        st->seq = __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE);
+        st->count = p->at.n;
+        st->bytes = (p->h ? mn_hnsw_bytes(p->h) : 0) + vx_attrs_bytes(&p->at);
+        pthread_rwlock_unlock(&p->rw);
+    }
+}

@@ -1,0 +1,109 @@
+/*
+ * The vector index of a handle: it follows the store (DESIGN.md, "the index follows the store")
+ * and serves search.
+ *
+ * Partitions: one HNSW graph (index/hnsw.h) per tenant, so that no query can reach another
+ * tenant's vectors, each with per-key attributes (index/vindex_attr.h: identity, type, expiry,
+ * soft-deleted) that filters test during graph traversal, and the highest store seq it has
+ * applied: every change with a seq up to it is in the partition.
+ *
+ * Following: the store reports each commit (mn_db_changed); a background thread (one per
+ * handle, started at the first need) reads the tenant's change feed past the applied seq
+ * (store memory_changes: rows in seq order, tombstones of hard deletes) and applies it in pages:
+ * new vectors are inserted (with several threads when many come at once), changed vectors
+ * replaced, attribute-only changes (soft delete, restore, type) update the attributes alone,
+ * hard deletes remove the key. Soft-deleted memories stay in the graph and are filtered out
+ * (unless MN_WITH_DELETED): a delete and a restore cost nothing to the graph. Expiry needs no
+ * change at all: the filter compares expires_at with the query's time.
+ *
+ * Searching never waits for the index: a search reads the store's seq; the changes the
+ * partition has not applied yet (usually none, or a few) are read from the feed and scored
+ * exactly, their keys excluded from the graph's answer, and both merged. So a memory is
+ * searchable, with its current vector and attributes, as soon as its write returns, whatever
+ * the index's lag. When the lag is too big for that (more than half the partition, as after a
+ * bulk import or while a partition is first built), the search is handed back to the caller
+ * for an exact scan of the store (*served = 0), as it is when there is no index at all.
+ *
+ * Filtered search: an estimate of the filter's selectivity (from the attributes' counts per
+ * identity and type, and the deleted count) picks the cheaper plan: graph traversal with the
+ * filter (about 9 ef / selectivity^0.75 distance computations, per the HNSW core's
+ * measurements), or an exact scan of the filtered keys from the in-memory vectors
+ * (mn_hnsw_score_keys), which small sets (an identity's few memories, a rare type) get.
+ * Metadata is not in the attributes: the caller post-filters the rows it fetches, widening k.
+ *
+ * Persistence: on close (and by the background thread every 100,000 changes, or half the
+ * partition if more), each partition of at least MN_VINDEX_SAVE_MIN keys (or that came from a
+ * file) is saved beside the database: PATH.index/TENANT.hnsw (the graph, checksummed, with the
+ * applied seq) and TENANT.attr (the attributes, checksummed, same seq, and a random token that
+ * is then recorded in the database, meta 'index:TENANT'). A partition is loaded at first use
+ * and checked before it is trusted: both files intact, same seq, the token the database
+ * holds (files of another database, or a database restored from a backup older than the files
+ * -- even one written on since past the files' seq -- do not match), a seq not ahead of the
+ * store, built with the handle's M and ef_construction, the same keys in both, and against the
+ * store itself: every row whose last change is at or below the file's seq must be in the file
+ * with that seq, and every key of the file not so found must have changed since. A file that
+ * fails any check is ignored and the partition rebuilt from the store (the feed from seq 0);
+ * it never makes open or search fail. Read-only handles load files but never write them;
+ * databases without a file (":memory:") keep the index in memory only. Another process
+ * writing the same database is followed through the feed like this handle's own writes.
+ *
+ * Concurrency: searches run in parallel with one another and with the catch-up (the graph
+ * allows concurrent search and insert; the attributes are guarded by a reader-writer lock
+ * that the catch-up takes briefly per page). Only one thread mutates a partition at a time.
+ */
+#ifndef MN_INDEX_VINDEX_H
+#define MN_INDEX_VINDEX_H
+
+#include "index/topk.h"
+#include "store/store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mn_vindex mn_vindex;
+
+/* Partitions with fewer keys are not written to disk (rebuilding them is quicker). */
+#define MN_VINDEX_SAVE_MIN 1000
+
+/* For db (its store, dimension and config must be set). Never fails for lack of files. */
+int mn_vindex_open(mn_db *db, mn_vindex **out);
+/* Stops the background thread and saves what should be. */
+void mn_vindex_close(mn_vindex *vx);
+/* The store committed a change to the tenant's memories. */
+void mn_vindex_changed(mn_vindex *vx, const char *tenant_id);
+
+/* Pushes into top (its k is want) the want best hits for the unit vector vec among what q
+ * selects (identity, type, flags, now; NOT metadata: the caller checks it on the rows), or sets
+ * *served to 0 when the index cannot answer now (the caller scans exactly). ef <= 0: the
+ * handle's. Returns MN_OK unless memory ran out. */
+int mn_vindex_search(mn_vindex *vx, const char *tenant_id, const struct mn_store_query *q,
+                     const float *vec, size_t want, int ef, struct mn_topk *top, int *served);
+
+/* Saves every partition that should be (as close does). */
+int mn_vindex_save(mn_vindex *vx);
+/* Waits (up to timeout_ms) until the tenant's partition is loaded and has applied every change
+ * committed before the call. MN_OK, or MN_ERROR on timeout or when the partition broke. For
+ * tests and benchmarks. */
+int mn_vindex_sync(mn_vindex *vx, const char *tenant_id, int timeout_ms);
+
+struct mn_vindex_stats {
+    /* handle-wide counters */
+    size_t partitions;
+    size_t loaded;   /* partitions read from their files */
+    size_t missing;  /* partitions without files: built from the store */
+    size_t rejected; /* files found damaged, stale or mismatched: rebuilt from the store */
+    size_t searches; /* searches the index served */
+    size_t graph;    /* ... by graph traversal */
+    size_t exact;    /* ... by an exact scan of the filtered keys */
+    size_t overlay;  /* ... with changes past the index scored from the feed */
+    size_t fallback; /* searches handed back for a full exact scan */
+    size_t applied;  /* feed entries applied */
+    size_t saves;    /* partitions written */
+    /* the tenant's partition, when one was named */
+    int64_t seq;     /* applied */
+    size_t count;    /* keys */
+    size_t bytes;    /* graph and attributes */
+};
+void mn_vindex_stats(mn_vindex *vx, const char *tenant_id, struct mn_vindex_stats *st);
+
+#endif

@@ -1,0 +1,537 @@
+/* Per-key attributes of a vector index partition, and their file (see vindex_attr.h).
+ *
+ * File format (native byte order, rejected elsewhere by a byte-order mark):
+ *   header, 80 bytes: magic "MNVXATR1", u32 version, u32 BOM, u64 seq, u64 records,
+ *     u64 identities, u64 types, u64 payload bytes, u64 XXH64(payload), u64 token (the caller's:
+ *     vindex.c matches it with the database), u64 XXH64(bytes 0..71)
+ *   payload: the identities then the types, each as u32 length + bytes (no NUL); then the
+ *     records, 48 bytes each: key, seq, expires_at, vhash (8 bytes each), ident, type (4 each),
+ *     deleted (1), 7 zero bytes.
+ * Everything is checked before use: sums, sizes against the file's, name indexes, unique keys
+ * and names. A file that fails is MN_ECORRUPT, never a crash. */
+#include "index/vindex_attr.h"
+#include "index/hnsw.h" /* mn_xxh64 */
+#include "manushya.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAGIC "MNVXATR1"
+#define VERSION 1u
+#define BOM 0x01020304u
+#define HDR 80
+#define REC 48
+#define MAX_NAME 4096
+
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return mix64(h);
+}
+
+/* ---- interned names ------------------------------------------------------------------------ */
+
+static void names_free(struct vx_names *n)
+{
+    for (size_t i = 0; i < n->n; i++)
+        free(n->s[i]);
+    free(n->s);
+    free(n->map);
+    memset(n, 0, sizeof *n);
+}
+
+int32_t vx_name_find(const struct vx_names *n, const char *s)
+{
+    if (!n->mcap)
+        return -1;
+    size_t mask = n->mcap - 1;
+    for (size_t i = str_hash(s) & mask;; i = (i + 1) & mask) {
+        int32_t v = n->map[i];
+        if (v < 0)
+            return -1;
+        if (strcmp(n->s[v], s) == 0)
+            return v;
+    }
+}
+
+static int names_rehash(struct vx_names *n, size_t mcap)
+{
+    int32_t *m = malloc(mcap * sizeof *m);
+    if (!m)
+        return MN_ENOMEM;
+    memset(m, 0xff, mcap * sizeof *m);
+    for (size_t v = 0; v < n->n; v++) {
+        size_t i = str_hash(n->s[v]) & (mcap - 1);
+        while (m[i] >= 0)
+            i = (i + 1) & (mcap - 1);
+        m[i] = (int32_t)v;
+    }
+    free(n->map);
+    n->map = m;
+    n->mcap = mcap;
+    return MN_OK;
+}
+
+/* The id of s, interning it when new (*added set). */
+static int names_intern(struct vx_names *n, const char *s, size_t len, int32_t *id, int *added)
+{
+    *added = 0;
+    if (n->mcap) {
+        int32_t v = vx_name_find(n, s);
+        if (v >= 0) {
+            *id = v;
+            return MN_OK;
+        }
+    }
+    if (n->n >= INT32_MAX - 1)
+        return MN_ENOMEM;
+    if (n->n == n->cap) {
+        size_t cap = n->cap ? n->cap * 2 : 8;
+        char **g = realloc(n->s, cap * sizeof *g);
+        if (!g)
+            return MN_ENOMEM;
+        n->s = g;
+        n->cap = cap;
+    }
+    if ((n->n + 1) * 2 > n->mcap && names_rehash(n, n->mcap ? n->mcap * 2 : 16) != MN_OK)
+        return MN_ENOMEM;
+    char *c = malloc(len + 1);
+    if (!c)
+        return MN_ENOMEM;
+    memcpy(c, s, len);
+    c[len] = 0;
+    size_t i = str_hash(c) & (n->mcap - 1);
+    while (n->map[i] >= 0)
+        i = (i + 1) & (n->mcap - 1);
+    n->map[i] = (int32_t)n->n;
+    n->s[n->n] = c;
+    *id = (int32_t)n->n++;
+    *added = 1;
+    return MN_OK;
+}
+
+/* ---- the table ------------------------------------------------------------------------------ */
+
+void vx_attrs_init(struct vx_attrs *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+void vx_attrs_free(struct vx_attrs *t)
+{
+    for (size_t i = 0; i < t->idents.n; i++)
+        free(t->by_ident[i].k);
+    free(t->by_ident);
+    free(t->type_count);
+    names_free(&t->idents);
+    names_free(&t->types);
+    free(t->a);
+    free(t->map);
+    memset(t, 0, sizeof *t);
+}
+
+size_t vx_attrs_bytes(const struct vx_attrs *t)
+{
+    size_t b = t->cap * sizeof *t->a + t->mcap * sizeof *t->map +
+               t->idents.cap * (sizeof(char *) + sizeof *t->by_ident) +
+               t->types.cap * (sizeof(char *) + sizeof(size_t)) +
+               (t->idents.mcap + t->types.mcap) * sizeof(int32_t);
+    for (size_t i = 0; i < t->idents.n; i++)
+        b += t->by_ident[i].cap * sizeof(int64_t) + strlen(t->idents.s[i]) + 1;
+    for (size_t i = 0; i < t->types.n; i++)
+        b += strlen(t->types.s[i]) + 1;
+    return b;
+}
+
+static size_t slot_of(const struct vx_attrs *t, int64_t key)
+{
+    size_t mask = t->mcap - 1;
+    size_t i = mix64((uint64_t)key) & mask;
+    while (t->map[i] >= 0 && t->a[t->map[i]].key != key)
+        i = (i + 1) & mask;
+    return i;
+}
+
+int32_t vx_attrs_find(const struct vx_attrs *t, int64_t key)
+{
+    return t->mcap ? t->map[slot_of(t, key)] : -1;
+}
+
+static int map_grow(struct vx_attrs *t, size_t mcap)
+{
+    int32_t *m = malloc(mcap * sizeof *m);
+    if (!m)
+        return MN_ENOMEM;
+    memset(m, 0xff, mcap * sizeof *m);
+    for (size_t v = 0; v < t->n; v++) {
+        size_t i = mix64((uint64_t)t->a[v].key) & (mcap - 1);
+        while (m[i] >= 0)
+            i = (i + 1) & (mcap - 1);
+        m[i] = (int32_t)v;
+    }
+    free(t->map);
+    t->map = m;
+    t->mcap = mcap;
+    return MN_OK;
+}
+
+/* Room for one more key, one more identity list and one more type count. */
+static int reserve_one(struct vx_attrs *t)
+{
+    if (t->n >= INT32_MAX - 1)
+        return MN_ENOMEM;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap + t->cap / 2 : 64;
+        struct vx_attr *g = realloc(t->a, cap * sizeof *g);
+        if (!g)
+            return MN_ENOMEM;
+        t->a = g;
+        t->cap = cap;
+    }
+    if ((t->n + 1) * 2 > t->mcap && map_grow(t, t->mcap ? t->mcap * 2 : 128) != MN_OK)
+        return MN_ENOMEM;
+    return MN_OK;
+}
+
+static int names_room(struct vx_attrs *t)
+{
+    /* by_ident and type_count follow the names' capacities (grown before interning). */
+    if (t->idents.n + 1 > t->idents.cap || !t->by_ident) {
+        size_t cap = t->idents.cap ? t->idents.cap * 2 : 8;
+        struct vx_keys *g = realloc(t->by_ident, cap * sizeof *g);
+        if (!g)
+            return MN_ENOMEM;
+        memset(g + t->idents.n, 0, (cap - t->idents.n) * sizeof *g);
+        t->by_ident = g;
+        char **s = realloc(t->idents.s, cap * sizeof *s);
+        if (!s)
+            return MN_ENOMEM;
+        t->idents.s = s;
+        t->idents.cap = cap;
+    }
+    if (t->types.n + 1 > t->types.cap || !t->type_count) {
+        size_t cap = t->types.cap ? t->types.cap * 2 : 8;
+        size_t *g = realloc(t->type_count, cap * sizeof *g);
+        if (!g)
+            return MN_ENOMEM;
+        memset(g + t->types.n, 0, (cap - t->types.n) * sizeof *g);
+        t->type_count = g;
+        char **s = realloc(t->types.s, cap * sizeof *s);
+        if (!s)
+            return MN_ENOMEM;
+        t->types.s = s;
+        t->types.cap = cap;
+    }
+    return MN_OK;
+}
+
+static int list_push(struct vx_keys *l, int64_t key, int32_t *pos)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 4;
+        int64_t *g = realloc(l->k, cap * sizeof *g);
+        if (!g)
+            return MN_ENOMEM;
+        l->k = g;
+        l->cap = cap;
+    }
+    *pos = (int32_t)l->n;
+    l->k[l->n++] = key;
+    return MN_OK;
+}
+
+/* Takes record i out of its identity's list. */
+static void list_remove(struct vx_attrs *t, int32_t i)
+{
+    struct vx_keys *l = &t->by_ident[t->a[i].ident];
+    int32_t pos = t->a[i].ipos;
+    int64_t last = l->k[--l->n];
+    if ((size_t)pos != l->n) {
+        l->k[pos] = last;
+        t->a[vx_attrs_find(t, last)].ipos = pos;
+    }
+}
+
+/* vx_attrs_put with the names interned already. */
+static int put_ids(struct vx_attrs *t, int64_t key, int64_t seq, int64_t expires_at,
+                   uint64_t vhash, int32_t iid, int32_t tid, int deleted)
+{
+    int rc = MN_OK;
+    int32_t i = vx_attrs_find(t, key);
+    if (i < 0) {
+        rc = reserve_one(t);
+        if (rc != MN_OK)
+            return rc;
+        int32_t pos;
+        rc = list_push(&t->by_ident[iid], key, &pos);
+        if (rc != MN_OK)
+            return rc;
+        i = (int32_t)t->n++;
+        t->a[i] = (struct vx_attr){ .key = key, .ident = iid, .type = tid, .ipos = pos };
+        t->map[slot_of(t, key)] = i;
+        t->type_count[tid]++;
+    } else {
+        struct vx_attr *a = &t->a[i];
+        if (a->ident != iid) {
+            int32_t pos;
+            rc = list_push(&t->by_ident[iid], key, &pos);
+            if (rc != MN_OK)
+                return rc;
+            list_remove(t, i);
+            a->ident = iid;
+            a->ipos = pos;
+        }
+        if (a->type != tid) {
+            t->type_count[a->type]--;
+            t->type_count[tid]++;
+            a->type = tid;
+        }
+        t->ndeleted -= a->deleted;
+    }
+    struct vx_attr *a = &t->a[i];
+    a->seq = seq;
+    a->expires_at = expires_at;
+    a->vhash = vhash;
+    a->deleted = deleted != 0;
+    t->ndeleted += a->deleted;
+    return MN_OK;
+}
+
+int vx_attrs_put(struct vx_attrs *t, int64_t key, int64_t seq, int64_t expires_at,
+                 uint64_t vhash, const char *ident, const char *type, int deleted)
+{
+    int rc = names_room(t);
+    if (rc != MN_OK)
+        return rc;
+    int32_t iid, tid;
+    int added;
+    rc = names_intern(&t->idents, ident, strlen(ident), &iid, &added);
+    if (rc == MN_OK)
+        rc = names_intern(&t->types, type, strlen(type), &tid, &added);
+    return rc == MN_OK ? put_ids(t, key, seq, expires_at, vhash, iid, tid, deleted) : rc;
+}
+
+void vx_attrs_del(struct vx_attrs *t, int64_t key)
+{
+    int32_t i = vx_attrs_find(t, key);
+    if (i < 0)
+        return;
+    list_remove(t, i);
+    t->type_count[t->a[i].type]--;
+    t->ndeleted -= t->a[i].deleted;
+    /* Backward-shift deletion keeps every probe chain unbroken (no tombstones). */
+    size_t mask = t->mcap - 1, hole = slot_of(t, key);
+    for (size_t j = (hole + 1) & mask; t->map[j] >= 0; j = (j + 1) & mask) {
+        size_t home = mix64((uint64_t)t->a[t->map[j]].key) & mask;
+        /* The entry at j may move into the hole unless its home lies cyclically in (hole, j]. */
+        int stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (!stays) {
+            t->map[hole] = t->map[j];
+            hole = j;
+        }
+    }
+    t->map[hole] = -1;
+    /* The last record fills the gap. */
+    size_t last = --t->n;
+    if ((size_t)i != last) {
+        t->a[i] = t->a[last];
+        t->map[slot_of(t, t->a[i].key)] = i;
+    }
+}
+
+/* ---- file ----------------------------------------------------------------------------------- */
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+int vx_attrs_save(const struct vx_attrs *t, const char *path, int64_t seq, uint64_t token)
+{
+    size_t names = 0;
+    for (size_t i = 0; i < t->idents.n; i++)
+        names += 4 + strlen(t->idents.s[i]);
+    for (size_t i = 0; i < t->types.n; i++)
+        names += 4 + strlen(t->types.s[i]);
+    size_t payload = names + t->n * REC;
+    unsigned char *buf = calloc(1, HDR + payload);
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 5);
+    if (!buf || !tmp) {
+        free(buf);
+        free(tmp);
+        return MN_ENOMEM;
+    }
+    unsigned char *p = buf + HDR;
+    const struct vx_names *lists[2] = { &t->idents, &t->types };
+    for (int l = 0; l < 2; l++)
+        for (size_t i = 0; i < lists[l]->n; i++) {
+            uint32_t len = (uint32_t)strlen(lists[l]->s[i]);
+            put_u32(p, len);
+            memcpy(p + 4, lists[l]->s[i], len);
+            p += 4 + len;
+        }
+    for (size_t i = 0; i < t->n; i++, p += REC) {
+        const struct vx_attr *a = &t->a[i];
+        put_u64(p, (uint64_t)a->key);
+        put_u64(p + 8, (uint64_t)a->seq);
+        put_u64(p + 16, (uint64_t)a->expires_at);
+        put_u64(p + 24, a->vhash);
+        put_u32(p + 32, (uint32_t)a->ident);
+        put_u32(p + 36, (uint32_t)a->type);
+        p[40] = a->deleted;
+    }
+    memcpy(buf, MAGIC, 8);
+    put_u32(buf + 8, VERSION);
+    put_u32(buf + 12, BOM);
+    put_u64(buf + 16, (uint64_t)seq);
+    put_u64(buf + 24, t->n);
+    put_u64(buf + 32, t->idents.n);
+    put_u64(buf + 40, t->types.n);
+    put_u64(buf + 48, payload);
+    put_u64(buf + 56, mn_xxh64(buf + HDR, payload, 0));
+    put_u64(buf + 64, token);
+    put_u64(buf + 72, mn_xxh64(buf, 72, 0));
+
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp", 5);
+    int rc = MN_OK;
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        rc = MN_EBACKEND;
+    } else {
+        int err = fwrite(buf, 1, HDR + payload, f) != HDR + payload;
+        err |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+        err |= fclose(f) != 0;
+        if (err || rename(tmp, path)) {
+            unlink(tmp);
+            rc = MN_EBACKEND;
+        }
+    }
+    free(tmp);
+    free(buf);
+    return rc;
+}
+
+static int parse(const unsigned char *buf, size_t size, struct vx_attrs *t, int64_t *seq,
+                 uint64_t *token)
+{
+    if (size < HDR || memcmp(buf, MAGIC, 8) || get_u32(buf + 8) != VERSION ||
+        get_u32(buf + 12) != BOM || get_u64(buf + 72) != mn_xxh64(buf, 72, 0))
+        return MN_ECORRUPT;
+    uint64_t n = get_u64(buf + 24), ni = get_u64(buf + 32), nt = get_u64(buf + 40);
+    uint64_t payload = get_u64(buf + 48);
+    if (payload != size - HDR || mn_xxh64(buf + HDR, payload, 0) != get_u64(buf + 56))
+        return MN_ECORRUPT;
+    /* Every count is bounded by the bytes it takes, before anything is allocated. */
+    if (n > payload / REC || ni > payload / 4 || nt > payload / 4 || n >= INT32_MAX)
+        return MN_ECORRUPT;
+    const unsigned char *p = buf + HDR, *end = buf + size;
+    for (uint64_t i = 0; i < ni + nt; i++) {
+        if (end - p < 4)
+            return MN_ECORRUPT;
+        uint32_t len = get_u32(p);
+        if (len > MAX_NAME || (uint64_t)(end - p - 4) < len || memchr(p + 4, 0, len))
+            return MN_ECORRUPT;
+        int rc = names_room(t);
+        if (rc != MN_OK)
+            return rc;
+        int32_t id;
+        int added;
+        char name[MAX_NAME + 1];
+        memcpy(name, p + 4, len);
+        name[len] = 0;
+        rc = names_intern(i < ni ? &t->idents : &t->types, name, len, &id, &added);
+        if (rc != MN_OK)
+            return rc;
+        if (!added) /* a name twice */
+            return MN_ECORRUPT;
+        p += 4 + len;
+    }
+    if ((uint64_t)(end - p) != n * REC)
+        return MN_ECORRUPT;
+    /* Room for all at once: no growing while reading. */
+    struct vx_attr *arr = realloc(t->a, (n ? n : 1) * sizeof *arr);
+    if (!arr)
+        return MN_ENOMEM;
+    t->a = arr;
+    t->cap = n ? n : 1;
+    size_t mcap = 128;
+    while (mcap < 2 * n + 2)
+        mcap *= 2;
+    if (map_grow(t, mcap) != MN_OK)
+        return MN_ENOMEM;
+    for (uint64_t i = 0; i < n; i++, p += REC) {
+        uint32_t iid = get_u32(p + 32), tid = get_u32(p + 36);
+        if (iid >= ni || tid >= nt || p[40] > 1)
+            return MN_ECORRUPT;
+        int64_t key = (int64_t)get_u64(p);
+        if (vx_attrs_find(t, key) >= 0)
+            return MN_ECORRUPT;
+        int rc = put_ids(t, key, (int64_t)get_u64(p + 8), (int64_t)get_u64(p + 16),
+                         get_u64(p + 24), (int32_t)iid, (int32_t)tid, p[40]);
+        if (rc != MN_OK)
+            return rc;
+    }
+    *seq = (int64_t)get_u64(buf + 16);
+    *token = get_u64(buf + 64);
+    return MN_OK;
+}
+
+int vx_attrs_load(const char *path, struct vx_attrs *t, int64_t *seq, uint64_t *token)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT ? MN_ENOTFOUND : MN_EBACKEND;
+    struct stat sb;
+    int rc = MN_OK;
+    unsigned char *buf = NULL;
+    if (fstat(fileno(f), &sb) || sb.st_size < 0)
+        rc = MN_EBACKEND;
+    else if ((uint64_t)sb.st_size < HDR)
+        rc = MN_ECORRUPT;
+    else if (!(buf = malloc((size_t)sb.st_size)))
+        rc = MN_ENOMEM;
+    else if (fread(buf, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size)
+        rc = MN_ECORRUPT;
+    fclose(f);
+    if (rc == MN_OK)
+        rc = parse(buf, (size_t)sb.st_size, t, seq, token);
+    free(buf);
+    if (rc != MN_OK)
+        vx_attrs_free(t);
+    return rc;
+}

@@ -1,0 +1,68 @@
+/* The attributes a vector index partition keeps per key, so that a filtered search can decide
+ * during graph traversal (identity, type, soft-deleted, expiry) without reading the store:
+ * one dense array of fixed-size records, an open-addressing key -> record table, interned
+ * identity ids and types, and per identity the list of its keys (to enumerate a small filtered
+ * set for an exact scan). Not thread-safe: the partition's lock guards it (vindex.c). */
+#ifndef MN_INDEX_VINDEX_ATTR_H
+#define MN_INDEX_VINDEX_ATTR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct vx_attr {
+    int64_t key;
+    int64_t seq;        /* of the change applied last */
+    int64_t expires_at; /* 0 = never */
+    uint64_t vhash;     /* of the vector: tells a new vector from a change of attributes */
+    int32_t ident;      /* interned identity id */
+    int32_t type;       /* interned type */
+    int32_t ipos;       /* position in its identity's key list */
+    uint8_t deleted;    /* soft-deleted */
+    uint8_t mark;       /* scratch (load checks) */
+};
+
+struct vx_names {
+    char **s;
+    size_t n, cap;
+    int32_t *map; /* hash -> index, -1 empty */
+    size_t mcap;
+};
+
+struct vx_keys {
+    int64_t *k;
+    size_t n, cap;
+};
+
+struct vx_attrs {
+    struct vx_attr *a;
+    size_t n, cap;
+    int32_t *map; /* key -> index in a, -1 empty; at most half full */
+    size_t mcap;
+    struct vx_names idents, types;
+    struct vx_keys *by_ident; /* idents.n lists (capacity idents.cap) */
+    size_t *type_count;       /* types.n counts */
+    size_t ndeleted;
+};
+
+void vx_attrs_init(struct vx_attrs *t);
+void vx_attrs_free(struct vx_attrs *t);
+/* The record index of key, or -1. */
+int32_t vx_attrs_find(const struct vx_attrs *t, int64_t key);
+/* The interned id of s, or -1 when no key ever had it. */
+int32_t vx_name_find(const struct vx_names *n, const char *s);
+/* Sets key's attributes, adding it when absent. MN_OK or MN_ENOMEM (then nothing changed). */
+int vx_attrs_put(struct vx_attrs *t, int64_t key, int64_t seq, int64_t expires_at,
+                 uint64_t vhash, const char *ident, const char *type, int deleted);
+/* Removes key (nothing when absent). */
+void vx_attrs_del(struct vx_attrs *t, int64_t key);
+/* Bytes held. */
+size_t vx_attrs_bytes(const struct vx_attrs *t);
+
+/* path.tmp then rename, checksummed (XXH64), with the caller's seq and token. MN_EBACKEND on
+ * I/O. */
+int vx_attrs_save(const struct vx_attrs *t, const char *path, int64_t seq, uint64_t token);
+/* Into an initialised, empty t. MN_ENOTFOUND (no file), MN_ECORRUPT (damaged, truncated, not
+ * ours), MN_ENOMEM, MN_EBACKEND. On failure t is left empty. */
+int vx_attrs_load(const char *path, struct vx_attrs *t, int64_t *seq, uint64_t *token);
+
+#endif

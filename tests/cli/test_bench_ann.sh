@@ -1,0 +1,194 @@
+#!/bin/sh
+# test_bench_ann.sh — manushya bench ann end to end on tiny .fvecs/.ivecs files made here with
+# python3 (standard library only): the human and --json outputs, the filter, and that bad,
+# truncated or mismatched files are clear errors (exit 1, the file named) and bad options
+# usage errors (exit 2).
+#
+# Run by tests/run.sh from the repo root with MN_BUILD (build dir) and MN_TOP (repo root).
+# Prints "ok N - what" / "not ok N - what" (TAP-like) and exits non-zero if any case failed.
+set -u
+
+: "${MN_BUILD:=build}"
+: "${MN_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
+M="$MN_TOP/$MN_BUILD/manushya"
+
+if [ ! -x "$M" ]; then
+    echo "not ok 1 - $M is not built"
+    exit 1
+fi
+command -v python3 >/dev/null 2>&1 || { echo "not ok 1 - python3 is needed"; exit 1; }
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/manushya-bench-ann.XXXXXX") || exit 1
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM
+
+unset MANUSHYA_DB MANUSHYA_TENANT MANUSHYA_IDENTITY MANUSHYA_CONTEXT XDG_DATA_HOME
+HOME="$TMP/home"
+export HOME
+mkdir -p "$HOME"
+
+n=0
+failed=0
+OUT="$TMP/out"
+ERR="$TMP/err"
+
+pass() { n=$((n + 1)); echo "ok $n - $1"; }
+fail() {
+    n=$((n + 1)); failed=$((failed + 1))
+    echo "not ok $n - $1"
+    sed -n '1,5s/^/#   stdout: /p' "$OUT" 2>/dev/null
+    sed -n '1,5s/^/#   stderr: /p' "$ERR" 2>/dev/null
+}
+check() { d=$1; shift; if "$@"; then pass "$d"; else fail "$d"; fi; }
+run() { "$M" "$@" >"$OUT" 2>"$ERR"; rc=$?; }
+expect() {
+    want=$1 d=$2; shift 2
+    run "$@"
+    if [ "$rc" -eq "$want" ]; then pass "$d"; else
+        echo "#   exit status $rc, expected $want"; fail "$d"; fi
+}
+json() {
+    python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$OUT" "$1" 2>>"$ERR"
+}
+out_has() { grep -q -- "$1" "$OUT"; }
+err_has() { grep -q -- "$1" "$ERR"; }
+
+cd "$TMP" || exit 1
+
+# ---- data: 600 clustered unit vectors of dimension 16, 25 queries, exact top-20 truth ------
+python3 - <<'EOF' || { echo "not ok 1 - making the test files"; exit 1; }
+import math, random, struct
+rnd = random.Random(7)
+D, N, Q, T = 16, 600, 25, 20
+def unit(v):
+    s = math.sqrt(sum(x * x for x in v))
+    return [x / s for x in v]
+centres = [unit([rnd.gauss(0, 1) for _ in range(D)]) for _ in range(12)]
+def point():
+    c = rnd.choice(centres)
+    return unit([x + 0.2 * rnd.gauss(0, 1) for x in c])
+base = [point() for _ in range(N)]
+qs = [point() for _ in range(Q)]
+def write(path, rows, fmt):
+    with open(path, "wb") as f:
+        for r in rows:
+            f.write(struct.pack("<i", len(r)) + struct.pack("<%d%s" % (len(r), fmt), *r))
+# float32 scores, as the bench would compute them, ties by smaller id
+f32 = lambda x: struct.unpack("<f", struct.pack("<f", x))[0]
+base32 = [[f32(x) for x in r] for r in base]
+truth = []
+for q in qs:
+    q32 = [f32(x) for x in q]
+    sc = sorted(range(N), key=lambda i: (-sum(a * b for a, b in zip(q32, base32[i])), i))
+    truth.append(sc[:T])
+write("base.fvecs", base, "f")
+write("query.fvecs", qs, "f")
+write("gt.ivecs", truth, "i")
+# bad files
+raw = open("base.fvecs", "rb").read()
+rec = 4 + 4 * D
+open("trunc.fvecs", "wb").write(raw[:len(raw) - 10])
+open("empty.fvecs", "wb").write(b"")
+open("short.fvecs", "wb").write(b"\x10\x00")
+open("hugedim.fvecs", "wb").write(struct.pack("<i", 1 << 30) + raw[4:])
+open("zerodim.fvecs", "wb").write(struct.pack("<i", 0) + raw[4:])
+mixed = bytearray(raw)
+mixed[5 * rec:5 * rec + 4] = struct.pack("<i", D + 1)
+open("mixed.fvecs", "wb").write(bytes(mixed))
+nan = bytearray(raw)
+nan[3 * rec + 8:3 * rec + 12] = struct.pack("<f", float("nan"))
+open("nan.fvecs", "wb").write(bytes(nan))
+write("q8.fvecs", [q[:8] for q in qs], "f")
+write("gt_few_rows.ivecs", truth[:-1], "i")
+write("gt_narrow.ivecs", [t[:5] for t in truth], "i")
+write("gt_range.ivecs", [[N + 3] + t[1:] for t in truth], "i")
+gt = open("gt.ivecs", "rb").read()
+open("gt_trunc.ivecs", "wb").write(gt[:-3])
+EOF
+
+F="--base base.fvecs --queries query.fvecs --truth gt.ivecs"
+
+# ---- runs -----------------------------------------------------------------------------------
+# shellcheck disable=SC2086 # $F is an option list
+expect 0 "bench ann runs" bench ann $F --ef 10,80
+check "it prints build figures" out_has "vectors/s"
+check "it prints bytes per vector" out_has "bytes/vector"
+check "it prints a row per ef" sh -c "grep -Eq '^10 +0\.[0-9]+' '$OUT' && grep -Eq '^80 +[01]\.[0-9]+' '$OUT'"
+
+# shellcheck disable=SC2086
+expect 0 "bench ann --json" --json bench ann $F --ef 10,80 --k 10 --m 8 --ef-construction 40 \
+    --threads 2
+check "--json is one object with the parameters and figures" json 'd["impl"] == "libmanushya"
+    and d["n"] == 600 and d["dim"] == 16 and d["nq"] == 25 and d["k"] == 10 and d["m"] == 8
+    and d["ef_construction"] == 40 and d["threads"] == 2 and d["filter_selectivity"] is None
+    and d["build_seconds"] > 0 and d["build_vectors_per_s"] > 0
+    and d["bytes_per_vector"] > 16 * 4 and d["index_bytes"] > 0
+    and [r["ef"] for r in d["runs"]] == [10, 80]
+    and all(0 <= r["recall"] <= 1 and r["queries_per_s"] > 0
+            and 0 < r["p50_us"] <= r["p99_us"] and r["timed_queries"] >= 25
+            for r in d["runs"])'
+check "recall at ef 80 on 600 vectors is high" json 'd["runs"][1]["recall"] >= 0.95'
+
+# shellcheck disable=SC2086
+expect 0 "bench ann --filter-selectivity 0.25 --json" --json bench ann $F --ef 40 \
+    --filter-selectivity 0.25
+check "the filter keeps about a quarter and recall holds" json 'd["filter_selectivity"] == 0.25
+    and 90 <= d["filter_accepted"] <= 210 and d["truth"] == "exact"
+    and d["runs"][0]["recall"] >= 0.9'
+
+# ---- bad files: exit 1, a message naming the file ------------------------------------------
+bad_file() { # bad_file DESCRIPTION PATTERN ARGS...
+    d=$1 pat=$2; shift 2
+    run bench ann "$@" --ef 10
+    if [ "$rc" -eq 1 ] && err_has "$pat"; then pass "$d"; else
+        echo "#   exit status $rc, expected 1 with '$pat'"; fail "$d"; fi
+}
+bad_file "a truncated base file" "trunc.fvecs is truncated" \
+    --base trunc.fvecs --queries query.fvecs --truth gt.ivecs
+bad_file "a truncated truth file" "gt_trunc.ivecs is truncated" \
+    --base base.fvecs --queries query.fvecs --truth gt_trunc.ivecs
+bad_file "an empty file" "empty.fvecs is empty" \
+    --base empty.fvecs --queries query.fvecs --truth gt.ivecs
+bad_file "a file shorter than a header" "short.fvecs is empty or shorter" \
+    --base short.fvecs --queries query.fvecs --truth gt.ivecs
+bad_file "an absurd dimension" "hugedim.fvecs is not a .fvecs file" \
+    --base hugedim.fvecs --queries query.fvecs --truth gt.ivecs
+bad_file "dimension 0" "zerodim.fvecs is not a .fvecs file" \
+    --base zerodim.fvecs --queries query.fvecs --truth gt.ivecs
+bad_file "vectors of different dimensions" "vector 5 has dimension 17" \
+    --base mixed.fvecs --queries query.fvecs --truth gt.ivecs
+bad_file "a NaN in the base" "nan.fvecs: vector 3" \
+    --base nan.fvecs --queries query.fvecs --truth gt.ivecs
+bad_file "a missing file" "cannot open nosuch.fvecs" \
+    --base nosuch.fvecs --queries query.fvecs --truth gt.ivecs
+bad_file "queries of another dimension" "q8.fvecs has dimension 8" \
+    --base base.fvecs --queries q8.fvecs --truth gt.ivecs
+bad_file "a truth file with fewer rows than queries" "gt_few_rows.ivecs has 24 rows" \
+    --base base.fvecs --queries query.fvecs --truth gt_few_rows.ivecs
+bad_file "a truth file narrower than k" "fewer than --k 10" \
+    --base base.fvecs --queries query.fvecs --truth gt_narrow.ivecs
+bad_file "a truth id outside the base" "names base vector 603" \
+    --base base.fvecs --queries query.fvecs --truth gt_range.ivecs
+
+# ---- usage errors: exit 2 -------------------------------------------------------------------
+expect 2 "--base is required" bench ann --queries query.fvecs --truth gt.ivecs
+# shellcheck disable=SC2086
+expect 2 "a bad --ef list" bench ann $F --ef 10,,20
+# shellcheck disable=SC2086
+expect 2 "--ef 0" bench ann $F --ef 0
+# shellcheck disable=SC2086
+expect 2 "--filter-selectivity 0" bench ann $F --filter-selectivity 0
+# shellcheck disable=SC2086
+expect 2 "--filter-selectivity 1.5" bench ann $F --filter-selectivity 1.5
+# shellcheck disable=SC2086
+expect 2 "--m 1 (the library's message)" bench ann $F --m 1
+check "the message names m" err_has "m is 1"
+# shellcheck disable=SC2086
+expect 2 "--threads 0" bench ann $F --threads 0
+expect 0 "bench ann --help" bench ann --help
+check "help names the formats" out_has ".fvecs"
+
+echo "# $n cases, $failed failed"
+[ "$failed" -eq 0 ]

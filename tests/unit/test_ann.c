@@ -1,0 +1,597 @@
+/*
+ * The standalone vector index through the public API only (manushya.h, mn_ann_*): recall@10
+ * against exact search on small clustered data, with and without a filter; scores are the raw
+ * inner products (no normalisation); delete, update, re-add; multi-threaded add_many; search
+ * while adding from other threads; save/load round trip with identical results; bad inputs
+ * (dimension, parameters, NULLs, non-finite values: MN_EINVAL and nothing changed), damaged,
+ * truncated and foreign files (MN_ECORRUPT), missing files and unwritable paths, each with a
+ * message in err.
+ */
+#include <check.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manushya.h"
+#include "support/harness.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#else
+#define SANITIZED 0
+#endif
+
+#define DIM 48
+#define NBASE (SANITIZED ? 1500 : 4000)
+#define NQ 100
+#define K 10
+#define NCLUSTERS 40
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static double gauss(void)
+{
+    double u = ((double)(rnd() >> 11) + 1) * 0x1.0p-53, v = (double)(rnd() >> 11) * 0x1.0p-53;
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+static void unit(float *v)
+{
+    double s = 0;
+    for (int i = 0; i < DIM; i++)
+        s += (double)v[i] * v[i];
+    for (int i = 0; i < DIM; i++)
+        v[i] = (float)(v[i] / sqrt(s));
+}
+
+static float *base, *queries;
+static int64_t *keys;
+
+/* Clustered unit vectors (as embeddings are); keys spread and partly negative. */
+static void gen_data(void)
+{
+    if (base)
+        return;
+    rng_state = 12345;
+    float *centres = th_keep(malloc((size_t)NCLUSTERS * DIM * sizeof(float)));
+    base = th_keep(malloc((size_t)NBASE * DIM * sizeof(float)));
+    queries = th_keep(malloc((size_t)NQ * DIM * sizeof(float)));
+    keys = th_keep(malloc(NBASE * sizeof *keys));
+    for (int i = 0; i < NCLUSTERS * DIM; i++)
+        centres[i] = (float)gauss();
+    for (int c = 0; c < NCLUSTERS; c++)
+        unit(centres + c * DIM);
+    for (int i = 0; i < NBASE + NQ; i++) {
+        float *v = i < NBASE ? base + (size_t)i * DIM : queries + (size_t)(i - NBASE) * DIM;
+        const float *c = centres + (rnd() % NCLUSTERS) * DIM;
+        for (int j = 0; j < DIM; j++)
+            v[j] = (float)(c[j] + 0.15 * gauss());
+        unit(v);
+    }
+    for (int i = 0; i < NBASE; i++)
+        keys[i] = (int64_t)i * 7919 - 1000000;
+}
+
+static double dot(const float *a, const float *b)
+{
+    double s = 0;
+    for (int i = 0; i < DIM; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}
+
+typedef int (*pass_fn)(int64_t key);
+
+/* Exact top-K keys for q among live rows that pass (NULL: all). Returns how many. */
+static size_t exact(const float *q, const unsigned char *live, pass_fn pass, int64_t *out)
+{
+    double best[K];
+    size_t have = 0;
+    for (int i = 0; i < NBASE; i++) {
+        if ((live && !live[i]) || (pass && !pass(keys[i])))
+            continue;
+        double s = dot(q, base + (size_t)i * DIM);
+        if (have == K && s <= best[K - 1])
+            continue;
+        size_t j = have < K ? have++ : K - 1;
+        while (j > 0 && s > best[j - 1]) {
+            best[j] = best[j - 1];
+            out[j] = out[j - 1];
+            j--;
+        }
+        best[j] = s;
+        out[j] = keys[i];
+    }
+    return have;
+}
+
+static int pass_third(int64_t key)
+{
+    return ((uint64_t)key * 0x9E3779B97F4A7C15ULL >> 60) < 5; /* about 5/16 of the keys */
+}
+
+static int accept_third(void *ctx, int64_t key)
+{
+    (*(size_t *)ctx)++;
+    return pass_third(key);
+}
+
+/* Mean recall@K over the queries, checking every hit passes and scores descend. */
+static double recall(const mn_ann *a, int ef, const unsigned char *live, pass_fn pass)
+{
+    double sum = 0;
+    for (int qi = 0; qi < NQ; qi++) {
+        const float *q = queries + (size_t)qi * DIM;
+        int64_t want[K], got[K];
+        float sc[K];
+        size_t nw = exact(q, live, pass, want), ng = 99, calls = 0;
+        int rc = pass ? mn_ann_search_filtered(a, q, K, ef, accept_third, &calls, got, sc, &ng)
+                      : mn_ann_search(a, q, K, ef, got, sc, &ng);
+        ck_assert_int_eq(rc, MN_OK);
+        ck_assert_uint_le(ng, K);
+        if (pass)
+            ck_assert_uint_gt(calls, 0);
+        size_t hit = 0;
+        for (size_t i = 0; i < ng; i++) {
+            if (pass)
+                ck_assert(pass(got[i]));
+            if (i)
+                ck_assert(sc[i] <= sc[i - 1]);
+            for (size_t j = 0; j < nw; j++)
+                hit += got[i] == want[j];
+        }
+        sum += nw ? (double)hit / (double)nw : 1.0;
+    }
+    return sum / NQ;
+}
+
+static mn_ann *built(int threads)
+{
+    gen_data();
+    mn_ann *a = NULL;
+    char err[128] = "";
+    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a, err, sizeof err), MN_OK);
+    ck_assert_int_eq(mn_ann_add_many(a, keys, base, NBASE, threads), MN_OK);
+    ck_assert_uint_eq(mn_ann_count(a), NBASE);
+    return a;
+}
+
+/* ==== tests ================================================================================= */
+
+START_TEST(recall_unfiltered)
+{
+    mn_ann *a = built(1);
+    double r = recall(a, 64, NULL, NULL);
+    ck_assert_msg(r >= 0.95, "recall@10 at ef 64: %.3f", r);
+    ck_assert_msg(recall(a, 200, NULL, NULL) >= r - 1e-9, "recall fell with a larger ef");
+    ck_assert_int_eq(mn_ann_dim(a), DIM);
+    size_t bytes = mn_ann_bytes(a);
+    ck_assert_uint_gt(bytes, (size_t)NBASE * DIM * sizeof(float));
+    ck_assert_uint_lt(bytes, (size_t)NBASE * (DIM * sizeof(float) + 1024));
+    mn_ann_free(a);
+}
+END_TEST
+
+START_TEST(recall_filtered)
+{
+    mn_ann *a = built(2);
+    double r = recall(a, 64, NULL, pass_third);
+    ck_assert_msg(r >= 0.95, "filtered recall@10 at ef 64: %.3f", r);
+    mn_ann_free(a);
+}
+END_TEST
+
+static int accept_nothing(void *ctx, int64_t key)
+{
+    (void)ctx;
+    (void)key;
+    return 0;
+}
+
+START_TEST(filter_accepts_nothing)
+{
+    mn_ann *a = built(1);
+    int64_t got[K];
+    size_t n = 99;
+    ck_assert_int_eq(mn_ann_search_filtered(a, queries, K, 20, accept_nothing, NULL, got, NULL,
+                                            &n),
+                     MN_OK);
+    ck_assert_uint_eq(n, 0);
+    mn_ann_free(a);
+}
+END_TEST
+
+START_TEST(scores_are_raw_inner_products)
+{
+    gen_data();
+    mn_ann *a = NULL;
+    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a, NULL, 0), MN_OK);
+    float v[DIM], w[DIM];
+    for (int i = 0; i < DIM; i++) {
+        v[i] = 2.0f * base[i];  /* length 2 */
+        w[i] = 0.5f * base[DIM + i];
+    }
+    ck_assert_int_eq(mn_ann_add(a, 7, v), MN_OK);
+    ck_assert_int_eq(mn_ann_add(a, -3, w), MN_OK);
+    int64_t got[5];
+    float sc[5];
+    size_t n = 0;
+    /* k above the count: only what there is */
+    ck_assert_int_eq(mn_ann_search(a, base, 5, 0, got, sc, &n), MN_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert(got[0] == 7);
+    ck_assert_msg(fabs(sc[0] - 2.0) < 1e-4, "score %f: the index must not normalise", sc[0]);
+    ck_assert(fabs(sc[1] - 0.5 * dot(base, base + DIM)) < 1e-4);
+    /* k = 0: nothing asked, nothing returned */
+    n = 9;
+    ck_assert_int_eq(mn_ann_search(a, base, 0, 0, NULL, NULL, &n), MN_OK);
+    ck_assert_uint_eq(n, 0);
+    mn_ann_free(a);
+}
+END_TEST
+
+START_TEST(empty_index)
+{
+    mn_ann *a = NULL;
+    ck_assert_int_eq(mn_ann_create(3, NULL, &a, NULL, 0), MN_OK);
+    const float q[3] = {1, 0, 0};
+    int64_t got[4];
+    size_t n = 9;
+    ck_assert_int_eq(mn_ann_search(a, q, 4, 0, got, NULL, &n), MN_OK);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_uint_eq(mn_ann_count(a), 0);
+    ck_assert_int_eq(mn_ann_delete(a, 1), MN_ENOTFOUND);
+    mn_ann_free(a);
+}
+END_TEST
+
+static int64_t deleted_key;
+static int pass_not_deleted(int64_t key)
+{
+    return key != deleted_key;
+}
+
+START_TEST(delete_update_readd)
+{
+    mn_ann *a = built(1);
+    unsigned char *live = th_keep(malloc(NBASE));
+    memset(live, 1, NBASE);
+    /* each query's own nearest neighbour deleted: never returned again */
+    for (int qi = 0; qi < NQ; qi++) {
+        int64_t top[K];
+        size_t n = 0;
+        ck_assert_int_eq(mn_ann_search(a, queries + (size_t)qi * DIM, 1, 40, top, NULL, &n),
+                         MN_OK);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_int_eq(mn_ann_contains(a, top[0]), 1);
+        ck_assert_int_eq(mn_ann_delete(a, top[0]), MN_OK);
+        ck_assert_int_eq(mn_ann_contains(a, top[0]), 0);
+        ck_assert_int_eq(mn_ann_delete(a, top[0]), MN_ENOTFOUND);
+        live[(top[0] + 1000000) / 7919] = 0;
+        deleted_key = top[0];
+        ck_assert_int_eq(mn_ann_search(a, queries + (size_t)qi * DIM, K, 40, top, NULL, &n),
+                         MN_OK);
+        for (size_t i = 0; i < n; i++)
+            ck_assert(pass_not_deleted(top[i]));
+    }
+    /* a third more deleted at random */
+    for (int i = 0; i < NBASE; i += 3)
+        if (live[i]) {
+            ck_assert_int_eq(mn_ann_delete(a, keys[i]), MN_OK);
+            live[i] = 0;
+        }
+    size_t nlive = 0;
+    for (int i = 0; i < NBASE; i++)
+        nlive += live[i];
+    ck_assert_uint_eq(mn_ann_count(a), nlive);
+    double r = recall(a, 64, live, NULL);
+    ck_assert_msg(r >= 0.95, "recall@10 after deletes: %.3f", r);
+
+    /* add: a present key is MN_EEXISTS; update replaces; deleted keys come back */
+    ck_assert_int_eq(mn_ann_add(a, keys[1], base + DIM), MN_EEXISTS);
+    for (int i = 0; i < NBASE; i++)
+        if (!live[i]) {
+            ck_assert_int_eq(mn_ann_add(a, keys[i], base + (size_t)i * DIM), MN_OK);
+            live[i] = 1;
+        }
+    ck_assert_uint_eq(mn_ann_count(a), NBASE);
+    r = recall(a, 64, NULL, NULL);
+    ck_assert_msg(r >= 0.95, "recall@10 after re-adding: %.3f", r);
+
+    /* update moves key 1's vector onto query 0: it becomes query 0's best, score 1 */
+    ck_assert_int_eq(mn_ann_update(a, keys[1], queries), MN_OK);
+    int64_t top[K];
+    float sc[K];
+    size_t n = 0;
+    ck_assert_int_eq(mn_ann_search(a, queries, K, 40, top, sc, &n), MN_OK);
+    ck_assert(n == K && top[0] == keys[1] && fabsf(sc[0] - 1.0f) < 1e-4f);
+    ck_assert_uint_eq(mn_ann_count(a), NBASE);
+    ck_assert_int_eq(mn_ann_update(a, 424242, queries + DIM), MN_OK); /* absent: added */
+    ck_assert_uint_eq(mn_ann_count(a), NBASE + 1);
+    mn_ann_free(a);
+}
+END_TEST
+
+START_TEST(add_many_duplicates)
+{
+    gen_data();
+    mn_ann *a = NULL;
+    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a, NULL, 0), MN_OK);
+    int64_t k2[4] = {1, 2, 3, 2};
+    ck_assert_int_eq(mn_ann_add_many(a, k2, base, 4, 1), MN_EEXISTS);
+    ck_assert_uint_eq(mn_ann_count(a), 3); /* rows before the failure stay */
+    ck_assert_int_eq(mn_ann_add_many(a, k2, base, 0, 1), MN_OK);
+    ck_assert_int_eq(mn_ann_add_many(a, NULL, NULL, 0, 4), MN_OK);
+    mn_ann_free(a);
+}
+END_TEST
+
+struct reader {
+    const mn_ann *a;
+    int *stop;
+    int errors;
+    size_t searches;
+};
+
+static void *reader_main(void *arg)
+{
+    struct reader *r = arg;
+    int64_t got[K];
+    for (size_t i = 0; !__atomic_load_n(r->stop, __ATOMIC_ACQUIRE) || i < 10; i++) {
+        size_t n;
+        if (mn_ann_search(r->a, queries + (i % NQ) * DIM, K, 32, got, NULL, &n) != MN_OK)
+            r->errors++;
+        r->searches++;
+    }
+    return NULL;
+}
+
+START_TEST(search_while_adding)
+{
+    gen_data();
+    mn_ann *a = NULL;
+    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a, NULL, 0), MN_OK);
+    int stop = 0;
+    struct reader rd[2] = {{a, &stop, 0, 0}, {a, &stop, 0, 0}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, reader_main, &rd[i]), 0);
+    int n = SANITIZED ? 800 : NBASE;
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(mn_ann_add(a, keys[i], base + (size_t)i * DIM), MN_OK);
+    for (int i = 0; i < n; i += 4)
+        ck_assert_int_eq(mn_ann_delete(a, keys[i]), MN_OK);
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_int_eq(rd[i].errors, 0);
+    }
+    ck_assert_uint_eq(mn_ann_count(a), (size_t)(n - (n + 3) / 4));
+    mn_ann_free(a);
+}
+END_TEST
+
+START_TEST(save_load_round_trip)
+{
+    mn_ann *a = built(2);
+    for (int i = 0; i < NBASE; i += 5)
+        ck_assert_int_eq(mn_ann_delete(a, keys[i]), MN_OK);
+    const char *path = th_tmppath("index.ann");
+    char err[256] = "";
+    ck_assert_msg(mn_ann_save(a, path, err, sizeof err) == MN_OK, "%s", err);
+    ck_assert(!th_file_exists(th_fmt("%s.tmp", path)));
+    mn_ann *b = NULL;
+    ck_assert_msg(mn_ann_load(path, &b, err, sizeof err) == MN_OK, "%s", err);
+    ck_assert_uint_eq(mn_ann_count(b), mn_ann_count(a));
+    ck_assert_int_eq(mn_ann_dim(b), DIM);
+    for (int qi = 0; qi < NQ; qi++) {
+        int64_t ga[K], gb[K];
+        float sa[K], sb[K];
+        size_t na = 0, nb = 0;
+        ck_assert_int_eq(mn_ann_search(a, queries + (size_t)qi * DIM, K, 50, ga, sa, &na), MN_OK);
+        ck_assert_int_eq(mn_ann_search(b, queries + (size_t)qi * DIM, K, 50, gb, sb, &nb), MN_OK);
+        ck_assert_uint_eq(na, nb);
+        ck_assert(memcmp(ga, gb, na * sizeof *ga) == 0);
+        ck_assert(memcmp(sa, sb, na * sizeof *sa) == 0);
+    }
+    /* canonical: saving the loaded index gives the same bytes */
+    const char *path2 = th_tmppath("again.ann");
+    ck_assert_int_eq(mn_ann_save(b, path2, err, sizeof err), MN_OK);
+    ck_assert(th_file_hash(path) == th_file_hash(path2));
+    /* the loaded index takes writes */
+    ck_assert_int_eq(mn_ann_add(b, keys[0], base), MN_OK);
+    ck_assert_uint_eq(mn_ann_count(b), mn_ann_count(a) + 1);
+    mn_ann_free(a);
+    mn_ann_free(b);
+}
+END_TEST
+
+static int load_rc(const char *path, const void *data, size_t len, char *err, size_t errlen)
+{
+    th_write_file(path, data, len);
+    mn_ann *x = (mn_ann *)&x; /* must be reset to NULL on failure */
+    int rc = mn_ann_load(path, &x, err, errlen);
+    if (rc == MN_OK)
+        mn_ann_free(x);
+    else
+        ck_assert_ptr_null(x);
+    return rc;
+}
+
+START_TEST(corrupt_files)
+{
+    gen_data();
+    mn_ann *a = NULL;
+    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a, NULL, 0), MN_OK);
+    ck_assert_int_eq(mn_ann_add_many(a, keys, base, 300, 1), MN_OK);
+    const char *path = th_tmppath("good.ann"), *bad = th_tmppath("bad.ann");
+    ck_assert_int_eq(mn_ann_save(a, path, NULL, 0), MN_OK);
+    mn_ann_free(a);
+    size_t len;
+    unsigned char *good = (unsigned char *)th_read_file(path, &len);
+    ck_assert_ptr_nonnull(good);
+    unsigned char *f = th_keep(malloc(len + 1));
+    char err[256];
+    ck_assert_int_eq(load_rc(bad, good, len, err, sizeof err), MN_OK);
+    for (size_t pos = 0; pos < len; pos += pos < 128 ? 7 : 1 + len / 50) {
+        memcpy(f, good, len);
+        f[pos] ^= 0x10;
+        err[0] = 0;
+        ck_assert_msg(load_rc(bad, f, len, err, sizeof err) == MN_ECORRUPT, "flip at %zu", pos);
+        ck_assert_msg(strstr(err, bad) && th_has_word(err, "damaged"), "message: %s", err);
+    }
+    static const size_t cuts[] = {0, 1, 64, 127, 128, 129};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++)
+        ck_assert_int_eq(load_rc(bad, good, cuts[i], err, sizeof err), MN_ECORRUPT);
+    ck_assert_int_eq(load_rc(bad, good, len / 2, err, sizeof err), MN_ECORRUPT);
+    ck_assert_int_eq(load_rc(bad, good, len - 1, err, sizeof err), MN_ECORRUPT);
+    memcpy(f, good, len);
+    f[len] = 0;
+    ck_assert_int_eq(load_rc(bad, f, len + 1, err, sizeof err), MN_ECORRUPT);
+    th_random_bytes(f, len, 3);
+    ck_assert_int_eq(load_rc(bad, f, len, err, sizeof err), MN_ECORRUPT);
+    ck_assert_int_eq(load_rc(bad, "not an index\n", 13, NULL, 0), MN_ECORRUPT);
+
+    /* missing file, a directory, an unwritable path */
+    mn_ann *x = NULL;
+    ck_assert_int_eq(mn_ann_load(th_tmppath("missing.ann"), &x, err, sizeof err), MN_ENOTFOUND);
+    ck_assert_msg(th_has_word(err, "does not exist"), "message: %s", err);
+    int rc = mn_ann_load(th_tmpdir(), &x, err, sizeof err);
+    ck_assert_msg(rc == MN_EBACKEND || rc == MN_ECORRUPT, "directory: rc %d", rc);
+    ck_assert_ptr_null(x);
+    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a, NULL, 0), MN_OK);
+    const char *nodir = th_fmt("%s/no/such/dir/x.ann", th_tmpdir());
+    ck_assert_int_eq(mn_ann_save(a, nodir, err, sizeof err), MN_EBACKEND);
+    ck_assert_msg(strstr(err, nodir) && th_has_word(err, "No such file"), "message: %s", err);
+    mn_ann_free(a);
+}
+END_TEST
+
+START_TEST(bad_inputs)
+{
+    gen_data();
+    char err[200];
+    mn_ann *a = (mn_ann *)&a;
+    /* dimension and parameters */
+    static const int dims[] = {0, -1, 65537, INT32_MIN};
+    for (size_t i = 0; i < sizeof dims / sizeof *dims; i++) {
+        err[0] = 0;
+        ck_assert_int_eq(mn_ann_create(dims[i], NULL, &a, err, sizeof err), MN_EINVAL);
+        ck_assert_ptr_null(a);
+        ck_assert_msg(th_has_word(err, "dimension"), "message: %s", err);
+    }
+    static const mn_ann_params bad[] = {
+        {1, 0, 0, 0}, {101, 0, 0, 0}, {-2, 0, 0, 0}, {0, -1, 0, 0}, {0, 100001, 0, 0},
+        {0, 0, -5, 0}, {0, 0, 100001, 0}};
+    static const char *const names[] = {"m", "m", "m", "ef_construction", "ef_construction",
+                                        "ef_search", "ef_search"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = 0;
+        ck_assert_int_eq(mn_ann_create(DIM, &bad[i], &a, err, sizeof err), MN_EINVAL);
+        ck_assert_msg(strncmp(err, names[i], strlen(names[i])) == 0, "message: %s", err);
+    }
+    ck_assert_int_eq(mn_ann_create(DIM, NULL, NULL, err, sizeof err), MN_EINVAL);
+    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a, err, 1), MN_OK); /* tiny err buffer is fine */
+    mn_ann_params ok = {8, 20, 10, 99};
+    mn_ann *b = NULL;
+    ck_assert_int_eq(mn_ann_create(DIM, &ok, &b, NULL, 0), MN_OK);
+    mn_ann_free(b);
+
+    /* NULLs */
+    float v[DIM];
+    memcpy(v, base, sizeof v);
+    int64_t got[K];
+    size_t n = 7;
+    ck_assert_int_eq(mn_ann_add(NULL, 1, v), MN_EINVAL);
+    ck_assert_int_eq(mn_ann_add(a, 1, NULL), MN_EINVAL);
+    ck_assert_int_eq(mn_ann_update(NULL, 1, v), MN_EINVAL);
+    ck_assert_int_eq(mn_ann_update(a, 1, NULL), MN_EINVAL);
+    ck_assert_int_eq(mn_ann_add_many(NULL, keys, base, 1, 1), MN_EINVAL);
+    ck_assert_int_eq(mn_ann_add_many(a, NULL, base, 1, 1), MN_EINVAL);
+    ck_assert_int_eq(mn_ann_add_many(a, keys, NULL, 1, 1), MN_EINVAL);
+    ck_assert_int_eq(mn_ann_delete(NULL, 1), MN_EINVAL);
+    ck_assert_int_eq(mn_ann_search(NULL, v, K, 0, got, NULL, &n), MN_EINVAL);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(mn_ann_search(a, NULL, K, 0, got, NULL, &n), MN_EINVAL);
+    ck_assert_int_eq(mn_ann_search(a, v, K, 0, NULL, NULL, &n), MN_EINVAL);
+    ck_assert_int_eq(mn_ann_search(a, v, K, 0, got, NULL, NULL), MN_EINVAL);
+    ck_assert_int_eq(mn_ann_save(NULL, "x", err, sizeof err), MN_EINVAL);
+    ck_assert_int_eq(mn_ann_save(a, NULL, err, sizeof err), MN_EINVAL);
+    ck_assert_int_eq(mn_ann_save(a, "", err, sizeof err), MN_EINVAL);
+    ck_assert_int_eq(mn_ann_load(NULL, &b, err, sizeof err), MN_EINVAL);
+    ck_assert_int_eq(mn_ann_load("x", NULL, err, sizeof err), MN_EINVAL);
+    ck_assert_uint_eq(mn_ann_count(NULL), 0);
+    ck_assert_uint_eq(mn_ann_bytes(NULL), 0);
+    ck_assert_int_eq(mn_ann_dim(NULL), 0);
+    ck_assert_int_eq(mn_ann_contains(NULL, 1), 0);
+    mn_ann_free(NULL);
+
+    /* non-finite values: MN_EINVAL and nothing changed */
+    ck_assert_int_eq(mn_ann_add(a, 1, v), MN_OK);
+    const float bads[] = {NAN, INFINITY, -INFINITY};
+    for (size_t i = 0; i < 3; i++) {
+        float w[DIM];
+        memcpy(w, base + DIM, sizeof w);
+        w[DIM - 1 - (int)i] = bads[i];
+        ck_assert_int_eq(mn_ann_add(a, 2, w), MN_EINVAL);
+        ck_assert_int_eq(mn_ann_update(a, 1, w), MN_EINVAL);
+        ck_assert_int_eq(mn_ann_search(a, w, K, 0, got, NULL, &n), MN_EINVAL);
+        ck_assert_int_eq(mn_ann_contains(a, 2), 0);
+    }
+    float *many = th_keep(malloc(50 * DIM * sizeof *many));
+    memcpy(many, base, 50 * DIM * sizeof *many);
+    many[49 * DIM + 3] = NAN; /* the last row: the rows before it must not be added either */
+    ck_assert_int_eq(mn_ann_add_many(a, keys + 100, many, 50, 2), MN_EINVAL);
+    ck_assert_uint_eq(mn_ann_count(a), 1);
+    /* key 1's vector is unchanged */
+    ck_assert_int_eq(mn_ann_search(a, v, 1, 0, got, NULL, &n), MN_OK);
+    ck_assert(n == 1 && got[0] == 1);
+    mn_ann_free(a);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("ann");
+    TCase *tc = tcase_create("search");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, recall_unfiltered);
+    tcase_add_test(tc, recall_filtered);
+    tcase_add_test(tc, filter_accepts_nothing);
+    tcase_add_test(tc, scores_are_raw_inner_products);
+    tcase_add_test(tc, empty_index);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("mutations");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, delete_update_readd);
+    tcase_add_test(tc, add_many_duplicates);
+    tcase_add_test(tc, search_while_adding);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("files");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, save_load_round_trip);
+    tcase_add_test(tc, corrupt_files);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("errors");
+    tcase_add_test(tc, bad_inputs);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return th_run(suite());
+}

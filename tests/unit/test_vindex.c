@@ -1,0 +1,870 @@
+/* The vector index that follows the store (lib/index/vindex.c), through the public API: recall
+ * against exact search (a second handle opened with MN_INDEX_NONE on the same file) with and
+ * without filters, after deletes and updates; what must never be returned; persistence and
+ * recovery from missing, damaged and stale files; writes by another handle; concurrent search
+ * and add. Vectors are the caller's (dim 64), drawn around random cluster centres, so that
+ * recall means something. */
+#include <check.h>
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "manushya.h"
+#include "core/handle.h"
+#include "index/vindex.h"
+#include "store/store.h"
+#include "support/harness.h"
+
+#define DIM 64
+#define NCENTRES 40
+#define K 10
+
+/* ---- vectors --------------------------------------------------------------------------------- */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t x = (*s += 0x9e3779b97f4a7c15ULL);
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static double rng_unit(uint64_t *s)
+{
+    return (double)(rng_next(s) >> 11) / 9007199254740992.0;
+}
+
+static double rng_gauss(uint64_t *s)
+{
+    double u = rng_unit(s) + 1e-12, v = rng_unit(s);
+    return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+static void normalise(float *v)
+{
+    double n = 0;
+    for (int i = 0; i < DIM; i++)
+        n += (double)v[i] * v[i];
+    n = sqrt(n);
+    for (int i = 0; i < DIM; i++)
+        v[i] = (float)(v[i] / n);
+}
+
+static float centres[NCENTRES][DIM];
+
+static void make_centres(void)
+{
+    uint64_t s = 42;
+    for (int c = 0; c < NCENTRES; c++) {
+        for (int i = 0; i < DIM; i++)
+            centres[c][i] = (float)rng_gauss(&s);
+        normalise(centres[c]);
+    }
+}
+
+/* A unit vector near a random centre. */
+static void clustered(uint64_t *s, float *v)
+{
+    int c = (int)(rng_next(s) % NCENTRES);
+    for (int i = 0; i < DIM; i++)
+        v[i] = centres[c][i] + 0.35f * (float)rng_gauss(s) / sqrtf(DIM) * 2.0f;
+    normalise(v);
+}
+
+/* ---- a corpus -------------------------------------------------------------------------------- */
+
+/* Owners and types with skewed shares, so that filters of many selectivities exist:
+ * identities i50 (50%), i20, i10, i2, i05 (0.5%), i01 (0.1%), rest; types fact (70%), event,
+ * note (4%), rare (1%). */
+static const char *owner_of(uint64_t h)
+{
+    unsigned r = (unsigned)(h % 1000);
+    return r < 500 ? "i50" : r < 700 ? "i20" : r < 800 ? "i10" : r < 820 ? "i2"
+           : r < 825 ? "i05" : r < 826 ? "i01" : "rest";
+}
+
+static const char *type_of(uint64_t h)
+{
+    unsigned r = (unsigned)((h >> 20) % 100);
+    return r < 70 ? "fact" : r < 95 ? "event" : r < 99 ? "note" : "rare";
+}
+
+static const char *const OWNERS[] = { "i50", "i20", "i10", "i2", "i05", "i01", "rest" };
+
+struct world {
+    const char *path;
+    mn_db *db;   /* the index */
+    mn_db *ex;   /* the same file, exact scans (MN_INDEX_NONE) */
+    const char *tenant_id;
+    mn_actor sys;
+    uint64_t seed;
+    size_t n;
+    const char *ids[12000]; /* kept strings */
+};
+
+static mn_db *open_index(const char *path)
+{
+    mn_config cfg = { .embed_dim = DIM };
+    return th_open(path, &cfg);
+}
+
+static mn_db *open_exact(const char *path)
+{
+    mn_config cfg = { .embed_dim = DIM, .index = MN_INDEX_NONE };
+    mn_db *db = th_open(path, &cfg);
+    ck_assert_ptr_null(db->index);
+    return db;
+}
+
+static void world_open(struct world *w, const char *path)
+{
+    memset(w, 0, sizeof *w);
+    w->path = path;
+    w->db = open_index(path);
+    w->tenant_id = th_tenant(w->db, "acme");
+    for (size_t i = 0; i < sizeof OWNERS / sizeof *OWNERS; i++)
+        th_identity(w->db, "acme", OWNERS[i]);
+    w->ex = open_exact(path);
+    w->sys = (mn_actor){ .tenant = "acme" };
+    w->seed = 7;
+}
+
+/* Adds n memories (batches of 500), with metadata {"g": i % 20}. */
+static void world_add(struct world *w, mn_db *db, size_t n)
+{
+    const size_t batch = 500;
+    mn_memory_input *in = calloc(batch, sizeof *in);
+    float *vecs = malloc(batch * DIM * sizeof *vecs);
+    char (*texts)[32] = malloc(batch * sizeof *texts);
+    char (*metas)[32] = malloc(batch * sizeof *metas);
+    ck_assert_uint_le(w->n + n, sizeof w->ids / sizeof *w->ids);
+    for (size_t done = 0; done < n;) {
+        size_t m = n - done < batch ? n - done : batch;
+        for (size_t j = 0; j < m; j++) {
+            size_t i = w->n + done + j;
+            uint64_t h = rng_next(&w->seed);
+            clustered(&w->seed, vecs + j * DIM);
+            snprintf(texts[j], sizeof texts[j], "memory %zu", i);
+            snprintf(metas[j], sizeof metas[j], "{\"g\":%zu}", i % 20);
+            in[j] = (mn_memory_input){ .identity = owner_of(h), .text = texts[j],
+                                       .type = type_of(h), .metadata = metas[j],
+                                       .embedding = vecs + j * DIM, .dim = DIM };
+        }
+        char **ids = NULL;
+        TH_OK(db, mn_memory_add_many(db, &w->sys, in, m, &ids, NULL));
+        for (size_t j = 0; j < m; j++)
+            w->ids[w->n + done + j] = th_fmt("%s", ids[j]);
+        mn_strings_free(ids, m);
+        done += m;
+    }
+    w->n += n;
+    free(in);
+    free(vecs);
+    free(texts);
+    free(metas);
+}
+
+static void world_close(struct world *w)
+{
+    mn_close(w->db);
+    mn_close(w->ex);
+    w->db = w->ex = NULL;
+}
+
+static void sync_index(mn_db *db, const char *tenant_id)
+{
+    ck_assert_ptr_nonnull(db->index);
+    ck_assert_int_eq(mn_vindex_sync(db->index, tenant_id, 120000), MN_OK);
+}
+
+static struct mn_vindex_stats stats_of(mn_db *db, const char *tenant_id)
+{
+    struct mn_vindex_stats st;
+    mn_vindex_stats(db->index, tenant_id, &st);
+    return st;
+}
+
+static mn_memory_list *search(mn_db *db, const mn_actor *a, const float *q, const mn_filter *f,
+                              int k)
+{
+    mn_search_options so = { .vector = q, .dim = DIM, .k = k };
+    if (f)
+        so.filter = *f;
+    mn_memory_list *l = NULL;
+    TH_OK(db, mn_memory_search(db, a, &so, &l));
+    return l;
+}
+
+/* Mean recall@K of the index against the exact handle over nq queries with filter f. */
+static double recall(struct world *w, const mn_filter *f, int nq, uint64_t seed)
+{
+    double sum = 0;
+    int counted = 0;
+    for (int qi = 0; qi < nq; qi++) {
+        float q[DIM];
+        clustered(&seed, q);
+        mn_memory_list *a = search(w->db, &w->sys, q, f, K);
+        mn_memory_list *e = search(w->ex, &w->sys, q, f, K);
+        ck_assert_uint_le(a->count, K);
+        if (e->count) {
+            size_t hit = 0;
+            for (size_t i = 0; i < e->count; i++)
+                for (size_t j = 0; j < a->count; j++)
+                    hit += strcmp(e->items[i].id, a->items[j].id) == 0;
+            sum += (double)hit / (double)e->count;
+            counted++;
+        }
+        /* Results are best first, and what the filter asks. */
+        for (size_t j = 0; j < a->count; j++) {
+            if (j)
+                ck_assert(a->items[j].similarity <= a->items[j - 1].similarity + 1e-6);
+            if (f && f->type)
+                ck_assert_str_eq(a->items[j].type, f->type);
+        }
+        mn_memory_list_free(a);
+        mn_memory_list_free(e);
+    }
+    return counted ? sum / counted : 1.0;
+}
+
+/* ---- tests ------------------------------------------------------------------------------------- */
+
+START_TEST(recall_with_and_without_filters)
+{
+    struct world w;
+    world_open(&w, th_tmppath("recall.db"));
+    world_add(&w, w.db, 8000);
+    sync_index(w.db, w.tenant_id);
+    struct mn_vindex_stats st0 = stats_of(w.db, w.tenant_id);
+    ck_assert_uint_eq(st0.count, 8000);
+    ck_assert_int_gt(st0.seq, 0);
+
+    struct {
+        mn_filter f;
+        const char *what;
+    } cases[] = {
+        { { 0 }, "no filter (100%)" },
+        { { .identity = "i50" }, "identity 50%" },
+        { { .type = "event" }, "type 25%" },
+        { { .identity = "i20" }, "identity 20%" },
+        { { .identity = "i10" }, "identity 10%" },
+        { { .identity = "i2" }, "identity 2%" },
+        { { .type = "rare" }, "type 1%" },
+        { { .identity = "i05" }, "identity 0.5%" },
+        { { .identity = "i01" }, "identity 0.1%" },
+        { { .identity = "i20", .type = "note" }, "identity and type 0.8%" },
+        { { .identity = "i50", .type = "fact" }, "identity and type 35%" },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        struct mn_vindex_stats b = stats_of(w.db, w.tenant_id);
+        double r = recall(&w, &cases[c].f, 40, 1000 + c);
+        struct mn_vindex_stats a = stats_of(w.db, w.tenant_id);
+        if (getenv("MN_TEST_VERBOSE"))
+            fprintf(stderr, "recall@10 %.3f  %-24s graph %zu exact %zu\n", r, cases[c].what,
+                    a.graph - b.graph, a.exact - b.exact);
+        ck_assert_msg(r >= 0.95, "%s: recall@10 %.3f", cases[c].what, r);
+    }
+    struct mn_vindex_stats st = stats_of(w.db, w.tenant_id);
+    /* Both plans served, and the index (not the fallback) answered. */
+    ck_assert_uint_gt(st.graph, 0);
+    ck_assert_uint_gt(st.exact, 0);
+    ck_assert_uint_ge(st.searches, 400);
+    ck_assert_uint_eq(st.fallback, st0.fallback);
+    world_close(&w);
+}
+END_TEST
+
+START_TEST(recall_after_deletes_and_updates)
+{
+    struct world w;
+    world_open(&w, th_tmppath("churn.db"));
+    world_add(&w, w.db, 5000);
+    sync_index(w.db, w.tenant_id);
+    uint64_t s = 99;
+    /* 10% soft-deleted, 10% hard-deleted (one batch), 10% given new vectors, then a few
+     * restored. */
+    const char **hard = th_keep(calloc(500, sizeof *hard));
+    size_t nhard = 0;
+    char *gone = th_keep(calloc(w.n, 1)); /* 1 soft, 2 hard */
+    for (size_t i = 0; i < w.n; i++) {
+        unsigned r = (unsigned)(rng_next(&s) % 10);
+        if (r == 0) {
+            TH_OK(w.db, mn_memory_delete(w.db, &w.sys, w.ids[i], MN_DELETE_SOFT));
+            gone[i] = 1;
+        } else if (r == 1 && nhard < 500) {
+            hard[nhard++] = w.ids[i];
+            gone[i] = 2;
+        } else if (r == 2) {
+            float v[DIM];
+            clustered(&s, v);
+            mn_memory_input ch = { .embedding = v, .dim = DIM };
+            TH_OK(w.db, mn_memory_update(w.db, &w.sys, w.ids[i], &ch, NULL));
+        }
+    }
+    TH_OK(w.db, mn_memory_delete_many(w.db, &w.sys, hard, nhard, MN_DELETE_HARD));
+    size_t restored = 0;
+    for (size_t i = 0; i < w.n && restored < 50; i++)
+        if (gone[i] == 1) {
+            TH_OK(w.db, mn_memory_restore(w.db, &w.sys, w.ids[i]));
+            gone[i] = 0;
+            restored++;
+        }
+    /* Before the index caught up (changes scored from the feed) and after. */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass)
+            sync_index(w.db, w.tenant_id);
+        ck_assert_msg(recall(&w, NULL, 40, 5) >= 0.95, "pass %d", pass);
+        mn_filter f = { .identity = "i10" };
+        ck_assert_msg(recall(&w, &f, 40, 6) >= 0.95, "pass %d, identity", pass);
+        /* Deleted memories never come back, unless asked for (soft ones). */
+        for (int qi = 0; qi < 30; qi++) {
+            float q[DIM];
+            clustered(&s, q);
+            mn_memory_list *l = search(w.db, &w.sys, q, NULL, 50);
+            for (size_t j = 0; j < l->count; j++)
+                for (size_t i = 0; i < w.n; i++)
+                    if (gone[i] && strcmp(w.ids[i], l->items[j].id) == 0)
+                        ck_abort_msg("deleted memory %zu returned", i);
+            mn_memory_list_free(l);
+        }
+        mn_filter with = { .flags = MN_WITH_DELETED };
+        ck_assert_msg(recall(&w, &with, 30, 8) >= 0.95, "pass %d, with deleted", pass);
+    }
+    struct mn_vindex_stats st = stats_of(w.db, w.tenant_id);
+    ck_assert_uint_eq(st.count, 5000 - nhard);
+    world_close(&w);
+}
+END_TEST
+
+/* Expiry is decided at query time; even a row whose expires_at was edited behind the index's
+ * back (no seq bump) is checked again when read. */
+START_TEST(expired_never_returned)
+{
+    struct world w;
+    world_open(&w, th_tmppath("expiry.db"));
+    world_add(&w, w.db, 3000);
+    sync_index(w.db, w.tenant_id);
+    float q[DIM];
+    uint64_t s = 3;
+    clustered(&s, q);
+    mn_memory_list *l = search(w.db, &w.sys, q, NULL, K);
+    ck_assert_uint_eq(l->count, K);
+    const char *top[K];
+    for (size_t i = 0; i < K; i++)
+        top[i] = th_fmt("%s", l->items[i].id);
+    mn_memory_list_free(l);
+    sqlite3 *raw = NULL;
+    ck_assert_int_eq(sqlite3_open(w.path, &raw), SQLITE_OK);
+    sqlite3_busy_timeout(raw, 5000);
+    for (size_t i = 0; i < K; i += 2) {
+        char *sql = sqlite3_mprintf("UPDATE memories SET expires_at = 1 WHERE id = %Q", top[i]);
+        ck_assert_int_eq(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_free(sql);
+    }
+    sqlite3_close(raw);
+    l = search(w.db, &w.sys, q, NULL, K);
+    ck_assert_uint_eq(l->count, K); /* widened past the expired ones */
+    for (size_t j = 0; j < l->count; j++)
+        for (size_t i = 0; i < K; i += 2)
+            ck_assert_str_ne(l->items[j].id, top[i]);
+    mn_memory_list_free(l);
+    mn_filter f = { .flags = MN_WITH_EXPIRED };
+    l = search(w.db, &w.sys, q, &f, K);
+    for (size_t i = 0; i < K; i++)
+        ck_assert_str_eq(l->items[i].id, top[i]);
+    mn_memory_list_free(l);
+    world_close(&w);
+}
+END_TEST
+
+START_TEST(metadata_filter)
+{
+    struct world w;
+    world_open(&w, th_tmppath("meta.db"));
+    world_add(&w, w.db, 4000);
+    sync_index(w.db, w.tenant_id);
+    mn_filter f = { .metadata = "{\"g\":7}" }; /* 5% */
+    ck_assert(recall(&w, &f, 30, 11) >= 0.95);
+    mn_filter g = { .metadata = "{\"g\":7}", .identity = "i2" }; /* 0.1% */
+    ck_assert(recall(&w, &g, 30, 12) >= 0.95);
+    float q[DIM];
+    uint64_t s = 5;
+    clustered(&s, q);
+    mn_memory_list *l = search(w.db, &w.sys, q, &f, K);
+    ck_assert_uint_eq(l->count, K);
+    for (size_t i = 0; i < l->count; i++)
+        ck_assert(th_json_contains(l->items[i].metadata, "{\"g\":7}"));
+    mn_memory_list_free(l);
+    world_close(&w);
+}
+END_TEST
+
+/* Results of a fixed query set, as "id,id,...;" lines. */
+static const char *result_sig(mn_db *db, const mn_actor *a, int nq)
+{
+    uint64_t s = 77;
+    char *sig = th_keep(calloc(1, (size_t)nq * K * 40 + 1));
+    for (int qi = 0; qi < nq; qi++) {
+        float q[DIM];
+        clustered(&s, q);
+        mn_memory_list *l = search(db, a, q, NULL, K);
+        for (size_t i = 0; i < l->count; i++) {
+            strcat(sig, l->items[i].id);
+            strcat(sig, ",");
+        }
+        strcat(sig, ";");
+        mn_memory_list_free(l);
+    }
+    return sig;
+}
+
+static const char *index_file(struct world *w, const char *ext)
+{
+    return th_fmt("%s.index/%s.%s", w->path, w->tenant_id, ext);
+}
+
+START_TEST(persistence_round_trip)
+{
+    struct world w;
+    world_open(&w, th_tmppath("persist.db"));
+    world_add(&w, w.db, 3000);
+    sync_index(w.db, w.tenant_id);
+    const char *before = result_sig(w.db, &w.sys, 20);
+    world_close(&w);
+    ck_assert(th_file_exists(index_file(&w, "hnsw")));
+    ck_assert(th_file_exists(index_file(&w, "attr")));
+    uint64_t h1 = th_file_hash(index_file(&w, "hnsw"));
+
+    /* Reopened: the partition comes from its files, not from the store. */
+    w.db = open_index(w.path);
+    const char *after = result_sig(w.db, &w.sys, 20);
+    struct mn_vindex_stats st = stats_of(w.db, w.tenant_id);
+    ck_assert_uint_eq(st.loaded, 1);
+    ck_assert_uint_eq(st.missing + st.rejected, 0);
+    ck_assert_uint_eq(st.count, 3000);
+    ck_assert_uint_eq(st.applied, 0); /* nothing to catch up */
+    ck_assert_uint_eq(st.fallback, 0);
+    ck_assert_str_eq(before, after);
+    /* Nothing changed: closing leaves the files as they were. */
+    mn_close(w.db);
+    ck_assert_uint_eq(th_file_hash(index_file(&w, "hnsw")), h1);
+
+    /* Writes after the save are caught up from the feed on the next open. */
+    w.db = open_index(w.path);
+    w.ex = open_exact(w.path);
+    world_add(&w, w.ex, 200); /* through the exact handle: the index handle hears nothing */
+    ck_assert(recall(&w, NULL, 20, 3) >= 0.95);
+    sync_index(w.db, w.tenant_id);
+    st = stats_of(w.db, w.tenant_id);
+    ck_assert_uint_eq(st.loaded, 1);
+    ck_assert_uint_eq(st.count, 3200);
+    ck_assert_uint_eq(st.applied, 200);
+    world_close(&w);
+
+    /* A read-only handle loads the files and never writes. */
+    uint64_t hh = th_file_hash(index_file(&w, "hnsw")), ha = th_file_hash(index_file(&w, "attr"));
+    mn_config ro = { .flags = MN_OPEN_READONLY };
+    mn_db *r = th_open(w.path, &ro);
+    mn_actor sys = { .tenant = "acme" };
+    result_sig(r, &sys, 5);
+    ck_assert_uint_eq(stats_of(r, w.tenant_id).loaded, 1);
+    mn_close(r);
+    ck_assert_uint_eq(th_file_hash(index_file(&w, "hnsw")), hh);
+    ck_assert_uint_eq(th_file_hash(index_file(&w, "attr")), ha);
+}
+END_TEST
+
+/* Opens the index handle on w->path, searches, and checks that the partition was rebuilt
+ * (reason: rejected or missing) and answers as the exact handle does. */
+static void expect_rebuilt(struct world *w, int missing, const char *what)
+{
+    w->db = open_index(w->path);
+    w->ex = open_exact(w->path);
+    mn_memory_list_free(search(w->db, &w->sys, centres[0], NULL, K)); /* loads */
+    struct mn_vindex_stats st = stats_of(w->db, w->tenant_id);
+    ck_assert_msg(st.loaded == 0 && st.rejected == (size_t)!missing &&
+                  st.missing == (size_t)missing,
+                  "%s: loaded %zu rejected %zu missing %zu", what, st.loaded, st.rejected,
+                  st.missing);
+    sync_index(w->db, w->tenant_id);
+    ck_assert_uint_eq(stats_of(w->db, w->tenant_id).count, w->n);
+    double r = recall(w, NULL, 20, 21);
+    ck_assert_msg(r >= 0.95, "%s: recall %.3f", what, r);
+    world_close(w);
+    /* Saved again on close: the next open trusts the new files. */
+    w->db = open_index(w->path);
+    mn_memory_list_free(search(w->db, &w->sys, centres[0], NULL, K));
+    ck_assert_msg(stats_of(w->db, w->tenant_id).loaded == 1, "%s: not saved again", what);
+    mn_close(w->db);
+    w->db = NULL;
+}
+
+START_TEST(damaged_files_are_rebuilt)
+{
+    struct world w;
+    world_open(&w, th_tmppath("damage.db"));
+    world_add(&w, w.db, 2000);
+    sync_index(w.db, w.tenant_id);
+    world_close(&w);
+    const char *g = index_file(&w, "hnsw"), *a = index_file(&w, "attr");
+    size_t len;
+
+    /* A flipped byte in the graph. */
+    char *b = th_read_file(g, &len);
+    b[len / 2] ^= 0x40;
+    th_write_file(g, b, len);
+    expect_rebuilt(&w, 0, "graph byte flipped");
+    /* The attributes truncated. */
+    b = th_read_file(a, &len);
+    th_write_file(a, b, len - 7);
+    expect_rebuilt(&w, 0, "attributes truncated");
+    /* The graph gone, the attributes left. */
+    ck_assert_int_eq(unlink(g), 0);
+    expect_rebuilt(&w, 0, "graph missing");
+    /* The attributes of another save (another seq). */
+    b = th_read_file(a, &len);
+    char *old_attr = th_keep(malloc(len));
+    memcpy(old_attr, b, len);
+    size_t old_len = len;
+    w.db = open_index(w.path);
+    world_add(&w, w.db, 10);
+    sync_index(w.db, w.tenant_id);
+    mn_close(w.db);
+    th_write_file(a, old_attr, old_len);
+    expect_rebuilt(&w, 0, "attributes of another save");
+    /* Both gone. */
+    ck_assert_int_eq(unlink(g), 0);
+    ck_assert_int_eq(unlink(a), 0);
+    expect_rebuilt(&w, 1, "both missing");
+    /* Garbage of the right size. */
+    b = th_read_file(g, &len);
+    char *junk = th_keep(malloc(len));
+    th_random_bytes(junk, len, 5);
+    th_write_file(g, junk, len);
+    expect_rebuilt(&w, 0, "graph replaced by noise");
+}
+END_TEST
+
+static void copy_file(const char *from, const char *to)
+{
+    size_t len;
+    char *b = th_read_file(from, &len);
+    if (b)
+        th_write_file(to, b, len);
+    else
+        unlink(to);
+}
+
+/* A closed database and its WAL, as a backup would take them (or put them back). */
+static void copy_db(const char *from, const char *to)
+{
+    copy_file(from, to);
+    copy_file(th_fmt("%s-wal", from), th_fmt("%s-wal", to));
+    unlink(th_fmt("%s-shm", to));
+}
+
+/* The database goes back to a backup: index files ahead of it, or of another timeline. */
+START_TEST(stale_files_are_rebuilt)
+{
+    struct world w;
+    world_open(&w, th_tmppath("stale.db"));
+    world_add(&w, w.db, 2000);
+    sync_index(w.db, w.tenant_id);
+    world_close(&w);
+    const char *backup = th_tmppath("backup.db");
+    copy_db(w.path, backup);
+
+    /* 300 more, saved with the index at a higher seq; then the backup comes back. */
+    w.db = open_index(w.path);
+    world_add(&w, w.db, 300);
+    sync_index(w.db, w.tenant_id);
+    mn_close(w.db);
+    copy_db(backup, w.path);
+    w.n -= 300;
+    expect_rebuilt(&w, 0, "index ahead of the database");
+
+    /* Again, but the restored database is written past the files' seq before the index opens
+     * (another timeline with the same seqs and keys). */
+    w.db = open_index(w.path);
+    world_add(&w, w.db, 300);
+    sync_index(w.db, w.tenant_id);
+    mn_close(w.db);
+    copy_db(backup, w.path);
+    w.n -= 300;
+    w.ex = open_exact(w.path);
+    world_add(&w, w.ex, 400);
+    mn_close(w.ex);
+    w.ex = NULL;
+    expect_rebuilt(&w, 0, "database restored and written past the files");
+}
+END_TEST
+
+/* Another handle (as another process would) writes; the first handle's next search sees it. */
+START_TEST(writes_of_another_handle)
+{
+    struct world w;
+    world_open(&w, th_tmppath("two.db"));
+    world_add(&w, w.db, 2000);
+    sync_index(w.db, w.tenant_id);
+    mn_config cfg = { .embed_dim = DIM };
+    mn_db *other = th_open(w.path, &cfg);
+    float v[DIM];
+    memcpy(v, centres[3], sizeof v);
+    mn_memory_input in = { .identity = "i01", .text = "needle", .embedding = v, .dim = DIM };
+    mn_memory *m = NULL;
+    TH_OK(other, mn_memory_add(other, &w.sys, &in, &m));
+    const char *id = th_fmt("%s", m->id);
+    mn_memory_free(m);
+
+    mn_memory_list *l = search(w.db, &w.sys, centres[3], NULL, 1);
+    ck_assert_uint_eq(l->count, 1);
+    ck_assert_str_eq(l->items[0].id, id);
+    ck_assert_double_eq_tol(l->items[0].similarity, 1.0, 1e-5);
+    mn_memory_list_free(l);
+    mn_filter f = { .identity = "i01" };
+    l = search(w.db, &w.sys, centres[3], &f, 1);
+    ck_assert_str_eq(l->items[0].id, id);
+    mn_memory_list_free(l);
+
+    /* Moved elsewhere by the other handle. */
+    mn_memory_input ch = { .embedding = centres[4], .dim = DIM };
+    TH_OK(other, mn_memory_update(other, &w.sys, id, &ch, NULL));
+    l = search(w.db, &w.sys, centres[4], NULL, 1);
+    ck_assert_str_eq(l->items[0].id, id);
+    mn_memory_list_free(l);
+    sync_index(w.db, w.tenant_id);
+    l = search(w.db, &w.sys, centres[3], NULL, K);
+    for (size_t i = 0; i < l->count; i++)
+        ck_assert(strcmp(l->items[i].id, id) != 0 || l->items[i].similarity < 0.99);
+    mn_memory_list_free(l);
+    l = search(w.db, &w.sys, centres[4], NULL, 1);
+    ck_assert_str_eq(l->items[0].id, id);
+    mn_memory_list_free(l);
+
+    /* Soft-deleted, restored, hard-deleted by the other handle. */
+    TH_OK(other, mn_memory_delete(other, &w.sys, id, MN_DELETE_SOFT));
+    l = search(w.db, &w.sys, centres[4], NULL, 1);
+    ck_assert_str_ne(l->items[0].id, id);
+    mn_memory_list_free(l);
+    TH_OK(other, mn_memory_restore(other, &w.sys, id));
+    l = search(w.db, &w.sys, centres[4], NULL, 1);
+    ck_assert_str_eq(l->items[0].id, id);
+    mn_memory_list_free(l);
+    TH_OK(other, mn_memory_delete(other, &w.sys, id, MN_DELETE_HARD));
+    f.flags = MN_WITH_DELETED;
+    l = search(w.db, &w.sys, centres[4], &f, 1);
+    ck_assert(l->count == 0 || strcmp(l->items[0].id, id) != 0);
+    mn_memory_list_free(l);
+    sync_index(w.db, w.tenant_id);
+    ck_assert_uint_eq(stats_of(w.db, w.tenant_id).count, 2000);
+
+    /* An identity deleted with its memories (one seq for all their tombstones). */
+    TH_OK(other, mn_identity_delete(other, &w.sys, "i2"));
+    mn_filter fi = { .type = "fact" };
+    ck_assert(recall(&w, &fi, 20, 9) >= 0.95);
+    sync_index(w.db, w.tenant_id);
+    ck_assert_uint_eq(stats_of(w.db, w.tenant_id).count, th_count_memories(w.ex, &w.sys, 0));
+    mn_close(other);
+    world_close(&w);
+}
+END_TEST
+
+/* The feed itself: rows in seq order, tombstones of hard deletes (a whole identity's under one
+ * seq), read in pages smaller than one seq's worth. */
+struct feed {
+    int64_t last_seq, last_key;
+    size_t rows, gone;
+    int ordered;
+};
+
+static int feed_fn(void *ctx, const struct mn_change *c)
+{
+    struct feed *f = ctx;
+    if (c->seq < f->last_seq || (c->seq == f->last_seq && c->key <= f->last_key))
+        f->ordered = 0;
+    f->last_seq = c->seq;
+    f->last_key = c->key;
+    f->rows += !c->gone;
+    f->gone += c->gone != 0;
+    ck_assert(c->gone ? c->embedding == NULL : c->embedding != NULL);
+    return 0;
+}
+
+START_TEST(change_feed_pages)
+{
+    struct world w;
+    world_open(&w, th_tmppath("feed.db"));
+    world_add(&w, w.db, 1500);
+    struct mn_store *s = w.db->store;
+    int64_t seq0;
+    TH_OK(w.db, s->ops->seq_get(s, &seq0));
+    mn_actor sys = w.sys;
+    TH_OK(w.db, mn_identity_delete(w.db, &sys, "i20"));
+    size_t left = th_count_memories(w.db, &sys, MN_WITH_DELETED);
+    int64_t seq1;
+    TH_OK(w.db, s->ops->seq_get(s, &seq1));
+    ck_assert_int_eq(seq1, seq0 + 1);
+    /* All at once, and by pages of 7 with the (seq, key) cursor. */
+    struct feed all = { -1, 0, 0, 0, 1 };
+    TH_OK(w.db, s->ops->memory_changes(s, w.tenant_id, 0, INT64_MAX, seq1, 0, feed_fn, &all));
+    ck_assert(all.ordered);
+    ck_assert_uint_eq(all.rows, left);
+    ck_assert_uint_eq(all.rows + all.gone, 1500);
+    struct feed paged = { -1, 0, 0, 0, 1 };
+    int64_t after = 0, after_key = INT64_MAX;
+    for (;;) {
+        struct feed page = { -1, 0, 0, 0, 1 };
+        TH_OK(w.db, s->ops->memory_changes(s, w.tenant_id, after, after_key, seq1, 7, feed_fn,
+                                           &page));
+        paged.rows += page.rows;
+        paged.gone += page.gone;
+        if (page.rows + page.gone < 7)
+            break;
+        after = page.last_seq;
+        after_key = page.last_key;
+    }
+    ck_assert_uint_eq(paged.rows, all.rows);
+    ck_assert_uint_eq(paged.gone, all.gone);
+    /* Only the tombstones are past seq0. */
+    struct feed tail = { -1, 0, 0, 0, 1 };
+    TH_OK(w.db, s->ops->memory_changes(s, w.tenant_id, seq0, INT64_MAX, seq1, 0, feed_fn, &tail));
+    ck_assert_uint_eq(tail.rows, 0);
+    ck_assert_uint_eq(tail.gone, all.gone);
+    ck_assert_int_eq(tail.last_seq, seq1);
+    /* Another tenant's feed is its own. */
+    th_tenant(w.db, "globex");
+    struct feed other = { -1, 0, 0, 0, 1 };
+    mn_tenant *t = NULL;
+    TH_OK(w.db, mn_tenant_get(w.db, "globex", &t));
+    TH_OK(w.db, s->ops->memory_changes(s, t->id, 0, INT64_MAX, seq1, 0, feed_fn, &other));
+    mn_tenant_free(t);
+    ck_assert_uint_eq(other.rows + other.gone, 0);
+    world_close(&w);
+}
+END_TEST
+
+struct thread_arg {
+    struct world *w;
+    int adder;
+    int rounds;
+    int failures;
+};
+
+static void *thread_main(void *p)
+{
+    struct thread_arg *a = p;
+    uint64_t s = 1234 + (uint64_t)a->rounds * 7 + (uint64_t)(size_t)a;
+    for (int r = 0; r < a->rounds; r++) {
+        if (a->adder) {
+            float v[DIM];
+            clustered(&s, v);
+            char text[32];
+            snprintf(text, sizeof text, "concurrent %d", r);
+            mn_memory_input in = { .identity = "rest", .text = text, .embedding = v, .dim = DIM };
+            if (mn_memory_add(a->w->db, &a->w->sys, &in, NULL) != MN_OK)
+                a->failures++;
+        } else {
+            float q[DIM];
+            clustered(&s, q);
+            mn_search_options so = { .vector = q, .dim = DIM, .k = K, .ef = 20 + r % 50 };
+            if (r % 3 == 1)
+                so.filter.identity = "i10";
+            mn_memory_list *l = NULL;
+            if (mn_memory_search(a->w->db, &a->w->sys, &so, &l) != MN_OK || l->count == 0)
+                a->failures++;
+            mn_memory_list_free(l);
+        }
+    }
+    return NULL;
+}
+
+START_TEST(concurrent_search_and_add)
+{
+    struct world w;
+    world_open(&w, th_tmppath("threads.db"));
+    world_add(&w, w.db, 2000);
+    pthread_t t[4];
+    struct thread_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (struct thread_arg){ &w, i == 0, i == 0 ? 400 : 300, 0 };
+        ck_assert_int_eq(pthread_create(&t[i], NULL, thread_main, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_int_eq(args[i].failures, 0);
+    }
+    sync_index(w.db, w.tenant_id);
+    ck_assert_uint_eq(stats_of(w.db, w.tenant_id).count, 2400);
+    ck_assert(recall(&w, NULL, 20, 4) >= 0.95);
+    world_close(&w);
+}
+END_TEST
+
+START_TEST(config_and_options)
+{
+    const char *path = th_tmppath("cfg.db");
+    mn_config bad[] = { { .index = 2 }, { .index = -1 }, { .hnsw_m = 1 }, { .hnsw_m = 101 },
+                        { .hnsw_ef_construction = -1 }, { .hnsw_ef_search = 100001 } };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        mn_db *db = NULL;
+        ck_assert_int_eq(mn_open(&db, path, &bad[i]), MN_EINVAL);
+        mn_close(db);
+    }
+    /* Other parameters: files built with another M are not trusted. */
+    struct world w;
+    world_open(&w, th_tmppath("params.db"));
+    world_add(&w, w.db, 1200);
+    sync_index(w.db, w.tenant_id);
+    float q[DIM];
+    memcpy(q, centres[1], sizeof q);
+    mn_search_options so = { .vector = q, .dim = DIM, .k = 5, .ef = -1 };
+    mn_memory_list *l = NULL;
+    TH_RC(w.db, mn_memory_search(w.db, &w.sys, &so, &l), MN_EINVAL);
+    so.ef = 100001;
+    TH_RC(w.db, mn_memory_search(w.db, &w.sys, &so, &l), MN_EINVAL);
+    so.ef = 500;
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+    ck_assert_uint_eq(l->count, 5);
+    mn_memory_list_free(l);
+    world_close(&w);
+    mn_config m8 = { .embed_dim = DIM, .hnsw_m = 8, .hnsw_ef_search = 100 };
+    w.db = th_open(w.path, &m8);
+    w.ex = open_exact(w.path);
+    mn_memory_list_free(search(w.db, &w.sys, q, NULL, K));
+    ck_assert_uint_eq(stats_of(w.db, w.tenant_id).rejected, 1);
+    sync_index(w.db, w.tenant_id);
+    ck_assert(recall(&w, NULL, 20, 31) >= 0.95);
+    world_close(&w);
+}
+END_TEST
+
+static Suite *vindex_suite(void)
+{
+    Suite *s = suite_create("vindex");
+    TCase *tc = tcase_create("vindex");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, recall_with_and_without_filters);
+    tcase_add_test(tc, recall_after_deletes_and_updates);
+    tcase_add_test(tc, expired_never_returned);
+    tcase_add_test(tc, metadata_filter);
+    tcase_add_test(tc, persistence_round_trip);
+    tcase_add_test(tc, damaged_files_are_rebuilt);
+    tcase_add_test(tc, stale_files_are_rebuilt);
+    tcase_add_test(tc, writes_of_another_handle);
+    tcase_add_test(tc, change_feed_pages);
+    tcase_add_test(tc, concurrent_search_and_add);
+    tcase_add_test(tc, config_and_options);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    mn_global_init();
+    make_centres();
+    return th_run(vindex_suite());
+}
