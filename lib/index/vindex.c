@@ -4,6 +4,7 @@
 #include "index/distance.h"
 #include "index/hnsw.h"
 #include "index/vindex_attr.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/handle.h"
 
@@ -23,6 +24,8 @@
 #define BUILD_MIN 32       /* inserts in a page worth several threads */
 #define MAX_THREADS 8
 #define EXACT_ALWAYS 256   /* filtered sets this small are always scanned exactly */
+#define QUIET_MS 200      /* the worker waits for writes to pause this long, unless a search
+                            * needs the index */
 #define SAVE_EVERY 100000  /* the worker saves a partition after this many changes (or as many
                             * as half its keys, if more): a crash costs at most that much */
 
@@ -54,6 +57,7 @@ struct mn_vindex {
     pthread_mutex_t mu;   /* the list of partitions, the worker's state */
     pthread_cond_t cv;    /* wakes the worker */
     pthread_cond_t done;  /* a catch-up step finished */
+    int64_t last_write_ms; /* when a write last reported a change (under mu) */
     struct vx_part *parts;
     pthread_t worker;
     int started, stop;
@@ -177,17 +181,27 @@ static void part_free(struct vx_part *p)
 
 static void *worker_main(void *arg);
 
-/* Asks the worker to bring p up to date (starting the worker at the first need). */
-static void kick(mn_vindex *vx, struct vx_part *p)
+/* Asks the worker to bring p up to date (starting the worker at the first need). A search
+ * needs it now (WANT_NOW); a write only eventually (WANT_QUIET): see worker_main. */
+enum { WANT_QUIET = 1, WANT_NOW = 2 };
+
+static void kick_for(mn_vindex *vx, struct vx_part *p, int want)
 {
     pthread_mutex_lock(&vx->mu);
-    if (!p->want) {
-        p->want = 1;
+    if (want == WANT_QUIET)
+        vx->last_write_ms = mn_now_ms();
+    if (p->want < want) {
+        p->want = want;
         if (!vx->started && !vx->stop)
             vx->started = pthread_create(&vx->worker, NULL, worker_main, vx) == 0;
         pthread_cond_signal(&vx->cv);
     }
     pthread_mutex_unlock(&vx->mu);
+}
+
+static void kick(mn_vindex *vx, struct vx_part *p)
+{
+    kick_for(vx, p, WANT_NOW);
 }
 
 /* The two files of a partition, or 0 when it has none (no directory, or a tenant id that is
@@ -596,6 +610,19 @@ static void *worker_main(void *arg)
             pthread_cond_wait(&vx->cv, &vx->mu);
             continue;
         }
+        /* While writes keep coming and no search is waiting, let them have the CPU: on a
+         * small machine a bulk import and the graph build would halve each other. Searches
+         * meanwhile score the backlog exactly (see the top of vindex.h). */
+        int64_t quiet = vx->last_write_ms + QUIET_MS - mn_now_ms();
+        if (p->want == WANT_QUIET && quiet > 0) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += (long)(quiet % 1000) * 1000000L;
+            until.tv_sec += quiet / 1000 + until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            pthread_cond_timedwait(&vx->cv, &vx->mu, &until);
+            continue;
+        }
         p->want = 0;
         pthread_mutex_unlock(&vx->mu);
         pthread_mutex_lock(&p->mu);
@@ -798,7 +825,7 @@ void mn_vindex_changed(mn_vindex *vx, const char *tenant_id)
 {
     struct vx_part *p = part_get(vx, tenant_id);
     if (p)
-        kick(vx, p);
+        kick_for(vx, p, WANT_QUIET);
 }
 
 static int part_save(mn_vindex *vx, struct vx_part *p)
