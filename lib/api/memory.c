@@ -110,10 +110,19 @@ static int embed_missing(mn_db *db, const mn_memory_input *in, struct pending *p
     return rc;
 }
 
-/* May who create this memory? (Its owner, type and metadata are what policies look at.) */
+/* Whether two new memories look the same to a policy (owner, type, metadata, importance): a
+ * batch decides once for a run of them. */
+static int alike(const struct mn_memory_row *a, const struct mn_memory_row *b)
+{
+    return a->importance == b->importance && strcmp(a->identity_id, b->identity_id) == 0 &&
+           strcmp(a->type, b->type) == 0 && strcmp(a->metadata, b->metadata) == 0;
+}
+
+/* May who create this memory? Its owner, type, metadata and importance are what policies look
+ * at; not its id, which nobody knew before: so memories alike share one cached decision. */
 static int check_create(mn_db *db, const struct mn_who *who, const struct mn_memory_row *r)
 {
-    cJSON *data = mn_access_memory_json(r->id, r->identity_id, r->type, r->metadata,
+    cJSON *data = mn_access_memory_json(NULL, r->identity_id, r->type, r->metadata,
                                         r->importance);
     int rc = data ? mn_access_check(db, who, "create", "memory", data)
                   : mn_seterr(db, MN_ENOMEM, "out of memory");
@@ -138,7 +147,7 @@ static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
     int64_t now = mn_now_ms();
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
         rc = prepare_row(db, who, &in[i], p, i, now);
-        if (rc == MN_OK && who->identity)
+        if (rc == MN_OK && who->identity && !(i > 0 && alike(&p->rows[i], &p->rows[i - 1])))
             rc = check_create(db, who, &p->rows[i]);
         if (rc != MN_OK) {
             *failed = i;
