@@ -87,19 +87,19 @@ static int prepare_row(mn_db *db, const struct mn_who *who, const mn_memory_inpu
 /* Embeds, in one call, the texts of every input that brought no vector of its own. */
 static int embed_missing(mn_db *db, const mn_memory_input *in, struct pending *p)
 {
-    size_t todo = 0;
+    size_t unembedded = 0;
     for (size_t i = 0; i < p->n; i++)
-        todo += !in[i].embedding;
-    if (!todo)
+        unembedded += !in[i].embedding;
+    if (!unembedded)
         return MN_OK;
-    const char **texts = malloc(todo * sizeof *texts);
-    float *out = texts ? malloc(todo * (size_t)db->dim * sizeof *out) : NULL;
-    int rc = out ? MN_OK : mn_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", todo);
+    const char **texts = malloc(unembedded * sizeof *texts);
+    float *out = texts ? malloc(unembedded * (size_t)db->dim * sizeof *out) : NULL;
+    int rc = out ? MN_OK : mn_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", unembedded);
     if (rc == MN_OK) {
         for (size_t i = 0, j = 0; i < p->n; i++)
             if (!in[i].embedding)
                 texts[j++] = in[i].text;
-        rc = mn_embed_texts(db, texts, todo, out);
+        rc = mn_embed_texts(db, texts, unembedded, out);
     }
     for (size_t i = 0, j = 0; rc == MN_OK && i < p->n; i++)
         if (!in[i].embedding)
