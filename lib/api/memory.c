@@ -94,7 +94,8 @@ static int embed_missing(mn_db *db, const mn_memory_input *in, struct pending *p
         return MN_OK;
     const char **texts = malloc(unembedded * sizeof *texts);
     float *out = texts ? malloc(unembedded * (size_t)db->dim * sizeof *out) : NULL;
-    int rc = out ? MN_OK : mn_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", unembedded);
+    int rc = out ? MN_OK
+             : mn_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", unembedded);
     if (rc == MN_OK) {
         for (size_t i = 0, j = 0; i < p->n; i++)
             if (!in[i].embedding)
