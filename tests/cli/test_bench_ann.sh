@@ -8,54 +8,8 @@
 # Prints "ok N - what" / "not ok N - what" (TAP-like) and exits non-zero if any case failed.
 set -u
 
-: "${MN_BUILD:=build}"
-: "${MN_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
-M="$MN_TOP/$MN_BUILD/manushya"
-
-if [ ! -x "$M" ]; then
-    echo "not ok 1 - $M is not built"
-    exit 1
-fi
-command -v python3 >/dev/null 2>&1 || { echo "not ok 1 - python3 is needed"; exit 1; }
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/manushya-bench-ann.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM
-
-unset MANUSHYA_DB MANUSHYA_TENANT MANUSHYA_IDENTITY MANUSHYA_CONTEXT XDG_DATA_HOME
-HOME="$TMP/home"
-export HOME
-mkdir -p "$HOME"
-
-n=0
-failed=0
-OUT="$TMP/out"
-ERR="$TMP/err"
-
-pass() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() {
-    n=$((n + 1)); failed=$((failed + 1))
-    echo "not ok $n - $1"
-    sed -n '1,5s/^/#   stdout: /p' "$OUT" 2>/dev/null
-    sed -n '1,5s/^/#   stderr: /p' "$ERR" 2>/dev/null
-}
-check() { d=$1; shift; if "$@"; then pass "$d"; else fail "$d"; fi; }
-run() { "$M" "$@" >"$OUT" 2>"$ERR"; rc=$?; }
-expect() {
-    want=$1 d=$2; shift 2
-    run "$@"
-    if [ "$rc" -eq "$want" ]; then pass "$d"; else
-        echo "#   exit status $rc, expected $want"; fail "$d"; fi
-}
-json() {
-    python3 -c 'import json,sys
-d = json.load(open(sys.argv[1]))
-sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$OUT" "$1" 2>>"$ERR"
-}
-out_has() { grep -q -- "$1" "$OUT"; }
-err_has() { grep -q -- "$1" "$ERR"; }
-
-cd "$TMP" || exit 1
+. "${MN_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}/tests/cli/lib.sh"
+cli_setup bench-ann
 
 # ---- data: 600 clustered unit vectors of dimension 16, 25 queries, exact top-20 truth ------
 python3 - <<'EOF' || { echo "not ok 1 - making the test files"; exit 1; }
@@ -190,5 +144,4 @@ expect 2 "--threads 0" bench ann $F --threads 0
 expect 0 "bench ann --help" bench ann --help
 check "help names the formats" out_has ".fvecs"
 
-echo "# $n cases, $failed failed"
-[ "$failed" -eq 0 ]
+cli_finish

@@ -7,69 +7,9 @@
 # JSON outputs are checked with python3.
 set -u
 
-: "${MN_BUILD:=build}"
-: "${MN_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
-M="$MN_TOP/$MN_BUILD/manushya"
+. "${MN_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}/tests/cli/lib.sh"
+cli_setup cli
 VERSION=$(sed -n 's/^#define MN_VERSION "\(.*\)"/\1/p' "$MN_TOP/include/manushya.h")
-
-if [ ! -x "$M" ]; then
-    echo "not ok 1 - $M is not built"
-    exit 1
-fi
-command -v python3 >/dev/null 2>&1 || { echo "not ok 1 - python3 is needed"; exit 1; }
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/manushya-cli.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM
-
-# A clean environment: no inherited MANUSHYA_* and a private HOME, so the default database
-# path is ours.
-unset MANUSHYA_DB MANUSHYA_TENANT MANUSHYA_IDENTITY XDG_DATA_HOME
-HOME="$TMP/home"
-export HOME
-mkdir -p "$HOME"
-
-n=0
-failed=0
-OUT="$TMP/out"
-ERR="$TMP/err"
-
-pass() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() {
-    n=$((n + 1)); failed=$((failed + 1))
-    echo "not ok $n - $1"
-    # The last command's output, to see why.
-    sed -n '1,5s/^/#   stdout: /p' "$OUT" 2>/dev/null
-    sed -n '1,5s/^/#   stderr: /p' "$ERR" 2>/dev/null
-}
-check() { # check DESCRIPTION COMMAND... : passes when the command succeeds
-    d=$1; shift
-    if "$@"; then pass "$d"; else fail "$d"; fi
-}
-
-# run ARGS...: runs manushya, stdout in $OUT, stderr in $ERR, exit status in $rc.
-run() { "$M" "$@" >"$OUT" 2>"$ERR"; rc=$?; }
-# expect STATUS DESCRIPTION ARGS...: runs manushya and checks its exit status.
-expect() {
-    want=$1 d=$2; shift 2
-    run "$@"
-    if [ "$rc" -eq "$want" ]; then pass "$d"; else
-        echo "#   exit status $rc, expected $want"; fail "$d"; fi
-}
-# json EXPR: evaluates a Python expression over the JSON on $OUT (bound to d).
-json() {
-    python3 -c 'import json,sys
-d = json.load(open(sys.argv[1]))
-sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$OUT" "$1" 2>>"$ERR"
-}
-out_is() { [ "$(cat "$OUT")" = "$1" ]; }
-out_has() { grep -q -- "$1" "$OUT"; }
-err_has() { grep -q -- "$1" "$ERR"; }
-is_uuid() { printf '%s\n' "$1" | grep -Eq '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'; }
-
-# The tests run inside $TMP so that databases have short relative names: the option lists
-# $A, $B and $IDB are split into words on purpose, and must not depend on $TMP having no spaces.
-cd "$TMP" || exit 1
 DB=main.db
 A="--db $DB --tenant acme"
 
@@ -367,5 +307,4 @@ expect 0 "bench created tenant and identity" --db "$TMP/bench.db" --tenant bench
 check "bench stored N memories" json 'd["count"] == 300'
 expect 2 "bench ingest without --n is a usage error (2)" --db "$TMP/bench.db" bench ingest
 
-echo "# $n cases, $failed failed"
-[ "$failed" -eq 0 ]
+cli_finish

@@ -8,64 +8,8 @@
 # JSON outputs are checked with python3.
 set -u
 
-: "${MN_BUILD:=build}"
-: "${MN_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
-M="$MN_TOP/$MN_BUILD/manushya"
-
-if [ ! -x "$M" ]; then
-    echo "not ok 1 - $M is not built"
-    exit 1
-fi
-command -v python3 >/dev/null 2>&1 || { echo "not ok 1 - python3 is needed"; exit 1; }
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/manushya-policy-cli.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM
-
-unset MANUSHYA_DB MANUSHYA_TENANT MANUSHYA_IDENTITY MANUSHYA_CONTEXT XDG_DATA_HOME
-HOME="$TMP/home"
-export HOME
-mkdir -p "$HOME"
-
-n=0
-failed=0
-OUT="$TMP/out"
-ERR="$TMP/err"
-
-pass() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() {
-    n=$((n + 1)); failed=$((failed + 1))
-    echo "not ok $n - $1"
-    sed -n '1,5s/^/#   stdout: /p' "$OUT" 2>/dev/null
-    sed -n '1,5s/^/#   stderr: /p' "$ERR" 2>/dev/null
-}
-check() { # check DESCRIPTION COMMAND... : passes when the command succeeds
-    d=$1; shift
-    if "$@"; then pass "$d"; else fail "$d"; fi
-}
-run() { "$M" "$@" >"$OUT" 2>"$ERR"; rc=$?; }
-expect() { # expect STATUS DESCRIPTION ARGS...
-    want=$1 d=$2; shift 2
-    run "$@"
-    if [ "$rc" -eq "$want" ]; then pass "$d"; else
-        echo "#   exit status $rc, expected $want"; fail "$d"; fi
-}
-json() { # json EXPR: a Python expression over the JSON on $OUT (bound to d)
-    python3 -c 'import json,sys
-d = json.load(open(sys.argv[1]))
-sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$OUT" "$1" 2>>"$ERR"
-}
-jget() { # jget EXPR: prints a Python expression over the JSON on $OUT
-    python3 -c 'import json,sys
-d = json.load(open(sys.argv[1]))
-print(eval(sys.argv[2]))' "$OUT" "$1"
-}
-out_is() { [ "$(cat "$OUT")" = "$1" ]; }
-out_has() { grep -q -- "$1" "$OUT"; }
-err_has() { grep -q -- "$1" "$ERR"; }
-is_uuid() { printf '%s\n' "$1" | grep -Eq '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'; }
-
-cd "$TMP" || exit 1
+. "${MN_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}/tests/cli/lib.sh"
+cli_setup policy-cli
 DB=pol.db
 A="--db $DB --tenant acme"
 BOT="$A --as bot"
@@ -337,5 +281,4 @@ check "human bench output has the parameters and both runs" sh -c "grep -q 'poli
     grep -q '^uncached .*decisions/s' '$OUT' && grep -q '^cached .*decisions/s' '$OUT'"
 expect 2 "bench policy --n 0 is a usage error (2)" --db "$TMP/bench.db" bench policy --n 0
 
-echo "# $n cases, $failed failed"
-[ "$failed" -eq 0 ]
+cli_finish
