@@ -1,4 +1,5 @@
 #include "api/filter.h"
+#include "api/access.h"
 #include "api/validate.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -9,8 +10,8 @@
 
 #define MN_FILTER_FLAGS (MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING)
 
-int mn_query_from_filter(mn_db *db, const struct mn_who *who, const mn_filter *f,
-                         struct mn_query_owned *out)
+static int query_from_filter(mn_db *db, const struct mn_who *who, const mn_filter *f,
+                             struct mn_query_owned *out)
 {
     memset(out, 0, sizeof *out);
     out->q.now = mn_now_ms();
@@ -45,6 +46,15 @@ int mn_query_from_filter(mn_db *db, const struct mn_who *who, const mn_filter *f
             out->q.metadata = out->metadata;
     }
     return MN_OK;
+}
+
+int mn_query_begin(mn_db *db, const mn_actor *actor, const char *action, const mn_filter *f,
+                   struct mn_who *who, struct mn_query_owned *q, int *per_memory)
+{
+    int rc = mn_who_resolve(db, actor, who);
+    if (rc == MN_OK)
+        rc = mn_access_begin(db, who, action, per_memory);
+    return rc == MN_OK ? query_from_filter(db, who, f, q) : rc;
 }
 
 void mn_query_release(struct mn_query_owned *o)

@@ -270,11 +270,7 @@ int mn_memory_list_page(mn_db *db, const mn_actor *actor, const mn_list_options 
     struct mn_query_owned q = {0};
     int per_memory = 0;
     if (rc == MN_OK)
-        rc = mn_who_resolve(db, actor, &who);
-    if (rc == MN_OK)
-        rc = mn_access_begin(db, &who, "list", &per_memory);
-    if (rc == MN_OK)
-        rc = mn_query_from_filter(db, &who, &opt->filter, &q);
+        rc = mn_query_begin(db, actor, "list", &opt->filter, &who, &q, &per_memory);
     if (rc == MN_OK) {
         q.q.before_id = opt->cursor ? cursor : NULL;
         q.q.limit = opt->limit ? opt->limit : MN_LIST_DEFAULT;

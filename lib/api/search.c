@@ -178,11 +178,7 @@ int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *
     struct mn_query_owned q = {0};
     int per_memory = 0;
     if (rc == MN_OK)
-        rc = mn_who_resolve(db, actor, &who);
-    if (rc == MN_OK)
-        rc = mn_access_begin(db, &who, "search", &per_memory);
-    if (rc == MN_OK)
-        rc = mn_query_from_filter(db, &who, &opt->filter, &q);
+        rc = mn_query_begin(db, actor, "search", &opt->filter, &who, &q, &per_memory);
     if (rc == MN_OK)
         rc = best_readable(db, &who, &q.q, vec, opt, per_memory, out);
     mn_query_release(&q);
