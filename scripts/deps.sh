@@ -6,10 +6,14 @@
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -eu
 
-BUILD_PKGS="build-essential pkg-config libsqlite3-dev libcjson-dev"
+# libpq: the postgres store; hiredis: Redis counters and caches; libcurl: HTTP embedders.
+BUILD_PKGS="build-essential pkg-config libsqlite3-dev libcjson-dev libpq-dev libhiredis-dev libcurl4-openssl-dev"
 # zlib1g-dev: sqlite3.pc names -lz for static links (the install test links statically);
 # groff-base: the install test renders the man pages.
-TEST_PKGS="check python3 sqlite3 zlib1g-dev groff-base"
+# postgresql-15, redis-server: the servers the tests start on loopback (never the system services);
+# Node.js + npm (PGlite with pgvector) are checked by command below: a machine may have them
+# from another source (NodeSource bundles npm; Debian splits it into its own package).
+TEST_PKGS="check python3 sqlite3 zlib1g-dev groff-base postgresql-15 redis-server"
 
 mode=${1:-}
 case "$mode" in
@@ -22,6 +26,12 @@ missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
+
+case "$mode" in
+  --test|--check-test)
+    command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+    command -v npm >/dev/null 2>&1 || missing="$missing npm" ;;
+esac
 
 case "$mode" in
   --check|--check-test) [ -z "$missing" ]; exit $? ;;
