@@ -43,6 +43,7 @@ struct vx_part {
     size_t count;         /* atomic: keys held */
     size_t changed;       /* changes applied since the files were written or read */
     int had_file;         /* files of ours were found (keep them current) */
+    int64_t file_seq;     /* the seq our files cover (read or last written); 0 = none */
     int want;             /* under vx->mu: the worker should catch up */
 };
 
@@ -332,6 +333,11 @@ static int load_files(mn_vindex *vx, struct vx_part *p, mn_hnsw **hout, struct v
         rc = vx->store->ops->seq_get(vx->store, &now);
     if (rc == MN_OK && gseq > now)
         rc = MN_ECORRUPT; /* ahead of the store: the database went back (a restored backup) */
+    int64_t horizon = 0;
+    if (rc == MN_OK && vx->store->ops->feed_horizon)
+        rc = vx->store->ops->feed_horizon(vx->store, p->tenant_id, &horizon);
+    if (rc == MN_OK && gseq < horizon)
+        rc = MN_ECORRUPT; /* older than the feed's tombstones: deletes since are unknown */
     if (rc == MN_OK && mn_hnsw_count(h) != at->n)
         rc = MN_ECORRUPT;
     for (size_t i = 0; rc == MN_OK && i < at->n; i++) {
@@ -386,6 +392,7 @@ static void part_load(mn_vindex *vx, struct vx_part *p)
         }
     }
     part_install(p, h, &at, seq);
+    p->file_seq = seq;
     p->changed = rc == MN_OK ? 0 : 1;
     set_state(p, VX_READY);
 }
@@ -542,6 +549,35 @@ static int apply_page(mn_vindex *vx, struct vx_part *p, struct page *pg)
     return rc;
 }
 
+/* Whether p, which has applied the feed up to after, may have missed tombstones pruned since:
+ * read after the page, so a prune that committed before the page was read is seen. An empty
+ * partition misses nothing (a key it has never held needs no tombstone). */
+static int behind_horizon(mn_vindex *vx, struct vx_part *p, int64_t after)
+{
+    int64_t horizon = 0;
+    if (!p->at.n || !vx->store->ops->feed_horizon ||
+        vx->store->ops->feed_horizon(vx->store, p->tenant_id, &horizon) != MN_OK)
+        return 0;
+    return after < horizon;
+}
+
+/* Empties p, to be rebuilt from the store's current rows (p->mu held). */
+static int part_reset(mn_vindex *vx, struct vx_part *p)
+{
+    mn_hnsw *h = NULL;
+    struct vx_attrs at;
+    vx_attrs_init(&at);
+    int rc = mn_hnsw_create(vx->dim, &vx->params, &h);
+    if (rc != MN_OK) {
+        set_state(p, VX_BROKEN);
+        return rc;
+    }
+    part_install(p, h, &at, 0);
+    p->changed = 1;
+    COUNT(vx, resets);
+    return MN_OK;
+}
+
 /* Applies the feed past p's seq up to the store's seq now, a page at a time (p->mu held). */
 static void catch_up(mn_vindex *vx, struct vx_part *p)
 {
@@ -568,6 +604,17 @@ static void catch_up(mn_vindex *vx, struct vx_part *p)
                                                 PAGE, page_add, pg);
         if (rc == MN_OK)
             rc = pg->err;
+        if (rc == MN_OK && behind_horizon(vx, p, after)) {
+            /* Deletes we had not applied were pruned from the feed: start again from empty
+             * (searches meanwhile scan exactly), which needs no tombstones. */
+            rc = part_reset(vx, p);
+            if (rc != MN_OK)
+                break;
+            after = 0;
+            after_key = INT64_MAX;
+            page_clear(pg);
+            continue;
+        }
         if (rc == MN_OK)
             rc = apply_page(vx, p, pg);
         if (rc != MN_OK) {
@@ -853,6 +900,11 @@ static int part_save(mn_vindex *vx, struct vx_part *p)
         p->changed = 0;
         p->had_file = 1;
         COUNT(vx, saves);
+        /* The tombstones the previous files needed are kept one save longer than ours do: an
+         * index in another process that lags by less than that still catches up. */
+        if (p->file_seq > 0 && vx->store->ops->feed_prune)
+            vx->store->ops->feed_prune(vx->store, p->tenant_id, p->file_seq);
+        p->file_seq = seq;
     }
     return rc;
 }
@@ -973,6 +1025,7 @@ void mn_vindex_stats(mn_vindex *vx, const char *tenant_id, struct mn_vindex_stat
     TAKE(fallback);
     TAKE(applied);
     TAKE(saves);
+    TAKE(resets);
 #undef TAKE
     struct vx_part *p = vx->parts;
     while (tenant_id && p && strcmp(p->tenant_id, tenant_id) != 0)

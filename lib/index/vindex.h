@@ -99,6 +99,7 @@ struct mn_vindex_stats {
     size_t fallback; /* searches handed back for a full exact scan */
     size_t applied;  /* feed entries applied */
     size_t saves;    /* partitions written */
+    size_t resets;   /* partitions emptied and rebuilt: they lagged behind the pruned feed */
     /* the tenant's partition, when one was named */
     int64_t seq;     /* applied */
     size_t count;    /* keys */

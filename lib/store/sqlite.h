@@ -20,6 +20,7 @@ enum sq_stmt_id {
     SQ_MEMORY_SOFT_DELETE, SQ_MEMORY_HARD_DELETE, SQ_HISTORY_DELETE, SQ_MEMORY_RESTORE,
     SQ_MEMORY_EXPIRED, SQ_MEMORY_SCAN, SQ_MEMORY_SCAN_BY_IDENTITY, SQ_MEMORY_GET_KEY,
     SQ_SEQ_GET, SQ_MEMORY_CHANGES, SQ_MEMORY_SEQS, SQ_META_GET, SQ_META_PUT,
+    SQ_FEED_PRUNE, SQ_FEED_HORIZON_PUT, SQ_FEED_HORIZON_GET,
     SQ__COUNT
 };
 
@@ -177,6 +178,8 @@ int sq_memory_seqs(struct mn_store *st, const char *tenant_id, int64_t upto_seq,
 const char *sq_file_path(struct mn_store *st);
 int sq_meta_get(struct mn_store *st, const char *key, char **value);
 int sq_meta_put(struct mn_store *st, const char *key, const char *value);
+int sq_feed_prune(struct mn_store *st, const char *tenant_id, int64_t upto_seq);
+int sq_feed_horizon(struct mn_store *st, const char *tenant_id, int64_t *seq);
 /* Tells the handle, after a commit, that the tenant's memories changed (an index follows). */
 void sq_changed(struct sq_store *s, const char *tenant_id);
 

@@ -182,3 +182,51 @@ int sq_meta_put(struct mn_store *st, const char *key, const char *value)
     sq_conn_put(s, c);
     return q ? rc : MN_EBACKEND;
 }
+
+int sq_feed_prune(struct mn_store *st, const char *tenant_id, int64_t upto_seq)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    if (s->readonly)
+        return MN_OK; /* nothing to prune from a database we may not write */
+    struct sq_conn *c;
+    int rc = sq_write_begin(s, &c, 0, NULL);
+    if (rc != MN_OK)
+        return rc;
+    sqlite3_stmt *del = sq_stmt(s, c, SQ_FEED_PRUNE), *put = sq_stmt(s, c, SQ_FEED_HORIZON_PUT);
+    rc = del && put ? MN_OK : MN_EBACKEND;
+    if (rc == MN_OK) {
+        sq_bind_text(del, 1, tenant_id);
+        sqlite3_bind_int64(del, 2, upto_seq);
+        rc = sq_exec(s, c, del, "pruning the change feed's tombstones");
+    }
+    if (rc == MN_OK) {
+        sq_bind_text(put, 1, tenant_id);
+        sqlite3_bind_int64(put, 2, upto_seq);
+        rc = sq_exec(s, c, put, "recording the change feed's horizon");
+    }
+    return sq_write_end(s, c, rc);
+}
+
+int sq_feed_horizon(struct mn_store *st, const char *tenant_id, int64_t *seq)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    *seq = 0;
+    struct sq_conn *c;
+    int rc = sq_conn_get(s, &c);
+    if (rc != MN_OK)
+        return rc;
+    sqlite3_stmt *q = sq_stmt(s, c, SQ_FEED_HORIZON_GET);
+    if (!q) {
+        sq_conn_put(s, c);
+        return MN_EBACKEND;
+    }
+    sq_bind_text(q, 1, tenant_id);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_ROW)
+        *seq = sqlite3_column_int64(q, 0);
+    else if (step != SQLITE_DONE)
+        rc = sq_fail(s, c->db, step, "reading the change feed's horizon");
+    sqlite3_reset(q);
+    sq_conn_put(s, c);
+    return rc;
+}

@@ -107,6 +107,13 @@ static const char *const sql[SQ__COUNT] = {
                           "FROM memory_tombstones WHERE tenant_id = ?1 AND (seq, key) > (?2, ?3) "
                           "AND seq <= ?4 ORDER BY 2, 1 LIMIT ?5",
     [SQ_MEMORY_SEQS] = "SELECT key, seq FROM memories WHERE tenant_id = ?1 AND seq <= ?2",
+    [SQ_FEED_PRUNE] = "DELETE FROM memory_tombstones WHERE tenant_id = ?1 AND seq <= ?2",
+    /* The horizon only rises (two pruners may finish in either order). */
+    [SQ_FEED_HORIZON_PUT] = "INSERT INTO meta (key, value) VALUES ('feed_horizon:' || ?1, ?2) "
+                            "ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), "
+                            "excluded.value)",
+    [SQ_FEED_HORIZON_GET] = "SELECT CAST(value AS INTEGER) FROM meta "
+                            "WHERE key = 'feed_horizon:' || ?1",
     [SQ_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [SQ_META_PUT] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
 };

@@ -148,6 +148,13 @@ struct mn_store_ops {
     /* (key, seq) of each of the tenant's memories whose last change has seq <= upto_seq. */
     int (*memory_seqs)(struct mn_store *s, const char *tenant_id, int64_t upto_seq,
                        mn_seq_fn fn, void *ctx);
+    /* Tombstones are kept only until every index has had time to apply them: feed_prune drops
+     * the tenant's tombstones with seq <= upto_seq and raises the tenant's horizon to it (one
+     * transaction); feed_horizon reads it (0: nothing pruned yet). An index that applied less
+     * than the horizon has missed deletes and must be rebuilt (index/vindex.c). A backend may
+     * leave both NULL: its tombstones then stay. */
+    int (*feed_prune)(struct mn_store *s, const char *tenant_id, int64_t upto_seq);
+    int (*feed_horizon)(struct mn_store *s, const char *tenant_id, int64_t *seq);
     /* The file the store lives in, beside which derived files may be kept; NULL when there is
      * none (or it must not be written beside). */
     const char *(*file_path)(struct mn_store *s);

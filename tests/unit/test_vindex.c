@@ -673,6 +673,66 @@ START_TEST(writes_of_another_handle)
 }
 END_TEST
 
+static int count_tombstones(const char *path)
+{
+    sqlite3 *raw = NULL;
+    sqlite3_stmt *q = NULL;
+    ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(raw, "SELECT count(*) FROM memory_tombstones", -1, &q,
+                                        NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+    int n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(raw);
+    return n;
+}
+
+static void hard_delete(struct world *w, size_t from, size_t n)
+{
+    for (size_t i = from; i < from + n; i++)
+        TH_OK(w->db, mn_memory_delete(w->db, &w->sys, w->ids[i], MN_DELETE_HARD));
+    sync_index(w->db, w->tenant_id);
+}
+
+/* Tombstones are pruned one save after the files that needed them; an index of another handle
+ * that lags behind the pruned feed rebuilds itself rather than keep deleted memories. */
+START_TEST(tombstones_pruned_laggards_rebuild)
+{
+    struct world w;
+    world_open(&w, th_tmppath("prune.db"));
+    world_add(&w, w.db, 2000);
+    sync_index(w.db, w.tenant_id);
+    mn_config cfg = { .embed_dim = DIM };
+    mn_db *lag = th_open(w.path, &cfg);
+    sync_index(lag, w.tenant_id); /* built now; it hears of nothing more until it searches */
+    ck_assert_uint_eq(stats_of(lag, w.tenant_id).count, 2000);
+
+    hard_delete(&w, 0, 10);
+    ck_assert_int_eq(mn_vindex_save(w.db->index), MN_OK); /* the first files: nothing pruned */
+    ck_assert_int_eq(count_tombstones(w.path), 10);
+    hard_delete(&w, 10, 5);
+    ck_assert_int_eq(mn_vindex_save(w.db->index), MN_OK); /* prunes what the first needed */
+    ck_assert_int_eq(count_tombstones(w.path), 5);
+
+    sync_index(lag, w.tenant_id);
+    struct mn_vindex_stats st = stats_of(lag, w.tenant_id);
+    ck_assert_uint_eq(st.resets, 1);
+    ck_assert_uint_eq(st.count, 1985);
+    ck_assert_uint_eq(stats_of(w.db, w.tenant_id).resets, 0);
+    mn_close(lag);
+
+    /* The files written last cover the horizon: trusted at the next open. */
+    world_close(&w);
+    w.db = open_index(w.path);
+    sync_index(w.db, w.tenant_id);
+    st = stats_of(w.db, w.tenant_id);
+    ck_assert_uint_eq(st.loaded, 1);
+    ck_assert_uint_eq(st.rejected, 0);
+    ck_assert_uint_eq(st.count, 1985);
+    mn_close(w.db);
+}
+END_TEST
+
 /* The feed itself: rows in seq order, tombstones of hard deletes (a whole identity's under one
  * seq), read in pages smaller than one seq's worth. */
 struct feed {
@@ -855,6 +915,7 @@ static Suite *vindex_suite(void)
     tcase_add_test(tc, damaged_files_are_rebuilt);
     tcase_add_test(tc, stale_files_are_rebuilt);
     tcase_add_test(tc, writes_of_another_handle);
+    tcase_add_test(tc, tombstones_pruned_laggards_rebuild);
     tcase_add_test(tc, change_feed_pages);
     tcase_add_test(tc, concurrent_search_and_add);
     tcase_add_test(tc, config_and_options);
