@@ -433,7 +433,8 @@ MN_API size_t mn_ann_count(const mn_ann *a); /* keys present */
 MN_API int mn_ann_dim(const mn_ann *a);
 /* Bytes the index holds: vectors, links, key table, search scratch. */
 MN_API size_t mn_ann_bytes(const mn_ann *a);
-/* Writes path.tmp, then renames it over path: a reader never sees half a file. The file is
+/* Writes a new file beside path (path.tmp.PID.N), then renames it over path: a reader never
+ * sees half a file, and two processes saving at once never mix their bytes. The file is
  * checksummed and canonical (the same index, the same bytes), in this machine's byte order. */
 MN_API int mn_ann_save(const mn_ann *a, const char *path, char *err, size_t errlen);
 /* Reads a file mn_ann_save wrote, checking its checksums and its whole structure before use:

@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "index/distance.h"
 #include "manushya.h"
 
@@ -1932,22 +1933,15 @@ int mn_hnsw_save(const mn_hnsw *hc, const char *path, int64_t seq)
     mn_hnsw *h = (mn_hnsw *)hc;
     if (!h || !path || !*path)
         return MN_EINVAL;
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (!tmp)
-        return MN_ENOMEM;
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
+    struct mn_atomic_file af;
+    int rc = mn_atomic_file_open(&af, path);
+    if (rc != MN_OK)
+        return rc;
+    FILE *f = af.f;
+    setvbuf(f, NULL, _IOFBF, 1 << 20);
 
     pthread_rwlock_wrlock(&h->writers); /* no mutation (nor compaction) while we copy */
     pthread_rwlock_rdlock(&h->graph);
-    int rc = MN_OK;
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        rc = MN_EBACKEND;
-        goto out;
-    }
-    setvbuf(f, NULL, _IOFBF, 1 << 20);
     unsigned char hdr[HDR_SIZE];
     memset(hdr, 0, sizeof hdr);
     struct wr w = { f, { { 0 }, 0, 0, { 0 }, 0 }, 0, 0 };
@@ -2008,19 +2002,9 @@ int mn_hnsw_save(const mn_hnsw *hc, const char *path, int64_t seq)
     put_u64(hdr + 120, mn_xxh64(hdr, 120, 0));
     if (!w.err && (fseek(f, 0, SEEK_SET) || fwrite(hdr, 1, HDR_SIZE, f) != HDR_SIZE))
         w.err = 1;
-    if (!w.err && (fflush(f) || fsync(fileno(f))))
-        w.err = 1;
-    if (fclose(f))
-        w.err = 1;
-    if (w.err || rename(tmp, path)) {
-        unlink(tmp);
-        rc = MN_EBACKEND;
-    }
-out:
     pthread_rwlock_unlock(&h->graph);
     pthread_rwlock_unlock(&h->writers);
-    free(tmp);
-    return rc;
+    return mn_atomic_file_commit(&af, w.err);
 }
 
 struct rd {

@@ -10,6 +10,7 @@
  * Everything is checked before use: sums, sizes against the file's, name indexes, unique keys
  * and names. A file that fails is MN_ECORRUPT, never a crash. */
 #include "index/vindex_attr.h"
+#include "core/atomic_file.h"
 #include "index/hnsw.h" /* mn_xxh64 */
 #include "manushya.h"
 
@@ -388,13 +389,8 @@ int vx_attrs_save(const struct vx_attrs *t, const char *path, int64_t seq, uint6
         names += 4 + strlen(t->types.s[i]);
     size_t payload = names + t->n * REC;
     unsigned char *buf = calloc(1, HDR + payload);
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (!buf || !tmp) {
-        free(buf);
-        free(tmp);
+    if (!buf)
         return MN_ENOMEM;
-    }
     unsigned char *p = buf + HDR;
     const struct vx_names *lists[2] = { &t->idents, &t->types };
     for (int l = 0; l < 2; l++)
@@ -426,22 +422,10 @@ int vx_attrs_save(const struct vx_attrs *t, const char *path, int64_t seq, uint6
     put_u64(buf + 64, token);
     put_u64(buf + 72, mn_xxh64(buf, 72, 0));
 
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    int rc = MN_OK;
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        rc = MN_EBACKEND;
-    } else {
-        int err = fwrite(buf, 1, HDR + payload, f) != HDR + payload;
-        err |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-        err |= fclose(f) != 0;
-        if (err || rename(tmp, path)) {
-            unlink(tmp);
-            rc = MN_EBACKEND;
-        }
-    }
-    free(tmp);
+    struct mn_atomic_file af;
+    int rc = mn_atomic_file_open(&af, path);
+    if (rc == MN_OK)
+        rc = mn_atomic_file_commit(&af, fwrite(buf, 1, HDR + payload, af.f) != HDR + payload);
     free(buf);
     return rc;
 }

@@ -2,6 +2,7 @@
 #include "support/harness.h"
 
 #include <cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <math.h>
@@ -207,6 +208,20 @@ int th_file_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
+}
+
+int th_tmp_leftovers(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *dir = slash ? th_fmt("%.*s", (int)(slash - path), path) : ".";
+    const char *prefix = th_fmt("%s.tmp", slash ? slash + 1 : path);
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
 }
 
 uint64_t th_file_hash(const char *path)

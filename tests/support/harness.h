@@ -38,6 +38,9 @@ const char *th_sqlite_url(void);
 char *th_read_file(const char *path, size_t *len);
 void th_write_file(const char *path, const void *data, size_t len);
 int th_file_exists(const char *path);
+/* Files in dirname(path) whose names start with basename(path) followed by ".tmp": leftovers
+ * of a save (the library names its temporary files PATH.tmp.PID.N). */
+int th_tmp_leftovers(const char *path);
 /* FNV-1a of a file's bytes (0 if it does not exist). */
 uint64_t th_file_hash(const char *path);
 /* n pseudo-random bytes from a fixed seed (reproducible). */

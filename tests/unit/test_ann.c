@@ -389,7 +389,7 @@ START_TEST(save_load_round_trip)
     const char *path = th_tmppath("index.ann");
     char err[256] = "";
     ck_assert_msg(mn_ann_save(a, path, err, sizeof err) == MN_OK, "%s", err);
-    ck_assert(!th_file_exists(th_fmt("%s.tmp", path)));
+    ck_assert_int_eq(th_tmp_leftovers(path), 0);
     mn_ann *b = NULL;
     ck_assert_msg(mn_ann_load(path, &b, err, sizeof err) == MN_OK, "%s", err);
     ck_assert_uint_eq(mn_ann_count(b), mn_ann_count(a));

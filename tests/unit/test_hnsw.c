@@ -811,7 +811,7 @@ START_TEST(save_load_round_trip)
     mn_hnsw *h = mixed_index(n, present);
     const char *path = th_tmppath("index.hnsw");
     ck_assert_int_eq(mn_hnsw_save(h, path, INT64_C(-1234567890123)), MN_OK);
-    ck_assert(!th_file_exists(th_fmt("%s.tmp", path)));
+    ck_assert_int_eq(th_tmp_leftovers(path), 0);
     mn_hnsw *g = NULL;
     int64_t seq = 0;
     ck_assert_int_eq(mn_hnsw_load(path, DIM, &g, &seq), MN_OK);
@@ -1241,6 +1241,50 @@ START_TEST(save_while_writing)
 }
 END_TEST
 
+/* Two indexes (as two processes would have) saved to one path at once: each save writes its own
+ * temporary file, so the file left is whole, one of the two. */
+struct saver {
+    mn_hnsw *h;
+    const char *path;
+    int failures;
+};
+
+static void *saver_main(void *p)
+{
+    struct saver *s = p;
+    for (int i = 0; i < 40; i++)
+        s->failures += mn_hnsw_save(s->h, s->path, i) != MN_OK;
+    return NULL;
+}
+
+START_TEST(concurrent_saves_one_path)
+{
+    gen_data();
+    const int n = NBASE / 4;
+    unsigned char *present = malloc((size_t)n);
+    const char *path = th_tmppath("shared.hnsw");
+    struct saver s[2];
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        s[i] = (struct saver){ mixed_index(n - 100 * i, present), path, 0 };
+        ck_assert_int_eq(pthread_create(&t[i], NULL, saver_main, &s[i]), 0);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    mn_hnsw *g = NULL;
+    int64_t seq;
+    ck_assert_int_eq(mn_hnsw_load(path, DIM, &g, &seq), MN_OK);
+    ck_assert(mn_hnsw_count(g) == mn_hnsw_count(s[0].h) ||
+              mn_hnsw_count(g) == mn_hnsw_count(s[1].h));
+    ck_assert_int_eq(s[0].failures + s[1].failures, 0);
+    ck_assert_int_eq(th_tmp_leftovers(path), 0);
+    mn_hnsw_free(g);
+    mn_hnsw_free(s[0].h);
+    mn_hnsw_free(s[1].h);
+    free(present);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("hnsw");
@@ -1283,6 +1327,7 @@ static Suite *suite(void)
     tcase_add_test(tc, concurrent_delete_update_search);
     tcase_add_test(tc, parallel_build);
     tcase_add_test(tc, save_while_writing);
+    tcase_add_test(tc, concurrent_saves_one_path);
     suite_add_tcase(s, tc);
     return s;
 }
