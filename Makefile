@@ -7,6 +7,7 @@
 #   make bench-policy    policy decisions/s: the engine alone, then the public call
 #   make bench-ann       vector index benchmark on generated 100k x 384 data (ANN_N=1000000: 1M)
 #   make bench-ann-hnswlib  the same, then Debian's hnswlib on the same files, side by side
+#   make bench-ratelimit  rate-limit decisions/s in process, over Redis, and redis-benchmark
 
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
@@ -40,7 +41,8 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -fPIC -fvisibility=hidd
              -Iinclude -Ilib -I$(B)/gen $(PKG_CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm
 
-LIB_SRCS := $(sort $(wildcard lib/*/*.c)) $(B)/gen/migrations_sqlite.c
+LIB_SRCS := $(sort $(wildcard lib/*/*.c)) $(B)/gen/migrations_sqlite.c \
+            $(B)/gen/migrations_postgres.c
 LIB_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRCS:$(B)/%=%))
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 CLI_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRCS))
@@ -72,6 +74,13 @@ deps:
 $(B)/gen/migrations_sqlite.c: $(sort $(wildcard sql/sqlite/*.sql)) scripts/embed-sql.sh | deps-ok
 	@mkdir -p $(dir $@)
 	scripts/embed-sql.sh mn_sqlite_migrations $(sort $(wildcard sql/sqlite/*.sql)) > $@.tmp
+	mv $@.tmp $@
+
+# The PostgreSQL backend's numbered migrations (sql/postgres/NNN_*.sql; tuning.sql is not one).
+PG_MIGRATIONS = $(sort $(wildcard sql/postgres/[0-9]*.sql))
+$(B)/gen/migrations_postgres.c: $(PG_MIGRATIONS) scripts/embed-sql.sh | deps-ok
+	@mkdir -p $(dir $@)
+	scripts/embed-sql.sh mn_postgres_migrations $(PG_MIGRATIONS) > $@.tmp
 	mv $@.tmp $@
 
 $(B)/obj/gen/%.o: $(B)/gen/%.c | deps-ok
@@ -155,6 +164,24 @@ bench-ann-hnswlib: all bench-ann-data
 	d=build/ann/$(or $(ANN_N),100000); \
 	set -- --base $$d/base.fvecs --queries $$d/query.fvecs --truth $$d/gt.ivecs $(ANN_ARGS); \
 	$(CLI) bench ann "$$@" && $(B)/bench/hnswlib_bench "$$@"
+
+# Rate limiting (issue 5): in-process decisions (1024 endpoints, then one), then through a
+# private redis-server on one connection, and redis-benchmark on one connection (-c 1 -P 1)
+# replaying the very EVALSHA call the library makes (the script's SHA1, key and arguments, as
+# MONITOR shows them during a short run), so both figures are for the same script and key.
+.PHONY: bench-ratelimit
+bench-ratelimit: all
+	$(CLI) bench ratelimit --backend memory
+	$(CLI) bench ratelimit --backend memory --keys 1
+	d=$$(mktemp -d); eval "$$(sh tests/servers/redis.sh start $$d)"; port=$${MN_REDIS_URL##*:}; \
+	$(CLI) --redis $$MN_REDIS_URL bench ratelimit --backend redis --keys 1 --seconds 5; \
+	redis-cli -p $$port MONITOR > $$d/monitor & mon=$$!; sleep 0.5; \
+	$(CLI) --redis $$MN_REDIS_URL bench ratelimit --backend redis --keys 1 --seconds 0.2 \
+	    >/dev/null; kill $$mon; \
+	call=$$(grep -m1 '"EVALSHA"' $$d/monitor | sed 's/^[^]]*\] //'); \
+	echo "redis-benchmark -c 1 -P 1: $$call"; eval "set -- $$call"; \
+	redis-benchmark -p $$port -c 1 -P 1 -n 100000 -q "$$@" | tr "\r" "\n" | tail -1; \
+	sh tests/servers/redis.sh stop $$d; rm -rf $$d
 
 # ---- install --------------------------------------------------------------------------------
 # manushya.pc is made at each install: its paths are those of this install's PREFIX.

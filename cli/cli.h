@@ -51,6 +51,11 @@ struct cli_ctx {
     const char *identity; /* --as / MANUSHYA_IDENTITY */
     const char *context;  /* --context / MANUSHYA_CONTEXT: JSON object for mn_actor.context */
     int json;             /* --json */
+    /* --embedder, --embed-url, --embed-model (env MANUSHYA_EMBEDDER, MANUSHYA_EMBED_URL,
+     * MANUSHYA_EMBED_MODEL) go straight into cfg; --embed-dim is this text until main()
+     * checks it into cfg.embed_dim (issue 7). */
+    const char *embed_dim;
+    /* --embed-async / MANUSHYA_EMBED_ASYNC=1 sets cfg.embed_async (issue 7). */
 
     const cli_group *group;
     const cli_cmd *cmd;
@@ -145,6 +150,19 @@ extern const cli_group cli_group_embed;
 extern const cli_group cli_group_policy;
 extern const cli_group cli_group_jsonlogic;
 extern const cli_group cli_group_bench;
+extern const cli_group cli_group_ratelimit;
+extern const cli_group cli_group_migrate;   /* cli/cmd_migrate.c (issue 6) */
+/* manushya bench ratelimit (cli/bench_ratelimit.c; issue 5), in cmd_bench.c's table. */
+int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv);
+
+/* manushya bench embed (cli/bench_embed.c; issue 7), in cmd_bench.c's table. */
+int cli_bench_embed(cli_ctx *c, int argc, char **argv);
+
+/* Asynchronous embedding (issue 7): cli/cmd_worker.c, cli/cmd_jobs.c. */
+extern const cli_group cli_group_worker;
+extern const cli_group cli_group_jobs;
+/* "done", "pending", "failed" for an MN_EMBED_* status (cmd_jobs.c). */
+const char *cli_embed_status_name(int status);
 
 /* memory commands implemented outside cmd_memory.c (its table names them). */
 int cli_memory_get(cli_ctx *c, int argc, char **argv);

@@ -985,6 +985,19 @@ static const cli_cmd cmds[] = {
      "p50/p99/mean in microseconds; --json prints one object. The figures are of the public\n"
      "call: resolving the actor and parsing the JSON arguments are included. The global\n"
      "--context is not used: the bench makes its own."},
+    {"embed", cli_bench_embed, "bench embed [--n N] [--batch B]",
+     "Embeds N deterministic synthetic texts (default 200000 with the local embedder, 2000\n"
+     "with openai) with the embedder the global options choose (--embedder, --embed-url,\n"
+     "--embed-model, --embed-dim), B texts per mn_embed_many call (default 1000), on one\n"
+     "thread, and prints texts/s; for an HTTP embedder also the requests, retries, the most\n"
+     "requests in flight and the largest batch. Runs on a fresh temporary database with the\n"
+     "embedding cache off (every text is embedded), removed afterwards. --json: one object."},
+    {"ratelimit", cli_bench_ratelimit,
+     "bench ratelimit [--backend memory|redis] [--threads N] [--seconds S] [--keys K]\n"
+     "                [--limit L] [--window-ms W]",
+     "Rate-limit decisions through mn_ratelimit_hit (cli/bench_ratelimit.c): decisions/s and\n"
+     "p50/p99 latency in microseconds, with the parameters. --backend redis needs --redis URL\n"
+     "(or MANUSHYA_REDIS). Runs on a fresh temporary database, removed afterwards. --json."},
     {"ann", run_ann,
      "bench ann --base B.fvecs --queries Q.fvecs --truth T.ivecs [--k 10] [--m 16]\n"
      "          [--ef-construction 64] [--ef 10,20,40,80,160] [--threads N]\n"

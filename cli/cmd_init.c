@@ -7,14 +7,10 @@
 
 static int run_init(cli_ctx *c, int argc, char **argv)
 {
-    int dim = 0;
-    const cli_opt opts[] = {{"embed-dim", CLI_OPT_INT, &dim, NULL}, {0}};
-    int rc = cli_parse(c, argc, argv, opts, 0, 0);
+    /* --embed-dim is a global option (main.c): it is in c->cfg already. */
+    int rc = cli_parse(c, argc, argv, NULL, 0, 0);
     if (rc != CLI_CONTINUE)
         return rc;
-    if (dim < 0)
-        return cli_usage_error(c, "--embed-dim must be positive");
-    c->cfg.embed_dim = dim;
     if ((rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
 
@@ -34,7 +30,8 @@ static const cli_cmd cmds[] = {
     {NULL, run_init, "init [--embed-dim N]",
      "Creates the database, or brings an existing one to the current schema, and prints its\n"
      "path and embedding dimension.\n"
-     "  --embed-dim N   embedding dimension of a new database (default 384); an existing\n"
-     "                  database keeps the dimension it was created with"},
+     "  --embed-dim N   (global) embedding dimension of a new database (default 384 with the\n"
+     "                  local embedder, the model's with openai); an existing database keeps\n"
+     "                  the dimension it was created with"},
 };
 const cli_group cli_group_init = {"init", "create or migrate the database", cmds, 1};

@@ -37,8 +37,16 @@ static int global_value(const char *name, int argc, char **argv, int *i, const c
  * after a usage error. */
 static int take_globals(cli_ctx *c, int argc, char **argv)
 {
-    static const char *const names[] = {"--db", "--tenant", "--as", "--context"};
-    const char **dest[] = {&c->url, &c->tenant, &c->identity, &c->context};
+    static const char *const names[] = {"--db", "--tenant", "--as", "--context",
+                                        /* embedding (issue 7) */
+                                        "--embedder", "--embed-url", "--embed-model",
+                                        "--embed-dim",
+                                        /* rate limiting (issue 5) */
+                                        "--redis"};
+    const char **dest[] = {&c->url, &c->tenant, &c->identity, &c->context,
+                           &c->cfg.embedder, &c->cfg.embed_url, &c->cfg.embed_model,
+                           &c->embed_dim,
+                           &c->cfg.redis_url};
     int out = 1, rest = 0;
 
     for (int i = 1; i < argc; i++) {
@@ -49,6 +57,10 @@ static int take_globals(cli_ctx *c, int argc, char **argv)
         }
         if (strcmp(argv[i], "--json") == 0) {
             c->json = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--embed-async") == 0) { /* issue 7 */
+            c->cfg.embed_async = 1;
             continue;
         }
         int matched = 0;
@@ -145,6 +157,32 @@ int main(int argc, char **argv)
         c.identity = env("MANUSHYA_IDENTITY");
     if (!c.context)
         c.context = env("MANUSHYA_CONTEXT");
+    /* Embedding (issue 7): the embedder, its server and model; --embed-dim is checked here
+     * once for every command. */
+    if (!c.cfg.embedder)
+        c.cfg.embedder = env("MANUSHYA_EMBEDDER");
+    if (!c.cfg.embed_url)
+        c.cfg.embed_url = env("MANUSHYA_EMBED_URL");
+    if (!c.cfg.embed_model)
+        c.cfg.embed_model = env("MANUSHYA_EMBED_MODEL");
+    if (c.embed_dim) {
+        char *end;
+        errno = 0;
+        long d = strtol(c.embed_dim, &end, 10);
+        if (!*c.embed_dim || *end || errno || d < 1 || d > 65536)
+            return cli_usage_error(NULL, "--embed-dim: expected a dimension 1..65536, got '%s'",
+                                   c.embed_dim);
+        c.cfg.embed_dim = (int)d;
+    }
+    /* Asynchronous embedding (issue 7): commit memories with a job, a worker embeds them. */
+    if (!c.cfg.embed_async && env("MANUSHYA_EMBED_ASYNC"))
+        c.cfg.embed_async = strcmp(env("MANUSHYA_EMBED_ASYNC"), "0") != 0;
+    /* Rate limiting (issue 5): counters in Redis with --redis; without it a one-shot process
+     * has nothing to count in itself (the library's default, in-process counters, would start
+     * empty at every command), so limits are off but for the `ratelimit` commands' own. */
+    if (!c.cfg.redis_url)
+        c.cfg.redis_url = env("MANUSHYA_REDIS");
+    c.cfg.ratelimit = c.cfg.redis_url ? MN_RATELIMIT_REDIS : MN_RATELIMIT_OFF;
 
     int status = dispatch(&c, argc, argv);
     cli_close(&c);

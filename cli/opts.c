@@ -24,7 +24,22 @@ static const char GLOBAL_HELP[] =
     "                  without it, the tenant's system actor\n"
     "  --context JSON  a JSON object the policies may test, e.g. '{\"ip\":\"10.1.2.3\"}'\n"
     "                  (env MANUSHYA_CONTEXT); ignored for the system actor\n"
-    "  --json          machine-readable output: one JSON value on stdout\n";
+    "  --json          machine-readable output: one JSON value on stdout\n"
+    "  --embedder NAME local (default: offline word hashing) or openai (any server speaking\n"
+    "                  OpenAI's /v1/embeddings; env MANUSHYA_EMBEDDER). The API key comes\n"
+    "                  from MANUSHYA_EMBED_API_KEY, else OPENAI_API_KEY\n"
+    "  --embed-url URL base URL of the embeddings server, e.g. http://127.0.0.1:11434/v1\n"
+    "                  (env MANUSHYA_EMBED_URL; default https://api.openai.com/v1)\n"
+    "  --embed-model M model to ask for (env MANUSHYA_EMBED_MODEL; default\n"
+    "                  text-embedding-3-small)\n"
+    "  --embed-dim N   embedding dimension: local default 384, openai the model's (1536);\n"
+    "                  fixed when a database is created\n"
+    "  --embed-async   memory add/update return before the text is embedded: the memory is\n"
+    "                  stored with an embedding job that `manushya worker` runs (env\n"
+    "                  MANUSHYA_EMBED_ASYNC=1); see manushya jobs --help\n"
+    "  --redis URL     rate limits counted in Redis, redis://[:password@]host[:port][/db]\n"
+    "                  (env MANUSHYA_REDIS), for every command; without it only the\n"
+    "                  ratelimit commands count, in the process itself\n";
 
 static const char EXIT_HELP[] =
     "exit status: 0 ok, 1 error, 2 usage, 3 not found, 4 denied by policy, 5 rate limited\n";
@@ -34,6 +49,8 @@ const cli_group *const *cli_groups(size_t *n)
     static const cli_group *const all[] = {
         &cli_group_init,   &cli_group_tenant, &cli_group_identity,  &cli_group_memory,
         &cli_group_policy, &cli_group_embed,  &cli_group_jsonlogic, &cli_group_bench,
+        &cli_group_ratelimit, &cli_group_migrate,
+        &cli_group_worker, &cli_group_jobs, /* asynchronous embedding (issue 7) */
     };
     *n = sizeof all / sizeof all[0];
     return all;
@@ -44,7 +61,8 @@ void cli_print_main_usage(FILE *f)
     size_t n;
     const cli_group *const *g = cli_groups(&n);
     fprintf(f, "usage: manushya [--db URL] [--tenant T] [--as IDENTITY] [--context JSON] [--json]\n"
-               "                GROUP COMMAND [options] [args]\n\ngroups:\n");
+               "                [--embedder NAME] [--embed-url URL] [--embed-model M]\n"
+               "                [--embed-dim N] GROUP COMMAND [options] [args]\n\ngroups:\n");
     for (size_t i = 0; i < n; i++)
         fprintf(f, "  %-10s %s\n", g[i]->name, g[i]->summary);
     fprintf(f, "\n%s  --version       print the version and exit\n"

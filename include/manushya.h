@@ -73,6 +73,8 @@ typedef struct mn_db mn_db;
 /* Flags for mn_config.flags */
 #define MN_OPEN_READONLY 0x1  /* open an existing database read-only */
 #define MN_OPEN_NOCREATE 0x2  /* fail with MN_ENOTFOUND if the database does not exist */
+#define MN_OPEN_MIGRATE 0x4   /* PostgreSQL: create or migrate the schema even when the URL says
+                               * migrate=no (what `manushya migrate` does) */
 
 typedef struct mn_config {
     unsigned flags;          /* MN_OPEN_* */
@@ -88,7 +90,64 @@ typedef struct mn_config {
     int hnsw_m;              /* links per node (2m on the bottom layer): default 16, 2..100 */
     int hnsw_ef_construction; /* candidates kept while inserting: default 64, 1..100000 */
     int hnsw_ef_search;      /* candidates kept while searching: default 40, 1..100000 */
+    /* ---- Embedding over HTTP and the embedding cache (issue 7) ----
+     * embedder "openai" speaks OpenAI's POST /v1/embeddings to any compatible server (OpenAI,
+     * Ollama, vLLM, llama.cpp, TEI). Its API key comes from the environment:
+     * MANUSHYA_EMBED_API_KEY, else OPENAI_API_KEY (none: no Authorization header). Its
+     * dimension is the model's: embed_dim (default 1536, text-embedding-3-small's) must match
+     * the database's, and a chosen embed_dim is sent to the server as "dimensions". */
+    const char *embed_url;   /* base URL; default https://api.openai.com/v1 */
+    const char *embed_model; /* default "text-embedding-3-small" */
+    int embed_timeout_ms;    /* per request; default 30000 */
+    int embed_cache;         /* MN_EMBED_CACHE_AUTO (0): a remote embedder's vectors are kept in
+                              * the store by (model, SHA-256 of the text), so no text is sent
+                              * twice; MN_EMBED_CACHE_OFF: never */
+    /* ---- Rate limiting (issue 5; see "Rate limits" below). 0 = the default ---- */
+    int ratelimit;           /* MN_RATELIMIT_AUTO (0): counters in Redis when redis_url is
+                              * set, else in this handle (MN_RATELIMIT_MEMORY);
+                              * MN_RATELIMIT_REDIS; MN_RATELIMIT_OFF: nothing limited */
+    const char *redis_url;   /* redis://[[user]:password@]host[:port][/db] */
+    int ratelimit_fail_closed; /* Redis unreachable: 0 = allow the call (fail-open, default,
+                              * counted in mn_ratelimit_stats), 1 = refuse it (MN_EBACKEND) */
+    int ratelimit_refresh_ms; /* a tenant's limits and an actor's role are read again after
+                              * this long (changes made by other processes): default 1000 */
+    size_t ratelimit_max_bytes; /* memory bound of the in-process counters: default 64 MiB */
+    int redis_pool_max;      /* Redis connections at most: default 50 */
+    int redis_connect_timeout_ms; /* default 5000 */
+    int redis_timeout_ms;    /* wait for each reply: default 5000 */
+    int redis_health_check_s; /* an idle connection is PINGed before use after: default 30 */
+    int redis_retries;       /* a command whose connection failed or timed out is retried on
+                              * a new connection this many times: default 1; -1 = never */
+    /* Where the library reports trouble it carries on through (Redis unreachable while
+     * failing open: once per redis_health_check_s, not per call). NULL = stderr. */
+    void (*log_fn)(void *ctx, const char *msg);
+    void *log_ctx;
+    /* ---- Asynchronous embedding (issue 7; see "Asynchronous embedding" below). 0 = the
+     * default ---- */
+    int embed_async;         /* 1: add, add_many and a text update commit the memory without
+                              * its vector, with an embedding job in the same transaction, and
+                              * return without waiting for the embedder; 0: embed inline */
+    int embed_workers;       /* threads of this handle that run embedding jobs (of every
+                              * process on the store): 0 = none, jobs wait for a `manushya
+                              * worker` process or mn_embed_jobs_run(); at most 64 */
+    int embed_batch;         /* jobs claimed and embedded together: default 100, at most 10000 */
+    int embed_max_attempts;  /* attempts before a job stays failed: default 5 */
+    int embed_retry_ms;      /* delay before a failed job's 2nd attempt, doubled after each
+                              * later one, at most 1 h: default 1000 */
+    int embed_lease_ms;      /* a claimed job goes back to the queue after this long when its
+                              * worker died without finishing: default 300000 (5 min) */
+    int embed_poll_ms;       /* idle workers look for due jobs this often: default 1000 */
+    int embed_retries;       /* the HTTP embedder's retries of a transient failure within one
+                              * attempt: default 3; -1 = none */
 } mn_config;
+
+#define MN_RATELIMIT_AUTO 0
+#define MN_RATELIMIT_OFF 1
+#define MN_RATELIMIT_MEMORY 2
+#define MN_RATELIMIT_REDIS 3
+
+#define MN_EMBED_CACHE_AUTO 0
+#define MN_EMBED_CACHE_OFF 1
 
 #define MN_INDEX_AUTO 0
 #define MN_INDEX_NONE 1
@@ -107,6 +166,8 @@ MN_API void mn_close(mn_db *db);
 MN_API const char *mn_errmsg(const mn_db *db);
 MN_API int mn_errcode(const mn_db *db);
 MN_API int mn_embed_dim(const mn_db *db);
+/* The schema version of the open database: the number of the last migration applied. */
+MN_API int mn_schema_version(mn_db *db, int *version);
 
 /* ---- Actors ------------------------------------------------------------------------------- */
 /* Who a call is made for. tenant: tenant id or name (required). identity: identity id or
@@ -188,7 +249,16 @@ typedef struct mn_memory {
     double similarity;    /* cosine similarity to the query; search results only */
     float *embedding;     /* L2-normalised; NULL unless asked for (MN_WITH_EMBEDDING) */
     int dim;
+    /* ---- asynchronous embedding (issue 7) ---- */
+    int embed_status;     /* MN_EMBED_DONE (0), or MN_EMBED_PENDING / MN_EMBED_FAILED: the
+                           * memory has no vector yet and is in no search result */
+    char *embed_error;    /* the last failed attempt's message (a pending job is being
+                           * retried), else NULL */
 } mn_memory;
+
+#define MN_EMBED_DONE 0
+#define MN_EMBED_PENDING 1
+#define MN_EMBED_FAILED 2
 
 typedef struct mn_memory_list {
     size_t count;
@@ -446,6 +516,156 @@ MN_API int mn_ann_load(const char *path, mn_ann **out, char *err, size_t errlen)
  * The local embedder hashes words, word pairs and character trigrams: it matches words, not
  * meaning. */
 MN_API int mn_embed(mn_db *db, const char *text, float *out, int dim);
+
+/* Embeds n texts at once into out[i*dim .. i*dim+dim-1] (n * dim floats): a remote embedder
+ * sends them in batches, several requests in flight. All or nothing. */
+MN_API int mn_embed_many(mn_db *db, const char *const *texts, size_t n, float *out, int dim);
+
+/* What the handle's embedder and embedding cache did since mn_open (issue 7). */
+typedef struct mn_embed_stats {
+    const char *embedder;     /* "local", "openai"; valid while the handle is open */
+    const char *model;        /* the model name ("local" for the local embedder) */
+    int dim;
+    int cached;               /* 1 when vectors go through the embedding cache */
+    uint64_t cache_hits;      /* texts whose vector came from the cache */
+    uint64_t cache_misses;    /* texts the embedder had to embed (with the cache on) */
+    uint64_t texts;           /* texts the embedder embedded */
+    uint64_t requests;        /* HTTP requests sent, retries included (openai) */
+    uint64_t retries;         /* of them, retries of a transient failure */
+    uint64_t max_inflight;    /* most requests in flight at once */
+    uint64_t max_batch;       /* most texts in one request */
+} mn_embed_stats;
+MN_API int mn_embed_stats_get(mn_db *db, mn_embed_stats *out);
+
+/* ---- Asynchronous embedding (issue 7) -----------------------------------------------------
+ * With mn_config.embed_async, a memory whose text needs embedding is committed with an
+ * embedding job in the same transaction and the call returns at once; get and list show it
+ * with embed_status MN_EMBED_PENDING, and search leaves it out until its vector is stored.
+ * Workers (mn_config.embed_workers threads of a handle, a `manushya worker` process, or a host
+ * calling mn_embed_jobs_run) claim due jobs of every tenant for a lease (embed_lease_ms), embed
+ * them in batches (embed_batch) through the embedding cache of each job's tenant, and store
+ * each vector with a new seq, deleting the job in that same transaction: a worker killed
+ * mid-batch loses nothing, and its jobs come back when the lease runs out. A job whose memory
+ * changed meanwhile (a new text, a hard delete) never overwrites the newer state. A failed
+ * attempt is retried after embed_retry_ms, doubling, until embed_max_attempts: then the job
+ * stays MN_EMBED_FAILED, with its error, until mn_embed_jobs_retry. */
+typedef struct mn_embed_job {
+    char *memory_id;
+    char *tenant_id;
+    int status;           /* MN_EMBED_PENDING or MN_EMBED_FAILED */
+    int attempts;         /* attempts so far (claims: an attempt cut short counts) */
+    int64_t next_at;      /* pending: not tried before this time (ms since the epoch) */
+    char *error;          /* the last failed attempt's message, or NULL */
+    int64_t created_at, updated_at;
+} mn_embed_job;
+
+typedef struct mn_embed_job_list {
+    size_t count;
+    mn_embed_job *items;  /* oldest memory first */
+} mn_embed_job_list;
+
+/* The tenant's embedding jobs with that status (MN_EMBED_PENDING, MN_EMBED_FAILED, or -1 for
+ * both), at most limit (0 = 100, at most 10000). An identity needs "list" on "memory". */
+MN_API int mn_embed_jobs_list(mn_db *db, const mn_actor *actor, int status, int limit,
+                              mn_embed_job_list **out);
+/* Makes the job of memory_id (NULL: every failed job of the tenant) due now, attempts back to
+ * 0. *retried (may be NULL) counts them; a memory_id without a job is MN_ENOTFOUND. An
+ * identity needs "update" on "memory". */
+MN_API int mn_embed_jobs_retry(mn_db *db, const mn_actor *actor, const char *memory_id,
+                               size_t *retried);
+/* Runs one batch in the calling thread: claims up to max_jobs due jobs of any tenant (0 = the
+ * handle's embed_batch), embeds and stores them. *done and *failed (either may be NULL)
+ * count the vectors stored and the failed attempts; both 0: nothing was due. */
+MN_API int mn_embed_jobs_run(mn_db *db, size_t max_jobs, size_t *done, size_t *failed);
+MN_API void mn_embed_job_list_free(mn_embed_job_list *l);
+
+/* ---- Rate limits ---------------------------------------------------------------------------
+ * Whether an actor may make a call now, by an exact sliding window: a call is admitted when
+ * fewer than `limit` calls were admitted for the tenant and endpoint in the window that ends
+ * now, however many threads or processes ask at once. The counters keep a log of the admitted
+ * calls' times, not an estimate. (GCRA or a token bucket keep one number per key but admit up
+ * to twice the limit within one window; "1000 per hour" is meant exactly, so the log is kept.)
+ *
+ * Endpoints are named "resource:action": two parts of 1..32 lowercase letters, digits, '_' and
+ * '-' (anything else is MN_EINVAL). Built-in limits per tenant, from the Manushya.ai guide:
+ * memory:create 1000/h, memory:search 2000/h, identity:create 100/h, policy:test 500/h,
+ * webhook:create 50/h; any other endpoint 1000/h ("*"). A tenant may replace any of them,
+ * "*" included, with mn_ratelimit_set_limit. A tenant and endpoint have one counter, shared by
+ * its identities (in Redis the key ratelimit:{TENANT_ID}:ENDPOINT:WINDOW); the actor's role
+ * multiplies the limit it is held to: admin x2, system x5, any other role x1.
+ *
+ * The library limits its own calls made for an identity: mn_memory_add and _add_many
+ * (memory:create; a batch of n counts n, all or none), mn_memory_search (memory:search),
+ * mn_identity_create (identity:create), mn_policy_test (policy:test). A refused call fails with
+ * MN_ELIMITED, changes nothing, and mn_errmsg says when to retry. The tenant's trusted system
+ * actor (mn_actor.identity NULL) is the host program itself: the library does not limit its
+ * calls; hosts limit their own endpoints with mn_ratelimit_hit (there it is role "system").
+ *
+ * Counters (mn_config.ratelimit; by default in Redis when redis_url is set, else in the
+ * handle): MN_RATELIMIT_MEMORY keeps them in the handle (exact across its threads;
+ * lock-striped, bounded by ratelimit_max_bytes); MN_RATELIMIT_REDIS in a Redis
+ * server shared by every process (one Lua script, one round trip per decision, time from the
+ * server's clock). When Redis cannot be reached, calls are allowed (fail-open, the default;
+ * counted in the stats and logged once per interval) or refused with MN_EBACKEND
+ * (ratelimit_fail_closed). MN_RATELIMIT_OFF limits nothing (and mn_ratelimit_hit/peek/reset
+ * fail with MN_EUNSUPPORTED). A limit set through a handle applies at once there, and in other
+ * processes within ratelimit_refresh_ms. Every function here is thread-safe. */
+typedef struct mn_ratelimit_result {
+    int allowed;             /* 1: admitted (by mn_ratelimit_hit: and counted) */
+    int checked;             /* 0: the counters were unreachable; allowed says the fail mode */
+    int64_t limit;           /* the limit applied: the endpoint's, times the role multiplier */
+    int64_t remaining;       /* calls still admitted in the window after this decision */
+    int64_t window_ms;
+    int64_t reset_at;        /* ms since the epoch when the oldest counted call leaves the
+                              * window (a place frees up); 0 when none is counted */
+    int64_t retry_after_ms;  /* refused: the wait until n calls fit; -1 when n is more than the
+                              * limit itself; 0 when admitted */
+} mn_ratelimit_result;
+
+typedef struct mn_ratelimit_limit {
+    char *endpoint;          /* "memory:create", ..., or "*": every endpoint not named */
+    int64_t limit;           /* calls per window, before the role multiplier */
+    int64_t window_ms;
+    int overridden;          /* 1: the tenant's own; 0: built in */
+} mn_ratelimit_limit;
+
+typedef struct mn_ratelimit_limit_list {
+    size_t count;
+    mn_ratelimit_limit *items; /* by endpoint */
+} mn_ratelimit_limit_list;
+
+typedef struct mn_ratelimit_stats {
+    uint64_t allowed, denied; /* decisions of the counters */
+    uint64_t fail_open;       /* calls allowed unchecked: the counters were unreachable */
+    uint64_t fail_closed;     /* calls refused for the same reason (ratelimit_fail_closed) */
+} mn_ratelimit_stats;
+
+/* Counts n (>= 1) calls of the actor to endpoint when they all fit: MN_OK when admitted,
+ * MN_ELIMITED when not (nothing counted; the retry-after in mn_errmsg and out). out may be
+ * NULL. An actor's tenant and role are cached for ratelimit_refresh_ms. */
+MN_API int mn_ratelimit_hit(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n,
+                            mn_ratelimit_result *out);
+/* Whether n calls would be admitted now, counting nothing: MN_OK, the answer in *out. */
+MN_API int mn_ratelimit_peek(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n,
+                             mn_ratelimit_result *out);
+/* Forgets the calls counted for the tenant and endpoint (policy: "delete" on "ratelimit"). */
+MN_API int mn_ratelimit_reset(mn_db *db, const mn_actor *actor, const char *endpoint);
+/* The tenant's limits: built in and its own, by endpoint ("read" on "ratelimit"). */
+MN_API int mn_ratelimit_list(mn_db *db, const mn_actor *actor, mn_ratelimit_limit_list **out);
+/* The limit endpoint has for the tenant ("read" on "ratelimit"). */
+MN_API int mn_ratelimit_get_limit(mn_db *db, const mn_actor *actor, const char *endpoint,
+                                  mn_ratelimit_limit **out);
+/* Sets the tenant's own limit for endpoint (or "*"): 1..1000000000 calls per window_ms of
+ * 1..2678400000 (31 days) ("update" on "ratelimit"). MN_EUNSUPPORTED when the store keeps no
+ * limits. */
+MN_API int mn_ratelimit_set_limit(mn_db *db, const mn_actor *actor, const char *endpoint,
+                                  int64_t limit, int64_t window_ms);
+/* Back to the built-in limit ("update" on "ratelimit"); MN_ENOTFOUND when none was set. */
+MN_API int mn_ratelimit_delete_limit(mn_db *db, const mn_actor *actor, const char *endpoint);
+/* This handle's decisions since mn_open (the library's own calls and mn_ratelimit_hit). */
+MN_API int mn_ratelimit_stats_get(mn_db *db, mn_ratelimit_stats *out);
+MN_API void mn_ratelimit_limit_free(mn_ratelimit_limit *l);
+MN_API void mn_ratelimit_limit_list_free(mn_ratelimit_limit_list *l);
 
 #ifdef __cplusplus
 }

@@ -81,7 +81,9 @@ class mn_memory(Structure):
                 ("seq", c_int64),
                 ("similarity", c_double),
                 ("embedding", POINTER(c_float)),
-                ("dim", c_int)]
+                ("dim", c_int),
+                ("embed_status", c_int),   # asynchronous embedding (issue 7)
+                ("embed_error", c_char_p)]
 
 
 class mn_memory_list(Structure):

@@ -2,34 +2,69 @@
 #include "api/validate.h"
 #include "core/error.h"
 #include "core/handle.h"
+#include "embed/cache.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-int mn_embed_texts(mn_db *db, const char *const *texts, size_t n, float *out)
+int mn_embed_texts(mn_db *db, const char *scope, const char *const *texts, size_t n,
+                   float *out)
 {
     size_t small[64] = { 0 }, *lens = n <= 64 ? small : malloc(n * sizeof *lens);
     if (!lens)
         return mn_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", n);
     for (size_t i = 0; i < n; i++)
         lens[i] = strlen(texts[i]);
-    char err[MN_ERRMSG_MAX];
-    int rc = db->embed_ops->embed(db->embedder, texts, lens, n, out, err, sizeof err);
+    int rc = mn_embed_cached(db, scope, texts, lens, n, out);
     if (lens != small)
         free(lens);
-    return rc == MN_OK ? MN_OK : mn_seterr(db, rc, "%s", err);
+    return rc;
+}
+
+int mn_embed_many(mn_db *db, const char *const *texts, size_t n, float *out, int dim)
+{
+    if (!db)
+        return MN_EINVAL;
+    if ((!texts && n) || !out)
+        return mn_seterr(db, MN_EINVAL, "mn_embed: %s is NULL", out ? "texts" : "out");
+    if (dim != db->dim)
+        return mn_seterr(db, MN_EINVAL, "mn_embed: dim is %d but the database embeds into %d "
+                         "dimensions (mn_embed_dim)", dim, db->dim);
+    for (size_t i = 0; i < n; i++) {
+        if (!texts[i])
+            return mn_seterr(db, MN_EINVAL, "mn_embed: text %zu is NULL", i);
+        if (!mn_utf8_valid(texts[i], strlen(texts[i])))
+            return mn_seterr(db, MN_EINVAL, "mn_embed: text %zu is not valid UTF-8", i);
+    }
+    return n ? mn_embed_texts(db, NULL, texts, n, out) : MN_OK; /* for no tenant */
 }
 
 int mn_embed(mn_db *db, const char *text, float *out, int dim)
 {
+    return mn_embed_many(db, &text, 1, out, dim);
+}
+
+int mn_embed_stats_get(mn_db *db, mn_embed_stats *out)
+{
     if (!db)
         return MN_EINVAL;
-    if (!text || !out)
-        return mn_seterr(db, MN_EINVAL, "mn_embed: %s is NULL", text ? "out" : "text");
-    if (dim != db->dim)
-        return mn_seterr(db, MN_EINVAL, "mn_embed: dim is %d but the database embeds into %d "
-                         "dimensions (mn_embed_dim)", dim, db->dim);
-    if (!mn_utf8_valid(text, strlen(text)))
-        return mn_seterr(db, MN_EINVAL, "mn_embed: the text is not valid UTF-8");
-    return mn_embed_texts(db, &text, 1, out);
+    if (!out)
+        return mn_seterr(db, MN_EINVAL, "mn_embed_stats_get: out is NULL");
+    struct mn_embedder_stats es = {0};
+    if (db->embed_ops->stats)
+        db->embed_ops->stats(db->embedder, &es);
+    *out = (mn_embed_stats){
+        .embedder = db->embed_ops->name,
+        .model = db->embed_ops->cache_key(db->embedder),
+        .dim = db->dim,
+        .cached = db->embed_cached,
+        .cache_hits = __atomic_load_n(&db->embed_hits, __ATOMIC_RELAXED),
+        .cache_misses = __atomic_load_n(&db->embed_misses, __ATOMIC_RELAXED),
+        .texts = es.texts,
+        .requests = es.requests,
+        .retries = es.retries,
+        .max_inflight = es.max_inflight,
+        .max_batch = es.max_batch,
+    };
+    return MN_OK;
 }

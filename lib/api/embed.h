@@ -6,7 +6,9 @@
 
 #include <stddef.h>
 
-/* Embeds n NUL-terminated texts into out (n * mn_embed_dim(db) floats). */
-int mn_embed_texts(mn_db *db, const char *const *texts, size_t n, float *out);
+/* Embeds n NUL-terminated texts into out (n * mn_embed_dim(db) floats). scope: the tenant id
+ * the texts are embedded for (the embedding cache keeps each tenant's apart), NULL for none. */
+int mn_embed_texts(mn_db *db, const char *scope, const char *const *texts, size_t n,
+                   float *out);
 
 #endif

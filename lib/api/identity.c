@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/handle.h"
 #include "core/uuid.h"
+#include "ratelimit/ratelimit.h"
 #include "store/store.h"
 
 #include <stdlib.h>
@@ -45,6 +46,8 @@ int mn_identity_create(mn_db *db, const mn_actor *actor, const char *external_id
         rc = mn_who_resolve(db, actor, &who);
     if (rc == MN_OK)
         rc = check_identity(db, &who, "create", NULL, external_id, role ? role : "agent");
+    if (rc == MN_OK)
+        rc = mn_ratelimit_enforce(db, &who, "identity:create", 1);
     if (rc == MN_OK) {
         char id[MN_UUID_LEN + 1];
         mn_identity i = { .id = id, .tenant_id = who.tenant->id, .external_id = (char *)external_id,

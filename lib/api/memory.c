@@ -8,6 +8,8 @@
 #include "core/error.h"
 #include "core/handle.h"
 #include "core/uuid.h"
+#include "jobs/jobs.h"
+#include "ratelimit/ratelimit.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -81,16 +83,23 @@ static int prepare_row(mn_db *db, const struct mn_who *who, const mn_memory_inpu
     r->created_at = r->updated_at = now;
     r->expires_at = in->ttl_days > 0 ? now + in->ttl_days * MN_MS_PER_DAY : 0;
     r->embedding = p->vectors + i * (size_t)db->dim;
+    /* Asynchronous embedding (issue 7): a text without a vector goes with its job. */
+    if (db->cfg.embed_async && !in->embedding) {
+        r->embedding = NULL;
+        r->embed_job = 1;
+    }
     return MN_OK;
 }
 
-/* Embeds, in one call, the texts of every input that brought no vector of its own. */
-static int embed_missing(mn_db *db, const mn_memory_input *in, struct pending *p)
+/* Embeds, in one call, the texts of every input that brought no vector of its own (none
+ * with asynchronous embedding: their jobs will). scope: the tenant, for the cache. */
+static int embed_missing(mn_db *db, const char *scope, const mn_memory_input *in,
+                         struct pending *p)
 {
     size_t unembedded = 0;
     for (size_t i = 0; i < p->n; i++)
         unembedded += !in[i].embedding;
-    if (!unembedded)
+    if (!unembedded || db->cfg.embed_async)
         return MN_OK;
     const char **texts = malloc(unembedded * sizeof *texts);
     float *out = texts ? malloc(unembedded * (size_t)db->dim * sizeof *out) : NULL;
@@ -100,7 +109,7 @@ static int embed_missing(mn_db *db, const mn_memory_input *in, struct pending *p
         for (size_t i = 0, j = 0; i < p->n; i++)
             if (!in[i].embedding)
                 texts[j++] = in[i].text;
-        rc = mn_embed_texts(db, texts, unembedded, out);
+        rc = mn_embed_texts(db, scope, texts, unembedded, out);
     }
     for (size_t i = 0, j = 0; rc == MN_OK && i < p->n; i++)
         if (!in[i].embedding)
@@ -157,10 +166,15 @@ static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
                 mn_errprefix(db, "memory %zu: ", i);
         }
     }
+    /* Rate limit: counted once the batch is known good and allowed; a batch of n counts n. */
     if (rc == MN_OK)
-        rc = embed_missing(db, in, p);
+        rc = mn_ratelimit_enforce(db, who, "memory:create", (int64_t)n);
+    if (rc == MN_OK)
+        rc = embed_missing(db, who->tenant->id, in, p);
     if (rc == MN_OK)
         rc = db->store->ops->memory_insert(db->store, who->tenant->id, p->rows, n);
+    if (rc == MN_OK && db->cfg.embed_async)
+        mn_jobs_wake(db);
     return rc;
 }
 

@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/handle.h"
+#include "jobs/jobs.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -54,9 +55,10 @@ static int check_changes(mn_db *db, const mn_memory_input *c, char **metadata)
 
 /* One attempt: reads the memory, writes its next version if nobody wrote one meanwhile. */
 /* want_out: the caller asks for the updated memory back, which it must then be able to read. */
+/* embed_job: the new text's vector is left to a job (asynchronous embedding, issue 7). */
 static int update_once(mn_db *db, const struct mn_who *who, const char *id,
                        const mn_memory_input *c, const char *metadata, const float *vec,
-                       int want_out)
+                       int embed_job, int want_out)
 {
     mn_memory *cur;
     struct mn_store_query q = { .flags = MN_WITH_EMBEDDING, .now = mn_now_ms() };
@@ -73,7 +75,8 @@ static int update_once(mn_db *db, const struct mn_who *who, const char *id,
         .importance = c->has_importance ? c->importance : cur->importance,
         .version = cur->version + 1,
         .created_at = cur->created_at, .updated_at = q.now, .expires_at = cur->expires_at,
-        .embedding = vec ? vec : cur->embedding,
+        .embedding = embed_job ? NULL : vec ? vec : cur->embedding,
+        .embed_job = embed_job,
     };
     /* The memory must be updatable both as it is and as it will be: otherwise an update could
      * turn an allowed memory into one the actor may not create. */
@@ -119,24 +122,27 @@ int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
         rc = mn_require(db, changes, "the changes");
     if (rc == MN_OK)
         rc = check_changes(db, changes, &metadata);
-    if (rc == MN_OK && (changes->embedding || changes->text) &&
+    /* A new text needs a new vector, unless the caller brings one: made now, or by a job. */
+    int embed_job = rc == MN_OK && changes->text && !changes->embedding && db->cfg.embed_async;
+    if (rc == MN_OK && (changes->embedding || changes->text) && !embed_job &&
         !(vec = malloc((size_t)db->dim * sizeof *vec)))
         rc = mn_seterr(db, MN_ENOMEM, "out of memory updating %s", id);
-    /* A new text needs a new vector, unless the caller brings one. */
-    if (rc == MN_OK && changes->embedding)
-        rc = mn_check_vector(db, "embedding", changes->embedding, changes->dim, vec);
-    else if (rc == MN_OK && changes->text)
-        rc = mn_embed_texts(db, &changes->text, 1, vec);
     if (rc == MN_OK)
         rc = mn_who_resolve(db, actor, &who);
+    if (rc == MN_OK && changes->embedding)
+        rc = mn_check_vector(db, "embedding", changes->embedding, changes->dim, vec);
+    else if (rc == MN_OK && changes->text && !embed_job)
+        rc = mn_embed_texts(db, who.tenant->id, &changes->text, 1, vec);
     for (int i = 0; rc == MN_OK && i < MN_UPDATE_ATTEMPTS; i++) {
-        rc = update_once(db, &who, id, changes, metadata, vec, out != NULL);
+        rc = update_once(db, &who, id, changes, metadata, vec, embed_job, out != NULL);
         if (rc != MN_EBUSY_VERSION)
             break;
         rc = i + 1 < MN_UPDATE_ATTEMPTS ? MN_OK
              : mn_seterr(db, MN_EBACKEND, "memory %s kept changing under %d update attempts; "
                          "retry later", id, MN_UPDATE_ATTEMPTS);
     }
+    if (rc == MN_OK && embed_job)
+        mn_jobs_wake(db);
     if (rc == MN_OK && out) {
         struct mn_store_query q = { .flags = MN_WITH_EXPIRED, .now = mn_now_ms() };
         rc = db->store->ops->memory_get(db->store, who.tenant->id, id, &q, out);

@@ -7,6 +7,7 @@
 #include "core/handle.h"
 #include "core/uuid.h"
 #include "policy/policy.h"
+#include "ratelimit/ratelimit.h"
 #include "store/store.h"
 
 #include <stdlib.h>
@@ -200,6 +201,8 @@ int mn_policy_test(mn_db *db, const mn_actor *actor, const char *action, const c
     }
     if (rc == MN_OK)
         rc = mn_who_resolve(db, actor, &who);
+    if (rc == MN_OK)
+        rc = mn_ratelimit_enforce(db, &who, "policy:test", 1);
     mn_decision *d = rc == MN_OK ? calloc(1, sizeof *d) : NULL;
     if (rc == MN_OK && !d)
         rc = mn_seterr(db, MN_ENOMEM, "out of memory");

@@ -15,6 +15,7 @@
 #include "index/exact.h"
 #include "index/hnsw.h"
 #include "index/vindex.h"
+#include "ratelimit/ratelimit.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -26,8 +27,8 @@
  * many candidates an exact scan, which tests metadata as it reads, is cheaper. */
 #define MN_META_INDEX_MAX 4096
 
-/* The unit query vector for opt, in vec (db->dim floats). */
-static int query_vector(mn_db *db, const mn_search_options *opt, float *vec)
+/* The unit query vector for opt, in vec (db->dim floats); scope: the tenant, for the cache. */
+static int query_vector(mn_db *db, const char *scope, const mn_search_options *opt, float *vec)
 {
     if (opt->vector)
         return mn_check_vector(db, "the query vector", opt->vector, opt->dim, vec);
@@ -35,7 +36,7 @@ static int query_vector(mn_db *db, const mn_search_options *opt, float *vec)
         return mn_seterr(db, MN_EINVAL, "the search has neither a query text nor a vector");
     int rc = mn_check_text(db, "the query", opt->query, db->cfg.max_text_bytes);
     if (rc == MN_OK)
-        rc = mn_embed_texts(db, &opt->query, 1, vec);
+        rc = mn_embed_texts(db, scope, &opt->query, 1, vec);
     for (int i = 0; rc == MN_OK && i < db->dim; i++)
         if (vec[i] != 0)
             return MN_OK;
@@ -108,6 +109,11 @@ static void keep_selected(const struct mn_store_query *q, mn_memory_list *l)
     l->count = kept;
 }
 
+static void push_hit(void *ctx, int64_t key, float similarity)
+{
+    mn_topk_push(ctx, key, similarity);
+}
+
 /* The k best memories who may read. Candidates that do not make it (policies may hide memories
  * one by one; rows changed since the index saw them; a metadata filter the index cannot test)
  * are dropped after the read and the search is widened (4x at a time) until k are found or
@@ -118,12 +124,18 @@ static int best_readable(mn_db *db, const struct mn_who *who, const struct mn_st
 {
     size_t k = (size_t)(opt->k ? opt->k : MN_K_DEFAULT);
     int use_index = db->index != NULL;
+    /* A store that searches itself (postgres with pgvector) serves instead of the index. */
+    int use_store = db->store->ops->memory_search != NULL;
     for (size_t want = q->metadata && use_index ? k * 4 : k;; want *= 4) {
         struct mn_topk top = {0};
         int served = 0;
         int rc = mn_topk_init(&top, want) == 0 ? MN_OK
                  : mn_seterr(db, MN_ENOMEM, "out of memory searching");
-        if (rc == MN_OK && use_index) {
+        if (rc == MN_OK && use_store) {
+            rc = db->store->ops->memory_search(db->store, who->tenant->id, q, vec, want,
+                                               opt->ef, push_hit, &top);
+            served = rc == MN_OK;
+        } else if (rc == MN_OK && use_index) {
             rc = mn_vindex_search(db->index, who->tenant->id, q, vec, want, opt->ef, &top,
                                   &served);
             if (rc != MN_OK)
@@ -155,7 +167,7 @@ static int best_readable(mn_db *db, const struct mn_who *who, const struct mn_st
         mn_memory_list_free(*out);
         *out = NULL;
         if (served && q->metadata && want * 4 > MN_META_INDEX_MAX)
-            use_index = 0;
+            use_index = use_store = 0;
     }
 }
 
@@ -172,13 +184,16 @@ int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *
     float *vec = rc == MN_OK ? malloc((size_t)db->dim * sizeof *vec) : NULL;
     if (rc == MN_OK && !vec)
         rc = mn_seterr(db, MN_ENOMEM, "out of memory searching");
-    if (rc == MN_OK)
-        rc = query_vector(db, opt, vec);
     struct mn_who who = {0};
     struct mn_query_owned q = {0};
     int per_memory = 0;
     if (rc == MN_OK)
         rc = mn_query_begin(db, actor, "search", &opt->filter, &who, &q, &per_memory);
+    if (rc == MN_OK)
+        rc = mn_ratelimit_enforce(db, &who, "memory:search", 1);
+    /* Embedded once the tenant is known: its embedding cache is its own. */
+    if (rc == MN_OK)
+        rc = query_vector(db, who.tenant->id, opt, vec);
     if (rc == MN_OK)
         rc = best_readable(db, &who, &q.q, vec, opt, per_memory, out);
     mn_query_release(&q);

@@ -4,6 +4,7 @@
 #include "core/error.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,7 +12,18 @@ static _Thread_local struct {
     const mn_db *db;
     int rc;
     char msg[MN_ERRMSG_MAX];
+    mn_errfmt_fn lazy;         /* set: msg is still to be made from arg (mn_seterr_lazy) */
+    _Alignas(max_align_t) unsigned char arg[MN_ERRARG_MAX];
 } last;
+
+/* Makes a lazy message now that it is read. */
+static void make_lazy(void)
+{
+    if (last.lazy) {
+        last.lazy(last.msg, sizeof last.msg, last.arg);
+        last.lazy = NULL;
+    }
+}
 
 int mn_seterr(const mn_db *db, int rc, const char *fmt, ...)
 {
@@ -21,12 +33,23 @@ int mn_seterr(const mn_db *db, int rc, const char *fmt, ...)
     va_end(ap);
     last.db = db;
     last.rc = rc;
+    last.lazy = NULL;
+    return rc;
+}
+
+int mn_seterr_lazy(const mn_db *db, int rc, mn_errfmt_fn fmt, const void *arg, size_t argsize)
+{
+    memcpy(last.arg, arg, argsize < sizeof last.arg ? argsize : sizeof last.arg);
+    last.lazy = fmt;
+    last.db = db;
+    last.rc = rc;
     return rc;
 }
 
 void mn_errprefix(const mn_db *db, const char *fmt, ...)
 {
     char msg[MN_ERRMSG_MAX];
+    make_lazy();
     memcpy(msg, last.msg, sizeof msg);
     va_list ap;
     va_start(ap, fmt);
@@ -41,6 +64,7 @@ const char *mn_errmsg(const mn_db *db)
 {
     if (last.db != db || last.rc == MN_OK)
         return "not an error";
+    make_lazy();
     return last.msg;
 }
 

@@ -14,4 +14,12 @@ void mn_errprefix(const mn_db *db, const char *fmt, ...) __attribute__((format(p
 /* Size of an error message, terminator included; longer messages are cut. */
 #define MN_ERRMSG_MAX 512
 
+/* Records rc with a message made only when it is read (mn_errmsg, mn_errprefix): fmt(buf,
+ * size, arg) on a copy of the argsize (<= MN_ERRARG_MAX) bytes at arg. For failures that are a
+ * normal answer on a hot path (a rate-limit denial), where formatting a message nobody reads
+ * would cost more than the work itself. */
+typedef void (*mn_errfmt_fn)(char *buf, size_t size, const void *arg);
+#define MN_ERRARG_MAX 128
+int mn_seterr_lazy(const mn_db *db, int rc, mn_errfmt_fn fmt, const void *arg, size_t argsize);
+
 #endif

@@ -66,6 +66,7 @@ void mn_memory_clear(void *item)
     free(m->type);
     free(m->metadata);
     free(m->embedding);
+    free(m->embed_error);
 }
 
 void mn_memory_free(mn_memory *m)

@@ -1,11 +1,15 @@
 /* The handle: opening and closing, library-wide initialisation and version. */
 #include "core/handle.h"
 #include "core/error.h"
+#include "embed/cache.h"
 #include "store/store.h"
 #include "api/access.h"
 #include "index/hnsw.h"
 #include "index/vindex.h"
+#include "jobs/jobs.h"
+#include "ratelimit/ratelimit.h"
 
+#include <curl/curl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -28,7 +32,8 @@ static int init_rc;
 
 static void global_init(void)
 {
-    init_rc = sqlite3_initialize() == SQLITE_OK ? MN_OK : MN_ERROR;
+    init_rc = sqlite3_initialize() == SQLITE_OK &&
+                      curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? MN_OK : MN_ERROR;
 }
 
 int mn_global_init(void)
@@ -48,9 +53,16 @@ static int settle_config(mn_db *db, const mn_config *in)
     mn_config *c = &db->cfg;
     if (in)
         *c = *in;
-    if (c->flags & ~(unsigned)(MN_OPEN_READONLY | MN_OPEN_NOCREATE))
+    const unsigned known = MN_OPEN_READONLY | MN_OPEN_NOCREATE | MN_OPEN_MIGRATE;
+    if (c->flags & ~known)
         return mn_seterr(db, MN_EINVAL, "mn_config.flags has unknown bits 0x%x; use MN_OPEN_*",
-                         c->flags & ~(unsigned)(MN_OPEN_READONLY | MN_OPEN_NOCREATE));
+                         c->flags & ~known);
+    if (c->embed_timeout_ms < 0)
+        return mn_seterr(db, MN_EINVAL, "mn_config.embed_timeout_ms is %d; give milliseconds "
+                         "> 0 (0 = the default, 30000)", c->embed_timeout_ms);
+    if (c->embed_cache != MN_EMBED_CACHE_AUTO && c->embed_cache != MN_EMBED_CACHE_OFF)
+        return mn_seterr(db, MN_EINVAL, "mn_config.embed_cache is %d; give MN_EMBED_CACHE_AUTO "
+                         "(0) or MN_EMBED_CACHE_OFF (1)", c->embed_cache);
     if (c->embed_dim < 0)
         return mn_seterr(db, MN_EINVAL, "mn_config.embed_dim is %d; give a positive dimension "
                          "or 0 for the default (%d)", c->embed_dim, MN_DEFAULT_DIM);
@@ -84,11 +96,11 @@ static int settle_config(mn_db *db, const mn_config *in)
         c->pool_size = MN_DEFAULT_POOL;
     db->embed_ops = mn_embedder_find(c->embedder);
     if (!db->embed_ops)
-        return mn_seterr(db, MN_EINVAL, "unknown embedder \"%.64s\"; this build has \"local\"",
-                         c->embedder);
+        return mn_seterr(db, MN_EINVAL, "unknown embedder \"%.64s\"; this build has %s",
+                         c->embedder, mn_embedder_names());
     /* The name is borrowed from the caller: keep the library's own copy of it. */
     c->embedder = db->embed_ops->name;
-    return MN_OK;
+    return mn_jobs_settle(db); /* asynchronous embedding (issue 7) */
 }
 
 static int make_embedder(mn_db *db, int dim)
@@ -97,7 +109,14 @@ static int make_embedder(mn_db *db, int dim)
         db->embed_ops->destroy(db->embedder);
     db->embedder = NULL;
     char err[MN_ERRMSG_MAX];
-    int rc = db->embed_ops->create(dim, &db->embedder, err, sizeof err);
+    struct mn_embedder_config ec = {
+        .dim = dim,
+        .url = db->cfg.embed_url,
+        .model = db->cfg.embed_model,
+        .timeout_ms = db->cfg.embed_timeout_ms,
+        .retries = db->cfg.embed_retries,
+    };
+    int rc = db->embed_ops->create(&ec, &db->embedder, err, sizeof err);
     return rc == MN_OK ? MN_OK : mn_seterr(db, rc == MN_ERANGE ? MN_EINVAL : rc, "%s", err);
 }
 
@@ -107,7 +126,7 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
         return mn_seterr(NULL, MN_EINVAL, "mn_open: out is NULL; pass the address of an mn_db *");
     *out = NULL;
     if (mn_global_init() != MN_OK)
-        return mn_seterr(NULL, MN_ERROR, "mn_open: SQLite failed to initialise");
+        return mn_seterr(NULL, MN_ERROR, "mn_open: SQLite or libcurl failed to initialise");
     mn_db *db = calloc(1, sizeof *db);
     if (!db)
         return mn_seterr(NULL, MN_ENOMEM, "mn_open: out of memory");
@@ -115,6 +134,8 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     if (mn_policy_sets_create(&db->policy_sets) != MN_OK)
         return mn_seterr(db, MN_ENOMEM, "mn_open: out of memory");
     int rc = settle_config(db, cfg);
+    if (rc == MN_OK)
+        rc = mn_limiter_open(db); /* rate limiting: checks its settings, connects lazily */
     if (rc != MN_OK)
         return rc;
     if (!url || !*url)
@@ -124,23 +145,31 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     if (!ops)
         return mn_seterr(db, MN_EUNSUPPORTED, "no store backend for the URL \"%.200s\" in this "
                          "build; use sqlite:PATH or a file path", url);
-    /* The embedder checks the dimension before a new database is made with it. */
-    int dim = db->cfg.embed_dim ? db->cfg.embed_dim : MN_DEFAULT_DIM;
-    rc = make_embedder(db, dim);
+    /* The embedder checks the dimension before a new database is made with it. An embedder
+     * that takes any dimension follows an existing database's (wanted 0); a model's own
+     * dimension must be the database's. */
+    int dim = db->cfg.embed_dim ? db->cfg.embed_dim : db->embed_ops->default_dim;
+    rc = make_embedder(db, db->cfg.embed_dim);
     if (rc != MN_OK)
         return rc;
-    int wanted = db->cfg.embed_dim;
+    int wanted = db->embed_ops->any_dim ? db->cfg.embed_dim : dim;
     rc = ops->open(db, target, &db->cfg, &wanted, &db->store);
     if (rc != MN_OK)
         return rc;
     db->dim = wanted;
+    db->embed_cached = mn_embed_cache_usable(db);
     /* The vector index (index/vindex.h). Without one (MN_INDEX_NONE, or no memory for it)
-     * search scans exactly; its files never make the open fail. */
-    if (db->cfg.index == MN_INDEX_AUTO)
+     * search scans exactly; its files never make the open fail. A store that searches itself
+     * (postgres with pgvector) needs none. */
+    if (db->cfg.index == MN_INDEX_AUTO && !db->store->ops->memory_search)
         mn_vindex_open(db, &db->index);
     rc = wanted == dim ? MN_OK : make_embedder(db, wanted);
+    /* Borrowed from the caller for mn_open only: the embedder keeps its own copies. */
+    db->cfg.embed_url = db->cfg.embed_model = NULL;
     if (rc == MN_OK && !(db->cfg.flags & MN_OPEN_READONLY))
         rc = mn_tenant_install_default_policies(db);
+    if (rc == MN_OK)
+        rc = mn_jobs_open(db); /* embedding workers (issue 7): once everything else is up */
     return rc;
 }
 
@@ -148,12 +177,15 @@ void mn_close(mn_db *db)
 {
     if (!db)
         return;
+    mn_jobs_close(db); /* the embedding workers use everything below: they stop first */
     mn_vindex_close(db->index); /* saves the index: before the store goes */
     if (db->store)
         db->store->ops->close(db->store);
     if (db->embedder)
         db->embed_ops->destroy(db->embedder);
     mn_policy_sets_free(db->policy_sets);
+    mn_limiter_close(db->limiter);
+    mn_rl_targets_free(db->rl_targets);
     free(db);
 }
 
@@ -166,4 +198,11 @@ void mn_db_changed(mn_db *db, const char *tenant_id)
 int mn_embed_dim(const mn_db *db)
 {
     return db ? db->dim : 0;
+}
+
+int mn_schema_version(mn_db *db, int *version)
+{
+    if (!db || !version || !db->store)
+        return mn_seterr(db, MN_EINVAL, "mn_schema_version: give an open handle and an int *");
+    return db->store->ops->schema_version(db->store, version);
 }

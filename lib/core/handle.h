@@ -8,6 +8,8 @@
 struct mn_store;
 struct mn_policy_sets;
 struct mn_vindex;
+struct mn_limiter;
+struct mn_rl_targets;
 
 struct mn_db {
     mn_config cfg;                          /* with defaults filled in */
@@ -17,6 +19,14 @@ struct mn_db {
     int dim;                                /* the database's embedding dimension */
     struct mn_policy_sets *policy_sets;     /* compiled policies per tenant (api/access.c) */
     struct mn_vindex *index;                /* vector index (index/vindex.c); NULL: exact scans */
+    /* ---- embedding cache (issue 7, embed/cache.c) ---- */
+    int embed_cached;                       /* vectors go through the store's cache */
+    uint64_t embed_hits, embed_misses;      /* atomics */
+    /* ---- rate limiting (issue 5, ratelimit/) ---- */
+    struct mn_limiter *limiter;             /* counters, fail mode, stats */
+    struct mn_rl_targets *rl_targets;       /* cached actors and tenants' limits */
+    /* ---- asynchronous embedding (issue 7, jobs/) ---- */
+    struct mn_jobs *jobs;                   /* worker threads; NULL without any */
 };
 
 /* Called by the store after it committed a change to the tenant's memories: the vector index

@@ -10,5 +10,6 @@ struct mn_migration {
 
 /* Terminated by an entry whose version is 0. */
 extern const struct mn_migration mn_sqlite_migrations[];
+extern const struct mn_migration mn_postgres_migrations[];
 
 #endif

@@ -6,25 +6,70 @@
 #define MN_EMBED_EMBEDDER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct mn_embedder mn_embedder;
 
+/* What an instance is made with. Zero fields mean the backend's defaults; a backend ignores
+ * the fields it has no use for (the local embedder needs only dim). Strings are borrowed for
+ * the duration of create(). */
+struct mn_embedder_config {
+    int dim;             /* vector dimension; 0 = the backend's default_dim */
+    const char *url;     /* base URL of the server, e.g. http://127.0.0.1:8080/v1 */
+    const char *model;   /* model name sent to the server */
+    const char *api_key; /* NULL: read from the environment (MANUSHYA_EMBED_API_KEY, then
+                          * OPENAI_API_KEY) */
+    int timeout_ms;      /* per request; default 30000 */
+    int retries;         /* retries of a transient failure; default 3, < 0 = none */
+    int backoff_ms;      /* first retry's base delay, doubled each retry; default 500 */
+    int batch;           /* inputs per request; default 100 */
+    int inflight;        /* requests in flight at once; default 4 */
+};
+
+/* What an instance has done so far (all counters since create). */
+struct mn_embedder_stats {
+    uint64_t texts;         /* texts embedded */
+    uint64_t requests;      /* HTTP requests sent, retries included */
+    uint64_t retries;       /* of them, retries */
+    uint64_t max_inflight;  /* most requests in flight at once */
+    uint64_t max_batch;     /* most inputs in one request */
+};
+
 struct mn_embedder_ops {
     const char *name;
-    /* Creates an instance producing dim-dimensional vectors. On failure returns an MN_E* code
-     * and writes a message into err (errlen bytes). */
-    int (*create)(int dim, mn_embedder **out, char *err, size_t errlen);
+    /* The dimension used when the config and the database leave it open. */
+    int default_dim;
+    /* 1: the instance can take any dimension, so an existing database's dimension wins over
+     * default_dim (local hashing). 0: the dimension is the model's: a database of another
+     * dimension is an error, not something to adapt to. */
+    int any_dim;
+    /* 1: embedding costs more than a store lookup, so results go through the embedding cache
+     * (embed/cache.c); the local embedder is faster than the lookup would be. */
+    int cacheable;
+    /* Creates an instance. On failure returns an MN_E* code and writes a message into err
+     * (errlen bytes). */
+    int (*create)(const struct mn_embedder_config *cfg, mn_embedder **out, char *err,
+                  size_t errlen);
     /* Embeds n texts (texts[i] of lens[i] bytes, not necessarily NUL-terminated) into
      * out[i*dim .. i*dim+dim-1], each L2-normalised (all zeros only for text without features).
-     * Must be safe to call from several threads at once on one instance. */
+     * Must be safe to call from several threads at once on one instance. On failure out is
+     * unspecified. */
     int (*embed)(mn_embedder *e, const char *const *texts, const size_t *lens, size_t n,
                  float *out, char *err, size_t errlen);
+    /* The cache's name for the vectors this instance makes ("local", or the model name): two
+     * instances with the same key make the same vectors for the same text. */
+    const char *(*cache_key)(const mn_embedder *e);
+    /* Optional (NULL: no counters). */
+    void (*stats)(const mn_embedder *e, struct mn_embedder_stats *out);
     void (*destroy)(mn_embedder *e);
 };
 
 /* NULL when no embedder has that name. */
 const struct mn_embedder_ops *mn_embedder_find(const char *name);
+/* The names of the embedders, comma-separated, for messages: "local, openai". */
+const char *mn_embedder_names(void);
 
 extern const struct mn_embedder_ops mn_embedder_local;
+extern const struct mn_embedder_ops mn_embedder_openai;
 
 #endif

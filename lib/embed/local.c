@@ -315,13 +315,15 @@ static void mn_set_err(char *err, size_t errlen, const char *msg)
         snprintf(err, errlen, "%s", msg);
 }
 
-static int mn_local_create(int dim, mn_embedder **out, char *err, size_t errlen)
+static int mn_local_create(const struct mn_embedder_config *cfg, mn_embedder **out, char *err,
+                           size_t errlen)
 {
     if (!out) {
         mn_set_err(err, errlen, "local embedder: no place for the instance (out is NULL)");
         return MN_EINVAL;
     }
     *out = NULL;
+    int dim = cfg && cfg->dim ? cfg->dim : mn_embedder_local.default_dim;
     if (dim < MN_LOCAL_DIM_MIN || dim > MN_LOCAL_DIM_MAX) {
         if (err && errlen)
             snprintf(err, errlen,
@@ -370,6 +372,12 @@ static int mn_local_embed(mn_embedder *e, const char *const *texts, const size_t
     return MN_OK;
 }
 
+static const char *mn_local_cache_key(const mn_embedder *e)
+{
+    (void)e;
+    return "local";
+}
+
 static void mn_local_destroy(mn_embedder *e)
 {
     free(e);
@@ -377,7 +385,10 @@ static void mn_local_destroy(mn_embedder *e)
 
 const struct mn_embedder_ops mn_embedder_local = {
     .name = "local",
+    .default_dim = 384,
+    .any_dim = 1,
     .create = mn_local_create,
     .embed = mn_local_embed,
+    .cache_key = mn_local_cache_key,
     .destroy = mn_local_destroy,
 };

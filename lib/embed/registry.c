@@ -7,6 +7,7 @@
 
 static const struct mn_embedder_ops *const mn_embedders[] = {
     &mn_embedder_local,
+    &mn_embedder_openai,
 };
 
 const struct mn_embedder_ops *mn_embedder_find(const char *name)
@@ -17,4 +18,9 @@ const struct mn_embedder_ops *mn_embedder_find(const char *name)
         if (strcmp(mn_embedders[i]->name, name) == 0)
             return mn_embedders[i];
     return NULL;
+}
+
+const char *mn_embedder_names(void)
+{
+    return "local, openai";
 }

@@ -3,7 +3,15 @@
 
 #include <string.h>
 
-static const struct mn_store_ops *const backends[] = { &mn_store_sqlite };
+/* A scheme and its backend; postgresql:// is libpq's other spelling of postgres://. */
+static const struct {
+    const char *scheme;
+    const struct mn_store_ops *ops;
+} backends[] = {
+    { "sqlite", &mn_store_sqlite },
+    { "postgres", &mn_store_postgres },
+    { "postgresql", &mn_store_postgres },
+};
 
 const struct mn_store_ops *mn_store_find(const char *url, const char **target)
 {
@@ -16,12 +24,12 @@ const struct mn_store_ops *mn_store_find(const char *url, const char **target)
         return &mn_store_sqlite;
     }
     for (size_t i = 0; i < sizeof backends / sizeof *backends; i++) {
-        if (strlen(backends[i]->scheme) == n && strncmp(url, backends[i]->scheme, n) == 0) {
+        if (strlen(backends[i].scheme) == n && strncmp(url, backends[i].scheme, n) == 0) {
             const char *rest = colon + 1;
             if (strncmp(rest, "//", 2) == 0)
                 rest += 2;
             *target = rest;
-            return backends[i];
+            return backends[i].ops;
         }
     }
     *target = NULL;

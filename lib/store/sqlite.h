@@ -21,6 +21,13 @@ enum sq_stmt_id {
     SQ_MEMORY_EXPIRED, SQ_MEMORY_SCAN, SQ_MEMORY_SCAN_BY_IDENTITY, SQ_MEMORY_GET_KEY,
     SQ_SEQ_GET, SQ_MEMORY_CHANGES, SQ_MEMORY_SEQS, SQ_META_GET, SQ_META_PUT,
     SQ_FEED_PRUNE, SQ_FEED_HORIZON_PUT, SQ_FEED_HORIZON_GET,
+    /* rate-limit overrides (sqlite_ratelimit.c) */
+    SQ_RATELIMIT_PUT, SQ_RATELIMIT_LIST, SQ_RATELIMIT_DELETE,
+    /* embedding cache (sqlite_embed.c) */
+    SQ_EMBED_CACHE_GET, SQ_EMBED_CACHE_PUT,
+    /* embedding jobs (sqlite_jobs.c; issue 7) */
+    SQ_JOB_ENQUEUE, SQ_JOB_DROP, SQ_JOB_CLAIM, SQ_JOB_CLAIMED, SQ_JOB_STORE, SQ_JOB_ACK,
+    SQ_JOB_RELEASE, SQ_JOB_FAIL, SQ_JOB_LIST, SQ_JOB_RETRY_ONE, SQ_JOB_RETRY_FAILED,
     SQ__COUNT
 };
 
@@ -180,6 +187,33 @@ int sq_meta_get(struct mn_store *st, const char *key, char **value);
 int sq_meta_put(struct mn_store *st, const char *key, const char *value);
 int sq_feed_prune(struct mn_store *st, const char *tenant_id, int64_t upto_seq);
 int sq_feed_horizon(struct mn_store *st, const char *tenant_id, int64_t *seq);
+/* Rate-limit overrides (sqlite_ratelimit.c). */
+int sq_ratelimit_limit_put(struct mn_store *st, const char *tenant_id, const char *endpoint,
+                           int64_t max_calls, int64_t window_ms, int64_t now);
+int sq_ratelimit_limit_list(struct mn_store *st, const char *tenant_id,
+                            mn_ratelimit_limit_list **out);
+int sq_ratelimit_limit_delete(struct mn_store *st, const char *tenant_id, const char *endpoint);
+/* The embedding cache (sqlite_embed.c). */
+int sq_embed_cache_get(struct mn_store *st, const char *scope, const char *model, int dim,
+                       const unsigned char *hashes, size_t n, float *out, unsigned char *hit);
+int sq_embed_cache_put(struct mn_store *st, const char *scope, const char *model, int dim,
+                       const unsigned char *hashes, size_t n, const float *vecs, int64_t now);
+/* Embedding jobs (sqlite_jobs.c; issue 7). sq_job_enqueue / sq_job_drop run inside the
+ * caller's transaction: the job of memory id (tenant) is (re)queued, or dropped. */
+int sq_job_enqueue(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
+                   const char *memory_id, int64_t now);
+int sq_job_drop(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
+                const char *memory_id);
+int sq_embed_jobs_claim(struct mn_store *st, const char *claim, int64_t now, int64_t lease_ms,
+                        size_t limit, struct mn_embed_task **out, size_t *n);
+int sq_embed_jobs_done(struct mn_store *st, const char *claim, const struct mn_embed_task *t,
+                       size_t n, const float *vecs, int64_t now, size_t *stored);
+int sq_embed_jobs_fail(struct mn_store *st, const char *claim, const struct mn_embed_task *t,
+                       size_t n, const char *error, const int64_t *next_at, int64_t now);
+int sq_embed_jobs_list(struct mn_store *st, const char *tenant_id, int status, int limit,
+                       mn_embed_job_list **out);
+int sq_embed_jobs_retry(struct mn_store *st, const char *tenant_id, const char *memory_id,
+                        int64_t now, size_t *retried);
 /* Tells the handle, after a commit, that the tenant's memories changed (an index follows). */
 void sq_changed(struct sq_store *s, const char *tenant_id);
 

@@ -86,6 +86,11 @@ int sq_memory_update(struct mn_store *st, const char *tenant_id, const struct mn
         sq_bind_text(q, 7, after);
         rc = sq_exec(s, c, q, "recording a memory's history");
     }
+    /* Asynchronous embedding (issue 7): a new text queues its job, a given vector ends one. */
+    if (rc == MN_OK && row->embed_job)
+        rc = sq_job_enqueue(s, c, tenant_id, row->id, row->updated_at);
+    else if (rc == MN_OK && row->embedding)
+        rc = sq_job_drop(s, c, tenant_id, row->id);
     rc = sq_write_end(s, c, rc);
     if (rc == MN_OK)
         sq_changed(s, tenant_id);

@@ -148,8 +148,9 @@ static int check_embedding(struct sq_store *s, struct sq_conn *c, const char *em
                            "missing or damaged", s->path);
         else if (*dim != 0 && *dim != have)
             rc = mn_seterr(s->base.db, MN_EINVAL, "%s stores %d-dimensional embeddings but %d "
-                           "were asked for; leave embed_dim at 0 to use the database's "
-                           "dimension", s->path, have, *dim);
+                           "were asked for (embed_dim, or the embedding model's dimension); "
+                           "use embed_dim %d (0 with the local embedder) and a model of that "
+                           "dimension, or a new database", s->path, have, *dim, have);
         else if (strcmp(stored_embedder, embedder) != 0)
             rc = mn_seterr(s->base.db, MN_EINVAL, "%s was made with the \"%s\" embedder, not "
                            "\"%s\"; open it with embedder \"%s\"", s->path, stored_embedder,

@@ -3,9 +3,13 @@
  * current time (for expiry), ?5 the type filter (NULL = any), ?6 the identity. */
 #include "store/sqlite.h"
 
+/* The last two: the status and error of the memory's embedding job (issue 7), NULL without
+ * one (embedded). */
 #define MEMORY_COLUMNS \
     "key, id, tenant_id, identity_id, text, type, metadata, importance, version, created_at, " \
-    "updated_at, expires_at, deleted, seq, embedding"
+    "updated_at, expires_at, deleted, seq, embedding, " \
+    "(SELECT status FROM embed_jobs WHERE memory_key = memories.key), " \
+    "(SELECT error FROM embed_jobs WHERE memory_key = memories.key)"
 #define VISIBLE \
     " (?3 & 1 OR deleted = 0) AND (?3 & 2 OR expires_at = 0 OR expires_at > ?4) "
 #define POLICY_COLUMNS \
@@ -116,6 +120,56 @@ static const char *const sql[SQ__COUNT] = {
                             "WHERE key = 'feed_horizon:' || ?1",
     [SQ_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [SQ_META_PUT] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+    [SQ_RATELIMIT_PUT] = "INSERT OR REPLACE INTO ratelimit_limits (tenant_id, endpoint, max_calls, "
+                         "window_ms, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQ_RATELIMIT_LIST] = "SELECT endpoint, max_calls, window_ms FROM ratelimit_limits "
+                          "WHERE tenant_id = ?1 ORDER BY endpoint",
+    [SQ_RATELIMIT_DELETE] = "DELETE FROM ratelimit_limits WHERE tenant_id = ?1 AND endpoint = ?2",
+    [SQ_EMBED_CACHE_GET] = "SELECT vector FROM embed_cache WHERE scope = ?1 AND model = ?2 "
+                           "AND dim = ?3 AND hash = ?4",
+    [SQ_EMBED_CACHE_PUT] = "INSERT OR IGNORE INTO embed_cache (scope, model, dim, hash, vector, "
+                           "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+
+    /* Embedding jobs (sqlite_jobs.c; issue 7). Status 1 pending, 2 failed. ?1 tenant, ?2
+     * memory id, ?3 now in enqueue/drop. A new text replaces a pending or failed job. */
+    [SQ_JOB_ENQUEUE] = "INSERT INTO embed_jobs (memory_key, tenant_id, status, attempts, "
+                       "run_after, created_at, updated_at) SELECT key, tenant_id, 1, 0, ?3, ?3, "
+                       "?3 FROM memories WHERE tenant_id = ?1 AND id = ?2 "
+                       "ON CONFLICT (memory_key) DO UPDATE SET status = 1, attempts = 0, "
+                       "run_after = ?3, claim = NULL, error = NULL, updated_at = ?3",
+    [SQ_JOB_DROP] = "DELETE FROM embed_jobs WHERE memory_key = "
+                    "(SELECT key FROM memories WHERE tenant_id = ?1 AND id = ?2)",
+    /* ?1 claim, ?2 now, ?3 lease end, ?4 limit: the longest-waiting due jobs. */
+    [SQ_JOB_CLAIM] = "UPDATE embed_jobs SET claim = ?1, run_after = ?3, attempts = attempts + 1, "
+                     "updated_at = ?2 WHERE memory_key IN (SELECT memory_key FROM embed_jobs "
+                     "WHERE status = 1 AND run_after <= ?2 ORDER BY run_after, memory_key "
+                     "LIMIT ?4)",
+    [SQ_JOB_CLAIMED] = "SELECT j.memory_key, m.version, j.attempts, m.tenant_id, m.id, m.text "
+                       "FROM embed_jobs j JOIN memories m ON m.key = j.memory_key "
+                       "WHERE j.claim = ?1 ORDER BY m.tenant_id, j.memory_key",
+    /* ?1 key, ?2 version, ?3 claim, ?4 vector, ?5 seq: only while the claim holds the job. */
+    [SQ_JOB_STORE] = "UPDATE memories SET embedding = ?4, seq = ?5 WHERE key = ?1 AND "
+                     "version = ?2 AND EXISTS (SELECT 1 FROM embed_jobs WHERE memory_key = ?1 "
+                     "AND claim = ?3)",
+    [SQ_JOB_ACK] = "DELETE FROM embed_jobs WHERE memory_key = ?1 AND claim = ?2",
+    /* The memory changed but kept its text: due again, this claim not counted. */
+    [SQ_JOB_RELEASE] = "UPDATE embed_jobs SET claim = NULL, run_after = ?3, "
+                       "attempts = attempts - 1, updated_at = ?3 "
+                       "WHERE memory_key = ?1 AND claim = ?2",
+    /* ?4 next attempt (0: failed for good), ?5 error. */
+    [SQ_JOB_FAIL] = "UPDATE embed_jobs SET claim = NULL, status = CASE WHEN ?4 > 0 THEN 1 "
+                    "ELSE 2 END, run_after = ?4, error = ?5, updated_at = ?3 "
+                    "WHERE memory_key = ?1 AND claim = ?2",
+    /* ?2 status (0 = any), ?3 limit. */
+    [SQ_JOB_LIST] = "SELECT m.id, j.tenant_id, j.status, j.attempts, j.run_after, j.error, "
+                    "j.created_at, j.updated_at FROM embed_jobs j JOIN memories m "
+                    "ON m.key = j.memory_key WHERE j.tenant_id = ?1 AND (?2 = 0 OR "
+                    "j.status = ?2) ORDER BY j.memory_key LIMIT ?3",
+    [SQ_JOB_RETRY_ONE] = "UPDATE embed_jobs SET status = 1, attempts = 0, run_after = ?3, "
+                         "claim = NULL, updated_at = ?3 WHERE memory_key = (SELECT key FROM "
+                         "memories WHERE tenant_id = ?1 AND id = ?2)",
+    [SQ_JOB_RETRY_FAILED] = "UPDATE embed_jobs SET status = 1, attempts = 0, run_after = ?3, "
+                            "claim = NULL, updated_at = ?3 WHERE tenant_id = ?1 AND status = 2",
 };
 
 const char *sq_sql(enum sq_stmt_id id)

@@ -43,11 +43,27 @@ struct mn_memory_row {
     int64_t version;
     int64_t created_at, updated_at, expires_at;
     const float *embedding;    /* unit vector of the database's dimension */
+    /* Asynchronous embedding (issue 7): embedding is NULL, and the backend enqueues the row's
+     * embedding job (replacing a pending one) in the same transaction. A row written with an
+     * embedding drops any pending job of its memory. */
+    int embed_job;
 };
+
+/* A claimed embedding job (issue 7): the memory as it was when claimed. */
+struct mn_embed_task {
+    int64_t key;               /* the memory's store key */
+    int64_t version;           /* its version when claimed: the vector is stored only if the
+                                * memory still has it */
+    int attempts;              /* this one included */
+    char *tenant_id, *memory_id, *text;
+};
+void mn_embed_tasks_free(struct mn_embed_task *t, size_t n);
 
 /* Called by scan for every selected memory: its store key and its unit vector, dim floats in
  * native byte order that may sit at any address (read them with mn_ip or memcpy). */
 typedef void (*mn_scan_fn)(void *ctx, int64_t key, const void *vec);
+/* Called by memory_search for every hit: its store key and cosine similarity. */
+typedef void (*mn_hit_fn)(void *ctx, int64_t key, float similarity);
 
 /* One entry of the change feed (memory_changes): a memory as its last change left it, or the
  * tombstone of a hard-deleted one. Strings and the vector are valid during the call only. */
@@ -161,6 +177,65 @@ struct mn_store_ops {
     /* Database-wide settings (the meta table): *value malloc'd, NULL when key is unset. */
     int (*meta_get)(struct mn_store *s, const char *key, char **value);
     int (*meta_put)(struct mn_store *s, const char *key, const char *value);
+
+    /* ---- rate-limit overrides (issue 5, ratelimit/limits.c) ----
+     * A tenant's own limits per endpoint. A backend without them leaves these NULL: callers
+     * then answer MN_EUNSUPPORTED. put replaces the endpoint's row; list returns the tenant's
+     * rows by endpoint, with overridden = 1; delete is MN_ENOTFOUND when there was none. */
+    int (*ratelimit_limit_put)(struct mn_store *s, const char *tenant_id, const char *endpoint,
+                               int64_t max_calls, int64_t window_ms, int64_t now);
+    int (*ratelimit_limit_list)(struct mn_store *s, const char *tenant_id,
+                                mn_ratelimit_limit_list **out);
+    int (*ratelimit_limit_delete)(struct mn_store *s, const char *tenant_id, const char *endpoint);
+
+    /* ---- embedding cache (issue 7, embed/cache.c) ----
+     * Vectors by (scope, model, dim, SHA-256 of the text); scope is a tenant id, or "" for
+     * calls made for no tenant. A backend without a cache leaves both NULL: texts are then
+     * always embedded. get copies each cached vector (dim floats) to out + i*dim and sets
+     * hit[i] to 1, leaving misses (hit[i] = 0) alone; put adds the n vectors in one
+     * transaction, keeping rows already there. Neither bumps seq: no memory changes. */
+    int (*embed_cache_get)(struct mn_store *s, const char *scope, const char *model, int dim,
+                           const unsigned char *hashes, size_t n, float *out,
+                           unsigned char *hit);
+    int (*embed_cache_put)(struct mn_store *s, const char *scope, const char *model, int dim,
+                           const unsigned char *hashes, size_t n, const float *vecs,
+                           int64_t now);
+
+    /* ---- embedding jobs (issue 7, jobs/) ----
+     * Enqueued by memory_insert / memory_update (mn_memory_row.embed_job). A backend without
+     * them leaves these NULL: mn_open then refuses embed_async. claim marks up to limit due
+     * jobs of any tenant with the claim token and a lease until now + lease_ms (attempts + 1)
+     * and returns them with their memories' text and version (*out malloc'd, by tenant).
+     * done stores vecs[i] (dim floats) on the memory of each task still held by the claim
+     * whose version is unchanged, with a new seq, deleting its job, all in one transaction;
+     * a task whose version moved (a change that kept the text) goes back to the queue; one
+     * whose job was replaced or dropped is skipped. *stored counts the vectors written.
+     * fail records error on each task still held: next_at[i] > 0 makes it due again then,
+     * 0 leaves it failed. list: the tenant's jobs (status 0 = any). retry: makes memory_id's
+     * job (NULL: every failed one) due at now with attempts 0; MN_ENOTFOUND when memory_id
+     * has none. */
+    int (*embed_jobs_claim)(struct mn_store *s, const char *claim, int64_t now,
+                            int64_t lease_ms, size_t limit, struct mn_embed_task **out,
+                            size_t *n);
+    int (*embed_jobs_done)(struct mn_store *s, const char *claim,
+                           const struct mn_embed_task *t, size_t n, const float *vecs,
+                           int64_t now, size_t *stored);
+    int (*embed_jobs_fail)(struct mn_store *s, const char *claim,
+                           const struct mn_embed_task *t, size_t n, const char *error,
+                           const int64_t *next_at, int64_t now);
+    int (*embed_jobs_list)(struct mn_store *s, const char *tenant_id, int status, int limit,
+                           mn_embed_job_list **out);
+    int (*embed_jobs_retry)(struct mn_store *s, const char *tenant_id, const char *memory_id,
+                            int64_t now, size_t *retried);
+
+    /* ---- server-side vector search (issue 6: postgres with pgvector) ----
+     * The want memories nearest to vec (a unit vector) among the tenant's that q selects
+     * (flags, now, type, identity; not metadata: the caller tests it), each through fn with
+     * its cosine similarity. ef: candidates the server keeps (0 = its default). Set only by a
+     * store that searches itself: the handle then keeps no vector index of its own. */
+    int (*memory_search)(struct mn_store *s, const char *tenant_id,
+                         const struct mn_store_query *q, const float *vec, size_t want, int ef,
+                         mn_hit_fn fn, void *ctx);
 };
 
 /* Internal code for memory_update: someone else changed the row first; reload and retry. */
@@ -170,5 +245,6 @@ struct mn_store_ops {
 const struct mn_store_ops *mn_store_find(const char *url, const char **target);
 
 extern const struct mn_store_ops mn_store_sqlite;
+extern const struct mn_store_ops mn_store_postgres;   /* postgres:// and postgresql:// */
 
 #endif

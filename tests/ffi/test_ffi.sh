@@ -53,7 +53,8 @@ int main(void)
     F(mn_memory, text); F(mn_memory, type); F(mn_memory, metadata); F(mn_memory, importance);
     F(mn_memory, version); F(mn_memory, created_at); F(mn_memory, updated_at);
     F(mn_memory, expires_at); F(mn_memory, deleted); F(mn_memory, seq);
-    F(mn_memory, similarity); F(mn_memory, embedding); F(mn_memory, dim); E();
+    F(mn_memory, similarity); F(mn_memory, embedding); F(mn_memory, dim);
+    F(mn_memory, embed_status); F(mn_memory, embed_error); E();
     S(mn_memory_list); F(mn_memory_list, count); F(mn_memory_list, items);
     F(mn_memory_list, next_cursor); E();
     S(mn_memory_input); F(mn_memory_input, identity); F(mn_memory_input, text);

@@ -1,0 +1,99 @@
+/*
+ * cmd_worker.c — manushya worker: runs the store's embedding jobs (asynchronous embedding,
+ * issue 7) until SIGTERM or SIGINT, in the library's own worker threads (mn_config
+ * embed_workers), or with --once in this thread until no job is due. A worker killed without
+ * warning loses nothing: the jobs it held come back when their lease runs out.
+ */
+#include "cli.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <time.h>
+
+/* --once: batches until none is due, stopping between two when a signal came. */
+static int run_once(cli_ctx *c, const sigset_t *stop, int batch)
+{
+    size_t stored = 0, failed = 0;
+    struct timespec zero = {0, 0};
+    int rc = MN_OK;
+    while (sigtimedwait(stop, NULL, &zero) < 0) {
+        size_t d = 0, f = 0;
+        rc = mn_embed_jobs_run(c->db, (size_t)batch, &d, &f);
+        stored += d;
+        failed += f;
+        if (rc != MN_OK || d + f == 0)
+            break;
+    }
+    if (rc != MN_OK)
+        return cli_fail(c, rc, "worker");
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "stored", (double)stored);
+        cJSON_AddNumberToObject(o, "failed", (double)failed);
+        return cli_json_emit(o);
+    }
+    printf("stored %zu vectors, %zu failed attempts\n", stored, failed);
+    return CLI_EXIT_OK;
+}
+
+static int run_worker(cli_ctx *c, int argc, char **argv)
+{
+    int threads = 1, once = 0;
+    mn_config *cfg = &c->cfg;
+    const cli_opt opts[] = {{"threads", CLI_OPT_INT, &threads, NULL},
+                            {"once", CLI_OPT_FLAG, &once, NULL},
+                            {"batch", CLI_OPT_INT, &cfg->embed_batch, NULL},
+                            {"lease-ms", CLI_OPT_INT, &cfg->embed_lease_ms, NULL},
+                            {"poll-ms", CLI_OPT_INT, &cfg->embed_poll_ms, NULL},
+                            {"max-attempts", CLI_OPT_INT, &cfg->embed_max_attempts, NULL},
+                            {"retry-ms", CLI_OPT_INT, &cfg->embed_retry_ms, NULL},
+                            {"retries", CLI_OPT_INT, &cfg->embed_retries, NULL}, {0}};
+    int rc = cli_parse(c, argc, argv, opts, 0, 0);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (threads < 1 || threads > 64)
+        return cli_usage_error(c, "--threads: give 1..64, not %d", threads);
+    /* Blocked before the library starts its threads, which inherit the mask: the signal is
+     * taken here, and the threads finish their batch while mn_close stops them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    cfg->embed_workers = once ? 0 : threads;
+    if ((rc = cli_open(c)) != CLI_EXIT_OK)
+        return rc;
+    if (once)
+        return run_once(c, &stop, cfg->embed_batch);
+    if (!c->json)
+        fprintf(stderr, "manushya worker: %d thread%s running embedding jobs; stop with "
+                "SIGTERM or Ctrl-C\n", threads, threads == 1 ? "" : "s");
+    int sig = 0;
+    sigwait(&stop, &sig);
+    return CLI_EXIT_OK; /* cli_close, after this, lets the threads finish their batches */
+}
+
+static const cli_cmd cmds[] = {
+    {NULL, run_worker,
+     "worker [--threads N] [--once] [--batch N] [--lease-ms MS] [--poll-ms MS]\n"
+     "       [--max-attempts N] [--retry-ms MS] [--retries N]",
+     "Runs the embedding jobs of every tenant that memory add/update queued with\n"
+     "--embed-async: claims due jobs for a lease, embeds them in batches with the\n"
+     "database's embedder (give --embedder, --embed-url, ... as for any command), and stores\n"
+     "each vector with its job's acknowledgement. Runs until SIGTERM or SIGINT, then\n"
+     "finishes the batches in hand. A worker killed outright loses nothing: its jobs come\n"
+     "back after their lease. Several workers may run at once, on one machine or more.\n"
+     "  --threads N       worker threads (default 1)\n"
+     "  --once            run in this thread until no job is due, print the counts (--json:\n"
+     "                    {\"stored\", \"failed\"}) and exit\n"
+     "  --batch N         jobs claimed and embedded together (default 100)\n"
+     "  --lease-ms MS     a claimed job returns to the queue after MS when its worker died\n"
+     "                    (default 300000)\n"
+     "  --poll-ms MS      idle threads look for due jobs this often (default 1000)\n"
+     "  --max-attempts N  attempts before a job stays failed (default 5)\n"
+     "  --retry-ms MS     delay before a failed job's next attempt, doubling (default 1000)\n"
+     "  --retries N       HTTP retries within one attempt (default 3; -1 none)"},
+};
+const cli_group cli_group_worker = {"worker", "run the embedding jobs (asynchronous embedding)",
+                                    cmds, 1};

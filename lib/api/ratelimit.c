@@ -1,0 +1,261 @@
+/* Rate limits in the public API: decisions for host programs (hit, peek, reset) and the
+ * tenant's limits (list, get, set, delete). The library's own calls are limited through
+ * mn_ratelimit_enforce (ratelimit/ratelimit.c). */
+#include "api/access.h"
+#include "api/actor.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/handle.h"
+#include "ratelimit/ratelimit.h"
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Checks a decision's arguments but the endpoint's name, which the limiter checks the first
+ * time it meets it (mn_rl_slot). */
+static int check(mn_db *db, const mn_actor *actor, int64_t n)
+{
+    if (!mn_rl_enabled(db))
+        return mn_seterr(db, MN_EUNSUPPORTED, "rate limiting is off for this handle "
+                         "(mn_config.ratelimit is MN_RATELIMIT_OFF)");
+    if (n < 1)
+        return mn_seterr(db, MN_EINVAL, "n is %lld; give the number of calls, >= 1",
+                         (long long)n);
+    if (!actor || !actor->tenant || !*actor->tenant)
+        return mn_seterr(db, MN_EINVAL, "no tenant given; every data call acts for a tenant "
+                         "(mn_actor.tenant: its id or name)");
+    return MN_OK;
+}
+
+static int decide(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n, int peek,
+                  mn_ratelimit_result *out)
+{
+    if (!db)
+        return MN_EINVAL;
+    mn_ratelimit_result r = {0};
+    int rc = check(db, actor, n);
+    if (rc == MN_OK)
+        rc = mn_rl_decide(db, actor->tenant, actor->identity, endpoint, n, peek, &r);
+    if (out)
+        *out = r;
+    return rc;
+}
+
+int mn_ratelimit_hit(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n,
+                     mn_ratelimit_result *out)
+{
+    return decide(db, actor, endpoint, n, 0, out);
+}
+
+int mn_ratelimit_peek(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n,
+                      mn_ratelimit_result *out)
+{
+    if (db && !out)
+        return mn_seterr(db, MN_EINVAL, "out is NULL; pass an mn_ratelimit_result to fill");
+    return decide(db, actor, endpoint, n, 1, out);
+}
+
+/* Resolves the actor and asks its policies for `action` on "ratelimit". */
+static int managed(mn_db *db, const mn_actor *actor, const char *action, struct mn_who *who)
+{
+    int rc = mn_who_resolve(db, actor, who);
+    return rc == MN_OK ? mn_access_check(db, who, action, "ratelimit", NULL) : rc;
+}
+
+int mn_ratelimit_reset(mn_db *db, const mn_actor *actor, const char *endpoint)
+{
+    if (!db)
+        return MN_EINVAL;
+    struct mn_who who = {0};
+    int rc = check(db, actor, 1);
+    if (rc == MN_OK)
+        rc = mn_rl_check_endpoint(db, endpoint, 0);
+    if (rc == MN_OK)
+        rc = managed(db, actor, "delete", &who);
+    if (rc == MN_OK)
+        rc = mn_rl_reset(db, actor->tenant, actor->identity, endpoint);
+    mn_who_release(&who);
+    return rc;
+}
+
+/* The tenant's own limits: none from a store that keeps none. */
+static int own_limits(mn_db *db, const char *tenant_id, mn_ratelimit_limit_list **out)
+{
+    if (db->store->ops->ratelimit_limit_list)
+        return db->store->ops->ratelimit_limit_list(db->store, tenant_id, out);
+    *out = calloc(1, sizeof **out);
+    return *out ? MN_OK : mn_seterr(db, MN_ENOMEM, "out of memory");
+}
+
+static int copy_limit(mn_ratelimit_limit *dst, const char *endpoint, int64_t limit,
+                      int64_t window_ms, int overridden)
+{
+    dst->endpoint = strdup(endpoint);
+    dst->limit = limit;
+    dst->window_ms = window_ms;
+    dst->overridden = overridden;
+    return dst->endpoint ? MN_OK : MN_ENOMEM;
+}
+
+static int by_endpoint(const void *a, const void *b)
+{
+    return strcmp(((const mn_ratelimit_limit *)a)->endpoint,
+                  ((const mn_ratelimit_limit *)b)->endpoint);
+}
+
+/* Every built-in limit the tenant did not replace, then its own, sorted. */
+static int merge(mn_db *db, mn_ratelimit_limit_list *own, mn_ratelimit_limit_list **out)
+{
+    mn_ratelimit_limit_list *l = calloc(1, sizeof *l);
+    if (l)
+        l->items = calloc(own->count + mn_rl_nbuiltins, sizeof *l->items);
+    int rc = l && l->items ? MN_OK : MN_ENOMEM;
+    for (size_t i = 0; rc == MN_OK && i < mn_rl_nbuiltins; i++) {
+        const struct mn_rl_builtin *b = &mn_rl_builtins[i];
+        int replaced = 0;
+        for (size_t j = 0; j < own->count && !replaced; j++)
+            replaced = strcmp(own->items[j].endpoint, b->endpoint) == 0;
+        if (!replaced)
+            rc = copy_limit(&l->items[l->count++], b->endpoint, b->limit, b->window_ms, 0);
+    }
+    for (size_t j = 0; rc == MN_OK && j < own->count; j++)
+        rc = copy_limit(&l->items[l->count++], own->items[j].endpoint, own->items[j].limit,
+                        own->items[j].window_ms, 1);
+    if (rc != MN_OK) {
+        mn_ratelimit_limit_list_free(l);
+        return mn_seterr(db, MN_ENOMEM, "out of memory");
+    }
+    qsort(l->items, l->count, sizeof *l->items, by_endpoint);
+    *out = l;
+    return MN_OK;
+}
+
+int mn_ratelimit_list(mn_db *db, const mn_actor *actor, mn_ratelimit_limit_list **out)
+{
+    if (!db)
+        return MN_EINVAL;
+    int rc = mn_require(db, out, "out");
+    struct mn_who who = {0};
+    mn_ratelimit_limit_list *own = NULL;
+    if (rc == MN_OK)
+        rc = managed(db, actor, "read", &who);
+    if (rc == MN_OK)
+        rc = own_limits(db, who.tenant->id, &own);
+    if (rc == MN_OK)
+        rc = merge(db, own, out);
+    mn_ratelimit_limit_list_free(own);
+    mn_who_release(&who);
+    return rc;
+}
+
+int mn_ratelimit_get_limit(mn_db *db, const mn_actor *actor, const char *endpoint,
+                           mn_ratelimit_limit **out)
+{
+    if (!db)
+        return MN_EINVAL;
+    int rc = mn_require(db, out, "out");
+    if (rc == MN_OK)
+        rc = mn_rl_check_endpoint(db, endpoint, 1);
+    mn_ratelimit_limit_list *all = NULL;
+    if (rc == MN_OK)
+        rc = mn_ratelimit_list(db, actor, &all);
+    if (rc != MN_OK)
+        return rc;
+    /* An endpoint not listed has the tenant's "*" limit, which the list always holds. */
+    const mn_ratelimit_limit *hit = NULL, *star = NULL;
+    for (size_t i = 0; i < all->count; i++) {
+        if (strcmp(all->items[i].endpoint, endpoint) == 0)
+            hit = &all->items[i];
+        if (strcmp(all->items[i].endpoint, "*") == 0)
+            star = &all->items[i];
+    }
+    if (!hit)
+        hit = star;
+    mn_ratelimit_limit *l = calloc(1, sizeof *l);
+    if (!l || copy_limit(l, endpoint, hit->limit, hit->window_ms,
+                         hit != star || strcmp(endpoint, "*") == 0 ? hit->overridden : 0)) {
+        mn_ratelimit_limit_free(l);
+        l = NULL;
+        rc = mn_seterr(db, MN_ENOMEM, "out of memory");
+    }
+    mn_ratelimit_limit_list_free(all);
+    *out = l;
+    return rc;
+}
+
+/* Checks a limit change and resolves who may make it. */
+static int change_begin(mn_db *db, const mn_actor *actor, const char *endpoint, int has_values,
+                        int64_t limit, int64_t window_ms, struct mn_who *who)
+{
+    int rc = mn_rl_check_endpoint(db, endpoint, 1);
+    if (rc == MN_OK && has_values && (limit < 1 || limit > MN_RL_LIMIT_MAX))
+        rc = mn_seterr(db, MN_EINVAL, "limit is %lld; give 1..%lld calls per window",
+                       (long long)limit, (long long)MN_RL_LIMIT_MAX);
+    if (rc == MN_OK && has_values && (window_ms < 1 || window_ms > MN_RL_WINDOW_MAX_MS))
+        rc = mn_seterr(db, MN_EINVAL, "window_ms is %lld; give 1..%lld (31 days)",
+                       (long long)window_ms, (long long)MN_RL_WINDOW_MAX_MS);
+    if (rc == MN_OK && (!db->store->ops->ratelimit_limit_put ||
+                        !db->store->ops->ratelimit_limit_delete))
+        rc = mn_seterr(db, MN_EUNSUPPORTED, "this store (%s) keeps no rate limits of its own "
+                       "yet; tenants use the built-in limits", db->store->ops->scheme);
+    return rc == MN_OK ? managed(db, actor, "update", who) : rc;
+}
+
+int mn_ratelimit_set_limit(mn_db *db, const mn_actor *actor, const char *endpoint,
+                           int64_t limit, int64_t window_ms)
+{
+    if (!db)
+        return MN_EINVAL;
+    struct mn_who who = {0};
+    int rc = change_begin(db, actor, endpoint, 1, limit, window_ms, &who);
+    if (rc == MN_OK)
+        rc = db->store->ops->ratelimit_limit_put(db->store, who.tenant->id, endpoint, limit,
+                                                 window_ms, mn_now_ms());
+    if (rc == MN_OK)
+        mn_rl_targets_invalidate(db);
+    mn_who_release(&who);
+    return rc;
+}
+
+int mn_ratelimit_delete_limit(mn_db *db, const mn_actor *actor, const char *endpoint)
+{
+    if (!db)
+        return MN_EINVAL;
+    struct mn_who who = {0};
+    int rc = change_begin(db, actor, endpoint, 0, 0, 0, &who);
+    if (rc == MN_OK)
+        rc = db->store->ops->ratelimit_limit_delete(db->store, who.tenant->id, endpoint);
+    if (rc == MN_OK)
+        mn_rl_targets_invalidate(db);
+    mn_who_release(&who);
+    return rc;
+}
+
+int mn_ratelimit_stats_get(mn_db *db, mn_ratelimit_stats *out)
+{
+    if (!db)
+        return MN_EINVAL;
+    int rc = mn_require(db, out, "out");
+    if (rc == MN_OK)
+        mn_rl_stats(db, out);
+    return rc;
+}
+
+void mn_ratelimit_limit_free(mn_ratelimit_limit *l)
+{
+    if (!l)
+        return;
+    free(l->endpoint);
+    free(l);
+}
+
+void mn_ratelimit_limit_list_free(mn_ratelimit_limit_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->count; i++)
+        free(l->items[i].endpoint);
+    free(l->items);
+    free(l);
+}

@@ -1,0 +1,18 @@
+/* The embedding cache: a remote embedder's vectors kept in the store (embed/cache.c). */
+#ifndef MN_EMBED_CACHE_H
+#define MN_EMBED_CACHE_H
+
+#include "manushya.h"
+
+#include <stddef.h>
+
+/* 1 when db's vectors should go through the cache: the embedder is worth caching
+ * (ops->cacheable), mn_config.embed_cache allows it and the store has one. */
+int mn_embed_cache_usable(const mn_db *db);
+/* Embeds texts[0..n-1] (lens bytes each) into out, taking what the cache holds for scope
+ * (a tenant id, or NULL for none) and embedding (then caching) only the rest. Errors are set
+ * on db. */
+int mn_embed_cached(mn_db *db, const char *scope, const char *const *texts, const size_t *lens,
+                    size_t n, float *out);
+
+#endif

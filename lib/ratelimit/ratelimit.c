@@ -1,0 +1,263 @@
+/*
+ * The limiter of a handle: turns a target (tenant, multiplier, limit) and an endpoint into a
+ * counter key and a decision, applies the fail mode when the counters cannot be reached, keeps
+ * the stats, and reports an unreachable Redis once per interval rather than once per call.
+ */
+#include "ratelimit/ratelimit.h"
+#include "ratelimit/counter.h"
+#include "core/error.h"
+#include "core/handle.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_REFRESH_MS 1000
+#define DEFAULT_MAX_BYTES ((size_t)64 << 20)
+
+struct mn_limiter {
+    int off;
+    int fail_closed;
+    struct mn_counter *counter;
+    struct mn_rl_slots *slots;
+    _Atomic uint64_t allowed, denied, fail_open, failed_closed;
+    /* The log of an unreachable counter: one line per interval, with what it missed. */
+    pthread_mutex_t log_mu;
+    int64_t log_interval_ms, last_log_ms;
+    uint64_t unlogged;
+};
+
+int mn_rl_enabled(const mn_db *db)
+{
+    return !db->limiter->off;
+}
+
+/* Checks the settings and fills their defaults in db->cfg. */
+static int settle(mn_db *db)
+{
+    mn_config *c = &db->cfg;
+    if (c->ratelimit < MN_RATELIMIT_AUTO || c->ratelimit > MN_RATELIMIT_REDIS)
+        return mn_seterr(db, MN_EINVAL, "mn_config.ratelimit is %d; give MN_RATELIMIT_AUTO (0), "
+                         "_OFF (1), _MEMORY (2) or _REDIS (3)", c->ratelimit);
+    if (c->ratelimit == MN_RATELIMIT_AUTO)
+        /* The embedded default limits in process; a Redis URL shares the counters instead.
+         * The library applies the limits to its own calls either way (the system actor is
+         * never limited, so a host's own bulk work is not either). */
+        c->ratelimit = c->redis_url && *c->redis_url ? MN_RATELIMIT_REDIS : MN_RATELIMIT_MEMORY;
+    if (c->ratelimit == MN_RATELIMIT_REDIS && (!c->redis_url || !*c->redis_url))
+        return mn_seterr(db, MN_EINVAL, "mn_config.ratelimit is MN_RATELIMIT_REDIS but "
+                         "redis_url is not set; give redis://host:port");
+    if (c->ratelimit_fail_closed != 0 && c->ratelimit_fail_closed != 1)
+        return mn_seterr(db, MN_EINVAL, "mn_config.ratelimit_fail_closed is %d; give 0 "
+                         "(fail-open) or 1 (fail-closed)", c->ratelimit_fail_closed);
+    if (c->ratelimit_refresh_ms < 0)
+        return mn_seterr(db, MN_EINVAL, "mn_config.ratelimit_refresh_ms is %d; give "
+                         "milliseconds >= 1 (0 = the default, %d)", c->ratelimit_refresh_ms,
+                         DEFAULT_REFRESH_MS);
+    if (!c->ratelimit_refresh_ms)
+        c->ratelimit_refresh_ms = DEFAULT_REFRESH_MS;
+    if (!c->ratelimit_max_bytes)
+        c->ratelimit_max_bytes = DEFAULT_MAX_BYTES;
+    return MN_OK;
+}
+
+int mn_limiter_open(mn_db *db)
+{
+    int rc = settle(db);
+    if (rc != MN_OK)
+        return rc;
+    struct mn_limiter *l = calloc(1, sizeof *l);
+    if (!l || mn_rl_slots_create(&l->slots) != MN_OK ||
+        mn_rl_targets_create(&db->rl_targets) != MN_OK) {
+        if (l)
+            mn_rl_slots_free(l->slots);
+        free(l);
+        return mn_seterr(db, MN_ENOMEM, "mn_open: out of memory");
+    }
+    pthread_mutex_init(&l->log_mu, NULL);
+    db->limiter = l;
+    l->off = db->cfg.ratelimit == MN_RATELIMIT_OFF;
+    l->fail_closed = db->cfg.ratelimit_fail_closed;
+    if (db->cfg.ratelimit == MN_RATELIMIT_MEMORY)
+        rc = mn_counter_memory_create(db, db->cfg.ratelimit_max_bytes, &l->counter);
+    else if (db->cfg.ratelimit == MN_RATELIMIT_REDIS)
+        rc = mn_counter_redis_create(db, &db->cfg, &l->counter);
+    /* The Redis layer has settled its own defaults into cfg by now. */
+    l->log_interval_ms = (int64_t)(db->cfg.redis_health_check_s ? db->cfg.redis_health_check_s
+                                                                 : 30) * 1000;
+    return rc;
+}
+
+void mn_limiter_close(struct mn_limiter *l)
+{
+    if (!l)
+        return;
+    if (l->counter)
+        l->counter->ops->destroy(l->counter);
+    mn_rl_slots_free(l->slots);
+    pthread_mutex_destroy(&l->log_mu);
+    free(l);
+}
+
+void mn_rl_stats(const mn_db *db, mn_ratelimit_stats *out)
+{
+    struct mn_limiter *l = db->limiter;
+    out->allowed = atomic_load(&l->allowed);
+    out->denied = atomic_load(&l->denied);
+    out->fail_open = atomic_load(&l->fail_open);
+    out->fail_closed = atomic_load(&l->failed_closed);
+}
+
+static void log_line(mn_db *db, const char *msg)
+{
+    if (db->cfg.log_fn)
+        db->cfg.log_fn(db->cfg.log_ctx, msg);
+    else
+        fprintf(stderr, "libmanushya: %s\n", msg);
+}
+
+/* The counters failed: allow or refuse per the fail mode, log once per interval. */
+static int unreachable(mn_db *db, mn_ratelimit_result *out)
+{
+    struct mn_limiter *l = db->limiter;
+    out->checked = 0;
+    out->allowed = !l->fail_closed;
+    atomic_fetch_add_explicit(l->fail_closed ? &l->failed_closed : &l->fail_open, 1,
+                              memory_order_relaxed);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    char line[MN_ERRMSG_MAX + 160];
+    int say = 0;
+    pthread_mutex_lock(&l->log_mu);
+    l->unlogged++;
+    if (!l->last_log_ms || now - l->last_log_ms >= l->log_interval_ms) {
+        snprintf(line, sizeof line, "rate limiting: %s; %s (%llu call(s) since the last report)",
+                 mn_errmsg(db), l->fail_closed ? "refusing calls (fail-closed)"
+                                               : "allowing calls unchecked (fail-open)",
+                 (unsigned long long)l->unlogged);
+        l->last_log_ms = now;
+        l->unlogged = 0;
+        say = 1;
+    }
+    pthread_mutex_unlock(&l->log_mu);
+    if (say)
+        log_line(db, line);
+    if (!l->fail_closed)
+        return MN_OK;
+    mn_errprefix(db, "rate limiting failed closed: the counters are unreachable: ");
+    return MN_EBACKEND;
+}
+
+/* What a refusal's message says, kept until someone reads it (mn_seterr_lazy): a denial is
+ * an ordinary answer, often ignored but for its code, and formatting it would cost more than
+ * the decision. */
+struct denial {
+    int64_t n, limit, window_ms, remaining, retry_after_ms;
+    int multiplier;
+    char endpoint[MN_RL_ENDPOINT_MAX];
+};
+
+static void denial_message(char *buf, size_t size, const void *arg)
+{
+    const struct denial *d = arg;
+    char role[48] = "";
+    if (d->multiplier != 1)
+        snprintf(role, sizeof role, " (x%d for the actor's role)", d->multiplier);
+    if (d->retry_after_ms < 0)
+        snprintf(buf, size, "rate limited: %lld calls to %s at once exceed its limit of %lld "
+                 "per %lld ms%s on their own; split them or raise the limit "
+                 "(mn_ratelimit_set_limit)", (long long)d->n, d->endpoint, (long long)d->limit,
+                 (long long)d->window_ms, role);
+    else
+        snprintf(buf, size, "rate limited: %s allows %lld calls per %lld ms for this tenant%s "
+                 "and %lld remain; retry after %lld ms", d->endpoint, (long long)d->limit,
+                 (long long)d->window_ms, role, (long long)d->remaining,
+                 (long long)d->retry_after_ms);
+}
+
+/* endpoint: a name that passed mn_rl_check_endpoint, so it fits. */
+static int limited(mn_db *db, const struct mn_rl_target *t, const char *endpoint, int64_t n,
+                   const mn_ratelimit_result *r)
+{
+    struct denial d;
+    d.n = n;
+    d.limit = r->limit;
+    d.window_ms = r->window_ms;
+    d.remaining = r->remaining;
+    d.retry_after_ms = r->retry_after_ms;
+    d.multiplier = t->multiplier;
+    size_t len = strlen(endpoint) + 1;
+    memcpy(d.endpoint, endpoint, len);
+    _Static_assert(sizeof d <= MN_ERRARG_MAX, "a denial fits the lazy message's room");
+    return mn_seterr_lazy(db, MN_ELIMITED, denial_message, &d,
+                          offsetof(struct denial, endpoint) + len);
+}
+
+static int decide(mn_db *db, const struct mn_rl_slot *s, const char *endpoint, int64_t n,
+                  int peek, int64_t now_us, mn_ratelimit_result *out)
+{
+    struct mn_limiter *l = db->limiter;
+    const struct mn_rl_target *t = &s->t;
+    struct mn_count_req rq = {.key = s->key, .keylen = s->keylen, .hash = s->hash,
+                              .window_us = t->window_ms * 1000,
+                              .limit = t->limit * t->multiplier, .n = n, .peek = peek, .now_us = now_us};
+    struct mn_count_res cr;
+    out->limit = rq.limit;
+    out->window_ms = t->window_ms;
+    out->remaining = rq.limit;
+    int rc = l->counter->ops->decide(l->counter, &rq, &cr);
+    if (rc != MN_OK)
+        return unreachable(db, out);
+    out->checked = 1;
+    out->allowed = cr.allowed;
+    out->remaining = rq.limit > cr.count ? rq.limit - cr.count : 0;
+    /* Rounded up: a caller that waits the ms given must find the place free. */
+    out->reset_at = cr.count ? cr.now_ms + (cr.reset_in_us + 999) / 1000 : 0;
+    out->retry_after_ms = cr.allowed ? 0 : cr.retry_after_us < 0 ? -1
+                                          : (cr.retry_after_us + 999) / 1000;
+    atomic_fetch_add_explicit(cr.allowed ? &l->allowed : &l->denied, 1, memory_order_relaxed);
+    if (!cr.allowed && !peek)
+        return limited(db, t, endpoint, n, out);
+    return MN_OK;
+}
+
+/* The one clock reading of a decision (it costs as much as a tenth of the decision). */
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int mn_rl_decide(mn_db *db, const char *tenant, const char *identity, const char *endpoint,
+                 int64_t n, int peek, mn_ratelimit_result *out)
+{
+    struct mn_rl_slot s;
+    int64_t now = mono_us();
+    memset(out, 0, sizeof *out);
+    int rc = mn_rl_slot(db, db->limiter->slots, tenant, identity, endpoint, now / 1000, &s);
+    return rc == MN_OK ? decide(db, &s, endpoint, n, peek, now, out) : rc;
+}
+
+int mn_rl_reset(mn_db *db, const char *tenant, const char *identity, const char *endpoint)
+{
+    struct mn_rl_slot s;
+    int rc = mn_rl_slot(db, db->limiter->slots, tenant, identity, endpoint, mono_us() / 1000,
+                        &s);
+    return rc == MN_OK ? db->limiter->counter->ops->reset(db->limiter->counter, s.key,
+                                                             s.keylen, s.hash)
+                       : rc;
+}
+
+int mn_ratelimit_enforce(mn_db *db, const struct mn_who *who, const char *endpoint, int64_t n)
+{
+    if (!who->identity || db->limiter->off)
+        return MN_OK;
+    mn_ratelimit_result r;
+    return mn_rl_decide(db, who->tenant->id, who->identity->id, endpoint, n, 0, &r);
+}

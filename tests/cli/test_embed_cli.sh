@@ -1,0 +1,70 @@
+#!/bin/sh
+# manushya embed / bench embed with the openai embedder against a real HTTP server on loopback
+# (tests/support/embed_server.py): global options and environment, --json, the embedding cache
+# (hits never reach the server: its request counter says so), error messages and exit codes,
+# and that the API key never shows.
+. "$MN_TOP/tests/cli/lib.sh"
+cli_setup embed
+
+python3 "$MN_TOP/tests/support/embed_server.py" --dim 4 >"$TMP/server.out" &
+spid=$!
+trap 'kill $spid 2>/dev/null; rm -rf "$TMP"' EXIT
+i=0
+while [ ! -s "$TMP/server.out" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+port=$(sed -n 's/^port //p' "$TMP/server.out")
+[ -n "$port" ] || { echo "not ok 1 - the embeddings test server did not start"; exit 1; }
+url="http://127.0.0.1:$port/v1"
+requests() { python3 -c 'import json,sys,urllib.request
+print(json.load(urllib.request.urlopen(sys.argv[1] + "/_stats"))["requests"])' "http://127.0.0.1:$port"; }
+mode() { python3 -c 'import sys,urllib.request
+urllib.request.urlopen(sys.argv[1] + "/_control", data=sys.argv[2].encode())' "http://127.0.0.1:$port" "$1" >/dev/null; }
+
+O="--db e.db --embedder openai --embed-url $url --embed-model tiny --embed-dim 4"
+expect 0 "embed --json with openai" $O --json embed "the cat" "a dog"
+check "json has model, dim and two 4-d vectors" json \
+    'd["model"] == "tiny" and d["dim"] == 4 and len(d["vectors"]) == 2 and all(len(v) == 4 for v in d["vectors"])'
+check "first call: two misses, one request" json 'd["cache"] == {"enabled": True, "hits": 0, "misses": 2}'
+[ "$(requests)" = 1 ] && pass "the server saw one request" || fail "the server saw $(requests) requests"
+first=$(jget 'd["vectors"][0]')
+
+expect 0 "the same text again" $O --json embed "the cat"
+check "a cache hit" json 'd["cache"]["hits"] == 1 and d["cache"]["misses"] == 0'
+check "the same vector" [ "$(jget 'd["vectors"][0]')" = "$first" ]
+[ "$(requests)" = 1 ] && pass "a cache hit never reaches the server" || fail "requests: $(requests)"
+
+MANUSHYA_EMBEDDER=openai MANUSHYA_EMBED_URL=$url MANUSHYA_EMBED_MODEL=tiny \
+    expect 0 "the environment chooses the embedder" --db e.db --embed-dim 4 embed --stats "the cat"
+check "--stats on stderr" err_has "cache on, 1 hits, 0 misses"
+
+expect 0 "a tenant" $O tenant create t
+expect 0 "an identity" $O --tenant t identity create agent
+expect 0 "memory add embeds through openai" $O --tenant t --as agent --json memory add "the cat sat on the mat"
+id=$(jget 'd["id"]')
+expect 0 "search finds it" $O --tenant t --as agent --json memory search "the cat sat on the mat"
+check "the memory is the top hit, similarity 1" json \
+    "d['hits'][0]['id'] == '$id' and d['hits'][0]['similarity'] > 0.999"
+
+mode '{"mode": "500", "times": -1}'
+MANUSHYA_EMBED_API_KEY=sk-test-SECRET-KEY expect 1 "a failing server is an error" $O embed "never seen"
+check "the message names the status and the server's words" err_has "HTTP 500: the model crashed"
+check "and the retries" err_has "gave up after 4 attempts"
+check "the API key is not shown" sh -c "! grep -q SECRET '$ERR'"
+mode '{"mode": "ok", "times": 0}'
+
+expect 1 "a database of another dimension" --db e.db --embedder openai --embed-url "$url" --embed-dim 8 embed x
+check "the message names both dimensions" err_has "4-dimensional embeddings but 8"
+expect 1 "the local embedder cannot open an openai database" --db e.db embed x
+check "it names the embedder" err_has '"openai" embedder'
+expect 2 "--embed-dim must be a number" --embed-dim 4x embed x
+expect 1 "an unknown embedder" --db f.db --embedder word2vec embed x
+check "the message lists the embedders" err_has "local, openai"
+expect 1 "a URL that is not http" --db g.db --embedder openai --embed-url ftp://x/v1 embed x
+check "the message says what a URL must be" err_has "http:// or https://"
+
+expect 0 "bench embed (local)" --json bench embed --n 2000
+check "bench embed reports texts/s" json 'd["embedder"] == "local" and d["n"] == 2000 and d["texts_per_s"] > 0'
+expect 0 "bench embed (openai)" --json bench embed --embedder openai --embed-url "$url" --embed-dim 4 --n 300
+check "bench embed shows requests, in flight and batch" json \
+    'd["requests"] == 3 and d["max_batch"] == 100 and 1 <= d["max_inflight"] <= 4'
+
+cli_finish

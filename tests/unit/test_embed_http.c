@@ -1,0 +1,457 @@
+/*
+ * The openai embedder against a real HTTP server on loopback (tests/support/embed_server.py):
+ * batching and concurrency, every fault mode (429 + Retry-After, 500, 400, truncated body, wrong
+ * dimension, out-of-order indices, wrong count, non-finite values, a hang past the timeout, a
+ * server that is down), the retries each causes (counted by the server), and the messages.
+ * Then the same embedder behind a handle: dimension checks at open, the embedding cache (hits
+ * skip the server), and failed embeddings that store nothing.
+ */
+#include "support/embed_server.h"
+#include "support/harness.h"
+
+#include "embed/embedder.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DIM 8
+
+static struct es_server srv;
+
+static void setup(void)
+{
+    es_start(&srv, DIM);
+}
+
+static void teardown(void)
+{
+    es_stop(&srv);
+}
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* An instance for the test server with quick retries (10 ms base backoff). */
+static mn_embedder *make(struct mn_embedder_config cfg)
+{
+    if (!cfg.url)
+        cfg.url = srv.url;
+    if (!cfg.dim)
+        cfg.dim = DIM;
+    if (!cfg.backoff_ms)
+        cfg.backoff_ms = 10;
+    cfg.model = cfg.model ? cfg.model : "test-model";
+    mn_embedder *e = NULL;
+    char err[512] = "";
+    int rc = mn_embedder_openai.create(&cfg, &e, err, sizeof err);
+    ck_assert_msg(rc == MN_OK, "create: %d %s", rc, err);
+    return e;
+}
+
+/* Embeds n texts "text N"; returns the rc, vectors in out, message in err. */
+static int embed_n(mn_embedder *e, size_t n, float *out, char *err, size_t errlen)
+{
+    const char **texts = malloc(n * sizeof *texts);
+    size_t *lens = malloc(n * sizeof *lens);
+    char (*buf)[32] = malloc(n * sizeof *buf);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(buf[i], sizeof buf[i], "text %zu", i);
+        texts[i] = buf[i];
+        lens[i] = strlen(buf[i]);
+    }
+    int rc = mn_embedder_openai.embed(e, texts, lens, n, out, err, errlen);
+    free(texts);
+    free(lens);
+    free(buf);
+    return rc;
+}
+
+static void assert_unit(const float *v)
+{
+    double s = 0;
+    for (int i = 0; i < DIM; i++)
+        s += (double)v[i] * v[i];
+    ck_assert_msg(fabs(s - 1) < 1e-5, "norm^2 %g", s);
+}
+
+START_TEST(test_batches_and_inflight)
+{
+    mn_embedder *e = make((struct mn_embedder_config){0});
+    float out[250 * DIM], one[DIM];
+    char err[512];
+    ck_assert_int_eq(embed_n(e, 250, out, err, sizeof err), MN_OK);
+    ck_assert_int_eq(es_stat(&srv, "requests"), 3); /* 100 + 100 + 50 */
+    ck_assert_int_eq(es_stat(&srv, "inputs"), 250);
+    struct mn_embedder_stats st;
+    mn_embedder_openai.stats(e, &st);
+    ck_assert_uint_eq(st.max_batch, 100);
+    ck_assert_uint_eq(st.requests, 3);
+    ck_assert_uint_eq(st.texts, 250);
+    ck_assert_uint_le(st.max_inflight, 4);
+    /* Each vector is the text's own: the same as embedding it alone. */
+    for (size_t i = 0; i < 250; i += 37) {
+        char t[32];
+        snprintf(t, sizeof t, "text %zu", i);
+        const char *tp = t;
+        size_t len = strlen(t);
+        ck_assert_int_eq(mn_embedder_openai.embed(e, &tp, &len, 1, one, err, sizeof err), MN_OK);
+        ck_assert_mem_eq(one, out + i * DIM, sizeof one);
+        assert_unit(one);
+    }
+    mn_embedder_openai.destroy(e);
+}
+END_TEST
+
+START_TEST(test_four_in_flight)
+{
+    /* Eight one-text batches against a slow server: four at a time, never more. */
+    mn_embedder *e = make((struct mn_embedder_config){.batch = 1});
+    es_mode(&srv, "slow", -1, 0.3, 0);
+    float out[8 * DIM];
+    char err[512];
+    double t0 = mono();
+    ck_assert_int_eq(embed_n(e, 8, out, err, sizeof err), MN_OK);
+    double took = mono() - t0;
+    struct mn_embedder_stats st;
+    mn_embedder_openai.stats(e, &st);
+    ck_assert_uint_eq(st.max_inflight, 4);
+    ck_assert_uint_eq(st.requests, 8);
+    /* In flight together: two rounds of 0.3 s, not eight. */
+    ck_assert_msg(took < 2.0, "took %.2f s", took);
+    mn_embedder_openai.destroy(e);
+}
+END_TEST
+
+START_TEST(test_out_of_order)
+{
+    mn_embedder *e = make((struct mn_embedder_config){0});
+    float a[20 * DIM], b[20 * DIM];
+    char err[512];
+    ck_assert_int_eq(embed_n(e, 20, a, err, sizeof err), MN_OK);
+    es_mode(&srv, "out_of_order", 1, 0, 0);
+    ck_assert_int_eq(embed_n(e, 20, b, err, sizeof err), MN_OK);
+    ck_assert_mem_eq(a, b, sizeof a);
+    mn_embedder_openai.destroy(e);
+}
+END_TEST
+
+START_TEST(test_429_retry_after)
+{
+    mn_embedder *e = make((struct mn_embedder_config){0});
+    es_mode(&srv, "429", 1, 0, 1);
+    float out[3 * DIM];
+    char err[512];
+    double t0 = mono();
+    ck_assert_int_eq(embed_n(e, 3, out, err, sizeof err), MN_OK);
+    /* The backoff alone would be ~10 ms: the wait is the server's Retry-After (1 s). */
+    ck_assert_msg(mono() - t0 >= 0.95, "retried after %.3f s", mono() - t0);
+    ck_assert_int_eq(es_stat(&srv, "requests"), 2);
+    struct mn_embedder_stats st;
+    mn_embedder_openai.stats(e, &st);
+    ck_assert_uint_eq(st.retries, 1);
+    mn_embedder_openai.destroy(e);
+}
+END_TEST
+
+START_TEST(test_500_recovers)
+{
+    mn_embedder *e = make((struct mn_embedder_config){0});
+    es_mode(&srv, "500", 2, 0, 0);
+    float out[3 * DIM];
+    char err[512];
+    ck_assert_int_eq(embed_n(e, 3, out, err, sizeof err), MN_OK);
+    ck_assert_int_eq(es_stat(&srv, "requests"), 3);
+    assert_unit(out);
+    mn_embedder_openai.destroy(e);
+}
+END_TEST
+
+START_TEST(test_500_gives_up)
+{
+    mn_embedder *e = make((struct mn_embedder_config){0});
+    es_mode(&srv, "500", -1, 0, 0);
+    float out[3 * DIM];
+    char err[512];
+    ck_assert_int_eq(embed_n(e, 3, out, err, sizeof err), MN_EBACKEND);
+    ck_assert_int_eq(es_stat(&srv, "requests"), 4); /* 1 + 3 retries */
+    ck_assert_msg(strstr(err, "HTTP 500") && strstr(err, "the model crashed") &&
+                  strstr(err, "gave up after 4 attempts") && strstr(err, "test-model"),
+                  "message: %s", err);
+    mn_embedder_openai.destroy(e);
+}
+END_TEST
+
+START_TEST(test_400_not_retried)
+{
+    mn_embedder *e = make((struct mn_embedder_config){0});
+    es_mode(&srv, "400", -1, 0, 0);
+    float out[DIM];
+    char err[512];
+    ck_assert_int_eq(embed_n(e, 1, out, err, sizeof err), MN_EBACKEND);
+    ck_assert_int_eq(es_stat(&srv, "requests"), 1);
+    ck_assert_msg(strstr(err, "HTTP 400") && strstr(err, "maximum context length"),
+                  "message: %s", err);
+    mn_embedder_openai.destroy(e);
+}
+END_TEST
+
+START_TEST(test_truncated)
+{
+    mn_embedder *e = make((struct mn_embedder_config){0});
+    float out[4 * DIM];
+    char err[512];
+    es_mode(&srv, "truncated", 1, 0, 0);
+    ck_assert_int_eq(embed_n(e, 4, out, err, sizeof err), MN_OK); /* retried once */
+    ck_assert_int_eq(es_stat(&srv, "requests"), 2);
+    es_mode(&srv, "truncated", -1, 0, 0);
+    ck_assert_int_eq(embed_n(e, 4, out, err, sizeof err), MN_EBACKEND);
+    ck_assert_int_eq(es_stat(&srv, "requests"), 6);
+    ck_assert_msg(strstr(err, "gave up after 4 attempts"), "message: %s", err);
+    mn_embedder_openai.destroy(e);
+}
+END_TEST
+
+/* Answers that fail the checks: one request, no retry, a message naming what was wrong. */
+static void check_bad_answer(const char *mode, const char *words)
+{
+    mn_embedder *e = make((struct mn_embedder_config){0});
+    es_mode(&srv, mode, -1, 0, 0);
+    float out[2 * DIM];
+    char err[512];
+    ck_assert_int_eq(embed_n(e, 2, out, err, sizeof err), MN_EBACKEND);
+    ck_assert_int_eq(es_stat(&srv, "requests"), 1);
+    ck_assert_msg(th_has_word(err, words), "%s: message: %s", mode, err);
+    mn_embedder_openai.destroy(e);
+}
+
+START_TEST(test_wrong_dim)
+{
+    check_bad_answer("wrong_dim", "7 dimensions");
+}
+END_TEST
+
+START_TEST(test_bad_count)
+{
+    check_bad_answer("bad_count", "1 embeddings for 2 inputs");
+}
+END_TEST
+
+START_TEST(test_nonfinite)
+{
+    check_bad_answer("nonfinite", "not a finite number");
+}
+END_TEST
+
+START_TEST(test_hang_timeout)
+{
+    mn_embedder *e = make((struct mn_embedder_config){.timeout_ms = 300, .retries = 1});
+    es_mode(&srv, "hang", -1, 3, 0);
+    float out[DIM];
+    char err[512];
+    double t0 = mono();
+    ck_assert_int_eq(embed_n(e, 1, out, err, sizeof err), MN_EBACKEND);
+    ck_assert_msg(mono() - t0 < 2.5, "gave up after %.2f s", mono() - t0);
+    ck_assert_int_eq(es_stat(&srv, "requests"), 2);
+    ck_assert_msg(strstr(err, "no complete answer within 300 ms") &&
+                  strstr(err, "gave up after 2 attempts"), "message: %s", err);
+    mn_embedder_openai.destroy(e);
+}
+END_TEST
+
+START_TEST(test_server_down)
+{
+    int port = srv.port;
+    es_stop(&srv);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", port);
+    mn_embedder *e = make((struct mn_embedder_config){.url = url});
+    float out[DIM];
+    char err[512];
+    ck_assert_int_eq(embed_n(e, 1, out, err, sizeof err), MN_EBACKEND);
+    ck_assert_msg(th_has_word(err, "connect") && strstr(err, url), "message: %s", err);
+    mn_embedder_openai.destroy(e);
+}
+END_TEST
+
+START_TEST(test_config_errors)
+{
+    mn_embedder *e = (mn_embedder *)&e;
+    char err[512];
+    struct mn_embedder_config bad_url = {.url = "ftp://127.0.0.1/v1"};
+    ck_assert_int_eq(mn_embedder_openai.create(&bad_url, &e, err, sizeof err), MN_EINVAL);
+    ck_assert_ptr_null(e);
+    ck_assert_msg(strstr(err, "http://"), "message: %s", err);
+    struct mn_embedder_config bad_dim = {.url = srv.url, .dim = -4};
+    ck_assert_int_eq(mn_embedder_openai.create(&bad_dim, &e, err, sizeof err), MN_ERANGE);
+    /* A key that would break the header is refused, and never shown. */
+    struct mn_embedder_config bad_key = {.url = srv.url, .api_key = "sk-SECRET\r\nX-Evil: 1"};
+    ck_assert_int_eq(mn_embedder_openai.create(&bad_key, &e, err, sizeof err), MN_EINVAL);
+    ck_assert_msg(!strstr(err, "SECRET"), "message shows the key: %s", err);
+    /* A URL with a password is not shown in messages either. */
+    char url[96];
+    snprintf(url, sizeof url, "http://user:hunter2@127.0.0.1:%d/v1", srv.port);
+    e = make((struct mn_embedder_config){.url = url, .api_key = "sk-SECRET"});
+    es_mode(&srv, "400", -1, 0, 0);
+    float out[DIM];
+    ck_assert_int_eq(embed_n(e, 1, out, err, sizeof err), MN_EBACKEND);
+    ck_assert_msg(!strstr(err, "hunter2") && !strstr(err, "SECRET"), "message: %s", err);
+    mn_embedder_openai.destroy(e);
+}
+END_TEST
+
+START_TEST(test_empty_text)
+{
+    mn_embedder *e = make((struct mn_embedder_config){0});
+    const char *texts[] = {"", "hello"};
+    size_t lens[] = {0, 5};
+    float out[2 * DIM];
+    char err[512];
+    ck_assert_int_eq(mn_embedder_openai.embed(e, texts, lens, 2, out, err, sizeof err), MN_OK);
+    for (int i = 0; i < DIM; i++)
+        ck_assert(out[i] == 0);
+    assert_unit(out + DIM);
+    ck_assert_int_eq(es_stat(&srv, "inputs"), 1);
+    mn_embedder_openai.destroy(e);
+}
+END_TEST
+
+/* ---- behind a handle ---------------------------------------------------------------------- */
+static mn_db *open_openai(const char *url, int dim, int cache)
+{
+    mn_config cfg = {.embedder = "openai", .embed_url = srv.url, .embed_model = "test-model",
+                     .embed_dim = dim, .embed_cache = cache};
+    return th_open(url, &cfg);
+}
+
+START_TEST(test_handle_cache)
+{
+    const char *url = th_sqlite_url();
+    mn_db *db = open_openai(url, DIM, MN_EMBED_CACHE_AUTO);
+    ck_assert_int_eq(mn_embed_dim(db), DIM);
+    float a[DIM], b[DIM];
+    TH_OK(db, mn_embed(db, "the cat sat", a, DIM));
+    TH_OK(db, mn_embed(db, "the cat sat", b, DIM));
+    ck_assert_mem_eq(a, b, sizeof a);
+    ck_assert_int_eq(es_stat(&srv, "requests"), 1); /* the second came from the cache */
+    mn_embed_stats st;
+    TH_OK(db, mn_embed_stats_get(db, &st));
+    ck_assert_str_eq(st.embedder, "openai");
+    ck_assert_str_eq(st.model, "test-model");
+    ck_assert_int_eq(st.cached, 1);
+    ck_assert_uint_eq(st.cache_hits, 1);
+    ck_assert_uint_eq(st.cache_misses, 1);
+    mn_close(db);
+    /* The cache is in the store: a new handle finds it. */
+    db = open_openai(url, DIM, MN_EMBED_CACHE_AUTO);
+    ck_assert_int_eq(mn_embed_dim(db), DIM);
+    TH_OK(db, mn_embed(db, "the cat sat", b, DIM));
+    ck_assert_mem_eq(a, b, sizeof a);
+    ck_assert_int_eq(es_stat(&srv, "requests"), 1);
+    mn_close(db);
+    /* Turned off, every text goes to the server. */
+    db = open_openai(url, DIM, MN_EMBED_CACHE_OFF);
+    TH_OK(db, mn_embed(db, "the cat sat", b, DIM));
+    ck_assert_int_eq(es_stat(&srv, "requests"), 2);
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(test_handle_memories)
+{
+    mn_db *db = open_openai(th_sqlite_url(), DIM, MN_EMBED_CACHE_AUTO);
+    th_tenant(db, "t");
+    th_identity(db, "t", "agent");
+    mn_actor actor = {.tenant = "t", .identity = "agent"};
+    const char *id = th_add(db, &actor, NULL, "the cat sat on the mat");
+    mn_search_options so = {.query = "the cat sat on the mat", .k = 1};
+    mn_memory_list *hits = NULL;
+    TH_OK(db, mn_memory_search(db, &actor, &so, &hits));
+    ck_assert_uint_eq(hits->count, 1);
+    ck_assert_str_eq(hits->items[0].id, id);
+    ck_assert_msg(hits->items[0].similarity > 0.999, "%g", hits->items[0].similarity);
+    mn_memory_list_free(hits);
+    ck_assert_int_eq(es_stat(&srv, "requests"), 1); /* the query hit the cache */
+    /* A failing server: the add fails with the server's message and stores nothing. */
+    th_state before, after;
+    th_state_get(db, &before);
+    es_mode(&srv, "400", -1, 0, 0);
+    mn_memory_input in = {.text = "a new text"};
+    TH_RC(db, mn_memory_add(db, &actor, &in, NULL), MN_EBACKEND);
+    ck_assert_msg(strstr(mn_errmsg(db), "HTTP 400"), "%s", mn_errmsg(db));
+    th_state_get(db, &after);
+    th_assert_state_eq(&before, &after, "a failed embedding");
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(test_handle_dims)
+{
+    /* text-embedding-3-small's 1536 by default. */
+    mn_config cfg = {.embedder = "openai", .embed_url = srv.url};
+    mn_db *db = th_open(th_sqlite_url(), &cfg);
+    ck_assert_int_eq(mn_embed_dim(db), 1536);
+    mn_close(db);
+    /* A database of another dimension is a clear error, not an adaptation. */
+    const char *url = th_sqlite_url();
+    mn_close(open_openai(url, DIM, MN_EMBED_CACHE_AUTO));
+    cfg.embed_dim = 16;
+    db = NULL;
+    TH_RC(db, mn_open(&db, url, &cfg), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(db), "8-dimensional") && strstr(mn_errmsg(db), "16"),
+                  "%s", mn_errmsg(db));
+    mn_close(db);
+    /* A database made with the local embedder is not opened with another. */
+    url = th_sqlite_url();
+    mn_close(th_open(url, NULL));
+    cfg.embed_dim = 0;
+    TH_RC(db, mn_open(&db, url, &cfg), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(db), "local"), "%s", mn_errmsg(db));
+    mn_close(db);
+    /* An unknown embedder names the ones there are. */
+    cfg.embedder = "word2vec";
+    TH_RC(db, mn_open(&db, th_sqlite_url(), &cfg), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(db), "openai"), "%s", mn_errmsg(db));
+    mn_close(db);
+}
+END_TEST
+
+static Suite *embed_http_suite(void)
+{
+    Suite *s = suite_create("embed_http");
+    TCase *tc = tcase_create("openai");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_batches_and_inflight);
+    tcase_add_test(tc, test_four_in_flight);
+    tcase_add_test(tc, test_out_of_order);
+    tcase_add_test(tc, test_429_retry_after);
+    tcase_add_test(tc, test_500_recovers);
+    tcase_add_test(tc, test_500_gives_up);
+    tcase_add_test(tc, test_400_not_retried);
+    tcase_add_test(tc, test_truncated);
+    tcase_add_test(tc, test_wrong_dim);
+    tcase_add_test(tc, test_bad_count);
+    tcase_add_test(tc, test_nonfinite);
+    tcase_add_test(tc, test_hang_timeout);
+    tcase_add_test(tc, test_server_down);
+    tcase_add_test(tc, test_config_errors);
+    tcase_add_test(tc, test_empty_text);
+    tcase_add_test(tc, test_handle_cache);
+    tcase_add_test(tc, test_handle_memories);
+    tcase_add_test(tc, test_handle_dims);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return th_run(embed_http_suite());
+}

@@ -1,0 +1,478 @@
+/* The PostgreSQL backend over Debian's PostgreSQL 15 (tests/servers/postgres.sh, MN_PG_URL):
+ * the conformance suite with vector=local, and what only a server can show: migrations, the
+ * pool (exhaustion, reconnecting after a restart), the URL's options, and tenant isolation with
+ * the server's own view of the rows. Each database is a fresh schema (schema=NAME). */
+#include <check.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "manushya.h"
+#include "core/handle.h"
+#include "core/migrations.h"
+#include "store/pg.h"
+#include "support/conformance.h"
+#include "support/harness.h"
+
+static const char *server(void)
+{
+    const char *u = getenv("MN_PG_URL");
+    ck_assert_msg(u && *u, "MN_PG_URL is not set: run through `make check` (tests/run.sh "
+                  "starts tests/servers/postgres.sh)");
+    return u;
+}
+
+/* A schema name no other test (or process) uses. */
+static const char *fresh_schema(void)
+{
+    static unsigned n;
+    return th_fmt("t%ld_%u_%lld", (long)getpid(), n++, (long long)th_now_ms() % 100000000);
+}
+
+static const char *url_with(const char *schema, const char *options)
+{
+    return th_fmt("%s?schema=%s&vector=local&pool_size=4&pool_overflow=2%s%s", server(), schema,
+                  options && *options ? "&" : "", options ? options : "");
+}
+
+static const char *make_url(void)
+{
+    return url_with(fresh_schema(), NULL);
+}
+
+/* ---- direct SQL, to see what the server holds ------------------------------------------------ */
+static PGconn *pg_connect(const char *schema)
+{
+    PGconn *c = PQconnectdb(server());
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s", PQerrorMessage(c));
+    if (schema) {
+        const char *p[] = { schema };
+        PGresult *r = PQexecParams(c, "SELECT set_config('search_path', $1, false)", 1, NULL, p,
+                                   NULL, NULL, 0);
+        ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+        PQclear(r);
+    }
+    return c;
+}
+
+static const char *pg_text(const char *schema, const char *sql)
+{
+    PGconn *c = pg_connect(schema);
+    PGresult *r = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+    ck_assert_int_eq(PQntuples(r), 1);
+    const char *v = th_fmt("%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
+static void pg_run(const char *schema, const char *sql)
+{
+    PGconn *c = pg_connect(schema);
+    PGresult *r = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
+                  "%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+static void server_ctl(const char *what)
+{
+    const char *dir = getenv("MN_PG_DIR"), *top = getenv("MN_TOP");
+    ck_assert_msg(dir && top, "MN_PG_DIR and MN_TOP come from tests/run.sh");
+    const char *cmd = th_fmt("sh %s/tests/servers/postgres.sh %s %s >/dev/null", top, what, dir);
+    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+}
+
+/* ---- schema and migrations --------------------------------------------------------------------- */
+
+static int latest(void)
+{
+    int v = 0;
+    for (const struct mn_migration *m = mn_postgres_migrations; m->version; m++)
+        v = m->version;
+    return v;
+}
+
+/* Undoes the latest migration, bringing a database back to the previous version as it was
+ * shipped. A new migration needs its line here. */
+static const char *undo_latest(void)
+{
+    static const struct { int version; const char *sql; } undo[] = {
+        { 5, "DROP TABLE embed_cache" },
+    };
+    for (size_t i = 0; i < sizeof undo / sizeof *undo; i++)
+        if (undo[i].version == latest())
+            return th_fmt("%s; DELETE FROM schema_migrations WHERE version = %d", undo[i].sql,
+                          latest());
+    ck_abort_msg("migration %d has no undo step in test_store_pg.c", latest());
+    return NULL;
+}
+
+START_TEST(schema_partitioned_by_tenant)
+{
+    const char *schema = fresh_schema();
+    mn_db *db = th_open(url_with(schema, "partitions=3"), NULL);
+    mn_close(db);
+    /* Every tenant table is hash-partitioned three ways, and every index leads with tenant_id. */
+    const char *tables[] = { "identities", "memories", "memory_history", "policies",
+                             "memory_tombstones" };
+    for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
+        const char *q = th_fmt("SELECT count(*) FROM pg_inherits WHERE inhparent = '%s'::regclass",
+                               tables[i]);
+        ck_assert_str_eq(pg_text(schema, q), "3");
+    }
+    ck_assert_str_eq(pg_text(schema, "SELECT count(*) FROM pg_indexes WHERE schemaname = "
+                             "current_schema() AND tablename IN ('identities', 'memories', "
+                             "'memory_history', 'policies', 'memory_tombstones') AND "
+                             "indexdef NOT LIKE '%(tenant_id%'"), "0");
+    ck_assert_str_eq(pg_text(schema, "SELECT max(version) FROM schema_migrations"),
+                     th_fmt("%d", latest()));
+}
+END_TEST
+
+START_TEST(migrate_from_previous_version)
+{
+    const char *schema = fresh_schema();
+    const char *url = url_with(schema, NULL);
+    mn_db *db = th_open(url, NULL);
+    th_tenant(db, "acme");
+    th_identity(db, "acme", "alice");
+    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    const char *id = th_add(db, &a, NULL, "kept across the migration");
+    mn_close(db);
+    pg_run(schema, undo_latest());
+    /* migrate=no refuses, naming the fix. */
+    db = NULL;
+    int rc = mn_open(&db, th_fmt("%s&migrate=no", url), NULL);
+    ck_assert_int_eq(rc, MN_EUNSUPPORTED);
+    ck_assert_msg(strstr(mn_errmsg(db), "manushya migrate"), "%s", mn_errmsg(db));
+    mn_close(db);
+    db = th_open(url, NULL);
+    ck_assert_str_eq(pg_text(schema, "SELECT max(version) FROM schema_migrations"),
+                     th_fmt("%d", latest()));
+    mn_memory *m = th_get(db, &a, id, 0);
+    ck_assert_str_eq(m->text, "kept across the migration");
+    mn_memory_free(m);
+    TH_OK(db, mn_memory_delete(db, &a, id, MN_DELETE_HARD));
+    ck_assert_str_eq(pg_text(schema, "SELECT count(*) FROM memory_tombstones"), "1");
+    mn_close(db);
+    /* `manushya migrate`'s way: MN_OPEN_MIGRATE migrates whatever the URL says. */
+    pg_run(schema, undo_latest());
+    mn_config cfg = {.flags = MN_OPEN_MIGRATE};
+    db = th_open(th_fmt("%s&migrate=no", url), &cfg);
+    int version = 0;
+    TH_OK(db, mn_schema_version(db, &version));
+    ck_assert_int_eq(version, latest());
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(migrate_no_on_empty_refuses)
+{
+    mn_db *db = NULL;
+    int rc = mn_open(&db, url_with(fresh_schema(), "migrate=no"), NULL);
+    ck_assert_int_eq(rc, MN_ENOTFOUND);
+    ck_assert_msg(strstr(mn_errmsg(db), "manushya migrate"), "%s", mn_errmsg(db));
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(url_options_checked)
+{
+    const char *bad[] = { "vector=fast", "partitions=0", "pool_size=x", "schema=Bad-Name",
+                          "read_url=http://x", "migrate=maybe", "ef_search" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        mn_db *db = NULL;
+        int rc = mn_open(&db, url_with(fresh_schema(), bad[i]), NULL);
+        ck_assert_msg(rc == MN_EINVAL, "%s: rc %d: %s", bad[i], rc, mn_errmsg(db));
+        mn_close(db);
+    }
+    /* libpq's own parameters pass through. */
+    mn_db *db = th_open(url_with(fresh_schema(), "connect_timeout=5&application_name=mn"), NULL);
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(no_pgvector_needs_vector_local)
+{
+    /* Debian's PostgreSQL 15 here has no pgvector: without vector=local the open says both
+     * ways out. */
+    mn_db *db = NULL;
+    int rc = mn_open(&db, th_fmt("%s?schema=%s", server(), fresh_schema()), NULL);
+    ck_assert_int_eq(rc, MN_EUNSUPPORTED);
+    ck_assert_msg(strstr(mn_errmsg(db), "pgvector") && strstr(mn_errmsg(db), "vector=local"),
+                  "%s", mn_errmsg(db));
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(bad_server_is_a_clear_error)
+{
+    mn_db *db = NULL;
+    int rc = mn_open(&db, "postgresql://postgres:secret@127.0.0.1:1/none?vector=local", NULL);
+    ck_assert_int_eq(rc, MN_EBACKEND);
+    ck_assert_msg(strstr(mn_errmsg(db), "cannot connect"), "%s", mn_errmsg(db));
+    ck_assert_msg(!strstr(mn_errmsg(db), "secret"), "password in the message: %s", mn_errmsg(db));
+    mn_close(db);
+}
+END_TEST
+
+/* ---- the pool ---------------------------------------------------------------------------------- */
+
+/* A search that scans the memories, which another session has locked: it holds the pool's
+ * one connection until the lock goes. */
+static void *hold(void *arg)
+{
+    mn_db *db = arg;
+    mn_memory_list *l = NULL;
+    mn_actor a = {.tenant = "acme", .identity = NULL};
+    mn_search_options so = {.query = "anything", .k = 1};
+    mn_memory_search(db, &a, &so, &l);
+    mn_memory_list_free(l);
+    return NULL;
+}
+
+START_TEST(pool_exhaustion_is_a_clear_timeout)
+{
+    const char *schema = fresh_schema();
+    mn_config cfg = {.index = MN_INDEX_NONE};
+    mn_db *db = th_open(url_with(schema, NULL), &cfg);
+    th_tenant(db, "acme");
+    mn_close(db);
+    /* One connection, no overflow, 300 ms to wait; the server holds the only connection with
+     * a lock that a second session takes. */
+    db = th_open(th_fmt("%s?schema=%s&vector=local&pool_size=1&pool_overflow=0&"
+                        "pool_timeout_ms=300", server(), schema), &cfg);
+    PGconn *locker = pg_connect(schema);
+    PGresult *r = PQexec(locker, "BEGIN; LOCK TABLE memories IN ACCESS EXCLUSIVE MODE");
+    ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    pthread_t t;
+    pthread_create(&t, NULL, hold, db);
+    usleep(300000); /* the thread is now blocked on the lock, holding the pool's connection */
+    mn_tenant *tn = NULL;
+    int rc = mn_tenant_get(db, "acme", &tn);
+    ck_assert_int_eq(rc, MN_EBACKEND);
+    ck_assert_msg(strstr(mn_errmsg(db), "pool_size") && strstr(mn_errmsg(db), "300 ms"), "%s",
+                  mn_errmsg(db));
+    r = PQexec(locker, "COMMIT");
+    PQclear(r);
+    PQfinish(locker);
+    pthread_join(t, NULL);
+    /* Free again: the same handle works. */
+    TH_OK(db, mn_tenant_get(db, "acme", &tn));
+    mn_tenant_free(tn);
+    mn_close(db);
+}
+END_TEST
+
+/* The server stops mid-run: the call in flight fails with MN_EBACKEND and leaves nothing; once
+ * it is back the same handle works again, its pool reconnecting. */
+START_TEST(server_restart_mid_run)
+{
+    const char *schema = fresh_schema();
+    mn_db *db = th_open(url_with(schema, NULL), NULL);
+    th_tenant(db, "acme");
+    th_identity(db, "acme", "alice");
+    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    th_add(db, &a, NULL, "before the restart");
+    th_state before;
+    th_state_get(db, &before);
+
+    server_ctl("pause");
+    mn_memory_input in[50];
+    for (int i = 0; i < 50; i++)
+        in[i] = (mn_memory_input){.text = th_fmt("during the outage %d", i)};
+    int rc = mn_memory_add_many(db, &a, in, 50, NULL, NULL);
+    ck_assert_int_eq(rc, MN_EBACKEND);
+    ck_assert_msg(th_has_word(mn_errmsg(db), "connect|connection"), "%s", mn_errmsg(db));
+    server_ctl("start");
+
+    /* Nothing of the failed call is there; the handle carries on. */
+    th_state after;
+    th_state_get(db, &after);
+    th_assert_state_eq(&before, &after, "failed add_many during the outage");
+    th_add(db, &a, NULL, "after the restart");
+    ck_assert_uint_eq(th_count_memories(db, &a, 0), 2);
+    mn_close(db);
+}
+END_TEST
+
+/* A transaction cut off by the server in the middle of its statements keeps nothing. */
+START_TEST(killed_transaction_keeps_nothing)
+{
+    const char *schema = fresh_schema();
+    mn_config cfg = {.index = MN_INDEX_NONE, .ratelimit = MN_RATELIMIT_OFF};
+    mn_db *db = th_open(url_with(schema, "pool_size=1&pool_overflow=0"), &cfg);
+    th_tenant(db, "acme");
+    th_identity(db, "acme", "alice");
+    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    enum { BATCH = 2000 };
+    static mn_memory_input in[BATCH];
+    for (int i = 0; i < BATCH; i++)
+        in[i] = (mn_memory_input){.text = th_fmt("batch row %d with some words", i)};
+    /* A second process kills the backend while it is busy inserting. */
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        PGconn *k = PQconnectdb(server());
+        for (int i = 0; i < 1000; i++) {
+            PGresult *r = PQexec(k, "SELECT count(pg_terminate_backend(pid)) FROM "
+                                    "pg_stat_activity WHERE pid <> pg_backend_pid() AND "
+                                    "state = 'active' AND query LIKE 'COPY memories%'");
+            int killed = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) > 0;
+            PQclear(r);
+            if (killed)
+                break;
+            usleep(5000);
+        }
+        PQfinish(k);
+        _exit(0);
+    }
+    int rc = MN_OK, rounds = 0;
+    while (rc == MN_OK && rounds++ < 50)
+        rc = mn_memory_add_many(db, &a, in, BATCH, NULL, NULL);
+    int status;
+    waitpid(child, &status, 0);
+    ck_assert_msg(rc == MN_EBACKEND, "rc %d: %s", rc, mn_errmsg(db));
+    ck_assert_msg(strstr(mn_errmsg(db), "nothing of this call was kept"), "%s", mn_errmsg(db));
+    /* Whole batches only. */
+    size_t n = th_count_memories(db, &a, 0);
+    ck_assert_uint_eq(n, (size_t)(rounds - 1) * BATCH);
+    th_add(db, &a, NULL, "the handle reconnects");
+    ck_assert_uint_eq(th_count_memories(db, &a, 0), n + 1);
+    mn_close(db);
+}
+END_TEST
+
+/* read_url: reads go to the replica's pool, writes to the primary. The "replica" here is the
+ * same server under another application_name, which pg_stat_activity shows. */
+START_TEST(read_url_takes_the_reads)
+{
+    const char *schema = fresh_schema();
+    const char *replica = th_fmt("%s?application_name=mn_replica_%s", server(), schema);
+    /* The replica's URL, percent-encoded as an option's value. */
+    char enc[1024];
+    size_t n = 0;
+    for (const char *p = replica; *p && n + 4 < sizeof enc; p++)
+        n += (size_t)(strchr(":/?&=@%", *p) ? snprintf(enc + n, 4, "%%%02X", *p)
+                                             : snprintf(enc + n, 2, "%c", *p));
+    const char *q = th_fmt("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                           "'mn_replica_%s'", schema);
+    ck_assert_str_eq(pg_text(NULL, q), "0");
+    mn_db *db = th_open(url_with(schema, th_fmt("read_url=%s", enc)), NULL);
+    th_tenant(db, "acme");
+    mn_tenant_list *l = NULL;
+    TH_OK(db, mn_tenant_list_all(db, &l));
+    ck_assert_uint_eq(l->count, 1);
+    mn_tenant_list_free(l);
+    ck_assert_str_eq(pg_text(NULL, q), "1");
+    mn_close(db);
+}
+END_TEST
+
+/* The ops other issues added, on postgres too: a tenant's own rate limits, and the embedding
+ * cache (called through the store, as embed/cache.c does). */
+START_TEST(ratelimit_overrides_and_embed_cache)
+{
+    mn_db *db = th_open(make_url(), NULL);
+    const char *acme = th_tenant(db, "acme");
+    th_tenant(db, "other");
+    mn_actor a = {.tenant = "acme"}, o = {.tenant = "other"};
+    TH_OK(db, mn_ratelimit_set_limit(db, &a, "memory:create", 7, 60000));
+    TH_OK(db, mn_ratelimit_set_limit(db, &a, "memory:create", 9, 60000)); /* replaces */
+    mn_ratelimit_limit *l = NULL;
+    TH_OK(db, mn_ratelimit_get_limit(db, &a, "memory:create", &l));
+    ck_assert_int_eq(l->limit, 9);
+    ck_assert_int_eq(l->overridden, 1);
+    mn_ratelimit_limit_free(l);
+    TH_OK(db, mn_ratelimit_get_limit(db, &o, "memory:create", &l));
+    ck_assert_int_eq(l->overridden, 0); /* the other tenant keeps the built-in limit */
+    mn_ratelimit_limit_free(l);
+    TH_RC(db, mn_ratelimit_delete_limit(db, &o, "memory:create"), MN_ENOTFOUND);
+    TH_OK(db, mn_ratelimit_delete_limit(db, &a, "memory:create"));
+    TH_RC(db, mn_ratelimit_delete_limit(db, &a, "memory:create"), MN_ENOTFOUND);
+
+    struct mn_store *st = db->store;
+    unsigned char hashes[3 * 32];
+    th_random_bytes(hashes, sizeof hashes, 7);
+    float vecs[2 * 4] = { 1, 2, 3, 4, 5, 6, 7, 8 }, out[3 * 4] = {0};
+    unsigned char hit[3] = {0};
+    TH_OK(db, st->ops->embed_cache_put(st, acme, "m", 4, hashes, 2, vecs, 1));
+    TH_OK(db, st->ops->embed_cache_put(st, acme, "m", 4, hashes, 2, vecs, 2)); /* kept as is */
+    TH_OK(db, st->ops->embed_cache_get(st, acme, "m", 4, hashes, 3, out, hit));
+    ck_assert(hit[0] && hit[1] && !hit[2]);
+    ck_assert(memcmp(out, vecs, sizeof vecs) == 0);
+    memset(hit, 0, sizeof hit);
+    TH_OK(db, st->ops->embed_cache_get(st, "", "m", 4, hashes, 3, out, hit));
+    ck_assert(!hit[0] && !hit[1] && !hit[2]); /* another scope sees nothing */
+    mn_close(db);
+}
+END_TEST
+
+/* ---- tenant isolation, in the SQL itself -------------------------------------------------- */
+
+/* The conformance suite walks the API trying to reach another tenant's rows; this checks the
+ * backend's SQL the same way: every statement on a table holding tenants' rows names the
+ * tenant in its WHERE clause (or, for an INSERT, writes the tenant it was given). */
+START_TEST(every_statement_names_the_tenant)
+{
+    const char *tables[] = { "identities", "memories", "memory_history", "policies",
+                             "memory_tombstones", "ratelimit_limits" };
+    for (int id = 0; id < PGS__COUNT; id++) {
+        /* Listing tenants is across tenants by design (the operator's view). */
+        if (id == PGS_TENANT_LIST_UNRULED)
+            continue;
+        const char *sql = pgs_sql((enum pgs_stmt_id)id);
+        ck_assert_msg(sql, "statement %d has no text", id);
+        int touches = 0;
+        for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
+            if (strstr(sql, th_fmt(" %s ", tables[t])) || strstr(sql, th_fmt(" %s (", tables[t])))
+                touches = 1;
+        if (!touches)
+            continue;
+        int filtered = strstr(sql, "tenant_id = $") || strstr(sql, "i.tenant_id = t.id");
+        int insert = strncmp(sql, "INSERT", 6) == 0 && strstr(sql, "tenant_id");
+        ck_assert_msg(filtered || insert, "statement %d does not name the tenant: %s", id, sql);
+    }
+}
+END_TEST
+
+static Suite *pg_suite(void)
+{
+    Suite *s = suite_create("postgres");
+    TCase *tc = tcase_create("server");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, schema_partitioned_by_tenant);
+    tcase_add_test(tc, migrate_from_previous_version);
+    tcase_add_test(tc, migrate_no_on_empty_refuses);
+    tcase_add_test(tc, url_options_checked);
+    tcase_add_test(tc, no_pgvector_needs_vector_local);
+    tcase_add_test(tc, bad_server_is_a_clear_error);
+    tcase_add_test(tc, pool_exhaustion_is_a_clear_timeout);
+    tcase_add_test(tc, server_restart_mid_run);
+    tcase_add_test(tc, killed_transaction_keeps_nothing);
+    tcase_add_test(tc, every_statement_names_the_tenant);
+    tcase_add_test(tc, read_url_takes_the_reads);
+    tcase_add_test(tc, ratelimit_overrides_and_embed_cache);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    mn_global_init();
+    th_init();
+    SRunner *sr = srunner_create(mn_conformance_suite("postgres", make_url));
+    srunner_add_suite(sr, pg_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,87 @@
+/* The PostgreSQL backend's pgvector path, over PGlite with pgvector 0.8 (tests/servers/
+ * pglite.sh, MN_PGLITE_URL): the conformance suite with vectors in vector(dim) columns and
+ * search answered by the server's HNSW indexes. PGlite serves one connection at a time, so
+ * every handle has a pool of one that it closes after each call (pool_idle=0), and retries a
+ * refused connection while another handle's call runs. Each database is a fresh schema. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "manushya.h"
+#include "support/conformance.h"
+#include "support/harness.h"
+
+static const char *server(void)
+{
+    const char *u = getenv("MN_PGLITE_URL");
+    ck_assert_msg(u && *u, "MN_PGLITE_URL is not set: run through `make check` (tests/run.sh "
+                  "starts tests/servers/pglite.sh)");
+    return u;
+}
+
+static const char *url_for(const char *schema, const char *options)
+{
+    return th_fmt("%s&schema=%s&pool_size=1&pool_overflow=0&pool_idle=0&connect_retry_ms=10000"
+                  "%s%s", server(), schema,
+                  options ? "&" : "", options ? options : "");
+}
+
+static const char *fresh_schema(void)
+{
+    static unsigned n;
+    return th_fmt("l%ld_%u_%lld", (long)getpid(), n++, (long long)th_now_ms() % 100000000);
+}
+
+static const char *make_url(void)
+{
+    return url_for(fresh_schema(), "vector=pgvector");
+}
+
+/* With pgvector present, vector=auto picks it, and the server answers searches: filtered ones
+ * too (iterative scans), with the similarity the local embedder gives. */
+START_TEST(auto_picks_pgvector_and_filters)
+{
+    mn_db *db = th_open(url_for(fresh_schema(), NULL), NULL);
+    th_tenant(db, "acme");
+    th_identity(db, "acme", "alice");
+    th_identity(db, "acme", "bob");
+    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    mn_actor b = {.tenant = "acme", .identity = "bob"};
+    /* Many of bob's memories close to the query, one of alice's: a filter on alice must still
+     * find hers (an index scan that stopped at ef_search candidates would return none). */
+    for (int i = 0; i < 60; i++)
+        th_add(db, &b, NULL, th_fmt("the lighthouse keeper's log, entry %d", i));
+    const char *mine = th_add(db, &a, NULL, "a lighthouse on the northern cape");
+    mn_search_options so = {.query = "lighthouse keeper", .k = 3, .ef = 10,
+                            .filter = {.identity = "alice"}};
+    mn_memory_list *l = NULL;
+    TH_OK(db, mn_memory_search(db, &a, &so, &l));
+    ck_assert_uint_eq(l->count, 1);
+    ck_assert_str_eq(l->items[0].id, mine);
+    mn_memory_list_free(l);
+    mn_close(db);
+}
+END_TEST
+
+static Suite *pglite_suite(void)
+{
+    Suite *s = suite_create("pglite");
+    TCase *tc = tcase_create("pgvector");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, auto_picks_pgvector_and_filters);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    mn_global_init();
+    th_init();
+    SRunner *sr = srunner_create(mn_conformance_suite("pglite-pgvector", make_url));
+    srunner_add_suite(sr, pglite_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
