@@ -63,6 +63,7 @@ struct cli_ctx {
     mn_config cfg;        /* commands may set fields (init: embed_dim) before cli_open() */
     mn_db *db;            /* opened lazily by cli_open() */
     char *url_owned;      /* the default URL, when we built it */
+    char *url_shown;      /* the URL as printed: its password masked (cli_url_shown) */
 
     /* Positional arguments left by cli_parse(), in order (they point into argv). */
     char **args;
@@ -102,6 +103,10 @@ void cli_print_main_usage(FILE *f);
 int cli_open(cli_ctx *c);
 /* The URL in use: --db, MANUSHYA_DB or the default path. NULL if it could not be worked out. */
 const char *cli_url(cli_ctx *c);
+/* The database URL as messages and output may show it: a password in it, as
+ * scheme://user:PASSWORD@host or a password=VALUE parameter (libpq's conninfo and URI forms),
+ * replaced by "***". NULL as cli_url. */
+const char *cli_url_shown(cli_ctx *c);
 /* Fills *a from --tenant / --as / --context. Without a tenant, prints a usage error and
  * returns 2; a --context that is not a JSON object is an error (1). Else CLI_CONTINUE. */
 int cli_actor(const cli_ctx *c, mn_actor *a);

@@ -133,7 +133,7 @@ static int run_ingest(cli_ctx *c, int argc, char **argv)
     const char *embedder = c->cfg.embedder ? c->cfg.embedder : "local";
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "database", cli_url(c));
+        cJSON_AddStringToObject(o, "database", cli_url_shown(c));
         cJSON_AddNumberToObject(o, "n", n);
         cJSON_AddNumberToObject(o, "batch", batch);
         cJSON_AddNumberToObject(o, "dim", dim);
@@ -157,7 +157,7 @@ static int run_ingest(cli_ctx *c, int argc, char **argv)
            "peak RSS      %.1f MiB\n"
            "search        %d queries, k=%d: p50 %.3f ms, p99 %.3f ms, mean %.3f ms "
            "(own text first: %d/%d)\n",
-           n, batch, dim, embedder, mn_version(), cli_url(c), n, secs, rate, rss_mib,
+           n, batch, dim, embedder, mn_version(), cli_url_shown(c), n, secs, rate, rss_mib,
            BENCH_QUERIES, BENCH_K, st.p50, st.p99, st.mean, st.self_top1, BENCH_QUERIES);
     return CLI_EXIT_OK;
 }
@@ -383,7 +383,7 @@ static int run_policy(cli_ctx *c, int argc, char **argv)
 
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "database", cli_url(c));
+        cJSON_AddStringToObject(o, "database", cli_url_shown(c));
         cJSON_AddStringToObject(o, "tenant", BP_TENANT);
         cJSON_AddStringToObject(o, "identity", BP_AGENT);
         cJSON_AddNumberToObject(o, "policies", npolicies);
@@ -398,7 +398,7 @@ static int run_policy(cli_ctx *c, int argc, char **argv)
            "database      %s\n"
            "call          mn_policy_test as %s, a decision per call (actor, resource and "
            "context as JSON text)\n",
-           npolicies, BP_TENANT, n, mn_version(), cli_url(c), BP_AGENT);
+           npolicies, BP_TENANT, n, mn_version(), cli_url_shown(c), BP_AGENT);
     const struct { const char *name, *what; const bp_stats *st; } rows[] = {
         {"uncached", "every request different", &unc},
         {"cached", "one request repeated", &hot},

@@ -16,12 +16,12 @@ static int run_init(cli_ctx *c, int argc, char **argv)
 
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "database", cli_url(c));
+        cJSON_AddStringToObject(o, "database", cli_url_shown(c));
         cJSON_AddNumberToObject(o, "embed_dim", mn_embed_dim(c->db));
         cJSON_AddStringToObject(o, "version", mn_version());
         return cli_json_emit(o);
     }
-    printf("database       %s\nembedding dim  %d\nlibmanushya    %s\n", cli_url(c),
+    printf("database       %s\nembedding dim  %d\nlibmanushya    %s\n", cli_url_shown(c),
            mn_embed_dim(c->db), mn_version());
     return CLI_EXIT_OK;
 }

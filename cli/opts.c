@@ -16,8 +16,9 @@
 
 static const char GLOBAL_HELP[] =
     "global options (accepted anywhere before \"--\"):\n"
-    "  --db URL        database: sqlite:PATH or PATH (env MANUSHYA_DB); default\n"
-    "                  $XDG_DATA_HOME/manushya/manushya.db, else\n"
+    "  --db URL        database: sqlite:PATH or PATH, or postgres://[user[:password]@]host\n"
+    "                  [:port]/db[?options] (env MANUSHYA_DB; a password is printed as ***);\n"
+    "                  default $XDG_DATA_HOME/manushya/manushya.db, else\n"
     "                  ~/.local/share/manushya/manushya.db (created on first use)\n"
     "  --tenant T      tenant name or id (env MANUSHYA_TENANT)\n"
     "  --as IDENTITY   act as this identity, id or external id (env MANUSHYA_IDENTITY);\n"
@@ -62,7 +63,8 @@ void cli_print_main_usage(FILE *f)
     const cli_group *const *g = cli_groups(&n);
     fprintf(f, "usage: manushya [--db URL] [--tenant T] [--as IDENTITY] [--context JSON] [--json]\n"
                "                [--embedder NAME] [--embed-url URL] [--embed-model M]\n"
-               "                [--embed-dim N] GROUP COMMAND [options] [args]\n\ngroups:\n");
+               "                [--embed-dim N] [--embed-async] [--redis URL]\n"
+               "                GROUP COMMAND [options] [args]\n\ngroups:\n");
     for (size_t i = 0; i < n; i++)
         fprintf(f, "  %-10s %s\n", g[i]->name, g[i]->summary);
     fprintf(f, "\n%s  --version       print the version and exit\n"

@@ -59,6 +59,13 @@ expect 0 "init of the main database" --db "$DB" init
 check "init prints the path and the embedding dimension" \
     sh -c "grep -q '$DB' '$OUT' && grep -q 384 '$OUT'"
 
+# A password in the database URL never reaches the output (port 1: refused at once).
+expect 1 "open fails on a server that is not there (1)" \
+    --db 'postgres://bob:hunter2@127.0.0.1:1/db?password=swordfish' tenant list
+check "the open error masks both forms of password" \
+    sh -c "grep -q 'bob:\\*\\*\\*@127.0.0.1:1/db?password=\\*\\*\\*' '$ERR' &&
+           ! grep -q -e hunter2 -e swordfish '$ERR'"
+
 # ---- tenants ----------------------------------------------------------------------------------
 expect 0 "tenant create" --db "$DB" tenant create acme
 TENANT_ID=$(cat "$OUT")
