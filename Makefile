@@ -48,7 +48,7 @@ CLI_SRCS := $(sort $(wildcard cli/*.c))
 CLI_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
-TEST_SUPPORT := $(sort $(wildcard tests/support/*.c))
+TEST_SUPPORT := $(patsubst %.c,$(B)/obj/%.o,$(sort $(wildcard tests/support/*.c)))
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 
@@ -110,6 +110,11 @@ $(CLI): $(CLI_OBJS) $(STLIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(STLIB) $(LDLIBS_ALL)
 
 # Unit tests reach internal functions too, so they link the objects, not the archive.
+# The shared test code (tests/support) is compiled once, not into every test program.
+$(B)/obj/tests/support/%.o: tests/support/%.c | deps-test-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests -MMD -MP -c $< -o $@
+
 $(B)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(LIB_OBJS) | deps-test-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests -o $@ $< $(TEST_SUPPORT) $(LIB_OBJS) \
