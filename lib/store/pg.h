@@ -24,9 +24,12 @@ enum pgs_stmt_id {
     PGS_HISTORY_LIST, PGS_MEMORY_SOFT_DELETE, PGS_MEMORY_HARD_DELETE, PGS_HISTORY_DELETE,
     PGS_MEMORY_RESTORE, PGS_MEMORY_EXPIRED, PGS_MEMORY_SCAN, PGS_MEMORY_GET_KEYS,
     PGS_SEQ_GET, PGS_MEMORY_CHANGES, PGS_MEMORY_SEQS, PGS_META_GET, PGS_META_PUT,
+    PGS_FEED_PRUNE, PGS_FEED_HORIZON_PUT, PGS_FEED_HORIZON_GET,
     PGS_MEMORY_SEARCH, PGS_SET_LOCAL,
     PGS_RATELIMIT_PUT, PGS_RATELIMIT_LIST, PGS_RATELIMIT_DELETE,
     PGS_EMBED_CACHE_GET, PGS_EMBED_CACHE_PUT,
+    PGS_JOB_ENQUEUE, PGS_JOB_DROP, PGS_JOB_CLAIM, PGS_JOB_STORE, PGS_JOB_ACK, PGS_JOB_RELEASE,
+    PGS_JOB_FAIL, PGS_JOB_LIST, PGS_JOB_RETRY_ONE, PGS_JOB_RETRY_FAILED,
     PGS__COUNT
 };
 
@@ -111,6 +114,10 @@ void pgs_arg_bytes(struct pgs_args *a, const void *data, size_t len);
  * pgs_vec_bytes(dim) bytes, kept alive until the statement ran); NULL vec binds NULL. */
 size_t pgs_vec_bytes(int dim);
 void pgs_arg_vec(struct pgs_store *s, struct pgs_args *a, const float *vec, int dim, char *buf);
+
+/* The n integers as a PostgreSQL array literal ("{1,2,3}"), bound as one text parameter so
+ * that a set of keys or seqs costs one round trip; malloc'd, NULL when out of memory. */
+char *pgs_int_array(const int64_t *v, size_t n);
 
 /* Runs a prepared statement; *res (may be NULL) receives the result, which the caller
  * PQclear()s. Records an error naming doing on failure. */
@@ -247,6 +254,25 @@ int pgs_embed_cache_get(struct mn_store *st, const char *scope, const char *mode
                         const unsigned char *hashes, size_t n, float *out, unsigned char *hit);
 int pgs_embed_cache_put(struct mn_store *st, const char *scope, const char *model, int dim,
                         const unsigned char *hashes, size_t n, const float *vecs, int64_t now);
+int pgs_feed_prune(struct mn_store *st, const char *tenant_id, int64_t upto_seq);
+int pgs_feed_horizon(struct mn_store *st, const char *tenant_id, int64_t *seq);
+/* Embedding jobs (pg_jobs.c; issue 7). pgs_jobs_enqueue and pgs_job_drop run inside the
+ * caller's transaction: the jobs of the rows flagged embed_job (rows[i] written with seq
+ * first_seq + i) are (re)queued; memory id's job is dropped. */
+int pgs_jobs_enqueue(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
+                     const struct mn_memory_row *rows, size_t n, int64_t first_seq);
+int pgs_job_drop(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
+                 const char *memory_id);
+int pgs_embed_jobs_claim(struct mn_store *st, const char *claim, int64_t now, int64_t lease_ms,
+                         size_t limit, struct mn_embed_task **out, size_t *n);
+int pgs_embed_jobs_done(struct mn_store *st, const char *claim, const struct mn_embed_task *t,
+                        size_t n, const float *vecs, int64_t now, size_t *stored);
+int pgs_embed_jobs_fail(struct mn_store *st, const char *claim, const struct mn_embed_task *t,
+                        size_t n, const char *error, const int64_t *next_at, int64_t now);
+int pgs_embed_jobs_list(struct mn_store *st, const char *tenant_id, int status, int limit,
+                        mn_embed_job_list **out);
+int pgs_embed_jobs_retry(struct mn_store *st, const char *tenant_id, const char *memory_id,
+                         int64_t now, size_t *retried);
 int pgs_memory_search(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
                       const float *vec, size_t want, int ef, mn_hit_fn fn, void *ctx);
 

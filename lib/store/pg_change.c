@@ -87,6 +87,11 @@ int pgs_memory_update(struct mn_store *st, const char *tenant_id,
         pgs_arg_text(&h, after);
         rc = pgs_run(s, c, PGS_HISTORY_INSERT, &h, NULL, "recording a memory's history");
     }
+    /* Asynchronous embedding (issue 7): a new text queues its job, a given vector ends one. */
+    if (rc == MN_OK && row->embed_job)
+        rc = pgs_jobs_enqueue(s, c, tenant_id, row, 1, seq);
+    else if (rc == MN_OK && row->embedding)
+        rc = pgs_job_drop(s, c, tenant_id, row->id);
     rc = pgs_write_end(s, c, rc);
     if (rc == MN_OK)
         mn_db_changed(s->base.db, tenant_id);

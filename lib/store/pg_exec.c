@@ -38,6 +38,21 @@ void pgs_arg_bytes(struct pgs_args *a, const void *data, size_t len)
     a->n++;
 }
 
+char *pgs_int_array(const int64_t *v, size_t n)
+{
+    /* 20 characters and a comma for each, the braces and the NUL. */
+    char *arr = malloc(n * 21 + 3);
+    if (!arr)
+        return NULL;
+    size_t at = 0;
+    arr[at++] = '{';
+    for (size_t i = 0; i < n; i++)
+        at += (size_t)sprintf(arr + at, i ? ",%lld" : "%lld", (long long)v[i]);
+    arr[at++] = '}';
+    arr[at] = 0;
+    return arr;
+}
+
 size_t pgs_vec_bytes(int dim)
 {
     return 4 + (size_t)dim * sizeof(float);

@@ -2,7 +2,7 @@
  * follow the store when vectors are kept for it (vector=local). Rows carry the seq of their
  * last change; hard deletes leave tombstones (a trigger, sql/postgres/003_index_feed.sql).
  * The feed and the sequence are always read on the primary: a replica's lag would make an
- * index skip changes. Also the meta settings. */
+ * index skip changes. Also pruning the tombstones, and the meta settings. */
 #include "store/pg.h"
 #include "core/error.h"
 #include "core/handle.h"
@@ -150,5 +150,46 @@ int pgs_meta_put(struct mn_store *st, const char *key, const char *value)
     pgs_arg_text(&a, value);
     rc = pgs_run(s, c, PGS_META_PUT, &a, NULL, "recording a setting");
     pgs_put(s, &s->primary, c);
+    return rc;
+}
+
+/* Tombstones are kept until every index had time to apply them (index/vindex.c decides when);
+ * dropping them and raising the horizon in one transaction means an index never sees fewer
+ * tombstones than the horizon it checks promises. */
+int pgs_feed_prune(struct mn_store *st, const char *tenant_id, int64_t upto_seq)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    if (s->base.db->cfg.flags & MN_OPEN_READONLY)
+        return MN_OK; /* nothing to prune from a database we may not write */
+    struct pgs_conn *c;
+    int rc = pgs_write_begin(s, &c, 0, NULL);
+    if (rc != MN_OK)
+        return rc;
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, tenant_id);
+    pgs_arg_int(&a, upto_seq);
+    rc = pgs_run(s, c, PGS_FEED_PRUNE, &a, NULL, "pruning the change feed's tombstones");
+    if (rc == MN_OK)
+        rc = pgs_run(s, c, PGS_FEED_HORIZON_PUT, &a, NULL, "recording the change feed's horizon");
+    return pgs_write_end(s, c, rc);
+}
+
+/* On the primary, as the feed itself: a replica's older horizon could hide a prune. */
+int pgs_feed_horizon(struct mn_store *st, const char *tenant_id, int64_t *seq)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    *seq = 0;
+    struct pgs_conn *c;
+    int rc = pgs_get(s, &s->primary, &c);
+    if (rc != MN_OK)
+        return rc;
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, tenant_id);
+    PGresult *res = NULL;
+    rc = pgs_run(s, c, PGS_FEED_HORIZON_GET, &a, &res, "reading the change feed's horizon");
+    pgs_put(s, &s->primary, c);
+    if (rc == MN_OK && PQntuples(res) == 1)
+        *seq = pgs_int(res, 0, 0);
+    PQclear(res);
     return rc;
 }

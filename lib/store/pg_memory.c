@@ -225,6 +225,9 @@ int pgs_memory_insert(struct mn_store *st, const char *tenant_id,
     int64_t first = last - (int64_t)n + 1;
     rc = s->no_copy ? insert_rows(s, c, tenant_id, rows, n, first)
                     : copy_rows(s, c, tenant_id, rows, n, first);
+    /* Asynchronous embedding (issue 7): the jobs commit with the memories, or neither. */
+    if (rc == MN_OK)
+        rc = pgs_jobs_enqueue(s, c, tenant_id, rows, n, first);
     rc = pgs_write_end(s, c, rc);
     if (rc == MN_OK)
         mn_db_changed(s->base.db, tenant_id);
@@ -374,19 +377,12 @@ int pgs_memory_get_keys(struct mn_store *st, const char *tenant_id, const int64_
 {
     struct pgs_store *s = (struct pgs_store *)st;
     mn_memory_list *l = calloc(1, sizeof *l);
-    char *arr = malloc(n * 21 + 3);
+    char *arr = pgs_int_array(keys, n); /* one round trip for all */
     if (!l || !arr || (n && !(l->items = calloc(n, sizeof *l->items)))) {
         free(l);
         free(arr);
         return mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading search results");
     }
-    /* The keys as one array parameter: one round trip for all. */
-    size_t at = 0;
-    arr[at++] = '{';
-    for (size_t i = 0; i < n; i++)
-        at += (size_t)sprintf(arr + at, i ? ",%lld" : "%lld", (long long)keys[i]);
-    arr[at++] = '}';
-    arr[at] = 0;
     struct pgs_pool *pool = pgs_reads(s);
     struct pgs_conn *c;
     PGresult *res = NULL;

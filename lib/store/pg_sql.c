@@ -5,9 +5,15 @@
  * picks the one partition to read. */
 #include "store/pg.h"
 
+/* The last two: the status and error of the memory's embedding job (issue 7), NULL without
+ * one (embedded); a lookup by the job's primary key. */
 #define MEMORY_COLUMNS \
     "key, id, tenant_id, identity_id, text, type, metadata, importance, version, created_at, " \
-    "updated_at, expires_at, deleted, seq, embedding"
+    "updated_at, expires_at, deleted, seq, embedding, " \
+    "(SELECT status FROM embed_jobs j WHERE j.tenant_id = memories.tenant_id AND " \
+    "j.memory_key = memories.key), " \
+    "(SELECT error FROM embed_jobs j WHERE j.tenant_id = memories.tenant_id AND " \
+    "j.memory_key = memories.key)"
 #define VISIBLE \
     " ($3::int & 1 <> 0 OR deleted = 0) AND ($3::int & 2 <> 0 OR expires_at = 0 OR " \
     "expires_at > $4::bigint) "
@@ -115,6 +121,12 @@ static const char *const sql[PGS__COUNT] = {
                            "(seq, key) > ($2::bigint, $3::bigint) AND seq <= $4::bigint "
                            "ORDER BY 2, 1 LIMIT $5::bigint",
     [PGS_MEMORY_SEQS] = "SELECT key, seq FROM memories WHERE tenant_id = $1 AND seq <= $2",
+    /* Pruning the feed (pg_feed.c): $2 the seq up to which tombstones go. The horizon only
+     * rises (two pruners may finish in either order). */
+    [PGS_FEED_PRUNE] = "DELETE FROM memory_tombstones WHERE tenant_id = $1 AND seq <= $2",
+    [PGS_FEED_HORIZON_PUT] = "UPDATE tenants SET feed_horizon = GREATEST(feed_horizon, "
+                             "$2::bigint) WHERE id = $1",
+    [PGS_FEED_HORIZON_GET] = "SELECT feed_horizon FROM tenants WHERE id = $1",
     [PGS_META_GET] = "SELECT value FROM meta WHERE key = $1",
     [PGS_META_PUT] = "INSERT INTO meta (key, value) VALUES ($1, $2) "
                      "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
@@ -143,6 +155,56 @@ static const char *const sql[PGS__COUNT] = {
                             "c.model = $2 AND c.dim = $3 AND c.hash = h.hash",
     [PGS_EMBED_CACHE_PUT] = "INSERT INTO embed_cache (scope, model, dim, hash, vector, "
                             "created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+
+    /* Embedding jobs (pg_jobs.c; issue 7). Status 1 pending, 2 failed. Enqueue: the jobs of
+     * the tenant's memories just written with these seqs ($2, an array), due at once; a new
+     * text replaces a pending or failed job. */
+    [PGS_JOB_ENQUEUE] = "INSERT INTO embed_jobs (tenant_id, memory_key, status, attempts, "
+                        "run_after, created_at, updated_at) SELECT tenant_id, key, 1, 0, "
+                        "updated_at, updated_at, updated_at FROM memories WHERE tenant_id = $1 "
+                        "AND seq = ANY ($2::bigint[]) ON CONFLICT (tenant_id, memory_key) DO "
+                        "UPDATE SET status = 1, attempts = 0, run_after = EXCLUDED.run_after, "
+                        "claim = NULL, error = NULL, updated_at = EXCLUDED.updated_at",
+    [PGS_JOB_DROP] = "DELETE FROM embed_jobs WHERE tenant_id = $1 AND memory_key = "
+                     "(SELECT key FROM memories WHERE tenant_id = $1 AND id = $2)",
+    /* $1 claim, $2 now, $3 lease end, $4 limit: the longest-waiting due jobs of any tenant
+     * (workers serve them all). SKIP LOCKED: concurrent claimers, in other processes too,
+     * take disjoint jobs and never wait for each other. The memories' text and version come
+     * in the same round trip, by tenant. */
+    [PGS_JOB_CLAIM] = "WITH claimed AS (UPDATE embed_jobs SET claim = $1, run_after = $3, "
+                      "attempts = attempts + 1, updated_at = $2 WHERE (tenant_id, memory_key) "
+                      "IN (SELECT tenant_id, memory_key FROM embed_jobs WHERE status = 1 AND "
+                      "run_after <= $2 ORDER BY run_after, memory_key LIMIT $4 "
+                      "FOR UPDATE SKIP LOCKED) RETURNING tenant_id, memory_key, attempts) "
+                      "SELECT c.memory_key, m.version, c.attempts, m.tenant_id, m.id, m.text "
+                      "FROM claimed c JOIN memories m ON m.tenant_id = c.tenant_id AND "
+                      "m.key = c.memory_key ORDER BY m.tenant_id, c.memory_key",
+    /* $2 key, $3 version, $4 claim, $5 vector, $6 seq: only while the claim holds the job,
+     * which stays locked to the commit (no claim can take it meanwhile). */
+    [PGS_JOB_STORE] = "UPDATE memories SET embedding = $5, seq = $6 WHERE tenant_id = $1 AND "
+                      "key = $2 AND version = $3 AND EXISTS (SELECT 1 FROM embed_jobs WHERE "
+                      "tenant_id = $1 AND memory_key = $2 AND claim = $4 FOR UPDATE)",
+    [PGS_JOB_ACK] = "DELETE FROM embed_jobs WHERE tenant_id = $1 AND memory_key = $2 AND "
+                    "claim = $3",
+    /* The memory changed but kept its text: due again at $4, this claim not counted. */
+    [PGS_JOB_RELEASE] = "UPDATE embed_jobs SET claim = NULL, run_after = $4, "
+                        "attempts = attempts - 1, updated_at = $4 WHERE tenant_id = $1 AND "
+                        "memory_key = $2 AND claim = $3",
+    /* $4 now, $5 next attempt (0: failed for good), $6 error. */
+    [PGS_JOB_FAIL] = "UPDATE embed_jobs SET claim = NULL, status = CASE WHEN $5::bigint > 0 "
+                     "THEN 1 ELSE 2 END, run_after = $5, error = $6, updated_at = $4 "
+                     "WHERE tenant_id = $1 AND memory_key = $2 AND claim = $3",
+    /* $2 status (0 = any), $3 limit. */
+    [PGS_JOB_LIST] = "SELECT m.id, j.tenant_id, j.status, j.attempts, j.run_after, j.error, "
+                     "j.created_at, j.updated_at FROM embed_jobs j JOIN memories m "
+                     "ON m.tenant_id = j.tenant_id AND m.key = j.memory_key "
+                     "WHERE j.tenant_id = $1 AND ($2::int = 0 OR j.status = $2::int) "
+                     "ORDER BY j.memory_key LIMIT $3::bigint",
+    [PGS_JOB_RETRY_ONE] = "UPDATE embed_jobs SET status = 1, attempts = 0, run_after = $3, "
+                          "claim = NULL, updated_at = $3 WHERE tenant_id = $1 AND memory_key = "
+                          "(SELECT key FROM memories WHERE tenant_id = $1 AND id = $2)",
+    [PGS_JOB_RETRY_FAILED] = "UPDATE embed_jobs SET status = 1, attempts = 0, run_after = $2, "
+                             "claim = NULL, updated_at = $2 WHERE tenant_id = $1 AND status = 2",
 };
 
 const char *pgs_sql(enum pgs_stmt_id id)

@@ -99,6 +99,8 @@ const struct mn_store_ops mn_store_postgres = {
     .seq_get = pgs_seq_get,
     .memory_changes = pgs_memory_changes,
     .memory_seqs = pgs_memory_seqs,
+    .feed_prune = pgs_feed_prune,
+    .feed_horizon = pgs_feed_horizon,
     .file_path = pgs_file_path,
     .meta_get = pgs_meta_get,
     .meta_put = pgs_meta_put,
@@ -107,6 +109,11 @@ const struct mn_store_ops mn_store_postgres = {
     .ratelimit_limit_delete = pgs_ratelimit_limit_delete,
     .embed_cache_get = pgs_embed_cache_get,
     .embed_cache_put = pgs_embed_cache_put,
+    .embed_jobs_claim = pgs_embed_jobs_claim,
+    .embed_jobs_done = pgs_embed_jobs_done,
+    .embed_jobs_fail = pgs_embed_jobs_fail,
+    .embed_jobs_list = pgs_embed_jobs_list,
+    .embed_jobs_retry = pgs_embed_jobs_retry,
 };
 
 /* A database with pgvector columns: the same ops, and the server searches. */

@@ -4,6 +4,10 @@
  * pending, then done and searchable; failures retry with backoff, then stay failed with their
  * error until retried; a job never overwrites a memory that changed since it was claimed; a
  * memory and its job commit together or not at all; the embedding cache is per tenant.
+ *
+ * Every case runs on each store that keeps jobs (a loop test over `stores`): SQLite, and
+ * PostgreSQL on the test server (tests/servers/postgres.sh, MN_PG_URL; vector=local, a fresh
+ * schema per database).
  */
 #include "support/embed_server.h"
 #include "support/harness.h"
@@ -12,15 +16,83 @@
 #include "store/store.h"
 
 #include <check.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DIM 8
 
 static struct es_server srv;
+
+/* ---- the stores every case runs on -------------------------------------------------------- */
+
+/* Makes the database at url refuse every insert or update of an embedding job. */
+static const char refuse_sqlite[] =
+    "CREATE TRIGGER no_jobs BEFORE INSERT ON embed_jobs "
+    "BEGIN SELECT RAISE(ABORT, 'no jobs today'); END; "
+    "CREATE TRIGGER no_job_updates BEFORE UPDATE ON embed_jobs "
+    "BEGIN SELECT RAISE(ABORT, 'no jobs today'); END;";
+static const char refuse_pg[] =
+    "CREATE FUNCTION no_jobs() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'no jobs today'; END $$; "
+    "CREATE TRIGGER no_jobs BEFORE INSERT OR UPDATE ON embed_jobs "
+    "FOR EACH ROW EXECUTE FUNCTION no_jobs()";
+
+static void sqlite_refuse_jobs(const char *url)
+{
+    sqlite3 *raw;
+    ck_assert_int_eq(sqlite3_open(url + strlen("sqlite:"), &raw), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(raw, refuse_sqlite, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(raw);
+}
+
+static const char *pg_server(void)
+{
+    const char *u = getenv("MN_PG_URL");
+    ck_assert_msg(u && *u, "MN_PG_URL is not set: run through `make check` (tests/run.sh "
+                  "starts tests/servers/postgres.sh)");
+    return u;
+}
+
+/* A new database: a schema no other test (or process) uses. */
+static const char *pg_url(void)
+{
+    static unsigned n;
+    return th_fmt("%s?schema=j%ld_%u_%lld&vector=local", pg_server(), (long)getpid(), n++,
+                  (long long)th_now_ms() % 100000000);
+}
+
+static void pg_refuse_jobs(const char *url)
+{
+    const char *schema = strstr(url, "schema=") + strlen("schema=");
+    PGconn *c = PQconnectdb(pg_server());
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s", PQerrorMessage(c));
+    const char *p[] = { th_fmt("%.*s", (int)strcspn(schema, "&"), schema) };
+    PGresult *r = PQexecParams(c, "SELECT set_config('search_path', $1, false)", 1, NULL, p,
+                               NULL, NULL, 0);
+    PQclear(r);
+    r = PQexec(c, refuse_pg);
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+static const struct store {
+    const char *name;
+    const char *(*url)(void);       /* a new, empty database */
+    void (*refuse_jobs)(const char *url);
+} stores[] = {
+    { "sqlite", th_sqlite_url, sqlite_refuse_jobs },
+    { "postgres", pg_url, pg_refuse_jobs },
+};
+#define NSTORES ((int)(sizeof stores / sizeof stores[0]))
+
+/* A new database on the store of this iteration of the loop test (_i). */
+#define NEW_URL() (stores[_i].url())
 
 static void setup(void)
 {
@@ -97,7 +169,7 @@ static int64_t store_seq(mn_db *db)
 
 START_TEST(test_add_returns_before_the_server)
 {
-    mn_db *db = open_async(th_sqlite_url(), 1, 3);
+    mn_db *db = open_async(NEW_URL(), 1, 3);
     th_tenant(db, "t");
     mn_actor a = {.tenant = "t", .identity = NULL};
     mn_memory_input in = {.identity = th_identity(db, "t", "agent"), .text = "the cat sat"};
@@ -123,8 +195,10 @@ START_TEST(test_add_returns_before_the_server)
     ck_assert_str_eq(jobs->items[0].memory_id, id);
     ck_assert_int_eq(jobs->items[0].status, MN_EMBED_PENDING);
     mn_embed_job_list_free(jobs);
-    es_mode(&srv, "ok", 0, 0, 0);
+    /* The server stays slow until here: the worker's request may reach it only now (its
+     * claim is a round trip to the store), and must not be answered at once. */
     ck_assert(!search_finds(db, &a, id));
+    es_mode(&srv, "ok", 0, 0, 0);
     /* Then the worker stores it, and search finds it. */
     wait_status(db, &a, id, MN_EMBED_DONE);
     ck_assert(search_finds(db, &a, id));
@@ -143,7 +217,7 @@ END_TEST
 
 START_TEST(test_failures_retry_then_stay_failed)
 {
-    mn_db *db = open_async(th_sqlite_url(), 1, 3);
+    mn_db *db = open_async(NEW_URL(), 1, 3);
     th_tenant(db, "t");
     mn_actor a = {.tenant = "t", .identity = NULL};
     es_mode(&srv, "500", -1, 0, 0);
@@ -187,7 +261,7 @@ END_TEST
 /* Retries back off: a second failure waits longer than the first. */
 START_TEST(test_backoff)
 {
-    mn_db *db = open_async(th_sqlite_url(), 0, 5);
+    mn_db *db = open_async(NEW_URL(), 0, 5);
     th_tenant(db, "t");
     mn_actor a = {.tenant = "t", .identity = NULL};
     es_mode(&srv, "500", -1, 0, 0);
@@ -217,7 +291,7 @@ END_TEST
 /* A claimed job whose memory changed before the vector came back stores nothing stale. */
 START_TEST(test_changed_memory_not_overwritten)
 {
-    mn_db *db = open_async(th_sqlite_url(), 0, 3);
+    mn_db *db = open_async(NEW_URL(), 0, 3);
     th_tenant(db, "t");
     mn_actor a = {.tenant = "t", .identity = NULL};
     const char *owner = th_identity(db, "t", "agent");
@@ -287,20 +361,14 @@ END_TEST
 /* A memory never commits without its job: a trigger that refuses jobs refuses the add. */
 START_TEST(test_memory_and_job_atomic)
 {
-    const char *url = th_sqlite_url();
+    const char *url = NEW_URL();
     mn_db *db = open_async(url, 0, 3);
     th_tenant(db, "t");
     mn_actor a = {.tenant = "t", .identity = NULL};
     const char *owner = th_identity(db, "t", "agent");
     mn_memory_input ok = {.identity = owner, .text = "kept"};
     const char *kept = th_add_in(db, &a, &ok);
-    sqlite3 *raw;
-    ck_assert_int_eq(sqlite3_open(url + strlen("sqlite:"), &raw), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(raw, "CREATE TRIGGER no_jobs BEFORE INSERT ON embed_jobs "
-                                  "BEGIN SELECT RAISE(ABORT, 'no jobs today'); END; "
-                                  "CREATE TRIGGER no_job_updates BEFORE UPDATE ON embed_jobs "
-                                  "BEGIN SELECT RAISE(ABORT, 'no jobs today'); END;",
-                                  NULL, NULL, NULL), SQLITE_OK);
+    stores[_i].refuse_jobs(url);
     th_state before, after;
     th_state_get(db, &before);
     mn_memory_input in[3] = {{.identity = owner, .text = "one"}, {.identity = owner, .text = "two"},
@@ -313,7 +381,6 @@ START_TEST(test_memory_and_job_atomic)
     TH_RC(db, mn_memory_update(db, &a, kept, &ch, NULL), MN_EBACKEND);
     th_state_get(db, &after);
     th_assert_state_eq(&before, &after, "an add whose job could not be queued");
-    sqlite3_close(raw);
     mn_close(db);
 }
 END_TEST
@@ -324,7 +391,7 @@ START_TEST(test_cache_scope_per_tenant)
 {
     mn_config cfg = {.embedder = "openai", .embed_url = srv.url, .embed_model = "test-model",
                      .embed_dim = DIM};
-    mn_db *db = th_open(th_sqlite_url(), &cfg);
+    mn_db *db = th_open(NEW_URL(), &cfg);
     th_tenant(db, "a");
     th_tenant(db, "b");
     mn_actor ta = {.tenant = "a"}, tb = {.tenant = "b"};
@@ -354,7 +421,7 @@ START_TEST(test_local_workers_many)
 {
     mn_config cfg = {.embed_async = 1, .embed_workers = 3, .embed_batch = 16,
                      .embed_poll_ms = 10};
-    mn_db *db = th_open(th_sqlite_url(), &cfg);
+    mn_db *db = th_open(NEW_URL(), &cfg);
     th_tenant(db, "t");
     mn_actor a = {.tenant = "t"};
     const char *owner = th_identity(db, "t", "agent");
@@ -400,12 +467,12 @@ START_TEST(test_config_errors)
                        {.embed_batch = 10001}, {.embed_lease_ms = -5}, {.embed_retries = -2}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         mn_db *db = NULL;
-        TH_RC(db, mn_open(&db, th_sqlite_url(), &bad[i]), MN_EINVAL);
+        TH_RC(db, mn_open(&db, NEW_URL(), &bad[i]), MN_EINVAL);
         ck_assert_msg(strstr(mn_errmsg(db), "mn_config.embed_"), "%s", mn_errmsg(db));
         mn_close(db);
     }
     /* A read-only handle runs no workers. */
-    const char *url = th_sqlite_url();
+    const char *url = NEW_URL();
     mn_close(th_open(url, NULL));
     mn_config ro = {.flags = MN_OPEN_READONLY, .embed_workers = 1};
     mn_db *db = NULL;
@@ -420,14 +487,15 @@ static Suite *jobs_suite(void)
     TCase *tc = tcase_create("async");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 90);
-    tcase_add_test(tc, test_add_returns_before_the_server);
-    tcase_add_test(tc, test_failures_retry_then_stay_failed);
-    tcase_add_test(tc, test_backoff);
-    tcase_add_test(tc, test_changed_memory_not_overwritten);
-    tcase_add_test(tc, test_memory_and_job_atomic);
-    tcase_add_test(tc, test_cache_scope_per_tenant);
-    tcase_add_test(tc, test_local_workers_many);
-    tcase_add_test(tc, test_config_errors);
+    /* Each case once per store: _i indexes stores[]. */
+    tcase_add_loop_test(tc, test_add_returns_before_the_server, 0, NSTORES);
+    tcase_add_loop_test(tc, test_failures_retry_then_stay_failed, 0, NSTORES);
+    tcase_add_loop_test(tc, test_backoff, 0, NSTORES);
+    tcase_add_loop_test(tc, test_changed_memory_not_overwritten, 0, NSTORES);
+    tcase_add_loop_test(tc, test_memory_and_job_atomic, 0, NSTORES);
+    tcase_add_loop_test(tc, test_cache_scope_per_tenant, 0, NSTORES);
+    tcase_add_loop_test(tc, test_local_workers_many, 0, NSTORES);
+    tcase_add_loop_test(tc, test_config_errors, 0, NSTORES);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -105,6 +105,9 @@ static const char *undo_latest(void)
 {
     static const struct { int version; const char *sql; } undo[] = {
         { 5, "DROP TABLE embed_cache" },
+        { 6, "DROP TRIGGER memories_drop_embed_job ON memories; "
+             "DROP FUNCTION mn_drop_embed_job(); DROP TABLE embed_jobs" },
+        { 7, "ALTER TABLE tenants DROP COLUMN feed_horizon" },
     };
     for (size_t i = 0; i < sizeof undo / sizeof *undo; i++)
         if (undo[i].version == latest())
@@ -121,7 +124,7 @@ START_TEST(schema_partitioned_by_tenant)
     mn_close(db);
     /* Every tenant table is hash-partitioned three ways, and every index leads with tenant_id. */
     const char *tables[] = { "identities", "memories", "memory_history", "policies",
-                             "memory_tombstones" };
+                             "memory_tombstones", "embed_jobs" };
     for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
         const char *q = th_fmt("SELECT count(*) FROM pg_inherits WHERE inhparent = '%s'::regclass",
                                tables[i]);
@@ -129,7 +132,8 @@ START_TEST(schema_partitioned_by_tenant)
     }
     ck_assert_str_eq(pg_text(schema, "SELECT count(*) FROM pg_indexes WHERE schemaname = "
                              "current_schema() AND tablename IN ('identities', 'memories', "
-                             "'memory_history', 'policies', 'memory_tombstones') AND "
+                             "'memory_history', 'policies', 'memory_tombstones', "
+                             "'embed_jobs') AND "
                              "indexdef NOT LIKE '%(tenant_id%'"), "0");
     ck_assert_str_eq(pg_text(schema, "SELECT max(version) FROM schema_migrations"),
                      th_fmt("%d", latest()));
@@ -416,6 +420,105 @@ START_TEST(ratelimit_overrides_and_embed_cache)
 }
 END_TEST
 
+/* The change feed's tombstones (index/vindex.c prunes them once its saved files no longer
+ * need them): a prune drops the tenant's tombstones up to the seq, no other tenant's, and the
+ * tenant's horizon only rises. */
+static int64_t seq_now(mn_db *db)
+{
+    int64_t seq = 0;
+    TH_OK(db, db->store->ops->seq_get(db->store, &seq));
+    return seq;
+}
+
+static int64_t horizon(mn_db *db, const char *tenant_id)
+{
+    int64_t seq = -1;
+    TH_OK(db, db->store->ops->feed_horizon(db->store, tenant_id, &seq));
+    return seq;
+}
+
+/* Deletes a new memory of the actor's for good; returns the seq of the delete. */
+static int64_t add_and_delete(mn_db *db, const mn_actor *a, const char *text)
+{
+    TH_OK(db, mn_memory_delete(db, a, th_add(db, a, NULL, text), MN_DELETE_HARD));
+    return seq_now(db);
+}
+
+START_TEST(feed_prune_and_horizon)
+{
+    const char *schema = fresh_schema();
+    mn_db *db = th_open(url_with(schema, NULL), NULL);
+    const char *acme = th_tenant(db, "acme"), *other = th_tenant(db, "other");
+    th_identity(db, "acme", "alice");
+    th_identity(db, "other", "bob");
+    mn_actor a = {.tenant = "acme", .identity = "alice"}, o = {.tenant = "other",
+                                                                .identity = "bob"};
+    int64_t s1 = add_and_delete(db, &a, "first to go");
+    int64_t s2 = add_and_delete(db, &a, "second to go");
+    add_and_delete(db, &o, "the other tenant's");
+    const char *count = "SELECT count(*) FROM memory_tombstones WHERE tenant_id = '%s'";
+    ck_assert_str_eq(pg_text(schema, th_fmt(count, acme)), "2");
+    ck_assert_int_eq(horizon(db, acme), 0);
+
+    struct mn_store *st = db->store;
+    TH_OK(db, st->ops->feed_prune(st, acme, s1));
+    ck_assert_str_eq(pg_text(schema, th_fmt(count, acme)), "1");
+    ck_assert_str_eq(pg_text(schema, th_fmt("SELECT seq FROM memory_tombstones WHERE "
+                                            "tenant_id = '%s'", acme)),
+                     th_fmt("%lld", (long long)s2));
+    ck_assert_int_eq(horizon(db, acme), s1);
+    /* An older prune (another process finishing late) lowers nothing. */
+    TH_OK(db, st->ops->feed_prune(st, acme, s1 - 1));
+    ck_assert_int_eq(horizon(db, acme), s1);
+    TH_OK(db, st->ops->feed_prune(st, acme, s2));
+    ck_assert_str_eq(pg_text(schema, th_fmt(count, acme)), "0");
+    ck_assert_int_eq(horizon(db, acme), s2);
+    /* The other tenant keeps its tombstone and its horizon. */
+    ck_assert_str_eq(pg_text(schema, th_fmt(count, other)), "1");
+    ck_assert_int_eq(horizon(db, other), 0);
+    mn_close(db);
+}
+END_TEST
+
+/* Embedding jobs are claimed with FOR UPDATE SKIP LOCKED: a job another session (a worker in
+ * another process) holds is passed over, not waited for, and no job goes to two claims. The
+ * async cases themselves run on this server in test_jobs.c. */
+START_TEST(claim_skips_locked_jobs)
+{
+    const char *schema = fresh_schema();
+    mn_config cfg = {.embed_async = 1};
+    mn_db *db = th_open(url_with(schema, NULL), &cfg);
+    th_tenant(db, "acme");
+    th_identity(db, "acme", "alice");
+    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    th_add(db, &a, NULL, "held by another worker");
+    const char *free_id = th_add(db, &a, NULL, "free to take");
+    PGconn *other = pg_connect(schema);
+    PGresult *r = PQexec(other, "BEGIN; SELECT memory_key FROM embed_jobs "
+                                "ORDER BY memory_key LIMIT 1 FOR UPDATE");
+    ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    struct mn_store *st = db->store;
+    struct mn_embed_task *t = NULL;
+    size_t n = 0;
+    TH_OK(db, st->ops->embed_jobs_claim(st, "c1", th_now_ms(), 60000, 10, &t, &n));
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(t[0].memory_id, free_id);
+    mn_embed_tasks_free(t, n);
+    /* Claimed jobs are not due until their lease ends; the held one is free once released. */
+    PQclear(PQexec(other, "COMMIT"));
+    PQfinish(other);
+    TH_OK(db, st->ops->embed_jobs_claim(st, "c2", th_now_ms(), 60000, 10, &t, &n));
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(t[0].text, "held by another worker");
+    mn_embed_tasks_free(t, n);
+    TH_OK(db, st->ops->embed_jobs_claim(st, "c3", th_now_ms(), 60000, 10, &t, &n));
+    ck_assert_uint_eq(n, 0);
+    mn_embed_tasks_free(t, n);
+    mn_close(db);
+}
+END_TEST
+
 /* ---- tenant isolation, in the SQL itself -------------------------------------------------- */
 
 /* The conformance suite walks the API trying to reach another tenant's rows; this checks the
@@ -424,10 +527,12 @@ END_TEST
 START_TEST(every_statement_names_the_tenant)
 {
     const char *tables[] = { "identities", "memories", "memory_history", "policies",
-                             "memory_tombstones", "ratelimit_limits" };
+                             "memory_tombstones", "ratelimit_limits", "embed_jobs" };
     for (int id = 0; id < PGS__COUNT; id++) {
-        /* Listing tenants is across tenants by design (the operator's view). */
-        if (id == PGS_TENANT_LIST_UNRULED)
+        /* Listing tenants is across tenants by design (the operator's view), and so is
+         * claiming embedding jobs (workers serve every tenant; each job is then acknowledged
+         * with its tenant named). */
+        if (id == PGS_TENANT_LIST_UNRULED || id == PGS_JOB_CLAIM)
             continue;
         const char *sql = pgs_sql((enum pgs_stmt_id)id);
         ck_assert_msg(sql, "statement %d has no text", id);
@@ -461,6 +566,8 @@ static Suite *pg_suite(void)
     tcase_add_test(tc, every_statement_names_the_tenant);
     tcase_add_test(tc, read_url_takes_the_reads);
     tcase_add_test(tc, ratelimit_overrides_and_embed_cache);
+    tcase_add_test(tc, feed_prune_and_horizon);
+    tcase_add_test(tc, claim_skips_locked_jobs);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -64,12 +64,49 @@ START_TEST(auto_picks_pgvector_and_filters)
 }
 END_TEST
 
+/* Asynchronous embedding with pgvector columns: the pending memory is in no server-side search
+ * result, and the job's vector, written in pgvector's binary format, is the embedder's own. */
+START_TEST(async_embedding_into_pgvector)
+{
+    mn_config cfg = {.embed_async = 1};
+    mn_db *db = th_open(make_url(), &cfg);
+    th_tenant(db, "acme");
+    th_identity(db, "acme", "alice");
+    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    const char *id = th_add(db, &a, NULL, "a lighthouse on the northern cape");
+    mn_search_options so = {.query = "lighthouse", .k = 5};
+    mn_memory_list *l = NULL;
+    TH_OK(db, mn_memory_search(db, &a, &so, &l));
+    ck_assert_uint_eq(l->count, 0);
+    mn_memory_list_free(l);
+    mn_memory *m = th_get(db, &a, id, 0);
+    ck_assert_int_eq(m->embed_status, MN_EMBED_PENDING);
+    mn_memory_free(m);
+    size_t done = 0, failed = 0;
+    TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+    ck_assert_uint_eq(done, 1);
+    ck_assert_uint_eq(failed, 0);
+    m = th_get(db, &a, id, MN_WITH_EMBEDDING);
+    ck_assert_int_eq(m->embed_status, MN_EMBED_DONE);
+    ck_assert_ptr_nonnull(m->embedding);
+    ck_assert_mem_eq(m->embedding, th_embed(db, "a lighthouse on the northern cape"),
+                     (size_t)m->dim * sizeof(float));
+    mn_memory_free(m);
+    TH_OK(db, mn_memory_search(db, &a, &so, &l));
+    ck_assert_uint_eq(l->count, 1);
+    ck_assert_str_eq(l->items[0].id, id);
+    mn_memory_list_free(l);
+    mn_close(db);
+}
+END_TEST
+
 static Suite *pglite_suite(void)
 {
     Suite *s = suite_create("pglite");
     TCase *tc = tcase_create("pgvector");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, auto_picks_pgvector_and_filters);
+    tcase_add_test(tc, async_embedding_into_pgvector);
     suite_add_tcase(s, tc);
     return s;
 }
