@@ -43,7 +43,8 @@ struct vx_part {
     size_t count;         /* atomic: keys held */
     size_t changed;       /* changes applied since the files were written or read */
     int had_file;         /* files of ours were found (keep them current) */
-    int64_t file_seq;     /* the seq our files cover (read or last written); 0 = none */
+    int64_t mark_seq;     /* the last checkpoint: the seq our files cover (read or last
+                           * written) or, without files, the seq of the last save call */
     int want;             /* under vx->mu: the worker should catch up */
 };
 
@@ -392,7 +393,7 @@ static void part_load(mn_vindex *vx, struct vx_part *p)
         }
     }
     part_install(p, h, &at, seq);
-    p->file_seq = seq;
+    p->mark_seq = seq;
     p->changed = rc == MN_OK ? 0 : 1;
     set_state(p, VX_READY);
 }
@@ -875,11 +876,29 @@ void mn_vindex_changed(mn_vindex *vx, const char *tenant_id)
         kick_for(vx, p, WANT_QUIET);
 }
 
+/* A checkpoint at seq: the tombstones the previous one needed are dropped, so that they are
+ * kept one checkpoint longer than ours need them: an index in another process that lags by
+ * less than that still catches up (see feed_prune). */
+static void part_checkpoint(mn_vindex *vx, struct vx_part *p, int64_t seq)
+{
+    if (p->mark_seq > 0 && vx->store->ops->feed_prune)
+        vx->store->ops->feed_prune(vx->store, p->tenant_id, p->mark_seq);
+    p->mark_seq = seq;
+    p->changed = 0;
+}
+
 static int part_save(mn_vindex *vx, struct vx_part *p)
 {
     char gpath[4096], apath[4096];
-    if (vx->readonly || ld_state(p) != VX_READY || !part_paths(vx, p, gpath, apath, sizeof gpath))
+    if (vx->readonly || ld_state(p) != VX_READY)
         return MN_OK;
+    if (!part_paths(vx, p, gpath, apath, sizeof gpath)) {
+        /* No files to write (a database that is not a file: PostgreSQL, :memory:): the
+         * checkpoint only marks how far back tombstones are kept. */
+        if (p->changed)
+            part_checkpoint(vx, p, __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE));
+        return MN_OK;
+    }
     if (!p->changed || (p->at.n < MN_VINDEX_SAVE_MIN && !p->had_file))
         return MN_OK;
     if (mkdir(vx->dir, 0777) != 0 && errno != EEXIST)
@@ -897,14 +916,9 @@ static int part_save(mn_vindex *vx, struct vx_part *p)
     if (rc == MN_OK)
         rc = vx->store->ops->meta_put(vx->store, key, hex);
     if (rc == MN_OK) {
-        p->changed = 0;
         p->had_file = 1;
         COUNT(vx, saves);
-        /* The tombstones the previous files needed are kept one save longer than ours do: an
-         * index in another process that lags by less than that still catches up. */
-        if (p->file_seq > 0 && vx->store->ops->feed_prune)
-            vx->store->ops->feed_prune(vx->store, p->tenant_id, p->file_seq);
-        p->file_seq = seq;
+        part_checkpoint(vx, p, seq);
     }
     return rc;
 }

@@ -733,6 +733,36 @@ START_TEST(tombstones_pruned_laggards_rebuild)
 }
 END_TEST
 
+static int count_gone(void *ctx, const struct mn_change *c)
+{
+    *(int *)ctx += c->gone;
+    return 0;
+}
+
+/* A database that is not a file keeps no index files; its checkpoints (every so many changes,
+ * and mn_vindex_save) still prune the tombstones one checkpoint back. */
+START_TEST(tombstones_pruned_without_files)
+{
+    struct world w;
+    world_open(&w, ":memory:");
+    mn_close(w.ex); /* another handle on :memory: is another database */
+    w.ex = NULL;
+    world_add(&w, w.db, 1000);
+    sync_index(w.db, w.tenant_id);
+    struct mn_store *st = w.db->store;
+    int gone = 0;
+    hard_delete(&w, 0, 10);
+    ck_assert_int_eq(mn_vindex_save(w.db->index), MN_OK);
+    hard_delete(&w, 10, 5);
+    ck_assert_int_eq(mn_vindex_save(w.db->index), MN_OK);
+    ck_assert_int_eq(st->ops->memory_changes(st, w.tenant_id, 0, INT64_MAX, INT64_MAX, 0,
+                                             count_gone, &gone), MN_OK);
+    ck_assert_int_eq(gone, 5);
+    ck_assert_uint_eq(stats_of(w.db, w.tenant_id).count, 985);
+    mn_close(w.db);
+}
+END_TEST
+
 /* The feed itself: rows in seq order, tombstones of hard deletes (a whole identity's under one
  * seq), read in pages smaller than one seq's worth. */
 struct feed {
@@ -916,6 +946,7 @@ static Suite *vindex_suite(void)
     tcase_add_test(tc, stale_files_are_rebuilt);
     tcase_add_test(tc, writes_of_another_handle);
     tcase_add_test(tc, tombstones_pruned_laggards_rebuild);
+    tcase_add_test(tc, tombstones_pruned_without_files);
     tcase_add_test(tc, change_feed_pages);
     tcase_add_test(tc, concurrent_search_and_add);
     tcase_add_test(tc, config_and_options);
