@@ -128,6 +128,11 @@ int pgs_run(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
 typedef int (*pgs_row_fn)(void *ctx, const PGresult *r);
 int pgs_each(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
              const struct pgs_args *a, pgs_row_fn fn, void *ctx, const char *doing);
+/* The same, one statement on a connection of pool p taken for it and given back. */
+int pgs_run_on(struct pgs_store *s, struct pgs_pool *p, enum pgs_stmt_id id,
+               const struct pgs_args *a, PGresult **res, const char *doing);
+int pgs_each_on(struct pgs_store *s, struct pgs_pool *p, enum pgs_stmt_id id,
+                const struct pgs_args *a, pgs_row_fn fn, void *ctx, const char *doing);
 /* Runs fixed SQL text with no parameters (transaction control, SET). */
 int pgs_exec_text(struct pgs_store *s, struct pgs_conn *c, const char *sql, const char *doing);
 /* Records the failure of res (or of the connection) as an MN_E* code with a message saying what

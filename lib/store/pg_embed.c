@@ -35,19 +35,14 @@ int pgs_embed_cache_get(struct mn_store *st, const char *scope, const char *mode
     char *arr = hash_array(hashes, n);
     if (!arr)
         return mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading the embedding cache");
-    struct pgs_pool *pool = pgs_reads(s);
-    struct pgs_conn *c;
-    int rc = pgs_get(s, pool, &c);
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, scope);
+    pgs_arg_text(&a, model);
+    pgs_arg_int(&a, dim);
+    pgs_arg_text(&a, arr);
     PGresult *res = NULL;
-    if (rc == MN_OK) {
-        struct pgs_args a = {0};
-        pgs_arg_text(&a, scope);
-        pgs_arg_text(&a, model);
-        pgs_arg_int(&a, dim);
-        pgs_arg_text(&a, arr);
-        rc = pgs_run(s, c, PGS_EMBED_CACHE_GET, &a, &res, "reading the embedding cache");
-        pgs_put(s, pool, c);
-    }
+    int rc = pgs_run_on(s, pgs_reads(s), PGS_EMBED_CACHE_GET, &a, &res,
+                        "reading the embedding cache");
     free(arr);
     for (int r = 0; rc == MN_OK && r < PQntuples(res); r++) {
         int64_t i = pgs_int(res, r, 0) - 1; /* ORDINALITY counts from 1 */

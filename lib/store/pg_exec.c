@@ -285,3 +285,27 @@ int pgs_write_end(struct pgs_store *s, struct pgs_conn *c, int rc)
     pgs_put(s, &s->primary, c);
     return rc;
 }
+
+int pgs_run_on(struct pgs_store *s, struct pgs_pool *p, enum pgs_stmt_id id,
+               const struct pgs_args *a, PGresult **res, const char *doing)
+{
+    struct pgs_conn *c;
+    int rc = pgs_get(s, p, &c);
+    if (rc != MN_OK)
+        return rc;
+    rc = pgs_run(s, c, id, a, res, doing);
+    pgs_put(s, p, c);
+    return rc;
+}
+
+int pgs_each_on(struct pgs_store *s, struct pgs_pool *p, enum pgs_stmt_id id,
+                const struct pgs_args *a, pgs_row_fn fn, void *ctx, const char *doing)
+{
+    struct pgs_conn *c;
+    int rc = pgs_get(s, p, &c);
+    if (rc != MN_OK)
+        return rc;
+    rc = pgs_each(s, c, id, a, fn, ctx, doing);
+    pgs_put(s, p, c);
+    return rc;
+}

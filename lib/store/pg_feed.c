@@ -13,13 +13,8 @@
 int pgs_seq_get(struct mn_store *st, int64_t *seq)
 {
     struct pgs_store *s = (struct pgs_store *)st;
-    struct pgs_conn *c;
-    int rc = pgs_get(s, &s->primary, &c);
-    if (rc != MN_OK)
-        return rc;
     PGresult *res = NULL;
-    rc = pgs_run(s, c, PGS_SEQ_GET, NULL, &res, "reading the change sequence");
-    pgs_put(s, &s->primary, c);
+    int rc = pgs_run_on(s, &s->primary, PGS_SEQ_GET, NULL, &res, "reading the change sequence");
     if (rc == MN_OK && PQntuples(res) != 1)
         rc = mn_seterr(s->base.db, MN_ECORRUPT, "the change sequence row is missing; the "
                        "database is damaged");
@@ -67,21 +62,17 @@ int pgs_memory_changes(struct mn_store *st, const char *tenant_id, int64_t after
     struct feed f = { s, fn, ctx, malloc((size_t)s->base.db->dim * sizeof(float)) };
     if (!f.vec)
         return mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading the change feed");
-    struct pgs_conn *c;
-    int rc = pgs_get(s, &s->primary, &c);
-    if (rc == MN_OK) {
-        struct pgs_args a = {0};
-        pgs_arg_text(&a, tenant_id);
-        pgs_arg_int(&a, after_seq);
-        pgs_arg_int(&a, after_key);
-        pgs_arg_int(&a, upto_seq);
-        if (limit)
-            pgs_arg_int(&a, (int64_t)limit);
-        else
-            pgs_arg_text(&a, NULL);
-        rc = pgs_each(s, c, PGS_MEMORY_CHANGES, &a, feed_row, &f, "reading the change feed");
-        pgs_put(s, &s->primary, c);
-    }
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, tenant_id);
+    pgs_arg_int(&a, after_seq);
+    pgs_arg_int(&a, after_key);
+    pgs_arg_int(&a, upto_seq);
+    if (limit)
+        pgs_arg_int(&a, (int64_t)limit);
+    else
+        pgs_arg_text(&a, NULL);
+    int rc = pgs_each_on(s, &s->primary, PGS_MEMORY_CHANGES, &a, feed_row, &f,
+                         "reading the change feed");
     free(f.vec);
     return rc;
 }
@@ -103,32 +94,21 @@ int pgs_memory_seqs(struct mn_store *st, const char *tenant_id, int64_t upto_seq
 {
     struct pgs_store *s = (struct pgs_store *)st;
     struct seqs q = { fn, ctx };
-    struct pgs_conn *c;
-    int rc = pgs_get(s, &s->primary, &c);
-    if (rc != MN_OK)
-        return rc;
     struct pgs_args a = {0};
     pgs_arg_text(&a, tenant_id);
     pgs_arg_int(&a, upto_seq);
-    rc = pgs_each(s, c, PGS_MEMORY_SEQS, &a, seq_row, &q,
-                  "reading the memories' sequence numbers");
-    pgs_put(s, &s->primary, c);
-    return rc;
+    return pgs_each_on(s, &s->primary, PGS_MEMORY_SEQS, &a, seq_row, &q,
+                       "reading the memories' sequence numbers");
 }
 
 int pgs_meta_get(struct mn_store *st, const char *key, char **value)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     *value = NULL;
-    struct pgs_conn *c;
-    int rc = pgs_get(s, &s->primary, &c);
-    if (rc != MN_OK)
-        return rc;
     struct pgs_args a = {0};
     pgs_arg_text(&a, key);
     PGresult *res = NULL;
-    rc = pgs_run(s, c, PGS_META_GET, &a, &res, "reading a setting");
-    pgs_put(s, &s->primary, c);
+    int rc = pgs_run_on(s, &s->primary, PGS_META_GET, &a, &res, "reading a setting");
     int oom = 0;
     if (rc == MN_OK && PQntuples(res) == 1)
         *value = pgs_text(res, 0, 0, &oom);
@@ -141,16 +121,10 @@ int pgs_meta_get(struct mn_store *st, const char *key, char **value)
 int pgs_meta_put(struct mn_store *st, const char *key, const char *value)
 {
     struct pgs_store *s = (struct pgs_store *)st;
-    struct pgs_conn *c;
-    int rc = pgs_get(s, &s->primary, &c);
-    if (rc != MN_OK)
-        return rc;
     struct pgs_args a = {0};
     pgs_arg_text(&a, key);
     pgs_arg_text(&a, value);
-    rc = pgs_run(s, c, PGS_META_PUT, &a, NULL, "recording a setting");
-    pgs_put(s, &s->primary, c);
-    return rc;
+    return pgs_run_on(s, &s->primary, PGS_META_PUT, &a, NULL, "recording a setting");
 }
 
 /* Tombstones are kept until every index had time to apply them (index/vindex.c decides when);
@@ -179,15 +153,11 @@ int pgs_feed_horizon(struct mn_store *st, const char *tenant_id, int64_t *seq)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     *seq = 0;
-    struct pgs_conn *c;
-    int rc = pgs_get(s, &s->primary, &c);
-    if (rc != MN_OK)
-        return rc;
     struct pgs_args a = {0};
     pgs_arg_text(&a, tenant_id);
     PGresult *res = NULL;
-    rc = pgs_run(s, c, PGS_FEED_HORIZON_GET, &a, &res, "reading the change feed's horizon");
-    pgs_put(s, &s->primary, c);
+    int rc = pgs_run_on(s, &s->primary, PGS_FEED_HORIZON_GET, &a, &res,
+                        "reading the change feed's horizon");
     if (rc == MN_OK && PQntuples(res) == 1)
         *seq = pgs_int(res, 0, 0);
     PQclear(res);

@@ -62,18 +62,14 @@ int pgs_identity_set_active(struct mn_store *st, const char *tenant_id, const ch
                             int active, int64_t now)
 {
     struct pgs_store *s = (struct pgs_store *)st;
-    struct pgs_conn *c;
-    int rc = pgs_get(s, &s->primary, &c);
-    if (rc != MN_OK)
-        return rc;
     struct pgs_args a = {0};
     pgs_arg_text(&a, tenant_id);
     pgs_arg_text(&a, id);
     pgs_arg_int(&a, active);
     pgs_arg_int(&a, now);
     PGresult *res = NULL;
-    rc = pgs_run(s, c, PGS_IDENTITY_SET_ACTIVE, &a, &res, "changing an identity");
-    pgs_put(s, &s->primary, c);
+    int rc = pgs_run_on(s, &s->primary, PGS_IDENTITY_SET_ACTIVE, &a, &res,
+                        "changing an identity");
     if (rc == MN_OK && pgs_changes(res) == 0)
         rc = mn_seterr(s->base.db, MN_ENOTFOUND, "identity %s is gone", id);
     PQclear(res);

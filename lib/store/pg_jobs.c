@@ -220,18 +220,12 @@ int pgs_embed_jobs_list(struct mn_store *st, const char *tenant_id, int status, 
     mn_embed_job_list *l = calloc(1, sizeof *l);
     if (!l)
         return mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing embedding jobs");
-    struct pgs_pool *pool = pgs_reads(s);
-    struct pgs_conn *c;
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, tenant_id);
+    pgs_arg_int(&a, status);
+    pgs_arg_int(&a, limit);
     PGresult *res = NULL;
-    int rc = pgs_get(s, pool, &c);
-    if (rc == MN_OK) {
-        struct pgs_args a = {0};
-        pgs_arg_text(&a, tenant_id);
-        pgs_arg_int(&a, status);
-        pgs_arg_int(&a, limit);
-        rc = pgs_run(s, c, PGS_JOB_LIST, &a, &res, "listing embedding jobs");
-        pgs_put(s, pool, c);
-    }
+    int rc = pgs_run_on(s, pgs_reads(s), PGS_JOB_LIST, &a, &res, "listing embedding jobs");
     struct pgs_reader r = { sizeof(mn_embed_job), read_job, mn_embed_job_clear, NULL };
     if (rc == MN_OK)
         rc = pgs_collect(s, res, &r, 0, (void **)&l->items, &l->count, NULL,

@@ -239,15 +239,10 @@ int pgs_memory_get(struct mn_store *st, const char *tenant_id, const char *id,
 {
     struct pgs_store *s = (struct pgs_store *)st;
     struct pgs_pool *pool = pgs_reads(s);
-    struct pgs_conn *c;
-    int rc = pgs_get(s, pool, &c);
-    if (rc != MN_OK)
-        return rc;
     struct pgs_args a = {0};
     bind_query(&a, tenant_id, id, q, 0);
     PGresult *res = NULL;
-    rc = pgs_run(s, c, PGS_MEMORY_GET, &a, &res, "reading a memory");
-    pgs_put(s, pool, c);
+    int rc = pgs_run_on(s, pool, PGS_MEMORY_GET, &a, &res, "reading a memory");
     size_t n = 0;
     struct pgs_reader r = { sizeof(mn_memory), read_memory, mn_memory_clear, (void *)q };
     if (rc == MN_OK)
@@ -269,22 +264,17 @@ int pgs_memory_list(struct mn_store *st, const char *tenant_id, const struct mn_
     mn_memory_list *l = calloc(1, sizeof *l);
     if (!l)
         return mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
-    struct pgs_pool *pool = pgs_reads(s);
-    struct pgs_conn *c;
-    int more = 0, rc = pgs_get(s, pool, &c);
+    struct pgs_args a = {0};
+    bind_query(&a, tenant_id, q->before_id, q, 1);
+    /* One row past the page says whether more follow; a metadata filter is tested here, so
+     * then the server cannot know where the page ends. */
+    if (q->metadata)
+        pgs_arg_text(&a, NULL);
+    else
+        pgs_arg_int(&a, (int64_t)q->limit + 1);
     PGresult *res = NULL;
-    if (rc == MN_OK) {
-        struct pgs_args a = {0};
-        bind_query(&a, tenant_id, q->before_id, q, 1);
-        /* One row past the page says whether more follow; a metadata filter is tested here,
-         * so then the server cannot know where the page ends. */
-        if (q->metadata)
-            pgs_arg_text(&a, NULL);
-        else
-            pgs_arg_int(&a, (int64_t)q->limit + 1);
-        rc = pgs_run(s, c, PGS_MEMORY_LIST, &a, &res, "listing memories");
-        pgs_put(s, pool, c);
-    }
+    int more = 0;
+    int rc = pgs_run_on(s, pgs_reads(s), PGS_MEMORY_LIST, &a, &res, "listing memories");
     struct pgs_reader r = { sizeof(mn_memory), read_memory, mn_memory_clear, (void *)q };
     if (rc == MN_OK)
         rc = pgs_collect(s, res, &r, (size_t)q->limit, (void **)&l->items, &l->count, &more,
@@ -331,20 +321,15 @@ int pgs_memory_scan(struct mn_store *st, const char *tenant_id, const struct mn_
     struct scan sc = { s, q, fn, ctx, malloc((size_t)s->base.db->dim * sizeof(float)) };
     if (!sc.vec)
         return mn_seterr(s->base.db, MN_ENOMEM, "out of memory searching");
-    struct pgs_pool *pool = pgs_reads(s);
-    struct pgs_conn *c;
-    int rc = pgs_get(s, pool, &c);
-    if (rc == MN_OK) {
-        struct pgs_args a = {0};
-        pgs_arg_text(&a, tenant_id);
-        pgs_arg_int(&a, q->metadata != NULL);
-        pgs_arg_int(&a, q->flags);
-        pgs_arg_int(&a, q->now);
-        pgs_arg_text(&a, q->type);
-        pgs_arg_text(&a, q->identity_id);
-        rc = pgs_each(s, c, PGS_MEMORY_SCAN, &a, scan_row, &sc, "searching memories");
-        pgs_put(s, pool, c);
-    }
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, tenant_id);
+    pgs_arg_int(&a, q->metadata != NULL);
+    pgs_arg_int(&a, q->flags);
+    pgs_arg_int(&a, q->now);
+    pgs_arg_text(&a, q->type);
+    pgs_arg_text(&a, q->identity_id);
+    int rc = pgs_each_on(s, pgs_reads(s), PGS_MEMORY_SCAN, &a, scan_row, &sc,
+                         "searching memories");
     free(sc.vec);
     return rc;
 }
@@ -383,19 +368,14 @@ int pgs_memory_get_keys(struct mn_store *st, const char *tenant_id, const int64_
         free(arr);
         return mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading search results");
     }
-    struct pgs_pool *pool = pgs_reads(s);
-    struct pgs_conn *c;
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, tenant_id);
+    pgs_arg_text(&a, arr);
+    pgs_arg_int(&a, flags);
+    pgs_arg_int(&a, now); /* checked again: an index may lag the store */
     PGresult *res = NULL;
-    int rc = pgs_get(s, pool, &c);
-    if (rc == MN_OK) {
-        struct pgs_args a = {0};
-        pgs_arg_text(&a, tenant_id);
-        pgs_arg_text(&a, arr);
-        pgs_arg_int(&a, flags);
-        pgs_arg_int(&a, now); /* checked again: an index may lag the store */
-        rc = pgs_run(s, c, PGS_MEMORY_GET_KEYS, &a, &res, "reading search results");
-        pgs_put(s, pool, c);
-    }
+    int rc = pgs_run_on(s, pgs_reads(s), PGS_MEMORY_GET_KEYS, &a, &res,
+                        "reading search results");
     free(arr);
     int rows = rc == MN_OK ? PQntuples(res) : 0;
     int64_t (*order)[2] = rows ? malloc((size_t)rows * sizeof *order) : NULL;

@@ -30,13 +30,8 @@ static const struct pgs_reader limit_reader = { sizeof(mn_ratelimit_limit), read
 static int change(struct pgs_store *s, enum pgs_stmt_id id, const struct pgs_args *a,
                   int64_t *changed, const char *doing)
 {
-    struct pgs_conn *c;
-    int rc = pgs_get(s, &s->primary, &c);
-    if (rc != MN_OK)
-        return rc;
     PGresult *res = NULL;
-    rc = pgs_run(s, c, id, a, &res, doing);
-    pgs_put(s, &s->primary, c);
+    int rc = pgs_run_on(s, &s->primary, id, a, &res, doing);
     *changed = rc == MN_OK ? pgs_changes(res) : 0;
     PQclear(res);
     return rc;

@@ -157,16 +157,11 @@ int pgs_query(struct pgs_store *s, enum pgs_stmt_id id, const char *const *texts
               const struct pgs_reader *rd, void **items, size_t *count, const char *doing)
 {
     struct pgs_pool *pool = pgs_reads(s);
-    struct pgs_conn *c;
-    int rc = pgs_get(s, pool, &c);
-    if (rc != MN_OK)
-        return rc;
     struct pgs_args a = {0};
     for (int i = 0; i < ntexts; i++)
         pgs_arg_text(&a, texts[i]);
-    PGresult *res;
-    rc = pgs_run(s, c, id, &a, &res, doing);
-    pgs_put(s, pool, c);
+    PGresult *res = NULL;
+    int rc = pgs_run_on(s, pool, id, &a, &res, doing);
     if (rc == MN_OK)
         rc = pgs_collect(s, res, rd, 0, items, count, NULL, doing);
     PQclear(res);

@@ -68,19 +68,13 @@ int pgs_actor_get(struct mn_store *st, const char *tenant, const char *identity,
 {
     static const int identity_columns = 4; /* where PGS_ACTOR_GET's identity columns start */
     struct pgs_store *s = (struct pgs_store *)st;
-    struct pgs_pool *pool = pgs_reads(s);
-    struct pgs_conn *c;
     *t = NULL;
     *i = NULL;
-    int rc = pgs_get(s, pool, &c);
-    if (rc != MN_OK)
-        return rc;
     struct pgs_args a = {0};
     pgs_arg_text(&a, tenant);
     pgs_arg_text(&a, identity);
     PGresult *res = NULL;
-    rc = pgs_run(s, c, PGS_ACTOR_GET, &a, &res, "reading the actor");
-    pgs_put(s, pool, c);
+    int rc = pgs_run_on(s, pgs_reads(s), PGS_ACTOR_GET, &a, &res, "reading the actor");
     if (rc == MN_OK && PQntuples(res) == 0) {
         rc = mn_seterr(s->base.db, MN_ENOTFOUND, "no tenant has the id or name \"%.128s\"; "
                        "`manushya tenant list` shows them", tenant);
