@@ -509,6 +509,13 @@ void th_assert_state_eq(const th_state *b, const th_state *a, const char *what)
 }
 
 /* ---- vectors and JSON ------------------------------------------------------------------------- */
+double th_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 double th_dot(const float *a, const float *b, int dim)
 {
     double s = 0;

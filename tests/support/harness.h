@@ -106,6 +106,8 @@ void th_state_get(mn_db *db, th_state *out);
 void th_assert_state_eq(const th_state *before, const th_state *after, const char *what);
 
 /* ---- vectors and JSON ------------------------------------------------------------------------- */
+/* Seconds on the monotonic clock, for measuring how long something took. */
+double th_seconds(void);
 double th_dot(const float *a, const float *b, int dim);
 double th_norm(const float *a, int dim);
 /* A kept embedding of text by db's embedder (asserting MN_OK). */

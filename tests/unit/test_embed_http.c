@@ -32,13 +32,6 @@ static void teardown(void)
     es_stop(&srv);
 }
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* An instance for the test server with quick retries (10 ms base backoff). */
 static mn_embedder *make(struct mn_embedder_config cfg)
 {
@@ -117,9 +110,9 @@ START_TEST(test_four_in_flight)
     es_mode(&srv, "slow", -1, 0.3, 0);
     float out[8 * DIM];
     char err[512];
-    double t0 = mono();
+    double t0 = th_seconds();
     ck_assert_int_eq(embed_n(e, 8, out, err, sizeof err), MN_OK);
-    double took = mono() - t0;
+    double took = th_seconds() - t0;
     struct mn_embedder_stats st;
     mn_embedder_openai.stats(e, &st);
     ck_assert_uint_eq(st.max_inflight, 4);
@@ -149,10 +142,10 @@ START_TEST(test_429_retry_after)
     es_mode(&srv, "429", 1, 0, 1);
     float out[3 * DIM];
     char err[512];
-    double t0 = mono();
+    double t0 = th_seconds();
     ck_assert_int_eq(embed_n(e, 3, out, err, sizeof err), MN_OK);
     /* The backoff alone would be ~10 ms: the wait is the server's Retry-After (1 s). */
-    ck_assert_msg(mono() - t0 >= 0.95, "retried after %.3f s", mono() - t0);
+    ck_assert_msg(th_seconds() - t0 >= 0.95, "retried after %.3f s", th_seconds() - t0);
     ck_assert_int_eq(es_stat(&srv, "requests"), 2);
     struct mn_embedder_stats st;
     mn_embedder_openai.stats(e, &st);
@@ -256,9 +249,9 @@ START_TEST(test_hang_timeout)
     es_mode(&srv, "hang", -1, 3, 0);
     float out[DIM];
     char err[512];
-    double t0 = mono();
+    double t0 = th_seconds();
     ck_assert_int_eq(embed_n(e, 1, out, err, sizeof err), MN_EBACKEND);
-    ck_assert_msg(mono() - t0 < 2.5, "gave up after %.2f s", mono() - t0);
+    ck_assert_msg(th_seconds() - t0 < 2.5, "gave up after %.2f s", th_seconds() - t0);
     ck_assert_int_eq(es_stat(&srv, "requests"), 2);
     ck_assert_msg(strstr(err, "no complete answer within 300 ms") &&
                   strstr(err, "gave up after 2 attempts"), "message: %s", err);

@@ -104,13 +104,6 @@ static void teardown(void)
     es_stop(&srv);
 }
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void nap_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -139,8 +132,8 @@ static int status_of(mn_db *db, const mn_actor *a, const char *id)
 /* Waits (at most 30 s) until the memory's embedding status is want. */
 static void wait_status(mn_db *db, const mn_actor *a, const char *id, int want)
 {
-    double until = mono() + 30;
-    while (status_of(db, a, id) != want && mono() < until)
+    double until = th_seconds() + 30;
+    while (status_of(db, a, id) != want && th_seconds() < until)
         nap_ms(20);
     ck_assert_int_eq(status_of(db, a, id), want);
 }
@@ -174,11 +167,11 @@ START_TEST(test_add_returns_before_the_server)
     mn_actor a = {.tenant = "t", .identity = NULL};
     mn_memory_input in = {.identity = th_identity(db, "t", "agent"), .text = "the cat sat"};
     es_mode(&srv, "slow", -1, 2.0, 0);
-    double t0 = mono();
+    double t0 = th_seconds();
     mn_memory *m = NULL;
     TH_OK(db, mn_memory_add(db, &a, &in, &m));
     /* The server takes 2 s to answer anything: the add did not wait for it. */
-    ck_assert_msg(mono() - t0 < 1.5, "the add waited %.2f s", mono() - t0);
+    ck_assert_msg(th_seconds() - t0 < 1.5, "the add waited %.2f s", th_seconds() - t0);
     ck_assert_int_eq(m->embed_status, MN_EMBED_PENDING);
     ck_assert_ptr_null(m->embed_error);
     char *id = strdup(m->id);
@@ -435,13 +428,13 @@ START_TEST(test_local_workers_many)
     char **ids = NULL;
     int64_t seq0 = store_seq(db);
     TH_OK(db, mn_memory_add_many(db, &a, in, N, &ids, NULL));
-    double until = mono() + 30;
+    double until = th_seconds() + 30;
     mn_embed_job_list *jobs = NULL;
     for (;;) {
         TH_OK(db, mn_embed_jobs_list(db, &a, -1, 0, &jobs));
         size_t left = jobs->count;
         mn_embed_job_list_free(jobs);
-        if (!left || mono() > until)
+        if (!left || th_seconds() > until)
             break;
         nap_ms(20);
     }
