@@ -110,7 +110,9 @@ $(CLI): $(CLI_OBJS) $(STLIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(STLIB) $(LDLIBS_ALL)
 
 # Unit tests reach internal functions too, so they link the objects, not the archive.
-# The shared test code (tests/support) is compiled once, not into every test program.
+# The shared test code (tests/support) is compiled once, not into every test program (and
+# kept: make would delete these objects as intermediate files of the pattern chain).
+.SECONDARY: $(TEST_SUPPORT)
 $(B)/obj/tests/support/%.o: tests/support/%.c | deps-test-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests -MMD -MP -c $< -o $@
