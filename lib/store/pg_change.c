@@ -1,6 +1,7 @@
 /* Memories in the PostgreSQL backend: changes to existing rows, each in one transaction that
  * also advances the change sequence. */
 #include "store/pg.h"
+#include "store/notfound.h"
 #include "core/error.h"
 #include "core/handle.h"
 
@@ -21,9 +22,9 @@ static int change_row(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id 
     PGresult *res = NULL;
     int rc = pgs_run(s, c, id, &a, &res, doing);
     if (rc == MN_OK && id != PGS_HISTORY_DELETE && pgs_changes(res) == 0)
-        rc = mn_seterr(s->base.db, MN_ENOTFOUND, "%s: the tenant has no memory %s%s", doing,
-                       memory_id, id == PGS_MEMORY_SOFT_DELETE ? " that is not deleted already"
-                       : id == PGS_MEMORY_RESTORE ? " that is deleted" : "");
+        rc = mn_store_no_memory(s->base.db, doing, memory_id,
+                                id == PGS_MEMORY_SOFT_DELETE ? MN_WANT_LIVE
+                                : id == PGS_MEMORY_RESTORE ? MN_WANT_DELETED : MN_WANT_ANY);
     PQclear(res);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* Identities in the PostgreSQL backend. */
 #include "store/pg.h"
+#include "store/notfound.h"
 #include "core/error.h"
 #include "core/handle.h"
 
@@ -71,7 +72,7 @@ int pgs_identity_set_active(struct mn_store *st, const char *tenant_id, const ch
     int rc = pgs_run_on(s, &s->primary, PGS_IDENTITY_SET_ACTIVE, &a, &res,
                         "changing an identity");
     if (rc == MN_OK && pgs_changes(res) == 0)
-        rc = mn_seterr(s->base.db, MN_ENOTFOUND, "identity %s is gone", id);
+        rc = mn_store_identity_gone(s->base.db, id);
     PQclear(res);
     return rc;
 }
@@ -95,7 +96,7 @@ int pgs_identity_delete(struct mn_store *st, const char *tenant_id, const char *
         PGresult *res = NULL;
         rc = pgs_run(s, c, steps[i], &a, &res, "deleting an identity");
         if (rc == MN_OK && steps[i] == PGS_IDENTITY_DELETE && pgs_changes(res) == 0)
-            rc = mn_seterr(s->base.db, MN_ENOTFOUND, "identity %s is gone", id);
+            rc = mn_store_identity_gone(s->base.db, id);
         PQclear(res);
     }
     rc = pgs_write_end(s, c, rc);

@@ -3,6 +3,7 @@
  * workers in any number of processes take disjoint jobs), acknowledged with the vector. The
  * same contract as sqlite_jobs.c; the statements are in pg_sql.c. */
 #include "store/pg.h"
+#include "store/notfound.h"
 #include "core/error.h"
 #include "core/handle.h"
 #include "jobs/jobs.h"
@@ -260,7 +261,6 @@ int pgs_embed_jobs_retry(struct mn_store *st, const char *tenant_id, const char 
         *retried = (size_t)pgs_changes(res);
     PQclear(res);
     if (rc == MN_OK && memory_id && *retried == 0)
-        rc = mn_seterr(s->base.db, MN_ENOTFOUND, "memory %s has no embedding job (it is "
-                       "embedded already, or not the tenant's)", memory_id);
+        rc = mn_store_no_job(s->base.db, memory_id);
     return pgs_write_end(s, c, rc);
 }

@@ -1,6 +1,7 @@
 /* Policies in the PostgreSQL backend. Each change also advances the tenant's policy_gen, in the
  * same transaction, so that every process's caches see the change on their next decision. */
 #include "store/pg.h"
+#include "store/notfound.h"
 #include "core/error.h"
 
 #include <stdlib.h>
@@ -46,8 +47,7 @@ static int change(struct pgs_store *s, enum pgs_stmt_id id, const mn_policy *p,
     PGresult *res = NULL;
     rc = pgs_run(s, c, id, &a, &res, doing);
     if (rc == MN_OK && id != PGS_POLICY_INSERT && pgs_changes(res) == 0)
-        rc = mn_seterr(s->base.db, MN_ENOTFOUND, "%s: the tenant has no policy %s", doing,
-                       policy_id);
+        rc = mn_store_no_policy(s->base.db, doing, policy_id);
     PQclear(res);
     if (rc == MN_OK) {
         struct pgs_args b = {0};

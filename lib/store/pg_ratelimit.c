@@ -2,6 +2,7 @@
  * ratelimit_limits, sql/postgres/004_ratelimit.sql). Single statements: each is its own
  * transaction. */
 #include "store/pg.h"
+#include "store/notfound.h"
 #include "core/error.h"
 
 #include <stdlib.h>
@@ -61,8 +62,7 @@ int pgs_ratelimit_limit_delete(struct mn_store *st, const char *tenant_id,
     int rc = change((struct pgs_store *)st, PGS_RATELIMIT_DELETE, &a, &changed,
                     "removing a rate limit");
     if (rc == MN_OK && !changed)
-        rc = mn_seterr(st->db, MN_ENOTFOUND, "the tenant has no limit of its own for \"%.64s\" "
-                       "(it uses the built-in one)", endpoint);
+        rc = mn_store_no_limit(st->db, endpoint);
     return rc;
 }
 

@@ -1,5 +1,6 @@
 /* Tenants and actors in the PostgreSQL backend. */
 #include "store/pg.h"
+#include "store/notfound.h"
 #include "core/error.h"
 
 #include <stdio.h>
@@ -76,8 +77,7 @@ int pgs_actor_get(struct mn_store *st, const char *tenant, const char *identity,
     PGresult *res = NULL;
     int rc = pgs_run_on(s, pgs_reads(s), PGS_ACTOR_GET, &a, &res, "reading the actor");
     if (rc == MN_OK && PQntuples(res) == 0) {
-        rc = mn_seterr(s->base.db, MN_ENOTFOUND, "no tenant has the id or name \"%.128s\"; "
-                       "`manushya tenant list` shows them", tenant);
+        rc = mn_store_no_tenant(s->base.db, tenant);
     } else if (rc == MN_OK) {
         *policy_gen = pgs_int(res, 0, 3);
         *t = calloc(1, sizeof **t);
@@ -87,9 +87,7 @@ int pgs_actor_get(struct mn_store *st, const char *tenant, const char *identity,
             rc = *i && pgs_identity_reader.read(s, res, 0, *i, (void *)&identity_columns) > 0
                  ? MN_OK : MN_ENOMEM;
         } else if (rc == MN_OK && identity) {
-            rc = mn_seterr(s->base.db, MN_ENOTFOUND, "the tenant has no identity with the id "
-                           "or external_id \"%.128s\"; `manushya identity list` shows them",
-                           identity);
+            rc = mn_store_no_identity(s->base.db, identity);
         }
         if (rc == MN_ENOMEM)
             mn_seterr(s->base.db, rc, "out of memory reading an actor");

@@ -1,6 +1,7 @@
 /* Memories in the SQLite backend: changes to existing rows, each in one transaction that also
  * advances the change sequence. */
 #include "store/sqlite.h"
+#include "store/notfound.h"
 #include "core/error.h"
 #include "core/handle.h"
 
@@ -22,9 +23,9 @@ static int change_row(struct sq_store *s, struct sq_conn *c, enum sq_stmt_id id,
     }
     int rc = sq_exec(s, c, q, doing);
     if (rc == MN_OK && id != SQ_HISTORY_DELETE && sqlite3_changes(c->db) == 0)
-        return mn_seterr(s->base.db, MN_ENOTFOUND, "%s: the tenant has no memory %s%s", doing,
-                         memory_id, id == SQ_MEMORY_SOFT_DELETE ? " that is not deleted already"
-                         : id == SQ_MEMORY_RESTORE ? " that is deleted" : "");
+        return mn_store_no_memory(s->base.db, doing, memory_id,
+                                  id == SQ_MEMORY_SOFT_DELETE ? MN_WANT_LIVE
+                                  : id == SQ_MEMORY_RESTORE ? MN_WANT_DELETED : MN_WANT_ANY);
     return rc;
 }
 

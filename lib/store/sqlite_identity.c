@@ -1,5 +1,6 @@
 /* Identities in the SQLite backend. */
 #include "store/sqlite.h"
+#include "store/notfound.h"
 #include "core/error.h"
 
 #include <stdio.h>
@@ -75,7 +76,7 @@ int sq_identity_set_active(struct mn_store *st, const char *tenant_id, const cha
         sqlite3_bind_int64(q, 4, now);
         rc = sq_exec(s, c, q, "changing an identity");
         if (rc == MN_OK && sqlite3_changes(c->db) == 0)
-            rc = mn_seterr(s->base.db, MN_ENOTFOUND, "identity %s is gone", id);
+            rc = mn_store_identity_gone(s->base.db, id);
     }
     sq_conn_put(s, c);
     return q ? rc : MN_EBACKEND;
@@ -103,7 +104,7 @@ int sq_identity_delete(struct mn_store *st, const char *tenant_id, const char *i
         sq_bind_text(q, 2, id);
         rc = sq_exec(s, c, q, "deleting an identity");
         if (rc == MN_OK && steps[i] == SQ_IDENTITY_DELETE && sqlite3_changes(c->db) == 0)
-            rc = mn_seterr(s->base.db, MN_ENOTFOUND, "identity %s is gone", id);
+            rc = mn_store_identity_gone(s->base.db, id);
     }
     rc = sq_write_end(s, c, rc);
     if (rc == MN_OK)

@@ -1,6 +1,7 @@
 /* Embedding jobs in the SQLite backend (table embed_jobs, sql/sqlite/006_embed_jobs.sql;
  * issue 7): queued with their memory, claimed for a lease, acknowledged with the vector. */
 #include "store/sqlite.h"
+#include "store/notfound.h"
 #include "core/error.h"
 #include "core/handle.h"
 #include "jobs/jobs.h"
@@ -240,7 +241,6 @@ int sq_embed_jobs_retry(struct mn_store *st, const char *tenant_id, const char *
     if (rc == MN_OK)
         *retried = (size_t)sqlite3_changes(c->db);
     if (rc == MN_OK && memory_id && *retried == 0)
-        rc = mn_seterr(s->base.db, MN_ENOTFOUND, "memory %s has no embedding job (it is "
-                       "embedded already, or not the tenant's)", memory_id);
+        rc = mn_store_no_job(s->base.db, memory_id);
     return sq_write_end(s, c, rc);
 }

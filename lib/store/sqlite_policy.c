@@ -1,6 +1,7 @@
 /* Policies in the SQLite backend. Each change also advances the tenant's policy_gen, in the
  * same transaction, so that every process's caches see the change on their next decision. */
 #include "store/sqlite.h"
+#include "store/notfound.h"
 #include "core/error.h"
 
 #include <stdlib.h>
@@ -58,8 +59,7 @@ static int change(struct sq_store *s, enum sq_stmt_id id, const mn_policy *p,
     if (rc == MN_OK)
         rc = sq_exec(s, c, q, doing);
     if (rc == MN_OK && id != SQ_POLICY_INSERT && sqlite3_changes(c->db) == 0)
-        rc = mn_seterr(s->base.db, MN_ENOTFOUND, "%s: the tenant has no policy %s", doing,
-                       policy_id);
+        rc = mn_store_no_policy(s->base.db, doing, policy_id);
     if (rc == MN_OK)
         rc = bump_generation(s, c, tenant_id);
     return sq_write_end(s, c, rc);

@@ -1,6 +1,7 @@
 /* Rate-limit overrides in the SQLite backend: a tenant's own limits per endpoint (table
  * ratelimit_limits, migration 004). Single statements: each is its own transaction. */
 #include "store/sqlite.h"
+#include "store/notfound.h"
 #include "core/error.h"
 
 #include <stdlib.h>
@@ -63,8 +64,7 @@ int sq_ratelimit_limit_delete(struct mn_store *st, const char *tenant_id, const 
     int rc = change((struct sq_store *)st, SQ_RATELIMIT_DELETE, tenant_id, endpoint, NULL, 0,
                     &changed, "removing a rate limit");
     if (rc == MN_OK && !changed)
-        rc = mn_seterr(st->db, MN_ENOTFOUND, "the tenant has no limit of its own for \"%.64s\" "
-                       "(it uses the built-in one)", endpoint);
+        rc = mn_store_no_limit(st->db, endpoint);
     return rc;
 }
 

@@ -1,5 +1,6 @@
 /* Tenants in the SQLite backend. */
 #include "store/sqlite.h"
+#include "store/notfound.h"
 #include "core/error.h"
 
 #include <stdio.h>
@@ -108,15 +109,12 @@ int sq_actor_get(struct mn_store *st, const char *tenant, const char *identity, 
             *i = calloc(1, sizeof **i);
             rc = *i && r.read(q, *i, r.ctx) > 0 ? MN_OK : MN_ENOMEM;
         } else if (rc == MN_OK && identity) {
-            rc = mn_seterr(s->base.db, MN_ENOTFOUND, "the tenant has no identity with the id "
-                           "or external_id \"%.128s\"; `manushya identity list` shows them",
-                           identity);
+            rc = mn_store_no_identity(s->base.db, identity);
         }
         if (rc == MN_ENOMEM)
             mn_seterr(s->base.db, rc, "out of memory reading an actor");
     } else if (step == SQLITE_DONE) {
-        rc = mn_seterr(s->base.db, MN_ENOTFOUND, "no tenant has the id or name \"%.128s\"; "
-                       "`manushya tenant list` shows them", tenant);
+        rc = mn_store_no_tenant(s->base.db, tenant);
     } else {
         rc = sq_fail(s, c->db, step, "reading the actor");
     }
