@@ -82,7 +82,8 @@ typedef struct mn_config {
     int embed_dim;           /* embedding dimension; default 384. Fixed per database at creation */
     size_t max_text_bytes;   /* largest memory text accepted; default 65536 */
     int busy_timeout_ms;     /* wait for other writers up to this long; default 5000 */
-    int pool_size;           /* connections for concurrent readers; default 4 */
+    int pool_size;           /* connections for concurrent readers; default 4 (always 1 for
+                              * SQLite's ":memory:", where each would see its own database) */
     /* Vector search. MN_INDEX_AUTO (0): an HNSW index per tenant, kept beside the database
      * file (PATH.index/) and following every write, serves search; MN_INDEX_NONE: every search
      * scans the tenant's vectors exactly. The other knobs: 0 = the default. */

@@ -47,7 +47,8 @@ static int sq_open(mn_db *db, const char *target, const mn_config *cfg, int *dim
     s->base.db = db;
     s->readonly = (cfg->flags & MN_OPEN_READONLY) != 0;
     s->busy_ms = cfg->busy_timeout_ms;
-    s->nconns = cfg->pool_size;
+    /* Every connection to ":memory:" opens a database of its own: one connection, shared. */
+    s->nconns = strcmp(target, ":memory:") == 0 ? 1 : cfg->pool_size;
     s->path = strdup(target);
     s->conns = calloc((size_t)s->nconns, sizeof *s->conns);
     s->idle = calloc((size_t)s->nconns, sizeof *s->idle);
