@@ -11,18 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Removes the temporary database's files and directory. */
-static void remove_tmp(const char *dir)
-{
-    static const char *const files[] = {"bench.db", "bench.db-wal", "bench.db-shm"};
-    char path[4096];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
-}
-
 /* Embeds texts [0, n) in calls of batch texts; *secs is the time spent in the calls. */
 static int embed_all(cli_ctx *c, int n, int batch, double *secs, size_t *bytes)
 {
@@ -66,9 +54,9 @@ int cli_bench_embed(cli_ctx *c, int argc, char **argv)
         n = local ? 200000 : 2000;
     if (n < 1 || batch < 1)
         return cli_usage_error(c, "--n and --batch must be at least 1");
-    char dir[] = "/tmp/manushya-bench-embed.XXXXXX";
-    if (!mkdtemp(dir))
-        return cli_error("cannot make a temporary directory in /tmp");
+    char dir[CLI_TEMP_DIR_MAX];
+    if ((rc = cli_temp_dir("bench-embed", dir, sizeof dir)) != CLI_EXIT_OK)
+        return rc;
     char url[sizeof dir + 32];
     snprintf(url, sizeof url, "sqlite:%s/bench.db", dir);
     c->url = url;
@@ -89,7 +77,7 @@ int cli_bench_embed(cli_ctx *c, int argc, char **argv)
     }
     cli_close(c);
     c->url = NULL;
-    remove_tmp(dir);
+    cli_temp_dir_remove(dir);
     if (rc != CLI_EXIT_OK)
         return rc;
     double rate = secs > 0 ? n / secs : 0;

@@ -73,7 +73,7 @@ static int cmp_double(const void *x, const void *y)
 /* A fresh database in a temporary directory with the bench's tenant, agent and limit. */
 static int setup(cli_ctx *c, mn_config *cfg, char *dir, mn_db **db, int limit, int window_ms)
 {
-    char path[256];
+    char path[CLI_TEMP_DIR_MAX + 16];
     snprintf(path, sizeof path, "%s/bench.db", dir);
     int rc = mn_open(db, path, cfg);
     const mn_actor sys = {.tenant = "bench"};
@@ -111,9 +111,9 @@ int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv)
                                MAX_THREADS);
     mn_config cfg = c->cfg;
     cfg.ratelimit = redis ? MN_RATELIMIT_REDIS : MN_RATELIMIT_MEMORY;
-    char dir[] = "/tmp/manushya-bench-rl.XXXXXX";
-    if (!mkdtemp(dir))
-        return cli_error("bench ratelimit: cannot make a temporary directory");
+    char dir[CLI_TEMP_DIR_MAX];
+    if ((rc = cli_temp_dir("bench-rl", dir, sizeof dir)) != CLI_EXIT_OK)
+        return rc;
     mn_db *db = NULL;
     rc = setup(c, &cfg, dir, &db, limit, window_ms);
     struct worker w[MAX_THREADS];
@@ -184,12 +184,6 @@ int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv)
         free(w[i].lat_us);
     free(all);
     mn_close(db);
-    char path[300];
-    const char *const files[] = {"bench.db", "bench.db-wal", "bench.db-shm"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
+    cli_temp_dir_remove(dir);
     return rc;
 }

@@ -107,6 +107,12 @@ const char *cli_url(cli_ctx *c);
  * scheme://user:PASSWORD@host or a password=VALUE parameter (libpq's conninfo and URI forms),
  * replaced by "***". NULL as cli_url. */
 const char *cli_url_shown(cli_ctx *c);
+/* A new private directory for a command's scratch files (benchmarks' databases and index
+ * files): $TMPDIR/manushya-NAME.XXXXXX, else under /tmp, written into buf (size bytes).
+ * CLI_EXIT_OK, or an error printed. cli_temp_dir_remove deletes it with all it holds. */
+#define CLI_TEMP_DIR_MAX 4096
+int cli_temp_dir(const char *name, char *buf, size_t size);
+void cli_temp_dir_remove(const char *dir);
 /* Fills *a from --tenant / --as / --context. Without a tenant, prints a usage error and
  * returns 2; a --context that is not a JSON object is an error (1). Else CLI_CONTINUE. */
 int cli_actor(const cli_ctx *c, mn_actor *a);

@@ -705,14 +705,12 @@ typedef struct ann_persist {
 
 static int ann_save_load(const mn_ann *a, ann_persist *out)
 {
-    const char *tmp = getenv("TMPDIR");
-    char dir[4096], path[4200], err[256];
-    snprintf(dir, sizeof dir, "%s/mn-bench-ann.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir))
-        return cli_error("bench: making a temporary directory in %s: %s",
-                         tmp && *tmp ? tmp : "/tmp", strerror(errno));
+    char dir[CLI_TEMP_DIR_MAX], path[CLI_TEMP_DIR_MAX + 16], err[256];
+    int rc = cli_temp_dir("bench-ann", dir, sizeof dir);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     snprintf(path, sizeof path, "%s/index", dir);
-    int rc = CLI_EXIT_ERROR;
+    rc = CLI_EXIT_ERROR;
     mn_ann *back = NULL;
     double t0 = cli_now();
     if (mn_ann_save(a, path, err, sizeof err) != MN_OK) {
@@ -740,8 +738,7 @@ static int ann_save_load(const mn_ann *a, ann_persist *out)
     rc = CLI_EXIT_OK;
 out:
     mn_ann_free(back);
-    unlink(path);
-    rmdir(dir);
+    cli_temp_dir_remove(dir);
     return rc;
 }
 

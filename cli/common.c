@@ -5,6 +5,8 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,4 +274,31 @@ char *cli_read_stdin(void)
         len--;
     buf[len] = '\0';
     return buf;
+}
+
+int cli_temp_dir(const char *name, char *buf, size_t size)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    int n = snprintf(buf, size, "%s/manushya-%s.XXXXXX", tmp, name);
+    if (n < 0 || (size_t)n >= size)
+        return cli_error("TMPDIR is too long: %s", tmp);
+    if (!mkdtemp(buf))
+        return cli_error("cannot make a temporary directory in %s: %s", tmp, strerror(errno));
+    return CLI_EXIT_OK;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    (void)sb;
+    (void)type;
+    (void)ftw;
+    remove(path); /* best effort: what cannot go stays in the temporary directory */
+    return 0;
+}
+
+void cli_temp_dir_remove(const char *dir)
+{
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
