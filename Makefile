@@ -4,7 +4,7 @@
 #   make demo            the main job on the embedded default
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make bench-ingest    ingest benchmark on a fresh embedded database
-#   make bench-policy    policy decisions/s: the engine alone, then the public call
+#   make bench-policy    policy decisions/s: the engine (uncached, cached), then the public call
 #   make bench-ann       vector index benchmark on generated 100k x 384 data (ANN_N=1000000: 1M)
 #   make bench-ann-hnswlib  the same, then Debian's hnswlib on the same files, side by side
 #   make bench-ratelimit  rate-limit decisions/s in process, over Redis, and redis-benchmark
@@ -49,8 +49,6 @@ CLI_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 TEST_SUPPORT := $(patsubst %.c,$(B)/obj/%.o,$(sort $(wildcard tests/support/*.c)))
-BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
-BENCH_BINS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 
 SONAME  := libmanushya.so.$(SOMAJOR)
 SHLIB   := $(B)/libmanushya.so.$(VERSION)
@@ -106,8 +104,10 @@ $(B)/libmanushya.so: $(SHLIB)
 	ln -sf libmanushya.so.$(VERSION) $(B)/$(SONAME)
 	ln -sf $(SONAME) $@
 
-$(CLI): $(CLI_OBJS) $(STLIB)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(STLIB) $(LDLIBS_ALL)
+# The CLI links the library's objects, not its archive (whose internal symbols are local):
+# `manushya bench policy` measures the policy engine itself (cli/bench_policy.c).
+$(CLI): $(CLI_OBJS) $(LIB_OBJS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(LIB_OBJS) $(LDLIBS_ALL)
 
 # Unit tests reach internal functions too, so they link the objects, not the archive.
 # The shared test code (tests/support) is compiled once, not into every test program (and
@@ -122,13 +122,8 @@ $(B)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(LIB_OBJS) | deps-test-ok
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests -o $@ $< $(TEST_SUPPORT) $(LIB_OBJS) \
 	    $(CHECK_LIBS) $(LDLIBS_ALL)
 
-# Benchmarks of one component (the policy engine, ...) call its internal functions: objects too.
-$(B)/bench/%: tests/bench/%.c $(LIB_OBJS)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests -o $@ $< $(LIB_OBJS) $(LDLIBS_ALL)
-
 # ---- tests ---------------------------------------------------------------------------------
-check: all $(UNIT_BINS) $(BENCH_BINS) | deps-test-ok
+check: all $(UNIT_BINS) | deps-test-ok
 	MN_BUILD=$(B) tests/run.sh $(UNIT_BINS)
 
 # ---- main job, benchmarks -------------------------------------------------------------------
@@ -139,8 +134,7 @@ bench-ingest: all
 	$(CLI) --db "sqlite:$$(mktemp -d)/bench.db" bench ingest --n 100000 --batch 1000
 
 # The policy engine alone, then the whole public call (mn_policy_test) on a fresh database.
-bench-policy: all $(B)/bench/bench_policy_engine
-	$(B)/bench/bench_policy_engine
+bench-policy: all
 	$(CLI) --db "sqlite:$$(mktemp -d)/bench.db" bench policy --n 100000
 
 # Vector index: data from tests/bench/ann_gen.py (numpy) made once into build/ann/N (N = ANN_N,

@@ -11,6 +11,7 @@
 #include "core/handle.h"
 #include "core/uuid.h"
 #include "policy/decision_cache.h"
+#include "policy/decision_key.h"
 #include "policy/policy.h"
 #include "store/store.h"
 
@@ -182,30 +183,23 @@ static void request_for(const struct mn_who *who, const char *action, const char
     };
 }
 
-/* The bytes a decision depends on, NUL-separated: who (tenant, identity, role, claims), what
- * (action, resource, the resource's data) and the context. */
-static char *decision_key(const struct mn_who *who, const char *action, const char *resource,
-                          const cJSON *data, size_t *len)
+int mn_access_key_prepare(mn_db *db, struct mn_who *who)
 {
-    char *data_text = data ? cJSON_PrintUnformatted(data) : NULL;
-    char *ctx_text = who->context ? cJSON_PrintUnformatted(who->context) : NULL;
-    const char *parts[] = { who->tenant->id, who->identity->id, who->identity->role,
-                            who->identity->claims, action, resource,
-                            data_text ? data_text : "", ctx_text ? ctx_text : "" };
-    size_t total = 0, n = sizeof parts / sizeof *parts;
-    for (size_t i = 0; i < n; i++)
-        total += strlen(parts[i]) + 1;
-    char *key = (!data || data_text) && (!who->context || ctx_text) ? malloc(total) : NULL;
-    for (size_t i = 0, at = 0; key && i < n; i++) {
-        size_t l = strlen(parts[i]) + 1;
-        memcpy(key + at, parts[i], l);
-        at += l;
-    }
-    cJSON_free(data_text);
-    cJSON_free(ctx_text);
-    *len = total;
-    return key;
+    if (who->context && !(who->key_context = cJSON_PrintUnformatted(who->context)))
+        return MN_ENOMEM;
+    return mn_dkey_who_init(&who->key, db->policy_sets->decisions, who->tenant->id,
+                            who->identity->id, who->identity->role, who->identity->claims,
+                            who->key_context);
 }
+
+/* What a decision is about: a resource of the kind in particular or none (data and memory
+ * NULL), given by its data as JSON, or a stored memory (keyed by id and version:
+ * policy/decision_key.h). */
+struct target {
+    const char *action, *resource;
+    const cJSON *data;
+    const mn_memory *memory;
+};
 
 /* A decision as the API uses it. partial: allowed without resource data only because
  * conditions on the resource were assumed to hold (policy.h): true for no resource in
@@ -220,57 +214,74 @@ struct decision {
 #define CACHED_ALLOWED 1
 #define CACHED_PARTIAL 2
 
+/* Decides with the set, the engine's way. A rule that fails to evaluate (a "when" past its
+ * limits) denies, and is not cached (*cacheable 0): never allow by error. The engine's reason
+ * names the rule and the failure. */
+static int decide_now(mn_db *db, const struct mn_who *who, const struct target *t,
+                      const struct set_ref *ref, int64_t now, struct decision *d,
+                      struct mn_verdict *v, int *cacheable)
+{
+    cJSON *made = NULL;
+    const cJSON *data = t->data;
+    if (t->memory) {
+        const mn_memory *m = t->memory;
+        made = mn_access_memory_json(m->id, m->identity_id, m->type, m->metadata, m->importance);
+        if (!made)
+            return mn_seterr(db, MN_ENOMEM, "out of memory deciding");
+        data = made;
+    }
+    struct mn_request rq;
+    request_for(who, t->action, t->resource, data, &rq);
+    rq.now_ms = now;
+    int ok = mn_policyset_decide(ref->set, &rq, v) == MN_OK;
+    cJSON_Delete(made);
+    d->allowed = ok && v->allowed;
+    d->partial = ok && v->allowed && v->partial;
+    snprintf(d->policy_id, sizeof d->policy_id, "%s", v->policy_id ? v->policy_id : "");
+    snprintf(d->reason, sizeof d->reason, "%s", ok || v->reason[0] ? v->reason
+             : "a policy rule failed to evaluate");
+    *cacheable = ok;
+    return MN_OK;
+}
+
 /* Decides with the tenant's current policies, through the handle's decision cache. */
-static int decide(mn_db *db, const struct mn_who *who, const char *action, const char *resource,
-                  const cJSON *data, struct decision *d)
+static int decide(mn_db *db, const struct mn_who *who, const struct target *t,
+                  struct decision *d)
 {
     struct mn_policy_sets *ps = db->policy_sets;
     int64_t gen = who->policy_gen, now = mn_now_ms();
-    size_t len;
-    char *key = decision_key(who, action, resource, data, &len);
-    if (!key)
-        return mn_seterr(db, MN_ENOMEM, "out of memory deciding");
+    mn_dkey key;
+    int rc = mn_dkey_build(&key, &who->key, t->action, t->resource, t->data,
+                           t->memory ? t->memory->id : NULL, t->memory ? t->memory->version : 0);
+    if (rc != MN_OK) {
+        mn_dkey_release(&key);
+        return mn_seterr(db, rc, rc == MN_ENOMEM ? "out of memory deciding"
+                         : "an action or resource name longer than %d bytes, or a bad memory id",
+                         MN_DKEY_NAME_MAX);
+    }
+    const size_t nparts = key.nparts;
     int bits;
-    if (mn_dcache_get(ps->decisions, key, len, (uint64_t)gen, now, &bits, d->policy_id,
-                      sizeof d->policy_id, d->reason, sizeof d->reason)) {
+    if (mn_dcache_get(ps->decisions, key.parts, nparts, (uint64_t)gen, now, &bits,
+                      d->policy_id, sizeof d->policy_id, d->reason, sizeof d->reason)) {
         d->allowed = (bits & CACHED_ALLOWED) != 0;
         d->partial = (bits & CACHED_PARTIAL) != 0;
-        free(key);
+        mn_dkey_release(&key);
         return MN_OK;
     }
     struct set_ref *ref;
-    int rc = acquire(db, who->tenant->id, gen, &ref);
+    rc = acquire(db, who->tenant->id, gen, &ref);
     if (rc == MN_OK) {
-        struct mn_request rq;
         struct mn_verdict v = { 0 };
-        request_for(who, action, resource, data, &rq);
-        rq.now_ms = now;
-        /* A rule that fails to evaluate (a "when" past its limits) denies, and is not cached:
-         * never allow by error. The engine's reason names the rule and the failure. */
-        int ok = mn_policyset_decide(ref->set, &rq, &v) == MN_OK;
-        d->allowed = ok && v.allowed;
-        d->partial = ok && v.allowed && v.partial;
-        snprintf(d->policy_id, sizeof d->policy_id, "%s", v.policy_id ? v.policy_id : "");
-        snprintf(d->reason, sizeof d->reason, "%s", ok || v.reason[0] ? v.reason
-                 : "a policy rule failed to evaluate");
-        if (ok)
-            mn_dcache_put(ps->decisions, key, len, (uint64_t)gen, now, v.valid_until_ms,
+        int cacheable = 0;
+        rc = decide_now(db, who, t, ref, now, d, &v, &cacheable);
+        if (rc == MN_OK && cacheable)
+            mn_dcache_put(ps->decisions, key.parts, nparts, (uint64_t)gen, now, v.valid_until_ms,
                           (d->allowed ? CACHED_ALLOWED : 0) | (d->partial ? CACHED_PARTIAL : 0),
                           v.policy_id, v.reason);
         release(db, ref);
     }
-    free(key);
+    mn_dkey_release(&key);
     return rc;
-}
-
-/* As decide, for any actor: the system actor is trusted. */
-static int decide_for(mn_db *db, const struct mn_who *who, const char *action,
-                      const char *resource, const cJSON *data, struct decision *d)
-{
-    if (who->identity)
-        return decide(db, who, action, resource, data, d);
-    *d = (struct decision){ .allowed = 1, .reason = "the tenant's system actor is trusted" };
-    return MN_OK;
 }
 
 int mn_access_decide(mn_db *db, const struct mn_who *who, const char *action,
@@ -281,8 +292,9 @@ int mn_access_decide(mn_db *db, const struct mn_who *who, const char *action,
         *policy_id = NULL;
     if (reason)
         *reason = NULL;
-    struct decision d;
-    int rc = decide_for(db, who, action, resource, data, &d);
+    struct decision d = { .allowed = 1, .reason = "the tenant's system actor is trusted" };
+    const struct target t = { action, resource, data, NULL };
+    int rc = who->identity ? decide(db, who, &t, &d) : MN_OK;
     if (rc != MN_OK)
         return rc;
     *allowed = d.allowed;
@@ -301,22 +313,29 @@ static int denied(mn_db *db, const struct mn_who *who, const char *action,
                      who->identity->external_id, who->identity->role, action, resource, reason);
 }
 
-int mn_access_check(mn_db *db, const struct mn_who *who, const char *action,
-                    const char *resource, const cJSON *data)
+/* MN_OK when who may act on t, else MN_EDENIED (mn_access_check). */
+static int check(mn_db *db, const struct mn_who *who, const struct target *t)
 {
     if (!who->identity)
         return MN_OK;
     struct decision d;
-    int rc = decide(db, who, action, resource, data, &d);
+    int rc = decide(db, who, t, &d);
     if (rc == MN_OK && !d.allowed)
-        rc = denied(db, who, action, resource, d.reason);
+        rc = denied(db, who, t->action, t->resource, d.reason);
     /* Allowed only for resources that meet conditions, and none was named: a call on all of
      * them at once (a purge, say) needs a policy without conditions on the resource. */
     if (rc == MN_OK && d.partial)
-        rc = denied(db, who, action, resource, "the allowing policy only covers some of them "
-                    "(it has conditions on the resource), and this call is on no one in "
+        rc = denied(db, who, t->action, t->resource, "the allowing policy only covers some of "
+                    "them (it has conditions on the resource), and this call is on no one in "
                     "particular");
     return rc;
+}
+
+int mn_access_check(mn_db *db, const struct mn_who *who, const char *action,
+                    const char *resource, const cJSON *data)
+{
+    const struct target t = { action, resource, data, NULL };
+    return check(db, who, &t);
 }
 
 int mn_access_begin(mn_db *db, struct mn_who *who, const char *action, int *per_memory)
@@ -326,14 +345,16 @@ int mn_access_begin(mn_db *db, struct mn_who *who, const char *action, int *per_
     if (!who->identity)
         return MN_OK;
     struct decision act, read;
-    int rc = decide(db, who, action, "memory", NULL, &act);
+    const struct target listing = { action, "memory", NULL, NULL },
+                        reading = { "read", "memory", NULL, NULL };
+    int rc = decide(db, who, &listing, &act);
     if (rc == MN_OK && !act.allowed)
         return denied(db, who, action, "memory", act.reason);
     /* Every memory shown must pass both the list (or search) and read policies. Two decisions
      * settle it for all of them when both allow and no policy of either looks at the memory;
      * otherwise each memory is decided. */
     if (rc == MN_OK)
-        rc = decide(db, who, "read", "memory", NULL, &read);
+        rc = decide(db, who, &reading, &read);
     if (rc != MN_OK)
         return rc;
     struct set_ref *ref;
@@ -368,14 +389,8 @@ cJSON *mn_access_memory_json(const char *id, const char *identity_id, const char
 int mn_access_memory_check(mn_db *db, const struct mn_who *who, const char *action,
                            const mn_memory *m)
 {
-    if (!who->identity)
-        return MN_OK;
-    cJSON *data = mn_access_memory_json(m->id, m->identity_id, m->type, m->metadata,
-                                        m->importance);
-    int rc = data ? mn_access_check(db, who, action, "memory", data)
-                  : mn_seterr(db, MN_ENOMEM, "out of memory");
-    cJSON_Delete(data);
-    return rc;
+    const struct target t = { action, "memory", NULL, m };
+    return check(db, who, &t);
 }
 
 /* 1 when who may both `action` (the list or search) and read the memory m. */
@@ -383,13 +398,11 @@ static int shows(mn_db *db, const struct mn_who *who, const char *action, const 
 {
     if (!who->identity)
         return 1;
-    cJSON *data = mn_access_memory_json(m->id, m->identity_id, m->type, m->metadata,
-                                        m->importance);
+    const struct target listing = { action, "memory", NULL, m },
+                        reading = { "read", "memory", NULL, m };
     struct decision d = { 0 };
-    int yes = data && decide(db, who, action, "memory", data, &d) == MN_OK && d.allowed &&
-              decide(db, who, "read", "memory", data, &d) == MN_OK && d.allowed;
-    cJSON_Delete(data);
-    return yes;
+    return decide(db, who, &listing, &d) == MN_OK && d.allowed &&
+           decide(db, who, &reading, &d) == MN_OK && d.allowed;
 }
 
 /* Hidden memories are freed where they stand and the rest close ranks. */

@@ -27,6 +27,10 @@ int mn_access_memory_check(mn_db *db, const struct mn_who *who, const char *acti
  * decision counts as no. */
 void mn_access_filter_list(mn_db *db, const struct mn_who *who, mn_memory_list *l);
 
+/* Makes who->key, who asks as the decision cache keys it; the identity must be resolved.
+ * MN_ENOMEM, or MN_OK. mn_who_resolve calls it. */
+int mn_access_key_prepare(mn_db *db, struct mn_who *who);
+
 /* The JSON a policy sees of a memory: {"id","identity_id","type","metadata","importance"};
  * NULL when out of memory. */
 cJSON *mn_access_memory_json(const char *id, const char *identity_id, const char *type,

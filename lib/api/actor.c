@@ -1,4 +1,5 @@
 #include "api/actor.h"
+#include "api/access.h"
 #include "api/validate.h"
 #include "core/error.h"
 #include "core/handle.h"
@@ -44,6 +45,8 @@ int mn_who_resolve(mn_db *db, const mn_actor *actor, struct mn_who *who)
     if (rc == MN_OK && !(who->claims = cJSON_Parse(who->identity->claims)))
         rc = mn_seterr(db, MN_ENOMEM, "out of memory reading the claims of \"%.128s\"",
                        who->identity->external_id);
+    if (rc == MN_OK && mn_access_key_prepare(db, who) != MN_OK)
+        rc = mn_seterr(db, MN_ENOMEM, "out of memory");
     return rc;
 }
 
@@ -53,6 +56,8 @@ void mn_who_release(struct mn_who *who)
     mn_identity_free(who->identity);
     cJSON_Delete(who->claims);
     cJSON_Delete(who->context);
+    mn_dkey_who_free(&who->key);
+    cJSON_free(who->key_context);
     memset(who, 0, sizeof *who);
 }
 

@@ -3,6 +3,7 @@
 #define MN_API_ACTOR_H
 
 #include "manushya.h"
+#include "policy/decision_key.h"
 
 #include <cJSON.h>
 #include <stdint.h>
@@ -14,6 +15,10 @@ struct mn_who {
     cJSON *context;         /* mn_actor.context, parsed (NULL when none) */
     int64_t policy_gen;     /* the tenant's policy generation when the call began */
     const char *listing;    /* the list or search action being checked (api/access.c) */
+    /* Who asks, as the decision cache keys it (policy/decision_key.h), made once per call for
+     * every decision of the call (api/access.c); key_context: the context's JSON text. */
+    mn_dkey_who key;
+    char *key_context;
 };
 
 /* Resolves actor (tenant by id or name, identity by id or external_id). MN_EINVAL when actor

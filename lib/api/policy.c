@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/handle.h"
 #include "core/uuid.h"
+#include "policy/decision_key.h"
 #include "policy/policy.h"
 #include "ratelimit/ratelimit.h"
 #include "store/store.h"
@@ -189,9 +190,9 @@ int mn_policy_test(mn_db *db, const mn_actor *actor, const char *action, const c
     cJSON *data = NULL;
     int rc = mn_require(db, out, "out");
     if (rc == MN_OK)
-        rc = mn_check_name(db, "action", action, 64);
+        rc = mn_check_name(db, "action", action, MN_DKEY_NAME_MAX);
     if (rc == MN_OK)
-        rc = mn_check_name(db, "resource", resource, 64);
+        rc = mn_check_name(db, "resource", resource, MN_DKEY_NAME_MAX);
     if (rc == MN_OK && resource_data) {
         char *canon = NULL;
         rc = mn_check_json_object(db, "resource_data", resource_data, &canon);

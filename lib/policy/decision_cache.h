@@ -1,22 +1,23 @@
 /*
  * Decision cache: verdicts of the policy engine, keyed by the bytes of everything a decision
- * depends on. The caller builds the key (tenant, identity, role, claims, action, resource,
- * resource data text, context text: whatever its decision read) and passes the tenant's policy
- * generation, a counter it bumps whenever any policy of the tenant changes: an entry put under
+ * depends on. The caller gives the key as parts (policy/decision_key.h: who asks, what is
+ * asked), each hashed once when it is made and compared where it lies, never concatenated;
+ * part boundaries count ("ab","c" is not "a","bc"). It passes the tenant's policy generation,
+ * a counter it bumps whenever any policy of the tenant changes: an entry put under
  * another generation misses, so a policy change invalidates the tenant's entries at once
  * without a scan. Entries also expire ttl_ms after they were put (default 300 s, the guide's
  * figure), or earlier at the verdict's valid_until_ms (a time condition's boundary). Time is
  * passed in by the caller (ms since the epoch), so tests inject it.
  *
- * Layout: a table of 4-way sets (64 bytes each), a set chosen by a 64-bit hash of the key; a
- * lookup compares the stored hashes, then the stored key bytes. Within a set entries are kept
- * most recently used first; a put into a full set replaces an expired entry, else the least
- * recently used one. Capacity is fixed at creation (rounded up to a power of two): memory stays
- * bounded whatever the keys.
+ * Layout: a table of 4-way sets, each one cache line with its own spin lock, a set chosen by a
+ * 64-bit hash of the key; a lookup compares the stored hash tags, then the stored parts (lengths
+ * and bytes). Within a set entries are kept most recently used first; a put into a full set
+ * replaces an expired entry, else the least recently used one. Capacity is fixed at creation
+ * (rounded up to a power of two): memory stays bounded whatever the keys.
  *
  * Thread safety: every function but mn_dcache_free may be called from any number of threads at
- * once. The sets are guarded by 256 (or fewer) striped spin locks held for a few dozen
- * nanoseconds; no allocation or free happens under a lock.
+ * once. A set's lock is held for a few dozen nanoseconds; no allocation or free happens under
+ * a lock, and a hit writes nothing outside its set and entry.
  */
 #ifndef MN_POLICY_DECISION_CACHE_H
 #define MN_POLICY_DECISION_CACHE_H
@@ -29,6 +30,16 @@
 #define MN_DCACHE_REASON_MAX 256 /* reasons are kept up to this size, terminator included */
 
 typedef struct mn_dcache mn_dcache;
+
+/* One part of a key: len bytes at p (any bytes; p may be NULL when len is 0) and their hash.
+ * Make parts with mn_dcache_part_of; a part that recurs (the actor, say, in every decision of
+ * a call) can be made once and reused, so its bytes are hashed once. */
+typedef struct mn_dcache_part {
+    const void *p;
+    size_t len;
+    uint64_t hash; /* mn_dcache_hash(p, len) */
+} mn_dcache_part;
+#define MN_DCACHE_MAX_PARTS 16
 
 typedef struct mn_dcache_stats {
     uint64_t hits;
@@ -45,25 +56,44 @@ mn_dcache *mn_dcache_create(size_t capacity, int64_t ttl_ms);
 /* Frees the cache and its entries (NULL is fine). No other thread may be using it. */
 void mn_dcache_free(mn_dcache *c);
 
-/* Looks key[0..len) up. 1 (hit) when it is there, was put under generation and has not expired
+/* Looks the key key[0..nparts) up (nparts <= MN_DCACHE_MAX_PARTS; each part's hash must be
+ * that of its bytes, as mn_dcache_part_of makes it). 1 (hit) when it is there, was put under generation and has not expired
  * at now_ms: *allowed, policy_id (the deciding policy, "" for none, cut to idlen) and reason
  * (cut to reasonlen) are then set; each output may be NULL. 0 (miss) otherwise, outputs
  * untouched. */
-int mn_dcache_get(mn_dcache *c, const void *key, size_t len, uint64_t generation, int64_t now_ms,
-                  int *allowed, char *policy_id, size_t idlen, char *reason, size_t reasonlen);
+int mn_dcache_get(mn_dcache *c, const mn_dcache_part *key, size_t nparts, uint64_t generation,
+                  int64_t now_ms, int *allowed, char *policy_id, size_t idlen, char *reason,
+                  size_t reasonlen);
 
 /* Stores a verdict for key under generation, replacing any entry of the same key. It expires at
  * now_ms + the TTL, or at valid_until_ms if that is earlier (0 or INT64_MAX: no such limit); a
- * verdict already past valid_until_ms is not stored. policy_id and reason may be NULL. MN_OK, or
- * MN_ENOMEM (nothing stored). */
-int mn_dcache_put(mn_dcache *c, const void *key, size_t len, uint64_t generation, int64_t now_ms,
-                  int64_t valid_until_ms, int allowed, const char *policy_id, const char *reason);
+ * verdict already past valid_until_ms is not stored. policy_id and reason may be NULL. MN_OK,
+ * MN_EINVAL (more than MN_DCACHE_MAX_PARTS parts, a part of 4 GiB or more) or MN_ENOMEM
+ * (nothing stored either way). */
+int mn_dcache_put(mn_dcache *c, const mn_dcache_part *key, size_t nparts, uint64_t generation,
+                  int64_t now_ms, int64_t valid_until_ms, int allowed, const char *policy_id,
+                  const char *reason);
 
-/* Drops every entry (the counters stay). */
+/* Scopes: parts that many keys share (an actor and a context, for every decision of one call)
+ * interned once into an id that stands in for them: a key made with a part of the id's 8 bytes
+ * instead of those parts hashes and compares in a fraction of the time. Ids are unique for the
+ * cache's life and never reused (a scope evicted and interned again gets a new id, and the
+ * entries under the old one simply miss), so no two sets of parts share an id. Returns the id
+ * (never 0), or 0 when out of memory or the parts are bad (key them in full then). The scope
+ * table holds a quarter of the capacity, least recently used first out. */
+uint64_t mn_dcache_scope(mn_dcache *c, const mn_dcache_part *parts, size_t nparts);
+
+/* Drops every entry and scope (the counters stay; scope ids are not reused). */
 void mn_dcache_clear(mn_dcache *c);
 void mn_dcache_stats_get(mn_dcache *c, mn_dcache_stats *out);
 
-/* The 64-bit hash the cache uses (wyhash-style multiply-mix; not for security). */
-uint64_t mn_dcache_hash(const void *key, size_t len);
+/* The 64-bit hash of one run of bytes (wyhash-style multiply-mix; not for security); a key's
+ * hash combines those of its parts. */
+uint64_t mn_dcache_hash(const void *bytes, size_t len);
+
+static inline mn_dcache_part mn_dcache_part_of(const void *p, size_t len)
+{
+    return (mn_dcache_part){ p, len, mn_dcache_hash(p, len) };
+}
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "manushya.h"
 #include "policy/decision_cache.h"
+#include "policy/decision_key.h"
 #include "policy/policy.h"
 #include "policy/policy_impl.h"
 #include "support/harness.h"
@@ -754,6 +755,9 @@ END_TEST
 
 /* ---- decision cache -------------------------------------------------------------------------- */
 
+/* A key of one part, as the two arguments the cache takes. */
+#define KEY(bytes, len) ((mn_dcache_part[]){ mn_dcache_part_of((bytes), (len)) }), 1
+
 START_TEST(cache_hits_generations_expiry)
 {
     mn_dcache *c = mn_dcache_create(0, 0);
@@ -763,43 +767,43 @@ START_TEST(cache_hits_generations_expiry)
     const char *k = "t1|i1|agent|read|memory|{}|{}";
     size_t kl = strlen(k);
     int64_t t0 = 1000000;
-    ck_assert_int_eq(mn_dcache_get(c, k, kl, 1, t0, &allowed, id, sizeof id, why, sizeof why), 0);
+    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 1, t0, &allowed, id, sizeof id, why, sizeof why), 0);
     ck_assert_int_eq(allowed, -1);
-    ck_assert_int_eq(mn_dcache_put(c, k, kl, 1, t0, INT64_MAX, 1, "pol-1",
+    ck_assert_int_eq(mn_dcache_put(c, KEY(k, kl), 1, t0, INT64_MAX, 1, "pol-1",
                                    "allowed by policy pol-1"), MN_OK);
-    ck_assert_int_eq(mn_dcache_get(c, k, kl, 1, t0 + 1, &allowed, id, sizeof id, why, sizeof why),
+    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 1, t0 + 1, &allowed, id, sizeof id, why, sizeof why),
                      1);
     ck_assert_int_eq(allowed, 1);
     ck_assert_str_eq(id, "pol-1");
     ck_assert_str_eq(why, "allowed by policy pol-1");
     /* cut outputs, NULL outputs */
     char small[4];
-    ck_assert_int_eq(mn_dcache_get(c, k, kl, 1, t0, NULL, small, sizeof small, NULL, 0), 1);
+    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 1, t0, NULL, small, sizeof small, NULL, 0), 1);
     ck_assert_str_eq(small, "pol");
     /* another key, a prefix of the key: misses */
-    ck_assert_int_eq(mn_dcache_get(c, k, kl - 1, 1, t0, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl - 1), 1, t0, &allowed, NULL, 0, NULL, 0), 0);
     /* TTL: 300 s by default */
-    ck_assert_int_eq(mn_dcache_get(c, k, kl, 1, t0 + 299999, &allowed, NULL, 0, NULL, 0), 1);
-    ck_assert_int_eq(mn_dcache_get(c, k, kl, 1, t0 + 300000, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 1, t0 + 299999, &allowed, NULL, 0, NULL, 0), 1);
+    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 1, t0 + 300000, &allowed, NULL, 0, NULL, 0), 0);
     /* replaced by a put of the same key; a new generation misses */
-    ck_assert_int_eq(mn_dcache_put(c, k, kl, 1, t0, 0, 0, NULL, "no policy allows"), MN_OK);
-    ck_assert_int_eq(mn_dcache_get(c, k, kl, 1, t0, &allowed, id, sizeof id, why, sizeof why), 1);
+    ck_assert_int_eq(mn_dcache_put(c, KEY(k, kl), 1, t0, 0, 0, NULL, "no policy allows"), MN_OK);
+    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 1, t0, &allowed, id, sizeof id, why, sizeof why), 1);
     ck_assert_int_eq(allowed, 0);
     ck_assert_str_eq(id, "");
-    ck_assert_int_eq(mn_dcache_get(c, k, kl, 2, t0, &allowed, NULL, 0, NULL, 0), 0);
-    ck_assert_int_eq(mn_dcache_get(c, k, kl, 1, t0, &allowed, NULL, 0, NULL, 0), 0); /* dropped */
+    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 2, t0, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 1, t0, &allowed, NULL, 0, NULL, 0), 0); /* dropped */
     /* valid_until shortens the life; a verdict already past it is not stored */
-    ck_assert_int_eq(mn_dcache_put(c, k, kl, 2, t0, t0 + 10, 1, "p", "r"), MN_OK);
-    ck_assert_int_eq(mn_dcache_get(c, k, kl, 2, t0 + 9, &allowed, NULL, 0, NULL, 0), 1);
-    ck_assert_int_eq(mn_dcache_get(c, k, kl, 2, t0 + 10, &allowed, NULL, 0, NULL, 0), 0);
-    ck_assert_int_eq(mn_dcache_put(c, "zz", 2, 2, t0, t0, 1, "p", "r"), MN_OK);
-    ck_assert_int_eq(mn_dcache_get(c, "zz", 2, 2, t0, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mn_dcache_put(c, KEY(k, kl), 2, t0, t0 + 10, 1, "p", "r"), MN_OK);
+    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 2, t0 + 9, &allowed, NULL, 0, NULL, 0), 1);
+    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 2, t0 + 10, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mn_dcache_put(c, KEY("zz", 2), 2, t0, t0, 1, "p", "r"), MN_OK);
+    ck_assert_int_eq(mn_dcache_get(c, KEY("zz", 2), 2, t0, &allowed, NULL, 0, NULL, 0), 0);
     /* empty key, long reason */
     char longr[600];
     memset(longr, 'r', sizeof longr - 1);
     longr[sizeof longr - 1] = '\0';
-    ck_assert_int_eq(mn_dcache_put(c, "", 0, 3, t0, 0, 1, "p", longr), MN_OK);
-    ck_assert_int_eq(mn_dcache_get(c, "", 0, 3, t0, &allowed, NULL, 0, why, sizeof why), 1);
+    ck_assert_int_eq(mn_dcache_put(c, KEY("", 0), 3, t0, 0, 1, "p", longr), MN_OK);
+    ck_assert_int_eq(mn_dcache_get(c, KEY("", 0), 3, t0, &allowed, NULL, 0, why, sizeof why), 1);
     ck_assert_uint_eq(strlen(why), MN_DCACHE_REASON_MAX - 1);
     mn_dcache_stats st;
     mn_dcache_stats_get(c, &st);
@@ -811,14 +815,166 @@ START_TEST(cache_hits_generations_expiry)
     mn_dcache_clear(c);
     mn_dcache_stats_get(c, &st);
     ck_assert_uint_eq(st.entries, 0);
-    ck_assert_int_eq(mn_dcache_get(c, "", 0, 3, t0, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mn_dcache_get(c, KEY("", 0), 3, t0, &allowed, NULL, 0, NULL, 0), 0);
     mn_dcache_free(c);
     mn_dcache_free(NULL);
 
     c = mn_dcache_create(10, 50); /* a custom TTL */
-    ck_assert_int_eq(mn_dcache_put(c, "a", 1, 0, 0, 0, 1, "p", "r"), MN_OK);
-    ck_assert_int_eq(mn_dcache_get(c, "a", 1, 0, 49, &allowed, NULL, 0, NULL, 0), 1);
-    ck_assert_int_eq(mn_dcache_get(c, "a", 1, 0, 50, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mn_dcache_put(c, KEY("a", 1), 0, 0, 0, 1, "p", "r"), MN_OK);
+    ck_assert_int_eq(mn_dcache_get(c, KEY("a", 1), 0, 49, &allowed, NULL, 0, NULL, 0), 1);
+    ck_assert_int_eq(mn_dcache_get(c, KEY("a", 1), 0, 50, &allowed, NULL, 0, NULL, 0), 0);
+    mn_dcache_free(c);
+}
+END_TEST
+
+START_TEST(cache_keys_in_parts)
+{
+    mn_dcache *c = mn_dcache_create(0, 0);
+    int allowed = -1;
+    const mn_dcache_part ab = mn_dcache_part_of("ab", 2), c1 = mn_dcache_part_of("c", 1);
+    const mn_dcache_part ab_c[] = { ab, c1 }, ab_c_empty[] = { ab, c1, mn_dcache_part_of(NULL, 0) };
+    const mn_dcache_part a_bc[] = { mn_dcache_part_of("a", 1), mn_dcache_part_of("bc", 2) };
+    const mn_dcache_part abc[] = { mn_dcache_part_of("abc", 3) };
+    ck_assert_int_eq(mn_dcache_put(c, ab_c, 2, 1, 0, 0, 1, "p", "r"), MN_OK);
+    ck_assert_int_eq(mn_dcache_get(c, ab_c, 2, 1, 0, &allowed, NULL, 0, NULL, 0), 1);
+    ck_assert_int_eq(allowed, 1);
+    /* the same bytes cut elsewhere, joined, or with an empty part more are other keys */
+    ck_assert_int_eq(mn_dcache_get(c, a_bc, 2, 1, 0, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mn_dcache_get(c, abc, 1, 1, 0, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mn_dcache_get(c, ab_c_empty, 3, 1, 0, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mn_dcache_put(c, a_bc, 2, 1, 0, 0, 0, "q", "s"), MN_OK);
+    char id[8];
+    ck_assert_int_eq(mn_dcache_get(c, a_bc, 2, 1, 0, &allowed, id, sizeof id, NULL, 0), 1);
+    ck_assert_int_eq(allowed, 0);
+    ck_assert_str_eq(id, "q");
+    ck_assert_int_eq(mn_dcache_get(c, ab_c, 2, 1, 0, &allowed, id, sizeof id, NULL, 0), 1);
+    ck_assert_str_eq(id, "p");
+    /* a key the cache cannot hold: refused by put, a miss for get */
+    mn_dcache_part many[MN_DCACHE_MAX_PARTS + 1];
+    for (size_t i = 0; i < MN_DCACHE_MAX_PARTS + 1; i++)
+        many[i] = mn_dcache_part_of("x", 1);
+    ck_assert_int_eq(mn_dcache_put(c, many, MN_DCACHE_MAX_PARTS + 1, 1, 0, 0, 1, "p", "r"),
+                     MN_EINVAL);
+    ck_assert_int_eq(mn_dcache_get(c, many, MN_DCACHE_MAX_PARTS + 1, 1, 0, &allowed, NULL, 0,
+                                   NULL, 0), 0);
+    ck_assert_int_eq(mn_dcache_put(c, many, MN_DCACHE_MAX_PARTS, 1, 0, 0, 1, "p", "r"), MN_OK);
+    ck_assert_int_eq(mn_dcache_get(c, many, MN_DCACHE_MAX_PARTS, 1, 0, &allowed, NULL, 0, NULL,
+                                   0), 1);
+    const mn_dcache_part null_bytes[] = { { NULL, 3, 0 } };
+    ck_assert_int_eq(mn_dcache_put(c, null_bytes, 1, 1, 0, 0, 1, "p", "r"), MN_EINVAL);
+    ck_assert_int_eq(mn_dcache_get(c, null_bytes, 1, 1, 0, &allowed, NULL, 0, NULL, 0), 0);
+    mn_dcache_free(c);
+}
+END_TEST
+
+START_TEST(cache_scopes)
+{
+    mn_dcache *c = mn_dcache_create(64, 0); /* 16 sets of verdicts, 4 of scopes */
+    const mn_dcache_part actor = mn_dcache_part_of("t\0i\0agent\0{}", 13),
+                         ctx1 = mn_dcache_part_of("{\"ip\":\"10.0.0.1\"}", 17),
+                         ctx2 = mn_dcache_part_of("{\"ip\":\"10.0.0.2\"}", 17);
+    const mn_dcache_part a1[] = { actor, ctx1 }, a2[] = { actor, ctx2 };
+    uint64_t s1 = mn_dcache_scope(c, a1, 2), s2 = mn_dcache_scope(c, a2, 2);
+    ck_assert_uint_ne(s1, 0);
+    ck_assert_uint_ne(s2, 0);
+    ck_assert_uint_ne(s1, s2);
+    ck_assert_uint_eq(mn_dcache_scope(c, a1, 2), s1); /* the same parts, the same scope */
+    const mn_dcache_part joined[] = { mn_dcache_part_of("t\0i\0agent\0{}{\"ip\":\"10.0.0.1\"}",
+                                                        30) };
+    uint64_t sj = mn_dcache_scope(c, joined, 1);
+    ck_assert(sj != 0 && sj != s1 && sj != s2);
+    /* bad parts: no scope (the caller keys in full) */
+    const mn_dcache_part bad[] = { { NULL, 3, 0 } };
+    ck_assert_uint_eq(mn_dcache_scope(c, bad, 1), 0);
+    ck_assert_uint_eq(mn_dcache_scope(NULL, a1, 2), 0);
+    /* many scopes through a small table: old ones are evicted and come back with new ids,
+     * never an id seen before */
+    uint64_t seen_max = sj > s2 ? sj : s2;
+    char ctx[32];
+    for (int i = 0; i < 200; i++) {
+        int n = snprintf(ctx, sizeof ctx, "{\"ip\":\"10.1.0.%d\"}", i);
+        const mn_dcache_part p[] = { actor, mn_dcache_part_of(ctx, (size_t)n) };
+        uint64_t id = mn_dcache_scope(c, p, 2);
+        ck_assert_uint_gt(id, seen_max);
+        seen_max = id;
+    }
+    uint64_t again = mn_dcache_scope(c, a1, 2);
+    ck_assert_uint_gt(again, seen_max); /* s1 was evicted: a new id */
+    mn_dcache_clear(c);
+    ck_assert_uint_gt(mn_dcache_scope(c, a1, 2), again); /* ids are not reused after a clear */
+    mn_dcache_free(c);
+}
+END_TEST
+
+/* Keys as the API builds them: who asks (a scope, or actor and context in full) and what. */
+START_TEST(decision_keys)
+{
+    mn_dcache *c = mn_dcache_create(0, 0);
+    mn_dkey_who who, again, unscoped, other_ctx;
+    ck_assert_int_eq(mn_dkey_who_init(&who, c, "t1", "i1", "agent", "{}", "{\"ip\":\"1.2.3.4\"}"),
+                     MN_OK);
+    ck_assert_int_eq(mn_dkey_who_init(&again, c, "t1", "i1", "agent", "{}", "{\"ip\":\"1.2.3.4\"}"),
+                     MN_OK);
+    ck_assert_int_eq(mn_dkey_who_init(&unscoped, NULL, "t1", "i1", "agent", "{}",
+                                      "{\"ip\":\"1.2.3.4\"}"), MN_OK);
+    ck_assert_int_eq(mn_dkey_who_init(&other_ctx, c, "t1", "i1", "agent", "{}", NULL), MN_OK);
+    ck_assert_uint_ne(who.scope, 0);
+    ck_assert_uint_eq(again.scope, who.scope);
+    ck_assert_uint_eq(unscoped.scope, 0);
+    ck_assert_uint_ne(other_ctx.scope, who.scope);
+
+    cJSON *data = cJSON_Parse("{\"type\":\"fact\"}");
+    mn_dkey k[7];
+    ck_assert_int_eq(mn_dkey_build(&k[0], &who, "read", "memory", NULL, "m-1", 1), MN_OK);
+    ck_assert_int_eq(mn_dkey_build(&k[1], &who, "read", "memory", NULL, "m-1", 2), MN_OK);
+    ck_assert_int_eq(mn_dkey_build(&k[2], &who, "read", "memory", data, NULL, 0), MN_OK);
+    ck_assert_int_eq(mn_dkey_build(&k[3], &who, "read", "memory", NULL, NULL, 0), MN_OK);
+    ck_assert_int_eq(mn_dkey_build(&k[4], &unscoped, "read", "memory", NULL, "m-1", 1), MN_OK);
+    ck_assert_int_eq(mn_dkey_build(&k[5], &other_ctx, "read", "memory", NULL, "m-1", 1), MN_OK);
+    ck_assert_int_eq(mn_dkey_build(&k[6], &again, "read", "memory", NULL, "m-1", 1), MN_OK);
+    ck_assert_uint_eq(k[0].nparts, 1);
+    ck_assert_uint_eq(k[2].nparts, 2); /* with the data's text */
+    ck_assert_uint_eq(k[4].nparts, 3); /* actor and context in full */
+    /* each verdict under its own key; the same request made again finds its own */
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(mn_dcache_put(c, k[i].parts, k[i].nparts, 1, 0, 0, i % 2, NULL, NULL),
+                         MN_OK);
+    for (int i = 0; i < 6; i++) {
+        int allowed = -1;
+        ck_assert_int_eq(mn_dcache_get(c, k[i].parts, k[i].nparts, 1, 0, &allowed, NULL, 0, NULL,
+                                       0), 1);
+        ck_assert_int_eq(allowed, i % 2);
+    }
+    mn_dcache_stats st;
+    mn_dcache_stats_get(c, &st);
+    ck_assert_uint_eq(st.entries, 6); /* six different keys */
+    int allowed = -1;
+    ck_assert_int_eq(mn_dcache_get(c, k[6].parts, k[6].nparts, 1, 0, &allowed, NULL, 0, NULL, 0),
+                     1);
+    ck_assert_int_eq(allowed, 0); /* k[0]'s verdict */
+    /* names and ids past their limits */
+    char longname[MN_DKEY_NAME_MAX + 2];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    mn_dkey bad;
+    ck_assert_int_eq(mn_dkey_build(&bad, &who, longname, "memory", NULL, NULL, 0), MN_EINVAL);
+    mn_dkey_release(&bad);
+    ck_assert_int_eq(mn_dkey_build(&bad, &who, "read", longname, NULL, NULL, 0), MN_EINVAL);
+    mn_dkey_release(&bad);
+    ck_assert_int_eq(mn_dkey_build(&bad, &who, "read", "memory", NULL,
+                                   "0190f3a0-0000-7000-8000-0000000000011", 1), MN_EINVAL);
+    mn_dkey_release(&bad);
+    longname[MN_DKEY_NAME_MAX] = '\0'; /* exactly the limit */
+    ck_assert_int_eq(mn_dkey_build(&bad, &who, longname, longname, NULL,
+                                   "0190f3a0-0000-7000-8000-000000000001", INT64_MAX), MN_OK);
+    mn_dkey_release(&bad);
+    for (int i = 0; i < 7; i++)
+        mn_dkey_release(&k[i]);
+    cJSON_Delete(data);
+    mn_dkey_who_free(&who);
+    mn_dkey_who_free(&again);
+    mn_dkey_who_free(&unscoped);
+    mn_dkey_who_free(&other_ctx);
     mn_dcache_free(c);
 }
 END_TEST
@@ -832,7 +988,7 @@ START_TEST(cache_eviction_is_bounded)
     char key[32];
     for (int i = 0; i < 10000; i++) {
         int n = snprintf(key, sizeof key, "key-%d", i);
-        ck_assert_int_eq(mn_dcache_put(c, key, (size_t)n, 1, 0, 0, i & 1, "p", "r"), MN_OK);
+        ck_assert_int_eq(mn_dcache_put(c, KEY(key, (size_t)n), 1, 0, 0, i & 1, "p", "r"), MN_OK);
     }
     mn_dcache_stats_get(c, &st);
     ck_assert_uint_le(st.entries, 64);
@@ -842,32 +998,32 @@ START_TEST(cache_eviction_is_bounded)
     int found = 0, allowed;
     for (int i = 10000 - 16; i < 10000; i++) {
         int n = snprintf(key, sizeof key, "key-%d", i);
-        int hit = mn_dcache_get(c, key, (size_t)n, 1, 0, &allowed, NULL, 0, NULL, 0);
+        int hit = mn_dcache_get(c, KEY(key, (size_t)n), 1, 0, &allowed, NULL, 0, NULL, 0);
         if (hit)
             ck_assert_int_eq(allowed, i & 1);
         found += hit;
     }
     ck_assert_int_ge(found, 8);
-    ck_assert_int_eq(mn_dcache_get(c, "key-0", 5, 1, 0, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mn_dcache_get(c, KEY("key-0", 5), 1, 0, &allowed, NULL, 0, NULL, 0), 0);
     /* a recently used entry survives puts into its set */
     mn_dcache_free(c);
     c = mn_dcache_create(4, 0); /* one set of four */
-    ck_assert_int_eq(mn_dcache_put(c, "hot", 3, 1, 0, 0, 1, "p", "r"), MN_OK);
+    ck_assert_int_eq(mn_dcache_put(c, KEY("hot", 3), 1, 0, 0, 1, "p", "r"), MN_OK);
     for (int i = 0; i < 100; i++) {
         int n = snprintf(key, sizeof key, "cold-%d", i);
-        ck_assert_int_eq(mn_dcache_put(c, key, (size_t)n, 1, 0, 0, 0, "p", "r"), MN_OK);
-        ck_assert_int_eq(mn_dcache_get(c, "hot", 3, 1, 0, &allowed, NULL, 0, NULL, 0), 1);
+        ck_assert_int_eq(mn_dcache_put(c, KEY(key, (size_t)n), 1, 0, 0, 0, "p", "r"), MN_OK);
+        ck_assert_int_eq(mn_dcache_get(c, KEY("hot", 3), 1, 0, &allowed, NULL, 0, NULL, 0), 1);
     }
     /* expired entries are replaced before live ones */
-    ck_assert_int_eq(mn_dcache_put(c, "short", 5, 1, 0, 10, 1, "p", "r"), MN_OK);
-    ck_assert_int_eq(mn_dcache_get(c, "hot", 3, 1, 20, &allowed, NULL, 0, NULL, 0), 1);
+    ck_assert_int_eq(mn_dcache_put(c, KEY("short", 5), 1, 0, 10, 1, "p", "r"), MN_OK);
+    ck_assert_int_eq(mn_dcache_get(c, KEY("hot", 3), 1, 20, &allowed, NULL, 0, NULL, 0), 1);
     mn_dcache_stats_get(c, &st);
     uint64_t ev = st.evictions;
-    ck_assert_int_eq(mn_dcache_put(c, "new", 3, 1, 20, 0, 1, "p", "r"), MN_OK);
+    ck_assert_int_eq(mn_dcache_put(c, KEY("new", 3), 1, 20, 0, 1, "p", "r"), MN_OK);
     mn_dcache_stats_get(c, &st);
     ck_assert_uint_eq(st.evictions, ev);
-    ck_assert_int_eq(mn_dcache_get(c, "short", 5, 1, 20, &allowed, NULL, 0, NULL, 0), 0);
-    ck_assert_int_eq(mn_dcache_get(c, "hot", 3, 1, 20, &allowed, NULL, 0, NULL, 0), 1);
+    ck_assert_int_eq(mn_dcache_get(c, KEY("short", 5), 1, 20, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mn_dcache_get(c, KEY("hot", 3), 1, 20, &allowed, NULL, 0, NULL, 0), 1);
     mn_dcache_free(c);
 }
 END_TEST
@@ -893,7 +1049,7 @@ static void *cache_thread(void *p)
         uint64_t gen = atomic_load(&cache_gen);
         int n = snprintf(key, sizeof key, "tenant|ident-%d|agent|read|memory", k);
         int allowed = -1;
-        if (mn_dcache_get(a->c, key, (size_t)n, gen, 1000, &allowed, id, sizeof id, NULL, 0)) {
+        if (mn_dcache_get(a->c, KEY(key, (size_t)n), gen, 1000, &allowed, id, sizeof id, NULL, 0)) {
             a->hits++;
             if (allowed != (k % 3 != 0) || strcmp(id, k % 3 ? "p-allow" : "") != 0)
                 a->wrong++;
@@ -907,8 +1063,8 @@ static void *cache_thread(void *p)
         if (mn_policyset_decide(a->ps, &rq, &v) != MN_OK || v.allowed != (k % 3 != 0))
             a->wrong++;
         cJSON_Delete(d);
-        mn_dcache_put(a->c, key, (size_t)n, gen, 1000, v.valid_until_ms, v.allowed, v.policy_id,
-                      v.reason);
+        mn_dcache_put(a->c, KEY(key, (size_t)n), gen, 1000, v.valid_until_ms, v.allowed,
+                      v.policy_id, v.reason);
     }
     return NULL;
 }
@@ -1079,6 +1235,9 @@ static Suite *policy_suite(void)
     tc = tcase_create("cache");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, cache_hits_generations_expiry);
+    tcase_add_test(tc, cache_keys_in_parts);
+    tcase_add_test(tc, cache_scopes);
+    tcase_add_test(tc, decision_keys);
     tcase_add_test(tc, cache_eviction_is_bounded);
     tcase_add_test(tc, cache_four_threads);
     suite_add_tcase(s, tc);

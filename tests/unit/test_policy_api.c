@@ -855,6 +855,14 @@ START_TEST(resource_conditions_filter_results)
     got = list_ids(db, &pete, NULL, 0, &n);
     ck_assert_uint_eq(n, 3);
     ck_assert(!th_ids_contain(got, n, w.a1));
+    /* Decisions on a stored memory are cached by its id and version: a change of type (tina
+     * read b1 a moment ago, a cached allow) is a new version, decided afresh. */
+    mn_memory_free(th_get(db, &tina, w.b1, 0));
+    ch = (mn_memory_input){.type = "secret"};
+    TH_OK(db, mn_memory_update(db, s, w.b1, &ch, NULL));
+    DENIED(db, mn_memory_get(db, &tina, w.b1, 0, &m), "memory_types|no policy allows");
+    got = list_ids(db, &tina, NULL, 0, &n);
+    ck_assert(!th_ids_contain(got, n, w.b1));
     mn_close(db);
 }
 END_TEST

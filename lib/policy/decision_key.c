@@ -1,0 +1,80 @@
+/* Decision keys (decision_key.h). */
+#include "policy/decision_key.h"
+
+#include "manushya.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int mn_dkey_who_init(mn_dkey_who *w, mn_dcache *c, const char *tenant_id, const char *identity_id,
+                     const char *role, const char *claims, const char *context)
+{
+    memset(w, 0, sizeof *w);
+    const char *fields[] = { tenant_id, identity_id, role, claims };
+    size_t total = 0, n = sizeof fields / sizeof *fields;
+    for (size_t i = 0; i < n; i++)
+        total += strlen(fields[i]) + 1;
+    if (!(w->actor = malloc(total)))
+        return MN_ENOMEM;
+    for (size_t i = 0, at = 0; i < n; i++) {
+        size_t l = strlen(fields[i]) + 1; /* with the NUL: the fields' boundaries count */
+        memcpy(w->actor + at, fields[i], l);
+        at += l;
+    }
+    w->actor_part = mn_dcache_part_of(w->actor, total);
+    context = context ? context : "";
+    w->context_part = mn_dcache_part_of(context, strlen(context));
+    const mn_dcache_part both[] = { w->actor_part, w->context_part };
+    w->scope = c ? mn_dcache_scope(c, both, 2) : 0;
+    return MN_OK;
+}
+
+void mn_dkey_who_free(mn_dkey_who *w)
+{
+    free(w->actor);
+    memset(w, 0, sizeof *w);
+}
+
+int mn_dkey_build(mn_dkey *k, const mn_dkey_who *who, const char *action, const char *resource,
+                  const cJSON *data, const char *memory_id, int64_t memory_version)
+{
+    k->data_text = NULL;
+    k->nparts = 0;
+    size_t al = strnlen(action, MN_DKEY_NAME_MAX + 1), rl = strnlen(resource, MN_DKEY_NAME_MAX + 1);
+    size_t il = memory_id ? strnlen(memory_id, MN_DKEY_ID_MAX + 1) : 0;
+    if (al > MN_DKEY_NAME_MAX || rl > MN_DKEY_NAME_MAX || il > MN_DKEY_ID_MAX)
+        return MN_EINVAL;
+    unsigned char *w = k->what;
+    if (who->scope) {
+        memcpy(w, &who->scope, sizeof who->scope);
+        w += sizeof who->scope;
+    } else {
+        k->parts[k->nparts++] = who->actor_part;
+        k->parts[k->nparts++] = who->context_part;
+    }
+    memcpy(w, action, al + 1);
+    w += al + 1;
+    memcpy(w, resource, rl + 1);
+    w += rl + 1;
+    if (memory_id) {
+        *w++ = 'm';
+        memcpy(w, memory_id, il + 1);
+        w += il + 1;
+        memcpy(w, &memory_version, sizeof memory_version);
+        w += sizeof memory_version;
+    } else {
+        *w++ = data ? 'd' : '-';
+        if (data && !(k->data_text = cJSON_PrintUnformatted(data)))
+            return MN_ENOMEM;
+    }
+    k->parts[k->nparts++] = mn_dcache_part_of(k->what, (size_t)(w - k->what));
+    if (k->data_text)
+        k->parts[k->nparts++] = mn_dcache_part_of(k->data_text, strlen(k->data_text));
+    return MN_OK;
+}
+
+void mn_dkey_release(mn_dkey *k)
+{
+    cJSON_free(k->data_text);
+    k->data_text = NULL;
+}
