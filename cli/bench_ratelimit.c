@@ -64,12 +64,6 @@ static void *work(void *arg)
     return NULL;
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
 /* A fresh database in a temporary directory with the bench's tenant, agent and limit. */
 static int setup(cli_ctx *c, mn_config *cfg, char *dir, mn_db **db, int limit, int window_ms)
 {
@@ -148,9 +142,8 @@ int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv)
         memcpy(all + m, w[i].lat_us, w[i].nlat * sizeof *all);
         m += w[i].nlat;
     }
-    if (all)
-        qsort(all, m, sizeof *all, cmp_double);
-    double p50 = m ? all[m / 2] : 0, p99 = m ? all[(size_t)((double)m * 0.99)] : 0;
+    cli_latency lat = all && m ? cli_latency_of(all, m) : (cli_latency){ 0 };
+    double p50 = lat.p50, p99 = lat.p99;
     mn_ratelimit_stats st = {0};
     if (db)
         mn_ratelimit_stats_get(db, &st);

@@ -133,6 +133,12 @@ const char *cli_fmt_time(int64_t ms, char *buf, size_t size);
 void cli_print_oneline(FILE *f, const char *s, size_t max);
 /* Monotonic clock in seconds. */
 double cli_now(void);
+/* Latency figures of n > 0 samples, which it sorts in place: p50 and p99 by nearest rank, and
+ * the mean. */
+typedef struct cli_latency {
+    double p50, p99, mean;
+} cli_latency;
+cli_latency cli_latency_of(double *samples, size_t n);
 /* Reads all of stdin into a NUL-terminated malloc'd string, without its final newlines (as
  * $(...) does). NULL on a read error or when out of memory. */
 char *cli_read_stdin(void);
@@ -165,6 +171,9 @@ extern const cli_group cli_group_ratelimit;
 extern const cli_group cli_group_migrate;   /* cli/cmd_migrate.c (issue 6) */
 /* manushya bench ratelimit (cli/bench_ratelimit.c; issue 5), in cmd_bench.c's table. */
 int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv);
+
+/* manushya bench policy (cli/bench_policy.c; issue 4), in cmd_bench.c's table. */
+int cli_bench_policy(cli_ctx *c, int argc, char **argv);
 
 /* manushya bench embed (cli/bench_embed.c; issue 7), in cmd_bench.c's table. */
 int cli_bench_embed(cli_ctx *c, int argc, char **argv);

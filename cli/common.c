@@ -248,6 +248,22 @@ double cli_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+cli_latency cli_latency_of(double *samples, size_t n)
+{
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += samples[i];
+    qsort(samples, n, sizeof *samples, cmp_double);
+    return (cli_latency){ .p50 = samples[(n * 50 + 99) / 100 - 1],
+                          .p99 = samples[(n * 99 + 99) / 100 - 1], .mean = sum / (double)n };
+}
+
 char *cli_read_stdin(void)
 {
     size_t len = 0, cap = 0;
