@@ -24,7 +24,7 @@ typedef struct dc_entry {
     size_t klen;
     uint16_t nparts;
     uint16_t idlen, reasonlen; /* without terminators */
-    uint8_t allowed;
+    int verdict;
     char data[];
 } dc_entry;
 
@@ -265,7 +265,7 @@ static void copy_out(char *dst, size_t cap, const char *src, size_t n)
 }
 
 /* A new entry holding the key, policy id and reason (NULL: ""); the caller sets gen, expires
- * and allowed. NULL when out of memory. */
+ * and verdict. NULL when out of memory. */
 static dc_entry *entry_new(const mn_dcache_part *key, size_t nparts, const char *policy_id,
                            const char *reason)
 {
@@ -365,7 +365,7 @@ void mn_dcache_free(mn_dcache *c)
 }
 
 int mn_dcache_get(mn_dcache *c, const mn_dcache_part *key, size_t nparts, uint64_t generation,
-                  int64_t now_ms, int *allowed, char *policy_id, size_t idlen, char *reason,
+                  int64_t now_ms, int *verdict, char *policy_id, size_t idlen, char *reason,
                   size_t reasonlen)
 {
     if (!c || !key_ok(key, nparts))
@@ -384,8 +384,8 @@ int mn_dcache_get(mn_dcache *c, const mn_dcache_part *key, size_t nparts, uint64
             e->hits++;
             if (w > 0)
                 push_front(s, take(s, w), tag);
-            if (allowed)
-                *allowed = e->allowed;
+            if (verdict)
+                *verdict = e->verdict;
             copy_out(policy_id, idlen, e->data + e->klen, e->idlen);
             copy_out(reason, reasonlen, e->data + e->klen + e->idlen + 1, e->reasonlen);
         } else if (e->gen < generation || now_ms >= e->expires) {
@@ -403,7 +403,7 @@ int mn_dcache_get(mn_dcache *c, const mn_dcache_part *key, size_t nparts, uint64
 }
 
 int mn_dcache_put(mn_dcache *c, const mn_dcache_part *key, size_t nparts, uint64_t generation,
-                  int64_t now_ms, int64_t valid_until_ms, int allowed, const char *policy_id,
+                  int64_t now_ms, int64_t valid_until_ms, int verdict, const char *policy_id,
                   const char *reason)
 {
     if (!c || !key_ok(key, nparts))
@@ -418,7 +418,7 @@ int mn_dcache_put(mn_dcache *c, const mn_dcache_part *key, size_t nparts, uint64
         return MN_ENOMEM;
     e->gen = generation;
     e->expires = expires;
-    e->allowed = allowed != 0;
+    e->verdict = verdict;
 
     uint64_t h = key_hash(key, nparts);
     dc_set *s = set_of(&c->verdicts, h);
@@ -458,7 +458,7 @@ uint64_t mn_dcache_scope(mn_dcache *c, const mn_dcache_part *parts, size_t npart
     if (!e)
         return 0;
     e->expires = INT64_MAX;
-    e->allowed = 0;
+    e->verdict = 0;
     int evicted;
     lock(s);
     if ((w = find(s, tag, parts, nparts)) >= 0) {

@@ -57,21 +57,22 @@ mn_dcache *mn_dcache_create(size_t capacity, int64_t ttl_ms);
 void mn_dcache_free(mn_dcache *c);
 
 /* Looks the key key[0..nparts) up (nparts <= MN_DCACHE_MAX_PARTS; each part's hash must be
- * that of its bytes, as mn_dcache_part_of makes it). 1 (hit) when it is there, was put under generation and has not expired
- * at now_ms: *allowed, policy_id (the deciding policy, "" for none, cut to idlen) and reason
- * (cut to reasonlen) are then set; each output may be NULL. 0 (miss) otherwise, outputs
- * untouched. */
+ * that of its bytes, as mn_dcache_part_of makes it). 1 (hit) when it is there, was put under
+ * generation and has not expired at now_ms: *verdict (the int put, exactly: callers may keep
+ * bits in it), policy_id (the deciding policy, "" for none, cut to idlen) and reason (cut to
+ * reasonlen) are then set; each output may be NULL, and a caller that leaves out the reason
+ * does not touch its bytes. 0 (miss) otherwise, outputs untouched. */
 int mn_dcache_get(mn_dcache *c, const mn_dcache_part *key, size_t nparts, uint64_t generation,
-                  int64_t now_ms, int *allowed, char *policy_id, size_t idlen, char *reason,
+                  int64_t now_ms, int *verdict, char *policy_id, size_t idlen, char *reason,
                   size_t reasonlen);
 
-/* Stores a verdict for key under generation, replacing any entry of the same key. It expires at
- * now_ms + the TTL, or at valid_until_ms if that is earlier (0 or INT64_MAX: no such limit); a
- * verdict already past valid_until_ms is not stored. policy_id and reason may be NULL. MN_OK,
+/* Stores verdict (any int) for key under generation, replacing any entry of the same key. It
+ * expires at now_ms + the TTL, or at valid_until_ms if that is earlier (0 or INT64_MAX: no
+ * such limit); a verdict already past valid_until_ms is not stored. policy_id and reason may be NULL. MN_OK,
  * MN_EINVAL (more than MN_DCACHE_MAX_PARTS parts, a part of 4 GiB or more) or MN_ENOMEM
  * (nothing stored either way). */
 int mn_dcache_put(mn_dcache *c, const mn_dcache_part *key, size_t nparts, uint64_t generation,
-                  int64_t now_ms, int64_t valid_until_ms, int allowed, const char *policy_id,
+                  int64_t now_ms, int64_t valid_until_ms, int verdict, const char *policy_id,
                   const char *reason);
 
 /* Scopes: parts that many keys share (an actor and a context, for every decision of one call)

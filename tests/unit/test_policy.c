@@ -835,6 +835,14 @@ START_TEST(cache_keys_in_parts)
     const mn_dcache_part ab_c[] = { ab, c1 }, ab_c_empty[] = { ab, c1, mn_dcache_part_of(NULL, 0) };
     const mn_dcache_part a_bc[] = { mn_dcache_part_of("a", 1), mn_dcache_part_of("bc", 2) };
     const mn_dcache_part abc[] = { mn_dcache_part_of("abc", 3) };
+    /* the verdict comes back exactly as put: callers keep bits in it */
+    ck_assert_int_eq(mn_dcache_put(c, abc, 1, 1, 0, 0, 3, "p", "r"), MN_OK);
+    ck_assert_int_eq(mn_dcache_get(c, abc, 1, 1, 0, &allowed, NULL, 0, NULL, 0), 1);
+    ck_assert_int_eq(allowed, 3);
+    ck_assert_int_eq(mn_dcache_put(c, abc, 1, 1, 0, 0, -7, "p", "r"), MN_OK);
+    ck_assert_int_eq(mn_dcache_get(c, abc, 1, 1, 0, &allowed, NULL, 0, NULL, 0), 1);
+    ck_assert_int_eq(allowed, -7);
+    mn_dcache_clear(c);
     ck_assert_int_eq(mn_dcache_put(c, ab_c, 2, 1, 0, 0, 1, "p", "r"), MN_OK);
     ck_assert_int_eq(mn_dcache_get(c, ab_c, 2, 1, 0, &allowed, NULL, 0, NULL, 0), 1);
     ck_assert_int_eq(allowed, 1);
