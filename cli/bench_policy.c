@@ -273,7 +273,8 @@ static int bp_who(bp_engine *e, const bp_call *call, mn_dkey_who *who)
                             call->ctx_text);
 }
 
-/* One decision through the cache, keyed by the library's own code. Returns 1 when allowed. */
+/* One decision through the cache, keyed and looked up by the library's own code as an API
+ * check does (a denial's reason read for its error). Returns 1 when allowed. */
 static int bp_decide_cached(bp_engine *e, const bp_call *call, const mn_dkey_who *who,
                             const bp_prepared *p, long *misses)
 {
@@ -281,8 +282,8 @@ static int bp_decide_cached(bp_engine *e, const bp_call *call, const mn_dkey_who
     int allowed = 0;
     char policy_id[64], reason[MN_DCACHE_REASON_MAX];
     if (mn_dkey_build(&key, who, p->action, "memory", NULL, p->id, 1) == MN_OK &&
-        !mn_dcache_get(e->cache, key.parts, key.nparts, 1, e->now_ms, &allowed, policy_id,
-                       sizeof policy_id, reason, sizeof reason)) {
+        !mn_dkey_lookup(e->cache, &key, 1, e->now_ms, MN_DKEY_EXPLAIN_DENIALS, 1, &allowed,
+                        policy_id, sizeof policy_id, reason, sizeof reason)) {
         struct mn_verdict v;
         allowed = bp_decide(e, call, p, &v);
         mn_dcache_put(e->cache, key.parts, key.nparts, 1, e->now_ms, v.valid_until_ms, allowed,

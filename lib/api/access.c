@@ -244,9 +244,10 @@ static int decide_now(mn_db *db, const struct mn_who *who, const struct target *
     return MN_OK;
 }
 
-/* Decides with the tenant's current policies, through the handle's decision cache. */
+/* Decides with the tenant's current policies, through the handle's decision cache; a verdict
+ * from the cache carries its policy id and reason as far as `explain` asks. */
 static int decide(mn_db *db, const struct mn_who *who, const struct target *t,
-                  struct decision *d)
+                  enum mn_dkey_explain explain, struct decision *d)
 {
     struct mn_policy_sets *ps = db->policy_sets;
     int64_t gen = who->policy_gen, now = mn_now_ms();
@@ -261,8 +262,8 @@ static int decide(mn_db *db, const struct mn_who *who, const struct target *t,
     }
     const size_t nparts = key.nparts;
     int bits;
-    if (mn_dcache_get(ps->decisions, key.parts, nparts, (uint64_t)gen, now, &bits,
-                      d->policy_id, sizeof d->policy_id, d->reason, sizeof d->reason)) {
+    if (mn_dkey_lookup(ps->decisions, &key, (uint64_t)gen, now, explain, CACHED_ALLOWED, &bits,
+                       d->policy_id, sizeof d->policy_id, d->reason, sizeof d->reason)) {
         d->allowed = (bits & CACHED_ALLOWED) != 0;
         d->partial = (bits & CACHED_PARTIAL) != 0;
         mn_dkey_release(&key);
@@ -294,7 +295,7 @@ int mn_access_decide(mn_db *db, const struct mn_who *who, const char *action,
         *reason = NULL;
     struct decision d = { .allowed = 1, .reason = "the tenant's system actor is trusted" };
     const struct target t = { action, resource, data, NULL };
-    int rc = who->identity ? decide(db, who, &t, &d) : MN_OK;
+    int rc = who->identity ? decide(db, who, &t, MN_DKEY_EXPLAIN_ALL, &d) : MN_OK;
     if (rc != MN_OK)
         return rc;
     *allowed = d.allowed;
@@ -319,7 +320,7 @@ static int check(mn_db *db, const struct mn_who *who, const struct target *t)
     if (!who->identity)
         return MN_OK;
     struct decision d;
-    int rc = decide(db, who, t, &d);
+    int rc = decide(db, who, t, MN_DKEY_EXPLAIN_DENIALS, &d);
     if (rc == MN_OK && !d.allowed)
         rc = denied(db, who, t->action, t->resource, d.reason);
     /* Allowed only for resources that meet conditions, and none was named: a call on all of
@@ -347,14 +348,14 @@ int mn_access_begin(mn_db *db, struct mn_who *who, const char *action, int *per_
     struct decision act, read;
     const struct target listing = { action, "memory", NULL, NULL },
                         reading = { "read", "memory", NULL, NULL };
-    int rc = decide(db, who, &listing, &act);
+    int rc = decide(db, who, &listing, MN_DKEY_EXPLAIN_DENIALS, &act);
     if (rc == MN_OK && !act.allowed)
         return denied(db, who, action, "memory", act.reason);
     /* Every memory shown must pass both the list (or search) and read policies. Two decisions
      * settle it for all of them when both allow and no policy of either looks at the memory;
      * otherwise each memory is decided. */
     if (rc == MN_OK)
-        rc = decide(db, who, &reading, &read);
+        rc = decide(db, who, &reading, MN_DKEY_EXPLAIN_NONE, &read);
     if (rc != MN_OK)
         return rc;
     struct set_ref *ref;
@@ -401,8 +402,8 @@ static int shows(mn_db *db, const struct mn_who *who, const char *action, const 
     const struct target listing = { action, "memory", NULL, m },
                         reading = { "read", "memory", NULL, m };
     struct decision d = { 0 };
-    return decide(db, who, &listing, &d) == MN_OK && d.allowed &&
-           decide(db, who, &reading, &d) == MN_OK && d.allowed;
+    return decide(db, who, &listing, MN_DKEY_EXPLAIN_NONE, &d) == MN_OK && d.allowed &&
+           decide(db, who, &reading, MN_DKEY_EXPLAIN_NONE, &d) == MN_OK && d.allowed;
 }
 
 /* Hidden memories are freed where they stand and the rest close ranks. */

@@ -78,3 +78,23 @@ void mn_dkey_release(mn_dkey *k)
     cJSON_free(k->data_text);
     k->data_text = NULL;
 }
+
+int mn_dkey_lookup(mn_dcache *c, const mn_dkey *k, uint64_t generation, int64_t now_ms,
+                   enum mn_dkey_explain explain, int allowed_bits, int *verdict,
+                   char *policy_id, size_t idlen, char *reason, size_t reasonlen)
+{
+    int all = explain == MN_DKEY_EXPLAIN_ALL;
+    if (policy_id && idlen)
+        policy_id[0] = '\0';
+    if (reason && reasonlen)
+        reason[0] = '\0';
+    if (!mn_dcache_get(c, k->parts, k->nparts, generation, now_ms, verdict,
+                       all ? policy_id : NULL, all ? idlen : 0, all ? reason : NULL,
+                       all ? reasonlen : 0))
+        return 0;
+    if (all || explain == MN_DKEY_EXPLAIN_NONE || (*verdict & allowed_bits))
+        return 1;
+    /* A denial to explain: read it again with its reason (gone meanwhile: a miss). */
+    return mn_dcache_get(c, k->parts, k->nparts, generation, now_ms, verdict, policy_id, idlen,
+                         reason, reasonlen);
+}

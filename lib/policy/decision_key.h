@@ -58,4 +58,19 @@ int mn_dkey_build(mn_dkey *k, const mn_dkey_who *who, const char *action, const 
                   const cJSON *data, const char *memory_id, int64_t memory_version);
 void mn_dkey_release(mn_dkey *k);
 
+/* How much of a cached verdict's explanation (deciding policy, reason) a caller reads. */
+enum mn_dkey_explain {
+    MN_DKEY_EXPLAIN_NONE,    /* only the verdict: a list or search filtering what it shows */
+    MN_DKEY_EXPLAIN_DENIALS, /* the reason of a denial, for its error: a check */
+    MN_DKEY_EXPLAIN_ALL      /* always: a dry run that shows why */
+};
+
+/* Looks k up in c as mn_dcache_get does, copying the policy id and reason only as far as
+ * `explain` asks; a verdict without allowed_bits set is a denial. The common hit, an allow,
+ * then never touches the reason's bytes. 1: hit (*verdict set; policy_id and reason set, or
+ * "" when not asked for). 0: miss. */
+int mn_dkey_lookup(mn_dcache *c, const mn_dkey *k, uint64_t generation, int64_t now_ms,
+                   enum mn_dkey_explain explain, int allowed_bits, int *verdict,
+                   char *policy_id, size_t idlen, char *reason, size_t reasonlen);
+
 #endif

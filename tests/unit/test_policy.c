@@ -960,6 +960,27 @@ START_TEST(decision_keys)
     ck_assert_int_eq(mn_dcache_get(c, k[6].parts, k[6].nparts, 1, 0, &allowed, NULL, 0, NULL, 0),
                      1);
     ck_assert_int_eq(allowed, 0); /* k[0]'s verdict */
+    /* looked up as the API does: the explanation only as far as asked */
+    ck_assert_int_eq(mn_dcache_put(c, k[0].parts, k[0].nparts, 1, 0, 0, 2, "p-deny", "no way"),
+                     MN_OK); /* bit 1 set, bit 0 (allowed) not: a denial */
+    ck_assert_int_eq(mn_dcache_put(c, k[1].parts, k[1].nparts, 1, 0, 0, 1, "p-ok", "fine"),
+                     MN_OK);
+    const enum mn_dkey_explain modes[] = { MN_DKEY_EXPLAIN_NONE, MN_DKEY_EXPLAIN_DENIALS,
+                                           MN_DKEY_EXPLAIN_ALL };
+    for (int m = 0; m < 3; m++)
+        for (int i = 0; i < 2; i++) {
+            char pid[16] = "junk", why[16] = "junk";
+            int bits = -1;
+            ck_assert_int_eq(mn_dkey_lookup(c, &k[i], 1, 0, modes[m], 1, &bits, pid, sizeof pid,
+                                            why, sizeof why), 1);
+            ck_assert_int_eq(bits, i == 0 ? 2 : 1);
+            int shown = modes[m] == MN_DKEY_EXPLAIN_ALL ||
+                        (modes[m] == MN_DKEY_EXPLAIN_DENIALS && i == 0);
+            ck_assert_str_eq(pid, shown ? (i == 0 ? "p-deny" : "p-ok") : "");
+            ck_assert_str_eq(why, shown ? (i == 0 ? "no way" : "fine") : "");
+        }
+    ck_assert_int_eq(mn_dkey_lookup(c, &k[0], 2, 0, MN_DKEY_EXPLAIN_ALL, 1, &allowed, NULL, 0,
+                                    NULL, 0), 0); /* another generation */
     /* names and ids past their limits */
     char longname[MN_DKEY_NAME_MAX + 2];
     memset(longname, 'a', sizeof longname - 1);
