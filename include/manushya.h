@@ -134,7 +134,8 @@ typedef struct mn_config {
     int embed_batch;         /* jobs claimed and embedded together: default 100, at most 10000 */
     int embed_max_attempts;  /* attempts before a job stays failed: default 5 */
     int embed_retry_ms;      /* delay before a failed job's 2nd attempt, doubled after each
-                              * later one, at most 1 h: default 1000 */
+                              * later one, at most 1 h, each wait drawn between half of it and
+                              * all of it (jobs failing together spread out): default 1000 */
     int embed_lease_ms;      /* a claimed job goes back to the queue after this long when its
                               * worker died without finishing: default 300000 (5 min) */
     int embed_poll_ms;       /* idle workers look for due jobs this often: default 1000 */
@@ -548,8 +549,9 @@ MN_API int mn_embed_stats_get(mn_db *db, mn_embed_stats *out);
  * each vector with a new seq, deleting the job in that same transaction: a worker killed
  * mid-batch loses nothing, and its jobs come back when the lease runs out. A job whose memory
  * changed meanwhile (a new text, a hard delete) never overwrites the newer state. A failed
- * attempt is retried after embed_retry_ms, doubling, until embed_max_attempts: then the job
- * stays MN_EMBED_FAILED, with its error, until mn_embed_jobs_retry. */
+ * attempt is retried after about embed_retry_ms, doubling (jittered: mn_config), until
+ * embed_max_attempts: then the job stays MN_EMBED_FAILED, with its error, until
+ * mn_embed_jobs_retry. */
 typedef struct mn_embed_job {
     char *memory_id;
     char *tenant_id;

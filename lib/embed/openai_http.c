@@ -6,6 +6,7 @@
  * once: retrying cannot fix them.
  */
 #include "embed/openai.h"
+#include "core/backoff.h"
 
 #include <manushya.h>
 
@@ -19,6 +20,7 @@
 
 #define MN_BODY_MAX ((size_t)256 << 20)  /* an answer larger than this is not an embedding */
 #define MN_RETRY_AFTER_MAX_MS 60000      /* Retry-After is honoured up to a minute */
+#define MN_BACKOFF_MAX_MS 60000          /* and our own backoff waits a minute at the most */
 #define MN_POLL_MAX_MS 1000
 
 struct req {
@@ -162,15 +164,6 @@ static int fail(const mn_embedder *e, char *err, size_t errlen, int rc, const ch
     return rc;
 }
 
-/* xorshift64*: jitter only, not secrecy. */
-static uint64_t next_rand(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * UINT64_C(0x2545f4914f6cdd1d);
-}
-
 /* A request came back: its vectors are stored, or it is scheduled again, or the call fails. */
 static int finish(mn_embedder *e, struct req *q, CURLcode res, float *out, uint64_t *rng,
                   char *err, size_t errlen)
@@ -207,10 +200,9 @@ static int finish(mn_embedder *e, struct req *q, CURLcode res, float *out, uint6
                         q->attempt);
         return fail(e, err, errlen, MN_EBACKEND, "%s", why);
     }
-    /* Backoff doubles per attempt, with jitter of +-50% so that many clients told to wait do
-     * not come back in step; never sooner than the server asked. */
-    double base = (double)e->backoff_ms * (double)(1u << (q->attempt - 1));
-    double delay = base * (0.5 + (double)(next_rand(rng) >> 11) / 9007199254740992.0);
+    /* Backoff doubles per attempt, with jitter (core/backoff.h); never sooner than the server
+     * asked. */
+    double delay = (double)mn_backoff_ms(e->backoff_ms, q->attempt, MN_BACKOFF_MAX_MS, rng);
     if (q->retry_after_ms >= 0 && delay < (double)q->retry_after_ms)
         delay = (double)q->retry_after_ms;
     q->not_before = mono() + delay / 1000.0;
@@ -233,9 +225,7 @@ int mn_openai_run(mn_embedder *e, const char *const *texts, const size_t *lens, 
         if (!r[i].payload)
             rc = MN_ENOMEM;
     }
-    uint64_t rng = (uint64_t)(mono() * 1e9) ^ (uint64_t)(uintptr_t)r ^ 0x9e3779b97f4a7c15u;
-    if (!rng)
-        rng = 1;
+    uint64_t rng = mn_backoff_seed(r);
     size_t left = nreq;
     int running = 0;
     while (rc == MN_OK && left) {

@@ -2,6 +2,7 @@
  * embedding cache: a tenant must not learn by timing what another embedded), then stored with
  * the job's acknowledgement in one transaction, or recorded as a failed attempt. */
 #include "jobs/jobs.h"
+#include "core/backoff.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/handle.h"
@@ -29,15 +30,13 @@ void mn_embed_tasks_free(struct mn_embed_task *t, size_t n)
     free(t);
 }
 
-/* When a job that failed its attempts-th attempt is tried again; 0: never (it stays failed). */
-static int64_t next_attempt(const mn_db *db, int attempts, int64_t now)
+/* When a job that failed its attempts-th attempt is tried again; 0: never (it stays failed).
+ * Jobs that failed together (an embedder down) come back spread out, not all at once. */
+static int64_t next_attempt(const mn_db *db, int attempts, int64_t now, uint64_t *rng)
 {
     if (attempts >= db->cfg.embed_max_attempts)
         return 0;
-    int64_t delay = db->cfg.embed_retry_ms;
-    for (int i = 1; i < attempts && delay < MN_RETRY_MAX_MS; i++)
-        delay *= 2;
-    return now + (delay < MN_RETRY_MAX_MS ? delay : MN_RETRY_MAX_MS);
+    return now + mn_backoff_ms(db->cfg.embed_retry_ms, attempts, MN_RETRY_MAX_MS, rng);
 }
 
 /* Embeds and stores the tasks t[0..n-1], all of one tenant. */
@@ -63,8 +62,9 @@ static int run_tenant(mn_db *db, const char *claim, const struct mn_embed_task *
     } else if (rc == MN_OK) {
         /* The whole batch shares the embedder's answer, so it shares its failure too. */
         int64_t now = mn_now_ms();
+        uint64_t rng = mn_backoff_seed(next);
         for (size_t i = 0; i < n; i++)
-            next[i] = next_attempt(db, t[i].attempts, now);
+            next[i] = next_attempt(db, t[i].attempts, now, &rng);
         char msg[MN_ERRMSG_MAX];
         snprintf(msg, sizeof msg, "%s", mn_errmsg(db));
         rc = ops->embed_jobs_fail(db->store, claim, t, n, msg, next, now);

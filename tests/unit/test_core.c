@@ -1,5 +1,5 @@
-/* Unit tests of lib/core: UUIDv7 ids, JSON canonical form and jsonb-style containment, and the
- * library-level calls (version, error names, free functions). */
+/* Unit tests of lib/core: UUIDv7 ids, JSON canonical form and jsonb-style containment, retry
+ * backoff, and the library-level calls (version, error names, free functions). */
 #include <check.h>
 #include <cJSON.h>
 #include <pthread.h>
@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/backoff.h"
 #include "core/json.h"
 #include "core/uuid.h"
 #include "manushya.h"
@@ -319,6 +320,37 @@ END_TEST
 
 /* ==== library calls ========================================================================== */
 
+/* ==== backoff ================================================================================ */
+
+START_TEST(backoff_bounds)
+{
+    uint64_t salt = 0, rng = mn_backoff_seed(&salt);
+    ck_assert_uint_ne(rng, 0);
+    for (int failures = 1; failures <= 40; failures++) {
+        int64_t full = 100;
+        for (int i = 1; i < failures && full < 60000; i++)
+            full *= 2;
+        full = full < 60000 ? full : 60000; /* the cap */
+        int64_t lo = INT64_MAX, hi = 0;
+        for (int k = 0; k < 2000; k++) {
+            int64_t d = mn_backoff_ms(100, failures, 60000, &rng);
+            ck_assert_msg(d >= full / 2 && d <= full, "failure %d: %lld not in [%lld, %lld]",
+                          failures, (long long)d, (long long)(full / 2), (long long)full);
+            lo = d < lo ? d : lo;
+            hi = d > hi ? d : hi;
+        }
+        /* jittered: the draws cover most of the range */
+        ck_assert_int_lt(lo, full / 2 + full / 8 + 1);
+        ck_assert_int_gt(hi, full - full / 8 - 1);
+    }
+    ck_assert_int_eq(mn_backoff_ms(0, 1, 60000, &rng), 0);
+    ck_assert_int_eq(mn_backoff_ms(-5, 3, 60000, &rng), 0);
+    ck_assert_int_le(mn_backoff_ms(INT64_MAX / 4, 1000, INT64_MAX, &rng), INT64_MAX);
+    int64_t one = mn_backoff_ms(1, 1, 60000, &rng);
+    ck_assert(one == 0 || one == 1);
+}
+END_TEST
+
 START_TEST(library_calls)
 {
     ck_assert_str_eq(mn_version(), MN_VERSION);
@@ -370,6 +402,9 @@ static Suite *core_suite(void)
     tcase_add_test(tc, json_contains_objects);
     tcase_add_test(tc, json_contains_arrays);
     tcase_add_test(tc, json_parse);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("backoff");
+    tcase_add_test(tc, backoff_bounds);
     suite_add_tcase(s, tc);
     tc = tcase_create("library");
     tcase_add_test(tc, library_calls);

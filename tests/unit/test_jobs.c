@@ -275,8 +275,41 @@ START_TEST(test_backoff)
         ck_assert_uint_eq(done + failed, 0);
         nap_ms((int)gaps[i] + 20);
     }
-    ck_assert_int_eq(gaps[0], 50);
-    ck_assert_int_eq(gaps[1], 100);
+    /* embed_retry_ms 50, doubled, each wait drawn between half of it and all of it */
+    ck_assert(gaps[0] >= 25 && gaps[0] <= 50);
+    ck_assert(gaps[1] >= 50 && gaps[1] <= 100);
+    mn_close(db);
+}
+END_TEST
+
+/* Jobs that fail together come back spread out, not all in the same millisecond. */
+START_TEST(test_backoff_spreads)
+{
+    mn_db *db = open_async(NEW_URL(), 0, 5);
+    th_tenant(db, "t");
+    mn_actor a = {.tenant = "t", .identity = NULL};
+    es_mode(&srv, "500", -1, 0, 0);
+    const char *owner = th_identity(db, "t", "agent");
+    enum { N = 20 };
+    for (int i = 0; i < N; i++) {
+        mn_memory_input in = {.identity = owner, .text = th_fmt("spread %d", i)};
+        th_add_in(db, &a, &in);
+    }
+    size_t done, failed;
+    TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+    ck_assert_uint_eq(failed, N);
+    mn_embed_job_list *jobs = NULL;
+    TH_OK(db, mn_embed_jobs_list(db, &a, -1, 0, &jobs));
+    ck_assert_uint_eq(jobs->count, N);
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t i = 0; i < jobs->count; i++) {
+        int64_t gap = jobs->items[i].next_at - jobs->items[i].updated_at;
+        ck_assert(gap >= 25 && gap <= 50);
+        lo = gap < lo ? gap : lo;
+        hi = gap > hi ? gap : hi;
+    }
+    ck_assert_int_gt(hi, lo); /* 20 draws from 26 values: all equal by chance is 26^-19 */
+    mn_embed_job_list_free(jobs);
     mn_close(db);
 }
 END_TEST
@@ -484,6 +517,7 @@ static Suite *jobs_suite(void)
     tcase_add_loop_test(tc, test_add_returns_before_the_server, 0, NSTORES);
     tcase_add_loop_test(tc, test_failures_retry_then_stay_failed, 0, NSTORES);
     tcase_add_loop_test(tc, test_backoff, 0, NSTORES);
+    tcase_add_loop_test(tc, test_backoff_spreads, 0, NSTORES);
     tcase_add_loop_test(tc, test_changed_memory_not_overwritten, 0, NSTORES);
     tcase_add_loop_test(tc, test_memory_and_job_atomic, 0, NSTORES);
     tcase_add_loop_test(tc, test_cache_scope_per_tenant, 0, NSTORES);
