@@ -230,8 +230,8 @@ static int bp_engine_init(bp_engine *e, const char *agent_id)
     }
     if (mn_policyset_compile(src, BP_NPOLICIES, &e->set, err, sizeof err) != MN_OK)
         return cli_error("bench: the policy set does not compile: %s", err);
-    int ok = (e->claims = cJSON_Parse(BP_CLAIMS)) && (e->calls = calloc(BP_CALLS, sizeof *e->calls)) &&
-             (e->cache = mn_dcache_create(0, 0));
+    int ok = (e->claims = cJSON_Parse(BP_CLAIMS)) &&
+             (e->calls = calloc(BP_CALLS, sizeof *e->calls)) && (e->cache = mn_dcache_create(0, 0));
     for (size_t c = 0; ok && c < BP_CALLS; c++) {
         bp_call *call = &e->calls[c];
         for (size_t i = 0; ok && i < BP_PER_CALL; i++) {
@@ -243,7 +243,8 @@ static int bp_engine_init(bp_engine *e, const char *agent_id)
             if (i == 0) /* the call's context is its first request's */
                 memcpy(call->ctx_text, ctx_text, sizeof ctx_text);
             snprintf(p->id, sizeof p->id, "01890a5d-0000-7000-8000-%012zx", k);
-            ok = (p->data = cJSON_Parse(data_text)) && cJSON_AddStringToObject(p->data, "id", p->id);
+            ok = (p->data = cJSON_Parse(data_text)) &&
+                 cJSON_AddStringToObject(p->data, "id", p->id);
         }
         ok = ok && (call->ctx = cJSON_Parse(call->ctx_text));
     }

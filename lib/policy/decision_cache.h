@@ -68,9 +68,9 @@ int mn_dcache_get(mn_dcache *c, const mn_dcache_part *key, size_t nparts, uint64
 
 /* Stores verdict (any int) for key under generation, replacing any entry of the same key. It
  * expires at now_ms + the TTL, or at valid_until_ms if that is earlier (0 or INT64_MAX: no
- * such limit); a verdict already past valid_until_ms is not stored. policy_id and reason may be NULL. MN_OK,
- * MN_EINVAL (more than MN_DCACHE_MAX_PARTS parts, a part of 4 GiB or more) or MN_ENOMEM
- * (nothing stored either way). */
+ * such limit); a verdict already past valid_until_ms is not stored. policy_id and reason may
+ * be NULL. MN_OK, MN_EINVAL (more than MN_DCACHE_MAX_PARTS parts, a part of 4 GiB or more) or
+ * MN_ENOMEM (nothing stored either way). */
 int mn_dcache_put(mn_dcache *c, const mn_dcache_part *key, size_t nparts, uint64_t generation,
                   int64_t now_ms, int64_t valid_until_ms, int verdict, const char *policy_id,
                   const char *reason);

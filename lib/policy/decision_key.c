@@ -40,7 +40,8 @@ int mn_dkey_build(mn_dkey *k, const mn_dkey_who *who, const char *action, const 
 {
     k->data_text = NULL;
     k->nparts = 0;
-    size_t al = strnlen(action, MN_DKEY_NAME_MAX + 1), rl = strnlen(resource, MN_DKEY_NAME_MAX + 1);
+    size_t al = strnlen(action, MN_DKEY_NAME_MAX + 1);
+    size_t rl = strnlen(resource, MN_DKEY_NAME_MAX + 1);
     size_t il = memory_id ? strnlen(memory_id, MN_DKEY_ID_MAX + 1) : 0;
     if (al > MN_DKEY_NAME_MAX || rl > MN_DKEY_NAME_MAX || il > MN_DKEY_ID_MAX)
         return MN_EINVAL;
