@@ -529,7 +529,8 @@ typedef struct mn_embed_stats {
     const char *model;        /* the model name ("local" for the local embedder) */
     int dim;
     int cached;               /* 1 when vectors go through the embedding cache */
-    uint64_t cache_hits;      /* texts whose vector came from the cache */
+    uint64_t cache_hits;      /* texts whose vector came from the cache, or from the same
+                               * text earlier in the same call */
     uint64_t cache_misses;    /* texts the embedder had to embed (with the cache on) */
     uint64_t texts;           /* texts the embedder embedded */
     uint64_t requests;        /* HTTP requests sent, retries included (openai) */

@@ -1,8 +1,9 @@
 /*
  * The embedding cache: before a remote embedder is asked, the store is asked for the vectors
  * of the same (model, dimension, SHA-256 of the text) made before; only the misses are sent,
- * and their vectors are kept for next time. The cache is an optimisation: a store that cannot
- * read or write it never makes embedding fail (the texts are then simply embedded).
+ * each distinct text once (an import often repeats one), and their vectors are kept for next
+ * time. The cache is an optimisation: a store that cannot read or write it never makes
+ * embedding fail (the texts are then simply embedded).
  */
 #include "embed/cache.h"
 #include "embed/sha256.h"
@@ -29,6 +30,37 @@ static int embed_direct(mn_db *db, const char *const *texts, const size_t *lens,
     return rc == MN_OK ? MN_OK : mn_seterr(db, rc, "%s", err);
 }
 
+/* Numbers the distinct hashes among h[0..n-1] (MN_SHA256_LEN bytes each): of[j] is the number
+ * of the first hash equal to h[j], first[k] the index of the k-th distinct one. Returns how many
+ * are distinct, or 0 when out of memory. An open-addressing table keyed by the hashes' first
+ * 8 bytes, compared in full. */
+static size_t number_distinct(const unsigned char *h, size_t n, size_t *of, size_t *first)
+{
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap <<= 1;
+    size_t *slot = malloc(cap * sizeof *slot); /* distinct number + 1; 0 = empty */
+    if (!slot)
+        return 0;
+    memset(slot, 0, cap * sizeof *slot);
+    size_t distinct = 0;
+    for (size_t j = 0; j < n; j++) {
+        const unsigned char *hj = h + j * MN_SHA256_LEN;
+        uint64_t k;
+        memcpy(&k, hj, sizeof k);
+        size_t at = (size_t)k & (cap - 1);
+        while (slot[at] && memcmp(h + first[slot[at] - 1] * MN_SHA256_LEN, hj, MN_SHA256_LEN))
+            at = (at + 1) & (cap - 1);
+        if (!slot[at]) {
+            first[distinct] = j;
+            slot[at] = ++distinct;
+        }
+        of[j] = slot[at] - 1;
+    }
+    free(slot);
+    return distinct;
+}
+
 int mn_embed_cached(mn_db *db, const char *scope, const char *const *texts, const size_t *lens,
                     size_t n, float *out)
 {
@@ -39,43 +71,54 @@ int mn_embed_cached(mn_db *db, const char *scope, const char *const *texts, cons
     size_t dim = (size_t)db->dim;
     unsigned char *hashes = malloc(n * MN_SHA256_LEN), *hit = calloc(n, 1);
     const char **mt = malloc(n * sizeof *mt);
-    size_t *ml = malloc(n * sizeof *ml);
-    unsigned char *mh = malloc(n * MN_SHA256_LEN);
+    size_t *ml = malloc(n * sizeof *ml), *miss = malloc(n * sizeof *miss);
+    size_t *of = malloc(n * sizeof *of), *first = malloc(n * sizeof *first);
+    unsigned char *mh = malloc(n * MN_SHA256_LEN), *uh = malloc(n * MN_SHA256_LEN);
     float *mv = malloc(n * dim * sizeof *mv);
-    int rc = hashes && hit && mt && ml && mh && mv
+    int rc = hashes && hit && mt && ml && miss && of && first && mh && uh && mv
                  ? MN_OK : mn_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", n);
     for (size_t i = 0; rc == MN_OK && i < n; i++)
         mn_sha256(texts[i], lens[i], hashes + i * MN_SHA256_LEN);
     if (rc == MN_OK)
         ops->embed_cache_get(db->store, scope ? scope : "", model, db->dim, hashes, n, out, hit);
-    size_t misses = 0;
-    for (size_t i = 0; rc == MN_OK && i < n; i++) {
-        if (hit[i])
-            continue;
-        mt[misses] = texts[i];
-        ml[misses] = lens[i];
-        memcpy(mh + misses * MN_SHA256_LEN, hashes + i * MN_SHA256_LEN, MN_SHA256_LEN);
-        misses++;
+    /* The misses: their indices, hashes; then each distinct text once (mt, ml, uh). */
+    size_t misses = 0, distinct = 0;
+    for (size_t i = 0; rc == MN_OK && i < n; i++)
+        if (!hit[i]) {
+            miss[misses] = i;
+            memcpy(mh + misses * MN_SHA256_LEN, hashes + i * MN_SHA256_LEN, MN_SHA256_LEN);
+            misses++;
+        }
+    if (rc == MN_OK && misses && !(distinct = number_distinct(mh, misses, of, first)))
+        rc = mn_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", n);
+    for (size_t k = 0; rc == MN_OK && k < distinct; k++) {
+        mt[k] = texts[miss[first[k]]];
+        ml[k] = lens[miss[first[k]]];
+        memcpy(uh + k * MN_SHA256_LEN, mh + first[k] * MN_SHA256_LEN, MN_SHA256_LEN);
     }
-    if (rc == MN_OK && misses)
-        rc = embed_direct(db, mt, ml, misses, mv);
-    if (rc == MN_OK && misses) {
+    if (rc == MN_OK && distinct)
+        rc = embed_direct(db, mt, ml, distinct, mv);
+    if (rc == MN_OK && distinct) {
         if (!(db->cfg.flags & MN_OPEN_READONLY))
-            ops->embed_cache_put(db->store, scope ? scope : "", model, db->dim, mh, misses, mv,
+            ops->embed_cache_put(db->store, scope ? scope : "", model, db->dim, uh, distinct, mv,
                                  mn_now_ms());
-        for (size_t i = 0, j = 0; i < n; i++)
-            if (!hit[i])
-                memcpy(out + i * dim, mv + j++ * dim, dim * sizeof *out);
+        for (size_t j = 0; j < misses; j++)
+            memcpy(out + miss[j] * dim, mv + of[j] * dim, dim * sizeof *out);
     }
+    /* A text repeated within the call is served like a hit: it was embedded once. */
     if (rc == MN_OK) {
-        __atomic_fetch_add(&db->embed_hits, (uint64_t)(n - misses), __ATOMIC_RELAXED);
-        __atomic_fetch_add(&db->embed_misses, (uint64_t)misses, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&db->embed_hits, (uint64_t)(n - distinct), __ATOMIC_RELAXED);
+        __atomic_fetch_add(&db->embed_misses, (uint64_t)distinct, __ATOMIC_RELAXED);
     }
     free(hashes);
     free(hit);
     free(mt);
     free(ml);
+    free(miss);
+    free(of);
+    free(first);
     free(mh);
+    free(uh);
     free(mv);
     return rc;
 }

@@ -357,6 +357,33 @@ START_TEST(test_handle_cache)
 }
 END_TEST
 
+/* A text repeated within one call is sent once, and every copy gets its vector. */
+START_TEST(test_handle_cache_repeats)
+{
+    mn_db *db = open_openai(th_sqlite_url(), DIM, MN_EMBED_CACHE_AUTO);
+    const char *texts[] = {"x marks", "y marks", "x marks", "x marks", "y marks", "z marks"};
+    enum { N = sizeof texts / sizeof *texts };
+    float v[N][DIM], one[DIM];
+    TH_OK(db, mn_embed(db, "z marks", one, DIM)); /* z comes from the cache */
+    TH_OK(db, mn_embed_many(db, texts, N, &v[0][0], DIM));
+    ck_assert_int_eq(es_stat(&srv, "requests"), 2);
+    ck_assert_int_eq(es_stat(&srv, "inputs"), 3); /* z, then x and y once each */
+    ck_assert_mem_eq(v[0], v[2], sizeof v[0]);
+    ck_assert_mem_eq(v[0], v[3], sizeof v[0]);
+    ck_assert_mem_eq(v[1], v[4], sizeof v[1]);
+    ck_assert_mem_eq(v[5], one, sizeof one);
+    ck_assert(memcmp(v[0], v[1], sizeof v[0]) != 0);
+    mn_embed_stats st;
+    TH_OK(db, mn_embed_stats_get(db, &st));
+    ck_assert_uint_eq(st.cache_misses, 3); /* z, x, y: what was embedded */
+    ck_assert_uint_eq(st.cache_hits, 4);   /* z from the cache, x twice and y once repeated */
+    /* The cache holds each once: a new call sends nothing. */
+    TH_OK(db, mn_embed_many(db, texts, N, &v[0][0], DIM));
+    ck_assert_int_eq(es_stat(&srv, "requests"), 2);
+    mn_close(db);
+}
+END_TEST
+
 START_TEST(test_handle_memories)
 {
     mn_db *db = open_openai(th_sqlite_url(), DIM, MN_EMBED_CACHE_AUTO);
@@ -438,6 +465,7 @@ static Suite *embed_http_suite(void)
     tcase_add_test(tc, test_config_errors);
     tcase_add_test(tc, test_empty_text);
     tcase_add_test(tc, test_handle_cache);
+    tcase_add_test(tc, test_handle_cache_repeats);
     tcase_add_test(tc, test_handle_memories);
     tcase_add_test(tc, test_handle_dims);
     suite_add_tcase(s, tc);
