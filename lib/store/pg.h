@@ -119,6 +119,11 @@ void pgs_arg_vec(struct pgs_store *s, struct pgs_args *a, const float *vec, int 
  * that a set of keys or seqs costs one round trip; malloc'd, NULL when out of memory. */
 char *pgs_int_array(const int64_t *v, size_t n);
 
+/* Takes the result r of a statement on c: a failure (r NULL, or not COMMAND_OK / TUPLES_OK)
+ * is recorded naming doing and returned, r cleared; otherwise *res (may be NULL: cleared)
+ * receives r. Every way of running SQL below ends with it. */
+int pgs_result(struct pgs_store *s, struct pgs_conn *c, PGresult *r, PGresult **res,
+               const char *doing);
 /* Runs a prepared statement; *res (may be NULL) receives the result, which the caller
  * PQclear()s. Records an error naming doing on failure. */
 int pgs_run(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,

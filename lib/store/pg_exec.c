@@ -153,11 +153,15 @@ int pgs_run(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
     if (res)
         *res = NULL;
     PGresult *r = exec_prepared(s, c, id, a, &rc);
-    if (rc != MN_OK)
-        return rc;
+    return rc == MN_OK ? pgs_result(s, c, r, res, doing) : rc;
+}
+
+int pgs_result(struct pgs_store *s, struct pgs_conn *c, PGresult *r, PGresult **res,
+               const char *doing)
+{
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        rc = pgs_fail(s, c, r, doing);
+        int rc = pgs_fail(s, c, r, doing);
         PQclear(r);
         return rc;
     }
@@ -219,11 +223,7 @@ int pgs_each(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
 
 int pgs_exec_text(struct pgs_store *s, struct pgs_conn *c, const char *sql, const char *doing)
 {
-    PGresult *r = PQexec(c->pg, sql);
-    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? MN_OK : pgs_fail(s, c, r, doing);
-    PQclear(r);
-    return rc;
+    return pgs_result(s, c, PQexec(c->pg, sql), NULL, doing);
 }
 
 int64_t pgs_changes(const PGresult *res)

@@ -24,18 +24,8 @@ static int latest_version(void)
 static int run_params(struct pgs_store *s, struct pgs_conn *c, const char *sql,
                       const char *const *params, int n, PGresult **res, const char *doing)
 {
-    PGresult *r = PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        int rc = pgs_fail(s, c, r, doing);
-        PQclear(r);
-        return rc;
-    }
-    if (res)
-        *res = r;
-    else
-        PQclear(r);
-    return MN_OK;
+    return pgs_result(s, c, PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 0), res,
+                      doing);
 }
 
 /* The first column of the first row as a malloc'd string (NULL when no row or NULL). */
