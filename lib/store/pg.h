@@ -150,7 +150,7 @@ const char *pgs_sql(enum pgs_stmt_id id);
 void pgs_stmt_name(enum pgs_stmt_id id, char name[16]);
 
 /* A write: takes a primary connection, BEGINs and reserves nseq change numbers (the last in
- * *last_seq; nseq 0 reserves none). pgs_write_end COMMITs (rc == MN_OK) or rolls back, gives
+ * *last_seq; nseq 0 reserves none, and last_seq may then be NULL). pgs_write_end COMMITs (rc == MN_OK) or rolls back, gives
  * the connection back and returns rc or the commit's failure. */
 int pgs_write_begin(struct pgs_store *s, struct pgs_conn **c, int64_t nseq, int64_t *last_seq);
 int pgs_write_end(struct pgs_store *s, struct pgs_conn *c, int rc);

@@ -33,8 +33,7 @@ static int change(struct pgs_store *s, enum pgs_stmt_id id, const mn_policy *p,
                   const char *tenant_id, const char *policy_id, const char *doing)
 {
     struct pgs_conn *c;
-    int64_t unused;
-    int rc = pgs_write_begin(s, &c, 0, &unused);
+    int rc = pgs_write_begin(s, &c, 0, NULL);
     if (rc != MN_OK)
         return rc;
     struct pgs_args a = {0};

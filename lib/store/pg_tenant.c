@@ -11,8 +11,7 @@ int pgs_tenant_insert(struct mn_store *st, const mn_tenant *t, const mn_policy *
 {
     struct pgs_store *s = (struct pgs_store *)st;
     struct pgs_conn *c;
-    int64_t unused;
-    int rc = pgs_write_begin(s, &c, 0, &unused);
+    int rc = pgs_write_begin(s, &c, 0, NULL);
     if (rc != MN_OK)
         return rc;
     struct pgs_args a = {0};

@@ -113,7 +113,7 @@ int sq_query(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, i
 int sq_query_one(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
                  const struct sq_reader *r, void **out, const char *doing);
 /* A whole write: takes a connection, begins an IMMEDIATE transaction and reserves nseq
- * sequence numbers (the last in *last_seq). sq_write_end commits (rc == MN_OK) or rolls back,
+ * sequence numbers (the last in *last_seq; nseq 0: none, and last_seq may be NULL). sq_write_end commits (rc == MN_OK) or rolls back,
  * and gives the connection back; it returns rc or the commit's failure. */
 int sq_write_begin(struct sq_store *s, struct sq_conn **c, int64_t nseq, int64_t *last_seq);
 int sq_write_end(struct sq_store *s, struct sq_conn *c, int rc);

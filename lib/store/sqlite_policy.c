@@ -43,8 +43,7 @@ static int change(struct sq_store *s, enum sq_stmt_id id, const mn_policy *p,
                   const char *tenant_id, const char *policy_id, const char *doing)
 {
     struct sq_conn *c;
-    int64_t unused;
-    int rc = sq_write_begin(s, &c, 0, &unused);
+    int rc = sq_write_begin(s, &c, 0, NULL);
     if (rc != MN_OK)
         return rc;
     sqlite3_stmt *q = sq_stmt(s, c, id);

@@ -23,8 +23,7 @@ int sq_tenant_insert(struct mn_store *st, const mn_tenant *t, const mn_policy *p
 {
     struct sq_store *s = (struct sq_store *)st;
     struct sq_conn *c;
-    int64_t unused;
-    int rc = sq_write_begin(s, &c, 0, &unused);
+    int rc = sq_write_begin(s, &c, 0, NULL);
     if (rc != MN_OK)
         return rc;
     sqlite3_stmt *q = sq_stmt(s, c, SQ_TENANT_INSERT);
