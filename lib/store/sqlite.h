@@ -112,11 +112,17 @@ int sq_query(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, i
              const char *doing);
 int sq_query_one(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
                  const struct sq_reader *r, void **out, const char *doing);
-/* A whole write: takes a connection, begins an IMMEDIATE transaction and reserves nseq
- * sequence numbers (the last in *last_seq; nseq 0: none, and last_seq may be NULL). sq_write_end commits (rc == MN_OK) or rolls back,
+/* A whole write: refuses a read-only store, takes a connection, begins an IMMEDIATE
+ * transaction and reserves nseq sequence numbers (the last in *last_seq; nseq 0: none, and
+ * last_seq may be NULL). sq_write_end commits (rc == MN_OK) or rolls back,
  * and gives the connection back; it returns rc or the commit's failure. */
 int sq_write_begin(struct sq_store *s, struct sq_conn **c, int64_t nseq, int64_t *last_seq);
 int sq_write_end(struct sq_store *s, struct sq_conn *c, int rc);
+/* A write of one statement, as sq_query is a read: refuses a read-only store, takes a
+ * connection, binds texts[0..ntexts-1] to ?1.. and nums after them, runs it; *changed (may be
+ * NULL) receives how many rows it changed. */
+int sq_write_one(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
+                 const int64_t *nums, int nnums, int *changed, const char *doing);
 
 /* Runs an INSERT; a taken unique key becomes MN_EEXISTS with the message taken. */
 int sq_insert_unique(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *st, const char *doing,

@@ -167,8 +167,17 @@ int sq_end(struct sq_store *s, struct sq_conn *c, int rc)
     return rc;
 }
 
+/* Said before SQLite would say "attempt to write a readonly database" deep in a call. */
+static int refuse_readonly(struct sq_store *s)
+{
+    return mn_seterr(s->base.db, MN_EBACKEND, "%s is open read-only; open it read-write to "
+                     "change it", s->path);
+}
+
 int sq_write_begin(struct sq_store *s, struct sq_conn **c, int64_t nseq, int64_t *last_seq)
 {
+    if (s->readonly)
+        return refuse_readonly(s);
     int rc = sq_conn_get(s, c);
     if (rc != MN_OK)
         return rc;
@@ -188,6 +197,29 @@ int sq_write_end(struct sq_store *s, struct sq_conn *c, int rc)
     rc = sq_end(s, c, rc);
     sq_conn_put(s, c);
     return rc;
+}
+
+int sq_write_one(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
+                 const int64_t *nums, int nnums, int *changed, const char *doing)
+{
+    if (s->readonly)
+        return refuse_readonly(s);
+    struct sq_conn *c;
+    int rc = sq_conn_get(s, &c);
+    if (rc != MN_OK)
+        return rc;
+    sqlite3_stmt *q = sq_stmt(s, c, id);
+    if (q) {
+        for (int i = 0; i < ntexts; i++)
+            sq_bind_text(q, i + 1, texts[i]);
+        for (int i = 0; i < nnums; i++)
+            sqlite3_bind_int64(q, ntexts + 1 + i, nums[i]);
+        rc = sq_exec(s, c, q, doing);
+        if (changed)
+            *changed = sqlite3_changes(c->db);
+    }
+    sq_conn_put(s, c);
+    return q ? rc : MN_EBACKEND;
 }
 
 int sq_bump_seq(struct sq_store *s, struct sq_conn *c, int64_t n, int64_t *last)

@@ -42,8 +42,6 @@ int sq_embed_cache_put(struct mn_store *st, const char *scope, const char *model
                        const unsigned char *hashes, size_t n, const float *vecs, int64_t now)
 {
     struct sq_store *s = (struct sq_store *)st;
-    if (s->readonly)
-        return mn_seterr(s->base.db, MN_EBACKEND, "%s is open read-only", s->path);
     size_t bytes = (size_t)dim * sizeof(float);
     struct sq_conn *c;
     int rc = sq_write_begin(s, &c, 0, NULL);

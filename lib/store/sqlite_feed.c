@@ -166,21 +166,9 @@ int sq_meta_get(struct mn_store *st, const char *key, char **value)
 
 int sq_meta_put(struct mn_store *st, const char *key, const char *value)
 {
-    struct sq_store *s = (struct sq_store *)st;
-    if (s->readonly)
-        return mn_seterr(s->base.db, MN_EBACKEND, "%s is open read-only", s->path);
-    struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
-    if (rc != MN_OK)
-        return rc;
-    sqlite3_stmt *q = sq_stmt(s, c, SQ_META_PUT);
-    if (q) {
-        sq_bind_text(q, 1, key);
-        sq_bind_text(q, 2, value);
-        rc = sq_exec(s, c, q, "recording a setting");
-    }
-    sq_conn_put(s, c);
-    return q ? rc : MN_EBACKEND;
+    const char *texts[] = {key, value};
+    return sq_write_one((struct sq_store *)st, SQ_META_PUT, texts, 2, NULL, 0, NULL,
+                        "recording a setting");
 }
 
 int sq_feed_prune(struct mn_store *st, const char *tenant_id, int64_t upto_seq)
