@@ -41,7 +41,7 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -fPIC -fvisibility=hidd
              -Iinclude -Ilib -I$(B)/gen $(PKG_CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm
 
-LIB_SRCS := $(sort $(wildcard lib/*/*.c)) $(B)/gen/migrations_sqlite.c \
+LIB_SRCS := $(sort $(wildcard lib/*/*.c lib/*/*/*.c)) $(B)/gen/migrations_sqlite.c \
             $(B)/gen/migrations_postgres.c
 LIB_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRCS:$(B)/%=%))
 CLI_SRCS := $(sort $(wildcard cli/*.c))

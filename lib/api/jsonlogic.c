@@ -1,6 +1,6 @@
 /* JSON Logic for callers: one rule, one datum, one result, as JSON text. */
 #include "manushya.h"
-#include "policy/jsonlogic.h"
+#include "jsonlogic/jsonlogic.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #ifndef MN_POLICY_POLICY_IMPL_H
 #define MN_POLICY_POLICY_IMPL_H
 
-#include "policy/jsonlogic.h"
+#include "jsonlogic/jsonlogic.h"
 #include "policy/policy.h"
 
 #include <cJSON.h>

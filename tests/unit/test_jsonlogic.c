@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "manushya.h"
-#include "policy/jsonlogic.h"
+#include "jsonlogic/jsonlogic.h"
 #include "support/harness.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */

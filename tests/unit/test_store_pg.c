@@ -14,7 +14,7 @@
 #include "manushya.h"
 #include "core/handle.h"
 #include "core/migrations.h"
-#include "store/pg.h"
+#include "store/postgres/pg.h"
 #include "support/conformance.h"
 #include "support/harness.h"
 

@@ -1,0 +1,79 @@
+/* The embedding cache of the PostgreSQL backend (table embed_cache,
+ * sql/postgres/005_embed_cache.sql): one read for all hashes, one transaction for all adds. */
+#include "store/postgres/pg.h"
+#include "core/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MN_HASH_LEN 32
+
+/* The hashes as a bytea[] literal: {"\\x<hex>",...} (a parameter value, not SQL). */
+static char *hash_array(const unsigned char *hashes, size_t n)
+{
+    char *out = malloc(n * (MN_HASH_LEN * 2 + 6) + 3), *o = out;
+    if (!out)
+        return NULL;
+    *o++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        o += sprintf(o, "%s\"\\\\x", i ? "," : "");
+        for (int j = 0; j < MN_HASH_LEN; j++)
+            o += sprintf(o, "%02x", hashes[i * MN_HASH_LEN + (size_t)j]);
+        *o++ = '"';
+    }
+    *o++ = '}';
+    *o = 0;
+    return out;
+}
+
+int pgs_embed_cache_get(struct mn_store *st, const char *scope, const char *model, int dim,
+                        const unsigned char *hashes, size_t n, float *out, unsigned char *hit)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    size_t bytes = (size_t)dim * sizeof(float);
+    char *arr = hash_array(hashes, n);
+    if (!arr)
+        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading the embedding cache");
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, scope);
+    pgs_arg_text(&a, model);
+    pgs_arg_int(&a, dim);
+    pgs_arg_text(&a, arr);
+    PGresult *res = NULL;
+    int rc = pgs_run_on(s, pgs_reads(s), PGS_EMBED_CACHE_GET, &a, &res,
+                        "reading the embedding cache");
+    free(arr);
+    for (int r = 0; rc == MN_OK && r < PQntuples(res); r++) {
+        int64_t i = pgs_int(res, r, 0) - 1; /* ORDINALITY counts from 1 */
+        /* A vector of another size is not ours to trust: a miss, embedded again. */
+        if (i < 0 || (size_t)i >= n || (size_t)PQgetlength(res, r, 1) != bytes)
+            continue;
+        memcpy(out + (size_t)i * (size_t)dim, PQgetvalue(res, r, 1), bytes);
+        hit[i] = 1;
+    }
+    PQclear(res);
+    return rc;
+}
+
+int pgs_embed_cache_put(struct mn_store *st, const char *scope, const char *model, int dim,
+                        const unsigned char *hashes, size_t n, const float *vecs, int64_t now)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    size_t bytes = (size_t)dim * sizeof(float);
+    struct pgs_conn *c;
+    int rc = pgs_write_begin(s, &c, 0, NULL);
+    if (rc != MN_OK)
+        return rc;
+    for (size_t i = 0; rc == MN_OK && i < n; i++) {
+        struct pgs_args a = {0};
+        pgs_arg_text(&a, scope);
+        pgs_arg_text(&a, model);
+        pgs_arg_int(&a, dim);
+        pgs_arg_bytes(&a, hashes + i * MN_HASH_LEN, MN_HASH_LEN);
+        pgs_arg_bytes(&a, vecs + i * (size_t)dim, bytes);
+        pgs_arg_int(&a, now);
+        rc = pgs_run(s, c, PGS_EMBED_CACHE_PUT, &a, NULL, "adding to the embedding cache");
+    }
+    return pgs_write_end(s, c, rc);
+}

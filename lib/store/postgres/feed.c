@@ -1,0 +1,165 @@
+/* The change feed of the PostgreSQL backend: what the vector index (index/vindex.c) reads to
+ * follow the store when vectors are kept for it (vector=local). Rows carry the seq of their
+ * last change; hard deletes leave tombstones (a trigger, sql/postgres/003_index_feed.sql).
+ * The feed and the sequence are always read on the primary: a replica's lag would make an
+ * index skip changes. Also pruning the tombstones, and the meta settings. */
+#include "store/postgres/pg.h"
+#include "core/error.h"
+#include "core/handle.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int pgs_seq_get(struct mn_store *st, int64_t *seq)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    PGresult *res = NULL;
+    int rc = pgs_run_on(s, &s->primary, PGS_SEQ_GET, NULL, &res, "reading the change sequence");
+    if (rc == MN_OK && PQntuples(res) != 1)
+        rc = mn_seterr(s->base.db, MN_ECORRUPT, "the change sequence row is missing; the "
+                       "database is damaged");
+    else if (rc == MN_OK)
+        *seq = pgs_int(res, 0, 0);
+    PQclear(res);
+    return rc;
+}
+
+struct feed {
+    struct pgs_store *s;
+    mn_change_fn fn;
+    void *ctx;
+    float *vec;
+};
+
+static int feed_row(void *ctx, const PGresult *r)
+{
+    struct feed *f = ctx;
+    struct mn_change ch;
+    memset(&ch, 0, sizeof ch);
+    ch.key = pgs_int(r, 0, 0);
+    ch.seq = pgs_int(r, 0, 1);
+    ch.gone = (int)pgs_int(r, 0, 2);
+    if (!ch.gone) {
+        ch.deleted = (int)pgs_int(r, 0, 3);
+        ch.expires_at = pgs_int(r, 0, 4);
+        ch.identity_id = PQgetvalue(r, 0, 5);
+        ch.type = PQgetvalue(r, 0, 6);
+        int got = pgs_vec(f->s, r, 0, 7, f->vec);
+        if (got < 0)
+            return -mn_seterr(f->s->base.db, MN_ECORRUPT, "memory key %lld has an embedding of "
+                              "another size than the database's %d dimensions; the database "
+                              "is damaged", (long long)ch.key, f->s->base.db->dim);
+        ch.embedding = got ? f->vec : NULL;
+    }
+    return f->fn(f->ctx, &ch) ? 1 : 0;
+}
+
+int pgs_memory_changes(struct mn_store *st, const char *tenant_id, int64_t after_seq,
+                       int64_t after_key, int64_t upto_seq, size_t limit, mn_change_fn fn,
+                       void *ctx)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    struct feed f = { s, fn, ctx, malloc((size_t)s->base.db->dim * sizeof(float)) };
+    if (!f.vec)
+        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading the change feed");
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, tenant_id);
+    pgs_arg_int(&a, after_seq);
+    pgs_arg_int(&a, after_key);
+    pgs_arg_int(&a, upto_seq);
+    if (limit)
+        pgs_arg_int(&a, (int64_t)limit);
+    else
+        pgs_arg_text(&a, NULL);
+    int rc = pgs_each_on(s, &s->primary, PGS_MEMORY_CHANGES, &a, feed_row, &f,
+                         "reading the change feed");
+    free(f.vec);
+    return rc;
+}
+
+struct seqs {
+    mn_seq_fn fn;
+    void *ctx;
+};
+
+static int seq_row(void *ctx, const PGresult *r)
+{
+    struct seqs *q = ctx;
+    q->fn(q->ctx, pgs_int(r, 0, 0), pgs_int(r, 0, 1));
+    return 0;
+}
+
+int pgs_memory_seqs(struct mn_store *st, const char *tenant_id, int64_t upto_seq, mn_seq_fn fn,
+                    void *ctx)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    struct seqs q = { fn, ctx };
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, tenant_id);
+    pgs_arg_int(&a, upto_seq);
+    return pgs_each_on(s, &s->primary, PGS_MEMORY_SEQS, &a, seq_row, &q,
+                       "reading the memories' sequence numbers");
+}
+
+int pgs_meta_get(struct mn_store *st, const char *key, char **value)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    *value = NULL;
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, key);
+    PGresult *res = NULL;
+    int rc = pgs_run_on(s, &s->primary, PGS_META_GET, &a, &res, "reading a setting");
+    int oom = 0;
+    if (rc == MN_OK && PQntuples(res) == 1)
+        *value = pgs_text(res, 0, 0, &oom);
+    if (oom)
+        rc = mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading a setting");
+    PQclear(res);
+    return rc;
+}
+
+int pgs_meta_put(struct mn_store *st, const char *key, const char *value)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, key);
+    pgs_arg_text(&a, value);
+    return pgs_run_on(s, &s->primary, PGS_META_PUT, &a, NULL, "recording a setting");
+}
+
+/* Tombstones are kept until every index had time to apply them (index/vindex.c decides when);
+ * dropping them and raising the horizon in one transaction means an index never sees fewer
+ * tombstones than the horizon it checks promises. */
+int pgs_feed_prune(struct mn_store *st, const char *tenant_id, int64_t upto_seq)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    if (s->base.db->cfg.flags & MN_OPEN_READONLY)
+        return MN_OK; /* nothing to prune from a database we may not write */
+    struct pgs_conn *c;
+    int rc = pgs_write_begin(s, &c, 0, NULL);
+    if (rc != MN_OK)
+        return rc;
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, tenant_id);
+    pgs_arg_int(&a, upto_seq);
+    rc = pgs_run(s, c, PGS_FEED_PRUNE, &a, NULL, "pruning the change feed's tombstones");
+    if (rc == MN_OK)
+        rc = pgs_run(s, c, PGS_FEED_HORIZON_PUT, &a, NULL, "recording the change feed's horizon");
+    return pgs_write_end(s, c, rc);
+}
+
+/* On the primary, as the feed itself: a replica's older horizon could hide a prune. */
+int pgs_feed_horizon(struct mn_store *st, const char *tenant_id, int64_t *seq)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    *seq = 0;
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, tenant_id);
+    PGresult *res = NULL;
+    int rc = pgs_run_on(s, &s->primary, PGS_FEED_HORIZON_GET, &a, &res,
+                        "reading the change feed's horizon");
+    if (rc == MN_OK && PQntuples(res) == 1)
+        *seq = pgs_int(res, 0, 0);
+    PQclear(res);
+    return rc;
+}

@@ -1,0 +1,407 @@
+/* Memories in the PostgreSQL backend: writing and reading rows. Changes to existing rows
+ * (update, delete, restore, purge) are in postgres/change.c. */
+#include "store/postgres/pg.h"
+#include "core/error.h"
+#include "core/free.h"
+#include "core/handle.h"
+#include "core/json.h"
+
+#include <endian.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What a bulk insert writes; the bytes sent to the server at a time. */
+#define COPY_COLUMNS \
+    "id, tenant_id, identity_id, text, type, metadata, importance, version, created_at, " \
+    "updated_at, expires_at, deleted, seq, embedding"
+#define COPY_FLUSH (1 << 20)
+
+/* Binds $1 (tenant) and $3..$6 of the memory queries (postgres/sql.c); slot receives $2. */
+static void bind_query(struct pgs_args *a, const char *tenant_id, const char *second,
+                       const struct mn_store_query *q, int with_filters)
+{
+    pgs_arg_text(a, tenant_id);
+    pgs_arg_text(a, second);
+    pgs_arg_int(a, q->flags);
+    pgs_arg_int(a, q->now);
+    if (with_filters) {
+        pgs_arg_text(a, q->type);
+        pgs_arg_text(a, q->identity_id);
+    }
+}
+
+static int metadata_matches(const PGresult *r, int row, int col, const cJSON *filter)
+{
+    if (!filter)
+        return 1;
+    char *text = PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+    cJSON *meta = text ? cJSON_ParseWithLength(text, (size_t)PQgetlength(r, row, col)) : NULL;
+    int yes = meta && mn_json_contains(meta, filter);
+    cJSON_Delete(meta);
+    return yes;
+}
+
+static int read_memory(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
+{
+    const struct mn_store_query *q = ctx;
+    if (!metadata_matches(r, row, 6, q->metadata))
+        return 0;
+    int rc = pgs_memory_read(s, r, row, item, (q->flags & MN_WITH_EMBEDDING) != 0);
+    return rc == MN_OK ? 1 : -rc;
+}
+
+/* A growable buffer of COPY's binary format (big-endian integers, length-prefixed fields). */
+struct copybuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+};
+
+static void put(struct copybuf *b, const void *data, size_t len)
+{
+    if (b->n + len > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 65536;
+        while (cap < b->n + len)
+            cap *= 2;
+        char *grown = b->oom ? NULL : realloc(b->p, cap);
+        if (!grown) {
+            b->oom = 1;
+            return;
+        }
+        b->p = grown;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, data, len);
+    b->n += len;
+}
+
+static void put_u16(struct copybuf *b, uint16_t v)
+{
+    v = htobe16(v);
+    put(b, &v, 2);
+}
+
+static void put_u32(struct copybuf *b, uint32_t v)
+{
+    v = htobe32(v);
+    put(b, &v, 4);
+}
+
+static void put_text(struct copybuf *b, const char *t)
+{
+    size_t len = strlen(t);
+    put_u32(b, (uint32_t)len);
+    put(b, t, len);
+}
+
+static void put_i64(struct copybuf *b, int64_t v)
+{
+    uint64_t u = htobe64((uint64_t)v);
+    put_u32(b, 8);
+    put(b, &u, 8);
+}
+
+static void put_f64(struct copybuf *b, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    u = htobe64(u);
+    put_u32(b, 8);
+    put(b, &u, 8);
+}
+
+/* One row as COPY_COLUMNS lists them; the embedding in the column's binary format. */
+static void put_row(struct pgs_store *s, struct copybuf *b, const char *tenant_id,
+                    const struct mn_memory_row *r, int64_t seq, char *vecbuf)
+{
+    put_u16(b, 14);
+    put_text(b, r->id);
+    put_text(b, tenant_id);
+    put_text(b, r->identity_id);
+    put_text(b, r->text);
+    put_text(b, r->type);
+    put_text(b, r->metadata);
+    put_f64(b, r->importance);
+    put_i64(b, r->version);
+    put_i64(b, r->created_at);
+    put_i64(b, r->updated_at);
+    put_i64(b, r->expires_at);
+    put_u32(b, 4);
+    put_u32(b, 0); /* deleted */
+    put_i64(b, seq);
+    if (!r->embedding) {
+        put_u32(b, 0xffffffffu); /* NULL */
+        return;
+    }
+    struct pgs_args a = {0};
+    pgs_arg_vec(s, &a, r->embedding, s->base.db->dim, vecbuf);
+    put_u32(b, (uint32_t)a.len[0]);
+    put(b, vecbuf, (size_t)a.len[0]);
+}
+
+/* The rows through COPY ... FROM STDIN in binary format: the server parses no SQL per row, and
+ * the data goes in large writes. Inside the caller's transaction. */
+static int copy_rows(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
+                     const struct mn_memory_row *rows, size_t n, int64_t first_seq)
+{
+    static const char header[] = "PGCOPY\n\377\r\n";
+    PGresult *res = PQexec(c->pg, "COPY memories (" COPY_COLUMNS ") FROM STDIN (FORMAT binary)");
+    if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
+        int rc = pgs_fail(s, c, res, "adding memories");
+        PQclear(res);
+        return rc;
+    }
+    PQclear(res);
+    struct copybuf b = {0};
+    char *vecbuf = malloc(pgs_vec_bytes(s->base.db->dim));
+    int rc = MN_OK;
+    put(&b, header, sizeof header); /* the signature, its NUL included */
+    put_u32(&b, 0);                 /* flags */
+    put_u32(&b, 0);                 /* header extension */
+    for (size_t i = 0; vecbuf && !b.oom && rc == MN_OK && i < n; i++) {
+        put_row(s, &b, tenant_id, &rows[i], first_seq + (int64_t)i, vecbuf);
+        if (b.n >= COPY_FLUSH || i + 1 == n) {
+            if (i + 1 == n)
+                put_u16(&b, 0xffff); /* the trailer */
+            if (!b.oom && PQputCopyData(c->pg, b.p, (int)b.n) != 1)
+                rc = pgs_fail(s, c, NULL, "adding memories");
+            b.n = 0;
+        }
+    }
+    if (rc == MN_OK && (!vecbuf || b.oom))
+        rc = mn_seterr(s->base.db, MN_ENOMEM, "out of memory adding memories");
+    free(vecbuf);
+    free(b.p);
+    /* Ending the COPY with an error message makes the server drop what it received. */
+    if (PQputCopyEnd(c->pg, rc == MN_OK ? NULL : "aborted by libmanushya") != 1 && rc == MN_OK)
+        rc = pgs_fail(s, c, NULL, "adding memories");
+    while ((res = PQgetResult(c->pg))) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == MN_OK)
+            rc = pgs_fail(s, c, res, "adding memories");
+        PQclear(res);
+    }
+    return rc;
+}
+
+/* Row by row, for a server without COPY: one prepared INSERT each. */
+static int insert_rows(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
+                       const struct mn_memory_row *rows, size_t n, int64_t first_seq)
+{
+    char *vecbuf = malloc(pgs_vec_bytes(s->base.db->dim));
+    int rc = vecbuf ? MN_OK : mn_seterr(s->base.db, MN_ENOMEM, "out of memory adding memories");
+    for (size_t i = 0; rc == MN_OK && i < n; i++) {
+        const struct mn_memory_row *r = &rows[i];
+        struct pgs_args a = {0};
+        pgs_arg_text(&a, r->id);
+        pgs_arg_text(&a, tenant_id);
+        pgs_arg_text(&a, r->identity_id);
+        pgs_arg_text(&a, r->text);
+        pgs_arg_text(&a, r->type);
+        pgs_arg_text(&a, r->metadata);
+        pgs_arg_double(&a, r->importance);
+        pgs_arg_int(&a, r->version);
+        pgs_arg_int(&a, r->created_at);
+        pgs_arg_int(&a, r->updated_at);
+        pgs_arg_int(&a, r->expires_at);
+        pgs_arg_int(&a, first_seq + (int64_t)i);
+        pgs_arg_vec(s, &a, r->embedding, s->base.db->dim, vecbuf);
+        rc = pgs_run(s, c, PGS_MEMORY_INSERT, &a, NULL, "adding a memory");
+    }
+    free(vecbuf);
+    return rc;
+}
+
+/* All rows in one transaction. */
+int pgs_memory_insert(struct mn_store *st, const char *tenant_id,
+                      const struct mn_memory_row *rows, size_t n)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    struct pgs_conn *c;
+    int64_t last = 0;
+    int rc = pgs_write_begin(s, &c, (int64_t)n, &last);
+    if (rc != MN_OK)
+        return rc;
+    int64_t first = last - (int64_t)n + 1;
+    rc = s->no_copy ? insert_rows(s, c, tenant_id, rows, n, first)
+                    : copy_rows(s, c, tenant_id, rows, n, first);
+    /* Asynchronous embedding (issue 7): the jobs commit with the memories, or neither. */
+    if (rc == MN_OK)
+        rc = pgs_jobs_enqueue(s, c, tenant_id, rows, n, first);
+    rc = pgs_write_end(s, c, rc);
+    if (rc == MN_OK)
+        mn_db_changed(s->base.db, tenant_id);
+    return rc;
+}
+
+int pgs_memory_get(struct mn_store *st, const char *tenant_id, const char *id,
+                   const struct mn_store_query *q, mn_memory **out)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    struct pgs_pool *pool = pgs_reads(s);
+    struct pgs_args a = {0};
+    bind_query(&a, tenant_id, id, q, 0);
+    PGresult *res = NULL;
+    int rc = pgs_run_on(s, pool, PGS_MEMORY_GET, &a, &res, "reading a memory");
+    size_t n = 0;
+    struct pgs_reader r = { sizeof(mn_memory), read_memory, mn_memory_clear, (void *)q };
+    if (rc == MN_OK)
+        rc = pgs_collect(s, res, &r, 1, (void **)out, &n, NULL, "reading a memory");
+    PQclear(res);
+    if (rc == MN_OK && n == 0) {
+        free(*out);
+        *out = NULL;
+        rc = mn_seterr(s->base.db, MN_ENOTFOUND, "the tenant has no memory %s (or it is "
+                       "deleted or expired)", id);
+    }
+    return rc;
+}
+
+int pgs_memory_list(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
+                    mn_memory_list **out)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    mn_memory_list *l = calloc(1, sizeof *l);
+    if (!l)
+        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
+    struct pgs_args a = {0};
+    bind_query(&a, tenant_id, q->before_id, q, 1);
+    /* One row past the page says whether more follow; a metadata filter is tested here, so
+     * then the server cannot know where the page ends. */
+    if (q->metadata)
+        pgs_arg_text(&a, NULL);
+    else
+        pgs_arg_int(&a, (int64_t)q->limit + 1);
+    PGresult *res = NULL;
+    int more = 0;
+    int rc = pgs_run_on(s, pgs_reads(s), PGS_MEMORY_LIST, &a, &res, "listing memories");
+    struct pgs_reader r = { sizeof(mn_memory), read_memory, mn_memory_clear, (void *)q };
+    if (rc == MN_OK)
+        rc = pgs_collect(s, res, &r, (size_t)q->limit, (void **)&l->items, &l->count, &more,
+                         "listing memories");
+    PQclear(res);
+    if (rc == MN_OK && more && l->count) {
+        l->next_cursor = strdup(l->items[l->count - 1].id);
+        if (!l->next_cursor)
+            rc = mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
+    }
+    if (rc != MN_OK) {
+        mn_memory_list_free(l);
+        l = NULL;
+    }
+    *out = l;
+    return rc;
+}
+
+struct scan {
+    struct pgs_store *s;
+    const struct mn_store_query *q;
+    mn_scan_fn fn;
+    void *ctx;
+    float *vec;
+};
+
+static int scan_row(void *ctx, const PGresult *r)
+{
+    struct scan *sc = ctx;
+    if (!metadata_matches(r, 0, 2, sc->q->metadata))
+        return 0;
+    if (pgs_vec(sc->s, r, 0, 1, sc->vec) < 0)
+        return -mn_seterr(sc->s->base.db, MN_ECORRUPT, "memory key %lld has an embedding of "
+                          "another size than the database's %d dimensions; the database is "
+                          "damaged", (long long)pgs_int(r, 0, 0), sc->s->base.db->dim);
+    sc->fn(sc->ctx, pgs_int(r, 0, 0), sc->vec);
+    return 0;
+}
+
+int pgs_memory_scan(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
+                    mn_scan_fn fn, void *ctx)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    struct scan sc = { s, q, fn, ctx, malloc((size_t)s->base.db->dim * sizeof(float)) };
+    if (!sc.vec)
+        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory searching");
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, tenant_id);
+    pgs_arg_int(&a, q->metadata != NULL);
+    pgs_arg_int(&a, q->flags);
+    pgs_arg_int(&a, q->now);
+    pgs_arg_text(&a, q->type);
+    pgs_arg_text(&a, q->identity_id);
+    int rc = pgs_each_on(s, pgs_reads(s), PGS_MEMORY_SCAN, &a, scan_row, &sc,
+                         "searching memories");
+    free(sc.vec);
+    return rc;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Row of res holding key, or -1 (order: (key, row) pairs sorted by key). */
+static int find_row(const int64_t (*order)[2], int rows, int64_t key)
+{
+    int lo = 0, hi = rows - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (order[mid][0] == key)
+            return (int)order[mid][1];
+        if (order[mid][0] < key)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+int pgs_memory_get_keys(struct mn_store *st, const char *tenant_id, const int64_t *keys,
+                        size_t n, unsigned flags, int64_t now, mn_memory_list **out,
+                        size_t *which)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    mn_memory_list *l = calloc(1, sizeof *l);
+    char *arr = pgs_int_array(keys, n); /* one round trip for all */
+    if (!l || !arr || (n && !(l->items = calloc(n, sizeof *l->items)))) {
+        free(l);
+        free(arr);
+        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading search results");
+    }
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, tenant_id);
+    pgs_arg_text(&a, arr);
+    pgs_arg_int(&a, flags);
+    pgs_arg_int(&a, now); /* checked again: an index may lag the store */
+    PGresult *res = NULL;
+    int rc = pgs_run_on(s, pgs_reads(s), PGS_MEMORY_GET_KEYS, &a, &res,
+                        "reading search results");
+    free(arr);
+    int rows = rc == MN_OK ? PQntuples(res) : 0;
+    int64_t (*order)[2] = rows ? malloc((size_t)rows * sizeof *order) : NULL;
+    if (rows && !order)
+        rc = mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading search results");
+    for (int i = 0; rc == MN_OK && i < rows; i++) {
+        order[i][0] = pgs_int(res, i, 0);
+        order[i][1] = i;
+    }
+    if (rows && order)
+        qsort(order, (size_t)rows, sizeof *order, cmp_key);
+    for (size_t i = 0; rc == MN_OK && i < n; i++) {
+        int row = find_row((const int64_t (*)[2])order, rows, keys[i]);
+        if (row < 0)
+            continue;
+        which[l->count] = i;
+        rc = pgs_memory_read(s, res, row, &l->items[l->count++], (flags & MN_WITH_EMBEDDING) != 0);
+        if (rc == MN_ENOMEM)
+            mn_seterr(s->base.db, rc, "out of memory reading search results");
+    }
+    free(order);
+    PQclear(res);
+    if (rc != MN_OK) {
+        mn_memory_list_free(l);
+        l = NULL;
+    }
+    *out = l;
+    return rc;
+}

@@ -1,0 +1,290 @@
+/* Internals of the PostgreSQL backend, shared by its files (pg_*.c).
+ *
+ * The URL is any libpq URI (postgres:// or postgresql://) plus our own query options, which
+ * postgres/url.c takes out before libpq sees the rest. Connections come from a thread-safe pool
+ * (postgres/pool.c); every statement is prepared once per connection (postgres/sql.c) and run with bound
+ * parameters. Results are read in binary format (postgres/rows.c). */
+#ifndef MN_STORE_PG_H
+#define MN_STORE_PG_H
+
+#include "store/store.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+
+/* Every statement the backend runs (texts in postgres/sql.c). */
+enum pgs_stmt_id {
+    PGS_BUMP_SEQ,
+    PGS_TENANT_INSERT, PGS_TENANT_GET, PGS_TENANT_LIST, PGS_TENANT_LIST_UNRULED,
+    PGS_POLICY_INSERT, PGS_POLICY_GET, PGS_POLICY_LIST, PGS_POLICY_UPDATE, PGS_POLICY_DELETE,
+    PGS_POLICY_GEN_BUMP, PGS_ACTOR_GET,
+    PGS_IDENTITY_INSERT, PGS_IDENTITY_GET, PGS_IDENTITY_LIST, PGS_IDENTITY_SET_ACTIVE,
+    PGS_IDENTITY_DELETE, PGS_IDENTITY_DELETE_MEMORIES, PGS_IDENTITY_DELETE_HISTORY,
+    PGS_MEMORY_INSERT, PGS_MEMORY_GET, PGS_MEMORY_LIST, PGS_MEMORY_UPDATE, PGS_HISTORY_INSERT,
+    PGS_HISTORY_LIST, PGS_MEMORY_SOFT_DELETE, PGS_MEMORY_HARD_DELETE, PGS_HISTORY_DELETE,
+    PGS_MEMORY_RESTORE, PGS_MEMORY_EXPIRED, PGS_MEMORY_SCAN, PGS_MEMORY_GET_KEYS,
+    PGS_SEQ_GET, PGS_MEMORY_CHANGES, PGS_MEMORY_SEQS, PGS_META_GET, PGS_META_PUT,
+    PGS_FEED_PRUNE, PGS_FEED_HORIZON_PUT, PGS_FEED_HORIZON_GET,
+    PGS_MEMORY_SEARCH, PGS_SET_LOCAL,
+    PGS_RATELIMIT_PUT, PGS_RATELIMIT_LIST, PGS_RATELIMIT_DELETE,
+    PGS_EMBED_CACHE_GET, PGS_EMBED_CACHE_PUT,
+    PGS_JOB_ENQUEUE, PGS_JOB_DROP, PGS_JOB_CLAIM, PGS_JOB_STORE, PGS_JOB_ACK, PGS_JOB_RELEASE,
+    PGS_JOB_FAIL, PGS_JOB_LIST, PGS_JOB_RETRY_ONE, PGS_JOB_RETRY_FAILED,
+    PGS__COUNT
+};
+
+/* How vectors are kept: bytea searched by our own index (vector=local), or pgvector's
+ * vector(dim) searched by the server (vector=pgvector). */
+enum pgs_vector { PGS_VEC_AUTO, PGS_VEC_LOCAL, PGS_VEC_PGVECTOR };
+
+/* The URL's own options (postgres/url.c), with their defaults filled in. */
+struct pgs_options {
+    char *conninfo;        /* the URL for libpq, our options removed (secret: never logged) */
+    char *read_conninfo;   /* read_url: a replica for reads, or NULL */
+    char *schema;          /* schema=NAME: tables live there (NULL = the server's default) */
+    int vector;            /* enum pgs_vector */
+    int partitions;        /* hash partitions per table of a new database */
+    int pool_size, pool_overflow;
+    int pool_idle;         /* connections kept open while idle (default pool_size) */
+    int pool_timeout_ms, pool_recycle_s, health_check_s;
+    int connect_retry_ms;  /* a refused connection is retried this long (default 0) */
+    int migrate;           /* 1: create and migrate at open (default); 0: refuse */
+    int ef_search;         /* hnsw.ef_search per query; 0 = the handle's */
+};
+
+int pgs_options_parse(mn_db *db, const char *target, struct pgs_options *o);
+void pgs_options_free(struct pgs_options *o);
+
+struct pgs_conn {
+    PGconn *pg;
+    unsigned char prepared[PGS__COUNT];
+    int64_t born_ms, used_ms;
+    int busy;
+};
+
+/* A pool of connections to one server (the primary, or the read replica). */
+struct pgs_pool {
+    const char *conninfo;  /* borrowed from the options */
+    const char *what;      /* "the primary", "the read replica": for messages */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct pgs_conn *conns;
+    int nconns;            /* pool_size + pool_overflow slots */
+    int nopen;
+};
+
+struct pgs_store {
+    struct mn_store base;
+    struct pgs_options opt;
+    struct pgs_pool primary, replica;
+    int has_replica;
+    int vector;            /* PGS_VEC_LOCAL or PGS_VEC_PGVECTOR: the database's */
+    int iterative_scan;    /* the server's pgvector has hnsw.iterative_scan (0.8) */
+    int no_copy;           /* the server takes no COPY FROM STDIN (PGlite's socket server) */
+};
+
+/* ---- the pool (postgres/pool.c) ---- */
+int pgs_pool_init(struct pgs_store *s, struct pgs_pool *p, const char *conninfo,
+                  const char *what);
+void pgs_pool_close(struct pgs_pool *p);
+/* A healthy connection, waiting up to pool_timeout_ms for one to be free. */
+int pgs_get(struct pgs_store *s, struct pgs_pool *p, struct pgs_conn **out);
+/* Returns c to its pool: a broken connection, one left in a transaction, an overflow one or
+ * one past its recycle age is closed instead. */
+void pgs_put(struct pgs_store *s, struct pgs_pool *p, struct pgs_conn *c);
+/* The pool for reads: the replica when read_url is set, else the primary. */
+struct pgs_pool *pgs_reads(struct pgs_store *s);
+
+/* ---- running statements (postgres/exec.c) ---- */
+/* Parameters of one statement: text, or binary (vectors). */
+#define PGS_MAX_ARGS 16
+struct pgs_args {
+    int n;
+    const char *v[PGS_MAX_ARGS];
+    int len[PGS_MAX_ARGS];
+    int fmt[PGS_MAX_ARGS];
+    char num[PGS_MAX_ARGS][32];
+};
+void pgs_arg_text(struct pgs_args *a, const char *v);   /* NULL binds SQL NULL */
+void pgs_arg_int(struct pgs_args *a, int64_t v);
+void pgs_arg_double(struct pgs_args *a, double v);
+/* Bytes as a binary parameter (bytea), kept alive by the caller until the statement ran. */
+void pgs_arg_bytes(struct pgs_args *a, const void *data, size_t len);
+/* A vector of dim floats in the column's binary format (bytea or pgvector), in buf (at least
+ * pgs_vec_bytes(dim) bytes, kept alive until the statement ran); NULL vec binds NULL. */
+size_t pgs_vec_bytes(int dim);
+void pgs_arg_vec(struct pgs_store *s, struct pgs_args *a, const float *vec, int dim, char *buf);
+
+/* The n integers as a PostgreSQL array literal ("{1,2,3}"), bound as one text parameter so
+ * that a set of keys or seqs costs one round trip; malloc'd, NULL when out of memory. */
+char *pgs_int_array(const int64_t *v, size_t n);
+
+/* Takes the result r of a statement on c: a failure (r NULL, or not COMMAND_OK / TUPLES_OK)
+ * is recorded naming doing and returned, r cleared; otherwise *res (may be NULL: cleared)
+ * receives r. Every way of running SQL below ends with it. */
+int pgs_result(struct pgs_store *s, struct pgs_conn *c, PGresult *r, PGresult **res,
+               const char *doing);
+/* Runs a prepared statement; *res (may be NULL) receives the result, which the caller
+ * PQclear()s. Records an error naming doing on failure. */
+int pgs_run(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
+            const struct pgs_args *a, PGresult **res, const char *doing);
+/* Runs a prepared statement and calls fn for each row as it arrives (row mode: no whole
+ * result in memory); fn returning nonzero stops reading (MN_OK). fn may return -MN_E* to fail. */
+typedef int (*pgs_row_fn)(void *ctx, const PGresult *r);
+int pgs_each(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
+             const struct pgs_args *a, pgs_row_fn fn, void *ctx, const char *doing);
+/* The same, one statement on a connection of pool p taken for it and given back. */
+int pgs_run_on(struct pgs_store *s, struct pgs_pool *p, enum pgs_stmt_id id,
+               const struct pgs_args *a, PGresult **res, const char *doing);
+int pgs_each_on(struct pgs_store *s, struct pgs_pool *p, enum pgs_stmt_id id,
+                const struct pgs_args *a, pgs_row_fn fn, void *ctx, const char *doing);
+/* Runs fixed SQL text with no parameters (transaction control, SET). */
+int pgs_exec_text(struct pgs_store *s, struct pgs_conn *c, const char *sql, const char *doing);
+/* Records the failure of res (or of the connection) as an MN_E* code with a message saying what
+ * was being done; returns the code. */
+int pgs_fail(struct pgs_store *s, struct pgs_conn *c, const PGresult *res, const char *doing);
+/* Prepares id on c unless it is already. */
+int pgs_prepare(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id);
+const char *pgs_sql(enum pgs_stmt_id id);
+/* Statements are prepared under the name mn_<id>. */
+void pgs_stmt_name(enum pgs_stmt_id id, char name[16]);
+
+/* A write: takes a primary connection, BEGINs and reserves nseq change numbers (the last in
+ * *last_seq; nseq 0 reserves none, and last_seq may then be NULL). pgs_write_end COMMITs (rc == MN_OK) or rolls back, gives
+ * the connection back and returns rc or the commit's failure. */
+int pgs_write_begin(struct pgs_store *s, struct pgs_conn **c, int64_t nseq, int64_t *last_seq);
+int pgs_write_end(struct pgs_store *s, struct pgs_conn *c, int rc);
+int pgs_bump_seq(struct pgs_store *s, struct pgs_conn *c, int64_t n, int64_t *last);
+/* Runs an INSERT; a taken unique key becomes MN_EEXISTS with the message taken. */
+int pgs_insert_unique(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
+                      const struct pgs_args *a, const char *doing, const char *taken);
+/* Rows changed by the last command of res. */
+int64_t pgs_changes(const PGresult *res);
+
+/* ---- reading results (postgres/rows.c) ---- */
+int64_t pgs_int(const PGresult *r, int row, int col);
+double pgs_double(const PGresult *r, int row, int col);
+/* A malloc'd copy of a text column (NULL for NULL; *oom set when out of memory). */
+char *pgs_text(const PGresult *r, int row, int col, int *oom);
+/* The vector of a column into out (dim floats); 0 when NULL, -1 when it has another size. */
+int pgs_vec(struct pgs_store *s, const PGresult *r, int row, int col, float *out);
+
+/* Readers of the public structs, as in the SQLite backend: read fills item from row, returns
+ * 1 to keep it, 0 to skip, -MN_E* on failure. */
+struct pgs_reader {
+    size_t size;
+    int (*read)(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx);
+    void (*clear)(void *item);
+    void *ctx;
+};
+extern const struct pgs_reader pgs_tenant_reader, pgs_identity_reader, pgs_history_reader,
+    pgs_policy_reader;
+/* Reads every row of res (at most limit kept; 0 = all; *more when another kept row followed). */
+int pgs_collect(struct pgs_store *s, const PGresult *res, const struct pgs_reader *rd,
+                size_t limit, void **items, size_t *count, int *more, const char *doing);
+/* A whole read on the read pool: binds texts, collects rows. pgs_query_one: the first row as one
+ * malloc'd struct, MN_ENOTFOUND (no message) if none. */
+int pgs_query(struct pgs_store *s, enum pgs_stmt_id id, const char *const *texts, int ntexts,
+              const struct pgs_reader *rd, void **items, size_t *count, const char *doing);
+int pgs_query_one(struct pgs_store *s, enum pgs_stmt_id id, const char *const *texts,
+                  int ntexts, const struct pgs_reader *rd, void **out, const char *doing);
+/* A memory row (PGS_MEMORY_COLUMNS order) into m; the embedding only when with_embedding. */
+int pgs_memory_read(struct pgs_store *s, const PGresult *r, int row, mn_memory *m,
+                    int with_embedding);
+
+/* ---- schema (postgres/schema.c) ---- */
+/* Creates or migrates the database (when allowed), detects pgvector, checks the embedding
+ * settings; on return *dim is the database's dimension. */
+int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim);
+/* Applies the migrations up to version upto (0 = all) on c, in one transaction. For tests and
+ * `manushya migrate`. */
+int pgs_migrate(struct pgs_store *s, struct pgs_conn *c, int upto, int dim, const char *embedder,
+                int vector);
+int pgs_schema_version_on(struct pgs_store *s, struct pgs_conn *c, int *version);
+/* Per connection: the search_path for schema=NAME. */
+int pgs_conn_setup(struct pgs_store *s, struct pgs_conn *c);
+
+/* ---- the ops, by file ---- */
+int pgs_tenant_insert(struct mn_store *st, const mn_tenant *t, const mn_policy *policies,
+                      size_t npolicies);
+int pgs_tenant_get(struct mn_store *st, const char *id_or_name, mn_tenant **out);
+int pgs_tenant_list(struct mn_store *st, mn_tenant_list **out);
+int pgs_tenant_list_unruled(struct mn_store *st, mn_tenant_list **out);
+int pgs_actor_get(struct mn_store *st, const char *tenant, const char *identity, mn_tenant **t,
+                  mn_identity **i, int64_t *policy_gen);
+int pgs_policy_insert(struct mn_store *st, const mn_policy *p);
+int pgs_policy_insert_on(struct pgs_store *s, struct pgs_conn *c, const mn_policy *p);
+int pgs_policy_get(struct mn_store *st, const char *tenant_id, const char *id, mn_policy **out);
+int pgs_policy_list(struct mn_store *st, const char *tenant_id, mn_policy_list **out);
+int pgs_policy_update(struct mn_store *st, const mn_policy *p);
+int pgs_policy_delete(struct mn_store *st, const char *tenant_id, const char *id);
+int pgs_identity_insert(struct mn_store *st, const mn_identity *i);
+int pgs_identity_get(struct mn_store *st, const char *tenant_id, const char *id_or_external,
+                     mn_identity **out);
+int pgs_identity_list(struct mn_store *st, const char *tenant_id, mn_identity_list **out);
+int pgs_identity_set_active(struct mn_store *st, const char *tenant_id, const char *id,
+                            int active, int64_t now);
+int pgs_identity_delete(struct mn_store *st, const char *tenant_id, const char *id);
+int pgs_memory_insert(struct mn_store *st, const char *tenant_id,
+                      const struct mn_memory_row *rows, size_t n);
+int pgs_memory_get(struct mn_store *st, const char *tenant_id, const char *id,
+                   const struct mn_store_query *q, mn_memory **out);
+int pgs_memory_list(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
+                    mn_memory_list **out);
+int pgs_memory_update(struct mn_store *st, const char *tenant_id,
+                      const struct mn_memory_row *row, int64_t expected_version,
+                      const char *changed_by, const char *before, const char *after);
+int pgs_memory_delete(struct mn_store *st, const char *tenant_id, const char *const *ids,
+                      size_t n, int mode, int64_t now);
+int pgs_memory_restore(struct mn_store *st, const char *tenant_id, const char *id, int64_t now);
+int pgs_memory_purge_expired(struct mn_store *st, const char *tenant_id, int64_t now,
+                             size_t *purged);
+int pgs_memory_history(struct mn_store *st, const char *tenant_id, const char *id,
+                       mn_history **out);
+int pgs_memory_scan(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
+                    mn_scan_fn fn, void *ctx);
+int pgs_memory_get_keys(struct mn_store *st, const char *tenant_id, const int64_t *keys,
+                        size_t n, unsigned flags, int64_t now, mn_memory_list **out,
+                        size_t *which);
+int pgs_seq_get(struct mn_store *st, int64_t *seq);
+int pgs_memory_changes(struct mn_store *st, const char *tenant_id, int64_t after_seq,
+                       int64_t after_key, int64_t upto_seq, size_t limit, mn_change_fn fn,
+                       void *ctx);
+int pgs_memory_seqs(struct mn_store *st, const char *tenant_id, int64_t upto_seq, mn_seq_fn fn,
+                    void *ctx);
+int pgs_meta_get(struct mn_store *st, const char *key, char **value);
+int pgs_meta_put(struct mn_store *st, const char *key, const char *value);
+int pgs_ratelimit_limit_put(struct mn_store *st, const char *tenant_id, const char *endpoint,
+                            int64_t max_calls, int64_t window_ms, int64_t now);
+int pgs_ratelimit_limit_list(struct mn_store *st, const char *tenant_id,
+                             mn_ratelimit_limit_list **out);
+int pgs_ratelimit_limit_delete(struct mn_store *st, const char *tenant_id,
+                               const char *endpoint);
+int pgs_embed_cache_get(struct mn_store *st, const char *scope, const char *model, int dim,
+                        const unsigned char *hashes, size_t n, float *out, unsigned char *hit);
+int pgs_embed_cache_put(struct mn_store *st, const char *scope, const char *model, int dim,
+                        const unsigned char *hashes, size_t n, const float *vecs, int64_t now);
+int pgs_feed_prune(struct mn_store *st, const char *tenant_id, int64_t upto_seq);
+int pgs_feed_horizon(struct mn_store *st, const char *tenant_id, int64_t *seq);
+/* Embedding jobs (postgres/jobs.c; issue 7). pgs_jobs_enqueue and pgs_job_drop run inside the
+ * caller's transaction: the jobs of the rows flagged embed_job (rows[i] written with seq
+ * first_seq + i) are (re)queued; memory id's job is dropped. */
+int pgs_jobs_enqueue(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
+                     const struct mn_memory_row *rows, size_t n, int64_t first_seq);
+int pgs_job_drop(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
+                 const char *memory_id);
+int pgs_embed_jobs_claim(struct mn_store *st, const char *claim, int64_t now, int64_t lease_ms,
+                         size_t limit, struct mn_embed_task **out, size_t *n);
+int pgs_embed_jobs_done(struct mn_store *st, const char *claim, const struct mn_embed_task *t,
+                        size_t n, const float *vecs, int64_t now, size_t *stored);
+int pgs_embed_jobs_fail(struct mn_store *st, const char *claim, const struct mn_embed_task *t,
+                        size_t n, const char *error, const int64_t *next_at, int64_t now);
+int pgs_embed_jobs_list(struct mn_store *st, const char *tenant_id, int status, int limit,
+                        mn_embed_job_list **out);
+int pgs_embed_jobs_retry(struct mn_store *st, const char *tenant_id, const char *memory_id,
+                         int64_t now, size_t *retried);
+int pgs_memory_search(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
+                      const float *vec, size_t want, int ef, mn_hit_fn fn, void *ctx);
+
+
+#endif

@@ -1,0 +1,86 @@
+/* Rate-limit overrides in the PostgreSQL backend: a tenant's own limits per endpoint (table
+ * ratelimit_limits, sql/postgres/004_ratelimit.sql). Single statements: each is its own
+ * transaction. */
+#include "store/postgres/pg.h"
+#include "store/notfound.h"
+#include "core/error.h"
+
+#include <stdlib.h>
+
+static int read_limit(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
+{
+    (void)s, (void)ctx;
+    mn_ratelimit_limit *l = item;
+    int oom = 0;
+    l->endpoint = pgs_text(r, row, 0, &oom);
+    l->limit = pgs_int(r, row, 1);
+    l->window_ms = pgs_int(r, row, 2);
+    l->overridden = 1;
+    return oom || !l->endpoint ? -MN_ENOMEM : 1;
+}
+
+static void clear_limit(void *item)
+{
+    free(((mn_ratelimit_limit *)item)->endpoint);
+}
+
+static const struct pgs_reader limit_reader = { sizeof(mn_ratelimit_limit), read_limit,
+                                                clear_limit, NULL };
+
+/* Runs a statement that changes rows; *changed receives how many it changed. */
+static int change(struct pgs_store *s, enum pgs_stmt_id id, const struct pgs_args *a,
+                  int64_t *changed, const char *doing)
+{
+    PGresult *res = NULL;
+    int rc = pgs_run_on(s, &s->primary, id, a, &res, doing);
+    *changed = rc == MN_OK ? pgs_changes(res) : 0;
+    PQclear(res);
+    return rc;
+}
+
+int pgs_ratelimit_limit_put(struct mn_store *st, const char *tenant_id, const char *endpoint,
+                            int64_t max_calls, int64_t window_ms, int64_t now)
+{
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, tenant_id);
+    pgs_arg_text(&a, endpoint);
+    pgs_arg_int(&a, max_calls);
+    pgs_arg_int(&a, window_ms);
+    pgs_arg_int(&a, now);
+    int64_t changed;
+    return change((struct pgs_store *)st, PGS_RATELIMIT_PUT, &a, &changed,
+                  "setting a rate limit");
+}
+
+int pgs_ratelimit_limit_delete(struct mn_store *st, const char *tenant_id,
+                               const char *endpoint)
+{
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, tenant_id);
+    pgs_arg_text(&a, endpoint);
+    int64_t changed = 0;
+    int rc = change((struct pgs_store *)st, PGS_RATELIMIT_DELETE, &a, &changed,
+                    "removing a rate limit");
+    if (rc == MN_OK && !changed)
+        rc = mn_store_no_limit(st->db, endpoint);
+    return rc;
+}
+
+int pgs_ratelimit_limit_list(struct mn_store *st, const char *tenant_id,
+                             mn_ratelimit_limit_list **out)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    mn_ratelimit_limit_list *l = calloc(1, sizeof *l);
+    if (!l)
+        return mn_seterr(st->db, MN_ENOMEM, "out of memory reading rate limits");
+    void *items = NULL;
+    int rc = pgs_query(s, PGS_RATELIMIT_LIST, &tenant_id, 1, &limit_reader, &items, &l->count,
+                       "reading rate limits");
+    l->items = items;
+    if (rc != MN_OK) {
+        mn_ratelimit_limit_list_free(l);
+        l = NULL;
+    }
+    *out = l;
+    return rc;
+}

@@ -1,0 +1,280 @@
+/* Schema of the PostgreSQL backend: per-connection setup, pgvector detection, creating and
+ * migrating (sql/postgres/NNN_*.sql, recorded in schema_migrations), and the embedding
+ * settings a database is made with. */
+#include "store/postgres/pg.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/handle.h"
+#include "core/migrations.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int latest_version(void)
+{
+    int v = 0;
+    for (const struct mn_migration *m = mn_postgres_migrations; m->version; m++)
+        v = m->version;
+    return v;
+}
+
+/* Runs fixed SQL with text parameters outside the prepared set (schema work, done rarely);
+ * *res (may be NULL) receives the result. */
+static int run_params(struct pgs_store *s, struct pgs_conn *c, const char *sql,
+                      const char *const *params, int n, PGresult **res, const char *doing)
+{
+    return pgs_result(s, c, PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 0), res,
+                      doing);
+}
+
+/* The first column of the first row as a malloc'd string (NULL when no row or NULL). */
+static int query_text(struct pgs_store *s, struct pgs_conn *c, const char *sql,
+                      const char *const *params, int n, char **out, const char *doing)
+{
+    PGresult *r;
+    *out = NULL;
+    int rc = run_params(s, c, sql, params, n, &r, doing);
+    if (rc != MN_OK)
+        return rc;
+    if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0)) {
+        *out = strdup(PQgetvalue(r, 0, 0));
+        if (!*out)
+            rc = mn_seterr(s->base.db, MN_ENOMEM, "%s: out of memory", doing);
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pgs_conn_setup(struct pgs_store *s, struct pgs_conn *c)
+{
+    /* A fresh session, even where one server session is shared by its successive clients
+     * (PGlite's socket server): no prepared statements or settings of an earlier one. */
+    int rc = pgs_exec_text(s, c, "DISCARD ALL", "starting a session");
+    if (rc == MN_OK && s->opt.schema) {
+        /* Our schema first; public after it, where pgvector's type lives. */
+        char path[96];
+        snprintf(path, sizeof path, "%s, public", s->opt.schema);
+        const char *p[] = { path };
+        rc = run_params(s, c, "SELECT set_config('search_path', $1, false)", p, 1, NULL,
+                        "choosing the URL's schema");
+    }
+    if (rc == MN_OK && (s->base.db->cfg.flags & MN_OPEN_READONLY))
+        rc = pgs_exec_text(s, c, "SET default_transaction_read_only = on",
+                           "opening read-only");
+    return rc;
+}
+
+int pgs_schema_version_on(struct pgs_store *s, struct pgs_conn *c, int *version)
+{
+    char *v = NULL;
+    *version = 0;
+    int rc = query_text(s, c, "SELECT to_regclass('schema_migrations')::text", NULL, 0, &v,
+                        "reading the schema version");
+    if (rc != MN_OK || !v)
+        return rc;
+    free(v);
+    v = NULL;
+    rc = query_text(s, c, "SELECT max(version)::text FROM schema_migrations", NULL, 0, &v,
+                    "reading the schema version");
+    if (v)
+        *version = atoi(v);
+    free(v);
+    return rc;
+}
+
+int pgs_migrate(struct pgs_store *s, struct pgs_conn *c, int upto, int dim, const char *embedder,
+                int vector)
+{
+    char parts[16], dims[16], now[24];
+    snprintf(parts, sizeof parts, "%d", s->opt.partitions);
+    snprintf(dims, sizeof dims, "%d", dim);
+    snprintf(now, sizeof now, "%lld", (long long)mn_now_ms());
+    int version = 0;
+    int rc = pgs_exec_text(s, c, "BEGIN", "starting the migration");
+    /* Of two processes migrating the same database at once, the second waits here and then
+     * finds the work done. */
+    if (rc == MN_OK)
+        rc = pgs_exec_text(s, c, "SELECT pg_advisory_xact_lock(7232950466535571245)",
+                           "waiting for another migration");
+    if (rc == MN_OK && s->opt.schema) {
+        /* The name was checked to be plain (postgres/url.c); the server quotes it anyway. */
+        char *create = NULL;
+        const char *p[] = { s->opt.schema };
+        rc = query_text(s, c, "SELECT format('CREATE SCHEMA IF NOT EXISTS %I', $1::text)", p, 1,
+                        &create, "creating the URL's schema");
+        if (rc == MN_OK && create)
+            rc = pgs_exec_text(s, c, create, "creating the URL's schema");
+        free(create);
+    }
+    if (rc == MN_OK && vector == PGS_VEC_PGVECTOR)
+        rc = pgs_exec_text(s, c, "CREATE EXTENSION IF NOT EXISTS vector SCHEMA public",
+                           "installing pgvector (CREATE EXTENSION vector)");
+    if (rc == MN_OK)
+        rc = pgs_exec_text(s, c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                           "version int PRIMARY KEY, name text NOT NULL, "
+                           "applied_at bigint NOT NULL)", "recording the schema version");
+    if (rc == MN_OK)
+        rc = pgs_schema_version_on(s, c, &version);
+    if (rc == MN_OK) {
+        const char *p[] = { parts, vector == PGS_VEC_PGVECTOR ? "pgvector" : "local", dims };
+        rc = run_params(s, c, "SELECT set_config('manushya.partitions', $1, true), "
+                        "set_config('manushya.vector', $2, true), "
+                        "set_config('manushya.dim', $3, true)", p, 3, NULL,
+                        "preparing the migration");
+    }
+    for (const struct mn_migration *m = mn_postgres_migrations; rc == MN_OK && m->version;
+         m++) {
+        if (m->version <= version || (upto && m->version > upto))
+            continue;
+        char doing[160], ver[16];
+        snprintf(doing, sizeof doing, "applying migration %s", m->name);
+        snprintf(ver, sizeof ver, "%d", m->version);
+        rc = pgs_exec_text(s, c, m->sql, doing);
+        const char *p[] = { ver, m->name, now };
+        if (rc == MN_OK)
+            rc = run_params(s, c, "INSERT INTO schema_migrations (version, name, applied_at) "
+                            "VALUES ($1, $2, $3)", p, 3, NULL, doing);
+    }
+    /* The first opener's embedding settings win. */
+    if (rc == MN_OK) {
+        const char *p[] = { dims, embedder };
+        rc = run_params(s, c, "INSERT INTO meta (key, value) VALUES ('embed_dim', $1), "
+                        "('embedder', $2) ON CONFLICT (key) DO NOTHING", p, 2, NULL,
+                        "recording the embedding settings");
+    }
+    if (rc == MN_OK)
+        return pgs_exec_text(s, c, "COMMIT", "committing the migration");
+    if (PQstatus(c->pg) == CONNECTION_OK)
+        PQclear(PQexec(c->pg, "ROLLBACK"));
+    return rc;
+}
+
+/* The embedding settings are fixed when the database is made: vectors of another dimension or
+ * from another embedder could not be compared with the stored ones. */
+static int check_embedding(struct pgs_store *s, struct pgs_conn *c, const char *embedder,
+                           int *dim)
+{
+    char *stored_dim = NULL, *stored_embedder = NULL, *vec = NULL;
+    const char *q = "SELECT value FROM meta WHERE key = $1";
+    const char *k1[] = { "embed_dim" }, *k2[] = { "embedder" }, *k3[] = { "vector" };
+    int rc = query_text(s, c, q, k1, 1, &stored_dim, "reading the database settings");
+    if (rc == MN_OK)
+        rc = query_text(s, c, q, k2, 1, &stored_embedder, "reading the database settings");
+    if (rc == MN_OK)
+        rc = query_text(s, c, q, k3, 1, &vec, "reading the database settings");
+    if (rc == MN_OK) {
+        int have = stored_dim ? atoi(stored_dim) : 0;
+        int mode = vec && strcmp(vec, "pgvector") == 0 ? PGS_VEC_PGVECTOR
+                   : vec && strcmp(vec, "local") == 0 ? PGS_VEC_LOCAL : 0;
+        if (have <= 0 || !stored_embedder || !mode)
+            rc = mn_seterr(s->base.db, MN_ECORRUPT, "the database's recorded settings (meta: "
+                           "embed_dim, embedder, vector) are missing or damaged");
+        else if (*dim != 0 && *dim != have)
+            rc = mn_seterr(s->base.db, MN_EINVAL, "the database stores %d-dimensional "
+                           "embeddings but %d were asked for; leave embed_dim at 0 to use the "
+                           "database's dimension", have, *dim);
+        else if (strcmp(stored_embedder, embedder) != 0)
+            rc = mn_seterr(s->base.db, MN_EINVAL, "the database was made with the \"%s\" "
+                           "embedder, not \"%s\"; open it with embedder \"%s\"",
+                           stored_embedder, embedder, stored_embedder);
+        else if (s->opt.vector != PGS_VEC_AUTO && s->opt.vector != mode)
+            rc = mn_seterr(s->base.db, MN_EINVAL, "the database keeps its vectors %s, but the "
+                           "URL asks for vector=%s; drop the option or give vector=%s",
+                           mode == PGS_VEC_LOCAL ? "for libmanushya's own index (vector=local)"
+                                                 : "in pgvector columns (vector=pgvector)",
+                           s->opt.vector == PGS_VEC_LOCAL ? "local" : "pgvector",
+                           mode == PGS_VEC_LOCAL ? "local" : "pgvector");
+        else {
+            *dim = have;
+            s->vector = mode;
+        }
+    }
+    free(stored_dim);
+    free(stored_embedder);
+    free(vec);
+    return rc;
+}
+
+/* Whether the server has pgvector: *installed its version in this database (or NULL),
+ * *available whether CREATE EXTENSION could install it. */
+static int find_pgvector(struct pgs_store *s, struct pgs_conn *c, char **installed,
+                         int *available)
+{
+    char *avail = NULL;
+    int rc = query_text(s, c, "SELECT extversion FROM pg_extension WHERE extname = 'vector'",
+                        NULL, 0, installed, "looking for pgvector");
+    if (rc == MN_OK)
+        rc = query_text(s, c, "SELECT name FROM pg_available_extensions WHERE name = 'vector'",
+                        NULL, 0, &avail, "looking for pgvector");
+    *available = *installed || avail;
+    free(avail);
+    return rc;
+}
+
+/* pgvector 0.8 added iterative index scans (hnsw.iterative_scan). */
+static int has_iterative_scan(const char *version)
+{
+    int major = 0, minor = 0;
+    return version && sscanf(version, "%d.%d", &major, &minor) == 2 &&
+           (major > 0 || minor >= 8);
+}
+
+int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim)
+{
+    struct pgs_conn *c;
+    int rc = pgs_get(s, &s->primary, &c);
+    if (rc != MN_OK)
+        return rc;
+    int version = 0, latest = latest_version(), available = 0;
+    char *installed = NULL, *server = NULL;
+    rc = query_text(s, c, "SELECT version()", NULL, 0, &server, "asking the server's version");
+    s->no_copy = server && strstr(server, "PGlite") != NULL;
+    free(server);
+    if (rc == MN_OK)
+        rc = pgs_schema_version_on(s, c, &version);
+    if (rc == MN_OK)
+        rc = find_pgvector(s, c, &installed, &available);
+    int mode = s->opt.vector;
+    if (rc == MN_OK && version == 0) {
+        if (s->base.db->cfg.flags & (MN_OPEN_NOCREATE | MN_OPEN_READONLY))
+            rc = mn_seterr(s->base.db, MN_ENOTFOUND, "the PostgreSQL database (or schema) has "
+                           "no manushya tables yet, and the open was asked not to create them; "
+                           "run `manushya migrate` or open it read-write once");
+        else if (mode == PGS_VEC_AUTO && available)
+            mode = PGS_VEC_PGVECTOR;
+        else if (mode != PGS_VEC_LOCAL && !available)
+            rc = mn_seterr(s->base.db, MN_EUNSUPPORTED, "the PostgreSQL server has no pgvector "
+                           "extension for server-side vector search; install it (Debian: "
+                           "postgresql-15-pgvector), or add vector=local to the URL to keep "
+                           "vectors in a column and search them with libmanushya's own index");
+    }
+    if (rc == MN_OK && version > latest)
+        rc = mn_seterr(s->base.db, MN_ECORRUPT, "the database has schema version %d, made by "
+                       "a newer libmanushya; this library (%s) knows versions up to %d: "
+                       "upgrade libmanushya to open it", version, MN_VERSION, latest);
+    /* MN_OPEN_MIGRATE: `manushya migrate`, whatever the URL says. */
+    int migrate = s->opt.migrate || (s->base.db->cfg.flags & MN_OPEN_MIGRATE);
+    if (rc == MN_OK && version < latest) {
+        if (version > 0 && (!migrate || (s->base.db->cfg.flags & MN_OPEN_READONLY)))
+            rc = mn_seterr(s->base.db, MN_EUNSUPPORTED, "the database has schema version %d "
+                           "and this libmanushya needs %d; run `manushya migrate` (the URL "
+                           "says migrate=no, or the open is read-only)", version, latest);
+        else if (!migrate)
+            rc = mn_seterr(s->base.db, MN_ENOTFOUND, "the database has no manushya tables and "
+                           "the URL says migrate=no; run `manushya migrate` first");
+        else
+            rc = pgs_migrate(s, c, 0, *dim ? *dim : MN_DEFAULT_DIM, embedder,
+                             version == 0 ? mode : PGS_VEC_AUTO);
+    }
+    if (rc == MN_OK)
+        rc = check_embedding(s, c, embedder, dim);
+    if (rc == MN_OK && s->vector == PGS_VEC_PGVECTOR) {
+        if (!installed)
+            rc = find_pgvector(s, c, &installed, &available);
+        s->iterative_scan = has_iterative_scan(installed);
+    }
+    free(installed);
+    pgs_put(s, &s->primary, c);
+    return rc;
+}

@@ -1,0 +1,213 @@
+/* Every SQL statement of the PostgreSQL backend: fixed text with bound parameters, prepared
+ * once per connection. No SQL is ever built from input. In memory queries $1 is the tenant,
+ * $3 the MN_WITH_* flags, $4 the current time (for expiry), $5 the type filter and $6 the
+ * identity filter (NULL = any). Every statement on a tenant's rows names tenant_id, which also
+ * picks the one partition to read. */
+#include "store/postgres/pg.h"
+
+/* The last two: the status and error of the memory's embedding job (issue 7), NULL without
+ * one (embedded); a lookup by the job's primary key. */
+#define MEMORY_COLUMNS \
+    "key, id, tenant_id, identity_id, text, type, metadata, importance, version, created_at, " \
+    "updated_at, expires_at, deleted, seq, embedding, " \
+    "(SELECT status FROM embed_jobs j WHERE j.tenant_id = memories.tenant_id AND " \
+    "j.memory_key = memories.key), " \
+    "(SELECT error FROM embed_jobs j WHERE j.tenant_id = memories.tenant_id AND " \
+    "j.memory_key = memories.key)"
+#define VISIBLE \
+    " ($3::int & 1 <> 0 OR deleted = 0) AND ($3::int & 2 <> 0 OR expires_at = 0 OR " \
+    "expires_at > $4::bigint) "
+#define SELECTED \
+    VISIBLE "AND ($5::text IS NULL OR type = $5::text) AND ($6::text IS NULL OR " \
+    "identity_id = $6::text) "
+#define POLICY_COLUMNS \
+    "id, tenant_id, role, rule, priority, active, description, created_at, updated_at"
+#define IDENTITY_COLUMNS \
+    "id, tenant_id, external_id, role, claims, active, created_at, updated_at"
+
+static const char *const sql[PGS__COUNT] = {
+    [PGS_BUMP_SEQ] = "UPDATE change_seq SET value = value + $1::bigint RETURNING value",
+
+    [PGS_TENANT_INSERT] = "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)",
+    [PGS_TENANT_GET] = "SELECT id, name, created_at FROM tenants WHERE id = $1 OR name = $1 "
+                       "ORDER BY id = $1 DESC LIMIT 1",
+    [PGS_TENANT_LIST] = "SELECT id, name, created_at FROM tenants ORDER BY name",
+    [PGS_TENANT_LIST_UNRULED] = "SELECT id, name, created_at FROM tenants t WHERE policy_gen = 0 "
+                                "AND NOT EXISTS (SELECT 1 FROM policies p "
+                                "WHERE p.tenant_id = t.id) ORDER BY name",
+
+    [PGS_POLICY_INSERT] = "INSERT INTO policies (" POLICY_COLUMNS ") "
+                          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    [PGS_POLICY_GET] = "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = $1 AND id = $2",
+    [PGS_POLICY_LIST] = "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = $1 "
+                        "ORDER BY priority DESC, id",
+    [PGS_POLICY_UPDATE] = "UPDATE policies SET role = $3, rule = $4, priority = $5, active = $6, "
+                          "description = $7, updated_at = $8 WHERE id = $1 AND tenant_id = $2",
+    [PGS_POLICY_DELETE] = "DELETE FROM policies WHERE tenant_id = $1 AND id = $2",
+    [PGS_POLICY_GEN_BUMP] = "UPDATE tenants SET policy_gen = policy_gen + 1 WHERE id = $1",
+    /* Tenant (columns 0-3) and, when $2 names one, its identity (4-11), in one read. An id
+     * wins over a name or external_id that happens to look the same. */
+    [PGS_ACTOR_GET] = "SELECT t.id, t.name, t.created_at, t.policy_gen, i.id, i.tenant_id, "
+                      "i.external_id, i.role, i.claims, i.active, i.created_at, i.updated_at "
+                      "FROM (SELECT * FROM (SELECT id, name, created_at, policy_gen, 0 AS o "
+                      "FROM tenants WHERE id = $1 UNION ALL SELECT id, name, created_at, "
+                      "policy_gen, 1 FROM tenants WHERE name = $1) u ORDER BY o LIMIT 1) t "
+                      "LEFT JOIN identities i ON i.tenant_id = t.id AND i.id = COALESCE("
+                      "(SELECT id FROM identities WHERE tenant_id = t.id AND id = $2::text), "
+                      "(SELECT id FROM identities WHERE tenant_id = t.id "
+                      "AND external_id = $2::text))",
+
+    [PGS_IDENTITY_INSERT] = "INSERT INTO identities (" IDENTITY_COLUMNS ") "
+                            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    [PGS_IDENTITY_GET] = "SELECT " IDENTITY_COLUMNS " FROM identities "
+                         "WHERE tenant_id = $1 AND (id = $2 OR external_id = $2) "
+                         "ORDER BY id = $2 DESC LIMIT 1",
+    [PGS_IDENTITY_LIST] = "SELECT " IDENTITY_COLUMNS " FROM identities WHERE tenant_id = $1 "
+                          "ORDER BY external_id",
+    [PGS_IDENTITY_SET_ACTIVE] = "UPDATE identities SET active = $3, updated_at = $4 "
+                                "WHERE tenant_id = $1 AND id = $2",
+    [PGS_IDENTITY_DELETE] = "DELETE FROM identities WHERE tenant_id = $1 AND id = $2",
+    [PGS_IDENTITY_DELETE_MEMORIES] = "DELETE FROM memories WHERE tenant_id = $1 "
+                                     "AND identity_id = $2",
+    [PGS_IDENTITY_DELETE_HISTORY] = "DELETE FROM memory_history WHERE tenant_id = $1 AND "
+                                    "memory_id IN (SELECT id FROM memories WHERE tenant_id = $1 "
+                                    "AND identity_id = $2)",
+
+    /* Memories go in by COPY (postgres/memory.c); row by row where the server has no COPY. */
+    [PGS_MEMORY_INSERT] = "INSERT INTO memories (id, tenant_id, identity_id, text, type, "
+                          "metadata, importance, version, created_at, updated_at, expires_at, "
+                          "deleted, seq, embedding) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+                          "$10, $11, 0, $12, $13)",
+    [PGS_MEMORY_GET] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = $1 AND "
+                       "id = $2 AND" VISIBLE,
+    /* $2: the cursor (ids below it; NULL for the first page); $7: the page size plus one, or
+     * NULL when a metadata filter (tested here, row by row) decides what a page holds. */
+    [PGS_MEMORY_LIST] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = $1 AND "
+                        "($2::text IS NULL OR id < $2::text) AND" SELECTED
+                        "ORDER BY id DESC LIMIT $7::bigint",
+    [PGS_MEMORY_UPDATE] = "UPDATE memories SET text = $3, type = $4, metadata = $5, "
+                          "importance = $6, version = $7, updated_at = $8, seq = $9, "
+                          "embedding = $10 WHERE tenant_id = $1 AND id = $2 AND version = $11 "
+                          "AND deleted = 0",
+    [PGS_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, "
+                           "changed_at, changed_by, before, after) "
+                           "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    [PGS_HISTORY_LIST] = "SELECT version, changed_at, changed_by, before, after "
+                         "FROM memory_history WHERE tenant_id = $1 AND memory_id = $2 "
+                         "ORDER BY version",
+    [PGS_MEMORY_SOFT_DELETE] = "UPDATE memories SET deleted = 1, updated_at = $3, seq = $4 "
+                               "WHERE tenant_id = $1 AND id = $2 AND deleted = 0",
+    [PGS_MEMORY_HARD_DELETE] = "DELETE FROM memories WHERE tenant_id = $1 AND id = $2",
+    [PGS_HISTORY_DELETE] = "DELETE FROM memory_history WHERE tenant_id = $1 AND memory_id = $2",
+    [PGS_MEMORY_RESTORE] = "UPDATE memories SET deleted = 0, updated_at = $3, seq = $4 "
+                           "WHERE tenant_id = $1 AND id = $2 AND deleted = 1",
+    [PGS_MEMORY_EXPIRED] = "SELECT id FROM memories WHERE tenant_id = $1 AND expires_at > 0 "
+                           "AND expires_at <= $2",
+    /* $2: whether a metadata filter needs the metadata column (reading it costs time). */
+    [PGS_MEMORY_SCAN] = "SELECT key, embedding, CASE WHEN $2::bool THEN metadata END "
+                        "FROM memories WHERE tenant_id = $1 AND" SELECTED
+                        "AND embedding IS NOT NULL",
+    [PGS_MEMORY_GET_KEYS] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = $1 AND "
+                            "key = ANY ($2::bigint[]) AND" VISIBLE,
+
+    /* The change feed: $2, $3 the (seq, key) cursor, $4 the highest seq, $5 the page size
+     * (NULL = all). */
+    [PGS_SEQ_GET] = "SELECT value FROM change_seq",
+    [PGS_MEMORY_CHANGES] = "SELECT key, seq, 0 AS gone, deleted, expires_at, identity_id, type, "
+                           "embedding FROM memories WHERE tenant_id = $1 AND "
+                           "(seq, key) > ($2::bigint, $3::bigint) AND seq <= $4::bigint "
+                           "UNION ALL SELECT key, seq, 1, 0, 0, NULL, NULL, NULL "
+                           "FROM memory_tombstones WHERE tenant_id = $1 AND "
+                           "(seq, key) > ($2::bigint, $3::bigint) AND seq <= $4::bigint "
+                           "ORDER BY 2, 1 LIMIT $5::bigint",
+    [PGS_MEMORY_SEQS] = "SELECT key, seq FROM memories WHERE tenant_id = $1 AND seq <= $2",
+    /* Pruning the feed (postgres/feed.c): $2 the seq up to which tombstones go. The horizon only
+     * rises (two pruners may finish in either order). */
+    [PGS_FEED_PRUNE] = "DELETE FROM memory_tombstones WHERE tenant_id = $1 AND seq <= $2",
+    [PGS_FEED_HORIZON_PUT] = "UPDATE tenants SET feed_horizon = GREATEST(feed_horizon, "
+                             "$2::bigint) WHERE id = $1",
+    [PGS_FEED_HORIZON_GET] = "SELECT feed_horizon FROM tenants WHERE id = $1",
+    [PGS_META_GET] = "SELECT value FROM meta WHERE key = $1",
+    [PGS_META_PUT] = "INSERT INTO meta (key, value) VALUES ($1, $2) "
+                     "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+
+    /* pgvector: the nearest rows by cosine distance, through the partition's HNSW index. $2 is
+     * the query vector, $7 how many. */
+    [PGS_MEMORY_SEARCH] = "SELECT key, 1 - (embedding <=> $2) FROM memories "
+                          "WHERE tenant_id = $1 AND" SELECTED "AND embedding IS NOT NULL "
+                          "ORDER BY embedding <=> $2 LIMIT $7::bigint",
+    /* A setting for the current transaction only (hnsw.ef_search, hnsw.iterative_scan). */
+    [PGS_SET_LOCAL] = "SELECT set_config($1, $2, true)",
+
+    /* Rate-limit overrides (postgres/ratelimit.c) and the embedding cache (postgres/embed.c). */
+    [PGS_RATELIMIT_PUT] = "INSERT INTO ratelimit_limits (tenant_id, endpoint, max_calls, "
+                          "window_ms, updated_at) VALUES ($1, $2, $3, $4, $5) "
+                          "ON CONFLICT (tenant_id, endpoint) DO UPDATE SET "
+                          "max_calls = EXCLUDED.max_calls, window_ms = EXCLUDED.window_ms, "
+                          "updated_at = EXCLUDED.updated_at",
+    [PGS_RATELIMIT_LIST] = "SELECT endpoint, max_calls, window_ms FROM ratelimit_limits "
+                           "WHERE tenant_id = $1 ORDER BY endpoint",
+    [PGS_RATELIMIT_DELETE] = "DELETE FROM ratelimit_limits WHERE tenant_id = $1 "
+                             "AND endpoint = $2",
+    /* $4: the hashes, one array; rows come back with their index in it. */
+    [PGS_EMBED_CACHE_GET] = "SELECT h.i, c.vector FROM unnest($4::bytea[]) WITH ORDINALITY "
+                            "AS h (hash, i) JOIN embed_cache c ON c.scope = $1 AND "
+                            "c.model = $2 AND c.dim = $3 AND c.hash = h.hash",
+    [PGS_EMBED_CACHE_PUT] = "INSERT INTO embed_cache (scope, model, dim, hash, vector, "
+                            "created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+
+    /* Embedding jobs (postgres/jobs.c; issue 7). Status 1 pending, 2 failed. Enqueue: the jobs of
+     * the tenant's memories just written with these seqs ($2, an array), due at once; a new
+     * text replaces a pending or failed job. */
+    [PGS_JOB_ENQUEUE] = "INSERT INTO embed_jobs (tenant_id, memory_key, status, attempts, "
+                        "run_after, created_at, updated_at) SELECT tenant_id, key, 1, 0, "
+                        "updated_at, updated_at, updated_at FROM memories WHERE tenant_id = $1 "
+                        "AND seq = ANY ($2::bigint[]) ON CONFLICT (tenant_id, memory_key) DO "
+                        "UPDATE SET status = 1, attempts = 0, run_after = EXCLUDED.run_after, "
+                        "claim = NULL, error = NULL, updated_at = EXCLUDED.updated_at",
+    [PGS_JOB_DROP] = "DELETE FROM embed_jobs WHERE tenant_id = $1 AND memory_key = "
+                     "(SELECT key FROM memories WHERE tenant_id = $1 AND id = $2)",
+    /* $1 claim, $2 now, $3 lease end, $4 limit: the longest-waiting due jobs of any tenant
+     * (workers serve them all). SKIP LOCKED: concurrent claimers, in other processes too,
+     * take disjoint jobs and never wait for each other. The memories' text and version come
+     * in the same round trip, by tenant. */
+    [PGS_JOB_CLAIM] = "WITH claimed AS (UPDATE embed_jobs SET claim = $1, run_after = $3, "
+                      "attempts = attempts + 1, updated_at = $2 WHERE (tenant_id, memory_key) "
+                      "IN (SELECT tenant_id, memory_key FROM embed_jobs WHERE status = 1 AND "
+                      "run_after <= $2 ORDER BY run_after, memory_key LIMIT $4 "
+                      "FOR UPDATE SKIP LOCKED) RETURNING tenant_id, memory_key, attempts) "
+                      "SELECT c.memory_key, m.version, c.attempts, m.tenant_id, m.id, m.text "
+                      "FROM claimed c JOIN memories m ON m.tenant_id = c.tenant_id AND "
+                      "m.key = c.memory_key ORDER BY m.tenant_id, c.memory_key",
+    /* $2 key, $3 version, $4 claim, $5 vector, $6 seq: only while the claim holds the job,
+     * which stays locked to the commit (no claim can take it meanwhile). */
+    [PGS_JOB_STORE] = "UPDATE memories SET embedding = $5, seq = $6 WHERE tenant_id = $1 AND "
+                      "key = $2 AND version = $3 AND EXISTS (SELECT 1 FROM embed_jobs WHERE "
+                      "tenant_id = $1 AND memory_key = $2 AND claim = $4 FOR UPDATE)",
+    [PGS_JOB_ACK] = "DELETE FROM embed_jobs WHERE tenant_id = $1 AND memory_key = $2 AND "
+                    "claim = $3",
+    /* The memory changed but kept its text: due again at $4, this claim not counted. */
+    [PGS_JOB_RELEASE] = "UPDATE embed_jobs SET claim = NULL, run_after = $4, "
+                        "attempts = attempts - 1, updated_at = $4 WHERE tenant_id = $1 AND "
+                        "memory_key = $2 AND claim = $3",
+    /* $4 now, $5 next attempt (0: failed for good), $6 error. */
+    [PGS_JOB_FAIL] = "UPDATE embed_jobs SET claim = NULL, status = CASE WHEN $5::bigint > 0 "
+                     "THEN 1 ELSE 2 END, run_after = $5, error = $6, updated_at = $4 "
+                     "WHERE tenant_id = $1 AND memory_key = $2 AND claim = $3",
+    /* $2 status (0 = any), $3 limit. */
+    [PGS_JOB_LIST] = "SELECT m.id, j.tenant_id, j.status, j.attempts, j.run_after, j.error, "
+                     "j.created_at, j.updated_at FROM embed_jobs j JOIN memories m "
+                     "ON m.tenant_id = j.tenant_id AND m.key = j.memory_key "
+                     "WHERE j.tenant_id = $1 AND ($2::int = 0 OR j.status = $2::int) "
+                     "ORDER BY j.memory_key LIMIT $3::bigint",
+    [PGS_JOB_RETRY_ONE] = "UPDATE embed_jobs SET status = 1, attempts = 0, run_after = $3, "
+                          "claim = NULL, updated_at = $3 WHERE tenant_id = $1 AND memory_key = "
+                          "(SELECT key FROM memories WHERE tenant_id = $1 AND id = $2)",
+    [PGS_JOB_RETRY_FAILED] = "UPDATE embed_jobs SET status = 1, attempts = 0, run_after = $2, "
+                             "claim = NULL, updated_at = $2 WHERE tenant_id = $1 AND status = 2",
+};
+
+const char *pgs_sql(enum pgs_stmt_id id)
+{
+    return sql[id];
+}

@@ -1,0 +1,133 @@
+/* The PostgreSQL backend: opening, closing, and its ops table. */
+#include "store/postgres/pg.h"
+#include "core/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void pgs_close(struct mn_store *st)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    if (!s)
+        return;
+    pgs_pool_close(&s->primary);
+    pgs_pool_close(&s->replica);
+    pgs_options_free(&s->opt);
+    free(s);
+}
+
+static const struct mn_store_ops *pgvector_ops(void);
+
+static int pgs_open(mn_db *db, const char *target, const mn_config *cfg, int *dim,
+                    struct mn_store **out)
+{
+    *out = NULL;
+    struct pgs_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return mn_seterr(db, MN_ENOMEM, "out of memory opening the PostgreSQL store");
+    s->base.ops = &mn_store_postgres;
+    s->base.db = db;
+    int rc = pgs_options_parse(db, target, &s->opt);
+    if (rc == MN_OK)
+        rc = pgs_pool_init(s, &s->primary, s->opt.conninfo, "the PostgreSQL primary");
+    if (rc == MN_OK && s->opt.read_conninfo) {
+        rc = pgs_pool_init(s, &s->replica, s->opt.read_conninfo, "the PostgreSQL read replica");
+        s->has_replica = rc == MN_OK;
+    }
+    if (rc == MN_OK)
+        rc = pgs_schema_prepare(s, cfg->embedder, dim);
+    if (rc == MN_OK && s->vector == PGS_VEC_PGVECTOR)
+        s->base.ops = pgvector_ops();
+    if (rc != MN_OK) {
+        pgs_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return MN_OK;
+}
+
+static int pgs_schema_version(struct mn_store *st, int *version)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    struct pgs_conn *c;
+    int rc = pgs_get(s, &s->primary, &c);
+    if (rc != MN_OK)
+        return rc;
+    rc = pgs_schema_version_on(s, c, version);
+    pgs_put(s, &s->primary, c);
+    return rc;
+}
+
+/* No file: the vector index of vector=local lives in memory and is rebuilt from the change
+ * feed when a handle opens (index/vindex.c). */
+static const char *pgs_file_path(struct mn_store *st)
+{
+    (void)st;
+    return NULL;
+}
+
+const struct mn_store_ops mn_store_postgres = {
+    .scheme = "postgres",
+    .open = pgs_open,
+    .close = pgs_close,
+    .schema_version = pgs_schema_version,
+    .tenant_insert = pgs_tenant_insert,
+    .tenant_get = pgs_tenant_get,
+    .tenant_list = pgs_tenant_list,
+    .tenant_list_unruled = pgs_tenant_list_unruled,
+    .policy_insert = pgs_policy_insert,
+    .policy_get = pgs_policy_get,
+    .policy_list = pgs_policy_list,
+    .policy_update = pgs_policy_update,
+    .policy_delete = pgs_policy_delete,
+    .actor_get = pgs_actor_get,
+    .identity_insert = pgs_identity_insert,
+    .identity_get = pgs_identity_get,
+    .identity_list = pgs_identity_list,
+    .identity_set_active = pgs_identity_set_active,
+    .identity_delete = pgs_identity_delete,
+    .memory_insert = pgs_memory_insert,
+    .memory_get = pgs_memory_get,
+    .memory_list = pgs_memory_list,
+    .memory_update = pgs_memory_update,
+    .memory_delete = pgs_memory_delete,
+    .memory_restore = pgs_memory_restore,
+    .memory_purge_expired = pgs_memory_purge_expired,
+    .memory_history = pgs_memory_history,
+    .memory_scan = pgs_memory_scan,
+    .memory_get_keys = pgs_memory_get_keys,
+    .seq_get = pgs_seq_get,
+    .memory_changes = pgs_memory_changes,
+    .memory_seqs = pgs_memory_seqs,
+    .feed_prune = pgs_feed_prune,
+    .feed_horizon = pgs_feed_horizon,
+    .file_path = pgs_file_path,
+    .meta_get = pgs_meta_get,
+    .meta_put = pgs_meta_put,
+    .ratelimit_limit_put = pgs_ratelimit_limit_put,
+    .ratelimit_limit_list = pgs_ratelimit_limit_list,
+    .ratelimit_limit_delete = pgs_ratelimit_limit_delete,
+    .embed_cache_get = pgs_embed_cache_get,
+    .embed_cache_put = pgs_embed_cache_put,
+    .embed_jobs_claim = pgs_embed_jobs_claim,
+    .embed_jobs_done = pgs_embed_jobs_done,
+    .embed_jobs_fail = pgs_embed_jobs_fail,
+    .embed_jobs_list = pgs_embed_jobs_list,
+    .embed_jobs_retry = pgs_embed_jobs_retry,
+};
+
+/* A database with pgvector columns: the same ops, and the server searches. */
+static struct mn_store_ops with_search;
+static pthread_once_t with_search_once = PTHREAD_ONCE_INIT;
+
+static void make_with_search(void)
+{
+    with_search = mn_store_postgres;
+    with_search.memory_search = pgs_memory_search;
+}
+
+static const struct mn_store_ops *pgvector_ops(void)
+{
+    pthread_once(&with_search_once, make_with_search);
+    return &with_search;
+}

@@ -1,0 +1,102 @@
+/* Tenants and actors in the PostgreSQL backend. */
+#include "store/postgres/pg.h"
+#include "store/notfound.h"
+#include "core/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int pgs_tenant_insert(struct mn_store *st, const mn_tenant *t, const mn_policy *policies,
+                      size_t npolicies)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    struct pgs_conn *c;
+    int rc = pgs_write_begin(s, &c, 0, NULL);
+    if (rc != MN_OK)
+        return rc;
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, t->id);
+    pgs_arg_text(&a, t->name);
+    pgs_arg_int(&a, t->created_at);
+    char taken[200];
+    snprintf(taken, sizeof taken, "a tenant named \"%.128s\" already exists; pick another name",
+             t->name);
+    rc = pgs_insert_unique(s, c, PGS_TENANT_INSERT, &a, "creating a tenant", taken);
+    for (size_t i = 0; rc == MN_OK && i < npolicies; i++)
+        rc = pgs_policy_insert_on(s, c, &policies[i]);
+    return pgs_write_end(s, c, rc);
+}
+
+int pgs_tenant_get(struct mn_store *st, const char *id_or_name, mn_tenant **out)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    int rc = pgs_query_one(s, PGS_TENANT_GET, &id_or_name, 1, &pgs_tenant_reader, (void **)out,
+                           "reading a tenant");
+    if (rc == MN_ENOTFOUND)
+        mn_seterr(s->base.db, rc, "no tenant has the id or name \"%.128s\"; `manushya tenant "
+                  "list` shows them", id_or_name);
+    return rc;
+}
+
+static int list_tenants(struct mn_store *st, enum pgs_stmt_id id, mn_tenant_list **out)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    mn_tenant_list *l = calloc(1, sizeof *l);
+    int rc = l ? pgs_query(s, id, NULL, 0, &pgs_tenant_reader, (void **)&l->items, &l->count,
+                           "listing tenants")
+               : mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing tenants");
+    if (rc != MN_OK) {
+        free(l);
+        l = NULL;
+    }
+    *out = l;
+    return rc;
+}
+
+int pgs_tenant_list(struct mn_store *st, mn_tenant_list **out)
+{
+    return list_tenants(st, PGS_TENANT_LIST, out);
+}
+
+int pgs_tenant_list_unruled(struct mn_store *st, mn_tenant_list **out)
+{
+    return list_tenants(st, PGS_TENANT_LIST_UNRULED, out);
+}
+
+int pgs_actor_get(struct mn_store *st, const char *tenant, const char *identity, mn_tenant **t,
+                  mn_identity **i, int64_t *policy_gen)
+{
+    static const int identity_columns = 4; /* where PGS_ACTOR_GET's identity columns start */
+    struct pgs_store *s = (struct pgs_store *)st;
+    *t = NULL;
+    *i = NULL;
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, tenant);
+    pgs_arg_text(&a, identity);
+    PGresult *res = NULL;
+    int rc = pgs_run_on(s, pgs_reads(s), PGS_ACTOR_GET, &a, &res, "reading the actor");
+    if (rc == MN_OK && PQntuples(res) == 0) {
+        rc = mn_store_no_tenant(s->base.db, tenant);
+    } else if (rc == MN_OK) {
+        *policy_gen = pgs_int(res, 0, 3);
+        *t = calloc(1, sizeof **t);
+        rc = *t && pgs_tenant_reader.read(s, res, 0, *t, NULL) > 0 ? MN_OK : MN_ENOMEM;
+        if (rc == MN_OK && identity && !PQgetisnull(res, 0, identity_columns)) {
+            *i = calloc(1, sizeof **i);
+            rc = *i && pgs_identity_reader.read(s, res, 0, *i, (void *)&identity_columns) > 0
+                 ? MN_OK : MN_ENOMEM;
+        } else if (rc == MN_OK && identity) {
+            rc = mn_store_no_identity(s->base.db, identity);
+        }
+        if (rc == MN_ENOMEM)
+            mn_seterr(s->base.db, rc, "out of memory reading an actor");
+    }
+    PQclear(res);
+    if (rc != MN_OK) {
+        mn_tenant_free(*t);
+        mn_identity_free(*i);
+        *t = NULL;
+        *i = NULL;
+    }
+    return rc;
+}

@@ -1,0 +1,226 @@
+/* Memories in the SQLite backend: writing and reading rows. Changes to existing rows (update,
+ * delete, restore, purge) are in sqlite/change.c. */
+#include "store/sqlite/sqlite.h"
+#include "core/error.h"
+#include "core/free.h"
+#include "core/handle.h"
+#include "core/json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Binds the parameters every memory query shares (see sqlite/sql.c). */
+static void bind_query(sqlite3_stmt *st, const char *tenant_id, const struct mn_store_query *q)
+{
+    sq_bind_text(st, 1, tenant_id);
+    sqlite3_bind_int(st, 3, (int)q->flags);
+    sqlite3_bind_int64(st, 4, q->now);
+    sq_bind_text(st, 5, q->type);
+    if (q->identity_id)
+        sq_bind_text(st, 6, q->identity_id);
+}
+
+static int metadata_matches(sqlite3_stmt *st, int col, const cJSON *filter)
+{
+    if (!filter)
+        return 1;
+    cJSON *meta = cJSON_Parse((const char *)sqlite3_column_text(st, col));
+    int yes = meta && mn_json_contains(meta, filter);
+    cJSON_Delete(meta);
+    return yes;
+}
+
+static int read_memory(sqlite3_stmt *st, void *item, void *ctx)
+{
+    const struct mn_store_query *q = ctx;
+    if (!metadata_matches(st, 6, q->metadata))
+        return 0;
+    return sq_memory_read(st, item, (q->flags & MN_WITH_EMBEDDING) != 0) == MN_OK ? 1
+                                                                                 : -MN_ENOMEM;
+}
+
+int sq_memory_insert(struct mn_store *st, const char *tenant_id, const struct mn_memory_row *rows,
+                     size_t n)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    int blob_bytes = s->base.db->dim * (int)sizeof(float);
+    struct sq_conn *c;
+    int64_t last = 0;
+    int rc = sq_write_begin(s, &c, (int64_t)n, &last);
+    if (rc != MN_OK)
+        return rc;
+    for (size_t i = 0; rc == MN_OK && i < n; i++) {
+        const struct mn_memory_row *r = &rows[i];
+        sqlite3_stmt *q = sq_stmt(s, c, SQ_MEMORY_INSERT);
+        if (!q) {
+            rc = MN_EBACKEND;
+            break;
+        }
+        sq_bind_text(q, 1, r->id);
+        sq_bind_text(q, 2, tenant_id);
+        sq_bind_text(q, 3, r->identity_id);
+        sq_bind_text(q, 4, r->text);
+        sq_bind_text(q, 5, r->type);
+        sq_bind_text(q, 6, r->metadata);
+        sqlite3_bind_double(q, 7, r->importance);
+        sqlite3_bind_int64(q, 8, r->version);
+        sqlite3_bind_int64(q, 9, r->created_at);
+        sqlite3_bind_int64(q, 10, r->updated_at);
+        sqlite3_bind_int64(q, 11, r->expires_at);
+        sqlite3_bind_int64(q, 12, last - (int64_t)n + 1 + (int64_t)i);
+        if (r->embedding)
+            sqlite3_bind_blob(q, 13, r->embedding, blob_bytes, SQLITE_STATIC);
+        rc = sq_exec(s, c, q, "adding a memory");
+        /* Asynchronous embedding (issue 7): the job commits with the memory, or neither. */
+        if (rc == MN_OK && r->embed_job)
+            rc = sq_job_enqueue(s, c, tenant_id, r->id, r->created_at);
+    }
+    rc = sq_write_end(s, c, rc);
+    if (rc == MN_OK)
+        sq_changed(s, tenant_id);
+    return rc;
+}
+
+int sq_memory_get(struct mn_store *st, const char *tenant_id, const char *id,
+                  const struct mn_store_query *q, mn_memory **out)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    struct sq_conn *c;
+    int rc = sq_conn_get(s, &c);
+    if (rc != MN_OK)
+        return rc;
+    sqlite3_stmt *stmt = sq_stmt(s, c, SQ_MEMORY_GET);
+    if (stmt) {
+        bind_query(stmt, tenant_id, q);
+        sq_bind_text(stmt, 2, id);
+        struct sq_reader r = { sizeof(mn_memory), read_memory, mn_memory_clear, (void *)q };
+        rc = sq_fetch_one(s, c, stmt, &r, (void **)out, "reading a memory");
+        if (rc == MN_ENOTFOUND)
+            mn_seterr(s->base.db, rc, "the tenant has no memory %s (or it is deleted or expired)",
+                      id);
+    }
+    sq_conn_put(s, c);
+    return stmt ? rc : MN_EBACKEND;
+}
+
+int sq_memory_list(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
+                   mn_memory_list **out)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    mn_memory_list *l = calloc(1, sizeof *l);
+    if (!l)
+        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
+    struct sq_conn *c;
+    int more = 0, rc = sq_conn_get(s, &c);
+    if (rc == MN_OK) {
+        sqlite3_stmt *stmt = sq_stmt(s, c, q->identity_id ? SQ_MEMORY_LIST_BY_IDENTITY
+                                                          : SQ_MEMORY_LIST);
+        if (stmt) {
+            bind_query(stmt, tenant_id, q);
+            /* "~" sorts after every id: the first page starts at the newest. */
+            sq_bind_text(stmt, 2, q->before_id ? q->before_id : "~");
+            struct sq_reader r = { sizeof(mn_memory), read_memory, mn_memory_clear, (void *)q };
+            rc = sq_collect(s, c, stmt, &r, (size_t)q->limit, (void **)&l->items, &l->count,
+                            &more, "listing memories");
+        } else {
+            rc = MN_EBACKEND;
+        }
+        sq_conn_put(s, c);
+    }
+    if (rc == MN_OK && more && l->count) {
+        l->next_cursor = strdup(l->items[l->count - 1].id);
+        if (!l->next_cursor)
+            rc = mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
+    }
+    if (rc != MN_OK) {
+        mn_memory_list_free(l);
+        l = NULL;
+    }
+    *out = l;
+    return rc;
+}
+
+int sq_memory_scan(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
+                   mn_scan_fn fn, void *ctx)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    int bytes = s->base.db->dim * (int)sizeof(float);
+    struct sq_conn *c;
+    int rc = sq_conn_get(s, &c);
+    if (rc != MN_OK)
+        return rc;
+    sqlite3_stmt *stmt = sq_stmt(s, c, q->identity_id ? SQ_MEMORY_SCAN_BY_IDENTITY
+                                                      : SQ_MEMORY_SCAN);
+    rc = stmt ? MN_OK : MN_EBACKEND;
+    if (stmt) {
+        bind_query(stmt, tenant_id, q);
+        sqlite3_bind_int(stmt, 7, q->metadata != NULL);
+    }
+    while (rc == MN_OK) {
+        int step = sqlite3_step(stmt);
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            rc = sq_fail(s, c->db, step, "searching memories");
+            break;
+        }
+        if (!metadata_matches(stmt, 2, q->metadata))
+            continue;
+        /* The blob points into SQLite's page (or its memory map): no copy. */
+        const void *vec = sqlite3_column_blob(stmt, 1);
+        if (sqlite3_column_bytes(stmt, 1) != bytes) {
+            rc = mn_seterr(s->base.db, MN_ECORRUPT, "%s: memory key %lld has an embedding of "
+                           "%d bytes, not %d; the database is damaged", s->path,
+                           (long long)sqlite3_column_int64(stmt, 0),
+                           sqlite3_column_bytes(stmt, 1), bytes);
+            break;
+        }
+        fn(ctx, sqlite3_column_int64(stmt, 0), vec);
+    }
+    if (stmt)
+        sqlite3_reset(stmt);
+    sq_conn_put(s, c);
+    return rc;
+}
+
+int sq_memory_get_keys(struct mn_store *st, const char *tenant_id, const int64_t *keys, size_t n,
+                       unsigned flags, int64_t now, mn_memory_list **out, size_t *which)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    mn_memory_list *l = calloc(1, sizeof *l);
+    if (!l || (n && !(l->items = calloc(n, sizeof *l->items)))) {
+        free(l);
+        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading search results");
+    }
+    struct sq_conn *c;
+    int rc = sq_conn_get(s, &c);
+    int got_conn = rc == MN_OK;
+    for (size_t i = 0; rc == MN_OK && i < n; i++) {
+        sqlite3_stmt *stmt = sq_stmt(s, c, SQ_MEMORY_GET_KEY);
+        if (!stmt) {
+            rc = MN_EBACKEND;
+            break;
+        }
+        sq_bind_text(stmt, 1, tenant_id);
+        sqlite3_bind_int64(stmt, 2, keys[i]);
+        sqlite3_bind_int(stmt, 3, (int)flags);
+        sqlite3_bind_int64(stmt, 4, now); /* checked again: an index may lag the store */
+        int step = sqlite3_step(stmt);
+        if (step == SQLITE_ROW) {
+            which[l->count] = i;
+            if (sq_memory_read(stmt, &l->items[l->count++], (flags & MN_WITH_EMBEDDING) != 0))
+                rc = mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading search results");
+        } else if (step != SQLITE_DONE) {
+            rc = sq_fail(s, c->db, step, "reading search results");
+        }
+        sqlite3_reset(stmt);
+    }
+    if (got_conn)
+        sq_conn_put(s, c);
+    if (rc != MN_OK) {
+        mn_memory_list_free(l);
+        l = NULL;
+    }
+    *out = l;
+    return rc;
+}

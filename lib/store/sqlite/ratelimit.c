@@ -1,0 +1,65 @@
+/* Rate-limit overrides in the SQLite backend: a tenant's own limits per endpoint (table
+ * ratelimit_limits, migration 004). Single statements: each is its own transaction. */
+#include "store/sqlite/sqlite.h"
+#include "store/notfound.h"
+#include "core/error.h"
+
+#include <stdlib.h>
+
+static int read_limit(sqlite3_stmt *st, void *item, void *ctx)
+{
+    (void)ctx;
+    mn_ratelimit_limit *l = item;
+    l->endpoint = sq_text(st, 0);
+    l->limit = sqlite3_column_int64(st, 1);
+    l->window_ms = sqlite3_column_int64(st, 2);
+    l->overridden = 1;
+    return l->endpoint ? 1 : -MN_ENOMEM;
+}
+
+static void clear_limit(void *item)
+{
+    free(((mn_ratelimit_limit *)item)->endpoint);
+}
+
+static const struct sq_reader limit_reader = {sizeof(mn_ratelimit_limit), read_limit,
+                                              clear_limit, NULL};
+
+int sq_ratelimit_limit_put(struct mn_store *st, const char *tenant_id, const char *endpoint,
+                           int64_t max_calls, int64_t window_ms, int64_t now)
+{
+    const char *texts[] = {tenant_id, endpoint};
+    const int64_t nums[] = {max_calls, window_ms, now};
+    return sq_write_one((struct sq_store *)st, SQ_RATELIMIT_PUT, texts, 2, nums, 3, NULL,
+                        "setting a rate limit");
+}
+
+int sq_ratelimit_limit_delete(struct mn_store *st, const char *tenant_id, const char *endpoint)
+{
+    const char *texts[] = {tenant_id, endpoint};
+    int changed = 0;
+    int rc = sq_write_one((struct sq_store *)st, SQ_RATELIMIT_DELETE, texts, 2, NULL, 0,
+                          &changed, "removing a rate limit");
+    if (rc == MN_OK && !changed)
+        rc = mn_store_no_limit(st->db, endpoint);
+    return rc;
+}
+
+int sq_ratelimit_limit_list(struct mn_store *st, const char *tenant_id,
+                            mn_ratelimit_limit_list **out)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    mn_ratelimit_limit_list *l = calloc(1, sizeof *l);
+    if (!l)
+        return mn_seterr(st->db, MN_ENOMEM, "out of memory");
+    void *items = NULL;
+    int rc = sq_query(s, SQ_RATELIMIT_LIST, &tenant_id, 1, &limit_reader, 0, &items, &l->count,
+                      "reading rate limits");
+    l->items = items;
+    if (rc != MN_OK) {
+        mn_ratelimit_limit_list_free(l);
+        l = NULL;
+    }
+    *out = l;
+    return rc;
+}

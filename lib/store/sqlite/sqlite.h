@@ -1,0 +1,226 @@
+/* Internals of the SQLite backend, shared by its files (sqlite_*.c). */
+#ifndef MN_STORE_SQLITE_H
+#define MN_STORE_SQLITE_H
+
+#include "store/store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+/* Every statement the backend runs, prepared once per connection (see sqlite/sql.c). */
+enum sq_stmt_id {
+    SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK, SQ_BUMP_SEQ,
+    SQ_TENANT_INSERT, SQ_TENANT_GET, SQ_TENANT_LIST, SQ_TENANT_LIST_UNRULED,
+    SQ_POLICY_INSERT, SQ_POLICY_GET, SQ_POLICY_LIST, SQ_POLICY_UPDATE, SQ_POLICY_DELETE,
+    SQ_POLICY_GEN_BUMP, SQ_ACTOR_GET,
+    SQ_IDENTITY_INSERT, SQ_IDENTITY_GET, SQ_IDENTITY_LIST, SQ_IDENTITY_SET_ACTIVE,
+    SQ_IDENTITY_DELETE, SQ_IDENTITY_DELETE_MEMORIES, SQ_IDENTITY_DELETE_HISTORY,
+    SQ_MEMORY_INSERT, SQ_MEMORY_GET, SQ_MEMORY_LIST, SQ_MEMORY_LIST_BY_IDENTITY,
+    SQ_MEMORY_UPDATE, SQ_HISTORY_INSERT, SQ_HISTORY_LIST,
+    SQ_MEMORY_SOFT_DELETE, SQ_MEMORY_HARD_DELETE, SQ_HISTORY_DELETE, SQ_MEMORY_RESTORE,
+    SQ_MEMORY_EXPIRED, SQ_MEMORY_SCAN, SQ_MEMORY_SCAN_BY_IDENTITY, SQ_MEMORY_GET_KEY,
+    SQ_SEQ_GET, SQ_MEMORY_CHANGES, SQ_MEMORY_SEQS, SQ_META_GET, SQ_META_PUT,
+    SQ_FEED_PRUNE, SQ_FEED_HORIZON_PUT, SQ_FEED_HORIZON_GET,
+    /* rate-limit overrides (sqlite/ratelimit.c) */
+    SQ_RATELIMIT_PUT, SQ_RATELIMIT_LIST, SQ_RATELIMIT_DELETE,
+    /* embedding cache (sqlite/embed.c) */
+    SQ_EMBED_CACHE_GET, SQ_EMBED_CACHE_PUT,
+    /* embedding jobs (sqlite/jobs.c; issue 7) */
+    SQ_JOB_ENQUEUE, SQ_JOB_DROP, SQ_JOB_CLAIM, SQ_JOB_CLAIMED, SQ_JOB_STORE, SQ_JOB_ACK,
+    SQ_JOB_RELEASE, SQ_JOB_FAIL, SQ_JOB_LIST, SQ_JOB_RETRY_ONE, SQ_JOB_RETRY_FAILED,
+    SQ__COUNT
+};
+
+struct sq_conn {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[SQ__COUNT];
+};
+
+struct sq_store {
+    struct mn_store base;
+    char *path;
+    int readonly;
+    int busy_ms;
+    int recognised;  /* passed sq_schema_prepare's checks: connections may switch it to WAL */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct sq_conn *conns;
+    int nconns;
+    int *idle;       /* stack of idle connection indexes */
+    int nidle;
+    /* The background checkpointer (sqlite/checkpoint.c). */
+    pthread_t ckpt_thread;
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cv;
+    struct sq_conn ckpt_conn;
+    int ckpt_started, ckpt_pending, ckpt_stop;
+};
+
+/* Starts the checkpointer of a read-write store; sq_checkpoint_attach hands it the WAL
+ * events of a new connection; sq_checkpoint_stop ends it (before the pool closes). */
+int sq_checkpoint_start(struct sq_store *s);
+void sq_checkpoint_attach(struct sq_store *s, sqlite3 *db);
+void sq_checkpoint_stop(struct sq_store *s);
+
+/* The pool: a connection belongs to one thread between get and put. */
+int sq_conn_get(struct sq_store *s, struct sq_conn **out);
+void sq_conn_put(struct sq_store *s, struct sq_conn *c);
+int sq_conn_open(struct sq_store *s, struct sq_conn *c);
+void sq_conn_close(struct sq_conn *c);
+
+/* The statement, reset and with its bindings cleared, or NULL after recording an error. */
+sqlite3_stmt *sq_stmt(struct sq_store *s, struct sq_conn *c, enum sq_stmt_id id);
+const char *sq_sql(enum sq_stmt_id id);
+
+/* Records the connection's last SQLite error as an MN_E* code with a message that says what
+ * was being done; returns the code. */
+int sq_fail(struct sq_store *s, sqlite3 *db, int src, const char *doing);
+
+/* Transactions: BEGIN IMMEDIATE (the write lock up front, so two writers never deadlock on an
+ * upgrade), COMMIT, ROLLBACK. sq_end commits when rc is MN_OK, else rolls back; returns rc or
+ * the commit's failure. */
+int sq_begin(struct sq_store *s, struct sq_conn *c);
+int sq_end(struct sq_store *s, struct sq_conn *c, int rc);
+/* Reserves n sequence numbers; *last receives the highest. Inside a transaction. */
+int sq_bump_seq(struct sq_store *s, struct sq_conn *c, int64_t n, int64_t *last);
+/* Runs a prepared statement that returns no rows. */
+int sq_exec(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *st, const char *doing);
+
+/* Reads rows into an array of public structs (mn_tenant, mn_identity, ...). read fills item
+ * from the current row and returns 1 to keep it, 0 to skip it (a filter), or -MN_E* on failure;
+ * clear frees what read allocated. */
+struct sq_reader {
+    size_t size;
+    int (*read)(sqlite3_stmt *st, void *item, void *ctx);
+    void (*clear)(void *item);
+    void *ctx;
+};
+extern const struct sq_reader sq_tenant_reader, sq_identity_reader, sq_history_reader,
+    sq_policy_reader;
+
+/* Steps q to the end, or until limit rows (0 = no limit) were kept; *more says whether another
+ * kept row followed. *items is a malloc'd array of *count structs. Resets q. */
+int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const struct sq_reader *r,
+               size_t limit, void **items, size_t *count, int *more, const char *doing);
+/* The first row as one malloc'd struct; MN_ENOTFOUND (with no message set) when there is none. */
+int sq_fetch_one(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const struct sq_reader *r,
+                 void **out, const char *doing);
+/* A whole read: takes a connection, binds texts[0..ntexts-1] to ?1.., collects the rows.
+ * sq_query_one: the first row as one malloc'd struct, MN_ENOTFOUND (no message) if none. */
+int sq_query(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
+             const struct sq_reader *r, size_t limit, void **items, size_t *count,
+             const char *doing);
+int sq_query_one(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
+                 const struct sq_reader *r, void **out, const char *doing);
+/* A whole write: refuses a read-only store, takes a connection, begins an IMMEDIATE
+ * transaction and reserves nseq sequence numbers (the last in *last_seq; nseq 0: none, and
+ * last_seq may be NULL). sq_write_end commits (rc == MN_OK) or rolls back,
+ * and gives the connection back; it returns rc or the commit's failure. */
+int sq_write_begin(struct sq_store *s, struct sq_conn **c, int64_t nseq, int64_t *last_seq);
+int sq_write_end(struct sq_store *s, struct sq_conn *c, int rc);
+/* A write of one statement, as sq_query is a read: refuses a read-only store, takes a
+ * connection, binds texts[0..ntexts-1] to ?1.. and nums after them, runs it; *changed (may be
+ * NULL) receives how many rows it changed. */
+int sq_write_one(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
+                 const int64_t *nums, int nnums, int *changed, const char *doing);
+
+/* Runs an INSERT; a taken unique key becomes MN_EEXISTS with the message taken. */
+int sq_insert_unique(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *st, const char *doing,
+                     const char *taken);
+/* A memory row (MEMORY_COLUMNS) into m; the embedding only when with_embedding. MN_ENOMEM. */
+int sq_memory_read(sqlite3_stmt *st, mn_memory *m, int with_embedding);
+
+/* Column helpers: a malloc'd copy of a text column (NULL for NULL). */
+char *sq_text(sqlite3_stmt *st, int col);
+/* Binds text, or NULL when v is NULL. */
+int sq_bind_text(sqlite3_stmt *st, int idx, const char *v);
+
+/* Schema: creates or migrates the database on c; reads or records the embedding dimension. */
+int sq_schema_prepare(struct sq_store *s, struct sq_conn *c, const char *embedder, int *dim);
+int sq_schema_version(struct sq_store *s, struct sq_conn *c, int *version);
+
+/* The backend's ops, by file. */
+int sq_tenant_insert(struct mn_store *st, const mn_tenant *t, const mn_policy *policies,
+                     size_t npolicies);
+int sq_policy_insert(struct mn_store *st, const mn_policy *p);
+/* Inserts p on c inside the caller's transaction, without advancing the generation. */
+int sq_policy_insert_on(struct sq_store *s, struct sq_conn *c, const mn_policy *p);
+int sq_policy_get(struct mn_store *st, const char *tenant_id, const char *id, mn_policy **out);
+int sq_policy_list(struct mn_store *st, const char *tenant_id, mn_policy_list **out);
+int sq_policy_update(struct mn_store *st, const mn_policy *p);
+int sq_policy_delete(struct mn_store *st, const char *tenant_id, const char *id);
+int sq_actor_get(struct mn_store *st, const char *tenant, const char *identity, mn_tenant **t,
+                 mn_identity **i, int64_t *policy_gen);
+int sq_tenant_get(struct mn_store *st, const char *id_or_name, mn_tenant **out);
+int sq_tenant_list(struct mn_store *st, mn_tenant_list **out);
+int sq_tenant_list_unruled(struct mn_store *st, mn_tenant_list **out);
+int sq_identity_insert(struct mn_store *st, const mn_identity *i);
+int sq_identity_get(struct mn_store *st, const char *tenant_id, const char *id_or_external,
+                    mn_identity **out);
+int sq_identity_list(struct mn_store *st, const char *tenant_id, mn_identity_list **out);
+int sq_identity_set_active(struct mn_store *st, const char *tenant_id, const char *id, int active,
+                           int64_t now);
+int sq_identity_delete(struct mn_store *st, const char *tenant_id, const char *id);
+int sq_memory_insert(struct mn_store *st, const char *tenant_id, const struct mn_memory_row *rows,
+                     size_t n);
+int sq_memory_get(struct mn_store *st, const char *tenant_id, const char *id,
+                  const struct mn_store_query *q, mn_memory **out);
+int sq_memory_list(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
+                   mn_memory_list **out);
+int sq_memory_update(struct mn_store *st, const char *tenant_id, const struct mn_memory_row *row,
+                     int64_t expected_version, const char *changed_by, const char *before,
+                     const char *after);
+int sq_memory_delete(struct mn_store *st, const char *tenant_id, const char *const *ids, size_t n,
+                     int mode, int64_t now);
+int sq_memory_restore(struct mn_store *st, const char *tenant_id, const char *id, int64_t now);
+int sq_memory_purge_expired(struct mn_store *st, const char *tenant_id, int64_t now,
+                            size_t *purged);
+int sq_memory_history(struct mn_store *st, const char *tenant_id, const char *id,
+                      mn_history **out);
+int sq_memory_scan(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
+                   mn_scan_fn fn, void *ctx);
+int sq_memory_get_keys(struct mn_store *st, const char *tenant_id, const int64_t *keys, size_t n,
+                       unsigned flags, int64_t now, mn_memory_list **out, size_t *which);
+/* The change feed (sqlite/feed.c). */
+int sq_seq_get(struct mn_store *st, int64_t *seq);
+int sq_memory_changes(struct mn_store *st, const char *tenant_id, int64_t after_seq,
+                      int64_t after_key, int64_t upto_seq, size_t limit, mn_change_fn fn,
+                      void *ctx);
+int sq_memory_seqs(struct mn_store *st, const char *tenant_id, int64_t upto_seq, mn_seq_fn fn,
+                   void *ctx);
+const char *sq_file_path(struct mn_store *st);
+int sq_meta_get(struct mn_store *st, const char *key, char **value);
+int sq_meta_put(struct mn_store *st, const char *key, const char *value);
+int sq_feed_prune(struct mn_store *st, const char *tenant_id, int64_t upto_seq);
+int sq_feed_horizon(struct mn_store *st, const char *tenant_id, int64_t *seq);
+/* Rate-limit overrides (sqlite/ratelimit.c). */
+int sq_ratelimit_limit_put(struct mn_store *st, const char *tenant_id, const char *endpoint,
+                           int64_t max_calls, int64_t window_ms, int64_t now);
+int sq_ratelimit_limit_list(struct mn_store *st, const char *tenant_id,
+                            mn_ratelimit_limit_list **out);
+int sq_ratelimit_limit_delete(struct mn_store *st, const char *tenant_id, const char *endpoint);
+/* The embedding cache (sqlite/embed.c). */
+int sq_embed_cache_get(struct mn_store *st, const char *scope, const char *model, int dim,
+                       const unsigned char *hashes, size_t n, float *out, unsigned char *hit);
+int sq_embed_cache_put(struct mn_store *st, const char *scope, const char *model, int dim,
+                       const unsigned char *hashes, size_t n, const float *vecs, int64_t now);
+/* Embedding jobs (sqlite/jobs.c; issue 7). sq_job_enqueue / sq_job_drop run inside the
+ * caller's transaction: the job of memory id (tenant) is (re)queued, or dropped. */
+int sq_job_enqueue(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
+                   const char *memory_id, int64_t now);
+int sq_job_drop(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
+                const char *memory_id);
+int sq_embed_jobs_claim(struct mn_store *st, const char *claim, int64_t now, int64_t lease_ms,
+                        size_t limit, struct mn_embed_task **out, size_t *n);
+int sq_embed_jobs_done(struct mn_store *st, const char *claim, const struct mn_embed_task *t,
+                       size_t n, const float *vecs, int64_t now, size_t *stored);
+int sq_embed_jobs_fail(struct mn_store *st, const char *claim, const struct mn_embed_task *t,
+                       size_t n, const char *error, const int64_t *next_at, int64_t now);
+int sq_embed_jobs_list(struct mn_store *st, const char *tenant_id, int status, int limit,
+                       mn_embed_job_list **out);
+int sq_embed_jobs_retry(struct mn_store *st, const char *tenant_id, const char *memory_id,
+                        int64_t now, size_t *retried);
+/* Tells the handle, after a commit, that the tenant's memories changed (an index follows). */
+void sq_changed(struct sq_store *s, const char *tenant_id);
+
+#endif

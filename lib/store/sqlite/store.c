@@ -1,0 +1,141 @@
+/* The SQLite backend: opening, closing, and its ops table. */
+#include "store/sqlite/sqlite.h"
+#include "core/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void sq_close(struct mn_store *st)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    if (!s)
+        return;
+    sq_checkpoint_stop(s);
+    for (int i = 0; i < s->nconns; i++)
+        sq_conn_close(&s->conns[i]);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->ckpt_mu);
+    pthread_cond_destroy(&s->ckpt_cv);
+    free(s->conns);
+    free(s->idle);
+    free(s->path);
+    free(s);
+}
+
+static int sq_open(mn_db *db, const char *target, const mn_config *cfg, int *dim,
+                   struct mn_store **out)
+{
+    *out = NULL;
+    if (!target || !*target)
+        return mn_seterr(db, MN_EINVAL, "the database URL names no file; give sqlite:PATH or a "
+                         "path");
+    struct stat sb;
+    int exists = stat(target, &sb) == 0;
+    if (exists && S_ISDIR(sb.st_mode))
+        return mn_seterr(db, MN_EINVAL, "%s is a directory; give the path of a database file",
+                         target);
+    if (!exists && (cfg->flags & (MN_OPEN_NOCREATE | MN_OPEN_READONLY)))
+        return mn_seterr(db, MN_ENOTFOUND, "%s does not exist (and the open was asked not to "
+                         "create it)", target);
+
+    struct sq_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return mn_seterr(db, MN_ENOMEM, "out of memory opening %s", target);
+    s->base.ops = &mn_store_sqlite;
+    s->base.db = db;
+    s->readonly = (cfg->flags & MN_OPEN_READONLY) != 0;
+    s->busy_ms = cfg->busy_timeout_ms;
+    /* Every connection to ":memory:" opens a database of its own: one connection, shared. */
+    s->nconns = strcmp(target, ":memory:") == 0 ? 1 : cfg->pool_size;
+    s->path = strdup(target);
+    s->conns = calloc((size_t)s->nconns, sizeof *s->conns);
+    s->idle = calloc((size_t)s->nconns, sizeof *s->idle);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_init(&s->ckpt_mu, NULL);
+    pthread_cond_init(&s->ckpt_cv, NULL);
+    if (!s->path || !s->conns || !s->idle) {
+        sq_close(&s->base);
+        return mn_seterr(db, MN_ENOMEM, "out of memory opening %s", target);
+    }
+    for (int i = s->nconns - 1; i >= 0; i--)
+        s->idle[s->nidle++] = i;
+    sq_checkpoint_start(s);
+
+    struct sq_conn *c;
+    int rc = sq_conn_get(s, &c);
+    if (rc == MN_OK) {
+        rc = sq_schema_prepare(s, c, cfg->embedder, dim);
+        sq_conn_put(s, c);
+    }
+    if (rc != MN_OK) {
+        sq_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return MN_OK;
+}
+
+static int sq_schema_version_op(struct mn_store *st, int *version)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    struct sq_conn *c;
+    int rc = sq_conn_get(s, &c);
+    if (rc != MN_OK)
+        return rc;
+    rc = sq_schema_version(s, c, version);
+    sq_conn_put(s, c);
+    return rc;
+}
+
+const struct mn_store_ops mn_store_sqlite = {
+    .scheme = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .schema_version = sq_schema_version_op,
+    .tenant_insert = sq_tenant_insert,
+    .tenant_get = sq_tenant_get,
+    .tenant_list = sq_tenant_list,
+    .tenant_list_unruled = sq_tenant_list_unruled,
+    .policy_insert = sq_policy_insert,
+    .policy_get = sq_policy_get,
+    .policy_list = sq_policy_list,
+    .policy_update = sq_policy_update,
+    .policy_delete = sq_policy_delete,
+    .actor_get = sq_actor_get,
+    .identity_insert = sq_identity_insert,
+    .identity_get = sq_identity_get,
+    .identity_list = sq_identity_list,
+    .identity_set_active = sq_identity_set_active,
+    .identity_delete = sq_identity_delete,
+    .memory_insert = sq_memory_insert,
+    .memory_get = sq_memory_get,
+    .memory_list = sq_memory_list,
+    .memory_update = sq_memory_update,
+    .memory_delete = sq_memory_delete,
+    .memory_restore = sq_memory_restore,
+    .memory_purge_expired = sq_memory_purge_expired,
+    .memory_history = sq_memory_history,
+    .memory_scan = sq_memory_scan,
+    .memory_get_keys = sq_memory_get_keys,
+    .seq_get = sq_seq_get,
+    .memory_changes = sq_memory_changes,
+    .memory_seqs = sq_memory_seqs,
+    .feed_prune = sq_feed_prune,
+    .feed_horizon = sq_feed_horizon,
+    .file_path = sq_file_path,
+    .meta_get = sq_meta_get,
+    .meta_put = sq_meta_put,
+    .ratelimit_limit_put = sq_ratelimit_limit_put,
+    .ratelimit_limit_list = sq_ratelimit_limit_list,
+    .ratelimit_limit_delete = sq_ratelimit_limit_delete,
+    .embed_cache_get = sq_embed_cache_get,
+    .embed_cache_put = sq_embed_cache_put,
+    .embed_jobs_claim = sq_embed_jobs_claim,
+    .embed_jobs_done = sq_embed_jobs_done,
+    .embed_jobs_fail = sq_embed_jobs_fail,
+    .embed_jobs_list = sq_embed_jobs_list,
+    .embed_jobs_retry = sq_embed_jobs_retry,
+};
