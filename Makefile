@@ -71,14 +71,14 @@ deps:
 
 $(B)/gen/migrations_sqlite.c: $(sort $(wildcard sql/sqlite/*.sql)) scripts/embed-sql.sh | deps-ok
 	@mkdir -p $(dir $@)
-	scripts/embed-sql.sh mn_sqlite_migrations $(sort $(wildcard sql/sqlite/*.sql)) > $@.tmp
+	scripts/embed-sql.sh mni_sqlite_migrations $(sort $(wildcard sql/sqlite/*.sql)) > $@.tmp
 	mv $@.tmp $@
 
 # The PostgreSQL backend's numbered migrations (sql/postgres/NNN_*.sql; tuning.sql is not one).
 PG_MIGRATIONS = $(sort $(wildcard sql/postgres/[0-9]*.sql))
 $(B)/gen/migrations_postgres.c: $(PG_MIGRATIONS) scripts/embed-sql.sh | deps-ok
 	@mkdir -p $(dir $@)
-	scripts/embed-sql.sh mn_postgres_migrations $(PG_MIGRATIONS) > $@.tmp
+	scripts/embed-sql.sh mni_postgres_migrations $(PG_MIGRATIONS) > $@.tmp
 	mv $@.tmp $@
 
 $(B)/obj/gen/%.o: $(B)/gen/%.c | deps-ok

@@ -187,10 +187,10 @@ typedef struct bp_call {
 } bp_call;
 
 typedef struct bp_engine {
-    mn_policyset *set;
+    mni_policyset *set;
     cJSON *claims;
     bp_call *calls;  /* BP_CALLS of them */
-    mn_dcache *cache;
+    mni_dcache *cache;
     const char *agent_id;
     int64_t now_ms;
 } bp_engine;
@@ -204,7 +204,7 @@ static double bp_cpu_now(void)
 
 static void bp_engine_free(bp_engine *e)
 {
-    mn_policyset_free(e->set);
+    mni_policyset_free(e->set);
     cJSON_Delete(e->claims);
     for (size_t c = 0; e->calls && c < BP_CALLS; c++) {
         cJSON_Delete(e->calls[c].ctx);
@@ -212,7 +212,7 @@ static void bp_engine_free(bp_engine *e)
             cJSON_Delete(e->calls[c].rq[i].data);
     }
     free(e->calls);
-    mn_dcache_free(e->cache);
+    mni_dcache_free(e->cache);
 }
 
 /* The set above compiled as the library compiles a tenant's policies, the calls, and an empty
@@ -221,17 +221,17 @@ static int bp_engine_init(bp_engine *e, const char *agent_id)
 {
     memset(e, 0, sizeof *e);
     e->agent_id = agent_id;
-    struct mn_policy_src src[BP_NPOLICIES];
+    struct mni_policy_src src[BP_NPOLICIES];
     char ids[BP_NPOLICIES][16], err[512];
     for (size_t i = 0; i < BP_NPOLICIES; i++) {
         snprintf(ids[i], sizeof ids[i], "bench-%02zu", i + 1);
-        src[i] = (struct mn_policy_src){ids[i], "agent", bp_policies[i].rule,
+        src[i] = (struct mni_policy_src){ids[i], "agent", bp_policies[i].rule,
                                         bp_policies[i].priority, 1};
     }
-    if (mn_policyset_compile(src, BP_NPOLICIES, &e->set, err, sizeof err) != MN_OK)
+    if (mni_policyset_compile(src, BP_NPOLICIES, &e->set, err, sizeof err) != MN_OK)
         return cli_error("bench: the policy set does not compile: %s", err);
     int ok = (e->claims = cJSON_Parse(BP_CLAIMS)) &&
-             (e->calls = calloc(BP_CALLS, sizeof *e->calls)) && (e->cache = mn_dcache_create(0, 0));
+             (e->calls = calloc(BP_CALLS, sizeof *e->calls)) && (e->cache = mni_dcache_create(0, 0));
     for (size_t c = 0; ok && c < BP_CALLS; c++) {
         bp_call *call = &e->calls[c];
         for (size_t i = 0; ok && i < BP_PER_CALL; i++) {
@@ -259,39 +259,39 @@ static int bp_engine_init(bp_engine *e, const char *agent_id)
 }
 
 static int bp_decide(const bp_engine *e, const bp_call *call, const bp_prepared *p,
-                     struct mn_verdict *v)
+                     struct mni_verdict *v)
 {
-    const struct mn_request rq = {e->agent_id, "agent", e->claims, p->action, "memory",
+    const struct mni_request rq = {e->agent_id, "agent", e->claims, p->action, "memory",
                                   p->data, call->ctx, e->now_ms};
-    return mn_policyset_decide(e->set, &rq, v) == MN_OK && v->allowed;
+    return mni_policyset_decide(e->set, &rq, v) == MN_OK && v->allowed;
 }
 
 /* Who asks in a call, keyed as the library keys it once per call (policy/decision_key.h): the
  * actor's and the context's parts made and interned as a scope of the cache. */
-static int bp_who(bp_engine *e, const bp_call *call, mn_dkey_who *who)
+static int bp_who(bp_engine *e, const bp_call *call, mni_dkey_who *who)
 {
-    return mn_dkey_who_init(who, e->cache, BP_TENANT, e->agent_id, "agent", BP_CLAIMS,
+    return mni_dkey_who_init(who, e->cache, BP_TENANT, e->agent_id, "agent", BP_CLAIMS,
                             call->ctx_text);
 }
 
 /* One decision through the cache, keyed and looked up by the library's own code as an API
  * check does (a denial's reason read for its error). Returns 1 when allowed. */
-static int bp_decide_cached(bp_engine *e, const bp_call *call, const mn_dkey_who *who,
+static int bp_decide_cached(bp_engine *e, const bp_call *call, const mni_dkey_who *who,
                             const bp_prepared *p, long *misses)
 {
-    mn_dkey key;
+    mni_dkey key;
     int allowed = 0;
-    char policy_id[64], reason[MN_DCACHE_REASON_MAX];
-    if (mn_dkey_build(&key, who, p->action, "memory", NULL, p->id, 1) == MN_OK &&
-        !mn_dkey_lookup(e->cache, &key, 1, e->now_ms, MN_DKEY_EXPLAIN_DENIALS, 1, &allowed,
+    char policy_id[64], reason[MNI_DCACHE_REASON_MAX];
+    if (mni_dkey_build(&key, who, p->action, "memory", NULL, p->id, 1) == MN_OK &&
+        !mni_dkey_lookup(e->cache, &key, 1, e->now_ms, MNI_DKEY_EXPLAIN_DENIALS, 1, &allowed,
                         policy_id, sizeof policy_id, reason, sizeof reason)) {
-        struct mn_verdict v;
+        struct mni_verdict v;
         allowed = bp_decide(e, call, p, &v);
-        mn_dcache_put(e->cache, key.parts, key.nparts, 1, e->now_ms, v.valid_until_ms, allowed,
+        mni_dcache_put(e->cache, key.parts, key.nparts, 1, e->now_ms, v.valid_until_ms, allowed,
                       v.policy_id, v.reason);
         (*misses)++;
     }
-    mn_dkey_release(&key);
+    mni_dkey_release(&key);
     return allowed;
 }
 
@@ -303,8 +303,8 @@ enum bp_mode { BP_UNCACHED, BP_CACHED, BP_CACHED_SINGLE };
 static long bp_pass(bp_engine *e, enum bp_mode mode, long *misses)
 {
     long allowed = 0;
-    struct mn_verdict v;
-    mn_dkey_who who = {0};
+    struct mni_verdict v;
+    mni_dkey_who who = {0};
     for (size_t c = 0; c < BP_CALLS; c++) {
         const bp_call *call = &e->calls[c];
         if (mode == BP_CACHED)
@@ -318,9 +318,9 @@ static long bp_pass(bp_engine *e, enum bp_mode mode, long *misses)
                 bp_who(e, call, &who);
             allowed += bp_decide_cached(e, call, &who, &call->rq[i], misses);
             if (mode == BP_CACHED_SINGLE)
-                mn_dkey_who_free(&who);
+                mni_dkey_who_free(&who);
         }
-        mn_dkey_who_free(&who);
+        mni_dkey_who_free(&who);
     }
     return allowed;
 }

@@ -181,7 +181,7 @@ int cli_bench_embed(cli_ctx *c, int argc, char **argv);
 /* Asynchronous embedding (issue 7): cli/cmd_worker.c, cli/cmd_jobs.c. */
 extern const cli_group cli_group_worker;
 extern const cli_group cli_group_jobs;
-/* "done", "pending", "failed" for an MN_EMBED_* status (cmd_jobs.c). */
+/* "done", "pending", "failed" for an MNI_EMBED_* status (cmd_jobs.c). */
 const char *cli_embed_status_name(int status);
 
 /* memory commands implemented outside cmd_memory.c (its table names them). */

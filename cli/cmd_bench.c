@@ -2,7 +2,7 @@
  * cmd_bench.c — manushya bench ingest: end-to-end ingest throughput through the public API
  * (texts embedded by the library, added in all-or-none batches), then search latency on what
  * was ingested. manushya bench ann: the standalone
- * vector index (mn_ann_*) on .fvecs/.ivecs files: build speed, memory, and recall@k, queries/s
+ * vector index (mni_ann_*) on .fvecs/.ivecs files: build speed, memory, and recall@k, queries/s
  * and latency for each ef. The other benchmarks have files of their own (bench_*.c) and are in
  * the table below. All print the parameters with the figures; they assert nothing.
  */
@@ -748,7 +748,7 @@ static const cli_cmd cmds[] = {
      "bench ann --base B.fvecs --queries Q.fvecs --truth T.ivecs [--k 10] [--m 16]\n"
      "          [--ef-construction 64] [--ef 10,20,40,80,160] [--threads N]\n"
      "          [--filter-selectivity P]",
-     "The standalone vector index (mn_ann_*, HNSW, inner product) on files in the standard ANN\n"
+     "The standalone vector index (mni_ann_*, HNSW, inner product) on files in the standard ANN\n"
      "formats: .fvecs/.ivecs, each vector an int32 dimension then that many float32/int32.\n"
      "Needs no database. Builds an index of the base vectors (keys = row numbers) with\n"
      "mn_ann_add_many from N threads (default 1), then for each ef of the list searches every\n"

@@ -21,29 +21,29 @@
 #include <string.h>
 
 struct set_ref {
-    mn_policyset *set;
+    mni_policyset *set;
     int refs;
 };
 
 struct set_entry {
-    char tenant_id[MN_UUID_LEN + 1];
+    char tenant_id[MNI_UUID_LEN + 1];
     int64_t gen;
     struct set_ref *ref;
 };
 
-struct mn_policy_sets {
+struct mni_policy_sets {
     pthread_mutex_t mu;
     struct set_entry *entries;
     size_t n, cap;
-    mn_dcache *decisions;  /* verdicts by request, tagged with the policy generation */
+    mni_dcache *decisions;  /* verdicts by request, tagged with the policy generation */
 };
 
-int mn_policy_sets_create(struct mn_policy_sets **out)
+int mni_policy_sets_create(struct mni_policy_sets **out)
 {
-    struct mn_policy_sets *ps = calloc(1, sizeof *ps);
+    struct mni_policy_sets *ps = calloc(1, sizeof *ps);
     if (!ps)
         return MN_ENOMEM;
-    ps->decisions = mn_dcache_create(MN_DCACHE_DEFAULT_CAPACITY, MN_DCACHE_DEFAULT_TTL_MS);
+    ps->decisions = mni_dcache_create(MNI_DCACHE_DEFAULT_CAPACITY, MNI_DCACHE_DEFAULT_TTL_MS);
     if (!ps->decisions) {
         free(ps);
         return MN_ENOMEM;
@@ -57,24 +57,24 @@ int mn_policy_sets_create(struct mn_policy_sets **out)
 static void unref(struct set_ref *r)
 {
     if (r && --r->refs == 0) {
-        mn_policyset_free(r->set);
+        mni_policyset_free(r->set);
         free(r);
     }
 }
 
-void mn_policy_sets_free(struct mn_policy_sets *ps)
+void mni_policy_sets_free(struct mni_policy_sets *ps)
 {
     if (!ps)
         return;
     for (size_t i = 0; i < ps->n; i++)
         unref(ps->entries[i].ref);
     free(ps->entries);
-    mn_dcache_free(ps->decisions);
+    mni_dcache_free(ps->decisions);
     pthread_mutex_destroy(&ps->mu);
     free(ps);
 }
 
-static struct set_entry *find(struct mn_policy_sets *ps, const char *tenant_id)
+static struct set_entry *find(struct mni_policy_sets *ps, const char *tenant_id)
 {
     for (size_t i = 0; i < ps->n; i++)
         if (strcmp(ps->entries[i].tenant_id, tenant_id) == 0)
@@ -89,18 +89,18 @@ static int load_set(mn_db *db, const char *tenant_id, struct set_ref **out)
     int rc = db->store->ops->policy_list(db->store, tenant_id, &l);
     if (rc != MN_OK)
         return rc;
-    struct mn_policy_src *src = calloc(l->count ? l->count : 1, sizeof *src);
+    struct mni_policy_src *src = calloc(l->count ? l->count : 1, sizeof *src);
     struct set_ref *ref = calloc(1, sizeof *ref);
     if (!src || !ref) {
-        rc = mn_seterr(db, MN_ENOMEM, "out of memory loading policies");
+        rc = mni_seterr(db, MN_ENOMEM, "out of memory loading policies");
     } else {
         for (size_t i = 0; i < l->count; i++)
-            src[i] = (struct mn_policy_src){ l->items[i].id, l->items[i].role, l->items[i].rule,
+            src[i] = (struct mni_policy_src){ l->items[i].id, l->items[i].role, l->items[i].rule,
                                              l->items[i].priority, l->items[i].active };
-        char err[MN_ERRMSG_MAX - 64];
-        rc = mn_policyset_compile(src, l->count, &ref->set, err, sizeof err);
+        char err[MNI_ERRMSG_MAX - 64];
+        rc = mni_policyset_compile(src, l->count, &ref->set, err, sizeof err);
         if (rc != MN_OK)
-            mn_seterr(db, rc, "the tenant's policies do not compile: %s", err);
+            mni_seterr(db, rc, "the tenant's policies do not compile: %s", err);
     }
     free(src);
     mn_policy_list_free(l);
@@ -117,7 +117,7 @@ static int load_set(mn_db *db, const char *tenant_id, struct set_ref **out)
  * back with release). */
 static int acquire(mn_db *db, const char *tenant_id, int64_t gen, struct set_ref **out)
 {
-    struct mn_policy_sets *ps = db->policy_sets;
+    struct mni_policy_sets *ps = db->policy_sets;
     int rc;
     pthread_mutex_lock(&ps->mu);
     struct set_entry *e = find(ps, tenant_id);
@@ -173,21 +173,21 @@ static void release(mn_db *db, struct set_ref *ref)
     pthread_mutex_unlock(&db->policy_sets->mu);
 }
 
-static void request_for(const struct mn_who *who, const char *action, const char *resource,
-                        const cJSON *data, struct mn_request *rq)
+static void request_for(const struct mni_who *who, const char *action, const char *resource,
+                        const cJSON *data, struct mni_request *rq)
 {
-    *rq = (struct mn_request){
+    *rq = (struct mni_request){
         .identity_id = who->identity->id, .role = who->identity->role, .claims = who->claims,
         .action = action, .resource = resource, .resource_data = data,
-        .context = who->context, .now_ms = mn_now_ms(),
+        .context = who->context, .now_ms = mni_now_ms(),
     };
 }
 
-int mn_access_key_prepare(mn_db *db, struct mn_who *who)
+int mni_access_key_prepare(mn_db *db, struct mni_who *who)
 {
     if (who->context && !(who->key_context = cJSON_PrintUnformatted(who->context)))
         return MN_ENOMEM;
-    return mn_dkey_who_init(&who->key, db->policy_sets->decisions, who->tenant->id,
+    return mni_dkey_who_init(&who->key, db->policy_sets->decisions, who->tenant->id,
                             who->identity->id, who->identity->role, who->identity->claims,
                             who->key_context);
 }
@@ -206,8 +206,8 @@ struct target {
  * particular, so it allows a list or search that then checks each memory, and nothing else. */
 struct decision {
     int allowed, partial;
-    char policy_id[MN_UUID_LEN + 1];
-    char reason[MN_DCACHE_REASON_MAX];
+    char policy_id[MNI_UUID_LEN + 1];
+    char reason[MNI_DCACHE_REASON_MAX];
 };
 
 /* The cache keeps one int per verdict: bit 0 allowed, bit 1 partial. */
@@ -217,23 +217,23 @@ struct decision {
 /* Decides with the set, the engine's way. A rule that fails to evaluate (a "when" past its
  * limits) denies, and is not cached (*cacheable 0): never allow by error. The engine's reason
  * names the rule and the failure. */
-static int decide_now(mn_db *db, const struct mn_who *who, const struct target *t,
+static int decide_now(mn_db *db, const struct mni_who *who, const struct target *t,
                       const struct set_ref *ref, int64_t now, struct decision *d,
-                      struct mn_verdict *v, int *cacheable)
+                      struct mni_verdict *v, int *cacheable)
 {
     cJSON *made = NULL;
     const cJSON *data = t->data;
     if (t->memory) {
         const mn_memory *m = t->memory;
-        made = mn_access_memory_json(m->id, m->identity_id, m->type, m->metadata, m->importance);
+        made = mni_access_memory_json(m->id, m->identity_id, m->type, m->metadata, m->importance);
         if (!made)
-            return mn_seterr(db, MN_ENOMEM, "out of memory deciding");
+            return mni_seterr(db, MN_ENOMEM, "out of memory deciding");
         data = made;
     }
-    struct mn_request rq;
+    struct mni_request rq;
     request_for(who, t->action, t->resource, data, &rq);
     rq.now_ms = now;
-    int ok = mn_policyset_decide(ref->set, &rq, v) == MN_OK;
+    int ok = mni_policyset_decide(ref->set, &rq, v) == MN_OK;
     cJSON_Delete(made);
     d->allowed = ok && v->allowed;
     d->partial = ok && v->allowed && v->partial;
@@ -246,46 +246,46 @@ static int decide_now(mn_db *db, const struct mn_who *who, const struct target *
 
 /* Decides with the tenant's current policies, through the handle's decision cache; a verdict
  * from the cache carries its policy id and reason as far as `explain` asks. */
-static int decide(mn_db *db, const struct mn_who *who, const struct target *t,
-                  enum mn_dkey_explain explain, struct decision *d)
+static int decide(mn_db *db, const struct mni_who *who, const struct target *t,
+                  enum mni_dkey_explain explain, struct decision *d)
 {
-    struct mn_policy_sets *ps = db->policy_sets;
-    int64_t gen = who->policy_gen, now = mn_now_ms();
-    mn_dkey key;
-    int rc = mn_dkey_build(&key, &who->key, t->action, t->resource, t->data,
+    struct mni_policy_sets *ps = db->policy_sets;
+    int64_t gen = who->policy_gen, now = mni_now_ms();
+    mni_dkey key;
+    int rc = mni_dkey_build(&key, &who->key, t->action, t->resource, t->data,
                            t->memory ? t->memory->id : NULL, t->memory ? t->memory->version : 0);
     if (rc != MN_OK) {
-        mn_dkey_release(&key);
-        return mn_seterr(db, rc, rc == MN_ENOMEM ? "out of memory deciding"
+        mni_dkey_release(&key);
+        return mni_seterr(db, rc, rc == MN_ENOMEM ? "out of memory deciding"
                          : "an action or resource name longer than %d bytes, or a bad memory id",
-                         MN_DKEY_NAME_MAX);
+                         MNI_DKEY_NAME_MAX);
     }
     const size_t nparts = key.nparts;
     int bits;
-    if (mn_dkey_lookup(ps->decisions, &key, (uint64_t)gen, now, explain, CACHED_ALLOWED, &bits,
+    if (mni_dkey_lookup(ps->decisions, &key, (uint64_t)gen, now, explain, CACHED_ALLOWED, &bits,
                        d->policy_id, sizeof d->policy_id, d->reason, sizeof d->reason)) {
         d->allowed = (bits & CACHED_ALLOWED) != 0;
         d->partial = (bits & CACHED_PARTIAL) != 0;
-        mn_dkey_release(&key);
+        mni_dkey_release(&key);
         return MN_OK;
     }
     struct set_ref *ref;
     rc = acquire(db, who->tenant->id, gen, &ref);
     if (rc == MN_OK) {
-        struct mn_verdict v = { 0 };
+        struct mni_verdict v = { 0 };
         int cacheable = 0;
         rc = decide_now(db, who, t, ref, now, d, &v, &cacheable);
         if (rc == MN_OK && cacheable)
-            mn_dcache_put(ps->decisions, key.parts, nparts, (uint64_t)gen, now, v.valid_until_ms,
+            mni_dcache_put(ps->decisions, key.parts, nparts, (uint64_t)gen, now, v.valid_until_ms,
                           (d->allowed ? CACHED_ALLOWED : 0) | (d->partial ? CACHED_PARTIAL : 0),
                           v.policy_id, v.reason);
         release(db, ref);
     }
-    mn_dkey_release(&key);
+    mni_dkey_release(&key);
     return rc;
 }
 
-int mn_access_decide(mn_db *db, const struct mn_who *who, const char *action,
+int mni_access_decide(mn_db *db, const struct mni_who *who, const char *action,
                      const char *resource, const cJSON *data, int *allowed, char **policy_id,
                      char **reason)
 {
@@ -295,32 +295,32 @@ int mn_access_decide(mn_db *db, const struct mn_who *who, const char *action,
         *reason = NULL;
     struct decision d = { .allowed = 1, .reason = "the tenant's system actor is trusted" };
     const struct target t = { action, resource, data, NULL };
-    int rc = who->identity ? decide(db, who, &t, MN_DKEY_EXPLAIN_ALL, &d) : MN_OK;
+    int rc = who->identity ? decide(db, who, &t, MNI_DKEY_EXPLAIN_ALL, &d) : MN_OK;
     if (rc != MN_OK)
         return rc;
     *allowed = d.allowed;
     if ((policy_id && d.policy_id[0] && !(*policy_id = strdup(d.policy_id))) ||
         (reason && !(*reason = strdup(d.reason)))) {
         free(policy_id ? *policy_id : NULL);
-        return mn_seterr(db, MN_ENOMEM, "out of memory");
+        return mni_seterr(db, MN_ENOMEM, "out of memory");
     }
     return MN_OK;
 }
 
-static int denied(mn_db *db, const struct mn_who *who, const char *action,
+static int denied(mn_db *db, const struct mni_who *who, const char *action,
                   const char *resource, const char *reason)
 {
-    return mn_seterr(db, MN_EDENIED, "identity \"%.128s\" (role %.64s) may not %s %s: %s",
+    return mni_seterr(db, MN_EDENIED, "identity \"%.128s\" (role %.64s) may not %s %s: %s",
                      who->identity->external_id, who->identity->role, action, resource, reason);
 }
 
-/* MN_OK when who may act on t, else MN_EDENIED (mn_access_check). */
-static int check(mn_db *db, const struct mn_who *who, const struct target *t)
+/* MN_OK when who may act on t, else MN_EDENIED (mni_access_check). */
+static int check(mn_db *db, const struct mni_who *who, const struct target *t)
 {
     if (!who->identity)
         return MN_OK;
     struct decision d;
-    int rc = decide(db, who, t, MN_DKEY_EXPLAIN_DENIALS, &d);
+    int rc = decide(db, who, t, MNI_DKEY_EXPLAIN_DENIALS, &d);
     if (rc == MN_OK && !d.allowed)
         rc = denied(db, who, t->action, t->resource, d.reason);
     /* Allowed only for resources that meet conditions, and none was named: a call on all of
@@ -332,14 +332,14 @@ static int check(mn_db *db, const struct mn_who *who, const struct target *t)
     return rc;
 }
 
-int mn_access_check(mn_db *db, const struct mn_who *who, const char *action,
+int mni_access_check(mn_db *db, const struct mni_who *who, const char *action,
                     const char *resource, const cJSON *data)
 {
     const struct target t = { action, resource, data, NULL };
     return check(db, who, &t);
 }
 
-int mn_access_begin(mn_db *db, struct mn_who *who, const char *action, int *per_memory)
+int mni_access_begin(mn_db *db, struct mni_who *who, const char *action, int *per_memory)
 {
     *per_memory = 0;
     who->listing = action;
@@ -348,14 +348,14 @@ int mn_access_begin(mn_db *db, struct mn_who *who, const char *action, int *per_
     struct decision act, read;
     const struct target listing = { action, "memory", NULL, NULL },
                         reading = { "read", "memory", NULL, NULL };
-    int rc = decide(db, who, &listing, MN_DKEY_EXPLAIN_DENIALS, &act);
+    int rc = decide(db, who, &listing, MNI_DKEY_EXPLAIN_DENIALS, &act);
     if (rc == MN_OK && !act.allowed)
         return denied(db, who, action, "memory", act.reason);
     /* Every memory shown must pass both the list (or search) and read policies. Two decisions
      * settle it for all of them when both allow and no policy of either looks at the memory;
      * otherwise each memory is decided. */
     if (rc == MN_OK)
-        rc = decide(db, who, &reading, MN_DKEY_EXPLAIN_NONE, &read);
+        rc = decide(db, who, &reading, MNI_DKEY_EXPLAIN_NONE, &read);
     if (rc != MN_OK)
         return rc;
     struct set_ref *ref;
@@ -364,13 +364,13 @@ int mn_access_begin(mn_db *db, struct mn_who *who, const char *action, int *per_
         return rc;
     const char *role = who->identity->role;
     *per_memory = act.partial || !read.allowed || read.partial ||
-                  mn_policyset_per_resource(ref->set, role, action, "memory") ||
-                  mn_policyset_per_resource(ref->set, role, "read", "memory");
+                  mni_policyset_per_resource(ref->set, role, action, "memory") ||
+                  mni_policyset_per_resource(ref->set, role, "read", "memory");
     release(db, ref);
     return MN_OK;
 }
 
-cJSON *mn_access_memory_json(const char *id, const char *identity_id, const char *type,
+cJSON *mni_access_memory_json(const char *id, const char *identity_id, const char *type,
                              const char *metadata, double importance)
 {
     cJSON *o = cJSON_CreateObject();
@@ -387,7 +387,7 @@ cJSON *mn_access_memory_json(const char *id, const char *identity_id, const char
     return o;
 }
 
-int mn_access_memory_check(mn_db *db, const struct mn_who *who, const char *action,
+int mni_access_memory_check(mn_db *db, const struct mni_who *who, const char *action,
                            const mn_memory *m)
 {
     const struct target t = { action, "memory", NULL, m };
@@ -395,26 +395,26 @@ int mn_access_memory_check(mn_db *db, const struct mn_who *who, const char *acti
 }
 
 /* 1 when who may both `action` (the list or search) and read the memory m. */
-static int shows(mn_db *db, const struct mn_who *who, const char *action, const mn_memory *m)
+static int shows(mn_db *db, const struct mni_who *who, const char *action, const mn_memory *m)
 {
     if (!who->identity)
         return 1;
     const struct target listing = { action, "memory", NULL, m },
                         reading = { "read", "memory", NULL, m };
     struct decision d = { 0 };
-    return decide(db, who, &listing, MN_DKEY_EXPLAIN_NONE, &d) == MN_OK && d.allowed &&
-           decide(db, who, &reading, MN_DKEY_EXPLAIN_NONE, &d) == MN_OK && d.allowed;
+    return decide(db, who, &listing, MNI_DKEY_EXPLAIN_NONE, &d) == MN_OK && d.allowed &&
+           decide(db, who, &reading, MNI_DKEY_EXPLAIN_NONE, &d) == MN_OK && d.allowed;
 }
 
 /* Hidden memories are freed where they stand and the rest close ranks. */
-void mn_access_filter_list(mn_db *db, const struct mn_who *who, mn_memory_list *l)
+void mni_access_filter_list(mn_db *db, const struct mni_who *who, mn_memory_list *l)
 {
     size_t kept = 0;
     for (size_t i = 0; i < l->count; i++) {
         if (shows(db, who, who->listing, &l->items[i]))
             l->items[kept++] = l->items[i];
         else
-            mn_memory_clear(&l->items[i]);
+            mni_memory_clear(&l->items[i]);
     }
     l->count = kept;
 }

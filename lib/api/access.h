@@ -1,48 +1,48 @@
 /* Access control of the API calls: every call made for an identity asks the tenant's policies
  * (lib/policy) first; the trusted system actor (no identity) is not asked. */
-#ifndef MN_API_ACCESS_H
-#define MN_API_ACCESS_H
+#ifndef MNI_API_ACCESS_H
+#define MNI_API_ACCESS_H
 
 #include "api/actor.h"
 
 /* MN_OK when who may perform action on resource (data: the resource as JSON, or NULL);
  * MN_EDENIED with the deciding policy and reason in mn_errmsg() otherwise. */
-int mn_access_check(mn_db *db, const struct mn_who *who, const char *action,
+int mni_access_check(mn_db *db, const struct mni_who *who, const char *action,
                     const char *resource, const cJSON *data);
 
 /* The same, as a verdict (for mn_policy_test): *allowed, and policy_id / reason malloc'd. */
-int mn_access_decide(mn_db *db, const struct mn_who *who, const char *action,
+int mni_access_decide(mn_db *db, const struct mni_who *who, const char *action,
                      const char *resource, const cJSON *data, int *allowed, char **policy_id,
                      char **reason);
 
 /* For list and search: checks that who may `action` memories at all, then says in
- * *per_memory whether each memory must still be checked, with mn_access_filter_list, for the
+ * *per_memory whether each memory must still be checked, with mni_access_filter_list, for the
  * action and for "read" (the action is kept in who->listing). */
-int mn_access_begin(mn_db *db, struct mn_who *who, const char *action, int *per_memory);
-/* MN_OK when who may `action` the memory m, else MN_EDENIED (as mn_access_check). */
-int mn_access_memory_check(mn_db *db, const struct mn_who *who, const char *action,
+int mni_access_begin(mn_db *db, struct mni_who *who, const char *action, int *per_memory);
+/* MN_OK when who may `action` the memory m, else MN_EDENIED (as mni_access_check). */
+int mni_access_memory_check(mn_db *db, const struct mni_who *who, const char *action,
                            const mn_memory *m);
 
-/* Drops from l, in place, the memories who may not see (see mn_access_begin); a failed
+/* Drops from l, in place, the memories who may not see (see mni_access_begin); a failed
  * decision counts as no. */
-void mn_access_filter_list(mn_db *db, const struct mn_who *who, mn_memory_list *l);
+void mni_access_filter_list(mn_db *db, const struct mni_who *who, mn_memory_list *l);
 
 /* Makes who->key, who asks as the decision cache keys it; the identity must be resolved.
- * MN_ENOMEM, or MN_OK. mn_who_resolve calls it. */
-int mn_access_key_prepare(mn_db *db, struct mn_who *who);
+ * MN_ENOMEM, or MN_OK. mni_who_resolve calls it. */
+int mni_access_key_prepare(mn_db *db, struct mni_who *who);
 
 /* The JSON a policy sees of a memory: {"id","identity_id","type","metadata","importance"};
  * NULL when out of memory. */
-cJSON *mn_access_memory_json(const char *id, const char *identity_id, const char *type,
+cJSON *mni_access_memory_json(const char *id, const char *identity_id, const char *type,
                              const char *metadata, double importance);
 
 /* Gives the default policies to the tenants that never had any: those of a database made
  * before policies existed, which would otherwise lock out every identity. mn_open calls it. */
-int mn_tenant_install_default_policies(mn_db *db);
+int mni_tenant_install_default_policies(mn_db *db);
 
 /* The handle's cache of compiled policy sets, one per tenant and policy generation. */
-struct mn_policy_sets;
-int mn_policy_sets_create(struct mn_policy_sets **out);
-void mn_policy_sets_free(struct mn_policy_sets *ps);
+struct mni_policy_sets;
+int mni_policy_sets_create(struct mni_policy_sets **out);
+void mni_policy_sets_free(struct mni_policy_sets *ps);
 
 #endif

@@ -1,6 +1,6 @@
 /* Who a call acts for: the actor resolved against the store, and the checks every call shares. */
-#ifndef MN_API_ACTOR_H
-#define MN_API_ACTOR_H
+#ifndef MNI_API_ACTOR_H
+#define MNI_API_ACTOR_H
 
 #include "manushya.h"
 #include "policy/decision_key.h"
@@ -8,7 +8,7 @@
 #include <cJSON.h>
 #include <stdint.h>
 
-struct mn_who {
+struct mni_who {
     mn_tenant *tenant;
     mn_identity *identity;  /* NULL for the tenant's system actor */
     cJSON *claims;          /* the identity's claims, parsed (NULL for the system actor) */
@@ -17,25 +17,25 @@ struct mn_who {
     const char *listing;    /* the list or search action being checked (api/access.c) */
     /* Who asks, as the decision cache keys it (policy/decision_key.h), made once per call for
      * every decision of the call (api/access.c); key_context: the context's JSON text. */
-    mn_dkey_who key;
+    mni_dkey_who key;
     char *key_context;
 };
 
 /* Resolves actor (tenant by id or name, identity by id or external_id). MN_EINVAL when actor
  * or its tenant is missing, MN_ENOTFOUND when one does not exist, MN_EDENIED when the
- * identity is deactivated. Release with mn_who_release (also after a failure). */
-int mn_who_resolve(mn_db *db, const mn_actor *actor, struct mn_who *who);
-void mn_who_release(struct mn_who *who);
+ * identity is deactivated. Release with mni_who_release (also after a failure). */
+int mni_who_resolve(mn_db *db, const mn_actor *actor, struct mni_who *who);
+void mni_who_release(struct mni_who *who);
 
 /* The identity id that owns a new memory: `owner` (id or external_id) if given, else the
  * actor's identity; *out is malloc'd. MN_EINVAL when the system actor names no owner. */
-int mn_who_owner(mn_db *db, const struct mn_who *who, const char *owner, char **out);
+int mni_who_owner(mn_db *db, const struct mni_who *who, const char *owner, char **out);
 
 /* The id of the identity named by id_or_external in the actor's tenant (for filters). */
-int mn_who_identity_id(mn_db *db, const struct mn_who *who, const char *id_or_external,
+int mni_who_identity_id(mn_db *db, const struct mni_who *who, const char *id_or_external,
                        char **out);
 
 /* MN_EINVAL naming `what` when p is NULL (a required argument). */
-int mn_require(mn_db *db, const void *p, const char *what);
+int mni_require(mn_db *db, const void *p, const char *what);
 
 #endif

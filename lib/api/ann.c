@@ -12,7 +12,7 @@
 #include <string.h>
 
 struct mn_ann {
-    mn_hnsw *h;
+    mni_hnsw *h;
     int dim;
 };
 
@@ -41,16 +41,16 @@ static int check_param(char *err, size_t errlen, const char *name, int v, int lo
                 v, lo, hi);
 }
 
-static mn_ann *wrap(mn_hnsw *h, char *err, size_t errlen, int *rc)
+static mn_ann *wrap(mni_hnsw *h, char *err, size_t errlen, int *rc)
 {
     mn_ann *a = malloc(sizeof *a);
     if (!a) {
-        mn_hnsw_free(h);
+        mni_hnsw_free(h);
         *rc = fail(err, errlen, MN_ENOMEM, "out of memory");
         return NULL;
     }
     a->h = h;
-    a->dim = mn_hnsw_dim(h);
+    a->dim = mni_hnsw_dim(h);
     *rc = MN_OK;
     return a;
 }
@@ -60,24 +60,24 @@ int mn_ann_create(int dim, const mn_ann_params *p, mn_ann **out, char *err, size
     if (!out)
         return fail(err, errlen, MN_EINVAL, "out is NULL");
     *out = NULL;
-    if (dim < 1 || dim > MN_HNSW_MAX_DIM)
+    if (dim < 1 || dim > MNI_HNSW_MAX_DIM)
         return fail(err, errlen, MN_EINVAL, "the dimension is %d: it must be 1 to %d", dim,
-                    MN_HNSW_MAX_DIM);
-    struct mn_hnsw_params hp = { 0, 0, 0, 0, 0 };
+                    MNI_HNSW_MAX_DIM);
+    struct mni_hnsw_params hp = { 0, 0, 0, 0, 0 };
     if (p) {
         int rc;
-        if ((rc = check_param(err, errlen, "m", p->m, 2, MN_HNSW_MAX_M)) ||
+        if ((rc = check_param(err, errlen, "m", p->m, 2, MNI_HNSW_MAX_M)) ||
             (rc = check_param(err, errlen, "ef_construction", p->ef_construction, 1,
-                              MN_HNSW_MAX_EF)) ||
-            (rc = check_param(err, errlen, "ef_search", p->ef_search, 1, MN_HNSW_MAX_EF)))
+                              MNI_HNSW_MAX_EF)) ||
+            (rc = check_param(err, errlen, "ef_search", p->ef_search, 1, MNI_HNSW_MAX_EF)))
             return rc;
         hp.m = p->m;
         hp.ef_construction = p->ef_construction;
         hp.ef_search = p->ef_search;
         hp.seed = p->seed;
     }
-    mn_hnsw *h = NULL;
-    int rc = mn_hnsw_create(dim, &hp, &h);
+    mni_hnsw *h = NULL;
+    int rc = mni_hnsw_create(dim, &hp, &h);
     if (rc != MN_OK)
         return fail(err, errlen, rc, rc == MN_ENOMEM ? "out of memory" : "bad parameters");
     *out = wrap(h, err, errlen, &rc);
@@ -88,18 +88,18 @@ void mn_ann_free(mn_ann *a)
 {
     if (!a)
         return;
-    mn_hnsw_free(a->h);
+    mni_hnsw_free(a->h);
     free(a);
 }
 
 int mn_ann_add(mn_ann *a, int64_t key, const float *vec)
 {
-    return a ? mn_hnsw_insert(a->h, key, vec) : MN_EINVAL;
+    return a ? mni_hnsw_insert(a->h, key, vec) : MN_EINVAL;
 }
 
 int mn_ann_update(mn_ann *a, int64_t key, const float *vec)
 {
-    return a ? mn_hnsw_update(a->h, key, vec) : MN_EINVAL;
+    return a ? mni_hnsw_update(a->h, key, vec) : MN_EINVAL;
 }
 
 int mn_ann_add_many(mn_ann *a, const int64_t *keys, const float *vecs, size_t n, int threads)
@@ -113,17 +113,17 @@ int mn_ann_add_many(mn_ann *a, const int64_t *keys, const float *vecs, size_t n,
     for (size_t i = 0; i < total; i++)
         if (!isfinite(vecs[i]))
             return MN_EINVAL;
-    return mn_hnsw_build(a->h, keys, vecs, n, threads);
+    return mni_hnsw_build(a->h, keys, vecs, n, threads);
 }
 
 int mn_ann_delete(mn_ann *a, int64_t key)
 {
-    return a ? mn_hnsw_delete(a->h, key) : MN_EINVAL;
+    return a ? mni_hnsw_delete(a->h, key) : MN_EINVAL;
 }
 
 int mn_ann_contains(const mn_ann *a, int64_t key)
 {
-    return a ? mn_hnsw_contains(a->h, key) : 0;
+    return a ? mni_hnsw_contains(a->h, key) : 0;
 }
 
 int mn_ann_search_filtered(const mn_ann *a, const float *q, size_t k, int ef,
@@ -138,15 +138,15 @@ int mn_ann_search_filtered(const mn_ann *a, const float *q, size_t k, int ef,
         if (!isfinite(q[i]))
             return MN_EINVAL;
     /* No more hits than there are vectors: a huge k allocates nothing it cannot fill. */
-    size_t live = mn_hnsw_count(a->h);
+    size_t live = mni_hnsw_count(a->h);
     size_t kk = k < live ? k : live;
     if (!kk)
         return MN_OK;
-    struct mn_hit stack[ANN_STACK_HITS], *hits = stack;
+    struct mni_hit stack[ANN_STACK_HITS], *hits = stack;
     if (kk > ANN_STACK_HITS && !(hits = malloc(kk * sizeof *hits)))
         return MN_ENOMEM;
     size_t m = 0;
-    int rc = mn_hnsw_search(a->h, q, kk, ef, accept, ctx, hits, &m);
+    int rc = mni_hnsw_search(a->h, q, kk, ef, accept, ctx, hits, &m);
     if (rc == MN_OK) {
         for (size_t i = 0; i < m; i++) {
             keys[i] = hits[i].key;
@@ -168,12 +168,12 @@ int mn_ann_search(const mn_ann *a, const float *q, size_t k, int ef, int64_t *ke
 
 size_t mn_ann_count(const mn_ann *a)
 {
-    return a ? mn_hnsw_count(a->h) : 0;
+    return a ? mni_hnsw_count(a->h) : 0;
 }
 
 size_t mn_ann_bytes(const mn_ann *a)
 {
-    return a ? mn_hnsw_bytes(a->h) + sizeof *a : 0;
+    return a ? mni_hnsw_bytes(a->h) + sizeof *a : 0;
 }
 
 int mn_ann_dim(const mn_ann *a)
@@ -195,7 +195,7 @@ int mn_ann_save(const mn_ann *a, const char *path, char *err, size_t errlen)
     if (!path || !*path)
         return fail(err, errlen, MN_EINVAL, "the path is %s", path ? "empty" : "NULL");
     errno = 0;
-    int rc = mn_hnsw_save(a->h, path, 0);
+    int rc = mni_hnsw_save(a->h, path, 0);
     int e = errno;
     if (rc == MN_EBACKEND)
         return fail(err, errlen, rc, "cannot write %s (through %s.tmp): %s", path, path,
@@ -212,9 +212,9 @@ int mn_ann_load(const char *path, mn_ann **out, char *err, size_t errlen)
     *out = NULL;
     if (!path || !*path)
         return fail(err, errlen, MN_EINVAL, "the path is %s", path ? "empty" : "NULL");
-    mn_hnsw *h = NULL;
+    mni_hnsw *h = NULL;
     errno = 0;
-    int rc = mn_hnsw_load(path, 0, &h, NULL);
+    int rc = mni_hnsw_load(path, 0, &h, NULL);
     int e = errno;
     switch (rc) {
     case MN_OK:

@@ -7,15 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-int mn_embed_texts(mn_db *db, const char *scope, const char *const *texts, size_t n,
+int mni_embed_texts(mn_db *db, const char *scope, const char *const *texts, size_t n,
                    float *out)
 {
     size_t small[64] = { 0 }, *lens = n <= 64 ? small : malloc(n * sizeof *lens);
     if (!lens)
-        return mn_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", n);
+        return mni_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", n);
     for (size_t i = 0; i < n; i++)
         lens[i] = strlen(texts[i]);
-    int rc = mn_embed_cached(db, scope, texts, lens, n, out);
+    int rc = mni_embed_cached(db, scope, texts, lens, n, out);
     if (lens != small)
         free(lens);
     return rc;
@@ -26,17 +26,17 @@ int mn_embed_many(mn_db *db, const char *const *texts, size_t n, float *out, int
     if (!db)
         return MN_EINVAL;
     if ((!texts && n) || !out)
-        return mn_seterr(db, MN_EINVAL, "mn_embed: %s is NULL", out ? "texts" : "out");
+        return mni_seterr(db, MN_EINVAL, "mn_embed: %s is NULL", out ? "texts" : "out");
     if (dim != db->dim)
-        return mn_seterr(db, MN_EINVAL, "mn_embed: dim is %d but the database embeds into %d "
+        return mni_seterr(db, MN_EINVAL, "mn_embed: dim is %d but the database embeds into %d "
                          "dimensions (mn_embed_dim)", dim, db->dim);
     for (size_t i = 0; i < n; i++) {
         if (!texts[i])
-            return mn_seterr(db, MN_EINVAL, "mn_embed: text %zu is NULL", i);
-        if (!mn_utf8_valid(texts[i], strlen(texts[i])))
-            return mn_seterr(db, MN_EINVAL, "mn_embed: text %zu is not valid UTF-8", i);
+            return mni_seterr(db, MN_EINVAL, "mn_embed: text %zu is NULL", i);
+        if (!mni_utf8_valid(texts[i], strlen(texts[i])))
+            return mni_seterr(db, MN_EINVAL, "mn_embed: text %zu is not valid UTF-8", i);
     }
-    return n ? mn_embed_texts(db, NULL, texts, n, out) : MN_OK; /* for no tenant */
+    return n ? mni_embed_texts(db, NULL, texts, n, out) : MN_OK; /* for no tenant */
 }
 
 int mn_embed(mn_db *db, const char *text, float *out, int dim)
@@ -49,8 +49,8 @@ int mn_embed_stats_get(mn_db *db, mn_embed_stats *out)
     if (!db)
         return MN_EINVAL;
     if (!out)
-        return mn_seterr(db, MN_EINVAL, "mn_embed_stats_get: out is NULL");
-    struct mn_embedder_stats es = {0};
+        return mni_seterr(db, MN_EINVAL, "mn_embed_stats_get: out is NULL");
+    struct mni_embedder_stats es = {0};
     if (db->embed_ops->stats)
         db->embed_ops->stats(db->embedder, &es);
     *out = (mn_embed_stats){

@@ -1,6 +1,6 @@
 /* Embedding through the handle's embedder. */
-#ifndef MN_API_EMBED_H
-#define MN_API_EMBED_H
+#ifndef MNI_API_EMBED_H
+#define MNI_API_EMBED_H
 
 #include "manushya.h"
 
@@ -8,7 +8,7 @@
 
 /* Embeds n NUL-terminated texts into out (n * mn_embed_dim(db) floats). scope: the tenant id
  * the texts are embedded for (the embedding cache keeps each tenant's apart), NULL for none. */
-int mn_embed_texts(mn_db *db, const char *scope, const char *const *texts, size_t n,
+int mni_embed_texts(mn_db *db, const char *scope, const char *const *texts, size_t n,
                    float *out);
 
 #endif

@@ -8,39 +8,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MN_FILTER_FLAGS (MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING)
+#define MNI_FILTER_FLAGS (MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING)
 
-static int query_from_filter(mn_db *db, const struct mn_who *who, const mn_filter *f,
-                             struct mn_query_owned *out)
+static int query_from_filter(mn_db *db, const struct mni_who *who, const mn_filter *f,
+                             struct mni_query_owned *out)
 {
     memset(out, 0, sizeof *out);
-    out->q.now = mn_now_ms();
+    out->q.now = mni_now_ms();
     if (!f)
         return MN_OK;
-    if (f->flags & ~(unsigned)MN_FILTER_FLAGS)
-        return mn_seterr(db, MN_EINVAL, "filter flags have unknown bits 0x%x; use MN_WITH_*",
-                         f->flags & ~(unsigned)MN_FILTER_FLAGS);
+    if (f->flags & ~(unsigned)MNI_FILTER_FLAGS)
+        return mni_seterr(db, MN_EINVAL, "filter flags have unknown bits 0x%x; use MN_WITH_*",
+                         f->flags & ~(unsigned)MNI_FILTER_FLAGS);
     out->q.flags = f->flags;
     if (f->type) {
-        int rc = mn_check_name(db, "the type filter", f->type, 64);
+        int rc = mni_check_name(db, "the type filter", f->type, 64);
         if (rc != MN_OK)
             return rc;
         out->q.type = f->type;
     }
     if (f->identity) {
-        int rc = mn_who_identity_id(db, who, f->identity, &out->identity_id);
+        int rc = mni_who_identity_id(db, who, f->identity, &out->identity_id);
         if (rc != MN_OK)
             return rc;
         out->q.identity_id = out->identity_id;
     }
     if (f->metadata) {
-        char err[MN_ERRMSG_MAX];
-        if (!mn_utf8_valid(f->metadata, strlen(f->metadata)))
-            return mn_seterr(db, MN_EINVAL, "the metadata filter is not valid UTF-8");
-        int rc = mn_json_object_parse(f->metadata, "the metadata filter", &out->metadata, err,
+        char err[MNI_ERRMSG_MAX];
+        if (!mni_utf8_valid(f->metadata, strlen(f->metadata)))
+            return mni_seterr(db, MN_EINVAL, "the metadata filter is not valid UTF-8");
+        int rc = mni_json_object_parse(f->metadata, "the metadata filter", &out->metadata, err,
                                       sizeof err);
         if (rc != MN_OK)
-            return mn_seterr(db, rc, "%s", err);
+            return mni_seterr(db, rc, "%s", err);
         /* An empty object contains nothing to test: every memory matches, so skip parsing. */
         if (out->metadata->child)
             out->q.metadata = out->metadata;
@@ -48,16 +48,16 @@ static int query_from_filter(mn_db *db, const struct mn_who *who, const mn_filte
     return MN_OK;
 }
 
-int mn_query_begin(mn_db *db, const mn_actor *actor, const char *action, const mn_filter *f,
-                   struct mn_who *who, struct mn_query_owned *q, int *per_memory)
+int mni_query_begin(mn_db *db, const mn_actor *actor, const char *action, const mn_filter *f,
+                   struct mni_who *who, struct mni_query_owned *q, int *per_memory)
 {
-    int rc = mn_who_resolve(db, actor, who);
+    int rc = mni_who_resolve(db, actor, who);
     if (rc == MN_OK)
-        rc = mn_access_begin(db, who, action, per_memory);
+        rc = mni_access_begin(db, who, action, per_memory);
     return rc == MN_OK ? query_from_filter(db, who, f, q) : rc;
 }
 
-void mn_query_release(struct mn_query_owned *o)
+void mni_query_release(struct mni_query_owned *o)
 {
     free(o->identity_id);
     cJSON_Delete(o->metadata);

@@ -11,11 +11,11 @@
 
 #include <stdlib.h>
 
-#define MN_EXTERNAL_ID_MAX 256
-#define MN_ROLE_MAX 64
+#define MNI_EXTERNAL_ID_MAX 256
+#define MNI_ROLE_MAX 64
 
 /* May who `action` the identity (id may be NULL for one not made yet)? */
-static int check_identity(mn_db *db, const struct mn_who *who, const char *action,
+static int check_identity(mn_db *db, const struct mni_who *who, const char *action,
                           const char *id, const char *external_id, const char *role)
 {
     if (!who->identity)
@@ -24,8 +24,8 @@ static int check_identity(mn_db *db, const struct mn_who *who, const char *actio
     int rc = data && (!id || cJSON_AddStringToObject(data, "id", id)) &&
              cJSON_AddStringToObject(data, "external_id", external_id) &&
              cJSON_AddStringToObject(data, "role", role)
-                 ? mn_access_check(db, who, action, "identity", data)
-                 : mn_seterr(db, MN_ENOMEM, "out of memory");
+                 ? mni_access_check(db, who, action, "identity", data)
+                 : mni_seterr(db, MN_ENOMEM, "out of memory");
     cJSON_Delete(data);
     return rc;
 }
@@ -36,29 +36,29 @@ int mn_identity_create(mn_db *db, const mn_actor *actor, const char *external_id
     if (!db)
         return MN_EINVAL;
     char *claims_json = NULL;
-    int rc = mn_check_name(db, "external_id", external_id, MN_EXTERNAL_ID_MAX);
+    int rc = mni_check_name(db, "external_id", external_id, MNI_EXTERNAL_ID_MAX);
     if (rc == MN_OK)
-        rc = mn_check_name(db, "role", role ? role : "agent", MN_ROLE_MAX);
+        rc = mni_check_name(db, "role", role ? role : "agent", MNI_ROLE_MAX);
     if (rc == MN_OK)
-        rc = mn_check_json_object(db, "claims", claims, &claims_json);
-    struct mn_who who = {0};
+        rc = mni_check_json_object(db, "claims", claims, &claims_json);
+    struct mni_who who = {0};
     if (rc == MN_OK)
-        rc = mn_who_resolve(db, actor, &who);
+        rc = mni_who_resolve(db, actor, &who);
     if (rc == MN_OK)
         rc = check_identity(db, &who, "create", NULL, external_id, role ? role : "agent");
     if (rc == MN_OK)
-        rc = mn_ratelimit_enforce(db, &who, "identity:create", 1);
+        rc = mni_ratelimit_enforce(db, &who, "identity:create", 1);
     if (rc == MN_OK) {
-        char id[MN_UUID_LEN + 1];
+        char id[MNI_UUID_LEN + 1];
         mn_identity i = { .id = id, .tenant_id = who.tenant->id, .external_id = (char *)external_id,
                           .role = (char *)(role ? role : "agent"), .claims = claims_json,
                           .active = 1 };
-        i.created_at = i.updated_at = mn_uuid7(id);
+        i.created_at = i.updated_at = mni_uuid7(id);
         rc = db->store->ops->identity_insert(db->store, &i);
         if (rc == MN_OK && out)
             rc = db->store->ops->identity_get(db->store, who.tenant->id, id, out);
     }
-    mn_who_release(&who);
+    mni_who_release(&who);
     free(claims_json);
     return rc;
 }
@@ -68,12 +68,12 @@ int mn_identity_get(mn_db *db, const mn_actor *actor, const char *id_or_external
 {
     if (!db)
         return MN_EINVAL;
-    struct mn_who who = {0};
-    int rc = mn_require(db, id_or_external_id, "the identity id or external_id");
+    struct mni_who who = {0};
+    int rc = mni_require(db, id_or_external_id, "the identity id or external_id");
     if (rc == MN_OK)
-        rc = mn_require(db, out, "out");
+        rc = mni_require(db, out, "out");
     if (rc == MN_OK)
-        rc = mn_who_resolve(db, actor, &who);
+        rc = mni_who_resolve(db, actor, &who);
     if (rc == MN_OK)
         rc = db->store->ops->identity_get(db->store, who.tenant->id, id_or_external_id, out);
     if (rc == MN_OK &&
@@ -81,7 +81,7 @@ int mn_identity_get(mn_db *db, const mn_actor *actor, const char *id_or_external
         mn_identity_free(*out);
         *out = NULL;
     }
-    mn_who_release(&who);
+    mni_who_release(&who);
     return rc;
 }
 
@@ -89,15 +89,15 @@ int mn_identity_list_all(mn_db *db, const mn_actor *actor, mn_identity_list **ou
 {
     if (!db)
         return MN_EINVAL;
-    struct mn_who who = {0};
-    int rc = mn_require(db, out, "out");
+    struct mni_who who = {0};
+    int rc = mni_require(db, out, "out");
     if (rc == MN_OK)
-        rc = mn_who_resolve(db, actor, &who);
+        rc = mni_who_resolve(db, actor, &who);
     if (rc == MN_OK)
-        rc = mn_access_check(db, &who, "list", "identity", NULL);
+        rc = mni_access_check(db, &who, "list", "identity", NULL);
     if (rc == MN_OK)
         rc = db->store->ops->identity_list(db->store, who.tenant->id, out);
-    mn_who_release(&who);
+    mni_who_release(&who);
     return rc;
 }
 
@@ -107,11 +107,11 @@ static int change_identity(mn_db *db, const mn_actor *actor, const char *id_or_e
 {
     if (!db)
         return MN_EINVAL;
-    struct mn_who who = {0};
+    struct mni_who who = {0};
     mn_identity *target = NULL;
-    int rc = mn_require(db, id_or_external_id, "the identity id or external_id");
+    int rc = mni_require(db, id_or_external_id, "the identity id or external_id");
     if (rc == MN_OK)
-        rc = mn_who_resolve(db, actor, &who);
+        rc = mni_who_resolve(db, actor, &who);
     if (rc == MN_OK)
         rc = db->store->ops->identity_get(db->store, who.tenant->id, id_or_external_id, &target);
     if (rc == MN_OK)
@@ -119,11 +119,11 @@ static int change_identity(mn_db *db, const mn_actor *actor, const char *id_or_e
                             target->external_id, target->role);
     if (rc == MN_OK && deactivate)
         rc = db->store->ops->identity_set_active(db->store, who.tenant->id, target->id, 0,
-                                                 mn_now_ms());
+                                                 mni_now_ms());
     else if (rc == MN_OK)
         rc = db->store->ops->identity_delete(db->store, who.tenant->id, target->id);
     mn_identity_free(target);
-    mn_who_release(&who);
+    mni_who_release(&who);
     return rc;
 }
 

@@ -21,15 +21,15 @@ int mn_jsonlogic_apply(const char *rule, const char *data, char **result, char *
     cJSON *datum = NULL;
     if (data && !(datum = cJSON_Parse(data)))
         return fail(err, errlen, MN_EINVAL, "the data is not valid JSON");
-    mn_jl *compiled = NULL;
+    mni_jl *compiled = NULL;
     cJSON *value = NULL;
-    int rc = mn_jl_compile_text(rule, &compiled, err, errlen);
+    int rc = mni_jl_compile_text(rule, &compiled, err, errlen);
     if (rc == MN_OK)
-        rc = mn_jl_eval(compiled, datum, &value, err, errlen);
+        rc = mni_jl_eval(compiled, datum, &value, err, errlen);
     if (rc == MN_OK && !(*result = cJSON_PrintUnformatted(value)))
         rc = fail(err, errlen, MN_ENOMEM, "out of memory printing the result");
     cJSON_Delete(value);
     cJSON_Delete(datum);
-    mn_jl_free(compiled);
+    mni_jl_free(compiled);
     return rc;
 }

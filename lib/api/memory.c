@@ -16,14 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MN_TYPE_MAX 64
-#define MN_LIST_DEFAULT 50
-#define MN_LIST_MAX 1000
+#define MNI_TYPE_MAX 64
+#define MNI_LIST_DEFAULT 50
+#define MNI_LIST_MAX 1000
 
 /* What an add keeps while it prepares rows: the strings it made for them. */
 struct pending {
-    struct mn_memory_row *rows;
-    char (*ids)[MN_UUID_LEN + 1];
+    struct mni_memory_row *rows;
+    char (*ids)[MNI_UUID_LEN + 1];
     char **owners, **metadata;
     float *vectors;
     size_t n;
@@ -43,36 +43,36 @@ static void pending_free(struct pending *p)
 }
 
 /* Checks one input and fills its row, except the embedding of text the embedder must do. */
-static int prepare_row(mn_db *db, const struct mn_who *who, const mn_memory_input *in,
+static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_input *in,
                        struct pending *p, size_t i, int64_t now)
 {
-    struct mn_memory_row *r = &p->rows[i];
-    int rc = mn_check_text(db, "text", in->text, db->cfg.max_text_bytes);
+    struct mni_memory_row *r = &p->rows[i];
+    int rc = mni_check_text(db, "text", in->text, db->cfg.max_text_bytes);
     if (rc == MN_OK && in->type)
-        rc = mn_check_name(db, "type", in->type, MN_TYPE_MAX);
+        rc = mni_check_name(db, "type", in->type, MNI_TYPE_MAX);
     if (rc == MN_OK && in->has_importance)
-        rc = mn_check_importance(db, "importance", in->importance);
+        rc = mni_check_importance(db, "importance", in->importance);
     if (rc == MN_OK && in->ttl_days < 0)
-        rc = mn_seterr(db, MN_EINVAL, "ttl_days is %d; give a number of days >= 1, or 0 for "
+        rc = mni_seterr(db, MN_EINVAL, "ttl_days is %d; give a number of days >= 1, or 0 for "
                        "no expiry", in->ttl_days);
     if (rc == MN_OK)
-        rc = mn_check_json_object(db, "metadata", in->metadata, &p->metadata[i]);
+        rc = mni_check_json_object(db, "metadata", in->metadata, &p->metadata[i]);
     if (rc == MN_OK && in->embedding)
-        rc = mn_check_vector(db, "embedding", in->embedding, in->dim,
+        rc = mni_check_vector(db, "embedding", in->embedding, in->dim,
                              p->vectors + i * (size_t)db->dim);
     if (rc == MN_OK && !in->embedding && in->dim)
-        rc = mn_seterr(db, MN_EINVAL, "dim is %d but embedding is NULL", in->dim);
+        rc = mni_seterr(db, MN_EINVAL, "dim is %d but embedding is NULL", in->dim);
     /* An import names the same owner line after line: look it up once per run. */
     if (rc == MN_OK && i > 0 && in->identity && in[-1].identity &&
         strcmp(in->identity, in[-1].identity) == 0)
         rc = (p->owners[i] = strdup(p->owners[i - 1])) ? MN_OK
-             : mn_seterr(db, MN_ENOMEM, "out of memory");
+             : mni_seterr(db, MN_ENOMEM, "out of memory");
     else if (rc == MN_OK)
-        rc = mn_who_owner(db, who, in->identity, &p->owners[i]);
+        rc = mni_who_owner(db, who, in->identity, &p->owners[i]);
     if (rc != MN_OK)
         return rc;
-    if (mn_uuid7(p->ids[i]) < 0)
-        return mn_seterr(db, MN_ERROR, "the system gave no randomness for a new id");
+    if (mni_uuid7(p->ids[i]) < 0)
+        return mni_seterr(db, MN_ERROR, "the system gave no randomness for a new id");
     r->id = p->ids[i];
     r->identity_id = p->owners[i];
     r->text = in->text;
@@ -81,7 +81,7 @@ static int prepare_row(mn_db *db, const struct mn_who *who, const mn_memory_inpu
     r->importance = in->has_importance ? in->importance : 0.5;
     r->version = 1;
     r->created_at = r->updated_at = now;
-    r->expires_at = in->ttl_days > 0 ? now + in->ttl_days * MN_MS_PER_DAY : 0;
+    r->expires_at = in->ttl_days > 0 ? now + in->ttl_days * MNI_MS_PER_DAY : 0;
     r->embedding = p->vectors + i * (size_t)db->dim;
     /* Asynchronous embedding (issue 7): a text without a vector goes with its job. */
     if (db->cfg.embed_async && !in->embedding) {
@@ -104,12 +104,12 @@ static int embed_missing(mn_db *db, const char *scope, const mn_memory_input *in
     const char **texts = malloc(unembedded * sizeof *texts);
     float *out = texts ? malloc(unembedded * (size_t)db->dim * sizeof *out) : NULL;
     int rc = out ? MN_OK
-             : mn_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", unembedded);
+             : mni_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", unembedded);
     if (rc == MN_OK) {
         for (size_t i = 0, j = 0; i < p->n; i++)
             if (!in[i].embedding)
                 texts[j++] = in[i].text;
-        rc = mn_embed_texts(db, scope, texts, unembedded, out);
+        rc = mni_embed_texts(db, scope, texts, unembedded, out);
     }
     for (size_t i = 0, j = 0; rc == MN_OK && i < p->n; i++)
         if (!in[i].embedding)
@@ -122,7 +122,7 @@ static int embed_missing(mn_db *db, const char *scope, const mn_memory_input *in
 
 /* Whether two new memories look the same to a policy (owner, type, metadata, importance): a
  * batch decides once for a run of them. */
-static int alike(const struct mn_memory_row *a, const struct mn_memory_row *b)
+static int alike(const struct mni_memory_row *a, const struct mni_memory_row *b)
 {
     return a->importance == b->importance && strcmp(a->identity_id, b->identity_id) == 0 &&
            strcmp(a->type, b->type) == 0 && strcmp(a->metadata, b->metadata) == 0;
@@ -130,12 +130,12 @@ static int alike(const struct mn_memory_row *a, const struct mn_memory_row *b)
 
 /* May who create this memory? Its owner, type, metadata and importance are what policies look
  * at; not its id, which nobody knew before: so memories alike share one cached decision. */
-static int check_create(mn_db *db, const struct mn_who *who, const struct mn_memory_row *r)
+static int check_create(mn_db *db, const struct mni_who *who, const struct mni_memory_row *r)
 {
-    cJSON *data = mn_access_memory_json(NULL, r->identity_id, r->type, r->metadata,
+    cJSON *data = mni_access_memory_json(NULL, r->identity_id, r->type, r->metadata,
                                         r->importance);
-    int rc = data ? mn_access_check(db, who, "create", "memory", data)
-                  : mn_seterr(db, MN_ENOMEM, "out of memory");
+    int rc = data ? mni_access_check(db, who, "create", "memory", data)
+                  : mni_seterr(db, MN_ENOMEM, "out of memory");
     cJSON_Delete(data);
     return rc;
 }
@@ -143,9 +143,9 @@ static int check_create(mn_db *db, const struct mn_who *who, const struct mn_mem
 /* Resolves the actor into *who (the caller releases it), then checks, embeds and stores the
  * n inputs in one transaction. */
 static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in, size_t n,
-                    int batch, struct pending *p, size_t *failed, struct mn_who *who)
+                    int batch, struct pending *p, size_t *failed, struct mni_who *who)
 {
-    int rc = mn_who_resolve(db, actor, who);
+    int rc = mni_who_resolve(db, actor, who);
     p->n = n;
     p->rows = calloc(n, sizeof *p->rows);
     p->ids = calloc(n, sizeof *p->ids);
@@ -153,8 +153,8 @@ static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
     p->metadata = calloc(n, sizeof *p->metadata);
     p->vectors = malloc(n * (size_t)db->dim * sizeof *p->vectors);
     if (rc == MN_OK && (!p->rows || !p->ids || !p->owners || !p->metadata || !p->vectors))
-        rc = mn_seterr(db, MN_ENOMEM, "out of memory preparing %zu memories", n);
-    int64_t now = mn_now_ms();
+        rc = mni_seterr(db, MN_ENOMEM, "out of memory preparing %zu memories", n);
+    int64_t now = mni_now_ms();
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
         rc = prepare_row(db, who, &in[i], p, i, now);
         if (rc == MN_OK && who->identity && !(i > 0 && alike(&p->rows[i], &p->rows[i - 1])))
@@ -163,25 +163,25 @@ static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
             *failed = i;
             /* Only a failure pays for naming the input. */
             if (batch)
-                mn_errprefix(db, "memory %zu: ", i);
+                mni_errprefix(db, "memory %zu: ", i);
         }
     }
     /* Rate limit: counted once the batch is known good and allowed; a batch of n counts n. */
     if (rc == MN_OK)
-        rc = mn_ratelimit_enforce(db, who, "memory:create", (int64_t)n);
+        rc = mni_ratelimit_enforce(db, who, "memory:create", (int64_t)n);
     if (rc == MN_OK)
         rc = embed_missing(db, who->tenant->id, in, p);
     if (rc == MN_OK)
         rc = db->store->ops->memory_insert(db->store, who->tenant->id, p->rows, n);
     if (rc == MN_OK && db->cfg.embed_async)
-        mn_jobs_wake(db);
+        mni_jobs_wake(db);
     return rc;
 }
 
 static int get_by_id(mn_db *db, const char *tenant_id, const char *id, unsigned flags,
                      mn_memory **out)
 {
-    struct mn_store_query q = { .flags = flags, .now = mn_now_ms() };
+    struct mni_store_query q = { .flags = flags, .now = mni_now_ms() };
     return db->store->ops->memory_get(db->store, tenant_id, id, &q, out);
 }
 
@@ -189,16 +189,16 @@ int mn_memory_add(mn_db *db, const mn_actor *actor, const mn_memory_input *in, m
 {
     if (!db)
         return MN_EINVAL;
-    int rc = mn_require(db, in, "the memory input");
+    int rc = mni_require(db, in, "the memory input");
     if (rc != MN_OK)
         return rc;
     struct pending p = {0};
-    struct mn_who who = {0};
+    struct mni_who who = {0};
     size_t failed;
     rc = add_rows(db, actor, in, 1, 0, &p, &failed, &who);
     if (rc == MN_OK && out)
         rc = get_by_id(db, who.tenant->id, p.ids[0], MN_WITH_EXPIRED, out);
-    mn_who_release(&who);
+    mni_who_release(&who);
     pending_free(&p);
     return rc;
 }
@@ -211,13 +211,13 @@ int mn_memory_add_many(mn_db *db, const mn_actor *actor, const mn_memory_input *
     if (ids)
         *ids = NULL;
     size_t failed = (size_t)-1;
-    int rc = n ? mn_require(db, in, "the memory inputs") : MN_OK;
+    int rc = n ? mni_require(db, in, "the memory inputs") : MN_OK;
     if (rc != MN_OK || n == 0)
         return rc;
     struct pending p = {0};
-    struct mn_who who = {0};
+    struct mni_who who = {0};
     rc = add_rows(db, actor, in, n, 1, &p, &failed, &who);
-    mn_who_release(&who);
+    mni_who_release(&who);
     if (failed_index)
         *failed_index = failed;
     if (rc == MN_OK && ids) {
@@ -229,7 +229,7 @@ int mn_memory_add_many(mn_db *db, const mn_actor *actor, const mn_memory_input *
             }
         /* The memories are stored; only the copy of their ids failed. */
         if (!copy)
-            rc = mn_seterr(db, MN_ENOMEM, "the %zu memories were added but their ids could not "
+            rc = mni_seterr(db, MN_ENOMEM, "the %zu memories were added but their ids could not "
                            "be returned (out of memory)", n);
         *ids = copy;
     }
@@ -242,23 +242,23 @@ int mn_memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned fla
 {
     if (!db)
         return MN_EINVAL;
-    char key[MN_UUID_LEN + 1];
-    int rc = mn_check_memory_id(db, "the memory id", id, key);
+    char key[MNI_UUID_LEN + 1];
+    int rc = mni_check_memory_id(db, "the memory id", id, key);
     id = key;
     if (rc == MN_OK)
-        rc = mn_require(db, out, "out");
+        rc = mni_require(db, out, "out");
     if (rc == MN_OK && (flags & ~(unsigned)(MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING)))
-        rc = mn_seterr(db, MN_EINVAL, "flags have unknown bits 0x%x; use MN_WITH_*", flags);
-    struct mn_who who = {0};
+        rc = mni_seterr(db, MN_EINVAL, "flags have unknown bits 0x%x; use MN_WITH_*", flags);
+    struct mni_who who = {0};
     if (rc == MN_OK)
-        rc = mn_who_resolve(db, actor, &who);
+        rc = mni_who_resolve(db, actor, &who);
     if (rc == MN_OK)
         rc = get_by_id(db, who.tenant->id, id, flags, out);
-    if (rc == MN_OK && (rc = mn_access_memory_check(db, &who, "read", *out)) != MN_OK) {
+    if (rc == MN_OK && (rc = mni_access_memory_check(db, &who, "read", *out)) != MN_OK) {
         mn_memory_free(*out);
         *out = NULL;
     }
-    mn_who_release(&who);
+    mni_who_release(&who);
     return rc;
 }
 
@@ -267,33 +267,33 @@ int mn_memory_list_page(mn_db *db, const mn_actor *actor, const mn_list_options 
 {
     if (!db)
         return MN_EINVAL;
-    int rc = mn_require(db, out, "out");
+    int rc = mni_require(db, out, "out");
     mn_list_options none = {0};
     if (!opt)
         opt = &none;
-    if (rc == MN_OK && (opt->limit < 0 || opt->limit > MN_LIST_MAX))
-        rc = mn_seterr(db, MN_EINVAL, "limit is %d; give 1..%d (0 = %d)", opt->limit,
-                       MN_LIST_MAX, MN_LIST_DEFAULT);
-    char cursor[MN_UUID_LEN + 1];
-    if (rc == MN_OK && opt->cursor && !mn_uuid_valid(opt->cursor))
-        rc = mn_seterr(db, MN_EINVAL, "cursor \"%.64s\" is not one that a list returned; pass "
+    if (rc == MN_OK && (opt->limit < 0 || opt->limit > MNI_LIST_MAX))
+        rc = mni_seterr(db, MN_EINVAL, "limit is %d; give 1..%d (0 = %d)", opt->limit,
+                       MNI_LIST_MAX, MNI_LIST_DEFAULT);
+    char cursor[MNI_UUID_LEN + 1];
+    if (rc == MN_OK && opt->cursor && !mni_uuid_valid(opt->cursor))
+        rc = mni_seterr(db, MN_EINVAL, "cursor \"%.64s\" is not one that a list returned; pass "
                        "next_cursor as it was, or NULL for the first page", opt->cursor);
     else if (rc == MN_OK && opt->cursor)
-        mn_uuid_lower(opt->cursor, cursor);
-    struct mn_who who = {0};
-    struct mn_query_owned q = {0};
+        mni_uuid_lower(opt->cursor, cursor);
+    struct mni_who who = {0};
+    struct mni_query_owned q = {0};
     int per_memory = 0;
     if (rc == MN_OK)
-        rc = mn_query_begin(db, actor, "list", &opt->filter, &who, &q, &per_memory);
+        rc = mni_query_begin(db, actor, "list", &opt->filter, &who, &q, &per_memory);
     if (rc == MN_OK) {
         q.q.before_id = opt->cursor ? cursor : NULL;
-        q.q.limit = opt->limit ? opt->limit : MN_LIST_DEFAULT;
+        q.q.limit = opt->limit ? opt->limit : MNI_LIST_DEFAULT;
         rc = db->store->ops->memory_list(db->store, who.tenant->id, &q.q, out);
     }
     /* A page keeps its cursor: it may hold fewer than limit memories when some are hidden. */
     if (rc == MN_OK && per_memory)
-        mn_access_filter_list(db, &who, *out);
-    mn_query_release(&q);
-    mn_who_release(&who);
+        mni_access_filter_list(db, &who, *out);
+    mni_query_release(&q);
+    mni_who_release(&who);
     return rc;
 }

@@ -14,7 +14,7 @@
 #include <string.h>
 
 /* How often an update re-reads and retries when other writers keep changing the memory. */
-#define MN_UPDATE_ATTEMPTS 8
+#define MNI_UPDATE_ATTEMPTS 8
 
 /* The part of a memory that an update changes and the history records. */
 static char *snapshot(const char *text, const char *type, const char *metadata, double importance)
@@ -36,38 +36,38 @@ static char *snapshot(const char *text, const char *type, const char *metadata, 
 static int check_changes(mn_db *db, const mn_memory_input *c, char **metadata)
 {
     if (c->identity)
-        return mn_seterr(db, MN_EINVAL, "an update cannot change a memory's owner (identity); "
+        return mni_seterr(db, MN_EINVAL, "an update cannot change a memory's owner (identity); "
                          "add a new memory for the other identity instead");
     if (c->ttl_days)
-        return mn_seterr(db, MN_EINVAL, "an update cannot change ttl_days; leave it 0");
+        return mni_seterr(db, MN_EINVAL, "an update cannot change ttl_days; leave it 0");
     if (!c->text && !c->type && !c->metadata && !c->has_importance && !c->embedding)
-        return mn_seterr(db, MN_EINVAL, "the update changes nothing; set text, type, metadata, "
+        return mni_seterr(db, MN_EINVAL, "the update changes nothing; set text, type, metadata, "
                          "importance or embedding");
-    int rc = c->text ? mn_check_text(db, "text", c->text, db->cfg.max_text_bytes) : MN_OK;
+    int rc = c->text ? mni_check_text(db, "text", c->text, db->cfg.max_text_bytes) : MN_OK;
     if (rc == MN_OK && c->type)
-        rc = mn_check_name(db, "type", c->type, 64);
+        rc = mni_check_name(db, "type", c->type, 64);
     if (rc == MN_OK && c->has_importance)
-        rc = mn_check_importance(db, "importance", c->importance);
+        rc = mni_check_importance(db, "importance", c->importance);
     if (rc == MN_OK && c->metadata)
-        rc = mn_check_json_object(db, "metadata", c->metadata, metadata);
+        rc = mni_check_json_object(db, "metadata", c->metadata, metadata);
     return rc;
 }
 
 /* One attempt: reads the memory, writes its next version if nobody wrote one meanwhile. */
 /* want_out: the caller asks for the updated memory back, which it must then be able to read. */
 /* embed_job: the new text's vector is left to a job (asynchronous embedding, issue 7). */
-static int update_once(mn_db *db, const struct mn_who *who, const char *id,
+static int update_once(mn_db *db, const struct mni_who *who, const char *id,
                        const mn_memory_input *c, const char *metadata, const float *vec,
                        int embed_job, int want_out)
 {
     mn_memory *cur;
-    struct mn_store_query q = { .flags = MN_WITH_EMBEDDING, .now = mn_now_ms() };
+    struct mni_store_query q = { .flags = MN_WITH_EMBEDDING, .now = mni_now_ms() };
     int rc = db->store->ops->memory_get(db->store, who->tenant->id, id, &q, &cur);
-    if (rc == MN_OK && (rc = mn_access_memory_check(db, who, "update", cur)) != MN_OK)
+    if (rc == MN_OK && (rc = mni_access_memory_check(db, who, "update", cur)) != MN_OK)
         mn_memory_free(cur);
     if (rc != MN_OK)
         return rc;
-    struct mn_memory_row row = {
+    struct mni_memory_row row = {
         .id = cur->id, .identity_id = cur->identity_id,
         .text = c->text ? c->text : cur->text,
         .type = c->type ? c->type : cur->type,
@@ -81,12 +81,12 @@ static int update_once(mn_db *db, const struct mn_who *who, const char *id,
     /* The memory must be updatable both as it is and as it will be: otherwise an update could
      * turn an allowed memory into one the actor may not create. */
     if (who->identity) {
-        cJSON *next = mn_access_memory_json(row.id, row.identity_id, row.type, row.metadata,
+        cJSON *next = mni_access_memory_json(row.id, row.identity_id, row.type, row.metadata,
                                             row.importance);
-        rc = next ? mn_access_check(db, who, "update", "memory", next)
-                  : mn_seterr(db, MN_ENOMEM, "out of memory");
+        rc = next ? mni_access_check(db, who, "update", "memory", next)
+                  : mni_seterr(db, MN_ENOMEM, "out of memory");
         if (rc == MN_OK && want_out)
-            rc = mn_access_check(db, who, "read", "memory", next);
+            rc = mni_access_check(db, who, "read", "memory", next);
         cJSON_Delete(next);
         if (rc != MN_OK) {
             mn_memory_free(cur);
@@ -96,7 +96,7 @@ static int update_once(mn_db *db, const struct mn_who *who, const char *id,
     char *before = snapshot(cur->text, cur->type, cur->metadata, cur->importance);
     char *after = snapshot(row.text, row.type, row.metadata, row.importance);
     if (!before || !after)
-        rc = mn_seterr(db, MN_ENOMEM, "out of memory recording the history of %s", id);
+        rc = mni_seterr(db, MN_ENOMEM, "out of memory recording the history of %s", id);
     else
         rc = db->store->ops->memory_update(db->store, who->tenant->id, &row, cur->version,
                                            who->identity ? who->identity->id : NULL, before,
@@ -114,40 +114,40 @@ int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
         return MN_EINVAL;
     char *metadata = NULL;
     float *vec = NULL;
-    struct mn_who who = {0};
-    char key[MN_UUID_LEN + 1];
-    int rc = mn_check_memory_id(db, "the memory id", id, key);
+    struct mni_who who = {0};
+    char key[MNI_UUID_LEN + 1];
+    int rc = mni_check_memory_id(db, "the memory id", id, key);
     id = key;
     if (rc == MN_OK)
-        rc = mn_require(db, changes, "the changes");
+        rc = mni_require(db, changes, "the changes");
     if (rc == MN_OK)
         rc = check_changes(db, changes, &metadata);
     /* A new text needs a new vector, unless the caller brings one: made now, or by a job. */
     int embed_job = rc == MN_OK && changes->text && !changes->embedding && db->cfg.embed_async;
     if (rc == MN_OK && (changes->embedding || changes->text) && !embed_job &&
         !(vec = malloc((size_t)db->dim * sizeof *vec)))
-        rc = mn_seterr(db, MN_ENOMEM, "out of memory updating %s", id);
+        rc = mni_seterr(db, MN_ENOMEM, "out of memory updating %s", id);
     if (rc == MN_OK)
-        rc = mn_who_resolve(db, actor, &who);
+        rc = mni_who_resolve(db, actor, &who);
     if (rc == MN_OK && changes->embedding)
-        rc = mn_check_vector(db, "embedding", changes->embedding, changes->dim, vec);
+        rc = mni_check_vector(db, "embedding", changes->embedding, changes->dim, vec);
     else if (rc == MN_OK && changes->text && !embed_job)
-        rc = mn_embed_texts(db, who.tenant->id, &changes->text, 1, vec);
-    for (int i = 0; rc == MN_OK && i < MN_UPDATE_ATTEMPTS; i++) {
+        rc = mni_embed_texts(db, who.tenant->id, &changes->text, 1, vec);
+    for (int i = 0; rc == MN_OK && i < MNI_UPDATE_ATTEMPTS; i++) {
         rc = update_once(db, &who, id, changes, metadata, vec, embed_job, out != NULL);
-        if (rc != MN_EBUSY_VERSION)
+        if (rc != MNI_EBUSY_VERSION)
             break;
-        rc = i + 1 < MN_UPDATE_ATTEMPTS ? MN_OK
-             : mn_seterr(db, MN_EBACKEND, "memory %s kept changing under %d update attempts; "
-                         "retry later", id, MN_UPDATE_ATTEMPTS);
+        rc = i + 1 < MNI_UPDATE_ATTEMPTS ? MN_OK
+             : mni_seterr(db, MN_EBACKEND, "memory %s kept changing under %d update attempts; "
+                         "retry later", id, MNI_UPDATE_ATTEMPTS);
     }
     if (rc == MN_OK && embed_job)
-        mn_jobs_wake(db);
+        mni_jobs_wake(db);
     if (rc == MN_OK && out) {
-        struct mn_store_query q = { .flags = MN_WITH_EXPIRED, .now = mn_now_ms() };
+        struct mni_store_query q = { .flags = MN_WITH_EXPIRED, .now = mni_now_ms() };
         rc = db->store->ops->memory_get(db->store, who.tenant->id, id, &q, out);
     }
-    mn_who_release(&who);
+    mni_who_release(&who);
     free(metadata);
     free(vec);
     return rc;
@@ -163,25 +163,25 @@ static int compare_strings(const void *a, const void *b)
  * back with a confusing message. */
 static int canonical_ids(mn_db *db, const char *const *ids, size_t n, const char ***canon)
 {
-    const size_t key_size = MN_UUID_LEN + 1;
+    const size_t key_size = MNI_UUID_LEN + 1;
     /* n pointers, n sorted pointers, then the n keys they point to. */
     char *block = malloc(n * (2 * sizeof(char *) + key_size));
     if (!block)
-        return mn_seterr(db, MN_ENOMEM, "out of memory checking %zu ids", n);
+        return mni_seterr(db, MN_ENOMEM, "out of memory checking %zu ids", n);
     const char **out = (const char **)block, **sorted = out + n;
     char *keys = (char *)(sorted + n);
     int rc = MN_OK;
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
         char what[40];
         snprintf(what, sizeof what, "id %zu", i);
-        rc = mn_check_memory_id(db, what, ids[i], keys + i * key_size);
+        rc = mni_check_memory_id(db, what, ids[i], keys + i * key_size);
         out[i] = sorted[i] = keys + i * key_size;
     }
     if (rc == MN_OK)
         qsort(sorted, n, sizeof *sorted, compare_strings);
     for (size_t i = 1; rc == MN_OK && i < n; i++)
         if (strcmp(sorted[i - 1], sorted[i]) == 0)
-            rc = mn_seterr(db, MN_EINVAL, "memory id %s is given more than once", sorted[i]);
+            rc = mni_seterr(db, MN_EINVAL, "memory id %s is given more than once", sorted[i]);
     if (rc != MN_OK) {
         free(block);
         return rc;
@@ -191,15 +191,15 @@ static int canonical_ids(mn_db *db, const char *const *ids, size_t n, const char
 }
 
 /* May who `action` the stored memory id (deleted and expired ones included)? */
-static int check_existing(mn_db *db, const struct mn_who *who, const char *id, const char *action)
+static int check_existing(mn_db *db, const struct mni_who *who, const char *id, const char *action)
 {
     if (!who->identity)
         return MN_OK;
     mn_memory *m;
-    struct mn_store_query q = { .flags = MN_WITH_DELETED | MN_WITH_EXPIRED, .now = mn_now_ms() };
+    struct mni_store_query q = { .flags = MN_WITH_DELETED | MN_WITH_EXPIRED, .now = mni_now_ms() };
     int rc = db->store->ops->memory_get(db->store, who->tenant->id, id, &q, &m);
     if (rc == MN_OK)
-        rc = mn_access_memory_check(db, who, action, m);
+        rc = mni_access_memory_check(db, who, action, m);
     mn_memory_free(m);
     return rc;
 }
@@ -210,22 +210,22 @@ int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *i
     if (!db)
         return MN_EINVAL;
     int rc = mode == MN_DELETE_SOFT || mode == MN_DELETE_HARD ? MN_OK
-             : mn_seterr(db, MN_EINVAL, "delete mode %d is unknown; use MN_DELETE_SOFT or "
+             : mni_seterr(db, MN_EINVAL, "delete mode %d is unknown; use MN_DELETE_SOFT or "
                          "MN_DELETE_HARD", mode);
     if (rc == MN_OK && n)
-        rc = mn_require(db, ids, "ids");
+        rc = mni_require(db, ids, "ids");
     const char **canon = NULL;
     if (rc == MN_OK && n)
         rc = canonical_ids(db, ids, n, &canon);
-    struct mn_who who = {0};
+    struct mni_who who = {0};
     if (rc == MN_OK)
-        rc = mn_who_resolve(db, actor, &who);
+        rc = mni_who_resolve(db, actor, &who);
     for (size_t i = 0; rc == MN_OK && who.identity && i < n; i++)
         rc = check_existing(db, &who, canon[i], "delete");
     if (rc == MN_OK && n)
         rc = db->store->ops->memory_delete(db->store, who.tenant->id, canon, n, mode,
-                                           mn_now_ms());
-    mn_who_release(&who);
+                                           mni_now_ms());
+    mni_who_release(&who);
     free(canon);
     return rc;
 }
@@ -234,8 +234,8 @@ int mn_memory_delete(mn_db *db, const mn_actor *actor, const char *id, int mode)
 {
     if (!db)
         return MN_EINVAL;
-    char key[MN_UUID_LEN + 1];
-    int rc = mn_check_memory_id(db, "the memory id", id, key);
+    char key[MNI_UUID_LEN + 1];
+    int rc = mni_check_memory_id(db, "the memory id", id, key);
     id = key;
     return rc == MN_OK ? mn_memory_delete_many(db, actor, &id, 1, mode) : rc;
 }
@@ -244,17 +244,17 @@ int mn_memory_restore(mn_db *db, const mn_actor *actor, const char *id)
 {
     if (!db)
         return MN_EINVAL;
-    struct mn_who who = {0};
-    char key[MN_UUID_LEN + 1];
-    int rc = mn_check_memory_id(db, "the memory id", id, key);
+    struct mni_who who = {0};
+    char key[MNI_UUID_LEN + 1];
+    int rc = mni_check_memory_id(db, "the memory id", id, key);
     id = key;
     if (rc == MN_OK)
-        rc = mn_who_resolve(db, actor, &who);
+        rc = mni_who_resolve(db, actor, &who);
     if (rc == MN_OK)
         rc = check_existing(db, &who, id, "update");
     if (rc == MN_OK)
-        rc = db->store->ops->memory_restore(db->store, who.tenant->id, id, mn_now_ms());
-    mn_who_release(&who);
+        rc = db->store->ops->memory_restore(db->store, who.tenant->id, id, mni_now_ms());
+    mni_who_release(&who);
     return rc;
 }
 
@@ -262,17 +262,17 @@ int mn_memory_purge_expired(mn_db *db, const mn_actor *actor, size_t *purged)
 {
     if (!db)
         return MN_EINVAL;
-    struct mn_who who = {0};
+    struct mni_who who = {0};
     size_t n = 0;
-    int rc = mn_who_resolve(db, actor, &who);
+    int rc = mni_who_resolve(db, actor, &who);
     /* Purging is tenant-wide: a policy must allow deleting memories without naming one. */
     if (rc == MN_OK)
-        rc = mn_access_check(db, &who, "delete", "memory", NULL);
+        rc = mni_access_check(db, &who, "delete", "memory", NULL);
     if (rc == MN_OK)
-        rc = db->store->ops->memory_purge_expired(db->store, who.tenant->id, mn_now_ms(), &n);
+        rc = db->store->ops->memory_purge_expired(db->store, who.tenant->id, mni_now_ms(), &n);
     if (rc == MN_OK && purged)
         *purged = n;
-    mn_who_release(&who);
+    mni_who_release(&who);
     return rc;
 }
 
@@ -280,24 +280,24 @@ int mn_memory_history(mn_db *db, const mn_actor *actor, const char *id, mn_histo
 {
     if (!db)
         return MN_EINVAL;
-    struct mn_who who = {0};
+    struct mni_who who = {0};
     mn_memory *m = NULL;
-    char key[MN_UUID_LEN + 1];
-    int rc = mn_check_memory_id(db, "the memory id", id, key);
+    char key[MNI_UUID_LEN + 1];
+    int rc = mni_check_memory_id(db, "the memory id", id, key);
     id = key;
     if (rc == MN_OK)
-        rc = mn_require(db, out, "out");
+        rc = mni_require(db, out, "out");
     if (rc == MN_OK)
-        rc = mn_who_resolve(db, actor, &who);
+        rc = mni_who_resolve(db, actor, &who);
     /* An unknown id is an error, not an empty history. */
-    struct mn_store_query q = { .flags = MN_WITH_DELETED | MN_WITH_EXPIRED, .now = mn_now_ms() };
+    struct mni_store_query q = { .flags = MN_WITH_DELETED | MN_WITH_EXPIRED, .now = mni_now_ms() };
     if (rc == MN_OK)
         rc = db->store->ops->memory_get(db->store, who.tenant->id, id, &q, &m);
     if (rc == MN_OK)
-        rc = mn_access_memory_check(db, &who, "read", m);
+        rc = mni_access_memory_check(db, &who, "read", m);
     if (rc == MN_OK)
         rc = db->store->ops->memory_history(db->store, who.tenant->id, id, out);
     mn_memory_free(m);
-    mn_who_release(&who);
+    mni_who_release(&who);
     return rc;
 }

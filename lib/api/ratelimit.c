@@ -1,6 +1,6 @@
 /* Rate limits in the public API: decisions for host programs (hit, peek, reset) and the
  * tenant's limits (list, get, set, delete). The library's own calls are limited through
- * mn_ratelimit_enforce (ratelimit/ratelimit.c). */
+ * mni_ratelimit_enforce (ratelimit/ratelimit.c). */
 #include "api/access.h"
 #include "api/actor.h"
 #include "core/clock.h"
@@ -13,17 +13,17 @@
 #include <string.h>
 
 /* Checks a decision's arguments but the endpoint's name, which the limiter checks the first
- * time it meets it (mn_rl_slot). */
+ * time it meets it (mni_rl_slot). */
 static int check(mn_db *db, const mn_actor *actor, int64_t n)
 {
-    if (!mn_rl_enabled(db))
-        return mn_seterr(db, MN_EUNSUPPORTED, "rate limiting is off for this handle "
+    if (!mni_rl_enabled(db))
+        return mni_seterr(db, MN_EUNSUPPORTED, "rate limiting is off for this handle "
                          "(mn_config.ratelimit is MN_RATELIMIT_OFF)");
     if (n < 1)
-        return mn_seterr(db, MN_EINVAL, "n is %lld; give the number of calls, >= 1",
+        return mni_seterr(db, MN_EINVAL, "n is %lld; give the number of calls, >= 1",
                          (long long)n);
     if (!actor || !actor->tenant || !*actor->tenant)
-        return mn_seterr(db, MN_EINVAL, "no tenant given; every data call acts for a tenant "
+        return mni_seterr(db, MN_EINVAL, "no tenant given; every data call acts for a tenant "
                          "(mn_actor.tenant: its id or name)");
     return MN_OK;
 }
@@ -36,7 +36,7 @@ static int decide(mn_db *db, const mn_actor *actor, const char *endpoint, int64_
     mn_ratelimit_result r = {0};
     int rc = check(db, actor, n);
     if (rc == MN_OK)
-        rc = mn_rl_decide(db, actor->tenant, actor->identity, endpoint, n, peek, &r);
+        rc = mni_rl_decide(db, actor->tenant, actor->identity, endpoint, n, peek, &r);
     if (out)
         *out = r;
     return rc;
@@ -52,30 +52,30 @@ int mn_ratelimit_peek(mn_db *db, const mn_actor *actor, const char *endpoint, in
                       mn_ratelimit_result *out)
 {
     if (db && !out)
-        return mn_seterr(db, MN_EINVAL, "out is NULL; pass an mn_ratelimit_result to fill");
+        return mni_seterr(db, MN_EINVAL, "out is NULL; pass an mn_ratelimit_result to fill");
     return decide(db, actor, endpoint, n, 1, out);
 }
 
 /* Resolves the actor and asks its policies for `action` on "ratelimit". */
-static int managed(mn_db *db, const mn_actor *actor, const char *action, struct mn_who *who)
+static int managed(mn_db *db, const mn_actor *actor, const char *action, struct mni_who *who)
 {
-    int rc = mn_who_resolve(db, actor, who);
-    return rc == MN_OK ? mn_access_check(db, who, action, "ratelimit", NULL) : rc;
+    int rc = mni_who_resolve(db, actor, who);
+    return rc == MN_OK ? mni_access_check(db, who, action, "ratelimit", NULL) : rc;
 }
 
 int mn_ratelimit_reset(mn_db *db, const mn_actor *actor, const char *endpoint)
 {
     if (!db)
         return MN_EINVAL;
-    struct mn_who who = {0};
+    struct mni_who who = {0};
     int rc = check(db, actor, 1);
     if (rc == MN_OK)
-        rc = mn_rl_check_endpoint(db, endpoint, 0);
+        rc = mni_rl_check_endpoint(db, endpoint, 0);
     if (rc == MN_OK)
         rc = managed(db, actor, "delete", &who);
     if (rc == MN_OK)
-        rc = mn_rl_reset(db, actor->tenant, actor->identity, endpoint);
-    mn_who_release(&who);
+        rc = mni_rl_reset(db, actor->tenant, actor->identity, endpoint);
+    mni_who_release(&who);
     return rc;
 }
 
@@ -85,7 +85,7 @@ static int own_limits(mn_db *db, const char *tenant_id, mn_ratelimit_limit_list 
     if (db->store->ops->ratelimit_limit_list)
         return db->store->ops->ratelimit_limit_list(db->store, tenant_id, out);
     *out = calloc(1, sizeof **out);
-    return *out ? MN_OK : mn_seterr(db, MN_ENOMEM, "out of memory");
+    return *out ? MN_OK : mni_seterr(db, MN_ENOMEM, "out of memory");
 }
 
 static int copy_limit(mn_ratelimit_limit *dst, const char *endpoint, int64_t limit,
@@ -109,10 +109,10 @@ static int merge(mn_db *db, mn_ratelimit_limit_list *own, mn_ratelimit_limit_lis
 {
     mn_ratelimit_limit_list *l = calloc(1, sizeof *l);
     if (l)
-        l->items = calloc(own->count + mn_rl_nbuiltins, sizeof *l->items);
+        l->items = calloc(own->count + mni_rl_nbuiltins, sizeof *l->items);
     int rc = l && l->items ? MN_OK : MN_ENOMEM;
-    for (size_t i = 0; rc == MN_OK && i < mn_rl_nbuiltins; i++) {
-        const struct mn_rl_builtin *b = &mn_rl_builtins[i];
+    for (size_t i = 0; rc == MN_OK && i < mni_rl_nbuiltins; i++) {
+        const struct mni_rl_builtin *b = &mni_rl_builtins[i];
         int replaced = 0;
         for (size_t j = 0; j < own->count && !replaced; j++)
             replaced = strcmp(own->items[j].endpoint, b->endpoint) == 0;
@@ -124,7 +124,7 @@ static int merge(mn_db *db, mn_ratelimit_limit_list *own, mn_ratelimit_limit_lis
                         own->items[j].window_ms, 1);
     if (rc != MN_OK) {
         mn_ratelimit_limit_list_free(l);
-        return mn_seterr(db, MN_ENOMEM, "out of memory");
+        return mni_seterr(db, MN_ENOMEM, "out of memory");
     }
     qsort(l->items, l->count, sizeof *l->items, by_endpoint);
     *out = l;
@@ -135,8 +135,8 @@ int mn_ratelimit_list(mn_db *db, const mn_actor *actor, mn_ratelimit_limit_list 
 {
     if (!db)
         return MN_EINVAL;
-    int rc = mn_require(db, out, "out");
-    struct mn_who who = {0};
+    int rc = mni_require(db, out, "out");
+    struct mni_who who = {0};
     mn_ratelimit_limit_list *own = NULL;
     if (rc == MN_OK)
         rc = managed(db, actor, "read", &who);
@@ -145,7 +145,7 @@ int mn_ratelimit_list(mn_db *db, const mn_actor *actor, mn_ratelimit_limit_list 
     if (rc == MN_OK)
         rc = merge(db, own, out);
     mn_ratelimit_limit_list_free(own);
-    mn_who_release(&who);
+    mni_who_release(&who);
     return rc;
 }
 
@@ -154,9 +154,9 @@ int mn_ratelimit_get_limit(mn_db *db, const mn_actor *actor, const char *endpoin
 {
     if (!db)
         return MN_EINVAL;
-    int rc = mn_require(db, out, "out");
+    int rc = mni_require(db, out, "out");
     if (rc == MN_OK)
-        rc = mn_rl_check_endpoint(db, endpoint, 1);
+        rc = mni_rl_check_endpoint(db, endpoint, 1);
     mn_ratelimit_limit_list *all = NULL;
     if (rc == MN_OK)
         rc = mn_ratelimit_list(db, actor, &all);
@@ -177,7 +177,7 @@ int mn_ratelimit_get_limit(mn_db *db, const mn_actor *actor, const char *endpoin
                          hit != star || strcmp(endpoint, "*") == 0 ? hit->overridden : 0)) {
         mn_ratelimit_limit_free(l);
         l = NULL;
-        rc = mn_seterr(db, MN_ENOMEM, "out of memory");
+        rc = mni_seterr(db, MN_ENOMEM, "out of memory");
     }
     mn_ratelimit_limit_list_free(all);
     *out = l;
@@ -186,18 +186,18 @@ int mn_ratelimit_get_limit(mn_db *db, const mn_actor *actor, const char *endpoin
 
 /* Checks a limit change and resolves who may make it. */
 static int change_begin(mn_db *db, const mn_actor *actor, const char *endpoint, int has_values,
-                        int64_t limit, int64_t window_ms, struct mn_who *who)
+                        int64_t limit, int64_t window_ms, struct mni_who *who)
 {
-    int rc = mn_rl_check_endpoint(db, endpoint, 1);
-    if (rc == MN_OK && has_values && (limit < 1 || limit > MN_RL_LIMIT_MAX))
-        rc = mn_seterr(db, MN_EINVAL, "limit is %lld; give 1..%lld calls per window",
-                       (long long)limit, (long long)MN_RL_LIMIT_MAX);
-    if (rc == MN_OK && has_values && (window_ms < 1 || window_ms > MN_RL_WINDOW_MAX_MS))
-        rc = mn_seterr(db, MN_EINVAL, "window_ms is %lld; give 1..%lld (31 days)",
-                       (long long)window_ms, (long long)MN_RL_WINDOW_MAX_MS);
+    int rc = mni_rl_check_endpoint(db, endpoint, 1);
+    if (rc == MN_OK && has_values && (limit < 1 || limit > MNI_RL_LIMIT_MAX))
+        rc = mni_seterr(db, MN_EINVAL, "limit is %lld; give 1..%lld calls per window",
+                       (long long)limit, (long long)MNI_RL_LIMIT_MAX);
+    if (rc == MN_OK && has_values && (window_ms < 1 || window_ms > MNI_RL_WINDOW_MAX_MS))
+        rc = mni_seterr(db, MN_EINVAL, "window_ms is %lld; give 1..%lld (31 days)",
+                       (long long)window_ms, (long long)MNI_RL_WINDOW_MAX_MS);
     if (rc == MN_OK && (!db->store->ops->ratelimit_limit_put ||
                         !db->store->ops->ratelimit_limit_delete))
-        rc = mn_seterr(db, MN_EUNSUPPORTED, "this store (%s) keeps no rate limits of its own "
+        rc = mni_seterr(db, MN_EUNSUPPORTED, "this store (%s) keeps no rate limits of its own "
                        "yet; tenants use the built-in limits", db->store->ops->scheme);
     return rc == MN_OK ? managed(db, actor, "update", who) : rc;
 }
@@ -207,14 +207,14 @@ int mn_ratelimit_set_limit(mn_db *db, const mn_actor *actor, const char *endpoin
 {
     if (!db)
         return MN_EINVAL;
-    struct mn_who who = {0};
+    struct mni_who who = {0};
     int rc = change_begin(db, actor, endpoint, 1, limit, window_ms, &who);
     if (rc == MN_OK)
         rc = db->store->ops->ratelimit_limit_put(db->store, who.tenant->id, endpoint, limit,
-                                                 window_ms, mn_now_ms());
+                                                 window_ms, mni_now_ms());
     if (rc == MN_OK)
-        mn_rl_targets_invalidate(db);
-    mn_who_release(&who);
+        mni_rl_targets_invalidate(db);
+    mni_who_release(&who);
     return rc;
 }
 
@@ -222,13 +222,13 @@ int mn_ratelimit_delete_limit(mn_db *db, const mn_actor *actor, const char *endp
 {
     if (!db)
         return MN_EINVAL;
-    struct mn_who who = {0};
+    struct mni_who who = {0};
     int rc = change_begin(db, actor, endpoint, 0, 0, 0, &who);
     if (rc == MN_OK)
         rc = db->store->ops->ratelimit_limit_delete(db->store, who.tenant->id, endpoint);
     if (rc == MN_OK)
-        mn_rl_targets_invalidate(db);
-    mn_who_release(&who);
+        mni_rl_targets_invalidate(db);
+    mni_who_release(&who);
     return rc;
 }
 
@@ -236,9 +236,9 @@ int mn_ratelimit_stats_get(mn_db *db, mn_ratelimit_stats *out)
 {
     if (!db)
         return MN_EINVAL;
-    int rc = mn_require(db, out, "out");
+    int rc = mni_require(db, out, "out");
     if (rc == MN_OK)
-        mn_rl_stats(db, out);
+        mni_rl_stats(db, out);
     return rc;
 }
 

@@ -21,47 +21,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MN_K_DEFAULT 10
-#define MN_K_MAX 1000
+#define MNI_K_DEFAULT 10
+#define MNI_K_MAX 1000
 /* With a metadata filter the index proposes candidates that the rows then confirm; past this
  * many candidates an exact scan, which tests metadata as it reads, is cheaper. */
-#define MN_META_INDEX_MAX 4096
+#define MNI_META_INDEX_MAX 4096
 
 /* The unit query vector for opt, in vec (db->dim floats); scope: the tenant, for the cache. */
 static int query_vector(mn_db *db, const char *scope, const mn_search_options *opt, float *vec)
 {
     if (opt->vector)
-        return mn_check_vector(db, "the query vector", opt->vector, opt->dim, vec);
+        return mni_check_vector(db, "the query vector", opt->vector, opt->dim, vec);
     if (!opt->query)
-        return mn_seterr(db, MN_EINVAL, "the search has neither a query text nor a vector");
-    int rc = mn_check_text(db, "the query", opt->query, db->cfg.max_text_bytes);
+        return mni_seterr(db, MN_EINVAL, "the search has neither a query text nor a vector");
+    int rc = mni_check_text(db, "the query", opt->query, db->cfg.max_text_bytes);
     if (rc == MN_OK)
-        rc = mn_embed_texts(db, scope, &opt->query, 1, vec);
+        rc = mni_embed_texts(db, scope, &opt->query, 1, vec);
     for (int i = 0; rc == MN_OK && i < db->dim; i++)
         if (vec[i] != 0)
             return MN_OK;
-    return rc == MN_OK ? mn_seterr(db, MN_EINVAL, "the query \"%.80s\" has no words to search "
+    return rc == MN_OK ? mni_seterr(db, MN_EINVAL, "the query \"%.80s\" has no words to search "
                                    "for", opt->query)
                        : rc;
 }
 
 static int check_options(mn_db *db, const mn_search_options *opt)
 {
-    if (opt->k < 0 || opt->k > MN_K_MAX)
-        return mn_seterr(db, MN_EINVAL, "k is %d; give 1..%d (0 = %d)", opt->k, MN_K_MAX,
-                         MN_K_DEFAULT);
+    if (opt->k < 0 || opt->k > MNI_K_MAX)
+        return mni_seterr(db, MN_EINVAL, "k is %d; give 1..%d (0 = %d)", opt->k, MNI_K_MAX,
+                         MNI_K_DEFAULT);
     if (!(opt->min_similarity >= -1.0 && opt->min_similarity <= 1.0))
-        return mn_seterr(db, MN_EINVAL, "min_similarity is %g; give a number from -1 to 1",
+        return mni_seterr(db, MN_EINVAL, "min_similarity is %g; give a number from -1 to 1",
                          opt->min_similarity);
-    if (opt->ef < 0 || opt->ef > MN_HNSW_MAX_EF)
-        return mn_seterr(db, MN_EINVAL, "ef is %d; give 1..%d (0 = the handle's "
-                         "hnsw_ef_search)", opt->ef, MN_HNSW_MAX_EF);
+    if (opt->ef < 0 || opt->ef > MNI_HNSW_MAX_EF)
+        return mni_seterr(db, MN_EINVAL, "ef is %d; give 1..%d (0 = the handle's "
+                         "hnsw_ef_search)", opt->ef, MNI_HNSW_MAX_EF);
     return MN_OK;
 }
 
 /* Reads the rows of the hits and sets their similarity, dropping those below the minimum. */
-static int fetch_hits(mn_db *db, const char *tenant_id, const struct mn_topk *top,
-                      const mn_search_options *opt, const struct mn_store_query *q,
+static int fetch_hits(mn_db *db, const char *tenant_id, const struct mni_topk *top,
+                      const mn_search_options *opt, const struct mni_store_query *q,
                       mn_memory_list **out)
 {
     size_t n = 0, cap = top->n ? top->n : 1;
@@ -69,7 +69,7 @@ static int fetch_hits(mn_db *db, const char *tenant_id, const struct mn_topk *to
     float *scores = malloc(cap * sizeof *scores);
     size_t *which = malloc(cap * sizeof *which);
     int rc = keys && scores && which ? MN_OK
-             : mn_seterr(db, MN_ENOMEM, "out of memory reading search results");
+             : mni_seterr(db, MN_ENOMEM, "out of memory reading search results");
     /* An unset minimum keeps everything, negative similarities included. */
     for (size_t i = 0; rc == MN_OK && i < top->n; i++)
         if (opt->min_similarity == 0 || top->heap[i].score >= opt->min_similarity) {
@@ -89,7 +89,7 @@ static int fetch_hits(mn_db *db, const char *tenant_id, const struct mn_topk *to
 
 /* Drops, in place, the rows the index proposed that q does not select after all: the index's
  * attributes may lag the store, and it knows no metadata. */
-static void keep_selected(const struct mn_store_query *q, mn_memory_list *l)
+static void keep_selected(const struct mni_store_query *q, mn_memory_list *l)
 {
     size_t kept = 0;
     for (size_t i = 0; i < l->count; i++) {
@@ -98,75 +98,75 @@ static void keep_selected(const struct mn_store_query *q, mn_memory_list *l)
                  (!q->type || strcmp(m->type, q->type) == 0);
         if (ok && q->metadata) {
             cJSON *meta = cJSON_Parse(m->metadata);
-            ok = meta && mn_json_contains(meta, q->metadata);
+            ok = meta && mni_json_contains(meta, q->metadata);
             cJSON_Delete(meta);
         }
         if (ok)
             l->items[kept++] = *m;
         else
-            mn_memory_clear(m);
+            mni_memory_clear(m);
     }
     l->count = kept;
 }
 
 static void push_hit(void *ctx, int64_t key, float similarity)
 {
-    mn_topk_push(ctx, key, similarity);
+    mni_topk_push(ctx, key, similarity);
 }
 
 /* The k best memories who may read. Candidates that do not make it (policies may hide memories
  * one by one; rows changed since the index saw them; a metadata filter the index cannot test)
  * are dropped after the read and the search is widened (4x at a time) until k are found or
  * every candidate has been seen: a hidden memory never shows, and never costs a place. */
-static int best_readable(mn_db *db, const struct mn_who *who, const struct mn_store_query *q,
+static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_store_query *q,
                          const float *vec, const mn_search_options *opt, int per_memory,
                          mn_memory_list **out)
 {
-    size_t k = (size_t)(opt->k ? opt->k : MN_K_DEFAULT);
+    size_t k = (size_t)(opt->k ? opt->k : MNI_K_DEFAULT);
     int use_index = db->index != NULL;
     /* A store that searches itself (postgres with pgvector) serves instead of the index. */
     int use_store = db->store->ops->memory_search != NULL;
     for (size_t want = q->metadata && use_index ? k * 4 : k;; want *= 4) {
-        struct mn_topk top = {0};
+        struct mni_topk top = {0};
         int served = 0;
-        int rc = mn_topk_init(&top, want) == 0 ? MN_OK
-                 : mn_seterr(db, MN_ENOMEM, "out of memory searching");
+        int rc = mni_topk_init(&top, want) == 0 ? MN_OK
+                 : mni_seterr(db, MN_ENOMEM, "out of memory searching");
         if (rc == MN_OK && use_store) {
             rc = db->store->ops->memory_search(db->store, who->tenant->id, q, vec, want,
                                                opt->ef, push_hit, &top);
             served = rc == MN_OK;
         } else if (rc == MN_OK && use_index) {
-            rc = mn_vindex_search(db->index, who->tenant->id, q, vec, want, opt->ef, &top,
+            rc = mni_vindex_search(db->index, who->tenant->id, q, vec, want, opt->ef, &top,
                                   &served);
             if (rc != MN_OK)
-                rc = mn_seterr(db, rc, "out of memory searching");
+                rc = mni_seterr(db, rc, "out of memory searching");
         }
         if (rc == MN_OK && !served)
-            rc = mn_exact_search(db, who->tenant->id, q, vec, &top);
+            rc = mni_exact_search(db, who->tenant->id, q, vec, &top);
         if (rc == MN_OK) {
-            mn_topk_sort(&top);
+            mni_topk_sort(&top);
             rc = fetch_hits(db, who->tenant->id, &top, opt, q, out);
         }
         /* Done widening when the search ran out of candidates or of ones above the minimum. */
         int exhausted = top.n < want || (opt->min_similarity != 0 && top.n &&
                                          top.heap[top.n - 1].score < opt->min_similarity);
-        mn_topk_free(&top);
+        mni_topk_free(&top);
         if (rc != MN_OK)
             return rc;
         if (served)
             keep_selected(q, *out);
         if (per_memory)
-            mn_access_filter_list(db, who, *out);
+            mni_access_filter_list(db, who, *out);
         if ((*out)->count >= k || exhausted) {
             for (size_t i = k; i < (*out)->count; i++)
-                mn_memory_clear(&(*out)->items[i]);
+                mni_memory_clear(&(*out)->items[i]);
             if ((*out)->count > k)
                 (*out)->count = k;
             return MN_OK;
         }
         mn_memory_list_free(*out);
         *out = NULL;
-        if (served && q->metadata && want * 4 > MN_META_INDEX_MAX)
+        if (served && q->metadata && want * 4 > MNI_META_INDEX_MAX)
             use_index = use_store = 0;
     }
 }
@@ -176,28 +176,28 @@ int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *
 {
     if (!db)
         return MN_EINVAL;
-    int rc = mn_require(db, opt, "the search options");
+    int rc = mni_require(db, opt, "the search options");
     if (rc == MN_OK)
-        rc = mn_require(db, out, "out");
+        rc = mni_require(db, out, "out");
     if (rc == MN_OK)
         rc = check_options(db, opt);
     float *vec = rc == MN_OK ? malloc((size_t)db->dim * sizeof *vec) : NULL;
     if (rc == MN_OK && !vec)
-        rc = mn_seterr(db, MN_ENOMEM, "out of memory searching");
-    struct mn_who who = {0};
-    struct mn_query_owned q = {0};
+        rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
+    struct mni_who who = {0};
+    struct mni_query_owned q = {0};
     int per_memory = 0;
     if (rc == MN_OK)
-        rc = mn_query_begin(db, actor, "search", &opt->filter, &who, &q, &per_memory);
+        rc = mni_query_begin(db, actor, "search", &opt->filter, &who, &q, &per_memory);
     if (rc == MN_OK)
-        rc = mn_ratelimit_enforce(db, &who, "memory:search", 1);
+        rc = mni_ratelimit_enforce(db, &who, "memory:search", 1);
     /* Embedded once the tenant is known: its embedding cache is its own. */
     if (rc == MN_OK)
         rc = query_vector(db, who.tenant->id, opt, vec);
     if (rc == MN_OK)
         rc = best_readable(db, &who, &q.q, vec, opt, per_memory, out);
-    mn_query_release(&q);
-    mn_who_release(&who);
+    mni_query_release(&q);
+    mni_who_release(&who);
     free(vec);
     return rc;
 }

@@ -11,16 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MN_TENANT_NAME_MAX 128
+#define MNI_TENANT_NAME_MAX 128
 
 static int check_tenant_name(mn_db *db, const char *name)
 {
     size_t len = name ? strlen(name) : 0;
-    if (len == 0 || len > MN_TENANT_NAME_MAX ||
+    if (len == 0 || len > MNI_TENANT_NAME_MAX ||
         strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != len)
-        return mn_seterr(db, MN_EINVAL, "tenant name \"%.160s\" is not allowed; use 1..%d "
+        return mni_seterr(db, MN_EINVAL, "tenant name \"%.160s\" is not allowed; use 1..%d "
                          "letters, digits, '-', '_' or '.'", name ? name : "",
-                         MN_TENANT_NAME_MAX);
+                         MNI_TENANT_NAME_MAX);
     return MN_OK;
 }
 
@@ -28,7 +28,7 @@ static int check_tenant_name(mn_db *db, const char *name)
 struct defaults {
     cJSON *parsed;
     mn_policy *rows;
-    char (*ids)[MN_UUID_LEN + 1];
+    char (*ids)[MNI_UUID_LEN + 1];
     char **rules;
     size_t n;
 };
@@ -46,20 +46,20 @@ static void defaults_free(struct defaults *d)
 static int defaults_make(mn_db *db, const char *tenant_id, int64_t now, struct defaults *d)
 {
     memset(d, 0, sizeof *d);
-    d->parsed = cJSON_Parse(mn_policy_defaults);
+    d->parsed = cJSON_Parse(mni_policy_defaults);
     d->n = (size_t)cJSON_GetArraySize(d->parsed);
     d->rows = calloc(d->n + 1, sizeof *d->rows);
     d->ids = calloc(d->n + 1, sizeof *d->ids);
     d->rules = calloc(d->n + 1, sizeof *d->rules);
     if (!d->parsed || !d->rows || !d->ids || !d->rules)
-        return mn_seterr(db, MN_ENOMEM, "out of memory preparing the default policies");
+        return mni_seterr(db, MN_ENOMEM, "out of memory preparing the default policies");
     size_t i = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, d->parsed) {
         d->rules[i] = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(item, "rule"));
         if (!d->rules[i])
-            return mn_seterr(db, MN_ENOMEM, "out of memory preparing the default policies");
-        mn_uuid7(d->ids[i]);
+            return mni_seterr(db, MN_ENOMEM, "out of memory preparing the default policies");
+        mni_uuid7(d->ids[i]);
         d->rows[i] = (mn_policy){
             .id = d->ids[i], .tenant_id = (char *)tenant_id,
             .role = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "role")),
@@ -83,11 +83,11 @@ int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out)
     int rc = check_tenant_name(db, name);
     if (rc != MN_OK)
         return rc;
-    char id[MN_UUID_LEN + 1];
+    char id[MNI_UUID_LEN + 1];
     mn_tenant t = { .id = id, .name = (char *)name };
-    t.created_at = mn_uuid7(id);
+    t.created_at = mni_uuid7(id);
     if (t.created_at < 0)
-        return mn_seterr(db, MN_ERROR, "the system gave no randomness for a new id");
+        return mni_seterr(db, MN_ERROR, "the system gave no randomness for a new id");
     struct defaults d;
     rc = defaults_make(db, id, t.created_at, &d);
     if (rc == MN_OK)
@@ -98,13 +98,13 @@ int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out)
     return rc;
 }
 
-int mn_tenant_install_default_policies(mn_db *db)
+int mni_tenant_install_default_policies(mn_db *db)
 {
     mn_tenant_list *l = NULL;
     int rc = db->store->ops->tenant_list_unruled(db->store, &l);
     for (size_t t = 0; rc == MN_OK && t < l->count; t++) {
         struct defaults d;
-        rc = defaults_make(db, l->items[t].id, mn_now_ms(), &d);
+        rc = defaults_make(db, l->items[t].id, mni_now_ms(), &d);
         for (size_t i = 0; rc == MN_OK && i < d.n; i++)
             rc = db->store->ops->policy_insert(db->store, &d.rows[i]);
         defaults_free(&d);
@@ -117,9 +117,9 @@ int mn_tenant_get(mn_db *db, const char *id_or_name, mn_tenant **out)
 {
     if (!db)
         return MN_EINVAL;
-    int rc = mn_require(db, id_or_name, "the tenant id or name");
+    int rc = mni_require(db, id_or_name, "the tenant id or name");
     if (rc == MN_OK)
-        rc = mn_require(db, out, "out");
+        rc = mni_require(db, out, "out");
     return rc == MN_OK ? db->store->ops->tenant_get(db->store, id_or_name, out) : rc;
 }
 
@@ -127,6 +127,6 @@ int mn_tenant_list_all(mn_db *db, mn_tenant_list **out)
 {
     if (!db)
         return MN_EINVAL;
-    int rc = mn_require(db, out, "out");
+    int rc = mni_require(db, out, "out");
     return rc == MN_OK ? db->store->ops->tenant_list(db->store, out) : rc;
 }

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-int mn_utf8_valid(const char *str, size_t len)
+int mni_utf8_valid(const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str, *end = s + len;
     while (s < end) {
@@ -42,87 +42,87 @@ int mn_utf8_valid(const char *str, size_t len)
     return 1;
 }
 
-int mn_check_text(mn_db *db, const char *what, const char *text, size_t max_bytes)
+int mni_check_text(mn_db *db, const char *what, const char *text, size_t max_bytes)
 {
     if (!text)
-        return mn_seterr(db, MN_EINVAL, "%s is missing; a memory needs text", what);
+        return mni_seterr(db, MN_EINVAL, "%s is missing; a memory needs text", what);
     size_t len = strlen(text);
     if (strspn(text, " \t\r\n\f\v") == len)
-        return mn_seterr(db, MN_EINVAL, "%s is empty; a memory needs text", what);
+        return mni_seterr(db, MN_EINVAL, "%s is empty; a memory needs text", what);
     if (len > max_bytes)
-        return mn_seterr(db, MN_EINVAL, "%s is %zu bytes, over the limit of %zu "
+        return mni_seterr(db, MN_EINVAL, "%s is %zu bytes, over the limit of %zu "
                          "(mn_config.max_text_bytes); split it or raise the limit", what, len,
                          max_bytes);
-    if (!mn_utf8_valid(text, len))
-        return mn_seterr(db, MN_EINVAL, "%s is not valid UTF-8; convert it to UTF-8", what);
+    if (!mni_utf8_valid(text, len))
+        return mni_seterr(db, MN_EINVAL, "%s is not valid UTF-8; convert it to UTF-8", what);
     return MN_OK;
 }
 
-int mn_check_name(mn_db *db, const char *what, const char *s, size_t max)
+int mni_check_name(mn_db *db, const char *what, const char *s, size_t max)
 {
     if (!s || !*s)
-        return mn_seterr(db, MN_EINVAL, "%s is empty; give 1..%zu bytes", what, max);
+        return mni_seterr(db, MN_EINVAL, "%s is empty; give 1..%zu bytes", what, max);
     size_t len = strlen(s);
     if (len > max)
-        return mn_seterr(db, MN_EINVAL, "%s is %zu bytes long; at most %zu are allowed", what,
+        return mni_seterr(db, MN_EINVAL, "%s is %zu bytes long; at most %zu are allowed", what,
                          len, max);
-    if (!mn_utf8_valid(s, len))
-        return mn_seterr(db, MN_EINVAL, "%s is not valid UTF-8", what);
+    if (!mni_utf8_valid(s, len))
+        return mni_seterr(db, MN_EINVAL, "%s is not valid UTF-8", what);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         if (*p < 0x20 || *p == 0x7f)
-            return mn_seterr(db, MN_EINVAL, "%s contains a control character (byte 0x%02x); "
+            return mni_seterr(db, MN_EINVAL, "%s contains a control character (byte 0x%02x); "
                              "use printable characters", what, *p);
     return MN_OK;
 }
 
-int mn_check_importance(mn_db *db, const char *what, double v)
+int mni_check_importance(mn_db *db, const char *what, double v)
 {
     if (!(v >= 0.0 && v <= 1.0)) /* also catches NaN */
-        return mn_seterr(db, MN_EINVAL, "%s is %g; give a number from 0 to 1", what, v);
+        return mni_seterr(db, MN_EINVAL, "%s is %g; give a number from 0 to 1", what, v);
     return MN_OK;
 }
 
-int mn_check_memory_id(mn_db *db, const char *what, const char *id, char out[MN_UUID_LEN + 1])
+int mni_check_memory_id(mn_db *db, const char *what, const char *id, char out[MNI_UUID_LEN + 1])
 {
     if (!id)
-        return mn_seterr(db, MN_EINVAL, "%s is NULL; give a memory id", what);
-    if (!mn_uuid_valid(id))
-        return mn_seterr(db, MN_EINVAL, "%s \"%.64s\" is not a valid id (a UUID such as "
+        return mni_seterr(db, MN_EINVAL, "%s is NULL; give a memory id", what);
+    if (!mni_uuid_valid(id))
+        return mni_seterr(db, MN_EINVAL, "%s \"%.64s\" is not a valid id (a UUID such as "
                          "01890a5d-ac96-774b-bcce-b302099a8057)", what, id);
-    mn_uuid_lower(id, out);
+    mni_uuid_lower(id, out);
     return MN_OK;
 }
 
-int mn_check_json_object(mn_db *db, const char *what, const char *text, char **out)
+int mni_check_json_object(mn_db *db, const char *what, const char *text, char **out)
 {
-    char err[MN_ERRMSG_MAX - 64];
+    char err[MNI_ERRMSG_MAX - 64];
     if (!text || strcmp(text, "{}") == 0) {
         *out = strdup("{}");
-        return *out ? MN_OK : mn_seterr(db, MN_ENOMEM, "out of memory");
+        return *out ? MN_OK : mni_seterr(db, MN_ENOMEM, "out of memory");
     }
     /* cJSON passes any bytes through strings; stored JSON must be UTF-8 (jsonb refuses it). */
-    if (text && !mn_utf8_valid(text, strlen(text)))
-        return mn_seterr(db, MN_EINVAL, "%s is not valid UTF-8; convert it to UTF-8", what);
-    int rc = mn_json_object_canon(text ? text : "{}", what, out, err, sizeof err);
-    return rc == MN_OK ? MN_OK : mn_seterr(db, rc, "%s", err);
+    if (text && !mni_utf8_valid(text, strlen(text)))
+        return mni_seterr(db, MN_EINVAL, "%s is not valid UTF-8; convert it to UTF-8", what);
+    int rc = mni_json_object_canon(text ? text : "{}", what, out, err, sizeof err);
+    return rc == MN_OK ? MN_OK : mni_seterr(db, rc, "%s", err);
 }
 
-int mn_check_vector(mn_db *db, const char *what, const float *v, int dim, float *out)
+int mni_check_vector(mn_db *db, const char *what, const float *v, int dim, float *out)
 {
     if (!v)
-        return mn_seterr(db, MN_EINVAL, "%s is NULL", what);
+        return mni_seterr(db, MN_EINVAL, "%s is NULL", what);
     if (dim != db->dim)
-        return mn_seterr(db, MN_EINVAL, "%s has %d dimensions but the database stores %d; give "
+        return mni_seterr(db, MN_EINVAL, "%s has %d dimensions but the database stores %d; give "
                          "a vector of %d floats", what, dim, db->dim, db->dim);
     double sum = 0;
     for (int i = 0; i < dim; i++) {
         if (!isfinite(v[i]))
-            return mn_seterr(db, MN_EINVAL, "%s has a non-finite value (%g) at index %d; every "
+            return mni_seterr(db, MN_EINVAL, "%s has a non-finite value (%g) at index %d; every "
                              "component must be a finite number", what, (double)v[i], i);
         sum += (double)v[i] * v[i];
     }
     if (sum == 0 || !isfinite(sum))
-        return mn_seterr(db, MN_EINVAL, "%s %s; it has no direction to compare", what,
+        return mni_seterr(db, MN_EINVAL, "%s %s; it has no direction to compare", what,
                          sum == 0 ? "is all zeros" : "is too large to normalise");
     double inv = 1.0 / sqrt(sum);
     for (int i = 0; i < dim; i++)

@@ -1,25 +1,25 @@
 /* Input checks shared by the API calls. Each returns MN_OK or records an error whose message
  * starts with `what` (e.g. "memory 3: text") and says what to do. */
-#ifndef MN_API_VALIDATE_H
-#define MN_API_VALIDATE_H
+#ifndef MNI_API_VALIDATE_H
+#define MNI_API_VALIDATE_H
 
 #include "manushya.h"
 #include "core/uuid.h"
 
 #include <stddef.h>
 
-int mn_check_text(mn_db *db, const char *what, const char *text, size_t max_bytes);
+int mni_check_text(mn_db *db, const char *what, const char *text, size_t max_bytes);
 /* A short name: 1..max bytes of UTF-8 without control characters. */
-int mn_check_name(mn_db *db, const char *what, const char *s, size_t max);
-int mn_check_importance(mn_db *db, const char *what, double v);
+int mni_check_name(mn_db *db, const char *what, const char *s, size_t max);
+int mni_check_importance(mn_db *db, const char *what, double v);
 /* An id (a UUID, any case) of a memory, policy, ..., written in its canonical spelling. */
-int mn_check_memory_id(mn_db *db, const char *what, const char *id, char out[MN_UUID_LEN + 1]);
+int mni_check_memory_id(mn_db *db, const char *what, const char *id, char out[MNI_UUID_LEN + 1]);
 /* A JSON object, re-printed compactly into *out (malloc'd); NULL text gives "{}". */
-int mn_check_json_object(mn_db *db, const char *what, const char *text, char **out);
+int mni_check_json_object(mn_db *db, const char *what, const char *text, char **out);
 /* dim floats, all finite and not all zero, normalised into out. */
-int mn_check_vector(mn_db *db, const char *what, const float *v, int dim, float *out);
+int mni_check_vector(mn_db *db, const char *what, const float *v, int dim, float *out);
 
 /* 1 if s holds valid UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). */
-int mn_utf8_valid(const char *s, size_t len);
+int mni_utf8_valid(const char *s, size_t len);
 
 #endif

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-int mn_atomic_file_open(struct mn_atomic_file *a, const char *path)
+int mni_atomic_file_open(struct mni_atomic_file *a, const char *path)
 {
     static unsigned counter; /* with the pid: unique among this machine's writers */
     memset(a, 0, sizeof *a);
@@ -40,7 +40,7 @@ int mn_atomic_file_open(struct mn_atomic_file *a, const char *path)
     }
 }
 
-int mn_atomic_file_commit(struct mn_atomic_file *a, int failed)
+int mni_atomic_file_commit(struct mni_atomic_file *a, int failed)
 {
     failed |= fflush(a->f) != 0 || fsync(fileno(a->f)) != 0;
     failed |= fclose(a->f) != 0;

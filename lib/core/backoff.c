@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <time.h>
 
-uint64_t mn_backoff_seed(const void *salt)
+uint64_t mni_backoff_seed(const void *salt)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -22,7 +22,7 @@ static uint64_t next_rand(uint64_t *s)
     return *s * UINT64_C(0x2545f4914f6cdd1d);
 }
 
-int64_t mn_backoff_ms(int64_t base_ms, int failures, int64_t cap_ms, uint64_t *rng)
+int64_t mni_backoff_ms(int64_t base_ms, int failures, int64_t cap_ms, uint64_t *rng)
 {
     if (base_ms <= 0)
         return 0;

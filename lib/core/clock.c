@@ -2,7 +2,7 @@
 
 #include <time.h>
 
-int64_t mn_now_ms(void)
+int64_t mni_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -1,11 +1,11 @@
 /* Wall-clock time in milliseconds since the Unix epoch (UTC). */
-#ifndef MN_CORE_CLOCK_H
-#define MN_CORE_CLOCK_H
+#ifndef MNI_CORE_CLOCK_H
+#define MNI_CORE_CLOCK_H
 
 #include <stdint.h>
 
-int64_t mn_now_ms(void);
+int64_t mni_now_ms(void);
 
-#define MN_MS_PER_DAY INT64_C(86400000)
+#define MNI_MS_PER_DAY INT64_C(86400000)
 
 #endif

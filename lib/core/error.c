@@ -11,9 +11,9 @@
 static _Thread_local struct {
     const mn_db *db;
     int rc;
-    char msg[MN_ERRMSG_MAX];
-    mn_errfmt_fn lazy;         /* set: msg is still to be made from arg (mn_seterr_lazy) */
-    _Alignas(max_align_t) unsigned char arg[MN_ERRARG_MAX];
+    char msg[MNI_ERRMSG_MAX];
+    mni_errfmt_fn lazy;         /* set: msg is still to be made from arg (mni_seterr_lazy) */
+    _Alignas(max_align_t) unsigned char arg[MNI_ERRARG_MAX];
 } last;
 
 /* Makes a lazy message now that it is read. */
@@ -25,7 +25,7 @@ static void make_lazy(void)
     }
 }
 
-int mn_seterr(const mn_db *db, int rc, const char *fmt, ...)
+int mni_seterr(const mn_db *db, int rc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -37,7 +37,7 @@ int mn_seterr(const mn_db *db, int rc, const char *fmt, ...)
     return rc;
 }
 
-int mn_seterr_lazy(const mn_db *db, int rc, mn_errfmt_fn fmt, const void *arg, size_t argsize)
+int mni_seterr_lazy(const mn_db *db, int rc, mni_errfmt_fn fmt, const void *arg, size_t argsize)
 {
     memcpy(last.arg, arg, argsize < sizeof last.arg ? argsize : sizeof last.arg);
     last.lazy = fmt;
@@ -46,9 +46,9 @@ int mn_seterr_lazy(const mn_db *db, int rc, mn_errfmt_fn fmt, const void *arg, s
     return rc;
 }
 
-void mn_errprefix(const mn_db *db, const char *fmt, ...)
+void mni_errprefix(const mn_db *db, const char *fmt, ...)
 {
-    char msg[MN_ERRMSG_MAX];
+    char msg[MNI_ERRMSG_MAX];
     make_lazy();
     memcpy(msg, last.msg, sizeof msg);
     va_list ap;

@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-void mn_tenant_clear(void *item)
+void mni_tenant_clear(void *item)
 {
     mn_tenant *t = item;
     free(t->id);
@@ -14,7 +14,7 @@ void mn_tenant_free(mn_tenant *t)
 {
     if (!t)
         return;
-    mn_tenant_clear(t);
+    mni_tenant_clear(t);
     free(t);
 }
 
@@ -23,12 +23,12 @@ void mn_tenant_list_free(mn_tenant_list *l)
     if (!l)
         return;
     for (size_t i = 0; i < l->count; i++)
-        mn_tenant_clear(&l->items[i]);
+        mni_tenant_clear(&l->items[i]);
     free(l->items);
     free(l);
 }
 
-void mn_identity_clear(void *item)
+void mni_identity_clear(void *item)
 {
     mn_identity *i = item;
     free(i->id);
@@ -42,7 +42,7 @@ void mn_identity_free(mn_identity *i)
 {
     if (!i)
         return;
-    mn_identity_clear(i);
+    mni_identity_clear(i);
     free(i);
 }
 
@@ -51,12 +51,12 @@ void mn_identity_list_free(mn_identity_list *l)
     if (!l)
         return;
     for (size_t i = 0; i < l->count; i++)
-        mn_identity_clear(&l->items[i]);
+        mni_identity_clear(&l->items[i]);
     free(l->items);
     free(l);
 }
 
-void mn_memory_clear(void *item)
+void mni_memory_clear(void *item)
 {
     mn_memory *m = item;
     free(m->id);
@@ -73,7 +73,7 @@ void mn_memory_free(mn_memory *m)
 {
     if (!m)
         return;
-    mn_memory_clear(m);
+    mni_memory_clear(m);
     free(m);
 }
 
@@ -82,13 +82,13 @@ void mn_memory_list_free(mn_memory_list *l)
     if (!l)
         return;
     for (size_t i = 0; i < l->count; i++)
-        mn_memory_clear(&l->items[i]);
+        mni_memory_clear(&l->items[i]);
     free(l->items);
     free(l->next_cursor);
     free(l);
 }
 
-void mn_history_entry_clear(void *item)
+void mni_history_entry_clear(void *item)
 {
     mn_history_entry *h = item;
     free(h->changed_by);
@@ -101,7 +101,7 @@ void mn_history_free(mn_history *h)
     if (!h)
         return;
     for (size_t i = 0; i < h->count; i++)
-        mn_history_entry_clear(&h->items[i]);
+        mni_history_entry_clear(&h->items[i]);
     free(h->items);
     free(h);
 }
@@ -115,7 +115,7 @@ void mn_strings_free(char **s, size_t n)
     free(s);
 }
 
-void mn_policy_clear(void *item)
+void mni_policy_clear(void *item)
 {
     mn_policy *p = item;
     free(p->id);
@@ -129,7 +129,7 @@ void mn_policy_free(mn_policy *p)
 {
     if (!p)
         return;
-    mn_policy_clear(p);
+    mni_policy_clear(p);
     free(p);
 }
 
@@ -138,7 +138,7 @@ void mn_policy_list_free(mn_policy_list *l)
     if (!l)
         return;
     for (size_t i = 0; i < l->count; i++)
-        mn_policy_clear(&l->items[i]);
+        mni_policy_clear(&l->items[i]);
     free(l->items);
     free(l);
 }

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MN_MAX_POOL 64
+#define MNI_MAX_POOL 64
 
 const char *mn_version(void)
 {
@@ -55,52 +55,52 @@ static int settle_config(mn_db *db, const mn_config *in)
         *c = *in;
     const unsigned known = MN_OPEN_READONLY | MN_OPEN_NOCREATE | MN_OPEN_MIGRATE;
     if (c->flags & ~known)
-        return mn_seterr(db, MN_EINVAL, "mn_config.flags has unknown bits 0x%x; use MN_OPEN_*",
+        return mni_seterr(db, MN_EINVAL, "mn_config.flags has unknown bits 0x%x; use MN_OPEN_*",
                          c->flags & ~known);
     if (c->embed_timeout_ms < 0)
-        return mn_seterr(db, MN_EINVAL, "mn_config.embed_timeout_ms is %d; give milliseconds "
+        return mni_seterr(db, MN_EINVAL, "mn_config.embed_timeout_ms is %d; give milliseconds "
                          "> 0 (0 = the default, 30000)", c->embed_timeout_ms);
     if (c->embed_cache != MN_EMBED_CACHE_AUTO && c->embed_cache != MN_EMBED_CACHE_OFF)
-        return mn_seterr(db, MN_EINVAL, "mn_config.embed_cache is %d; give MN_EMBED_CACHE_AUTO "
+        return mni_seterr(db, MN_EINVAL, "mn_config.embed_cache is %d; give MN_EMBED_CACHE_AUTO "
                          "(0) or MN_EMBED_CACHE_OFF (1)", c->embed_cache);
     if (c->embed_dim < 0)
-        return mn_seterr(db, MN_EINVAL, "mn_config.embed_dim is %d; give a positive dimension "
-                         "or 0 for the default (%d)", c->embed_dim, MN_DEFAULT_DIM);
+        return mni_seterr(db, MN_EINVAL, "mn_config.embed_dim is %d; give a positive dimension "
+                         "or 0 for the default (%d)", c->embed_dim, MNI_DEFAULT_DIM);
     if (c->busy_timeout_ms < 0)
-        return mn_seterr(db, MN_EINVAL, "mn_config.busy_timeout_ms is %d; give milliseconds "
-                         ">= 0 (0 = the default, %d)", c->busy_timeout_ms, MN_DEFAULT_BUSY_MS);
-    if (c->pool_size < 0 || c->pool_size > MN_MAX_POOL)
-        return mn_seterr(db, MN_EINVAL, "mn_config.pool_size is %d; give 1..%d (0 = the "
-                         "default, %d)", c->pool_size, MN_MAX_POOL, MN_DEFAULT_POOL);
+        return mni_seterr(db, MN_EINVAL, "mn_config.busy_timeout_ms is %d; give milliseconds "
+                         ">= 0 (0 = the default, %d)", c->busy_timeout_ms, MNI_DEFAULT_BUSY_MS);
+    if (c->pool_size < 0 || c->pool_size > MNI_MAX_POOL)
+        return mni_seterr(db, MN_EINVAL, "mn_config.pool_size is %d; give 1..%d (0 = the "
+                         "default, %d)", c->pool_size, MNI_MAX_POOL, MNI_DEFAULT_POOL);
     if (c->index != MN_INDEX_AUTO && c->index != MN_INDEX_NONE)
-        return mn_seterr(db, MN_EINVAL, "mn_config.index is %d; give MN_INDEX_AUTO (0) or "
+        return mni_seterr(db, MN_EINVAL, "mn_config.index is %d; give MN_INDEX_AUTO (0) or "
                          "MN_INDEX_NONE (1)", c->index);
-    if (c->hnsw_m && (c->hnsw_m < 2 || c->hnsw_m > MN_HNSW_MAX_M))
-        return mn_seterr(db, MN_EINVAL, "mn_config.hnsw_m is %d; give 2..%d (0 = the default, "
-                         "%d)", c->hnsw_m, MN_HNSW_MAX_M, MN_HNSW_DEFAULT_M);
-    if (c->hnsw_ef_construction < 0 || c->hnsw_ef_construction > MN_HNSW_MAX_EF)
-        return mn_seterr(db, MN_EINVAL, "mn_config.hnsw_ef_construction is %d; give 1..%d (0 = "
-                         "the default, %d)", c->hnsw_ef_construction, MN_HNSW_MAX_EF,
-                         MN_HNSW_DEFAULT_EF_CONSTRUCTION);
-    if (c->hnsw_ef_search < 0 || c->hnsw_ef_search > MN_HNSW_MAX_EF)
-        return mn_seterr(db, MN_EINVAL, "mn_config.hnsw_ef_search is %d; give 1..%d (0 = the "
-                         "default, %d)", c->hnsw_ef_search, MN_HNSW_MAX_EF,
-                         MN_HNSW_DEFAULT_EF_SEARCH);
+    if (c->hnsw_m && (c->hnsw_m < 2 || c->hnsw_m > MNI_HNSW_MAX_M))
+        return mni_seterr(db, MN_EINVAL, "mn_config.hnsw_m is %d; give 2..%d (0 = the default, "
+                         "%d)", c->hnsw_m, MNI_HNSW_MAX_M, MNI_HNSW_DEFAULT_M);
+    if (c->hnsw_ef_construction < 0 || c->hnsw_ef_construction > MNI_HNSW_MAX_EF)
+        return mni_seterr(db, MN_EINVAL, "mn_config.hnsw_ef_construction is %d; give 1..%d (0 = "
+                         "the default, %d)", c->hnsw_ef_construction, MNI_HNSW_MAX_EF,
+                         MNI_HNSW_DEFAULT_EF_CONSTRUCTION);
+    if (c->hnsw_ef_search < 0 || c->hnsw_ef_search > MNI_HNSW_MAX_EF)
+        return mni_seterr(db, MN_EINVAL, "mn_config.hnsw_ef_search is %d; give 1..%d (0 = the "
+                         "default, %d)", c->hnsw_ef_search, MNI_HNSW_MAX_EF,
+                         MNI_HNSW_DEFAULT_EF_SEARCH);
     if (!c->embedder || !*c->embedder)
         c->embedder = "local";
     if (!c->max_text_bytes)
-        c->max_text_bytes = MN_DEFAULT_MAX_TEXT;
+        c->max_text_bytes = MNI_DEFAULT_MAX_TEXT;
     if (!c->busy_timeout_ms)
-        c->busy_timeout_ms = MN_DEFAULT_BUSY_MS;
+        c->busy_timeout_ms = MNI_DEFAULT_BUSY_MS;
     if (!c->pool_size)
-        c->pool_size = MN_DEFAULT_POOL;
-    db->embed_ops = mn_embedder_find(c->embedder);
+        c->pool_size = MNI_DEFAULT_POOL;
+    db->embed_ops = mni_embedder_find(c->embedder);
     if (!db->embed_ops)
-        return mn_seterr(db, MN_EINVAL, "unknown embedder \"%.64s\"; this build has %s",
-                         c->embedder, mn_embedder_names());
+        return mni_seterr(db, MN_EINVAL, "unknown embedder \"%.64s\"; this build has %s",
+                         c->embedder, mni_embedder_names());
     /* The name is borrowed from the caller: keep the library's own copy of it. */
     c->embedder = db->embed_ops->name;
-    return mn_jobs_settle(db); /* asynchronous embedding (issue 7) */
+    return mni_jobs_settle(db); /* asynchronous embedding (issue 7) */
 }
 
 static int make_embedder(mn_db *db, int dim)
@@ -108,8 +108,8 @@ static int make_embedder(mn_db *db, int dim)
     if (db->embedder)
         db->embed_ops->destroy(db->embedder);
     db->embedder = NULL;
-    char err[MN_ERRMSG_MAX];
-    struct mn_embedder_config ec = {
+    char err[MNI_ERRMSG_MAX];
+    struct mni_embedder_config ec = {
         .dim = dim,
         .url = db->cfg.embed_url,
         .model = db->cfg.embed_model,
@@ -117,33 +117,33 @@ static int make_embedder(mn_db *db, int dim)
         .retries = db->cfg.embed_retries,
     };
     int rc = db->embed_ops->create(&ec, &db->embedder, err, sizeof err);
-    return rc == MN_OK ? MN_OK : mn_seterr(db, rc == MN_ERANGE ? MN_EINVAL : rc, "%s", err);
+    return rc == MN_OK ? MN_OK : mni_seterr(db, rc == MN_ERANGE ? MN_EINVAL : rc, "%s", err);
 }
 
 int mn_open(mn_db **out, const char *url, const mn_config *cfg)
 {
     if (!out)
-        return mn_seterr(NULL, MN_EINVAL, "mn_open: out is NULL; pass the address of an mn_db *");
+        return mni_seterr(NULL, MN_EINVAL, "mn_open: out is NULL; pass the address of an mn_db *");
     *out = NULL;
     if (mn_global_init() != MN_OK)
-        return mn_seterr(NULL, MN_ERROR, "mn_open: SQLite or libcurl failed to initialise");
+        return mni_seterr(NULL, MN_ERROR, "mn_open: SQLite or libcurl failed to initialise");
     mn_db *db = calloc(1, sizeof *db);
     if (!db)
-        return mn_seterr(NULL, MN_ENOMEM, "mn_open: out of memory");
+        return mni_seterr(NULL, MN_ENOMEM, "mn_open: out of memory");
     *out = db;
-    if (mn_policy_sets_create(&db->policy_sets) != MN_OK)
-        return mn_seterr(db, MN_ENOMEM, "mn_open: out of memory");
+    if (mni_policy_sets_create(&db->policy_sets) != MN_OK)
+        return mni_seterr(db, MN_ENOMEM, "mn_open: out of memory");
     int rc = settle_config(db, cfg);
     if (rc == MN_OK)
-        rc = mn_limiter_open(db); /* rate limiting: checks its settings, connects lazily */
+        rc = mni_limiter_open(db); /* rate limiting: checks its settings, connects lazily */
     if (rc != MN_OK)
         return rc;
     if (!url || !*url)
-        return mn_seterr(db, MN_EINVAL, "no database URL; give sqlite:PATH or a file path");
+        return mni_seterr(db, MN_EINVAL, "no database URL; give sqlite:PATH or a file path");
     const char *target;
-    const struct mn_store_ops *ops = mn_store_find(url, &target);
+    const struct mni_store_ops *ops = mni_store_find(url, &target);
     if (!ops)
-        return mn_seterr(db, MN_EUNSUPPORTED, "no store backend for the URL \"%.200s\" in this "
+        return mni_seterr(db, MN_EUNSUPPORTED, "no store backend for the URL \"%.200s\" in this "
                          "build; use sqlite:PATH or a file path", url);
     /* The embedder checks the dimension before a new database is made with it. An embedder
      * that takes any dimension follows an existing database's (wanted 0); a model's own
@@ -157,19 +157,19 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     if (rc != MN_OK)
         return rc;
     db->dim = wanted;
-    db->embed_cached = mn_embed_cache_usable(db);
+    db->embed_cached = mni_embed_cache_usable(db);
     /* The vector index (index/vindex.h). Without one (MN_INDEX_NONE, or no memory for it)
      * search scans exactly; its files never make the open fail. A store that searches itself
      * (postgres with pgvector) needs none. */
     if (db->cfg.index == MN_INDEX_AUTO && !db->store->ops->memory_search)
-        mn_vindex_open(db, &db->index);
+        mni_vindex_open(db, &db->index);
     rc = wanted == dim ? MN_OK : make_embedder(db, wanted);
     /* Borrowed from the caller for mn_open only: the embedder keeps its own copies. */
     db->cfg.embed_url = db->cfg.embed_model = NULL;
     if (rc == MN_OK && !(db->cfg.flags & MN_OPEN_READONLY))
-        rc = mn_tenant_install_default_policies(db);
+        rc = mni_tenant_install_default_policies(db);
     if (rc == MN_OK)
-        rc = mn_jobs_open(db); /* embedding workers (issue 7): once everything else is up */
+        rc = mni_jobs_open(db); /* embedding workers (issue 7): once everything else is up */
     return rc;
 }
 
@@ -177,22 +177,22 @@ void mn_close(mn_db *db)
 {
     if (!db)
         return;
-    mn_jobs_close(db); /* the embedding workers use everything below: they stop first */
-    mn_vindex_close(db->index); /* saves the index: before the store goes */
+    mni_jobs_close(db); /* the embedding workers use everything below: they stop first */
+    mni_vindex_close(db->index); /* saves the index: before the store goes */
     if (db->store)
         db->store->ops->close(db->store);
     if (db->embedder)
         db->embed_ops->destroy(db->embedder);
-    mn_policy_sets_free(db->policy_sets);
-    mn_limiter_close(db->limiter);
-    mn_rl_targets_free(db->rl_targets);
+    mni_policy_sets_free(db->policy_sets);
+    mni_limiter_close(db->limiter);
+    mni_rl_targets_free(db->rl_targets);
     free(db);
 }
 
-void mn_db_changed(mn_db *db, const char *tenant_id)
+void mni_db_changed(mn_db *db, const char *tenant_id)
 {
     if (db->index)
-        mn_vindex_changed(db->index, tenant_id);
+        mni_vindex_changed(db->index, tenant_id);
 }
 
 int mn_embed_dim(const mn_db *db)
@@ -203,6 +203,6 @@ int mn_embed_dim(const mn_db *db)
 int mn_schema_version(mn_db *db, int *version)
 {
     if (!db || !version || !db->store)
-        return mn_seterr(db, MN_EINVAL, "mn_schema_version: give an open handle and an int *");
+        return mni_seterr(db, MN_EINVAL, "mn_schema_version: give an open handle and an int *");
     return db->store->ops->schema_version(db->store, version);
 }

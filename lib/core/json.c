@@ -15,7 +15,7 @@ static const char *kind_name(const cJSON *v)
     return "a value";
 }
 
-int mn_json_object_parse(const char *text, const char *what, cJSON **out, char *err, size_t errlen)
+int mni_json_object_parse(const char *text, const char *what, cJSON **out, char *err, size_t errlen)
 {
     const char *end = NULL;
     cJSON *v = cJSON_ParseWithOpts(text, &end, 1);
@@ -36,10 +36,10 @@ int mn_json_object_parse(const char *text, const char *what, cJSON **out, char *
     return MN_OK;
 }
 
-int mn_json_object_canon(const char *text, const char *what, char **out, char *err, size_t errlen)
+int mni_json_object_canon(const char *text, const char *what, char **out, char *err, size_t errlen)
 {
     cJSON *v;
-    int rc = mn_json_object_parse(text, what, &v, err, errlen);
+    int rc = mni_json_object_parse(text, what, &v, err, errlen);
     if (rc != MN_OK)
         return rc;
     *out = cJSON_PrintUnformatted(v);
@@ -55,12 +55,12 @@ static int array_has(const cJSON *haystack, const cJSON *needle)
 {
     const cJSON *h;
     cJSON_ArrayForEach(h, haystack)
-        if (mn_json_contains(h, needle))
+        if (mni_json_contains(h, needle))
             return 1;
     return 0;
 }
 
-int mn_json_contains(const cJSON *haystack, const cJSON *needle)
+int mni_json_contains(const cJSON *haystack, const cJSON *needle)
 {
     if (cJSON_IsObject(needle)) {
         if (!cJSON_IsObject(haystack))
@@ -68,7 +68,7 @@ int mn_json_contains(const cJSON *haystack, const cJSON *needle)
         const cJSON *n;
         cJSON_ArrayForEach(n, needle) {
             const cJSON *h = cJSON_GetObjectItemCaseSensitive(haystack, n->string);
-            if (!h || !mn_json_contains(h, n))
+            if (!h || !mni_json_contains(h, n))
                 return 0;
         }
         return 1;

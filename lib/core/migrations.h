@@ -1,15 +1,15 @@
 /* Numbered schema migrations, compiled into the library from sql/<backend>/NNN_*.sql. */
-#ifndef MN_CORE_MIGRATIONS_H
-#define MN_CORE_MIGRATIONS_H
+#ifndef MNI_CORE_MIGRATIONS_H
+#define MNI_CORE_MIGRATIONS_H
 
-struct mn_migration {
+struct mni_migration {
     int version;       /* NNN of the file name; strictly increasing */
     const char *name;  /* file name, for messages */
     const char *sql;
 };
 
 /* Terminated by an entry whose version is 0. */
-extern const struct mn_migration mn_sqlite_migrations[];
-extern const struct mn_migration mn_postgres_migrations[];
+extern const struct mni_migration mni_sqlite_migrations[];
+extern const struct mni_migration mni_postgres_migrations[];
 
 #endif

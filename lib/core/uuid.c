@@ -25,13 +25,13 @@ static int fill_random(unsigned char *buf, size_t n)
     return 0;
 }
 
-int64_t mn_uuid7(char out[MN_UUID_LEN + 1])
+int64_t mni_uuid7(char out[MNI_UUID_LEN + 1])
 {
     unsigned char b[16];
     if (fill_random(b, sizeof b) != 0)
         return -1;
 
-    int64_t ms = mn_now_ms();
+    int64_t ms = mni_now_ms();
     pthread_mutex_lock(&lock);
     unsigned seq;
     if (ms > last_ms) {
@@ -66,18 +66,18 @@ int64_t mn_uuid7(char out[MN_UUID_LEN + 1])
     return ms;
 }
 
-void mn_uuid_lower(const char *s, char out[MN_UUID_LEN + 1])
+void mni_uuid_lower(const char *s, char out[MNI_UUID_LEN + 1])
 {
-    for (int i = 0; i < MN_UUID_LEN; i++)
+    for (int i = 0; i < MNI_UUID_LEN; i++)
         out[i] = (char)(s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 'a' : s[i]);
-    out[MN_UUID_LEN] = '\0';
+    out[MNI_UUID_LEN] = '\0';
 }
 
-int mn_uuid_valid(const char *s)
+int mni_uuid_valid(const char *s)
 {
-    if (!s || strlen(s) != MN_UUID_LEN)
+    if (!s || strlen(s) != MNI_UUID_LEN)
         return 0;
-    for (int i = 0; i < MN_UUID_LEN; i++) {
+    for (int i = 0; i < MNI_UUID_LEN; i++) {
         char c = s[i];
         int dash = (i == 8 || i == 13 || i == 18 || i == 23);
         if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||

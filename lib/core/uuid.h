@@ -1,19 +1,19 @@
 /* UUIDv7 (RFC 9562): time-ordered ids, so that "newest first" is "largest id first". */
-#ifndef MN_CORE_UUID_H
-#define MN_CORE_UUID_H
+#ifndef MNI_CORE_UUID_H
+#define MNI_CORE_UUID_H
 
 #include <stdint.h>
 
-#define MN_UUID_LEN 36  /* characters, without the terminator */
+#define MNI_UUID_LEN 36  /* characters, without the terminator */
 
 /* Writes a new lowercase UUIDv7 into out (37 bytes) and returns its millisecond timestamp.
  * Ids from one process are strictly increasing, even within one millisecond or when the clock
  * steps back. Returns -1 only if the system has no randomness to give. */
-int64_t mn_uuid7(char out[MN_UUID_LEN + 1]);
+int64_t mni_uuid7(char out[MNI_UUID_LEN + 1]);
 
 /* 1 if s is a canonical lowercase or uppercase UUID string (8-4-4-4-12 hex), else 0. */
-int mn_uuid_valid(const char *s);
+int mni_uuid_valid(const char *s);
 /* The canonical (lowercase) spelling of the valid UUID s: ids are stored and compared so. */
-void mn_uuid_lower(const char *s, char out[MN_UUID_LEN + 1]);
+void mni_uuid_lower(const char *s, char out[MNI_UUID_LEN + 1]);
 
 #endif

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int mn_embed_cache_usable(const mn_db *db)
+int mni_embed_cache_usable(const mn_db *db)
 {
-    const struct mn_store_ops *ops = db->store ? db->store->ops : NULL;
+    const struct mni_store_ops *ops = db->store ? db->store->ops : NULL;
     return db->embed_ops->cacheable && db->cfg.embed_cache == MN_EMBED_CACHE_AUTO && ops &&
            ops->embed_cache_get && ops->embed_cache_put;
 }
@@ -25,12 +25,12 @@ int mn_embed_cache_usable(const mn_db *db)
 static int embed_direct(mn_db *db, const char *const *texts, const size_t *lens, size_t n,
                         float *out)
 {
-    char err[MN_ERRMSG_MAX];
+    char err[MNI_ERRMSG_MAX];
     int rc = db->embed_ops->embed(db->embedder, texts, lens, n, out, err, sizeof err);
-    return rc == MN_OK ? MN_OK : mn_seterr(db, rc, "%s", err);
+    return rc == MN_OK ? MN_OK : mni_seterr(db, rc, "%s", err);
 }
 
-/* Numbers the distinct hashes among h[0..n-1] (MN_SHA256_LEN bytes each): of[j] is the number
+/* Numbers the distinct hashes among h[0..n-1] (MNI_SHA256_LEN bytes each): of[j] is the number
  * of the first hash equal to h[j], first[k] the index of the k-th distinct one. Returns how many
  * are distinct, or 0 when out of memory. An open-addressing table keyed by the hashes' first
  * 8 bytes, compared in full. */
@@ -45,11 +45,11 @@ static size_t number_distinct(const unsigned char *h, size_t n, size_t *of, size
     memset(slot, 0, cap * sizeof *slot);
     size_t distinct = 0;
     for (size_t j = 0; j < n; j++) {
-        const unsigned char *hj = h + j * MN_SHA256_LEN;
+        const unsigned char *hj = h + j * MNI_SHA256_LEN;
         uint64_t k;
         memcpy(&k, hj, sizeof k);
         size_t at = (size_t)k & (cap - 1);
-        while (slot[at] && memcmp(h + first[slot[at] - 1] * MN_SHA256_LEN, hj, MN_SHA256_LEN))
+        while (slot[at] && memcmp(h + first[slot[at] - 1] * MNI_SHA256_LEN, hj, MNI_SHA256_LEN))
             at = (at + 1) & (cap - 1);
         if (!slot[at]) {
             first[distinct] = j;
@@ -61,24 +61,24 @@ static size_t number_distinct(const unsigned char *h, size_t n, size_t *of, size
     return distinct;
 }
 
-int mn_embed_cached(mn_db *db, const char *scope, const char *const *texts, const size_t *lens,
+int mni_embed_cached(mn_db *db, const char *scope, const char *const *texts, const size_t *lens,
                     size_t n, float *out)
 {
     if (!db->embed_cached || n == 0)
         return embed_direct(db, texts, lens, n, out);
-    const struct mn_store_ops *ops = db->store->ops;
+    const struct mni_store_ops *ops = db->store->ops;
     const char *model = db->embed_ops->cache_key(db->embedder);
     size_t dim = (size_t)db->dim;
-    unsigned char *hashes = malloc(n * MN_SHA256_LEN), *hit = calloc(n, 1);
+    unsigned char *hashes = malloc(n * MNI_SHA256_LEN), *hit = calloc(n, 1);
     const char **mt = malloc(n * sizeof *mt);
     size_t *ml = malloc(n * sizeof *ml), *miss = malloc(n * sizeof *miss);
     size_t *of = malloc(n * sizeof *of), *first = malloc(n * sizeof *first);
-    unsigned char *mh = malloc(n * MN_SHA256_LEN), *uh = malloc(n * MN_SHA256_LEN);
+    unsigned char *mh = malloc(n * MNI_SHA256_LEN), *uh = malloc(n * MNI_SHA256_LEN);
     float *mv = malloc(n * dim * sizeof *mv);
     int rc = hashes && hit && mt && ml && miss && of && first && mh && uh && mv
-                 ? MN_OK : mn_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", n);
+                 ? MN_OK : mni_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", n);
     for (size_t i = 0; rc == MN_OK && i < n; i++)
-        mn_sha256(texts[i], lens[i], hashes + i * MN_SHA256_LEN);
+        mni_sha256(texts[i], lens[i], hashes + i * MNI_SHA256_LEN);
     if (rc == MN_OK)
         ops->embed_cache_get(db->store, scope ? scope : "", model, db->dim, hashes, n, out, hit);
     /* The misses: their indices, hashes; then each distinct text once (mt, ml, uh). */
@@ -86,22 +86,22 @@ int mn_embed_cached(mn_db *db, const char *scope, const char *const *texts, cons
     for (size_t i = 0; rc == MN_OK && i < n; i++)
         if (!hit[i]) {
             miss[misses] = i;
-            memcpy(mh + misses * MN_SHA256_LEN, hashes + i * MN_SHA256_LEN, MN_SHA256_LEN);
+            memcpy(mh + misses * MNI_SHA256_LEN, hashes + i * MNI_SHA256_LEN, MNI_SHA256_LEN);
             misses++;
         }
     if (rc == MN_OK && misses && !(distinct = number_distinct(mh, misses, of, first)))
-        rc = mn_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", n);
+        rc = mni_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", n);
     for (size_t k = 0; rc == MN_OK && k < distinct; k++) {
         mt[k] = texts[miss[first[k]]];
         ml[k] = lens[miss[first[k]]];
-        memcpy(uh + k * MN_SHA256_LEN, mh + first[k] * MN_SHA256_LEN, MN_SHA256_LEN);
+        memcpy(uh + k * MNI_SHA256_LEN, mh + first[k] * MNI_SHA256_LEN, MNI_SHA256_LEN);
     }
     if (rc == MN_OK && distinct)
         rc = embed_direct(db, mt, ml, distinct, mv);
     if (rc == MN_OK && distinct) {
         if (!(db->cfg.flags & MN_OPEN_READONLY))
             ops->embed_cache_put(db->store, scope ? scope : "", model, db->dim, uh, distinct, mv,
-                                 mn_now_ms());
+                                 mni_now_ms());
         for (size_t j = 0; j < misses; j++)
             memcpy(out + miss[j] * dim, mv + of[j] * dim, dim * sizeof *out);
     }

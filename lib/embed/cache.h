@@ -1,6 +1,6 @@
 /* The embedding cache: a remote embedder's vectors kept in the store (embed/cache.c). */
-#ifndef MN_EMBED_CACHE_H
-#define MN_EMBED_CACHE_H
+#ifndef MNI_EMBED_CACHE_H
+#define MNI_EMBED_CACHE_H
 
 #include "manushya.h"
 
@@ -8,11 +8,11 @@
 
 /* 1 when db's vectors should go through the cache: the embedder is worth caching
  * (ops->cacheable), mn_config.embed_cache allows it and the store has one. */
-int mn_embed_cache_usable(const mn_db *db);
+int mni_embed_cache_usable(const mn_db *db);
 /* Embeds texts[0..n-1] (lens bytes each) into out, taking what the cache holds for scope
  * (a tenant id, or NULL for none) and embedding (then caching) only the rest. Errors are set
  * on db. */
-int mn_embed_cached(mn_db *db, const char *scope, const char *const *texts, const size_t *lens,
+int mni_embed_cached(mn_db *db, const char *scope, const char *const *texts, const size_t *lens,
                     size_t n, float *out);
 
 #endif

@@ -1,19 +1,19 @@
 /*
  * The embedder interface: turns text into unit-length vectors. A backend fills a
- * struct mn_embedder_ops; the handle picks one by name at mn_open() (mn_embedder_find).
+ * struct mni_embedder_ops; the handle picks one by name at mn_open() (mni_embedder_find).
  */
-#ifndef MN_EMBED_EMBEDDER_H
-#define MN_EMBED_EMBEDDER_H
+#ifndef MNI_EMBED_EMBEDDER_H
+#define MNI_EMBED_EMBEDDER_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct mn_embedder mn_embedder;
+typedef struct mni_embedder mni_embedder;
 
 /* What an instance is made with. Zero fields mean the backend's defaults; a backend ignores
  * the fields it has no use for (the local embedder needs only dim). Strings are borrowed for
  * the duration of create(). */
-struct mn_embedder_config {
+struct mni_embedder_config {
     int dim;             /* vector dimension; 0 = the backend's default_dim */
     const char *url;     /* base URL of the server, e.g. http://127.0.0.1:8080/v1 */
     const char *model;   /* model name sent to the server */
@@ -27,7 +27,7 @@ struct mn_embedder_config {
 };
 
 /* What an instance has done so far (all counters since create). */
-struct mn_embedder_stats {
+struct mni_embedder_stats {
     uint64_t texts;         /* texts embedded */
     uint64_t requests;      /* HTTP requests sent, retries included */
     uint64_t retries;       /* of them, retries */
@@ -35,7 +35,7 @@ struct mn_embedder_stats {
     uint64_t max_batch;     /* most inputs in one request */
 };
 
-struct mn_embedder_ops {
+struct mni_embedder_ops {
     const char *name;
     /* The dimension used when the config and the database leave it open. */
     int default_dim;
@@ -48,28 +48,28 @@ struct mn_embedder_ops {
     int cacheable;
     /* Creates an instance. On failure returns an MN_E* code and writes a message into err
      * (errlen bytes). */
-    int (*create)(const struct mn_embedder_config *cfg, mn_embedder **out, char *err,
+    int (*create)(const struct mni_embedder_config *cfg, mni_embedder **out, char *err,
                   size_t errlen);
     /* Embeds n texts (texts[i] of lens[i] bytes, not necessarily NUL-terminated) into
      * out[i*dim .. i*dim+dim-1], each L2-normalised (all zeros only for text without features).
      * Must be safe to call from several threads at once on one instance. On failure out is
      * unspecified. */
-    int (*embed)(mn_embedder *e, const char *const *texts, const size_t *lens, size_t n,
+    int (*embed)(mni_embedder *e, const char *const *texts, const size_t *lens, size_t n,
                  float *out, char *err, size_t errlen);
     /* The cache's name for the vectors this instance makes ("local", or the model name): two
      * instances with the same key make the same vectors for the same text. */
-    const char *(*cache_key)(const mn_embedder *e);
+    const char *(*cache_key)(const mni_embedder *e);
     /* Optional (NULL: no counters). */
-    void (*stats)(const mn_embedder *e, struct mn_embedder_stats *out);
-    void (*destroy)(mn_embedder *e);
+    void (*stats)(const mni_embedder *e, struct mni_embedder_stats *out);
+    void (*destroy)(mni_embedder *e);
 };
 
 /* NULL when no embedder has that name. */
-const struct mn_embedder_ops *mn_embedder_find(const char *name);
+const struct mni_embedder_ops *mni_embedder_find(const char *name);
 /* The names of the embedders, comma-separated, for messages: "local, openai". */
-const char *mn_embedder_names(void);
+const char *mni_embedder_names(void);
 
-extern const struct mn_embedder_ops mn_embedder_local;
-extern const struct mn_embedder_ops mn_embedder_openai;
+extern const struct mni_embedder_ops mni_embedder_local;
+extern const struct mni_embedder_ops mni_embedder_openai;
 
 #endif

@@ -33,53 +33,53 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MN_LOCAL_DIM_MIN 8
-#define MN_LOCAL_DIM_MAX 4096
+#define MNI_LOCAL_DIM_MIN 8
+#define MNI_LOCAL_DIM_MAX 4096
 
-#define MN_W_UNIGRAM 1.0f
-#define MN_W_BIGRAM 0.7f
-#define MN_W_TRIGRAM 0.4f
+#define MNI_W_UNIGRAM 1.0f
+#define MNI_W_BIGRAM 0.7f
+#define MNI_W_TRIGRAM 0.4f
 
 /* Seeds keep the kinds apart: "ab" the word and "ab" a bigram must not share a hash. */
-#define MN_SEED_UNIGRAM UINT64_C(0x9e3779b97f4a7c15)
-#define MN_SEED_BIGRAM UINT64_C(0xc2b2ae3d27d4eb4f)
-#define MN_SEED_TRIGRAM UINT64_C(0x165667b19e3779f9)
+#define MNI_SEED_UNIGRAM UINT64_C(0x9e3779b97f4a7c15)
+#define MNI_SEED_BIGRAM UINT64_C(0xc2b2ae3d27d4eb4f)
+#define MNI_SEED_TRIGRAM UINT64_C(0x165667b19e3779f9)
 
-#define MN_FNV_BASIS UINT64_C(0xcbf29ce484222325)
-#define MN_FNV_PRIME UINT64_C(0x100000001b3)
+#define MNI_FNV_BASIS UINT64_C(0xcbf29ce484222325)
+#define MNI_FNV_PRIME UINT64_C(0x100000001b3)
 /* Odd 64-bit multiplier for chaining 32-bit symbols (characters) into a trigram hash. */
-#define MN_SYM_MUL UINT64_C(0xff51afd7ed558ccd)
+#define MNI_SYM_MUL UINT64_C(0xff51afd7ed558ccd)
 
 /* Word-boundary markers for trigrams. A packed character starts with a letter, digit or a byte
  * >= 0x80, so these values never occur as characters. */
-#define MN_CH_BEGIN 1u
-#define MN_CH_END 2u
+#define MNI_CH_BEGIN 1u
+#define MNI_CH_END 2u
 
 /* 1024 slots * 16 bytes = 16 KiB of stack: enough for texts of a few hundred bytes, which is
  * what memories mostly are. */
-#define MN_TF_STACK_SLOTS 1024
-#define MN_TF_MIN_SLOTS 16
+#define MNI_TF_STACK_SLOTS 1024
+#define MNI_TF_MIN_SLOTS 16
 
-struct mn_embedder {
+struct mni_embedder {
     int dim;
 };
 
-struct mn_tf_slot {
-    uint64_t key; /* 0 = empty; real keys are never 0 (mn_tf_add remaps) */
+struct mni_tf_slot {
+    uint64_t key; /* 0 = empty; real keys are never 0 (mni_tf_add remaps) */
     uint32_t count;
     float weight;
 };
 
-struct mn_tf {
-    struct mn_tf_slot *slots;
+struct mni_tf {
+    struct mni_tf_slot *slots;
     size_t cap; /* power of two */
     size_t used;
-    struct mn_tf_slot *heap; /* == slots once the table has left the stack, else NULL */
+    struct mni_tf_slot *heap; /* == slots once the table has left the stack, else NULL */
 };
 
 /* Per-word scanning state: hash of the word so far, the two previous characters of the padded
  * word, and the UTF-8 character being assembled. */
-struct mn_scan {
+struct mni_scan {
     uint64_t word_hash;
     uint64_t prev_word_hash;
     int have_prev_word;
@@ -91,7 +91,7 @@ struct mn_scan {
 
 /* murmur3's fmix64: a full-avalanche finaliser, so that bucket, sign and table slot, taken
  * from different bits, behave as independent. */
-static inline uint64_t mn_fmix64(uint64_t h)
+static inline uint64_t mni_fmix64(uint64_t h)
 {
     h ^= h >> 33;
     h *= UINT64_C(0xff51afd7ed558ccd);
@@ -102,7 +102,7 @@ static inline uint64_t mn_fmix64(uint64_t h)
 }
 
 /* Lower-cased word byte, or 0 for a separator. */
-static inline unsigned mn_fold(unsigned char b)
+static inline unsigned mni_fold(unsigned char b)
 {
     if (b >= 0x80u || (unsigned)(b - 'a') < 26u || (unsigned)(b - '0') < 10u)
         return b;
@@ -111,10 +111,10 @@ static inline unsigned mn_fold(unsigned char b)
     return 0;
 }
 
-static int mn_tf_grow(struct mn_tf *t)
+static int mni_tf_grow(struct mni_tf *t)
 {
     size_t cap = t->cap * 2;
-    struct mn_tf_slot *slots = calloc(cap, sizeof *slots);
+    struct mni_tf_slot *slots = calloc(cap, sizeof *slots);
     if (!slots)
         return MN_ENOMEM;
     for (size_t i = 0; i < t->cap; i++) {
@@ -131,7 +131,7 @@ static int mn_tf_grow(struct mn_tf *t)
     return MN_OK;
 }
 
-static inline int mn_tf_add(struct mn_tf *t, uint64_t key, float weight)
+static inline int mni_tf_add(struct mni_tf *t, uint64_t key, float weight)
 {
     if (!key)
         key = 1;
@@ -147,7 +147,7 @@ static inline int mn_tf_add(struct mn_tf *t, uint64_t key, float weight)
     }
     /* Keep the load at most 1/2 so probes stay short. */
     if ((t->used + 1) * 2 > t->cap) {
-        int rc = mn_tf_grow(t);
+        int rc = mni_tf_grow(t);
         if (rc != MN_OK)
             return rc;
         mask = t->cap - 1;
@@ -162,109 +162,109 @@ static inline int mn_tf_add(struct mn_tf *t, uint64_t key, float weight)
     return MN_OK;
 }
 
-static inline uint64_t mn_trigram_key(uint32_t a, uint32_t b, uint32_t c)
+static inline uint64_t mni_trigram_key(uint32_t a, uint32_t b, uint32_t c)
 {
-    uint64_t h = MN_SEED_TRIGRAM;
-    h = (h ^ a) * MN_SYM_MUL;
-    h = (h ^ b) * MN_SYM_MUL;
-    h = (h ^ c) * MN_SYM_MUL;
-    return mn_fmix64(h);
+    uint64_t h = MNI_SEED_TRIGRAM;
+    h = (h ^ a) * MNI_SYM_MUL;
+    h = (h ^ b) * MNI_SYM_MUL;
+    h = (h ^ c) * MNI_SYM_MUL;
+    return mni_fmix64(h);
 }
 
 /* Appends one complete character of the padded word; emits the trigram it closes. */
-static inline int mn_push_char(struct mn_tf *t, struct mn_scan *s, uint32_t c)
+static inline int mni_push_char(struct mni_tf *t, struct mni_scan *s, uint32_t c)
 {
     int rc = MN_OK;
     if (s->c2)
-        rc = mn_tf_add(t, mn_trigram_key(s->c2, s->c1, c), MN_W_TRIGRAM);
+        rc = mni_tf_add(t, mni_trigram_key(s->c2, s->c1, c), MNI_W_TRIGRAM);
     s->c2 = s->c1;
     s->c1 = c;
     return rc;
 }
 
-static inline int mn_flush_char(struct mn_tf *t, struct mn_scan *s)
+static inline int mni_flush_char(struct mni_tf *t, struct mni_scan *s)
 {
     if (!s->cur_len)
         return MN_OK;
     uint32_t c = s->cur;
     s->cur = 0;
     s->cur_len = s->cur_need = 0;
-    return mn_push_char(t, s, c);
+    return mni_push_char(t, s, c);
 }
 
 /* Feeds one (folded) word byte, grouping UTF-8 sequences into single characters. */
-static inline int mn_word_byte(struct mn_tf *t, struct mn_scan *s, unsigned b)
+static inline int mni_word_byte(struct mni_tf *t, struct mni_scan *s, unsigned b)
 {
-    s->word_hash = (s->word_hash ^ b) * MN_FNV_PRIME;
+    s->word_hash = (s->word_hash ^ b) * MNI_FNV_PRIME;
     if (b >= 0x80u && b < 0xc0u && s->cur_need) {
         s->cur |= (uint32_t)b << (8 * s->cur_len);
         s->cur_len++;
         if (--s->cur_need == 0)
-            return mn_flush_char(t, s);
+            return mni_flush_char(t, s);
         return MN_OK;
     }
-    int rc = mn_flush_char(t, s); /* an unfinished sequence ends here */
+    int rc = mni_flush_char(t, s); /* an unfinished sequence ends here */
     if (rc != MN_OK)
         return rc;
     if (b < 0xc0u || b >= 0xf8u)
-        return mn_push_char(t, s, b); /* ASCII, or a byte that cannot start a sequence */
+        return mni_push_char(t, s, b); /* ASCII, or a byte that cannot start a sequence */
     s->cur = b;
     s->cur_len = 1;
     s->cur_need = b >= 0xf0u ? 3 : b >= 0xe0u ? 2 : 1;
     return MN_OK;
 }
 
-static inline void mn_word_begin(struct mn_scan *s)
+static inline void mni_word_begin(struct mni_scan *s)
 {
-    s->word_hash = MN_FNV_BASIS;
+    s->word_hash = MNI_FNV_BASIS;
     s->c2 = 0;
-    s->c1 = MN_CH_BEGIN;
+    s->c1 = MNI_CH_BEGIN;
 }
 
-static int mn_word_end(struct mn_tf *t, struct mn_scan *s)
+static int mni_word_end(struct mni_tf *t, struct mni_scan *s)
 {
-    int rc = mn_flush_char(t, s);
+    int rc = mni_flush_char(t, s);
     if (rc == MN_OK)
-        rc = mn_push_char(t, s, MN_CH_END);
+        rc = mni_push_char(t, s, MNI_CH_END);
     if (rc == MN_OK)
-        rc = mn_tf_add(t, mn_fmix64(s->word_hash ^ MN_SEED_UNIGRAM), MN_W_UNIGRAM);
+        rc = mni_tf_add(t, mni_fmix64(s->word_hash ^ MNI_SEED_UNIGRAM), MNI_W_UNIGRAM);
     if (rc == MN_OK && s->have_prev_word) {
-        uint64_t k = mn_fmix64(mn_fmix64(s->prev_word_hash ^ MN_SEED_BIGRAM) + s->word_hash);
-        rc = mn_tf_add(t, k, MN_W_BIGRAM);
+        uint64_t k = mni_fmix64(mni_fmix64(s->prev_word_hash ^ MNI_SEED_BIGRAM) + s->word_hash);
+        rc = mni_tf_add(t, k, MNI_W_BIGRAM);
     }
     s->prev_word_hash = s->word_hash;
     s->have_prev_word = 1;
     return rc;
 }
 
-static int mn_count_features(struct mn_tf *t, const unsigned char *p, size_t len)
+static int mni_count_features(struct mni_tf *t, const unsigned char *p, size_t len)
 {
-    struct mn_scan s = {0};
+    struct mni_scan s = {0};
     int in_word = 0;
     for (size_t i = 0; i < len; i++) {
-        unsigned b = mn_fold(p[i]);
+        unsigned b = mni_fold(p[i]);
         int rc = MN_OK;
         if (b) {
             if (!in_word) {
-                mn_word_begin(&s);
+                mni_word_begin(&s);
                 in_word = 1;
             }
-            rc = mn_word_byte(t, &s, b);
+            rc = mni_word_byte(t, &s, b);
         } else if (in_word) {
             in_word = 0;
-            rc = mn_word_end(t, &s);
+            rc = mni_word_end(t, &s);
         }
         if (rc != MN_OK)
             return rc;
     }
-    return in_word ? mn_word_end(t, &s) : MN_OK;
+    return in_word ? mni_word_end(t, &s) : MN_OK;
 }
 
-static void mn_project(const struct mn_tf *t, float *out, int dim)
+static void mni_project(const struct mni_tf *t, float *out, int dim)
 {
     memset(out, 0, (size_t)dim * sizeof *out);
     for (size_t i = 0; i < t->cap; i++) {
-        const struct mn_tf_slot *f = &t->slots[i];
+        const struct mni_tf_slot *f = &t->slots[i];
         if (!f->key)
             continue;
         float w = f->count == 1 ? f->weight : f->weight * (1.0f + logf((float)f->count));
@@ -282,58 +282,58 @@ static void mn_project(const struct mn_tf *t, float *out, int dim)
         out[i] *= inv;
 }
 
-static size_t mn_initial_slots(size_t len)
+static size_t mni_initial_slots(size_t len)
 {
     /* A text of len bytes has at most 2*len+1 distinct features: at most len trigrams (one per
      * character), and one unigram and one bigram per word, of which there are at most
      * (len+1)/2. Sizing for that at load 1/2 means a short text never grows the table and
      * clears only the slots it could use. */
-    if (len >= MN_TF_STACK_SLOTS / 4)
-        return MN_TF_STACK_SLOTS;
+    if (len >= MNI_TF_STACK_SLOTS / 4)
+        return MNI_TF_STACK_SLOTS;
     size_t need = 2 * (2 * len + 1);
-    size_t cap = MN_TF_MIN_SLOTS;
+    size_t cap = MNI_TF_MIN_SLOTS;
     while (cap < need)
         cap *= 2;
     return cap;
 }
 
-static int mn_embed_one(const unsigned char *p, size_t len, float *out, int dim)
+static int mni_embed_one(const unsigned char *p, size_t len, float *out, int dim)
 {
-    struct mn_tf_slot stack[MN_TF_STACK_SLOTS];
-    struct mn_tf t = {.slots = stack, .cap = mn_initial_slots(len)};
+    struct mni_tf_slot stack[MNI_TF_STACK_SLOTS];
+    struct mni_tf t = {.slots = stack, .cap = mni_initial_slots(len)};
     memset(stack, 0, t.cap * sizeof *stack);
-    int rc = mn_count_features(&t, p, len);
+    int rc = mni_count_features(&t, p, len);
     if (rc == MN_OK)
-        mn_project(&t, out, dim);
+        mni_project(&t, out, dim);
     free(t.heap);
     return rc;
 }
 
-static void mn_set_err(char *err, size_t errlen, const char *msg)
+static void mni_set_err(char *err, size_t errlen, const char *msg)
 {
     if (err && errlen)
         snprintf(err, errlen, "%s", msg);
 }
 
-static int mn_local_create(const struct mn_embedder_config *cfg, mn_embedder **out, char *err,
+static int mni_local_create(const struct mni_embedder_config *cfg, mni_embedder **out, char *err,
                            size_t errlen)
 {
     if (!out) {
-        mn_set_err(err, errlen, "local embedder: no place for the instance (out is NULL)");
+        mni_set_err(err, errlen, "local embedder: no place for the instance (out is NULL)");
         return MN_EINVAL;
     }
     *out = NULL;
-    int dim = cfg && cfg->dim ? cfg->dim : mn_embedder_local.default_dim;
-    if (dim < MN_LOCAL_DIM_MIN || dim > MN_LOCAL_DIM_MAX) {
+    int dim = cfg && cfg->dim ? cfg->dim : mni_embedder_local.default_dim;
+    if (dim < MNI_LOCAL_DIM_MIN || dim > MNI_LOCAL_DIM_MAX) {
         if (err && errlen)
             snprintf(err, errlen,
                      "local embedder: dimension %d is out of range; use %d..%d (384 is usual)",
-                     dim, MN_LOCAL_DIM_MIN, MN_LOCAL_DIM_MAX);
+                     dim, MNI_LOCAL_DIM_MIN, MNI_LOCAL_DIM_MAX);
         return MN_ERANGE;
     }
-    mn_embedder *e = malloc(sizeof *e);
+    mni_embedder *e = malloc(sizeof *e);
     if (!e) {
-        mn_set_err(err, errlen, "local embedder: out of memory");
+        mni_set_err(err, errlen, "local embedder: out of memory");
         return MN_ENOMEM;
     }
     e->dim = dim;
@@ -341,13 +341,13 @@ static int mn_local_create(const struct mn_embedder_config *cfg, mn_embedder **o
     return MN_OK;
 }
 
-static int mn_local_embed(mn_embedder *e, const char *const *texts, const size_t *lens, size_t n,
+static int mni_local_embed(mni_embedder *e, const char *const *texts, const size_t *lens, size_t n,
                           float *out, char *err, size_t errlen)
 {
     if (n == 0)
         return MN_OK;
     if (!e || !texts || !lens || !out) {
-        mn_set_err(err, errlen, "local embedder: NULL instance, texts, lengths or output");
+        mni_set_err(err, errlen, "local embedder: NULL instance, texts, lengths or output");
         return MN_EINVAL;
     }
     for (size_t i = 0; i < n; i++) {
@@ -359,7 +359,7 @@ static int mn_local_embed(mn_embedder *e, const char *const *texts, const size_t
         }
     }
     for (size_t i = 0; i < n; i++) {
-        int rc = mn_embed_one((const unsigned char *)texts[i], lens[i], out + i * (size_t)e->dim,
+        int rc = mni_embed_one((const unsigned char *)texts[i], lens[i], out + i * (size_t)e->dim,
                               e->dim);
         if (rc != MN_OK) {
             if (err && errlen)
@@ -372,23 +372,23 @@ static int mn_local_embed(mn_embedder *e, const char *const *texts, const size_t
     return MN_OK;
 }
 
-static const char *mn_local_cache_key(const mn_embedder *e)
+static const char *mni_local_cache_key(const mni_embedder *e)
 {
     (void)e;
     return "local";
 }
 
-static void mn_local_destroy(mn_embedder *e)
+static void mni_local_destroy(mni_embedder *e)
 {
     free(e);
 }
 
-const struct mn_embedder_ops mn_embedder_local = {
+const struct mni_embedder_ops mni_embedder_local = {
     .name = "local",
     .default_dim = 384,
     .any_dim = 1,
-    .create = mn_local_create,
-    .embed = mn_local_embed,
-    .cache_key = mn_local_cache_key,
-    .destroy = mn_local_destroy,
+    .create = mni_local_create,
+    .embed = mni_local_embed,
+    .cache_key = mni_local_cache_key,
+    .destroy = mni_local_destroy,
 };

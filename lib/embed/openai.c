@@ -17,12 +17,12 @@
 #include <string.h>
 #include <strings.h>
 
-#define MN_OPENAI_URL "https://api.openai.com/v1"
-#define MN_OPENAI_MODEL "text-embedding-3-small"
-#define MN_OPENAI_DIM 1536
-#define MN_OPENAI_DIM_MAX 65536
-#define MN_OPENAI_MODEL_MAX 256
-#define MN_OPENAI_URL_MAX 2048
+#define MNI_OPENAI_URL "https://api.openai.com/v1"
+#define MNI_OPENAI_MODEL "text-embedding-3-small"
+#define MNI_OPENAI_DIM 1536
+#define MNI_OPENAI_DIM_MAX 65536
+#define MNI_OPENAI_MODEL_MAX 256
+#define MNI_OPENAI_URL_MAX 2048
 
 __attribute__((format(printf, 3, 4)))
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -48,16 +48,16 @@ static void lock_share(CURL *h, curl_lock_data data, curl_lock_access access, vo
 {
     (void)h;
     (void)access;
-    pthread_mutex_lock(&((mn_embedder *)ud)->share_mu[data]);
+    pthread_mutex_lock(&((mni_embedder *)ud)->share_mu[data]);
 }
 
 static void unlock_share(CURL *h, curl_lock_data data, void *ud)
 {
     (void)h;
-    pthread_mutex_unlock(&((mn_embedder *)ud)->share_mu[data]);
+    pthread_mutex_unlock(&((mni_embedder *)ud)->share_mu[data]);
 }
 
-static void openai_destroy(mn_embedder *e)
+static void openai_destroy(mni_embedder *e)
 {
     if (!e)
         return;
@@ -76,14 +76,14 @@ static void openai_destroy(mn_embedder *e)
 }
 
 /* Checks the base URL and derives the endpoint and the URL messages may show. */
-static int set_url(mn_embedder *e, const char *url, char *err, size_t errlen)
+static int set_url(mni_embedder *e, const char *url, char *err, size_t errlen)
 {
     size_t n = strlen(url);
-    if (!printable(url, MN_OPENAI_URL_MAX) || strchr(url, ' ') ||
+    if (!printable(url, MNI_OPENAI_URL_MAX) || strchr(url, ' ') ||
         (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)) {
         set_err(err, errlen, "openai embedder: the embedding URL must be an http:// or https:// "
                 "base URL of at most %d bytes without spaces, e.g. http://127.0.0.1:11434/v1",
-                MN_OPENAI_URL_MAX);
+                MNI_OPENAI_URL_MAX);
         return MN_EINVAL;
     }
     while (n && url[n - 1] == '/')
@@ -101,7 +101,7 @@ static int set_url(mn_embedder *e, const char *url, char *err, size_t errlen)
 }
 
 /* Content-Type, and the Authorization header when a key is configured. */
-static int set_headers(mn_embedder *e, const char *key, const char *from, char *err,
+static int set_headers(mni_embedder *e, const char *key, const char *from, char *err,
                        size_t errlen)
 {
     e->headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -128,10 +128,10 @@ static int set_headers(mn_embedder *e, const char *key, const char *from, char *
     return MN_OK;
 }
 
-static int openai_create(const struct mn_embedder_config *cfg, mn_embedder **out, char *err,
+static int openai_create(const struct mni_embedder_config *cfg, mni_embedder **out, char *err,
                          size_t errlen)
 {
-    static const struct mn_embedder_config none;
+    static const struct mni_embedder_config none;
     if (!out) {
         set_err(err, errlen, "openai embedder: no place for the instance (out is NULL)");
         return MN_EINVAL;
@@ -139,23 +139,23 @@ static int openai_create(const struct mn_embedder_config *cfg, mn_embedder **out
     *out = NULL;
     if (!cfg)
         cfg = &none;
-    if (cfg->dim < 0 || cfg->dim > MN_OPENAI_DIM_MAX) {
+    if (cfg->dim < 0 || cfg->dim > MNI_OPENAI_DIM_MAX) {
         set_err(err, errlen, "openai embedder: dimension %d is out of range; give the model's "
-                "dimension, 1..%d (1536 for text-embedding-3-small)", cfg->dim, MN_OPENAI_DIM_MAX);
+                "dimension, 1..%d (1536 for text-embedding-3-small)", cfg->dim, MNI_OPENAI_DIM_MAX);
         return MN_ERANGE;
     }
-    const char *model = cfg->model && *cfg->model ? cfg->model : MN_OPENAI_MODEL;
-    if (!printable(model, MN_OPENAI_MODEL_MAX)) {
+    const char *model = cfg->model && *cfg->model ? cfg->model : MNI_OPENAI_MODEL;
+    if (!printable(model, MNI_OPENAI_MODEL_MAX)) {
         set_err(err, errlen, "openai embedder: the model name must be 1..%d bytes without "
-                "control characters", MN_OPENAI_MODEL_MAX);
+                "control characters", MNI_OPENAI_MODEL_MAX);
         return MN_EINVAL;
     }
-    mn_embedder *e = calloc(1, sizeof *e);
+    mni_embedder *e = calloc(1, sizeof *e);
     if (!e) {
         set_err(err, errlen, "openai embedder: out of memory");
         return MN_ENOMEM;
     }
-    e->dim = cfg->dim ? cfg->dim : MN_OPENAI_DIM;
+    e->dim = cfg->dim ? cfg->dim : MNI_OPENAI_DIM;
     e->send_dim = cfg->dim != 0; /* a chosen dimension is asked for (text-embedding-3-*) */
     e->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
     e->retries = cfg->retries < 0 ? 0 : cfg->retries ? cfg->retries : 3;
@@ -163,7 +163,7 @@ static int openai_create(const struct mn_embedder_config *cfg, mn_embedder **out
     e->batch = cfg->batch > 0 ? cfg->batch : 100;
     e->inflight = cfg->inflight > 0 ? cfg->inflight : 4;
     e->model = strdup(model);
-    int rc = e->model ? set_url(e, cfg->url && *cfg->url ? cfg->url : MN_OPENAI_URL, err,
+    int rc = e->model ? set_url(e, cfg->url && *cfg->url ? cfg->url : MNI_OPENAI_URL, err,
                                 errlen) : MN_ENOMEM;
     const char *key = cfg->api_key, *from = "the configuration";
     if (!key && (key = getenv("MANUSHYA_EMBED_API_KEY")) != NULL && *key)
@@ -193,7 +193,7 @@ static int openai_create(const struct mn_embedder_config *cfg, mn_embedder **out
     return MN_OK;
 }
 
-static int openai_embed(mn_embedder *e, const char *const *texts, const size_t *lens, size_t n,
+static int openai_embed(mni_embedder *e, const char *const *texts, const size_t *lens, size_t n,
                         float *out, char *err, size_t errlen)
 {
     if (n == 0)
@@ -209,7 +209,7 @@ static int openai_embed(mn_embedder *e, const char *const *texts, const size_t *
         m += lens[i] > 0;
     int rc;
     if (m == n) {
-        rc = mn_openai_run(e, texts, lens, n, out, err, errlen);
+        rc = mni_openai_run(e, texts, lens, n, out, err, errlen);
     } else {
         const char **t = malloc(m * sizeof *t + 1);
         size_t *l = malloc(m * sizeof *l + 1);
@@ -221,7 +221,7 @@ static int openai_embed(mn_embedder *e, const char *const *texts, const size_t *
                 l[j++] = lens[i];
             }
         if (rc == MN_OK && m)
-            rc = mn_openai_run(e, t, l, m, v, err, errlen);
+            rc = mni_openai_run(e, t, l, m, v, err, errlen);
         for (size_t i = 0, j = 0; rc == MN_OK && i < n; i++) {
             float *o = out + i * (size_t)e->dim;
             if (lens[i])
@@ -240,12 +240,12 @@ static int openai_embed(mn_embedder *e, const char *const *texts, const size_t *
     return rc;
 }
 
-static const char *openai_cache_key(const mn_embedder *e)
+static const char *openai_cache_key(const mni_embedder *e)
 {
     return e->model;
 }
 
-static void openai_stats(const mn_embedder *e, struct mn_embedder_stats *s)
+static void openai_stats(const mni_embedder *e, struct mni_embedder_stats *s)
 {
     s->texts = __atomic_load_n(&e->texts, __ATOMIC_RELAXED);
     s->requests = __atomic_load_n(&e->requests, __ATOMIC_RELAXED);
@@ -254,9 +254,9 @@ static void openai_stats(const mn_embedder *e, struct mn_embedder_stats *s)
     s->max_batch = __atomic_load_n(&e->max_batch, __ATOMIC_RELAXED);
 }
 
-const struct mn_embedder_ops mn_embedder_openai = {
+const struct mni_embedder_ops mni_embedder_openai = {
     .name = "openai",
-    .default_dim = MN_OPENAI_DIM,
+    .default_dim = MNI_OPENAI_DIM,
     .any_dim = 0,
     .cacheable = 1,
     .create = openai_create,

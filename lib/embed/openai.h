@@ -1,6 +1,6 @@
 /* Internals of the openai embedder, shared by its files (openai*.c). */
-#ifndef MN_EMBED_OPENAI_H
-#define MN_EMBED_OPENAI_H
+#ifndef MNI_EMBED_OPENAI_H
+#define MNI_EMBED_OPENAI_H
 
 #include "embed/embedder.h"
 
@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct mn_embedder {
+struct mni_embedder {
     int dim;
     int send_dim;           /* ask the server for dim dimensions ("dimensions" field) */
     char *endpoint;         /* base URL + "/embeddings" */
@@ -27,18 +27,18 @@ struct mn_embedder {
 };
 
 /* The request body for texts[0..n-1]: malloc'd JSON, or NULL when out of memory. */
-char *mn_openai_request(const mn_embedder *e, const char *const *texts, const size_t *lens,
+char *mni_openai_request(const mni_embedder *e, const char *const *texts, const size_t *lens,
                         size_t n);
 /* Checks a 2xx answer for n inputs and writes its vectors, L2-normalised, into out[0..n*dim-1].
  * MN_OK, or MN_EBACKEND with the reason in err. */
-int mn_openai_parse(const mn_embedder *e, const char *body, size_t len, size_t n, float *out,
+int mni_openai_parse(const mni_embedder *e, const char *body, size_t len, size_t n, float *out,
                     char *err, size_t errlen);
 /* The message of an error answer: error.message of the JSON body, else the start of the body
  * with control characters replaced. Written into msg. */
-void mn_openai_server_message(const char *body, size_t len, char *msg, size_t msglen);
+void mni_openai_server_message(const char *body, size_t len, char *msg, size_t msglen);
 
 /* Runs the requests for texts (the multi loop with retries, openai_http.c). */
-int mn_openai_run(mn_embedder *e, const char *const *texts, const size_t *lens, size_t n,
+int mni_openai_run(mni_embedder *e, const char *const *texts, const size_t *lens, size_t n,
                   float *out, char *err, size_t errlen);
 
 #endif

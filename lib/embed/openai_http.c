@@ -18,10 +18,10 @@
 #include <strings.h>
 #include <time.h>
 
-#define MN_BODY_MAX ((size_t)256 << 20)  /* an answer larger than this is not an embedding */
-#define MN_RETRY_AFTER_MAX_MS 60000      /* Retry-After is honoured up to a minute */
-#define MN_BACKOFF_MAX_MS 60000          /* and our own backoff waits a minute at the most */
-#define MN_POLL_MAX_MS 1000
+#define MNI_BODY_MAX ((size_t)256 << 20)  /* an answer larger than this is not an embedding */
+#define MNI_RETRY_AFTER_MAX_MS 60000      /* Retry-After is honoured up to a minute */
+#define MNI_BACKOFF_MAX_MS 60000          /* and our own backoff waits a minute at the most */
+#define MNI_POLL_MAX_MS 1000
 
 struct req {
     size_t first, n;       /* texts[first .. first+n-1] */
@@ -59,9 +59,9 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
         size_t cap = q->cap ? q->cap : 64 * 1024;
         while (cap < q->len + n + 1)
             cap *= 2;
-        char *b = cap <= MN_BODY_MAX ? realloc(q->body, cap) : NULL;
+        char *b = cap <= MNI_BODY_MAX ? realloc(q->body, cap) : NULL;
         if (!b) {
-            q->too_big = cap > MN_BODY_MAX;
+            q->too_big = cap > MNI_BODY_MAX;
             return 0; /* curl ends the transfer with CURLE_WRITE_ERROR */
         }
         q->body = b;
@@ -94,12 +94,12 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
         secs = at < 0 ? -1 : difftime(at, time(NULL));
     }
     if (secs >= 0)
-        q->retry_after_ms = secs * 1000 > MN_RETRY_AFTER_MAX_MS ? MN_RETRY_AFTER_MAX_MS
+        q->retry_after_ms = secs * 1000 > MNI_RETRY_AFTER_MAX_MS ? MNI_RETRY_AFTER_MAX_MS
                                                                  : (long)(secs * 1000);
     return n;
 }
 
-static int start(mn_embedder *e, CURLM *m, struct req *q)
+static int start(mni_embedder *e, CURLM *m, struct req *q)
 {
     CURL *h = curl_easy_init();
     if (!h)
@@ -152,7 +152,7 @@ static int transient(CURLcode res)
 }
 
 __attribute__((format(printf, 5, 6)))
-static int fail(const mn_embedder *e, char *err, size_t errlen, int rc, const char *fmt, ...)
+static int fail(const mni_embedder *e, char *err, size_t errlen, int rc, const char *fmt, ...)
 {
     char why[512];
     va_list ap;
@@ -165,7 +165,7 @@ static int fail(const mn_embedder *e, char *err, size_t errlen, int rc, const ch
 }
 
 /* A request came back: its vectors are stored, or it is scheduled again, or the call fails. */
-static int finish(mn_embedder *e, struct req *q, CURLcode res, float *out, uint64_t *rng,
+static int finish(mni_embedder *e, struct req *q, CURLcode res, float *out, uint64_t *rng,
                   char *err, size_t errlen)
 {
     long status = 0;
@@ -174,7 +174,7 @@ static int finish(mn_embedder *e, struct req *q, CURLcode res, float *out, uint6
     int retryable;
     if (res == CURLE_WRITE_ERROR && q->too_big)
         return fail(e, err, errlen, MN_EBACKEND, "the answer is larger than %zu MiB",
-                    MN_BODY_MAX >> 20);
+                    MNI_BODY_MAX >> 20);
     if (res != CURLE_OK) {
         retryable = transient(res);
         if (res == CURLE_OPERATION_TIMEDOUT)
@@ -182,7 +182,7 @@ static int finish(mn_embedder *e, struct req *q, CURLcode res, float *out, uint6
         else
             snprintf(why, sizeof why, "%s", curl_easy_strerror(res));
     } else if (status >= 200 && status < 300) {
-        int rc = mn_openai_parse(e, q->body ? q->body : "", q->len, q->n,
+        int rc = mni_openai_parse(e, q->body ? q->body : "", q->len, q->n,
                                  out + q->first * (size_t)e->dim, why, sizeof why);
         if (rc != MN_OK)
             return fail(e, err, errlen, rc, "HTTP %ld: %s", status, why);
@@ -190,7 +190,7 @@ static int finish(mn_embedder *e, struct req *q, CURLcode res, float *out, uint6
         return MN_OK;
     } else {
         char msg[256];
-        mn_openai_server_message(q->body ? q->body : "", q->len, msg, sizeof msg);
+        mni_openai_server_message(q->body ? q->body : "", q->len, msg, sizeof msg);
         snprintf(why, sizeof why, "HTTP %ld: %s", status, msg);
         retryable = status == 429 || status >= 500;
     }
@@ -202,14 +202,14 @@ static int finish(mn_embedder *e, struct req *q, CURLcode res, float *out, uint6
     }
     /* Backoff doubles per attempt, with jitter (core/backoff.h); never sooner than the server
      * asked. */
-    double delay = (double)mn_backoff_ms(e->backoff_ms, q->attempt, MN_BACKOFF_MAX_MS, rng);
+    double delay = (double)mni_backoff_ms(e->backoff_ms, q->attempt, MNI_BACKOFF_MAX_MS, rng);
     if (q->retry_after_ms >= 0 && delay < (double)q->retry_after_ms)
         delay = (double)q->retry_after_ms;
     q->not_before = mono() + delay / 1000.0;
     return MN_OK;
 }
 
-int mn_openai_run(mn_embedder *e, const char *const *texts, const size_t *lens, size_t n,
+int mni_openai_run(mni_embedder *e, const char *const *texts, const size_t *lens, size_t n,
                   float *out, char *err, size_t errlen)
 {
     if (err && errlen)
@@ -221,11 +221,11 @@ int mn_openai_run(mn_embedder *e, const char *const *texts, const size_t *lens, 
     for (size_t i = 0; rc == MN_OK && i < nreq; i++) {
         r[i].first = i * (size_t)e->batch;
         r[i].n = n - r[i].first < (size_t)e->batch ? n - r[i].first : (size_t)e->batch;
-        r[i].payload = mn_openai_request(e, texts + r[i].first, lens + r[i].first, r[i].n);
+        r[i].payload = mni_openai_request(e, texts + r[i].first, lens + r[i].first, r[i].n);
         if (!r[i].payload)
             rc = MN_ENOMEM;
     }
-    uint64_t rng = mn_backoff_seed(r);
+    uint64_t rng = mni_backoff_seed(r);
     size_t left = nreq;
     int running = 0;
     while (rc == MN_OK && left) {
@@ -262,10 +262,10 @@ int mn_openai_run(mn_embedder *e, const char *const *texts, const size_t *lens, 
         }
         if (rc != MN_OK || !left || finished)
             continue; /* a free slot may take a waiting request at once */
-        long wait = MN_POLL_MAX_MS;
+        long wait = MNI_POLL_MAX_MS;
         if (running < e->inflight && next < INFINITY) {
             double ms = (next - mono()) * 1000.0 + 1;
-            wait = ms < 0 ? 0 : ms < MN_POLL_MAX_MS ? (long)ms : MN_POLL_MAX_MS;
+            wait = ms < 0 ? 0 : ms < MNI_POLL_MAX_MS ? (long)ms : MNI_POLL_MAX_MS;
         }
         if (curl_multi_poll(m, NULL, 0, (int)wait, NULL) != CURLM_OK)
             rc = MN_EBACKEND;

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *mn_openai_request(const mn_embedder *e, const char *const *texts, const size_t *lens,
+char *mni_openai_request(const mni_embedder *e, const char *const *texts, const size_t *lens,
                         size_t n)
 {
     cJSON *o = cJSON_CreateObject(), *input = NULL;
@@ -52,7 +52,7 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 }
 
 /* Copies one embedding (checked: dim finite numbers) into v and L2-normalises it. */
-static int read_vector(const mn_embedder *e, const cJSON *arr, size_t item, float *v, char *err,
+static int read_vector(const mni_embedder *e, const cJSON *arr, size_t item, float *v, char *err,
                        size_t errlen)
 {
     if (!cJSON_IsArray(arr))
@@ -81,7 +81,7 @@ static int read_vector(const mn_embedder *e, const cJSON *arr, size_t item, floa
     return MN_OK;
 }
 
-int mn_openai_parse(const mn_embedder *e, const char *body, size_t len, size_t n, float *out,
+int mni_openai_parse(const mni_embedder *e, const char *body, size_t len, size_t n, float *out,
                     char *err, size_t errlen)
 {
     cJSON *o = cJSON_ParseWithLength(body, len);
@@ -118,7 +118,7 @@ int mn_openai_parse(const mn_embedder *e, const char *body, size_t len, size_t n
     return rc;
 }
 
-void mn_openai_server_message(const char *body, size_t len, char *msg, size_t msglen)
+void mni_openai_server_message(const char *body, size_t len, char *msg, size_t msglen)
 {
     if (!msglen)
         return;

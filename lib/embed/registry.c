@@ -5,22 +5,22 @@
 
 #include <string.h>
 
-static const struct mn_embedder_ops *const mn_embedders[] = {
-    &mn_embedder_local,
-    &mn_embedder_openai,
+static const struct mni_embedder_ops *const mni_embedders[] = {
+    &mni_embedder_local,
+    &mni_embedder_openai,
 };
 
-const struct mn_embedder_ops *mn_embedder_find(const char *name)
+const struct mni_embedder_ops *mni_embedder_find(const char *name)
 {
     if (!name)
         return NULL;
-    for (size_t i = 0; i < sizeof mn_embedders / sizeof mn_embedders[0]; i++)
-        if (strcmp(mn_embedders[i]->name, name) == 0)
-            return mn_embedders[i];
+    for (size_t i = 0; i < sizeof mni_embedders / sizeof mni_embedders[0]; i++)
+        if (strcmp(mni_embedders[i]->name, name) == 0)
+            return mni_embedders[i];
     return NULL;
 }
 
-const char *mn_embedder_names(void)
+const char *mni_embedder_names(void)
 {
     return "local, openai";
 }

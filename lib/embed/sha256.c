@@ -58,7 +58,7 @@ static void block(uint32_t h[8], const unsigned char *p)
     h[7] += k;
 }
 
-void mn_sha256(const void *data, size_t len, unsigned char out[MN_SHA256_LEN])
+void mni_sha256(const void *data, size_t len, unsigned char out[MNI_SHA256_LEN])
 {
     uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                      0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};

@@ -11,7 +11,7 @@
  * single running sum, and one chain of dependent additions leaves the FPU waiting on latency;
  * eight lanes let it vectorise and pipeline. b is read through memcpy (any address): memcpy of
  * eight floats compiles to one unaligned load, with no misaligned access in the C sense. */
-float mn_ip_scalar(const float *a, const void *b, int dim)
+float mni_ip_scalar(const float *a, const void *b, int dim)
 {
     const unsigned char *p = b;
     float s[8] = { 0 }, v[8];
@@ -29,7 +29,7 @@ float mn_ip_scalar(const float *a, const void *b, int dim)
     return sum;
 }
 
-float mn_l2sq_scalar(const float *a, const void *b, int dim)
+float mni_l2sq_scalar(const float *a, const void *b, int dim)
 {
     const unsigned char *p = b;
     float s[8] = { 0 }, v[8];
@@ -50,60 +50,60 @@ float mn_l2sq_scalar(const float *a, const void *b, int dim)
     return sum;
 }
 
-static const struct mn_dist_ops ops_scalar = { MN_SIMD_SCALAR, "scalar", mn_ip_scalar,
-                                                mn_l2sq_scalar };
-#ifdef MN_HAVE_X86_KERNELS
-static const struct mn_dist_ops ops_avx2 = { MN_SIMD_AVX2, "avx2", mn_ip_avx2, mn_l2sq_avx2 };
-static const struct mn_dist_ops ops_avx512 = { MN_SIMD_AVX512, "avx512", mn_ip_avx512,
-                                               mn_l2sq_avx512 };
+static const struct mni_dist_ops ops_scalar = { MNI_SIMD_SCALAR, "scalar", mni_ip_scalar,
+                                                mni_l2sq_scalar };
+#ifdef MNI_HAVE_X86_KERNELS
+static const struct mni_dist_ops ops_avx2 = { MNI_SIMD_AVX2, "avx2", mni_ip_avx2, mni_l2sq_avx2 };
+static const struct mni_dist_ops ops_avx512 = { MNI_SIMD_AVX512, "avx512", mni_ip_avx512,
+                                               mni_l2sq_avx512 };
 #endif
 
 static pthread_once_t dist_once = PTHREAD_ONCE_INIT;
 static int cpu_level; /* the highest level this CPU runs, set once */
-static const struct mn_dist_ops *dist_best;
+static const struct mni_dist_ops *dist_best;
 
 static void dist_init(void)
 {
-    int level = MN_SIMD_SCALAR;
-#ifdef MN_HAVE_X86_KERNELS
+    int level = MNI_SIMD_SCALAR;
+#ifdef MNI_HAVE_X86_KERNELS
     __builtin_cpu_init();
     /* libgcc's checks include the OS saving the wider registers (XCR0). */
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        level = MN_SIMD_AVX2;
-    if (level == MN_SIMD_AVX2 && __builtin_cpu_supports("avx512f"))
-        level = MN_SIMD_AVX512;
+        level = MNI_SIMD_AVX2;
+    if (level == MNI_SIMD_AVX2 && __builtin_cpu_supports("avx512f"))
+        level = MNI_SIMD_AVX512;
 #endif
     cpu_level = level;
     const char *cap = getenv("MN_SIMD");
     if (cap && strcmp(cap, "scalar") == 0)
-        level = MN_SIMD_SCALAR;
-    else if (cap && strcmp(cap, "avx2") == 0 && level > MN_SIMD_AVX2)
-        level = MN_SIMD_AVX2;
+        level = MNI_SIMD_SCALAR;
+    else if (cap && strcmp(cap, "avx2") == 0 && level > MNI_SIMD_AVX2)
+        level = MNI_SIMD_AVX2;
     dist_best = &ops_scalar;
-#ifdef MN_HAVE_X86_KERNELS
-    if (level == MN_SIMD_AVX2)
+#ifdef MNI_HAVE_X86_KERNELS
+    if (level == MNI_SIMD_AVX2)
         dist_best = &ops_avx2;
-    else if (level == MN_SIMD_AVX512)
+    else if (level == MNI_SIMD_AVX512)
         dist_best = &ops_avx512;
 #endif
 }
 
-const struct mn_dist_ops *mn_dist_ops(void)
+const struct mni_dist_ops *mni_dist_ops(void)
 {
     pthread_once(&dist_once, dist_init);
     return dist_best;
 }
 
-const struct mn_dist_ops *mn_dist_ops_level(int level)
+const struct mni_dist_ops *mni_dist_ops_level(int level)
 {
     pthread_once(&dist_once, dist_init);
-    if (level < MN_SIMD_SCALAR || level > cpu_level)
+    if (level < MNI_SIMD_SCALAR || level > cpu_level)
         return NULL;
     switch (level) {
-#ifdef MN_HAVE_X86_KERNELS
-    case MN_SIMD_AVX2:
+#ifdef MNI_HAVE_X86_KERNELS
+    case MNI_SIMD_AVX2:
         return &ops_avx2;
-    case MN_SIMD_AVX512:
+    case MNI_SIMD_AVX512:
         return &ops_avx512;
 #endif
     default:
@@ -111,12 +111,12 @@ const struct mn_dist_ops *mn_dist_ops_level(int level)
     }
 }
 
-float mn_ip(const float *a, const void *b, int dim)
+float mni_ip(const float *a, const void *b, int dim)
 {
-    return mn_dist_ops()->ip(a, b, dim);
+    return mni_dist_ops()->ip(a, b, dim);
 }
 
-float mn_l2sq(const float *a, const void *b, int dim)
+float mni_l2sq(const float *a, const void *b, int dim)
 {
-    return mn_dist_ops()->l2sq(a, b, dim);
+    return mni_dist_ops()->l2sq(a, b, dim);
 }

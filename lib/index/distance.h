@@ -1,6 +1,6 @@
 /* Distance kernels. Stored vectors are unit length, so cosine similarity is the dot product.
  *
- * The mn_ip / mn_l2sq family has runtime CPU dispatch: the best kernel this CPU supports (AVX-512F,
+ * The mni_ip / mni_l2sq family has runtime CPU dispatch: the best kernel this CPU supports (AVX-512F,
  * AVX2+FMA, or portable scalar) is chosen once, thread-safely (pthread_once), on first use.
  * The environment variable MN_SIMD=scalar|avx2|avx512 caps the choice (for tests and
  * benchmarks); a level the CPU lacks is never chosen.
@@ -9,45 +9,45 @@
  * page, say); unaligned SIMD loads are used throughout. The SIMD kernels sum in a different
  * order from the scalar one, so they agree with it within float rounding, not bit for bit; each
  * is deterministic for given inputs. */
-#ifndef MN_INDEX_DISTANCE_H
-#define MN_INDEX_DISTANCE_H
+#ifndef MNI_INDEX_DISTANCE_H
+#define MNI_INDEX_DISTANCE_H
 
 /* A kernel: inner product sum(a[i] * b[i]) or squared L2 distance sum((a[i] - b[i])^2). */
-typedef float (*mn_dist_fn)(const float *a, const void *b, int dim);
+typedef float (*mni_dist_fn)(const float *a, const void *b, int dim);
 
-enum mn_simd_level {
-    MN_SIMD_SCALAR = 0,
-    MN_SIMD_AVX2 = 1,   /* AVX2 + FMA, 8 floats per instruction */
-    MN_SIMD_AVX512 = 2  /* AVX-512F, 16 floats per instruction */
+enum mni_simd_level {
+    MNI_SIMD_SCALAR = 0,
+    MNI_SIMD_AVX2 = 1,   /* AVX2 + FMA, 8 floats per instruction */
+    MNI_SIMD_AVX512 = 2  /* AVX-512F, 16 floats per instruction */
 };
 
-struct mn_dist_ops {
-    int level;        /* enum mn_simd_level */
+struct mni_dist_ops {
+    int level;        /* enum mni_simd_level */
     const char *name; /* "scalar", "avx2", "avx512" */
-    mn_dist_fn ip;
-    mn_dist_fn l2sq;
+    mni_dist_fn ip;
+    mni_dist_fn l2sq;
 };
 
 /* The kernels chosen for this CPU (never NULL). */
-const struct mn_dist_ops *mn_dist_ops(void);
+const struct mni_dist_ops *mni_dist_ops(void);
 /* The kernels of one level, or NULL when this build or this CPU cannot run them. */
-const struct mn_dist_ops *mn_dist_ops_level(int level);
+const struct mni_dist_ops *mni_dist_ops_level(int level);
 
-/* Dispatched entry points (one indirect call; hot loops should keep mn_dist_ops()->ip). */
-float mn_ip(const float *a, const void *b, int dim);
-float mn_l2sq(const float *a, const void *b, int dim);
+/* Dispatched entry points (one indirect call; hot loops should keep mni_dist_ops()->ip). */
+float mni_ip(const float *a, const void *b, int dim);
+float mni_l2sq(const float *a, const void *b, int dim);
 
 /* The portable kernels, also the reference the SIMD ones are tested against. */
-float mn_ip_scalar(const float *a, const void *b, int dim);
-float mn_l2sq_scalar(const float *a, const void *b, int dim);
+float mni_ip_scalar(const float *a, const void *b, int dim);
+float mni_l2sq_scalar(const float *a, const void *b, int dim);
 
 #if defined(__x86_64__) || defined(__i386__)
-#define MN_HAVE_X86_KERNELS 1
-/* Only call these when the CPU has the features (mn_dist_ops_level checks). */
-float mn_ip_avx2(const float *a, const void *b, int dim);
-float mn_l2sq_avx2(const float *a, const void *b, int dim);
-float mn_ip_avx512(const float *a, const void *b, int dim);
-float mn_l2sq_avx512(const float *a, const void *b, int dim);
+#define MNI_HAVE_X86_KERNELS 1
+/* Only call these when the CPU has the features (mni_dist_ops_level checks). */
+float mni_ip_avx2(const float *a, const void *b, int dim);
+float mni_l2sq_avx2(const float *a, const void *b, int dim);
+float mni_ip_avx512(const float *a, const void *b, int dim);
+float mni_l2sq_avx512(const float *a, const void *b, int dim);
 #endif
 
 #endif

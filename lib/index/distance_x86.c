@@ -4,7 +4,7 @@
  * address; the scalar tail reads through memcpy for the same reason. */
 #include "index/distance.h"
 
-#ifdef MN_HAVE_X86_KERNELS
+#ifdef MNI_HAVE_X86_KERNELS
 
 #include <immintrin.h>
 #include <string.h>
@@ -25,7 +25,7 @@ __attribute__((target("avx2,fma"))) static inline float hsum256(__m256 v)
 }
 
 /* Four independent accumulators hide the FMA latency (4 cycles, 2 per cycle). */
-__attribute__((target("avx2,fma"))) float mn_ip_avx2(const float *a, const void *bv, int dim)
+__attribute__((target("avx2,fma"))) float mni_ip_avx2(const float *a, const void *bv, int dim)
 {
     const unsigned char *b = bv;
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
@@ -48,7 +48,7 @@ __attribute__((target("avx2,fma"))) float mn_ip_avx2(const float *a, const void 
     return sum;
 }
 
-__attribute__((target("avx2,fma"))) float mn_l2sq_avx2(const float *a, const void *bv, int dim)
+__attribute__((target("avx2,fma"))) float mni_l2sq_avx2(const float *a, const void *bv, int dim)
 {
     const unsigned char *b = bv;
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
@@ -80,7 +80,7 @@ __attribute__((target("avx2,fma"))) float mn_l2sq_avx2(const float *a, const voi
 
 /* AVX-512F: the tail is one masked load (masked-off lanes are not read, so no fault and no
  * over-read). */
-__attribute__((target("avx512f"))) float mn_ip_avx512(const float *a, const void *bv, int dim)
+__attribute__((target("avx512f"))) float mni_ip_avx512(const float *a, const void *bv, int dim)
 {
     const unsigned char *b = bv;
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
@@ -105,7 +105,7 @@ __attribute__((target("avx512f"))) float mn_ip_avx512(const float *a, const void
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
-__attribute__((target("avx512f"))) float mn_l2sq_avx512(const float *a, const void *bv, int dim)
+__attribute__((target("avx512f"))) float mni_l2sq_avx512(const float *a, const void *bv, int dim)
 {
     const unsigned char *b = bv;
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();

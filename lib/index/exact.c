@@ -5,17 +5,17 @@
 struct scan_ctx {
     const float *query;
     int dim;
-    struct mn_topk *top;
+    struct mni_topk *top;
 };
 
 static void score(void *ctx, int64_t key, const void *vec)
 {
     struct scan_ctx *s = ctx;
-    mn_topk_push(s->top, key, mn_ip(s->query, vec, s->dim));
+    mni_topk_push(s->top, key, mni_ip(s->query, vec, s->dim));
 }
 
-int mn_exact_search(mn_db *db, const char *tenant_id, const struct mn_store_query *q,
-                    const float *query, struct mn_topk *top)
+int mni_exact_search(mn_db *db, const char *tenant_id, const struct mni_store_query *q,
+                    const float *query, struct mni_topk *top)
 {
     struct scan_ctx ctx = { query, db->dim, top };
     return db->store->ops->memory_scan(db->store, tenant_id, q, score, &ctx);

@@ -71,13 +71,13 @@ struct scratch {
     size_t sel_cap;      /* of ids and pruned */
 };
 
-struct mn_hnsw {
+struct mni_hnsw {
     int dim, m, m0, ef_c;
     int ef_s; /* atomic */
     unsigned flags;
     uint64_t seed;
     double ml;
-    mn_dist_fn ip;
+    mni_dist_fn ip;
     size_t row; /* ints per layer-0 list: 1 + m0 */
 
     /* Slot arrays, cap entries each; reallocated only under the exclusive graph lock. */
@@ -156,7 +156,7 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static void node_lock(mn_hnsw *h, int32_t s)
+static void node_lock(mni_hnsw *h, int32_t s)
 {
     uint8_t *p = &h->nlock[s];
     int spins = 0;
@@ -172,28 +172,28 @@ static void node_lock(mn_hnsw *h, int32_t s)
     }
 }
 
-static void node_unlock(mn_hnsw *h, int32_t s)
+static void node_unlock(mni_hnsw *h, int32_t s)
 {
     __atomic_store_n(&h->nlock[s], 0, __ATOMIC_RELEASE);
 }
 
-static inline const float *vec_at(const mn_hnsw *h, int32_t s)
+static inline const float *vec_at(const mni_hnsw *h, int32_t s)
 {
     return h->vecs + (size_t)s * (size_t)h->dim;
 }
 
-static inline float dist_to(const mn_hnsw *h, const float *q, int32_t s)
+static inline float dist_to(const mni_hnsw *h, const float *q, int32_t s)
 {
     return -h->ip(q, vec_at(h, s), h->dim);
 }
 
-static inline int max_links(const mn_hnsw *h, int l)
+static inline int max_links(const mni_hnsw *h, int l)
 {
     return l ? h->m : h->m0;
 }
 
 /* s's list on layer l, or NULL when s has no such layer (never for a consistent graph). */
-static inline int32_t *list_at(const mn_hnsw *h, int32_t s, int l)
+static inline int32_t *list_at(const mni_hnsw *h, int32_t s, int l)
 {
     if (l == 0)
         return h->links0 + (size_t)s * h->row;
@@ -216,13 +216,13 @@ static void list_write(int32_t *lst, const int32_t *ids, int n)
 }
 
 /* Deleted or freed: not a neighbour to keep or choose. */
-static inline int is_removed(const mn_hnsw *h, int32_t s)
+static inline int is_removed(const mni_hnsw *h, int32_t s)
 {
     uint8_t st = ld8(&h->state[s]);
     return st != ST_LIVE && st != ST_INSERTING;
 }
 
-static inline void prefetch_vec(const mn_hnsw *h, int32_t s)
+static inline void prefetch_vec(const mni_hnsw *h, int32_t s)
 {
     const char *p = (const char *)vec_at(h, s);
     __builtin_prefetch(p);
@@ -237,7 +237,7 @@ static uint64_t splitmix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
-static int random_level(mn_hnsw *h)
+static int random_level(mni_hnsw *h)
 {
     uint64_t c = __atomic_fetch_add(&h->rng_ctr, 1, __ATOMIC_RELAXED);
     uint64_t r = splitmix64(h->seed ^ splitmix64(c));
@@ -395,7 +395,7 @@ static int list_reserve(struct scratch *sc, size_t need)
 }
 
 /* Sizes the visited set to the current capacity (the caller holds the graph lock). */
-static int scratch_fit(const mn_hnsw *h, struct scratch *sc)
+static int scratch_fit(const mni_hnsw *h, struct scratch *sc)
 {
     if (sc->tags_cap >= h->cap)
         return 0;
@@ -407,7 +407,7 @@ static int scratch_fit(const mn_hnsw *h, struct scratch *sc)
 }
 
 /* The caller holds the graph lock (either mode). NULL when out of memory. */
-static struct scratch *scratch_get(mn_hnsw *h)
+static struct scratch *scratch_get(mni_hnsw *h)
 {
     pthread_mutex_lock(&h->pool_mu);
     struct scratch *sc = h->pool;
@@ -436,7 +436,7 @@ static struct scratch *scratch_get(mn_hnsw *h)
     return sc;
 }
 
-static void scratch_put(mn_hnsw *h, struct scratch *sc)
+static void scratch_put(mni_hnsw *h, struct scratch *sc)
 {
     if (!sc)
         return;
@@ -461,7 +461,7 @@ static inline size_t key_hash(int64_t key)
     return (size_t)splitmix64((uint64_t)key);
 }
 
-static int32_t map_find(const mn_hnsw *h, int64_t key)
+static int32_t map_find(const mni_hnsw *h, int64_t key)
 {
     size_t mask = h->map_cap - 1, i = key_hash(key) & mask;
     for (;;) {
@@ -482,7 +482,7 @@ static void map_place(int32_t *map, size_t cap, const int64_t *keys, int32_t s)
     map[i] = s;
 }
 
-static int map_resize(mn_hnsw *h, size_t cap)
+static int map_resize(mni_hnsw *h, size_t cap)
 {
     int32_t *m = malloc(cap * sizeof *m);
     if (!m)
@@ -498,7 +498,7 @@ static int map_resize(mn_hnsw *h, size_t cap)
 }
 
 /* Adds slot s under keys[s] (absent). Load factor at most 1/2. */
-static int map_put(mn_hnsw *h, int32_t s)
+static int map_put(mni_hnsw *h, int32_t s)
 {
     if ((h->map_n + 1) * 2 > h->map_cap) {
         int rc = map_resize(h, h->map_cap * 2);
@@ -511,7 +511,7 @@ static int map_put(mn_hnsw *h, int32_t s)
 }
 
 /* Removes key (present) by backward shift: no tombstones. */
-static void map_del(mn_hnsw *h, int64_t key)
+static void map_del(mni_hnsw *h, int64_t key)
 {
     size_t mask = h->map_cap - 1, i = key_hash(key) & mask;
     while (h->map[i] >= 0 && h->keys[h->map[i]] != key)
@@ -592,7 +592,7 @@ static void big_free(void *p, size_t bytes)
 
 /* Grows every slot array to hold exactly want slots (more than now). Caller holds the graph lock
  * exclusively. */
-static int grow(mn_hnsw *h, size_t want)
+static int grow(mni_hnsw *h, size_t want)
 {
     if (want <= h->cap)
         return MN_OK;
@@ -640,7 +640,7 @@ static int grow(mn_hnsw *h, size_t want)
 
 /* Takes a slot for key (absent: MN_EEXISTS otherwise) and enters it in the key table. The
  * caller holds the graph lock shared; it is dropped and retaken when the arrays must grow. */
-static int alloc_slot(mn_hnsw *h, int64_t key, int32_t *out)
+static int alloc_slot(mni_hnsw *h, int64_t key, int32_t *out)
 {
     for (;;) {
         pthread_mutex_lock(&h->map_mu);
@@ -688,7 +688,7 @@ static int alloc_slot(mn_hnsw *h, int64_t key, int32_t *out)
 }
 
 /* Returns slot s to the free list (graph lock exclusive, or s was never reachable). */
-static void release_slot_locked(mn_hnsw *h, int32_t s)
+static void release_slot_locked(mni_hnsw *h, int32_t s)
 {
     if (h->upper[s]) {
         __atomic_fetch_sub(&h->upper_bytes,
@@ -710,13 +710,13 @@ static void release_slot_locked(mn_hnsw *h, int32_t s)
 /* ==== graph search ========================================================================== */
 
 struct filter {
-    mn_hnsw_accept_fn fn;
+    mni_hnsw_accept_fn fn;
     void *ctx;
     int32_t self;
     int build; /* construction: any linkable node but self; search: live and accepted */
 };
 
-static inline int returnable(const mn_hnsw *h, const struct filter *f, int32_t s)
+static inline int returnable(const mni_hnsw *h, const struct filter *f, int32_t s)
 {
     uint8_t st = ld8(&h->state[s]);
     if (f->build)
@@ -725,7 +725,7 @@ static inline int returnable(const mn_hnsw *h, const struct filter *f, int32_t s
 }
 
 /* Greedy descent on layer l (ef = 1). */
-static void greedy(const mn_hnsw *h, const float *q, int32_t *cur, float *curd, int l)
+static void greedy(const mni_hnsw *h, const float *q, int32_t *cur, float *curd, int l)
 {
     size_t cap = h->cap;
     int max = max_links(h, l), changed = 1;
@@ -753,7 +753,7 @@ static void greedy(const mn_hnsw *h, const float *q, int32_t *cur, float *curd, 
  * returnable nodes found on layer l from ep. Non-returnable nodes are traversed; the search ends
  * when ef returnable nodes are held and no candidate is closer than the worst of them, so it
  * widens by itself while too few pass the filter. */
-static int search_layer(const mn_hnsw *h, struct scratch *sc, const float *q, int32_t ep,
+static int search_layer(const mni_hnsw *h, struct scratch *sc, const float *q, int32_t ep,
                         float epd, size_t ef, int l, const struct filter *f)
 {
     visit_begin(sc);
@@ -834,9 +834,9 @@ static int take_sorted(struct scratch *sc, size_t *n)
 
 /* Algorithm 4 (SELECT-NEIGHBORS-HEURISTIC) over c[0 .. n-1], sorted by distance to the base
  * node: a candidate is kept when it is closer to the base than to every one kept so far, which
- * spreads the links over directions. With MN_HNSW_KEEP_PRUNED the nearest pruned candidates top
+ * spreads the links over directions. With MNI_HNSW_KEEP_PRUNED the nearest pruned candidates top
  * the list up to m. Writes at most m ids to out (not aliasing c); returns how many. */
-static int select_heuristic(const mn_hnsw *h, struct scratch *sc, const struct cand *c, size_t n,
+static int select_heuristic(const mni_hnsw *h, struct scratch *sc, const struct cand *c, size_t n,
                             int m, int32_t *out)
 {
     if (n <= (size_t)m) {
@@ -860,14 +860,14 @@ static int select_heuristic(const mn_hnsw *h, struct scratch *sc, const struct c
         else
             sc->pruned[np++] = (int)i;
     }
-    if (h->flags & MN_HNSW_KEEP_PRUNED)
+    if (h->flags & MNI_HNSW_KEEP_PRUNED)
         for (size_t p = 0; p < np && r < m; p++)
             out[r++] = c[sc->pruned[p]].id;
     return r;
 }
 
 /* Adds s to e's layer-l list; a full list is shrunk with the heuristic (which may drop s). */
-static void add_link(mn_hnsw *h, struct scratch *sc, int32_t e, int32_t s, int l)
+static void add_link(mni_hnsw *h, struct scratch *sc, int32_t e, int32_t s, int l)
 {
     const int max = max_links(h, l);
     node_lock(h, e);
@@ -908,7 +908,7 @@ static void add_link(mn_hnsw *h, struct scratch *sc, int32_t e, int32_t s, int l
 
 /* Under x's lock: when x's layer-l list names removed nodes, rebuilds it with the heuristic from
  * its remaining neighbours and the remaining neighbours of the removed ones. */
-static void repair_links(mn_hnsw *h, struct scratch *sc, int32_t x, int l)
+static void repair_links(mni_hnsw *h, struct scratch *sc, int32_t x, int l)
 {
     const int max = max_links(h, l);
     const size_t cap = h->cap;
@@ -961,7 +961,7 @@ static void repair_links(mn_hnsw *h, struct scratch *sc, int32_t x, int l)
 
 /* Algorithm 1 (INSERT) for slot s, already INSERTING with its vector and level. The caller holds
  * the graph lock shared. */
-static int link_node(mn_hnsw *h, struct scratch *sc, int32_t s, int lv)
+static int link_node(mni_hnsw *h, struct scratch *sc, int32_t s, int lv)
 {
     const float *q = vec_at(h, s);
     const struct filter f = { NULL, NULL, s, 1 };
@@ -990,7 +990,7 @@ static int link_node(mn_hnsw *h, struct scratch *sc, int32_t s, int lv)
     float epd = dist_to(h, q, ep);
     for (int l = top; l > lv; l--)
         greedy(h, q, &ep, &epd, l);
-    int32_t sel[2 * MN_HNSW_MAX_M];
+    int32_t sel[2 * MNI_HNSW_MAX_M];
     for (int l = lv < top ? lv : top; l >= 0; l--) {
         size_t n;
         rc = search_layer(h, sc, q, ep, epd, (size_t)h->ef_c, l, &f);
@@ -1017,10 +1017,10 @@ static int link_node(mn_hnsw *h, struct scratch *sc, int32_t s, int lv)
     return rc;
 }
 
-static void delete_slot(mn_hnsw *h, struct scratch *sc, int32_t d);
+static void delete_slot(mni_hnsw *h, struct scratch *sc, int32_t d);
 
 /* Inserts key (absent from the table) with vector v. Graph lock shared on entry and exit. */
-static int insert_new(mn_hnsw *h, struct scratch *sc, int64_t key, const float *v)
+static int insert_new(mni_hnsw *h, struct scratch *sc, int64_t key, const float *v)
 {
     int32_t s;
     int rc = alloc_slot(h, key, &s);
@@ -1082,7 +1082,7 @@ undo:
 /* ==== delete ================================================================================ */
 
 /* d was the entry point and is removed: the new one is a live node of the highest level. */
-static void replace_entry(mn_hnsw *h, int32_t d)
+static void replace_entry(mni_hnsw *h, int32_t d)
 {
     pthread_mutex_lock(&h->ep_mu);
     uint64_t w = __atomic_load_n(&h->ep_word, __ATOMIC_ACQUIRE);
@@ -1134,7 +1134,7 @@ static void replace_entry(mn_hnsw *h, int32_t d)
 /* Marks d deleted (never returned from now on) and reconnects its neighbours. d's key is
  * already out of the table; the graph lock is held shared. sc may be NULL (no memory): the
  * repair is then left to compaction. */
-static void delete_slot(mn_hnsw *h, struct scratch *sc, int32_t d)
+static void delete_slot(mni_hnsw *h, struct scratch *sc, int32_t d)
 {
     st8(&h->state[d], ST_DELETED);
     __atomic_fetch_sub(&h->n_live, 1, __ATOMIC_RELAXED);
@@ -1143,7 +1143,7 @@ static void delete_slot(mn_hnsw *h, struct scratch *sc, int32_t d)
         replace_entry(h, d);
     if (!sc)
         return;
-    int32_t nb[2 * MN_HNSW_MAX_M];
+    int32_t nb[2 * MNI_HNSW_MAX_M];
     for (int l = h->level[d]; l >= 0; l--) {
         const int32_t *lst = list_at(h, d, l);
         if (!lst)
@@ -1164,7 +1164,7 @@ static void delete_slot(mn_hnsw *h, struct scratch *sc, int32_t d)
 
 /* ==== compaction ============================================================================ */
 
-static int compact(mn_hnsw *h, int automatic)
+static int compact(mni_hnsw *h, int automatic)
 {
     int rc = MN_OK;
     pthread_rwlock_rdlock(&h->writers);
@@ -1243,16 +1243,16 @@ out:
     return rc;
 }
 
-static void maybe_compact(mn_hnsw *h)
+static void maybe_compact(mni_hnsw *h)
 {
-    if (h->flags & MN_HNSW_NO_AUTO_COMPACT)
+    if (h->flags & MNI_HNSW_NO_AUTO_COMPACT)
         return;
     size_t del = ldz(&h->n_deleted), live = ldz(&h->n_live);
     if (del > 0 && del * 10 >= live + del)
         compact(h, 1);
 }
 
-int mn_hnsw_compact(mn_hnsw *h)
+int mni_hnsw_compact(mni_hnsw *h)
 {
     if (!h)
         return MN_EINVAL;
@@ -1261,35 +1261,35 @@ int mn_hnsw_compact(mn_hnsw *h)
 
 /* ==== public: create, mutate ================================================================ */
 
-static int check_params(int dim, const struct mn_hnsw_params *p, struct mn_hnsw_params *out)
+static int check_params(int dim, const struct mni_hnsw_params *p, struct mni_hnsw_params *out)
 {
-    struct mn_hnsw_params d = { 0, 0, 0, 0, 0 };
+    struct mni_hnsw_params d = { 0, 0, 0, 0, 0 };
     if (p)
         d = *p;
     if (!d.m)
-        d.m = MN_HNSW_DEFAULT_M;
+        d.m = MNI_HNSW_DEFAULT_M;
     if (!d.ef_construction)
-        d.ef_construction = MN_HNSW_DEFAULT_EF_CONSTRUCTION;
+        d.ef_construction = MNI_HNSW_DEFAULT_EF_CONSTRUCTION;
     if (!d.ef_search)
-        d.ef_search = MN_HNSW_DEFAULT_EF_SEARCH;
-    if (dim < 1 || dim > MN_HNSW_MAX_DIM || d.m < 2 || d.m > MN_HNSW_MAX_M ||
-        d.ef_construction < 1 || d.ef_construction > MN_HNSW_MAX_EF || d.ef_search < 1 ||
-        d.ef_search > MN_HNSW_MAX_EF ||
-        (d.flags & ~(MN_HNSW_KEEP_PRUNED | MN_HNSW_NO_AUTO_COMPACT)))
+        d.ef_search = MNI_HNSW_DEFAULT_EF_SEARCH;
+    if (dim < 1 || dim > MNI_HNSW_MAX_DIM || d.m < 2 || d.m > MNI_HNSW_MAX_M ||
+        d.ef_construction < 1 || d.ef_construction > MNI_HNSW_MAX_EF || d.ef_search < 1 ||
+        d.ef_search > MNI_HNSW_MAX_EF ||
+        (d.flags & ~(MNI_HNSW_KEEP_PRUNED | MNI_HNSW_NO_AUTO_COMPACT)))
         return MN_EINVAL;
     *out = d;
     return MN_OK;
 }
 
-int mn_hnsw_create(int dim, const struct mn_hnsw_params *p, mn_hnsw **out)
+int mni_hnsw_create(int dim, const struct mni_hnsw_params *p, mni_hnsw **out)
 {
-    struct mn_hnsw_params prm;
+    struct mni_hnsw_params prm;
     if (!out)
         return MN_EINVAL;
     *out = NULL;
     if (check_params(dim, p, &prm))
         return MN_EINVAL;
-    mn_hnsw *h = calloc(1, sizeof *h);
+    mni_hnsw *h = calloc(1, sizeof *h);
     if (!h)
         return MN_ENOMEM;
     h->dim = dim;
@@ -1300,7 +1300,7 @@ int mn_hnsw_create(int dim, const struct mn_hnsw_params *p, mn_hnsw **out)
     h->flags = prm.flags;
     h->seed = prm.seed;
     h->ml = 1.0 / log((double)prm.m);
-    h->ip = mn_dist_ops()->ip;
+    h->ip = mni_dist_ops()->ip;
     h->row = 1 + (size_t)h->m0;
     h->free_head = -1;
     h->ep_word = pack_ep(-1, -1);
@@ -1326,14 +1326,14 @@ int mn_hnsw_create(int dim, const struct mn_hnsw_params *p, mn_hnsw **out)
         pthread_mutex_init(&h->key_mu[i], NULL);
     int rc = grow(h, MIN_CAP);
     if (rc) {
-        mn_hnsw_free(h);
+        mni_hnsw_free(h);
         return rc;
     }
     *out = h;
     return MN_OK;
 }
 
-void mn_hnsw_free(mn_hnsw *h)
+void mni_hnsw_free(mni_hnsw *h)
 {
     if (!h)
         return;
@@ -1363,7 +1363,7 @@ void mn_hnsw_free(mn_hnsw *h)
     free(h);
 }
 
-int mn_hnsw_reserve(mn_hnsw *h, size_t n)
+int mni_hnsw_reserve(mni_hnsw *h, size_t n)
 {
     if (!h)
         return MN_EINVAL;
@@ -1375,15 +1375,15 @@ int mn_hnsw_reserve(mn_hnsw *h, size_t n)
     return rc;
 }
 
-static pthread_mutex_t *key_lock(mn_hnsw *h, int64_t key)
+static pthread_mutex_t *key_lock(mni_hnsw *h, int64_t key)
 {
     return &h->key_mu[key_hash(key) % KEY_STRIPES];
 }
 
 /* Before growing the arrays, reclaim the slots of deleted nodes if there are enough of them. */
-static void compact_before_growing(mn_hnsw *h)
+static void compact_before_growing(mni_hnsw *h)
 {
-    if (h->flags & MN_HNSW_NO_AUTO_COMPACT)
+    if (h->flags & MNI_HNSW_NO_AUTO_COMPACT)
         return;
     pthread_rwlock_rdlock(&h->graph);
     pthread_mutex_lock(&h->map_mu);
@@ -1394,7 +1394,7 @@ static void compact_before_growing(mn_hnsw *h)
         compact(h, 1);
 }
 
-static int put(mn_hnsw *h, int64_t key, const float *v, int replace)
+static int put(mni_hnsw *h, int64_t key, const float *v, int replace)
 {
     if (!h || !v)
         return MN_EINVAL;
@@ -1432,17 +1432,17 @@ static int put(mn_hnsw *h, int64_t key, const float *v, int replace)
     return rc;
 }
 
-int mn_hnsw_insert(mn_hnsw *h, int64_t key, const float *vec)
+int mni_hnsw_insert(mni_hnsw *h, int64_t key, const float *vec)
 {
     return put(h, key, vec, 0);
 }
 
-int mn_hnsw_update(mn_hnsw *h, int64_t key, const float *vec)
+int mni_hnsw_update(mni_hnsw *h, int64_t key, const float *vec)
 {
     return put(h, key, vec, 1);
 }
 
-int mn_hnsw_delete(mn_hnsw *h, int64_t key)
+int mni_hnsw_delete(mni_hnsw *h, int64_t key)
 {
     if (!h)
         return MN_EINVAL;
@@ -1469,9 +1469,9 @@ int mn_hnsw_delete(mn_hnsw *h, int64_t key)
     return MN_OK;
 }
 
-int mn_hnsw_contains(const mn_hnsw *hc, int64_t key)
+int mni_hnsw_contains(const mni_hnsw *hc, int64_t key)
 {
-    mn_hnsw *h = (mn_hnsw *)hc;
+    mni_hnsw *h = (mni_hnsw *)hc;
     if (!h)
         return 0;
     pthread_rwlock_rdlock(&h->graph);
@@ -1484,7 +1484,7 @@ int mn_hnsw_contains(const mn_hnsw *hc, int64_t key)
 }
 
 struct build_job {
-    mn_hnsw *h;
+    mni_hnsw *h;
     const int64_t *keys;
     const float *vecs;
     size_t n, next;
@@ -1498,7 +1498,7 @@ static void *build_worker(void *arg)
         size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
         if (i >= j->n || __atomic_load_n(&j->rc, __ATOMIC_RELAXED))
             break;
-        int rc = mn_hnsw_insert(j->h, j->keys[i], j->vecs + i * (size_t)j->h->dim);
+        int rc = mni_hnsw_insert(j->h, j->keys[i], j->vecs + i * (size_t)j->h->dim);
         if (rc) {
             int zero = 0;
             __atomic_compare_exchange_n(&j->rc, &zero, rc, 0, __ATOMIC_RELAXED,
@@ -1509,14 +1509,14 @@ static void *build_worker(void *arg)
     return NULL;
 }
 
-int mn_hnsw_build(mn_hnsw *h, const int64_t *keys, const float *vecs, size_t n, int threads)
+int mni_hnsw_build(mni_hnsw *h, const int64_t *keys, const float *vecs, size_t n, int threads)
 {
     if (!h || (n && (!keys || !vecs)))
         return MN_EINVAL;
     if (!n)
         return MN_OK;
     size_t have = ldz(&h->n_live) + ldz(&h->n_deleted);
-    int rc = mn_hnsw_reserve(h, have + n > MAX_SLOTS ? MAX_SLOTS : have + n);
+    int rc = mni_hnsw_reserve(h, have + n > MAX_SLOTS ? MAX_SLOTS : have + n);
     if (rc)
         return rc;
     struct build_job job = { h, keys, vecs, n, 0, MN_OK };
@@ -1539,17 +1539,17 @@ int mn_hnsw_build(mn_hnsw *h, const int64_t *keys, const float *vecs, size_t n, 
 
 /* ==== public: search ======================================================================== */
 
-int mn_hnsw_search(const mn_hnsw *h, const float *q, size_t k, int ef, mn_hnsw_accept_fn accept,
-                   void *ctx, struct mn_hit *out, size_t *n)
+int mni_hnsw_search(const mni_hnsw *h, const float *q, size_t k, int ef, mni_hnsw_accept_fn accept,
+                   void *ctx, struct mni_hit *out, size_t *n)
 {
-    return mn_hnsw_search_ex(h, q, k, ef, accept, ctx, out, n, NULL);
+    return mni_hnsw_search_ex(h, q, k, ef, accept, ctx, out, n, NULL);
 }
 
-/* Equal scores: smaller key first (as mn_topk). */
-static void hits_tie_order(struct mn_hit *out, size_t m)
+/* Equal scores: smaller key first (as mni_topk). */
+static void hits_tie_order(struct mni_hit *out, size_t m)
 {
     for (size_t i = 1; i < m; i++) {
-        struct mn_hit t = out[i];
+        struct mni_hit t = out[i];
         size_t j = i;
         while (j > 0 && out[j - 1].score == t.score && out[j - 1].key > t.key) {
             out[j] = out[j - 1];
@@ -1559,11 +1559,11 @@ static void hits_tie_order(struct mn_hit *out, size_t m)
     }
 }
 
-int mn_hnsw_search_ex(const mn_hnsw *hc, const float *q, size_t k, int ef,
-                      mn_hnsw_accept_fn accept, void *ctx, struct mn_hit *out, size_t *n,
-                      struct mn_hnsw_search_stats *stats)
+int mni_hnsw_search_ex(const mni_hnsw *hc, const float *q, size_t k, int ef,
+                      mni_hnsw_accept_fn accept, void *ctx, struct mni_hit *out, size_t *n,
+                      struct mni_hnsw_search_stats *stats)
 {
-    mn_hnsw *h = (mn_hnsw *)hc;
+    mni_hnsw *h = (mni_hnsw *)hc;
     if (stats)
         memset(stats, 0, sizeof *stats);
     if (n)
@@ -1574,8 +1574,8 @@ int mn_hnsw_search_ex(const mn_hnsw *hc, const float *q, size_t k, int ef,
         return MN_OK;
     if (ef <= 0)
         ef = __atomic_load_n(&h->ef_s, __ATOMIC_RELAXED);
-    if (ef > MN_HNSW_MAX_EF)
-        ef = MN_HNSW_MAX_EF;
+    if (ef > MNI_HNSW_MAX_EF)
+        ef = MNI_HNSW_MAX_EF;
     size_t efe = (size_t)ef > k ? (size_t)ef : k;
     pthread_rwlock_rdlock(&h->graph);
     uint64_t w = __atomic_load_n(&h->ep_word, __ATOMIC_ACQUIRE);
@@ -1624,24 +1624,24 @@ int mn_hnsw_search_ex(const mn_hnsw *hc, const float *q, size_t k, int ef,
     return rc;
 }
 
-int mn_hnsw_score_keys(const mn_hnsw *hc, const float *q, const int64_t *keys, size_t nkeys,
-                       size_t k, struct mn_hit *out, size_t *n)
+int mni_hnsw_score_keys(const mni_hnsw *hc, const float *q, const int64_t *keys, size_t nkeys,
+                       size_t k, struct mni_hit *out, size_t *n)
 {
-    mn_hnsw *h = (mn_hnsw *)hc;
+    mni_hnsw *h = (mni_hnsw *)hc;
     if (n)
         *n = 0;
     if (!h || !q || !n || (k && !out) || (nkeys && !keys))
         return MN_EINVAL;
     if (!k || !nkeys)
         return MN_OK;
-    struct mn_topk top;
-    if (mn_topk_init(&top, k))
+    struct mni_topk top;
+    if (mni_topk_init(&top, k))
         return MN_ENOMEM;
     pthread_rwlock_rdlock(&h->graph);
     struct scratch *sc = scratch_get(h);
     if (!sc) {
         pthread_rwlock_unlock(&h->graph);
-        mn_topk_free(&top);
+        mni_topk_free(&top);
         return MN_ENOMEM;
     }
     visit_begin(sc); /* a key listed twice is scored once */
@@ -1654,34 +1654,34 @@ int mn_hnsw_score_keys(const mn_hnsw *hc, const float *q, const int64_t *keys, s
             if (s < 0 || sc->tags[s] == sc->epoch || ld8(&h->state[s]) != ST_LIVE)
                 continue;
             sc->tags[s] = sc->epoch;
-            mn_topk_push(&top, keys[i], -dist_to(h, q, s));
+            mni_topk_push(&top, keys[i], -dist_to(h, q, s));
         }
         pthread_mutex_unlock(&h->map_mu);
     }
     scratch_put(h, sc);
     pthread_rwlock_unlock(&h->graph);
-    mn_topk_sort(&top);
+    mni_topk_sort(&top);
     size_t m = top.n;
     memcpy(out, top.heap, m * sizeof *out);
-    mn_topk_free(&top);
+    mni_topk_free(&top);
     *n = m;
     return MN_OK;
 }
 
 /* ==== public: introspection ================================================================= */
 
-size_t mn_hnsw_count(const mn_hnsw *h)
+size_t mni_hnsw_count(const mni_hnsw *h)
 {
     return h ? ldz(&h->n_live) : 0;
 }
 
-int mn_hnsw_dim(const mn_hnsw *h)
+int mni_hnsw_dim(const mni_hnsw *h)
 {
     return h ? h->dim : 0;
 }
 
 /* Graph lock held (either mode). */
-static size_t bytes_locked(mn_hnsw *h)
+static size_t bytes_locked(mni_hnsw *h)
 {
     size_t per_slot = sizeof(int32_t *) + sizeof(int64_t) + 3;
     size_t b = sizeof *h + h->vecs_bytes + h->links_bytes + h->cap * per_slot +
@@ -1696,9 +1696,9 @@ static size_t bytes_locked(mn_hnsw *h)
     return b;
 }
 
-size_t mn_hnsw_bytes(const mn_hnsw *hc)
+size_t mni_hnsw_bytes(const mni_hnsw *hc)
 {
-    mn_hnsw *h = (mn_hnsw *)hc;
+    mni_hnsw *h = (mni_hnsw *)hc;
     if (!h)
         return 0;
     pthread_rwlock_rdlock(&h->graph);
@@ -1707,15 +1707,15 @@ size_t mn_hnsw_bytes(const mn_hnsw *hc)
     return b;
 }
 
-double mn_hnsw_bytes_per_vector(const mn_hnsw *h)
+double mni_hnsw_bytes_per_vector(const mni_hnsw *h)
 {
-    size_t n = mn_hnsw_count(h);
-    return n ? (double)mn_hnsw_bytes(h) / (double)n : 0.0;
+    size_t n = mni_hnsw_count(h);
+    return n ? (double)mni_hnsw_bytes(h) / (double)n : 0.0;
 }
 
-void mn_hnsw_stats(const mn_hnsw *hc, struct mn_hnsw_stats *st)
+void mni_hnsw_stats(const mni_hnsw *hc, struct mni_hnsw_stats *st)
 {
-    mn_hnsw *h = (mn_hnsw *)hc;
+    mni_hnsw *h = (mni_hnsw *)hc;
     memset(st, 0, sizeof *st);
     if (!h)
         return;
@@ -1732,7 +1732,7 @@ void mn_hnsw_stats(const mn_hnsw *hc, struct mn_hnsw_stats *st)
     pthread_rwlock_unlock(&h->graph);
 }
 
-void mn_hnsw_params_get(const mn_hnsw *h, struct mn_hnsw_params *p)
+void mni_hnsw_params_get(const mni_hnsw *h, struct mni_hnsw_params *p)
 {
     memset(p, 0, sizeof *p);
     if (!h)
@@ -1744,9 +1744,9 @@ void mn_hnsw_params_get(const mn_hnsw *h, struct mn_hnsw_params *p)
     p->flags = h->flags;
 }
 
-int mn_hnsw_set_ef_search(mn_hnsw *h, int ef)
+int mni_hnsw_set_ef_search(mni_hnsw *h, int ef)
 {
-    if (!h || ef < 1 || ef > MN_HNSW_MAX_EF)
+    if (!h || ef < 1 || ef > MNI_HNSW_MAX_EF)
         return MN_EINVAL;
     __atomic_store_n(&h->ef_s, ef, __ATOMIC_RELAXED);
     return MN_OK;
@@ -1876,7 +1876,7 @@ static uint64_t xxh_final(const struct xxh *x)
     return h;
 }
 
-uint64_t mn_xxh64(const void *p, size_t n, uint64_t seed)
+uint64_t mni_xxh64(const void *p, size_t n, uint64_t seed)
 {
     struct xxh x;
     xxh_init(&x, seed);
@@ -1928,13 +1928,13 @@ static void wr_put(struct wr *w, const void *p, size_t n)
     w->bytes += n;
 }
 
-int mn_hnsw_save(const mn_hnsw *hc, const char *path, int64_t seq)
+int mni_hnsw_save(const mni_hnsw *hc, const char *path, int64_t seq)
 {
-    mn_hnsw *h = (mn_hnsw *)hc;
+    mni_hnsw *h = (mni_hnsw *)hc;
     if (!h || !path || !*path)
         return MN_EINVAL;
-    struct mn_atomic_file af;
-    int rc = mn_atomic_file_open(&af, path);
+    struct mni_atomic_file af;
+    int rc = mni_atomic_file_open(&af, path);
     if (rc != MN_OK)
         return rc;
     FILE *f = af.f;
@@ -1957,7 +1957,7 @@ int mn_hnsw_save(const mn_hnsw *hc, const char *path, int64_t seq)
     wr_put(&w, h->vecs, ns * (size_t)h->dim * sizeof(float));
     /* Lists are written canonically: nothing past the count (stale ids), free slots (which
      * chain the free list through their row) as empty rows. The same index, the same bytes. */
-    int32_t buf[1 + 2 * MN_HNSW_MAX_M];
+    int32_t buf[1 + 2 * MNI_HNSW_MAX_M];
     for (size_t s = 0; s < ns; s++) {
         const int32_t *r = h->links0 + s * h->row;
         int c = h->state[s] == ST_FREE ? 0 : list_count(r, h->m0);
@@ -1999,12 +1999,12 @@ int mn_hnsw_save(const mn_hnsw *hc, const char *path, int64_t seq)
     put_u64(hdr + 88, (uint64_t)seq);
     put_u64(hdr + 96, w.bytes);
     put_u64(hdr + 104, xxh_final(&w.x));
-    put_u64(hdr + 120, mn_xxh64(hdr, 120, 0));
+    put_u64(hdr + 120, mni_xxh64(hdr, 120, 0));
     if (!w.err && (fseek(f, 0, SEEK_SET) || fwrite(hdr, 1, HDR_SIZE, f) != HDR_SIZE))
         w.err = 1;
     pthread_rwlock_unlock(&h->graph);
     pthread_rwlock_unlock(&h->writers);
-    return mn_atomic_file_commit(&af, w.err);
+    return mni_atomic_file_commit(&af, w.err);
 }
 
 struct rd {
@@ -2041,7 +2041,7 @@ static uint64_t get_u64(const unsigned char *p)
 /* The checksums catch accidents; this catches everything that could make a search misbehave:
  * states, levels, list counts and targets (zeroing what lies past each count), entry point,
  * counts, unique live keys. Builds the key table and the free list. */
-static int validate_loaded(mn_hnsw *h, size_t ns, size_t live, size_t deleted, int top,
+static int validate_loaded(mni_hnsw *h, size_t ns, size_t live, size_t deleted, int top,
                            int32_t entry)
 {
     size_t nl = 0, nd = 0;
@@ -2108,7 +2108,7 @@ static int validate_loaded(mn_hnsw *h, size_t ns, size_t live, size_t deleted, i
     return MN_OK;
 }
 
-int mn_hnsw_load(const char *path, int dim, mn_hnsw **out, int64_t *seq)
+int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
 {
     if (!path || !out || dim < 0)
         return MN_EINVAL;
@@ -2118,7 +2118,7 @@ int mn_hnsw_load(const char *path, int dim, mn_hnsw **out, int64_t *seq)
         return errno == ENOENT ? MN_ENOTFOUND : MN_EBACKEND;
     struct stat sb;
     unsigned char hdr[HDR_SIZE];
-    mn_hnsw *h = NULL;
+    mni_hnsw *h = NULL;
     int rc = MN_ECORRUPT;
     if (fstat(fileno(f), &sb)) {
         rc = MN_EBACKEND;
@@ -2128,19 +2128,19 @@ int mn_hnsw_load(const char *path, int dim, mn_hnsw **out, int64_t *seq)
         goto fail;
     if (memcmp(hdr, MAGIC, 8) || get_u32(hdr + 8) != FILE_VERSION ||
         get_u32(hdr + 12) != HDR_SIZE || get_u32(hdr + 16) != BOM ||
-        get_u64(hdr + 120) != mn_xxh64(hdr, 120, 0) || get_u64(hdr + 112) != 0)
+        get_u64(hdr + 120) != mni_xxh64(hdr, 120, 0) || get_u64(hdr + 112) != 0)
         goto fail;
     uint32_t fdim = get_u32(hdr + 20);
-    struct mn_hnsw_params p = { (int)get_u32(hdr + 24), (int)get_u32(hdr + 28),
+    struct mni_hnsw_params p = { (int)get_u32(hdr + 24), (int)get_u32(hdr + 28),
                                 (int)get_u32(hdr + 32), get_u64(hdr + 72), get_u32(hdr + 36) };
     int top = (int32_t)get_u32(hdr + 40);
     int32_t entry = (int32_t)get_u32(hdr + 44);
     uint64_t ns = get_u64(hdr + 48), live = get_u64(hdr + 56), deleted = get_u64(hdr + 64);
     uint64_t payload = get_u64(hdr + 96), sum = get_u64(hdr + 104);
-    if (fdim < 1 || fdim > MN_HNSW_MAX_DIM || (dim && (uint32_t)dim != fdim) ||
-        p.m < 2 || p.m > MN_HNSW_MAX_M || p.ef_construction < 1 ||
-        p.ef_construction > MN_HNSW_MAX_EF || p.ef_search < 1 || p.ef_search > MN_HNSW_MAX_EF ||
-        (p.flags & ~(MN_HNSW_KEEP_PRUNED | MN_HNSW_NO_AUTO_COMPACT)) || top < -1 ||
+    if (fdim < 1 || fdim > MNI_HNSW_MAX_DIM || (dim && (uint32_t)dim != fdim) ||
+        p.m < 2 || p.m > MNI_HNSW_MAX_M || p.ef_construction < 1 ||
+        p.ef_construction > MNI_HNSW_MAX_EF || p.ef_search < 1 || p.ef_search > MNI_HNSW_MAX_EF ||
+        (p.flags & ~(MNI_HNSW_KEEP_PRUNED | MNI_HNSW_NO_AUTO_COMPACT)) || top < -1 ||
         top > MAX_LEVEL || ns > MAX_SLOTS || live > ns || deleted > ns - live ||
         payload != (uint64_t)sb.st_size - HDR_SIZE)
         goto fail;
@@ -2155,7 +2155,7 @@ int mn_hnsw_load(const char *path, int dim, mn_hnsw **out, int64_t *seq)
     if (fixed > payload)
         goto fail;
 
-    rc = mn_hnsw_create((int)fdim, &p, &h);
+    rc = mni_hnsw_create((int)fdim, &p, &h);
     if (rc)
         goto fail;
     h->rng_ctr = get_u64(hdr + 80);
@@ -2214,6 +2214,6 @@ int mn_hnsw_load(const char *path, int dim, mn_hnsw **out, int64_t *seq)
 
 fail:
     fclose(f);
-    mn_hnsw_free(h);
+    mni_hnsw_free(h);
     return rc;
 }

@@ -7,14 +7,14 @@
  * Graph: M neighbours per node on the upper layers, M0 = 2M on layer 0; a node's top layer is
  * floor(-ln(U) * mL) with mL = 1/ln(M) and U from a seeded generator (deterministic for one
  * insertion order). Neighbours are chosen by the paper's heuristic (Algorithm 4); with
- * MN_HNSW_KEEP_PRUNED the lists are topped up with the closest pruned candidates
+ * MNI_HNSW_KEEP_PRUNED the lists are topped up with the closest pruned candidates
  * (keepPrunedConnections).
  *
- * Deletes: a deleted node is never returned once mn_hnsw_delete returns. Its in-neighbours are
+ * Deletes: a deleted node is never returned once mni_hnsw_delete returns. Its in-neighbours are
  * reconnected at once (each chooses, with the heuristic, among its remaining neighbours and the
  * deleted node's), and the node stays in the graph only as a waypoint until compaction. When a
  * tenth of the nodes are deleted, when an insert would otherwise have to grow the arrays, or on
- * mn_hnsw_compact, every remaining link to deleted nodes is repaired the same way and their slots
+ * mni_hnsw_compact, every remaining link to deleted nodes is repaired the same way and their slots
  * are freed (vector zeroed) and reused by later inserts: recall does not decay and memory does
  * not grow after many deletes and updates. Compaction runs alongside searches and inserts; it
  * takes the write lock only for two short moments (a grace period, then freeing the slots).
@@ -26,7 +26,7 @@
  * very selective filter that means visiting about ef / selectivity nodes (measured: 347 distance
  * computations per query unfiltered, about 12,000 at 1%, on 15k vectors); when the accepted set
  * is small an exact scan of it is cheaper and the caller should do that instead, e.g. with
- * mn_hnsw_score_keys (the cost choice belongs to the caller; mn_hnsw_search_ex reports the work a
+ * mni_hnsw_score_keys (the cost choice belongs to the caller; mni_hnsw_search_ex reports the work a
  * search did). Recall stays high at every selectivity; only the cost grows.
  *
  * Memory: vectors in one page-aligned block (dim floats per slot, no padding); layer-0
@@ -35,7 +35,7 @@
  * reads of a search), grown by mremap. Upper layers live in a separate array per node that has
  * them (about 1 node in M); then keys, per-slot state, level and lock bytes, and an
  * open-addressing key -> slot table of int32. At M = 16 that is dim * 4 + 132 + about 35 bytes
- * per vector. mn_hnsw_bytes reports the total, mn_hnsw_bytes_per_vector divides it by the live
+ * per vector. mni_hnsw_bytes reports the total, mni_hnsw_bytes_per_vector divides it by the live
  * count.
  *
  * Concurrency: every call is thread-safe. Searches take a read lock on the graph and never block
@@ -43,15 +43,15 @@
  * per-node spin locks (one held at a time: no deadlock) while rewriting a node's neighbour list.
  * Readers see lists through atomic loads (every id ever written is a valid slot, so a list read
  * mid-update still names real nodes). The graph lock is taken exclusively only to grow the
- * arrays (by half; mn_hnsw_reserve avoids it) and, briefly, twice per compaction. Operations on
- * the same key are serialised. mn_hnsw_build inserts from several threads that way (no global
- * write lock). mn_hnsw_save blocks writers (not searches) while it runs.
- * mn_hnsw_update is delete + insert under the key's lock: a concurrent search may miss that
+ * arrays (by half; mni_hnsw_reserve avoids it) and, briefly, twice per compaction. Operations on
+ * the same key are serialised. mni_hnsw_build inserts from several threads that way (no global
+ * write lock). mni_hnsw_save blocks writers (not searches) while it runs.
+ * mni_hnsw_update is delete + insert under the key's lock: a concurrent search may miss that
  * key for that moment, never see both versions.
  *
- * Persistence: mn_hnsw_save writes path.tmp then renames it over path: a header (magic, version,
+ * Persistence: mni_hnsw_save writes path.tmp then renames it over path: a header (magic, version,
  * dim, M, counts, entry point, the caller's seq) with its own checksum, then the payload with an
- * XXH64 checksum. The file is canonical: the same index gives the same bytes. mn_hnsw_load
+ * XXH64 checksum. The file is canonical: the same index gives the same bytes. mni_hnsw_load
  * checks both checksums, the sizes against the file's (before allocating), and the structure
  * (states, levels, link counts and targets, entry point, counts, key uniqueness) before trusting
  * it: a damaged, truncated or mismatched file returns MN_ECORRUPT, never crashes. The format is
@@ -61,111 +61,111 @@
  * MN_EEXISTS (insert of a present key), MN_ENOTFOUND (delete of an absent key, missing file),
  * MN_ENOMEM, MN_EBACKEND (I/O error), MN_ECORRUPT, MN_ERANGE (index full: 2^31 - 1 slots).
  */
-#ifndef MN_INDEX_HNSW_H
-#define MN_INDEX_HNSW_H
+#ifndef MNI_INDEX_HNSW_H
+#define MNI_INDEX_HNSW_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "index/topk.h"
 
-typedef struct mn_hnsw mn_hnsw;
+typedef struct mni_hnsw mni_hnsw;
 
-#define MN_HNSW_DEFAULT_M 16
-#define MN_HNSW_DEFAULT_EF_CONSTRUCTION 64
-#define MN_HNSW_DEFAULT_EF_SEARCH 40
-#define MN_HNSW_MAX_M 100
-#define MN_HNSW_MAX_EF 100000
-#define MN_HNSW_MAX_DIM 65536
+#define MNI_HNSW_DEFAULT_M 16
+#define MNI_HNSW_DEFAULT_EF_CONSTRUCTION 64
+#define MNI_HNSW_DEFAULT_EF_SEARCH 40
+#define MNI_HNSW_MAX_M 100
+#define MNI_HNSW_MAX_EF 100000
+#define MNI_HNSW_MAX_DIM 65536
 
 /* params.flags */
-#define MN_HNSW_KEEP_PRUNED 0x1u     /* keepPrunedConnections: fill lists to M with pruned ones */
-#define MN_HNSW_NO_AUTO_COMPACT 0x2u /* compact only on mn_hnsw_compact */
+#define MNI_HNSW_KEEP_PRUNED 0x1u     /* keepPrunedConnections: fill lists to M with pruned ones */
+#define MNI_HNSW_NO_AUTO_COMPACT 0x2u /* compact only on mni_hnsw_compact */
 
-struct mn_hnsw_params {
-    int m;               /* 0 = MN_HNSW_DEFAULT_M; 2 .. MN_HNSW_MAX_M */
-    int ef_construction; /* 0 = default; 1 .. MN_HNSW_MAX_EF */
-    int ef_search;       /* 0 = default; 1 .. MN_HNSW_MAX_EF; a query may pass its own */
+struct mni_hnsw_params {
+    int m;               /* 0 = MNI_HNSW_DEFAULT_M; 2 .. MNI_HNSW_MAX_M */
+    int ef_construction; /* 0 = default; 1 .. MNI_HNSW_MAX_EF */
+    int ef_search;       /* 0 = default; 1 .. MNI_HNSW_MAX_EF; a query may pass its own */
     uint64_t seed;       /* of the level generator (any value) */
-    unsigned flags;      /* MN_HNSW_* */
+    unsigned flags;      /* MNI_HNSW_* */
 };
 
 /* 1 to accept key into the results, 0 to skip it (still traversed). */
-typedef int (*mn_hnsw_accept_fn)(void *ctx, int64_t key);
+typedef int (*mni_hnsw_accept_fn)(void *ctx, int64_t key);
 
-struct mn_hnsw_stats {
-    size_t live;     /* searchable keys (= mn_hnsw_count) */
+struct mni_hnsw_stats {
+    size_t live;     /* searchable keys (= mni_hnsw_count) */
     size_t deleted;  /* deleted nodes still in the graph, waiting for compaction */
     size_t slots;    /* slots in use or free (high-water mark) */
     size_t free;     /* freed slots waiting for reuse */
     size_t capacity; /* slots allocated */
     int max_level;   /* top layer, -1 when empty */
-    size_t bytes;    /* = mn_hnsw_bytes */
+    size_t bytes;    /* = mni_hnsw_bytes */
 };
 
-/* p may be NULL (all defaults). dim: 1 .. MN_HNSW_MAX_DIM. */
-int mn_hnsw_create(int dim, const struct mn_hnsw_params *p, mn_hnsw **out);
-void mn_hnsw_free(mn_hnsw *h);
+/* p may be NULL (all defaults). dim: 1 .. MNI_HNSW_MAX_DIM. */
+int mni_hnsw_create(int dim, const struct mni_hnsw_params *p, mni_hnsw **out);
+void mni_hnsw_free(mni_hnsw *h);
 
 /* Allocates room for n nodes in all, so that inserts up to n never pause to grow. */
-int mn_hnsw_reserve(mn_hnsw *h, size_t n);
+int mni_hnsw_reserve(mni_hnsw *h, size_t n);
 
 /* vec: dim finite floats (unit length for cosine), copied. MN_EEXISTS if key is present. */
-int mn_hnsw_insert(mn_hnsw *h, int64_t key, const float *vec);
+int mni_hnsw_insert(mni_hnsw *h, int64_t key, const float *vec);
 /* Replaces key's vector, or inserts it when absent. */
-int mn_hnsw_update(mn_hnsw *h, int64_t key, const float *vec);
+int mni_hnsw_update(mni_hnsw *h, int64_t key, const float *vec);
 /* MN_ENOTFOUND if key is absent. */
-int mn_hnsw_delete(mn_hnsw *h, int64_t key);
+int mni_hnsw_delete(mni_hnsw *h, int64_t key);
 /* 1 if key is present (searchable), else 0. */
-int mn_hnsw_contains(const mn_hnsw *h, int64_t key);
+int mni_hnsw_contains(const mni_hnsw *h, int64_t key);
 /* Inserts n rows (keys[i], vecs + i * dim) from `threads` threads (<= 1: this one). Stops at
  * the first error and returns it (rows already inserted stay). */
-int mn_hnsw_build(mn_hnsw *h, const int64_t *keys, const float *vecs, size_t n, int threads);
+int mni_hnsw_build(mni_hnsw *h, const int64_t *keys, const float *vecs, size_t n, int threads);
 /* Repairs every link to deleted nodes and frees their slots for reuse. */
-int mn_hnsw_compact(mn_hnsw *h);
+int mni_hnsw_compact(mni_hnsw *h);
 
 /* The k best (key, score) hits for unit vector q, best first (ties: smaller key first), into
  * out[0 .. *n - 1]. ef <= 0: the index's ef_search; the search uses max(ef, k). accept may be
  * NULL (no filter); it is called from this thread, under the index's read lock: it must not
  * call into the same index. */
-int mn_hnsw_search(const mn_hnsw *h, const float *q, size_t k, int ef, mn_hnsw_accept_fn accept,
-                   void *ctx, struct mn_hit *out, size_t *n);
+int mni_hnsw_search(const mni_hnsw *h, const float *q, size_t k, int ef, mni_hnsw_accept_fn accept,
+                   void *ctx, struct mni_hit *out, size_t *n);
 
 /* What a search did: for the caller's choice between graph search and exact scan (an exact
  * scan of F candidates costs F distance computations; a filtered graph search costs about
  * ef / selectivity times a few of them, see above). */
-struct mn_hnsw_search_stats {
+struct mni_hnsw_search_stats {
     size_t distances; /* distance computations on layer 0 */
     size_t expanded;  /* nodes whose lists were followed */
     size_t ef;        /* the ef used: max(ef, k), at most the number of slots */
 };
-int mn_hnsw_search_ex(const mn_hnsw *h, const float *q, size_t k, int ef,
-                      mn_hnsw_accept_fn accept, void *ctx, struct mn_hit *out, size_t *n,
-                      struct mn_hnsw_search_stats *stats);
+int mni_hnsw_search_ex(const mni_hnsw *h, const float *q, size_t k, int ef,
+                      mni_hnsw_accept_fn accept, void *ctx, struct mni_hit *out, size_t *n,
+                      struct mni_hnsw_search_stats *stats);
 
 /* Exact top-k among the given keys (absent or deleted ones skipped, duplicates once), scored
  * from the index's own vectors: the fallback for a small filtered set, with no store reads. */
-int mn_hnsw_score_keys(const mn_hnsw *h, const float *q, const int64_t *keys, size_t nkeys,
-                       size_t k, struct mn_hit *out, size_t *n);
+int mni_hnsw_score_keys(const mni_hnsw *h, const float *q, const int64_t *keys, size_t nkeys,
+                       size_t k, struct mni_hit *out, size_t *n);
 
-size_t mn_hnsw_count(const mn_hnsw *h);
-int mn_hnsw_dim(const mn_hnsw *h);
+size_t mni_hnsw_count(const mni_hnsw *h);
+int mni_hnsw_dim(const mni_hnsw *h);
 /* Bytes the index holds (vectors, links, tables, search scratch). */
-size_t mn_hnsw_bytes(const mn_hnsw *h);
-/* mn_hnsw_bytes / count (0 when empty). */
-double mn_hnsw_bytes_per_vector(const mn_hnsw *h);
-void mn_hnsw_stats(const mn_hnsw *h, struct mn_hnsw_stats *st);
+size_t mni_hnsw_bytes(const mni_hnsw *h);
+/* mni_hnsw_bytes / count (0 when empty). */
+double mni_hnsw_bytes_per_vector(const mni_hnsw *h);
+void mni_hnsw_stats(const mni_hnsw *h, struct mni_hnsw_stats *st);
 /* The parameters in force (defaults filled in). */
-void mn_hnsw_params_get(const mn_hnsw *h, struct mn_hnsw_params *p);
-int mn_hnsw_set_ef_search(mn_hnsw *h, int ef);
+void mni_hnsw_params_get(const mni_hnsw *h, struct mni_hnsw_params *p);
+int mni_hnsw_set_ef_search(mni_hnsw *h, int ef);
 
 /* seq: the highest store sequence the index covers, kept in the header for the caller. */
-int mn_hnsw_save(const mn_hnsw *h, const char *path, int64_t seq);
+int mni_hnsw_save(const mni_hnsw *h, const char *path, int64_t seq);
 /* dim: the dimension expected (0: any); a file of another dimension is MN_ECORRUPT. seq may be
  * NULL. */
-int mn_hnsw_load(const char *path, int dim, mn_hnsw **out, int64_t *seq);
+int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq);
 
 /* XXH64 of n bytes (the file checksum; exposed for tests). */
-uint64_t mn_xxh64(const void *p, size_t n, uint64_t seed);
+uint64_t mni_xxh64(const void *p, size_t n, uint64_t seed);
 
 #endif

@@ -2,7 +2,7 @@
 
 #include <stdlib.h>
 
-int mn_topk_init(struct mn_topk *t, size_t k)
+int mni_topk_init(struct mni_topk *t, size_t k)
 {
     t->k = k;
     t->n = 0;
@@ -11,12 +11,12 @@ int mn_topk_init(struct mn_topk *t, size_t k)
 }
 
 /* Ties go to the smaller key, so results do not depend on scan order. */
-static int worse(const struct mn_hit *a, const struct mn_hit *b)
+static int worse(const struct mni_hit *a, const struct mni_hit *b)
 {
     return a->score < b->score || (a->score == b->score && a->key > b->key);
 }
 
-static void sift_down(struct mn_hit *h, size_t n, size_t i)
+static void sift_down(struct mni_hit *h, size_t n, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
@@ -26,16 +26,16 @@ static void sift_down(struct mn_hit *h, size_t n, size_t i)
             m = r;
         if (m == i)
             return;
-        struct mn_hit tmp = h[i];
+        struct mni_hit tmp = h[i];
         h[i] = h[m];
         h[m] = tmp;
         i = m;
     }
 }
 
-void mn_topk_push(struct mn_topk *t, int64_t key, float score)
+void mni_topk_push(struct mni_topk *t, int64_t key, float score)
 {
-    struct mn_hit hit = { key, score };
+    struct mni_hit hit = { key, score };
     if (t->n < t->k) {
         size_t i = t->n++;
         while (i > 0 && worse(&hit, &t->heap[(i - 1) / 2])) {
@@ -49,18 +49,18 @@ void mn_topk_push(struct mn_topk *t, int64_t key, float score)
     }
 }
 
-void mn_topk_sort(struct mn_topk *t)
+void mni_topk_sort(struct mni_topk *t)
 {
     /* Heap sort: repeatedly move the worst to the end, leaving the best first. */
     for (size_t n = t->n; n > 1; n--) {
-        struct mn_hit tmp = t->heap[0];
+        struct mni_hit tmp = t->heap[0];
         t->heap[0] = t->heap[n - 1];
         t->heap[n - 1] = tmp;
         sift_down(t->heap, n - 1, 0);
     }
 }
 
-void mn_topk_free(struct mn_topk *t)
+void mni_topk_free(struct mni_topk *t)
 {
     free(t->heap);
     t->heap = NULL;

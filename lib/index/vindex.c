@@ -37,7 +37,7 @@ struct vx_part {
     pthread_mutex_t mu;   /* one mutator at a time: load, catch-up, save */
     pthread_rwlock_t rw;  /* searches (read) against attribute and graph swaps (write) */
     int state;            /* VX_*, atomic */
-    mn_hnsw *h;
+    mni_hnsw *h;
     struct vx_attrs at;
     int64_t applied;      /* atomic: every change with seq <= applied is in */
     size_t count;         /* atomic: keys held */
@@ -48,11 +48,11 @@ struct vx_part {
     int want;             /* under vx->mu: the worker should catch up */
 };
 
-struct mn_vindex {
+struct mni_vindex {
     mn_db *db;
-    struct mn_store *store;
+    struct mni_store *store;
     int dim;
-    struct mn_hnsw_params params;
+    struct mni_hnsw_params params;
     char *dir;            /* PATH.index, or NULL: nothing on disk */
     int readonly;         /* files are read, never written */
     int threads;          /* for bulk inserts */
@@ -63,7 +63,7 @@ struct mn_vindex {
     struct vx_part *parts;
     pthread_t worker;
     int started, stop;
-    struct mn_vindex_stats st; /* counters, updated atomically */
+    struct mni_vindex_stats st; /* counters, updated atomically */
 };
 
 #define COUNT(vx, field) __atomic_add_fetch(&(vx)->st.field, 1, __ATOMIC_RELAXED)
@@ -138,7 +138,7 @@ static int keyset_has(const struct keyset *s, int64_t key)
 /* ---- partitions ------------------------------------------------------------------------------ */
 
 /* The tenant's partition, made (VX_NEW) when it has none yet; NULL when out of memory. */
-static struct vx_part *part_get(mn_vindex *vx, const char *tenant_id)
+static struct vx_part *part_get(mni_vindex *vx, const char *tenant_id)
 {
     pthread_mutex_lock(&vx->mu);
     struct vx_part *p = vx->parts;
@@ -173,7 +173,7 @@ static struct vx_part *part_get(mn_vindex *vx, const char *tenant_id)
 
 static void part_free(struct vx_part *p)
 {
-    mn_hnsw_free(p->h);
+    mni_hnsw_free(p->h);
     vx_attrs_free(&p->at);
     pthread_rwlock_destroy(&p->rw);
     pthread_mutex_destroy(&p->mu);
@@ -187,11 +187,11 @@ static void *worker_main(void *arg);
  * needs it now (WANT_NOW); a write only eventually (WANT_QUIET): see worker_main. */
 enum { WANT_QUIET = 1, WANT_NOW = 2 };
 
-static void kick_for(mn_vindex *vx, struct vx_part *p, int want)
+static void kick_for(mni_vindex *vx, struct vx_part *p, int want)
 {
     pthread_mutex_lock(&vx->mu);
     if (want == WANT_QUIET)
-        vx->last_write_ms = mn_now_ms();
+        vx->last_write_ms = mni_now_ms();
     if (p->want < want) {
         p->want = want;
         if (!vx->started && !vx->stop)
@@ -201,14 +201,14 @@ static void kick_for(mn_vindex *vx, struct vx_part *p, int want)
     pthread_mutex_unlock(&vx->mu);
 }
 
-static void kick(mn_vindex *vx, struct vx_part *p)
+static void kick(mni_vindex *vx, struct vx_part *p)
 {
     kick_for(vx, p, WANT_NOW);
 }
 
 /* The two files of a partition, or 0 when it has none (no directory, or a tenant id that is
  * not a plain name). */
-static int part_paths(const mn_vindex *vx, const struct vx_part *p, char *graph, char *attr,
+static int part_paths(const mni_vindex *vx, const struct vx_part *p, char *graph, char *attr,
                       size_t size)
 {
     if (!vx->dir)
@@ -246,17 +246,17 @@ static uint64_t new_token(void)
 }
 
 /* Replaces p's content (p->mu held). */
-static void part_install(struct vx_part *p, mn_hnsw *h, struct vx_attrs *at, int64_t applied)
+static void part_install(struct vx_part *p, mni_hnsw *h, struct vx_attrs *at, int64_t applied)
 {
     pthread_rwlock_wrlock(&p->rw);
-    mn_hnsw *old_h = p->h;
+    mni_hnsw *old_h = p->h;
     struct vx_attrs old_at = p->at;
     p->h = h;
     p->at = *at;
     __atomic_store_n(&p->count, at->n, __ATOMIC_RELAXED);
     __atomic_store_n(&p->applied, applied, __ATOMIC_RELEASE);
     pthread_rwlock_unlock(&p->rw);
-    mn_hnsw_free(old_h);
+    mni_hnsw_free(old_h);
     vx_attrs_free(&old_at);
     vx_attrs_init(at);
 }
@@ -280,7 +280,7 @@ static void check_row(void *ctx, int64_t key, int64_t seq)
 }
 
 /* A change past the file's seq: the file's version of that key is superseded, not wrong. */
-static int check_change(void *ctx, const struct mn_change *ch)
+static int check_change(void *ctx, const struct mni_change *ch)
 {
     struct check *c = ctx;
     int32_t i = vx_attrs_find(c->at, ch->key);
@@ -291,16 +291,16 @@ static int check_change(void *ctx, const struct mn_change *ch)
 
 /* Reads and checks p's files; MN_OK with *h, *at, *seq filled, MN_ENOTFOUND when there are
  * none, another code when they must not be trusted. */
-static int load_files(mn_vindex *vx, struct vx_part *p, mn_hnsw **hout, struct vx_attrs *at,
+static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct vx_attrs *at,
                       int64_t *seq)
 {
     char gpath[4096], apath[4096];
     if (!part_paths(vx, p, gpath, apath, sizeof gpath))
         return MN_ENOTFOUND;
-    mn_hnsw *h = NULL;
+    mni_hnsw *h = NULL;
     int64_t gseq = -1, aseq = -2, now = 0;
     uint64_t token = 0;
-    int rc = mn_hnsw_load(gpath, vx->dim, &h, &gseq);
+    int rc = mni_hnsw_load(gpath, vx->dim, &h, &gseq);
     if (rc == MN_ENOTFOUND) {
         /* An attribute file alone is a leftover: rebuilt, and overwritten later. */
         struct stat sb;
@@ -325,8 +325,8 @@ static int load_files(mn_vindex *vx, struct vx_part *p, mn_hnsw **hout, struct v
         free(want);
     }
     if (rc == MN_OK) {
-        struct mn_hnsw_params hp;
-        mn_hnsw_params_get(h, &hp);
+        struct mni_hnsw_params hp;
+        mni_hnsw_params_get(h, &hp);
         if (hp.m != vx->params.m || hp.ef_construction != vx->params.ef_construction)
             rc = MN_EINVAL; /* built with other parameters than the handle asks for */
     }
@@ -339,10 +339,10 @@ static int load_files(mn_vindex *vx, struct vx_part *p, mn_hnsw **hout, struct v
         rc = vx->store->ops->feed_horizon(vx->store, p->tenant_id, &horizon);
     if (rc == MN_OK && gseq < horizon)
         rc = MN_ECORRUPT; /* older than the feed's tombstones: deletes since are unknown */
-    if (rc == MN_OK && mn_hnsw_count(h) != at->n)
+    if (rc == MN_OK && mni_hnsw_count(h) != at->n)
         rc = MN_ECORRUPT;
     for (size_t i = 0; rc == MN_OK && i < at->n; i++) {
-        if (!mn_hnsw_contains(h, at->a[i].key))
+        if (!mni_hnsw_contains(h, at->a[i].key))
             rc = MN_ECORRUPT;
         at->a[i].mark = 0;
     }
@@ -360,11 +360,11 @@ static int load_files(mn_vindex *vx, struct vx_part *p, mn_hnsw **hout, struct v
         if (!at->a[i].mark)
             rc = MN_ECORRUPT;
     if (rc != MN_OK) {
-        mn_hnsw_free(h);
+        mni_hnsw_free(h);
         vx_attrs_free(at);
         return rc == MN_ENOTFOUND ? MN_ECORRUPT : rc;
     }
-    mn_hnsw_set_ef_search(h, vx->params.ef_search);
+    mni_hnsw_set_ef_search(h, vx->params.ef_search);
     *hout = h;
     *seq = gseq;
     return MN_OK;
@@ -372,9 +372,9 @@ static int load_files(mn_vindex *vx, struct vx_part *p, mn_hnsw **hout, struct v
 
 /* Makes p ready (p->mu held): from its files when they can be trusted, else empty, to be
  * built from the store by the catch-up. */
-static void part_load(mn_vindex *vx, struct vx_part *p)
+static void part_load(mni_vindex *vx, struct vx_part *p)
 {
-    mn_hnsw *h = NULL;
+    mni_hnsw *h = NULL;
     struct vx_attrs at;
     vx_attrs_init(&at);
     int64_t seq = 0;
@@ -387,7 +387,7 @@ static void part_load(mn_vindex *vx, struct vx_part *p)
         else
             COUNT(vx, rejected);
         seq = 0;
-        if (mn_hnsw_create(vx->dim, &vx->params, &h) != MN_OK) {
+        if (mni_hnsw_create(vx->dim, &vx->params, &h) != MN_OK) {
             set_state(p, VX_BROKEN);
             return;
         }
@@ -419,7 +419,7 @@ struct page {
     int err;
 };
 
-static int page_add(void *ctx, const struct mn_change *c)
+static int page_add(void *ctx, const struct mni_change *c)
 {
     struct page *pg = ctx;
     struct page_item *it = &pg->it[pg->n];
@@ -466,7 +466,7 @@ static int by_key_seq(const void *a, const void *b)
 /* Applies one page to p (p->mu held): the graph first, then the attributes under the write
  * lock. A key seen twice in the page (a tombstone, then a new row under a reused key) counts
  * by its last entry. */
-static int apply_page(mn_vindex *vx, struct vx_part *p, struct page *pg)
+static int apply_page(mni_vindex *vx, struct vx_part *p, struct page *pg)
 {
     struct page_item **ord = pg->ord;
     for (size_t i = 0; i < pg->n; i++)
@@ -486,20 +486,20 @@ static int apply_page(mn_vindex *vx, struct vx_part *p, struct page *pg)
         if (it->skip)
             continue;
         int32_t a = vx_attrs_find(&p->at, it->key);
-        int in_graph = mn_hnsw_contains(p->h, it->key);
+        int in_graph = mni_hnsw_contains(p->h, it->key);
         if (it->gone) {
             if (in_graph)
-                rc = mn_hnsw_delete(p->h, it->key);
+                rc = mni_hnsw_delete(p->h, it->key);
             if (rc == MN_ENOTFOUND)
                 rc = MN_OK;
             continue;
         }
         const float *v = pg->vecs + it->vec * (size_t)pg->dim;
-        uint64_t vh = it->vhash = mn_xxh64(v, vbytes, 0);
+        uint64_t vh = it->vhash = mni_xxh64(v, vbytes, 0);
         if (in_graph && a >= 0 && p->at.a[a].vhash == vh)
             continue; /* the attributes changed, not the vector */
         if (in_graph) {
-            rc = mn_hnsw_update(p->h, it->key, v);
+            rc = mni_hnsw_update(p->h, it->key, v);
         } else {
             ins_keys[nins] = it->key;
             memcpy(ins_vecs + nins * (size_t)pg->dim, v, vbytes);
@@ -511,21 +511,21 @@ static int apply_page(mn_vindex *vx, struct vx_part *p, struct page *pg)
         }
     }
     if (rc == MN_OK && nins >= BUILD_MIN && vx->threads > 1) {
-        rc = mn_hnsw_build(p->h, ins_keys, ins_vecs, nins, vx->threads);
+        rc = mni_hnsw_build(p->h, ins_keys, ins_vecs, nins, vx->threads);
         if (rc == MN_EEXISTS || rc == MN_EINVAL) { /* then one by one, to place the blame */
             rc = MN_OK;
             for (size_t i = 0; rc == MN_OK && i < nins; i++)
-                if (!mn_hnsw_contains(p->h, ins_keys[i]) &&
-                    (rc = mn_hnsw_insert(p->h, ins_keys[i],
+                if (!mni_hnsw_contains(p->h, ins_keys[i]) &&
+                    (rc = mni_hnsw_insert(p->h, ins_keys[i],
                                          ins_vecs + i * (size_t)pg->dim)) == MN_EINVAL)
                     rc = MN_OK; /* left out (see below) */
         }
         nins = rc == MN_OK ? 0 : nins;
     }
     for (size_t i = 0; rc == MN_OK && i < nins; i++) {
-        rc = mn_hnsw_insert(p->h, ins_keys[i], ins_vecs + i * (size_t)pg->dim);
+        rc = mni_hnsw_insert(p->h, ins_keys[i], ins_vecs + i * (size_t)pg->dim);
         if (rc == MN_EEXISTS)
-            rc = mn_hnsw_update(p->h, ins_keys[i], ins_vecs + i * (size_t)pg->dim);
+            rc = mni_hnsw_update(p->h, ins_keys[i], ins_vecs + i * (size_t)pg->dim);
         if (rc == MN_EINVAL)
             rc = MN_OK; /* left out (see above); its attributes are harmless without it */
     }
@@ -553,7 +553,7 @@ static int apply_page(mn_vindex *vx, struct vx_part *p, struct page *pg)
 /* Whether p, which has applied the feed up to after, may have missed tombstones pruned since:
  * read after the page, so a prune that committed before the page was read is seen. An empty
  * partition misses nothing (a key it has never held needs no tombstone). */
-static int behind_horizon(mn_vindex *vx, struct vx_part *p, int64_t after)
+static int behind_horizon(mni_vindex *vx, struct vx_part *p, int64_t after)
 {
     int64_t horizon = 0;
     if (!p->at.n || !vx->store->ops->feed_horizon ||
@@ -563,12 +563,12 @@ static int behind_horizon(mn_vindex *vx, struct vx_part *p, int64_t after)
 }
 
 /* Empties p, to be rebuilt from the store's current rows (p->mu held). */
-static int part_reset(mn_vindex *vx, struct vx_part *p)
+static int part_reset(mni_vindex *vx, struct vx_part *p)
 {
-    mn_hnsw *h = NULL;
+    mni_hnsw *h = NULL;
     struct vx_attrs at;
     vx_attrs_init(&at);
-    int rc = mn_hnsw_create(vx->dim, &vx->params, &h);
+    int rc = mni_hnsw_create(vx->dim, &vx->params, &h);
     if (rc != MN_OK) {
         set_state(p, VX_BROKEN);
         return rc;
@@ -580,7 +580,7 @@ static int part_reset(mn_vindex *vx, struct vx_part *p)
 }
 
 /* Applies the feed past p's seq up to the store's seq now, a page at a time (p->mu held). */
-static void catch_up(mn_vindex *vx, struct vx_part *p)
+static void catch_up(mni_vindex *vx, struct vx_part *p)
 {
     int64_t upto;
     if (vx->store->ops->seq_get(vx->store, &upto) != MN_OK)
@@ -644,11 +644,11 @@ static void catch_up(mn_vindex *vx, struct vx_part *p)
     free(pg);
 }
 
-static int part_save(mn_vindex *vx, struct vx_part *p);
+static int part_save(mni_vindex *vx, struct vx_part *p);
 
 static void *worker_main(void *arg)
 {
-    mn_vindex *vx = arg;
+    mni_vindex *vx = arg;
     pthread_mutex_lock(&vx->mu);
     while (!vx->stop) {
         struct vx_part *p = vx->parts;
@@ -661,7 +661,7 @@ static void *worker_main(void *arg)
         /* While writes keep coming and no search is waiting, let them have the CPU: on a
          * small machine a bulk import and the graph build would halve each other. Searches
          * meanwhile score the backlog exactly (see the top of vindex.h). */
-        int64_t quiet = vx->last_write_ms + QUIET_MS - mn_now_ms();
+        int64_t quiet = vx->last_write_ms + QUIET_MS - mni_now_ms();
         if (p->want == WANT_QUIET && quiet > 0) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
@@ -716,16 +716,16 @@ static int accept_key(void *ctx, int64_t key)
 
 /* The changes past the index, scored exactly. */
 struct overlay {
-    const struct mn_store_query *q;
+    const struct mni_store_query *q;
     const float *vec;
     int dim;
     size_t n, limit;
     struct keyset keys;
-    struct mn_topk top;
+    struct mni_topk top;
     int err;
 };
 
-static int overlay_add(void *ctx, const struct mn_change *c)
+static int overlay_add(void *ctx, const struct mni_change *c)
 {
     struct overlay *o = ctx;
     if (++o->n > o->limit)
@@ -734,20 +734,20 @@ static int overlay_add(void *ctx, const struct mn_change *c)
         o->err = MN_ENOMEM;
         return 1;
     }
-    const struct mn_store_query *q = o->q;
+    const struct mni_store_query *q = o->q;
     if (c->gone || !c->embedding || (c->deleted && !(q->flags & MN_WITH_DELETED)) ||
         (c->expires_at && c->expires_at <= q->now && !(q->flags & MN_WITH_EXPIRED)) ||
         (q->identity_id && strcmp(c->identity_id, q->identity_id) != 0) ||
         (q->type && strcmp(c->type, q->type) != 0))
         return 0;
-    mn_topk_push(&o->top, c->key, mn_ip(o->vec, c->embedding, o->dim));
+    mni_topk_push(&o->top, c->key, mni_ip(o->vec, c->embedding, o->dim));
     return 0;
 }
 
 /* The want best of the partition (rw read-locked) for q, minus the keys in skip. */
-static int part_search(mn_vindex *vx, struct vx_part *p, const struct mn_store_query *q,
+static int part_search(mni_vindex *vx, struct vx_part *p, const struct mni_store_query *q,
                        const float *vec, size_t want, int ef, const struct keyset *skip,
-                       struct mn_hit *out, size_t *n)
+                       struct mni_hit *out, size_t *n)
 {
     const struct vx_attrs *at = &p->at;
     struct filt f = { at, -1, -1, q->flags, q->now, skip };
@@ -792,17 +792,17 @@ static int part_search(mn_vindex *vx, struct vx_part *p, const struct mn_store_q
                 if (attr_ok(&f, &at->a[i]) && !keyset_has(skip, at->a[i].key))
                     keys[m++] = at->a[i].key;
         }
-        int rc = mn_hnsw_score_keys(p->h, vec, keys, m, want, out, n);
+        int rc = mni_hnsw_score_keys(p->h, vec, keys, m, want, out, n);
         free(keys);
         COUNT(vx, exact);
         return rc;
     }
     COUNT(vx, graph);
-    return mn_hnsw_search(p->h, vec, want, (int)efe, accept_key, &f, out, n);
+    return mni_hnsw_search(p->h, vec, want, (int)efe, accept_key, &f, out, n);
 }
 
-int mn_vindex_search(mn_vindex *vx, const char *tenant_id, const struct mn_store_query *q,
-                     const float *vec, size_t want, int ef, struct mn_topk *top, int *served)
+int mni_vindex_search(mni_vindex *vx, const char *tenant_id, const struct mni_store_query *q,
+                     const float *vec, size_t want, int ef, struct mni_topk *top, int *served)
 {
     *served = 0;
     struct vx_part *p = part_get(vx, tenant_id);
@@ -826,7 +826,7 @@ int mn_vindex_search(mn_vindex *vx, const char *tenant_id, const struct mn_store
     if (applied < now_seq) {
         kick(vx, p);
         ov.limit = __atomic_load_n(&p->count, __ATOMIC_RELAXED) / 2 + OVERLAY_MIN;
-        if (mn_topk_init(&ov.top, want))
+        if (mni_topk_init(&ov.top, want))
             return MN_ENOMEM;
         rc = vx->store->ops->memory_changes(vx->store, tenant_id, applied, INT64_MAX, now_seq,
                                             ov.limit + 1, overlay_add, &ov);
@@ -834,12 +834,12 @@ int mn_vindex_search(mn_vindex *vx, const char *tenant_id, const struct mn_store
             rc = ov.err;
         if (rc != MN_OK || ov.n > ov.limit) {
             free(ov.keys.k);
-            mn_topk_free(&ov.top);
+            mni_topk_free(&ov.top);
             COUNT(vx, fallback);
             return rc == MN_ENOMEM ? rc : MN_OK;
         }
     }
-    struct mn_hit *hits = malloc((want ? want : 1) * sizeof *hits);
+    struct mni_hit *hits = malloc((want ? want : 1) * sizeof *hits);
     size_t nh = 0;
     if (!hits)
         rc = MN_ENOMEM;
@@ -850,9 +850,9 @@ int mn_vindex_search(mn_vindex *vx, const char *tenant_id, const struct mn_store
     }
     if (rc == MN_OK) {
         for (size_t i = 0; i < nh; i++)
-            mn_topk_push(top, hits[i].key, hits[i].score);
+            mni_topk_push(top, hits[i].key, hits[i].score);
         for (size_t i = 0; i < ov.top.n; i++)
-            mn_topk_push(top, ov.top.heap[i].key, ov.top.heap[i].score);
+            mni_topk_push(top, ov.top.heap[i].key, ov.top.heap[i].score);
         *served = 1;
         COUNT(vx, searches);
         if (ov.keys.n)
@@ -863,13 +863,13 @@ int mn_vindex_search(mn_vindex *vx, const char *tenant_id, const struct mn_store
     }
     free(hits);
     free(ov.keys.k);
-    mn_topk_free(&ov.top);
+    mni_topk_free(&ov.top);
     return rc;
 }
 
 /* ---- the handle ----------------------------------------------------------------------------- */
 
-void mn_vindex_changed(mn_vindex *vx, const char *tenant_id)
+void mni_vindex_changed(mni_vindex *vx, const char *tenant_id)
 {
     struct vx_part *p = part_get(vx, tenant_id);
     if (p)
@@ -879,7 +879,7 @@ void mn_vindex_changed(mn_vindex *vx, const char *tenant_id)
 /* A checkpoint at seq: the tombstones the previous one needed are dropped, so that they are
  * kept one checkpoint longer than ours need them: an index in another process that lags by
  * less than that still catches up (see feed_prune). */
-static void part_checkpoint(mn_vindex *vx, struct vx_part *p, int64_t seq)
+static void part_checkpoint(mni_vindex *vx, struct vx_part *p, int64_t seq)
 {
     if (p->mark_seq > 0 && vx->store->ops->feed_prune)
         vx->store->ops->feed_prune(vx->store, p->tenant_id, p->mark_seq);
@@ -887,7 +887,7 @@ static void part_checkpoint(mn_vindex *vx, struct vx_part *p, int64_t seq)
     p->changed = 0;
 }
 
-static int part_save(mn_vindex *vx, struct vx_part *p)
+static int part_save(mni_vindex *vx, struct vx_part *p)
 {
     char gpath[4096], apath[4096];
     if (vx->readonly || ld_state(p) != VX_READY)
@@ -899,7 +899,7 @@ static int part_save(mn_vindex *vx, struct vx_part *p)
             part_checkpoint(vx, p, __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE));
         return MN_OK;
     }
-    if (!p->changed || (p->at.n < MN_VINDEX_SAVE_MIN && !p->had_file))
+    if (!p->changed || (p->at.n < MNI_VINDEX_SAVE_MIN && !p->had_file))
         return MN_OK;
     if (mkdir(vx->dir, 0777) != 0 && errno != EEXIST)
         return MN_EBACKEND;
@@ -910,7 +910,7 @@ static int part_save(mn_vindex *vx, struct vx_part *p)
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)token);
     /* The files, then the token in the database: a failure between leaves files that do not
      * match, and are rebuilt. */
-    int rc = mn_hnsw_save(p->h, gpath, seq);
+    int rc = mni_hnsw_save(p->h, gpath, seq);
     if (rc == MN_OK)
         rc = vx_attrs_save(&p->at, apath, seq, token);
     if (rc == MN_OK)
@@ -923,7 +923,7 @@ static int part_save(mn_vindex *vx, struct vx_part *p)
     return rc;
 }
 
-int mn_vindex_save(mn_vindex *vx)
+int mni_vindex_save(mni_vindex *vx)
 {
     int rc = MN_OK;
     pthread_mutex_lock(&vx->mu);
@@ -940,20 +940,20 @@ int mn_vindex_save(mn_vindex *vx)
     return rc;
 }
 
-int mn_vindex_open(mn_db *db, mn_vindex **out)
+int mni_vindex_open(mn_db *db, mni_vindex **out)
 {
     *out = NULL;
-    mn_vindex *vx = calloc(1, sizeof *vx);
+    mni_vindex *vx = calloc(1, sizeof *vx);
     if (!vx)
         return MN_ENOMEM;
     vx->db = db;
     vx->store = db->store;
     vx->dim = db->dim;
-    vx->params.m = db->cfg.hnsw_m ? db->cfg.hnsw_m : MN_HNSW_DEFAULT_M;
+    vx->params.m = db->cfg.hnsw_m ? db->cfg.hnsw_m : MNI_HNSW_DEFAULT_M;
     vx->params.ef_construction = db->cfg.hnsw_ef_construction ? db->cfg.hnsw_ef_construction
-                                                              : MN_HNSW_DEFAULT_EF_CONSTRUCTION;
+                                                              : MNI_HNSW_DEFAULT_EF_CONSTRUCTION;
     vx->params.ef_search = db->cfg.hnsw_ef_search ? db->cfg.hnsw_ef_search
-                                                  : MN_HNSW_DEFAULT_EF_SEARCH;
+                                                  : MNI_HNSW_DEFAULT_EF_SEARCH;
     vx->readonly = (db->cfg.flags & MN_OPEN_READONLY) != 0;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     /* One core stays with the application (ingest embeds on it while the index builds). */
@@ -973,7 +973,7 @@ int mn_vindex_open(mn_db *db, mn_vindex **out)
     return MN_OK;
 }
 
-void mn_vindex_close(mn_vindex *vx)
+void mni_vindex_close(mni_vindex *vx)
 {
     if (!vx)
         return;
@@ -984,7 +984,7 @@ void mn_vindex_close(mn_vindex *vx)
     pthread_mutex_unlock(&vx->mu);
     if (started)
         pthread_join(vx->worker, NULL);
-    mn_vindex_save(vx);
+    mni_vindex_save(vx);
     while (vx->parts) {
         struct vx_part *p = vx->parts;
         vx->parts = p->next;
@@ -997,7 +997,7 @@ void mn_vindex_close(mn_vindex *vx)
     free(vx);
 }
 
-int mn_vindex_sync(mn_vindex *vx, const char *tenant_id, int timeout_ms)
+int mni_vindex_sync(mni_vindex *vx, const char *tenant_id, int timeout_ms)
 {
     struct vx_part *p = part_get(vx, tenant_id);
     int64_t upto;
@@ -1023,7 +1023,7 @@ int mn_vindex_sync(mn_vindex *vx, const char *tenant_id, int timeout_ms)
     }
 }
 
-void mn_vindex_stats(mn_vindex *vx, const char *tenant_id, struct mn_vindex_stats *st)
+void mni_vindex_stats(mni_vindex *vx, const char *tenant_id, struct mni_vindex_stats *st)
 {
     memset(st, 0, sizeof *st);
     pthread_mutex_lock(&vx->mu);
@@ -1049,7 +1049,7 @@ void mn_vindex_stats(mn_vindex *vx, const char *tenant_id, struct mn_vindex_stat
         pthread_rwlock_rdlock(&p->rw);
         st->seq = __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE);
         st->count = p->at.n;
-        st->bytes = (p->h ? mn_hnsw_bytes(p->h) : 0) + vx_attrs_bytes(&p->at);
+        st->bytes = (p->h ? mni_hnsw_bytes(p->h) : 0) + vx_attrs_bytes(&p->at);
         pthread_rwlock_unlock(&p->rw);
     }
 }

@@ -7,7 +7,7 @@
  * soft-deleted) that filters test during graph traversal, and the highest store seq it has
  * applied: every change with a seq up to it is in the partition.
  *
- * Following: the store reports each commit (mn_db_changed); a background thread (one per
+ * Following: the store reports each commit (mni_db_changed); a background thread (one per
  * handle, started at the first need) reads the tenant's change feed past the applied seq
  * (store memory_changes: rows in seq order, tombstones of hard deletes) and applies it in pages:
  * new vectors are inserted (with several threads when many come at once), changed vectors
@@ -28,11 +28,11 @@
  * identity and type, and the deleted count) picks the cheaper plan: graph traversal with the
  * filter (about 9 ef / selectivity^0.75 distance computations, per the HNSW core's
  * measurements), or an exact scan of the filtered keys from the in-memory vectors
- * (mn_hnsw_score_keys), which small sets (an identity's few memories, a rare type) get.
+ * (mni_hnsw_score_keys), which small sets (an identity's few memories, a rare type) get.
  * Metadata is not in the attributes: the caller post-filters the rows it fetches, widening k.
  *
  * Persistence: on close (and by the background thread every 100,000 changes, or half the
- * partition if more), each partition of at least MN_VINDEX_SAVE_MIN keys (or that came from a
+ * partition if more), each partition of at least MNI_VINDEX_SAVE_MIN keys (or that came from a
  * file) is saved beside the database: PATH.index/TENANT.hnsw (the graph, checksummed, with the
  * applied seq) and TENANT.attr (the attributes, checksummed, same seq, and a random token that
  * is then recorded in the database, meta 'index:TENANT'). A partition is loaded at first use
@@ -51,8 +51,8 @@
  * allows concurrent search and insert; the attributes are guarded by a reader-writer lock
  * that the catch-up takes briefly per page). Only one thread mutates a partition at a time.
  */
-#ifndef MN_INDEX_VINDEX_H
-#define MN_INDEX_VINDEX_H
+#ifndef MNI_INDEX_VINDEX_H
+#define MNI_INDEX_VINDEX_H
 
 #include "index/topk.h"
 #include "store/store.h"
@@ -60,33 +60,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct mn_vindex mn_vindex;
+typedef struct mni_vindex mni_vindex;
 
 /* Partitions with fewer keys are not written to disk (rebuilding them is quicker). */
-#define MN_VINDEX_SAVE_MIN 1000
+#define MNI_VINDEX_SAVE_MIN 1000
 
 /* For db (its store, dimension and config must be set). Never fails for lack of files. */
-int mn_vindex_open(mn_db *db, mn_vindex **out);
+int mni_vindex_open(mn_db *db, mni_vindex **out);
 /* Stops the background thread and saves what should be. */
-void mn_vindex_close(mn_vindex *vx);
+void mni_vindex_close(mni_vindex *vx);
 /* The store committed a change to the tenant's memories. */
-void mn_vindex_changed(mn_vindex *vx, const char *tenant_id);
+void mni_vindex_changed(mni_vindex *vx, const char *tenant_id);
 
 /* Pushes into top (its k is want) the want best hits for the unit vector vec among what q
  * selects (identity, type, flags, now; NOT metadata: the caller checks it on the rows), or sets
  * *served to 0 when the index cannot answer now (the caller scans exactly). ef <= 0: the
  * handle's. Returns MN_OK unless memory ran out. */
-int mn_vindex_search(mn_vindex *vx, const char *tenant_id, const struct mn_store_query *q,
-                     const float *vec, size_t want, int ef, struct mn_topk *top, int *served);
+int mni_vindex_search(mni_vindex *vx, const char *tenant_id, const struct mni_store_query *q,
+                     const float *vec, size_t want, int ef, struct mni_topk *top, int *served);
 
 /* Saves every partition that should be (as close does). */
-int mn_vindex_save(mn_vindex *vx);
+int mni_vindex_save(mni_vindex *vx);
 /* Waits (up to timeout_ms) until the tenant's partition is loaded and has applied every change
  * committed before the call. MN_OK, or MN_ERROR on timeout or when the partition broke. For
  * tests and benchmarks. */
-int mn_vindex_sync(mn_vindex *vx, const char *tenant_id, int timeout_ms);
+int mni_vindex_sync(mni_vindex *vx, const char *tenant_id, int timeout_ms);
 
-struct mn_vindex_stats {
+struct mni_vindex_stats {
     /* handle-wide counters */
     size_t partitions;
     size_t loaded;   /* partitions read from their files */
@@ -105,6 +105,6 @@ struct mn_vindex_stats {
     size_t count;    /* keys */
     size_t bytes;    /* graph and attributes */
 };
-void mn_vindex_stats(mn_vindex *vx, const char *tenant_id, struct mn_vindex_stats *st);
+void mni_vindex_stats(mni_vindex *vx, const char *tenant_id, struct mni_vindex_stats *st);
 
 #endif

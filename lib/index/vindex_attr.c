@@ -11,7 +11,7 @@
  * and names. A file that fails is MN_ECORRUPT, never a crash. */
 #include "index/vindex_attr.h"
 #include "core/atomic_file.h"
-#include "index/hnsw.h" /* mn_xxh64 */
+#include "index/hnsw.h" /* mni_xxh64 */
 #include "manushya.h"
 
 #include <errno.h>
@@ -418,14 +418,14 @@ int vx_attrs_save(const struct vx_attrs *t, const char *path, int64_t seq, uint6
     put_u64(buf + 32, t->idents.n);
     put_u64(buf + 40, t->types.n);
     put_u64(buf + 48, payload);
-    put_u64(buf + 56, mn_xxh64(buf + HDR, payload, 0));
+    put_u64(buf + 56, mni_xxh64(buf + HDR, payload, 0));
     put_u64(buf + 64, token);
-    put_u64(buf + 72, mn_xxh64(buf, 72, 0));
+    put_u64(buf + 72, mni_xxh64(buf, 72, 0));
 
-    struct mn_atomic_file af;
-    int rc = mn_atomic_file_open(&af, path);
+    struct mni_atomic_file af;
+    int rc = mni_atomic_file_open(&af, path);
     if (rc == MN_OK)
-        rc = mn_atomic_file_commit(&af, fwrite(buf, 1, HDR + payload, af.f) != HDR + payload);
+        rc = mni_atomic_file_commit(&af, fwrite(buf, 1, HDR + payload, af.f) != HDR + payload);
     free(buf);
     return rc;
 }
@@ -434,11 +434,11 @@ static int parse(const unsigned char *buf, size_t size, struct vx_attrs *t, int6
                  uint64_t *token)
 {
     if (size < HDR || memcmp(buf, MAGIC, 8) || get_u32(buf + 8) != VERSION ||
-        get_u32(buf + 12) != BOM || get_u64(buf + 72) != mn_xxh64(buf, 72, 0))
+        get_u32(buf + 12) != BOM || get_u64(buf + 72) != mni_xxh64(buf, 72, 0))
         return MN_ECORRUPT;
     uint64_t n = get_u64(buf + 24), ni = get_u64(buf + 32), nt = get_u64(buf + 40);
     uint64_t payload = get_u64(buf + 48);
-    if (payload != size - HDR || mn_xxh64(buf + HDR, payload, 0) != get_u64(buf + 56))
+    if (payload != size - HDR || mni_xxh64(buf + HDR, payload, 0) != get_u64(buf + 56))
         return MN_ECORRUPT;
     /* Every count is bounded by the bytes it takes, before anything is allocated. */
     if (n > payload / REC || ni > payload / 4 || nt > payload / 4 || n >= INT32_MAX)

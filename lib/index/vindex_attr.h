@@ -3,8 +3,8 @@
  * one dense array of fixed-size records, an open-addressing key -> record table, interned
  * identity ids and types, and per identity the list of its keys (to enumerate a small filtered
  * set for an exact scan). Not thread-safe: the partition's lock guards it (vindex.c). */
-#ifndef MN_INDEX_VINDEX_ATTR_H
-#define MN_INDEX_VINDEX_ATTR_H
+#ifndef MNI_INDEX_VINDEX_ATTR_H
+#define MNI_INDEX_VINDEX_ATTR_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -11,10 +11,10 @@
 
 #include <stdlib.h>
 
-#define MN_JOBS_LIST_DEFAULT 100
-#define MN_JOBS_LIST_MAX 10000
+#define MNI_JOBS_LIST_DEFAULT 100
+#define MNI_JOBS_LIST_MAX 10000
 
-void mn_embed_job_clear(void *job)
+void mni_embed_job_clear(void *job)
 {
     mn_embed_job *j = job;
     free(j->memory_id);
@@ -27,19 +27,19 @@ void mn_embed_job_list_free(mn_embed_job_list *l)
     if (!l)
         return;
     for (size_t i = 0; i < l->count; i++)
-        mn_embed_job_clear(&l->items[i]);
+        mni_embed_job_clear(&l->items[i]);
     free(l->items);
     free(l);
 }
 
 /* Resolves the actor and checks that it may `action` memories and that the store has jobs. */
-static int begin(mn_db *db, const mn_actor *actor, const char *action, struct mn_who *who)
+static int begin(mn_db *db, const mn_actor *actor, const char *action, struct mni_who *who)
 {
-    int rc = mn_who_resolve(db, actor, who);
+    int rc = mni_who_resolve(db, actor, who);
     if (rc == MN_OK && who->identity)
-        rc = mn_access_check(db, who, action, "memory", NULL);
+        rc = mni_access_check(db, who, action, "memory", NULL);
     if (rc == MN_OK && !db->store->ops->embed_jobs_list)
-        rc = mn_seterr(db, MN_EUNSUPPORTED, "the %s store keeps no embedding jobs",
+        rc = mni_seterr(db, MN_EUNSUPPORTED, "the %s store keeps no embedding jobs",
                        db->store->ops->scheme);
     return rc;
 }
@@ -49,22 +49,22 @@ int mn_embed_jobs_list(mn_db *db, const mn_actor *actor, int status, int limit,
 {
     if (!db)
         return MN_EINVAL;
-    int rc = mn_require(db, out, "out");
+    int rc = mni_require(db, out, "out");
     if (rc == MN_OK)
         *out = NULL;
     if (rc == MN_OK && status != -1 && status != MN_EMBED_PENDING && status != MN_EMBED_FAILED)
-        rc = mn_seterr(db, MN_EINVAL, "status is %d; give MN_EMBED_PENDING, MN_EMBED_FAILED "
+        rc = mni_seterr(db, MN_EINVAL, "status is %d; give MN_EMBED_PENDING, MN_EMBED_FAILED "
                        "or -1 for both", status);
-    if (rc == MN_OK && (limit < 0 || limit > MN_JOBS_LIST_MAX))
-        rc = mn_seterr(db, MN_EINVAL, "limit is %d; give 1..%d (0 = %d)", limit,
-                       MN_JOBS_LIST_MAX, MN_JOBS_LIST_DEFAULT);
-    struct mn_who who = {0};
+    if (rc == MN_OK && (limit < 0 || limit > MNI_JOBS_LIST_MAX))
+        rc = mni_seterr(db, MN_EINVAL, "limit is %d; give 1..%d (0 = %d)", limit,
+                       MNI_JOBS_LIST_MAX, MNI_JOBS_LIST_DEFAULT);
+    struct mni_who who = {0};
     if (rc == MN_OK)
         rc = begin(db, actor, "list", &who);
     if (rc == MN_OK)
         rc = db->store->ops->embed_jobs_list(db->store, who.tenant->id, status < 0 ? 0 : status,
-                                             limit ? limit : MN_JOBS_LIST_DEFAULT, out);
-    mn_who_release(&who);
+                                             limit ? limit : MNI_JOBS_LIST_DEFAULT, out);
+    mni_who_release(&who);
     return rc;
 }
 
@@ -73,22 +73,22 @@ int mn_embed_jobs_retry(mn_db *db, const mn_actor *actor, const char *memory_id,
 {
     if (!db)
         return MN_EINVAL;
-    char key[MN_UUID_LEN + 1];
-    int rc = memory_id ? mn_check_memory_id(db, "the memory id", memory_id, key) : MN_OK;
-    struct mn_who who = {0};
+    char key[MNI_UUID_LEN + 1];
+    int rc = memory_id ? mni_check_memory_id(db, "the memory id", memory_id, key) : MN_OK;
+    struct mni_who who = {0};
     if (rc == MN_OK && (db->cfg.flags & MN_OPEN_READONLY))
-        rc = mn_seterr(db, MN_EINVAL, "the handle is read-only: jobs cannot be retried");
+        rc = mni_seterr(db, MN_EINVAL, "the handle is read-only: jobs cannot be retried");
     if (rc == MN_OK)
         rc = begin(db, actor, "update", &who);
     size_t n = 0;
     if (rc == MN_OK)
         rc = db->store->ops->embed_jobs_retry(db->store, who.tenant->id,
-                                              memory_id ? key : NULL, mn_now_ms(), &n);
+                                              memory_id ? key : NULL, mni_now_ms(), &n);
     if (rc == MN_OK && n)
-        mn_jobs_wake(db);
+        mni_jobs_wake(db);
     if (rc == MN_OK && retried)
         *retried = n;
-    mn_who_release(&who);
+    mni_who_release(&who);
     return rc;
 }
 
@@ -98,12 +98,12 @@ int mn_embed_jobs_run(mn_db *db, size_t max_jobs, size_t *done, size_t *failed)
         return MN_EINVAL;
     size_t d = 0, f = 0;
     int rc = max_jobs <= 10000 ? MN_OK
-             : mn_seterr(db, MN_EINVAL, "max_jobs is %zu; give 1..10000 (0 = embed_batch)",
+             : mni_seterr(db, MN_EINVAL, "max_jobs is %zu; give 1..10000 (0 = embed_batch)",
                          max_jobs);
     if (rc == MN_OK && (db->cfg.flags & MN_OPEN_READONLY))
-        rc = mn_seterr(db, MN_EINVAL, "the handle is read-only: it cannot store vectors");
+        rc = mni_seterr(db, MN_EINVAL, "the handle is read-only: it cannot store vectors");
     if (rc == MN_OK)
-        rc = mn_jobs_run_batch(db, max_jobs, &d, &f);
+        rc = mni_jobs_run_batch(db, max_jobs, &d, &f);
     if (done)
         *done = d;
     if (failed)

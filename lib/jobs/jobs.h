@@ -3,33 +3,33 @@
  * still to be made, the batches that make them (run.c), the worker threads of a handle
  * (workers.c) and the public calls on jobs (api.c).
  */
-#ifndef MN_JOBS_JOBS_H
-#define MN_JOBS_JOBS_H
+#ifndef MNI_JOBS_JOBS_H
+#define MNI_JOBS_JOBS_H
 
 #include "manushya.h"
 
 #include <stddef.h>
 
-struct mn_embed_task;
+struct mni_embed_task;
 
-#define MN_JOBS_MAX_WORKERS 64
+#define MNI_JOBS_MAX_WORKERS 64
 
 /* Checks the embed_* settings of mn_config and fills their defaults (from settle_config). */
-int mn_jobs_settle(mn_db *db);
+int mni_jobs_settle(mn_db *db);
 /* Once the store and the embedder are open: checks that the store keeps jobs when the config
  * needs them, and starts the worker threads. */
-int mn_jobs_open(mn_db *db);
+int mni_jobs_open(mn_db *db);
 /* Stops the worker threads (each finishes the batch it holds) and frees their state. */
-void mn_jobs_close(mn_db *db);
+void mni_jobs_close(mn_db *db);
 /* Jobs were just queued: an idle worker of this handle looks at once. */
-void mn_jobs_wake(mn_db *db);
+void mni_jobs_wake(mn_db *db);
 
 /* One batch: claim, embed (through the cache of each task's tenant), store or record the
  * failure. Errors of the store are set on db; embedding failures are recorded on the jobs
  * and counted in *failed. */
-int mn_jobs_run_batch(mn_db *db, size_t max_jobs, size_t *done, size_t *failed);
+int mni_jobs_run_batch(mn_db *db, size_t max_jobs, size_t *done, size_t *failed);
 
-void mn_embed_tasks_free_one(struct mn_embed_task *t);
-void mn_embed_job_clear(void *job);
+void mni_embed_tasks_free_one(struct mni_embed_task *t);
+void mni_embed_job_clear(void *job);
 
 #endif

@@ -14,19 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MN_RETRY_MAX_MS 3600000
+#define MNI_RETRY_MAX_MS 3600000
 
-void mn_embed_tasks_free_one(struct mn_embed_task *t)
+void mni_embed_tasks_free_one(struct mni_embed_task *t)
 {
     free(t->tenant_id);
     free(t->memory_id);
     free(t->text);
 }
 
-void mn_embed_tasks_free(struct mn_embed_task *t, size_t n)
+void mni_embed_tasks_free(struct mni_embed_task *t, size_t n)
 {
     for (size_t i = 0; t && i < n; i++)
-        mn_embed_tasks_free_one(&t[i]);
+        mni_embed_tasks_free_one(&t[i]);
     free(t);
 }
 
@@ -36,36 +36,36 @@ static int64_t next_attempt(const mn_db *db, int attempts, int64_t now, uint64_t
 {
     if (attempts >= db->cfg.embed_max_attempts)
         return 0;
-    return now + mn_backoff_ms(db->cfg.embed_retry_ms, attempts, MN_RETRY_MAX_MS, rng);
+    return now + mni_backoff_ms(db->cfg.embed_retry_ms, attempts, MNI_RETRY_MAX_MS, rng);
 }
 
 /* Embeds and stores the tasks t[0..n-1], all of one tenant. */
-static int run_tenant(mn_db *db, const char *claim, const struct mn_embed_task *t, size_t n,
+static int run_tenant(mn_db *db, const char *claim, const struct mni_embed_task *t, size_t n,
                       size_t *done, size_t *failed)
 {
-    const struct mn_store_ops *ops = db->store->ops;
+    const struct mni_store_ops *ops = db->store->ops;
     const char **texts = malloc(n * sizeof *texts);
     size_t *lens = malloc(n * sizeof *lens);
     float *vecs = malloc(n * (size_t)db->dim * sizeof *vecs);
     int64_t *next = malloc(n * sizeof *next);
     int rc = texts && lens && vecs && next
-                 ? MN_OK : mn_seterr(db, MN_ENOMEM, "out of memory embedding %zu jobs", n);
+                 ? MN_OK : mni_seterr(db, MN_ENOMEM, "out of memory embedding %zu jobs", n);
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
         texts[i] = t[i].text;
         lens[i] = strlen(t[i].text);
     }
-    int erc = rc == MN_OK ? mn_embed_cached(db, t[0].tenant_id, texts, lens, n, vecs) : rc;
+    int erc = rc == MN_OK ? mni_embed_cached(db, t[0].tenant_id, texts, lens, n, vecs) : rc;
     size_t stored = 0;
     if (rc == MN_OK && erc == MN_OK) {
-        rc = ops->embed_jobs_done(db->store, claim, t, n, vecs, mn_now_ms(), &stored);
+        rc = ops->embed_jobs_done(db->store, claim, t, n, vecs, mni_now_ms(), &stored);
         *done += stored;
     } else if (rc == MN_OK) {
         /* The whole batch shares the embedder's answer, so it shares its failure too. */
-        int64_t now = mn_now_ms();
-        uint64_t rng = mn_backoff_seed(next);
+        int64_t now = mni_now_ms();
+        uint64_t rng = mni_backoff_seed(next);
         for (size_t i = 0; i < n; i++)
             next[i] = next_attempt(db, t[i].attempts, now, &rng);
-        char msg[MN_ERRMSG_MAX];
+        char msg[MNI_ERRMSG_MAX];
         snprintf(msg, sizeof msg, "%s", mn_errmsg(db));
         rc = ops->embed_jobs_fail(db->store, claim, t, n, msg, next, now);
         if (rc == MN_OK)
@@ -78,19 +78,19 @@ static int run_tenant(mn_db *db, const char *claim, const struct mn_embed_task *
     return rc;
 }
 
-int mn_jobs_run_batch(mn_db *db, size_t max_jobs, size_t *done, size_t *failed)
+int mni_jobs_run_batch(mn_db *db, size_t max_jobs, size_t *done, size_t *failed)
 {
     *done = *failed = 0;
-    const struct mn_store_ops *ops = db->store->ops;
+    const struct mni_store_ops *ops = db->store->ops;
     if (!ops->embed_jobs_claim)
-        return mn_seterr(db, MN_EUNSUPPORTED, "the %s store keeps no embedding jobs",
+        return mni_seterr(db, MN_EUNSUPPORTED, "the %s store keeps no embedding jobs",
                          ops->scheme);
-    char claim[MN_UUID_LEN + 1];
-    if (mn_uuid7(claim) < 0)
-        return mn_seterr(db, MN_ERROR, "the system gave no randomness for a claim id");
-    struct mn_embed_task *t = NULL;
+    char claim[MNI_UUID_LEN + 1];
+    if (mni_uuid7(claim) < 0)
+        return mni_seterr(db, MN_ERROR, "the system gave no randomness for a claim id");
+    struct mni_embed_task *t = NULL;
     size_t n = 0;
-    int rc = ops->embed_jobs_claim(db->store, claim, mn_now_ms(), db->cfg.embed_lease_ms,
+    int rc = ops->embed_jobs_claim(db->store, claim, mni_now_ms(), db->cfg.embed_lease_ms,
                                    max_jobs ? max_jobs : (size_t)db->cfg.embed_batch, &t, &n);
     /* The tasks come sorted by tenant: one embedding call per tenant's run. */
     for (size_t a = 0, b; rc == MN_OK && a < n; a = b) {
@@ -98,6 +98,6 @@ int mn_jobs_run_batch(mn_db *db, size_t max_jobs, size_t *done, size_t *failed)
             ;
         rc = run_tenant(db, claim, t + a, b - a, done, failed);
     }
-    mn_embed_tasks_free(t, n);
+    mni_embed_tasks_free(t, n);
     return rc;
 }

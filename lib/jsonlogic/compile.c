@@ -30,7 +30,7 @@ static const struct jl_opdef {
 };
 
 typedef struct jl_comp {
-    mn_jl *r;
+    mni_jl *r;
     uint32_t cap;
     jl_ctx cx; /* builds constants in r->mem */
     char path[JL_PATH_MAX];
@@ -147,7 +147,7 @@ static int oom(jl_comp *k)
 /* n consecutive new nodes; returns the first index, or UINT32_MAX on failure. */
 static uint32_t new_nodes(jl_comp *k, uint32_t n)
 {
-    mn_jl *r = k->r;
+    mni_jl *r = k->r;
     if (n > JL_MAX_NODES - r->nnodes) {
         cerr(k, MN_EINVAL, "rule too large (more than %u operations and values)", JL_MAX_NODES);
         return UINT32_MAX;
@@ -184,7 +184,7 @@ static int is_container(const cJSON *j)
 
 static int is_const(const cJSON *j, int depth)
 {
-    if (is_container(j) && depth > MN_JL_MAX_DEPTH)
+    if (is_container(j) && depth > MNI_JL_MAX_DEPTH)
         return 0;
     if (is_logic(j))
         return 0;
@@ -198,13 +198,13 @@ static int is_const(const cJSON *j, int depth)
 static int depth_error(jl_comp *k)
 {
     return cerr(k, MN_EINVAL, "nested deeper than %d levels (the limit for a rule)",
-                MN_JL_MAX_DEPTH);
+                MNI_JL_MAX_DEPTH);
 }
 
 /* Checks the nesting of a literal object's contents (kept as they are, never evaluated). */
 static int check_depth(jl_comp *k, const cJSON *j, int depth)
 {
-    if (depth > MN_JL_MAX_DEPTH)
+    if (depth > MNI_JL_MAX_DEPTH)
         return depth_error(k);
     size_t i = 0;
     for (const cJSON *e = j->child; e; e = e->next, i++) {
@@ -223,7 +223,7 @@ static int check_depth(jl_comp *k, const cJSON *j, int depth)
 
 static int make_const(jl_comp *k, const cJSON *j, int depth, jl_val *out)
 {
-    if (is_container(j) && depth > MN_JL_MAX_DEPTH)
+    if (is_container(j) && depth > MNI_JL_MAX_DEPTH)
         return depth_error(k);
     switch (j->type & 0xFF) {
     case cJSON_False:
@@ -358,7 +358,7 @@ static int arity_error(jl_comp *k, const struct jl_opdef *d, int got)
 
 static int compile_into(jl_comp *k, const cJSON *j, uint32_t slot, int depth)
 {
-    if (is_container(j) && depth > MN_JL_MAX_DEPTH)
+    if (is_container(j) && depth > MNI_JL_MAX_DEPTH)
         return depth_error(k);
     if (is_const(j, depth)) {
         jl_val v;
@@ -429,7 +429,7 @@ static int compile_into(jl_comp *k, const cJSON *j, uint32_t slot, int depth)
     return MN_OK;
 }
 
-void mn_jl_free(mn_jl *r)
+void mni_jl_free(mni_jl *r)
 {
     if (!r)
         return;
@@ -439,13 +439,13 @@ void mn_jl_free(mn_jl *r)
     free(r);
 }
 
-int mn_jl_compile(const cJSON *rule, mn_jl **out, char *err, size_t errlen)
+int mni_jl_compile(const cJSON *rule, mni_jl **out, char *err, size_t errlen)
 {
     if (err && errlen)
         err[0] = '\0';
     if (!out) {
         if (err && errlen)
-            snprintf(err, errlen, "mn_jl_compile: out is NULL");
+            snprintf(err, errlen, "mni_jl_compile: out is NULL");
         return MN_EINVAL;
     }
     *out = NULL;
@@ -454,7 +454,7 @@ int mn_jl_compile(const cJSON *rule, mn_jl **out, char *err, size_t errlen)
             snprintf(err, errlen, "$: the rule is NULL; give a JSON value");
         return MN_EINVAL;
     }
-    mn_jl *r = calloc(1, sizeof *r);
+    mni_jl *r = calloc(1, sizeof *r);
     if (!r) {
         if (err && errlen)
             snprintf(err, errlen, "out of memory compiling the rule");
@@ -474,7 +474,7 @@ int mn_jl_compile(const cJSON *rule, mn_jl **out, char *err, size_t errlen)
     if (rc == MN_OK && k.cx.err)
         rc = oom(&k);
     if (rc != MN_OK) {
-        mn_jl_free(r);
+        mni_jl_free(r);
         return rc;
     }
     if (r->nnodes < k.cap) {
@@ -486,7 +486,7 @@ int mn_jl_compile(const cJSON *rule, mn_jl **out, char *err, size_t errlen)
     return MN_OK;
 }
 
-int mn_jl_compile_text(const char *json, mn_jl **out, char *err, size_t errlen)
+int mni_jl_compile_text(const char *json, mni_jl **out, char *err, size_t errlen)
 {
     if (out)
         *out = NULL;
@@ -503,7 +503,7 @@ int mn_jl_compile_text(const char *json, mn_jl **out, char *err, size_t errlen)
             snprintf(err, errlen, "the rule is not valid JSON (parsing stopped at byte %zu)", at);
         return MN_EINVAL;
     }
-    int rc = mn_jl_compile(j, out, err, errlen);
+    int rc = mni_jl_compile(j, out, err, errlen);
     cJSON_Delete(j);
     return rc;
 }

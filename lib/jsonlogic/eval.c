@@ -314,7 +314,7 @@ jl_val jl_ev_op(jl_ctx *c, const jl_node *n, const jl_val *data)
     }
 }
 
-int mn_jl_eval_ex(const mn_jl *r, const cJSON *data, const mn_jl_limits *lim, cJSON **result,
+int mni_jl_eval_ex(const mni_jl *r, const cJSON *data, const mni_jl_limits *lim, cJSON **result,
                   int *truthy, char *err, size_t errlen)
 {
     if (result)
@@ -323,7 +323,7 @@ int mn_jl_eval_ex(const mn_jl *r, const cJSON *data, const mn_jl_limits *lim, cJ
         *truthy = 0;
     if (!r || !r->nodes) {
         if (err && errlen)
-            snprintf(err, errlen, "mn_jl_eval: the rule is NULL");
+            snprintf(err, errlen, "mni_jl_eval: the rule is NULL");
         return MN_EINVAL;
     }
     union {
@@ -332,14 +332,14 @@ int mn_jl_eval_ex(const mn_jl *r, const cJSON *data, const mn_jl_limits *lim, cJ
     } scratch;
     jl_arena ar;
     jl_arena_init(&ar, scratch.b, sizeof scratch.b,
-                  lim && lim->max_bytes ? lim->max_bytes : MN_JL_MAX_BYTES);
+                  lim && lim->max_bytes ? lim->max_bytes : MNI_JL_MAX_BYTES);
     jl_ctx c;
     memset(&c, 0, sizeof c);
     c.ar = &ar;
     c.nodes = r->nodes;
     c.msg = err;
     c.msglen = errlen;
-    c.max_steps = lim && lim->max_steps ? lim->max_steps : MN_JL_MAX_STEPS;
+    c.max_steps = lim && lim->max_steps ? lim->max_steps : MNI_JL_MAX_STEPS;
     jl_val d = jl_from_cjson(data);
     jl_val v = jl_ev(&c, 0, &d);
     if (c.err == MN_OK) {
@@ -352,27 +352,27 @@ int mn_jl_eval_ex(const mn_jl *r, const cJSON *data, const mn_jl_limits *lim, cJ
     return c.err;
 }
 
-int mn_jl_eval(const mn_jl *r, const cJSON *data, cJSON **result, char *err, size_t errlen)
+int mni_jl_eval(const mni_jl *r, const cJSON *data, cJSON **result, char *err, size_t errlen)
 {
     if (!result) {
         if (err && errlen)
-            snprintf(err, errlen, "mn_jl_eval: result is NULL");
+            snprintf(err, errlen, "mni_jl_eval: result is NULL");
         return MN_EINVAL;
     }
-    return mn_jl_eval_ex(r, data, NULL, result, NULL, err, errlen);
+    return mni_jl_eval_ex(r, data, NULL, result, NULL, err, errlen);
 }
 
-int mn_jl_test(const mn_jl *r, const cJSON *data, int *truthy, char *err, size_t errlen)
+int mni_jl_test(const mni_jl *r, const cJSON *data, int *truthy, char *err, size_t errlen)
 {
     if (!truthy) {
         if (err && errlen)
-            snprintf(err, errlen, "mn_jl_test: truthy is NULL");
+            snprintf(err, errlen, "mni_jl_test: truthy is NULL");
         return MN_EINVAL;
     }
-    return mn_jl_eval_ex(r, data, NULL, NULL, truthy, err, errlen);
+    return mni_jl_eval_ex(r, data, NULL, NULL, truthy, err, errlen);
 }
 
-int mn_jl_truthy(const cJSON *v)
+int mni_jl_truthy(const cJSON *v)
 {
     if (!v)
         return 0;

@@ -3,8 +3,8 @@
  * jsonlogic/ops.c) and value model (jsonlogic/value.c, jsonlogic/text.c). Not for use outside
  * lib/policy/jsonlogic*.
  */
-#ifndef MN_POLICY_JSONLOGIC_IMPL_H
-#define MN_POLICY_JSONLOGIC_IMPL_H
+#ifndef MNI_POLICY_JSONLOGIC_IMPL_H
+#define MNI_POLICY_JSONLOGIC_IMPL_H
 
 #include "manushya.h"
 #include "jsonlogic/jsonlogic.h"
@@ -286,7 +286,7 @@ typedef struct jl_node {
     } u;
 } jl_node;
 
-struct mn_jl {
+struct mni_jl {
     jl_node *nodes; /* nodes[0] is the root */
     uint32_t nnodes;
     jl_arena mem;   /* constant strings and arrays, var paths */

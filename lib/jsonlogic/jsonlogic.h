@@ -38,11 +38,11 @@
  *   2 or 3: < <= reduce substr     missing_some: 2     0 to 2: var     1 or 2: -     at least 1: *
  *   any number: if ?: and or max min + merge cat missing
  *
- * Limits: a rule nests at most MN_JL_MAX_DEPTH levels (the outermost value is level 1; every
+ * Limits: a rule nests at most MNI_JL_MAX_DEPTH levels (the outermost value is level 1; every
  * operation, array or object inside another adds one; an operation's argument list is not a
  * level of its own: {"and":[{"var":"a"}]} has 2). An evaluation may use at most
- * MN_JL_MAX_BYTES of scratch memory and MN_JL_MAX_STEPS node evaluations (defaults; see
- * mn_jl_limits), and builds or prints values nested at most MN_JL_MAX_VALUE_DEPTH deep; past
+ * MNI_JL_MAX_BYTES of scratch memory and MNI_JL_MAX_STEPS node evaluations (defaults; see
+ * mni_jl_limits), and builds or prints values nested at most MNI_JL_MAX_VALUE_DEPTH deep; past
  * them it fails with MN_ERANGE instead of running away (a reduce that doubles an array each step).
  *
  * Errors: every function returns MN_OK, MN_EINVAL (bad rule: the message starts with the JSON
@@ -53,45 +53,45 @@
  *
  * Thread safety: a compiled rule is immutable; any number of threads may evaluate it at once.
  */
-#ifndef MN_POLICY_JSONLOGIC_H
-#define MN_POLICY_JSONLOGIC_H
+#ifndef MNI_POLICY_JSONLOGIC_H
+#define MNI_POLICY_JSONLOGIC_H
 
 #include <cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define MN_JL_MAX_DEPTH 64                         /* rule nesting, checked at compile time */
-#define MN_JL_MAX_BYTES ((size_t)64 * 1024 * 1024)  /* default scratch memory per evaluation */
-#define MN_JL_MAX_STEPS ((uint64_t)50 * 1000 * 1000) /* default node evaluations per evaluation */
-#define MN_JL_MAX_VALUE_DEPTH 256                  /* nesting of values built or printed */
+#define MNI_JL_MAX_DEPTH 64                         /* rule nesting, checked at compile time */
+#define MNI_JL_MAX_BYTES ((size_t)64 * 1024 * 1024)  /* default scratch memory per evaluation */
+#define MNI_JL_MAX_STEPS ((uint64_t)50 * 1000 * 1000) /* default node evaluations per evaluation */
+#define MNI_JL_MAX_VALUE_DEPTH 256                  /* nesting of values built or printed */
 
-typedef struct mn_jl mn_jl;
+typedef struct mni_jl mni_jl;
 
 /* Compiles rule (borrowed: nothing of it is kept) into *out. */
-int mn_jl_compile(const cJSON *rule, mn_jl **out, char *err, size_t errlen);
+int mni_jl_compile(const cJSON *rule, mni_jl **out, char *err, size_t errlen);
 /* Parses JSON text and compiles it. */
-int mn_jl_compile_text(const char *json, mn_jl **out, char *err, size_t errlen);
+int mni_jl_compile_text(const char *json, mni_jl **out, char *err, size_t errlen);
 /* Frees a compiled rule (NULL is fine). It must not be in use by another thread. */
-void mn_jl_free(mn_jl *r);
+void mni_jl_free(mni_jl *r);
 
 /* Evaluates r against data (borrowed; NULL means null) and sets *result to a new cJSON value
  * the caller frees with cJSON_Delete. */
-int mn_jl_eval(const mn_jl *r, const cJSON *data, cJSON **result, char *err, size_t errlen);
+int mni_jl_eval(const mni_jl *r, const cJSON *data, cJSON **result, char *err, size_t errlen);
 /* Evaluates r against data and sets *truthy to the JSON Logic truthiness (0/1) of the result,
  * without building it as cJSON: the fast path for decisions. */
-int mn_jl_test(const mn_jl *r, const cJSON *data, int *truthy, char *err, size_t errlen);
+int mni_jl_test(const mni_jl *r, const cJSON *data, int *truthy, char *err, size_t errlen);
 
-/* Per-evaluation limits for mn_jl_eval_ex; a zero field means the default. */
-typedef struct mn_jl_limits {
-    size_t max_bytes;   /* scratch memory; default MN_JL_MAX_BYTES */
-    uint64_t max_steps; /* node evaluations; default MN_JL_MAX_STEPS */
-} mn_jl_limits;
+/* Per-evaluation limits for mni_jl_eval_ex; a zero field means the default. */
+typedef struct mni_jl_limits {
+    size_t max_bytes;   /* scratch memory; default MNI_JL_MAX_BYTES */
+    uint64_t max_steps; /* node evaluations; default MNI_JL_MAX_STEPS */
+} mni_jl_limits;
 /* Both of the above in one call, with limits (NULL for the defaults): result and/or truthy may
  * be NULL when not wanted. */
-int mn_jl_eval_ex(const mn_jl *r, const cJSON *data, const mn_jl_limits *lim, cJSON **result,
+int mni_jl_eval_ex(const mni_jl *r, const cJSON *data, const mni_jl_limits *lim, cJSON **result,
                   int *truthy, char *err, size_t errlen);
 
 /* JSON Logic truthiness of a cJSON value (NULL counts as null: falsy). */
-int mn_jl_truthy(const cJSON *v);
+int mni_jl_truthy(const cJSON *v);
 
 #endif

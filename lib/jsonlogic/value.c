@@ -203,9 +203,9 @@ int jl_sb_join_elem(jl_ctx *c, jl_sb *b, const jl_val *v, int depth)
 
 static int join_array(jl_ctx *c, jl_sb *b, const jl_val *arr, int depth)
 {
-    if (depth > MN_JL_MAX_VALUE_DEPTH) {
+    if (depth > MNI_JL_MAX_VALUE_DEPTH) {
         jl_fail(c, MN_ERANGE, "JSON Logic value nested deeper than %d levels",
-                MN_JL_MAX_VALUE_DEPTH);
+                MNI_JL_MAX_VALUE_DEPTH);
         return -1;
     }
     jl_iter it;
@@ -411,9 +411,9 @@ int jl_compare(jl_ctx *c, const jl_val *a, const jl_val *b)
 cJSON *jl_to_cjson(jl_ctx *c, const jl_val *v, int depth)
 {
     cJSON *r = NULL;
-    if (depth > MN_JL_MAX_VALUE_DEPTH) {
+    if (depth > MNI_JL_MAX_VALUE_DEPTH) {
         jl_fail(c, MN_ERANGE, "JSON Logic result nested deeper than %d levels",
-                MN_JL_MAX_VALUE_DEPTH);
+                MNI_JL_MAX_VALUE_DEPTH);
         return NULL;
     }
     switch (v->t) {

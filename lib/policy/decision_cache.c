@@ -40,7 +40,7 @@ typedef struct dc_table {
     size_t mask; /* sets - 1 */
 } dc_table;
 
-struct mn_dcache {
+struct mni_dcache {
     dc_table verdicts, scopes;
     int64_t ttl_ms;
     atomic_uint_fast64_t next_scope;
@@ -76,7 +76,7 @@ static uint64_t rd32(const unsigned char *p)
     return v;
 }
 
-uint64_t mn_dcache_hash(const void *bytes, size_t len)
+uint64_t mni_dcache_hash(const void *bytes, size_t len)
 {
     static const uint64_t k0 = 0xa0761d6478bd642fULL, k1 = 0xe7037ed1a0b428dbULL,
                           k2 = 0x8ebc6af09c88c6e3ULL;
@@ -123,7 +123,7 @@ uint64_t mn_dcache_hash(const void *bytes, size_t len)
  * bytes were hashed when the parts were made): each rotated by its position, so that order
  * counts, then one mix. The rotations are independent of one another, unlike a chain of
  * multiplies. */
-static uint64_t key_hash(const mn_dcache_part *key, size_t nparts)
+static uint64_t key_hash(const mni_dcache_part *key, size_t nparts)
 {
     uint64_t h = 0x452821e638d01377ULL ^ nparts;
     for (size_t i = 0; i < nparts; i++) {
@@ -134,9 +134,9 @@ static uint64_t key_hash(const mn_dcache_part *key, size_t nparts)
 }
 
 /* 1 when the key can be stored: few enough parts, each under 4 GiB, none NULL with bytes. */
-static int key_ok(const mn_dcache_part *key, size_t nparts)
+static int key_ok(const mni_dcache_part *key, size_t nparts)
 {
-    if (nparts > MN_DCACHE_MAX_PARTS || (!key && nparts))
+    if (nparts > MNI_DCACHE_MAX_PARTS || (!key && nparts))
         return 0;
     for (size_t i = 0; i < nparts; i++)
         if (key[i].len > UINT32_MAX || (!key[i].p && key[i].len))
@@ -231,7 +231,7 @@ static int bytes_equal(const unsigned char *a, const unsigned char *b, size_t n)
     return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
 }
 
-static int key_equal(const dc_entry *e, const mn_dcache_part *key, size_t nparts)
+static int key_equal(const dc_entry *e, const mni_dcache_part *key, size_t nparts)
 {
     if (e->nparts != nparts)
         return 0;
@@ -246,7 +246,7 @@ static int key_equal(const dc_entry *e, const mn_dcache_part *key, size_t nparts
     return 1;
 }
 
-static int find(const dc_set *s, uint32_t tag, const mn_dcache_part *key, size_t nparts)
+static int find(const dc_set *s, uint32_t tag, const mni_dcache_part *key, size_t nparts)
 {
     for (int w = 0; w < WAYS && s->e[w]; w++)
         if (s->tag[w] == tag && key_equal(s->e[w], key, nparts))
@@ -266,11 +266,11 @@ static void copy_out(char *dst, size_t cap, const char *src, size_t n)
 
 /* A new entry holding the key, policy id and reason (NULL: ""); the caller sets gen, expires
  * and verdict. NULL when out of memory. */
-static dc_entry *entry_new(const mn_dcache_part *key, size_t nparts, const char *policy_id,
+static dc_entry *entry_new(const mni_dcache_part *key, size_t nparts, const char *policy_id,
                            const char *reason)
 {
     size_t idlen = policy_id ? strnlen(policy_id, UINT16_MAX) : 0;
-    size_t rlen = reason ? strnlen(reason, MN_DCACHE_REASON_MAX - 1) : 0;
+    size_t rlen = reason ? strnlen(reason, MNI_DCACHE_REASON_MAX - 1) : 0;
     size_t len = 0;
     for (size_t i = 0; i < nparts; i++)
         len += sizeof(uint32_t) + key[i].len;
@@ -299,7 +299,7 @@ static dc_entry *entry_new(const mn_dcache_part *key, size_t nparts, const char 
  * set an expired entry, else the least recently used. Returns the entry it displaced (to free
  * outside the lock), NULL if none; *evicted says whether that was a live entry of another
  * key. */
-static dc_entry *insert(dc_set *s, dc_entry *e, uint32_t tag, const mn_dcache_part *key,
+static dc_entry *insert(dc_set *s, dc_entry *e, uint32_t tag, const mni_dcache_part *key,
                         size_t nparts, int64_t now_ms, int *evicted)
 {
     dc_entry *old = NULL;
@@ -322,7 +322,7 @@ static dc_entry *insert(dc_set *s, dc_entry *e, uint32_t tag, const mn_dcache_pa
 }
 
 /* A verdict entry leaves the cache: its hits join the retired ones. */
-static void retire(mn_dcache *c, const dc_entry *e)
+static void retire(mni_dcache *c, const dc_entry *e)
 {
     atomic_fetch_add_explicit(&c->retired_hits, e->hits, memory_order_relaxed);
     atomic_fetch_sub_explicit(&c->entries, 1, memory_order_relaxed);
@@ -330,16 +330,16 @@ static void retire(mn_dcache *c, const dc_entry *e)
 
 /* ---- the cache ------------------------------------------------------------------------------- */
 
-mn_dcache *mn_dcache_create(size_t capacity, int64_t ttl_ms)
+mni_dcache *mni_dcache_create(size_t capacity, int64_t ttl_ms)
 {
     if (capacity == 0)
-        capacity = MN_DCACHE_DEFAULT_CAPACITY;
+        capacity = MNI_DCACHE_DEFAULT_CAPACITY;
     if (capacity > ((size_t)1 << 40))
         return NULL;
     size_t nsets = 1;
     while (nsets * WAYS < capacity)
         nsets <<= 1;
-    mn_dcache *c = calloc(1, sizeof *c);
+    mni_dcache *c = calloc(1, sizeof *c);
     /* A scope serves many decisions: a quarter of the sets. */
     if (!c || table_init(&c->verdicts, nsets) != MN_OK ||
         table_init(&c->scopes, nsets / 4 ? nsets / 4 : 1) != MN_OK) {
@@ -349,22 +349,22 @@ mn_dcache *mn_dcache_create(size_t capacity, int64_t ttl_ms)
         }
         return NULL;
     }
-    c->ttl_ms = ttl_ms > 0 ? ttl_ms : MN_DCACHE_DEFAULT_TTL_MS;
+    c->ttl_ms = ttl_ms > 0 ? ttl_ms : MNI_DCACHE_DEFAULT_TTL_MS;
     atomic_init(&c->next_scope, 1);
     return c;
 }
 
-void mn_dcache_free(mn_dcache *c)
+void mni_dcache_free(mni_dcache *c)
 {
     if (!c)
         return;
-    mn_dcache_clear(c);
+    mni_dcache_clear(c);
     free(c->verdicts.sets);
     free(c->scopes.sets);
     free(c);
 }
 
-int mn_dcache_get(mn_dcache *c, const mn_dcache_part *key, size_t nparts, uint64_t generation,
+int mni_dcache_get(mni_dcache *c, const mni_dcache_part *key, size_t nparts, uint64_t generation,
                   int64_t now_ms, int *verdict, char *policy_id, size_t idlen, char *reason,
                   size_t reasonlen)
 {
@@ -402,7 +402,7 @@ int mn_dcache_get(mn_dcache *c, const mn_dcache_part *key, size_t nparts, uint64
     return hit;
 }
 
-int mn_dcache_put(mn_dcache *c, const mn_dcache_part *key, size_t nparts, uint64_t generation,
+int mni_dcache_put(mni_dcache *c, const mni_dcache_part *key, size_t nparts, uint64_t generation,
                   int64_t now_ms, int64_t valid_until_ms, int verdict, const char *policy_id,
                   const char *reason)
 {
@@ -436,7 +436,7 @@ int mn_dcache_put(mn_dcache *c, const mn_dcache_part *key, size_t nparts, uint64
     return MN_OK;
 }
 
-uint64_t mn_dcache_scope(mn_dcache *c, const mn_dcache_part *parts, size_t nparts)
+uint64_t mni_dcache_scope(mni_dcache *c, const mni_dcache_part *parts, size_t nparts)
 {
     if (!c || !key_ok(parts, nparts))
         return 0;
@@ -474,7 +474,7 @@ uint64_t mn_dcache_scope(mn_dcache *c, const mn_dcache_part *parts, size_t npart
 }
 
 /* Empties a table; verdicts: its entries are retired. */
-static void clear_table(mn_dcache *c, dc_table *t, int verdicts)
+static void clear_table(mni_dcache *c, dc_table *t, int verdicts)
 {
     for (size_t si = 0; si <= t->mask; si++) {
         dc_set *s = &t->sets[si];
@@ -494,7 +494,7 @@ static void clear_table(mn_dcache *c, dc_table *t, int verdicts)
     }
 }
 
-void mn_dcache_clear(mn_dcache *c)
+void mni_dcache_clear(mni_dcache *c)
 {
     if (!c)
         return;
@@ -502,7 +502,7 @@ void mn_dcache_clear(mn_dcache *c)
     clear_table(c, &c->scopes, 0);
 }
 
-void mn_dcache_stats_get(mn_dcache *c, mn_dcache_stats *out)
+void mni_dcache_stats_get(mni_dcache *c, mni_dcache_stats *out)
 {
     memset(out, 0, sizeof *out);
     if (!c)

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int mn_dkey_who_init(mn_dkey_who *w, mn_dcache *c, const char *tenant_id, const char *identity_id,
+int mni_dkey_who_init(mni_dkey_who *w, mni_dcache *c, const char *tenant_id, const char *identity_id,
                      const char *role, const char *claims, const char *context)
 {
     memset(w, 0, sizeof *w);
@@ -21,29 +21,29 @@ int mn_dkey_who_init(mn_dkey_who *w, mn_dcache *c, const char *tenant_id, const 
         memcpy(w->actor + at, fields[i], l);
         at += l;
     }
-    w->actor_part = mn_dcache_part_of(w->actor, total);
+    w->actor_part = mni_dcache_part_of(w->actor, total);
     context = context ? context : "";
-    w->context_part = mn_dcache_part_of(context, strlen(context));
-    const mn_dcache_part both[] = { w->actor_part, w->context_part };
-    w->scope = c ? mn_dcache_scope(c, both, 2) : 0;
+    w->context_part = mni_dcache_part_of(context, strlen(context));
+    const mni_dcache_part both[] = { w->actor_part, w->context_part };
+    w->scope = c ? mni_dcache_scope(c, both, 2) : 0;
     return MN_OK;
 }
 
-void mn_dkey_who_free(mn_dkey_who *w)
+void mni_dkey_who_free(mni_dkey_who *w)
 {
     free(w->actor);
     memset(w, 0, sizeof *w);
 }
 
-int mn_dkey_build(mn_dkey *k, const mn_dkey_who *who, const char *action, const char *resource,
+int mni_dkey_build(mni_dkey *k, const mni_dkey_who *who, const char *action, const char *resource,
                   const cJSON *data, const char *memory_id, int64_t memory_version)
 {
     k->data_text = NULL;
     k->nparts = 0;
-    size_t al = strnlen(action, MN_DKEY_NAME_MAX + 1);
-    size_t rl = strnlen(resource, MN_DKEY_NAME_MAX + 1);
-    size_t il = memory_id ? strnlen(memory_id, MN_DKEY_ID_MAX + 1) : 0;
-    if (al > MN_DKEY_NAME_MAX || rl > MN_DKEY_NAME_MAX || il > MN_DKEY_ID_MAX)
+    size_t al = strnlen(action, MNI_DKEY_NAME_MAX + 1);
+    size_t rl = strnlen(resource, MNI_DKEY_NAME_MAX + 1);
+    size_t il = memory_id ? strnlen(memory_id, MNI_DKEY_ID_MAX + 1) : 0;
+    if (al > MNI_DKEY_NAME_MAX || rl > MNI_DKEY_NAME_MAX || il > MNI_DKEY_ID_MAX)
         return MN_EINVAL;
     unsigned char *w = k->what;
     if (who->scope) {
@@ -68,34 +68,34 @@ int mn_dkey_build(mn_dkey *k, const mn_dkey_who *who, const char *action, const 
         if (data && !(k->data_text = cJSON_PrintUnformatted(data)))
             return MN_ENOMEM;
     }
-    k->parts[k->nparts++] = mn_dcache_part_of(k->what, (size_t)(w - k->what));
+    k->parts[k->nparts++] = mni_dcache_part_of(k->what, (size_t)(w - k->what));
     if (k->data_text)
-        k->parts[k->nparts++] = mn_dcache_part_of(k->data_text, strlen(k->data_text));
+        k->parts[k->nparts++] = mni_dcache_part_of(k->data_text, strlen(k->data_text));
     return MN_OK;
 }
 
-void mn_dkey_release(mn_dkey *k)
+void mni_dkey_release(mni_dkey *k)
 {
     cJSON_free(k->data_text);
     k->data_text = NULL;
 }
 
-int mn_dkey_lookup(mn_dcache *c, const mn_dkey *k, uint64_t generation, int64_t now_ms,
-                   enum mn_dkey_explain explain, int allowed_bits, int *verdict,
+int mni_dkey_lookup(mni_dcache *c, const mni_dkey *k, uint64_t generation, int64_t now_ms,
+                   enum mni_dkey_explain explain, int allowed_bits, int *verdict,
                    char *policy_id, size_t idlen, char *reason, size_t reasonlen)
 {
-    int all = explain == MN_DKEY_EXPLAIN_ALL;
+    int all = explain == MNI_DKEY_EXPLAIN_ALL;
     if (policy_id && idlen)
         policy_id[0] = '\0';
     if (reason && reasonlen)
         reason[0] = '\0';
-    if (!mn_dcache_get(c, k->parts, k->nparts, generation, now_ms, verdict,
+    if (!mni_dcache_get(c, k->parts, k->nparts, generation, now_ms, verdict,
                        all ? policy_id : NULL, all ? idlen : 0, all ? reason : NULL,
                        all ? reasonlen : 0))
         return 0;
-    if (all || explain == MN_DKEY_EXPLAIN_NONE || (*verdict & allowed_bits))
+    if (all || explain == MNI_DKEY_EXPLAIN_NONE || (*verdict & allowed_bits))
         return 1;
     /* A denial to explain: read it again with its reason (gone meanwhile: a miss). */
-    return mn_dcache_get(c, k->parts, k->nparts, generation, now_ms, verdict, policy_id, idlen,
+    return mni_dcache_get(c, k->parts, k->nparts, generation, now_ms, verdict, policy_id, idlen,
                          reason, reasonlen);
 }

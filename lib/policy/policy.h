@@ -25,7 +25,7 @@
  *    "when": <any JSON Logic over {actor, action, resource, context}>}
  * Times are UTC.
  *
- * Validation (mn_policy_rule_check, mn_policyset_compile): unknown or duplicate keys are errors;
+ * Validation (mni_policy_rule_check, mni_policyset_compile): unknown or duplicate keys are errors;
  * effect, actions and resource are required; actions is a non-empty array of non-empty strings
  * or "*" ("*" inside the array also means every action); resource a non-empty string. Roles and
  * memory_types are non-empty arrays of non-empty strings; metadata_requirements and
@@ -48,7 +48,7 @@
  *                         not satisfy them;
  *   memory_types          resource_data.type is one of them;
  *   metadata_requirements resource_data.metadata (an object; missing = {}) contains it, as
- *                         PostgreSQL's jsonb @> (mn_json_contains);
+ *                         PostgreSQL's jsonb @> (mni_json_contains);
  *   identity_claims       rq->claims (missing = {}) contains it, likewise;
  *   when                  the expression is truthy (JSON Logic truthiness) on the data below.
  *
@@ -61,8 +61,8 @@
  * so a memory's owner is {"var":"resource.identity_id"}, its type {"var":"resource.type"}, a
  * metadata field {"var":"resource.metadata.project"}, the client ip {"var":"context.ip"}.
  * "kind" is reserved: a member "kind" of resource_data is hidden by the resource's name.
- * A "when" evaluation is limited to MN_POLICY_WHEN_MAX_STEPS steps and MN_POLICY_WHEN_MAX_BYTES of
- * scratch memory; past them mn_policyset_decide fails with MN_ERANGE (a deny).
+ * A "when" evaluation is limited to MNI_POLICY_WHEN_MAX_STEPS steps and MNI_POLICY_WHEN_MAX_BYTES of
+ * scratch memory; past them mni_policyset_decide fails with MN_ERANGE (a deny).
  *
  * Conditions on the resource — memory_types, metadata_requirements and a "when" that may read the
  * resource's data (any var path other than resource.kind; checked conservatively) — need
@@ -75,20 +75,20 @@
  *
  * Thread safety: a compiled set is immutable; any number of threads may decide with it at once.
  */
-#ifndef MN_POLICY_POLICY_H
-#define MN_POLICY_POLICY_H
+#ifndef MNI_POLICY_POLICY_H
+#define MNI_POLICY_POLICY_H
 
 #include <cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define MN_POLICY_WHEN_MAX_STEPS ((uint64_t)1000000)       /* per "when" evaluation */
-#define MN_POLICY_WHEN_MAX_BYTES ((size_t)4 * 1024 * 1024) /* per "when" evaluation */
+#define MNI_POLICY_WHEN_MAX_STEPS ((uint64_t)1000000)       /* per "when" evaluation */
+#define MNI_POLICY_WHEN_MAX_BYTES ((size_t)4 * 1024 * 1024) /* per "when" evaluation */
 
-typedef struct mn_policyset mn_policyset;
+typedef struct mni_policyset mni_policyset;
 
 /* One stored policy, as the compiler reads it. */
-struct mn_policy_src {
+struct mni_policy_src {
     const char *id;
     const char *role;        /* a role name or "*" */
     const char *rule;        /* JSON text, the format above */
@@ -98,16 +98,16 @@ struct mn_policy_src {
 
 /* Checks a rule without compiling a set: MN_EINVAL with a message naming the bad field (JSON
  * path, e.g. `conditions.ip_restrictions.allowed_ranges[1]: "10.0.0.0/33" is not a CIDR`). */
-int mn_policy_rule_check(const char *rule_json, char *err, size_t errlen);
+int mni_policy_rule_check(const char *rule_json, char *err, size_t errlen);
 
-/* Compiles the active policies among p[0..n-1]. Fails like mn_policy_rule_check, naming the
+/* Compiles the active policies among p[0..n-1]. Fails like mni_policy_rule_check, naming the
  * policy id, if a stored rule does not compile. */
-int mn_policyset_compile(const struct mn_policy_src *p, size_t n, mn_policyset **out, char *err,
+int mni_policyset_compile(const struct mni_policy_src *p, size_t n, mni_policyset **out, char *err,
                          size_t errlen);
-void mn_policyset_free(mn_policyset *ps);
+void mni_policyset_free(mni_policyset *ps);
 
 /* A request to decide. All pointers are borrowed. */
-struct mn_request {
+struct mni_request {
     const char *identity_id;
     const char *role;
     const cJSON *claims;         /* the identity's claims object (may be NULL) */
@@ -119,10 +119,10 @@ struct mn_request {
     int64_t now_ms;              /* the time of the request (ms since the epoch, UTC) */
 };
 
-struct mn_verdict {
+struct mni_verdict {
     int allowed;
     const char *policy_id;   /* the deciding policy (points into the set), NULL: none applied */
-    char reason[256];        /* why, for people (forms under mn_policyset_decide) */
+    char reason[256];        /* why, for people (forms under mni_policyset_decide) */
     int partial;             /* allowed without resource_data although a condition on the
                               * resource was involved: decide again per resource (see above) */
     int64_t valid_until_ms;  /* the verdict may change at this instant (a time condition that
@@ -140,12 +140,12 @@ struct mn_verdict {
  *   is not in its allowed ips or ranges)", for the first matching allow that did not apply).
  * Equal priorities are consulted denies first, then by policy id. Allocates nothing unless a
  * "when" needs more than a small stack buffer. */
-int mn_policyset_decide(const mn_policyset *ps, const struct mn_request *rq, struct mn_verdict *v);
+int mni_policyset_decide(const mni_policyset *ps, const struct mni_request *rq, struct mni_verdict *v);
 
 /* 1 when a decision for (role, action, resource) may depend on the resource's data (a
  * resource_conditions or a "when" that reads "resource"): list and search must then decide
  * memory by memory; 0 when one decision without resource data holds for every memory. */
-int mn_policyset_per_resource(const mn_policyset *ps, const char *role, const char *action,
+int mni_policyset_per_resource(const mni_policyset *ps, const char *role, const char *action,
                               const char *resource);
 
 /* The policies a new tenant starts with (JSON array of {role, priority, description, rule}, rule
@@ -157,6 +157,6 @@ int mn_policyset_per_resource(const mn_policyset *ps, const char *role, const ch
  *   agent, priority 50:  allow read on identity when resource.id === actor.id.
  * Each "when" also requires actor.id to be truthy, so that a request without an identity never
  * matches a resource without an owner. */
-extern const char mn_policy_defaults[];
+extern const char mni_policy_defaults[];
 
 #endif

@@ -172,7 +172,7 @@ int pl_logic_on_resource(const cJSON *j)
 
 /* ---- one request ----------------------------------------------------------------------------- */
 
-void pl_state_init(pl_state *st, const struct mn_request *rq)
+void pl_state_init(pl_state *st, const struct mni_request *rq)
 {
     st->rq = rq;
     st->ip_state = 0;
@@ -267,7 +267,7 @@ static const cJSON *data(pl_state *st)
 {
     if (st->data_ready)
         return &st->nodes[0];
-    const struct mn_request *rq = st->rq;
+    const struct mni_request *rq = st->rq;
     cJSON *n = st->nodes;
     node(&n[8], cJSON_Object, "context", NULL);
     if (cJSON_IsObject(rq->context))
@@ -294,9 +294,9 @@ static const cJSON *data(pl_state *st)
 
 static int when_holds(const pl_rule *r, pl_state *st)
 {
-    static const mn_jl_limits lim = {MN_POLICY_WHEN_MAX_BYTES, MN_POLICY_WHEN_MAX_STEPS};
+    static const mni_jl_limits lim = {MNI_POLICY_WHEN_MAX_BYTES, MNI_POLICY_WHEN_MAX_STEPS};
     int truthy = 0;
-    int rc = mn_jl_eval_ex(r->when, data(st), &lim, NULL, &truthy, st->msg, sizeof st->msg);
+    int rc = mni_jl_eval_ex(r->when, data(st), &lim, NULL, &truthy, st->msg, sizeof st->msg);
     if (rc != MN_OK) {
         st->rc = rc;
         return PF_ERROR;
@@ -306,7 +306,7 @@ static int when_holds(const pl_rule *r, pl_state *st)
 
 int pl_cond_actor(const pl_rule *r, pl_state *st)
 {
-    const struct mn_request *rq = st->rq;
+    const struct mni_request *rq = st->rq;
     if (r->roles) {
         size_t i = 0;
         while (i < r->nroles && !(rq->role && strcmp(r->roles[i], rq->role) == 0))
@@ -316,7 +316,7 @@ int pl_cond_actor(const pl_rule *r, pl_state *st)
     }
     if (r->claims) {
         static const cJSON empty = {NULL, NULL, NULL, cJSON_Object, NULL, 0, 0, NULL};
-        if (!mn_json_contains(cJSON_IsObject(rq->claims) ? rq->claims : &empty, r->claims))
+        if (!mni_json_contains(cJSON_IsObject(rq->claims) ? rq->claims : &empty, r->claims))
             return PF_CLAIMS;
     }
     int f;
@@ -343,7 +343,7 @@ int pl_cond_resource(const pl_rule *r, pl_state *st)
     if (r->meta) {
         static const cJSON empty = {NULL, NULL, NULL, cJSON_Object, NULL, 0, 0, NULL};
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(rd, "metadata");
-        if (!mn_json_contains(cJSON_IsObject(m) ? m : &empty, r->meta))
+        if (!mni_json_contains(cJSON_IsObject(m) ? m : &empty, r->meta))
             return PF_META;
     }
     if (r->when && r->when_on_resource)

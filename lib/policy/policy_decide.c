@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* The policies of the request's role (or of "*"), in order, as indices into ps->p. */
-static const uint32_t *candidates(const mn_policyset *ps, const char *role, size_t *n)
+static const uint32_t *candidates(const mni_policyset *ps, const char *role, size_t *n)
 {
     int id = pl_name_id(ps, role);
     if (id >= 0 && ps->by_role[id]) {
@@ -83,7 +83,7 @@ void pl_fail_text(int f, const pl_rule *r, const pl_state *st, char *buf, size_t
 {
     static const char *const days[7] = {"sunday", "monday", "tuesday", "wednesday",
                                         "thursday", "friday", "saturday"};
-    const struct mn_request *rq = st->rq;
+    const struct mni_request *rq = st->rq;
     const cJSON *t;
     int y, m, d, y2, m2, d2;
     if (!len)
@@ -135,7 +135,7 @@ void pl_fail_text(int f, const pl_rule *r, const pl_state *st, char *buf, size_t
     }
 }
 
-int mn_policyset_decide(const mn_policyset *ps, const struct mn_request *rq, struct mn_verdict *v)
+int mni_policyset_decide(const mni_policyset *ps, const struct mni_request *rq, struct mni_verdict *v)
 {
     text t = {v->reason, v->reason + sizeof v->reason - 1};
     v->allowed = 0;
@@ -213,7 +213,7 @@ int mn_policyset_decide(const mn_policyset *ps, const struct mn_request *rq, str
     return MN_OK;
 }
 
-int mn_policyset_per_resource(const mn_policyset *ps, const char *role, const char *action,
+int mni_policyset_per_resource(const mni_policyset *ps, const char *role, const char *action,
                               const char *resource)
 {
     if (!ps || !action || !resource)

@@ -1,7 +1,7 @@
 /* Policies: the default policies of a new tenant (documented in policy.h). */
 #include "policy/policy.h"
 
-const char mn_policy_defaults[] =
+const char mni_policy_defaults[] =
     "[\n"
     " {\"role\": \"admin\", \"priority\": 100,\n"
     "  \"description\": \"Admins may do everything.\",\n"

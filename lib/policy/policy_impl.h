@@ -3,8 +3,8 @@
  * policy_cond.c (evaluating conditions for one request) and policy_decide.c (sets and
  * decisions). Not for use outside lib/policy.
  */
-#ifndef MN_POLICY_POLICY_IMPL_H
-#define MN_POLICY_POLICY_IMPL_H
+#ifndef MNI_POLICY_POLICY_IMPL_H
+#define MNI_POLICY_POLICY_IMPL_H
 
 #include "jsonlogic/jsonlogic.h"
 #include "policy/policy.h"
@@ -44,7 +44,7 @@ typedef struct pl_rule {
     size_t ntypes;
     cJSON *meta;            /* resource_conditions.metadata_requirements (NULL: none) */
     cJSON *claims;          /* custom_conditions.identity_claims (NULL: none) */
-    mn_jl *when;            /* NULL: none */
+    mni_jl *when;            /* NULL: none */
     int when_on_resource;   /* "when" may read the resource's data (not only resource.kind) */
     int on_resource;        /* some condition reads the resource's data */
     int has_time;           /* has_tod || days || has_dates */
@@ -115,7 +115,7 @@ enum pl_fail {
 
 /* The request as conditions see it, with what is worked out lazily once per decision. */
 typedef struct pl_state {
-    const struct mn_request *rq;
+    const struct mni_request *rq;
     int ip_state;           /* 0: not looked at; 1: ip parsed; PF_IP_NONE or PF_IP_BAD */
     uint8_t ip[16];
     const char *ip_text;
@@ -131,7 +131,7 @@ typedef struct pl_state {
     char msg[160];
 } pl_state;
 
-void pl_state_init(pl_state *st, const struct mn_request *rq);
+void pl_state_init(pl_state *st, const struct mni_request *rq);
 /* Conditions that do not read the resource's data (roles, time, ip, claims, a "when" that does
  * not read the resource). PF_NONE when they all hold. */
 int pl_cond_actor(const pl_rule *r, pl_state *st);
@@ -158,7 +158,7 @@ struct pl_policy {
 
 /* The policies, sorted, and an index over the names they use (roles, actions, resources), so
  * that a decision compares small integers instead of strings. */
-struct mn_policyset {
+struct mni_policyset {
     size_t n;
     struct pl_policy *p;     /* priority descending; at equal priority denies first, then by id */
     const char **names;      /* distinct names, borrowed from the policies */
@@ -173,7 +173,7 @@ struct mn_policyset {
 };
 
 /* The name id of s in ps, or PL_NONAME (s may be NULL). */
-int pl_name_id(const mn_policyset *ps, const char *s);
+int pl_name_id(const mni_policyset *ps, const char *s);
 
 /* 1 when var path p (a literal "a.b.c" of "when") reads the resource's data. */
 int pl_path_on_resource(const char *p);

@@ -144,7 +144,7 @@ int pl_dup_object(pl_pctx *c, const cJSON *v, const char *path, cJSON **out)
 static int parse_when(pl_pctx *c, pl_rule *r, const cJSON *v)
 {
     char msg[400];
-    int rc = mn_jl_compile(v, &r->when, msg, sizeof msg);
+    int rc = mni_jl_compile(v, &r->when, msg, sizeof msg);
     if (rc == MN_ENOMEM)
         return pl_oom(c);
     if (rc != MN_OK) {
@@ -240,7 +240,7 @@ void pl_rule_clear(pl_rule *r)
     free_strings(r->types, r->ntypes);
     cJSON_Delete(r->meta);
     cJSON_Delete(r->claims);
-    mn_jl_free(r->when);
+    mni_jl_free(r->when);
     memset(r, 0, sizeof *r);
 }
 

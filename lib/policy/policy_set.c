@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int mn_policy_rule_check(const char *rule_json, char *err, size_t errlen)
+int mni_policy_rule_check(const char *rule_json, char *err, size_t errlen)
 {
     pl_rule r;
     int rc = pl_rule_parse(rule_json, &r, err, errlen);
@@ -26,7 +26,7 @@ static int by_priority(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
-void mn_policyset_free(mn_policyset *ps)
+void mni_policyset_free(mni_policyset *ps)
 {
     if (!ps)
         return;
@@ -57,7 +57,7 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-int pl_name_id(const mn_policyset *ps, const char *s)
+int pl_name_id(const mni_policyset *ps, const char *s)
 {
     if (!s || !ps->slots)
         return PL_NONAME;
@@ -71,7 +71,7 @@ int pl_name_id(const mn_policyset *ps, const char *s)
 }
 
 /* The id of s, added if new; "*" is PL_ANY. The table has room (sized for every name). */
-static int intern(mn_policyset *ps, const char *s)
+static int intern(mni_policyset *ps, const char *s)
 {
     if (strcmp(s, "*") == 0)
         return PL_ANY;
@@ -86,7 +86,7 @@ static int intern(mn_policyset *ps, const char *s)
     return (int)ps->nnames++;
 }
 
-static int build_index(mn_policyset *ps)
+static int build_index(mni_policyset *ps)
 {
     size_t most = 0;
     for (size_t i = 0; i < ps->n; i++)
@@ -142,15 +142,15 @@ static int fail(char *err, size_t errlen, int rc, const char *msg)
     return rc;
 }
 
-int mn_policyset_compile(const struct mn_policy_src *p, size_t n, mn_policyset **out, char *err,
+int mni_policyset_compile(const struct mni_policy_src *p, size_t n, mni_policyset **out, char *err,
                          size_t errlen)
 {
     if (err && errlen)
         err[0] = '\0';
     if (!out || (n && !p))
-        return fail(err, errlen, MN_EINVAL, "mn_policyset_compile: out or the policies are NULL");
+        return fail(err, errlen, MN_EINVAL, "mni_policyset_compile: out or the policies are NULL");
     *out = NULL;
-    mn_policyset *ps = calloc(1, sizeof *ps);
+    mni_policyset *ps = calloc(1, sizeof *ps);
     size_t active = 0;
     for (size_t i = 0; i < n; i++)
         active += p[i].active != 0;
@@ -181,14 +181,14 @@ int mn_policyset_compile(const struct mn_policy_src *p, size_t n, mn_policyset *
         if (rc != MN_OK) {
             if (err && errlen)
                 snprintf(err, errlen, "policy %.64s: %s", id ? id : "(without id)", msg);
-            mn_policyset_free(ps);
+            mni_policyset_free(ps);
             return rc;
         }
     }
     if (ps->n > 1)
         qsort(ps->p, ps->n, sizeof *ps->p, by_priority);
     if (build_index(ps) != MN_OK) {
-        mn_policyset_free(ps);
+        mni_policyset_free(ps);
         return fail(err, errlen, MN_ENOMEM, "out of memory compiling the policies");
     }
     *out = ps;

@@ -1,12 +1,12 @@
 /*
  * Counter backends of the rate limiter: where the log of admitted calls lives. A backend fills
- * a struct mn_counter_ops; the limiter (ratelimit.c) picks one at mn_open from
+ * a struct mni_counter_ops; the limiter (ratelimit.c) picks one at mn_open from
  * mn_config.ratelimit. Both keep, per key, the times of the calls admitted in the last window,
  * and decide "do n more fit under limit?" atomically with recording them, so that the count
  * is exact however many threads (memory) or processes (redis) ask at once.
  */
-#ifndef MN_RATELIMIT_COUNTER_H
-#define MN_RATELIMIT_COUNTER_H
+#ifndef MNI_RATELIMIT_COUNTER_H
+#define MNI_RATELIMIT_COUNTER_H
 
 #include "manushya.h"
 
@@ -14,15 +14,15 @@
 #include <stdint.h>
 
 /* Common head of every backend's state. */
-struct mn_counter {
-    const struct mn_counter_ops *ops;
+struct mni_counter {
+    const struct mni_counter_ops *ops;
     mn_db *db;
 };
 
-struct mn_count_req {
+struct mni_count_req {
     const char *key;           /* ratelimit:{TENANT_ID}:ENDPOINT:WINDOW */
     size_t keylen;
-    uint64_t hash;             /* mn_rl_hash(key), made once per cached key */
+    uint64_t hash;             /* mni_rl_hash(key), made once per cached key */
     int64_t window_us;
     int64_t limit;             /* calls admitted per window (multiplier applied) */
     int64_t n;                 /* calls asked for at once, >= 1 */
@@ -30,7 +30,7 @@ struct mn_count_req {
     int64_t now_us;            /* CLOCK_MONOTONIC when asked (in-process counters' clock) */
 };
 
-struct mn_count_res {
+struct mni_count_res {
     int allowed;
     int64_t count;             /* calls counted in the window after the decision */
     int64_t retry_after_us;    /* refused: until n fit; -1 when n > limit */
@@ -38,19 +38,19 @@ struct mn_count_res {
     int64_t now_ms;            /* the backend's clock, ms since the epoch */
 };
 
-struct mn_counter_ops {
+struct mni_counter_ops {
     const char *name;
     /* MN_OK with the decision in *out; MN_EBACKEND (message set on c->db) when the counters
      * could not be reached or kept: the limiter then applies the fail mode. */
-    int (*decide)(struct mn_counter *c, const struct mn_count_req *rq, struct mn_count_res *out);
+    int (*decide)(struct mni_counter *c, const struct mni_count_req *rq, struct mni_count_res *out);
     /* Forgets the key's calls. */
-    int (*reset)(struct mn_counter *c, const char *key, size_t keylen, uint64_t hash);
-    void (*destroy)(struct mn_counter *c);
+    int (*reset)(struct mni_counter *c, const char *key, size_t keylen, uint64_t hash);
+    void (*destroy)(struct mni_counter *c);
 };
 
 /* In-process counters (memory.c), bounded by max_bytes. */
-int mn_counter_memory_create(mn_db *db, size_t max_bytes, struct mn_counter **out);
+int mni_counter_memory_create(mn_db *db, size_t max_bytes, struct mni_counter **out);
 /* Redis counters (redis_counter.c) over a connection pool made from cfg's redis_* fields. */
-int mn_counter_redis_create(mn_db *db, mn_config *cfg, struct mn_counter **out);
+int mni_counter_redis_create(mn_db *db, mn_config *cfg, struct mni_counter **out);
 
 #endif

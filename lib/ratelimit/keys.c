@@ -4,7 +4,7 @@
  * checking the endpoint's name and making the key cost several times the decision itself, and
  * a host asks about the same few actors and endpoints millions of times, so the result is kept
  * here per triple: a hit costs one hash of the names, one lock and one copy. An entry is used
- * as long as the target it was made from is fresh (mn_rl_target_fresh).
+ * as long as the target it was made from is fresh (mni_rl_target_fresh).
  *
  * An endpoint is checked when its entry is made; a hit matches the caller's name byte for byte
  * with one that passed the check, so it needs none. A hash table in stripes, each with its own
@@ -27,24 +27,24 @@
 struct entry {
     struct entry *next;
     uint64_t hash;             /* of name */
-    struct mn_rl_slot slot;
+    struct mni_rl_slot slot;
     size_t namelen;
     char name[];               /* tenant '\0' identity '\0' endpoint (system actor: '\1') */
 };
 
 struct stripe {
-    mn_spin mu;
+    mni_spin mu;
     struct entry **buckets;
     size_t nbuckets, n;
 } __attribute__((aligned(64)));
 
-struct mn_rl_slots {
+struct mni_rl_slots {
     struct stripe stripes[STRIPES];
 };
 
 /* Word at a time (the names are tens of bytes), each word mixed in by a multiply, then a final
  * mix so that the low bits the tables index by depend on every byte. */
-uint64_t mn_rl_hash(const void *p, size_t n)
+uint64_t mni_rl_hash(const void *p, size_t n)
 {
     const unsigned char *s = p;
     uint64_t h = 0x9e3779b97f4a7c15u ^ n, w;
@@ -60,9 +60,9 @@ uint64_t mn_rl_hash(const void *p, size_t n)
     return h ^ (h >> 29);
 }
 
-int mn_rl_slots_create(struct mn_rl_slots **out)
+int mni_rl_slots_create(struct mni_rl_slots **out)
 {
-    struct mn_rl_slots *c = aligned_alloc(64, (sizeof *c + 63) / 64 * 64);
+    struct mni_rl_slots *c = aligned_alloc(64, (sizeof *c + 63) / 64 * 64);
     if (!c)
         return MN_ENOMEM;
     memset(c, 0, sizeof *c);
@@ -82,7 +82,7 @@ static void clear(struct stripe *s)
     s->nbuckets = s->n = 0;
 }
 
-void mn_rl_slots_free(struct mn_rl_slots *c)
+void mni_rl_slots_free(struct mni_rl_slots *c)
 {
     if (!c)
         return;
@@ -123,7 +123,7 @@ static char *put_int(char *p, int64_t v)
 
 /* ratelimit:{TENANT_ID}:ENDPOINT:WINDOW, the window in seconds ("3600") or, when not whole
  * seconds, in ms ("250ms"). */
-static void make_key(const char *endpoint, struct mn_rl_slot *s)
+static void make_key(const char *endpoint, struct mni_rl_slot *s)
 {
     char *p = s->key;
     memcpy(p, "ratelimit:{", 11);
@@ -146,30 +146,30 @@ static void make_key(const char *endpoint, struct mn_rl_slot *s)
     }
     *p = '\0';
     s->keylen = (size_t)(p - s->key);
-    s->hash = mn_rl_hash(s->key, s->keylen);
+    s->hash = mni_rl_hash(s->key, s->keylen);
 }
 
 /* Copies the slot without the unused end of its key buffer. */
-static void copy_slot(struct mn_rl_slot *dst, const struct mn_rl_slot *src)
+static void copy_slot(struct mni_rl_slot *dst, const struct mni_rl_slot *src)
 {
-    memcpy(dst, src, offsetof(struct mn_rl_slot, key) + src->keylen + 1);
+    memcpy(dst, src, offsetof(struct mni_rl_slot, key) + src->keylen + 1);
 }
 
 /* 1 with *out filled when the stripe holds a fresh entry for the name. */
 static int lookup(const mn_db *db, struct stripe *s, const char *name, size_t namelen,
-                  uint64_t h, int64_t now, struct mn_rl_slot *out)
+                  uint64_t h, int64_t now, struct mni_rl_slot *out)
 {
     int found = 0;
-    mn_spin_lock(&s->mu);
+    mni_spin_lock(&s->mu);
     if (s->nbuckets)
         for (struct entry *e = s->buckets[(h / STRIPES) & (s->nbuckets - 1)]; e; e = e->next)
             if (e->hash == h && e->namelen == namelen && memcmp(e->name, name, namelen) == 0) {
-                found = mn_rl_target_fresh(db, &e->slot.t, now);
+                found = mni_rl_target_fresh(db, &e->slot.t, now);
                 if (found)
                     copy_slot(out, &e->slot);
                 break;
             }
-    mn_spin_unlock(&s->mu);
+    mni_spin_unlock(&s->mu);
     return found;
 }
 
@@ -194,7 +194,7 @@ static void grow(struct stripe *s)
 
 /* Keeps slot for the name in place of a stale entry, if any (best effort: it is a cache). */
 static void insert(struct stripe *s, const char *name, size_t namelen, uint64_t h,
-                   const struct mn_rl_slot *slot)
+                   const struct mni_rl_slot *slot)
 {
     struct entry *e = malloc(sizeof *e + namelen);
     if (!e)
@@ -203,13 +203,13 @@ static void insert(struct stripe *s, const char *name, size_t namelen, uint64_t 
     copy_slot(&e->slot, slot);
     e->namelen = namelen;
     memcpy(e->name, name, namelen);
-    mn_spin_lock(&s->mu);
+    mni_spin_lock(&s->mu);
     if (s->n >= STRIPE_MAX)
         clear(s);
     if (s->n >= s->nbuckets)
         grow(s);
     if (!s->nbuckets) {
-        mn_spin_unlock(&s->mu);
+        mni_spin_unlock(&s->mu);
         free(e);
         return;
     }
@@ -227,21 +227,21 @@ static void insert(struct stripe *s, const char *name, size_t namelen, uint64_t 
     e->next = *p;
     *p = e;
     s->n++;
-    mn_spin_unlock(&s->mu);
+    mni_spin_unlock(&s->mu);
 }
 
-int mn_rl_slot(mn_db *db, struct mn_rl_slots *c, const char *tenant, const char *identity,
-               const char *endpoint, int64_t now_ms, struct mn_rl_slot *out)
+int mni_rl_slot(mn_db *db, struct mni_rl_slots *c, const char *tenant, const char *identity,
+               const char *endpoint, int64_t now_ms, struct mni_rl_slot *out)
 {
     char name[NAME_MAX_LEN];
     size_t namelen = endpoint ? make_name(tenant, identity, endpoint, name) : 0;
-    uint64_t h = namelen ? mn_rl_hash(name, namelen) : 0;
+    uint64_t h = namelen ? mni_rl_hash(name, namelen) : 0;
     struct stripe *s = &c->stripes[h % STRIPES];
     if (namelen && lookup(db, s, name, namelen, h, now_ms, out))
         return MN_OK;
-    int rc = mn_rl_check_endpoint(db, endpoint, 0);
+    int rc = mni_rl_check_endpoint(db, endpoint, 0);
     if (rc == MN_OK)
-        rc = mn_rl_target(db, tenant, identity, endpoint, &out->t);
+        rc = mni_rl_target(db, tenant, identity, endpoint, &out->t);
     if (rc != MN_OK)
         return rc;
     make_key(endpoint, out);

@@ -6,7 +6,7 @@
 
 #define HOUR_MS INT64_C(3600000)
 
-const struct mn_rl_builtin mn_rl_builtins[] = {
+const struct mni_rl_builtin mni_rl_builtins[] = {
     {"identity:create", 100, HOUR_MS},
     {"memory:create", 1000, HOUR_MS},
     {"memory:search", 2000, HOUR_MS},
@@ -14,17 +14,17 @@ const struct mn_rl_builtin mn_rl_builtins[] = {
     {"webhook:create", 50, HOUR_MS},
     {"*", 1000, HOUR_MS},
 };
-const size_t mn_rl_nbuiltins = sizeof mn_rl_builtins / sizeof mn_rl_builtins[0];
+const size_t mni_rl_nbuiltins = sizeof mni_rl_builtins / sizeof mni_rl_builtins[0];
 
-const struct mn_rl_builtin *mn_rl_builtin_for(const char *endpoint)
+const struct mni_rl_builtin *mni_rl_builtin_for(const char *endpoint)
 {
-    for (size_t i = 0; i + 1 < mn_rl_nbuiltins; i++)
-        if (strcmp(mn_rl_builtins[i].endpoint, endpoint) == 0)
-            return &mn_rl_builtins[i];
-    return &mn_rl_builtins[mn_rl_nbuiltins - 1];
+    for (size_t i = 0; i + 1 < mni_rl_nbuiltins; i++)
+        if (strcmp(mni_rl_builtins[i].endpoint, endpoint) == 0)
+            return &mni_rl_builtins[i];
+    return &mni_rl_builtins[mni_rl_nbuiltins - 1];
 }
 
-int mn_rl_multiplier(const char *role)
+int mni_rl_multiplier(const char *role)
 {
     if (!role || strcmp(role, "system") == 0)
         return 5;
@@ -45,10 +45,10 @@ static size_t part_len(const char *s)
     return n;
 }
 
-int mn_rl_check_endpoint(mn_db *db, const char *endpoint, int star_ok)
+int mni_rl_check_endpoint(mn_db *db, const char *endpoint, int star_ok)
 {
     if (!endpoint)
-        return mn_seterr(db, MN_EINVAL, "no endpoint given; name one as \"resource:action\", "
+        return mni_seterr(db, MN_EINVAL, "no endpoint given; name one as \"resource:action\", "
                          "e.g. \"memory:create\"");
     if (star_ok && strcmp(endpoint, "*") == 0)
         return MN_OK;
@@ -56,7 +56,7 @@ int mn_rl_check_endpoint(mn_db *db, const char *endpoint, int star_ok)
     size_t b = a >= 1 && a <= 32 && endpoint[a] == ':' ? part_len(endpoint + a + 1) : 0;
     if (b >= 1 && b <= 32 && endpoint[a + 1 + b] == '\0')
         return MN_OK;
-    return mn_seterr(db, MN_EINVAL, "endpoint \"%.80s\" is not a valid name; give \"resource:"
+    return mni_seterr(db, MN_EINVAL, "endpoint \"%.80s\" is not a valid name; give \"resource:"
                      "action\", each part 1..32 lowercase letters, digits, '_' or '-' (e.g. "
                      "\"memory:create\")%s", endpoint, star_ok ? ", or \"*\" for every other" : "");
 }

@@ -34,13 +34,13 @@ struct mc_entry {
 };
 
 struct mc_stripe {
-    mn_spin mu;
+    mni_spin mu;
     struct mc_entry **buckets;
     size_t nbuckets, nentries, sweep_at;
 } __attribute__((aligned(64)));
 
 struct mc_counter {
-    struct mn_counter base;
+    struct mni_counter base;
     size_t max_bytes;
     _Atomic size_t bytes;
     struct mc_stripe stripes[MC_STRIPES];
@@ -138,12 +138,12 @@ static void grow_buckets(struct mc_stripe *s)
 
 static int full(struct mc_counter *m)
 {
-    return mn_seterr(m->base.db, MN_EBACKEND, "the in-process rate-limit counters are full "
+    return mni_seterr(m->base.db, MN_EBACKEND, "the in-process rate-limit counters are full "
                      "(%zu bytes, mn_config.ratelimit_max_bytes); raise the bound or keep the "
                      "counters in Redis (MN_RATELIMIT_REDIS)", m->max_bytes);
 }
 
-static int add_entry(struct mc_counter *m, struct mc_stripe *s, const struct mn_count_req *rq,
+static int add_entry(struct mc_counter *m, struct mc_stripe *s, const struct mni_count_req *rq,
                      uint64_t h, int64_t now, struct mc_entry **out)
 {
     if (s->nentries >= s->sweep_at)
@@ -151,10 +151,10 @@ static int add_entry(struct mc_counter *m, struct mc_stripe *s, const struct mn_
     if (s->nentries >= s->nbuckets)
         grow_buckets(s);
     if (!s->nbuckets)
-        return mn_seterr(m->base.db, MN_ENOMEM, "out of memory for the rate-limit counters");
+        return mni_seterr(m->base.db, MN_ENOMEM, "out of memory for the rate-limit counters");
     struct mc_entry *e = calloc(1, sizeof *e + rq->keylen);
     if (!e)
-        return mn_seterr(m->base.db, MN_ENOMEM, "out of memory for the rate-limit counters");
+        return mni_seterr(m->base.db, MN_ENOMEM, "out of memory for the rate-limit counters");
     e->hash = h;
     e->window_us = rq->window_us;
     e->keylen = rq->keylen;
@@ -190,7 +190,7 @@ static int grow_ring(struct mc_counter *m, struct mc_stripe *s, struct mc_entry 
     int64_t *ring = malloc(cap * sizeof *ring);
     if (!ring) {
         give_bytes(m, more);
-        return mn_seterr(m->base.db, MN_ENOMEM, "out of memory for the rate-limit counters");
+        return mni_seterr(m->base.db, MN_ENOMEM, "out of memory for the rate-limit counters");
     }
     for (size_t i = 0; i < e->count; i++)
         ring[i] = ring_at(e, i);
@@ -201,12 +201,12 @@ static int grow_ring(struct mc_counter *m, struct mc_stripe *s, struct mc_entry 
     return MN_OK;
 }
 
-static int mc_decide(struct mn_counter *c, const struct mn_count_req *rq, struct mn_count_res *out)
+static int mc_decide(struct mni_counter *c, const struct mni_count_req *rq, struct mni_count_res *out)
 {
     struct mc_counter *m = (struct mc_counter *)c;
     uint64_t h = rq->hash;
     struct mc_stripe *s = &m->stripes[h & (MC_STRIPES - 1)];
-    mn_spin_lock(&s->mu);
+    mni_spin_lock(&s->mu);
     int64_t now = rq->now_us;
     struct mc_entry *e = NULL;
     if (s->nbuckets)
@@ -245,15 +245,15 @@ static int mc_decide(struct mn_counter *c, const struct mn_count_req *rq, struct
     out->count = (int64_t)count;
     out->reset_in_us = count ? ring_at(e, 0) + rq->window_us - now : 0;
     out->now_ms = wall_ms();
-    mn_spin_unlock(&s->mu);
+    mni_spin_unlock(&s->mu);
     return rc;
 }
 
-static int mc_reset(struct mn_counter *c, const char *key, size_t keylen, uint64_t h)
+static int mc_reset(struct mni_counter *c, const char *key, size_t keylen, uint64_t h)
 {
     struct mc_counter *m = (struct mc_counter *)c;
     struct mc_stripe *s = &m->stripes[h & (MC_STRIPES - 1)];
-    mn_spin_lock(&s->mu);
+    mni_spin_lock(&s->mu);
     if (s->nbuckets)
         for (struct mc_entry **p = &s->buckets[(h / MC_STRIPES) & (s->nbuckets - 1)]; *p;
              p = &(*p)->next) {
@@ -265,11 +265,11 @@ static int mc_reset(struct mn_counter *c, const char *key, size_t keylen, uint64
                 break;
             }
         }
-    mn_spin_unlock(&s->mu);
+    mni_spin_unlock(&s->mu);
     return MN_OK;
 }
 
-static void mc_destroy(struct mn_counter *c)
+static void mc_destroy(struct mni_counter *c)
 {
     struct mc_counter *m = (struct mc_counter *)c;
     for (int i = 0; i < MC_STRIPES; i++) {
@@ -285,13 +285,13 @@ static void mc_destroy(struct mn_counter *c)
     free(m);
 }
 
-static const struct mn_counter_ops memory_ops = {"memory", mc_decide, mc_reset, mc_destroy};
+static const struct mni_counter_ops memory_ops = {"memory", mc_decide, mc_reset, mc_destroy};
 
-int mn_counter_memory_create(mn_db *db, size_t max_bytes, struct mn_counter **out)
+int mni_counter_memory_create(mn_db *db, size_t max_bytes, struct mni_counter **out)
 {
     struct mc_counter *m = aligned_alloc(64, (sizeof *m + 63) / 64 * 64);
     if (!m)
-        return mn_seterr(db, MN_ENOMEM, "out of memory for the rate-limit counters");
+        return mni_seterr(db, MN_ENOMEM, "out of memory for the rate-limit counters");
     memset(m, 0, sizeof *m);
     m->base.ops = &memory_ops;
     m->base.db = db;

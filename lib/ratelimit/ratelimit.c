@@ -19,11 +19,11 @@
 #define DEFAULT_REFRESH_MS 1000
 #define DEFAULT_MAX_BYTES ((size_t)64 << 20)
 
-struct mn_limiter {
+struct mni_limiter {
     int off;
     int fail_closed;
-    struct mn_counter *counter;
-    struct mn_rl_slots *slots;
+    struct mni_counter *counter;
+    struct mni_rl_slots *slots;
     _Atomic uint64_t allowed, denied, fail_open, failed_closed;
     /* The log of an unreachable counter: one line per interval, with what it missed. */
     pthread_mutex_t log_mu;
@@ -31,7 +31,7 @@ struct mn_limiter {
     uint64_t unlogged;
 };
 
-int mn_rl_enabled(const mn_db *db)
+int mni_rl_enabled(const mn_db *db)
 {
     return !db->limiter->off;
 }
@@ -41,7 +41,7 @@ static int settle(mn_db *db)
 {
     mn_config *c = &db->cfg;
     if (c->ratelimit < MN_RATELIMIT_AUTO || c->ratelimit > MN_RATELIMIT_REDIS)
-        return mn_seterr(db, MN_EINVAL, "mn_config.ratelimit is %d; give MN_RATELIMIT_AUTO (0), "
+        return mni_seterr(db, MN_EINVAL, "mn_config.ratelimit is %d; give MN_RATELIMIT_AUTO (0), "
                          "_OFF (1), _MEMORY (2) or _REDIS (3)", c->ratelimit);
     if (c->ratelimit == MN_RATELIMIT_AUTO)
         /* The embedded default limits in process; a Redis URL shares the counters instead.
@@ -49,13 +49,13 @@ static int settle(mn_db *db)
          * never limited, so a host's own bulk work is not either). */
         c->ratelimit = c->redis_url && *c->redis_url ? MN_RATELIMIT_REDIS : MN_RATELIMIT_MEMORY;
     if (c->ratelimit == MN_RATELIMIT_REDIS && (!c->redis_url || !*c->redis_url))
-        return mn_seterr(db, MN_EINVAL, "mn_config.ratelimit is MN_RATELIMIT_REDIS but "
+        return mni_seterr(db, MN_EINVAL, "mn_config.ratelimit is MN_RATELIMIT_REDIS but "
                          "redis_url is not set; give redis://host:port");
     if (c->ratelimit_fail_closed != 0 && c->ratelimit_fail_closed != 1)
-        return mn_seterr(db, MN_EINVAL, "mn_config.ratelimit_fail_closed is %d; give 0 "
+        return mni_seterr(db, MN_EINVAL, "mn_config.ratelimit_fail_closed is %d; give 0 "
                          "(fail-open) or 1 (fail-closed)", c->ratelimit_fail_closed);
     if (c->ratelimit_refresh_ms < 0)
-        return mn_seterr(db, MN_EINVAL, "mn_config.ratelimit_refresh_ms is %d; give "
+        return mni_seterr(db, MN_EINVAL, "mn_config.ratelimit_refresh_ms is %d; give "
                          "milliseconds >= 1 (0 = the default, %d)", c->ratelimit_refresh_ms,
                          DEFAULT_REFRESH_MS);
     if (!c->ratelimit_refresh_ms)
@@ -65,47 +65,47 @@ static int settle(mn_db *db)
     return MN_OK;
 }
 
-int mn_limiter_open(mn_db *db)
+int mni_limiter_open(mn_db *db)
 {
     int rc = settle(db);
     if (rc != MN_OK)
         return rc;
-    struct mn_limiter *l = calloc(1, sizeof *l);
-    if (!l || mn_rl_slots_create(&l->slots) != MN_OK ||
-        mn_rl_targets_create(&db->rl_targets) != MN_OK) {
+    struct mni_limiter *l = calloc(1, sizeof *l);
+    if (!l || mni_rl_slots_create(&l->slots) != MN_OK ||
+        mni_rl_targets_create(&db->rl_targets) != MN_OK) {
         if (l)
-            mn_rl_slots_free(l->slots);
+            mni_rl_slots_free(l->slots);
         free(l);
-        return mn_seterr(db, MN_ENOMEM, "mn_open: out of memory");
+        return mni_seterr(db, MN_ENOMEM, "mn_open: out of memory");
     }
     pthread_mutex_init(&l->log_mu, NULL);
     db->limiter = l;
     l->off = db->cfg.ratelimit == MN_RATELIMIT_OFF;
     l->fail_closed = db->cfg.ratelimit_fail_closed;
     if (db->cfg.ratelimit == MN_RATELIMIT_MEMORY)
-        rc = mn_counter_memory_create(db, db->cfg.ratelimit_max_bytes, &l->counter);
+        rc = mni_counter_memory_create(db, db->cfg.ratelimit_max_bytes, &l->counter);
     else if (db->cfg.ratelimit == MN_RATELIMIT_REDIS)
-        rc = mn_counter_redis_create(db, &db->cfg, &l->counter);
+        rc = mni_counter_redis_create(db, &db->cfg, &l->counter);
     /* The Redis layer has settled its own defaults into cfg by now. */
     l->log_interval_ms = (int64_t)(db->cfg.redis_health_check_s ? db->cfg.redis_health_check_s
                                                                  : 30) * 1000;
     return rc;
 }
 
-void mn_limiter_close(struct mn_limiter *l)
+void mni_limiter_close(struct mni_limiter *l)
 {
     if (!l)
         return;
     if (l->counter)
         l->counter->ops->destroy(l->counter);
-    mn_rl_slots_free(l->slots);
+    mni_rl_slots_free(l->slots);
     pthread_mutex_destroy(&l->log_mu);
     free(l);
 }
 
-void mn_rl_stats(const mn_db *db, mn_ratelimit_stats *out)
+void mni_rl_stats(const mn_db *db, mn_ratelimit_stats *out)
 {
-    struct mn_limiter *l = db->limiter;
+    struct mni_limiter *l = db->limiter;
     out->allowed = atomic_load(&l->allowed);
     out->denied = atomic_load(&l->denied);
     out->fail_open = atomic_load(&l->fail_open);
@@ -123,7 +123,7 @@ static void log_line(mn_db *db, const char *msg)
 /* The counters failed: allow or refuse per the fail mode, log once per interval. */
 static int unreachable(mn_db *db, mn_ratelimit_result *out)
 {
-    struct mn_limiter *l = db->limiter;
+    struct mni_limiter *l = db->limiter;
     out->checked = 0;
     out->allowed = !l->fail_closed;
     atomic_fetch_add_explicit(l->fail_closed ? &l->failed_closed : &l->fail_open, 1,
@@ -131,7 +131,7 @@ static int unreachable(mn_db *db, mn_ratelimit_result *out)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    char line[MN_ERRMSG_MAX + 160];
+    char line[MNI_ERRMSG_MAX + 160];
     int say = 0;
     pthread_mutex_lock(&l->log_mu);
     l->unlogged++;
@@ -149,17 +149,17 @@ static int unreachable(mn_db *db, mn_ratelimit_result *out)
         log_line(db, line);
     if (!l->fail_closed)
         return MN_OK;
-    mn_errprefix(db, "rate limiting failed closed: the counters are unreachable: ");
+    mni_errprefix(db, "rate limiting failed closed: the counters are unreachable: ");
     return MN_EBACKEND;
 }
 
-/* What a refusal's message says, kept until someone reads it (mn_seterr_lazy): a denial is
+/* What a refusal's message says, kept until someone reads it (mni_seterr_lazy): a denial is
  * an ordinary answer, often ignored but for its code, and formatting it would cost more than
  * the decision. */
 struct denial {
     int64_t n, limit, window_ms, remaining, retry_after_ms;
     int multiplier;
-    char endpoint[MN_RL_ENDPOINT_MAX];
+    char endpoint[MNI_RL_ENDPOINT_MAX];
 };
 
 static void denial_message(char *buf, size_t size, const void *arg)
@@ -180,8 +180,8 @@ static void denial_message(char *buf, size_t size, const void *arg)
                  (long long)d->retry_after_ms);
 }
 
-/* endpoint: a name that passed mn_rl_check_endpoint, so it fits. */
-static int limited(mn_db *db, const struct mn_rl_target *t, const char *endpoint, int64_t n,
+/* endpoint: a name that passed mni_rl_check_endpoint, so it fits. */
+static int limited(mn_db *db, const struct mni_rl_target *t, const char *endpoint, int64_t n,
                    const mn_ratelimit_result *r)
 {
     struct denial d;
@@ -193,20 +193,20 @@ static int limited(mn_db *db, const struct mn_rl_target *t, const char *endpoint
     d.multiplier = t->multiplier;
     size_t len = strlen(endpoint) + 1;
     memcpy(d.endpoint, endpoint, len);
-    _Static_assert(sizeof d <= MN_ERRARG_MAX, "a denial fits the lazy message's room");
-    return mn_seterr_lazy(db, MN_ELIMITED, denial_message, &d,
+    _Static_assert(sizeof d <= MNI_ERRARG_MAX, "a denial fits the lazy message's room");
+    return mni_seterr_lazy(db, MN_ELIMITED, denial_message, &d,
                           offsetof(struct denial, endpoint) + len);
 }
 
-static int decide(mn_db *db, const struct mn_rl_slot *s, const char *endpoint, int64_t n,
+static int decide(mn_db *db, const struct mni_rl_slot *s, const char *endpoint, int64_t n,
                   int peek, int64_t now_us, mn_ratelimit_result *out)
 {
-    struct mn_limiter *l = db->limiter;
-    const struct mn_rl_target *t = &s->t;
-    struct mn_count_req rq = {.key = s->key, .keylen = s->keylen, .hash = s->hash,
+    struct mni_limiter *l = db->limiter;
+    const struct mni_rl_target *t = &s->t;
+    struct mni_count_req rq = {.key = s->key, .keylen = s->keylen, .hash = s->hash,
                               .window_us = t->window_ms * 1000,
                               .limit = t->limit * t->multiplier, .n = n, .peek = peek, .now_us = now_us};
-    struct mn_count_res cr;
+    struct mni_count_res cr;
     out->limit = rq.limit;
     out->window_ms = t->window_ms;
     out->remaining = rq.limit;
@@ -234,30 +234,30 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int mn_rl_decide(mn_db *db, const char *tenant, const char *identity, const char *endpoint,
+int mni_rl_decide(mn_db *db, const char *tenant, const char *identity, const char *endpoint,
                  int64_t n, int peek, mn_ratelimit_result *out)
 {
-    struct mn_rl_slot s;
+    struct mni_rl_slot s;
     int64_t now = mono_us();
     memset(out, 0, sizeof *out);
-    int rc = mn_rl_slot(db, db->limiter->slots, tenant, identity, endpoint, now / 1000, &s);
+    int rc = mni_rl_slot(db, db->limiter->slots, tenant, identity, endpoint, now / 1000, &s);
     return rc == MN_OK ? decide(db, &s, endpoint, n, peek, now, out) : rc;
 }
 
-int mn_rl_reset(mn_db *db, const char *tenant, const char *identity, const char *endpoint)
+int mni_rl_reset(mn_db *db, const char *tenant, const char *identity, const char *endpoint)
 {
-    struct mn_rl_slot s;
-    int rc = mn_rl_slot(db, db->limiter->slots, tenant, identity, endpoint, mono_us() / 1000,
+    struct mni_rl_slot s;
+    int rc = mni_rl_slot(db, db->limiter->slots, tenant, identity, endpoint, mono_us() / 1000,
                         &s);
     return rc == MN_OK ? db->limiter->counter->ops->reset(db->limiter->counter, s.key,
                                                              s.keylen, s.hash)
                        : rc;
 }
 
-int mn_ratelimit_enforce(mn_db *db, const struct mn_who *who, const char *endpoint, int64_t n)
+int mni_ratelimit_enforce(mn_db *db, const struct mni_who *who, const char *endpoint, int64_t n)
 {
     if (!who->identity || db->limiter->off)
         return MN_OK;
     mn_ratelimit_result r;
-    return mn_rl_decide(db, who->tenant->id, who->identity->id, endpoint, n, 0, &r);
+    return mni_rl_decide(db, who->tenant->id, who->identity->id, endpoint, n, 0, &r);
 }

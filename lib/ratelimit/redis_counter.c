@@ -56,15 +56,15 @@ static const char SCRIPT[] =
     "return {0, count, retry, oldest(), nowms}\n";
 
 struct rc_counter {
-    struct mn_counter base;
-    struct mn_redis_pool *pool;
+    struct mni_counter base;
+    struct mni_redis_pool *pool;
     pthread_mutex_t mu;
     char sha[41];              /* the loaded script's SHA1; "" until loaded */
 };
 
 static int fail(struct rc_counter *r, const char *err)
 {
-    return mn_seterr(r->base.db, MN_EBACKEND, "%s", err);
+    return mni_seterr(r->base.db, MN_EBACKEND, "%s", err);
 }
 
 /* SCRIPT LOAD: the server gives the SHA1 to call it by. */
@@ -72,12 +72,12 @@ static int load(struct rc_counter *r, char sha[41])
 {
     const char *argv[] = {"SCRIPT", "LOAD", SCRIPT};
     redisReply *rep;
-    char err[MN_ERRMSG_MAX];
-    int rc = mn_redis_command(r->pool, 3, argv, NULL, &rep, err, sizeof err);
+    char err[MNI_ERRMSG_MAX];
+    int rc = mni_redis_command(r->pool, 3, argv, NULL, &rep, err, sizeof err);
     if (rc != MN_OK)
         return fail(r, err);
     if (rep->type != REDIS_REPLY_STRING || rep->len != 40) {
-        rc = mn_seterr(r->base.db, MN_EBACKEND, "Redis refused the rate-limit script: %.200s",
+        rc = mni_seterr(r->base.db, MN_EBACKEND, "Redis refused the rate-limit script: %.200s",
                        rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
     } else {
         memcpy(sha, rep->str, 41);
@@ -89,16 +89,16 @@ static int load(struct rc_counter *r, char sha[41])
     return rc;
 }
 
-static int read_reply(struct rc_counter *r, const redisReply *rep, struct mn_count_res *out)
+static int read_reply(struct rc_counter *r, const redisReply *rep, struct mni_count_res *out)
 {
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 5)
-        return mn_seterr(r->base.db, MN_EBACKEND, "Redis answered the rate-limit script "
+        return mni_seterr(r->base.db, MN_EBACKEND, "Redis answered the rate-limit script "
                          "with %s", rep->type == REDIS_REPLY_ERROR ? rep->str : "an unexpected "
                          "reply");
     long long v[5];
     for (int i = 0; i < 5; i++) {
         if (rep->element[i]->type != REDIS_REPLY_INTEGER)
-            return mn_seterr(r->base.db, MN_EBACKEND, "Redis answered the rate-limit script "
+            return mni_seterr(r->base.db, MN_EBACKEND, "Redis answered the rate-limit script "
                              "with an unexpected reply");
         v[i] = rep->element[i]->integer;
     }
@@ -110,7 +110,7 @@ static int read_reply(struct rc_counter *r, const redisReply *rep, struct mn_cou
     return MN_OK;
 }
 
-static int rc_decide(struct mn_counter *c, const struct mn_count_req *rq, struct mn_count_res *out)
+static int rc_decide(struct mni_counter *c, const struct mni_count_req *rq, struct mni_count_res *out)
 {
     struct rc_counter *r = (struct rc_counter *)c;
     char sha[41], w[24], limit[24], n[24];
@@ -125,8 +125,8 @@ static int rc_decide(struct mn_counter *c, const struct mn_count_req *rq, struct
     size_t len[] = {7, 40, 1, rq->keylen, strlen(w), strlen(limit), strlen(n), 1};
     for (int tries = 0; rc == MN_OK; tries++) {
         redisReply *rep;
-        char err[MN_ERRMSG_MAX];
-        rc = mn_redis_command(r->pool, 8, argv, len, &rep, err, sizeof err);
+        char err[MNI_ERRMSG_MAX];
+        rc = mni_redis_command(r->pool, 8, argv, len, &rep, err, sizeof err);
         if (rc != MN_OK)
             return fail(r, err);
         /* The server lost the script (restart, SCRIPT FLUSH): load it again, once. */
@@ -142,76 +142,76 @@ static int rc_decide(struct mn_counter *c, const struct mn_count_req *rq, struct
     return rc;
 }
 
-static int rc_reset(struct mn_counter *c, const char *key, size_t keylen, uint64_t hash)
+static int rc_reset(struct mni_counter *c, const char *key, size_t keylen, uint64_t hash)
 {
     (void)hash;
     struct rc_counter *r = (struct rc_counter *)c;
     const char *argv[] = {"DEL", key};
     size_t len[] = {3, keylen};
     redisReply *rep;
-    char err[MN_ERRMSG_MAX];
-    int rc = mn_redis_command(r->pool, 2, argv, len, &rep, err, sizeof err);
+    char err[MNI_ERRMSG_MAX];
+    int rc = mni_redis_command(r->pool, 2, argv, len, &rep, err, sizeof err);
     if (rc != MN_OK)
         return fail(r, err);
     if (rep->type == REDIS_REPLY_ERROR)
-        rc = mn_seterr(r->base.db, MN_EBACKEND, "Redis refused to reset the counter: %.200s",
+        rc = mni_seterr(r->base.db, MN_EBACKEND, "Redis refused to reset the counter: %.200s",
                        rep->str);
     freeReplyObject(rep);
     return rc;
 }
 
-static void rc_destroy(struct mn_counter *c)
+static void rc_destroy(struct mni_counter *c)
 {
     struct rc_counter *r = (struct rc_counter *)c;
-    mn_redis_pool_free(r->pool);
+    mni_redis_pool_free(r->pool);
     pthread_mutex_destroy(&r->mu);
     free(r);
 }
 
-static const struct mn_counter_ops redis_ops = {"redis", rc_decide, rc_reset, rc_destroy};
+static const struct mni_counter_ops redis_ops = {"redis", rc_decide, rc_reset, rc_destroy};
 
 /* The mn_config.redis_* fields, checked, as pool options; the defaults written back to cfg. */
-static int options(mn_db *db, mn_config *cfg, struct mn_redis_options *o)
+static int options(mn_db *db, mn_config *cfg, struct mni_redis_options *o)
 {
     const struct {
         int *v;
         const char *name;
         int lo, hi, def;
     } f[] = {
-        {&cfg->redis_pool_max, "redis_pool_max", 1, 10000, MN_REDIS_MAX_CONNS},
+        {&cfg->redis_pool_max, "redis_pool_max", 1, 10000, MNI_REDIS_MAX_CONNS},
         {&cfg->redis_connect_timeout_ms, "redis_connect_timeout_ms", 1, 600000,
-         MN_REDIS_TIMEOUT_MS},
-        {&cfg->redis_timeout_ms, "redis_timeout_ms", 1, 600000, MN_REDIS_TIMEOUT_MS},
-        {&cfg->redis_health_check_s, "redis_health_check_s", 1, 86400, MN_REDIS_HEALTH_S},
-        {&cfg->redis_retries, "redis_retries", -1, 10, MN_REDIS_RETRIES},
+         MNI_REDIS_TIMEOUT_MS},
+        {&cfg->redis_timeout_ms, "redis_timeout_ms", 1, 600000, MNI_REDIS_TIMEOUT_MS},
+        {&cfg->redis_health_check_s, "redis_health_check_s", 1, 86400, MNI_REDIS_HEALTH_S},
+        {&cfg->redis_retries, "redis_retries", -1, 10, MNI_REDIS_RETRIES},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         if (*f[i].v && (*f[i].v < f[i].lo || *f[i].v > f[i].hi))
-            return mn_seterr(db, MN_EINVAL, "mn_config.%s is %d; give %d..%d (0 = the default, "
+            return mni_seterr(db, MN_EINVAL, "mn_config.%s is %d; give %d..%d (0 = the default, "
                              "%d)", f[i].name, *f[i].v, f[i].lo, f[i].hi, f[i].def);
         if (!*f[i].v)
             *f[i].v = f[i].def;
     }
-    *o = (struct mn_redis_options){cfg->redis_pool_max, cfg->redis_connect_timeout_ms,
+    *o = (struct mni_redis_options){cfg->redis_pool_max, cfg->redis_connect_timeout_ms,
                                    cfg->redis_timeout_ms, cfg->redis_health_check_s,
                                    cfg->redis_retries};
     return MN_OK;
 }
 
-int mn_counter_redis_create(mn_db *db, mn_config *cfg, struct mn_counter **out)
+int mni_counter_redis_create(mn_db *db, mn_config *cfg, struct mni_counter **out)
 {
-    struct mn_redis_options o;
+    struct mni_redis_options o;
     int rc = options(db, cfg, &o);
     if (rc != MN_OK)
         return rc;
     struct rc_counter *r = calloc(1, sizeof *r);
     if (!r)
-        return mn_seterr(db, MN_ENOMEM, "out of memory");
-    char err[MN_ERRMSG_MAX];
-    rc = mn_redis_pool_create(cfg->redis_url, &o, &r->pool, err, sizeof err);
+        return mni_seterr(db, MN_ENOMEM, "out of memory");
+    char err[MNI_ERRMSG_MAX];
+    rc = mni_redis_pool_create(cfg->redis_url, &o, &r->pool, err, sizeof err);
     if (rc != MN_OK) {
         free(r);
-        return mn_seterr(db, rc, "mn_config.redis_url: %s", err);
+        return mni_seterr(db, rc, "mn_config.redis_url: %s", err);
     }
     r->base.ops = &redis_ops;
     r->base.db = db;

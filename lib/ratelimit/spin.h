@@ -5,24 +5,24 @@
  * then yields the CPU, so a holder that was preempted (loaded machine, more threads than cores)
  * gets to run instead of being spun against.
  */
-#ifndef MN_RATELIMIT_SPIN_H
-#define MN_RATELIMIT_SPIN_H
+#ifndef MNI_RATELIMIT_SPIN_H
+#define MNI_RATELIMIT_SPIN_H
 
 #include <sched.h>
 #include <stdatomic.h>
 
 typedef struct {
     atomic_int held;
-} mn_spin;
+} mni_spin;
 
-#define MN_SPIN_TRIES 100
+#define MNI_SPIN_TRIES 100
 
-static inline void mn_spin_lock(mn_spin *l)
+static inline void mni_spin_lock(mni_spin *l)
 {
     while (atomic_exchange_explicit(&l->held, 1, memory_order_acquire)) {
         /* Wait reading, not writing, so the line is not bounced between cores. */
         for (int i = 0; atomic_load_explicit(&l->held, memory_order_relaxed); i++) {
-            if (i == MN_SPIN_TRIES) {
+            if (i == MNI_SPIN_TRIES) {
                 sched_yield();
                 i = 0;
             }
@@ -33,7 +33,7 @@ static inline void mn_spin_lock(mn_spin *l)
     }
 }
 
-static inline void mn_spin_unlock(mn_spin *l)
+static inline void mni_spin_unlock(mni_spin *l)
 {
     atomic_store_explicit(&l->held, 0, memory_order_release);
 }

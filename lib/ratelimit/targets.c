@@ -3,7 +3,7 @@
  * tenant id and role multiplier, with the tenant's own limits. A decision is far cheaper than
  * the store reads behind it, so the entry is kept ratelimit_refresh_ms (default 1 s): a limit
  * set, a role changed or an identity deactivated by another process applies within that time;
- * a limit set through this handle at once (mn_rl_targets_invalidate bumps the generation).
+ * a limit set through this handle at once (mni_rl_targets_invalidate bumps the generation).
  *
  * A hash table in stripes, each with its own lock and at most STRIPE_MAX entries (stale ones
  * go first, else the oldest), so a host with many actors keeps a bounded cache.
@@ -24,7 +24,7 @@
 #define STRIPE_MAX 256
 
 struct over {
-    char endpoint[MN_RL_ENDPOINT_MAX];
+    char endpoint[MNI_RL_ENDPOINT_MAX];
     int64_t limit, window_ms;
 };
 
@@ -32,7 +32,7 @@ struct entry {
     struct entry *next;
     uint64_t hash, gen;
     int64_t fetched_ms;
-    char tenant_id[MN_UUID_LEN + 1];
+    char tenant_id[MNI_UUID_LEN + 1];
     int multiplier;
     size_t nover;
     struct over *over;
@@ -46,21 +46,21 @@ struct stripe {
     size_t n;
 } __attribute__((aligned(64)));
 
-struct mn_rl_targets {
+struct mni_rl_targets {
     _Atomic uint64_t gen;
     struct stripe stripes[STRIPES];
 };
 
-int64_t mn_rl_coarse_ms(void)
+int64_t mni_rl_coarse_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int mn_rl_targets_create(struct mn_rl_targets **out)
+int mni_rl_targets_create(struct mni_rl_targets **out)
 {
-    struct mn_rl_targets *c = aligned_alloc(64, (sizeof *c + 63) / 64 * 64);
+    struct mni_rl_targets *c = aligned_alloc(64, (sizeof *c + 63) / 64 * 64);
     if (!c)
         return MN_ENOMEM;
     memset(c, 0, sizeof *c);
@@ -76,7 +76,7 @@ static void entry_free(struct entry *e)
     free(e);
 }
 
-void mn_rl_targets_free(struct mn_rl_targets *c)
+void mni_rl_targets_free(struct mni_rl_targets *c)
 {
     if (!c)
         return;
@@ -90,12 +90,12 @@ void mn_rl_targets_free(struct mn_rl_targets *c)
     free(c);
 }
 
-void mn_rl_targets_invalidate(mn_db *db)
+void mni_rl_targets_invalidate(mn_db *db)
 {
     atomic_fetch_add(&db->rl_targets->gen, 1);
 }
 
-int mn_rl_target_fresh(const mn_db *db, const struct mn_rl_target *t, int64_t now_ms)
+int mni_rl_target_fresh(const mn_db *db, const struct mni_rl_target *t, int64_t now_ms)
 {
     return t->gen == atomic_load_explicit(&db->rl_targets->gen, memory_order_acquire) &&
            now_ms - t->fetched_ms < db->cfg.ratelimit_refresh_ms;
@@ -116,7 +116,7 @@ static size_t make_key(const char *tenant, const char *identity, char *buf, size
 }
 
 /* Fills t from e for endpoint: the tenant's own limit, else its "*", else the built-in. */
-static void fill(const struct entry *e, const char *endpoint, struct mn_rl_target *t)
+static void fill(const struct entry *e, const char *endpoint, struct mni_rl_target *t)
 {
     memcpy(t->tenant_id, e->tenant_id, sizeof t->tenant_id);
     t->multiplier = e->multiplier;
@@ -132,7 +132,7 @@ static void fill(const struct entry *e, const char *endpoint, struct mn_rl_targe
         if (strcmp(e->over[i].endpoint, "*") == 0)
             star = &e->over[i];
     }
-    const struct mn_rl_builtin *b = mn_rl_builtin_for(endpoint);
+    const struct mni_rl_builtin *b = mni_rl_builtin_for(endpoint);
     if (star && strcmp(b->endpoint, "*") == 0) {
         t->limit = star->limit;
         t->window_ms = star->window_ms;
@@ -150,17 +150,17 @@ static int fetch(mn_db *db, const char *tenant, const char *identity, struct ent
     int64_t gen;
     int rc = db->store->ops->actor_get(db->store, tenant, identity, &t, &i, &gen);
     if (rc == MN_OK && identity && !i->active)
-        rc = mn_seterr(db, MN_EDENIED, "identity \"%.128s\" is deactivated and may not act",
+        rc = mni_seterr(db, MN_EDENIED, "identity \"%.128s\" is deactivated and may not act",
                        i->external_id);
     if (rc == MN_OK) {
         snprintf(e->tenant_id, sizeof e->tenant_id, "%s", t->id);
-        e->multiplier = mn_rl_multiplier(identity ? i->role : NULL);
+        e->multiplier = mni_rl_multiplier(identity ? i->role : NULL);
     }
     mn_ratelimit_limit_list *l = NULL;
     if (rc == MN_OK && db->store->ops->ratelimit_limit_list)
         rc = db->store->ops->ratelimit_limit_list(db->store, e->tenant_id, &l);
     if (rc == MN_OK && l && l->count && !(e->over = calloc(l->count, sizeof *e->over)))
-        rc = mn_seterr(db, MN_ENOMEM, "out of memory");
+        rc = mni_seterr(db, MN_ENOMEM, "out of memory");
     for (size_t k = 0; rc == MN_OK && l && k < l->count; k++) {
         snprintf(e->over[k].endpoint, sizeof e->over[k].endpoint, "%s", l->items[k].endpoint);
         e->over[k].limit = l->items[k].limit;
@@ -202,7 +202,7 @@ static void insert(struct stripe *s, struct entry *e, uint64_t gen, int64_t now,
 
 /* 1 with t filled when the stripe holds a fresh entry for the key. */
 static int lookup(struct stripe *s, const char *key, size_t keylen, uint64_t h, uint64_t gen,
-                  int64_t now, int64_t ttl, const char *endpoint, struct mn_rl_target *t)
+                  int64_t now, int64_t ttl, const char *endpoint, struct mni_rl_target *t)
 {
     int found = 0;
     pthread_mutex_lock(&s->mu);
@@ -217,22 +217,22 @@ static int lookup(struct stripe *s, const char *key, size_t keylen, uint64_t h, 
     return found;
 }
 
-int mn_rl_target(mn_db *db, const char *tenant, const char *identity, const char *endpoint,
-                 struct mn_rl_target *t)
+int mni_rl_target(mn_db *db, const char *tenant, const char *identity, const char *endpoint,
+                 struct mni_rl_target *t)
 {
     char key[512];
     /* 0 when longer than any tenant and identity name: not cached, the store says not found */
     size_t keylen = make_key(tenant, identity, key, sizeof key);
-    struct mn_rl_targets *c = db->rl_targets;
-    uint64_t h = keylen ? mn_rl_hash(key, keylen) : 0;
+    struct mni_rl_targets *c = db->rl_targets;
+    uint64_t h = keylen ? mni_rl_hash(key, keylen) : 0;
     struct stripe *s = &c->stripes[h % STRIPES];
     uint64_t gen = atomic_load_explicit(&c->gen, memory_order_acquire);
-    int64_t now = mn_rl_coarse_ms(), ttl = db->cfg.ratelimit_refresh_ms;
+    int64_t now = mni_rl_coarse_ms(), ttl = db->cfg.ratelimit_refresh_ms;
     if (keylen && lookup(s, key, keylen, h, gen, now, ttl, endpoint, t))
         return MN_OK;
     struct entry *e = calloc(1, sizeof *e + keylen);
     if (!e)
-        return mn_seterr(db, MN_ENOMEM, "out of memory");
+        return mni_seterr(db, MN_ENOMEM, "out of memory");
     e->hash = h;
     e->gen = gen;
     e->fetched_ms = now;

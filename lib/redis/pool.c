@@ -21,9 +21,9 @@ struct conn {
     time_t used;               /* last reply, monotonic seconds */
 };
 
-struct mn_redis_pool {
-    struct mn_redis_target t;
-    struct mn_redis_options o;
+struct mni_redis_pool {
+    struct mni_redis_target t;
+    struct mni_redis_options o;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct conn *idle;         /* stack of max_conns */
@@ -43,31 +43,31 @@ static struct timeval tv_ms(int ms)
     return tv;
 }
 
-int mn_redis_pool_create(const char *url, const struct mn_redis_options *o,
-                         struct mn_redis_pool **out, char *err, size_t errlen)
+int mni_redis_pool_create(const char *url, const struct mni_redis_options *o,
+                         struct mni_redis_pool **out, char *err, size_t errlen)
 {
     *out = NULL;
-    struct mn_redis_pool *p = calloc(1, sizeof *p);
+    struct mni_redis_pool *p = calloc(1, sizeof *p);
     if (!p) {
         snprintf(err, errlen, "out of memory");
         return MN_ENOMEM;
     }
-    int rc = mn_redis_parse_url(url, &p->t, err, errlen);
+    int rc = mni_redis_parse_url(url, &p->t, err, errlen);
     if (rc != MN_OK) {
         free(p);
         return rc;
     }
     p->o = *o;
     if (!p->o.max_conns)
-        p->o.max_conns = MN_REDIS_MAX_CONNS;
+        p->o.max_conns = MNI_REDIS_MAX_CONNS;
     if (!p->o.connect_timeout_ms)
-        p->o.connect_timeout_ms = MN_REDIS_TIMEOUT_MS;
+        p->o.connect_timeout_ms = MNI_REDIS_TIMEOUT_MS;
     if (!p->o.timeout_ms)
-        p->o.timeout_ms = MN_REDIS_TIMEOUT_MS;
+        p->o.timeout_ms = MNI_REDIS_TIMEOUT_MS;
     if (!p->o.health_check_s)
-        p->o.health_check_s = MN_REDIS_HEALTH_S;
+        p->o.health_check_s = MNI_REDIS_HEALTH_S;
     if (!p->o.retries)
-        p->o.retries = MN_REDIS_RETRIES;
+        p->o.retries = MNI_REDIS_RETRIES;
     if (p->o.retries < 0)
         p->o.retries = 0;
     p->idle = calloc((size_t)p->o.max_conns, sizeof *p->idle);
@@ -82,7 +82,7 @@ int mn_redis_pool_create(const char *url, const struct mn_redis_options *o,
     return MN_OK;
 }
 
-void mn_redis_pool_free(struct mn_redis_pool *p)
+void mni_redis_pool_free(struct mni_redis_pool *p)
 {
     if (!p)
         return;
@@ -110,7 +110,7 @@ static int simple(redisContext *c, char *err, size_t errlen, const char *what, i
     return ok;
 }
 
-static redisContext *connect_one(struct mn_redis_pool *p, char *err, size_t errlen)
+static redisContext *connect_one(struct mni_redis_pool *p, char *err, size_t errlen)
 {
     redisContext *c = redisConnectWithTimeout(p->t.host, p->t.port,
                                               tv_ms(p->o.connect_timeout_ms));
@@ -146,7 +146,7 @@ static redisContext *connect_one(struct mn_redis_pool *p, char *err, size_t errl
 }
 
 /* Drops every idle connection (after a failure: they are probably dead too). */
-static void drop_idle(struct mn_redis_pool *p)
+static void drop_idle(struct mni_redis_pool *p)
 {
     pthread_mutex_lock(&p->mu);
     for (int i = 0; i < p->nidle; i++)
@@ -157,7 +157,7 @@ static void drop_idle(struct mn_redis_pool *p)
     pthread_mutex_unlock(&p->mu);
 }
 
-static void release(struct mn_redis_pool *p, redisContext *c)
+static void release(struct mni_redis_pool *p, redisContext *c)
 {
     pthread_mutex_lock(&p->mu);
     if (c) {
@@ -172,7 +172,7 @@ static void release(struct mn_redis_pool *p, redisContext *c)
 }
 
 /* A connection for one command: idle (checked if it sat long), new, or the next one freed. */
-static int acquire(struct mn_redis_pool *p, redisContext **out, char *err, size_t errlen)
+static int acquire(struct mni_redis_pool *p, redisContext **out, char *err, size_t errlen)
 {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
@@ -216,7 +216,7 @@ static int acquire(struct mn_redis_pool *p, redisContext **out, char *err, size_
     return MN_OK;
 }
 
-int mn_redis_command(struct mn_redis_pool *p, int argc, const char **argv, const size_t *argvlen,
+int mni_redis_command(struct mni_redis_pool *p, int argc, const char **argv, const size_t *argvlen,
                      redisReply **reply, char *err, size_t errlen)
 {
     *reply = NULL;

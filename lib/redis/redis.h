@@ -6,15 +6,15 @@
  * connection failed or timed out), all configurable.
  *
  * Errors are written into err (errlen bytes) as "what failed and what to do", never with the
- * password; callers turn them into mn_seterr messages.
+ * password; callers turn them into mni_seterr messages.
  */
-#ifndef MN_REDIS_REDIS_H
-#define MN_REDIS_REDIS_H
+#ifndef MNI_REDIS_REDIS_H
+#define MNI_REDIS_REDIS_H
 
 #include <hiredis/hiredis.h>
 #include <stddef.h>
 
-struct mn_redis_target {
+struct mni_redis_target {
     char host[256];
     int port;                 /* default 6379 */
     int db;                   /* SELECTed on connect; default 0 */
@@ -24,32 +24,32 @@ struct mn_redis_target {
 
 /* redis://[[user]:password@]host[:port][/db], host a name, an IPv4 address or [IPv6].
  * MN_EINVAL for a malformed URL, MN_EUNSUPPORTED for rediss:// (this hiredis has no TLS). */
-int mn_redis_parse_url(const char *url, struct mn_redis_target *t, char *err, size_t errlen);
+int mni_redis_parse_url(const char *url, struct mni_redis_target *t, char *err, size_t errlen);
 
-struct mn_redis_options {     /* 0 = the default */
+struct mni_redis_options {     /* 0 = the default */
     int max_conns;            /* 50 */
     int connect_timeout_ms;   /* 5000 */
     int timeout_ms;           /* 5000, each reply */
     int health_check_s;       /* 30 */
     int retries;              /* 1; -1 = none */
 };
-#define MN_REDIS_MAX_CONNS 50
-#define MN_REDIS_TIMEOUT_MS 5000
-#define MN_REDIS_HEALTH_S 30
-#define MN_REDIS_RETRIES 1
+#define MNI_REDIS_MAX_CONNS 50
+#define MNI_REDIS_TIMEOUT_MS 5000
+#define MNI_REDIS_HEALTH_S 30
+#define MNI_REDIS_RETRIES 1
 
-struct mn_redis_pool;
+struct mni_redis_pool;
 
 /* Parses url and makes a pool; connects nothing yet. */
-int mn_redis_pool_create(const char *url, const struct mn_redis_options *o,
-                         struct mn_redis_pool **out, char *err, size_t errlen);
-void mn_redis_pool_free(struct mn_redis_pool *p);
+int mni_redis_pool_create(const char *url, const struct mni_redis_options *o,
+                         struct mni_redis_pool **out, char *err, size_t errlen);
+void mni_redis_pool_free(struct mni_redis_pool *p);
 
 /* Runs one command (argv of argc binary-safe strings) on a pooled connection and returns the
  * reply in *reply (freeReplyObject it). A server error is a reply (REDIS_REPLY_ERROR), not a
  * failure. MN_EBACKEND when no reply came: the server is unreachable, timed out or busy past
  * the timeout on every try. */
-int mn_redis_command(struct mn_redis_pool *p, int argc, const char **argv, const size_t *argvlen,
+int mni_redis_command(struct mni_redis_pool *p, int argc, const char **argv, const size_t *argvlen,
                      redisReply **reply, char *err, size_t errlen);
 
 #endif

@@ -38,7 +38,7 @@ static long number(const char *s, size_t n, long lo, long hi)
     return v >= lo && v <= hi ? v : -1;
 }
 
-int mn_redis_parse_url(const char *url, struct mn_redis_target *t, char *err, size_t errlen)
+int mni_redis_parse_url(const char *url, struct mni_redis_target *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
     t->port = 6379;

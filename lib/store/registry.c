@@ -6,14 +6,14 @@
 /* A scheme and its backend; postgresql:// is libpq's other spelling of postgres://. */
 static const struct {
     const char *scheme;
-    const struct mn_store_ops *ops;
+    const struct mni_store_ops *ops;
 } backends[] = {
-    { "sqlite", &mn_store_sqlite },
-    { "postgres", &mn_store_postgres },
-    { "postgresql", &mn_store_postgres },
+    { "sqlite", &mni_store_sqlite },
+    { "postgres", &mni_store_postgres },
+    { "postgresql", &mni_store_postgres },
 };
 
-const struct mn_store_ops *mn_store_find(const char *url, const char **target)
+const struct mni_store_ops *mni_store_find(const char *url, const char **target)
 {
     /* "sqlite:PATH" and "sqlite://PATH" both name a file; so does a bare path. */
     const char *colon = strchr(url, ':');
@@ -21,7 +21,7 @@ const struct mn_store_ops *mn_store_find(const char *url, const char **target)
     int has_scheme = colon && n > 0 && strspn(url, "abcdefghijklmnopqrstuvwxyz0123456789+.-") == n;
     if (!has_scheme || (strncmp(colon, "://", 3) != 0 && strncmp(url, "sqlite:", 7) != 0)) {
         *target = url;
-        return &mn_store_sqlite;
+        return &mni_store_sqlite;
     }
     for (size_t i = 0; i < sizeof backends / sizeof *backends; i++) {
         if (strlen(backends[i].scheme) == n && strncmp(url, backends[i].scheme, n) == 0) {

@@ -1,14 +1,14 @@
 /*
- * The store interface. A backend (sqlite, later postgres) fills a struct mn_store_ops; mn_open
+ * The store interface. A backend (sqlite, later postgres) fills a struct mni_store_ops; mn_open
  * picks one from the URL scheme. Nothing above this interface names a backend.
  *
  * The API layer validates input, resolves actors to tenant and identity ids, embeds text and
  * makes ids and timestamps; a backend only persists and queries. Every function takes the
- * tenant id and must never touch another tenant's rows. Errors are reported with mn_seterr()
+ * tenant id and must never touch another tenant's rows. Errors are reported with mni_seterr()
  * on s->db. Every change bumps the store-wide sequence (seq) so that an index can follow.
  */
-#ifndef MN_STORE_STORE_H
-#define MN_STORE_STORE_H
+#ifndef MNI_STORE_STORE_H
+#define MNI_STORE_STORE_H
 
 #include "manushya.h"
 
@@ -16,13 +16,13 @@
 #include <stdint.h>
 
 /* Common head of every backend's store struct. */
-struct mn_store {
-    const struct mn_store_ops *ops;
+struct mni_store {
+    const struct mni_store_ops *ops;
     mn_db *db;
 };
 
 /* What list, scan and get select. */
-struct mn_store_query {
+struct mni_store_query {
     const char *identity_id;   /* NULL = any */
     const char *type;          /* NULL = any */
     const cJSON *metadata;     /* containment filter, NULL = none */
@@ -33,7 +33,7 @@ struct mn_store_query {
 };
 
 /* A memory row as written; the backend assigns seq. */
-struct mn_memory_row {
+struct mni_memory_row {
     const char *id;
     const char *identity_id;
     const char *text;
@@ -50,24 +50,24 @@ struct mn_memory_row {
 };
 
 /* A claimed embedding job (issue 7): the memory as it was when claimed. */
-struct mn_embed_task {
+struct mni_embed_task {
     int64_t key;               /* the memory's store key */
     int64_t version;           /* its version when claimed: the vector is stored only if the
                                 * memory still has it */
     int attempts;              /* this one included */
     char *tenant_id, *memory_id, *text;
 };
-void mn_embed_tasks_free(struct mn_embed_task *t, size_t n);
+void mni_embed_tasks_free(struct mni_embed_task *t, size_t n);
 
 /* Called by scan for every selected memory: its store key and its unit vector, dim floats in
- * native byte order that may sit at any address (read them with mn_ip or memcpy). */
-typedef void (*mn_scan_fn)(void *ctx, int64_t key, const void *vec);
+ * native byte order that may sit at any address (read them with mni_ip or memcpy). */
+typedef void (*mni_scan_fn)(void *ctx, int64_t key, const void *vec);
 /* Called by memory_search for every hit: its store key and cosine similarity. */
-typedef void (*mn_hit_fn)(void *ctx, int64_t key, float similarity);
+typedef void (*mni_hit_fn)(void *ctx, int64_t key, float similarity);
 
 /* One entry of the change feed (memory_changes): a memory as its last change left it, or the
  * tombstone of a hard-deleted one. Strings and the vector are valid during the call only. */
-struct mn_change {
+struct mni_change {
     int64_t key, seq;
     int gone;                  /* hard-deleted: only key and seq are set */
     int deleted;               /* soft-deleted */
@@ -76,117 +76,117 @@ struct mn_change {
     const void *embedding;     /* dim floats at any address, NULL when gone */
 };
 /* Nonzero stops the read. */
-typedef int (*mn_change_fn)(void *ctx, const struct mn_change *c);
-typedef void (*mn_seq_fn)(void *ctx, int64_t key, int64_t seq);
+typedef int (*mni_change_fn)(void *ctx, const struct mni_change *c);
+typedef void (*mni_seq_fn)(void *ctx, int64_t key, int64_t seq);
 
-struct mn_store_ops {
+struct mni_store_ops {
     const char *scheme;
     /* target is the URL without its scheme. *dim: the dimension the caller wants for a new
      * database (0 = default); on return, the database's dimension. */
     int (*open)(mn_db *db, const char *target, const mn_config *cfg, int *dim,
-                struct mn_store **out);
-    void (*close)(struct mn_store *s);
-    int (*schema_version)(struct mn_store *s, int *version);
+                struct mni_store **out);
+    void (*close)(struct mni_store *s);
+    int (*schema_version)(struct mni_store *s, int *version);
 
     /* Inserts the tenant and its first policies in one transaction. */
-    int (*tenant_insert)(struct mn_store *s, const mn_tenant *t, const mn_policy *policies,
+    int (*tenant_insert)(struct mni_store *s, const mn_tenant *t, const mn_policy *policies,
                          size_t npolicies);
-    int (*tenant_get)(struct mn_store *s, const char *id_or_name, mn_tenant **out);
-    int (*tenant_list)(struct mn_store *s, mn_tenant_list **out);
+    int (*tenant_get)(struct mni_store *s, const char *id_or_name, mn_tenant **out);
+    int (*tenant_list)(struct mni_store *s, mn_tenant_list **out);
     /* Tenants that never had a policy (made before policies existed). */
-    int (*tenant_list_unruled)(struct mn_store *s, mn_tenant_list **out);
+    int (*tenant_list_unruled)(struct mni_store *s, mn_tenant_list **out);
 
     /* Policies. Every change advances the tenant's policy generation in the same transaction. */
-    int (*policy_insert)(struct mn_store *s, const mn_policy *p);
-    int (*policy_get)(struct mn_store *s, const char *tenant_id, const char *id, mn_policy **out);
+    int (*policy_insert)(struct mni_store *s, const mn_policy *p);
+    int (*policy_get)(struct mni_store *s, const char *tenant_id, const char *id, mn_policy **out);
     /* Highest priority first. */
-    int (*policy_list)(struct mn_store *s, const char *tenant_id, mn_policy_list **out);
+    int (*policy_list)(struct mni_store *s, const char *tenant_id, mn_policy_list **out);
     /* Replaces the stored row with p (same id and tenant). */
-    int (*policy_update)(struct mn_store *s, const mn_policy *p);
-    int (*policy_delete)(struct mn_store *s, const char *tenant_id, const char *id);
+    int (*policy_update)(struct mni_store *s, const mn_policy *p);
+    int (*policy_delete)(struct mni_store *s, const char *tenant_id, const char *id);
     /* Resolves an actor in one read: the tenant (id or name), its policy generation and, when
      * identity is not NULL, the identity (id or external_id). MN_ENOTFOUND naming which. */
-    int (*actor_get)(struct mn_store *s, const char *tenant, const char *identity,
+    int (*actor_get)(struct mni_store *s, const char *tenant, const char *identity,
                      mn_tenant **t, mn_identity **i, int64_t *policy_gen);
 
-    int (*identity_insert)(struct mn_store *s, const mn_identity *i);
-    int (*identity_get)(struct mn_store *s, const char *tenant_id, const char *id_or_external,
+    int (*identity_insert)(struct mni_store *s, const mn_identity *i);
+    int (*identity_get)(struct mni_store *s, const char *tenant_id, const char *id_or_external,
                         mn_identity **out);
-    int (*identity_list)(struct mn_store *s, const char *tenant_id, mn_identity_list **out);
-    int (*identity_set_active)(struct mn_store *s, const char *tenant_id, const char *id,
+    int (*identity_list)(struct mni_store *s, const char *tenant_id, mn_identity_list **out);
+    int (*identity_set_active)(struct mni_store *s, const char *tenant_id, const char *id,
                                int active, int64_t now);
     /* Removes the identity, its memories and their history. */
-    int (*identity_delete)(struct mn_store *s, const char *tenant_id, const char *id);
+    int (*identity_delete)(struct mni_store *s, const char *tenant_id, const char *id);
 
     /* Inserts n rows in one transaction: all or none. */
-    int (*memory_insert)(struct mn_store *s, const char *tenant_id,
-                         const struct mn_memory_row *rows, size_t n);
-    int (*memory_get)(struct mn_store *s, const char *tenant_id, const char *id,
-                      const struct mn_store_query *q, mn_memory **out);
+    int (*memory_insert)(struct mni_store *s, const char *tenant_id,
+                         const struct mni_memory_row *rows, size_t n);
+    int (*memory_get)(struct mni_store *s, const char *tenant_id, const char *id,
+                      const struct mni_store_query *q, mn_memory **out);
     /* Newest first, at most q->limit rows; next_cursor set when more may follow. */
-    int (*memory_list)(struct mn_store *s, const char *tenant_id, const struct mn_store_query *q,
+    int (*memory_list)(struct mni_store *s, const char *tenant_id, const struct mni_store_query *q,
                        mn_memory_list **out);
     /* Replaces the row if its version is still expected_version, and records the history entry
-     * (before/after JSON) in the same transaction. MN_EBUSY_VERSION when the version moved. */
-    int (*memory_update)(struct mn_store *s, const char *tenant_id,
-                         const struct mn_memory_row *row, int64_t expected_version,
+     * (before/after JSON) in the same transaction. MNI_EBUSY_VERSION when the version moved. */
+    int (*memory_update)(struct mni_store *s, const char *tenant_id,
+                         const struct mni_memory_row *row, int64_t expected_version,
                          const char *changed_by, const char *before, const char *after);
     /* All or none: MN_ENOTFOUND (naming the id) when one id is missing or already deleted. */
-    int (*memory_delete)(struct mn_store *s, const char *tenant_id, const char *const *ids,
+    int (*memory_delete)(struct mni_store *s, const char *tenant_id, const char *const *ids,
                          size_t n, int mode, int64_t now);
-    int (*memory_restore)(struct mn_store *s, const char *tenant_id, const char *id, int64_t now);
-    int (*memory_purge_expired)(struct mn_store *s, const char *tenant_id, int64_t now,
+    int (*memory_restore)(struct mni_store *s, const char *tenant_id, const char *id, int64_t now);
+    int (*memory_purge_expired)(struct mni_store *s, const char *tenant_id, int64_t now,
                                 size_t *purged);
-    int (*memory_history)(struct mn_store *s, const char *tenant_id, const char *id,
+    int (*memory_history)(struct mni_store *s, const char *tenant_id, const char *id,
                           mn_history **out);
 
     /* Exact search support: calls fn for every selected memory with a vector. */
-    int (*memory_scan)(struct mn_store *s, const char *tenant_id, const struct mn_store_query *q,
-                       mn_scan_fn fn, void *ctx);
+    int (*memory_scan)(struct mni_store *s, const char *tenant_id, const struct mni_store_query *q,
+                       mni_scan_fn fn, void *ctx);
     /* The memories with these keys, in the same order; a key whose row vanished since, or
      * that flags and now do not let through (deleted, expired: the store has the last word,
      * whatever an index believed), is skipped, so which[i] (n entries, caller's) receives the
      * index in keys of items[i]. */
-    int (*memory_get_keys)(struct mn_store *s, const char *tenant_id, const int64_t *keys,
+    int (*memory_get_keys)(struct mni_store *s, const char *tenant_id, const int64_t *keys,
                            size_t n, unsigned flags, int64_t now, mn_memory_list **out,
                            size_t *which);
 
     /* ---- the change feed a derived index follows (index/vindex.c) ---- */
     /* The store-wide seq: every change committed so far has a seq <= *seq. */
-    int (*seq_get)(struct mn_store *s, int64_t *seq);
+    int (*seq_get)(struct mni_store *s, int64_t *seq);
     /* The tenant's changes with (seq, key) > (after_seq, after_key) and seq <= upto_seq, in
      * (seq, key) order, at most limit (0 = all): each memory's current row (whatever changed
      * it last) and each hard-deleted memory's tombstone. fn returning nonzero stops the read
      * (MN_OK). after_key INT64_MAX: every change past after_seq. */
-    int (*memory_changes)(struct mn_store *s, const char *tenant_id, int64_t after_seq,
-                          int64_t after_key, int64_t upto_seq, size_t limit, mn_change_fn fn,
+    int (*memory_changes)(struct mni_store *s, const char *tenant_id, int64_t after_seq,
+                          int64_t after_key, int64_t upto_seq, size_t limit, mni_change_fn fn,
                           void *ctx);
     /* (key, seq) of each of the tenant's memories whose last change has seq <= upto_seq. */
-    int (*memory_seqs)(struct mn_store *s, const char *tenant_id, int64_t upto_seq,
-                       mn_seq_fn fn, void *ctx);
+    int (*memory_seqs)(struct mni_store *s, const char *tenant_id, int64_t upto_seq,
+                       mni_seq_fn fn, void *ctx);
     /* Tombstones are kept only until every index has had time to apply them: feed_prune drops
      * the tenant's tombstones with seq <= upto_seq and raises the tenant's horizon to it (one
      * transaction); feed_horizon reads it (0: nothing pruned yet). An index that applied less
      * than the horizon has missed deletes and must be rebuilt (index/vindex.c). A backend may
      * leave both NULL: its tombstones then stay. */
-    int (*feed_prune)(struct mn_store *s, const char *tenant_id, int64_t upto_seq);
-    int (*feed_horizon)(struct mn_store *s, const char *tenant_id, int64_t *seq);
+    int (*feed_prune)(struct mni_store *s, const char *tenant_id, int64_t upto_seq);
+    int (*feed_horizon)(struct mni_store *s, const char *tenant_id, int64_t *seq);
     /* The file the store lives in, beside which derived files may be kept; NULL when there is
      * none (or it must not be written beside). */
-    const char *(*file_path)(struct mn_store *s);
+    const char *(*file_path)(struct mni_store *s);
     /* Database-wide settings (the meta table): *value malloc'd, NULL when key is unset. */
-    int (*meta_get)(struct mn_store *s, const char *key, char **value);
-    int (*meta_put)(struct mn_store *s, const char *key, const char *value);
+    int (*meta_get)(struct mni_store *s, const char *key, char **value);
+    int (*meta_put)(struct mni_store *s, const char *key, const char *value);
 
     /* ---- rate-limit overrides (issue 5, ratelimit/limits.c) ----
      * A tenant's own limits per endpoint. A backend without them leaves these NULL: callers
      * then answer MN_EUNSUPPORTED. put replaces the endpoint's row; list returns the tenant's
      * rows by endpoint, with overridden = 1; delete is MN_ENOTFOUND when there was none. */
-    int (*ratelimit_limit_put)(struct mn_store *s, const char *tenant_id, const char *endpoint,
+    int (*ratelimit_limit_put)(struct mni_store *s, const char *tenant_id, const char *endpoint,
                                int64_t max_calls, int64_t window_ms, int64_t now);
-    int (*ratelimit_limit_list)(struct mn_store *s, const char *tenant_id,
+    int (*ratelimit_limit_list)(struct mni_store *s, const char *tenant_id,
                                 mn_ratelimit_limit_list **out);
-    int (*ratelimit_limit_delete)(struct mn_store *s, const char *tenant_id, const char *endpoint);
+    int (*ratelimit_limit_delete)(struct mni_store *s, const char *tenant_id, const char *endpoint);
 
     /* ---- embedding cache (issue 7, embed/cache.c) ----
      * Vectors by (scope, model, dim, SHA-256 of the text); scope is a tenant id, or "" for
@@ -194,15 +194,15 @@ struct mn_store_ops {
      * always embedded. get copies each cached vector (dim floats) to out + i*dim and sets
      * hit[i] to 1, leaving misses (hit[i] = 0) alone; put adds the n vectors in one
      * transaction, keeping rows already there. Neither bumps seq: no memory changes. */
-    int (*embed_cache_get)(struct mn_store *s, const char *scope, const char *model, int dim,
+    int (*embed_cache_get)(struct mni_store *s, const char *scope, const char *model, int dim,
                            const unsigned char *hashes, size_t n, float *out,
                            unsigned char *hit);
-    int (*embed_cache_put)(struct mn_store *s, const char *scope, const char *model, int dim,
+    int (*embed_cache_put)(struct mni_store *s, const char *scope, const char *model, int dim,
                            const unsigned char *hashes, size_t n, const float *vecs,
                            int64_t now);
 
     /* ---- embedding jobs (issue 7, jobs/) ----
-     * Enqueued by memory_insert / memory_update (mn_memory_row.embed_job). A backend without
+     * Enqueued by memory_insert / memory_update (mni_memory_row.embed_job). A backend without
      * them leaves these NULL: mn_open then refuses embed_async. claim marks up to limit due
      * jobs of any tenant with the claim token and a lease until now + lease_ms (attempts + 1)
      * and returns them with their memories' text and version (*out malloc'd, by tenant).
@@ -214,18 +214,18 @@ struct mn_store_ops {
      * 0 leaves it failed. list: the tenant's jobs (status 0 = any). retry: makes memory_id's
      * job (NULL: every failed one) due at now with attempts 0; MN_ENOTFOUND when memory_id
      * has none. */
-    int (*embed_jobs_claim)(struct mn_store *s, const char *claim, int64_t now,
-                            int64_t lease_ms, size_t limit, struct mn_embed_task **out,
+    int (*embed_jobs_claim)(struct mni_store *s, const char *claim, int64_t now,
+                            int64_t lease_ms, size_t limit, struct mni_embed_task **out,
                             size_t *n);
-    int (*embed_jobs_done)(struct mn_store *s, const char *claim,
-                           const struct mn_embed_task *t, size_t n, const float *vecs,
+    int (*embed_jobs_done)(struct mni_store *s, const char *claim,
+                           const struct mni_embed_task *t, size_t n, const float *vecs,
                            int64_t now, size_t *stored);
-    int (*embed_jobs_fail)(struct mn_store *s, const char *claim,
-                           const struct mn_embed_task *t, size_t n, const char *error,
+    int (*embed_jobs_fail)(struct mni_store *s, const char *claim,
+                           const struct mni_embed_task *t, size_t n, const char *error,
                            const int64_t *next_at, int64_t now);
-    int (*embed_jobs_list)(struct mn_store *s, const char *tenant_id, int status, int limit,
+    int (*embed_jobs_list)(struct mni_store *s, const char *tenant_id, int status, int limit,
                            mn_embed_job_list **out);
-    int (*embed_jobs_retry)(struct mn_store *s, const char *tenant_id, const char *memory_id,
+    int (*embed_jobs_retry)(struct mni_store *s, const char *tenant_id, const char *memory_id,
                             int64_t now, size_t *retried);
 
     /* ---- server-side vector search (issue 6: postgres with pgvector) ----
@@ -233,18 +233,18 @@ struct mn_store_ops {
      * (flags, now, type, identity; not metadata: the caller tests it), each through fn with
      * its cosine similarity. ef: candidates the server keeps (0 = its default). Set only by a
      * store that searches itself: the handle then keeps no vector index of its own. */
-    int (*memory_search)(struct mn_store *s, const char *tenant_id,
-                         const struct mn_store_query *q, const float *vec, size_t want, int ef,
-                         mn_hit_fn fn, void *ctx);
+    int (*memory_search)(struct mni_store *s, const char *tenant_id,
+                         const struct mni_store_query *q, const float *vec, size_t want, int ef,
+                         mni_hit_fn fn, void *ctx);
 };
 
 /* Internal code for memory_update: someone else changed the row first; reload and retry. */
-#define MN_EBUSY_VERSION 100
+#define MNI_EBUSY_VERSION 100
 
 /* The backend for a URL (its scheme, or sqlite for a bare path); *target receives the rest. */
-const struct mn_store_ops *mn_store_find(const char *url, const char **target);
+const struct mni_store_ops *mni_store_find(const char *url, const char **target);
 
-extern const struct mn_store_ops mn_store_sqlite;
-extern const struct mn_store_ops mn_store_postgres;   /* postgres:// and postgresql:// */
+extern const struct mni_store_ops mni_store_sqlite;
+extern const struct mni_store_ops mni_store_postgres;   /* postgres:// and postgresql:// */
 
 #endif

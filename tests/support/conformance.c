@@ -1949,7 +1949,7 @@ END_TEST
 
 /* ==== the suite ============================================================================== */
 
-Suite *mn_conformance_suite(const char *name, const char *(*make_url)(void))
+Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void))
 {
     if (nbackends >= MAX_BACKENDS)
         abort();

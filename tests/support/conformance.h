@@ -2,17 +2,17 @@
  * The store conformance suite: what every backend must do, through the public API only.
  *
  * A backend's test file calls
- *     Suite *s = mn_conformance_suite("sqlite", make_url);
+ *     Suite *s = mni_conformance_suite("sqlite", make_url);
  * where make_url returns the URL of a new, empty database each time it is called (the suite
  * copies the string at once, so a static buffer is fine). The same suite then runs against
  * sqlite now and postgres later. Several backends may be registered in one runner (each call
  * returns its own Suite); at most 8 per process.
  */
-#ifndef MN_TESTS_CONFORMANCE_H
-#define MN_TESTS_CONFORMANCE_H
+#ifndef MNI_TESTS_CONFORMANCE_H
+#define MNI_TESTS_CONFORMANCE_H
 
 #include <check.h>
 
-Suite *mn_conformance_suite(const char *name, const char *(*make_url)(void));
+Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void));
 
 #endif

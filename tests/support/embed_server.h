@@ -3,8 +3,8 @@
  * loopback port, steer its fault modes, read its request counters, stop it. Each helper
  * asserts (ck_assert) on failure.
  */
-#ifndef MN_TESTS_EMBED_SERVER_H
-#define MN_TESTS_EMBED_SERVER_H
+#ifndef MNI_TESTS_EMBED_SERVER_H
+#define MNI_TESTS_EMBED_SERVER_H
 
 #include <sys/types.h>
 

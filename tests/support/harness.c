@@ -551,7 +551,7 @@ int th_json_eq(const char *a, const char *b)
 int th_json_contains(const char *hay, const char *needle)
 {
     cJSON *x = hay ? cJSON_Parse(hay) : NULL, *y = needle ? cJSON_Parse(needle) : NULL;
-    int c = x && y && mn_json_contains(x, y);
+    int c = x && y && mni_json_contains(x, y);
     cJSON_Delete(x);
     cJSON_Delete(y);
     return c;

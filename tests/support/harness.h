@@ -6,8 +6,8 @@
  * Every helper asserts (ck_assert) on unexpected failures, so tests read as a list of steps.
  * Strings the helpers return are owned by the harness and stay valid until the process exits.
  */
-#ifndef MN_TESTS_HARNESS_H
-#define MN_TESTS_HARNESS_H
+#ifndef MNI_TESTS_HARNESS_H
+#define MNI_TESTS_HARNESS_H
 
 #include <check.h>
 #include <stddef.h>

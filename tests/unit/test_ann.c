@@ -1,5 +1,5 @@
 /*
- * The standalone vector index through the public API only (manushya.h, mn_ann_*): recall@10
+ * The standalone vector index through the public API only (manushya.h, mni_ann_*): recall@10
  * against exact search on small clustered data, with and without a filter; scores are the raw
  * inner products (no normalisation); delete, update, re-add; multi-threaded add_many; search
  * while adding from other threads; save/load round trip with identical results; bad inputs

@@ -27,14 +27,14 @@ static int64_t uuid_ms(const char *u)
 
 START_TEST(uuid_format)
 {
-    char u[MN_UUID_LEN + 1];
+    char u[MNI_UUID_LEN + 1];
     memset(u, 'X', sizeof u);
     int64_t t0 = th_now_ms();
-    int64_t ms = mn_uuid7(u);
+    int64_t ms = mni_uuid7(u);
     int64_t t1 = th_now_ms();
     ck_assert_int_eq(strlen(u), 36);
     ck_assert_msg(th_is_uuid7(u), "%s", u);
-    ck_assert(mn_uuid_valid(u));
+    ck_assert(mni_uuid_valid(u));
     for (int i = 0; i < 36; i++) {
         if (i == 8 || i == 13 || i == 18 || i == 23)
             ck_assert_int_eq(u[i], '-');
@@ -53,11 +53,11 @@ END_TEST
 START_TEST(uuid_monotonic)
 {
     enum { N = 200000 };
-    char prev[MN_UUID_LEN + 1], cur[MN_UUID_LEN + 1];
-    int64_t prev_ms = mn_uuid7(prev);
+    char prev[MNI_UUID_LEN + 1], cur[MNI_UUID_LEN + 1];
+    int64_t prev_ms = mni_uuid7(prev);
     ck_assert_int_gt(prev_ms, 0);
     for (int i = 0; i < N; i++) {
-        int64_t ms = mn_uuid7(cur);
+        int64_t ms = mni_uuid7(cur);
         ck_assert_msg(strcmp(cur, prev) > 0, "not increasing at %d: %s after %s", i, cur, prev);
         ck_assert_msg(ms >= prev_ms, "timestamp went back at %d", i);
         ck_assert_int_eq(uuid_ms(cur), ms);
@@ -78,7 +78,7 @@ static void *uuid_thread(void *p)
 {
     char *out = p;
     for (int i = 0; i < UT_PER; i++) {
-        mn_uuid7(out + (size_t)i * 37);
+        mni_uuid7(out + (size_t)i * 37);
         /* increasing within one thread */
         if (i > 0 && strcmp(out + (size_t)i * 37, out + (size_t)(i - 1) * 37) <= 0)
             return (void *)1;
@@ -114,10 +114,10 @@ END_TEST
 
 START_TEST(uuid_valid)
 {
-    ck_assert(mn_uuid_valid("01890a5d-ac96-774b-bcce-b302099a8057"));
-    ck_assert(mn_uuid_valid("01890A5D-AC96-774B-BCCE-B302099A8057"));
-    ck_assert(mn_uuid_valid("00000000-0000-0000-0000-000000000000"));
-    ck_assert(mn_uuid_valid("ffffffff-ffff-ffff-ffff-ffffffffffff"));
+    ck_assert(mni_uuid_valid("01890a5d-ac96-774b-bcce-b302099a8057"));
+    ck_assert(mni_uuid_valid("01890A5D-AC96-774B-BCCE-B302099A8057"));
+    ck_assert(mni_uuid_valid("00000000-0000-0000-0000-000000000000"));
+    ck_assert(mni_uuid_valid("ffffffff-ffff-ffff-ffff-ffffffffffff"));
     const char *bad[] = {
         NULL,
         "",
@@ -135,12 +135,12 @@ START_TEST(uuid_valid)
         "acme",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        ck_assert_msg(!mn_uuid_valid(bad[i]), "accepted #%zu: %s", i, bad[i] ? bad[i] : "NULL");
+        ck_assert_msg(!mni_uuid_valid(bad[i]), "accepted #%zu: %s", i, bad[i] ? bad[i] : "NULL");
     /* A NUL in the middle: the string is short. */
     char withnul[37];
     memcpy(withnul, "01890a5d-ac96-774b-bcce-b302099a8057", 37);
     withnul[20] = '\0';
-    ck_assert(!mn_uuid_valid(withnul));
+    ck_assert(!mni_uuid_valid(withnul));
 }
 END_TEST
 
@@ -150,16 +150,16 @@ START_TEST(json_canon)
 {
     char err[256];
     char *out = NULL;
-    ck_assert_int_eq(mn_json_object_canon(" { \"a\" : 1 , \"b\" : [ 1, 2 ], \"c\":{\"d\":null} } ",
+    ck_assert_int_eq(mni_json_object_canon(" { \"a\" : 1 , \"b\" : [ 1, 2 ], \"c\":{\"d\":null} } ",
                                           "metadata", &out, err, sizeof err),
                      MN_OK);
     ck_assert_str_eq(out, "{\"a\":1,\"b\":[1,2],\"c\":{\"d\":null}}");
     free(out);
-    ck_assert_int_eq(mn_json_object_canon("{}", "metadata", &out, err, sizeof err), MN_OK);
+    ck_assert_int_eq(mni_json_object_canon("{}", "metadata", &out, err, sizeof err), MN_OK);
     ck_assert_str_eq(out, "{}");
     free(out);
     /* Key order is kept; strings with escapes and unicode round-trip. */
-    ck_assert_int_eq(mn_json_object_canon("{\"z\":\"caf\\u00e9 \\\"q\\\" \xe6\x9d\xb1\",\"a\":true}",
+    ck_assert_int_eq(mni_json_object_canon("{\"z\":\"caf\\u00e9 \\\"q\\\" \xe6\x9d\xb1\",\"a\":true}",
                                           "metadata", &out, err, sizeof err),
                      MN_OK);
     cJSON *v = cJSON_Parse(out);
@@ -169,11 +169,11 @@ START_TEST(json_canon)
     cJSON_Delete(v);
     free(out);
     /* Canonical form is a fixed point. */
-    ck_assert_int_eq(mn_json_object_canon("{\"n\":2.5,\"m\":-3,\"e\":1e3}", "x", &out, err,
+    ck_assert_int_eq(mni_json_object_canon("{\"n\":2.5,\"m\":-3,\"e\":1e3}", "x", &out, err,
                                           sizeof err),
                      MN_OK);
     char *again = NULL;
-    ck_assert_int_eq(mn_json_object_canon(out, "x", &again, err, sizeof err), MN_OK);
+    ck_assert_int_eq(mni_json_object_canon(out, "x", &again, err, sizeof err), MN_OK);
     ck_assert_str_eq(out, again);
     free(out);
     free(again);
@@ -195,21 +195,21 @@ START_TEST(json_canon_rejects)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char err[256] = "";
         char *out = (char *)&out;
-        int rc = mn_json_object_canon(cases[i].text, "metadata", &out, err, sizeof err);
+        int rc = mni_json_object_canon(cases[i].text, "metadata", &out, err, sizeof err);
         ck_assert_msg(rc == MN_EINVAL, "\"%s\": rc %d", cases[i].text, rc);
         ck_assert_msg(strstr(err, "metadata") && strstr(err, cases[i].word),
                       "\"%s\": message %s", cases[i].text, err);
         cJSON *v = (cJSON *)&v;
-        rc = mn_json_object_parse(cases[i].text, "claims", &v, err, sizeof err);
+        rc = mni_json_object_parse(cases[i].text, "claims", &v, err, sizeof err);
         ck_assert_int_eq(rc, MN_EINVAL);
         ck_assert_msg(strstr(err, "claims"), "message %s", err);
     }
     /* NULL text, and tiny or absent message buffers, are handled. */
     char err[8];
     char *out = NULL;
-    ck_assert_int_eq(mn_json_object_canon(NULL, "metadata", &out, err, sizeof err), MN_EINVAL);
+    ck_assert_int_eq(mni_json_object_canon(NULL, "metadata", &out, err, sizeof err), MN_EINVAL);
     ck_assert_int_eq(strlen(err), 7);
-    ck_assert_int_eq(mn_json_object_canon("[", "metadata", &out, NULL, 0), MN_EINVAL);
+    ck_assert_int_eq(mni_json_object_canon("[", "metadata", &out, NULL, 0), MN_EINVAL);
 }
 END_TEST
 
@@ -217,7 +217,7 @@ static int contains(const char *hay, const char *needle)
 {
     cJSON *h = cJSON_Parse(hay), *n = cJSON_Parse(needle);
     ck_assert_msg(h && n, "bad test JSON: %s / %s", hay, needle);
-    int r = mn_json_contains(h, n);
+    int r = mni_json_contains(h, n);
     cJSON_Delete(h);
     cJSON_Delete(n);
     return r;
@@ -298,7 +298,7 @@ START_TEST(json_parse)
 {
     char err[256];
     cJSON *v = NULL;
-    ck_assert_int_eq(mn_json_object_parse("{\"a\":[1]}", "metadata", &v, err, sizeof err), MN_OK);
+    ck_assert_int_eq(mni_json_object_parse("{\"a\":[1]}", "metadata", &v, err, sizeof err), MN_OK);
     ck_assert(cJSON_IsObject(v));
     ck_assert(cJSON_IsArray(cJSON_GetObjectItem(v, "a")));
     cJSON_Delete(v);
@@ -312,7 +312,7 @@ START_TEST(json_parse)
         deep[n++] = '}';
     deep[n] = '\0';
     v = NULL;
-    int rc = mn_json_object_parse(deep, "metadata", &v, err, sizeof err);
+    int rc = mni_json_object_parse(deep, "metadata", &v, err, sizeof err);
     ck_assert(rc == MN_OK || rc == MN_EINVAL);
     cJSON_Delete(v);
 }
@@ -324,7 +324,7 @@ END_TEST
 
 START_TEST(backoff_bounds)
 {
-    uint64_t salt = 0, rng = mn_backoff_seed(&salt);
+    uint64_t salt = 0, rng = mni_backoff_seed(&salt);
     ck_assert_uint_ne(rng, 0);
     for (int failures = 1; failures <= 40; failures++) {
         int64_t full = 100;
@@ -333,7 +333,7 @@ START_TEST(backoff_bounds)
         full = full < 60000 ? full : 60000; /* the cap */
         int64_t lo = INT64_MAX, hi = 0;
         for (int k = 0; k < 2000; k++) {
-            int64_t d = mn_backoff_ms(100, failures, 60000, &rng);
+            int64_t d = mni_backoff_ms(100, failures, 60000, &rng);
             ck_assert_msg(d >= full / 2 && d <= full, "failure %d: %lld not in [%lld, %lld]",
                           failures, (long long)d, (long long)(full / 2), (long long)full);
             lo = d < lo ? d : lo;
@@ -343,10 +343,10 @@ START_TEST(backoff_bounds)
         ck_assert_int_lt(lo, full / 2 + full / 8 + 1);
         ck_assert_int_gt(hi, full - full / 8 - 1);
     }
-    ck_assert_int_eq(mn_backoff_ms(0, 1, 60000, &rng), 0);
-    ck_assert_int_eq(mn_backoff_ms(-5, 3, 60000, &rng), 0);
-    ck_assert_int_le(mn_backoff_ms(INT64_MAX / 4, 1000, INT64_MAX, &rng), INT64_MAX);
-    int64_t one = mn_backoff_ms(1, 1, 60000, &rng);
+    ck_assert_int_eq(mni_backoff_ms(0, 1, 60000, &rng), 0);
+    ck_assert_int_eq(mni_backoff_ms(-5, 3, 60000, &rng), 0);
+    ck_assert_int_le(mni_backoff_ms(INT64_MAX / 4, 1000, INT64_MAX, &rng), INT64_MAX);
+    int64_t one = mni_backoff_ms(1, 1, 60000, &rng);
     ck_assert(one == 0 || one == 1);
 }
 END_TEST

@@ -70,18 +70,18 @@ static void init_dims(void)
 
 static const char *level_name(int level)
 {
-    return level == MN_SIMD_AVX512 ? "avx512" : level == MN_SIMD_AVX2 ? "avx2" : "scalar";
+    return level == MNI_SIMD_AVX512 ? "avx512" : level == MNI_SIMD_AVX2 ? "avx2" : "scalar";
 }
 
 /* Checks one level's kernels; returns 0 when the CPU cannot run it. */
 static int check_level(int level)
 {
-    const struct mn_dist_ops *ops = mn_dist_ops_level(level);
+    const struct mni_dist_ops *ops = mni_dist_ops_level(level);
     if (!ops)
         return 0;
     ck_assert_int_eq(ops->level, level);
     ck_assert_str_eq(ops->name, level_name(level));
-    const struct mn_dist_ops *sc = mn_dist_ops_level(MN_SIMD_SCALAR);
+    const struct mni_dist_ops *sc = mni_dist_ops_level(MNI_SIMD_SCALAR);
     ck_assert_ptr_nonnull(sc);
     /* room for offsets: a at +0..3 floats (alignment of float, not of a vector), b at any byte */
     float *abuf = aligned_alloc(64, (MAXD + 16) * sizeof(float));
@@ -127,20 +127,20 @@ static int check_level(int level)
 
 START_TEST(scalar_matches_reference)
 {
-    ck_assert(check_level(MN_SIMD_SCALAR));
+    ck_assert(check_level(MNI_SIMD_SCALAR));
 }
 END_TEST
 
 START_TEST(avx2_matches_scalar)
 {
-    if (!check_level(MN_SIMD_AVX2))
+    if (!check_level(MNI_SIMD_AVX2))
         printf("distance: AVX2+FMA not on this CPU, kernel not run\n");
 }
 END_TEST
 
 START_TEST(avx512_matches_scalar)
 {
-    if (!check_level(MN_SIMD_AVX512))
+    if (!check_level(MNI_SIMD_AVX512))
         printf("distance: AVX-512F not on this CPU, kernel not run\n");
 }
 END_TEST
@@ -150,8 +150,8 @@ END_TEST
 START_TEST(no_over_read)
 {
     init_dims();
-    for (int level = MN_SIMD_SCALAR; level <= MN_SIMD_AVX512; level++) {
-        const struct mn_dist_ops *ops = mn_dist_ops_level(level);
+    for (int level = MNI_SIMD_SCALAR; level <= MNI_SIMD_AVX512; level++) {
+        const struct mni_dist_ops *ops = mni_dist_ops_level(level);
         if (!ops)
             continue;
         for (int di = 0; di < ndims; di++) {
@@ -186,13 +186,13 @@ START_TEST(legacy_kernels_unchanged)
         fill(a, d, 1.0);
         fill(b, d, 1.0);
         double mag, r = ref_ip(a, b, d, &mag);
-        ck_assert(fabs(mn_ip_scalar(a, b, d) - r) <= 1e-5 * mag);
-        ck_assert(fabs(mn_ip(a, b, d) - r) <= 1e-5 * mag);
-        ck_assert(fabs(mn_l2sq(a, b, d) - ref_l2(a, b, d, &mag)) <= 1e-5 * mag);
+        ck_assert(fabs(mni_ip_scalar(a, b, d) - r) <= 1e-5 * mag);
+        ck_assert(fabs(mni_ip(a, b, d) - r) <= 1e-5 * mag);
+        ck_assert(fabs(mni_l2sq(a, b, d) - ref_l2(a, b, d, &mag)) <= 1e-5 * mag);
     }
-    ck_assert(mn_ip_scalar(a, b, 0) == 0.0f);
-    ck_assert(mn_ip(a, b, 0) == 0.0f);
-    ck_assert(mn_l2sq(a, b, 0) == 0.0f);
+    ck_assert(mni_ip_scalar(a, b, 0) == 0.0f);
+    ck_assert(mni_ip(a, b, 0) == 0.0f);
+    ck_assert(mni_l2sq(a, b, 0) == 0.0f);
     free(a);
     free(b);
 }
@@ -203,7 +203,7 @@ START_TEST(dispatch_matches_cpu)
 {
     if (getenv("MN_SIMD"))
         return;
-    const struct mn_dist_ops *ops = mn_dist_ops();
+    const struct mni_dist_ops *ops = mni_dist_ops();
     ck_assert_ptr_nonnull(ops);
     int avx2 = 0, fma = 0, avx512 = 0;
     FILE *f = fopen("/proc/cpuinfo", "r");
@@ -220,19 +220,19 @@ START_TEST(dispatch_matches_cpu)
         fclose(f);
     }
 #if defined(__x86_64__)
-    int want = avx2 && fma ? (avx512 ? MN_SIMD_AVX512 : MN_SIMD_AVX2) : MN_SIMD_SCALAR;
+    int want = avx2 && fma ? (avx512 ? MNI_SIMD_AVX512 : MNI_SIMD_AVX2) : MNI_SIMD_SCALAR;
     ck_assert_msg(ops->level == want, "chose %s, cpuinfo says level %d", ops->name, want);
 #endif
-    ck_assert_ptr_eq(mn_dist_ops_level(ops->level), ops);
-    ck_assert_ptr_null(mn_dist_ops_level(ops->level + 1));
-    ck_assert_ptr_null(mn_dist_ops_level(-1));
+    ck_assert_ptr_eq(mni_dist_ops_level(ops->level), ops);
+    ck_assert_ptr_null(mni_dist_ops_level(ops->level + 1));
+    ck_assert_ptr_null(mni_dist_ops_level(-1));
     printf("distance: dispatch chose %s\n", ops->name);
 }
 END_TEST
 
 static void *first_call(void *arg)
 {
-    *(const struct mn_dist_ops **)arg = mn_dist_ops();
+    *(const struct mni_dist_ops **)arg = mni_dist_ops();
     return NULL;
 }
 
@@ -241,14 +241,14 @@ START_TEST(dispatch_once_threads)
 {
     enum { T = 8 };
     pthread_t t[T];
-    const struct mn_dist_ops *got[T];
+    const struct mni_dist_ops *got[T];
     for (int i = 0; i < T; i++)
         ck_assert_int_eq(pthread_create(&t[i], NULL, first_call, &got[i]), 0);
     for (int i = 0; i < T; i++)
         pthread_join(t[i], NULL);
     for (int i = 1; i < T; i++)
         ck_assert_ptr_eq(got[i], got[0]);
-    ck_assert_ptr_eq(mn_dist_ops(), got[0]);
+    ck_assert_ptr_eq(mni_dist_ops(), got[0]);
 }
 END_TEST
 
@@ -258,8 +258,8 @@ START_TEST(dispatch_env_cap)
     if (fork && strcmp(fork, "no") == 0)
         return; /* needs a fresh process */
     setenv("MN_SIMD", "scalar", 1);
-    ck_assert_int_eq(mn_dist_ops()->level, MN_SIMD_SCALAR);
-    ck_assert_ptr_eq(mn_dist_ops()->ip, mn_ip_scalar);
+    ck_assert_int_eq(mni_dist_ops()->level, MNI_SIMD_SCALAR);
+    ck_assert_ptr_eq(mni_dist_ops()->ip, mni_ip_scalar);
 }
 END_TEST
 

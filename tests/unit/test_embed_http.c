@@ -33,7 +33,7 @@ static void teardown(void)
 }
 
 /* An instance for the test server with quick retries (10 ms base backoff). */
-static mn_embedder *make(struct mn_embedder_config cfg)
+static mni_embedder *make(struct mni_embedder_config cfg)
 {
     if (!cfg.url)
         cfg.url = srv.url;
@@ -42,15 +42,15 @@ static mn_embedder *make(struct mn_embedder_config cfg)
     if (!cfg.backoff_ms)
         cfg.backoff_ms = 10;
     cfg.model = cfg.model ? cfg.model : "test-model";
-    mn_embedder *e = NULL;
+    mni_embedder *e = NULL;
     char err[512] = "";
-    int rc = mn_embedder_openai.create(&cfg, &e, err, sizeof err);
+    int rc = mni_embedder_openai.create(&cfg, &e, err, sizeof err);
     ck_assert_msg(rc == MN_OK, "create: %d %s", rc, err);
     return e;
 }
 
 /* Embeds n texts "text N"; returns the rc, vectors in out, message in err. */
-static int embed_n(mn_embedder *e, size_t n, float *out, char *err, size_t errlen)
+static int embed_n(mni_embedder *e, size_t n, float *out, char *err, size_t errlen)
 {
     const char **texts = malloc(n * sizeof *texts);
     size_t *lens = malloc(n * sizeof *lens);
@@ -60,7 +60,7 @@ static int embed_n(mn_embedder *e, size_t n, float *out, char *err, size_t errle
         texts[i] = buf[i];
         lens[i] = strlen(buf[i]);
     }
-    int rc = mn_embedder_openai.embed(e, texts, lens, n, out, err, errlen);
+    int rc = mni_embedder_openai.embed(e, texts, lens, n, out, err, errlen);
     free(texts);
     free(lens);
     free(buf);
@@ -77,14 +77,14 @@ static void assert_unit(const float *v)
 
 START_TEST(test_batches_and_inflight)
 {
-    mn_embedder *e = make((struct mn_embedder_config){0});
+    mni_embedder *e = make((struct mni_embedder_config){0});
     float out[250 * DIM], one[DIM];
     char err[512];
     ck_assert_int_eq(embed_n(e, 250, out, err, sizeof err), MN_OK);
     ck_assert_int_eq(es_stat(&srv, "requests"), 3); /* 100 + 100 + 50 */
     ck_assert_int_eq(es_stat(&srv, "inputs"), 250);
-    struct mn_embedder_stats st;
-    mn_embedder_openai.stats(e, &st);
+    struct mni_embedder_stats st;
+    mni_embedder_openai.stats(e, &st);
     ck_assert_uint_eq(st.max_batch, 100);
     ck_assert_uint_eq(st.requests, 3);
     ck_assert_uint_eq(st.texts, 250);
@@ -95,50 +95,50 @@ START_TEST(test_batches_and_inflight)
         snprintf(t, sizeof t, "text %zu", i);
         const char *tp = t;
         size_t len = strlen(t);
-        ck_assert_int_eq(mn_embedder_openai.embed(e, &tp, &len, 1, one, err, sizeof err), MN_OK);
+        ck_assert_int_eq(mni_embedder_openai.embed(e, &tp, &len, 1, one, err, sizeof err), MN_OK);
         ck_assert_mem_eq(one, out + i * DIM, sizeof one);
         assert_unit(one);
     }
-    mn_embedder_openai.destroy(e);
+    mni_embedder_openai.destroy(e);
 }
 END_TEST
 
 START_TEST(test_four_in_flight)
 {
     /* Eight one-text batches against a slow server: four at a time, never more. */
-    mn_embedder *e = make((struct mn_embedder_config){.batch = 1});
+    mni_embedder *e = make((struct mni_embedder_config){.batch = 1});
     es_mode(&srv, "slow", -1, 0.3, 0);
     float out[8 * DIM];
     char err[512];
     double t0 = th_seconds();
     ck_assert_int_eq(embed_n(e, 8, out, err, sizeof err), MN_OK);
     double took = th_seconds() - t0;
-    struct mn_embedder_stats st;
-    mn_embedder_openai.stats(e, &st);
+    struct mni_embedder_stats st;
+    mni_embedder_openai.stats(e, &st);
     ck_assert_uint_eq(st.max_inflight, 4);
     ck_assert_uint_eq(st.requests, 8);
     /* In flight together: two rounds of 0.3 s, not eight. */
     ck_assert_msg(took < 2.0, "took %.2f s", took);
-    mn_embedder_openai.destroy(e);
+    mni_embedder_openai.destroy(e);
 }
 END_TEST
 
 START_TEST(test_out_of_order)
 {
-    mn_embedder *e = make((struct mn_embedder_config){0});
+    mni_embedder *e = make((struct mni_embedder_config){0});
     float a[20 * DIM], b[20 * DIM];
     char err[512];
     ck_assert_int_eq(embed_n(e, 20, a, err, sizeof err), MN_OK);
     es_mode(&srv, "out_of_order", 1, 0, 0);
     ck_assert_int_eq(embed_n(e, 20, b, err, sizeof err), MN_OK);
     ck_assert_mem_eq(a, b, sizeof a);
-    mn_embedder_openai.destroy(e);
+    mni_embedder_openai.destroy(e);
 }
 END_TEST
 
 START_TEST(test_429_retry_after)
 {
-    mn_embedder *e = make((struct mn_embedder_config){0});
+    mni_embedder *e = make((struct mni_embedder_config){0});
     es_mode(&srv, "429", 1, 0, 1);
     float out[3 * DIM];
     char err[512];
@@ -147,29 +147,29 @@ START_TEST(test_429_retry_after)
     /* The backoff alone would be ~10 ms: the wait is the server's Retry-After (1 s). */
     ck_assert_msg(th_seconds() - t0 >= 0.95, "retried after %.3f s", th_seconds() - t0);
     ck_assert_int_eq(es_stat(&srv, "requests"), 2);
-    struct mn_embedder_stats st;
-    mn_embedder_openai.stats(e, &st);
+    struct mni_embedder_stats st;
+    mni_embedder_openai.stats(e, &st);
     ck_assert_uint_eq(st.retries, 1);
-    mn_embedder_openai.destroy(e);
+    mni_embedder_openai.destroy(e);
 }
 END_TEST
 
 START_TEST(test_500_recovers)
 {
-    mn_embedder *e = make((struct mn_embedder_config){0});
+    mni_embedder *e = make((struct mni_embedder_config){0});
     es_mode(&srv, "500", 2, 0, 0);
     float out[3 * DIM];
     char err[512];
     ck_assert_int_eq(embed_n(e, 3, out, err, sizeof err), MN_OK);
     ck_assert_int_eq(es_stat(&srv, "requests"), 3);
     assert_unit(out);
-    mn_embedder_openai.destroy(e);
+    mni_embedder_openai.destroy(e);
 }
 END_TEST
 
 START_TEST(test_500_gives_up)
 {
-    mn_embedder *e = make((struct mn_embedder_config){0});
+    mni_embedder *e = make((struct mni_embedder_config){0});
     es_mode(&srv, "500", -1, 0, 0);
     float out[3 * DIM];
     char err[512];
@@ -178,13 +178,13 @@ START_TEST(test_500_gives_up)
     ck_assert_msg(strstr(err, "HTTP 500") && strstr(err, "the model crashed") &&
                   strstr(err, "gave up after 4 attempts") && strstr(err, "test-model"),
                   "message: %s", err);
-    mn_embedder_openai.destroy(e);
+    mni_embedder_openai.destroy(e);
 }
 END_TEST
 
 START_TEST(test_400_not_retried)
 {
-    mn_embedder *e = make((struct mn_embedder_config){0});
+    mni_embedder *e = make((struct mni_embedder_config){0});
     es_mode(&srv, "400", -1, 0, 0);
     float out[DIM];
     char err[512];
@@ -192,13 +192,13 @@ START_TEST(test_400_not_retried)
     ck_assert_int_eq(es_stat(&srv, "requests"), 1);
     ck_assert_msg(strstr(err, "HTTP 400") && strstr(err, "maximum context length"),
                   "message: %s", err);
-    mn_embedder_openai.destroy(e);
+    mni_embedder_openai.destroy(e);
 }
 END_TEST
 
 START_TEST(test_truncated)
 {
-    mn_embedder *e = make((struct mn_embedder_config){0});
+    mni_embedder *e = make((struct mni_embedder_config){0});
     float out[4 * DIM];
     char err[512];
     es_mode(&srv, "truncated", 1, 0, 0);
@@ -208,21 +208,21 @@ START_TEST(test_truncated)
     ck_assert_int_eq(embed_n(e, 4, out, err, sizeof err), MN_EBACKEND);
     ck_assert_int_eq(es_stat(&srv, "requests"), 6);
     ck_assert_msg(strstr(err, "gave up after 4 attempts"), "message: %s", err);
-    mn_embedder_openai.destroy(e);
+    mni_embedder_openai.destroy(e);
 }
 END_TEST
 
 /* Answers that fail the checks: one request, no retry, a message naming what was wrong. */
 static void check_bad_answer(const char *mode, const char *words)
 {
-    mn_embedder *e = make((struct mn_embedder_config){0});
+    mni_embedder *e = make((struct mni_embedder_config){0});
     es_mode(&srv, mode, -1, 0, 0);
     float out[2 * DIM];
     char err[512];
     ck_assert_int_eq(embed_n(e, 2, out, err, sizeof err), MN_EBACKEND);
     ck_assert_int_eq(es_stat(&srv, "requests"), 1);
     ck_assert_msg(th_has_word(err, words), "%s: message: %s", mode, err);
-    mn_embedder_openai.destroy(e);
+    mni_embedder_openai.destroy(e);
 }
 
 START_TEST(test_wrong_dim)
@@ -245,7 +245,7 @@ END_TEST
 
 START_TEST(test_hang_timeout)
 {
-    mn_embedder *e = make((struct mn_embedder_config){.timeout_ms = 300, .retries = 1});
+    mni_embedder *e = make((struct mni_embedder_config){.timeout_ms = 300, .retries = 1});
     es_mode(&srv, "hang", -1, 3, 0);
     float out[DIM];
     char err[512];
@@ -255,7 +255,7 @@ START_TEST(test_hang_timeout)
     ck_assert_int_eq(es_stat(&srv, "requests"), 2);
     ck_assert_msg(strstr(err, "no complete answer within 300 ms") &&
                   strstr(err, "gave up after 2 attempts"), "message: %s", err);
-    mn_embedder_openai.destroy(e);
+    mni_embedder_openai.destroy(e);
 }
 END_TEST
 
@@ -265,54 +265,54 @@ START_TEST(test_server_down)
     es_stop(&srv);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", port);
-    mn_embedder *e = make((struct mn_embedder_config){.url = url});
+    mni_embedder *e = make((struct mni_embedder_config){.url = url});
     float out[DIM];
     char err[512];
     ck_assert_int_eq(embed_n(e, 1, out, err, sizeof err), MN_EBACKEND);
     ck_assert_msg(th_has_word(err, "connect") && strstr(err, url), "message: %s", err);
-    mn_embedder_openai.destroy(e);
+    mni_embedder_openai.destroy(e);
 }
 END_TEST
 
 START_TEST(test_config_errors)
 {
-    mn_embedder *e = (mn_embedder *)&e;
+    mni_embedder *e = (mni_embedder *)&e;
     char err[512];
-    struct mn_embedder_config bad_url = {.url = "ftp://127.0.0.1/v1"};
-    ck_assert_int_eq(mn_embedder_openai.create(&bad_url, &e, err, sizeof err), MN_EINVAL);
+    struct mni_embedder_config bad_url = {.url = "ftp://127.0.0.1/v1"};
+    ck_assert_int_eq(mni_embedder_openai.create(&bad_url, &e, err, sizeof err), MN_EINVAL);
     ck_assert_ptr_null(e);
     ck_assert_msg(strstr(err, "http://"), "message: %s", err);
-    struct mn_embedder_config bad_dim = {.url = srv.url, .dim = -4};
-    ck_assert_int_eq(mn_embedder_openai.create(&bad_dim, &e, err, sizeof err), MN_ERANGE);
+    struct mni_embedder_config bad_dim = {.url = srv.url, .dim = -4};
+    ck_assert_int_eq(mni_embedder_openai.create(&bad_dim, &e, err, sizeof err), MN_ERANGE);
     /* A key that would break the header is refused, and never shown. */
-    struct mn_embedder_config bad_key = {.url = srv.url, .api_key = "sk-SECRET\r\nX-Evil: 1"};
-    ck_assert_int_eq(mn_embedder_openai.create(&bad_key, &e, err, sizeof err), MN_EINVAL);
+    struct mni_embedder_config bad_key = {.url = srv.url, .api_key = "sk-SECRET\r\nX-Evil: 1"};
+    ck_assert_int_eq(mni_embedder_openai.create(&bad_key, &e, err, sizeof err), MN_EINVAL);
     ck_assert_msg(!strstr(err, "SECRET"), "message shows the key: %s", err);
     /* A URL with a password is not shown in messages either. */
     char url[96];
     snprintf(url, sizeof url, "http://user:hunter2@127.0.0.1:%d/v1", srv.port);
-    e = make((struct mn_embedder_config){.url = url, .api_key = "sk-SECRET"});
+    e = make((struct mni_embedder_config){.url = url, .api_key = "sk-SECRET"});
     es_mode(&srv, "400", -1, 0, 0);
     float out[DIM];
     ck_assert_int_eq(embed_n(e, 1, out, err, sizeof err), MN_EBACKEND);
     ck_assert_msg(!strstr(err, "hunter2") && !strstr(err, "SECRET"), "message: %s", err);
-    mn_embedder_openai.destroy(e);
+    mni_embedder_openai.destroy(e);
 }
 END_TEST
 
 START_TEST(test_empty_text)
 {
-    mn_embedder *e = make((struct mn_embedder_config){0});
+    mni_embedder *e = make((struct mni_embedder_config){0});
     const char *texts[] = {"", "hello"};
     size_t lens[] = {0, 5};
     float out[2 * DIM];
     char err[512];
-    ck_assert_int_eq(mn_embedder_openai.embed(e, texts, lens, 2, out, err, sizeof err), MN_OK);
+    ck_assert_int_eq(mni_embedder_openai.embed(e, texts, lens, 2, out, err, sizeof err), MN_OK);
     for (int i = 0; i < DIM; i++)
         ck_assert(out[i] == 0);
     assert_unit(out + DIM);
     ck_assert_int_eq(es_stat(&srv, "inputs"), 1);
-    mn_embedder_openai.destroy(e);
+    mni_embedder_openai.destroy(e);
 }
 END_TEST
 

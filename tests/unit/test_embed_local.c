@@ -11,15 +11,15 @@
 #define DIM 384
 
 /* create() with only a dimension set, as the handle does for the local embedder. */
-static int create_dim(int dim, mn_embedder **e, char *err, size_t errlen)
+static int create_dim(int dim, mni_embedder **e, char *err, size_t errlen)
 {
-    struct mn_embedder_config cfg = {.dim = dim};
-    return mn_embedder_local.create(&cfg, e, err, errlen);
+    struct mni_embedder_config cfg = {.dim = dim};
+    return mni_embedder_local.create(&cfg, e, err, errlen);
 }
 
-static mn_embedder *make(int dim)
+static mni_embedder *make(int dim)
 {
-    mn_embedder *e = NULL;
+    mni_embedder *e = NULL;
     char err[256] = "";
     int rc = create_dim(dim, &e, err, sizeof err);
     ck_assert_msg(rc == MN_OK, "create(%d): rc %d: %s", dim, rc, err);
@@ -27,14 +27,14 @@ static mn_embedder *make(int dim)
     return e;
 }
 
-static void embed_len(mn_embedder *e, const char *text, size_t len, float *out)
+static void embed_len(mni_embedder *e, const char *text, size_t len, float *out)
 {
     char err[256] = "";
-    int rc = mn_embedder_local.embed(e, &text, &len, 1, out, err, sizeof err);
+    int rc = mni_embedder_local.embed(e, &text, &len, 1, out, err, sizeof err);
     ck_assert_msg(rc == MN_OK, "embed: rc %d: %s", rc, err);
 }
 
-static void embed(mn_embedder *e, const char *text, float *out)
+static void embed(mni_embedder *e, const char *text, float *out)
 {
     embed_len(e, text, strlen(text), out);
 }
@@ -62,18 +62,18 @@ static int all_zero(const float *a, int dim)
 
 START_TEST(test_registry)
 {
-    ck_assert_ptr_eq(mn_embedder_find("local"), &mn_embedder_local);
-    ck_assert_str_eq(mn_embedder_local.name, "local");
-    ck_assert_ptr_null(mn_embedder_find("nope"));
-    ck_assert_ptr_null(mn_embedder_find(""));
-    ck_assert_ptr_null(mn_embedder_find("LOCAL"));
-    ck_assert_ptr_null(mn_embedder_find(NULL));
+    ck_assert_ptr_eq(mni_embedder_find("local"), &mni_embedder_local);
+    ck_assert_str_eq(mni_embedder_local.name, "local");
+    ck_assert_ptr_null(mni_embedder_find("nope"));
+    ck_assert_ptr_null(mni_embedder_find(""));
+    ck_assert_ptr_null(mni_embedder_find("LOCAL"));
+    ck_assert_ptr_null(mni_embedder_find(NULL));
 }
 END_TEST
 
 START_TEST(test_deterministic)
 {
-    mn_embedder *e1 = make(DIM), *e2 = make(DIM);
+    mni_embedder *e1 = make(DIM), *e2 = make(DIM);
     float a[DIM], b[DIM], c[DIM];
     const char *t = "Daniel prefers an aisle seat on flights longer than two hours.";
     embed(e1, t, a);
@@ -81,8 +81,8 @@ START_TEST(test_deterministic)
     embed(e2, t, c);
     ck_assert_mem_eq(a, b, sizeof a);
     ck_assert_mem_eq(a, c, sizeof a);
-    mn_embedder_local.destroy(e1);
-    mn_embedder_local.destroy(e2);
+    mni_embedder_local.destroy(e1);
+    mni_embedder_local.destroy(e2);
 }
 END_TEST
 
@@ -93,20 +93,20 @@ START_TEST(test_unit_norm)
         "The quarterly tax filing deadline is April 15th, 2026.",
         "word word word word word word word word word word word word",
     };
-    mn_embedder *e = make(DIM);
+    mni_embedder *e = make(DIM);
     float v[DIM];
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         embed(e, texts[i], v);
         ck_assert_msg(fabs(norm(v, DIM) - 1.0) < 1e-5, "norm of \"%s\" is %f", texts[i],
                       norm(v, DIM));
     }
-    mn_embedder_local.destroy(e);
+    mni_embedder_local.destroy(e);
 }
 END_TEST
 
 START_TEST(test_zero_without_features)
 {
-    mn_embedder *e = make(DIM);
+    mni_embedder *e = make(DIM);
     float v[DIM];
     embed(e, "", v);
     ck_assert(all_zero(v, DIM));
@@ -116,13 +116,13 @@ START_TEST(test_zero_without_features)
     ck_assert(all_zero(v, DIM));
     embed_len(e, "\0\0\0", 3, v);
     ck_assert(all_zero(v, DIM));
-    mn_embedder_local.destroy(e);
+    mni_embedder_local.destroy(e);
 }
 END_TEST
 
 START_TEST(test_case_and_separators)
 {
-    mn_embedder *e = make(DIM);
+    mni_embedder *e = make(DIM);
     float a[DIM], b[DIM];
     embed(e, "Hello World, COFFEE time", a);
     embed(e, "hello world coffee TIME", b);
@@ -135,13 +135,13 @@ START_TEST(test_case_and_separators)
     embed(e, "tea coffee", b);
     ck_assert(memcmp(a, b, sizeof a) != 0);
     ck_assert(dot(a, b, DIM) > 0.5);
-    mn_embedder_local.destroy(e);
+    mni_embedder_local.destroy(e);
 }
 END_TEST
 
 START_TEST(test_similarity_ranks)
 {
-    mn_embedder *e = make(DIM);
+    mni_embedder *e = make(DIM);
     float q[DIM], near[DIM], far[DIM], morph[DIM];
     embed(e, "I love coffee in the morning", q);
     embed(e, "coffee in the morning is what I love", near);
@@ -153,7 +153,7 @@ START_TEST(test_similarity_ranks)
     /* Character trigrams carry inflections: shared stems still score well above unrelated. */
     ck_assert_msg(s_morph > s_far + 0.2, "inflected %f vs unrelated %f", s_morph, s_far);
     ck_assert_msg(s_near > s_morph, "paraphrase %f vs inflected %f", s_near, s_morph);
-    mn_embedder_local.destroy(e);
+    mni_embedder_local.destroy(e);
 }
 END_TEST
 
@@ -167,20 +167,20 @@ START_TEST(test_batch_equals_single)
     size_t lens[N];
     for (size_t i = 0; i < N; i++)
         lens[i] = strlen(texts[i]);
-    mn_embedder *e = make(DIM);
+    mni_embedder *e = make(DIM);
     float *batch = malloc(sizeof(float) * N * DIM);
     ck_assert_ptr_nonnull(batch);
     char err[256] = "";
-    ck_assert_int_eq(mn_embedder_local.embed(e, texts, lens, N, batch, err, sizeof err), MN_OK);
+    ck_assert_int_eq(mni_embedder_local.embed(e, texts, lens, N, batch, err, sizeof err), MN_OK);
     for (size_t i = 0; i < N; i++) {
         float one[DIM];
         embed(e, texts[i], one);
         ck_assert_mem_eq(batch + i * DIM, one, sizeof one);
     }
     /* n == 0 does nothing and succeeds. */
-    ck_assert_int_eq(mn_embedder_local.embed(e, texts, lens, 0, batch, err, sizeof err), MN_OK);
+    ck_assert_int_eq(mni_embedder_local.embed(e, texts, lens, 0, batch, err, sizeof err), MN_OK);
     free(batch);
-    mn_embedder_local.destroy(e);
+    mni_embedder_local.destroy(e);
 }
 END_TEST
 
@@ -189,7 +189,7 @@ START_TEST(test_dims)
     static const int dims[] = {8, 384, 1536, 4096};
     for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
         int dim = dims[d];
-        mn_embedder *e = make(dim);
+        mni_embedder *e = make(dim);
         float *a = malloc(sizeof(float) * (size_t)dim), *b = malloc(sizeof(float) * (size_t)dim);
         ck_assert(a && b);
         embed(e, "Sofia has a piano recital on Saturday at 3pm", a);
@@ -198,7 +198,7 @@ START_TEST(test_dims)
         ck_assert_mem_eq(a, b, sizeof(float) * (size_t)dim);
         free(a);
         free(b);
-        mn_embedder_local.destroy(e);
+        mni_embedder_local.destroy(e);
     }
 }
 END_TEST
@@ -207,29 +207,29 @@ START_TEST(test_invalid_dim)
 {
     static const int bad[] = {-1, 7, 4097, 1 << 30}; /* 0 means the default, 384 */
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        mn_embedder *e = (mn_embedder *)&e; /* non-NULL sentinel: create must clear it */
+        mni_embedder *e = (mni_embedder *)&e; /* non-NULL sentinel: create must clear it */
         char err[256] = "";
         ck_assert_int_eq(create_dim(bad[i], &e, err, sizeof err), MN_ERANGE);
         ck_assert_ptr_null(e);
         ck_assert_msg(strstr(err, "8..4096") != NULL, "message: %s", err);
     }
     /* A NULL or empty message buffer is allowed. */
-    mn_embedder *e = NULL;
+    mni_embedder *e = NULL;
     ck_assert_int_eq(create_dim(3, &e, NULL, 0), MN_ERANGE);
 }
 END_TEST
 
 START_TEST(test_invalid_args)
 {
-    mn_embedder *e = make(DIM);
+    mni_embedder *e = make(DIM);
     float v[DIM];
     const char *texts[] = {NULL};
     size_t lens[] = {4};
     char err[256] = "";
-    ck_assert_int_eq(mn_embedder_local.embed(e, texts, lens, 1, v, err, sizeof err), MN_EINVAL);
+    ck_assert_int_eq(mni_embedder_local.embed(e, texts, lens, 1, v, err, sizeof err), MN_EINVAL);
     ck_assert(strlen(err) > 0);
-    ck_assert_int_eq(mn_embedder_local.embed(e, texts, lens, 1, NULL, NULL, 0), MN_EINVAL);
-    mn_embedder_local.destroy(e);
+    ck_assert_int_eq(mni_embedder_local.embed(e, texts, lens, 1, NULL, NULL, 0), MN_EINVAL);
+    mni_embedder_local.destroy(e);
 }
 END_TEST
 
@@ -242,7 +242,7 @@ START_TEST(test_utf8)
         "invalid \xff\xfe bytes \x80\x80 and cut \xe6\x97 sequence \xf0\x9f\x98",
         "\xc3",
     };
-    mn_embedder *e = make(DIM);
+    mni_embedder *e = make(DIM);
     float a[DIM], b[DIM];
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         embed(e, texts[i], a);
@@ -257,7 +257,7 @@ START_TEST(test_utf8)
     /* ...and a text cut in the middle of a character still embeds. */
     embed_len(e, "東京", 4, a);
     ck_assert(!all_zero(a, DIM));
-    mn_embedder_local.destroy(e);
+    mni_embedder_local.destroy(e);
 }
 END_TEST
 
@@ -275,7 +275,7 @@ START_TEST(test_long_text)
         t[n++] = ' ';
     }
     memset(t + n, 'z', LEN - n);
-    mn_embedder *e = make(DIM);
+    mni_embedder *e = make(DIM);
     float a[DIM], b[DIM];
     embed_len(e, t, LEN, a);
     for (int i = 0; i < DIM; i++)
@@ -288,7 +288,7 @@ START_TEST(test_long_text)
     embed_len(e, t, LEN, a);
     ck_assert(fabs(norm(a, DIM) - 1.0) < 1e-5);
     free(t);
-    mn_embedder_local.destroy(e);
+    mni_embedder_local.destroy(e);
 }
 END_TEST
 
@@ -306,7 +306,7 @@ static const char *const thread_texts[] = {
 #define NTEXTS (sizeof thread_texts / sizeof thread_texts[0])
 
 struct thread_arg {
-    mn_embedder *e;
+    mni_embedder *e;
     const float *expect;
     int mismatches;
 };
@@ -319,7 +319,7 @@ static void *thread_main(void *p)
         for (size_t i = 0; i < NTEXTS; i++) {
             const char *t = thread_texts[(i + (size_t)r) % NTEXTS];
             size_t len = strlen(t);
-            if (mn_embedder_local.embed(a->e, &t, &len, 1, v, NULL, 0) != MN_OK ||
+            if (mni_embedder_local.embed(a->e, &t, &len, 1, v, NULL, 0) != MN_OK ||
                 memcmp(v, a->expect + ((i + (size_t)r) % NTEXTS) * DIM, sizeof v) != 0)
                 a->mismatches++;
         }
@@ -329,7 +329,7 @@ static void *thread_main(void *p)
 
 START_TEST(test_threads)
 {
-    mn_embedder *e = make(DIM);
+    mni_embedder *e = make(DIM);
     static float expect[NTEXTS * DIM];
     for (size_t i = 0; i < NTEXTS; i++)
         embed(e, thread_texts[i], expect + i * DIM);
@@ -343,7 +343,7 @@ START_TEST(test_threads)
         ck_assert_int_eq(pthread_join(th[i], NULL), 0);
         ck_assert_int_eq(args[i].mismatches, 0);
     }
-    mn_embedder_local.destroy(e);
+    mni_embedder_local.destroy(e);
 }
 END_TEST
 

@@ -136,7 +136,7 @@ static int exact_topk(const float *vecs, int n, const unsigned char *present, in
     for (int i = 0; i < n; i++) {
         if ((present && !present[i]) || (pct < 100 && i % 100 >= pct))
             continue;
-        float s = mn_ip_scalar(q, vecs + (size_t)i * DIM, DIM);
+        float s = mni_ip_scalar(q, vecs + (size_t)i * DIM, DIM);
         if (m < k) {
             best[m] = s;
             out[m++] = i;
@@ -158,7 +158,7 @@ static int exact_topk(const float *vecs, int n, const unsigned char *present, in
  * (vector of row i at vecs + i*DIM, key key_of(i)) accepted by pct. Also checks every hit: a
  * present, accepted key, scored as the inner product with its vector, best first, no
  * duplicates. */
-static double recall(const mn_hnsw *h, const float *vecs, int n, const unsigned char *present,
+static double recall(const mni_hnsw *h, const float *vecs, int n, const unsigned char *present,
                      int pct, int ef)
 {
     struct filt f = { pct, present };
@@ -167,9 +167,9 @@ static double recall(const mn_hnsw *h, const float *vecs, int n, const unsigned 
         const float *q = queries + (size_t)qi * DIM;
         int truth[K];
         int nt = exact_topk(vecs, n, present, pct, q, K, truth);
-        struct mn_hit out[K];
+        struct mni_hit out[K];
         size_t got = 99;
-        ck_assert_int_eq(mn_hnsw_search(h, q, K, ef, pct < 100 ? accept_pct : NULL, &f, out, &got),
+        ck_assert_int_eq(mni_hnsw_search(h, q, K, ef, pct < 100 ? accept_pct : NULL, &f, out, &got),
                          MN_OK);
         ck_assert_uint_le(got, K);
         want += (size_t)nt;
@@ -179,7 +179,7 @@ static double recall(const mn_hnsw *h, const float *vecs, int n, const unsigned 
             ck_assert_msg(!present || present[i], "absent key %lld returned",
                           (long long)out[j].key);
             ck_assert_msg(pct >= 100 || i % 100 < pct, "filtered key returned");
-            float s = mn_ip_scalar(q, vecs + (size_t)i * DIM, DIM);
+            float s = mni_ip_scalar(q, vecs + (size_t)i * DIM, DIM);
             ck_assert_msg(fabsf(s - out[j].score) < 1e-4f, "score %g vs %g", out[j].score, s);
             if (j) {
                 ck_assert(out[j - 1].score >= out[j].score);
@@ -195,23 +195,23 @@ static double recall(const mn_hnsw *h, const float *vecs, int n, const unsigned 
     return want ? (double)hits / (double)want : 1.0;
 }
 
-static mn_hnsw *build_index(int n, const struct mn_hnsw_params *p, int threads)
+static mni_hnsw *build_index(int n, const struct mni_hnsw_params *p, int threads)
 {
-    mn_hnsw *h;
-    ck_assert_int_eq(mn_hnsw_create(DIM, p, &h), MN_OK);
+    mni_hnsw *h;
+    ck_assert_int_eq(mni_hnsw_create(DIM, p, &h), MN_OK);
     int64_t *keys = malloc((size_t)n * sizeof *keys);
     ck_assert_ptr_nonnull(keys);
     for (int i = 0; i < n; i++)
         keys[i] = key_of(i);
-    ck_assert_int_eq(mn_hnsw_build(h, keys, base, (size_t)n, threads), MN_OK);
+    ck_assert_int_eq(mni_hnsw_build(h, keys, base, (size_t)n, threads), MN_OK);
     free(keys);
-    ck_assert_uint_eq(mn_hnsw_count(h), (size_t)n);
+    ck_assert_uint_eq(mni_hnsw_count(h), (size_t)n);
     return h;
 }
 
 /* One index shared by the read-only tests: built once in the parent (unchecked fixture); each
  * test runs in a forked child on its own copy. */
-static mn_hnsw *shared;
+static mni_hnsw *shared;
 
 static void shared_setup(void)
 {
@@ -222,7 +222,7 @@ static void shared_setup(void)
 
 static void shared_teardown(void)
 {
-    mn_hnsw_free(shared);
+    mni_hnsw_free(shared);
     shared = NULL;
 }
 
@@ -230,82 +230,82 @@ static void shared_teardown(void)
 
 START_TEST(xxh64_reference)
 {
-    ck_assert_uint_eq(mn_xxh64("", 0, 0), 0xef46db3751d8e999ULL);
-    ck_assert_uint_eq(mn_xxh64("abc", 3, 0), 0x44bc2cf5ad770999ULL);
+    ck_assert_uint_eq(mni_xxh64("", 0, 0), 0xef46db3751d8e999ULL);
+    ck_assert_uint_eq(mni_xxh64("abc", 3, 0), 0x44bc2cf5ad770999ULL);
     unsigned char b[1000];
     for (int i = 0; i < 1000; i++)
         b[i] = (unsigned char)(i * 7 % 251);
-    ck_assert_uint_eq(mn_xxh64(b, sizeof b, 0), 0x023fd2ed1ff957d5ULL);
+    ck_assert_uint_eq(mni_xxh64(b, sizeof b, 0), 0x023fd2ed1ff957d5ULL);
 }
 END_TEST
 
 START_TEST(arguments)
 {
-    mn_hnsw *h = (mn_hnsw *)1;
-    struct mn_hnsw_params p = { 0, 0, 0, 0, 0 };
-    ck_assert_int_eq(mn_hnsw_create(0, NULL, &h), MN_EINVAL);
+    mni_hnsw *h = (mni_hnsw *)1;
+    struct mni_hnsw_params p = { 0, 0, 0, 0, 0 };
+    ck_assert_int_eq(mni_hnsw_create(0, NULL, &h), MN_EINVAL);
     ck_assert_ptr_null(h);
-    ck_assert_int_eq(mn_hnsw_create(MN_HNSW_MAX_DIM + 1, NULL, &h), MN_EINVAL);
-    ck_assert_int_eq(mn_hnsw_create(8, NULL, NULL), MN_EINVAL);
+    ck_assert_int_eq(mni_hnsw_create(MNI_HNSW_MAX_DIM + 1, NULL, &h), MN_EINVAL);
+    ck_assert_int_eq(mni_hnsw_create(8, NULL, NULL), MN_EINVAL);
     p.m = 1;
-    ck_assert_int_eq(mn_hnsw_create(8, &p, &h), MN_EINVAL);
-    p.m = MN_HNSW_MAX_M + 1;
-    ck_assert_int_eq(mn_hnsw_create(8, &p, &h), MN_EINVAL);
+    ck_assert_int_eq(mni_hnsw_create(8, &p, &h), MN_EINVAL);
+    p.m = MNI_HNSW_MAX_M + 1;
+    ck_assert_int_eq(mni_hnsw_create(8, &p, &h), MN_EINVAL);
     p.m = 0;
     p.ef_search = -1;
-    ck_assert_int_eq(mn_hnsw_create(8, &p, &h), MN_EINVAL);
+    ck_assert_int_eq(mni_hnsw_create(8, &p, &h), MN_EINVAL);
     p.ef_search = 0;
     p.flags = 0x100;
-    ck_assert_int_eq(mn_hnsw_create(8, &p, &h), MN_EINVAL);
+    ck_assert_int_eq(mni_hnsw_create(8, &p, &h), MN_EINVAL);
 
-    ck_assert_int_eq(mn_hnsw_create(8, NULL, &h), MN_OK);
-    mn_hnsw_params_get(h, &p);
+    ck_assert_int_eq(mni_hnsw_create(8, NULL, &h), MN_OK);
+    mni_hnsw_params_get(h, &p);
     ck_assert_int_eq(p.m, 16);
     ck_assert_int_eq(p.ef_construction, 64);
     ck_assert_int_eq(p.ef_search, 40);
-    ck_assert_int_eq(mn_hnsw_dim(h), 8);
+    ck_assert_int_eq(mni_hnsw_dim(h), 8);
 
     float v[8] = { 1, 0, 0, 0, 0, 0, 0, 0 }, bad[8] = { 1, 0, 0, NAN, 0, 0, 0, 0 };
-    struct mn_hit out[4];
+    struct mni_hit out[4];
     size_t n = 7;
-    ck_assert_int_eq(mn_hnsw_search(h, v, 4, 0, NULL, NULL, out, &n), MN_OK);
+    ck_assert_int_eq(mni_hnsw_search(h, v, 4, 0, NULL, NULL, out, &n), MN_OK);
     ck_assert_uint_eq(n, 0); /* empty index */
-    ck_assert_int_eq(mn_hnsw_insert(h, 1, bad), MN_EINVAL);
+    ck_assert_int_eq(mni_hnsw_insert(h, 1, bad), MN_EINVAL);
     bad[3] = INFINITY;
-    ck_assert_int_eq(mn_hnsw_update(h, 1, bad), MN_EINVAL);
-    ck_assert_int_eq(mn_hnsw_insert(h, 1, NULL), MN_EINVAL);
-    ck_assert_int_eq(mn_hnsw_insert(NULL, 1, v), MN_EINVAL);
-    ck_assert_uint_eq(mn_hnsw_count(h), 0);
-    ck_assert_int_eq(mn_hnsw_insert(h, 1, v), MN_OK);
-    ck_assert_int_eq(mn_hnsw_insert(h, 1, v), MN_EEXISTS);
-    ck_assert_int_eq(mn_hnsw_delete(h, 2), MN_ENOTFOUND);
-    ck_assert(mn_hnsw_contains(h, 1));
-    ck_assert(!mn_hnsw_contains(h, 2));
-    ck_assert_int_eq(mn_hnsw_search(h, v, 4, 0, NULL, NULL, out, &n), MN_OK);
+    ck_assert_int_eq(mni_hnsw_update(h, 1, bad), MN_EINVAL);
+    ck_assert_int_eq(mni_hnsw_insert(h, 1, NULL), MN_EINVAL);
+    ck_assert_int_eq(mni_hnsw_insert(NULL, 1, v), MN_EINVAL);
+    ck_assert_uint_eq(mni_hnsw_count(h), 0);
+    ck_assert_int_eq(mni_hnsw_insert(h, 1, v), MN_OK);
+    ck_assert_int_eq(mni_hnsw_insert(h, 1, v), MN_EEXISTS);
+    ck_assert_int_eq(mni_hnsw_delete(h, 2), MN_ENOTFOUND);
+    ck_assert(mni_hnsw_contains(h, 1));
+    ck_assert(!mni_hnsw_contains(h, 2));
+    ck_assert_int_eq(mni_hnsw_search(h, v, 4, 0, NULL, NULL, out, &n), MN_OK);
     ck_assert_uint_eq(n, 1);
     ck_assert_int_eq(out[0].key, 1);
     ck_assert_float_eq_tol(out[0].score, 1.0f, 1e-6f);
-    ck_assert_int_eq(mn_hnsw_search(h, v, 0, 0, NULL, NULL, NULL, &n), MN_OK);
+    ck_assert_int_eq(mni_hnsw_search(h, v, 0, 0, NULL, NULL, NULL, &n), MN_OK);
     ck_assert_uint_eq(n, 0);
-    ck_assert_int_eq(mn_hnsw_search(h, v, 4, 0, NULL, NULL, NULL, &n), MN_EINVAL);
-    ck_assert_int_eq(mn_hnsw_search(h, NULL, 4, 0, NULL, NULL, out, &n), MN_EINVAL);
-    ck_assert_int_eq(mn_hnsw_search(h, v, 4, 0, NULL, NULL, out, NULL), MN_EINVAL);
-    ck_assert_int_eq(mn_hnsw_set_ef_search(h, 0), MN_EINVAL);
-    ck_assert_int_eq(mn_hnsw_set_ef_search(h, 77), MN_OK);
-    mn_hnsw_params_get(h, &p);
+    ck_assert_int_eq(mni_hnsw_search(h, v, 4, 0, NULL, NULL, NULL, &n), MN_EINVAL);
+    ck_assert_int_eq(mni_hnsw_search(h, NULL, 4, 0, NULL, NULL, out, &n), MN_EINVAL);
+    ck_assert_int_eq(mni_hnsw_search(h, v, 4, 0, NULL, NULL, out, NULL), MN_EINVAL);
+    ck_assert_int_eq(mni_hnsw_set_ef_search(h, 0), MN_EINVAL);
+    ck_assert_int_eq(mni_hnsw_set_ef_search(h, 77), MN_OK);
+    mni_hnsw_params_get(h, &p);
     ck_assert_int_eq(p.ef_search, 77);
-    ck_assert_int_eq(mn_hnsw_delete(h, 1), MN_OK);
-    ck_assert_uint_eq(mn_hnsw_count(h), 0);
-    ck_assert_int_eq(mn_hnsw_search(h, v, 4, 0, NULL, NULL, out, &n), MN_OK);
+    ck_assert_int_eq(mni_hnsw_delete(h, 1), MN_OK);
+    ck_assert_uint_eq(mni_hnsw_count(h), 0);
+    ck_assert_int_eq(mni_hnsw_search(h, v, 4, 0, NULL, NULL, out, &n), MN_OK);
     ck_assert_uint_eq(n, 0);
-    ck_assert_int_eq(mn_hnsw_delete(h, 1), MN_ENOTFOUND);
-    ck_assert_int_eq(mn_hnsw_insert(h, 1, v), MN_OK); /* index emptied, then reused */
-    ck_assert_int_eq(mn_hnsw_search(h, v, 4, 0, NULL, NULL, out, &n), MN_OK);
+    ck_assert_int_eq(mni_hnsw_delete(h, 1), MN_ENOTFOUND);
+    ck_assert_int_eq(mni_hnsw_insert(h, 1, v), MN_OK); /* index emptied, then reused */
+    ck_assert_int_eq(mni_hnsw_search(h, v, 4, 0, NULL, NULL, out, &n), MN_OK);
     ck_assert_uint_eq(n, 1);
-    ck_assert_int_eq(mn_hnsw_compact(h), MN_OK);
-    ck_assert_int_eq(mn_hnsw_compact(NULL), MN_EINVAL);
-    mn_hnsw_free(h);
-    mn_hnsw_free(NULL);
+    ck_assert_int_eq(mni_hnsw_compact(h), MN_OK);
+    ck_assert_int_eq(mni_hnsw_compact(NULL), MN_EINVAL);
+    mni_hnsw_free(h);
+    mni_hnsw_free(NULL);
 }
 END_TEST
 
@@ -314,14 +314,14 @@ START_TEST(small_exact)
 {
     gen_data();
     enum { N = 200 };
-    mn_hnsw *h = build_index(N, NULL, 1);
+    mni_hnsw *h = build_index(N, NULL, 1);
     for (int qi = 0; qi < 20; qi++) {
         const float *q = queries + (size_t)qi * DIM;
         int truth[K];
         exact_topk(base, N, NULL, 100, q, K, truth);
-        struct mn_hit out[K];
+        struct mni_hit out[K];
         size_t n;
-        ck_assert_int_eq(mn_hnsw_search(h, q, K, N, NULL, NULL, out, &n), MN_OK);
+        ck_assert_int_eq(mni_hnsw_search(h, q, K, N, NULL, NULL, out, &n), MN_OK);
         ck_assert_uint_eq(n, K);
         for (int j = 0; j < K; j++) {
             int found = 0;
@@ -331,18 +331,18 @@ START_TEST(small_exact)
         }
     }
     /* identical vectors under different keys: equal scores come out by key */
-    mn_hnsw *t;
-    ck_assert_int_eq(mn_hnsw_create(DIM, NULL, &t), MN_OK);
+    mni_hnsw *t;
+    ck_assert_int_eq(mni_hnsw_create(DIM, NULL, &t), MN_OK);
     for (int64_t key = 9; key >= 0; key--)
-        ck_assert_int_eq(mn_hnsw_insert(t, key, base), MN_OK);
-    struct mn_hit out[10];
+        ck_assert_int_eq(mni_hnsw_insert(t, key, base), MN_OK);
+    struct mni_hit out[10];
     size_t n;
-    ck_assert_int_eq(mn_hnsw_search(t, base, 10, 0, NULL, NULL, out, &n), MN_OK);
+    ck_assert_int_eq(mni_hnsw_search(t, base, 10, 0, NULL, NULL, out, &n), MN_OK);
     ck_assert_uint_eq(n, 10);
     for (int j = 0; j < 10; j++)
         ck_assert_int_eq(out[j].key, j);
-    mn_hnsw_free(t);
-    mn_hnsw_free(h);
+    mni_hnsw_free(t);
+    mni_hnsw_free(h);
 }
 END_TEST
 
@@ -352,7 +352,7 @@ START_TEST(recall_unfiltered)
 {
     double r = recall(shared, base, NBASE, NULL, 100, 0);
     printf("hnsw: n=%d dim=%d recall@10 %.4f at default ef 40, %.0f bytes/vector\n", NBASE, DIM,
-           r, mn_hnsw_bytes_per_vector(shared));
+           r, mni_hnsw_bytes_per_vector(shared));
     ck_assert_msg(r >= MIN_RECALL, "recall %.4f", r);
     ck_assert(recall(shared, base, NBASE, NULL, 100, 200) >= r - 0.005);
 }
@@ -380,9 +380,9 @@ static int accept_none(void *ctx, int64_t key)
 START_TEST(filter_accepts_nothing)
 {
     int calls = 0;
-    struct mn_hit out[K];
+    struct mni_hit out[K];
     size_t n = 99;
-    ck_assert_int_eq(mn_hnsw_search(shared, queries, K, 0, accept_none, &calls, out, &n), MN_OK);
+    ck_assert_int_eq(mni_hnsw_search(shared, queries, K, 0, accept_none, &calls, out, &n), MN_OK);
     ck_assert_uint_eq(n, 0);
     ck_assert_int_eq(calls, NBASE);
 }
@@ -392,7 +392,7 @@ END_TEST
 START_TEST(score_keys_exact)
 {
     enum { NK = 500, NI = 3000 };
-    mn_hnsw *h = build_index(NI, NULL, 1); /* its own: a key gets deleted */
+    mni_hnsw *h = build_index(NI, NULL, 1); /* its own: a key gets deleted */
     int64_t keys[NK + 20];
     int rows[NK];
     for (int i = 0; i < NK; i++) {
@@ -403,12 +403,12 @@ START_TEST(score_keys_exact)
         keys[NK + i] = keys[i]; /* duplicates */
     for (int i = 10; i < 20; i++)
         keys[NK + i] = -(int64_t)i; /* absent */
-    ck_assert_int_eq(mn_hnsw_delete(h, keys[1]), MN_OK); /* deleted: never scored */
+    ck_assert_int_eq(mni_hnsw_delete(h, keys[1]), MN_OK); /* deleted: never scored */
     for (int qi = 0; qi < 20; qi++) {
         const float *q = queries + (size_t)qi * DIM;
-        struct mn_hit out[K];
+        struct mni_hit out[K];
         size_t n;
-        ck_assert_int_eq(mn_hnsw_score_keys(h, q, keys, NK + 20, K, out, &n), MN_OK);
+        ck_assert_int_eq(mni_hnsw_score_keys(h, q, keys, NK + 20, K, out, &n), MN_OK);
         ck_assert_uint_eq(n, K);
         /* the truth: best of the rows, the deleted one excluded */
         float best[K];
@@ -419,7 +419,7 @@ START_TEST(score_keys_exact)
             if (i == 1 || rows[i] == rows[1] || seen[rows[i]])
                 continue;
             seen[rows[i]] = 1;
-            float sc = mn_ip_scalar(q, base + (size_t)rows[i] * DIM, DIM);
+            float sc = mni_ip_scalar(q, base + (size_t)rows[i] * DIM, DIM);
             if (m < K) {
                 best[m++] = sc;
                 continue;
@@ -443,27 +443,27 @@ START_TEST(score_keys_exact)
             }
         }
     }
-    struct mn_hit out[K];
+    struct mni_hit out[K];
     size_t n;
-    ck_assert_int_eq(mn_hnsw_score_keys(h, queries, keys, 0, K, out, &n), MN_OK);
+    ck_assert_int_eq(mni_hnsw_score_keys(h, queries, keys, 0, K, out, &n), MN_OK);
     ck_assert_uint_eq(n, 0);
-    ck_assert_int_eq(mn_hnsw_score_keys(h, queries, NULL, 3, K, out, &n), MN_EINVAL);
-    mn_hnsw_free(h);
+    ck_assert_int_eq(mni_hnsw_score_keys(h, queries, NULL, 3, K, out, &n), MN_EINVAL);
+    mni_hnsw_free(h);
 }
 END_TEST
 
 /* The work a search reports grows as the filter narrows (about ef / selectivity). */
 START_TEST(search_work_stats)
 {
-    struct mn_hnsw_search_stats all, narrow;
-    struct mn_hit out[K];
+    struct mni_hnsw_search_stats all, narrow;
+    struct mni_hit out[K];
     size_t n;
     struct filt f = { 1, NULL };
     size_t d_all = 0, d_narrow = 0;
     for (int qi = 0; qi < 20; qi++) {
         const float *q = queries + (size_t)qi * DIM;
-        ck_assert_int_eq(mn_hnsw_search_ex(shared, q, K, 0, NULL, NULL, out, &n, &all), MN_OK);
-        ck_assert_int_eq(mn_hnsw_search_ex(shared, q, K, 0, accept_pct, &f, out, &n, &narrow),
+        ck_assert_int_eq(mni_hnsw_search_ex(shared, q, K, 0, NULL, NULL, out, &n, &all), MN_OK);
+        ck_assert_int_eq(mni_hnsw_search_ex(shared, q, K, 0, accept_pct, &f, out, &n, &narrow),
                          MN_OK);
         ck_assert_uint_eq(all.ef, 40);
         ck_assert_uint_gt(all.distances, all.expanded);
@@ -478,18 +478,18 @@ END_TEST
 
 START_TEST(bytes_reported)
 {
-    struct mn_hnsw_stats st;
-    mn_hnsw_stats(shared, &st);
+    struct mni_hnsw_stats st;
+    mni_hnsw_stats(shared, &st);
     ck_assert_uint_eq(st.live, NBASE);
     ck_assert_uint_eq(st.deleted, 0);
     ck_assert_uint_eq(st.slots, NBASE);
     ck_assert_uint_eq(st.capacity, NBASE); /* the build reserved exactly */
     ck_assert_int_ge(st.max_level, 1);
     ck_assert_int_le(st.max_level, 8);
-    double bpv = mn_hnsw_bytes_per_vector(shared);
+    double bpv = mni_hnsw_bytes_per_vector(shared);
     double floor_ = DIM * 4 + (2 * 16 + 1) * 4 + 8;
     ck_assert_msg(bpv >= floor_ && bpv <= floor_ + 64, "bytes/vector %.1f", bpv);
-    ck_assert_uint_eq(mn_hnsw_bytes(shared), st.bytes);
+    ck_assert_uint_eq(mni_hnsw_bytes(shared), st.bytes);
 }
 END_TEST
 
@@ -497,22 +497,22 @@ END_TEST
 START_TEST(deterministic)
 {
     gen_data();
-    mn_hnsw *a = build_index(2000, NULL, 1), *b = build_index(2000, NULL, 1);
+    mni_hnsw *a = build_index(2000, NULL, 1), *b = build_index(2000, NULL, 1);
     for (int qi = 0; qi < 50; qi++) {
-        struct mn_hit x[K], y[K];
+        struct mni_hit x[K], y[K];
         size_t nx, ny;
         ck_assert_int_eq(
-            mn_hnsw_search(a, queries + (size_t)qi * DIM, K, 0, NULL, NULL, x, &nx), MN_OK);
+            mni_hnsw_search(a, queries + (size_t)qi * DIM, K, 0, NULL, NULL, x, &nx), MN_OK);
         ck_assert_int_eq(
-            mn_hnsw_search(b, queries + (size_t)qi * DIM, K, 0, NULL, NULL, y, &ny), MN_OK);
+            mni_hnsw_search(b, queries + (size_t)qi * DIM, K, 0, NULL, NULL, y, &ny), MN_OK);
         ck_assert_uint_eq(nx, ny);
         for (size_t j = 0; j < nx; j++) {
             ck_assert_int_eq(x[j].key, y[j].key);
             ck_assert(x[j].score == y[j].score);
         }
     }
-    mn_hnsw_free(a);
-    mn_hnsw_free(b);
+    mni_hnsw_free(a);
+    mni_hnsw_free(b);
 }
 END_TEST
 
@@ -520,29 +520,29 @@ START_TEST(keep_pruned_and_small_m)
 {
     gen_data();
     int n = NBASE / 3;
-    struct mn_hnsw_params p = { 0, 0, 0, 7, MN_HNSW_KEEP_PRUNED };
-    mn_hnsw *h = build_index(n, &p, 1);
+    struct mni_hnsw_params p = { 0, 0, 0, 7, MNI_HNSW_KEEP_PRUNED };
+    mni_hnsw *h = build_index(n, &p, 1);
     double r = recall(h, base, n, NULL, 100, 0);
     printf("hnsw: keepPrunedConnections: recall@10 %.4f\n", r);
     ck_assert(r >= MIN_RECALL);
-    mn_hnsw_free(h);
-    struct mn_hnsw_params q = { 4, 32, 64, 7, 0 };
+    mni_hnsw_free(h);
+    struct mni_hnsw_params q = { 4, 32, 64, 7, 0 };
     h = build_index(n, &q, 1);
     r = recall(h, base, n, NULL, 100, 0);
     printf("hnsw: M=4: recall@10 %.4f at ef 64\n", r);
     ck_assert(r >= 0.8);
-    mn_hnsw_free(h);
+    mni_hnsw_free(h);
 }
 END_TEST
 
 /* ==== tests: deletes and updates ============================================================ */
 
-static int check_absent(const mn_hnsw *h, const unsigned char *present, int n)
+static int check_absent(const mni_hnsw *h, const unsigned char *present, int n)
 {
     for (int qi = 0; qi < NQ; qi++) {
-        struct mn_hit out[K];
+        struct mni_hit out[K];
         size_t got;
-        ck_assert_int_eq(mn_hnsw_search(h, queries + (size_t)qi * DIM, K, 0, NULL, NULL, out, &got),
+        ck_assert_int_eq(mni_hnsw_search(h, queries + (size_t)qi * DIM, K, 0, NULL, NULL, out, &got),
                          MN_OK);
         for (size_t j = 0; j < got; j++) {
             int i = idx_of(out[j].key);
@@ -559,31 +559,31 @@ START_TEST(delete_reinsert)
 {
     gen_data();
     const int n = NBASE;
-    mn_hnsw *h = build_index(n, NULL, 1);
+    mni_hnsw *h = build_index(n, NULL, 1);
     unsigned char *present = malloc((size_t)n);
     int *gone = malloc((size_t)n * sizeof *gone);
     ck_assert(present && gone);
     memset(present, 1, (size_t)n);
-    size_t bytes0 = mn_hnsw_bytes(h), bytes1 = 0;
+    size_t bytes0 = mni_hnsw_bytes(h), bytes1 = 0;
     for (int round = 0; round < 3; round++) {
         int ng = 0;
         for (int i = 0; i < n; i++)
             if (rnd() % 100 < 30) {
                 gone[ng++] = i;
-                ck_assert_int_eq(mn_hnsw_delete(h, key_of(i)), MN_OK);
+                ck_assert_int_eq(mni_hnsw_delete(h, key_of(i)), MN_OK);
                 present[i] = 0;
-                ck_assert(!mn_hnsw_contains(h, key_of(i)));
+                ck_assert(!mni_hnsw_contains(h, key_of(i)));
                 if (ng % 500 == 0) { /* never returned, from the moment delete returns */
-                    struct mn_hit out[K];
+                    struct mni_hit out[K];
                     size_t got;
-                    ck_assert_int_eq(mn_hnsw_search(h, base + (size_t)i * DIM, K, 0, NULL, NULL,
+                    ck_assert_int_eq(mni_hnsw_search(h, base + (size_t)i * DIM, K, 0, NULL, NULL,
                                                     out, &got), MN_OK);
                     for (size_t j = 0; j < got; j++)
                         ck_assert(present[idx_of(out[j].key)]);
                 }
             }
-        ck_assert_int_eq(mn_hnsw_delete(h, key_of(gone[0])), MN_ENOTFOUND);
-        ck_assert_uint_eq(mn_hnsw_count(h), (size_t)(n - ng));
+        ck_assert_int_eq(mni_hnsw_delete(h, key_of(gone[0])), MN_ENOTFOUND);
+        ck_assert_uint_eq(mni_hnsw_count(h), (size_t)(n - ng));
         check_absent(h, present, n);
         double r = recall(h, base, n, present, 100, 0);
         printf("hnsw: round %d: %d deleted, recall@10 %.4f\n", round, ng, r);
@@ -592,64 +592,64 @@ START_TEST(delete_reinsert)
         ck_assert_msg(r >= MIN_RECALL, "after deletes, filter 10%%: recall %.4f", r);
 
         for (int j = 0; j < ng; j++) {
-            ck_assert_int_eq(mn_hnsw_insert(h, key_of(gone[j]), base + (size_t)gone[j] * DIM),
+            ck_assert_int_eq(mni_hnsw_insert(h, key_of(gone[j]), base + (size_t)gone[j] * DIM),
                              MN_OK);
             present[gone[j]] = 1;
         }
-        ck_assert_uint_eq(mn_hnsw_count(h), (size_t)n);
+        ck_assert_uint_eq(mni_hnsw_count(h), (size_t)n);
         r = recall(h, base, n, NULL, 100, 0);
-        struct mn_hnsw_stats st;
-        mn_hnsw_stats(h, &st);
+        struct mni_hnsw_stats st;
+        mni_hnsw_stats(h, &st);
         printf("hnsw: round %d: re-inserted, recall@10 %.4f; slots %zu, pending %zu, free %zu, "
                "%.0f bytes/vector\n", round, r, st.slots, st.deleted, st.free,
-               mn_hnsw_bytes_per_vector(h));
+               mni_hnsw_bytes_per_vector(h));
         ck_assert_msg(r >= MIN_RECALL, "after re-insert: recall %.4f", r);
         /* auto compaction keeps at most ~10% deleted; their slots are reused */
         ck_assert_uint_le(st.deleted, (size_t)n / 9 + 1);
         ck_assert_uint_le(st.slots, (size_t)n + (size_t)n / 9 + 1);
         if (round == 0)
-            bytes1 = mn_hnsw_bytes(h);
+            bytes1 = mni_hnsw_bytes(h);
         else
-            ck_assert_uint_le(mn_hnsw_bytes(h), bytes1 + bytes1 / 50); /* flat */
+            ck_assert_uint_le(mni_hnsw_bytes(h), bytes1 + bytes1 / 50); /* flat */
     }
     ck_assert_uint_le(bytes1, bytes0 * 2 + 4096);
-    ck_assert_int_eq(mn_hnsw_compact(h), MN_OK);
-    struct mn_hnsw_stats st;
-    mn_hnsw_stats(h, &st);
+    ck_assert_int_eq(mni_hnsw_compact(h), MN_OK);
+    struct mni_hnsw_stats st;
+    mni_hnsw_stats(h, &st);
     ck_assert_uint_eq(st.deleted, 0);
     ck_assert_uint_eq(st.free, st.slots - st.live);
     ck_assert(recall(h, base, n, NULL, 100, 0) >= MIN_RECALL);
     free(present);
     free(gone);
-    mn_hnsw_free(h);
+    mni_hnsw_free(h);
 }
 END_TEST
 
 /* Saves h, loads it back and checks the copy answers the same (any state of deletion). */
-static void round_trip_same(const mn_hnsw *h, int nq)
+static void round_trip_same(const mni_hnsw *h, int nq)
 {
     const char *path = th_tmppath("state.hnsw");
-    ck_assert_int_eq(mn_hnsw_save(h, path, 9), MN_OK);
-    mn_hnsw *g;
-    ck_assert_int_eq(mn_hnsw_load(path, DIM, &g, NULL), MN_OK);
+    ck_assert_int_eq(mni_hnsw_save(h, path, 9), MN_OK);
+    mni_hnsw *g;
+    ck_assert_int_eq(mni_hnsw_load(path, DIM, &g, NULL), MN_OK);
     for (int qi = 0; qi < nq; qi++) {
-        struct mn_hit x[K], y[K];
+        struct mni_hit x[K], y[K];
         size_t nx, ny;
         ck_assert_int_eq(
-            mn_hnsw_search(h, queries + (size_t)qi * DIM, K, 0, NULL, NULL, x, &nx), MN_OK);
+            mni_hnsw_search(h, queries + (size_t)qi * DIM, K, 0, NULL, NULL, x, &nx), MN_OK);
         ck_assert_int_eq(
-            mn_hnsw_search(g, queries + (size_t)qi * DIM, K, 0, NULL, NULL, y, &ny), MN_OK);
+            mni_hnsw_search(g, queries + (size_t)qi * DIM, K, 0, NULL, NULL, y, &ny), MN_OK);
         ck_assert_uint_eq(nx, ny);
         for (size_t j = 0; j < nx; j++)
             ck_assert(x[j].key == y[j].key && x[j].score == y[j].score);
     }
-    struct mn_hnsw_stats a, b;
-    mn_hnsw_stats(h, &a);
-    mn_hnsw_stats(g, &b);
+    struct mni_hnsw_stats a, b;
+    mni_hnsw_stats(h, &a);
+    mni_hnsw_stats(g, &b);
     ck_assert_uint_eq(a.live, b.live);
     ck_assert_uint_eq(a.deleted, b.deleted);
     ck_assert_int_eq(a.max_level, b.max_level);
-    mn_hnsw_free(g);
+    mni_hnsw_free(g);
 }
 
 /* Deleting everything, then the entry point repeatedly; explicit compaction only. Every state
@@ -657,20 +657,20 @@ static void round_trip_same(const mn_hnsw *h, int nq)
 START_TEST(delete_all_and_entry_point)
 {
     gen_data();
-    struct mn_hnsw_params p = { 0, 0, 0, 3, MN_HNSW_NO_AUTO_COMPACT };
+    struct mni_hnsw_params p = { 0, 0, 0, 3, MNI_HNSW_NO_AUTO_COMPACT };
     const int n = 1000;
-    mn_hnsw *h = build_index(n, &p, 1);
+    mni_hnsw *h = build_index(n, &p, 1);
     unsigned char *present = malloc((size_t)n);
     memset(present, 1, (size_t)n);
     /* delete in an order that hits high-level nodes (the entry point) early: from the end
      * backwards, checking the search works after each hundred */
     for (int i = n - 1; i >= 0; i--) {
-        ck_assert_int_eq(mn_hnsw_delete(h, key_of(i)), MN_OK);
+        ck_assert_int_eq(mni_hnsw_delete(h, key_of(i)), MN_OK);
         present[i] = 0;
         if (i % 100 == 0 && i > 0) {
-            struct mn_hit out[K];
+            struct mni_hit out[K];
             size_t got;
-            ck_assert_int_eq(mn_hnsw_search(h, base, K, 0, NULL, NULL, out, &got), MN_OK);
+            ck_assert_int_eq(mni_hnsw_search(h, base, K, 0, NULL, NULL, out, &got), MN_OK);
             ck_assert_uint_eq(got, (size_t)(i < K ? i : K));
             for (size_t j = 0; j < got; j++)
                 ck_assert(present[idx_of(out[j].key)]);
@@ -679,27 +679,27 @@ START_TEST(delete_all_and_entry_point)
         }
     }
     round_trip_same(h, 10); /* only deleted nodes: no entry point */
-    struct mn_hnsw_stats st;
-    mn_hnsw_stats(h, &st);
+    struct mni_hnsw_stats st;
+    mni_hnsw_stats(h, &st);
     ck_assert_uint_eq(st.live, 0);
     ck_assert_uint_eq(st.deleted, (size_t)n); /* no auto compaction */
     ck_assert_int_eq(st.max_level, -1);
-    struct mn_hit out[K];
+    struct mni_hit out[K];
     size_t got;
-    ck_assert_int_eq(mn_hnsw_search(h, base, K, 0, NULL, NULL, out, &got), MN_OK);
+    ck_assert_int_eq(mni_hnsw_search(h, base, K, 0, NULL, NULL, out, &got), MN_OK);
     ck_assert_uint_eq(got, 0);
-    ck_assert_int_eq(mn_hnsw_compact(h), MN_OK);
-    mn_hnsw_stats(h, &st);
+    ck_assert_int_eq(mni_hnsw_compact(h), MN_OK);
+    mni_hnsw_stats(h, &st);
     ck_assert_uint_eq(st.deleted, 0);
     ck_assert_uint_eq(st.free, (size_t)n);
     /* refill: every slot is reused, none added */
     for (int i = 0; i < n; i++)
-        ck_assert_int_eq(mn_hnsw_insert(h, key_of(i), base + (size_t)i * DIM), MN_OK);
-    mn_hnsw_stats(h, &st);
+        ck_assert_int_eq(mni_hnsw_insert(h, key_of(i), base + (size_t)i * DIM), MN_OK);
+    mni_hnsw_stats(h, &st);
     ck_assert_uint_eq(st.slots, (size_t)n);
     ck_assert_uint_eq(st.free, 0);
     free(present);
-    mn_hnsw_free(h);
+    mni_hnsw_free(h);
 }
 END_TEST
 
@@ -707,7 +707,7 @@ START_TEST(update_replaces_vector)
 {
     gen_data();
     const int n = NBASE / 3, nu = 300;
-    mn_hnsw *h = build_index(n, NULL, 1);
+    mni_hnsw *h = build_index(n, NULL, 1);
     float *vecs = malloc((size_t)n * DIM * sizeof(float));
     memcpy(vecs, base, (size_t)n * DIM * sizeof(float));
     float *old = malloc((size_t)nu * DIM * sizeof(float));
@@ -715,85 +715,85 @@ START_TEST(update_replaces_vector)
         int i = (int)(rnd() % (uint64_t)n);
         memcpy(old + (size_t)u * DIM, vecs + (size_t)i * DIM, DIM * sizeof(float));
         gen_point(vecs + (size_t)i * DIM);
-        ck_assert_int_eq(mn_hnsw_update(h, key_of(i), vecs + (size_t)i * DIM), MN_OK);
+        ck_assert_int_eq(mni_hnsw_update(h, key_of(i), vecs + (size_t)i * DIM), MN_OK);
         /* found by its new vector at once, with the new score */
-        struct mn_hit out[K];
+        struct mni_hit out[K];
         size_t got;
-        ck_assert_int_eq(mn_hnsw_search(h, vecs + (size_t)i * DIM, K, 0, NULL, NULL, out, &got),
+        ck_assert_int_eq(mni_hnsw_search(h, vecs + (size_t)i * DIM, K, 0, NULL, NULL, out, &got),
                          MN_OK);
         ck_assert_uint_ge(got, 1);
         ck_assert_int_eq(out[0].key, key_of(i));
         ck_assert_float_eq_tol(out[0].score, 1.0f, 1e-4f);
         /* by its old vector, it is at most scored as the new one */
-        ck_assert_int_eq(mn_hnsw_search(h, old + (size_t)u * DIM, K, 0, NULL, NULL, out, &got),
+        ck_assert_int_eq(mni_hnsw_search(h, old + (size_t)u * DIM, K, 0, NULL, NULL, out, &got),
                          MN_OK);
         for (size_t j = 0; j < got; j++) {
             int x = idx_of(out[j].key);
-            float s = mn_ip_scalar(old + (size_t)u * DIM, vecs + (size_t)x * DIM, DIM);
+            float s = mni_ip_scalar(old + (size_t)u * DIM, vecs + (size_t)x * DIM, DIM);
             ck_assert_float_eq_tol(out[j].score, s, 1e-4f);
             if (j)
                 ck_assert_int_ne(out[j].key, out[j - 1].key);
         }
     }
-    ck_assert_uint_eq(mn_hnsw_count(h), (size_t)n);
+    ck_assert_uint_eq(mni_hnsw_count(h), (size_t)n);
     double r = recall(h, vecs, n, NULL, 100, 0);
     printf("hnsw: after %d updates: recall@10 %.4f\n", nu, r);
     ck_assert(r >= MIN_RECALL);
     /* update of an absent key inserts it */
-    ck_assert_int_eq(mn_hnsw_update(h, key_of(n), base + (size_t)n * DIM), MN_OK);
-    ck_assert_uint_eq(mn_hnsw_count(h), (size_t)n + 1);
-    ck_assert(mn_hnsw_contains(h, key_of(n)));
+    ck_assert_int_eq(mni_hnsw_update(h, key_of(n), base + (size_t)n * DIM), MN_OK);
+    ck_assert_uint_eq(mni_hnsw_count(h), (size_t)n + 1);
+    ck_assert(mni_hnsw_contains(h, key_of(n)));
     free(vecs);
     free(old);
-    mn_hnsw_free(h);
+    mni_hnsw_free(h);
 }
 END_TEST
 
 /* ==== tests: persistence ==================================================================== */
 
 /* An index with live, deleted (pending) and free slots. */
-static mn_hnsw *mixed_index(int n, unsigned char *present)
+static mni_hnsw *mixed_index(int n, unsigned char *present)
 {
-    struct mn_hnsw_params p = { 12, 48, 50, 11, MN_HNSW_NO_AUTO_COMPACT };
-    mn_hnsw *h;
-    ck_assert_int_eq(mn_hnsw_create(DIM, &p, &h), MN_OK);
+    struct mni_hnsw_params p = { 12, 48, 50, 11, MNI_HNSW_NO_AUTO_COMPACT };
+    mni_hnsw *h;
+    ck_assert_int_eq(mni_hnsw_create(DIM, &p, &h), MN_OK);
     for (int i = 0; i < n; i++)
-        ck_assert_int_eq(mn_hnsw_insert(h, key_of(i), base + (size_t)i * DIM), MN_OK);
+        ck_assert_int_eq(mni_hnsw_insert(h, key_of(i), base + (size_t)i * DIM), MN_OK);
     memset(present, 1, (size_t)n);
     for (int i = 0; i < n; i += 5) { /* 20% deleted, then compacted: free slots */
-        ck_assert_int_eq(mn_hnsw_delete(h, key_of(i)), MN_OK);
+        ck_assert_int_eq(mni_hnsw_delete(h, key_of(i)), MN_OK);
         present[i] = 0;
     }
-    ck_assert_int_eq(mn_hnsw_compact(h), MN_OK);
+    ck_assert_int_eq(mni_hnsw_compact(h), MN_OK);
     for (int i = 1; i < n; i += 7) { /* more deleted, pending */
         if (present[i]) {
-            ck_assert_int_eq(mn_hnsw_delete(h, key_of(i)), MN_OK);
+            ck_assert_int_eq(mni_hnsw_delete(h, key_of(i)), MN_OK);
             present[i] = 0;
         }
     }
     for (int i = 0; i < n; i += 10) { /* some back, into free slots */
-        ck_assert_int_eq(mn_hnsw_insert(h, key_of(i), base + (size_t)i * DIM), MN_OK);
+        ck_assert_int_eq(mni_hnsw_insert(h, key_of(i), base + (size_t)i * DIM), MN_OK);
         present[i] = 1;
     }
-    struct mn_hnsw_stats st;
-    mn_hnsw_stats(h, &st);
+    struct mni_hnsw_stats st;
+    mni_hnsw_stats(h, &st);
     ck_assert_uint_gt(st.deleted, 0);
     ck_assert_uint_gt(st.free, 0);
     return h;
 }
 
-static void same_answers(const mn_hnsw *a, const mn_hnsw *b)
+static void same_answers(const mni_hnsw *a, const mni_hnsw *b)
 {
     static const int pcts[] = { 100, 10 };
     for (int f = 0; f < 2; f++) {
         struct filt flt = { pcts[f], NULL };
         for (int qi = 0; qi < NQ; qi++) {
-            struct mn_hit x[K], y[K];
+            struct mni_hit x[K], y[K];
             size_t nx, ny;
             const float *q = queries + (size_t)qi * DIM;
-            mn_hnsw_accept_fn acc = pcts[f] < 100 ? accept_pct : NULL;
-            ck_assert_int_eq(mn_hnsw_search(a, q, K, 0, acc, &flt, x, &nx), MN_OK);
-            ck_assert_int_eq(mn_hnsw_search(b, q, K, 0, acc, &flt, y, &ny), MN_OK);
+            mni_hnsw_accept_fn acc = pcts[f] < 100 ? accept_pct : NULL;
+            ck_assert_int_eq(mni_hnsw_search(a, q, K, 0, acc, &flt, x, &nx), MN_OK);
+            ck_assert_int_eq(mni_hnsw_search(b, q, K, 0, acc, &flt, y, &ny), MN_OK);
             ck_assert_uint_eq(nx, ny);
             for (size_t j = 0; j < nx; j++) {
                 ck_assert_int_eq(x[j].key, y[j].key);
@@ -808,79 +808,79 @@ START_TEST(save_load_round_trip)
     gen_data();
     const int n = NBASE / 3;
     unsigned char *present = malloc((size_t)n);
-    mn_hnsw *h = mixed_index(n, present);
+    mni_hnsw *h = mixed_index(n, present);
     const char *path = th_tmppath("index.hnsw");
-    ck_assert_int_eq(mn_hnsw_save(h, path, INT64_C(-1234567890123)), MN_OK);
+    ck_assert_int_eq(mni_hnsw_save(h, path, INT64_C(-1234567890123)), MN_OK);
     ck_assert_int_eq(th_tmp_leftovers(path), 0);
-    mn_hnsw *g = NULL;
+    mni_hnsw *g = NULL;
     int64_t seq = 0;
-    ck_assert_int_eq(mn_hnsw_load(path, DIM, &g, &seq), MN_OK);
+    ck_assert_int_eq(mni_hnsw_load(path, DIM, &g, &seq), MN_OK);
     ck_assert_int_eq(seq, INT64_C(-1234567890123));
-    struct mn_hnsw_stats s1, s2;
-    mn_hnsw_stats(h, &s1);
-    mn_hnsw_stats(g, &s2);
+    struct mni_hnsw_stats s1, s2;
+    mni_hnsw_stats(h, &s1);
+    mni_hnsw_stats(g, &s2);
     ck_assert_uint_eq(s1.live, s2.live);
     ck_assert_uint_eq(s1.deleted, s2.deleted);
     ck_assert_uint_eq(s1.slots, s2.slots);
     ck_assert_uint_eq(s1.free, s2.free);
     ck_assert_int_eq(s1.max_level, s2.max_level);
-    struct mn_hnsw_params p1, p2;
-    mn_hnsw_params_get(h, &p1);
-    mn_hnsw_params_get(g, &p2);
+    struct mni_hnsw_params p1, p2;
+    mni_hnsw_params_get(h, &p1);
+    mni_hnsw_params_get(g, &p2);
     ck_assert(memcmp(&p1, &p2, sizeof p1) == 0);
     same_answers(h, g);
     double r = recall(g, base, n, present, 100, 0);
     ck_assert_msg(r >= MIN_RECALL, "loaded: recall %.4f", r);
     /* saving the loaded index gives the same bytes */
     const char *path2 = th_tmppath("index2.hnsw");
-    ck_assert_int_eq(mn_hnsw_save(g, path2, INT64_C(-1234567890123)), MN_OK);
+    ck_assert_int_eq(mni_hnsw_save(g, path2, INT64_C(-1234567890123)), MN_OK);
     ck_assert_uint_eq(th_file_hash(path), th_file_hash(path2));
     /* the loaded index goes on: the same operations on both keep the same answers */
     for (int i = 0; i < n; i++) {
         if (present[i] && i % 3 == 0) {
-            ck_assert_int_eq(mn_hnsw_delete(h, key_of(i)), MN_OK);
-            ck_assert_int_eq(mn_hnsw_delete(g, key_of(i)), MN_OK);
+            ck_assert_int_eq(mni_hnsw_delete(h, key_of(i)), MN_OK);
+            ck_assert_int_eq(mni_hnsw_delete(g, key_of(i)), MN_OK);
         } else if (!present[i]) {
-            ck_assert_int_eq(mn_hnsw_insert(h, key_of(i), base + (size_t)i * DIM), MN_OK);
-            ck_assert_int_eq(mn_hnsw_insert(g, key_of(i), base + (size_t)i * DIM), MN_OK);
+            ck_assert_int_eq(mni_hnsw_insert(h, key_of(i), base + (size_t)i * DIM), MN_OK);
+            ck_assert_int_eq(mni_hnsw_insert(g, key_of(i), base + (size_t)i * DIM), MN_OK);
         }
     }
-    ck_assert_int_eq(mn_hnsw_compact(h), MN_OK);
-    ck_assert_int_eq(mn_hnsw_compact(g), MN_OK);
+    ck_assert_int_eq(mni_hnsw_compact(h), MN_OK);
+    ck_assert_int_eq(mni_hnsw_compact(g), MN_OK);
     same_answers(h, g);
     /* any dimension (0), a wrong one, a missing file, an unwritable path */
-    mn_hnsw_free(g);
-    ck_assert_int_eq(mn_hnsw_load(path, 0, &g, NULL), MN_OK);
-    ck_assert_int_eq(mn_hnsw_dim(g), DIM);
-    mn_hnsw_free(g);
-    g = (mn_hnsw *)1;
-    ck_assert_int_eq(mn_hnsw_load(path, DIM + 1, &g, NULL), MN_ECORRUPT);
+    mni_hnsw_free(g);
+    ck_assert_int_eq(mni_hnsw_load(path, 0, &g, NULL), MN_OK);
+    ck_assert_int_eq(mni_hnsw_dim(g), DIM);
+    mni_hnsw_free(g);
+    g = (mni_hnsw *)1;
+    ck_assert_int_eq(mni_hnsw_load(path, DIM + 1, &g, NULL), MN_ECORRUPT);
     ck_assert_ptr_null(g);
-    ck_assert_int_eq(mn_hnsw_load(th_tmppath("nope.hnsw"), DIM, &g, NULL), MN_ENOTFOUND);
-    ck_assert_int_eq(mn_hnsw_save(h, th_fmt("%s/no/such/dir/x", th_tmpdir()), 1), MN_EBACKEND);
-    ck_assert_int_eq(mn_hnsw_save(h, NULL, 1), MN_EINVAL);
-    ck_assert_int_eq(mn_hnsw_load(NULL, DIM, &g, NULL), MN_EINVAL);
+    ck_assert_int_eq(mni_hnsw_load(th_tmppath("nope.hnsw"), DIM, &g, NULL), MN_ENOTFOUND);
+    ck_assert_int_eq(mni_hnsw_save(h, th_fmt("%s/no/such/dir/x", th_tmpdir()), 1), MN_EBACKEND);
+    ck_assert_int_eq(mni_hnsw_save(h, NULL, 1), MN_EINVAL);
+    ck_assert_int_eq(mni_hnsw_load(NULL, DIM, &g, NULL), MN_EINVAL);
     /* an empty index round-trips too */
-    mn_hnsw *e;
-    ck_assert_int_eq(mn_hnsw_create(DIM, NULL, &e), MN_OK);
-    ck_assert_int_eq(mn_hnsw_save(e, path, 0), MN_OK);
-    mn_hnsw_free(e);
-    ck_assert_int_eq(mn_hnsw_load(path, DIM, &e, NULL), MN_OK);
-    ck_assert_uint_eq(mn_hnsw_count(e), 0);
-    ck_assert_int_eq(mn_hnsw_insert(e, 5, base), MN_OK);
-    mn_hnsw_free(e);
+    mni_hnsw *e;
+    ck_assert_int_eq(mni_hnsw_create(DIM, NULL, &e), MN_OK);
+    ck_assert_int_eq(mni_hnsw_save(e, path, 0), MN_OK);
+    mni_hnsw_free(e);
+    ck_assert_int_eq(mni_hnsw_load(path, DIM, &e, NULL), MN_OK);
+    ck_assert_uint_eq(mni_hnsw_count(e), 0);
+    ck_assert_int_eq(mni_hnsw_insert(e, 5, base), MN_OK);
+    mni_hnsw_free(e);
     free(present);
-    mn_hnsw_free(h);
+    mni_hnsw_free(h);
 }
 END_TEST
 
 static int load_rc(const char *path, const void *data, size_t len)
 {
     th_write_file(path, data, len);
-    mn_hnsw *g = (mn_hnsw *)1;
-    int rc = mn_hnsw_load(path, DIM, &g, NULL);
+    mni_hnsw *g = (mni_hnsw *)1;
+    int rc = mni_hnsw_load(path, DIM, &g, NULL);
     if (rc == MN_OK)
-        mn_hnsw_free(g);
+        mni_hnsw_free(g);
     else
         ck_assert_ptr_null(g);
     return rc;
@@ -894,8 +894,8 @@ static void put64(unsigned char *p, uint64_t v)
 /* Re-seals a modified file with valid checksums: only the structure checks can catch it. */
 static void reseal(unsigned char *f, size_t len)
 {
-    put64(f + 104, mn_xxh64(f + 128, len - 128, 0));
-    put64(f + 120, mn_xxh64(f, 120, 0));
+    put64(f + 104, mni_xxh64(f + 128, len - 128, 0));
+    put64(f + 120, mni_xxh64(f, 120, 0));
 }
 
 START_TEST(corrupt_files)
@@ -903,9 +903,9 @@ START_TEST(corrupt_files)
     gen_data();
     const int n = 500;
     unsigned char present[500];
-    mn_hnsw *h = mixed_index(n, present);
+    mni_hnsw *h = mixed_index(n, present);
     const char *path = th_tmppath("good.hnsw"), *bad = th_tmppath("bad.hnsw");
-    ck_assert_int_eq(mn_hnsw_save(h, path, 42), MN_OK);
+    ck_assert_int_eq(mni_hnsw_save(h, path, 42), MN_OK);
     size_t len;
     unsigned char *good = (unsigned char *)th_read_file(path, &len);
     ck_assert_ptr_nonnull(good);
@@ -1002,14 +1002,14 @@ START_TEST(corrupt_files)
     /* and the good file still loads */
     ck_assert_int_eq(load_rc(bad, good, len), MN_OK);
     free(f);
-    mn_hnsw_free(h);
+    mni_hnsw_free(h);
 }
 END_TEST
 
 /* ==== tests: concurrency ==================================================================== */
 
 struct conc {
-    mn_hnsw *h;
+    mni_hnsw *h;
     int n, writers, stop;
     int done_upto;      /* deletions: del_order[0 .. done_upto - 1] have returned */
     const int *del_pos; /* per row: its position in the delete order, or INT32_MAX */
@@ -1026,7 +1026,7 @@ static void *inserter(void *arg)
     static int next_id;
     int t = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED) % c->writers;
     for (int i = t; i < c->n; i += c->writers)
-        if (mn_hnsw_insert(c->h, key_of(i), c->vecs + (size_t)i * DIM))
+        if (mni_hnsw_insert(c->h, key_of(i), c->vecs + (size_t)i * DIM))
             __atomic_fetch_add(&c->errors, 1, __ATOMIC_RELAXED);
     return NULL;
 }
@@ -1042,9 +1042,9 @@ static void *searcher(void *arg)
         r = r * 6364136223846793005ULL + 1442695040888963407ULL;
         const float *q = queries + (size_t)((r >> 33) % NQ) * DIM;
         int upto = __atomic_load_n(&c->done_upto, __ATOMIC_ACQUIRE);
-        struct mn_hit out[K];
+        struct mni_hit out[K];
         size_t got;
-        int bad = mn_hnsw_search(c->h, q, K, 0, NULL, NULL, out, &got) != MN_OK;
+        int bad = mni_hnsw_search(c->h, q, K, 0, NULL, NULL, out, &got) != MN_OK;
         for (size_t j = 0; j < got && !bad; j++) {
             int i = idx_of(out[j].key);
             if (i < 0 || i >= c->n) {
@@ -1054,12 +1054,12 @@ static void *searcher(void *arg)
             if (c->del_pos && c->del_pos[i] < upto)
                 bad = 1; /* deleted before the search began */
             if (i < c->updates_from) {
-                float s = mn_ip_scalar(q, c->vecs + (size_t)i * DIM, DIM);
+                float s = mni_ip_scalar(q, c->vecs + (size_t)i * DIM, DIM);
                 if (fabsf(s - out[j].score) > 1e-4f)
                     bad = 1;
             } else { /* old or new vector, never anything else */
-                float s0 = mn_ip_scalar(q, c->vecs + (size_t)i * DIM, DIM);
-                float s1 = mn_ip_scalar(q, c->upd + (size_t)i * DIM, DIM);
+                float s0 = mni_ip_scalar(q, c->vecs + (size_t)i * DIM, DIM);
+                float s1 = mni_ip_scalar(q, c->upd + (size_t)i * DIM, DIM);
                 if (fabsf(s0 - out[j].score) > 1e-4f && fabsf(s1 - out[j].score) > 1e-4f)
                     bad = 1;
             }
@@ -1082,8 +1082,8 @@ START_TEST(concurrent_insert_search)
 {
     gen_data();
     const int n = SANITIZED ? 2000 : NBASE / 2;
-    mn_hnsw *h;
-    ck_assert_int_eq(mn_hnsw_create(DIM, NULL, &h), MN_OK);
+    mni_hnsw *h;
+    ck_assert_int_eq(mni_hnsw_create(DIM, NULL, &h), MN_OK);
     struct conc c = { h, n, 2, 0, 0, NULL, base, n, NULL, 0, 0 };
     pthread_t w[2], r[2];
     for (int i = 0; i < 2; i++)
@@ -1096,12 +1096,12 @@ START_TEST(concurrent_insert_search)
     for (int i = 0; i < 2; i++)
         pthread_join(r[i], NULL);
     ck_assert_int_eq(c.errors, 0);
-    ck_assert_uint_eq(mn_hnsw_count(h), (size_t)n);
+    ck_assert_uint_eq(mni_hnsw_count(h), (size_t)n);
     double rc = recall(h, base, n, NULL, 100, 0);
     printf("hnsw: concurrent insert (2 writers, 2 readers, %ld searches): recall@10 %.4f\n",
            c.searches, rc);
     ck_assert(rc >= MIN_RECALL);
-    mn_hnsw_free(h);
+    mni_hnsw_free(h);
 }
 END_TEST
 
@@ -1115,7 +1115,7 @@ static void *deleter(void *arg)
 {
     struct deleter_arg *d = arg;
     for (int j = 0; j < d->count; j++) {
-        if (mn_hnsw_delete(d->c->h, key_of(d->order[j])) != MN_OK)
+        if (mni_hnsw_delete(d->c->h, key_of(d->order[j])) != MN_OK)
             __atomic_fetch_add(&d->c->errors, 1, __ATOMIC_RELAXED);
         __atomic_store_n(&d->c->done_upto, j + 1, __ATOMIC_RELEASE);
     }
@@ -1126,7 +1126,7 @@ static void *updater(void *arg)
 {
     struct conc *c = arg;
     for (int i = c->updates_from; i < c->n; i++)
-        if (mn_hnsw_update(c->h, key_of(i), c->upd + (size_t)i * DIM) != MN_OK)
+        if (mni_hnsw_update(c->h, key_of(i), c->upd + (size_t)i * DIM) != MN_OK)
             __atomic_fetch_add(&c->errors, 1, __ATOMIC_RELAXED);
     return NULL;
 }
@@ -1137,7 +1137,7 @@ START_TEST(concurrent_delete_update_search)
 {
     gen_data();
     const int n = SANITIZED ? 2000 : NBASE / 2, nd = n * 3 / 10;
-    mn_hnsw *h = build_index(n, NULL, 2);
+    mni_hnsw *h = build_index(n, NULL, 2);
     int *order = malloc((size_t)n * sizeof *order), *del_pos = malloc((size_t)n * sizeof *del_pos);
     float *upd = malloc((size_t)NBASE * DIM * sizeof(float));
     ck_assert(order && del_pos && upd);
@@ -1169,7 +1169,7 @@ START_TEST(concurrent_delete_update_search)
     for (int i = 0; i < 2; i++)
         pthread_join(r[i], NULL);
     ck_assert_int_eq(c.errors, 0);
-    ck_assert_uint_eq(mn_hnsw_count(h), (size_t)(n - nd));
+    ck_assert_uint_eq(mni_hnsw_count(h), (size_t)(n - nd));
     unsigned char *present = malloc((size_t)n);
     float *now = malloc((size_t)n * DIM * sizeof(float));
     for (int i = 0; i < n; i++) {
@@ -1178,8 +1178,8 @@ START_TEST(concurrent_delete_update_search)
                DIM * sizeof(float));
     }
     double rc = recall(h, now, n, present, 100, 0);
-    struct mn_hnsw_stats st;
-    mn_hnsw_stats(h, &st);
+    struct mni_hnsw_stats st;
+    mni_hnsw_stats(h, &st);
     printf("hnsw: concurrent delete+update (%ld searches): recall@10 %.4f, %zu pending\n",
            c.searches, rc, st.deleted);
     ck_assert(rc >= MIN_RECALL);
@@ -1188,23 +1188,23 @@ START_TEST(concurrent_delete_update_search)
     free(upd);
     free(present);
     free(now);
-    mn_hnsw_free(h);
+    mni_hnsw_free(h);
 }
 END_TEST
 
 START_TEST(parallel_build)
 {
     gen_data();
-    mn_hnsw *h = build_index(NBASE, NULL, 4);
+    mni_hnsw *h = build_index(NBASE, NULL, 4);
     double r = recall(h, base, NBASE, NULL, 100, 0);
     printf("hnsw: 4-thread build: recall@10 %.4f\n", r);
     ck_assert(r >= MIN_RECALL);
     /* a failing row stops the build with its error */
     int64_t keys[3] = { key_of(0), 777, 778 };
-    ck_assert_int_eq(mn_hnsw_build(h, keys, base, 3, 2), MN_EEXISTS);
-    ck_assert_int_eq(mn_hnsw_build(h, NULL, base, 3, 2), MN_EINVAL);
-    ck_assert_int_eq(mn_hnsw_build(h, NULL, NULL, 0, 2), MN_OK);
-    mn_hnsw_free(h);
+    ck_assert_int_eq(mni_hnsw_build(h, keys, base, 3, 2), MN_EEXISTS);
+    ck_assert_int_eq(mni_hnsw_build(h, NULL, base, 3, 2), MN_EINVAL);
+    ck_assert_int_eq(mni_hnsw_build(h, NULL, NULL, 0, 2), MN_OK);
+    mni_hnsw_free(h);
 }
 END_TEST
 
@@ -1213,8 +1213,8 @@ START_TEST(save_while_writing)
 {
     gen_data();
     const int n = SANITIZED ? 1500 : 4000;
-    mn_hnsw *h;
-    ck_assert_int_eq(mn_hnsw_create(DIM, NULL, &h), MN_OK);
+    mni_hnsw *h;
+    ck_assert_int_eq(mni_hnsw_create(DIM, NULL, &h), MN_OK);
     struct conc c = { h, n, 1, 0, 0, NULL, base, n, NULL, 0, 0 };
     pthread_t r, w;
     ck_assert_int_eq(pthread_create(&r, NULL, searcher, &c), 0);
@@ -1223,28 +1223,28 @@ START_TEST(save_while_writing)
     size_t last = 0;
     for (int i = 0; i < 5; i++) {
         usleep(20000);
-        ck_assert_int_eq(mn_hnsw_save(h, path, i), MN_OK);
-        mn_hnsw *g;
+        ck_assert_int_eq(mni_hnsw_save(h, path, i), MN_OK);
+        mni_hnsw *g;
         int64_t seq;
-        ck_assert_int_eq(mn_hnsw_load(path, DIM, &g, &seq), MN_OK);
+        ck_assert_int_eq(mni_hnsw_load(path, DIM, &g, &seq), MN_OK);
         ck_assert_int_eq(seq, i);
-        ck_assert_uint_ge(mn_hnsw_count(g), last);
-        last = mn_hnsw_count(g);
-        mn_hnsw_free(g);
+        ck_assert_uint_ge(mni_hnsw_count(g), last);
+        last = mni_hnsw_count(g);
+        mni_hnsw_free(g);
     }
     pthread_join(w, NULL);
     __atomic_store_n(&c.stop, 1, __ATOMIC_RELEASE);
     pthread_join(r, NULL);
     ck_assert_int_eq(c.errors, 0);
-    ck_assert_uint_eq(mn_hnsw_count(h), (size_t)n);
-    mn_hnsw_free(h);
+    ck_assert_uint_eq(mni_hnsw_count(h), (size_t)n);
+    mni_hnsw_free(h);
 }
 END_TEST
 
 /* Two indexes (as two processes would have) saved to one path at once: each save writes its own
  * temporary file, so the file left is whole, one of the two. */
 struct saver {
-    mn_hnsw *h;
+    mni_hnsw *h;
     const char *path;
     int failures;
 };
@@ -1253,7 +1253,7 @@ static void *saver_main(void *p)
 {
     struct saver *s = p;
     for (int i = 0; i < 40; i++)
-        s->failures += mn_hnsw_save(s->h, s->path, i) != MN_OK;
+        s->failures += mni_hnsw_save(s->h, s->path, i) != MN_OK;
     return NULL;
 }
 
@@ -1275,16 +1275,16 @@ START_TEST(concurrent_saves_one_path)
     }
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
-    mn_hnsw *g = NULL;
+    mni_hnsw *g = NULL;
     int64_t seq;
-    ck_assert_int_eq(mn_hnsw_load(path, DIM, &g, &seq), MN_OK);
-    ck_assert(mn_hnsw_count(g) == mn_hnsw_count(s[0].h) ||
-              mn_hnsw_count(g) == mn_hnsw_count(s[1].h));
+    ck_assert_int_eq(mni_hnsw_load(path, DIM, &g, &seq), MN_OK);
+    ck_assert(mni_hnsw_count(g) == mni_hnsw_count(s[0].h) ||
+              mni_hnsw_count(g) == mni_hnsw_count(s[1].h));
     ck_assert_int_eq(s[0].failures + s[1].failures, 0);
     ck_assert_int_eq(th_tmp_leftovers(path), 0);
-    mn_hnsw_free(g);
-    mn_hnsw_free(s[0].h);
-    mn_hnsw_free(s[1].h);
+    mni_hnsw_free(g);
+    mni_hnsw_free(s[0].h);
+    mni_hnsw_free(s[1].h);
     free(present);
 }
 END_TEST

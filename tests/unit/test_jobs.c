@@ -323,9 +323,9 @@ START_TEST(test_changed_memory_not_overwritten)
     const char *owner = th_identity(db, "t", "agent");
     mn_memory_input in = {.identity = owner, .text = "old text"};
     const char *id = th_add_in(db, &a, &in);
-    const struct mn_store_ops *ops = db->store->ops;
+    const struct mni_store_ops *ops = db->store->ops;
     float stale[DIM] = {1};
-    struct mn_embed_task *t = NULL;
+    struct mni_embed_task *t = NULL;
     size_t n = 0, stored = 0;
 
     /* A new text after the claim: the old claim stores nothing, the new job does. */
@@ -335,7 +335,7 @@ START_TEST(test_changed_memory_not_overwritten)
     TH_OK(db, mn_memory_update(db, &a, id, &ch, NULL));
     TH_OK(db, ops->embed_jobs_done(db->store, "claim-1", t, n, stale, th_now_ms(), &stored));
     ck_assert_uint_eq(stored, 0);
-    mn_embed_tasks_free(t, n);
+    mni_embed_tasks_free(t, n);
     ck_assert_int_eq(status_of(db, &a, id), MN_EMBED_PENDING);
 
     /* A change that keeps the text: the job goes back to the queue, not counted. */
@@ -346,7 +346,7 @@ START_TEST(test_changed_memory_not_overwritten)
     TH_OK(db, mn_memory_update(db, &a, id, &meta, NULL));
     TH_OK(db, ops->embed_jobs_done(db->store, "claim-2", t, n, stale, th_now_ms(), &stored));
     ck_assert_uint_eq(stored, 0);
-    mn_embed_tasks_free(t, n);
+    mni_embed_tasks_free(t, n);
     size_t done, failed;
     TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
     ck_assert_uint_eq(done, 1);
@@ -367,7 +367,7 @@ START_TEST(test_changed_memory_not_overwritten)
     int64_t seq = store_seq(db);
     TH_OK(db, ops->embed_jobs_done(db->store, "slow", t, n, stale, th_now_ms(), &stored));
     ck_assert_uint_eq(stored, 0);
-    mn_embed_tasks_free(t, n);
+    mni_embed_tasks_free(t, n);
     m = th_get(db, &a, id, MN_WITH_EMBEDDING);
     ck_assert_mem_eq(m->embedding, th_embed(db, "leased"), DIM * sizeof(float));
     ck_assert_int_eq(m->seq, seq);

@@ -18,11 +18,11 @@
 /* ---- helpers ------------------------------------------------------------------------------- */
 
 /* Compiles rule text, asserting success. */
-static mn_jl *compile_ok(const char *rule)
+static mni_jl *compile_ok(const char *rule)
 {
     char err[512];
-    mn_jl *r = NULL;
-    int rc = mn_jl_compile_text(rule, &r, err, sizeof err);
+    mni_jl *r = NULL;
+    int rc = mni_jl_compile_text(rule, &r, err, sizeof err);
     ck_assert_msg(rc == MN_OK, "compile %s: rc %d: %s", rule, rc, err);
     ck_assert_ptr_nonnull(r);
     return r;
@@ -31,24 +31,24 @@ static mn_jl *compile_ok(const char *rule)
 /* Evaluates rule text on data text and returns the result printed compactly (kept). */
 static const char *eval_text(const char *rule, const char *data)
 {
-    mn_jl *r = compile_ok(rule);
+    mni_jl *r = compile_ok(rule);
     cJSON *d = data ? cJSON_Parse(data) : NULL;
     ck_assert_msg(!data || d, "bad test data %s", data);
     cJSON *res = NULL;
     char err[512];
-    int rc = mn_jl_eval(r, d, &res, err, sizeof err);
+    int rc = mni_jl_eval(r, d, &res, err, sizeof err);
     ck_assert_msg(rc == MN_OK, "eval %s on %s: rc %d: %s", rule, data ? data : "null", rc, err);
     /* the fast path agrees on truthiness */
     int t = -1;
-    ck_assert_int_eq(mn_jl_test(r, d, &t, err, sizeof err), MN_OK);
-    ck_assert_msg(t == mn_jl_truthy(res) ||
+    ck_assert_int_eq(mni_jl_test(r, d, &t, err, sizeof err), MN_OK);
+    ck_assert_msg(t == mni_jl_truthy(res) ||
                       (cJSON_IsNumber(res) && (isinf(res->valuedouble) || isnan(res->valuedouble))),
-                  "%s: mn_jl_test says %d", rule, t);
+                  "%s: mni_jl_test says %d", rule, t);
     char *s = cJSON_PrintUnformatted(res);
     ck_assert_ptr_nonnull(s);
     cJSON_Delete(res);
     cJSON_Delete(d);
-    mn_jl_free(r);
+    mni_jl_free(r);
     return th_keep(s);
 }
 
@@ -73,16 +73,16 @@ static const char *canon(const char *json)
 /* Evaluates and returns the numeric result (NAN, INFINITY included). */
 static double eval_num(const char *rule, const char *data)
 {
-    mn_jl *r = compile_ok(rule);
+    mni_jl *r = compile_ok(rule);
     cJSON *d = data ? cJSON_Parse(data) : NULL;
     cJSON *res = NULL;
     char err[512];
-    ck_assert_int_eq(mn_jl_eval(r, d, &res, err, sizeof err), MN_OK);
+    ck_assert_int_eq(mni_jl_eval(r, d, &res, err, sizeof err), MN_OK);
     ck_assert_msg(cJSON_IsNumber(res), "%s: not a number", rule);
     double v = res->valuedouble;
     cJSON_Delete(res);
     cJSON_Delete(d);
-    mn_jl_free(r);
+    mni_jl_free(r);
     return v;
 }
 
@@ -90,8 +90,8 @@ static double eval_num(const char *rule, const char *data)
 static void compile_err(const char *rule, int want_rc, const char *want_msg)
 {
     char err[512];
-    mn_jl *r = (mn_jl *)1;
-    int rc = mn_jl_compile_text(rule, &r, err, sizeof err);
+    mni_jl *r = (mni_jl *)1;
+    int rc = mni_jl_compile_text(rule, &r, err, sizeof err);
     ck_assert_msg(rc == want_rc, "compile %.200s: rc %d, want %d (%s)", rule, rc, want_rc, err);
     ck_assert_ptr_null(r);
     if (want_msg)
@@ -129,22 +129,22 @@ START_TEST(official_suite)
                     *want = cJSON_GetArrayItem(item, 2);
         char *rule_s = cJSON_PrintUnformatted(rule), *data_s = cJSON_PrintUnformatted(data);
         char err[512] = "";
-        mn_jl *r = NULL;
+        mni_jl *r = NULL;
         cJSON *got = NULL;
         int ok = 0, t = -1;
-        int rc = mn_jl_compile(rule, &r, err, sizeof err);
+        int rc = mni_jl_compile(rule, &r, err, sizeof err);
         if (rc == MN_OK)
-            rc = mn_jl_eval(r, data, &got, err, sizeof err);
+            rc = mni_jl_eval(r, data, &got, err, sizeof err);
         if (rc == MN_OK)
-            rc = mn_jl_test(r, data, &t, err, sizeof err);
+            rc = mni_jl_test(r, data, &t, err, sizeof err);
         if (rc == MN_OK)
-            ok = cJSON_Compare(got, want, 1) && t == mn_jl_truthy(want);
+            ok = cJSON_Compare(got, want, 1) && t == mni_jl_truthy(want);
         /* the same through the text interface, evaluated twice on one compiled rule */
-        mn_jl *r2 = NULL;
-        if (ok && mn_jl_compile_text(rule_s, &r2, err, sizeof err) == MN_OK) {
+        mni_jl *r2 = NULL;
+        if (ok && mni_jl_compile_text(rule_s, &r2, err, sizeof err) == MN_OK) {
             for (int k = 0; k < 2 && ok; k++) {
                 cJSON *again = NULL;
-                ok = mn_jl_eval(r2, data, &again, err, sizeof err) == MN_OK &&
+                ok = mni_jl_eval(r2, data, &again, err, sizeof err) == MN_OK &&
                      cJSON_Compare(again, want, 1);
                 cJSON_Delete(again);
             }
@@ -164,8 +164,8 @@ START_TEST(official_suite)
         free(rule_s);
         free(data_s);
         cJSON_Delete(got);
-        mn_jl_free(r);
-        mn_jl_free(r2);
+        mni_jl_free(r);
+        mni_jl_free(r2);
     }
     cJSON_Delete(all);
     fprintf(stderr, "jsonlogic official suite: %d/%d cases passed\n", passed, cases);
@@ -403,17 +403,17 @@ START_TEST(truthy_of_cjson)
     const char *truthy[] = {"true", "1", "-1", "0.5", "\"0\"", "\" \"", "[0]", "{}", "[[]]"};
     for (size_t i = 0; i < sizeof falsy / sizeof *falsy; i++) {
         cJSON *j = cJSON_Parse(falsy[i]);
-        ck_assert_msg(!mn_jl_truthy(j), "%s is falsy", falsy[i]);
+        ck_assert_msg(!mni_jl_truthy(j), "%s is falsy", falsy[i]);
         cJSON_Delete(j);
     }
     for (size_t i = 0; i < sizeof truthy / sizeof *truthy; i++) {
         cJSON *j = cJSON_Parse(truthy[i]);
-        ck_assert_msg(mn_jl_truthy(j), "%s is truthy", truthy[i]);
+        ck_assert_msg(mni_jl_truthy(j), "%s is truthy", truthy[i]);
         cJSON_Delete(j);
     }
-    ck_assert(!mn_jl_truthy(NULL));
+    ck_assert(!mni_jl_truthy(NULL));
     cJSON *nan = cJSON_CreateNumber(NAN);
-    ck_assert(!mn_jl_truthy(nan));
+    ck_assert(!mni_jl_truthy(nan));
     cJSON_Delete(nan);
 }
 END_TEST
@@ -476,19 +476,19 @@ START_TEST(compile_errors)
     compile_err("{\"==\":[1,", MN_EINVAL, NULL);
     compile_err("", MN_EINVAL, NULL);
     char err[256];
-    mn_jl *r = NULL;
-    ck_assert_int_eq(mn_jl_compile_text(NULL, &r, err, sizeof err), MN_EINVAL);
-    ck_assert_int_eq(mn_jl_compile(NULL, &r, err, sizeof err), MN_EINVAL);
-    ck_assert_int_eq(mn_jl_compile_text("1", &r, NULL, 0), MN_OK); /* err may be NULL */
-    mn_jl_free(r);
-    ck_assert_int_eq(mn_jl_compile_text("{\"x\":1}", &r, NULL, 0), MN_EINVAL);
-    ck_assert_int_eq(mn_jl_eval(NULL, NULL, NULL, err, sizeof err), MN_EINVAL);
-    mn_jl_free(NULL);
+    mni_jl *r = NULL;
+    ck_assert_int_eq(mni_jl_compile_text(NULL, &r, err, sizeof err), MN_EINVAL);
+    ck_assert_int_eq(mni_jl_compile(NULL, &r, err, sizeof err), MN_EINVAL);
+    ck_assert_int_eq(mni_jl_compile_text("1", &r, NULL, 0), MN_OK); /* err may be NULL */
+    mni_jl_free(r);
+    ck_assert_int_eq(mni_jl_compile_text("{\"x\":1}", &r, NULL, 0), MN_EINVAL);
+    ck_assert_int_eq(mni_jl_eval(NULL, NULL, NULL, err, sizeof err), MN_EINVAL);
+    mni_jl_free(NULL);
     /* a raw cJSON node is not a value */
     cJSON *raw = cJSON_CreateRaw("1");
     cJSON *arr = cJSON_CreateArray();
     cJSON_AddItemToArray(arr, raw);
-    ck_assert_int_eq(mn_jl_compile(arr, &r, err, sizeof err), MN_EINVAL);
+    ck_assert_int_eq(mni_jl_compile(arr, &r, err, sizeof err), MN_EINVAL);
     ck_assert_str_eq(err, "$[0]: not a JSON value (a raw or invalid cJSON node)");
     cJSON_Delete(arr);
 }
@@ -498,34 +498,34 @@ START_TEST(depth_limit)
 {
     char want[1024];
     /* 64 levels of "!" compile, 65 do not; the message names the node at level 65 */
-    mn_jl *r = compile_ok(nest("{\"!\":", "true", "}", MN_JL_MAX_DEPTH - 1));
+    mni_jl *r = compile_ok(nest("{\"!\":", "true", "}", MNI_JL_MAX_DEPTH - 1));
     int t;
     char err[512];
-    ck_assert_int_eq(mn_jl_test(r, NULL, &t, err, sizeof err), MN_OK);
+    ck_assert_int_eq(mni_jl_test(r, NULL, &t, err, sizeof err), MN_OK);
     ck_assert_int_eq(t, 0); /* 63 negations of true */
-    mn_jl_free(r);
-    mn_jl_free(compile_ok(nest("{\"!\":", "{\"var\":\"x\"}", "}", MN_JL_MAX_DEPTH - 1)));
+    mni_jl_free(r);
+    mni_jl_free(compile_ok(nest("{\"!\":", "{\"var\":\"x\"}", "}", MNI_JL_MAX_DEPTH - 1)));
     strcpy(want, "$");
-    for (int i = 0; i < MN_JL_MAX_DEPTH; i++)
+    for (int i = 0; i < MNI_JL_MAX_DEPTH; i++)
         strcat(want, ".!");
     strcat(want, ": nested deeper than 64 levels (the limit for a rule)");
-    compile_err(nest("{\"!\":", "{\"var\":\"x\"}", "}", MN_JL_MAX_DEPTH), MN_EINVAL, want);
+    compile_err(nest("{\"!\":", "{\"var\":\"x\"}", "}", MNI_JL_MAX_DEPTH), MN_EINVAL, want);
     /* arrays and literal objects count too; scalars do not */
-    mn_jl_free(compile_ok(nest("{\"!\":", "true", "}", MN_JL_MAX_DEPTH)));
-    mn_jl_free(compile_ok(nest("[", "1", "]", MN_JL_MAX_DEPTH)));
+    mni_jl_free(compile_ok(nest("{\"!\":", "true", "}", MNI_JL_MAX_DEPTH)));
+    mni_jl_free(compile_ok(nest("[", "1", "]", MNI_JL_MAX_DEPTH)));
     strcpy(want, "$");
-    for (int i = 0; i < MN_JL_MAX_DEPTH; i++)
+    for (int i = 0; i < MNI_JL_MAX_DEPTH; i++)
         strcat(want, "[0]");
     strcat(want, ": nested deeper than 64 levels (the limit for a rule)");
-    compile_err(nest("[", "1", "]", MN_JL_MAX_DEPTH + 1), MN_EINVAL, want);
-    compile_err(nest("[", "{\"var\":\"a\"}", "]", MN_JL_MAX_DEPTH), MN_EINVAL, NULL);
-    mn_jl_free(compile_ok(nest("[", "{\"var\":\"a\"}", "]", MN_JL_MAX_DEPTH - 1)));
-    mn_jl_free(compile_ok(nest("{\"a\":1,\"b\":", "1", "}", MN_JL_MAX_DEPTH)));
+    compile_err(nest("[", "1", "]", MNI_JL_MAX_DEPTH + 1), MN_EINVAL, want);
+    compile_err(nest("[", "{\"var\":\"a\"}", "]", MNI_JL_MAX_DEPTH), MN_EINVAL, NULL);
+    mni_jl_free(compile_ok(nest("[", "{\"var\":\"a\"}", "]", MNI_JL_MAX_DEPTH - 1)));
+    mni_jl_free(compile_ok(nest("{\"a\":1,\"b\":", "1", "}", MNI_JL_MAX_DEPTH)));
     strcpy(want, "$");
-    for (int i = 0; i < MN_JL_MAX_DEPTH; i++)
+    for (int i = 0; i < MNI_JL_MAX_DEPTH; i++)
         strcat(want, ".b");
     strcat(want, ": nested deeper than 64 levels (the limit for a rule)");
-    compile_err(nest("{\"a\":1,\"b\":", "1", "}", MN_JL_MAX_DEPTH + 1), MN_EINVAL, want);
+    compile_err(nest("{\"a\":1,\"b\":", "1", "}", MNI_JL_MAX_DEPTH + 1), MN_EINVAL, want);
     /* far deeper than the limit, and deeper than cJSON parses: an error, never a crash */
     compile_err(nest("{\"and\":[", "1", "]}", 900), MN_EINVAL, NULL);
     compile_err(nest("[", "1", "]", 5000), MN_EINVAL, NULL);
@@ -536,24 +536,24 @@ START_TEST(depth_limit)
         cJSON_AddItemToArray(cur, next);
         cur = next;
     }
-    ck_assert_int_eq(mn_jl_compile(root, &r, err, sizeof err), MN_EINVAL);
+    ck_assert_int_eq(mni_jl_compile(root, &r, err, sizeof err), MN_EINVAL);
     cJSON_Delete(root);
 }
 END_TEST
 
 /* ---- limits during evaluation -------------------------------------------------------------- */
 
-static int eval_rc(const char *rule, const mn_jl_limits *lim, int want_result, char *err,
+static int eval_rc(const char *rule, const mni_jl_limits *lim, int want_result, char *err,
                    size_t errlen)
 {
-    mn_jl *r = compile_ok(rule);
+    mni_jl *r = compile_ok(rule);
     cJSON *res = NULL;
     int t;
-    int rc = mn_jl_eval_ex(r, NULL, lim, want_result ? &res : NULL, &t, err, errlen);
+    int rc = mni_jl_eval_ex(r, NULL, lim, want_result ? &res : NULL, &t, err, errlen);
     if (rc != MN_OK)
         ck_assert_ptr_null(res);
     cJSON_Delete(res);
-    mn_jl_free(r);
+    mni_jl_free(r);
     return rc;
 }
 
@@ -569,7 +569,7 @@ START_TEST(eval_limits)
     ck_assert_msg(strstr(err, "memory") != NULL, "%s", err);
     const char *cat = th_fmt("{\"reduce\":[%s,{\"cat\":[{\"var\":\"accumulator\"},"
                              "{\"var\":\"accumulator\"}]},\"ab\"]}", xs);
-    mn_jl_limits small = {1 << 20, 0};
+    mni_jl_limits small = {1 << 20, 0};
     ck_assert_int_eq(eval_rc(cat, &small, 0, err, sizeof err), MN_ERANGE);
     /* steps */
     const char *r100 = "[0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,"
@@ -577,37 +577,37 @@ START_TEST(eval_limits)
                        "4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9]";
     const char *loops = th_fmt("{\"some\":[%s,{\"some\":[%s,{\"some\":[%s,{\"==\":[{\"var\":\"\"},"
                                "-1]}]}]}]}", r100, r100, r100);
-    mn_jl_limits steps = {0, 100000};
+    mni_jl_limits steps = {0, 100000};
     ck_assert_int_eq(eval_rc(loops, &steps, 0, err, sizeof err), MN_ERANGE);
     ck_assert_msg(strstr(err, "steps") != NULL, "%s", err);
     ck_assert_int_eq(eval_rc(loops, NULL, 0, err, sizeof err), MN_OK); /* 1M steps: fine */
     /* a result nested 2000 deep: testing it is fine, building it as cJSON is refused */
     const char *deep = "{\"reduce\":[{\"map\":[{\"var\":\"\"},1]},[{\"var\":\"accumulator\"}],[]]}";
-    mn_jl *r = compile_ok(deep);
+    mni_jl *r = compile_ok(deep);
     cJSON *data = cJSON_CreateArray();
     for (int i = 0; i < 2000; i++)
         cJSON_AddItemToArray(data, cJSON_CreateNumber(i));
     cJSON *res = NULL;
     int t = 0;
-    ck_assert_int_eq(mn_jl_test(r, data, &t, err, sizeof err), MN_OK);
+    ck_assert_int_eq(mni_jl_test(r, data, &t, err, sizeof err), MN_OK);
     ck_assert_int_eq(t, 1);
-    ck_assert_int_eq(mn_jl_eval(r, data, &res, err, sizeof err), MN_ERANGE);
+    ck_assert_int_eq(mni_jl_eval(r, data, &res, err, sizeof err), MN_ERANGE);
     ck_assert_ptr_null(res);
-    mn_jl_free(r);
+    mni_jl_free(r);
     /* ... and so is printing it with cat */
     r = compile_ok("{\"cat\":{\"reduce\":[{\"var\":\"\"},[{\"var\":\"accumulator\"}],[]]}}");
-    ck_assert_int_eq(mn_jl_test(r, data, &t, err, sizeof err), MN_ERANGE);
-    mn_jl_free(r);
+    ck_assert_int_eq(mni_jl_test(r, data, &t, err, sizeof err), MN_ERANGE);
+    mni_jl_free(r);
     /* a sum over a long array keeps its scratch memory flat */
     r = compile_ok("{\"reduce\":[{\"var\":\"\"},{\"+\":[{\"var\":\"accumulator\"},"
                    "{\"var\":\"current\"}]},0]}");
     for (int i = 2000; i < 200000; i++)
         cJSON_AddItemToArray(data, cJSON_CreateNumber(i));
-    mn_jl_limits tiny = {64 * 1024, 0};
-    ck_assert_int_eq(mn_jl_eval_ex(r, data, &tiny, &res, NULL, err, sizeof err), MN_OK);
+    mni_jl_limits tiny = {64 * 1024, 0};
+    ck_assert_int_eq(mni_jl_eval_ex(r, data, &tiny, &res, NULL, err, sizeof err), MN_OK);
     ck_assert(cJSON_IsNumber(res) && res->valuedouble == 199999.0 * 200000.0 / 2);
     cJSON_Delete(res);
-    mn_jl_free(r);
+    mni_jl_free(r);
     cJSON_Delete(data);
 }
 END_TEST
@@ -656,23 +656,23 @@ static int policy_expect(unsigned i)
 
 START_TEST(reuse_one_rule)
 {
-    mn_jl *r = compile_ok(policy_rule);
+    mni_jl *r = compile_ok(policy_rule);
     char err[256];
     int allowed = 0;
     for (unsigned i = 0; i < 480 * 24; i++) {
         cJSON *d = policy_data(i);
         int t = -1;
-        ck_assert_int_eq(mn_jl_test(r, d, &t, err, sizeof err), MN_OK);
+        ck_assert_int_eq(mni_jl_test(r, d, &t, err, sizeof err), MN_OK);
         ck_assert_msg(t == policy_expect(i), "case %u: got %d", i, t);
         cJSON *res = NULL;
-        ck_assert_int_eq(mn_jl_eval(r, d, &res, err, sizeof err), MN_OK);
+        ck_assert_int_eq(mni_jl_eval(r, d, &res, err, sizeof err), MN_OK);
         ck_assert(cJSON_IsBool(res) && cJSON_IsTrue(res) == t);
         allowed += t;
         cJSON_Delete(res);
         cJSON_Delete(d);
     }
     ck_assert_int_gt(allowed, 0);
-    mn_jl_free(r);
+    mni_jl_free(r);
 }
 END_TEST
 
@@ -682,8 +682,8 @@ END_TEST
 #define TH_ITERS 20000
 
 struct th_arg {
-    const mn_jl *rule;
-    const mn_jl *map;
+    const mni_jl *rule;
+    const mni_jl *map;
     int id, bad;
 };
 
@@ -695,7 +695,7 @@ static void *th_main(void *p)
         unsigned k = (unsigned)a->id * 7919u + i;
         cJSON *d = policy_data(k);
         int t = -1;
-        if (mn_jl_test(a->rule, d, &t, err, sizeof err) != MN_OK || t != policy_expect(k))
+        if (mni_jl_test(a->rule, d, &t, err, sizeof err) != MN_OK || t != policy_expect(k))
             a->bad++;
         cJSON_Delete(d);
         if (i % 16 == 0) { /* a rule that builds strings and arrays in its arena */
@@ -703,7 +703,7 @@ static void *th_main(void *p)
             for (unsigned j = 0; j < 20; j++)
                 cJSON_AddItemToArray(xs, cJSON_CreateNumber(j + k % 5));
             cJSON *res = NULL;
-            if (mn_jl_eval(a->map, xs, &res, err, sizeof err) != MN_OK || !cJSON_IsString(res))
+            if (mni_jl_eval(a->map, xs, &res, err, sizeof err) != MN_OK || !cJSON_IsString(res))
                 a->bad++;
             else {
                 char want[256];
@@ -723,8 +723,8 @@ static void *th_main(void *p)
 
 START_TEST(threads_share_a_rule)
 {
-    mn_jl *rule = compile_ok(policy_rule);
-    mn_jl *map = compile_ok("{\"cat\":[{\"*\":[{\"var\":\"0\"},2]},\"-\",{\"*\":[{\"var\":\"19\"},2]},"
+    mni_jl *rule = compile_ok(policy_rule);
+    mni_jl *map = compile_ok("{\"cat\":[{\"*\":[{\"var\":\"0\"},2]},\"-\",{\"*\":[{\"var\":\"19\"},2]},"
                             "\"|\",{\"map\":[{\"var\":\"\"},{\"cat\":[\"n\",{\"var\":\"\"}]}]}]}");
     pthread_t th[TH_N];
     struct th_arg args[TH_N];
@@ -736,8 +736,8 @@ START_TEST(threads_share_a_rule)
         pthread_join(th[i], NULL);
         ck_assert_msg(args[i].bad == 0, "thread %d: %d wrong results", i, args[i].bad);
     }
-    mn_jl_free(rule);
-    mn_jl_free(map);
+    mni_jl_free(rule);
+    mni_jl_free(map);
 }
 END_TEST
 
@@ -888,11 +888,11 @@ static cJSON *fz_mutate(const cJSON *rule)
 
 /* Compiles rule and evaluates it on data in every way; only MN_OK, MN_EINVAL (compile) and
  * MN_ERANGE (limits) are acceptable. Returns 1 if it compiled. */
-static int fz_check(const cJSON *rule, const cJSON *data, const mn_jl_limits *lim, int *limited)
+static int fz_check(const cJSON *rule, const cJSON *data, const mni_jl_limits *lim, int *limited)
 {
     char err[512];
-    mn_jl *r = NULL;
-    int rc = mn_jl_compile(rule, &r, err, sizeof err);
+    mni_jl *r = NULL;
+    int rc = mni_jl_compile(rule, &r, err, sizeof err);
     ck_assert_msg(rc == MN_OK || rc == MN_EINVAL, "compile rc %d", rc);
     if (rc != MN_OK) {
         ck_assert(err[0] == '$' && r == NULL);
@@ -900,7 +900,7 @@ static int fz_check(const cJSON *rule, const cJSON *data, const mn_jl_limits *li
     }
     cJSON *res = NULL;
     int t = -1;
-    rc = mn_jl_eval_ex(r, data, lim, &res, &t, err, sizeof err);
+    rc = mni_jl_eval_ex(r, data, lim, &res, &t, err, sizeof err);
     ck_assert_msg(rc == MN_OK || rc == MN_ERANGE, "eval rc %d: %s", rc, err);
     if (rc == MN_OK) {
         ck_assert_ptr_nonnull(res);
@@ -908,14 +908,14 @@ static int fz_check(const cJSON *rule, const cJSON *data, const mn_jl_limits *li
         ck_assert_ptr_nonnull(s);
         free(s);
         int t2 = -1;
-        ck_assert_int_eq(mn_jl_eval_ex(r, data, lim, NULL, &t2, err, sizeof err), MN_OK);
+        ck_assert_int_eq(mni_jl_eval_ex(r, data, lim, NULL, &t2, err, sizeof err), MN_OK);
         ck_assert_int_eq(t, t2);
     } else {
         ck_assert_ptr_null(res);
         (*limited)++;
     }
     cJSON_Delete(res);
-    mn_jl_free(r);
+    mni_jl_free(r);
     return 1;
 }
 
@@ -924,7 +924,7 @@ START_TEST(fuzz_never_crashes)
     rng_state = 0x9E3779B97F4A7C15ull;
     int tried = 0, compiled = 0, limited = 0;
     char err[512];
-    mn_jl_limits lim = {256 * 1024, 20000};
+    mni_jl_limits lim = {256 * 1024, 20000};
     /* random rules on random data */
     for (int it = 0; it < 4000; it++) {
         cJSON *rule = fz_rule(0);
@@ -939,15 +939,15 @@ START_TEST(fuzz_never_crashes)
         size_t len = strlen(text);
         for (int m = (int)rnd(4); m >= 0 && len > 0; m--)
             text[rnd((uint32_t)len)] = "{}[]\",:01a\\"[rnd(11)];
-        mn_jl *r2 = NULL;
-        int rc = mn_jl_compile_text(text, &r2, err, sizeof err);
+        mni_jl *r2 = NULL;
+        int rc = mni_jl_compile_text(text, &r2, err, sizeof err);
         ck_assert(rc == MN_OK || rc == MN_EINVAL);
         if (rc == MN_OK) {
             int t;
-            rc = mn_jl_eval_ex(r2, rule, &lim, NULL, &t, err, sizeof err);
+            rc = mni_jl_eval_ex(r2, rule, &lim, NULL, &t, err, sizeof err);
             ck_assert(rc == MN_OK || rc == MN_ERANGE);
         }
-        mn_jl_free(r2);
+        mni_jl_free(r2);
         free(text);
         cJSON_Delete(rule);
     }
@@ -977,16 +977,16 @@ START_TEST(fuzz_never_crashes)
         for (size_t i = 0; i < n; i++)
             buf[i] = rnd(2) ? "{}[]\":,0123456789.-+eEtruefalsn \\"[rnd(34)] : (char)(1 + rnd(255));
         buf[n] = '\0';
-        mn_jl *r = NULL;
-        int rc = mn_jl_compile_text(buf, &r, err, sizeof err);
+        mni_jl *r = NULL;
+        int rc = mni_jl_compile_text(buf, &r, err, sizeof err);
         ck_assert(rc == MN_OK || rc == MN_EINVAL);
         if (rc == MN_OK) {
             cJSON *res = NULL;
-            rc = mn_jl_eval(r, NULL, &res, err, sizeof err);
+            rc = mni_jl_eval(r, NULL, &res, err, sizeof err);
             ck_assert(rc == MN_OK || rc == MN_ERANGE);
             cJSON_Delete(res);
         }
-        mn_jl_free(r);
+        mni_jl_free(r);
     }
     fprintf(stderr, "jsonlogic fuzz: %d evaluations tried, %d compiled, %d stopped by limits\n",
             tried, compiled, limited);

@@ -29,9 +29,9 @@ typedef struct pol {
 } pol;
 
 /* Compiles the policies (all active), asserting success. */
-static mn_policyset *set_of(const pol *p, size_t n)
+static mni_policyset *set_of(const pol *p, size_t n)
 {
-    struct mn_policy_src src[32];
+    struct mni_policy_src src[32];
     ck_assert_uint_le(n, 32);
     for (size_t i = 0; i < n; i++) {
         src[i].id = p[i].id;
@@ -40,9 +40,9 @@ static mn_policyset *set_of(const pol *p, size_t n)
         src[i].priority = p[i].priority;
         src[i].active = 1;
     }
-    mn_policyset *ps = NULL;
+    mni_policyset *ps = NULL;
     char err[512];
-    int rc = mn_policyset_compile(src, n, &ps, err, sizeof err);
+    int rc = mni_policyset_compile(src, n, &ps, err, sizeof err);
     ck_assert_msg(rc == MN_OK, "compile: rc %d: %s", rc, err);
     ck_assert_ptr_nonnull(ps);
     return ps;
@@ -73,13 +73,13 @@ static cJSON *parse_or_null(const char *t)
     return j;
 }
 
-static int decide_rc(const mn_policyset *ps, const req *r, struct mn_verdict *v)
+static int decide_rc(const mni_policyset *ps, const req *r, struct mni_verdict *v)
 {
     cJSON *d = parse_or_null(r->data), *c = parse_or_null(r->ctx), *cl = parse_or_null(r->claims);
-    struct mn_request rq = {r->id ? r->id : "id-1", r->role ? r->role : "agent", cl, r->action,
+    struct mni_request rq = {r->id ? r->id : "id-1", r->role ? r->role : "agent", cl, r->action,
                             r->resource ? r->resource : "memory", d, c,
                             r->now ? r->now : at("2026-03-02", 10, 30)};
-    int rc = mn_policyset_decide(ps, &rq, v);
+    int rc = mni_policyset_decide(ps, &rq, v);
     cJSON_Delete(d);
     cJSON_Delete(c);
     cJSON_Delete(cl);
@@ -87,7 +87,7 @@ static int decide_rc(const mn_policyset *ps, const req *r, struct mn_verdict *v)
 }
 
 /* Decides (asserting MN_OK) and returns allowed. */
-static int decide(const mn_policyset *ps, const req *r, struct mn_verdict *v)
+static int decide(const mni_policyset *ps, const req *r, struct mni_verdict *v)
 {
     int rc = decide_rc(ps, r, v);
     ck_assert_msg(rc == MN_OK, "decide %s: rc %d: %s", r->action, rc, v->reason);
@@ -103,7 +103,7 @@ static int decide(const mn_policyset *ps, const req *r, struct mn_verdict *v)
 static void bad_rule(const char *rule, const char *want)
 {
     char err[512];
-    int rc = mn_policy_rule_check(rule, err, sizeof err);
+    int rc = mni_policy_rule_check(rule, err, sizeof err);
     ck_assert_msg(rc == MN_EINVAL, "%s: rc %d, want MN_EINVAL", rule, rc);
     ck_assert_msg(strstr(err, want) != NULL, "%s: error \"%s\" lacks \"%s\"", rule, err, want);
 }
@@ -111,7 +111,7 @@ static void bad_rule(const char *rule, const char *want)
 static void good_rule(const char *rule)
 {
     char err[512];
-    int rc = mn_policy_rule_check(rule, err, sizeof err);
+    int rc = mni_policy_rule_check(rule, err, sizeof err);
     ck_assert_msg(rc == MN_OK, "%s: rc %d: %s", rule, rc, err);
 }
 
@@ -206,37 +206,37 @@ START_TEST(validation_errors_name_the_path)
              "conditions.custom_conditions: unknown key \"claims\"");
     bad_rule(R(",\"when\":{\"and\":[true,{\"=~\":[1,2]}]}"), "when.and[1]");
     bad_rule(R(",\"when\":{\"var\":[1,2,3]}"), "when");
-    ck_assert_int_eq(mn_policy_rule_check(NULL, NULL, 0), MN_EINVAL);
+    ck_assert_int_eq(mni_policy_rule_check(NULL, NULL, 0), MN_EINVAL);
 }
 END_TEST
 
 START_TEST(compile_names_the_policy)
 {
-    struct mn_policy_src src[] = {
+    struct mni_policy_src src[] = {
         {"p-good", "agent", R(""), 1, 1},
         {"p-bad", "agent", C("\"ip_restrictions\":{\"allowed_ranges\":[\"1.2.3.0/40\"]}"), 2, 1},
     };
-    mn_policyset *ps = (mn_policyset *)1;
+    mni_policyset *ps = (mni_policyset *)1;
     char err[512];
-    ck_assert_int_eq(mn_policyset_compile(src, 2, &ps, err, sizeof err), MN_EINVAL);
+    ck_assert_int_eq(mni_policyset_compile(src, 2, &ps, err, sizeof err), MN_EINVAL);
     ck_assert_ptr_null(ps);
     ck_assert_msg(strstr(err, "policy p-bad: conditions.ip_restrictions.allowed_ranges[0]"),
                   "%s", err);
     /* inactive policies are left out, even unparsable ones */
     src[1].active = 0;
     src[1].rule = "not json";
-    ck_assert_int_eq(mn_policyset_compile(src, 2, &ps, err, sizeof err), MN_OK);
-    mn_policyset_free(ps);
+    ck_assert_int_eq(mni_policyset_compile(src, 2, &ps, err, sizeof err), MN_OK);
+    mni_policyset_free(ps);
     src[0].role = "";
-    ck_assert_int_eq(mn_policyset_compile(src, 2, &ps, err, sizeof err), MN_EINVAL);
+    ck_assert_int_eq(mni_policyset_compile(src, 2, &ps, err, sizeof err), MN_EINVAL);
     ck_assert_msg(strstr(err, "policy p-good: role"), "%s", err);
     /* an empty set denies everything */
-    ck_assert_int_eq(mn_policyset_compile(NULL, 0, &ps, err, sizeof err), MN_OK);
-    struct mn_verdict v;
+    ck_assert_int_eq(mni_policyset_compile(NULL, 0, &ps, err, sizeof err), MN_OK);
+    struct mni_verdict v;
     ck_assert(!ALLOWED(ps, .action = "read"));
     REASON_HAS("no policy allows read on memory for role agent");
-    mn_policyset_free(ps);
-    mn_policyset_free(NULL);
+    mni_policyset_free(ps);
+    mni_policyset_free(NULL);
 }
 END_TEST
 
@@ -244,8 +244,8 @@ END_TEST
 
 START_TEST(deny_overrides_and_priority)
 {
-    struct mn_verdict v;
-    mn_policyset *ps = SET(
+    struct mni_verdict v;
+    mni_policyset *ps = SET(
         {"allow-all", "agent", 100, "{\"effect\":\"allow\",\"actions\":\"*\",\"resource\":\"*\"}"},
         {"allow-read", "agent", 200, R("")},
         {"deny-delete", "agent", 1,
@@ -275,7 +275,7 @@ START_TEST(deny_overrides_and_priority)
     ck_assert(ALLOWED(ps, .role = "viewer", .action = "list", .resource = "identity"));
     ck_assert_str_eq(v.policy_id, "any-role-list");
     ck_assert(!ALLOWED(ps, .role = "viewer", .action = "list", .resource = "memory"));
-    mn_policyset_free(ps);
+    mni_policyset_free(ps);
 
     /* a deny whose conditions do not hold does not apply; equal priorities: by id */
     ps = SET({"b", "agent", 5, R("")}, {"a", "agent", 5, R("")},
@@ -286,7 +286,7 @@ START_TEST(deny_overrides_and_priority)
     ck_assert_str_eq(v.policy_id, "a");
     ck_assert(!ALLOWED(ps, .action = "read", .role = "agent", .id = "x",
                        .claims = "{}", .resource = "identity"));
-    mn_policyset_free(ps);
+    mni_policyset_free(ps);
 
     /* actions "*" inside an array; allow after an unmet higher allow explains the miss */
     ps = SET({"hi", "agent", 9, C("\"roles\":[\"boss\"]")},
@@ -294,43 +294,43 @@ START_TEST(deny_overrides_and_priority)
                                   "\"resource\":\"memory\"}"});
     ck_assert(ALLOWED(ps, .action = "anything"));
     ck_assert_str_eq(v.policy_id, "star");
-    mn_policyset_free(ps);
+    mni_policyset_free(ps);
     ps = SET({"hi", "agent", 9, C("\"roles\":[\"boss\"]")});
     ck_assert(!ALLOWED(ps, .action = "read"));
     REASON_HAS("no policy allows read on memory for role agent (policy hi does not apply: role "
                "agent is not in its conditions.roles)");
-    mn_policyset_free(ps);
+    mni_policyset_free(ps);
 }
 END_TEST
 
 START_TEST(bad_requests_deny)
 {
-    mn_policyset *ps = SET({"p", "*", 1, "{\"effect\":\"allow\",\"actions\":\"*\","
+    mni_policyset *ps = SET({"p", "*", 1, "{\"effect\":\"allow\",\"actions\":\"*\","
                                          "\"resource\":\"*\"}"});
-    struct mn_verdict v;
-    struct mn_request rq = {"i", "agent", NULL, NULL, "memory", NULL, NULL, 0};
-    ck_assert_int_eq(mn_policyset_decide(ps, &rq, &v), MN_EINVAL);
+    struct mni_verdict v;
+    struct mni_request rq = {"i", "agent", NULL, NULL, "memory", NULL, NULL, 0};
+    ck_assert_int_eq(mni_policyset_decide(ps, &rq, &v), MN_EINVAL);
     ck_assert_int_eq(v.allowed, 0);
     rq.action = "read";
     cJSON *arr = cJSON_Parse("[1]");
     rq.resource_data = arr;
-    ck_assert_int_eq(mn_policyset_decide(ps, &rq, &v), MN_EINVAL);
+    ck_assert_int_eq(mni_policyset_decide(ps, &rq, &v), MN_EINVAL);
     ck_assert_int_eq(v.allowed, 0);
     cJSON_Delete(arr);
     rq.resource_data = NULL;
     rq.role = NULL; /* a role "*" policy still applies */
-    ck_assert_int_eq(mn_policyset_decide(ps, &rq, &v), MN_OK);
+    ck_assert_int_eq(mni_policyset_decide(ps, &rq, &v), MN_OK);
     ck_assert_int_eq(v.allowed, 1);
-    ck_assert_int_eq(mn_policyset_decide(NULL, &rq, &v), MN_EINVAL);
+    ck_assert_int_eq(mni_policyset_decide(NULL, &rq, &v), MN_EINVAL);
     ck_assert_int_eq(v.allowed, 0);
-    mn_policyset_free(ps);
+    mni_policyset_free(ps);
 }
 END_TEST
 
 START_TEST(time_of_day_windows)
 {
-    struct mn_verdict v;
-    mn_policyset *ps = SET(
+    struct mni_verdict v;
+    mni_policyset *ps = SET(
         {"office", "agent", 1,
          C("\"time_restrictions\":{\"time_of_day\":{\"start\":\"09:00\",\"end\":\"17:00\"}}")},
         {"night", "agent", 1,
@@ -358,14 +358,14 @@ START_TEST(time_of_day_windows)
     /* before the epoch too */
     ck_assert(ALLOWED(ps, .action = "write", .now = at("1969-12-31", 23, 30)));
     ck_assert(!ALLOWED(ps, .action = "write", .now = at("1969-12-31", 12, 30)));
-    mn_policyset_free(ps);
+    mni_policyset_free(ps);
 }
 END_TEST
 
 START_TEST(days_and_dates)
 {
-    struct mn_verdict v;
-    mn_policyset *ps = SET(
+    struct mni_verdict v;
+    mni_policyset *ps = SET(
         {"weekdays", "agent", 1,
          C("\"time_restrictions\":{\"days_of_week\":[\"MONDAY\",\"tue\",\"Wednesday\","
            "\"thursday\",\"Fri\"]}")},
@@ -397,14 +397,14 @@ START_TEST(days_and_dates)
     ck_assert(!ALLOWED(ps, .action = "both", .now = at("2026-03-07", 12, 0)));
     ck_assert(!ALLOWED(ps, .action = "both", .now = at("2026-03-14", 11, 0)));
     ck_assert(!ALLOWED(ps, .action = "both", .now = at("2026-03-06", 11, 0)));
-    mn_policyset_free(ps);
+    mni_policyset_free(ps);
 }
 END_TEST
 
 START_TEST(ip_restrictions)
 {
-    struct mn_verdict v;
-    mn_policyset *ps = SET(
+    struct mni_verdict v;
+    mni_policyset *ps = SET(
         {"ips", "agent", 1,
          C("\"ip_restrictions\":{\"allowed_ips\":[\"192.0.2.7\",\"2001:db8::1\"],"
            "\"allowed_ranges\":[\"10.0.0.0/8\",\"2001:db8:ab00::/40\",\"172.16.0.0/12\"]}")},
@@ -449,7 +449,7 @@ START_TEST(ip_restrictions)
     ck_assert(!ALLOWED(ps, .action = "read", .ctx = "{\"ip\":\"10.6.6.6\"}"));
     ck_assert_str_eq(v.policy_id, "deny-ip");
     ck_assert(ALLOWED(ps, .action = "read", .ctx = "{\"ip\":\"10.6.6.7\"}"));
-    mn_policyset_free(ps);
+    mni_policyset_free(ps);
 }
 END_TEST
 
@@ -515,8 +515,8 @@ END_TEST
 
 START_TEST(resource_conditions_with_and_without_data)
 {
-    struct mn_verdict v;
-    mn_policyset *ps = SET(
+    struct mni_verdict v;
+    mni_policyset *ps = SET(
         {"facts", "agent", 10,
          "{\"effect\":\"allow\",\"actions\":[\"read\",\"list\"],\"resource\":\"memory\","
          "\"conditions\":"
@@ -547,7 +547,7 @@ START_TEST(resource_conditions_with_and_without_data)
     ck_assert(ALLOWED(ps, .action = "list"));
     ck_assert_int_eq(v.partial, 1);
     REASON_HAS("subject to each resource's own conditions");
-    ck_assert_int_eq(mn_policyset_per_resource(ps, "agent", "list", "memory"), 1);
+    ck_assert_int_eq(mni_policyset_per_resource(ps, "agent", "list", "memory"), 1);
     /* a deny on the resource's type is checked per memory, not applied without data */
     ck_assert(ALLOWED(ps, .action = "search"));
     ck_assert_str_eq(v.policy_id, "plain");
@@ -560,26 +560,26 @@ START_TEST(resource_conditions_with_and_without_data)
                                                       "{\"project\":\"apollo\","
                                                       "\"tags\":[\"ok\"]}}"));
     ck_assert_str_eq(v.policy_id, "no-secrets");
-    ck_assert_int_eq(mn_policyset_per_resource(ps, "admin", "list", "memory"), 0);
-    ck_assert_int_eq(mn_policyset_per_resource(ps, "agent", "list", "identity"), 0);
-    mn_policyset_free(ps);
+    ck_assert_int_eq(mni_policyset_per_resource(ps, "admin", "list", "memory"), 0);
+    ck_assert_int_eq(mni_policyset_per_resource(ps, "agent", "list", "identity"), 0);
+    mni_policyset_free(ps);
 
     ps = SET({"all", "agent", 1, "{\"effect\":\"allow\",\"actions\":\"*\",\"resource\":\"*\"}"},
              {"intern-facts", "agent", 1,
               "{\"effect\":\"deny\",\"actions\":\"*\",\"resource\":\"*\",\"conditions\":{\"roles\":"
               "[\"intern\"],\"resource_conditions\":{\"memory_types\":[\"fact\"]}}}"});
-    ck_assert_int_eq(mn_policyset_per_resource(ps, "agent", "list", "memory"), 0);
-    ck_assert_int_eq(mn_policyset_per_resource(ps, "intern", "list", "memory"), 0);
+    ck_assert_int_eq(mni_policyset_per_resource(ps, "agent", "list", "memory"), 0);
+    ck_assert_int_eq(mni_policyset_per_resource(ps, "intern", "list", "memory"), 0);
     ck_assert(ALLOWED(ps, .action = "list"));
     ck_assert_int_eq(v.partial, 0);
-    mn_policyset_free(ps);
+    mni_policyset_free(ps);
 }
 END_TEST
 
 START_TEST(identity_claims)
 {
-    struct mn_verdict v;
-    mn_policyset *ps = SET(
+    struct mni_verdict v;
+    mni_policyset *ps = SET(
         {"support", "agent", 1,
          C("\"custom_conditions\":{\"identity_claims\":{\"department\":\"support\","
            "\"levels\":[2],\"org\":{\"region\":\"eu\"}}}")},
@@ -600,14 +600,14 @@ START_TEST(identity_claims)
                                                        "\"levels\":[2]}"));
     ck_assert(!ALLOWED(ps, .action = "read"));
     ck_assert(ALLOWED(ps, .action = "e"));
-    mn_policyset_free(ps);
+    mni_policyset_free(ps);
 }
 END_TEST
 
 START_TEST(when_expressions)
 {
-    struct mn_verdict v;
-    mn_policyset *ps = SET(
+    struct mni_verdict v;
+    mni_policyset *ps = SET(
         {"own", "agent", 1,
          R(",\"when\":{\"==\":[{\"var\":\"resource.identity_id\"},{\"var\":\"actor.id\"}]}")},
         {"ctx", "agent", 1,
@@ -628,9 +628,9 @@ START_TEST(when_expressions)
     REASON_HAS("its \"when\" is false");
     ck_assert(ALLOWED(ps, .action = "read", .id = "me"));
     ck_assert_int_eq(v.partial, 1);
-    ck_assert_int_eq(mn_policyset_per_resource(ps, "agent", "read", "memory"), 1);
+    ck_assert_int_eq(mni_policyset_per_resource(ps, "agent", "read", "memory"), 1);
     /* a "when" reading only actor, action, context and resource.kind does not need data */
-    ck_assert_int_eq(mn_policyset_per_resource(ps, "agent", "ctx", "memory"), 0);
+    ck_assert_int_eq(mni_policyset_per_resource(ps, "agent", "ctx", "memory"), 0);
     ck_assert(ALLOWED(ps, .action = "ctx", .ctx = "{\"channel\":\"web\"}",
                       .claims = "{\"groups\":[\"vip\"]}"));
     ck_assert_int_eq(v.partial, 0);
@@ -646,7 +646,7 @@ START_TEST(when_expressions)
     ck_assert_int_eq(decide_rc(ps, &(req){.action = "boom"}, &v), MN_ERANGE);
     ck_assert_int_eq(v.allowed, 0);
     REASON_HAS("policy boom: its \"when\" failed");
-    mn_policyset_free(ps);
+    mni_policyset_free(ps);
 }
 END_TEST
 
@@ -688,9 +688,9 @@ END_TEST
 
 START_TEST(default_policies)
 {
-    cJSON *arr = cJSON_Parse(mn_policy_defaults);
-    ck_assert_msg(cJSON_IsArray(arr), "mn_policy_defaults is not a JSON array");
-    struct mn_policy_src src[8];
+    cJSON *arr = cJSON_Parse(mni_policy_defaults);
+    ck_assert_msg(cJSON_IsArray(arr), "mni_policy_defaults is not a JSON array");
+    struct mni_policy_src src[8];
     char *texts[8];
     size_t n = 0;
     const cJSON *e;
@@ -704,16 +704,16 @@ START_TEST(default_policies)
                   cJSON_IsObject(rule));
         texts[n] = cJSON_PrintUnformatted(rule);
         char err[512];
-        ck_assert_msg(mn_policy_rule_check(texts[n], err, sizeof err) == MN_OK, "%s", err);
-        src[n] = (struct mn_policy_src){th_fmt("default-%zu", n), role->valuestring, texts[n],
+        ck_assert_msg(mni_policy_rule_check(texts[n], err, sizeof err) == MN_OK, "%s", err);
+        src[n] = (struct mni_policy_src){th_fmt("default-%zu", n), role->valuestring, texts[n],
                                         pr->valueint, 1};
         n++;
     }
     ck_assert_uint_eq(n, 3);
-    mn_policyset *ps = NULL;
+    mni_policyset *ps = NULL;
     char err[512];
-    ck_assert_int_eq(mn_policyset_compile(src, n, &ps, err, sizeof err), MN_OK);
-    struct mn_verdict v;
+    ck_assert_int_eq(mni_policyset_compile(src, n, &ps, err, sizeof err), MN_OK);
+    struct mni_verdict v;
     static const char *const actions[] = {"create", "read", "update", "delete", "list", "search"};
     /* admin: everything */
     ck_assert(ALLOWED(ps, .role = "admin", .action = "delete", .resource = "policy"));
@@ -740,13 +740,13 @@ START_TEST(default_policies)
     ck_assert(!ALLOWED(ps, .role = "viewer", .id = "me", .action = "read",
                        .data = "{\"identity_id\":\"me\"}"));
     /* no identity never matches an ownerless resource */
-    struct mn_request rq = {NULL, "agent", NULL, "read", "memory", NULL, NULL, 0};
+    struct mni_request rq = {NULL, "agent", NULL, "read", "memory", NULL, NULL, 0};
     cJSON *d = cJSON_Parse("{\"identity_id\":null}");
     rq.resource_data = d;
-    ck_assert_int_eq(mn_policyset_decide(ps, &rq, &v), MN_OK);
+    ck_assert_int_eq(mni_policyset_decide(ps, &rq, &v), MN_OK);
     ck_assert_int_eq(v.allowed, 0);
     cJSON_Delete(d);
-    mn_policyset_free(ps);
+    mni_policyset_free(ps);
     for (size_t i = 0; i < n; i++)
         cJSON_free(texts[i]);
     cJSON_Delete(arr);
@@ -756,270 +756,270 @@ END_TEST
 /* ---- decision cache -------------------------------------------------------------------------- */
 
 /* A key of one part, as the two arguments the cache takes. */
-#define KEY(bytes, len) ((mn_dcache_part[]){ mn_dcache_part_of((bytes), (len)) }), 1
+#define KEY(bytes, len) ((mni_dcache_part[]){ mni_dcache_part_of((bytes), (len)) }), 1
 
 START_TEST(cache_hits_generations_expiry)
 {
-    mn_dcache *c = mn_dcache_create(0, 0);
+    mni_dcache *c = mni_dcache_create(0, 0);
     ck_assert_ptr_nonnull(c);
     int allowed = -1;
-    char id[64], why[MN_DCACHE_REASON_MAX];
+    char id[64], why[MNI_DCACHE_REASON_MAX];
     const char *k = "t1|i1|agent|read|memory|{}|{}";
     size_t kl = strlen(k);
     int64_t t0 = 1000000;
-    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 1, t0, &allowed, id, sizeof id, why, sizeof why), 0);
+    ck_assert_int_eq(mni_dcache_get(c, KEY(k, kl), 1, t0, &allowed, id, sizeof id, why, sizeof why), 0);
     ck_assert_int_eq(allowed, -1);
-    ck_assert_int_eq(mn_dcache_put(c, KEY(k, kl), 1, t0, INT64_MAX, 1, "pol-1",
+    ck_assert_int_eq(mni_dcache_put(c, KEY(k, kl), 1, t0, INT64_MAX, 1, "pol-1",
                                    "allowed by policy pol-1"), MN_OK);
-    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 1, t0 + 1, &allowed, id, sizeof id, why, sizeof why),
+    ck_assert_int_eq(mni_dcache_get(c, KEY(k, kl), 1, t0 + 1, &allowed, id, sizeof id, why, sizeof why),
                      1);
     ck_assert_int_eq(allowed, 1);
     ck_assert_str_eq(id, "pol-1");
     ck_assert_str_eq(why, "allowed by policy pol-1");
     /* cut outputs, NULL outputs */
     char small[4];
-    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 1, t0, NULL, small, sizeof small, NULL, 0), 1);
+    ck_assert_int_eq(mni_dcache_get(c, KEY(k, kl), 1, t0, NULL, small, sizeof small, NULL, 0), 1);
     ck_assert_str_eq(small, "pol");
     /* another key, a prefix of the key: misses */
-    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl - 1), 1, t0, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mni_dcache_get(c, KEY(k, kl - 1), 1, t0, &allowed, NULL, 0, NULL, 0), 0);
     /* TTL: 300 s by default */
-    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 1, t0 + 299999, &allowed, NULL, 0, NULL, 0), 1);
-    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 1, t0 + 300000, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mni_dcache_get(c, KEY(k, kl), 1, t0 + 299999, &allowed, NULL, 0, NULL, 0), 1);
+    ck_assert_int_eq(mni_dcache_get(c, KEY(k, kl), 1, t0 + 300000, &allowed, NULL, 0, NULL, 0), 0);
     /* replaced by a put of the same key; a new generation misses */
-    ck_assert_int_eq(mn_dcache_put(c, KEY(k, kl), 1, t0, 0, 0, NULL, "no policy allows"), MN_OK);
-    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 1, t0, &allowed, id, sizeof id, why, sizeof why), 1);
+    ck_assert_int_eq(mni_dcache_put(c, KEY(k, kl), 1, t0, 0, 0, NULL, "no policy allows"), MN_OK);
+    ck_assert_int_eq(mni_dcache_get(c, KEY(k, kl), 1, t0, &allowed, id, sizeof id, why, sizeof why), 1);
     ck_assert_int_eq(allowed, 0);
     ck_assert_str_eq(id, "");
-    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 2, t0, &allowed, NULL, 0, NULL, 0), 0);
-    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 1, t0, &allowed, NULL, 0, NULL, 0), 0); /* dropped */
+    ck_assert_int_eq(mni_dcache_get(c, KEY(k, kl), 2, t0, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mni_dcache_get(c, KEY(k, kl), 1, t0, &allowed, NULL, 0, NULL, 0), 0); /* dropped */
     /* valid_until shortens the life; a verdict already past it is not stored */
-    ck_assert_int_eq(mn_dcache_put(c, KEY(k, kl), 2, t0, t0 + 10, 1, "p", "r"), MN_OK);
-    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 2, t0 + 9, &allowed, NULL, 0, NULL, 0), 1);
-    ck_assert_int_eq(mn_dcache_get(c, KEY(k, kl), 2, t0 + 10, &allowed, NULL, 0, NULL, 0), 0);
-    ck_assert_int_eq(mn_dcache_put(c, KEY("zz", 2), 2, t0, t0, 1, "p", "r"), MN_OK);
-    ck_assert_int_eq(mn_dcache_get(c, KEY("zz", 2), 2, t0, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mni_dcache_put(c, KEY(k, kl), 2, t0, t0 + 10, 1, "p", "r"), MN_OK);
+    ck_assert_int_eq(mni_dcache_get(c, KEY(k, kl), 2, t0 + 9, &allowed, NULL, 0, NULL, 0), 1);
+    ck_assert_int_eq(mni_dcache_get(c, KEY(k, kl), 2, t0 + 10, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mni_dcache_put(c, KEY("zz", 2), 2, t0, t0, 1, "p", "r"), MN_OK);
+    ck_assert_int_eq(mni_dcache_get(c, KEY("zz", 2), 2, t0, &allowed, NULL, 0, NULL, 0), 0);
     /* empty key, long reason */
     char longr[600];
     memset(longr, 'r', sizeof longr - 1);
     longr[sizeof longr - 1] = '\0';
-    ck_assert_int_eq(mn_dcache_put(c, KEY("", 0), 3, t0, 0, 1, "p", longr), MN_OK);
-    ck_assert_int_eq(mn_dcache_get(c, KEY("", 0), 3, t0, &allowed, NULL, 0, why, sizeof why), 1);
-    ck_assert_uint_eq(strlen(why), MN_DCACHE_REASON_MAX - 1);
-    mn_dcache_stats st;
-    mn_dcache_stats_get(c, &st);
-    ck_assert_uint_ge(st.capacity, MN_DCACHE_DEFAULT_CAPACITY);
+    ck_assert_int_eq(mni_dcache_put(c, KEY("", 0), 3, t0, 0, 1, "p", longr), MN_OK);
+    ck_assert_int_eq(mni_dcache_get(c, KEY("", 0), 3, t0, &allowed, NULL, 0, why, sizeof why), 1);
+    ck_assert_uint_eq(strlen(why), MNI_DCACHE_REASON_MAX - 1);
+    mni_dcache_stats st;
+    mni_dcache_stats_get(c, &st);
+    ck_assert_uint_ge(st.capacity, MNI_DCACHE_DEFAULT_CAPACITY);
     ck_assert_uint_eq(st.hits, 6);
     ck_assert_uint_eq(st.misses, 7);
     ck_assert_uint_eq(st.puts, 4);
     ck_assert_uint_eq(st.entries, 1);
-    mn_dcache_clear(c);
-    mn_dcache_stats_get(c, &st);
+    mni_dcache_clear(c);
+    mni_dcache_stats_get(c, &st);
     ck_assert_uint_eq(st.entries, 0);
-    ck_assert_int_eq(mn_dcache_get(c, KEY("", 0), 3, t0, &allowed, NULL, 0, NULL, 0), 0);
-    mn_dcache_free(c);
-    mn_dcache_free(NULL);
+    ck_assert_int_eq(mni_dcache_get(c, KEY("", 0), 3, t0, &allowed, NULL, 0, NULL, 0), 0);
+    mni_dcache_free(c);
+    mni_dcache_free(NULL);
 
-    c = mn_dcache_create(10, 50); /* a custom TTL */
-    ck_assert_int_eq(mn_dcache_put(c, KEY("a", 1), 0, 0, 0, 1, "p", "r"), MN_OK);
-    ck_assert_int_eq(mn_dcache_get(c, KEY("a", 1), 0, 49, &allowed, NULL, 0, NULL, 0), 1);
-    ck_assert_int_eq(mn_dcache_get(c, KEY("a", 1), 0, 50, &allowed, NULL, 0, NULL, 0), 0);
-    mn_dcache_free(c);
+    c = mni_dcache_create(10, 50); /* a custom TTL */
+    ck_assert_int_eq(mni_dcache_put(c, KEY("a", 1), 0, 0, 0, 1, "p", "r"), MN_OK);
+    ck_assert_int_eq(mni_dcache_get(c, KEY("a", 1), 0, 49, &allowed, NULL, 0, NULL, 0), 1);
+    ck_assert_int_eq(mni_dcache_get(c, KEY("a", 1), 0, 50, &allowed, NULL, 0, NULL, 0), 0);
+    mni_dcache_free(c);
 }
 END_TEST
 
 START_TEST(cache_keys_in_parts)
 {
-    mn_dcache *c = mn_dcache_create(0, 0);
+    mni_dcache *c = mni_dcache_create(0, 0);
     int allowed = -1;
-    const mn_dcache_part ab = mn_dcache_part_of("ab", 2), c1 = mn_dcache_part_of("c", 1);
-    const mn_dcache_part ab_c[] = { ab, c1 }, ab_c_empty[] = { ab, c1, mn_dcache_part_of(NULL, 0) };
-    const mn_dcache_part a_bc[] = { mn_dcache_part_of("a", 1), mn_dcache_part_of("bc", 2) };
-    const mn_dcache_part abc[] = { mn_dcache_part_of("abc", 3) };
+    const mni_dcache_part ab = mni_dcache_part_of("ab", 2), c1 = mni_dcache_part_of("c", 1);
+    const mni_dcache_part ab_c[] = { ab, c1 }, ab_c_empty[] = { ab, c1, mni_dcache_part_of(NULL, 0) };
+    const mni_dcache_part a_bc[] = { mni_dcache_part_of("a", 1), mni_dcache_part_of("bc", 2) };
+    const mni_dcache_part abc[] = { mni_dcache_part_of("abc", 3) };
     /* the verdict comes back exactly as put: callers keep bits in it */
-    ck_assert_int_eq(mn_dcache_put(c, abc, 1, 1, 0, 0, 3, "p", "r"), MN_OK);
-    ck_assert_int_eq(mn_dcache_get(c, abc, 1, 1, 0, &allowed, NULL, 0, NULL, 0), 1);
+    ck_assert_int_eq(mni_dcache_put(c, abc, 1, 1, 0, 0, 3, "p", "r"), MN_OK);
+    ck_assert_int_eq(mni_dcache_get(c, abc, 1, 1, 0, &allowed, NULL, 0, NULL, 0), 1);
     ck_assert_int_eq(allowed, 3);
-    ck_assert_int_eq(mn_dcache_put(c, abc, 1, 1, 0, 0, -7, "p", "r"), MN_OK);
-    ck_assert_int_eq(mn_dcache_get(c, abc, 1, 1, 0, &allowed, NULL, 0, NULL, 0), 1);
+    ck_assert_int_eq(mni_dcache_put(c, abc, 1, 1, 0, 0, -7, "p", "r"), MN_OK);
+    ck_assert_int_eq(mni_dcache_get(c, abc, 1, 1, 0, &allowed, NULL, 0, NULL, 0), 1);
     ck_assert_int_eq(allowed, -7);
-    mn_dcache_clear(c);
-    ck_assert_int_eq(mn_dcache_put(c, ab_c, 2, 1, 0, 0, 1, "p", "r"), MN_OK);
-    ck_assert_int_eq(mn_dcache_get(c, ab_c, 2, 1, 0, &allowed, NULL, 0, NULL, 0), 1);
+    mni_dcache_clear(c);
+    ck_assert_int_eq(mni_dcache_put(c, ab_c, 2, 1, 0, 0, 1, "p", "r"), MN_OK);
+    ck_assert_int_eq(mni_dcache_get(c, ab_c, 2, 1, 0, &allowed, NULL, 0, NULL, 0), 1);
     ck_assert_int_eq(allowed, 1);
     /* the same bytes cut elsewhere, joined, or with an empty part more are other keys */
-    ck_assert_int_eq(mn_dcache_get(c, a_bc, 2, 1, 0, &allowed, NULL, 0, NULL, 0), 0);
-    ck_assert_int_eq(mn_dcache_get(c, abc, 1, 1, 0, &allowed, NULL, 0, NULL, 0), 0);
-    ck_assert_int_eq(mn_dcache_get(c, ab_c_empty, 3, 1, 0, &allowed, NULL, 0, NULL, 0), 0);
-    ck_assert_int_eq(mn_dcache_put(c, a_bc, 2, 1, 0, 0, 0, "q", "s"), MN_OK);
+    ck_assert_int_eq(mni_dcache_get(c, a_bc, 2, 1, 0, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mni_dcache_get(c, abc, 1, 1, 0, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mni_dcache_get(c, ab_c_empty, 3, 1, 0, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mni_dcache_put(c, a_bc, 2, 1, 0, 0, 0, "q", "s"), MN_OK);
     char id[8];
-    ck_assert_int_eq(mn_dcache_get(c, a_bc, 2, 1, 0, &allowed, id, sizeof id, NULL, 0), 1);
+    ck_assert_int_eq(mni_dcache_get(c, a_bc, 2, 1, 0, &allowed, id, sizeof id, NULL, 0), 1);
     ck_assert_int_eq(allowed, 0);
     ck_assert_str_eq(id, "q");
-    ck_assert_int_eq(mn_dcache_get(c, ab_c, 2, 1, 0, &allowed, id, sizeof id, NULL, 0), 1);
+    ck_assert_int_eq(mni_dcache_get(c, ab_c, 2, 1, 0, &allowed, id, sizeof id, NULL, 0), 1);
     ck_assert_str_eq(id, "p");
     /* a key the cache cannot hold: refused by put, a miss for get */
-    mn_dcache_part many[MN_DCACHE_MAX_PARTS + 1];
-    for (size_t i = 0; i < MN_DCACHE_MAX_PARTS + 1; i++)
-        many[i] = mn_dcache_part_of("x", 1);
-    ck_assert_int_eq(mn_dcache_put(c, many, MN_DCACHE_MAX_PARTS + 1, 1, 0, 0, 1, "p", "r"),
+    mni_dcache_part many[MNI_DCACHE_MAX_PARTS + 1];
+    for (size_t i = 0; i < MNI_DCACHE_MAX_PARTS + 1; i++)
+        many[i] = mni_dcache_part_of("x", 1);
+    ck_assert_int_eq(mni_dcache_put(c, many, MNI_DCACHE_MAX_PARTS + 1, 1, 0, 0, 1, "p", "r"),
                      MN_EINVAL);
-    ck_assert_int_eq(mn_dcache_get(c, many, MN_DCACHE_MAX_PARTS + 1, 1, 0, &allowed, NULL, 0,
+    ck_assert_int_eq(mni_dcache_get(c, many, MNI_DCACHE_MAX_PARTS + 1, 1, 0, &allowed, NULL, 0,
                                    NULL, 0), 0);
-    ck_assert_int_eq(mn_dcache_put(c, many, MN_DCACHE_MAX_PARTS, 1, 0, 0, 1, "p", "r"), MN_OK);
-    ck_assert_int_eq(mn_dcache_get(c, many, MN_DCACHE_MAX_PARTS, 1, 0, &allowed, NULL, 0, NULL,
+    ck_assert_int_eq(mni_dcache_put(c, many, MNI_DCACHE_MAX_PARTS, 1, 0, 0, 1, "p", "r"), MN_OK);
+    ck_assert_int_eq(mni_dcache_get(c, many, MNI_DCACHE_MAX_PARTS, 1, 0, &allowed, NULL, 0, NULL,
                                    0), 1);
-    const mn_dcache_part null_bytes[] = { { NULL, 3, 0 } };
-    ck_assert_int_eq(mn_dcache_put(c, null_bytes, 1, 1, 0, 0, 1, "p", "r"), MN_EINVAL);
-    ck_assert_int_eq(mn_dcache_get(c, null_bytes, 1, 1, 0, &allowed, NULL, 0, NULL, 0), 0);
-    mn_dcache_free(c);
+    const mni_dcache_part null_bytes[] = { { NULL, 3, 0 } };
+    ck_assert_int_eq(mni_dcache_put(c, null_bytes, 1, 1, 0, 0, 1, "p", "r"), MN_EINVAL);
+    ck_assert_int_eq(mni_dcache_get(c, null_bytes, 1, 1, 0, &allowed, NULL, 0, NULL, 0), 0);
+    mni_dcache_free(c);
 }
 END_TEST
 
 START_TEST(cache_scopes)
 {
-    mn_dcache *c = mn_dcache_create(64, 0); /* 16 sets of verdicts, 4 of scopes */
-    const mn_dcache_part actor = mn_dcache_part_of("t\0i\0agent\0{}", 13),
-                         ctx1 = mn_dcache_part_of("{\"ip\":\"10.0.0.1\"}", 17),
-                         ctx2 = mn_dcache_part_of("{\"ip\":\"10.0.0.2\"}", 17);
-    const mn_dcache_part a1[] = { actor, ctx1 }, a2[] = { actor, ctx2 };
-    uint64_t s1 = mn_dcache_scope(c, a1, 2), s2 = mn_dcache_scope(c, a2, 2);
+    mni_dcache *c = mni_dcache_create(64, 0); /* 16 sets of verdicts, 4 of scopes */
+    const mni_dcache_part actor = mni_dcache_part_of("t\0i\0agent\0{}", 13),
+                         ctx1 = mni_dcache_part_of("{\"ip\":\"10.0.0.1\"}", 17),
+                         ctx2 = mni_dcache_part_of("{\"ip\":\"10.0.0.2\"}", 17);
+    const mni_dcache_part a1[] = { actor, ctx1 }, a2[] = { actor, ctx2 };
+    uint64_t s1 = mni_dcache_scope(c, a1, 2), s2 = mni_dcache_scope(c, a2, 2);
     ck_assert_uint_ne(s1, 0);
     ck_assert_uint_ne(s2, 0);
     ck_assert_uint_ne(s1, s2);
-    ck_assert_uint_eq(mn_dcache_scope(c, a1, 2), s1); /* the same parts, the same scope */
-    const mn_dcache_part joined[] = { mn_dcache_part_of("t\0i\0agent\0{}{\"ip\":\"10.0.0.1\"}",
+    ck_assert_uint_eq(mni_dcache_scope(c, a1, 2), s1); /* the same parts, the same scope */
+    const mni_dcache_part joined[] = { mni_dcache_part_of("t\0i\0agent\0{}{\"ip\":\"10.0.0.1\"}",
                                                         30) };
-    uint64_t sj = mn_dcache_scope(c, joined, 1);
+    uint64_t sj = mni_dcache_scope(c, joined, 1);
     ck_assert(sj != 0 && sj != s1 && sj != s2);
     /* bad parts: no scope (the caller keys in full) */
-    const mn_dcache_part bad[] = { { NULL, 3, 0 } };
-    ck_assert_uint_eq(mn_dcache_scope(c, bad, 1), 0);
-    ck_assert_uint_eq(mn_dcache_scope(NULL, a1, 2), 0);
+    const mni_dcache_part bad[] = { { NULL, 3, 0 } };
+    ck_assert_uint_eq(mni_dcache_scope(c, bad, 1), 0);
+    ck_assert_uint_eq(mni_dcache_scope(NULL, a1, 2), 0);
     /* many scopes through a small table: old ones are evicted and come back with new ids,
      * never an id seen before */
     uint64_t seen_max = sj > s2 ? sj : s2;
     char ctx[32];
     for (int i = 0; i < 200; i++) {
         int n = snprintf(ctx, sizeof ctx, "{\"ip\":\"10.1.0.%d\"}", i);
-        const mn_dcache_part p[] = { actor, mn_dcache_part_of(ctx, (size_t)n) };
-        uint64_t id = mn_dcache_scope(c, p, 2);
+        const mni_dcache_part p[] = { actor, mni_dcache_part_of(ctx, (size_t)n) };
+        uint64_t id = mni_dcache_scope(c, p, 2);
         ck_assert_uint_gt(id, seen_max);
         seen_max = id;
     }
-    uint64_t again = mn_dcache_scope(c, a1, 2);
+    uint64_t again = mni_dcache_scope(c, a1, 2);
     ck_assert_uint_gt(again, seen_max); /* s1 was evicted: a new id */
-    mn_dcache_clear(c);
-    ck_assert_uint_gt(mn_dcache_scope(c, a1, 2), again); /* ids are not reused after a clear */
-    mn_dcache_free(c);
+    mni_dcache_clear(c);
+    ck_assert_uint_gt(mni_dcache_scope(c, a1, 2), again); /* ids are not reused after a clear */
+    mni_dcache_free(c);
 }
 END_TEST
 
 /* Keys as the API builds them: who asks (a scope, or actor and context in full) and what. */
 START_TEST(decision_keys)
 {
-    mn_dcache *c = mn_dcache_create(0, 0);
-    mn_dkey_who who, again, unscoped, other_ctx;
-    ck_assert_int_eq(mn_dkey_who_init(&who, c, "t1", "i1", "agent", "{}", "{\"ip\":\"1.2.3.4\"}"),
+    mni_dcache *c = mni_dcache_create(0, 0);
+    mni_dkey_who who, again, unscoped, other_ctx;
+    ck_assert_int_eq(mni_dkey_who_init(&who, c, "t1", "i1", "agent", "{}", "{\"ip\":\"1.2.3.4\"}"),
                      MN_OK);
-    ck_assert_int_eq(mn_dkey_who_init(&again, c, "t1", "i1", "agent", "{}", "{\"ip\":\"1.2.3.4\"}"),
+    ck_assert_int_eq(mni_dkey_who_init(&again, c, "t1", "i1", "agent", "{}", "{\"ip\":\"1.2.3.4\"}"),
                      MN_OK);
-    ck_assert_int_eq(mn_dkey_who_init(&unscoped, NULL, "t1", "i1", "agent", "{}",
+    ck_assert_int_eq(mni_dkey_who_init(&unscoped, NULL, "t1", "i1", "agent", "{}",
                                       "{\"ip\":\"1.2.3.4\"}"), MN_OK);
-    ck_assert_int_eq(mn_dkey_who_init(&other_ctx, c, "t1", "i1", "agent", "{}", NULL), MN_OK);
+    ck_assert_int_eq(mni_dkey_who_init(&other_ctx, c, "t1", "i1", "agent", "{}", NULL), MN_OK);
     ck_assert_uint_ne(who.scope, 0);
     ck_assert_uint_eq(again.scope, who.scope);
     ck_assert_uint_eq(unscoped.scope, 0);
     ck_assert_uint_ne(other_ctx.scope, who.scope);
 
     cJSON *data = cJSON_Parse("{\"type\":\"fact\"}");
-    mn_dkey k[7];
-    ck_assert_int_eq(mn_dkey_build(&k[0], &who, "read", "memory", NULL, "m-1", 1), MN_OK);
-    ck_assert_int_eq(mn_dkey_build(&k[1], &who, "read", "memory", NULL, "m-1", 2), MN_OK);
-    ck_assert_int_eq(mn_dkey_build(&k[2], &who, "read", "memory", data, NULL, 0), MN_OK);
-    ck_assert_int_eq(mn_dkey_build(&k[3], &who, "read", "memory", NULL, NULL, 0), MN_OK);
-    ck_assert_int_eq(mn_dkey_build(&k[4], &unscoped, "read", "memory", NULL, "m-1", 1), MN_OK);
-    ck_assert_int_eq(mn_dkey_build(&k[5], &other_ctx, "read", "memory", NULL, "m-1", 1), MN_OK);
-    ck_assert_int_eq(mn_dkey_build(&k[6], &again, "read", "memory", NULL, "m-1", 1), MN_OK);
+    mni_dkey k[7];
+    ck_assert_int_eq(mni_dkey_build(&k[0], &who, "read", "memory", NULL, "m-1", 1), MN_OK);
+    ck_assert_int_eq(mni_dkey_build(&k[1], &who, "read", "memory", NULL, "m-1", 2), MN_OK);
+    ck_assert_int_eq(mni_dkey_build(&k[2], &who, "read", "memory", data, NULL, 0), MN_OK);
+    ck_assert_int_eq(mni_dkey_build(&k[3], &who, "read", "memory", NULL, NULL, 0), MN_OK);
+    ck_assert_int_eq(mni_dkey_build(&k[4], &unscoped, "read", "memory", NULL, "m-1", 1), MN_OK);
+    ck_assert_int_eq(mni_dkey_build(&k[5], &other_ctx, "read", "memory", NULL, "m-1", 1), MN_OK);
+    ck_assert_int_eq(mni_dkey_build(&k[6], &again, "read", "memory", NULL, "m-1", 1), MN_OK);
     ck_assert_uint_eq(k[0].nparts, 1);
     ck_assert_uint_eq(k[2].nparts, 2); /* with the data's text */
     ck_assert_uint_eq(k[4].nparts, 3); /* actor and context in full */
     /* each verdict under its own key; the same request made again finds its own */
     for (int i = 0; i < 6; i++)
-        ck_assert_int_eq(mn_dcache_put(c, k[i].parts, k[i].nparts, 1, 0, 0, i % 2, NULL, NULL),
+        ck_assert_int_eq(mni_dcache_put(c, k[i].parts, k[i].nparts, 1, 0, 0, i % 2, NULL, NULL),
                          MN_OK);
     for (int i = 0; i < 6; i++) {
         int allowed = -1;
-        ck_assert_int_eq(mn_dcache_get(c, k[i].parts, k[i].nparts, 1, 0, &allowed, NULL, 0, NULL,
+        ck_assert_int_eq(mni_dcache_get(c, k[i].parts, k[i].nparts, 1, 0, &allowed, NULL, 0, NULL,
                                        0), 1);
         ck_assert_int_eq(allowed, i % 2);
     }
-    mn_dcache_stats st;
-    mn_dcache_stats_get(c, &st);
+    mni_dcache_stats st;
+    mni_dcache_stats_get(c, &st);
     ck_assert_uint_eq(st.entries, 6); /* six different keys */
     int allowed = -1;
-    ck_assert_int_eq(mn_dcache_get(c, k[6].parts, k[6].nparts, 1, 0, &allowed, NULL, 0, NULL, 0),
+    ck_assert_int_eq(mni_dcache_get(c, k[6].parts, k[6].nparts, 1, 0, &allowed, NULL, 0, NULL, 0),
                      1);
     ck_assert_int_eq(allowed, 0); /* k[0]'s verdict */
     /* looked up as the API does: the explanation only as far as asked */
-    ck_assert_int_eq(mn_dcache_put(c, k[0].parts, k[0].nparts, 1, 0, 0, 2, "p-deny", "no way"),
+    ck_assert_int_eq(mni_dcache_put(c, k[0].parts, k[0].nparts, 1, 0, 0, 2, "p-deny", "no way"),
                      MN_OK); /* bit 1 set, bit 0 (allowed) not: a denial */
-    ck_assert_int_eq(mn_dcache_put(c, k[1].parts, k[1].nparts, 1, 0, 0, 1, "p-ok", "fine"),
+    ck_assert_int_eq(mni_dcache_put(c, k[1].parts, k[1].nparts, 1, 0, 0, 1, "p-ok", "fine"),
                      MN_OK);
-    const enum mn_dkey_explain modes[] = { MN_DKEY_EXPLAIN_NONE, MN_DKEY_EXPLAIN_DENIALS,
-                                           MN_DKEY_EXPLAIN_ALL };
+    const enum mni_dkey_explain modes[] = { MNI_DKEY_EXPLAIN_NONE, MNI_DKEY_EXPLAIN_DENIALS,
+                                           MNI_DKEY_EXPLAIN_ALL };
     for (int m = 0; m < 3; m++)
         for (int i = 0; i < 2; i++) {
             char pid[16] = "junk", why[16] = "junk";
             int bits = -1;
-            ck_assert_int_eq(mn_dkey_lookup(c, &k[i], 1, 0, modes[m], 1, &bits, pid, sizeof pid,
+            ck_assert_int_eq(mni_dkey_lookup(c, &k[i], 1, 0, modes[m], 1, &bits, pid, sizeof pid,
                                             why, sizeof why), 1);
             ck_assert_int_eq(bits, i == 0 ? 2 : 1);
-            int shown = modes[m] == MN_DKEY_EXPLAIN_ALL ||
-                        (modes[m] == MN_DKEY_EXPLAIN_DENIALS && i == 0);
+            int shown = modes[m] == MNI_DKEY_EXPLAIN_ALL ||
+                        (modes[m] == MNI_DKEY_EXPLAIN_DENIALS && i == 0);
             ck_assert_str_eq(pid, shown ? (i == 0 ? "p-deny" : "p-ok") : "");
             ck_assert_str_eq(why, shown ? (i == 0 ? "no way" : "fine") : "");
         }
-    ck_assert_int_eq(mn_dkey_lookup(c, &k[0], 2, 0, MN_DKEY_EXPLAIN_ALL, 1, &allowed, NULL, 0,
+    ck_assert_int_eq(mni_dkey_lookup(c, &k[0], 2, 0, MNI_DKEY_EXPLAIN_ALL, 1, &allowed, NULL, 0,
                                     NULL, 0), 0); /* another generation */
     /* names and ids past their limits */
-    char longname[MN_DKEY_NAME_MAX + 2];
+    char longname[MNI_DKEY_NAME_MAX + 2];
     memset(longname, 'a', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
-    mn_dkey bad;
-    ck_assert_int_eq(mn_dkey_build(&bad, &who, longname, "memory", NULL, NULL, 0), MN_EINVAL);
-    mn_dkey_release(&bad);
-    ck_assert_int_eq(mn_dkey_build(&bad, &who, "read", longname, NULL, NULL, 0), MN_EINVAL);
-    mn_dkey_release(&bad);
-    ck_assert_int_eq(mn_dkey_build(&bad, &who, "read", "memory", NULL,
+    mni_dkey bad;
+    ck_assert_int_eq(mni_dkey_build(&bad, &who, longname, "memory", NULL, NULL, 0), MN_EINVAL);
+    mni_dkey_release(&bad);
+    ck_assert_int_eq(mni_dkey_build(&bad, &who, "read", longname, NULL, NULL, 0), MN_EINVAL);
+    mni_dkey_release(&bad);
+    ck_assert_int_eq(mni_dkey_build(&bad, &who, "read", "memory", NULL,
                                    "0190f3a0-0000-7000-8000-0000000000011", 1), MN_EINVAL);
-    mn_dkey_release(&bad);
-    longname[MN_DKEY_NAME_MAX] = '\0'; /* exactly the limit */
-    ck_assert_int_eq(mn_dkey_build(&bad, &who, longname, longname, NULL,
+    mni_dkey_release(&bad);
+    longname[MNI_DKEY_NAME_MAX] = '\0'; /* exactly the limit */
+    ck_assert_int_eq(mni_dkey_build(&bad, &who, longname, longname, NULL,
                                    "0190f3a0-0000-7000-8000-000000000001", INT64_MAX), MN_OK);
-    mn_dkey_release(&bad);
+    mni_dkey_release(&bad);
     for (int i = 0; i < 7; i++)
-        mn_dkey_release(&k[i]);
+        mni_dkey_release(&k[i]);
     cJSON_Delete(data);
-    mn_dkey_who_free(&who);
-    mn_dkey_who_free(&again);
-    mn_dkey_who_free(&unscoped);
-    mn_dkey_who_free(&other_ctx);
-    mn_dcache_free(c);
+    mni_dkey_who_free(&who);
+    mni_dkey_who_free(&again);
+    mni_dkey_who_free(&unscoped);
+    mni_dkey_who_free(&other_ctx);
+    mni_dcache_free(c);
 }
 END_TEST
 
 START_TEST(cache_eviction_is_bounded)
 {
-    mn_dcache *c = mn_dcache_create(64, 0);
-    mn_dcache_stats st;
-    mn_dcache_stats_get(c, &st);
+    mni_dcache *c = mni_dcache_create(64, 0);
+    mni_dcache_stats st;
+    mni_dcache_stats_get(c, &st);
     ck_assert_uint_eq(st.capacity, 64);
     char key[32];
     for (int i = 0; i < 10000; i++) {
         int n = snprintf(key, sizeof key, "key-%d", i);
-        ck_assert_int_eq(mn_dcache_put(c, KEY(key, (size_t)n), 1, 0, 0, i & 1, "p", "r"), MN_OK);
+        ck_assert_int_eq(mni_dcache_put(c, KEY(key, (size_t)n), 1, 0, 0, i & 1, "p", "r"), MN_OK);
     }
-    mn_dcache_stats_get(c, &st);
+    mni_dcache_stats_get(c, &st);
     ck_assert_uint_le(st.entries, 64);
     ck_assert_uint_ge(st.entries, 32);
     ck_assert_uint_ge(st.evictions, 10000 - 64);
@@ -1027,39 +1027,39 @@ START_TEST(cache_eviction_is_bounded)
     int found = 0, allowed;
     for (int i = 10000 - 16; i < 10000; i++) {
         int n = snprintf(key, sizeof key, "key-%d", i);
-        int hit = mn_dcache_get(c, KEY(key, (size_t)n), 1, 0, &allowed, NULL, 0, NULL, 0);
+        int hit = mni_dcache_get(c, KEY(key, (size_t)n), 1, 0, &allowed, NULL, 0, NULL, 0);
         if (hit)
             ck_assert_int_eq(allowed, i & 1);
         found += hit;
     }
     ck_assert_int_ge(found, 8);
-    ck_assert_int_eq(mn_dcache_get(c, KEY("key-0", 5), 1, 0, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mni_dcache_get(c, KEY("key-0", 5), 1, 0, &allowed, NULL, 0, NULL, 0), 0);
     /* a recently used entry survives puts into its set */
-    mn_dcache_free(c);
-    c = mn_dcache_create(4, 0); /* one set of four */
-    ck_assert_int_eq(mn_dcache_put(c, KEY("hot", 3), 1, 0, 0, 1, "p", "r"), MN_OK);
+    mni_dcache_free(c);
+    c = mni_dcache_create(4, 0); /* one set of four */
+    ck_assert_int_eq(mni_dcache_put(c, KEY("hot", 3), 1, 0, 0, 1, "p", "r"), MN_OK);
     for (int i = 0; i < 100; i++) {
         int n = snprintf(key, sizeof key, "cold-%d", i);
-        ck_assert_int_eq(mn_dcache_put(c, KEY(key, (size_t)n), 1, 0, 0, 0, "p", "r"), MN_OK);
-        ck_assert_int_eq(mn_dcache_get(c, KEY("hot", 3), 1, 0, &allowed, NULL, 0, NULL, 0), 1);
+        ck_assert_int_eq(mni_dcache_put(c, KEY(key, (size_t)n), 1, 0, 0, 0, "p", "r"), MN_OK);
+        ck_assert_int_eq(mni_dcache_get(c, KEY("hot", 3), 1, 0, &allowed, NULL, 0, NULL, 0), 1);
     }
     /* expired entries are replaced before live ones */
-    ck_assert_int_eq(mn_dcache_put(c, KEY("short", 5), 1, 0, 10, 1, "p", "r"), MN_OK);
-    ck_assert_int_eq(mn_dcache_get(c, KEY("hot", 3), 1, 20, &allowed, NULL, 0, NULL, 0), 1);
-    mn_dcache_stats_get(c, &st);
+    ck_assert_int_eq(mni_dcache_put(c, KEY("short", 5), 1, 0, 10, 1, "p", "r"), MN_OK);
+    ck_assert_int_eq(mni_dcache_get(c, KEY("hot", 3), 1, 20, &allowed, NULL, 0, NULL, 0), 1);
+    mni_dcache_stats_get(c, &st);
     uint64_t ev = st.evictions;
-    ck_assert_int_eq(mn_dcache_put(c, KEY("new", 3), 1, 20, 0, 1, "p", "r"), MN_OK);
-    mn_dcache_stats_get(c, &st);
+    ck_assert_int_eq(mni_dcache_put(c, KEY("new", 3), 1, 20, 0, 1, "p", "r"), MN_OK);
+    mni_dcache_stats_get(c, &st);
     ck_assert_uint_eq(st.evictions, ev);
-    ck_assert_int_eq(mn_dcache_get(c, KEY("short", 5), 1, 20, &allowed, NULL, 0, NULL, 0), 0);
-    ck_assert_int_eq(mn_dcache_get(c, KEY("hot", 3), 1, 20, &allowed, NULL, 0, NULL, 0), 1);
-    mn_dcache_free(c);
+    ck_assert_int_eq(mni_dcache_get(c, KEY("short", 5), 1, 20, &allowed, NULL, 0, NULL, 0), 0);
+    ck_assert_int_eq(mni_dcache_get(c, KEY("hot", 3), 1, 20, &allowed, NULL, 0, NULL, 0), 1);
+    mni_dcache_free(c);
 }
 END_TEST
 
 typedef struct cache_arg {
-    mn_dcache *c;
-    const mn_policyset *ps;
+    mni_dcache *c;
+    const mni_policyset *ps;
     int t;
     long hits, wrong;
 } cache_arg;
@@ -1078,7 +1078,7 @@ static void *cache_thread(void *p)
         uint64_t gen = atomic_load(&cache_gen);
         int n = snprintf(key, sizeof key, "tenant|ident-%d|agent|read|memory", k);
         int allowed = -1;
-        if (mn_dcache_get(a->c, KEY(key, (size_t)n), gen, 1000, &allowed, id, sizeof id, NULL, 0)) {
+        if (mni_dcache_get(a->c, KEY(key, (size_t)n), gen, 1000, &allowed, id, sizeof id, NULL, 0)) {
             a->hits++;
             if (allowed != (k % 3 != 0) || strcmp(id, k % 3 ? "p-allow" : "") != 0)
                 a->wrong++;
@@ -1087,12 +1087,12 @@ static void *cache_thread(void *p)
         /* decide for real, as a caller would, and store it */
         cJSON *d = cJSON_CreateObject();
         cJSON_AddStringToObject(d, "identity_id", k % 3 ? "me" : "you");
-        struct mn_request rq = {"me", "agent", NULL, "read", "memory", d, NULL, 1000};
-        struct mn_verdict v;
-        if (mn_policyset_decide(a->ps, &rq, &v) != MN_OK || v.allowed != (k % 3 != 0))
+        struct mni_request rq = {"me", "agent", NULL, "read", "memory", d, NULL, 1000};
+        struct mni_verdict v;
+        if (mni_policyset_decide(a->ps, &rq, &v) != MN_OK || v.allowed != (k % 3 != 0))
             a->wrong++;
         cJSON_Delete(d);
-        mn_dcache_put(a->c, KEY(key, (size_t)n), gen, 1000, v.valid_until_ms, v.allowed,
+        mni_dcache_put(a->c, KEY(key, (size_t)n), gen, 1000, v.valid_until_ms, v.allowed,
                       v.policy_id, v.reason);
     }
     return NULL;
@@ -1100,10 +1100,10 @@ static void *cache_thread(void *p)
 
 START_TEST(cache_four_threads)
 {
-    mn_policyset *ps = SET({"p-allow", "agent", 1,
+    mni_policyset *ps = SET({"p-allow", "agent", 1,
                             R(",\"when\":{\"==\":[{\"var\":\"resource.identity_id\"},"
                               "{\"var\":\"actor.id\"}]}")});
-    mn_dcache *c = mn_dcache_create(4096, 0);
+    mni_dcache *c = mni_dcache_create(4096, 0);
     pthread_t th[4];
     cache_arg args[4];
     for (int t = 0; t < 4; t++) {
@@ -1116,14 +1116,14 @@ START_TEST(cache_four_threads)
         ck_assert_int_eq(args[t].wrong, 0);
         hits += args[t].hits;
     }
-    mn_dcache_stats st;
-    mn_dcache_stats_get(c, &st);
+    mni_dcache_stats st;
+    mni_dcache_stats_get(c, &st);
     ck_assert_uint_eq(st.hits, (uint64_t)hits);
     ck_assert_uint_eq(st.hits + st.misses, 4 * 40000);
     ck_assert_uint_le(st.entries, st.capacity);
     ck_assert_int_gt(hits, 4 * 40000 / 4);
-    mn_dcache_free(c);
-    mn_policyset_free(ps);
+    mni_dcache_free(c);
+    mni_policyset_free(ps);
 }
 END_TEST
 
@@ -1200,14 +1200,14 @@ START_TEST(fuzz_never_crashes)
                 rule[0][i] = (char)(1 + rnd(255));
             rule[0][n] = '\0';
         }
-        int rc = mn_policy_rule_check(rule[0], err, sizeof err);
+        int rc = mni_policy_rule_check(rule[0], err, sizeof err);
         ck_assert(rc == MN_OK || rc == MN_EINVAL);
         ck_assert(rc == MN_OK || err[0] != '\0');
         ok += rc == MN_OK;
-        struct mn_policy_src src[2] = {{"f0", rnd(2) ? "agent" : "*", rule[0], (int)rnd(3), 1},
+        struct mni_policy_src src[2] = {{"f0", rnd(2) ? "agent" : "*", rule[0], (int)rnd(3), 1},
                                        {"f1", "agent", rule[1], (int)rnd(3), (int)rnd(2)}};
-        mn_policyset *ps = NULL;
-        rc = mn_policyset_compile(src, 2, &ps, err, sizeof err);
+        mni_policyset *ps = NULL;
+        rc = mni_policyset_compile(src, 2, &ps, err, sizeof err);
         ck_assert(rc == MN_OK || rc == MN_EINVAL);
         if (rc != MN_OK)
             continue;
@@ -1217,20 +1217,20 @@ START_TEST(fuzz_never_crashes)
             cJSON *d = dt ? cJSON_Parse(dt) : NULL;
             const char *ct = ctx[rnd(5)];
             cJSON *c = ct ? cJSON_Parse(ct) : NULL;
-            struct mn_request rq = {rnd(2) ? "i" : NULL, rnd(2) ? "agent" : NULL, NULL,
+            struct mni_request rq = {rnd(2) ? "i" : NULL, rnd(2) ? "agent" : NULL, NULL,
                                     rnd(2) ? "read" : "list", rnd(2) ? "memory" : "identity", d, c,
                                     (int64_t)rnd(100000) * 86400000LL / 1000 * 1000};
-            struct mn_verdict v;
-            rc = mn_policyset_decide(ps, &rq, &v);
+            struct mni_verdict v;
+            rc = mni_policyset_decide(ps, &rq, &v);
             ck_assert(rc == MN_OK || rc == MN_ERANGE);
             ck_assert(rc == MN_OK || !v.allowed);
             ck_assert(strlen(v.reason) > 0);
-            mn_policyset_per_resource(ps, rq.role, rq.action, rq.resource);
+            mni_policyset_per_resource(ps, rq.role, rq.action, rq.resource);
             decided++;
             cJSON_Delete(d);
             cJSON_Delete(c);
         }
-        mn_policyset_free(ps);
+        mni_policyset_free(ps);
     }
     fprintf(stderr, "policy fuzz: %d valid rules, %d sets compiled, %d decisions\n", ok, compiled,
             decided);

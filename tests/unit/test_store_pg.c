@@ -94,7 +94,7 @@ static void server_ctl(const char *what)
 static int latest(void)
 {
     int v = 0;
-    for (const struct mn_migration *m = mn_postgres_migrations; m->version; m++)
+    for (const struct mni_migration *m = mni_postgres_migrations; m->version; m++)
         v = m->version;
     return v;
 }
@@ -363,7 +363,7 @@ END_TEST
 START_TEST(read_url_takes_the_reads)
 {
     const char *schema = fresh_schema();
-    const char *replica = th_fmt("%s?application_name=mn_replica_%s", server(), schema);
+    const char *replica = th_fmt("%s?application_name=mni_replica_%s", server(), schema);
     /* The replica's URL, percent-encoded as an option's value. */
     char enc[1024];
     size_t n = 0;
@@ -371,7 +371,7 @@ START_TEST(read_url_takes_the_reads)
         n += (size_t)(strchr(":/?&=@%", *p) ? snprintf(enc + n, 4, "%%%02X", *p)
                                              : snprintf(enc + n, 2, "%c", *p));
     const char *q = th_fmt("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                           "'mn_replica_%s'", schema);
+                           "'mni_replica_%s'", schema);
     ck_assert_str_eq(pg_text(NULL, q), "0");
     mn_db *db = th_open(url_with(schema, th_fmt("read_url=%s", enc)), NULL);
     th_tenant(db, "acme");
@@ -406,7 +406,7 @@ START_TEST(ratelimit_overrides_and_embed_cache)
     TH_OK(db, mn_ratelimit_delete_limit(db, &a, "memory:create"));
     TH_RC(db, mn_ratelimit_delete_limit(db, &a, "memory:create"), MN_ENOTFOUND);
 
-    struct mn_store *st = db->store;
+    struct mni_store *st = db->store;
     unsigned char hashes[3 * 32];
     th_random_bytes(hashes, sizeof hashes, 7);
     float vecs[2 * 4] = { 1, 2, 3, 4, 5, 6, 7, 8 }, out[3 * 4] = {0};
@@ -463,7 +463,7 @@ START_TEST(feed_prune_and_horizon)
     ck_assert_str_eq(pg_text(schema, th_fmt(count, acme)), "2");
     ck_assert_int_eq(horizon(db, acme), 0);
 
-    struct mn_store *st = db->store;
+    struct mni_store *st = db->store;
     TH_OK(db, st->ops->feed_prune(st, acme, s1));
     ck_assert_str_eq(pg_text(schema, th_fmt(count, acme)), "1");
     ck_assert_str_eq(pg_text(schema, th_fmt("SELECT seq FROM memory_tombstones WHERE "
@@ -501,23 +501,23 @@ START_TEST(claim_skips_locked_jobs)
                                 "ORDER BY memory_key LIMIT 1 FOR UPDATE");
     ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
     PQclear(r);
-    struct mn_store *st = db->store;
-    struct mn_embed_task *t = NULL;
+    struct mni_store *st = db->store;
+    struct mni_embed_task *t = NULL;
     size_t n = 0;
     TH_OK(db, st->ops->embed_jobs_claim(st, "c1", th_now_ms(), 60000, 10, &t, &n));
     ck_assert_uint_eq(n, 1);
     ck_assert_str_eq(t[0].memory_id, free_id);
-    mn_embed_tasks_free(t, n);
+    mni_embed_tasks_free(t, n);
     /* Claimed jobs are not due until their lease ends; the held one is free once released. */
     PQclear(PQexec(other, "COMMIT"));
     PQfinish(other);
     TH_OK(db, st->ops->embed_jobs_claim(st, "c2", th_now_ms(), 60000, 10, &t, &n));
     ck_assert_uint_eq(n, 1);
     ck_assert_str_eq(t[0].text, "held by another worker");
-    mn_embed_tasks_free(t, n);
+    mni_embed_tasks_free(t, n);
     TH_OK(db, st->ops->embed_jobs_claim(st, "c3", th_now_ms(), 60000, 10, &t, &n));
     ck_assert_uint_eq(n, 0);
-    mn_embed_tasks_free(t, n);
+    mni_embed_tasks_free(t, n);
     mn_close(db);
 }
 END_TEST
@@ -600,7 +600,7 @@ int main(void)
 {
     mn_global_init();
     th_init();
-    SRunner *sr = srunner_create(mn_conformance_suite("postgres", make_url));
+    SRunner *sr = srunner_create(mni_conformance_suite("postgres", make_url));
     srunner_add_suite(sr, pg_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

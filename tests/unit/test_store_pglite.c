@@ -115,7 +115,7 @@ int main(void)
 {
     mn_global_init();
     th_init();
-    SRunner *sr = srunner_create(mn_conformance_suite("pglite-pgvector", make_url));
+    SRunner *sr = srunner_create(mni_conformance_suite("pglite-pgvector", make_url));
     srunner_add_suite(sr, pglite_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

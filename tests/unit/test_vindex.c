@@ -178,13 +178,13 @@ static void world_close(struct world *w)
 static void sync_index(mn_db *db, const char *tenant_id)
 {
     ck_assert_ptr_nonnull(db->index);
-    ck_assert_int_eq(mn_vindex_sync(db->index, tenant_id, 120000), MN_OK);
+    ck_assert_int_eq(mni_vindex_sync(db->index, tenant_id, 120000), MN_OK);
 }
 
-static struct mn_vindex_stats stats_of(mn_db *db, const char *tenant_id)
+static struct mni_vindex_stats stats_of(mn_db *db, const char *tenant_id)
 {
-    struct mn_vindex_stats st;
-    mn_vindex_stats(db->index, tenant_id, &st);
+    struct mni_vindex_stats st;
+    mni_vindex_stats(db->index, tenant_id, &st);
     return st;
 }
 
@@ -239,7 +239,7 @@ START_TEST(recall_with_and_without_filters)
     world_open(&w, th_tmppath("recall.db"));
     world_add(&w, w.db, 8000);
     sync_index(w.db, w.tenant_id);
-    struct mn_vindex_stats st0 = stats_of(w.db, w.tenant_id);
+    struct mni_vindex_stats st0 = stats_of(w.db, w.tenant_id);
     ck_assert_uint_eq(st0.count, 8000);
     ck_assert_int_gt(st0.seq, 0);
 
@@ -260,15 +260,15 @@ START_TEST(recall_with_and_without_filters)
         { { .identity = "i50", .type = "fact" }, "identity and type 35%" },
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-        struct mn_vindex_stats b = stats_of(w.db, w.tenant_id);
+        struct mni_vindex_stats b = stats_of(w.db, w.tenant_id);
         double r = recall(&w, &cases[c].f, 40, 1000 + c);
-        struct mn_vindex_stats a = stats_of(w.db, w.tenant_id);
+        struct mni_vindex_stats a = stats_of(w.db, w.tenant_id);
         if (getenv("MN_TEST_VERBOSE"))
             fprintf(stderr, "recall@10 %.3f  %-24s graph %zu exact %zu\n", r, cases[c].what,
                     a.graph - b.graph, a.exact - b.exact);
         ck_assert_msg(r >= 0.95, "%s: recall@10 %.3f", cases[c].what, r);
     }
-    struct mn_vindex_stats st = stats_of(w.db, w.tenant_id);
+    struct mni_vindex_stats st = stats_of(w.db, w.tenant_id);
     /* Both plans served, and the index (not the fallback) answered. */
     ck_assert_uint_gt(st.graph, 0);
     ck_assert_uint_gt(st.exact, 0);
@@ -334,7 +334,7 @@ START_TEST(recall_after_deletes_and_updates)
         mn_filter with = { .flags = MN_WITH_DELETED };
         ck_assert_msg(recall(&w, &with, 30, 8) >= 0.95, "pass %d, with deleted", pass);
     }
-    struct mn_vindex_stats st = stats_of(w.db, w.tenant_id);
+    struct mni_vindex_stats st = stats_of(w.db, w.tenant_id);
     ck_assert_uint_eq(st.count, 5000 - nhard);
     world_close(&w);
 }
@@ -442,7 +442,7 @@ START_TEST(persistence_round_trip)
     /* Reopened: the partition comes from its files, not from the store. */
     w.db = open_index(w.path);
     const char *after = result_sig(w.db, &w.sys, 20);
-    struct mn_vindex_stats st = stats_of(w.db, w.tenant_id);
+    struct mni_vindex_stats st = stats_of(w.db, w.tenant_id);
     ck_assert_uint_eq(st.loaded, 1);
     ck_assert_uint_eq(st.missing + st.rejected, 0);
     ck_assert_uint_eq(st.count, 3000);
@@ -485,7 +485,7 @@ static void expect_rebuilt(struct world *w, int missing, const char *what)
     w->db = open_index(w->path);
     w->ex = open_exact(w->path);
     mn_memory_list_free(search(w->db, &w->sys, centres[0], NULL, K)); /* loads */
-    struct mn_vindex_stats st = stats_of(w->db, w->tenant_id);
+    struct mni_vindex_stats st = stats_of(w->db, w->tenant_id);
     ck_assert_msg(st.loaded == 0 && st.rejected == (size_t)!missing &&
                   st.missing == (size_t)missing,
                   "%s: loaded %zu rejected %zu missing %zu", what, st.loaded, st.rejected,
@@ -708,14 +708,14 @@ START_TEST(tombstones_pruned_laggards_rebuild)
     ck_assert_uint_eq(stats_of(lag, w.tenant_id).count, 2000);
 
     hard_delete(&w, 0, 10);
-    ck_assert_int_eq(mn_vindex_save(w.db->index), MN_OK); /* the first files: nothing pruned */
+    ck_assert_int_eq(mni_vindex_save(w.db->index), MN_OK); /* the first files: nothing pruned */
     ck_assert_int_eq(count_tombstones(w.path), 10);
     hard_delete(&w, 10, 5);
-    ck_assert_int_eq(mn_vindex_save(w.db->index), MN_OK); /* prunes what the first needed */
+    ck_assert_int_eq(mni_vindex_save(w.db->index), MN_OK); /* prunes what the first needed */
     ck_assert_int_eq(count_tombstones(w.path), 5);
 
     sync_index(lag, w.tenant_id);
-    struct mn_vindex_stats st = stats_of(lag, w.tenant_id);
+    struct mni_vindex_stats st = stats_of(lag, w.tenant_id);
     ck_assert_uint_eq(st.resets, 1);
     ck_assert_uint_eq(st.count, 1985);
     ck_assert_uint_eq(stats_of(w.db, w.tenant_id).resets, 0);
@@ -733,14 +733,14 @@ START_TEST(tombstones_pruned_laggards_rebuild)
 }
 END_TEST
 
-static int count_gone(void *ctx, const struct mn_change *c)
+static int count_gone(void *ctx, const struct mni_change *c)
 {
     *(int *)ctx += c->gone;
     return 0;
 }
 
 /* A database that is not a file keeps no index files; its checkpoints (every so many changes,
- * and mn_vindex_save) still prune the tombstones one checkpoint back. */
+ * and mni_vindex_save) still prune the tombstones one checkpoint back. */
 START_TEST(tombstones_pruned_without_files)
 {
     struct world w;
@@ -749,12 +749,12 @@ START_TEST(tombstones_pruned_without_files)
     w.ex = NULL;
     world_add(&w, w.db, 1000);
     sync_index(w.db, w.tenant_id);
-    struct mn_store *st = w.db->store;
+    struct mni_store *st = w.db->store;
     int gone = 0;
     hard_delete(&w, 0, 10);
-    ck_assert_int_eq(mn_vindex_save(w.db->index), MN_OK);
+    ck_assert_int_eq(mni_vindex_save(w.db->index), MN_OK);
     hard_delete(&w, 10, 5);
-    ck_assert_int_eq(mn_vindex_save(w.db->index), MN_OK);
+    ck_assert_int_eq(mni_vindex_save(w.db->index), MN_OK);
     ck_assert_int_eq(st->ops->memory_changes(st, w.tenant_id, 0, INT64_MAX, INT64_MAX, 0,
                                              count_gone, &gone), MN_OK);
     ck_assert_int_eq(gone, 5);
@@ -771,7 +771,7 @@ struct feed {
     int ordered;
 };
 
-static int feed_fn(void *ctx, const struct mn_change *c)
+static int feed_fn(void *ctx, const struct mni_change *c)
 {
     struct feed *f = ctx;
     if (c->seq < f->last_seq || (c->seq == f->last_seq && c->key <= f->last_key))
@@ -789,7 +789,7 @@ START_TEST(change_feed_pages)
     struct world w;
     world_open(&w, th_tmppath("feed.db"));
     world_add(&w, w.db, 1500);
-    struct mn_store *s = w.db->store;
+    struct mni_store *s = w.db->store;
     int64_t seq0;
     TH_OK(w.db, s->ops->seq_get(s, &seq0));
     mn_actor sys = w.sys;

@@ -22,9 +22,9 @@ static int change_row(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id 
     PGresult *res = NULL;
     int rc = pgs_run(s, c, id, &a, &res, doing);
     if (rc == MN_OK && id != PGS_HISTORY_DELETE && pgs_changes(res) == 0)
-        rc = mn_store_no_memory(s->base.db, doing, memory_id,
-                                id == PGS_MEMORY_SOFT_DELETE ? MN_WANT_LIVE
-                                : id == PGS_MEMORY_RESTORE ? MN_WANT_DELETED : MN_WANT_ANY);
+        rc = mni_store_no_memory(s->base.db, doing, memory_id,
+                                id == PGS_MEMORY_SOFT_DELETE ? MNI_WANT_LIVE
+                                : id == PGS_MEMORY_RESTORE ? MNI_WANT_DELETED : MNI_WANT_ANY);
     PQclear(res);
     return rc;
 }
@@ -43,14 +43,14 @@ static int delete_one(struct pgs_store *s, struct pgs_conn *c, const char *tenan
                        : rc;
 }
 
-int pgs_memory_update(struct mn_store *st, const char *tenant_id,
-                      const struct mn_memory_row *row, int64_t expected_version,
+int pgs_memory_update(struct mni_store *st, const char *tenant_id,
+                      const struct mni_memory_row *row, int64_t expected_version,
                       const char *changed_by, const char *before, const char *after)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     char *vecbuf = malloc(pgs_vec_bytes(s->base.db->dim));
     if (!vecbuf)
-        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory updating a memory");
+        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory updating a memory");
     struct pgs_conn *c;
     int64_t seq;
     int rc = pgs_write_begin(s, &c, 1, &seq);
@@ -74,7 +74,7 @@ int pgs_memory_update(struct mn_store *st, const char *tenant_id,
     rc = pgs_run(s, c, PGS_MEMORY_UPDATE, &a, &res, "updating a memory");
     /* No row: another writer changed (or deleted) it since the caller read it. */
     if (rc == MN_OK && pgs_changes(res) == 0)
-        rc = MN_EBUSY_VERSION;
+        rc = MNI_EBUSY_VERSION;
     PQclear(res);
     free(vecbuf);
     if (rc == MN_OK) {
@@ -95,11 +95,11 @@ int pgs_memory_update(struct mn_store *st, const char *tenant_id,
         rc = pgs_job_drop(s, c, tenant_id, row->id);
     rc = pgs_write_end(s, c, rc);
     if (rc == MN_OK)
-        mn_db_changed(s->base.db, tenant_id);
+        mni_db_changed(s->base.db, tenant_id);
     return rc;
 }
 
-int pgs_memory_delete(struct mn_store *st, const char *tenant_id, const char *const *ids,
+int pgs_memory_delete(struct mni_store *st, const char *tenant_id, const char *const *ids,
                       size_t n, int mode, int64_t now)
 {
     struct pgs_store *s = (struct pgs_store *)st;
@@ -112,11 +112,11 @@ int pgs_memory_delete(struct mn_store *st, const char *tenant_id, const char *co
         rc = delete_one(s, c, tenant_id, ids[i], mode, now, last - (int64_t)n + 1 + (int64_t)i);
     rc = pgs_write_end(s, c, rc);
     if (rc == MN_OK)
-        mn_db_changed(s->base.db, tenant_id);
+        mni_db_changed(s->base.db, tenant_id);
     return rc;
 }
 
-int pgs_memory_restore(struct mn_store *st, const char *tenant_id, const char *id, int64_t now)
+int pgs_memory_restore(struct mni_store *st, const char *tenant_id, const char *id, int64_t now)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     struct pgs_conn *c;
@@ -126,11 +126,11 @@ int pgs_memory_restore(struct mn_store *st, const char *tenant_id, const char *i
         rc = pgs_write_end(s, c, change_row(s, c, PGS_MEMORY_RESTORE, tenant_id, id, now, seq,
                                             "restoring a memory"));
     if (rc == MN_OK)
-        mn_db_changed(s->base.db, tenant_id);
+        mni_db_changed(s->base.db, tenant_id);
     return rc;
 }
 
-int pgs_memory_purge_expired(struct mn_store *st, const char *tenant_id, int64_t now,
+int pgs_memory_purge_expired(struct mni_store *st, const char *tenant_id, int64_t now,
                              size_t *purged)
 {
     struct pgs_store *s = (struct pgs_store *)st;
@@ -153,13 +153,13 @@ int pgs_memory_purge_expired(struct mn_store *st, const char *tenant_id, int64_t
     PQclear(res);
     rc = pgs_write_end(s, c, rc);
     if (rc == MN_OK && n)
-        mn_db_changed(s->base.db, tenant_id);
+        mni_db_changed(s->base.db, tenant_id);
     if (rc == MN_OK && purged)
         *purged = (size_t)n;
     return rc;
 }
 
-int pgs_memory_history(struct mn_store *st, const char *tenant_id, const char *id,
+int pgs_memory_history(struct mni_store *st, const char *tenant_id, const char *id,
                        mn_history **out)
 {
     struct pgs_store *s = (struct pgs_store *)st;
@@ -167,7 +167,7 @@ int pgs_memory_history(struct mn_store *st, const char *tenant_id, const char *i
     const char *args[] = { tenant_id, id };
     int rc = h ? pgs_query(s, PGS_HISTORY_LIST, args, 2, &pgs_history_reader,
                            (void **)&h->items, &h->count, "reading a history")
-               : mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading a history");
+               : mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading a history");
     if (rc != MN_OK) {
         free(h);
         h = NULL;

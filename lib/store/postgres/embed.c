@@ -7,19 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MN_HASH_LEN 32
+#define MNI_HASH_LEN 32
 
 /* The hashes as a bytea[] literal: {"\\x<hex>",...} (a parameter value, not SQL). */
 static char *hash_array(const unsigned char *hashes, size_t n)
 {
-    char *out = malloc(n * (MN_HASH_LEN * 2 + 6) + 3), *o = out;
+    char *out = malloc(n * (MNI_HASH_LEN * 2 + 6) + 3), *o = out;
     if (!out)
         return NULL;
     *o++ = '{';
     for (size_t i = 0; i < n; i++) {
         o += sprintf(o, "%s\"\\\\x", i ? "," : "");
-        for (int j = 0; j < MN_HASH_LEN; j++)
-            o += sprintf(o, "%02x", hashes[i * MN_HASH_LEN + (size_t)j]);
+        for (int j = 0; j < MNI_HASH_LEN; j++)
+            o += sprintf(o, "%02x", hashes[i * MNI_HASH_LEN + (size_t)j]);
         *o++ = '"';
     }
     *o++ = '}';
@@ -27,14 +27,14 @@ static char *hash_array(const unsigned char *hashes, size_t n)
     return out;
 }
 
-int pgs_embed_cache_get(struct mn_store *st, const char *scope, const char *model, int dim,
+int pgs_embed_cache_get(struct mni_store *st, const char *scope, const char *model, int dim,
                         const unsigned char *hashes, size_t n, float *out, unsigned char *hit)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     size_t bytes = (size_t)dim * sizeof(float);
     char *arr = hash_array(hashes, n);
     if (!arr)
-        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading the embedding cache");
+        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading the embedding cache");
     struct pgs_args a = {0};
     pgs_arg_text(&a, scope);
     pgs_arg_text(&a, model);
@@ -56,7 +56,7 @@ int pgs_embed_cache_get(struct mn_store *st, const char *scope, const char *mode
     return rc;
 }
 
-int pgs_embed_cache_put(struct mn_store *st, const char *scope, const char *model, int dim,
+int pgs_embed_cache_put(struct mni_store *st, const char *scope, const char *model, int dim,
                         const unsigned char *hashes, size_t n, const float *vecs, int64_t now)
 {
     struct pgs_store *s = (struct pgs_store *)st;
@@ -70,7 +70,7 @@ int pgs_embed_cache_put(struct mn_store *st, const char *scope, const char *mode
         pgs_arg_text(&a, scope);
         pgs_arg_text(&a, model);
         pgs_arg_int(&a, dim);
-        pgs_arg_bytes(&a, hashes + i * MN_HASH_LEN, MN_HASH_LEN);
+        pgs_arg_bytes(&a, hashes + i * MNI_HASH_LEN, MNI_HASH_LEN);
         pgs_arg_bytes(&a, vecs + i * (size_t)dim, bytes);
         pgs_arg_int(&a, now);
         rc = pgs_run(s, c, PGS_EMBED_CACHE_PUT, &a, NULL, "adding to the embedding cache");

@@ -95,21 +95,21 @@ int pgs_fail(struct pgs_store *s, struct pgs_conn *c, const PGresult *res, const
     why[strcspn(why, "\n")] = 0;
     if (!res || !state || (c && c->pg && PQstatus(c->pg) != CONNECTION_OK) ||
         strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
-        return mn_seterr(h, MN_EBACKEND, "%s: the connection to PostgreSQL was lost (%s); "
+        return mni_seterr(h, MN_EBACKEND, "%s: the connection to PostgreSQL was lost (%s); "
                          "the transaction was rolled back, nothing of this call was kept; retry "
                          "(the pool reconnects)", doing, why);
     if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
-        return mn_seterr(h, MN_EBACKEND, "%s: PostgreSQL aborted the transaction for a "
+        return mni_seterr(h, MN_EBACKEND, "%s: PostgreSQL aborted the transaction for a "
                          "concurrent one (%s); nothing was kept; retry", doing, why);
     if (strcmp(state, "42P01") == 0 || strcmp(state, "42703") == 0 ||
         strcmp(state, "42883") == 0)
-        return mn_seterr(h, MN_ECORRUPT, "%s: the database's tables are not those of this "
+        return mni_seterr(h, MN_ECORRUPT, "%s: the database's tables are not those of this "
                          "libmanushya (%s); run `manushya migrate`, or check the URL's "
                          "database and schema", doing, why);
     if (strncmp(state, "53", 2) == 0)
-        return mn_seterr(h, MN_EBACKEND, "%s: the PostgreSQL server is out of resources (%s)",
+        return mni_seterr(h, MN_EBACKEND, "%s: the PostgreSQL server is out of resources (%s)",
                          doing, why);
-    return mn_seterr(h, MN_EBACKEND, "%s: PostgreSQL error %s: %s", doing, state, why);
+    return mni_seterr(h, MN_EBACKEND, "%s: PostgreSQL error %s: %s", doing, state, why);
 }
 
 void pgs_stmt_name(enum pgs_stmt_id id, char name[16])
@@ -183,7 +183,7 @@ int pgs_insert_unique(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id 
     if (r && PQresultStatus(r) == PGRES_COMMAND_OK)
         rc = MN_OK;
     else if (state && strcmp(state, "23505") == 0)
-        rc = mn_seterr(s->base.db, MN_EEXISTS, "%s", taken);
+        rc = mni_seterr(s->base.db, MN_EEXISTS, "%s", taken);
     else
         rc = pgs_fail(s, c, r, doing);
     PQclear(r);
@@ -243,7 +243,7 @@ int pgs_bump_seq(struct pgs_store *s, struct pgs_conn *c, int64_t n, int64_t *la
     if (rc != MN_OK)
         return rc;
     if (PQntuples(res) != 1)
-        rc = mn_seterr(s->base.db, MN_ECORRUPT, "the change sequence row is missing; the "
+        rc = mni_seterr(s->base.db, MN_ECORRUPT, "the change sequence row is missing; the "
                        "database is damaged");
     else
         *last = pgs_int(res, 0, 0);
@@ -272,7 +272,7 @@ int pgs_write_end(struct pgs_store *s, struct pgs_conn *c, int rc)
         rc = pgs_exec_text(s, c, "COMMIT", "committing");
         /* Lost during the commit itself, the transaction may have been kept or not. */
         if (rc != MN_OK && PQstatus(c->pg) != CONNECTION_OK)
-            rc = mn_seterr(s->base.db, MN_EBACKEND, "committing: the connection to PostgreSQL "
+            rc = mni_seterr(s->base.db, MN_EBACKEND, "committing: the connection to PostgreSQL "
                            "was lost during the commit, so whether the change was kept is "
                            "unknown; read it back before retrying (the pool reconnects)");
     } else if (PQstatus(c->pg) == CONNECTION_OK &&

@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-int pgs_seq_get(struct mn_store *st, int64_t *seq)
+int pgs_seq_get(struct mni_store *st, int64_t *seq)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     PGresult *res = NULL;
     int rc = pgs_run_on(s, &s->primary, PGS_SEQ_GET, NULL, &res, "reading the change sequence");
     if (rc == MN_OK && PQntuples(res) != 1)
-        rc = mn_seterr(s->base.db, MN_ECORRUPT, "the change sequence row is missing; the "
+        rc = mni_seterr(s->base.db, MN_ECORRUPT, "the change sequence row is missing; the "
                        "database is damaged");
     else if (rc == MN_OK)
         *seq = pgs_int(res, 0, 0);
@@ -26,7 +26,7 @@ int pgs_seq_get(struct mn_store *st, int64_t *seq)
 
 struct feed {
     struct pgs_store *s;
-    mn_change_fn fn;
+    mni_change_fn fn;
     void *ctx;
     float *vec;
 };
@@ -34,7 +34,7 @@ struct feed {
 static int feed_row(void *ctx, const PGresult *r)
 {
     struct feed *f = ctx;
-    struct mn_change ch;
+    struct mni_change ch;
     memset(&ch, 0, sizeof ch);
     ch.key = pgs_int(r, 0, 0);
     ch.seq = pgs_int(r, 0, 1);
@@ -46,7 +46,7 @@ static int feed_row(void *ctx, const PGresult *r)
         ch.type = PQgetvalue(r, 0, 6);
         int got = pgs_vec(f->s, r, 0, 7, f->vec);
         if (got < 0)
-            return -mn_seterr(f->s->base.db, MN_ECORRUPT, "memory key %lld has an embedding of "
+            return -mni_seterr(f->s->base.db, MN_ECORRUPT, "memory key %lld has an embedding of "
                               "another size than the database's %d dimensions; the database "
                               "is damaged", (long long)ch.key, f->s->base.db->dim);
         ch.embedding = got ? f->vec : NULL;
@@ -54,14 +54,14 @@ static int feed_row(void *ctx, const PGresult *r)
     return f->fn(f->ctx, &ch) ? 1 : 0;
 }
 
-int pgs_memory_changes(struct mn_store *st, const char *tenant_id, int64_t after_seq,
-                       int64_t after_key, int64_t upto_seq, size_t limit, mn_change_fn fn,
+int pgs_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after_seq,
+                       int64_t after_key, int64_t upto_seq, size_t limit, mni_change_fn fn,
                        void *ctx)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     struct feed f = { s, fn, ctx, malloc((size_t)s->base.db->dim * sizeof(float)) };
     if (!f.vec)
-        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading the change feed");
+        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading the change feed");
     struct pgs_args a = {0};
     pgs_arg_text(&a, tenant_id);
     pgs_arg_int(&a, after_seq);
@@ -78,7 +78,7 @@ int pgs_memory_changes(struct mn_store *st, const char *tenant_id, int64_t after
 }
 
 struct seqs {
-    mn_seq_fn fn;
+    mni_seq_fn fn;
     void *ctx;
 };
 
@@ -89,7 +89,7 @@ static int seq_row(void *ctx, const PGresult *r)
     return 0;
 }
 
-int pgs_memory_seqs(struct mn_store *st, const char *tenant_id, int64_t upto_seq, mn_seq_fn fn,
+int pgs_memory_seqs(struct mni_store *st, const char *tenant_id, int64_t upto_seq, mni_seq_fn fn,
                     void *ctx)
 {
     struct pgs_store *s = (struct pgs_store *)st;
@@ -101,7 +101,7 @@ int pgs_memory_seqs(struct mn_store *st, const char *tenant_id, int64_t upto_seq
                        "reading the memories' sequence numbers");
 }
 
-int pgs_meta_get(struct mn_store *st, const char *key, char **value)
+int pgs_meta_get(struct mni_store *st, const char *key, char **value)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     *value = NULL;
@@ -113,12 +113,12 @@ int pgs_meta_get(struct mn_store *st, const char *key, char **value)
     if (rc == MN_OK && PQntuples(res) == 1)
         *value = pgs_text(res, 0, 0, &oom);
     if (oom)
-        rc = mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading a setting");
+        rc = mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading a setting");
     PQclear(res);
     return rc;
 }
 
-int pgs_meta_put(struct mn_store *st, const char *key, const char *value)
+int pgs_meta_put(struct mni_store *st, const char *key, const char *value)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     struct pgs_args a = {0};
@@ -130,7 +130,7 @@ int pgs_meta_put(struct mn_store *st, const char *key, const char *value)
 /* Tombstones are kept until every index had time to apply them (index/vindex.c decides when);
  * dropping them and raising the horizon in one transaction means an index never sees fewer
  * tombstones than the horizon it checks promises. */
-int pgs_feed_prune(struct mn_store *st, const char *tenant_id, int64_t upto_seq)
+int pgs_feed_prune(struct mni_store *st, const char *tenant_id, int64_t upto_seq)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     if (s->base.db->cfg.flags & MN_OPEN_READONLY)
@@ -149,7 +149,7 @@ int pgs_feed_prune(struct mn_store *st, const char *tenant_id, int64_t upto_seq)
 }
 
 /* On the primary, as the feed itself: a replica's older horizon could hide a prune. */
-int pgs_feed_horizon(struct mn_store *st, const char *tenant_id, int64_t *seq)
+int pgs_feed_horizon(struct mni_store *st, const char *tenant_id, int64_t *seq)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     *seq = 0;

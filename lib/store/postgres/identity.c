@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int pgs_identity_insert(struct mn_store *st, const mn_identity *i)
+int pgs_identity_insert(struct mni_store *st, const mn_identity *i)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     struct pgs_conn *c;
@@ -31,7 +31,7 @@ int pgs_identity_insert(struct mn_store *st, const mn_identity *i)
     return rc;
 }
 
-int pgs_identity_get(struct mn_store *st, const char *tenant_id, const char *id_or_external,
+int pgs_identity_get(struct mni_store *st, const char *tenant_id, const char *id_or_external,
                      mn_identity **out)
 {
     struct pgs_store *s = (struct pgs_store *)st;
@@ -39,18 +39,18 @@ int pgs_identity_get(struct mn_store *st, const char *tenant_id, const char *id_
     int rc = pgs_query_one(s, PGS_IDENTITY_GET, args, 2, &pgs_identity_reader, (void **)out,
                            "reading an identity");
     if (rc == MN_ENOTFOUND)
-        mn_seterr(s->base.db, rc, "the tenant has no identity with the id or external_id "
+        mni_seterr(s->base.db, rc, "the tenant has no identity with the id or external_id "
                   "\"%.128s\"; `manushya identity list` shows them", id_or_external);
     return rc;
 }
 
-int pgs_identity_list(struct mn_store *st, const char *tenant_id, mn_identity_list **out)
+int pgs_identity_list(struct mni_store *st, const char *tenant_id, mn_identity_list **out)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     mn_identity_list *l = calloc(1, sizeof *l);
     int rc = l ? pgs_query(s, PGS_IDENTITY_LIST, &tenant_id, 1, &pgs_identity_reader,
                            (void **)&l->items, &l->count, "listing identities")
-               : mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing identities");
+               : mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing identities");
     if (rc != MN_OK) {
         free(l);
         l = NULL;
@@ -59,7 +59,7 @@ int pgs_identity_list(struct mn_store *st, const char *tenant_id, mn_identity_li
     return rc;
 }
 
-int pgs_identity_set_active(struct mn_store *st, const char *tenant_id, const char *id,
+int pgs_identity_set_active(struct mni_store *st, const char *tenant_id, const char *id,
                             int active, int64_t now)
 {
     struct pgs_store *s = (struct pgs_store *)st;
@@ -72,13 +72,13 @@ int pgs_identity_set_active(struct mn_store *st, const char *tenant_id, const ch
     int rc = pgs_run_on(s, &s->primary, PGS_IDENTITY_SET_ACTIVE, &a, &res,
                         "changing an identity");
     if (rc == MN_OK && pgs_changes(res) == 0)
-        rc = mn_store_identity_gone(s->base.db, id);
+        rc = mni_store_identity_gone(s->base.db, id);
     PQclear(res);
     return rc;
 }
 
 /* The history goes first: it finds its rows through the memories. */
-int pgs_identity_delete(struct mn_store *st, const char *tenant_id, const char *id)
+int pgs_identity_delete(struct mni_store *st, const char *tenant_id, const char *id)
 {
     static const enum pgs_stmt_id steps[] = {
         PGS_IDENTITY_DELETE_HISTORY, PGS_IDENTITY_DELETE_MEMORIES, PGS_IDENTITY_DELETE,
@@ -96,11 +96,11 @@ int pgs_identity_delete(struct mn_store *st, const char *tenant_id, const char *
         PGresult *res = NULL;
         rc = pgs_run(s, c, steps[i], &a, &res, "deleting an identity");
         if (rc == MN_OK && steps[i] == PGS_IDENTITY_DELETE && pgs_changes(res) == 0)
-            rc = mn_store_identity_gone(s->base.db, id);
+            rc = mni_store_identity_gone(s->base.db, id);
         PQclear(res);
     }
     rc = pgs_write_end(s, c, rc);
     if (rc == MN_OK)
-        mn_db_changed(s->base.db, tenant_id);
+        mni_db_changed(s->base.db, tenant_id);
     return rc;
 }

@@ -12,7 +12,7 @@
 #include <string.h>
 
 int pgs_jobs_enqueue(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
-                     const struct mn_memory_row *rows, size_t n, int64_t first_seq)
+                     const struct mni_memory_row *rows, size_t n, int64_t first_seq)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
@@ -28,14 +28,14 @@ int pgs_jobs_enqueue(struct pgs_store *s, struct pgs_conn *c, const char *tenant
     char *arr = seqs ? pgs_int_array(seqs, k) : NULL;
     free(seqs);
     if (!arr)
-        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory queueing embedding jobs");
+        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory queueing embedding jobs");
     struct pgs_args a = {0};
     pgs_arg_text(&a, tenant_id);
     pgs_arg_text(&a, arr);
     PGresult *res = NULL;
     int rc = pgs_run(s, c, PGS_JOB_ENQUEUE, &a, &res, "queueing memories' embedding jobs");
     if (rc == MN_OK && pgs_changes(res) != (int64_t)k)
-        rc = mn_seterr(s->base.db, MN_ECORRUPT, "queueing embedding jobs: %zu memories were "
+        rc = mni_seterr(s->base.db, MN_ECORRUPT, "queueing embedding jobs: %zu memories were "
                        "written but %lld jobs queued; the database is damaged", k,
                        (long long)pgs_changes(res));
     PQclear(res);
@@ -55,7 +55,7 @@ int pgs_job_drop(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
 static int read_task(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
 {
     (void)s, (void)ctx;
-    struct mn_embed_task *t = item;
+    struct mni_embed_task *t = item;
     int oom = 0;
     t->key = pgs_int(r, row, 0);
     t->version = pgs_int(r, row, 1);
@@ -68,7 +68,7 @@ static int read_task(struct pgs_store *s, const PGresult *r, int row, void *item
 
 static void clear_task(void *item)
 {
-    mn_embed_tasks_free_one(item);
+    mni_embed_tasks_free_one(item);
 }
 
 /* A write with no seq: claims, failures and retries change no memory, so the index has
@@ -76,13 +76,13 @@ static void clear_task(void *item)
 static int begin_plain(struct pgs_store *s, struct pgs_conn **c, const char *doing)
 {
     if (s->base.db->cfg.flags & MN_OPEN_READONLY)
-        return mn_seterr(s->base.db, MN_EUNSUPPORTED, "%s: the handle is open read-only",
+        return mni_seterr(s->base.db, MN_EUNSUPPORTED, "%s: the handle is open read-only",
                          doing);
     return pgs_write_begin(s, c, 0, NULL);
 }
 
-int pgs_embed_jobs_claim(struct mn_store *st, const char *claim, int64_t now, int64_t lease_ms,
-                         size_t limit, struct mn_embed_task **out, size_t *n)
+int pgs_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, int64_t lease_ms,
+                         size_t limit, struct mni_embed_task **out, size_t *n)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     *out = NULL;
@@ -104,7 +104,7 @@ int pgs_embed_jobs_claim(struct mn_store *st, const char *claim, int64_t now, in
     PQclear(res);
     rc = pgs_write_end(s, c, rc);
     if (rc != MN_OK) {
-        mn_embed_tasks_free(*out, *n);
+        mni_embed_tasks_free(*out, *n);
         *out = NULL;
         *n = 0;
     }
@@ -113,7 +113,7 @@ int pgs_embed_jobs_claim(struct mn_store *st, const char *claim, int64_t now, in
 
 /* One task of a done batch: stores the vector, then acknowledges, or hands the job back. */
 static int store_one(struct pgs_store *s, struct pgs_conn *c, const char *claim,
-                     const struct mn_embed_task *t, const float *vec, int64_t seq, int64_t now,
+                     const struct mni_embed_task *t, const float *vec, int64_t seq, int64_t now,
                      char *vecbuf, size_t *stored)
 {
     struct pgs_args a = {0};
@@ -142,7 +142,7 @@ static int store_one(struct pgs_store *s, struct pgs_conn *c, const char *claim,
                    "acknowledging an embedding job");
 }
 
-int pgs_embed_jobs_done(struct mn_store *st, const char *claim, const struct mn_embed_task *t,
+int pgs_embed_jobs_done(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
                         size_t n, const float *vecs, int64_t now, size_t *stored)
 {
     struct pgs_store *s = (struct pgs_store *)st;
@@ -151,7 +151,7 @@ int pgs_embed_jobs_done(struct mn_store *st, const char *claim, const struct mn_
         return MN_OK;
     char *vecbuf = malloc(pgs_vec_bytes(s->base.db->dim));
     if (!vecbuf)
-        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory storing embeddings");
+        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory storing embeddings");
     struct pgs_conn *c;
     int64_t last = 0;
     /* One seq per vector, so the index picks each up (a skipped task leaves a gap). */
@@ -172,11 +172,11 @@ int pgs_embed_jobs_done(struct mn_store *st, const char *claim, const struct mn_
     /* The index follows each tenant that got vectors (tasks come sorted by tenant). */
     for (size_t i = 0; *stored && i < n; i++)
         if (i == 0 || strcmp(t[i].tenant_id, t[i - 1].tenant_id) != 0)
-            mn_db_changed(s->base.db, t[i].tenant_id);
+            mni_db_changed(s->base.db, t[i].tenant_id);
     return MN_OK;
 }
 
-int pgs_embed_jobs_fail(struct mn_store *st, const char *claim, const struct mn_embed_task *t,
+int pgs_embed_jobs_fail(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
                         size_t n, const char *error, const int64_t *next_at, int64_t now)
 {
     struct pgs_store *s = (struct pgs_store *)st;
@@ -213,21 +213,21 @@ static int read_job(struct pgs_store *s, const PGresult *r, int row, void *item,
     return oom || !j->memory_id || !j->tenant_id ? -MN_ENOMEM : 1;
 }
 
-int pgs_embed_jobs_list(struct mn_store *st, const char *tenant_id, int status, int limit,
+int pgs_embed_jobs_list(struct mni_store *st, const char *tenant_id, int status, int limit,
                         mn_embed_job_list **out)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     *out = NULL;
     mn_embed_job_list *l = calloc(1, sizeof *l);
     if (!l)
-        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing embedding jobs");
+        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing embedding jobs");
     struct pgs_args a = {0};
     pgs_arg_text(&a, tenant_id);
     pgs_arg_int(&a, status);
     pgs_arg_int(&a, limit);
     PGresult *res = NULL;
     int rc = pgs_run_on(s, pgs_reads(s), PGS_JOB_LIST, &a, &res, "listing embedding jobs");
-    struct pgs_reader r = { sizeof(mn_embed_job), read_job, mn_embed_job_clear, NULL };
+    struct pgs_reader r = { sizeof(mn_embed_job), read_job, mni_embed_job_clear, NULL };
     if (rc == MN_OK)
         rc = pgs_collect(s, res, &r, 0, (void **)&l->items, &l->count, NULL,
                          "listing embedding jobs");
@@ -240,7 +240,7 @@ int pgs_embed_jobs_list(struct mn_store *st, const char *tenant_id, int status, 
     return MN_OK;
 }
 
-int pgs_embed_jobs_retry(struct mn_store *st, const char *tenant_id, const char *memory_id,
+int pgs_embed_jobs_retry(struct mni_store *st, const char *tenant_id, const char *memory_id,
                          int64_t now, size_t *retried)
 {
     struct pgs_store *s = (struct pgs_store *)st;
@@ -261,6 +261,6 @@ int pgs_embed_jobs_retry(struct mn_store *st, const char *tenant_id, const char 
         *retried = (size_t)pgs_changes(res);
     PQclear(res);
     if (rc == MN_OK && memory_id && *retried == 0)
-        rc = mn_store_no_job(s->base.db, memory_id);
+        rc = mni_store_no_job(s->base.db, memory_id);
     return pgs_write_end(s, c, rc);
 }

@@ -19,7 +19,7 @@
 
 /* Binds $1 (tenant) and $3..$6 of the memory queries (postgres/sql.c); slot receives $2. */
 static void bind_query(struct pgs_args *a, const char *tenant_id, const char *second,
-                       const struct mn_store_query *q, int with_filters)
+                       const struct mni_store_query *q, int with_filters)
 {
     pgs_arg_text(a, tenant_id);
     pgs_arg_text(a, second);
@@ -37,14 +37,14 @@ static int metadata_matches(const PGresult *r, int row, int col, const cJSON *fi
         return 1;
     char *text = PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
     cJSON *meta = text ? cJSON_ParseWithLength(text, (size_t)PQgetlength(r, row, col)) : NULL;
-    int yes = meta && mn_json_contains(meta, filter);
+    int yes = meta && mni_json_contains(meta, filter);
     cJSON_Delete(meta);
     return yes;
 }
 
 static int read_memory(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
 {
-    const struct mn_store_query *q = ctx;
+    const struct mni_store_query *q = ctx;
     if (!metadata_matches(r, row, 6, q->metadata))
         return 0;
     int rc = pgs_memory_read(s, r, row, item, (q->flags & MN_WITH_EMBEDDING) != 0);
@@ -113,7 +113,7 @@ static void put_f64(struct copybuf *b, double d)
 
 /* One row as COPY_COLUMNS lists them; the embedding in the column's binary format. */
 static void put_row(struct pgs_store *s, struct copybuf *b, const char *tenant_id,
-                    const struct mn_memory_row *r, int64_t seq, char *vecbuf)
+                    const struct mni_memory_row *r, int64_t seq, char *vecbuf)
 {
     put_u16(b, 14);
     put_text(b, r->id);
@@ -143,7 +143,7 @@ static void put_row(struct pgs_store *s, struct copybuf *b, const char *tenant_i
 /* The rows through COPY ... FROM STDIN in binary format: the server parses no SQL per row, and
  * the data goes in large writes. Inside the caller's transaction. */
 static int copy_rows(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
-                     const struct mn_memory_row *rows, size_t n, int64_t first_seq)
+                     const struct mni_memory_row *rows, size_t n, int64_t first_seq)
 {
     static const char header[] = "PGCOPY\n\377\r\n";
     PGresult *res = PQexec(c->pg, "COPY memories (" COPY_COLUMNS ") FROM STDIN (FORMAT binary)");
@@ -170,7 +170,7 @@ static int copy_rows(struct pgs_store *s, struct pgs_conn *c, const char *tenant
         }
     }
     if (rc == MN_OK && (!vecbuf || b.oom))
-        rc = mn_seterr(s->base.db, MN_ENOMEM, "out of memory adding memories");
+        rc = mni_seterr(s->base.db, MN_ENOMEM, "out of memory adding memories");
     free(vecbuf);
     free(b.p);
     /* Ending the COPY with an error message makes the server drop what it received. */
@@ -186,12 +186,12 @@ static int copy_rows(struct pgs_store *s, struct pgs_conn *c, const char *tenant
 
 /* Row by row, for a server without COPY: one prepared INSERT each. */
 static int insert_rows(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
-                       const struct mn_memory_row *rows, size_t n, int64_t first_seq)
+                       const struct mni_memory_row *rows, size_t n, int64_t first_seq)
 {
     char *vecbuf = malloc(pgs_vec_bytes(s->base.db->dim));
-    int rc = vecbuf ? MN_OK : mn_seterr(s->base.db, MN_ENOMEM, "out of memory adding memories");
+    int rc = vecbuf ? MN_OK : mni_seterr(s->base.db, MN_ENOMEM, "out of memory adding memories");
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
-        const struct mn_memory_row *r = &rows[i];
+        const struct mni_memory_row *r = &rows[i];
         struct pgs_args a = {0};
         pgs_arg_text(&a, r->id);
         pgs_arg_text(&a, tenant_id);
@@ -213,8 +213,8 @@ static int insert_rows(struct pgs_store *s, struct pgs_conn *c, const char *tena
 }
 
 /* All rows in one transaction. */
-int pgs_memory_insert(struct mn_store *st, const char *tenant_id,
-                      const struct mn_memory_row *rows, size_t n)
+int pgs_memory_insert(struct mni_store *st, const char *tenant_id,
+                      const struct mni_memory_row *rows, size_t n)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     struct pgs_conn *c;
@@ -230,12 +230,12 @@ int pgs_memory_insert(struct mn_store *st, const char *tenant_id,
         rc = pgs_jobs_enqueue(s, c, tenant_id, rows, n, first);
     rc = pgs_write_end(s, c, rc);
     if (rc == MN_OK)
-        mn_db_changed(s->base.db, tenant_id);
+        mni_db_changed(s->base.db, tenant_id);
     return rc;
 }
 
-int pgs_memory_get(struct mn_store *st, const char *tenant_id, const char *id,
-                   const struct mn_store_query *q, mn_memory **out)
+int pgs_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
+                   const struct mni_store_query *q, mn_memory **out)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     struct pgs_pool *pool = pgs_reads(s);
@@ -244,26 +244,26 @@ int pgs_memory_get(struct mn_store *st, const char *tenant_id, const char *id,
     PGresult *res = NULL;
     int rc = pgs_run_on(s, pool, PGS_MEMORY_GET, &a, &res, "reading a memory");
     size_t n = 0;
-    struct pgs_reader r = { sizeof(mn_memory), read_memory, mn_memory_clear, (void *)q };
+    struct pgs_reader r = { sizeof(mn_memory), read_memory, mni_memory_clear, (void *)q };
     if (rc == MN_OK)
         rc = pgs_collect(s, res, &r, 1, (void **)out, &n, NULL, "reading a memory");
     PQclear(res);
     if (rc == MN_OK && n == 0) {
         free(*out);
         *out = NULL;
-        rc = mn_seterr(s->base.db, MN_ENOTFOUND, "the tenant has no memory %s (or it is "
+        rc = mni_seterr(s->base.db, MN_ENOTFOUND, "the tenant has no memory %s (or it is "
                        "deleted or expired)", id);
     }
     return rc;
 }
 
-int pgs_memory_list(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
+int pgs_memory_list(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
                     mn_memory_list **out)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     mn_memory_list *l = calloc(1, sizeof *l);
     if (!l)
-        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
+        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
     struct pgs_args a = {0};
     bind_query(&a, tenant_id, q->before_id, q, 1);
     /* One row past the page says whether more follow; a metadata filter is tested here, so
@@ -275,7 +275,7 @@ int pgs_memory_list(struct mn_store *st, const char *tenant_id, const struct mn_
     PGresult *res = NULL;
     int more = 0;
     int rc = pgs_run_on(s, pgs_reads(s), PGS_MEMORY_LIST, &a, &res, "listing memories");
-    struct pgs_reader r = { sizeof(mn_memory), read_memory, mn_memory_clear, (void *)q };
+    struct pgs_reader r = { sizeof(mn_memory), read_memory, mni_memory_clear, (void *)q };
     if (rc == MN_OK)
         rc = pgs_collect(s, res, &r, (size_t)q->limit, (void **)&l->items, &l->count, &more,
                          "listing memories");
@@ -283,7 +283,7 @@ int pgs_memory_list(struct mn_store *st, const char *tenant_id, const struct mn_
     if (rc == MN_OK && more && l->count) {
         l->next_cursor = strdup(l->items[l->count - 1].id);
         if (!l->next_cursor)
-            rc = mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
+            rc = mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
     }
     if (rc != MN_OK) {
         mn_memory_list_free(l);
@@ -295,8 +295,8 @@ int pgs_memory_list(struct mn_store *st, const char *tenant_id, const struct mn_
 
 struct scan {
     struct pgs_store *s;
-    const struct mn_store_query *q;
-    mn_scan_fn fn;
+    const struct mni_store_query *q;
+    mni_scan_fn fn;
     void *ctx;
     float *vec;
 };
@@ -307,20 +307,20 @@ static int scan_row(void *ctx, const PGresult *r)
     if (!metadata_matches(r, 0, 2, sc->q->metadata))
         return 0;
     if (pgs_vec(sc->s, r, 0, 1, sc->vec) < 0)
-        return -mn_seterr(sc->s->base.db, MN_ECORRUPT, "memory key %lld has an embedding of "
+        return -mni_seterr(sc->s->base.db, MN_ECORRUPT, "memory key %lld has an embedding of "
                           "another size than the database's %d dimensions; the database is "
                           "damaged", (long long)pgs_int(r, 0, 0), sc->s->base.db->dim);
     sc->fn(sc->ctx, pgs_int(r, 0, 0), sc->vec);
     return 0;
 }
 
-int pgs_memory_scan(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
-                    mn_scan_fn fn, void *ctx)
+int pgs_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
+                    mni_scan_fn fn, void *ctx)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     struct scan sc = { s, q, fn, ctx, malloc((size_t)s->base.db->dim * sizeof(float)) };
     if (!sc.vec)
-        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory searching");
+        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory searching");
     struct pgs_args a = {0};
     pgs_arg_text(&a, tenant_id);
     pgs_arg_int(&a, q->metadata != NULL);
@@ -356,7 +356,7 @@ static int find_row(const int64_t (*order)[2], int rows, int64_t key)
     return -1;
 }
 
-int pgs_memory_get_keys(struct mn_store *st, const char *tenant_id, const int64_t *keys,
+int pgs_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys,
                         size_t n, unsigned flags, int64_t now, mn_memory_list **out,
                         size_t *which)
 {
@@ -366,7 +366,7 @@ int pgs_memory_get_keys(struct mn_store *st, const char *tenant_id, const int64_
     if (!l || !arr || (n && !(l->items = calloc(n, sizeof *l->items)))) {
         free(l);
         free(arr);
-        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading search results");
+        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading search results");
     }
     struct pgs_args a = {0};
     pgs_arg_text(&a, tenant_id);
@@ -380,7 +380,7 @@ int pgs_memory_get_keys(struct mn_store *st, const char *tenant_id, const int64_
     int rows = rc == MN_OK ? PQntuples(res) : 0;
     int64_t (*order)[2] = rows ? malloc((size_t)rows * sizeof *order) : NULL;
     if (rows && !order)
-        rc = mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading search results");
+        rc = mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading search results");
     for (int i = 0; rc == MN_OK && i < rows; i++) {
         order[i][0] = pgs_int(res, i, 0);
         order[i][1] = i;
@@ -394,7 +394,7 @@ int pgs_memory_get_keys(struct mn_store *st, const char *tenant_id, const int64_
         which[l->count] = i;
         rc = pgs_memory_read(s, res, row, &l->items[l->count++], (flags & MN_WITH_EMBEDDING) != 0);
         if (rc == MN_ENOMEM)
-            mn_seterr(s->base.db, rc, "out of memory reading search results");
+            mni_seterr(s->base.db, rc, "out of memory reading search results");
     }
     free(order);
     PQclear(res);

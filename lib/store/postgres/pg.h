@@ -4,8 +4,8 @@
  * postgres/url.c takes out before libpq sees the rest. Connections come from a thread-safe pool
  * (postgres/pool.c); every statement is prepared once per connection (postgres/sql.c) and run with bound
  * parameters. Results are read in binary format (postgres/rows.c). */
-#ifndef MN_STORE_PG_H
-#define MN_STORE_PG_H
+#ifndef MNI_STORE_PG_H
+#define MNI_STORE_PG_H
 
 #include "store/store.h"
 
@@ -74,7 +74,7 @@ struct pgs_pool {
 };
 
 struct pgs_store {
-    struct mn_store base;
+    struct mni_store base;
     struct pgs_options opt;
     struct pgs_pool primary, replica;
     int has_replica;
@@ -205,86 +205,86 @@ int pgs_schema_version_on(struct pgs_store *s, struct pgs_conn *c, int *version)
 int pgs_conn_setup(struct pgs_store *s, struct pgs_conn *c);
 
 /* ---- the ops, by file ---- */
-int pgs_tenant_insert(struct mn_store *st, const mn_tenant *t, const mn_policy *policies,
+int pgs_tenant_insert(struct mni_store *st, const mn_tenant *t, const mn_policy *policies,
                       size_t npolicies);
-int pgs_tenant_get(struct mn_store *st, const char *id_or_name, mn_tenant **out);
-int pgs_tenant_list(struct mn_store *st, mn_tenant_list **out);
-int pgs_tenant_list_unruled(struct mn_store *st, mn_tenant_list **out);
-int pgs_actor_get(struct mn_store *st, const char *tenant, const char *identity, mn_tenant **t,
+int pgs_tenant_get(struct mni_store *st, const char *id_or_name, mn_tenant **out);
+int pgs_tenant_list(struct mni_store *st, mn_tenant_list **out);
+int pgs_tenant_list_unruled(struct mni_store *st, mn_tenant_list **out);
+int pgs_actor_get(struct mni_store *st, const char *tenant, const char *identity, mn_tenant **t,
                   mn_identity **i, int64_t *policy_gen);
-int pgs_policy_insert(struct mn_store *st, const mn_policy *p);
+int pgs_policy_insert(struct mni_store *st, const mn_policy *p);
 int pgs_policy_insert_on(struct pgs_store *s, struct pgs_conn *c, const mn_policy *p);
-int pgs_policy_get(struct mn_store *st, const char *tenant_id, const char *id, mn_policy **out);
-int pgs_policy_list(struct mn_store *st, const char *tenant_id, mn_policy_list **out);
-int pgs_policy_update(struct mn_store *st, const mn_policy *p);
-int pgs_policy_delete(struct mn_store *st, const char *tenant_id, const char *id);
-int pgs_identity_insert(struct mn_store *st, const mn_identity *i);
-int pgs_identity_get(struct mn_store *st, const char *tenant_id, const char *id_or_external,
+int pgs_policy_get(struct mni_store *st, const char *tenant_id, const char *id, mn_policy **out);
+int pgs_policy_list(struct mni_store *st, const char *tenant_id, mn_policy_list **out);
+int pgs_policy_update(struct mni_store *st, const mn_policy *p);
+int pgs_policy_delete(struct mni_store *st, const char *tenant_id, const char *id);
+int pgs_identity_insert(struct mni_store *st, const mn_identity *i);
+int pgs_identity_get(struct mni_store *st, const char *tenant_id, const char *id_or_external,
                      mn_identity **out);
-int pgs_identity_list(struct mn_store *st, const char *tenant_id, mn_identity_list **out);
-int pgs_identity_set_active(struct mn_store *st, const char *tenant_id, const char *id,
+int pgs_identity_list(struct mni_store *st, const char *tenant_id, mn_identity_list **out);
+int pgs_identity_set_active(struct mni_store *st, const char *tenant_id, const char *id,
                             int active, int64_t now);
-int pgs_identity_delete(struct mn_store *st, const char *tenant_id, const char *id);
-int pgs_memory_insert(struct mn_store *st, const char *tenant_id,
-                      const struct mn_memory_row *rows, size_t n);
-int pgs_memory_get(struct mn_store *st, const char *tenant_id, const char *id,
-                   const struct mn_store_query *q, mn_memory **out);
-int pgs_memory_list(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
+int pgs_identity_delete(struct mni_store *st, const char *tenant_id, const char *id);
+int pgs_memory_insert(struct mni_store *st, const char *tenant_id,
+                      const struct mni_memory_row *rows, size_t n);
+int pgs_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
+                   const struct mni_store_query *q, mn_memory **out);
+int pgs_memory_list(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
                     mn_memory_list **out);
-int pgs_memory_update(struct mn_store *st, const char *tenant_id,
-                      const struct mn_memory_row *row, int64_t expected_version,
+int pgs_memory_update(struct mni_store *st, const char *tenant_id,
+                      const struct mni_memory_row *row, int64_t expected_version,
                       const char *changed_by, const char *before, const char *after);
-int pgs_memory_delete(struct mn_store *st, const char *tenant_id, const char *const *ids,
+int pgs_memory_delete(struct mni_store *st, const char *tenant_id, const char *const *ids,
                       size_t n, int mode, int64_t now);
-int pgs_memory_restore(struct mn_store *st, const char *tenant_id, const char *id, int64_t now);
-int pgs_memory_purge_expired(struct mn_store *st, const char *tenant_id, int64_t now,
+int pgs_memory_restore(struct mni_store *st, const char *tenant_id, const char *id, int64_t now);
+int pgs_memory_purge_expired(struct mni_store *st, const char *tenant_id, int64_t now,
                              size_t *purged);
-int pgs_memory_history(struct mn_store *st, const char *tenant_id, const char *id,
+int pgs_memory_history(struct mni_store *st, const char *tenant_id, const char *id,
                        mn_history **out);
-int pgs_memory_scan(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
-                    mn_scan_fn fn, void *ctx);
-int pgs_memory_get_keys(struct mn_store *st, const char *tenant_id, const int64_t *keys,
+int pgs_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
+                    mni_scan_fn fn, void *ctx);
+int pgs_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys,
                         size_t n, unsigned flags, int64_t now, mn_memory_list **out,
                         size_t *which);
-int pgs_seq_get(struct mn_store *st, int64_t *seq);
-int pgs_memory_changes(struct mn_store *st, const char *tenant_id, int64_t after_seq,
-                       int64_t after_key, int64_t upto_seq, size_t limit, mn_change_fn fn,
+int pgs_seq_get(struct mni_store *st, int64_t *seq);
+int pgs_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after_seq,
+                       int64_t after_key, int64_t upto_seq, size_t limit, mni_change_fn fn,
                        void *ctx);
-int pgs_memory_seqs(struct mn_store *st, const char *tenant_id, int64_t upto_seq, mn_seq_fn fn,
+int pgs_memory_seqs(struct mni_store *st, const char *tenant_id, int64_t upto_seq, mni_seq_fn fn,
                     void *ctx);
-int pgs_meta_get(struct mn_store *st, const char *key, char **value);
-int pgs_meta_put(struct mn_store *st, const char *key, const char *value);
-int pgs_ratelimit_limit_put(struct mn_store *st, const char *tenant_id, const char *endpoint,
+int pgs_meta_get(struct mni_store *st, const char *key, char **value);
+int pgs_meta_put(struct mni_store *st, const char *key, const char *value);
+int pgs_ratelimit_limit_put(struct mni_store *st, const char *tenant_id, const char *endpoint,
                             int64_t max_calls, int64_t window_ms, int64_t now);
-int pgs_ratelimit_limit_list(struct mn_store *st, const char *tenant_id,
+int pgs_ratelimit_limit_list(struct mni_store *st, const char *tenant_id,
                              mn_ratelimit_limit_list **out);
-int pgs_ratelimit_limit_delete(struct mn_store *st, const char *tenant_id,
+int pgs_ratelimit_limit_delete(struct mni_store *st, const char *tenant_id,
                                const char *endpoint);
-int pgs_embed_cache_get(struct mn_store *st, const char *scope, const char *model, int dim,
+int pgs_embed_cache_get(struct mni_store *st, const char *scope, const char *model, int dim,
                         const unsigned char *hashes, size_t n, float *out, unsigned char *hit);
-int pgs_embed_cache_put(struct mn_store *st, const char *scope, const char *model, int dim,
+int pgs_embed_cache_put(struct mni_store *st, const char *scope, const char *model, int dim,
                         const unsigned char *hashes, size_t n, const float *vecs, int64_t now);
-int pgs_feed_prune(struct mn_store *st, const char *tenant_id, int64_t upto_seq);
-int pgs_feed_horizon(struct mn_store *st, const char *tenant_id, int64_t *seq);
+int pgs_feed_prune(struct mni_store *st, const char *tenant_id, int64_t upto_seq);
+int pgs_feed_horizon(struct mni_store *st, const char *tenant_id, int64_t *seq);
 /* Embedding jobs (postgres/jobs.c; issue 7). pgs_jobs_enqueue and pgs_job_drop run inside the
  * caller's transaction: the jobs of the rows flagged embed_job (rows[i] written with seq
  * first_seq + i) are (re)queued; memory id's job is dropped. */
 int pgs_jobs_enqueue(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
-                     const struct mn_memory_row *rows, size_t n, int64_t first_seq);
+                     const struct mni_memory_row *rows, size_t n, int64_t first_seq);
 int pgs_job_drop(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
                  const char *memory_id);
-int pgs_embed_jobs_claim(struct mn_store *st, const char *claim, int64_t now, int64_t lease_ms,
-                         size_t limit, struct mn_embed_task **out, size_t *n);
-int pgs_embed_jobs_done(struct mn_store *st, const char *claim, const struct mn_embed_task *t,
+int pgs_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, int64_t lease_ms,
+                         size_t limit, struct mni_embed_task **out, size_t *n);
+int pgs_embed_jobs_done(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
                         size_t n, const float *vecs, int64_t now, size_t *stored);
-int pgs_embed_jobs_fail(struct mn_store *st, const char *claim, const struct mn_embed_task *t,
+int pgs_embed_jobs_fail(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
                         size_t n, const char *error, const int64_t *next_at, int64_t now);
-int pgs_embed_jobs_list(struct mn_store *st, const char *tenant_id, int status, int limit,
+int pgs_embed_jobs_list(struct mni_store *st, const char *tenant_id, int status, int limit,
                         mn_embed_job_list **out);
-int pgs_embed_jobs_retry(struct mn_store *st, const char *tenant_id, const char *memory_id,
+int pgs_embed_jobs_retry(struct mni_store *st, const char *tenant_id, const char *memory_id,
                          int64_t now, size_t *retried);
-int pgs_memory_search(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
-                      const float *vec, size_t want, int ef, mn_hit_fn fn, void *ctx);
+int pgs_memory_search(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
+                      const float *vec, size_t want, int ef, mni_hit_fn fn, void *ctx);
 
 
 #endif

@@ -46,7 +46,7 @@ static int change(struct pgs_store *s, enum pgs_stmt_id id, const mn_policy *p,
     PGresult *res = NULL;
     rc = pgs_run(s, c, id, &a, &res, doing);
     if (rc == MN_OK && id != PGS_POLICY_INSERT && pgs_changes(res) == 0)
-        rc = mn_store_no_policy(s->base.db, doing, policy_id);
+        rc = mni_store_no_policy(s->base.db, doing, policy_id);
     PQclear(res);
     if (rc == MN_OK) {
         struct pgs_args b = {0};
@@ -56,43 +56,43 @@ static int change(struct pgs_store *s, enum pgs_stmt_id id, const mn_policy *p,
     return pgs_write_end(s, c, rc);
 }
 
-int pgs_policy_insert(struct mn_store *st, const mn_policy *p)
+int pgs_policy_insert(struct mni_store *st, const mn_policy *p)
 {
     return change((struct pgs_store *)st, PGS_POLICY_INSERT, p, p->tenant_id, p->id,
                   "adding a policy");
 }
 
-int pgs_policy_update(struct mn_store *st, const mn_policy *p)
+int pgs_policy_update(struct mni_store *st, const mn_policy *p)
 {
     return change((struct pgs_store *)st, PGS_POLICY_UPDATE, p, p->tenant_id, p->id,
                   "updating a policy");
 }
 
-int pgs_policy_delete(struct mn_store *st, const char *tenant_id, const char *id)
+int pgs_policy_delete(struct mni_store *st, const char *tenant_id, const char *id)
 {
     return change((struct pgs_store *)st, PGS_POLICY_DELETE, NULL, tenant_id, id,
                   "deleting a policy");
 }
 
-int pgs_policy_get(struct mn_store *st, const char *tenant_id, const char *id, mn_policy **out)
+int pgs_policy_get(struct mni_store *st, const char *tenant_id, const char *id, mn_policy **out)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     const char *args[] = { tenant_id, id };
     int rc = pgs_query_one(s, PGS_POLICY_GET, args, 2, &pgs_policy_reader, (void **)out,
                            "reading a policy");
     if (rc == MN_ENOTFOUND)
-        mn_seterr(s->base.db, rc, "the tenant has no policy %s; `manushya policy list` shows "
+        mni_seterr(s->base.db, rc, "the tenant has no policy %s; `manushya policy list` shows "
                   "them", id);
     return rc;
 }
 
-int pgs_policy_list(struct mn_store *st, const char *tenant_id, mn_policy_list **out)
+int pgs_policy_list(struct mni_store *st, const char *tenant_id, mn_policy_list **out)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     mn_policy_list *l = calloc(1, sizeof *l);
     int rc = l ? pgs_query(s, PGS_POLICY_LIST, &tenant_id, 1, &pgs_policy_reader,
                            (void **)&l->items, &l->count, "listing policies")
-               : mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing policies");
+               : mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing policies");
     if (rc != MN_OK) {
         free(l);
         l = NULL;

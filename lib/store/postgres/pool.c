@@ -38,7 +38,7 @@ int pgs_pool_init(struct pgs_store *s, struct pgs_pool *p, const char *conninfo,
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&p->cv, &ca);
     pthread_condattr_destroy(&ca);
-    return p->conns ? MN_OK : mn_seterr(s->base.db, MN_ENOMEM, "out of memory opening the pool");
+    return p->conns ? MN_OK : mni_seterr(s->base.db, MN_ENOMEM, "out of memory opening the pool");
 }
 
 static void conn_close(struct pgs_conn *c)
@@ -111,14 +111,14 @@ static int conn_open(struct pgs_store *s, struct pgs_pool *p, struct pgs_conn *c
         nanosleep(&nap, NULL);
     }
     if (!c->pg)
-        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory connecting to PostgreSQL");
+        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory connecting to PostgreSQL");
     if (PQstatus(c->pg) != CONNECTION_OK) {
         /* libpq's message names host and port, never the password. */
         char why[300];
         snprintf(why, sizeof why, "%s", PQerrorMessage(c->pg));
         why[strcspn(why, "\n")] = 0;
         conn_close(c);
-        return mn_seterr(s->base.db, MN_EBACKEND, "cannot connect to %s (PostgreSQL): %s; check "
+        return mni_seterr(s->base.db, MN_EBACKEND, "cannot connect to %s (PostgreSQL): %s; check "
                          "that the server runs and the URL's host, port, user and database",
                          p->what, why);
     }
@@ -156,7 +156,7 @@ int pgs_get(struct pgs_store *s, struct pgs_pool *p, struct pgs_conn **out)
             break;
         if (pthread_cond_timedwait(&p->cv, &p->mu, &until) == ETIMEDOUT) {
             pthread_mutex_unlock(&p->mu);
-            return mn_seterr(s->base.db, MN_EBACKEND, "no connection to %s came free within "
+            return mni_seterr(s->base.db, MN_EBACKEND, "no connection to %s came free within "
                              "%d ms: all %d (pool_size %d + pool_overflow %d) are in use; raise "
                              "pool_size, pool_overflow or pool_timeout_ms in the URL, or make "
                              "fewer calls at once", p->what, s->opt.pool_timeout_ms, p->nconns,

@@ -38,7 +38,7 @@ static int change(struct pgs_store *s, enum pgs_stmt_id id, const struct pgs_arg
     return rc;
 }
 
-int pgs_ratelimit_limit_put(struct mn_store *st, const char *tenant_id, const char *endpoint,
+int pgs_ratelimit_limit_put(struct mni_store *st, const char *tenant_id, const char *endpoint,
                             int64_t max_calls, int64_t window_ms, int64_t now)
 {
     struct pgs_args a = {0};
@@ -52,7 +52,7 @@ int pgs_ratelimit_limit_put(struct mn_store *st, const char *tenant_id, const ch
                   "setting a rate limit");
 }
 
-int pgs_ratelimit_limit_delete(struct mn_store *st, const char *tenant_id,
+int pgs_ratelimit_limit_delete(struct mni_store *st, const char *tenant_id,
                                const char *endpoint)
 {
     struct pgs_args a = {0};
@@ -62,17 +62,17 @@ int pgs_ratelimit_limit_delete(struct mn_store *st, const char *tenant_id,
     int rc = change((struct pgs_store *)st, PGS_RATELIMIT_DELETE, &a, &changed,
                     "removing a rate limit");
     if (rc == MN_OK && !changed)
-        rc = mn_store_no_limit(st->db, endpoint);
+        rc = mni_store_no_limit(st->db, endpoint);
     return rc;
 }
 
-int pgs_ratelimit_limit_list(struct mn_store *st, const char *tenant_id,
+int pgs_ratelimit_limit_list(struct mni_store *st, const char *tenant_id,
                              mn_ratelimit_limit_list **out)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     mn_ratelimit_limit_list *l = calloc(1, sizeof *l);
     if (!l)
-        return mn_seterr(st->db, MN_ENOMEM, "out of memory reading rate limits");
+        return mni_seterr(st->db, MN_ENOMEM, "out of memory reading rate limits");
     void *items = NULL;
     int rc = pgs_query(s, PGS_RATELIMIT_LIST, &tenant_id, 1, &limit_reader, &items, &l->count,
                        "reading rate limits");

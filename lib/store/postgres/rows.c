@@ -143,7 +143,7 @@ int pgs_collect(struct pgs_store *s, const PGresult *res, const struct pgs_reade
         }
     }
     if (rc == MN_ENOMEM)
-        mn_seterr(s->base.db, rc, "%s: out of memory", doing);
+        mni_seterr(s->base.db, rc, "%s: out of memory", doing);
     if (rc != MN_OK) {
         clear_items(rd, arr, n);
         return rc;
@@ -196,7 +196,7 @@ static int read_tenant(struct pgs_store *s, const PGresult *r, int row, void *it
     return oom || !t->id || !t->name ? -MN_ENOMEM : 1;
 }
 
-const struct pgs_reader pgs_tenant_reader = { sizeof(mn_tenant), read_tenant, mn_tenant_clear,
+const struct pgs_reader pgs_tenant_reader = { sizeof(mn_tenant), read_tenant, mni_tenant_clear,
                                               NULL };
 
 /* ctx, when set, points to the column where the identity's columns start (a join). */
@@ -218,7 +218,7 @@ static int read_identity(struct pgs_store *s, const PGresult *r, int row, void *
 }
 
 const struct pgs_reader pgs_identity_reader = { sizeof(mn_identity), read_identity,
-                                                mn_identity_clear, NULL };
+                                                mni_identity_clear, NULL };
 
 static int read_history(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
 {
@@ -234,7 +234,7 @@ static int read_history(struct pgs_store *s, const PGresult *r, int row, void *i
 }
 
 const struct pgs_reader pgs_history_reader = { sizeof(mn_history_entry), read_history,
-                                               mn_history_entry_clear, NULL };
+                                               mni_history_entry_clear, NULL };
 
 static int read_policy(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
 {
@@ -254,7 +254,7 @@ static int read_policy(struct pgs_store *s, const PGresult *r, int row, void *it
            ? -MN_ENOMEM : 1;
 }
 
-const struct pgs_reader pgs_policy_reader = { sizeof(mn_policy), read_policy, mn_policy_clear,
+const struct pgs_reader pgs_policy_reader = { sizeof(mn_policy), read_policy, mni_policy_clear,
                                               NULL };
 
 /* Columns as MEMORY_COLUMNS lists them (postgres/sql.c). The embedding is copied only when asked
@@ -285,7 +285,7 @@ int pgs_memory_read(struct pgs_store *s, const PGresult *r, int row, mn_memory *
         if (!m->embedding)
             return MN_ENOMEM;
         if (pgs_vec(s, r, row, 14, m->embedding) < 0)
-            return mn_seterr(s->base.db, MN_ECORRUPT, "memory %s has an embedding of another "
+            return mni_seterr(s->base.db, MN_ECORRUPT, "memory %s has an embedding of another "
                              "size than the database's %d dimensions; the database is damaged",
                              m->id, dim);
         m->dim = dim;

@@ -14,7 +14,7 @@
 static int latest_version(void)
 {
     int v = 0;
-    for (const struct mn_migration *m = mn_postgres_migrations; m->version; m++)
+    for (const struct mni_migration *m = mni_postgres_migrations; m->version; m++)
         v = m->version;
     return v;
 }
@@ -40,7 +40,7 @@ static int query_text(struct pgs_store *s, struct pgs_conn *c, const char *sql,
     if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0)) {
         *out = strdup(PQgetvalue(r, 0, 0));
         if (!*out)
-            rc = mn_seterr(s->base.db, MN_ENOMEM, "%s: out of memory", doing);
+            rc = mni_seterr(s->base.db, MN_ENOMEM, "%s: out of memory", doing);
     }
     PQclear(r);
     return rc;
@@ -89,7 +89,7 @@ int pgs_migrate(struct pgs_store *s, struct pgs_conn *c, int upto, int dim, cons
     char parts[16], dims[16], now[24];
     snprintf(parts, sizeof parts, "%d", s->opt.partitions);
     snprintf(dims, sizeof dims, "%d", dim);
-    snprintf(now, sizeof now, "%lld", (long long)mn_now_ms());
+    snprintf(now, sizeof now, "%lld", (long long)mni_now_ms());
     int version = 0;
     int rc = pgs_exec_text(s, c, "BEGIN", "starting the migration");
     /* Of two processes migrating the same database at once, the second waits here and then
@@ -123,7 +123,7 @@ int pgs_migrate(struct pgs_store *s, struct pgs_conn *c, int upto, int dim, cons
                         "set_config('manushya.dim', $3, true)", p, 3, NULL,
                         "preparing the migration");
     }
-    for (const struct mn_migration *m = mn_postgres_migrations; rc == MN_OK && m->version;
+    for (const struct mni_migration *m = mni_postgres_migrations; rc == MN_OK && m->version;
          m++) {
         if (m->version <= version || (upto && m->version > upto))
             continue;
@@ -168,18 +168,18 @@ static int check_embedding(struct pgs_store *s, struct pgs_conn *c, const char *
         int mode = vec && strcmp(vec, "pgvector") == 0 ? PGS_VEC_PGVECTOR
                    : vec && strcmp(vec, "local") == 0 ? PGS_VEC_LOCAL : 0;
         if (have <= 0 || !stored_embedder || !mode)
-            rc = mn_seterr(s->base.db, MN_ECORRUPT, "the database's recorded settings (meta: "
+            rc = mni_seterr(s->base.db, MN_ECORRUPT, "the database's recorded settings (meta: "
                            "embed_dim, embedder, vector) are missing or damaged");
         else if (*dim != 0 && *dim != have)
-            rc = mn_seterr(s->base.db, MN_EINVAL, "the database stores %d-dimensional "
+            rc = mni_seterr(s->base.db, MN_EINVAL, "the database stores %d-dimensional "
                            "embeddings but %d were asked for; leave embed_dim at 0 to use the "
                            "database's dimension", have, *dim);
         else if (strcmp(stored_embedder, embedder) != 0)
-            rc = mn_seterr(s->base.db, MN_EINVAL, "the database was made with the \"%s\" "
+            rc = mni_seterr(s->base.db, MN_EINVAL, "the database was made with the \"%s\" "
                            "embedder, not \"%s\"; open it with embedder \"%s\"",
                            stored_embedder, embedder, stored_embedder);
         else if (s->opt.vector != PGS_VEC_AUTO && s->opt.vector != mode)
-            rc = mn_seterr(s->base.db, MN_EINVAL, "the database keeps its vectors %s, but the "
+            rc = mni_seterr(s->base.db, MN_EINVAL, "the database keeps its vectors %s, but the "
                            "URL asks for vector=%s; drop the option or give vector=%s",
                            mode == PGS_VEC_LOCAL ? "for libmanushya's own index (vector=local)"
                                                  : "in pgvector columns (vector=pgvector)",
@@ -238,33 +238,33 @@ int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim)
     int mode = s->opt.vector;
     if (rc == MN_OK && version == 0) {
         if (s->base.db->cfg.flags & (MN_OPEN_NOCREATE | MN_OPEN_READONLY))
-            rc = mn_seterr(s->base.db, MN_ENOTFOUND, "the PostgreSQL database (or schema) has "
+            rc = mni_seterr(s->base.db, MN_ENOTFOUND, "the PostgreSQL database (or schema) has "
                            "no manushya tables yet, and the open was asked not to create them; "
                            "run `manushya migrate` or open it read-write once");
         else if (mode == PGS_VEC_AUTO && available)
             mode = PGS_VEC_PGVECTOR;
         else if (mode != PGS_VEC_LOCAL && !available)
-            rc = mn_seterr(s->base.db, MN_EUNSUPPORTED, "the PostgreSQL server has no pgvector "
+            rc = mni_seterr(s->base.db, MN_EUNSUPPORTED, "the PostgreSQL server has no pgvector "
                            "extension for server-side vector search; install it (Debian: "
                            "postgresql-15-pgvector), or add vector=local to the URL to keep "
                            "vectors in a column and search them with libmanushya's own index");
     }
     if (rc == MN_OK && version > latest)
-        rc = mn_seterr(s->base.db, MN_ECORRUPT, "the database has schema version %d, made by "
+        rc = mni_seterr(s->base.db, MN_ECORRUPT, "the database has schema version %d, made by "
                        "a newer libmanushya; this library (%s) knows versions up to %d: "
                        "upgrade libmanushya to open it", version, MN_VERSION, latest);
     /* MN_OPEN_MIGRATE: `manushya migrate`, whatever the URL says. */
     int migrate = s->opt.migrate || (s->base.db->cfg.flags & MN_OPEN_MIGRATE);
     if (rc == MN_OK && version < latest) {
         if (version > 0 && (!migrate || (s->base.db->cfg.flags & MN_OPEN_READONLY)))
-            rc = mn_seterr(s->base.db, MN_EUNSUPPORTED, "the database has schema version %d "
+            rc = mni_seterr(s->base.db, MN_EUNSUPPORTED, "the database has schema version %d "
                            "and this libmanushya needs %d; run `manushya migrate` (the URL "
                            "says migrate=no, or the open is read-only)", version, latest);
         else if (!migrate)
-            rc = mn_seterr(s->base.db, MN_ENOTFOUND, "the database has no manushya tables and "
+            rc = mni_seterr(s->base.db, MN_ENOTFOUND, "the database has no manushya tables and "
                            "the URL says migrate=no; run `manushya migrate` first");
         else
-            rc = pgs_migrate(s, c, 0, *dim ? *dim : MN_DEFAULT_DIM, embedder,
+            rc = pgs_migrate(s, c, 0, *dim ? *dim : MNI_DEFAULT_DIM, embedder,
                              version == 0 ? mode : PGS_VEC_AUTO);
     }
     if (rc == MN_OK)

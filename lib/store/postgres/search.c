@@ -24,14 +24,14 @@ static int set_local(struct pgs_store *s, struct pgs_conn *c, const char *name,
     return pgs_run(s, c, PGS_SET_LOCAL, &a, NULL, "setting up a vector search");
 }
 
-int pgs_memory_search(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
-                      const float *vec, size_t want, int ef, mn_hit_fn fn, void *ctx)
+int pgs_memory_search(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
+                      const float *vec, size_t want, int ef, mni_hit_fn fn, void *ctx)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     mn_db *db = s->base.db;
     if (!ef)
         ef = s->opt.ef_search ? s->opt.ef_search
-             : db->cfg.hnsw_ef_search ? db->cfg.hnsw_ef_search : MN_HNSW_DEFAULT_EF_SEARCH;
+             : db->cfg.hnsw_ef_search ? db->cfg.hnsw_ef_search : MNI_HNSW_DEFAULT_EF_SEARCH;
     if ((size_t)ef < want)
         ef = want > PGVECTOR_MAX_EF ? PGVECTOR_MAX_EF : (int)want;
     if (ef > PGVECTOR_MAX_EF)
@@ -40,7 +40,7 @@ int pgs_memory_search(struct mn_store *st, const char *tenant_id, const struct m
     snprintf(efs, sizeof efs, "%d", ef);
     char *vecbuf = malloc(pgs_vec_bytes(db->dim));
     if (!vecbuf)
-        return mn_seterr(db, MN_ENOMEM, "out of memory searching");
+        return mni_seterr(db, MN_ENOMEM, "out of memory searching");
     struct pgs_pool *pool = pgs_reads(s);
     struct pgs_conn *c;
     int rc = pgs_get(s, pool, &c);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void pgs_close(struct mn_store *st)
+static void pgs_close(struct mni_store *st)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     if (!s)
@@ -16,16 +16,16 @@ static void pgs_close(struct mn_store *st)
     free(s);
 }
 
-static const struct mn_store_ops *pgvector_ops(void);
+static const struct mni_store_ops *pgvector_ops(void);
 
 static int pgs_open(mn_db *db, const char *target, const mn_config *cfg, int *dim,
-                    struct mn_store **out)
+                    struct mni_store **out)
 {
     *out = NULL;
     struct pgs_store *s = calloc(1, sizeof *s);
     if (!s)
-        return mn_seterr(db, MN_ENOMEM, "out of memory opening the PostgreSQL store");
-    s->base.ops = &mn_store_postgres;
+        return mni_seterr(db, MN_ENOMEM, "out of memory opening the PostgreSQL store");
+    s->base.ops = &mni_store_postgres;
     s->base.db = db;
     int rc = pgs_options_parse(db, target, &s->opt);
     if (rc == MN_OK)
@@ -46,7 +46,7 @@ static int pgs_open(mn_db *db, const char *target, const mn_config *cfg, int *di
     return MN_OK;
 }
 
-static int pgs_schema_version(struct mn_store *st, int *version)
+static int pgs_schema_version(struct mni_store *st, int *version)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     struct pgs_conn *c;
@@ -60,13 +60,13 @@ static int pgs_schema_version(struct mn_store *st, int *version)
 
 /* No file: the vector index of vector=local lives in memory and is rebuilt from the change
  * feed when a handle opens (index/vindex.c). */
-static const char *pgs_file_path(struct mn_store *st)
+static const char *pgs_file_path(struct mni_store *st)
 {
     (void)st;
     return NULL;
 }
 
-const struct mn_store_ops mn_store_postgres = {
+const struct mni_store_ops mni_store_postgres = {
     .scheme = "postgres",
     .open = pgs_open,
     .close = pgs_close,
@@ -117,16 +117,16 @@ const struct mn_store_ops mn_store_postgres = {
 };
 
 /* A database with pgvector columns: the same ops, and the server searches. */
-static struct mn_store_ops with_search;
+static struct mni_store_ops with_search;
 static pthread_once_t with_search_once = PTHREAD_ONCE_INIT;
 
 static void make_with_search(void)
 {
-    with_search = mn_store_postgres;
+    with_search = mni_store_postgres;
     with_search.memory_search = pgs_memory_search;
 }
 
-static const struct mn_store_ops *pgvector_ops(void)
+static const struct mni_store_ops *pgvector_ops(void)
 {
     pthread_once(&with_search_once, make_with_search);
     return &with_search;

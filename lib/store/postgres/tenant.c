@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int pgs_tenant_insert(struct mn_store *st, const mn_tenant *t, const mn_policy *policies,
+int pgs_tenant_insert(struct mni_store *st, const mn_tenant *t, const mn_policy *policies,
                       size_t npolicies)
 {
     struct pgs_store *s = (struct pgs_store *)st;
@@ -27,24 +27,24 @@ int pgs_tenant_insert(struct mn_store *st, const mn_tenant *t, const mn_policy *
     return pgs_write_end(s, c, rc);
 }
 
-int pgs_tenant_get(struct mn_store *st, const char *id_or_name, mn_tenant **out)
+int pgs_tenant_get(struct mni_store *st, const char *id_or_name, mn_tenant **out)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     int rc = pgs_query_one(s, PGS_TENANT_GET, &id_or_name, 1, &pgs_tenant_reader, (void **)out,
                            "reading a tenant");
     if (rc == MN_ENOTFOUND)
-        mn_seterr(s->base.db, rc, "no tenant has the id or name \"%.128s\"; `manushya tenant "
+        mni_seterr(s->base.db, rc, "no tenant has the id or name \"%.128s\"; `manushya tenant "
                   "list` shows them", id_or_name);
     return rc;
 }
 
-static int list_tenants(struct mn_store *st, enum pgs_stmt_id id, mn_tenant_list **out)
+static int list_tenants(struct mni_store *st, enum pgs_stmt_id id, mn_tenant_list **out)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     mn_tenant_list *l = calloc(1, sizeof *l);
     int rc = l ? pgs_query(s, id, NULL, 0, &pgs_tenant_reader, (void **)&l->items, &l->count,
                            "listing tenants")
-               : mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing tenants");
+               : mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing tenants");
     if (rc != MN_OK) {
         free(l);
         l = NULL;
@@ -53,17 +53,17 @@ static int list_tenants(struct mn_store *st, enum pgs_stmt_id id, mn_tenant_list
     return rc;
 }
 
-int pgs_tenant_list(struct mn_store *st, mn_tenant_list **out)
+int pgs_tenant_list(struct mni_store *st, mn_tenant_list **out)
 {
     return list_tenants(st, PGS_TENANT_LIST, out);
 }
 
-int pgs_tenant_list_unruled(struct mn_store *st, mn_tenant_list **out)
+int pgs_tenant_list_unruled(struct mni_store *st, mn_tenant_list **out)
 {
     return list_tenants(st, PGS_TENANT_LIST_UNRULED, out);
 }
 
-int pgs_actor_get(struct mn_store *st, const char *tenant, const char *identity, mn_tenant **t,
+int pgs_actor_get(struct mni_store *st, const char *tenant, const char *identity, mn_tenant **t,
                   mn_identity **i, int64_t *policy_gen)
 {
     static const int identity_columns = 4; /* where PGS_ACTOR_GET's identity columns start */
@@ -76,7 +76,7 @@ int pgs_actor_get(struct mn_store *st, const char *tenant, const char *identity,
     PGresult *res = NULL;
     int rc = pgs_run_on(s, pgs_reads(s), PGS_ACTOR_GET, &a, &res, "reading the actor");
     if (rc == MN_OK && PQntuples(res) == 0) {
-        rc = mn_store_no_tenant(s->base.db, tenant);
+        rc = mni_store_no_tenant(s->base.db, tenant);
     } else if (rc == MN_OK) {
         *policy_gen = pgs_int(res, 0, 3);
         *t = calloc(1, sizeof **t);
@@ -86,10 +86,10 @@ int pgs_actor_get(struct mn_store *st, const char *tenant, const char *identity,
             rc = *i && pgs_identity_reader.read(s, res, 0, *i, (void *)&identity_columns) > 0
                  ? MN_OK : MN_ENOMEM;
         } else if (rc == MN_OK && identity) {
-            rc = mn_store_no_identity(s->base.db, identity);
+            rc = mni_store_no_identity(s->base.db, identity);
         }
         if (rc == MN_ENOMEM)
-            mn_seterr(s->base.db, rc, "out of memory reading an actor");
+            mni_seterr(s->base.db, rc, "out of memory reading an actor");
     }
     PQclear(res);
     if (rc != MN_OK) {

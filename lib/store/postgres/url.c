@@ -41,7 +41,7 @@ static int int_opt(mn_db *db, const char *name, const char *v, int lo, int hi, i
     char *end;
     long x = strtol(v, &end, 10);
     if (!*v || *end || x < lo || x > hi)
-        return mn_seterr(db, MN_EINVAL, "the database URL's option %s=%.32s is not a whole "
+        return mni_seterr(db, MN_EINVAL, "the database URL's option %s=%.32s is not a whole "
                          "number from %d to %d", name, v, lo, hi);
     *out = (int)x;
     return MN_OK;
@@ -72,7 +72,7 @@ static int take_option(mn_db *db, struct pgs_options *o, const char *name, const
         else if (strcmp(v, "auto") == 0)
             o->vector = PGS_VEC_AUTO;
         else
-            return mn_seterr(db, MN_EINVAL, "the database URL's option vector=%.32s is not "
+            return mni_seterr(db, MN_EINVAL, "the database URL's option vector=%.32s is not "
                              "one of local, pgvector, auto", v);
         return MN_OK;
     }
@@ -102,14 +102,14 @@ static int take_option(mn_db *db, struct pgs_options *o, const char *name, const
         return int_opt(db, name, v, 1, 1000, &o->ef_search);
     if (strcmp(name, "migrate") == 0) {
         if (strcmp(v, "auto") != 0 && strcmp(v, "no") != 0)
-            return mn_seterr(db, MN_EINVAL, "the database URL's option migrate=%.32s is not "
+            return mni_seterr(db, MN_EINVAL, "the database URL's option migrate=%.32s is not "
                              "auto or no", v);
         o->migrate = strcmp(v, "auto") == 0;
         return MN_OK;
     }
     if (strcmp(name, "schema") == 0) {
         if (!schema_ok(v))
-            return mn_seterr(db, MN_EINVAL, "the database URL's option schema=%.64s is not a "
+            return mni_seterr(db, MN_EINVAL, "the database URL's option schema=%.64s is not a "
                              "plain name; use 1..63 lower-case letters, digits and '_'", v);
         free(o->schema);
         o->schema = strdup(v);
@@ -117,7 +117,7 @@ static int take_option(mn_db *db, struct pgs_options *o, const char *name, const
     }
     if (strcmp(name, "read_url") == 0) {
         if (strncmp(v, "postgres://", 11) != 0 && strncmp(v, "postgresql://", 13) != 0)
-            return mn_seterr(db, MN_EINVAL, "the database URL's option read_url is not a "
+            return mni_seterr(db, MN_EINVAL, "the database URL's option read_url is not a "
                              "postgres:// URL; percent-encode the replica's URL as the value");
         free(o->read_conninfo);
         o->read_conninfo = strdup(v);
@@ -145,7 +145,7 @@ int pgs_options_parse(mn_db *db, const char *target, struct pgs_options *o)
     size_t cap = strlen(target) + 16;
     o->conninfo = malloc(cap);
     if (!o->conninfo)
-        return mn_seterr(db, MN_ENOMEM, "out of memory reading the database URL");
+        return mni_seterr(db, MN_ENOMEM, "out of memory reading the database URL");
     int n = snprintf(o->conninfo, cap, "postgresql://%.*s", (int)base, target);
     char sep = '?';
     int rc = MN_OK;
@@ -159,7 +159,7 @@ int pgs_options_parse(mn_db *db, const char *target, struct pgs_options *o)
             char *v = pct_decode(eq + 1, len - nl - 1);
             int ours = 0;
             if (!v) {
-                rc = mn_seterr(db, MN_EINVAL, "the database URL has a bad %%-escape in its "
+                rc = mni_seterr(db, MN_EINVAL, "the database URL has a bad %%-escape in its "
                                "options");
             } else if (nl < sizeof name) {
                 memcpy(name, p, nl);
@@ -172,7 +172,7 @@ int pgs_options_parse(mn_db *db, const char *target, struct pgs_options *o)
                 sep = '&';
             }
         } else if (len) {
-            rc = mn_seterr(db, MN_EINVAL, "the database URL's option \"%.32s\" has no value; "
+            rc = mni_seterr(db, MN_EINVAL, "the database URL's option \"%.32s\" has no value; "
                            "write name=value", p);
         }
         p = amp ? amp + 1 : NULL;
@@ -180,7 +180,7 @@ int pgs_options_parse(mn_db *db, const char *target, struct pgs_options *o)
     if (o->pool_idle < 0 || o->pool_idle > o->pool_size)
         o->pool_idle = o->pool_size;
     if (rc == MN_ENOMEM)
-        mn_seterr(db, rc, "out of memory reading the database URL");
+        mni_seterr(db, rc, "out of memory reading the database URL");
     if (rc != MN_OK)
         pgs_options_free(o);
     return rc;

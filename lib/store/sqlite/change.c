@@ -23,9 +23,9 @@ static int change_row(struct sq_store *s, struct sq_conn *c, enum sq_stmt_id id,
     }
     int rc = sq_exec(s, c, q, doing);
     if (rc == MN_OK && id != SQ_HISTORY_DELETE && sqlite3_changes(c->db) == 0)
-        return mn_store_no_memory(s->base.db, doing, memory_id,
-                                  id == SQ_MEMORY_SOFT_DELETE ? MN_WANT_LIVE
-                                  : id == SQ_MEMORY_RESTORE ? MN_WANT_DELETED : MN_WANT_ANY);
+        return mni_store_no_memory(s->base.db, doing, memory_id,
+                                  id == SQ_MEMORY_SOFT_DELETE ? MNI_WANT_LIVE
+                                  : id == SQ_MEMORY_RESTORE ? MNI_WANT_DELETED : MNI_WANT_ANY);
     return rc;
 }
 
@@ -42,7 +42,7 @@ static int delete_one(struct sq_store *s, struct sq_conn *c, const char *tenant_
                        : rc;
 }
 
-int sq_memory_update(struct mn_store *st, const char *tenant_id, const struct mn_memory_row *row,
+int sq_memory_update(struct mni_store *st, const char *tenant_id, const struct mni_memory_row *row,
                      int64_t expected_version, const char *changed_by, const char *before,
                      const char *after)
 {
@@ -72,7 +72,7 @@ int sq_memory_update(struct mn_store *st, const char *tenant_id, const struct mn
         rc = sq_exec(s, c, q, "updating a memory");
         /* No row: another writer changed (or deleted) it since the caller read it. */
         if (rc == MN_OK && sqlite3_changes(c->db) == 0)
-            rc = MN_EBUSY_VERSION;
+            rc = MNI_EBUSY_VERSION;
     }
     q = rc == MN_OK ? sq_stmt(s, c, SQ_HISTORY_INSERT) : NULL;
     if (rc == MN_OK && !q)
@@ -98,7 +98,7 @@ int sq_memory_update(struct mn_store *st, const char *tenant_id, const struct mn
     return rc;
 }
 
-int sq_memory_delete(struct mn_store *st, const char *tenant_id, const char *const *ids, size_t n,
+int sq_memory_delete(struct mni_store *st, const char *tenant_id, const char *const *ids, size_t n,
                      int mode, int64_t now)
 {
     struct sq_store *s = (struct sq_store *)st;
@@ -115,7 +115,7 @@ int sq_memory_delete(struct mn_store *st, const char *tenant_id, const char *con
     return rc;
 }
 
-int sq_memory_restore(struct mn_store *st, const char *tenant_id, const char *id, int64_t now)
+int sq_memory_restore(struct mni_store *st, const char *tenant_id, const char *id, int64_t now)
 {
     struct sq_store *s = (struct sq_store *)st;
     struct sq_conn *c;
@@ -142,7 +142,7 @@ static void clear_id(void *item)
     free(*(char **)item);
 }
 
-int sq_memory_purge_expired(struct mn_store *st, const char *tenant_id, int64_t now,
+int sq_memory_purge_expired(struct mni_store *st, const char *tenant_id, int64_t now,
                             size_t *purged)
 {
     static const struct sq_reader id_reader = { sizeof(char *), read_id, clear_id, NULL };
@@ -179,7 +179,7 @@ int sq_memory_purge_expired(struct mn_store *st, const char *tenant_id, int64_t 
     return rc;
 }
 
-int sq_memory_history(struct mn_store *st, const char *tenant_id, const char *id,
+int sq_memory_history(struct mni_store *st, const char *tenant_id, const char *id,
                       mn_history **out)
 {
     struct sq_store *s = (struct sq_store *)st;
@@ -187,7 +187,7 @@ int sq_memory_history(struct mn_store *st, const char *tenant_id, const char *id
     const char *args[] = { tenant_id, id };
     int rc = h ? sq_query(s, SQ_HISTORY_LIST, args, 2, &sq_history_reader, 0,
                           (void **)&h->items, &h->count, "reading a history")
-               : mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading a history");
+               : mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading a history");
     if (rc != MN_OK) {
         free(h);
         h = NULL;

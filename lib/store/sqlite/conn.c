@@ -13,26 +13,26 @@ int sq_fail(struct sq_store *s, sqlite3 *db, int src, const char *doing)
     switch (src & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-        return mn_seterr(h, MN_EBACKEND, "%s: the database %s stayed locked by another writer for "
+        return mni_seterr(h, MN_EBACKEND, "%s: the database %s stayed locked by another writer for "
                          "more than %d ms; retry, or raise busy_timeout_ms", doing, s->path, s->busy_ms);
     case SQLITE_NOTADB:
-        return mn_seterr(h, MN_ECORRUPT, "%s: %s is not a manushya database (not a SQLite file); "
+        return mni_seterr(h, MN_ECORRUPT, "%s: %s is not a manushya database (not a SQLite file); "
                          "give the path of a manushya database or a new file", doing, s->path);
     case SQLITE_CORRUPT:
-        return mn_seterr(h, MN_ECORRUPT, "%s: the database %s is corrupt (%s); restore it from a "
+        return mni_seterr(h, MN_ECORRUPT, "%s: the database %s is corrupt (%s); restore it from a "
                          "backup or export what is readable", doing, s->path, why);
     case SQLITE_NOMEM:
-        return mn_seterr(h, MN_ENOMEM, "%s: out of memory", doing);
+        return mni_seterr(h, MN_ENOMEM, "%s: out of memory", doing);
     case SQLITE_READONLY:
     case SQLITE_CANTOPEN:
     case SQLITE_PERM:
     case SQLITE_AUTH:
-        return mn_seterr(h, MN_EBACKEND, "%s: cannot write or open %s (%s); check that the file and "
+        return mni_seterr(h, MN_EBACKEND, "%s: cannot write or open %s (%s); check that the file and "
                          "its directory exist and are writable", doing, s->path, why);
     case SQLITE_FULL:
-        return mn_seterr(h, MN_EBACKEND, "%s: the disk holding %s is full", doing, s->path);
+        return mni_seterr(h, MN_EBACKEND, "%s: the disk holding %s is full", doing, s->path);
     default:
-        return mn_seterr(h, MN_EBACKEND, "%s: SQLite error on %s: %s", doing, s->path, why);
+        return mni_seterr(h, MN_EBACKEND, "%s: SQLite error on %s: %s", doing, s->path, why);
     }
 }
 
@@ -170,7 +170,7 @@ int sq_end(struct sq_store *s, struct sq_conn *c, int rc)
 /* Said before SQLite would say "attempt to write a readonly database" deep in a call. */
 static int refuse_readonly(struct sq_store *s)
 {
-    return mn_seterr(s->base.db, MN_EBACKEND, "%s is open read-only; open it read-write to "
+    return mni_seterr(s->base.db, MN_EBACKEND, "%s is open read-only; open it read-write to "
                      "change it", s->path);
 }
 

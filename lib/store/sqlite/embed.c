@@ -4,9 +4,9 @@
 
 #include <string.h>
 
-#define MN_HASH_LEN 32
+#define MNI_HASH_LEN 32
 
-int sq_embed_cache_get(struct mn_store *st, const char *scope, const char *model, int dim,
+int sq_embed_cache_get(struct mni_store *st, const char *scope, const char *model, int dim,
                        const unsigned char *hashes, size_t n, float *out, unsigned char *hit)
 {
     struct sq_store *s = (struct sq_store *)st;
@@ -23,7 +23,7 @@ int sq_embed_cache_get(struct mn_store *st, const char *scope, const char *model
         sqlite3_bind_int(q, 3, dim);
     }
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
-        sqlite3_bind_blob(q, 4, hashes + i * MN_HASH_LEN, MN_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 4, hashes + i * MNI_HASH_LEN, MNI_HASH_LEN, SQLITE_STATIC);
         int step = sqlite3_step(q);
         /* A vector of another size is not ours to trust: a miss, embedded again. */
         if (step == SQLITE_ROW && (size_t)sqlite3_column_bytes(q, 0) == bytes) {
@@ -38,7 +38,7 @@ int sq_embed_cache_get(struct mn_store *st, const char *scope, const char *model
     return rc;
 }
 
-int sq_embed_cache_put(struct mn_store *st, const char *scope, const char *model, int dim,
+int sq_embed_cache_put(struct mni_store *st, const char *scope, const char *model, int dim,
                        const unsigned char *hashes, size_t n, const float *vecs, int64_t now)
 {
     struct sq_store *s = (struct sq_store *)st;
@@ -56,7 +56,7 @@ int sq_embed_cache_put(struct mn_store *st, const char *scope, const char *model
         sqlite3_bind_int64(q, 6, now);
     }
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
-        sqlite3_bind_blob(q, 4, hashes + i * MN_HASH_LEN, MN_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 4, hashes + i * MNI_HASH_LEN, MNI_HASH_LEN, SQLITE_STATIC);
         sqlite3_bind_blob(q, 5, vecs + i * (size_t)dim, (int)bytes, SQLITE_STATIC);
         rc = sq_exec(s, c, q, "adding to the embedding cache");
     }

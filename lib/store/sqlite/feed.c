@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-int sq_seq_get(struct mn_store *st, int64_t *seq)
+int sq_seq_get(struct mni_store *st, int64_t *seq)
 {
     struct sq_store *s = (struct sq_store *)st;
     struct sq_conn *c;
@@ -23,7 +23,7 @@ int sq_seq_get(struct mn_store *st, int64_t *seq)
     if (step == SQLITE_ROW)
         *seq = sqlite3_column_int64(q, 0);
     else if (step == SQLITE_DONE)
-        rc = mn_seterr(s->base.db, MN_ECORRUPT, "%s: the change sequence is missing; the "
+        rc = mni_seterr(s->base.db, MN_ECORRUPT, "%s: the change sequence is missing; the "
                        "database is damaged", s->path);
     else
         rc = sq_fail(s, c->db, step, "reading the change sequence");
@@ -32,8 +32,8 @@ int sq_seq_get(struct mn_store *st, int64_t *seq)
     return rc;
 }
 
-int sq_memory_changes(struct mn_store *st, const char *tenant_id, int64_t after_seq,
-                      int64_t after_key, int64_t upto_seq, size_t limit, mn_change_fn fn,
+int sq_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after_seq,
+                      int64_t after_key, int64_t upto_seq, size_t limit, mni_change_fn fn,
                       void *ctx)
 {
     struct sq_store *s = (struct sq_store *)st;
@@ -59,7 +59,7 @@ int sq_memory_changes(struct mn_store *st, const char *tenant_id, int64_t after_
             rc = sq_fail(s, c->db, step, "reading the change feed");
             break;
         }
-        struct mn_change ch;
+        struct mni_change ch;
         memset(&ch, 0, sizeof ch);
         ch.key = sqlite3_column_int64(q, 0);
         ch.seq = sqlite3_column_int64(q, 1);
@@ -73,11 +73,11 @@ int sq_memory_changes(struct mn_store *st, const char *tenant_id, int64_t after_
             ch.embedding = sqlite3_column_blob(q, 7);
             int got = sqlite3_column_bytes(q, 7);
             if (!ch.identity_id || !ch.type) {
-                rc = mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading the change feed");
+                rc = mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading the change feed");
                 break;
             }
             if (ch.embedding && got != bytes) {
-                rc = mn_seterr(s->base.db, MN_ECORRUPT, "%s: memory key %lld has an embedding "
+                rc = mni_seterr(s->base.db, MN_ECORRUPT, "%s: memory key %lld has an embedding "
                                "of %d bytes, not %d; the database is damaged", s->path,
                                (long long)ch.key, got, bytes);
                 break;
@@ -92,7 +92,7 @@ int sq_memory_changes(struct mn_store *st, const char *tenant_id, int64_t after_
     return rc;
 }
 
-int sq_memory_seqs(struct mn_store *st, const char *tenant_id, int64_t upto_seq, mn_seq_fn fn,
+int sq_memory_seqs(struct mni_store *st, const char *tenant_id, int64_t upto_seq, mni_seq_fn fn,
                    void *ctx)
 {
     struct sq_store *s = (struct sq_store *)st;
@@ -122,7 +122,7 @@ int sq_memory_seqs(struct mn_store *st, const char *tenant_id, int64_t upto_seq,
     return rc;
 }
 
-const char *sq_file_path(struct mn_store *st)
+const char *sq_file_path(struct mni_store *st)
 {
     struct sq_store *s = (struct sq_store *)st;
     /* An in-memory database, or a URI SQLite might interpret: no file to sit beside. */
@@ -134,10 +134,10 @@ const char *sq_file_path(struct mn_store *st)
 
 void sq_changed(struct sq_store *s, const char *tenant_id)
 {
-    mn_db_changed(s->base.db, tenant_id);
+    mni_db_changed(s->base.db, tenant_id);
 }
 
-int sq_meta_get(struct mn_store *st, const char *key, char **value)
+int sq_meta_get(struct mni_store *st, const char *key, char **value)
 {
     struct sq_store *s = (struct sq_store *)st;
     *value = NULL;
@@ -155,7 +155,7 @@ int sq_meta_get(struct mn_store *st, const char *key, char **value)
     if (step == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
         *value = sq_text(q, 0);
         if (!*value)
-            rc = mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading a setting");
+            rc = mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading a setting");
     } else if (step != SQLITE_ROW && step != SQLITE_DONE) {
         rc = sq_fail(s, c->db, step, "reading a setting");
     }
@@ -164,14 +164,14 @@ int sq_meta_get(struct mn_store *st, const char *key, char **value)
     return rc;
 }
 
-int sq_meta_put(struct mn_store *st, const char *key, const char *value)
+int sq_meta_put(struct mni_store *st, const char *key, const char *value)
 {
     const char *texts[] = {key, value};
     return sq_write_one((struct sq_store *)st, SQ_META_PUT, texts, 2, NULL, 0, NULL,
                         "recording a setting");
 }
 
-int sq_feed_prune(struct mn_store *st, const char *tenant_id, int64_t upto_seq)
+int sq_feed_prune(struct mni_store *st, const char *tenant_id, int64_t upto_seq)
 {
     struct sq_store *s = (struct sq_store *)st;
     if (s->readonly)
@@ -195,7 +195,7 @@ int sq_feed_prune(struct mn_store *st, const char *tenant_id, int64_t upto_seq)
     return sq_write_end(s, c, rc);
 }
 
-int sq_feed_horizon(struct mn_store *st, const char *tenant_id, int64_t *seq)
+int sq_feed_horizon(struct mni_store *st, const char *tenant_id, int64_t *seq)
 {
     struct sq_store *s = (struct sq_store *)st;
     *seq = 0;

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int sq_identity_insert(struct mn_store *st, const mn_identity *i)
+int sq_identity_insert(struct mni_store *st, const mn_identity *i)
 {
     struct sq_store *s = (struct sq_store *)st;
     struct sq_conn *c;
@@ -32,7 +32,7 @@ int sq_identity_insert(struct mn_store *st, const mn_identity *i)
     return q ? rc : MN_EBACKEND;
 }
 
-int sq_identity_get(struct mn_store *st, const char *tenant_id, const char *id_or_external,
+int sq_identity_get(struct mni_store *st, const char *tenant_id, const char *id_or_external,
                     mn_identity **out)
 {
     struct sq_store *s = (struct sq_store *)st;
@@ -40,18 +40,18 @@ int sq_identity_get(struct mn_store *st, const char *tenant_id, const char *id_o
     int rc = sq_query_one(s, SQ_IDENTITY_GET, args, 2, &sq_identity_reader, (void **)out,
                           "reading an identity");
     if (rc == MN_ENOTFOUND)
-        mn_seterr(s->base.db, rc, "the tenant has no identity with the id or external_id "
+        mni_seterr(s->base.db, rc, "the tenant has no identity with the id or external_id "
                   "\"%.128s\"; `manushya identity list` shows them", id_or_external);
     return rc;
 }
 
-int sq_identity_list(struct mn_store *st, const char *tenant_id, mn_identity_list **out)
+int sq_identity_list(struct mni_store *st, const char *tenant_id, mn_identity_list **out)
 {
     struct sq_store *s = (struct sq_store *)st;
     mn_identity_list *l = calloc(1, sizeof *l);
     int rc = l ? sq_query(s, SQ_IDENTITY_LIST, &tenant_id, 1, &sq_identity_reader, 0,
                           (void **)&l->items, &l->count, "listing identities")
-               : mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing identities");
+               : mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing identities");
     if (rc != MN_OK) {
         free(l);
         l = NULL;
@@ -60,7 +60,7 @@ int sq_identity_list(struct mn_store *st, const char *tenant_id, mn_identity_lis
     return rc;
 }
 
-int sq_identity_set_active(struct mn_store *st, const char *tenant_id, const char *id, int active,
+int sq_identity_set_active(struct mni_store *st, const char *tenant_id, const char *id, int active,
                            int64_t now)
 {
     struct sq_store *s = (struct sq_store *)st;
@@ -76,14 +76,14 @@ int sq_identity_set_active(struct mn_store *st, const char *tenant_id, const cha
         sqlite3_bind_int64(q, 4, now);
         rc = sq_exec(s, c, q, "changing an identity");
         if (rc == MN_OK && sqlite3_changes(c->db) == 0)
-            rc = mn_store_identity_gone(s->base.db, id);
+            rc = mni_store_identity_gone(s->base.db, id);
     }
     sq_conn_put(s, c);
     return q ? rc : MN_EBACKEND;
 }
 
 /* The history goes first: it finds its rows through the memories. */
-int sq_identity_delete(struct mn_store *st, const char *tenant_id, const char *id)
+int sq_identity_delete(struct mni_store *st, const char *tenant_id, const char *id)
 {
     static const enum sq_stmt_id steps[] = {
         SQ_IDENTITY_DELETE_HISTORY, SQ_IDENTITY_DELETE_MEMORIES, SQ_IDENTITY_DELETE,
@@ -104,7 +104,7 @@ int sq_identity_delete(struct mn_store *st, const char *tenant_id, const char *i
         sq_bind_text(q, 2, id);
         rc = sq_exec(s, c, q, "deleting an identity");
         if (rc == MN_OK && steps[i] == SQ_IDENTITY_DELETE && sqlite3_changes(c->db) == 0)
-            rc = mn_store_identity_gone(s->base.db, id);
+            rc = mni_store_identity_gone(s->base.db, id);
     }
     rc = sq_write_end(s, c, rc);
     if (rc == MN_OK)

@@ -43,7 +43,7 @@ int sq_job_drop(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
 static int read_task(sqlite3_stmt *st, void *item, void *ctx)
 {
     (void)ctx;
-    struct mn_embed_task *t = item;
+    struct mni_embed_task *t = item;
     t->key = sqlite3_column_int64(st, 0);
     t->version = sqlite3_column_int64(st, 1);
     t->attempts = sqlite3_column_int(st, 2);
@@ -55,17 +55,17 @@ static int read_task(sqlite3_stmt *st, void *item, void *ctx)
 
 static void clear_task(void *item)
 {
-    mn_embed_tasks_free_one(item);
+    mni_embed_tasks_free_one(item);
 }
 
-int sq_embed_jobs_claim(struct mn_store *st, const char *claim, int64_t now, int64_t lease_ms,
-                        size_t limit, struct mn_embed_task **out, size_t *n)
+int sq_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, int64_t lease_ms,
+                        size_t limit, struct mni_embed_task **out, size_t *n)
 {
     struct sq_store *s = (struct sq_store *)st;
     *out = NULL;
     *n = 0;
     if (s->readonly)
-        return mn_seterr(s->base.db, MN_EUNSUPPORTED, "%s is open read-only: embedding jobs "
+        return mni_seterr(s->base.db, MN_EUNSUPPORTED, "%s is open read-only: embedding jobs "
                          "cannot be claimed", s->path);
     struct sq_conn *c;
     int rc = sq_write_begin(s, &c, 0, NULL);
@@ -92,7 +92,7 @@ int sq_embed_jobs_claim(struct mn_store *st, const char *claim, int64_t now, int
     }
     rc = sq_write_end(s, c, rc);
     if (rc != MN_OK) {
-        mn_embed_tasks_free(*out, *n);
+        mni_embed_tasks_free(*out, *n);
         *out = NULL;
         *n = 0;
     }
@@ -101,7 +101,7 @@ int sq_embed_jobs_claim(struct mn_store *st, const char *claim, int64_t now, int
 
 /* One task of a done batch: stores the vector, then acknowledges, or hands the job back. */
 static int store_one(struct sq_store *s, struct sq_conn *c, const char *claim,
-                     const struct mn_embed_task *t, const float *vec, int64_t seq, int64_t now,
+                     const struct mni_embed_task *t, const float *vec, int64_t seq, int64_t now,
                      size_t *stored)
 {
     sqlite3_stmt *q = sq_stmt(s, c, SQ_JOB_STORE);
@@ -129,7 +129,7 @@ static int store_one(struct sq_store *s, struct sq_conn *c, const char *claim,
     return sq_exec(s, c, q, "acknowledging an embedding job");
 }
 
-int sq_embed_jobs_done(struct mn_store *st, const char *claim, const struct mn_embed_task *t,
+int sq_embed_jobs_done(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
                        size_t n, const float *vecs, int64_t now, size_t *stored)
 {
     struct sq_store *s = (struct sq_store *)st;
@@ -157,7 +157,7 @@ int sq_embed_jobs_done(struct mn_store *st, const char *claim, const struct mn_e
     return MN_OK;
 }
 
-int sq_embed_jobs_fail(struct mn_store *st, const char *claim, const struct mn_embed_task *t,
+int sq_embed_jobs_fail(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
                        size_t n, const char *error, const int64_t *next_at, int64_t now)
 {
     struct sq_store *s = (struct sq_store *)st;
@@ -197,13 +197,13 @@ static int read_job(sqlite3_stmt *st, void *item, void *ctx)
     return j->memory_id && j->tenant_id && error_ok ? 1 : -MN_ENOMEM;
 }
 
-int sq_embed_jobs_list(struct mn_store *st, const char *tenant_id, int status, int limit,
+int sq_embed_jobs_list(struct mni_store *st, const char *tenant_id, int status, int limit,
                        mn_embed_job_list **out)
 {
     struct sq_store *s = (struct sq_store *)st;
     mn_embed_job_list *l = calloc(1, sizeof *l);
     if (!l)
-        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing embedding jobs");
+        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing embedding jobs");
     struct sq_conn *c;
     int rc = sq_conn_get(s, &c);
     if (rc == MN_OK) {
@@ -213,7 +213,7 @@ int sq_embed_jobs_list(struct mn_store *st, const char *tenant_id, int status, i
             sq_bind_text(q, 1, tenant_id);
             sqlite3_bind_int(q, 2, status);
             sqlite3_bind_int(q, 3, limit);
-            struct sq_reader r = { sizeof(mn_embed_job), read_job, mn_embed_job_clear, NULL };
+            struct sq_reader r = { sizeof(mn_embed_job), read_job, mni_embed_job_clear, NULL };
             rc = sq_collect(s, c, q, &r, 0, (void **)&l->items, &l->count, NULL,
                             "listing embedding jobs");
         }
@@ -227,7 +227,7 @@ int sq_embed_jobs_list(struct mn_store *st, const char *tenant_id, int status, i
     return rc;
 }
 
-int sq_embed_jobs_retry(struct mn_store *st, const char *tenant_id, const char *memory_id,
+int sq_embed_jobs_retry(struct mni_store *st, const char *tenant_id, const char *memory_id,
                         int64_t now, size_t *retried)
 {
     struct sq_store *s = (struct sq_store *)st;
@@ -241,6 +241,6 @@ int sq_embed_jobs_retry(struct mn_store *st, const char *tenant_id, const char *
     if (rc == MN_OK)
         *retried = (size_t)sqlite3_changes(c->db);
     if (rc == MN_OK && memory_id && *retried == 0)
-        rc = mn_store_no_job(s->base.db, memory_id);
+        rc = mni_store_no_job(s->base.db, memory_id);
     return sq_write_end(s, c, rc);
 }

@@ -10,7 +10,7 @@
 #include <string.h>
 
 /* Binds the parameters every memory query shares (see sqlite/sql.c). */
-static void bind_query(sqlite3_stmt *st, const char *tenant_id, const struct mn_store_query *q)
+static void bind_query(sqlite3_stmt *st, const char *tenant_id, const struct mni_store_query *q)
 {
     sq_bind_text(st, 1, tenant_id);
     sqlite3_bind_int(st, 3, (int)q->flags);
@@ -25,21 +25,21 @@ static int metadata_matches(sqlite3_stmt *st, int col, const cJSON *filter)
     if (!filter)
         return 1;
     cJSON *meta = cJSON_Parse((const char *)sqlite3_column_text(st, col));
-    int yes = meta && mn_json_contains(meta, filter);
+    int yes = meta && mni_json_contains(meta, filter);
     cJSON_Delete(meta);
     return yes;
 }
 
 static int read_memory(sqlite3_stmt *st, void *item, void *ctx)
 {
-    const struct mn_store_query *q = ctx;
+    const struct mni_store_query *q = ctx;
     if (!metadata_matches(st, 6, q->metadata))
         return 0;
     return sq_memory_read(st, item, (q->flags & MN_WITH_EMBEDDING) != 0) == MN_OK ? 1
                                                                                  : -MN_ENOMEM;
 }
 
-int sq_memory_insert(struct mn_store *st, const char *tenant_id, const struct mn_memory_row *rows,
+int sq_memory_insert(struct mni_store *st, const char *tenant_id, const struct mni_memory_row *rows,
                      size_t n)
 {
     struct sq_store *s = (struct sq_store *)st;
@@ -50,7 +50,7 @@ int sq_memory_insert(struct mn_store *st, const char *tenant_id, const struct mn
     if (rc != MN_OK)
         return rc;
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
-        const struct mn_memory_row *r = &rows[i];
+        const struct mni_memory_row *r = &rows[i];
         sqlite3_stmt *q = sq_stmt(s, c, SQ_MEMORY_INSERT);
         if (!q) {
             rc = MN_EBACKEND;
@@ -81,8 +81,8 @@ int sq_memory_insert(struct mn_store *st, const char *tenant_id, const struct mn
     return rc;
 }
 
-int sq_memory_get(struct mn_store *st, const char *tenant_id, const char *id,
-                  const struct mn_store_query *q, mn_memory **out)
+int sq_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
+                  const struct mni_store_query *q, mn_memory **out)
 {
     struct sq_store *s = (struct sq_store *)st;
     struct sq_conn *c;
@@ -93,23 +93,23 @@ int sq_memory_get(struct mn_store *st, const char *tenant_id, const char *id,
     if (stmt) {
         bind_query(stmt, tenant_id, q);
         sq_bind_text(stmt, 2, id);
-        struct sq_reader r = { sizeof(mn_memory), read_memory, mn_memory_clear, (void *)q };
+        struct sq_reader r = { sizeof(mn_memory), read_memory, mni_memory_clear, (void *)q };
         rc = sq_fetch_one(s, c, stmt, &r, (void **)out, "reading a memory");
         if (rc == MN_ENOTFOUND)
-            mn_seterr(s->base.db, rc, "the tenant has no memory %s (or it is deleted or expired)",
+            mni_seterr(s->base.db, rc, "the tenant has no memory %s (or it is deleted or expired)",
                       id);
     }
     sq_conn_put(s, c);
     return stmt ? rc : MN_EBACKEND;
 }
 
-int sq_memory_list(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
+int sq_memory_list(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
                    mn_memory_list **out)
 {
     struct sq_store *s = (struct sq_store *)st;
     mn_memory_list *l = calloc(1, sizeof *l);
     if (!l)
-        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
+        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
     struct sq_conn *c;
     int more = 0, rc = sq_conn_get(s, &c);
     if (rc == MN_OK) {
@@ -119,7 +119,7 @@ int sq_memory_list(struct mn_store *st, const char *tenant_id, const struct mn_s
             bind_query(stmt, tenant_id, q);
             /* "~" sorts after every id: the first page starts at the newest. */
             sq_bind_text(stmt, 2, q->before_id ? q->before_id : "~");
-            struct sq_reader r = { sizeof(mn_memory), read_memory, mn_memory_clear, (void *)q };
+            struct sq_reader r = { sizeof(mn_memory), read_memory, mni_memory_clear, (void *)q };
             rc = sq_collect(s, c, stmt, &r, (size_t)q->limit, (void **)&l->items, &l->count,
                             &more, "listing memories");
         } else {
@@ -130,7 +130,7 @@ int sq_memory_list(struct mn_store *st, const char *tenant_id, const struct mn_s
     if (rc == MN_OK && more && l->count) {
         l->next_cursor = strdup(l->items[l->count - 1].id);
         if (!l->next_cursor)
-            rc = mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
+            rc = mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
     }
     if (rc != MN_OK) {
         mn_memory_list_free(l);
@@ -140,8 +140,8 @@ int sq_memory_list(struct mn_store *st, const char *tenant_id, const struct mn_s
     return rc;
 }
 
-int sq_memory_scan(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
-                   mn_scan_fn fn, void *ctx)
+int sq_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
+                   mni_scan_fn fn, void *ctx)
 {
     struct sq_store *s = (struct sq_store *)st;
     int bytes = s->base.db->dim * (int)sizeof(float);
@@ -169,7 +169,7 @@ int sq_memory_scan(struct mn_store *st, const char *tenant_id, const struct mn_s
         /* The blob points into SQLite's page (or its memory map): no copy. */
         const void *vec = sqlite3_column_blob(stmt, 1);
         if (sqlite3_column_bytes(stmt, 1) != bytes) {
-            rc = mn_seterr(s->base.db, MN_ECORRUPT, "%s: memory key %lld has an embedding of "
+            rc = mni_seterr(s->base.db, MN_ECORRUPT, "%s: memory key %lld has an embedding of "
                            "%d bytes, not %d; the database is damaged", s->path,
                            (long long)sqlite3_column_int64(stmt, 0),
                            sqlite3_column_bytes(stmt, 1), bytes);
@@ -183,14 +183,14 @@ int sq_memory_scan(struct mn_store *st, const char *tenant_id, const struct mn_s
     return rc;
 }
 
-int sq_memory_get_keys(struct mn_store *st, const char *tenant_id, const int64_t *keys, size_t n,
+int sq_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys, size_t n,
                        unsigned flags, int64_t now, mn_memory_list **out, size_t *which)
 {
     struct sq_store *s = (struct sq_store *)st;
     mn_memory_list *l = calloc(1, sizeof *l);
     if (!l || (n && !(l->items = calloc(n, sizeof *l->items)))) {
         free(l);
-        return mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading search results");
+        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading search results");
     }
     struct sq_conn *c;
     int rc = sq_conn_get(s, &c);
@@ -209,7 +209,7 @@ int sq_memory_get_keys(struct mn_store *st, const char *tenant_id, const int64_t
         if (step == SQLITE_ROW) {
             which[l->count] = i;
             if (sq_memory_read(stmt, &l->items[l->count++], (flags & MN_WITH_EMBEDDING) != 0))
-                rc = mn_seterr(s->base.db, MN_ENOMEM, "out of memory reading search results");
+                rc = mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading search results");
         } else if (step != SQLITE_DONE) {
             rc = sq_fail(s, c->db, step, "reading search results");
         }

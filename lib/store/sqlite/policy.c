@@ -58,49 +58,49 @@ static int change(struct sq_store *s, enum sq_stmt_id id, const mn_policy *p,
     if (rc == MN_OK)
         rc = sq_exec(s, c, q, doing);
     if (rc == MN_OK && id != SQ_POLICY_INSERT && sqlite3_changes(c->db) == 0)
-        rc = mn_store_no_policy(s->base.db, doing, policy_id);
+        rc = mni_store_no_policy(s->base.db, doing, policy_id);
     if (rc == MN_OK)
         rc = bump_generation(s, c, tenant_id);
     return sq_write_end(s, c, rc);
 }
 
-int sq_policy_insert(struct mn_store *st, const mn_policy *p)
+int sq_policy_insert(struct mni_store *st, const mn_policy *p)
 {
     return change((struct sq_store *)st, SQ_POLICY_INSERT, p, p->tenant_id, p->id,
                   "adding a policy");
 }
 
-int sq_policy_update(struct mn_store *st, const mn_policy *p)
+int sq_policy_update(struct mni_store *st, const mn_policy *p)
 {
     return change((struct sq_store *)st, SQ_POLICY_UPDATE, p, p->tenant_id, p->id,
                   "updating a policy");
 }
 
-int sq_policy_delete(struct mn_store *st, const char *tenant_id, const char *id)
+int sq_policy_delete(struct mni_store *st, const char *tenant_id, const char *id)
 {
     return change((struct sq_store *)st, SQ_POLICY_DELETE, NULL, tenant_id, id,
                   "deleting a policy");
 }
 
-int sq_policy_get(struct mn_store *st, const char *tenant_id, const char *id, mn_policy **out)
+int sq_policy_get(struct mni_store *st, const char *tenant_id, const char *id, mn_policy **out)
 {
     struct sq_store *s = (struct sq_store *)st;
     const char *args[] = { tenant_id, id };
     int rc = sq_query_one(s, SQ_POLICY_GET, args, 2, &sq_policy_reader, (void **)out,
                           "reading a policy");
     if (rc == MN_ENOTFOUND)
-        mn_seterr(s->base.db, rc, "the tenant has no policy %s; `manushya policy list` shows "
+        mni_seterr(s->base.db, rc, "the tenant has no policy %s; `manushya policy list` shows "
                   "them", id);
     return rc;
 }
 
-int sq_policy_list(struct mn_store *st, const char *tenant_id, mn_policy_list **out)
+int sq_policy_list(struct mni_store *st, const char *tenant_id, mn_policy_list **out)
 {
     struct sq_store *s = (struct sq_store *)st;
     mn_policy_list *l = calloc(1, sizeof *l);
     int rc = l ? sq_query(s, SQ_POLICY_LIST, &tenant_id, 1, &sq_policy_reader, 0,
                           (void **)&l->items, &l->count, "listing policies")
-               : mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing policies");
+               : mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing policies");
     if (rc != MN_OK) {
         free(l);
         l = NULL;

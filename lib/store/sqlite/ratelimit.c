@@ -25,7 +25,7 @@ static void clear_limit(void *item)
 static const struct sq_reader limit_reader = {sizeof(mn_ratelimit_limit), read_limit,
                                               clear_limit, NULL};
 
-int sq_ratelimit_limit_put(struct mn_store *st, const char *tenant_id, const char *endpoint,
+int sq_ratelimit_limit_put(struct mni_store *st, const char *tenant_id, const char *endpoint,
                            int64_t max_calls, int64_t window_ms, int64_t now)
 {
     const char *texts[] = {tenant_id, endpoint};
@@ -34,24 +34,24 @@ int sq_ratelimit_limit_put(struct mn_store *st, const char *tenant_id, const cha
                         "setting a rate limit");
 }
 
-int sq_ratelimit_limit_delete(struct mn_store *st, const char *tenant_id, const char *endpoint)
+int sq_ratelimit_limit_delete(struct mni_store *st, const char *tenant_id, const char *endpoint)
 {
     const char *texts[] = {tenant_id, endpoint};
     int changed = 0;
     int rc = sq_write_one((struct sq_store *)st, SQ_RATELIMIT_DELETE, texts, 2, NULL, 0,
                           &changed, "removing a rate limit");
     if (rc == MN_OK && !changed)
-        rc = mn_store_no_limit(st->db, endpoint);
+        rc = mni_store_no_limit(st->db, endpoint);
     return rc;
 }
 
-int sq_ratelimit_limit_list(struct mn_store *st, const char *tenant_id,
+int sq_ratelimit_limit_list(struct mni_store *st, const char *tenant_id,
                             mn_ratelimit_limit_list **out)
 {
     struct sq_store *s = (struct sq_store *)st;
     mn_ratelimit_limit_list *l = calloc(1, sizeof *l);
     if (!l)
-        return mn_seterr(st->db, MN_ENOMEM, "out of memory");
+        return mni_seterr(st->db, MN_ENOMEM, "out of memory");
     void *items = NULL;
     int rc = sq_query(s, SQ_RATELIMIT_LIST, &tenant_id, 1, &limit_reader, 0, &items, &l->count,
                       "reading rate limits");

@@ -64,7 +64,7 @@ int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const str
     sqlite3_reset(q);
     free(scratch);
     if (rc == MN_ENOMEM)
-        mn_seterr(s->base.db, rc, "%s: out of memory", doing);
+        mni_seterr(s->base.db, rc, "%s: out of memory", doing);
     if (rc != MN_OK) {
         clear_items(r, arr, n);
         return rc;
@@ -98,7 +98,7 @@ static int read_tenant(sqlite3_stmt *st, void *item, void *ctx)
     return t->id && t->name ? 1 : -MN_ENOMEM;
 }
 
-const struct sq_reader sq_tenant_reader = { sizeof(mn_tenant), read_tenant, mn_tenant_clear, NULL };
+const struct sq_reader sq_tenant_reader = { sizeof(mn_tenant), read_tenant, mni_tenant_clear, NULL };
 
 /* ctx, when set, points to the column where the identity's columns start (a join). */
 static int read_identity(sqlite3_stmt *st, void *item, void *ctx)
@@ -116,7 +116,7 @@ static int read_identity(sqlite3_stmt *st, void *item, void *ctx)
     return i->id && i->tenant_id && i->external_id && i->role && i->claims ? 1 : -MN_ENOMEM;
 }
 
-const struct sq_reader sq_identity_reader = { sizeof(mn_identity), read_identity, mn_identity_clear,
+const struct sq_reader sq_identity_reader = { sizeof(mn_identity), read_identity, mni_identity_clear,
                                               NULL };
 
 static int read_history(sqlite3_stmt *st, void *item, void *ctx)
@@ -132,7 +132,7 @@ static int read_history(sqlite3_stmt *st, void *item, void *ctx)
     return by_ok && h->before && h->after ? 1 : -MN_ENOMEM;
 }
 
-const struct sq_reader sq_history_reader = { sizeof(mn_history_entry), read_history, mn_history_entry_clear,
+const struct sq_reader sq_history_reader = { sizeof(mn_history_entry), read_history, mni_history_entry_clear,
                                              NULL };
 
 static int read_policy(sqlite3_stmt *st, void *item, void *ctx)
@@ -151,7 +151,7 @@ static int read_policy(sqlite3_stmt *st, void *item, void *ctx)
     return p->id && p->tenant_id && p->role && p->rule && p->description ? 1 : -MN_ENOMEM;
 }
 
-const struct sq_reader sq_policy_reader = { sizeof(mn_policy), read_policy, mn_policy_clear,
+const struct sq_reader sq_policy_reader = { sizeof(mn_policy), read_policy, mni_policy_clear,
                                             NULL };
 
 /* Columns as MEMORY_COLUMNS lists them (sqlite/sql.c). The embedding is copied only when asked

@@ -1,6 +1,6 @@
 /* Schema of the SQLite backend: recognising our files, creating and migrating them.
  *
- * A manushya database carries PRAGMA application_id = MN_SQLITE_APP_ID, so that a SQLite file
+ * A manushya database carries PRAGMA application_id = MNI_SQLITE_APP_ID, so that a SQLite file
  * of some other program is refused instead of being "migrated" into ours, and
  * PRAGMA user_version = the number of the last migration applied (sql/sqlite/NNN_*.sql). */
 #include "store/sqlite/sqlite.h"
@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MN_SQLITE_APP_ID 0x4d4e5348 /* "MNSH" */
+#define MNI_SQLITE_APP_ID 0x4d4e5348 /* "MNSH" */
 #define SQ_PAGE_SIZE "16384"
 
 static int latest_version(void)
 {
     int v = 0;
-    for (const struct mn_migration *m = mn_sqlite_migrations; m->version; m++)
+    for (const struct mni_migration *m = mni_sqlite_migrations; m->version; m++)
         v = m->version;
     return v;
 }
@@ -109,7 +109,7 @@ static int upgrade(struct sq_store *s, struct sq_conn *c, const char *embedder, 
     int version, rc = sq_begin(s, c);
     if (rc == MN_OK)
         rc = sq_schema_version(s, c, &version);
-    for (const struct mn_migration *m = mn_sqlite_migrations; rc == MN_OK && m->version; m++) {
+    for (const struct mni_migration *m = mni_sqlite_migrations; rc == MN_OK && m->version; m++) {
         if (m->version <= version)
             continue;
         char doing[160], pragma[64];
@@ -119,7 +119,7 @@ static int upgrade(struct sq_store *s, struct sq_conn *c, const char *embedder, 
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", m->version);
         if (rc == MN_OK)
             rc = run_script(s, c, pragma, doing);
-        snprintf(pragma, sizeof pragma, "PRAGMA application_id = %d", MN_SQLITE_APP_ID);
+        snprintf(pragma, sizeof pragma, "PRAGMA application_id = %d", MNI_SQLITE_APP_ID);
         if (rc == MN_OK)
             rc = run_script(s, c, pragma, doing);
     }
@@ -144,15 +144,15 @@ static int check_embedding(struct sq_store *s, struct sq_conn *c, const char *em
     if (rc == MN_OK) {
         int have = stored_dim ? atoi(stored_dim) : 0;
         if (have <= 0 || !stored_embedder)
-            rc = mn_seterr(s->base.db, MN_ECORRUPT, "%s: the recorded embedding settings are "
+            rc = mni_seterr(s->base.db, MN_ECORRUPT, "%s: the recorded embedding settings are "
                            "missing or damaged", s->path);
         else if (*dim != 0 && *dim != have)
-            rc = mn_seterr(s->base.db, MN_EINVAL, "%s stores %d-dimensional embeddings but %d "
+            rc = mni_seterr(s->base.db, MN_EINVAL, "%s stores %d-dimensional embeddings but %d "
                            "were asked for (embed_dim, or the embedding model's dimension); "
                            "use embed_dim %d (0 with the local embedder) and a model of that "
                            "dimension, or a new database", s->path, have, *dim, have);
         else if (strcmp(stored_embedder, embedder) != 0)
-            rc = mn_seterr(s->base.db, MN_EINVAL, "%s was made with the \"%s\" embedder, not "
+            rc = mni_seterr(s->base.db, MN_EINVAL, "%s was made with the \"%s\" embedder, not "
                            "\"%s\"; open it with embedder \"%s\"", s->path, stored_embedder,
                            embedder, stored_embedder);
         else
@@ -182,12 +182,12 @@ int sq_schema_prepare(struct sq_store *s, struct sq_conn *c, const char *embedde
         return rc;
 
     int fresh = tables == 0 && app_id == 0;
-    if (!fresh && app_id != MN_SQLITE_APP_ID)
-        return mn_seterr(s->base.db, MN_ECORRUPT, "%s is a SQLite database of another program, "
+    if (!fresh && app_id != MNI_SQLITE_APP_ID)
+        return mni_seterr(s->base.db, MN_ECORRUPT, "%s is a SQLite database of another program, "
                          "not a manushya database; give the path of a manushya database or of a "
                          "new file", s->path);
     if (version > latest)
-        return mn_seterr(s->base.db, MN_ECORRUPT, "%s has schema version %d, made by a newer "
+        return mni_seterr(s->base.db, MN_ECORRUPT, "%s has schema version %d, made by a newer "
                          "libmanushya; this library (%s) knows versions up to %d: upgrade "
                          "libmanushya to open it", s->path, version, MN_VERSION, latest);
     /* Ours (or new): only now may it become WAL, which rewrites its header; a refused file is
@@ -210,11 +210,11 @@ int sq_schema_prepare(struct sq_store *s, struct sq_conn *c, const char *embedde
     s->recognised = 1;
     if (fresh || version < latest) {
         if (s->readonly)
-            return mn_seterr(s->base.db, fresh ? MN_ENOTFOUND : MN_EUNSUPPORTED,
+            return mni_seterr(s->base.db, fresh ? MN_ENOTFOUND : MN_EUNSUPPORTED,
                              "%s is %s, which a read-only open cannot do; open it read-write "
                              "once", s->path, fresh ? "not a manushya database yet and needs "
                              "creating" : "from an older schema and needs migrating");
-        rc = upgrade(s, c, embedder, *dim ? *dim : MN_DEFAULT_DIM);
+        rc = upgrade(s, c, embedder, *dim ? *dim : MNI_DEFAULT_DIM);
         if (rc != MN_OK)
             return rc;
     }

@@ -1,6 +1,6 @@
 /* Internals of the SQLite backend, shared by its files (sqlite_*.c). */
-#ifndef MN_STORE_SQLITE_H
-#define MN_STORE_SQLITE_H
+#ifndef MNI_STORE_SQLITE_H
+#define MNI_STORE_SQLITE_H
 
 #include "store/store.h"
 
@@ -37,7 +37,7 @@ struct sq_conn {
 };
 
 struct sq_store {
-    struct mn_store base;
+    struct mni_store base;
     char *path;
     int readonly;
     int busy_ms;
@@ -140,69 +140,69 @@ int sq_schema_prepare(struct sq_store *s, struct sq_conn *c, const char *embedde
 int sq_schema_version(struct sq_store *s, struct sq_conn *c, int *version);
 
 /* The backend's ops, by file. */
-int sq_tenant_insert(struct mn_store *st, const mn_tenant *t, const mn_policy *policies,
+int sq_tenant_insert(struct mni_store *st, const mn_tenant *t, const mn_policy *policies,
                      size_t npolicies);
-int sq_policy_insert(struct mn_store *st, const mn_policy *p);
+int sq_policy_insert(struct mni_store *st, const mn_policy *p);
 /* Inserts p on c inside the caller's transaction, without advancing the generation. */
 int sq_policy_insert_on(struct sq_store *s, struct sq_conn *c, const mn_policy *p);
-int sq_policy_get(struct mn_store *st, const char *tenant_id, const char *id, mn_policy **out);
-int sq_policy_list(struct mn_store *st, const char *tenant_id, mn_policy_list **out);
-int sq_policy_update(struct mn_store *st, const mn_policy *p);
-int sq_policy_delete(struct mn_store *st, const char *tenant_id, const char *id);
-int sq_actor_get(struct mn_store *st, const char *tenant, const char *identity, mn_tenant **t,
+int sq_policy_get(struct mni_store *st, const char *tenant_id, const char *id, mn_policy **out);
+int sq_policy_list(struct mni_store *st, const char *tenant_id, mn_policy_list **out);
+int sq_policy_update(struct mni_store *st, const mn_policy *p);
+int sq_policy_delete(struct mni_store *st, const char *tenant_id, const char *id);
+int sq_actor_get(struct mni_store *st, const char *tenant, const char *identity, mn_tenant **t,
                  mn_identity **i, int64_t *policy_gen);
-int sq_tenant_get(struct mn_store *st, const char *id_or_name, mn_tenant **out);
-int sq_tenant_list(struct mn_store *st, mn_tenant_list **out);
-int sq_tenant_list_unruled(struct mn_store *st, mn_tenant_list **out);
-int sq_identity_insert(struct mn_store *st, const mn_identity *i);
-int sq_identity_get(struct mn_store *st, const char *tenant_id, const char *id_or_external,
+int sq_tenant_get(struct mni_store *st, const char *id_or_name, mn_tenant **out);
+int sq_tenant_list(struct mni_store *st, mn_tenant_list **out);
+int sq_tenant_list_unruled(struct mni_store *st, mn_tenant_list **out);
+int sq_identity_insert(struct mni_store *st, const mn_identity *i);
+int sq_identity_get(struct mni_store *st, const char *tenant_id, const char *id_or_external,
                     mn_identity **out);
-int sq_identity_list(struct mn_store *st, const char *tenant_id, mn_identity_list **out);
-int sq_identity_set_active(struct mn_store *st, const char *tenant_id, const char *id, int active,
+int sq_identity_list(struct mni_store *st, const char *tenant_id, mn_identity_list **out);
+int sq_identity_set_active(struct mni_store *st, const char *tenant_id, const char *id, int active,
                            int64_t now);
-int sq_identity_delete(struct mn_store *st, const char *tenant_id, const char *id);
-int sq_memory_insert(struct mn_store *st, const char *tenant_id, const struct mn_memory_row *rows,
+int sq_identity_delete(struct mni_store *st, const char *tenant_id, const char *id);
+int sq_memory_insert(struct mni_store *st, const char *tenant_id, const struct mni_memory_row *rows,
                      size_t n);
-int sq_memory_get(struct mn_store *st, const char *tenant_id, const char *id,
-                  const struct mn_store_query *q, mn_memory **out);
-int sq_memory_list(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
+int sq_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
+                  const struct mni_store_query *q, mn_memory **out);
+int sq_memory_list(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
                    mn_memory_list **out);
-int sq_memory_update(struct mn_store *st, const char *tenant_id, const struct mn_memory_row *row,
+int sq_memory_update(struct mni_store *st, const char *tenant_id, const struct mni_memory_row *row,
                      int64_t expected_version, const char *changed_by, const char *before,
                      const char *after);
-int sq_memory_delete(struct mn_store *st, const char *tenant_id, const char *const *ids, size_t n,
+int sq_memory_delete(struct mni_store *st, const char *tenant_id, const char *const *ids, size_t n,
                      int mode, int64_t now);
-int sq_memory_restore(struct mn_store *st, const char *tenant_id, const char *id, int64_t now);
-int sq_memory_purge_expired(struct mn_store *st, const char *tenant_id, int64_t now,
+int sq_memory_restore(struct mni_store *st, const char *tenant_id, const char *id, int64_t now);
+int sq_memory_purge_expired(struct mni_store *st, const char *tenant_id, int64_t now,
                             size_t *purged);
-int sq_memory_history(struct mn_store *st, const char *tenant_id, const char *id,
+int sq_memory_history(struct mni_store *st, const char *tenant_id, const char *id,
                       mn_history **out);
-int sq_memory_scan(struct mn_store *st, const char *tenant_id, const struct mn_store_query *q,
-                   mn_scan_fn fn, void *ctx);
-int sq_memory_get_keys(struct mn_store *st, const char *tenant_id, const int64_t *keys, size_t n,
+int sq_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
+                   mni_scan_fn fn, void *ctx);
+int sq_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys, size_t n,
                        unsigned flags, int64_t now, mn_memory_list **out, size_t *which);
 /* The change feed (sqlite/feed.c). */
-int sq_seq_get(struct mn_store *st, int64_t *seq);
-int sq_memory_changes(struct mn_store *st, const char *tenant_id, int64_t after_seq,
-                      int64_t after_key, int64_t upto_seq, size_t limit, mn_change_fn fn,
+int sq_seq_get(struct mni_store *st, int64_t *seq);
+int sq_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after_seq,
+                      int64_t after_key, int64_t upto_seq, size_t limit, mni_change_fn fn,
                       void *ctx);
-int sq_memory_seqs(struct mn_store *st, const char *tenant_id, int64_t upto_seq, mn_seq_fn fn,
+int sq_memory_seqs(struct mni_store *st, const char *tenant_id, int64_t upto_seq, mni_seq_fn fn,
                    void *ctx);
-const char *sq_file_path(struct mn_store *st);
-int sq_meta_get(struct mn_store *st, const char *key, char **value);
-int sq_meta_put(struct mn_store *st, const char *key, const char *value);
-int sq_feed_prune(struct mn_store *st, const char *tenant_id, int64_t upto_seq);
-int sq_feed_horizon(struct mn_store *st, const char *tenant_id, int64_t *seq);
+const char *sq_file_path(struct mni_store *st);
+int sq_meta_get(struct mni_store *st, const char *key, char **value);
+int sq_meta_put(struct mni_store *st, const char *key, const char *value);
+int sq_feed_prune(struct mni_store *st, const char *tenant_id, int64_t upto_seq);
+int sq_feed_horizon(struct mni_store *st, const char *tenant_id, int64_t *seq);
 /* Rate-limit overrides (sqlite/ratelimit.c). */
-int sq_ratelimit_limit_put(struct mn_store *st, const char *tenant_id, const char *endpoint,
+int sq_ratelimit_limit_put(struct mni_store *st, const char *tenant_id, const char *endpoint,
                            int64_t max_calls, int64_t window_ms, int64_t now);
-int sq_ratelimit_limit_list(struct mn_store *st, const char *tenant_id,
+int sq_ratelimit_limit_list(struct mni_store *st, const char *tenant_id,
                             mn_ratelimit_limit_list **out);
-int sq_ratelimit_limit_delete(struct mn_store *st, const char *tenant_id, const char *endpoint);
+int sq_ratelimit_limit_delete(struct mni_store *st, const char *tenant_id, const char *endpoint);
 /* The embedding cache (sqlite/embed.c). */
-int sq_embed_cache_get(struct mn_store *st, const char *scope, const char *model, int dim,
+int sq_embed_cache_get(struct mni_store *st, const char *scope, const char *model, int dim,
                        const unsigned char *hashes, size_t n, float *out, unsigned char *hit);
-int sq_embed_cache_put(struct mn_store *st, const char *scope, const char *model, int dim,
+int sq_embed_cache_put(struct mni_store *st, const char *scope, const char *model, int dim,
                        const unsigned char *hashes, size_t n, const float *vecs, int64_t now);
 /* Embedding jobs (sqlite/jobs.c; issue 7). sq_job_enqueue / sq_job_drop run inside the
  * caller's transaction: the job of memory id (tenant) is (re)queued, or dropped. */
@@ -210,15 +210,15 @@ int sq_job_enqueue(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
                    const char *memory_id, int64_t now);
 int sq_job_drop(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
                 const char *memory_id);
-int sq_embed_jobs_claim(struct mn_store *st, const char *claim, int64_t now, int64_t lease_ms,
-                        size_t limit, struct mn_embed_task **out, size_t *n);
-int sq_embed_jobs_done(struct mn_store *st, const char *claim, const struct mn_embed_task *t,
+int sq_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, int64_t lease_ms,
+                        size_t limit, struct mni_embed_task **out, size_t *n);
+int sq_embed_jobs_done(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
                        size_t n, const float *vecs, int64_t now, size_t *stored);
-int sq_embed_jobs_fail(struct mn_store *st, const char *claim, const struct mn_embed_task *t,
+int sq_embed_jobs_fail(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
                        size_t n, const char *error, const int64_t *next_at, int64_t now);
-int sq_embed_jobs_list(struct mn_store *st, const char *tenant_id, int status, int limit,
+int sq_embed_jobs_list(struct mni_store *st, const char *tenant_id, int status, int limit,
                        mn_embed_job_list **out);
-int sq_embed_jobs_retry(struct mn_store *st, const char *tenant_id, const char *memory_id,
+int sq_embed_jobs_retry(struct mni_store *st, const char *tenant_id, const char *memory_id,
                         int64_t now, size_t *retried);
 /* Tells the handle, after a commit, that the tenant's memories changed (an index follows). */
 void sq_changed(struct sq_store *s, const char *tenant_id);

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void sq_close(struct mn_store *st)
+static void sq_close(struct mni_store *st)
 {
     struct sq_store *s = (struct sq_store *)st;
     if (!s)
@@ -25,25 +25,25 @@ static void sq_close(struct mn_store *st)
 }
 
 static int sq_open(mn_db *db, const char *target, const mn_config *cfg, int *dim,
-                   struct mn_store **out)
+                   struct mni_store **out)
 {
     *out = NULL;
     if (!target || !*target)
-        return mn_seterr(db, MN_EINVAL, "the database URL names no file; give sqlite:PATH or a "
+        return mni_seterr(db, MN_EINVAL, "the database URL names no file; give sqlite:PATH or a "
                          "path");
     struct stat sb;
     int exists = stat(target, &sb) == 0;
     if (exists && S_ISDIR(sb.st_mode))
-        return mn_seterr(db, MN_EINVAL, "%s is a directory; give the path of a database file",
+        return mni_seterr(db, MN_EINVAL, "%s is a directory; give the path of a database file",
                          target);
     if (!exists && (cfg->flags & (MN_OPEN_NOCREATE | MN_OPEN_READONLY)))
-        return mn_seterr(db, MN_ENOTFOUND, "%s does not exist (and the open was asked not to "
+        return mni_seterr(db, MN_ENOTFOUND, "%s does not exist (and the open was asked not to "
                          "create it)", target);
 
     struct sq_store *s = calloc(1, sizeof *s);
     if (!s)
-        return mn_seterr(db, MN_ENOMEM, "out of memory opening %s", target);
-    s->base.ops = &mn_store_sqlite;
+        return mni_seterr(db, MN_ENOMEM, "out of memory opening %s", target);
+    s->base.ops = &mni_store_sqlite;
     s->base.db = db;
     s->readonly = (cfg->flags & MN_OPEN_READONLY) != 0;
     s->busy_ms = cfg->busy_timeout_ms;
@@ -58,7 +58,7 @@ static int sq_open(mn_db *db, const char *target, const mn_config *cfg, int *dim
     pthread_cond_init(&s->ckpt_cv, NULL);
     if (!s->path || !s->conns || !s->idle) {
         sq_close(&s->base);
-        return mn_seterr(db, MN_ENOMEM, "out of memory opening %s", target);
+        return mni_seterr(db, MN_ENOMEM, "out of memory opening %s", target);
     }
     for (int i = s->nconns - 1; i >= 0; i--)
         s->idle[s->nidle++] = i;
@@ -78,7 +78,7 @@ static int sq_open(mn_db *db, const char *target, const mn_config *cfg, int *dim
     return MN_OK;
 }
 
-static int sq_schema_version_op(struct mn_store *st, int *version)
+static int sq_schema_version_op(struct mni_store *st, int *version)
 {
     struct sq_store *s = (struct sq_store *)st;
     struct sq_conn *c;
@@ -90,7 +90,7 @@ static int sq_schema_version_op(struct mn_store *st, int *version)
     return rc;
 }
 
-const struct mn_store_ops mn_store_sqlite = {
+const struct mni_store_ops mni_store_sqlite = {
     .scheme = "sqlite",
     .open = sq_open,
     .close = sq_close,

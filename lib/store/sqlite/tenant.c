@@ -14,11 +14,11 @@ int sq_insert_unique(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *st, co
     if (rc == SQLITE_DONE)
         return MN_OK;
     if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return mn_seterr(s->base.db, MN_EEXISTS, "%s", taken);
+        return mni_seterr(s->base.db, MN_EEXISTS, "%s", taken);
     return sq_fail(s, c->db, rc, doing);
 }
 
-int sq_tenant_insert(struct mn_store *st, const mn_tenant *t, const mn_policy *policies,
+int sq_tenant_insert(struct mni_store *st, const mn_tenant *t, const mn_policy *policies,
                      size_t npolicies)
 {
     struct sq_store *s = (struct sq_store *)st;
@@ -43,24 +43,24 @@ int sq_tenant_insert(struct mn_store *st, const mn_tenant *t, const mn_policy *p
     return sq_write_end(s, c, rc);
 }
 
-int sq_tenant_get(struct mn_store *st, const char *id_or_name, mn_tenant **out)
+int sq_tenant_get(struct mni_store *st, const char *id_or_name, mn_tenant **out)
 {
     struct sq_store *s = (struct sq_store *)st;
     int rc = sq_query_one(s, SQ_TENANT_GET, &id_or_name, 1, &sq_tenant_reader, (void **)out,
                           "reading a tenant");
     if (rc == MN_ENOTFOUND)
-        mn_seterr(s->base.db, rc, "no tenant has the id or name \"%.128s\"; `manushya tenant "
+        mni_seterr(s->base.db, rc, "no tenant has the id or name \"%.128s\"; `manushya tenant "
                   "list` shows them", id_or_name);
     return rc;
 }
 
-static int list_tenants(struct mn_store *st, enum sq_stmt_id id, mn_tenant_list **out)
+static int list_tenants(struct mni_store *st, enum sq_stmt_id id, mn_tenant_list **out)
 {
     struct sq_store *s = (struct sq_store *)st;
     mn_tenant_list *l = calloc(1, sizeof *l);
     int rc = l ? sq_query(s, id, NULL, 0, &sq_tenant_reader, 0, (void **)&l->items, &l->count,
                           "listing tenants")
-               : mn_seterr(s->base.db, MN_ENOMEM, "out of memory listing tenants");
+               : mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing tenants");
     if (rc != MN_OK) {
         free(l);
         l = NULL;
@@ -69,17 +69,17 @@ static int list_tenants(struct mn_store *st, enum sq_stmt_id id, mn_tenant_list 
     return rc;
 }
 
-int sq_tenant_list(struct mn_store *st, mn_tenant_list **out)
+int sq_tenant_list(struct mni_store *st, mn_tenant_list **out)
 {
     return list_tenants(st, SQ_TENANT_LIST, out);
 }
 
-int sq_tenant_list_unruled(struct mn_store *st, mn_tenant_list **out)
+int sq_tenant_list_unruled(struct mni_store *st, mn_tenant_list **out)
 {
     return list_tenants(st, SQ_TENANT_LIST_UNRULED, out);
 }
 
-int sq_actor_get(struct mn_store *st, const char *tenant, const char *identity, mn_tenant **t,
+int sq_actor_get(struct mni_store *st, const char *tenant, const char *identity, mn_tenant **t,
                  mn_identity **i, int64_t *policy_gen)
 {
     static const int identity_columns = 4; /* where SQ_ACTOR_GET's identity columns start */
@@ -108,12 +108,12 @@ int sq_actor_get(struct mn_store *st, const char *tenant, const char *identity, 
             *i = calloc(1, sizeof **i);
             rc = *i && r.read(q, *i, r.ctx) > 0 ? MN_OK : MN_ENOMEM;
         } else if (rc == MN_OK && identity) {
-            rc = mn_store_no_identity(s->base.db, identity);
+            rc = mni_store_no_identity(s->base.db, identity);
         }
         if (rc == MN_ENOMEM)
-            mn_seterr(s->base.db, rc, "out of memory reading an actor");
+            mni_seterr(s->base.db, rc, "out of memory reading an actor");
     } else if (step == SQLITE_DONE) {
-        rc = mn_store_no_tenant(s->base.db, tenant);
+        rc = mni_store_no_tenant(s->base.db, tenant);
     } else {
         rc = sq_fail(s, c->db, step, "reading the actor");
     }
