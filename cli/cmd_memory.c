@@ -188,7 +188,8 @@ static const cli_cmd cmds[] = {
      "Writes the tenant's live memories, newest first, as JSON Lines that memory import reads\n"
      "back (to stdout by default). \"identity\" is the owner's external id, so the file can be\n"
      "imported into another database that has the same identities; \"ttl_days\" is the time\n"
-     "left, rounded up.\n" FILTER_HELP},
+     "left, rounded up. Imported back into the same tenant, every memory is stored twice.\n"
+     FILTER_HELP},
     {"purge", run_purge, "memory purge", "Deletes the tenant's expired memories for good; "
                                           "prints how many."},
 };

@@ -33,6 +33,19 @@ cli_setup() {
     cd "$TMP" || exit 1
 }
 
+# embed_server DIM: starts the embeddings test server (tests/support/embed_server.py) on a
+# free loopback port, killed at exit; sets spid and port. A test that starts processes of its
+# own replaces the EXIT trap afterwards, killing $spid too.
+embed_server() {
+    python3 "$MN_TOP/tests/support/embed_server.py" --dim "$1" >"$TMP/server.out" &
+    spid=$!
+    trap 'kill $spid 2>/dev/null; rm -rf "$TMP"' EXIT
+    i=0
+    while [ ! -s "$TMP/server.out" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+    port=$(sed -n 's/^port //p' "$TMP/server.out")
+    [ -n "$port" ] || { echo "not ok 1 - the embeddings test server did not start"; exit 1; }
+}
+
 cli_finish() {
     echo "# $n cases, $failed failed"
     [ "$failed" -eq 0 ]

@@ -6,13 +6,7 @@
 . "$MN_TOP/tests/cli/lib.sh"
 cli_setup embed
 
-python3 "$MN_TOP/tests/support/embed_server.py" --dim 4 >"$TMP/server.out" &
-spid=$!
-trap 'kill $spid 2>/dev/null; rm -rf "$TMP"' EXIT
-i=0
-while [ ! -s "$TMP/server.out" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-port=$(sed -n 's/^port //p' "$TMP/server.out")
-[ -n "$port" ] || { echo "not ok 1 - the embeddings test server did not start"; exit 1; }
+embed_server 4
 url="http://127.0.0.1:$port/v1"
 requests() { python3 -c 'import json,sys,urllib.request
 print(json.load(urllib.request.urlopen(sys.argv[1] + "/_stats"))["requests"])' "http://127.0.0.1:$port"; }
