@@ -6,18 +6,9 @@
 . "$MN_TOP/tests/cli/lib.sh"
 cli_setup embed
 
-python3 "$MN_TOP/tests/support/embed_server.py" --dim 4 >"$TMP/server.out" &
-spid=$!
-trap 'kill $spid 2>/dev/null; rm -rf "$TMP"' EXIT
-i=0
-while [ ! -s "$TMP/server.out" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-port=$(sed -n 's/^port //p' "$TMP/server.out")
-[ -n "$port" ] || { echo "not ok 1 - the embeddings test server did not start"; exit 1; }
-url="http://127.0.0.1:$port/v1"
+embed_server_start 4
 requests() { python3 -c 'import json,sys,urllib.request
 print(json.load(urllib.request.urlopen(sys.argv[1] + "/_stats"))["requests"])' "http://127.0.0.1:$port"; }
-mode() { python3 -c 'import sys,urllib.request
-urllib.request.urlopen(sys.argv[1] + "/_control", data=sys.argv[2].encode())' "http://127.0.0.1:$port" "$1" >/dev/null; }
 
 O="--db e.db --embedder openai --embed-url $url --embed-model tiny --embed-dim 4"
 expect 0 "embed --json with openai" $O --json embed "the cat" "a dog"
