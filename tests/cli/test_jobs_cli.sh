@@ -8,19 +8,12 @@
 . "$MN_TOP/tests/cli/lib.sh"
 cli_setup jobs
 
-python3 "$MN_TOP/tests/support/embed_server.py" --dim 4 >"$TMP/server.out" &
-spid=$!
+embed_server_start 4
 wpid=
 trap 'kill $spid $wpid 2>/dev/null; rm -rf "$TMP"' EXIT
-i=0
-while [ ! -s "$TMP/server.out" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-port=$(sed -n 's/^port //p' "$TMP/server.out")
-[ -n "$port" ] || { echo "not ok 1 - the embeddings test server did not start"; exit 1; }
 base="http://127.0.0.1:$port"
 stat() { python3 -c 'import json,sys,urllib.request
 print(json.load(urllib.request.urlopen(sys.argv[1] + "/_stats"))[sys.argv[2]])' "$base" "$1"; }
-mode() { python3 -c 'import sys,urllib.request
-urllib.request.urlopen(sys.argv[1] + "/_control", data=sys.argv[2].encode())' "$base" "$1" >/dev/null; }
 # The store's change sequence: every memory write and every stored vector takes one.
 seq() { python3 -c 'import sqlite3,sys
 print(sqlite3.connect(sys.argv[1]).execute("SELECT value FROM meta WHERE key = '"'seq'"'").fetchone()[0])' "$1"; }
