@@ -27,20 +27,45 @@ static const struct mni_secrets *secrets_of(const mn_db *db)
     return db ? &db->secrets : NULL;
 }
 
-/* Keeps text (malloc'd, the whole of it: cut before its secrets are out, one cut in two
- * would go unrecognised; NULL when formatting it failed) as the calling thread's message. */
-static void keep(const mn_db *db, char *text)
+/* A message formatted whole: cut before its secrets are out, one cut in two would go
+ * unrecognised. In buf when it fits, else malloc'd. */
+struct whole {
+    char buf[1024];
+    char *text; /* buf, a malloc'd string, or NULL when out of memory */
+};
+
+static void format(struct whole *w, const char *fmt, va_list ap)
 {
-    mni_redact(secrets_of(db), text ? text : "(a message left out: out of memory)", last.msg,
-              sizeof last.msg);
-    free(text);
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(w->buf, sizeof w->buf, fmt, ap);
+    w->text = n >= 0 && (size_t)n < sizeof w->buf ? w->buf : NULL;
+    if (n >= 0 && !w->text && vasprintf(&w->text, fmt, again) < 0)
+        w->text = NULL;
+    va_end(again);
 }
 
-/* vasprintf's string, or NULL. */
-static char *format(const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 3)))
+static void format_args(struct whole *w, const char *fmt, ...)
 {
-    char *s;
-    return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
+    va_list ap;
+    va_start(ap, fmt);
+    format(w, fmt, ap);
+    va_end(ap);
+}
+
+static void let_go(struct whole *w)
+{
+    if (w->text != w->buf)
+        free(w->text);
+}
+
+/* Writes w, its secrets hidden, into out (size bytes), and lets w go. */
+static void redact(const mn_db *db, struct whole *w, char *out, size_t size)
+{
+    mni_redact(secrets_of(db), w->text ? w->text : "(a message left out: out of memory)", out,
+              size);
+    let_go(w);
 }
 
 /* Makes a lazy message now that it is read. The handle may be gone by then (mn_errmsg only
@@ -58,10 +83,12 @@ static void make_lazy(void)
 
 int mni_seterr(const mn_db *db, int rc, const char *fmt, ...)
 {
+    struct whole w;
     va_list ap;
     va_start(ap, fmt);
-    keep(db, format(fmt, ap));
+    format(&w, fmt, ap);
     va_end(ap);
+    redact(db, &w, last.msg, sizeof last.msg);
     last.db = db;
     last.rc = rc;
     last.lazy = NULL;
@@ -80,26 +107,26 @@ int mni_seterr_lazy(const mn_db *db, int rc, mni_errfmt_fn fmt, const void *arg,
 void mni_errprefix(const mn_db *db, const char *fmt, ...)
 {
     make_lazy();
+    struct whole prefix, msg;
     va_list ap;
     va_start(ap, fmt);
-    char *prefix = format(fmt, ap), *msg = NULL;
+    format(&prefix, fmt, ap);
     va_end(ap);
-    if (prefix && asprintf(&msg, "%s%s", prefix, last.msg) < 0)
-        msg = NULL;
-    free(prefix);
-    keep(db, msg);
+    format_args(&msg, "%s%s", prefix.text ? prefix.text : "", last.msg);
+    let_go(&prefix);
+    redact(db, &msg, last.msg, sizeof last.msg);
     last.db = db;
 }
 
 void mni_log(const mn_db *db, const char *fmt, ...)
 {
+    struct whole w;
+    char line[MNI_ERRMSG_MAX + 256];
     va_list ap;
     va_start(ap, fmt);
-    char *text = format(fmt, ap), line[MNI_ERRMSG_MAX + 256];
+    format(&w, fmt, ap);
     va_end(ap);
-    mni_redact(secrets_of(db), text ? text : "(a log line left out: out of memory)", line,
-              sizeof line);
-    free(text);
+    redact(db, &w, line, sizeof line);
     if (db->cfg.log_fn)
         db->cfg.log_fn(db->cfg.log_ctx, line);
     else

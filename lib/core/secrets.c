@@ -199,8 +199,10 @@ static void hide_bearer(struct hiding *h)
 {
     static const char token_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                       "0123456789-._~+/=";
-    for (const char *p = h->text; (p = strcasestr(p, "bearer")) != NULL;) {
-        p += 6;
+    for (const char *p = h->text; (p = strpbrk(p, "bB")) != NULL;) {
+        if (strncasecmp(p++, "bearer", 6) != 0)
+            continue;
+        p += 5;
         size_t space = strspn(p, " \t"), len = strspn(p + space, token_chars);
         if (space && len >= 8)
             hide_span(h, p + space, len);
@@ -211,26 +213,31 @@ void mni_redact(const struct mni_secrets *s, const char *in, char *out, size_t s
 {
     if (!size)
         return;
-    struct hiding h = {in, strlen(in), NULL};
-    h.hide = calloc(h.n + 1, 1);
-    if (!h.hide) {
+    unsigned char small[1024]; /* an error message's: no allocation */
+    struct hiding h = {in, strlen(in), small};
+    if (h.n >= sizeof small && !(h.hide = malloc(h.n))) {
         snprintf(out, size, "(a message left out: no memory to check it for secrets)");
         return;
     }
+    memset(h.hide, 0, h.n);
     hide_known(&h, s);
     hide_urls(&h);
     hide_bearer(&h);
     size_t o = 0;
     for (size_t i = 0; i < h.n && o + 1 < size;) {
-        if (!h.hide[i]) {
-            out[o++] = in[i++];
-            continue;
-        }
-        for (const char *star = "***"; *star && o + 1 < size; star++)
+        const unsigned char *next = memchr(h.hide + i, 1, h.n - i);
+        size_t run = (next ? (size_t)(next - h.hide) : h.n) - i;
+        if (run > size - 1 - o)
+            run = size - 1 - o;
+        memcpy(out + o, in + i, run);
+        o += run;
+        i += run;
+        for (const char *star = "***"; next && *star && o + 1 < size; star++)
             out[o++] = *star;
         while (i < h.n && h.hide[i])
             i++;
     }
     out[o] = '\0';
-    free(h.hide);
+    if (h.hide != small)
+        free(h.hide);
 }
