@@ -63,7 +63,6 @@ struct cli_ctx {
     mn_config cfg;        /* commands may set fields (init: embed_dim) before cli_open() */
     mn_db *db;            /* opened lazily by cli_open() */
     char *url_owned;      /* the default URL, when we built it */
-    char *url_shown;      /* the URL as printed: its password masked (cli_url_shown) */
 
     /* Positional arguments left by cli_parse(), in order (they point into argv). */
     char **args;
@@ -103,10 +102,9 @@ void cli_print_main_usage(FILE *f);
 int cli_open(cli_ctx *c);
 /* The URL in use: --db, MANUSHYA_DB or the default path. NULL if it could not be worked out. */
 const char *cli_url(cli_ctx *c);
-/* The database URL as messages and output may show it: a password in it, as
- * scheme://user:PASSWORD@host or a password=VALUE parameter (libpq's conninfo and URI forms),
- * replaced by "***". NULL as cli_url. */
-const char *cli_url_shown(cli_ctx *c);
+/* The database URL as messages and output may show it, once cli_open has made the handle
+ * (also when the open failed): the library's, its secrets replaced by "***" (mn_db_url). */
+const char *cli_url_shown(const cli_ctx *c);
 /* A new private directory for a command's scratch files (benchmarks' databases and index
  * files): $TMPDIR/manushya-NAME.XXXXXX, else under /tmp, written into buf (size bytes).
  * CLI_EXIT_OK, or an error printed. cli_temp_dir_remove deletes it with all it holds. */

@@ -51,67 +51,10 @@ const char *cli_url(cli_ctx *c)
     return c->url;
 }
 
-/* Masks the value that starts at v (up to the end, or the first of stop), in place of
- * *out..; returns where the copy of the rest of in resumes. A value in single quotes (libpq's
- * conninfo) ends at its closing quote. */
-static const char *mask_value(const char *v, const char *stop, char **out)
+const char *cli_url_shown(const cli_ctx *c)
 {
-    const char *end = v;
-    if (*end == '\'') {
-        for (end++; *end && *end != '\''; end++)
-            if (*end == '\\' && end[1])
-                end++;
-        if (*end)
-            end++;
-    } else {
-        end += strcspn(end, stop);
-    }
-    memcpy(*out, "***", 3);
-    *out += 3;
-    return end;
-}
-
-static char *redact_url(const char *url)
-{
-    char *shown = malloc(strlen(url) * 2 + 8), *out = shown; /* "***" may be longer */
-    if (!shown)
-        return NULL;
-    const char *in = url, *auth = strstr(url, "://");
-    if (auth) { /* scheme://user:password@host: the password is between the first ':' and '@' */
-        auth += 3;
-        size_t alen = strcspn(auth, "/?#");
-        const char *at = memrchr(auth, '@', alen);
-        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-        if (colon) {
-            memcpy(out, url, (size_t)(colon + 1 - url));
-            out += colon + 1 - url;
-            memcpy(out, "***", 3); /* up to the last '@': a password may hold one unescaped */
-            out += 3;
-            in = at;
-        }
-    }
-    while (*in) { /* password=VALUE, at the start or after a separator */
-        if (strncmp(in, "password=", 9) == 0 &&
-            (in == url || strchr(" \t?&", in[-1]))) {
-            memcpy(out, in, 9);
-            out += 9;
-            in = mask_value(in + 9, auth ? "&#" : " \t", &out);
-            continue;
-        }
-        *out++ = *in++;
-    }
-    *out = '\0';
-    return shown;
-}
-
-const char *cli_url_shown(cli_ctx *c)
-{
-    const char *url = cli_url(c);
-    if (!url)
-        return NULL;
-    if (!c->url_shown)
-        c->url_shown = redact_url(url);
-    return c->url_shown ? c->url_shown : "(the database)";
+    const char *shown = mn_db_url(c->db);
+    return shown ? shown : "(the database)";
 }
 
 int cli_open(cli_ctx *c)
@@ -152,8 +95,6 @@ void cli_close(cli_ctx *c)
     c->db = NULL;
     free(c->url_owned);
     c->url_owned = NULL;
-    free(c->url_shown);
-    c->url_shown = NULL;
 }
 
 int cli_actor(const cli_ctx *c, mn_actor *a)

@@ -17,7 +17,8 @@
 static const char GLOBAL_HELP[] =
     "global options (accepted anywhere before \"--\"):\n"
     "  --db URL        database: sqlite:PATH or PATH, or postgres://[user[:password]@]host\n"
-    "                  [:port]/db[?options] (env MANUSHYA_DB; a password is printed as ***);\n"
+    "                  [:port]/db[?options] (env MANUSHYA_DB; secrets in it are printed as\n"
+    "                  ***, as are those of --embed-url, --redis and the API key);\n"
     "                  default $XDG_DATA_HOME/manushya/manushya.db, else\n"
     "                  ~/.local/share/manushya/manushya.db (created on first use)\n"
     "  --tenant T      tenant name or id (env MANUSHYA_TENANT)\n"

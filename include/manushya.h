@@ -120,7 +120,8 @@ typedef struct mn_config {
     int redis_retries;       /* a command whose connection failed or timed out is retried on
                               * a new connection this many times: default 1; -1 = never */
     /* Where the library reports trouble it carries on through (Redis unreachable while
-     * failing open: once per redis_health_check_s, not per call). NULL = stderr. */
+     * failing open: once per redis_health_check_s, not per call), secrets hidden as in
+     * mn_errmsg. NULL = stderr. */
     void (*log_fn)(void *ctx, const char *msg);
     void *log_ctx;
     /* ---- Asynchronous embedding (issue 7; see "Asynchronous embedding" below). 0 = the
@@ -164,9 +165,19 @@ MN_API int mn_open(mn_db **out, const char *url, const mn_config *cfg);
 MN_API void mn_close(mn_db *db);
 /* Message and code of the calling thread's last failure, when that failure was on db (db may
  * be NULL: a failure of mn_open that could not allocate a handle); otherwise "not an error"
- * and MN_OK. Each thread keeps one last failure; successful calls leave it as it was. */
+ * and MN_OK. Each thread keeps one last failure; successful calls leave it as it was.
+ * Secrets are never shown: a message, a log line (mn_config.log_fn) and mn_db_url() have
+ * "***" for every secret the handle was given (the password of each of its URLs, a URL's
+ * parameters whose names say secret, such as password, sslpassword, key or token, read_url
+ * when its URL holds one, each as written and %-decoded; the embedder's API key), and for the
+ * password of any URL and any "Bearer" token that reach a message some other way (a server
+ * echoing a request). */
 MN_API const char *mn_errmsg(const mn_db *db);
 MN_API int mn_errcode(const mn_db *db);
+/* The URL db was opened with (also when mn_open failed), as messages may show it: its
+ * secrets replaced by "***", as above. Valid until mn_close; NULL when db is NULL or was
+ * given no URL. */
+MN_API const char *mn_db_url(const mn_db *db);
 MN_API int mn_embed_dim(const mn_db *db);
 /* The schema version of the open database: the number of the last migration applied. */
 MN_API int mn_schema_version(mn_db *db, int *version);

@@ -1,11 +1,17 @@
 /* Per-thread error state. A handle is shared by threads, so a message kept in the handle would
  * be overwritten by another thread's failure before the first thread read it. Each thread keeps
- * the last failure it saw instead, tagged with the handle it happened on. */
+ * the last failure it saw instead, tagged with the handle it happened on.
+ *
+ * Every message is kept, and every log line written, only once mni_redact has taken the
+ * handle's secrets out of it (core/secrets.h). */
 #include "core/error.h"
+#include "core/handle.h"
+#include "core/secrets.h"
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static _Thread_local struct {
@@ -16,21 +22,73 @@ static _Thread_local struct {
     _Alignas(max_align_t) unsigned char arg[MNI_ERRARG_MAX];
 } last;
 
-/* Makes a lazy message now that it is read. */
+static const struct mni_secrets *secrets_of(const mn_db *db)
+{
+    return db ? &db->secrets : NULL;
+}
+
+/* A message formatted whole: cut before its secrets are out, one cut in two would go
+ * unrecognised. In buf when it fits, else malloc'd. */
+struct whole {
+    char buf[1024];
+    char *text; /* buf, a malloc'd string, or NULL when out of memory */
+};
+
+static void format(struct whole *w, const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(w->buf, sizeof w->buf, fmt, ap);
+    w->text = n >= 0 && (size_t)n < sizeof w->buf ? w->buf : NULL;
+    if (n >= 0 && !w->text && vasprintf(&w->text, fmt, again) < 0)
+        w->text = NULL;
+    va_end(again);
+}
+
+__attribute__((format(printf, 2, 3)))
+static void format_args(struct whole *w, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    format(w, fmt, ap);
+    va_end(ap);
+}
+
+static void let_go(struct whole *w)
+{
+    if (w->text != w->buf)
+        free(w->text);
+}
+
+/* Writes w, its secrets hidden, into out (size bytes), and lets w go. */
+static void redact(const mn_db *db, struct whole *w, char *out, size_t size)
+{
+    mni_redact(secrets_of(db), w->text ? w->text : "(a message left out: out of memory)", out,
+              size);
+    let_go(w);
+}
+
+/* Makes a lazy message now that it is read. The handle may be gone by then (mn_errmsg only
+ * compares it), so only the rules that need no handle's secrets apply: lazy messages are
+ * denials, made of names the library checked, never of URLs or keys. */
 static void make_lazy(void)
 {
     if (last.lazy) {
-        last.lazy(last.msg, sizeof last.msg, last.arg);
+        char msg[MNI_ERRMSG_MAX];
+        last.lazy(msg, sizeof msg, last.arg);
+        mni_redact(NULL, msg, last.msg, sizeof last.msg);
         last.lazy = NULL;
     }
 }
 
 int mni_seterr(const mn_db *db, int rc, const char *fmt, ...)
 {
+    struct whole w;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last.msg, sizeof last.msg, fmt, ap);
+    format(&w, fmt, ap);
     va_end(ap);
+    redact(db, &w, last.msg, sizeof last.msg);
     last.db = db;
     last.rc = rc;
     last.lazy = NULL;
@@ -48,16 +106,31 @@ int mni_seterr_lazy(const mn_db *db, int rc, mni_errfmt_fn fmt, const void *arg,
 
 void mni_errprefix(const mn_db *db, const char *fmt, ...)
 {
-    char msg[MNI_ERRMSG_MAX];
     make_lazy();
-    memcpy(msg, last.msg, sizeof msg);
+    struct whole prefix, msg;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(last.msg, sizeof last.msg, fmt, ap);
+    format(&prefix, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof last.msg)
-        snprintf(last.msg + n, sizeof last.msg - (size_t)n, "%s", msg);
+    format_args(&msg, "%s%s", prefix.text ? prefix.text : "", last.msg);
+    let_go(&prefix);
+    redact(db, &msg, last.msg, sizeof last.msg);
     last.db = db;
+}
+
+void mni_log(const mn_db *db, const char *fmt, ...)
+{
+    struct whole w;
+    char line[MNI_ERRMSG_MAX + 256];
+    va_list ap;
+    va_start(ap, fmt);
+    format(&w, fmt, ap);
+    va_end(ap);
+    redact(db, &w, line, sizeof line);
+    if (db->cfg.log_fn)
+        db->cfg.log_fn(db->cfg.log_ctx, line);
+    else
+        fprintf(stderr, "libmanushya: %s\n", line);
 }
 
 const char *mn_errmsg(const mn_db *db)

@@ -1,4 +1,6 @@
-/* Error reporting: every failing call records a code and a message for mn_errmsg(). */
+/* Error reporting: every failing call records a code and a message for mn_errmsg(); trouble
+ * the library carries on through goes to the log. Both have the handle's secrets taken out
+ * (core/secrets.h). */
 #ifndef MNI_CORE_ERROR_H
 #define MNI_CORE_ERROR_H
 
@@ -10,6 +12,10 @@ int mni_seterr(const mn_db *db, int rc, const char *fmt, ...) __attribute__((for
 
 /* Puts the formatted prefix before the calling thread's current message (after a failure). */
 void mni_errprefix(const mn_db *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Writes the formatted line to mn_config.log_fn (NULL: stderr), for trouble the library
+ * carries on through. */
+void mni_log(const mn_db *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Size of an error message, terminator included; longer messages are cut. */
 #define MNI_ERRMSG_MAX 512

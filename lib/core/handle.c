@@ -117,7 +117,25 @@ static int make_embedder(mn_db *db, int dim)
         .retries = db->cfg.embed_retries,
     };
     int rc = db->embed_ops->create(&ec, &db->embedder, err, sizeof err);
-    return rc == MN_OK ? MN_OK : mni_seterr(db, rc == MN_ERANGE ? MN_EINVAL : rc, "%s", err);
+    if (rc != MN_OK)
+        return mni_seterr(db, rc == MN_ERANGE ? MN_EINVAL : rc, "%s", err);
+    const char *key = db->embed_ops->api_key ? db->embed_ops->api_key(db->embedder) : NULL;
+    rc = key ? mni_secrets_add(&db->secrets, key, strlen(key)) : MN_OK;
+    return rc == MN_OK ? MN_OK : mni_seterr(db, rc, "mn_open: out of memory");
+}
+
+/* What the handle is given that its messages must never show: the secrets of its URLs. */
+static int learn_secrets(mn_db *db, const char *url, const mn_config *cfg)
+{
+    int rc = mni_secrets_add_url(&db->secrets, url);
+    if (rc == MN_OK && cfg)
+        rc = mni_secrets_add_url(&db->secrets, cfg->redis_url);
+    if (rc == MN_OK && cfg)
+        rc = mni_secrets_add_url(&db->secrets, cfg->embed_url);
+    size_t size = url ? strlen(url) * 3 + 1 : 0; /* each character may become "***" */
+    if (rc == MN_OK && url && (db->url_shown = malloc(size)) != NULL)
+        mni_redact(&db->secrets, url, db->url_shown, size);
+    return rc == MN_OK && (!url || db->url_shown) ? MN_OK : MN_ENOMEM;
 }
 
 int mn_open(mn_db **out, const char *url, const mn_config *cfg)
@@ -131,7 +149,7 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     if (!db)
         return mni_seterr(NULL, MN_ENOMEM, "mn_open: out of memory");
     *out = db;
-    if (mni_policy_sets_create(&db->policy_sets) != MN_OK)
+    if (learn_secrets(db, url, cfg) != MN_OK || mni_policy_sets_create(&db->policy_sets) != MN_OK)
         return mni_seterr(db, MN_ENOMEM, "mn_open: out of memory");
     int rc = settle_config(db, cfg);
     if (rc == MN_OK)
@@ -143,8 +161,9 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     const char *target;
     const struct mni_store_ops *ops = mni_store_find(url, &target);
     if (!ops)
-        return mni_seterr(db, MN_EUNSUPPORTED, "no store backend for the URL \"%.200s\" in this "
-                         "build; use sqlite:PATH or a file path", url);
+        return mni_seterr(db, MN_EUNSUPPORTED, "no store backend for the URL scheme \"%.*s\" "
+                         "in this build; use sqlite:PATH or a file path",
+                         (int)(strcspn(url, ":") < 32 ? strcspn(url, ":") : 32), url);
     /* The embedder checks the dimension before a new database is made with it. An embedder
      * that takes any dimension follows an existing database's (wanted 0); a model's own
      * dimension must be the database's. */
@@ -186,6 +205,8 @@ void mn_close(mn_db *db)
     mni_policy_sets_free(db->policy_sets);
     mni_limiter_close(db->limiter);
     mni_rl_targets_free(db->rl_targets);
+    mni_secrets_free(&db->secrets);
+    free(db->url_shown);
     free(db);
 }
 
@@ -193,6 +214,11 @@ void mni_db_changed(mn_db *db, const char *tenant_id)
 {
     if (db->index)
         mni_vindex_changed(db->index, tenant_id);
+}
+
+const char *mn_db_url(const mn_db *db)
+{
+    return db ? db->url_shown : NULL;
 }
 
 int mn_embed_dim(const mn_db *db)

@@ -3,6 +3,7 @@
 #define MNI_CORE_HANDLE_H
 
 #include "manushya.h"
+#include "core/secrets.h"
 #include "embed/embedder.h"
 
 struct mni_store;
@@ -13,6 +14,8 @@ struct mni_rl_targets;
 
 struct mn_db {
     mn_config cfg;                          /* with defaults filled in */
+    struct mni_secrets secrets;              /* kept out of every message (core/secrets.h) */
+    char *url_shown;                        /* the URL as mn_db_url() shows it */
     struct mni_store *store;
     const struct mni_embedder_ops *embed_ops;
     mni_embedder *embedder;

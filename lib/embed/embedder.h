@@ -61,6 +61,9 @@ struct mni_embedder_ops {
     const char *(*cache_key)(const mni_embedder *e);
     /* Optional (NULL: no counters). */
     void (*stats)(const mni_embedder *e, struct mni_embedder_stats *out);
+    /* Optional: the API key the instance sends (NULL: none), which the handle then keeps out
+     * of every message, however a server echoes it. */
+    const char *(*api_key)(const mni_embedder *e);
     void (*destroy)(mni_embedder *e);
 };
 

@@ -4,10 +4,12 @@
  * are in openai_http.c, the JSON in openai_json.c.
  *
  * The API key comes from the config or the environment (MANUSHYA_EMBED_API_KEY, then
- * OPENAI_API_KEY). It lives only in the Authorization header curl sends: it is never logged,
- * never put in a message, and wiped when the instance ends.
+ * OPENAI_API_KEY). It lives only in the Authorization header curl sends, is never put in a
+ * message, and is wiped when the instance ends. The handle learns it (api_key) to keep it out
+ * of its messages even when a server's answer echoes it.
  */
 #include "embed/openai.h"
+#include "core/secrets.h"
 
 #include <manushya.h>
 
@@ -89,12 +91,12 @@ static int set_url(mni_embedder *e, const char *url, char *err, size_t errlen)
     while (n && url[n - 1] == '/')
         n--;
     e->endpoint = malloc(n + sizeof "/embeddings");
-    /* A user:password@ part is a secret: messages then say "the server". */
-    const char *host = strstr(url, "://") + 3;
-    int secret = memchr(host, '@', strcspn(host, "/")) != NULL;
-    e->where = strdup(secret ? "the server" : url);
+    /* A password or a key in the URL is not for messages, even those made without a handle. */
+    size_t size = strlen(url) * 3 + 1; /* each character may become "***" */
+    e->where = malloc(size);
     if (!e->endpoint || !e->where)
         return MN_ENOMEM;
+    mni_redact(NULL, url, e->where, size);
     memcpy(e->endpoint, url, n);
     memcpy(e->endpoint + n, "/embeddings", sizeof "/embeddings");
     return MN_OK;
@@ -125,6 +127,7 @@ static int set_headers(mni_embedder *e, const char *key, const char *from, char 
     if (!l)
         return MN_ENOMEM;
     e->headers = l;
+    e->key = l->next->data + strlen("Authorization: Bearer "); /* after Content-Type */
     return MN_OK;
 }
 
@@ -245,6 +248,11 @@ static const char *openai_cache_key(const mni_embedder *e)
     return e->model;
 }
 
+static const char *openai_api_key(const mni_embedder *e)
+{
+    return e->key;
+}
+
 static void openai_stats(const mni_embedder *e, struct mni_embedder_stats *s)
 {
     s->texts = __atomic_load_n(&e->texts, __ATOMIC_RELAXED);
@@ -263,5 +271,6 @@ const struct mni_embedder_ops mni_embedder_openai = {
     .embed = openai_embed,
     .cache_key = openai_cache_key,
     .stats = openai_stats,
+    .api_key = openai_api_key,
     .destroy = openai_destroy,
 };

@@ -13,10 +13,10 @@ struct mni_embedder {
     int dim;
     int send_dim;           /* ask the server for dim dimensions ("dimensions" field) */
     char *endpoint;         /* base URL + "/embeddings" */
-    char *where;            /* the base URL for messages; "the server" when it holds a
-                             * user:password@ part */
+    char *where;            /* the base URL for messages, its secrets hidden (mni_redact) */
     char *model;
     struct curl_slist *headers; /* Content-Type, and Authorization when there is a key */
+    const char *key;        /* the key, within the Authorization header; NULL: none */
     long timeout_ms;
     int retries, backoff_ms, batch, inflight;
     /* Connections and DNS answers are kept between calls and shared by every thread. */

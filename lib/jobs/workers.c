@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -65,14 +64,6 @@ int mni_jobs_settle(mn_db *db)
     return MN_OK;
 }
 
-static void log_line(mn_db *db, const char *msg)
-{
-    if (db->cfg.log_fn)
-        db->cfg.log_fn(db->cfg.log_ctx, msg);
-    else
-        fprintf(stderr, "libmanushya: %s\n", msg);
-}
-
 static void *worker_main(void *arg)
 {
     mn_db *db = arg;
@@ -83,11 +74,8 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&j->mu);
         size_t done = 0, failed = 0;
         int rc = mni_jobs_run_batch(db, 0, &done, &failed);
-        if (rc != MN_OK) {
-            char msg[MNI_ERRMSG_MAX + 64];
-            snprintf(msg, sizeof msg, "embedding worker: %s", mn_errmsg(db));
-            log_line(db, msg);
-        }
+        if (rc != MN_OK)
+            mni_log(db, "embedding worker: %s", mn_errmsg(db));
         pthread_mutex_lock(&j->mu);
         /* A full batch: more may be due at once. Else sleep until woken or the poll. */
         if (rc == MN_OK && done + failed > 0)

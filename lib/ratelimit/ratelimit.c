@@ -112,14 +112,6 @@ void mni_rl_stats(const mn_db *db, mn_ratelimit_stats *out)
     out->fail_closed = atomic_load(&l->failed_closed);
 }
 
-static void log_line(mn_db *db, const char *msg)
-{
-    if (db->cfg.log_fn)
-        db->cfg.log_fn(db->cfg.log_ctx, msg);
-    else
-        fprintf(stderr, "libmanushya: %s\n", msg);
-}
-
 /* The counters failed: allow or refuse per the fail mode, log once per interval. */
 static int unreachable(mn_db *db, mn_ratelimit_result *out)
 {
@@ -131,22 +123,19 @@ static int unreachable(mn_db *db, mn_ratelimit_result *out)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    char line[MNI_ERRMSG_MAX + 160];
-    int say = 0;
+    unsigned long long calls = 0; /* to report; 0: not this time */
     pthread_mutex_lock(&l->log_mu);
     l->unlogged++;
     if (!l->last_log_ms || now - l->last_log_ms >= l->log_interval_ms) {
-        snprintf(line, sizeof line, "rate limiting: %s; %s (%llu call(s) since the last report)",
-                 mn_errmsg(db), l->fail_closed ? "refusing calls (fail-closed)"
-                                               : "allowing calls unchecked (fail-open)",
-                 (unsigned long long)l->unlogged);
+        calls = l->unlogged;
         l->last_log_ms = now;
         l->unlogged = 0;
-        say = 1;
     }
     pthread_mutex_unlock(&l->log_mu);
-    if (say)
-        log_line(db, line);
+    if (calls)
+        mni_log(db, "rate limiting: %s; %s (%llu call(s) since the last report)", mn_errmsg(db),
+               l->fail_closed ? "refusing calls (fail-closed)"
+                              : "allowing calls unchecked (fail-open)", calls);
     if (!l->fail_closed)
         return MN_OK;
     mni_errprefix(db, "rate limiting failed closed: the counters are unreachable: ");

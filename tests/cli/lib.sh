@@ -33,8 +33,9 @@ cli_setup() {
     cd "$TMP" || exit 1
 }
 
-# embed_server DIM: starts the embeddings test server (tests/support/embed_server.py) on a
-# free loopback port, killed at exit; sets spid and port. A test that starts processes of its
+# embed_server DIM: starts the embeddings test server (tests/support/embed_server.py, DIM-
+# dimensional vectors) on a free loopback port, killed at exit; sets spid, port and url (its /v1
+# base URL); mode JSON steers it (see the server). A test that starts processes of its
 # own replaces the EXIT trap afterwards, killing $spid too.
 embed_server() {
     python3 "$MN_TOP/tests/support/embed_server.py" --dim "$1" >"$TMP/server.out" &
@@ -44,6 +45,7 @@ embed_server() {
     while [ ! -s "$TMP/server.out" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
     port=$(sed -n 's/^port //p' "$TMP/server.out")
     [ -n "$port" ] || { echo "not ok 1 - the embeddings test server did not start"; exit 1; }
+    url="http://127.0.0.1:$port/v1"
 }
 
 cli_finish() {
@@ -84,6 +86,8 @@ jget() {
 d = json.load(open(sys.argv[1]))
 print(eval(sys.argv[2]))' "$OUT" "$1"
 }
+mode() { python3 -c 'import sys,urllib.request
+urllib.request.urlopen(sys.argv[1] + "/_control", data=sys.argv[2].encode())' "http://127.0.0.1:$port" "$1" >/dev/null; }
 out_is() { [ "$(cat "$OUT")" = "$1" ]; }
 out_has() { grep -q -- "$1" "$OUT"; }
 err_has() { grep -q -- "$1" "$ERR"; }

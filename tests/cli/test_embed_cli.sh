@@ -7,11 +7,8 @@
 cli_setup embed
 
 embed_server 4
-url="http://127.0.0.1:$port/v1"
 requests() { python3 -c 'import json,sys,urllib.request
 print(json.load(urllib.request.urlopen(sys.argv[1] + "/_stats"))["requests"])' "http://127.0.0.1:$port"; }
-mode() { python3 -c 'import sys,urllib.request
-urllib.request.urlopen(sys.argv[1] + "/_control", data=sys.argv[2].encode())' "http://127.0.0.1:$port" "$1" >/dev/null; }
 
 O="--db e.db --embedder openai --embed-url $url --embed-model tiny --embed-dim 4"
 expect 0 "embed --json with openai" $O --json embed "the cat" "a dog"

@@ -14,8 +14,6 @@ trap 'kill $spid $wpid 2>/dev/null; rm -rf "$TMP"' EXIT
 base="http://127.0.0.1:$port"
 stat() { python3 -c 'import json,sys,urllib.request
 print(json.load(urllib.request.urlopen(sys.argv[1] + "/_stats"))[sys.argv[2]])' "$base" "$1"; }
-mode() { python3 -c 'import sys,urllib.request
-urllib.request.urlopen(sys.argv[1] + "/_control", data=sys.argv[2].encode())' "$base" "$1" >/dev/null; }
 # The store's change sequence: every memory write and every stored vector takes one.
 seq() { python3 -c 'import sqlite3,sys
 print(sqlite3.connect(sys.argv[1]).execute("SELECT value FROM meta WHERE key = '"'seq'"'").fetchone()[0])' "$1"; }

@@ -14,7 +14,8 @@ Modes: ok; slow (sleep delay, then answer); 429 (with Retry-After: retry_after);
 (a client error, never to be retried); truncated (half the body, then the connection closes);
 wrong_dim (vectors one short); out_of_order (data listed in reverse, indices kept right);
 bad_count (one embedding missing); nonfinite (a value of 1e999); hang (sleep delay, longer than
-the client waits). Faulty answers count as requests too.
+the client waits); 401_echo (a 401 whose message repeats the Authorization header and the key
+in it, as careless servers do). Faulty answers count as requests too.
 """
 import argparse
 import hashlib
@@ -117,6 +118,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(429, {"error": {"message": "Rate limit reached for requests",
                                                   "type": "requests"}},
                                   headers={"Retry-After": str(retry_after)})
+        if mode == "401_echo":
+            auth = self.headers.get("Authorization") or ""
+            return self.send_json(401, {"error": {"message": "bad credentials: %s (key %s)" % (
+                auth, auth.partition(" ")[2])}})
         if mode == "500":
             return self.send_json(500, {"error": {"message": "the model crashed"}})
         if mode == "400":

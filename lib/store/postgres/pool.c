@@ -113,14 +113,14 @@ static int conn_open(struct pgs_store *s, struct pgs_pool *p, struct pgs_conn *c
     if (!c->pg)
         return mni_seterr(s->base.db, MN_ENOMEM, "out of memory connecting to PostgreSQL");
     if (PQstatus(c->pg) != CONNECTION_OK) {
-        /* libpq's message names host and port, never the password. */
-        char why[300];
-        snprintf(why, sizeof why, "%s", PQerrorMessage(c->pg));
-        why[strcspn(why, "\n")] = 0;
+        /* libpq's first line, whole: one that repeats a URI it could not parse holds the
+         * password, which mni_seterr takes out (core/secrets.h) before it cuts the message. */
+        const char *why = PQerrorMessage(c->pg);
+        int rc = mni_seterr(s->base.db, MN_EBACKEND, "cannot connect to %s (PostgreSQL): %.*s; "
+                           "check that the server runs and the URL's host, port, user and "
+                           "database", p->what, (int)strcspn(why, "\n"), why);
         conn_close(c);
-        return mni_seterr(s->base.db, MN_EBACKEND, "cannot connect to %s (PostgreSQL): %s; check "
-                         "that the server runs and the URL's host, port, user and database",
-                         p->what, why);
+        return rc;
     }
     PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
     int64_t now = mono_ms();

@@ -3,6 +3,7 @@
  * Messages never repeat the URL: it may hold a password. */
 #include "store/postgres/pg.h"
 #include "core/error.h"
+#include "core/url.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -10,30 +11,6 @@
 #include <string.h>
 
 #define PGS_MAX_PARTITIONS 1024
-
-/* Decodes %XX escapes of a query value into a malloc'd string; NULL on a bad escape. */
-static char *pct_decode(const char *v, size_t n)
-{
-    char *out = malloc(n + 1), *o = out;
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] == '%') {
-            if (i + 2 >= n || !isxdigit((unsigned char)v[i + 1]) ||
-                !isxdigit((unsigned char)v[i + 2])) {
-                free(out);
-                return NULL;
-            }
-            char hex[3] = { v[i + 1], v[i + 2], 0 };
-            *o++ = (char)strtol(hex, NULL, 16);
-            i += 2;
-        } else {
-            *o++ = v[i];
-        }
-    }
-    *o = 0;
-    return out;
-}
 
 /* An integer option in lo..hi. */
 static int int_opt(mn_db *db, const char *name, const char *v, int lo, int hi, int *out)
@@ -57,6 +34,17 @@ static int schema_ok(const char *v)
         if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_'))
             return 0;
     return 1;
+}
+
+/* libpq ends a user:password@ part (in rest, the URL after "scheme://") at its first '@': a
+ * second one would make the rest of the password a host name, in messages too. */
+static int one_at(mn_db *db, const char *rest, const char *which)
+{
+    const char *at = mni_url_userinfo_end(rest, strlen(rest));
+    if (at && memchr(rest, '@', (size_t)(at - rest)))
+        return mni_seterr(db, MN_EINVAL, "%s has two '@' before its host; write an '@' of the "
+                         "user or password as %%40", which);
+    return MN_OK;
 }
 
 /* One of our options; *ours = 0 when name is not one (it is libpq's). */
@@ -119,6 +107,8 @@ static int take_option(mn_db *db, struct pgs_options *o, const char *name, const
         if (strncmp(v, "postgres://", 11) != 0 && strncmp(v, "postgresql://", 13) != 0)
             return mni_seterr(db, MN_EINVAL, "the database URL's option read_url is not a "
                              "postgres:// URL; percent-encode the replica's URL as the value");
+        if (one_at(db, strstr(v, "://") + 3, "the database URL's read_url") != MN_OK)
+            return MN_EINVAL;
         free(o->read_conninfo);
         o->read_conninfo = strdup(v);
         return o->read_conninfo ? MN_OK : MN_ENOMEM;
@@ -139,7 +129,11 @@ int pgs_options_parse(mn_db *db, const char *target, struct pgs_options *o)
     o->pool_recycle_s = 3600;
     o->health_check_s = 30;
     o->migrate = 1;
-    const char *q = strchr(target, '?');
+    /* The query starts after the user:password@ part, which may hold a '?'. */
+    if (one_at(db, target, "the database URL") != MN_OK)
+        return MN_EINVAL;
+    const char *at = mni_url_userinfo_end(target, strlen(target));
+    const char *q = strchr(at ? at : target, '?');
     size_t base = q ? (size_t)(q - target) : strlen(target);
     /* The rebuilt URL is never longer than the scheme plus the given one. */
     size_t cap = strlen(target) + 16;
@@ -156,7 +150,7 @@ int pgs_options_parse(mn_db *db, const char *target, struct pgs_options *o)
         if (len && eq) {
             char name[32];
             size_t nl = (size_t)(eq - p);
-            char *v = pct_decode(eq + 1, len - nl - 1);
+            char *v = mni_pct_decode(eq + 1, len - nl - 1, 1);
             int ours = 0;
             if (!v) {
                 rc = mni_seterr(db, MN_EINVAL, "the database URL has a bad %%-escape in its "
