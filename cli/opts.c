@@ -22,7 +22,7 @@ static const char GLOBAL_HELP[] =
     "                  ~/.local/share/manushya/manushya.db (created on first use)\n"
     "  --tenant T      tenant name or id (env MANUSHYA_TENANT)\n"
     "  --as IDENTITY   act as this identity, id or external id (env MANUSHYA_IDENTITY);\n"
-    "                  without it, the tenant's system actor\n"
+    "                  without it, the tenant's system actor; an empty one is an error\n"
     "  --context JSON  a JSON object the policies may test, e.g. '{\"ip\":\"10.1.2.3\"}'\n"
     "                  (env MANUSHYA_CONTEXT); ignored for the system actor\n"
     "  --json          machine-readable output: one JSON value on stdout\n"

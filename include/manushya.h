@@ -173,9 +173,10 @@ MN_API int mn_schema_version(mn_db *db, int *version);
 
 /* ---- Actors ------------------------------------------------------------------------------- */
 /* Who a call is made for. tenant: tenant id or name (required). identity: identity id or
- * external_id; NULL means the tenant's trusted system actor (host programs acting for the
- * tenant itself). An unknown tenant or identity is MN_ENOTFOUND; a deactivated identity may
- * not act (MN_EDENIED). Ids are matched as stored (lowercase); names exactly. */
+ * external_id; NULL (and only NULL: "" is MN_EINVAL) means the tenant's trusted system actor
+ * (host programs acting for the tenant itself). An unknown tenant or identity is MN_ENOTFOUND;
+ * a deactivated identity may not act (MN_EDENIED). Ids are matched as stored (lowercase);
+ * names exactly. */
 typedef struct mn_actor {
     const char *tenant;
     const char *identity;
@@ -195,8 +196,8 @@ typedef struct mn_tenant_list {
     mn_tenant *items;
 } mn_tenant_list;
 
-/* name: 1..128 bytes of letters, digits, '-', '_', '.'; unique (else MN_EEXISTS).
- * out may be NULL. */
+/* name: 1..128 bytes of letters, digits, '-', '_', '.', not shaped like a UUID (names and ids
+ * are looked up together, an id first); unique (else MN_EEXISTS). out may be NULL. */
 MN_API int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out);
 MN_API int mn_tenant_get(mn_db *db, const char *id_or_name, mn_tenant **out);
 MN_API int mn_tenant_list_all(mn_db *db, mn_tenant_list **out);
@@ -221,7 +222,8 @@ typedef struct mn_identity_list {
 } mn_identity_list;
 
 /* role defaults to "agent" when NULL; claims (a JSON object) to "{}". external_id and role:
- * 1..256 and 1..64 bytes of UTF-8 without control characters. out may be NULL. */
+ * 1..256 and 1..64 bytes of UTF-8 without control characters; an external_id shaped like a
+ * UUID is MN_EINVAL (it could stand for another identity's id). out may be NULL. */
 MN_API int mn_identity_create(mn_db *db, const mn_actor *actor, const char *external_id,
                               const char *role, const char *claims, mn_identity **out);
 MN_API int mn_identity_get(mn_db *db, const mn_actor *actor, const char *id_or_external_id,
