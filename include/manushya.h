@@ -289,7 +289,9 @@ typedef struct mn_memory_input {
 #define MN_WITH_EMBEDDING 0x4  /* fill mn_memory.embedding */
 
 typedef struct mn_filter {
-    const char *identity;  /* owner id or external_id */
+    const char *identity;  /* owner id or external_id; one that does not exist is MN_ENOTFOUND
+                            * for the system actor, and matches nothing for an identity (which
+                            * learns no more than for an owner it may not see) */
     const char *type;
     const char *metadata;  /* JSON object: a memory matches when its metadata contains it */
     unsigned flags;        /* MN_WITH_* */
