@@ -135,7 +135,8 @@ static int run_delete(cli_ctx *c, int argc, char **argv)
 
 static const cli_cmd cmds[] = {
     {"create", run_create, "identity create EXTERNAL_ID [--role ROLE] [--claims JSON]",
-     "Creates an identity in --tenant and prints its id.\n"
+     "Creates an identity in --tenant and prints its id. EXTERNAL_ID may not be shaped\n"
+     "like a UUID (--as and ID take an id or an external id, and an id wins).\n"
      "  --role ROLE     role the policies see (default \"agent\")\n"
      "  --claims JSON   a JSON object of claims (default {})"},
     {"list", run_list, "identity list",

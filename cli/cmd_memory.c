@@ -135,7 +135,8 @@ static int run_purge(cli_ctx *c, int argc, char **argv)
 }
 
 #define FILTER_HELP                                                                            \
-    "  --identity I    only memories owned by identity I (id or external id)\n"               \
+    "  --identity I    only memories owned by identity I (id or external id); --as an\n"      \
+    "                  identity, one that does not exist matches nothing (not exit 3)\n"      \
     "  --type T        only memories of type T\n"                                             \
     "  --meta JSON     only memories whose metadata contains this JSON object\n"
 

@@ -74,7 +74,8 @@ static int run_list(cli_ctx *c, int argc, char **argv)
 
 static const cli_cmd cmds[] = {
     {"create", run_create, "tenant create NAME",
-     "Creates a tenant and prints its id. NAME: 1..128 letters, digits, '-', '_', '.'."},
+     "Creates a tenant and prints its id. NAME: 1..128 letters, digits, '-', '_', '.', not\n"
+     "shaped like a UUID (--tenant takes a name or an id, and an id wins)."},
     {"list", run_list, "tenant list", "Lists every tenant: id, creation time (UTC), name."},
     {"get", run_get, "tenant get NAME|ID", "Shows one tenant."},
 };

@@ -103,7 +103,11 @@ int cli_actor(const cli_ctx *c, mn_actor *a)
     if (!c->tenant || !*c->tenant)
         return cli_usage_error(c, "no tenant: pass --tenant T or set MANUSHYA_TENANT");
     a->tenant = c->tenant;
-    a->identity = c->identity && *c->identity ? c->identity : NULL;
+    if (c->identity && !*c->identity)
+        return cli_usage_error(c, "the identity is empty (--as \"\" or MANUSHYA_IDENTITY=\"\"); "
+                               "give an identity id or external id, or leave both unset to act "
+                               "as the tenant's system actor");
+    a->identity = c->identity;
     if (c->context && *c->context) {
         /* Checked here too: the library reads the context only for an identity, and a typo
          * silently ignored for the system actor would surface later, elsewhere. */

@@ -153,8 +153,10 @@ int main(int argc, char **argv)
         c.url = env("MANUSHYA_DB");
     if (!c.tenant)
         c.tenant = env("MANUSHYA_TENANT");
+    /* Set but empty is not unset: an empty identity would act as the trusted system actor, so
+     * cli_actor refuses it. */
     if (!c.identity)
-        c.identity = env("MANUSHYA_IDENTITY");
+        c.identity = getenv("MANUSHYA_IDENTITY");
     if (!c.context)
         c.context = env("MANUSHYA_CONTEXT");
     /* Embedding (issue 7): the embedder, its server and model; --embed-dim is checked here

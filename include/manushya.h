@@ -184,9 +184,10 @@ MN_API int mn_schema_version(mn_db *db, int *version);
 
 /* ---- Actors ------------------------------------------------------------------------------- */
 /* Who a call is made for. tenant: tenant id or name (required). identity: identity id or
- * external_id; NULL means the tenant's trusted system actor (host programs acting for the
- * tenant itself). An unknown tenant or identity is MN_ENOTFOUND; a deactivated identity may
- * not act (MN_EDENIED). Ids are matched as stored (lowercase); names exactly. */
+ * external_id; NULL (and only NULL: "" is MN_EINVAL) means the tenant's trusted system actor
+ * (host programs acting for the tenant itself). An unknown tenant or identity is MN_ENOTFOUND;
+ * a deactivated identity may not act (MN_EDENIED). Ids are matched as stored (lowercase);
+ * names exactly. */
 typedef struct mn_actor {
     const char *tenant;
     const char *identity;
@@ -206,8 +207,8 @@ typedef struct mn_tenant_list {
     mn_tenant *items;
 } mn_tenant_list;
 
-/* name: 1..128 bytes of letters, digits, '-', '_', '.'; unique (else MN_EEXISTS).
- * out may be NULL. */
+/* name: 1..128 bytes of letters, digits, '-', '_', '.', not shaped like a UUID (names and ids
+ * are looked up together, an id first); unique (else MN_EEXISTS). out may be NULL. */
 MN_API int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out);
 MN_API int mn_tenant_get(mn_db *db, const char *id_or_name, mn_tenant **out);
 MN_API int mn_tenant_list_all(mn_db *db, mn_tenant_list **out);
@@ -232,7 +233,8 @@ typedef struct mn_identity_list {
 } mn_identity_list;
 
 /* role defaults to "agent" when NULL; claims (a JSON object) to "{}". external_id and role:
- * 1..256 and 1..64 bytes of UTF-8 without control characters. out may be NULL. */
+ * 1..256 and 1..64 bytes of UTF-8 without control characters; an external_id shaped like a
+ * UUID is MN_EINVAL (it could stand for another identity's id). out may be NULL. */
 MN_API int mn_identity_create(mn_db *db, const mn_actor *actor, const char *external_id,
                               const char *role, const char *claims, mn_identity **out);
 MN_API int mn_identity_get(mn_db *db, const mn_actor *actor, const char *id_or_external_id,
@@ -298,7 +300,9 @@ typedef struct mn_memory_input {
 #define MN_WITH_EMBEDDING 0x4  /* fill mn_memory.embedding */
 
 typedef struct mn_filter {
-    const char *identity;  /* owner id or external_id */
+    const char *identity;  /* owner id or external_id; one that does not exist is MN_ENOTFOUND
+                            * for the system actor, and matches nothing for an identity (which
+                            * learns no more than for an owner it may not see) */
     const char *type;
     const char *metadata;  /* JSON object: a memory matches when its metadata contains it */
     unsigned flags;        /* MN_WITH_* */

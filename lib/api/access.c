@@ -82,7 +82,9 @@ static struct set_entry *find(struct mni_policy_sets *ps, const char *tenant_id)
     return NULL;
 }
 
-/* Compiles the tenant's stored policies. */
+/* Compiles the tenant's stored policies. One that does not compile (stored before a rule of
+ * this version refused it, or written behind the library's back) fails every decision: no
+ * policy is left out, lest a deny be lost, and none guessed at. */
 static int load_set(mn_db *db, const char *tenant_id, struct set_ref **out)
 {
     mn_policy_list *l;
@@ -100,7 +102,9 @@ static int load_set(mn_db *db, const char *tenant_id, struct set_ref **out)
         char err[MNI_ERRMSG_MAX - 64];
         rc = mni_policyset_compile(src, l->count, &ref->set, err, sizeof err);
         if (rc != MN_OK)
-            mni_seterr(db, rc, "the tenant's policies do not compile: %s", err);
+            mni_seterr(db, rc, "the tenant's policies do not compile, so no identity may act "
+                      "until the tenant's system actor fixes, deactivates or deletes the policy: "
+                      "%s", err);
     }
     free(src);
     mn_policy_list_free(l);

@@ -22,6 +22,11 @@ int mni_who_resolve(mn_db *db, const mn_actor *actor, struct mni_who *who)
     if (!actor || !actor->tenant || !*actor->tenant)
         return mni_seterr(db, MN_EINVAL, "no tenant given; every data call acts for a tenant "
                          "(mn_actor.tenant: its id or name)");
+    /* Only NULL means the system actor: an empty string is a name gone missing on its way
+     * here (an unset variable), and must not turn into the most trusted actor. */
+    if (actor->identity && !*actor->identity)
+        return mni_seterr(db, MN_EINVAL, "the actor's identity is an empty string; give an "
+                         "identity id or external_id, or NULL to act as the tenant's system actor");
     /* The context is checked for every actor, so that a typo never passes unnoticed. */
     if (actor->context) {
         char err[MNI_ERRMSG_MAX];

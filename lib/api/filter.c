@@ -28,7 +28,16 @@ static int query_from_filter(mn_db *db, const struct mni_who *who, const mn_filt
         out->q.type = f->type;
     }
     if (f->identity) {
+        /* For an identity, one that does not exist is filtered on as it was named, which no
+         * memory of the tenant has for owner (owners are the tenant's identities' ids): an
+         * empty answer, as for an identity whose memories it may not see, so that a filter
+         * never tells an identity which others exist. The trusted system actor, who may know
+         * them all, is told (MN_ENOTFOUND): a typo then shows. */
         int rc = mni_who_identity_id(db, who, f->identity, &out->identity_id);
+        if (rc == MN_ENOTFOUND && who->identity) {
+            out->identity_id = strdup(f->identity);
+            rc = out->identity_id ? MN_OK : mni_seterr(db, MN_ENOMEM, "out of memory");
+        }
         if (rc != MN_OK)
             return rc;
         out->q.identity_id = out->identity_id;

@@ -38,6 +38,8 @@ int mn_identity_create(mn_db *db, const mn_actor *actor, const char *external_id
     char *claims_json = NULL;
     int rc = mni_check_name(db, "external_id", external_id, MNI_EXTERNAL_ID_MAX);
     if (rc == MN_OK)
+        rc = mni_check_not_an_id(db, "external_id", external_id);
+    if (rc == MN_OK)
         rc = mni_check_name(db, "role", role ? role : "agent", MNI_ROLE_MAX);
     if (rc == MN_OK)
         rc = mni_check_json_object(db, "claims", claims, &claims_json);

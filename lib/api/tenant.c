@@ -1,6 +1,7 @@
 /* Tenants: the top of the data model. Every other row belongs to exactly one. */
 #include "api/access.h"
 #include "api/actor.h"
+#include "api/validate.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/handle.h"
@@ -21,7 +22,7 @@ static int check_tenant_name(mn_db *db, const char *name)
         return mni_seterr(db, MN_EINVAL, "tenant name \"%.160s\" is not allowed; use 1..%d "
                          "letters, digits, '-', '_' or '.'", name ? name : "",
                          MNI_TENANT_NAME_MAX);
-    return MN_OK;
+    return mni_check_not_an_id(db, "tenant name", name);
 }
 
 /* The default policies of a new tenant (policy/policy_defaults.c), as rows for it. */

@@ -82,6 +82,15 @@ int mni_check_importance(mn_db *db, const char *what, double v)
     return MN_OK;
 }
 
+int mni_check_not_an_id(mn_db *db, const char *what, const char *name)
+{
+    if (mni_uuid_valid(name))
+        return mni_seterr(db, MN_EINVAL, "%s \"%s\" has the form of an id (a UUID); ids and "
+                         "names are looked up together, so it could stand for another tenant's "
+                         "or identity's id: choose a name that is not a UUID", what, name);
+    return MN_OK;
+}
+
 int mni_check_memory_id(mn_db *db, const char *what, const char *id, char out[MNI_UUID_LEN + 1])
 {
     if (!id)

@@ -12,6 +12,9 @@ int mni_check_text(mn_db *db, const char *what, const char *text, size_t max_byt
 /* A short name: 1..max bytes of UTF-8 without control characters. */
 int mni_check_name(mn_db *db, const char *what, const char *s, size_t max);
 int mni_check_importance(mn_db *db, const char *what, double v);
+/* A tenant name or external_id that is not shaped like an id: names and ids are looked up
+ * together and an id wins, so a name spelling another row's id would stand for that row. */
+int mni_check_not_an_id(mn_db *db, const char *what, const char *name);
 /* An id (a UUID, any case) of a memory, policy, ..., written in its canonical spelling. */
 int mni_check_memory_id(mn_db *db, const char *what, const char *id, char out[MNI_UUID_LEN + 1]);
 /* A JSON object, re-printed compactly into *out (malloc'd); NULL text gives "{}". */

@@ -39,6 +39,7 @@ typedef struct jl_comp {
     char *err;
     size_t errlen;
     int rc;
+    unsigned flags; /* MNI_JL_* */
 } jl_comp;
 
 /* ---- errors with the JSON path of the node -------------------------------------------------- */
@@ -221,6 +222,31 @@ static int check_depth(jl_comp *k, const cJSON *j, int depth)
     return MN_OK;
 }
 
+/* What j is, for a condition's error: "an array", "an object with 2 keys (\"==\", \"!\", ...)". */
+static const char *shape(const cJSON *j, char *buf, size_t len)
+{
+    if (cJSON_IsObject(j) && !j->child)
+        return "an empty object";
+    if (cJSON_IsObject(j)) {
+        const cJSON *a = j->child, *b = a->next;
+        snprintf(buf, len, "an object with %d keys (\"%.24s\", \"%.24s\"%s)",
+                 cJSON_GetArraySize(j), a->string ? a->string : "", b->string ? b->string : "",
+                 b->next ? ", ..." : "");
+        return buf;
+    }
+    return cJSON_IsArray(j) ? "an array" : cJSON_IsString(j) ? "a string"
+           : cJSON_IsNumber(j) ? "a number" : cJSON_IsNull(j) ? "null" : "a value";
+}
+
+/* A literal object in a condition: refused, since it would count as true (MNI_JL_CONDITION). */
+static int literal_object_error(jl_comp *k, const cJSON *j)
+{
+    char buf[96];
+    return cerr(k, MN_EINVAL, "%s is not an operation, which has exactly one key (its operator, "
+                "as in {\"==\": [a, b]}); a literal object would count as true here",
+                shape(j, buf, sizeof buf));
+}
+
 static int make_const(jl_comp *k, const cJSON *j, int depth, jl_val *out)
 {
     if (is_container(j) && depth > MNI_JL_MAX_DEPTH)
@@ -261,6 +287,8 @@ static int make_const(jl_comp *k, const cJSON *j, int depth, jl_val *out)
         return MN_OK;
     }
     case cJSON_Object: {
+        if (k->flags & MNI_JL_CONDITION)
+            return literal_object_error(k, j);
         int rc = check_depth(k, j, depth);
         if (rc)
             return rc;
@@ -441,6 +469,11 @@ void mni_jl_free(mni_jl *r)
 
 int mni_jl_compile(const cJSON *rule, mni_jl **out, char *err, size_t errlen)
 {
+    return mni_jl_compile_ex(rule, 0, out, err, errlen);
+}
+
+int mni_jl_compile_ex(const cJSON *rule, unsigned flags, mni_jl **out, char *err, size_t errlen)
+{
     if (err && errlen)
         err[0] = '\0';
     if (!out) {
@@ -468,9 +501,18 @@ int mni_jl_compile(const cJSON *rule, mni_jl **out, char *err, size_t errlen)
     k.cx.max_steps = UINT64_MAX;
     k.err = err;
     k.errlen = errlen;
+    k.flags = flags;
     k.path[0] = '$';
     k.plen = 1;
-    int rc = new_nodes(&k, 1) == UINT32_MAX ? k.rc : compile_into(&k, rule, 0, 1);
+    int rc = MN_OK;
+    if ((flags & MNI_JL_CONDITION) && !cJSON_IsBool(rule) && !is_logic(rule)) {
+        char buf[96];
+        rc = cJSON_IsObject(rule) ? literal_object_error(&k, rule)
+             : cerr(&k, MN_EINVAL, "a condition is one operation, such as {\"==\": [a, b]}, or "
+                    "true or false; not %s", shape(rule, buf, sizeof buf));
+    }
+    if (rc == MN_OK)
+        rc = new_nodes(&k, 1) == UINT32_MAX ? k.rc : compile_into(&k, rule, 0, 1);
     if (rc == MN_OK && k.cx.err)
         rc = oom(&k);
     if (rc != MN_OK) {

@@ -69,6 +69,12 @@ typedef struct mni_jl mni_jl;
 
 /* Compiles rule (borrowed: nothing of it is kept) into *out. */
 int mni_jl_compile(const cJSON *rule, mni_jl **out, char *err, size_t errlen);
+/* Flags of mni_jl_compile_ex. MNI_JL_CONDITION: the rule is a condition (a policy's "when"), so
+ * it must be one operation or true or false, and every object in it an operation. An object
+ * with zero or several keys is otherwise a literal value, always truthy: in a condition that is
+ * a typo ({"==": [a, b], "!": c}, {}) that would hold for everyone, so it is an error. */
+#define MNI_JL_CONDITION 1u
+int mni_jl_compile_ex(const cJSON *rule, unsigned flags, mni_jl **out, char *err, size_t errlen);
 /* Parses JSON text and compiles it. */
 int mni_jl_compile_text(const char *json, mni_jl **out, char *err, size_t errlen);
 /* Frees a compiled rule (NULL is fine). It must not be in use by another thread. */

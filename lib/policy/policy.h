@@ -22,7 +22,7 @@
  *      "resource_conditions": {"memory_types": ["fact", ...],
  *                              "metadata_requirements": {"project": "apollo"}},
  *      "custom_conditions": {"identity_claims": {"department": "support"}}},
- *    "when": <any JSON Logic over {actor, action, resource, context}>}
+ *    "when": <one JSON Logic operation over {actor, action, resource, context}, or a boolean>}
  * Times are UTC.
  *
  * Validation (mni_policy_rule_check, mni_policyset_compile): unknown or duplicate keys are errors;
@@ -38,14 +38,19 @@
  * (::ffff:10.1.2.3) is the IPv4 address it maps: it matches IPv4 ranges and vice versa.
  * time_restrictions, ip_restrictions, resource_conditions and custom_conditions may not be
  * empty (ip_restrictions must allow at least one address). "when" is compiled by the JSON Logic
- * engine (policy/jsonlogic.h); its errors read `when.and[1]: unknown operator "=~"`.
+ * engine (policy/jsonlogic.h) as a condition (MNI_JL_CONDITION): one operation, or true or
+ * false, with no literal object anywhere in it (json-logic-js would take a multi-key object, an
+ * array, {}, a string or a number for a value, always truthy or falsy whatever the request: a
+ * typo that allows everything). Its errors read `when.and[1]: unknown operator "=~"`.
  *
  * Conditions: a policy applies when all of its conditions hold:
  *   roles                 the actor's role is one of them (in addition to the policy's role);
  *   time_restrictions     rq->now_ms (UTC) is in the window, on one of the days, in the range;
  *   ip_restrictions       context.ip (a string) is one of allowed_ips or in allowed_ranges; a
- *                         request without context.ip, or with one that is not an address, does
- *                         not satisfy them;
+ *                         request without context.ip satisfies no policy's; one whose
+ *                         context.ip is there but not an address ("10.1.2.3:8080", " 10.1.2.3",
+ *                         "[::1]", "10.1.2.3/32", a number, null) fails closed: it satisfies
+ *                         every deny's and no allow's;
  *   memory_types          resource_data.type is one of them;
  *   metadata_requirements resource_data.metadata (an object; missing = {}) contains it, as
  *                         PostgreSQL's jsonb @> (mni_json_contains);

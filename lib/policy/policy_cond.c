@@ -232,18 +232,27 @@ static int time_holds(const pl_rule *r, pl_state *st)
     return PF_NONE;
 }
 
+const cJSON *pl_context_ip(const struct mni_request *rq)
+{
+    return cJSON_IsObject(rq->context) ? cJSON_GetObjectItemCaseSensitive(rq->context, "ip")
+                                       : NULL;
+}
+
 static int ip_holds(const pl_rule *r, pl_state *st)
 {
     if (!st->ip_state) {
-        const cJSON *ip = cJSON_IsObject(st->rq->context)
-                              ? cJSON_GetObjectItemCaseSensitive(st->rq->context, "ip")
-                              : NULL;
+        const cJSON *ip = pl_context_ip(st->rq);
         int v4;
         st->ip_text = cJSON_IsString(ip) ? ip->valuestring : NULL;
-        st->ip_state = !st->ip_text ? PF_IP_NONE
-                       : pl_parse_ip(st->ip_text, st->ip, &v4) == 0 ? 1
-                                                                    : PF_IP_BAD;
+        st->ip_state = !ip ? PF_IP_NONE
+                       : st->ip_text && pl_parse_ip(st->ip_text, st->ip, &v4) == 0 ? 1
+                                                                                  : PF_IP_BAD;
     }
+    /* An address that is there but unreadable ("10.1.2.3:8080", a number) fails closed: it
+     * meets every deny's ip_restrictions and no allow's, so that a client cannot slip past a
+     * deny by spelling its address oddly. */
+    if (st->ip_state == PF_IP_BAD && r->effect == PL_DENY)
+        return PF_NONE;
     if (st->ip_state != 1)
         return st->ip_state;
     for (size_t i = 0; i < r->nnets; i++)

@@ -110,7 +110,11 @@ void pl_fail_text(int f, const pl_rule *r, const pl_state *st, char *buf, size_t
         say(buf, len, "it restricts ips and the request has no context.ip");
         break;
     case PF_IP_BAD:
-        snprintf(buf, len, "context.ip \"%.45s\" is not an IP address", st->ip_text);
+        if (st->ip_text)
+            snprintf(buf, len, "context.ip \"%.45s\" is not an IP address", st->ip_text);
+        else
+            snprintf(buf, len, "context.ip is %s, not an IP address",
+                     pl_kind(pl_context_ip(rq)));
         break;
     case PF_IP:
         snprintf(buf, len, "ip %.45s is not in its allowed ips or ranges", st->ip_text);
@@ -187,6 +191,11 @@ int mni_policyset_decide(const mni_policyset *ps, const struct mni_request *rq, 
             put4(&t, "denied by policy ", p->id, " (deny ", rq->action);
             put4(&t, " on ", rq->resource, ", role ", p->role);
             put(&t, ")");
+            if (p->r.has_ip && st.ip_state == PF_IP_BAD) {
+                char why[96];
+                pl_fail_text(PF_IP_BAD, &p->r, &st, why, sizeof why);
+                put4(&t, ": ", why, ", which meets its ip_restrictions (fail closed)", "");
+            }
             return MN_OK;
         } else {
             allow = p;

@@ -104,7 +104,7 @@ enum pl_fail {
     PF_DAY,        /* not one of days_of_week */
     PF_DATE,       /* outside date_range */
     PF_IP_NONE,    /* no context.ip */
-    PF_IP_BAD,     /* context.ip is not an address */
+    PF_IP_BAD,     /* context.ip is not an address (only an allow fails so: a deny applies) */
     PF_IP,         /* ip not allowed */
     PF_CLAIMS,     /* identity_claims not contained */
     PF_TYPE,       /* memory type not allowed */
@@ -118,7 +118,7 @@ typedef struct pl_state {
     const struct mni_request *rq;
     int ip_state;           /* 0: not looked at; 1: ip parsed; PF_IP_NONE or PF_IP_BAD */
     uint8_t ip[16];
-    const char *ip_text;
+    const char *ip_text;    /* context.ip when it is a string */
     int time_ready;
     int minute;             /* of the UTC day */
     int wday;               /* 0 = Sunday */
@@ -132,6 +132,8 @@ typedef struct pl_state {
 } pl_state;
 
 void pl_state_init(pl_state *st, const struct mni_request *rq);
+/* The request's context.ip as given (any JSON value), or NULL when there is none. */
+const cJSON *pl_context_ip(const struct mni_request *rq);
 /* Conditions that do not read the resource's data (roles, time, ip, claims, a "when" that does
  * not read the resource). PF_NONE when they all hold. */
 int pl_cond_actor(const pl_rule *r, pl_state *st);

@@ -144,7 +144,7 @@ int pl_dup_object(pl_pctx *c, const cJSON *v, const char *path, cJSON **out)
 static int parse_when(pl_pctx *c, pl_rule *r, const cJSON *v)
 {
     char msg[400];
-    int rc = mni_jl_compile(v, &r->when, msg, sizeof msg);
+    int rc = mni_jl_compile_ex(v, MNI_JL_CONDITION, &r->when, msg, sizeof msg);
     if (rc == MN_ENOMEM)
         return pl_oom(c);
     if (rc != MN_OK) {

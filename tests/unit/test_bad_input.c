@@ -116,6 +116,15 @@ START_TEST(bad_actor)
     BAD(db, mn_identity_list_all(db, &no_tenant, &il), MN_EINVAL, "tenant");
     mn_actor empty_tenant = {.tenant = "", .identity = NULL};
     BAD(db, mn_memory_add(db, &empty_tenant, &in, &m), MN_EINVAL, "tenant");
+    /* Only NULL is the system actor: "" is a name gone missing, refused for every call, even
+     * those the system actor alone may make (an agent could otherwise make itself an admin). */
+    mn_actor empty_identity = {.tenant = "acme", .identity = ""};
+    BAD(db, mn_identity_create(db, &empty_identity, "dave", "admin", NULL, &i), MN_EINVAL,
+        "empty");
+    BAD(db, mn_memory_add(db, &empty_identity, &in, &m), MN_EINVAL, "empty");
+    BAD(db, mn_memory_list_page(db, &empty_identity, &lo, &l), MN_EINVAL, "empty");
+    BAD(db, mn_memory_delete(db, &empty_identity, w.m2, MN_DELETE_HARD), MN_EINVAL, "empty");
+    BAD(db, mn_identity_delete(db, &empty_identity, "alice"), MN_EINVAL, "empty");
 
     const mn_actor unknown[] = {{.tenant = "nope"}, {.tenant = "nope", .identity = "alice"}, {.tenant = UNKNOWN_ID}};
     for (size_t k = 0; k < 3; k++) {
@@ -244,6 +253,26 @@ START_TEST(bad_identity_args)
     BAD(db, mn_identity_create(db, a, "dave", NULL, "\"s\"", &i), MN_EINVAL, "claims");
     BAD(db, mn_identity_create(db, a, "dave", "", NULL, &i), MN_EINVAL, "role");
     BAD(db, mn_identity_create(db, a, "alice", NULL, NULL, &i), MN_EEXISTS, "alice");
+    /* A name shaped like an id could stand for another row's id (an id wins when resolving):
+     * named after alice's id, an agent would act as alice. Any spelling of a UUID is refused. */
+    char upper_alice[37];
+    strcpy(upper_alice, w.alice);
+    for (char *p = upper_alice; *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+    const char *id_shaped[] = {w.alice, upper_alice, UNKNOWN_ID};
+    for (size_t k = 0; k < 3; k++) {
+        BAD(db, mn_identity_create(db, a, id_shaped[k], "agent", NULL, &i), MN_EINVAL,
+            "UUID");
+        BAD(db, mn_tenant_create(db, id_shaped[k], NULL), MN_EINVAL, "UUID");
+    }
+    mn_tenant *acme = NULL;
+    TH_OK(db, mn_tenant_get(db, "acme", &acme));
+    BAD(db, mn_tenant_create(db, acme->id, NULL), MN_EINVAL, "UUID");
+    mn_tenant_free(acme);
+    /* Near misses are names like any other. */
+    TH_OK(db, mn_identity_create(db, a, "01890a5d-ac96-774b-bcce-b302099a805", NULL, NULL, NULL));
+    TH_OK(db, mn_tenant_create(db, "01890a5d-ac96-774b-bcce-b302099a8057x", NULL));
     BAD(db, mn_identity_get(db, a, NULL, &i), MN_EINVAL, "identity|id");
     BAD(db, mn_identity_get(db, a, "alice", NULL), MN_EINVAL, "out|NULL");
     BAD(db, mn_identity_get(db, a, "zelda", &i), MN_ENOTFOUND, "zelda");

@@ -206,6 +206,23 @@ START_TEST(validation_errors_name_the_path)
              "conditions.custom_conditions: unknown key \"claims\"");
     bad_rule(R(",\"when\":{\"and\":[true,{\"=~\":[1,2]}]}"), "when.and[1]");
     bad_rule(R(",\"when\":{\"var\":[1,2,3]}"), "when");
+    /* "when" is one operation or a boolean: anything else would be a constant, and all but
+     * false, 0, "", null and [] are truthy, so a typo would allow everything. */
+    good_rule(R(",\"when\":true"));
+    good_rule(R(",\"when\":false"));
+    bad_rule(R(",\"when\":{\"==\":[1,2],\"!\":true}"),
+             "when: an object with 2 keys (\"==\", \"!\") is not an operation");
+    bad_rule(R(",\"when\":{}"), "when: an empty object is not an operation");
+    bad_rule(R(",\"when\":[{\"==\":[1,2]}]"), "when: a condition is one operation");
+    bad_rule(R(",\"when\":[]"), "not an array");
+    bad_rule(R(",\"when\":\"no\""), "not a string");
+    bad_rule(R(",\"when\":1"), "not a number");
+    bad_rule(R(",\"when\":null"), "not null");
+    /* ... and so is every object inside it. */
+    bad_rule(R(",\"when\":{\"and\":[{\"var\":\"actor.id\"},{\"==\":[1,2],\"!\":1,\"or\":2}]}"),
+             "when.and[1]: an object with 3 keys (\"==\", \"!\", ...) is not an operation");
+    bad_rule(R(",\"when\":{\"in\":[\"x\",[{}]]}"), "when.in[1][0]: an empty object");
+    bad_rule(R(",\"when\":{\"==\":[{\"var\":\"a\"},{\"b\":1,\"c\":2}]}"), "when.==[1]");
     ck_assert_int_eq(mni_policy_rule_check(NULL, NULL, 0), MN_EINVAL);
 }
 END_TEST
@@ -438,17 +455,50 @@ START_TEST(ip_restrictions)
     ck_assert(ALLOWED(ps, .action = "v6", .ctx = "{\"ip\":\"fe80::1234\"}"));
     ck_assert(ALLOWED(ps, .action = "any4", .ctx = "{\"ip\":\"::ffff:8.8.8.8\"}"));
     ck_assert(!ALLOWED(ps, .action = "any4", .ctx = "{\"ip\":\"::1\"}"));
-    /* no ip, or not an address: the restricted policy does not apply */
+    /* no ip: neither the allow nor the deny applies */
     ck_assert(!ALLOWED(ps, .action = "read"));
     REASON_HAS("no context.ip");
-    ck_assert(!ALLOWED(ps, .action = "read", .ctx = "{\"ip\":7}"));
-    ck_assert(!ALLOWED(ps, .action = "read", .ctx = "{\"ip\":\"10.0.0.1/8\"}"));
-    REASON_HAS("is not an IP address");
-    ck_assert(!ALLOWED(ps, .action = "read", .ctx = "{\"ip\":\"[::1]\"}"));
     /* the deny only where its ip matches */
     ck_assert(!ALLOWED(ps, .action = "read", .ctx = "{\"ip\":\"10.6.6.6\"}"));
     ck_assert_str_eq(v.policy_id, "deny-ip");
     ck_assert(ALLOWED(ps, .action = "read", .ctx = "{\"ip\":\"10.6.6.7\"}"));
+    mni_policyset_free(ps);
+}
+END_TEST
+
+/* A context.ip that is there but not an address fails closed: every deny's ip_restrictions
+ * hold (whatever they list) and no allow's, in the same set. */
+START_TEST(malformed_ip_fails_closed)
+{
+    struct mni_verdict v;
+    mni_policyset *ps = SET(
+        {"allow-10", "agent", 1,
+         C("\"ip_restrictions\":{\"allowed_ranges\":[\"10.0.0.0/8\",\"::/0\"]}")},
+        {"allow-any", "agent", 1,
+         "{\"effect\":\"allow\",\"actions\":[\"list\"],\"resource\":\"memory\"}"},
+        {"deny-10", "agent", 1,
+         "{\"effect\":\"deny\",\"actions\":[\"list\"],\"resource\":\"memory\",\"conditions\":"
+         "{\"ip_restrictions\":{\"allowed_ranges\":[\"10.0.0.0/8\"]}}}"});
+    ck_assert(ALLOWED(ps, .action = "read", .ctx = "{\"ip\":\"10.1.2.3\"}"));
+    ck_assert(!ALLOWED(ps, .action = "list", .ctx = "{\"ip\":\"10.1.2.3\"}"));
+    ck_assert(ALLOWED(ps, .action = "list", .ctx = "{\"ip\":\"192.0.2.1\"}"));
+    ck_assert(ALLOWED(ps, .action = "list")); /* no ip: the deny does not apply */
+    static const char *const bad[] = {
+        "\"10.1.2.3:8080\"", "\" 10.1.2.3\"", "\"10.1.2.3 \"", "\"[::ffff:10.1.2.3]\"",
+        "\"10.1.2.3/32\"", "\"010.1.2.3\"", "\"\"", "167838211", "null", "true", "[\"10.1.2.3\"]",
+        "{\"v4\":\"10.1.2.3\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char ctx[64];
+        snprintf(ctx, sizeof ctx, "{\"ip\":%s}", bad[i]);
+        ck_assert_msg(!ALLOWED(ps, .action = "list", .ctx = ctx), "%s: %s", ctx, v.reason);
+        ck_assert_str_eq(v.policy_id, "deny-10");
+        REASON_HAS("not an IP address");
+        REASON_HAS("fail closed");
+        ck_assert_msg(!ALLOWED(ps, .action = "read", .ctx = ctx), "%s: %s", ctx, v.reason);
+        ck_assert_ptr_null(v.policy_id);
+        REASON_HAS("policy allow-10 does not apply: context.ip");
+        REASON_HAS("not an IP address");
+    }
     mni_policyset_free(ps);
 }
 END_TEST
@@ -1256,6 +1306,7 @@ static Suite *policy_suite(void)
     tcase_add_test(tc, time_of_day_windows);
     tcase_add_test(tc, days_and_dates);
     tcase_add_test(tc, ip_restrictions);
+    tcase_add_test(tc, malformed_ip_fails_closed);
     tcase_add_test(tc, resource_conditions_with_and_without_data);
     tcase_add_test(tc, identity_claims);
     tcase_add_test(tc, when_expressions);

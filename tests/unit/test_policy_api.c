@@ -987,6 +987,38 @@ START_TEST(ip_restrictions_ipv4_ipv6)
 }
 END_TEST
 
+/* A context.ip that is there but not an address fails closed: a deny on an ip range applies
+ * to it, whatever the range, on every call (and no allow on one does). */
+START_TEST(malformed_ip_meets_denies)
+{
+    struct world w;
+    world_open(&w);
+    mn_db *db = w.db;
+    const char *deny = policy_add(
+        db, &w.sys, "agent",
+        "{\"effect\":\"deny\",\"actions\":[\"read\",\"list\",\"search\"],\"resource\":"
+        "\"memory\",\"conditions\":{\"ip_restrictions\":{\"allowed_ranges\":[\"10.0.0.0/8\"]}}}",
+        90);
+    mn_actor a = {.tenant = "acme", .identity = "alice", .context = "{\"ip\":\"192.0.2.1\"}"};
+    mn_memory_free(th_get(db, &a, w.a1, 0));
+    a.context = NULL; /* no ip: a deny on ips does not apply */
+    mn_memory_free(th_get(db, &a, w.a1, 0));
+    const char *bad[] = {"\"10.1.2.3:8080\"", "\" 10.1.2.3\"", "\"[::ffff:10.1.2.3]\"",
+                         "\"10.1.2.3/32\"", "167838211", "null", "\"\""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        a.context = th_fmt("{\"ip\":%s}", bad[i]);
+        mn_memory *m = NULL;
+        mn_memory_list *l = NULL;
+        mn_search_options so = {.query = "zebra"};
+        DENIED(db, mn_memory_get(db, &a, w.a1, 0, &m), deny);
+        ck_assert_msg(th_has_word(mn_errmsg(db), "not an IP address"), "%s", mn_errmsg(db));
+        DENIED(db, mn_memory_list_page(db, &a, NULL, &l), deny);
+        DENIED(db, mn_memory_search(db, &a, &so, &l), deny);
+    }
+    mn_close(db);
+}
+END_TEST
+
 START_TEST(malformed_context_is_einval)
 {
     struct world w;
@@ -1117,6 +1149,89 @@ START_TEST(when_rules)
     ck_assert(verdict(db, &on, "create", "memory",
                       th_fmt("{\"identity_id\":\"%s\",\"importance\":0.1}", sid), &pid, NULL));
     ck_assert_str_eq(pid, create);
+    mn_close(db);
+}
+END_TEST
+
+/* A rule stored before "when" had to be one operation, or written behind the library's back,
+ * no longer compiles: it must not become what json-logic-js made of it (here an allow of
+ * everything, {"==":..,"!":..} being a literal, truthy object), nor be left out (it could be a
+ * deny). Every identity's call fails, saying why, until the system actor deals with it. */
+START_TEST(stored_rule_that_no_longer_compiles)
+{
+    struct world w;
+    world_open(&w);
+    mn_db *db = w.db;
+    const char *id = policy_add(db, &w.sys, "agent",
+                                "{\"effect\":\"allow\",\"actions\":\"*\",\"resource\":\"*\","
+                                "\"when\":{\"==\":[{\"var\":\"actor.role\"},\"none\"]}}", 10);
+    mn_close(db);
+    sqlite3 *s = NULL;
+    ck_assert_int_eq(sqlite3_open(w.path, &s), SQLITE_OK);
+    char *sql = sqlite3_mprintf("UPDATE policies SET rule = '{\"effect\":\"allow\",\"actions\":"
+                                "\"*\",\"resource\":\"*\",\"when\":{\"==\":[1,2],\"!\":true}}' "
+                                "WHERE id = %Q", id);
+    ck_assert_int_eq(sqlite3_exec(s, sql, NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_changes(s), 1);
+    sqlite3_free(sql);
+    sqlite3_close(s);
+
+    db = th_open(w.path, NULL);
+    mn_memory *m = NULL;
+    mn_memory_list *l = NULL;
+    mn_decision *d = NULL;
+    mn_memory_input in = {.text = "bob's new memory"};
+    FAILS(db, mn_memory_get(db, &w.as_bob, w.a1, 0, &m), MN_EINVAL, "do not compile");
+    ck_assert_msg(th_has_word(mn_errmsg(db), id) && th_has_word(mn_errmsg(db), "when"), "%s",
+                  mn_errmsg(db));
+    FAILS(db, mn_memory_get(db, &w.as_bob, w.b2, 0, &m), MN_EINVAL, "do not compile");
+    FAILS(db, mn_memory_list_page(db, &w.as_bob, NULL, &l), MN_EINVAL, "do not compile");
+    FAILS(db, mn_memory_add(db, &w.as_bob, &in, &m), MN_EINVAL, "do not compile");
+    FAILS(db, mn_policy_test(db, &w.as_root, "read", "memory", NULL, &d), MN_EINVAL,
+          "do not compile");
+    ck_assert_ptr_null(m);
+    ck_assert_ptr_null(l);
+    /* The system actor is not decided: it may still see and deactivate the policy. */
+    policy_set_active(db, &w.sys, id, 0);
+    DENIED(db, mn_memory_get(db, &w.as_bob, w.a1, 0, &m), "no policy allows");
+    mn_memory_free(th_get(db, &w.as_bob, w.b2, 0));
+    mn_close(db);
+}
+END_TEST
+
+/* Whether an identity exists is not for a filter to tell an identity: a list or search for the
+ * memories of one that does not exist gives what one for an identity it may not see gives. */
+START_TEST(filter_does_not_reveal_identities)
+{
+    struct world w;
+    world_open(&w);
+    mn_db *db = w.db;
+    char upper[37];
+    snprintf(upper, sizeof upper, "%s", w.alice);
+    for (char *p = upper; *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+    const char *owners[] = {"alice", w.alice, "nosuch", UNKNOWN_ID, upper, "carl"};
+    for (size_t i = 0; i < sizeof owners / sizeof *owners; i++) {
+        mn_filter f = {.identity = owners[i]};
+        size_t n = 99;
+        list_ids(db, &w.as_bob, &f, 0, &n);
+        ck_assert_msg(n == 0, "bob listing %s: %zu memories", owners[i], n);
+        search_ids(db, &w.as_bob, "zebra", 10, &f, &n);
+        ck_assert_msg(n == 0, "bob searching %s: %zu memories", owners[i], n);
+    }
+    /* An admin sees alice's, and nothing for the others. */
+    mn_filter f = {.identity = "alice"};
+    size_t n;
+    list_ids(db, &w.as_root, &f, 0, &n);
+    ck_assert_uint_eq(n, 2);
+    f.identity = "nosuch";
+    list_ids(db, &w.as_root, &f, 0, &n);
+    ck_assert_uint_eq(n, 0);
+    /* The system actor, who may know every identity, is told. */
+    mn_memory_list *l = NULL;
+    mn_list_options lo = {.filter.identity = "nosuch"};
+    FAILS(db, mn_memory_list_page(db, &w.sys, &lo, &l), MN_ENOTFOUND, "nosuch");
     mn_close(db);
 }
 END_TEST
@@ -1927,6 +2042,7 @@ static Suite *policy_api_suite(void)
     tc = tcase_create("conditions");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, ip_restrictions_ipv4_ipv6);
+    tcase_add_test(tc, malformed_ip_meets_denies);
     tcase_add_test(tc, malformed_context_is_einval);
     tcase_add_test(tc, identity_claims_condition);
     tcase_add_test(tc, when_rules);
@@ -1936,6 +2052,8 @@ static Suite *policy_api_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, cache_follows_policy_changes);
     tcase_add_test(tc, cache_sees_changes_by_another_handle);
+    tcase_add_test(tc, stored_rule_that_no_longer_compiles);
+    tcase_add_test(tc, filter_does_not_reveal_identities);
     tcase_add_test(tc, deactivated_identity_is_denied);
     tcase_add_test(tc, identity_calls_are_decided);
     tcase_add_test(tc, policy_management_rights);
