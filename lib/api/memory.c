@@ -56,7 +56,7 @@ static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_inp
         rc = mni_seterr(db, MN_EINVAL, "ttl_days is %d; give a number of days >= 1, or 0 for "
                        "no expiry", in->ttl_days);
     if (rc == MN_OK)
-        rc = mni_check_json_object(db, "metadata", in->metadata, &p->metadata[i]);
+        rc = mni_check_json_object(db, "metadata", in->metadata, NULL, &p->metadata[i]);
     if (rc == MN_OK && in->embedding)
         rc = mni_check_vector(db, "embedding", in->embedding, in->dim,
                              p->vectors + i * (size_t)db->dim);

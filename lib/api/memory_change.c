@@ -22,7 +22,8 @@ static char *snapshot(const char *text, const char *type, const char *metadata, 
     cJSON *o = cJSON_CreateObject();
     char *out = NULL;
     if (o && cJSON_AddStringToObject(o, "text", text) && cJSON_AddStringToObject(o, "type", type)) {
-        cJSON *meta = cJSON_Parse(metadata);
+        /* As stored, checked when written: a re-print would respell its numbers. */
+        cJSON *meta = cJSON_CreateRaw(metadata);
         if (meta && cJSON_AddItemToObject(o, "metadata", meta) &&
             cJSON_AddNumberToObject(o, "importance", importance))
             out = cJSON_PrintUnformatted(o);
@@ -49,7 +50,7 @@ static int check_changes(mn_db *db, const mn_memory_input *c, char **metadata)
     if (rc == MN_OK && c->has_importance)
         rc = mni_check_importance(db, "importance", c->importance);
     if (rc == MN_OK && c->metadata)
-        rc = mni_check_json_object(db, "metadata", c->metadata, metadata);
+        rc = mni_check_json_object(db, "metadata", c->metadata, NULL, metadata);
     return rc;
 }
 
