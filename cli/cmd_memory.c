@@ -21,8 +21,8 @@ static int run_add(cli_ctx *c, int argc, char **argv)
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE)
         return rc;
     char *text = NULL;
-    if (strcmp(c->args[0], "-") == 0 && !(text = cli_read_stdin()))
-        return cli_error("memory add: cannot read the text from stdin");
+    if (strcmp(c->args[0], "-") == 0 && !(text = cli_read_stdin("memory add: the text")))
+        return CLI_EXIT_ERROR;
     in.text = text ? text : c->args[0];
 
     mn_memory *m = NULL;
