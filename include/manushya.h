@@ -363,7 +363,8 @@ typedef struct mn_search_options {
 } mn_search_options;
 
 /* Results best first, in out->items with similarity set; next_cursor is NULL. A query text
- * without a single word to match (only punctuation, say) is MN_EINVAL. filter.flags may ask
+ * the embedder makes an all-zero vector of (with the local embedder: without a single word,
+ * only punctuation, say) is MN_EINVAL naming the embedder (mn_embed). filter.flags may ask
  * for deleted or expired memories too. Unknown flag bits anywhere are MN_EINVAL. */
 MN_API int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *opt,
                             mn_memory_list **out);
@@ -516,7 +517,11 @@ MN_API int mn_ann_load(const char *path, mn_ann **out, char *err, size_t errlen)
 /* ---- Embeddings --------------------------------------------------------------------------- */
 /* Embeds text with the handle's embedder into out[0 .. dim-1]; dim must be mn_embed_dim(db).
  * The local embedder hashes words, word pairs and character trigrams: it matches words, not
- * meaning. */
+ * meaning. A vector of all zeros, from any embedder (the local one's for text without words,
+ * such as "!!!"), has no direction to compare: it is MN_EINVAL, whose message names the
+ * embedder, its model and the text, and is never cached. The same holds wherever a text is
+ * embedded: an add or update (nothing is stored; a batch names the input), a search query, and
+ * an asynchronous embedding job (that job alone fails, with that error). */
 MN_API int mn_embed(mn_db *db, const char *text, float *out, int dim);
 
 /* Embeds n texts at once into out[i*dim .. i*dim+dim-1] (n * dim floats): a remote embedder

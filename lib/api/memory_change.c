@@ -133,7 +133,7 @@ int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
     if (rc == MN_OK && changes->embedding)
         rc = mni_check_vector(db, "embedding", changes->embedding, changes->dim, vec);
     else if (rc == MN_OK && changes->text && !embed_job)
-        rc = mni_embed_texts(db, who.tenant->id, &changes->text, 1, vec);
+        rc = mni_embed_texts(db, who.tenant->id, &changes->text, 1, vec, NULL);
     for (int i = 0; rc == MN_OK && i < MNI_UPDATE_ATTEMPTS; i++) {
         rc = update_once(db, &who, id, changes, metadata, vec, embed_job, out != NULL);
         if (rc != MNI_EBUSY_VERSION)

@@ -1582,18 +1582,35 @@ START_TEST(search_min_similarity)
 }
 END_TEST
 
-/* Text with no words embeds to nothing: it is stored, and search stays finite. */
+/* Text with no words embeds to an all-zero vector, which has no direction: the embedding
+ * layer refuses it, naming the embedder, for an add (alone or in a batch, which then names the
+ * input), an update and a search, and nothing changes. */
 START_TEST(search_featureless_text)
 {
     struct world w;
     world_open(&w, _i);
     const char *a = th_add(w.db, &w.as_alice, NULL, "coffee in the morning");
-    const char *b = th_add(w.db, &w.as_alice, NULL, "!!! ??? ...");
-    mn_memory *g = th_get(w.db, &w.sys, b, 0);
-    ck_assert_str_eq(g->text, "!!! ??? ...");
-    mn_memory_free(g);
-    mn_search_options so = {.query = "coffee", .k = 10};
+    th_state before, after;
+    th_state_get(w.db, &before);
+    mn_memory_input in = {.text = "!!! ??? ..."};
+    TH_RC(w.db, mn_memory_add(w.db, &w.as_alice, &in, NULL), MN_EINVAL);
+    ck_assert_msg(th_has_word(mn_errmsg(w.db), "local embedder") &&
+                  th_has_word(mn_errmsg(w.db), "all-zero"), "%s", mn_errmsg(w.db));
+    mn_memory_input two[] = {{.text = "tea in the afternoon"}, {.text = "..."}};
+    size_t bad = 0;
+    TH_RC(w.db, mn_memory_add_many(w.db, &w.as_alice, two, 2, NULL, &bad), MN_EINVAL);
+    ck_assert_uint_eq(bad, 1);
+    ck_assert_msg(strncmp(mn_errmsg(w.db), "memory 1: ", 10) == 0, "%s", mn_errmsg(w.db));
+    mn_memory_input ch = {.text = "?!"};
+    TH_RC(w.db, mn_memory_update(w.db, &w.as_alice, a, &ch, NULL), MN_EINVAL);
+    ck_assert_msg(th_has_word(mn_errmsg(w.db), "local embedder"), "%s", mn_errmsg(w.db));
+    th_state_get(w.db, &after);
+    th_assert_state_eq(&before, &after, "texts without words");
+    mn_search_options so = {.query = "!!!", .k = 10};
     mn_memory_list *l = NULL;
+    TH_RC(w.db, mn_memory_search(w.db, &w.sys, &so, &l), MN_EINVAL);
+    ck_assert_msg(th_has_word(mn_errmsg(w.db), "local embedder"), "%s", mn_errmsg(w.db));
+    so.query = "coffee";
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_ge(l->count, 1);
     ck_assert_str_eq(l->items[0].id, a);
