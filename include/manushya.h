@@ -11,6 +11,11 @@
  *  - Inputs are borrowed: the library copies what it keeps. Results the library allocates are the
  *    caller's and are freed with the matching mn_*_free() function (all accept NULL).
  *  - Config and option structs are zero-initialised by the caller; a zero field means "default".
+ *  - JSON the caller gives (metadata, claims, rules, resource data, a context, a filter) is kept
+ *    as written: stored is the text less the whitespace between tokens, each string and number
+ *    byte for byte. What a reader would not see as written is MN_EINVAL naming the key: an
+ *    integer a double cannot hold (past 2^53: give 64-bit ids as strings), a number beyond a
+ *    double's range (1e999) or too small for one, \u0000, a key given twice.
  *  - Every data call acts for an actor (tenant + identity). Tenants never see each other's data.
  *
  * Thread safety: one mn_db may be used by many threads at once. Calls on a handle are safe in
