@@ -138,8 +138,11 @@ typedef struct cli_latency {
 } cli_latency;
 cli_latency cli_latency_of(double *samples, size_t n);
 /* Reads all of stdin into a NUL-terminated malloc'd string, without its final newlines (as
- * $(...) does). NULL on a read error or when out of memory. */
-char *cli_read_stdin(void);
+ * $(...) does). On a read error, out of memory or a NUL byte in the input (which would cut
+ * the string short) says so, naming what ("memory add: the text"), and returns NULL. */
+char *cli_read_stdin(const char *what);
+/* NULL when buf[0..len) holds no NUL byte; else why, which then says where the first one is. */
+const char *cli_nul_at(const char *buf, size_t len, char *why, size_t size);
 
 /* ---- JSON output (cli/json_out.c) --------------------------------------------------------- */
 cJSON *cli_json_memory(const mn_memory *m);
@@ -147,8 +150,12 @@ cJSON *cli_json_tenant(const mn_tenant *t);
 cJSON *cli_json_identity(const mn_identity *i);
 cJSON *cli_json_policy(const mn_policy *p);
 cJSON *cli_json_decision(const mn_decision *d);
-/* Parses text as JSON (object/array) for embedding in output; falls back to a string. */
+/* Stored JSON text (object/array) for embedding in output as it is; a string when it is not
+ * JSON. */
 cJSON *cli_json_raw(const char *text);
+/* An integer printed with all its digits: cJSON's numbers are doubles, which print 2^60 as
+ * 1.152921504606847e+18. */
+cJSON *cli_json_int(int64_t v);
 /* A number rounded to sig significant digits, so output reads 0.812 rather than 0.8120000362. */
 cJSON *cli_json_number(double v, int sig);
 /* Prints j on one line to stdout and deletes it. Returns CLI_EXIT_OK or CLI_EXIT_ERROR. */

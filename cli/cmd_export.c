@@ -84,12 +84,12 @@ static cJSON *export_line(const mn_memory *m, const char *owner_ext, int64_t now
     if (m->expires_at) {
         /* Time left, rounded up: an import keeps the memory at least as long. */
         int64_t day = 86400000, left = m->expires_at - now;
-        cJSON_AddNumberToObject(o, "ttl_days", (double)(left > 0 ? (left + day - 1) / day : 1));
-        cJSON_AddNumberToObject(o, "expires_at", (double)m->expires_at);
+        cJSON_AddItemToObject(o, "ttl_days", cli_json_int(left > 0 ? (left + day - 1) / day : 1));
+        cJSON_AddItemToObject(o, "expires_at", cli_json_int(m->expires_at));
     }
-    cJSON_AddNumberToObject(o, "version", (double)m->version);
-    cJSON_AddNumberToObject(o, "created_at", (double)m->created_at);
-    cJSON_AddNumberToObject(o, "updated_at", (double)m->updated_at);
+    cJSON_AddItemToObject(o, "version", cli_json_int(m->version));
+    cJSON_AddItemToObject(o, "created_at", cli_json_int(m->created_at));
+    cJSON_AddItemToObject(o, "updated_at", cli_json_int(m->updated_at));
     return o;
 }
 

@@ -5,9 +5,13 @@
  * "importance": ..., "ttl_days": ...}. Export adds "id", "created_at", "updated_at", "version"
  * and "expires_at" for the reader's benefit; import ignores those, so an export imports back.
  * Import adds each batch with mn_memory_add_many (all or none), so a bad line leaves the
- * batches before it committed and nothing of its own batch.
+ * batches before it committed and nothing of its own batch. A line is read as the library
+ * reads metadata (core/json.h): what a reader would not see as written (\u0000 in a text, a
+ * key given twice, an integer past 2^53) stops the import at that line, and the metadata
+ * goes to the library as the line wrote it.
  */
 #include "cli.h"
+#include "core/json.h"
 
 #include <errno.h>
 #include <math.h>
@@ -20,7 +24,7 @@ typedef struct batch {
     size_t n, cap;
     mn_memory_input *in;
     cJSON **docs;    /* the parsed lines: in[i]'s strings point into them */
-    char **meta;     /* metadata re-serialised for in[i].metadata */
+    char **meta;     /* the line's metadata, as written, for in[i].metadata */
     long *line;      /* source line of in[i], for error messages */
 } batch;
 
@@ -28,7 +32,7 @@ static void batch_clear(batch *b)
 {
     for (size_t i = 0; i < b->n; i++) {
         cJSON_Delete(b->docs[i]);
-        cJSON_free(b->meta[i]);
+        free(b->meta[i]);
     }
     b->n = 0;
 }
@@ -60,19 +64,18 @@ static int is_blank(const char *s)
     return *s == '\0';
 }
 
-/* Turns one parsed line into in / meta. Returns NULL or the reason the line is bad (written
- * into why). */
-static const char *parse_line(const cJSON *doc, mn_memory_input *in, char **meta, char *why,
-                              size_t size)
+/* Turns one parsed line (compact: its compact form) into in / meta. Returns NULL or the reason
+ * the line is bad (written into why). */
+static const char *parse_line(const cJSON *doc, const char *compact, mn_memory_input *in,
+                              char **meta, char *why, size_t size)
 {
     static const char *const ignored[] = {"id", "created_at", "updated_at", "version",
                                           "expires_at"};
-    if (!cJSON_IsObject(doc))
-        return "not a JSON object";
     memset(in, 0, sizeof *in);
     *meta = NULL;
     const cJSON *f;
-    cJSON_ArrayForEach(f, doc) {
+    size_t index = 0;
+    for (f = doc->child; f; f = f->next, index++) {
         const char *k = f->string;
         int skip = cJSON_IsNull(f) && strcmp(k, "text") != 0; /* null = absent = default */
         for (size_t i = 0; i < sizeof ignored / sizeof ignored[0] && !skip; i++)
@@ -92,7 +95,10 @@ static const char *parse_line(const cJSON *doc, mn_memory_input *in, char **meta
         } else if (strcmp(k, "metadata") == 0) {
             if (!cJSON_IsObject(f))
                 return "\"metadata\" must be a JSON object";
-            if (!(*meta = cJSON_PrintUnformatted(f)))
+            const char *text;
+            size_t len;
+            mni_json_member_text(compact, index, &text, &len);
+            if (!(*meta = strndup(text, len)))
                 return "out of memory";
             in->metadata = *meta;
         } else if (strcmp(k, "importance") == 0) {
@@ -196,7 +202,7 @@ static int commit(cli_ctx *c, const mn_actor *a, import_state *st, batch *b)
 static int import_stream(cli_ctx *c, const mn_actor *a, FILE *in, import_state *st, batch *b,
                          progress *p)
 {
-    char *buf = NULL, why[256];
+    char *buf = NULL, why[512];
     size_t cap = 0;
     long lineno = 0;
     int rc = CLI_EXIT_OK;
@@ -206,18 +212,17 @@ static int import_stream(cli_ctx *c, const mn_actor *a, FILE *in, import_state *
         lineno++;
         if (is_blank(buf))
             continue;
-        const char *end = NULL;
-        cJSON *doc = cJSON_ParseWithLengthOpts(buf, (size_t)len, &end, 0);
-        const char *err = NULL;
-        if (!doc)
-            err = "not valid JSON";
-        else if (!is_blank(end))
-            err = "more than one JSON value on the line";
-        else
-            err = parse_line(doc, &b->in[b->n], &b->meta[b->n], why, sizeof why);
+        cJSON *doc = NULL;
+        char *compact = NULL;
+        const char *err = cli_nul_at(buf, (size_t)len, why, sizeof why);
+        if (!err && mni_json_object_read(buf, "the line", &doc, &compact, why, sizeof why))
+            err = why;
+        if (!err)
+            err = parse_line(doc, compact, &b->in[b->n], &b->meta[b->n], why, sizeof why);
+        free(compact);
         if (err) {
             cJSON_Delete(doc);
-            cJSON_free(b->meta[b->n]);
+            free(b->meta[b->n]);
             b->meta[b->n] = NULL;
             progress_show(p, in, st->committed, 1);
             cli_error("%s:%ld: %s", st->name, lineno, err);

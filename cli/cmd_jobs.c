@@ -20,15 +20,15 @@ static cJSON *json_job(const mn_embed_job *j)
     cJSON_AddStringToObject(o, "status", cli_embed_status_name(j->status));
     cJSON_AddNumberToObject(o, "attempts", j->attempts);
     if (j->next_at)
-        cJSON_AddNumberToObject(o, "next_at", (double)j->next_at);
+        cJSON_AddItemToObject(o, "next_at", cli_json_int(j->next_at));
     else
         cJSON_AddNullToObject(o, "next_at");
     if (j->error)
         cJSON_AddStringToObject(o, "error", j->error);
     else
         cJSON_AddNullToObject(o, "error");
-    cJSON_AddNumberToObject(o, "created_at", (double)j->created_at);
-    cJSON_AddNumberToObject(o, "updated_at", (double)j->updated_at);
+    cJSON_AddItemToObject(o, "created_at", cli_json_int(j->created_at));
+    cJSON_AddItemToObject(o, "updated_at", cli_json_int(j->updated_at));
     return o;
 }
 

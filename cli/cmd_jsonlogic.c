@@ -25,9 +25,8 @@ static int run_jsonlogic(cli_ctx *c, int argc, char **argv)
 
     char *in = NULL;
     if (rule_stdin || data_stdin) {
-        if (!(in = cli_read_stdin()))
-            return cli_error("jsonlogic: cannot read %s from stdin",
-                             rule_stdin ? "the rule" : "the data");
+        if (!(in = cli_read_stdin(rule_stdin ? "jsonlogic: the rule" : "jsonlogic: the data")))
+            return CLI_EXIT_ERROR;
         if (rule_stdin)
             rule = in;
         else

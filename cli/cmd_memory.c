@@ -21,8 +21,8 @@ static int run_add(cli_ctx *c, int argc, char **argv)
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE)
         return rc;
     char *text = NULL;
-    if (strcmp(c->args[0], "-") == 0 && !(text = cli_read_stdin()))
-        return cli_error("memory add: cannot read the text from stdin");
+    if (strcmp(c->args[0], "-") == 0 && !(text = cli_read_stdin("memory add: the text")))
+        return CLI_EXIT_ERROR;
     in.text = text ? text : c->args[0];
 
     mn_memory *m = NULL;
@@ -144,9 +144,10 @@ static const cli_cmd cmds[] = {
     {"add", run_add,
      "memory add TEXT [--type T] [--meta JSON] [--importance X] [--ttl-days N] [--identity I]",
      "Stores a memory in --tenant, owned by the --as identity, and prints its id (--json: the\n"
-     "memory). TEXT \"-\" reads the text from stdin.\n"
+     "memory). TEXT \"-\" reads the text from stdin (a NUL byte in it is an error).\n"
      "  --type T          kind of memory (default \"fact\")\n"
-     "  --meta JSON       metadata, a JSON object (default {})\n"
+     "  --meta JSON       metadata, a JSON object (default {}), kept as written; an integer\n"
+     "                    past 2^53, 1e999, \\u0000 or a key given twice is refused\n"
      "  --importance X    0..1 (default 0.5)\n"
      "  --ttl-days N      expires N days from now (default: never)\n"
      "  --identity I      owner, when not the --as identity (the system actor must name one)"},
@@ -184,6 +185,7 @@ static const cli_cmd cmds[] = {
      "\"id\", \"created_at\", \"updated_at\", \"version\" and \"expires_at\" (written by export)\n"
      "are ignored; any other key is an error. Blank lines are skipped. Each batch is added\n"
      "all or none; on a bad line import stops, says which, and how much was committed.\n"
+     "Metadata goes in as the line wrote it; a line is refused as --meta JSON would be.\n"
      "  --batch N         lines per batch (default 1000)"},
     {"export", cli_memory_export, "memory export [FILE|-] [--identity I] [--type T] [--meta JSON]",
      "Writes the tenant's live memories, newest first, as JSON Lines that memory import reads\n"

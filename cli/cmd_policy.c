@@ -182,8 +182,10 @@ static int rule_arg(const char **rule, char **owned, const char *cmd)
 {
     *owned = NULL;
     if (*rule && strcmp(*rule, "-") == 0) {
-        if (!(*owned = cli_read_stdin()))
-            return cli_error("%s: cannot read the rule from stdin", cmd);
+        char what[64];
+        snprintf(what, sizeof what, "%s: the rule", cmd);
+        if (!(*owned = cli_read_stdin(what)))
+            return CLI_EXIT_ERROR;
         *rule = *owned;
     }
     return CLI_CONTINUE;
@@ -345,8 +347,8 @@ static int run_test(cli_ctx *c, int argc, char **argv)
         return rc;
     char *owned = NULL;
     if (data && strcmp(data, "-") == 0) {
-        if (!(owned = cli_read_stdin()))
-            return cli_error("policy test: cannot read the resource data from stdin");
+        if (!(owned = cli_read_stdin("policy test: the resource data")))
+            return CLI_EXIT_ERROR;
         data = owned;
     }
     mn_decision *d = NULL;

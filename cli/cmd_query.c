@@ -152,7 +152,7 @@ static cJSON *search_hit(const mn_memory *m)
         cJSON_AddStringToObject(o, "identity_id", m->identity_id);
     else
         cJSON_AddNullToObject(o, "identity_id");
-    cJSON_AddNumberToObject(o, "created_at", (double)m->created_at);
+    cJSON_AddItemToObject(o, "created_at", cli_json_int(m->created_at));
     return o;
 }
 
@@ -244,8 +244,8 @@ int cli_memory_history(cli_ctx *c, int argc, char **argv)
         for (size_t i = 0; i < h->count; i++) {
             const mn_history_entry *e = &h->items[i];
             cJSON *j = cJSON_CreateObject();
-            cJSON_AddNumberToObject(j, "version", (double)e->version);
-            cJSON_AddNumberToObject(j, "changed_at", (double)e->changed_at);
+            cJSON_AddItemToObject(j, "version", cli_json_int(e->version));
+            cJSON_AddItemToObject(j, "changed_at", cli_json_int(e->changed_at));
             cJSON_AddItemToObject(j, "changed_by", e->changed_by ? cJSON_CreateString(e->changed_by)
                                                                  : cJSON_CreateNull());
             cJSON_AddItemToObject(j, "before", cli_json_raw(e->before));

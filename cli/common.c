@@ -209,7 +209,17 @@ cli_latency cli_latency_of(double *samples, size_t n)
                           .p99 = samples[(n * 99 + 99) / 100 - 1], .mean = sum / (double)n };
 }
 
-char *cli_read_stdin(void)
+const char *cli_nul_at(const char *buf, size_t len, char *why, size_t size)
+{
+    const char *nul = memchr(buf, '\0', len);
+    if (!nul)
+        return NULL;
+    snprintf(why, size, "byte %zu is NUL (\\0), which no text may hold; remove it",
+             (size_t)(nul - buf) + 1);
+    return why;
+}
+
+char *cli_read_stdin(const char *what)
 {
     size_t len = 0, cap = 0;
     char *buf = NULL;
@@ -218,6 +228,7 @@ char *cli_read_stdin(void)
             char *bigger = realloc(buf, cap = cap ? cap * 2 : 8192);
             if (!bigger) {
                 free(buf);
+                cli_error("%s from stdin: out of memory", what);
                 return NULL;
             }
             buf = bigger;
@@ -227,7 +238,10 @@ char *cli_read_stdin(void)
         if (n == 0)
             break; /* end of input or an error: ferror() tells */
     }
-    if (ferror(stdin)) {
+    char why[96];
+    const char *bad = ferror(stdin) ? strerror(errno) : cli_nul_at(buf, len, why, sizeof why);
+    if (bad) {
+        cli_error("%s from stdin: %s", what, bad);
         free(buf);
         return NULL;
     }

@@ -2,18 +2,31 @@
  * json_out.c — the --json shapes of the API's structs. Field names here are an interface:
  * scripts read them, so they only ever gain fields. Timestamps are integers, milliseconds since
  * the Unix epoch (as in the API); expires_at is null for "never". metadata and claims are
- * embedded as JSON objects, not as strings holding JSON; so is a policy's rule.
+ * embedded as JSON objects, not as strings holding JSON; so is a policy's rule. Neither goes
+ * through a double: integers print as the integers they are, stored JSON as it was stored.
  */
 #include "cli.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 
 cJSON *cli_json_raw(const char *text)
 {
     if (!text)
         return cJSON_CreateNull();
+    /* Stored JSON was checked when written (its values read exactly); a re-print through
+     * cJSON would still respell them (1.0 as 1, 2^63 as 9.2233720368547758e+18). */
     cJSON *j = cJSON_Parse(text);
-    return j ? j : cJSON_CreateString(text);
+    int valid = j != NULL;
+    cJSON_Delete(j);
+    return valid ? cJSON_CreateRaw(text) : cJSON_CreateString(text);
+}
+
+cJSON *cli_json_int(int64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%" PRId64, v);
+    return cJSON_CreateRaw(buf);
 }
 
 cJSON *cli_json_number(double v, int sig)
@@ -23,10 +36,9 @@ cJSON *cli_json_number(double v, int sig)
     return cJSON_CreateNumber(strtod(buf, NULL));
 }
 
-/* cJSON keeps numbers as doubles: exact for integers up to 2^53, which covers ms timestamps. */
 static void add_int(cJSON *o, const char *k, int64_t v)
 {
-    cJSON_AddItemToObject(o, k, cJSON_CreateNumber((double)v));
+    cJSON_AddItemToObject(o, k, cli_json_int(v));
 }
 
 static void add_str(cJSON *o, const char *k, const char *v)

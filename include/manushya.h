@@ -11,6 +11,11 @@
  *  - Inputs are borrowed: the library copies what it keeps. Results the library allocates are the
  *    caller's and are freed with the matching mn_*_free() function (all accept NULL).
  *  - Config and option structs are zero-initialised by the caller; a zero field means "default".
+ *  - JSON the caller gives (metadata, claims, rules, resource data, a context, a filter) is kept
+ *    as written: stored is the text less the whitespace between tokens, each string and number
+ *    byte for byte. What a reader would not see as written is MN_EINVAL naming the key: an
+ *    integer a double cannot hold (past 2^53: give 64-bit ids as strings), a number beyond a
+ *    double's range (1e999) or too small for one, \u0000, a key given twice.
  *  - Every data call acts for an actor (tenant + identity). Tenants never see each other's data.
  *
  * Thread safety: one mn_db may be used by many threads at once. Calls on a handle are safe in
@@ -378,7 +383,8 @@ typedef struct mn_search_options {
 } mn_search_options;
 
 /* Results best first, in out->items with similarity set; next_cursor is NULL. A query text
- * without a single word to match (only punctuation, say) is MN_EINVAL. filter.flags may ask
+ * the embedder makes an all-zero vector of (with the local embedder: without a single word,
+ * only punctuation, say) is MN_EINVAL naming the embedder (mn_embed). filter.flags may ask
  * for deleted or expired memories too. Unknown flag bits anywhere are MN_EINVAL. */
 MN_API int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *opt,
                             mn_memory_list **out);
@@ -531,7 +537,11 @@ MN_API int mn_ann_load(const char *path, mn_ann **out, char *err, size_t errlen)
 /* ---- Embeddings --------------------------------------------------------------------------- */
 /* Embeds text with the handle's embedder into out[0 .. dim-1]; dim must be mn_embed_dim(db).
  * The local embedder hashes words, word pairs and character trigrams: it matches words, not
- * meaning. */
+ * meaning. A vector of all zeros, from any embedder (the local one's for text without words,
+ * such as "!!!"), has no direction to compare: it is MN_EINVAL, whose message names the
+ * embedder, its model and the text, and is never cached. The same holds wherever a text is
+ * embedded: an add or update (nothing is stored; a batch names the input), a search query, and
+ * an asynchronous embedding job (that job alone fails, with that error). */
 MN_API int mn_embed(mn_db *db, const char *text, float *out, int dim);
 
 /* Embeds n texts at once into out[i*dim .. i*dim+dim-1] (n * dim floats): a remote embedder

@@ -3,7 +3,6 @@
 #include "api/validate.h"
 #include "core/error.h"
 #include "core/handle.h"
-#include "core/json.h"
 #include "store/store.h"
 
 #include <stdlib.h>
@@ -29,15 +28,10 @@ int mni_who_resolve(mn_db *db, const mn_actor *actor, struct mni_who *who)
                          "identity id or external_id, or NULL to act as the tenant's system actor");
     /* The context is checked for every actor, so that a typo never passes unnoticed. */
     if (actor->context) {
-        char err[MNI_ERRMSG_MAX];
-        /* cJSON passes any bytes through strings; JSON text is UTF-8 (RFC 8259). */
-        if (!mni_utf8_valid(actor->context, strlen(actor->context)))
-            return mni_seterr(db, MN_EINVAL, "the actor's context is not valid UTF-8; give a JSON "
-                             "object in UTF-8");
-        int rc = mni_json_object_parse(actor->context, "the actor's context", &who->context, err,
-                                      sizeof err);
+        int rc = mni_check_json_object(db, "the actor's context", actor->context, &who->context,
+                                      NULL);
         if (rc != MN_OK)
-            return mni_seterr(db, rc, "%s", err);
+            return rc;
     }
     int rc = db->store->ops->actor_get(db->store, actor->tenant, actor->identity, &who->tenant,
                                        &who->identity, &who->policy_gen);

@@ -8,14 +8,15 @@
 #include <string.h>
 
 int mni_embed_texts(mn_db *db, const char *scope, const char *const *texts, size_t n,
-                   float *out)
+                   float *out, size_t *zero)
 {
+    size_t zero_unused;
     size_t small[64] = { 0 }, *lens = n <= 64 ? small : malloc(n * sizeof *lens);
     if (!lens)
         return mni_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", n);
     for (size_t i = 0; i < n; i++)
         lens[i] = strlen(texts[i]);
-    int rc = mni_embed_cached(db, scope, texts, lens, n, out);
+    int rc = mni_embed_cached(db, scope, texts, lens, n, out, zero ? zero : &zero_unused);
     if (lens != small)
         free(lens);
     return rc;
@@ -36,7 +37,11 @@ int mn_embed_many(mn_db *db, const char *const *texts, size_t n, float *out, int
         if (!mni_utf8_valid(texts[i], strlen(texts[i])))
             return mni_seterr(db, MN_EINVAL, "mn_embed: text %zu is not valid UTF-8", i);
     }
-    return n ? mni_embed_texts(db, NULL, texts, n, out) : MN_OK; /* for no tenant */
+    size_t zero;
+    int rc = n ? mni_embed_texts(db, NULL, texts, n, out, &zero) : MN_OK; /* for no tenant */
+    if (rc != MN_OK && zero < n && n > 1)
+        mni_errprefix(db, "mn_embed: text %zu: ", zero);
+    return rc;
 }
 
 int mn_embed(mn_db *db, const char *text, float *out, int dim)

@@ -7,8 +7,10 @@
 #include <stddef.h>
 
 /* Embeds n NUL-terminated texts into out (n * mn_embed_dim(db) floats). scope: the tenant id
- * the texts are embedded for (the embedding cache keeps each tenant's apart), NULL for none. */
+ * the texts are embedded for (the embedding cache keeps each tenant's apart), NULL for none.
+ * A text the embedder makes an all-zero vector of is MN_EINVAL; its index goes into *zero
+ * (when zero is not NULL; else (size_t)-1). */
 int mni_embed_texts(mn_db *db, const char *scope, const char *const *texts, size_t n,
-                   float *out);
+                   float *out, size_t *zero);
 
 #endif

@@ -3,7 +3,6 @@
 #include "api/validate.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -43,13 +42,10 @@ static int query_from_filter(mn_db *db, const struct mni_who *who, const mn_filt
         out->q.identity_id = out->identity_id;
     }
     if (f->metadata) {
-        char err[MNI_ERRMSG_MAX];
-        if (!mni_utf8_valid(f->metadata, strlen(f->metadata)))
-            return mni_seterr(db, MN_EINVAL, "the metadata filter is not valid UTF-8");
-        int rc = mni_json_object_parse(f->metadata, "the metadata filter", &out->metadata, err,
-                                      sizeof err);
+        int rc = mni_check_json_object(db, "the metadata filter", f->metadata, &out->metadata,
+                                      NULL);
         if (rc != MN_OK)
-            return mni_seterr(db, rc, "%s", err);
+            return rc;
         /* An empty object contains nothing to test: every memory matches, so skip parsing. */
         if (out->metadata->child)
             out->q.metadata = out->metadata;

@@ -42,7 +42,7 @@ int mn_identity_create(mn_db *db, const mn_actor *actor, const char *external_id
     if (rc == MN_OK)
         rc = mni_check_name(db, "role", role ? role : "agent", MNI_ROLE_MAX);
     if (rc == MN_OK)
-        rc = mni_check_json_object(db, "claims", claims, &claims_json);
+        rc = mni_check_json_object(db, "claims", claims, NULL, &claims_json);
     struct mni_who who = {0};
     if (rc == MN_OK)
         rc = mni_who_resolve(db, actor, &who);

@@ -56,7 +56,7 @@ static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_inp
         rc = mni_seterr(db, MN_EINVAL, "ttl_days is %d; give a number of days >= 1, or 0 for "
                        "no expiry", in->ttl_days);
     if (rc == MN_OK)
-        rc = mni_check_json_object(db, "metadata", in->metadata, &p->metadata[i]);
+        rc = mni_check_json_object(db, "metadata", in->metadata, NULL, &p->metadata[i]);
     if (rc == MN_OK && in->embedding)
         rc = mni_check_vector(db, "embedding", in->embedding, in->dim,
                              p->vectors + i * (size_t)db->dim);
@@ -92,9 +92,10 @@ static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_inp
 }
 
 /* Embeds, in one call, the texts of every input that brought no vector of its own (none
- * with asynchronous embedding: their jobs will). scope: the tenant, for the cache. */
+ * with asynchronous embedding: their jobs will). scope: the tenant, for the cache. A text
+ * without a direction (an all-zero vector) fails the call: *failed is its input. */
 static int embed_missing(mn_db *db, const char *scope, const mn_memory_input *in,
-                         struct pending *p)
+                         struct pending *p, size_t *failed)
 {
     size_t unembedded = 0;
     for (size_t i = 0; i < p->n; i++)
@@ -109,7 +110,11 @@ static int embed_missing(mn_db *db, const char *scope, const mn_memory_input *in
         for (size_t i = 0, j = 0; i < p->n; i++)
             if (!in[i].embedding)
                 texts[j++] = in[i].text;
-        rc = mni_embed_texts(db, scope, texts, unembedded, out);
+        size_t zero;
+        rc = mni_embed_texts(db, scope, texts, unembedded, out, &zero);
+        for (size_t i = 0, j = 0; rc != MN_OK && zero < unembedded && i < p->n; i++)
+            if (!in[i].embedding && j++ == zero)
+                *failed = i;
     }
     for (size_t i = 0, j = 0; rc == MN_OK && i < p->n; i++)
         if (!in[i].embedding)
@@ -169,8 +174,9 @@ static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
     /* Rate limit: counted once the batch is known good and allowed; a batch of n counts n. */
     if (rc == MN_OK)
         rc = mni_ratelimit_enforce(db, who, "memory:create", (int64_t)n);
-    if (rc == MN_OK)
-        rc = embed_missing(db, who->tenant->id, in, p);
+    if (rc == MN_OK && (rc = embed_missing(db, who->tenant->id, in, p, failed)) != MN_OK &&
+        batch && *failed < n)
+        mni_errprefix(db, "memory %zu: ", *failed);
     if (rc == MN_OK)
         rc = db->store->ops->memory_insert(db->store, who->tenant->id, p->rows, n);
     if (rc == MN_OK && db->cfg.embed_async)

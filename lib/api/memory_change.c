@@ -22,7 +22,8 @@ static char *snapshot(const char *text, const char *type, const char *metadata, 
     cJSON *o = cJSON_CreateObject();
     char *out = NULL;
     if (o && cJSON_AddStringToObject(o, "text", text) && cJSON_AddStringToObject(o, "type", type)) {
-        cJSON *meta = cJSON_Parse(metadata);
+        /* As stored, checked when written: a re-print would respell its numbers. */
+        cJSON *meta = cJSON_CreateRaw(metadata);
         if (meta && cJSON_AddItemToObject(o, "metadata", meta) &&
             cJSON_AddNumberToObject(o, "importance", importance))
             out = cJSON_PrintUnformatted(o);
@@ -49,7 +50,7 @@ static int check_changes(mn_db *db, const mn_memory_input *c, char **metadata)
     if (rc == MN_OK && c->has_importance)
         rc = mni_check_importance(db, "importance", c->importance);
     if (rc == MN_OK && c->metadata)
-        rc = mni_check_json_object(db, "metadata", c->metadata, metadata);
+        rc = mni_check_json_object(db, "metadata", c->metadata, NULL, metadata);
     return rc;
 }
 
@@ -132,7 +133,7 @@ int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
     if (rc == MN_OK && changes->embedding)
         rc = mni_check_vector(db, "embedding", changes->embedding, changes->dim, vec);
     else if (rc == MN_OK && changes->text && !embed_job)
-        rc = mni_embed_texts(db, who.tenant->id, &changes->text, 1, vec);
+        rc = mni_embed_texts(db, who.tenant->id, &changes->text, 1, vec, NULL);
     for (int i = 0; rc == MN_OK && i < MNI_UPDATE_ATTEMPTS; i++) {
         rc = update_once(db, &who, id, changes, metadata, vec, embed_job, out != NULL);
         if (rc != MNI_EBUSY_VERSION)

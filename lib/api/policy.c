@@ -47,7 +47,7 @@ static int check_input(mn_db *db, const mn_policy_input *in, int adding)
 /* The rule as stored: compact JSON. */
 static int canonical_rule(mn_db *db, const char *rule, char **out)
 {
-    return mni_check_json_object(db, "the rule", rule, out);
+    return mni_check_json_object(db, "the rule", rule, NULL, out);
 }
 
 int mn_policy_add(mn_db *db, const mn_actor *actor, const mn_policy_input *in, mn_policy **out)
@@ -193,13 +193,8 @@ int mn_policy_test(mn_db *db, const mn_actor *actor, const char *action, const c
         rc = mni_check_name(db, "action", action, MNI_DKEY_NAME_MAX);
     if (rc == MN_OK)
         rc = mni_check_name(db, "resource", resource, MNI_DKEY_NAME_MAX);
-    if (rc == MN_OK && resource_data) {
-        char *canon = NULL;
-        rc = mni_check_json_object(db, "resource_data", resource_data, &canon);
-        if (rc == MN_OK && !(data = cJSON_Parse(canon)))
-            rc = mni_seterr(db, MN_ENOMEM, "out of memory");
-        free(canon);
-    }
+    if (rc == MN_OK && resource_data)
+        rc = mni_check_json_object(db, "resource_data", resource_data, &data, NULL);
     if (rc == MN_OK)
         rc = mni_who_resolve(db, actor, &who);
     if (rc == MN_OK)

@@ -35,14 +35,7 @@ static int query_vector(mn_db *db, const char *scope, const mn_search_options *o
     if (!opt->query)
         return mni_seterr(db, MN_EINVAL, "the search has neither a query text nor a vector");
     int rc = mni_check_text(db, "the query", opt->query, db->cfg.max_text_bytes);
-    if (rc == MN_OK)
-        rc = mni_embed_texts(db, scope, &opt->query, 1, vec);
-    for (int i = 0; rc == MN_OK && i < db->dim; i++)
-        if (vec[i] != 0)
-            return MN_OK;
-    return rc == MN_OK ? mni_seterr(db, MN_EINVAL, "the query \"%.80s\" has no words to search "
-                                   "for", opt->query)
-                       : rc;
+    return rc == MN_OK ? mni_embed_texts(db, scope, &opt->query, 1, vec, NULL) : rc;
 }
 
 static int check_options(mn_db *db, const mn_search_options *opt)

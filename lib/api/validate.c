@@ -102,17 +102,16 @@ int mni_check_memory_id(mn_db *db, const char *what, const char *id, char out[MN
     return MN_OK;
 }
 
-int mni_check_json_object(mn_db *db, const char *what, const char *text, char **out)
+int mni_check_json_object(mn_db *db, const char *what, const char *text, cJSON **tree,
+                         char **compact)
 {
     char err[MNI_ERRMSG_MAX - 64];
-    if (!text || strcmp(text, "{}") == 0) {
-        *out = strdup("{}");
-        return *out ? MN_OK : mni_seterr(db, MN_ENOMEM, "out of memory");
-    }
-    /* cJSON passes any bytes through strings; stored JSON must be UTF-8 (jsonb refuses it). */
-    if (text && !mni_utf8_valid(text, strlen(text)))
+    if (!text)
+        text = "{}";
+    /* cJSON passes any bytes through strings; stored JSON must be UTF-8 (RFC 8259). */
+    if (!mni_utf8_valid(text, strlen(text)))
         return mni_seterr(db, MN_EINVAL, "%s is not valid UTF-8; convert it to UTF-8", what);
-    int rc = mni_json_object_canon(text ? text : "{}", what, out, err, sizeof err);
+    int rc = mni_json_object_read(text, what, tree, compact, err, sizeof err);
     return rc == MN_OK ? MN_OK : mni_seterr(db, rc, "%s", err);
 }
 

@@ -6,6 +6,8 @@
 #include "manushya.h"
 #include "core/uuid.h"
 
+#include <cJSON.h>
+
 #include <stddef.h>
 
 int mni_check_text(mn_db *db, const char *what, const char *text, size_t max_bytes);
@@ -17,8 +19,10 @@ int mni_check_importance(mn_db *db, const char *what, double v);
 int mni_check_not_an_id(mn_db *db, const char *what, const char *name);
 /* An id (a UUID, any case) of a memory, policy, ..., written in its canonical spelling. */
 int mni_check_memory_id(mn_db *db, const char *what, const char *id, char out[MNI_UUID_LEN + 1]);
-/* A JSON object, re-printed compactly into *out (malloc'd); NULL text gives "{}". */
-int mni_check_json_object(mn_db *db, const char *what, const char *text, char **out);
+/* A JSON object kept as written (mni_json_object_read): its parse into *tree and its compact
+ * form into *compact (malloc'd), each when not NULL. NULL text is "{}". */
+int mni_check_json_object(mn_db *db, const char *what, const char *text, cJSON **tree,
+                         char **compact);
 /* dim floats, all finite and not all zero, normalised into out. */
 int mni_check_vector(mn_db *db, const char *what, const float *v, int dim, float *out);
 

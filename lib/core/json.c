@@ -15,7 +15,8 @@ static const char *kind_name(const cJSON *v)
     return "a value";
 }
 
-int mni_json_object_parse(const char *text, const char *what, cJSON **out, char *err, size_t errlen)
+int mni_json_object_read(const char *text, const char *what, cJSON **tree, char **compact,
+                        char *err, size_t errlen)
 {
     const char *end = NULL;
     cJSON *v = cJSON_ParseWithOpts(text, &end, 1);
@@ -26,29 +27,19 @@ int mni_json_object_parse(const char *text, const char *what, cJSON **out, char 
                  "object such as {\"topic\":\"travel\"}", what, at);
         return MN_EINVAL;
     }
+    int rc = MN_OK;
     if (!cJSON_IsObject(v)) {
         snprintf(err, errlen, "%s must be a JSON object, not %s; wrap it, e.g. {\"value\":...}",
                  what, kind_name(v));
+        rc = MN_EINVAL;
+    }
+    if (rc == MN_OK)
+        rc = mni_json_keep(text, v, what, compact, err, errlen);
+    if (rc == MN_OK && tree)
+        *tree = v;
+    else
         cJSON_Delete(v);
-        return MN_EINVAL;
-    }
-    *out = v;
-    return MN_OK;
-}
-
-int mni_json_object_canon(const char *text, const char *what, char **out, char *err, size_t errlen)
-{
-    cJSON *v;
-    int rc = mni_json_object_parse(text, what, &v, err, errlen);
-    if (rc != MN_OK)
-        return rc;
-    *out = cJSON_PrintUnformatted(v);
-    cJSON_Delete(v);
-    if (!*out) {
-        snprintf(err, errlen, "out of memory printing %s", what);
-        return MN_ENOMEM;
-    }
-    return MN_OK;
+    return rc;
 }
 
 static int array_has(const cJSON *haystack, const cJSON *needle)

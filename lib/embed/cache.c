@@ -22,12 +22,32 @@ int mni_embed_cache_usable(const mn_db *db)
            ops->embed_cache_get && ops->embed_cache_put;
 }
 
+/* Every embedder's vectors pass here, before they are cached or used. An all-zero vector (the
+ * local embedder's for text without words; a server's by mistake) has no direction: stored, it
+ * would match nothing and sit in the index; as a query, it finds nothing. So it is refused. */
 static int embed_direct(mn_db *db, const char *const *texts, const size_t *lens, size_t n,
-                        float *out)
+                        float *out, size_t *zero)
 {
     char err[MNI_ERRMSG_MAX];
     int rc = db->embed_ops->embed(db->embedder, texts, lens, n, out, err, sizeof err);
-    return rc == MN_OK ? MN_OK : mni_seterr(db, rc, "%s", err);
+    if (rc != MN_OK)
+        return mni_seterr(db, rc, "%s", err);
+    size_t dim = (size_t)db->dim;
+    for (size_t i = 0; i < n; i++) {
+        const float *v = out + i * dim;
+        size_t k = 0;
+        while (k < dim && v[k] == 0)
+            k++;
+        if (k == dim) {
+            *zero = i;
+            return mni_seterr(db, MN_EINVAL, "the %s embedder (model %s) made an all-zero vector "
+                             "of \"%.*s%s\", which has no direction to compare; give a text "
+                             "with words in it", db->embed_ops->name,
+                             db->embed_ops->cache_key(db->embedder), (int)(lens[i] < 60 ?
+                             lens[i] : 60), texts[i], lens[i] > 60 ? "..." : "");
+        }
+    }
+    return MN_OK;
 }
 
 /* Numbers the distinct hashes among h[0..n-1] (MNI_SHA256_LEN bytes each): of[j] is the number
@@ -62,10 +82,11 @@ static size_t number_distinct(const unsigned char *h, size_t n, size_t *of, size
 }
 
 int mni_embed_cached(mn_db *db, const char *scope, const char *const *texts, const size_t *lens,
-                    size_t n, float *out)
+                    size_t n, float *out, size_t *zero)
 {
+    *zero = (size_t)-1;
     if (!db->embed_cached || n == 0)
-        return embed_direct(db, texts, lens, n, out);
+        return embed_direct(db, texts, lens, n, out, zero);
     const struct mni_store_ops *ops = db->store->ops;
     const char *model = db->embed_ops->cache_key(db->embedder);
     size_t dim = (size_t)db->dim;
@@ -96,8 +117,11 @@ int mni_embed_cached(mn_db *db, const char *scope, const char *const *texts, con
         ml[k] = lens[miss[first[k]]];
         memcpy(uh + k * MNI_SHA256_LEN, mh + first[k] * MNI_SHA256_LEN, MNI_SHA256_LEN);
     }
-    if (rc == MN_OK && distinct)
-        rc = embed_direct(db, mt, ml, distinct, mv);
+    size_t zero_distinct = (size_t)-1;
+    if (rc == MN_OK && distinct && (rc = embed_direct(db, mt, ml, distinct, mv,
+                                                      &zero_distinct)) != MN_OK &&
+        zero_distinct < distinct)
+        *zero = miss[first[zero_distinct]];
     if (rc == MN_OK && distinct) {
         if (!(db->cfg.flags & MN_OPEN_READONLY))
             ops->embed_cache_put(db->store, scope ? scope : "", model, db->dim, uh, distinct, mv,

@@ -11,8 +11,9 @@
 int mni_embed_cache_usable(const mn_db *db);
 /* Embeds texts[0..n-1] (lens bytes each) into out, taking what the cache holds for scope
  * (a tenant id, or NULL for none) and embedding (then caching) only the rest. Errors are set
- * on db. */
+ * on db. An all-zero vector from the embedder is MN_EINVAL, naming the embedder, its model and
+ * the text, whose index goes into *zero (else (size_t)-1): nothing is cached then. */
 int mni_embed_cached(mn_db *db, const char *scope, const char *const *texts, const size_t *lens,
-                    size_t n, float *out);
+                    size_t n, float *out, size_t *zero);
 
 #endif

@@ -39,13 +39,29 @@ static int64_t next_attempt(const mn_db *db, int attempts, int64_t now, uint64_t
     return now + mni_backoff_ms(db->cfg.embed_retry_ms, attempts, MNI_RETRY_MAX_MS, rng);
 }
 
+/* Records a failed attempt of the tasks t[0..n-1], with db's error message. */
+static int record_failure(mn_db *db, const char *claim, const struct mni_embed_task *t, size_t n,
+                          int64_t *next, size_t *failed)
+{
+    int64_t now = mni_now_ms();
+    uint64_t rng = mni_backoff_seed(next);
+    for (size_t i = 0; i < n; i++)
+        next[i] = next_attempt(db, t[i].attempts, now, &rng);
+    char msg[MNI_ERRMSG_MAX];
+    snprintf(msg, sizeof msg, "%s", mn_errmsg(db));
+    int rc = db->store->ops->embed_jobs_fail(db->store, claim, t, n, msg, next, now);
+    if (rc == MN_OK)
+        *failed += n;
+    return rc;
+}
+
 /* Embeds and stores the tasks t[0..n-1], all of one tenant. */
 static int run_tenant(mn_db *db, const char *claim, const struct mni_embed_task *t, size_t n,
                       size_t *done, size_t *failed)
 {
     const struct mni_store_ops *ops = db->store->ops;
-    const char **texts = malloc(n * sizeof *texts);
-    size_t *lens = malloc(n * sizeof *lens);
+    const char **texts = calloc(n, sizeof *texts);
+    size_t *lens = calloc(n, sizeof *lens);
     float *vecs = malloc(n * (size_t)db->dim * sizeof *vecs);
     int64_t *next = malloc(n * sizeof *next);
     int rc = texts && lens && vecs && next
@@ -54,22 +70,22 @@ static int run_tenant(mn_db *db, const char *claim, const struct mni_embed_task 
         texts[i] = t[i].text;
         lens[i] = strlen(t[i].text);
     }
-    int erc = rc == MN_OK ? mni_embed_cached(db, t[0].tenant_id, texts, lens, n, vecs) : rc;
-    size_t stored = 0;
+    size_t zero = (size_t)-1, stored = 0;
+    int erc = rc == MN_OK ? mni_embed_cached(db, t[0].tenant_id, texts, lens, n, vecs, &zero)
+                          : rc;
     if (rc == MN_OK && erc == MN_OK) {
         rc = ops->embed_jobs_done(db->store, claim, t, n, vecs, mni_now_ms(), &stored);
         *done += stored;
+    } else if (rc == MN_OK && zero < n) {
+        /* One text without a direction is that job's failure alone: the others go again. */
+        rc = record_failure(db, claim, t + zero, 1, next, failed);
+        if (rc == MN_OK && zero > 0)
+            rc = run_tenant(db, claim, t, zero, done, failed);
+        if (rc == MN_OK && zero + 1 < n)
+            rc = run_tenant(db, claim, t + zero + 1, n - zero - 1, done, failed);
     } else if (rc == MN_OK) {
         /* The whole batch shares the embedder's answer, so it shares its failure too. */
-        int64_t now = mni_now_ms();
-        uint64_t rng = mni_backoff_seed(next);
-        for (size_t i = 0; i < n; i++)
-            next[i] = next_attempt(db, t[i].attempts, now, &rng);
-        char msg[MNI_ERRMSG_MAX];
-        snprintf(msg, sizeof msg, "%s", mn_errmsg(db));
-        rc = ops->embed_jobs_fail(db->store, claim, t, n, msg, next, now);
-        if (rc == MN_OK)
-            *failed += n;
+        rc = record_failure(db, claim, t, n, next, failed);
     }
     free(texts);
     free(lens);

@@ -924,6 +924,58 @@ START_TEST(memory_filter_pagination)
 }
 END_TEST
 
+/* JSON comes back as the caller wrote it, less the whitespace between tokens: integers a
+ * double would print otherwise (2^63, a 64-bit id's 2^53), 1.0, 1E2, escapes; through metadata
+ * (add, update, history), claims and a rule, and a filter finds the memory by such a value. */
+START_TEST(memory_json_kept_as_written)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *meta = "{ \"id\": 9007199254740992, \"big\": 9223372036854775808, \"f\": 1.0,"
+                       " \"e\": 1E2, \"s\": \"caf\\u00e9 \\/\", \"z\": [ -0, 0.10 ] }";
+    const char *kept = "{\"id\":9007199254740992,\"big\":9223372036854775808,\"f\":1.0,"
+                       "\"e\":1E2,\"s\":\"caf\\u00e9 \\/\",\"z\":[-0,0.10]}";
+    mn_memory_input in = {.text = "kept json", .metadata = meta};
+    const char *id = th_add_in(w.db, &w.as_alice, &in);
+    mn_memory *m = th_get(w.db, &w.sys, id, 0);
+    ck_assert_str_eq(m->metadata, kept);
+    mn_memory_free(m);
+    mn_filter f = {.metadata = "{\"big\":9223372036854775808}"};
+    size_t n = 0;
+    const char **ids = th_list_ids(w.db, &w.sys, &f, 0, &n);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(ids[0], id);
+    mn_memory_input ch = {.metadata = "{\"big\": -9223372036854775808}"};
+    TH_OK(w.db, mn_memory_update(w.db, &w.sys, id, &ch, NULL));
+    mn_history *h = NULL;
+    TH_OK(w.db, mn_memory_history(w.db, &w.sys, id, &h));
+    ck_assert_uint_eq(h->count, 1);
+    ck_assert_msg(strstr(h->items[0].before, kept), "%s", h->items[0].before);
+    ck_assert_msg(strstr(h->items[0].after, "{\"big\":-9223372036854775808}"), "%s",
+                  h->items[0].after);
+    mn_history_free(h);
+    mn_identity *i = NULL;
+    TH_OK(w.db, mn_identity_create(w.db, &w.sys, "carol", NULL, meta, &i));
+    ck_assert_str_eq(i->claims, kept);
+    mn_identity_free(i);
+    i = NULL;
+    TH_OK(w.db, mn_identity_get(w.db, &w.sys, "carol", &i));
+    ck_assert_str_eq(i->claims, kept);
+    mn_identity_free(i);
+    const char *rule = "{\"effect\":\"allow\",\"actions\":[\"read\"],\"resource\":\"memory\","
+                       "\"when\":{\"==\":[{\"var\":\"context.n\"},9007199254740992.0]}}";
+    mn_policy *p = NULL;
+    TH_OK(w.db, mn_policy_add(w.db, &w.sys, &(mn_policy_input){.role = "agent", .rule = rule},
+                              &p));
+    mn_policy *got = NULL;
+    TH_OK(w.db, mn_policy_get(w.db, &w.sys, p->id, &got));
+    ck_assert_str_eq(got->rule, rule);
+    mn_policy_free(got);
+    mn_policy_free(p);
+    world_close(&w);
+}
+END_TEST
+
 /* ==== memories: update ======================================================================= */
 
 START_TEST(memory_update)
@@ -1582,18 +1634,35 @@ START_TEST(search_min_similarity)
 }
 END_TEST
 
-/* Text with no words embeds to nothing: it is stored, and search stays finite. */
+/* Text with no words embeds to an all-zero vector, which has no direction: the embedding
+ * layer refuses it, naming the embedder, for an add (alone or in a batch, which then names the
+ * input), an update and a search, and nothing changes. */
 START_TEST(search_featureless_text)
 {
     struct world w;
     world_open(&w, _i);
     const char *a = th_add(w.db, &w.as_alice, NULL, "coffee in the morning");
-    const char *b = th_add(w.db, &w.as_alice, NULL, "!!! ??? ...");
-    mn_memory *g = th_get(w.db, &w.sys, b, 0);
-    ck_assert_str_eq(g->text, "!!! ??? ...");
-    mn_memory_free(g);
-    mn_search_options so = {.query = "coffee", .k = 10};
+    th_state before, after;
+    th_state_get(w.db, &before);
+    mn_memory_input in = {.text = "!!! ??? ..."};
+    TH_RC(w.db, mn_memory_add(w.db, &w.as_alice, &in, NULL), MN_EINVAL);
+    ck_assert_msg(th_has_word(mn_errmsg(w.db), "local embedder") &&
+                  th_has_word(mn_errmsg(w.db), "all-zero"), "%s", mn_errmsg(w.db));
+    mn_memory_input two[] = {{.text = "tea in the afternoon"}, {.text = "..."}};
+    size_t bad = 0;
+    TH_RC(w.db, mn_memory_add_many(w.db, &w.as_alice, two, 2, NULL, &bad), MN_EINVAL);
+    ck_assert_uint_eq(bad, 1);
+    ck_assert_msg(strncmp(mn_errmsg(w.db), "memory 1: ", 10) == 0, "%s", mn_errmsg(w.db));
+    mn_memory_input ch = {.text = "?!"};
+    TH_RC(w.db, mn_memory_update(w.db, &w.as_alice, a, &ch, NULL), MN_EINVAL);
+    ck_assert_msg(th_has_word(mn_errmsg(w.db), "local embedder"), "%s", mn_errmsg(w.db));
+    th_state_get(w.db, &after);
+    th_assert_state_eq(&before, &after, "texts without words");
+    mn_search_options so = {.query = "!!!", .k = 10};
     mn_memory_list *l = NULL;
+    TH_RC(w.db, mn_memory_search(w.db, &w.sys, &so, &l), MN_EINVAL);
+    ck_assert_msg(th_has_word(mn_errmsg(w.db), "local embedder"), "%s", mn_errmsg(w.db));
+    so.query = "coffee";
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_ge(l->count, 1);
     ck_assert_str_eq(l->items[0].id, a);
@@ -1981,6 +2050,7 @@ Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void))
         {"memories", memory_list_pagination},
         {"memories", memory_list_cursor_stable},
         {"memories", memory_filters},
+        {"memories", memory_json_kept_as_written},
         {"memories", memory_filter_pagination},
         {"memories", memory_update},
         {"memories", memory_caller_embedding},

@@ -13,9 +13,10 @@ Prints "port N" on stdout once it listens, then serves until killed:
 Modes: ok; slow (sleep delay, then answer); 429 (with Retry-After: retry_after); 500; 400
 (a client error, never to be retried); truncated (half the body, then the connection closes);
 wrong_dim (vectors one short); out_of_order (data listed in reverse, indices kept right);
-bad_count (one embedding missing); nonfinite (a value of 1e999); hang (sleep delay, longer than
-the client waits); 401_echo (a 401 whose message repeats the Authorization header and the key
-in it, as careless servers do). Faulty answers count as requests too.
+bad_count (one embedding missing); nonfinite (a value of 1e999); zero (the first input's vector
+all zeros); hang (sleep delay, longer than the client waits); 401_echo (a 401 whose message
+repeats the Authorization header and the key in it, as careless servers do). Faulty answers count
+as requests too.
 """
 import argparse
 import hashlib
@@ -132,6 +133,8 @@ class Handler(BaseHTTPRequestHandler):
                 for i, t in enumerate(inputs)]
         if mode == "nonfinite":
             data[0]["embedding"][0] = 12345.5  # a marker, turned into 1e999 (infinite) below
+        if mode == "zero":
+            data[0]["embedding"] = [0.0] * len(data[0]["embedding"])
         if mode == "out_of_order":
             data.reverse()
         if mode == "bad_count":

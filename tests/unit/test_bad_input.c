@@ -440,6 +440,49 @@ START_TEST(bad_metadata)
 }
 END_TEST
 
+/* JSON that a reader would not see as written (a value cJSON would change, a key given twice)
+ * is refused wherever JSON comes in, naming the key, and nothing changes. */
+START_TEST(bad_json_not_kept)
+{
+    struct world w;
+    world_open(&w);
+    struct {
+        const char *json, *key;
+    } cases[] = {
+        {"{\"id\":9007199254740993}", "\"id\""},
+        {"{\"ids\":[18446744073709551615]}", "\"ids[0]\""},
+        {"{\"x\":{\"y\":1e999}}", "\"x.y\""},
+        {"{\"tiny\":-2e-400}", "\"tiny\""},
+        {"{\"note\":\"cut\\u0000here\"}", "\"note\""},
+        {"{\"k\\u0000ey\":1}", "k\\u0000"},
+        {"{\"dup\":1,\"dup\":2}", "\"dup\""},
+    };
+    mn_identity *ident = NULL;
+    mn_policy *pol = NULL;
+    mn_decision *d = NULL;
+    mn_memory_list *l = NULL;
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        const char *json = cases[k].json, *key = cases[k].key;
+        mn_memory_input in = {.text = "with metadata", .metadata = json};
+        bad_add_and_update(&w, &in, MN_EINVAL, MN_EINVAL, key, th_fmt("metadata %s", json));
+        mn_list_options lo = {.filter.metadata = json};
+        BAD(w.db, mn_memory_list_page(w.db, &w.sys, &lo, &l), MN_EINVAL, key);
+        BAD(w.db, mn_identity_create(w.db, &w.sys, "dave", NULL, json, &ident), MN_EINVAL, key);
+        mn_actor with_context = {.tenant = "acme", .identity = "alice", .context = json};
+        BAD(w.db, mn_memory_list_page(w.db, &with_context, &(mn_list_options){0}, &l),
+            MN_EINVAL, key);
+        BAD(w.db, mn_policy_test(w.db, &w.sys, "read", "memory", json, &d), MN_EINVAL, key);
+        ck_assert_ptr_null(d);
+    }
+    /* A rule is read the same way. */
+    mn_policy_input pi = {.role = "agent", .rule = "{\"effect\":\"allow\",\"actions\":[\"read\"],"
+                          "\"resource\":\"memory\",\"when\":{\"==\":[{\"var\":\"context.n\"},"
+                          "9007199254740993]}}"};
+    BAD(w.db, mn_policy_add(w.db, &w.sys, &pi, &pol), MN_EINVAL, "\"when.==[1]\"");
+    mn_close(w.db);
+}
+END_TEST
+
 START_TEST(bad_type_importance_ttl)
 {
     struct world w;
@@ -1111,6 +1154,7 @@ static Suite *bad_input_suite(void)
     tcase_add_test(tc, bad_text);
     tcase_add_test(tc, bad_text_small_limit);
     tcase_add_test(tc, bad_metadata);
+    tcase_add_test(tc, bad_json_not_kept);
     tcase_add_test(tc, bad_type_importance_ttl);
     tcase_add_test(tc, bad_owner);
     tcase_add_test(tc, bad_vectors);

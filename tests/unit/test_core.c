@@ -150,17 +150,17 @@ START_TEST(json_canon)
 {
     char err[256];
     char *out = NULL;
-    ck_assert_int_eq(mni_json_object_canon(" { \"a\" : 1 , \"b\" : [ 1, 2 ], \"c\":{\"d\":null} } ",
-                                          "metadata", &out, err, sizeof err),
+    ck_assert_int_eq(mni_json_object_read(" { \"a\" : 1 , \"b\" : [ 1, 2 ], \"c\":{\"d\":null} } ",
+                                         "metadata", NULL, &out, err, sizeof err),
                      MN_OK);
     ck_assert_str_eq(out, "{\"a\":1,\"b\":[1,2],\"c\":{\"d\":null}}");
     free(out);
-    ck_assert_int_eq(mni_json_object_canon("{}", "metadata", &out, err, sizeof err), MN_OK);
+    ck_assert_int_eq(mni_json_object_read("{}", "metadata", NULL, &out, err, sizeof err), MN_OK);
     ck_assert_str_eq(out, "{}");
     free(out);
     /* Key order is kept; strings with escapes and unicode round-trip. */
-    ck_assert_int_eq(mni_json_object_canon("{\"z\":\"caf\\u00e9 \\\"q\\\" \xe6\x9d\xb1\",\"a\":true}",
-                                          "metadata", &out, err, sizeof err),
+    ck_assert_int_eq(mni_json_object_read("{\"z\":\"caf\\u00e9 \\\"q\\\" \xe6\x9d\xb1\",\"a\":true}",
+                                         "metadata", NULL, &out, err, sizeof err),
                      MN_OK);
     cJSON *v = cJSON_Parse(out);
     ck_assert_ptr_nonnull(v);
@@ -169,11 +169,11 @@ START_TEST(json_canon)
     cJSON_Delete(v);
     free(out);
     /* Canonical form is a fixed point. */
-    ck_assert_int_eq(mni_json_object_canon("{\"n\":2.5,\"m\":-3,\"e\":1e3}", "x", &out, err,
+    ck_assert_int_eq(mni_json_object_read("{\"n\":2.5,\"m\":-3,\"e\":1e3}", "x", NULL, &out, err,
                                           sizeof err),
                      MN_OK);
     char *again = NULL;
-    ck_assert_int_eq(mni_json_object_canon(out, "x", &again, err, sizeof err), MN_OK);
+    ck_assert_int_eq(mni_json_object_read(out, "x", NULL, &again, err, sizeof err), MN_OK);
     ck_assert_str_eq(out, again);
     free(out);
     free(again);
@@ -195,21 +195,91 @@ START_TEST(json_canon_rejects)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char err[256] = "";
         char *out = (char *)&out;
-        int rc = mni_json_object_canon(cases[i].text, "metadata", &out, err, sizeof err);
+        int rc = mni_json_object_read(cases[i].text, "metadata", NULL, &out, err, sizeof err);
         ck_assert_msg(rc == MN_EINVAL, "\"%s\": rc %d", cases[i].text, rc);
         ck_assert_msg(strstr(err, "metadata") && strstr(err, cases[i].word),
                       "\"%s\": message %s", cases[i].text, err);
         cJSON *v = (cJSON *)&v;
-        rc = mni_json_object_parse(cases[i].text, "claims", &v, err, sizeof err);
+        rc = mni_json_object_read(cases[i].text, "claims", &v, NULL, err, sizeof err);
         ck_assert_int_eq(rc, MN_EINVAL);
         ck_assert_msg(strstr(err, "claims"), "message %s", err);
     }
     /* NULL text, and tiny or absent message buffers, are handled. */
     char err[8];
     char *out = NULL;
-    ck_assert_int_eq(mni_json_object_canon(NULL, "metadata", &out, err, sizeof err), MN_EINVAL);
+    ck_assert_int_eq(mni_json_object_read(NULL, "metadata", NULL, &out, err, sizeof err), MN_EINVAL);
     ck_assert_int_eq(strlen(err), 7);
-    ck_assert_int_eq(mni_json_object_canon("[", "metadata", &out, NULL, 0), MN_EINVAL);
+    ck_assert_int_eq(mni_json_object_read("[", "metadata", NULL, &out, NULL, 0), MN_EINVAL);
+}
+END_TEST
+
+/* The compact form keeps every string and number as written: digits a double would respell
+ * (2^63, 1.0, 1E2), escapes, -0; only the whitespace between tokens goes. */
+START_TEST(json_keep_exact)
+{
+    const char *text = " { \"id\" : 9007199254740992 , \"big\": 9223372036854775808,"
+                       " \"neg\": -9007199254740993e0, \"f\": 1.0, \"e\": 1E2, \"z\": -0,"
+                       " \"s\": \"caf\\u00e9 \\/ \\\"q\\\"\", \"a\": [ 1.50 , true, null ] } ";
+    const char *want = "{\"id\":9007199254740992,\"big\":9223372036854775808,"
+                       "\"neg\":-9007199254740993e0,\"f\":1.0,\"e\":1E2,\"z\":-0,"
+                       "\"s\":\"caf\\u00e9 \\/ \\\"q\\\"\",\"a\":[1.50,true,null]}";
+    char err[256] = "", *out = NULL;
+    cJSON *v = NULL;
+    ck_assert_msg(mni_json_object_read(text, "metadata", &v, &out, err, sizeof err) == MN_OK,
+                  "%s", err);
+    ck_assert_str_eq(out, want);
+    ck_assert(cJSON_GetObjectItem(v, "big")->valuedouble == 9223372036854775808.0);
+    cJSON_Delete(v);
+    free(out);
+}
+END_TEST
+
+/* What a reader would not see as written is refused, naming the key (the path to it). */
+START_TEST(json_keep_refuses)
+{
+    struct {
+        const char *text, *words[2];
+    } cases[] = {
+        {"{\"id\":9007199254740993}", {"key \"id\"", "9007199254740993"}},
+        {"{\"a\":{\"ids\":[1,-12345678901234567890]}}", {"key \"a.ids[1]\"", "string"}},
+        {"{\"x\":1e999}", {"key \"x\"", "infinity"}},
+        {"{\"x\":-1.5E+400}", {"key \"x\"", "infinity"}},
+        {"{\"x\":1e-999}", {"key \"x\"", "read as 0"}},
+        {"{\"note\":\"a\\u0000b\"}", {"key \"note\"", "\\u0000"}},
+        {"{\"a\\u0000b\":1}", {"a\\u0000", "NUL"}},
+        {"{\"a\":1,\"b\":2,\"a\":3}", {"key \"a\"", "twice"}},
+        {"{\"a\":1,\"\\u0061\":2}", {"key \"a\"", "twice"}},
+        {"{\"o\":[{\"k\":1,\"k\":1}]}", {"key \"o[0].k\"", "twice"}},
+        {"{\"a\":01}", {"valid JSON", "byte 5"}},
+        {"{\"a\":1.}", {"valid JSON", "decimal point"}},
+        {"{\"a\":\"tab\there\"}", {"valid JSON", "control byte"}},
+        {"{\x01\"a\":1}", {"valid JSON", "byte 1"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char err[512] = "", *out = (char *)&out;
+        cJSON *v = (cJSON *)&v;
+        int rc = mni_json_object_read(cases[i].text, "metadata", &v, &out, err, sizeof err);
+        ck_assert_msg(rc == MN_EINVAL, "%s: rc %d", cases[i].text, rc);
+        ck_assert_msg(strncmp(err, "metadata", 8) == 0 && strstr(err, cases[i].words[0]) &&
+                      strstr(err, cases[i].words[1]), "%s: message %s", cases[i].text, err);
+        /* Nothing is handed out on failure. */
+        ck_assert_ptr_eq(out, (char *)&out);
+        ck_assert_ptr_eq(v, (cJSON *)&v);
+    }
+}
+END_TEST
+
+START_TEST(json_member_text)
+{
+    const char *compact = "{\"a\":{\"b\":[1,\"}]\\\"\"]},\"s\":\"x,y\",\"n\":-1.5e3,\"m\":{}}";
+    const char *want[] = {"{\"b\":[1,\"}]\\\"\"]}", "\"x,y\"", "-1.5e3", "{}"};
+    for (size_t i = 0; i < 4; i++) {
+        const char *at;
+        size_t len;
+        mni_json_member_text(compact, i, &at, &len);
+        ck_assert_int_eq(len, strlen(want[i]));
+        ck_assert(memcmp(at, want[i], len) == 0);
+    }
 }
 END_TEST
 
@@ -298,7 +368,7 @@ START_TEST(json_parse)
 {
     char err[256];
     cJSON *v = NULL;
-    ck_assert_int_eq(mni_json_object_parse("{\"a\":[1]}", "metadata", &v, err, sizeof err), MN_OK);
+    ck_assert_int_eq(mni_json_object_read("{\"a\":[1]}", "metadata", &v, NULL, err, sizeof err), MN_OK);
     ck_assert(cJSON_IsObject(v));
     ck_assert(cJSON_IsArray(cJSON_GetObjectItem(v, "a")));
     cJSON_Delete(v);
@@ -312,7 +382,7 @@ START_TEST(json_parse)
         deep[n++] = '}';
     deep[n] = '\0';
     v = NULL;
-    int rc = mni_json_object_parse(deep, "metadata", &v, err, sizeof err);
+    int rc = mni_json_object_read(deep, "metadata", &v, NULL, err, sizeof err);
     ck_assert(rc == MN_OK || rc == MN_EINVAL);
     cJSON_Delete(v);
 }
@@ -399,6 +469,9 @@ static Suite *core_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, json_canon);
     tcase_add_test(tc, json_canon_rejects);
+    tcase_add_test(tc, json_keep_exact);
+    tcase_add_test(tc, json_keep_refuses);
+    tcase_add_test(tc, json_member_text);
     tcase_add_test(tc, json_contains_objects);
     tcase_add_test(tc, json_contains_arrays);
     tcase_add_test(tc, json_parse);

@@ -412,6 +412,36 @@ START_TEST(test_handle_memories)
 }
 END_TEST
 
+/* A server answering an all-zero vector: refused, naming the embedder and the model, and not
+ * cached (the next call asks the server again); the add stores nothing. */
+START_TEST(test_handle_zero_vector)
+{
+    mn_db *db = open_openai(th_sqlite_url(), DIM, MN_EMBED_CACHE_AUTO);
+    th_tenant(db, "t");
+    th_identity(db, "t", "agent");
+    mn_actor actor = {.tenant = "t", .identity = "agent"};
+    th_state before, after;
+    th_state_get(db, &before);
+    es_mode(&srv, "zero", 1, 0, 0);
+    mn_memory_input in = {.text = "a text the server gets wrong"};
+    TH_RC(db, mn_memory_add(db, &actor, &in, NULL), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(db), "openai embedder (model test-model)") &&
+                  strstr(mn_errmsg(db), "all-zero") &&
+                  strstr(mn_errmsg(db), "a text the server gets wrong"), "%s", mn_errmsg(db));
+    th_state_get(db, &after);
+    th_assert_state_eq(&before, &after, "an all-zero vector");
+    th_add(db, &actor, NULL, "a text the server gets wrong");
+    ck_assert_int_eq(es_stat(&srv, "requests"), 2);
+    /* A query embedded to zeros is refused the same way. */
+    es_mode(&srv, "zero", 1, 0, 0);
+    mn_search_options so = {.query = "another query", .k = 1};
+    mn_memory_list *hits = NULL;
+    TH_RC(db, mn_memory_search(db, &actor, &so, &hits), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(db), "openai embedder"), "%s", mn_errmsg(db));
+    mn_close(db);
+}
+END_TEST
+
 START_TEST(test_handle_dims)
 {
     /* text-embedding-3-small's 1536 by default. */
@@ -467,6 +497,7 @@ static Suite *embed_http_suite(void)
     tcase_add_test(tc, test_handle_cache);
     tcase_add_test(tc, test_handle_cache_repeats);
     tcase_add_test(tc, test_handle_memories);
+    tcase_add_test(tc, test_handle_zero_vector);
     tcase_add_test(tc, test_handle_dims);
     suite_add_tcase(s, tc);
     return s;

@@ -487,6 +487,58 @@ START_TEST(test_local_workers_many)
 }
 END_TEST
 
+/* A text the embedder makes an all-zero vector of fails its own job, with the error naming
+ * the embedder; the other jobs of its batch are done. Through the HTTP embedder (a server
+ * answering zeros for the first text of a request) and the local one (text without words). */
+START_TEST(test_zero_vector_fails_its_job_alone)
+{
+    mn_db *db = open_async(NEW_URL(), 0, 1);
+    th_tenant(db, "t");
+    mn_actor a = {.tenant = "t"};
+    const char *owner = th_identity(db, "t", "agent");
+    mn_memory_input in[] = {{.identity = owner, .text = "first text"},
+                            {.identity = owner, .text = "second text"},
+                            {.identity = owner, .text = "third text"}};
+    char **ids = NULL;
+    TH_OK(db, mn_memory_add_many(db, &a, in, 3, &ids, NULL));
+    es_mode(&srv, "zero", 1, 0, 0);
+    size_t done = 0, failed = 0;
+    TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+    ck_assert_uint_eq(done, 2);
+    ck_assert_uint_eq(failed, 1);
+    mn_embed_job_list *jobs = NULL;
+    TH_OK(db, mn_embed_jobs_list(db, &a, -1, 0, &jobs));
+    ck_assert_uint_eq(jobs->count, 1);
+    ck_assert_int_eq(jobs->items[0].status, MN_EMBED_FAILED);
+    ck_assert_msg(strstr(jobs->items[0].error, "openai embedder (model test-model)") &&
+                  strstr(jobs->items[0].error, "all-zero"), "%s", jobs->items[0].error);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(status_of(db, &a, ids[i]), strcmp(ids[i], jobs->items[0].memory_id)
+                                                        ? MN_EMBED_DONE : MN_EMBED_FAILED);
+    mn_embed_job_list_free(jobs);
+    mn_strings_free(ids, 3);
+    mn_close(db);
+
+    mn_config cfg = {.embed_async = 1, .embed_max_attempts = 1};
+    db = th_open(NEW_URL(), &cfg);
+    th_tenant(db, "t");
+    owner = th_identity(db, "t", "agent");
+    const char *words = th_add_in(db, &a, &(mn_memory_input){.identity = owner,
+                                                             .text = "words here"});
+    const char *none = th_add_in(db, &a, &(mn_memory_input){.identity = owner, .text = "?!"});
+    TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+    ck_assert_uint_eq(done, 1);
+    ck_assert_uint_eq(failed, 1);
+    ck_assert_int_eq(status_of(db, &a, words), MN_EMBED_DONE);
+    mn_memory *m = th_get(db, &a, none, 0);
+    ck_assert_int_eq(m->embed_status, MN_EMBED_FAILED);
+    ck_assert_msg(m->embed_error && strstr(m->embed_error, "local embedder (model local)"),
+                  "%s", m->embed_error);
+    mn_memory_free(m);
+    mn_close(db);
+}
+END_TEST
+
 START_TEST(test_config_errors)
 {
     mn_config bad[] = {{.embed_async = 2}, {.embed_workers = 65}, {.embed_workers = -1},
@@ -522,6 +574,7 @@ static Suite *jobs_suite(void)
     tcase_add_loop_test(tc, test_memory_and_job_atomic, 0, NSTORES);
     tcase_add_loop_test(tc, test_cache_scope_per_tenant, 0, NSTORES);
     tcase_add_loop_test(tc, test_local_workers_many, 0, NSTORES);
+    tcase_add_loop_test(tc, test_zero_vector_fails_its_job_alone, 0, NSTORES);
     tcase_add_loop_test(tc, test_config_errors, 0, NSTORES);
     suite_add_tcase(s, tc);
     return s;
