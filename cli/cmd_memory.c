@@ -185,7 +185,7 @@ static const cli_cmd cmds[] = {
      "\"id\", \"created_at\", \"updated_at\", \"version\" and \"expires_at\" (written by export)\n"
      "are ignored; any other key is an error. Blank lines are skipped. Each batch is added\n"
      "all or none; on a bad line import stops, says which, and how much was committed.\n"
-     "Metadata goes in as the line wrote it; a line is refused as --meta JSON would be.\n"
+     "Metadata goes in as the line wrote it; refused where memory add would refuse it.\n"
      "  --batch N         lines per batch (default 1000)"},
     {"export", cli_memory_export, "memory export [FILE|-] [--identity I] [--type T] [--meta JSON]",
      "Writes the tenant's live memories, newest first, as JSON Lines that memory import reads\n"
