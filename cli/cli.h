@@ -128,6 +128,9 @@ void cli_close(cli_ctx *c);
 /* ---- Formatting (cli/common.c) ------------------------------------------------------------ */
 /* "2024-11-29 07:53:01" (UTC); "never" for 0. buf needs 24 bytes. */
 const char *cli_fmt_time(int64_t ms, char *buf, size_t size);
+/* A duration in whole seconds when it is one ("3600 s"), else with its milliseconds
+ * ("1.5 s", "0.25 s"). buf needs 32 bytes. */
+const char *cli_fmt_seconds(int64_t ms, char *buf, size_t size);
 /* Prints s on one line: newlines and tabs become spaces, cut (on a UTF-8 boundary) with "..."
  * after max bytes; max 0 = no limit. */
 void cli_print_oneline(FILE *f, const char *s, size_t max);

@@ -226,6 +226,24 @@ const char *cli_fmt_time(int64_t ms, char *buf, size_t size)
     return buf;
 }
 
+const char *cli_fmt_seconds(int64_t ms, char *buf, size_t size)
+{
+    /* Exact decimals, never an exponent: 3600000 is "3600 s", 1500 is "1.5 s". */
+    long long whole = (long long)(ms / 1000), frac = (long long)(ms % 1000);
+    const char *sign = ms < 0 ? "-" : "";
+    whole = whole < 0 ? -whole : whole;
+    frac = frac < 0 ? -frac : frac;
+    if (!frac) {
+        snprintf(buf, size, "%s%lld s", sign, whole);
+        return buf;
+    }
+    int digits = 3;
+    for (; frac % 10 == 0; frac /= 10)
+        digits--;
+    snprintf(buf, size, "%s%lld.%0*lld s", sign, whole, digits, frac);
+    return buf;
+}
+
 void cli_print_oneline(FILE *f, const char *s, size_t max)
 {
     size_t n = strlen(s);
