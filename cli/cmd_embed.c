@@ -61,11 +61,11 @@ static int run_embed(cli_ctx *c, int argc, char **argv)
         putchar('\n');
     }
     if (stats)
-        fprintf(stderr, "embedder %s, model %s, dim %d: cache %s, %llu hits, %llu misses; "
-                "%llu requests (%llu retries)\n", st.embedder, st.model, dim,
-                st.cached ? "on" : "off", (unsigned long long)st.cache_hits,
-                (unsigned long long)st.cache_misses, (unsigned long long)st.requests,
-                (unsigned long long)st.retries);
+        cli_line(stderr, "embedder %s, model %s, dim %d: cache %s, %llu hits, %llu misses; "
+                 "%llu requests (%llu retries)", st.embedder, st.model, dim,
+                 st.cached ? "on" : "off", (unsigned long long)st.cache_hits,
+                 (unsigned long long)st.cache_misses, (unsigned long long)st.requests,
+                 (unsigned long long)st.retries);
     free(v);
     return CLI_EXIT_OK;
 }

@@ -110,7 +110,7 @@ static int run_restore(cli_ctx *c, int argc, char **argv)
         cJSON_AddTrueToObject(o, "restored");
         return cli_json_emit(o);
     }
-    printf("restored %s\n", c->args[0]);
+    cli_line(stdout, "restored %s", c->args[0]);
     return CLI_EXIT_OK;
 }
 

@@ -40,8 +40,9 @@ static void print_result(const cli_ctx *c, const char *endpoint, const mn_rateli
         return;
     }
     char when[32], window[32];
-    printf("%s  %s  %lld of %lld left per %s%s", r->allowed ? "allowed" : "limited", endpoint,
-           (long long)r->remaining, (long long)r->limit,
+    printf("%s  ", r->allowed ? "allowed" : "limited");
+    cli_print_text(stdout, endpoint, 0);
+    printf("  %lld of %lld left per %s%s", (long long)r->remaining, (long long)r->limit,
            cli_fmt_seconds(r->window_ms, window, sizeof window),
            r->checked ? "" : "  (counters unreachable: not checked)");
     if (r->reset_at)
@@ -121,7 +122,8 @@ static int run_status(cli_ctx *c, int argc, char **argv)
             cJSON_AddItemToArray(arr, e);
         } else {
             char window[32];
-            printf("%-32s %10lld per %-10s  %s\n", x->endpoint, (long long)x->limit,
+            cli_print_cell(stdout, x->endpoint, 32);
+            printf(" %10lld per %-10s  %s\n", (long long)x->limit,
                    cli_fmt_seconds(x->window_ms, window, sizeof window),
                    x->overridden ? "tenant" : "built-in");
         }

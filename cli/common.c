@@ -169,9 +169,12 @@ int cli_actor(const cli_ctx *c, mn_actor *a)
         cJSON *j = cJSON_Parse(c->context);
         int is_object = cJSON_IsObject(j);
         cJSON_Delete(j);
-        if (!is_object)
-            return cli_error("--context (or MANUSHYA_CONTEXT) is not a JSON object: %.80s%s",
-                             c->context, strlen(c->context) > 80 ? "..." : "");
+        if (!is_object) {
+            fputs("manushya: --context (or MANUSHYA_CONTEXT) is not a JSON object: ", stderr);
+            cli_print_text(stderr, c->context, 80);
+            fputc('\n', stderr);
+            return CLI_EXIT_ERROR;
+        }
         a->context = c->context;
     }
     return CLI_CONTINUE;
@@ -193,12 +196,15 @@ int cli_fail(const cli_ctx *c, int rc, const char *fmt, ...)
     va_list ap;
     fputs("manushya: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cli_vprint(stderr, fmt, ap);
     va_end(ap);
     /* mn_errmsg() explains the calling thread's last failure on this handle; when the failure
-     * was not the library's (or it kept no message), the code's name is the best we have. */
+     * was not the library's (or it kept no message), the code's name is the best we have. It
+     * may quote stored data or input: it goes through cli_print_text too. */
     const char *msg = mn_errcode(c->db) == rc ? mn_errmsg(c->db) : NULL;
-    fprintf(stderr, ": %s\n", msg && *msg ? msg : mn_strerror(rc));
+    fputs(": ", stderr);
+    cli_print_text(stderr, msg && *msg ? msg : mn_strerror(rc), 0);
+    fputc('\n', stderr);
     return cli_exit_code(rc);
 }
 
@@ -207,7 +213,7 @@ int cli_error(const char *fmt, ...)
     va_list ap;
     fputs("manushya: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cli_vprint(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
     return CLI_EXIT_ERROR;
@@ -242,21 +248,6 @@ const char *cli_fmt_seconds(int64_t ms, char *buf, size_t size)
         digits--;
     snprintf(buf, size, "%s%lld.%0*lld s", sign, whole, digits, frac);
     return buf;
-}
-
-void cli_print_oneline(FILE *f, const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    int cut = max && n > max;
-    if (cut) {
-        n = max;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) /* not inside a UTF-8 sequence */
-            n--;
-    }
-    for (size_t i = 0; i < n; i++)
-        fputc(s[i] == '\n' || s[i] == '\r' || s[i] == '\t' ? ' ' : s[i], f);
-    if (cut)
-        fputs("...", f);
 }
 
 double cli_now(void)

@@ -25,7 +25,8 @@ static const char GLOBAL_HELP[] =
     "                  without it, the tenant's system actor\n"
     "  --context JSON  a JSON object the policies may test, e.g. '{\"ip\":\"10.1.2.3\"}'\n"
     "                  (env MANUSHYA_CONTEXT); ignored for the system actor\n"
-    "  --json          machine-readable output: one JSON value on stdout\n"
+    "  --json          machine-readable output: one JSON value on stdout (text output\n"
+    "                  shows control characters in stored text as escapes such as \\x1b)\n"
     "  --embedder NAME local (default: offline word hashing) or openai (any server speaking\n"
     "                  OpenAI's /v1/embeddings; env MANUSHYA_EMBEDDER). The API key comes\n"
     "                  from MANUSHYA_EMBED_API_KEY, else OPENAI_API_KEY\n"
@@ -106,7 +107,7 @@ int cli_usage_error(const cli_ctx *c, const char *fmt, ...)
     va_list ap;
     fputs("manushya: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cli_vprint(stderr, fmt, ap);
     va_end(ap);
     if (c && c->group && c->cmd && c->cmd->name)
         fprintf(stderr, "; see manushya %s %s --help\n", c->group->name, c->cmd->name);
