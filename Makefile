@@ -130,12 +130,19 @@ check: all $(UNIT_BINS) | deps-test-ok
 demo: all
 	MN_BUILD=$(B) examples/demo.sh
 
+# bench-ingest and bench-policy run on a fresh database in a temporary directory, removed when
+# the benchmark ends, fails or is interrupted: $(call in_temp_dir,COMMAND) runs COMMAND with
+# $$d naming it. BENCH_N sets the memories (ingest) or decisions (policy) to time.
+BENCH_N ?= 100000
+in_temp_dir = d=$$(mktemp -d "$${TMPDIR:-/tmp}/manushya-bench.XXXXXX") || exit 1; \
+	trap 'rm -rf "$$d"' EXIT; trap 'exit 130' INT TERM; $(1)
+
 bench-ingest: all
-	$(CLI) --db "sqlite:$$(mktemp -d)/bench.db" bench ingest --n 100000 --batch 1000
+	@$(call in_temp_dir,$(CLI) --db "sqlite:$$d/bench.db" bench ingest --n $(BENCH_N) --batch 1000)
 
 # The policy engine alone, then the whole public call (mn_policy_test) on a fresh database.
 bench-policy: all
-	$(CLI) --db "sqlite:$$(mktemp -d)/bench.db" bench policy --n 100000
+	@$(call in_temp_dir,$(CLI) --db "sqlite:$$d/bench.db" bench policy --n $(BENCH_N))
 
 # Vector index: data from tests/bench/ann_gen.py (numpy) made once into build/ann/N (N = ANN_N,
 # default 100000; dimension 384, 1000 queries, exact top-100 truth); ANN_ARGS adds options

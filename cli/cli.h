@@ -11,6 +11,7 @@
 #include <manushya.h>
 
 #include <cJSON.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -126,9 +127,9 @@ void cli_close(cli_ctx *c);
 /* ---- Formatting (cli/common.c) ------------------------------------------------------------ */
 /* "2024-11-29 07:53:01" (UTC); "never" for 0. buf needs 24 bytes. */
 const char *cli_fmt_time(int64_t ms, char *buf, size_t size);
-/* Prints s on one line: newlines and tabs become spaces, cut (on a UTF-8 boundary) with "..."
- * after max bytes; max 0 = no limit. */
-void cli_print_oneline(FILE *f, const char *s, size_t max);
+/* A duration in whole seconds when it is one ("3600 s"), else with its milliseconds
+ * ("1.5 s", "0.25 s"). buf needs 32 bytes. */
+const char *cli_fmt_seconds(int64_t ms, char *buf, size_t size);
 /* Monotonic clock in seconds. */
 double cli_now(void);
 /* Latency figures of n > 0 samples, which it sorts in place: p50 and p99 by nearest rank, and
@@ -143,6 +144,30 @@ cli_latency cli_latency_of(double *samples, size_t n);
 char *cli_read_stdin(const char *what);
 /* NULL when buf[0..len) holds no NUL byte; else why, which then says where the first one is. */
 const char *cli_nul_at(const char *buf, size_t len, char *why, size_t size);
+
+/* ---- Text for terminals (cli/text.c) ------------------------------------------------------ *
+ * Every human-readable line that holds stored or user data goes through cli_print_text, and so
+ * does JSON output: nothing a memory holds can move the cursor, retitle the window or hide text
+ * on the operator's terminal. */
+/* Prints s on one line: valid UTF-8 as it is; \n, \t, \r and other C0 bytes as C escapes
+ * (\x1b); DEL and the C1 code points as \u007f .. \u009f (so JSON text stays valid JSON);
+ * each byte that is not UTF-8 as U+FFFD. After max characters (0: no limit) it cuts, never
+ * inside a character or an escape, and adds "...". Returns the characters printed (an escape
+ * counts its own); f NULL prints nothing and only counts. */
+size_t cli_print_text(FILE *f, const char *s, size_t max);
+/* cli_print_text, then spaces up to width characters: a table's column. */
+void cli_print_cell(FILE *f, const char *s, size_t width);
+/* One "label   value" line per field on stdout, values through cli_print_text, starting at
+ * column width. A NULL value shows as empty. */
+typedef struct cli_field {
+    const char *label;
+    const char *value;
+} cli_field;
+void cli_print_fields(const cli_field *fields, size_t n, int width);
+/* Formats fmt (which holds no newline) and prints the result through cli_print_text; cli_line
+ * ends the line. */
+void cli_vprint(FILE *f, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+void cli_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- JSON output (cli/json_out.c) --------------------------------------------------------- */
 cJSON *cli_json_memory(const mn_memory *m);

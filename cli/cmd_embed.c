@@ -44,6 +44,14 @@ static int run_embed(cli_ctx *c, int argc, char **argv)
         cJSON_AddNumberToObject(cache, "hits", (double)st.cache_hits);
         cJSON_AddNumberToObject(cache, "misses", (double)st.cache_misses);
         cJSON_AddNumberToObject(o, "requests", (double)st.requests);
+        if (stats) {
+            cJSON *more = cJSON_AddObjectToObject(o, "stats");
+            cJSON_AddNumberToObject(more, "texts", (double)st.texts);
+            cJSON_AddNumberToObject(more, "requests", (double)st.requests);
+            cJSON_AddNumberToObject(more, "retries", (double)st.retries);
+            cJSON_AddNumberToObject(more, "max_inflight", (double)st.max_inflight);
+            cJSON_AddNumberToObject(more, "max_batch", (double)st.max_batch);
+        }
         free(v);
         return cli_json_emit(o);
     }
@@ -53,11 +61,11 @@ static int run_embed(cli_ctx *c, int argc, char **argv)
         putchar('\n');
     }
     if (stats)
-        fprintf(stderr, "embedder %s, model %s, dim %d: cache %s, %llu hits, %llu misses; "
-                "%llu requests (%llu retries)\n", st.embedder, st.model, dim,
-                st.cached ? "on" : "off", (unsigned long long)st.cache_hits,
-                (unsigned long long)st.cache_misses, (unsigned long long)st.requests,
-                (unsigned long long)st.retries);
+        cli_line(stderr, "embedder %s, model %s, dim %d: cache %s, %llu hits, %llu misses; "
+                 "%llu requests (%llu retries)", st.embedder, st.model, dim,
+                 st.cached ? "on" : "off", (unsigned long long)st.cache_hits,
+                 (unsigned long long)st.cache_misses, (unsigned long long)st.requests,
+                 (unsigned long long)st.retries);
     free(v);
     return CLI_EXIT_OK;
 }
@@ -69,6 +77,8 @@ static const cli_cmd cmds[] = {
      "\"misses\"}, \"requests\"}). The local embedder hashes words, word pairs and character\n"
      "trigrams: it matches words, not meaning. With --embedder openai the texts go to the\n"
      "server in batches, and vectors it made before come from the database's embedding cache.\n"
-     "  --stats   print the embedder, cache hits and misses and HTTP requests to stderr"},
+     "  --stats   print the embedder, cache hits and misses and HTTP requests to stderr\n"
+     "            (--json: add \"stats\": {\"texts\", \"requests\", \"retries\",\n"
+     "            \"max_inflight\", \"max_batch\"}, what the embedder did since the open)"},
 };
 const cli_group cli_group_embed = {"embed", "show the embedding vectors of texts", cmds, 1};

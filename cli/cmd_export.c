@@ -183,7 +183,7 @@ int cli_memory_export(cli_ctx *c, int argc, char **argv)
                 cJSON_AddStringToObject(o, "file", path);
                 return cli_json_emit(o);
             }
-            printf("exported %zu %s to %s\n", n, n == 1 ? "memory" : "memories", path);
+            cli_line(stdout, "exported %zu %s to %s", n, n == 1 ? "memory" : "memories", path);
         }
     }
     return rc;

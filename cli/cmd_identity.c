@@ -5,21 +5,27 @@
 
 #include <string.h>
 
-static void print_row(const mn_identity *i, int w_ext, int w_role)
+static void print_row(const mn_identity *i, size_t w_ext, size_t w_role)
 {
     char when[32];
-    printf("%-36s  %-*s  %-*s  %-8s  %s\n", i->id, w_ext, i->external_id, w_role, i->role,
-           i->active ? "active" : "inactive", cli_fmt_time(i->created_at, when, sizeof when));
+    printf("%-36s  ", i->id);
+    cli_print_cell(stdout, i->external_id, w_ext);
+    fputs("  ", stdout);
+    cli_print_cell(stdout, i->role, w_role);
+    printf("  %-8s  %s\n", i->active ? "active" : "inactive",
+           cli_fmt_time(i->created_at, when, sizeof when));
 }
 
 static void print_detail(const mn_identity *i)
 {
     char c1[32], c2[32];
-    printf("id           %s\ntenant       %s\nexternal id  %s\nrole         %s\nclaims       %s\n"
-           "active       %s\ncreated      %s\nupdated      %s\n",
-           i->id, i->tenant_id, i->external_id, i->role, i->claims ? i->claims : "{}",
-           i->active ? "yes" : "no", cli_fmt_time(i->created_at, c1, sizeof c1),
-           cli_fmt_time(i->updated_at, c2, sizeof c2));
+    const cli_field fields[] = {
+        {"id", i->id}, {"tenant", i->tenant_id}, {"external id", i->external_id},
+        {"role", i->role}, {"claims", i->claims ? i->claims : "{}"},
+        {"active", i->active ? "yes" : "no"},
+        {"created", cli_fmt_time(i->created_at, c1, sizeof c1)},
+        {"updated", cli_fmt_time(i->updated_at, c2, sizeof c2)}};
+    cli_print_fields(fields, sizeof fields / sizeof fields[0], 13);
 }
 
 /* Every identity command takes exactly one positional and needs the tenant. */
@@ -89,9 +95,10 @@ static int run_list(cli_ctx *c, int argc, char **argv)
             cJSON_AddItemToArray(arr, cli_json_identity(&l->items[k]));
         rc = cli_json_emit(o);
     } else {
-        int w_ext = 1, w_role = 1;
+        size_t w_ext = 1, w_role = 1;
         for (size_t k = 0; k < l->count; k++) {
-            int e = (int)strlen(l->items[k].external_id), r = (int)strlen(l->items[k].role);
+            size_t e = cli_print_text(NULL, l->items[k].external_id, 0),
+                   r = cli_print_text(NULL, l->items[k].role, 0);
             w_ext = e > w_ext ? e : w_ext;
             w_role = r > w_role ? r : w_role;
         }
@@ -119,7 +126,7 @@ static int change(cli_ctx *c, int argc, char **argv, const char *verb, const cha
         cJSON_AddTrueToObject(o, done);
         return cli_json_emit(o);
     }
-    printf("%s %s\n", done, c->args[0]);
+    cli_line(stdout, "%s %s", done, c->args[0]);
     return CLI_EXIT_OK;
 }
 

@@ -159,24 +159,27 @@ typedef struct import_state {
     long last_line;      /* last line of the last committed batch */
 } import_state;
 
-/* Called when the import stops at a bad line: says what is in the database now. */
+/* Called when the import stops: says what is in the database now, and where the part that is
+ * not begins. The failing batch runs from its first line to the bad one (bad_line; 0 when the
+ * library refused the batch as a whole), or to its last line when that comes later. */
 static void report_stop(const import_state *st, const batch *b, long bad_line)
 {
-    /* The failing batch: from its first line to the bad one, or to its last when the library
-     * refused a line in the middle of it. */
     long first = b->n ? b->line[0] : bad_line, last = bad_line;
     if (b->n && b->line[b->n - 1] > last)
         last = b->line[b->n - 1];
-    if (st->committed)
-        fprintf(stderr, "manushya: %s: %zu %s in %zu %s (lines 1-%ld) committed before line %ld",
-                st->name, st->committed, st->committed == 1 ? "memory" : "memories",
-                st->batches, st->batches == 1 ? "batch" : "batches", st->last_line, bad_line);
-    else
-        fprintf(stderr, "manushya: %s: nothing committed before line %ld", st->name, bad_line);
+    char lines[64];
     if (first == last)
-        fprintf(stderr, "; the failing batch (line %ld) was rolled back\n", first);
+        snprintf(lines, sizeof lines, "line %ld", first);
     else
-        fprintf(stderr, "; the failing batch (lines %ld-%ld) was rolled back\n", first, last);
+        snprintf(lines, sizeof lines, "lines %ld-%ld", first, last);
+    if (st->committed)
+        cli_error("%s: %zu %s in %zu %s (lines 1-%ld) committed; the failing batch (%s) was "
+                  "rolled back: nothing from line %ld on was imported", st->name, st->committed,
+                  st->committed == 1 ? "memory" : "memories", st->batches,
+                  st->batches == 1 ? "batch" : "batches", st->last_line, lines, first);
+    else
+        cli_error("%s: nothing committed; the failing batch (%s) was rolled back", st->name,
+                  lines);
 }
 
 static int commit(cli_ctx *c, const mn_actor *a, import_state *st, batch *b)
@@ -189,7 +192,7 @@ static int commit(cli_ctx *c, const mn_actor *a, import_state *st, batch *b)
         long line = bad < b->n ? b->line[bad] : b->line[b->n - 1];
         int code = bad < b->n ? cli_fail(c, rc, "%s:%ld", st->name, line)
                               : cli_fail(c, rc, "%s:%ld-%ld", st->name, b->line[0], line);
-        report_stop(st, b, line);
+        report_stop(st, b, bad < b->n ? line : 0);
         return code;
     }
     st->committed += b->n;

@@ -21,8 +21,8 @@ static int run_init(cli_ctx *c, int argc, char **argv)
         cJSON_AddStringToObject(o, "version", mn_version());
         return cli_json_emit(o);
     }
-    printf("database       %s\nembedding dim  %d\nlibmanushya    %s\n", cli_url_shown(c),
-           mn_embed_dim(c->db), mn_version());
+    cli_line(stdout, "database       %s", cli_url_shown(c));
+    printf("embedding dim  %d\nlibmanushya    %s\n", mn_embed_dim(c->db), mn_version());
     return CLI_EXIT_OK;
 }
 

@@ -71,7 +71,7 @@ static int run_list(cli_ctx *c, int argc, char **argv)
             printf("  next %s", cli_fmt_time(j->next_at, when, sizeof when));
         if (j->error) {
             printf("  ");
-            cli_print_oneline(stdout, j->error, 160);
+            cli_print_text(stdout, j->error, 160);
         }
         printf("\n");
     }

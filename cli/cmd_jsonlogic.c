@@ -35,10 +35,12 @@ static int run_jsonlogic(cli_ctx *c, int argc, char **argv)
 
     char err[512] = "", *result = NULL;
     int mrc = mn_jsonlogic_apply(rule, data, &result, err, sizeof err);
-    if (mrc != MN_OK)
+    if (mrc != MN_OK) {
         rc = cli_error("jsonlogic: %s", *err ? err : mn_strerror(mrc));
-    else
-        rc = printf("%s\n", result) < 0 ? CLI_EXIT_ERROR : CLI_EXIT_OK;
+    } else {
+        cli_print_text(stdout, result, 0);
+        rc = putchar('\n') == EOF ? CLI_EXIT_ERROR : CLI_EXIT_OK;
+    }
     mn_free(result);
     free(in);
     return rc;

@@ -110,7 +110,7 @@ static int run_restore(cli_ctx *c, int argc, char **argv)
         cJSON_AddTrueToObject(o, "restored");
         return cli_json_emit(o);
     }
-    printf("restored %s\n", c->args[0]);
+    cli_line(stdout, "restored %s", c->args[0]);
     return CLI_EXIT_OK;
 }
 
@@ -184,8 +184,12 @@ static const cli_cmd cmds[] = {
      "optionally \"type\", \"metadata\" (object), \"identity\", \"importance\", \"ttl_days\".\n"
      "\"id\", \"created_at\", \"updated_at\", \"version\" and \"expires_at\" (written by export)\n"
      "are ignored; any other key is an error. Blank lines are skipped. Each batch is added\n"
-     "all or none; on a bad line import stops, says which, and how much was committed.\n"
-     "Metadata goes in as the line wrote it; refused where memory add would refuse it.\n"
+     "all or none; on a bad line import stops, says which, how much was committed, and the
+"
+     "first line of the batch that was not (nothing from it on was imported). Metadata goes
+"
+     "in as the line wrote it; refused where memory add would refuse it.
+"
      "  --batch N         lines per batch (default 1000)"},
     {"export", cli_memory_export, "memory export [FILE|-] [--identity I] [--type T] [--meta JSON]",
      "Writes the tenant's live memories, newest first, as JSON Lines that memory import reads\n"

@@ -98,27 +98,31 @@ static void rule_summary(const char *rule, char *buf, size_t len)
 
 static void print_rows(const mn_policy_list *l)
 {
-    int w_role = 1, w_prio = 1, w_sum = 1;
+    size_t w_role = 1, w_sum = 1;
+    int w_prio = 1;
     char (*sums)[160] = calloc(l->count ? l->count : 1, sizeof *sums);
     char num[16];
     for (size_t k = 0; k < l->count; k++) {
         const mn_policy *p = &l->items[k];
-        int r = (int)strlen(p->role), n = snprintf(num, sizeof num, "%d", p->priority);
+        size_t r = cli_print_text(NULL, p->role, 0);
+        int n = snprintf(num, sizeof num, "%d", p->priority);
         w_role = r > w_role ? r : w_role;
         w_prio = n > w_prio ? n : w_prio;
         if (sums) {
             rule_summary(p->rule, sums[k], sizeof sums[k]);
-            int s = (int)strlen(sums[k]);
+            size_t s = cli_print_text(NULL, sums[k], 0);
             w_sum = s > w_sum ? s : w_sum;
         }
     }
     for (size_t k = 0; k < l->count; k++) {
         const mn_policy *p = &l->items[k];
-        printf("%-36s  %-*s  %*d  %-8s  %-*s", p->id, w_role, p->role, w_prio, p->priority,
-               p->active ? "active" : "inactive", w_sum, sums ? sums[k] : "");
+        printf("%-36s  ", p->id);
+        cli_print_cell(stdout, p->role, w_role);
+        printf("  %*d  %-8s  ", w_prio, p->priority, p->active ? "active" : "inactive");
+        cli_print_cell(stdout, sums ? sums[k] : "", w_sum);
         if (p->description && *p->description) {
             fputs("  ", stdout);
-            cli_print_oneline(stdout, p->description, 80);
+            cli_print_text(stdout, p->description, 80);
         }
         putchar('\n');
     }
@@ -132,18 +136,23 @@ static void print_rule(const char *rule, int indent)
     char *s = r ? cJSON_Print(r) : NULL;
     cJSON_Delete(r);
     if (!s) {
-        printf("%s\n", rule ? rule : "");
+        cli_line(stdout, "%s", rule ? rule : "");
         return;
     }
-    for (const char *p = s; *p; p++) {
-        if (*p == '\t' && p > s && p[-1] == ':')
-            putchar(' '); /* cJSON writes "key":<tab>value */
-        else if (*p == '\t')
-            fputs("  ", stdout);
-        else if (*p == '\n')
+    /* cJSON lays the rule out with tabs and newlines, never raw in its strings: the text
+     * between them goes through cli_print_text, tabs become spaces ("key":<tab>value, one). */
+    for (char *p = s;; p++) {
+        size_t span = strcspn(p, "\t\n");
+        char sep = p[span];
+        p[span] = '\0';
+        cli_print_text(stdout, p, 0);
+        p += span;
+        if (!sep)
+            break;
+        if (sep == '\n')
             printf("\n%*s", indent, "");
         else
-            putchar(*p);
+            fputs(span && p[-1] == ':' ? " " : "  ", stdout);
     }
     putchar('\n');
     cJSON_free(s);
@@ -151,16 +160,27 @@ static void print_rule(const char *rule, int indent)
 
 static void print_detail(const mn_policy *p)
 {
-    char c1[32], c2[32], sum[256];
+    char c1[32], c2[32], sum[256], priority[16];
     rule_summary(p->rule, sum, sizeof sum);
-    printf("id           %s\ntenant       %s\nrole         %s\npriority     %d\nactive       %s\n"
-           "description  ",
-           p->id, p->tenant_id, p->role, p->priority, p->active ? "yes" : "no");
-    cli_print_oneline(stdout, p->description ? p->description : "", 0);
-    printf("\nsummary      %s\nrule         ", sum);
+    snprintf(priority, sizeof priority, "%d", p->priority);
+    const cli_field head[] = {
+        {"id", p->id}, {"tenant", p->tenant_id}, {"role", p->role}, {"priority", priority},
+        {"active", p->active ? "yes" : "no"}, {"description", p->description},
+        {"summary", sum}};
+    const cli_field tail[] = {{"created", cli_fmt_time(p->created_at, c1, sizeof c1)},
+                              {"updated", cli_fmt_time(p->updated_at, c2, sizeof c2)}};
+    cli_print_fields(head, sizeof head / sizeof head[0], 13);
+    printf("%-13s", "rule");
     print_rule(p->rule, 13);
-    printf("created      %s\nupdated      %s\n", cli_fmt_time(p->created_at, c1, sizeof c1),
-           cli_fmt_time(p->updated_at, c2, sizeof c2));
+    cli_print_fields(tail, sizeof tail / sizeof tail[0], 13);
+}
+
+static void print_decision(const mn_decision *d)
+{
+    const cli_field fields[] = {{"policy", d->policy_id ? d->policy_id : "none"},
+                                {"reason", d->reason}};
+    puts(d->allowed ? "allow" : "deny");
+    cli_print_fields(fields, sizeof fields / sizeof fields[0], 8);
 }
 
 /* ---- Commands ----------------------------------------------------------------------------- */
@@ -327,7 +347,7 @@ static int run_delete(cli_ctx *c, int argc, char **argv)
         cJSON_AddTrueToObject(o, "deleted");
         return cli_json_emit(o);
     }
-    printf("deleted %s\n", c->args[0]);
+    cli_line(stdout, "deleted %s", c->args[0]);
     return CLI_EXIT_OK;
 }
 
@@ -359,8 +379,7 @@ static int run_test(cli_ctx *c, int argc, char **argv)
         else if (c->json)
             rc = cli_json_emit(cli_json_decision(d));
         else
-            printf("%s\npolicy  %s\nreason  %s\n", d->allowed ? "allow" : "deny",
-                   d->policy_id ? d->policy_id : "none", d->reason ? d->reason : "");
+            print_decision(d);
     }
     mn_decision_free(d);
     free(owned);

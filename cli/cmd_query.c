@@ -12,18 +12,27 @@
 
 static void print_detail(const mn_memory *m)
 {
-    char c1[32], c2[32], c3[32];
-    printf("id          %s\ntenant      %s\nidentity    %s\ntype        %s\nimportance  %g\n"
-           "version     %lld\ncreated     %s\nupdated     %s\nexpires     %s\ndeleted     %s\n"
-           "metadata    %s\ntext        %s\n",
-           m->id, m->tenant_id, m->identity_id ? m->identity_id : "-", m->type, m->importance,
-           (long long)m->version, cli_fmt_time(m->created_at, c1, sizeof c1),
-           cli_fmt_time(m->updated_at, c2, sizeof c2), cli_fmt_time(m->expires_at, c3, sizeof c3),
-           m->deleted ? "yes" : "no", m->metadata ? m->metadata : "{}", m->text);
+    char c1[32], c2[32], c3[32], importance[32], version[32];
+    snprintf(importance, sizeof importance, "%g", m->importance);
+    snprintf(version, sizeof version, "%lld", (long long)m->version);
+    const cli_field fields[] = {
+        {"id", m->id}, {"tenant", m->tenant_id}, {"identity", m->identity_id ? m->identity_id : "-"},
+        {"type", m->type}, {"importance", importance}, {"version", version},
+        {"created", cli_fmt_time(m->created_at, c1, sizeof c1)},
+        {"updated", cli_fmt_time(m->updated_at, c2, sizeof c2)},
+        {"expires", cli_fmt_time(m->expires_at, c3, sizeof c3)},
+        {"deleted", m->deleted ? "yes" : "no"}, {"metadata", m->metadata ? m->metadata : "{}"},
+        {"text", m->text}};
+    cli_print_fields(fields, sizeof fields / sizeof fields[0], 12);
     /* Asynchronous embedding (issue 7): shown while the vector is not stored. */
-    if (m->embed_status != MN_EMBED_DONE || m->embed_error)
-        printf("embedding   %s%s%s\n", cli_embed_status_name(m->embed_status),
-               m->embed_error ? ": " : "", m->embed_error ? m->embed_error : "");
+    if (m->embed_status != MN_EMBED_DONE || m->embed_error) {
+        printf("%-12s%s", "embedding", cli_embed_status_name(m->embed_status));
+        if (m->embed_error) {
+            fputs(": ", stdout);
+            cli_print_text(stdout, m->embed_error, 0);
+        }
+        putchar('\n');
+    }
 }
 
 int cli_memory_get(cli_ctx *c, int argc, char **argv)
@@ -53,7 +62,7 @@ static int type_width(const mn_memory_list *l)
 {
     int w = 4;
     for (size_t i = 0; i < l->count; i++) {
-        int n = (int)strlen(l->items[i].type);
+        int n = (int)cli_print_text(NULL, l->items[i].type, 0);
         w = n > w ? n : w;
     }
     return w > 20 ? 20 : w;
@@ -72,14 +81,16 @@ static int print_page(const cli_ctx *c, const mn_memory_list *l, size_t *printed
             cJSON_Delete(j);
             if (!s)
                 return cli_error("out of memory formatting JSON");
-            printf("%s%s", *printed ? "," : "", s);
+            fputs(*printed ? "," : "", stdout);
+            cli_print_text(stdout, s, 0);
             cJSON_free(s);
             continue;
         }
         char when[32];
-        printf("%s  %s  %-*s  %s", m->id, cli_fmt_time(m->created_at, when, sizeof when), w,
-               m->type, m->deleted ? "[deleted] " : "");
-        cli_print_oneline(stdout, m->text, 100);
+        printf("%s  %s  ", m->id, cli_fmt_time(m->created_at, when, sizeof when));
+        cli_print_cell(stdout, m->type, (size_t)w);
+        fputs(m->deleted ? "  [deleted] " : "  ", stdout);
+        cli_print_text(stdout, m->text, 100);
         putchar('\n');
     }
     return CLI_EXIT_OK;
@@ -126,14 +137,14 @@ int cli_memory_list(cli_ctx *c, int argc, char **argv)
         if (next) {
             cJSON *s = cJSON_CreateString(next);
             char *q = cJSON_PrintUnformatted(s);
-            printf("%s}\n", q ? q : "null");
+            cli_line(stdout, "%s}", q ? q : "null");
             cJSON_free(q);
             cJSON_Delete(s);
         } else {
             puts("null}");
         }
     } else if (next) {
-        printf("next cursor: %s\n", next);
+        cli_line(stdout, "next cursor: %s", next);
     }
     mn_memory_list_free(page);
     return rc;
@@ -190,8 +201,10 @@ int cli_memory_search(cli_ctx *c, int argc, char **argv)
         int w = type_width(hits);
         for (size_t i = 0; i < hits->count; i++) {
             const mn_memory *m = &hits->items[i];
-            printf("%3zu  %.3f  %-*s  ", i + 1, m->similarity, w, m->type);
-            cli_print_oneline(stdout, m->text, 0);
+            printf("%3zu  %.3f  ", i + 1, m->similarity);
+            cli_print_cell(stdout, m->type, (size_t)w);
+            fputs("  ", stdout);
+            cli_print_text(stdout, m->text, 0);
             putchar('\n');
         }
     }
@@ -214,8 +227,12 @@ static void print_change(const char *before, const char *after)
             if (old && cJSON_Compare(old, f, 1))
                 continue;
             char *os = old ? cJSON_PrintUnformatted(old) : NULL, *ns = cJSON_PrintUnformatted(f);
-            printf("%s%s: %s -> ", n++ ? "; " : "", f->string, os ? os : "(none)");
-            cli_print_oneline(stdout, ns ? ns : "?", 200);
+            fputs(n++ ? "; " : "", stdout);
+            cli_print_text(stdout, f->string, 0);
+            fputs(": ", stdout);
+            cli_print_text(stdout, os ? os : "(none)", 0);
+            fputs(" -> ", stdout);
+            cli_print_text(stdout, ns ? ns : "?", 200);
             cJSON_free(os);
             cJSON_free(ns);
         }
@@ -257,9 +274,10 @@ int cli_memory_history(cli_ctx *c, int argc, char **argv)
         for (size_t i = 0; i < h->count; i++) {
             const mn_history_entry *e = &h->items[i];
             char when[32];
-            printf("v%-3lld %s  by %-36s  ", (long long)e->version,
-                   cli_fmt_time(e->changed_at, when, sizeof when),
-                   e->changed_by ? e->changed_by : "(system)");
+            printf("v%-3lld %s  by ", (long long)e->version,
+                   cli_fmt_time(e->changed_at, when, sizeof when));
+            cli_print_cell(stdout, e->changed_by ? e->changed_by : "(system)", 36);
+            fputs("  ", stdout);
             print_change(e->before, e->after);
             putchar('\n');
         }

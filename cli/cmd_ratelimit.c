@@ -39,15 +39,18 @@ static void print_result(const cli_ctx *c, const char *endpoint, const mn_rateli
         cli_json_emit(o);
         return;
     }
-    char when[32];
-    printf("%s  %s  %lld of %lld left per %.3g s%s", r->allowed ? "allowed" : "limited", endpoint,
-           (long long)r->remaining, (long long)r->limit, (double)r->window_ms / 1000,
+    char when[32], window[32];
+    printf("%s  ", r->allowed ? "allowed" : "limited");
+    cli_print_text(stdout, endpoint, 0);
+    printf("  %lld of %lld left per %s%s", (long long)r->remaining, (long long)r->limit,
+           cli_fmt_seconds(r->window_ms, window, sizeof window),
            r->checked ? "" : "  (counters unreachable: not checked)");
     if (r->reset_at)
         printf("  reset %s", cli_fmt_time(r->reset_at, when, sizeof when));
-    if (!r->allowed)
-        printf(r->retry_after_ms < 0 ? "  never fits" : "  retry after %.3f s",
-               (double)r->retry_after_ms / 1000);
+    if (!r->allowed && r->retry_after_ms < 0)
+        printf("  never fits");
+    else if (!r->allowed)
+        printf("  retry after %s", cli_fmt_seconds(r->retry_after_ms, when, sizeof when));
     printf("\n");
 }
 
@@ -118,8 +121,11 @@ static int run_status(cli_ctx *c, int argc, char **argv)
             cJSON_AddBoolToObject(e, "overridden", x->overridden);
             cJSON_AddItemToArray(arr, e);
         } else {
-            printf("%-32s %10lld per %-8.6g s  %s\n", x->endpoint, (long long)x->limit,
-                   (double)x->window_ms / 1000, x->overridden ? "tenant" : "built-in");
+            char window[32];
+            cli_print_cell(stdout, x->endpoint, 32);
+            printf(" %10lld per %-10s  %s\n", (long long)x->limit,
+                   cli_fmt_seconds(x->window_ms, window, sizeof window),
+                   x->overridden ? "tenant" : "built-in");
         }
     }
     mn_ratelimit_limit_list_free(l);

@@ -7,7 +7,8 @@
 static void print_tenant(const mn_tenant *t)
 {
     char when[32];
-    printf("%-36s  %s  %s\n", t->id, cli_fmt_time(t->created_at, when, sizeof when), t->name);
+    cli_line(stdout, "%-36s  %s  %s", t->id, cli_fmt_time(t->created_at, when, sizeof when),
+             t->name);
 }
 
 /* create and get print the same thing: the id alone (handy in scripts), or the object. */

@@ -114,9 +114,12 @@ int cli_actor(const cli_ctx *c, mn_actor *a)
         cJSON *j = cJSON_Parse(c->context);
         int is_object = cJSON_IsObject(j);
         cJSON_Delete(j);
-        if (!is_object)
-            return cli_error("--context (or MANUSHYA_CONTEXT) is not a JSON object: %.80s%s",
-                             c->context, strlen(c->context) > 80 ? "..." : "");
+        if (!is_object) {
+            fputs("manushya: --context (or MANUSHYA_CONTEXT) is not a JSON object: ", stderr);
+            cli_print_text(stderr, c->context, 80);
+            fputc('\n', stderr);
+            return CLI_EXIT_ERROR;
+        }
         a->context = c->context;
     }
     return CLI_CONTINUE;
@@ -138,12 +141,15 @@ int cli_fail(const cli_ctx *c, int rc, const char *fmt, ...)
     va_list ap;
     fputs("manushya: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cli_vprint(stderr, fmt, ap);
     va_end(ap);
     /* mn_errmsg() explains the calling thread's last failure on this handle; when the failure
-     * was not the library's (or it kept no message), the code's name is the best we have. */
+     * was not the library's (or it kept no message), the code's name is the best we have. It
+     * may quote stored data or input: it goes through cli_print_text too. */
     const char *msg = mn_errcode(c->db) == rc ? mn_errmsg(c->db) : NULL;
-    fprintf(stderr, ": %s\n", msg && *msg ? msg : mn_strerror(rc));
+    fputs(": ", stderr);
+    cli_print_text(stderr, msg && *msg ? msg : mn_strerror(rc), 0);
+    fputc('\n', stderr);
     return cli_exit_code(rc);
 }
 
@@ -152,7 +158,7 @@ int cli_error(const char *fmt, ...)
     va_list ap;
     fputs("manushya: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cli_vprint(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
     return CLI_EXIT_ERROR;
@@ -171,19 +177,22 @@ const char *cli_fmt_time(int64_t ms, char *buf, size_t size)
     return buf;
 }
 
-void cli_print_oneline(FILE *f, const char *s, size_t max)
+const char *cli_fmt_seconds(int64_t ms, char *buf, size_t size)
 {
-    size_t n = strlen(s);
-    int cut = max && n > max;
-    if (cut) {
-        n = max;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) /* not inside a UTF-8 sequence */
-            n--;
+    /* Exact decimals, never an exponent: 3600000 is "3600 s", 1500 is "1.5 s". */
+    long long whole = (long long)(ms / 1000), frac = (long long)(ms % 1000);
+    const char *sign = ms < 0 ? "-" : "";
+    whole = whole < 0 ? -whole : whole;
+    frac = frac < 0 ? -frac : frac;
+    if (!frac) {
+        snprintf(buf, size, "%s%lld s", sign, whole);
+        return buf;
     }
-    for (size_t i = 0; i < n; i++)
-        fputc(s[i] == '\n' || s[i] == '\r' || s[i] == '\t' ? ' ' : s[i], f);
-    if (cut)
-        fputs("...", f);
+    int digits = 3;
+    for (; frac % 10 == 0; frac /= 10)
+        digits--;
+    snprintf(buf, size, "%s%lld.%0*lld s", sign, whole, digits, frac);
+    return buf;
 }
 
 double cli_now(void)

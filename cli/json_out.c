@@ -125,7 +125,8 @@ int cli_json_emit(cJSON *j)
     cJSON_Delete(j);
     if (!s)
         return cli_error("out of memory formatting JSON");
-    puts(s);
+    cli_print_text(stdout, s, 0); /* C1 codes as \u0080..: the same JSON, terminal-safe */
+    putchar('\n');
     cJSON_free(s);
     return CLI_EXIT_OK;
 }

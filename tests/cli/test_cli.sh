@@ -249,6 +249,34 @@ check "still only the first two" json 'd["count"] == 2'
 printf 'not json\n' | "$M" --db "$TMP/bad.db" --tenant acme --as bot memory import - >"$OUT" 2>"$ERR"
 check "import from stdin: bad JSON on line 1 is reported" grep -q "stdin:1: " "$ERR"
 
+# A full disk, made portable: a file size limit (ulimit -f, SIGXFSZ ignored so that the write
+# fails instead of killing the process) far below what a batch of 1000 long memories needs.
+python3 -c 'import json
+for i in range(3000): print(json.dumps({"text": "memory %d: " % i + "word%d " % i * 80}))' \
+    >"$TMP/big.jsonl"
+"$M" --db "$TMP/full.db" tenant create acme >/dev/null 2>&1
+"$M" --db "$TMP/full.db" --tenant acme identity create bot >/dev/null 2>&1
+import_limited() { # import_limited ARGS...: memory import into full.db with at most 1 MB a file
+    (ulimit -f 2048 && trap '' XFSZ && exec "$M" --db "$TMP/full.db" --tenant acme --as bot \
+        memory import "$TMP/big.jsonl" "$@") >"$OUT" 2>"$ERR"
+    rc=$?
+}
+import_limited
+check "import onto a full disk fails (1)" [ "$rc" -eq 1 ]
+check "... and says nothing was committed, naming the failing batch from its first line" \
+    err_has "nothing committed; the failing batch (lines 1-1000) was rolled back"
+expect 0 "... and added nothing" --db "$TMP/full.db" --tenant acme --json memory list
+check "... (no memory)" json 'd["count"] == 0'
+import_limited --batch 50
+check "import in batches of 50 onto a full disk fails (1)" [ "$rc" -eq 1 ]
+committed=$(sed -n 's/.*(lines 1-\([0-9]*\)) committed; the failing batch (lines \([0-9]*\)-\([0-9]*\)).*nothing from line \([0-9]*\) on.*/\1 \2 \3 \4/p' "$ERR")
+check "... names the committed lines and the failing batch, which follows them ($committed)" \
+    sh -c 'set -- $1; [ $# -eq 4 ] && [ "$1" -gt 0 ] && [ "$2" -eq $(($1 + 1)) ] &&
+           [ "$3" -eq $(($1 + 50)) ] && [ "$4" -eq "$2" ]' - "$committed"
+expect 0 "... and exactly the committed lines are in the database" --db "$TMP/full.db" \
+    --tenant acme --json memory list --all
+check "... (${committed%% *} memories)" json "d['count'] == ${committed%% *}"
+
 expect 0 "memory export to a file" $B memory export "$TMP/export.jsonl"
 check "export reports the count" out_has "^exported 4 memories"
 check "export wrote 4 lines" test "$(wc -l <"$TMP/export.jsonl")" -eq 4

@@ -27,6 +27,14 @@ MANUSHYA_EMBEDDER=openai MANUSHYA_EMBED_URL=$url MANUSHYA_EMBED_MODEL=tiny \
     expect 0 "the environment chooses the embedder" --db e.db --embed-dim 4 embed --stats "the cat"
 check "--stats on stderr" err_has "cache on, 1 hits, 0 misses"
 
+mode '{"mode": "500", "times": 1}'
+expect 0 "--json --stats, the server failing once" $O --json embed --stats "a bird" "the cat"
+check "--json --stats has the stats: one text embedded, two requests, one retry" json \
+    'd["stats"] == {"texts": 1, "requests": 2, "retries": 1, "max_inflight": 1, "max_batch": 1}'
+check "... and stderr stays empty" [ ! -s "$ERR" ]
+expect 0 "--json without --stats" $O --json embed "the cat"
+check "... has no stats" json '"stats" not in d'
+
 expect 0 "a tenant" $O tenant create t
 expect 0 "an identity" $O --tenant t identity create agent
 expect 0 "memory add embeds through openai" $O --tenant t --as agent --json memory add "the cat sat on the mat"

@@ -29,6 +29,17 @@ expect 2 "a bad --n is a usage error" $A ratelimit hit --endpoint app:ping --n x
 expect 0 "hit without Redis" $A --as bot --json ratelimit hit --endpoint app:ping --n 2
 check "the decision is reported" json 'd["allowed"] and d["remaining"] == 0 and d["limit"] == 2'
 expect 5 "3 calls never fit a limit of 2" $A --as bot ratelimit hit --endpoint app:ping --n 3
+expect 0 "hit, human-readable" $A --as bot ratelimit hit --endpoint memory:create
+check "the window in whole seconds" out_has "left per 3600 s\\($\\| \\)"
+expect 0 "a window of 1.5 s" $A ratelimit set-limit --endpoint app:half --limit 5 --window 1.5
+expect 0 "peek, human-readable" $A --as bot ratelimit peek --endpoint app:half
+check "a fraction of a second is printed exactly" out_has "left per 1.5 s$"
+expect 0 "status, human-readable" $A ratelimit status
+check "status prints whole seconds next to their unit" \
+    sh -c "grep -q '^memory:create  *1000 per 3600 s  *built-in\$' '$OUT' &&
+           grep -q '^app:half  *5 per 1.5 s  *tenant\$' '$OUT'"
+expect 5 "6 calls never fit a limit of 5" $A --as bot ratelimit hit --endpoint app:half --n 6
+check "never fits is said as such" out_has "left per 1.5 s  never fits"
 expect 0 "an admin's limit is doubled" $A --as boss --json ratelimit peek --endpoint app:ping --n 4
 check "limit x2" json 'd["limit"] == 4 and d["allowed"]'
 

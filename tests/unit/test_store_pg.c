@@ -45,9 +45,9 @@ static const char *make_url(void)
 }
 
 /* ---- direct SQL, to see what the server holds ------------------------------------------------ */
-static PGconn *pg_connect(const char *schema)
+static PGconn *pg_connect_to(const char *url, const char *schema)
 {
-    PGconn *c = PQconnectdb(server());
+    PGconn *c = PQconnectdb(url);
     ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s", PQerrorMessage(c));
     if (schema) {
         const char *p[] = { schema };
@@ -59,9 +59,15 @@ static PGconn *pg_connect(const char *schema)
     return c;
 }
 
-static const char *pg_text(const char *schema, const char *sql)
+static PGconn *pg_connect(const char *schema)
 {
-    PGconn *c = pg_connect(schema);
+    return pg_connect_to(server(), schema);
+}
+
+/* The one value sql returns, on the server's database at url (in schema, if not NULL). */
+static const char *pg_text_at(const char *url, const char *schema, const char *sql)
+{
+    PGconn *c = pg_connect_to(url, schema);
     PGresult *r = PQexec(c, sql);
     ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
     ck_assert_int_eq(PQntuples(r), 1);
@@ -69,6 +75,11 @@ static const char *pg_text(const char *schema, const char *sql)
     PQclear(r);
     PQfinish(c);
     return v;
+}
+
+static const char *pg_text(const char *schema, const char *sql)
+{
+    return pg_text_at(server(), schema, sql);
 }
 
 static void pg_run(const char *schema, const char *sql)
@@ -187,6 +198,45 @@ START_TEST(migrate_no_on_empty_refuses)
     ck_assert_int_eq(rc, MN_ENOTFOUND);
     ck_assert_msg(strstr(mn_errmsg(db), "manushya migrate"), "%s", mn_errmsg(db));
     mn_close(db);
+}
+END_TEST
+
+/* A database whose public schema already holds manushya's tables (opened once without
+ * schema=): schema=NAME still gets tables of its own, made in NAME; a read-only open of a
+ * schema that has none is refused. Neither may fall through the search_path to public's. */
+START_TEST(schema_never_falls_through_to_public)
+{
+    const char *name = fresh_schema(), *srv = server();
+    pg_run(NULL, th_fmt("CREATE DATABASE %s", name));
+    const char *conninfo = th_fmt("%.*s/%s", (int)(strrchr(srv, '/') - srv), srv, name);
+    const char *base = th_fmt("%s?vector=local&pool_size=2", conninfo);
+    mn_db *db = th_open(base, NULL);
+    th_tenant(db, "in_public");
+    mn_close(db);
+
+    mn_config ro = {.flags = MN_OPEN_READONLY};
+    db = NULL;
+    int rc = mn_open(&db, th_fmt("%s&schema=mine", base), &ro);
+    ck_assert_msg(rc == MN_ENOTFOUND, "read-only open of a schema without tables: rc %d: %s", rc,
+                  mn_errmsg(db));
+    ck_assert_msg(strstr(mn_errmsg(db), "manushya migrate"), "%s", mn_errmsg(db));
+    mn_close(db);
+
+    db = th_open(th_fmt("%s&schema=mine", base), NULL);
+    ck_assert_int_eq(th_count_tenants(db), 0); /* not public's tenant */
+    th_tenant(db, "in_mine");
+    mn_close(db);
+    ck_assert_str_eq(pg_text_at(conninfo, NULL, "SELECT string_agg(name, ',') FROM mine.tenants"),
+                     "in_mine");
+    ck_assert_str_eq(pg_text_at(conninfo, NULL, "SELECT string_agg(name, ',') FROM "
+                                "public.tenants"), "in_public");
+    ck_assert_str_eq(pg_text_at(conninfo, NULL, "SELECT max(version) FROM "
+                                "mine.schema_migrations"), th_fmt("%d", latest()));
+    /* Opened again, it finds its own tables. */
+    db = th_open(th_fmt("%s&schema=mine", base), NULL);
+    ck_assert_int_eq(th_count_tenants(db), 1);
+    mn_close(db);
+    pg_run(NULL, th_fmt("DROP DATABASE %s WITH (FORCE)", name));
 }
 END_TEST
 
@@ -580,6 +630,7 @@ static Suite *pg_suite(void)
     tcase_add_test(tc, schema_partitioned_by_tenant);
     tcase_add_test(tc, migrate_from_previous_version);
     tcase_add_test(tc, migrate_no_on_empty_refuses);
+    tcase_add_test(tc, schema_never_falls_through_to_public);
     tcase_add_test(tc, url_options_checked);
     tcase_add_test(tc, no_pgvector_needs_vector_local);
     tcase_add_test(tc, bad_server_is_a_clear_error);

@@ -69,8 +69,14 @@ int pgs_schema_version_on(struct pgs_store *s, struct pgs_conn *c, int *version)
 {
     char *v = NULL;
     *version = 0;
-    int rc = query_text(s, c, "SELECT to_regclass('schema_migrations')::text", NULL, 0, &v,
-                        "reading the schema version");
+    /* With schema=NAME the table is looked up in that schema only: the search_path goes on to
+     * public, whose tables (of a database opened without the option) must never stand in for
+     * a schema that does not exist yet or has none. Unqualified names are safe once it has. */
+    const char *p[] = { s->opt.schema };
+    const char *sql = s->opt.schema
+                          ? "SELECT to_regclass(format('%I.schema_migrations', $1::text))::text"
+                          : "SELECT to_regclass('schema_migrations')::text";
+    int rc = query_text(s, c, sql, p, s->opt.schema ? 1 : 0, &v, "reading the schema version");
     if (rc != MN_OK || !v)
         return rc;
     free(v);
