@@ -740,8 +740,8 @@ static const cli_cmd cmds[] = {
      "embedding cache off (every text is embedded), removed afterwards. --json: one object."},
     {"ratelimit", cli_bench_ratelimit,
      "bench ratelimit [--backend memory|redis] [--threads N] [--seconds S] [--keys K]\n"
-     "                [--limit L] [--window-ms W] [--n N]",
-     "Rate-limit decisions through mn_ratelimit_hit (cli/bench_ratelimit.c), each for N calls\n"
+     "                [--limit L] [--window-ms W] [--n C]",
+     "Rate-limit decisions through mn_ratelimit_hit (cli/bench_ratelimit.c), each for C calls\n"
      "at once (default 1): decisions/s and p50/p99 latency in microseconds, with the\n"
      "parameters; with Redis also the bench's keys there and the bytes of the largest (MEMORY\n"
      "USAGE). --backend redis needs --redis URL (or MANUSHYA_REDIS). Runs on a fresh temporary\n"
