@@ -27,7 +27,10 @@
  * reset_in_us (0: none counted), now_ms}. The steps are window.c's, name for name. Every
  * number is an integer below 2^53, so a Lua double holds it exactly and math.floor of a
  * quotient is the integer one. A key that is not the 512-byte state (one left by the sorted
- * set of an earlier version) is taken as empty and replaced at the next admission. */
+ * set of an earlier version) is taken as empty and replaced at the next admission. The window
+ * is written back whenever it changed, as the in-process counters keep it, so that both go on
+ * from the same state: when calls are admitted, and when time moved it (at most twice per
+ * sub-window), which also keeps the newest time seen for a later clock reading that is older. */
 const char mni_counter_redis_script[] =
     "if redis.replicate_commands then redis.replicate_commands() end\n"
     "local S = " STR(MNI_RL_SUBWINDOWS) "\n"
@@ -43,12 +46,17 @@ const char mni_counter_redis_script[] =
     "local g = math.floor((w + S - 1) / S)\n"
     "local head, oldest, total, count = 0, 0, 0, {}\n"
     "local st = redis.pcall('GET', key)\n"
-    "if type(st) == 'string' and #st == 8 * (R + 3) then\n"
+    "local kept = type(st) == 'string' and #st == 8 * (R + 3)\n"
+    "if kept then\n"
     "  local v = {struct.unpack(FMT, st)}\n"
     "  head, oldest, total = v[1], v[2], v[3]\n"
     "  for i = 0, S do count[i] = v[i + 4] end\n"
     "else\n"
     "  for i = 0, S do count[i] = 0 end\n"
+    "end\n"
+    "local head0, oldest0 = head, oldest\n"
+    "local function save(...)\n"
+    "  redis.call('SET', key, struct.pack(FMT, head, oldest, total, unpack(count, 0, S)), ...)\n"
     "end\n"
     /* advance */
     "local k, lo = math.floor(t / g), math.floor((t - w) / g)\n"
@@ -81,8 +89,6 @@ const char mni_counter_redis_script[] =
     "  if ARGV[4] ~= '1' then\n"
     "    count[head % R] = count[head % R] + n\n"
     "    total = total + n\n"
-    "    local st2 = struct.pack(FMT, head, oldest, total, unpack(count, 0, S))\n"
-    "    redis.call('SET', key, st2, 'PX', math.ceil(((head + 1) * g + w - t) / 1000))\n"
     "  end\n"
     "elseif n <= limit then\n"
     "  retry = freed_at(total + n - limit) - t\n"
@@ -91,6 +97,13 @@ const char mni_counter_redis_script[] =
     "end\n"
     "local reset = 0\n"
     "if total > 0 then reset = freed_at(1) - t end\n"
+    /* Kept until the newest calls stop counting. A decision that records nothing still keeps
+     * the window it moved (as the in-process counters do), with the expiry it had. */
+    "if allowed == 1 and ARGV[4] ~= '1' then\n"
+    "  save('PX', math.ceil(((head + 1) * g + w - t) / 1000))\n"
+    "elseif kept and (head ~= head0 or oldest ~= oldest0) then\n"
+    "  save('KEEPTTL')\n"
+    "end\n"
     "return {allowed, total, retry, reset, math.floor(t / 1000)}\n";
 
 struct rc_counter {
