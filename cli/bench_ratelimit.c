@@ -2,12 +2,14 @@
  * bench_ratelimit.c — manushya bench ratelimit: decisions per second of mn_ratelimit_hit, the
  * public call a host makes for its own endpoints, on a fresh temporary database: tenant
  * "bench" with its own limit of --limit calls per --window-ms for every endpoint ("*"), agent
- * "bench-agent" hitting K endpoints round robin from N threads for S seconds. In-process calls
- * take a fraction of a microsecond, about as long as reading the clock, so their latency is
- * timed per group of 16 calls (the mean of the group is one sample); Redis calls one by one.
- * Prints the figures with the parameters; asserts nothing.
+ * "bench-agent" asking for --n calls at a time on K endpoints round robin from N threads for
+ * S seconds. In-process calls take a fraction of a microsecond, about as long as reading the
+ * clock, so their latency is timed per group of 16 calls (the mean of the group is one
+ * sample); Redis calls one by one, and the bench then reads the bytes its keys take there
+ * (MEMORY USAGE). Prints the figures with the parameters; asserts nothing.
  */
 #include "cli.h"
+#include "redis/redis.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -20,7 +22,7 @@
 
 struct worker {
     mn_db *db;
-    int keys, group, id;
+    int keys, group, id, n;
     double seconds;
     uint64_t calls, allowed, errors;
     double *lat_us;      /* samples */
@@ -50,7 +52,7 @@ static void *work(void *arg)
         if (t0 >= end)
             break;
         for (int g = 0; g < w->group; g++) {
-            int rc = mn_ratelimit_hit(w->db, &a, names[k], 1, NULL);
+            int rc = mn_ratelimit_hit(w->db, &a, names[k], w->n, NULL);
             w->allowed += rc == MN_OK;
             w->errors += rc != MN_OK && rc != MN_ELIMITED;
             if (++k == w->keys)
@@ -64,15 +66,21 @@ static void *work(void *arg)
     return NULL;
 }
 
-/* A fresh database in a temporary directory with the bench's tenant, agent and limit. */
-static int setup(cli_ctx *c, mn_config *cfg, char *dir, mn_db **db, int limit, int window_ms)
+/* A fresh database in a temporary directory with the bench's tenant (its id in tenant_id),
+ * agent and limit. */
+static int setup(cli_ctx *c, mn_config *cfg, char *dir, mn_db **db, int limit, int window_ms,
+                 char tenant_id[64])
 {
     char path[CLI_TEMP_DIR_MAX + 16];
     snprintf(path, sizeof path, "%s/bench.db", dir);
     int rc = mn_open(db, path, cfg);
     const mn_actor sys = {.tenant = "bench"};
+    mn_tenant *t = NULL;
     if (rc == MN_OK)
-        rc = mn_tenant_create(*db, "bench", NULL);
+        rc = mn_tenant_create(*db, "bench", &t);
+    if (rc == MN_OK)
+        snprintf(tenant_id, 64, "%s", t->id);
+    mn_tenant_free(t);
     if (rc == MN_OK)
         rc = mn_identity_create(*db, &sys, "bench-agent", "agent", NULL, NULL);
     if (rc == MN_OK)
@@ -80,10 +88,48 @@ static int setup(cli_ctx *c, mn_config *cfg, char *dir, mn_db **db, int limit, i
     return rc == MN_OK ? CLI_EXIT_OK : cli_fail(c, rc, "bench ratelimit: setup");
 }
 
+/* The bench tenant's keys in Redis (ratelimit:{TENANT_ID}:...): how many, and the bytes of
+ * the largest (MEMORY USAGE). 0 keys when they could not be read (said on stderr). */
+static void redis_key_bytes(const char *url, const char *tenant_id, long long *keys,
+                            long long *max_bytes)
+{
+    char err[512], pattern[128], cursor[32] = "0";
+    struct mni_redis_pool *p;
+    struct mni_redis_options o = {0};
+    *keys = *max_bytes = 0;
+    if (mni_redis_pool_create(url, &o, &p, err, sizeof err) != MN_OK) {
+        fprintf(stderr, "bench ratelimit: %s\n", err);
+        return;
+    }
+    snprintf(pattern, sizeof pattern, "ratelimit:{%s}:*", tenant_id);
+    do {
+        const char *scan[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"};
+        redisReply *rep;
+        if (mni_redis_command(p, 6, scan, NULL, &rep, err, sizeof err) != MN_OK) {
+            fprintf(stderr, "bench ratelimit: %s\n", err);
+            break;
+        }
+        int ok = rep->type == REDIS_REPLY_ARRAY && rep->elements == 2;
+        snprintf(cursor, sizeof cursor, "%s", ok ? rep->element[0]->str : "0");
+        for (size_t i = 0; ok && i < rep->element[1]->elements; i++) {
+            const char *mem[] = {"MEMORY", "USAGE", rep->element[1]->element[i]->str};
+            redisReply *m;
+            if (mni_redis_command(p, 3, mem, NULL, &m, err, sizeof err) != MN_OK)
+                continue;
+            if (m->type == REDIS_REPLY_INTEGER && m->integer > *max_bytes)
+                *max_bytes = m->integer;
+            *keys += m->type == REDIS_REPLY_INTEGER;
+            freeReplyObject(m);
+        }
+        freeReplyObject(rep);
+    } while (strcmp(cursor, "0") != 0);
+    mni_redis_pool_free(p);
+}
+
 int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv)
 {
     const char *backend = "memory";
-    int threads = 1, keys = 1024, limit = 1000, window_ms = 1000;
+    int threads = 1, keys = 1024, limit = 1000, window_ms = 1000, n = 1;
     double seconds = 2;
     const cli_opt opts[] = {{"backend", CLI_OPT_STR, &backend, NULL},
                             {"threads", CLI_OPT_INT, &threads, NULL},
@@ -91,6 +137,7 @@ int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv)
                             {"keys", CLI_OPT_INT, &keys, NULL},
                             {"limit", CLI_OPT_INT, &limit, NULL},
                             {"window-ms", CLI_OPT_INT, &window_ms, NULL},
+                            {"n", CLI_OPT_INT, &n, NULL},
                             {NULL, CLI_OPT_FLAG, NULL, NULL}};
     int rc = cli_parse(c, argc, argv, opts, 0, 0);
     if (rc != CLI_CONTINUE)
@@ -100,23 +147,25 @@ int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv)
         return cli_usage_error(c, "--backend is memory or redis, not '%s'", backend);
     if (redis && !c->cfg.redis_url)
         return cli_usage_error(c, "--backend redis needs --redis URL (or MANUSHYA_REDIS)");
-    if (threads < 1 || threads > MAX_THREADS || keys < 1 || seconds <= 0 || seconds > 3600)
-        return cli_usage_error(c, "give --threads 1..%d, --keys >= 1, --seconds 0..3600",
-                               MAX_THREADS);
+    if (threads < 1 || threads > MAX_THREADS || keys < 1 || seconds <= 0 || seconds > 3600 ||
+        n < 1)
+        return cli_usage_error(c, "give --threads 1..%d, --keys >= 1, --seconds 0..3600, "
+                               "--n >= 1", MAX_THREADS);
     mn_config cfg = c->cfg;
     cfg.ratelimit = redis ? MN_RATELIMIT_REDIS : MN_RATELIMIT_MEMORY;
     char dir[CLI_TEMP_DIR_MAX];
     if ((rc = cli_temp_dir("bench-rl", dir, sizeof dir)) != CLI_EXIT_OK)
         return rc;
     mn_db *db = NULL;
-    rc = setup(c, &cfg, dir, &db, limit, window_ms);
+    char tenant_id[64] = "";
+    rc = setup(c, &cfg, dir, &db, limit, window_ms, tenant_id);
     struct worker w[MAX_THREADS];
     pthread_t t[MAX_THREADS];
     memset(w, 0, sizeof w);
     double elapsed = 0;
     for (int i = 0; rc == CLI_EXIT_OK && i < threads; i++) {
         w[i] = (struct worker){.db = db, .keys = keys, .group = redis ? 1 : 16, .id = i,
-                               .seconds = seconds};
+                               .n = n, .seconds = seconds};
         if (!(w[i].lat_us = malloc(MAX_SAMPLES * sizeof *w[i].lat_us)))
             rc = cli_error("bench ratelimit: out of memory");
     }
@@ -147,6 +196,9 @@ int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv)
     mn_ratelimit_stats st = {0};
     if (db)
         mn_ratelimit_stats_get(db, &st);
+    long long rkeys = 0, rbytes = 0;
+    if (rc == CLI_EXIT_OK && redis)
+        redis_key_bytes(cfg.redis_url, tenant_id, &rkeys, &rbytes);
     if (rc == CLI_EXIT_OK && c->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "backend", backend);
@@ -154,6 +206,7 @@ int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv)
         cJSON_AddNumberToObject(o, "keys", keys);
         cJSON_AddNumberToObject(o, "limit", limit);
         cJSON_AddNumberToObject(o, "window_ms", window_ms);
+        cJSON_AddNumberToObject(o, "n", n);
         cJSON_AddNumberToObject(o, "seconds", elapsed);
         cJSON_AddNumberToObject(o, "decisions", (double)calls);
         cJSON_AddNumberToObject(o, "decisions_per_s", (double)calls / elapsed);
@@ -162,16 +215,24 @@ int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv)
         cJSON_AddNumberToObject(o, "fail_open", (double)st.fail_open);
         cJSON_AddItemToObject(o, "p50_us", cli_json_number(p50, 3));
         cJSON_AddItemToObject(o, "p99_us", cli_json_number(p99, 3));
+        if (redis) {
+            cJSON_AddNumberToObject(o, "redis_keys", (double)rkeys);
+            cJSON_AddNumberToObject(o, "redis_key_bytes_max", (double)rbytes);
+        }
         rc = cli_json_emit(o);
     } else if (rc == CLI_EXIT_OK) {
         printf("bench ratelimit: backend %s, %d thread(s), %d endpoints, limit %d per %d ms, "
-               "agent role\n", backend, threads, keys, limit, window_ms);
+               "%d call(s) per decision, agent role\n", backend, threads, keys, limit, window_ms,
+               n);
         printf("  %llu decisions in %.2f s: %.0f decisions/s (%.1f%% allowed, %llu errors, "
                "%llu unchecked)\n", (unsigned long long)calls, elapsed, (double)calls / elapsed,
                calls ? 100.0 * (double)allowed / (double)calls : 0, (unsigned long long)errors,
                (unsigned long long)st.fail_open);
         printf("  latency p50 %.3f us, p99 %.3f us (%s)\n", p50, p99,
                redis ? "per call" : "per call, mean of groups of 16");
+        if (redis)
+            printf("  Redis: %lld key(s), the largest %lld bytes (MEMORY USAGE)\n", rkeys,
+                   rbytes);
     }
     for (int i = 0; i < threads; i++)
         free(w[i].lat_us);

@@ -740,10 +740,12 @@ static const cli_cmd cmds[] = {
      "embedding cache off (every text is embedded), removed afterwards. --json: one object."},
     {"ratelimit", cli_bench_ratelimit,
      "bench ratelimit [--backend memory|redis] [--threads N] [--seconds S] [--keys K]\n"
-     "                [--limit L] [--window-ms W]",
-     "Rate-limit decisions through mn_ratelimit_hit (cli/bench_ratelimit.c): decisions/s and\n"
-     "p50/p99 latency in microseconds, with the parameters. --backend redis needs --redis URL\n"
-     "(or MANUSHYA_REDIS). Runs on a fresh temporary database, removed afterwards. --json."},
+     "                [--limit L] [--window-ms W] [--n C]",
+     "Rate-limit decisions through mn_ratelimit_hit (cli/bench_ratelimit.c), each for C calls\n"
+     "at once (default 1): decisions/s and p50/p99 latency in microseconds, with the\n"
+     "parameters; with Redis also the bench's keys there and the bytes of the largest (MEMORY\n"
+     "USAGE). --backend redis needs --redis URL (or MANUSHYA_REDIS). Runs on a fresh temporary\n"
+     "database, removed afterwards. --json."},
     {"ann", run_ann,
      "bench ann --base B.fvecs --queries Q.fvecs --truth T.ivecs [--k 10] [--m 16]\n"
      "          [--ef-construction 64] [--ef 10,20,40,80,160] [--threads N]\n"

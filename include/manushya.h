@@ -117,7 +117,8 @@ typedef struct mn_config {
                               * counted in mn_ratelimit_stats), 1 = refuse it (MN_EBACKEND) */
     int ratelimit_refresh_ms; /* a tenant's limits and an actor's role are read again after
                               * this long (changes made by other processes): default 1000 */
-    size_t ratelimit_max_bytes; /* memory bound of the in-process counters: default 64 MiB */
+    size_t ratelimit_max_bytes; /* memory bound of the in-process counters: default 64 MiB;
+                              * a counter takes about 600 bytes whatever its limit */
     int redis_pool_max;      /* Redis connections at most: default 50 */
     int redis_connect_timeout_ms; /* default 5000 */
     int redis_timeout_ms;    /* wait for each reply: default 5000 */
@@ -609,11 +610,16 @@ MN_API int mn_embed_jobs_run(mn_db *db, size_t max_jobs, size_t *done, size_t *f
 MN_API void mn_embed_job_list_free(mn_embed_job_list *l);
 
 /* ---- Rate limits ---------------------------------------------------------------------------
- * Whether an actor may make a call now, by an exact sliding window: a call is admitted when
- * fewer than `limit` calls were admitted for the tenant and endpoint in the window that ends
- * now, however many threads or processes ask at once. The counters keep a log of the admitted
- * calls' times, not an estimate. (GCRA or a token bucket keep one number per key but admit up
- * to twice the limit within one window; "1000 per hour" is meant exactly, so the log is kept.)
+ * Whether an actor may make a call now, by a sliding window counted in 60 sub-windows: n
+ * calls are admitted when the calls admitted for the tenant and endpoint in the sub-windows
+ * that the window ending now touches, plus n, are at most `limit`, however many threads or
+ * processes ask at once. So no window ever admits more than the limit, and a call is refused
+ * at worst where an exact log of the calls' times would admit it one sub-window later: an
+ * admitted call stops counting at most 1/60 of the window (a minute of an hour, a second of a
+ * minute) after it leaves the window. Each counter is 61 counts whatever its limit, and a
+ * decision costs the same whatever the limit and n. (A log of the calls' times is exact but
+ * costs memory and time in proportion to the limit; GCRA or a token bucket keep one number
+ * but admit up to twice the limit within one window.)
  *
  * Endpoints are named "resource:action": two parts of 1..32 lowercase letters, digits, '_' and
  * '-' (anything else is MN_EINVAL). Built-in limits per tenant, from the Manushya.ai guide:
@@ -641,14 +647,17 @@ MN_API void mn_embed_job_list_free(mn_embed_job_list *l);
  * processes within ratelimit_refresh_ms. Every function here is thread-safe. */
 typedef struct mn_ratelimit_result {
     int allowed;             /* 1: admitted (by mn_ratelimit_hit: and counted) */
-    int checked;             /* 0: the counters were unreachable; allowed says the fail mode */
+    int checked;             /* 0: the counters were unreachable; allowed says the fail mode
+                              * (n over the limit is refused all the same) */
     int64_t limit;           /* the limit applied: the endpoint's, times the role multiplier */
     int64_t remaining;       /* calls still admitted in the window after this decision */
     int64_t window_ms;
-    int64_t reset_at;        /* ms since the epoch when the oldest counted call leaves the
-                              * window (a place frees up); 0 when none is counted */
-    int64_t retry_after_ms;  /* refused: the wait until n calls fit; -1 when n is more than the
-                              * limit itself; 0 when admitted */
+    int64_t reset_at;        /* ms since the epoch when the oldest counted calls stop counting
+                              * (places free up: at most a sub-window, 1/60 of the window,
+                              * after they left it); 0 when none is counted */
+    int64_t retry_after_ms;  /* refused: the wait until n calls fit, if no other is admitted
+                              * meanwhile; -1 when n is more than the limit itself (it never
+                              * fits); 0 when admitted */
 } mn_ratelimit_result;
 
 typedef struct mn_ratelimit_limit {

@@ -1,9 +1,9 @@
 /*
- * Counter backends of the rate limiter: where the log of admitted calls lives. A backend fills
- * a struct mni_counter_ops; the limiter (ratelimit.c) picks one at mn_open from
- * mn_config.ratelimit. Both keep, per key, the times of the calls admitted in the last window,
- * and decide "do n more fit under limit?" atomically with recording them, so that the count
- * is exact however many threads (memory) or processes (redis) ask at once.
+ * Counter backends of the rate limiter: where the counts of admitted calls live. A backend
+ * fills a struct mni_counter_ops; the limiter (ratelimit.c) picks one at mn_open from
+ * mn_config.ratelimit. Both keep, per key, the sliding window of window.h (calls counted per
+ * sub-window), and decide "do n more fit under limit?" atomically with recording them, so
+ * that the count is exact however many threads (memory) or processes (redis) ask at once.
  */
 #ifndef MNI_RATELIMIT_COUNTER_H
 #define MNI_RATELIMIT_COUNTER_H
@@ -34,7 +34,7 @@ struct mni_count_res {
     int allowed;
     int64_t count;             /* calls counted in the window after the decision */
     int64_t retry_after_us;    /* refused: until n fit; -1 when n > limit */
-    int64_t reset_in_us;       /* until the oldest counted call leaves the window; 0: none */
+    int64_t reset_in_us;       /* until the oldest counted calls stop counting; 0: none */
     int64_t now_ms;            /* the backend's clock, ms since the epoch */
 };
 
@@ -52,5 +52,7 @@ struct mni_counter_ops {
 int mni_counter_memory_create(mn_db *db, size_t max_bytes, struct mni_counter **out);
 /* Redis counters (redis_counter.c) over a connection pool made from cfg's redis_* fields. */
 int mni_counter_redis_create(mn_db *db, mn_config *cfg, struct mni_counter **out);
+/* Their Lua script, window.c's steps (tests run it with a time of their own). */
+extern const char mni_counter_redis_script[];
 
 #endif

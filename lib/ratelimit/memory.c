@@ -1,17 +1,17 @@
 /*
  * In-process counters: a hash table split into stripes, each with its own lock, so threads
- * deciding for different keys rarely wait on one another. Each key keeps a ring of the
- * (monotonic) times of the calls admitted in its window, oldest first; a decision drops the
- * times that left the window and compares what remains with the limit, under the stripe's lock,
- * so it is exact across threads. After a key's ring has grown to its steady size a decision
- * allocates nothing.
+ * deciding for different keys rarely wait on one another. Each key holds its sliding window
+ * of sub-window counts (window.c), a fixed 512 bytes whatever its limit; a decision moves it
+ * to the present and compares with the limit under the stripe's lock, so it is exact across
+ * threads, costs O(1) and allocates nothing once the key exists.
  *
  * Memory is bounded by max_bytes: keys whose window emptied are freed when their stripe fills
- * up; a new key or a bigger ring that would pass the bound is an MN_EBACKEND failure (the
- * limiter's fail mode decides), never an eviction of live counts (which would admit too much).
+ * up; a new key that would pass the bound is an MN_EBACKEND failure (the limiter's fail mode
+ * decides), never an eviction of live counts (which would admit too much).
  */
 #include "ratelimit/counter.h"
 #include "ratelimit/spin.h"
+#include "ratelimit/window.h"
 #include "core/error.h"
 
 #include <stdatomic.h>
@@ -21,14 +21,12 @@
 
 #define MC_STRIPES 64            /* a power of two */
 #define MC_MIN_BUCKETS 16
-#define MC_MIN_RING 8
 
 struct mc_entry {
     struct mc_entry *next;
     uint64_t hash;
     int64_t window_us;
-    int64_t *ring;               /* admitted call times (µs), oldest at head */
-    size_t cap, head, count;
+    struct mni_rl_window win;
     size_t keylen;
     char key[];
 };
@@ -73,29 +71,12 @@ static void give_bytes(struct mc_counter *m, size_t n)
 
 static size_t entry_bytes(const struct mc_entry *e)
 {
-    return sizeof *e + e->keylen + e->cap * sizeof *e->ring;
-}
-
-static void expire(struct mc_entry *e, int64_t now)
-{
-    int64_t oldest_kept = now - e->window_us;
-    while (e->count && e->ring[e->head] <= oldest_kept) {
-        e->head = e->head + 1 == e->cap ? 0 : e->head + 1;
-        e->count--;
-    }
-}
-
-/* The i-th oldest time in the ring (i < count). */
-static int64_t ring_at(const struct mc_entry *e, size_t i)
-{
-    size_t j = e->head + i;
-    return e->ring[j >= e->cap ? j - e->cap : j];
+    return sizeof *e + e->keylen;
 }
 
 static void free_entry(struct mc_counter *m, struct mc_entry *e)
 {
     give_bytes(m, entry_bytes(e));
-    free(e->ring);
     free(e);
 }
 
@@ -105,8 +86,7 @@ static void sweep(struct mc_counter *m, struct mc_stripe *s, int64_t now)
     for (size_t b = 0; b < s->nbuckets; b++)
         for (struct mc_entry **p = &s->buckets[b]; *p;) {
             struct mc_entry *e = *p;
-            expire(e, now);
-            if (e->count) {
+            if (mni_rl_window_count(&e->win, now, e->window_us)) {
                 p = &e->next;
                 continue;
             }
@@ -174,33 +154,6 @@ static int add_entry(struct mc_counter *m, struct mc_stripe *s, const struct mni
     return MN_OK;
 }
 
-/* Makes room in the ring for `need` times, keeping their order. */
-static int grow_ring(struct mc_counter *m, struct mc_stripe *s, struct mc_entry *e, size_t need,
-                     int64_t now)
-{
-    size_t cap = e->cap ? e->cap : MC_MIN_RING;
-    while (cap < need)
-        cap *= 2;
-    size_t more = (cap - e->cap) * sizeof *e->ring;
-    if (!take_bytes(m, more)) {
-        sweep(m, s, now); /* e holds calls (or is about to): the sweep keeps it */
-        if (!take_bytes(m, more))
-            return full(m);
-    }
-    int64_t *ring = malloc(cap * sizeof *ring);
-    if (!ring) {
-        give_bytes(m, more);
-        return mni_seterr(m->base.db, MN_ENOMEM, "out of memory for the rate-limit counters");
-    }
-    for (size_t i = 0; i < e->count; i++)
-        ring[i] = ring_at(e, i);
-    free(e->ring);
-    e->ring = ring;
-    e->cap = cap;
-    e->head = 0;
-    return MN_OK;
-}
-
 static int mc_decide(struct mni_counter *c, const struct mni_count_req *rq, struct mni_count_res *out)
 {
     struct mc_counter *m = (struct mc_counter *)c;
@@ -216,34 +169,12 @@ static int mc_decide(struct mni_counter *c, const struct mni_count_req *rq, stru
     int rc = MN_OK;
     if (!e && !rq->peek && rq->n <= rq->limit)
         rc = add_entry(m, s, rq, h, now, &e);
-    size_t count = 0;
-    if (e) {
-        expire(e, now);
-        count = e->count;
+    if (rc == MN_OK) {
+        /* A key not kept (a peek, or n over the limit) is an empty window, left unrecorded. */
+        struct mni_rl_window none = {0};
+        mni_rl_window_decide(e ? &e->win : &none, now, rq->window_us, rq->limit, rq->n,
+                            rq->peek, out);
     }
-    out->allowed = rc == MN_OK && (int64_t)count + rq->n <= rq->limit;
-    out->retry_after_us = 0;
-    if (rc == MN_OK && out->allowed && !rq->peek) {
-        if (count + (size_t)rq->n > e->cap)
-            rc = grow_ring(m, s, e, count + (size_t)rq->n, now);
-        /* Times stay in order whatever the threads' clock readings: a later call never
-         * records an earlier time (which could only make its call leave the window late). */
-        int64_t t = count ? ring_at(e, count - 1) : now;
-        t = t > now ? t : now;
-        for (int64_t i = 0; rc == MN_OK && i < rq->n; i++) {
-            size_t j = e->head + e->count;
-            e->ring[j >= e->cap ? j - e->cap : j] = t;
-            e->count++;
-        }
-        count = e->count;
-    } else if (rc == MN_OK && !out->allowed) {
-        /* n fit once the (count + n - limit)-th oldest call has left the window. */
-        out->retry_after_us = rq->n > rq->limit ? -1
-                              : ring_at(e, (size_t)((int64_t)count + rq->n - rq->limit - 1)) +
-                                    rq->window_us - now;
-    }
-    out->count = (int64_t)count;
-    out->reset_in_us = count ? ring_at(e, 0) + rq->window_us - now : 0;
     out->now_ms = wall_ms();
     mni_spin_unlock(&s->mu);
     return rc;
@@ -277,7 +208,6 @@ static void mc_destroy(struct mni_counter *c)
         for (size_t b = 0; b < s->nbuckets; b++)
             for (struct mc_entry *e = s->buckets[b], *next; e; e = next) {
                 next = e->next;
-                free(e->ring);
                 free(e);
             }
         free(s->buckets);

@@ -200,9 +200,13 @@ static int decide(mn_db *db, const struct mni_rl_slot *s, const char *endpoint, 
     out->window_ms = t->window_ms;
     out->remaining = rq.limit;
     int rc = l->counter->ops->decide(l->counter, &rq, &cr);
-    if (rc != MN_OK)
+    if (rc != MN_OK && n <= rq.limit)
         return unreachable(db, out);
-    out->checked = 1;
+    /* More than the limit never fits, whatever the counters hold: refused even when they
+     * could not be asked, never left to the fail mode. */
+    if (rc != MN_OK)
+        cr = (struct mni_count_res){.retry_after_us = -1};
+    out->checked = rc == MN_OK;
     out->allowed = cr.allowed;
     out->remaining = rq.limit > cr.count ? rq.limit - cr.count : 0;
     /* Rounded up: a caller that waits the ms given must find the place free. */

@@ -1,13 +1,15 @@
 /*
- * Redis counters: each key is a sorted set of the calls admitted in its window, scored by the
- * server's time in µs. One Lua script drops the calls that left the window, counts the rest
- * and admits n more if they fit, atomically (Redis runs a script alone), so the count is exact
- * across processes; the time comes from TIME on the server, so the hosts' clocks do not
- * matter. The script is loaded (SCRIPT LOAD) at the first decision and called by its SHA1
- * (EVALSHA): one round trip per decision. A server that lost it (restart, SCRIPT FLUSH) answers
- * NOSCRIPT; it is loaded again and the call repeated, transparently.
+ * Redis counters: each key is the sliding window of sub-window counts of window.c, its fields
+ * packed in one 512-byte string. One Lua script reads it, moves it to the present, decides
+ * and writes it back when it admits, atomically (Redis runs a script alone), so the count is
+ * exact across processes; a decision costs the same small constant whatever n and the limit.
+ * The time comes from TIME on the server, so the hosts' clocks do not matter. The script is
+ * loaded (SCRIPT LOAD) at the first decision and called by its SHA1 (EVALSHA): one round trip
+ * per decision. A server that lost it (restart, SCRIPT FLUSH) answers NOSCRIPT; it is loaded
+ * again and the call repeated, transparently.
  */
 #include "ratelimit/counter.h"
+#include "ratelimit/window.h"
 #include "core/error.h"
 #include "redis/redis.h"
 
@@ -16,44 +18,93 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* KEYS[1] the counter; ARGV window (µs), limit, n, peek ("1"). Returns {allowed, count,
- * retry_after_us (-1: n > limit), reset_in_us (0: none counted), now_ms}. Times are passed to
- * Redis as integer strings: a Lua number would be formatted with 14 digits, and a time in µs
- * has 16. Members are "time-index", unique per call; a clash (the clock went back) only adds
- * a '+'. */
-static const char SCRIPT[] =
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* KEYS[1] the counter; ARGV window (µs), limit, n, peek ("1"), and a time in µs that tests
+ * give to run both backends on one sequence (the library never does: the server's clock is
+ * the one every process shares). Returns {allowed, count, retry_after_us (-1: n > limit),
+ * reset_in_us (0: none counted), now_ms}. The steps are window.c's, name for name. Every
+ * number is an integer below 2^53, so a Lua double holds it exactly and math.floor of a
+ * quotient is the integer one. A key that is not the 512-byte state (one left by the sorted
+ * set of an earlier version) is taken as empty and replaced at the next admission. The window
+ * is written back whenever it changed, as the in-process counters keep it, so that both go on
+ * from the same state: when calls are admitted, and when time moved it (at most twice per
+ * sub-window), which also keeps the newest time seen for a later clock reading that is older. */
+const char mni_counter_redis_script[] =
     "if redis.replicate_commands then redis.replicate_commands() end\n"
+    "local S = " STR(MNI_RL_SUBWINDOWS) "\n"
+    "local R = S + 1\n"
+    "local FMT = '<' .. string.rep('i8', R + 3)\n"
     "local key = KEYS[1]\n"
     "local w, limit, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
-    "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
-    "local nows = string.format('%.0f', now)\n"
-    "redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now - w))\n"
-    "local count = redis.call('ZCARD', key)\n"
-    "local function oldest()\n"
-    "  local o = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')\n"
-    "  if o[2] then return tonumber(o[2]) + w - now end\n"
-    "  return 0\n"
+    "local t = tonumber(ARGV[5])\n"
+    "if not t then\n"
+    "  local tm = redis.call('TIME')\n"
+    "  t = tonumber(tm[1]) * 1000000 + tonumber(tm[2])\n"
     "end\n"
-    "local nowms = math.floor(now / 1000)\n"
-    "if count + n <= limit then\n"
-    "  if ARGV[4] ~= '1' then\n"
-    "    for i = 1, n do\n"
-    "      local m = nows .. '-' .. (count + i)\n"
-    "      while redis.call('ZADD', key, nows, m) == 0 do m = m .. '+' end\n"
-    "    end\n"
-    "    count = count + n\n"
-    "    redis.call('PEXPIRE', key, math.ceil(w / 1000) + 1)\n"
+    "local g = math.floor((w + S - 1) / S)\n"
+    "local head, oldest, total, count = 0, 0, 0, {}\n"
+    "local st = redis.pcall('GET', key)\n"
+    "local kept = type(st) == 'string' and #st == 8 * (R + 3)\n"
+    "if kept then\n"
+    "  local v = {struct.unpack(FMT, st)}\n"
+    "  head, oldest, total = v[1], v[2], v[3]\n"
+    "  for i = 0, S do count[i] = v[i + 4] end\n"
+    "else\n"
+    "  for i = 0, S do count[i] = 0 end\n"
+    "end\n"
+    "local head0, oldest0 = head, oldest\n"
+    "local function save(...)\n"
+    "  redis.call('SET', key, struct.pack(FMT, head, oldest, total, unpack(count, 0, S)), ...)\n"
+    "end\n"
+    /* advance */
+    "local k, lo = math.floor(t / g), math.floor((t - w) / g)\n"
+    "if k > head then head = k end\n"
+    "if total > 0 and lo - oldest > S then\n"
+    "  for i = 0, S do count[i] = 0 end\n"
+    "  total = 0\n"
+    "end\n"
+    "while total > 0 and oldest < lo do\n"
+    "  total = total - count[oldest % R]\n"
+    "  count[oldest % R] = 0\n"
+    "  oldest = oldest + 1\n"
+    "end\n"
+    "while total > 0 and count[oldest % R] == 0 do oldest = oldest + 1 end\n"
+    "if total == 0 then oldest = head end\n"
+    /* freed_at */
+    "local function freed_at(need)\n"
+    "  local j = oldest\n"
+    "  local freed = count[j % R]\n"
+    "  while freed < need do\n"
+    "    j = j + 1\n"
+    "    freed = freed + count[j % R]\n"
     "  end\n"
-    "  return {1, count, 0, oldest(), nowms}\n"
+    "  return (j + 1) * g + w\n"
     "end\n"
-    "local retry = -1\n"
-    "if n <= limit then\n"
-    "  local i = count + n - limit - 1\n"
-    "  local e = redis.call('ZRANGE', key, i, i, 'WITHSCORES')\n"
-    "  retry = tonumber(e[2]) + w - now\n"
+    /* mni_rl_window_decide */
+    "local allowed, retry = 0, 0\n"
+    "if n <= limit and total + n <= limit then\n"
+    "  allowed = 1\n"
+    "  if ARGV[4] ~= '1' then\n"
+    "    count[head % R] = count[head % R] + n\n"
+    "    total = total + n\n"
+    "  end\n"
+    "elseif n <= limit then\n"
+    "  retry = freed_at(total + n - limit) - t\n"
+    "else\n"
+    "  retry = -1\n"
     "end\n"
-    "return {0, count, retry, oldest(), nowms}\n";
+    "local reset = 0\n"
+    "if total > 0 then reset = freed_at(1) - t end\n"
+    /* Kept until the newest calls stop counting. A decision that records nothing still keeps
+     * the window it moved (as the in-process counters do), with the expiry it had. */
+    "if allowed == 1 and ARGV[4] ~= '1' then\n"
+    "  save('PX', math.ceil(((head + 1) * g + w - t) / 1000))\n"
+    "elseif kept and (head ~= head0 or oldest ~= oldest0) then\n"
+    "  save('KEEPTTL')\n"
+    "end\n"
+    "return {allowed, total, retry, reset, math.floor(t / 1000)}\n";
 
 struct rc_counter {
     struct mni_counter base;
@@ -70,7 +121,7 @@ static int fail(struct rc_counter *r, const char *err)
 /* SCRIPT LOAD: the server gives the SHA1 to call it by. */
 static int load(struct rc_counter *r, char sha[41])
 {
-    const char *argv[] = {"SCRIPT", "LOAD", SCRIPT};
+    const char *argv[] = {"SCRIPT", "LOAD", mni_counter_redis_script};
     redisReply *rep;
     char err[MNI_ERRMSG_MAX];
     int rc = mni_redis_command(r->pool, 3, argv, NULL, &rep, err, sizeof err);

@@ -58,6 +58,12 @@ if [ -n "${MN_REDIS_URL:-}" ]; then
     expect 5 "its second add is limited" $R --as bot memory add "second"
     expect 0 "the tenant itself is not limited" $R memory add "third" --identity bot
     expect 0 "back to the built-in limit" $A ratelimit set-limit --endpoint memory:create --builtin
+    # A call's size costs nothing more: 3e6 calls at once under a limit of 1e9 are decided
+    # and counted well within the Redis reply timeout.
+    expect 0 "set app:bulk to 1e9" $A ratelimit set-limit --endpoint app:bulk --limit 1000000000
+    expect 0 "3e6 calls at once" $R --as bot --json ratelimit hit --endpoint app:bulk --n 3000000
+    check "are counted, not passed unchecked" json 'd["allowed"] and d["checked"] and
+        d["remaining"] == 997000000'
 fi
 expect 1 "rediss:// is not supported" $A --redis rediss://127.0.0.1:1 ratelimit status
 check "and says why" grep -q "TLS" "$ERR"

@@ -1,11 +1,13 @@
 /*
- * Rate limiting with the in-process counters: exactness across threads, window roll-over, role
- * multipliers, the tenant's own limits (also seen by another handle on the same file), the
- * library's own calls limited for identities (not for the system actor), the memory bound with
- * fail-open and fail-closed, and bad input. Windows are short (a few hundred ms) so that the
- * roll-over tests wait little; what they assert is counts, never speed.
+ * Rate limiting with the in-process counters: the sliding window's bounds against an exact log
+ * of the same calls, exactness across threads, window roll-over, role multipliers, the
+ * tenant's own limits (also seen by another handle on the same file), the library's own calls
+ * limited for identities (not for the system actor), calls of any size at a fixed cost, the
+ * memory bound with fail-open and fail-closed, and bad input. Windows are short (a few hundred
+ * ms) so that the roll-over tests wait little; what they assert is counts, never speed.
  */
 #include "support/harness.h"
+#include "ratelimit/window.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -55,6 +57,98 @@ static int64_t admitted_until_refused(mn_db *db, const mn_actor *a, const char *
     ck_assert_int_eq(mn_errcode(db), MN_ELIMITED);
     return n;
 }
+
+/* ---- the window itself, on times of the test's choosing ---- */
+
+enum { W_US = 60000, G_US = W_US / MNI_RL_SUBWINDOWS, W_LIMIT = 20 };
+
+struct logged_call {
+    int64_t t, n;
+};
+
+/* Calls of the log made after `after` (µs) and up to `upto`. */
+static int64_t logged_in(const struct logged_call *log, size_t nlog, int64_t after, int64_t upto)
+{
+    int64_t sum = 0;
+    for (size_t i = nlog; i-- > 0 && log[i].t > after - 2 * W_US;)
+        sum += log[i].t > after && log[i].t <= upto ? log[i].n : 0;
+    return sum;
+}
+
+/* What the window counts at t (of the calls logged up to now): those of every sub-window from
+ * the one holding t - W on, as window.h says. */
+static int64_t counted_at(const struct logged_call *log, size_t nlog, int64_t t)
+{
+    int64_t lo = t - W_US >= 0 ? (t - W_US) / G_US : -1;
+    return logged_in(log, nlog, lo * G_US - 1, INT64_MAX);
+}
+
+/* A long random run of calls, peeks and idle spells against a log of what was admitted: the
+ * window never admits more than the limit in any window, refuses only what an exact log would
+ * refuse within one sub-window, counts what it says it counts, and its retry-after and reset
+ * times are when places free up. */
+START_TEST(window_bounds_against_a_log)
+{
+    static struct logged_call log[40000];
+    size_t nlog = 0;
+    struct mni_rl_window w = {0};
+    uint32_t seed = 12345;
+    int64_t t = 7, admitted = 0, refused_early = 0;
+    for (int step = 0; step < 40000; step++) {
+        seed = seed * 1103515245u + 12345u;
+        uint32_t r = seed >> 8;
+        t += r % 50 == 0 ? W_US * (int64_t)(r % 3) : (int64_t)(r % 2500);
+        int64_t n = r % 97 == 0 ? W_LIMIT + 1 : 1 + (int64_t)(r / 7 % 4);
+        int peek = r / 5 % 6 == 0;
+        struct mni_count_res res;
+        mni_rl_window_decide(&w, t, W_US, W_LIMIT, n, peek, &res);
+        if (res.allowed && !peek) {
+            log[nlog++] = (struct logged_call){t, n};
+            admitted += n;
+        }
+        ck_assert_int_eq(res.count, counted_at(log, nlog, t));
+        /* never more than the limit in the exact window ending now */
+        ck_assert_int_le(logged_in(log, nlog, t - W_US, t), W_LIMIT);
+        if (n > W_LIMIT) {
+            ck_assert(!res.allowed && res.retry_after_us == -1);
+        } else if (!res.allowed) {
+            /* an exact log would refuse too, counting one sub-window more than the window */
+            ck_assert_int_gt(logged_in(log, nlog, t - W_US - G_US, t) + n, W_LIMIT);
+            refused_early += logged_in(log, nlog, t - W_US, t) + n <= W_LIMIT;
+            /* n fit exactly at the retry time, not a microsecond before */
+            int64_t at = t + res.retry_after_us;
+            ck_assert_int_le(counted_at(log, nlog, at) + n, W_LIMIT);
+            ck_assert_int_gt(counted_at(log, nlog, at - 1) + n, W_LIMIT);
+        }
+        if (res.count) {
+            int64_t at = t + res.reset_in_us;
+            ck_assert_int_lt(counted_at(log, nlog, at), res.count);
+            ck_assert_int_eq(counted_at(log, nlog, at - 1), res.count);
+        } else {
+            ck_assert_int_eq(res.reset_in_us, 0);
+        }
+    }
+    /* the run did exercise both sides */
+    ck_assert_int_gt(admitted, 1000);
+    ck_assert_int_gt(refused_early, 0);
+}
+END_TEST
+
+/* A thread whose clock reading is older than one already used records its calls in the newest
+ * sub-window, so they count for as long as the calls before them. */
+START_TEST(window_clock_never_goes_back)
+{
+    struct mni_rl_window w = {0};
+    struct mni_count_res res;
+    int64_t late = 10 * G_US + 500, early = 9 * G_US + 100;
+    mni_rl_window_decide(&w, late, W_US, W_LIMIT, 1, 0, &res);
+    mni_rl_window_decide(&w, early, W_US, W_LIMIT, 1, 0, &res);
+    ck_assert_int_eq(res.count, 2);
+    ck_assert_int_eq(res.reset_in_us, 11 * G_US + W_US - early);
+    ck_assert_int_eq(mni_rl_window_count(&w, 11 * G_US + W_US - 1, W_US), 2);
+    ck_assert_int_eq(mni_rl_window_count(&w, 11 * G_US + W_US, W_US), 0);
+}
+END_TEST
 
 struct hammer {
     mn_db *db;
@@ -121,7 +215,7 @@ START_TEST(window_rolls_over)
     TH_RC(db, mn_ratelimit_hit(db, &BOT, "app:ping", 1, &r), MN_ELIMITED);
     ck_assert_int_eq(r.allowed, 0);
     ck_assert_int_gt(r.retry_after_ms, 0);
-    ck_assert_int_le(r.retry_after_ms, 300);
+    ck_assert_int_le(r.retry_after_ms, 300 + 5); /* the window and at most a sub-window (1/60) */
     ck_assert_int_ge(r.reset_at, th_now_ms());
     ck_assert_msg(strstr(mn_errmsg(db), "retry after"), "message: %s", mn_errmsg(db));
     /* peek says the same and counts nothing */
@@ -264,6 +358,37 @@ START_TEST(library_calls_are_limited)
 }
 END_TEST
 
+/* A call's size costs neither time nor memory: under a limit of 5e9 (1e9 for the system
+ * actor, x5) a call of 4e9 and one of 1e9 are counted exactly, in counters with room for a few
+ * keys and fail-closed (so a call that did not fit the bound would fail, not pass unchecked). */
+START_TEST(any_call_size_at_fixed_cost)
+{
+    mn_config cfg = {.ratelimit_max_bytes = 4096, .ratelimit_fail_closed = 1};
+    mn_db *db = world(NULL, &cfg);
+    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "app:bulk", 1000000000, 3600000));
+    mn_ratelimit_result r;
+    double t0 = th_seconds();
+    TH_OK(db, mn_ratelimit_hit(db, &SYS, "app:bulk", INT64_C(4000000000), &r));
+    ck_assert_int_eq(r.checked, 1);
+    ck_assert_int_eq(r.remaining, 1000000000);
+    TH_OK(db, mn_ratelimit_hit(db, &SYS, "app:bulk", 1000000000, &r));
+    ck_assert_int_eq(r.remaining, 0);
+    ck_assert_msg(th_seconds() - t0 < 1, "two decisions took %.3f s", th_seconds() - t0);
+    TH_RC(db, mn_ratelimit_hit(db, &SYS, "app:bulk", 1, &r), MN_ELIMITED);
+    ck_assert_int_eq(r.checked, 1);
+    ck_assert_int_gt(r.retry_after_ms, 3600000 - 60000);
+    ck_assert_int_le(r.retry_after_ms, 3600000 + 60000); /* the window and a sub-window */
+    /* more than the limit never fits: refused at once, whatever is counted */
+    TH_RC(db, mn_ratelimit_peek(db, &SYS, "app:bulk", INT64_C(5000000001), &r), MN_OK);
+    ck_assert_int_eq(r.allowed, 0);
+    ck_assert_int_eq(r.retry_after_ms, -1);
+    TH_RC(db, mn_ratelimit_hit(db, &SYS, "app:other", INT64_C(5000000001), &r), MN_ELIMITED);
+    ck_assert_int_eq(r.retry_after_ms, -1);
+    ck_assert_msg(strstr(mn_errmsg(db), "split"), "message: %s", mn_errmsg(db));
+    mn_close(db);
+}
+END_TEST
+
 static int log_calls;
 static void count_log(void *ctx, const char *msg)
 {
@@ -401,11 +526,14 @@ static Suite *ratelimit_suite(void)
     Suite *s = suite_create("ratelimit");
     TCase *tc = tcase_create("memory");
     tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, window_bounds_against_a_log);
+    tcase_add_test(tc, window_clock_never_goes_back);
     tcase_add_test(tc, exact_across_threads);
     tcase_add_test(tc, window_rolls_over);
     tcase_add_test(tc, role_multipliers);
     tcase_add_test(tc, tenant_limits);
     tcase_add_test(tc, library_calls_are_limited);
+    tcase_add_test(tc, any_call_size_at_fixed_cost);
     tcase_add_test(tc, memory_bound_fail_modes);
     tcase_add_test(tc, bad_input);
     tcase_add_test(tc, bad_settings_and_urls);
