@@ -25,14 +25,10 @@ static const char GLOBAL_HELP[] =
     "  --as IDENTITY   act as this identity, id or external id (env MANUSHYA_IDENTITY);\n"
     "                  without it, the tenant's system actor; an empty one is an error\n"
     "  --context JSON  a JSON object the policies may test, e.g. '{\"ip\":\"10.1.2.3\"}'\n"
-    "                  (env MANUSHYA_CONTEXT); ignored for the system actor. An ip that
-"
-    "                  is not an address makes every ip-restricted deny apply
-"
-    "  --json          machine-readable output: one JSON value on stdout (text output
-"
-    "                  shows control characters in stored text as escapes such as \x1b)
-"
+    "                  (env MANUSHYA_CONTEXT); ignored for the system actor. An ip that\n"
+    "                  is not an address makes every ip-restricted deny apply\n"
+    "  --json          machine-readable output: one JSON value on stdout (text output\n"
+    "                  shows control characters in stored text as escapes such as \\x1b)\n"
     "  --embedder NAME local (default: offline word hashing) or openai (any server speaking\n"
     "                  OpenAI's /v1/embeddings; env MANUSHYA_EMBEDDER). The API key comes\n"
     "                  from MANUSHYA_EMBED_API_KEY, else OPENAI_API_KEY\n"
