@@ -248,6 +248,13 @@ expect 0 "nothing of that batch was added" --db "$TMP/bad.db" --tenant acme --js
 check "still only the first two" json 'd["count"] == 2'
 printf 'not json\n' | "$M" --db "$TMP/bad.db" --tenant acme --as bot memory import - >"$OUT" 2>"$ERR"
 check "import from stdin: bad JSON on line 1 is reported" grep -q "stdin:1: " "$ERR"
+# A NUL byte inside a string would cut the text short; after the value it would hide the rest.
+printf '{"text": "cut\000short"}\n{"text": "ok"}\000{"text": "hidden"}\n' >"$TMP/nul.jsonl"
+expect 1 "import refuses a line with a NUL byte" --db "$TMP/bad.db" --tenant acme --as bot \
+    memory import "$TMP/nul.jsonl"
+check "the NUL byte is named, on line 1" grep -q "nul.jsonl:1: the line holds a NUL byte" "$ERR"
+expect 0 "nothing of it was added" --db "$TMP/bad.db" --tenant acme --json memory list --all
+check "still only the first two after the NUL lines" json 'd["count"] == 2'
 
 expect 0 "memory export to a file" $B memory export "$TMP/export.jsonl"
 check "export reports the count" out_has "^exported 4 memories"

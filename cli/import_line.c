@@ -1,0 +1,102 @@
+/*
+ * import_line.c — one line of a JSON Lines import (cmd_import.c): a memory as
+ * {"text": ..., "type": ..., "metadata": {...}, "identity": ..., "importance": ...,
+ * "ttl_days": ...}. Export adds "id", "created_at", "updated_at", "version" and "expires_at"
+ * for the reader's benefit; import ignores those, so an export imports back.
+ */
+#include "import_line.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* 1 when s[0..n-1] holds only JSON whitespace. */
+static int is_blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+            return 0;
+    return 1;
+}
+
+/* Turns one parsed line into in / meta. Returns NULL or the reason the line is bad (written
+ * into why). */
+static const char *parse_fields(const cJSON *doc, mn_memory_input *in, char **meta, char *why,
+                                size_t size)
+{
+    static const char *const ignored[] = {"id", "created_at", "updated_at", "version",
+                                          "expires_at"};
+    if (!cJSON_IsObject(doc))
+        return "not a JSON object";
+    const cJSON *f;
+    cJSON_ArrayForEach(f, doc) {
+        const char *k = f->string;
+        int skip = cJSON_IsNull(f) && strcmp(k, "text") != 0; /* null = absent = default */
+        for (size_t i = 0; i < sizeof ignored / sizeof ignored[0] && !skip; i++)
+            skip = strcmp(k, ignored[i]) == 0;
+        if (skip)
+            continue;
+        const char **str = strcmp(k, "text") == 0       ? &in->text
+                           : strcmp(k, "type") == 0     ? &in->type
+                           : strcmp(k, "identity") == 0 ? &in->identity
+                                                        : NULL;
+        if (str) {
+            if (!cJSON_IsString(f)) {
+                snprintf(why, size, "\"%s\" must be a string", k);
+                return why;
+            }
+            *str = f->valuestring;
+        } else if (strcmp(k, "metadata") == 0) {
+            if (!cJSON_IsObject(f))
+                return "\"metadata\" must be a JSON object";
+            if (!(*meta = cJSON_PrintUnformatted(f)))
+                return "out of memory";
+            in->metadata = *meta;
+        } else if (strcmp(k, "importance") == 0) {
+            if (!cJSON_IsNumber(f))
+                return "\"importance\" must be a number";
+            in->has_importance = 1;
+            in->importance = f->valuedouble;
+        } else if (strcmp(k, "ttl_days") == 0) {
+            double d = cJSON_IsNumber(f) ? f->valuedouble : NAN;
+            if (!(d == floor(d) && fabs(d) < 1e9))
+                return "\"ttl_days\" must be an integer";
+            in->ttl_days = (int)d;
+        } else {
+            snprintf(why, size, "unknown key \"%s\" (known: text, type, metadata, identity, "
+                                "importance, ttl_days)", k);
+            return why;
+        }
+    }
+    if (!in->text)
+        return "missing \"text\"";
+    return NULL;
+}
+
+int cli_import_line(const char *line, size_t len, mn_memory_input *in, cJSON **doc, char **meta,
+                    const char **why, char *msg, size_t msglen)
+{
+    memset(in, 0, sizeof *in);
+    *doc = NULL;
+    *meta = NULL;
+    *why = NULL;
+    if (is_blank(line, len))
+        return 0;
+    const char *end = NULL;
+    /* A NUL byte would cut a string short without a word (cJSON keeps C strings). */
+    if (memchr(line, '\0', len))
+        *why = "the line holds a NUL byte, which JSON text never has";
+    else if (!(*doc = cJSON_ParseWithLengthOpts(line, len, &end, 0)))
+        *why = "not valid JSON";
+    else if (!is_blank(end, len - (size_t)(end - line)))
+        *why = "more than one JSON value on the line";
+    else
+        *why = parse_fields(*doc, in, meta, msg, msglen);
+    if (!*why)
+        return 1;
+    cJSON_Delete(*doc);
+    cJSON_free(*meta);
+    *doc = NULL;
+    *meta = NULL;
+    return -1;
+}
