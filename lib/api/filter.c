@@ -5,10 +5,20 @@
 #include "core/error.h"
 #include "core/json.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MNI_FILTER_FLAGS (MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING)
+
+int mni_filter_metadata_parse(const char *text, cJSON **out, char *err, size_t errlen)
+{
+    if (!mni_utf8_valid(text, strlen(text))) {
+        snprintf(err, errlen, "the metadata filter is not valid UTF-8");
+        return MN_EINVAL;
+    }
+    return mni_json_object_parse(text, "the metadata filter", out, err, errlen);
+}
 
 static int query_from_filter(mn_db *db, const struct mni_who *who, const mn_filter *f,
                              struct mni_query_owned *out)
@@ -35,10 +45,7 @@ static int query_from_filter(mn_db *db, const struct mni_who *who, const mn_filt
     }
     if (f->metadata) {
         char err[MNI_ERRMSG_MAX];
-        if (!mni_utf8_valid(f->metadata, strlen(f->metadata)))
-            return mni_seterr(db, MN_EINVAL, "the metadata filter is not valid UTF-8");
-        int rc = mni_json_object_parse(f->metadata, "the metadata filter", &out->metadata, err,
-                                      sizeof err);
+        int rc = mni_filter_metadata_parse(f->metadata, &out->metadata, err, sizeof err);
         if (rc != MN_OK)
             return mni_seterr(db, rc, "%s", err);
         /* An empty object contains nothing to test: every memory matches, so skip parsing. */

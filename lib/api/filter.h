@@ -14,6 +14,10 @@ struct mni_query_owned {
 
 void mni_query_release(struct mni_query_owned *o);
 
+/* The metadata filter's text (UTF-8, a JSON object) into *out; a memory matches when its
+ * metadata contains it (mni_json_contains). MN_EINVAL with the reason in err. */
+int mni_filter_metadata_parse(const char *text, cJSON **out, char *err, size_t errlen);
+
 /* The common start of a list or a search: resolves the actor, checks it may `action` memories
  * (*per_memory: whether each result must still be checked, see mni_access_begin) and turns the
  * filter into the store's query. The caller releases who and q whatever the result. */
