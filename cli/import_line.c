@@ -19,50 +19,69 @@ static int is_blank(const char *s, size_t n)
     return 1;
 }
 
+/* The keys a line may have: ours, then those export adds for the reader (ignored). */
+static const char *const keys[] = {"text", "type", "identity", "metadata", "importance",
+                                   "ttl_days", "id", "created_at", "updated_at", "version",
+                                   "expires_at"};
+enum { K_TEXT, K_TYPE, K_IDENTITY, K_METADATA, K_IMPORTANCE, K_TTL_DAYS, K_IGNORED,
+       K_UNKNOWN = sizeof keys / sizeof keys[0] };
+
 /* Turns one parsed line into in / meta. Returns NULL or the reason the line is bad (written
- * into why). */
+ * into why). A key given twice is bad: which one was meant is anyone's guess. */
 static const char *parse_fields(const cJSON *doc, mn_memory_input *in, char **meta, char *why,
                                 size_t size)
 {
-    static const char *const ignored[] = {"id", "created_at", "updated_at", "version",
-                                          "expires_at"};
     if (!cJSON_IsObject(doc))
         return "not a JSON object";
+    unsigned seen = 0;
     const cJSON *f;
     cJSON_ArrayForEach(f, doc) {
         const char *k = f->string;
-        int skip = cJSON_IsNull(f) && strcmp(k, "text") != 0; /* null = absent = default */
-        for (size_t i = 0; i < sizeof ignored / sizeof ignored[0] && !skip; i++)
-            skip = strcmp(k, ignored[i]) == 0;
-        if (skip)
+        size_t key = 0;
+        while (key < K_UNKNOWN && strcmp(k, keys[key]) != 0)
+            key++;
+        if (key < K_UNKNOWN) {
+            if (seen & (1u << key)) {
+                snprintf(why, size, "\"%s\" appears twice on the line", k);
+                return why;
+            }
+            seen |= 1u << key;
+        }
+        /* null = absent = default */
+        if ((key >= K_IGNORED && key < K_UNKNOWN) || (cJSON_IsNull(f) && key != K_TEXT))
             continue;
-        const char **str = strcmp(k, "text") == 0       ? &in->text
-                           : strcmp(k, "type") == 0     ? &in->type
-                           : strcmp(k, "identity") == 0 ? &in->identity
-                                                        : NULL;
-        if (str) {
+        switch (key) {
+        case K_TEXT:
+        case K_TYPE:
+        case K_IDENTITY:
             if (!cJSON_IsString(f)) {
                 snprintf(why, size, "\"%s\" must be a string", k);
                 return why;
             }
-            *str = f->valuestring;
-        } else if (strcmp(k, "metadata") == 0) {
+            *(key == K_TEXT ? &in->text : key == K_TYPE ? &in->type : &in->identity) =
+                f->valuestring;
+            break;
+        case K_METADATA:
             if (!cJSON_IsObject(f))
                 return "\"metadata\" must be a JSON object";
             if (!(*meta = cJSON_PrintUnformatted(f)))
                 return "out of memory";
             in->metadata = *meta;
-        } else if (strcmp(k, "importance") == 0) {
+            break;
+        case K_IMPORTANCE:
             if (!cJSON_IsNumber(f))
                 return "\"importance\" must be a number";
             in->has_importance = 1;
             in->importance = f->valuedouble;
-        } else if (strcmp(k, "ttl_days") == 0) {
+            break;
+        case K_TTL_DAYS: {
             double d = cJSON_IsNumber(f) ? f->valuedouble : NAN;
             if (!(d == floor(d) && fabs(d) < 1e9))
                 return "\"ttl_days\" must be an integer";
             in->ttl_days = (int)d;
-        } else {
+            break;
+        }
+        default:
             snprintf(why, size, "unknown key \"%s\" (known: text, type, metadata, identity, "
                                 "importance, ttl_days)", k);
             return why;

@@ -255,6 +255,10 @@ expect 1 "import refuses a line with a NUL byte" --db "$TMP/bad.db" --tenant acm
 check "the NUL byte is named, on line 1" grep -q "nul.jsonl:1: the line holds a NUL byte" "$ERR"
 expect 0 "nothing of it was added" --db "$TMP/bad.db" --tenant acme --json memory list --all
 check "still only the first two after the NUL lines" json 'd["count"] == 2'
+printf '%s\n' '{"text": "a", "metadata": {"k": 1}, "metadata": {"k": 2}}' >"$TMP/twice.jsonl"
+expect 1 "import refuses a line with a key twice" --db "$TMP/bad.db" --tenant acme --as bot \
+    memory import "$TMP/twice.jsonl"
+check "the key given twice is named" grep -q 'twice.jsonl:1: "metadata" appears twice' "$ERR"
 
 expect 0 "memory export to a file" $B memory export "$TMP/export.jsonl"
 check "export reports the count" out_has "^exported 4 memories"
