@@ -181,8 +181,9 @@ static const cli_cmd cmds[] = {
      "Adds memories from JSON Lines: one object per line with \"text\" (required) and\n"
      "optionally \"type\", \"metadata\" (object), \"identity\", \"importance\", \"ttl_days\".\n"
      "\"id\", \"created_at\", \"updated_at\", \"version\" and \"expires_at\" (written by export)\n"
-     "are ignored; any other key is an error. Blank lines are skipped. Each batch is added\n"
-     "all or none; on a bad line import stops, says which, and how much was committed.\n"
+     "are ignored; any other key is an error, as are a key given twice and a NUL byte.\n"
+     "Blank lines are skipped. Each batch is added all or none; on a bad line import stops,\n"
+     "says which, and how much was committed.\n"
      "  --batch N         lines per batch (default 1000)"},
     {"export", cli_memory_export, "memory export [FILE|-] [--identity I] [--type T] [--meta JSON]",
      "Writes the tenant's live memories, newest first, as JSON Lines that memory import reads\n"
