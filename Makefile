@@ -8,6 +8,7 @@
 #   make bench-ann       vector index benchmark on generated 100k x 384 data (ANN_N=1000000: 1M)
 #   make bench-ann-hnswlib  the same, then Debian's hnswlib on the same files, side by side
 #   make bench-ratelimit  rate-limit decisions/s in process, over Redis, and redis-benchmark
+#   make fuzz            every libFuzzer harness (tests/fuzz) for FUZZ_SECONDS (default 60) each
 
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
@@ -123,8 +124,55 @@ $(B)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(LIB_OBJS) | deps-test-ok
 	    $(CHECK_LIBS) $(LDLIBS_ALL)
 
 # ---- tests ---------------------------------------------------------------------------------
-check: all $(UNIT_BINS) | deps-test-ok
+# The fuzz harnesses are built first: tests/fuzz/test_fuzz.sh replays their corpora and fuzzes
+# each a few seconds (FUZZ_CHECK_SECONDS, default 6).
+check: all $(UNIT_BINS) fuzz-build | deps-test-ok
 	MN_BUILD=$(B) tests/run.sh $(UNIT_BINS)
+
+# ---- fuzzing --------------------------------------------------------------------------------
+# libFuzzer harnesses, tests/fuzz/fuzz_NAME.c, each with its corpus in tests/fuzz/corpus/NAME/.
+# They link the library's objects (and the CLI's import and .fvecs readers) compiled by clang
+# with the fuzzer's coverage, ASan and UBSan into build-fuzz/: a make of its own (B, CC and the
+# flags given below), whatever SAN says, so its objects never mix with build/ or build-san/.
+# make fuzz runs each harness FUZZ_SECONDS from its corpus; what it learns goes to
+# build-fuzz/corpus/NAME/ and a crash to build-fuzz/crash/ (fix it, then add the input to the
+# harness's corpus in the tree, where test_fuzz.sh replays it at every make check).
+FUZZ_B       := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+# Uninitialised variables hold a pattern (0xAA bytes), so that a read of one fails the same way
+# at every replay.
+FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer -ftrivial-auto-var-init=pattern
+FUZZ_OBJS     = $(B)/obj/tests/fuzz/fuzz.o $(B)/obj/cli/import_line.o $(B)/obj/cli/input.o $(B)/obj/cli/ann_vecs.o
+
+.PHONY: fuzz fuzz-build fuzz-bins
+fuzz-build: | deps-test-ok
+	@$(MAKE) --no-print-directory B=$(FUZZ_B) SAN= CC=clang OPT=-O1 SANFLAGS="$(FUZZ_FLAGS)" \
+	    fuzz-bins
+
+fuzz-bins: $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_NAMES))
+
+.SECONDARY: $(FUZZ_OBJS)
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) $(LIB_OBJS) | deps-test-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -Icli -Itests/fuzz -o $@ $< $(FUZZ_OBJS) $(LIB_OBJS) \
+	    $(LDLIBS_ALL)
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_WORK=$(FUZZ_B) sh tests/fuzz/test_fuzz.sh
+
+# The index harness's seeds are real files written by the library (tests/fuzz/seed_index.c).
+.PHONY: fuzz-seeds
+fuzz-seeds: | deps-test-ok
+	@$(MAKE) --no-print-directory B=$(FUZZ_B) SAN= CC=clang OPT=-O1 SANFLAGS="$(FUZZ_FLAGS)" \
+	    $(FUZZ_B)/fuzz/seed_index
+	d=$$(mktemp -d) && $(FUZZ_B)/fuzz/seed_index $$d tests/fuzz/corpus/index; rc=$$?; \
+	rm -rf $$d; exit $$rc
+
+$(B)/fuzz/seed_index: tests/fuzz/seed_index.c $(LIB_OBJS) | deps-test-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS_ALL)
 
 # ---- main job, benchmarks -------------------------------------------------------------------
 demo: all
@@ -221,6 +269,6 @@ uninstall:
 	    $(DESTDIR)$(BINDIR)/manushya
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

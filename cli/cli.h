@@ -9,6 +9,7 @@
 #define MANUSHYA_CLI_H
 
 #include <manushya.h>
+#include "input.h"
 
 #include <cJSON.h>
 #include <stdarg.h>
@@ -142,9 +143,6 @@ cli_latency cli_latency_of(double *samples, size_t n);
  * $(...) does). On a read error, out of memory or a NUL byte in the input (which would cut
  * the string short) says so, naming what ("memory add: the text"), and returns NULL. */
 char *cli_read_stdin(const char *what);
-/* NULL when buf[0..len) holds no NUL byte; else why, which then says where the first one is. */
-const char *cli_nul_at(const char *buf, size_t len, char *why, size_t size);
-
 /* ---- Text for terminals (cli/text.c) ------------------------------------------------------ *
  * Every human-readable line that holds stored or user data goes through cli_print_text, and so
  * does JSON output: nothing a memory holds can move the cursor, retitle the window or hide text

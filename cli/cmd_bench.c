@@ -6,11 +6,11 @@
  * and latency for each ef. The other benchmarks have files of their own (bench_*.c) and are in
  * the table below. All print the parameters with the figures; they assert nothing.
  */
+#include "ann_vecs.h"
 #include "bench_text.h"
 #include "cli.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -160,98 +160,6 @@ static int run_ingest(cli_ctx *c, int argc, char **argv)
 #define ANN_MAX_EFS 64
 #define ANN_MIN_SECONDS 1.0 /* timed passes over the queries per ef: at least this long, */
 #define ANN_MAX_PASSES 100  /* at least one pass and at most this many */
-
-/* A whole .fvecs / .ivecs file: rows of (int32 dim, dim 4-byte values), every dim equal. */
-typedef struct ann_vecs {
-    size_t n;
-    int dim;
-    void *data; /* n * dim floats or int32s, headers removed */
-} ann_vecs;
-
-/* Reads path into v, checking the format (is_float: .fvecs, else .ivecs). On failure prints a
- * message naming the file and the fault and returns CLI_EXIT_ERROR. */
-static int ann_read_vecs(const char *path, int is_float, ann_vecs *v)
-{
-    const char *kind = is_float ? ".fvecs" : ".ivecs";
-    memset(v, 0, sizeof *v);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return cli_error("bench: cannot open %s: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return cli_error("bench: %s is not a regular file", path);
-    }
-    uint64_t size = (uint64_t)sb.st_size;
-    int32_t d32 = 0;
-    if (size == 0 || fread(&d32, 4, 1, f) != 1) {
-        fclose(f);
-        return cli_error("bench: %s is empty or shorter than one %s header (4 bytes)", path,
-                         kind);
-    }
-    if (d32 < 1 || d32 > 65536) {
-        fclose(f);
-        return cli_error("bench: %s is not a %s file: its first vector claims dimension %d "
-                         "(expected 1 to 65536)",
-                         path, kind, (int)d32);
-    }
-    uint64_t rec = 4 + 4 * (uint64_t)d32;
-    if (size % rec) {
-        fclose(f);
-        return cli_error("bench: %s is truncated or not a %s file: %llu bytes are not a whole "
-                         "number of %llu-byte records of dimension %d (%llu whole, %llu bytes "
-                         "left over)",
-                         path, kind, (unsigned long long)size, (unsigned long long)rec, (int)d32,
-                         (unsigned long long)(size / rec), (unsigned long long)(size % rec));
-    }
-    if (size > SIZE_MAX / 2) {
-        fclose(f);
-        return cli_error("bench: %s is too large", path);
-    }
-    unsigned char *buf = malloc((size_t)size);
-    if (!buf) {
-        fclose(f);
-        return cli_error("bench: out of memory reading %s (%llu bytes)", path,
-                         (unsigned long long)size);
-    }
-    memcpy(buf, &d32, 4);
-    size_t want = (size_t)size - 4, got = fread(buf + 4, 1, want, f);
-    int rerr = ferror(f);
-    fclose(f);
-    if (got != want) {
-        free(buf);
-        return cli_error("bench: reading %s: %s", path,
-                         rerr ? strerror(errno) : "the file shrank while being read");
-    }
-    size_t n = (size_t)(size / rec), row = (size_t)d32 * 4;
-    for (size_t i = 0; i < n; i++) { /* drop the headers in place */
-        const unsigned char *src = buf + i * (size_t)rec;
-        int32_t di;
-        memcpy(&di, src, 4);
-        if (di != d32) {
-            free(buf);
-            return cli_error("bench: %s is not a %s file of one dimension: vector %zu has "
-                             "dimension %d, the first %d",
-                             path, kind, i, (int)di, (int)d32);
-        }
-        memmove(buf + i * row, src + 4, row);
-    }
-    if (is_float) {
-        const float *x = (const float *)(void *)buf;
-        for (size_t i = 0; i < n * (size_t)d32; i++)
-            if (!isfinite(x[i])) {
-                free(buf);
-                return cli_error("bench: %s: vector %zu has a value that is not a finite "
-                                 "number (component %zu)",
-                                 path, i / (size_t)d32, i % (size_t)d32);
-            }
-    }
-    void *shrunk = realloc(buf, n * row > 0 ? n * row : 1);
-    v->data = shrunk ? shrunk : buf;
-    v->n = n;
-    v->dim = d32;
-    return CLI_EXIT_OK;
-}
 
 /* "10,20,40" into efs[]; 0 on success. */
 static int ann_parse_efs(const char *s, int *efs, int *nefs)
@@ -517,16 +425,16 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
     if (filter_given && !(sel > 0 && sel <= 1))
         return cli_usage_error(c, "--filter-selectivity must be above 0 and at most 1");
 
-    ann_vecs base, qs, tr = {0};
-    if ((rc = ann_read_vecs(base_path, 1, &base)) != CLI_EXIT_OK)
-        return rc;
-    if ((rc = ann_read_vecs(query_path, 1, &qs)) != CLI_EXIT_OK)
-        goto out;
-    if (!filter_given || sel >= 1) {
-        if ((rc = ann_read_vecs(truth_path, 0, &tr)) != CLI_EXIT_OK)
-            goto out;
-    }
+    ann_vecs base, qs = {0}, tr = {0};
+    char why[4096];
+    if (ann_read_vecs(base_path, 1, &base, why, sizeof why) != 0)
+        return cli_error("bench: %s", why);
     rc = CLI_EXIT_ERROR;
+    if (ann_read_vecs(query_path, 1, &qs, why, sizeof why) != 0 ||
+        ((!filter_given || sel >= 1) && ann_read_vecs(truth_path, 0, &tr, why, sizeof why) != 0)) {
+        cli_error("bench: %s", why);
+        goto out;
+    }
     if (qs.dim != base.dim) {
         cli_error("bench: %s has dimension %d but %s has %d", query_path, qs.dim, base_path,
                   base.dim);

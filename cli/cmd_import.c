@@ -1,9 +1,7 @@
 /*
  * cmd_import.c — memory import: JSON Lines in (cmd_export.c writes the same format).
  *
- * A line is one memory: {"text": ..., "type": ..., "metadata": {...}, "identity": ...,
- * "importance": ..., "ttl_days": ...}. Export adds "id", "created_at", "updated_at", "version"
- * and "expires_at" for the reader's benefit; import ignores those, so an export imports back.
+ * A line is one memory (import_line.c reads it).
  * Import adds each batch with mn_memory_add_many (all or none), so a bad line leaves the
  * batches before it committed and nothing of its own batch. A line is read as the library
  * reads metadata (core/json.h): what a reader would not see as written (\u0000 in a text, a
@@ -11,10 +9,9 @@
  * goes to the library as the line wrote it.
  */
 #include "cli.h"
-#include "core/json.h"
+#include "import_line.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -55,71 +52,6 @@ static void batch_free(batch *b)
     free(b->docs);
     free(b->meta);
     free(b->line);
-}
-
-static int is_blank(const char *s)
-{
-    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-        s++;
-    return *s == '\0';
-}
-
-/* Turns one parsed line (compact: its compact form) into in / meta. Returns NULL or the reason
- * the line is bad (written into why). */
-static const char *parse_line(const cJSON *doc, const char *compact, mn_memory_input *in,
-                              char **meta, char *why, size_t size)
-{
-    static const char *const ignored[] = {"id", "created_at", "updated_at", "version",
-                                          "expires_at"};
-    memset(in, 0, sizeof *in);
-    *meta = NULL;
-    const cJSON *f;
-    size_t index = 0;
-    for (f = doc->child; f; f = f->next, index++) {
-        const char *k = f->string;
-        int skip = cJSON_IsNull(f) && strcmp(k, "text") != 0; /* null = absent = default */
-        for (size_t i = 0; i < sizeof ignored / sizeof ignored[0] && !skip; i++)
-            skip = strcmp(k, ignored[i]) == 0;
-        if (skip)
-            continue;
-        const char **str = strcmp(k, "text") == 0       ? &in->text
-                           : strcmp(k, "type") == 0     ? &in->type
-                           : strcmp(k, "identity") == 0 ? &in->identity
-                                                        : NULL;
-        if (str) {
-            if (!cJSON_IsString(f)) {
-                snprintf(why, size, "\"%s\" must be a string", k);
-                return why;
-            }
-            *str = f->valuestring;
-        } else if (strcmp(k, "metadata") == 0) {
-            if (!cJSON_IsObject(f))
-                return "\"metadata\" must be a JSON object";
-            const char *text;
-            size_t len;
-            mni_json_member_text(compact, index, &text, &len);
-            if (!(*meta = strndup(text, len)))
-                return "out of memory";
-            in->metadata = *meta;
-        } else if (strcmp(k, "importance") == 0) {
-            if (!cJSON_IsNumber(f))
-                return "\"importance\" must be a number";
-            in->has_importance = 1;
-            in->importance = f->valuedouble;
-        } else if (strcmp(k, "ttl_days") == 0) {
-            double d = cJSON_IsNumber(f) ? f->valuedouble : NAN;
-            if (!(d == floor(d) && fabs(d) < 1e9))
-                return "\"ttl_days\" must be an integer";
-            in->ttl_days = (int)d;
-        } else {
-            snprintf(why, size, "unknown key \"%s\" (known: text, type, metadata, identity, "
-                                "importance, ttl_days)", k);
-            return why;
-        }
-    }
-    if (!in->text)
-        return "missing \"text\"";
-    return NULL;
 }
 
 typedef struct progress {
@@ -213,27 +145,18 @@ static int import_stream(cli_ctx *c, const mn_actor *a, FILE *in, import_state *
 
     while (rc == CLI_EXIT_OK && (len = getline(&buf, &cap, in)) >= 0) {
         lineno++;
-        if (is_blank(buf))
+        const char *err;
+        int got = cli_import_line(buf, (size_t)len, &b->in[b->n], &b->docs[b->n],
+                                  &b->meta[b->n], &err, why, sizeof why);
+        if (got == 0)
             continue;
-        cJSON *doc = NULL;
-        char *compact = NULL;
-        const char *err = cli_nul_at(buf, (size_t)len, why, sizeof why);
-        if (!err && mni_json_object_read(buf, "the line", &doc, &compact, why, sizeof why))
-            err = why;
-        if (!err)
-            err = parse_line(doc, compact, &b->in[b->n], &b->meta[b->n], why, sizeof why);
-        free(compact);
-        if (err) {
-            cJSON_Delete(doc);
-            free(b->meta[b->n]);
-            b->meta[b->n] = NULL;
+        if (got < 0) {
             progress_show(p, in, st->committed, 1);
             cli_error("%s:%ld: %s", st->name, lineno, err);
             report_stop(st, b, lineno);
             rc = CLI_EXIT_ERROR;
             break;
         }
-        b->docs[b->n] = doc;
         b->line[b->n++] = lineno;
         if (b->n == b->cap) {
             rc = commit(c, a, st, b);

@@ -183,10 +183,11 @@ static const cli_cmd cmds[] = {
      "Adds memories from JSON Lines: one object per line with \"text\" (required) and\n"
      "optionally \"type\", \"metadata\" (object), \"identity\", \"importance\", \"ttl_days\".\n"
      "\"id\", \"created_at\", \"updated_at\", \"version\" and \"expires_at\" (written by export)\n"
-     "are ignored; any other key is an error. Blank lines are skipped. Each batch is added\n"
-     "all or none; on a bad line import stops, says which, how much was committed, and the\n"
-     "first line of the batch that was not (nothing from it on was imported). Metadata goes\n"
-     "in as the line wrote it; refused where memory add would refuse it.\n"
+     "are ignored; any other key is an error, as are a key given twice and a NUL byte.\n"
+     "Blank lines are skipped. Each batch is added all or none; on a bad line import stops,\n"
+     "says which, how much was committed, and the first line of the batch that was not\n"
+     "(nothing from it on was imported). Metadata goes in as the line wrote it; refused\n"
+     "where memory add would refuse it.\n"
      "  --batch N         lines per batch (default 1000)"},
     {"export", cli_memory_export, "memory export [FILE|-] [--identity I] [--type T] [--meta JSON]",
      "Writes the tenant's live memories, newest first, as JSON Lines that memory import reads\n"

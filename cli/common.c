@@ -218,16 +218,6 @@ cli_latency cli_latency_of(double *samples, size_t n)
                           .p99 = samples[(n * 99 + 99) / 100 - 1], .mean = sum / (double)n };
 }
 
-const char *cli_nul_at(const char *buf, size_t len, char *why, size_t size)
-{
-    const char *nul = memchr(buf, '\0', len);
-    if (!nul)
-        return NULL;
-    snprintf(why, size, "byte %zu is NUL (\\0), which no text may hold; remove it",
-             (size_t)(nul - buf) + 1);
-    return why;
-}
-
 char *cli_read_stdin(const char *what)
 {
     size_t len = 0, cap = 0;

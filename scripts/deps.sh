@@ -11,9 +11,11 @@ BUILD_PKGS="build-essential pkg-config libsqlite3-dev libcjson-dev libpq-dev lib
 # zlib1g-dev: sqlite3.pc names -lz for static links (the install test links statically);
 # groff-base: the install test renders the man pages.
 # postgresql-15, redis-server: the servers the tests start on loopback (never the system services);
+# clang, libclang-rt-14-dev: the libFuzzer harnesses (tests/fuzz), built with clang and its
+# fuzzer runtime;
 # Node.js + npm (PGlite with pgvector) are checked by command below: a machine may have them
 # from another source (NodeSource bundles npm; Debian splits it into its own package).
-TEST_PKGS="check python3 sqlite3 zlib1g-dev groff-base postgresql-15 redis-server"
+TEST_PKGS="check python3 sqlite3 zlib1g-dev groff-base postgresql-15 redis-server clang libclang-rt-14-dev"
 
 mode=${1:-}
 case "$mode" in

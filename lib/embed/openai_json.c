@@ -74,9 +74,10 @@ static int read_vector(const mni_embedder *e, const cJSON *arr, size_t item, flo
         sum += (double)v[k] * v[k];
     }
     if (sum > 0) {
-        float inv = (float)(1.0 / sqrt(sum));
+        /* In double: for tiny values 1 / norm overflows a float (1e-45 -> inf, then NaN). */
+        double inv = 1.0 / sqrt(sum);
         for (k = 0; k < e->dim; k++)
-            v[k] *= inv;
+            v[k] = (float)(v[k] * inv);
     }
     return MN_OK;
 }

@@ -248,6 +248,17 @@ expect 0 "nothing of that batch was added" --db "$TMP/bad.db" --tenant acme --js
 check "still only the first two" json 'd["count"] == 2'
 printf 'not json\n' | "$M" --db "$TMP/bad.db" --tenant acme --as bot memory import - >"$OUT" 2>"$ERR"
 check "import from stdin: bad JSON on line 1 is reported" grep -q "stdin:1: " "$ERR"
+# A NUL byte inside a string would cut the text short; after the value it would hide the rest.
+printf '{"text": "cut\000short"}\n{"text": "ok"}\000{"text": "hidden"}\n' >"$TMP/nul.jsonl"
+expect 1 "import refuses a line with a NUL byte" --db "$TMP/bad.db" --tenant acme --as bot \
+    memory import "$TMP/nul.jsonl"
+check "the NUL byte is named, on line 1" grep -q "nul.jsonl:1: the line holds a NUL byte" "$ERR"
+expect 0 "nothing of it was added" --db "$TMP/bad.db" --tenant acme --json memory list --all
+check "still only the first two after the NUL lines" json 'd["count"] == 2'
+printf '%s\n' '{"text": "a", "metadata": {"k": 1}, "metadata": {"k": 2}}' >"$TMP/twice.jsonl"
+expect 1 "import refuses a line with a key twice" --db "$TMP/bad.db" --tenant acme --as bot \
+    memory import "$TMP/twice.jsonl"
+check "the key given twice is named" grep -q 'twice.jsonl:1: "metadata" appears twice' "$ERR"
 
 # A full disk, made portable: a file size limit (ulimit -f, SIGXFSZ ignored so that the write
 # fails instead of killing the process) far below what a batch of 1000 long memories needs.

@@ -14,9 +14,10 @@ Modes: ok; slow (sleep delay, then answer); 429 (with Retry-After: retry_after);
 (a client error, never to be retried); truncated (half the body, then the connection closes);
 wrong_dim (vectors one short); out_of_order (data listed in reverse, indices kept right);
 bad_count (one embedding missing); nonfinite (a value of 1e999); zero (the first input's vector
-all zeros); hang (sleep delay, longer than the client waits); 401_echo (a 401 whose message
-repeats the Authorization header and the key in it, as careless servers do). Faulty answers count
-as requests too.
+all zeros); tiny (every value scaled to float32's subnormal range, about 1e-45: a valid answer
+whose squares underflow); hang (sleep delay, longer than the client waits); 401_echo (a 401
+whose message repeats the Authorization header and the key in it, as careless servers do).
+Faulty answers count as requests too.
 """
 import argparse
 import hashlib
@@ -109,7 +110,7 @@ class Handler(BaseHTTPRequestHandler):
         dim = int(req.get("dimensions") or self.default_dim)
         with lock:
             stats["requests"] += 1
-            if mode == "ok" or mode in ("slow", "out_of_order"):
+            if mode == "ok" or mode in ("slow", "out_of_order", "tiny"):
                 stats["inputs"] += len(inputs)
                 for t in inputs:
                     stats["texts"][t] = stats["texts"].get(t, 0) + 1
@@ -135,6 +136,9 @@ class Handler(BaseHTTPRequestHandler):
             data[0]["embedding"][0] = 12345.5  # a marker, turned into 1e999 (infinite) below
         if mode == "zero":
             data[0]["embedding"] = [0.0] * len(data[0]["embedding"])
+        if mode == "tiny":
+            for d in data:
+                d["embedding"] = [x * 1e-44 for x in d["embedding"]]
         if mode == "out_of_order":
             data.reverse()
         if mode == "bad_count":

@@ -1,8 +1,9 @@
 /*
  * The openai embedder against a real HTTP server on loopback (tests/support/embed_server.py):
  * batching and concurrency, every fault mode (429 + Retry-After, 500, 400, truncated body, wrong
- * dimension, out-of-order indices, wrong count, non-finite values, a hang past the timeout, a
- * server that is down), the retries each causes (counted by the server), and the messages.
+ * dimension, out-of-order indices, wrong count, non-finite values, values so small their squares
+ * underflow, a hang past the timeout, a server that is down), the retries each causes (counted
+ * by the server), and the messages.
  * Then the same embedder behind a handle: dimension checks at open, the embedding cache (hits
  * skip the server), and failed embeddings that store nothing.
  */
@@ -240,6 +241,20 @@ END_TEST
 START_TEST(test_nonfinite)
 {
     check_bad_answer("nonfinite", "not a finite number");
+}
+END_TEST
+
+/* Values so small that float32 squares underflow still make unit vectors, not inf or NaN. */
+START_TEST(test_tiny_values)
+{
+    mni_embedder *e = make((struct mni_embedder_config){0});
+    es_mode(&srv, "tiny", -1, 0, 0);
+    float out[3 * DIM];
+    char err[512] = "";
+    ck_assert_msg(embed_n(e, 3, out, err, sizeof err) == MN_OK, "%s", err);
+    for (int i = 0; i < 3; i++)
+        assert_unit(out + i * DIM);
+    mni_embedder_openai.destroy(e);
 }
 END_TEST
 
@@ -490,6 +505,7 @@ static Suite *embed_http_suite(void)
     tcase_add_test(tc, test_wrong_dim);
     tcase_add_test(tc, test_bad_count);
     tcase_add_test(tc, test_nonfinite);
+    tcase_add_test(tc, test_tiny_values);
     tcase_add_test(tc, test_hang_timeout);
     tcase_add_test(tc, test_server_down);
     tcase_add_test(tc, test_config_errors);

@@ -243,7 +243,7 @@ END_TEST
 START_TEST(url_options_checked)
 {
     const char *bad[] = { "vector=fast", "partitions=0", "pool_size=x", "schema=Bad-Name",
-                          "read_url=http://x", "migrate=maybe", "ef_search" };
+                          "read_url=http://x", "migrate=maybe", "ef_search", "pool_timeout=0" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         mn_db *db = NULL;
         int rc = mn_open(&db, url_with(fresh_schema(), bad[i]), NULL);

@@ -79,7 +79,8 @@ static int take_option(mn_db *db, struct pgs_options *o, const char *name, const
     if (strcmp(name, "pool_timeout") == 0) {
         int sec;
         int rc = int_opt(db, name, v, 1, 3600, &sec);
-        o->pool_timeout_ms = sec * 1000;
+        if (rc == MN_OK) /* sec is set only then */
+            o->pool_timeout_ms = sec * 1000;
         return rc;
     }
     if (strcmp(name, "pool_recycle") == 0)
