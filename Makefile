@@ -2,9 +2,13 @@
 #   make                 library (shared + static) and the manushya CLI under build/
 #   make check           every test (starts the servers it needs); SAN=1 for ASan+UBSan
 #   make demo            the main job on the embedded default
+#   make deps            installs the Debian packages the build needs (scripts/deps.sh)
+#   WITH_POSTGRES=0 WITH_REDIS=0 WITH_CURL=0   leave out a backend and the library it links
+#                        (each on its own; default all 1); use a build dir of its own (B=...)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make bench-ingest    ingest benchmark on a fresh embedded database
-#   make bench-policy    policy decisions/s: the engine (uncached, cached), then the public call
+#   make bench-policy    policy decisions/s: the engine (uncached, cached; bench/), then the
+#                        public call
 #   make bench-ann       vector index benchmark on generated 100k x 384 data (ANN_N=1000000: 1M)
 #   make bench-ann-hnswlib  the same, then Debian's hnswlib on the same files, side by side
 #   make bench-ratelimit  rate-limit decisions/s in process, over Redis, and redis-benchmark
@@ -29,8 +33,31 @@ else
   SANFLAGS =
 endif
 
+# ---- optional backends ----------------------------------------------------------------------
+# Each switch adds a backend and the library it links (the pkg-config name, the sources). The
+# code learns the switches from $(B)/gen/build_options.h; only the backend registries read it.
+WITH_POSTGRES ?= 1
+WITH_REDIS    ?= 1
+WITH_CURL     ?= 1
+OPTIONAL_PKGS := $(if $(filter 1,$(WITH_POSTGRES)),libpq) $(if $(filter 1,$(WITH_REDIS)),hiredis) \
+                 $(if $(filter 1,$(WITH_CURL)),libcurl)
+# Sources of the backends switched off.
+UNBUILT_SRCS := $(if $(filter 1,$(WITH_POSTGRES)),,$(wildcard lib/store/pg_*.c) \
+                  $(B)/gen/migrations_postgres.c) \
+                $(if $(filter 1,$(WITH_REDIS)),,$(wildcard lib/redis/*.c) \
+                  lib/ratelimit/redis_counter.c) \
+                $(if $(filter 1,$(WITH_CURL)),,$(wildcard lib/embed/openai*.c))
+# Test programs that need a backend: left out of a build without it (make check says so).
+TESTS_POSTGRES := test_store_pg test_store_pglite test_jobs
+TESTS_REDIS    := test_ratelimit_redis
+TESTS_CURL     := test_embed_http test_jobs
+UNBUILT_TESTS  := $(sort $(if $(filter 1,$(WITH_POSTGRES)),,$(TESTS_POSTGRES)) \
+                    $(if $(filter 1,$(WITH_REDIS)),,$(TESTS_REDIS)) \
+                    $(if $(filter 1,$(WITH_CURL)),,$(TESTS_CURL)))
+BUILD_OPTIONS := WITH_POSTGRES=$(WITH_POSTGRES) WITH_REDIS=$(WITH_REDIS) WITH_CURL=$(WITH_CURL)
+
 # Deferred (=, not :=): on a fresh machine the packages appear only once deps-ok has run.
-DEPS_PKGS  := sqlite3 libcjson libpq hiredis libcurl
+DEPS_PKGS  := sqlite3 libcjson $(OPTIONAL_PKGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(DEPS_PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(DEPS_PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
@@ -41,12 +68,12 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -fPIC -fvisibility=hidd
              -Iinclude -Ilib -I$(B)/gen $(PKG_CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm
 
-LIB_SRCS := $(sort $(wildcard lib/*/*.c lib/*/*/*.c)) $(B)/gen/migrations_sqlite.c \
-            $(B)/gen/migrations_postgres.c
+LIB_SRCS := $(filter-out $(UNBUILT_SRCS),$(sort $(wildcard lib/*/*.c)) \
+              $(B)/gen/migrations_sqlite.c $(B)/gen/migrations_postgres.c)
 LIB_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRCS:$(B)/%=%))
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 CLI_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRCS))
-UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_SRCS := $(filter-out $(UNBUILT_TESTS:%=tests/unit/%.c),$(sort $(wildcard tests/unit/test_*.c)))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 TEST_SUPPORT := $(patsubst %.c,$(B)/obj/%.o,$(sort $(wildcard tests/support/*.c)))
 
@@ -59,15 +86,28 @@ CLI     := $(B)/manushya
 
 all: deps-ok $(SHLIB) $(B)/libmanushya.so $(STLIB) $(CLI)
 
-# Installs the Debian packages the build (deps-ok) or the tests (deps-test-ok) need when one
-# is missing (scripts/deps.sh). Everything compiled waits for them (order-only prerequisites).
+# The Debian packages the build (deps-ok) or the tests (deps-test-ok) need (scripts/deps.sh,
+# told the build's switches). Plain `make` only checks, and names `make deps` and the apt-get
+# command when one is missing; `make deps`, `make check` and `make demo` install it.
+# Everything compiled waits for them (order-only prerequisites).
 .PHONY: deps-ok deps-test-ok
+DEPS_SH := $(BUILD_OPTIONS) scripts/deps.sh
+DEPS_FIX := $(if $(filter check demo,$(MAKECMDGOALS)),,--require)
 deps-ok:
-	@scripts/deps.sh --check >/dev/null 2>&1 || scripts/deps.sh
+	@$(DEPS_SH) $(DEPS_FIX)
 deps-test-ok: deps-ok
-	@scripts/deps.sh --check-test >/dev/null 2>&1 || scripts/deps.sh --test
+	@$(DEPS_SH) $(DEPS_FIX) --test
 deps:
-	scripts/deps.sh
+	$(DEPS_SH)
+
+# The switches as the code sees them; rewritten only when they change, so that switching
+# recompiles just the files that read them.
+.PHONY: build-options
+$(B)/gen/build_options.h: build-options
+	@mkdir -p $(dir $@)
+	@printf '/* Made by the Makefile: %s */\n' '$(BUILD_OPTIONS)' > $@.tmp
+	@printf '#define MN_%s %s\n' $(subst =, ,$(BUILD_OPTIONS)) >> $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 
 $(B)/gen/migrations_sqlite.c: $(sort $(wildcard sql/sqlite/*.sql)) scripts/embed-sql.sh | deps-ok
 	@mkdir -p $(dir $@)
@@ -85,9 +125,16 @@ $(B)/obj/gen/%.o: $(B)/gen/%.c | deps-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(B)/obj/%.o: %.c | deps-ok
+$(B)/obj/%.o: %.c | deps-ok $(B)/gen/build_options.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# The CLI is a user of the library like any other: manushya.h is all it sees (no -Ilib).
+CLI_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -pthread -Iinclude \
+             $(shell pkg-config --cflags libcjson 2>/dev/null)
+$(B)/obj/cli/%.o: cli/%.c | deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_CFLAGS) -MMD -MP -c $< -o $@
 
 # One relocatable object with the hidden (internal) symbols made local, so that a program
 # linking the archive sees only mn_* names, as with the shared library.
@@ -104,10 +151,12 @@ $(B)/libmanushya.so: $(SHLIB)
 	ln -sf libmanushya.so.$(VERSION) $(B)/$(SONAME)
 	ln -sf $(SONAME) $@
 
-# The CLI links the library's objects, not its archive (whose internal symbols are local):
-# `manushya bench policy` measures the policy engine itself (cli/bench_policy.c).
-$(CLI): $(CLI_OBJS) $(LIB_OBJS)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(LIB_OBJS) $(LDLIBS_ALL)
+# The CLI links the shared library, found next to it in the build dir or, installed, in
+# LIBDIR (the run path, relative to the binary, so that a DESTDIR or a moved tree works too).
+CLI_RPATH = $$ORIGIN:$$ORIGIN/$(shell realpath -m --relative-to=$(BINDIR) $(LIBDIR))
+$(CLI): $(CLI_OBJS) $(B)/libmanushya.so
+	$(CC) $(CLI_CFLAGS) -o $@ $(CLI_OBJS) -L$(B) -lmanushya -Wl,-rpath,'$(CLI_RPATH)' \
+	    $(shell pkg-config --libs libcjson 2>/dev/null) -lm
 
 # Unit tests reach internal functions too, so they link the objects, not the archive.
 # The shared test code (tests/support) is compiled once, not into every test program (and
@@ -123,8 +172,10 @@ $(B)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(LIB_OBJS) | deps-test-ok
 	    $(CHECK_LIBS) $(LDLIBS_ALL)
 
 # ---- tests ---------------------------------------------------------------------------------
+# MN_NOT_BUILT: the test programs this build's switches left out, for run.sh to report.
 check: all $(UNIT_BINS) | deps-test-ok
-	MN_BUILD=$(B) tests/run.sh $(UNIT_BINS)
+	MN_BUILD=$(B) MN_NOT_BUILT="$(UNBUILT_TESTS)" MN_BUILD_OPTIONS="$(BUILD_OPTIONS)" \
+	    tests/run.sh $(UNIT_BINS)
 
 # ---- main job, benchmarks -------------------------------------------------------------------
 demo: all
@@ -133,8 +184,18 @@ demo: all
 bench-ingest: all
 	$(CLI) --db "sqlite:$$(mktemp -d)/bench.db" bench ingest --n 100000 --batch 1000
 
-# The policy engine alone, then the whole public call (mn_policy_test) on a fresh database.
-bench-policy: all
+# Benchmarks that reach the library's internals (bench/*.c): built with its objects, never
+# installed. Each links the public-API workload it shares with the CLI's benchmark.
+BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(sort $(wildcard bench/*.c)))
+$(B)/bench/bench_policy_engine: $(B)/obj/cli/bench_policy_set.o
+$(B)/bench/%: bench/%.c $(LIB_OBJS) | deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Icli -o $@ $< $(filter %.o,$^) $(LDLIBS_ALL)
+
+# The policy engine alone (bench/bench_policy_engine.c), then the whole public call
+# (mn_policy_test, `manushya bench policy`) on a fresh database.
+bench-policy: all $(B)/bench/bench_policy_engine
+	$(B)/bench/bench_policy_engine --n 2000000
 	$(CLI) --db "sqlite:$$(mktemp -d)/bench.db" bench policy --n 100000
 
 # Vector index: data from tests/bench/ann_gen.py (numpy) made once into build/ann/N (N = ANN_N,
@@ -185,7 +246,13 @@ bench-ratelimit: all
 	sh tests/servers/redis.sh stop $$d; rm -rf $$d
 
 # ---- install --------------------------------------------------------------------------------
-# manushya.pc is made at each install: its paths are those of this install's PREFIX.
+# manushya.pc is made at each install: its paths are those of this install, relative to
+# ${prefix} where they are under PREFIX; it names only the libraries this build links.
+PC_LIBDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
+PC_INCDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCDIR))
+PC_LIBS_PRIVATE = $(if $(filter 1,$(WITH_POSTGRES)),-lpq) \
+                  $(if $(filter 1,$(WITH_REDIS)),-lhiredis) $(if $(filter 1,$(WITH_CURL)),-lcurl) \
+                  -lpthread -lm
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
@@ -194,8 +261,9 @@ install: all
 	ln -sf libmanushya.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libmanushya.so
 	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/libmanushya.a
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
-	    -e 's|@VERSION@|$(VERSION)|g' pkgconfig/manushya.pc.in > $(DESTDIR)$(PCDIR)/manushya.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(PC_LIBDIR)|g' -e 's|@INCDIR@|$(PC_INCDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBS_PRIVATE@|$(strip $(PC_LIBS_PRIVATE))|g' \
+	    pkgconfig/manushya.pc.in > $(DESTDIR)$(PCDIR)/manushya.pc
 	chmod 644 $(DESTDIR)$(PCDIR)/manushya.pc
 	install -m 644 man/manushya.1 $(DESTDIR)$(MANDIR)/man1/manushya.1
 	install -m 644 man/libmanushya.3 $(DESTDIR)$(MANDIR)/man3/libmanushya.3
@@ -209,6 +277,6 @@ uninstall:
 	    $(DESTDIR)$(BINDIR)/manushya
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-min
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -67,6 +67,17 @@ MN_API int mn_global_init(void);          /* idempotent, thread-safe */
 MN_API const char *mn_strerror(int rc);   /* static text naming the code */
 MN_API void mn_free(void *p);             /* frees memory the library returned as plain char*/
 
+/* What this build of the library has. The SQLite store, the HNSW index and the local embedder
+ * are always there; the backends below are build switches (make WITH_POSTGRES=0 ...). Asking a
+ * build for a backend it was made without (a postgres:// URL, mn_config.redis_url, the openai
+ * embedder) fails with MN_EUNSUPPORTED, and mn_errmsg() names the switch that would add it. */
+#define MN_FEATURE_POSTGRES   (1u << 0) /* postgres:// store (WITH_POSTGRES, libpq) */
+#define MN_FEATURE_REDIS      (1u << 1) /* Redis rate-limit counters (WITH_REDIS, hiredis) */
+#define MN_FEATURE_HTTP_EMBED (1u << 2) /* the openai HTTP embedder (WITH_CURL, libcurl) */
+MN_API unsigned mn_features(void);        /* the MN_FEATURE_* bits of this build */
+/* "postgres", "redis" or "http-embed" for one MN_FEATURE_* bit; NULL for anything else. */
+MN_API const char *mn_feature_name(unsigned feature);
+
 /* ---- Handle ------------------------------------------------------------------------------- */
 typedef struct mn_db mn_db;
 
