@@ -75,6 +75,7 @@ CLI_SRCS := $(sort $(wildcard cli/*.c))
 CLI_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRCS))
 UNIT_SRCS := $(filter-out $(UNBUILT_TESTS:%=tests/unit/%.c),$(sort $(wildcard tests/unit/test_*.c)))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
+BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(sort $(wildcard bench/*.c)))
 TEST_SUPPORT := $(patsubst %.c,$(B)/obj/%.o,$(sort $(wildcard tests/support/*.c)))
 
 SONAME  := libmanushya.so.$(SOMAJOR)
@@ -173,7 +174,7 @@ $(B)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(LIB_OBJS) | deps-test-ok
 
 # ---- tests ---------------------------------------------------------------------------------
 # MN_NOT_BUILT: the test programs this build's switches left out, for run.sh to report.
-check: all $(UNIT_BINS) | deps-test-ok
+check: all $(UNIT_BINS) $(BENCH_BINS) | deps-test-ok
 	MN_BUILD=$(B) MN_NOT_BUILT="$(UNBUILT_TESTS)" MN_BUILD_OPTIONS="$(BUILD_OPTIONS)" \
 	    tests/run.sh $(UNIT_BINS)
 
@@ -186,7 +187,6 @@ bench-ingest: all
 
 # Benchmarks that reach the library's internals (bench/*.c): built with its objects, never
 # installed. Each links the public-API workload it shares with the CLI's benchmark.
-BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(sort $(wildcard bench/*.c)))
 $(B)/bench/bench_policy_engine: $(B)/obj/cli/bench_policy_set.o
 $(B)/bench/%: bench/%.c $(LIB_OBJS) | deps-ok
 	@mkdir -p $(dir $@)

@@ -71,6 +71,8 @@ jget() {
 d = json.load(open(sys.argv[1]))
 print(eval(sys.argv[2]))' "$OUT" "$1"
 }
+# cli_has FEATURE: the library was built with it (a name `manushya --version` lists).
+cli_has() { "$M" --version | grep -q "^features:.* $1\( \|\$\)"; }
 out_is() { [ "$(cat "$OUT")" = "$1" ]; }
 out_has() { grep -q -- "$1" "$OUT"; }
 err_has() { grep -q -- "$1" "$ERR"; }
