@@ -41,12 +41,13 @@ WITH_REDIS    ?= 1
 WITH_CURL     ?= 1
 OPTIONAL_PKGS := $(if $(filter 1,$(WITH_POSTGRES)),libpq) $(if $(filter 1,$(WITH_REDIS)),hiredis) \
                  $(if $(filter 1,$(WITH_CURL)),libcurl)
-# Sources of the backends switched off.
+# Sources of the backends switched off (and the test code that talks to them).
 UNBUILT_SRCS := $(if $(filter 1,$(WITH_POSTGRES)),,$(wildcard lib/store/pg_*.c) \
                   $(B)/gen/migrations_postgres.c) \
                 $(if $(filter 1,$(WITH_REDIS)),,$(wildcard lib/redis/*.c) \
                   lib/ratelimit/redis_counter.c) \
-                $(if $(filter 1,$(WITH_CURL)),,$(wildcard lib/embed/openai*.c))
+                $(if $(filter 1,$(WITH_CURL)),,$(wildcard lib/embed/openai*.c) \
+                  tests/support/embed_server.c)
 # Test programs that need a backend: left out of a build without it (make check says so).
 TESTS_POSTGRES := test_store_pg test_store_pglite test_jobs
 TESTS_REDIS    := test_ratelimit_redis
@@ -76,7 +77,8 @@ CLI_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRCS))
 UNIT_SRCS := $(filter-out $(UNBUILT_TESTS:%=tests/unit/%.c),$(sort $(wildcard tests/unit/test_*.c)))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(sort $(wildcard bench/*.c)))
-TEST_SUPPORT := $(patsubst %.c,$(B)/obj/%.o,$(sort $(wildcard tests/support/*.c)))
+TEST_SUPPORT := $(patsubst %.c,$(B)/obj/%.o,$(filter-out $(UNBUILT_SRCS), \
+                  $(sort $(wildcard tests/support/*.c))))
 
 SONAME  := libmanushya.so.$(SOMAJOR)
 SHLIB   := $(B)/libmanushya.so.$(VERSION)

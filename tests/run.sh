@@ -34,7 +34,7 @@ case $MN_BUILD in
   *) cli=$top/$MN_BUILD/manushya ;;
 esac
 features=$("$cli" --version 2>/dev/null | sed -n 's/^features: //p')
-switched_off=$(printf '%s\n' ${MN_BUILD_OPTIONS:-} | grep '=0$' | tr '\n' ' ')
+switched_off=$(printf '%s\n' ${MN_BUILD_OPTIONS:-} | grep '=0$' | paste -sd ' ' -)
 skipped=0
 # missing FILE: prints the feature FILE needs that this build lacks (nothing when none).
 missing() {
