@@ -34,28 +34,34 @@ else
 endif
 
 # ---- optional backends ----------------------------------------------------------------------
-# Each switch adds a backend and the library it links (the pkg-config name, the sources). The
-# code learns the switches from $(B)/gen/build_options.h; only the backend registries read it.
+# Each switch WITH_X (default 1) adds a backend: X_PKG is the library it links (pkg-config
+# name), X_LIB its flag in manushya.pc, X_SRCS its sources (and the test code that talks to
+# it), X_TESTS the test programs that need it, left out without it (make check says so).
+# The code learns the switches from $(B)/gen/build_options.h; only the backend registries
+# read it.
+BACKENDS := POSTGRES REDIS CURL
 WITH_POSTGRES ?= 1
 WITH_REDIS    ?= 1
 WITH_CURL     ?= 1
-OPTIONAL_PKGS := $(if $(filter 1,$(WITH_POSTGRES)),libpq) $(if $(filter 1,$(WITH_REDIS)),hiredis) \
-                 $(if $(filter 1,$(WITH_CURL)),libcurl)
-# Sources of the backends switched off (and the test code that talks to them).
-UNBUILT_SRCS := $(if $(filter 1,$(WITH_POSTGRES)),,$(wildcard lib/store/pg_*.c) \
-                  $(B)/gen/migrations_postgres.c) \
-                $(if $(filter 1,$(WITH_REDIS)),,$(wildcard lib/redis/*.c) \
-                  lib/ratelimit/redis_counter.c) \
-                $(if $(filter 1,$(WITH_CURL)),,$(wildcard lib/embed/openai*.c) \
-                  tests/support/embed_server.c)
-# Test programs that need a backend: left out of a build without it (make check says so).
-TESTS_POSTGRES := test_store_pg test_store_pglite test_jobs
-TESTS_REDIS    := test_ratelimit_redis
-TESTS_CURL     := test_embed_http test_jobs
-UNBUILT_TESTS  := $(sort $(if $(filter 1,$(WITH_POSTGRES)),,$(TESTS_POSTGRES)) \
-                    $(if $(filter 1,$(WITH_REDIS)),,$(TESTS_REDIS)) \
-                    $(if $(filter 1,$(WITH_CURL)),,$(TESTS_CURL)))
-BUILD_OPTIONS := WITH_POSTGRES=$(WITH_POSTGRES) WITH_REDIS=$(WITH_REDIS) WITH_CURL=$(WITH_CURL)
+POSTGRES_PKG   := libpq
+POSTGRES_LIB   := -lpq
+POSTGRES_SRCS  := $(wildcard lib/store/pg_*.c) $(B)/gen/migrations_postgres.c
+POSTGRES_TESTS := test_store_pg test_store_pglite test_jobs
+REDIS_PKG      := hiredis
+REDIS_LIB      := -lhiredis
+REDIS_SRCS     := $(wildcard lib/redis/*.c) lib/ratelimit/redis_counter.c
+REDIS_TESTS    := test_ratelimit_redis
+CURL_PKG       := libcurl
+CURL_LIB       := -lcurl
+CURL_SRCS      := $(wildcard lib/embed/openai*.c) tests/support/embed_server.c
+CURL_TESTS     := test_embed_http test_jobs
+
+BUILT         := $(foreach b,$(BACKENDS),$(if $(filter 1,$(WITH_$(b))),$(b)))
+UNBUILT       := $(filter-out $(BUILT),$(BACKENDS))
+OPTIONAL_PKGS := $(foreach b,$(BUILT),$($(b)_PKG))
+UNBUILT_SRCS  := $(foreach b,$(UNBUILT),$($(b)_SRCS))
+UNBUILT_TESTS := $(sort $(foreach b,$(UNBUILT),$($(b)_TESTS)))
+BUILD_OPTIONS := $(foreach b,$(BACKENDS),WITH_$(b)=$(WITH_$(b)))
 
 # Deferred (=, not :=): on a fresh machine the packages appear only once deps-ok has run.
 DEPS_PKGS  := sqlite3 libcjson $(OPTIONAL_PKGS)
@@ -252,9 +258,7 @@ bench-ratelimit: all
 # ${prefix} where they are under PREFIX; it names only the libraries this build links.
 PC_LIBDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
 PC_INCDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCDIR))
-PC_LIBS_PRIVATE = $(if $(filter 1,$(WITH_POSTGRES)),-lpq) \
-                  $(if $(filter 1,$(WITH_REDIS)),-lhiredis) $(if $(filter 1,$(WITH_CURL)),-lcurl) \
-                  -lpthread -lm
+PC_LIBS_PRIVATE = $(foreach b,$(BUILT),$($(b)_LIB)) -lpthread -lm
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
