@@ -2,9 +2,13 @@
 #   make                 library (shared + static) and the manushya CLI under build/
 #   make check           every test (starts the servers it needs); SAN=1 for ASan+UBSan
 #   make demo            the main job on the embedded default
+#   make deps            installs the Debian packages the build needs (scripts/deps.sh)
+#   WITH_POSTGRES=0 WITH_REDIS=0 WITH_CURL=0   leave out a backend and the library it links
+#                        (each on its own; default all 1); use a build dir of its own (B=...)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make bench-ingest    ingest benchmark on a fresh embedded database
-#   make bench-policy    policy decisions/s: the engine (uncached, cached), then the public call
+#   make bench-policy    policy decisions/s: the engine (uncached, cached; bench/), then the
+#                        public call
 #   make bench-ann       vector index benchmark on generated 100k x 384 data (ANN_N=1000000: 1M)
 #   make bench-ann-hnswlib  the same, then Debian's hnswlib on the same files, side by side
 #   make bench-ratelimit  rate-limit decisions/s in process, over Redis, and redis-benchmark
@@ -30,8 +34,38 @@ else
   SANFLAGS =
 endif
 
+# ---- optional backends ----------------------------------------------------------------------
+# Each switch WITH_X (default 1) adds a backend: X_PKG is the library it links (pkg-config
+# name), X_LIB its flag in manushya.pc, X_SRCS its sources (and the test code that talks to
+# it), X_TESTS the test programs that need it, left out without it (make check says so).
+# The code learns the switches from $(B)/gen/build_options.h; only the backend registries
+# read it.
+BACKENDS := POSTGRES REDIS CURL
+WITH_POSTGRES ?= 1
+WITH_REDIS    ?= 1
+WITH_CURL     ?= 1
+POSTGRES_PKG   := libpq
+POSTGRES_LIB   := -lpq
+POSTGRES_SRCS  := $(wildcard lib/store/postgres/*.c) $(B)/gen/migrations_postgres.c
+POSTGRES_TESTS := test_store_pg test_store_pglite test_jobs
+REDIS_PKG      := hiredis
+REDIS_LIB      := -lhiredis
+REDIS_SRCS     := $(wildcard lib/redis/*.c) lib/ratelimit/redis_counter.c
+REDIS_TESTS    := test_ratelimit_redis
+CURL_PKG       := libcurl
+CURL_LIB       := -lcurl
+CURL_SRCS      := $(wildcard lib/embed/openai*.c) tests/support/embed_server.c
+CURL_TESTS     := test_embed_http test_jobs
+
+BUILT         := $(foreach b,$(BACKENDS),$(if $(filter 1,$(WITH_$(b))),$(b)))
+UNBUILT       := $(filter-out $(BUILT),$(BACKENDS))
+OPTIONAL_PKGS := $(foreach b,$(BUILT),$($(b)_PKG))
+UNBUILT_SRCS  := $(foreach b,$(UNBUILT),$($(b)_SRCS))
+UNBUILT_TESTS := $(sort $(foreach b,$(UNBUILT),$($(b)_TESTS)))
+BUILD_OPTIONS := $(foreach b,$(BACKENDS),WITH_$(b)=$(WITH_$(b)))
+
 # Deferred (=, not :=): on a fresh machine the packages appear only once deps-ok has run.
-DEPS_PKGS  := sqlite3 libcjson libpq hiredis libcurl
+DEPS_PKGS  := sqlite3 libcjson $(OPTIONAL_PKGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(DEPS_PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(DEPS_PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
@@ -42,14 +76,16 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -fPIC -fvisibility=hidd
              -Iinclude -Ilib -I$(B)/gen $(PKG_CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm
 
-LIB_SRCS := $(sort $(wildcard lib/*/*.c lib/*/*/*.c)) $(B)/gen/migrations_sqlite.c \
-            $(B)/gen/migrations_postgres.c
+LIB_SRCS := $(filter-out $(UNBUILT_SRCS),$(sort $(wildcard lib/*/*.c lib/*/*/*.c)) \
+              $(B)/gen/migrations_sqlite.c $(B)/gen/migrations_postgres.c)
 LIB_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRCS:$(B)/%=%))
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 CLI_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRCS))
-UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_SRCS := $(filter-out $(UNBUILT_TESTS:%=tests/unit/%.c),$(sort $(wildcard tests/unit/test_*.c)))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
-TEST_SUPPORT := $(patsubst %.c,$(B)/obj/%.o,$(sort $(wildcard tests/support/*.c)))
+BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(sort $(wildcard bench/*.c)))
+TEST_SUPPORT := $(patsubst %.c,$(B)/obj/%.o,$(filter-out $(UNBUILT_SRCS), \
+                  $(sort $(wildcard tests/support/*.c))))
 
 SONAME  := libmanushya.so.$(SOMAJOR)
 SHLIB   := $(B)/libmanushya.so.$(VERSION)
@@ -60,15 +96,28 @@ CLI     := $(B)/manushya
 
 all: deps-ok $(SHLIB) $(B)/libmanushya.so $(STLIB) $(CLI)
 
-# Installs the Debian packages the build (deps-ok) or the tests (deps-test-ok) need when one
-# is missing (scripts/deps.sh). Everything compiled waits for them (order-only prerequisites).
+# The Debian packages the build (deps-ok) or the tests (deps-test-ok) need (scripts/deps.sh,
+# told the build's switches). Plain `make` only checks, and names `make deps` and the apt-get
+# command when one is missing; `make deps`, `make check` and `make demo` install it.
+# Everything compiled waits for them (order-only prerequisites).
 .PHONY: deps-ok deps-test-ok
+DEPS_SH := $(BUILD_OPTIONS) scripts/deps.sh
+DEPS_FIX := $(if $(filter check demo,$(MAKECMDGOALS)),,--require)
 deps-ok:
-	@scripts/deps.sh --check >/dev/null 2>&1 || scripts/deps.sh
+	@$(DEPS_SH) $(DEPS_FIX)
 deps-test-ok: deps-ok
-	@scripts/deps.sh --check-test >/dev/null 2>&1 || scripts/deps.sh --test
+	@$(DEPS_SH) $(DEPS_FIX) --test
 deps:
-	scripts/deps.sh
+	$(DEPS_SH)
+
+# The switches as the code sees them; rewritten only when they change, so that switching
+# recompiles just the files that read them.
+.PHONY: build-options
+$(B)/gen/build_options.h: build-options
+	@mkdir -p $(dir $@)
+	@printf '/* Made by the Makefile: %s */\n' '$(BUILD_OPTIONS)' > $@.tmp
+	@printf '#define MNI_%s %s\n' $(subst =, ,$(BUILD_OPTIONS)) >> $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 
 $(B)/gen/migrations_sqlite.c: $(sort $(wildcard sql/sqlite/*.sql)) scripts/embed-sql.sh | deps-ok
 	@mkdir -p $(dir $@)
@@ -86,9 +135,16 @@ $(B)/obj/gen/%.o: $(B)/gen/%.c | deps-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(B)/obj/%.o: %.c | deps-ok
+$(B)/obj/%.o: %.c | deps-ok $(B)/gen/build_options.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# The CLI is a user of the library like any other: manushya.h is all it sees (no -Ilib).
+CLI_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -pthread -Iinclude \
+             $(shell pkg-config --cflags libcjson 2>/dev/null)
+$(B)/obj/cli/%.o: cli/%.c | deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_CFLAGS) -MMD -MP -c $< -o $@
 
 # One relocatable object with the hidden (internal) symbols made local, so that a program
 # linking the archive sees only mn_* names, as with the shared library.
@@ -105,10 +161,12 @@ $(B)/libmanushya.so: $(SHLIB)
 	ln -sf libmanushya.so.$(VERSION) $(B)/$(SONAME)
 	ln -sf $(SONAME) $@
 
-# The CLI links the library's objects, not its archive (whose internal symbols are local):
-# `manushya bench policy` measures the policy engine itself (cli/bench_policy.c).
-$(CLI): $(CLI_OBJS) $(LIB_OBJS)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(LIB_OBJS) $(LDLIBS_ALL)
+# The CLI links the shared library, found next to it in the build dir or, installed, in
+# LIBDIR (the run path, relative to the binary, so that a DESTDIR or a moved tree works too).
+CLI_RPATH = $$ORIGIN:$$ORIGIN/$(shell realpath -m --relative-to=$(BINDIR) $(LIBDIR))
+$(CLI): $(CLI_OBJS) $(B)/libmanushya.so
+	$(CC) $(CLI_CFLAGS) -o $@ $(CLI_OBJS) -L$(B) -lmanushya -Wl,-rpath,'$(CLI_RPATH)' \
+	    $(shell pkg-config --libs libcjson 2>/dev/null) -lm
 
 # Unit tests reach internal functions too, so they link the objects, not the archive.
 # The shared test code (tests/support) is compiled once, not into every test program (and
@@ -124,10 +182,13 @@ $(B)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(LIB_OBJS) | deps-test-ok
 	    $(CHECK_LIBS) $(LDLIBS_ALL)
 
 # ---- tests ---------------------------------------------------------------------------------
-# The fuzz harnesses are built first: tests/fuzz/test_fuzz.sh replays their corpora and fuzzes
-# each a few seconds (FUZZ_CHECK_SECONDS, default 6).
-check: all $(UNIT_BINS) fuzz-build | deps-test-ok
-	MN_BUILD=$(B) tests/run.sh $(UNIT_BINS)
+# The fuzz harnesses are built first (in a build with every backend: they read every URL):
+# tests/fuzz/test_fuzz.sh replays their corpora and fuzzes each a few seconds
+# (FUZZ_CHECK_SECONDS, default 6). MN_NOT_BUILT: the test programs this build's switches left
+# out, for run.sh to report.
+check: all $(UNIT_BINS) $(BENCH_BINS) $(if $(filter 0,$(WITH_POSTGRES) $(WITH_REDIS) $(WITH_CURL)),,fuzz-build) | deps-test-ok
+	MN_BUILD=$(B) MN_NOT_BUILT="$(UNBUILT_TESTS)" MN_BUILD_OPTIONS="$(BUILD_OPTIONS)" \
+	    tests/run.sh $(UNIT_BINS)
 
 # ---- fuzzing --------------------------------------------------------------------------------
 # libFuzzer harnesses, tests/fuzz/fuzz_NAME.c, each with its corpus in tests/fuzz/corpus/NAME/.
@@ -188,8 +249,17 @@ in_temp_dir = d=$$(mktemp -d "$${TMPDIR:-/tmp}/manushya-bench.XXXXXX") || exit 1
 bench-ingest: all
 	@$(call in_temp_dir,$(CLI) --db "sqlite:$$d/bench.db" bench ingest --n $(BENCH_N) --batch 1000)
 
-# The policy engine alone, then the whole public call (mn_policy_test) on a fresh database.
-bench-policy: all
+# Benchmarks that reach the library's internals (bench/*.c): built with its objects, never
+# installed. Each links the public-API workload it shares with the CLI's benchmark.
+$(B)/bench/bench_policy_engine: $(B)/obj/cli/bench_policy_set.o
+$(B)/bench/%: bench/%.c $(LIB_OBJS) | deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Icli -o $@ $< $(filter %.o,$^) $(LDLIBS_ALL)
+
+# The policy engine alone (bench/bench_policy_engine.c, 20 x BENCH_N decisions), then the whole
+# public call (mn_policy_test, `manushya bench policy`) on a fresh database.
+bench-policy: all $(B)/bench/bench_policy_engine
+	$(B)/bench/bench_policy_engine --n $$(( $(BENCH_N) * 20 ))
 	@$(call in_temp_dir,$(CLI) --db "sqlite:$$d/bench.db" bench policy --n $(BENCH_N))
 
 # Vector index: data from tests/bench/ann_gen.py (numpy) made once into build/ann/N (N = ANN_N,
@@ -242,10 +312,17 @@ bench-ratelimit: all
 	$(CLI) bench ratelimit --backend memory --keys 1 --limit 1000000000 --n 3000000; \
 	$(CLI) --redis $$MN_REDIS_URL bench ratelimit --backend redis --keys 1 --limit 1000000000 \
 	    --n 3000000; \
+	for k in $$(redis-cli -p $$port --scan --pattern 'ratelimit:*'); do \
+	    redis-cli -p $$port MEMORY USAGE "$$k"; done | sort -n | tail -n 1 | \
+	    sed 's/.*/Redis: the largest rate-limit key of these runs holds & bytes (MEMORY USAGE)/'; \
 	sh tests/servers/redis.sh stop $$d; rm -rf $$d
 
 # ---- install --------------------------------------------------------------------------------
-# manushya.pc is made at each install: its paths are those of this install's PREFIX.
+# manushya.pc is made at each install: its paths are those of this install, relative to
+# ${prefix} where they are under PREFIX; it names only the libraries this build links.
+PC_LIBDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
+PC_INCDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCDIR))
+PC_LIBS_PRIVATE = $(foreach b,$(BUILT),$($(b)_LIB)) -lpthread -lm
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
@@ -254,8 +331,9 @@ install: all
 	ln -sf libmanushya.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libmanushya.so
 	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/libmanushya.a
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
-	    -e 's|@VERSION@|$(VERSION)|g' pkgconfig/manushya.pc.in > $(DESTDIR)$(PCDIR)/manushya.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(PC_LIBDIR)|g' -e 's|@INCDIR@|$(PC_INCDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBS_PRIVATE@|$(strip $(PC_LIBS_PRIVATE))|g' \
+	    pkgconfig/manushya.pc.in > $(DESTDIR)$(PCDIR)/manushya.pc
 	chmod 644 $(DESTDIR)$(PCDIR)/manushya.pc
 	install -m 644 man/manushya.1 $(DESTDIR)$(MANDIR)/man1/manushya.1
 	install -m 644 man/libmanushya.3 $(DESTDIR)$(MANDIR)/man3/libmanushya.3
@@ -269,6 +347,6 @@ uninstall:
 	    $(DESTDIR)$(BINDIR)/manushya
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-min build-fuzz
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

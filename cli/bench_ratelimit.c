@@ -9,7 +9,6 @@
  * (MEMORY USAGE). Prints the figures with the parameters; asserts nothing.
  */
 #include "cli.h"
-#include "redis/redis.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -66,64 +65,20 @@ static void *work(void *arg)
     return NULL;
 }
 
-/* A fresh database in a temporary directory with the bench's tenant (its id in tenant_id),
- * agent and limit. */
-static int setup(cli_ctx *c, mn_config *cfg, char *dir, mn_db **db, int limit, int window_ms,
-                 char tenant_id[64])
+/* A fresh database in a temporary directory with the bench's tenant, agent and limit. */
+static int setup(cli_ctx *c, mn_config *cfg, char *dir, mn_db **db, int limit, int window_ms)
 {
     char path[CLI_TEMP_DIR_MAX + 16];
     snprintf(path, sizeof path, "%s/bench.db", dir);
     int rc = mn_open(db, path, cfg);
     const mn_actor sys = {.tenant = "bench"};
-    mn_tenant *t = NULL;
     if (rc == MN_OK)
-        rc = mn_tenant_create(*db, "bench", &t);
-    if (rc == MN_OK)
-        snprintf(tenant_id, 64, "%s", t->id);
-    mn_tenant_free(t);
+        rc = mn_tenant_create(*db, "bench", NULL);
     if (rc == MN_OK)
         rc = mn_identity_create(*db, &sys, "bench-agent", "agent", NULL, NULL);
     if (rc == MN_OK)
         rc = mn_ratelimit_set_limit(*db, &sys, "*", limit, window_ms);
     return rc == MN_OK ? CLI_EXIT_OK : cli_fail(c, rc, "bench ratelimit: setup");
-}
-
-/* The bench tenant's keys in Redis (ratelimit:{TENANT_ID}:...): how many, and the bytes of
- * the largest (MEMORY USAGE). 0 keys when they could not be read (said on stderr). */
-static void redis_key_bytes(const char *url, const char *tenant_id, long long *keys,
-                            long long *max_bytes)
-{
-    char err[512], pattern[128], cursor[32] = "0";
-    struct mni_redis_pool *p;
-    struct mni_redis_options o = {0};
-    *keys = *max_bytes = 0;
-    if (mni_redis_pool_create(url, &o, &p, err, sizeof err) != MN_OK) {
-        fprintf(stderr, "bench ratelimit: %s\n", err);
-        return;
-    }
-    snprintf(pattern, sizeof pattern, "ratelimit:{%s}:*", tenant_id);
-    do {
-        const char *scan[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"};
-        redisReply *rep;
-        if (mni_redis_command(p, 6, scan, NULL, &rep, err, sizeof err) != MN_OK) {
-            fprintf(stderr, "bench ratelimit: %s\n", err);
-            break;
-        }
-        int ok = rep->type == REDIS_REPLY_ARRAY && rep->elements == 2;
-        snprintf(cursor, sizeof cursor, "%s", ok ? rep->element[0]->str : "0");
-        for (size_t i = 0; ok && i < rep->element[1]->elements; i++) {
-            const char *mem[] = {"MEMORY", "USAGE", rep->element[1]->element[i]->str};
-            redisReply *m;
-            if (mni_redis_command(p, 3, mem, NULL, &m, err, sizeof err) != MN_OK)
-                continue;
-            if (m->type == REDIS_REPLY_INTEGER && m->integer > *max_bytes)
-                *max_bytes = m->integer;
-            *keys += m->type == REDIS_REPLY_INTEGER;
-            freeReplyObject(m);
-        }
-        freeReplyObject(rep);
-    } while (strcmp(cursor, "0") != 0);
-    mni_redis_pool_free(p);
 }
 
 int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv)
@@ -157,8 +112,7 @@ int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv)
     if ((rc = cli_temp_dir("bench-rl", dir, sizeof dir)) != CLI_EXIT_OK)
         return rc;
     mn_db *db = NULL;
-    char tenant_id[64] = "";
-    rc = setup(c, &cfg, dir, &db, limit, window_ms, tenant_id);
+    rc = setup(c, &cfg, dir, &db, limit, window_ms);
     struct worker w[MAX_THREADS];
     pthread_t t[MAX_THREADS];
     memset(w, 0, sizeof w);
@@ -196,9 +150,6 @@ int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv)
     mn_ratelimit_stats st = {0};
     if (db)
         mn_ratelimit_stats_get(db, &st);
-    long long rkeys = 0, rbytes = 0;
-    if (rc == CLI_EXIT_OK && redis)
-        redis_key_bytes(cfg.redis_url, tenant_id, &rkeys, &rbytes);
     if (rc == CLI_EXIT_OK && c->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "backend", backend);
@@ -215,10 +166,6 @@ int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv)
         cJSON_AddNumberToObject(o, "fail_open", (double)st.fail_open);
         cJSON_AddItemToObject(o, "p50_us", cli_json_number(p50, 3));
         cJSON_AddItemToObject(o, "p99_us", cli_json_number(p99, 3));
-        if (redis) {
-            cJSON_AddNumberToObject(o, "redis_keys", (double)rkeys);
-            cJSON_AddNumberToObject(o, "redis_key_bytes_max", (double)rbytes);
-        }
         rc = cli_json_emit(o);
     } else if (rc == CLI_EXIT_OK) {
         printf("bench ratelimit: backend %s, %d thread(s), %d endpoints, limit %d per %d ms, "
@@ -230,9 +177,6 @@ int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv)
                (unsigned long long)st.fail_open);
         printf("  latency p50 %.3f us, p99 %.3f us (%s)\n", p50, p99,
                redis ? "per call" : "per call, mean of groups of 16");
-        if (redis)
-            printf("  Redis: %lld key(s), the largest %lld bytes (MEMORY USAGE)\n", rkeys,
-                   rbytes);
     }
     for (int i = 0; i < threads; i++)
         free(w[i].lat_us);

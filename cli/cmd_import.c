@@ -4,7 +4,7 @@
  * A line is one memory (import_line.c reads it).
  * Import adds each batch with mn_memory_add_many (all or none), so a bad line leaves the
  * batches before it committed and nothing of its own batch. A line is read as the library
- * reads metadata (core/json.h): what a reader would not see as written (\u0000 in a text, a
+ * reads metadata (mn_json_compact): what a reader would not see as written (\u0000 in a text, a
  * key given twice, an integer past 2^53) stops the import at that line, and the metadata
  * goes to the library as the line wrote it.
  */
@@ -29,7 +29,7 @@ static void batch_clear(batch *b)
 {
     for (size_t i = 0; i < b->n; i++) {
         cJSON_Delete(b->docs[i]);
-        free(b->meta[i]);
+        mn_free(b->meta[i]);
     }
     b->n = 0;
 }

@@ -6,7 +6,6 @@
  */
 #include "import_line.h"
 #include "input.h"
-#include "core/json.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -38,8 +37,7 @@ static const char *parse_fields(const cJSON *doc, const char *compact, mn_memory
     if (!cJSON_IsObject(doc))
         return "not a JSON object";
     unsigned seen = 0;
-    size_t index = 0;
-    for (const cJSON *f = doc->child; f; f = f->next, index++) {
+    for (const cJSON *f = doc->child; f; f = f->next) {
         const char *k = f->string;
         size_t key = 0;
         while (key < K_UNKNOWN && strcmp(k, keys[key]) != 0)
@@ -68,11 +66,10 @@ static const char *parse_fields(const cJSON *doc, const char *compact, mn_memory
         case K_METADATA:
             if (!cJSON_IsObject(f))
                 return "\"metadata\" must be a JSON object";
-            const char *text;
-            size_t len;
-            mni_json_member_text(compact, index, &text, &len);
-            if (!(*meta = strndup(text, len)))
-                return "out of memory";
+            if (mn_json_compact(compact, "metadata", meta) != MN_OK) {
+                snprintf(why, size, "%s", mn_errmsg(NULL));
+                return why;
+            }
             in->metadata = *meta;
             break;
         case K_IMPORTANCE:
@@ -111,16 +108,19 @@ int cli_import_line(const char *line, size_t len, mn_memory_input *in, cJSON **d
     /* A NUL byte would cut a string short without a word (cJSON keeps C strings); the strict
      * read refuses what would not be kept as written (\u0000, a key twice, 2^53 + 1, ...). */
     char *compact = NULL;
-    if (!(*why = cli_nul_at(line, len, msg, msglen)) &&
-        mni_json_object_read(line, "the line", doc, &compact, msg, msglen) != MN_OK)
-        *why = msg;
-    if (!*why)
-        *why = parse_fields(*doc, compact, in, meta, msg, msglen);
-    free(compact);
+    if (!(*why = cli_nul_at(line, len, msg, msglen))) {
+        if (mn_json_compact(line, NULL, &compact) != MN_OK)
+            *why = snprintf(msg, msglen, "%s", mn_errmsg(NULL)) >= 0 ? msg : "not valid JSON";
+        else if (!(*doc = cJSON_Parse(compact)))
+            *why = "out of memory";
+        else
+            *why = parse_fields(*doc, compact, in, meta, msg, msglen);
+    }
+    mn_free(compact);
     if (!*why)
         return 1;
     cJSON_Delete(*doc);
-    free(*meta);
+    mn_free(*meta);
     *doc = NULL;
     *meta = NULL;
     return -1;

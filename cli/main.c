@@ -33,6 +33,18 @@ static int global_value(const char *name, int argc, char **argv, int *i, const c
     return 1;
 }
 
+/* The versions, then the optional backends the loaded library was built with (mn_features),
+ * which scripts and the tests read: "features: postgres redis http-embed", or "features: none". */
+static void print_version(void)
+{
+    printf("manushya %s (libmanushya %s)\nfeatures:", MN_VERSION, mn_version());
+    unsigned have = mn_features();
+    for (unsigned bit = 1; bit; bit <<= 1)
+        if ((have & bit) && mn_feature_name(bit))
+            printf(" %s", mn_feature_name(bit));
+    printf("%s\n", have ? "" : " none");
+}
+
 /* Removes the global options from argv[1..], compacting the rest; returns the new argc or -1
  * after a usage error. */
 static int take_globals(cli_ctx *c, int argc, char **argv)
@@ -111,7 +123,7 @@ static int dispatch(cli_ctx *c, int argc, char **argv)
         return CLI_EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("manushya %s (libmanushya %s)\n", MN_VERSION, mn_version());
+        print_version();
         return CLI_EXIT_OK;
     }
     if (argv[1][0] == '-')

@@ -72,6 +72,17 @@ MN_API int mn_global_init(void);          /* idempotent, thread-safe */
 MN_API const char *mn_strerror(int rc);   /* static text naming the code */
 MN_API void mn_free(void *p);             /* frees memory the library returned as plain char*/
 
+/* What this build of the library has. The SQLite store, the HNSW index and the local embedder
+ * are always there; the backends below are build switches (make WITH_POSTGRES=0 ...). Asking a
+ * build for a backend it was made without (a postgres:// URL, mn_config.redis_url, the openai
+ * embedder) fails with MN_EUNSUPPORTED, and mn_errmsg() names the switch that would add it. */
+#define MN_FEATURE_POSTGRES   (1u << 0) /* postgres:// store (WITH_POSTGRES, libpq) */
+#define MN_FEATURE_REDIS      (1u << 1) /* Redis rate-limit counters (WITH_REDIS, hiredis) */
+#define MN_FEATURE_HTTP_EMBED (1u << 2) /* the openai HTTP embedder (WITH_CURL, libcurl) */
+MN_API unsigned mn_features(void);        /* the MN_FEATURE_* bits of this build */
+/* "postgres", "redis" or "http-embed" for one MN_FEATURE_* bit; NULL for anything else. */
+MN_API const char *mn_feature_name(unsigned feature);
+
 /* ---- Handle ------------------------------------------------------------------------------- */
 typedef struct mn_db mn_db;
 
@@ -451,6 +462,16 @@ typedef struct mn_decision {
 MN_API int mn_policy_test(mn_db *db, const mn_actor *actor, const char *action,
                           const char *resource, const char *resource_data, mn_decision **out);
 MN_API void mn_decision_free(mn_decision *d);
+
+/* Checks that json is a JSON object the library keeps exactly as written wherever it takes JSON
+ * (metadata, claims, contexts, rules): RFC 8259 text with no key given twice, no NUL
+ * (\u0000), and no number a double would change (an integer past 2^53 whose digits it cannot
+ * hold, a non-finite one such as 1e999). Sets *out (free it with mn_free) to its compact form,
+ * what the library stores: the text without the white space between tokens, every string and
+ * number as written. With key not NULL, *out is that member's value instead (MN_ENOTFOUND when
+ * the object has none). Needs no handle: MN_EINVAL's message, naming the path of what is wrong,
+ * is mn_errmsg(NULL). */
+MN_API int mn_json_compact(const char *json, const char *key, char **out);
 
 /* Evaluates a JSON Logic rule (jsonlogic.com; the language of policy "when" clauses) against
  * data, both JSON text (data NULL = null), and sets *result to the result as JSON text (free

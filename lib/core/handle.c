@@ -9,7 +9,6 @@
 #include "jobs/jobs.h"
 #include "ratelimit/ratelimit.h"
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -32,8 +31,8 @@ static int init_rc;
 
 static void global_init(void)
 {
-    init_rc = sqlite3_initialize() == SQLITE_OK &&
-                      curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? MN_OK : MN_ERROR;
+    init_rc = sqlite3_initialize() == SQLITE_OK && mni_embedders_global_init() == MN_OK
+                  ? MN_OK : MN_ERROR;
 }
 
 int mn_global_init(void)
@@ -94,10 +93,9 @@ static int settle_config(mn_db *db, const mn_config *in)
         c->busy_timeout_ms = MNI_DEFAULT_BUSY_MS;
     if (!c->pool_size)
         c->pool_size = MNI_DEFAULT_POOL;
-    db->embed_ops = mni_embedder_find(c->embedder);
-    if (!db->embed_ops)
-        return mni_seterr(db, MN_EINVAL, "unknown embedder \"%.64s\"; this build has %s",
-                         c->embedder, mni_embedder_names());
+    int rc = mni_embedder_find(db, c->embedder, &db->embed_ops);
+    if (rc != MN_OK)
+        return rc;
     /* The name is borrowed from the caller: keep the library's own copy of it. */
     c->embedder = db->embed_ops->name;
     return mni_jobs_settle(db); /* asynchronous embedding (issue 7) */
@@ -144,7 +142,8 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
         return mni_seterr(NULL, MN_EINVAL, "mn_open: out is NULL; pass the address of an mn_db *");
     *out = NULL;
     if (mn_global_init() != MN_OK)
-        return mni_seterr(NULL, MN_ERROR, "mn_open: SQLite or libcurl failed to initialise");
+        return mni_seterr(NULL, MN_ERROR, "mn_open: SQLite or an embedder's HTTP client failed to "
+                         "initialise");
     mn_db *db = calloc(1, sizeof *db);
     if (!db)
         return mni_seterr(NULL, MN_ENOMEM, "mn_open: out of memory");
@@ -159,11 +158,9 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     if (!url || !*url)
         return mni_seterr(db, MN_EINVAL, "no database URL; give sqlite:PATH or a file path");
     const char *target;
-    const struct mni_store_ops *ops = mni_store_find(url, &target);
-    if (!ops)
-        return mni_seterr(db, MN_EUNSUPPORTED, "no store backend for the URL scheme \"%.*s\" "
-                         "in this build; use sqlite:PATH or a file path",
-                         (int)(strcspn(url, ":") < 32 ? strcspn(url, ":") : 32), url);
+    const struct mni_store_ops *ops;
+    if ((rc = mni_store_find(db, url, &ops, &target)) != MN_OK)
+        return rc;
     /* The embedder checks the dimension before a new database is made with it. An embedder
      * that takes any dimension follows an existing database's (wanted 0); a model's own
      * dimension must be the database's. */

@@ -5,6 +5,8 @@
 #ifndef MNI_EMBED_EMBEDDER_H
 #define MNI_EMBED_EMBEDDER_H
 
+#include "manushya.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,12 +67,17 @@ struct mni_embedder_ops {
      * of every message, however a server echoes it. */
     const char *(*api_key)(const mni_embedder *e);
     void (*destroy)(mni_embedder *e);
+    /* Optional: what the backend needs once per process before any create (mn_global_init);
+     * MN_OK or MN_ERROR. */
+    int (*global_init)(void);
 };
 
-/* NULL when no embedder has that name. */
-const struct mni_embedder_ops *mni_embedder_find(const char *name);
-/* The names of the embedders, comma-separated, for messages: "local, openai". */
-const char *mni_embedder_names(void);
+/* The embedder called name into *out. MN_EINVAL for a name no embedder has (the message lists
+ * this build's), MN_EUNSUPPORTED for one this build left out (the message names the switch);
+ * explained on db, which may be NULL. */
+int mni_embedder_find(const mn_db *db, const char *name, const struct mni_embedder_ops **out);
+/* Runs every built embedder's global_init; MN_OK or the first failure. */
+int mni_embedders_global_init(void);
 
 extern const struct mni_embedder_ops mni_embedder_local;
 extern const struct mni_embedder_ops mni_embedder_openai;

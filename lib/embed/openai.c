@@ -262,6 +262,13 @@ static void openai_stats(const mni_embedder *e, struct mni_embedder_stats *s)
     s->max_batch = __atomic_load_n(&e->max_batch, __ATOMIC_RELAXED);
 }
 
+/* libcurl's process-wide setup, which is not thread-safe in every libcurl: done once, from
+ * mn_global_init, before any thread makes a handle. */
+static int openai_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? MN_OK : MN_ERROR;
+}
+
 const struct mni_embedder_ops mni_embedder_openai = {
     .name = "openai",
     .default_dim = MNI_OPENAI_DIM,
@@ -273,4 +280,5 @@ const struct mni_embedder_ops mni_embedder_openai = {
     .stats = openai_stats,
     .api_key = openai_api_key,
     .destroy = openai_destroy,
+    .global_init = openai_global_init,
 };

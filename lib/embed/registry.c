@@ -1,26 +1,61 @@
 /*
  * Embedders by name. A new backend adds its ops to the table; nothing else names a backend.
+ * A backend left out of the build (its WITH_* switch off) keeps its name here, so that asking
+ * for it says which switch would add it rather than that no such embedder exists.
  */
 #include "embed/embedder.h"
+#include "core/error.h"
+#include "core/features.h"
 
+#include "build_options.h"
+
+#include <stdio.h>
 #include <string.h>
 
-static const struct mni_embedder_ops *const mni_embedders[] = {
-    &mni_embedder_local,
-    &mni_embedder_openai,
-};
+#if MNI_WITH_CURL
+#define OPENAI (&mni_embedder_openai)
+#else
+#define OPENAI NULL
+#endif
 
-const struct mni_embedder_ops *mni_embedder_find(const char *name)
+static const struct {
+    const char *name;
+    const struct mni_embedder_ops *ops; /* NULL: not in this build */
+    unsigned feature;                  /* the MN_FEATURE_* bit that brings it */
+} embedders[] = {
+    {"local", &mni_embedder_local, 0},
+    {"openai", OPENAI, MN_FEATURE_HTTP_EMBED},
+};
+#define NEMBEDDERS (sizeof embedders / sizeof embedders[0])
+
+int mni_embedder_find(const mn_db *db, const char *name, const struct mni_embedder_ops **out)
 {
-    if (!name)
-        return NULL;
-    for (size_t i = 0; i < sizeof mni_embedders / sizeof mni_embedders[0]; i++)
-        if (strcmp(mni_embedders[i]->name, name) == 0)
-            return mni_embedders[i];
-    return NULL;
+    *out = NULL;
+    for (size_t i = 0; name && i < NEMBEDDERS; i++) {
+        if (strcmp(embedders[i].name, name) != 0)
+            continue;
+        if (!embedders[i].ops) {
+            char what[64];
+            snprintf(what, sizeof what, "the \"%s\" embedder", name);
+            return mni_unbuilt(db, embedders[i].feature, what);
+        }
+        *out = embedders[i].ops;
+        return MN_OK;
+    }
+    char names[128] = "";
+    for (size_t i = 0, len = 0; i < NEMBEDDERS && len < sizeof names; i++)
+        if (embedders[i].ops)
+            len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "",
+                                    embedders[i].name);
+    return mni_seterr(db, MN_EINVAL, "unknown embedder \"%.64s\"; this build has %s",
+                     name ? name : "(null)", names);
 }
 
-const char *mni_embedder_names(void)
+int mni_embedders_global_init(void)
 {
-    return "local, openai";
+    for (size_t i = 0; i < NEMBEDDERS; i++)
+        if (embedders[i].ops && embedders[i].ops->global_init &&
+            embedders[i].ops->global_init() != MN_OK)
+            return MN_ERROR;
+    return MN_OK;
 }

@@ -48,8 +48,12 @@ struct mni_counter_ops {
     void (*destroy)(struct mni_counter *c);
 };
 
-/* In-process counters (memory.c), bounded by max_bytes. */
-int mni_counter_memory_create(mn_db *db, size_t max_bytes, struct mni_counter **out);
+/* The backend cfg->ratelimit names (MN_RATELIMIT_MEMORY or _REDIS; counters.c picks it), made
+ * from cfg's settings (defaults written back). MN_EUNSUPPORTED for one this build left out. */
+int mni_counter_create(mn_db *db, mn_config *cfg, struct mni_counter **out);
+
+/* The backends. In-process counters (memory.c), bounded by cfg->ratelimit_max_bytes. */
+int mni_counter_memory_create(mn_db *db, mn_config *cfg, struct mni_counter **out);
 /* Redis counters (redis_counter.c) over a connection pool made from cfg's redis_* fields. */
 int mni_counter_redis_create(mn_db *db, mn_config *cfg, struct mni_counter **out);
 /* Their Lua script, window.c's steps (tests run it with a time of their own). */

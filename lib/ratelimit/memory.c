@@ -217,7 +217,7 @@ static void mc_destroy(struct mni_counter *c)
 
 static const struct mni_counter_ops memory_ops = {"memory", mc_decide, mc_reset, mc_destroy};
 
-int mni_counter_memory_create(mn_db *db, size_t max_bytes, struct mni_counter **out)
+int mni_counter_memory_create(mn_db *db, mn_config *cfg, struct mni_counter **out)
 {
     struct mc_counter *m = aligned_alloc(64, (sizeof *m + 63) / 64 * 64);
     if (!m)
@@ -225,7 +225,7 @@ int mni_counter_memory_create(mn_db *db, size_t max_bytes, struct mni_counter **
     memset(m, 0, sizeof *m);
     m->base.ops = &memory_ops;
     m->base.db = db;
-    m->max_bytes = max_bytes;
+    m->max_bytes = cfg->ratelimit_max_bytes;
     for (int i = 0; i < MC_STRIPES; i++)
         m->stripes[i].sweep_at = MC_MIN_BUCKETS;
     *out = &m->base;

@@ -82,10 +82,8 @@ int mni_limiter_open(mn_db *db)
     db->limiter = l;
     l->off = db->cfg.ratelimit == MN_RATELIMIT_OFF;
     l->fail_closed = db->cfg.ratelimit_fail_closed;
-    if (db->cfg.ratelimit == MN_RATELIMIT_MEMORY)
-        rc = mni_counter_memory_create(db, db->cfg.ratelimit_max_bytes, &l->counter);
-    else if (db->cfg.ratelimit == MN_RATELIMIT_REDIS)
-        rc = mni_counter_redis_create(db, &db->cfg, &l->counter);
+    if (!l->off)
+        rc = mni_counter_create(db, &db->cfg, &l->counter);
     /* The Redis layer has settled its own defaults into cfg by now. */
     l->log_interval_ms = (int64_t)(db->cfg.redis_health_check_s ? db->cfg.redis_health_check_s
                                                                  : 30) * 1000;

@@ -1,19 +1,33 @@
-/* Picks the store backend from a URL's scheme. */
+/* Picks the store backend from a URL's scheme. The only place that names the backends. */
 #include "store/store.h"
+#include "core/error.h"
+#include "core/features.h"
 
+#include "build_options.h"
+
+#include <stdio.h>
 #include <string.h>
 
-/* A scheme and its backend; postgresql:// is libpq's other spelling of postgres://. */
+#if MNI_WITH_POSTGRES
+#define POSTGRES (&mni_store_postgres)
+#else
+#define POSTGRES NULL
+#endif
+
+/* A scheme and its backend (NULL: left out of this build, which feature would add it);
+ * postgresql:// is libpq's other spelling of postgres://. */
 static const struct {
     const char *scheme;
     const struct mni_store_ops *ops;
+    unsigned feature;
 } backends[] = {
-    { "sqlite", &mni_store_sqlite },
-    { "postgres", &mni_store_postgres },
-    { "postgresql", &mni_store_postgres },
+    { "sqlite", &mni_store_sqlite, 0 },
+    { "postgres", POSTGRES, MN_FEATURE_POSTGRES },
+    { "postgresql", POSTGRES, MN_FEATURE_POSTGRES },
 };
 
-const struct mni_store_ops *mni_store_find(const char *url, const char **target)
+int mni_store_find(const mn_db *db, const char *url, const struct mni_store_ops **ops,
+                  const char **target)
 {
     /* "sqlite:PATH" and "sqlite://PATH" both name a file; so does a bare path. */
     const char *colon = strchr(url, ':');
@@ -21,17 +35,25 @@ const struct mni_store_ops *mni_store_find(const char *url, const char **target)
     int has_scheme = colon && n > 0 && strspn(url, "abcdefghijklmnopqrstuvwxyz0123456789+.-") == n;
     if (!has_scheme || (strncmp(colon, "://", 3) != 0 && strncmp(url, "sqlite:", 7) != 0)) {
         *target = url;
-        return &mni_store_sqlite;
+        *ops = &mni_store_sqlite;
+        return MN_OK;
     }
     for (size_t i = 0; i < sizeof backends / sizeof *backends; i++) {
         if (strlen(backends[i].scheme) == n && strncmp(url, backends[i].scheme, n) == 0) {
+            if (!backends[i].ops) {
+                char what[32];
+                snprintf(what, sizeof what, "%s://", backends[i].scheme);
+                return mni_unbuilt(db, backends[i].feature, what);
+            }
             const char *rest = colon + 1;
             if (strncmp(rest, "//", 2) == 0)
                 rest += 2;
             *target = rest;
-            return backends[i].ops;
+            *ops = backends[i].ops;
+            return MN_OK;
         }
     }
-    *target = NULL;
-    return NULL;
+    /* Only the scheme: the rest of the URL may hold a password. */
+    return mni_seterr(db, MN_EUNSUPPORTED, "no store backend for the URL scheme \"%.*s\" in this "
+                     "build; use sqlite:PATH or a file path", (int)(n > 32 ? 32 : n), url);
 }

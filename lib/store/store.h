@@ -241,8 +241,10 @@ struct mni_store_ops {
 /* Internal code for memory_update: someone else changed the row first; reload and retry. */
 #define MNI_EBUSY_VERSION 100
 
-/* The backend for a URL (its scheme, or sqlite for a bare path); *target receives the rest. */
-const struct mni_store_ops *mni_store_find(const char *url, const char **target);
+/* The backend for a URL (its scheme, or sqlite for a bare path) into *ops; *target receives the
+ * rest. MN_EUNSUPPORTED, explained on db, for a scheme no backend has or this build left out. */
+int mni_store_find(const mn_db *db, const char *url, const struct mni_store_ops **ops,
+                  const char **target);
 
 extern const struct mni_store_ops mni_store_sqlite;
 extern const struct mni_store_ops mni_store_postgres;   /* postgres:// and postgresql:// */

@@ -88,6 +88,8 @@ print(eval(sys.argv[2]))' "$OUT" "$1"
 }
 mode() { python3 -c 'import sys,urllib.request
 urllib.request.urlopen(sys.argv[1] + "/_control", data=sys.argv[2].encode())' "http://127.0.0.1:$port" "$1" >/dev/null; }
+# cli_has FEATURE: the library was built with it (a name `manushya --version` lists).
+cli_has() { "$M" --version | grep -q "^features:.* $1\( \|\$\)"; }
 out_is() { [ "$(cat "$OUT")" = "$1" ]; }
 out_has() { grep -q -- "$1" "$OUT"; }
 err_has() { grep -q -- "$1" "$ERR"; }

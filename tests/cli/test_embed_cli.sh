@@ -3,6 +3,7 @@
 # (tests/support/embed_server.py): global options and environment, --json, the embedding cache
 # (hits never reach the server: its request counter says so), error messages and exit codes,
 # and that the API key never shows.
+# needs: http-embed
 . "$MN_TOP/tests/cli/lib.sh"
 cli_setup embed
 

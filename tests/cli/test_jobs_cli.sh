@@ -5,6 +5,7 @@
 # them back; and a worker killed with SIGKILL mid-batch, then restarted, finishes every job
 # exactly once (the store's change sequence counts the vectors written, the server the texts
 # it was sent).
+# needs: http-embed
 . "$MN_TOP/tests/cli/lib.sh"
 cli_setup jobs
 

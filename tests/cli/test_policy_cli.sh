@@ -265,16 +265,10 @@ expect 2 "jsonlogic - - is a usage error (2)" jsonlogic - - </dev/null
 expect 2 "jsonlogic with three arguments is a usage error (2)" jsonlogic 1 2 3
 
 # ---- bench policy -------------------------------------------------------------------------------
-expect 0 "bench policy --n 200 --engine-n 5000 --json" --db "$TMP/bench.db" --json bench policy \
-    --n 200 --engine-n 5000
+expect 0 "bench policy --n 200 --json" --db "$TMP/bench.db" --json bench policy --n 200
 check "bench policy --json has the parameters and figures" json 'd["n"] == 200
     and d["policies"] == 10 and d["tenant"] == "bench-policy" and d["threads"] == 1
-    and d["engine_policies"] == 10 and d["engine_calls"] * d["engine_decisions_per_call"] == 512
-    and d["engine_rounds"] == 5 and d["engine_decisions_per_round"] == 1024
-    and all(d["engine_" + m + "_decisions_per_s"] >= d["engine_" + m + "_median_decisions_per_s"] > 0
-            for m in ("uncached", "cached", "cached_single"))
-    and d["engine_uncached_allowed"] == d["engine_cached_allowed"] == d["engine_cached_single_allowed"]
-    and 0 < d["engine_uncached_allowed"] < 512 and d["engine_cache_misses"] == 0
+    and not any(k.startswith("engine") for k in d)
     and d["call_uncached_decisions_per_s"] > 0 and d["call_cached_decisions_per_s"] > 0
     and 0 < d["call_uncached_p50_us"] <= d["call_uncached_p99_us"]
     and 0 < d["call_cached_p50_us"] <= d["call_cached_p99_us"]
@@ -284,14 +278,14 @@ expect 0 "bench created the 10-policy set in place of the defaults" --db "$TMP/b
 check "10 policies for role agent, allow and deny" json 'len(d["policies"]) == 10
     and {p["role"] for p in d["policies"]} == {"agent"}
     and {p["rule"]["effect"] for p in d["policies"]} == {"allow", "deny"}'
-expect 0 "bench policy again (human), reusing the tenant" --db "$TMP/bench.db" bench policy --n 100 \
-    --engine-n 1000
+expect 0 "bench policy again (human), reusing the tenant" --db "$TMP/bench.db" bench policy --n 100
 check "human bench output has the parameters and every figure" sh -c "grep -q '^bench policy  *10 policies' '$OUT' &&
-    grep -q '10 active policies' '$OUT' && grep -q '^engine uncached .*decisions/s' '$OUT' &&
-    grep -q '^engine cached .*decisions/s' '$OUT' && grep -q '^engine cached/1 .*decisions/s' '$OUT' &&
+    grep -q '10 active policies' '$OUT' &&
     grep -q '^call uncached .*decisions/s' '$OUT' && grep -q '^call cached .*decisions/s' '$OUT'"
 expect 2 "bench policy --n 0 is a usage error (2)" --db "$TMP/bench.db" bench policy --n 0
-expect 2 "bench policy --engine-n 0 is a usage error (2)" --db "$TMP/bench.db" bench policy \
-    --engine-n 0
+# The engine alone is the source tree's bench/bench_policy_engine (tests/bench/): the installed
+# CLI has no option for it.
+expect 2 "bench policy --engine-n is not an option of the CLI (2)" --db "$TMP/bench.db" \
+    bench policy --engine-n 1000
 
 cli_finish

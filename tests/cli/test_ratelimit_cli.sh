@@ -65,8 +65,13 @@ if [ -n "${MN_REDIS_URL:-}" ]; then
     check "are counted, not passed unchecked" json 'd["allowed"] and d["checked"] and
         d["remaining"] == 997000000'
 fi
-expect 1 "rediss:// is not supported" $A --redis rediss://127.0.0.1:1 ratelimit status
-check "and says why" grep -q "TLS" "$ERR"
-expect 1 "a malformed Redis URL" $A --redis redis://host:notaport ratelimit status
-check "is explained" grep -q "port" "$ERR"
+if cli_has redis; then
+    expect 1 "rediss:// is not supported" $A --redis rediss://127.0.0.1:1 ratelimit status
+    check "and says why" grep -q "TLS" "$ERR"
+    expect 1 "a malformed Redis URL" $A --redis redis://host:notaport ratelimit status
+    check "is explained" grep -q "port" "$ERR"
+else
+    expect 1 "--redis in a build without Redis" $A --redis redis://127.0.0.1:1 ratelimit status
+    check "names the build switch" grep -q "needs a build with WITH_REDIS=1" "$ERR"
+fi
 cli_finish

@@ -9,6 +9,8 @@
 # Run by tests/run.sh (make check: FUZZ_SECONDS 6) and by make fuzz (FUZZ_SECONDS=N, default
 # 60, FUZZ_WORK=build-fuzz: what the fuzzer learns is kept in build-fuzz/corpus/NAME/ for the
 # next run). FUZZ_WORK defaults to a temporary directory, removed. Exits non-zero if any failed.
+# The harnesses read every URL kind, so make check builds them only with every backend:
+# needs: postgres redis http-embed
 set -u
 top=${MN_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 bins="$top/build-fuzz/fuzz"

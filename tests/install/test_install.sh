@@ -7,7 +7,10 @@
 #   - pkg-config (with PKG_CONFIG_SYSROOT_DIR) builds examples/quickstart.c, dynamically against
 #     the installed .so and statically with `pkg-config --static`, and both run
 #   - `make uninstall` with the same DESTDIR removes every file that install put there
-# Environment: MN_BUILD (build dir, default build: reused, not rebuilt), MN_TOP (repo root).
+#   - manushya.pc is relocatable (paths under ${prefix}) and its Libs.private names exactly the
+#     optional libraries the build has (`manushya --version` features)
+# Environment: MN_BUILD (build dir, default build: reused, not rebuilt), MN_TOP (repo root),
+# MN_BUILD_OPTIONS (the build's WITH_* switches, as make check passes them; default all on).
 # Prints one "ok" / "not ok" line per check; exits non-zero when any failed.
 set -u
 
@@ -41,16 +44,18 @@ somajor=${version%%.*}
 
 # A sanitized build (make SAN=1) needs the same runtime in whatever links against it.
 sanflags=""
-make_san=""
+make_args=""
 if nm -D --undefined-only "$build/libmanushya.so" 2>/dev/null | grep -q '__asan_init'; then
   sanflags="-fsanitize=address,undefined -fno-omit-frame-pointer"
-  make_san="SAN=1"
+  make_args="SAN=1"
   echo "# sanitized build: linking the examples with $sanflags"
 fi
 
 # ---- install ------------------------------------------------------------------------------
-# shellcheck disable=SC2086 # $make_san is empty or one word
-if make -C "$MN_TOP" B="$MN_BUILD" $make_san install PREFIX="$prefix" DESTDIR="$dest" \
+# The same switches as the build, or make would rebuild it with the defaults.
+make_args="$make_args ${MN_BUILD_OPTIONS:-}"
+# shellcheck disable=SC2086 # $make_args is a list of VAR=VALUE words
+if make -C "$MN_TOP" B="$MN_BUILD" $make_args install PREFIX="$prefix" DESTDIR="$dest" \
   >"$tmp/install.log" 2>&1; then
   ok "make install PREFIX=$prefix DESTDIR=<tmp>"
 else
@@ -190,6 +195,28 @@ if [ "$pc_prefix" = "$dest$prefix" ] || [ "$pc_prefix" = "$prefix" ]; then
 else
   not_ok "the installed manushya.pc names prefix $prefix (got '$pc_prefix': a stale $MN_BUILD/manushya.pc from an install with another PREFIX?)"
 fi
+pc=$root/lib/pkgconfig/manushya.pc
+if grep -q '^libdir=${prefix}/lib$' "$pc" && grep -q '^includedir=${prefix}/include$' "$pc"; then
+  ok "manushya.pc is relocatable: libdir and includedir under \${prefix}"
+else
+  not_ok "manushya.pc is relocatable: libdir and includedir under \${prefix}"
+  grep -E '^(prefix|libdir|includedir)=' "$pc" | indent
+fi
+# Each optional library is in Libs.private exactly when the build has its feature.
+features=$("$root/bin/manushya" --version 2>/dev/null | sed -n 's/^features: //p')
+private=$(sed -n 's/^Libs.private: //p' "$pc")
+pc_ok=1
+for pair in postgres:-lpq redis:-lhiredis http-embed:-lcurl; do
+  f=${pair%%:*} l=${pair#*:}
+  case " $features " in *" $f "*) want=1 ;; *) want=0 ;; esac
+  case " $private " in *" $l "*) have=1 ;; *) have=0 ;; esac
+  [ "$want" = "$have" ] || pc_ok=0
+done
+if [ "$pc_ok" = 1 ]; then
+  ok "Libs.private ($private) matches the build's features (${features:-none})"
+else
+  not_ok "Libs.private ($private) matches the build's features (${features:-none})"
+fi
 cflags=$(pkg-config --cflags manushya)
 libs=$(pkg-config --libs manushya)
 static_libs=$(pkg-config --static --libs manushya)
@@ -252,7 +279,7 @@ unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH
 
 # ---- uninstall ----------------------------------------------------------------------------
 # shellcheck disable=SC2086
-if make -C "$MN_TOP" B="$MN_BUILD" $make_san uninstall PREFIX="$prefix" DESTDIR="$dest" \
+if make -C "$MN_TOP" B="$MN_BUILD" $make_args uninstall PREFIX="$prefix" DESTDIR="$dest" \
   >"$tmp/uninstall.log" 2>&1; then
   ok "make uninstall PREFIX=$prefix DESTDIR=<tmp>"
 else

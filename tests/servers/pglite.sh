@@ -2,6 +2,7 @@
 # PGlite (PostgreSQL compiled to WebAssembly, with pgvector 0.8) behind its socket server, for
 # the pgvector path of the PostgreSQL backend. It serves one connection at a time and is slow:
 # the tests use it for server-side vector search, native PostgreSQL (postgres.sh) for the rest.
+# needs: postgres
 #   sh pglite.sh start DIR   prints MN_PGLITE_URL=... once the server accepts connections
 #   sh pglite.sh stop DIR
 # The npm packages (tests/support/pglite/package-lock.json) are installed with `npm ci` once

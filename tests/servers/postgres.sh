@@ -1,6 +1,7 @@
 #!/bin/sh
 # Debian's PostgreSQL 15 for the tests, in a private directory on a free loopback port: not the
 # system service. Trust authentication, listening on 127.0.0.1 only.
+# needs: postgres
 #   sh postgres.sh start DIR    initdb (first time) + pg_ctl start; prints MN_PG_URL=... and
 #                               MN_PG_DIR=DIR (tests that stop and restart the server pass it back)
 #   sh postgres.sh pause DIR    stops the server, keeping its data: start resumes it on the same

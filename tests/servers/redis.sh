@@ -1,6 +1,7 @@
 #!/bin/sh
 # Debian's redis-server for the tests, in a private directory on a free loopback port: not the
 # system service. No persistence, listening on 127.0.0.1 only.
+# needs: redis
 #   sh redis.sh start DIR    starts it (on the port kept in DIR/port after the first start);
 #                            prints MN_REDIS_URL=redis://127.0.0.1:PORT and MN_REDIS_DIR=DIR
 #                            (tests that stop and restart the server pass DIR back)

@@ -604,3 +604,12 @@ int th_run(Suite *s)
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+int th_built_with(unsigned feature, const char *what)
+{
+    if (mn_features() & feature)
+        return 1;
+    printf("# skip: %s: this build has no %s\n", what, mn_feature_name(feature));
+    fflush(stdout);
+    return 0;
+}

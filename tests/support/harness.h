@@ -23,6 +23,10 @@ const char *th_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* 1 if msg contains one of the '|'-separated words (case-insensitive). */
 int th_has_word(const char *msg, const char *words);
 
+/* 1 if this build has the MN_FEATURE_* bit feature; otherwise prints "# skip: what: this build
+ * has no NAME" (so that a build without a backend shows what it did not test) and returns 0. */
+int th_built_with(unsigned feature, const char *what);
+
 /* ---- files and directories ------------------------------------------------------------------ */
 /* Makes the temporary root in the runner process (call it in main() before srunner_run_all; th_run
  * does). Every test's directories go under it and it is removed when the runner exits, failed

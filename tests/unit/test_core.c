@@ -293,6 +293,30 @@ static int contains(const char *hay, const char *needle)
     return r;
 }
 
+/* The public reading of caller JSON: the compact form, a member's value as written, and a
+ * refusal whose message (mn_errmsg(NULL)) names the path. */
+START_TEST(json_compact_public)
+{
+    char *out = NULL;
+    ck_assert_int_eq(mn_json_compact(" { \"id\" : 9223372036854775808 , \"m\" : { \"x\" : 1.50 } } ",
+                                     NULL, &out), MN_OK);
+    ck_assert_str_eq(out, "{\"id\":9223372036854775808,\"m\":{\"x\":1.50}}");
+    mn_free(out);
+    ck_assert_int_eq(mn_json_compact("{\"a\":1, \"m\": {\"x\" : [1, 2.0]}}", "m", &out), MN_OK);
+    ck_assert_str_eq(out, "{\"x\":[1,2.0]}");
+    mn_free(out);
+    ck_assert_int_eq(mn_json_compact("{\"a\":1}", "m", &out), MN_ENOTFOUND);
+    ck_assert_ptr_null(out);
+    ck_assert_int_eq(mn_json_compact("{\"a\":{\"b\":1,\"b\":2}}", NULL, &out), MN_EINVAL);
+    ck_assert_ptr_null(out);
+    ck_assert_int_eq(mn_errcode(NULL), MN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mn_errmsg(NULL), "a.b"));
+    ck_assert_int_eq(mn_json_compact("{\"n\":9007199254740993}", NULL, &out), MN_EINVAL);
+    ck_assert_int_eq(mn_json_compact("[1]", NULL, &out), MN_EINVAL);
+    ck_assert_int_eq(mn_json_compact(NULL, NULL, &out), MN_EINVAL);
+}
+END_TEST
+
 START_TEST(json_contains_objects)
 {
     ck_assert(contains("{}", "{}"));
@@ -472,6 +496,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, json_keep_exact);
     tcase_add_test(tc, json_keep_refuses);
     tcase_add_test(tc, json_member_text);
+    tcase_add_test(tc, json_compact_public);
     tcase_add_test(tc, json_contains_objects);
     tcase_add_test(tc, json_contains_arrays);
     tcase_add_test(tc, json_parse);

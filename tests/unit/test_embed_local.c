@@ -62,12 +62,15 @@ static int all_zero(const float *a, int dim)
 
 START_TEST(test_registry)
 {
-    ck_assert_ptr_eq(mni_embedder_find("local"), &mni_embedder_local);
+    const struct mni_embedder_ops *ops = NULL;
+    ck_assert_int_eq(mni_embedder_find(NULL, "local", &ops), MN_OK);
+    ck_assert_ptr_eq(ops, &mni_embedder_local);
     ck_assert_str_eq(mni_embedder_local.name, "local");
-    ck_assert_ptr_null(mni_embedder_find("nope"));
-    ck_assert_ptr_null(mni_embedder_find(""));
-    ck_assert_ptr_null(mni_embedder_find("LOCAL"));
-    ck_assert_ptr_null(mni_embedder_find(NULL));
+    const char *unknown[] = {"nope", "", "LOCAL", NULL};
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        ck_assert_int_eq(mni_embedder_find(NULL, unknown[i], &ops), MN_EINVAL);
+        ck_assert_ptr_null(ops);
+    }
 }
 END_TEST
 

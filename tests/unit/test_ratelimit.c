@@ -495,24 +495,27 @@ START_TEST(bad_settings_and_urls)
     open_fails(&(mn_config){.ratelimit = MN_RATELIMIT_REDIS}, MN_EINVAL, "redis_url");
     open_fails(&(mn_config){.ratelimit_fail_closed = 2}, MN_EINVAL, "fail");
     open_fails(&(mn_config){.ratelimit_refresh_ms = -1}, MN_EINVAL, "refresh");
-    open_fails(&(mn_config){.redis_url = "redis://h", .redis_pool_max = -2}, MN_EINVAL,
-               "redis_pool_max");
-    open_fails(&(mn_config){.redis_url = "redis://h", .redis_timeout_ms = -1}, MN_EINVAL,
-               "redis_timeout_ms");
-    open_fails(&(mn_config){.redis_url = "rediss://h:6380"}, MN_EUNSUPPORTED, "TLS");
-    const char *bad[] = {"http://h", "redis://", "redis://:pw@", "redis://h:0",
-                         "redis://h:70000", "redis://h:port", "redis://h/x", "redis://h?db=1",
-                         "redis://[::1", "redis://h h", "localhost:6379"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        open_fails(&(mn_config){.redis_url = bad[i]}, MN_EINVAL, "Redis URL");
-    /* a password never shows in a message */
-    mn_db *db = NULL;
-    int rc = mn_open(&db, th_sqlite_url(), &(mn_config){.redis_url = "redis://:s3cret@h:99999"});
-    ck_assert_int_eq(rc, MN_EINVAL);
-    ck_assert_ptr_null(strstr(mn_errmsg(db), "s3cret"));
-    mn_close(db);
+    if (th_built_with(MN_FEATURE_REDIS, "Redis settings and URLs")) {
+        open_fails(&(mn_config){.redis_url = "redis://h", .redis_pool_max = -2}, MN_EINVAL,
+                   "redis_pool_max");
+        open_fails(&(mn_config){.redis_url = "redis://h", .redis_timeout_ms = -1}, MN_EINVAL,
+                   "redis_timeout_ms");
+        open_fails(&(mn_config){.redis_url = "rediss://h:6380"}, MN_EUNSUPPORTED, "TLS");
+        const char *bad[] = {"http://h", "redis://", "redis://:pw@", "redis://h:0",
+                             "redis://h:70000", "redis://h:port", "redis://h/x",
+                             "redis://h?db=1", "redis://[::1", "redis://h h", "localhost:6379"};
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+            open_fails(&(mn_config){.redis_url = bad[i]}, MN_EINVAL, "Redis URL");
+        /* a password never shows in a message */
+        mn_db *bad_db = NULL;
+        int rc = mn_open(&bad_db, th_sqlite_url(),
+                         &(mn_config){.redis_url = "redis://:s3cret@h:99999"});
+        ck_assert_int_eq(rc, MN_EINVAL);
+        ck_assert_ptr_null(strstr(mn_errmsg(bad_db), "s3cret"));
+        mn_close(bad_db);
+    }
     /* off: the library limits nothing and hit says so */
-    db = world(NULL, &(mn_config){.ratelimit = MN_RATELIMIT_OFF});
+    mn_db *db = world(NULL, &(mn_config){.ratelimit = MN_RATELIMIT_OFF});
     TH_RC(db, mn_ratelimit_hit(db, &BOT, "app:x", 1, NULL), MN_EUNSUPPORTED);
     TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "memory:create", 1, 600000));
     th_add(db, &BOT, NULL, "one");
