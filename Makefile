@@ -97,8 +97,10 @@ $(STLIB): $(LIB_OBJS)
 	objcopy --localize-hidden $(B)/libmanushya.o
 	ar rcs $@ $(B)/libmanushya.o
 
-$(SHLIB): $(LIB_OBJS)
-	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -o $@ $^ $(LDLIBS_ALL)
+# lib/manushya.map exports exactly the public functions, under the version node MANUSHYA_1.
+$(SHLIB): $(LIB_OBJS) lib/manushya.map
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined \
+	    -Wl,--version-script=lib/manushya.map -o $@ $(LIB_OBJS) $(LDLIBS_ALL)
 
 $(B)/libmanushya.so: $(SHLIB)
 	ln -sf libmanushya.so.$(VERSION) $(B)/$(SONAME)

@@ -2,7 +2,6 @@
 # tests/install/test_install.sh — `make install` into a staging DESTDIR, then use the installed
 # copy the way a user would:
 #   - every file in its place with the right mode; SONAME and the two links
-#   - the shared library exports only mn_* symbols
 #   - the installed header compiles as C99 and as C++; the man pages render without warnings
 #   - pkg-config (with PKG_CONFIG_SYSROOT_DIR) builds examples/quickstart.c, dynamically against
 #     the installed .so and statically with `pkg-config --static`, and both run
@@ -86,30 +85,8 @@ else
   not_ok "SONAME is libmanushya.so.$somajor (got '$soname')"
 fi
 
-# Only mn_* may be exported. A sanitized build adds the sanitizers' own hooks; those are theirs.
-nm -D --defined-only "$so" | awk 'NF >= 3 { print $3 }' | sort -u >"$tmp/syms"
-grep -v -e '^mn_' -e '^__asan' -e '^__odr_asan' -e '^__ubsan' -e '^__sanitizer' \
-  "$tmp/syms" >"$tmp/foreign" || true
-if [ ! -s "$tmp/syms" ]; then
-  not_ok "nm -D finds the exported symbols"
-elif [ -s "$tmp/foreign" ]; then
-  not_ok "the shared library exports only mn_* symbols; also exported:"
-  indent "$tmp/foreign"
-else
-  ok "the shared library exports only mn_* symbols ($(grep -c '^mn_' "$tmp/syms") of them)"
-fi
-# Every function the header declares is exported.
-sed -n 's/^MN_API[^(]*[ *]\(mn_[a-z0-9_]*\)(.*/\1/p' "$root/include/manushya.h" | sort -u \
-  >"$tmp/declared"
-comm -23 "$tmp/declared" "$tmp/syms" >"$tmp/missing"
-if [ ! -s "$tmp/declared" ]; then
-  not_ok "found the declared functions in the header"
-elif [ -s "$tmp/missing" ]; then
-  not_ok "every function declared in manushya.h is exported; missing:"
-  indent "$tmp/missing"
-else
-  ok "every function declared in manushya.h is exported ($(wc -l <"$tmp/declared" | tr -d ' '))"
-fi
+# That the library exports exactly the public functions, each under its version node, is
+# tests/abi/test_symbols.sh's check, on the built library that install copies.
 # The static archive cannot hide its internal functions: say which names a static user gets.
 nm -g --defined-only "$root/lib/libmanushya.a" 2>/dev/null | awk 'NF >= 3 { print $3 }' |
   grep -v -e '^mn_' -e '^MN_' -e '^__odr_asan' | sort -u >"$tmp/static_foreign" || true
