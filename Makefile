@@ -2,6 +2,8 @@
 #   make                 library (shared + static) and the manushya CLI under build/
 #   make check           every test (starts the servers it needs); SAN=1 for ASan+UBSan
 #   make demo            the main job on the embedded default
+#   make abi-check       the shared library's ABI against the stored baseline (tests/abi/)
+#   make abi-baseline    writes that baseline (and the frozen header of a MAJOR.0 release)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make bench-ingest    ingest benchmark on a fresh embedded database
 #   make bench-policy    policy decisions/s: the engine (uncached, cached), then the public call
@@ -127,6 +129,19 @@ $(B)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(LIB_OBJS) | deps-test-ok
 # ---- tests ---------------------------------------------------------------------------------
 check: all $(UNIT_BINS) | deps-test-ok
 	MN_BUILD=$(B) tests/run.sh $(UNIT_BINS)
+
+# ---- ABI ------------------------------------------------------------------------------------
+# abi-check: the built shared library against the stored baseline tests/abi/SONAME.abi, with
+# abigail-tools; fails on any incompatible change (make check runs it too, tests/abi/).
+# abi-baseline: writes that baseline from the built library and, for a MAJOR.0 release, the
+# frozen header tests/abi/frozen.c is built against: run it once, when a major version is
+# released (scripts/abi.sh).
+.PHONY: abi-check abi-baseline
+abi-check: all | deps-test-ok
+	scripts/abi.sh check $(SHLIB)
+
+abi-baseline: all | deps-test-ok
+	scripts/abi.sh baseline $(SHLIB)
 
 # ---- main job, benchmarks -------------------------------------------------------------------
 demo: all

@@ -9,11 +9,12 @@ set -eu
 # libpq: the postgres store; hiredis: Redis counters and caches; libcurl: HTTP embedders.
 BUILD_PKGS="build-essential pkg-config libsqlite3-dev libcjson-dev libpq-dev libhiredis-dev libcurl4-openssl-dev"
 # zlib1g-dev: sqlite3.pc names -lz for static links (the install test links statically);
-# groff-base: the install test renders the man pages.
+# groff-base: the install test renders the man pages; abigail-tools: make abi-check (abidw,
+# abidiff).
 # postgresql-15, redis-server: the servers the tests start on loopback (never the system services);
 # Node.js + npm (PGlite with pgvector) are checked by command below: a machine may have them
 # from another source (NodeSource bundles npm; Debian splits it into its own package).
-TEST_PKGS="check python3 sqlite3 zlib1g-dev groff-base postgresql-15 redis-server"
+TEST_PKGS="check python3 sqlite3 zlib1g-dev groff-base abigail-tools postgresql-15 redis-server"
 
 mode=${1:-}
 case "$mode" in
