@@ -4,12 +4,7 @@
 # Environment: MN_BUILD (build dir, default build), MN_TOP (repo root; default: from this path).
 set -u
 
-: "${MN_BUILD:=build}"
-: "${MN_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
-case $MN_BUILD in
-  /*) build=$MN_BUILD ;;
-  *) build=$MN_TOP/$MN_BUILD ;;
-esac
+. "$(dirname "$0")/../support/build_env.sh"
 cd "$MN_TOP" || exit 1
 if scripts/abi.sh check "$(readlink -f "$build/libmanushya.so")"; then
   echo "ok - $MN_BUILD/libmanushya.so keeps the ABI of the baseline"

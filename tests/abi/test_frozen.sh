@@ -5,13 +5,7 @@
 # Environment: MN_BUILD (build dir, default build), MN_TOP (repo root; default: from this path).
 set -u
 
-: "${MN_BUILD:=build}"
-: "${MN_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
-case $MN_BUILD in
-  /*) build=$MN_BUILD ;;
-  *) build=$MN_TOP/$MN_BUILD ;;
-esac
-CC=${CC:-cc}
+. "$(dirname "$0")/../support/build_env.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mn-frozen.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -19,11 +13,6 @@ trap 'rm -rf "$tmp"' EXIT
 if [ ! -e "$build/libmanushya.so" ]; then
   echo "not ok - $build/libmanushya.so not found: build first (make B=$MN_BUILD)"
   exit 1
-fi
-# A sanitized build (make SAN=1) needs the same runtime in whatever links against it.
-sanflags=""
-if nm -D --undefined-only "$build/libmanushya.so" | grep -q '__asan_init'; then
-  sanflags="-fsanitize=address,undefined -fno-omit-frame-pointer"
 fi
 # shellcheck disable=SC2086 # $sanflags is a list of flags
 if "$CC" -std=c99 -Wall -Wextra -Werror $sanflags -I"$MN_TOP/tests/abi" \

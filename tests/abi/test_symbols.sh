@@ -10,12 +10,7 @@
 # Environment: MN_BUILD (build dir, default build), MN_TOP (repo root; default: from this path).
 set -u
 
-: "${MN_BUILD:=build}"
-: "${MN_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
-case $MN_BUILD in
-  /*) build=$MN_BUILD ;;
-  *) build=$MN_TOP/$MN_BUILD ;;
-esac
+. "$(dirname "$0")/../support/build_env.sh"
 so=$build/libmanushya.so
 header=$MN_TOP/include/manushya.h
 map=$MN_TOP/lib/manushya.map

@@ -10,13 +10,7 @@
 # Prints one "ok" / "not ok" line per check; exits non-zero when any failed.
 set -u
 
-: "${MN_BUILD:=build}"
-: "${MN_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
-case $MN_BUILD in
-  /*) build=$MN_BUILD ;;
-  *) build=$MN_TOP/$MN_BUILD ;;
-esac
-CC=${CC:-cc}
+. "$(dirname "$0")/../support/build_env.sh"
 CXX=${CXX:-c++}
 
 failed=0
@@ -39,10 +33,8 @@ version=$(sed -n 's/^#define MN_VERSION "\(.*\)"/\1/p' "$MN_TOP/include/manushya
 somajor=${version%%.*}
 
 # A sanitized build (make SAN=1) needs the same runtime in whatever links against it.
-sanflags=""
 make_san=""
-if nm -D --undefined-only "$build/libmanushya.so" 2>/dev/null | grep -q '__asan_init'; then
-  sanflags="-fsanitize=address,undefined -fno-omit-frame-pointer"
+if [ -n "$sanflags" ]; then
   make_san="SAN=1"
   echo "# sanitized build: linking the examples with $sanflags"
 fi
