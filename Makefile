@@ -5,6 +5,8 @@
 #   make deps            installs the Debian packages the build needs (scripts/deps.sh)
 #   WITH_POSTGRES=0 WITH_REDIS=0 WITH_CURL=0   leave out a backend and the library it links
 #                        (each on its own; default all 1); use a build dir of its own (B=...)
+#   make abi-check       the shared library's ABI against the stored baseline (tests/abi/)
+#   make abi-baseline    writes that baseline (and the frozen header of a MAJOR.0 release)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make bench-ingest    ingest benchmark on a fresh embedded database
 #   make bench-policy    policy decisions/s: the engine (uncached, cached; bench/), then the
@@ -154,8 +156,10 @@ $(STLIB): $(LIB_OBJS)
 	objcopy --localize-hidden $(B)/libmanushya.o
 	ar rcs $@ $(B)/libmanushya.o
 
-$(SHLIB): $(LIB_OBJS)
-	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -o $@ $^ $(LDLIBS_ALL)
+# lib/manushya.map exports exactly the public functions, under the version node MANUSHYA_1.
+$(SHLIB): $(LIB_OBJS) lib/manushya.map
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined \
+	    -Wl,--version-script=lib/manushya.map -o $@ $(LIB_OBJS) $(LDLIBS_ALL)
 
 $(B)/libmanushya.so: $(SHLIB)
 	ln -sf libmanushya.so.$(VERSION) $(B)/$(SONAME)
@@ -234,6 +238,19 @@ fuzz-seeds: | deps-test-ok
 $(B)/fuzz/seed_index: tests/fuzz/seed_index.c $(LIB_OBJS) | deps-test-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS_ALL)
+
+# ---- ABI ------------------------------------------------------------------------------------
+# abi-check: the built shared library against the stored baseline tests/abi/SONAME.abi, with
+# abigail-tools; fails on any incompatible change (make check runs it too, tests/abi/).
+# abi-baseline: writes that baseline from the built library and, for a MAJOR.0 release, the
+# frozen header tests/abi/frozen.c is built against: run it once, when a major version is
+# released (scripts/abi.sh).
+.PHONY: abi-check abi-baseline
+abi-check: all | deps-test-ok
+	scripts/abi.sh check $(SHLIB)
+
+abi-baseline: all | deps-test-ok
+	scripts/abi.sh baseline $(SHLIB)
 
 # ---- main job, benchmarks -------------------------------------------------------------------
 demo: all

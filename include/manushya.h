@@ -37,15 +37,26 @@ extern "C" {
 
 #if defined(__GNUC__) || defined(__clang__)
 #define MN_API __attribute__((visibility("default")))
+#define MN_DEPRECATED(why) __attribute__((deprecated(why)))
 #else
 #define MN_API
+#define MN_DEPRECATED(why)
 #endif
 
-#define MN_VERSION_MAJOR 0
-#define MN_VERSION_MINOR 1
+#define MN_VERSION_MAJOR 1
+#define MN_VERSION_MINOR 0
 #define MN_VERSION_PATCH 0
-#define MN_VERSION "0.1.0"
-/* MN_VERSION_NUMBER is 10000*major + 100*minor + patch, for compile-time comparisons. */
+#define MN_VERSION "1.0.0"
+/* MN_VERSION_NUMBER is 10000*major + 100*minor + patch, for compile-time comparisons.
+ *
+ * Compatibility (libmanushya(3), ABI AND COMPATIBILITY): a major version is one SONAME,
+ * libmanushya.so.MAJOR, and within it releases only add: new functions, new fields at the end
+ * of structs (known by their version field), new MN_* codes and flags. A program built against
+ * this header runs against any later library of the same major version; one that needs what a
+ * minor release added checks at run time that the library it loaded has it:
+ *     if (mn_version_number() < MN_VERSION_NUMBER) the library is older than this header.
+ * What is to go is first marked MN_DEPRECATED (the compiler warns where it is used) for at
+ * least one minor release, and removed only at the next major version. */
 #define MN_VERSION_NUMBER (MN_VERSION_MAJOR * 10000 + MN_VERSION_MINOR * 100 + MN_VERSION_PATCH)
 
 /* ---- Result codes ------------------------------------------------------------------------ */
@@ -66,7 +77,7 @@ enum {
 };
 
 /* ---- Library ------------------------------------------------------------------------------ */
-MN_API const char *mn_version(void);      /* "0.1.0" */
+MN_API const char *mn_version(void);      /* "1.0.0" */
 MN_API int mn_version_number(void);       /* MN_VERSION_NUMBER of the library actually loaded */
 MN_API int mn_global_init(void);          /* idempotent, thread-safe */
 MN_API const char *mn_strerror(int rc);   /* static text naming the code */

@@ -14,13 +14,14 @@ set -eu
 # libpq: the postgres store; hiredis: Redis counters and caches; libcurl: HTTP embedders.
 BUILD_PKGS="build-essential pkg-config libsqlite3-dev libcjson-dev"
 # zlib1g-dev: sqlite3.pc names -lz for static links (the install test links statically);
-# groff-base: the install test renders the man pages.
+# groff-base: the install test renders the man pages; abigail-tools: make abi-check (abidw,
+# abidiff).
 # postgresql-15, redis-server: the servers the tests start on loopback (never the system services);
 # clang, libclang-rt-14-dev: the libFuzzer harnesses (tests/fuzz), built with clang and its
 # fuzzer runtime;
 # Node.js + npm (PGlite with pgvector) are checked by command below: a machine may have them
 # from another source (NodeSource bundles npm; Debian splits it into its own package).
-TEST_PKGS="check python3 sqlite3 zlib1g-dev groff-base clang libclang-rt-14-dev"
+TEST_PKGS="check python3 sqlite3 zlib1g-dev groff-base abigail-tools clang libclang-rt-14-dev"
 if [ "$WITH_POSTGRES" = 1 ]; then
   BUILD_PKGS="$BUILD_PKGS libpq-dev"; TEST_PKGS="$TEST_PKGS postgresql-15"
 fi

@@ -12,7 +12,7 @@ declares the few structs it uses exactly as include/manushya.h lays them out, th
 Usage:
     python3 examples/ffi/quickstart.py [PATH/TO/libmanushya.so]
 The library path comes from the first argument, else $MANUSHYA_LIB, else ./build/libmanushya.so
-(`make` builds it there). An installed library is found by name: libmanushya.so.0.
+(`make` builds it there). An installed library is found by name: libmanushya.so.1.
 
     python3 examples/ffi/quickstart.py --layout
 prints the size and field offsets of each declared struct, so that a test can compare them with

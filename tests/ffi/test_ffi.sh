@@ -7,13 +7,7 @@
 # Prints one "ok" / "not ok" line per check; exits non-zero when any failed.
 set -u
 
-: "${MN_BUILD:=build}"
-: "${MN_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
-case $MN_BUILD in
-  /*) build=$MN_BUILD ;;
-  *) build=$MN_TOP/$MN_BUILD ;;
-esac
-CC=${CC:-cc}
+. "$(dirname "$0")/../support/build_env.sh"
 example=$MN_TOP/examples/ffi/quickstart.py
 so=$build/libmanushya.so
 
@@ -85,7 +79,7 @@ fi
 # ---- 2. the example against the built library --------------------------------------------
 # A sanitized library (make SAN=1) needs the ASan runtime loaded first into the interpreter.
 preload=""
-if nm -D --undefined-only "$so" 2>/dev/null | grep -q '__asan_init'; then
+if [ -n "$sanflags" ]; then
   preload=$($CC -print-file-name=libasan.so)
   echo "# sanitized build: LD_PRELOAD=$preload, leak detection off (the interpreter's own)"
 fi

@@ -2,7 +2,6 @@
 # tests/install/test_install.sh — `make install` into a staging DESTDIR, then use the installed
 # copy the way a user would:
 #   - every file in its place with the right mode; SONAME and the two links
-#   - the shared library exports only mn_* symbols
 #   - the installed header compiles as C99 and as C++; the man pages render without warnings
 #   - pkg-config (with PKG_CONFIG_SYSROOT_DIR) builds examples/quickstart.c, dynamically against
 #     the installed .so and statically with `pkg-config --static`, and both run
@@ -14,13 +13,7 @@
 # Prints one "ok" / "not ok" line per check; exits non-zero when any failed.
 set -u
 
-: "${MN_BUILD:=build}"
-: "${MN_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
-case $MN_BUILD in
-  /*) build=$MN_BUILD ;;
-  *) build=$MN_TOP/$MN_BUILD ;;
-esac
-CC=${CC:-cc}
+. "$(dirname "$0")/../support/build_env.sh"
 CXX=${CXX:-c++}
 
 failed=0
@@ -43,10 +36,8 @@ version=$(sed -n 's/^#define MN_VERSION "\(.*\)"/\1/p' "$MN_TOP/include/manushya
 somajor=${version%%.*}
 
 # A sanitized build (make SAN=1) needs the same runtime in whatever links against it.
-sanflags=""
 make_args=""
-if nm -D --undefined-only "$build/libmanushya.so" 2>/dev/null | grep -q '__asan_init'; then
-  sanflags="-fsanitize=address,undefined -fno-omit-frame-pointer"
+if [ -n "$sanflags" ]; then
   make_args="SAN=1"
   echo "# sanitized build: linking the examples with $sanflags"
 fi
@@ -91,32 +82,12 @@ else
   not_ok "SONAME is libmanushya.so.$somajor (got '$soname')"
 fi
 
-# Only mn_* may be exported. A sanitized build adds the sanitizers' own hooks; those are theirs.
-nm -D --defined-only "$so" | awk 'NF >= 3 { print $3 }' | sort -u >"$tmp/syms"
-grep -v -e '^mn_' -e '^__asan' -e '^__odr_asan' -e '^__ubsan' -e '^__sanitizer' \
-  "$tmp/syms" >"$tmp/foreign" || true
-if [ ! -s "$tmp/syms" ]; then
-  not_ok "nm -D finds the exported symbols"
-elif [ -s "$tmp/foreign" ]; then
-  not_ok "the shared library exports only mn_* symbols; also exported:"
-  indent "$tmp/foreign"
-else
-  ok "the shared library exports only mn_* symbols ($(grep -c '^mn_' "$tmp/syms") of them)"
-fi
-# Every function the header declares is exported.
+# That the library exports exactly the public functions, each under its version node, is
+# tests/abi/test_symbols.sh's check, on the built library that install copies.
+# Every declared function is named in the README's table of the C API, whose rows abbreviate
+# (`mn_memory_add`, `_get` names mn_memory_get); libmanushya(3) is tests/abi/test_symbols.sh's.
 sed -n 's/^MN_API[^(]*[ *]\(mn_[a-z0-9_]*\)(.*/\1/p' "$root/include/manushya.h" | sort -u \
   >"$tmp/declared"
-comm -23 "$tmp/declared" "$tmp/syms" >"$tmp/missing"
-if [ ! -s "$tmp/declared" ]; then
-  not_ok "found the declared functions in the header"
-elif [ -s "$tmp/missing" ]; then
-  not_ok "every function declared in manushya.h is exported; missing:"
-  indent "$tmp/missing"
-else
-  ok "every function declared in manushya.h is exported ($(wc -l <"$tmp/declared" | tr -d ' '))"
-fi
-# Every declared function is documented: in the installed libmanushya(3), and in the README's
-# table of the C API, whose rows abbreviate (`mn_memory_add`, `_get` names mn_memory_get).
 documents_all() { # DESCRIPTION FILE: FILE lists names; ok when every declared function is one
   sort -u "$2" | comm -23 "$tmp/declared" - >"$tmp/undocumented"
   if [ -s "$tmp/undocumented" ]; then
@@ -126,8 +97,6 @@ documents_all() { # DESCRIPTION FILE: FILE lists names; ok when every declared f
     ok "$1"
   fi
 }
-grep -o 'mn_[a-z0-9_]*' "$root/share/man/man3/libmanushya.3" >"$tmp/man3_names"
-documents_all "libmanushya(3) describes every function declared in manushya.h" "$tmp/man3_names"
 awk '/^## / { table = ($0 == "## The C API") }
      table && /^\| / {
        n = split($0, cell, "`"); prefix = ""
