@@ -100,7 +100,8 @@ START_TEST(backends_agree)
 {
     mn_db *db = th_open(th_sqlite_url(), NULL);
     struct mni_counter *mem;
-    TH_OK(db, mni_counter_memory_create(db, 1 << 20, &mem));
+    mn_config mem_cfg = {.ratelimit_max_bytes = 1 << 20};
+    TH_OK(db, mni_counter_memory_create(db, &mem_cfg, &mem));
     redisContext *c = connect_redis();
     /* Redis expires the key on its own clock, after the window as the script's time sees it:
      * a window of 10 minutes outlasts the run, however slow, whatever time the test gives. */
