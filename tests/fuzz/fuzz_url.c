@@ -20,8 +20,8 @@
 static void database_url(const char *url)
 {
     const char *target = NULL;
-    const struct mni_store_ops *ops = mni_store_find(url, &target);
-    if (ops != &mni_store_postgres)
+    const struct mni_store_ops *ops = NULL;
+    if (mni_store_find(NULL, url, &ops, &target) != MN_OK || ops != &mni_store_postgres)
         return;
     struct pgs_options o;
     if (pgs_options_parse(NULL, target, &o) == MN_OK) {
