@@ -34,10 +34,9 @@ static int run_jsonlogic(cli_ctx *c, int argc, char **argv)
             data = in;
     }
 
-    char err[512] = "", *result = NULL;
-    int mrc = mn_jsonlogic_apply(rule, data, &result, err, sizeof err);
-    if (mrc != MN_OK)
-        rc = cli_error("jsonlogic: %s", *err ? err : mn_strerror(mrc));
+    char *result = NULL;
+    if (mn_jsonlogic_apply(rule, data, &result) != MN_OK)
+        rc = cli_error("jsonlogic: %s", mn_errmsg(NULL));
     else
         rc = printf("%s\n", result) < 0 ? CLI_EXIT_ERROR : CLI_EXIT_OK;
     mn_free(result);

@@ -6,8 +6,9 @@
  *
  * Conventions, as in SQLite, libcurl and hiredis:
  *  - Handles are opaque (mn_db). Open with mn_open(), close with mn_close().
- *  - Every call returns an int code: MN_OK on success, an MN_E* code otherwise. After a failure,
- *    mn_errmsg(db) says what was wrong and what to do; mn_strerror(rc) names the code.
+ *  - Every call returns an int code: MN_OK on success, an MN_E* code otherwise (only those
+ *    listed below). After a failure, mn_errmsg(db) says what was wrong and what to do
+ *    (mn_errmsg(NULL) for calls without a handle); mn_strerror(rc) names the code.
  *  - Inputs are borrowed: the library copies what it keeps. Results the library allocates are the
  *    caller's and are freed with the matching mn_*_free() function (all accept NULL).
  *  - Config and option structs are zero-initialised by the caller; a zero field means "default".
@@ -162,11 +163,18 @@ typedef struct mn_config {
  */
 MN_API int mn_open(mn_db **out, const char *url, const mn_config *cfg);
 MN_API void mn_close(mn_db *db);
-/* Message and code of the calling thread's last failure, when that failure was on db (db may
- * be NULL: a failure of mn_open that could not allocate a handle); otherwise "not an error"
- * and MN_OK. Each thread keeps one last failure; successful calls leave it as it was. */
+/* Message and code of the calling thread's last failure, when that failure was on db; otherwise
+ * "not an error" and MN_OK. Like errno, they report the last failure, not the last call: a
+ * successful call leaves them as they were, and never leaves a failure behind (work a call
+ * recovered from inside, such as rate limiting that failed open or a cache it could not read,
+ * is not reported). So read them right after the call that failed. Each thread keeps its own.
+ * Calls without a handle (mn_ann_*, mn_jsonlogic_apply, mn_*_init, an mn_open that could not
+ * allocate one) report with db NULL: mn_errmsg(NULL). */
 MN_API const char *mn_errmsg(const mn_db *db);
 MN_API int mn_errcode(const mn_db *db);
+/* When the calling thread's last failure on db is MN_ELIMITED: the milliseconds to wait until
+ * the call would fit (-1: it never will, it asks for more than the limit itself); otherwise 0. */
+MN_API int64_t mn_retry_after_ms(const mn_db *db);
 MN_API int mn_embed_dim(const mn_db *db);
 /* The schema version of the open database: the number of the last migration applied. */
 MN_API int mn_schema_version(mn_db *db, int *version);
@@ -353,7 +361,7 @@ MN_API void mn_strings_free(char **s, size_t n);
 /* ---- Search ------------------------------------------------------------------------------- */
 typedef struct mn_search_options {
     const char *query;       /* text, embedded with the handle's embedder ... */
-    const float *vector;     /* ... or a vector of dim floats (then query is ignored) */
+    const float *vector;     /* ... or a vector of dim floats: exactly one of the two */
     int dim;
     int k;                   /* default 10, at most 1000 */
     double min_similarity;   /* drop hits below this; 0 (the default) keeps every hit */
@@ -362,9 +370,10 @@ typedef struct mn_search_options {
                               * handle's hnsw_ef_search; at most 100000 */
 } mn_search_options;
 
-/* Results best first, in out->items with similarity set; next_cursor is NULL. A query text
- * without a single word to match (only punctuation, say) is MN_EINVAL. filter.flags may ask
- * for deleted or expired memories too. Unknown flag bits anywhere are MN_EINVAL. */
+/* Results best first, in out->items with similarity set; next_cursor is NULL. Both query and
+ * vector set (or neither) is MN_EINVAL. A query text without a single word to match (only
+ * punctuation, say) finds nothing: MN_OK with no items. filter.flags may ask for deleted or
+ * expired memories too. Unknown flag bits anywhere are MN_EINVAL. */
 MN_API int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *opt,
                             mn_memory_list **out);
 
@@ -432,11 +441,10 @@ MN_API void mn_decision_free(mn_decision *d);
 
 /* Evaluates a JSON Logic rule (jsonlogic.com; the language of policy "when" clauses) against
  * data, both JSON text (data NULL = null), and sets *result to the result as JSON text (free
- * it with mn_free). Needs no handle: on failure (MN_EINVAL for bad JSON or a bad rule, whose
- * message gives the JSON path of the bad node; MN_ERANGE past the evaluation limits) err
- * receives the message (errlen bytes). */
-MN_API int mn_jsonlogic_apply(const char *rule, const char *data, char **result, char *err,
-                              size_t errlen);
+ * it with mn_free). Needs no handle: a failure (MN_EINVAL for bad JSON or a bad rule, whose
+ * message gives the JSON path of the bad node; MN_ERANGE past the evaluation limits) is
+ * reported by mn_errcode(NULL) and mn_errmsg(NULL). */
+MN_API int mn_jsonlogic_apply(const char *rule, const char *data, char **result);
 
 /* ---- Vector index (standalone) ------------------------------------------------------------ */
 /* An approximate nearest-neighbour index (HNSW) over vectors the caller gives, apart from any
@@ -454,9 +462,8 @@ MN_API int mn_jsonlogic_apply(const char *rule, const char *data, char **result,
  * argument: nothing changed), MN_EEXISTS (add of a present key), MN_ENOTFOUND (delete of an
  * absent key; load of a missing file), MN_ENOMEM, MN_ERANGE (index full: 2^31 - 1 vectors),
  * MN_EBACKEND (I/O), MN_ECORRUPT (load of a file that is damaged, truncated or not an index).
- * There is no handle to ask for a message, so the calls that may fail for reasons beyond the
- * code (create, save, load) write one into err (errlen bytes; err may be NULL), as
- * mn_jsonlogic_apply does. */
+ * There is no handle: mn_errcode(NULL) and mn_errmsg(NULL) report a failure of any of them,
+ * as for mn_jsonlogic_apply. */
 typedef struct mn_ann mn_ann;
 
 typedef struct mn_ann_params { /* zero-initialise; 0 = the default */
@@ -473,8 +480,7 @@ typedef struct mn_ann_params { /* zero-initialise; 0 = the default */
 typedef int (*mn_ann_accept_fn)(void *ctx, int64_t key);
 
 /* p may be NULL (all defaults). dim: 1 .. 65536. */
-MN_API int mn_ann_create(int dim, const mn_ann_params *p, mn_ann **out, char *err,
-                         size_t errlen);
+MN_API int mn_ann_create(int dim, const mn_ann_params *p, mn_ann **out);
 MN_API void mn_ann_free(mn_ann *a);
 /* vec: dim finite floats. MN_EEXISTS if key is present (mn_ann_update replaces). */
 MN_API int mn_ann_add(mn_ann *a, int64_t key, const float *vec);
@@ -508,10 +514,10 @@ MN_API size_t mn_ann_bytes(const mn_ann *a);
 /* Writes a new file beside path (path.tmp.PID.N), then renames it over path: a reader never
  * sees half a file, and two processes saving at once never mix their bytes. The file is
  * checksummed and canonical (the same index, the same bytes), in this machine's byte order. */
-MN_API int mn_ann_save(const mn_ann *a, const char *path, char *err, size_t errlen);
+MN_API int mn_ann_save(const mn_ann *a, const char *path);
 /* Reads a file mn_ann_save wrote, checking its checksums and its whole structure before use:
  * a damaged, truncated or foreign file is MN_ECORRUPT, never a crash. */
-MN_API int mn_ann_load(const char *path, mn_ann **out, char *err, size_t errlen);
+MN_API int mn_ann_load(const char *path, mn_ann **out);
 
 /* ---- Embeddings --------------------------------------------------------------------------- */
 /* Embeds text with the handle's embedder into out[0 .. dim-1]; dim must be mn_embed_dim(db).
@@ -601,7 +607,7 @@ MN_API void mn_embed_job_list_free(mn_embed_job_list *l);
  * The library limits its own calls made for an identity: mn_memory_add and _add_many
  * (memory:create; a batch of n counts n, all or none), mn_memory_search (memory:search),
  * mn_identity_create (identity:create), mn_policy_test (policy:test). A refused call fails with
- * MN_ELIMITED, changes nothing, and mn_errmsg says when to retry. The tenant's trusted system
+ * MN_ELIMITED, changes nothing, and mn_retry_after_ms (and mn_errmsg) says when to retry. The tenant's trusted system
  * actor (mn_actor.identity NULL) is the host program itself: the library does not limit its
  * calls; hosts limit their own endpoints with mn_ratelimit_hit (there it is role "system").
  *
@@ -645,8 +651,8 @@ typedef struct mn_ratelimit_stats {
 } mn_ratelimit_stats;
 
 /* Counts n (>= 1) calls of the actor to endpoint when they all fit: MN_OK when admitted,
- * MN_ELIMITED when not (nothing counted; the retry-after in mn_errmsg and out). out may be
- * NULL. An actor's tenant and role are cached for ratelimit_refresh_ms. */
+ * MN_ELIMITED when not (nothing counted; the retry-after in out and mn_retry_after_ms). out
+ * may be NULL. An actor's tenant and role are cached for ratelimit_refresh_ms. */
 MN_API int mn_ratelimit_hit(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n,
                             mn_ratelimit_result *out);
 /* Whether n calls would be admitted now, counting nothing: MN_OK, the answer in *out. */

@@ -1,6 +1,9 @@
 /* Per-thread error state. A handle is shared by threads, so a message kept in the handle would
  * be overwritten by another thread's failure before the first thread read it. Each thread keeps
- * the last failure it saw instead, tagged with the handle it happened on. */
+ * the last failure it saw instead, tagged with the handle it happened on.
+ *
+ * The last few failures are kept in a ring, the newest at seq: forgetting the failures of work
+ * that was recovered from (mni_err_forget) steps back to the one before, without a copy. */
 #include "core/error.h"
 
 #include <stdarg.h>
@@ -8,69 +11,117 @@
 #include <stdio.h>
 #include <string.h>
 
-static _Thread_local struct {
+struct failure {
     const mn_db *db;
     int rc;
+    int64_t retry_after_ms;     /* MN_ELIMITED: mn_retry_after_ms() */
     char msg[MNI_ERRMSG_MAX];
     mni_errfmt_fn lazy;         /* set: msg is still to be made from arg (mni_seterr_lazy) */
     _Alignas(max_align_t) unsigned char arg[MNI_ERRARG_MAX];
-} last;
+};
+
+static _Thread_local struct failure ring[MNI_ERR_KEPT];
+static _Thread_local unsigned long seq; /* failures recorded; ring[0] (seq 0) is "none yet" */
+
+static struct failure *last(void)
+{
+    return &ring[seq % MNI_ERR_KEPT];
+}
+
+/* Starts a new failure in the ring. */
+static struct failure *record(const mn_db *db, int rc)
+{
+    seq++;
+    struct failure *f = last();
+    f->db = db;
+    f->rc = rc;
+    f->retry_after_ms = 0;
+    f->lazy = NULL;
+    return f;
+}
 
 /* Makes a lazy message now that it is read. */
-static void make_lazy(void)
+static void make_lazy(struct failure *f)
 {
-    if (last.lazy) {
-        last.lazy(last.msg, sizeof last.msg, last.arg);
-        last.lazy = NULL;
+    if (f->lazy) {
+        f->lazy(f->msg, sizeof f->msg, f->arg);
+        f->lazy = NULL;
     }
 }
 
 int mni_seterr(const mn_db *db, int rc, const char *fmt, ...)
 {
+    struct failure *f = record(db, rc);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last.msg, sizeof last.msg, fmt, ap);
+    vsnprintf(f->msg, sizeof f->msg, fmt, ap);
     va_end(ap);
-    last.db = db;
-    last.rc = rc;
-    last.lazy = NULL;
     return rc;
 }
 
 int mni_seterr_lazy(const mn_db *db, int rc, mni_errfmt_fn fmt, const void *arg, size_t argsize)
 {
-    memcpy(last.arg, arg, argsize < sizeof last.arg ? argsize : sizeof last.arg);
-    last.lazy = fmt;
-    last.db = db;
-    last.rc = rc;
+    struct failure *f = record(db, rc);
+    memcpy(f->arg, arg, argsize < sizeof f->arg ? argsize : sizeof f->arg);
+    f->lazy = fmt;
     return rc;
+}
+
+void mni_err_retry_after(int64_t ms)
+{
+    last()->retry_after_ms = ms;
 }
 
 void mni_errprefix(const mn_db *db, const char *fmt, ...)
 {
+    struct failure *f = last();
     char msg[MNI_ERRMSG_MAX];
-    make_lazy();
-    memcpy(msg, last.msg, sizeof msg);
+    make_lazy(f);
+    memcpy(msg, f->msg, sizeof msg);
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(last.msg, sizeof last.msg, fmt, ap);
+    int n = vsnprintf(f->msg, sizeof f->msg, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof last.msg)
-        snprintf(last.msg + n, sizeof last.msg - (size_t)n, "%s", msg);
-    last.db = db;
+    if (n >= 0 && (size_t)n < sizeof f->msg)
+        snprintf(f->msg + n, sizeof f->msg - (size_t)n, "%s", msg);
+    f->db = db;
+}
+
+mni_errmark mni_err_mark(void)
+{
+    return seq;
+}
+
+void mni_err_forget(mni_errmark mark)
+{
+    if (seq - mark < MNI_ERR_KEPT) {
+        seq = mark;
+        return;
+    }
+    /* The failure at the mark was overwritten: better none than one the work recovered from. */
+    seq++;
+    *last() = (struct failure){ .rc = MN_OK };
 }
 
 const char *mn_errmsg(const mn_db *db)
 {
-    if (last.db != db || last.rc == MN_OK)
+    struct failure *f = last();
+    if (f->db != db || f->rc == MN_OK)
         return "not an error";
-    make_lazy();
-    return last.msg;
+    make_lazy(f);
+    return f->msg;
 }
 
 int mn_errcode(const mn_db *db)
 {
-    return last.db == db ? last.rc : MN_OK;
+    const struct failure *f = last();
+    return f->db == db ? f->rc : MN_OK;
+}
+
+int64_t mn_retry_after_ms(const mn_db *db)
+{
+    const struct failure *f = last();
+    return f->db == db && f->rc == MN_ELIMITED ? f->retry_after_ms : 0;
 }
 
 const char *mn_strerror(int rc)

@@ -54,6 +54,7 @@ static int run_tenant(mn_db *db, const char *claim, const struct mni_embed_task 
         texts[i] = t[i].text;
         lens[i] = strlen(t[i].text);
     }
+    mni_errmark mark = mni_err_mark();
     int erc = rc == MN_OK ? mni_embed_cached(db, t[0].tenant_id, texts, lens, n, vecs) : rc;
     size_t stored = 0;
     if (rc == MN_OK && erc == MN_OK) {
@@ -67,6 +68,8 @@ static int run_tenant(mn_db *db, const char *claim, const struct mni_embed_task 
             next[i] = next_attempt(db, t[i].attempts, now, &rng);
         char msg[MNI_ERRMSG_MAX];
         snprintf(msg, sizeof msg, "%s", mn_errmsg(db));
+        /* The failure is the jobs' now, kept with them, not the run's. */
+        mni_err_forget(mark);
         rc = ops->embed_jobs_fail(db->store, claim, t, n, msg, next, now);
         if (rc == MN_OK)
             *failed += n;

@@ -127,7 +127,8 @@ struct mni_store_ops {
     int (*memory_list)(struct mni_store *s, const char *tenant_id, const struct mni_store_query *q,
                        mn_memory_list **out);
     /* Replaces the row if its version is still expected_version, and records the history entry
-     * (before/after JSON) in the same transaction. MNI_EBUSY_VERSION when the version moved. */
+     * (before/after JSON) in the same transaction. MNI_EBUSY_VERSION (core/error.h) when the
+     * version moved. */
     int (*memory_update)(struct mni_store *s, const char *tenant_id,
                          const struct mni_memory_row *row, int64_t expected_version,
                          const char *changed_by, const char *before, const char *after);
@@ -237,9 +238,6 @@ struct mni_store_ops {
                          const struct mni_store_query *q, const float *vec, size_t want, int ef,
                          mni_hit_fn fn, void *ctx);
 };
-
-/* Internal code for memory_update: someone else changed the row first; reload and retry. */
-#define MNI_EBUSY_VERSION 100
 
 /* The backend for a URL (its scheme, or sqlite for a bare path); *target receives the rest. */
 const struct mni_store_ops *mni_store_find(const char *url, const char **target);
