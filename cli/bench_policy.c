@@ -1,6 +1,6 @@
 /*
  * bench_policy.c — manushya bench policy: policy decisions per second for a realistic set of
- * 10 policies (issue 4), single-threaded, measured at two depths:
+ * 10 policies, single-threaded, measured at two depths:
  *   engine  the compiled set (lib/policy) deciding prepared requests, without and with the
  *           decision cache: what the check in front of every API call costs once the actor and
  *           the arguments are in hand. It calls the engine's internal functions, which is why

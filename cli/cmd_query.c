@@ -20,7 +20,7 @@ static void print_detail(const mn_memory *m)
            (long long)m->version, cli_fmt_time(m->created_at, c1, sizeof c1),
            cli_fmt_time(m->updated_at, c2, sizeof c2), cli_fmt_time(m->expires_at, c3, sizeof c3),
            m->deleted ? "yes" : "no", m->metadata ? m->metadata : "{}", m->text);
-    /* Asynchronous embedding (issue 7): shown while the vector is not stored. */
+    /* Asynchronous embedding: shown while the vector is not stored. */
     if (m->embed_status != MN_EMBED_DONE || m->embed_error)
         printf("embedding   %s%s%s\n", cli_embed_status_name(m->embed_status),
                m->embed_error ? ": " : "", m->embed_error ? m->embed_error : "");

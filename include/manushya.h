@@ -92,7 +92,7 @@ typedef struct mn_config {
     int hnsw_m;              /* links per node (2m on the bottom layer): default 16, 2..100 */
     int hnsw_ef_construction; /* candidates kept while inserting: default 64, 1..100000 */
     int hnsw_ef_search;      /* candidates kept while searching: default 40, 1..100000 */
-    /* ---- Embedding over HTTP and the embedding cache (issue 7) ----
+    /* ---- Embedding over HTTP and the embedding cache ----
      * embedder "openai" speaks OpenAI's POST /v1/embeddings to any compatible server (OpenAI,
      * Ollama, vLLM, llama.cpp, TEI). Its API key comes from the environment:
      * MANUSHYA_EMBED_API_KEY, else OPENAI_API_KEY (none: no Authorization header). Its
@@ -104,7 +104,7 @@ typedef struct mn_config {
     int embed_cache;         /* MN_EMBED_CACHE_AUTO (0): a remote embedder's vectors are kept in
                               * the store by (model, SHA-256 of the text), so no text is sent
                               * twice; MN_EMBED_CACHE_OFF: never */
-    /* ---- Rate limiting (issue 5; see "Rate limits" below). 0 = the default ---- */
+    /* ---- Rate limiting (see "Rate limits" below). 0 = the default ---- */
     int ratelimit;           /* MN_RATELIMIT_AUTO (0): counters in Redis when redis_url is
                               * set, else in this handle (MN_RATELIMIT_MEMORY);
                               * MN_RATELIMIT_REDIS; MN_RATELIMIT_OFF: nothing limited */
@@ -124,7 +124,7 @@ typedef struct mn_config {
      * failing open: once per redis_health_check_s, not per call). NULL = stderr. */
     void (*log_fn)(void *ctx, const char *msg);
     void *log_ctx;
-    /* ---- Asynchronous embedding (issue 7; see "Asynchronous embedding" below). 0 = the
+    /* ---- Asynchronous embedding (see "Asynchronous embedding" below). 0 = the
      * default ---- */
     int embed_async;         /* 1: add, add_many and a text update commit the memory without
                               * its vector, with an embedding job in the same transaction, and
@@ -259,7 +259,7 @@ typedef struct mn_memory {
     double similarity;    /* cosine similarity to the query; search results only */
     float *embedding;     /* L2-normalised; NULL unless asked for (MN_WITH_EMBEDDING) */
     int dim;
-    /* ---- asynchronous embedding (issue 7) ---- */
+    /* ---- asynchronous embedding ---- */
     int embed_status;     /* MN_EMBED_DONE (0), or MN_EMBED_PENDING / MN_EMBED_FAILED: the
                            * memory has no vector yet and is in no search result */
     char *embed_error;    /* the last failed attempt's message (a pending job is being
@@ -529,7 +529,7 @@ MN_API int mn_embed(mn_db *db, const char *text, float *out, int dim);
  * sends them in batches, several requests in flight. All or nothing. */
 MN_API int mn_embed_many(mn_db *db, const char *const *texts, size_t n, float *out, int dim);
 
-/* What the handle's embedder and embedding cache did since mn_open (issue 7). */
+/* What the handle's embedder and embedding cache did since mn_open. */
 typedef struct mn_embed_stats {
     const char *embedder;     /* "local", "openai"; valid while the handle is open */
     const char *model;        /* the model name ("local" for the local embedder) */
@@ -546,7 +546,7 @@ typedef struct mn_embed_stats {
 } mn_embed_stats;
 MN_API int mn_embed_stats_get(mn_db *db, mn_embed_stats *out);
 
-/* ---- Asynchronous embedding (issue 7) -----------------------------------------------------
+/* ---- Asynchronous embedding ---------------------------------------------------------------------
  * With mn_config.embed_async, a memory whose text needs embedding is committed with an
  * embedding job in the same transaction and the call returns at once; get and list show it
  * with embed_status MN_EMBED_PENDING, and search leaves it out until its vector is stored.

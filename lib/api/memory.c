@@ -83,7 +83,7 @@ static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_inp
     r->created_at = r->updated_at = now;
     r->expires_at = in->ttl_days > 0 ? now + in->ttl_days * MNI_MS_PER_DAY : 0;
     r->embedding = p->vectors + i * (size_t)db->dim;
-    /* Asynchronous embedding (issue 7): a text without a vector goes with its job. */
+    /* Asynchronous embedding: a text without a vector goes with its job. */
     if (db->cfg.embed_async && !in->embedding) {
         r->embedding = NULL;
         r->embed_job = 1;

@@ -55,7 +55,7 @@ static int check_changes(mn_db *db, const mn_memory_input *c, char **metadata)
 
 /* One attempt: reads the memory, writes its next version if nobody wrote one meanwhile. */
 /* want_out: the caller asks for the updated memory back, which it must then be able to read. */
-/* embed_job: the new text's vector is left to a job (asynchronous embedding, issue 7). */
+/* embed_job: the new text's vector is left to a job (asynchronous embedding). */
 static int update_once(mn_db *db, const struct mni_who *who, const char *id,
                        const mn_memory_input *c, const char *metadata, const float *vec,
                        int embed_job, int want_out)

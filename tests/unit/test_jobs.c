@@ -1,5 +1,5 @@
 /*
- * Asynchronous embedding (issue 7) against a real embeddings server on loopback
+ * Asynchronous embedding against a real embeddings server on loopback
  * (tests/support/embed_server.py): an add returns before the server answers and the memory is
  * pending, then done and searchable; failures retry with backoff, then stay failed with their
  * error until retried; a job never overwrites a memory that changed since it was claimed; a

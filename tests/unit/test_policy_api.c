@@ -1,5 +1,5 @@
 /*
- * Policies through the public API (issue 4), on a real SQLite file: the default policies of a
+ * Policies through the public API, on a real SQLite file: the default policies of a
  * new tenant, enforcement on every memory, identity and policy call, every condition type that a
  * call can reach (resource_conditions, ip_restrictions with mn_actor.context, identity_claims,
  * time_restrictions by date, "when"), the decision cache and its invalidation (also by a second
