@@ -207,6 +207,8 @@ check "filtered search returns only that type" json 'd["hits"] and all(h["type"]
 expect 0 "memory search --min-similarity 0.99" $B --json memory search "unrelated zebra words" \
     --min-similarity 0.99
 check "--min-similarity drops weak hits" json 'd["hits"] == []'
+expect 0 "memory search with no words" $B --json memory search "?! ..."
+check "a query without words finds nothing" json 'd["hits"] == []'
 
 # ---- import / export --------------------------------------------------------------------------
 IDB="--db import.db --tenant acme --as bot"
