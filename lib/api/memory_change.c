@@ -111,7 +111,7 @@ int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
                      const mn_memory_input *changes, mn_memory **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     char *metadata = NULL;
     float *vec = NULL;
     struct mni_who who = {0};
@@ -208,7 +208,7 @@ int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *i
                           int mode)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     int rc = mode == MN_DELETE_SOFT || mode == MN_DELETE_HARD ? MN_OK
              : mni_seterr(db, MN_EINVAL, "delete mode %d is unknown; use MN_DELETE_SOFT or "
                          "MN_DELETE_HARD", mode);
@@ -233,7 +233,7 @@ int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *i
 int mn_memory_delete(mn_db *db, const mn_actor *actor, const char *id, int mode)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     char key[MNI_UUID_LEN + 1];
     int rc = mni_check_memory_id(db, "the memory id", id, key);
     id = key;
@@ -243,7 +243,7 @@ int mn_memory_delete(mn_db *db, const mn_actor *actor, const char *id, int mode)
 int mn_memory_restore(mn_db *db, const mn_actor *actor, const char *id)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     struct mni_who who = {0};
     char key[MNI_UUID_LEN + 1];
     int rc = mni_check_memory_id(db, "the memory id", id, key);
@@ -261,7 +261,7 @@ int mn_memory_restore(mn_db *db, const mn_actor *actor, const char *id)
 int mn_memory_purge_expired(mn_db *db, const mn_actor *actor, size_t *purged)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     struct mni_who who = {0};
     size_t n = 0;
     int rc = mni_who_resolve(db, actor, &who);
@@ -279,7 +279,7 @@ int mn_memory_purge_expired(mn_db *db, const mn_actor *actor, size_t *purged)
 int mn_memory_history(mn_db *db, const mn_actor *actor, const char *id, mn_history **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     struct mni_who who = {0};
     mn_memory *m = NULL;
     char key[MNI_UUID_LEN + 1];

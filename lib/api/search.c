@@ -180,7 +180,7 @@ int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *
                      mn_memory_list **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     int rc = mni_require(db, opt, "the search options");
     if (rc == MN_OK)
         rc = mni_require(db, out, "out");

@@ -67,6 +67,12 @@ int mni_seterr_lazy(const mn_db *db, int rc, mni_errfmt_fn fmt, const void *arg,
     return rc;
 }
 
+int mni_err_no_db(const char *call)
+{
+    return mni_seterr(NULL, MN_EINVAL, "%s: the handle is NULL; pass the mn_db that mn_open "
+                      "made", call);
+}
+
 void mni_err_retry_after(int64_t ms)
 {
     last()->retry_after_ms = ms;

@@ -32,6 +32,9 @@ typedef void (*mni_errfmt_fn)(char *buf, size_t size, const void *arg);
 #define MNI_ERRARG_MAX 128
 int mni_seterr_lazy(const mn_db *db, int rc, mni_errfmt_fn fmt, const void *arg, size_t argsize);
 
+/* A public call given no handle: MN_EINVAL, reported with db NULL. call: the call's name. */
+int mni_err_no_db(const char *call);
+
 /* Sets what mn_retry_after_ms() reports for the failure just recorded (an MN_ELIMITED). */
 void mni_err_retry_after(int64_t ms);
 
