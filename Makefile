@@ -308,7 +308,7 @@ bench-ann-hnswlib: all bench-ann-data
 	set -- --base $$d/base.fvecs --queries $$d/query.fvecs --truth $$d/gt.ivecs $(ANN_ARGS); \
 	$(CLI) bench ann "$$@" && $(B)/bench/hnswlib_bench "$$@"
 
-# Rate limiting (issue 5): in-process decisions (1024 endpoints, then one), then through a
+# Rate limiting: in-process decisions (1024 endpoints, then one), then through a
 # private redis-server on one connection, and redis-benchmark on one connection (-c 1 -P 1)
 # replaying the very EVALSHA call the library makes (the script's SHA1, key and arguments, as
 # MONITOR shows them during a short run), so both figures are for the same script and key.

@@ -55,9 +55,9 @@ struct cli_ctx {
     int json;             /* --json */
     /* --embedder, --embed-url, --embed-model (env MANUSHYA_EMBEDDER, MANUSHYA_EMBED_URL,
      * MANUSHYA_EMBED_MODEL) go straight into cfg; --embed-dim is this text until main()
-     * checks it into cfg.embed_dim (issue 7). */
+     * checks it into cfg.embed_dim. */
     const char *embed_dim;
-    /* --embed-async / MANUSHYA_EMBED_ASYNC=1 sets cfg.embed_async (issue 7). */
+    /* --embed-async / MANUSHYA_EMBED_ASYNC=1 sets cfg.embed_async. */
 
     const cli_group *group;
     const cli_cmd *cmd;
@@ -196,17 +196,17 @@ extern const cli_group cli_group_policy;
 extern const cli_group cli_group_jsonlogic;
 extern const cli_group cli_group_bench;
 extern const cli_group cli_group_ratelimit;
-extern const cli_group cli_group_migrate;   /* cli/cmd_migrate.c (issue 6) */
-/* manushya bench ratelimit (cli/bench_ratelimit.c; issue 5), in cmd_bench.c's table. */
+extern const cli_group cli_group_migrate;   /* cli/cmd_migrate.c */
+/* manushya bench ratelimit (cli/bench_ratelimit.c), in cmd_bench.c's table. */
 int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv);
 
-/* manushya bench policy (cli/bench_policy.c; issue 4), in cmd_bench.c's table. */
+/* manushya bench policy (cli/bench_policy.c), in cmd_bench.c's table. */
 int cli_bench_policy(cli_ctx *c, int argc, char **argv);
 
-/* manushya bench embed (cli/bench_embed.c; issue 7), in cmd_bench.c's table. */
+/* manushya bench embed (cli/bench_embed.c), in cmd_bench.c's table. */
 int cli_bench_embed(cli_ctx *c, int argc, char **argv);
 
-/* Asynchronous embedding (issue 7): cli/cmd_worker.c, cli/cmd_jobs.c. */
+/* Asynchronous embedding: cli/cmd_worker.c, cli/cmd_jobs.c. */
 extern const cli_group cli_group_worker;
 extern const cli_group cli_group_jobs;
 /* "done", "pending", "failed" for an MNI_EMBED_* status (cmd_jobs.c). */

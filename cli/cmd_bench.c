@@ -340,7 +340,7 @@ static int ann_measure(mn_ann *a, const ann_vecs *qs, size_t k, int ef, mn_ann_a
     free(ngot);
     free(lat);
     if (rc != MN_OK)
-        return cli_error("bench: search at ef %d: %s", ef, mn_strerror(rc));
+        return cli_error("bench: search at ef %d: %s", ef, mn_errmsg(NULL));
     return CLI_EXIT_OK;
 }
 
@@ -355,7 +355,7 @@ typedef struct ann_persist {
 
 static int ann_save_load(const mn_ann *a, ann_persist *out)
 {
-    char dir[CLI_TEMP_DIR_MAX], path[CLI_TEMP_DIR_MAX + 16], err[256];
+    char dir[CLI_TEMP_DIR_MAX], path[CLI_TEMP_DIR_MAX + 16];
     int rc = cli_temp_dir("bench-ann", dir, sizeof dir);
     if (rc != CLI_EXIT_OK)
         return rc;
@@ -363,8 +363,8 @@ static int ann_save_load(const mn_ann *a, ann_persist *out)
     rc = CLI_EXIT_ERROR;
     mn_ann *back = NULL;
     double t0 = cli_now();
-    if (mn_ann_save(a, path, err, sizeof err) != MN_OK) {
-        cli_error("bench: saving the index: %s", err);
+    if (mn_ann_save(a, path) != MN_OK) {
+        cli_error("bench: saving the index: %s", mn_errmsg(NULL));
         goto out;
     }
     out->save_secs = cli_now() - t0;
@@ -374,8 +374,8 @@ static int ann_save_load(const mn_ann *a, ann_persist *out)
         mn_ann_free(back);
         back = NULL;
         t0 = cli_now();
-        if (mn_ann_load(path, &back, err, sizeof err) != MN_OK) {
-            cli_error("bench: loading the saved index: %s", err);
+        if (mn_ann_load(path, &back) != MN_OK) {
+            cli_error("bench: loading the saved index: %s", mn_errmsg(NULL));
             goto out;
         }
         *(pass ? &out->reload_secs : &out->load_secs) = cli_now() - t0;
@@ -499,12 +499,12 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
         }
     }
 
-    char err[256];
     mn_ann *a = NULL;
     const mn_ann_params prm = {.m = m, .ef_construction = efc};
-    int mrc = mn_ann_create(base.dim, &prm, &a, err, sizeof err);
+    int mrc = mn_ann_create(base.dim, &prm, &a);
     if (mrc != MN_OK) {
-        rc = mrc == MN_EINVAL ? cli_usage_error(c, "%s", err) : cli_error("bench: %s", err);
+        rc = mrc == MN_EINVAL ? cli_usage_error(c, "%s", mn_errmsg(NULL))
+                              : cli_error("bench: %s", mn_errmsg(NULL));
         goto out;
     }
     int64_t *keys = malloc(base.n * sizeof *keys);
@@ -523,7 +523,7 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
     free(keys);
     if (mrc != MN_OK) {
         mn_ann_free(a);
-        cli_error("bench: building the index: %s", mn_strerror(mrc));
+        cli_error("bench: building the index: %s", mn_errmsg(NULL));
         goto out;
     }
     size_t bytes = mn_ann_bytes(a);

@@ -1,6 +1,6 @@
 /*
- * cmd_jobs.c — manushya jobs list|retry: the tenant's embedding jobs (asynchronous embedding,
- * issue 7): the memories still waiting for their vector, and those whose embedding failed.
+ * cmd_jobs.c — manushya jobs list|retry: the tenant's embedding jobs (asynchronous
+ * embedding): the memories still waiting for their vector, and those whose embedding failed.
  */
 #include "cli.h"
 

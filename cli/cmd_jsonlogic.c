@@ -33,10 +33,11 @@ static int run_jsonlogic(cli_ctx *c, int argc, char **argv)
             data = in;
     }
 
-    char err[512] = "", *result = NULL;
-    int mrc = mn_jsonlogic_apply(rule, data, &result, err, sizeof err);
+    char *result = NULL;
+    int mrc = mn_jsonlogic_apply(rule, data, &result);
     if (mrc != MN_OK) {
-        rc = cli_error("jsonlogic: %s", *err ? err : mn_strerror(mrc));
+        rc = cli_error("jsonlogic: %s", mn_errcode(NULL) == mrc ? mn_errmsg(NULL)
+                                                               : mn_strerror(mrc));
     } else {
         cli_print_text(stdout, result, 0);
         rc = putchar('\n') == EOF ? CLI_EXIT_ERROR : CLI_EXIT_OK;

@@ -177,6 +177,7 @@ static const cli_cmd cmds[] = {
     {"search", cli_memory_search,
      "memory search QUERY [--k N] [--min-similarity X] [--type T] [--meta JSON] [--identity I]",
      "Finds the memories closest to QUERY, best first: rank, similarity, type, text.\n"
+     "A QUERY without a word to match (only punctuation, say) finds nothing.\n"
      "  --k N               number of hits (default 10, at most 1000)\n"
      "  --min-similarity X  drop hits below this cosine similarity\n" FILTER_HELP},
     {"import", cli_memory_import, "memory import FILE.jsonl|- [--batch N]",

@@ -24,7 +24,7 @@ static void print_detail(const mn_memory *m)
         {"deleted", m->deleted ? "yes" : "no"}, {"metadata", m->metadata ? m->metadata : "{}"},
         {"text", m->text}};
     cli_print_fields(fields, sizeof fields / sizeof fields[0], 12);
-    /* Asynchronous embedding (issue 7): shown while the vector is not stored. */
+    /* Asynchronous embedding: shown while the vector is not stored. */
     if (m->embed_status != MN_EMBED_DONE || m->embed_error) {
         printf("%-12s%s", "embedding", cli_embed_status_name(m->embed_status));
         if (m->embed_error) {

@@ -1,6 +1,6 @@
 /*
- * cmd_worker.c — manushya worker: runs the store's embedding jobs (asynchronous embedding,
- * issue 7) until SIGTERM or SIGINT, in the library's own worker threads (mn_config
+ * cmd_worker.c — manushya worker: runs the store's embedding jobs (asynchronous embedding)
+ * until SIGTERM or SIGINT, in the library's own worker threads (mn_config
  * embed_workers), or with --once in this thread until no job is due. A worker killed without
  * warning loses nothing: the jobs it held come back when their lease runs out.
  */

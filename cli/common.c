@@ -82,6 +82,9 @@ int cli_open(cli_ctx *c)
     int rc = mn_open(&c->db, url, &c->cfg);
     if (rc != MN_OK) {
         int code = cli_fail(c, rc, "open %s", cli_url_shown(c));
+        /* The library names its flag; here the flag is a command. */
+        if (strstr(mn_errmsg(c->db), "MN_OPEN_MIGRATE"))
+            fputs("manushya: `manushya migrate` opens it with MN_OPEN_MIGRATE\n", stderr);
         mn_close(c->db);
         c->db = NULL;
         return code;

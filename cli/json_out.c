@@ -64,7 +64,7 @@ cJSON *cli_json_memory(const mn_memory *m)
     else
         cJSON_AddNullToObject(o, "expires_at");
     cJSON_AddBoolToObject(o, "deleted", m->deleted != 0);
-    /* Asynchronous embedding (issue 7): "done", "pending" or "failed", and the last error. */
+    /* Asynchronous embedding: "done", "pending" or "failed", and the last error. */
     add_str(o, "embed_status", cli_embed_status_name(m->embed_status));
     add_str(o, "embed_error", m->embed_error);
     return o;

@@ -50,10 +50,10 @@ static void print_version(void)
 static int take_globals(cli_ctx *c, int argc, char **argv)
 {
     static const char *const names[] = {"--db", "--tenant", "--as", "--context",
-                                        /* embedding (issue 7) */
+                                        /* embedding */
                                         "--embedder", "--embed-url", "--embed-model",
                                         "--embed-dim",
-                                        /* rate limiting (issue 5) */
+                                        /* rate limiting */
                                         "--redis"};
     const char **dest[] = {&c->url, &c->tenant, &c->identity, &c->context,
                            &c->cfg.embedder, &c->cfg.embed_url, &c->cfg.embed_model,
@@ -71,7 +71,7 @@ static int take_globals(cli_ctx *c, int argc, char **argv)
             c->json = 1;
             continue;
         }
-        if (strcmp(argv[i], "--embed-async") == 0) { /* issue 7 */
+        if (strcmp(argv[i], "--embed-async") == 0) { /* asynchronous embedding */
             c->cfg.embed_async = 1;
             continue;
         }
@@ -171,7 +171,7 @@ int main(int argc, char **argv)
         c.identity = getenv("MANUSHYA_IDENTITY");
     if (!c.context)
         c.context = env("MANUSHYA_CONTEXT");
-    /* Embedding (issue 7): the embedder, its server and model; --embed-dim is checked here
+    /* Embedding: the embedder, its server and model; --embed-dim is checked here
      * once for every command. */
     if (!c.cfg.embedder)
         c.cfg.embedder = env("MANUSHYA_EMBEDDER");
@@ -188,10 +188,10 @@ int main(int argc, char **argv)
                                    c.embed_dim);
         c.cfg.embed_dim = (int)d;
     }
-    /* Asynchronous embedding (issue 7): commit memories with a job, a worker embeds them. */
+    /* Asynchronous embedding: commit memories with a job, a worker embeds them. */
     if (!c.cfg.embed_async && env("MANUSHYA_EMBED_ASYNC"))
         c.cfg.embed_async = strcmp(env("MANUSHYA_EMBED_ASYNC"), "0") != 0;
-    /* Rate limiting (issue 5): counters in Redis with --redis; without it a one-shot process
+    /* Rate limiting: counters in Redis with --redis; without it a one-shot process
      * has nothing to count in itself (the library's default, in-process counters, would start
      * empty at every command), so limits are off but for the `ratelimit` commands' own. */
     if (!c.cfg.redis_url)

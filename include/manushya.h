@@ -6,8 +6,9 @@
  *
  * Conventions, as in SQLite, libcurl and hiredis:
  *  - Handles are opaque (mn_db). Open with mn_open(), close with mn_close().
- *  - Every call returns an int code: MN_OK on success, an MN_E* code otherwise. After a failure,
- *    mn_errmsg(db) says what was wrong and what to do; mn_strerror(rc) names the code.
+ *  - Every call returns an int code: MN_OK on success, an MN_E* code otherwise (only those
+ *    listed below). After a failure, mn_errmsg(db) says what was wrong and what to do
+ *    (mn_errmsg(NULL) for calls without a handle); mn_strerror(rc) names the code.
  *  - Inputs are borrowed: the library copies what it keeps. Results the library allocates are the
  *    caller's and are freed with the matching mn_*_free() function (all accept NULL).
  *  - Config and option structs are zero-initialised by the caller; a zero field means "default".
@@ -118,7 +119,7 @@ typedef struct mn_config {
     int hnsw_m;              /* links per node (2m on the bottom layer): default 16, 2..100 */
     int hnsw_ef_construction; /* candidates kept while inserting: default 64, 1..100000 */
     int hnsw_ef_search;      /* candidates kept while searching: default 40, 1..100000 */
-    /* ---- Embedding over HTTP and the embedding cache (issue 7) ----
+    /* ---- Embedding over HTTP and the embedding cache ----
      * embedder "openai" speaks OpenAI's POST /v1/embeddings to any compatible server (OpenAI,
      * Ollama, vLLM, llama.cpp, TEI). Its API key comes from the environment:
      * MANUSHYA_EMBED_API_KEY, else OPENAI_API_KEY (none: no Authorization header). Its
@@ -130,7 +131,7 @@ typedef struct mn_config {
     int embed_cache;         /* MN_EMBED_CACHE_AUTO (0): a remote embedder's vectors are kept in
                               * the store by (model, SHA-256 of the text), so no text is sent
                               * twice; MN_EMBED_CACHE_OFF: never */
-    /* ---- Rate limiting (issue 5; see "Rate limits" below). 0 = the default ---- */
+    /* ---- Rate limiting (see "Rate limits" below). 0 = the default ---- */
     int ratelimit;           /* MN_RATELIMIT_AUTO (0): counters in Redis when redis_url is
                               * set, else in this handle (MN_RATELIMIT_MEMORY);
                               * MN_RATELIMIT_REDIS; MN_RATELIMIT_OFF: nothing limited */
@@ -152,7 +153,7 @@ typedef struct mn_config {
      * mn_errmsg. NULL = stderr. */
     void (*log_fn)(void *ctx, const char *msg);
     void *log_ctx;
-    /* ---- Asynchronous embedding (issue 7; see "Asynchronous embedding" below). 0 = the
+    /* ---- Asynchronous embedding (see "Asynchronous embedding" below). 0 = the
      * default ---- */
     int embed_async;         /* 1: add, add_many and a text update commit the memory without
                               * its vector, with an embedding job in the same transaction, and
@@ -191,9 +192,13 @@ typedef struct mn_config {
  */
 MN_API int mn_open(mn_db **out, const char *url, const mn_config *cfg);
 MN_API void mn_close(mn_db *db);
-/* Message and code of the calling thread's last failure, when that failure was on db (db may
- * be NULL: a failure of mn_open that could not allocate a handle); otherwise "not an error"
- * and MN_OK. Each thread keeps one last failure; successful calls leave it as it was.
+/* Message and code of the calling thread's last failure, when that failure was on db; otherwise
+ * "not an error" and MN_OK. Like errno, they report the last failure, not the last call: a
+ * successful call leaves them as they were, and never leaves a failure behind (work a call
+ * recovered from inside, such as rate limiting that failed open or a cache it could not read,
+ * is not reported). So read them right after the call that failed. Each thread keeps its own.
+ * Calls without a handle (mn_ann_*, mn_jsonlogic_apply, mn_json_compact, mn_*_init, an mn_open
+ * that could not allocate one) report with db NULL: mn_errmsg(NULL).
  * Secrets are never shown: a message, a log line (mn_config.log_fn) and mn_db_url() have
  * "***" for every secret the handle was given (the password of each of its URLs, a URL's
  * parameters whose names say secret, such as password, sslpassword, key or token, read_url
@@ -202,6 +207,9 @@ MN_API void mn_close(mn_db *db);
  * echoing a request). */
 MN_API const char *mn_errmsg(const mn_db *db);
 MN_API int mn_errcode(const mn_db *db);
+/* When the calling thread's last failure on db is MN_ELIMITED: the milliseconds to wait until
+ * the call would fit (-1: it never will, it asks for more than the limit itself); otherwise 0. */
+MN_API int64_t mn_retry_after_ms(const mn_db *db);
 /* The URL db was opened with (also when mn_open failed), as messages may show it: its
  * secrets replaced by "***", as above. Valid until mn_close; NULL when db is NULL or was
  * given no URL. */
@@ -292,7 +300,7 @@ typedef struct mn_memory {
     double similarity;    /* cosine similarity to the query; search results only */
     float *embedding;     /* L2-normalised; NULL unless asked for (MN_WITH_EMBEDDING) */
     int dim;
-    /* ---- asynchronous embedding (issue 7) ---- */
+    /* ---- asynchronous embedding ---- */
     int embed_status;     /* MN_EMBED_DONE (0), or MN_EMBED_PENDING / MN_EMBED_FAILED: the
                            * memory has no vector yet and is in no search result */
     char *embed_error;    /* the last failed attempt's message (a pending job is being
@@ -396,7 +404,7 @@ MN_API void mn_strings_free(char **s, size_t n);
 /* ---- Search ------------------------------------------------------------------------------- */
 typedef struct mn_search_options {
     const char *query;       /* text, embedded with the handle's embedder ... */
-    const float *vector;     /* ... or a vector of dim floats (then query is ignored) */
+    const float *vector;     /* ... or a vector of dim floats: exactly one of the two */
     int dim;
     int k;                   /* default 10, at most 1000 */
     double min_similarity;   /* drop hits below this; 0 (the default) keeps every hit */
@@ -405,10 +413,11 @@ typedef struct mn_search_options {
                               * handle's hnsw_ef_search; at most 100000 */
 } mn_search_options;
 
-/* Results best first, in out->items with similarity set; next_cursor is NULL. A query text
- * the embedder makes an all-zero vector of (with the local embedder: without a single word,
- * only punctuation, say) is MN_EINVAL naming the embedder (mn_embed). filter.flags may ask
- * for deleted or expired memories too. Unknown flag bits anywhere are MN_EINVAL. */
+/* Results best first, in out->items with similarity set; next_cursor is NULL. Both query and
+ * vector set (or neither) is MN_EINVAL. A query text without a single word to match (only
+ * punctuation, say: the embedder makes an all-zero vector of it) finds nothing: MN_OK with no
+ * items. (Storing such a text is refused: see mn_memory_add.) filter.flags may ask for deleted
+ * or expired memories too. Unknown flag bits anywhere are MN_EINVAL. */
 MN_API int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *opt,
                             mn_memory_list **out);
 
@@ -486,11 +495,10 @@ MN_API int mn_json_compact(const char *json, const char *key, char **out);
 
 /* Evaluates a JSON Logic rule (jsonlogic.com; the language of policy "when" clauses) against
  * data, both JSON text (data NULL = null), and sets *result to the result as JSON text (free
- * it with mn_free). Needs no handle: on failure (MN_EINVAL for bad JSON or a bad rule, whose
- * message gives the JSON path of the bad node; MN_ERANGE past the evaluation limits) err
- * receives the message (errlen bytes). */
-MN_API int mn_jsonlogic_apply(const char *rule, const char *data, char **result, char *err,
-                              size_t errlen);
+ * it with mn_free). Needs no handle: a failure (MN_EINVAL for bad JSON or a bad rule, whose
+ * message gives the JSON path of the bad node; MN_ERANGE past the evaluation limits) is
+ * reported by mn_errcode(NULL) and mn_errmsg(NULL). */
+MN_API int mn_jsonlogic_apply(const char *rule, const char *data, char **result);
 
 /* ---- Vector index (standalone) ------------------------------------------------------------ */
 /* An approximate nearest-neighbour index (HNSW) over vectors the caller gives, apart from any
@@ -508,9 +516,8 @@ MN_API int mn_jsonlogic_apply(const char *rule, const char *data, char **result,
  * argument: nothing changed), MN_EEXISTS (add of a present key), MN_ENOTFOUND (delete of an
  * absent key; load of a missing file), MN_ENOMEM, MN_ERANGE (index full: 2^31 - 1 vectors),
  * MN_EBACKEND (I/O), MN_ECORRUPT (load of a file that is damaged, truncated or not an index).
- * There is no handle to ask for a message, so the calls that may fail for reasons beyond the
- * code (create, save, load) write one into err (errlen bytes; err may be NULL), as
- * mn_jsonlogic_apply does. */
+ * There is no handle: mn_errcode(NULL) and mn_errmsg(NULL) report a failure of any of them,
+ * as for mn_jsonlogic_apply. */
 typedef struct mn_ann mn_ann;
 
 typedef struct mn_ann_params { /* zero-initialise; 0 = the default */
@@ -527,8 +534,7 @@ typedef struct mn_ann_params { /* zero-initialise; 0 = the default */
 typedef int (*mn_ann_accept_fn)(void *ctx, int64_t key);
 
 /* p may be NULL (all defaults). dim: 1 .. 65536. */
-MN_API int mn_ann_create(int dim, const mn_ann_params *p, mn_ann **out, char *err,
-                         size_t errlen);
+MN_API int mn_ann_create(int dim, const mn_ann_params *p, mn_ann **out);
 MN_API void mn_ann_free(mn_ann *a);
 /* vec: dim finite floats. MN_EEXISTS if key is present (mn_ann_update replaces). */
 MN_API int mn_ann_add(mn_ann *a, int64_t key, const float *vec);
@@ -562,10 +568,10 @@ MN_API size_t mn_ann_bytes(const mn_ann *a);
 /* Writes a new file beside path (path.tmp.PID.N), then renames it over path: a reader never
  * sees half a file, and two processes saving at once never mix their bytes. The file is
  * checksummed and canonical (the same index, the same bytes), in this machine's byte order. */
-MN_API int mn_ann_save(const mn_ann *a, const char *path, char *err, size_t errlen);
+MN_API int mn_ann_save(const mn_ann *a, const char *path);
 /* Reads a file mn_ann_save wrote, checking its checksums and its whole structure before use:
  * a damaged, truncated or foreign file is MN_ECORRUPT, never a crash. */
-MN_API int mn_ann_load(const char *path, mn_ann **out, char *err, size_t errlen);
+MN_API int mn_ann_load(const char *path, mn_ann **out);
 
 /* ---- Embeddings --------------------------------------------------------------------------- */
 /* Embeds text with the handle's embedder into out[0 .. dim-1]; dim must be mn_embed_dim(db).
@@ -573,15 +579,16 @@ MN_API int mn_ann_load(const char *path, mn_ann **out, char *err, size_t errlen)
  * meaning. A vector of all zeros, from any embedder (the local one's for text without words,
  * such as "!!!"), has no direction to compare: it is MN_EINVAL, whose message names the
  * embedder, its model and the text, and is never cached. The same holds wherever a text is
- * embedded: an add or update (nothing is stored; a batch names the input), a search query, and
- * an asynchronous embedding job (that job alone fails, with that error). */
+ * embedded to be stored: an add or update (nothing is stored; a batch names the input) and an
+ * asynchronous embedding job (that job alone fails, with that error). A search query without
+ * words is no failure: it finds nothing (mn_memory_search). */
 MN_API int mn_embed(mn_db *db, const char *text, float *out, int dim);
 
 /* Embeds n texts at once into out[i*dim .. i*dim+dim-1] (n * dim floats): a remote embedder
  * sends them in batches, several requests in flight. All or nothing. */
 MN_API int mn_embed_many(mn_db *db, const char *const *texts, size_t n, float *out, int dim);
 
-/* What the handle's embedder and embedding cache did since mn_open (issue 7). */
+/* What the handle's embedder and embedding cache did since mn_open. */
 typedef struct mn_embed_stats {
     const char *embedder;     /* "local", "openai"; valid while the handle is open */
     const char *model;        /* the model name ("local" for the local embedder) */
@@ -598,7 +605,7 @@ typedef struct mn_embed_stats {
 } mn_embed_stats;
 MN_API int mn_embed_stats_get(mn_db *db, mn_embed_stats *out);
 
-/* ---- Asynchronous embedding (issue 7) -----------------------------------------------------
+/* ---- Asynchronous embedding ---------------------------------------------------------------------
  * With mn_config.embed_async, a memory whose text needs embedding is committed with an
  * embedding job in the same transaction and the call returns at once; get and list show it
  * with embed_status MN_EMBED_PENDING, and search leaves it out until its vector is stored.
@@ -664,7 +671,7 @@ MN_API void mn_embed_job_list_free(mn_embed_job_list *l);
  * The library limits its own calls made for an identity: mn_memory_add and _add_many
  * (memory:create; a batch of n counts n, all or none), mn_memory_search (memory:search),
  * mn_identity_create (identity:create), mn_policy_test (policy:test). A refused call fails with
- * MN_ELIMITED, changes nothing, and mn_errmsg says when to retry. The tenant's trusted system
+ * MN_ELIMITED, changes nothing, and mn_retry_after_ms (and mn_errmsg) says when to retry. The tenant's trusted system
  * actor (mn_actor.identity NULL) is the host program itself: the library does not limit its
  * calls; hosts limit their own endpoints with mn_ratelimit_hit (there it is role "system").
  *
@@ -711,8 +718,8 @@ typedef struct mn_ratelimit_stats {
 } mn_ratelimit_stats;
 
 /* Counts n (>= 1) calls of the actor to endpoint when they all fit: MN_OK when admitted,
- * MN_ELIMITED when not (nothing counted; the retry-after in mn_errmsg and out). out may be
- * NULL. An actor's tenant and role are cached for ratelimit_refresh_ms. */
+ * MN_ELIMITED when not (nothing counted; the retry-after in out and mn_retry_after_ms). out
+ * may be NULL. An actor's tenant and role are cached for ratelimit_refresh_ms. */
 MN_API int mn_ratelimit_hit(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n,
                             mn_ratelimit_result *out);
 /* Whether n calls would be admitted now, counting nothing: MN_OK, the answer in *out. */

@@ -82,7 +82,7 @@ class mn_memory(Structure):
                 ("similarity", c_double),
                 ("embedding", POINTER(c_float)),
                 ("dim", c_int),
-                ("embed_status", c_int),   # asynchronous embedding (issue 7)
+                ("embed_status", c_int),   # asynchronous embedding
                 ("embed_error", c_char_p)]
 
 

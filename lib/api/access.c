@@ -398,7 +398,8 @@ int mni_access_memory_check(mn_db *db, const struct mni_who *who, const char *ac
     return check(db, who, &t);
 }
 
-/* 1 when who may both `action` (the list or search) and read the memory m. */
+/* 1 when who may both `action` (the list or search) and read the memory m. A decision that
+ * fails hides the memory, and the list goes on: its failure is not the call's. */
 static int shows(mn_db *db, const struct mni_who *who, const char *action, const mn_memory *m)
 {
     if (!who->identity)
@@ -406,8 +407,13 @@ static int shows(mn_db *db, const struct mni_who *who, const char *action, const
     const struct target listing = { action, "memory", NULL, m },
                         reading = { "read", "memory", NULL, m };
     struct decision d = { 0 };
-    return decide(db, who, &listing, MNI_DKEY_EXPLAIN_NONE, &d) == MN_OK && d.allowed &&
-           decide(db, who, &reading, MNI_DKEY_EXPLAIN_NONE, &d) == MN_OK && d.allowed;
+    mni_errmark mark = mni_err_mark();
+    int rc = decide(db, who, &listing, MNI_DKEY_EXPLAIN_NONE, &d);
+    if (rc == MN_OK && d.allowed)
+        rc = decide(db, who, &reading, MNI_DKEY_EXPLAIN_NONE, &d);
+    if (rc != MN_OK)
+        mni_err_forget(mark);
+    return rc == MN_OK && d.allowed;
 }
 
 /* Hidden memories are freed where they stand and the rest close ranks. */

@@ -17,7 +17,7 @@ int mni_who_resolve(mn_db *db, const mn_actor *actor, struct mni_who *who)
 {
     memset(who, 0, sizeof *who);
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     if (!actor || !actor->tenant || !*actor->tenant)
         return mni_seterr(db, MN_EINVAL, "no tenant given; every data call acts for a tenant "
                          "(mn_actor.tenant: its id or name)");

@@ -1,12 +1,12 @@
 /* The standalone vector index (manushya.h, "Vector index (standalone)"): a thin layer over the
  * HNSW core (index/hnsw.h) that checks arguments, turns the core's hits into the caller's key
- * and score arrays, and words the errors of the calls that have no handle or touch a file. */
+ * and score arrays, and words every failure (there is no handle: mn_errmsg(NULL) reads it). */
 #include "manushya.h"
+#include "core/error.h"
 #include "index/hnsw.h"
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,34 +19,61 @@ struct mn_ann {
 /* Hits kept on the stack up to this k; a larger k allocates. */
 #define ANN_STACK_HITS 256
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* There is no handle: failures are the calling thread's with db NULL (mn_errmsg(NULL)). */
+#define ann_fail(rc, ...) mni_seterr(NULL, rc, __VA_ARGS__)
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+/* Words the core's code for an operation on key (add, update, delete); MN_OK passes. */
+static int key_fail(int rc, const char *doing, int64_t key)
 {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
+    switch (rc) {
+    case MN_OK:
+        return MN_OK;
+    case MN_EEXISTS:
+        return ann_fail(rc, "%s key %lld: the key is in the index already (mn_ann_update "
+                        "replaces its vector)", doing, (long long)key);
+    case MN_ENOTFOUND:
+        return ann_fail(rc, "%s key %lld: the key is not in the index", doing, (long long)key);
+    case MN_EINVAL:
+        return ann_fail(rc, "%s key %lld: the vector is NULL or has a value that is not finite",
+                        doing, (long long)key);
+    case MN_ERANGE:
+        return ann_fail(rc, "%s key %lld: the index is full (2^31 - 1 vectors)", doing,
+                        (long long)key);
+    case MN_ENOMEM:
+        return ann_fail(rc, "%s key %lld: out of memory", doing, (long long)key);
+    default:
+        return ann_fail(rc, "%s key %lld: %s", doing, (long long)key, mn_strerror(rc));
     }
-    return rc;
 }
 
-static int check_param(char *err, size_t errlen, const char *name, int v, int lo, int hi)
+static int no_index(const char *call)
+{
+    return ann_fail(MN_EINVAL, "%s: the index is NULL", call);
+}
+
+/* MN_OK when v (dim values) is all finite. */
+static int check_finite(const char *call, const char *what, const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return ann_fail(MN_EINVAL, "%s: %s value %zu is not a finite number", call, what, i);
+    return MN_OK;
+}
+
+static int check_param(const char *name, int v, int lo, int hi)
 {
     if (v == 0 || (v >= lo && v <= hi))
         return MN_OK;
-    return fail(err, errlen, MN_EINVAL, "%s is %d: it must be %d to %d (0 for the default)", name,
-                v, lo, hi);
+    return ann_fail(MN_EINVAL, "mn_ann_params.%s is %d: it must be %d to %d (0 for the default)",
+                    name, v, lo, hi);
 }
 
-static mn_ann *wrap(mni_hnsw *h, char *err, size_t errlen, int *rc)
+static mn_ann *wrap(mni_hnsw *h, int *rc)
 {
     mn_ann *a = malloc(sizeof *a);
     if (!a) {
         mni_hnsw_free(h);
-        *rc = fail(err, errlen, MN_ENOMEM, "out of memory");
+        *rc = ann_fail(MN_ENOMEM, "out of memory");
         return NULL;
     }
     a->h = h;
@@ -55,21 +82,20 @@ static mn_ann *wrap(mni_hnsw *h, char *err, size_t errlen, int *rc)
     return a;
 }
 
-int mn_ann_create(int dim, const mn_ann_params *p, mn_ann **out, char *err, size_t errlen)
+int mn_ann_create(int dim, const mn_ann_params *p, mn_ann **out)
 {
     if (!out)
-        return fail(err, errlen, MN_EINVAL, "out is NULL");
+        return ann_fail(MN_EINVAL, "mn_ann_create: out is NULL");
     *out = NULL;
     if (dim < 1 || dim > MNI_HNSW_MAX_DIM)
-        return fail(err, errlen, MN_EINVAL, "the dimension is %d: it must be 1 to %d", dim,
-                    MNI_HNSW_MAX_DIM);
+        return ann_fail(MN_EINVAL, "the dimension is %d: it must be 1 to %d", dim,
+                        MNI_HNSW_MAX_DIM);
     struct mni_hnsw_params hp = { 0, 0, 0, 0, 0 };
     if (p) {
         int rc;
-        if ((rc = check_param(err, errlen, "m", p->m, 2, MNI_HNSW_MAX_M)) ||
-            (rc = check_param(err, errlen, "ef_construction", p->ef_construction, 1,
-                              MNI_HNSW_MAX_EF)) ||
-            (rc = check_param(err, errlen, "ef_search", p->ef_search, 1, MNI_HNSW_MAX_EF)))
+        if ((rc = check_param("m", p->m, 2, MNI_HNSW_MAX_M)) ||
+            (rc = check_param("ef_construction", p->ef_construction, 1, MNI_HNSW_MAX_EF)) ||
+            (rc = check_param("ef_search", p->ef_search, 1, MNI_HNSW_MAX_EF)))
             return rc;
         hp.m = p->m;
         hp.ef_construction = p->ef_construction;
@@ -79,8 +105,8 @@ int mn_ann_create(int dim, const mn_ann_params *p, mn_ann **out, char *err, size
     mni_hnsw *h = NULL;
     int rc = mni_hnsw_create(dim, &hp, &h);
     if (rc != MN_OK)
-        return fail(err, errlen, rc, rc == MN_ENOMEM ? "out of memory" : "bad parameters");
-    *out = wrap(h, err, errlen, &rc);
+        return ann_fail(rc, rc == MN_ENOMEM ? "out of memory" : "bad parameters");
+    *out = wrap(h, &rc);
     return rc;
 }
 
@@ -94,31 +120,49 @@ void mn_ann_free(mn_ann *a)
 
 int mn_ann_add(mn_ann *a, int64_t key, const float *vec)
 {
-    return a ? mni_hnsw_insert(a->h, key, vec) : MN_EINVAL;
+    return a ? key_fail(mni_hnsw_insert(a->h, key, vec), "adding", key) : no_index("mn_ann_add");
 }
 
 int mn_ann_update(mn_ann *a, int64_t key, const float *vec)
 {
-    return a ? mni_hnsw_update(a->h, key, vec) : MN_EINVAL;
+    return a ? key_fail(mni_hnsw_update(a->h, key, vec), "updating", key)
+             : no_index("mn_ann_update");
 }
 
 int mn_ann_add_many(mn_ann *a, const int64_t *keys, const float *vecs, size_t n, int threads)
 {
-    if (!a || (n && (!keys || !vecs)))
-        return MN_EINVAL;
+    if (!a)
+        return no_index("mn_ann_add_many");
+    if (n && (!keys || !vecs))
+        return ann_fail(MN_EINVAL, "mn_ann_add_many: %s is NULL for %zu rows",
+                        keys ? "vecs" : "keys", n);
     /* Every value checked first, so that a bad vector changes nothing. */
     size_t total = n * (size_t)a->dim;
     if (n && total / n != (size_t)a->dim)
-        return MN_EINVAL;
-    for (size_t i = 0; i < total; i++)
-        if (!isfinite(vecs[i]))
-            return MN_EINVAL;
-    return mni_hnsw_build(a->h, keys, vecs, n, threads);
+        return ann_fail(MN_EINVAL, "mn_ann_add_many: %zu rows of %d values overflow", n, a->dim);
+    int rc = check_finite("mn_ann_add_many", "vecs", vecs, total);
+    if (rc != MN_OK)
+        return rc;
+    rc = mni_hnsw_build(a->h, keys, vecs, n, threads);
+    switch (rc) {
+    case MN_OK:
+        return MN_OK;
+    case MN_EEXISTS:
+        return ann_fail(rc, "mn_ann_add_many: a key is in the index already or repeated in "
+                        "keys; the rows before it were added");
+    case MN_ERANGE:
+        return ann_fail(rc, "mn_ann_add_many: the index is full (2^31 - 1 vectors)");
+    case MN_ENOMEM:
+        return ann_fail(rc, "mn_ann_add_many: out of memory adding %zu rows", n);
+    default:
+        return ann_fail(rc, "mn_ann_add_many: %s", mn_strerror(rc));
+    }
 }
 
 int mn_ann_delete(mn_ann *a, int64_t key)
 {
-    return a ? mni_hnsw_delete(a->h, key) : MN_EINVAL;
+    return a ? key_fail(mni_hnsw_delete(a->h, key), "deleting", key)
+             : no_index("mn_ann_delete");
 }
 
 int mn_ann_contains(const mn_ann *a, int64_t key)
@@ -132,11 +176,14 @@ int mn_ann_search_filtered(const mn_ann *a, const float *q, size_t k, int ef,
 {
     if (n)
         *n = 0;
-    if (!a || !q || !n || (k && !keys))
-        return MN_EINVAL;
-    for (int i = 0; i < a->dim; i++)
-        if (!isfinite(q[i]))
-            return MN_EINVAL;
+    if (!a)
+        return no_index("mn_ann_search");
+    if (!q || !n || (k && !keys))
+        return ann_fail(MN_EINVAL, "mn_ann_search: %s is NULL",
+                        !q ? "the query" : !n ? "n" : "keys");
+    int rc = check_finite("mn_ann_search", "query", q, (size_t)a->dim);
+    if (rc != MN_OK)
+        return rc;
     /* No more hits than there are vectors: a huge k allocates nothing it cannot fill. */
     size_t live = mni_hnsw_count(a->h);
     size_t kk = k < live ? k : live;
@@ -144,9 +191,9 @@ int mn_ann_search_filtered(const mn_ann *a, const float *q, size_t k, int ef,
         return MN_OK;
     struct mni_hit stack[ANN_STACK_HITS], *hits = stack;
     if (kk > ANN_STACK_HITS && !(hits = malloc(kk * sizeof *hits)))
-        return MN_ENOMEM;
+        return ann_fail(MN_ENOMEM, "mn_ann_search: out of memory for %zu hits", kk);
     size_t m = 0;
-    int rc = mni_hnsw_search(a->h, q, kk, ef, accept, ctx, hits, &m);
+    rc = mni_hnsw_search(a->h, q, kk, ef, accept, ctx, hits, &m);
     if (rc == MN_OK) {
         for (size_t i = 0; i < m; i++) {
             keys[i] = hits[i].key;
@@ -154,6 +201,8 @@ int mn_ann_search_filtered(const mn_ann *a, const float *q, size_t k, int ef,
                 scores[i] = hits[i].score;
         }
         *n = m;
+    } else {
+        ann_fail(rc, "mn_ann_search: %s", rc == MN_ENOMEM ? "out of memory" : mn_strerror(rc));
     }
     if (hits != stack)
         free(hits);
@@ -188,30 +237,29 @@ static const char *io_reason(int e)
     return e ? strerror(e) : "I/O error";
 }
 
-int mn_ann_save(const mn_ann *a, const char *path, char *err, size_t errlen)
+int mn_ann_save(const mn_ann *a, const char *path)
 {
     if (!a)
-        return fail(err, errlen, MN_EINVAL, "the index is NULL");
+        return no_index("mn_ann_save");
     if (!path || !*path)
-        return fail(err, errlen, MN_EINVAL, "the path is %s", path ? "empty" : "NULL");
+        return ann_fail(MN_EINVAL, "mn_ann_save: the path is %s", path ? "empty" : "NULL");
     errno = 0;
     int rc = mni_hnsw_save(a->h, path, 0);
     int e = errno;
     if (rc == MN_EBACKEND)
-        return fail(err, errlen, rc, "cannot write %s (through %s.tmp): %s", path, path,
-                    io_reason(e));
+        return ann_fail(rc, "cannot write %s (through %s.tmp): %s", path, path, io_reason(e));
     if (rc != MN_OK)
-        return fail(err, errlen, rc, "saving %s: %s", path, mn_strerror(rc));
+        return ann_fail(rc, "saving %s: %s", path, mn_strerror(rc));
     return MN_OK;
 }
 
-int mn_ann_load(const char *path, mn_ann **out, char *err, size_t errlen)
+int mn_ann_load(const char *path, mn_ann **out)
 {
     if (!out)
-        return fail(err, errlen, MN_EINVAL, "out is NULL");
+        return ann_fail(MN_EINVAL, "mn_ann_load: out is NULL");
     *out = NULL;
     if (!path || !*path)
-        return fail(err, errlen, MN_EINVAL, "the path is %s", path ? "empty" : "NULL");
+        return ann_fail(MN_EINVAL, "mn_ann_load: the path is %s", path ? "empty" : "NULL");
     mni_hnsw *h = NULL;
     errno = 0;
     int rc = mni_hnsw_load(path, 0, &h, NULL);
@@ -220,19 +268,17 @@ int mn_ann_load(const char *path, mn_ann **out, char *err, size_t errlen)
     case MN_OK:
         break;
     case MN_ENOTFOUND:
-        return fail(err, errlen, rc, "%s does not exist", path);
+        return ann_fail(rc, "%s does not exist", path);
     case MN_ECORRUPT:
-        return fail(err, errlen, rc,
-                    "%s is not a vector index file, or it is damaged or truncated (its sizes, "
-                    "checksums or structure do not match)",
-                    path);
+        return ann_fail(rc, "%s is not a vector index file, or it is damaged or truncated (its "
+                        "sizes, checksums or structure do not match)", path);
     case MN_EBACKEND:
-        return fail(err, errlen, rc, "cannot read %s: %s", path, io_reason(e));
+        return ann_fail(rc, "cannot read %s: %s", path, io_reason(e));
     case MN_ENOMEM:
-        return fail(err, errlen, rc, "out of memory loading %s", path);
+        return ann_fail(rc, "out of memory loading %s", path);
     default:
-        return fail(err, errlen, rc, "loading %s: %s", path, mn_strerror(rc));
+        return ann_fail(rc, "loading %s: %s", path, mn_strerror(rc));
     }
-    *out = wrap(h, err, errlen, &rc);
+    *out = wrap(h, &rc);
     return rc;
 }

@@ -25,7 +25,7 @@ int mni_embed_texts(mn_db *db, const char *scope, const char *const *texts, size
 int mn_embed_many(mn_db *db, const char *const *texts, size_t n, float *out, int dim)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db("mn_embed"); /* as its other messages: it serves mn_embed too */
     if ((!texts && n) || !out)
         return mni_seterr(db, MN_EINVAL, "mn_embed: %s is NULL", out ? "texts" : "out");
     if (dim != db->dim)
@@ -52,7 +52,7 @@ int mn_embed(mn_db *db, const char *text, float *out, int dim)
 int mn_embed_stats_get(mn_db *db, mn_embed_stats *out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     if (!out)
         return mni_seterr(db, MN_EINVAL, "mn_embed_stats_get: out is NULL");
     struct mni_embedder_stats es = {0};

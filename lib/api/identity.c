@@ -34,7 +34,7 @@ int mn_identity_create(mn_db *db, const mn_actor *actor, const char *external_id
                        const char *role, const char *claims, mn_identity **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     char *claims_json = NULL;
     int rc = mni_check_name(db, "external_id", external_id, MNI_EXTERNAL_ID_MAX);
     if (rc == MN_OK)
@@ -69,7 +69,7 @@ int mn_identity_get(mn_db *db, const mn_actor *actor, const char *id_or_external
                     mn_identity **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     struct mni_who who = {0};
     int rc = mni_require(db, id_or_external_id, "the identity id or external_id");
     if (rc == MN_OK)
@@ -90,7 +90,7 @@ int mn_identity_get(mn_db *db, const mn_actor *actor, const char *id_or_external
 int mn_identity_list_all(mn_db *db, const mn_actor *actor, mn_identity_list **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     struct mni_who who = {0};
     int rc = mni_require(db, out, "out");
     if (rc == MN_OK)
@@ -108,7 +108,7 @@ static int change_identity(mn_db *db, const mn_actor *actor, const char *id_or_e
                            int deactivate)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     struct mni_who who = {0};
     mn_identity *target = NULL;
     int rc = mni_require(db, id_or_external_id, "the identity id or external_id");

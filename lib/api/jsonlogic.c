@@ -1,33 +1,30 @@
-/* JSON Logic for callers: one rule, one datum, one result, as JSON text. */
+/* JSON Logic for callers: one rule, one datum, one result, as JSON text. There is no handle:
+ * failures are the calling thread's with db NULL (mn_errmsg(NULL) reads them). */
 #include "manushya.h"
+#include "core/error.h"
 #include "jsonlogic/jsonlogic.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 
-static int fail(char *err, size_t errlen, int rc, const char *msg)
-{
-    if (err && errlen)
-        snprintf(err, errlen, "%s", msg);
-    return rc;
-}
-
-int mn_jsonlogic_apply(const char *rule, const char *data, char **result, char *err,
-                       size_t errlen)
+int mn_jsonlogic_apply(const char *rule, const char *data, char **result)
 {
     if (!rule || !result)
-        return fail(err, errlen, MN_EINVAL, rule ? "result is NULL" : "the rule is NULL");
+        return mni_seterr(NULL, MN_EINVAL, "mn_jsonlogic_apply: %s is NULL",
+                          rule ? "result" : "the rule");
     *result = NULL;
     cJSON *datum = NULL;
     if (data && !(datum = cJSON_Parse(data)))
-        return fail(err, errlen, MN_EINVAL, "the data is not valid JSON");
+        return mni_seterr(NULL, MN_EINVAL, "the data is not valid JSON");
     mni_jl *compiled = NULL;
     cJSON *value = NULL;
-    int rc = mni_jl_compile_text(rule, &compiled, err, errlen);
+    char err[MNI_ERRMSG_MAX];
+    int rc = mni_jl_compile_text(rule, &compiled, err, sizeof err);
     if (rc == MN_OK)
-        rc = mni_jl_eval(compiled, datum, &value, err, errlen);
-    if (rc == MN_OK && !(*result = cJSON_PrintUnformatted(value)))
-        rc = fail(err, errlen, MN_ENOMEM, "out of memory printing the result");
+        rc = mni_jl_eval(compiled, datum, &value, err, sizeof err);
+    if (rc != MN_OK)
+        mni_seterr(NULL, rc, "%s", err);
+    else if (!(*result = cJSON_PrintUnformatted(value)))
+        rc = mni_seterr(NULL, MN_ENOMEM, "out of memory printing the result");
     cJSON_Delete(value);
     cJSON_Delete(datum);
     mni_jl_free(compiled);

@@ -83,7 +83,7 @@ static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_inp
     r->created_at = r->updated_at = now;
     r->expires_at = in->ttl_days > 0 ? now + in->ttl_days * MNI_MS_PER_DAY : 0;
     r->embedding = p->vectors + i * (size_t)db->dim;
-    /* Asynchronous embedding (issue 7): a text without a vector goes with its job. */
+    /* Asynchronous embedding: a text without a vector goes with its job. */
     if (db->cfg.embed_async && !in->embedding) {
         r->embedding = NULL;
         r->embed_job = 1;
@@ -194,7 +194,7 @@ static int get_by_id(mn_db *db, const char *tenant_id, const char *id, unsigned 
 int mn_memory_add(mn_db *db, const mn_actor *actor, const mn_memory_input *in, mn_memory **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     int rc = mni_require(db, in, "the memory input");
     if (rc != MN_OK)
         return rc;
@@ -213,7 +213,7 @@ int mn_memory_add_many(mn_db *db, const mn_actor *actor, const mn_memory_input *
                        char ***ids, size_t *failed_index)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     if (ids)
         *ids = NULL;
     size_t failed = (size_t)-1;
@@ -247,7 +247,7 @@ int mn_memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned fla
                   mn_memory **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     char key[MNI_UUID_LEN + 1];
     int rc = mni_check_memory_id(db, "the memory id", id, key);
     id = key;
@@ -272,7 +272,7 @@ int mn_memory_list_page(mn_db *db, const mn_actor *actor, const mn_list_options 
                         mn_memory_list **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     int rc = mni_require(db, out, "out");
     mn_list_options none = {0};
     if (!opt)

@@ -56,7 +56,7 @@ static int check_changes(mn_db *db, const mn_memory_input *c, char **metadata)
 
 /* One attempt: reads the memory, writes its next version if nobody wrote one meanwhile. */
 /* want_out: the caller asks for the updated memory back, which it must then be able to read. */
-/* embed_job: the new text's vector is left to a job (asynchronous embedding, issue 7). */
+/* embed_job: the new text's vector is left to a job (asynchronous embedding). */
 static int update_once(mn_db *db, const struct mni_who *who, const char *id,
                        const mn_memory_input *c, const char *metadata, const float *vec,
                        int embed_job, int want_out)
@@ -112,7 +112,7 @@ int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
                      const mn_memory_input *changes, mn_memory **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     char *metadata = NULL;
     float *vec = NULL;
     struct mni_who who = {0};
@@ -209,7 +209,7 @@ int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *i
                           int mode)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     int rc = mode == MN_DELETE_SOFT || mode == MN_DELETE_HARD ? MN_OK
              : mni_seterr(db, MN_EINVAL, "delete mode %d is unknown; use MN_DELETE_SOFT or "
                          "MN_DELETE_HARD", mode);
@@ -234,7 +234,7 @@ int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *i
 int mn_memory_delete(mn_db *db, const mn_actor *actor, const char *id, int mode)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     char key[MNI_UUID_LEN + 1];
     int rc = mni_check_memory_id(db, "the memory id", id, key);
     id = key;
@@ -244,7 +244,7 @@ int mn_memory_delete(mn_db *db, const mn_actor *actor, const char *id, int mode)
 int mn_memory_restore(mn_db *db, const mn_actor *actor, const char *id)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     struct mni_who who = {0};
     char key[MNI_UUID_LEN + 1];
     int rc = mni_check_memory_id(db, "the memory id", id, key);
@@ -262,7 +262,7 @@ int mn_memory_restore(mn_db *db, const mn_actor *actor, const char *id)
 int mn_memory_purge_expired(mn_db *db, const mn_actor *actor, size_t *purged)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     struct mni_who who = {0};
     size_t n = 0;
     int rc = mni_who_resolve(db, actor, &who);
@@ -280,7 +280,7 @@ int mn_memory_purge_expired(mn_db *db, const mn_actor *actor, size_t *purged)
 int mn_memory_history(mn_db *db, const mn_actor *actor, const char *id, mn_history **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     struct mni_who who = {0};
     mn_memory *m = NULL;
     char key[MNI_UUID_LEN + 1];

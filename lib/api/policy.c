@@ -53,7 +53,7 @@ static int canonical_rule(mn_db *db, const char *rule, char **out)
 int mn_policy_add(mn_db *db, const mn_actor *actor, const mn_policy_input *in, mn_policy **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     struct mni_who who = {0};
     char *rule = NULL;
     int rc = mni_require(db, in, "the policy input");
@@ -96,7 +96,7 @@ static int begin(mn_db *db, const mn_actor *actor, const char *id, const char *a
 int mn_policy_get(mn_db *db, const mn_actor *actor, const char *id, mn_policy **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     struct mni_who who = {0};
     char key[MNI_UUID_LEN + 1];
     int rc = mni_require(db, out, "out");
@@ -113,7 +113,7 @@ int mn_policy_get(mn_db *db, const mn_actor *actor, const char *id, mn_policy **
 int mn_policy_list_all(mn_db *db, const mn_actor *actor, mn_policy_list **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     struct mni_who who = {0};
     int rc = mni_require(db, out, "out");
     if (rc == MN_OK)
@@ -128,7 +128,7 @@ int mn_policy_update(mn_db *db, const mn_actor *actor, const char *id,
                      const mn_policy_input *changes, mn_policy **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     struct mni_who who = {0};
     char key[MNI_UUID_LEN + 1], *rule = NULL;
     mn_policy *cur = NULL;
@@ -169,7 +169,7 @@ int mn_policy_update(mn_db *db, const mn_actor *actor, const char *id,
 int mn_policy_delete(mn_db *db, const mn_actor *actor, const char *id)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     struct mni_who who = {0};
     char key[MNI_UUID_LEN + 1];
     int rc = mni_require(db, id, "the policy id");
@@ -185,7 +185,7 @@ int mn_policy_test(mn_db *db, const mn_actor *actor, const char *action, const c
                    const char *resource_data, mn_decision **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     struct mni_who who = {0};
     cJSON *data = NULL;
     int rc = mni_require(db, out, "out");

@@ -32,7 +32,7 @@ static int decide(mn_db *db, const mn_actor *actor, const char *endpoint, int64_
                   mn_ratelimit_result *out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     mn_ratelimit_result r = {0};
     int rc = check(db, actor, n);
     if (rc == MN_OK)
@@ -66,7 +66,7 @@ static int managed(mn_db *db, const mn_actor *actor, const char *action, struct 
 int mn_ratelimit_reset(mn_db *db, const mn_actor *actor, const char *endpoint)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     struct mni_who who = {0};
     int rc = check(db, actor, 1);
     if (rc == MN_OK)
@@ -134,7 +134,7 @@ static int merge(mn_db *db, mn_ratelimit_limit_list *own, mn_ratelimit_limit_lis
 int mn_ratelimit_list(mn_db *db, const mn_actor *actor, mn_ratelimit_limit_list **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     int rc = mni_require(db, out, "out");
     struct mni_who who = {0};
     mn_ratelimit_limit_list *own = NULL;
@@ -153,7 +153,7 @@ int mn_ratelimit_get_limit(mn_db *db, const mn_actor *actor, const char *endpoin
                            mn_ratelimit_limit **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     int rc = mni_require(db, out, "out");
     if (rc == MN_OK)
         rc = mni_rl_check_endpoint(db, endpoint, 1);
@@ -206,7 +206,7 @@ int mn_ratelimit_set_limit(mn_db *db, const mn_actor *actor, const char *endpoin
                            int64_t limit, int64_t window_ms)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     struct mni_who who = {0};
     int rc = change_begin(db, actor, endpoint, 1, limit, window_ms, &who);
     if (rc == MN_OK)
@@ -221,7 +221,7 @@ int mn_ratelimit_set_limit(mn_db *db, const mn_actor *actor, const char *endpoin
 int mn_ratelimit_delete_limit(mn_db *db, const mn_actor *actor, const char *endpoint)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     struct mni_who who = {0};
     int rc = change_begin(db, actor, endpoint, 0, 0, 0, &who);
     if (rc == MN_OK)
@@ -235,7 +235,7 @@ int mn_ratelimit_delete_limit(mn_db *db, const mn_actor *actor, const char *endp
 int mn_ratelimit_stats_get(mn_db *db, mn_ratelimit_stats *out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     int rc = mni_require(db, out, "out");
     if (rc == MN_OK)
         mni_rl_stats(db, out);

@@ -27,19 +27,38 @@
  * many candidates an exact scan, which tests metadata as it reads, is cheaper. */
 #define MNI_META_INDEX_MAX 4096
 
-/* The unit query vector for opt, in vec (db->dim floats); scope: the tenant, for the cache. */
-static int query_vector(mn_db *db, const char *scope, const mn_search_options *opt, float *vec)
+/* The unit query vector for opt, in vec (db->dim floats); scope: the tenant, for the cache.
+ * *nothing is set when the query text has no words to search for (its vector is all zeros,
+ * which the embedder refuses): the search then finds nothing. */
+static int query_vector(mn_db *db, const char *scope, const mn_search_options *opt, float *vec,
+                        int *nothing)
 {
+    *nothing = 0;
     if (opt->vector)
         return mni_check_vector(db, "the query vector", opt->vector, opt->dim, vec);
-    if (!opt->query)
-        return mni_seterr(db, MN_EINVAL, "the search has neither a query text nor a vector");
     int rc = mni_check_text(db, "the query", opt->query, db->cfg.max_text_bytes);
-    return rc == MN_OK ? mni_embed_texts(db, scope, &opt->query, 1, vec, NULL) : rc;
+    if (rc != MN_OK)
+        return rc;
+    /* The embedder refuses a vector with no direction (embed/cache.h): stored, it would match
+     * nothing. A query without words is no failure but a search for nothing, so that refusal is
+     * forgotten here and the search finds nothing. */
+    size_t zero = (size_t)-1;
+    mni_errmark mark = mni_err_mark();
+    rc = mni_embed_texts(db, scope, &opt->query, 1, vec, &zero);
+    if (rc == MN_EINVAL && zero == 0) {
+        mni_err_forget(mark);
+        *nothing = 1;
+        return MN_OK;
+    }
+    return rc;
 }
 
 static int check_options(mn_db *db, const mn_search_options *opt)
 {
+    if (!opt->query == !opt->vector)
+        return mni_seterr(db, MN_EINVAL, "the search has %s; give a query text or a vector",
+                          opt->query ? "both a query text and a vector" : "neither a query "
+                          "text nor a vector");
     if (opt->k < 0 || opt->k > MNI_K_MAX)
         return mni_seterr(db, MN_EINVAL, "k is %d; give 1..%d (0 = %d)", opt->k, MNI_K_MAX,
                          MNI_K_DEFAULT);
@@ -168,7 +187,7 @@ int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *
                      mn_memory_list **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     int rc = mni_require(db, opt, "the search options");
     if (rc == MN_OK)
         rc = mni_require(db, out, "out");
@@ -185,9 +204,12 @@ int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *
     if (rc == MN_OK)
         rc = mni_ratelimit_enforce(db, &who, "memory:search", 1);
     /* Embedded once the tenant is known: its embedding cache is its own. */
+    int nothing = 0;
     if (rc == MN_OK)
-        rc = query_vector(db, who.tenant->id, opt, vec);
-    if (rc == MN_OK)
+        rc = query_vector(db, who.tenant->id, opt, vec, &nothing);
+    if (rc == MN_OK && nothing && !(*out = calloc(1, sizeof **out)))
+        rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
+    else if (rc == MN_OK && !nothing)
         rc = best_readable(db, &who, &q.q, vec, opt, per_memory, out);
     mni_query_release(&q);
     mni_who_release(&who);

@@ -80,7 +80,7 @@ static int defaults_make(mn_db *db, const char *tenant_id, int64_t now, struct d
 int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     int rc = check_tenant_name(db, name);
     if (rc != MN_OK)
         return rc;
@@ -117,7 +117,7 @@ int mni_tenant_install_default_policies(mn_db *db)
 int mn_tenant_get(mn_db *db, const char *id_or_name, mn_tenant **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     int rc = mni_require(db, id_or_name, "the tenant id or name");
     if (rc == MN_OK)
         rc = mni_require(db, out, "out");
@@ -127,7 +127,7 @@ int mn_tenant_get(mn_db *db, const char *id_or_name, mn_tenant **out)
 int mn_tenant_list_all(mn_db *db, mn_tenant_list **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     int rc = mni_require(db, out, "out");
     return rc == MN_OK ? db->store->ops->tenant_list(db->store, out) : rc;
 }

@@ -2,6 +2,9 @@
  * be overwritten by another thread's failure before the first thread read it. Each thread keeps
  * the last failure it saw instead, tagged with the handle it happened on.
  *
+ * The last few failures are kept in a ring, the newest at seq: forgetting the failures of work
+ * that was recovered from (mni_err_forget) steps back to the one before, without a copy.
+ *
  * Every message is kept, and every log line written, only once mni_redact has taken the
  * handle's secrets out of it (core/secrets.h). */
 #include "core/error.h"
@@ -14,13 +17,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-static _Thread_local struct {
+struct failure {
     const mn_db *db;
     int rc;
+    int64_t retry_after_ms;     /* MN_ELIMITED: mn_retry_after_ms() */
     char msg[MNI_ERRMSG_MAX];
     mni_errfmt_fn lazy;         /* set: msg is still to be made from arg (mni_seterr_lazy) */
     _Alignas(max_align_t) unsigned char arg[MNI_ERRARG_MAX];
-} last;
+};
+
+static _Thread_local struct failure ring[MNI_ERR_KEPT];
+static _Thread_local unsigned long seq; /* failures recorded; ring[0] (seq 0) is "none yet" */
+
+static struct failure *last(void)
+{
+    return &ring[seq % MNI_ERR_KEPT];
+}
+
+/* Starts a new failure in the ring. */
+static struct failure *record(const mn_db *db, int rc)
+{
+    seq++;
+    struct failure *f = last();
+    f->db = db;
+    f->rc = rc;
+    f->retry_after_ms = 0;
+    f->lazy = NULL;
+    return f;
+}
 
 static const struct mni_secrets *secrets_of(const mn_db *db)
 {
@@ -71,13 +95,13 @@ static void redact(const mn_db *db, struct whole *w, char *out, size_t size)
 /* Makes a lazy message now that it is read. The handle may be gone by then (mn_errmsg only
  * compares it), so only the rules that need no handle's secrets apply: lazy messages are
  * denials, made of names the library checked, never of URLs or keys. */
-static void make_lazy(void)
+static void make_lazy(struct failure *f)
 {
-    if (last.lazy) {
+    if (f->lazy) {
         char msg[MNI_ERRMSG_MAX];
-        last.lazy(msg, sizeof msg, last.arg);
-        mni_redact(NULL, msg, last.msg, sizeof last.msg);
-        last.lazy = NULL;
+        f->lazy(msg, sizeof msg, f->arg);
+        mni_redact(NULL, msg, f->msg, sizeof f->msg);
+        f->lazy = NULL;
     }
 }
 
@@ -88,34 +112,59 @@ int mni_seterr(const mn_db *db, int rc, const char *fmt, ...)
     va_start(ap, fmt);
     format(&w, fmt, ap);
     va_end(ap);
-    redact(db, &w, last.msg, sizeof last.msg);
-    last.db = db;
-    last.rc = rc;
-    last.lazy = NULL;
+    struct failure *f = record(db, rc);
+    redact(db, &w, f->msg, sizeof f->msg);
     return rc;
 }
 
 int mni_seterr_lazy(const mn_db *db, int rc, mni_errfmt_fn fmt, const void *arg, size_t argsize)
 {
-    memcpy(last.arg, arg, argsize < sizeof last.arg ? argsize : sizeof last.arg);
-    last.lazy = fmt;
-    last.db = db;
-    last.rc = rc;
+    struct failure *f = record(db, rc);
+    memcpy(f->arg, arg, argsize < sizeof f->arg ? argsize : sizeof f->arg);
+    f->lazy = fmt;
     return rc;
+}
+
+int mni_err_no_db(const char *call)
+{
+    return mni_seterr(NULL, MN_EINVAL, "%s: the handle is NULL; pass the mn_db that mn_open "
+                      "made", call);
+}
+
+void mni_err_retry_after(int64_t ms)
+{
+    last()->retry_after_ms = ms;
 }
 
 void mni_errprefix(const mn_db *db, const char *fmt, ...)
 {
-    make_lazy();
+    struct failure *f = last();
+    make_lazy(f);
     struct whole prefix, msg;
     va_list ap;
     va_start(ap, fmt);
     format(&prefix, fmt, ap);
     va_end(ap);
-    format_args(&msg, "%s%s", prefix.text ? prefix.text : "", last.msg);
+    format_args(&msg, "%s%s", prefix.text ? prefix.text : "", f->msg);
     let_go(&prefix);
-    redact(db, &msg, last.msg, sizeof last.msg);
-    last.db = db;
+    redact(db, &msg, f->msg, sizeof f->msg);
+    f->db = db;
+}
+
+mni_errmark mni_err_mark(void)
+{
+    return seq;
+}
+
+void mni_err_forget(mni_errmark mark)
+{
+    if (seq - mark < MNI_ERR_KEPT) {
+        seq = mark;
+        return;
+    }
+    /* The failure at the mark was overwritten: better none than one the work recovered from. */
+    seq++;
+    *last() = (struct failure){ .rc = MN_OK };
 }
 
 void mni_log(const mn_db *db, const char *fmt, ...)
@@ -135,15 +184,23 @@ void mni_log(const mn_db *db, const char *fmt, ...)
 
 const char *mn_errmsg(const mn_db *db)
 {
-    if (last.db != db || last.rc == MN_OK)
+    struct failure *f = last();
+    if (f->db != db || f->rc == MN_OK)
         return "not an error";
-    make_lazy();
-    return last.msg;
+    make_lazy(f);
+    return f->msg;
 }
 
 int mn_errcode(const mn_db *db)
 {
-    return last.db == db ? last.rc : MN_OK;
+    const struct failure *f = last();
+    return f->db == db ? f->rc : MN_OK;
+}
+
+int64_t mn_retry_after_ms(const mn_db *db)
+{
+    const struct failure *f = last();
+    return f->db == db && f->rc == MN_ELIMITED ? f->retry_after_ms : 0;
 }
 
 const char *mn_strerror(int rc)

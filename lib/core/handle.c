@@ -98,7 +98,7 @@ static int settle_config(mn_db *db, const mn_config *in)
         return rc;
     /* The name is borrowed from the caller: keep the library's own copy of it. */
     c->embedder = db->embed_ops->name;
-    return mni_jobs_settle(db); /* asynchronous embedding (issue 7) */
+    return mni_jobs_settle(db); /* asynchronous embedding */
 }
 
 static int make_embedder(mn_db *db, int dim)
@@ -185,7 +185,7 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     if (rc == MN_OK && !(db->cfg.flags & MN_OPEN_READONLY))
         rc = mni_tenant_install_default_policies(db);
     if (rc == MN_OK)
-        rc = mni_jobs_open(db); /* embedding workers (issue 7): once everything else is up */
+        rc = mni_jobs_open(db); /* embedding workers: once everything else is up */
     return rc;
 }
 

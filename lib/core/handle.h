@@ -22,13 +22,13 @@ struct mn_db {
     int dim;                                /* the database's embedding dimension */
     struct mni_policy_sets *policy_sets;     /* compiled policies per tenant (api/access.c) */
     struct mni_vindex *index;                /* vector index (index/vindex.c); NULL: exact scans */
-    /* ---- embedding cache (issue 7, embed/cache.c) ---- */
+    /* ---- embedding cache (embed/cache.c) ---- */
     int embed_cached;                       /* vectors go through the store's cache */
     uint64_t embed_hits, embed_misses;      /* atomics */
-    /* ---- rate limiting (issue 5, ratelimit/) ---- */
+    /* ---- rate limiting (ratelimit/) ---- */
     struct mni_limiter *limiter;             /* counters, fail mode, stats */
     struct mni_rl_targets *rl_targets;       /* cached actors and tenants' limits */
-    /* ---- asynchronous embedding (issue 7, jobs/) ---- */
+    /* ---- asynchronous embedding (jobs/) ---- */
     struct mni_jobs *jobs;                   /* worker threads; NULL without any */
 };
 

@@ -100,8 +100,12 @@ int mni_embed_cached(mn_db *db, const char *scope, const char *const *texts, con
                  ? MN_OK : mni_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", n);
     for (size_t i = 0; rc == MN_OK && i < n; i++)
         mni_sha256(texts[i], lens[i], hashes + i * MNI_SHA256_LEN);
-    if (rc == MN_OK)
-        ops->embed_cache_get(db->store, scope ? scope : "", model, db->dim, hashes, n, out, hit);
+    /* Reading and writing the cache may fail without failing the call: the failure is
+     * forgotten (a miss, a vector not kept). */
+    mni_errmark mark = mni_err_mark();
+    if (rc == MN_OK && ops->embed_cache_get(db->store, scope ? scope : "", model, db->dim,
+                                            hashes, n, out, hit) != MN_OK)
+        mni_err_forget(mark);
     /* The misses: their indices, hashes; then each distinct text once (mt, ml, uh). */
     size_t misses = 0, distinct = 0;
     for (size_t i = 0; rc == MN_OK && i < n; i++)
@@ -123,9 +127,10 @@ int mni_embed_cached(mn_db *db, const char *scope, const char *const *texts, con
         zero_distinct < distinct)
         *zero = miss[first[zero_distinct]];
     if (rc == MN_OK && distinct) {
-        if (!(db->cfg.flags & MN_OPEN_READONLY))
+        if (!(db->cfg.flags & MN_OPEN_READONLY) &&
             ops->embed_cache_put(db->store, scope ? scope : "", model, db->dim, uh, distinct, mv,
-                                 mni_now_ms());
+                                 mni_now_ms()) != MN_OK)
+            mni_err_forget(mark);
         for (size_t j = 0; j < misses; j++)
             memcpy(out + miss[j] * dim, mv + of[j] * dim, dim * sizeof *out);
     }

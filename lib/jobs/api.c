@@ -48,7 +48,7 @@ int mn_embed_jobs_list(mn_db *db, const mn_actor *actor, int status, int limit,
                        mn_embed_job_list **out)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     int rc = mni_require(db, out, "out");
     if (rc == MN_OK)
         *out = NULL;
@@ -72,7 +72,7 @@ int mn_embed_jobs_retry(mn_db *db, const mn_actor *actor, const char *memory_id,
                         size_t *retried)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     char key[MNI_UUID_LEN + 1];
     int rc = memory_id ? mni_check_memory_id(db, "the memory id", memory_id, key) : MN_OK;
     struct mni_who who = {0};
@@ -95,7 +95,7 @@ int mn_embed_jobs_retry(mn_db *db, const mn_actor *actor, const char *memory_id,
 int mn_embed_jobs_run(mn_db *db, size_t max_jobs, size_t *done, size_t *failed)
 {
     if (!db)
-        return MN_EINVAL;
+        return mni_err_no_db(__func__);
     size_t d = 0, f = 0;
     int rc = max_jobs <= 10000 ? MN_OK
              : mni_seterr(db, MN_EINVAL, "max_jobs is %zu; give 1..10000 (0 = embed_batch)",

@@ -1,5 +1,5 @@
 /*
- * Asynchronous embedding (issue 7): the jobs a store queues with memories whose vectors are
+ * Asynchronous embedding: the jobs a store queues with memories whose vectors are
  * still to be made, the batches that make them (run.c), the worker threads of a handle
  * (workers.c) and the public calls on jobs (api.c).
  */

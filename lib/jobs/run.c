@@ -39,9 +39,11 @@ static int64_t next_attempt(const mn_db *db, int attempts, int64_t now, uint64_t
     return now + mni_backoff_ms(db->cfg.embed_retry_ms, attempts, MNI_RETRY_MAX_MS, rng);
 }
 
-/* Records a failed attempt of the tasks t[0..n-1], with db's error message. */
-static int record_failure(mn_db *db, const char *claim, const struct mni_embed_task *t, size_t n,
-                          int64_t *next, size_t *failed)
+/* Records a failed attempt of the tasks t[0..n-1], with db's error message, recorded after
+ * mark. The failure is the jobs' now, kept with them, not the run's: it is forgotten. */
+static int record_failure(mn_db *db, mni_errmark mark, const char *claim,
+                          const struct mni_embed_task *t, size_t n, int64_t *next,
+                          size_t *failed)
 {
     int64_t now = mni_now_ms();
     uint64_t rng = mni_backoff_seed(next);
@@ -49,6 +51,7 @@ static int record_failure(mn_db *db, const char *claim, const struct mni_embed_t
         next[i] = next_attempt(db, t[i].attempts, now, &rng);
     char msg[MNI_ERRMSG_MAX];
     snprintf(msg, sizeof msg, "%s", mn_errmsg(db));
+    mni_err_forget(mark);
     int rc = db->store->ops->embed_jobs_fail(db->store, claim, t, n, msg, next, now);
     if (rc == MN_OK)
         *failed += n;
@@ -71,6 +74,7 @@ static int run_tenant(mn_db *db, const char *claim, const struct mni_embed_task 
         lens[i] = strlen(t[i].text);
     }
     size_t zero = (size_t)-1, stored = 0;
+    mni_errmark mark = mni_err_mark();
     int erc = rc == MN_OK ? mni_embed_cached(db, t[0].tenant_id, texts, lens, n, vecs, &zero)
                           : rc;
     if (rc == MN_OK && erc == MN_OK) {
@@ -78,14 +82,14 @@ static int run_tenant(mn_db *db, const char *claim, const struct mni_embed_task 
         *done += stored;
     } else if (rc == MN_OK && zero < n) {
         /* One text without a direction is that job's failure alone: the others go again. */
-        rc = record_failure(db, claim, t + zero, 1, next, failed);
+        rc = record_failure(db, mark, claim, t + zero, 1, next, failed);
         if (rc == MN_OK && zero > 0)
             rc = run_tenant(db, claim, t, zero, done, failed);
         if (rc == MN_OK && zero + 1 < n)
             rc = run_tenant(db, claim, t + zero + 1, n - zero - 1, done, failed);
     } else if (rc == MN_OK) {
         /* The whole batch shares the embedder's answer, so it shares its failure too. */
-        rc = record_failure(db, claim, t, n, next, failed);
+        rc = record_failure(db, mark, claim, t, n, next, failed);
     }
     free(texts);
     free(lens);

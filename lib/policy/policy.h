@@ -1,6 +1,6 @@
 /*
  * Policies: access decisions for an actor's request, the way Manushya.ai's policy engine makes
- * them (issue 4). A tenant's active policies are compiled once into a policy set (rules parsed,
+ * them. A tenant's active policies are compiled once into a policy set (rules parsed,
  * JSON Logic compiled, CIDRs and times parsed); a decision walks the set:
  *   - only policies whose role is the actor's role (or "*") and whose actions and resource match
  *     the request are considered, highest priority first;

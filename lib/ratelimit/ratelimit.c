@@ -110,8 +110,9 @@ void mni_rl_stats(const mn_db *db, mn_ratelimit_stats *out)
     out->fail_closed = atomic_load(&l->failed_closed);
 }
 
-/* The counters failed: allow or refuse per the fail mode, log once per interval. */
-static int unreachable(mn_db *db, mn_ratelimit_result *out)
+/* The counters failed (recording why after mark): allow or refuse per the fail mode, log once
+ * per interval. An allowed call does not fail, so it keeps no failure (mni_err_forget). */
+static int unreachable(mn_db *db, mni_errmark mark, mn_ratelimit_result *out)
 {
     struct mni_limiter *l = db->limiter;
     out->checked = 0;
@@ -134,8 +135,10 @@ static int unreachable(mn_db *db, mn_ratelimit_result *out)
         mni_log(db, "rate limiting: %s; %s (%llu call(s) since the last report)", mn_errmsg(db),
                l->fail_closed ? "refusing calls (fail-closed)"
                               : "allowing calls unchecked (fail-open)", calls);
-    if (!l->fail_closed)
+    if (!l->fail_closed) {
+        mni_err_forget(mark);
         return MN_OK;
+    }
     mni_errprefix(db, "rate limiting failed closed: the counters are unreachable: ");
     return MN_EBACKEND;
 }
@@ -181,8 +184,10 @@ static int limited(mn_db *db, const struct mni_rl_target *t, const char *endpoin
     size_t len = strlen(endpoint) + 1;
     memcpy(d.endpoint, endpoint, len);
     _Static_assert(sizeof d <= MNI_ERRARG_MAX, "a denial fits the lazy message's room");
-    return mni_seterr_lazy(db, MN_ELIMITED, denial_message, &d,
-                          offsetof(struct denial, endpoint) + len);
+    int rc = mni_seterr_lazy(db, MN_ELIMITED, denial_message, &d,
+                             offsetof(struct denial, endpoint) + len);
+    mni_err_retry_after(r->retry_after_ms);
+    return rc;
 }
 
 static int decide(mn_db *db, const struct mni_rl_slot *s, const char *endpoint, int64_t n,
@@ -197,13 +202,17 @@ static int decide(mn_db *db, const struct mni_rl_slot *s, const char *endpoint, 
     out->limit = rq.limit;
     out->window_ms = t->window_ms;
     out->remaining = rq.limit;
+    mni_errmark mark = mni_err_mark();
     int rc = l->counter->ops->decide(l->counter, &rq, &cr);
     if (rc != MN_OK && n <= rq.limit)
-        return unreachable(db, out);
+        return unreachable(db, mark, out);
     /* More than the limit never fits, whatever the counters hold: refused even when they
-     * could not be asked, never left to the fail mode. */
-    if (rc != MN_OK)
+     * could not be asked, never left to the fail mode. The counters' failure is not the
+     * answer, so it is forgotten. */
+    if (rc != MN_OK) {
+        mni_err_forget(mark);
         cr = (struct mni_count_res){.retry_after_us = -1};
+    }
     out->checked = rc == MN_OK;
     out->allowed = cr.allowed;
     out->remaining = rq.limit > cr.count ? rq.limit - cr.count : 0;

@@ -3,14 +3,14 @@
 
 int mni_store_no_tenant(mn_db *db, const char *tenant)
 {
-    return mni_seterr(db, MN_ENOTFOUND, "no tenant has the id or name \"%.128s\"; "
-                     "`manushya tenant list` shows them", tenant);
+    return mni_seterr(db, MN_ENOTFOUND, "no tenant has the id or name \"%.128s\"; list the "
+                     "tenants for the ones there are", tenant);
 }
 
 int mni_store_no_identity(mn_db *db, const char *identity)
 {
     return mni_seterr(db, MN_ENOTFOUND, "the tenant has no identity with the id or external_id "
-                     "\"%.128s\"; `manushya identity list` shows them", identity);
+                     "\"%.128s\"; list the tenant's identities for the ones there are", identity);
 }
 
 int mni_store_identity_gone(mn_db *db, const char *id)

@@ -1,5 +1,5 @@
 /* The "not found" errors every backend reports alike: MN_ENOTFOUND with a message naming what
- * is missing and, where one exists, the command that lists what there is. Each returns
+ * is missing and, where it helps, where to look for what there is. Each returns
  * MN_ENOTFOUND. */
 #ifndef MNI_STORE_NOTFOUND_H
 #define MNI_STORE_NOTFOUND_H

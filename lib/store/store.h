@@ -43,13 +43,13 @@ struct mni_memory_row {
     int64_t version;
     int64_t created_at, updated_at, expires_at;
     const float *embedding;    /* unit vector of the database's dimension */
-    /* Asynchronous embedding (issue 7): embedding is NULL, and the backend enqueues the row's
+    /* Asynchronous embedding: embedding is NULL, and the backend enqueues the row's
      * embedding job (replacing a pending one) in the same transaction. A row written with an
      * embedding drops any pending job of its memory. */
     int embed_job;
 };
 
-/* A claimed embedding job (issue 7): the memory as it was when claimed. */
+/* A claimed embedding job: the memory as it was when claimed. */
 struct mni_embed_task {
     int64_t key;               /* the memory's store key */
     int64_t version;           /* its version when claimed: the vector is stored only if the
@@ -127,7 +127,8 @@ struct mni_store_ops {
     int (*memory_list)(struct mni_store *s, const char *tenant_id, const struct mni_store_query *q,
                        mn_memory_list **out);
     /* Replaces the row if its version is still expected_version, and records the history entry
-     * (before/after JSON) in the same transaction. MNI_EBUSY_VERSION when the version moved. */
+     * (before/after JSON) in the same transaction. MNI_EBUSY_VERSION (core/error.h) when the
+     * version moved. */
     int (*memory_update)(struct mni_store *s, const char *tenant_id,
                          const struct mni_memory_row *row, int64_t expected_version,
                          const char *changed_by, const char *before, const char *after);
@@ -178,7 +179,7 @@ struct mni_store_ops {
     int (*meta_get)(struct mni_store *s, const char *key, char **value);
     int (*meta_put)(struct mni_store *s, const char *key, const char *value);
 
-    /* ---- rate-limit overrides (issue 5, ratelimit/limits.c) ----
+    /* ---- rate-limit overrides (ratelimit/limits.c) ----
      * A tenant's own limits per endpoint. A backend without them leaves these NULL: callers
      * then answer MN_EUNSUPPORTED. put replaces the endpoint's row; list returns the tenant's
      * rows by endpoint, with overridden = 1; delete is MN_ENOTFOUND when there was none. */
@@ -188,7 +189,7 @@ struct mni_store_ops {
                                 mn_ratelimit_limit_list **out);
     int (*ratelimit_limit_delete)(struct mni_store *s, const char *tenant_id, const char *endpoint);
 
-    /* ---- embedding cache (issue 7, embed/cache.c) ----
+    /* ---- embedding cache (embed/cache.c) ----
      * Vectors by (scope, model, dim, SHA-256 of the text); scope is a tenant id, or "" for
      * calls made for no tenant. A backend without a cache leaves both NULL: texts are then
      * always embedded. get copies each cached vector (dim floats) to out + i*dim and sets
@@ -201,7 +202,7 @@ struct mni_store_ops {
                            const unsigned char *hashes, size_t n, const float *vecs,
                            int64_t now);
 
-    /* ---- embedding jobs (issue 7, jobs/) ----
+    /* ---- embedding jobs (jobs/) ----
      * Enqueued by memory_insert / memory_update (mni_memory_row.embed_job). A backend without
      * them leaves these NULL: mn_open then refuses embed_async. claim marks up to limit due
      * jobs of any tenant with the claim token and a lease until now + lease_ms (attempts + 1)
@@ -228,7 +229,7 @@ struct mni_store_ops {
     int (*embed_jobs_retry)(struct mni_store *s, const char *tenant_id, const char *memory_id,
                             int64_t now, size_t *retried);
 
-    /* ---- server-side vector search (issue 6: postgres with pgvector) ----
+    /* ---- server-side vector search (postgres with pgvector) ----
      * The want memories nearest to vec (a unit vector) among the tenant's that q selects
      * (flags, now, type, identity; not metadata: the caller tests it), each through fn with
      * its cosine similarity. ef: candidates the server keeps (0 = its default). Set only by a
@@ -237,9 +238,6 @@ struct mni_store_ops {
                          const struct mni_store_query *q, const float *vec, size_t want, int ef,
                          mni_hit_fn fn, void *ctx);
 };
-
-/* Internal code for memory_update: someone else changed the row first; reload and retry. */
-#define MNI_EBUSY_VERSION 100
 
 /* The backend for a URL (its scheme, or sqlite for a bare path) into *ops; *target receives the
  * rest. MN_EUNSUPPORTED, explained on db, for a scheme no backend has or this build left out. */

@@ -1,4 +1,4 @@
--- Asynchronous embedding (issue 7; as sql/sqlite/006_embed_jobs.sql): a memory added or
+-- Asynchronous embedding (as sql/sqlite/006_embed_jobs.sql): a memory added or
 -- re-texted with mn_config.embed_async is committed without its vector and with its embedding
 -- job, in the same transaction, so that no job is lost between two systems. Workers (threads of
 -- a handle, or `manushya worker` processes on any machine) claim due jobs with

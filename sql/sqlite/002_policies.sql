@@ -1,4 +1,4 @@
--- Policies (issue 4): per-tenant access rules. policy_gen counts every change to a tenant's
+-- Policies: per-tenant access rules. policy_gen counts every change to a tenant's
 -- policies, so caches of compiled policies and decisions know at once when they are stale.
 ALTER TABLE tenants ADD COLUMN policy_gen INTEGER NOT NULL DEFAULT 0;
 

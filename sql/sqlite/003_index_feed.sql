@@ -1,4 +1,4 @@
--- The change feed a vector index follows (issue 3). Every change to a memory already stamps the
+-- The change feed a vector index follows. Every change to a memory already stamps the
 -- row with the store-wide seq; a hard delete removes the row, so it leaves a tombstone with the
 -- seq of the deleting transaction. An index that has applied every change up to seq S catches
 -- up by reading the rows and tombstones of its tenant with seq > S, in seq order.

@@ -1,4 +1,4 @@
--- Rate limits (issue 5): a tenant's own limits, replacing the built-in defaults for the
+-- Rate limits: a tenant's own limits, replacing the built-in defaults for the
 -- endpoints it names. Every process reads them again at most mn_config.ratelimit_refresh_ms
 -- (default 1 s) after they change. The counters themselves are not here: they live in the
 -- process (in-process limiter) or in Redis.

@@ -1,4 +1,4 @@
--- The embedding cache (issue 7): vectors a remote embedder made, content-addressed, so that
+-- The embedding cache: vectors a remote embedder made, content-addressed, so that
 -- the same text is never sent to the model twice. Scoped by tenant so that a tenant cannot
 -- learn, from how fast its call returns, which texts another tenant embedded; '' is the scope
 -- of calls made for no tenant (mn_embed). Vectors are dim floats in native byte order, as in

@@ -1,4 +1,4 @@
--- Asynchronous embedding (issue 7): a memory added or re-texted with mn_config.embed_async is
+-- Asynchronous embedding: a memory added or re-texted with mn_config.embed_async is
 -- committed without its vector, and its embedding job in the same transaction, so that no job
 -- is lost between two systems. Workers (threads of a handle, or `manushya worker`) claim due
 -- jobs, embed them in batches and write each vector with a new seq, deleting the job in that

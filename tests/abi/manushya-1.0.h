@@ -102,7 +102,7 @@ typedef struct mn_config {
     int hnsw_m;              /* links per node (2m on the bottom layer): default 16, 2..100 */
     int hnsw_ef_construction; /* candidates kept while inserting: default 64, 1..100000 */
     int hnsw_ef_search;      /* candidates kept while searching: default 40, 1..100000 */
-    /* ---- Embedding over HTTP and the embedding cache (issue 7) ----
+    /* ---- Embedding over HTTP and the embedding cache ----
      * embedder "openai" speaks OpenAI's POST /v1/embeddings to any compatible server (OpenAI,
      * Ollama, vLLM, llama.cpp, TEI). Its API key comes from the environment:
      * MANUSHYA_EMBED_API_KEY, else OPENAI_API_KEY (none: no Authorization header). Its
@@ -114,7 +114,7 @@ typedef struct mn_config {
     int embed_cache;         /* MN_EMBED_CACHE_AUTO (0): a remote embedder's vectors are kept in
                               * the store by (model, SHA-256 of the text), so no text is sent
                               * twice; MN_EMBED_CACHE_OFF: never */
-    /* ---- Rate limiting (issue 5; see "Rate limits" below). 0 = the default ---- */
+    /* ---- Rate limiting (see "Rate limits" below). 0 = the default ---- */
     int ratelimit;           /* MN_RATELIMIT_AUTO (0): counters in Redis when redis_url is
                               * set, else in this handle (MN_RATELIMIT_MEMORY);
                               * MN_RATELIMIT_REDIS; MN_RATELIMIT_OFF: nothing limited */
@@ -134,7 +134,7 @@ typedef struct mn_config {
      * failing open: once per redis_health_check_s, not per call). NULL = stderr. */
     void (*log_fn)(void *ctx, const char *msg);
     void *log_ctx;
-    /* ---- Asynchronous embedding (issue 7; see "Asynchronous embedding" below). 0 = the
+    /* ---- Asynchronous embedding (see "Asynchronous embedding" below). 0 = the
      * default ---- */
     int embed_async;         /* 1: add, add_many and a text update commit the memory without
                               * its vector, with an embedding job in the same transaction, and
@@ -262,7 +262,7 @@ typedef struct mn_memory {
     double similarity;    /* cosine similarity to the query; search results only */
     float *embedding;     /* L2-normalised; NULL unless asked for (MN_WITH_EMBEDDING) */
     int dim;
-    /* ---- asynchronous embedding (issue 7) ---- */
+    /* ---- asynchronous embedding ---- */
     int embed_status;     /* MN_EMBED_DONE (0), or MN_EMBED_PENDING / MN_EMBED_FAILED: the
                            * memory has no vector yet and is in no search result */
     char *embed_error;    /* the last failed attempt's message (a pending job is being
@@ -443,11 +443,10 @@ MN_API void mn_decision_free(mn_decision *d);
 
 /* Evaluates a JSON Logic rule (jsonlogic.com; the language of policy "when" clauses) against
  * data, both JSON text (data NULL = null), and sets *result to the result as JSON text (free
- * it with mn_free). Needs no handle: on failure (MN_EINVAL for bad JSON or a bad rule, whose
- * message gives the JSON path of the bad node; MN_ERANGE past the evaluation limits) err
- * receives the message (errlen bytes). */
-MN_API int mn_jsonlogic_apply(const char *rule, const char *data, char **result, char *err,
-                              size_t errlen);
+ * it with mn_free). Needs no handle: a failure (MN_EINVAL for bad JSON or a bad rule, whose
+ * message gives the JSON path of the bad node; MN_ERANGE past the evaluation limits) is
+ * reported by mn_errcode(NULL) and mn_errmsg(NULL). */
+MN_API int mn_jsonlogic_apply(const char *rule, const char *data, char **result);
 
 /* ---- Vector index (standalone) ------------------------------------------------------------ */
 /* An approximate nearest-neighbour index (HNSW) over vectors the caller gives, apart from any
@@ -465,9 +464,8 @@ MN_API int mn_jsonlogic_apply(const char *rule, const char *data, char **result,
  * argument: nothing changed), MN_EEXISTS (add of a present key), MN_ENOTFOUND (delete of an
  * absent key; load of a missing file), MN_ENOMEM, MN_ERANGE (index full: 2^31 - 1 vectors),
  * MN_EBACKEND (I/O), MN_ECORRUPT (load of a file that is damaged, truncated or not an index).
- * There is no handle to ask for a message, so the calls that may fail for reasons beyond the
- * code (create, save, load) write one into err (errlen bytes; err may be NULL), as
- * mn_jsonlogic_apply does. */
+ * There is no handle: mn_errcode(NULL) and mn_errmsg(NULL) report a failure of any of them,
+ * as for mn_jsonlogic_apply. */
 typedef struct mn_ann mn_ann;
 
 typedef struct mn_ann_params { /* zero-initialise; 0 = the default */
@@ -484,8 +482,7 @@ typedef struct mn_ann_params { /* zero-initialise; 0 = the default */
 typedef int (*mn_ann_accept_fn)(void *ctx, int64_t key);
 
 /* p may be NULL (all defaults). dim: 1 .. 65536. */
-MN_API int mn_ann_create(int dim, const mn_ann_params *p, mn_ann **out, char *err,
-                         size_t errlen);
+MN_API int mn_ann_create(int dim, const mn_ann_params *p, mn_ann **out);
 MN_API void mn_ann_free(mn_ann *a);
 /* vec: dim finite floats. MN_EEXISTS if key is present (mn_ann_update replaces). */
 MN_API int mn_ann_add(mn_ann *a, int64_t key, const float *vec);
@@ -519,10 +516,10 @@ MN_API size_t mn_ann_bytes(const mn_ann *a);
 /* Writes a new file beside path (path.tmp.PID.N), then renames it over path: a reader never
  * sees half a file, and two processes saving at once never mix their bytes. The file is
  * checksummed and canonical (the same index, the same bytes), in this machine's byte order. */
-MN_API int mn_ann_save(const mn_ann *a, const char *path, char *err, size_t errlen);
+MN_API int mn_ann_save(const mn_ann *a, const char *path);
 /* Reads a file mn_ann_save wrote, checking its checksums and its whole structure before use:
  * a damaged, truncated or foreign file is MN_ECORRUPT, never a crash. */
-MN_API int mn_ann_load(const char *path, mn_ann **out, char *err, size_t errlen);
+MN_API int mn_ann_load(const char *path, mn_ann **out);
 
 /* ---- Embeddings --------------------------------------------------------------------------- */
 /* Embeds text with the handle's embedder into out[0 .. dim-1]; dim must be mn_embed_dim(db).
@@ -534,7 +531,7 @@ MN_API int mn_embed(mn_db *db, const char *text, float *out, int dim);
  * sends them in batches, several requests in flight. All or nothing. */
 MN_API int mn_embed_many(mn_db *db, const char *const *texts, size_t n, float *out, int dim);
 
-/* What the handle's embedder and embedding cache did since mn_open (issue 7). */
+/* What the handle's embedder and embedding cache did since mn_open. */
 typedef struct mn_embed_stats {
     const char *embedder;     /* "local", "openai"; valid while the handle is open */
     const char *model;        /* the model name ("local" for the local embedder) */
@@ -551,7 +548,7 @@ typedef struct mn_embed_stats {
 } mn_embed_stats;
 MN_API int mn_embed_stats_get(mn_db *db, mn_embed_stats *out);
 
-/* ---- Asynchronous embedding (issue 7) -----------------------------------------------------
+/* ---- Asynchronous embedding -----------------------------------------------------
  * With mn_config.embed_async, a memory whose text needs embedding is committed with an
  * embedding job in the same transaction and the call returns at once; get and list show it
  * with embed_status MN_EMBED_PENDING, and search leaves it out until its vector is stored.

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Asynchronous embedding from the CLI (issue 7) against a real embeddings server on loopback
+# Asynchronous embedding from the CLI against a real embeddings server on loopback
 # (tests/support/embed_server.py): memory add --embed-async returns a pending memory; a
 # `manushya worker` stores it; failures show in jobs list and memory get, jobs retry brings
 # them back; and a worker killed with SIGKILL mid-batch, then restarted, finishes every job

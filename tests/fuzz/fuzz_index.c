@@ -46,8 +46,7 @@ static void fix_sums(uint8_t *f, size_t size, int attr)
 static void use_index(const char *path)
 {
     mn_ann *a = NULL;
-    char err[256];
-    if (mn_ann_load(path, &a, err, sizeof err) != MN_OK)
+    if (mn_ann_load(path, &a) != MN_OK)
         return;
     int dim = mn_ann_dim(a);
     float *q = calloc((size_t)dim, sizeof *q);

@@ -63,14 +63,14 @@ int main(int argc, char **argv)
 
     mn_ann_params p = { .m = 2, .seed = 7 };
     mn_ann *a;
-    if (mn_ann_create(DIM, &p, &a, NULL, 0) != MN_OK)
+    if (mn_ann_create(DIM, &p, &a) != MN_OK)
         die("mn_ann_create");
     for (int i = 0; i < N; i++) {
         vector(i, v);
         if (mn_ann_add(a, 1000 + i, v) != MN_OK)
             die("mn_ann_add");
     }
-    if (mn_ann_delete(a, 1005) != MN_OK || mn_ann_save(a, ann, NULL, 0) != MN_OK)
+    if (mn_ann_delete(a, 1005) != MN_OK || mn_ann_save(a, ann) != MN_OK)
         die("mn_ann_save");
     mn_ann_free(a);
 

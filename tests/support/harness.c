@@ -273,6 +273,16 @@ int th_is_uuid7(const char *s)
     return s[14] == '7' && strchr("89ab", s[19]) != NULL;
 }
 
+void th_assert_reported(const char *call, const mn_db *db, int rc)
+{
+    ck_assert_msg(strcmp(mn_strerror(rc), mn_strerror(-1)) != 0,
+                  "%s: returned %d, which is no documented code", call, rc);
+    ck_assert_msg(mn_errcode(db) == rc, "%s: returned %d (%s) but mn_errcode reports %d", call,
+                  rc, mn_strerror(rc), mn_errcode(db));
+    ck_assert_msg(*mn_errmsg(db) && strcmp(mn_errmsg(db), "not an error") != 0,
+                  "%s: returned %d (%s) without a message", call, rc, mn_strerror(rc));
+}
+
 /* ---- opening ---------------------------------------------------------------------------------- */
 mn_db *th_open(const char *url, const mn_config *cfg)
 {

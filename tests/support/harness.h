@@ -63,13 +63,18 @@ mn_db *th_open_fresh(void);
                       mn_strerror(th_rc_), mn_errmsg(db));                                     \
     } while (0)
 
-/* Asserts that call returns want. */
+/* Asserts that call returns want; a failure must also be what mn_errcode(db) reports, with a
+ * message, under a code mn_strerror() knows (one error channel, documented codes only). */
 #define TH_RC(db, call, want)                                                                  \
     do {                                                                                       \
         int th_rc_ = (call), th_want_ = (want);                                                \
         ck_assert_msg(th_rc_ == th_want_, "%s: rc %d (%s), want %d (%s): %s", #call, th_rc_,   \
                       mn_strerror(th_rc_), th_want_, mn_strerror(th_want_), mn_errmsg(db));    \
+        if (th_rc_ != MN_OK)                                                                   \
+            th_assert_reported(#call, db, th_rc_);                                             \
     } while (0)
+/* Asserts that the failure rc of call is the calling thread's last one on db, as above. */
+void th_assert_reported(const char *call, const mn_db *db, int rc);
 
 /* Milliseconds since the Unix epoch. */
 int64_t th_now_ms(void);

@@ -1,11 +1,11 @@
 /*
- * The standalone vector index through the public API only (manushya.h, mni_ann_*): recall@10
+ * The standalone vector index through the public API only (manushya.h, mn_ann_*): recall@10
  * against exact search on small clustered data, with and without a filter; scores are the raw
  * inner products (no normalisation); delete, update, re-add; multi-threaded add_many; search
  * while adding from other threads; save/load round trip with identical results; bad inputs
  * (dimension, parameters, NULLs, non-finite values: MN_EINVAL and nothing changed), damaged,
- * truncated and foreign files (MN_ECORRUPT), missing files and unwritable paths, each with a
- * message in err.
+ * truncated and foreign files (MN_ECORRUPT), missing files and unwritable paths, each
+ * reported with a message by mn_errcode(NULL) and mn_errmsg(NULL).
  */
 #include <check.h>
 #include <math.h>
@@ -159,8 +159,7 @@ static mn_ann *built(int threads)
 {
     gen_data();
     mn_ann *a = NULL;
-    char err[128] = "";
-    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a, err, sizeof err), MN_OK);
+    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a), MN_OK);
     ck_assert_int_eq(mn_ann_add_many(a, keys, base, NBASE, threads), MN_OK);
     ck_assert_uint_eq(mn_ann_count(a), NBASE);
     return a;
@@ -215,7 +214,7 @@ START_TEST(scores_are_raw_inner_products)
 {
     gen_data();
     mn_ann *a = NULL;
-    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a, NULL, 0), MN_OK);
+    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a), MN_OK);
     float v[DIM], w[DIM];
     for (int i = 0; i < DIM; i++) {
         v[i] = 2.0f * base[i];  /* length 2 */
@@ -243,14 +242,14 @@ END_TEST
 START_TEST(empty_index)
 {
     mn_ann *a = NULL;
-    ck_assert_int_eq(mn_ann_create(3, NULL, &a, NULL, 0), MN_OK);
+    ck_assert_int_eq(mn_ann_create(3, NULL, &a), MN_OK);
     const float q[3] = {1, 0, 0};
     int64_t got[4];
     size_t n = 9;
     ck_assert_int_eq(mn_ann_search(a, q, 4, 0, got, NULL, &n), MN_OK);
     ck_assert_uint_eq(n, 0);
     ck_assert_uint_eq(mn_ann_count(a), 0);
-    ck_assert_int_eq(mn_ann_delete(a, 1), MN_ENOTFOUND);
+    TH_RC(NULL, mn_ann_delete(a, 1), MN_ENOTFOUND);
     mn_ann_free(a);
 }
 END_TEST
@@ -276,7 +275,7 @@ START_TEST(delete_update_readd)
         ck_assert_int_eq(mn_ann_contains(a, top[0]), 1);
         ck_assert_int_eq(mn_ann_delete(a, top[0]), MN_OK);
         ck_assert_int_eq(mn_ann_contains(a, top[0]), 0);
-        ck_assert_int_eq(mn_ann_delete(a, top[0]), MN_ENOTFOUND);
+        TH_RC(NULL, mn_ann_delete(a, top[0]), MN_ENOTFOUND);
         live[(top[0] + 1000000) / 7919] = 0;
         deleted_key = top[0];
         ck_assert_int_eq(mn_ann_search(a, queries + (size_t)qi * DIM, K, 40, top, NULL, &n),
@@ -298,7 +297,7 @@ START_TEST(delete_update_readd)
     ck_assert_msg(r >= 0.95, "recall@10 after deletes: %.3f", r);
 
     /* add: a present key is MN_EEXISTS; update replaces; deleted keys come back */
-    ck_assert_int_eq(mn_ann_add(a, keys[1], base + DIM), MN_EEXISTS);
+    TH_RC(NULL, mn_ann_add(a, keys[1], base + DIM), MN_EEXISTS);
     for (int i = 0; i < NBASE; i++)
         if (!live[i]) {
             ck_assert_int_eq(mn_ann_add(a, keys[i], base + (size_t)i * DIM), MN_OK);
@@ -326,9 +325,9 @@ START_TEST(add_many_duplicates)
 {
     gen_data();
     mn_ann *a = NULL;
-    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a, NULL, 0), MN_OK);
+    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a), MN_OK);
     int64_t k2[4] = {1, 2, 3, 2};
-    ck_assert_int_eq(mn_ann_add_many(a, k2, base, 4, 1), MN_EEXISTS);
+    TH_RC(NULL, mn_ann_add_many(a, k2, base, 4, 1), MN_EEXISTS);
     ck_assert_uint_eq(mn_ann_count(a), 3); /* rows before the failure stay */
     ck_assert_int_eq(mn_ann_add_many(a, k2, base, 0, 1), MN_OK);
     ck_assert_int_eq(mn_ann_add_many(a, NULL, NULL, 0, 4), MN_OK);
@@ -360,7 +359,7 @@ START_TEST(search_while_adding)
 {
     gen_data();
     mn_ann *a = NULL;
-    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a, NULL, 0), MN_OK);
+    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a), MN_OK);
     int stop = 0;
     struct reader rd[2] = {{a, &stop, 0, 0}, {a, &stop, 0, 0}};
     pthread_t t[2];
@@ -387,11 +386,10 @@ START_TEST(save_load_round_trip)
     for (int i = 0; i < NBASE; i += 5)
         ck_assert_int_eq(mn_ann_delete(a, keys[i]), MN_OK);
     const char *path = th_tmppath("index.ann");
-    char err[256] = "";
-    ck_assert_msg(mn_ann_save(a, path, err, sizeof err) == MN_OK, "%s", err);
+    ck_assert_msg(mn_ann_save(a, path) == MN_OK, "%s", mn_errmsg(NULL));
     ck_assert_int_eq(th_tmp_leftovers(path), 0);
     mn_ann *b = NULL;
-    ck_assert_msg(mn_ann_load(path, &b, err, sizeof err) == MN_OK, "%s", err);
+    ck_assert_msg(mn_ann_load(path, &b) == MN_OK, "%s", mn_errmsg(NULL));
     ck_assert_uint_eq(mn_ann_count(b), mn_ann_count(a));
     ck_assert_int_eq(mn_ann_dim(b), DIM);
     for (int qi = 0; qi < NQ; qi++) {
@@ -406,7 +404,7 @@ START_TEST(save_load_round_trip)
     }
     /* canonical: saving the loaded index gives the same bytes */
     const char *path2 = th_tmppath("again.ann");
-    ck_assert_int_eq(mn_ann_save(b, path2, err, sizeof err), MN_OK);
+    ck_assert_int_eq(mn_ann_save(b, path2), MN_OK);
     ck_assert(th_file_hash(path) == th_file_hash(path2));
     /* the loaded index takes writes */
     ck_assert_int_eq(mn_ann_add(b, keys[0], base), MN_OK);
@@ -416,11 +414,11 @@ START_TEST(save_load_round_trip)
 }
 END_TEST
 
-static int load_rc(const char *path, const void *data, size_t len, char *err, size_t errlen)
+static int load_rc(const char *path, const void *data, size_t len)
 {
     th_write_file(path, data, len);
     mn_ann *x = (mn_ann *)&x; /* must be reset to NULL on failure */
-    int rc = mn_ann_load(path, &x, err, errlen);
+    int rc = mn_ann_load(path, &x);
     if (rc == MN_OK)
         mn_ann_free(x);
     else
@@ -432,46 +430,48 @@ START_TEST(corrupt_files)
 {
     gen_data();
     mn_ann *a = NULL;
-    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a, NULL, 0), MN_OK);
+    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a), MN_OK);
     ck_assert_int_eq(mn_ann_add_many(a, keys, base, 300, 1), MN_OK);
     const char *path = th_tmppath("good.ann"), *bad = th_tmppath("bad.ann");
-    ck_assert_int_eq(mn_ann_save(a, path, NULL, 0), MN_OK);
+    ck_assert_int_eq(mn_ann_save(a, path), MN_OK);
     mn_ann_free(a);
     size_t len;
     unsigned char *good = (unsigned char *)th_read_file(path, &len);
     ck_assert_ptr_nonnull(good);
     unsigned char *f = th_keep(malloc(len + 1));
-    char err[256];
-    ck_assert_int_eq(load_rc(bad, good, len, err, sizeof err), MN_OK);
+    const char *err;
+    ck_assert_int_eq(load_rc(bad, good, len), MN_OK);
     for (size_t pos = 0; pos < len; pos += pos < 128 ? 7 : 1 + len / 50) {
         memcpy(f, good, len);
         f[pos] ^= 0x10;
-        err[0] = 0;
-        ck_assert_msg(load_rc(bad, f, len, err, sizeof err) == MN_ECORRUPT, "flip at %zu", pos);
+        ck_assert_msg(load_rc(bad, f, len) == MN_ECORRUPT, "flip at %zu", pos);
+        err = mn_errmsg(NULL);
         ck_assert_msg(strstr(err, bad) && th_has_word(err, "damaged"), "message: %s", err);
     }
     static const size_t cuts[] = {0, 1, 64, 127, 128, 129};
     for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++)
-        ck_assert_int_eq(load_rc(bad, good, cuts[i], err, sizeof err), MN_ECORRUPT);
-    ck_assert_int_eq(load_rc(bad, good, len / 2, err, sizeof err), MN_ECORRUPT);
-    ck_assert_int_eq(load_rc(bad, good, len - 1, err, sizeof err), MN_ECORRUPT);
+        ck_assert_int_eq(load_rc(bad, good, cuts[i]), MN_ECORRUPT);
+    ck_assert_int_eq(load_rc(bad, good, len / 2), MN_ECORRUPT);
+    ck_assert_int_eq(load_rc(bad, good, len - 1), MN_ECORRUPT);
     memcpy(f, good, len);
     f[len] = 0;
-    ck_assert_int_eq(load_rc(bad, f, len + 1, err, sizeof err), MN_ECORRUPT);
+    ck_assert_int_eq(load_rc(bad, f, len + 1), MN_ECORRUPT);
     th_random_bytes(f, len, 3);
-    ck_assert_int_eq(load_rc(bad, f, len, err, sizeof err), MN_ECORRUPT);
-    ck_assert_int_eq(load_rc(bad, "not an index\n", 13, NULL, 0), MN_ECORRUPT);
+    ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
+    ck_assert_int_eq(load_rc(bad, "not an index\n", 13), MN_ECORRUPT);
 
     /* missing file, a directory, an unwritable path */
     mn_ann *x = NULL;
-    ck_assert_int_eq(mn_ann_load(th_tmppath("missing.ann"), &x, err, sizeof err), MN_ENOTFOUND);
+    TH_RC(NULL, mn_ann_load(th_tmppath("missing.ann"), &x), MN_ENOTFOUND);
+    err = mn_errmsg(NULL);
     ck_assert_msg(th_has_word(err, "does not exist"), "message: %s", err);
-    int rc = mn_ann_load(th_tmpdir(), &x, err, sizeof err);
+    int rc = mn_ann_load(th_tmpdir(), &x);
     ck_assert_msg(rc == MN_EBACKEND || rc == MN_ECORRUPT, "directory: rc %d", rc);
     ck_assert_ptr_null(x);
-    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a, NULL, 0), MN_OK);
+    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a), MN_OK);
     const char *nodir = th_fmt("%s/no/such/dir/x.ann", th_tmpdir());
-    ck_assert_int_eq(mn_ann_save(a, nodir, err, sizeof err), MN_EBACKEND);
+    TH_RC(NULL, mn_ann_save(a, nodir), MN_EBACKEND);
+    err = mn_errmsg(NULL);
     ck_assert_msg(strstr(err, nodir) && th_has_word(err, "No such file"), "message: %s", err);
     mn_ann_free(a);
 }
@@ -480,15 +480,13 @@ END_TEST
 START_TEST(bad_inputs)
 {
     gen_data();
-    char err[200];
     mn_ann *a = (mn_ann *)&a;
     /* dimension and parameters */
     static const int dims[] = {0, -1, 65537, INT32_MIN};
     for (size_t i = 0; i < sizeof dims / sizeof *dims; i++) {
-        err[0] = 0;
-        ck_assert_int_eq(mn_ann_create(dims[i], NULL, &a, err, sizeof err), MN_EINVAL);
+        TH_RC(NULL, mn_ann_create(dims[i], NULL, &a), MN_EINVAL);
         ck_assert_ptr_null(a);
-        ck_assert_msg(th_has_word(err, "dimension"), "message: %s", err);
+        ck_assert_msg(th_has_word(mn_errmsg(NULL), "dimension"), "message: %s", mn_errmsg(NULL));
     }
     static const mn_ann_params bad[] = {
         {1, 0, 0, 0}, {101, 0, 0, 0}, {-2, 0, 0, 0}, {0, -1, 0, 0}, {0, 100001, 0, 0},
@@ -496,15 +494,15 @@ START_TEST(bad_inputs)
     static const char *const names[] = {"m", "m", "m", "ef_construction", "ef_construction",
                                         "ef_search", "ef_search"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        err[0] = 0;
-        ck_assert_int_eq(mn_ann_create(DIM, &bad[i], &a, err, sizeof err), MN_EINVAL);
-        ck_assert_msg(strncmp(err, names[i], strlen(names[i])) == 0, "message: %s", err);
+        TH_RC(NULL, mn_ann_create(DIM, &bad[i], &a), MN_EINVAL);
+        ck_assert_msg(strstr(mn_errmsg(NULL), th_fmt("mn_ann_params.%s is", names[i])),
+                      "message: %s", mn_errmsg(NULL));
     }
-    ck_assert_int_eq(mn_ann_create(DIM, NULL, NULL, err, sizeof err), MN_EINVAL);
-    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a, err, 1), MN_OK); /* tiny err buffer is fine */
+    TH_RC(NULL, mn_ann_create(DIM, NULL, NULL), MN_EINVAL);
+    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a), MN_OK);
     mn_ann_params ok = {8, 20, 10, 99};
     mn_ann *b = NULL;
-    ck_assert_int_eq(mn_ann_create(DIM, &ok, &b, NULL, 0), MN_OK);
+    ck_assert_int_eq(mn_ann_create(DIM, &ok, &b), MN_OK);
     mn_ann_free(b);
 
     /* NULLs */
@@ -512,24 +510,24 @@ START_TEST(bad_inputs)
     memcpy(v, base, sizeof v);
     int64_t got[K];
     size_t n = 7;
-    ck_assert_int_eq(mn_ann_add(NULL, 1, v), MN_EINVAL);
-    ck_assert_int_eq(mn_ann_add(a, 1, NULL), MN_EINVAL);
-    ck_assert_int_eq(mn_ann_update(NULL, 1, v), MN_EINVAL);
-    ck_assert_int_eq(mn_ann_update(a, 1, NULL), MN_EINVAL);
-    ck_assert_int_eq(mn_ann_add_many(NULL, keys, base, 1, 1), MN_EINVAL);
-    ck_assert_int_eq(mn_ann_add_many(a, NULL, base, 1, 1), MN_EINVAL);
-    ck_assert_int_eq(mn_ann_add_many(a, keys, NULL, 1, 1), MN_EINVAL);
-    ck_assert_int_eq(mn_ann_delete(NULL, 1), MN_EINVAL);
-    ck_assert_int_eq(mn_ann_search(NULL, v, K, 0, got, NULL, &n), MN_EINVAL);
+    TH_RC(NULL, mn_ann_add(NULL, 1, v), MN_EINVAL);
+    TH_RC(NULL, mn_ann_add(a, 1, NULL), MN_EINVAL);
+    TH_RC(NULL, mn_ann_update(NULL, 1, v), MN_EINVAL);
+    TH_RC(NULL, mn_ann_update(a, 1, NULL), MN_EINVAL);
+    TH_RC(NULL, mn_ann_add_many(NULL, keys, base, 1, 1), MN_EINVAL);
+    TH_RC(NULL, mn_ann_add_many(a, NULL, base, 1, 1), MN_EINVAL);
+    TH_RC(NULL, mn_ann_add_many(a, keys, NULL, 1, 1), MN_EINVAL);
+    TH_RC(NULL, mn_ann_delete(NULL, 1), MN_EINVAL);
+    TH_RC(NULL, mn_ann_search(NULL, v, K, 0, got, NULL, &n), MN_EINVAL);
     ck_assert_uint_eq(n, 0);
-    ck_assert_int_eq(mn_ann_search(a, NULL, K, 0, got, NULL, &n), MN_EINVAL);
-    ck_assert_int_eq(mn_ann_search(a, v, K, 0, NULL, NULL, &n), MN_EINVAL);
-    ck_assert_int_eq(mn_ann_search(a, v, K, 0, got, NULL, NULL), MN_EINVAL);
-    ck_assert_int_eq(mn_ann_save(NULL, "x", err, sizeof err), MN_EINVAL);
-    ck_assert_int_eq(mn_ann_save(a, NULL, err, sizeof err), MN_EINVAL);
-    ck_assert_int_eq(mn_ann_save(a, "", err, sizeof err), MN_EINVAL);
-    ck_assert_int_eq(mn_ann_load(NULL, &b, err, sizeof err), MN_EINVAL);
-    ck_assert_int_eq(mn_ann_load("x", NULL, err, sizeof err), MN_EINVAL);
+    TH_RC(NULL, mn_ann_search(a, NULL, K, 0, got, NULL, &n), MN_EINVAL);
+    TH_RC(NULL, mn_ann_search(a, v, K, 0, NULL, NULL, &n), MN_EINVAL);
+    TH_RC(NULL, mn_ann_search(a, v, K, 0, got, NULL, NULL), MN_EINVAL);
+    TH_RC(NULL, mn_ann_save(NULL, "x"), MN_EINVAL);
+    TH_RC(NULL, mn_ann_save(a, NULL), MN_EINVAL);
+    TH_RC(NULL, mn_ann_save(a, ""), MN_EINVAL);
+    TH_RC(NULL, mn_ann_load(NULL, &b), MN_EINVAL);
+    TH_RC(NULL, mn_ann_load("x", NULL), MN_EINVAL);
     ck_assert_uint_eq(mn_ann_count(NULL), 0);
     ck_assert_uint_eq(mn_ann_bytes(NULL), 0);
     ck_assert_int_eq(mn_ann_dim(NULL), 0);
@@ -543,19 +541,44 @@ START_TEST(bad_inputs)
         float w[DIM];
         memcpy(w, base + DIM, sizeof w);
         w[DIM - 1 - (int)i] = bads[i];
-        ck_assert_int_eq(mn_ann_add(a, 2, w), MN_EINVAL);
-        ck_assert_int_eq(mn_ann_update(a, 1, w), MN_EINVAL);
-        ck_assert_int_eq(mn_ann_search(a, w, K, 0, got, NULL, &n), MN_EINVAL);
+        TH_RC(NULL, mn_ann_add(a, 2, w), MN_EINVAL);
+        TH_RC(NULL, mn_ann_update(a, 1, w), MN_EINVAL);
+        TH_RC(NULL, mn_ann_search(a, w, K, 0, got, NULL, &n), MN_EINVAL);
         ck_assert_int_eq(mn_ann_contains(a, 2), 0);
     }
     float *many = th_keep(malloc(50 * DIM * sizeof *many));
     memcpy(many, base, 50 * DIM * sizeof *many);
     many[49 * DIM + 3] = NAN; /* the last row: the rows before it must not be added either */
-    ck_assert_int_eq(mn_ann_add_many(a, keys + 100, many, 50, 2), MN_EINVAL);
+    TH_RC(NULL, mn_ann_add_many(a, keys + 100, many, 50, 2), MN_EINVAL);
     ck_assert_uint_eq(mn_ann_count(a), 1);
     /* key 1's vector is unchanged */
     ck_assert_int_eq(mn_ann_search(a, v, 1, 0, got, NULL, &n), MN_OK);
     ck_assert(n == 1 && got[0] == 1);
+    /* the failure stays reported after calls that succeed, as errno does */
+    ck_assert_int_eq(mn_errcode(NULL), MN_EINVAL);
+    ck_assert_msg(th_has_word(mn_errmsg(NULL), "not a finite number"), "%s", mn_errmsg(NULL));
+    mn_ann_free(a);
+}
+END_TEST
+
+/* Every mn_ann failure names what was wrong through mn_errmsg(NULL). */
+START_TEST(failures_explained)
+{
+    gen_data();
+    mn_ann *a = NULL;
+    ck_assert_int_eq(mn_ann_create(DIM, NULL, &a), MN_OK);
+    ck_assert_int_eq(mn_ann_add(a, 42, base), MN_OK);
+    TH_RC(NULL, mn_ann_add(a, 42, base), MN_EEXISTS);
+    ck_assert_msg(strstr(mn_errmsg(NULL), "adding key 42") &&
+                  strstr(mn_errmsg(NULL), "mn_ann_update"), "%s", mn_errmsg(NULL));
+    TH_RC(NULL, mn_ann_delete(a, 7), MN_ENOTFOUND);
+    ck_assert_msg(strstr(mn_errmsg(NULL), "deleting key 7"), "%s", mn_errmsg(NULL));
+    int64_t two[] = {1, 1};
+    TH_RC(NULL, mn_ann_add_many(a, two, base, 2, 1), MN_EEXISTS);
+    ck_assert_msg(strstr(mn_errmsg(NULL), "repeated"), "%s", mn_errmsg(NULL));
+    TH_RC(NULL, mn_ann_add(NULL, 1, base), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(NULL), "mn_ann_add: the index is NULL"), "%s",
+                  mn_errmsg(NULL));
     mn_ann_free(a);
 }
 END_TEST
@@ -587,6 +610,7 @@ static Suite *suite(void)
 
     tc = tcase_create("errors");
     tcase_add_test(tc, bad_inputs);
+    tcase_add_test(tc, failures_explained);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -294,9 +294,9 @@ START_TEST(bad_identity_args)
     BAD(db, mn_tenant_list_all(db, NULL), MN_EINVAL, "out|NULL");
     ck_assert_ptr_null(t);
     /* A NULL handle. */
-    ck_assert_int_eq(mn_tenant_create(NULL, "x", &t), MN_EINVAL);
+    TH_RC(NULL, mn_tenant_create(NULL, "x", &t), MN_EINVAL);
     ck_assert_int_eq(mn_tenant_list_all(NULL, NULL), MN_EINVAL);
-    ck_assert_int_eq(mn_identity_create(NULL, a, "x", NULL, NULL, &i), MN_EINVAL);
+    TH_RC(NULL, mn_identity_create(NULL, a, "x", NULL, NULL, &i), MN_EINVAL);
     mn_close(db);
 }
 END_TEST
@@ -825,15 +825,15 @@ START_TEST(bad_null_args)
     mn_list_options lo = {0};
     mn_search_options so = {.query = "x"};
     mn_memory_list *l = NULL;
-    ck_assert_int_eq(mn_memory_add(NULL, &w.as_alice, &in, &m), MN_EINVAL);
-    ck_assert_int_eq(mn_memory_get(NULL, &w.sys, w.m2, 0, &m), MN_EINVAL);
+    TH_RC(NULL, mn_memory_add(NULL, &w.as_alice, &in, &m), MN_EINVAL);
+    TH_RC(NULL, mn_memory_get(NULL, &w.sys, w.m2, 0, &m), MN_EINVAL);
     ck_assert_int_eq(mn_memory_list_page(NULL, &w.sys, &lo, &l), MN_EINVAL);
-    ck_assert_int_eq(mn_memory_search(NULL, &w.sys, &so, &l), MN_EINVAL);
-    ck_assert_int_eq(mn_memory_update(NULL, &w.sys, w.m2, &in, &m), MN_EINVAL);
-    ck_assert_int_eq(mn_memory_delete(NULL, &w.sys, w.m2, MN_DELETE_SOFT), MN_EINVAL);
-    ck_assert_int_eq(mn_memory_history(NULL, &w.sys, w.m2, &h), MN_EINVAL);
-    ck_assert_int_eq(mn_embed(NULL, "x", v, 384), MN_EINVAL);
-    ck_assert_ptr_nonnull(mn_errmsg(NULL));
+    TH_RC(NULL, mn_memory_search(NULL, &w.sys, &so, &l), MN_EINVAL);
+    TH_RC(NULL, mn_memory_update(NULL, &w.sys, w.m2, &in, &m), MN_EINVAL);
+    TH_RC(NULL, mn_memory_delete(NULL, &w.sys, w.m2, MN_DELETE_SOFT), MN_EINVAL);
+    TH_RC(NULL, mn_memory_history(NULL, &w.sys, w.m2, &h), MN_EINVAL);
+    TH_RC(NULL, mn_embed(NULL, "x", v, 384), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(NULL), "mn_embed: the handle is NULL"), "%s", mn_errmsg(NULL));
     ck_assert_ptr_null(m);
     ck_assert_ptr_null(l);
     ck_assert_ptr_null(h);

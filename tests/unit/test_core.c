@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/backoff.h"
+#include "core/error.h"
 #include "core/json.h"
 #include "core/uuid.h"
 #include "manushya.h"
@@ -462,6 +463,12 @@ START_TEST(library_calls)
     }
     ck_assert_ptr_nonnull(mn_strerror(-1));
     ck_assert_ptr_nonnull(mn_strerror(12345));
+    /* ... and none of them is "unknown", which the internal codes are: those stay apart. */
+    for (int a = MN_OK; a <= MN_ERANGE; a++)
+        ck_assert_str_ne(mn_strerror(a), mn_strerror(-1));
+    ck_assert_int_gt(MNI_RC_INTERNAL, MN_ERANGE);
+    ck_assert_int_ge(MNI_EBUSY_VERSION, MNI_RC_INTERNAL);
+    ck_assert_str_eq(mn_strerror(MNI_EBUSY_VERSION), mn_strerror(-1));
     /* Every free function accepts NULL. */
     mn_free(NULL);
     mn_close(NULL);
@@ -476,6 +483,45 @@ START_TEST(library_calls)
     mn_strings_free(NULL, 5);
     /* Before any failure, no error. */
     ck_assert_int_eq(mn_errcode(NULL), MN_OK);
+}
+END_TEST
+
+/* mn_errcode/mn_errmsg: the calling thread's last failure on a handle, errno-like. */
+START_TEST(error_channel)
+{
+    mn_db *db = th_open_fresh();
+    mn_tenant *t = NULL;
+    TH_RC(db, mn_tenant_get(db, "nobody", &t), MN_ENOTFOUND);
+    /* A successful call leaves the failure reported. */
+    th_tenant(db, "acme");
+    ck_assert_int_eq(mn_errcode(db), MN_ENOTFOUND);
+    ck_assert_msg(strstr(mn_errmsg(db), "\"nobody\""), "%s", mn_errmsg(db));
+    ck_assert_int_eq(mn_retry_after_ms(db), 0);
+    /* It is db's: no handle and calls without one see none. */
+    ck_assert_int_eq(mn_errcode(NULL), MN_OK);
+    ck_assert_str_eq(mn_errmsg(NULL), "not an error");
+
+    /* Failures recorded by work a call recovered from are forgotten: the last failure is again
+     * the one before (a lazy message included). */
+    mni_errmark mark = mni_err_mark();
+    mni_seterr(db, MN_EBACKEND, "recovered from");
+    mni_seterr(db, MN_ENOMEM, "recovered from too");
+    mni_err_forget(mark);
+    ck_assert_int_eq(mn_errcode(db), MN_ENOTFOUND);
+    ck_assert_msg(strstr(mn_errmsg(db), "\"nobody\""), "%s", mn_errmsg(db));
+    /* More failures than the ring keeps: better none than one that was recovered from. */
+    mark = mni_err_mark();
+    for (int i = 0; i < MNI_ERR_KEPT; i++)
+        mni_seterr(db, MN_EBACKEND, "recovered from, %d", i);
+    mni_err_forget(mark);
+    ck_assert_int_eq(mn_errcode(db), MN_OK);
+    ck_assert_str_eq(mn_errmsg(db), "not an error");
+    /* Forgetting when nothing failed changes nothing. */
+    TH_RC(db, mn_tenant_get(db, "nobody", &t), MN_ENOTFOUND);
+    mark = mni_err_mark();
+    mni_err_forget(mark);
+    ck_assert_int_eq(mn_errcode(db), MN_ENOTFOUND);
+    mn_close(db);
 }
 END_TEST
 
@@ -506,6 +552,7 @@ static Suite *core_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("library");
     tcase_add_test(tc, library_calls);
+    tcase_add_test(tc, error_channel);
     suite_add_tcase(s, tc);
     return s;
 }

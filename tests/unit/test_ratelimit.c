@@ -218,6 +218,9 @@ START_TEST(window_rolls_over)
     ck_assert_int_le(r.retry_after_ms, 300 + 5); /* the window and at most a sub-window (1/60) */
     ck_assert_int_ge(r.reset_at, th_now_ms());
     ck_assert_msg(strstr(mn_errmsg(db), "retry after"), "message: %s", mn_errmsg(db));
+    /* the wait as a number too, for the refused call's handle only */
+    ck_assert_int_eq(mn_retry_after_ms(db), r.retry_after_ms);
+    ck_assert_int_eq(mn_retry_after_ms(NULL), 0);
     /* peek says the same and counts nothing */
     TH_OK(db, mn_ratelimit_peek(db, &BOT, "app:ping", 1, &r));
     ck_assert_int_eq(r.allowed, 0);
@@ -326,6 +329,7 @@ START_TEST(library_calls_are_limited)
     mn_memory_input big[4] = {{.text = "a"}, {.text = "b"}, {.text = "c"}, {.text = "d"}};
     TH_RC(db, mn_memory_add_many(db, &BOT, big, 4, NULL, NULL), MN_ELIMITED);
     ck_assert_msg(strstr(mn_errmsg(db), "split"), "message: %s", mn_errmsg(db));
+    ck_assert_int_eq(mn_retry_after_ms(db), -1); /* more than the limit: waiting cannot help */
     TH_OK(db, mn_memory_add(db, &BOT, &two[0], NULL));
     TH_RC(db, mn_memory_add(db, &BOT, &two[0], NULL), MN_ELIMITED);
     /* bad input is refused before it costs a place */
@@ -342,8 +346,19 @@ START_TEST(library_calls_are_limited)
         mn_memory_list_free(hits);
     }
     TH_RC(db, mn_memory_search(db, &BOT, &so, &hits), MN_ELIMITED);
+    int64_t wait = mn_retry_after_ms(db);
+    /* the window and at most a sub-window (1/60) */
+    ck_assert_msg(wait > 0 && wait <= 600000 + 10000, "retry after %lld ms", (long long)wait);
+    ck_assert_msg(strstr(mn_errmsg(db), th_fmt("retry after %lld ms", (long long)wait)),
+                  "message: %s", mn_errmsg(db));
     TH_OK(db, mn_memory_search(db, &SYS, &so, &hits));
     mn_memory_list_free(hits);
+    /* a success leaves the refusal reported, wait included */
+    ck_assert_int_eq(mn_errcode(db), MN_ELIMITED);
+    ck_assert_int_eq(mn_retry_after_ms(db), wait);
+    /* another failure is not a refusal: no wait */
+    TH_RC(db, mn_memory_add(db, &BOSS, &bad, NULL), MN_EINVAL);
+    ck_assert_int_eq(mn_retry_after_ms(db), 0);
 
     TH_OK(db, mn_identity_create(db, &BOSS, "helper1", "agent", NULL, NULL));
     TH_OK(db, mn_identity_create(db, &BOSS, "helper2", "agent", NULL, NULL)); /* admin: x2 */

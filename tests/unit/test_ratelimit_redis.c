@@ -308,6 +308,15 @@ START_TEST(server_stopped_then_restarted)
     ck_assert_int_eq(logged, 2); /* once per handle and interval, not per call */
     TH_OK(closed, mn_ratelimit_stats_get(closed, &st));
     ck_assert_uint_eq(st.fail_closed, 4);
+    /* A call that failed open succeeded: it leaves no failure, and the thread's last failure
+     * on the handle stays the one before it. */
+    TH_OK(open, mn_ratelimit_hit(open, &BOT, "app:ping", 1, &r));
+    ck_assert_int_eq(r.checked, 0);
+    ck_assert_int_eq(mn_errcode(open), MN_OK);
+    TH_RC(open, mn_ratelimit_hit(open, &BOT, "app:ping", 0, &r), MN_EINVAL);
+    TH_OK(open, mn_memory_add(open, &BOT, &in, NULL));
+    ck_assert_int_eq(mn_errcode(open), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(open), "n is 0"), "%s", mn_errmsg(open));
 
     server("start");
     TH_OK(open, mn_ratelimit_hit(open, &BOT, "app:ping", 1, &r));

@@ -169,7 +169,7 @@ START_TEST(migrate_from_previous_version)
     db = NULL;
     int rc = mn_open(&db, th_fmt("%s&migrate=no", url), NULL);
     ck_assert_int_eq(rc, MN_EUNSUPPORTED);
-    ck_assert_msg(strstr(mn_errmsg(db), "manushya migrate"), "%s", mn_errmsg(db));
+    ck_assert_msg(strstr(mn_errmsg(db), "MN_OPEN_MIGRATE"), "%s", mn_errmsg(db));
     mn_close(db);
     db = th_open(url, NULL);
     ck_assert_str_eq(pg_text(schema, "SELECT max(version) FROM schema_migrations"),
@@ -196,7 +196,7 @@ START_TEST(migrate_no_on_empty_refuses)
     mn_db *db = NULL;
     int rc = mn_open(&db, url_with(fresh_schema(), "migrate=no"), NULL);
     ck_assert_int_eq(rc, MN_ENOTFOUND);
-    ck_assert_msg(strstr(mn_errmsg(db), "manushya migrate"), "%s", mn_errmsg(db));
+    ck_assert_msg(strstr(mn_errmsg(db), "MN_OPEN_MIGRATE"), "%s", mn_errmsg(db));
     mn_close(db);
 }
 END_TEST

@@ -88,7 +88,7 @@ int pgs_memory_update(struct mni_store *st, const char *tenant_id,
         pgs_arg_text(&h, after);
         rc = pgs_run(s, c, PGS_HISTORY_INSERT, &h, NULL, "recording a memory's history");
     }
-    /* Asynchronous embedding (issue 7): a new text queues its job, a given vector ends one. */
+    /* Asynchronous embedding: a new text queues its job, a given vector ends one. */
     if (rc == MN_OK && row->embed_job)
         rc = pgs_jobs_enqueue(s, c, tenant_id, row, 1, seq);
     else if (rc == MN_OK && row->embedding)

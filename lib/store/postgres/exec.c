@@ -104,8 +104,8 @@ int pgs_fail(struct pgs_store *s, struct pgs_conn *c, const PGresult *res, const
     if (strcmp(state, "42P01") == 0 || strcmp(state, "42703") == 0 ||
         strcmp(state, "42883") == 0)
         return mni_seterr(h, MN_ECORRUPT, "%s: the database's tables are not those of this "
-                         "libmanushya (%s); run `manushya migrate`, or check the URL's "
-                         "database and schema", doing, why);
+                         "libmanushya (%s); migrate it (mn_open with MN_OPEN_MIGRATE), or "
+                         "check the URL's database and schema", doing, why);
     if (strncmp(state, "53", 2) == 0)
         return mni_seterr(h, MN_EBACKEND, "%s: the PostgreSQL server is out of resources (%s)",
                          doing, why);

@@ -1,5 +1,5 @@
-/* Embedding jobs in the PostgreSQL backend (table embed_jobs, sql/postgres/006_embed_jobs.sql;
- * issue 7): queued with their memory, claimed for a lease with FOR UPDATE SKIP LOCKED (so
+/* Embedding jobs in the PostgreSQL backend (table embed_jobs, sql/postgres/006_embed_jobs.sql):
+ * queued with their memory, claimed for a lease with FOR UPDATE SKIP LOCKED (so
  * workers in any number of processes take disjoint jobs), acknowledged with the vector. The
  * same contract as sqlite/jobs.c; the statements are in postgres/sql.c. */
 #include "store/postgres/pg.h"

@@ -225,7 +225,7 @@ int pgs_memory_insert(struct mni_store *st, const char *tenant_id,
     int64_t first = last - (int64_t)n + 1;
     rc = s->no_copy ? insert_rows(s, c, tenant_id, rows, n, first)
                     : copy_rows(s, c, tenant_id, rows, n, first);
-    /* Asynchronous embedding (issue 7): the jobs commit with the memories, or neither. */
+    /* Asynchronous embedding: the jobs commit with the memories, or neither. */
     if (rc == MN_OK)
         rc = pgs_jobs_enqueue(s, c, tenant_id, rows, n, first);
     rc = pgs_write_end(s, c, rc);

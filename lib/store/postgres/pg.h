@@ -266,7 +266,7 @@ int pgs_embed_cache_put(struct mni_store *st, const char *scope, const char *mod
                         const unsigned char *hashes, size_t n, const float *vecs, int64_t now);
 int pgs_feed_prune(struct mni_store *st, const char *tenant_id, int64_t upto_seq);
 int pgs_feed_horizon(struct mni_store *st, const char *tenant_id, int64_t *seq);
-/* Embedding jobs (postgres/jobs.c; issue 7). pgs_jobs_enqueue and pgs_job_drop run inside the
+/* Embedding jobs (postgres/jobs.c). pgs_jobs_enqueue and pgs_job_drop run inside the
  * caller's transaction: the jobs of the rows flagged embed_job (rows[i] written with seq
  * first_seq + i) are (re)queued; memory id's job is dropped. */
 int pgs_jobs_enqueue(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,

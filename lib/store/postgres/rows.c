@@ -290,7 +290,7 @@ int pgs_memory_read(struct pgs_store *s, const PGresult *r, int row, mn_memory *
                              m->id, dim);
         m->dim = dim;
     }
-    /* Asynchronous embedding (issue 7): the memory's job, when it has one. */
+    /* Asynchronous embedding: the memory's job, when it has one. */
     m->embed_status = (int)pgs_int(r, row, 15);
     m->embed_error = pgs_text(r, row, 16, &oom);
     return oom ? MN_ENOMEM : MN_OK;

@@ -246,7 +246,7 @@ int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim)
         if (s->base.db->cfg.flags & (MN_OPEN_NOCREATE | MN_OPEN_READONLY))
             rc = mni_seterr(s->base.db, MN_ENOTFOUND, "the PostgreSQL database (or schema) has "
                            "no manushya tables yet, and the open was asked not to create them; "
-                           "run `manushya migrate` or open it read-write once");
+                           "open it read-write once, or with MN_OPEN_MIGRATE");
         else if (mode == PGS_VEC_AUTO && available)
             mode = PGS_VEC_PGVECTOR;
         else if (mode != PGS_VEC_LOCAL && !available)
@@ -259,16 +259,18 @@ int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim)
         rc = mni_seterr(s->base.db, MN_ECORRUPT, "the database has schema version %d, made by "
                        "a newer libmanushya; this library (%s) knows versions up to %d: "
                        "upgrade libmanushya to open it", version, MN_VERSION, latest);
-    /* MN_OPEN_MIGRATE: `manushya migrate`, whatever the URL says. */
+    /* MN_OPEN_MIGRATE: migrate, whatever the URL says. */
     int migrate = s->opt.migrate || (s->base.db->cfg.flags & MN_OPEN_MIGRATE);
     if (rc == MN_OK && version < latest) {
         if (version > 0 && (!migrate || (s->base.db->cfg.flags & MN_OPEN_READONLY)))
             rc = mni_seterr(s->base.db, MN_EUNSUPPORTED, "the database has schema version %d "
-                           "and this libmanushya needs %d; run `manushya migrate` (the URL "
-                           "says migrate=no, or the open is read-only)", version, latest);
+                           "and this libmanushya needs %d; open it read-write with "
+                           "MN_OPEN_MIGRATE in mn_config.flags to migrate it (the URL says "
+                           "migrate=no, or the open is read-only)", version, latest);
         else if (!migrate)
             rc = mni_seterr(s->base.db, MN_ENOTFOUND, "the database has no manushya tables and "
-                           "the URL says migrate=no; run `manushya migrate` first");
+                           "the URL says migrate=no; open it once with MN_OPEN_MIGRATE in "
+                           "mn_config.flags to create them");
         else
             rc = pgs_migrate(s, c, 0, *dim ? *dim : MNI_DEFAULT_DIM, embedder,
                              version == 0 ? mode : PGS_VEC_AUTO);

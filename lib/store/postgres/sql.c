@@ -5,7 +5,7 @@
  * picks the one partition to read. */
 #include "store/postgres/pg.h"
 
-/* The last two: the status and error of the memory's embedding job (issue 7), NULL without
+/* The last two: the status and error of the memory's embedding job, NULL without
  * one (embedded); a lookup by the job's primary key. */
 #define MEMORY_COLUMNS \
     "key, id, tenant_id, identity_id, text, type, metadata, importance, version, created_at, " \
@@ -156,7 +156,7 @@ static const char *const sql[PGS__COUNT] = {
     [PGS_EMBED_CACHE_PUT] = "INSERT INTO embed_cache (scope, model, dim, hash, vector, "
                             "created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
 
-    /* Embedding jobs (postgres/jobs.c; issue 7). Status 1 pending, 2 failed. Enqueue: the jobs of
+    /* Embedding jobs (postgres/jobs.c). Status 1 pending, 2 failed. Enqueue: the jobs of
      * the tenant's memories just written with these seqs ($2, an array), due at once; a new
      * text replaces a pending or failed job. */
     [PGS_JOB_ENQUEUE] = "INSERT INTO embed_jobs (tenant_id, memory_key, status, attempts, "

@@ -33,8 +33,7 @@ int pgs_tenant_get(struct mni_store *st, const char *id_or_name, mn_tenant **out
     int rc = pgs_query_one(s, PGS_TENANT_GET, &id_or_name, 1, &pgs_tenant_reader, (void **)out,
                            "reading a tenant");
     if (rc == MN_ENOTFOUND)
-        mni_seterr(s->base.db, rc, "no tenant has the id or name \"%.128s\"; `manushya tenant "
-                  "list` shows them", id_or_name);
+        mni_store_no_tenant(s->base.db, id_or_name);
     return rc;
 }
 

@@ -87,7 +87,7 @@ int sq_memory_update(struct mni_store *st, const char *tenant_id, const struct m
         sq_bind_text(q, 7, after);
         rc = sq_exec(s, c, q, "recording a memory's history");
     }
-    /* Asynchronous embedding (issue 7): a new text queues its job, a given vector ends one. */
+    /* Asynchronous embedding: a new text queues its job, a given vector ends one. */
     if (rc == MN_OK && row->embed_job)
         rc = sq_job_enqueue(s, c, tenant_id, row->id, row->updated_at);
     else if (rc == MN_OK && row->embedding)

@@ -1,5 +1,5 @@
-/* Embedding jobs in the SQLite backend (table embed_jobs, sql/sqlite/006_embed_jobs.sql;
- * issue 7): queued with their memory, claimed for a lease, acknowledged with the vector. */
+/* Embedding jobs in the SQLite backend (table embed_jobs, sql/sqlite/006_embed_jobs.sql):
+ * queued with their memory, claimed for a lease, acknowledged with the vector. */
 #include "store/sqlite/sqlite.h"
 #include "store/notfound.h"
 #include "core/error.h"

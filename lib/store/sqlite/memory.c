@@ -71,7 +71,7 @@ int sq_memory_insert(struct mni_store *st, const char *tenant_id, const struct m
         if (r->embedding)
             sqlite3_bind_blob(q, 13, r->embedding, blob_bytes, SQLITE_STATIC);
         rc = sq_exec(s, c, q, "adding a memory");
-        /* Asynchronous embedding (issue 7): the job commits with the memory, or neither. */
+        /* Asynchronous embedding: the job commits with the memory, or neither. */
         if (rc == MN_OK && r->embed_job)
             rc = sq_job_enqueue(s, c, tenant_id, r->id, r->created_at);
     }

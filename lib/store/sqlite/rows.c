@@ -182,7 +182,7 @@ int sq_memory_read(sqlite3_stmt *st, mn_memory *m, int with_embedding)
         memcpy(m->embedding, blob, (size_t)bytes);
         m->dim = bytes / (int)sizeof(float);
     }
-    /* Asynchronous embedding (issue 7): the memory's job, when it has one. */
+    /* Asynchronous embedding: the memory's job, when it has one. */
     m->embed_status = sqlite3_column_int(st, 15);
     m->embed_error = sq_text(st, 16);
     if (!m->embed_error && sqlite3_column_type(st, 16) != SQLITE_NULL)

@@ -3,7 +3,7 @@
  * current time (for expiry), ?5 the type filter (NULL = any), ?6 the identity. */
 #include "store/sqlite/sqlite.h"
 
-/* The last two: the status and error of the memory's embedding job (issue 7), NULL without
+/* The last two: the status and error of the memory's embedding job, NULL without
  * one (embedded). */
 #define MEMORY_COLUMNS \
     "key, id, tenant_id, identity_id, text, type, metadata, importance, version, created_at, " \
@@ -130,7 +130,7 @@ static const char *const sql[SQ__COUNT] = {
     [SQ_EMBED_CACHE_PUT] = "INSERT OR IGNORE INTO embed_cache (scope, model, dim, hash, vector, "
                            "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 
-    /* Embedding jobs (sqlite/jobs.c; issue 7). Status 1 pending, 2 failed. ?1 tenant, ?2
+    /* Embedding jobs (sqlite/jobs.c). Status 1 pending, 2 failed. ?1 tenant, ?2
      * memory id, ?3 now in enqueue/drop. A new text replaces a pending or failed job. */
     [SQ_JOB_ENQUEUE] = "INSERT INTO embed_jobs (memory_key, tenant_id, status, attempts, "
                        "run_after, created_at, updated_at) SELECT key, tenant_id, 1, 0, ?3, ?3, "

@@ -25,7 +25,7 @@ enum sq_stmt_id {
     SQ_RATELIMIT_PUT, SQ_RATELIMIT_LIST, SQ_RATELIMIT_DELETE,
     /* embedding cache (sqlite/embed.c) */
     SQ_EMBED_CACHE_GET, SQ_EMBED_CACHE_PUT,
-    /* embedding jobs (sqlite/jobs.c; issue 7) */
+    /* embedding jobs (sqlite/jobs.c) */
     SQ_JOB_ENQUEUE, SQ_JOB_DROP, SQ_JOB_CLAIM, SQ_JOB_CLAIMED, SQ_JOB_STORE, SQ_JOB_ACK,
     SQ_JOB_RELEASE, SQ_JOB_FAIL, SQ_JOB_LIST, SQ_JOB_RETRY_ONE, SQ_JOB_RETRY_FAILED,
     SQ__COUNT
@@ -204,7 +204,7 @@ int sq_embed_cache_get(struct mni_store *st, const char *scope, const char *mode
                        const unsigned char *hashes, size_t n, float *out, unsigned char *hit);
 int sq_embed_cache_put(struct mni_store *st, const char *scope, const char *model, int dim,
                        const unsigned char *hashes, size_t n, const float *vecs, int64_t now);
-/* Embedding jobs (sqlite/jobs.c; issue 7). sq_job_enqueue / sq_job_drop run inside the
+/* Embedding jobs (sqlite/jobs.c). sq_job_enqueue / sq_job_drop run inside the
  * caller's transaction: the job of memory id (tenant) is (re)queued, or dropped. */
 int sq_job_enqueue(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
                    const char *memory_id, int64_t now);

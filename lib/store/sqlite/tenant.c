@@ -49,8 +49,7 @@ int sq_tenant_get(struct mni_store *st, const char *id_or_name, mn_tenant **out)
     int rc = sq_query_one(s, SQ_TENANT_GET, &id_or_name, 1, &sq_tenant_reader, (void **)out,
                           "reading a tenant");
     if (rc == MN_ENOTFOUND)
-        mni_seterr(s->base.db, rc, "no tenant has the id or name \"%.128s\"; `manushya tenant "
-                  "list` shows them", id_or_name);
+        mni_store_no_tenant(s->base.db, id_or_name);
     return rc;
 }
 
