@@ -8,6 +8,7 @@
 static const struct mni_embedder_ops *const mni_embedders[] = {
     &mni_embedder_local,
     &mni_embedder_openai,
+    &mni_embedder_external,
 };
 
 const struct mni_embedder_ops *mni_embedder_find(const char *name)
@@ -22,5 +23,5 @@ const struct mni_embedder_ops *mni_embedder_find(const char *name)
 
 const char *mni_embedder_names(void)
 {
-    return "local, openai";
+    return "local, openai, external";
 }
