@@ -428,6 +428,14 @@ START_TEST(test_handle_dims)
     ck_assert_msg(strstr(mn_errmsg(db), "8-dimensional") && strstr(mn_errmsg(db), "16"),
                   "%s", mn_errmsg(db));
     mn_close(db);
+    /* Nor with another model of the same embedder: its vectors would not compare. */
+    cfg.embed_dim = DIM;
+    cfg.embed_model = "another-model";
+    TH_RC(db, mn_open(&db, url, &cfg), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(db), "\"test-model\"") &&
+                  strstr(mn_errmsg(db), "\"another-model\""), "%s", mn_errmsg(db));
+    mn_close(db);
+    cfg.embed_model = NULL;
     /* A database made with the local embedder is not opened with another. */
     url = th_sqlite_url();
     mn_close(th_open(url, NULL));
