@@ -543,10 +543,11 @@ typedef struct mn_embed_stats {
                                * text earlier in the same call */
     uint64_t cache_misses;    /* texts the embedder had to embed (with the cache on) */
     uint64_t texts;           /* texts the embedder embedded */
-    uint64_t requests;        /* HTTP requests sent, retries included (openai) */
+    uint64_t requests;        /* HTTP requests sent, retries included (openai); calls of a
+                               * plug-in's embed */
     uint64_t retries;         /* of them, retries of a transient failure */
     uint64_t max_inflight;    /* most requests in flight at once */
-    uint64_t max_batch;       /* most texts in one request */
+    uint64_t max_batch;       /* most texts in one request (or plug-in call) */
 } mn_embed_stats;
 MN_API int mn_embed_stats_get(mn_db *db, mn_embed_stats *out);
 

@@ -265,7 +265,7 @@ START_TEST(test_plugin_jobs)
     assert_vector_of(db, &a, id, "a job for the plug-in");
     mn_close(db);
 
-    /* worker threads call it too: it must be thread-safe, and is told so */
+    /* the worker threads call it too, from threads of their own */
     cfg.embed_workers = 2;
     cfg.embed_poll_ms = 10;
     db = th_open(th_sqlite_url(), &cfg);
