@@ -94,7 +94,7 @@ int mni_jobs_run_batch(mn_db *db, size_t max_jobs, size_t *done, size_t *failed)
     struct mni_embed_task *t = NULL;
     size_t n = 0;
     rc = ops->embed_jobs_claim(db->store, claim, mni_now_ms(), db->cfg.embed_lease_ms,
-                                   max_jobs ? max_jobs : (size_t)db->cfg.embed_batch, &t, &n);
+                               max_jobs ? max_jobs : (size_t)db->cfg.embed_batch, &t, &n);
     /* The tasks come sorted by tenant: one embedding call per tenant's run. */
     for (size_t a = 0, b; rc == MN_OK && a < n; a = b) {
         for (b = a + 1; b < n && strcmp(t[b].tenant_id, t[a].tenant_id) == 0; b++)

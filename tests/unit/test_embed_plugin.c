@@ -404,7 +404,12 @@ START_TEST(test_external_refuses_embedding)
     TH_RC(db, mn_memory_add(db, &a, &bare, NULL), MN_EINVAL);
     ck_assert_msg(strstr(mn_errmsg(db), "embeds nothing") && strstr(mn_errmsg(db), "external"),
                   "%s", mn_errmsg(db));
-    TH_RC(db, mn_memory_add_many(db, &a, &bare, 1, NULL, NULL), MN_EINVAL);
+    mn_memory_input two[2] = {in, bare};
+    size_t failed_index = 0;
+    TH_RC(db, mn_memory_add_many(db, &a, two, 2, NULL, &failed_index), MN_EINVAL);
+    ck_assert_uint_eq(failed_index, 1);
+    ck_assert_msg(strstr(mn_errmsg(db), "memory 1: a memory without an embedding"), "%s",
+                  mn_errmsg(db));
     TH_RC(db, mn_memory_update(db, &a, id, &bare, NULL), MN_EINVAL);
     ck_assert_msg(strstr(mn_errmsg(db), "embeds nothing"), "%s", mn_errmsg(db));
     mn_search_options so = {.query = "with a vector", .k = 1};
