@@ -104,9 +104,13 @@ typedef struct mn_db mn_db;
 #define MN_OPEN_MIGRATE 0x4   /* PostgreSQL: create or migrate the schema even when the URL says
                                * migrate=no (what `manushya migrate` does) */
 
+struct mn_embedder; /* an embedder plug-in: see "Embedder plug-ins" below */
+
 typedef struct mn_config {
     unsigned flags;          /* MN_OPEN_* */
-    const char *embedder;    /* "local" (default, offline) */
+    const char *embedder;    /* "local" (default, offline), "openai" (below), or "external":
+                              * the library embeds nothing, every vector comes from the caller
+                              * (see "Embedder plug-ins" below) */
     int embed_dim;           /* embedding dimension; default 384. Fixed per database at creation */
     size_t max_text_bytes;   /* largest memory text accepted; default 65536 */
     int busy_timeout_ms;     /* wait for other writers up to this long; default 5000 */
@@ -171,6 +175,10 @@ typedef struct mn_config {
     int embed_poll_ms;       /* idle workers look for due jobs this often: default 1000 */
     int embed_retries;       /* the HTTP embedder's retries of a transient failure within one
                               * attempt: default 3; -1 = none */
+    /* ---- Bring your own embedder (see "Embedder plug-ins" below) ----
+     * The handle embeds through this plug-in instead of a built-in embedder: embedder must then
+     * be NULL, and embed_dim 0 or the plug-in's dim. mn_open copies the struct. */
+    const struct mn_embedder *embedder_plugin;
 } mn_config;
 
 #define MN_RATELIMIT_AUTO 0
@@ -590,20 +598,71 @@ MN_API int mn_embed_many(mn_db *db, const char *const *texts, size_t n, float *o
 
 /* What the handle's embedder and embedding cache did since mn_open. */
 typedef struct mn_embed_stats {
-    const char *embedder;     /* "local", "openai"; valid while the handle is open */
-    const char *model;        /* the model name ("local" for the local embedder) */
+    const char *embedder;     /* "local", "openai", "external", or the plug-in's name; valid
+                               * while the handle is open */
+    const char *model;        /* the model name ("local" for the local embedder, "external"
+                               * for none) */
     int dim;
     int cached;               /* 1 when vectors go through the embedding cache */
     uint64_t cache_hits;      /* texts whose vector came from the cache, or from the same
                                * text earlier in the same call */
     uint64_t cache_misses;    /* texts the embedder had to embed (with the cache on) */
     uint64_t texts;           /* texts the embedder embedded */
-    uint64_t requests;        /* HTTP requests sent, retries included (openai) */
+    uint64_t requests;        /* HTTP requests sent, retries included (openai); calls of a
+                               * plug-in's embed */
     uint64_t retries;         /* of them, retries of a transient failure */
     uint64_t max_inflight;    /* most requests in flight at once */
-    uint64_t max_batch;       /* most texts in one request */
+    uint64_t max_batch;       /* most texts in one request (or plug-in call) */
 } mn_embed_stats;
 MN_API int mn_embed_stats_get(mn_db *db, mn_embed_stats *out);
+
+/* ---- Embedder plug-ins ---------------------------------------------------------------------
+ * Bring your own embedder: a model in the host process (ONNX, llama.cpp, ...) or a service the
+ * library does not speak. Fill an mn_embedder (start from MN_EMBEDDER_INIT or mn_embedder_init)
+ * and set mn_config.embedder_plugin: add, add_many, a text update, search by query, mn_embed,
+ * the embedding jobs and the embedding cache (keyed by the plug-in's model) all go through it.
+ *
+ * embed() gets n NUL-terminated UTF-8 texts and writes n * dim floats to out, text i at
+ * out[i * dim]; the vectors need not be unit length (the library normalises them). It returns
+ * 0 on success, anything else on failure, with a message in errbuf (errlen bytes): the call
+ * then fails with MN_EBACKEND, its message naming the plug-in and quoting errbuf, and changes
+ * nothing. A vector with a NaN or infinite component is refused the same way; one of all
+ * zeros is MN_EINVAL naming the plug-in, as from every embedder (mn_embed), so a text it makes
+ * one of is never stored, and a search query it makes one of finds nothing.
+ * embed() is called from every thread that makes a call on the handle, at the same time, and
+ * from the handle's embedding workers (mn_config.embed_workers): it must be thread-safe (or
+ * take a lock of its own). It must not call back into the handle.
+ *
+ * Ownership: name and model are copied by mn_open; ctx stays the caller's while the handle
+ * is open. When mn_open succeeds, mn_close calls destroy(ctx) once (destroy may be NULL);
+ * when it fails, destroy is never called and ctx is still the caller's.
+ *
+ * Which embedder made a database's vectors is recorded in it at creation (the embedder's name
+ * and model; a database made before this record: "local", or the first embedder that opens
+ * it): opening it with another embedder or model is MN_EINVAL, so that vectors of two
+ * embedders, which cannot be compared, never mix. A handle with embedder "external" may open
+ * any database: it embeds nothing, and a call that would need it (add, add_many or a text
+ * update without an embedding, search by query text, mn_embed, embedding jobs, embed_async,
+ * embed_workers) is MN_EINVAL: pass the vectors yourself. A text update that brings its own
+ * embedding keeps that vector. */
+typedef struct mn_embedder {
+    unsigned version;    /* MN_EMBEDDER_VERSION */
+    const char *name;    /* names the plug-in in messages, mn_embed_stats and the database's
+                          * record: 1..64 bytes of UTF-8 without control characters */
+    const char *model;   /* the model whose vectors it makes: 1..256 bytes of UTF-8 without
+                          * control characters. Keys the embedding cache; a database made
+                          * with one model refuses handles of another */
+    int dim;             /* the vectors' dimension: 1..65536 */
+    void *ctx;           /* passed to embed and destroy */
+    int (*embed)(void *ctx, const char *const *texts, size_t n, float *out, char *errbuf,
+                 size_t errlen);
+    void (*destroy)(void *ctx); /* may be NULL */
+} mn_embedder;
+
+#define MN_EMBEDDER_VERSION 1
+#define MN_EMBEDDER_INIT { MN_EMBEDDER_VERSION }
+/* Zeroes e as that version of the struct has it and sets its version (MN_EMBEDDER_VERSION). */
+MN_API int mn_embedder_init(mn_embedder *e, unsigned version);
 
 /* ---- Asynchronous embedding ---------------------------------------------------------------------
  * With mn_config.embed_async, a memory whose text needs embedding is committed with an

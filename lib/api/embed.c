@@ -1,11 +1,88 @@
 #include "api/embed.h"
 #include "api/validate.h"
+#include "core/abi.h"
 #include "core/error.h"
 #include "core/handle.h"
+#include "core/vector.h"
 #include "embed/cache.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#define MNI_PLUGIN_NAME_MAX 64
+#define MNI_PLUGIN_MODEL_MAX 256
+
+static const size_t embedder_sizes[] = { sizeof(mn_embedder) };
+static const struct mni_abi_struct embedder_abi = { "mn_embedder", MN_EMBEDDER_VERSION,
+                                                    embedder_sizes };
+
+int mn_embedder_init(mn_embedder *e, unsigned version)
+{
+    return mni_abi_init(&embedder_abi, e, version);
+}
+
+static int check_plugin(mn_db *db, const mn_config *c, const mn_embedder *p)
+{
+    if (c->embedder && *c->embedder)
+        return mni_seterr(db, MN_EINVAL, "mn_config sets both embedder (\"%.64s\") and "
+                          "embedder_plugin; set only one of them", c->embedder);
+    int rc = mni_check_name(db, "mn_embedder.name", p->name, MNI_PLUGIN_NAME_MAX);
+    if (rc == MN_OK)
+        rc = mni_check_name(db, "mn_embedder.model", p->model, MNI_PLUGIN_MODEL_MAX);
+    if (rc != MN_OK)
+        return rc;
+    if (!p->embed)
+        return mni_seterr(db, MN_EINVAL, "the embedder plug-in \"%s\" has no embed function; "
+                          "set mn_embedder.embed", p->name);
+    if (p->dim < 1 || p->dim > MNI_VEC_MAX_DIM)
+        return mni_seterr(db, MN_EINVAL, "the embedder plug-in \"%s\" has dim %d; give the "
+                          "dimension of its vectors, 1..%d", p->name, p->dim, MNI_VEC_MAX_DIM);
+    if (c->embed_dim && c->embed_dim != p->dim)
+        return mni_seterr(db, MN_EINVAL, "mn_config.embed_dim is %d but the embedder plug-in "
+                          "\"%s\" makes %d-dimensional vectors; leave embed_dim at 0 or give %d",
+                          c->embed_dim, p->name, p->dim, p->dim);
+    return MN_OK;
+}
+
+int mni_plugin_take(mn_db *db, mn_config *c)
+{
+    mn_embedder p;
+    int rc = mni_abi_read(db, &embedder_abi, c->embedder_plugin, 0, &p, sizeof p);
+    if (rc == MN_OK)
+        rc = check_plugin(db, c, &p);
+    if (rc != MN_OK)
+        return rc;
+    mn_embedder *copy = malloc(sizeof *copy);
+    char *name = strdup(p.name), *model = strdup(p.model);
+    if (!copy || !name || !model) {
+        free(copy);
+        free(name);
+        free(model);
+        return mni_seterr(db, MN_ENOMEM, "out of memory taking the embedder plug-in");
+    }
+    *copy = p;
+    copy->name = name;
+    copy->model = model;
+    db->plugin = copy;
+    db->embed_ops = &mni_embedder_plugin;
+    c->embedder = name;
+    c->embed_dim = p.dim;
+    c->embedder_plugin = NULL; /* borrowed for mn_open only */
+    return MN_OK;
+}
+
+void mni_plugin_release(mn_db *db)
+{
+    mn_embedder *p = db->plugin;
+    if (!p)
+        return;
+    if (db->plugin_owned && p->destroy)
+        p->destroy(p->ctx);
+    free((char *)p->name);
+    free((char *)p->model);
+    free(p);
+    db->plugin = NULL;
+}
 
 int mni_embed_texts(mn_db *db, const char *scope, const char *const *texts, size_t n,
                    float *out, size_t *zero)
@@ -59,7 +136,7 @@ int mn_embed_stats_get(mn_db *db, mn_embed_stats *out)
     if (db->embed_ops->stats)
         db->embed_ops->stats(db->embedder, &es);
     *out = (mn_embed_stats){
-        .embedder = db->embed_ops->name,
+        .embedder = db->cfg.embedder,
         .model = db->embed_ops->cache_key(db->embedder),
         .dim = db->dim,
         .cached = db->embed_cached,

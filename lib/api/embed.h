@@ -13,4 +13,11 @@
 int mni_embed_texts(mn_db *db, const char *scope, const char *const *texts, size_t n,
                    float *out, size_t *zero);
 
+/* Checks the caller's embedder plug-in (c->embedder_plugin, set) and keeps a copy of it in the
+ * handle, strings included: c then names it (embedder, embed_dim) and the handle embeds
+ * through it. MN_EINVAL naming what is wrong. */
+int mni_plugin_take(mn_db *db, mn_config *c);
+/* Frees the handle's copy; calls the plug-in's destroy when mn_open had succeeded. */
+void mni_plugin_release(mn_db *db);
+
 #endif

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/handle.h"
 #include "core/uuid.h"
+#include "embed/cache.h"
 #include "jobs/jobs.h"
 #include "ratelimit/ratelimit.h"
 #include "store/store.h"
@@ -62,6 +63,8 @@ static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_inp
                              p->vectors + i * (size_t)db->dim);
     if (rc == MN_OK && !in->embedding && in->dim)
         rc = mni_seterr(db, MN_EINVAL, "dim is %d but embedding is NULL", in->dim);
+    if (rc == MN_OK && !in->embedding)
+        rc = mni_embed_check(db, "a memory without an embedding");
     /* An import names the same owner line after line: look it up once per run. */
     if (rc == MN_OK && i > 0 && in->identity && in[-1].identity &&
         strcmp(in->identity, in[-1].identity) == 0)

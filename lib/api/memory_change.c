@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/handle.h"
+#include "embed/cache.h"
 #include "jobs/jobs.h"
 #include "store/store.h"
 
@@ -123,6 +124,8 @@ int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
         rc = mni_require(db, changes, "the changes");
     if (rc == MN_OK)
         rc = check_changes(db, changes, &metadata);
+    if (rc == MN_OK && changes->text && !changes->embedding)
+        rc = mni_embed_check(db, "a text update without an embedding");
     /* A new text needs a new vector, unless the caller brings one: made now, or by a job. */
     int embed_job = rc == MN_OK && changes->text && !changes->embedding && db->cfg.embed_async;
     if (rc == MN_OK && (changes->embedding || changes->text) && !embed_job &&

@@ -12,6 +12,7 @@
 #include "core/free.h"
 #include "core/handle.h"
 #include "core/json.h"
+#include "embed/cache.h"
 #include "index/exact.h"
 #include "index/hnsw.h"
 #include "index/vindex.h"
@@ -59,6 +60,11 @@ static int check_options(mn_db *db, const mn_search_options *opt)
         return mni_seterr(db, MN_EINVAL, "the search has %s; give a query text or a vector",
                           opt->query ? "both a query text and a vector" : "neither a query "
                           "text nor a vector");
+    if (!opt->vector) {
+        int rc = mni_embed_check(db, "a search by query text");
+        if (rc != MN_OK)
+            return rc;
+    }
     if (opt->k < 0 || opt->k > MNI_K_MAX)
         return mni_seterr(db, MN_EINVAL, "k is %d; give 1..%d (0 = %d)", opt->k, MNI_K_MAX,
                          MNI_K_DEFAULT);

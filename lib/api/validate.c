@@ -3,8 +3,8 @@
 #include "core/handle.h"
 #include "core/json.h"
 #include "core/uuid.h"
+#include "core/vector.h"
 
-#include <math.h>
 #include <string.h>
 
 int mni_utf8_valid(const char *str, size_t len)
@@ -122,18 +122,11 @@ int mni_check_vector(mn_db *db, const char *what, const float *v, int dim, float
     if (dim != db->dim)
         return mni_seterr(db, MN_EINVAL, "%s has %d dimensions but the database stores %d; give "
                          "a vector of %d floats", what, dim, db->dim, db->dim);
-    double sum = 0;
-    for (int i = 0; i < dim; i++) {
-        if (!isfinite(v[i]))
-            return mni_seterr(db, MN_EINVAL, "%s has a non-finite value (%g) at index %d; every "
-                             "component must be a finite number", what, (double)v[i], i);
-        sum += (double)v[i] * v[i];
-    }
-    if (sum == 0 || !isfinite(sum))
-        return mni_seterr(db, MN_EINVAL, "%s %s; it has no direction to compare", what,
-                         sum == 0 ? "is all zeros" : "is too large to normalise");
-    double inv = 1.0 / sqrt(sum);
-    for (int i = 0; i < dim; i++)
-        out[i] = (float)(v[i] * inv);
+    int at = 0, fault = mni_vec_normalise(v, dim, out, &at);
+    if (fault == MNI_VEC_NONFINITE)
+        return mni_seterr(db, MN_EINVAL, "%s has a non-finite value (%g) at index %d; every "
+                         "component must be a finite number", what, (double)v[at], at);
+    if (fault != MNI_VEC_OK)
+        return mni_seterr(db, MN_EINVAL, "%s %s", what, mni_vec_fault_text(fault));
     return MN_OK;
 }

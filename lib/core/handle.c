@@ -2,8 +2,10 @@
 #include "core/handle.h"
 #include "core/error.h"
 #include "embed/cache.h"
+#include "embed/provenance.h"
 #include "store/store.h"
 #include "api/access.h"
+#include "api/embed.h"
 #include "index/hnsw.h"
 #include "index/vindex.h"
 #include "jobs/jobs.h"
@@ -85,19 +87,26 @@ static int settle_config(mn_db *db, const mn_config *in)
         return mni_seterr(db, MN_EINVAL, "mn_config.hnsw_ef_search is %d; give 1..%d (0 = the "
                          "default, %d)", c->hnsw_ef_search, MNI_HNSW_MAX_EF,
                          MNI_HNSW_DEFAULT_EF_SEARCH);
-    if (!c->embedder || !*c->embedder)
+    if (c->embedder_plugin) {
+        int rc = mni_plugin_take(db, c);
+        if (rc != MN_OK)
+            return rc;
+    } else if (!c->embedder || !*c->embedder) {
         c->embedder = "local";
+    }
     if (!c->max_text_bytes)
         c->max_text_bytes = MNI_DEFAULT_MAX_TEXT;
     if (!c->busy_timeout_ms)
         c->busy_timeout_ms = MNI_DEFAULT_BUSY_MS;
     if (!c->pool_size)
         c->pool_size = MNI_DEFAULT_POOL;
-    int rc = mni_embedder_find(db, c->embedder, &db->embed_ops);
-    if (rc != MN_OK)
-        return rc;
-    /* The name is borrowed from the caller: keep the library's own copy of it. */
-    c->embedder = db->embed_ops->name;
+    if (!db->plugin) {
+        int rc = mni_embedder_find(db, c->embedder, &db->embed_ops);
+        if (rc != MN_OK)
+            return rc;
+        /* The name is borrowed from the caller: keep the library's own copy of it. */
+        c->embedder = db->embed_ops->name;
+    }
     return mni_jobs_settle(db); /* asynchronous embedding */
 }
 
@@ -113,6 +122,7 @@ static int make_embedder(mn_db *db, int dim)
         .model = db->cfg.embed_model,
         .timeout_ms = db->cfg.embed_timeout_ms,
         .retries = db->cfg.embed_retries,
+        .plugin = db->plugin,
     };
     int rc = db->embed_ops->create(&ec, &db->embedder, err, sizeof err);
     if (rc != MN_OK)
@@ -170,6 +180,8 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
         return rc;
     int wanted = db->embed_ops->any_dim ? db->cfg.embed_dim : dim;
     rc = ops->open(db, target, &db->cfg, &wanted, &db->store);
+    if (rc == MN_OK)
+        rc = mni_embed_provenance_check(db);
     if (rc != MN_OK)
         return rc;
     db->dim = wanted;
@@ -186,6 +198,7 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
         rc = mni_tenant_install_default_policies(db);
     if (rc == MN_OK)
         rc = mni_jobs_open(db); /* embedding workers: once everything else is up */
+    db->plugin_owned = rc == MN_OK; /* a failed open leaves the plug-in's ctx the caller's */
     return rc;
 }
 
@@ -199,6 +212,7 @@ void mn_close(mn_db *db)
         db->store->ops->close(db->store);
     if (db->embedder)
         db->embed_ops->destroy(db->embedder);
+    mni_plugin_release(db);
     mni_policy_sets_free(db->policy_sets);
     mni_limiter_close(db->limiter);
     mni_rl_targets_free(db->rl_targets);

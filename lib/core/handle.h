@@ -19,6 +19,9 @@ struct mn_db {
     struct mni_store *store;
     const struct mni_embedder_ops *embed_ops;
     mni_embedder *embedder;
+    mn_embedder *plugin;                    /* the caller's embedder plug-in, copied
+                                             * (api/embed.c); NULL: a built-in embedder */
+    int plugin_owned;                       /* mn_open succeeded: mn_close destroys its ctx */
     int dim;                                /* the database's embedding dimension */
     struct mni_policy_sets *policy_sets;     /* compiled policies per tenant (api/access.c) */
     struct mni_vindex *index;                /* vector index (index/vindex.c); NULL: exact scans */

@@ -22,6 +22,16 @@ int mni_embed_cache_usable(const mn_db *db)
            ops->embed_cache_get && ops->embed_cache_put;
 }
 
+int mni_embed_check(mn_db *db, const char *what)
+{
+    if (db->embed_ops->embed)
+        return MN_OK;
+    return mni_seterr(db, MN_EINVAL, "%s needs text embedded, but this handle embeds nothing "
+                      "(embedder \"%s\"): pass the vectors yourself (mn_memory_input.embedding, "
+                      "mn_search_options.vector), or open the database with its embedder",
+                      what, db->cfg.embedder);
+}
+
 /* Every embedder's vectors pass here, before they are cached or used. An all-zero vector (the
  * local embedder's for text without words; a server's by mistake) has no direction: stored, it
  * would match nothing and sit in the index; as a query, it finds nothing. So it is refused. */
@@ -42,7 +52,8 @@ static int embed_direct(mn_db *db, const char *const *texts, const size_t *lens,
             *zero = i;
             return mni_seterr(db, MN_EINVAL, "the %s embedder (model %s) made an all-zero vector "
                              "of \"%.*s%s\", which has no direction to compare; give a text "
-                             "with words in it", db->embed_ops->name,
+                             "with words in it",
+                             db->plugin ? db->plugin->name : db->embed_ops->name,
                              db->embed_ops->cache_key(db->embedder), (int)(lens[i] < 60 ?
                              lens[i] : 60), texts[i], lens[i] > 60 ? "..." : "");
         }
@@ -85,6 +96,9 @@ int mni_embed_cached(mn_db *db, const char *scope, const char *const *texts, con
                     size_t n, float *out, size_t *zero)
 {
     *zero = (size_t)-1;
+    int rc = mni_embed_check(db, "this call");
+    if (rc != MN_OK)
+        return rc;
     if (!db->embed_cached || n == 0)
         return embed_direct(db, texts, lens, n, out, zero);
     const struct mni_store_ops *ops = db->store->ops;
@@ -96,8 +110,8 @@ int mni_embed_cached(mn_db *db, const char *scope, const char *const *texts, con
     size_t *of = malloc(n * sizeof *of), *first = malloc(n * sizeof *first);
     unsigned char *mh = malloc(n * MNI_SHA256_LEN), *uh = malloc(n * MNI_SHA256_LEN);
     float *mv = malloc(n * dim * sizeof *mv);
-    int rc = hashes && hit && mt && ml && miss && of && first && mh && uh && mv
-                 ? MN_OK : mni_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", n);
+    rc = hashes && hit && mt && ml && miss && of && first && mh && uh && mv
+             ? MN_OK : mni_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", n);
     for (size_t i = 0; rc == MN_OK && i < n; i++)
         mni_sha256(texts[i], lens[i], hashes + i * MNI_SHA256_LEN);
     /* Reading and writing the cache may fail without failing the call: the failure is

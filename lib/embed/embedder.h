@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "manushya.h"
+
 typedef struct mni_embedder mni_embedder;
 
 /* What an instance is made with. Zero fields mean the backend's defaults; a backend ignores
@@ -26,6 +28,8 @@ struct mni_embedder_config {
     int backoff_ms;      /* first retry's base delay, doubled each retry; default 500 */
     int batch;           /* inputs per request; default 100 */
     int inflight;        /* requests in flight at once; default 4 */
+    const mn_embedder *plugin; /* the caller's plug-in, checked (mni_embedder_plugin only); it
+                          * outlives the instance */
 };
 
 /* What an instance has done so far (all counters since create). */
@@ -48,11 +52,13 @@ struct mni_embedder_ops {
     /* 1: embedding costs more than a store lookup, so results go through the embedding cache
      * (embed/cache.c); the local embedder is faster than the lookup would be. */
     int cacheable;
-    /* Creates an instance. On failure returns an MN_E* code and writes a message into err
-     * (errlen bytes). */
+    /* Creates an instance (*out may stay NULL when embed is NULL). On failure returns an MN_E*
+     * code and writes a message into err (errlen bytes). */
     int (*create)(const struct mni_embedder_config *cfg, mni_embedder **out, char *err,
                   size_t errlen);
-    /* Embeds n texts (texts[i] of lens[i] bytes, not necessarily NUL-terminated) into
+    /* NULL: the backend embeds nothing (external), and is never asked to (mni_embed_check).
+     * Embeds n texts (texts[i] of lens[i] bytes; the handle passes them NUL-terminated, which
+     * the plug-in relies on) into
      * out[i*dim .. i*dim+dim-1], each L2-normalised (all zeros only for text without features).
      * Must be safe to call from several threads at once on one instance. On failure out is
      * unspecified. */
@@ -66,7 +72,7 @@ struct mni_embedder_ops {
     /* Optional: the API key the instance sends (NULL: none), which the handle then keeps out
      * of every message, however a server echoes it. */
     const char *(*api_key)(const mni_embedder *e);
-    void (*destroy)(mni_embedder *e);
+    void (*destroy)(mni_embedder *e); /* NULL when create makes no instance */
     /* Optional: what the backend needs once per process before any create (mn_global_init);
      * MN_OK or MN_ERROR. */
     int (*global_init)(void);
@@ -81,5 +87,8 @@ int mni_embedders_global_init(void);
 
 extern const struct mni_embedder_ops mni_embedder_local;
 extern const struct mni_embedder_ops mni_embedder_openai;
+extern const struct mni_embedder_ops mni_embedder_external;
+/* The caller's plug-in (mn_config.embedder_plugin): never found by name. */
+extern const struct mni_embedder_ops mni_embedder_plugin;
 
 #endif

@@ -25,6 +25,7 @@ static const struct {
 } embedders[] = {
     {"local", &mni_embedder_local, 0},
     {"openai", OPENAI, MN_FEATURE_HTTP_EMBED},
+    {"external", &mni_embedder_external, 0},
 };
 #define NEMBEDDERS (sizeof embedders / sizeof embedders[0])
 
@@ -47,8 +48,8 @@ int mni_embedder_find(const mn_db *db, const char *name, const struct mni_embedd
         if (embedders[i].ops)
             len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "",
                                     embedders[i].name);
-    return mni_seterr(db, MN_EINVAL, "unknown embedder \"%.64s\"; this build has %s",
-                     name ? name : "(null)", names);
+    return mni_seterr(db, MN_EINVAL, "unknown embedder \"%.64s\"; this build has %s, or give "
+                     "your own (mn_config.embedder_plugin)", name ? name : "(null)", names);
 }
 
 int mni_embedders_global_init(void)

@@ -102,6 +102,9 @@ int mni_jobs_run_batch(mn_db *db, size_t max_jobs, size_t *done, size_t *failed)
 {
     *done = *failed = 0;
     const struct mni_store_ops *ops = db->store->ops;
+    int rc = mni_embed_check(db, "running embedding jobs");
+    if (rc != MN_OK)
+        return rc;
     if (!ops->embed_jobs_claim)
         return mni_seterr(db, MN_EUNSUPPORTED, "the %s store keeps no embedding jobs",
                          ops->scheme);
@@ -110,8 +113,8 @@ int mni_jobs_run_batch(mn_db *db, size_t max_jobs, size_t *done, size_t *failed)
         return mni_seterr(db, MN_ERROR, "the system gave no randomness for a claim id");
     struct mni_embed_task *t = NULL;
     size_t n = 0;
-    int rc = ops->embed_jobs_claim(db->store, claim, mni_now_ms(), db->cfg.embed_lease_ms,
-                                   max_jobs ? max_jobs : (size_t)db->cfg.embed_batch, &t, &n);
+    rc = ops->embed_jobs_claim(db->store, claim, mni_now_ms(), db->cfg.embed_lease_ms,
+                               max_jobs ? max_jobs : (size_t)db->cfg.embed_batch, &t, &n);
     /* The tasks come sorted by tenant: one embedding call per tenant's run. */
     for (size_t a = 0, b; rc == MN_OK && a < n; a = b) {
         for (b = a + 1; b < n && strcmp(t[b].tenant_id, t[a].tenant_id) == 0; b++)

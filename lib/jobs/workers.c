@@ -4,6 +4,7 @@
 #include "jobs/jobs.h"
 #include "core/error.h"
 #include "core/handle.h"
+#include "embed/cache.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -36,6 +37,12 @@ int mni_jobs_settle(mn_db *db)
     if (c->embed_workers < 0 || c->embed_workers > MNI_JOBS_MAX_WORKERS)
         return mni_seterr(db, MN_EINVAL, "mn_config.embed_workers is %d; give 0..%d threads",
                          c->embed_workers, MNI_JOBS_MAX_WORKERS);
+    if (c->embed_async || c->embed_workers) {
+        int rc = mni_embed_check(db, c->embed_async ? "mn_config.embed_async"
+                                                    : "mn_config.embed_workers");
+        if (rc != MN_OK)
+            return rc;
+    }
     if (c->embed_batch < 0 || c->embed_batch > MNI_MAX_EMBED_BATCH)
         return mni_seterr(db, MN_EINVAL, "mn_config.embed_batch is %d; give 1..%d (0 = the "
                          "default, %d)", c->embed_batch, MNI_MAX_EMBED_BATCH,

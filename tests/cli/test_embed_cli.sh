@@ -55,9 +55,22 @@ expect 1 "a database of another dimension" --db e.db --embedder openai --embed-u
 check "the message names both dimensions" err_has "4-dimensional embeddings but 8"
 expect 1 "the local embedder cannot open an openai database" --db e.db embed x
 check "it names the embedder" err_has '"openai" embedder'
+expect 1 "nor another model of the same embedder" --db e.db --embedder openai --embed-url "$url" \
+    --embed-model other --embed-dim 4 embed x
+check "it names both models" sh -c "grep -q '\"tiny\"' '$ERR' && grep -q '\"other\"' '$ERR'"
+mode '{"mode": "500", "times": -1}'
+before=$(requests)
+expect 0 "external opens it without the model" --db e.db --embedder external --tenant t --as agent \
+    --json memory get "$id"
+check "and reads its memory" json 'd["text"] == "the cat sat on the mat"'
+expect 1 "external embeds nothing" --db e.db --embedder external --tenant t --as agent \
+    memory add "a new text"
+check "it says so, and what to do" sh -c "grep -q 'embeds nothing' '$ERR' && grep -q 'pass the vectors' '$ERR'"
+[ "$(requests)" = "$before" ] && pass "external never asked the server" || fail "requests: $(requests)"
+mode '{"mode": "ok", "times": 0}'
 expect 2 "--embed-dim must be a number" --embed-dim 4x embed x
 expect 1 "an unknown embedder" --db f.db --embedder word2vec embed x
-check "the message lists the embedders" err_has "local, openai"
+check "the message lists the embedders" err_has "local, openai, external"
 expect 1 "a URL that is not http" --db g.db --embedder openai --embed-url ftp://x/v1 embed x
 check "the message says what a URL must be" err_has "http:// or https://"
 

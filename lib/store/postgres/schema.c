@@ -156,8 +156,9 @@ int pgs_migrate(struct pgs_store *s, struct pgs_conn *c, int upto, int dim, cons
     return rc;
 }
 
-/* The embedding settings are fixed when the database is made: vectors of another dimension or
- * from another embedder could not be compared with the stored ones. */
+/* The embedding settings are fixed when the database is made: vectors of another dimension
+ * could not be compared with the stored ones (nor those of another embedder, which
+ * embed/provenance.c checks for every store). */
 static int check_embedding(struct pgs_store *s, struct pgs_conn *c, const char *embedder,
                            int *dim)
 {
@@ -178,12 +179,9 @@ static int check_embedding(struct pgs_store *s, struct pgs_conn *c, const char *
                            "embed_dim, embedder, vector) are missing or damaged");
         else if (*dim != 0 && *dim != have)
             rc = mni_seterr(s->base.db, MN_EINVAL, "the database stores %d-dimensional "
-                           "embeddings but %d were asked for; leave embed_dim at 0 to use the "
-                           "database's dimension", have, *dim);
-        else if (strcmp(stored_embedder, embedder) != 0)
-            rc = mni_seterr(s->base.db, MN_EINVAL, "the database was made with the \"%s\" "
-                           "embedder, not \"%s\"; open it with embedder \"%s\"",
-                           stored_embedder, embedder, stored_embedder);
+                           "embeddings but %d were asked for (embed_dim, or the dimension of the "
+                           "\"%s\" embedder's model); leave embed_dim at 0 to use the "
+                           "database's dimension", have, *dim, embedder);
         else if (s->opt.vector != PGS_VEC_AUTO && s->opt.vector != mode)
             rc = mni_seterr(s->base.db, MN_EINVAL, "the database keeps its vectors %s, but the "
                            "URL asks for vector=%s; drop the option or give vector=%s",

@@ -133,8 +133,9 @@ static int upgrade(struct sq_store *s, struct sq_conn *c, const char *embedder, 
     return sq_end(s, c, rc);
 }
 
-/* The embedding settings are fixed when the database is made: vectors of another dimension or
- * from another embedder could not be compared with the stored ones. */
+/* The embedding settings are fixed when the database is made: vectors of another dimension
+ * could not be compared with the stored ones (nor those of another embedder, which
+ * embed/provenance.c checks for every store). */
 static int check_embedding(struct sq_store *s, struct sq_conn *c, const char *embedder, int *dim)
 {
     char *stored_dim = NULL, *stored_embedder = NULL;
@@ -148,13 +149,10 @@ static int check_embedding(struct sq_store *s, struct sq_conn *c, const char *em
                            "missing or damaged", s->path);
         else if (*dim != 0 && *dim != have)
             rc = mni_seterr(s->base.db, MN_EINVAL, "%s stores %d-dimensional embeddings but %d "
-                           "were asked for (embed_dim, or the embedding model's dimension); "
-                           "use embed_dim %d (0 with the local embedder) and a model of that "
-                           "dimension, or a new database", s->path, have, *dim, have);
-        else if (strcmp(stored_embedder, embedder) != 0)
-            rc = mni_seterr(s->base.db, MN_EINVAL, "%s was made with the \"%s\" embedder, not "
-                           "\"%s\"; open it with embedder \"%s\"", s->path, stored_embedder,
-                           embedder, stored_embedder);
+                           "were asked for (embed_dim, or the dimension of the \"%s\" "
+                           "embedder's model); use embed_dim %d (0 with the local embedder) and "
+                           "a model of that dimension, or a new database", s->path, have, *dim,
+                           embedder, have);
         else
             *dim = have;
     }
