@@ -57,7 +57,7 @@ REDIS_TESTS    := test_ratelimit_redis
 CURL_PKG       := libcurl
 CURL_LIB       := -lcurl
 CURL_SRCS      := $(wildcard lib/embed/openai*.c) tests/support/embed_server.c
-CURL_TESTS     := test_embed_http test_jobs
+CURL_TESTS     := test_embed_http test_jobs test_secrets
 
 BUILT         := $(foreach b,$(BACKENDS),$(if $(filter 1,$(WITH_$(b))),$(b)))
 UNBUILT       := $(filter-out $(BUILT),$(BACKENDS))

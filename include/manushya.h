@@ -492,7 +492,7 @@ MN_API int mn_policy_test(mn_db *db, const mn_actor *actor, const char *action,
 MN_API void mn_decision_free(mn_decision *d);
 
 /* Checks that json is a JSON object the library keeps exactly as written wherever it takes JSON
- * (metadata, claims, contexts, rules): RFC 8259 text with no key given twice, no NUL
+ * (metadata, claims, contexts, rules): UTF-8 RFC 8259 text with no key given twice, no NUL
  * (\u0000), and no number a double would change (an integer past 2^53 whose digits it cannot
  * hold, a non-finite one such as 1e999). Sets *out (free it with mn_free) to its compact form,
  * what the library stores: the text without the white space between tokens, every string and

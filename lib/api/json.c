@@ -11,16 +11,11 @@ int mn_json_compact(const char *json, const char *key, char **out)
     if (!json || !out)
         return mni_seterr(NULL, MN_EINVAL, "mn_json_compact: give the JSON text and out");
     *out = NULL;
-    /* As every JSON the library takes (mni_check_json_object): RFC 8259 text is UTF-8. */
-    if (!mni_utf8_valid(json, strlen(json)))
-        return mni_seterr(NULL, MN_EINVAL, "the JSON text is not valid UTF-8; convert it to "
-                          "UTF-8");
-    char err[MNI_ERRMSG_MAX], *compact = NULL;
+    char *compact = NULL;
     cJSON *tree = NULL;
-    int rc = mni_json_object_read(json, "the JSON text", key ? &tree : NULL, &compact, err,
-                                  sizeof err);
+    int rc = mni_check_json_object(NULL, "the JSON text", json, key ? &tree : NULL, &compact);
     if (rc != MN_OK)
-        return mni_seterr(NULL, rc, "%s", err);
+        return rc;
     if (!key) {
         *out = compact;
         return MN_OK;

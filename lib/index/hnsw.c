@@ -418,8 +418,11 @@ static struct scratch *scratch_get(mni_hnsw *h)
         sc = calloc(1, sizeof *sc);
         if (!sc)
             return NULL;
-        /* A repair considers a full list and the full lists of its removed members. */
+        /* A repair considers a full list and the full lists of its removed members; an insert
+         * selects among up to ef_construction candidates, which a small m makes the larger. */
         size_t worst = (size_t)h->m0 * (size_t)(h->m0 + 1) + 1;
+        if (worst < (size_t)h->ef_c + 1)
+            worst = (size_t)h->ef_c + 1;
         sc->sel_cap = worst;
         sc->ids = malloc(worst * sizeof *sc->ids);
         sc->pruned = malloc(worst * sizeof *sc->pruned);

@@ -210,8 +210,6 @@ check "filtered search returns only that type" json 'd["hits"] and all(h["type"]
 expect 0 "memory search --min-similarity 0.99" $B --json memory search "unrelated zebra words" \
     --min-similarity 0.99
 check "--min-similarity drops weak hits" json 'd["hits"] == []'
-expect 0 "memory search with no words" $B --json memory search "?! ..."
-check "a query without words finds nothing" json 'd["hits"] == []'
 
 # ---- import / export --------------------------------------------------------------------------
 IDB="--db import.db --tenant acme --as bot"
@@ -263,7 +261,7 @@ check "still only the first two after the NUL lines" json 'd["count"] == 2'
 printf '%s\n' '{"text": "a", "metadata": {"k": 1}, "metadata": {"k": 2}}' >"$TMP/twice.jsonl"
 expect 1 "import refuses a line with a key twice" --db "$TMP/bad.db" --tenant acme --as bot \
     memory import "$TMP/twice.jsonl"
-check "the key given twice is named" grep -q 'twice.jsonl:1: .*key "metadata": the key is given twice' "$ERR"
+check "the key given twice is named" grep -q 'twice.jsonl:1: .*key "metadata".*given twice' "$ERR"
 
 # A full disk, made portable: a file size limit (ulimit -f, SIGXFSZ ignored so that the write
 # fails instead of killing the process) far below what a batch of 1000 long memories needs.

@@ -6,6 +6,7 @@
 # last `memory add` printed, the Ollama URL is the embeddings test server's
 # (tests/support/embed_server.py), the Redis URL the test run's (MN_REDIS_URL). Skipped: the
 # PostgreSQL block (it names a server of the reader's) and, without those, Redis and jq.
+# needs: http-embed
 . "$MN_TOP/tests/cli/lib.sh"
 cli_setup readme-tour
 

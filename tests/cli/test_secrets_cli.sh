@@ -3,6 +3,7 @@
 # embeddings server (tests/support/embed_server.py) echoes back. No secret on stdout, stderr or
 # in --json, whether the command fails or succeeds (on the PostgreSQL server of tests/run.sh,
 # MN_PG_URL, when it is there). Every secret holds S3CRET or Q7TAIL.
+# needs: http-embed
 . "$MN_TOP/tests/cli/lib.sh"
 cli_setup secrets
 embed_server 4

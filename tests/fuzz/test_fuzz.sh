@@ -15,6 +15,9 @@ set -u
 top=${MN_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 bins="$top/build-fuzz/fuzz"
 seconds=${FUZZ_SECONDS:-6}
+# make check fuzzes from a fixed seed (FUZZ_SEED, default 1), so that a run fails the same way
+# again and a new finding shows up in `make fuzz` (random seeds) rather than as a flaky check.
+seed=${FUZZ_SEED:-$([ -n "${FUZZ_WORK:-}" ] || echo 1)}
 if [ -n "${FUZZ_WORK:-}" ]; then
     work=$FUZZ_WORK
 else
@@ -56,6 +59,7 @@ for src in "$top"/tests/fuzz/fuzz_*.c; do
     set -- -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 \
         -artifact_prefix="$work/crash/$short-"
     [ -f "$dict" ] && set -- "$@" -dict="$dict"
+    [ -n "$seed" ] && set -- "$@" -seed="$seed"
     if "$bin" "$@" "$work/corpus/$short" "$corpus" >"$log" 2>&1; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
         secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log")

@@ -254,6 +254,28 @@ START_TEST(empty_index)
 }
 END_TEST
 
+/* The smallest m with the default ef_construction: an insert chooses its links among up to 64
+ * candidates, more than a repair of 2m-link lists ever considers (the heuristic's scratch once
+ * had room for the latter only; ASan caught the overflow, found by the index fuzzer). */
+START_TEST(small_m_large_ef_construction)
+{
+    mn_ann *a = NULL;
+    const mn_ann_params p = {.m = 2, .ef_construction = 64, .seed = 7};
+    ck_assert_int_eq(mn_ann_create(4, &p, &a, NULL, 0), MN_OK);
+    uint64_t s = 1;
+    for (int64_t key = 0; key < 300; key++) {
+        float v[4];
+        for (int j = 0; j < 4; j++) {
+            s = s * 6364136223846793005u + 1442695040888963407u;
+            v[j] = (float)(s >> 40) / (float)(1u << 24) - 0.5f;
+        }
+        ck_assert_int_eq(mn_ann_add(a, key, v), MN_OK);
+    }
+    ck_assert_uint_eq(mn_ann_count(a), 300);
+    mn_ann_free(a);
+}
+END_TEST
+
 static int64_t deleted_key;
 static int pass_not_deleted(int64_t key)
 {
@@ -593,6 +615,7 @@ static Suite *suite(void)
     tcase_add_test(tc, filter_accepts_nothing);
     tcase_add_test(tc, scores_are_raw_inner_products);
     tcase_add_test(tc, empty_index);
+    tcase_add_test(tc, small_m_large_ef_construction);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("mutations");

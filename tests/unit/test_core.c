@@ -314,6 +314,7 @@ START_TEST(json_compact_public)
     ck_assert_ptr_nonnull(strstr(mn_errmsg(NULL), "a.b"));
     ck_assert_int_eq(mn_json_compact("{\"n\":9007199254740993}", NULL, &out), MN_EINVAL);
     ck_assert_int_eq(mn_json_compact("[1]", NULL, &out), MN_EINVAL);
+    ck_assert_int_eq(mn_json_compact("{\"tag\xd7s\":1}", NULL, &out), MN_EINVAL);
     ck_assert_int_eq(mn_json_compact(NULL, NULL, &out), MN_EINVAL);
 }
 END_TEST
