@@ -91,14 +91,14 @@ static int bp_setup(cli_ctx *c, int *npolicies, char agent_id[64])
     else if (rc != MN_EEXISTS)
         return cli_fail(c, rc, "bench: tenant %s", BP_TENANT);
 
-    mn_policy_list *l = NULL;
+    mn_policies *l = NULL;
     if (created) {
-        if ((rc = mn_policy_list_all(c->db, &sys, &l)) != MN_OK)
+        if ((rc = mn_policy_list(c->db, &sys, &l)) != MN_OK)
             return cli_fail(c, rc, "bench: listing the default policies");
         for (size_t i = 0; i < l->count && rc == MN_OK; i++)
-            if ((rc = mn_policy_delete(c->db, &sys, l->items[i].id)) != MN_OK)
-                cli_fail(c, rc, "bench: deleting default policy %s", l->items[i].id);
-        mn_policy_list_free(l);
+            if ((rc = mn_policy_delete(c->db, &sys, l->items[i]->id)) != MN_OK)
+                cli_fail(c, rc, "bench: deleting default policy %s", l->items[i]->id);
+        mn_policies_free(l);
         l = NULL;
         for (size_t i = 0; i < BP_NPOLICIES && rc == MN_OK; i++) {
             mn_policy_input in = {.role = "agent", .rule = bp_policies[i].rule,
@@ -120,13 +120,13 @@ static int bp_setup(cli_ctx *c, int *npolicies, char agent_id[64])
     snprintf(agent_id, 64, "%s", i->id);
     mn_identity_free(i);
 
-    if ((rc = mn_policy_list_all(c->db, &sys, &l)) != MN_OK)
+    if ((rc = mn_policy_list(c->db, &sys, &l)) != MN_OK)
         return cli_fail(c, rc, "bench: listing the policies");
     *npolicies = 0;
     for (size_t k = 0; k < l->count; k++)
-        *npolicies += l->items[k].active && (strcmp(l->items[k].role, "agent") == 0 ||
-                                             strcmp(l->items[k].role, "*") == 0);
-    mn_policy_list_free(l);
+        *npolicies += l->items[k]->active && (strcmp(l->items[k]->role, "agent") == 0 ||
+                                             strcmp(l->items[k]->role, "*") == 0);
+    mn_policies_free(l);
     return CLI_EXIT_OK;
 }
 

@@ -76,7 +76,7 @@ static int setup(cli_ctx *c, mn_config *cfg, char *dir, mn_db **db, int limit, i
     if (rc == MN_OK)
         rc = mn_identity_create(*db, &sys, "bench-agent", "agent", NULL, NULL);
     if (rc == MN_OK)
-        rc = mn_ratelimit_set_limit(*db, &sys, "*", limit, window_ms);
+        rc = mn_limit_set(*db, &sys, "*", limit, window_ms);
     return rc == MN_OK ? CLI_EXIT_OK : cli_fail(c, rc, "bench ratelimit: setup");
 }
 

@@ -77,14 +77,14 @@ static int searches(cli_ctx *c, const mn_actor *agent, int n, search_stats *st)
         mn_search_options so = {0};
         so.query = q;
         so.k = BENCH_K;
-        mn_memory_list *hits = NULL;
+        mn_memories *hits = NULL;
         double t0 = cli_now();
         int rc = mn_memory_search(c->db, agent, &so, &hits);
         lat[i] = (cli_now() - t0) * 1000.0;
         if (rc != MN_OK)
             return cli_fail(c, rc, "bench: search %d", i);
-        st->self_top1 += hits->count > 0 && strcmp(hits->items[0].text, q) == 0;
-        mn_memory_list_free(hits);
+        st->self_top1 += hits->count > 0 && strcmp(hits->items[0]->text, q) == 0;
+        mn_memories_free(hits);
     }
     cli_latency l = cli_latency_of(lat, BENCH_QUERIES);
     st->p50 = l.p50;

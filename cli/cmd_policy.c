@@ -96,13 +96,13 @@ static void rule_summary(const char *rule, char *buf, size_t len)
     cJSON_Delete(r);
 }
 
-static void print_rows(const mn_policy_list *l)
+static void print_rows(const mn_policies *l)
 {
     int w_role = 1, w_prio = 1, w_sum = 1;
     char (*sums)[160] = calloc(l->count ? l->count : 1, sizeof *sums);
     char num[16];
     for (size_t k = 0; k < l->count; k++) {
-        const mn_policy *p = &l->items[k];
+        const mn_policy *p = l->items[k];
         int r = (int)strlen(p->role), n = snprintf(num, sizeof num, "%d", p->priority);
         w_role = r > w_role ? r : w_role;
         w_prio = n > w_prio ? n : w_prio;
@@ -113,7 +113,7 @@ static void print_rows(const mn_policy_list *l)
         }
     }
     for (size_t k = 0; k < l->count; k++) {
-        const mn_policy *p = &l->items[k];
+        const mn_policy *p = l->items[k];
         printf("%-36s  %-*s  %*d  %-8s  %-*s", p->id, w_role, p->role, w_prio, p->priority,
                p->active ? "active" : "inactive", w_sum, sums ? sums[k] : "");
         if (p->description && *p->description) {
@@ -254,19 +254,19 @@ static int run_list(cli_ctx *c, int argc, char **argv)
     int rc = prologue(c, argc, argv, NULL, 0, &a);
     if (rc != CLI_CONTINUE)
         return rc;
-    mn_policy_list *l = NULL;
-    rc = mn_policy_list_all(c->db, &a, &l);
+    mn_policies *l = NULL;
+    rc = mn_policy_list(c->db, &a, &l);
     if (rc != MN_OK)
         return cli_fail(c, rc, "policy list");
     if (c->json) {
         cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "policies");
         for (size_t k = 0; k < l->count; k++)
-            cJSON_AddItemToArray(arr, cli_json_policy(&l->items[k]));
+            cJSON_AddItemToArray(arr, cli_json_policy(l->items[k]));
         rc = cli_json_emit(o);
     } else {
         print_rows(l);
     }
-    mn_policy_list_free(l);
+    mn_policies_free(l);
     return rc;
 }
 

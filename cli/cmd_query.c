@@ -49,11 +49,11 @@ int cli_memory_get(cli_ctx *c, int argc, char **argv)
     return rc;
 }
 
-static int type_width(const mn_memory_list *l)
+static int type_width(const mn_memories *l)
 {
     int w = 4;
     for (size_t i = 0; i < l->count; i++) {
-        int n = (int)strlen(l->items[i].type);
+        int n = (int)strlen(l->items[i]->type);
         w = n > w ? n : w;
     }
     return w > 20 ? 20 : w;
@@ -61,11 +61,11 @@ static int type_width(const mn_memory_list *l)
 
 /* One page as rows, or as JSON array elements (the JSON is streamed page by page so that
  * --all --json over a large tenant does not hold every memory at once). */
-static int print_page(const cli_ctx *c, const mn_memory_list *l, size_t *printed)
+static int print_page(const cli_ctx *c, const mn_memories *l, size_t *printed)
 {
     int w = type_width(l);
     for (size_t i = 0; i < l->count; i++, (*printed)++) {
-        const mn_memory *m = &l->items[i];
+        const mn_memory *m = l->items[i];
         if (c->json) {
             cJSON *j = cli_json_memory(m);
             char *s = j ? cJSON_PrintUnformatted(j) : NULL;
@@ -102,13 +102,13 @@ int cli_memory_list(cli_ctx *c, int argc, char **argv)
         return rc;
     lo.filter.flags = (deleted ? MN_WITH_DELETED : 0) | (expired ? MN_WITH_EXPIRED : 0);
 
-    mn_memory_list *page = NULL;
+    mn_memories *page = NULL;
     size_t printed = 0;
     for (int first = 1;; first = 0) {
-        mn_memory_list *prev = page; /* lo.cursor points into it: freed after the next call */
+        mn_memories *prev = page; /* lo.cursor points into it: freed after the next call */
         page = NULL;
-        rc = mn_memory_list_page(c->db, &a, &lo, &page);
-        mn_memory_list_free(prev);
+        rc = mn_memory_list(c->db, &a, &lo, &page);
+        mn_memories_free(prev);
         if (rc != MN_OK) {
             if (c->json && !first)
                 fputs("]}\n", stdout); /* what was printed stays valid JSON */
@@ -135,7 +135,7 @@ int cli_memory_list(cli_ctx *c, int argc, char **argv)
     } else if (next) {
         printf("next cursor: %s\n", next);
     }
-    mn_memory_list_free(page);
+    mn_memories_free(page);
     return rc;
 }
 
@@ -170,7 +170,7 @@ int cli_memory_search(cli_ctx *c, int argc, char **argv)
         return rc;
     so.query = c->args[0];
 
-    mn_memory_list *hits = NULL;
+    mn_memories *hits = NULL;
     double t0 = cli_now();
     rc = mn_memory_search(c->db, &a, &so, &hits);
     double took_ms = (cli_now() - t0) * 1000.0;
@@ -184,18 +184,18 @@ int cli_memory_search(cli_ctx *c, int argc, char **argv)
         cJSON_AddItemToObject(o, "took_ms", cli_json_number(took_ms, 4));
         cJSON *arr = cJSON_AddArrayToObject(o, "hits");
         for (size_t i = 0; i < hits->count; i++)
-            cJSON_AddItemToArray(arr, search_hit(&hits->items[i]));
+            cJSON_AddItemToArray(arr, search_hit(hits->items[i]));
         rc = cli_json_emit(o);
     } else {
         int w = type_width(hits);
         for (size_t i = 0; i < hits->count; i++) {
-            const mn_memory *m = &hits->items[i];
+            const mn_memory *m = hits->items[i];
             printf("%3zu  %.3f  %-*s  ", i + 1, m->similarity, w, m->type);
             cli_print_oneline(stdout, m->text, 0);
             putchar('\n');
         }
     }
-    mn_memory_list_free(hits);
+    mn_memories_free(hits);
     return rc;
 }
 
@@ -242,7 +242,7 @@ int cli_memory_history(cli_ctx *c, int argc, char **argv)
         cJSON_AddStringToObject(o, "id", c->args[0]);
         cJSON *arr = cJSON_AddArrayToObject(o, "history");
         for (size_t i = 0; i < h->count; i++) {
-            const mn_history_entry *e = &h->items[i];
+            const mn_history_entry *e = h->items[i];
             cJSON *j = cJSON_CreateObject();
             cJSON_AddNumberToObject(j, "version", (double)e->version);
             cJSON_AddNumberToObject(j, "changed_at", (double)e->changed_at);
@@ -255,7 +255,7 @@ int cli_memory_history(cli_ctx *c, int argc, char **argv)
         rc = cli_json_emit(o);
     } else {
         for (size_t i = 0; i < h->count; i++) {
-            const mn_history_entry *e = &h->items[i];
+            const mn_history_entry *e = h->items[i];
             char when[32];
             printf("v%-3lld %s  by %-36s  ", (long long)e->version,
                    cli_fmt_time(e->changed_at, when, sizeof when),

@@ -51,7 +51,7 @@ int main(int argc, char **argv)
     mn_tenant *tenant = NULL;
     mn_identity *agent = NULL;
     mn_memory *first = NULL, *updated = NULL;
-    mn_memory_list *hits = NULL, *page = NULL;
+    mn_memories *hits = NULL, *page = NULL;
     mn_history *history = NULL;
 
     /* 1. Pick the database file: argv[1], or a new temporary directory. */
@@ -149,7 +149,7 @@ int main(int argc, char **argv)
         goto out;
     printf("search   \"%s\": %zu hit(s)\n", so.query, hits->count);
     for (size_t i = 0; i < hits->count; i++) {
-        const mn_memory *m = &hits->items[i];
+        const mn_memory *m = hits->items[i];
         printf("  hit %zu similarity %.3f [%s] %s\n", i + 1, m->similarity, m->type, m->text);
     }
 
@@ -158,12 +158,12 @@ int main(int argc, char **argv)
      * fetch the next page; it is NULL after the last one. */
     mn_list_options lo = {0};
     lo.limit = 10;
-    rc = mn_memory_list_page(db, &me, &lo, &page);
-    if (check(db, rc, "mn_memory_list_page") != MN_OK)
+    rc = mn_memory_list(db, &me, &lo, &page);
+    if (check(db, rc, "mn_memory_list") != MN_OK)
         goto out;
     printf("list     %zu memories%s\n", page->count, page->next_cursor ? ", more follow" : "");
     for (size_t i = 0; i < page->count; i++) {
-        const mn_memory *m = &page->items[i];
+        const mn_memory *m = page->items[i];
         printf("  %s v%" PRId64 " importance %.2f [%s] %s %s\n", m->id, m->version,
                m->importance, m->type, m->text, m->metadata);
     }
@@ -184,7 +184,7 @@ int main(int argc, char **argv)
         goto out;
     printf("history  %zu change(s)\n", history->count);
     for (size_t i = 0; i < history->count; i++) {
-        const mn_history_entry *h = &history->items[i];
+        const mn_history_entry *h = history->items[i];
         printf("  v%" PRId64 " by %s\n    before %s\n    after  %s\n", h->version,
                h->changed_by ? h->changed_by : "(system)", h->before ? h->before : "null",
                h->after ? h->after : "null");
@@ -197,8 +197,8 @@ out:
     mn_history_free(history);
     mn_memory_free(updated);
     mn_memory_free(first);
-    mn_memory_list_free(page);
-    mn_memory_list_free(hits);
+    mn_memories_free(page);
+    mn_memories_free(hits);
     mn_identity_free(agent);
     mn_tenant_free(tenant);
     mn_close(db);

@@ -86,9 +86,9 @@ class mn_memory(Structure):
                 ("embed_error", c_char_p)]
 
 
-class mn_memory_list(Structure):
+class mn_memories(Structure):
     _fields_ = [("count", c_size_t),
-                ("items", POINTER(mn_memory)),
+                ("items", POINTER(POINTER(mn_memory))),
                 ("next_cursor", c_char_p)]
 
 
@@ -127,7 +127,7 @@ class mn_search_options(Structure):
                 ("ef", c_int)]
 
 
-STRUCTS = [mn_actor, mn_tenant, mn_identity, mn_memory, mn_memory_list, mn_memory_input,
+STRUCTS = [mn_actor, mn_tenant, mn_identity, mn_memory, mn_memories, mn_memory_input,
            mn_filter, mn_list_options, mn_search_options]
 
 
@@ -160,12 +160,12 @@ def load(path):
                                   POINTER(POINTER(mn_memory))]),
         "mn_memory_add_many": (c_int, [db_p, POINTER(mn_actor), POINTER(mn_memory_input),
                                        c_size_t, POINTER(POINTER(c_char_p)), POINTER(c_size_t)]),
-        "mn_memory_list_page": (c_int, [db_p, POINTER(mn_actor), POINTER(mn_list_options),
-                                        POINTER(POINTER(mn_memory_list))]),
+        "mn_memory_list": (c_int, [db_p, POINTER(mn_actor), POINTER(mn_list_options),
+                                        POINTER(POINTER(mn_memories))]),
         "mn_memory_search": (c_int, [db_p, POINTER(mn_actor), POINTER(mn_search_options),
-                                     POINTER(POINTER(mn_memory_list))]),
+                                     POINTER(POINTER(mn_memories))]),
         "mn_memory_free": (None, [POINTER(mn_memory)]),
-        "mn_memory_list_free": (None, [POINTER(mn_memory_list)]),
+        "mn_memories_free": (None, [POINTER(mn_memories)]),
         "mn_strings_free": (None, [POINTER(c_char_p), c_size_t]),
     }
     for name, (res, args) in sigs.items():
@@ -280,7 +280,7 @@ def run(lib, db, check):
         so = mn_search_options(query=query, k=k)
         so.filter.type = type_
         so.filter.metadata = metadata
-        hits = POINTER(mn_memory_list)()
+        hits = POINTER(mn_memories)()
         check(lib.mn_memory_search(db, byref(me), byref(so), byref(hits)), "mn_memory_search")
         try:
             lst = hits.contents
@@ -288,11 +288,11 @@ def run(lib, db, check):
                                               " metadata %s" % s(metadata) if metadata else "",
                                               lst.count))
             for i in range(lst.count):
-                h = lst.items[i]
+                h = lst.items[i].contents
                 print("  hit %d similarity %.3f [%s] %s" % (i + 1, h.similarity, s(h.type),
                                                             s(h.text)))
         finally:
-            lib.mn_memory_list_free(hits)
+            lib.mn_memories_free(hits)
 
     search(b"what does the customer like to drink? tea or coffee", 3)
     search(b"order 1042", 5, metadata=b'{"topic":"orders"}')
@@ -300,18 +300,18 @@ def run(lib, db, check):
     # 6. List one page, newest first, only facts.
     lo = mn_list_options(limit=10)
     lo.filter.type = b"fact"
-    page = POINTER(mn_memory_list)()
-    check(lib.mn_memory_list_page(db, byref(me), byref(lo), byref(page)), "mn_memory_list_page")
+    page = POINTER(mn_memories)()
+    check(lib.mn_memory_list(db, byref(me), byref(lo), byref(page)), "mn_memory_list")
     try:
         print("list type=fact: %d memories%s" % (page.contents.count,
                                                 ", more follow" if page.contents.next_cursor
                                                 else ""))
         for i in range(page.contents.count):
-            it = page.contents.items[i]
+            it = page.contents.items[i].contents
             print("  %s importance %.2f %s %s" % (s(it.id), it.importance, s(it.text),
                                                   s(it.metadata)))
     finally:
-        lib.mn_memory_list_free(page)
+        lib.mn_memories_free(page)
 
 
 if __name__ == "__main__":

@@ -262,8 +262,8 @@ int mn_memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned fla
     return rc;
 }
 
-int mn_memory_list_page(mn_db *db, const mn_actor *actor, const mn_list_options *opt,
-                        mn_memory_list **out)
+int mn_memory_list(mn_db *db, const mn_actor *actor, const mn_list_options *opt,
+                   mn_memories **out)
 {
     if (!db)
         return MN_EINVAL;

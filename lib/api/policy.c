@@ -110,7 +110,7 @@ int mn_policy_get(mn_db *db, const mn_actor *actor, const char *id, mn_policy **
     return rc;
 }
 
-int mn_policy_list_all(mn_db *db, const mn_actor *actor, mn_policy_list **out)
+int mn_policy_list(mn_db *db, const mn_actor *actor, mn_policies **out)
 {
     if (!db)
         return MN_EINVAL;

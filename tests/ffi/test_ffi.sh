@@ -55,8 +55,8 @@ int main(void)
     F(mn_memory, expires_at); F(mn_memory, deleted); F(mn_memory, seq);
     F(mn_memory, similarity); F(mn_memory, embedding); F(mn_memory, dim);
     F(mn_memory, embed_status); F(mn_memory, embed_error); E();
-    S(mn_memory_list); F(mn_memory_list, count); F(mn_memory_list, items);
-    F(mn_memory_list, next_cursor); E();
+    S(mn_memories); F(mn_memories, count); F(mn_memories, items);
+    F(mn_memories, next_cursor); E();
     S(mn_memory_input); F(mn_memory_input, identity); F(mn_memory_input, text);
     F(mn_memory_input, type); F(mn_memory_input, metadata); F(mn_memory_input, has_importance);
     F(mn_memory_input, importance); F(mn_memory_input, ttl_days); F(mn_memory_input, embedding);

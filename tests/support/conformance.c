@@ -77,18 +77,18 @@ static void expect_search(struct world *w, const mn_actor *a, const char *query,
     mn_search_options so = {.query = query, .k = 1000};
     if (f)
         so.filter = *f;
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(w->db, mn_memory_search(w->db, a, &so, &l));
     ck_assert_msg(l->count == n, "%s: search returned %zu memories, want %zu", what, l->count, n);
     for (size_t i = 0; i < l->count; i++) {
         int found = 0;
         for (size_t j = 0; j < n; j++)
-            found |= strcmp(l->items[i].id, want[j]) == 0;
-        ck_assert_msg(found, "%s: search returned unexpected %s (%s)", what, l->items[i].id,
-                      l->items[i].text);
+            found |= strcmp(l->items[i]->id, want[j]) == 0;
+        ck_assert_msg(found, "%s: search returned unexpected %s (%s)", what, l->items[i]->id,
+                      l->items[i]->text);
     }
     ck_assert_ptr_null(l->next_cursor);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
 }
 
 /* ==== tenants ================================================================================ */
@@ -127,24 +127,24 @@ START_TEST(tenant_create_get_list)
     th_tenant(db, "A-b_c.9");
     th_tenant(db, "7");
 
-    mn_tenant_list *l = NULL;
-    TH_OK(db, mn_tenant_list_all(db, &l));
+    mn_tenants *l = NULL;
+    TH_OK(db, mn_tenant_list(db, &l));
     ck_assert_uint_eq(l->count, 5);
     int seen_acme = 0, seen_globex = 0;
     for (size_t i = 0; i < l->count; i++) {
-        ck_assert(th_is_uuid7(l->items[i].id));
-        if (strcmp(l->items[i].name, "acme") == 0) {
+        ck_assert(th_is_uuid7(l->items[i]->id));
+        if (strcmp(l->items[i]->name, "acme") == 0) {
             seen_acme++;
-            ck_assert_str_eq(l->items[i].id, t->id);
+            ck_assert_str_eq(l->items[i]->id, t->id);
         }
-        if (strcmp(l->items[i].name, "globex") == 0) {
+        if (strcmp(l->items[i]->name, "globex") == 0) {
             seen_globex++;
-            ck_assert_str_eq(l->items[i].id, globex);
+            ck_assert_str_eq(l->items[i]->id, globex);
         }
     }
     ck_assert_int_eq(seen_acme, 1);
     ck_assert_int_eq(seen_globex, 1);
-    mn_tenant_list_free(l);
+    mn_tenants_free(l);
 
     g = NULL;
     TH_RC(db, mn_tenant_get(db, "nope", &g), MN_ENOTFOUND);
@@ -244,17 +244,17 @@ START_TEST(identity_create_get_list)
     mn_identity_free(g);
     g = NULL;
 
-    mn_identity_list *l = NULL;
-    TH_OK(db, mn_identity_list_all(db, &sys, &l));
+    mn_identities *l = NULL;
+    TH_OK(db, mn_identity_list(db, &sys, &l));
     ck_assert_uint_eq(l->count, 2);
     int seen = 0;
     for (size_t i = 0; i < l->count; i++) {
-        seen |= strcmp(l->items[i].id, a->id) == 0 ? 1 : 0;
-        seen |= strcmp(l->items[i].id, b->id) == 0 ? 2 : 0;
-        ck_assert_str_eq(l->items[i].tenant_id, tid);
+        seen |= strcmp(l->items[i]->id, a->id) == 0 ? 1 : 0;
+        seen |= strcmp(l->items[i]->id, b->id) == 0 ? 2 : 0;
+        ck_assert_str_eq(l->items[i]->tenant_id, tid);
     }
     ck_assert_int_eq(seen, 3);
-    mn_identity_list_free(l);
+    mn_identities_free(l);
 
     TH_RC(db, mn_identity_get(db, &sys, "carol", &g), MN_ENOTFOUND);
     ck_assert_msg(th_has_word(mn_errmsg(db), "carol|identity"), "message: %s", mn_errmsg(db));
@@ -309,10 +309,10 @@ START_TEST(identity_deactivate)
                       th_has_word(mn_errmsg(w.db), "deactivat|inactive"),
                   "message: %s", mn_errmsg(w.db));
     TH_RC(w.db, mn_memory_get(w.db, &w.as_alice, mine, 0, &m), MN_EDENIED);
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     mn_search_options so = {.query = "memory"};
     TH_RC(w.db, mn_memory_search(w.db, &w.as_alice, &so, &l), MN_EDENIED);
-    TH_RC(w.db, mn_memory_list_page(w.db, &w.as_alice, NULL, &l), MN_EDENIED);
+    TH_RC(w.db, mn_memory_list(w.db, &w.as_alice, NULL, &l), MN_EDENIED);
     TH_RC(w.db, mn_memory_delete(w.db, &w.as_alice, mine, MN_DELETE_HARD), MN_EDENIED);
     ck_assert_ptr_null(m);
     ck_assert_ptr_null(l);
@@ -568,11 +568,11 @@ START_TEST(memory_add_many)
     ck_assert_uint_eq(th_count_memories(w.db, &w.sys, 0), 6);
     /* Searchable at once. */
     mn_search_options so = {.query = "second of many", .k = 1};
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].text, "second of many");
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->text, "second of many");
+    mn_memories_free(l);
     world_close(&w);
 }
 END_TEST
@@ -632,43 +632,43 @@ START_TEST(memory_list_newest_first)
     for (int i = 0; i < 10; i++)
         ids[i] = th_add(w.db, &w.as_alice, NULL, th_fmt("memory number %d", i));
     mn_list_options opt = {0};
-    mn_memory_list *l = NULL;
-    TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+    mn_memories *l = NULL;
+    TH_OK(w.db, mn_memory_list(w.db, &w.sys, &opt, &l));
     ck_assert_uint_eq(l->count, 10);
     for (size_t i = 0; i < 10; i++) {
-        ck_assert_str_eq(l->items[i].id, ids[9 - i]);
-        ck_assert_str_eq(l->items[i].text, th_fmt("memory number %zu", 9 - i));
-        ck_assert_ptr_null(l->items[i].embedding);
+        ck_assert_str_eq(l->items[i]->id, ids[9 - i]);
+        ck_assert_str_eq(l->items[i]->text, th_fmt("memory number %zu", 9 - i));
+        ck_assert_ptr_null(l->items[i]->embedding);
         if (i > 0)
-            ck_assert_int_lt(strcmp(l->items[i].id, l->items[i - 1].id), 0);
+            ck_assert_int_lt(strcmp(l->items[i]->id, l->items[i - 1]->id), 0);
     }
     ck_assert_ptr_null(l->next_cursor);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     /* NULL options are the defaults. */
-    TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, NULL, &l));
+    TH_OK(w.db, mn_memory_list(w.db, &w.sys, NULL, &l));
     ck_assert_uint_eq(l->count, 10);
-    ck_assert_str_eq(l->items[0].id, ids[9]);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, ids[9]);
+    mn_memories_free(l);
     /* MN_WITH_EMBEDDING fills the vectors. */
     opt.filter.flags = MN_WITH_EMBEDDING;
     opt.limit = 3;
-    TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+    TH_OK(w.db, mn_memory_list(w.db, &w.sys, &opt, &l));
     ck_assert_uint_eq(l->count, 3);
     for (size_t i = 0; i < 3; i++) {
-        ck_assert_ptr_nonnull(l->items[i].embedding);
-        ck_assert_int_eq(l->items[i].dim, 384);
-        ck_assert_double_eq_tol(th_norm(l->items[i].embedding, 384), 1.0, 1e-5);
+        ck_assert_ptr_nonnull(l->items[i]->embedding);
+        ck_assert_int_eq(l->items[i]->dim, 384);
+        ck_assert_double_eq_tol(th_norm(l->items[i]->embedding, 384), 1.0, 1e-5);
     }
     ck_assert_ptr_nonnull(l->next_cursor);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     /* An empty tenant lists nothing. */
     th_tenant(w.db, "empty");
     mn_actor e = {.tenant = "empty", .identity = NULL};
     opt = (mn_list_options){0};
-    TH_OK(w.db, mn_memory_list_page(w.db, &e, &opt, &l));
+    TH_OK(w.db, mn_memory_list(w.db, &e, &opt, &l));
     ck_assert_uint_eq(l->count, 0);
     ck_assert_ptr_null(l->next_cursor);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     world_close(&w);
 }
 END_TEST
@@ -707,23 +707,23 @@ START_TEST(memory_list_pagination)
     const char *prev = NULL;
     for (;;) {
         opt.cursor = cursor;
-        mn_memory_list *l = NULL;
-        TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+        mn_memories *l = NULL;
+        TH_OK(w.db, mn_memory_list(w.db, &w.sys, &opt, &l));
         pages++;
         ck_assert_msg(pages <= 3, "more than 3 pages for 125 memories at 50 a page");
         ck_assert_uint_eq(l->count, pages < 3 ? 50 : 25);
         for (size_t i = 0; i < l->count; i++) {
-            int k = id_index(ids, NPAGE, l->items[i].id);
-            ck_assert_msg(k >= 0, "unknown id %s", l->items[i].id);
+            int k = id_index(ids, NPAGE, l->items[i]->id);
+            ck_assert_msg(k >= 0, "unknown id %s", l->items[i]->id);
             seen[k]++;
             if (prev)
-                ck_assert_msg(strcmp(l->items[i].id, prev) < 0, "not newest first");
-            prev = th_fmt("%s", l->items[i].id);
+                ck_assert_msg(strcmp(l->items[i]->id, prev) < 0, "not newest first");
+            prev = th_fmt("%s", l->items[i]->id);
         }
         total += l->count;
         free(cursor);
         cursor = l->next_cursor ? strdup(l->next_cursor) : NULL;
-        mn_memory_list_free(l);
+        mn_memories_free(l);
         if (!cursor)
             break;
     }
@@ -733,17 +733,17 @@ START_TEST(memory_list_pagination)
         ck_assert_msg(seen[i] == 1, "memory %d seen %d times", i, seen[i]);
 
     /* Default limit 50; limit 1000 takes all. */
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     opt = (mn_list_options){0};
-    TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+    TH_OK(w.db, mn_memory_list(w.db, &w.sys, &opt, &l));
     ck_assert_uint_eq(l->count, 50);
     ck_assert_ptr_nonnull(l->next_cursor);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     opt.limit = 1000;
-    TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+    TH_OK(w.db, mn_memory_list(w.db, &w.sys, &opt, &l));
     ck_assert_uint_eq(l->count, NPAGE);
     ck_assert_ptr_null(l->next_cursor);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     world_close(&w);
 }
 END_TEST
@@ -758,12 +758,12 @@ START_TEST(memory_list_cursor_stable)
     for (int i = 0; i < 30; i++)
         ids[i] = th_add(w.db, &w.as_alice, NULL, th_fmt("stable %d", i));
     mn_list_options opt = {.limit = 10};
-    mn_memory_list *l = NULL;
-    TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+    mn_memories *l = NULL;
+    TH_OK(w.db, mn_memory_list(w.db, &w.sys, &opt, &l));
     ck_assert_uint_eq(l->count, 10);
-    ck_assert_str_eq(l->items[9].id, ids[20]);
+    ck_assert_str_eq(l->items[9]->id, ids[20]);
     char *cursor = strdup(l->next_cursor);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
 
     /* New memories (newer than the cursor), and the cursor's own row and a later one deleted. */
     for (int i = 0; i < 5; i++)
@@ -774,16 +774,16 @@ START_TEST(memory_list_cursor_stable)
     int seen[30] = {0};
     for (;;) {
         opt.cursor = cursor;
-        TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+        TH_OK(w.db, mn_memory_list(w.db, &w.sys, &opt, &l));
         for (size_t i = 0; i < l->count; i++) {
-            int k = id_index(ids, 30, l->items[i].id);
-            ck_assert_msg(k >= 0 && k < 20, "page after cursor returned %s (%s)", l->items[i].id,
-                          l->items[i].text);
+            int k = id_index(ids, 30, l->items[i]->id);
+            ck_assert_msg(k >= 0 && k < 20, "page after cursor returned %s (%s)", l->items[i]->id,
+                          l->items[i]->text);
             seen[k]++;
         }
         free(cursor);
         cursor = l->next_cursor ? strdup(l->next_cursor) : NULL;
-        mn_memory_list_free(l);
+        mn_memories_free(l);
         if (!cursor)
             break;
     }
@@ -900,19 +900,19 @@ START_TEST(memory_filter_pagination)
         size_t pages = 0;
         for (;;) {
             opt.cursor = cursor;
-            mn_memory_list *l = NULL;
-            TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+            mn_memories *l = NULL;
+            TH_OK(w.db, mn_memory_list(w.db, &w.sys, &opt, &l));
             pages++;
             ck_assert_msg(l->count == (pages < 3 ? 7u : 6u), "filter %zu page %zu has %zu", fi,
                           pages, l->count);
             for (size_t i = 0; i < l->count; i++) {
-                int k = id_index(tagged, 20, l->items[i].id);
-                ck_assert_msg(k >= 0, "filter %zu returned %s", fi, l->items[i].text);
+                int k = id_index(tagged, 20, l->items[i]->id);
+                ck_assert_msg(k >= 0, "filter %zu returned %s", fi, l->items[i]->text);
                 seen[k]++;
             }
             free(cursor);
             cursor = l->next_cursor ? strdup(l->next_cursor) : NULL;
-            mn_memory_list_free(l);
+            mn_memories_free(l);
             if (!cursor)
                 break;
             ck_assert_msg(pages < 3, "filter %zu: a cursor after the last page", fi);
@@ -965,18 +965,18 @@ START_TEST(memory_update)
     mn_history *h = NULL;
     TH_OK(w.db, mn_memory_history(w.db, &w.sys, id, &h));
     ck_assert_uint_eq(h->count, 1);
-    ck_assert_int_eq(h->items[0].version, 2);
-    ck_assert_ptr_nonnull(h->items[0].changed_by);
-    ck_assert_str_eq(h->items[0].changed_by, w.alice);
-    ck_assert_int_ge(h->items[0].changed_at, m0->created_at);
-    ck_assert_msg(th_json_str(h->items[0].before, "text") &&
-                      strcmp(th_json_str(h->items[0].before, "text"), t1) == 0,
-                  "before %s", h->items[0].before);
-    ck_assert_str_eq(th_json_str(h->items[0].after, "text"), t2);
-    ck_assert_str_eq(th_json_str(h->items[0].before, "type"), "fact");
-    ck_assert_double_eq_tol(th_json_num(h->items[0].before, "importance"), 0.4, 1e-9);
-    ck_assert_msg(th_json_eq(th_json_obj(h->items[0].before, "metadata"), "{\"a\":1}"),
-                  "before %s", h->items[0].before);
+    ck_assert_int_eq(h->items[0]->version, 2);
+    ck_assert_ptr_nonnull(h->items[0]->changed_by);
+    ck_assert_str_eq(h->items[0]->changed_by, w.alice);
+    ck_assert_int_ge(h->items[0]->changed_at, m0->created_at);
+    ck_assert_msg(th_json_str(h->items[0]->before, "text") &&
+                      strcmp(th_json_str(h->items[0]->before, "text"), t1) == 0,
+                  "before %s", h->items[0]->before);
+    ck_assert_str_eq(th_json_str(h->items[0]->after, "text"), t2);
+    ck_assert_str_eq(th_json_str(h->items[0]->before, "type"), "fact");
+    ck_assert_double_eq_tol(th_json_num(h->items[0]->before, "importance"), 0.4, 1e-9);
+    ck_assert_msg(th_json_eq(th_json_obj(h->items[0]->before, "metadata"), "{\"a\":1}"),
+                  "before %s", h->items[0]->before);
     mn_history_free(h);
 
     /* 2. metadata only, by the system actor: replaced, text and embedding unchanged */
@@ -992,13 +992,13 @@ START_TEST(memory_update)
     mn_memory_free(g);
     TH_OK(w.db, mn_memory_history(w.db, &w.sys, id, &h));
     ck_assert_uint_eq(h->count, 2);
-    ck_assert_int_eq(h->items[0].version, 2);
-    ck_assert_int_eq(h->items[1].version, 3);
-    ck_assert_ptr_null(h->items[1].changed_by);
-    ck_assert(th_json_eq(th_json_obj(h->items[1].before, "metadata"), "{\"a\":1}"));
-    ck_assert(th_json_eq(th_json_obj(h->items[1].after, "metadata"), "{\"b\":2}"));
-    ck_assert_str_eq(th_json_str(h->items[1].before, "text"), t2);
-    ck_assert_str_eq(th_json_str(h->items[1].after, "text"), t2);
+    ck_assert_int_eq(h->items[0]->version, 2);
+    ck_assert_int_eq(h->items[1]->version, 3);
+    ck_assert_ptr_null(h->items[1]->changed_by);
+    ck_assert(th_json_eq(th_json_obj(h->items[1]->before, "metadata"), "{\"a\":1}"));
+    ck_assert(th_json_eq(th_json_obj(h->items[1]->after, "metadata"), "{\"b\":2}"));
+    ck_assert_str_eq(th_json_str(h->items[1]->before, "text"), t2);
+    ck_assert_str_eq(th_json_str(h->items[1]->after, "text"), t2);
     mn_history_free(h);
 
     /* 3. importance only; 4. type only; out may be NULL */
@@ -1022,12 +1022,12 @@ START_TEST(memory_update)
     TH_OK(w.db, mn_memory_history(w.db, &w.sys, id, &h));
     ck_assert_uint_eq(h->count, 4);
     for (size_t i = 0; i < 4; i++)
-        ck_assert_int_eq(h->items[i].version, (int64_t)i + 2);
-    ck_assert_str_eq(h->items[3].changed_by, w.bob);
-    ck_assert_str_eq(th_json_str(h->items[3].before, "type"), "fact");
-    ck_assert_str_eq(th_json_str(h->items[3].after, "type"), "preference");
-    ck_assert_double_eq_tol(th_json_num(h->items[2].before, "importance"), 0.4, 1e-9);
-    ck_assert_double_eq_tol(th_json_num(h->items[2].after, "importance"), 0.95, 1e-9);
+        ck_assert_int_eq(h->items[i]->version, (int64_t)i + 2);
+    ck_assert_str_eq(h->items[3]->changed_by, w.bob);
+    ck_assert_str_eq(th_json_str(h->items[3]->before, "type"), "fact");
+    ck_assert_str_eq(th_json_str(h->items[3]->after, "type"), "preference");
+    ck_assert_double_eq_tol(th_json_num(h->items[2]->before, "importance"), 0.4, 1e-9);
+    ck_assert_double_eq_tol(th_json_num(h->items[2]->after, "importance"), 0.95, 1e-9);
     mn_history_free(h);
 
     /* A fresh memory has no history. */
@@ -1038,12 +1038,12 @@ START_TEST(memory_update)
 
     /* Search follows the new text. */
     mn_search_options so = {.query = t2, .k = 1};
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, id);
-    ck_assert_double_ge(l->items[0].similarity, 0.999);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, id);
+    ck_assert_double_ge(l->items[0]->similarity, 0.999);
+    mn_memories_free(l);
 
     mn_memory_free(m0);
     mn_memory_free(m1);
@@ -1076,13 +1076,13 @@ START_TEST(memory_caller_embedding)
 
     /* Searching by the unnormalised vector finds it with similarity 1. */
     mn_search_options so = {.vector = v, .dim = dim, .k = 3};
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_ge(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, id);
-    ck_assert_msg(l->items[0].similarity > 0.999 && l->items[0].similarity <= 1.0 + 1e-5,
-                  "similarity %f", l->items[0].similarity);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, id);
+    ck_assert_msg(l->items[0]->similarity > 0.999 && l->items[0]->similarity <= 1.0 + 1e-5,
+                  "similarity %f", l->items[0]->similarity);
+    mn_memories_free(l);
 
     /* Updating with another vector (text unchanged) replaces the embedding. */
     float *u = th_keep(malloc(sizeof(float) * (size_t)dim));
@@ -1147,11 +1147,11 @@ START_TEST(memory_soft_delete_restore)
     ck_assert_int_eq(r->version, before->version);
     expect_list(&w, &w.sys, NULL, both, 2, "list after restore");
     mn_search_options so = {.query = t1, .k = 1};
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, m1);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, m1);
+    mn_memories_free(l);
     TH_OK(w.db, mn_memory_history(w.db, &w.sys, m1, &h));
     ck_assert_uint_eq(h->count, 1);
     mn_history_free(h);
@@ -1395,23 +1395,23 @@ static void add_corpus(struct world *w, const char **ids)
 
 /* Checks the shape of search results: similarity in [-1,1], best first, equal to the cosine of
  * the query vector and the memory's stored vector. */
-static void check_results(struct world *w, const mn_memory_list *l, const float *q)
+static void check_results(struct world *w, const mn_memories *l, const float *q)
 {
     int dim = mn_embed_dim(w->db);
     for (size_t i = 0; i < l->count; i++) {
-        double s = l->items[i].similarity;
+        double s = l->items[i]->similarity;
         ck_assert_msg(isfinite(s) && s >= -1.0 - 1e-6 && s <= 1.0 + 1e-6, "similarity %f", s);
         if (i > 0)
-            ck_assert_msg(s <= l->items[i - 1].similarity + 1e-9, "not sorted: %f after %f", s,
-                          l->items[i - 1].similarity);
-        ck_assert_ptr_nonnull(l->items[i].text);
-        ck_assert_ptr_nonnull(l->items[i].id);
-        ck_assert_str_eq(l->items[i].tenant_id, w->tid);
+            ck_assert_msg(s <= l->items[i - 1]->similarity + 1e-9, "not sorted: %f after %f", s,
+                          l->items[i - 1]->similarity);
+        ck_assert_ptr_nonnull(l->items[i]->text);
+        ck_assert_ptr_nonnull(l->items[i]->id);
+        ck_assert_str_eq(l->items[i]->tenant_id, w->tid);
         if (q) {
-            mn_memory *g = th_get(w->db, &w->sys, l->items[i].id, MN_WITH_EMBEDDING);
+            mn_memory *g = th_get(w->db, &w->sys, l->items[i]->id, MN_WITH_EMBEDDING);
             double want = th_dot(g->embedding, q, dim) / th_norm(q, dim);
             ck_assert_msg(fabs(want - s) < 1e-4, "%s: similarity %f, cosine %f",
-                          l->items[i].text, s, want);
+                          l->items[i]->text, s, want);
             mn_memory_free(g);
         }
     }
@@ -1436,27 +1436,27 @@ START_TEST(search_text)
     };
     for (size_t i = 0; i < sizeof qs / sizeof *qs; i++) {
         mn_search_options so = {.query = qs[i].q};
-        mn_memory_list *l = NULL;
+        mn_memories *l = NULL;
         TH_OK(w.db, mn_memory_search(w.db, &w.as_alice, &so, &l));
         ck_assert_uint_eq(l->count, 10); /* default k */
-        ck_assert_msg(strcmp(l->items[0].id, ids[qs[i].want]) == 0,
-                      "query \"%s\": first is \"%s\", want \"%s\"", qs[i].q, l->items[0].text,
+        ck_assert_msg(strcmp(l->items[0]->id, ids[qs[i].want]) == 0,
+                      "query \"%s\": first is \"%s\", want \"%s\"", qs[i].q, l->items[0]->text,
                       corpus[qs[i].want]);
-        ck_assert_ptr_null(l->items[0].embedding);
+        ck_assert_ptr_null(l->items[0]->embedding);
         ck_assert_ptr_null(l->next_cursor);
         check_results(&w, l, th_embed(w.db, qs[i].q));
-        mn_memory_list_free(l);
+        mn_memories_free(l);
     }
     /* The exact text scores 1. */
     mn_search_options so = {.query = corpus[9], .k = 1, .filter.flags = MN_WITH_EMBEDDING};
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, ids[9]);
-    ck_assert_double_eq_tol(l->items[0].similarity, 1.0, 1e-5);
-    ck_assert_ptr_nonnull(l->items[0].embedding);
-    ck_assert_int_eq(l->items[0].dim, 384);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, ids[9]);
+    ck_assert_double_eq_tol(l->items[0]->similarity, 1.0, 1e-5);
+    ck_assert_ptr_nonnull(l->items[0]->embedding);
+    ck_assert_int_eq(l->items[0]->dim, 384);
+    mn_memories_free(l);
     world_close(&w);
 }
 END_TEST
@@ -1471,33 +1471,33 @@ START_TEST(search_vector)
     const float *v = th_embed(w.db, corpus[11]);
     /* The vector wins over the query text. */
     mn_search_options so = {.query = corpus[3], .vector = v, .dim = dim, .k = 5};
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_eq(l->count, 5);
-    ck_assert_str_eq(l->items[0].id, ids[11]);
-    ck_assert_double_eq_tol(l->items[0].similarity, 1.0, 1e-5);
+    ck_assert_str_eq(l->items[0]->id, ids[11]);
+    ck_assert_double_eq_tol(l->items[0]->similarity, 1.0, 1e-5);
     check_results(&w, l, v);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     /* A scaled vector gives the same ranking and similarities. */
     float *scaled = th_keep(malloc(sizeof(float) * (size_t)dim));
     for (int i = 0; i < dim; i++)
         scaled[i] = v[i] * 17.5f;
     so = (mn_search_options){.vector = scaled, .dim = dim, .k = 5};
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
-    ck_assert_str_eq(l->items[0].id, ids[11]);
-    ck_assert_double_eq_tol(l->items[0].similarity, 1.0, 1e-5);
+    ck_assert_str_eq(l->items[0]->id, ids[11]);
+    ck_assert_double_eq_tol(l->items[0]->similarity, 1.0, 1e-5);
     check_results(&w, l, v);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     /* The negated vector: similarity -1 is allowed and sorts last. */
     for (int i = 0; i < dim; i++)
         scaled[i] = -v[i];
     so = (mn_search_options){.vector = scaled, .dim = dim, .k = 1000};
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_eq(l->count, NCORPUS);
-    ck_assert_str_eq(l->items[NCORPUS - 1].id, ids[11]);
-    ck_assert_double_eq_tol(l->items[NCORPUS - 1].similarity, -1.0, 1e-5);
+    ck_assert_str_eq(l->items[NCORPUS - 1]->id, ids[11]);
+    ck_assert_double_eq_tol(l->items[NCORPUS - 1]->similarity, -1.0, 1e-5);
     check_results(&w, l, scaled);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     world_close(&w);
 }
 END_TEST
@@ -1531,17 +1531,17 @@ START_TEST(search_k_and_exactness)
     int ks[] = {1, 3, 10, 14, 15, 100, 1000};
     for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
         mn_search_options so = {.query = q, .k = ks[ki]};
-        mn_memory_list *l = NULL;
+        mn_memories *l = NULL;
         TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
         size_t want = (size_t)ks[ki] < NCORPUS ? (size_t)ks[ki] : NCORPUS;
         ck_assert_msg(l->count == want, "k=%d: %zu results", ks[ki], l->count);
         /* The k best, exactly (a small set is searched exactly). */
         for (size_t i = 0; i < l->count; i++)
-            ck_assert_msg(fabs(l->items[i].similarity - sorted[i]) < 1e-4,
+            ck_assert_msg(fabs(l->items[i]->similarity - sorted[i]) < 1e-4,
                           "k=%d: result %zu similarity %f, brute force %f", ks[ki], i,
-                          l->items[i].similarity, sorted[i]);
+                          l->items[i]->similarity, sorted[i]);
         check_results(&w, l, qv);
-        mn_memory_list_free(l);
+        mn_memories_free(l);
     }
     world_close(&w);
 }
@@ -1555,7 +1555,7 @@ START_TEST(search_min_similarity)
     add_corpus(&w, ids);
     const char *q = "Daniel flights aisle seat passport";
     mn_search_options so = {.query = q, .k = 100};
-    mn_memory_list *all = NULL, *l = NULL;
+    mn_memories *all = NULL, *l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &all));
     ck_assert_uint_eq(all->count, NCORPUS);
     double mins[] = {0.05, 0.2, 0.5};
@@ -1564,20 +1564,20 @@ START_TEST(search_min_similarity)
         TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
         size_t want = 0;
         for (size_t i = 0; i < all->count; i++)
-            want += all->items[i].similarity >= mins[mi];
+            want += all->items[i]->similarity >= mins[mi];
         ck_assert_msg(l->count == want, "min %f: %zu results, want %zu", mins[mi], l->count,
                       want);
         for (size_t i = 0; i < l->count; i++)
-            ck_assert_double_ge(l->items[i].similarity, mins[mi]);
-        mn_memory_list_free(l);
+            ck_assert_double_ge(l->items[i]->similarity, mins[mi]);
+        mn_memories_free(l);
     }
     /* Only the exact text reaches 0.999. */
     so = (mn_search_options){.query = corpus[0], .k = 100, .min_similarity = 0.999};
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, ids[0]);
-    mn_memory_list_free(l);
-    mn_memory_list_free(all);
+    ck_assert_str_eq(l->items[0]->id, ids[0]);
+    mn_memories_free(l);
+    mn_memories_free(all);
     world_close(&w);
 }
 END_TEST
@@ -1593,12 +1593,12 @@ START_TEST(search_featureless_text)
     ck_assert_str_eq(g->text, "!!! ??? ...");
     mn_memory_free(g);
     mn_search_options so = {.query = "coffee", .k = 10};
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_ge(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, a);
+    ck_assert_str_eq(l->items[0]->id, a);
     check_results(&w, l, NULL);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     world_close(&w);
 }
 END_TEST
@@ -1629,11 +1629,11 @@ START_TEST(persistence)
     ck_assert_str_eq(i->id, alice);
     mn_identity_free(i);
     mn_search_options so = {.query = "old lighthouses", .k = 5};
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, &a, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, m1);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, m1);
+    mn_memories_free(l);
     /* New writes continue from where the store was. */
     mn_memory *m = NULL;
     mn_memory_input in = {.text = "after reopen"};
@@ -1670,11 +1670,11 @@ START_TEST(embed_dim_fixed_at_creation)
     db = th_open(url, NULL);
     ck_assert_int_eq(mn_embed_dim(db), 64);
     mn_search_options so = {.query = "sixty-four dimensions", .k = 1};
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, &a, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_double_eq_tol(l->items[0].similarity, 1.0, 1e-5);
-    mn_memory_list_free(l);
+    ck_assert_double_eq_tol(l->items[0]->similarity, 1.0, 1e-5);
+    mn_memories_free(l);
     mn_close(db);
 
     /* Reopened with the same dimension: fine. With another: refused, naming both. */
@@ -1737,31 +1737,31 @@ START_TEST(two_handles_one_store)
     mn_actor al = {.tenant = "acme", .identity = "alice"};
     /* Both handles have searched before the writes, so a stale index would show. */
     mn_search_options so = {.query = "lighthouse keeper", .k = 5};
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(a, mn_memory_search(a, &al, &so, &l));
     ck_assert_uint_eq(l->count, 0);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     TH_OK(b, mn_memory_search(b, &al, &so, &l));
     ck_assert_uint_eq(l->count, 0);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
 
     const char *id = th_add(a, &al, NULL, "the lighthouse keeper retires in June");
     th_add(a, &al, NULL, "an unrelated memory about bread");
     TH_OK(b, mn_memory_search(b, &al, &so, &l));
     ck_assert_uint_ge(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, id);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, id);
+    mn_memories_free(l);
     /* b changes it; a sees the change. */
     mn_memory_input ch = {.text = "the harbour master retires in July"};
     TH_OK(b, mn_memory_update(b, &al, id, &ch, NULL));
     so.query = "harbour master";
     TH_OK(a, mn_memory_search(a, &al, &so, &l));
-    ck_assert_str_eq(l->items[0].id, id);
-    ck_assert_double_eq_tol(l->items[0].similarity,
+    ck_assert_str_eq(l->items[0]->id, id);
+    ck_assert_double_eq_tol(l->items[0]->similarity,
                             th_dot(th_embed(a, "harbour master"),
                                    th_embed(a, "the harbour master retires in July"), 384),
                             1e-4);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     mn_memory *m = th_get(a, &al, id, 0);
     ck_assert_int_eq(m->version, 2);
     mn_memory_free(m);
@@ -1769,8 +1769,8 @@ START_TEST(two_handles_one_store)
     TH_OK(b, mn_memory_delete(b, &al, id, MN_DELETE_HARD));
     TH_OK(a, mn_memory_search(a, &al, &so, &l));
     for (size_t i = 0; i < l->count; i++)
-        ck_assert_str_ne(l->items[i].id, id);
-    mn_memory_list_free(l);
+        ck_assert_str_ne(l->items[i]->id, id);
+    mn_memories_free(l);
     TH_RC(a, mn_memory_get(a, &al, id, MN_WITH_DELETED, &m), MN_ENOTFOUND);
     mn_close(b);
     mn_close(a);
@@ -1887,17 +1887,17 @@ START_TEST(tenant_isolation)
         ids = th_list_ids(db, b, &(mn_filter){.type = "plan", .flags = all}, 0, &n);
         ck_assert_uint_eq(n, 0);
         mn_search_options so = {.query = secret, .k = 1000, .filter.flags = all};
-        mn_memory_list *l = NULL;
+        mn_memories *l = NULL;
         TH_OK(db, mn_memory_search(db, b, &so, &l));
         ck_assert_uint_eq(l->count, 1);
-        ck_assert_str_eq(l->items[0].id, b1);
-        mn_memory_list_free(l);
+        ck_assert_str_eq(l->items[0]->id, b1);
+        mn_memories_free(l);
         so = (mn_search_options){.vector = th_embed(db, ch.text), .dim = 384, .k = 1000,
                                  .filter.flags = all};
         TH_OK(db, mn_memory_search(db, b, &so, &l));
         ck_assert_uint_eq(l->count, 1);
-        ck_assert_str_eq(l->items[0].id, b1);
-        mn_memory_list_free(l);
+        ck_assert_str_eq(l->items[0]->id, b1);
+        mn_memories_free(l);
         /* A's identity by id is unknown in B. */
         mn_identity *i = NULL;
         TH_RC(db, mn_identity_get(db, b, a_alice, &i), MN_ENOTFOUND);
@@ -1912,10 +1912,10 @@ START_TEST(tenant_isolation)
         ck_assert_uint_eq(failed, 1);
         mn_list_options lo = {.filter.identity = a_alice};
         l = NULL;
-        int rc = mn_memory_list_page(db, b, &lo, &l);
+        int rc = mn_memory_list(db, b, &lo, &l);
         ck_assert_msg(rc == MN_ENOTFOUND || (rc == MN_OK && l->count == 0),
                       "filter by another tenant's identity: rc %d", rc);
-        mn_memory_list_free(l);
+        mn_memories_free(l);
         size_t purged = 7;
         TH_OK(db, mn_memory_purge_expired(db, b, &purged));
         ck_assert_uint_eq(purged, 0);
@@ -1923,11 +1923,11 @@ START_TEST(tenant_isolation)
         TH_OK(db, mn_identity_get(db, b, "alice", &i));
         ck_assert_str_eq(i->id, g_alice);
         mn_identity_free(i);
-        mn_identity_list *il = NULL;
-        TH_OK(db, mn_identity_list_all(db, b, &il));
+        mn_identities *il = NULL;
+        TH_OK(db, mn_identity_list(db, b, &il));
         ck_assert_uint_eq(il->count, 1);
-        ck_assert_str_eq(il->items[0].id, g_alice);
-        mn_identity_list_free(il);
+        ck_assert_str_eq(il->items[0]->id, g_alice);
+        mn_identities_free(il);
     }
     /* An actor of B naming A's identity by id is unknown. */
     mn_actor mixed_actor = {.tenant = "globex", .identity = a_alice};

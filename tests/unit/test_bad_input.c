@@ -95,25 +95,25 @@ START_TEST(bad_actor)
     mn_db *db = w.db;
     mn_memory_input in = {.text = "x"};
     mn_memory *m = NULL;
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     mn_history *h = NULL;
     mn_identity *i = NULL;
-    mn_identity_list *il = NULL;
+    mn_identities *il = NULL;
     mn_list_options lo = {0};
     mn_search_options so = {.query = "x"};
 
     BAD(db, mn_memory_add(db, NULL, &in, &m), MN_EINVAL, "actor");
     BAD(db, mn_memory_get(db, NULL, w.m2, 0, &m), MN_EINVAL, "actor");
-    BAD(db, mn_memory_list_page(db, NULL, &lo, &l), MN_EINVAL, "actor");
+    BAD(db, mn_memory_list(db, NULL, &lo, &l), MN_EINVAL, "actor");
     BAD(db, mn_memory_search(db, NULL, &so, &l), MN_EINVAL, "actor");
     BAD(db, mn_identity_create(db, NULL, "dave", NULL, NULL, &i), MN_EINVAL, "actor");
-    BAD(db, mn_identity_list_all(db, NULL, &il), MN_EINVAL, "actor");
+    BAD(db, mn_identity_list(db, NULL, &il), MN_EINVAL, "actor");
     BAD(db, mn_memory_purge_expired(db, NULL, NULL), MN_EINVAL, "actor");
 
     mn_actor no_tenant = {.tenant = NULL, .identity = "alice"};
     BAD(db, mn_memory_add(db, &no_tenant, &in, &m), MN_EINVAL, "tenant");
     BAD(db, mn_memory_get(db, &no_tenant, w.m2, 0, &m), MN_EINVAL, "tenant");
-    BAD(db, mn_identity_list_all(db, &no_tenant, &il), MN_EINVAL, "tenant");
+    BAD(db, mn_identity_list(db, &no_tenant, &il), MN_EINVAL, "tenant");
     mn_actor empty_tenant = {.tenant = "", .identity = NULL};
     BAD(db, mn_memory_add(db, &empty_tenant, &in, &m), MN_EINVAL, "tenant");
 
@@ -122,12 +122,12 @@ START_TEST(bad_actor)
         const mn_actor *a = &unknown[k];
         BAD(db, mn_memory_add(db, a, &in, &m), MN_ENOTFOUND, "tenant");
         BAD(db, mn_memory_get(db, a, w.m2, 0, &m), MN_ENOTFOUND, "tenant");
-        BAD(db, mn_memory_list_page(db, a, &lo, &l), MN_ENOTFOUND, "tenant");
+        BAD(db, mn_memory_list(db, a, &lo, &l), MN_ENOTFOUND, "tenant");
         BAD(db, mn_memory_search(db, a, &so, &l), MN_ENOTFOUND, "tenant");
         BAD(db, mn_memory_history(db, a, w.m1, &h), MN_ENOTFOUND, "tenant");
         BAD(db, mn_memory_delete(db, a, w.m2, MN_DELETE_HARD), MN_ENOTFOUND, "tenant");
         BAD(db, mn_identity_create(db, a, "dave", NULL, NULL, &i), MN_ENOTFOUND, "tenant");
-        BAD(db, mn_identity_list_all(db, a, &il), MN_ENOTFOUND, "tenant");
+        BAD(db, mn_identity_list(db, a, &il), MN_ENOTFOUND, "tenant");
         BAD(db, mn_memory_purge_expired(db, a, NULL), MN_ENOTFOUND, "tenant");
     }
     mn_actor nope = {.tenant = "nope", .identity = NULL};
@@ -139,7 +139,7 @@ START_TEST(bad_actor)
         const mn_actor *a = &unknown_id[k];
         BAD(db, mn_memory_add(db, a, &in, &m), MN_ENOTFOUND, "identity");
         BAD(db, mn_memory_get(db, a, w.m2, 0, &m), MN_ENOTFOUND, "identity");
-        BAD(db, mn_memory_list_page(db, a, &lo, &l), MN_ENOTFOUND, "identity");
+        BAD(db, mn_memory_list(db, a, &lo, &l), MN_ENOTFOUND, "identity");
         BAD(db, mn_memory_search(db, a, &so, &l), MN_ENOTFOUND, "identity");
         BAD(db, mn_memory_update(db, a, w.m2, &in, &m), MN_ENOTFOUND, "identity");
         BAD(db, mn_memory_delete(db, a, w.m2, MN_DELETE_SOFT), MN_ENOTFOUND, "identity");
@@ -252,7 +252,7 @@ START_TEST(bad_identity_args)
     BAD(db, mn_identity_delete(db, a, NULL), MN_EINVAL, "identity|id");
     BAD(db, mn_identity_delete(db, a, "zelda"), MN_ENOTFOUND, "zelda");
     BAD(db, mn_identity_delete(db, a, UNKNOWN_ID), MN_ENOTFOUND, "identity|01890a5d");
-    BAD(db, mn_identity_list_all(db, a, NULL), MN_EINVAL, "out|NULL");
+    BAD(db, mn_identity_list(db, a, NULL), MN_EINVAL, "out|NULL");
     ck_assert_ptr_null(i);
 
     mn_tenant *t = NULL;
@@ -262,11 +262,11 @@ START_TEST(bad_identity_args)
     BAD(db, mn_tenant_get(db, NULL, &t), MN_EINVAL, "tenant|name");
     BAD(db, mn_tenant_get(db, "acme", NULL), MN_EINVAL, "out|NULL");
     BAD(db, mn_tenant_get(db, "nope", &t), MN_ENOTFOUND, "nope");
-    BAD(db, mn_tenant_list_all(db, NULL), MN_EINVAL, "out|NULL");
+    BAD(db, mn_tenant_list(db, NULL), MN_EINVAL, "out|NULL");
     ck_assert_ptr_null(t);
     /* A NULL handle. */
     ck_assert_int_eq(mn_tenant_create(NULL, "x", &t), MN_EINVAL);
-    ck_assert_int_eq(mn_tenant_list_all(NULL, NULL), MN_EINVAL);
+    ck_assert_int_eq(mn_tenant_list(NULL, NULL), MN_EINVAL);
     ck_assert_int_eq(mn_identity_create(NULL, a, "x", NULL, NULL, &i), MN_EINVAL);
     mn_close(db);
 }
@@ -401,8 +401,8 @@ START_TEST(bad_metadata)
                            th_fmt("metadata #%zu %s", k, bad[k]));
         /* ... and as a filter. */
         mn_list_options lo = {.filter.metadata = bad[k]};
-        mn_memory_list *l = NULL;
-        BAD(w.db, mn_memory_list_page(w.db, &w.sys, &lo, &l), MN_EINVAL, "metadata");
+        mn_memories *l = NULL;
+        BAD(w.db, mn_memory_list(w.db, &w.sys, &lo, &l), MN_EINVAL, "metadata");
         mn_search_options so = {.query = "x", .filter.metadata = bad[k]};
         BAD(w.db, mn_memory_search(w.db, &w.sys, &so, &l), MN_EINVAL, "metadata");
         ck_assert_ptr_null(l);
@@ -524,7 +524,7 @@ START_TEST(bad_vectors)
                               .dim = cases[k].dim};
         bad_add_and_update(&w, &in, cases[k].rc1, cases[k].rc2, cases[k].words, cases[k].what);
         mn_search_options so = {.vector = cases[k].v, .dim = cases[k].dim};
-        mn_memory_list *l = NULL;
+        mn_memories *l = NULL;
         BAD2(w.db, mn_memory_search(w.db, &w.sys, &so, &l), cases[k].rc1, cases[k].rc2,
              cases[k].words);
         ck_assert_ptr_null(l);
@@ -568,14 +568,14 @@ START_TEST(vector_extremes)
             th_assert_state_eq(&b, &a, "refused extreme vector");
         }
         mn_search_options so = {.vector = vs[k], .dim = dim, .k = 5};
-        mn_memory_list *l = NULL;
+        mn_memories *l = NULL;
         rc = mn_memory_search(w.db, &w.sys, &so, &l);
         if (rc == MN_OK) {
             for (size_t i = 0; i < l->count; i++)
-                ck_assert_msg(isfinite(l->items[i].similarity) &&
-                                  fabs(l->items[i].similarity) <= 1.0 + 1e-5,
-                              "vector %zu: similarity %f", k, l->items[i].similarity);
-            mn_memory_list_free(l);
+                ck_assert_msg(isfinite(l->items[i]->similarity) &&
+                                  fabs(l->items[i]->similarity) <= 1.0 + 1e-5,
+                              "vector %zu: similarity %f", k, l->items[i]->similarity);
+            mn_memories_free(l);
         } else {
             ck_assert_msg(rc == MN_EINVAL || rc == MN_ERANGE, "search vector %zu: rc %d", k, rc);
         }
@@ -591,30 +591,30 @@ START_TEST(bad_list_options)
     struct world w;
     world_open(&w);
     mn_db *db = w.db;
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     mn_list_options lo = {.limit = -1};
-    BAD_RANGE(db, mn_memory_list_page(db, &w.sys, &lo, &l), "limit");
+    BAD_RANGE(db, mn_memory_list(db, &w.sys, &lo, &l), "limit");
     lo.limit = 1001;
-    BAD_RANGE(db, mn_memory_list_page(db, &w.sys, &lo, &l), "limit");
+    BAD_RANGE(db, mn_memory_list(db, &w.sys, &lo, &l), "limit");
     lo.limit = INT_MAX;
-    BAD_RANGE(db, mn_memory_list_page(db, &w.sys, &lo, &l), "limit");
+    BAD_RANGE(db, mn_memory_list(db, &w.sys, &lo, &l), "limit");
     lo = (mn_list_options){.cursor = "garbage"};
-    BAD(db, mn_memory_list_page(db, &w.sys, &lo, &l), MN_EINVAL, "cursor");
+    BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_EINVAL, "cursor");
     lo.cursor = "";
-    BAD(db, mn_memory_list_page(db, &w.sys, &lo, &l), MN_EINVAL, "cursor");
+    BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_EINVAL, "cursor");
     lo.cursor = "~";
-    BAD(db, mn_memory_list_page(db, &w.sys, &lo, &l), MN_EINVAL, "cursor");
+    BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_EINVAL, "cursor");
     lo = (mn_list_options){.filter.identity = "zelda"};
-    BAD(db, mn_memory_list_page(db, &w.sys, &lo, &l), MN_ENOTFOUND, "zelda|identity");
+    BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_ENOTFOUND, "zelda|identity");
     lo = (mn_list_options){.filter.identity = "carl"}; /* another tenant's */
-    BAD(db, mn_memory_list_page(db, &w.sys, &lo, &l), MN_ENOTFOUND, "carl|identity");
+    BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_ENOTFOUND, "carl|identity");
     lo = (mn_list_options){0};
-    BAD(db, mn_memory_list_page(db, &w.sys, &lo, NULL), MN_EINVAL, "out|NULL");
+    BAD(db, mn_memory_list(db, &w.sys, &lo, NULL), MN_EINVAL, "out|NULL");
     ck_assert_ptr_null(l);
     /* limit 1000 is the largest allowed */
     lo.limit = 1000;
-    TH_OK(db, mn_memory_list_page(db, &w.sys, &lo, &l));
-    mn_memory_list_free(l);
+    TH_OK(db, mn_memory_list(db, &w.sys, &lo, &l));
+    mn_memories_free(l);
     mn_close(db);
 }
 END_TEST
@@ -624,7 +624,7 @@ START_TEST(bad_search_options)
     struct world w;
     world_open(&w);
     mn_db *db = w.db;
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     BAD(db, mn_memory_search(db, &w.sys, NULL, &l), MN_EINVAL, "option|query");
     mn_search_options so = {0};
     BAD(db, mn_memory_search(db, &w.sys, &so, &l), MN_EINVAL, "query|vector");
@@ -644,7 +644,7 @@ START_TEST(bad_search_options)
     /* k 1000 is the largest allowed */
     so.k = 1000;
     TH_OK(db, mn_memory_search(db, &w.sys, &so, &l));
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     mn_close(db);
 }
 END_TEST
@@ -688,10 +688,10 @@ START_TEST(bad_flags)
     world_open(&w);
     mn_db *db = w.db;
     mn_memory *m = NULL;
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     BAD(db, mn_memory_get(db, &w.sys, w.m2, 0x80, &m), MN_EINVAL, "flag");
     mn_list_options lo = {.filter.flags = 0x100};
-    BAD(db, mn_memory_list_page(db, &w.sys, &lo, &l), MN_EINVAL, "flag");
+    BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_EINVAL, "flag");
     mn_search_options so = {.query = "x", .filter.flags = 0x8};
     BAD(db, mn_memory_search(db, &w.sys, &so, &l), MN_EINVAL, "flag");
     ck_assert_ptr_null(m);
@@ -752,10 +752,10 @@ START_TEST(bad_null_args)
     mn_memory_input in = {.text = "x"};
     mn_list_options lo = {0};
     mn_search_options so = {.query = "x"};
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     ck_assert_int_eq(mn_memory_add(NULL, &w.as_alice, &in, &m), MN_EINVAL);
     ck_assert_int_eq(mn_memory_get(NULL, &w.sys, w.m2, 0, &m), MN_EINVAL);
-    ck_assert_int_eq(mn_memory_list_page(NULL, &w.sys, &lo, &l), MN_EINVAL);
+    ck_assert_int_eq(mn_memory_list(NULL, &w.sys, &lo, &l), MN_EINVAL);
     ck_assert_int_eq(mn_memory_search(NULL, &w.sys, &so, &l), MN_EINVAL);
     ck_assert_int_eq(mn_memory_update(NULL, &w.sys, w.m2, &in, &m), MN_EINVAL);
     ck_assert_int_eq(mn_memory_delete(NULL, &w.sys, w.m2, MN_DELETE_SOFT), MN_EINVAL);
@@ -966,18 +966,18 @@ static void probe_corrupt(const char *path, const char *what)
         return;
     }
     mn_actor a = {.tenant = "acme", .identity = "alice"};
-    mn_tenant_list *tl = NULL;
-    rc = mn_tenant_list_all(db, &tl);
+    mn_tenants *tl = NULL;
+    rc = mn_tenant_list(db, &tl);
     noticed |= rc == MN_ECORRUPT;
     ck_assert_msg(rc == MN_OK || rc == MN_ECORRUPT, "%s: tenant list rc %d", what, rc);
-    mn_tenant_list_free(tl);
+    mn_tenants_free(tl);
     mn_list_options lo = {.limit = 1000, .filter.flags = MN_WITH_EMBEDDING};
-    mn_memory_list *l = NULL;
-    rc = mn_memory_list_page(db, &a, &lo, &l);
+    mn_memories *l = NULL;
+    rc = mn_memory_list(db, &a, &lo, &l);
     ck_assert_msg(rc == MN_OK || rc == MN_ECORRUPT || rc == MN_ENOTFOUND,
                   "%s: list rc %d (%s): %s", what, rc, mn_strerror(rc), mn_errmsg(db));
     noticed |= rc == MN_ECORRUPT;
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     mn_search_options so = {.query = "memory text pages", .k = 50};
     l = NULL;
     rc = mn_memory_search(db, &a, &so, &l);
@@ -987,7 +987,7 @@ static void probe_corrupt(const char *path, const char *what)
     if (rc == MN_ECORRUPT)
         ck_assert_msg(th_has_word(mn_errmsg(db), "corrupt|malformed"), "%s: message %s", what,
                       mn_errmsg(db));
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     mn_memory_input in = {.text = "write into a corrupt file"};
     rc = mn_memory_add(db, &a, &in, NULL);
     noticed |= rc == MN_ECORRUPT;

@@ -392,12 +392,12 @@ START_TEST(test_handle_memories)
     mn_actor actor = {.tenant = "t", .identity = "agent"};
     const char *id = th_add(db, &actor, NULL, "the cat sat on the mat");
     mn_search_options so = {.query = "the cat sat on the mat", .k = 1};
-    mn_memory_list *hits = NULL;
+    mn_memories *hits = NULL;
     TH_OK(db, mn_memory_search(db, &actor, &so, &hits));
     ck_assert_uint_eq(hits->count, 1);
-    ck_assert_str_eq(hits->items[0].id, id);
-    ck_assert_msg(hits->items[0].similarity > 0.999, "%g", hits->items[0].similarity);
-    mn_memory_list_free(hits);
+    ck_assert_str_eq(hits->items[0]->id, id);
+    ck_assert_msg(hits->items[0]->similarity > 0.999, "%g", hits->items[0]->similarity);
+    mn_memories_free(hits);
     ck_assert_int_eq(es_stat(&srv, "requests"), 1); /* the query hit the cache */
     /* A failing server: the add fails with the server's message and stores nothing. */
     th_state before, after;

@@ -144,12 +144,12 @@ static int search_finds(mn_db *db, const mn_actor *a, const char *id)
 {
     static const float any[DIM] = {1};
     mn_search_options so = {.vector = any, .dim = DIM, .k = 100};
-    mn_memory_list *hits = NULL;
+    mn_memories *hits = NULL;
     TH_OK(db, mn_memory_search(db, a, &so, &hits));
     int found = 0;
     for (size_t i = 0; i < hits->count; i++)
-        found |= strcmp(hits->items[i].id, id) == 0;
-    mn_memory_list_free(hits);
+        found |= strcmp(hits->items[i]->id, id) == 0;
+    mn_memories_free(hits);
     return found;
 }
 
@@ -177,17 +177,17 @@ START_TEST(test_add_returns_before_the_server)
     char *id = strdup(m->id);
     mn_memory_free(m);
     /* Pending: listed with its status, in no search result. */
-    mn_memory_list *l = NULL;
-    TH_OK(db, mn_memory_list_page(db, &a, NULL, &l));
+    mn_memories *l = NULL;
+    TH_OK(db, mn_memory_list(db, &a, NULL, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_int_eq(l->items[0].embed_status, MN_EMBED_PENDING);
-    mn_memory_list_free(l);
-    mn_embed_job_list *jobs = NULL;
-    TH_OK(db, mn_embed_jobs_list(db, &a, -1, 0, &jobs));
+    ck_assert_int_eq(l->items[0]->embed_status, MN_EMBED_PENDING);
+    mn_memories_free(l);
+    mn_jobs *jobs = NULL;
+    TH_OK(db, mn_job_list(db, &a, -1, 0, &jobs));
     ck_assert_uint_eq(jobs->count, 1);
-    ck_assert_str_eq(jobs->items[0].memory_id, id);
-    ck_assert_int_eq(jobs->items[0].status, MN_EMBED_PENDING);
-    mn_embed_job_list_free(jobs);
+    ck_assert_str_eq(jobs->items[0]->memory_id, id);
+    ck_assert_int_eq(jobs->items[0]->status, MN_EMBED_PENDING);
+    mn_jobs_free(jobs);
     /* The server stays slow until here: the worker's request may reach it only now (its
      * claim is a round trip to the store), and must not be answered at once. */
     ck_assert(!search_finds(db, &a, id));
@@ -200,9 +200,9 @@ START_TEST(test_add_returns_before_the_server)
     ck_assert_ptr_nonnull(got->embedding);
     ck_assert_mem_eq(got->embedding, th_embed(db, "the cat sat"), DIM * sizeof(float));
     mn_memory_free(got);
-    TH_OK(db, mn_embed_jobs_list(db, &a, -1, 0, &jobs));
+    TH_OK(db, mn_job_list(db, &a, -1, 0, &jobs));
     ck_assert_uint_eq(jobs->count, 0);
-    mn_embed_job_list_free(jobs);
+    mn_jobs_free(jobs);
     free(id);
     mn_close(db);
 }
@@ -224,29 +224,29 @@ START_TEST(test_failures_retry_then_stay_failed)
     ck_assert_int_eq(m->embed_status, MN_EMBED_FAILED);
     ck_assert_msg(m->embed_error && strstr(m->embed_error, "HTTP 500"), "%s", m->embed_error);
     mn_memory_free(m);
-    mn_embed_job_list *jobs = NULL;
-    TH_OK(db, mn_embed_jobs_list(db, &a, MN_EMBED_FAILED, 0, &jobs));
+    mn_jobs *jobs = NULL;
+    TH_OK(db, mn_job_list(db, &a, MN_EMBED_FAILED, 0, &jobs));
     ck_assert_uint_eq(jobs->count, 1);
-    ck_assert_int_eq(jobs->items[0].attempts, 3);
-    ck_assert_int_eq(jobs->items[0].next_at, 0);
-    ck_assert_msg(strstr(jobs->items[0].error, "the model crashed"), "%s", jobs->items[0].error);
-    mn_embed_job_list_free(jobs);
+    ck_assert_int_eq(jobs->items[0]->attempts, 3);
+    ck_assert_int_eq(jobs->items[0]->next_at, 0);
+    ck_assert_msg(strstr(jobs->items[0]->error, "the model crashed"), "%s", jobs->items[0]->error);
+    mn_jobs_free(jobs);
     ck_assert(!search_finds(db, &a, id));
     /* Retried once the server is well: done and searchable. */
     es_mode(&srv, "ok", 0, 0, 0);
     size_t n = 0;
-    TH_OK(db, mn_embed_jobs_retry(db, &a, NULL, &n));
+    TH_OK(db, mn_job_retry(db, &a, NULL, &n));
     ck_assert_uint_eq(n, 1);
     wait_status(db, &a, id, MN_EMBED_DONE);
     ck_assert(search_finds(db, &a, id));
     ck_assert_int_eq(es_stat(&srv, "requests"), 4);
     /* Nothing left to retry; an id without a job is not found; bad arguments change nothing. */
-    TH_OK(db, mn_embed_jobs_retry(db, &a, NULL, &n));
+    TH_OK(db, mn_job_retry(db, &a, NULL, &n));
     ck_assert_uint_eq(n, 0);
-    TH_RC(db, mn_embed_jobs_retry(db, &a, id, &n), MN_ENOTFOUND);
-    TH_RC(db, mn_embed_jobs_retry(db, &a, "not-an-id", &n), MN_EINVAL);
-    TH_RC(db, mn_embed_jobs_list(db, &a, 7, 0, &jobs), MN_EINVAL);
-    TH_RC(db, mn_embed_jobs_list(db, &a, -1, -1, &jobs), MN_EINVAL);
+    TH_RC(db, mn_job_retry(db, &a, id, &n), MN_ENOTFOUND);
+    TH_RC(db, mn_job_retry(db, &a, "not-an-id", &n), MN_EINVAL);
+    TH_RC(db, mn_job_list(db, &a, 7, 0, &jobs), MN_EINVAL);
+    TH_RC(db, mn_job_list(db, &a, -1, -1, &jobs), MN_EINVAL);
     mn_close(db);
 }
 END_TEST
@@ -261,17 +261,17 @@ START_TEST(test_backoff)
     mn_memory_input in = {.identity = th_identity(db, "t", "agent"), .text = "backoff"};
     th_add_in(db, &a, &in);
     size_t done, failed;
-    mn_embed_job_list *jobs = NULL;
+    mn_jobs *jobs = NULL;
     int64_t gaps[2];
     for (int i = 0; i < 2; i++) {
-        TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+        TH_OK(db, mn_job_run(db, 0, &done, &failed));
         ck_assert_uint_eq(failed, 1);
-        TH_OK(db, mn_embed_jobs_list(db, &a, -1, 0, &jobs));
-        gaps[i] = jobs->items[0].next_at - jobs->items[0].updated_at;
-        ck_assert_int_eq(jobs->items[0].status, MN_EMBED_PENDING);
-        mn_embed_job_list_free(jobs);
+        TH_OK(db, mn_job_list(db, &a, -1, 0, &jobs));
+        gaps[i] = jobs->items[0]->next_at - jobs->items[0]->updated_at;
+        ck_assert_int_eq(jobs->items[0]->status, MN_EMBED_PENDING);
+        mn_jobs_free(jobs);
         /* Not due yet: a run finds nothing. */
-        TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+        TH_OK(db, mn_job_run(db, 0, &done, &failed));
         ck_assert_uint_eq(done + failed, 0);
         nap_ms((int)gaps[i] + 20);
     }
@@ -296,20 +296,20 @@ START_TEST(test_backoff_spreads)
         th_add_in(db, &a, &in);
     }
     size_t done, failed;
-    TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+    TH_OK(db, mn_job_run(db, 0, &done, &failed));
     ck_assert_uint_eq(failed, N);
-    mn_embed_job_list *jobs = NULL;
-    TH_OK(db, mn_embed_jobs_list(db, &a, -1, 0, &jobs));
+    mn_jobs *jobs = NULL;
+    TH_OK(db, mn_job_list(db, &a, -1, 0, &jobs));
     ck_assert_uint_eq(jobs->count, N);
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     for (size_t i = 0; i < jobs->count; i++) {
-        int64_t gap = jobs->items[i].next_at - jobs->items[i].updated_at;
+        int64_t gap = jobs->items[i]->next_at - jobs->items[i]->updated_at;
         ck_assert(gap >= 25 && gap <= 50);
         lo = gap < lo ? gap : lo;
         hi = gap > hi ? gap : hi;
     }
     ck_assert_int_gt(hi, lo); /* 20 draws from 26 values: all equal by chance is 26^-19 */
-    mn_embed_job_list_free(jobs);
+    mn_jobs_free(jobs);
     mn_close(db);
 }
 END_TEST
@@ -348,7 +348,7 @@ START_TEST(test_changed_memory_not_overwritten)
     ck_assert_uint_eq(stored, 0);
     mni_embed_tasks_free(t, n);
     size_t done, failed;
-    TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+    TH_OK(db, mn_job_run(db, 0, &done, &failed));
     ck_assert_uint_eq(done, 1);
     mn_memory *m = th_get(db, &a, id, MN_WITH_EMBEDDING);
     ck_assert_int_eq(m->embed_status, MN_EMBED_DONE);
@@ -362,7 +362,7 @@ START_TEST(test_changed_memory_not_overwritten)
     TH_OK(db, ops->embed_jobs_claim(db->store, "slow", th_now_ms(), 1, 10, &t, &n));
     ck_assert_uint_eq(n, 1);
     nap_ms(5);
-    TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+    TH_OK(db, mn_job_run(db, 0, &done, &failed));
     ck_assert_uint_eq(done, 1);
     int64_t seq = store_seq(db);
     TH_OK(db, ops->embed_jobs_done(db->store, "slow", t, n, stale, th_now_ms(), &stored));
@@ -377,7 +377,7 @@ START_TEST(test_changed_memory_not_overwritten)
     in.text = "gone soon";
     id = th_add_in(db, &a, &in);
     TH_OK(db, mn_memory_delete(db, &a, id, MN_DELETE_HARD));
-    TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+    TH_OK(db, mn_job_run(db, 0, &done, &failed));
     ck_assert_uint_eq(done + failed, 0);
     ck_assert_int_eq(es_text_count(&srv, "gone soon"), 0);
     mn_close(db);
@@ -430,9 +430,9 @@ START_TEST(test_cache_scope_per_tenant)
     th_add_in(db, &tb, &ib);
     ck_assert_int_eq(es_stat(&srv, "requests"), 2); /* b's own */
     mn_search_options so = {.query = "the secret plan", .k = 1};
-    mn_memory_list *hits = NULL;
+    mn_memories *hits = NULL;
     TH_OK(db, mn_memory_search(db, &ta, &so, &hits));
-    mn_memory_list_free(hits);
+    mn_memories_free(hits);
     ck_assert_int_eq(es_stat(&srv, "requests"), 2); /* a's query: a's cache */
     float v[DIM];
     TH_OK(db, mn_embed(db, "the secret plan", v, DIM));
@@ -462,11 +462,11 @@ START_TEST(test_local_workers_many)
     int64_t seq0 = store_seq(db);
     TH_OK(db, mn_memory_add_many(db, &a, in, N, &ids, NULL));
     double until = th_seconds() + 30;
-    mn_embed_job_list *jobs = NULL;
+    mn_jobs *jobs = NULL;
     for (;;) {
-        TH_OK(db, mn_embed_jobs_list(db, &a, -1, 0, &jobs));
+        TH_OK(db, mn_job_list(db, &a, -1, 0, &jobs));
         size_t left = jobs->count;
-        mn_embed_job_list_free(jobs);
+        mn_jobs_free(jobs);
         if (!left || th_seconds() > until)
             break;
         nap_ms(20);
@@ -476,11 +476,11 @@ START_TEST(test_local_workers_many)
     for (int i = 0; i < N; i += 37) {
         ck_assert_int_eq(status_of(db, &a, ids[i]), MN_EMBED_DONE);
         mn_search_options so = {.query = texts[i], .k = 1};
-        mn_memory_list *hits = NULL;
+        mn_memories *hits = NULL;
         TH_OK(db, mn_memory_search(db, &a, &so, &hits));
         ck_assert_uint_eq(hits->count, 1);
-        ck_assert_str_eq(hits->items[0].id, ids[i]);
-        mn_memory_list_free(hits);
+        ck_assert_str_eq(hits->items[0]->id, ids[i]);
+        mn_memories_free(hits);
     }
     mn_strings_free(ids, N);
     mn_close(db);

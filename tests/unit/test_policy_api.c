@@ -51,15 +51,15 @@ static uint64_t policies_fp(mn_db *db, size_t *count)
 {
     uint64_t h = 1469598103934665603ull;
     size_t n = 0;
-    mn_tenant_list *tl = NULL;
-    TH_OK(db, mn_tenant_list_all(db, &tl));
+    mn_tenants *tl = NULL;
+    TH_OK(db, mn_tenant_list(db, &tl));
     for (size_t t = 0; t < tl->count; t++) {
-        mn_actor sys = {.tenant = tl->items[t].id};
-        mn_policy_list *pl = NULL;
-        TH_OK(db, mn_policy_list_all(db, &sys, &pl));
+        mn_actor sys = {.tenant = tl->items[t]->id};
+        mn_policies *pl = NULL;
+        TH_OK(db, mn_policy_list(db, &sys, &pl));
         n += pl->count;
         for (size_t i = 0; i < pl->count; i++) {
-            const mn_policy *p = &pl->items[i];
+            const mn_policy *p = pl->items[i];
             h = fnv(h, p->id);
             h = fnv(h, p->tenant_id);
             h = fnv(h, p->role);
@@ -69,9 +69,9 @@ static uint64_t policies_fp(mn_db *db, size_t *count)
             h = fnv_i64(h, p->active);
             h = fnv_i64(h, p->updated_at);
         }
-        mn_policy_list_free(pl);
+        mn_policies_free(pl);
     }
-    mn_tenant_list_free(tl);
+    mn_tenants_free(tl);
     if (count)
         *count = n;
     return h;
@@ -234,14 +234,14 @@ static const char **search_ids(mn_db *db, const mn_actor *a, const char *query, 
     mn_search_options so = {.query = query, .k = k};
     if (filter)
         so.filter = *filter;
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, a, &so, &l));
     ck_assert_ptr_nonnull(l);
     const char **ids = th_keep(calloc(l->count + 1, sizeof *ids));
     for (size_t i = 0; i < l->count; i++)
-        ids[i] = th_fmt("%s", l->items[i].id);
+        ids[i] = th_fmt("%s", l->items[i]->id);
     *n = l->count;
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     return ids;
 }
 
@@ -282,16 +282,16 @@ START_TEST(new_tenant_has_default_policies)
     mn_db *db = th_open_fresh();
     const char *t1 = th_tenant(db, "acme"), *t2 = th_tenant(db, "globex");
     mn_actor sys = {.tenant = "acme"}, sys2 = {.tenant = "globex"};
-    mn_policy_list *l = NULL, *l2 = NULL;
-    TH_OK(db, mn_policy_list_all(db, &sys, &l));
-    TH_OK(db, mn_policy_list_all(db, &sys2, &l2));
+    mn_policies *l = NULL, *l2 = NULL;
+    TH_OK(db, mn_policy_list(db, &sys, &l));
+    TH_OK(db, mn_policy_list(db, &sys2, &l2));
     /* Documented in lib/policy/policy.h: admin allows everything (100); agent may manage its
      * own memories and read its own identity (50 each). */
     ck_assert_uint_eq(l->count, 3);
     ck_assert_uint_eq(l2->count, 3);
     int admins = 0, agents = 0;
     for (size_t i = 0; i < l->count; i++) {
-        const mn_policy *p = &l->items[i];
+        const mn_policy *p = l->items[i];
         ck_assert(th_is_uuid7(p->id));
         ck_assert_str_eq(p->tenant_id, t1);
         ck_assert_int_eq(p->active, 1);
@@ -299,7 +299,7 @@ START_TEST(new_tenant_has_default_policies)
         ck_assert_ptr_nonnull(p->rule);
         ck_assert(p->created_at > 0 && p->updated_at >= p->created_at);
         if (i > 0)
-            ck_assert_msg(l->items[i - 1].priority >= p->priority, "not highest priority first");
+            ck_assert_msg(l->items[i - 1]->priority >= p->priority, "not highest priority first");
         if (strcmp(p->role, "admin") == 0) {
             admins++;
             ck_assert_int_eq(p->priority, 100);
@@ -314,26 +314,26 @@ START_TEST(new_tenant_has_default_policies)
         }
         /* Each tenant has its own copies. */
         for (size_t k = 0; k < l2->count; k++) {
-            ck_assert_str_ne(l2->items[k].id, p->id);
-            ck_assert_str_eq(l2->items[k].tenant_id, t2);
+            ck_assert_str_ne(l2->items[k]->id, p->id);
+            ck_assert_str_eq(l2->items[k]->tenant_id, t2);
         }
     }
     ck_assert_int_eq(admins, 1);
     ck_assert_int_eq(agents, 2);
-    ck_assert_str_eq(l->items[0].role, "admin");
+    ck_assert_str_eq(l->items[0]->role, "admin");
 
     /* Each can be read one by one, and is as listed. */
     for (size_t i = 0; i < l->count; i++) {
         mn_policy *p = NULL;
-        TH_OK(db, mn_policy_get(db, &sys, l->items[i].id, &p));
-        ck_assert_str_eq(p->rule, l->items[i].rule);
+        TH_OK(db, mn_policy_get(db, &sys, l->items[i]->id, &p));
+        ck_assert_str_eq(p->rule, l->items[i]->rule);
         mn_policy_free(p);
         /* Tenants never see each other's policies. */
-        TH_RC(db, mn_policy_get(db, &sys2, l->items[i].id, &p), MN_ENOTFOUND);
+        TH_RC(db, mn_policy_get(db, &sys2, l->items[i]->id, &p), MN_ENOTFOUND);
         ck_assert_ptr_null(p);
     }
-    mn_policy_list_free(l);
-    mn_policy_list_free(l2);
+    mn_policies_free(l);
+    mn_policies_free(l2);
     mn_close(db);
 }
 END_TEST
@@ -374,7 +374,7 @@ START_TEST(agent_manages_own_memories)
     mn_history *h = NULL;
     TH_OK(db, mn_memory_history(db, a, mine, &h));
     ck_assert_uint_eq(h->count, 1);
-    ck_assert_str_eq(h->items[0].changed_by, w.alice);
+    ck_assert_str_eq(h->items[0]->changed_by, w.alice);
     mn_history_free(h);
 
     size_t n;
@@ -523,10 +523,10 @@ START_TEST(list_and_search_hide_others_memories)
     }
     /* With a minimum similarity that only bob's memories reach: nothing. */
     mn_search_options so = {.query = q, .k = 3, .min_similarity = 0.9};
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, a, &so, &l));
     ck_assert_uint_eq(l->count, 0);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     /* Bob, for comparison, sees his. */
     got = search_ids(db, &w.as_bob, q, 1000, NULL, &n);
     ck_assert_uint_eq(n, 32);
@@ -575,18 +575,18 @@ START_TEST(admin_may_do_everything)
     mn_identity_free(i);
     TH_OK(db, mn_identity_get(db, a, "bob", &i));
     mn_identity_free(i);
-    mn_identity_list *il = NULL;
-    TH_OK(db, mn_identity_list_all(db, a, &il));
+    mn_identities *il = NULL;
+    TH_OK(db, mn_identity_list(db, a, &il));
     ck_assert_uint_eq(il->count, 4);
-    mn_identity_list_free(il);
+    mn_identities_free(il);
     TH_OK(db, mn_identity_deactivate(db, a, "dave"));
     TH_OK(db, mn_identity_delete(db, a, "dave"));
 
     /* Policies. */
-    mn_policy_list *pl = NULL;
-    TH_OK(db, mn_policy_list_all(db, a, &pl));
+    mn_policies *pl = NULL;
+    TH_OK(db, mn_policy_list(db, a, &pl));
     ck_assert_uint_eq(pl->count, 3);
-    mn_policy_list_free(pl);
+    mn_policies_free(pl);
     const char *p = policy_add(db, a, "agent", "{\"effect\":\"allow\",\"actions\":[\"read\"],"
                                                "\"resource\":\"memory\"}", 5);
     mn_policy *got_p = NULL;
@@ -611,8 +611,8 @@ START_TEST(system_actor_is_never_asked)
     mn_memory *m = NULL;
     DENIED(db, mn_memory_get(db, &w.as_root, w.b1, 0, &m), deny_all);
     DENIED(db, mn_memory_get(db, &w.as_alice, w.a1, 0, &m), deny_all);
-    mn_policy_list *pl = NULL;
-    DENIED(db, mn_policy_list_all(db, &w.as_root, &pl), deny_all);
+    mn_policies *pl = NULL;
+    DENIED(db, mn_policy_list(db, &w.as_root, &pl), deny_all);
     DENIED(db, mn_policy_delete(db, &w.as_root, deny_all), deny_all);
     ck_assert_ptr_null(pl);
 
@@ -630,7 +630,7 @@ START_TEST(system_actor_is_never_asked)
     mn_history *h = NULL;
     TH_OK(db, mn_memory_history(db, s, w.a1, &h));
     ck_assert_uint_eq(h->count, 1);
-    ck_assert_ptr_null(h->items[0].changed_by);
+    ck_assert_ptr_null(h->items[0]->changed_by);
     mn_history_free(h);
     TH_OK(db, mn_memory_restore(db, s, w.b3));
     TH_OK(db, mn_memory_delete(db, s, x, MN_DELETE_HARD));
@@ -644,13 +644,13 @@ START_TEST(system_actor_is_never_asked)
     mn_identity *i = NULL;
     TH_OK(db, mn_identity_create(db, s, "erin", NULL, NULL, &i));
     mn_identity_free(i);
-    mn_identity_list *il = NULL;
-    TH_OK(db, mn_identity_list_all(db, s, &il));
-    mn_identity_list_free(il);
+    mn_identities *il = NULL;
+    TH_OK(db, mn_identity_list(db, s, &il));
+    mn_identities_free(il);
     TH_OK(db, mn_identity_deactivate(db, s, "erin"));
-    TH_OK(db, mn_policy_list_all(db, s, &pl));
+    TH_OK(db, mn_policy_list(db, s, &pl));
     ck_assert_uint_eq(pl->count, 4);
-    mn_policy_list_free(pl);
+    mn_policies_free(pl);
 
     /* mn_policy_test agrees: trusted, no deciding policy. */
     const char *pid = "x", *why = NULL;
@@ -949,7 +949,7 @@ START_TEST(ip_restrictions_ipv4_ipv6)
         const char *c = cases[i].ctx ? cases[i].ctx : "NULL";
         mn_memory_input in = {.text = th_fmt("nina from %s", c)};
         mn_memory *m = NULL;
-        mn_memory_list *l = NULL;
+        mn_memories *l = NULL;
         mn_list_options lo = {0};
         const char *pid = NULL, *why = NULL;
         int ok = verdict(db, &a, "read", "memory", memory_data(w.bob, "fact", NULL), &pid, &why);
@@ -958,9 +958,9 @@ START_TEST(ip_restrictions_ipv4_ipv6)
             ck_assert_str_eq(pid, pol);
             TH_OK(db, mn_memory_add(db, &a, &in, &m));
             mn_memory_free(m);
-            TH_OK(db, mn_memory_list_page(db, &a, &lo, &l));
+            TH_OK(db, mn_memory_list(db, &a, &lo, &l));
             ck_assert_uint_ge(l->count, 1);
-            mn_memory_list_free(l);
+            mn_memories_free(l);
             mn_memory_free(th_get(db, &a, w.b2, 0));
         } else {
             ck_assert_ptr_null(pid);
@@ -968,7 +968,7 @@ START_TEST(ip_restrictions_ipv4_ipv6)
             ck_assert_msg(th_has_word(why, pol), "context %s: reason %s", c, why);
             ck_assert_msg(th_has_word(why, "ip"), "context %s: reason %s", c, why);
             DENIED(db, mn_memory_add(db, &a, &in, &m), "ip");
-            DENIED(db, mn_memory_list_page(db, &a, &lo, &l), "ip");
+            DENIED(db, mn_memory_list(db, &a, &lo, &l), "ip");
             DENIED(db, mn_memory_get(db, &a, w.b2, 0, &m), "ip");
         }
     }
@@ -999,13 +999,13 @@ START_TEST(malformed_context_is_einval)
         for (size_t k = 0; k < 3; k++) {
             mn_actor a = {.tenant = "acme", .identity = ids[k], .context = bad[i]};
             mn_memory *m = NULL;
-            mn_memory_list *l = NULL;
+            mn_memories *l = NULL;
             mn_decision *d = NULL;
             mn_memory_input in = {.text = "ctx", .identity = "alice"};
             mn_search_options so = {.query = "zebra"};
             INVALID(db, mn_memory_add(db, &a, &in, &m), "context");
             INVALID(db, mn_memory_get(db, &a, w.a1, 0, &m), "context");
-            INVALID(db, mn_memory_list_page(db, &a, NULL, &l), "context");
+            INVALID(db, mn_memory_list(db, &a, NULL, &l), "context");
             INVALID(db, mn_memory_search(db, &a, &so, &l), "context");
             INVALID(db, mn_memory_delete(db, &a, w.a1, MN_DELETE_HARD), "context");
             INVALID(db, mn_policy_test(db, &a, "read", "memory", NULL, &d), "context");
@@ -1050,9 +1050,9 @@ START_TEST(identity_claims_condition)
     for (size_t i = 0; i < 3; i++) {
         mn_actor a = {.tenant = "acme", .identity = others[i]};
         mn_memory *m = NULL;
-        mn_memory_list *l = NULL;
+        mn_memories *l = NULL;
         DENIED(db, mn_memory_get(db, &a, w.b2, 0, &m), "claims");
-        DENIED(db, mn_memory_list_page(db, &a, NULL, &l), "claims");
+        DENIED(db, mn_memory_list(db, &a, NULL, &l), "claims");
         ck_assert(!verdict(db, &a, "read", "memory", NULL, &pid, &why));
         ck_assert(th_has_word(why, pol));
     }
@@ -1110,8 +1110,8 @@ START_TEST(when_rules)
     got = search_ids(db, &off, "team memory", 1000, NULL, &n);
     ck_assert_uint_eq(n, 0);
     /* List is not in its actions. */
-    mn_memory_list *l = NULL;
-    DENIED(db, mn_memory_list_page(db, &on, NULL, &l), "no policy allows");
+    mn_memories *l = NULL;
+    DENIED(db, mn_memory_list(db, &on, NULL, &l), "no policy allows");
     /* Decisions see actor.id. */
     const char *pid = NULL;
     ck_assert(verdict(db, &on, "create", "memory",
@@ -1173,27 +1173,27 @@ START_TEST(cache_follows_policy_changes)
     make_identity(db, "acme", "cora", "cached", NULL);
     mn_actor cora = {.tenant = "acme", .identity = "cora"};
     mn_memory *m = NULL;
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     /* Twice, so that the second comes from the cache. */
     for (int i = 0; i < 2; i++) {
         ck_assert(!verdict(db, &cora, "read", "memory", NULL, NULL, NULL));
         DENIED(db, mn_memory_get(db, &cora, w.a1, 0, &m), "no policy allows");
-        DENIED(db, mn_memory_list_page(db, &cora, NULL, &l), "no policy allows");
+        DENIED(db, mn_memory_list(db, &cora, NULL, &l), "no policy allows");
     }
     const char *allow = policy_add(db, &w.sys, "cached", "{\"effect\":\"allow\",\"actions\":"
                                                          "[\"read\",\"list\"],\"resource\":"
                                                          "\"memory\"}", 1);
     mn_memory_free(th_get(db, &cora, w.a1, 0));
-    TH_OK(db, mn_memory_list_page(db, &cora, NULL, &l));
+    TH_OK(db, mn_memory_list(db, &cora, NULL, &l));
     ck_assert_uint_eq(l->count, 4);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     const char *pid = NULL;
     ck_assert(verdict(db, &cora, "read", "memory", NULL, &pid, NULL));
     ck_assert_str_eq(pid, allow);
 
     policy_set_active(db, &w.sys, allow, 0);
     DENIED(db, mn_memory_get(db, &cora, w.a1, 0, &m), "no policy allows");
-    DENIED(db, mn_memory_list_page(db, &cora, NULL, &l), "no policy allows");
+    DENIED(db, mn_memory_list(db, &cora, NULL, &l), "no policy allows");
     policy_set_active(db, &w.sys, allow, 1);
     mn_memory_free(th_get(db, &cora, w.a1, 0));
 
@@ -1225,18 +1225,18 @@ START_TEST(cache_follows_policy_changes)
     TH_RC(db, mn_policy_get(db, &w.sys, allow, &(mn_policy *){NULL}), MN_ENOTFOUND);
 
     /* The default agent policy, removed and put back. */
-    mn_policy_list *pl = NULL;
-    TH_OK(db, mn_policy_list_all(db, &w.sys, &pl));
+    mn_policies *pl = NULL;
+    TH_OK(db, mn_policy_list(db, &w.sys, &pl));
     mn_memory_free(th_get(db, &w.as_alice, w.a1, 0));
     for (size_t i = 0; i < pl->count; i++)
-        if (strcmp(pl->items[i].role, "agent") == 0)
-            policy_set_active(db, &w.sys, pl->items[i].id, 0);
+        if (strcmp(pl->items[i]->role, "agent") == 0)
+            policy_set_active(db, &w.sys, pl->items[i]->id, 0);
     DENIED(db, mn_memory_get(db, &w.as_alice, w.a1, 0, &m), "no policy allows");
     for (size_t i = 0; i < pl->count; i++)
-        if (strcmp(pl->items[i].role, "agent") == 0)
-            policy_set_active(db, &w.sys, pl->items[i].id, 1);
+        if (strcmp(pl->items[i]->role, "agent") == 0)
+            policy_set_active(db, &w.sys, pl->items[i]->id, 1);
     mn_memory_free(th_get(db, &w.as_alice, w.a1, 0));
-    mn_policy_list_free(pl);
+    mn_policies_free(pl);
     mn_close(db);
 }
 END_TEST
@@ -1271,8 +1271,8 @@ START_TEST(cache_sees_changes_by_another_handle)
     const char *deny = policy_add(db, &w.as_root, "agent", "{\"effect\":\"deny\",\"actions\":"
                                                            "[\"list\",\"search\"],\"resource\":"
                                                            "\"memory\"}", 0);
-    mn_memory_list *l = NULL;
-    DENIED(other, mn_memory_list_page(other, &w.as_alice, NULL, &l), deny);
+    mn_memories *l = NULL;
+    DENIED(other, mn_memory_list(other, &w.as_alice, NULL, &l), deny);
     mn_search_options so = {.query = "zebra"};
     DENIED(other, mn_memory_search(other, &w.as_alice, &so, &l), deny);
     TH_OK(db, mn_policy_delete(db, &w.as_root, deny));
@@ -1303,7 +1303,7 @@ START_TEST(deactivated_identity_is_denied)
     const mn_actor *a = &w.as_alice;
     mn_actor by_id = {.tenant = w.tenant, .identity = w.alice};
     mn_memory *m = NULL;
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     mn_history *h = NULL;
     mn_decision *d = NULL;
     mn_memory_input in = {.text = "x"};
@@ -1311,7 +1311,7 @@ START_TEST(deactivated_identity_is_denied)
     DENIED(db, mn_memory_get(db, a, w.a1, 0, &m), "deactivated");
     DENIED(db, mn_memory_get(db, &by_id, w.a1, 0, &m), "deactivated");
     DENIED(db, mn_memory_add(db, a, &in, &m), "deactivated");
-    DENIED(db, mn_memory_list_page(db, a, NULL, &l), "deactivated");
+    DENIED(db, mn_memory_list(db, a, NULL, &l), "deactivated");
     DENIED(db, mn_memory_search(db, a, &so, &l), "deactivated");
     DENIED(db, mn_memory_update(db, a, w.a1, &in, &m), "deactivated");
     DENIED(db, mn_memory_delete(db, a, w.a1, MN_DELETE_HARD), "deactivated");
@@ -1337,7 +1337,7 @@ START_TEST(identity_calls_are_decided)
     mn_db *db = w.db;
     const mn_actor *a = &w.as_alice;
     mn_identity *i = NULL;
-    mn_identity_list *il = NULL;
+    mn_identities *il = NULL;
     /* The default lets an agent read its own identity, and nothing else. */
     TH_OK(db, mn_identity_get(db, a, "alice", &i));
     ck_assert_str_eq(i->id, w.alice);
@@ -1349,7 +1349,7 @@ START_TEST(identity_calls_are_decided)
     DENIED(db, mn_identity_get(db, a, "root", &i), NOT_ALLOWED);
     DENIED(db, mn_identity_create(db, a, "mallory", "admin", NULL, &i), NOT_ALLOWED);
     DENIED(db, mn_identity_create(db, a, "mallory", NULL, NULL, &i), NOT_ALLOWED);
-    DENIED(db, mn_identity_list_all(db, a, &il), NOT_ALLOWED);
+    DENIED(db, mn_identity_list(db, a, &il), NOT_ALLOWED);
     ck_assert_ptr_null(il);
     DENIED(db, mn_identity_deactivate(db, a, "bob"), NOT_ALLOWED);
     DENIED(db, mn_identity_deactivate(db, a, "alice"), NOT_ALLOWED);
@@ -1376,10 +1376,10 @@ START_TEST(policy_management_rights)
     world_open(&w);
     mn_db *db = w.db;
     const mn_actor *a = &w.as_alice;
-    mn_policy_list *pl = NULL;
-    TH_OK(db, mn_policy_list_all(db, &w.sys, &pl));
-    const char *some = th_fmt("%s", pl->items[1].id);
-    mn_policy_list_free(pl);
+    mn_policies *pl = NULL;
+    TH_OK(db, mn_policy_list(db, &w.sys, &pl));
+    const char *some = th_fmt("%s", pl->items[1]->id);
+    mn_policies_free(pl);
     pl = NULL;
     mn_policy_input grant = {.role = "agent", .rule = "{\"effect\":\"allow\",\"actions\":\"*\","
                                                       "\"resource\":\"*\"}", .has_priority = 1,
@@ -1390,7 +1390,7 @@ START_TEST(policy_management_rights)
     mn_policy_input off = {.has_active = 1, .active = 0};
     DENIED(db, mn_policy_update(db, a, some, &off, &p), NOT_ALLOWED);
     DENIED(db, mn_policy_delete(db, a, some), NOT_ALLOWED);
-    DENIED(db, mn_policy_list_all(db, a, &pl), NOT_ALLOWED);
+    DENIED(db, mn_policy_list(db, a, &pl), NOT_ALLOWED);
     ck_assert_ptr_null(pl);
     DENIED(db, mn_policy_get(db, a, some, &p), NOT_ALLOWED);
     ck_assert_ptr_null(p);
@@ -1400,9 +1400,9 @@ START_TEST(policy_management_rights)
     const char *g = policy_add(db, &w.as_root, "agent", "{\"effect\":\"allow\",\"actions\":"
                                                         "[\"read\",\"list\"],\"resource\":"
                                                         "\"policy\"}", 0);
-    TH_OK(db, mn_policy_list_all(db, a, &pl));
+    TH_OK(db, mn_policy_list(db, a, &pl));
     ck_assert_uint_eq(pl->count, 4);
-    mn_policy_list_free(pl);
+    mn_policies_free(pl);
     TH_OK(db, mn_policy_get(db, a, g, &p));
     mn_policy_free(p);
     DENIED(db, mn_policy_update(db, a, g, &off, NULL), NOT_ALLOWED);
@@ -1417,7 +1417,7 @@ START_TEST(policy_management_rights)
     mn_policy_free(p);
     TH_OK(db, mn_policy_delete(db, &w.as_root, g));
     TH_RC(db, mn_policy_delete(db, &w.as_root, g), MN_ENOTFOUND);
-    DENIED(db, mn_policy_list_all(db, a, &pl), NOT_ALLOWED);
+    DENIED(db, mn_policy_list(db, a, &pl), NOT_ALLOWED);
     /* Another tenant's admin is not this tenant's. */
     make_identity(db, "globex", "groot", "admin", NULL);
     mn_actor groot = {.tenant = "globex", .identity = "groot"};
@@ -1551,7 +1551,7 @@ START_TEST(bad_policy_input)
     FAILS(db, mn_policy_get(db, &w.sys, UNKNOWN_ID, &p), MN_ENOTFOUND, "policy");
     INVALID(db, mn_policy_get(db, &w.sys, "x", &p), "id");
     INVALID(db, mn_policy_get(db, &w.sys, id, NULL), "out");
-    INVALID(db, mn_policy_list_all(db, &w.sys, NULL), "out");
+    INVALID(db, mn_policy_list(db, &w.sys, NULL), "out");
     mn_actor nobody = {.tenant = "nope"};
     FAILS(db, mn_policy_add(db, &nobody, &(mn_policy_input){.role = "a", .rule = good}, NULL),
           MN_ENOTFOUND, "tenant|nope");
@@ -1585,16 +1585,16 @@ START_TEST(policy_test_is_a_dry_run)
     world_open(&w);
     mn_db *db = w.db;
     const mn_actor *a = &w.as_alice;
-    mn_policy_list *pl = NULL;
-    TH_OK(db, mn_policy_list_all(db, &w.sys, &pl));
+    mn_policies *pl = NULL;
+    TH_OK(db, mn_policy_list(db, &w.sys, &pl));
     const char *admin_pol = NULL, *mem_pol = NULL;
     for (size_t i = 0; i < pl->count; i++) {
-        if (strcmp(pl->items[i].role, "admin") == 0)
-            admin_pol = th_fmt("%s", pl->items[i].id);
-        else if (strstr(pl->items[i].rule, "\"memory\""))
-            mem_pol = th_fmt("%s", pl->items[i].id);
+        if (strcmp(pl->items[i]->role, "admin") == 0)
+            admin_pol = th_fmt("%s", pl->items[i]->id);
+        else if (strstr(pl->items[i]->rule, "\"memory\""))
+            mem_pol = th_fmt("%s", pl->items[i]->id);
     }
-    mn_policy_list_free(pl);
+    mn_policies_free(pl);
     ck_assert(admin_pol && mem_pol);
 
     th_state before, after;
@@ -1802,13 +1802,13 @@ START_TEST(conditional_grant_is_not_blanket)
     policy_add(db, &w.sys, "agent", "{\"effect\":\"allow\",\"actions\":[\"read\",\"update\","
                                     "\"delete\"],\"resource\":\"policy\",\"when\":{\"==\":["
                                     "{\"var\":\"resource.role\"},\"agent\"]}}", 1);
-    mn_policy_list *pl = NULL;
-    TH_OK(db, mn_policy_list_all(db, &w.sys, &pl));
+    mn_policies *pl = NULL;
+    TH_OK(db, mn_policy_list(db, &w.sys, &pl));
     const char *admin_pol = NULL;
     for (size_t i = 0; i < pl->count; i++)
-        if (strcmp(pl->items[i].role, "admin") == 0)
-            admin_pol = th_fmt("%s", pl->items[i].id);
-    mn_policy_list_free(pl);
+        if (strcmp(pl->items[i]->role, "admin") == 0)
+            admin_pol = th_fmt("%s", pl->items[i]->id);
+    mn_policies_free(pl);
     mn_policy *p = NULL;
     DENIED(db, mn_policy_delete(db, a, admin_pol), NOT_ALLOWED);
     mn_policy_input ch = {.role = "agent"};
@@ -1838,13 +1838,13 @@ START_TEST(conditional_identity_list_is_not_blanket)
     policy_add(db, &w.sys, "agent", "{\"effect\":\"allow\",\"actions\":[\"list\"],"
                                     "\"resource\":\"identity\",\"when\":{\"===\":["
                                     "{\"var\":\"resource.id\"},{\"var\":\"actor.id\"}]}}", 1);
-    mn_identity_list *il = NULL;
-    int rc = mn_identity_list_all(db, a, &il);
+    mn_identities *il = NULL;
+    int rc = mn_identity_list(db, a, &il);
     ck_assert(rc == MN_OK || rc == MN_EDENIED);
     for (size_t i = 0; rc == MN_OK && i < il->count; i++)
-        ck_assert_msg(strcmp(il->items[i].id, w.alice) == 0,
-                      "alice's identity list shows %s", il->items[i].external_id);
-    mn_identity_list_free(il);
+        ck_assert_msg(strcmp(il->items[i]->id, w.alice) == 0,
+                      "alice's identity list shows %s", il->items[i]->external_id);
+    mn_identities_free(il);
     mn_close(db);
 }
 END_TEST

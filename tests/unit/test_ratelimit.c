@@ -80,7 +80,7 @@ static void *hammer_run(void *arg)
 START_TEST(exact_across_threads)
 {
     mn_db *db = world(NULL, NULL);
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "app:ping", 777, 600000));
+    TH_OK(db, mn_limit_set(db, &SYS, "app:ping", 777, 600000));
     enum { THREADS = 8, CALLS = 400 };
     pthread_t t[THREADS];
     struct hammer h[THREADS];
@@ -109,7 +109,7 @@ END_TEST
 START_TEST(window_rolls_over)
 {
     mn_db *db = world(NULL, NULL);
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "app:ping", 5, 300));
+    TH_OK(db, mn_limit_set(db, &SYS, "app:ping", 5, 300));
     mn_ratelimit_result r;
     for (int i = 0; i < 5; i++) {
         TH_OK(db, mn_ratelimit_hit(db, &BOT, "app:ping", 1, &r));
@@ -144,7 +144,7 @@ END_TEST
 START_TEST(role_multipliers)
 {
     mn_db *db = world(NULL, NULL);
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "*", 10, 600000));
+    TH_OK(db, mn_limit_set(db, &SYS, "*", 10, 600000));
     ck_assert_int_eq(admitted_until_refused(db, &BOT, "app:a"), 10);
     ck_assert_int_eq(admitted_until_refused(db, &BOSS, "app:b"), 20);
     ck_assert_int_eq(admitted_until_refused(db, &DAEMON, "app:c"), 50);
@@ -163,48 +163,48 @@ START_TEST(tenant_limits)
     const char *url = th_sqlite_url();
     mn_config cfg = {.ratelimit_refresh_ms = 50};
     mn_db *db = world(url, &cfg);
-    mn_ratelimit_limit *l = NULL;
-    TH_OK(db, mn_ratelimit_get_limit(db, &SYS, "memory:create", &l));
+    mn_limit *l = NULL;
+    TH_OK(db, mn_limit_get(db, &SYS, "memory:create", &l));
     ck_assert_int_eq(l->limit, 1000);
     ck_assert_int_eq(l->window_ms, 3600000);
     ck_assert_int_eq(l->overridden, 0);
-    mn_ratelimit_limit_free(l);
-    TH_OK(db, mn_ratelimit_get_limit(db, &SYS, "app:unknown", &l));
+    mn_limit_free(l);
+    TH_OK(db, mn_limit_get(db, &SYS, "app:unknown", &l));
     ck_assert_int_eq(l->limit, 1000);
-    mn_ratelimit_limit_free(l);
+    mn_limit_free(l);
 
     /* a second handle (another process would do the same) caches the old limit */
     mn_db *other = th_open(url, in_process(&cfg));
     mn_ratelimit_result r;
     TH_OK(other, mn_ratelimit_peek(other, &BOT, "memory:search", 1, &r));
     ck_assert_int_eq(r.limit, 2000);
-    TH_OK(db, mn_ratelimit_set_limit(db, &BOSS, "memory:search", 3, 60000));
+    TH_OK(db, mn_limit_set(db, &BOSS, "memory:search", 3, 60000));
     TH_OK(db, mn_ratelimit_peek(db, &BOT, "memory:search", 1, &r)); /* at once here */
     ck_assert_int_eq(r.limit, 3);
     sleep_ms(120);
     TH_OK(other, mn_ratelimit_peek(other, &BOT, "memory:search", 1, &r)); /* within refresh */
     ck_assert_int_eq(r.limit, 3);
 
-    mn_ratelimit_limit_list *all = NULL;
-    TH_OK(db, mn_ratelimit_list(db, &SYS, &all));
+    mn_limits *all = NULL;
+    TH_OK(db, mn_limit_list(db, &SYS, &all));
     ck_assert_uint_eq(all->count, 6);
     int seen = 0;
     for (size_t i = 0; i < all->count; i++)
-        if (strcmp(all->items[i].endpoint, "memory:search") == 0) {
-            ck_assert_int_eq(all->items[i].limit, 3);
-            ck_assert_int_eq(all->items[i].overridden, 1);
+        if (strcmp(all->items[i]->endpoint, "memory:search") == 0) {
+            ck_assert_int_eq(all->items[i]->limit, 3);
+            ck_assert_int_eq(all->items[i]->overridden, 1);
             seen = 1;
         }
     ck_assert(seen);
-    mn_ratelimit_limit_list_free(all);
+    mn_limits_free(all);
 
     /* agents may neither change nor read limits (default policies) */
-    TH_RC(db, mn_ratelimit_set_limit(db, &BOT, "memory:search", 1000, 60000), MN_EDENIED);
-    TH_RC(db, mn_ratelimit_list(db, &BOT, &all), MN_EDENIED);
+    TH_RC(db, mn_limit_set(db, &BOT, "memory:search", 1000, 60000), MN_EDENIED);
+    TH_RC(db, mn_limit_list(db, &BOT, &all), MN_EDENIED);
     TH_RC(db, mn_ratelimit_reset(db, &BOT, "memory:search"), MN_EDENIED);
 
-    TH_OK(db, mn_ratelimit_delete_limit(db, &SYS, "memory:search"));
-    TH_RC(db, mn_ratelimit_delete_limit(db, &SYS, "memory:search"), MN_ENOTFOUND);
+    TH_OK(db, mn_limit_delete(db, &SYS, "memory:search"));
+    TH_RC(db, mn_limit_delete(db, &SYS, "memory:search"), MN_ENOTFOUND);
     TH_OK(db, mn_ratelimit_peek(db, &BOT, "memory:search", 1, &r));
     ck_assert_int_eq(r.limit, 2000);
     mn_close(other);
@@ -215,10 +215,10 @@ END_TEST
 START_TEST(library_calls_are_limited)
 {
     mn_db *db = world(NULL, NULL);
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "memory:create", 3, 600000));
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "memory:search", 2, 600000));
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "identity:create", 1, 600000));
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "policy:test", 1, 600000));
+    TH_OK(db, mn_limit_set(db, &SYS, "memory:create", 3, 600000));
+    TH_OK(db, mn_limit_set(db, &SYS, "memory:search", 2, 600000));
+    TH_OK(db, mn_limit_set(db, &SYS, "identity:create", 1, 600000));
+    TH_OK(db, mn_limit_set(db, &SYS, "policy:test", 1, 600000));
     mn_memory_input two[2] = {{.text = "one"}, {.text = "two"}};
     TH_OK(db, mn_memory_add_many(db, &BOT, two, 2, NULL, NULL));
     th_state before, after;
@@ -242,14 +242,14 @@ START_TEST(library_calls_are_limited)
         th_add(db, &SYS, "bot", "from the host");
 
     mn_search_options so = {.query = "one"};
-    mn_memory_list *hits = NULL;
+    mn_memories *hits = NULL;
     for (int i = 0; i < 2; i++) {
         TH_OK(db, mn_memory_search(db, &BOT, &so, &hits));
-        mn_memory_list_free(hits);
+        mn_memories_free(hits);
     }
     TH_RC(db, mn_memory_search(db, &BOT, &so, &hits), MN_ELIMITED);
     TH_OK(db, mn_memory_search(db, &SYS, &so, &hits));
-    mn_memory_list_free(hits);
+    mn_memories_free(hits);
 
     TH_OK(db, mn_identity_create(db, &BOSS, "helper1", "agent", NULL, NULL));
     TH_OK(db, mn_identity_create(db, &BOSS, "helper2", "agent", NULL, NULL)); /* admin: x2 */
@@ -330,17 +330,17 @@ START_TEST(bad_input)
     TH_RC(db, mn_ratelimit_hit(db, &nobody, "app:x", 1, &r), MN_ENOTFOUND);
     mn_actor elsewhere = {.tenant = "nope"};
     TH_RC(db, mn_ratelimit_hit(db, &elsewhere, "app:x", 1, &r), MN_ENOTFOUND);
-    TH_RC(db, mn_ratelimit_set_limit(db, &SYS, "app:x", 0, 1000), MN_EINVAL);
-    TH_RC(db, mn_ratelimit_set_limit(db, &SYS, "app:x", -5, 1000), MN_EINVAL);
-    TH_RC(db, mn_ratelimit_set_limit(db, &SYS, "app:x", 5, 0), MN_EINVAL);
-    TH_RC(db, mn_ratelimit_set_limit(db, &SYS, "app:x", 5, -1), MN_EINVAL);
-    TH_RC(db, mn_ratelimit_set_limit(db, &SYS, "app:x", 5, INT64_C(2678400001)), MN_EINVAL);
-    TH_RC(db, mn_ratelimit_set_limit(db, &SYS, "app:x", INT64_C(1000000001), 1000), MN_EINVAL);
-    TH_RC(db, mn_ratelimit_set_limit(db, &SYS, "APP", 5, 1000), MN_EINVAL);
-    mn_ratelimit_limit_list *all = NULL;
-    TH_OK(db, mn_ratelimit_list(db, &SYS, &all));
+    TH_RC(db, mn_limit_set(db, &SYS, "app:x", 0, 1000), MN_EINVAL);
+    TH_RC(db, mn_limit_set(db, &SYS, "app:x", -5, 1000), MN_EINVAL);
+    TH_RC(db, mn_limit_set(db, &SYS, "app:x", 5, 0), MN_EINVAL);
+    TH_RC(db, mn_limit_set(db, &SYS, "app:x", 5, -1), MN_EINVAL);
+    TH_RC(db, mn_limit_set(db, &SYS, "app:x", 5, INT64_C(2678400001)), MN_EINVAL);
+    TH_RC(db, mn_limit_set(db, &SYS, "app:x", INT64_C(1000000001), 1000), MN_EINVAL);
+    TH_RC(db, mn_limit_set(db, &SYS, "APP", 5, 1000), MN_EINVAL);
+    mn_limits *all = NULL;
+    TH_OK(db, mn_limit_list(db, &SYS, &all));
     ck_assert_uint_eq(all->count, 6); /* nothing was set */
-    mn_ratelimit_limit_list_free(all);
+    mn_limits_free(all);
     /* a deactivated identity may not act, here either */
     TH_OK(db, mn_identity_deactivate(db, &SYS, "bot"));
     mn_close(db);
@@ -389,7 +389,7 @@ START_TEST(bad_settings_and_urls)
     /* off: the library limits nothing and hit says so */
     db = world(NULL, &(mn_config){.ratelimit = MN_RATELIMIT_OFF});
     TH_RC(db, mn_ratelimit_hit(db, &BOT, "app:x", 1, NULL), MN_EUNSUPPORTED);
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "memory:create", 1, 600000));
+    TH_OK(db, mn_limit_set(db, &SYS, "memory:create", 1, 600000));
     th_add(db, &BOT, NULL, "one");
     th_add(db, &BOT, NULL, "two");
     mn_close(db);

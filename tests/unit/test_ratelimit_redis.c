@@ -39,7 +39,7 @@ static const char *world(int64_t limit, int64_t window_ms)
     mn_db *db = th_open(url, NULL);
     th_tenant(db, "acme");
     TH_OK(db, mn_identity_create(db, &SYS, "bot", "agent", NULL, NULL));
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "app:ping", limit, window_ms));
+    TH_OK(db, mn_limit_set(db, &SYS, "app:ping", limit, window_ms));
     mn_close(db);
     return url;
 }
@@ -178,7 +178,7 @@ START_TEST(server_stopped_then_restarted)
         ck_assert_msg(strstr(mn_errmsg(closed), "Redis"), "%s", mn_errmsg(closed));
     }
     /* the library's own calls too: fail-closed refuses the add, which changes nothing */
-    TH_OK(closed, mn_ratelimit_set_limit(closed, &SYS, "memory:create", 10, 600000));
+    TH_OK(closed, mn_limit_set(closed, &SYS, "memory:create", 10, 600000));
     mn_memory_input in = {.text = "while Redis is down"};
     TH_RC(closed, mn_memory_add(closed, &BOT, &in, NULL), MN_EBACKEND);
     ck_assert_uint_eq(th_count_memories(closed, &SYS, 0), 0);

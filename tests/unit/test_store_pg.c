@@ -237,11 +237,11 @@ END_TEST
 static void *hold(void *arg)
 {
     mn_db *db = arg;
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     mn_actor a = {.tenant = "acme", .identity = NULL};
     mn_search_options so = {.query = "anything", .k = 1};
     mn_memory_search(db, &a, &so, &l);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     return NULL;
 }
 
@@ -375,10 +375,10 @@ START_TEST(read_url_takes_the_reads)
     ck_assert_str_eq(pg_text(NULL, q), "0");
     mn_db *db = th_open(url_with(schema, th_fmt("read_url=%s", enc)), NULL);
     th_tenant(db, "acme");
-    mn_tenant_list *l = NULL;
-    TH_OK(db, mn_tenant_list_all(db, &l));
+    mn_tenants *l = NULL;
+    TH_OK(db, mn_tenant_list(db, &l));
     ck_assert_uint_eq(l->count, 1);
-    mn_tenant_list_free(l);
+    mn_tenants_free(l);
     ck_assert_str_eq(pg_text(NULL, q), "1");
     mn_close(db);
 }
@@ -392,19 +392,19 @@ START_TEST(ratelimit_overrides_and_embed_cache)
     const char *acme = th_tenant(db, "acme");
     th_tenant(db, "other");
     mn_actor a = {.tenant = "acme"}, o = {.tenant = "other"};
-    TH_OK(db, mn_ratelimit_set_limit(db, &a, "memory:create", 7, 60000));
-    TH_OK(db, mn_ratelimit_set_limit(db, &a, "memory:create", 9, 60000)); /* replaces */
-    mn_ratelimit_limit *l = NULL;
-    TH_OK(db, mn_ratelimit_get_limit(db, &a, "memory:create", &l));
+    TH_OK(db, mn_limit_set(db, &a, "memory:create", 7, 60000));
+    TH_OK(db, mn_limit_set(db, &a, "memory:create", 9, 60000)); /* replaces */
+    mn_limit *l = NULL;
+    TH_OK(db, mn_limit_get(db, &a, "memory:create", &l));
     ck_assert_int_eq(l->limit, 9);
     ck_assert_int_eq(l->overridden, 1);
-    mn_ratelimit_limit_free(l);
-    TH_OK(db, mn_ratelimit_get_limit(db, &o, "memory:create", &l));
+    mn_limit_free(l);
+    TH_OK(db, mn_limit_get(db, &o, "memory:create", &l));
     ck_assert_int_eq(l->overridden, 0); /* the other tenant keeps the built-in limit */
-    mn_ratelimit_limit_free(l);
-    TH_RC(db, mn_ratelimit_delete_limit(db, &o, "memory:create"), MN_ENOTFOUND);
-    TH_OK(db, mn_ratelimit_delete_limit(db, &a, "memory:create"));
-    TH_RC(db, mn_ratelimit_delete_limit(db, &a, "memory:create"), MN_ENOTFOUND);
+    mn_limit_free(l);
+    TH_RC(db, mn_limit_delete(db, &o, "memory:create"), MN_ENOTFOUND);
+    TH_OK(db, mn_limit_delete(db, &a, "memory:create"));
+    TH_RC(db, mn_limit_delete(db, &a, "memory:create"), MN_ENOTFOUND);
 
     struct mni_store *st = db->store;
     unsigned char hashes[3 * 32];

@@ -55,11 +55,11 @@ START_TEST(auto_picks_pgvector_and_filters)
     const char *mine = th_add(db, &a, NULL, "a lighthouse on the northern cape");
     mn_search_options so = {.query = "lighthouse keeper", .k = 3, .ef = 10,
                             .filter = {.identity = "alice"}};
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, &a, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, mine);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, mine);
+    mn_memories_free(l);
     mn_close(db);
 }
 END_TEST
@@ -75,15 +75,15 @@ START_TEST(async_embedding_into_pgvector)
     mn_actor a = {.tenant = "acme", .identity = "alice"};
     const char *id = th_add(db, &a, NULL, "a lighthouse on the northern cape");
     mn_search_options so = {.query = "lighthouse", .k = 5};
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, &a, &so, &l));
     ck_assert_uint_eq(l->count, 0);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     mn_memory *m = th_get(db, &a, id, 0);
     ck_assert_int_eq(m->embed_status, MN_EMBED_PENDING);
     mn_memory_free(m);
     size_t done = 0, failed = 0;
-    TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+    TH_OK(db, mn_job_run(db, 0, &done, &failed));
     ck_assert_uint_eq(done, 1);
     ck_assert_uint_eq(failed, 0);
     m = th_get(db, &a, id, MN_WITH_EMBEDDING);
@@ -94,8 +94,8 @@ START_TEST(async_embedding_into_pgvector)
     mn_memory_free(m);
     TH_OK(db, mn_memory_search(db, &a, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, id);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, id);
+    mn_memories_free(l);
     mn_close(db);
 }
 END_TEST

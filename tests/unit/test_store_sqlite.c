@@ -148,10 +148,10 @@ START_TEST(open_readonly)
     th_state_get(db, &before);
     mn_memory_free(th_get(db, &a, id, 0));
     mn_search_options so = {.query = "lighthouses", .k = 3};
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, &a, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     mn_memory_input in = {.text = "must not be written"};
     int rc = mn_memory_add(db, &a, &in, NULL);
     ck_assert_msg(rc != MN_OK, "add on a read-only handle succeeded");
@@ -215,16 +215,16 @@ START_TEST(expiry_by_editing_the_file)
     ck_assert_uint_eq(th_count_memories(db, &sys, MN_WITH_EXPIRED), 4);
 
     mn_search_options so = {.query = "expiring memory summer festival winter market", .k = 100};
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, &sys, &so, &l));
     ck_assert_uint_eq(l->count, 2);
     for (size_t i = 0; i < l->count; i++)
-        ck_assert(strcmp(l->items[i].id, x1) != 0 && strcmp(l->items[i].id, x2) != 0);
-    mn_memory_list_free(l);
+        ck_assert(strcmp(l->items[i]->id, x1) != 0 && strcmp(l->items[i]->id, x2) != 0);
+    mn_memories_free(l);
     so.filter.flags = MN_WITH_EXPIRED;
     TH_OK(db, mn_memory_search(db, &sys, &so, &l));
     ck_assert_uint_eq(l->count, 4);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
 
     /* An expired memory can be neither changed nor deleted nor restored: it is gone for all
      * but MN_WITH_EXPIRED reads. */

@@ -109,43 +109,43 @@ static void *reader_main(void *p)
         mn_search_options so = {.query = q, .k = 20};
         if (i % 3 == 0)
             so.filter.type = "batch";
-        mn_memory_list *l = NULL;
+        mn_memories *l = NULL;
         int rc = mn_memory_search(db, &sys, &so, &l);
         if (rc != MN_OK) {
             note_fail(&r->failures, r->first_error, sizeof r->first_error, "search", rc, db);
         } else {
             for (size_t k = 1; k < l->count; k++)
-                if (l->items[k].similarity > l->items[k - 1].similarity + 1e-9 ||
-                    (so.filter.type && strcmp(l->items[k].type, "batch") != 0))
+                if (l->items[k]->similarity > l->items[k - 1]->similarity + 1e-9 ||
+                    (so.filter.type && strcmp(l->items[k]->type, "batch") != 0))
                     note_fail(&r->failures, r->first_error, sizeof r->first_error, "search order", 0,
                          db);
             r->searches++;
-            mn_memory_list_free(l);
+            mn_memories_free(l);
         }
         mn_list_options lo = {.limit = 50};
         if (i % 2)
             lo.filter.metadata = "{\"kind\":\"single\"}";
         l = NULL;
-        rc = mn_memory_list_page(db, &sys, &lo, &l);
+        rc = mn_memory_list(db, &sys, &lo, &l);
         if (rc != MN_OK) {
             note_fail(&r->failures, r->first_error, sizeof r->first_error, "list", rc, db);
             continue;
         }
         for (size_t k = 1; k < l->count; k++)
-            if (strcmp(l->items[k].id, l->items[k - 1].id) >= 0)
+            if (strcmp(l->items[k]->id, l->items[k - 1]->id) >= 0)
                 note_fail(&r->failures, r->first_error, sizeof r->first_error, "list order", 0, db);
         if (l->next_cursor) {
             lo.cursor = l->next_cursor;
-            mn_memory_list *l2 = NULL;
-            rc = mn_memory_list_page(db, &sys, &lo, &l2);
+            mn_memories *l2 = NULL;
+            rc = mn_memory_list(db, &sys, &lo, &l2);
             if (rc != MN_OK)
                 note_fail(&r->failures, r->first_error, sizeof r->first_error, "list page 2", rc, db);
             else if (l2->count > 0 && l->count > 0 &&
-                     strcmp(l2->items[0].id, l->items[l->count - 1].id) >= 0)
+                     strcmp(l2->items[0]->id, l->items[l->count - 1]->id) >= 0)
                 note_fail(&r->failures, r->first_error, sizeof r->first_error, "page 2 order", 0, db);
-            mn_memory_list_free(l2);
+            mn_memories_free(l2);
         }
-        mn_memory_list_free(l);
+        mn_memories_free(l);
         r->lists++;
     }
     return NULL;
@@ -173,16 +173,16 @@ static size_t check_all_unique(mn_db *db, const mn_actor *a)
     char *cursor = NULL;
     for (;;) {
         lo.cursor = cursor;
-        mn_memory_list *l = NULL;
-        TH_OK(db, mn_memory_list_page(db, a, &lo, &l));
+        mn_memories *l = NULL;
+        TH_OK(db, mn_memory_list(db, a, &lo, &l));
         for (size_t i = 0; i < l->count; i++) {
             ck_assert_uint_lt(n, cap);
-            ids[n] = strdup(l->items[i].id);
-            seqs[n++] = l->items[i].seq;
+            ids[n] = strdup(l->items[i]->id);
+            seqs[n++] = l->items[i]->seq;
         }
         free(cursor);
         cursor = l->next_cursor ? strdup(l->next_cursor) : NULL;
-        mn_memory_list_free(l);
+        mn_memories_free(l);
         if (!cursor)
             break;
     }
@@ -269,11 +269,11 @@ START_TEST(one_handle_many_threads)
         snprintf(q, sizeof q, "writer %d round %d batch item %d topic %d", i, ROUNDS - 1, 2,
                  (ROUNDS - 1 + 2) % 5);
         mn_search_options so = {.query = q, .k = 1};
-        mn_memory_list *l = NULL;
+        mn_memories *l = NULL;
         TH_OK(db, mn_memory_search(db, &sys, &so, &l));
         ck_assert_uint_eq(l->count, 1);
-        ck_assert_str_eq(l->items[0].text, q);
-        mn_memory_list_free(l);
+        ck_assert_str_eq(l->items[0]->text, q);
+        mn_memories_free(l);
     }
     mn_close(db);
 }
@@ -333,13 +333,13 @@ START_TEST(concurrent_updates_of_one_memory)
     TH_OK(db, mn_memory_history(db, &a, id, &h));
     ck_assert_uint_eq(h->count, UPDATERS * UPDATES);
     for (size_t i = 0; i < h->count; i++) {
-        ck_assert_int_eq(h->items[i].version, (int64_t)i + 2);
+        ck_assert_int_eq(h->items[i]->version, (int64_t)i + 2);
         /* Each change starts from the one before it: no lost update. */
-        const char *before = th_json_str(h->items[i].before, "text");
-        const char *prev = i > 0 ? th_json_str(h->items[i - 1].after, "text") : "contended memory";
+        const char *before = th_json_str(h->items[i]->before, "text");
+        const char *prev = i > 0 ? th_json_str(h->items[i - 1]->after, "text") : "contended memory";
         ck_assert_msg(before && prev && strcmp(before, prev) == 0,
-                      "history %zu: before %s, previous after %s", i, h->items[i].before,
-                      i > 0 ? h->items[i - 1].after : "(the add)");
+                      "history %zu: before %s, previous after %s", i, h->items[i]->before,
+                      i > 0 ? h->items[i - 1]->after : "(the add)");
     }
     mn_history_free(h);
     mn_close(db);
@@ -410,10 +410,10 @@ static void *err_main(void *p)
             !strstr(mn_errmsg(e->db), name))
             e->bad++;
         /* A success in between leaves it as it was. */
-        mn_tenant_list *l = NULL;
-        if (mn_tenant_list_all(e->db, &l) != MN_OK || !strstr(mn_errmsg(e->db), name))
+        mn_tenants *l = NULL;
+        if (mn_tenant_list(e->db, &l) != MN_OK || !strstr(mn_errmsg(e->db), name))
             e->bad++;
-        mn_tenant_list_free(l);
+        mn_tenants_free(l);
     }
     return NULL;
 }
@@ -476,11 +476,11 @@ static int child_main(const char *path, int n)
             fprintf(stderr, "child %d: add_many: %s: %s\n", n, mn_strerror(rc), mn_errmsg(db));
         /* and read what the other process wrote */
         mn_search_options so = {.query = "process round batch", .k = 5};
-        mn_memory_list *l = NULL;
+        mn_memories *l = NULL;
         rc = mn_memory_search(db, &a, &so, &l);
         if (rc != MN_OK && failures++ == 0)
             fprintf(stderr, "child %d: search: %s: %s\n", n, mn_strerror(rc), mn_errmsg(db));
-        mn_memory_list_free(l);
+        mn_memories_free(l);
     }
     mn_close(db);
     return failures ? 1 : 0;
@@ -521,11 +521,11 @@ START_TEST(two_processes_one_file)
         ck_assert_uint_eq(n, PER_PROC);
     }
     mn_search_options so = {.query = "process 1 round 29 batch 3", .k = 1};
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, &sys, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].text, "process 1 round 29 batch 3");
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->text, "process 1 round 29 batch 3");
+    mn_memories_free(l);
     mn_close(db);
 }
 END_TEST

@@ -188,13 +188,13 @@ static struct mni_vindex_stats stats_of(mn_db *db, const char *tenant_id)
     return st;
 }
 
-static mn_memory_list *search(mn_db *db, const mn_actor *a, const float *q, const mn_filter *f,
+static mn_memories *search(mn_db *db, const mn_actor *a, const float *q, const mn_filter *f,
                               int k)
 {
     mn_search_options so = { .vector = q, .dim = DIM, .k = k };
     if (f)
         so.filter = *f;
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, a, &so, &l));
     return l;
 }
@@ -207,26 +207,26 @@ static double recall(struct world *w, const mn_filter *f, int nq, uint64_t seed)
     for (int qi = 0; qi < nq; qi++) {
         float q[DIM];
         clustered(&seed, q);
-        mn_memory_list *a = search(w->db, &w->sys, q, f, K);
-        mn_memory_list *e = search(w->ex, &w->sys, q, f, K);
+        mn_memories *a = search(w->db, &w->sys, q, f, K);
+        mn_memories *e = search(w->ex, &w->sys, q, f, K);
         ck_assert_uint_le(a->count, K);
         if (e->count) {
             size_t hit = 0;
             for (size_t i = 0; i < e->count; i++)
                 for (size_t j = 0; j < a->count; j++)
-                    hit += strcmp(e->items[i].id, a->items[j].id) == 0;
+                    hit += strcmp(e->items[i]->id, a->items[j]->id) == 0;
             sum += (double)hit / (double)e->count;
             counted++;
         }
         /* Results are best first, and what the filter asks. */
         for (size_t j = 0; j < a->count; j++) {
             if (j)
-                ck_assert(a->items[j].similarity <= a->items[j - 1].similarity + 1e-6);
+                ck_assert(a->items[j]->similarity <= a->items[j - 1]->similarity + 1e-6);
             if (f && f->type)
-                ck_assert_str_eq(a->items[j].type, f->type);
+                ck_assert_str_eq(a->items[j]->type, f->type);
         }
-        mn_memory_list_free(a);
-        mn_memory_list_free(e);
+        mn_memories_free(a);
+        mn_memories_free(e);
     }
     return counted ? sum / counted : 1.0;
 }
@@ -324,12 +324,12 @@ START_TEST(recall_after_deletes_and_updates)
         for (int qi = 0; qi < 30; qi++) {
             float q[DIM];
             clustered(&s, q);
-            mn_memory_list *l = search(w.db, &w.sys, q, NULL, 50);
+            mn_memories *l = search(w.db, &w.sys, q, NULL, 50);
             for (size_t j = 0; j < l->count; j++)
                 for (size_t i = 0; i < w.n; i++)
-                    if (gone[i] && strcmp(w.ids[i], l->items[j].id) == 0)
+                    if (gone[i] && strcmp(w.ids[i], l->items[j]->id) == 0)
                         ck_abort_msg("deleted memory %zu returned", i);
-            mn_memory_list_free(l);
+            mn_memories_free(l);
         }
         mn_filter with = { .flags = MN_WITH_DELETED };
         ck_assert_msg(recall(&w, &with, 30, 8) >= 0.95, "pass %d, with deleted", pass);
@@ -351,12 +351,12 @@ START_TEST(expired_never_returned)
     float q[DIM];
     uint64_t s = 3;
     clustered(&s, q);
-    mn_memory_list *l = search(w.db, &w.sys, q, NULL, K);
+    mn_memories *l = search(w.db, &w.sys, q, NULL, K);
     ck_assert_uint_eq(l->count, K);
     const char *top[K];
     for (size_t i = 0; i < K; i++)
-        top[i] = th_fmt("%s", l->items[i].id);
-    mn_memory_list_free(l);
+        top[i] = th_fmt("%s", l->items[i]->id);
+    mn_memories_free(l);
     sqlite3 *raw = NULL;
     ck_assert_int_eq(sqlite3_open(w.path, &raw), SQLITE_OK);
     sqlite3_busy_timeout(raw, 5000);
@@ -370,13 +370,13 @@ START_TEST(expired_never_returned)
     ck_assert_uint_eq(l->count, K); /* widened past the expired ones */
     for (size_t j = 0; j < l->count; j++)
         for (size_t i = 0; i < K; i += 2)
-            ck_assert_str_ne(l->items[j].id, top[i]);
-    mn_memory_list_free(l);
+            ck_assert_str_ne(l->items[j]->id, top[i]);
+    mn_memories_free(l);
     mn_filter f = { .flags = MN_WITH_EXPIRED };
     l = search(w.db, &w.sys, q, &f, K);
     for (size_t i = 0; i < K; i++)
-        ck_assert_str_eq(l->items[i].id, top[i]);
-    mn_memory_list_free(l);
+        ck_assert_str_eq(l->items[i]->id, top[i]);
+    mn_memories_free(l);
     world_close(&w);
 }
 END_TEST
@@ -394,11 +394,11 @@ START_TEST(metadata_filter)
     float q[DIM];
     uint64_t s = 5;
     clustered(&s, q);
-    mn_memory_list *l = search(w.db, &w.sys, q, &f, K);
+    mn_memories *l = search(w.db, &w.sys, q, &f, K);
     ck_assert_uint_eq(l->count, K);
     for (size_t i = 0; i < l->count; i++)
-        ck_assert(th_json_contains(l->items[i].metadata, "{\"g\":7}"));
-    mn_memory_list_free(l);
+        ck_assert(th_json_contains(l->items[i]->metadata, "{\"g\":7}"));
+    mn_memories_free(l);
     world_close(&w);
 }
 END_TEST
@@ -411,13 +411,13 @@ static const char *result_sig(mn_db *db, const mn_actor *a, int nq)
     for (int qi = 0; qi < nq; qi++) {
         float q[DIM];
         clustered(&s, q);
-        mn_memory_list *l = search(db, a, q, NULL, K);
+        mn_memories *l = search(db, a, q, NULL, K);
         for (size_t i = 0; i < l->count; i++) {
-            strcat(sig, l->items[i].id);
+            strcat(sig, l->items[i]->id);
             strcat(sig, ",");
         }
         strcat(sig, ";");
-        mn_memory_list_free(l);
+        mn_memories_free(l);
     }
     return sig;
 }
@@ -484,7 +484,7 @@ static void expect_rebuilt(struct world *w, int missing, const char *what)
 {
     w->db = open_index(w->path);
     w->ex = open_exact(w->path);
-    mn_memory_list_free(search(w->db, &w->sys, centres[0], NULL, K)); /* loads */
+    mn_memories_free(search(w->db, &w->sys, centres[0], NULL, K)); /* loads */
     struct mni_vindex_stats st = stats_of(w->db, w->tenant_id);
     ck_assert_msg(st.loaded == 0 && st.rejected == (size_t)!missing &&
                   st.missing == (size_t)missing,
@@ -497,7 +497,7 @@ static void expect_rebuilt(struct world *w, int missing, const char *what)
     world_close(w);
     /* Saved again on close: the next open trusts the new files. */
     w->db = open_index(w->path);
-    mn_memory_list_free(search(w->db, &w->sys, centres[0], NULL, K));
+    mn_memories_free(search(w->db, &w->sys, centres[0], NULL, K));
     ck_assert_msg(stats_of(w->db, w->tenant_id).loaded == 1, "%s: not saved again", what);
     mn_close(w->db);
     w->db = NULL;
@@ -620,45 +620,45 @@ START_TEST(writes_of_another_handle)
     const char *id = th_fmt("%s", m->id);
     mn_memory_free(m);
 
-    mn_memory_list *l = search(w.db, &w.sys, centres[3], NULL, 1);
+    mn_memories *l = search(w.db, &w.sys, centres[3], NULL, 1);
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, id);
-    ck_assert_double_eq_tol(l->items[0].similarity, 1.0, 1e-5);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, id);
+    ck_assert_double_eq_tol(l->items[0]->similarity, 1.0, 1e-5);
+    mn_memories_free(l);
     mn_filter f = { .identity = "i01" };
     l = search(w.db, &w.sys, centres[3], &f, 1);
-    ck_assert_str_eq(l->items[0].id, id);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, id);
+    mn_memories_free(l);
 
     /* Moved elsewhere by the other handle. */
     mn_memory_input ch = { .embedding = centres[4], .dim = DIM };
     TH_OK(other, mn_memory_update(other, &w.sys, id, &ch, NULL));
     l = search(w.db, &w.sys, centres[4], NULL, 1);
-    ck_assert_str_eq(l->items[0].id, id);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, id);
+    mn_memories_free(l);
     sync_index(w.db, w.tenant_id);
     l = search(w.db, &w.sys, centres[3], NULL, K);
     for (size_t i = 0; i < l->count; i++)
-        ck_assert(strcmp(l->items[i].id, id) != 0 || l->items[i].similarity < 0.99);
-    mn_memory_list_free(l);
+        ck_assert(strcmp(l->items[i]->id, id) != 0 || l->items[i]->similarity < 0.99);
+    mn_memories_free(l);
     l = search(w.db, &w.sys, centres[4], NULL, 1);
-    ck_assert_str_eq(l->items[0].id, id);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, id);
+    mn_memories_free(l);
 
     /* Soft-deleted, restored, hard-deleted by the other handle. */
     TH_OK(other, mn_memory_delete(other, &w.sys, id, MN_DELETE_SOFT));
     l = search(w.db, &w.sys, centres[4], NULL, 1);
-    ck_assert_str_ne(l->items[0].id, id);
-    mn_memory_list_free(l);
+    ck_assert_str_ne(l->items[0]->id, id);
+    mn_memories_free(l);
     TH_OK(other, mn_memory_restore(other, &w.sys, id));
     l = search(w.db, &w.sys, centres[4], NULL, 1);
-    ck_assert_str_eq(l->items[0].id, id);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, id);
+    mn_memories_free(l);
     TH_OK(other, mn_memory_delete(other, &w.sys, id, MN_DELETE_HARD));
     f.flags = MN_WITH_DELETED;
     l = search(w.db, &w.sys, centres[4], &f, 1);
-    ck_assert(l->count == 0 || strcmp(l->items[0].id, id) != 0);
-    mn_memory_list_free(l);
+    ck_assert(l->count == 0 || strcmp(l->items[0]->id, id) != 0);
+    mn_memories_free(l);
     sync_index(w.db, w.tenant_id);
     ck_assert_uint_eq(stats_of(w.db, w.tenant_id).count, 2000);
 
@@ -863,10 +863,10 @@ static void *thread_main(void *p)
             mn_search_options so = { .vector = q, .dim = DIM, .k = K, .ef = 20 + r % 50 };
             if (r % 3 == 1)
                 so.filter.identity = "i10";
-            mn_memory_list *l = NULL;
+            mn_memories *l = NULL;
             if (mn_memory_search(a->w->db, &a->w->sys, &so, &l) != MN_OK || l->count == 0)
                 a->failures++;
-            mn_memory_list_free(l);
+            mn_memories_free(l);
         }
     }
     return NULL;
@@ -912,19 +912,19 @@ START_TEST(config_and_options)
     float q[DIM];
     memcpy(q, centres[1], sizeof q);
     mn_search_options so = { .vector = q, .dim = DIM, .k = 5, .ef = -1 };
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     TH_RC(w.db, mn_memory_search(w.db, &w.sys, &so, &l), MN_EINVAL);
     so.ef = 100001;
     TH_RC(w.db, mn_memory_search(w.db, &w.sys, &so, &l), MN_EINVAL);
     so.ef = 500;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_eq(l->count, 5);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     world_close(&w);
     mn_config m8 = { .embed_dim = DIM, .hnsw_m = 8, .hnsw_ef_search = 100 };
     w.db = th_open(w.path, &m8);
     w.ex = open_exact(w.path);
-    mn_memory_list_free(search(w.db, &w.sys, q, NULL, K));
+    mn_memories_free(search(w.db, &w.sys, q, NULL, K));
     ck_assert_uint_eq(stats_of(w.db, w.tenant_id).rejected, 1);
     sync_index(w.db, w.tenant_id);
     ck_assert(recall(&w, NULL, 20, 31) >= 0.95);
