@@ -82,7 +82,7 @@ static const struct {
  * agent's id goes to agent_id. */
 static int bp_setup(cli_ctx *c, int *npolicies, char agent_id[64])
 {
-    const mn_actor sys = {.tenant = BP_TENANT};
+    const mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = BP_TENANT};
     mn_tenant *t = NULL;
     int created = 0, rc = mn_tenant_create(c->db, BP_TENANT, &t);
     mn_tenant_free(t);
@@ -101,9 +101,11 @@ static int bp_setup(cli_ctx *c, int *npolicies, char agent_id[64])
         mn_policies_free(l);
         l = NULL;
         for (size_t i = 0; i < BP_NPOLICIES && rc == MN_OK; i++) {
-            mn_policy_input in = {.role = "agent", .rule = bp_policies[i].rule,
+            mn_policy_input in = {.version = MN_POLICY_INPUT_VERSION,
+                                  .role = "agent",
+                                  .rule = bp_policies[i].rule,
                                   .description = bp_policies[i].description,
-                                  .has_priority = 1, .priority = bp_policies[i].priority};
+                                  .priority = bp_policies[i].priority};
             if ((rc = mn_policy_add(c->db, &sys, &in, NULL)) != MN_OK)
                 cli_fail(c, rc, "bench: adding policy \"%s\"", bp_policies[i].description);
         }
@@ -384,7 +386,8 @@ static int bp_call_run(cli_ctx *c, const char *agent_id, uint64_t first, int n, 
         if (!cached && i > 0)
             action = bp_request(first + (uint64_t)i, agent_id, data, sizeof data, ctx,
                                 sizeof ctx);
-        const mn_actor agent = {.tenant = BP_TENANT, .identity = BP_AGENT, .context = ctx};
+        const mn_actor agent = {
+            .version = MN_ACTOR_VERSION, .tenant = BP_TENANT, .identity = BP_AGENT, .context = ctx};
         mn_decision *d = NULL;
         double t0 = cli_now();
         int rc = mn_policy_test(c->db, &agent, action, "memory", data, &d);

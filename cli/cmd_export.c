@@ -139,10 +139,13 @@ static int export_all(cli_ctx *c, const mn_actor *a, mn_list_options *lo, FILE *
 
 int cli_memory_export(cli_ctx *c, int argc, char **argv)
 {
-    mn_list_options lo = {0};
-    const cli_opt opts[] = {{"identity", CLI_OPT_STR, &lo.filter.identity, NULL},
-                            {"type", CLI_OPT_STR, &lo.filter.type, NULL},
-                            {"meta", CLI_OPT_STR, &lo.filter.metadata, NULL}, {0}};
+    mn_filter f = MN_FILTER_INIT;
+    mn_list_options lo = MN_LIST_OPTIONS_INIT;
+    lo.filter = &f;
+    const cli_opt opts[] = {{"identity", CLI_OPT_STR, &f.identity, NULL},
+                            {"type", CLI_OPT_STR, &f.type, NULL},
+                            {"meta", CLI_OPT_STR, &f.metadata, NULL},
+                            {0}};
     mn_actor a;
     int rc = cli_parse(c, argc, argv, opts, 0, 1);
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE ||

@@ -69,7 +69,7 @@ static const char *parse_line(const cJSON *doc, mn_memory_input *in, char **meta
                                           "expires_at"};
     if (!cJSON_IsObject(doc))
         return "not a JSON object";
-    memset(in, 0, sizeof *in);
+    *in = (mn_memory_input)MN_MEMORY_INPUT_INIT;
     *meta = NULL;
     const cJSON *f;
     cJSON_ArrayForEach(f, doc) {
@@ -98,7 +98,6 @@ static const char *parse_line(const cJSON *doc, mn_memory_input *in, char **meta
         } else if (strcmp(k, "importance") == 0) {
             if (!cJSON_IsNumber(f))
                 return "\"importance\" must be a number";
-            in->has_importance = 1;
             in->importance = f->valuedouble;
         } else if (strcmp(k, "ttl_days") == 0) {
             double d = cJSON_IsNumber(f) ? f->valuedouble : NAN;

@@ -87,20 +87,23 @@ static int print_page(const cli_ctx *c, const mn_memories *l, size_t *printed)
 
 int cli_memory_list(cli_ctx *c, int argc, char **argv)
 {
-    mn_list_options lo = {0};
+    mn_filter f = MN_FILTER_INIT;
+    mn_list_options lo = MN_LIST_OPTIONS_INIT;
+    lo.filter = &f;
     int all = 0, deleted = 0, expired = 0;
-    const cli_opt opts[] = {FILTER_OPTS(lo.filter),
+    const cli_opt opts[] = {FILTER_OPTS(f),
                             {"limit", CLI_OPT_INT, &lo.limit, NULL},
                             {"cursor", CLI_OPT_STR, &lo.cursor, NULL},
                             {"all", CLI_OPT_FLAG, &all, NULL},
                             {"with-deleted", CLI_OPT_FLAG, &deleted, NULL},
-                            {"with-expired", CLI_OPT_FLAG, &expired, NULL}, {0}};
+                            {"with-expired", CLI_OPT_FLAG, &expired, NULL},
+                            {0}};
     mn_actor a;
     int rc = cli_parse(c, argc, argv, opts, 0, 0);
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE ||
         (rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
-    lo.filter.flags = (deleted ? MN_WITH_DELETED : 0) | (expired ? MN_WITH_EXPIRED : 0);
+    f.flags = (deleted ? MN_WITH_DELETED : 0) | (expired ? MN_WITH_EXPIRED : 0);
 
     mn_memories *page = NULL;
     size_t printed = 0;
@@ -158,11 +161,14 @@ static cJSON *search_hit(const mn_memory *m)
 
 int cli_memory_search(cli_ctx *c, int argc, char **argv)
 {
-    mn_search_options so = {0};
+    mn_filter f = MN_FILTER_INIT;
+    mn_search_options so = MN_SEARCH_OPTIONS_INIT;
+    so.filter = &f;
     so.k = 10;
-    const cli_opt opts[] = {FILTER_OPTS(so.filter),
+    const cli_opt opts[] = {FILTER_OPTS(f),
                             {"k", CLI_OPT_INT, &so.k, NULL},
-                            {"min-similarity", CLI_OPT_NUM, &so.min_similarity, NULL}, {0}};
+                            {"min-similarity", CLI_OPT_NUM, &so.min_similarity, NULL},
+                            {0}};
     mn_actor a;
     int rc = cli_parse(c, argc, argv, opts, 1, 1);
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE ||

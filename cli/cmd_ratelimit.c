@@ -62,7 +62,7 @@ static int decide(cli_ctx *c, int argc, char **argv, int peek)
     int rc = begin(c, argc, argv, opts, &a);
     if (rc != CLI_CONTINUE)
         return rc;
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     rc = peek ? mn_ratelimit_peek(c->db, &a, endpoint, n, &r)
               : mn_ratelimit_hit(c->db, &a, endpoint, n, &r);
     if (rc == MN_OK || rc == MN_ELIMITED)
@@ -127,7 +127,7 @@ static int run_status(cli_ctx *c, int argc, char **argv)
         printf("(role multipliers: admin x2, system x5)\n");
         return CLI_EXIT_OK;
     }
-    mn_ratelimit_stats st;
+    mn_ratelimit_stats st = MN_RATELIMIT_STATS_INIT;
     if (mn_ratelimit_stats_get(c->db, &st) == MN_OK)
         cJSON_AddNumberToObject(o, "fail_open", (double)st.fail_open);
     return cli_json_emit(o);

@@ -10,8 +10,22 @@
  *    mn_errmsg(db) says what was wrong and what to do; mn_strerror(rc) names the code.
  *  - Inputs are borrowed: the library copies what it keeps. Results the library allocates are the
  *    caller's and are freed with the matching mn_*_free() function (all accept NULL).
- *  - Config and option structs are zero-initialised by the caller; a zero field means "default".
+ *  - Config and option structs are initialised with their MN_*_INIT macro or mn_*_init(); a
+ *    zero field means "default" (the one exception, mn_memory_input.importance, says so).
  *  - Every data call acts for an actor (tenant + identity). Tenants never see each other's data.
+ *
+ * Structs that grow (the ABI rules; libmanushya(3), COMPATIBILITY):
+ *  - A struct the caller fills, or that the library fills in the caller's memory (mn_config,
+ *    mn_actor, mn_filter, the options, inputs and changes, mn_ann_params, the stats and
+ *    mn_ratelimit_result), starts with `unsigned version`. Initialise it with its MN_*_INIT
+ *    macro or its mn_*_init(s, MN_*_VERSION) function, then set the fields you need. Such a
+ *    struct only ever grows at the end, each new field under a new version; the library reads
+ *    (and writes) only the bytes of the version the caller's struct says, and takes a field the
+ *    caller's version lacks as its default. A version of 0 (never initialised), or one newer
+ *    than the library knows, is MN_EINVAL with a message naming the struct.
+ *  - Results the library allocates (mn_memory, mn_tenant, ...) only ever grow at the end and are
+ *    reached through pointers: lists hold { count, items } where items[i] points to one
+ *    result, so a program never steps through them with the size it was compiled with.
  *
  * Thread safety: one mn_db may be used by many threads at once. Calls on a handle are safe in
  * parallel (reads run concurrently over a pool of connections; writes are serialised by the
@@ -42,6 +56,14 @@ extern "C" {
 #define MN_VERSION "0.1.0"
 /* MN_VERSION_NUMBER is 10000*major + 100*minor + patch, for compile-time comparisons. */
 #define MN_VERSION_NUMBER (MN_VERSION_MAJOR * 10000 + MN_VERSION_MINOR * 100 + MN_VERSION_PATCH)
+
+/* The initialiser of a versioned struct: its version, every other field zero (designated in C,
+ * so that -Wmissing-field-initializers stays quiet). */
+#ifdef __cplusplus
+#define MN_INIT_(v) { v }
+#else
+#define MN_INIT_(v) { .version = (v) }
+#endif
 
 /* ---- Result codes ------------------------------------------------------------------------ */
 enum {
@@ -77,6 +99,7 @@ typedef struct mn_db mn_db;
                                * migrate=no (what `manushya migrate` does) */
 
 typedef struct mn_config {
+    unsigned version;        /* MN_CONFIG_VERSION (see "Structs that grow" at the top) */
     unsigned flags;          /* MN_OPEN_* */
     const char *embedder;    /* "local" (default, offline) */
     int embed_dim;           /* embedding dimension; default 384. Fixed per database at creation */
@@ -142,6 +165,9 @@ typedef struct mn_config {
     int embed_retries;       /* the HTTP embedder's retries of a transient failure within one
                               * attempt: default 3; -1 = none */
 } mn_config;
+#define MN_CONFIG_VERSION 1
+#define MN_CONFIG_INIT MN_INIT_(MN_CONFIG_VERSION)
+MN_API int mn_config_init(mn_config *s, unsigned version);
 
 #define MN_RATELIMIT_AUTO 0
 #define MN_RATELIMIT_OFF 1
@@ -177,11 +203,15 @@ MN_API int mn_schema_version(mn_db *db, int *version);
  * tenant itself). An unknown tenant or identity is MN_ENOTFOUND; a deactivated identity may
  * not act (MN_EDENIED). Ids are matched as stored (lowercase); names exactly. */
 typedef struct mn_actor {
+    unsigned version;        /* MN_ACTOR_VERSION (see "Structs that grow" at the top) */
     const char *tenant;
     const char *identity;
     const char *context;  /* JSON object the policies may test, e.g. {"ip": "203.0.113.9"};
                            * NULL = {} */
 } mn_actor;
+#define MN_ACTOR_VERSION 1
+#define MN_ACTOR_INIT MN_INIT_(MN_ACTOR_VERSION)
+MN_API int mn_actor_init(mn_actor *s, unsigned version);
 
 /* ---- Tenants ------------------------------------------------------------------------------ */
 typedef struct mn_tenant {
@@ -268,18 +298,52 @@ typedef struct mn_memories {
     char *next_cursor;    /* pass to the next mn_memory_list() call; NULL at the end */
 } mn_memories;
 
-/* A new memory, or the changes of an update (NULL / unset fields = unchanged). */
+/* A new memory (mn_memory_add, mn_memory_add_many). Its one default that is not zero:
+ * importance, whose default is written MN_IMPORTANCE_DEFAULT (-1), which MN_MEMORY_INPUT_INIT
+ * and mn_memory_input_init() set (any other value outside 0..1 is MN_EINVAL). */
 typedef struct mn_memory_input {
+    unsigned version;       /* MN_MEMORY_INPUT_VERSION (see "Structs that grow" at the top) */
     const char *identity;   /* owner: id or external_id; NULL = the actor's identity */
-    const char *text;       /* required for add; at most mn_config.max_text_bytes, UTF-8 */
+    const char *text;       /* required; at most mn_config.max_text_bytes, UTF-8 */
     const char *type;       /* 1..64 bytes; default "fact" */
     const char *metadata;   /* JSON object text; default "{}" */
-    int has_importance;     /* set to use importance; otherwise 0.5 on add, unchanged on update */
-    double importance;      /* 0..1 */
+    double importance;      /* 0..1, or MN_IMPORTANCE_DEFAULT: the default, 0.5 */
     int ttl_days;           /* > 0: expires that many days after the add; 0 = never; < 0 invalid */
     const float *embedding; /* optional caller-supplied vector of mn_embed_dim() floats */
     int dim;                /* number of floats in embedding */
 } mn_memory_input;
+#define MN_IMPORTANCE_DEFAULT (-1.0)
+#define MN_MEMORY_INPUT_VERSION 1
+#ifdef __cplusplus
+#define MN_MEMORY_INPUT_INIT { MN_MEMORY_INPUT_VERSION, NULL, NULL, NULL, NULL, \
+                               MN_IMPORTANCE_DEFAULT, 0, NULL, 0 }
+#else
+#define MN_MEMORY_INPUT_INIT { .version = MN_MEMORY_INPUT_VERSION, \
+                               .importance = MN_IMPORTANCE_DEFAULT }
+#endif
+MN_API int mn_memory_input_init(mn_memory_input *s, unsigned version);
+
+/* What mn_memory_update changes: the fields whose MN_MEMORY_SET_* bit is in set, at least one
+ * (an empty mask is MN_EINVAL). A memory's owner and ttl_days never change: there are no bits
+ * for them, and an unknown bit is MN_EINVAL. */
+#define MN_MEMORY_SET_TEXT 0x1       /* text (not NULL); re-embedded unless SET_EMBEDDING */
+#define MN_MEMORY_SET_TYPE 0x2       /* type (not NULL) */
+#define MN_MEMORY_SET_METADATA 0x4   /* metadata (not NULL), replacing the old object */
+#define MN_MEMORY_SET_IMPORTANCE 0x8 /* importance, 0..1 */
+#define MN_MEMORY_SET_EMBEDDING 0x10 /* embedding and dim: the caller's vector */
+typedef struct mn_memory_changes {
+    unsigned version;       /* MN_MEMORY_CHANGES_VERSION (see "Structs that grow" at the top) */
+    unsigned set;           /* MN_MEMORY_SET_*: which of the fields below to change */
+    const char *text;
+    const char *type;
+    const char *metadata;
+    double importance;
+    const float *embedding;
+    int dim;
+} mn_memory_changes;
+#define MN_MEMORY_CHANGES_VERSION 1
+#define MN_MEMORY_CHANGES_INIT MN_INIT_(MN_MEMORY_CHANGES_VERSION)
+MN_API int mn_memory_changes_init(mn_memory_changes *s, unsigned version);
 
 /* Flags for the filter */
 #define MN_WITH_DELETED 0x1    /* include soft-deleted memories */
@@ -287,37 +351,46 @@ typedef struct mn_memory_input {
 #define MN_WITH_EMBEDDING 0x4  /* fill mn_memory.embedding */
 
 typedef struct mn_filter {
+    unsigned version;        /* MN_FILTER_VERSION (see "Structs that grow" at the top) */
     const char *identity;  /* owner id or external_id */
     const char *type;
     const char *metadata;  /* JSON object: a memory matches when its metadata contains it */
     unsigned flags;        /* MN_WITH_* */
 } mn_filter;
+#define MN_FILTER_VERSION 1
+#define MN_FILTER_INIT MN_INIT_(MN_FILTER_VERSION)
+MN_API int mn_filter_init(mn_filter *s, unsigned version);
 
 MN_API int mn_memory_add(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
                          mn_memory **out /* may be NULL */);
-/* Adds all or none, in one transaction. ids (may be NULL) receives n ids, freed with
- * mn_strings_free(ids, n). On failure *failed_index (may be NULL) is the index of the bad
- * input, or (size_t)-1 when the failure was not one input's (unknown actor, store error). */
+/* Adds all or none, in one transaction. in[0 .. n-1] are of one version (the array's stride is
+ * that version's size; another version in the array is MN_EINVAL). ids (may be NULL) receives
+ * n ids, freed with mn_strings_free(ids, n). On failure *failed_index (may be NULL) is the
+ * index of the bad input, or (size_t)-1 when the failure was not one input's (unknown actor,
+ * store error). */
 MN_API int mn_memory_add_many(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
                               size_t n, char ***ids, size_t *failed_index);
 MN_API int mn_memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned flags,
                          mn_memory **out);
 
 typedef struct mn_list_options {
-    mn_filter filter;
+    unsigned version;        /* MN_LIST_OPTIONS_VERSION (see "Structs that grow" at the top) */
+    const mn_filter *filter; /* NULL = every live memory */
     int limit;            /* default 50, at most 1000 */
     const char *cursor;   /* from a previous next_cursor, or NULL for the newest */
 } mn_list_options;
+#define MN_LIST_OPTIONS_VERSION 1
+#define MN_LIST_OPTIONS_INIT MN_INIT_(MN_LIST_OPTIONS_VERSION)
+MN_API int mn_list_options_init(mn_list_options *s, unsigned version);
 /* Newest first. */
 MN_API int mn_memory_list(mn_db *db, const mn_actor *actor, const mn_list_options *opt,
                           mn_memories **out);
 
-/* Changes text, type, metadata and/or importance (and the embedding when the text changes or
- * one is supplied); bumps the version and records before/after in the history. The owner
- * (identity) and ttl_days cannot change: set them and the call fails with MN_EINVAL, as it
- * does when nothing is set. Deleted or expired memories are MN_ENOTFOUND. */
+/* Changes what changes->set names (text, type, metadata, importance, embedding; a new text
+ * without a vector of the caller's is embedded again); bumps the version and records
+ * before/after in the history. Deleted or expired memories are MN_ENOTFOUND. */
 MN_API int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
-                            const mn_memory_input *changes, mn_memory **out /* may be NULL */);
+                            const mn_memory_changes *changes, mn_memory **out /* may be NULL */);
 
 #define MN_DELETE_SOFT 0  /* hidden, restorable with mn_memory_restore() */
 #define MN_DELETE_HARD 1  /* gone from every table, history included */
@@ -352,18 +425,22 @@ MN_API void mn_strings_free(char **s, size_t n);
 
 /* ---- Search ------------------------------------------------------------------------------- */
 typedef struct mn_search_options {
+    unsigned version;        /* MN_SEARCH_OPTIONS_VERSION (see "Structs that grow" at the top) */
     const char *query;       /* text, embedded with the handle's embedder ... */
     const float *vector;     /* ... or a vector of dim floats (then query is ignored) */
     int dim;
     int k;                   /* default 10, at most 1000 */
     double min_similarity;   /* drop hits below this; 0 (the default) keeps every hit */
-    mn_filter filter;
+    const mn_filter *filter; /* NULL = every live memory */
     int ef;                  /* index candidates (more: better recall, slower): 0 = the
                               * handle's hnsw_ef_search; at most 100000 */
 } mn_search_options;
+#define MN_SEARCH_OPTIONS_VERSION 1
+#define MN_SEARCH_OPTIONS_INIT MN_INIT_(MN_SEARCH_OPTIONS_VERSION)
+MN_API int mn_search_options_init(mn_search_options *s, unsigned version);
 
 /* Results best first, in out->items with similarity set; next_cursor is NULL. A query text
- * without a single word to match (only punctuation, say) is MN_EINVAL. filter.flags may ask
+ * without a single word to match (only punctuation, say) is MN_EINVAL. filter->flags may ask
  * for deleted or expired memories too. Unknown flag bits anywhere are MN_EINVAL. */
 MN_API int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *opt,
                             mn_memories **out);
@@ -393,23 +470,45 @@ typedef struct mn_policies {
     mn_policy **items;    /* highest priority first */
 } mn_policies;
 
-/* A new policy, or the changes of an update (NULL / unset = unchanged). */
+/* A new policy (mn_policy_add). */
 typedef struct mn_policy_input {
-    const char *role;         /* required for add: 1..64 bytes, or "*" */
-    const char *rule;         /* required for add: JSON object in the policy rule format */
+    unsigned version;         /* MN_POLICY_INPUT_VERSION (see "Structs that grow" at the top) */
+    const char *role;         /* required: 1..64 bytes, or "*" */
+    const char *rule;         /* required: JSON object in the policy rule format */
     const char *description;  /* default "" */
-    int has_priority;         /* set to use priority; otherwise 0 on add */
-    int priority;
-    int has_active;           /* set to use active; otherwise 1 (active) on add */
-    int active;
+    int priority;             /* default 0 */
+    int inactive;             /* 1: added switched off (mn_policy.active 0); 0 (default): on */
 } mn_policy_input;
+#define MN_POLICY_INPUT_VERSION 1
+#define MN_POLICY_INPUT_INIT MN_INIT_(MN_POLICY_INPUT_VERSION)
+MN_API int mn_policy_input_init(mn_policy_input *s, unsigned version);
+
+/* What mn_policy_update changes: the fields whose MN_POLICY_SET_* bit is in set, at least one
+ * (an empty mask or an unknown bit is MN_EINVAL). */
+#define MN_POLICY_SET_ROLE 0x1        /* role (not NULL) */
+#define MN_POLICY_SET_RULE 0x2        /* rule (not NULL) */
+#define MN_POLICY_SET_DESCRIPTION 0x4 /* description (NULL = "") */
+#define MN_POLICY_SET_PRIORITY 0x8    /* priority */
+#define MN_POLICY_SET_ACTIVE 0x10     /* active: 0 or 1 */
+typedef struct mn_policy_changes {
+    unsigned version;         /* MN_POLICY_CHANGES_VERSION (see "Structs that grow" at the top) */
+    unsigned set;             /* MN_POLICY_SET_*: which of the fields below to change */
+    const char *role;
+    const char *rule;
+    const char *description;
+    int priority;
+    int active;
+} mn_policy_changes;
+#define MN_POLICY_CHANGES_VERSION 1
+#define MN_POLICY_CHANGES_INIT MN_INIT_(MN_POLICY_CHANGES_VERSION)
+MN_API int mn_policy_changes_init(mn_policy_changes *s, unsigned version);
 
 MN_API int mn_policy_add(mn_db *db, const mn_actor *actor, const mn_policy_input *in,
                          mn_policy **out /* may be NULL */);
 MN_API int mn_policy_get(mn_db *db, const mn_actor *actor, const char *id, mn_policy **out);
 MN_API int mn_policy_list(mn_db *db, const mn_actor *actor, mn_policies **out);
 MN_API int mn_policy_update(mn_db *db, const mn_actor *actor, const char *id,
-                            const mn_policy_input *changes, mn_policy **out /* may be NULL */);
+                            const mn_policy_changes *changes, mn_policy **out /* may be NULL */);
 MN_API int mn_policy_delete(mn_db *db, const mn_actor *actor, const char *id);
 MN_API void mn_policy_free(mn_policy *p);
 MN_API void mn_policies_free(mn_policies *l);
@@ -459,12 +558,16 @@ MN_API int mn_jsonlogic_apply(const char *rule, const char *data, char **result,
  * mn_jsonlogic_apply does. */
 typedef struct mn_ann mn_ann;
 
-typedef struct mn_ann_params { /* zero-initialise; 0 = the default */
+typedef struct mn_ann_params { /* 0 = the default */
+    unsigned version;        /* MN_ANN_PARAMS_VERSION (see "Structs that grow" at the top) */
     int m;               /* links per node (2m on the bottom layer): 0 = 16; 2 .. 100 */
     int ef_construction; /* candidates kept while inserting: 0 = 64; 1 .. 100000 */
     int ef_search;       /* candidates kept by a search that passes ef <= 0: 0 = 40 */
     uint64_t seed;       /* of the layer draw: one seed and one insertion order, one graph */
 } mn_ann_params;
+#define MN_ANN_PARAMS_VERSION 1
+#define MN_ANN_PARAMS_INIT MN_INIT_(MN_ANN_PARAMS_VERSION)
+MN_API int mn_ann_params_init(mn_ann_params *s, unsigned version);
 
 /* A search filter: 1 to let key into the results, 0 to keep it out. Rejected vectors are still
  * walked through, so the search stays connected; it widens until it holds ef accepted ones,
@@ -525,6 +628,7 @@ MN_API int mn_embed_many(mn_db *db, const char *const *texts, size_t n, float *o
 
 /* What the handle's embedder and embedding cache did since mn_open (issue 7). */
 typedef struct mn_embed_stats {
+    unsigned version;        /* MN_EMBED_STATS_VERSION (see "Structs that grow" at the top) */
     const char *embedder;     /* "local", "openai"; valid while the handle is open */
     const char *model;        /* the model name ("local" for the local embedder) */
     int dim;
@@ -538,6 +642,9 @@ typedef struct mn_embed_stats {
     uint64_t max_inflight;    /* most requests in flight at once */
     uint64_t max_batch;       /* most texts in one request */
 } mn_embed_stats;
+#define MN_EMBED_STATS_VERSION 1
+#define MN_EMBED_STATS_INIT MN_INIT_(MN_EMBED_STATS_VERSION)
+MN_API int mn_embed_stats_init(mn_embed_stats *s, unsigned version);
 MN_API int mn_embed_stats_get(mn_db *db, mn_embed_stats *out);
 
 /* ---- Asynchronous embedding (issue 7) -----------------------------------------------------
@@ -615,6 +722,7 @@ MN_API void mn_jobs_free(mn_jobs *l);
  * fail with MN_EUNSUPPORTED). A limit set through a handle applies at once there, and in other
  * processes within ratelimit_refresh_ms. Every function here is thread-safe. */
 typedef struct mn_ratelimit_result {
+    unsigned version;        /* MN_RATELIMIT_RESULT_VERSION (see "Structs that grow" at the top) */
     int allowed;             /* 1: admitted (by mn_ratelimit_hit: and counted) */
     int checked;             /* 0: the counters were unreachable; allowed says the fail mode */
     int64_t limit;           /* the limit applied: the endpoint's, times the role multiplier */
@@ -625,6 +733,9 @@ typedef struct mn_ratelimit_result {
     int64_t retry_after_ms;  /* refused: the wait until n calls fit; -1 when n is more than the
                               * limit itself; 0 when admitted */
 } mn_ratelimit_result;
+#define MN_RATELIMIT_RESULT_VERSION 1
+#define MN_RATELIMIT_RESULT_INIT MN_INIT_(MN_RATELIMIT_RESULT_VERSION)
+MN_API int mn_ratelimit_result_init(mn_ratelimit_result *s, unsigned version);
 
 typedef struct mn_limit {
     char *endpoint;          /* "memory:create", ..., or "*": every endpoint not named */
@@ -639,10 +750,14 @@ typedef struct mn_limits {
 } mn_limits;
 
 typedef struct mn_ratelimit_stats {
+    unsigned version;        /* MN_RATELIMIT_STATS_VERSION (see "Structs that grow" at the top) */
     uint64_t allowed, denied; /* decisions of the counters */
     uint64_t fail_open;       /* calls allowed unchecked: the counters were unreachable */
     uint64_t fail_closed;     /* calls refused for the same reason (ratelimit_fail_closed) */
 } mn_ratelimit_stats;
+#define MN_RATELIMIT_STATS_VERSION 1
+#define MN_RATELIMIT_STATS_INIT MN_INIT_(MN_RATELIMIT_STATS_VERSION)
+MN_API int mn_ratelimit_stats_init(mn_ratelimit_stats *s, unsigned version);
 
 /* Counts n (>= 1) calls of the actor to endpoint when they all fit: MN_OK when admitted,
  * MN_ELIMITED when not (nothing counted; the retry-after in mn_errmsg and out). out may be

@@ -1,4 +1,5 @@
 #include "api/embed.h"
+#include "api/abi_structs.h"
 #include "api/validate.h"
 #include "core/error.h"
 #include "core/handle.h"
@@ -48,12 +49,11 @@ int mn_embed_stats_get(mn_db *db, mn_embed_stats *out)
 {
     if (!db)
         return MN_EINVAL;
-    if (!out)
-        return mni_seterr(db, MN_EINVAL, "mn_embed_stats_get: out is NULL");
     struct mni_embedder_stats es = {0};
     if (db->embed_ops->stats)
         db->embed_ops->stats(db->embedder, &es);
-    *out = (mn_embed_stats){
+    mn_embed_stats s = {
+        .version = MN_EMBED_STATS_VERSION,
         .embedder = db->embed_ops->name,
         .model = db->embed_ops->cache_key(db->embedder),
         .dim = db->dim,
@@ -66,5 +66,5 @@ int mn_embed_stats_get(mn_db *db, mn_embed_stats *out)
         .max_inflight = es.max_inflight,
         .max_batch = es.max_batch,
     };
-    return MN_OK;
+    return mni_abi_write(db, &mni_abi_embed_stats, out, &s);
 }

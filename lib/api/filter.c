@@ -1,4 +1,5 @@
 #include "api/filter.h"
+#include "api/abi_structs.h"
 #include "api/access.h"
 #include "api/validate.h"
 #include "core/clock.h"
@@ -10,25 +11,28 @@
 
 #define MNI_FILTER_FLAGS (MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING)
 
-static int query_from_filter(mn_db *db, const struct mni_who *who, const mn_filter *f,
+static int query_from_filter(mn_db *db, const struct mni_who *who, const mn_filter *filter,
                              struct mni_query_owned *out)
 {
     memset(out, 0, sizeof *out);
     out->q.now = mni_now_ms();
-    if (!f)
-        return MN_OK;
+    mn_filter copy;
+    const mn_filter *f = &copy;
+    int rc = mni_abi_read(db, &mni_abi_filter, filter, 1, &copy, sizeof copy);
+    if (rc != MN_OK)
+        return rc;
     if (f->flags & ~(unsigned)MNI_FILTER_FLAGS)
         return mni_seterr(db, MN_EINVAL, "filter flags have unknown bits 0x%x; use MN_WITH_*",
                          f->flags & ~(unsigned)MNI_FILTER_FLAGS);
     out->q.flags = f->flags;
     if (f->type) {
-        int rc = mni_check_name(db, "the type filter", f->type, 64);
+        rc = mni_check_name(db, "the type filter", f->type, 64);
         if (rc != MN_OK)
             return rc;
         out->q.type = f->type;
     }
     if (f->identity) {
-        int rc = mni_who_identity_id(db, who, f->identity, &out->identity_id);
+        rc = mni_who_identity_id(db, who, f->identity, &out->identity_id);
         if (rc != MN_OK)
             return rc;
         out->q.identity_id = out->identity_id;
@@ -37,7 +41,7 @@ static int query_from_filter(mn_db *db, const struct mni_who *who, const mn_filt
         char err[MNI_ERRMSG_MAX];
         if (!mni_utf8_valid(f->metadata, strlen(f->metadata)))
             return mni_seterr(db, MN_EINVAL, "the metadata filter is not valid UTF-8");
-        int rc = mni_json_object_parse(f->metadata, "the metadata filter", &out->metadata, err,
+        rc = mni_json_object_parse(f->metadata, "the metadata filter", &out->metadata, err,
                                       sizeof err);
         if (rc != MN_OK)
             return mni_seterr(db, rc, "%s", err);

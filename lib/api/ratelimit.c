@@ -2,6 +2,7 @@
  * tenant's limits (list, get, set, delete). The library's own calls are limited through
  * mni_ratelimit_enforce (ratelimit/ratelimit.c). */
 #include "api/access.h"
+#include "api/abi_structs.h"
 #include "api/actor.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -15,7 +16,7 @@
 
 /* Checks a decision's arguments but the endpoint's name, which the limiter checks the first
  * time it meets it (mni_rl_slot). */
-static int check(mn_db *db, const mn_actor *actor, int64_t n)
+static int check(mn_db *db, const mn_actor *in, int64_t n, mn_actor *actor)
 {
     if (!mni_rl_enabled(db))
         return mni_seterr(db, MN_EUNSUPPORTED, "rate limiting is off for this handle "
@@ -23,10 +24,7 @@ static int check(mn_db *db, const mn_actor *actor, int64_t n)
     if (n < 1)
         return mni_seterr(db, MN_EINVAL, "n is %lld; give the number of calls, >= 1",
                          (long long)n);
-    if (!actor || !actor->tenant || !*actor->tenant)
-        return mni_seterr(db, MN_EINVAL, "no tenant given; every data call acts for a tenant "
-                         "(mn_actor.tenant: its id or name)");
-    return MN_OK;
+    return mni_actor_read(db, in, actor);
 }
 
 static int decide(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n, int peek,
@@ -35,11 +33,15 @@ static int decide(mn_db *db, const mn_actor *actor, const char *endpoint, int64_
     if (!db)
         return MN_EINVAL;
     mn_ratelimit_result r = {0};
-    int rc = check(db, actor, n);
+    mn_actor a;
+    /* out is cleared first, so that a bad version fails before anything is counted. */
+    int rc = out ? mni_abi_write(db, &mni_abi_ratelimit_result, out, &r) : MN_OK;
     if (rc == MN_OK)
-        rc = mni_rl_decide(db, actor->tenant, actor->identity, endpoint, n, peek, &r);
-    if (out)
-        *out = r;
+        rc = check(db, actor, n, &a);
+    if (rc == MN_OK)
+        rc = mni_rl_decide(db, a.tenant, a.identity, endpoint, n, peek, &r);
+    if (out && (rc == MN_OK || rc == MN_ELIMITED))
+        mni_abi_write(db, &mni_abi_ratelimit_result, out, &r); /* checked above */
     return rc;
 }
 
@@ -69,13 +71,14 @@ int mn_ratelimit_reset(mn_db *db, const mn_actor *actor, const char *endpoint)
     if (!db)
         return MN_EINVAL;
     struct mni_who who = {0};
-    int rc = check(db, actor, 1);
+    mn_actor a;
+    int rc = check(db, actor, 1, &a);
     if (rc == MN_OK)
         rc = mni_rl_check_endpoint(db, endpoint, 0);
     if (rc == MN_OK)
         rc = managed(db, actor, "delete", &who);
     if (rc == MN_OK)
-        rc = mni_rl_reset(db, actor->tenant, actor->identity, endpoint);
+        rc = mni_rl_reset(db, a.tenant, a.identity, endpoint);
     mni_who_release(&who);
     return rc;
 }
@@ -243,10 +246,9 @@ int mn_ratelimit_stats_get(mn_db *db, mn_ratelimit_stats *out)
 {
     if (!db)
         return MN_EINVAL;
-    int rc = mni_require(db, out, "out");
-    if (rc == MN_OK)
-        mni_rl_stats(db, out);
-    return rc;
+    mn_ratelimit_stats s = { .version = MN_RATELIMIT_STATS_VERSION };
+    mni_rl_stats(db, &s);
+    return mni_abi_write(db, &mni_abi_ratelimit_stats, out, &s);
 }
 
 static void limit_clear(void *item)

@@ -3,6 +3,7 @@
  * yet, from an exact scan (index/exact.c); then one read of the winning rows, which the store
  * checks again (deleted, expired) and this file too (identity, type, metadata: the index's
  * attributes may lag the store and hold no metadata). */
+#include "api/abi_structs.h"
 #include "api/access.h"
 #include "api/actor.h"
 #include "api/embed.h"
@@ -171,14 +172,16 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
     }
 }
 
-int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *opt,
+int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *options,
                      mn_memories **out)
 {
     if (!db)
         return MN_EINVAL;
-    int rc = mni_require(db, opt, "the search options");
+    mn_search_options copy;
+    const mn_search_options *opt = &copy;
+    int rc = mni_require(db, out, "out");
     if (rc == MN_OK)
-        rc = mni_require(db, out, "out");
+        rc = mni_abi_read(db, &mni_abi_search_options, options, 0, &copy, sizeof copy);
     if (rc == MN_OK)
         rc = check_options(db, opt);
     float *vec = rc == MN_OK ? malloc((size_t)db->dim * sizeof *vec) : NULL;
@@ -188,7 +191,7 @@ int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *
     struct mni_query_owned q = {0};
     int per_memory = 0;
     if (rc == MN_OK)
-        rc = mni_query_begin(db, actor, "search", &opt->filter, &who, &q, &per_memory);
+        rc = mni_query_begin(db, actor, "search", opt->filter, &who, &q, &per_memory);
     if (rc == MN_OK)
         rc = mni_ratelimit_enforce(db, &who, "memory:search", 1);
     /* Embedded once the tenant is known: its embedding cache is its own. */

@@ -40,6 +40,33 @@ int mni_abi_read(const mn_db *db, const struct mni_abi_struct *t, const void *sr
     return MN_OK;
 }
 
+int mni_abi_read_array(const mn_db *db, const struct mni_abi_struct *t, const void *src,
+                       size_t n, void *dst, size_t dst_size, size_t *bad)
+{
+    unsigned first = 0;
+    size_t stride = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = (const char *)src + i * stride;
+        int rc = mni_abi_read(db, t, i ? s : src, 0, (char *)dst + i * dst_size, dst_size);
+        unsigned v = 0;
+        if (rc == MN_OK)
+            memcpy(&v, s, sizeof v);
+        if (rc == MN_OK && i == 0) {
+            first = v;
+            stride = t->sizes[v - 1];
+        } else if (rc == MN_OK && v != first) {
+            rc = mni_seterr(db, MN_EINVAL, "%s[%zu].version is %u but [0]'s is %u: an array's "
+                            "structs are all of one version", t->name, i, v, first);
+        }
+        if (rc != MN_OK) {
+            if (bad)
+                *bad = i;
+            return rc;
+        }
+    }
+    return MN_OK;
+}
+
 int mni_abi_write(const mn_db *db, const struct mni_abi_struct *t, void *dst, const void *src)
 {
     unsigned v;

@@ -1,6 +1,7 @@
 /* The handle: opening and closing, library-wide initialisation and version. */
 #include "core/handle.h"
 #include "core/error.h"
+#include "api/abi_structs.h"
 #include "embed/cache.h"
 #include "store/store.h"
 #include "api/access.h"
@@ -51,8 +52,9 @@ void mn_free(void *p)
 static int settle_config(mn_db *db, const mn_config *in)
 {
     mn_config *c = &db->cfg;
-    if (in)
-        *c = *in;
+    int rc = mni_abi_read(db, &mni_abi_config, in, 1, c, sizeof *c);
+    if (rc != MN_OK)
+        return rc;
     const unsigned known = MN_OPEN_READONLY | MN_OPEN_NOCREATE | MN_OPEN_MIGRATE;
     if (c->flags & ~known)
         return mni_seterr(db, MN_EINVAL, "mn_config.flags has unknown bits 0x%x; use MN_OPEN_*",

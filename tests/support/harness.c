@@ -304,7 +304,7 @@ const char *th_tenant(mn_db *db, const char *name)
  * whom the default policies let do everything; what policies allow is tested on its own. */
 const char *th_identity(mn_db *db, const char *tenant, const char *external_id)
 {
-    mn_actor sys = {.tenant = tenant, .identity = NULL};
+    mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = tenant, .identity = NULL};
     mn_identity *i = NULL;
     TH_OK(db, mn_identity_create(db, &sys, external_id, "admin", NULL, &i));
     ck_assert_ptr_nonnull(i);
@@ -326,7 +326,10 @@ const char *th_add_in(mn_db *db, const mn_actor *actor, const mn_memory_input *i
 
 const char *th_add(mn_db *db, const mn_actor *actor, const char *owner, const char *text)
 {
-    mn_memory_input in = {.identity = owner, .text = text};
+    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .identity = owner,
+                          .text = text};
     return th_add_in(db, actor, &in);
 }
 
@@ -368,9 +371,9 @@ const char **th_list_ids(mn_db *db, const mn_actor *actor, const mn_filter *filt
     const char **ids = malloc(cap * sizeof *ids);
     ck_assert_ptr_nonnull(ids);
     th_keep(ids);
-    mn_list_options opt = {.limit = limit};
+    mn_list_options opt = {.version = MN_LIST_OPTIONS_VERSION, .limit = limit};
     if (filter)
-        opt.filter = *filter;
+        opt.filter = filter;
     const char *cursor = NULL;
     for (int pages = 0;; pages++) {
         ck_assert_msg(pages < 100000, "list does not end");
@@ -408,7 +411,7 @@ int th_ids_contain(const char **ids, size_t n, const char *id)
 
 size_t th_count_memories(mn_db *db, const mn_actor *actor, unsigned flags)
 {
-    mn_filter f = {.flags = flags};
+    mn_filter f = {.version = MN_FILTER_VERSION, .flags = flags};
     size_t n;
     th_list_ids(db, actor, &f, 1000, &n);
     return n;
@@ -443,7 +446,7 @@ void th_state_get(mn_db *db, th_state *out)
     for (size_t t = 0; t < tl->count; t++) {
         h = hash_str(h, tl->items[t]->id);
         h = hash_str(h, tl->items[t]->name);
-        mn_actor sys = {.tenant = tl->items[t]->id, .identity = NULL};
+        mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = tl->items[t]->id, .identity = NULL};
         mn_identities *il = NULL;
         TH_OK(db, mn_identity_list(db, &sys, &il));
         out->identities += il->count;
@@ -457,7 +460,10 @@ void th_state_get(mn_db *db, th_state *out)
         }
         mn_identities_free(il);
 
-        mn_list_options opt = {.limit = 1000, .filter.flags = MN_WITH_DELETED | MN_WITH_EXPIRED};
+        mn_list_options opt = {.version = MN_LIST_OPTIONS_VERSION,
+                               .limit = 1000,
+                               .filter = &(mn_filter){.version = MN_FILTER_VERSION,
+                                                      .flags = MN_WITH_DELETED | MN_WITH_EXPIRED}};
         char *cursor = NULL;
         for (;;) {
             opt.cursor = cursor;
@@ -603,4 +609,20 @@ int th_run(Suite *s)
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+mn_memory_changes th_changes_of(const mn_memory_input *in)
+{
+    mn_memory_changes c = {.version = MN_MEMORY_CHANGES_VERSION,
+                           .text = in->text,
+                           .type = in->type,
+                           .metadata = in->metadata,
+                           .importance = in->importance,
+                           .embedding = in->embedding,
+                           .dim = in->dim};
+    c.set = (in->text ? MN_MEMORY_SET_TEXT : 0) | (in->type ? MN_MEMORY_SET_TYPE : 0) |
+            (in->metadata ? MN_MEMORY_SET_METADATA : 0) |
+            (in->importance != MN_IMPORTANCE_DEFAULT ? MN_MEMORY_SET_IMPORTANCE : 0) |
+            (in->embedding || in->dim ? MN_MEMORY_SET_EMBEDDING : 0);
+    return c;
 }

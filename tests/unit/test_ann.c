@@ -491,8 +491,10 @@ START_TEST(bad_inputs)
         ck_assert_msg(th_has_word(err, "dimension"), "message: %s", err);
     }
     static const mn_ann_params bad[] = {
-        {1, 0, 0, 0}, {101, 0, 0, 0}, {-2, 0, 0, 0}, {0, -1, 0, 0}, {0, 100001, 0, 0},
-        {0, 0, -5, 0}, {0, 0, 100001, 0}};
+#define P(a, b, c) {.version = MN_ANN_PARAMS_VERSION, .m = a, .ef_construction = b, .ef_search = c}
+        P(1, 0, 0),      P(101, 0, 0), P(-2, 0, 0),    P(0, -1, 0),
+        P(0, 100001, 0), P(0, 0, -5),  P(0, 0, 100001)};
+#undef P
     static const char *const names[] = {"m", "m", "m", "ef_construction", "ef_construction",
                                         "ef_search", "ef_search"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -502,7 +504,11 @@ START_TEST(bad_inputs)
     }
     ck_assert_int_eq(mn_ann_create(DIM, NULL, NULL, err, sizeof err), MN_EINVAL);
     ck_assert_int_eq(mn_ann_create(DIM, NULL, &a, err, 1), MN_OK); /* tiny err buffer is fine */
-    mn_ann_params ok = {8, 20, 10, 99};
+    mn_ann_params ok = {.version = MN_ANN_PARAMS_VERSION,
+                        .m = 8,
+                        .ef_construction = 20,
+                        .ef_search = 10,
+                        .seed = 99};
     mn_ann *b = NULL;
     ck_assert_int_eq(mn_ann_create(DIM, &ok, &b, NULL, 0), MN_OK);
     mn_ann_free(b);

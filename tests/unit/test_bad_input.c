@@ -60,15 +60,17 @@ static void world_open_cfg(struct world *w, const mn_config *cfg)
     w->alice = th_identity(w->db, "acme", "alice");
     th_identity(w->db, "acme", "bob");
     th_identity(w->db, "globex", "carl");
-    w->sys = (mn_actor){.tenant = "acme", .identity = NULL};
-    w->as_alice = (mn_actor){.tenant = "acme", .identity = "alice"};
+    w->sys = (mn_actor){.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = NULL};
+    w->as_alice = (mn_actor){.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
     w->m1 = th_add(w->db, &w->as_alice, NULL, "the first memory");
     w->m2 = th_add(w->db, &w->as_alice, NULL, "the second memory");
     w->m3 = th_add(w->db, &w->sys, "bob", "bob's memory, soon deleted");
-    mn_memory_input ch = {.text = "the first memory, updated"};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_TEXT,
+                            .text = "the first memory, updated"};
     TH_OK(w->db, mn_memory_update(w->db, &w->sys, w->m1, &ch, NULL));
     TH_OK(w->db, mn_memory_delete(w->db, &w->sys, w->m3, MN_DELETE_SOFT));
-    mn_actor carl = {.tenant = "globex", .identity = "carl"};
+    mn_actor carl = {.version = MN_ACTOR_VERSION, .tenant = "globex", .identity = "carl"};
     th_add(w->db, &carl, NULL, "globex memory");
 }
 
@@ -93,14 +95,15 @@ START_TEST(bad_actor)
     struct world w;
     world_open(&w);
     mn_db *db = w.db;
-    mn_memory_input in = {.text = "x"};
+    mn_memory_input in = {
+        .version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, .text = "x"};
     mn_memory *m = NULL;
     mn_memories *l = NULL;
     mn_history *h = NULL;
     mn_identity *i = NULL;
     mn_identities *il = NULL;
-    mn_list_options lo = {0};
-    mn_search_options so = {.query = "x"};
+    mn_list_options lo = MN_LIST_OPTIONS_INIT;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "x"};
 
     BAD(db, mn_memory_add(db, NULL, &in, &m), MN_EINVAL, "actor");
     BAD(db, mn_memory_get(db, NULL, w.m2, 0, &m), MN_EINVAL, "actor");
@@ -110,14 +113,16 @@ START_TEST(bad_actor)
     BAD(db, mn_identity_list(db, NULL, &il), MN_EINVAL, "actor");
     BAD(db, mn_memory_purge_expired(db, NULL, NULL), MN_EINVAL, "actor");
 
-    mn_actor no_tenant = {.tenant = NULL, .identity = "alice"};
+    mn_actor no_tenant = {.version = MN_ACTOR_VERSION, .tenant = NULL, .identity = "alice"};
     BAD(db, mn_memory_add(db, &no_tenant, &in, &m), MN_EINVAL, "tenant");
     BAD(db, mn_memory_get(db, &no_tenant, w.m2, 0, &m), MN_EINVAL, "tenant");
     BAD(db, mn_identity_list(db, &no_tenant, &il), MN_EINVAL, "tenant");
-    mn_actor empty_tenant = {.tenant = "", .identity = NULL};
+    mn_actor empty_tenant = {.version = MN_ACTOR_VERSION, .tenant = "", .identity = NULL};
     BAD(db, mn_memory_add(db, &empty_tenant, &in, &m), MN_EINVAL, "tenant");
 
-    const mn_actor unknown[] = {{.tenant = "nope"}, {.tenant = "nope", .identity = "alice"}, {.tenant = UNKNOWN_ID}};
+    const mn_actor unknown[] = {TH_ACTOR(.tenant = "nope"),
+                                TH_ACTOR(.tenant = "nope", .identity = "alice"),
+                                TH_ACTOR(.tenant = UNKNOWN_ID)};
     for (size_t k = 0; k < 3; k++) {
         const mn_actor *a = &unknown[k];
         BAD(db, mn_memory_add(db, a, &in, &m), MN_ENOTFOUND, "tenant");
@@ -130,21 +135,24 @@ START_TEST(bad_actor)
         BAD(db, mn_identity_list(db, a, &il), MN_ENOTFOUND, "tenant");
         BAD(db, mn_memory_purge_expired(db, a, NULL), MN_ENOTFOUND, "tenant");
     }
-    mn_actor nope = {.tenant = "nope", .identity = NULL};
+    mn_actor nope = {.version = MN_ACTOR_VERSION, .tenant = "nope", .identity = NULL};
     BAD(db, mn_memory_add(db, &nope, &in, &m), MN_ENOTFOUND, "nope");
 
     /* Unknown identity in the actor, by external_id or id; also one of another tenant. */
-    const mn_actor unknown_id[] = {{.tenant = "acme", .identity = "zelda"}, {.tenant = "acme", .identity = UNKNOWN_ID}, {.tenant = "globex", .identity = "alice"}};
+    const mn_actor unknown_id[] = {TH_ACTOR(.tenant = "acme", .identity = "zelda"),
+                                   TH_ACTOR(.tenant = "acme", .identity = UNKNOWN_ID),
+                                   TH_ACTOR(.tenant = "globex", .identity = "alice")};
     for (size_t k = 0; k < 3; k++) {
         const mn_actor *a = &unknown_id[k];
         BAD(db, mn_memory_add(db, a, &in, &m), MN_ENOTFOUND, "identity");
         BAD(db, mn_memory_get(db, a, w.m2, 0, &m), MN_ENOTFOUND, "identity");
         BAD(db, mn_memory_list(db, a, &lo, &l), MN_ENOTFOUND, "identity");
         BAD(db, mn_memory_search(db, a, &so, &l), MN_ENOTFOUND, "identity");
-        BAD(db, mn_memory_update(db, a, w.m2, &in, &m), MN_ENOTFOUND, "identity");
+        mn_memory_changes ch = th_changes_of(&in);
+        BAD(db, mn_memory_update(db, a, w.m2, &ch, &m), MN_ENOTFOUND, "identity");
         BAD(db, mn_memory_delete(db, a, w.m2, MN_DELETE_SOFT), MN_ENOTFOUND, "identity");
     }
-    mn_actor zelda = {.tenant = "acme", .identity = "zelda"};
+    mn_actor zelda = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "zelda"};
     BAD(db, mn_memory_add(db, &zelda, &in, &m), MN_ENOTFOUND, "zelda");
     ck_assert_ptr_null(m);
     ck_assert_ptr_null(l);
@@ -162,7 +170,8 @@ START_TEST(bad_memory_ids)
     const mn_actor *a = &w.sys;
     mn_memory *m = NULL;
     mn_history *h = NULL;
-    mn_memory_input ch = {.text = "changed"};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "changed"};
     const char *invalid[] = {"not-a-uuid", "01890a5d-ac96-774b-bcce-b302099a805",
                              "'; DROP TABLE memories; --", "01890a5d-ac96-774b-bcce-b302099a8057x",
                              "01890a5dXac96-774b-bcce-b302099a8057", " "};
@@ -211,7 +220,9 @@ START_TEST(bad_memory_ids)
     ck_assert_str_eq(m->id, w.m2);
     mn_memory_free(m);
     /* ... for every call that takes an id; and A and a are one id, given twice. */
-    mn_memory_input up = {.text = "changed through the uppercase id"};
+    mn_memory_changes up = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_TEXT,
+                            .text = "changed through the uppercase id"};
     TH_OK(db, mn_memory_update(db, a, upper, &up, NULL));
     TH_OK(db, mn_memory_history(db, a, upper, &h));
     ck_assert_uint_eq(h->count, 1);
@@ -292,7 +303,7 @@ static void bad_input3(struct world *w, const mn_memory_input *bad, int rc1, int
     th_assert_state_eq(&b, &a, what);
 
     /* The same input in the middle of a batch. */
-    mn_memory_input batch[3] = {{.text = "good one"}, *bad, {.text = "good two"}};
+    mn_memory_input batch[3] = {TH_IN(.text = "good one"), *bad, TH_IN(.text = "good two")};
     size_t failed = 77;
     char **ids = NULL;
     rc = mn_memory_add_many(db, &w->as_alice, batch, 3, &ids, &failed);
@@ -307,10 +318,10 @@ static void bad_input3(struct world *w, const mn_memory_input *bad, int rc1, int
 
     /* As the changes of an update (text NULL = unchanged, so only when the bad part is not the
      * missing text). */
-    if (try_update &&
-        (bad->text || bad->embedding || bad->metadata || bad->type || bad->has_importance)) {
-        rc = mn_memory_update(db, &w->sys, w->m2, bad, &m);
-        if (!(bad->ttl_days < 0 && rc == MN_OK)) {
+    mn_memory_changes ch = th_changes_of(bad);
+    if (try_update && ch.set && !bad->identity && !bad->ttl_days) {
+        rc = mn_memory_update(db, &w->sys, w->m2, &ch, &m);
+        {
             ck_assert_msg(rc == rc1 || rc == rc2, "%s: update rc %d (%s): %s", what, rc,
                           mn_strerror(rc), mn_errmsg(db));
             ck_assert_msg(th_has_word(mn_errmsg(db), words), "%s: update message \"%s\"", what,
@@ -332,7 +343,8 @@ START_TEST(bad_text)
 {
     struct world w;
     world_open(&w);
-    mn_memory_input in = {.text = NULL};
+    mn_memory_input in = {
+        .version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, .text = NULL};
     bad_add_and_update(&w, &in, MN_EINVAL, MN_EINVAL, "text", "NULL text");
     in.text = "";
     bad_add_and_update(&w, &in, MN_EINVAL, MN_EINVAL, "text|empty", "empty text");
@@ -371,9 +383,11 @@ END_TEST
 START_TEST(bad_text_small_limit)
 {
     struct world w;
-    mn_config cfg = {.max_text_bytes = 32};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .max_text_bytes = 32};
     world_open_cfg(&w, &cfg);
-    mn_memory_input in = {.text = "0123456789abcdef0123456789abcdefX"}; /* 33 bytes */
+    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .text = "0123456789abcdef0123456789abcdefX"}; /* 33 bytes */
     bad_add_and_update(&w, &in, RANGE_RC, RANGE_RC, "32|max_text_bytes|too long|large",
                        "text over 32");
     th_add(w.db, &w.as_alice, NULL, "0123456789abcdef0123456789abcdef");
@@ -396,14 +410,22 @@ START_TEST(bad_metadata)
     const char *bad[] = {"[1,2]", "1", "\"a string\"", "null", "true", "{bad", "", "{\"a\":1,}",
                          "{} trailing", "{\"a\":\"\xff\"}"};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
-        mn_memory_input in = {.text = "with metadata", .metadata = bad[k]};
+        mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                              .importance = MN_IMPORTANCE_DEFAULT,
+                              .text = "with metadata",
+                              .metadata = bad[k]};
         bad_add_and_update(&w, &in, MN_EINVAL, MN_EINVAL, "metadata",
                            th_fmt("metadata #%zu %s", k, bad[k]));
         /* ... and as a filter. */
-        mn_list_options lo = {.filter.metadata = bad[k]};
+        mn_list_options lo = {.version = MN_LIST_OPTIONS_VERSION,
+                              .filter =
+                                  &(mn_filter){.version = MN_FILTER_VERSION, .metadata = bad[k]}};
         mn_memories *l = NULL;
         BAD(w.db, mn_memory_list(w.db, &w.sys, &lo, &l), MN_EINVAL, "metadata");
-        mn_search_options so = {.query = "x", .filter.metadata = bad[k]};
+        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION,
+                                .query = "x",
+                                .filter =
+                                    &(mn_filter){.version = MN_FILTER_VERSION, .metadata = bad[k]}};
         BAD(w.db, mn_memory_search(w.db, &w.sys, &so, &l), MN_EINVAL, "metadata");
         ck_assert_ptr_null(l);
     }
@@ -418,7 +440,10 @@ START_TEST(bad_type_importance_ttl)
     char type65[66];
     memset(type65, 't', 65);
     type65[65] = '\0';
-    mn_memory_input in = {.text = "typed", .type = ""};
+    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .text = "typed",
+                          .type = ""};
     bad_add_and_update(&w, &in, MN_EINVAL, MN_EINVAL, "type", "empty type");
     in.type = type65;
     bad_add_and_update(&w, &in, RANGE_RC, RANGE_RC, "type", "65-byte type");
@@ -427,13 +452,15 @@ START_TEST(bad_type_importance_ttl)
 
     const double bad_imp[] = {-0.1, 1.0000001, -1e-300, 2.0, NAN, INFINITY, -INFINITY};
     for (size_t k = 0; k < sizeof bad_imp / sizeof *bad_imp; k++) {
-        in = (mn_memory_input){.text = "important", .has_importance = 1,
-                               .importance = bad_imp[k]};
+        in = (mn_memory_input){
+            .version = MN_MEMORY_INPUT_VERSION, .text = "important", .importance = bad_imp[k]};
         bad_add_and_update(&w, &in, RANGE_RC, RANGE_RC, "importance",
                            th_fmt("importance %g", bad_imp[k]));
     }
-    /* importance without has_importance is ignored */
-    in = (mn_memory_input){.text = "not important", .importance = 7.0};
+    /* MN_IMPORTANCE_DEFAULT is the default importance */
+    in = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
+                           .text = "not important",
+                           .importance = MN_IMPORTANCE_DEFAULT};
     mn_memory *m = NULL;
     TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &in, &m));
     ck_assert_double_eq_tol(m->importance, 0.5, 1e-12);
@@ -441,11 +468,17 @@ START_TEST(bad_type_importance_ttl)
 
     const int bad_ttl[] = {-1, -365, INT_MIN};
     for (size_t k = 0; k < 3; k++) {
-        in = (mn_memory_input){.text = "ttl", .ttl_days = bad_ttl[k]};
+        in = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
+                               .importance = MN_IMPORTANCE_DEFAULT,
+                               .text = "ttl",
+                               .ttl_days = bad_ttl[k]};
         bad_input3(&w, &in, RANGE_RC, RANGE_RC, "ttl", th_fmt("ttl %d", bad_ttl[k]), 0);
     }
     /* The largest ttl does not overflow. */
-    in = (mn_memory_input){.text = "long ttl", .ttl_days = INT_MAX};
+    in = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
+                           .importance = MN_IMPORTANCE_DEFAULT,
+                           .text = "long ttl",
+                           .ttl_days = INT_MAX};
     int rc = mn_memory_add(w.db, &w.as_alice, &in, &m);
     if (rc == MN_OK) {
         ck_assert_int_gt(m->expires_at, m->created_at);
@@ -461,7 +494,10 @@ START_TEST(bad_owner)
 {
     struct world w;
     world_open(&w);
-    mn_memory_input in = {.text = "owned", .identity = "zelda"};
+    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .text = "owned",
+                          .identity = "zelda"};
     bad_input3(&w, &in, MN_ENOTFOUND, MN_ENOTFOUND, "zelda|identity", "unknown owner", 0);
     in.identity = UNKNOWN_ID;
     bad_input3(&w, &in, MN_ENOTFOUND, MN_ENOTFOUND, "identity|01890a5d", "unknown owner id", 0);
@@ -469,10 +505,12 @@ START_TEST(bad_owner)
     bad_input3(&w, &in, MN_ENOTFOUND, MN_ENOTFOUND, "carl|identity", "owner of another tenant",
                0);
     /* The system actor must name an owner. */
-    mn_memory_input none = {.text = "no owner"};
+    mn_memory_input none = {.version = MN_MEMORY_INPUT_VERSION,
+                            .importance = MN_IMPORTANCE_DEFAULT,
+                            .text = "no owner"};
     mn_memory *m = NULL;
     BAD(w.db, mn_memory_add(w.db, &w.sys, &none, &m), MN_EINVAL, "identity|owner");
-    mn_memory_input batch[2] = {{.text = "a", .identity = "alice"}, {.text = "b"}};
+    mn_memory_input batch[2] = {TH_IN(.text = "a", .identity = "alice"), TH_IN(.text = "b")};
     size_t failed = 9;
     BAD(w.db, mn_memory_add_many(w.db, &w.sys, batch, 2, NULL, &failed), MN_EINVAL,
         "identity|owner");
@@ -520,10 +558,14 @@ START_TEST(bad_vectors)
     cases[n++] = (struct vcase){zero, dim, MN_EINVAL, MN_EINVAL, "zero", "all zero"};
 
     for (size_t k = 0; k < n; k++) {
-        mn_memory_input in = {.text = "vector input", .embedding = cases[k].v,
+        mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                              .importance = MN_IMPORTANCE_DEFAULT,
+                              .text = "vector input",
+                              .embedding = cases[k].v,
                               .dim = cases[k].dim};
         bad_add_and_update(&w, &in, cases[k].rc1, cases[k].rc2, cases[k].words, cases[k].what);
-        mn_search_options so = {.vector = cases[k].v, .dim = cases[k].dim};
+        mn_search_options so = {
+            .version = MN_SEARCH_OPTIONS_VERSION, .vector = cases[k].v, .dim = cases[k].dim};
         mn_memories *l = NULL;
         BAD2(w.db, mn_memory_search(w.db, &w.sys, &so, &l), cases[k].rc1, cases[k].rc2,
              cases[k].words);
@@ -548,7 +590,11 @@ START_TEST(vector_extremes)
     }
     const float *vs[] = {tiny_v, huge_v, sub_v};
     for (size_t k = 0; k < 3; k++) {
-        mn_memory_input in = {.text = "extreme", .embedding = vs[k], .dim = dim};
+        mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                              .importance = MN_IMPORTANCE_DEFAULT,
+                              .text = "extreme",
+                              .embedding = vs[k],
+                              .dim = dim};
         mn_memory *m = NULL;
         th_state b, a;
         th_state_get(w.db, &b);
@@ -567,7 +613,8 @@ START_TEST(vector_extremes)
             th_state_get(w.db, &a);
             th_assert_state_eq(&b, &a, "refused extreme vector");
         }
-        mn_search_options so = {.vector = vs[k], .dim = dim, .k = 5};
+        mn_search_options so = {
+            .version = MN_SEARCH_OPTIONS_VERSION, .vector = vs[k], .dim = dim, .k = 5};
         mn_memories *l = NULL;
         rc = mn_memory_search(w.db, &w.sys, &so, &l);
         if (rc == MN_OK) {
@@ -592,23 +639,27 @@ START_TEST(bad_list_options)
     world_open(&w);
     mn_db *db = w.db;
     mn_memories *l = NULL;
-    mn_list_options lo = {.limit = -1};
+    mn_list_options lo = {.version = MN_LIST_OPTIONS_VERSION, .limit = -1};
     BAD_RANGE(db, mn_memory_list(db, &w.sys, &lo, &l), "limit");
     lo.limit = 1001;
     BAD_RANGE(db, mn_memory_list(db, &w.sys, &lo, &l), "limit");
     lo.limit = INT_MAX;
     BAD_RANGE(db, mn_memory_list(db, &w.sys, &lo, &l), "limit");
-    lo = (mn_list_options){.cursor = "garbage"};
+    lo = (mn_list_options){.version = MN_LIST_OPTIONS_VERSION, .cursor = "garbage"};
     BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_EINVAL, "cursor");
     lo.cursor = "";
     BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_EINVAL, "cursor");
     lo.cursor = "~";
     BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_EINVAL, "cursor");
-    lo = (mn_list_options){.filter.identity = "zelda"};
+    lo = (mn_list_options){.version = MN_LIST_OPTIONS_VERSION,
+                           .filter =
+                               &(mn_filter){.version = MN_FILTER_VERSION, .identity = "zelda"}};
     BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_ENOTFOUND, "zelda|identity");
-    lo = (mn_list_options){.filter.identity = "carl"}; /* another tenant's */
+    lo = (mn_list_options){.version = MN_LIST_OPTIONS_VERSION,
+                           .filter = &(mn_filter){.version = MN_FILTER_VERSION,
+                                                  .identity = "carl"}}; /* another tenant's */
     BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_ENOTFOUND, "carl|identity");
-    lo = (mn_list_options){0};
+    lo = (mn_list_options)MN_LIST_OPTIONS_INIT;
     BAD(db, mn_memory_list(db, &w.sys, &lo, NULL), MN_EINVAL, "out|NULL");
     ck_assert_ptr_null(l);
     /* limit 1000 is the largest allowed */
@@ -626,19 +677,23 @@ START_TEST(bad_search_options)
     mn_db *db = w.db;
     mn_memories *l = NULL;
     BAD(db, mn_memory_search(db, &w.sys, NULL, &l), MN_EINVAL, "option|query");
-    mn_search_options so = {0};
+    mn_search_options so = MN_SEARCH_OPTIONS_INIT;
     BAD(db, mn_memory_search(db, &w.sys, &so, &l), MN_EINVAL, "query|vector");
     so.query = "";
     BAD(db, mn_memory_search(db, &w.sys, &so, &l), MN_EINVAL, "query|empty");
-    so = (mn_search_options){.query = "x", .k = -1};
+    so = (mn_search_options){.version = MN_SEARCH_OPTIONS_VERSION, .query = "x", .k = -1};
     BAD_RANGE(db, mn_memory_search(db, &w.sys, &so, &l), "1000|k ");
     so.k = 1001;
     BAD_RANGE(db, mn_memory_search(db, &w.sys, &so, &l), "1000|k ");
-    so = (mn_search_options){.query = "x", .min_similarity = NAN};
+    so = (mn_search_options){
+        .version = MN_SEARCH_OPTIONS_VERSION, .query = "x", .min_similarity = NAN};
     BAD_RANGE(db, mn_memory_search(db, &w.sys, &so, &l), "min_similarity|similarity");
-    so = (mn_search_options){.query = "x", .filter.identity = "zelda"};
+    so = (mn_search_options){.version = MN_SEARCH_OPTIONS_VERSION,
+                             .query = "x",
+                             .filter =
+                                 &(mn_filter){.version = MN_FILTER_VERSION, .identity = "zelda"}};
     BAD(db, mn_memory_search(db, &w.sys, &so, &l), MN_ENOTFOUND, "zelda|identity");
-    so = (mn_search_options){.query = "x"};
+    so = (mn_search_options){.version = MN_SEARCH_OPTIONS_VERSION, .query = "x"};
     BAD(db, mn_memory_search(db, &w.sys, &so, NULL), MN_EINVAL, "out|NULL");
     ck_assert_ptr_null(l);
     /* k 1000 is the largest allowed */
@@ -675,7 +730,8 @@ START_TEST(bad_delete_args)
     BAD(db, mn_memory_delete_many(db, &w.sys, dup, 3, MN_DELETE_HARD), MN_EINVAL,
         "more than once|duplicate|twice");
     BAD(db, mn_memory_restore(db, &w.sys, w.m2), MN_ENOTFOUND, "memory|deleted");
-    mn_memory_input in = {.text = "x"};
+    mn_memory_changes in = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "x"};
     BAD(db, mn_memory_update(db, &w.sys, w.m3, &in, NULL), MN_ENOTFOUND, "memory|deleted");
     BAD(db, mn_memory_update(db, &w.sys, w.m2, NULL, NULL), MN_EINVAL, "change|input");
     mn_close(db);
@@ -690,9 +746,12 @@ START_TEST(bad_flags)
     mn_memory *m = NULL;
     mn_memories *l = NULL;
     BAD(db, mn_memory_get(db, &w.sys, w.m2, 0x80, &m), MN_EINVAL, "flag");
-    mn_list_options lo = {.filter.flags = 0x100};
+    mn_list_options lo = {.version = MN_LIST_OPTIONS_VERSION,
+                          .filter = &(mn_filter){.version = MN_FILTER_VERSION, .flags = 0x100}};
     BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_EINVAL, "flag");
-    mn_search_options so = {.query = "x", .filter.flags = 0x8};
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION,
+                            .query = "x",
+                            .filter = &(mn_filter){.version = MN_FILTER_VERSION, .flags = 0x8}};
     BAD(db, mn_memory_search(db, &w.sys, &so, &l), MN_EINVAL, "flag");
     ck_assert_ptr_null(m);
     ck_assert_ptr_null(l);
@@ -706,11 +765,13 @@ START_TEST(bad_large_batch)
     struct world w;
     /* A test of batch validation: 3000 memories for alice are more than memory:create's
      * hourly limit, which test_ratelimit covers; limits are off here. */
-    world_open_cfg(&w, &(mn_config){.ratelimit = MN_RATELIMIT_OFF});
+    world_open_cfg(&w, &(mn_config){.version = MN_CONFIG_VERSION, .ratelimit = MN_RATELIMIT_OFF});
     enum { N = 3000 };
     mn_memory_input *in = th_keep(calloc(N, sizeof *in));
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < N; i++) {
+        mn_memory_input_init(&in[i], MN_MEMORY_INPUT_VERSION);
         in[i].text = th_fmt("batch memory %d", i);
+    }
     in[N - 1].metadata = "not json";
     size_t failed = 0;
     char **ids = NULL;
@@ -723,7 +784,7 @@ START_TEST(bad_large_batch)
     in[N - 1].metadata = NULL;
     TH_OK(w.db, mn_memory_add_many(w.db, &w.as_alice, in, N, &ids, &failed));
     mn_strings_free(ids, N);
-    mn_actor sys = {.tenant = "acme", .identity = NULL};
+    mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = NULL};
     ck_assert_uint_eq(th_count_memories(w.db, &sys, 0), N + 2);
     /* n = 0 is an empty batch. */
     TH_OK(w.db, mn_memory_add_many(w.db, &w.as_alice, in, 0, &ids, NULL));
@@ -749,15 +810,17 @@ START_TEST(bad_null_args)
     BAD(db, mn_embed(db, "x", v, 0), MN_EINVAL, "384|dim");
     BAD(db, mn_embed(db, "x", v, -1), MN_EINVAL, "384|dim");
     /* A NULL handle: refused, not a crash. */
-    mn_memory_input in = {.text = "x"};
-    mn_list_options lo = {0};
-    mn_search_options so = {.query = "x"};
+    mn_memory_input in = {
+        .version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, .text = "x"};
+    mn_list_options lo = MN_LIST_OPTIONS_INIT;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "x"};
     mn_memories *l = NULL;
     ck_assert_int_eq(mn_memory_add(NULL, &w.as_alice, &in, &m), MN_EINVAL);
     ck_assert_int_eq(mn_memory_get(NULL, &w.sys, w.m2, 0, &m), MN_EINVAL);
     ck_assert_int_eq(mn_memory_list(NULL, &w.sys, &lo, &l), MN_EINVAL);
     ck_assert_int_eq(mn_memory_search(NULL, &w.sys, &so, &l), MN_EINVAL);
-    ck_assert_int_eq(mn_memory_update(NULL, &w.sys, w.m2, &in, &m), MN_EINVAL);
+    mn_memory_changes ch = th_changes_of(&in);
+    ck_assert_int_eq(mn_memory_update(NULL, &w.sys, w.m2, &ch, &m), MN_EINVAL);
     ck_assert_int_eq(mn_memory_delete(NULL, &w.sys, w.m2, MN_DELETE_SOFT), MN_EINVAL);
     ck_assert_int_eq(mn_memory_history(NULL, &w.sys, w.m2, &h), MN_EINVAL);
     ck_assert_int_eq(mn_embed(NULL, "x", v, 384), MN_EINVAL);
@@ -792,7 +855,7 @@ START_TEST(bad_open_args)
     bad_open("", NULL, MN_EINVAL, MN_EINVAL, "url|path|empty");
     bad_open("sqlite:", NULL, MN_EINVAL, MN_EINVAL, "url|path|empty");
     bad_open("foo://bar", NULL, MN_EUNSUPPORTED, MN_EUNSUPPORTED, "foo");
-    mn_config cfg = {.embed_dim = 3};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = 3};
     const char *p = th_tmppath("dim.db");
     bad_open(p, &cfg, RANGE_RC, RANGE_RC, "dim");
     ck_assert(!th_file_exists(p));
@@ -801,7 +864,7 @@ START_TEST(bad_open_args)
     cfg.embed_dim = 1 << 20;
     bad_open(p, &cfg, RANGE_RC, RANGE_RC, "dim");
     ck_assert(!th_file_exists(p));
-    cfg = (mn_config){.embedder = "nope"};
+    cfg = (mn_config){.version = MN_CONFIG_VERSION, .embedder = "nope"};
     bad_open(p, &cfg, MN_EINVAL, MN_EINVAL, "nope");
     ck_assert(!th_file_exists(p));
     (void)db;
@@ -825,7 +888,7 @@ START_TEST(bad_open_unwritable_path)
              "manushya-test.db|open|writ");
     ck_assert(!th_file_exists("/proc/manushya-test.db"));
     /* NOCREATE on a missing file: not found, not created. */
-    mn_config cfg = {.flags = MN_OPEN_NOCREATE};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .flags = MN_OPEN_NOCREATE};
     const char *p = th_tmppath("nocreate.db");
     bad_open(p, &cfg, MN_ENOTFOUND, MN_ENOTFOUND, "nocreate.db|exist");
     ck_assert(!th_file_exists(p));
@@ -854,7 +917,7 @@ static void bad_file(const char *path, int rc, const char *words, const char *wo
     ck_assert_msg(th_file_hash(path) == h0, "mn_open changed the file it refused (%zu -> %zu "
                   "bytes)", len0, len1);
     /* Read-only does not help. */
-    mn_config ro = {.flags = MN_OPEN_READONLY};
+    mn_config ro = {.version = MN_CONFIG_VERSION, .flags = MN_OPEN_READONLY};
     db = NULL;
     got = mn_open(&db, path, &ro);
     ck_assert_msg(got == rc, "read-only mn_open(%s): rc %d (%s): %s", path, got,
@@ -938,10 +1001,12 @@ static const char *make_full_db(void)
     mn_db *db = th_open(path, NULL);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
     mn_memory_input in[200];
     for (int i = 0; i < 200; i++)
-        in[i] = (mn_memory_input){.text = th_fmt("memory %d with some text to fill the pages of "
+        in[i] = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
+                                  .importance = MN_IMPORTANCE_DEFAULT,
+                                  .text = th_fmt("memory %d with some text to fill the pages of "
                                                  "the database file, number %d",
                                                  i, i * 7)};
     TH_OK(db, mn_memory_add_many(db, &a, in, 200, NULL, NULL));
@@ -965,20 +1030,24 @@ static void probe_corrupt(const char *path, const char *what)
         mn_close(db);
         return;
     }
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
     mn_tenants *tl = NULL;
     rc = mn_tenant_list(db, &tl);
     noticed |= rc == MN_ECORRUPT;
     ck_assert_msg(rc == MN_OK || rc == MN_ECORRUPT, "%s: tenant list rc %d", what, rc);
     mn_tenants_free(tl);
-    mn_list_options lo = {.limit = 1000, .filter.flags = MN_WITH_EMBEDDING};
+    mn_list_options lo = {
+        .version = MN_LIST_OPTIONS_VERSION,
+        .limit = 1000,
+        .filter = &(mn_filter){.version = MN_FILTER_VERSION, .flags = MN_WITH_EMBEDDING}};
     mn_memories *l = NULL;
     rc = mn_memory_list(db, &a, &lo, &l);
     ck_assert_msg(rc == MN_OK || rc == MN_ECORRUPT || rc == MN_ENOTFOUND,
                   "%s: list rc %d (%s): %s", what, rc, mn_strerror(rc), mn_errmsg(db));
     noticed |= rc == MN_ECORRUPT;
     mn_memories_free(l);
-    mn_search_options so = {.query = "memory text pages", .k = 50};
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION, .query = "memory text pages", .k = 50};
     l = NULL;
     rc = mn_memory_search(db, &a, &so, &l);
     ck_assert_msg(rc == MN_OK || rc == MN_ECORRUPT || rc == MN_ENOTFOUND,
@@ -988,7 +1057,9 @@ static void probe_corrupt(const char *path, const char *what)
         ck_assert_msg(th_has_word(mn_errmsg(db), "corrupt|malformed"), "%s: message %s", what,
                       mn_errmsg(db));
     mn_memories_free(l);
-    mn_memory_input in = {.text = "write into a corrupt file"};
+    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .text = "write into a corrupt file"};
     rc = mn_memory_add(db, &a, &in, NULL);
     noticed |= rc == MN_ECORRUPT;
     ck_assert_msg(noticed, "%s: nothing noticed the corruption", what);
@@ -1038,7 +1109,7 @@ START_TEST(bad_embed_dim_on_reopen)
     th_tenant(db, "acme");
     mn_close(db);
     uint64_t h0 = th_file_hash(path);
-    mn_config cfg = {.embed_dim = 768};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = 768};
     db = NULL;
     int rc = mn_open(&db, path, &cfg);
     ck_assert_msg(rc == MN_EINVAL, "rc %d (%s): %s", rc, mn_strerror(rc), mn_errmsg(db));

@@ -319,8 +319,12 @@ END_TEST
 /* ---- behind a handle ---------------------------------------------------------------------- */
 static mn_db *open_openai(const char *url, int dim, int cache)
 {
-    mn_config cfg = {.embedder = "openai", .embed_url = srv.url, .embed_model = "test-model",
-                     .embed_dim = dim, .embed_cache = cache};
+    mn_config cfg = {.version = MN_CONFIG_VERSION,
+                     .embedder = "openai",
+                     .embed_url = srv.url,
+                     .embed_model = "test-model",
+                     .embed_dim = dim,
+                     .embed_cache = cache};
     return th_open(url, &cfg);
 }
 
@@ -334,7 +338,7 @@ START_TEST(test_handle_cache)
     TH_OK(db, mn_embed(db, "the cat sat", b, DIM));
     ck_assert_mem_eq(a, b, sizeof a);
     ck_assert_int_eq(es_stat(&srv, "requests"), 1); /* the second came from the cache */
-    mn_embed_stats st;
+    mn_embed_stats st = MN_EMBED_STATS_INIT;
     TH_OK(db, mn_embed_stats_get(db, &st));
     ck_assert_str_eq(st.embedder, "openai");
     ck_assert_str_eq(st.model, "test-model");
@@ -373,7 +377,7 @@ START_TEST(test_handle_cache_repeats)
     ck_assert_mem_eq(v[1], v[4], sizeof v[1]);
     ck_assert_mem_eq(v[5], one, sizeof one);
     ck_assert(memcmp(v[0], v[1], sizeof v[0]) != 0);
-    mn_embed_stats st;
+    mn_embed_stats st = MN_EMBED_STATS_INIT;
     TH_OK(db, mn_embed_stats_get(db, &st));
     ck_assert_uint_eq(st.cache_misses, 3); /* z, x, y: what was embedded */
     ck_assert_uint_eq(st.cache_hits, 4);   /* z from the cache, x twice and y once repeated */
@@ -389,9 +393,10 @@ START_TEST(test_handle_memories)
     mn_db *db = open_openai(th_sqlite_url(), DIM, MN_EMBED_CACHE_AUTO);
     th_tenant(db, "t");
     th_identity(db, "t", "agent");
-    mn_actor actor = {.tenant = "t", .identity = "agent"};
+    mn_actor actor = {.version = MN_ACTOR_VERSION, .tenant = "t", .identity = "agent"};
     const char *id = th_add(db, &actor, NULL, "the cat sat on the mat");
-    mn_search_options so = {.query = "the cat sat on the mat", .k = 1};
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION, .query = "the cat sat on the mat", .k = 1};
     mn_memories *hits = NULL;
     TH_OK(db, mn_memory_search(db, &actor, &so, &hits));
     ck_assert_uint_eq(hits->count, 1);
@@ -403,7 +408,9 @@ START_TEST(test_handle_memories)
     th_state before, after;
     th_state_get(db, &before);
     es_mode(&srv, "400", -1, 0, 0);
-    mn_memory_input in = {.text = "a new text"};
+    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .text = "a new text"};
     TH_RC(db, mn_memory_add(db, &actor, &in, NULL), MN_EBACKEND);
     ck_assert_msg(strstr(mn_errmsg(db), "HTTP 400"), "%s", mn_errmsg(db));
     th_state_get(db, &after);
@@ -415,7 +422,7 @@ END_TEST
 START_TEST(test_handle_dims)
 {
     /* text-embedding-3-small's 1536 by default. */
-    mn_config cfg = {.embedder = "openai", .embed_url = srv.url};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embedder = "openai", .embed_url = srv.url};
     mn_db *db = th_open(th_sqlite_url(), &cfg);
     ck_assert_int_eq(mn_embed_dim(db), 1536);
     mn_close(db);

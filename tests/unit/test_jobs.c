@@ -114,9 +114,16 @@ static void nap_ms(int ms)
  * is one HTTP request (no retries inside it), and retries of jobs come quickly. */
 static mn_db *open_async(const char *url, int workers, int max_attempts)
 {
-    mn_config cfg = {.embedder = "openai", .embed_url = srv.url, .embed_model = "test-model",
-                     .embed_dim = DIM, .embed_async = 1, .embed_workers = workers,
-                     .embed_retries = -1, .embed_retry_ms = 50, .embed_poll_ms = 20,
+    mn_config cfg = {.version = MN_CONFIG_VERSION,
+                     .embedder = "openai",
+                     .embed_url = srv.url,
+                     .embed_model = "test-model",
+                     .embed_dim = DIM,
+                     .embed_async = 1,
+                     .embed_workers = workers,
+                     .embed_retries = -1,
+                     .embed_retry_ms = 50,
+                     .embed_poll_ms = 20,
                      .embed_max_attempts = max_attempts};
     return th_open(url, &cfg);
 }
@@ -143,7 +150,8 @@ static void wait_status(mn_db *db, const mn_actor *a, const char *id, int want)
 static int search_finds(mn_db *db, const mn_actor *a, const char *id)
 {
     static const float any[DIM] = {1};
-    mn_search_options so = {.vector = any, .dim = DIM, .k = 100};
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION, .vector = any, .dim = DIM, .k = 100};
     mn_memories *hits = NULL;
     TH_OK(db, mn_memory_search(db, a, &so, &hits));
     int found = 0;
@@ -164,8 +172,11 @@ START_TEST(test_add_returns_before_the_server)
 {
     mn_db *db = open_async(NEW_URL(), 1, 3);
     th_tenant(db, "t");
-    mn_actor a = {.tenant = "t", .identity = NULL};
-    mn_memory_input in = {.identity = th_identity(db, "t", "agent"), .text = "the cat sat"};
+    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "t", .identity = NULL};
+    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .identity = th_identity(db, "t", "agent"),
+                          .text = "the cat sat"};
     es_mode(&srv, "slow", -1, 2.0, 0);
     double t0 = th_seconds();
     mn_memory *m = NULL;
@@ -212,9 +223,12 @@ START_TEST(test_failures_retry_then_stay_failed)
 {
     mn_db *db = open_async(NEW_URL(), 1, 3);
     th_tenant(db, "t");
-    mn_actor a = {.tenant = "t", .identity = NULL};
+    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "t", .identity = NULL};
     es_mode(&srv, "500", -1, 0, 0);
-    mn_memory_input in = {.identity = th_identity(db, "t", "agent"), .text = "doomed text"};
+    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .identity = th_identity(db, "t", "agent"),
+                          .text = "doomed text"};
     const char *id = th_add_in(db, &a, &in);
     wait_status(db, &a, id, MN_EMBED_FAILED);
     /* Three attempts, one request each (embed_retries -1), then it stays failed. */
@@ -256,9 +270,12 @@ START_TEST(test_backoff)
 {
     mn_db *db = open_async(NEW_URL(), 0, 5);
     th_tenant(db, "t");
-    mn_actor a = {.tenant = "t", .identity = NULL};
+    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "t", .identity = NULL};
     es_mode(&srv, "500", -1, 0, 0);
-    mn_memory_input in = {.identity = th_identity(db, "t", "agent"), .text = "backoff"};
+    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .identity = th_identity(db, "t", "agent"),
+                          .text = "backoff"};
     th_add_in(db, &a, &in);
     size_t done, failed;
     mn_jobs *jobs = NULL;
@@ -287,12 +304,15 @@ START_TEST(test_backoff_spreads)
 {
     mn_db *db = open_async(NEW_URL(), 0, 5);
     th_tenant(db, "t");
-    mn_actor a = {.tenant = "t", .identity = NULL};
+    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "t", .identity = NULL};
     es_mode(&srv, "500", -1, 0, 0);
     const char *owner = th_identity(db, "t", "agent");
     enum { N = 20 };
     for (int i = 0; i < N; i++) {
-        mn_memory_input in = {.identity = owner, .text = th_fmt("spread %d", i)};
+        mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                              .importance = MN_IMPORTANCE_DEFAULT,
+                              .identity = owner,
+                              .text = th_fmt("spread %d", i)};
         th_add_in(db, &a, &in);
     }
     size_t done, failed;
@@ -319,9 +339,12 @@ START_TEST(test_changed_memory_not_overwritten)
 {
     mn_db *db = open_async(NEW_URL(), 0, 3);
     th_tenant(db, "t");
-    mn_actor a = {.tenant = "t", .identity = NULL};
+    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "t", .identity = NULL};
     const char *owner = th_identity(db, "t", "agent");
-    mn_memory_input in = {.identity = owner, .text = "old text"};
+    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .identity = owner,
+                          .text = "old text"};
     const char *id = th_add_in(db, &a, &in);
     const struct mni_store_ops *ops = db->store->ops;
     float stale[DIM] = {1};
@@ -331,7 +354,8 @@ START_TEST(test_changed_memory_not_overwritten)
     /* A new text after the claim: the old claim stores nothing, the new job does. */
     TH_OK(db, ops->embed_jobs_claim(db->store, "claim-1", th_now_ms(), 60000, 10, &t, &n));
     ck_assert_uint_eq(n, 1);
-    mn_memory_input ch = {.text = "new text"};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "new text"};
     TH_OK(db, mn_memory_update(db, &a, id, &ch, NULL));
     TH_OK(db, ops->embed_jobs_done(db->store, "claim-1", t, n, stale, th_now_ms(), &stored));
     ck_assert_uint_eq(stored, 0);
@@ -342,7 +366,9 @@ START_TEST(test_changed_memory_not_overwritten)
     TH_OK(db, ops->embed_jobs_claim(db->store, "claim-2", th_now_ms(), 60000, 10, &t, &n));
     ck_assert_uint_eq(n, 1);
     ck_assert_str_eq(t[0].text, "new text");
-    mn_memory_input meta = {.metadata = "{\"k\": 1}"};
+    mn_memory_changes meta = {.version = MN_MEMORY_CHANGES_VERSION,
+                              .set = MN_MEMORY_SET_METADATA,
+                              .metadata = "{\"k\": 1}"};
     TH_OK(db, mn_memory_update(db, &a, id, &meta, NULL));
     TH_OK(db, ops->embed_jobs_done(db->store, "claim-2", t, n, stale, th_now_ms(), &stored));
     ck_assert_uint_eq(stored, 0);
@@ -390,20 +416,28 @@ START_TEST(test_memory_and_job_atomic)
     const char *url = NEW_URL();
     mn_db *db = open_async(url, 0, 3);
     th_tenant(db, "t");
-    mn_actor a = {.tenant = "t", .identity = NULL};
+    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "t", .identity = NULL};
     const char *owner = th_identity(db, "t", "agent");
-    mn_memory_input ok = {.identity = owner, .text = "kept"};
+    mn_memory_input ok = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .identity = owner,
+                          .text = "kept"};
     const char *kept = th_add_in(db, &a, &ok);
     stores[_i].refuse_jobs(url);
     th_state before, after;
     th_state_get(db, &before);
-    mn_memory_input in[3] = {{.identity = owner, .text = "one"}, {.identity = owner, .text = "two"},
-                             {.identity = owner, .text = "three"}};
+    mn_memory_input in[3] = {MN_MEMORY_INPUT_INIT, MN_MEMORY_INPUT_INIT, MN_MEMORY_INPUT_INIT};
+    const char *texts[3] = {"one", "two", "three"};
+    for (int i = 0; i < 3; i++) {
+        in[i].identity = owner;
+        in[i].text = texts[i];
+    }
     TH_RC(db, mn_memory_add(db, &a, &in[0], NULL), MN_EBACKEND);
     ck_assert_msg(strstr(mn_errmsg(db), "no jobs today"), "%s", mn_errmsg(db));
     TH_RC(db, mn_memory_add_many(db, &a, in, 3, NULL, NULL), MN_EBACKEND);
     /* An update whose new text cannot get its job keeps the old text. */
-    mn_memory_input ch = {.text = "changed"};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "changed"};
     TH_RC(db, mn_memory_update(db, &a, kept, &ch, NULL), MN_EBACKEND);
     th_state_get(db, &after);
     th_assert_state_eq(&before, &after, "an add whose job could not be queued");
@@ -415,21 +449,32 @@ END_TEST
  * within a tenant a text is embedded once. Calls for no tenant (mn_embed) have their own. */
 START_TEST(test_cache_scope_per_tenant)
 {
-    mn_config cfg = {.embedder = "openai", .embed_url = srv.url, .embed_model = "test-model",
+    mn_config cfg = {.version = MN_CONFIG_VERSION,
+                     .embedder = "openai",
+                     .embed_url = srv.url,
+                     .embed_model = "test-model",
                      .embed_dim = DIM};
     mn_db *db = th_open(NEW_URL(), &cfg);
     th_tenant(db, "a");
     th_tenant(db, "b");
-    mn_actor ta = {.tenant = "a"}, tb = {.tenant = "b"};
-    mn_memory_input ia = {.identity = th_identity(db, "a", "x"), .text = "the secret plan"};
-    mn_memory_input ib = {.identity = th_identity(db, "b", "x"), .text = "the secret plan"};
+    mn_actor ta = {.version = MN_ACTOR_VERSION, .tenant = "a"},
+             tb = {.version = MN_ACTOR_VERSION, .tenant = "b"};
+    mn_memory_input ia = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .identity = th_identity(db, "a", "x"),
+                          .text = "the secret plan"};
+    mn_memory_input ib = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .identity = th_identity(db, "b", "x"),
+                          .text = "the secret plan"};
     th_add_in(db, &ta, &ia);
     ck_assert_int_eq(es_stat(&srv, "requests"), 1);
     th_add_in(db, &tb, &ib);
     ck_assert_int_eq(es_stat(&srv, "requests"), 2); /* not tenant a's cached vector */
     th_add_in(db, &tb, &ib);
     ck_assert_int_eq(es_stat(&srv, "requests"), 2); /* b's own */
-    mn_search_options so = {.query = "the secret plan", .k = 1};
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION, .query = "the secret plan", .k = 1};
     mn_memories *hits = NULL;
     TH_OK(db, mn_memory_search(db, &ta, &so, &hits));
     mn_memories_free(hits);
@@ -445,18 +490,24 @@ END_TEST
  * through the index that follows seq. */
 START_TEST(test_local_workers_many)
 {
-    mn_config cfg = {.embed_async = 1, .embed_workers = 3, .embed_batch = 16,
+    mn_config cfg = {.version = MN_CONFIG_VERSION,
+                     .embed_async = 1,
+                     .embed_workers = 3,
+                     .embed_batch = 16,
                      .embed_poll_ms = 10};
     mn_db *db = th_open(NEW_URL(), &cfg);
     th_tenant(db, "t");
-    mn_actor a = {.tenant = "t"};
+    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "t"};
     const char *owner = th_identity(db, "t", "agent");
     enum { N = 300 };
     mn_memory_input in[N];
     char texts[N][32];
     for (int i = 0; i < N; i++) {
         snprintf(texts[i], sizeof texts[i], "memory number %d", i);
-        in[i] = (mn_memory_input){.identity = owner, .text = texts[i]};
+        in[i] = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
+                                  .importance = MN_IMPORTANCE_DEFAULT,
+                                  .identity = owner,
+                                  .text = texts[i]};
     }
     char **ids = NULL;
     int64_t seq0 = store_seq(db);
@@ -475,7 +526,7 @@ START_TEST(test_local_workers_many)
     ck_assert_int_eq(store_seq(db) - seq0, 2 * N);
     for (int i = 0; i < N; i += 37) {
         ck_assert_int_eq(status_of(db, &a, ids[i]), MN_EMBED_DONE);
-        mn_search_options so = {.query = texts[i], .k = 1};
+        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = texts[i], .k = 1};
         mn_memories *hits = NULL;
         TH_OK(db, mn_memory_search(db, &a, &so, &hits));
         ck_assert_uint_eq(hits->count, 1);
@@ -500,7 +551,7 @@ START_TEST(test_config_errors)
     /* A read-only handle runs no workers. */
     const char *url = NEW_URL();
     mn_close(th_open(url, NULL));
-    mn_config ro = {.flags = MN_OPEN_READONLY, .embed_workers = 1};
+    mn_config ro = {.version = MN_CONFIG_VERSION, .flags = MN_OPEN_READONLY, .embed_workers = 1};
     mn_db *db = NULL;
     TH_RC(db, mn_open(&db, url, &ro), MN_EINVAL);
     mn_close(db);

@@ -54,7 +54,7 @@ static uint64_t policies_fp(mn_db *db, size_t *count)
     mn_tenants *tl = NULL;
     TH_OK(db, mn_tenant_list(db, &tl));
     for (size_t t = 0; t < tl->count; t++) {
-        mn_actor sys = {.tenant = tl->items[t]->id};
+        mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = tl->items[t]->id};
         mn_policies *pl = NULL;
         TH_OK(db, mn_policy_list(db, &sys, &pl));
         n += pl->count;
@@ -120,7 +120,7 @@ struct world {
 static const char *make_identity(mn_db *db, const char *tenant, const char *external_id,
                                  const char *role, const char *claims)
 {
-    mn_actor sys = {.tenant = tenant};
+    mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = tenant};
     mn_identity *i = NULL;
     TH_OK(db, mn_identity_create(db, &sys, external_id, role, claims, &i));
     const char *id = th_fmt("%s", i->id);
@@ -131,7 +131,12 @@ static const char *make_identity(mn_db *db, const char *tenant, const char *exte
 static const char *add_typed(mn_db *db, const mn_actor *a, const char *owner, const char *text,
                              const char *type, const char *metadata)
 {
-    mn_memory_input in = {.identity = owner, .text = text, .type = type, .metadata = metadata};
+    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .identity = owner,
+                          .text = text,
+                          .type = type,
+                          .metadata = metadata};
     return th_add_in(db, a, &in);
 }
 
@@ -147,10 +152,10 @@ static void world_open(struct world *w)
     w->bob = make_identity(db, "acme", "bob", NULL, NULL);
     w->root = make_identity(db, "acme", "root", "admin", NULL);
     make_identity(db, "globex", "carl", NULL, NULL);
-    w->sys = (mn_actor){.tenant = "acme"};
-    w->as_alice = (mn_actor){.tenant = "acme", .identity = "alice"};
-    w->as_bob = (mn_actor){.tenant = "acme", .identity = "bob"};
-    w->as_root = (mn_actor){.tenant = "acme", .identity = "root"};
+    w->sys = (mn_actor){.version = MN_ACTOR_VERSION, .tenant = "acme"};
+    w->as_alice = (mn_actor){.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
+    w->as_bob = (mn_actor){.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "bob"};
+    w->as_root = (mn_actor){.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "root"};
     w->a1 = add_typed(db, &w->as_alice, NULL, "alice likes green tea", "fact",
                       "{\"project\":\"apollo\"}");
     w->a2 = add_typed(db, &w->as_alice, NULL, "alice zebra notes", "note", NULL);
@@ -158,10 +163,12 @@ static void world_open(struct world *w)
                       "{\"project\":\"apollo\"}");
     w->b2 = add_typed(db, &w->as_bob, NULL, "bob secret zebra plan", "secret", NULL);
     w->b3 = add_typed(db, &w->as_bob, NULL, "bob deleted zebra migration memory", "fact", NULL);
-    mn_memory_input ch = {.text = "zebra migration patterns on the savanna, updated"};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_TEXT,
+                            .text = "zebra migration patterns on the savanna, updated"};
     TH_OK(db, mn_memory_update(db, &w->sys, w->b1, &ch, NULL));
     TH_OK(db, mn_memory_delete(db, &w->sys, w->b3, MN_DELETE_SOFT));
-    mn_actor carl = {.tenant = "globex", .identity = "carl"};
+    mn_actor carl = {.version = MN_ACTOR_VERSION, .tenant = "globex", .identity = "carl"};
     w->g1 = th_add(db, &carl, NULL, "globex zebra migration memory");
 }
 
@@ -169,7 +176,8 @@ static void world_open(struct world *w)
 static const char *policy_add(mn_db *db, const mn_actor *a, const char *role, const char *rule,
                               int priority)
 {
-    mn_policy_input in = {.role = role, .rule = rule, .has_priority = 1, .priority = priority};
+    mn_policy_input in = {
+        .version = MN_POLICY_INPUT_VERSION, .role = role, .rule = rule, .priority = priority};
     mn_policy *p = NULL;
     TH_OK(db, mn_policy_add(db, a, &in, &p));
     ck_assert_ptr_nonnull(p);
@@ -185,7 +193,8 @@ static const char *policy_add(mn_db *db, const mn_actor *a, const char *role, co
 
 static void policy_set_active(mn_db *db, const mn_actor *a, const char *id, int active)
 {
-    mn_policy_input ch = {.has_active = 1, .active = active};
+    mn_policy_changes ch = {
+        .version = MN_POLICY_CHANGES_VERSION, .set = MN_POLICY_SET_ACTIVE, .active = active};
     mn_policy *p = NULL;
     TH_OK(db, mn_policy_update(db, a, id, &ch, &p));
     ck_assert_int_eq(p->active, active);
@@ -231,9 +240,9 @@ static int get_rc(mn_db *db, const mn_actor *a, const char *id)
 static const char **search_ids(mn_db *db, const mn_actor *a, const char *query, int k,
                                const mn_filter *filter, size_t *n)
 {
-    mn_search_options so = {.query = query, .k = k};
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = query, .k = k};
     if (filter)
-        so.filter = *filter;
+        so.filter = filter;
     mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, a, &so, &l));
     ck_assert_ptr_nonnull(l);
@@ -281,7 +290,8 @@ START_TEST(new_tenant_has_default_policies)
 {
     mn_db *db = th_open_fresh();
     const char *t1 = th_tenant(db, "acme"), *t2 = th_tenant(db, "globex");
-    mn_actor sys = {.tenant = "acme"}, sys2 = {.tenant = "globex"};
+    mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = "acme"},
+             sys2 = {.version = MN_ACTOR_VERSION, .tenant = "globex"};
     mn_policies *l = NULL, *l2 = NULL;
     TH_OK(db, mn_policy_list(db, &sys, &l));
     TH_OK(db, mn_policy_list(db, &sys2, &l2));
@@ -348,15 +358,22 @@ START_TEST(agent_manages_own_memories)
     const mn_actor *a = &w.as_alice;
 
     mn_memory *m = NULL;
-    mn_memory_input in = {.text = "alice remembers the blue door", .type = "fact"};
+    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .text = "alice remembers the blue door",
+                          .type = "fact"};
     TH_OK(db, mn_memory_add(db, a, &in, &m));
     ck_assert_str_eq(m->identity_id, w.alice);
     const char *mine = th_fmt("%s", m->id);
     mn_memory_free(m);
     /* Naming herself as the owner is the same. */
-    mn_memory_input in2 = {.identity = "alice", .text = "alice again"};
+    mn_memory_input in2 = {.version = MN_MEMORY_INPUT_VERSION,
+                           .importance = MN_IMPORTANCE_DEFAULT,
+                           .identity = "alice",
+                           .text = "alice again"};
     const char *mine2 = th_add_in(db, a, &in2);
-    mn_memory_input many[2] = {{.text = "batch one"}, {.text = "batch two", .identity = w.alice}};
+    mn_memory_input many[2] = {TH_IN(.text = "batch one"),
+                               TH_IN(.text = "batch two", .identity = w.alice)};
     char **ids = NULL;
     size_t failed = 7;
     TH_OK(db, mn_memory_add_many(db, a, many, 2, &ids, &failed));
@@ -367,7 +384,10 @@ START_TEST(agent_manages_own_memories)
     ck_assert_str_eq(m->text, "alice remembers the blue door");
     mn_memory_free(m);
 
-    mn_memory_input ch = {.text = "alice remembers the red door", .metadata = "{\"k\":1}"};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_TEXT | MN_MEMORY_SET_METADATA,
+                            .text = "alice remembers the red door",
+                            .metadata = "{\"k\":1}"};
     TH_OK(db, mn_memory_update(db, a, mine, &ch, &m));
     ck_assert_int_eq(m->version, 2);
     mn_memory_free(m);
@@ -408,7 +428,8 @@ START_TEST(agent_cannot_touch_others_memories)
     const mn_actor *a = &w.as_alice;
     mn_memory *m = NULL;
     mn_history *h = NULL;
-    mn_memory_input ch = {.text = "alice was here"};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "alice was here"};
     const char *bobs[] = {w.b1, w.b2, w.b3};
 
     for (size_t i = 0; i < 3; i++) {
@@ -430,7 +451,10 @@ START_TEST(agent_cannot_touch_others_memories)
     /* Another tenant's memory does not exist for alice at all. */
     FAILS(db, mn_memory_get(db, a, w.g1, 0, &m), MN_ENOTFOUND, "memory");
     /* Nor may she write a memory for bob. */
-    mn_memory_input for_bob = {.identity = "bob", .text = "alice writes for bob"};
+    mn_memory_input for_bob = {.version = MN_MEMORY_INPUT_VERSION,
+                               .importance = MN_IMPORTANCE_DEFAULT,
+                               .identity = "bob",
+                               .text = "alice writes for bob"};
     DENIED(db, mn_memory_add(db, a, &for_bob, &m), NOT_ALLOWED);
     ck_assert_ptr_null(m);
 
@@ -444,8 +468,8 @@ START_TEST(agent_cannot_touch_others_memories)
     TH_RC(db, get_rc(db, a, w.a2), MN_OK);
 
     /* add_many with one memory for bob writes nothing and names the input. */
-    mn_memory_input batch[3] = {{.text = "mine 1"}, {.text = "mine 2"},
-                                {.text = "for bob", .identity = "bob"}};
+    mn_memory_input batch[3] = {TH_IN(.text = "mine 1"), TH_IN(.text = "mine 2"),
+                                TH_IN(.text = "for bob", .identity = "bob")};
     char **ids = (char **)1;
     size_t failed = 99;
     DENIED(db, mn_memory_add_many(db, a, batch, 3, &ids, &failed), NOT_ALLOWED);
@@ -479,19 +503,19 @@ START_TEST(list_and_search_hide_others_memories)
         got = list_ids(db, a, NULL, limits[i], &n);
         ck_assert_uint_eq(n, 2);
         ck_assert(th_ids_contain(got, n, w.a1) && th_ids_contain(got, n, w.a2));
-        mn_filter f = {.flags = MN_WITH_DELETED | MN_WITH_EXPIRED};
+        mn_filter f = {.version = MN_FILTER_VERSION, .flags = MN_WITH_DELETED | MN_WITH_EXPIRED};
         got = list_ids(db, a, &f, limits[i], &n);
         ck_assert_uint_eq(n, 2);
-        f = (mn_filter){.identity = "bob"};
+        f = (mn_filter){.version = MN_FILTER_VERSION, .identity = "bob"};
         got = list_ids(db, a, &f, limits[i], &n);
         ck_assert_uint_eq(n, 0);
-        f = (mn_filter){.identity = w.bob, .flags = MN_WITH_DELETED};
+        f = (mn_filter){.version = MN_FILTER_VERSION, .identity = w.bob, .flags = MN_WITH_DELETED};
         got = list_ids(db, a, &f, limits[i], &n);
         ck_assert_uint_eq(n, 0);
-        f = (mn_filter){.type = "secret"};
+        f = (mn_filter){.version = MN_FILTER_VERSION, .type = "secret"};
         got = list_ids(db, a, &f, limits[i], &n);
         ck_assert_uint_eq(n, 0);
-        f = (mn_filter){.metadata = "{\"project\":\"apollo\"}"};
+        f = (mn_filter){.version = MN_FILTER_VERSION, .metadata = "{\"project\":\"apollo\"}"};
         got = list_ids(db, a, &f, limits[i], &n);
         ck_assert_uint_eq(n, 1);
         ck_assert_str_eq(got[0], w.a1);
@@ -505,24 +529,25 @@ START_TEST(list_and_search_hide_others_memories)
         ck_assert_uint_eq(n, ks[i] == 1 ? 1 : 2);
         assert_none_of(got, n, bobs, 4, "search");
         ck_assert_str_eq(got[0], w.a2); /* "alice zebra notes" is the nearer of hers */
-        mn_filter f = {.flags = MN_WITH_DELETED | MN_WITH_EXPIRED};
+        mn_filter f = {.version = MN_FILTER_VERSION, .flags = MN_WITH_DELETED | MN_WITH_EXPIRED};
         got = search_ids(db, a, q, ks[i], &f, &n);
         ck_assert_uint_eq(n, ks[i] == 1 ? 1 : 2);
         assert_none_of(got, n, bobs, 4, "search with deleted");
-        f = (mn_filter){.identity = "bob", .flags = MN_WITH_DELETED};
+        f = (mn_filter){.version = MN_FILTER_VERSION, .identity = "bob", .flags = MN_WITH_DELETED};
         got = search_ids(db, a, q, ks[i], &f, &n);
         ck_assert_uint_eq(n, 0);
-        f = (mn_filter){.type = "fact"};
+        f = (mn_filter){.version = MN_FILTER_VERSION, .type = "fact"};
         got = search_ids(db, a, q, ks[i], &f, &n);
         ck_assert_uint_eq(n, 1);
         ck_assert_str_eq(got[0], w.a1);
-        f = (mn_filter){.metadata = "{\"project\":\"apollo\"}"};
+        f = (mn_filter){.version = MN_FILTER_VERSION, .metadata = "{\"project\":\"apollo\"}"};
         got = search_ids(db, a, q, ks[i], &f, &n);
         ck_assert_uint_eq(n, 1);
         ck_assert_str_eq(got[0], w.a1);
     }
     /* With a minimum similarity that only bob's memories reach: nothing. */
-    mn_search_options so = {.query = q, .k = 3, .min_similarity = 0.9};
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION, .query = q, .k = 3, .min_similarity = 0.9};
     mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, a, &so, &l));
     ck_assert_uint_eq(l->count, 0);
@@ -556,10 +581,14 @@ START_TEST(admin_may_do_everything)
     TH_OK(db, mn_memory_history(db, a, w.b1, &h));
     ck_assert_uint_eq(h->count, 1);
     mn_history_free(h);
-    mn_memory_input ch = {.type = "note"};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TYPE, .type = "note"};
     TH_OK(db, mn_memory_update(db, a, w.b2, &ch, NULL));
     TH_OK(db, mn_memory_restore(db, a, w.b3));
-    mn_memory_input for_bob = {.identity = "bob", .text = "root writes for bob"};
+    mn_memory_input for_bob = {.version = MN_MEMORY_INPUT_VERSION,
+                               .importance = MN_IMPORTANCE_DEFAULT,
+                               .identity = "bob",
+                               .text = "root writes for bob"};
     const char *x = th_add_in(db, a, &for_bob);
     const char *ids[] = {x, w.a2};
     TH_OK(db, mn_memory_delete_many(db, a, ids, 2, MN_DELETE_HARD));
@@ -625,7 +654,8 @@ START_TEST(system_actor_is_never_asked)
     ck_assert_uint_eq(n, 5);
     search_ids(db, s, "zebra", 1000, NULL, &n);
     ck_assert_uint_eq(n, 5); /* a1 a2 b1 b2 x: every live memory, however far */
-    mn_memory_input ch = {.text = "system edit"};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "system edit"};
     TH_OK(db, mn_memory_update(db, s, w.a1, &ch, NULL));
     mn_history *h = NULL;
     TH_OK(db, mn_memory_history(db, s, w.a1, &h));
@@ -634,8 +664,8 @@ START_TEST(system_actor_is_never_asked)
     mn_history_free(h);
     TH_OK(db, mn_memory_restore(db, s, w.b3));
     TH_OK(db, mn_memory_delete(db, s, x, MN_DELETE_HARD));
-    mn_memory_input many[2] = {{.identity = "bob", .text = "one"}, {.identity = "alice",
-                                                                    .text = "two"}};
+    mn_memory_input many[2] = {TH_IN(.identity = "bob", .text = "one"),
+                               TH_IN(.identity = "alice", .text = "two")};
     char **ids = NULL;
     TH_OK(db, mn_memory_add_many(db, s, many, 2, &ids, NULL));
     TH_OK(db, mn_memory_delete_many(db, s, (const char *const *)ids, 2, MN_DELETE_SOFT));
@@ -676,7 +706,9 @@ START_TEST(deny_create_at_any_priority)
     mn_db *db = w.db;
     const mn_actor *a = &w.as_alice;
     const char *rule = "{\"effect\":\"deny\",\"actions\":[\"create\"],\"resource\":\"memory\"}";
-    mn_memory_input in = {.text = "alice may not write this"};
+    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .text = "alice may not write this"};
     mn_memory *m = NULL;
     const int prios[] = {10, 50, 500, -3};
     for (size_t i = 0; i < 4; i++) {
@@ -685,7 +717,7 @@ START_TEST(deny_create_at_any_priority)
         ck_assert_ptr_null(m);
         ck_assert(th_has_word(mn_errmsg(db), "denied by policy"));
         ck_assert(th_has_word(mn_errmsg(db), "create"));
-        mn_memory_input batch[2] = {{.text = "x"}, {.text = "y"}};
+        mn_memory_input batch[2] = {TH_IN(.text = "x"), TH_IN(.text = "y")};
         char **ids = NULL;
         size_t failed = 99;
         DENIED(db, mn_memory_add_many(db, a, batch, 2, &ids, &failed), deny);
@@ -696,7 +728,8 @@ START_TEST(deny_create_at_any_priority)
                            NULL));
         ck_assert_str_eq(pid, deny);
         /* Only create is denied. */
-        mn_memory_input ch = {.text = "alice edits"};
+        mn_memory_changes ch = {
+            .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "alice edits"};
         TH_OK(db, mn_memory_update(db, a, w.a1, &ch, NULL));
         /* The admin is another role: untouched. */
         th_add(db, &w.as_root, NULL, "root writes");
@@ -722,8 +755,9 @@ START_TEST(add_many_with_one_forbidden_type)
                                   "\"resource\":\"memory\",\"conditions\":{"
                                   "\"resource_conditions\":{\"memory_types\":[\"secret\"]}}}",
                                   1);
-    mn_memory_input batch[4] = {{.text = "a", .type = "fact"}, {.text = "b"},
-                                {.text = "c", .type = "secret"}, {.text = "d", .type = "note"}};
+    mn_memory_input batch[4] = {TH_IN(.text = "a", .type = "fact"), TH_IN(.text = "b"),
+                                TH_IN(.text = "c", .type = "secret"),
+                                TH_IN(.text = "d", .type = "note")};
     char **ids = NULL;
     size_t failed = 99;
     DENIED(db, mn_memory_add_many(db, a, batch, 4, &ids, &failed), deny);
@@ -744,9 +778,9 @@ START_TEST(add_many_with_one_forbidden_type)
                                    "\"resource_conditions\":{\"metadata_requirements\":"
                                    "{\"label\":\"confidential\"}}}}",
                                    1);
-    mn_memory_input b2[3] = {{.text = "a", .metadata = "{\"label\":\"public\"}"},
-                             {.text = "b", .metadata = "{\"label\":\"confidential\",\"x\":1}"},
-                             {.text = "c"}};
+    mn_memory_input b2[3] = {TH_IN(.text = "a", .metadata = "{\"label\":\"public\"}"),
+                             TH_IN(.text = "b", .metadata = "{\"label\":\"confidential\",\"x\":1}"),
+                             TH_IN(.text = "c")};
     DENIED(db, mn_memory_add_many(db, a, b2, 3, &ids, &failed), deny2);
     ck_assert_uint_eq(failed, 1);
     mn_close(db);
@@ -765,12 +799,16 @@ START_TEST(update_decided_before_and_after)
                                   "\"resource\":\"memory\",\"conditions\":{"
                                   "\"resource_conditions\":{\"memory_types\":[\"secret\"]}}}",
                                   0);
-    mn_memory_input to_secret = {.type = "secret"};
+    mn_memory_changes to_secret = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TYPE, .type = "secret"};
     DENIED(db, mn_memory_update(db, a, w.a1, &to_secret, NULL), deny);
-    mn_memory_input meta = {.metadata = "{\"k\":2}"};
+    mn_memory_changes meta = {.version = MN_MEMORY_CHANGES_VERSION,
+                              .set = MN_MEMORY_SET_METADATA,
+                              .metadata = "{\"k\":2}"};
     TH_OK(db, mn_memory_update(db, a, w.a1, &meta, NULL));
     const char *s1 = add_typed(db, &w.sys, "alice", "a secret of alice", "secret", NULL);
-    mn_memory_input to_fact = {.type = "fact"};
+    mn_memory_changes to_fact = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TYPE, .type = "fact"};
     DENIED(db, mn_memory_update(db, a, s1, &to_fact, NULL), deny);
     DENIED(db, mn_memory_update(db, a, s1, &meta, NULL), deny);
     TH_OK(db, mn_memory_delete(db, a, s1, MN_DELETE_SOFT));
@@ -798,8 +836,8 @@ START_TEST(resource_conditions_filter_results)
                               "{\"metadata_requirements\":{\"project\":\"apollo\"}}}}", 10);
     make_identity(db, "acme", "tina", "typed", NULL);
     make_identity(db, "acme", "pete", "proj", NULL);
-    mn_actor tina = {.tenant = "acme", .identity = "tina"};
-    mn_actor pete = {.tenant = "acme", .identity = "pete"};
+    mn_actor tina = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "tina"};
+    mn_actor pete = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "pete"};
     const char *s2 = add_typed(db, s, "alice", "alice secret zebra diary", "secret",
                                "{\"project\":\"apollo\"}");
     const char *z = add_typed(db, s, "bob", "zeus zebra", "fact", "{\"project\":\"zeus\"}");
@@ -812,10 +850,10 @@ START_TEST(resource_conditions_filter_results)
     const char **got = list_ids(db, &tina, NULL, 1, &n);
     ck_assert_uint_eq(n, 4);
     assert_none_of(got, n, tina_no, 4, "tina's list");
-    mn_filter f = {.flags = MN_WITH_DELETED};
+    mn_filter f = {.version = MN_FILTER_VERSION, .flags = MN_WITH_DELETED};
     got = list_ids(db, &tina, &f, 0, &n);
     ck_assert_uint_eq(n, 5); /* b3 is a fact */
-    f = (mn_filter){.type = "secret"};
+    f = (mn_filter){.version = MN_FILTER_VERSION, .type = "secret"};
     got = list_ids(db, &tina, &f, 0, &n);
     ck_assert_uint_eq(n, 0);
     for (int k = 1; k <= 1000; k *= 10) {
@@ -828,9 +866,13 @@ START_TEST(resource_conditions_filter_results)
     DENIED(db, mn_memory_get(db, &tina, s2, 0, &m), "secret");
     mn_memory_free(th_get(db, &tina, w.b1, 0));
     /* Reading is all tina may do. */
-    mn_memory_input ch = {.text = "tina edits"};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "tina edits"};
     DENIED(db, mn_memory_update(db, &tina, w.b1, &ch, NULL), NOT_ALLOWED);
-    mn_memory_input in = {.text = "tina writes", .identity = "alice"};
+    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .text = "tina writes",
+                          .identity = "alice"};
     DENIED(db, mn_memory_add(db, &tina, &in, NULL), NOT_ALLOWED);
 
     /* pete: a1, b1, s2, nested (apollo); not a2, b2, z. */
@@ -849,7 +891,9 @@ START_TEST(resource_conditions_filter_results)
     mn_memory_free(th_get(db, &pete, nested, 0));
 
     /* A memory's metadata changes; so does what pete sees. */
-    ch = (mn_memory_input){.metadata = "{\"project\":\"zeus\"}"};
+    ch = (mn_memory_changes){.version = MN_MEMORY_CHANGES_VERSION,
+                             .set = MN_MEMORY_SET_METADATA,
+                             .metadata = "{\"project\":\"zeus\"}"};
     TH_OK(db, mn_memory_update(db, s, w.a1, &ch, NULL));
     DENIED(db, mn_memory_get(db, &pete, w.a1, 0, &m), "metadata");
     got = list_ids(db, &pete, NULL, 0, &n);
@@ -858,7 +902,8 @@ START_TEST(resource_conditions_filter_results)
     /* Decisions on a stored memory are cached by its id and version: a change of type (tina
      * read b1 a moment ago, a cached allow) is a new version, decided afresh. */
     mn_memory_free(th_get(db, &tina, w.b1, 0));
-    ch = (mn_memory_input){.type = "secret"};
+    ch = (mn_memory_changes){
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TYPE, .type = "secret"};
     TH_OK(db, mn_memory_update(db, s, w.b1, &ch, NULL));
     DENIED(db, mn_memory_get(db, &tina, w.b1, 0, &m), "memory_types|no policy allows");
     got = list_ids(db, &tina, NULL, 0, &n);
@@ -891,7 +936,8 @@ START_TEST(deny_with_resource_condition_hides_own)
     mn_history *h = NULL;
     DENIED(db, mn_memory_history(db, b, w.b2, &h), deny);
     /* Updating and deleting it are other actions: still his. */
-    mn_memory_input ch = {.importance = 0.9, .has_importance = 1};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_IMPORTANCE, .importance = 0.9};
     TH_OK(db, mn_memory_update(db, b, w.b2, &ch, NULL));
     const char *pid = NULL;
     ck_assert(!verdict(db, b, "read", "memory", memory_data(w.bob, "secret", NULL), &pid, NULL));
@@ -945,12 +991,17 @@ START_TEST(ip_restrictions_ipv4_ipv6)
         {NULL, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        mn_actor a = {.tenant = "acme", .identity = "nina", .context = cases[i].ctx};
+        mn_actor a = {.version = MN_ACTOR_VERSION,
+                      .tenant = "acme",
+                      .identity = "nina",
+                      .context = cases[i].ctx};
         const char *c = cases[i].ctx ? cases[i].ctx : "NULL";
-        mn_memory_input in = {.text = th_fmt("nina from %s", c)};
+        mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                              .importance = MN_IMPORTANCE_DEFAULT,
+                              .text = th_fmt("nina from %s", c)};
         mn_memory *m = NULL;
         mn_memories *l = NULL;
-        mn_list_options lo = {0};
+        mn_list_options lo = MN_LIST_OPTIONS_INIT;
         const char *pid = NULL, *why = NULL;
         int ok = verdict(db, &a, "read", "memory", memory_data(w.bob, "fact", NULL), &pid, &why);
         ck_assert_msg(ok == cases[i].ok, "context %s: verdict %d (%s)", c, ok, why);
@@ -974,7 +1025,10 @@ START_TEST(ip_restrictions_ipv4_ipv6)
     }
     /* The reasons tell the cases apart. */
     const char *why = NULL;
-    mn_actor a = {.tenant = "acme", .identity = "nina", .context = "{\"ip\":\"bogus\"}"};
+    mn_actor a = {.version = MN_ACTOR_VERSION,
+                  .tenant = "acme",
+                  .identity = "nina",
+                  .context = "{\"ip\":\"bogus\"}"};
     verdict(db, &a, "read", "memory", NULL, NULL, &why);
     ck_assert_msg(th_has_word(why, "not an ip"), "%s", why);
     a.context = "{}";
@@ -997,12 +1051,18 @@ START_TEST(malformed_context_is_einval)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         const char *ids[] = {NULL, "alice", "root"};
         for (size_t k = 0; k < 3; k++) {
-            mn_actor a = {.tenant = "acme", .identity = ids[k], .context = bad[i]};
+            mn_actor a = {.version = MN_ACTOR_VERSION,
+                          .tenant = "acme",
+                          .identity = ids[k],
+                          .context = bad[i]};
             mn_memory *m = NULL;
             mn_memories *l = NULL;
             mn_decision *d = NULL;
-            mn_memory_input in = {.text = "ctx", .identity = "alice"};
-            mn_search_options so = {.query = "zebra"};
+            mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                                  .importance = MN_IMPORTANCE_DEFAULT,
+                                  .text = "ctx",
+                                  .identity = "alice"};
+            mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "zebra"};
             INVALID(db, mn_memory_add(db, &a, &in, &m), "context");
             INVALID(db, mn_memory_get(db, &a, w.a1, 0, &m), "context");
             INVALID(db, mn_memory_list(db, &a, NULL, &l), "context");
@@ -1015,7 +1075,8 @@ START_TEST(malformed_context_is_einval)
         }
     }
     /* A well-formed empty object is fine. */
-    mn_actor a = {.tenant = "acme", .identity = "alice", .context = "{}"};
+    mn_actor a = {
+        .version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice", .context = "{}"};
     mn_memory_free(th_get(db, &a, w.a1, 0));
     mn_close(db);
 }
@@ -1038,7 +1099,7 @@ START_TEST(identity_claims_condition)
     make_identity(db, "acme", "s2", "support", "{\"department\":\"sales\",\"levels\":[2]}");
     make_identity(db, "acme", "s3", "support", NULL);
     make_identity(db, "acme", "s4", "support", "{\"department\":\"support\",\"levels\":[1]}");
-    mn_actor s1 = {.tenant = "acme", .identity = "s1"};
+    mn_actor s1 = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "s1"};
     size_t n;
     list_ids(db, &s1, NULL, 0, &n);
     ck_assert_uint_eq(n, 4);
@@ -1048,7 +1109,7 @@ START_TEST(identity_claims_condition)
     ck_assert_str_eq(pid, pol);
     const char *others[] = {"s2", "s3", "s4"};
     for (size_t i = 0; i < 3; i++) {
-        mn_actor a = {.tenant = "acme", .identity = others[i]};
+        mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = others[i]};
         mn_memory *m = NULL;
         mn_memories *l = NULL;
         DENIED(db, mn_memory_get(db, &a, w.b2, 0, &m), "claims");
@@ -1082,13 +1143,27 @@ START_TEST(when_rules)
         "{\"==\":[{\"var\":\"resource.kind\"},\"memory\"]}]}}",
         10);
     const char *sid = make_identity(db, "acme", "sam", "scribe", "{\"team\":\"red\"}");
-    mn_actor on = {.tenant = "acme", .identity = "sam", .context = "{\"shift\":\"on\"}"};
-    mn_actor off = {.tenant = "acme", .identity = "sam", .context = "{\"shift\":\"off\"}"};
-    mn_memory_input low = {.text = "sam low", .has_importance = 1, .importance = 0.5,
+    mn_actor on = {.version = MN_ACTOR_VERSION,
+                   .tenant = "acme",
+                   .identity = "sam",
+                   .context = "{\"shift\":\"on\"}"};
+    mn_actor off = {.version = MN_ACTOR_VERSION,
+                    .tenant = "acme",
+                    .identity = "sam",
+                    .context = "{\"shift\":\"off\"}"};
+    mn_memory_input low = {.version = MN_MEMORY_INPUT_VERSION,
+                           .text = "sam low",
+                           .importance = 0.5,
                            .metadata = "{\"team\":\"red\"}"};
-    mn_memory_input high = {.text = "sam high", .has_importance = 1, .importance = 0.9};
-    mn_memory_input dflt = {.text = "sam default importance"};
-    mn_memory_input other = {.text = "sam for bob", .identity = "bob"};
+    mn_memory_input high = {
+        .version = MN_MEMORY_INPUT_VERSION, .text = "sam high", .importance = 0.9};
+    mn_memory_input dflt = {.version = MN_MEMORY_INPUT_VERSION,
+                            .importance = MN_IMPORTANCE_DEFAULT,
+                            .text = "sam default importance"};
+    mn_memory_input other = {.version = MN_MEMORY_INPUT_VERSION,
+                             .importance = MN_IMPORTANCE_DEFAULT,
+                             .text = "sam for bob",
+                             .identity = "bob"};
     const char *mine = th_add_in(db, &on, &low);
     th_add_in(db, &off, &dflt);
     mn_memory *m = NULL;
@@ -1134,7 +1209,7 @@ START_TEST(time_restrictions_by_date)
         "\"end\":\"2000-01-02\"}}}}",
         20);
     make_identity(db, "acme", "tim", "temp", NULL);
-    mn_actor tim = {.tenant = "acme", .identity = "tim"};
+    mn_actor tim = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "tim"};
     mn_memory *m = NULL;
     DENIED(db, mn_memory_get(db, &tim, w.a1, 0, &m), "date_range");
     const char *why = NULL;
@@ -1171,7 +1246,7 @@ START_TEST(cache_follows_policy_changes)
     world_open(&w);
     mn_db *db = w.db;
     make_identity(db, "acme", "cora", "cached", NULL);
-    mn_actor cora = {.tenant = "acme", .identity = "cora"};
+    mn_actor cora = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "cora"};
     mn_memory *m = NULL;
     mn_memories *l = NULL;
     /* Twice, so that the second comes from the cache. */
@@ -1198,18 +1273,24 @@ START_TEST(cache_follows_policy_changes)
     mn_memory_free(th_get(db, &cora, w.a1, 0));
 
     /* A change of rule, role or priority is a change too. */
-    mn_policy_input ch = {.rule = "{\"effect\":\"deny\",\"actions\":[\"read\",\"list\"],"
-                                  "\"resource\":\"memory\"}"};
+    mn_policy_changes ch = {.version = MN_POLICY_CHANGES_VERSION,
+                            .set = MN_POLICY_SET_RULE,
+                            .rule = "{\"effect\":\"deny\",\"actions\":[\"read\",\"list\"],"
+                                    "\"resource\":\"memory\"}"};
     TH_OK(db, mn_policy_update(db, &w.sys, allow, &ch, NULL));
     DENIED(db, mn_memory_get(db, &cora, w.a1, 0, &m), allow);
-    ch = (mn_policy_input){.rule = "{\"effect\":\"allow\",\"actions\":[\"read\",\"list\"],"
-                                   "\"resource\":\"memory\"}"};
+    ch = (mn_policy_changes){.version = MN_POLICY_CHANGES_VERSION,
+                             .set = MN_POLICY_SET_RULE,
+                             .rule = "{\"effect\":\"allow\",\"actions\":[\"read\",\"list\"],"
+                                     "\"resource\":\"memory\"}"};
     TH_OK(db, mn_policy_update(db, &w.sys, allow, &ch, NULL));
     mn_memory_free(th_get(db, &cora, w.a1, 0));
-    ch = (mn_policy_input){.role = "someone-else"};
+    ch = (mn_policy_changes){
+        .version = MN_POLICY_CHANGES_VERSION, .set = MN_POLICY_SET_ROLE, .role = "someone-else"};
     TH_OK(db, mn_policy_update(db, &w.sys, allow, &ch, NULL));
     DENIED(db, mn_memory_get(db, &cora, w.a1, 0, &m), "no policy allows");
-    ch = (mn_policy_input){.role = "cached"};
+    ch = (mn_policy_changes){
+        .version = MN_POLICY_CHANGES_VERSION, .set = MN_POLICY_SET_ROLE, .role = "cached"};
     TH_OK(db, mn_policy_update(db, &w.sys, allow, &ch, NULL));
     mn_memory_free(th_get(db, &cora, w.a1, 0));
     const char *deny = policy_add(db, &w.sys, "cached", "{\"effect\":\"deny\",\"actions\":"
@@ -1273,7 +1354,7 @@ START_TEST(cache_sees_changes_by_another_handle)
                                                            "\"memory\"}", 0);
     mn_memories *l = NULL;
     DENIED(other, mn_memory_list(other, &w.as_alice, NULL, &l), deny);
-    mn_search_options so = {.query = "zebra"};
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "zebra"};
     DENIED(other, mn_memory_search(other, &w.as_alice, &so, &l), deny);
     TH_OK(db, mn_policy_delete(db, &w.as_root, deny));
     list_ids(other, &w.as_alice, NULL, 0, &n);
@@ -1301,19 +1382,21 @@ START_TEST(deactivated_identity_is_denied)
                       NULL, NULL));
     TH_OK(db, mn_identity_deactivate(db, &w.sys, "alice"));
     const mn_actor *a = &w.as_alice;
-    mn_actor by_id = {.tenant = w.tenant, .identity = w.alice};
+    mn_actor by_id = {.version = MN_ACTOR_VERSION, .tenant = w.tenant, .identity = w.alice};
     mn_memory *m = NULL;
     mn_memories *l = NULL;
     mn_history *h = NULL;
     mn_decision *d = NULL;
-    mn_memory_input in = {.text = "x"};
-    mn_search_options so = {.query = "tea"};
+    mn_memory_input in = {
+        .version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, .text = "x"};
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "tea"};
     DENIED(db, mn_memory_get(db, a, w.a1, 0, &m), "deactivated");
     DENIED(db, mn_memory_get(db, &by_id, w.a1, 0, &m), "deactivated");
     DENIED(db, mn_memory_add(db, a, &in, &m), "deactivated");
     DENIED(db, mn_memory_list(db, a, NULL, &l), "deactivated");
     DENIED(db, mn_memory_search(db, a, &so, &l), "deactivated");
-    DENIED(db, mn_memory_update(db, a, w.a1, &in, &m), "deactivated");
+    mn_memory_changes ch = th_changes_of(&in);
+    DENIED(db, mn_memory_update(db, a, w.a1, &ch, &m), "deactivated");
     DENIED(db, mn_memory_delete(db, a, w.a1, MN_DELETE_HARD), "deactivated");
     DENIED(db, mn_memory_history(db, a, w.a1, &h), "deactivated");
     DENIED(db, mn_policy_test(db, a, "read", "memory", NULL, &d), "deactivated");
@@ -1321,8 +1404,10 @@ START_TEST(deactivated_identity_is_denied)
     /* An admin too. */
     TH_OK(db, mn_identity_deactivate(db, &w.as_root, "root"));
     DENIED(db, mn_memory_get(db, &w.as_root, w.a1, 0, &m), "deactivated");
-    mn_policy_input pi = {.role = "agent", .rule = "{\"effect\":\"allow\",\"actions\":\"*\","
-                                                   "\"resource\":\"*\"}"};
+    mn_policy_input pi = {.version = MN_POLICY_INPUT_VERSION,
+                          .role = "agent",
+                          .rule = "{\"effect\":\"allow\",\"actions\":\"*\","
+                                  "\"resource\":\"*\"}"};
     DENIED(db, mn_policy_add(db, &w.as_root, &pi, NULL), "deactivated");
     /* Their memories stay, for the system actor. */
     mn_memory_free(th_get(db, &w.sys, w.a1, 0));
@@ -1381,13 +1466,16 @@ START_TEST(policy_management_rights)
     const char *some = th_fmt("%s", pl->items[1]->id);
     mn_policies_free(pl);
     pl = NULL;
-    mn_policy_input grant = {.role = "agent", .rule = "{\"effect\":\"allow\",\"actions\":\"*\","
-                                                      "\"resource\":\"*\"}", .has_priority = 1,
+    mn_policy_input grant = {.version = MN_POLICY_INPUT_VERSION,
+                             .role = "agent",
+                             .rule = "{\"effect\":\"allow\",\"actions\":\"*\","
+                                     "\"resource\":\"*\"}",
                              .priority = 1000};
     mn_policy *p = NULL;
     DENIED(db, mn_policy_add(db, a, &grant, &p), NOT_ALLOWED);
     ck_assert_ptr_null(p);
-    mn_policy_input off = {.has_active = 1, .active = 0};
+    mn_policy_changes off = {
+        .version = MN_POLICY_CHANGES_VERSION, .set = MN_POLICY_SET_ACTIVE, .active = 0};
     DENIED(db, mn_policy_update(db, a, some, &off, &p), NOT_ALLOWED);
     DENIED(db, mn_policy_delete(db, a, some), NOT_ALLOWED);
     DENIED(db, mn_policy_list(db, a, &pl), NOT_ALLOWED);
@@ -1407,7 +1495,10 @@ START_TEST(policy_management_rights)
     mn_policy_free(p);
     DENIED(db, mn_policy_update(db, a, g, &off, NULL), NOT_ALLOWED);
     DENIED(db, mn_policy_delete(db, a, g), NOT_ALLOWED);
-    mn_policy_input ch = {.description = "granted by root", .has_priority = 1, .priority = 7};
+    mn_policy_changes ch = {.version = MN_POLICY_CHANGES_VERSION,
+                            .set = MN_POLICY_SET_DESCRIPTION | MN_POLICY_SET_PRIORITY,
+                            .description = "granted by root",
+                            .priority = 7};
     TH_OK(db, mn_policy_update(db, &w.as_root, g, &ch, &p));
     ck_assert_str_eq(p->description, "granted by root");
     ck_assert_int_eq(p->priority, 7);
@@ -1420,7 +1511,7 @@ START_TEST(policy_management_rights)
     DENIED(db, mn_policy_list(db, a, &pl), NOT_ALLOWED);
     /* Another tenant's admin is not this tenant's. */
     make_identity(db, "globex", "groot", "admin", NULL);
-    mn_actor groot = {.tenant = "globex", .identity = "groot"};
+    mn_actor groot = {.version = MN_ACTOR_VERSION, .tenant = "globex", .identity = "groot"};
     FAILS(db, mn_policy_delete(db, &groot, some), MN_ENOTFOUND, "policy");
     mn_close(db);
 }
@@ -1505,19 +1596,27 @@ START_TEST(bad_policy_input)
     policies_fp(db, &npol);
     for (size_t k = 0; k < 2; k++) {
         for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-            mn_policy_input in = {.role = cases[i].role, .rule = cases[i].rule};
+            mn_policy_input in = {
+                .version = MN_POLICY_INPUT_VERSION, .role = cases[i].role, .rule = cases[i].rule};
             mn_policy *p = (mn_policy *)0;
             INVALID(db, mn_policy_add(db, actors[k], &in, &p), cases[i].words);
             ck_assert_ptr_null(p);
         }
-        mn_policy_input in = {.role = "agent", .rule = good, .has_active = 1, .active = 2};
-        INVALID(db, mn_policy_add(db, actors[k], &in, NULL), "active");
-        in = (mn_policy_input){.role = th_fmt("%065d", 0), .rule = good};
+        mn_policy_input in = {
+            .version = MN_POLICY_INPUT_VERSION, .role = "agent", .rule = good, .inactive = 2};
+        INVALID(db, mn_policy_add(db, actors[k], &in, NULL), "inactive");
+        in = (mn_policy_input){
+            .version = MN_POLICY_INPUT_VERSION, .role = th_fmt("%065d", 0), .rule = good};
         INVALID(db, mn_policy_add(db, actors[k], &in, NULL), "role");
-        in = (mn_policy_input){.role = "agent", .rule = good, .description = "a\tb"};
+        in = (mn_policy_input){.version = MN_POLICY_INPUT_VERSION,
+                               .role = "agent",
+                               .rule = good,
+                               .description = "a\tb"};
         INVALID(db, mn_policy_add(db, actors[k], &in, NULL), "description");
-        in = (mn_policy_input){.role = "agent", .rule = "{\"effect\":\"allow\",\"actions\":"
-                                                        "[\"\xff\"],\"resource\":\"*\"}"};
+        in = (mn_policy_input){.version = MN_POLICY_INPUT_VERSION,
+                               .role = "agent",
+                               .rule = "{\"effect\":\"allow\",\"actions\":"
+                                       "[\"\xff\"],\"resource\":\"*\"}"};
         INVALID(db, mn_policy_add(db, actors[k], &in, NULL), "utf-8");
         INVALID(db, mn_policy_add(db, actors[k], NULL, NULL), "input");
     }
@@ -1530,20 +1629,34 @@ START_TEST(bad_policy_input)
     for (size_t i = 2; i < sizeof cases / sizeof *cases; i++) {
         if (!cases[i].rule || !cases[i].role)
             continue;
-        mn_policy_input ch = {.rule = cases[i].rule};
+        mn_policy_changes ch = {
+            .version = MN_POLICY_CHANGES_VERSION, .set = MN_POLICY_SET_RULE, .rule = cases[i].rule};
         if (strcmp(cases[i].role, "agent") != 0)
-            ch = (mn_policy_input){.role = cases[i].role};
+            ch = (mn_policy_changes){.version = MN_POLICY_CHANGES_VERSION,
+                                     .set = MN_POLICY_SET_ROLE,
+                                     .role = cases[i].role};
         INVALID(db, mn_policy_update(db, &w.sys, id, &ch, NULL), cases[i].words);
     }
-    mn_policy_input nothing = {0};
+    mn_policy_changes nothing = MN_POLICY_CHANGES_INIT;
     INVALID(db, mn_policy_update(db, &w.sys, id, &nothing, NULL), "nothing|changes");
-    mn_policy_input ch = {.has_active = 1, .active = -1};
+    mn_policy_changes ch = {
+        .version = MN_POLICY_CHANGES_VERSION, .set = MN_POLICY_SET_ACTIVE, .active = -1};
     INVALID(db, mn_policy_update(db, &w.sys, id, &ch, NULL), "active");
     INVALID(db, mn_policy_update(db, &w.sys, id, NULL, NULL), "changes");
-    INVALID(db, mn_policy_update(db, &w.sys, "not-an-id", &(mn_policy_input){.priority = 1,
-                                 .has_priority = 1}, NULL), "id");
-    FAILS(db, mn_policy_update(db, &w.sys, UNKNOWN_ID, &(mn_policy_input){.priority = 1,
-                               .has_priority = 1}, NULL), MN_ENOTFOUND, "policy");
+    INVALID(db,
+            mn_policy_update(db, &w.sys, "not-an-id",
+                             &(mn_policy_changes){.version = MN_POLICY_CHANGES_VERSION,
+                                                  .set = MN_POLICY_SET_PRIORITY,
+                                                  .priority = 1},
+                             NULL),
+            "id");
+    FAILS(db,
+          mn_policy_update(db, &w.sys, UNKNOWN_ID,
+                           &(mn_policy_changes){.version = MN_POLICY_CHANGES_VERSION,
+                                                .set = MN_POLICY_SET_PRIORITY,
+                                                .priority = 1},
+                           NULL),
+          MN_ENOTFOUND, "policy");
     FAILS(db, mn_policy_delete(db, &w.sys, UNKNOWN_ID), MN_ENOTFOUND, "policy");
     INVALID(db, mn_policy_delete(db, &w.sys, "nope"), "id");
     INVALID(db, mn_policy_delete(db, &w.sys, NULL), "id");
@@ -1552,8 +1665,12 @@ START_TEST(bad_policy_input)
     INVALID(db, mn_policy_get(db, &w.sys, "x", &p), "id");
     INVALID(db, mn_policy_get(db, &w.sys, id, NULL), "out");
     INVALID(db, mn_policy_list(db, &w.sys, NULL), "out");
-    mn_actor nobody = {.tenant = "nope"};
-    FAILS(db, mn_policy_add(db, &nobody, &(mn_policy_input){.role = "a", .rule = good}, NULL),
+    mn_actor nobody = {.version = MN_ACTOR_VERSION, .tenant = "nope"};
+    FAILS(db,
+          mn_policy_add(
+              db, &nobody,
+              &(mn_policy_input){.version = MN_POLICY_INPUT_VERSION, .role = "a", .rule = good},
+              NULL),
           MN_ENOTFOUND, "tenant|nope");
     TH_OK(db, mn_policy_get(db, &w.sys, id, &p));
     ck_assert(th_json_eq(p->rule, good));
@@ -1562,9 +1679,12 @@ START_TEST(bad_policy_input)
     mn_policy_free(p);
 
     /* Good policies round-trip; rule stored as compact JSON; "*" as role. */
-    mn_policy_input in = {.role = "*", .rule = "{ \"effect\" : \"deny\", \"actions\" : [\"x\"],"
-                                               " \"resource\" : \"thing\" }",
-                          .description = "unicode é ok", .has_active = 1, .active = 0};
+    mn_policy_input in = {.version = MN_POLICY_INPUT_VERSION,
+                          .role = "*",
+                          .rule = "{ \"effect\" : \"deny\", \"actions\" : [\"x\"],"
+                                  " \"resource\" : \"thing\" }",
+                          .description = "unicode é ok",
+                          .inactive = 1};
     TH_OK(db, mn_policy_add(db, &w.sys, &in, &p));
     ck_assert_str_eq(p->role, "*");
     ck_assert_int_eq(p->active, 0);
@@ -1649,7 +1769,7 @@ START_TEST(policy_test_is_a_dry_run)
     INVALID(db, mn_policy_test(db, a, "read", "memory", "{bad", &d), "resource_data");
     INVALID(db, mn_policy_test(db, a, "read", "memory", NULL, NULL), "out");
     INVALID(db, mn_policy_test(db, NULL, "read", "memory", NULL, &d), "tenant");
-    mn_actor ghost = {.tenant = "acme", .identity = "ghost"};
+    mn_actor ghost = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "ghost"};
     FAILS(db, mn_policy_test(db, &ghost, "read", "memory", NULL, &d), MN_ENOTFOUND,
           "identity|ghost");
     ck_assert_ptr_null(d);
@@ -1811,7 +1931,8 @@ START_TEST(conditional_grant_is_not_blanket)
     mn_policies_free(pl);
     mn_policy *p = NULL;
     DENIED(db, mn_policy_delete(db, a, admin_pol), NOT_ALLOWED);
-    mn_policy_input ch = {.role = "agent"};
+    mn_policy_changes ch = {
+        .version = MN_POLICY_CHANGES_VERSION, .set = MN_POLICY_SET_ROLE, .role = "agent"};
     DENIED(db, mn_policy_update(db, a, admin_pol, &ch, NULL), NOT_ALLOWED);
     DENIED(db, mn_policy_get(db, a, admin_pol, &p), NOT_ALLOWED);
     mn_policy_free(p);
@@ -1863,7 +1984,8 @@ START_TEST(deny_list_search_with_resource_condition)
     world_open(&w);
     mn_db *db = w.db;
     mn_actor *b = &w.as_bob;
-    mn_policy_input in = {.role = "agent",
+    mn_policy_input in = {.version = MN_POLICY_INPUT_VERSION,
+                          .role = "agent",
                           .rule = "{\"effect\":\"deny\",\"actions\":[\"list\",\"search\"],"
                                   "\"resource\":\"memory\",\"conditions\":{"
                                   "\"resource_conditions\":{\"memory_types\":[\"secret\"]}}}"};
@@ -1893,10 +2015,11 @@ START_TEST(update_out_needs_read)
     policy_add(db, &w.sys, "editor", "{\"effect\":\"allow\",\"actions\":[\"update\"],"
                                      "\"resource\":\"memory\"}", 1);
     make_identity(db, "acme", "ed", "editor", NULL);
-    mn_actor ed = {.tenant = "acme", .identity = "ed"};
+    mn_actor ed = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "ed"};
     mn_memory *m = NULL;
     DENIED(db, mn_memory_get(db, &ed, w.b2, 0, &m), NOT_ALLOWED);
-    mn_memory_input ch = {.importance = 0.1, .has_importance = 1};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_IMPORTANCE, .importance = 0.1};
     TH_OK(db, mn_memory_update(db, &ed, w.b2, &ch, NULL));
     int rc = mn_memory_update(db, &ed, w.b2, &ch, &m);
     ck_assert_msg(rc == MN_EDENIED || (rc == MN_OK && m == NULL),

@@ -13,16 +13,19 @@
 #include <time.h>
 #include <unistd.h>
 
-static const mn_actor SYS = {.tenant = "acme"};
-static const mn_actor BOT = {.tenant = "acme", .identity = "bot"};     /* agent: x1 */
-static const mn_actor BOSS = {.tenant = "acme", .identity = "boss"};   /* admin: x2 */
-static const mn_actor DAEMON = {.tenant = "acme", .identity = "daemon"}; /* system: x5 */
+static const mn_actor SYS = {.version = MN_ACTOR_VERSION, .tenant = "acme"};
+static const mn_actor BOT = {
+    .version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "bot"}; /* agent: x1 */
+static const mn_actor BOSS = {
+    .version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "boss"}; /* admin: x2 */
+static const mn_actor DAEMON = {
+    .version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "daemon"}; /* system: x5 */
 
 /* cfg (may be NULL) with the in-process limiter on, as every test here wants. */
 static const mn_config *in_process(const mn_config *cfg)
 {
     static _Thread_local mn_config c;
-    c = cfg ? *cfg : (mn_config){0};
+    c = cfg ? *cfg : (mn_config)MN_CONFIG_INIT;
     if (!c.ratelimit)
         c.ratelimit = MN_RATELIMIT_MEMORY;
     return &c;
@@ -49,7 +52,7 @@ static void sleep_ms(int64_t ms)
 static int64_t admitted_until_refused(mn_db *db, const mn_actor *a, const char *endpoint)
 {
     int64_t n = 0;
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     while (mn_ratelimit_hit(db, a, endpoint, 1, &r) == MN_OK)
         n++;
     ck_assert_int_eq(mn_errcode(db), MN_ELIMITED);
@@ -98,7 +101,7 @@ START_TEST(exact_across_threads)
     ck_assert_int_eq(ok, 777);
     ck_assert_int_eq(limited, THREADS * CALLS - 777);
     ck_assert_int_eq(other, 0);
-    mn_ratelimit_stats st;
+    mn_ratelimit_stats st = MN_RATELIMIT_STATS_INIT;
     TH_OK(db, mn_ratelimit_stats_get(db, &st));
     ck_assert_uint_eq(st.allowed, 777);
     ck_assert_uint_eq(st.denied, THREADS * CALLS - 777);
@@ -110,7 +113,7 @@ START_TEST(window_rolls_over)
 {
     mn_db *db = world(NULL, NULL);
     TH_OK(db, mn_limit_set(db, &SYS, "app:ping", 5, 300));
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     for (int i = 0; i < 5; i++) {
         TH_OK(db, mn_ratelimit_hit(db, &BOT, "app:ping", 1, &r));
         ck_assert_int_eq(r.remaining, 4 - i);
@@ -151,7 +154,7 @@ START_TEST(role_multipliers)
     ck_assert_int_eq(admitted_until_refused(db, &SYS, "app:d"), 50);
     /* one counter per tenant and endpoint: the admin goes on where the agent stopped */
     ck_assert_int_eq(admitted_until_refused(db, &BOSS, "app:a"), 10);
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     TH_OK(db, mn_ratelimit_peek(db, &BOSS, "app:a", 1, &r));
     ck_assert_int_eq(r.limit, 20);
     mn_close(db);
@@ -161,7 +164,7 @@ END_TEST
 START_TEST(tenant_limits)
 {
     const char *url = th_sqlite_url();
-    mn_config cfg = {.ratelimit_refresh_ms = 50};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .ratelimit_refresh_ms = 50};
     mn_db *db = world(url, &cfg);
     mn_limit *l = NULL;
     TH_OK(db, mn_limit_get(db, &SYS, "memory:create", &l));
@@ -175,7 +178,7 @@ START_TEST(tenant_limits)
 
     /* a second handle (another process would do the same) caches the old limit */
     mn_db *other = th_open(url, in_process(&cfg));
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     TH_OK(other, mn_ratelimit_peek(other, &BOT, "memory:search", 1, &r));
     ck_assert_int_eq(r.limit, 2000);
     TH_OK(db, mn_limit_set(db, &BOSS, "memory:search", 3, 60000));
@@ -219,7 +222,7 @@ START_TEST(library_calls_are_limited)
     TH_OK(db, mn_limit_set(db, &SYS, "memory:search", 2, 600000));
     TH_OK(db, mn_limit_set(db, &SYS, "identity:create", 1, 600000));
     TH_OK(db, mn_limit_set(db, &SYS, "policy:test", 1, 600000));
-    mn_memory_input two[2] = {{.text = "one"}, {.text = "two"}};
+    mn_memory_input two[2] = {TH_IN(.text = "one"), TH_IN(.text = "two")};
     TH_OK(db, mn_memory_add_many(db, &BOT, two, 2, NULL, NULL));
     th_state before, after;
     th_state_get(db, &before);
@@ -229,19 +232,21 @@ START_TEST(library_calls_are_limited)
                   "message: %s", mn_errmsg(db));
     th_state_get(db, &after);
     th_assert_state_eq(&before, &after, "a refused batch");
-    mn_memory_input big[4] = {{.text = "a"}, {.text = "b"}, {.text = "c"}, {.text = "d"}};
+    mn_memory_input big[4] = {TH_IN(.text = "a"), TH_IN(.text = "b"), TH_IN(.text = "c"),
+                              TH_IN(.text = "d")};
     TH_RC(db, mn_memory_add_many(db, &BOT, big, 4, NULL, NULL), MN_ELIMITED);
     ck_assert_msg(strstr(mn_errmsg(db), "split"), "message: %s", mn_errmsg(db));
     TH_OK(db, mn_memory_add(db, &BOT, &two[0], NULL));
     TH_RC(db, mn_memory_add(db, &BOT, &two[0], NULL), MN_ELIMITED);
     /* bad input is refused before it costs a place */
-    mn_memory_input bad = {.text = NULL};
+    mn_memory_input bad = {
+        .version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, .text = NULL};
     TH_RC(db, mn_memory_add(db, &BOSS, &bad, NULL), MN_EINVAL);
     /* the system actor (the host program) is not limited */
     for (int i = 0; i < 10; i++)
         th_add(db, &SYS, "bot", "from the host");
 
-    mn_search_options so = {.query = "one"};
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "one"};
     mn_memories *hits = NULL;
     for (int i = 0; i < 2; i++) {
         TH_OK(db, mn_memory_search(db, &BOT, &so, &hits));
@@ -275,11 +280,12 @@ static void count_log(void *ctx, const char *msg)
 START_TEST(memory_bound_fail_modes)
 {
     /* room for a handful of keys only */
-    mn_config cfg = {.ratelimit_max_bytes = 1024, .log_fn = count_log};
+    mn_config cfg = {
+        .version = MN_CONFIG_VERSION, .ratelimit_max_bytes = 1024, .log_fn = count_log};
     mn_db *db = world(NULL, &cfg);
     int unchecked = 0;
     char ep[32];
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     for (int i = 0; i < 50; i++) {
         snprintf(ep, sizeof ep, "app:e%d", i);
         TH_OK(db, mn_ratelimit_hit(db, &BOT, ep, 1, &r));
@@ -287,7 +293,7 @@ START_TEST(memory_bound_fail_modes)
         unchecked += !r.checked;
     }
     ck_assert_int_gt(unchecked, 0);
-    mn_ratelimit_stats st;
+    mn_ratelimit_stats st = MN_RATELIMIT_STATS_INIT;
     TH_OK(db, mn_ratelimit_stats_get(db, &st));
     ck_assert_uint_eq(st.fail_open, (uint64_t)unchecked);
     ck_assert_int_eq(log_calls, 1); /* once per interval, not per call */
@@ -314,7 +320,7 @@ END_TEST
 START_TEST(bad_input)
 {
     mn_db *db = world(NULL, NULL);
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     const char *bad[] = {"", "memory", "Memory:create", "a:b:c", "x:", ":y", "memory create",
                          "memory:créer", "abcdefghijklmnopqrstuvwxyz0123456:x", "*"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -326,9 +332,9 @@ START_TEST(bad_input)
     TH_RC(db, mn_ratelimit_hit(db, &BOT, "app:x", -3, &r), MN_EINVAL);
     TH_RC(db, mn_ratelimit_hit(db, NULL, "app:x", 1, &r), MN_EINVAL);
     TH_RC(db, mn_ratelimit_peek(db, &BOT, "app:x", 1, NULL), MN_EINVAL);
-    mn_actor nobody = {.tenant = "acme", .identity = "nobody"};
+    mn_actor nobody = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "nobody"};
     TH_RC(db, mn_ratelimit_hit(db, &nobody, "app:x", 1, &r), MN_ENOTFOUND);
-    mn_actor elsewhere = {.tenant = "nope"};
+    mn_actor elsewhere = {.version = MN_ACTOR_VERSION, .tenant = "nope"};
     TH_RC(db, mn_ratelimit_hit(db, &elsewhere, "app:x", 1, &r), MN_ENOTFOUND);
     TH_RC(db, mn_limit_set(db, &SYS, "app:x", 0, 1000), MN_EINVAL);
     TH_RC(db, mn_limit_set(db, &SYS, "app:x", -5, 1000), MN_EINVAL);
@@ -366,28 +372,38 @@ static void open_fails(const mn_config *cfg, int want, const char *word)
 
 START_TEST(bad_settings_and_urls)
 {
-    open_fails(&(mn_config){.ratelimit = 7}, MN_EINVAL, "ratelimit");
-    open_fails(&(mn_config){.ratelimit = MN_RATELIMIT_REDIS}, MN_EINVAL, "redis_url");
-    open_fails(&(mn_config){.ratelimit_fail_closed = 2}, MN_EINVAL, "fail");
-    open_fails(&(mn_config){.ratelimit_refresh_ms = -1}, MN_EINVAL, "refresh");
-    open_fails(&(mn_config){.redis_url = "redis://h", .redis_pool_max = -2}, MN_EINVAL,
-               "redis_pool_max");
-    open_fails(&(mn_config){.redis_url = "redis://h", .redis_timeout_ms = -1}, MN_EINVAL,
-               "redis_timeout_ms");
-    open_fails(&(mn_config){.redis_url = "rediss://h:6380"}, MN_EUNSUPPORTED, "TLS");
+    open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .ratelimit = 7}, MN_EINVAL, "ratelimit");
+    open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .ratelimit = MN_RATELIMIT_REDIS},
+               MN_EINVAL, "redis_url");
+    open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .ratelimit_fail_closed = 2}, MN_EINVAL,
+               "fail");
+    open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .ratelimit_refresh_ms = -1}, MN_EINVAL,
+               "refresh");
+    open_fails(
+        &(mn_config){.version = MN_CONFIG_VERSION, .redis_url = "redis://h", .redis_pool_max = -2},
+        MN_EINVAL, "redis_pool_max");
+    open_fails(&(mn_config){.version = MN_CONFIG_VERSION,
+                            .redis_url = "redis://h",
+                            .redis_timeout_ms = -1},
+               MN_EINVAL, "redis_timeout_ms");
+    open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .redis_url = "rediss://h:6380"},
+               MN_EUNSUPPORTED, "TLS");
     const char *bad[] = {"http://h", "redis://", "redis://:pw@", "redis://h:0",
                          "redis://h:70000", "redis://h:port", "redis://h/x", "redis://h?db=1",
                          "redis://[::1", "redis://h h", "localhost:6379"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        open_fails(&(mn_config){.redis_url = bad[i]}, MN_EINVAL, "Redis URL");
+        open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .redis_url = bad[i]}, MN_EINVAL,
+                   "Redis URL");
     /* a password never shows in a message */
     mn_db *db = NULL;
-    int rc = mn_open(&db, th_sqlite_url(), &(mn_config){.redis_url = "redis://:s3cret@h:99999"});
+    int rc =
+        mn_open(&db, th_sqlite_url(),
+                &(mn_config){.version = MN_CONFIG_VERSION, .redis_url = "redis://:s3cret@h:99999"});
     ck_assert_int_eq(rc, MN_EINVAL);
     ck_assert_ptr_null(strstr(mn_errmsg(db), "s3cret"));
     mn_close(db);
     /* off: the library limits nothing and hit says so */
-    db = world(NULL, &(mn_config){.ratelimit = MN_RATELIMIT_OFF});
+    db = world(NULL, &(mn_config){.version = MN_CONFIG_VERSION, .ratelimit = MN_RATELIMIT_OFF});
     TH_RC(db, mn_ratelimit_hit(db, &BOT, "app:x", 1, NULL), MN_EUNSUPPORTED);
     TH_OK(db, mn_limit_set(db, &SYS, "memory:create", 1, 600000));
     th_add(db, &BOT, NULL, "one");

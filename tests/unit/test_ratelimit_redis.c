@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static const mn_actor SYS = {.tenant = "acme"};
-static const mn_actor BOT = {.tenant = "acme", .identity = "bot"};
+static const mn_actor SYS = {.version = MN_ACTOR_VERSION, .tenant = "acme"};
+static const mn_actor BOT = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "bot"};
 
 static const char *redis_url(void)
 {
@@ -27,7 +27,9 @@ static const char *redis_url(void)
 
 static mn_config redis_cfg(void)
 {
-    mn_config c = {.redis_url = redis_url(), .redis_timeout_ms = 1000,
+    mn_config c = {.version = MN_CONFIG_VERSION,
+                   .redis_url = redis_url(),
+                   .redis_timeout_ms = 1000,
                    .redis_connect_timeout_ms = 1000};
     return c;
 }
@@ -77,7 +79,7 @@ START_TEST(exact_across_processes)
             if (mn_open(&db, url, &cfg) != MN_OK)
                 counts[2] = CALLS;
             for (int i = 0; db && i < CALLS && !counts[2]; i++) {
-                mn_ratelimit_result r;
+                mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
                 int rc = mn_ratelimit_hit(db, &BOT, "app:ping", 1, &r);
                 counts[rc == MN_OK && r.checked ? 0 : rc == MN_ELIMITED ? 1 : 2]++;
             }
@@ -106,7 +108,7 @@ START_TEST(window_rolls_over)
 {
     mn_config cfg = redis_cfg();
     mn_db *db = th_open(world(3, 400), &cfg);
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     for (int i = 0; i < 3; i++) {
         TH_OK(db, mn_ratelimit_hit(db, &BOT, "app:ping", 1, &r));
         ck_assert_int_eq(r.checked, 1);
@@ -131,7 +133,7 @@ START_TEST(script_reloaded_after_flush)
 {
     mn_config cfg = redis_cfg();
     mn_db *db = th_open(world(5, 600000), &cfg);
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     TH_OK(db, mn_ratelimit_hit(db, &BOT, "app:ping", 2, &r));
     redisContext *c = redisConnect("127.0.0.1", atoi(strrchr(redis_url(), ':') + 1));
     ck_assert(c && !c->err);
@@ -163,7 +165,7 @@ START_TEST(server_stopped_then_restarted)
     mn_db *open = th_open(url, &cfg);
     cfg.ratelimit_fail_closed = 1;
     mn_db *closed = th_open(url, &cfg);
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     TH_OK(open, mn_ratelimit_hit(open, &BOT, "app:ping", 1, &r));
     TH_OK(closed, mn_ratelimit_hit(closed, &BOT, "app:ping", 1, &r));
     ck_assert_int_eq(r.remaining, 98);
@@ -179,11 +181,13 @@ START_TEST(server_stopped_then_restarted)
     }
     /* the library's own calls too: fail-closed refuses the add, which changes nothing */
     TH_OK(closed, mn_limit_set(closed, &SYS, "memory:create", 10, 600000));
-    mn_memory_input in = {.text = "while Redis is down"};
+    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .text = "while Redis is down"};
     TH_RC(closed, mn_memory_add(closed, &BOT, &in, NULL), MN_EBACKEND);
     ck_assert_uint_eq(th_count_memories(closed, &SYS, 0), 0);
     TH_OK(open, mn_memory_add(open, &BOT, &in, NULL));
-    mn_ratelimit_stats st;
+    mn_ratelimit_stats st = MN_RATELIMIT_STATS_INIT;
     TH_OK(open, mn_ratelimit_stats_get(open, &st));
     ck_assert_uint_eq(st.fail_open, 4);
     ck_assert_int_eq(logged, 2); /* once per handle and interval, not per call */

@@ -150,7 +150,7 @@ START_TEST(migrate_from_previous_version)
     mn_db *db = th_open(url, NULL);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
     const char *id = th_add(db, &a, NULL, "kept across the migration");
     mn_close(db);
     pg_run(schema, undo_latest());
@@ -171,7 +171,7 @@ START_TEST(migrate_from_previous_version)
     mn_close(db);
     /* `manushya migrate`'s way: MN_OPEN_MIGRATE migrates whatever the URL says. */
     pg_run(schema, undo_latest());
-    mn_config cfg = {.flags = MN_OPEN_MIGRATE};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .flags = MN_OPEN_MIGRATE};
     db = th_open(th_fmt("%s&migrate=no", url), &cfg);
     int version = 0;
     TH_OK(db, mn_schema_version(db, &version));
@@ -238,8 +238,8 @@ static void *hold(void *arg)
 {
     mn_db *db = arg;
     mn_memories *l = NULL;
-    mn_actor a = {.tenant = "acme", .identity = NULL};
-    mn_search_options so = {.query = "anything", .k = 1};
+    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = NULL};
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "anything", .k = 1};
     mn_memory_search(db, &a, &so, &l);
     mn_memories_free(l);
     return NULL;
@@ -248,7 +248,7 @@ static void *hold(void *arg)
 START_TEST(pool_exhaustion_is_a_clear_timeout)
 {
     const char *schema = fresh_schema();
-    mn_config cfg = {.index = MN_INDEX_NONE};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .index = MN_INDEX_NONE};
     mn_db *db = th_open(url_with(schema, NULL), &cfg);
     th_tenant(db, "acme");
     mn_close(db);
@@ -287,7 +287,7 @@ START_TEST(server_restart_mid_run)
     mn_db *db = th_open(url_with(schema, NULL), NULL);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
     th_add(db, &a, NULL, "before the restart");
     th_state before;
     th_state_get(db, &before);
@@ -295,7 +295,9 @@ START_TEST(server_restart_mid_run)
     server_ctl("pause");
     mn_memory_input in[50];
     for (int i = 0; i < 50; i++)
-        in[i] = (mn_memory_input){.text = th_fmt("during the outage %d", i)};
+        in[i] = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
+                                  .importance = MN_IMPORTANCE_DEFAULT,
+                                  .text = th_fmt("during the outage %d", i)};
     int rc = mn_memory_add_many(db, &a, in, 50, NULL, NULL);
     ck_assert_int_eq(rc, MN_EBACKEND);
     ck_assert_msg(th_has_word(mn_errmsg(db), "connect|connection"), "%s", mn_errmsg(db));
@@ -315,15 +317,18 @@ END_TEST
 START_TEST(killed_transaction_keeps_nothing)
 {
     const char *schema = fresh_schema();
-    mn_config cfg = {.index = MN_INDEX_NONE, .ratelimit = MN_RATELIMIT_OFF};
+    mn_config cfg = {
+        .version = MN_CONFIG_VERSION, .index = MN_INDEX_NONE, .ratelimit = MN_RATELIMIT_OFF};
     mn_db *db = th_open(url_with(schema, "pool_size=1&pool_overflow=0"), &cfg);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
     enum { BATCH = 2000 };
     static mn_memory_input in[BATCH];
     for (int i = 0; i < BATCH; i++)
-        in[i] = (mn_memory_input){.text = th_fmt("batch row %d with some words", i)};
+        in[i] = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
+                                  .importance = MN_IMPORTANCE_DEFAULT,
+                                  .text = th_fmt("batch row %d with some words", i)};
     /* A second process kills the backend while it is busy inserting. */
     pid_t child = fork();
     ck_assert_int_ge(child, 0);
@@ -391,7 +396,8 @@ START_TEST(ratelimit_overrides_and_embed_cache)
     mn_db *db = th_open(make_url(), NULL);
     const char *acme = th_tenant(db, "acme");
     th_tenant(db, "other");
-    mn_actor a = {.tenant = "acme"}, o = {.tenant = "other"};
+    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme"},
+             o = {.version = MN_ACTOR_VERSION, .tenant = "other"};
     TH_OK(db, mn_limit_set(db, &a, "memory:create", 7, 60000));
     TH_OK(db, mn_limit_set(db, &a, "memory:create", 9, 60000)); /* replaces */
     mn_limit *l = NULL;
@@ -454,8 +460,8 @@ START_TEST(feed_prune_and_horizon)
     const char *acme = th_tenant(db, "acme"), *other = th_tenant(db, "other");
     th_identity(db, "acme", "alice");
     th_identity(db, "other", "bob");
-    mn_actor a = {.tenant = "acme", .identity = "alice"}, o = {.tenant = "other",
-                                                                .identity = "bob"};
+    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"},
+             o = {.version = MN_ACTOR_VERSION, .tenant = "other", .identity = "bob"};
     int64_t s1 = add_and_delete(db, &a, "first to go");
     int64_t s2 = add_and_delete(db, &a, "second to go");
     add_and_delete(db, &o, "the other tenant's");
@@ -489,11 +495,11 @@ END_TEST
 START_TEST(claim_skips_locked_jobs)
 {
     const char *schema = fresh_schema();
-    mn_config cfg = {.embed_async = 1};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_async = 1};
     mn_db *db = th_open(url_with(schema, NULL), &cfg);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
     th_add(db, &a, NULL, "held by another worker");
     const char *free_id = th_add(db, &a, NULL, "free to take");
     PGconn *other = pg_connect(schema);

@@ -108,13 +108,13 @@ struct world {
 
 static mn_db *open_index(const char *path)
 {
-    mn_config cfg = { .embed_dim = DIM };
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = DIM};
     return th_open(path, &cfg);
 }
 
 static mn_db *open_exact(const char *path)
 {
-    mn_config cfg = { .embed_dim = DIM, .index = MN_INDEX_NONE };
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = DIM, .index = MN_INDEX_NONE};
     mn_db *db = th_open(path, &cfg);
     ck_assert_ptr_null(db->index);
     return db;
@@ -129,7 +129,7 @@ static void world_open(struct world *w, const char *path)
     for (size_t i = 0; i < sizeof OWNERS / sizeof *OWNERS; i++)
         th_identity(w->db, "acme", OWNERS[i]);
     w->ex = open_exact(path);
-    w->sys = (mn_actor){ .tenant = "acme" };
+    w->sys = (mn_actor){.version = MN_ACTOR_VERSION, .tenant = "acme"};
     w->seed = 7;
 }
 
@@ -146,13 +146,19 @@ static void world_add(struct world *w, mn_db *db, size_t n)
         size_t m = n - done < batch ? n - done : batch;
         for (size_t j = 0; j < m; j++) {
             size_t i = w->n + done + j;
+            mn_memory_input_init(&in[j], MN_MEMORY_INPUT_VERSION);
             uint64_t h = rng_next(&w->seed);
             clustered(&w->seed, vecs + j * DIM);
             snprintf(texts[j], sizeof texts[j], "memory %zu", i);
             snprintf(metas[j], sizeof metas[j], "{\"g\":%zu}", i % 20);
-            in[j] = (mn_memory_input){ .identity = owner_of(h), .text = texts[j],
-                                       .type = type_of(h), .metadata = metas[j],
-                                       .embedding = vecs + j * DIM, .dim = DIM };
+            in[j] = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
+                                      .importance = MN_IMPORTANCE_DEFAULT,
+                                      .identity = owner_of(h),
+                                      .text = texts[j],
+                                      .type = type_of(h),
+                                      .metadata = metas[j],
+                                      .embedding = vecs + j * DIM,
+                                      .dim = DIM};
         }
         char **ids = NULL;
         TH_OK(db, mn_memory_add_many(db, &w->sys, in, m, &ids, NULL));
@@ -191,9 +197,9 @@ static struct mni_vindex_stats stats_of(mn_db *db, const char *tenant_id)
 static mn_memories *search(mn_db *db, const mn_actor *a, const float *q, const mn_filter *f,
                               int k)
 {
-    mn_search_options so = { .vector = q, .dim = DIM, .k = k };
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .vector = q, .dim = DIM, .k = k};
     if (f)
-        so.filter = *f;
+        so.filter = f;
     mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, a, &so, &l));
     return l;
@@ -247,17 +253,19 @@ START_TEST(recall_with_and_without_filters)
         mn_filter f;
         const char *what;
     } cases[] = {
-        { { 0 }, "no filter (100%)" },
-        { { .identity = "i50" }, "identity 50%" },
-        { { .type = "event" }, "type 25%" },
-        { { .identity = "i20" }, "identity 20%" },
-        { { .identity = "i10" }, "identity 10%" },
-        { { .identity = "i2" }, "identity 2%" },
-        { { .type = "rare" }, "type 1%" },
-        { { .identity = "i05" }, "identity 0.5%" },
-        { { .identity = "i01" }, "identity 0.1%" },
-        { { .identity = "i20", .type = "note" }, "identity and type 0.8%" },
-        { { .identity = "i50", .type = "fact" }, "identity and type 35%" },
+        {MN_FILTER_INIT, "no filter (100%)"},
+        {{.version = MN_FILTER_VERSION, .identity = "i50"}, "identity 50%"},
+        {{.version = MN_FILTER_VERSION, .type = "event"}, "type 25%"},
+        {{.version = MN_FILTER_VERSION, .identity = "i20"}, "identity 20%"},
+        {{.version = MN_FILTER_VERSION, .identity = "i10"}, "identity 10%"},
+        {{.version = MN_FILTER_VERSION, .identity = "i2"}, "identity 2%"},
+        {{.version = MN_FILTER_VERSION, .type = "rare"}, "type 1%"},
+        {{.version = MN_FILTER_VERSION, .identity = "i05"}, "identity 0.5%"},
+        {{.version = MN_FILTER_VERSION, .identity = "i01"}, "identity 0.1%"},
+        {{.version = MN_FILTER_VERSION, .identity = "i20", .type = "note"},
+         "identity and type 0.8%"},
+        {{.version = MN_FILTER_VERSION, .identity = "i50", .type = "fact"},
+         "identity and type 35%"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         struct mni_vindex_stats b = stats_of(w.db, w.tenant_id);
@@ -301,7 +309,10 @@ START_TEST(recall_after_deletes_and_updates)
         } else if (r == 2) {
             float v[DIM];
             clustered(&s, v);
-            mn_memory_input ch = { .embedding = v, .dim = DIM };
+            mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                                    .set = MN_MEMORY_SET_EMBEDDING,
+                                    .embedding = v,
+                                    .dim = DIM};
             TH_OK(w.db, mn_memory_update(w.db, &w.sys, w.ids[i], &ch, NULL));
         }
     }
@@ -318,7 +329,7 @@ START_TEST(recall_after_deletes_and_updates)
         if (pass)
             sync_index(w.db, w.tenant_id);
         ck_assert_msg(recall(&w, NULL, 40, 5) >= 0.95, "pass %d", pass);
-        mn_filter f = { .identity = "i10" };
+        mn_filter f = {.version = MN_FILTER_VERSION, .identity = "i10"};
         ck_assert_msg(recall(&w, &f, 40, 6) >= 0.95, "pass %d, identity", pass);
         /* Deleted memories never come back, unless asked for (soft ones). */
         for (int qi = 0; qi < 30; qi++) {
@@ -331,7 +342,7 @@ START_TEST(recall_after_deletes_and_updates)
                         ck_abort_msg("deleted memory %zu returned", i);
             mn_memories_free(l);
         }
-        mn_filter with = { .flags = MN_WITH_DELETED };
+        mn_filter with = {.version = MN_FILTER_VERSION, .flags = MN_WITH_DELETED};
         ck_assert_msg(recall(&w, &with, 30, 8) >= 0.95, "pass %d, with deleted", pass);
     }
     struct mni_vindex_stats st = stats_of(w.db, w.tenant_id);
@@ -372,7 +383,7 @@ START_TEST(expired_never_returned)
         for (size_t i = 0; i < K; i += 2)
             ck_assert_str_ne(l->items[j]->id, top[i]);
     mn_memories_free(l);
-    mn_filter f = { .flags = MN_WITH_EXPIRED };
+    mn_filter f = {.version = MN_FILTER_VERSION, .flags = MN_WITH_EXPIRED};
     l = search(w.db, &w.sys, q, &f, K);
     for (size_t i = 0; i < K; i++)
         ck_assert_str_eq(l->items[i]->id, top[i]);
@@ -387,9 +398,10 @@ START_TEST(metadata_filter)
     world_open(&w, th_tmppath("meta.db"));
     world_add(&w, w.db, 4000);
     sync_index(w.db, w.tenant_id);
-    mn_filter f = { .metadata = "{\"g\":7}" }; /* 5% */
+    mn_filter f = {.version = MN_FILTER_VERSION, .metadata = "{\"g\":7}"}; /* 5% */
     ck_assert(recall(&w, &f, 30, 11) >= 0.95);
-    mn_filter g = { .metadata = "{\"g\":7}", .identity = "i2" }; /* 0.1% */
+    mn_filter g = {
+        .version = MN_FILTER_VERSION, .metadata = "{\"g\":7}", .identity = "i2"}; /* 0.1% */
     ck_assert(recall(&w, &g, 30, 12) >= 0.95);
     float q[DIM];
     uint64_t s = 5;
@@ -467,9 +479,9 @@ START_TEST(persistence_round_trip)
 
     /* A read-only handle loads the files and never writes. */
     uint64_t hh = th_file_hash(index_file(&w, "hnsw")), ha = th_file_hash(index_file(&w, "attr"));
-    mn_config ro = { .flags = MN_OPEN_READONLY };
+    mn_config ro = {.version = MN_CONFIG_VERSION, .flags = MN_OPEN_READONLY};
     mn_db *r = th_open(w.path, &ro);
-    mn_actor sys = { .tenant = "acme" };
+    mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = "acme"};
     result_sig(r, &sys, 5);
     ck_assert_uint_eq(stats_of(r, w.tenant_id).loaded, 1);
     mn_close(r);
@@ -610,11 +622,16 @@ START_TEST(writes_of_another_handle)
     world_open(&w, th_tmppath("two.db"));
     world_add(&w, w.db, 2000);
     sync_index(w.db, w.tenant_id);
-    mn_config cfg = { .embed_dim = DIM };
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = DIM};
     mn_db *other = th_open(w.path, &cfg);
     float v[DIM];
     memcpy(v, centres[3], sizeof v);
-    mn_memory_input in = { .identity = "i01", .text = "needle", .embedding = v, .dim = DIM };
+    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .identity = "i01",
+                          .text = "needle",
+                          .embedding = v,
+                          .dim = DIM};
     mn_memory *m = NULL;
     TH_OK(other, mn_memory_add(other, &w.sys, &in, &m));
     const char *id = th_fmt("%s", m->id);
@@ -625,13 +642,16 @@ START_TEST(writes_of_another_handle)
     ck_assert_str_eq(l->items[0]->id, id);
     ck_assert_double_eq_tol(l->items[0]->similarity, 1.0, 1e-5);
     mn_memories_free(l);
-    mn_filter f = { .identity = "i01" };
+    mn_filter f = {.version = MN_FILTER_VERSION, .identity = "i01"};
     l = search(w.db, &w.sys, centres[3], &f, 1);
     ck_assert_str_eq(l->items[0]->id, id);
     mn_memories_free(l);
 
     /* Moved elsewhere by the other handle. */
-    mn_memory_input ch = { .embedding = centres[4], .dim = DIM };
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_EMBEDDING,
+                            .embedding = centres[4],
+                            .dim = DIM};
     TH_OK(other, mn_memory_update(other, &w.sys, id, &ch, NULL));
     l = search(w.db, &w.sys, centres[4], NULL, 1);
     ck_assert_str_eq(l->items[0]->id, id);
@@ -664,7 +684,7 @@ START_TEST(writes_of_another_handle)
 
     /* An identity deleted with its memories (one seq for all their tombstones). */
     TH_OK(other, mn_identity_delete(other, &w.sys, "i2"));
-    mn_filter fi = { .type = "fact" };
+    mn_filter fi = {.version = MN_FILTER_VERSION, .type = "fact"};
     ck_assert(recall(&w, &fi, 20, 9) >= 0.95);
     sync_index(w.db, w.tenant_id);
     ck_assert_uint_eq(stats_of(w.db, w.tenant_id).count, th_count_memories(w.ex, &w.sys, 0));
@@ -702,7 +722,7 @@ START_TEST(tombstones_pruned_laggards_rebuild)
     world_open(&w, th_tmppath("prune.db"));
     world_add(&w, w.db, 2000);
     sync_index(w.db, w.tenant_id);
-    mn_config cfg = { .embed_dim = DIM };
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = DIM};
     mn_db *lag = th_open(w.path, &cfg);
     sync_index(lag, w.tenant_id); /* built now; it hears of nothing more until it searches */
     ck_assert_uint_eq(stats_of(lag, w.tenant_id).count, 2000);
@@ -854,15 +874,26 @@ static void *thread_main(void *p)
             clustered(&s, v);
             char text[32];
             snprintf(text, sizeof text, "concurrent %d", r);
-            mn_memory_input in = { .identity = "rest", .text = text, .embedding = v, .dim = DIM };
+            mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                                  .importance = MN_IMPORTANCE_DEFAULT,
+                                  .identity = "rest",
+                                  .text = text,
+                                  .embedding = v,
+                                  .dim = DIM};
             if (mn_memory_add(a->w->db, &a->w->sys, &in, NULL) != MN_OK)
                 a->failures++;
         } else {
             float q[DIM];
             clustered(&s, q);
-            mn_search_options so = { .vector = q, .dim = DIM, .k = K, .ef = 20 + r % 50 };
+            mn_filter so_filter = MN_FILTER_INIT;
+            mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION,
+                                    .vector = q,
+                                    .dim = DIM,
+                                    .k = K,
+                                    .ef = 20 + r % 50,
+                                    .filter = &so_filter};
             if (r % 3 == 1)
-                so.filter.identity = "i10";
+                so_filter.identity = "i10";
             mn_memories *l = NULL;
             if (mn_memory_search(a->w->db, &a->w->sys, &so, &l) != MN_OK || l->count == 0)
                 a->failures++;
@@ -911,7 +942,8 @@ START_TEST(config_and_options)
     sync_index(w.db, w.tenant_id);
     float q[DIM];
     memcpy(q, centres[1], sizeof q);
-    mn_search_options so = { .vector = q, .dim = DIM, .k = 5, .ef = -1 };
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION, .vector = q, .dim = DIM, .k = 5, .ef = -1};
     mn_memories *l = NULL;
     TH_RC(w.db, mn_memory_search(w.db, &w.sys, &so, &l), MN_EINVAL);
     so.ef = 100001;
@@ -921,7 +953,8 @@ START_TEST(config_and_options)
     ck_assert_uint_eq(l->count, 5);
     mn_memories_free(l);
     world_close(&w);
-    mn_config m8 = { .embed_dim = DIM, .hnsw_m = 8, .hnsw_ef_search = 100 };
+    mn_config m8 = {
+        .version = MN_CONFIG_VERSION, .embed_dim = DIM, .hnsw_m = 8, .hnsw_ef_search = 100};
     w.db = th_open(w.path, &m8);
     w.ex = open_exact(w.path);
     mn_memories_free(search(w.db, &w.sys, q, NULL, K));
