@@ -46,9 +46,9 @@ static void world_open(struct world *w, int i)
     w->tid = th_tenant(w->db, "acme");
     w->alice = th_identity(w->db, "acme", "alice");
     w->bob = th_identity(w->db, "acme", "bob");
-    w->sys = (mn_actor){.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = NULL};
-    w->as_alice = (mn_actor){.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
-    w->as_bob = (mn_actor){.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "bob"};
+    w->sys = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = NULL);
+    w->as_alice = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = "alice");
+    w->as_bob = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = "bob");
 }
 
 static void world_close(struct world *w)
@@ -205,7 +205,7 @@ START_TEST(identity_create_get_list)
 {
     mn_db *db = open_fresh(_i);
     const char *tid = th_tenant(db, "acme");
-    mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = "acme", .identity = NULL);
     mn_identity *a = NULL, *b = NULL, *g = NULL;
     int64_t t0 = th_now_ms();
     TH_OK(db, mn_identity_create(db, &sys, "alice", NULL, NULL, &a));
@@ -219,7 +219,7 @@ START_TEST(identity_create_get_list)
     ck_assert_int_ge(a->updated_at, a->created_at);
 
     /* The actor's tenant may be named by id as well. */
-    mn_actor sys_by_id = {.version = MN_ACTOR_VERSION, .tenant = tid, .identity = NULL};
+    mn_actor sys_by_id = TH_ACTOR(.tenant = tid, .identity = NULL);
     TH_OK(db, mn_identity_create(db, &sys_by_id, "bob", "admin",
                                  " { \"team\" : \"ops\", \"level\" : 3, \"tags\": [\"x\"] } ", &b));
     ck_assert_str_eq(b->role, "admin");
@@ -238,7 +238,7 @@ START_TEST(identity_create_get_list)
     mn_identity_free(g);
     g = NULL;
     /* An identity acting for itself can read itself. */
-    mn_actor as_alice = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
+    mn_actor as_alice = TH_ACTOR(.tenant = "acme", .identity = "alice");
     TH_OK(db, mn_identity_get(db, &as_alice, a->id, &g));
     ck_assert_str_eq(g->external_id, "alice");
     mn_identity_free(g);
@@ -272,7 +272,7 @@ START_TEST(identity_duplicate_external_id)
     th_tenant(db, "acme");
     th_tenant(db, "globex");
     const char *a1 = th_identity(db, "acme", "alice");
-    mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = "acme", .identity = NULL);
     mn_identity *i = NULL;
     TH_RC(db, mn_identity_create(db, &sys, "alice", "agent", NULL, &i), MN_EEXISTS);
     ck_assert_msg(th_has_word(mn_errmsg(db), "alice"), "message: %s", mn_errmsg(db));
@@ -281,7 +281,7 @@ START_TEST(identity_duplicate_external_id)
     /* The same external_id in another tenant is another identity. */
     const char *a2 = th_identity(db, "globex", "alice");
     ck_assert_str_ne(a1, a2);
-    mn_actor gsys = {.version = MN_ACTOR_VERSION, .tenant = "globex", .identity = NULL};
+    mn_actor gsys = TH_ACTOR(.tenant = "globex", .identity = NULL);
     ck_assert_uint_eq(th_count_identities(db, &gsys), 1);
     ck_assert_uint_eq(th_count_identities(db, &sys), 1);
     TH_OK(db, mn_identity_get(db, &gsys, "alice", &i));
@@ -302,9 +302,7 @@ START_TEST(identity_deactivate)
     /* A deactivated identity may no longer act ... */
     th_state s0, s1;
     th_state_get(w.db, &s0);
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .text = "written after deactivation"};
+    mn_memory_input in = TH_IN(.text = "written after deactivation");
     mn_memory *m = NULL;
     TH_RC(w.db, mn_memory_add(w.db, &w.as_alice, &in, &m), MN_EDENIED);
     ck_assert_msg(th_has_word(mn_errmsg(w.db), "alice") &&
@@ -388,8 +386,7 @@ START_TEST(identity_delete_cascades)
                   "after identity delete");
     /* The deleted identity can no longer act, and can be deleted only once. */
     TH_RC(w.db, mn_identity_delete(w.db, &w.sys, "alice"), MN_ENOTFOUND);
-    mn_memory_input in = {
-        .version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, .text = "x"};
+    mn_memory_input in = TH_IN(.text = "x");
     TH_RC(w.db, mn_memory_add(w.db, &w.as_alice, &in, NULL), MN_ENOTFOUND);
     /* Its external_id is free again. */
     const char *again = th_identity(w.db, "acme", "alice");
@@ -407,8 +404,7 @@ START_TEST(memory_add_defaults)
     struct world w;
     world_open(&w, _i);
     const char *text = "Daniel prefers an aisle seat on flights longer than two hours.";
-    mn_memory_input in = {
-        .version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, .text = text};
+    mn_memory_input in = TH_IN(.text = text);
     mn_memory *m = NULL;
     int64_t t0 = th_now_ms();
     TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &in, &m));
@@ -456,20 +452,14 @@ START_TEST(memory_add_defaults)
     mn_memory_free(g);
 
     /* The system actor names the owner by external_id or id; out may be NULL. */
-    mn_memory_input for_bob = {.version = MN_MEMORY_INPUT_VERSION,
-                               .importance = MN_IMPORTANCE_DEFAULT,
-                               .identity = "bob",
-                               .text = "bob's note"};
+    mn_memory_input for_bob = TH_IN(.identity = "bob", .text = "bob's note");
     mn_memory *mb = NULL;
     TH_OK(w.db, mn_memory_add(w.db, &w.sys, &for_bob, &mb));
     ck_assert_str_eq(mb->identity_id, w.bob);
     for_bob.identity = w.bob;
     TH_OK(w.db, mn_memory_add(w.db, &w.sys, &for_bob, NULL));
     /* An identity may file a memory for another identity of its tenant. */
-    mn_memory_input alice_for_bob = {.version = MN_MEMORY_INPUT_VERSION,
-                                     .importance = MN_IMPORTANCE_DEFAULT,
-                                     .identity = "bob",
-                                     .text = "from alice to bob"};
+    mn_memory_input alice_for_bob = TH_IN(.identity = "bob", .text = "from alice to bob");
     mn_memory *ab = NULL;
     TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &alice_for_bob, &ab));
     ck_assert_str_eq(ab->identity_id, w.bob);
@@ -485,9 +475,7 @@ START_TEST(memory_add_system_actor_needs_owner)
 {
     struct world w;
     world_open(&w, _i);
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .text = "no owner"};
+    mn_memory_input in = TH_IN(.text = "no owner");
     mn_memory *m = NULL;
     TH_RC(w.db, mn_memory_add(w.db, &w.sys, &in, &m), MN_EINVAL);
     ck_assert_msg(th_has_word(mn_errmsg(w.db), "identity|owner"), "message: %s",
@@ -508,8 +496,7 @@ START_TEST(memory_add_all_fields)
         .type = "event",
         .metadata = " { \"topic\" : \"travel\", \"tags\": [\"japan\", \"food\"], \"n\": 2.5 } ",
         .importance = 0.9,
-        .ttl_days = 7,
-    };
+        .ttl_days = 7};
     mn_memory *m = NULL;
     TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &in, &m));
     ck_assert_str_eq(m->type, "event");
@@ -555,15 +542,8 @@ START_TEST(memory_add_many)
     struct world w;
     world_open(&w, _i);
     mn_memory_input in[3] = {
-        {.version = MN_MEMORY_INPUT_VERSION,
-         .importance = MN_IMPORTANCE_DEFAULT,
-         .text = "first of many",
-         .type = "note"},
-        {.version = MN_MEMORY_INPUT_VERSION,
-         .importance = MN_IMPORTANCE_DEFAULT,
-         .identity = "bob",
-         .text = "second of many",
-         .metadata = "{\"k\":1}"},
+        TH_IN(.text = "first of many", .type = "note"),
+        TH_IN(.identity = "bob", .text = "second of many", .metadata = "{\"k\":1}"),
         {.version = MN_MEMORY_INPUT_VERSION, .text = "third of many", .importance = 0.25},
     };
     char **ids = NULL;
@@ -612,17 +592,14 @@ START_TEST(memory_add_many_all_or_none)
 
     mn_memory_input in[5];
     for (int i = 0; i < 5; i++)
-        in[i] = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
-                                  .importance = MN_IMPORTANCE_DEFAULT,
-                                  .text = th_fmt("batch item %d", i)};
+        in[i] = (mn_memory_input)TH_IN(.text = th_fmt("batch item %d", i));
 
     struct {
         int index;
         mn_memory_input bad;
         int rc;
     } cases[] = {
-#define IN(...)                                                                                    \
-    {.version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, __VA_ARGS__}
+#define IN(...) TH_IN(__VA_ARGS__)
         {3, IN(.text = ""), MN_EINVAL},
         {0, IN(.text = "x", .metadata = "[1]"), MN_EINVAL},
         {4, IN(.text = "x", .identity = "nobody"), MN_ENOTFOUND},
@@ -694,7 +671,7 @@ START_TEST(memory_list_newest_first)
     mn_memories_free(l);
     /* An empty tenant lists nothing. */
     th_tenant(w.db, "empty");
-    mn_actor e = {.version = MN_ACTOR_VERSION, .tenant = "empty", .identity = NULL};
+    mn_actor e = TH_ACTOR(.tenant = "empty", .identity = NULL);
     opt = (mn_list_options)MN_LIST_OPTIONS_INIT;
     TH_OK(w.db, mn_memory_list(w.db, &e, &opt, &l));
     ck_assert_uint_eq(l->count, 0);
@@ -722,9 +699,7 @@ START_TEST(memory_list_pagination)
     /* 100 in one batch, 25 one by one. */
     mn_memory_input in[100];
     for (int i = 0; i < 100; i++)
-        in[i] = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
-                                  .importance = MN_IMPORTANCE_DEFAULT,
-                                  .text = th_fmt("paged memory %d", i)};
+        in[i] = (mn_memory_input)TH_IN(.text = th_fmt("paged memory %d", i));
     char **got = NULL;
     TH_OK(w.db, mn_memory_add_many(w.db, &w.as_alice, in, 100, &got, NULL));
     for (int i = 0; i < 100; i++)
@@ -839,15 +814,9 @@ static void filter_world_open(struct filter_world *f, int i)
                           .text = "Flight to Tokyo, then ramen and sushi tasting",
                           .metadata = "{\"topic\":\"travel\",\"tags\":[\"japan\",\"food\"],"
                                       "\"trip\":{\"city\":\"Tokyo\",\"days\":5}}"};
-    mn_memory_input m2 = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .text = "Prefers oat milk in a flat white",
-                          .type = "preference",
-                          .metadata = "{\"topic\":\"food\",\"tags\":[\"food\"]}"};
-    mn_memory_input m3 = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .identity = "bob",
-                          .text = "Bob's travel budget is tight this year"};
+    mn_memory_input m2 = TH_IN(.text = "Prefers oat milk in a flat white", .type = "preference",
+                               .metadata = "{\"topic\":\"food\",\"tags\":[\"food\"]}");
+    mn_memory_input m3 = TH_IN(.identity = "bob", .text = "Bob's travel budget is tight this year");
     mn_memory_input m4 = {.version = MN_MEMORY_INPUT_VERSION,
                           .importance = MN_IMPORTANCE_DEFAULT,
                           .text = "Weekend in Paris at the end of May",
@@ -946,9 +915,7 @@ START_TEST(memory_filter_pagination)
     const char *tagged[20];
     size_t nt = 0;
     for (int i = 0; i < 60; i++) {
-        mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                              .importance = MN_IMPORTANCE_DEFAULT,
-                              .text = th_fmt("filtered %d", i)};
+        mn_memory_input in = TH_IN(.text = th_fmt("filtered %d", i));
         if (i % 3 == 0) {
             in.metadata = "{\"g\":\"x\"}";
             in.type = "tagged";
@@ -1141,11 +1108,7 @@ START_TEST(memory_caller_embedding)
     double nv = th_norm(v, dim);
     th_add(w.db, &w.as_alice, NULL, "some text about gardening and tomatoes");
     th_add(w.db, &w.as_alice, NULL, "another text about the stock market");
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .text = "unrelated words entirely",
-                          .embedding = v,
-                          .dim = dim};
+    mn_memory_input in = TH_IN(.text = "unrelated words entirely", .embedding = v, .dim = dim);
     const char *id = th_add_in(w.db, &w.as_alice, &in);
     mn_memory *g = th_get(w.db, &w.sys, id, MN_WITH_EMBEDDING);
     ck_assert_int_eq(g->dim, dim);
@@ -1345,17 +1308,9 @@ START_TEST(memory_ttl_not_expired)
 {
     struct world w;
     world_open(&w, _i);
-    mn_memory_input a = {.version = MN_MEMORY_INPUT_VERSION,
-                         .importance = MN_IMPORTANCE_DEFAULT,
-                         .text = "expires tomorrow",
-                         .ttl_days = 1};
-    mn_memory_input b = {.version = MN_MEMORY_INPUT_VERSION,
-                         .importance = MN_IMPORTANCE_DEFAULT,
-                         .text = "never expires"};
-    mn_memory_input c = {.version = MN_MEMORY_INPUT_VERSION,
-                         .importance = MN_IMPORTANCE_DEFAULT,
-                         .text = "expires in ten years",
-                         .ttl_days = 3650};
+    mn_memory_input a = TH_IN(.text = "expires tomorrow", .ttl_days = 1);
+    mn_memory_input b = TH_IN(.text = "never expires");
+    mn_memory_input c = TH_IN(.text = "expires in ten years", .ttl_days = 3650);
     mn_memory *ma = NULL;
     TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &a, &ma));
     const char *mb = th_add_in(w.db, &w.as_alice, &b);
@@ -1401,8 +1356,7 @@ START_TEST(memory_seq_increases)
     world_open(&w, _i);
     int64_t last = 0;
     mn_memory *m = NULL;
-    mn_memory_input in = {
-        .version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, .text = "seq one"};
+    mn_memory_input in = TH_IN(.text = "seq one");
     TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &in, &m));
     ck_assert_int_gt(m->seq, last);
     last = m->seq;
@@ -1459,7 +1413,7 @@ START_TEST(memory_seq_increases)
     /* seq is store-wide: another tenant's change is higher still. */
     th_tenant(w.db, "other");
     th_identity(w.db, "other", "x");
-    mn_actor ox = {.version = MN_ACTOR_VERSION, .tenant = "other", .identity = "x"};
+    mn_actor ox = TH_ACTOR(.tenant = "other", .identity = "x");
     in.text = "other tenant";
     TH_OK(w.db, mn_memory_add(w.db, &ox, &in, &m));
     ck_assert_int_gt(m->seq, last);
@@ -1724,7 +1678,7 @@ START_TEST(persistence)
     mn_db *db = th_open(url, NULL);
     th_tenant(db, "acme");
     const char *alice = th_identity(db, "acme", "alice");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     const char *m1 = th_add(db, &a, NULL, "persisted memory about lighthouses");
     const char *m2 = th_add(db, &a, NULL, "second persisted memory about gardens");
     mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
@@ -1752,9 +1706,7 @@ START_TEST(persistence)
     mn_memories_free(l);
     /* New writes continue from where the store was. */
     mn_memory *m = NULL;
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .text = "after reopen"};
+    mn_memory_input in = TH_IN(.text = "after reopen");
     TH_OK(db, mn_memory_add(db, &a, &in, &m));
     ck_assert_int_gt(strcmp(m->id, m1), 0);
     mn_memory *old = th_get(db, &a, m2, MN_WITH_DELETED);
@@ -1773,7 +1725,7 @@ START_TEST(embed_dim_fixed_at_creation)
     ck_assert_int_eq(mn_embed_dim(db), 64);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     const char *id = th_add(db, &a, NULL, "sixty-four dimensions");
     mn_memory *g = th_get(db, &a, id, MN_WITH_EMBEDDING);
     ck_assert_int_eq(g->dim, 64);
@@ -1853,7 +1805,7 @@ START_TEST(two_handles_one_store)
     th_tenant(a, "acme");
     th_identity(a, "acme", "alice");
     mn_db *b = th_open(url, NULL);
-    mn_actor al = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
+    mn_actor al = TH_ACTOR(.tenant = "acme", .identity = "alice");
     /* Both handles have searched before the writes, so a stale index would show. */
     mn_search_options so = {
         .version = MN_SEARCH_OPTIONS_VERSION, .query = "lighthouse keeper", .k = 5};
@@ -1905,7 +1857,7 @@ START_TEST(lookalike_names)
     mn_db *db = open_fresh(_i);
     const char *acme = th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor al = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
+    mn_actor al = TH_ACTOR(.tenant = "acme", .identity = "alice");
     const char *secret = th_add(db, &al, NULL, "acme's secret");
     /* A tenant named with acme's id: acme's id still means acme. */
     mn_tenant *t = NULL;
@@ -1913,13 +1865,13 @@ START_TEST(lookalike_names)
     if (rc == MN_OK) {
         ck_assert_str_ne(t->id, acme);
         th_identity(db, t->id, "mallory");
-        mn_actor by_id = {.version = MN_ACTOR_VERSION, .tenant = acme, .identity = NULL};
+        mn_actor by_id = TH_ACTOR(.tenant = acme, .identity = NULL);
         mn_memory_free(th_get(db, &by_id, secret, 0));
         mn_tenant *g = NULL;
         TH_OK(db, mn_tenant_get(db, acme, &g));
         ck_assert_str_eq(g->name, "acme");
         mn_tenant_free(g);
-        mn_actor mal = {.version = MN_ACTOR_VERSION, .tenant = t->id, .identity = "mallory"};
+        mn_actor mal = TH_ACTOR(.tenant = t->id, .identity = "mallory");
         mn_memory *m = NULL;
         TH_RC(db, mn_memory_get(db, &mal, secret, 0, &m), MN_ENOTFOUND);
         mn_tenant_free(t);
@@ -1929,7 +1881,7 @@ START_TEST(lookalike_names)
     /* An identity whose external_id is another identity's id: the id wins. */
     mn_identity *alice = NULL;
     TH_OK(db, mn_identity_get(db, &al, "alice", &alice));
-    mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = "acme", .identity = NULL);
     mn_identity *mallory = NULL;
     rc = mn_identity_create(db, &sys, alice->id, NULL, NULL, &mallory);
     if (rc == MN_OK) {
@@ -1938,11 +1890,9 @@ START_TEST(lookalike_names)
         ck_assert_str_eq(g->id, alice->id);
         ck_assert_str_eq(g->external_id, "alice");
         mn_identity_free(g);
-        mn_actor as = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = alice->id};
+        mn_actor as = TH_ACTOR(.tenant = "acme", .identity = alice->id);
         mn_memory *m = NULL;
-        mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                              .importance = MN_IMPORTANCE_DEFAULT,
-                              .text = "who am I"};
+        mn_memory_input in = TH_IN(.text = "who am I");
         TH_OK(db, mn_memory_add(db, &as, &in, &m));
         ck_assert_str_eq(m->identity_id, alice->id);
         mn_memory_free(m);
@@ -1964,18 +1914,14 @@ START_TEST(tenant_isolation)
     const char *gid = th_tenant(db, "globex");
     const char *a_alice = th_identity(db, "acme", "alice");
     const char *g_alice = th_identity(db, "globex", "alice");
-    mn_actor A = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = NULL},
-             Aa = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
-    mn_actor B = {.version = MN_ACTOR_VERSION, .tenant = "globex", .identity = NULL},
-             Ba = {.version = MN_ACTOR_VERSION, .tenant = "globex", .identity = "alice"},
-             Bid = {.version = MN_ACTOR_VERSION, .tenant = gid, .identity = NULL};
+    mn_actor A = TH_ACTOR(.tenant = "acme", .identity = NULL),
+             Aa = TH_ACTOR(.tenant = "acme", .identity = "alice");
+    mn_actor B = TH_ACTOR(.tenant = "globex", .identity = NULL),
+             Ba = TH_ACTOR(.tenant = "globex", .identity = "alice"),
+             Bid = TH_ACTOR(.tenant = gid, .identity = NULL);
     const char *secret = "acme secret launch plan for the rocket skates";
-    mn_memory_input ain = {.version = MN_MEMORY_INPUT_VERSION,
-                           .importance = MN_IMPORTANCE_DEFAULT,
-                           .text = secret,
-                           .type = "plan",
-                           .metadata = "{\"k\":\"v\"}",
-                           .ttl_days = 1};
+    mn_memory_input ain =
+        TH_IN(.text = secret, .type = "plan", .metadata = "{\"k\":\"v\"}", .ttl_days = 1);
     const char *a1 = th_add_in(db, &Aa, &ain);
     const char *a2 = th_add(db, &Aa, NULL, "acme second memory about anvils");
     const char *a3 = th_add(db, &Aa, NULL, "acme soft-deleted memory about anvils");
@@ -2048,10 +1994,7 @@ START_TEST(tenant_isolation)
         TH_RC(db, mn_identity_get(db, b, a_alice, &i), MN_ENOTFOUND);
         TH_RC(db, mn_identity_deactivate(db, b, a_alice), MN_ENOTFOUND);
         TH_RC(db, mn_identity_delete(db, b, a_alice), MN_ENOTFOUND);
-        mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                              .importance = MN_IMPORTANCE_DEFAULT,
-                              .identity = a_alice,
-                              .text = "planted"};
+        mn_memory_input in = TH_IN(.identity = a_alice, .text = "planted");
         TH_RC(db, mn_memory_add(db, b, &in, NULL), MN_ENOTFOUND);
         mn_memory_input many[2] = {TH_IN(.identity = "alice", .text = "ok"),
                                    TH_IN(.identity = a_alice, .text = "planted")};
@@ -2080,11 +2023,10 @@ START_TEST(tenant_isolation)
         mn_identities_free(il);
     }
     /* An actor of B naming A's identity by id is unknown. */
-    mn_actor mixed_actor = {.version = MN_ACTOR_VERSION, .tenant = "globex", .identity = a_alice};
+    mn_actor mixed_actor = TH_ACTOR(.tenant = "globex", .identity = a_alice);
     mn_memory *m = NULL;
     TH_RC(db, mn_memory_get(db, &mixed_actor, b1, 0, &m), MN_ENOTFOUND);
-    mn_memory_input in = {
-        .version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, .text = "x"};
+    mn_memory_input in = TH_IN(.text = "x");
     TH_RC(db, mn_memory_add(db, &mixed_actor, &in, NULL), MN_ENOTFOUND);
     th_state_get(db, &after);
     th_assert_state_eq(&before, &after, "tenant B's attempts on tenant A");

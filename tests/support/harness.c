@@ -304,7 +304,7 @@ const char *th_tenant(mn_db *db, const char *name)
  * whom the default policies let do everything; what policies allow is tested on its own. */
 const char *th_identity(mn_db *db, const char *tenant, const char *external_id)
 {
-    mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = tenant, .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = tenant, .identity = NULL);
     mn_identity *i = NULL;
     TH_OK(db, mn_identity_create(db, &sys, external_id, "admin", NULL, &i));
     ck_assert_ptr_nonnull(i);
@@ -326,10 +326,7 @@ const char *th_add_in(mn_db *db, const mn_actor *actor, const mn_memory_input *i
 
 const char *th_add(mn_db *db, const mn_actor *actor, const char *owner, const char *text)
 {
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .identity = owner,
-                          .text = text};
+    mn_memory_input in = TH_IN(.identity = owner, .text = text);
     return th_add_in(db, actor, &in);
 }
 
@@ -446,7 +443,7 @@ void th_state_get(mn_db *db, th_state *out)
     for (size_t t = 0; t < tl->count; t++) {
         h = hash_str(h, tl->items[t]->id);
         h = hash_str(h, tl->items[t]->name);
-        mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = tl->items[t]->id, .identity = NULL};
+        mn_actor sys = TH_ACTOR(.tenant = tl->items[t]->id, .identity = NULL);
         mn_identities *il = NULL;
         TH_OK(db, mn_identity_list(db, &sys, &il));
         out->identities += il->count;

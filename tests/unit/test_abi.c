@@ -10,6 +10,7 @@
 #include "support/harness.h"
 #include "core/abi.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,24 @@ static void *exact(const void *p, size_t n)
     void *q = th_keep(malloc(n));
     memcpy(q, p, n);
     return q;
+}
+
+/* A buffer for a result struct, every byte CANARY, and whether the bytes after the first
+ * size are still CANARY. */
+static _Alignas(max_align_t) unsigned char result_buf[512];
+
+static void *canaried(void)
+{
+    memset(result_buf, CANARY, sizeof result_buf);
+    return result_buf;
+}
+
+static int canaries_after(size_t size)
+{
+    for (size_t i = size; i < sizeof result_buf; i++)
+        if (result_buf[i] != CANARY)
+            return 0;
+    return 1;
 }
 
 /* Asserts that rc is MN_EINVAL and msg names the struct and says what is wrong. */
@@ -212,32 +231,18 @@ START_TEST(only_the_callers_bytes)
     mn_policy_free(q);
 
     /* Results: the bytes after the struct keep their canaries. */
-    struct {
-        mn_ratelimit_result r;
-        unsigned char after[32];
-    } rr;
-    memset(&rr, CANARY, sizeof rr);
-    mn_ratelimit_result_init(&rr.r, MN_RATELIMIT_RESULT_VERSION);
-    TH_OK(db, mn_ratelimit_hit(db, sys, "memory:create", 1, &rr.r));
-    ck_assert_int_eq(rr.r.allowed, 1);
-    struct {
-        mn_ratelimit_stats s;
-        unsigned char after[32];
-    } sr;
-    memset(&sr, CANARY, sizeof sr);
-    mn_ratelimit_stats_init(&sr.s, MN_RATELIMIT_STATS_VERSION);
-    TH_OK(db, mn_ratelimit_stats_get(db, &sr.s));
-    ck_assert_uint_eq(sr.s.allowed, 1);
-    struct {
-        mn_embed_stats s;
-        unsigned char after[32];
-    } er;
-    memset(&er, CANARY, sizeof er);
-    mn_embed_stats_init(&er.s, MN_EMBED_STATS_VERSION);
-    TH_OK(db, mn_embed_stats_get(db, &er.s));
-    ck_assert_int_eq(er.s.dim, 384);
-    for (size_t i = 0; i < 32; i++)
-        ck_assert(rr.after[i] == CANARY && sr.after[i] == CANARY && er.after[i] == CANARY);
+    mn_ratelimit_result *r = canaried();
+    mn_ratelimit_result_init(r, MN_RATELIMIT_RESULT_VERSION);
+    TH_OK(db, mn_ratelimit_hit(db, sys, "memory:create", 1, r));
+    ck_assert(r->allowed == 1 && canaries_after(sizeof *r));
+    mn_ratelimit_stats *st = canaried();
+    mn_ratelimit_stats_init(st, MN_RATELIMIT_STATS_VERSION);
+    TH_OK(db, mn_ratelimit_stats_get(db, st));
+    ck_assert(st->allowed == 1 && canaries_after(sizeof *st));
+    mn_embed_stats *es = canaried();
+    mn_embed_stats_init(es, MN_EMBED_STATS_VERSION);
+    TH_OK(db, mn_embed_stats_get(db, es));
+    ck_assert(es->dim == 384 && canaries_after(sizeof *es));
     mn_close(db);
 
     mn_ann_params ap = MN_ANN_PARAMS_INIT;

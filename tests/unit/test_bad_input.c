@@ -60,8 +60,8 @@ static void world_open_cfg(struct world *w, const mn_config *cfg)
     w->alice = th_identity(w->db, "acme", "alice");
     th_identity(w->db, "acme", "bob");
     th_identity(w->db, "globex", "carl");
-    w->sys = (mn_actor){.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = NULL};
-    w->as_alice = (mn_actor){.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
+    w->sys = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = NULL);
+    w->as_alice = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = "alice");
     w->m1 = th_add(w->db, &w->as_alice, NULL, "the first memory");
     w->m2 = th_add(w->db, &w->as_alice, NULL, "the second memory");
     w->m3 = th_add(w->db, &w->sys, "bob", "bob's memory, soon deleted");
@@ -70,7 +70,7 @@ static void world_open_cfg(struct world *w, const mn_config *cfg)
                             .text = "the first memory, updated"};
     TH_OK(w->db, mn_memory_update(w->db, &w->sys, w->m1, &ch, NULL));
     TH_OK(w->db, mn_memory_delete(w->db, &w->sys, w->m3, MN_DELETE_SOFT));
-    mn_actor carl = {.version = MN_ACTOR_VERSION, .tenant = "globex", .identity = "carl"};
+    mn_actor carl = TH_ACTOR(.tenant = "globex", .identity = "carl");
     th_add(w->db, &carl, NULL, "globex memory");
 }
 
@@ -95,8 +95,7 @@ START_TEST(bad_actor)
     struct world w;
     world_open(&w);
     mn_db *db = w.db;
-    mn_memory_input in = {
-        .version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, .text = "x"};
+    mn_memory_input in = TH_IN(.text = "x");
     mn_memory *m = NULL;
     mn_memories *l = NULL;
     mn_history *h = NULL;
@@ -113,11 +112,11 @@ START_TEST(bad_actor)
     BAD(db, mn_identity_list(db, NULL, &il), MN_EINVAL, "actor");
     BAD(db, mn_memory_purge_expired(db, NULL, NULL), MN_EINVAL, "actor");
 
-    mn_actor no_tenant = {.version = MN_ACTOR_VERSION, .tenant = NULL, .identity = "alice"};
+    mn_actor no_tenant = TH_ACTOR(.tenant = NULL, .identity = "alice");
     BAD(db, mn_memory_add(db, &no_tenant, &in, &m), MN_EINVAL, "tenant");
     BAD(db, mn_memory_get(db, &no_tenant, w.m2, 0, &m), MN_EINVAL, "tenant");
     BAD(db, mn_identity_list(db, &no_tenant, &il), MN_EINVAL, "tenant");
-    mn_actor empty_tenant = {.version = MN_ACTOR_VERSION, .tenant = "", .identity = NULL};
+    mn_actor empty_tenant = TH_ACTOR(.tenant = "", .identity = NULL);
     BAD(db, mn_memory_add(db, &empty_tenant, &in, &m), MN_EINVAL, "tenant");
 
     const mn_actor unknown[] = {TH_ACTOR(.tenant = "nope"),
@@ -135,7 +134,7 @@ START_TEST(bad_actor)
         BAD(db, mn_identity_list(db, a, &il), MN_ENOTFOUND, "tenant");
         BAD(db, mn_memory_purge_expired(db, a, NULL), MN_ENOTFOUND, "tenant");
     }
-    mn_actor nope = {.version = MN_ACTOR_VERSION, .tenant = "nope", .identity = NULL};
+    mn_actor nope = TH_ACTOR(.tenant = "nope", .identity = NULL);
     BAD(db, mn_memory_add(db, &nope, &in, &m), MN_ENOTFOUND, "nope");
 
     /* Unknown identity in the actor, by external_id or id; also one of another tenant. */
@@ -152,7 +151,7 @@ START_TEST(bad_actor)
         BAD(db, mn_memory_update(db, a, w.m2, &ch, &m), MN_ENOTFOUND, "identity");
         BAD(db, mn_memory_delete(db, a, w.m2, MN_DELETE_SOFT), MN_ENOTFOUND, "identity");
     }
-    mn_actor zelda = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "zelda"};
+    mn_actor zelda = TH_ACTOR(.tenant = "acme", .identity = "zelda");
     BAD(db, mn_memory_add(db, &zelda, &in, &m), MN_ENOTFOUND, "zelda");
     ck_assert_ptr_null(m);
     ck_assert_ptr_null(l);
@@ -343,8 +342,7 @@ START_TEST(bad_text)
 {
     struct world w;
     world_open(&w);
-    mn_memory_input in = {
-        .version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, .text = NULL};
+    mn_memory_input in = TH_IN(.text = NULL);
     bad_add_and_update(&w, &in, MN_EINVAL, MN_EINVAL, "text", "NULL text");
     in.text = "";
     bad_add_and_update(&w, &in, MN_EINVAL, MN_EINVAL, "text|empty", "empty text");
@@ -385,9 +383,7 @@ START_TEST(bad_text_small_limit)
     struct world w;
     mn_config cfg = {.version = MN_CONFIG_VERSION, .max_text_bytes = 32};
     world_open_cfg(&w, &cfg);
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .text = "0123456789abcdef0123456789abcdefX"}; /* 33 bytes */
+    mn_memory_input in = TH_IN(.text = "0123456789abcdef0123456789abcdefX"); /* 33 bytes */
     bad_add_and_update(&w, &in, RANGE_RC, RANGE_RC, "32|max_text_bytes|too long|large",
                        "text over 32");
     th_add(w.db, &w.as_alice, NULL, "0123456789abcdef0123456789abcdef");
@@ -410,10 +406,7 @@ START_TEST(bad_metadata)
     const char *bad[] = {"[1,2]", "1", "\"a string\"", "null", "true", "{bad", "", "{\"a\":1,}",
                          "{} trailing", "{\"a\":\"\xff\"}"};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
-        mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                              .importance = MN_IMPORTANCE_DEFAULT,
-                              .text = "with metadata",
-                              .metadata = bad[k]};
+        mn_memory_input in = TH_IN(.text = "with metadata", .metadata = bad[k]);
         bad_add_and_update(&w, &in, MN_EINVAL, MN_EINVAL, "metadata",
                            th_fmt("metadata #%zu %s", k, bad[k]));
         /* ... and as a filter. */
@@ -440,10 +433,7 @@ START_TEST(bad_type_importance_ttl)
     char type65[66];
     memset(type65, 't', 65);
     type65[65] = '\0';
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .text = "typed",
-                          .type = ""};
+    mn_memory_input in = TH_IN(.text = "typed", .type = "");
     bad_add_and_update(&w, &in, MN_EINVAL, MN_EINVAL, "type", "empty type");
     in.type = type65;
     bad_add_and_update(&w, &in, RANGE_RC, RANGE_RC, "type", "65-byte type");
@@ -468,17 +458,11 @@ START_TEST(bad_type_importance_ttl)
 
     const int bad_ttl[] = {-1, -365, INT_MIN};
     for (size_t k = 0; k < 3; k++) {
-        in = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
-                               .importance = MN_IMPORTANCE_DEFAULT,
-                               .text = "ttl",
-                               .ttl_days = bad_ttl[k]};
+        in = (mn_memory_input)TH_IN(.text = "ttl", .ttl_days = bad_ttl[k]);
         bad_input3(&w, &in, RANGE_RC, RANGE_RC, "ttl", th_fmt("ttl %d", bad_ttl[k]), 0);
     }
     /* The largest ttl does not overflow. */
-    in = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
-                           .importance = MN_IMPORTANCE_DEFAULT,
-                           .text = "long ttl",
-                           .ttl_days = INT_MAX};
+    in = (mn_memory_input)TH_IN(.text = "long ttl", .ttl_days = INT_MAX);
     int rc = mn_memory_add(w.db, &w.as_alice, &in, &m);
     if (rc == MN_OK) {
         ck_assert_int_gt(m->expires_at, m->created_at);
@@ -494,10 +478,7 @@ START_TEST(bad_owner)
 {
     struct world w;
     world_open(&w);
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .text = "owned",
-                          .identity = "zelda"};
+    mn_memory_input in = TH_IN(.text = "owned", .identity = "zelda");
     bad_input3(&w, &in, MN_ENOTFOUND, MN_ENOTFOUND, "zelda|identity", "unknown owner", 0);
     in.identity = UNKNOWN_ID;
     bad_input3(&w, &in, MN_ENOTFOUND, MN_ENOTFOUND, "identity|01890a5d", "unknown owner id", 0);
@@ -505,9 +486,7 @@ START_TEST(bad_owner)
     bad_input3(&w, &in, MN_ENOTFOUND, MN_ENOTFOUND, "carl|identity", "owner of another tenant",
                0);
     /* The system actor must name an owner. */
-    mn_memory_input none = {.version = MN_MEMORY_INPUT_VERSION,
-                            .importance = MN_IMPORTANCE_DEFAULT,
-                            .text = "no owner"};
+    mn_memory_input none = TH_IN(.text = "no owner");
     mn_memory *m = NULL;
     BAD(w.db, mn_memory_add(w.db, &w.sys, &none, &m), MN_EINVAL, "identity|owner");
     mn_memory_input batch[2] = {TH_IN(.text = "a", .identity = "alice"), TH_IN(.text = "b")};
@@ -558,11 +537,8 @@ START_TEST(bad_vectors)
     cases[n++] = (struct vcase){zero, dim, MN_EINVAL, MN_EINVAL, "zero", "all zero"};
 
     for (size_t k = 0; k < n; k++) {
-        mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                              .importance = MN_IMPORTANCE_DEFAULT,
-                              .text = "vector input",
-                              .embedding = cases[k].v,
-                              .dim = cases[k].dim};
+        mn_memory_input in =
+            TH_IN(.text = "vector input", .embedding = cases[k].v, .dim = cases[k].dim);
         bad_add_and_update(&w, &in, cases[k].rc1, cases[k].rc2, cases[k].words, cases[k].what);
         mn_search_options so = {
             .version = MN_SEARCH_OPTIONS_VERSION, .vector = cases[k].v, .dim = cases[k].dim};
@@ -590,11 +566,7 @@ START_TEST(vector_extremes)
     }
     const float *vs[] = {tiny_v, huge_v, sub_v};
     for (size_t k = 0; k < 3; k++) {
-        mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                              .importance = MN_IMPORTANCE_DEFAULT,
-                              .text = "extreme",
-                              .embedding = vs[k],
-                              .dim = dim};
+        mn_memory_input in = TH_IN(.text = "extreme", .embedding = vs[k], .dim = dim);
         mn_memory *m = NULL;
         th_state b, a;
         th_state_get(w.db, &b);
@@ -784,7 +756,7 @@ START_TEST(bad_large_batch)
     in[N - 1].metadata = NULL;
     TH_OK(w.db, mn_memory_add_many(w.db, &w.as_alice, in, N, &ids, &failed));
     mn_strings_free(ids, N);
-    mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = "acme", .identity = NULL);
     ck_assert_uint_eq(th_count_memories(w.db, &sys, 0), N + 2);
     /* n = 0 is an empty batch. */
     TH_OK(w.db, mn_memory_add_many(w.db, &w.as_alice, in, 0, &ids, NULL));
@@ -810,8 +782,7 @@ START_TEST(bad_null_args)
     BAD(db, mn_embed(db, "x", v, 0), MN_EINVAL, "384|dim");
     BAD(db, mn_embed(db, "x", v, -1), MN_EINVAL, "384|dim");
     /* A NULL handle: refused, not a crash. */
-    mn_memory_input in = {
-        .version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, .text = "x"};
+    mn_memory_input in = TH_IN(.text = "x");
     mn_list_options lo = MN_LIST_OPTIONS_INIT;
     mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "x"};
     mn_memories *l = NULL;
@@ -1001,14 +972,13 @@ static const char *make_full_db(void)
     mn_db *db = th_open(path, NULL);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     mn_memory_input in[200];
     for (int i = 0; i < 200; i++)
-        in[i] = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
-                                  .importance = MN_IMPORTANCE_DEFAULT,
-                                  .text = th_fmt("memory %d with some text to fill the pages of "
-                                                 "the database file, number %d",
-                                                 i, i * 7)};
+        in[i] =
+            (mn_memory_input)TH_IN(.text = th_fmt("memory %d with some text to fill the pages of "
+                                                  "the database file, number %d",
+                                                  i, i * 7));
     TH_OK(db, mn_memory_add_many(db, &a, in, 200, NULL, NULL));
     mn_close(db);
     ck_assert_msg(!th_file_exists(th_fmt("%s-wal", path)), "WAL left after close");
@@ -1030,7 +1000,7 @@ static void probe_corrupt(const char *path, const char *what)
         mn_close(db);
         return;
     }
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     mn_tenants *tl = NULL;
     rc = mn_tenant_list(db, &tl);
     noticed |= rc == MN_ECORRUPT;
@@ -1057,9 +1027,7 @@ static void probe_corrupt(const char *path, const char *what)
         ck_assert_msg(th_has_word(mn_errmsg(db), "corrupt|malformed"), "%s: message %s", what,
                       mn_errmsg(db));
     mn_memories_free(l);
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .text = "write into a corrupt file"};
+    mn_memory_input in = TH_IN(.text = "write into a corrupt file");
     rc = mn_memory_add(db, &a, &in, NULL);
     noticed |= rc == MN_ECORRUPT;
     ck_assert_msg(noticed, "%s: nothing noticed the corruption", what);

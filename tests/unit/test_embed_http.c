@@ -393,7 +393,7 @@ START_TEST(test_handle_memories)
     mn_db *db = open_openai(th_sqlite_url(), DIM, MN_EMBED_CACHE_AUTO);
     th_tenant(db, "t");
     th_identity(db, "t", "agent");
-    mn_actor actor = {.version = MN_ACTOR_VERSION, .tenant = "t", .identity = "agent"};
+    mn_actor actor = TH_ACTOR(.tenant = "t", .identity = "agent");
     const char *id = th_add(db, &actor, NULL, "the cat sat on the mat");
     mn_search_options so = {
         .version = MN_SEARCH_OPTIONS_VERSION, .query = "the cat sat on the mat", .k = 1};
@@ -408,9 +408,7 @@ START_TEST(test_handle_memories)
     th_state before, after;
     th_state_get(db, &before);
     es_mode(&srv, "400", -1, 0, 0);
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .text = "a new text"};
+    mn_memory_input in = TH_IN(.text = "a new text");
     TH_RC(db, mn_memory_add(db, &actor, &in, NULL), MN_EBACKEND);
     ck_assert_msg(strstr(mn_errmsg(db), "HTTP 400"), "%s", mn_errmsg(db));
     th_state_get(db, &after);

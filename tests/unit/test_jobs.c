@@ -172,11 +172,8 @@ START_TEST(test_add_returns_before_the_server)
 {
     mn_db *db = open_async(NEW_URL(), 1, 3);
     th_tenant(db, "t");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "t", .identity = NULL};
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .identity = th_identity(db, "t", "agent"),
-                          .text = "the cat sat"};
+    mn_actor a = TH_ACTOR(.tenant = "t", .identity = NULL);
+    mn_memory_input in = TH_IN(.identity = th_identity(db, "t", "agent"), .text = "the cat sat");
     es_mode(&srv, "slow", -1, 2.0, 0);
     double t0 = th_seconds();
     mn_memory *m = NULL;
@@ -223,12 +220,9 @@ START_TEST(test_failures_retry_then_stay_failed)
 {
     mn_db *db = open_async(NEW_URL(), 1, 3);
     th_tenant(db, "t");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "t", .identity = NULL};
+    mn_actor a = TH_ACTOR(.tenant = "t", .identity = NULL);
     es_mode(&srv, "500", -1, 0, 0);
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .identity = th_identity(db, "t", "agent"),
-                          .text = "doomed text"};
+    mn_memory_input in = TH_IN(.identity = th_identity(db, "t", "agent"), .text = "doomed text");
     const char *id = th_add_in(db, &a, &in);
     wait_status(db, &a, id, MN_EMBED_FAILED);
     /* Three attempts, one request each (embed_retries -1), then it stays failed. */
@@ -270,12 +264,9 @@ START_TEST(test_backoff)
 {
     mn_db *db = open_async(NEW_URL(), 0, 5);
     th_tenant(db, "t");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "t", .identity = NULL};
+    mn_actor a = TH_ACTOR(.tenant = "t", .identity = NULL);
     es_mode(&srv, "500", -1, 0, 0);
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .identity = th_identity(db, "t", "agent"),
-                          .text = "backoff"};
+    mn_memory_input in = TH_IN(.identity = th_identity(db, "t", "agent"), .text = "backoff");
     th_add_in(db, &a, &in);
     size_t done, failed;
     mn_jobs *jobs = NULL;
@@ -304,15 +295,12 @@ START_TEST(test_backoff_spreads)
 {
     mn_db *db = open_async(NEW_URL(), 0, 5);
     th_tenant(db, "t");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "t", .identity = NULL};
+    mn_actor a = TH_ACTOR(.tenant = "t", .identity = NULL);
     es_mode(&srv, "500", -1, 0, 0);
     const char *owner = th_identity(db, "t", "agent");
     enum { N = 20 };
     for (int i = 0; i < N; i++) {
-        mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                              .importance = MN_IMPORTANCE_DEFAULT,
-                              .identity = owner,
-                              .text = th_fmt("spread %d", i)};
+        mn_memory_input in = TH_IN(.identity = owner, .text = th_fmt("spread %d", i));
         th_add_in(db, &a, &in);
     }
     size_t done, failed;
@@ -339,12 +327,9 @@ START_TEST(test_changed_memory_not_overwritten)
 {
     mn_db *db = open_async(NEW_URL(), 0, 3);
     th_tenant(db, "t");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "t", .identity = NULL};
+    mn_actor a = TH_ACTOR(.tenant = "t", .identity = NULL);
     const char *owner = th_identity(db, "t", "agent");
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .identity = owner,
-                          .text = "old text"};
+    mn_memory_input in = TH_IN(.identity = owner, .text = "old text");
     const char *id = th_add_in(db, &a, &in);
     const struct mni_store_ops *ops = db->store->ops;
     float stale[DIM] = {1};
@@ -416,12 +401,9 @@ START_TEST(test_memory_and_job_atomic)
     const char *url = NEW_URL();
     mn_db *db = open_async(url, 0, 3);
     th_tenant(db, "t");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "t", .identity = NULL};
+    mn_actor a = TH_ACTOR(.tenant = "t", .identity = NULL);
     const char *owner = th_identity(db, "t", "agent");
-    mn_memory_input ok = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .identity = owner,
-                          .text = "kept"};
+    mn_memory_input ok = TH_IN(.identity = owner, .text = "kept");
     const char *kept = th_add_in(db, &a, &ok);
     stores[_i].refuse_jobs(url);
     th_state before, after;
@@ -457,16 +439,9 @@ START_TEST(test_cache_scope_per_tenant)
     mn_db *db = th_open(NEW_URL(), &cfg);
     th_tenant(db, "a");
     th_tenant(db, "b");
-    mn_actor ta = {.version = MN_ACTOR_VERSION, .tenant = "a"},
-             tb = {.version = MN_ACTOR_VERSION, .tenant = "b"};
-    mn_memory_input ia = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .identity = th_identity(db, "a", "x"),
-                          .text = "the secret plan"};
-    mn_memory_input ib = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .identity = th_identity(db, "b", "x"),
-                          .text = "the secret plan"};
+    mn_actor ta = TH_ACTOR(.tenant = "a"), tb = TH_ACTOR(.tenant = "b");
+    mn_memory_input ia = TH_IN(.identity = th_identity(db, "a", "x"), .text = "the secret plan");
+    mn_memory_input ib = TH_IN(.identity = th_identity(db, "b", "x"), .text = "the secret plan");
     th_add_in(db, &ta, &ia);
     ck_assert_int_eq(es_stat(&srv, "requests"), 1);
     th_add_in(db, &tb, &ib);
@@ -497,17 +472,14 @@ START_TEST(test_local_workers_many)
                      .embed_poll_ms = 10};
     mn_db *db = th_open(NEW_URL(), &cfg);
     th_tenant(db, "t");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "t"};
+    mn_actor a = TH_ACTOR(.tenant = "t");
     const char *owner = th_identity(db, "t", "agent");
     enum { N = 300 };
     mn_memory_input in[N];
     char texts[N][32];
     for (int i = 0; i < N; i++) {
         snprintf(texts[i], sizeof texts[i], "memory number %d", i);
-        in[i] = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
-                                  .importance = MN_IMPORTANCE_DEFAULT,
-                                  .identity = owner,
-                                  .text = texts[i]};
+        in[i] = (mn_memory_input)TH_IN(.identity = owner, .text = texts[i]);
     }
     char **ids = NULL;
     int64_t seq0 = store_seq(db);

@@ -54,7 +54,7 @@ static uint64_t policies_fp(mn_db *db, size_t *count)
     mn_tenants *tl = NULL;
     TH_OK(db, mn_tenant_list(db, &tl));
     for (size_t t = 0; t < tl->count; t++) {
-        mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = tl->items[t]->id};
+        mn_actor sys = TH_ACTOR(.tenant = tl->items[t]->id);
         mn_policies *pl = NULL;
         TH_OK(db, mn_policy_list(db, &sys, &pl));
         n += pl->count;
@@ -120,7 +120,7 @@ struct world {
 static const char *make_identity(mn_db *db, const char *tenant, const char *external_id,
                                  const char *role, const char *claims)
 {
-    mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = tenant};
+    mn_actor sys = TH_ACTOR(.tenant = tenant);
     mn_identity *i = NULL;
     TH_OK(db, mn_identity_create(db, &sys, external_id, role, claims, &i));
     const char *id = th_fmt("%s", i->id);
@@ -131,12 +131,7 @@ static const char *make_identity(mn_db *db, const char *tenant, const char *exte
 static const char *add_typed(mn_db *db, const mn_actor *a, const char *owner, const char *text,
                              const char *type, const char *metadata)
 {
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .identity = owner,
-                          .text = text,
-                          .type = type,
-                          .metadata = metadata};
+    mn_memory_input in = TH_IN(.identity = owner, .text = text, .type = type, .metadata = metadata);
     return th_add_in(db, a, &in);
 }
 
@@ -152,10 +147,10 @@ static void world_open(struct world *w)
     w->bob = make_identity(db, "acme", "bob", NULL, NULL);
     w->root = make_identity(db, "acme", "root", "admin", NULL);
     make_identity(db, "globex", "carl", NULL, NULL);
-    w->sys = (mn_actor){.version = MN_ACTOR_VERSION, .tenant = "acme"};
-    w->as_alice = (mn_actor){.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
-    w->as_bob = (mn_actor){.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "bob"};
-    w->as_root = (mn_actor){.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "root"};
+    w->sys = (mn_actor)TH_ACTOR(.tenant = "acme");
+    w->as_alice = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = "alice");
+    w->as_bob = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = "bob");
+    w->as_root = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = "root");
     w->a1 = add_typed(db, &w->as_alice, NULL, "alice likes green tea", "fact",
                       "{\"project\":\"apollo\"}");
     w->a2 = add_typed(db, &w->as_alice, NULL, "alice zebra notes", "note", NULL);
@@ -168,7 +163,7 @@ static void world_open(struct world *w)
                             .text = "zebra migration patterns on the savanna, updated"};
     TH_OK(db, mn_memory_update(db, &w->sys, w->b1, &ch, NULL));
     TH_OK(db, mn_memory_delete(db, &w->sys, w->b3, MN_DELETE_SOFT));
-    mn_actor carl = {.version = MN_ACTOR_VERSION, .tenant = "globex", .identity = "carl"};
+    mn_actor carl = TH_ACTOR(.tenant = "globex", .identity = "carl");
     w->g1 = th_add(db, &carl, NULL, "globex zebra migration memory");
 }
 
@@ -290,8 +285,7 @@ START_TEST(new_tenant_has_default_policies)
 {
     mn_db *db = th_open_fresh();
     const char *t1 = th_tenant(db, "acme"), *t2 = th_tenant(db, "globex");
-    mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = "acme"},
-             sys2 = {.version = MN_ACTOR_VERSION, .tenant = "globex"};
+    mn_actor sys = TH_ACTOR(.tenant = "acme"), sys2 = TH_ACTOR(.tenant = "globex");
     mn_policies *l = NULL, *l2 = NULL;
     TH_OK(db, mn_policy_list(db, &sys, &l));
     TH_OK(db, mn_policy_list(db, &sys2, &l2));
@@ -358,19 +352,13 @@ START_TEST(agent_manages_own_memories)
     const mn_actor *a = &w.as_alice;
 
     mn_memory *m = NULL;
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .text = "alice remembers the blue door",
-                          .type = "fact"};
+    mn_memory_input in = TH_IN(.text = "alice remembers the blue door", .type = "fact");
     TH_OK(db, mn_memory_add(db, a, &in, &m));
     ck_assert_str_eq(m->identity_id, w.alice);
     const char *mine = th_fmt("%s", m->id);
     mn_memory_free(m);
     /* Naming herself as the owner is the same. */
-    mn_memory_input in2 = {.version = MN_MEMORY_INPUT_VERSION,
-                           .importance = MN_IMPORTANCE_DEFAULT,
-                           .identity = "alice",
-                           .text = "alice again"};
+    mn_memory_input in2 = TH_IN(.identity = "alice", .text = "alice again");
     const char *mine2 = th_add_in(db, a, &in2);
     mn_memory_input many[2] = {TH_IN(.text = "batch one"),
                                TH_IN(.text = "batch two", .identity = w.alice)};
@@ -451,10 +439,7 @@ START_TEST(agent_cannot_touch_others_memories)
     /* Another tenant's memory does not exist for alice at all. */
     FAILS(db, mn_memory_get(db, a, w.g1, 0, &m), MN_ENOTFOUND, "memory");
     /* Nor may she write a memory for bob. */
-    mn_memory_input for_bob = {.version = MN_MEMORY_INPUT_VERSION,
-                               .importance = MN_IMPORTANCE_DEFAULT,
-                               .identity = "bob",
-                               .text = "alice writes for bob"};
+    mn_memory_input for_bob = TH_IN(.identity = "bob", .text = "alice writes for bob");
     DENIED(db, mn_memory_add(db, a, &for_bob, &m), NOT_ALLOWED);
     ck_assert_ptr_null(m);
 
@@ -585,10 +570,7 @@ START_TEST(admin_may_do_everything)
         .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TYPE, .type = "note"};
     TH_OK(db, mn_memory_update(db, a, w.b2, &ch, NULL));
     TH_OK(db, mn_memory_restore(db, a, w.b3));
-    mn_memory_input for_bob = {.version = MN_MEMORY_INPUT_VERSION,
-                               .importance = MN_IMPORTANCE_DEFAULT,
-                               .identity = "bob",
-                               .text = "root writes for bob"};
+    mn_memory_input for_bob = TH_IN(.identity = "bob", .text = "root writes for bob");
     const char *x = th_add_in(db, a, &for_bob);
     const char *ids[] = {x, w.a2};
     TH_OK(db, mn_memory_delete_many(db, a, ids, 2, MN_DELETE_HARD));
@@ -706,9 +688,7 @@ START_TEST(deny_create_at_any_priority)
     mn_db *db = w.db;
     const mn_actor *a = &w.as_alice;
     const char *rule = "{\"effect\":\"deny\",\"actions\":[\"create\"],\"resource\":\"memory\"}";
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .text = "alice may not write this"};
+    mn_memory_input in = TH_IN(.text = "alice may not write this");
     mn_memory *m = NULL;
     const int prios[] = {10, 50, 500, -3};
     for (size_t i = 0; i < 4; i++) {
@@ -836,8 +816,8 @@ START_TEST(resource_conditions_filter_results)
                               "{\"metadata_requirements\":{\"project\":\"apollo\"}}}}", 10);
     make_identity(db, "acme", "tina", "typed", NULL);
     make_identity(db, "acme", "pete", "proj", NULL);
-    mn_actor tina = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "tina"};
-    mn_actor pete = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "pete"};
+    mn_actor tina = TH_ACTOR(.tenant = "acme", .identity = "tina");
+    mn_actor pete = TH_ACTOR(.tenant = "acme", .identity = "pete");
     const char *s2 = add_typed(db, s, "alice", "alice secret zebra diary", "secret",
                                "{\"project\":\"apollo\"}");
     const char *z = add_typed(db, s, "bob", "zeus zebra", "fact", "{\"project\":\"zeus\"}");
@@ -869,10 +849,7 @@ START_TEST(resource_conditions_filter_results)
     mn_memory_changes ch = {
         .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "tina edits"};
     DENIED(db, mn_memory_update(db, &tina, w.b1, &ch, NULL), NOT_ALLOWED);
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .text = "tina writes",
-                          .identity = "alice"};
+    mn_memory_input in = TH_IN(.text = "tina writes", .identity = "alice");
     DENIED(db, mn_memory_add(db, &tina, &in, NULL), NOT_ALLOWED);
 
     /* pete: a1, b1, s2, nested (apollo); not a2, b2, z. */
@@ -991,14 +968,9 @@ START_TEST(ip_restrictions_ipv4_ipv6)
         {NULL, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        mn_actor a = {.version = MN_ACTOR_VERSION,
-                      .tenant = "acme",
-                      .identity = "nina",
-                      .context = cases[i].ctx};
+        mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "nina", .context = cases[i].ctx);
         const char *c = cases[i].ctx ? cases[i].ctx : "NULL";
-        mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                              .importance = MN_IMPORTANCE_DEFAULT,
-                              .text = th_fmt("nina from %s", c)};
+        mn_memory_input in = TH_IN(.text = th_fmt("nina from %s", c));
         mn_memory *m = NULL;
         mn_memories *l = NULL;
         mn_list_options lo = MN_LIST_OPTIONS_INIT;
@@ -1025,10 +997,7 @@ START_TEST(ip_restrictions_ipv4_ipv6)
     }
     /* The reasons tell the cases apart. */
     const char *why = NULL;
-    mn_actor a = {.version = MN_ACTOR_VERSION,
-                  .tenant = "acme",
-                  .identity = "nina",
-                  .context = "{\"ip\":\"bogus\"}"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "nina", .context = "{\"ip\":\"bogus\"}");
     verdict(db, &a, "read", "memory", NULL, NULL, &why);
     ck_assert_msg(th_has_word(why, "not an ip"), "%s", why);
     a.context = "{}";
@@ -1051,17 +1020,11 @@ START_TEST(malformed_context_is_einval)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         const char *ids[] = {NULL, "alice", "root"};
         for (size_t k = 0; k < 3; k++) {
-            mn_actor a = {.version = MN_ACTOR_VERSION,
-                          .tenant = "acme",
-                          .identity = ids[k],
-                          .context = bad[i]};
+            mn_actor a = TH_ACTOR(.tenant = "acme", .identity = ids[k], .context = bad[i]);
             mn_memory *m = NULL;
             mn_memories *l = NULL;
             mn_decision *d = NULL;
-            mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                                  .importance = MN_IMPORTANCE_DEFAULT,
-                                  .text = "ctx",
-                                  .identity = "alice"};
+            mn_memory_input in = TH_IN(.text = "ctx", .identity = "alice");
             mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "zebra"};
             INVALID(db, mn_memory_add(db, &a, &in, &m), "context");
             INVALID(db, mn_memory_get(db, &a, w.a1, 0, &m), "context");
@@ -1075,8 +1038,7 @@ START_TEST(malformed_context_is_einval)
         }
     }
     /* A well-formed empty object is fine. */
-    mn_actor a = {
-        .version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice", .context = "{}"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice", .context = "{}");
     mn_memory_free(th_get(db, &a, w.a1, 0));
     mn_close(db);
 }
@@ -1099,7 +1061,7 @@ START_TEST(identity_claims_condition)
     make_identity(db, "acme", "s2", "support", "{\"department\":\"sales\",\"levels\":[2]}");
     make_identity(db, "acme", "s3", "support", NULL);
     make_identity(db, "acme", "s4", "support", "{\"department\":\"support\",\"levels\":[1]}");
-    mn_actor s1 = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "s1"};
+    mn_actor s1 = TH_ACTOR(.tenant = "acme", .identity = "s1");
     size_t n;
     list_ids(db, &s1, NULL, 0, &n);
     ck_assert_uint_eq(n, 4);
@@ -1109,7 +1071,7 @@ START_TEST(identity_claims_condition)
     ck_assert_str_eq(pid, pol);
     const char *others[] = {"s2", "s3", "s4"};
     for (size_t i = 0; i < 3; i++) {
-        mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = others[i]};
+        mn_actor a = TH_ACTOR(.tenant = "acme", .identity = others[i]);
         mn_memory *m = NULL;
         mn_memories *l = NULL;
         DENIED(db, mn_memory_get(db, &a, w.b2, 0, &m), "claims");
@@ -1143,27 +1105,16 @@ START_TEST(when_rules)
         "{\"==\":[{\"var\":\"resource.kind\"},\"memory\"]}]}}",
         10);
     const char *sid = make_identity(db, "acme", "sam", "scribe", "{\"team\":\"red\"}");
-    mn_actor on = {.version = MN_ACTOR_VERSION,
-                   .tenant = "acme",
-                   .identity = "sam",
-                   .context = "{\"shift\":\"on\"}"};
-    mn_actor off = {.version = MN_ACTOR_VERSION,
-                    .tenant = "acme",
-                    .identity = "sam",
-                    .context = "{\"shift\":\"off\"}"};
+    mn_actor on = TH_ACTOR(.tenant = "acme", .identity = "sam", .context = "{\"shift\":\"on\"}");
+    mn_actor off = TH_ACTOR(.tenant = "acme", .identity = "sam", .context = "{\"shift\":\"off\"}");
     mn_memory_input low = {.version = MN_MEMORY_INPUT_VERSION,
                            .text = "sam low",
                            .importance = 0.5,
                            .metadata = "{\"team\":\"red\"}"};
     mn_memory_input high = {
         .version = MN_MEMORY_INPUT_VERSION, .text = "sam high", .importance = 0.9};
-    mn_memory_input dflt = {.version = MN_MEMORY_INPUT_VERSION,
-                            .importance = MN_IMPORTANCE_DEFAULT,
-                            .text = "sam default importance"};
-    mn_memory_input other = {.version = MN_MEMORY_INPUT_VERSION,
-                             .importance = MN_IMPORTANCE_DEFAULT,
-                             .text = "sam for bob",
-                             .identity = "bob"};
+    mn_memory_input dflt = TH_IN(.text = "sam default importance");
+    mn_memory_input other = TH_IN(.text = "sam for bob", .identity = "bob");
     const char *mine = th_add_in(db, &on, &low);
     th_add_in(db, &off, &dflt);
     mn_memory *m = NULL;
@@ -1209,7 +1160,7 @@ START_TEST(time_restrictions_by_date)
         "\"end\":\"2000-01-02\"}}}}",
         20);
     make_identity(db, "acme", "tim", "temp", NULL);
-    mn_actor tim = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "tim"};
+    mn_actor tim = TH_ACTOR(.tenant = "acme", .identity = "tim");
     mn_memory *m = NULL;
     DENIED(db, mn_memory_get(db, &tim, w.a1, 0, &m), "date_range");
     const char *why = NULL;
@@ -1246,7 +1197,7 @@ START_TEST(cache_follows_policy_changes)
     world_open(&w);
     mn_db *db = w.db;
     make_identity(db, "acme", "cora", "cached", NULL);
-    mn_actor cora = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "cora"};
+    mn_actor cora = TH_ACTOR(.tenant = "acme", .identity = "cora");
     mn_memory *m = NULL;
     mn_memories *l = NULL;
     /* Twice, so that the second comes from the cache. */
@@ -1382,13 +1333,12 @@ START_TEST(deactivated_identity_is_denied)
                       NULL, NULL));
     TH_OK(db, mn_identity_deactivate(db, &w.sys, "alice"));
     const mn_actor *a = &w.as_alice;
-    mn_actor by_id = {.version = MN_ACTOR_VERSION, .tenant = w.tenant, .identity = w.alice};
+    mn_actor by_id = TH_ACTOR(.tenant = w.tenant, .identity = w.alice);
     mn_memory *m = NULL;
     mn_memories *l = NULL;
     mn_history *h = NULL;
     mn_decision *d = NULL;
-    mn_memory_input in = {
-        .version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, .text = "x"};
+    mn_memory_input in = TH_IN(.text = "x");
     mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "tea"};
     DENIED(db, mn_memory_get(db, a, w.a1, 0, &m), "deactivated");
     DENIED(db, mn_memory_get(db, &by_id, w.a1, 0, &m), "deactivated");
@@ -1511,7 +1461,7 @@ START_TEST(policy_management_rights)
     DENIED(db, mn_policy_list(db, a, &pl), NOT_ALLOWED);
     /* Another tenant's admin is not this tenant's. */
     make_identity(db, "globex", "groot", "admin", NULL);
-    mn_actor groot = {.version = MN_ACTOR_VERSION, .tenant = "globex", .identity = "groot"};
+    mn_actor groot = TH_ACTOR(.tenant = "globex", .identity = "groot");
     FAILS(db, mn_policy_delete(db, &groot, some), MN_ENOTFOUND, "policy");
     mn_close(db);
 }
@@ -1665,7 +1615,7 @@ START_TEST(bad_policy_input)
     INVALID(db, mn_policy_get(db, &w.sys, "x", &p), "id");
     INVALID(db, mn_policy_get(db, &w.sys, id, NULL), "out");
     INVALID(db, mn_policy_list(db, &w.sys, NULL), "out");
-    mn_actor nobody = {.version = MN_ACTOR_VERSION, .tenant = "nope"};
+    mn_actor nobody = TH_ACTOR(.tenant = "nope");
     FAILS(db,
           mn_policy_add(
               db, &nobody,
@@ -1769,7 +1719,7 @@ START_TEST(policy_test_is_a_dry_run)
     INVALID(db, mn_policy_test(db, a, "read", "memory", "{bad", &d), "resource_data");
     INVALID(db, mn_policy_test(db, a, "read", "memory", NULL, NULL), "out");
     INVALID(db, mn_policy_test(db, NULL, "read", "memory", NULL, &d), "tenant");
-    mn_actor ghost = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "ghost"};
+    mn_actor ghost = TH_ACTOR(.tenant = "acme", .identity = "ghost");
     FAILS(db, mn_policy_test(db, &ghost, "read", "memory", NULL, &d), MN_ENOTFOUND,
           "identity|ghost");
     ck_assert_ptr_null(d);
@@ -2015,7 +1965,7 @@ START_TEST(update_out_needs_read)
     policy_add(db, &w.sys, "editor", "{\"effect\":\"allow\",\"actions\":[\"update\"],"
                                      "\"resource\":\"memory\"}", 1);
     make_identity(db, "acme", "ed", "editor", NULL);
-    mn_actor ed = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "ed"};
+    mn_actor ed = TH_ACTOR(.tenant = "acme", .identity = "ed");
     mn_memory *m = NULL;
     DENIED(db, mn_memory_get(db, &ed, w.b2, 0, &m), NOT_ALLOWED);
     mn_memory_changes ch = {

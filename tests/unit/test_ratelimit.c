@@ -13,13 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static const mn_actor SYS = {.version = MN_ACTOR_VERSION, .tenant = "acme"};
-static const mn_actor BOT = {
-    .version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "bot"}; /* agent: x1 */
-static const mn_actor BOSS = {
-    .version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "boss"}; /* admin: x2 */
-static const mn_actor DAEMON = {
-    .version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "daemon"}; /* system: x5 */
+static const mn_actor SYS = TH_ACTOR(.tenant = "acme");
+static const mn_actor BOT = TH_ACTOR(.tenant = "acme", .identity = "bot");       /* agent: x1 */
+static const mn_actor BOSS = TH_ACTOR(.tenant = "acme", .identity = "boss");     /* admin: x2 */
+static const mn_actor DAEMON = TH_ACTOR(.tenant = "acme", .identity = "daemon"); /* system: x5 */
 
 /* cfg (may be NULL) with the in-process limiter on, as every test here wants. */
 static const mn_config *in_process(const mn_config *cfg)
@@ -239,8 +236,7 @@ START_TEST(library_calls_are_limited)
     TH_OK(db, mn_memory_add(db, &BOT, &two[0], NULL));
     TH_RC(db, mn_memory_add(db, &BOT, &two[0], NULL), MN_ELIMITED);
     /* bad input is refused before it costs a place */
-    mn_memory_input bad = {
-        .version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, .text = NULL};
+    mn_memory_input bad = TH_IN(.text = NULL);
     TH_RC(db, mn_memory_add(db, &BOSS, &bad, NULL), MN_EINVAL);
     /* the system actor (the host program) is not limited */
     for (int i = 0; i < 10; i++)
@@ -332,9 +328,9 @@ START_TEST(bad_input)
     TH_RC(db, mn_ratelimit_hit(db, &BOT, "app:x", -3, &r), MN_EINVAL);
     TH_RC(db, mn_ratelimit_hit(db, NULL, "app:x", 1, &r), MN_EINVAL);
     TH_RC(db, mn_ratelimit_peek(db, &BOT, "app:x", 1, NULL), MN_EINVAL);
-    mn_actor nobody = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "nobody"};
+    mn_actor nobody = TH_ACTOR(.tenant = "acme", .identity = "nobody");
     TH_RC(db, mn_ratelimit_hit(db, &nobody, "app:x", 1, &r), MN_ENOTFOUND);
-    mn_actor elsewhere = {.version = MN_ACTOR_VERSION, .tenant = "nope"};
+    mn_actor elsewhere = TH_ACTOR(.tenant = "nope");
     TH_RC(db, mn_ratelimit_hit(db, &elsewhere, "app:x", 1, &r), MN_ENOTFOUND);
     TH_RC(db, mn_limit_set(db, &SYS, "app:x", 0, 1000), MN_EINVAL);
     TH_RC(db, mn_limit_set(db, &SYS, "app:x", -5, 1000), MN_EINVAL);

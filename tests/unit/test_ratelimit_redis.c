@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static const mn_actor SYS = {.version = MN_ACTOR_VERSION, .tenant = "acme"};
-static const mn_actor BOT = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "bot"};
+static const mn_actor SYS = TH_ACTOR(.tenant = "acme");
+static const mn_actor BOT = TH_ACTOR(.tenant = "acme", .identity = "bot");
 
 static const char *redis_url(void)
 {
@@ -181,9 +181,7 @@ START_TEST(server_stopped_then_restarted)
     }
     /* the library's own calls too: fail-closed refuses the add, which changes nothing */
     TH_OK(closed, mn_limit_set(closed, &SYS, "memory:create", 10, 600000));
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .text = "while Redis is down"};
+    mn_memory_input in = TH_IN(.text = "while Redis is down");
     TH_RC(closed, mn_memory_add(closed, &BOT, &in, NULL), MN_EBACKEND);
     ck_assert_uint_eq(th_count_memories(closed, &SYS, 0), 0);
     TH_OK(open, mn_memory_add(open, &BOT, &in, NULL));

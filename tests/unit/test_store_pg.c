@@ -150,7 +150,7 @@ START_TEST(migrate_from_previous_version)
     mn_db *db = th_open(url, NULL);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     const char *id = th_add(db, &a, NULL, "kept across the migration");
     mn_close(db);
     pg_run(schema, undo_latest());
@@ -238,7 +238,7 @@ static void *hold(void *arg)
 {
     mn_db *db = arg;
     mn_memories *l = NULL;
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = NULL};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = NULL);
     mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "anything", .k = 1};
     mn_memory_search(db, &a, &so, &l);
     mn_memories_free(l);
@@ -287,7 +287,7 @@ START_TEST(server_restart_mid_run)
     mn_db *db = th_open(url_with(schema, NULL), NULL);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     th_add(db, &a, NULL, "before the restart");
     th_state before;
     th_state_get(db, &before);
@@ -295,9 +295,7 @@ START_TEST(server_restart_mid_run)
     server_ctl("pause");
     mn_memory_input in[50];
     for (int i = 0; i < 50; i++)
-        in[i] = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
-                                  .importance = MN_IMPORTANCE_DEFAULT,
-                                  .text = th_fmt("during the outage %d", i)};
+        in[i] = (mn_memory_input)TH_IN(.text = th_fmt("during the outage %d", i));
     int rc = mn_memory_add_many(db, &a, in, 50, NULL, NULL);
     ck_assert_int_eq(rc, MN_EBACKEND);
     ck_assert_msg(th_has_word(mn_errmsg(db), "connect|connection"), "%s", mn_errmsg(db));
@@ -322,13 +320,11 @@ START_TEST(killed_transaction_keeps_nothing)
     mn_db *db = th_open(url_with(schema, "pool_size=1&pool_overflow=0"), &cfg);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     enum { BATCH = 2000 };
     static mn_memory_input in[BATCH];
     for (int i = 0; i < BATCH; i++)
-        in[i] = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
-                                  .importance = MN_IMPORTANCE_DEFAULT,
-                                  .text = th_fmt("batch row %d with some words", i)};
+        in[i] = (mn_memory_input)TH_IN(.text = th_fmt("batch row %d with some words", i));
     /* A second process kills the backend while it is busy inserting. */
     pid_t child = fork();
     ck_assert_int_ge(child, 0);
@@ -396,8 +392,7 @@ START_TEST(ratelimit_overrides_and_embed_cache)
     mn_db *db = th_open(make_url(), NULL);
     const char *acme = th_tenant(db, "acme");
     th_tenant(db, "other");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme"},
-             o = {.version = MN_ACTOR_VERSION, .tenant = "other"};
+    mn_actor a = TH_ACTOR(.tenant = "acme"), o = TH_ACTOR(.tenant = "other");
     TH_OK(db, mn_limit_set(db, &a, "memory:create", 7, 60000));
     TH_OK(db, mn_limit_set(db, &a, "memory:create", 9, 60000)); /* replaces */
     mn_limit *l = NULL;
@@ -460,8 +455,8 @@ START_TEST(feed_prune_and_horizon)
     const char *acme = th_tenant(db, "acme"), *other = th_tenant(db, "other");
     th_identity(db, "acme", "alice");
     th_identity(db, "other", "bob");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"},
-             o = {.version = MN_ACTOR_VERSION, .tenant = "other", .identity = "bob"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice"),
+             o = TH_ACTOR(.tenant = "other", .identity = "bob");
     int64_t s1 = add_and_delete(db, &a, "first to go");
     int64_t s2 = add_and_delete(db, &a, "second to go");
     add_and_delete(db, &o, "the other tenant's");
@@ -499,7 +494,7 @@ START_TEST(claim_skips_locked_jobs)
     mn_db *db = th_open(url_with(schema, NULL), &cfg);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     th_add(db, &a, NULL, "held by another worker");
     const char *free_id = th_add(db, &a, NULL, "free to take");
     PGconn *other = pg_connect(schema);

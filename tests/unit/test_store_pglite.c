@@ -46,8 +46,8 @@ START_TEST(auto_picks_pgvector_and_filters)
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
     th_identity(db, "acme", "bob");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
-    mn_actor b = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "bob"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
+    mn_actor b = TH_ACTOR(.tenant = "acme", .identity = "bob");
     /* Many of bob's memories close to the query, one of alice's: a filter on alice must still
      * find hers (an index scan that stopped at ef_search candidates would return none). */
     for (int i = 0; i < 60; i++)
@@ -76,7 +76,7 @@ START_TEST(async_embedding_into_pgvector)
     mn_db *db = th_open(make_url(), &cfg);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     const char *id = th_add(db, &a, NULL, "a lighthouse on the northern cape");
     mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "lighthouse", .k = 5};
     mn_memories *l = NULL;

@@ -137,7 +137,7 @@ START_TEST(open_readonly)
     mn_db *db = th_open(path, NULL);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     const char *id = th_add(db, &a, NULL, "read only memory about lighthouses");
     mn_close(db);
     uint64_t h0 = th_file_hash(path);
@@ -152,9 +152,7 @@ START_TEST(open_readonly)
     TH_OK(db, mn_memory_search(db, &a, &so, &l));
     ck_assert_uint_eq(l->count, 1);
     mn_memories_free(l);
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .text = "must not be written"};
+    mn_memory_input in = TH_IN(.text = "must not be written");
     int rc = mn_memory_add(db, &a, &in, NULL);
     ck_assert_msg(rc != MN_OK, "add on a read-only handle succeeded");
     ck_assert_msg(th_has_word(mn_errmsg(db), "read-only|readonly|read only"), "message: %s",
@@ -186,25 +184,16 @@ START_TEST(expiry_by_editing_the_file)
     th_tenant(db, "globex");
     th_identity(db, "acme", "alice");
     th_identity(db, "globex", "bob");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"},
-             sys = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = NULL},
-             b = {.version = MN_ACTOR_VERSION, .tenant = "globex", .identity = "bob"};
-    mn_memory_input e1 = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .text = "expiring memory about the summer festival",
-                          .ttl_days = 1};
-    mn_memory_input e2 = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .text = "second expiring memory about the winter market",
-                          .ttl_days = 2};
-    mn_memory_input keep = {.version = MN_MEMORY_INPUT_VERSION,
-                            .importance = MN_IMPORTANCE_DEFAULT,
-                            .text = "a memory that stays about the spring fair",
-                            .ttl_days = 30};
-    mn_memory_input other = {.version = MN_MEMORY_INPUT_VERSION,
-                             .importance = MN_IMPORTANCE_DEFAULT,
-                             .text = "globex expiring memory about the autumn fair",
-                             .ttl_days = 1};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice"),
+             sys = TH_ACTOR(.tenant = "acme", .identity = NULL),
+             b = TH_ACTOR(.tenant = "globex", .identity = "bob");
+    mn_memory_input e1 = TH_IN(.text = "expiring memory about the summer festival", .ttl_days = 1);
+    mn_memory_input e2 =
+        TH_IN(.text = "second expiring memory about the winter market", .ttl_days = 2);
+    mn_memory_input keep =
+        TH_IN(.text = "a memory that stays about the spring fair", .ttl_days = 30);
+    mn_memory_input other =
+        TH_IN(.text = "globex expiring memory about the autumn fair", .ttl_days = 1);
     const char *x1 = th_add_in(db, &a, &e1);
     const char *x2 = th_add_in(db, &a, &e2);
     const char *k1 = th_add_in(db, &a, &keep);
@@ -301,7 +290,7 @@ START_TEST(rows_carry_tenant_and_unit_vectors)
     mn_db *db = th_open(path, NULL);
     const char *tid = th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     const char *id = th_add(db, &a, NULL, "row check");
     mn_close(db);
     ck_assert_str_eq(sq_text1(path, th_fmt("SELECT tenant_id FROM memories WHERE id = '%s'", id)),
@@ -322,8 +311,8 @@ START_TEST(deletes_leave_no_rows)
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
     th_identity(db, "acme", "bob");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"},
-             b = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "bob"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice"),
+             b = TH_ACTOR(.tenant = "acme", .identity = "bob");
     const char *hard = th_add(db, &a, NULL, "hard deleted");
     const char *soft_then_hard = th_add(db, &a, NULL, "soft then hard");
     const char *many1 = th_add(db, &a, NULL, "deleted in a batch");
@@ -340,7 +329,7 @@ START_TEST(deletes_leave_no_rows)
     TH_OK(db, mn_memory_delete(db, &a, soft_then_hard, MN_DELETE_SOFT));
     TH_OK(db, mn_memory_delete(db, &a, soft_then_hard, MN_DELETE_HARD));
     TH_OK(db, mn_memory_delete_many(db, &a, &many1, 1, MN_DELETE_HARD));
-    mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = "acme", .identity = NULL);
     TH_OK(db, mn_identity_delete(db, &sys, "bob"));
     mn_close(db);
     for (size_t i = 0; i < 4; i++) {

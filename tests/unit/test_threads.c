@@ -56,17 +56,14 @@ static void *writer_main(void *p)
     mn_db *db = w->sh->db;
     char owner[16];
     snprintf(owner, sizeof owner, "w%d", w->n);
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = owner};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = owner);
     while (!atomic_load(&w->sh->start))
         ;
     for (int r = 0; r < ROUNDS; r++) {
         char text[128];
         snprintf(text, sizeof text, "writer %d round %d single memory about topic %d", w->n, r,
                  r % 5);
-        mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                              .importance = MN_IMPORTANCE_DEFAULT,
-                              .text = text,
-                              .metadata = "{\"kind\":\"single\"}"};
+        mn_memory_input in = TH_IN(.text = text, .metadata = "{\"kind\":\"single\"}");
         mn_memory *m = NULL;
         int rc = mn_memory_add(db, &a, &in, &m);
         if (rc != MN_OK) {
@@ -80,10 +77,7 @@ static void *writer_main(void *p)
         for (int b = 0; b < BATCH; b++) {
             snprintf(texts[b], sizeof texts[b], "writer %d round %d batch item %d topic %d", w->n,
                      r, b, (r + b) % 5);
-            batch[b] = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
-                                         .importance = MN_IMPORTANCE_DEFAULT,
-                                         .text = texts[b],
-                                         .type = "batch"};
+            batch[b] = (mn_memory_input)TH_IN(.text = texts[b], .type = "batch");
         }
         char **ids = NULL;
         rc = mn_memory_add_many(db, &a, batch, BATCH, &ids, NULL);
@@ -103,7 +97,7 @@ static void *reader_main(void *p)
 {
     struct reader *r = p;
     mn_db *db = r->sh->db;
-    mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = "acme", .identity = NULL);
     while (!atomic_load(&r->sh->start))
         ;
     unsigned i = 0;
@@ -223,7 +217,7 @@ START_TEST(one_handle_many_threads)
         wid[i] = th_identity(db, "acme", th_fmt("w%d", i));
     /* Something to read from the start. */
     th_identity(db, "acme", "seeder");
-    mn_actor seeder = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "seeder"};
+    mn_actor seeder = TH_ACTOR(.tenant = "acme", .identity = "seeder");
     th_add(db, &seeder, NULL, "seed memory");
 
     struct shared sh = {.db = db};
@@ -258,13 +252,12 @@ START_TEST(one_handle_many_threads)
         ck_assert_int_gt(rs[i].lists, 0);
     }
 
-    mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = "acme", .identity = NULL);
     size_t total = 1 + WRITERS * PER_WRITER;
     ck_assert_uint_eq(th_count_memories(db, &sys, 0), total);
     ck_assert_uint_eq(check_all_unique(db, &sys), total);
     for (int i = 0; i < WRITERS; i++) {
-        mn_actor own = {
-            .version = MN_ACTOR_VERSION, .tenant = "acme", .identity = th_fmt("w%d", i)};
+        mn_actor own = TH_ACTOR(.tenant = "acme", .identity = th_fmt("w%d", i));
         mn_filter f = {.version = MN_FILTER_VERSION, .identity = own.identity};
         size_t n;
         th_list_ids(db, &sys, &f, 1000, &n);
@@ -308,7 +301,7 @@ struct updater {
 static void *updater_main(void *p)
 {
     struct updater *u = p;
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = NULL};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = NULL);
     for (int i = 0; i < UPDATES; i++) {
         char text[64];
         snprintf(text, sizeof text, "updated by %d, round %d", u->n, i);
@@ -328,7 +321,7 @@ START_TEST(concurrent_updates_of_one_memory)
     mn_db *db = th_open_fresh();
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     const char *id = th_add(db, &a, NULL, "contended memory");
     pthread_t t[UPDATERS];
     struct updater us[UPDATERS];
@@ -473,13 +466,12 @@ static int child_main(const char *path, int n)
     }
     char owner[16];
     snprintf(owner, sizeof owner, "p%d", n);
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = owner};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = owner);
     int failures = 0;
     for (int r = 0; r < PROC_ROUNDS; r++) {
         char text[96];
         snprintf(text, sizeof text, "process %d round %d single", n, r);
-        mn_memory_input in = {
-            .version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, .text = text};
+        mn_memory_input in = TH_IN(.text = text);
         int rc = mn_memory_add(db, &a, &in, NULL);
         if (rc != MN_OK && failures++ == 0)
             fprintf(stderr, "child %d: add: %s: %s\n", n, mn_strerror(rc), mn_errmsg(db));
@@ -487,9 +479,7 @@ static int child_main(const char *path, int n)
         mn_memory_input batch[PROC_BATCH];
         for (int b = 0; b < PROC_BATCH; b++) {
             snprintf(texts[b], sizeof texts[b], "process %d round %d batch %d", n, r, b);
-            batch[b] = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
-                                         .importance = MN_IMPORTANCE_DEFAULT,
-                                         .text = texts[b]};
+            batch[b] = (mn_memory_input)TH_IN(.text = texts[b]);
         }
         rc = mn_memory_add_many(db, &a, batch, PROC_BATCH, NULL, NULL);
         if (rc != MN_OK && failures++ == 0)
@@ -532,7 +522,7 @@ START_TEST(two_processes_one_file)
                       "child %d: status %d (see its stderr)", i, status);
     }
     db = th_open(path, NULL);
-    mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = "acme", .identity = NULL);
     ck_assert_uint_eq(th_count_memories(db, &sys, 0), PROCS * PER_PROC);
     ck_assert_uint_eq(check_all_unique(db, &sys), PROCS * PER_PROC);
     for (int i = 0; i < PROCS; i++) {
@@ -570,15 +560,14 @@ static int creator_main(const char *path, int n, int go_fd)
     mn_tenant *t = NULL;
     mn_identity *i = NULL;
     int rc = mn_tenant_create(db, name, &t);
-    mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = name, .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = name, .identity = NULL);
     if (rc == MN_OK)
         rc = mn_identity_create(db, &sys, "agent", NULL, NULL, &i);
-    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = name, .identity = "agent"};
+    mn_actor a = TH_ACTOR(.tenant = name, .identity = "agent");
     for (int k = 0; rc == MN_OK && k < 20; k++) {
         char text[64];
         snprintf(text, sizeof text, "creator %d memory %d", n, k);
-        mn_memory_input in = {
-            .version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, .text = text};
+        mn_memory_input in = TH_IN(.text = text);
         rc = mn_memory_add(db, &a, &in, NULL);
     }
     if (rc != MN_OK)
@@ -618,8 +607,7 @@ START_TEST(two_processes_create_one_file)
         ck_assert_int_eq(mn_embed_dim(db), 384);
         ck_assert_uint_eq(th_count_tenants(db), 2);
         for (int i = 0; i < 2; i++) {
-            mn_actor sys = {
-                .version = MN_ACTOR_VERSION, .tenant = th_fmt("t%d", i), .identity = NULL};
+            mn_actor sys = TH_ACTOR(.tenant = th_fmt("t%d", i), .identity = NULL);
             ck_assert_uint_eq(th_count_memories(db, &sys, 0), 20);
         }
         mn_close(db);

@@ -129,7 +129,7 @@ static void world_open(struct world *w, const char *path)
     for (size_t i = 0; i < sizeof OWNERS / sizeof *OWNERS; i++)
         th_identity(w->db, "acme", OWNERS[i]);
     w->ex = open_exact(path);
-    w->sys = (mn_actor){.version = MN_ACTOR_VERSION, .tenant = "acme"};
+    w->sys = (mn_actor)TH_ACTOR(.tenant = "acme");
     w->seed = 7;
 }
 
@@ -151,14 +151,9 @@ static void world_add(struct world *w, mn_db *db, size_t n)
             clustered(&w->seed, vecs + j * DIM);
             snprintf(texts[j], sizeof texts[j], "memory %zu", i);
             snprintf(metas[j], sizeof metas[j], "{\"g\":%zu}", i % 20);
-            in[j] = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
-                                      .importance = MN_IMPORTANCE_DEFAULT,
-                                      .identity = owner_of(h),
-                                      .text = texts[j],
-                                      .type = type_of(h),
-                                      .metadata = metas[j],
-                                      .embedding = vecs + j * DIM,
-                                      .dim = DIM};
+            in[j] = (mn_memory_input)TH_IN(.identity = owner_of(h), .text = texts[j],
+                                           .type = type_of(h), .metadata = metas[j],
+                                           .embedding = vecs + j * DIM, .dim = DIM);
         }
         char **ids = NULL;
         TH_OK(db, mn_memory_add_many(db, &w->sys, in, m, &ids, NULL));
@@ -481,7 +476,7 @@ START_TEST(persistence_round_trip)
     uint64_t hh = th_file_hash(index_file(&w, "hnsw")), ha = th_file_hash(index_file(&w, "attr"));
     mn_config ro = {.version = MN_CONFIG_VERSION, .flags = MN_OPEN_READONLY};
     mn_db *r = th_open(w.path, &ro);
-    mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = "acme"};
+    mn_actor sys = TH_ACTOR(.tenant = "acme");
     result_sig(r, &sys, 5);
     ck_assert_uint_eq(stats_of(r, w.tenant_id).loaded, 1);
     mn_close(r);
@@ -626,12 +621,7 @@ START_TEST(writes_of_another_handle)
     mn_db *other = th_open(w.path, &cfg);
     float v[DIM];
     memcpy(v, centres[3], sizeof v);
-    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                          .importance = MN_IMPORTANCE_DEFAULT,
-                          .identity = "i01",
-                          .text = "needle",
-                          .embedding = v,
-                          .dim = DIM};
+    mn_memory_input in = TH_IN(.identity = "i01", .text = "needle", .embedding = v, .dim = DIM);
     mn_memory *m = NULL;
     TH_OK(other, mn_memory_add(other, &w.sys, &in, &m));
     const char *id = th_fmt("%s", m->id);
@@ -874,12 +864,8 @@ static void *thread_main(void *p)
             clustered(&s, v);
             char text[32];
             snprintf(text, sizeof text, "concurrent %d", r);
-            mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
-                                  .importance = MN_IMPORTANCE_DEFAULT,
-                                  .identity = "rest",
-                                  .text = text,
-                                  .embedding = v,
-                                  .dim = DIM};
+            mn_memory_input in =
+                TH_IN(.identity = "rest", .text = text, .embedding = v, .dim = DIM);
             if (mn_memory_add(a->w->db, &a->w->sys, &in, NULL) != MN_OK)
                 a->failures++;
         } else {
