@@ -47,21 +47,25 @@ int mni_abi_read_array(const mn_db *db, const struct mni_abi_struct *t, const vo
     size_t stride = 0;
     for (size_t i = 0; i < n; i++) {
         const char *s = (const char *)src + i * stride;
-        int rc = mni_abi_read(db, t, i ? s : src, 0, (char *)dst + i * dst_size, dst_size);
         unsigned v = 0;
-        if (rc == MN_OK)
+        int rc = MN_OK;
+        /* The version first: an element of another one must not be read in its size. */
+        if (i > 0) {
             memcpy(&v, s, sizeof v);
-        if (rc == MN_OK && i == 0) {
-            first = v;
-            stride = t->sizes[v - 1];
-        } else if (rc == MN_OK && v != first) {
-            rc = mni_seterr(db, MN_EINVAL, "%s[%zu].version is %u but [0]'s is %u: an array's "
-                            "structs are all of one version", t->name, i, v, first);
+            if (v != first)
+                rc = mni_seterr(db, MN_EINVAL, "%s[%zu].version is %u but [0]'s is %u: an "
+                                "array's structs are all of one version", t->name, i, v, first);
         }
+        if (rc == MN_OK)
+            rc = mni_abi_read(db, t, i ? s : src, 0, (char *)dst + i * dst_size, dst_size);
         if (rc != MN_OK) {
             if (bad)
                 *bad = i;
             return rc;
+        }
+        if (i == 0) {
+            memcpy(&first, src, sizeof first);
+            stride = t->sizes[first - 1];
         }
     }
     return MN_OK;

@@ -108,7 +108,8 @@ START_TEST(version_zero_is_refused)
     batch[1].version = 0;
     size_t failed = 0;
     rc = mn_memory_add_many(db, &SYS, batch, 2, NULL, &failed);
-    refused(rc, mn_errmsg(db), "memory 1: mn_memory_input.version is 0", "initialise");
+    refused(rc, mn_errmsg(db), "memory 1: mn_memory_input[1].version is 0",
+            "all of one version");
     ck_assert_uint_eq(failed, 1);
 
     /* Changes. */
