@@ -52,11 +52,13 @@ mn_db *th_open(const char *url, const mn_config *cfg);
 /* A new embedded database in a fresh temporary directory. */
 mn_db *th_open_fresh(void);
 /* Asserts rc == MN_OK, printing the call, the code and mn_errmsg(db) otherwise. */
-/* Initialisers of versioned structs for arrays: TH_IN(.text = "x"), TH_ACTOR(.tenant = "t"). */
+/* Initialisers of versioned structs for arrays: TH_IN(.text = "x"), TH_ACTOR(.tenant = "t"),
+ * TH_CONFIG(.pool_size = 2). */
 #define TH_IN(...)                                                                                 \
     {                                                                                              \
         .version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, __VA_ARGS__       \
     }
+#define TH_CONFIG(...) {.version = MN_CONFIG_VERSION, __VA_ARGS__}
 #define TH_ACTOR(...)                                                                              \
     {                                                                                              \
         .version = MN_ACTOR_VERSION, __VA_ARGS__                                                   \

@@ -706,6 +706,20 @@ START_TEST(bad_delete_args)
         .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "x"};
     BAD(db, mn_memory_update(db, &w.sys, w.m3, &in, NULL), MN_ENOTFOUND, "memory|deleted");
     BAD(db, mn_memory_update(db, &w.sys, w.m2, NULL, NULL), MN_EINVAL, "change|input");
+    /* The set mask: empty, an unknown bit (no owner or ttl to change), a named field NULL. */
+    in.set = 0;
+    BAD(db, mn_memory_update(db, &w.sys, w.m2, &in, NULL), MN_EINVAL, "changes nothing");
+    in.set = MN_MEMORY_SET_TEXT | 0x100;
+    BAD(db, mn_memory_update(db, &w.sys, w.m2, &in, NULL), MN_EINVAL, "unknown bits 0x100");
+    in.set = MN_MEMORY_SET_TEXT | MN_MEMORY_SET_TYPE;
+    BAD(db, mn_memory_update(db, &w.sys, w.m2, &in, NULL), MN_EINVAL, "type is NULL");
+    /* A field the mask does not name is not read: an impossible importance is ignored. */
+    in.set = MN_MEMORY_SET_TEXT;
+    in.importance = 42;
+    mn_memory *m = NULL;
+    TH_OK(db, mn_memory_update(db, &w.sys, w.m2, &in, &m));
+    ck_assert(strcmp(m->text, "x") == 0 && m->importance != 42);
+    mn_memory_free(m);
     mn_close(db);
 }
 END_TEST

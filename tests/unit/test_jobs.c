@@ -512,8 +512,9 @@ END_TEST
 
 START_TEST(test_config_errors)
 {
-    mn_config bad[] = {{.embed_async = 2}, {.embed_workers = 65}, {.embed_workers = -1},
-                       {.embed_batch = 10001}, {.embed_lease_ms = -5}, {.embed_retries = -2}};
+    mn_config bad[] = {TH_CONFIG(.embed_async = 2),     TH_CONFIG(.embed_workers = 65),
+                       TH_CONFIG(.embed_workers = -1),   TH_CONFIG(.embed_batch = 10001),
+                       TH_CONFIG(.embed_lease_ms = -5), TH_CONFIG(.embed_retries = -2)};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         mn_db *db = NULL;
         TH_RC(db, mn_open(&db, NEW_URL(), &bad[i]), MN_EINVAL);

@@ -914,11 +914,16 @@ END_TEST
 START_TEST(config_and_options)
 {
     const char *path = th_tmppath("cfg.db");
-    mn_config bad[] = { { .index = 2 }, { .index = -1 }, { .hnsw_m = 1 }, { .hnsw_m = 101 },
-                        { .hnsw_ef_construction = -1 }, { .hnsw_ef_search = 100001 } };
+    mn_config bad[] = { TH_CONFIG(.index = 2),   TH_CONFIG(.index = -1),
+                        TH_CONFIG(.hnsw_m = 1),  TH_CONFIG(.hnsw_m = 101),
+                        TH_CONFIG(.hnsw_ef_construction = -1),
+                        TH_CONFIG(.hnsw_ef_search = 100001) };
+    const char *names[] = { "index", "index", "hnsw_m", "hnsw_m", "hnsw_ef_construction",
+                            "hnsw_ef_search" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         mn_db *db = NULL;
         ck_assert_int_eq(mn_open(&db, path, &bad[i]), MN_EINVAL);
+        ck_assert_msg(strstr(mn_errmsg(db), names[i]), "%s", mn_errmsg(db));
         mn_close(db);
     }
     /* Other parameters: files built with another M are not trusted. */
