@@ -67,7 +67,7 @@ int cli_bench_embed(cli_ctx *c, int argc, char **argv)
     rc = cli_open(c);
     if (rc == CLI_EXIT_OK)
         rc = embed_all(c, n, batch, &secs, &bytes);
-    mn_embed_stats st;
+    mn_embed_stats st = MN_EMBED_STATS_INIT;
     char embedder[64] = "", model[256] = ""; /* st's strings end with the handle */
     if (rc == CLI_EXIT_OK && mn_embed_stats_get(c->db, &st) != MN_OK)
         rc = cli_error("no embedding statistics");

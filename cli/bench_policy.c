@@ -22,7 +22,7 @@
  * agent's id goes to agent_id. */
 static int bp_setup(cli_ctx *c, int *npolicies, char agent_id[64])
 {
-    const mn_actor sys = {.tenant = BP_TENANT};
+    const mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = BP_TENANT};
     mn_tenant *t = NULL;
     int created = 0, rc = mn_tenant_create(c->db, BP_TENANT, &t);
     mn_tenant_free(t);
@@ -31,19 +31,21 @@ static int bp_setup(cli_ctx *c, int *npolicies, char agent_id[64])
     else if (rc != MN_EEXISTS)
         return cli_fail(c, rc, "bench: tenant %s", BP_TENANT);
 
-    mn_policy_list *l = NULL;
+    mn_policies *l = NULL;
     if (created) {
-        if ((rc = mn_policy_list_all(c->db, &sys, &l)) != MN_OK)
+        if ((rc = mn_policy_list(c->db, &sys, &l)) != MN_OK)
             return cli_fail(c, rc, "bench: listing the default policies");
         for (size_t i = 0; i < l->count && rc == MN_OK; i++)
-            if ((rc = mn_policy_delete(c->db, &sys, l->items[i].id)) != MN_OK)
-                cli_fail(c, rc, "bench: deleting default policy %s", l->items[i].id);
-        mn_policy_list_free(l);
+            if ((rc = mn_policy_delete(c->db, &sys, l->items[i]->id)) != MN_OK)
+                cli_fail(c, rc, "bench: deleting default policy %s", l->items[i]->id);
+        mn_policies_free(l);
         l = NULL;
         for (size_t i = 0; i < BENCH_NPOLICIES && rc == MN_OK; i++) {
-            mn_policy_input in = {.role = "agent", .rule = bench_policies[i].rule,
+            mn_policy_input in = {.version = MN_POLICY_INPUT_VERSION,
+                                  .role = "agent",
+                                  .rule = bench_policies[i].rule,
                                   .description = bench_policies[i].description,
-                                  .has_priority = 1, .priority = bench_policies[i].priority};
+                                  .priority = bench_policies[i].priority};
             if ((rc = mn_policy_add(c->db, &sys, &in, NULL)) != MN_OK)
                 cli_fail(c, rc, "bench: adding policy \"%s\"", bench_policies[i].description);
         }
@@ -60,13 +62,13 @@ static int bp_setup(cli_ctx *c, int *npolicies, char agent_id[64])
     snprintf(agent_id, 64, "%s", i->id);
     mn_identity_free(i);
 
-    if ((rc = mn_policy_list_all(c->db, &sys, &l)) != MN_OK)
+    if ((rc = mn_policy_list(c->db, &sys, &l)) != MN_OK)
         return cli_fail(c, rc, "bench: listing the policies");
     *npolicies = 0;
     for (size_t k = 0; k < l->count; k++)
-        *npolicies += l->items[k].active && (strcmp(l->items[k].role, "agent") == 0 ||
-                                             strcmp(l->items[k].role, "*") == 0);
-    mn_policy_list_free(l);
+        *npolicies += l->items[k]->active && (strcmp(l->items[k]->role, "agent") == 0 ||
+                                             strcmp(l->items[k]->role, "*") == 0);
+    mn_policies_free(l);
     return CLI_EXIT_OK;
 }
 
@@ -93,7 +95,8 @@ static int bp_call_run(cli_ctx *c, const char *agent_id, uint64_t first, int n, 
         if (!cached && i > 0)
             action = bench_policy_request(first + (uint64_t)i, agent_id, data, sizeof data, ctx,
                                 sizeof ctx);
-        const mn_actor agent = {.tenant = BP_TENANT, .identity = BP_AGENT, .context = ctx};
+        const mn_actor agent = {
+            .version = MN_ACTOR_VERSION, .tenant = BP_TENANT, .identity = BP_AGENT, .context = ctx};
         mn_decision *d = NULL;
         double t0 = cli_now();
         int rc = mn_policy_test(c->db, &agent, action, "memory", data, &d);

@@ -38,7 +38,7 @@ static double now_s(void)
 static void *work(void *arg)
 {
     struct worker *w = arg;
-    const mn_actor a = {.tenant = "bench", .identity = "bench-agent"};
+    const mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "bench", .identity = "bench-agent"};
     char (*names)[24] = malloc((size_t)w->keys * sizeof *names);
     if (!names)
         return NULL;
@@ -71,13 +71,13 @@ static int setup(cli_ctx *c, mn_config *cfg, char *dir, mn_db **db, int limit, i
     char path[CLI_TEMP_DIR_MAX + 16];
     snprintf(path, sizeof path, "%s/bench.db", dir);
     int rc = mn_open(db, path, cfg);
-    const mn_actor sys = {.tenant = "bench"};
+    const mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = "bench"};
     if (rc == MN_OK)
         rc = mn_tenant_create(*db, "bench", NULL);
     if (rc == MN_OK)
         rc = mn_identity_create(*db, &sys, "bench-agent", "agent", NULL, NULL);
     if (rc == MN_OK)
-        rc = mn_ratelimit_set_limit(*db, &sys, "*", limit, window_ms);
+        rc = mn_limit_set(*db, &sys, "*", limit, window_ms);
     return rc == MN_OK ? CLI_EXIT_OK : cli_fail(c, rc, "bench ratelimit: setup");
 }
 
@@ -147,7 +147,7 @@ int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv)
     }
     cli_latency lat = all && m ? cli_latency_of(all, m) : (cli_latency){ 0 };
     double p50 = lat.p50, p99 = lat.p99;
-    mn_ratelimit_stats st = {0};
+    mn_ratelimit_stats st = MN_RATELIMIT_STATS_INIT;
     if (db)
         mn_ratelimit_stats_get(db, &st);
     if (rc == CLI_EXIT_OK && c->json) {

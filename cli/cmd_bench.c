@@ -28,7 +28,7 @@ static int bench_setup(cli_ctx *c, const mn_actor *agent)
     mn_tenant_free(t);
     if (rc != MN_OK && rc != MN_EEXISTS)
         return cli_fail(c, rc, "bench: tenant %s", agent->tenant);
-    const mn_actor system = {.tenant = agent->tenant};
+    const mn_actor system = {.version = MN_ACTOR_VERSION, .tenant = agent->tenant};
     mn_identity *i = NULL;
     rc = mn_identity_create(c->db, &system, agent->identity, "agent", NULL, &i);
     mn_identity_free(i);
@@ -49,6 +49,7 @@ static int ingest(cli_ctx *c, const mn_actor *agent, int n, int batch)
         for (int j = 0; j < m; j++) {
             char *t = texts + (size_t)j * BENCH_TEXT_MAX;
             bench_text((uint64_t)(start + j), t, BENCH_TEXT_MAX);
+            in[j] = (mn_memory_input)MN_MEMORY_INPUT_INIT;
             in[j].text = t;
             in[j].type = bench_type((uint64_t)(start + j));
         }
@@ -74,17 +75,17 @@ static int searches(cli_ctx *c, const mn_actor *agent, int n, search_stats *st)
     memset(st, 0, sizeof *st);
     for (int i = 0; i < BENCH_QUERIES; i++) {
         bench_text((uint64_t)i * (uint64_t)n / BENCH_QUERIES, q, sizeof q);
-        mn_search_options so = {0};
+        mn_search_options so = MN_SEARCH_OPTIONS_INIT;
         so.query = q;
         so.k = BENCH_K;
-        mn_memory_list *hits = NULL;
+        mn_memories *hits = NULL;
         double t0 = cli_now();
         int rc = mn_memory_search(c->db, agent, &so, &hits);
         lat[i] = (cli_now() - t0) * 1000.0;
         if (rc != MN_OK)
             return cli_fail(c, rc, "bench: search %d", i);
-        st->self_top1 += hits->count > 0 && strcmp(hits->items[0].text, q) == 0;
-        mn_memory_list_free(hits);
+        st->self_top1 += hits->count > 0 && strcmp(hits->items[0]->text, q) == 0;
+        mn_memories_free(hits);
     }
     cli_latency l = cli_latency_of(lat, BENCH_QUERIES);
     st->p50 = l.p50;
@@ -108,7 +109,8 @@ static int run_ingest(cli_ctx *c, int argc, char **argv)
     if ((rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
 
-    const mn_actor agent = {.tenant = "bench", .identity = "bench-agent"};
+    const mn_actor agent = {
+        .version = MN_ACTOR_VERSION, .tenant = "bench", .identity = "bench-agent"};
     if ((rc = bench_setup(c, &agent)) != CLI_EXIT_OK)
         return rc;
     double t0 = cli_now();
@@ -500,7 +502,7 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
     }
 
     mn_ann *a = NULL;
-    const mn_ann_params prm = {.m = m, .ef_construction = efc};
+    const mn_ann_params prm = {.version = MN_ANN_PARAMS_VERSION, .m = m, .ef_construction = efc};
     int mrc = mn_ann_create(base.dim, &prm, &a);
     if (mrc != MN_OK) {
         rc = mrc == MN_EINVAL ? cli_usage_error(c, "%s", mn_errmsg(NULL))

@@ -20,7 +20,7 @@ static int run_embed(cli_ctx *c, int argc, char **argv)
     if (!v)
         return cli_error("cannot allocate %zu vectors of %d floats", n, dim);
     int mrc = mn_embed_many(c->db, (const char *const *)c->args, n, v, dim);
-    mn_embed_stats st;
+    mn_embed_stats st = MN_EMBED_STATS_INIT;
     if (mrc == MN_OK)
         mrc = mn_embed_stats_get(c->db, &st);
     if (mrc != MN_OK) {

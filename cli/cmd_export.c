@@ -97,21 +97,21 @@ static cJSON *export_line(const mn_memory *m, const char *owner_ext, int64_t now
 static int export_all(cli_ctx *c, const mn_actor *a, mn_list_options *lo, FILE *out, size_t *n)
 {
     owner_cache oc = {0};
-    mn_memory_list *page = NULL;
+    mn_memories *page = NULL;
     int64_t now = now_ms();
     int rc = CLI_EXIT_OK;
     lo->limit = 1000;
     for (;;) {
-        mn_memory_list *prev = page; /* lo->cursor points into it */
+        mn_memories *prev = page; /* lo->cursor points into it */
         page = NULL;
-        int mrc = mn_memory_list_page(c->db, a, lo, &page);
-        mn_memory_list_free(prev);
+        int mrc = mn_memory_list(c->db, a, lo, &page);
+        mn_memories_free(prev);
         if (mrc != MN_OK) {
             rc = cli_fail(c, mrc, "memory export");
             break;
         }
         for (size_t i = 0; i < page->count && rc == CLI_EXIT_OK; i++) {
-            const mn_memory *m = &page->items[i];
+            const mn_memory *m = page->items[i];
             const char *ext = m->identity_id ? owner(c, a, &oc, m->identity_id) : NULL;
             if (m->identity_id && !ext) {
                 rc = CLI_EXIT_ERROR;
@@ -132,17 +132,20 @@ static int export_all(cli_ctx *c, const mn_actor *a, mn_list_options *lo, FILE *
             break;
         lo->cursor = page->next_cursor;
     }
-    mn_memory_list_free(page);
+    mn_memories_free(page);
     owners_free(&oc);
     return rc;
 }
 
 int cli_memory_export(cli_ctx *c, int argc, char **argv)
 {
-    mn_list_options lo = {0};
-    const cli_opt opts[] = {{"identity", CLI_OPT_STR, &lo.filter.identity, NULL},
-                            {"type", CLI_OPT_STR, &lo.filter.type, NULL},
-                            {"meta", CLI_OPT_STR, &lo.filter.metadata, NULL}, {0}};
+    mn_filter f = MN_FILTER_INIT;
+    mn_list_options lo = MN_LIST_OPTIONS_INIT;
+    lo.filter = &f;
+    const cli_opt opts[] = {{"identity", CLI_OPT_STR, &f.identity, NULL},
+                            {"type", CLI_OPT_STR, &f.type, NULL},
+                            {"meta", CLI_OPT_STR, &f.metadata, NULL},
+                            {0}};
     mn_actor a;
     int rc = cli_parse(c, argc, argv, opts, 0, 1);
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE ||

@@ -85,27 +85,27 @@ static int run_list(cli_ctx *c, int argc, char **argv)
     int rc = prologue(c, argc, argv, NULL, 0, &a);
     if (rc != CLI_CONTINUE)
         return rc;
-    mn_identity_list *l = NULL;
-    rc = mn_identity_list_all(c->db, &a, &l);
+    mn_identities *l = NULL;
+    rc = mn_identity_list(c->db, &a, &l);
     if (rc != MN_OK)
         return cli_fail(c, rc, "identity list");
     if (c->json) {
         cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "identities");
         for (size_t k = 0; k < l->count; k++)
-            cJSON_AddItemToArray(arr, cli_json_identity(&l->items[k]));
+            cJSON_AddItemToArray(arr, cli_json_identity(l->items[k]));
         rc = cli_json_emit(o);
     } else {
         size_t w_ext = 1, w_role = 1;
         for (size_t k = 0; k < l->count; k++) {
-            size_t e = cli_print_text(NULL, l->items[k].external_id, 0),
-                   r = cli_print_text(NULL, l->items[k].role, 0);
+            size_t e = cli_print_text(NULL, l->items[k]->external_id, 0),
+                   r = cli_print_text(NULL, l->items[k]->role, 0);
             w_ext = e > w_ext ? e : w_ext;
             w_role = r > w_role ? r : w_role;
         }
         for (size_t k = 0; k < l->count; k++)
-            print_row(&l->items[k], w_ext, w_role);
+            print_row(l->items[k], w_ext, w_role);
     }
-    mn_identity_list_free(l);
+    mn_identities_free(l);
     return rc;
 }
 

@@ -12,7 +12,7 @@ const char *cli_embed_status_name(int status)
                                                                               : "done";
 }
 
-static cJSON *json_job(const mn_embed_job *j)
+static cJSON *json_job(const mn_job *j)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "memory_id", j->memory_id);
@@ -51,19 +51,19 @@ static int run_list(cli_ctx *c, int argc, char **argv)
         return cli_usage_error(c, "--status: give pending or failed, not '%s'", status);
     if ((rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
-    mn_embed_job_list *l = NULL;
-    rc = mn_embed_jobs_list(c->db, &a, st, limit, &l);
+    mn_jobs *l = NULL;
+    rc = mn_job_list(c->db, &a, st, limit, &l);
     if (rc != MN_OK)
         return cli_fail(c, rc, "jobs list");
     if (c->json) {
         cJSON *arr = cJSON_CreateArray();
         for (size_t i = 0; i < l->count; i++)
-            cJSON_AddItemToArray(arr, json_job(&l->items[i]));
-        mn_embed_job_list_free(l);
+            cJSON_AddItemToArray(arr, json_job(l->items[i]));
+        mn_jobs_free(l);
         return cli_json_emit(arr);
     }
     for (size_t i = 0; i < l->count; i++) {
-        const mn_embed_job *j = &l->items[i];
+        const mn_job *j = l->items[i];
         char when[32];
         printf("%s  %-7s  %d attempt%s", j->memory_id, cli_embed_status_name(j->status),
                j->attempts, j->attempts == 1 ? " " : "s");
@@ -75,7 +75,7 @@ static int run_list(cli_ctx *c, int argc, char **argv)
         }
         printf("\n");
     }
-    mn_embed_job_list_free(l);
+    mn_jobs_free(l);
     return CLI_EXIT_OK;
 }
 
@@ -92,7 +92,7 @@ static int run_retry(cli_ctx *c, int argc, char **argv)
     if ((rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
     size_t n = 0;
-    rc = mn_embed_jobs_retry(c->db, &a, c->nargs ? c->args[0] : NULL, &n);
+    rc = mn_job_retry(c->db, &a, c->nargs ? c->args[0] : NULL, &n);
     if (rc != MN_OK)
         return cli_fail(c, rc, "jobs retry");
     if (c->json) {

@@ -10,12 +10,13 @@
 
 static int run_add(cli_ctx *c, int argc, char **argv)
 {
-    mn_memory_input in = {0};
+    mn_memory_input in = MN_MEMORY_INPUT_INIT;
     const cli_opt opts[] = {{"type", CLI_OPT_STR, &in.type, NULL},
                             {"meta", CLI_OPT_STR, &in.metadata, NULL},
-                            {"importance", CLI_OPT_NUM, &in.importance, &in.has_importance},
+                            {"importance", CLI_OPT_NUM, &in.importance, NULL},
                             {"ttl-days", CLI_OPT_INT, &in.ttl_days, NULL},
-                            {"identity", CLI_OPT_STR, &in.identity, NULL}, {0}};
+                            {"identity", CLI_OPT_STR, &in.identity, NULL},
+                            {0}};
     mn_actor a;
     int rc = cli_parse(c, argc, argv, opts, 1, 1);
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE)
@@ -42,17 +43,20 @@ static int run_add(cli_ctx *c, int argc, char **argv)
 
 static int run_update(cli_ctx *c, int argc, char **argv)
 {
-    mn_memory_input in = {0};
-    int given = 0;
-    const cli_opt opts[] = {{"text", CLI_OPT_STR, &in.text, &given},
-                            {"type", CLI_OPT_STR, &in.type, &given},
-                            {"meta", CLI_OPT_STR, &in.metadata, &given},
-                            {"importance", CLI_OPT_NUM, &in.importance, &in.has_importance}, {0}};
+    mn_memory_changes in = MN_MEMORY_CHANGES_INIT;
+    int text = 0, type = 0, meta = 0, importance = 0;
+    const cli_opt opts[] = {{"text", CLI_OPT_STR, &in.text, &text},
+                            {"type", CLI_OPT_STR, &in.type, &type},
+                            {"meta", CLI_OPT_STR, &in.metadata, &meta},
+                            {"importance", CLI_OPT_NUM, &in.importance, &importance},
+                            {0}};
     mn_actor a;
     int rc = cli_parse(c, argc, argv, opts, 1, 1);
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE)
         return rc;
-    if (!given && !in.has_importance)
+    in.set = (text ? MN_MEMORY_SET_TEXT : 0) | (type ? MN_MEMORY_SET_TYPE : 0) |
+             (meta ? MN_MEMORY_SET_METADATA : 0) | (importance ? MN_MEMORY_SET_IMPORTANCE : 0);
+    if (!in.set)
         return cli_usage_error(c, "nothing to change: give --text, --type, --meta or --importance");
     if ((rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;

@@ -96,14 +96,14 @@ static void rule_summary(const char *rule, char *buf, size_t len)
     cJSON_Delete(r);
 }
 
-static void print_rows(const mn_policy_list *l)
+static void print_rows(const mn_policies *l)
 {
     size_t w_role = 1, w_sum = 1;
     int w_prio = 1;
     char (*sums)[160] = calloc(l->count ? l->count : 1, sizeof *sums);
     char num[16];
     for (size_t k = 0; k < l->count; k++) {
-        const mn_policy *p = &l->items[k];
+        const mn_policy *p = l->items[k];
         size_t r = cli_print_text(NULL, p->role, 0);
         int n = snprintf(num, sizeof num, "%d", p->priority);
         w_role = r > w_role ? r : w_role;
@@ -115,7 +115,7 @@ static void print_rows(const mn_policy_list *l)
         }
     }
     for (size_t k = 0; k < l->count; k++) {
-        const mn_policy *p = &l->items[k];
+        const mn_policy *p = l->items[k];
         printf("%-36s  ", p->id);
         cli_print_cell(stdout, p->role, w_role);
         printf("  %*d  %-8s  ", w_prio, p->priority, p->active ? "active" : "inactive");
@@ -224,13 +224,13 @@ static int show_policy(cli_ctx *c, const mn_policy *p, int id_only)
 
 static int run_add(cli_ctx *c, int argc, char **argv)
 {
-    mn_policy_input in = {0};
-    int inactive = 0;
+    mn_policy_input in = MN_POLICY_INPUT_INIT;
     const cli_opt opts[] = {{"role", CLI_OPT_STR, &in.role, NULL},
                             {"rule", CLI_OPT_STR, &in.rule, NULL},
-                            {"priority", CLI_OPT_INT, &in.priority, &in.has_priority},
-                            {"inactive", CLI_OPT_FLAG, &inactive, NULL},
-                            {"description", CLI_OPT_STR, &in.description, NULL}, {0}};
+                            {"priority", CLI_OPT_INT, &in.priority, NULL},
+                            {"inactive", CLI_OPT_FLAG, &in.inactive, NULL},
+                            {"description", CLI_OPT_STR, &in.description, NULL},
+                            {0}};
     int rc = cli_parse(c, argc, argv, opts, 0, 0);
     if (rc != CLI_CONTINUE)
         return rc;
@@ -243,8 +243,6 @@ static int run_add(cli_ctx *c, int argc, char **argv)
     if ((rc = cli_actor(c, &a)) != CLI_CONTINUE ||
         (rc = rule_arg(&in.rule, &owned, "policy add")) != CLI_CONTINUE)
         return rc;
-    in.has_active = inactive;
-    in.active = 0;
     mn_policy *p = NULL;
     if ((rc = cli_open(c)) == CLI_EXIT_OK) {
         int mrc = mn_policy_add(c->db, &a, &in, &p);
@@ -276,40 +274,44 @@ static int run_list(cli_ctx *c, int argc, char **argv)
     int rc = prologue(c, argc, argv, NULL, 0, &a);
     if (rc != CLI_CONTINUE)
         return rc;
-    mn_policy_list *l = NULL;
-    rc = mn_policy_list_all(c->db, &a, &l);
+    mn_policies *l = NULL;
+    rc = mn_policy_list(c->db, &a, &l);
     if (rc != MN_OK)
         return cli_fail(c, rc, "policy list");
     if (c->json) {
         cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "policies");
         for (size_t k = 0; k < l->count; k++)
-            cJSON_AddItemToArray(arr, cli_json_policy(&l->items[k]));
+            cJSON_AddItemToArray(arr, cli_json_policy(l->items[k]));
         rc = cli_json_emit(o);
     } else {
         print_rows(l);
     }
-    mn_policy_list_free(l);
+    mn_policies_free(l);
     return rc;
 }
 
 static int run_update(cli_ctx *c, int argc, char **argv)
 {
-    mn_policy_input in = {0};
-    int active = 0, inactive = 0;
-    const cli_opt opts[] = {{"role", CLI_OPT_STR, &in.role, NULL},
-                            {"rule", CLI_OPT_STR, &in.rule, NULL},
-                            {"priority", CLI_OPT_INT, &in.priority, &in.has_priority},
+    mn_policy_changes in = MN_POLICY_CHANGES_INIT;
+    int role = 0, rule = 0, priority = 0, active = 0, inactive = 0, description = 0;
+    const cli_opt opts[] = {{"role", CLI_OPT_STR, &in.role, &role},
+                            {"rule", CLI_OPT_STR, &in.rule, &rule},
+                            {"priority", CLI_OPT_INT, &in.priority, &priority},
                             {"active", CLI_OPT_FLAG, &active, NULL},
                             {"inactive", CLI_OPT_FLAG, &inactive, NULL},
-                            {"description", CLI_OPT_STR, &in.description, NULL}, {0}};
+                            {"description", CLI_OPT_STR, &in.description, &description},
+                            {0}};
     int rc = cli_parse(c, argc, argv, opts, 1, 1);
     if (rc != CLI_CONTINUE)
         return rc;
     if (active && inactive)
         return cli_usage_error(c, "--active and --inactive contradict each other");
-    in.has_active = active || inactive;
     in.active = active;
-    if (!in.role && !in.rule && !in.description && !in.has_priority && !in.has_active)
+    in.set = (role ? MN_POLICY_SET_ROLE : 0) | (rule ? MN_POLICY_SET_RULE : 0) |
+             (priority ? MN_POLICY_SET_PRIORITY : 0) |
+             (description ? MN_POLICY_SET_DESCRIPTION : 0) |
+             (active || inactive ? MN_POLICY_SET_ACTIVE : 0);
+    if (!in.set)
         return cli_usage_error(c, "nothing to change: give --role, --rule, --priority, --active, "
                                   "--inactive or --description");
     mn_actor a;

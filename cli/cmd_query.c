@@ -58,11 +58,11 @@ int cli_memory_get(cli_ctx *c, int argc, char **argv)
     return rc;
 }
 
-static int type_width(const mn_memory_list *l)
+static int type_width(const mn_memories *l)
 {
     int w = 4;
     for (size_t i = 0; i < l->count; i++) {
-        int n = (int)cli_print_text(NULL, l->items[i].type, 0);
+        int n = (int)cli_print_text(NULL, l->items[i]->type, 0);
         w = n > w ? n : w;
     }
     return w > 20 ? 20 : w;
@@ -70,11 +70,11 @@ static int type_width(const mn_memory_list *l)
 
 /* One page as rows, or as JSON array elements (the JSON is streamed page by page so that
  * --all --json over a large tenant does not hold every memory at once). */
-static int print_page(const cli_ctx *c, const mn_memory_list *l, size_t *printed)
+static int print_page(const cli_ctx *c, const mn_memories *l, size_t *printed)
 {
     int w = type_width(l);
     for (size_t i = 0; i < l->count; i++, (*printed)++) {
-        const mn_memory *m = &l->items[i];
+        const mn_memory *m = l->items[i];
         if (c->json) {
             cJSON *j = cli_json_memory(m);
             char *s = j ? cJSON_PrintUnformatted(j) : NULL;
@@ -98,28 +98,31 @@ static int print_page(const cli_ctx *c, const mn_memory_list *l, size_t *printed
 
 int cli_memory_list(cli_ctx *c, int argc, char **argv)
 {
-    mn_list_options lo = {0};
+    mn_filter f = MN_FILTER_INIT;
+    mn_list_options lo = MN_LIST_OPTIONS_INIT;
+    lo.filter = &f;
     int all = 0, deleted = 0, expired = 0;
-    const cli_opt opts[] = {FILTER_OPTS(lo.filter),
+    const cli_opt opts[] = {FILTER_OPTS(f),
                             {"limit", CLI_OPT_INT, &lo.limit, NULL},
                             {"cursor", CLI_OPT_STR, &lo.cursor, NULL},
                             {"all", CLI_OPT_FLAG, &all, NULL},
                             {"with-deleted", CLI_OPT_FLAG, &deleted, NULL},
-                            {"with-expired", CLI_OPT_FLAG, &expired, NULL}, {0}};
+                            {"with-expired", CLI_OPT_FLAG, &expired, NULL},
+                            {0}};
     mn_actor a;
     int rc = cli_parse(c, argc, argv, opts, 0, 0);
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE ||
         (rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
-    lo.filter.flags = (deleted ? MN_WITH_DELETED : 0) | (expired ? MN_WITH_EXPIRED : 0);
+    f.flags = (deleted ? MN_WITH_DELETED : 0) | (expired ? MN_WITH_EXPIRED : 0);
 
-    mn_memory_list *page = NULL;
+    mn_memories *page = NULL;
     size_t printed = 0;
     for (int first = 1;; first = 0) {
-        mn_memory_list *prev = page; /* lo.cursor points into it: freed after the next call */
+        mn_memories *prev = page; /* lo.cursor points into it: freed after the next call */
         page = NULL;
-        rc = mn_memory_list_page(c->db, &a, &lo, &page);
-        mn_memory_list_free(prev);
+        rc = mn_memory_list(c->db, &a, &lo, &page);
+        mn_memories_free(prev);
         if (rc != MN_OK) {
             if (c->json && !first)
                 fputs("]}\n", stdout); /* what was printed stays valid JSON */
@@ -146,7 +149,7 @@ int cli_memory_list(cli_ctx *c, int argc, char **argv)
     } else if (next) {
         cli_line(stdout, "next cursor: %s", next);
     }
-    mn_memory_list_free(page);
+    mn_memories_free(page);
     return rc;
 }
 
@@ -169,11 +172,14 @@ static cJSON *search_hit(const mn_memory *m)
 
 int cli_memory_search(cli_ctx *c, int argc, char **argv)
 {
-    mn_search_options so = {0};
+    mn_filter f = MN_FILTER_INIT;
+    mn_search_options so = MN_SEARCH_OPTIONS_INIT;
+    so.filter = &f;
     so.k = 10;
-    const cli_opt opts[] = {FILTER_OPTS(so.filter),
+    const cli_opt opts[] = {FILTER_OPTS(f),
                             {"k", CLI_OPT_INT, &so.k, NULL},
-                            {"min-similarity", CLI_OPT_NUM, &so.min_similarity, NULL}, {0}};
+                            {"min-similarity", CLI_OPT_NUM, &so.min_similarity, NULL},
+                            {0}};
     mn_actor a;
     int rc = cli_parse(c, argc, argv, opts, 1, 1);
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE ||
@@ -181,7 +187,7 @@ int cli_memory_search(cli_ctx *c, int argc, char **argv)
         return rc;
     so.query = c->args[0];
 
-    mn_memory_list *hits = NULL;
+    mn_memories *hits = NULL;
     double t0 = cli_now();
     rc = mn_memory_search(c->db, &a, &so, &hits);
     double took_ms = (cli_now() - t0) * 1000.0;
@@ -195,12 +201,12 @@ int cli_memory_search(cli_ctx *c, int argc, char **argv)
         cJSON_AddItemToObject(o, "took_ms", cli_json_number(took_ms, 4));
         cJSON *arr = cJSON_AddArrayToObject(o, "hits");
         for (size_t i = 0; i < hits->count; i++)
-            cJSON_AddItemToArray(arr, search_hit(&hits->items[i]));
+            cJSON_AddItemToArray(arr, search_hit(hits->items[i]));
         rc = cli_json_emit(o);
     } else {
         int w = type_width(hits);
         for (size_t i = 0; i < hits->count; i++) {
-            const mn_memory *m = &hits->items[i];
+            const mn_memory *m = hits->items[i];
             printf("%3zu  %.3f  ", i + 1, m->similarity);
             cli_print_cell(stdout, m->type, (size_t)w);
             fputs("  ", stdout);
@@ -208,7 +214,7 @@ int cli_memory_search(cli_ctx *c, int argc, char **argv)
             putchar('\n');
         }
     }
-    mn_memory_list_free(hits);
+    mn_memories_free(hits);
     return rc;
 }
 
@@ -259,7 +265,7 @@ int cli_memory_history(cli_ctx *c, int argc, char **argv)
         cJSON_AddStringToObject(o, "id", c->args[0]);
         cJSON *arr = cJSON_AddArrayToObject(o, "history");
         for (size_t i = 0; i < h->count; i++) {
-            const mn_history_entry *e = &h->items[i];
+            const mn_history_entry *e = h->items[i];
             cJSON *j = cJSON_CreateObject();
             cJSON_AddItemToObject(j, "version", cli_json_int(e->version));
             cJSON_AddItemToObject(j, "changed_at", cli_json_int(e->changed_at));
@@ -272,7 +278,7 @@ int cli_memory_history(cli_ctx *c, int argc, char **argv)
         rc = cli_json_emit(o);
     } else {
         for (size_t i = 0; i < h->count; i++) {
-            const mn_history_entry *e = &h->items[i];
+            const mn_history_entry *e = h->items[i];
             char when[32];
             printf("v%-3lld %s  by ", (long long)e->version,
                    cli_fmt_time(e->changed_at, when, sizeof when));

@@ -65,7 +65,7 @@ static int decide(cli_ctx *c, int argc, char **argv, int peek)
     int rc = begin(c, argc, argv, opts, &a);
     if (rc != CLI_CONTINUE)
         return rc;
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     rc = peek ? mn_ratelimit_peek(c->db, &a, endpoint, n, &r)
               : mn_ratelimit_hit(c->db, &a, endpoint, n, &r);
     if (rc == MN_OK || rc == MN_ELIMITED)
@@ -104,15 +104,15 @@ static int run_status(cli_ctx *c, int argc, char **argv)
     int rc = begin(c, argc, argv, NULL, &a);
     if (rc != CLI_CONTINUE)
         return rc;
-    mn_ratelimit_limit_list *l = NULL;
-    rc = mn_ratelimit_list(c->db, &a, &l);
+    mn_limits *l = NULL;
+    rc = mn_limit_list(c->db, &a, &l);
     if (rc != MN_OK)
         return cli_fail(c, rc, "ratelimit status");
     cJSON *o = c->json ? cJSON_CreateObject() : NULL, *arr = NULL;
     if (o)
         arr = cJSON_AddArrayToObject(o, "limits");
     for (size_t i = 0; i < l->count; i++) {
-        const mn_ratelimit_limit *x = &l->items[i];
+        const mn_limit *x = l->items[i];
         if (o) {
             cJSON *e = cJSON_CreateObject();
             cJSON_AddStringToObject(e, "endpoint", x->endpoint);
@@ -128,12 +128,12 @@ static int run_status(cli_ctx *c, int argc, char **argv)
                    x->overridden ? "tenant" : "built-in");
         }
     }
-    mn_ratelimit_limit_list_free(l);
+    mn_limits_free(l);
     if (!o) {
         printf("(role multipliers: admin x2, system x5)\n");
         return CLI_EXIT_OK;
     }
-    mn_ratelimit_stats st;
+    mn_ratelimit_stats st = MN_RATELIMIT_STATS_INIT;
     if (mn_ratelimit_stats_get(c->db, &st) == MN_OK)
         cJSON_AddNumberToObject(o, "fail_open", (double)st.fail_open);
     return cli_json_emit(o);
@@ -159,9 +159,9 @@ static int run_set_limit(cli_ctx *c, int argc, char **argv)
     mn_actor a;
     if ((rc = cli_open(c)) != CLI_EXIT_OK || (rc = cli_actor(c, &a)) != CLI_CONTINUE)
         return rc;
-    rc = builtin ? mn_ratelimit_delete_limit(c->db, &a, endpoint)
-                 : mn_ratelimit_set_limit(c->db, &a, endpoint, limit,
-                                          (int64_t)(window * 1000 + 0.5));
+    rc = builtin ? mn_limit_delete(c->db, &a, endpoint)
+                 : mn_limit_set(c->db, &a, endpoint, limit,
+                                (int64_t)(window * 1000 + 0.5));
     return rc == MN_OK ? CLI_EXIT_OK : cli_fail(c, rc, "ratelimit set-limit %s", endpoint);
 }
 

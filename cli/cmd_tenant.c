@@ -56,20 +56,20 @@ static int run_list(cli_ctx *c, int argc, char **argv)
     int rc = cli_parse(c, argc, argv, NULL, 0, 0);
     if (rc != CLI_CONTINUE || (rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
-    mn_tenant_list *l = NULL;
-    rc = mn_tenant_list_all(c->db, &l);
+    mn_tenants *l = NULL;
+    rc = mn_tenant_list(c->db, &l);
     if (rc != MN_OK)
         return cli_fail(c, rc, "tenant list");
     if (c->json) {
         cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "tenants");
         for (size_t i = 0; i < l->count; i++)
-            cJSON_AddItemToArray(a, cli_json_tenant(&l->items[i]));
+            cJSON_AddItemToArray(a, cli_json_tenant(l->items[i]));
         rc = cli_json_emit(o);
     } else {
         for (size_t i = 0; i < l->count; i++)
-            print_tenant(&l->items[i]);
+            print_tenant(l->items[i]);
     }
-    mn_tenant_list_free(l);
+    mn_tenants_free(l);
     return rc;
 }
 

@@ -19,7 +19,7 @@ static int run_once(cli_ctx *c, const sigset_t *stop, int batch)
     int rc = MN_OK;
     while (sigtimedwait(stop, NULL, &zero) < 0) {
         size_t d = 0, f = 0;
-        rc = mn_embed_jobs_run(c->db, (size_t)batch, &d, &f);
+        rc = mn_job_run(c->db, (size_t)batch, &d, &f);
         stored += d;
         failed += f;
         if (rc != MN_OK || d + f == 0)

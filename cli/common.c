@@ -102,7 +102,7 @@ void cli_close(cli_ctx *c)
 
 int cli_actor(const cli_ctx *c, mn_actor *a)
 {
-    memset(a, 0, sizeof *a); /* fields the API gains later are then "default" */
+    *a = (mn_actor)MN_ACTOR_INIT; /* fields the API gains later are then "default" */
     if (!c->tenant || !*c->tenant)
         return cli_usage_error(c, "no tenant: pass --tenant T or set MANUSHYA_TENANT");
     a->tenant = c->tenant;

@@ -75,7 +75,6 @@ static const char *parse_fields(const cJSON *doc, const char *compact, mn_memory
         case K_IMPORTANCE:
             if (!cJSON_IsNumber(f))
                 return "\"importance\" must be a number";
-            in->has_importance = 1;
             in->importance = f->valuedouble;
             break;
         case K_TTL_DAYS: {
@@ -99,7 +98,7 @@ static const char *parse_fields(const cJSON *doc, const char *compact, mn_memory
 int cli_import_line(const char *line, size_t len, mn_memory_input *in, cJSON **doc, char **meta,
                     const char **why, char *msg, size_t msglen)
 {
-    memset(in, 0, sizeof *in);
+    *in = (mn_memory_input)MN_MEMORY_INPUT_INIT;
     *doc = NULL;
     *meta = NULL;
     *why = NULL;

@@ -158,6 +158,7 @@ static int dispatch(cli_ctx *c, int argc, char **argv)
 int main(int argc, char **argv)
 {
     cli_ctx c = {0};
+    c.cfg = (mn_config)MN_CONFIG_INIT;
     argc = take_globals(&c, argc, argv);
     if (argc < 0)
         return CLI_EXIT_USAGE;

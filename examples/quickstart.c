@@ -51,7 +51,7 @@ int main(int argc, char **argv)
     mn_tenant *tenant = NULL;
     mn_identity *agent = NULL;
     mn_memory *first = NULL, *updated = NULL;
-    mn_memory_list *hits = NULL, *page = NULL;
+    mn_memories *hits = NULL, *page = NULL;
     mn_history *history = NULL;
 
     /* 1. Pick the database file: argv[1], or a new temporary directory. */
@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 
     /* 4. Every data call is made for an actor. With identity == NULL it is the tenant's trusted
      * system actor, used here to create the agent identity. */
-    const mn_actor system = {.tenant = "acme", .identity = NULL};
+    const mn_actor system = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = NULL};
     rc = mn_identity_create(db, &system, "support-bot", "agent", "{\"team\":\"support\"}", &agent);
     if (rc == MN_EEXISTS)
         rc = mn_identity_get(db, &system, "support-bot", &agent);
@@ -106,9 +106,9 @@ int main(int argc, char **argv)
     printf("identity %s role=%s (%s)\n", agent->external_id, agent->role, agent->id);
 
     /* From here on the agent acts for itself; its memories are owned by its identity. */
-    const mn_actor me = {.tenant = "acme", .identity = "support-bot"};
+    const mn_actor me = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "support-bot"};
 
-    /* 5. Add memories. Input structs are zero-initialised: every field left at zero takes its
+    /* 5. Add memories. Structs start from their MN_*_INIT: every field left as it is takes its
      * default (type "fact", metadata "{}", importance 0.5, no expiry). Strings are borrowed:
      * the library copies what it keeps. */
     static const struct {
@@ -121,11 +121,10 @@ int main(int argc, char **argv)
         {"Refunds are processed within five working days", "policy", "{\"topic\":\"refunds\"}", 0.5},
     };
     for (size_t i = 0; i < sizeof facts / sizeof facts[0]; i++) {
-        mn_memory_input in = {0};
+        mn_memory_input in = MN_MEMORY_INPUT_INIT;
         in.text = facts[i].text;
         in.type = facts[i].type;
         in.metadata = facts[i].metadata;
-        in.has_importance = 1;
         in.importance = facts[i].importance;
 
         mn_memory *m = NULL;
@@ -141,7 +140,7 @@ int main(int argc, char **argv)
 
     /* 6. Search by text. The query is embedded with the handle's embedder; the local one
      * matches words, not meaning. Results come best first with similarity set. */
-    mn_search_options so = {0};
+    mn_search_options so = MN_SEARCH_OPTIONS_INIT;
     so.query = "what does the customer like to drink? tea or coffee";
     so.k = 3;
     rc = mn_memory_search(db, &me, &so, &hits);
@@ -149,30 +148,31 @@ int main(int argc, char **argv)
         goto out;
     printf("search   \"%s\": %zu hit(s)\n", so.query, hits->count);
     for (size_t i = 0; i < hits->count; i++) {
-        const mn_memory *m = &hits->items[i];
+        const mn_memory *m = hits->items[i];
         printf("  hit %zu similarity %.3f [%s] %s\n", i + 1, m->similarity, m->type, m->text);
     }
 
-    /* 7. List, newest first, one page. A filter narrows it, e.g. lo.filter.type = "fact" or
-     * lo.filter.metadata = "{\"topic\":\"orders\"}". Pass page->next_cursor as lo.cursor to
-     * fetch the next page; it is NULL after the last one. */
-    mn_list_options lo = {0};
+    /* 7. List, newest first, one page. A filter narrows it: an mn_filter (MN_FILTER_INIT, then
+     * e.g. f.type = "fact" or f.metadata = "{\"topic\":\"orders\"}") with lo.filter = &f.
+     * Pass page->next_cursor as lo.cursor to fetch the next page; it is NULL after the last
+     * one. */
+    mn_list_options lo = MN_LIST_OPTIONS_INIT;
     lo.limit = 10;
-    rc = mn_memory_list_page(db, &me, &lo, &page);
-    if (check(db, rc, "mn_memory_list_page") != MN_OK)
+    rc = mn_memory_list(db, &me, &lo, &page);
+    if (check(db, rc, "mn_memory_list") != MN_OK)
         goto out;
     printf("list     %zu memories%s\n", page->count, page->next_cursor ? ", more follow" : "");
     for (size_t i = 0; i < page->count; i++) {
-        const mn_memory *m = &page->items[i];
+        const mn_memory *m = page->items[i];
         printf("  %s v%" PRId64 " importance %.2f [%s] %s %s\n", m->id, m->version,
                m->importance, m->type, m->text, m->metadata);
     }
 
-    /* 8. Update the first memory: only the fields set change. The version goes up and the
-     * history keeps the before and after of every change. */
-    mn_memory_input change = {0};
+    /* 8. Update the first memory: only the fields named in change.set change. The version goes
+     * up and the history keeps the before and after of every change. */
+    mn_memory_changes change = MN_MEMORY_CHANGES_INIT;
+    change.set = MN_MEMORY_SET_TEXT | MN_MEMORY_SET_IMPORTANCE;
     change.text = "The customer prefers green tea, no sugar, over coffee";
-    change.has_importance = 1;
     change.importance = 0.9;
     rc = mn_memory_update(db, &me, first->id, &change, &updated);
     if (check(db, rc, "mn_memory_update") != MN_OK)
@@ -184,7 +184,7 @@ int main(int argc, char **argv)
         goto out;
     printf("history  %zu change(s)\n", history->count);
     for (size_t i = 0; i < history->count; i++) {
-        const mn_history_entry *h = &history->items[i];
+        const mn_history_entry *h = history->items[i];
         printf("  v%" PRId64 " by %s\n    before %s\n    after  %s\n", h->version,
                h->changed_by ? h->changed_by : "(system)", h->before ? h->before : "null",
                h->after ? h->after : "null");
@@ -197,8 +197,8 @@ out:
     mn_history_free(history);
     mn_memory_free(updated);
     mn_memory_free(first);
-    mn_memory_list_free(page);
-    mn_memory_list_free(hits);
+    mn_memories_free(page);
+    mn_memories_free(hits);
     mn_identity_free(agent);
     mn_tenant_free(tenant);
     mn_close(db);

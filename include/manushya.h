@@ -11,13 +11,27 @@
  *    (mn_errmsg(NULL) for calls without a handle); mn_strerror(rc) names the code.
  *  - Inputs are borrowed: the library copies what it keeps. Results the library allocates are the
  *    caller's and are freed with the matching mn_*_free() function (all accept NULL).
- *  - Config and option structs are zero-initialised by the caller; a zero field means "default".
+ *  - Config and option structs are initialised with their MN_*_INIT macro or mn_*_init(); a
+ *    zero field means "default" (the one exception, mn_memory_input.importance, says so).
  *  - JSON the caller gives (metadata, claims, rules, resource data, a context, a filter) is kept
  *    as written: stored is the text less the whitespace between tokens, each string and number
  *    byte for byte. What a reader would not see as written is MN_EINVAL naming the key: an
  *    integer a double cannot hold (past 2^53: give 64-bit ids as strings), a number beyond a
  *    double's range (1e999) or too small for one, \u0000, a key given twice.
  *  - Every data call acts for an actor (tenant + identity). Tenants never see each other's data.
+ *
+ * Structs that grow (the ABI rules; libmanushya(3), COMPATIBILITY):
+ *  - A struct the caller fills, or that the library fills in the caller's memory (mn_config,
+ *    mn_actor, mn_filter, the options, inputs and changes, mn_ann_params, the stats and
+ *    mn_ratelimit_result), starts with `unsigned version`. Initialise it with its MN_*_INIT
+ *    macro or its mn_*_init(s, MN_*_VERSION) function, then set the fields you need. Such a
+ *    struct only ever grows at the end, each new field under a new version; the library reads
+ *    (and writes) only the bytes of the version the caller's struct says, and takes a field the
+ *    caller's version lacks as its default. A version of 0 (never initialised), or one newer
+ *    than the library knows, is MN_EINVAL with a message naming the struct.
+ *  - Results the library allocates (mn_memory, mn_tenant, ...) only ever grow at the end and are
+ *    reached through pointers: lists hold { count, items } where items[i] points to one
+ *    result, so a program never steps through them with the size it was compiled with.
  *
  * Thread safety: one mn_db may be used by many threads at once. Calls on a handle are safe in
  * parallel (reads run concurrently over a pool of connections; writes are serialised by the
@@ -59,6 +73,14 @@ extern "C" {
  * What is to go is first marked MN_DEPRECATED (the compiler warns where it is used) for at
  * least one minor release, and removed only at the next major version. */
 #define MN_VERSION_NUMBER (MN_VERSION_MAJOR * 10000 + MN_VERSION_MINOR * 100 + MN_VERSION_PATCH)
+
+/* The initialiser of a versioned struct: its version, every other field zero (designated in C,
+ * so that -Wmissing-field-initializers stays quiet). */
+#ifdef __cplusplus
+#define MN_INIT_(v) { v }
+#else
+#define MN_INIT_(v) { .version = (v) }
+#endif
 
 /* ---- Result codes ------------------------------------------------------------------------ */
 enum {
@@ -107,6 +129,7 @@ typedef struct mn_db mn_db;
 struct mn_embedder; /* an embedder plug-in: see "Embedder plug-ins" below */
 
 typedef struct mn_config {
+    unsigned version;        /* MN_CONFIG_VERSION (see "Structs that grow" at the top) */
     unsigned flags;          /* MN_OPEN_* */
     const char *embedder;    /* "local" (default, offline), "openai" (below), or "external":
                               * the library embeds nothing, every vector comes from the caller
@@ -164,7 +187,7 @@ typedef struct mn_config {
                               * return without waiting for the embedder; 0: embed inline */
     int embed_workers;       /* threads of this handle that run embedding jobs (of every
                               * process on the store): 0 = none, jobs wait for a `manushya
-                              * worker` process or mn_embed_jobs_run(); at most 64 */
+                              * worker` process or mn_job_run(); at most 64 */
     int embed_batch;         /* jobs claimed and embedded together: default 100, at most 10000 */
     int embed_max_attempts;  /* attempts before a job stays failed: default 5 */
     int embed_retry_ms;      /* delay before a failed job's 2nd attempt, doubled after each
@@ -180,6 +203,9 @@ typedef struct mn_config {
      * be NULL, and embed_dim 0 or the plug-in's dim. mn_open copies the struct. */
     const struct mn_embedder *embedder_plugin;
 } mn_config;
+#define MN_CONFIG_VERSION 1
+#define MN_CONFIG_INIT MN_INIT_(MN_CONFIG_VERSION)
+MN_API int mn_config_init(mn_config *s, unsigned version);
 
 #define MN_RATELIMIT_AUTO 0
 #define MN_RATELIMIT_OFF 1
@@ -233,11 +259,15 @@ MN_API int mn_schema_version(mn_db *db, int *version);
  * a deactivated identity may not act (MN_EDENIED). Ids are matched as stored (lowercase);
  * names exactly. */
 typedef struct mn_actor {
+    unsigned version;        /* MN_ACTOR_VERSION (see "Structs that grow" at the top) */
     const char *tenant;
     const char *identity;
     const char *context;  /* JSON object the policies may test, e.g. {"ip": "203.0.113.9"};
                            * NULL = {} */
 } mn_actor;
+#define MN_ACTOR_VERSION 1
+#define MN_ACTOR_INIT MN_INIT_(MN_ACTOR_VERSION)
+MN_API int mn_actor_init(mn_actor *s, unsigned version);
 
 /* ---- Tenants ------------------------------------------------------------------------------ */
 typedef struct mn_tenant {
@@ -246,18 +276,18 @@ typedef struct mn_tenant {
     int64_t created_at;  /* milliseconds since the Unix epoch, UTC */
 } mn_tenant;
 
-typedef struct mn_tenant_list {
+typedef struct mn_tenants {
     size_t count;
-    mn_tenant *items;
-} mn_tenant_list;
+    mn_tenant **items;
+} mn_tenants;
 
 /* name: 1..128 bytes of letters, digits, '-', '_', '.', not shaped like a UUID (names and ids
  * are looked up together, an id first); unique (else MN_EEXISTS). out may be NULL. */
 MN_API int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out);
 MN_API int mn_tenant_get(mn_db *db, const char *id_or_name, mn_tenant **out);
-MN_API int mn_tenant_list_all(mn_db *db, mn_tenant_list **out);
+MN_API int mn_tenant_list(mn_db *db, mn_tenants **out);
 MN_API void mn_tenant_free(mn_tenant *t);
-MN_API void mn_tenant_list_free(mn_tenant_list *l);
+MN_API void mn_tenants_free(mn_tenants *l);
 
 /* ---- Identities --------------------------------------------------------------------------- */
 typedef struct mn_identity {
@@ -271,10 +301,10 @@ typedef struct mn_identity {
     int64_t updated_at;
 } mn_identity;
 
-typedef struct mn_identity_list {
+typedef struct mn_identities {
     size_t count;
-    mn_identity *items;
-} mn_identity_list;
+    mn_identity **items;
+} mn_identities;
 
 /* role defaults to "agent" when NULL; claims (a JSON object) to "{}". external_id and role:
  * 1..256 and 1..64 bytes of UTF-8 without control characters; an external_id shaped like a
@@ -283,12 +313,12 @@ MN_API int mn_identity_create(mn_db *db, const mn_actor *actor, const char *exte
                               const char *role, const char *claims, mn_identity **out);
 MN_API int mn_identity_get(mn_db *db, const mn_actor *actor, const char *id_or_external_id,
                            mn_identity **out);
-MN_API int mn_identity_list_all(mn_db *db, const mn_actor *actor, mn_identity_list **out);
+MN_API int mn_identity_list(mn_db *db, const mn_actor *actor, mn_identities **out);
 MN_API int mn_identity_deactivate(mn_db *db, const mn_actor *actor, const char *id_or_external_id);
 /* Deletes the identity and, with it, every memory it owns (and their history). */
 MN_API int mn_identity_delete(mn_db *db, const mn_actor *actor, const char *id_or_external_id);
 MN_API void mn_identity_free(mn_identity *i);
-MN_API void mn_identity_list_free(mn_identity_list *l);
+MN_API void mn_identities_free(mn_identities *l);
 
 /* ---- Memories ----------------------------------------------------------------------------- */
 typedef struct mn_memory {
@@ -319,24 +349,58 @@ typedef struct mn_memory {
 #define MN_EMBED_PENDING 1
 #define MN_EMBED_FAILED 2
 
-typedef struct mn_memory_list {
+typedef struct mn_memories {
     size_t count;
-    mn_memory *items;
+    mn_memory **items;
     char *next_cursor;    /* pass to the next mn_memory_list() call; NULL at the end */
-} mn_memory_list;
+} mn_memories;
 
-/* A new memory, or the changes of an update (NULL / unset fields = unchanged). */
+/* A new memory (mn_memory_add, mn_memory_add_many). Its one default that is not zero:
+ * importance, whose default is written MN_IMPORTANCE_DEFAULT (-1), which MN_MEMORY_INPUT_INIT
+ * and mn_memory_input_init() set (any other value outside 0..1 is MN_EINVAL). */
 typedef struct mn_memory_input {
+    unsigned version;       /* MN_MEMORY_INPUT_VERSION (see "Structs that grow" at the top) */
     const char *identity;   /* owner: id or external_id; NULL = the actor's identity */
-    const char *text;       /* required for add; at most mn_config.max_text_bytes, UTF-8 */
+    const char *text;       /* required; at most mn_config.max_text_bytes, UTF-8 */
     const char *type;       /* 1..64 bytes; default "fact" */
     const char *metadata;   /* JSON object text; default "{}" */
-    int has_importance;     /* set to use importance; otherwise 0.5 on add, unchanged on update */
-    double importance;      /* 0..1 */
+    double importance;      /* 0..1, or MN_IMPORTANCE_DEFAULT: the default, 0.5 */
     int ttl_days;           /* > 0: expires that many days after the add; 0 = never; < 0 invalid */
     const float *embedding; /* optional caller-supplied vector of mn_embed_dim() floats */
     int dim;                /* number of floats in embedding */
 } mn_memory_input;
+#define MN_IMPORTANCE_DEFAULT (-1.0)
+#define MN_MEMORY_INPUT_VERSION 1
+#ifdef __cplusplus
+#define MN_MEMORY_INPUT_INIT { MN_MEMORY_INPUT_VERSION, NULL, NULL, NULL, NULL, \
+                               MN_IMPORTANCE_DEFAULT, 0, NULL, 0 }
+#else
+#define MN_MEMORY_INPUT_INIT { .version = MN_MEMORY_INPUT_VERSION, \
+                               .importance = MN_IMPORTANCE_DEFAULT }
+#endif
+MN_API int mn_memory_input_init(mn_memory_input *s, unsigned version);
+
+/* What mn_memory_update changes: the fields whose MN_MEMORY_SET_* bit is in set, at least one
+ * (an empty mask is MN_EINVAL). A memory's owner and ttl_days never change: there are no bits
+ * for them, and an unknown bit is MN_EINVAL. */
+#define MN_MEMORY_SET_TEXT 0x1       /* text (not NULL); re-embedded unless SET_EMBEDDING */
+#define MN_MEMORY_SET_TYPE 0x2       /* type (not NULL) */
+#define MN_MEMORY_SET_METADATA 0x4   /* metadata (not NULL), replacing the old object */
+#define MN_MEMORY_SET_IMPORTANCE 0x8 /* importance, 0..1 */
+#define MN_MEMORY_SET_EMBEDDING 0x10 /* embedding and dim: the caller's vector */
+typedef struct mn_memory_changes {
+    unsigned version;       /* MN_MEMORY_CHANGES_VERSION (see "Structs that grow" at the top) */
+    unsigned set;           /* MN_MEMORY_SET_*: which of the fields below to change */
+    const char *text;
+    const char *type;
+    const char *metadata;
+    double importance;
+    const float *embedding;
+    int dim;
+} mn_memory_changes;
+#define MN_MEMORY_CHANGES_VERSION 1
+#define MN_MEMORY_CHANGES_INIT MN_INIT_(MN_MEMORY_CHANGES_VERSION)
+MN_API int mn_memory_changes_init(mn_memory_changes *s, unsigned version);
 
 /* Flags for the filter */
 #define MN_WITH_DELETED 0x1    /* include soft-deleted memories */
@@ -344,6 +408,7 @@ typedef struct mn_memory_input {
 #define MN_WITH_EMBEDDING 0x4  /* fill mn_memory.embedding */
 
 typedef struct mn_filter {
+    unsigned version;        /* MN_FILTER_VERSION (see "Structs that grow" at the top) */
     const char *identity;  /* owner id or external_id; one that does not exist is MN_ENOTFOUND
                             * for the system actor, and matches nothing for an identity (which
                             * learns no more than for an owner it may not see) */
@@ -351,32 +416,40 @@ typedef struct mn_filter {
     const char *metadata;  /* JSON object: a memory matches when its metadata contains it */
     unsigned flags;        /* MN_WITH_* */
 } mn_filter;
+#define MN_FILTER_VERSION 1
+#define MN_FILTER_INIT MN_INIT_(MN_FILTER_VERSION)
+MN_API int mn_filter_init(mn_filter *s, unsigned version);
 
 MN_API int mn_memory_add(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
                          mn_memory **out /* may be NULL */);
-/* Adds all or none, in one transaction. ids (may be NULL) receives n ids, freed with
- * mn_strings_free(ids, n). On failure *failed_index (may be NULL) is the index of the bad
- * input, or (size_t)-1 when the failure was not one input's (unknown actor, store error). */
+/* Adds all or none, in one transaction. in[0 .. n-1] are of one version (the array's stride is
+ * that version's size; another version in the array is MN_EINVAL). ids (may be NULL) receives
+ * n ids, freed with mn_strings_free(ids, n). On failure *failed_index (may be NULL) is the
+ * index of the bad input, or (size_t)-1 when the failure was not one input's (unknown actor,
+ * store error). */
 MN_API int mn_memory_add_many(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
                               size_t n, char ***ids, size_t *failed_index);
 MN_API int mn_memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned flags,
                          mn_memory **out);
 
 typedef struct mn_list_options {
-    mn_filter filter;
+    unsigned version;        /* MN_LIST_OPTIONS_VERSION (see "Structs that grow" at the top) */
+    const mn_filter *filter; /* NULL = every live memory */
     int limit;            /* default 50, at most 1000 */
     const char *cursor;   /* from a previous next_cursor, or NULL for the newest */
 } mn_list_options;
+#define MN_LIST_OPTIONS_VERSION 1
+#define MN_LIST_OPTIONS_INIT MN_INIT_(MN_LIST_OPTIONS_VERSION)
+MN_API int mn_list_options_init(mn_list_options *s, unsigned version);
 /* Newest first. */
-MN_API int mn_memory_list_page(mn_db *db, const mn_actor *actor, const mn_list_options *opt,
-                               mn_memory_list **out);
+MN_API int mn_memory_list(mn_db *db, const mn_actor *actor, const mn_list_options *opt,
+                          mn_memories **out);
 
-/* Changes text, type, metadata and/or importance (and the embedding when the text changes or
- * one is supplied); bumps the version and records before/after in the history. The owner
- * (identity) and ttl_days cannot change: set them and the call fails with MN_EINVAL, as it
- * does when nothing is set. Deleted or expired memories are MN_ENOTFOUND. */
+/* Changes what changes->set names (text, type, metadata, importance, embedding; a new text
+ * without a vector of the caller's is embedded again); bumps the version and records
+ * before/after in the history. Deleted or expired memories are MN_ENOTFOUND. */
 MN_API int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
-                            const mn_memory_input *changes, mn_memory **out /* may be NULL */);
+                            const mn_memory_changes *changes, mn_memory **out /* may be NULL */);
 
 #define MN_DELETE_SOFT 0  /* hidden, restorable with mn_memory_restore() */
 #define MN_DELETE_HARD 1  /* gone from every table, history included */
@@ -399,35 +472,39 @@ typedef struct mn_history_entry {
 
 typedef struct mn_history {
     size_t count;
-    mn_history_entry *items;  /* oldest first */
+    mn_history_entry **items; /* oldest first */
 } mn_history;
 
 MN_API int mn_memory_history(mn_db *db, const mn_actor *actor, const char *id, mn_history **out);
 
 MN_API void mn_memory_free(mn_memory *m);
-MN_API void mn_memory_list_free(mn_memory_list *l);
+MN_API void mn_memories_free(mn_memories *l);
 MN_API void mn_history_free(mn_history *h);
 MN_API void mn_strings_free(char **s, size_t n);
 
 /* ---- Search ------------------------------------------------------------------------------- */
 typedef struct mn_search_options {
+    unsigned version;        /* MN_SEARCH_OPTIONS_VERSION (see "Structs that grow" at the top) */
     const char *query;       /* text, embedded with the handle's embedder ... */
     const float *vector;     /* ... or a vector of dim floats: exactly one of the two */
     int dim;
     int k;                   /* default 10, at most 1000 */
     double min_similarity;   /* drop hits below this; 0 (the default) keeps every hit */
-    mn_filter filter;
+    const mn_filter *filter; /* NULL = every live memory */
     int ef;                  /* index candidates (more: better recall, slower): 0 = the
                               * handle's hnsw_ef_search; at most 100000 */
 } mn_search_options;
+#define MN_SEARCH_OPTIONS_VERSION 1
+#define MN_SEARCH_OPTIONS_INIT MN_INIT_(MN_SEARCH_OPTIONS_VERSION)
+MN_API int mn_search_options_init(mn_search_options *s, unsigned version);
 
 /* Results best first, in out->items with similarity set; next_cursor is NULL. Both query and
  * vector set (or neither) is MN_EINVAL. A query text without a single word to match (only
  * punctuation, say: the embedder makes an all-zero vector of it) finds nothing: MN_OK with no
- * items. (Storing such a text is refused: see mn_memory_add.) filter.flags may ask for deleted
+ * items. (Storing such a text is refused: see mn_memory_add.) filter->flags may ask for deleted
  * or expired memories too. Unknown flag bits anywhere are MN_EINVAL. */
 MN_API int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *opt,
-                            mn_memory_list **out);
+                            mn_memories **out);
 
 /* ---- Policies ------------------------------------------------------------------------------
  * Every call made for an identity is decided by the tenant's active policies for the
@@ -449,31 +526,53 @@ typedef struct mn_policy {
     int64_t updated_at;
 } mn_policy;
 
-typedef struct mn_policy_list {
+typedef struct mn_policies {
     size_t count;
-    mn_policy *items;     /* highest priority first */
-} mn_policy_list;
+    mn_policy **items;    /* highest priority first */
+} mn_policies;
 
-/* A new policy, or the changes of an update (NULL / unset = unchanged). */
+/* A new policy (mn_policy_add). */
 typedef struct mn_policy_input {
-    const char *role;         /* required for add: 1..64 bytes, or "*" */
-    const char *rule;         /* required for add: JSON object in the policy rule format */
+    unsigned version;         /* MN_POLICY_INPUT_VERSION (see "Structs that grow" at the top) */
+    const char *role;         /* required: 1..64 bytes, or "*" */
+    const char *rule;         /* required: JSON object in the policy rule format */
     const char *description;  /* default "" */
-    int has_priority;         /* set to use priority; otherwise 0 on add */
-    int priority;
-    int has_active;           /* set to use active; otherwise 1 (active) on add */
-    int active;
+    int priority;             /* default 0 */
+    int inactive;             /* 1: added switched off (mn_policy.active 0); 0 (default): on */
 } mn_policy_input;
+#define MN_POLICY_INPUT_VERSION 1
+#define MN_POLICY_INPUT_INIT MN_INIT_(MN_POLICY_INPUT_VERSION)
+MN_API int mn_policy_input_init(mn_policy_input *s, unsigned version);
+
+/* What mn_policy_update changes: the fields whose MN_POLICY_SET_* bit is in set, at least one
+ * (an empty mask or an unknown bit is MN_EINVAL). */
+#define MN_POLICY_SET_ROLE 0x1        /* role (not NULL) */
+#define MN_POLICY_SET_RULE 0x2        /* rule (not NULL) */
+#define MN_POLICY_SET_DESCRIPTION 0x4 /* description (NULL = "") */
+#define MN_POLICY_SET_PRIORITY 0x8    /* priority */
+#define MN_POLICY_SET_ACTIVE 0x10     /* active: 0 or 1 */
+typedef struct mn_policy_changes {
+    unsigned version;         /* MN_POLICY_CHANGES_VERSION (see "Structs that grow" at the top) */
+    unsigned set;             /* MN_POLICY_SET_*: which of the fields below to change */
+    const char *role;
+    const char *rule;
+    const char *description;
+    int priority;
+    int active;
+} mn_policy_changes;
+#define MN_POLICY_CHANGES_VERSION 1
+#define MN_POLICY_CHANGES_INIT MN_INIT_(MN_POLICY_CHANGES_VERSION)
+MN_API int mn_policy_changes_init(mn_policy_changes *s, unsigned version);
 
 MN_API int mn_policy_add(mn_db *db, const mn_actor *actor, const mn_policy_input *in,
                          mn_policy **out /* may be NULL */);
 MN_API int mn_policy_get(mn_db *db, const mn_actor *actor, const char *id, mn_policy **out);
-MN_API int mn_policy_list_all(mn_db *db, const mn_actor *actor, mn_policy_list **out);
+MN_API int mn_policy_list(mn_db *db, const mn_actor *actor, mn_policies **out);
 MN_API int mn_policy_update(mn_db *db, const mn_actor *actor, const char *id,
-                            const mn_policy_input *changes, mn_policy **out /* may be NULL */);
+                            const mn_policy_changes *changes, mn_policy **out /* may be NULL */);
 MN_API int mn_policy_delete(mn_db *db, const mn_actor *actor, const char *id);
 MN_API void mn_policy_free(mn_policy *p);
-MN_API void mn_policy_list_free(mn_policy_list *l);
+MN_API void mn_policies_free(mn_policies *l);
 
 typedef struct mn_decision {
     int allowed;
@@ -528,12 +627,16 @@ MN_API int mn_jsonlogic_apply(const char *rule, const char *data, char **result)
  * as for mn_jsonlogic_apply. */
 typedef struct mn_ann mn_ann;
 
-typedef struct mn_ann_params { /* zero-initialise; 0 = the default */
+typedef struct mn_ann_params { /* 0 = the default */
+    unsigned version;        /* MN_ANN_PARAMS_VERSION (see "Structs that grow" at the top) */
     int m;               /* links per node (2m on the bottom layer): 0 = 16; 2 .. 100 */
     int ef_construction; /* candidates kept while inserting: 0 = 64; 1 .. 100000 */
     int ef_search;       /* candidates kept by a search that passes ef <= 0: 0 = 40 */
     uint64_t seed;       /* of the layer draw: one seed and one insertion order, one graph */
 } mn_ann_params;
+#define MN_ANN_PARAMS_VERSION 1
+#define MN_ANN_PARAMS_INIT MN_INIT_(MN_ANN_PARAMS_VERSION)
+MN_API int mn_ann_params_init(mn_ann_params *s, unsigned version);
 
 /* A search filter: 1 to let key into the results, 0 to keep it out. Rejected vectors are still
  * walked through, so the search stays connected; it widens until it holds ef accepted ones,
@@ -598,6 +701,7 @@ MN_API int mn_embed_many(mn_db *db, const char *const *texts, size_t n, float *o
 
 /* What the handle's embedder and embedding cache did since mn_open. */
 typedef struct mn_embed_stats {
+    unsigned version;        /* MN_EMBED_STATS_VERSION (see "Structs that grow" at the top) */
     const char *embedder;     /* "local", "openai", "external", or the plug-in's name; valid
                                * while the handle is open */
     const char *model;        /* the model name ("local" for the local embedder, "external"
@@ -614,6 +718,9 @@ typedef struct mn_embed_stats {
     uint64_t max_inflight;    /* most requests in flight at once */
     uint64_t max_batch;       /* most texts in one request (or plug-in call) */
 } mn_embed_stats;
+#define MN_EMBED_STATS_VERSION 1
+#define MN_EMBED_STATS_INIT MN_INIT_(MN_EMBED_STATS_VERSION)
+MN_API int mn_embed_stats_init(mn_embed_stats *s, unsigned version);
 MN_API int mn_embed_stats_get(mn_db *db, mn_embed_stats *out);
 
 /* ---- Embedder plug-ins ---------------------------------------------------------------------
@@ -660,7 +767,7 @@ typedef struct mn_embedder {
 } mn_embedder;
 
 #define MN_EMBEDDER_VERSION 1
-#define MN_EMBEDDER_INIT { MN_EMBEDDER_VERSION }
+#define MN_EMBEDDER_INIT MN_INIT_(MN_EMBEDDER_VERSION)
 /* Zeroes e as that version of the struct has it and sets its version (MN_EMBEDDER_VERSION). */
 MN_API int mn_embedder_init(mn_embedder *e, unsigned version);
 
@@ -669,15 +776,15 @@ MN_API int mn_embedder_init(mn_embedder *e, unsigned version);
  * embedding job in the same transaction and the call returns at once; get and list show it
  * with embed_status MN_EMBED_PENDING, and search leaves it out until its vector is stored.
  * Workers (mn_config.embed_workers threads of a handle, a `manushya worker` process, or a host
- * calling mn_embed_jobs_run) claim due jobs of every tenant for a lease (embed_lease_ms), embed
+ * calling mn_job_run) claim due jobs of every tenant for a lease (embed_lease_ms), embed
  * them in batches (embed_batch) through the embedding cache of each job's tenant, and store
  * each vector with a new seq, deleting the job in that same transaction: a worker killed
  * mid-batch loses nothing, and its jobs come back when the lease runs out. A job whose memory
  * changed meanwhile (a new text, a hard delete) never overwrites the newer state. A failed
  * attempt is retried after about embed_retry_ms, doubling (jittered: mn_config), until
  * embed_max_attempts: then the job stays MN_EMBED_FAILED, with its error, until
- * mn_embed_jobs_retry. */
-typedef struct mn_embed_job {
+ * mn_job_retry. */
+typedef struct mn_job {
     char *memory_id;
     char *tenant_id;
     int status;           /* MN_EMBED_PENDING or MN_EMBED_FAILED */
@@ -685,27 +792,27 @@ typedef struct mn_embed_job {
     int64_t next_at;      /* pending: not tried before this time (ms since the epoch) */
     char *error;          /* the last failed attempt's message, or NULL */
     int64_t created_at, updated_at;
-} mn_embed_job;
+} mn_job;
 
-typedef struct mn_embed_job_list {
+typedef struct mn_jobs {
     size_t count;
-    mn_embed_job *items;  /* oldest memory first */
-} mn_embed_job_list;
+    mn_job **items;       /* oldest memory first */
+} mn_jobs;
 
 /* The tenant's embedding jobs with that status (MN_EMBED_PENDING, MN_EMBED_FAILED, or -1 for
  * both), at most limit (0 = 100, at most 10000). An identity needs "list" on "memory". */
-MN_API int mn_embed_jobs_list(mn_db *db, const mn_actor *actor, int status, int limit,
-                              mn_embed_job_list **out);
+MN_API int mn_job_list(mn_db *db, const mn_actor *actor, int status, int limit,
+                       mn_jobs **out);
 /* Makes the job of memory_id (NULL: every failed job of the tenant) due now, attempts back to
  * 0. *retried (may be NULL) counts them; a memory_id without a job is MN_ENOTFOUND. An
  * identity needs "update" on "memory". */
-MN_API int mn_embed_jobs_retry(mn_db *db, const mn_actor *actor, const char *memory_id,
-                               size_t *retried);
+MN_API int mn_job_retry(mn_db *db, const mn_actor *actor, const char *memory_id,
+                        size_t *retried);
 /* Runs one batch in the calling thread: claims up to max_jobs due jobs of any tenant (0 = the
  * handle's embed_batch), embeds and stores them. *done and *failed (either may be NULL)
  * count the vectors stored and the failed attempts; both 0: nothing was due. */
-MN_API int mn_embed_jobs_run(mn_db *db, size_t max_jobs, size_t *done, size_t *failed);
-MN_API void mn_embed_job_list_free(mn_embed_job_list *l);
+MN_API int mn_job_run(mn_db *db, size_t max_jobs, size_t *done, size_t *failed);
+MN_API void mn_jobs_free(mn_jobs *l);
 
 /* ---- Rate limits ---------------------------------------------------------------------------
  * Whether an actor may make a call now, by a sliding window counted in 60 sub-windows: n
@@ -723,7 +830,7 @@ MN_API void mn_embed_job_list_free(mn_embed_job_list *l);
  * '-' (anything else is MN_EINVAL). Built-in limits per tenant, from the Manushya.ai guide:
  * memory:create 1000/h, memory:search 2000/h, identity:create 100/h, policy:test 500/h,
  * webhook:create 50/h; any other endpoint 1000/h ("*"). A tenant may replace any of them,
- * "*" included, with mn_ratelimit_set_limit. A tenant and endpoint have one counter, shared by
+ * "*" included, with mn_limit_set. A tenant and endpoint have one counter, shared by
  * its identities (in Redis the key ratelimit:{TENANT_ID}:ENDPOINT:WINDOW); the actor's role
  * multiplies the limit it is held to: admin x2, system x5, any other role x1.
  *
@@ -744,6 +851,7 @@ MN_API void mn_embed_job_list_free(mn_embed_job_list *l);
  * fail with MN_EUNSUPPORTED). A limit set through a handle applies at once there, and in other
  * processes within ratelimit_refresh_ms. Every function here is thread-safe. */
 typedef struct mn_ratelimit_result {
+    unsigned version;        /* MN_RATELIMIT_RESULT_VERSION (see "Structs that grow" at the top) */
     int allowed;             /* 1: admitted (by mn_ratelimit_hit: and counted) */
     int checked;             /* 0: the counters were unreachable; allowed says the fail mode
                               * (n over the limit is refused all the same) */
@@ -757,24 +865,31 @@ typedef struct mn_ratelimit_result {
                               * meanwhile; -1 when n is more than the limit itself (it never
                               * fits); 0 when admitted */
 } mn_ratelimit_result;
+#define MN_RATELIMIT_RESULT_VERSION 1
+#define MN_RATELIMIT_RESULT_INIT MN_INIT_(MN_RATELIMIT_RESULT_VERSION)
+MN_API int mn_ratelimit_result_init(mn_ratelimit_result *s, unsigned version);
 
-typedef struct mn_ratelimit_limit {
+typedef struct mn_limit {
     char *endpoint;          /* "memory:create", ..., or "*": every endpoint not named */
     int64_t limit;           /* calls per window, before the role multiplier */
     int64_t window_ms;
     int overridden;          /* 1: the tenant's own; 0: built in */
-} mn_ratelimit_limit;
+} mn_limit;
 
-typedef struct mn_ratelimit_limit_list {
+typedef struct mn_limits {
     size_t count;
-    mn_ratelimit_limit *items; /* by endpoint */
-} mn_ratelimit_limit_list;
+    mn_limit **items;     /* by endpoint */
+} mn_limits;
 
 typedef struct mn_ratelimit_stats {
+    unsigned version;        /* MN_RATELIMIT_STATS_VERSION (see "Structs that grow" at the top) */
     uint64_t allowed, denied; /* decisions of the counters */
     uint64_t fail_open;       /* calls allowed unchecked: the counters were unreachable */
     uint64_t fail_closed;     /* calls refused for the same reason (ratelimit_fail_closed) */
 } mn_ratelimit_stats;
+#define MN_RATELIMIT_STATS_VERSION 1
+#define MN_RATELIMIT_STATS_INIT MN_INIT_(MN_RATELIMIT_STATS_VERSION)
+MN_API int mn_ratelimit_stats_init(mn_ratelimit_stats *s, unsigned version);
 
 /* Counts n (>= 1) calls of the actor to endpoint when they all fit: MN_OK when admitted,
  * MN_ELIMITED when not (nothing counted; the retry-after in out and mn_retry_after_ms). out
@@ -787,21 +902,21 @@ MN_API int mn_ratelimit_peek(mn_db *db, const mn_actor *actor, const char *endpo
 /* Forgets the calls counted for the tenant and endpoint (policy: "delete" on "ratelimit"). */
 MN_API int mn_ratelimit_reset(mn_db *db, const mn_actor *actor, const char *endpoint);
 /* The tenant's limits: built in and its own, by endpoint ("read" on "ratelimit"). */
-MN_API int mn_ratelimit_list(mn_db *db, const mn_actor *actor, mn_ratelimit_limit_list **out);
+MN_API int mn_limit_list(mn_db *db, const mn_actor *actor, mn_limits **out);
 /* The limit endpoint has for the tenant ("read" on "ratelimit"). */
-MN_API int mn_ratelimit_get_limit(mn_db *db, const mn_actor *actor, const char *endpoint,
-                                  mn_ratelimit_limit **out);
+MN_API int mn_limit_get(mn_db *db, const mn_actor *actor, const char *endpoint,
+                        mn_limit **out);
 /* Sets the tenant's own limit for endpoint (or "*"): 1..1000000000 calls per window_ms of
  * 1..2678400000 (31 days) ("update" on "ratelimit"). MN_EUNSUPPORTED when the store keeps no
  * limits. */
-MN_API int mn_ratelimit_set_limit(mn_db *db, const mn_actor *actor, const char *endpoint,
-                                  int64_t limit, int64_t window_ms);
+MN_API int mn_limit_set(mn_db *db, const mn_actor *actor, const char *endpoint,
+                        int64_t limit, int64_t window_ms);
 /* Back to the built-in limit ("update" on "ratelimit"); MN_ENOTFOUND when none was set. */
-MN_API int mn_ratelimit_delete_limit(mn_db *db, const mn_actor *actor, const char *endpoint);
+MN_API int mn_limit_delete(mn_db *db, const mn_actor *actor, const char *endpoint);
 /* This handle's decisions since mn_open (the library's own calls and mn_ratelimit_hit). */
 MN_API int mn_ratelimit_stats_get(mn_db *db, mn_ratelimit_stats *out);
-MN_API void mn_ratelimit_limit_free(mn_ratelimit_limit *l);
-MN_API void mn_ratelimit_limit_list_free(mn_ratelimit_limit_list *l);
+MN_API void mn_limit_free(mn_limit *l);
+MN_API void mn_limits_free(mn_limits *l);
 
 #ifdef __cplusplus
 }

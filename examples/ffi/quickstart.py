@@ -24,7 +24,10 @@ Rules worth knowing when binding from any language:
   - Strings and structs that come back belong to the caller until passed to their free function.
     Reading a c_char_p field copies the text into a Python bytes object; the C memory stays
     valid until the free call, which must happen exactly once.
-  - Option and input structs are zeroed by ctypes when created; zero means "default".
+  - Structs the caller fills start with `unsigned version` (manushya.h, "Structs that grow"):
+    the Versioned classes below set it; every other field zero means "default" (importance:
+    MN_IMPORTANCE_DEFAULT, which mn_memory_input sets).
+  - Lists hand out pointers: items[i] is a POINTER(mn_memory) (read it with .contents).
   - mn_errmsg() is per thread: read it on the thread whose call failed.
 """
 
@@ -39,11 +42,22 @@ from ctypes import (POINTER, Structure, byref, c_char_p, c_double, c_float, c_in
 MN_OK = 0
 MN_EEXISTS = 4
 MN_WITH_DELETED, MN_WITH_EXPIRED, MN_WITH_EMBEDDING = 0x1, 0x2, 0x4
+MN_IMPORTANCE_DEFAULT = -1.0
 
 
 # ---- Structs, field for field as in include/manushya.h -------------------------------------
-class mn_actor(Structure):
-    _fields_ = [("tenant", c_char_p),
+class Versioned(Structure):
+    """A struct whose first field is its version (1 for each struct in this header)."""
+    VERSION = 1
+    DEFAULTS = {}
+
+    def __init__(self, **fields):
+        super().__init__(version=self.VERSION, **dict(self.DEFAULTS, **fields))
+
+
+class mn_actor(Versioned):
+    _fields_ = [("version", c_uint),
+                ("tenant", c_char_p),
                 ("identity", c_char_p),
                 ("context", c_char_p)]
 
@@ -86,48 +100,52 @@ class mn_memory(Structure):
                 ("embed_error", c_char_p)]
 
 
-class mn_memory_list(Structure):
+class mn_memories(Structure):
     _fields_ = [("count", c_size_t),
-                ("items", POINTER(mn_memory)),
+                ("items", POINTER(POINTER(mn_memory))),
                 ("next_cursor", c_char_p)]
 
 
-class mn_memory_input(Structure):
-    _fields_ = [("identity", c_char_p),
+class mn_memory_input(Versioned):
+    DEFAULTS = {"importance": MN_IMPORTANCE_DEFAULT}
+    _fields_ = [("version", c_uint),
+                ("identity", c_char_p),
                 ("text", c_char_p),
                 ("type", c_char_p),
                 ("metadata", c_char_p),
-                ("has_importance", c_int),
                 ("importance", c_double),
                 ("ttl_days", c_int),
                 ("embedding", POINTER(c_float)),
                 ("dim", c_int)]
 
 
-class mn_filter(Structure):
-    _fields_ = [("identity", c_char_p),
+class mn_filter(Versioned):
+    _fields_ = [("version", c_uint),
+                ("identity", c_char_p),
                 ("type", c_char_p),
                 ("metadata", c_char_p),
                 ("flags", c_uint)]
 
 
-class mn_list_options(Structure):
-    _fields_ = [("filter", mn_filter),
+class mn_list_options(Versioned):
+    _fields_ = [("version", c_uint),
+                ("filter", POINTER(mn_filter)),
                 ("limit", c_int),
                 ("cursor", c_char_p)]
 
 
-class mn_search_options(Structure):
-    _fields_ = [("query", c_char_p),
+class mn_search_options(Versioned):
+    _fields_ = [("version", c_uint),
+                ("query", c_char_p),
                 ("vector", POINTER(c_float)),
                 ("dim", c_int),
                 ("k", c_int),
                 ("min_similarity", c_double),
-                ("filter", mn_filter),
+                ("filter", POINTER(mn_filter)),
                 ("ef", c_int)]
 
 
-STRUCTS = [mn_actor, mn_tenant, mn_identity, mn_memory, mn_memory_list, mn_memory_input,
+STRUCTS = [mn_actor, mn_tenant, mn_identity, mn_memory, mn_memories, mn_memory_input,
            mn_filter, mn_list_options, mn_search_options]
 
 
@@ -160,12 +178,12 @@ def load(path):
                                   POINTER(POINTER(mn_memory))]),
         "mn_memory_add_many": (c_int, [db_p, POINTER(mn_actor), POINTER(mn_memory_input),
                                        c_size_t, POINTER(POINTER(c_char_p)), POINTER(c_size_t)]),
-        "mn_memory_list_page": (c_int, [db_p, POINTER(mn_actor), POINTER(mn_list_options),
-                                        POINTER(POINTER(mn_memory_list))]),
+        "mn_memory_list": (c_int, [db_p, POINTER(mn_actor), POINTER(mn_list_options),
+                                        POINTER(POINTER(mn_memories))]),
         "mn_memory_search": (c_int, [db_p, POINTER(mn_actor), POINTER(mn_search_options),
-                                     POINTER(POINTER(mn_memory_list))]),
+                                     POINTER(POINTER(mn_memories))]),
         "mn_memory_free": (None, [POINTER(mn_memory)]),
-        "mn_memory_list_free": (None, [POINTER(mn_memory_list)]),
+        "mn_memories_free": (None, [POINTER(mn_memories)]),
         "mn_strings_free": (None, [POINTER(c_char_p), c_size_t]),
     }
     for name, (res, args) in sigs.items():
@@ -249,7 +267,7 @@ def run(lib, db, check):
     # 3. One memory, with the stored row returned.
     inp = mn_memory_input(text=b"The customer prefers green tea over coffee",
                           type=b"preference", metadata=b'{"topic":"drinks"}',
-                          has_importance=1, importance=0.8)
+                          importance=0.8)
     m = POINTER(mn_memory)()
     check(lib.mn_memory_add(db, byref(me), byref(inp), byref(m)), "mn_memory_add")
     print("added %s v%d [%s] %s" % (s(m.contents.id), m.contents.version, s(m.contents.type),
@@ -264,9 +282,8 @@ def run(lib, db, check):
         (b"The customer asked for a call back about order #1042 on Friday", b"task",
          b'{"topic":"orders"}'),
     ]
-    arr = (mn_memory_input * len(batch))()
-    for i, (text, typ, meta) in enumerate(batch):
-        arr[i].text, arr[i].type, arr[i].metadata = text, typ, meta
+    arr = (mn_memory_input * len(batch))(*(mn_memory_input(text=text, type=typ, metadata=meta)
+                                            for text, typ, meta in batch))
     ids = POINTER(c_char_p)()
     failed = c_size_t(0)
     rc = lib.mn_memory_add_many(db, byref(me), arr, len(batch), byref(ids), byref(failed))
@@ -277,10 +294,9 @@ def run(lib, db, check):
 
     # 5. Search by text; hits come best first with similarity set.
     def search(query, k, type_=None, metadata=None):
-        so = mn_search_options(query=query, k=k)
-        so.filter.type = type_
-        so.filter.metadata = metadata
-        hits = POINTER(mn_memory_list)()
+        f = mn_filter(type=type_, metadata=metadata)
+        so = mn_search_options(query=query, k=k, filter=ctypes.pointer(f))
+        hits = POINTER(mn_memories)()
         check(lib.mn_memory_search(db, byref(me), byref(so), byref(hits)), "mn_memory_search")
         try:
             lst = hits.contents
@@ -288,30 +304,30 @@ def run(lib, db, check):
                                               " metadata %s" % s(metadata) if metadata else "",
                                               lst.count))
             for i in range(lst.count):
-                h = lst.items[i]
+                h = lst.items[i].contents
                 print("  hit %d similarity %.3f [%s] %s" % (i + 1, h.similarity, s(h.type),
                                                             s(h.text)))
         finally:
-            lib.mn_memory_list_free(hits)
+            lib.mn_memories_free(hits)
 
     search(b"what does the customer like to drink? tea or coffee", 3)
     search(b"order 1042", 5, metadata=b'{"topic":"orders"}')
 
     # 6. List one page, newest first, only facts.
-    lo = mn_list_options(limit=10)
-    lo.filter.type = b"fact"
-    page = POINTER(mn_memory_list)()
-    check(lib.mn_memory_list_page(db, byref(me), byref(lo), byref(page)), "mn_memory_list_page")
+    facts = mn_filter(type=b"fact")
+    lo = mn_list_options(limit=10, filter=ctypes.pointer(facts))
+    page = POINTER(mn_memories)()
+    check(lib.mn_memory_list(db, byref(me), byref(lo), byref(page)), "mn_memory_list")
     try:
         print("list type=fact: %d memories%s" % (page.contents.count,
                                                 ", more follow" if page.contents.next_cursor
                                                 else ""))
         for i in range(page.contents.count):
-            it = page.contents.items[i]
+            it = page.contents.items[i].contents
             print("  %s importance %.2f %s %s" % (s(it.id), it.importance, s(it.text),
                                                   s(it.metadata)))
     finally:
-        lib.mn_memory_list_free(page)
+        lib.mn_memories_free(page)
 
 
 if __name__ == "__main__":

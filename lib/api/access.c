@@ -87,7 +87,7 @@ static struct set_entry *find(struct mni_policy_sets *ps, const char *tenant_id)
  * policy is left out, lest a deny be lost, and none guessed at. */
 static int load_set(mn_db *db, const char *tenant_id, struct set_ref **out)
 {
-    mn_policy_list *l;
+    mn_policies *l;
     int rc = db->store->ops->policy_list(db->store, tenant_id, &l);
     if (rc != MN_OK)
         return rc;
@@ -97,8 +97,8 @@ static int load_set(mn_db *db, const char *tenant_id, struct set_ref **out)
         rc = mni_seterr(db, MN_ENOMEM, "out of memory loading policies");
     } else {
         for (size_t i = 0; i < l->count; i++)
-            src[i] = (struct mni_policy_src){ l->items[i].id, l->items[i].role, l->items[i].rule,
-                                             l->items[i].priority, l->items[i].active };
+            src[i] = (struct mni_policy_src){ l->items[i]->id, l->items[i]->role, l->items[i]->rule,
+                                             l->items[i]->priority, l->items[i]->active };
         char err[MNI_ERRMSG_MAX - 64];
         rc = mni_policyset_compile(src, l->count, &ref->set, err, sizeof err);
         if (rc != MN_OK)
@@ -107,7 +107,7 @@ static int load_set(mn_db *db, const char *tenant_id, struct set_ref **out)
                       "%s", err);
     }
     free(src);
-    mn_policy_list_free(l);
+    mn_policies_free(l);
     if (rc != MN_OK) {
         free(ref);
         return rc;
@@ -417,14 +417,14 @@ static int shows(mn_db *db, const struct mni_who *who, const char *action, const
 }
 
 /* Hidden memories are freed where they stand and the rest close ranks. */
-void mni_access_filter_list(mn_db *db, const struct mni_who *who, mn_memory_list *l)
+void mni_access_filter_list(mn_db *db, const struct mni_who *who, mn_memories *l)
 {
     size_t kept = 0;
     for (size_t i = 0; i < l->count; i++) {
-        if (shows(db, who, who->listing, &l->items[i]))
+        if (shows(db, who, who->listing, l->items[i]))
             l->items[kept++] = l->items[i];
         else
-            mni_memory_clear(&l->items[i]);
+            mn_memory_free(l->items[i]);
     }
     l->count = kept;
 }

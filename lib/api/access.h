@@ -25,7 +25,7 @@ int mni_access_memory_check(mn_db *db, const struct mni_who *who, const char *ac
 
 /* Drops from l, in place, the memories who may not see (see mni_access_begin); a failed
  * decision counts as no. */
-void mni_access_filter_list(mn_db *db, const struct mni_who *who, mn_memory_list *l);
+void mni_access_filter_list(mn_db *db, const struct mni_who *who, mn_memories *l);
 
 /* Makes who->key, who asks as the decision cache keys it; the identity must be resolved.
  * MN_ENOMEM, or MN_OK. mni_who_resolve calls it. */

@@ -1,4 +1,5 @@
 #include "api/actor.h"
+#include "api/abi_structs.h"
 #include "api/access.h"
 #include "api/validate.h"
 #include "core/error.h"
@@ -13,28 +14,41 @@ int mni_require(mn_db *db, const void *p, const char *what)
     return p ? MN_OK : mni_seterr(db, MN_EINVAL, "%s is NULL; it is required", what);
 }
 
-int mni_who_resolve(mn_db *db, const mn_actor *actor, struct mni_who *who)
+int mni_actor_read(mn_db *db, const mn_actor *in, mn_actor *actor)
+{
+    if (!in)
+        return mni_seterr(db, MN_EINVAL, "no actor given; every data call acts for a tenant "
+                          "(an mn_actor whose tenant is its id or name)");
+    int rc = mni_abi_read(db, &mni_abi_actor, in, 0, actor, sizeof *actor);
+    if (rc == MN_OK && (!actor->tenant || !*actor->tenant))
+        rc = mni_seterr(db, MN_EINVAL, "no tenant given; every data call acts for a tenant "
+                        "(mn_actor.tenant: its id or name)");
+    /* Only NULL means the system actor: an empty string is a name gone missing on its way
+     * here (an unset variable), and must not turn into the most trusted actor. */
+    if (rc == MN_OK && actor->identity && !*actor->identity)
+        rc = mni_seterr(db, MN_EINVAL, "the actor's identity is an empty string; give an "
+                        "identity id or external_id, or NULL to act as the tenant's system actor");
+    return rc;
+}
+
+int mni_who_resolve(mn_db *db, const mn_actor *in, struct mni_who *who)
 {
     memset(who, 0, sizeof *who);
     if (!db)
         return mni_err_no_db(__func__);
-    if (!actor || !actor->tenant || !*actor->tenant)
-        return mni_seterr(db, MN_EINVAL, "no tenant given; every data call acts for a tenant "
-                         "(mn_actor.tenant: its id or name)");
-    /* Only NULL means the system actor: an empty string is a name gone missing on its way
-     * here (an unset variable), and must not turn into the most trusted actor. */
-    if (actor->identity && !*actor->identity)
-        return mni_seterr(db, MN_EINVAL, "the actor's identity is an empty string; give an "
-                         "identity id or external_id, or NULL to act as the tenant's system actor");
+    mn_actor copy;
+    const mn_actor *actor = &copy;
+    int rc = mni_actor_read(db, in, &copy);
+    if (rc != MN_OK)
+        return rc;
     /* The context is checked for every actor, so that a typo never passes unnoticed. */
     if (actor->context) {
-        int rc = mni_check_json_object(db, "the actor's context", actor->context, &who->context,
-                                      NULL);
+        rc = mni_check_json_object(db, "the actor's context", actor->context, &who->context, NULL);
         if (rc != MN_OK)
             return rc;
     }
-    int rc = db->store->ops->actor_get(db->store, actor->tenant, actor->identity, &who->tenant,
-                                       &who->identity, &who->policy_gen);
+    rc = db->store->ops->actor_get(db->store, actor->tenant, actor->identity, &who->tenant,
+                                   &who->identity, &who->policy_gen);
     if (rc != MN_OK || !actor->identity)
         return rc;
     if (!who->identity->active)

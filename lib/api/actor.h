@@ -21,6 +21,10 @@ struct mni_who {
     char *key_context;
 };
 
+/* Copies the caller's actor into *actor (as its version has it) and checks it names a tenant:
+ * MN_EINVAL otherwise. */
+int mni_actor_read(mn_db *db, const mn_actor *in, mn_actor *actor);
+
 /* Resolves actor (tenant by id or name, identity by id or external_id). MN_EINVAL when actor
  * or its tenant is missing, MN_ENOTFOUND when one does not exist, MN_EDENIED when the
  * identity is deactivated. Release with mni_who_release (also after a failure). */

@@ -2,6 +2,7 @@
  * HNSW core (index/hnsw.h) that checks arguments, turns the core's hits into the caller's key
  * and score arrays, and words every failure (there is no handle: mn_errmsg(NULL) reads it). */
 #include "manushya.h"
+#include "api/abi_structs.h"
 #include "core/error.h"
 #include "index/hnsw.h"
 
@@ -82,7 +83,7 @@ static mn_ann *wrap(mni_hnsw *h, int *rc)
     return a;
 }
 
-int mn_ann_create(int dim, const mn_ann_params *p, mn_ann **out)
+int mn_ann_create(int dim, const mn_ann_params *params, mn_ann **out)
 {
     if (!out)
         return ann_fail(MN_EINVAL, "mn_ann_create: out is NULL");
@@ -90,20 +91,17 @@ int mn_ann_create(int dim, const mn_ann_params *p, mn_ann **out)
     if (dim < 1 || dim > MNI_HNSW_MAX_DIM)
         return ann_fail(MN_EINVAL, "the dimension is %d: it must be 1 to %d", dim,
                         MNI_HNSW_MAX_DIM);
-    struct mni_hnsw_params hp = { 0, 0, 0, 0, 0 };
-    if (p) {
-        int rc;
-        if ((rc = check_param("m", p->m, 2, MNI_HNSW_MAX_M)) ||
-            (rc = check_param("ef_construction", p->ef_construction, 1, MNI_HNSW_MAX_EF)) ||
-            (rc = check_param("ef_search", p->ef_search, 1, MNI_HNSW_MAX_EF)))
-            return rc;
-        hp.m = p->m;
-        hp.ef_construction = p->ef_construction;
-        hp.ef_search = p->ef_search;
-        hp.seed = p->seed;
-    }
+    mn_ann_params p;
+    int rc = mni_abi_read(NULL, &mni_abi_ann_params, params, 1, &p, sizeof p);
+    if (rc != MN_OK)
+        return rc;
+    if ((rc = check_param("m", p.m, 2, MNI_HNSW_MAX_M)) ||
+        (rc = check_param("ef_construction", p.ef_construction, 1, MNI_HNSW_MAX_EF)) ||
+        (rc = check_param("ef_search", p.ef_search, 1, MNI_HNSW_MAX_EF)))
+        return rc;
+    struct mni_hnsw_params hp = { p.m, p.ef_construction, p.ef_search, p.seed, 0 };
     mni_hnsw *h = NULL;
-    int rc = mni_hnsw_create(dim, &hp, &h);
+    rc = mni_hnsw_create(dim, &hp, &h);
     if (rc != MN_OK)
         return ann_fail(rc, rc == MN_ENOMEM ? "out of memory" : "bad parameters");
     *out = wrap(h, &rc);

@@ -1,6 +1,6 @@
 #include "api/embed.h"
+#include "api/abi_structs.h"
 #include "api/validate.h"
-#include "core/abi.h"
 #include "core/error.h"
 #include "core/handle.h"
 #include "core/vector.h"
@@ -11,15 +11,6 @@
 
 #define MNI_PLUGIN_NAME_MAX 64
 #define MNI_PLUGIN_MODEL_MAX 256
-
-static const size_t embedder_sizes[] = { sizeof(mn_embedder) };
-static const struct mni_abi_struct embedder_abi = { "mn_embedder", MN_EMBEDDER_VERSION,
-                                                    embedder_sizes };
-
-int mn_embedder_init(mn_embedder *e, unsigned version)
-{
-    return mni_abi_init(&embedder_abi, e, version);
-}
 
 static int check_plugin(mn_db *db, const mn_config *c, const mn_embedder *p)
 {
@@ -47,7 +38,7 @@ static int check_plugin(mn_db *db, const mn_config *c, const mn_embedder *p)
 int mni_plugin_take(mn_db *db, mn_config *c)
 {
     mn_embedder p;
-    int rc = mni_abi_read(db, &embedder_abi, c->embedder_plugin, 0, &p, sizeof p);
+    int rc = mni_abi_read(db, &mni_abi_embedder, c->embedder_plugin, 0, &p, sizeof p);
     if (rc == MN_OK)
         rc = check_plugin(db, c, &p);
     if (rc != MN_OK)
@@ -130,12 +121,11 @@ int mn_embed_stats_get(mn_db *db, mn_embed_stats *out)
 {
     if (!db)
         return mni_err_no_db(__func__);
-    if (!out)
-        return mni_seterr(db, MN_EINVAL, "mn_embed_stats_get: out is NULL");
     struct mni_embedder_stats es = {0};
     if (db->embed_ops->stats)
         db->embed_ops->stats(db->embedder, &es);
-    *out = (mn_embed_stats){
+    mn_embed_stats s = {
+        .version = MN_EMBED_STATS_VERSION,
         .embedder = db->cfg.embedder,
         .model = db->embed_ops->cache_key(db->embedder),
         .dim = db->dim,
@@ -148,5 +138,5 @@ int mn_embed_stats_get(mn_db *db, mn_embed_stats *out)
         .max_inflight = es.max_inflight,
         .max_batch = es.max_batch,
     };
-    return MN_OK;
+    return mni_abi_write(db, &mni_abi_embed_stats, out, &s);
 }

@@ -1,4 +1,5 @@
 #include "api/filter.h"
+#include "api/abi_structs.h"
 #include "api/access.h"
 #include "api/validate.h"
 #include "core/clock.h"
@@ -9,19 +10,22 @@
 
 #define MNI_FILTER_FLAGS (MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING)
 
-static int query_from_filter(mn_db *db, const struct mni_who *who, const mn_filter *f,
+static int query_from_filter(mn_db *db, const struct mni_who *who, const mn_filter *filter,
                              struct mni_query_owned *out)
 {
     memset(out, 0, sizeof *out);
     out->q.now = mni_now_ms();
-    if (!f)
-        return MN_OK;
+    mn_filter copy;
+    const mn_filter *f = &copy;
+    int rc = mni_abi_read(db, &mni_abi_filter, filter, 1, &copy, sizeof copy);
+    if (rc != MN_OK)
+        return rc;
     if (f->flags & ~(unsigned)MNI_FILTER_FLAGS)
         return mni_seterr(db, MN_EINVAL, "filter flags have unknown bits 0x%x; use MN_WITH_*",
                          f->flags & ~(unsigned)MNI_FILTER_FLAGS);
     out->q.flags = f->flags;
     if (f->type) {
-        int rc = mni_check_name(db, "the type filter", f->type, 64);
+        rc = mni_check_name(db, "the type filter", f->type, 64);
         if (rc != MN_OK)
             return rc;
         out->q.type = f->type;
@@ -32,7 +36,7 @@ static int query_from_filter(mn_db *db, const struct mni_who *who, const mn_filt
          * empty answer, as for an identity whose memories it may not see, so that a filter
          * never tells an identity which others exist. The trusted system actor, who may know
          * them all, is told (MN_ENOTFOUND): a typo then shows. */
-        int rc = mni_who_identity_id(db, who, f->identity, &out->identity_id);
+        rc = mni_who_identity_id(db, who, f->identity, &out->identity_id);
         if (rc == MN_ENOTFOUND && who->identity) {
             out->identity_id = strdup(f->identity);
             rc = out->identity_id ? MN_OK : mni_seterr(db, MN_ENOMEM, "out of memory");
@@ -42,8 +46,7 @@ static int query_from_filter(mn_db *db, const struct mni_who *who, const mn_filt
         out->q.identity_id = out->identity_id;
     }
     if (f->metadata) {
-        int rc = mni_check_json_object(db, "the metadata filter", f->metadata, &out->metadata,
-                                      NULL);
+        rc = mni_check_json_object(db, "the metadata filter", f->metadata, &out->metadata, NULL);
         if (rc != MN_OK)
             return rc;
         /* An empty object contains nothing to test: every memory matches, so skip parsing. */

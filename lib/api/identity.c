@@ -87,7 +87,7 @@ int mn_identity_get(mn_db *db, const mn_actor *actor, const char *id_or_external
     return rc;
 }
 
-int mn_identity_list_all(mn_db *db, const mn_actor *actor, mn_identity_list **out)
+int mn_identity_list(mn_db *db, const mn_actor *actor, mn_identities **out)
 {
     if (!db)
         return mni_err_no_db(__func__);

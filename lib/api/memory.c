@@ -1,4 +1,5 @@
 /* Memories: adding and reading them. Changes are in memory_change.c, search in search.c. */
+#include "api/abi_structs.h"
 #include "api/access.h"
 #include "api/actor.h"
 #include "api/embed.h"
@@ -23,6 +24,7 @@
 
 /* What an add keeps while it prepares rows: the strings it made for them. */
 struct pending {
+    mn_memory_input *in;       /* the library's copies of the caller's inputs */
     struct mni_memory_row *rows;
     char (*ids)[MNI_UUID_LEN + 1];
     char **owners, **metadata;
@@ -36,6 +38,7 @@ static void pending_free(struct pending *p)
         free(p->owners ? p->owners[i] : NULL);
         free(p->metadata ? p->metadata[i] : NULL);
     }
+    free(p->in);
     free(p->rows);
     free(p->ids);
     free(p->owners);
@@ -51,7 +54,7 @@ static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_inp
     int rc = mni_check_text(db, "text", in->text, db->cfg.max_text_bytes);
     if (rc == MN_OK && in->type)
         rc = mni_check_name(db, "type", in->type, MNI_TYPE_MAX);
-    if (rc == MN_OK && in->has_importance)
+    if (rc == MN_OK && in->importance != MN_IMPORTANCE_DEFAULT)
         rc = mni_check_importance(db, "importance", in->importance);
     if (rc == MN_OK && in->ttl_days < 0)
         rc = mni_seterr(db, MN_EINVAL, "ttl_days is %d; give a number of days >= 1, or 0 for "
@@ -81,7 +84,7 @@ static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_inp
     r->text = in->text;
     r->type = in->type ? in->type : "fact";
     r->metadata = p->metadata[i];
-    r->importance = in->has_importance ? in->importance : 0.5;
+    r->importance = in->importance == MN_IMPORTANCE_DEFAULT ? 0.5 : in->importance;
     r->version = 1;
     r->created_at = r->updated_at = now;
     r->expires_at = in->ttl_days > 0 ? now + in->ttl_days * MNI_MS_PER_DAY : 0;
@@ -97,9 +100,9 @@ static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_inp
 /* Embeds, in one call, the texts of every input that brought no vector of its own (none
  * with asynchronous embedding: their jobs will). scope: the tenant, for the cache. A text
  * without a direction (an all-zero vector) fails the call: *failed is its input. */
-static int embed_missing(mn_db *db, const char *scope, const mn_memory_input *in,
-                         struct pending *p, size_t *failed)
+static int embed_missing(mn_db *db, const char *scope, struct pending *p, size_t *failed)
 {
+    const mn_memory_input *in = p->in;
     size_t unembedded = 0;
     for (size_t i = 0; i < p->n; i++)
         unembedded += !in[i].embedding;
@@ -148,13 +151,20 @@ static int check_create(mn_db *db, const struct mni_who *who, const struct mni_m
     return rc;
 }
 
-/* Resolves the actor into *who (the caller releases it), then checks, embeds and stores the
- * n inputs in one transaction. */
+/* Copies the caller's n inputs, resolves the actor into *who (the caller releases it), then
+ * checks, embeds and stores the inputs in one transaction. */
 static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in, size_t n,
                     int batch, struct pending *p, size_t *failed, struct mni_who *who)
 {
-    int rc = mni_who_resolve(db, actor, who);
     p->n = n;
+    p->in = malloc(n * sizeof *p->in);
+    int rc = p->in ? mni_abi_read_array(db, &mni_abi_memory_input, in, n, p->in,
+                                        sizeof *p->in, failed)
+                   : mni_seterr(db, MN_ENOMEM, "out of memory reading %zu memories", n);
+    if (rc != MN_OK && batch && *failed != (size_t)-1)
+        mni_errprefix(db, "memory %zu: ", *failed);
+    if (rc == MN_OK)
+        rc = mni_who_resolve(db, actor, who);
     p->rows = calloc(n, sizeof *p->rows);
     p->ids = calloc(n, sizeof *p->ids);
     p->owners = calloc(n, sizeof *p->owners);
@@ -164,7 +174,7 @@ static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
         rc = mni_seterr(db, MN_ENOMEM, "out of memory preparing %zu memories", n);
     int64_t now = mni_now_ms();
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
-        rc = prepare_row(db, who, &in[i], p, i, now);
+        rc = prepare_row(db, who, &p->in[i], p, i, now);
         if (rc == MN_OK && who->identity && !(i > 0 && alike(&p->rows[i], &p->rows[i - 1])))
             rc = check_create(db, who, &p->rows[i]);
         if (rc != MN_OK) {
@@ -177,7 +187,7 @@ static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
     /* Rate limit: counted once the batch is known good and allowed; a batch of n counts n. */
     if (rc == MN_OK)
         rc = mni_ratelimit_enforce(db, who, "memory:create", (int64_t)n);
-    if (rc == MN_OK && (rc = embed_missing(db, who->tenant->id, in, p, failed)) != MN_OK &&
+    if (rc == MN_OK && (rc = embed_missing(db, who->tenant->id, p, failed)) != MN_OK &&
         batch && *failed < n)
         mni_errprefix(db, "memory %zu: ", *failed);
     if (rc == MN_OK)
@@ -198,13 +208,10 @@ int mn_memory_add(mn_db *db, const mn_actor *actor, const mn_memory_input *in, m
 {
     if (!db)
         return mni_err_no_db(__func__);
-    int rc = mni_require(db, in, "the memory input");
-    if (rc != MN_OK)
-        return rc;
     struct pending p = {0};
     struct mni_who who = {0};
     size_t failed;
-    rc = add_rows(db, actor, in, 1, 0, &p, &failed, &who);
+    int rc = add_rows(db, actor, in, 1, 0, &p, &failed, &who);
     if (rc == MN_OK && out)
         rc = get_by_id(db, who.tenant->id, p.ids[0], MN_WITH_EXPIRED, out);
     mni_who_release(&who);
@@ -271,15 +278,16 @@ int mn_memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned fla
     return rc;
 }
 
-int mn_memory_list_page(mn_db *db, const mn_actor *actor, const mn_list_options *opt,
-                        mn_memory_list **out)
+int mn_memory_list(mn_db *db, const mn_actor *actor, const mn_list_options *options,
+                   mn_memories **out)
 {
     if (!db)
         return mni_err_no_db(__func__);
+    mn_list_options copy;
     int rc = mni_require(db, out, "out");
-    mn_list_options none = {0};
-    if (!opt)
-        opt = &none;
+    if (rc == MN_OK)
+        rc = mni_abi_read(db, &mni_abi_list_options, options, 1, &copy, sizeof copy);
+    const mn_list_options *opt = &copy;
     if (rc == MN_OK && (opt->limit < 0 || opt->limit > MNI_LIST_MAX))
         rc = mni_seterr(db, MN_EINVAL, "limit is %d; give 1..%d (0 = %d)", opt->limit,
                        MNI_LIST_MAX, MNI_LIST_DEFAULT);
@@ -293,7 +301,7 @@ int mn_memory_list_page(mn_db *db, const mn_actor *actor, const mn_list_options 
     struct mni_query_owned q = {0};
     int per_memory = 0;
     if (rc == MN_OK)
-        rc = mni_query_begin(db, actor, "list", &opt->filter, &who, &q, &per_memory);
+        rc = mni_query_begin(db, actor, "list", opt->filter, &who, &q, &per_memory);
     if (rc == MN_OK) {
         q.q.before_id = opt->cursor ? cursor : NULL;
         q.q.limit = opt->limit ? opt->limit : MNI_LIST_DEFAULT;

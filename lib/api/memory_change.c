@@ -1,4 +1,5 @@
 /* Memories: updating, deleting, restoring, purging, and the history of changes. */
+#include "api/abi_structs.h"
 #include "api/access.h"
 #include "api/actor.h"
 #include "api/embed.h"
@@ -35,20 +36,43 @@ static char *snapshot(const char *text, const char *type, const char *metadata, 
     return out;
 }
 
-static int check_changes(mn_db *db, const mn_memory_input *c, char **metadata)
+#define MNI_MEMORY_SET_ALL (MN_MEMORY_SET_TEXT | MN_MEMORY_SET_TYPE | MN_MEMORY_SET_METADATA | \
+                            MN_MEMORY_SET_IMPORTANCE | MN_MEMORY_SET_EMBEDDING)
+
+/* The fields of c that set names, checked; a field it does not name is NULL (or 0) after. */
+static int check_changes(mn_db *db, mn_memory_changes *c, char **metadata)
 {
-    if (c->identity)
-        return mni_seterr(db, MN_EINVAL, "an update cannot change a memory's owner (identity); "
-                         "add a new memory for the other identity instead");
-    if (c->ttl_days)
-        return mni_seterr(db, MN_EINVAL, "an update cannot change ttl_days; leave it 0");
-    if (!c->text && !c->type && !c->metadata && !c->has_importance && !c->embedding)
-        return mni_seterr(db, MN_EINVAL, "the update changes nothing; set text, type, metadata, "
-                         "importance or embedding");
+    if (c->set & ~(unsigned)MNI_MEMORY_SET_ALL)
+        return mni_seterr(db, MN_EINVAL, "mn_memory_changes.set has unknown bits 0x%x; use "
+                         "MN_MEMORY_SET_* (a memory's owner and ttl_days never change: add a "
+                         "new memory instead)", c->set & ~(unsigned)MNI_MEMORY_SET_ALL);
+    if (!c->set)
+        return mni_seterr(db, MN_EINVAL, "the update changes nothing; name the fields to change "
+                         "in mn_memory_changes.set (MN_MEMORY_SET_TEXT, ...)");
+    static const struct { unsigned bit; const char *name; } needed[] = {
+        { MN_MEMORY_SET_TEXT, "text" }, { MN_MEMORY_SET_TYPE, "type" },
+        { MN_MEMORY_SET_METADATA, "metadata" }, { MN_MEMORY_SET_EMBEDDING, "embedding" } };
+    const void *given[] = { c->text, c->type, c->metadata, c->embedding };
+    for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++)
+        if ((c->set & needed[i].bit) && !given[i])
+            return mni_seterr(db, MN_EINVAL, "mn_memory_changes.set names %s but %s is NULL; "
+                             "give its new value", needed[i].name, needed[i].name);
+    /* Only what set names counts: the other fields are cleared, so that nothing below reads
+     * them. */
+    if (!(c->set & MN_MEMORY_SET_TEXT))
+        c->text = NULL;
+    if (!(c->set & MN_MEMORY_SET_TYPE))
+        c->type = NULL;
+    if (!(c->set & MN_MEMORY_SET_METADATA))
+        c->metadata = NULL;
+    if (!(c->set & MN_MEMORY_SET_EMBEDDING)) {
+        c->embedding = NULL;
+        c->dim = 0;
+    }
     int rc = c->text ? mni_check_text(db, "text", c->text, db->cfg.max_text_bytes) : MN_OK;
     if (rc == MN_OK && c->type)
         rc = mni_check_name(db, "type", c->type, 64);
-    if (rc == MN_OK && c->has_importance)
+    if (rc == MN_OK && (c->set & MN_MEMORY_SET_IMPORTANCE))
         rc = mni_check_importance(db, "importance", c->importance);
     if (rc == MN_OK && c->metadata)
         rc = mni_check_json_object(db, "metadata", c->metadata, NULL, metadata);
@@ -59,7 +83,7 @@ static int check_changes(mn_db *db, const mn_memory_input *c, char **metadata)
 /* want_out: the caller asks for the updated memory back, which it must then be able to read. */
 /* embed_job: the new text's vector is left to a job (asynchronous embedding). */
 static int update_once(mn_db *db, const struct mni_who *who, const char *id,
-                       const mn_memory_input *c, const char *metadata, const float *vec,
+                       const mn_memory_changes *c, const char *metadata, const float *vec,
                        int embed_job, int want_out)
 {
     mn_memory *cur;
@@ -74,7 +98,7 @@ static int update_once(mn_db *db, const struct mni_who *who, const char *id,
         .text = c->text ? c->text : cur->text,
         .type = c->type ? c->type : cur->type,
         .metadata = metadata ? metadata : cur->metadata,
-        .importance = c->has_importance ? c->importance : cur->importance,
+        .importance = c->set & MN_MEMORY_SET_IMPORTANCE ? c->importance : cur->importance,
         .version = cur->version + 1,
         .created_at = cur->created_at, .updated_at = q.now, .expires_at = cur->expires_at,
         .embedding = embed_job ? NULL : vec ? vec : cur->embedding,
@@ -110,7 +134,7 @@ static int update_once(mn_db *db, const struct mni_who *who, const char *id,
 }
 
 int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
-                     const mn_memory_input *changes, mn_memory **out)
+                     const mn_memory_changes *in, mn_memory **out)
 {
     if (!db)
         return mni_err_no_db(__func__);
@@ -118,12 +142,14 @@ int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
     float *vec = NULL;
     struct mni_who who = {0};
     char key[MNI_UUID_LEN + 1];
+    mn_memory_changes copy;
+    const mn_memory_changes *changes = &copy;
     int rc = mni_check_memory_id(db, "the memory id", id, key);
     id = key;
     if (rc == MN_OK)
-        rc = mni_require(db, changes, "the changes");
+        rc = mni_abi_read(db, &mni_abi_memory_changes, in, 0, &copy, sizeof copy);
     if (rc == MN_OK)
-        rc = check_changes(db, changes, &metadata);
+        rc = check_changes(db, &copy, &metadata);
     if (rc == MN_OK && changes->text && !changes->embedding)
         rc = mni_embed_check(db, "a text update without an embedding");
     /* A new text needs a new vector, unless the caller brings one: made now, or by a job. */

@@ -1,4 +1,5 @@
 /* Policies: managing a tenant's access rules, and asking for a decision. */
+#include "api/abi_structs.h"
 #include "api/access.h"
 #include "api/actor.h"
 #include "api/validate.h"
@@ -17,28 +18,24 @@
 #define MNI_ROLE_MAX 64
 #define MNI_DESCRIPTION_MAX 1024
 
-/* Checks the fields set in in; for an add, role and rule are required. */
-static int check_input(mn_db *db, const mn_policy_input *in, int adding)
+#define MNI_POLICY_SET_ALL (MN_POLICY_SET_ROLE | MN_POLICY_SET_RULE | MN_POLICY_SET_DESCRIPTION | \
+                            MN_POLICY_SET_PRIORITY | MN_POLICY_SET_ACTIVE)
+
+/* Checks a policy's fields, an add's or an update's: role, rule and description when not NULL,
+ * active (0 or 1). */
+static int check_fields(mn_db *db, const char *role, const char *rule, const char *description,
+                        int active)
 {
-    if (adding && !in->role)
-        return mni_seterr(db, MN_EINVAL, "the policy has no role; give a role name or \"*\"");
-    if (adding && !in->rule)
-        return mni_seterr(db, MN_EINVAL, "the policy has no rule; give a JSON object with "
-                         "effect, actions and resource");
-    if (!adding && !in->role && !in->rule && !in->description && !in->has_priority &&
-        !in->has_active)
-        return mni_seterr(db, MN_EINVAL, "the update changes nothing; set role, rule, "
-                         "description, priority or active");
-    int rc = in->role ? mni_check_name(db, "role", in->role, MNI_ROLE_MAX) : MN_OK;
-    if (rc == MN_OK && in->description && *in->description)
-        rc = mni_check_name(db, "description", in->description, MNI_DESCRIPTION_MAX);
-    if (rc == MN_OK && in->has_active && in->active != 0 && in->active != 1)
-        rc = mni_seterr(db, MN_EINVAL, "active is %d; give 0 or 1", in->active);
-    if (rc == MN_OK && in->rule) {
+    int rc = role ? mni_check_name(db, "role", role, MNI_ROLE_MAX) : MN_OK;
+    if (rc == MN_OK && description && *description)
+        rc = mni_check_name(db, "description", description, MNI_DESCRIPTION_MAX);
+    if (rc == MN_OK && active != 0 && active != 1)
+        rc = mni_seterr(db, MN_EINVAL, "active is %d; give 0 or 1", active);
+    if (rc == MN_OK && rule) {
         char err[MNI_ERRMSG_MAX - 32];
-        if (!mni_utf8_valid(in->rule, strlen(in->rule)))
+        if (!mni_utf8_valid(rule, strlen(rule)))
             rc = mni_seterr(db, MN_EINVAL, "the rule is not valid UTF-8");
-        else if ((rc = mni_policy_rule_check(in->rule, err, sizeof err)) != MN_OK)
+        else if ((rc = mni_policy_rule_check(rule, err, sizeof err)) != MN_OK)
             mni_seterr(db, rc, "bad rule: %s", err);
     }
     return rc;
@@ -50,15 +47,25 @@ static int canonical_rule(mn_db *db, const char *rule, char **out)
     return mni_check_json_object(db, "the rule", rule, NULL, out);
 }
 
-int mn_policy_add(mn_db *db, const mn_actor *actor, const mn_policy_input *in, mn_policy **out)
+int mn_policy_add(mn_db *db, const mn_actor *actor, const mn_policy_input *input,
+                  mn_policy **out)
 {
     if (!db)
         return mni_err_no_db(__func__);
     struct mni_who who = {0};
     char *rule = NULL;
-    int rc = mni_require(db, in, "the policy input");
+    mn_policy_input copy;
+    const mn_policy_input *in = &copy;
+    int rc = mni_abi_read(db, &mni_abi_policy_input, input, 0, &copy, sizeof copy);
+    if (rc == MN_OK && !in->role)
+        rc = mni_seterr(db, MN_EINVAL, "the policy has no role; give a role name or \"*\"");
+    if (rc == MN_OK && !in->rule)
+        rc = mni_seterr(db, MN_EINVAL, "the policy has no rule; give a JSON object with "
+                        "effect, actions and resource");
+    if (rc == MN_OK && in->inactive != 0 && in->inactive != 1)
+        rc = mni_seterr(db, MN_EINVAL, "inactive is %d; give 0 or 1", in->inactive);
     if (rc == MN_OK)
-        rc = check_input(db, in, 1);
+        rc = check_fields(db, in->role, in->rule, in->description, 0);
     if (rc == MN_OK)
         rc = canonical_rule(db, in->rule, &rule);
     if (rc == MN_OK)
@@ -68,8 +75,7 @@ int mn_policy_add(mn_db *db, const mn_actor *actor, const mn_policy_input *in, m
     char id[MNI_UUID_LEN + 1];
     if (rc == MN_OK) {
         mn_policy p = { .id = id, .tenant_id = who.tenant->id, .role = (char *)in->role,
-                        .rule = rule, .priority = in->has_priority ? in->priority : 0,
-                        .active = in->has_active ? in->active : 1,
+                        .rule = rule, .priority = in->priority, .active = !in->inactive,
                         .description = (char *)(in->description ? in->description : "") };
         p.created_at = p.updated_at = mni_uuid7(id);
         rc = db->store->ops->policy_insert(db->store, &p);
@@ -110,7 +116,7 @@ int mn_policy_get(mn_db *db, const mn_actor *actor, const char *id, mn_policy **
     return rc;
 }
 
-int mn_policy_list_all(mn_db *db, const mn_actor *actor, mn_policy_list **out)
+int mn_policy_list(mn_db *db, const mn_actor *actor, mn_policies **out)
 {
     if (!db)
         return mni_err_no_db(__func__);
@@ -124,19 +130,48 @@ int mn_policy_list_all(mn_db *db, const mn_actor *actor, mn_policy_list **out)
     return rc;
 }
 
+/* The fields of c that set names, checked; a field it does not name is NULL (or 0) after. */
+static int check_changes(mn_db *db, mn_policy_changes *c)
+{
+    if (c->set & ~(unsigned)MNI_POLICY_SET_ALL)
+        return mni_seterr(db, MN_EINVAL, "mn_policy_changes.set has unknown bits 0x%x; use "
+                         "MN_POLICY_SET_*", c->set & ~(unsigned)MNI_POLICY_SET_ALL);
+    if (!c->set)
+        return mni_seterr(db, MN_EINVAL, "the update changes nothing; name the fields to change "
+                         "in mn_policy_changes.set (MN_POLICY_SET_ROLE, ...)");
+    if ((c->set & MN_POLICY_SET_ROLE) && !c->role)
+        return mni_seterr(db, MN_EINVAL, "mn_policy_changes.set names role but role is NULL; "
+                         "give a role name or \"*\"");
+    if ((c->set & MN_POLICY_SET_RULE) && !c->rule)
+        return mni_seterr(db, MN_EINVAL, "mn_policy_changes.set names rule but rule is NULL; "
+                         "give a JSON object with effect, actions and resource");
+    if (!(c->set & MN_POLICY_SET_ROLE))
+        c->role = NULL;
+    if (!(c->set & MN_POLICY_SET_RULE))
+        c->rule = NULL;
+    if (c->set & MN_POLICY_SET_DESCRIPTION && !c->description)
+        c->description = "";
+    if (!(c->set & MN_POLICY_SET_DESCRIPTION))
+        c->description = NULL;
+    return check_fields(db, c->role, c->rule, c->description,
+                        c->set & MN_POLICY_SET_ACTIVE ? c->active : 0);
+}
+
 int mn_policy_update(mn_db *db, const mn_actor *actor, const char *id,
-                     const mn_policy_input *changes, mn_policy **out)
+                     const mn_policy_changes *in, mn_policy **out)
 {
     if (!db)
         return mni_err_no_db(__func__);
     struct mni_who who = {0};
     char key[MNI_UUID_LEN + 1], *rule = NULL;
     mn_policy *cur = NULL;
-    int rc = mni_require(db, changes, "the changes");
+    mn_policy_changes copy;
+    const mn_policy_changes *changes = &copy;
+    int rc = mni_abi_read(db, &mni_abi_policy_changes, in, 0, &copy, sizeof copy);
     if (rc == MN_OK)
         rc = mni_require(db, id, "the policy id");
     if (rc == MN_OK)
-        rc = check_input(db, changes, 0);
+        rc = check_changes(db, &copy);
     if (rc == MN_OK && changes->rule)
         rc = canonical_rule(db, changes->rule, &rule);
     if (rc == MN_OK)
@@ -151,9 +186,9 @@ int mn_policy_update(mn_db *db, const mn_actor *actor, const char *id,
             p.rule = rule;
         if (changes->description)
             p.description = (char *)changes->description;
-        if (changes->has_priority)
+        if (changes->set & MN_POLICY_SET_PRIORITY)
             p.priority = changes->priority;
-        if (changes->has_active)
+        if (changes->set & MN_POLICY_SET_ACTIVE)
             p.active = changes->active;
         p.updated_at = mni_now_ms();
         rc = db->store->ops->policy_update(db->store, &p);

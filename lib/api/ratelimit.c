@@ -2,9 +2,11 @@
  * tenant's limits (list, get, set, delete). The library's own calls are limited through
  * mni_ratelimit_enforce (ratelimit/ratelimit.c). */
 #include "api/access.h"
+#include "api/abi_structs.h"
 #include "api/actor.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/free.h"
 #include "core/handle.h"
 #include "ratelimit/ratelimit.h"
 #include "store/store.h"
@@ -14,7 +16,7 @@
 
 /* Checks a decision's arguments but the endpoint's name, which the limiter checks the first
  * time it meets it (mni_rl_slot). */
-static int check(mn_db *db, const mn_actor *actor, int64_t n)
+static int check(mn_db *db, const mn_actor *in, int64_t n, mn_actor *actor)
 {
     if (!mni_rl_enabled(db))
         return mni_seterr(db, MN_EUNSUPPORTED, "rate limiting is off for this handle "
@@ -22,10 +24,7 @@ static int check(mn_db *db, const mn_actor *actor, int64_t n)
     if (n < 1)
         return mni_seterr(db, MN_EINVAL, "n is %lld; give the number of calls, >= 1",
                          (long long)n);
-    if (!actor || !actor->tenant || !*actor->tenant)
-        return mni_seterr(db, MN_EINVAL, "no tenant given; every data call acts for a tenant "
-                         "(mn_actor.tenant: its id or name)");
-    return MN_OK;
+    return mni_actor_read(db, in, actor);
 }
 
 static int decide(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n, int peek,
@@ -34,11 +33,15 @@ static int decide(mn_db *db, const mn_actor *actor, const char *endpoint, int64_
     if (!db)
         return mni_err_no_db(__func__);
     mn_ratelimit_result r = {0};
-    int rc = check(db, actor, n);
+    mn_actor a;
+    /* out is cleared first, so that a bad version fails before anything is counted. */
+    int rc = out ? mni_abi_write(db, &mni_abi_ratelimit_result, out, &r) : MN_OK;
     if (rc == MN_OK)
-        rc = mni_rl_decide(db, actor->tenant, actor->identity, endpoint, n, peek, &r);
-    if (out)
-        *out = r;
+        rc = check(db, actor, n, &a);
+    if (rc == MN_OK)
+        rc = mni_rl_decide(db, a.tenant, a.identity, endpoint, n, peek, &r);
+    if (out && (rc == MN_OK || rc == MN_ELIMITED))
+        mni_abi_write(db, &mni_abi_ratelimit_result, out, &r); /* checked above */
     return rc;
 }
 
@@ -68,19 +71,20 @@ int mn_ratelimit_reset(mn_db *db, const mn_actor *actor, const char *endpoint)
     if (!db)
         return mni_err_no_db(__func__);
     struct mni_who who = {0};
-    int rc = check(db, actor, 1);
+    mn_actor a;
+    int rc = check(db, actor, 1, &a);
     if (rc == MN_OK)
         rc = mni_rl_check_endpoint(db, endpoint, 0);
     if (rc == MN_OK)
         rc = managed(db, actor, "delete", &who);
     if (rc == MN_OK)
-        rc = mni_rl_reset(db, actor->tenant, actor->identity, endpoint);
+        rc = mni_rl_reset(db, a.tenant, a.identity, endpoint);
     mni_who_release(&who);
     return rc;
 }
 
 /* The tenant's own limits: none from a store that keeps none. */
-static int own_limits(mn_db *db, const char *tenant_id, mn_ratelimit_limit_list **out)
+static int own_limits(mn_db *db, const char *tenant_id, mn_limits **out)
 {
     if (db->store->ops->ratelimit_limit_list)
         return db->store->ops->ratelimit_limit_list(db->store, tenant_id, out);
@@ -88,26 +92,32 @@ static int own_limits(mn_db *db, const char *tenant_id, mn_ratelimit_limit_list 
     return *out ? MN_OK : mni_seterr(db, MN_ENOMEM, "out of memory");
 }
 
-static int copy_limit(mn_ratelimit_limit *dst, const char *endpoint, int64_t limit,
-                      int64_t window_ms, int overridden)
+/* A new mn_limit, or NULL when out of memory. */
+static mn_limit *new_limit(const char *endpoint, int64_t limit, int64_t window_ms,
+                           int overridden)
 {
-    dst->endpoint = strdup(endpoint);
-    dst->limit = limit;
-    dst->window_ms = window_ms;
-    dst->overridden = overridden;
-    return dst->endpoint ? MN_OK : MN_ENOMEM;
+    mn_limit *l = calloc(1, sizeof *l);
+    if (l && !(l->endpoint = strdup(endpoint))) {
+        free(l);
+        return NULL;
+    }
+    if (l) {
+        l->limit = limit;
+        l->window_ms = window_ms;
+        l->overridden = overridden;
+    }
+    return l;
 }
 
 static int by_endpoint(const void *a, const void *b)
 {
-    return strcmp(((const mn_ratelimit_limit *)a)->endpoint,
-                  ((const mn_ratelimit_limit *)b)->endpoint);
+    return strcmp((*(mn_limit *const *)a)->endpoint, (*(mn_limit *const *)b)->endpoint);
 }
 
 /* Every built-in limit the tenant did not replace, then its own, sorted. */
-static int merge(mn_db *db, mn_ratelimit_limit_list *own, mn_ratelimit_limit_list **out)
+static int merge(mn_db *db, mn_limits *own, mn_limits **out)
 {
-    mn_ratelimit_limit_list *l = calloc(1, sizeof *l);
+    mn_limits *l = calloc(1, sizeof *l);
     if (l)
         l->items = calloc(own->count + mni_rl_nbuiltins, sizeof *l->items);
     int rc = l && l->items ? MN_OK : MN_ENOMEM;
@@ -115,15 +125,18 @@ static int merge(mn_db *db, mn_ratelimit_limit_list *own, mn_ratelimit_limit_lis
         const struct mni_rl_builtin *b = &mni_rl_builtins[i];
         int replaced = 0;
         for (size_t j = 0; j < own->count && !replaced; j++)
-            replaced = strcmp(own->items[j].endpoint, b->endpoint) == 0;
-        if (!replaced)
-            rc = copy_limit(&l->items[l->count++], b->endpoint, b->limit, b->window_ms, 0);
+            replaced = strcmp(own->items[j]->endpoint, b->endpoint) == 0;
+        if (!replaced && !(l->items[l->count++] = new_limit(b->endpoint, b->limit,
+                                                             b->window_ms, 0)))
+            rc = MN_ENOMEM;
     }
-    for (size_t j = 0; rc == MN_OK && j < own->count; j++)
-        rc = copy_limit(&l->items[l->count++], own->items[j].endpoint, own->items[j].limit,
-                        own->items[j].window_ms, 1);
+    for (size_t j = 0; rc == MN_OK && j < own->count; j++) {
+        const mn_limit *o = own->items[j];
+        if (!(l->items[l->count++] = new_limit(o->endpoint, o->limit, o->window_ms, 1)))
+            rc = MN_ENOMEM;
+    }
     if (rc != MN_OK) {
-        mn_ratelimit_limit_list_free(l);
+        mn_limits_free(l);
         return mni_seterr(db, MN_ENOMEM, "out of memory");
     }
     qsort(l->items, l->count, sizeof *l->items, by_endpoint);
@@ -131,55 +144,52 @@ static int merge(mn_db *db, mn_ratelimit_limit_list *own, mn_ratelimit_limit_lis
     return MN_OK;
 }
 
-int mn_ratelimit_list(mn_db *db, const mn_actor *actor, mn_ratelimit_limit_list **out)
+int mn_limit_list(mn_db *db, const mn_actor *actor, mn_limits **out)
 {
     if (!db)
         return mni_err_no_db(__func__);
     int rc = mni_require(db, out, "out");
     struct mni_who who = {0};
-    mn_ratelimit_limit_list *own = NULL;
+    mn_limits *own = NULL;
     if (rc == MN_OK)
         rc = managed(db, actor, "read", &who);
     if (rc == MN_OK)
         rc = own_limits(db, who.tenant->id, &own);
     if (rc == MN_OK)
         rc = merge(db, own, out);
-    mn_ratelimit_limit_list_free(own);
+    mn_limits_free(own);
     mni_who_release(&who);
     return rc;
 }
 
-int mn_ratelimit_get_limit(mn_db *db, const mn_actor *actor, const char *endpoint,
-                           mn_ratelimit_limit **out)
+int mn_limit_get(mn_db *db, const mn_actor *actor, const char *endpoint,
+                 mn_limit **out)
 {
     if (!db)
         return mni_err_no_db(__func__);
     int rc = mni_require(db, out, "out");
     if (rc == MN_OK)
         rc = mni_rl_check_endpoint(db, endpoint, 1);
-    mn_ratelimit_limit_list *all = NULL;
+    mn_limits *all = NULL;
     if (rc == MN_OK)
-        rc = mn_ratelimit_list(db, actor, &all);
+        rc = mn_limit_list(db, actor, &all);
     if (rc != MN_OK)
         return rc;
     /* An endpoint not listed has the tenant's "*" limit, which the list always holds. */
-    const mn_ratelimit_limit *hit = NULL, *star = NULL;
+    const mn_limit *hit = NULL, *star = NULL;
     for (size_t i = 0; i < all->count; i++) {
-        if (strcmp(all->items[i].endpoint, endpoint) == 0)
-            hit = &all->items[i];
-        if (strcmp(all->items[i].endpoint, "*") == 0)
-            star = &all->items[i];
+        if (strcmp(all->items[i]->endpoint, endpoint) == 0)
+            hit = all->items[i];
+        if (strcmp(all->items[i]->endpoint, "*") == 0)
+            star = all->items[i];
     }
     if (!hit)
         hit = star;
-    mn_ratelimit_limit *l = calloc(1, sizeof *l);
-    if (!l || copy_limit(l, endpoint, hit->limit, hit->window_ms,
-                         hit != star || strcmp(endpoint, "*") == 0 ? hit->overridden : 0)) {
-        mn_ratelimit_limit_free(l);
-        l = NULL;
+    mn_limit *l = new_limit(endpoint, hit->limit, hit->window_ms,
+                            hit != star || strcmp(endpoint, "*") == 0 ? hit->overridden : 0);
+    if (!l)
         rc = mni_seterr(db, MN_ENOMEM, "out of memory");
-    }
-    mn_ratelimit_limit_list_free(all);
+    mn_limits_free(all);
     *out = l;
     return rc;
 }
@@ -202,8 +212,8 @@ static int change_begin(mn_db *db, const mn_actor *actor, const char *endpoint, 
     return rc == MN_OK ? managed(db, actor, "update", who) : rc;
 }
 
-int mn_ratelimit_set_limit(mn_db *db, const mn_actor *actor, const char *endpoint,
-                           int64_t limit, int64_t window_ms)
+int mn_limit_set(mn_db *db, const mn_actor *actor, const char *endpoint,
+                 int64_t limit, int64_t window_ms)
 {
     if (!db)
         return mni_err_no_db(__func__);
@@ -218,7 +228,7 @@ int mn_ratelimit_set_limit(mn_db *db, const mn_actor *actor, const char *endpoin
     return rc;
 }
 
-int mn_ratelimit_delete_limit(mn_db *db, const mn_actor *actor, const char *endpoint)
+int mn_limit_delete(mn_db *db, const mn_actor *actor, const char *endpoint)
 {
     if (!db)
         return mni_err_no_db(__func__);
@@ -236,26 +246,28 @@ int mn_ratelimit_stats_get(mn_db *db, mn_ratelimit_stats *out)
 {
     if (!db)
         return mni_err_no_db(__func__);
-    int rc = mni_require(db, out, "out");
-    if (rc == MN_OK)
-        mni_rl_stats(db, out);
-    return rc;
+    mn_ratelimit_stats s = { .version = MN_RATELIMIT_STATS_VERSION };
+    mni_rl_stats(db, &s);
+    return mni_abi_write(db, &mni_abi_ratelimit_stats, out, &s);
 }
 
-void mn_ratelimit_limit_free(mn_ratelimit_limit *l)
+static void limit_clear(void *item)
+{
+    free(((mn_limit *)item)->endpoint);
+}
+
+void mn_limit_free(mn_limit *l)
 {
     if (!l)
         return;
-    free(l->endpoint);
+    limit_clear(l);
     free(l);
 }
 
-void mn_ratelimit_limit_list_free(mn_ratelimit_limit_list *l)
+void mn_limits_free(mn_limits *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->count; i++)
-        free(l->items[i].endpoint);
-    free(l->items);
+    mni_items_free((void **)l->items, l->count, limit_clear);
     free(l);
 }

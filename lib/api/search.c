@@ -3,6 +3,7 @@
  * yet, from an exact scan (index/exact.c); then one read of the winning rows, which the store
  * checks again (deleted, expired) and this file too (identity, type, metadata: the index's
  * attributes may lag the store and hold no metadata). */
+#include "api/abi_structs.h"
 #include "api/access.h"
 #include "api/actor.h"
 #include "api/embed.h"
@@ -80,7 +81,7 @@ static int check_options(mn_db *db, const mn_search_options *opt)
 /* Reads the rows of the hits and sets their similarity, dropping those below the minimum. */
 static int fetch_hits(mn_db *db, const char *tenant_id, const struct mni_topk *top,
                       const mn_search_options *opt, const struct mni_store_query *q,
-                      mn_memory_list **out)
+                      mn_memories **out)
 {
     size_t n = 0, cap = top->n ? top->n : 1;
     int64_t *keys = malloc(cap * sizeof *keys);
@@ -98,7 +99,7 @@ static int fetch_hits(mn_db *db, const char *tenant_id, const struct mni_topk *t
         rc = db->store->ops->memory_get_keys(db->store, tenant_id, keys, n, q->flags, q->now, out,
                                              which);
     for (size_t i = 0; rc == MN_OK && i < (*out)->count; i++)
-        (*out)->items[i].similarity = scores[which[i]];
+        (*out)->items[i]->similarity = scores[which[i]];
     free(keys);
     free(scores);
     free(which);
@@ -107,11 +108,11 @@ static int fetch_hits(mn_db *db, const char *tenant_id, const struct mni_topk *t
 
 /* Drops, in place, the rows the index proposed that q does not select after all: the index's
  * attributes may lag the store, and it knows no metadata. */
-static void keep_selected(const struct mni_store_query *q, mn_memory_list *l)
+static void keep_selected(const struct mni_store_query *q, mn_memories *l)
 {
     size_t kept = 0;
     for (size_t i = 0; i < l->count; i++) {
-        mn_memory *m = &l->items[i];
+        mn_memory *m = l->items[i];
         int ok = (!q->identity_id || strcmp(m->identity_id, q->identity_id) == 0) &&
                  (!q->type || strcmp(m->type, q->type) == 0);
         if (ok && q->metadata) {
@@ -120,9 +121,9 @@ static void keep_selected(const struct mni_store_query *q, mn_memory_list *l)
             cJSON_Delete(meta);
         }
         if (ok)
-            l->items[kept++] = *m;
+            l->items[kept++] = m;
         else
-            mni_memory_clear(m);
+            mn_memory_free(m);
     }
     l->count = kept;
 }
@@ -138,7 +139,7 @@ static void push_hit(void *ctx, int64_t key, float similarity)
  * every candidate has been seen: a hidden memory never shows, and never costs a place. */
 static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_store_query *q,
                          const float *vec, const mn_search_options *opt, int per_memory,
-                         mn_memory_list **out)
+                         mn_memories **out)
 {
     size_t k = (size_t)(opt->k ? opt->k : MNI_K_DEFAULT);
     int use_index = db->index != NULL;
@@ -177,26 +178,28 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
             mni_access_filter_list(db, who, *out);
         if ((*out)->count >= k || exhausted) {
             for (size_t i = k; i < (*out)->count; i++)
-                mni_memory_clear(&(*out)->items[i]);
+                mn_memory_free((*out)->items[i]);
             if ((*out)->count > k)
                 (*out)->count = k;
             return MN_OK;
         }
-        mn_memory_list_free(*out);
+        mn_memories_free(*out);
         *out = NULL;
         if (served && q->metadata && want * 4 > MNI_META_INDEX_MAX)
             use_index = use_store = 0;
     }
 }
 
-int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *opt,
-                     mn_memory_list **out)
+int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *options,
+                     mn_memories **out)
 {
     if (!db)
         return mni_err_no_db(__func__);
-    int rc = mni_require(db, opt, "the search options");
+    mn_search_options copy;
+    const mn_search_options *opt = &copy;
+    int rc = mni_require(db, out, "out");
     if (rc == MN_OK)
-        rc = mni_require(db, out, "out");
+        rc = mni_abi_read(db, &mni_abi_search_options, options, 0, &copy, sizeof copy);
     if (rc == MN_OK)
         rc = check_options(db, opt);
     float *vec = rc == MN_OK ? malloc((size_t)db->dim * sizeof *vec) : NULL;
@@ -206,7 +209,7 @@ int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *
     struct mni_query_owned q = {0};
     int per_memory = 0;
     if (rc == MN_OK)
-        rc = mni_query_begin(db, actor, "search", &opt->filter, &who, &q, &per_memory);
+        rc = mni_query_begin(db, actor, "search", opt->filter, &who, &q, &per_memory);
     if (rc == MN_OK)
         rc = mni_ratelimit_enforce(db, &who, "memory:search", 1);
     /* Embedded once the tenant is known: its embedding cache is its own. */

@@ -101,16 +101,16 @@ int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out)
 
 int mni_tenant_install_default_policies(mn_db *db)
 {
-    mn_tenant_list *l = NULL;
+    mn_tenants *l = NULL;
     int rc = db->store->ops->tenant_list_unruled(db->store, &l);
     for (size_t t = 0; rc == MN_OK && t < l->count; t++) {
         struct defaults d;
-        rc = defaults_make(db, l->items[t].id, mni_now_ms(), &d);
+        rc = defaults_make(db, l->items[t]->id, mni_now_ms(), &d);
         for (size_t i = 0; rc == MN_OK && i < d.n; i++)
             rc = db->store->ops->policy_insert(db->store, &d.rows[i]);
         defaults_free(&d);
     }
-    mn_tenant_list_free(l);
+    mn_tenants_free(l);
     return rc;
 }
 
@@ -124,7 +124,7 @@ int mn_tenant_get(mn_db *db, const char *id_or_name, mn_tenant **out)
     return rc == MN_OK ? db->store->ops->tenant_get(db->store, id_or_name, out) : rc;
 }
 
-int mn_tenant_list_all(mn_db *db, mn_tenant_list **out)
+int mn_tenant_list(mn_db *db, mn_tenants **out)
 {
     if (!db)
         return mni_err_no_db(__func__);

@@ -40,6 +40,37 @@ int mni_abi_read(const mn_db *db, const struct mni_abi_struct *t, const void *sr
     return MN_OK;
 }
 
+int mni_abi_read_array(const mn_db *db, const struct mni_abi_struct *t, const void *src,
+                       size_t n, void *dst, size_t dst_size, size_t *bad)
+{
+    unsigned first = 0;
+    size_t stride = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = (const char *)src + i * stride;
+        unsigned v = 0;
+        int rc = MN_OK;
+        /* The version first: an element of another one must not be read in its size. */
+        if (i > 0) {
+            memcpy(&v, s, sizeof v);
+            if (v != first)
+                rc = mni_seterr(db, MN_EINVAL, "%s[%zu].version is %u but [0]'s is %u: an "
+                                "array's structs are all of one version", t->name, i, v, first);
+        }
+        if (rc == MN_OK)
+            rc = mni_abi_read(db, t, i ? s : src, 0, (char *)dst + i * dst_size, dst_size);
+        if (rc != MN_OK) {
+            if (bad)
+                *bad = i;
+            return rc;
+        }
+        if (i == 0) {
+            memcpy(&first, src, sizeof first);
+            stride = t->sizes[first - 1];
+        }
+    }
+    return MN_OK;
+}
+
 int mni_abi_write(const mn_db *db, const struct mni_abi_struct *t, void *dst, const void *src)
 {
     unsigned v;

@@ -26,6 +26,12 @@ struct mni_abi_struct {
 int mni_abi_read(const mn_db *db, const struct mni_abi_struct *t, const void *src, int null_ok,
                  void *dst, size_t dst_size);
 
+/* mni_abi_read for an array of n structs of one version, the caller's stride being that
+ * version's size: src[i] into ((char *)dst)[i * dst_size]. MN_EINVAL as mni_abi_read, or when
+ * an element's version differs from the first's; *bad (may be NULL) is then its index. */
+int mni_abi_read_array(const mn_db *db, const struct mni_abi_struct *t, const void *src,
+                       size_t n, void *dst, size_t dst_size, size_t *bad);
+
 /* Copies the library's full struct src into the caller's dst, as many bytes as dst's version
  * has, keeping dst's version. MN_EINVAL as mni_abi_read. */
 int mni_abi_write(const mn_db *db, const struct mni_abi_struct *t, void *dst, const void *src);

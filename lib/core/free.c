@@ -3,6 +3,16 @@
 
 #include <stdlib.h>
 
+void mni_items_free(void **items, size_t n, void (*clear)(void *))
+{
+    for (size_t i = 0; items && i < n; i++) {
+        if (clear && items[i])
+            clear(items[i]);
+        free(items[i]);
+    }
+    free(items);
+}
+
 void mni_tenant_clear(void *item)
 {
     mn_tenant *t = item;
@@ -18,13 +28,11 @@ void mn_tenant_free(mn_tenant *t)
     free(t);
 }
 
-void mn_tenant_list_free(mn_tenant_list *l)
+void mn_tenants_free(mn_tenants *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->count; i++)
-        mni_tenant_clear(&l->items[i]);
-    free(l->items);
+    mni_items_free((void **)l->items, l->count, mni_tenant_clear);
     free(l);
 }
 
@@ -46,13 +54,11 @@ void mn_identity_free(mn_identity *i)
     free(i);
 }
 
-void mn_identity_list_free(mn_identity_list *l)
+void mn_identities_free(mn_identities *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->count; i++)
-        mni_identity_clear(&l->items[i]);
-    free(l->items);
+    mni_items_free((void **)l->items, l->count, mni_identity_clear);
     free(l);
 }
 
@@ -77,13 +83,11 @@ void mn_memory_free(mn_memory *m)
     free(m);
 }
 
-void mn_memory_list_free(mn_memory_list *l)
+void mn_memories_free(mn_memories *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->count; i++)
-        mni_memory_clear(&l->items[i]);
-    free(l->items);
+    mni_items_free((void **)l->items, l->count, mni_memory_clear);
     free(l->next_cursor);
     free(l);
 }
@@ -100,9 +104,7 @@ void mn_history_free(mn_history *h)
 {
     if (!h)
         return;
-    for (size_t i = 0; i < h->count; i++)
-        mni_history_entry_clear(&h->items[i]);
-    free(h->items);
+    mni_items_free((void **)h->items, h->count, mni_history_entry_clear);
     free(h);
 }
 
@@ -133,13 +135,11 @@ void mn_policy_free(mn_policy *p)
     free(p);
 }
 
-void mn_policy_list_free(mn_policy_list *l)
+void mn_policies_free(mn_policies *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->count; i++)
-        mni_policy_clear(&l->items[i]);
-    free(l->items);
+    mni_items_free((void **)l->items, l->count, mni_policy_clear);
     free(l);
 }
 

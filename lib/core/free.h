@@ -3,7 +3,13 @@
 #ifndef MNI_CORE_FREE_H
 #define MNI_CORE_FREE_H
 
+#include <stddef.h>
+
 #include "manushya.h"
+
+/* Frees a list's items (n pointers): each one's contents with clear (may be NULL), the item,
+ * then the array. */
+void mni_items_free(void **items, size_t n, void (*clear)(void *));
 
 void mni_tenant_clear(void *tenant);
 void mni_identity_clear(void *identity);

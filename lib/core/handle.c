@@ -1,6 +1,7 @@
 /* The handle: opening and closing, library-wide initialisation and version. */
 #include "core/handle.h"
 #include "core/error.h"
+#include "api/abi_structs.h"
 #include "embed/cache.h"
 #include "embed/provenance.h"
 #include "store/store.h"
@@ -52,8 +53,9 @@ void mn_free(void *p)
 static int settle_config(mn_db *db, const mn_config *in)
 {
     mn_config *c = &db->cfg;
-    if (in)
-        *c = *in;
+    int rc = mni_abi_read(db, &mni_abi_config, in, 1, c, sizeof *c);
+    if (rc != MN_OK)
+        return rc;
     const unsigned known = MN_OPEN_READONLY | MN_OPEN_NOCREATE | MN_OPEN_MIGRATE;
     if (c->flags & ~known)
         return mni_seterr(db, MN_EINVAL, "mn_config.flags has unknown bits 0x%x; use MN_OPEN_*",
@@ -88,7 +90,7 @@ static int settle_config(mn_db *db, const mn_config *in)
                          "default, %d)", c->hnsw_ef_search, MNI_HNSW_MAX_EF,
                          MNI_HNSW_DEFAULT_EF_SEARCH);
     if (c->embedder_plugin) {
-        int rc = mni_plugin_take(db, c);
+        rc = mni_plugin_take(db, c);
         if (rc != MN_OK)
             return rc;
     } else if (!c->embedder || !*c->embedder) {
@@ -101,7 +103,7 @@ static int settle_config(mn_db *db, const mn_config *in)
     if (!c->pool_size)
         c->pool_size = MNI_DEFAULT_POOL;
     if (!db->plugin) {
-        int rc = mni_embedder_find(db, c->embedder, &db->embed_ops);
+        rc = mni_embedder_find(db, c->embedder, &db->embed_ops);
         if (rc != MN_OK)
             return rc;
         /* The name is borrowed from the caller: keep the library's own copy of it. */

@@ -5,6 +5,7 @@
 #include "api/validate.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/free.h"
 #include "core/handle.h"
 #include "core/uuid.h"
 #include "store/store.h"
@@ -16,19 +17,17 @@
 
 void mni_embed_job_clear(void *job)
 {
-    mn_embed_job *j = job;
+    mn_job *j = job;
     free(j->memory_id);
     free(j->tenant_id);
     free(j->error);
 }
 
-void mn_embed_job_list_free(mn_embed_job_list *l)
+void mn_jobs_free(mn_jobs *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->count; i++)
-        mni_embed_job_clear(&l->items[i]);
-    free(l->items);
+    mni_items_free((void **)l->items, l->count, mni_embed_job_clear);
     free(l);
 }
 
@@ -44,8 +43,8 @@ static int begin(mn_db *db, const mn_actor *actor, const char *action, struct mn
     return rc;
 }
 
-int mn_embed_jobs_list(mn_db *db, const mn_actor *actor, int status, int limit,
-                       mn_embed_job_list **out)
+int mn_job_list(mn_db *db, const mn_actor *actor, int status, int limit,
+                mn_jobs **out)
 {
     if (!db)
         return mni_err_no_db(__func__);
@@ -68,8 +67,8 @@ int mn_embed_jobs_list(mn_db *db, const mn_actor *actor, int status, int limit,
     return rc;
 }
 
-int mn_embed_jobs_retry(mn_db *db, const mn_actor *actor, const char *memory_id,
-                        size_t *retried)
+int mn_job_retry(mn_db *db, const mn_actor *actor, const char *memory_id,
+                 size_t *retried)
 {
     if (!db)
         return mni_err_no_db(__func__);
@@ -92,7 +91,7 @@ int mn_embed_jobs_retry(mn_db *db, const mn_actor *actor, const char *memory_id,
     return rc;
 }
 
-int mn_embed_jobs_run(mn_db *db, size_t max_jobs, size_t *done, size_t *failed)
+int mn_job_run(mn_db *db, size_t max_jobs, size_t *done, size_t *failed)
 {
     if (!db)
         return mni_err_no_db(__func__);

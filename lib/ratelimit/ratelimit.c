@@ -161,7 +161,7 @@ static void denial_message(char *buf, size_t size, const void *arg)
     if (d->retry_after_ms < 0)
         snprintf(buf, size, "rate limited: %lld calls to %s at once exceed its limit of %lld "
                  "per %lld ms%s on their own; split them or raise the limit "
-                 "(mn_ratelimit_set_limit)", (long long)d->n, d->endpoint, (long long)d->limit,
+                 "(mn_limit_set)", (long long)d->n, d->endpoint, (long long)d->limit,
                  (long long)d->window_ms, role);
     else
         snprintf(buf, size, "rate limited: %s allows %lld calls per %lld ms for this tenant%s "

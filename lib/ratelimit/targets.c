@@ -156,18 +156,18 @@ static int fetch(mn_db *db, const char *tenant, const char *identity, struct ent
         snprintf(e->tenant_id, sizeof e->tenant_id, "%s", t->id);
         e->multiplier = mni_rl_multiplier(identity ? i->role : NULL);
     }
-    mn_ratelimit_limit_list *l = NULL;
+    mn_limits *l = NULL;
     if (rc == MN_OK && db->store->ops->ratelimit_limit_list)
         rc = db->store->ops->ratelimit_limit_list(db->store, e->tenant_id, &l);
     if (rc == MN_OK && l && l->count && !(e->over = calloc(l->count, sizeof *e->over)))
         rc = mni_seterr(db, MN_ENOMEM, "out of memory");
     for (size_t k = 0; rc == MN_OK && l && k < l->count; k++) {
-        snprintf(e->over[k].endpoint, sizeof e->over[k].endpoint, "%s", l->items[k].endpoint);
-        e->over[k].limit = l->items[k].limit;
-        e->over[k].window_ms = l->items[k].window_ms;
+        snprintf(e->over[k].endpoint, sizeof e->over[k].endpoint, "%s", l->items[k]->endpoint);
+        e->over[k].limit = l->items[k]->limit;
+        e->over[k].window_ms = l->items[k]->window_ms;
         e->nover++;
     }
-    mn_ratelimit_limit_list_free(l);
+    mn_limits_free(l);
     mn_tenant_free(t);
     mn_identity_free(i);
     return rc;

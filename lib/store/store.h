@@ -92,15 +92,15 @@ struct mni_store_ops {
     int (*tenant_insert)(struct mni_store *s, const mn_tenant *t, const mn_policy *policies,
                          size_t npolicies);
     int (*tenant_get)(struct mni_store *s, const char *id_or_name, mn_tenant **out);
-    int (*tenant_list)(struct mni_store *s, mn_tenant_list **out);
+    int (*tenant_list)(struct mni_store *s, mn_tenants **out);
     /* Tenants that never had a policy (made before policies existed). */
-    int (*tenant_list_unruled)(struct mni_store *s, mn_tenant_list **out);
+    int (*tenant_list_unruled)(struct mni_store *s, mn_tenants **out);
 
     /* Policies. Every change advances the tenant's policy generation in the same transaction. */
     int (*policy_insert)(struct mni_store *s, const mn_policy *p);
     int (*policy_get)(struct mni_store *s, const char *tenant_id, const char *id, mn_policy **out);
     /* Highest priority first. */
-    int (*policy_list)(struct mni_store *s, const char *tenant_id, mn_policy_list **out);
+    int (*policy_list)(struct mni_store *s, const char *tenant_id, mn_policies **out);
     /* Replaces the stored row with p (same id and tenant). */
     int (*policy_update)(struct mni_store *s, const mn_policy *p);
     int (*policy_delete)(struct mni_store *s, const char *tenant_id, const char *id);
@@ -112,7 +112,7 @@ struct mni_store_ops {
     int (*identity_insert)(struct mni_store *s, const mn_identity *i);
     int (*identity_get)(struct mni_store *s, const char *tenant_id, const char *id_or_external,
                         mn_identity **out);
-    int (*identity_list)(struct mni_store *s, const char *tenant_id, mn_identity_list **out);
+    int (*identity_list)(struct mni_store *s, const char *tenant_id, mn_identities **out);
     int (*identity_set_active)(struct mni_store *s, const char *tenant_id, const char *id,
                                int active, int64_t now);
     /* Removes the identity, its memories and their history. */
@@ -125,7 +125,7 @@ struct mni_store_ops {
                       const struct mni_store_query *q, mn_memory **out);
     /* Newest first, at most q->limit rows; next_cursor set when more may follow. */
     int (*memory_list)(struct mni_store *s, const char *tenant_id, const struct mni_store_query *q,
-                       mn_memory_list **out);
+                       mn_memories **out);
     /* Replaces the row if its version is still expected_version, and records the history entry
      * (before/after JSON) in the same transaction. MNI_EBUSY_VERSION (core/error.h) when the
      * version moved. */
@@ -149,7 +149,7 @@ struct mni_store_ops {
      * whatever an index believed), is skipped, so which[i] (n entries, caller's) receives the
      * index in keys of items[i]. */
     int (*memory_get_keys)(struct mni_store *s, const char *tenant_id, const int64_t *keys,
-                           size_t n, unsigned flags, int64_t now, mn_memory_list **out,
+                           size_t n, unsigned flags, int64_t now, mn_memories **out,
                            size_t *which);
 
     /* ---- the change feed a derived index follows (index/vindex.c) ---- */
@@ -186,7 +186,7 @@ struct mni_store_ops {
     int (*ratelimit_limit_put)(struct mni_store *s, const char *tenant_id, const char *endpoint,
                                int64_t max_calls, int64_t window_ms, int64_t now);
     int (*ratelimit_limit_list)(struct mni_store *s, const char *tenant_id,
-                                mn_ratelimit_limit_list **out);
+                                mn_limits **out);
     int (*ratelimit_limit_delete)(struct mni_store *s, const char *tenant_id, const char *endpoint);
 
     /* ---- embedding cache (embed/cache.c) ----
@@ -225,7 +225,7 @@ struct mni_store_ops {
                            const struct mni_embed_task *t, size_t n, const char *error,
                            const int64_t *next_at, int64_t now);
     int (*embed_jobs_list)(struct mni_store *s, const char *tenant_id, int status, int limit,
-                           mn_embed_job_list **out);
+                           mn_jobs **out);
     int (*embed_jobs_retry)(struct mni_store *s, const char *tenant_id, const char *memory_id,
                             int64_t now, size_t *retried);
 

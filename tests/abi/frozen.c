@@ -68,7 +68,7 @@ int main(int argc, char **argv)
     mn_identity *agent = NULL;
     mn_memory *added[NTEXTS] = {NULL};
     mn_memory *got = NULL;
-    mn_memory_list *page = NULL, *hits = NULL;
+    mn_memories *page = NULL, *hits = NULL;
 
     if (argc != 2 || snprintf(path, sizeof path, "%s/frozen.db", argv[1]) >= (int)sizeof path) {
         fprintf(stderr, "usage: frozen DIR\n");
@@ -86,18 +86,17 @@ int main(int argc, char **argv)
         goto out;
     expect(strcmp(tenant->name, "frozen") == 0 && strlen(tenant->id) == 36, "the tenant as created");
 
-    const mn_actor system = {.tenant = "frozen", .identity = NULL};
+    const mn_actor system = {.version = MN_ACTOR_VERSION, .tenant = "frozen", .identity = NULL};
     if (!call(db, mn_identity_create(db, &system, "agent", "agent", NULL, &agent),
               "mn_identity_create"))
         goto out;
     expect(strcmp(agent->external_id, "agent") == 0 && strcmp(agent->role, "agent") == 0,
            "the identity as created");
 
-    const mn_actor me = {.tenant = "frozen", .identity = "agent"};
+    const mn_actor me = {.version = MN_ACTOR_VERSION, .tenant = "frozen", .identity = "agent"};
     for (size_t i = 0; i < NTEXTS; i++) {
-        const mn_memory_input in = {.text = texts[i], .type = "preference",
-                                    .metadata = "{\"source\":\"frozen\"}", .has_importance = 1,
-                                    .importance = 0.75};
+        const mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION, .text = texts[i], .type = "preference",
+                                    .metadata = "{\"source\":\"frozen\"}", .importance = 0.75};
         if (!call(db, mn_memory_add(db, &me, &in, &added[i]), "mn_memory_add"))
             goto out;
         expect(memory_ok(added[i], dim) && strcmp(added[i]->text, texts[i]) == 0 &&
@@ -105,19 +104,19 @@ int main(int argc, char **argv)
                "the added memory as returned");
     }
 
-    const mn_list_options lo = {.limit = 10};
-    if (!call(db, mn_memory_list_page(db, &me, &lo, &page), "mn_memory_list_page"))
+    const mn_list_options lo = {.version = MN_LIST_OPTIONS_VERSION, .limit = 10};
+    if (!call(db, mn_memory_list(db, &me, &lo, &page), "mn_memory_list"))
         goto out;
     int listed_ok = page->count == NTEXTS && page->next_cursor == NULL;
     for (size_t i = 0; listed_ok && i < page->count; i++)
-        listed_ok = memory_ok(&page->items[i], dim);
+        listed_ok = memory_ok(page->items[i], dim);
     expect(listed_ok, "the list has the three memories, each as added");
 
-    const mn_search_options so = {.query = "green tea", .k = 2};
+    const mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "green tea", .k = 2};
     if (!call(db, mn_memory_search(db, &me, &so, &hits), "mn_memory_search"))
         goto out;
-    expect(hits->count >= 1 && memory_ok(&hits->items[0], dim) &&
-               strcmp(hits->items[0].text, texts[0]) == 0 && hits->items[0].similarity > 0,
+    expect(hits->count >= 1 && memory_ok(hits->items[0], dim) &&
+               strcmp(hits->items[0]->text, texts[0]) == 0 && hits->items[0]->similarity > 0,
            "the search finds the tea memory first");
     expect(hits->count <= 2, "the search returns at most k hits");
 
@@ -129,8 +128,8 @@ int main(int argc, char **argv)
 
 out:
     mn_memory_free(got);
-    mn_memory_list_free(hits);
-    mn_memory_list_free(page);
+    mn_memories_free(hits);
+    mn_memories_free(page);
     for (size_t i = 0; i < NTEXTS; i++)
         mn_memory_free(added[i]);
     mn_identity_free(agent);

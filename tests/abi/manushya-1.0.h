@@ -141,7 +141,7 @@ typedef struct mn_config {
                               * return without waiting for the embedder; 0: embed inline */
     int embed_workers;       /* threads of this handle that run embedding jobs (of every
                               * process on the store): 0 = none, jobs wait for a `manushya
-                              * worker` process or mn_embed_jobs_run(); at most 64 */
+                              * worker` process or mn_job_run(); at most 64 */
     int embed_batch;         /* jobs claimed and embedded together: default 100, at most 10000 */
     int embed_max_attempts;  /* attempts before a job stays failed: default 5 */
     int embed_retry_ms;      /* delay before a failed job's 2nd attempt, doubled after each
@@ -201,7 +201,7 @@ typedef struct mn_tenant {
     int64_t created_at;  /* milliseconds since the Unix epoch, UTC */
 } mn_tenant;
 
-typedef struct mn_tenant_list {
+typedef struct mn_tenants {
     size_t count;
     mn_tenant *items;
 } mn_tenant_list;
@@ -210,9 +210,9 @@ typedef struct mn_tenant_list {
  * out may be NULL. */
 MN_API int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out);
 MN_API int mn_tenant_get(mn_db *db, const char *id_or_name, mn_tenant **out);
-MN_API int mn_tenant_list_all(mn_db *db, mn_tenant_list **out);
+MN_API int mn_tenant_list(mn_db *db, mn_tenants **out);
 MN_API void mn_tenant_free(mn_tenant *t);
-MN_API void mn_tenant_list_free(mn_tenant_list *l);
+MN_API void mn_tenants_free(mn_tenants *l);
 
 /* ---- Identities --------------------------------------------------------------------------- */
 typedef struct mn_identity {
@@ -226,7 +226,7 @@ typedef struct mn_identity {
     int64_t updated_at;
 } mn_identity;
 
-typedef struct mn_identity_list {
+typedef struct mn_identities {
     size_t count;
     mn_identity *items;
 } mn_identity_list;
@@ -237,12 +237,12 @@ MN_API int mn_identity_create(mn_db *db, const mn_actor *actor, const char *exte
                               const char *role, const char *claims, mn_identity **out);
 MN_API int mn_identity_get(mn_db *db, const mn_actor *actor, const char *id_or_external_id,
                            mn_identity **out);
-MN_API int mn_identity_list_all(mn_db *db, const mn_actor *actor, mn_identity_list **out);
+MN_API int mn_identity_list(mn_db *db, const mn_actor *actor, mn_identities **out);
 MN_API int mn_identity_deactivate(mn_db *db, const mn_actor *actor, const char *id_or_external_id);
 /* Deletes the identity and, with it, every memory it owns (and their history). */
 MN_API int mn_identity_delete(mn_db *db, const mn_actor *actor, const char *id_or_external_id);
 MN_API void mn_identity_free(mn_identity *i);
-MN_API void mn_identity_list_free(mn_identity_list *l);
+MN_API void mn_identities_free(mn_identities *l);
 
 /* ---- Memories ----------------------------------------------------------------------------- */
 typedef struct mn_memory {
@@ -273,7 +273,7 @@ typedef struct mn_memory {
 #define MN_EMBED_PENDING 1
 #define MN_EMBED_FAILED 2
 
-typedef struct mn_memory_list {
+typedef struct mn_memories {
     size_t count;
     mn_memory *items;
     char *next_cursor;    /* pass to the next mn_memory_list() call; NULL at the end */
@@ -320,8 +320,8 @@ typedef struct mn_list_options {
     const char *cursor;   /* from a previous next_cursor, or NULL for the newest */
 } mn_list_options;
 /* Newest first. */
-MN_API int mn_memory_list_page(mn_db *db, const mn_actor *actor, const mn_list_options *opt,
-                               mn_memory_list **out);
+MN_API int mn_memory_list(mn_db *db, const mn_actor *actor, const mn_list_options *opt,
+                               mn_memories **out);
 
 /* Changes text, type, metadata and/or importance (and the embedding when the text changes or
  * one is supplied); bumps the version and records before/after in the history. The owner
@@ -357,7 +357,7 @@ typedef struct mn_history {
 MN_API int mn_memory_history(mn_db *db, const mn_actor *actor, const char *id, mn_history **out);
 
 MN_API void mn_memory_free(mn_memory *m);
-MN_API void mn_memory_list_free(mn_memory_list *l);
+MN_API void mn_memories_free(mn_memories *l);
 MN_API void mn_history_free(mn_history *h);
 MN_API void mn_strings_free(char **s, size_t n);
 
@@ -377,7 +377,7 @@ typedef struct mn_search_options {
  * without a single word to match (only punctuation, say) is MN_EINVAL. filter.flags may ask
  * for deleted or expired memories too. Unknown flag bits anywhere are MN_EINVAL. */
 MN_API int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *opt,
-                            mn_memory_list **out);
+                            mn_memories **out);
 
 /* ---- Policies ------------------------------------------------------------------------------
  * Every call made for an identity is decided by the tenant's active policies for the
@@ -399,7 +399,7 @@ typedef struct mn_policy {
     int64_t updated_at;
 } mn_policy;
 
-typedef struct mn_policy_list {
+typedef struct mn_policies {
     size_t count;
     mn_policy *items;     /* highest priority first */
 } mn_policy_list;
@@ -418,12 +418,12 @@ typedef struct mn_policy_input {
 MN_API int mn_policy_add(mn_db *db, const mn_actor *actor, const mn_policy_input *in,
                          mn_policy **out /* may be NULL */);
 MN_API int mn_policy_get(mn_db *db, const mn_actor *actor, const char *id, mn_policy **out);
-MN_API int mn_policy_list_all(mn_db *db, const mn_actor *actor, mn_policy_list **out);
+MN_API int mn_policy_list(mn_db *db, const mn_actor *actor, mn_policies **out);
 MN_API int mn_policy_update(mn_db *db, const mn_actor *actor, const char *id,
                             const mn_policy_input *changes, mn_policy **out /* may be NULL */);
 MN_API int mn_policy_delete(mn_db *db, const mn_actor *actor, const char *id);
 MN_API void mn_policy_free(mn_policy *p);
-MN_API void mn_policy_list_free(mn_policy_list *l);
+MN_API void mn_policies_free(mn_policies *l);
 
 typedef struct mn_decision {
     int allowed;
@@ -553,15 +553,15 @@ MN_API int mn_embed_stats_get(mn_db *db, mn_embed_stats *out);
  * embedding job in the same transaction and the call returns at once; get and list show it
  * with embed_status MN_EMBED_PENDING, and search leaves it out until its vector is stored.
  * Workers (mn_config.embed_workers threads of a handle, a `manushya worker` process, or a host
- * calling mn_embed_jobs_run) claim due jobs of every tenant for a lease (embed_lease_ms), embed
+ * calling mn_job_run) claim due jobs of every tenant for a lease (embed_lease_ms), embed
  * them in batches (embed_batch) through the embedding cache of each job's tenant, and store
  * each vector with a new seq, deleting the job in that same transaction: a worker killed
  * mid-batch loses nothing, and its jobs come back when the lease runs out. A job whose memory
  * changed meanwhile (a new text, a hard delete) never overwrites the newer state. A failed
  * attempt is retried after about embed_retry_ms, doubling (jittered: mn_config), until
  * embed_max_attempts: then the job stays MN_EMBED_FAILED, with its error, until
- * mn_embed_jobs_retry. */
-typedef struct mn_embed_job {
+ * mn_job_retry. */
+typedef struct mn_job {
     char *memory_id;
     char *tenant_id;
     int status;           /* MN_EMBED_PENDING or MN_EMBED_FAILED */
@@ -569,27 +569,27 @@ typedef struct mn_embed_job {
     int64_t next_at;      /* pending: not tried before this time (ms since the epoch) */
     char *error;          /* the last failed attempt's message, or NULL */
     int64_t created_at, updated_at;
-} mn_embed_job;
+} mn_job;
 
-typedef struct mn_embed_job_list {
+typedef struct mn_jobs {
     size_t count;
-    mn_embed_job *items;  /* oldest memory first */
-} mn_embed_job_list;
+    mn_job *items;  /* oldest memory first */
+} mn_jobs;
 
 /* The tenant's embedding jobs with that status (MN_EMBED_PENDING, MN_EMBED_FAILED, or -1 for
  * both), at most limit (0 = 100, at most 10000). An identity needs "list" on "memory". */
-MN_API int mn_embed_jobs_list(mn_db *db, const mn_actor *actor, int status, int limit,
-                              mn_embed_job_list **out);
+MN_API int mn_job_list(mn_db *db, const mn_actor *actor, int status, int limit,
+                              mn_jobs **out);
 /* Makes the job of memory_id (NULL: every failed job of the tenant) due now, attempts back to
  * 0. *retried (may be NULL) counts them; a memory_id without a job is MN_ENOTFOUND. An
  * identity needs "update" on "memory". */
-MN_API int mn_embed_jobs_retry(mn_db *db, const mn_actor *actor, const char *memory_id,
+MN_API int mn_job_retry(mn_db *db, const mn_actor *actor, const char *memory_id,
                                size_t *retried);
 /* Runs one batch in the calling thread: claims up to max_jobs due jobs of any tenant (0 = the
  * handle's embed_batch), embeds and stores them. *done and *failed (either may be NULL)
  * count the vectors stored and the failed attempts; both 0: nothing was due. */
-MN_API int mn_embed_jobs_run(mn_db *db, size_t max_jobs, size_t *done, size_t *failed);
-MN_API void mn_embed_job_list_free(mn_embed_job_list *l);
+MN_API int mn_job_run(mn_db *db, size_t max_jobs, size_t *done, size_t *failed);
+MN_API void mn_jobs_free(mn_jobs *l);
 
 /* ---- Rate limits ---------------------------------------------------------------------------
  * Whether an actor may make a call now, by an exact sliding window: a call is admitted when
@@ -602,7 +602,7 @@ MN_API void mn_embed_job_list_free(mn_embed_job_list *l);
  * '-' (anything else is MN_EINVAL). Built-in limits per tenant, from the Manushya.ai guide:
  * memory:create 1000/h, memory:search 2000/h, identity:create 100/h, policy:test 500/h,
  * webhook:create 50/h; any other endpoint 1000/h ("*"). A tenant may replace any of them,
- * "*" included, with mn_ratelimit_set_limit. A tenant and endpoint have one counter, shared by
+ * "*" included, with mn_limit_set. A tenant and endpoint have one counter, shared by
  * its identities (in Redis the key ratelimit:{TENANT_ID}:ENDPOINT:WINDOW); the actor's role
  * multiplies the limit it is held to: admin x2, system x5, any other role x1.
  *
@@ -634,17 +634,17 @@ typedef struct mn_ratelimit_result {
                               * limit itself; 0 when admitted */
 } mn_ratelimit_result;
 
-typedef struct mn_ratelimit_limit {
+typedef struct mn_limit {
     char *endpoint;          /* "memory:create", ..., or "*": every endpoint not named */
     int64_t limit;           /* calls per window, before the role multiplier */
     int64_t window_ms;
     int overridden;          /* 1: the tenant's own; 0: built in */
-} mn_ratelimit_limit;
+} mn_limit;
 
-typedef struct mn_ratelimit_limit_list {
+typedef struct mn_limits {
     size_t count;
-    mn_ratelimit_limit *items; /* by endpoint */
-} mn_ratelimit_limit_list;
+    mn_limit *items; /* by endpoint */
+} mn_limits;
 
 typedef struct mn_ratelimit_stats {
     uint64_t allowed, denied; /* decisions of the counters */
@@ -663,21 +663,21 @@ MN_API int mn_ratelimit_peek(mn_db *db, const mn_actor *actor, const char *endpo
 /* Forgets the calls counted for the tenant and endpoint (policy: "delete" on "ratelimit"). */
 MN_API int mn_ratelimit_reset(mn_db *db, const mn_actor *actor, const char *endpoint);
 /* The tenant's limits: built in and its own, by endpoint ("read" on "ratelimit"). */
-MN_API int mn_ratelimit_list(mn_db *db, const mn_actor *actor, mn_ratelimit_limit_list **out);
+MN_API int mn_limit_list(mn_db *db, const mn_actor *actor, mn_limits **out);
 /* The limit endpoint has for the tenant ("read" on "ratelimit"). */
-MN_API int mn_ratelimit_get_limit(mn_db *db, const mn_actor *actor, const char *endpoint,
-                                  mn_ratelimit_limit **out);
+MN_API int mn_limit_get(mn_db *db, const mn_actor *actor, const char *endpoint,
+                                  mn_limit **out);
 /* Sets the tenant's own limit for endpoint (or "*"): 1..1000000000 calls per window_ms of
  * 1..2678400000 (31 days) ("update" on "ratelimit"). MN_EUNSUPPORTED when the store keeps no
  * limits. */
-MN_API int mn_ratelimit_set_limit(mn_db *db, const mn_actor *actor, const char *endpoint,
+MN_API int mn_limit_set(mn_db *db, const mn_actor *actor, const char *endpoint,
                                   int64_t limit, int64_t window_ms);
 /* Back to the built-in limit ("update" on "ratelimit"); MN_ENOTFOUND when none was set. */
-MN_API int mn_ratelimit_delete_limit(mn_db *db, const mn_actor *actor, const char *endpoint);
+MN_API int mn_limit_delete(mn_db *db, const mn_actor *actor, const char *endpoint);
 /* This handle's decisions since mn_open (the library's own calls and mn_ratelimit_hit). */
 MN_API int mn_ratelimit_stats_get(mn_db *db, mn_ratelimit_stats *out);
-MN_API void mn_ratelimit_limit_free(mn_ratelimit_limit *l);
-MN_API void mn_ratelimit_limit_list_free(mn_ratelimit_limit_list *l);
+MN_API void mn_limit_free(mn_limit *l);
+MN_API void mn_limits_free(mn_limits *l);
 
 #ifdef __cplusplus
 }

@@ -38,7 +38,7 @@ cat >"$tmp/layout.c" <<'EOF'
 #define E() printf("\n")
 int main(void)
 {
-    S(mn_actor); F(mn_actor, tenant); F(mn_actor, identity); F(mn_actor, context); E();
+    S(mn_actor); F(mn_actor, version); F(mn_actor, tenant); F(mn_actor, identity); F(mn_actor, context); E();
     S(mn_tenant); F(mn_tenant, id); F(mn_tenant, name); F(mn_tenant, created_at); E();
     S(mn_identity); F(mn_identity, id); F(mn_identity, tenant_id); F(mn_identity, external_id);
     F(mn_identity, role); F(mn_identity, claims); F(mn_identity, active);
@@ -49,17 +49,17 @@ int main(void)
     F(mn_memory, expires_at); F(mn_memory, deleted); F(mn_memory, seq);
     F(mn_memory, similarity); F(mn_memory, embedding); F(mn_memory, dim);
     F(mn_memory, embed_status); F(mn_memory, embed_error); E();
-    S(mn_memory_list); F(mn_memory_list, count); F(mn_memory_list, items);
-    F(mn_memory_list, next_cursor); E();
-    S(mn_memory_input); F(mn_memory_input, identity); F(mn_memory_input, text);
-    F(mn_memory_input, type); F(mn_memory_input, metadata); F(mn_memory_input, has_importance);
+    S(mn_memories); F(mn_memories, count); F(mn_memories, items);
+    F(mn_memories, next_cursor); E();
+    S(mn_memory_input); F(mn_memory_input, version); F(mn_memory_input, identity);
+    F(mn_memory_input, text); F(mn_memory_input, type); F(mn_memory_input, metadata);
     F(mn_memory_input, importance); F(mn_memory_input, ttl_days); F(mn_memory_input, embedding);
     F(mn_memory_input, dim); E();
-    S(mn_filter); F(mn_filter, identity); F(mn_filter, type); F(mn_filter, metadata);
+    S(mn_filter); F(mn_filter, version); F(mn_filter, identity); F(mn_filter, type); F(mn_filter, metadata);
     F(mn_filter, flags); E();
-    S(mn_list_options); F(mn_list_options, filter); F(mn_list_options, limit);
+    S(mn_list_options); F(mn_list_options, version); F(mn_list_options, filter); F(mn_list_options, limit);
     F(mn_list_options, cursor); E();
-    S(mn_search_options); F(mn_search_options, query); F(mn_search_options, vector);
+    S(mn_search_options); F(mn_search_options, version); F(mn_search_options, query); F(mn_search_options, vector);
     F(mn_search_options, dim); F(mn_search_options, k); F(mn_search_options, min_similarity);
     F(mn_search_options, filter); F(mn_search_options, ef); E();
     return 0;

@@ -61,7 +61,7 @@ int main(int argc, char **argv)
     snprintf(attrs, sizeof attrs, "%s/part.attr", argv[1]);
     float v[DIM];
 
-    mn_ann_params p = { .m = 2, .seed = 7 };
+    mn_ann_params p = {.version = MN_ANN_PARAMS_VERSION, .m = 2, .seed = 7 };
     mn_ann *a;
     if (mn_ann_create(DIM, &p, &a) != MN_OK)
         die("mn_ann_create");

@@ -46,9 +46,9 @@ static void world_open(struct world *w, int i)
     w->tid = th_tenant(w->db, "acme");
     w->alice = th_identity(w->db, "acme", "alice");
     w->bob = th_identity(w->db, "acme", "bob");
-    w->sys = (mn_actor){.tenant = "acme", .identity = NULL};
-    w->as_alice = (mn_actor){.tenant = "acme", .identity = "alice"};
-    w->as_bob = (mn_actor){.tenant = "acme", .identity = "bob"};
+    w->sys = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = NULL);
+    w->as_alice = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = "alice");
+    w->as_bob = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = "bob");
 }
 
 static void world_close(struct world *w)
@@ -74,21 +74,21 @@ static void expect_list(struct world *w, const mn_actor *a, const mn_filter *f, 
 static void expect_search(struct world *w, const mn_actor *a, const char *query,
                           const mn_filter *f, const char **want, size_t n, const char *what)
 {
-    mn_search_options so = {.query = query, .k = 1000};
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = query, .k = 1000};
     if (f)
-        so.filter = *f;
-    mn_memory_list *l = NULL;
+        so.filter = f;
+    mn_memories *l = NULL;
     TH_OK(w->db, mn_memory_search(w->db, a, &so, &l));
     ck_assert_msg(l->count == n, "%s: search returned %zu memories, want %zu", what, l->count, n);
     for (size_t i = 0; i < l->count; i++) {
         int found = 0;
         for (size_t j = 0; j < n; j++)
-            found |= strcmp(l->items[i].id, want[j]) == 0;
-        ck_assert_msg(found, "%s: search returned unexpected %s (%s)", what, l->items[i].id,
-                      l->items[i].text);
+            found |= strcmp(l->items[i]->id, want[j]) == 0;
+        ck_assert_msg(found, "%s: search returned unexpected %s (%s)", what, l->items[i]->id,
+                      l->items[i]->text);
     }
     ck_assert_ptr_null(l->next_cursor);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
 }
 
 /* ==== tenants ================================================================================ */
@@ -127,24 +127,24 @@ START_TEST(tenant_create_get_list)
     th_tenant(db, "A-b_c.9");
     th_tenant(db, "7");
 
-    mn_tenant_list *l = NULL;
-    TH_OK(db, mn_tenant_list_all(db, &l));
+    mn_tenants *l = NULL;
+    TH_OK(db, mn_tenant_list(db, &l));
     ck_assert_uint_eq(l->count, 5);
     int seen_acme = 0, seen_globex = 0;
     for (size_t i = 0; i < l->count; i++) {
-        ck_assert(th_is_uuid7(l->items[i].id));
-        if (strcmp(l->items[i].name, "acme") == 0) {
+        ck_assert(th_is_uuid7(l->items[i]->id));
+        if (strcmp(l->items[i]->name, "acme") == 0) {
             seen_acme++;
-            ck_assert_str_eq(l->items[i].id, t->id);
+            ck_assert_str_eq(l->items[i]->id, t->id);
         }
-        if (strcmp(l->items[i].name, "globex") == 0) {
+        if (strcmp(l->items[i]->name, "globex") == 0) {
             seen_globex++;
-            ck_assert_str_eq(l->items[i].id, globex);
+            ck_assert_str_eq(l->items[i]->id, globex);
         }
     }
     ck_assert_int_eq(seen_acme, 1);
     ck_assert_int_eq(seen_globex, 1);
-    mn_tenant_list_free(l);
+    mn_tenants_free(l);
 
     g = NULL;
     TH_RC(db, mn_tenant_get(db, "nope", &g), MN_ENOTFOUND);
@@ -205,7 +205,7 @@ START_TEST(identity_create_get_list)
 {
     mn_db *db = open_fresh(_i);
     const char *tid = th_tenant(db, "acme");
-    mn_actor sys = {.tenant = "acme", .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = "acme", .identity = NULL);
     mn_identity *a = NULL, *b = NULL, *g = NULL;
     int64_t t0 = th_now_ms();
     TH_OK(db, mn_identity_create(db, &sys, "alice", NULL, NULL, &a));
@@ -219,7 +219,7 @@ START_TEST(identity_create_get_list)
     ck_assert_int_ge(a->updated_at, a->created_at);
 
     /* The actor's tenant may be named by id as well. */
-    mn_actor sys_by_id = {.tenant = tid, .identity = NULL};
+    mn_actor sys_by_id = TH_ACTOR(.tenant = tid, .identity = NULL);
     TH_OK(db, mn_identity_create(db, &sys_by_id, "bob", "admin",
                                  " { \"team\" : \"ops\", \"level\" : 3, \"tags\": [\"x\"] } ", &b));
     ck_assert_str_eq(b->role, "admin");
@@ -238,23 +238,23 @@ START_TEST(identity_create_get_list)
     mn_identity_free(g);
     g = NULL;
     /* An identity acting for itself can read itself. */
-    mn_actor as_alice = {.tenant = "acme", .identity = "alice"};
+    mn_actor as_alice = TH_ACTOR(.tenant = "acme", .identity = "alice");
     TH_OK(db, mn_identity_get(db, &as_alice, a->id, &g));
     ck_assert_str_eq(g->external_id, "alice");
     mn_identity_free(g);
     g = NULL;
 
-    mn_identity_list *l = NULL;
-    TH_OK(db, mn_identity_list_all(db, &sys, &l));
+    mn_identities *l = NULL;
+    TH_OK(db, mn_identity_list(db, &sys, &l));
     ck_assert_uint_eq(l->count, 2);
     int seen = 0;
     for (size_t i = 0; i < l->count; i++) {
-        seen |= strcmp(l->items[i].id, a->id) == 0 ? 1 : 0;
-        seen |= strcmp(l->items[i].id, b->id) == 0 ? 2 : 0;
-        ck_assert_str_eq(l->items[i].tenant_id, tid);
+        seen |= strcmp(l->items[i]->id, a->id) == 0 ? 1 : 0;
+        seen |= strcmp(l->items[i]->id, b->id) == 0 ? 2 : 0;
+        ck_assert_str_eq(l->items[i]->tenant_id, tid);
     }
     ck_assert_int_eq(seen, 3);
-    mn_identity_list_free(l);
+    mn_identities_free(l);
 
     TH_RC(db, mn_identity_get(db, &sys, "carol", &g), MN_ENOTFOUND);
     ck_assert_msg(th_has_word(mn_errmsg(db), "carol|identity"), "message: %s", mn_errmsg(db));
@@ -272,7 +272,7 @@ START_TEST(identity_duplicate_external_id)
     th_tenant(db, "acme");
     th_tenant(db, "globex");
     const char *a1 = th_identity(db, "acme", "alice");
-    mn_actor sys = {.tenant = "acme", .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = "acme", .identity = NULL);
     mn_identity *i = NULL;
     TH_RC(db, mn_identity_create(db, &sys, "alice", "agent", NULL, &i), MN_EEXISTS);
     ck_assert_msg(th_has_word(mn_errmsg(db), "alice"), "message: %s", mn_errmsg(db));
@@ -281,7 +281,7 @@ START_TEST(identity_duplicate_external_id)
     /* The same external_id in another tenant is another identity. */
     const char *a2 = th_identity(db, "globex", "alice");
     ck_assert_str_ne(a1, a2);
-    mn_actor gsys = {.tenant = "globex", .identity = NULL};
+    mn_actor gsys = TH_ACTOR(.tenant = "globex", .identity = NULL);
     ck_assert_uint_eq(th_count_identities(db, &gsys), 1);
     ck_assert_uint_eq(th_count_identities(db, &sys), 1);
     TH_OK(db, mn_identity_get(db, &gsys, "alice", &i));
@@ -302,17 +302,17 @@ START_TEST(identity_deactivate)
     /* A deactivated identity may no longer act ... */
     th_state s0, s1;
     th_state_get(w.db, &s0);
-    mn_memory_input in = {.text = "written after deactivation"};
+    mn_memory_input in = TH_IN(.text = "written after deactivation");
     mn_memory *m = NULL;
     TH_RC(w.db, mn_memory_add(w.db, &w.as_alice, &in, &m), MN_EDENIED);
     ck_assert_msg(th_has_word(mn_errmsg(w.db), "alice") &&
                       th_has_word(mn_errmsg(w.db), "deactivat|inactive"),
                   "message: %s", mn_errmsg(w.db));
     TH_RC(w.db, mn_memory_get(w.db, &w.as_alice, mine, 0, &m), MN_EDENIED);
-    mn_memory_list *l = NULL;
-    mn_search_options so = {.query = "memory"};
+    mn_memories *l = NULL;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "memory"};
     TH_RC(w.db, mn_memory_search(w.db, &w.as_alice, &so, &l), MN_EDENIED);
-    TH_RC(w.db, mn_memory_list_page(w.db, &w.as_alice, NULL, &l), MN_EDENIED);
+    TH_RC(w.db, mn_memory_list(w.db, &w.as_alice, NULL, &l), MN_EDENIED);
     TH_RC(w.db, mn_memory_delete(w.db, &w.as_alice, mine, MN_DELETE_HARD), MN_EDENIED);
     ck_assert_ptr_null(m);
     ck_assert_ptr_null(l);
@@ -349,10 +349,13 @@ START_TEST(identity_delete_cascades)
     const char *a3 = th_add(w.db, &w.sys, "alice", "alice memory three about chess");
     const char *b1 = th_add(w.db, &w.as_bob, NULL, "bob memory one about sailing");
     const char *b2 = th_add(w.db, &w.sys, w.bob, "bob memory two about chess");
-    mn_memory_input ch = {.text = "alice memory one about sailing boats"};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_TEXT,
+                            .text = "alice memory one about sailing boats"};
     TH_OK(w.db, mn_memory_update(w.db, &w.sys, a1, &ch, NULL));
     TH_OK(w.db, mn_memory_delete(w.db, &w.sys, a2, MN_DELETE_SOFT));
     ch.text = "bob memory one about sailing boats";
+    ch.set |= MN_MEMORY_SET_TEXT;
     TH_OK(w.db, mn_memory_update(w.db, &w.sys, b1, &ch, NULL));
 
     TH_OK(w.db, mn_identity_delete(w.db, &w.sys, "alice"));
@@ -378,16 +381,17 @@ START_TEST(identity_delete_cascades)
     mn_history_free(h);
     /* Search no longer finds alice's memories. */
     const char *want[] = {b1, b2};
-    expect_search(&w, &w.sys, "alice memory sailing chess", &(mn_filter){.flags = MN_WITH_DELETED},
-                  want, 2, "after identity delete");
+    expect_search(&w, &w.sys, "alice memory sailing chess",
+                  &(mn_filter){.version = MN_FILTER_VERSION, .flags = MN_WITH_DELETED}, want, 2,
+                  "after identity delete");
     /* The deleted identity can no longer act, and can be deleted only once. */
     TH_RC(w.db, mn_identity_delete(w.db, &w.sys, "alice"), MN_ENOTFOUND);
-    mn_memory_input in = {.text = "x"};
+    mn_memory_input in = TH_IN(.text = "x");
     TH_RC(w.db, mn_memory_add(w.db, &w.as_alice, &in, NULL), MN_ENOTFOUND);
     /* Its external_id is free again. */
     const char *again = th_identity(w.db, "acme", "alice");
     ck_assert_str_ne(again, w.alice);
-    mn_filter own = {.identity = "alice", .flags = MN_WITH_DELETED};
+    mn_filter own = {.version = MN_FILTER_VERSION, .identity = "alice", .flags = MN_WITH_DELETED};
     expect_list(&w, &w.sys, &own, NULL, 0, "new alice owns nothing");
     world_close(&w);
 }
@@ -400,7 +404,7 @@ START_TEST(memory_add_defaults)
     struct world w;
     world_open(&w, _i);
     const char *text = "Daniel prefers an aisle seat on flights longer than two hours.";
-    mn_memory_input in = {.text = text};
+    mn_memory_input in = TH_IN(.text = text);
     mn_memory *m = NULL;
     int64_t t0 = th_now_ms();
     TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &in, &m));
@@ -448,14 +452,14 @@ START_TEST(memory_add_defaults)
     mn_memory_free(g);
 
     /* The system actor names the owner by external_id or id; out may be NULL. */
-    mn_memory_input for_bob = {.identity = "bob", .text = "bob's note"};
+    mn_memory_input for_bob = TH_IN(.identity = "bob", .text = "bob's note");
     mn_memory *mb = NULL;
     TH_OK(w.db, mn_memory_add(w.db, &w.sys, &for_bob, &mb));
     ck_assert_str_eq(mb->identity_id, w.bob);
     for_bob.identity = w.bob;
     TH_OK(w.db, mn_memory_add(w.db, &w.sys, &for_bob, NULL));
     /* An identity may file a memory for another identity of its tenant. */
-    mn_memory_input alice_for_bob = {.identity = "bob", .text = "from alice to bob"};
+    mn_memory_input alice_for_bob = TH_IN(.identity = "bob", .text = "from alice to bob");
     mn_memory *ab = NULL;
     TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &alice_for_bob, &ab));
     ck_assert_str_eq(ab->identity_id, w.bob);
@@ -471,7 +475,7 @@ START_TEST(memory_add_system_actor_needs_owner)
 {
     struct world w;
     world_open(&w, _i);
-    mn_memory_input in = {.text = "no owner"};
+    mn_memory_input in = TH_IN(.text = "no owner");
     mn_memory *m = NULL;
     TH_RC(w.db, mn_memory_add(w.db, &w.sys, &in, &m), MN_EINVAL);
     ck_assert_msg(th_has_word(mn_errmsg(w.db), "identity|owner"), "message: %s",
@@ -487,13 +491,12 @@ START_TEST(memory_add_all_fields)
     struct world w;
     world_open(&w, _i);
     mn_memory_input in = {
+        .version = MN_MEMORY_INPUT_VERSION,
         .text = "Trip to Tokyo in October",
         .type = "event",
         .metadata = " { \"topic\" : \"travel\", \"tags\": [\"japan\", \"food\"], \"n\": 2.5 } ",
-        .has_importance = 1,
         .importance = 0.9,
-        .ttl_days = 7,
-    };
+        .ttl_days = 7};
     mn_memory *m = NULL;
     TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &in, &m));
     ck_assert_str_eq(m->type, "event");
@@ -517,8 +520,9 @@ START_TEST(memory_add_all_fields)
     memset(type64, 't', 64);
     type64[64] = '\0';
     const char *utf8 = "Café crème brûlée à Paris, 東京で寿司 😀";
-    mn_memory_input lo = {.text = utf8, .has_importance = 1, .importance = 0.0, .type = type64};
-    mn_memory_input hi = {.text = "hi", .has_importance = 1, .importance = 1.0};
+    mn_memory_input lo = {
+        .version = MN_MEMORY_INPUT_VERSION, .text = utf8, .importance = 0.0, .type = type64};
+    mn_memory_input hi = {.version = MN_MEMORY_INPUT_VERSION, .text = "hi", .importance = 1.0};
     const char *lo_id = th_add_in(w.db, &w.as_alice, &lo);
     const char *hi_id = th_add_in(w.db, &w.as_alice, &hi);
     g = th_get(w.db, &w.as_alice, lo_id, 0);
@@ -538,9 +542,9 @@ START_TEST(memory_add_many)
     struct world w;
     world_open(&w, _i);
     mn_memory_input in[3] = {
-        {.text = "first of many", .type = "note"},
-        {.identity = "bob", .text = "second of many", .metadata = "{\"k\":1}"},
-        {.text = "third of many", .has_importance = 1, .importance = 0.25},
+        TH_IN(.text = "first of many", .type = "note"),
+        TH_IN(.identity = "bob", .text = "second of many", .metadata = "{\"k\":1}"),
+        {.version = MN_MEMORY_INPUT_VERSION, .text = "third of many", .importance = 0.25},
     };
     char **ids = NULL;
     size_t failed = 12345;
@@ -567,12 +571,13 @@ START_TEST(memory_add_many)
     TH_OK(w.db, mn_memory_add_many(w.db, &w.as_alice, in, 3, NULL, NULL));
     ck_assert_uint_eq(th_count_memories(w.db, &w.sys, 0), 6);
     /* Searchable at once. */
-    mn_search_options so = {.query = "second of many", .k = 1};
-    mn_memory_list *l = NULL;
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION, .query = "second of many", .k = 1};
+    mn_memories *l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].text, "second of many");
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->text, "second of many");
+    mn_memories_free(l);
     world_close(&w);
 }
 END_TEST
@@ -587,18 +592,20 @@ START_TEST(memory_add_many_all_or_none)
 
     mn_memory_input in[5];
     for (int i = 0; i < 5; i++)
-        in[i] = (mn_memory_input){.text = th_fmt("batch item %d", i)};
+        in[i] = (mn_memory_input)TH_IN(.text = th_fmt("batch item %d", i));
 
     struct {
         int index;
         mn_memory_input bad;
         int rc;
     } cases[] = {
-        {3, {.text = ""}, MN_EINVAL},
-        {0, {.text = "x", .metadata = "[1]"}, MN_EINVAL},
-        {4, {.text = "x", .identity = "nobody"}, MN_ENOTFOUND},
-        {2, {.text = "x", .has_importance = 1, .importance = 2.0}, -1},
-        {1, {.text = NULL}, MN_EINVAL},
+#define IN(...) TH_IN(__VA_ARGS__)
+        {3, IN(.text = ""), MN_EINVAL},
+        {0, IN(.text = "x", .metadata = "[1]"), MN_EINVAL},
+        {4, IN(.text = "x", .identity = "nobody"), MN_ENOTFOUND},
+        {2, {.version = MN_MEMORY_INPUT_VERSION, .text = "x", .importance = 2.0}, -1},
+        {1, IN(.text = NULL), MN_EINVAL},
+#undef IN
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         mn_memory_input batch[5];
@@ -631,44 +638,45 @@ START_TEST(memory_list_newest_first)
     const char *ids[10];
     for (int i = 0; i < 10; i++)
         ids[i] = th_add(w.db, &w.as_alice, NULL, th_fmt("memory number %d", i));
-    mn_list_options opt = {0};
-    mn_memory_list *l = NULL;
-    TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+    mn_list_options opt = MN_LIST_OPTIONS_INIT;
+    mn_memories *l = NULL;
+    TH_OK(w.db, mn_memory_list(w.db, &w.sys, &opt, &l));
     ck_assert_uint_eq(l->count, 10);
     for (size_t i = 0; i < 10; i++) {
-        ck_assert_str_eq(l->items[i].id, ids[9 - i]);
-        ck_assert_str_eq(l->items[i].text, th_fmt("memory number %zu", 9 - i));
-        ck_assert_ptr_null(l->items[i].embedding);
+        ck_assert_str_eq(l->items[i]->id, ids[9 - i]);
+        ck_assert_str_eq(l->items[i]->text, th_fmt("memory number %zu", 9 - i));
+        ck_assert_ptr_null(l->items[i]->embedding);
         if (i > 0)
-            ck_assert_int_lt(strcmp(l->items[i].id, l->items[i - 1].id), 0);
+            ck_assert_int_lt(strcmp(l->items[i]->id, l->items[i - 1]->id), 0);
     }
     ck_assert_ptr_null(l->next_cursor);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     /* NULL options are the defaults. */
-    TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, NULL, &l));
+    TH_OK(w.db, mn_memory_list(w.db, &w.sys, NULL, &l));
     ck_assert_uint_eq(l->count, 10);
-    ck_assert_str_eq(l->items[0].id, ids[9]);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, ids[9]);
+    mn_memories_free(l);
     /* MN_WITH_EMBEDDING fills the vectors. */
-    opt.filter.flags = MN_WITH_EMBEDDING;
+    mn_filter with_embedding = {.version = MN_FILTER_VERSION, .flags = MN_WITH_EMBEDDING};
+    opt.filter = &with_embedding;
     opt.limit = 3;
-    TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+    TH_OK(w.db, mn_memory_list(w.db, &w.sys, &opt, &l));
     ck_assert_uint_eq(l->count, 3);
     for (size_t i = 0; i < 3; i++) {
-        ck_assert_ptr_nonnull(l->items[i].embedding);
-        ck_assert_int_eq(l->items[i].dim, 384);
-        ck_assert_double_eq_tol(th_norm(l->items[i].embedding, 384), 1.0, 1e-5);
+        ck_assert_ptr_nonnull(l->items[i]->embedding);
+        ck_assert_int_eq(l->items[i]->dim, 384);
+        ck_assert_double_eq_tol(th_norm(l->items[i]->embedding, 384), 1.0, 1e-5);
     }
     ck_assert_ptr_nonnull(l->next_cursor);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     /* An empty tenant lists nothing. */
     th_tenant(w.db, "empty");
-    mn_actor e = {.tenant = "empty", .identity = NULL};
-    opt = (mn_list_options){0};
-    TH_OK(w.db, mn_memory_list_page(w.db, &e, &opt, &l));
+    mn_actor e = TH_ACTOR(.tenant = "empty", .identity = NULL);
+    opt = (mn_list_options)MN_LIST_OPTIONS_INIT;
+    TH_OK(w.db, mn_memory_list(w.db, &e, &opt, &l));
     ck_assert_uint_eq(l->count, 0);
     ck_assert_ptr_null(l->next_cursor);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     world_close(&w);
 }
 END_TEST
@@ -691,7 +699,7 @@ START_TEST(memory_list_pagination)
     /* 100 in one batch, 25 one by one. */
     mn_memory_input in[100];
     for (int i = 0; i < 100; i++)
-        in[i] = (mn_memory_input){.text = th_fmt("paged memory %d", i)};
+        in[i] = (mn_memory_input)TH_IN(.text = th_fmt("paged memory %d", i));
     char **got = NULL;
     TH_OK(w.db, mn_memory_add_many(w.db, &w.as_alice, in, 100, &got, NULL));
     for (int i = 0; i < 100; i++)
@@ -701,29 +709,29 @@ START_TEST(memory_list_pagination)
         ids[i] = th_add(w.db, &w.as_alice, NULL, th_fmt("paged memory %d", i));
 
     int seen[NPAGE] = {0};
-    mn_list_options opt = {.limit = 50};
+    mn_list_options opt = {.version = MN_LIST_OPTIONS_VERSION, .limit = 50};
     char *cursor = NULL;
     size_t pages = 0, total = 0;
     const char *prev = NULL;
     for (;;) {
         opt.cursor = cursor;
-        mn_memory_list *l = NULL;
-        TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+        mn_memories *l = NULL;
+        TH_OK(w.db, mn_memory_list(w.db, &w.sys, &opt, &l));
         pages++;
         ck_assert_msg(pages <= 3, "more than 3 pages for 125 memories at 50 a page");
         ck_assert_uint_eq(l->count, pages < 3 ? 50 : 25);
         for (size_t i = 0; i < l->count; i++) {
-            int k = id_index(ids, NPAGE, l->items[i].id);
-            ck_assert_msg(k >= 0, "unknown id %s", l->items[i].id);
+            int k = id_index(ids, NPAGE, l->items[i]->id);
+            ck_assert_msg(k >= 0, "unknown id %s", l->items[i]->id);
             seen[k]++;
             if (prev)
-                ck_assert_msg(strcmp(l->items[i].id, prev) < 0, "not newest first");
-            prev = th_fmt("%s", l->items[i].id);
+                ck_assert_msg(strcmp(l->items[i]->id, prev) < 0, "not newest first");
+            prev = th_fmt("%s", l->items[i]->id);
         }
         total += l->count;
         free(cursor);
         cursor = l->next_cursor ? strdup(l->next_cursor) : NULL;
-        mn_memory_list_free(l);
+        mn_memories_free(l);
         if (!cursor)
             break;
     }
@@ -733,17 +741,17 @@ START_TEST(memory_list_pagination)
         ck_assert_msg(seen[i] == 1, "memory %d seen %d times", i, seen[i]);
 
     /* Default limit 50; limit 1000 takes all. */
-    mn_memory_list *l = NULL;
-    opt = (mn_list_options){0};
-    TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+    mn_memories *l = NULL;
+    opt = (mn_list_options)MN_LIST_OPTIONS_INIT;
+    TH_OK(w.db, mn_memory_list(w.db, &w.sys, &opt, &l));
     ck_assert_uint_eq(l->count, 50);
     ck_assert_ptr_nonnull(l->next_cursor);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     opt.limit = 1000;
-    TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+    TH_OK(w.db, mn_memory_list(w.db, &w.sys, &opt, &l));
     ck_assert_uint_eq(l->count, NPAGE);
     ck_assert_ptr_null(l->next_cursor);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     world_close(&w);
 }
 END_TEST
@@ -757,13 +765,13 @@ START_TEST(memory_list_cursor_stable)
     const char *ids[30];
     for (int i = 0; i < 30; i++)
         ids[i] = th_add(w.db, &w.as_alice, NULL, th_fmt("stable %d", i));
-    mn_list_options opt = {.limit = 10};
-    mn_memory_list *l = NULL;
-    TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+    mn_list_options opt = {.version = MN_LIST_OPTIONS_VERSION, .limit = 10};
+    mn_memories *l = NULL;
+    TH_OK(w.db, mn_memory_list(w.db, &w.sys, &opt, &l));
     ck_assert_uint_eq(l->count, 10);
-    ck_assert_str_eq(l->items[9].id, ids[20]);
+    ck_assert_str_eq(l->items[9]->id, ids[20]);
     char *cursor = strdup(l->next_cursor);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
 
     /* New memories (newer than the cursor), and the cursor's own row and a later one deleted. */
     for (int i = 0; i < 5; i++)
@@ -774,16 +782,16 @@ START_TEST(memory_list_cursor_stable)
     int seen[30] = {0};
     for (;;) {
         opt.cursor = cursor;
-        TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+        TH_OK(w.db, mn_memory_list(w.db, &w.sys, &opt, &l));
         for (size_t i = 0; i < l->count; i++) {
-            int k = id_index(ids, 30, l->items[i].id);
-            ck_assert_msg(k >= 0 && k < 20, "page after cursor returned %s (%s)", l->items[i].id,
-                          l->items[i].text);
+            int k = id_index(ids, 30, l->items[i]->id);
+            ck_assert_msg(k >= 0 && k < 20, "page after cursor returned %s (%s)", l->items[i]->id,
+                          l->items[i]->text);
             seen[k]++;
         }
         free(cursor);
         cursor = l->next_cursor ? strdup(l->next_cursor) : NULL;
-        mn_memory_list_free(l);
+        mn_memories_free(l);
         if (!cursor)
             break;
     }
@@ -801,14 +809,17 @@ struct filter_world {
 static void filter_world_open(struct filter_world *f, int i)
 {
     world_open(&f->w, i);
-    mn_memory_input m1 = {.text = "Flight to Tokyo, then ramen and sushi tasting",
+    mn_memory_input m1 = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .text = "Flight to Tokyo, then ramen and sushi tasting",
                           .metadata = "{\"topic\":\"travel\",\"tags\":[\"japan\",\"food\"],"
                                       "\"trip\":{\"city\":\"Tokyo\",\"days\":5}}"};
-    mn_memory_input m2 = {.text = "Prefers oat milk in a flat white",
-                          .type = "preference",
-                          .metadata = "{\"topic\":\"food\",\"tags\":[\"food\"]}"};
-    mn_memory_input m3 = {.identity = "bob", .text = "Bob's travel budget is tight this year"};
-    mn_memory_input m4 = {.text = "Weekend in Paris at the end of May",
+    mn_memory_input m2 = TH_IN(.text = "Prefers oat milk in a flat white", .type = "preference",
+                               .metadata = "{\"topic\":\"food\",\"tags\":[\"food\"]}");
+    mn_memory_input m3 = TH_IN(.identity = "bob", .text = "Bob's travel budget is tight this year");
+    mn_memory_input m4 = {.version = MN_MEMORY_INPUT_VERSION,
+                          .importance = MN_IMPORTANCE_DEFAULT,
+                          .text = "Weekend in Paris at the end of May",
                           .type = "event",
                           .metadata = "{\"topic\":\"travel\",\"tags\":[\"paris\"],"
                                       "\"trip\":{\"city\":\"Paris\",\"days\":3}}"};
@@ -833,43 +844,65 @@ START_TEST(memory_filters)
     struct filter_world f;
     filter_world_open(&f, _i);
     const char *none[1] = {NULL};
-    check_filter(&f, (mn_filter){0}, WANT(f.m1, f.m2, f.m3, f.m4), "no filter");
-    check_filter(&f, (mn_filter){.identity = "alice"}, WANT(f.m1, f.m2, f.m4), "identity alice");
-    check_filter(&f, (mn_filter){.identity = f.w.alice}, WANT(f.m1, f.m2, f.m4), "identity id");
-    check_filter(&f, (mn_filter){.identity = "bob"}, WANT(f.m3), "identity bob");
-    check_filter(&f, (mn_filter){.type = "fact"}, WANT(f.m1, f.m3), "type fact");
-    check_filter(&f, (mn_filter){.type = "event"}, WANT(f.m4), "type event");
-    check_filter(&f, (mn_filter){.type = "nope"}, none, 0, "type nope");
-    check_filter(&f, (mn_filter){.metadata = "{}"}, WANT(f.m1, f.m2, f.m3, f.m4), "meta {}");
-    check_filter(&f, (mn_filter){.metadata = "{\"topic\":\"travel\"}"}, WANT(f.m1, f.m4),
-                 "meta topic");
-    check_filter(&f, (mn_filter){.metadata = " { \"topic\" : \"travel\" } "}, WANT(f.m1, f.m4),
-                 "meta topic, spaced");
-    check_filter(&f, (mn_filter){.metadata = "{\"trip\":{\"city\":\"Tokyo\"}}"}, WANT(f.m1),
-                 "meta nested");
-    check_filter(&f, (mn_filter){.metadata = "{\"topic\":\"travel\",\"trip\":{\"days\":3}}"},
-                 WANT(f.m4), "meta two keys, nested number");
-    check_filter(&f, (mn_filter){.metadata = "{\"trip\":{\"days\":3.0}}"}, WANT(f.m4),
-                 "meta number 3.0 == 3");
-    check_filter(&f, (mn_filter){.metadata = "{\"tags\":[\"food\"]}"}, WANT(f.m1, f.m2),
-                 "meta array element");
-    check_filter(&f, (mn_filter){.metadata = "{\"tags\":[\"food\",\"japan\"]}"}, WANT(f.m1),
-                 "meta array subset, any order");
-    check_filter(&f, (mn_filter){.metadata = "{\"tags\":[]}"}, WANT(f.m1, f.m2, f.m4),
-                 "meta empty array");
-    check_filter(&f, (mn_filter){.metadata = "{\"tags\":[\"food\",\"paris\"]}"}, none, 0,
-                 "meta array not a subset");
-    check_filter(&f, (mn_filter){.metadata = "{\"tags\":\"food\"}"}, none, 0,
-                 "meta scalar is not an array");
-    check_filter(&f, (mn_filter){.metadata = "{\"topic\":\"Travel\"}"}, none, 0,
-                 "meta case-sensitive");
-    check_filter(&f, (mn_filter){.metadata = "{\"missing\":null}"}, none, 0, "meta missing key");
+    check_filter(&f, (mn_filter)MN_FILTER_INIT, WANT(f.m1, f.m2, f.m3, f.m4), "no filter");
+    check_filter(&f, (mn_filter){.version = MN_FILTER_VERSION, .identity = "alice"},
+                 WANT(f.m1, f.m2, f.m4), "identity alice");
+    check_filter(&f, (mn_filter){.version = MN_FILTER_VERSION, .identity = f.w.alice},
+                 WANT(f.m1, f.m2, f.m4), "identity id");
+    check_filter(&f, (mn_filter){.version = MN_FILTER_VERSION, .identity = "bob"}, WANT(f.m3),
+                 "identity bob");
+    check_filter(&f, (mn_filter){.version = MN_FILTER_VERSION, .type = "fact"}, WANT(f.m1, f.m3),
+                 "type fact");
+    check_filter(&f, (mn_filter){.version = MN_FILTER_VERSION, .type = "event"}, WANT(f.m4),
+                 "type event");
+    check_filter(&f, (mn_filter){.version = MN_FILTER_VERSION, .type = "nope"}, none, 0,
+                 "type nope");
+    check_filter(&f, (mn_filter){.version = MN_FILTER_VERSION, .metadata = "{}"},
+                 WANT(f.m1, f.m2, f.m3, f.m4), "meta {}");
     check_filter(&f,
-                 (mn_filter){.identity = "alice", .type = "fact",
+                 (mn_filter){.version = MN_FILTER_VERSION, .metadata = "{\"topic\":\"travel\"}"},
+                 WANT(f.m1, f.m4), "meta topic");
+    check_filter(
+        &f, (mn_filter){.version = MN_FILTER_VERSION, .metadata = " { \"topic\" : \"travel\" } "},
+        WANT(f.m1, f.m4), "meta topic, spaced");
+    check_filter(
+        &f,
+        (mn_filter){.version = MN_FILTER_VERSION, .metadata = "{\"trip\":{\"city\":\"Tokyo\"}}"},
+        WANT(f.m1), "meta nested");
+    check_filter(&f,
+                 (mn_filter){.version = MN_FILTER_VERSION,
+                             .metadata = "{\"topic\":\"travel\",\"trip\":{\"days\":3}}"},
+                 WANT(f.m4), "meta two keys, nested number");
+    check_filter(&f,
+                 (mn_filter){.version = MN_FILTER_VERSION, .metadata = "{\"trip\":{\"days\":3.0}}"},
+                 WANT(f.m4), "meta number 3.0 == 3");
+    check_filter(&f, (mn_filter){.version = MN_FILTER_VERSION, .metadata = "{\"tags\":[\"food\"]}"},
+                 WANT(f.m1, f.m2), "meta array element");
+    check_filter(
+        &f,
+        (mn_filter){.version = MN_FILTER_VERSION, .metadata = "{\"tags\":[\"food\",\"japan\"]}"},
+        WANT(f.m1), "meta array subset, any order");
+    check_filter(&f, (mn_filter){.version = MN_FILTER_VERSION, .metadata = "{\"tags\":[]}"},
+                 WANT(f.m1, f.m2, f.m4), "meta empty array");
+    check_filter(
+        &f,
+        (mn_filter){.version = MN_FILTER_VERSION, .metadata = "{\"tags\":[\"food\",\"paris\"]}"},
+        none, 0, "meta array not a subset");
+    check_filter(&f, (mn_filter){.version = MN_FILTER_VERSION, .metadata = "{\"tags\":\"food\"}"},
+                 none, 0, "meta scalar is not an array");
+    check_filter(&f,
+                 (mn_filter){.version = MN_FILTER_VERSION, .metadata = "{\"topic\":\"Travel\"}"},
+                 none, 0, "meta case-sensitive");
+    check_filter(&f, (mn_filter){.version = MN_FILTER_VERSION, .metadata = "{\"missing\":null}"},
+                 none, 0, "meta missing key");
+    check_filter(&f,
+                 (mn_filter){.version = MN_FILTER_VERSION,
+                             .identity = "alice",
+                             .type = "fact",
                              .metadata = "{\"topic\":\"travel\"}"},
                  WANT(f.m1), "identity + type + metadata");
-    check_filter(&f, (mn_filter){.identity = "bob", .type = "event"}, none, 0,
-                 "identity + type, no match");
+    check_filter(&f, (mn_filter){.version = MN_FILTER_VERSION, .identity = "bob", .type = "event"},
+                 none, 0, "identity + type, no match");
     world_close(&f.w);
 }
 END_TEST
@@ -882,7 +915,7 @@ START_TEST(memory_filter_pagination)
     const char *tagged[20];
     size_t nt = 0;
     for (int i = 0; i < 60; i++) {
-        mn_memory_input in = {.text = th_fmt("filtered %d", i)};
+        mn_memory_input in = TH_IN(.text = th_fmt("filtered %d", i));
         if (i % 3 == 0) {
             in.metadata = "{\"g\":\"x\"}";
             in.type = "tagged";
@@ -892,27 +925,29 @@ START_TEST(memory_filter_pagination)
             tagged[nt++] = id;
     }
     ck_assert_uint_eq(nt, 20);
-    mn_filter filters[] = {{.metadata = "{\"g\":\"x\"}"}, {.type = "tagged"}};
+    mn_filter filters[] = {{.version = MN_FILTER_VERSION, .metadata = "{\"g\":\"x\"}"},
+                           {.version = MN_FILTER_VERSION, .type = "tagged"}};
     for (size_t fi = 0; fi < 2; fi++) {
-        mn_list_options opt = {.limit = 7, .filter = filters[fi]};
+        mn_list_options opt = {
+            .version = MN_LIST_OPTIONS_VERSION, .limit = 7, .filter = &filters[fi]};
         char *cursor = NULL;
         int seen[20] = {0};
         size_t pages = 0;
         for (;;) {
             opt.cursor = cursor;
-            mn_memory_list *l = NULL;
-            TH_OK(w.db, mn_memory_list_page(w.db, &w.sys, &opt, &l));
+            mn_memories *l = NULL;
+            TH_OK(w.db, mn_memory_list(w.db, &w.sys, &opt, &l));
             pages++;
             ck_assert_msg(l->count == (pages < 3 ? 7u : 6u), "filter %zu page %zu has %zu", fi,
                           pages, l->count);
             for (size_t i = 0; i < l->count; i++) {
-                int k = id_index(tagged, 20, l->items[i].id);
-                ck_assert_msg(k >= 0, "filter %zu returned %s", fi, l->items[i].text);
+                int k = id_index(tagged, 20, l->items[i]->id);
+                ck_assert_msg(k >= 0, "filter %zu returned %s", fi, l->items[i]->text);
                 seen[k]++;
             }
             free(cursor);
             cursor = l->next_cursor ? strdup(l->next_cursor) : NULL;
-            mn_memory_list_free(l);
+            mn_memories_free(l);
             if (!cursor)
                 break;
             ck_assert_msg(pages < 3, "filter %zu: a cursor after the last page", fi);
@@ -935,24 +970,25 @@ START_TEST(memory_json_kept_as_written)
                        " \"e\": 1E2, \"s\": \"caf\\u00e9 \\/\", \"z\": [ -0, 0.10 ] }";
     const char *kept = "{\"id\":9007199254740992,\"big\":9223372036854775808,\"f\":1.0,"
                        "\"e\":1E2,\"s\":\"caf\\u00e9 \\/\",\"z\":[-0,0.10]}";
-    mn_memory_input in = {.text = "kept json", .metadata = meta};
+    mn_memory_input in = TH_IN(.text = "kept json", .metadata = meta);
     const char *id = th_add_in(w.db, &w.as_alice, &in);
     mn_memory *m = th_get(w.db, &w.sys, id, 0);
     ck_assert_str_eq(m->metadata, kept);
     mn_memory_free(m);
-    mn_filter f = {.metadata = "{\"big\":9223372036854775808}"};
+    mn_filter f = {.version = MN_FILTER_VERSION, .metadata = "{\"big\":9223372036854775808}"};
     size_t n = 0;
     const char **ids = th_list_ids(w.db, &w.sys, &f, 0, &n);
     ck_assert_uint_eq(n, 1);
     ck_assert_str_eq(ids[0], id);
-    mn_memory_input ch = {.metadata = "{\"big\": -9223372036854775808}"};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_METADATA,
+                            .metadata = "{\"big\": -9223372036854775808}"};
     TH_OK(w.db, mn_memory_update(w.db, &w.sys, id, &ch, NULL));
     mn_history *h = NULL;
     TH_OK(w.db, mn_memory_history(w.db, &w.sys, id, &h));
     ck_assert_uint_eq(h->count, 1);
-    ck_assert_msg(strstr(h->items[0].before, kept), "%s", h->items[0].before);
-    ck_assert_msg(strstr(h->items[0].after, "{\"big\":-9223372036854775808}"), "%s",
-                  h->items[0].after);
+    ck_assert_msg(strstr(h->items[0]->before, kept), "%s", h->items[0]->before);
+    ck_assert_msg(strstr(h->items[0]->after, "{\"big\":-9223372036854775808}"), "%s",
+                  h->items[0]->after);
     mn_history_free(h);
     mn_identity *i = NULL;
     TH_OK(w.db, mn_identity_create(w.db, &w.sys, "carol", NULL, meta, &i));
@@ -965,7 +1001,8 @@ START_TEST(memory_json_kept_as_written)
     const char *rule = "{\"effect\":\"allow\",\"actions\":[\"read\"],\"resource\":\"memory\","
                        "\"when\":{\"==\":[{\"var\":\"context.n\"},9007199254740992.0]}}";
     mn_policy *p = NULL;
-    TH_OK(w.db, mn_policy_add(w.db, &w.sys, &(mn_policy_input){.role = "agent", .rule = rule},
+    TH_OK(w.db, mn_policy_add(w.db, &w.sys, &(mn_policy_input){.version = MN_POLICY_INPUT_VERSION,
+                                                               .role = "agent", .rule = rule},
                               &p));
     mn_policy *got = NULL;
     TH_OK(w.db, mn_policy_get(w.db, &w.sys, p->id, &got));
@@ -984,14 +1021,18 @@ START_TEST(memory_update)
     world_open(&w, _i);
     const char *t1 = "Daniel likes window seats";
     const char *t2 = "Daniel likes aisle seats on long flights";
-    mn_memory_input in = {.text = t1, .metadata = "{\"a\":1}", .has_importance = 1,
-                          .importance = 0.4, .ttl_days = 30};
+    mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION,
+                          .text = t1,
+                          .metadata = "{\"a\":1}",
+                          .importance = 0.4,
+                          .ttl_days = 30};
     mn_memory *m0 = NULL;
     TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &in, &m0));
     const char *id = th_fmt("%s", m0->id);
 
     /* 1. text, by alice herself */
-    mn_memory_input ch = {.text = t2};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = t2};
     mn_memory *m1 = NULL;
     TH_OK(w.db, mn_memory_update(w.db, &w.as_alice, id, &ch, &m1));
     ck_assert_str_eq(m1->id, id);
@@ -1017,22 +1058,24 @@ START_TEST(memory_update)
     mn_history *h = NULL;
     TH_OK(w.db, mn_memory_history(w.db, &w.sys, id, &h));
     ck_assert_uint_eq(h->count, 1);
-    ck_assert_int_eq(h->items[0].version, 2);
-    ck_assert_ptr_nonnull(h->items[0].changed_by);
-    ck_assert_str_eq(h->items[0].changed_by, w.alice);
-    ck_assert_int_ge(h->items[0].changed_at, m0->created_at);
-    ck_assert_msg(th_json_str(h->items[0].before, "text") &&
-                      strcmp(th_json_str(h->items[0].before, "text"), t1) == 0,
-                  "before %s", h->items[0].before);
-    ck_assert_str_eq(th_json_str(h->items[0].after, "text"), t2);
-    ck_assert_str_eq(th_json_str(h->items[0].before, "type"), "fact");
-    ck_assert_double_eq_tol(th_json_num(h->items[0].before, "importance"), 0.4, 1e-9);
-    ck_assert_msg(th_json_eq(th_json_obj(h->items[0].before, "metadata"), "{\"a\":1}"),
-                  "before %s", h->items[0].before);
+    ck_assert_int_eq(h->items[0]->version, 2);
+    ck_assert_ptr_nonnull(h->items[0]->changed_by);
+    ck_assert_str_eq(h->items[0]->changed_by, w.alice);
+    ck_assert_int_ge(h->items[0]->changed_at, m0->created_at);
+    ck_assert_msg(th_json_str(h->items[0]->before, "text") &&
+                      strcmp(th_json_str(h->items[0]->before, "text"), t1) == 0,
+                  "before %s", h->items[0]->before);
+    ck_assert_str_eq(th_json_str(h->items[0]->after, "text"), t2);
+    ck_assert_str_eq(th_json_str(h->items[0]->before, "type"), "fact");
+    ck_assert_double_eq_tol(th_json_num(h->items[0]->before, "importance"), 0.4, 1e-9);
+    ck_assert_msg(th_json_eq(th_json_obj(h->items[0]->before, "metadata"), "{\"a\":1}"),
+                  "before %s", h->items[0]->before);
     mn_history_free(h);
 
     /* 2. metadata only, by the system actor: replaced, text and embedding unchanged */
-    ch = (mn_memory_input){.metadata = "{\"b\":2}"};
+    ch = (mn_memory_changes){.version = MN_MEMORY_CHANGES_VERSION,
+                             .set = MN_MEMORY_SET_METADATA,
+                             .metadata = "{\"b\":2}"};
     mn_memory *m2 = NULL;
     TH_OK(w.db, mn_memory_update(w.db, &w.sys, id, &ch, &m2));
     ck_assert_int_eq(m2->version, 3);
@@ -1044,23 +1087,25 @@ START_TEST(memory_update)
     mn_memory_free(g);
     TH_OK(w.db, mn_memory_history(w.db, &w.sys, id, &h));
     ck_assert_uint_eq(h->count, 2);
-    ck_assert_int_eq(h->items[0].version, 2);
-    ck_assert_int_eq(h->items[1].version, 3);
-    ck_assert_ptr_null(h->items[1].changed_by);
-    ck_assert(th_json_eq(th_json_obj(h->items[1].before, "metadata"), "{\"a\":1}"));
-    ck_assert(th_json_eq(th_json_obj(h->items[1].after, "metadata"), "{\"b\":2}"));
-    ck_assert_str_eq(th_json_str(h->items[1].before, "text"), t2);
-    ck_assert_str_eq(th_json_str(h->items[1].after, "text"), t2);
+    ck_assert_int_eq(h->items[0]->version, 2);
+    ck_assert_int_eq(h->items[1]->version, 3);
+    ck_assert_ptr_null(h->items[1]->changed_by);
+    ck_assert(th_json_eq(th_json_obj(h->items[1]->before, "metadata"), "{\"a\":1}"));
+    ck_assert(th_json_eq(th_json_obj(h->items[1]->after, "metadata"), "{\"b\":2}"));
+    ck_assert_str_eq(th_json_str(h->items[1]->before, "text"), t2);
+    ck_assert_str_eq(th_json_str(h->items[1]->after, "text"), t2);
     mn_history_free(h);
 
     /* 3. importance only; 4. type only; out may be NULL */
-    ch = (mn_memory_input){.has_importance = 1, .importance = 0.95};
+    ch = (mn_memory_changes){
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_IMPORTANCE, .importance = 0.95};
     mn_memory *m3 = NULL;
     TH_OK(w.db, mn_memory_update(w.db, &w.sys, id, &ch, &m3));
     ck_assert_int_eq(m3->version, 4);
     ck_assert_double_eq_tol(m3->importance, 0.95, 1e-12);
     ck_assert_int_gt(m3->seq, m2->seq);
-    ch = (mn_memory_input){.type = "preference"};
+    ch = (mn_memory_changes){
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TYPE, .type = "preference"};
     TH_OK(w.db, mn_memory_update(w.db, &w.as_bob, id, &ch, NULL));
     g = th_get(w.db, &w.sys, id, 0);
     ck_assert_int_eq(g->version, 5);
@@ -1074,12 +1119,12 @@ START_TEST(memory_update)
     TH_OK(w.db, mn_memory_history(w.db, &w.sys, id, &h));
     ck_assert_uint_eq(h->count, 4);
     for (size_t i = 0; i < 4; i++)
-        ck_assert_int_eq(h->items[i].version, (int64_t)i + 2);
-    ck_assert_str_eq(h->items[3].changed_by, w.bob);
-    ck_assert_str_eq(th_json_str(h->items[3].before, "type"), "fact");
-    ck_assert_str_eq(th_json_str(h->items[3].after, "type"), "preference");
-    ck_assert_double_eq_tol(th_json_num(h->items[2].before, "importance"), 0.4, 1e-9);
-    ck_assert_double_eq_tol(th_json_num(h->items[2].after, "importance"), 0.95, 1e-9);
+        ck_assert_int_eq(h->items[i]->version, (int64_t)i + 2);
+    ck_assert_str_eq(h->items[3]->changed_by, w.bob);
+    ck_assert_str_eq(th_json_str(h->items[3]->before, "type"), "fact");
+    ck_assert_str_eq(th_json_str(h->items[3]->after, "type"), "preference");
+    ck_assert_double_eq_tol(th_json_num(h->items[2]->before, "importance"), 0.4, 1e-9);
+    ck_assert_double_eq_tol(th_json_num(h->items[2]->after, "importance"), 0.95, 1e-9);
     mn_history_free(h);
 
     /* A fresh memory has no history. */
@@ -1089,13 +1134,13 @@ START_TEST(memory_update)
     mn_history_free(h);
 
     /* Search follows the new text. */
-    mn_search_options so = {.query = t2, .k = 1};
-    mn_memory_list *l = NULL;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = t2, .k = 1};
+    mn_memories *l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, id);
-    ck_assert_double_ge(l->items[0].similarity, 0.999);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, id);
+    ck_assert_double_ge(l->items[0]->similarity, 0.999);
+    mn_memories_free(l);
 
     mn_memory_free(m0);
     mn_memory_free(m1);
@@ -1117,7 +1162,7 @@ START_TEST(memory_caller_embedding)
     double nv = th_norm(v, dim);
     th_add(w.db, &w.as_alice, NULL, "some text about gardening and tomatoes");
     th_add(w.db, &w.as_alice, NULL, "another text about the stock market");
-    mn_memory_input in = {.text = "unrelated words entirely", .embedding = v, .dim = dim};
+    mn_memory_input in = TH_IN(.text = "unrelated words entirely", .embedding = v, .dim = dim);
     const char *id = th_add_in(w.db, &w.as_alice, &in);
     mn_memory *g = th_get(w.db, &w.sys, id, MN_WITH_EMBEDDING);
     ck_assert_int_eq(g->dim, dim);
@@ -1127,20 +1172,23 @@ START_TEST(memory_caller_embedding)
     mn_memory_free(g);
 
     /* Searching by the unnormalised vector finds it with similarity 1. */
-    mn_search_options so = {.vector = v, .dim = dim, .k = 3};
-    mn_memory_list *l = NULL;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .vector = v, .dim = dim, .k = 3};
+    mn_memories *l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_ge(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, id);
-    ck_assert_msg(l->items[0].similarity > 0.999 && l->items[0].similarity <= 1.0 + 1e-5,
-                  "similarity %f", l->items[0].similarity);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, id);
+    ck_assert_msg(l->items[0]->similarity > 0.999 && l->items[0]->similarity <= 1.0 + 1e-5,
+                  "similarity %f", l->items[0]->similarity);
+    mn_memories_free(l);
 
     /* Updating with another vector (text unchanged) replaces the embedding. */
     float *u = th_keep(malloc(sizeof(float) * (size_t)dim));
     for (int i = 0; i < dim; i++)
         u[i] = (i % 2 ? -0.5f : 0.25f);
-    mn_memory_input ch = {.embedding = u, .dim = dim};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_EMBEDDING,
+                            .embedding = u,
+                            .dim = dim};
     TH_OK(w.db, mn_memory_update(w.db, &w.sys, id, &ch, NULL));
     g = th_get(w.db, &w.sys, id, MN_WITH_EMBEDDING);
     ck_assert_str_eq(g->text, "unrelated words entirely");
@@ -1162,7 +1210,9 @@ START_TEST(memory_soft_delete_restore)
     const char *t1 = "The dog Biscuit is allergic to chicken";
     const char *m1 = th_add(w.db, &w.as_alice, NULL, t1);
     const char *m2 = th_add(w.db, &w.as_alice, NULL, "Quarterly taxes are due in April");
-    mn_memory_input ch = {.text = "The beagle Biscuit is allergic to chicken"};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_TEXT,
+                            .text = "The beagle Biscuit is allergic to chicken"};
     TH_OK(w.db, mn_memory_update(w.db, &w.sys, m1, &ch, NULL));
     t1 = ch.text;
     mn_memory *before = th_get(w.db, &w.sys, m1, 0);
@@ -1178,10 +1228,11 @@ START_TEST(memory_soft_delete_restore)
     const char *only2[] = {m2};
     const char *both[] = {m1, m2};
     expect_list(&w, &w.sys, NULL, only2, 1, "list after soft delete");
-    expect_list(&w, &w.sys, &(mn_filter){.flags = MN_WITH_DELETED}, both, 2,
-                "list with deleted");
+    expect_list(&w, &w.sys, &(mn_filter){.version = MN_FILTER_VERSION, .flags = MN_WITH_DELETED},
+                both, 2, "list with deleted");
     expect_search(&w, &w.sys, t1, NULL, only2, 1, "search after soft delete");
-    expect_search(&w, &w.sys, t1, &(mn_filter){.flags = MN_WITH_DELETED}, both, 2,
+    expect_search(&w, &w.sys, t1,
+                  &(mn_filter){.version = MN_FILTER_VERSION, .flags = MN_WITH_DELETED}, both, 2,
                   "search with deleted");
     /* Deleted once is deleted: again, or an update, is not found. */
     TH_RC(w.db, mn_memory_delete(w.db, &w.sys, m1, MN_DELETE_SOFT), MN_ENOTFOUND);
@@ -1198,12 +1249,12 @@ START_TEST(memory_soft_delete_restore)
     ck_assert_str_eq(r->text, t1);
     ck_assert_int_eq(r->version, before->version);
     expect_list(&w, &w.sys, NULL, both, 2, "list after restore");
-    mn_search_options so = {.query = t1, .k = 1};
-    mn_memory_list *l = NULL;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = t1, .k = 1};
+    mn_memories *l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, m1);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, m1);
+    mn_memories_free(l);
     TH_OK(w.db, mn_memory_history(w.db, &w.sys, m1, &h));
     ck_assert_uint_eq(h->count, 1);
     mn_history_free(h);
@@ -1224,7 +1275,9 @@ START_TEST(memory_hard_delete)
     const char *m1 = th_add(w.db, &w.as_alice, NULL, t1);
     const char *m2 = th_add(w.db, &w.as_alice, NULL, "The car needs new tires");
     const char *m3 = th_add(w.db, &w.as_alice, NULL, "Sofia's violin lesson moved to Friday");
-    mn_memory_input ch = {.text = "Sofia has a piano recital on Saturday at 3pm"};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_TEXT,
+                            .text = "Sofia has a piano recital on Saturday at 3pm"};
     TH_OK(w.db, mn_memory_update(w.db, &w.sys, m1, &ch, NULL));
 
     TH_OK(w.db, mn_memory_delete(w.db, &w.sys, m1, MN_DELETE_HARD));
@@ -1238,16 +1291,18 @@ START_TEST(memory_hard_delete)
     TH_RC(w.db, mn_memory_delete(w.db, &w.sys, m1, MN_DELETE_SOFT), MN_ENOTFOUND);
     TH_RC(w.db, mn_memory_update(w.db, &w.sys, m1, &ch, NULL), MN_ENOTFOUND);
     const char *rest[] = {m2, m3};
-    expect_list(&w, &w.sys, &(mn_filter){.flags = all}, rest, 2, "list after hard delete");
-    expect_search(&w, &w.sys, ch.text, &(mn_filter){.flags = all}, rest, 2,
-                  "search after hard delete");
+    expect_list(&w, &w.sys, &(mn_filter){.version = MN_FILTER_VERSION, .flags = all}, rest, 2,
+                "list after hard delete");
+    expect_search(&w, &w.sys, ch.text, &(mn_filter){.version = MN_FILTER_VERSION, .flags = all},
+                  rest, 2, "search after hard delete");
 
     /* A soft-deleted memory can still be purged for good. */
     TH_OK(w.db, mn_memory_delete(w.db, &w.sys, m3, MN_DELETE_SOFT));
     TH_OK(w.db, mn_memory_delete(w.db, &w.sys, m3, MN_DELETE_HARD));
     TH_RC(w.db, mn_memory_get(w.db, &w.sys, m3, all, &m), MN_ENOTFOUND);
     TH_RC(w.db, mn_memory_restore(w.db, &w.sys, m3), MN_ENOTFOUND);
-    expect_list(&w, &w.sys, &(mn_filter){.flags = all}, rest, 1, "list after purge");
+    expect_list(&w, &w.sys, &(mn_filter){.version = MN_FILTER_VERSION, .flags = all}, rest, 1,
+                "list after purge");
     world_close(&w);
 }
 END_TEST
@@ -1307,9 +1362,9 @@ START_TEST(memory_ttl_not_expired)
 {
     struct world w;
     world_open(&w, _i);
-    mn_memory_input a = {.text = "expires tomorrow", .ttl_days = 1};
-    mn_memory_input b = {.text = "never expires"};
-    mn_memory_input c = {.text = "expires in ten years", .ttl_days = 3650};
+    mn_memory_input a = TH_IN(.text = "expires tomorrow", .ttl_days = 1);
+    mn_memory_input b = TH_IN(.text = "never expires");
+    mn_memory_input c = TH_IN(.text = "expires in ten years", .ttl_days = 3650);
     mn_memory *ma = NULL;
     TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &a, &ma));
     const char *mb = th_add_in(w.db, &w.as_alice, &b);
@@ -1332,8 +1387,8 @@ START_TEST(memory_ttl_not_expired)
     const char *all3[] = {ma->id, mb, mc};
     /* Not expired: visible with and without MN_WITH_EXPIRED. */
     expect_list(&w, &w.sys, NULL, all3, 3, "list, not expired");
-    expect_list(&w, &w.sys, &(mn_filter){.flags = MN_WITH_EXPIRED}, all3, 3,
-                "list with expired");
+    expect_list(&w, &w.sys, &(mn_filter){.version = MN_FILTER_VERSION, .flags = MN_WITH_EXPIRED},
+                all3, 3, "list with expired");
     expect_search(&w, &w.sys, "expires", NULL, all3, 3, "search, not expired");
     mn_memory_free(th_get(w.db, &w.sys, ma->id, 0));
     mn_memory_free(th_get(w.db, &w.sys, ma->id, MN_WITH_EXPIRED));
@@ -1355,7 +1410,7 @@ START_TEST(memory_seq_increases)
     world_open(&w, _i);
     int64_t last = 0;
     mn_memory *m = NULL;
-    mn_memory_input in = {.text = "seq one"};
+    mn_memory_input in = TH_IN(.text = "seq one");
     TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &in, &m));
     ck_assert_int_gt(m->seq, last);
     last = m->seq;
@@ -1368,7 +1423,8 @@ START_TEST(memory_seq_increases)
     const char *m2 = th_fmt("%s", m->id);
     mn_memory_free(m);
 
-    mn_memory_input batch[4] = {{.text = "b0"}, {.text = "b1"}, {.text = "b2"}, {.text = "b3"}};
+    mn_memory_input batch[4] = {TH_IN(.text = "b0"), TH_IN(.text = "b1"), TH_IN(.text = "b2"),
+                                TH_IN(.text = "b3")};
     char **ids = NULL;
     TH_OK(w.db, mn_memory_add_many(w.db, &w.as_alice, batch, 4, &ids, NULL));
     int64_t bseq[4];
@@ -1384,7 +1440,9 @@ START_TEST(memory_seq_increases)
         last = bseq[i] > last ? bseq[i] : last;
 
     /* update, soft delete, restore: each a new, higher seq */
-    mn_memory_input ch = {.text = "seq one, changed"};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_TEXT,
+                            .text = "seq one, changed"};
     TH_OK(w.db, mn_memory_update(w.db, &w.sys, m1, &ch, &m));
     ck_assert_int_gt(m->seq, last);
     last = m->seq;
@@ -1401,6 +1459,7 @@ START_TEST(memory_seq_increases)
     mn_memory_free(m);
     /* A failed update does not move anything. */
     ch.text = "";
+    ch.set |= MN_MEMORY_SET_TEXT;
     TH_RC(w.db, mn_memory_update(w.db, &w.sys, m2, &ch, NULL), MN_EINVAL);
     m = th_get(w.db, &w.sys, m2, 0);
     ck_assert_int_eq(m->seq, last);
@@ -1408,7 +1467,7 @@ START_TEST(memory_seq_increases)
     /* seq is store-wide: another tenant's change is higher still. */
     th_tenant(w.db, "other");
     th_identity(w.db, "other", "x");
-    mn_actor ox = {.tenant = "other", .identity = "x"};
+    mn_actor ox = TH_ACTOR(.tenant = "other", .identity = "x");
     in.text = "other tenant";
     TH_OK(w.db, mn_memory_add(w.db, &ox, &in, &m));
     ck_assert_int_gt(m->seq, last);
@@ -1447,23 +1506,23 @@ static void add_corpus(struct world *w, const char **ids)
 
 /* Checks the shape of search results: similarity in [-1,1], best first, equal to the cosine of
  * the query vector and the memory's stored vector. */
-static void check_results(struct world *w, const mn_memory_list *l, const float *q)
+static void check_results(struct world *w, const mn_memories *l, const float *q)
 {
     int dim = mn_embed_dim(w->db);
     for (size_t i = 0; i < l->count; i++) {
-        double s = l->items[i].similarity;
+        double s = l->items[i]->similarity;
         ck_assert_msg(isfinite(s) && s >= -1.0 - 1e-6 && s <= 1.0 + 1e-6, "similarity %f", s);
         if (i > 0)
-            ck_assert_msg(s <= l->items[i - 1].similarity + 1e-9, "not sorted: %f after %f", s,
-                          l->items[i - 1].similarity);
-        ck_assert_ptr_nonnull(l->items[i].text);
-        ck_assert_ptr_nonnull(l->items[i].id);
-        ck_assert_str_eq(l->items[i].tenant_id, w->tid);
+            ck_assert_msg(s <= l->items[i - 1]->similarity + 1e-9, "not sorted: %f after %f", s,
+                          l->items[i - 1]->similarity);
+        ck_assert_ptr_nonnull(l->items[i]->text);
+        ck_assert_ptr_nonnull(l->items[i]->id);
+        ck_assert_str_eq(l->items[i]->tenant_id, w->tid);
         if (q) {
-            mn_memory *g = th_get(w->db, &w->sys, l->items[i].id, MN_WITH_EMBEDDING);
+            mn_memory *g = th_get(w->db, &w->sys, l->items[i]->id, MN_WITH_EMBEDDING);
             double want = th_dot(g->embedding, q, dim) / th_norm(q, dim);
             ck_assert_msg(fabs(want - s) < 1e-4, "%s: similarity %f, cosine %f",
-                          l->items[i].text, s, want);
+                          l->items[i]->text, s, want);
             mn_memory_free(g);
         }
     }
@@ -1487,28 +1546,32 @@ START_TEST(search_text)
         {"oat milk flat white", 4},
     };
     for (size_t i = 0; i < sizeof qs / sizeof *qs; i++) {
-        mn_search_options so = {.query = qs[i].q};
-        mn_memory_list *l = NULL;
+        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = qs[i].q};
+        mn_memories *l = NULL;
         TH_OK(w.db, mn_memory_search(w.db, &w.as_alice, &so, &l));
         ck_assert_uint_eq(l->count, 10); /* default k */
-        ck_assert_msg(strcmp(l->items[0].id, ids[qs[i].want]) == 0,
-                      "query \"%s\": first is \"%s\", want \"%s\"", qs[i].q, l->items[0].text,
+        ck_assert_msg(strcmp(l->items[0]->id, ids[qs[i].want]) == 0,
+                      "query \"%s\": first is \"%s\", want \"%s\"", qs[i].q, l->items[0]->text,
                       corpus[qs[i].want]);
-        ck_assert_ptr_null(l->items[0].embedding);
+        ck_assert_ptr_null(l->items[0]->embedding);
         ck_assert_ptr_null(l->next_cursor);
         check_results(&w, l, th_embed(w.db, qs[i].q));
-        mn_memory_list_free(l);
+        mn_memories_free(l);
     }
     /* The exact text scores 1. */
-    mn_search_options so = {.query = corpus[9], .k = 1, .filter.flags = MN_WITH_EMBEDDING};
-    mn_memory_list *l = NULL;
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION,
+        .query = corpus[9],
+        .k = 1,
+        .filter = &(mn_filter){.version = MN_FILTER_VERSION, .flags = MN_WITH_EMBEDDING}};
+    mn_memories *l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, ids[9]);
-    ck_assert_double_eq_tol(l->items[0].similarity, 1.0, 1e-5);
-    ck_assert_ptr_nonnull(l->items[0].embedding);
-    ck_assert_int_eq(l->items[0].dim, 384);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, ids[9]);
+    ck_assert_double_eq_tol(l->items[0]->similarity, 1.0, 1e-5);
+    ck_assert_ptr_nonnull(l->items[0]->embedding);
+    ck_assert_int_eq(l->items[0]->dim, 384);
+    mn_memories_free(l);
     world_close(&w);
 }
 END_TEST
@@ -1522,38 +1585,41 @@ START_TEST(search_vector)
     int dim = mn_embed_dim(w.db);
     const float *v = th_embed(w.db, corpus[11]);
     /* A query text and a vector at once: which one? MN_EINVAL, naming both. */
-    mn_search_options so = {.query = corpus[3], .vector = v, .dim = dim, .k = 5};
-    mn_memory_list *l = NULL;
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION, .query = corpus[3], .vector = v, .dim = dim, .k = 5};
+    mn_memories *l = NULL;
     TH_RC(w.db, mn_memory_search(w.db, &w.sys, &so, &l), MN_EINVAL);
     ck_assert_msg(strstr(mn_errmsg(w.db), "both a query text and a vector"), "%s",
                   mn_errmsg(w.db));
     so.query = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_eq(l->count, 5);
-    ck_assert_str_eq(l->items[0].id, ids[11]);
-    ck_assert_double_eq_tol(l->items[0].similarity, 1.0, 1e-5);
+    ck_assert_str_eq(l->items[0]->id, ids[11]);
+    ck_assert_double_eq_tol(l->items[0]->similarity, 1.0, 1e-5);
     check_results(&w, l, v);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     /* A scaled vector gives the same ranking and similarities. */
     float *scaled = th_keep(malloc(sizeof(float) * (size_t)dim));
     for (int i = 0; i < dim; i++)
         scaled[i] = v[i] * 17.5f;
-    so = (mn_search_options){.vector = scaled, .dim = dim, .k = 5};
+    so = (mn_search_options){
+        .version = MN_SEARCH_OPTIONS_VERSION, .vector = scaled, .dim = dim, .k = 5};
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
-    ck_assert_str_eq(l->items[0].id, ids[11]);
-    ck_assert_double_eq_tol(l->items[0].similarity, 1.0, 1e-5);
+    ck_assert_str_eq(l->items[0]->id, ids[11]);
+    ck_assert_double_eq_tol(l->items[0]->similarity, 1.0, 1e-5);
     check_results(&w, l, v);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     /* The negated vector: similarity -1 is allowed and sorts last. */
     for (int i = 0; i < dim; i++)
         scaled[i] = -v[i];
-    so = (mn_search_options){.vector = scaled, .dim = dim, .k = 1000};
+    so = (mn_search_options){
+        .version = MN_SEARCH_OPTIONS_VERSION, .vector = scaled, .dim = dim, .k = 1000};
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_eq(l->count, NCORPUS);
-    ck_assert_str_eq(l->items[NCORPUS - 1].id, ids[11]);
-    ck_assert_double_eq_tol(l->items[NCORPUS - 1].similarity, -1.0, 1e-5);
+    ck_assert_str_eq(l->items[NCORPUS - 1]->id, ids[11]);
+    ck_assert_double_eq_tol(l->items[NCORPUS - 1]->similarity, -1.0, 1e-5);
     check_results(&w, l, scaled);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     world_close(&w);
 }
 END_TEST
@@ -1586,18 +1652,18 @@ START_TEST(search_k_and_exactness)
 
     int ks[] = {1, 3, 10, 14, 15, 100, 1000};
     for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
-        mn_search_options so = {.query = q, .k = ks[ki]};
-        mn_memory_list *l = NULL;
+        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = q, .k = ks[ki]};
+        mn_memories *l = NULL;
         TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
         size_t want = (size_t)ks[ki] < NCORPUS ? (size_t)ks[ki] : NCORPUS;
         ck_assert_msg(l->count == want, "k=%d: %zu results", ks[ki], l->count);
         /* The k best, exactly (a small set is searched exactly). */
         for (size_t i = 0; i < l->count; i++)
-            ck_assert_msg(fabs(l->items[i].similarity - sorted[i]) < 1e-4,
+            ck_assert_msg(fabs(l->items[i]->similarity - sorted[i]) < 1e-4,
                           "k=%d: result %zu similarity %f, brute force %f", ks[ki], i,
-                          l->items[i].similarity, sorted[i]);
+                          l->items[i]->similarity, sorted[i]);
         check_results(&w, l, qv);
-        mn_memory_list_free(l);
+        mn_memories_free(l);
     }
     world_close(&w);
 }
@@ -1610,8 +1676,8 @@ START_TEST(search_min_similarity)
     const char *ids[NCORPUS];
     add_corpus(&w, ids);
     const char *q = "Daniel flights aisle seat passport";
-    mn_search_options so = {.query = q, .k = 100};
-    mn_memory_list *all = NULL, *l = NULL;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = q, .k = 100};
+    mn_memories *all = NULL, *l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &all));
     ck_assert_uint_eq(all->count, NCORPUS);
     double mins[] = {0.05, 0.2, 0.5};
@@ -1620,20 +1686,23 @@ START_TEST(search_min_similarity)
         TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
         size_t want = 0;
         for (size_t i = 0; i < all->count; i++)
-            want += all->items[i].similarity >= mins[mi];
+            want += all->items[i]->similarity >= mins[mi];
         ck_assert_msg(l->count == want, "min %f: %zu results, want %zu", mins[mi], l->count,
                       want);
         for (size_t i = 0; i < l->count; i++)
-            ck_assert_double_ge(l->items[i].similarity, mins[mi]);
-        mn_memory_list_free(l);
+            ck_assert_double_ge(l->items[i]->similarity, mins[mi]);
+        mn_memories_free(l);
     }
     /* Only the exact text reaches 0.999. */
-    so = (mn_search_options){.query = corpus[0], .k = 100, .min_similarity = 0.999};
+    so = (mn_search_options){.version = MN_SEARCH_OPTIONS_VERSION,
+                             .query = corpus[0],
+                             .k = 100,
+                             .min_similarity = 0.999};
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, ids[0]);
-    mn_memory_list_free(l);
-    mn_memory_list_free(all);
+    ck_assert_str_eq(l->items[0]->id, ids[0]);
+    mn_memories_free(l);
+    mn_memories_free(all);
     world_close(&w);
 }
 END_TEST
@@ -1649,39 +1718,43 @@ START_TEST(search_featureless_text)
     const char *a = th_add(w.db, &w.as_alice, NULL, "coffee in the morning");
     th_state before, after;
     th_state_get(w.db, &before);
-    mn_memory_input in = {.text = "!!! ??? ..."};
+    mn_memory_input in = MN_MEMORY_INPUT_INIT;
+    in.text = "!!! ??? ...";
     TH_RC(w.db, mn_memory_add(w.db, &w.as_alice, &in, NULL), MN_EINVAL);
     ck_assert_msg(th_has_word(mn_errmsg(w.db), "local embedder") &&
                   th_has_word(mn_errmsg(w.db), "all-zero"), "%s", mn_errmsg(w.db));
-    mn_memory_input two[] = {{.text = "tea in the afternoon"}, {.text = "..."}};
+    mn_memory_input two[] = {MN_MEMORY_INPUT_INIT, MN_MEMORY_INPUT_INIT};
+    two[0].text = "tea in the afternoon";
+    two[1].text = "...";
     size_t bad = 0;
     TH_RC(w.db, mn_memory_add_many(w.db, &w.as_alice, two, 2, NULL, &bad), MN_EINVAL);
     ck_assert_uint_eq(bad, 1);
     ck_assert_msg(strncmp(mn_errmsg(w.db), "memory 1: ", 10) == 0, "%s", mn_errmsg(w.db));
-    mn_memory_input ch = {.text = "?!"};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT,
+                            .text = "?!"};
     TH_RC(w.db, mn_memory_update(w.db, &w.as_alice, a, &ch, NULL), MN_EINVAL);
     ck_assert_msg(th_has_word(mn_errmsg(w.db), "local embedder"), "%s", mn_errmsg(w.db));
     th_state_get(w.db, &after);
     th_assert_state_eq(&before, &after, "texts without words");
-    mn_search_options so = {.query = "!!!", .k = 10};
-    mn_memory_list *l = NULL;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "!!!", .k = 10};
+    mn_memories *l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_ptr_nonnull(l);
     ck_assert_uint_eq(l->count, 0);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     l = NULL;
     so.query = "coffee";
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_ge(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, a);
+    ck_assert_str_eq(l->items[0]->id, a);
     check_results(&w, l, NULL);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     so.query = "!!! ??? ...";
     l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_ptr_nonnull(l);
     ck_assert_uint_eq(l->count, 0);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     world_close(&w);
 }
 END_TEST
@@ -1694,10 +1767,12 @@ START_TEST(persistence)
     mn_db *db = th_open(url, NULL);
     th_tenant(db, "acme");
     const char *alice = th_identity(db, "acme", "alice");
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     const char *m1 = th_add(db, &a, NULL, "persisted memory about lighthouses");
     const char *m2 = th_add(db, &a, NULL, "second persisted memory about gardens");
-    mn_memory_input ch = {.text = "persisted memory about old lighthouses"};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_TEXT,
+                            .text = "persisted memory about old lighthouses"};
     TH_OK(db, mn_memory_update(db, &a, m1, &ch, NULL));
     TH_OK(db, mn_memory_delete(db, &a, m2, MN_DELETE_SOFT));
     th_state before, after;
@@ -1711,15 +1786,16 @@ START_TEST(persistence)
     TH_OK(db, mn_identity_get(db, &a, "alice", &i));
     ck_assert_str_eq(i->id, alice);
     mn_identity_free(i);
-    mn_search_options so = {.query = "old lighthouses", .k = 5};
-    mn_memory_list *l = NULL;
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION, .query = "old lighthouses", .k = 5};
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, &a, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, m1);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, m1);
+    mn_memories_free(l);
     /* New writes continue from where the store was. */
     mn_memory *m = NULL;
-    mn_memory_input in = {.text = "after reopen"};
+    mn_memory_input in = TH_IN(.text = "after reopen");
     TH_OK(db, mn_memory_add(db, &a, &in, &m));
     ck_assert_int_gt(strcmp(m->id, m1), 0);
     mn_memory *old = th_get(db, &a, m2, MN_WITH_DELETED);
@@ -1733,12 +1809,12 @@ END_TEST
 START_TEST(embed_dim_fixed_at_creation)
 {
     const char *url = fresh_url(_i);
-    mn_config cfg = {.embed_dim = 64};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = 64};
     mn_db *db = th_open(url, &cfg);
     ck_assert_int_eq(mn_embed_dim(db), 64);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     const char *id = th_add(db, &a, NULL, "sixty-four dimensions");
     mn_memory *g = th_get(db, &a, id, MN_WITH_EMBEDDING);
     ck_assert_int_eq(g->dim, 64);
@@ -1752,12 +1828,13 @@ START_TEST(embed_dim_fixed_at_creation)
     /* Reopened without a dimension: the database's. */
     db = th_open(url, NULL);
     ck_assert_int_eq(mn_embed_dim(db), 64);
-    mn_search_options so = {.query = "sixty-four dimensions", .k = 1};
-    mn_memory_list *l = NULL;
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION, .query = "sixty-four dimensions", .k = 1};
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, &a, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_double_eq_tol(l->items[0].similarity, 1.0, 1e-5);
-    mn_memory_list_free(l);
+    ck_assert_double_eq_tol(l->items[0]->similarity, 1.0, 1e-5);
+    mn_memories_free(l);
     mn_close(db);
 
     /* Reopened with the same dimension: fine. With another: refused, naming both. */
@@ -1817,34 +1894,37 @@ START_TEST(two_handles_one_store)
     th_tenant(a, "acme");
     th_identity(a, "acme", "alice");
     mn_db *b = th_open(url, NULL);
-    mn_actor al = {.tenant = "acme", .identity = "alice"};
+    mn_actor al = TH_ACTOR(.tenant = "acme", .identity = "alice");
     /* Both handles have searched before the writes, so a stale index would show. */
-    mn_search_options so = {.query = "lighthouse keeper", .k = 5};
-    mn_memory_list *l = NULL;
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION, .query = "lighthouse keeper", .k = 5};
+    mn_memories *l = NULL;
     TH_OK(a, mn_memory_search(a, &al, &so, &l));
     ck_assert_uint_eq(l->count, 0);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     TH_OK(b, mn_memory_search(b, &al, &so, &l));
     ck_assert_uint_eq(l->count, 0);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
 
     const char *id = th_add(a, &al, NULL, "the lighthouse keeper retires in June");
     th_add(a, &al, NULL, "an unrelated memory about bread");
     TH_OK(b, mn_memory_search(b, &al, &so, &l));
     ck_assert_uint_ge(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, id);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, id);
+    mn_memories_free(l);
     /* b changes it; a sees the change. */
-    mn_memory_input ch = {.text = "the harbour master retires in July"};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_TEXT,
+                            .text = "the harbour master retires in July"};
     TH_OK(b, mn_memory_update(b, &al, id, &ch, NULL));
     so.query = "harbour master";
     TH_OK(a, mn_memory_search(a, &al, &so, &l));
-    ck_assert_str_eq(l->items[0].id, id);
-    ck_assert_double_eq_tol(l->items[0].similarity,
+    ck_assert_str_eq(l->items[0]->id, id);
+    ck_assert_double_eq_tol(l->items[0]->similarity,
                             th_dot(th_embed(a, "harbour master"),
                                    th_embed(a, "the harbour master retires in July"), 384),
                             1e-4);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     mn_memory *m = th_get(a, &al, id, 0);
     ck_assert_int_eq(m->version, 2);
     mn_memory_free(m);
@@ -1852,8 +1932,8 @@ START_TEST(two_handles_one_store)
     TH_OK(b, mn_memory_delete(b, &al, id, MN_DELETE_HARD));
     TH_OK(a, mn_memory_search(a, &al, &so, &l));
     for (size_t i = 0; i < l->count; i++)
-        ck_assert_str_ne(l->items[i].id, id);
-    mn_memory_list_free(l);
+        ck_assert_str_ne(l->items[i]->id, id);
+    mn_memories_free(l);
     TH_RC(a, mn_memory_get(a, &al, id, MN_WITH_DELETED, &m), MN_ENOTFOUND);
     mn_close(b);
     mn_close(a);
@@ -1866,7 +1946,7 @@ START_TEST(lookalike_names)
     mn_db *db = open_fresh(_i);
     const char *acme = th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor al = {.tenant = "acme", .identity = "alice"};
+    mn_actor al = TH_ACTOR(.tenant = "acme", .identity = "alice");
     const char *secret = th_add(db, &al, NULL, "acme's secret");
     /* A tenant named with acme's id: acme's id still means acme. */
     mn_tenant *t = NULL;
@@ -1874,13 +1954,13 @@ START_TEST(lookalike_names)
     if (rc == MN_OK) {
         ck_assert_str_ne(t->id, acme);
         th_identity(db, t->id, "mallory");
-        mn_actor by_id = {.tenant = acme, .identity = NULL};
+        mn_actor by_id = TH_ACTOR(.tenant = acme, .identity = NULL);
         mn_memory_free(th_get(db, &by_id, secret, 0));
         mn_tenant *g = NULL;
         TH_OK(db, mn_tenant_get(db, acme, &g));
         ck_assert_str_eq(g->name, "acme");
         mn_tenant_free(g);
-        mn_actor mal = {.tenant = t->id, .identity = "mallory"};
+        mn_actor mal = TH_ACTOR(.tenant = t->id, .identity = "mallory");
         mn_memory *m = NULL;
         TH_RC(db, mn_memory_get(db, &mal, secret, 0, &m), MN_ENOTFOUND);
         mn_tenant_free(t);
@@ -1890,7 +1970,7 @@ START_TEST(lookalike_names)
     /* An identity whose external_id is another identity's id: the id wins. */
     mn_identity *alice = NULL;
     TH_OK(db, mn_identity_get(db, &al, "alice", &alice));
-    mn_actor sys = {.tenant = "acme", .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = "acme", .identity = NULL);
     mn_identity *mallory = NULL;
     rc = mn_identity_create(db, &sys, alice->id, NULL, NULL, &mallory);
     if (rc == MN_OK) {
@@ -1899,9 +1979,9 @@ START_TEST(lookalike_names)
         ck_assert_str_eq(g->id, alice->id);
         ck_assert_str_eq(g->external_id, "alice");
         mn_identity_free(g);
-        mn_actor as = {.tenant = "acme", .identity = alice->id};
+        mn_actor as = TH_ACTOR(.tenant = "acme", .identity = alice->id);
         mn_memory *m = NULL;
-        mn_memory_input in = {.text = "who am I"};
+        mn_memory_input in = TH_IN(.text = "who am I");
         TH_OK(db, mn_memory_add(db, &as, &in, &m));
         ck_assert_str_eq(m->identity_id, alice->id);
         mn_memory_free(m);
@@ -1923,15 +2003,20 @@ START_TEST(tenant_isolation)
     const char *gid = th_tenant(db, "globex");
     const char *a_alice = th_identity(db, "acme", "alice");
     const char *g_alice = th_identity(db, "globex", "alice");
-    mn_actor A = {.tenant = "acme", .identity = NULL}, Aa = {.tenant = "acme", .identity = "alice"};
-    mn_actor B = {.tenant = "globex", .identity = NULL}, Ba = {.tenant = "globex", .identity = "alice"}, Bid = {.tenant = gid, .identity = NULL};
+    mn_actor A = TH_ACTOR(.tenant = "acme", .identity = NULL),
+             Aa = TH_ACTOR(.tenant = "acme", .identity = "alice");
+    mn_actor B = TH_ACTOR(.tenant = "globex", .identity = NULL),
+             Ba = TH_ACTOR(.tenant = "globex", .identity = "alice"),
+             Bid = TH_ACTOR(.tenant = gid, .identity = NULL);
     const char *secret = "acme secret launch plan for the rocket skates";
-    mn_memory_input ain = {.text = secret, .type = "plan", .metadata = "{\"k\":\"v\"}",
-                           .ttl_days = 1};
+    mn_memory_input ain =
+        TH_IN(.text = secret, .type = "plan", .metadata = "{\"k\":\"v\"}", .ttl_days = 1);
     const char *a1 = th_add_in(db, &Aa, &ain);
     const char *a2 = th_add(db, &Aa, NULL, "acme second memory about anvils");
     const char *a3 = th_add(db, &Aa, NULL, "acme soft-deleted memory about anvils");
-    mn_memory_input ch = {.text = "acme secret launch plan for the rocket skates v2"};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_TEXT,
+                            .text = "acme secret launch plan for the rocket skates v2"};
     TH_OK(db, mn_memory_update(db, &Aa, a1, &ch, NULL));
     TH_OK(db, mn_memory_delete(db, &A, a3, MN_DELETE_SOFT));
     const char *b1 = th_add(db, &Ba, NULL, "globex memory about the doomsday device");
@@ -1962,43 +2047,57 @@ START_TEST(tenant_isolation)
         }
         /* list and search see only globex's memory, whatever the flags and the query */
         size_t n;
-        const char **ids = th_list_ids(db, b, &(mn_filter){.flags = all}, 0, &n);
+        const char **ids =
+            th_list_ids(db, b, &(mn_filter){.version = MN_FILTER_VERSION, .flags = all}, 0, &n);
         ck_assert_uint_eq(n, 1);
         ck_assert_str_eq(ids[0], b1);
-        ids = th_list_ids(db, b, &(mn_filter){.metadata = "{\"k\":\"v\"}", .flags = all}, 0, &n);
+        ids = th_list_ids(
+            db, b,
+            &(mn_filter){.version = MN_FILTER_VERSION, .metadata = "{\"k\":\"v\"}", .flags = all},
+            0, &n);
         ck_assert_uint_eq(n, 0);
-        ids = th_list_ids(db, b, &(mn_filter){.type = "plan", .flags = all}, 0, &n);
+        ids = th_list_ids(
+            db, b, &(mn_filter){.version = MN_FILTER_VERSION, .type = "plan", .flags = all}, 0, &n);
         ck_assert_uint_eq(n, 0);
-        mn_search_options so = {.query = secret, .k = 1000, .filter.flags = all};
-        mn_memory_list *l = NULL;
+        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION,
+                                .query = secret,
+                                .k = 1000,
+                                .filter = &(mn_filter){.version = MN_FILTER_VERSION, .flags = all}};
+        mn_memories *l = NULL;
         TH_OK(db, mn_memory_search(db, b, &so, &l));
         ck_assert_uint_eq(l->count, 1);
-        ck_assert_str_eq(l->items[0].id, b1);
-        mn_memory_list_free(l);
-        so = (mn_search_options){.vector = th_embed(db, ch.text), .dim = 384, .k = 1000,
-                                 .filter.flags = all};
+        ck_assert_str_eq(l->items[0]->id, b1);
+        mn_memories_free(l);
+        so =
+            (mn_search_options){.version = MN_SEARCH_OPTIONS_VERSION,
+                                .vector = th_embed(db, ch.text),
+                                .dim = 384,
+                                .k = 1000,
+                                .filter = &(mn_filter){.version = MN_FILTER_VERSION, .flags = all}};
         TH_OK(db, mn_memory_search(db, b, &so, &l));
         ck_assert_uint_eq(l->count, 1);
-        ck_assert_str_eq(l->items[0].id, b1);
-        mn_memory_list_free(l);
+        ck_assert_str_eq(l->items[0]->id, b1);
+        mn_memories_free(l);
         /* A's identity by id is unknown in B. */
         mn_identity *i = NULL;
         TH_RC(db, mn_identity_get(db, b, a_alice, &i), MN_ENOTFOUND);
         TH_RC(db, mn_identity_deactivate(db, b, a_alice), MN_ENOTFOUND);
         TH_RC(db, mn_identity_delete(db, b, a_alice), MN_ENOTFOUND);
-        mn_memory_input in = {.identity = a_alice, .text = "planted"};
+        mn_memory_input in = TH_IN(.identity = a_alice, .text = "planted");
         TH_RC(db, mn_memory_add(db, b, &in, NULL), MN_ENOTFOUND);
-        mn_memory_input many[2] = {{.identity = "alice", .text = "ok"},
-                                   {.identity = a_alice, .text = "planted"}};
+        mn_memory_input many[2] = {TH_IN(.identity = "alice", .text = "ok"),
+                                   TH_IN(.identity = a_alice, .text = "planted")};
         size_t failed = 9;
         TH_RC(db, mn_memory_add_many(db, b, many, 2, NULL, &failed), MN_ENOTFOUND);
         ck_assert_uint_eq(failed, 1);
-        mn_list_options lo = {.filter.identity = a_alice};
+        mn_list_options lo = {.version = MN_LIST_OPTIONS_VERSION,
+                              .filter =
+                                  &(mn_filter){.version = MN_FILTER_VERSION, .identity = a_alice}};
         l = NULL;
-        int rc = mn_memory_list_page(db, b, &lo, &l);
+        int rc = mn_memory_list(db, b, &lo, &l);
         ck_assert_msg(rc == MN_ENOTFOUND || (rc == MN_OK && l->count == 0),
                       "filter by another tenant's identity: rc %d", rc);
-        mn_memory_list_free(l);
+        mn_memories_free(l);
         size_t purged = 7;
         TH_OK(db, mn_memory_purge_expired(db, b, &purged));
         ck_assert_uint_eq(purged, 0);
@@ -2006,17 +2105,17 @@ START_TEST(tenant_isolation)
         TH_OK(db, mn_identity_get(db, b, "alice", &i));
         ck_assert_str_eq(i->id, g_alice);
         mn_identity_free(i);
-        mn_identity_list *il = NULL;
-        TH_OK(db, mn_identity_list_all(db, b, &il));
+        mn_identities *il = NULL;
+        TH_OK(db, mn_identity_list(db, b, &il));
         ck_assert_uint_eq(il->count, 1);
-        ck_assert_str_eq(il->items[0].id, g_alice);
-        mn_identity_list_free(il);
+        ck_assert_str_eq(il->items[0]->id, g_alice);
+        mn_identities_free(il);
     }
     /* An actor of B naming A's identity by id is unknown. */
-    mn_actor mixed_actor = {.tenant = "globex", .identity = a_alice};
+    mn_actor mixed_actor = TH_ACTOR(.tenant = "globex", .identity = a_alice);
     mn_memory *m = NULL;
     TH_RC(db, mn_memory_get(db, &mixed_actor, b1, 0, &m), MN_ENOTFOUND);
-    mn_memory_input in = {.text = "x"};
+    mn_memory_input in = TH_IN(.text = "x");
     TH_RC(db, mn_memory_add(db, &mixed_actor, &in, NULL), MN_ENOTFOUND);
     th_state_get(db, &after);
     th_assert_state_eq(&before, &after, "tenant B's attempts on tenant A");
@@ -2024,7 +2123,8 @@ START_TEST(tenant_isolation)
     /* And the other way round: A does not see B. */
     TH_RC(db, mn_memory_get(db, &A, b1, all, &m), MN_ENOTFOUND);
     size_t n;
-    th_list_ids(db, &A, &(mn_filter){.flags = MN_WITH_DELETED}, 0, &n);
+    th_list_ids(db, &A, &(mn_filter){.version = MN_FILTER_VERSION, .flags = MN_WITH_DELETED}, 0,
+                &n);
     ck_assert_uint_eq(n, 3);
     mn_close(db);
 }

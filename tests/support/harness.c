@@ -314,7 +314,7 @@ const char *th_tenant(mn_db *db, const char *name)
  * whom the default policies let do everything; what policies allow is tested on its own. */
 const char *th_identity(mn_db *db, const char *tenant, const char *external_id)
 {
-    mn_actor sys = {.tenant = tenant, .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = tenant, .identity = NULL);
     mn_identity *i = NULL;
     TH_OK(db, mn_identity_create(db, &sys, external_id, "admin", NULL, &i));
     ck_assert_ptr_nonnull(i);
@@ -336,7 +336,7 @@ const char *th_add_in(mn_db *db, const mn_actor *actor, const mn_memory_input *i
 
 const char *th_add(mn_db *db, const mn_actor *actor, const char *owner, const char *text)
 {
-    mn_memory_input in = {.identity = owner, .text = text};
+    mn_memory_input in = TH_IN(.identity = owner, .text = text);
     return th_add_in(db, actor, &in);
 }
 
@@ -353,21 +353,21 @@ mn_memory *th_get(mn_db *db, const mn_actor *actor, const char *id, unsigned fla
 /* ---- counting --------------------------------------------------------------------------------- */
 size_t th_count_tenants(mn_db *db)
 {
-    mn_tenant_list *l = NULL;
-    TH_OK(db, mn_tenant_list_all(db, &l));
+    mn_tenants *l = NULL;
+    TH_OK(db, mn_tenant_list(db, &l));
     ck_assert_ptr_nonnull(l);
     size_t n = l->count;
-    mn_tenant_list_free(l);
+    mn_tenants_free(l);
     return n;
 }
 
 size_t th_count_identities(mn_db *db, const mn_actor *actor)
 {
-    mn_identity_list *l = NULL;
-    TH_OK(db, mn_identity_list_all(db, actor, &l));
+    mn_identities *l = NULL;
+    TH_OK(db, mn_identity_list(db, actor, &l));
     ck_assert_ptr_nonnull(l);
     size_t n = l->count;
-    mn_identity_list_free(l);
+    mn_identities_free(l);
     return n;
 }
 
@@ -378,15 +378,15 @@ const char **th_list_ids(mn_db *db, const mn_actor *actor, const mn_filter *filt
     const char **ids = malloc(cap * sizeof *ids);
     ck_assert_ptr_nonnull(ids);
     th_keep(ids);
-    mn_list_options opt = {.limit = limit};
+    mn_list_options opt = {.version = MN_LIST_OPTIONS_VERSION, .limit = limit};
     if (filter)
-        opt.filter = *filter;
+        opt.filter = filter;
     const char *cursor = NULL;
     for (int pages = 0;; pages++) {
         ck_assert_msg(pages < 100000, "list does not end");
         opt.cursor = cursor;
-        mn_memory_list *l = NULL;
-        TH_OK(db, mn_memory_list_page(db, actor, &opt, &l));
+        mn_memories *l = NULL;
+        TH_OK(db, mn_memory_list(db, actor, &opt, &l));
         ck_assert_ptr_nonnull(l);
         for (size_t i = 0; i < l->count; i++) {
             if (count == cap) {
@@ -397,10 +397,10 @@ const char **th_list_ids(mn_db *db, const mn_actor *actor, const mn_filter *filt
                 memcpy(bigger, ids, count * sizeof *ids);
                 ids = bigger;
             }
-            ids[count++] = th_fmt("%s", l->items[i].id);
+            ids[count++] = th_fmt("%s", l->items[i]->id);
         }
         cursor = l->next_cursor ? th_fmt("%s", l->next_cursor) : NULL;
-        mn_memory_list_free(l);
+        mn_memories_free(l);
         if (!cursor)
             break;
     }
@@ -418,7 +418,7 @@ int th_ids_contain(const char **ids, size_t n, const char *id)
 
 size_t th_count_memories(mn_db *db, const mn_actor *actor, unsigned flags)
 {
-    mn_filter f = {.flags = flags};
+    mn_filter f = {.version = MN_FILTER_VERSION, .flags = flags};
     size_t n;
     th_list_ids(db, actor, &f, 1000, &n);
     return n;
@@ -447,35 +447,38 @@ void th_state_get(mn_db *db, th_state *out)
 {
     memset(out, 0, sizeof *out);
     uint64_t h = 1469598103934665603ull;
-    mn_tenant_list *tl = NULL;
-    TH_OK(db, mn_tenant_list_all(db, &tl));
+    mn_tenants *tl = NULL;
+    TH_OK(db, mn_tenant_list(db, &tl));
     out->tenants = tl->count;
     for (size_t t = 0; t < tl->count; t++) {
-        h = hash_str(h, tl->items[t].id);
-        h = hash_str(h, tl->items[t].name);
-        mn_actor sys = {.tenant = tl->items[t].id, .identity = NULL};
-        mn_identity_list *il = NULL;
-        TH_OK(db, mn_identity_list_all(db, &sys, &il));
+        h = hash_str(h, tl->items[t]->id);
+        h = hash_str(h, tl->items[t]->name);
+        mn_actor sys = TH_ACTOR(.tenant = tl->items[t]->id, .identity = NULL);
+        mn_identities *il = NULL;
+        TH_OK(db, mn_identity_list(db, &sys, &il));
         out->identities += il->count;
         for (size_t i = 0; i < il->count; i++) {
-            h = hash_str(h, il->items[i].id);
-            h = hash_str(h, il->items[i].external_id);
-            h = hash_str(h, il->items[i].role);
-            h = hash_str(h, il->items[i].claims);
-            h = hash_i64(h, il->items[i].active);
-            h = hash_i64(h, il->items[i].updated_at);
+            h = hash_str(h, il->items[i]->id);
+            h = hash_str(h, il->items[i]->external_id);
+            h = hash_str(h, il->items[i]->role);
+            h = hash_str(h, il->items[i]->claims);
+            h = hash_i64(h, il->items[i]->active);
+            h = hash_i64(h, il->items[i]->updated_at);
         }
-        mn_identity_list_free(il);
+        mn_identities_free(il);
 
-        mn_list_options opt = {.limit = 1000, .filter.flags = MN_WITH_DELETED | MN_WITH_EXPIRED};
+        mn_list_options opt = {.version = MN_LIST_OPTIONS_VERSION,
+                               .limit = 1000,
+                               .filter = &(mn_filter){.version = MN_FILTER_VERSION,
+                                                      .flags = MN_WITH_DELETED | MN_WITH_EXPIRED}};
         char *cursor = NULL;
         for (;;) {
             opt.cursor = cursor;
-            mn_memory_list *ml = NULL;
-            TH_OK(db, mn_memory_list_page(db, &sys, &opt, &ml));
+            mn_memories *ml = NULL;
+            TH_OK(db, mn_memory_list(db, &sys, &opt, &ml));
             out->memories += ml->count;
             for (size_t i = 0; i < ml->count; i++) {
-                const mn_memory *m = &ml->items[i];
+                const mn_memory *m = ml->items[i];
                 h = hash_str(h, m->id);
                 h = hash_str(h, m->identity_id);
                 h = hash_str(h, m->text);
@@ -490,20 +493,20 @@ void th_state_get(mn_db *db, th_state *out)
                 TH_OK(db, mn_memory_history(db, &sys, m->id, &hist));
                 out->history += hist->count;
                 for (size_t k = 0; k < hist->count; k++) {
-                    h = hash_i64(h, hist->items[k].version);
-                    h = hash_str(h, hist->items[k].before);
-                    h = hash_str(h, hist->items[k].after);
+                    h = hash_i64(h, hist->items[k]->version);
+                    h = hash_str(h, hist->items[k]->before);
+                    h = hash_str(h, hist->items[k]->after);
                 }
                 mn_history_free(hist);
             }
             free(cursor);
             cursor = ml->next_cursor ? strdup(ml->next_cursor) : NULL;
-            mn_memory_list_free(ml);
+            mn_memories_free(ml);
             if (!cursor)
                 break;
         }
     }
-    mn_tenant_list_free(tl);
+    mn_tenants_free(tl);
     out->hash = h;
 }
 
@@ -622,4 +625,20 @@ int th_built_with(unsigned feature, const char *what)
     printf("# skip: %s: this build has no %s\n", what, mn_feature_name(feature));
     fflush(stdout);
     return 0;
+}
+
+mn_memory_changes th_changes_of(const mn_memory_input *in)
+{
+    mn_memory_changes c = {.version = MN_MEMORY_CHANGES_VERSION,
+                           .text = in->text,
+                           .type = in->type,
+                           .metadata = in->metadata,
+                           .importance = in->importance,
+                           .embedding = in->embedding,
+                           .dim = in->dim};
+    c.set = (in->text ? MN_MEMORY_SET_TEXT : 0) | (in->type ? MN_MEMORY_SET_TYPE : 0) |
+            (in->metadata ? MN_MEMORY_SET_METADATA : 0) |
+            (in->importance != MN_IMPORTANCE_DEFAULT ? MN_MEMORY_SET_IMPORTANCE : 0) |
+            (in->embedding || in->dim ? MN_MEMORY_SET_EMBEDDING : 0);
+    return c;
 }

@@ -56,6 +56,21 @@ mn_db *th_open(const char *url, const mn_config *cfg);
 /* A new embedded database in a fresh temporary directory. */
 mn_db *th_open_fresh(void);
 /* Asserts rc == MN_OK, printing the call, the code and mn_errmsg(db) otherwise. */
+/* Initialisers of versioned structs for arrays: TH_IN(.text = "x"), TH_ACTOR(.tenant = "t"),
+ * TH_CONFIG(.pool_size = 2). */
+#define TH_IN(...)                                                                                 \
+    {                                                                                              \
+        .version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, __VA_ARGS__       \
+    }
+#define TH_CONFIG(...) {.version = MN_CONFIG_VERSION, __VA_ARGS__}
+#define TH_ACTOR(...)                                                                              \
+    {                                                                                              \
+        .version = MN_ACTOR_VERSION, __VA_ARGS__                                                   \
+    }
+/* The update that sets what in gives: text, type, metadata and embedding when not NULL,
+ * importance when not MN_IMPORTANCE_DEFAULT. */
+mn_memory_changes th_changes_of(const mn_memory_input *in);
+
 #define TH_OK(db, call)                                                                        \
     do {                                                                                       \
         int th_rc_ = (call);                                                                   \

@@ -260,8 +260,9 @@ END_TEST
 START_TEST(small_m_large_ef_construction)
 {
     mn_ann *a = NULL;
-    const mn_ann_params p = {.m = 2, .ef_construction = 64, .seed = 7};
-    ck_assert_int_eq(mn_ann_create(4, &p, &a, NULL, 0), MN_OK);
+    const mn_ann_params p = {
+        .version = MN_ANN_PARAMS_VERSION, .m = 2, .ef_construction = 64, .seed = 7};
+    ck_assert_int_eq(mn_ann_create(4, &p, &a), MN_OK);
     uint64_t s = 1;
     for (int64_t key = 0; key < 300; key++) {
         float v[4];
@@ -511,8 +512,10 @@ START_TEST(bad_inputs)
         ck_assert_msg(th_has_word(mn_errmsg(NULL), "dimension"), "message: %s", mn_errmsg(NULL));
     }
     static const mn_ann_params bad[] = {
-        {1, 0, 0, 0}, {101, 0, 0, 0}, {-2, 0, 0, 0}, {0, -1, 0, 0}, {0, 100001, 0, 0},
-        {0, 0, -5, 0}, {0, 0, 100001, 0}};
+#define P(a, b, c) {.version = MN_ANN_PARAMS_VERSION, .m = a, .ef_construction = b, .ef_search = c}
+        P(1, 0, 0),      P(101, 0, 0), P(-2, 0, 0),    P(0, -1, 0),
+        P(0, 100001, 0), P(0, 0, -5),  P(0, 0, 100001)};
+#undef P
     static const char *const names[] = {"m", "m", "m", "ef_construction", "ef_construction",
                                         "ef_search", "ef_search"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -522,7 +525,11 @@ START_TEST(bad_inputs)
     }
     TH_RC(NULL, mn_ann_create(DIM, NULL, NULL), MN_EINVAL);
     ck_assert_int_eq(mn_ann_create(DIM, NULL, &a), MN_OK);
-    mn_ann_params ok = {8, 20, 10, 99};
+    mn_ann_params ok = {.version = MN_ANN_PARAMS_VERSION,
+                        .m = 8,
+                        .ef_construction = 20,
+                        .ef_search = 10,
+                        .seed = 99};
     mn_ann *b = NULL;
     ck_assert_int_eq(mn_ann_create(DIM, &ok, &b), MN_OK);
     mn_ann_free(b);

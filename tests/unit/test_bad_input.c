@@ -60,15 +60,17 @@ static void world_open_cfg(struct world *w, const mn_config *cfg)
     w->alice = th_identity(w->db, "acme", "alice");
     th_identity(w->db, "acme", "bob");
     th_identity(w->db, "globex", "carl");
-    w->sys = (mn_actor){.tenant = "acme", .identity = NULL};
-    w->as_alice = (mn_actor){.tenant = "acme", .identity = "alice"};
+    w->sys = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = NULL);
+    w->as_alice = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = "alice");
     w->m1 = th_add(w->db, &w->as_alice, NULL, "the first memory");
     w->m2 = th_add(w->db, &w->as_alice, NULL, "the second memory");
     w->m3 = th_add(w->db, &w->sys, "bob", "bob's memory, soon deleted");
-    mn_memory_input ch = {.text = "the first memory, updated"};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_TEXT,
+                            .text = "the first memory, updated"};
     TH_OK(w->db, mn_memory_update(w->db, &w->sys, w->m1, &ch, NULL));
     TH_OK(w->db, mn_memory_delete(w->db, &w->sys, w->m3, MN_DELETE_SOFT));
-    mn_actor carl = {.tenant = "globex", .identity = "carl"};
+    mn_actor carl = TH_ACTOR(.tenant = "globex", .identity = "carl");
     th_add(w->db, &carl, NULL, "globex memory");
 }
 
@@ -93,67 +95,72 @@ START_TEST(bad_actor)
     struct world w;
     world_open(&w);
     mn_db *db = w.db;
-    mn_memory_input in = {.text = "x"};
+    mn_memory_input in = TH_IN(.text = "x");
     mn_memory *m = NULL;
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     mn_history *h = NULL;
     mn_identity *i = NULL;
-    mn_identity_list *il = NULL;
-    mn_list_options lo = {0};
-    mn_search_options so = {.query = "x"};
+    mn_identities *il = NULL;
+    mn_list_options lo = MN_LIST_OPTIONS_INIT;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "x"};
 
     BAD(db, mn_memory_add(db, NULL, &in, &m), MN_EINVAL, "actor");
     BAD(db, mn_memory_get(db, NULL, w.m2, 0, &m), MN_EINVAL, "actor");
-    BAD(db, mn_memory_list_page(db, NULL, &lo, &l), MN_EINVAL, "actor");
+    BAD(db, mn_memory_list(db, NULL, &lo, &l), MN_EINVAL, "actor");
     BAD(db, mn_memory_search(db, NULL, &so, &l), MN_EINVAL, "actor");
     BAD(db, mn_identity_create(db, NULL, "dave", NULL, NULL, &i), MN_EINVAL, "actor");
-    BAD(db, mn_identity_list_all(db, NULL, &il), MN_EINVAL, "actor");
+    BAD(db, mn_identity_list(db, NULL, &il), MN_EINVAL, "actor");
     BAD(db, mn_memory_purge_expired(db, NULL, NULL), MN_EINVAL, "actor");
 
-    mn_actor no_tenant = {.tenant = NULL, .identity = "alice"};
+    mn_actor no_tenant = TH_ACTOR(.tenant = NULL, .identity = "alice");
     BAD(db, mn_memory_add(db, &no_tenant, &in, &m), MN_EINVAL, "tenant");
     BAD(db, mn_memory_get(db, &no_tenant, w.m2, 0, &m), MN_EINVAL, "tenant");
-    BAD(db, mn_identity_list_all(db, &no_tenant, &il), MN_EINVAL, "tenant");
-    mn_actor empty_tenant = {.tenant = "", .identity = NULL};
+    BAD(db, mn_identity_list(db, &no_tenant, &il), MN_EINVAL, "tenant");
+    mn_actor empty_tenant = TH_ACTOR(.tenant = "", .identity = NULL);
     BAD(db, mn_memory_add(db, &empty_tenant, &in, &m), MN_EINVAL, "tenant");
     /* Only NULL is the system actor: "" is a name gone missing, refused for every call, even
      * those the system actor alone may make (an agent could otherwise make itself an admin). */
-    mn_actor empty_identity = {.tenant = "acme", .identity = ""};
+    mn_actor empty_identity = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = ""};
     BAD(db, mn_identity_create(db, &empty_identity, "dave", "admin", NULL, &i), MN_EINVAL,
         "empty");
     BAD(db, mn_memory_add(db, &empty_identity, &in, &m), MN_EINVAL, "empty");
-    BAD(db, mn_memory_list_page(db, &empty_identity, &lo, &l), MN_EINVAL, "empty");
+    BAD(db, mn_memory_list(db, &empty_identity, &lo, &l), MN_EINVAL, "empty");
     BAD(db, mn_memory_delete(db, &empty_identity, w.m2, MN_DELETE_HARD), MN_EINVAL, "empty");
     BAD(db, mn_identity_delete(db, &empty_identity, "alice"), MN_EINVAL, "empty");
 
-    const mn_actor unknown[] = {{.tenant = "nope"}, {.tenant = "nope", .identity = "alice"}, {.tenant = UNKNOWN_ID}};
+    const mn_actor unknown[] = {TH_ACTOR(.tenant = "nope"),
+                                TH_ACTOR(.tenant = "nope", .identity = "alice"),
+                                TH_ACTOR(.tenant = UNKNOWN_ID)};
     for (size_t k = 0; k < 3; k++) {
         const mn_actor *a = &unknown[k];
         BAD(db, mn_memory_add(db, a, &in, &m), MN_ENOTFOUND, "tenant");
         BAD(db, mn_memory_get(db, a, w.m2, 0, &m), MN_ENOTFOUND, "tenant");
-        BAD(db, mn_memory_list_page(db, a, &lo, &l), MN_ENOTFOUND, "tenant");
+        BAD(db, mn_memory_list(db, a, &lo, &l), MN_ENOTFOUND, "tenant");
         BAD(db, mn_memory_search(db, a, &so, &l), MN_ENOTFOUND, "tenant");
         BAD(db, mn_memory_history(db, a, w.m1, &h), MN_ENOTFOUND, "tenant");
         BAD(db, mn_memory_delete(db, a, w.m2, MN_DELETE_HARD), MN_ENOTFOUND, "tenant");
         BAD(db, mn_identity_create(db, a, "dave", NULL, NULL, &i), MN_ENOTFOUND, "tenant");
-        BAD(db, mn_identity_list_all(db, a, &il), MN_ENOTFOUND, "tenant");
+        BAD(db, mn_identity_list(db, a, &il), MN_ENOTFOUND, "tenant");
         BAD(db, mn_memory_purge_expired(db, a, NULL), MN_ENOTFOUND, "tenant");
     }
-    mn_actor nope = {.tenant = "nope", .identity = NULL};
+    mn_actor nope = TH_ACTOR(.tenant = "nope", .identity = NULL);
     BAD(db, mn_memory_add(db, &nope, &in, &m), MN_ENOTFOUND, "nope");
 
     /* Unknown identity in the actor, by external_id or id; also one of another tenant. */
-    const mn_actor unknown_id[] = {{.tenant = "acme", .identity = "zelda"}, {.tenant = "acme", .identity = UNKNOWN_ID}, {.tenant = "globex", .identity = "alice"}};
+    const mn_actor unknown_id[] = {TH_ACTOR(.tenant = "acme", .identity = "zelda"),
+                                   TH_ACTOR(.tenant = "acme", .identity = UNKNOWN_ID),
+                                   TH_ACTOR(.tenant = "globex", .identity = "alice")};
     for (size_t k = 0; k < 3; k++) {
         const mn_actor *a = &unknown_id[k];
         BAD(db, mn_memory_add(db, a, &in, &m), MN_ENOTFOUND, "identity");
         BAD(db, mn_memory_get(db, a, w.m2, 0, &m), MN_ENOTFOUND, "identity");
-        BAD(db, mn_memory_list_page(db, a, &lo, &l), MN_ENOTFOUND, "identity");
+        BAD(db, mn_memory_list(db, a, &lo, &l), MN_ENOTFOUND, "identity");
         BAD(db, mn_memory_search(db, a, &so, &l), MN_ENOTFOUND, "identity");
-        BAD(db, mn_memory_update(db, a, w.m2, &in, &m), MN_ENOTFOUND, "identity");
+        mn_memory_changes ch = th_changes_of(&in);
+        BAD(db, mn_memory_update(db, a, w.m2, &ch, &m), MN_ENOTFOUND, "identity");
         BAD(db, mn_memory_delete(db, a, w.m2, MN_DELETE_SOFT), MN_ENOTFOUND, "identity");
     }
-    mn_actor zelda = {.tenant = "acme", .identity = "zelda"};
+    mn_actor zelda = TH_ACTOR(.tenant = "acme", .identity = "zelda");
     BAD(db, mn_memory_add(db, &zelda, &in, &m), MN_ENOTFOUND, "zelda");
     ck_assert_ptr_null(m);
     ck_assert_ptr_null(l);
@@ -171,7 +178,8 @@ START_TEST(bad_memory_ids)
     const mn_actor *a = &w.sys;
     mn_memory *m = NULL;
     mn_history *h = NULL;
-    mn_memory_input ch = {.text = "changed"};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "changed"};
     const char *invalid[] = {"not-a-uuid", "01890a5d-ac96-774b-bcce-b302099a805",
                              "'; DROP TABLE memories; --", "01890a5d-ac96-774b-bcce-b302099a8057x",
                              "01890a5dXac96-774b-bcce-b302099a8057", " "};
@@ -220,7 +228,9 @@ START_TEST(bad_memory_ids)
     ck_assert_str_eq(m->id, w.m2);
     mn_memory_free(m);
     /* ... for every call that takes an id; and A and a are one id, given twice. */
-    mn_memory_input up = {.text = "changed through the uppercase id"};
+    mn_memory_changes up = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_TEXT,
+                            .text = "changed through the uppercase id"};
     TH_OK(db, mn_memory_update(db, a, upper, &up, NULL));
     TH_OK(db, mn_memory_history(db, a, upper, &h));
     ck_assert_uint_eq(h->count, 1);
@@ -281,7 +291,7 @@ START_TEST(bad_identity_args)
     BAD(db, mn_identity_delete(db, a, NULL), MN_EINVAL, "identity|id");
     BAD(db, mn_identity_delete(db, a, "zelda"), MN_ENOTFOUND, "zelda");
     BAD(db, mn_identity_delete(db, a, UNKNOWN_ID), MN_ENOTFOUND, "identity|01890a5d");
-    BAD(db, mn_identity_list_all(db, a, NULL), MN_EINVAL, "out|NULL");
+    BAD(db, mn_identity_list(db, a, NULL), MN_EINVAL, "out|NULL");
     ck_assert_ptr_null(i);
 
     mn_tenant *t = NULL;
@@ -291,11 +301,11 @@ START_TEST(bad_identity_args)
     BAD(db, mn_tenant_get(db, NULL, &t), MN_EINVAL, "tenant|name");
     BAD(db, mn_tenant_get(db, "acme", NULL), MN_EINVAL, "out|NULL");
     BAD(db, mn_tenant_get(db, "nope", &t), MN_ENOTFOUND, "nope");
-    BAD(db, mn_tenant_list_all(db, NULL), MN_EINVAL, "out|NULL");
+    BAD(db, mn_tenant_list(db, NULL), MN_EINVAL, "out|NULL");
     ck_assert_ptr_null(t);
     /* A NULL handle. */
     TH_RC(NULL, mn_tenant_create(NULL, "x", &t), MN_EINVAL);
-    ck_assert_int_eq(mn_tenant_list_all(NULL, NULL), MN_EINVAL);
+    ck_assert_int_eq(mn_tenant_list(NULL, NULL), MN_EINVAL);
     TH_RC(NULL, mn_identity_create(NULL, a, "x", NULL, NULL, &i), MN_EINVAL);
     mn_close(db);
 }
@@ -321,7 +331,7 @@ static void bad_input3(struct world *w, const mn_memory_input *bad, int rc1, int
     th_assert_state_eq(&b, &a, what);
 
     /* The same input in the middle of a batch. */
-    mn_memory_input batch[3] = {{.text = "good one"}, *bad, {.text = "good two"}};
+    mn_memory_input batch[3] = {TH_IN(.text = "good one"), *bad, TH_IN(.text = "good two")};
     size_t failed = 77;
     char **ids = NULL;
     rc = mn_memory_add_many(db, &w->as_alice, batch, 3, &ids, &failed);
@@ -336,10 +346,10 @@ static void bad_input3(struct world *w, const mn_memory_input *bad, int rc1, int
 
     /* As the changes of an update (text NULL = unchanged, so only when the bad part is not the
      * missing text). */
-    if (try_update &&
-        (bad->text || bad->embedding || bad->metadata || bad->type || bad->has_importance)) {
-        rc = mn_memory_update(db, &w->sys, w->m2, bad, &m);
-        if (!(bad->ttl_days < 0 && rc == MN_OK)) {
+    mn_memory_changes ch = th_changes_of(bad);
+    if (try_update && ch.set && !bad->identity && !bad->ttl_days) {
+        rc = mn_memory_update(db, &w->sys, w->m2, &ch, &m);
+        {
             ck_assert_msg(rc == rc1 || rc == rc2, "%s: update rc %d (%s): %s", what, rc,
                           mn_strerror(rc), mn_errmsg(db));
             ck_assert_msg(th_has_word(mn_errmsg(db), words), "%s: update message \"%s\"", what,
@@ -361,7 +371,7 @@ START_TEST(bad_text)
 {
     struct world w;
     world_open(&w);
-    mn_memory_input in = {.text = NULL};
+    mn_memory_input in = TH_IN(.text = NULL);
     bad_add_and_update(&w, &in, MN_EINVAL, MN_EINVAL, "text", "NULL text");
     in.text = "";
     bad_add_and_update(&w, &in, MN_EINVAL, MN_EINVAL, "text|empty", "empty text");
@@ -400,9 +410,9 @@ END_TEST
 START_TEST(bad_text_small_limit)
 {
     struct world w;
-    mn_config cfg = {.max_text_bytes = 32};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .max_text_bytes = 32};
     world_open_cfg(&w, &cfg);
-    mn_memory_input in = {.text = "0123456789abcdef0123456789abcdefX"}; /* 33 bytes */
+    mn_memory_input in = TH_IN(.text = "0123456789abcdef0123456789abcdefX"); /* 33 bytes */
     bad_add_and_update(&w, &in, RANGE_RC, RANGE_RC, "32|max_text_bytes|too long|large",
                        "text over 32");
     th_add(w.db, &w.as_alice, NULL, "0123456789abcdef0123456789abcdef");
@@ -425,14 +435,19 @@ START_TEST(bad_metadata)
     const char *bad[] = {"[1,2]", "1", "\"a string\"", "null", "true", "{bad", "", "{\"a\":1,}",
                          "{} trailing", "{\"a\":\"\xff\"}"};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
-        mn_memory_input in = {.text = "with metadata", .metadata = bad[k]};
+        mn_memory_input in = TH_IN(.text = "with metadata", .metadata = bad[k]);
         bad_add_and_update(&w, &in, MN_EINVAL, MN_EINVAL, "metadata",
                            th_fmt("metadata #%zu %s", k, bad[k]));
         /* ... and as a filter. */
-        mn_list_options lo = {.filter.metadata = bad[k]};
-        mn_memory_list *l = NULL;
-        BAD(w.db, mn_memory_list_page(w.db, &w.sys, &lo, &l), MN_EINVAL, "metadata");
-        mn_search_options so = {.query = "x", .filter.metadata = bad[k]};
+        mn_list_options lo = {.version = MN_LIST_OPTIONS_VERSION,
+                              .filter =
+                                  &(mn_filter){.version = MN_FILTER_VERSION, .metadata = bad[k]}};
+        mn_memories *l = NULL;
+        BAD(w.db, mn_memory_list(w.db, &w.sys, &lo, &l), MN_EINVAL, "metadata");
+        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION,
+                                .query = "x",
+                                .filter =
+                                    &(mn_filter){.version = MN_FILTER_VERSION, .metadata = bad[k]}};
         BAD(w.db, mn_memory_search(w.db, &w.sys, &so, &l), MN_EINVAL, "metadata");
         ck_assert_ptr_null(l);
     }
@@ -460,22 +475,25 @@ START_TEST(bad_json_not_kept)
     mn_identity *ident = NULL;
     mn_policy *pol = NULL;
     mn_decision *d = NULL;
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         const char *json = cases[k].json, *key = cases[k].key;
-        mn_memory_input in = {.text = "with metadata", .metadata = json};
+        mn_memory_input in = TH_IN(.text = "with metadata", .metadata = json);
         bad_add_and_update(&w, &in, MN_EINVAL, MN_EINVAL, key, th_fmt("metadata %s", json));
-        mn_list_options lo = {.filter.metadata = json};
-        BAD(w.db, mn_memory_list_page(w.db, &w.sys, &lo, &l), MN_EINVAL, key);
+        mn_filter f = {.version = MN_FILTER_VERSION, .metadata = json};
+        mn_list_options lo = {.version = MN_LIST_OPTIONS_VERSION, .filter = &f};
+        BAD(w.db, mn_memory_list(w.db, &w.sys, &lo, &l), MN_EINVAL, key);
         BAD(w.db, mn_identity_create(w.db, &w.sys, "dave", NULL, json, &ident), MN_EINVAL, key);
-        mn_actor with_context = {.tenant = "acme", .identity = "alice", .context = json};
-        BAD(w.db, mn_memory_list_page(w.db, &with_context, &(mn_list_options){0}, &l),
+        mn_actor with_context = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice",
+                                 .context = json};
+        BAD(w.db, mn_memory_list(w.db, &with_context, &(mn_list_options){
+                                                                         .version = MN_LIST_OPTIONS_VERSION}, &l),
             MN_EINVAL, key);
         BAD(w.db, mn_policy_test(w.db, &w.sys, "read", "memory", json, &d), MN_EINVAL, key);
         ck_assert_ptr_null(d);
     }
     /* A rule is read the same way. */
-    mn_policy_input pi = {.role = "agent", .rule = "{\"effect\":\"allow\",\"actions\":[\"read\"],"
+    mn_policy_input pi = {.version = MN_POLICY_INPUT_VERSION, .role = "agent", .rule = "{\"effect\":\"allow\",\"actions\":[\"read\"],"
                           "\"resource\":\"memory\",\"when\":{\"==\":[{\"var\":\"context.n\"},"
                           "9007199254740993]}}"};
     BAD(w.db, mn_policy_add(w.db, &w.sys, &pi, &pol), MN_EINVAL, "\"when.==[1]\"");
@@ -490,7 +508,7 @@ START_TEST(bad_type_importance_ttl)
     char type65[66];
     memset(type65, 't', 65);
     type65[65] = '\0';
-    mn_memory_input in = {.text = "typed", .type = ""};
+    mn_memory_input in = TH_IN(.text = "typed", .type = "");
     bad_add_and_update(&w, &in, MN_EINVAL, MN_EINVAL, "type", "empty type");
     in.type = type65;
     bad_add_and_update(&w, &in, RANGE_RC, RANGE_RC, "type", "65-byte type");
@@ -499,13 +517,15 @@ START_TEST(bad_type_importance_ttl)
 
     const double bad_imp[] = {-0.1, 1.0000001, -1e-300, 2.0, NAN, INFINITY, -INFINITY};
     for (size_t k = 0; k < sizeof bad_imp / sizeof *bad_imp; k++) {
-        in = (mn_memory_input){.text = "important", .has_importance = 1,
-                               .importance = bad_imp[k]};
+        in = (mn_memory_input){
+            .version = MN_MEMORY_INPUT_VERSION, .text = "important", .importance = bad_imp[k]};
         bad_add_and_update(&w, &in, RANGE_RC, RANGE_RC, "importance",
                            th_fmt("importance %g", bad_imp[k]));
     }
-    /* importance without has_importance is ignored */
-    in = (mn_memory_input){.text = "not important", .importance = 7.0};
+    /* MN_IMPORTANCE_DEFAULT is the default importance */
+    in = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
+                           .text = "not important",
+                           .importance = MN_IMPORTANCE_DEFAULT};
     mn_memory *m = NULL;
     TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &in, &m));
     ck_assert_double_eq_tol(m->importance, 0.5, 1e-12);
@@ -513,11 +533,11 @@ START_TEST(bad_type_importance_ttl)
 
     const int bad_ttl[] = {-1, -365, INT_MIN};
     for (size_t k = 0; k < 3; k++) {
-        in = (mn_memory_input){.text = "ttl", .ttl_days = bad_ttl[k]};
+        in = (mn_memory_input)TH_IN(.text = "ttl", .ttl_days = bad_ttl[k]);
         bad_input3(&w, &in, RANGE_RC, RANGE_RC, "ttl", th_fmt("ttl %d", bad_ttl[k]), 0);
     }
     /* The largest ttl does not overflow. */
-    in = (mn_memory_input){.text = "long ttl", .ttl_days = INT_MAX};
+    in = (mn_memory_input)TH_IN(.text = "long ttl", .ttl_days = INT_MAX);
     int rc = mn_memory_add(w.db, &w.as_alice, &in, &m);
     if (rc == MN_OK) {
         ck_assert_int_gt(m->expires_at, m->created_at);
@@ -533,7 +553,7 @@ START_TEST(bad_owner)
 {
     struct world w;
     world_open(&w);
-    mn_memory_input in = {.text = "owned", .identity = "zelda"};
+    mn_memory_input in = TH_IN(.text = "owned", .identity = "zelda");
     bad_input3(&w, &in, MN_ENOTFOUND, MN_ENOTFOUND, "zelda|identity", "unknown owner", 0);
     in.identity = UNKNOWN_ID;
     bad_input3(&w, &in, MN_ENOTFOUND, MN_ENOTFOUND, "identity|01890a5d", "unknown owner id", 0);
@@ -541,10 +561,10 @@ START_TEST(bad_owner)
     bad_input3(&w, &in, MN_ENOTFOUND, MN_ENOTFOUND, "carl|identity", "owner of another tenant",
                0);
     /* The system actor must name an owner. */
-    mn_memory_input none = {.text = "no owner"};
+    mn_memory_input none = TH_IN(.text = "no owner");
     mn_memory *m = NULL;
     BAD(w.db, mn_memory_add(w.db, &w.sys, &none, &m), MN_EINVAL, "identity|owner");
-    mn_memory_input batch[2] = {{.text = "a", .identity = "alice"}, {.text = "b"}};
+    mn_memory_input batch[2] = {TH_IN(.text = "a", .identity = "alice"), TH_IN(.text = "b")};
     size_t failed = 9;
     BAD(w.db, mn_memory_add_many(w.db, &w.sys, batch, 2, NULL, &failed), MN_EINVAL,
         "identity|owner");
@@ -592,11 +612,12 @@ START_TEST(bad_vectors)
     cases[n++] = (struct vcase){zero, dim, MN_EINVAL, MN_EINVAL, "zero", "all zero"};
 
     for (size_t k = 0; k < n; k++) {
-        mn_memory_input in = {.text = "vector input", .embedding = cases[k].v,
-                              .dim = cases[k].dim};
+        mn_memory_input in =
+            TH_IN(.text = "vector input", .embedding = cases[k].v, .dim = cases[k].dim);
         bad_add_and_update(&w, &in, cases[k].rc1, cases[k].rc2, cases[k].words, cases[k].what);
-        mn_search_options so = {.vector = cases[k].v, .dim = cases[k].dim};
-        mn_memory_list *l = NULL;
+        mn_search_options so = {
+            .version = MN_SEARCH_OPTIONS_VERSION, .vector = cases[k].v, .dim = cases[k].dim};
+        mn_memories *l = NULL;
         BAD2(w.db, mn_memory_search(w.db, &w.sys, &so, &l), cases[k].rc1, cases[k].rc2,
              cases[k].words);
         ck_assert_ptr_null(l);
@@ -620,7 +641,7 @@ START_TEST(vector_extremes)
     }
     const float *vs[] = {tiny_v, huge_v, sub_v};
     for (size_t k = 0; k < 3; k++) {
-        mn_memory_input in = {.text = "extreme", .embedding = vs[k], .dim = dim};
+        mn_memory_input in = TH_IN(.text = "extreme", .embedding = vs[k], .dim = dim);
         mn_memory *m = NULL;
         th_state b, a;
         th_state_get(w.db, &b);
@@ -639,15 +660,16 @@ START_TEST(vector_extremes)
             th_state_get(w.db, &a);
             th_assert_state_eq(&b, &a, "refused extreme vector");
         }
-        mn_search_options so = {.vector = vs[k], .dim = dim, .k = 5};
-        mn_memory_list *l = NULL;
+        mn_search_options so = {
+            .version = MN_SEARCH_OPTIONS_VERSION, .vector = vs[k], .dim = dim, .k = 5};
+        mn_memories *l = NULL;
         rc = mn_memory_search(w.db, &w.sys, &so, &l);
         if (rc == MN_OK) {
             for (size_t i = 0; i < l->count; i++)
-                ck_assert_msg(isfinite(l->items[i].similarity) &&
-                                  fabs(l->items[i].similarity) <= 1.0 + 1e-5,
-                              "vector %zu: similarity %f", k, l->items[i].similarity);
-            mn_memory_list_free(l);
+                ck_assert_msg(isfinite(l->items[i]->similarity) &&
+                                  fabs(l->items[i]->similarity) <= 1.0 + 1e-5,
+                              "vector %zu: similarity %f", k, l->items[i]->similarity);
+            mn_memories_free(l);
         } else {
             ck_assert_msg(rc == MN_EINVAL || rc == MN_ERANGE, "search vector %zu: rc %d", k, rc);
         }
@@ -663,30 +685,34 @@ START_TEST(bad_list_options)
     struct world w;
     world_open(&w);
     mn_db *db = w.db;
-    mn_memory_list *l = NULL;
-    mn_list_options lo = {.limit = -1};
-    BAD_RANGE(db, mn_memory_list_page(db, &w.sys, &lo, &l), "limit");
+    mn_memories *l = NULL;
+    mn_list_options lo = {.version = MN_LIST_OPTIONS_VERSION, .limit = -1};
+    BAD_RANGE(db, mn_memory_list(db, &w.sys, &lo, &l), "limit");
     lo.limit = 1001;
-    BAD_RANGE(db, mn_memory_list_page(db, &w.sys, &lo, &l), "limit");
+    BAD_RANGE(db, mn_memory_list(db, &w.sys, &lo, &l), "limit");
     lo.limit = INT_MAX;
-    BAD_RANGE(db, mn_memory_list_page(db, &w.sys, &lo, &l), "limit");
-    lo = (mn_list_options){.cursor = "garbage"};
-    BAD(db, mn_memory_list_page(db, &w.sys, &lo, &l), MN_EINVAL, "cursor");
+    BAD_RANGE(db, mn_memory_list(db, &w.sys, &lo, &l), "limit");
+    lo = (mn_list_options){.version = MN_LIST_OPTIONS_VERSION, .cursor = "garbage"};
+    BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_EINVAL, "cursor");
     lo.cursor = "";
-    BAD(db, mn_memory_list_page(db, &w.sys, &lo, &l), MN_EINVAL, "cursor");
+    BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_EINVAL, "cursor");
     lo.cursor = "~";
-    BAD(db, mn_memory_list_page(db, &w.sys, &lo, &l), MN_EINVAL, "cursor");
-    lo = (mn_list_options){.filter.identity = "zelda"};
-    BAD(db, mn_memory_list_page(db, &w.sys, &lo, &l), MN_ENOTFOUND, "zelda|identity");
-    lo = (mn_list_options){.filter.identity = "carl"}; /* another tenant's */
-    BAD(db, mn_memory_list_page(db, &w.sys, &lo, &l), MN_ENOTFOUND, "carl|identity");
-    lo = (mn_list_options){0};
-    BAD(db, mn_memory_list_page(db, &w.sys, &lo, NULL), MN_EINVAL, "out|NULL");
+    BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_EINVAL, "cursor");
+    lo = (mn_list_options){.version = MN_LIST_OPTIONS_VERSION,
+                           .filter =
+                               &(mn_filter){.version = MN_FILTER_VERSION, .identity = "zelda"}};
+    BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_ENOTFOUND, "zelda|identity");
+    lo = (mn_list_options){.version = MN_LIST_OPTIONS_VERSION,
+                           .filter = &(mn_filter){.version = MN_FILTER_VERSION,
+                                                  .identity = "carl"}}; /* another tenant's */
+    BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_ENOTFOUND, "carl|identity");
+    lo = (mn_list_options)MN_LIST_OPTIONS_INIT;
+    BAD(db, mn_memory_list(db, &w.sys, &lo, NULL), MN_EINVAL, "out|NULL");
     ck_assert_ptr_null(l);
     /* limit 1000 is the largest allowed */
     lo.limit = 1000;
-    TH_OK(db, mn_memory_list_page(db, &w.sys, &lo, &l));
-    mn_memory_list_free(l);
+    TH_OK(db, mn_memory_list(db, &w.sys, &lo, &l));
+    mn_memories_free(l);
     mn_close(db);
 }
 END_TEST
@@ -696,27 +722,31 @@ START_TEST(bad_search_options)
     struct world w;
     world_open(&w);
     mn_db *db = w.db;
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     BAD(db, mn_memory_search(db, &w.sys, NULL, &l), MN_EINVAL, "option|query");
-    mn_search_options so = {0};
+    mn_search_options so = MN_SEARCH_OPTIONS_INIT;
     BAD(db, mn_memory_search(db, &w.sys, &so, &l), MN_EINVAL, "query|vector");
     so.query = "";
     BAD(db, mn_memory_search(db, &w.sys, &so, &l), MN_EINVAL, "query|empty");
-    so = (mn_search_options){.query = "x", .k = -1};
+    so = (mn_search_options){.version = MN_SEARCH_OPTIONS_VERSION, .query = "x", .k = -1};
     BAD_RANGE(db, mn_memory_search(db, &w.sys, &so, &l), "1000|k ");
     so.k = 1001;
     BAD_RANGE(db, mn_memory_search(db, &w.sys, &so, &l), "1000|k ");
-    so = (mn_search_options){.query = "x", .min_similarity = NAN};
+    so = (mn_search_options){
+        .version = MN_SEARCH_OPTIONS_VERSION, .query = "x", .min_similarity = NAN};
     BAD_RANGE(db, mn_memory_search(db, &w.sys, &so, &l), "min_similarity|similarity");
-    so = (mn_search_options){.query = "x", .filter.identity = "zelda"};
+    so = (mn_search_options){.version = MN_SEARCH_OPTIONS_VERSION,
+                             .query = "x",
+                             .filter =
+                                 &(mn_filter){.version = MN_FILTER_VERSION, .identity = "zelda"}};
     BAD(db, mn_memory_search(db, &w.sys, &so, &l), MN_ENOTFOUND, "zelda|identity");
-    so = (mn_search_options){.query = "x"};
+    so = (mn_search_options){.version = MN_SEARCH_OPTIONS_VERSION, .query = "x"};
     BAD(db, mn_memory_search(db, &w.sys, &so, NULL), MN_EINVAL, "out|NULL");
     ck_assert_ptr_null(l);
     /* k 1000 is the largest allowed */
     so.k = 1000;
     TH_OK(db, mn_memory_search(db, &w.sys, &so, &l));
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     mn_close(db);
 }
 END_TEST
@@ -747,9 +777,24 @@ START_TEST(bad_delete_args)
     BAD(db, mn_memory_delete_many(db, &w.sys, dup, 3, MN_DELETE_HARD), MN_EINVAL,
         "more than once|duplicate|twice");
     BAD(db, mn_memory_restore(db, &w.sys, w.m2), MN_ENOTFOUND, "memory|deleted");
-    mn_memory_input in = {.text = "x"};
+    mn_memory_changes in = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "x"};
     BAD(db, mn_memory_update(db, &w.sys, w.m3, &in, NULL), MN_ENOTFOUND, "memory|deleted");
     BAD(db, mn_memory_update(db, &w.sys, w.m2, NULL, NULL), MN_EINVAL, "change|input");
+    /* The set mask: empty, an unknown bit (no owner or ttl to change), a named field NULL. */
+    in.set = 0;
+    BAD(db, mn_memory_update(db, &w.sys, w.m2, &in, NULL), MN_EINVAL, "changes nothing");
+    in.set = MN_MEMORY_SET_TEXT | 0x100;
+    BAD(db, mn_memory_update(db, &w.sys, w.m2, &in, NULL), MN_EINVAL, "unknown bits 0x100");
+    in.set = MN_MEMORY_SET_TEXT | MN_MEMORY_SET_TYPE;
+    BAD(db, mn_memory_update(db, &w.sys, w.m2, &in, NULL), MN_EINVAL, "type is NULL");
+    /* A field the mask does not name is not read: an impossible importance is ignored. */
+    in.set = MN_MEMORY_SET_TEXT;
+    in.importance = 42;
+    mn_memory *m = NULL;
+    TH_OK(db, mn_memory_update(db, &w.sys, w.m2, &in, &m));
+    ck_assert(strcmp(m->text, "x") == 0 && m->importance != 42);
+    mn_memory_free(m);
     mn_close(db);
 }
 END_TEST
@@ -760,11 +805,14 @@ START_TEST(bad_flags)
     world_open(&w);
     mn_db *db = w.db;
     mn_memory *m = NULL;
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     BAD(db, mn_memory_get(db, &w.sys, w.m2, 0x80, &m), MN_EINVAL, "flag");
-    mn_list_options lo = {.filter.flags = 0x100};
-    BAD(db, mn_memory_list_page(db, &w.sys, &lo, &l), MN_EINVAL, "flag");
-    mn_search_options so = {.query = "x", .filter.flags = 0x8};
+    mn_list_options lo = {.version = MN_LIST_OPTIONS_VERSION,
+                          .filter = &(mn_filter){.version = MN_FILTER_VERSION, .flags = 0x100}};
+    BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_EINVAL, "flag");
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION,
+                            .query = "x",
+                            .filter = &(mn_filter){.version = MN_FILTER_VERSION, .flags = 0x8}};
     BAD(db, mn_memory_search(db, &w.sys, &so, &l), MN_EINVAL, "flag");
     ck_assert_ptr_null(m);
     ck_assert_ptr_null(l);
@@ -778,11 +826,13 @@ START_TEST(bad_large_batch)
     struct world w;
     /* A test of batch validation: 3000 memories for alice are more than memory:create's
      * hourly limit, which test_ratelimit covers; limits are off here. */
-    world_open_cfg(&w, &(mn_config){.ratelimit = MN_RATELIMIT_OFF});
+    world_open_cfg(&w, &(mn_config){.version = MN_CONFIG_VERSION, .ratelimit = MN_RATELIMIT_OFF});
     enum { N = 3000 };
     mn_memory_input *in = th_keep(calloc(N, sizeof *in));
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < N; i++) {
+        mn_memory_input_init(&in[i], MN_MEMORY_INPUT_VERSION);
         in[i].text = th_fmt("batch memory %d", i);
+    }
     in[N - 1].metadata = "not json";
     size_t failed = 0;
     char **ids = NULL;
@@ -795,7 +845,7 @@ START_TEST(bad_large_batch)
     in[N - 1].metadata = NULL;
     TH_OK(w.db, mn_memory_add_many(w.db, &w.as_alice, in, N, &ids, &failed));
     mn_strings_free(ids, N);
-    mn_actor sys = {.tenant = "acme", .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = "acme", .identity = NULL);
     ck_assert_uint_eq(th_count_memories(w.db, &sys, 0), N + 2);
     /* n = 0 is an empty batch. */
     TH_OK(w.db, mn_memory_add_many(w.db, &w.as_alice, in, 0, &ids, NULL));
@@ -821,15 +871,16 @@ START_TEST(bad_null_args)
     BAD(db, mn_embed(db, "x", v, 0), MN_EINVAL, "384|dim");
     BAD(db, mn_embed(db, "x", v, -1), MN_EINVAL, "384|dim");
     /* A NULL handle: refused, not a crash. */
-    mn_memory_input in = {.text = "x"};
-    mn_list_options lo = {0};
-    mn_search_options so = {.query = "x"};
-    mn_memory_list *l = NULL;
+    mn_memory_input in = TH_IN(.text = "x");
+    mn_list_options lo = MN_LIST_OPTIONS_INIT;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "x"};
+    mn_memories *l = NULL;
     TH_RC(NULL, mn_memory_add(NULL, &w.as_alice, &in, &m), MN_EINVAL);
     TH_RC(NULL, mn_memory_get(NULL, &w.sys, w.m2, 0, &m), MN_EINVAL);
-    ck_assert_int_eq(mn_memory_list_page(NULL, &w.sys, &lo, &l), MN_EINVAL);
+    ck_assert_int_eq(mn_memory_list(NULL, &w.sys, &lo, &l), MN_EINVAL);
     TH_RC(NULL, mn_memory_search(NULL, &w.sys, &so, &l), MN_EINVAL);
-    TH_RC(NULL, mn_memory_update(NULL, &w.sys, w.m2, &in, &m), MN_EINVAL);
+    mn_memory_changes ch = th_changes_of(&in);
+    TH_RC(NULL, mn_memory_update(NULL, &w.sys, w.m2, &ch, &m), MN_EINVAL);
     TH_RC(NULL, mn_memory_delete(NULL, &w.sys, w.m2, MN_DELETE_SOFT), MN_EINVAL);
     TH_RC(NULL, mn_memory_history(NULL, &w.sys, w.m2, &h), MN_EINVAL);
     TH_RC(NULL, mn_embed(NULL, "x", v, 384), MN_EINVAL);
@@ -864,7 +915,7 @@ START_TEST(bad_open_args)
     bad_open("", NULL, MN_EINVAL, MN_EINVAL, "url|path|empty");
     bad_open("sqlite:", NULL, MN_EINVAL, MN_EINVAL, "url|path|empty");
     bad_open("foo://bar", NULL, MN_EUNSUPPORTED, MN_EUNSUPPORTED, "foo");
-    mn_config cfg = {.embed_dim = 3};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = 3};
     const char *p = th_tmppath("dim.db");
     bad_open(p, &cfg, RANGE_RC, RANGE_RC, "dim");
     ck_assert(!th_file_exists(p));
@@ -873,7 +924,7 @@ START_TEST(bad_open_args)
     cfg.embed_dim = 1 << 20;
     bad_open(p, &cfg, RANGE_RC, RANGE_RC, "dim");
     ck_assert(!th_file_exists(p));
-    cfg = (mn_config){.embedder = "nope"};
+    cfg = (mn_config){.version = MN_CONFIG_VERSION, .embedder = "nope"};
     bad_open(p, &cfg, MN_EINVAL, MN_EINVAL, "nope");
     ck_assert(!th_file_exists(p));
     (void)db;
@@ -897,7 +948,7 @@ START_TEST(bad_open_unwritable_path)
              "manushya-test.db|open|writ");
     ck_assert(!th_file_exists("/proc/manushya-test.db"));
     /* NOCREATE on a missing file: not found, not created. */
-    mn_config cfg = {.flags = MN_OPEN_NOCREATE};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .flags = MN_OPEN_NOCREATE};
     const char *p = th_tmppath("nocreate.db");
     bad_open(p, &cfg, MN_ENOTFOUND, MN_ENOTFOUND, "nocreate.db|exist");
     ck_assert(!th_file_exists(p));
@@ -926,7 +977,7 @@ static void bad_file(const char *path, int rc, const char *words, const char *wo
     ck_assert_msg(th_file_hash(path) == h0, "mn_open changed the file it refused (%zu -> %zu "
                   "bytes)", len0, len1);
     /* Read-only does not help. */
-    mn_config ro = {.flags = MN_OPEN_READONLY};
+    mn_config ro = {.version = MN_CONFIG_VERSION, .flags = MN_OPEN_READONLY};
     db = NULL;
     got = mn_open(&db, path, &ro);
     ck_assert_msg(got == rc, "read-only mn_open(%s): rc %d (%s): %s", path, got,
@@ -1010,12 +1061,13 @@ static const char *make_full_db(void)
     mn_db *db = th_open(path, NULL);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     mn_memory_input in[200];
     for (int i = 0; i < 200; i++)
-        in[i] = (mn_memory_input){.text = th_fmt("memory %d with some text to fill the pages of "
-                                                 "the database file, number %d",
-                                                 i, i * 7)};
+        in[i] =
+            (mn_memory_input)TH_IN(.text = th_fmt("memory %d with some text to fill the pages of "
+                                                  "the database file, number %d",
+                                                  i, i * 7));
     TH_OK(db, mn_memory_add_many(db, &a, in, 200, NULL, NULL));
     mn_close(db);
     ck_assert_msg(!th_file_exists(th_fmt("%s-wal", path)), "WAL left after close");
@@ -1037,20 +1089,24 @@ static void probe_corrupt(const char *path, const char *what)
         mn_close(db);
         return;
     }
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
-    mn_tenant_list *tl = NULL;
-    rc = mn_tenant_list_all(db, &tl);
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
+    mn_tenants *tl = NULL;
+    rc = mn_tenant_list(db, &tl);
     noticed |= rc == MN_ECORRUPT;
     ck_assert_msg(rc == MN_OK || rc == MN_ECORRUPT, "%s: tenant list rc %d", what, rc);
-    mn_tenant_list_free(tl);
-    mn_list_options lo = {.limit = 1000, .filter.flags = MN_WITH_EMBEDDING};
-    mn_memory_list *l = NULL;
-    rc = mn_memory_list_page(db, &a, &lo, &l);
+    mn_tenants_free(tl);
+    mn_list_options lo = {
+        .version = MN_LIST_OPTIONS_VERSION,
+        .limit = 1000,
+        .filter = &(mn_filter){.version = MN_FILTER_VERSION, .flags = MN_WITH_EMBEDDING}};
+    mn_memories *l = NULL;
+    rc = mn_memory_list(db, &a, &lo, &l);
     ck_assert_msg(rc == MN_OK || rc == MN_ECORRUPT || rc == MN_ENOTFOUND,
                   "%s: list rc %d (%s): %s", what, rc, mn_strerror(rc), mn_errmsg(db));
     noticed |= rc == MN_ECORRUPT;
-    mn_memory_list_free(l);
-    mn_search_options so = {.query = "memory text pages", .k = 50};
+    mn_memories_free(l);
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION, .query = "memory text pages", .k = 50};
     l = NULL;
     rc = mn_memory_search(db, &a, &so, &l);
     ck_assert_msg(rc == MN_OK || rc == MN_ECORRUPT || rc == MN_ENOTFOUND,
@@ -1059,8 +1115,8 @@ static void probe_corrupt(const char *path, const char *what)
     if (rc == MN_ECORRUPT)
         ck_assert_msg(th_has_word(mn_errmsg(db), "corrupt|malformed"), "%s: message %s", what,
                       mn_errmsg(db));
-    mn_memory_list_free(l);
-    mn_memory_input in = {.text = "write into a corrupt file"};
+    mn_memories_free(l);
+    mn_memory_input in = TH_IN(.text = "write into a corrupt file");
     rc = mn_memory_add(db, &a, &in, NULL);
     noticed |= rc == MN_ECORRUPT;
     ck_assert_msg(noticed, "%s: nothing noticed the corruption", what);
@@ -1110,7 +1166,7 @@ START_TEST(bad_embed_dim_on_reopen)
     th_tenant(db, "acme");
     mn_close(db);
     uint64_t h0 = th_file_hash(path);
-    mn_config cfg = {.embed_dim = 768};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = 768};
     db = NULL;
     int rc = mn_open(&db, path, &cfg);
     ck_assert_msg(rc == MN_EINVAL, "rc %d (%s): %s", rc, mn_strerror(rc), mn_errmsg(db));

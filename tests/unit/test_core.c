@@ -474,11 +474,11 @@ START_TEST(library_calls)
     mn_free(NULL);
     mn_close(NULL);
     mn_tenant_free(NULL);
-    mn_tenant_list_free(NULL);
+    mn_tenants_free(NULL);
     mn_identity_free(NULL);
-    mn_identity_list_free(NULL);
+    mn_identities_free(NULL);
     mn_memory_free(NULL);
-    mn_memory_list_free(NULL);
+    mn_memories_free(NULL);
     mn_history_free(NULL);
     mn_strings_free(NULL, 0);
     mn_strings_free(NULL, 5);

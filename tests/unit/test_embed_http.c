@@ -334,8 +334,12 @@ END_TEST
 /* ---- behind a handle ---------------------------------------------------------------------- */
 static mn_db *open_openai(const char *url, int dim, int cache)
 {
-    mn_config cfg = {.embedder = "openai", .embed_url = srv.url, .embed_model = "test-model",
-                     .embed_dim = dim, .embed_cache = cache};
+    mn_config cfg = {.version = MN_CONFIG_VERSION,
+                     .embedder = "openai",
+                     .embed_url = srv.url,
+                     .embed_model = "test-model",
+                     .embed_dim = dim,
+                     .embed_cache = cache};
     return th_open(url, &cfg);
 }
 
@@ -349,7 +353,7 @@ START_TEST(test_handle_cache)
     TH_OK(db, mn_embed(db, "the cat sat", b, DIM));
     ck_assert_mem_eq(a, b, sizeof a);
     ck_assert_int_eq(es_stat(&srv, "requests"), 1); /* the second came from the cache */
-    mn_embed_stats st;
+    mn_embed_stats st = MN_EMBED_STATS_INIT;
     TH_OK(db, mn_embed_stats_get(db, &st));
     ck_assert_str_eq(st.embedder, "openai");
     ck_assert_str_eq(st.model, "test-model");
@@ -388,7 +392,7 @@ START_TEST(test_handle_cache_repeats)
     ck_assert_mem_eq(v[1], v[4], sizeof v[1]);
     ck_assert_mem_eq(v[5], one, sizeof one);
     ck_assert(memcmp(v[0], v[1], sizeof v[0]) != 0);
-    mn_embed_stats st;
+    mn_embed_stats st = MN_EMBED_STATS_INIT;
     TH_OK(db, mn_embed_stats_get(db, &st));
     ck_assert_uint_eq(st.cache_misses, 3); /* z, x, y: what was embedded */
     ck_assert_uint_eq(st.cache_hits, 4);   /* z from the cache, x twice and y once repeated */
@@ -404,21 +408,22 @@ START_TEST(test_handle_memories)
     mn_db *db = open_openai(th_sqlite_url(), DIM, MN_EMBED_CACHE_AUTO);
     th_tenant(db, "t");
     th_identity(db, "t", "agent");
-    mn_actor actor = {.tenant = "t", .identity = "agent"};
+    mn_actor actor = TH_ACTOR(.tenant = "t", .identity = "agent");
     const char *id = th_add(db, &actor, NULL, "the cat sat on the mat");
-    mn_search_options so = {.query = "the cat sat on the mat", .k = 1};
-    mn_memory_list *hits = NULL;
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION, .query = "the cat sat on the mat", .k = 1};
+    mn_memories *hits = NULL;
     TH_OK(db, mn_memory_search(db, &actor, &so, &hits));
     ck_assert_uint_eq(hits->count, 1);
-    ck_assert_str_eq(hits->items[0].id, id);
-    ck_assert_msg(hits->items[0].similarity > 0.999, "%g", hits->items[0].similarity);
-    mn_memory_list_free(hits);
+    ck_assert_str_eq(hits->items[0]->id, id);
+    ck_assert_msg(hits->items[0]->similarity > 0.999, "%g", hits->items[0]->similarity);
+    mn_memories_free(hits);
     ck_assert_int_eq(es_stat(&srv, "requests"), 1); /* the query hit the cache */
     /* A failing server: the add fails with the server's message and stores nothing. */
     th_state before, after;
     th_state_get(db, &before);
     es_mode(&srv, "400", -1, 0, 0);
-    mn_memory_input in = {.text = "a new text"};
+    mn_memory_input in = TH_IN(.text = "a new text");
     TH_RC(db, mn_memory_add(db, &actor, &in, NULL), MN_EBACKEND);
     ck_assert_msg(strstr(mn_errmsg(db), "HTTP 400"), "%s", mn_errmsg(db));
     th_state_get(db, &after);
@@ -435,11 +440,11 @@ START_TEST(test_handle_zero_vector)
     mn_db *db = open_openai(th_sqlite_url(), DIM, MN_EMBED_CACHE_AUTO);
     th_tenant(db, "t");
     th_identity(db, "t", "agent");
-    mn_actor actor = {.tenant = "t", .identity = "agent"};
+    mn_actor actor = {.version = MN_ACTOR_VERSION, .tenant = "t", .identity = "agent"};
     th_state before, after;
     th_state_get(db, &before);
     es_mode(&srv, "zero", 1, 0, 0);
-    mn_memory_input in = {.text = "a text the server gets wrong"};
+    mn_memory_input in = TH_IN(.text = "a text the server gets wrong");
     TH_RC(db, mn_memory_add(db, &actor, &in, NULL), MN_EINVAL);
     ck_assert_msg(strstr(mn_errmsg(db), "openai embedder (model test-model)") &&
                   strstr(mn_errmsg(db), "all-zero") &&
@@ -450,12 +455,12 @@ START_TEST(test_handle_zero_vector)
     ck_assert_int_eq(es_stat(&srv, "requests"), 2);
     /* A query embedded to zeros has nothing to search for: no failure, no hits. */
     es_mode(&srv, "zero", 1, 0, 0);
-    mn_search_options so = {.query = "another query", .k = 1};
-    mn_memory_list *hits = NULL;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "another query", .k = 1};
+    mn_memories *hits = NULL;
     TH_OK(db, mn_memory_search(db, &actor, &so, &hits));
     ck_assert_ptr_nonnull(hits);
     ck_assert_uint_eq(hits->count, 0);
-    mn_memory_list_free(hits);
+    mn_memories_free(hits);
     mn_close(db);
 }
 END_TEST
@@ -463,7 +468,7 @@ END_TEST
 START_TEST(test_handle_dims)
 {
     /* text-embedding-3-small's 1536 by default. */
-    mn_config cfg = {.embedder = "openai", .embed_url = srv.url};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embedder = "openai", .embed_url = srv.url};
     mn_db *db = th_open(th_sqlite_url(), &cfg);
     ck_assert_int_eq(mn_embed_dim(db), 1536);
     mn_close(db);

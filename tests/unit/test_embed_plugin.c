@@ -98,7 +98,7 @@ static mn_embedder plugin(struct counter *c, const char *model)
 
 static mn_db *open_plugin(const char *url, const mn_embedder *e)
 {
-    mn_config cfg = {0};
+    mn_config cfg = {.version = MN_CONFIG_VERSION};
     cfg.embedder_plugin = e;
     return th_open(url, &cfg);
 }
@@ -142,7 +142,7 @@ static mn_actor acme(mn_db *db)
 {
     th_tenant(db, "acme");
     th_identity(db, "acme", "agent");
-    return (mn_actor){.tenant = "acme", .identity = "agent"};
+    return (mn_actor){.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "agent"};
 }
 
 /* ---- the plug-in serves every call ---------------------------------------------------------- */
@@ -162,8 +162,12 @@ START_TEST(test_plugin_serves_every_call)
     assert_vector_of(db, &a, id, "the cat sat on the mat");
 
     /* add_many: the texts go in one call */
-    mn_memory_input in[3] = {{.text = "dogs bark loudly"}, {.text = "birds sing"},
-                             {.text = "fish swim"}};
+    mn_memory_input in[3] = {{.version = MN_MEMORY_INPUT_VERSION,
+                              .importance = MN_IMPORTANCE_DEFAULT,
+                              .text = "dogs bark loudly"}, {.version = MN_MEMORY_INPUT_VERSION,
+                              .importance = MN_IMPORTANCE_DEFAULT, .text = "birds sing"},
+                             {.version = MN_MEMORY_INPUT_VERSION,
+                              .importance = MN_IMPORTANCE_DEFAULT, .text = "fish swim"}};
     char **ids = NULL;
     TH_OK(db, mn_memory_add_many(db, &a, in, 3, &ids, NULL));
     ck_assert_int_eq(c.calls, 2);
@@ -171,20 +175,21 @@ START_TEST(test_plugin_serves_every_call)
     assert_vector_of(db, &a, ids[1], "birds sing");
 
     /* a text update without a vector is embedded by the plug-in */
-    mn_memory_input ch = {.text = "the dog sat on the rug"};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT,
+                            .text = "the dog sat on the rug"};
     TH_OK(db, mn_memory_update(db, &a, id, &ch, NULL));
     ck_assert_int_eq(c.calls, 3);
     assert_vector_of(db, &a, id, "the dog sat on the rug");
 
     /* search by query text: the plug-in embeds the query, and ranks by its vectors */
-    mn_search_options so = {.query = "sing birds", .k = 2}; /* the same words, not cached */
-    mn_memory_list *hits = NULL;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "sing birds", .k = 2}; /* the same words, not cached */
+    mn_memories *hits = NULL;
     TH_OK(db, mn_memory_search(db, &a, &so, &hits));
     ck_assert_int_eq(c.calls, 4);
     ck_assert_uint_ge(hits->count, 1);
-    ck_assert_str_eq(hits->items[0].id, ids[1]);
-    ck_assert_msg(hits->items[0].similarity > 0.999, "%f", hits->items[0].similarity);
-    mn_memory_list_free(hits);
+    ck_assert_str_eq(hits->items[0]->id, ids[1]);
+    ck_assert_msg(hits->items[0]->similarity > 0.999, "%f", hits->items[0]->similarity);
+    mn_memories_free(hits);
     mn_strings_free(ids, 3);
 
     /* mn_embed too */
@@ -226,11 +231,12 @@ START_TEST(test_plugin_cache_by_model)
     ck_assert_int_eq(c.calls, 1);
     /* the same text again, in an add and in a search: from the cache, the plug-in not asked */
     th_add(db, &a, NULL, "remember the milk");
-    mn_search_options so = {.query = "remember the milk", .k = 5};
-    mn_memory_list *hits = NULL;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "remember the milk",
+                            .k = 5};
+    mn_memories *hits = NULL;
     TH_OK(db, mn_memory_search(db, &a, &so, &hits));
     ck_assert_uint_eq(hits->count, 2);
-    mn_memory_list_free(hits);
+    mn_memories_free(hits);
     ck_assert_int_eq(c.calls, 1);
     mn_embed_stats st;
     TH_OK(db, mn_embed_stats_get(db, &st));
@@ -251,7 +257,7 @@ START_TEST(test_plugin_jobs)
 {
     struct counter c;
     mn_embedder e = plugin(&c, "words-v1");
-    mn_config cfg = {0};
+    mn_config cfg = {.version = MN_CONFIG_VERSION};
     cfg.embedder_plugin = &e;
     cfg.embed_async = 1;
     mn_db *db = th_open(th_sqlite_url(), &cfg);
@@ -259,7 +265,7 @@ START_TEST(test_plugin_jobs)
     const char *id = th_add(db, &a, NULL, "a job for the plug-in");
     ck_assert_int_eq(c.calls, 0);
     size_t done = 0, failed = 0;
-    TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+    TH_OK(db, mn_job_run(db, 0, &done, &failed));
     ck_assert_uint_eq(done, 1);
     ck_assert_int_eq(c.calls, 1);
     assert_vector_of(db, &a, id, "a job for the plug-in");
@@ -274,10 +280,10 @@ START_TEST(test_plugin_jobs)
     for (int i = 0; i < 8; i++)
         ids[i] = th_add(db, &a, NULL, th_fmt("worker text %d", i));
     for (int waited = 0; waited < 10000; waited += 10) {
-        mn_embed_job_list *jobs = NULL;
-        TH_OK(db, mn_embed_jobs_list(db, &a, -1, 0, &jobs));
+        mn_jobs *jobs = NULL;
+        TH_OK(db, mn_job_list(db, &a, -1, 0, &jobs));
         size_t left = jobs->count;
-        mn_embed_job_list_free(jobs);
+        mn_jobs_free(jobs);
         if (!left)
             break;
         usleep(10000);
@@ -309,17 +315,18 @@ START_TEST(test_plugin_failures)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         c.fault = cases[i].fault;
-        mn_memory_input in = {.text = th_fmt("new text %zu", i)};
+        mn_memory_input in = TH_IN(.text = th_fmt("new text %zu", i));
         TH_RC(db, mn_memory_add(db, &a, &in, NULL), cases[i].rc);
         ck_assert_msg(strstr(mn_errmsg(db), cases[i].names) &&
                       strstr(mn_errmsg(db), cases[i].says), "%s", mn_errmsg(db));
-        TH_RC(db, mn_memory_update(db, &a, id, &in, NULL), cases[i].rc);
-        mn_search_options so = {.query = in.text, .k = 1};
-        mn_memory_list *hits = NULL;
+        mn_memory_changes ch = th_changes_of(&in);
+        TH_RC(db, mn_memory_update(db, &a, id, &ch, NULL), cases[i].rc);
+        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = in.text, .k = 1};
+        mn_memories *hits = NULL;
         if (cases[i].rc == MN_EINVAL) {
             TH_OK(db, mn_memory_search(db, &a, &so, &hits));
             ck_assert_uint_eq(hits->count, 0);
-            mn_memory_list_free(hits);
+            mn_memories_free(hits);
         } else {
             TH_RC(db, mn_memory_search(db, &a, &so, &hits), cases[i].rc);
             ck_assert_ptr_null(hits);
@@ -336,7 +343,7 @@ START_TEST(test_plugin_refused)
 {
     struct counter c;
     mn_embedder e = plugin(&c, "words-v1");
-    mn_config cfg = {0};
+    mn_config cfg = {.version = MN_CONFIG_VERSION};
     mn_db *db = NULL;
     /* the versioned struct */
     mn_embedder z;
@@ -357,7 +364,7 @@ START_TEST(test_plugin_refused)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         mn_embedder bad = e;
-        cfg = (mn_config){0};
+        cfg = (mn_config){.version = MN_CONFIG_VERSION};
         if (i == 0)
             bad.version = 0;
         if (i == 1)
@@ -388,7 +395,7 @@ END_TEST
 
 static mn_db *open_external(const char *url, int dim)
 {
-    mn_config cfg = {0};
+    mn_config cfg = {.version = MN_CONFIG_VERSION};
     cfg.embedder = "external";
     cfg.embed_dim = dim;
     return th_open(url, &cfg);
@@ -403,12 +410,12 @@ START_TEST(test_external_refuses_embedding)
     float v[DIM], w[DIM];
     words_vector("caller vector", v);
     words_vector("another caller vector", w);
-    mn_memory_input in = {.text = "with a vector", .embedding = v, .dim = DIM};
+    mn_memory_input in = TH_IN(.text = "with a vector", .embedding = v, .dim = DIM);
     const char *id = th_add_in(db, &a, &in);
 
     th_state before, after;
     th_state_get(db, &before);
-    mn_memory_input bare = {.text = "no vector"};
+    mn_memory_input bare = TH_IN(.text = "no vector");
     TH_RC(db, mn_memory_add(db, &a, &bare, NULL), MN_EINVAL);
     ck_assert_msg(strstr(mn_errmsg(db), "embeds nothing") && strstr(mn_errmsg(db), "external"),
                   "%s", mn_errmsg(db));
@@ -418,39 +425,42 @@ START_TEST(test_external_refuses_embedding)
     ck_assert_uint_eq(failed_index, 1);
     ck_assert_msg(strstr(mn_errmsg(db), "memory 1: a memory without an embedding"), "%s",
                   mn_errmsg(db));
-    TH_RC(db, mn_memory_update(db, &a, id, &bare, NULL), MN_EINVAL);
+    mn_memory_changes bare_ch = th_changes_of(&bare);
+    TH_RC(db, mn_memory_update(db, &a, id, &bare_ch, NULL), MN_EINVAL);
     ck_assert_msg(strstr(mn_errmsg(db), "embeds nothing"), "%s", mn_errmsg(db));
-    mn_search_options so = {.query = "with a vector", .k = 1};
-    mn_memory_list *hits = NULL;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "with a vector", .k = 1};
+    mn_memories *hits = NULL;
     TH_RC(db, mn_memory_search(db, &a, &so, &hits), MN_EINVAL);
     TH_RC(db, mn_embed(db, "text", v, DIM), MN_EINVAL);
     size_t done = 0, failed = 0;
-    TH_RC(db, mn_embed_jobs_run(db, 0, &done, &failed), MN_EINVAL);
+    TH_RC(db, mn_job_run(db, 0, &done, &failed), MN_EINVAL);
     ck_assert_msg(strstr(mn_errmsg(db), "embeds nothing"), "%s", mn_errmsg(db));
     th_state_get(db, &after);
     th_assert_state_eq(&before, &after, "calls an external handle refused");
 
     /* a text update that brings its own vector keeps that vector */
     words_vector("caller vector", v);
-    mn_memory_input ch = {.text = "a new text", .embedding = w, .dim = DIM};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_TEXT | MN_MEMORY_SET_EMBEDDING,
+                            .text = "a new text", .embedding = w, .dim = DIM};
     TH_OK(db, mn_memory_update(db, &a, id, &ch, NULL));
     mn_memory *m = th_get(db, &a, id, MN_WITH_EMBEDDING);
     ck_assert_str_eq(m->text, "a new text");
     ck_assert(th_dot(m->embedding, w, DIM) / th_norm(w, DIM) > 0.9999);
     mn_memory_free(m);
     /* search by vector works */
-    so = (mn_search_options){.vector = w, .dim = DIM, .k = 1};
+    so = (mn_search_options){.version = MN_SEARCH_OPTIONS_VERSION, .vector = w, .dim = DIM, .k = 1};
     TH_OK(db, mn_memory_search(db, &a, &so, &hits));
     ck_assert_uint_eq(hits->count, 1);
-    ck_assert_str_eq(hits->items[0].id, id);
-    mn_memory_list_free(hits);
+    ck_assert_str_eq(hits->items[0]->id, id);
+    mn_memories_free(hits);
     mn_embed_stats st;
     TH_OK(db, mn_embed_stats_get(db, &st));
     ck_assert_str_eq(st.embedder, "external");
     mn_close(db);
 
     /* asynchronous embedding needs an embedder */
-    mn_config cfg = {0};
+    mn_config cfg = {.version = MN_CONFIG_VERSION};
     cfg.embedder = "external";
     cfg.embed_async = 1;
     TH_RC(db, mn_open(&db, url, &cfg), MN_EINVAL);
@@ -471,7 +481,7 @@ START_TEST(test_mixing_refused)
     struct counter c;
     mn_embedder e = plugin(&c, "words-v1");
     mn_db *db = NULL;
-    mn_config cfg = {0};
+    mn_config cfg = {.version = MN_CONFIG_VERSION};
 
     /* a local database: not opened by the plug-in, whose vectors live elsewhere: neither when
      * the dimensions differ, nor when they are the same */
@@ -483,7 +493,7 @@ START_TEST(test_mixing_refused)
                   "%s", mn_errmsg(db));
     mn_close(db);
     local_url = th_sqlite_url();
-    mn_config local = {0};
+    mn_config local = {.version = MN_CONFIG_VERSION};
     local.embed_dim = DIM;
     db = th_open(local_url, &local);
     mn_actor a = acme(db);
@@ -497,7 +507,8 @@ START_TEST(test_mixing_refused)
 
     /* external opens it, and may not re-embed a text: the caller brings the vector */
     db = open_external(local_url, 0);
-    mn_memory_input ch = {.text = "changed"};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT,
+                            .text = "changed"};
     TH_RC(db, mn_memory_update(db, &a, id, &ch, NULL), MN_EINVAL);
     mn_close(db);
 

@@ -73,13 +73,16 @@ START_TEST(redis_counters)
 {
     /* Redis connects lazily: a build with it opens. */
     const char *url = th_sqlite_url();
-    open_needs(MN_FEATURE_REDIS, url, &(mn_config){.redis_url = "redis://:s3cret@127.0.0.1:1"},
+    open_needs(MN_FEATURE_REDIS, url, &(mn_config){.version = MN_CONFIG_VERSION,
+                                                   .redis_url = "redis://:s3cret@127.0.0.1:1"},
                "WITH_REDIS", "hiredis", "s3cret");
     open_needs(MN_FEATURE_REDIS, th_sqlite_url(),
-               &(mn_config){.ratelimit = MN_RATELIMIT_REDIS, .redis_url = "redis://127.0.0.1:1"},
+               &(mn_config){.version = MN_CONFIG_VERSION, .ratelimit = MN_RATELIMIT_REDIS,
+                            .redis_url = "redis://127.0.0.1:1"},
                "WITH_REDIS", "hiredis", NULL);
     /* Without Redis the in-process limiter is still there. */
-    mn_db *db = th_open(th_sqlite_url(), &(mn_config){.ratelimit = MN_RATELIMIT_MEMORY});
+    mn_db *db = th_open(th_sqlite_url(), &(mn_config){.version = MN_CONFIG_VERSION,
+                                                      .ratelimit = MN_RATELIMIT_MEMORY});
     mn_close(db);
 }
 END_TEST
@@ -88,11 +91,13 @@ START_TEST(http_embedder)
 {
     /* With libcurl the openai embedder is found and then wants its URL (MN_EINVAL). */
     open_needs(MN_FEATURE_HTTP_EMBED, th_sqlite_url(),
-               &(mn_config){.embedder = "openai", .embed_model = "m", .embed_dim = 4},
+               &(mn_config){.version = MN_CONFIG_VERSION, .embedder = "openai", .embed_model = "m",
+                            .embed_dim = 4},
                "WITH_CURL", "libcurl", NULL);
     /* An unknown name lists the embedders this build has. */
     mn_db *db = NULL;
-    ck_assert_int_eq(mn_open(&db, th_sqlite_url(), &(mn_config){.embedder = "nope"}), MN_EINVAL);
+    ck_assert_int_eq(mn_open(&db, th_sqlite_url(), &(mn_config){.version = MN_CONFIG_VERSION,
+                                                                .embedder = "nope"}), MN_EINVAL);
     const char *msg = mn_errmsg(db);
     ck_assert_msg(strstr(msg, "unknown embedder \"nope\"") && strstr(msg, "local"), "%s", msg);
     ck_assert_msg(!strstr(msg, "openai") == !(mn_features() & MN_FEATURE_HTTP_EMBED), "%s", msg);

@@ -114,9 +114,16 @@ static void nap_ms(int ms)
  * is one HTTP request (no retries inside it), and retries of jobs come quickly. */
 static mn_db *open_async(const char *url, int workers, int max_attempts)
 {
-    mn_config cfg = {.embedder = "openai", .embed_url = srv.url, .embed_model = "test-model",
-                     .embed_dim = DIM, .embed_async = 1, .embed_workers = workers,
-                     .embed_retries = -1, .embed_retry_ms = 50, .embed_poll_ms = 20,
+    mn_config cfg = {.version = MN_CONFIG_VERSION,
+                     .embedder = "openai",
+                     .embed_url = srv.url,
+                     .embed_model = "test-model",
+                     .embed_dim = DIM,
+                     .embed_async = 1,
+                     .embed_workers = workers,
+                     .embed_retries = -1,
+                     .embed_retry_ms = 50,
+                     .embed_poll_ms = 20,
                      .embed_max_attempts = max_attempts};
     return th_open(url, &cfg);
 }
@@ -143,13 +150,14 @@ static void wait_status(mn_db *db, const mn_actor *a, const char *id, int want)
 static int search_finds(mn_db *db, const mn_actor *a, const char *id)
 {
     static const float any[DIM] = {1};
-    mn_search_options so = {.vector = any, .dim = DIM, .k = 100};
-    mn_memory_list *hits = NULL;
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION, .vector = any, .dim = DIM, .k = 100};
+    mn_memories *hits = NULL;
     TH_OK(db, mn_memory_search(db, a, &so, &hits));
     int found = 0;
     for (size_t i = 0; i < hits->count; i++)
-        found |= strcmp(hits->items[i].id, id) == 0;
-    mn_memory_list_free(hits);
+        found |= strcmp(hits->items[i]->id, id) == 0;
+    mn_memories_free(hits);
     return found;
 }
 
@@ -164,8 +172,8 @@ START_TEST(test_add_returns_before_the_server)
 {
     mn_db *db = open_async(NEW_URL(), 1, 3);
     th_tenant(db, "t");
-    mn_actor a = {.tenant = "t", .identity = NULL};
-    mn_memory_input in = {.identity = th_identity(db, "t", "agent"), .text = "the cat sat"};
+    mn_actor a = TH_ACTOR(.tenant = "t", .identity = NULL);
+    mn_memory_input in = TH_IN(.identity = th_identity(db, "t", "agent"), .text = "the cat sat");
     es_mode(&srv, "slow", -1, 2.0, 0);
     double t0 = th_seconds();
     mn_memory *m = NULL;
@@ -177,17 +185,17 @@ START_TEST(test_add_returns_before_the_server)
     char *id = strdup(m->id);
     mn_memory_free(m);
     /* Pending: listed with its status, in no search result. */
-    mn_memory_list *l = NULL;
-    TH_OK(db, mn_memory_list_page(db, &a, NULL, &l));
+    mn_memories *l = NULL;
+    TH_OK(db, mn_memory_list(db, &a, NULL, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_int_eq(l->items[0].embed_status, MN_EMBED_PENDING);
-    mn_memory_list_free(l);
-    mn_embed_job_list *jobs = NULL;
-    TH_OK(db, mn_embed_jobs_list(db, &a, -1, 0, &jobs));
+    ck_assert_int_eq(l->items[0]->embed_status, MN_EMBED_PENDING);
+    mn_memories_free(l);
+    mn_jobs *jobs = NULL;
+    TH_OK(db, mn_job_list(db, &a, -1, 0, &jobs));
     ck_assert_uint_eq(jobs->count, 1);
-    ck_assert_str_eq(jobs->items[0].memory_id, id);
-    ck_assert_int_eq(jobs->items[0].status, MN_EMBED_PENDING);
-    mn_embed_job_list_free(jobs);
+    ck_assert_str_eq(jobs->items[0]->memory_id, id);
+    ck_assert_int_eq(jobs->items[0]->status, MN_EMBED_PENDING);
+    mn_jobs_free(jobs);
     /* The server stays slow until here: the worker's request may reach it only now (its
      * claim is a round trip to the store), and must not be answered at once. */
     ck_assert(!search_finds(db, &a, id));
@@ -200,9 +208,9 @@ START_TEST(test_add_returns_before_the_server)
     ck_assert_ptr_nonnull(got->embedding);
     ck_assert_mem_eq(got->embedding, th_embed(db, "the cat sat"), DIM * sizeof(float));
     mn_memory_free(got);
-    TH_OK(db, mn_embed_jobs_list(db, &a, -1, 0, &jobs));
+    TH_OK(db, mn_job_list(db, &a, -1, 0, &jobs));
     ck_assert_uint_eq(jobs->count, 0);
-    mn_embed_job_list_free(jobs);
+    mn_jobs_free(jobs);
     free(id);
     mn_close(db);
 }
@@ -212,9 +220,9 @@ START_TEST(test_failures_retry_then_stay_failed)
 {
     mn_db *db = open_async(NEW_URL(), 1, 3);
     th_tenant(db, "t");
-    mn_actor a = {.tenant = "t", .identity = NULL};
+    mn_actor a = TH_ACTOR(.tenant = "t", .identity = NULL);
     es_mode(&srv, "500", -1, 0, 0);
-    mn_memory_input in = {.identity = th_identity(db, "t", "agent"), .text = "doomed text"};
+    mn_memory_input in = TH_IN(.identity = th_identity(db, "t", "agent"), .text = "doomed text");
     const char *id = th_add_in(db, &a, &in);
     wait_status(db, &a, id, MN_EMBED_FAILED);
     /* Three attempts, one request each (embed_retries -1), then it stays failed. */
@@ -224,29 +232,29 @@ START_TEST(test_failures_retry_then_stay_failed)
     ck_assert_int_eq(m->embed_status, MN_EMBED_FAILED);
     ck_assert_msg(m->embed_error && strstr(m->embed_error, "HTTP 500"), "%s", m->embed_error);
     mn_memory_free(m);
-    mn_embed_job_list *jobs = NULL;
-    TH_OK(db, mn_embed_jobs_list(db, &a, MN_EMBED_FAILED, 0, &jobs));
+    mn_jobs *jobs = NULL;
+    TH_OK(db, mn_job_list(db, &a, MN_EMBED_FAILED, 0, &jobs));
     ck_assert_uint_eq(jobs->count, 1);
-    ck_assert_int_eq(jobs->items[0].attempts, 3);
-    ck_assert_int_eq(jobs->items[0].next_at, 0);
-    ck_assert_msg(strstr(jobs->items[0].error, "the model crashed"), "%s", jobs->items[0].error);
-    mn_embed_job_list_free(jobs);
+    ck_assert_int_eq(jobs->items[0]->attempts, 3);
+    ck_assert_int_eq(jobs->items[0]->next_at, 0);
+    ck_assert_msg(strstr(jobs->items[0]->error, "the model crashed"), "%s", jobs->items[0]->error);
+    mn_jobs_free(jobs);
     ck_assert(!search_finds(db, &a, id));
     /* Retried once the server is well: done and searchable. */
     es_mode(&srv, "ok", 0, 0, 0);
     size_t n = 0;
-    TH_OK(db, mn_embed_jobs_retry(db, &a, NULL, &n));
+    TH_OK(db, mn_job_retry(db, &a, NULL, &n));
     ck_assert_uint_eq(n, 1);
     wait_status(db, &a, id, MN_EMBED_DONE);
     ck_assert(search_finds(db, &a, id));
     ck_assert_int_eq(es_stat(&srv, "requests"), 4);
     /* Nothing left to retry; an id without a job is not found; bad arguments change nothing. */
-    TH_OK(db, mn_embed_jobs_retry(db, &a, NULL, &n));
+    TH_OK(db, mn_job_retry(db, &a, NULL, &n));
     ck_assert_uint_eq(n, 0);
-    TH_RC(db, mn_embed_jobs_retry(db, &a, id, &n), MN_ENOTFOUND);
-    TH_RC(db, mn_embed_jobs_retry(db, &a, "not-an-id", &n), MN_EINVAL);
-    TH_RC(db, mn_embed_jobs_list(db, &a, 7, 0, &jobs), MN_EINVAL);
-    TH_RC(db, mn_embed_jobs_list(db, &a, -1, -1, &jobs), MN_EINVAL);
+    TH_RC(db, mn_job_retry(db, &a, id, &n), MN_ENOTFOUND);
+    TH_RC(db, mn_job_retry(db, &a, "not-an-id", &n), MN_EINVAL);
+    TH_RC(db, mn_job_list(db, &a, 7, 0, &jobs), MN_EINVAL);
+    TH_RC(db, mn_job_list(db, &a, -1, -1, &jobs), MN_EINVAL);
     mn_close(db);
 }
 END_TEST
@@ -256,24 +264,24 @@ START_TEST(test_backoff)
 {
     mn_db *db = open_async(NEW_URL(), 0, 5);
     th_tenant(db, "t");
-    mn_actor a = {.tenant = "t", .identity = NULL};
+    mn_actor a = TH_ACTOR(.tenant = "t", .identity = NULL);
     es_mode(&srv, "500", -1, 0, 0);
-    mn_memory_input in = {.identity = th_identity(db, "t", "agent"), .text = "backoff"};
+    mn_memory_input in = TH_IN(.identity = th_identity(db, "t", "agent"), .text = "backoff");
     th_add_in(db, &a, &in);
     size_t done, failed;
-    mn_embed_job_list *jobs = NULL;
+    mn_jobs *jobs = NULL;
     int64_t gaps[2];
     for (int i = 0; i < 2; i++) {
-        TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+        TH_OK(db, mn_job_run(db, 0, &done, &failed));
         ck_assert_uint_eq(failed, 1);
         /* The failure is the job's (in its error), not the run's, which succeeded. */
         ck_assert_int_eq(mn_errcode(db), MN_OK);
-        TH_OK(db, mn_embed_jobs_list(db, &a, -1, 0, &jobs));
-        gaps[i] = jobs->items[0].next_at - jobs->items[0].updated_at;
-        ck_assert_int_eq(jobs->items[0].status, MN_EMBED_PENDING);
-        mn_embed_job_list_free(jobs);
+        TH_OK(db, mn_job_list(db, &a, -1, 0, &jobs));
+        gaps[i] = jobs->items[0]->next_at - jobs->items[0]->updated_at;
+        ck_assert_int_eq(jobs->items[0]->status, MN_EMBED_PENDING);
+        mn_jobs_free(jobs);
         /* Not due yet: a run finds nothing. */
-        TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+        TH_OK(db, mn_job_run(db, 0, &done, &failed));
         ck_assert_uint_eq(done + failed, 0);
         nap_ms((int)gaps[i] + 20);
     }
@@ -289,29 +297,29 @@ START_TEST(test_backoff_spreads)
 {
     mn_db *db = open_async(NEW_URL(), 0, 5);
     th_tenant(db, "t");
-    mn_actor a = {.tenant = "t", .identity = NULL};
+    mn_actor a = TH_ACTOR(.tenant = "t", .identity = NULL);
     es_mode(&srv, "500", -1, 0, 0);
     const char *owner = th_identity(db, "t", "agent");
     enum { N = 20 };
     for (int i = 0; i < N; i++) {
-        mn_memory_input in = {.identity = owner, .text = th_fmt("spread %d", i)};
+        mn_memory_input in = TH_IN(.identity = owner, .text = th_fmt("spread %d", i));
         th_add_in(db, &a, &in);
     }
     size_t done, failed;
-    TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+    TH_OK(db, mn_job_run(db, 0, &done, &failed));
     ck_assert_uint_eq(failed, N);
-    mn_embed_job_list *jobs = NULL;
-    TH_OK(db, mn_embed_jobs_list(db, &a, -1, 0, &jobs));
+    mn_jobs *jobs = NULL;
+    TH_OK(db, mn_job_list(db, &a, -1, 0, &jobs));
     ck_assert_uint_eq(jobs->count, N);
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     for (size_t i = 0; i < jobs->count; i++) {
-        int64_t gap = jobs->items[i].next_at - jobs->items[i].updated_at;
+        int64_t gap = jobs->items[i]->next_at - jobs->items[i]->updated_at;
         ck_assert(gap >= 25 && gap <= 50);
         lo = gap < lo ? gap : lo;
         hi = gap > hi ? gap : hi;
     }
     ck_assert_int_gt(hi, lo); /* 20 draws from 26 values: all equal by chance is 26^-19 */
-    mn_embed_job_list_free(jobs);
+    mn_jobs_free(jobs);
     mn_close(db);
 }
 END_TEST
@@ -321,9 +329,9 @@ START_TEST(test_changed_memory_not_overwritten)
 {
     mn_db *db = open_async(NEW_URL(), 0, 3);
     th_tenant(db, "t");
-    mn_actor a = {.tenant = "t", .identity = NULL};
+    mn_actor a = TH_ACTOR(.tenant = "t", .identity = NULL);
     const char *owner = th_identity(db, "t", "agent");
-    mn_memory_input in = {.identity = owner, .text = "old text"};
+    mn_memory_input in = TH_IN(.identity = owner, .text = "old text");
     const char *id = th_add_in(db, &a, &in);
     const struct mni_store_ops *ops = db->store->ops;
     float stale[DIM] = {1};
@@ -333,7 +341,8 @@ START_TEST(test_changed_memory_not_overwritten)
     /* A new text after the claim: the old claim stores nothing, the new job does. */
     TH_OK(db, ops->embed_jobs_claim(db->store, "claim-1", th_now_ms(), 60000, 10, &t, &n));
     ck_assert_uint_eq(n, 1);
-    mn_memory_input ch = {.text = "new text"};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "new text"};
     TH_OK(db, mn_memory_update(db, &a, id, &ch, NULL));
     TH_OK(db, ops->embed_jobs_done(db->store, "claim-1", t, n, stale, th_now_ms(), &stored));
     ck_assert_uint_eq(stored, 0);
@@ -344,13 +353,15 @@ START_TEST(test_changed_memory_not_overwritten)
     TH_OK(db, ops->embed_jobs_claim(db->store, "claim-2", th_now_ms(), 60000, 10, &t, &n));
     ck_assert_uint_eq(n, 1);
     ck_assert_str_eq(t[0].text, "new text");
-    mn_memory_input meta = {.metadata = "{\"k\": 1}"};
+    mn_memory_changes meta = {.version = MN_MEMORY_CHANGES_VERSION,
+                              .set = MN_MEMORY_SET_METADATA,
+                              .metadata = "{\"k\": 1}"};
     TH_OK(db, mn_memory_update(db, &a, id, &meta, NULL));
     TH_OK(db, ops->embed_jobs_done(db->store, "claim-2", t, n, stale, th_now_ms(), &stored));
     ck_assert_uint_eq(stored, 0);
     mni_embed_tasks_free(t, n);
     size_t done, failed;
-    TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+    TH_OK(db, mn_job_run(db, 0, &done, &failed));
     ck_assert_uint_eq(done, 1);
     mn_memory *m = th_get(db, &a, id, MN_WITH_EMBEDDING);
     ck_assert_int_eq(m->embed_status, MN_EMBED_DONE);
@@ -364,7 +375,7 @@ START_TEST(test_changed_memory_not_overwritten)
     TH_OK(db, ops->embed_jobs_claim(db->store, "slow", th_now_ms(), 1, 10, &t, &n));
     ck_assert_uint_eq(n, 1);
     nap_ms(5);
-    TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+    TH_OK(db, mn_job_run(db, 0, &done, &failed));
     ck_assert_uint_eq(done, 1);
     int64_t seq = store_seq(db);
     TH_OK(db, ops->embed_jobs_done(db->store, "slow", t, n, stale, th_now_ms(), &stored));
@@ -379,7 +390,7 @@ START_TEST(test_changed_memory_not_overwritten)
     in.text = "gone soon";
     id = th_add_in(db, &a, &in);
     TH_OK(db, mn_memory_delete(db, &a, id, MN_DELETE_HARD));
-    TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+    TH_OK(db, mn_job_run(db, 0, &done, &failed));
     ck_assert_uint_eq(done + failed, 0);
     ck_assert_int_eq(es_text_count(&srv, "gone soon"), 0);
     mn_close(db);
@@ -392,20 +403,25 @@ START_TEST(test_memory_and_job_atomic)
     const char *url = NEW_URL();
     mn_db *db = open_async(url, 0, 3);
     th_tenant(db, "t");
-    mn_actor a = {.tenant = "t", .identity = NULL};
+    mn_actor a = TH_ACTOR(.tenant = "t", .identity = NULL);
     const char *owner = th_identity(db, "t", "agent");
-    mn_memory_input ok = {.identity = owner, .text = "kept"};
+    mn_memory_input ok = TH_IN(.identity = owner, .text = "kept");
     const char *kept = th_add_in(db, &a, &ok);
     stores[_i].refuse_jobs(url);
     th_state before, after;
     th_state_get(db, &before);
-    mn_memory_input in[3] = {{.identity = owner, .text = "one"}, {.identity = owner, .text = "two"},
-                             {.identity = owner, .text = "three"}};
+    mn_memory_input in[3] = {MN_MEMORY_INPUT_INIT, MN_MEMORY_INPUT_INIT, MN_MEMORY_INPUT_INIT};
+    const char *texts[3] = {"one", "two", "three"};
+    for (int i = 0; i < 3; i++) {
+        in[i].identity = owner;
+        in[i].text = texts[i];
+    }
     TH_RC(db, mn_memory_add(db, &a, &in[0], NULL), MN_EBACKEND);
     ck_assert_msg(strstr(mn_errmsg(db), "no jobs today"), "%s", mn_errmsg(db));
     TH_RC(db, mn_memory_add_many(db, &a, in, 3, NULL, NULL), MN_EBACKEND);
     /* An update whose new text cannot get its job keeps the old text. */
-    mn_memory_input ch = {.text = "changed"};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "changed"};
     TH_RC(db, mn_memory_update(db, &a, kept, &ch, NULL), MN_EBACKEND);
     th_state_get(db, &after);
     th_assert_state_eq(&before, &after, "an add whose job could not be queued");
@@ -417,24 +433,28 @@ END_TEST
  * within a tenant a text is embedded once. Calls for no tenant (mn_embed) have their own. */
 START_TEST(test_cache_scope_per_tenant)
 {
-    mn_config cfg = {.embedder = "openai", .embed_url = srv.url, .embed_model = "test-model",
+    mn_config cfg = {.version = MN_CONFIG_VERSION,
+                     .embedder = "openai",
+                     .embed_url = srv.url,
+                     .embed_model = "test-model",
                      .embed_dim = DIM};
     mn_db *db = th_open(NEW_URL(), &cfg);
     th_tenant(db, "a");
     th_tenant(db, "b");
-    mn_actor ta = {.tenant = "a"}, tb = {.tenant = "b"};
-    mn_memory_input ia = {.identity = th_identity(db, "a", "x"), .text = "the secret plan"};
-    mn_memory_input ib = {.identity = th_identity(db, "b", "x"), .text = "the secret plan"};
+    mn_actor ta = TH_ACTOR(.tenant = "a"), tb = TH_ACTOR(.tenant = "b");
+    mn_memory_input ia = TH_IN(.identity = th_identity(db, "a", "x"), .text = "the secret plan");
+    mn_memory_input ib = TH_IN(.identity = th_identity(db, "b", "x"), .text = "the secret plan");
     th_add_in(db, &ta, &ia);
     ck_assert_int_eq(es_stat(&srv, "requests"), 1);
     th_add_in(db, &tb, &ib);
     ck_assert_int_eq(es_stat(&srv, "requests"), 2); /* not tenant a's cached vector */
     th_add_in(db, &tb, &ib);
     ck_assert_int_eq(es_stat(&srv, "requests"), 2); /* b's own */
-    mn_search_options so = {.query = "the secret plan", .k = 1};
-    mn_memory_list *hits = NULL;
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION, .query = "the secret plan", .k = 1};
+    mn_memories *hits = NULL;
     TH_OK(db, mn_memory_search(db, &ta, &so, &hits));
-    mn_memory_list_free(hits);
+    mn_memories_free(hits);
     ck_assert_int_eq(es_stat(&srv, "requests"), 2); /* a's query: a's cache */
     float v[DIM];
     TH_OK(db, mn_embed(db, "the secret plan", v, DIM));
@@ -447,28 +467,31 @@ END_TEST
  * through the index that follows seq. */
 START_TEST(test_local_workers_many)
 {
-    mn_config cfg = {.embed_async = 1, .embed_workers = 3, .embed_batch = 16,
+    mn_config cfg = {.version = MN_CONFIG_VERSION,
+                     .embed_async = 1,
+                     .embed_workers = 3,
+                     .embed_batch = 16,
                      .embed_poll_ms = 10};
     mn_db *db = th_open(NEW_URL(), &cfg);
     th_tenant(db, "t");
-    mn_actor a = {.tenant = "t"};
+    mn_actor a = TH_ACTOR(.tenant = "t");
     const char *owner = th_identity(db, "t", "agent");
     enum { N = 300 };
     mn_memory_input in[N];
     char texts[N][32];
     for (int i = 0; i < N; i++) {
         snprintf(texts[i], sizeof texts[i], "memory number %d", i);
-        in[i] = (mn_memory_input){.identity = owner, .text = texts[i]};
+        in[i] = (mn_memory_input)TH_IN(.identity = owner, .text = texts[i]);
     }
     char **ids = NULL;
     int64_t seq0 = store_seq(db);
     TH_OK(db, mn_memory_add_many(db, &a, in, N, &ids, NULL));
     double until = th_seconds() + 30;
-    mn_embed_job_list *jobs = NULL;
+    mn_jobs *jobs = NULL;
     for (;;) {
-        TH_OK(db, mn_embed_jobs_list(db, &a, -1, 0, &jobs));
+        TH_OK(db, mn_job_list(db, &a, -1, 0, &jobs));
         size_t left = jobs->count;
-        mn_embed_job_list_free(jobs);
+        mn_jobs_free(jobs);
         if (!left || th_seconds() > until)
             break;
         nap_ms(20);
@@ -477,12 +500,12 @@ START_TEST(test_local_workers_many)
     ck_assert_int_eq(store_seq(db) - seq0, 2 * N);
     for (int i = 0; i < N; i += 37) {
         ck_assert_int_eq(status_of(db, &a, ids[i]), MN_EMBED_DONE);
-        mn_search_options so = {.query = texts[i], .k = 1};
-        mn_memory_list *hits = NULL;
+        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = texts[i], .k = 1};
+        mn_memories *hits = NULL;
         TH_OK(db, mn_memory_search(db, &a, &so, &hits));
         ck_assert_uint_eq(hits->count, 1);
-        ck_assert_str_eq(hits->items[0].id, ids[i]);
-        mn_memory_list_free(hits);
+        ck_assert_str_eq(hits->items[0]->id, ids[i]);
+        mn_memories_free(hits);
     }
     mn_strings_free(ids, N);
     mn_close(db);
@@ -496,39 +519,47 @@ START_TEST(test_zero_vector_fails_its_job_alone)
 {
     mn_db *db = open_async(NEW_URL(), 0, 1);
     th_tenant(db, "t");
-    mn_actor a = {.tenant = "t"};
+    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "t"};
     const char *owner = th_identity(db, "t", "agent");
-    mn_memory_input in[] = {{.identity = owner, .text = "first text"},
-                            {.identity = owner, .text = "second text"},
-                            {.identity = owner, .text = "third text"}};
+    mn_memory_input in[] = {{.version = MN_MEMORY_INPUT_VERSION,
+                             .importance = MN_IMPORTANCE_DEFAULT, .identity = owner,
+                             .text = "first text"},
+                            {.version = MN_MEMORY_INPUT_VERSION,
+                             .importance = MN_IMPORTANCE_DEFAULT, .identity = owner,
+                             .text = "second text"},
+                            {.version = MN_MEMORY_INPUT_VERSION,
+                             .importance = MN_IMPORTANCE_DEFAULT, .identity = owner,
+                             .text = "third text"}};
     char **ids = NULL;
     TH_OK(db, mn_memory_add_many(db, &a, in, 3, &ids, NULL));
     es_mode(&srv, "zero", 1, 0, 0);
     size_t done = 0, failed = 0;
-    TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+    TH_OK(db, mn_job_run(db, 0, &done, &failed));
     ck_assert_uint_eq(done, 2);
     ck_assert_uint_eq(failed, 1);
-    mn_embed_job_list *jobs = NULL;
-    TH_OK(db, mn_embed_jobs_list(db, &a, -1, 0, &jobs));
+    mn_jobs *jobs = NULL;
+    TH_OK(db, mn_job_list(db, &a, -1, 0, &jobs));
     ck_assert_uint_eq(jobs->count, 1);
-    ck_assert_int_eq(jobs->items[0].status, MN_EMBED_FAILED);
-    ck_assert_msg(strstr(jobs->items[0].error, "openai embedder (model test-model)") &&
-                  strstr(jobs->items[0].error, "all-zero"), "%s", jobs->items[0].error);
+    ck_assert_int_eq(jobs->items[0]->status, MN_EMBED_FAILED);
+    ck_assert_msg(strstr(jobs->items[0]->error, "openai embedder (model test-model)") &&
+                  strstr(jobs->items[0]->error, "all-zero"), "%s", jobs->items[0]->error);
     for (int i = 0; i < 3; i++)
-        ck_assert_int_eq(status_of(db, &a, ids[i]), strcmp(ids[i], jobs->items[0].memory_id)
+        ck_assert_int_eq(status_of(db, &a, ids[i]), strcmp(ids[i], jobs->items[0]->memory_id)
                                                         ? MN_EMBED_DONE : MN_EMBED_FAILED);
-    mn_embed_job_list_free(jobs);
+    mn_jobs_free(jobs);
     mn_strings_free(ids, 3);
     mn_close(db);
 
-    mn_config cfg = {.embed_async = 1, .embed_max_attempts = 1};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_async = 1, .embed_max_attempts = 1};
     db = th_open(NEW_URL(), &cfg);
     th_tenant(db, "t");
     owner = th_identity(db, "t", "agent");
-    const char *words = th_add_in(db, &a, &(mn_memory_input){.identity = owner,
+    const char *words = th_add_in(db, &a, &(mn_memory_input){.version = MN_MEMORY_INPUT_VERSION, .importance = MN_IMPORTANCE_DEFAULT, .identity = owner,
                                                              .text = "words here"});
-    const char *none = th_add_in(db, &a, &(mn_memory_input){.identity = owner, .text = "?!"});
-    TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+    const char *none = th_add_in(db, &a, &(mn_memory_input){.version = MN_MEMORY_INPUT_VERSION,
+                                                            .importance = MN_IMPORTANCE_DEFAULT,
+                                                            .identity = owner, .text = "?!"});
+    TH_OK(db, mn_job_run(db, 0, &done, &failed));
     ck_assert_uint_eq(done, 1);
     ck_assert_uint_eq(failed, 1);
     ck_assert_int_eq(status_of(db, &a, words), MN_EMBED_DONE);
@@ -543,8 +574,9 @@ END_TEST
 
 START_TEST(test_config_errors)
 {
-    mn_config bad[] = {{.embed_async = 2}, {.embed_workers = 65}, {.embed_workers = -1},
-                       {.embed_batch = 10001}, {.embed_lease_ms = -5}, {.embed_retries = -2}};
+    mn_config bad[] = {TH_CONFIG(.embed_async = 2),     TH_CONFIG(.embed_workers = 65),
+                       TH_CONFIG(.embed_workers = -1),   TH_CONFIG(.embed_batch = 10001),
+                       TH_CONFIG(.embed_lease_ms = -5), TH_CONFIG(.embed_retries = -2)};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         mn_db *db = NULL;
         TH_RC(db, mn_open(&db, NEW_URL(), &bad[i]), MN_EINVAL);
@@ -554,7 +586,7 @@ START_TEST(test_config_errors)
     /* A read-only handle runs no workers. */
     const char *url = NEW_URL();
     mn_close(th_open(url, NULL));
-    mn_config ro = {.flags = MN_OPEN_READONLY, .embed_workers = 1};
+    mn_config ro = {.version = MN_CONFIG_VERSION, .flags = MN_OPEN_READONLY, .embed_workers = 1};
     mn_db *db = NULL;
     TH_RC(db, mn_open(&db, url, &ro), MN_EINVAL);
     mn_close(db);

@@ -51,15 +51,15 @@ static uint64_t policies_fp(mn_db *db, size_t *count)
 {
     uint64_t h = 1469598103934665603ull;
     size_t n = 0;
-    mn_tenant_list *tl = NULL;
-    TH_OK(db, mn_tenant_list_all(db, &tl));
+    mn_tenants *tl = NULL;
+    TH_OK(db, mn_tenant_list(db, &tl));
     for (size_t t = 0; t < tl->count; t++) {
-        mn_actor sys = {.tenant = tl->items[t].id};
-        mn_policy_list *pl = NULL;
-        TH_OK(db, mn_policy_list_all(db, &sys, &pl));
+        mn_actor sys = TH_ACTOR(.tenant = tl->items[t]->id);
+        mn_policies *pl = NULL;
+        TH_OK(db, mn_policy_list(db, &sys, &pl));
         n += pl->count;
         for (size_t i = 0; i < pl->count; i++) {
-            const mn_policy *p = &pl->items[i];
+            const mn_policy *p = pl->items[i];
             h = fnv(h, p->id);
             h = fnv(h, p->tenant_id);
             h = fnv(h, p->role);
@@ -69,9 +69,9 @@ static uint64_t policies_fp(mn_db *db, size_t *count)
             h = fnv_i64(h, p->active);
             h = fnv_i64(h, p->updated_at);
         }
-        mn_policy_list_free(pl);
+        mn_policies_free(pl);
     }
-    mn_tenant_list_free(tl);
+    mn_tenants_free(tl);
     if (count)
         *count = n;
     return h;
@@ -120,7 +120,7 @@ struct world {
 static const char *make_identity(mn_db *db, const char *tenant, const char *external_id,
                                  const char *role, const char *claims)
 {
-    mn_actor sys = {.tenant = tenant};
+    mn_actor sys = TH_ACTOR(.tenant = tenant);
     mn_identity *i = NULL;
     TH_OK(db, mn_identity_create(db, &sys, external_id, role, claims, &i));
     const char *id = th_fmt("%s", i->id);
@@ -131,7 +131,7 @@ static const char *make_identity(mn_db *db, const char *tenant, const char *exte
 static const char *add_typed(mn_db *db, const mn_actor *a, const char *owner, const char *text,
                              const char *type, const char *metadata)
 {
-    mn_memory_input in = {.identity = owner, .text = text, .type = type, .metadata = metadata};
+    mn_memory_input in = TH_IN(.identity = owner, .text = text, .type = type, .metadata = metadata);
     return th_add_in(db, a, &in);
 }
 
@@ -147,10 +147,10 @@ static void world_open(struct world *w)
     w->bob = make_identity(db, "acme", "bob", NULL, NULL);
     w->root = make_identity(db, "acme", "root", "admin", NULL);
     make_identity(db, "globex", "carl", NULL, NULL);
-    w->sys = (mn_actor){.tenant = "acme"};
-    w->as_alice = (mn_actor){.tenant = "acme", .identity = "alice"};
-    w->as_bob = (mn_actor){.tenant = "acme", .identity = "bob"};
-    w->as_root = (mn_actor){.tenant = "acme", .identity = "root"};
+    w->sys = (mn_actor)TH_ACTOR(.tenant = "acme");
+    w->as_alice = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = "alice");
+    w->as_bob = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = "bob");
+    w->as_root = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = "root");
     w->a1 = add_typed(db, &w->as_alice, NULL, "alice likes green tea", "fact",
                       "{\"project\":\"apollo\"}");
     w->a2 = add_typed(db, &w->as_alice, NULL, "alice zebra notes", "note", NULL);
@@ -158,10 +158,12 @@ static void world_open(struct world *w)
                       "{\"project\":\"apollo\"}");
     w->b2 = add_typed(db, &w->as_bob, NULL, "bob secret zebra plan", "secret", NULL);
     w->b3 = add_typed(db, &w->as_bob, NULL, "bob deleted zebra migration memory", "fact", NULL);
-    mn_memory_input ch = {.text = "zebra migration patterns on the savanna, updated"};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_TEXT,
+                            .text = "zebra migration patterns on the savanna, updated"};
     TH_OK(db, mn_memory_update(db, &w->sys, w->b1, &ch, NULL));
     TH_OK(db, mn_memory_delete(db, &w->sys, w->b3, MN_DELETE_SOFT));
-    mn_actor carl = {.tenant = "globex", .identity = "carl"};
+    mn_actor carl = TH_ACTOR(.tenant = "globex", .identity = "carl");
     w->g1 = th_add(db, &carl, NULL, "globex zebra migration memory");
 }
 
@@ -169,7 +171,8 @@ static void world_open(struct world *w)
 static const char *policy_add(mn_db *db, const mn_actor *a, const char *role, const char *rule,
                               int priority)
 {
-    mn_policy_input in = {.role = role, .rule = rule, .has_priority = 1, .priority = priority};
+    mn_policy_input in = {
+        .version = MN_POLICY_INPUT_VERSION, .role = role, .rule = rule, .priority = priority};
     mn_policy *p = NULL;
     TH_OK(db, mn_policy_add(db, a, &in, &p));
     ck_assert_ptr_nonnull(p);
@@ -185,7 +188,8 @@ static const char *policy_add(mn_db *db, const mn_actor *a, const char *role, co
 
 static void policy_set_active(mn_db *db, const mn_actor *a, const char *id, int active)
 {
-    mn_policy_input ch = {.has_active = 1, .active = active};
+    mn_policy_changes ch = {
+        .version = MN_POLICY_CHANGES_VERSION, .set = MN_POLICY_SET_ACTIVE, .active = active};
     mn_policy *p = NULL;
     TH_OK(db, mn_policy_update(db, a, id, &ch, &p));
     ck_assert_int_eq(p->active, active);
@@ -231,17 +235,17 @@ static int get_rc(mn_db *db, const mn_actor *a, const char *id)
 static const char **search_ids(mn_db *db, const mn_actor *a, const char *query, int k,
                                const mn_filter *filter, size_t *n)
 {
-    mn_search_options so = {.query = query, .k = k};
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = query, .k = k};
     if (filter)
-        so.filter = *filter;
-    mn_memory_list *l = NULL;
+        so.filter = filter;
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, a, &so, &l));
     ck_assert_ptr_nonnull(l);
     const char **ids = th_keep(calloc(l->count + 1, sizeof *ids));
     for (size_t i = 0; i < l->count; i++)
-        ids[i] = th_fmt("%s", l->items[i].id);
+        ids[i] = th_fmt("%s", l->items[i]->id);
     *n = l->count;
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     return ids;
 }
 
@@ -281,17 +285,17 @@ START_TEST(new_tenant_has_default_policies)
 {
     mn_db *db = th_open_fresh();
     const char *t1 = th_tenant(db, "acme"), *t2 = th_tenant(db, "globex");
-    mn_actor sys = {.tenant = "acme"}, sys2 = {.tenant = "globex"};
-    mn_policy_list *l = NULL, *l2 = NULL;
-    TH_OK(db, mn_policy_list_all(db, &sys, &l));
-    TH_OK(db, mn_policy_list_all(db, &sys2, &l2));
+    mn_actor sys = TH_ACTOR(.tenant = "acme"), sys2 = TH_ACTOR(.tenant = "globex");
+    mn_policies *l = NULL, *l2 = NULL;
+    TH_OK(db, mn_policy_list(db, &sys, &l));
+    TH_OK(db, mn_policy_list(db, &sys2, &l2));
     /* Documented in lib/policy/policy.h: admin allows everything (100); agent may manage its
      * own memories and read its own identity (50 each). */
     ck_assert_uint_eq(l->count, 3);
     ck_assert_uint_eq(l2->count, 3);
     int admins = 0, agents = 0;
     for (size_t i = 0; i < l->count; i++) {
-        const mn_policy *p = &l->items[i];
+        const mn_policy *p = l->items[i];
         ck_assert(th_is_uuid7(p->id));
         ck_assert_str_eq(p->tenant_id, t1);
         ck_assert_int_eq(p->active, 1);
@@ -299,7 +303,7 @@ START_TEST(new_tenant_has_default_policies)
         ck_assert_ptr_nonnull(p->rule);
         ck_assert(p->created_at > 0 && p->updated_at >= p->created_at);
         if (i > 0)
-            ck_assert_msg(l->items[i - 1].priority >= p->priority, "not highest priority first");
+            ck_assert_msg(l->items[i - 1]->priority >= p->priority, "not highest priority first");
         if (strcmp(p->role, "admin") == 0) {
             admins++;
             ck_assert_int_eq(p->priority, 100);
@@ -314,26 +318,26 @@ START_TEST(new_tenant_has_default_policies)
         }
         /* Each tenant has its own copies. */
         for (size_t k = 0; k < l2->count; k++) {
-            ck_assert_str_ne(l2->items[k].id, p->id);
-            ck_assert_str_eq(l2->items[k].tenant_id, t2);
+            ck_assert_str_ne(l2->items[k]->id, p->id);
+            ck_assert_str_eq(l2->items[k]->tenant_id, t2);
         }
     }
     ck_assert_int_eq(admins, 1);
     ck_assert_int_eq(agents, 2);
-    ck_assert_str_eq(l->items[0].role, "admin");
+    ck_assert_str_eq(l->items[0]->role, "admin");
 
     /* Each can be read one by one, and is as listed. */
     for (size_t i = 0; i < l->count; i++) {
         mn_policy *p = NULL;
-        TH_OK(db, mn_policy_get(db, &sys, l->items[i].id, &p));
-        ck_assert_str_eq(p->rule, l->items[i].rule);
+        TH_OK(db, mn_policy_get(db, &sys, l->items[i]->id, &p));
+        ck_assert_str_eq(p->rule, l->items[i]->rule);
         mn_policy_free(p);
         /* Tenants never see each other's policies. */
-        TH_RC(db, mn_policy_get(db, &sys2, l->items[i].id, &p), MN_ENOTFOUND);
+        TH_RC(db, mn_policy_get(db, &sys2, l->items[i]->id, &p), MN_ENOTFOUND);
         ck_assert_ptr_null(p);
     }
-    mn_policy_list_free(l);
-    mn_policy_list_free(l2);
+    mn_policies_free(l);
+    mn_policies_free(l2);
     mn_close(db);
 }
 END_TEST
@@ -348,15 +352,16 @@ START_TEST(agent_manages_own_memories)
     const mn_actor *a = &w.as_alice;
 
     mn_memory *m = NULL;
-    mn_memory_input in = {.text = "alice remembers the blue door", .type = "fact"};
+    mn_memory_input in = TH_IN(.text = "alice remembers the blue door", .type = "fact");
     TH_OK(db, mn_memory_add(db, a, &in, &m));
     ck_assert_str_eq(m->identity_id, w.alice);
     const char *mine = th_fmt("%s", m->id);
     mn_memory_free(m);
     /* Naming herself as the owner is the same. */
-    mn_memory_input in2 = {.identity = "alice", .text = "alice again"};
+    mn_memory_input in2 = TH_IN(.identity = "alice", .text = "alice again");
     const char *mine2 = th_add_in(db, a, &in2);
-    mn_memory_input many[2] = {{.text = "batch one"}, {.text = "batch two", .identity = w.alice}};
+    mn_memory_input many[2] = {TH_IN(.text = "batch one"),
+                               TH_IN(.text = "batch two", .identity = w.alice)};
     char **ids = NULL;
     size_t failed = 7;
     TH_OK(db, mn_memory_add_many(db, a, many, 2, &ids, &failed));
@@ -367,14 +372,17 @@ START_TEST(agent_manages_own_memories)
     ck_assert_str_eq(m->text, "alice remembers the blue door");
     mn_memory_free(m);
 
-    mn_memory_input ch = {.text = "alice remembers the red door", .metadata = "{\"k\":1}"};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_TEXT | MN_MEMORY_SET_METADATA,
+                            .text = "alice remembers the red door",
+                            .metadata = "{\"k\":1}"};
     TH_OK(db, mn_memory_update(db, a, mine, &ch, &m));
     ck_assert_int_eq(m->version, 2);
     mn_memory_free(m);
     mn_history *h = NULL;
     TH_OK(db, mn_memory_history(db, a, mine, &h));
     ck_assert_uint_eq(h->count, 1);
-    ck_assert_str_eq(h->items[0].changed_by, w.alice);
+    ck_assert_str_eq(h->items[0]->changed_by, w.alice);
     mn_history_free(h);
 
     size_t n;
@@ -408,7 +416,8 @@ START_TEST(agent_cannot_touch_others_memories)
     const mn_actor *a = &w.as_alice;
     mn_memory *m = NULL;
     mn_history *h = NULL;
-    mn_memory_input ch = {.text = "alice was here"};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "alice was here"};
     const char *bobs[] = {w.b1, w.b2, w.b3};
 
     for (size_t i = 0; i < 3; i++) {
@@ -430,7 +439,7 @@ START_TEST(agent_cannot_touch_others_memories)
     /* Another tenant's memory does not exist for alice at all. */
     FAILS(db, mn_memory_get(db, a, w.g1, 0, &m), MN_ENOTFOUND, "memory");
     /* Nor may she write a memory for bob. */
-    mn_memory_input for_bob = {.identity = "bob", .text = "alice writes for bob"};
+    mn_memory_input for_bob = TH_IN(.identity = "bob", .text = "alice writes for bob");
     DENIED(db, mn_memory_add(db, a, &for_bob, &m), NOT_ALLOWED);
     ck_assert_ptr_null(m);
 
@@ -444,8 +453,8 @@ START_TEST(agent_cannot_touch_others_memories)
     TH_RC(db, get_rc(db, a, w.a2), MN_OK);
 
     /* add_many with one memory for bob writes nothing and names the input. */
-    mn_memory_input batch[3] = {{.text = "mine 1"}, {.text = "mine 2"},
-                                {.text = "for bob", .identity = "bob"}};
+    mn_memory_input batch[3] = {TH_IN(.text = "mine 1"), TH_IN(.text = "mine 2"),
+                                TH_IN(.text = "for bob", .identity = "bob")};
     char **ids = (char **)1;
     size_t failed = 99;
     DENIED(db, mn_memory_add_many(db, a, batch, 3, &ids, &failed), NOT_ALLOWED);
@@ -479,19 +488,19 @@ START_TEST(list_and_search_hide_others_memories)
         got = list_ids(db, a, NULL, limits[i], &n);
         ck_assert_uint_eq(n, 2);
         ck_assert(th_ids_contain(got, n, w.a1) && th_ids_contain(got, n, w.a2));
-        mn_filter f = {.flags = MN_WITH_DELETED | MN_WITH_EXPIRED};
+        mn_filter f = {.version = MN_FILTER_VERSION, .flags = MN_WITH_DELETED | MN_WITH_EXPIRED};
         got = list_ids(db, a, &f, limits[i], &n);
         ck_assert_uint_eq(n, 2);
-        f = (mn_filter){.identity = "bob"};
+        f = (mn_filter){.version = MN_FILTER_VERSION, .identity = "bob"};
         got = list_ids(db, a, &f, limits[i], &n);
         ck_assert_uint_eq(n, 0);
-        f = (mn_filter){.identity = w.bob, .flags = MN_WITH_DELETED};
+        f = (mn_filter){.version = MN_FILTER_VERSION, .identity = w.bob, .flags = MN_WITH_DELETED};
         got = list_ids(db, a, &f, limits[i], &n);
         ck_assert_uint_eq(n, 0);
-        f = (mn_filter){.type = "secret"};
+        f = (mn_filter){.version = MN_FILTER_VERSION, .type = "secret"};
         got = list_ids(db, a, &f, limits[i], &n);
         ck_assert_uint_eq(n, 0);
-        f = (mn_filter){.metadata = "{\"project\":\"apollo\"}"};
+        f = (mn_filter){.version = MN_FILTER_VERSION, .metadata = "{\"project\":\"apollo\"}"};
         got = list_ids(db, a, &f, limits[i], &n);
         ck_assert_uint_eq(n, 1);
         ck_assert_str_eq(got[0], w.a1);
@@ -505,28 +514,29 @@ START_TEST(list_and_search_hide_others_memories)
         ck_assert_uint_eq(n, ks[i] == 1 ? 1 : 2);
         assert_none_of(got, n, bobs, 4, "search");
         ck_assert_str_eq(got[0], w.a2); /* "alice zebra notes" is the nearer of hers */
-        mn_filter f = {.flags = MN_WITH_DELETED | MN_WITH_EXPIRED};
+        mn_filter f = {.version = MN_FILTER_VERSION, .flags = MN_WITH_DELETED | MN_WITH_EXPIRED};
         got = search_ids(db, a, q, ks[i], &f, &n);
         ck_assert_uint_eq(n, ks[i] == 1 ? 1 : 2);
         assert_none_of(got, n, bobs, 4, "search with deleted");
-        f = (mn_filter){.identity = "bob", .flags = MN_WITH_DELETED};
+        f = (mn_filter){.version = MN_FILTER_VERSION, .identity = "bob", .flags = MN_WITH_DELETED};
         got = search_ids(db, a, q, ks[i], &f, &n);
         ck_assert_uint_eq(n, 0);
-        f = (mn_filter){.type = "fact"};
+        f = (mn_filter){.version = MN_FILTER_VERSION, .type = "fact"};
         got = search_ids(db, a, q, ks[i], &f, &n);
         ck_assert_uint_eq(n, 1);
         ck_assert_str_eq(got[0], w.a1);
-        f = (mn_filter){.metadata = "{\"project\":\"apollo\"}"};
+        f = (mn_filter){.version = MN_FILTER_VERSION, .metadata = "{\"project\":\"apollo\"}"};
         got = search_ids(db, a, q, ks[i], &f, &n);
         ck_assert_uint_eq(n, 1);
         ck_assert_str_eq(got[0], w.a1);
     }
     /* With a minimum similarity that only bob's memories reach: nothing. */
-    mn_search_options so = {.query = q, .k = 3, .min_similarity = 0.9};
-    mn_memory_list *l = NULL;
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION, .query = q, .k = 3, .min_similarity = 0.9};
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, a, &so, &l));
     ck_assert_uint_eq(l->count, 0);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     /* Bob, for comparison, sees his. */
     got = search_ids(db, &w.as_bob, q, 1000, NULL, &n);
     ck_assert_uint_eq(n, 32);
@@ -556,10 +566,11 @@ START_TEST(admin_may_do_everything)
     TH_OK(db, mn_memory_history(db, a, w.b1, &h));
     ck_assert_uint_eq(h->count, 1);
     mn_history_free(h);
-    mn_memory_input ch = {.type = "note"};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TYPE, .type = "note"};
     TH_OK(db, mn_memory_update(db, a, w.b2, &ch, NULL));
     TH_OK(db, mn_memory_restore(db, a, w.b3));
-    mn_memory_input for_bob = {.identity = "bob", .text = "root writes for bob"};
+    mn_memory_input for_bob = TH_IN(.identity = "bob", .text = "root writes for bob");
     const char *x = th_add_in(db, a, &for_bob);
     const char *ids[] = {x, w.a2};
     TH_OK(db, mn_memory_delete_many(db, a, ids, 2, MN_DELETE_HARD));
@@ -575,18 +586,18 @@ START_TEST(admin_may_do_everything)
     mn_identity_free(i);
     TH_OK(db, mn_identity_get(db, a, "bob", &i));
     mn_identity_free(i);
-    mn_identity_list *il = NULL;
-    TH_OK(db, mn_identity_list_all(db, a, &il));
+    mn_identities *il = NULL;
+    TH_OK(db, mn_identity_list(db, a, &il));
     ck_assert_uint_eq(il->count, 4);
-    mn_identity_list_free(il);
+    mn_identities_free(il);
     TH_OK(db, mn_identity_deactivate(db, a, "dave"));
     TH_OK(db, mn_identity_delete(db, a, "dave"));
 
     /* Policies. */
-    mn_policy_list *pl = NULL;
-    TH_OK(db, mn_policy_list_all(db, a, &pl));
+    mn_policies *pl = NULL;
+    TH_OK(db, mn_policy_list(db, a, &pl));
     ck_assert_uint_eq(pl->count, 3);
-    mn_policy_list_free(pl);
+    mn_policies_free(pl);
     const char *p = policy_add(db, a, "agent", "{\"effect\":\"allow\",\"actions\":[\"read\"],"
                                                "\"resource\":\"memory\"}", 5);
     mn_policy *got_p = NULL;
@@ -611,8 +622,8 @@ START_TEST(system_actor_is_never_asked)
     mn_memory *m = NULL;
     DENIED(db, mn_memory_get(db, &w.as_root, w.b1, 0, &m), deny_all);
     DENIED(db, mn_memory_get(db, &w.as_alice, w.a1, 0, &m), deny_all);
-    mn_policy_list *pl = NULL;
-    DENIED(db, mn_policy_list_all(db, &w.as_root, &pl), deny_all);
+    mn_policies *pl = NULL;
+    DENIED(db, mn_policy_list(db, &w.as_root, &pl), deny_all);
     DENIED(db, mn_policy_delete(db, &w.as_root, deny_all), deny_all);
     ck_assert_ptr_null(pl);
 
@@ -625,17 +636,18 @@ START_TEST(system_actor_is_never_asked)
     ck_assert_uint_eq(n, 5);
     search_ids(db, s, "zebra", 1000, NULL, &n);
     ck_assert_uint_eq(n, 5); /* a1 a2 b1 b2 x: every live memory, however far */
-    mn_memory_input ch = {.text = "system edit"};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "system edit"};
     TH_OK(db, mn_memory_update(db, s, w.a1, &ch, NULL));
     mn_history *h = NULL;
     TH_OK(db, mn_memory_history(db, s, w.a1, &h));
     ck_assert_uint_eq(h->count, 1);
-    ck_assert_ptr_null(h->items[0].changed_by);
+    ck_assert_ptr_null(h->items[0]->changed_by);
     mn_history_free(h);
     TH_OK(db, mn_memory_restore(db, s, w.b3));
     TH_OK(db, mn_memory_delete(db, s, x, MN_DELETE_HARD));
-    mn_memory_input many[2] = {{.identity = "bob", .text = "one"}, {.identity = "alice",
-                                                                    .text = "two"}};
+    mn_memory_input many[2] = {TH_IN(.identity = "bob", .text = "one"),
+                               TH_IN(.identity = "alice", .text = "two")};
     char **ids = NULL;
     TH_OK(db, mn_memory_add_many(db, s, many, 2, &ids, NULL));
     TH_OK(db, mn_memory_delete_many(db, s, (const char *const *)ids, 2, MN_DELETE_SOFT));
@@ -644,13 +656,13 @@ START_TEST(system_actor_is_never_asked)
     mn_identity *i = NULL;
     TH_OK(db, mn_identity_create(db, s, "erin", NULL, NULL, &i));
     mn_identity_free(i);
-    mn_identity_list *il = NULL;
-    TH_OK(db, mn_identity_list_all(db, s, &il));
-    mn_identity_list_free(il);
+    mn_identities *il = NULL;
+    TH_OK(db, mn_identity_list(db, s, &il));
+    mn_identities_free(il);
     TH_OK(db, mn_identity_deactivate(db, s, "erin"));
-    TH_OK(db, mn_policy_list_all(db, s, &pl));
+    TH_OK(db, mn_policy_list(db, s, &pl));
     ck_assert_uint_eq(pl->count, 4);
-    mn_policy_list_free(pl);
+    mn_policies_free(pl);
 
     /* mn_policy_test agrees: trusted, no deciding policy. */
     const char *pid = "x", *why = NULL;
@@ -676,7 +688,7 @@ START_TEST(deny_create_at_any_priority)
     mn_db *db = w.db;
     const mn_actor *a = &w.as_alice;
     const char *rule = "{\"effect\":\"deny\",\"actions\":[\"create\"],\"resource\":\"memory\"}";
-    mn_memory_input in = {.text = "alice may not write this"};
+    mn_memory_input in = TH_IN(.text = "alice may not write this");
     mn_memory *m = NULL;
     const int prios[] = {10, 50, 500, -3};
     for (size_t i = 0; i < 4; i++) {
@@ -685,7 +697,7 @@ START_TEST(deny_create_at_any_priority)
         ck_assert_ptr_null(m);
         ck_assert(th_has_word(mn_errmsg(db), "denied by policy"));
         ck_assert(th_has_word(mn_errmsg(db), "create"));
-        mn_memory_input batch[2] = {{.text = "x"}, {.text = "y"}};
+        mn_memory_input batch[2] = {TH_IN(.text = "x"), TH_IN(.text = "y")};
         char **ids = NULL;
         size_t failed = 99;
         DENIED(db, mn_memory_add_many(db, a, batch, 2, &ids, &failed), deny);
@@ -696,7 +708,8 @@ START_TEST(deny_create_at_any_priority)
                            NULL));
         ck_assert_str_eq(pid, deny);
         /* Only create is denied. */
-        mn_memory_input ch = {.text = "alice edits"};
+        mn_memory_changes ch = {
+            .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "alice edits"};
         TH_OK(db, mn_memory_update(db, a, w.a1, &ch, NULL));
         /* The admin is another role: untouched. */
         th_add(db, &w.as_root, NULL, "root writes");
@@ -722,8 +735,9 @@ START_TEST(add_many_with_one_forbidden_type)
                                   "\"resource\":\"memory\",\"conditions\":{"
                                   "\"resource_conditions\":{\"memory_types\":[\"secret\"]}}}",
                                   1);
-    mn_memory_input batch[4] = {{.text = "a", .type = "fact"}, {.text = "b"},
-                                {.text = "c", .type = "secret"}, {.text = "d", .type = "note"}};
+    mn_memory_input batch[4] = {TH_IN(.text = "a", .type = "fact"), TH_IN(.text = "b"),
+                                TH_IN(.text = "c", .type = "secret"),
+                                TH_IN(.text = "d", .type = "note")};
     char **ids = NULL;
     size_t failed = 99;
     DENIED(db, mn_memory_add_many(db, a, batch, 4, &ids, &failed), deny);
@@ -744,9 +758,9 @@ START_TEST(add_many_with_one_forbidden_type)
                                    "\"resource_conditions\":{\"metadata_requirements\":"
                                    "{\"label\":\"confidential\"}}}}",
                                    1);
-    mn_memory_input b2[3] = {{.text = "a", .metadata = "{\"label\":\"public\"}"},
-                             {.text = "b", .metadata = "{\"label\":\"confidential\",\"x\":1}"},
-                             {.text = "c"}};
+    mn_memory_input b2[3] = {TH_IN(.text = "a", .metadata = "{\"label\":\"public\"}"),
+                             TH_IN(.text = "b", .metadata = "{\"label\":\"confidential\",\"x\":1}"),
+                             TH_IN(.text = "c")};
     DENIED(db, mn_memory_add_many(db, a, b2, 3, &ids, &failed), deny2);
     ck_assert_uint_eq(failed, 1);
     mn_close(db);
@@ -765,12 +779,16 @@ START_TEST(update_decided_before_and_after)
                                   "\"resource\":\"memory\",\"conditions\":{"
                                   "\"resource_conditions\":{\"memory_types\":[\"secret\"]}}}",
                                   0);
-    mn_memory_input to_secret = {.type = "secret"};
+    mn_memory_changes to_secret = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TYPE, .type = "secret"};
     DENIED(db, mn_memory_update(db, a, w.a1, &to_secret, NULL), deny);
-    mn_memory_input meta = {.metadata = "{\"k\":2}"};
+    mn_memory_changes meta = {.version = MN_MEMORY_CHANGES_VERSION,
+                              .set = MN_MEMORY_SET_METADATA,
+                              .metadata = "{\"k\":2}"};
     TH_OK(db, mn_memory_update(db, a, w.a1, &meta, NULL));
     const char *s1 = add_typed(db, &w.sys, "alice", "a secret of alice", "secret", NULL);
-    mn_memory_input to_fact = {.type = "fact"};
+    mn_memory_changes to_fact = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TYPE, .type = "fact"};
     DENIED(db, mn_memory_update(db, a, s1, &to_fact, NULL), deny);
     DENIED(db, mn_memory_update(db, a, s1, &meta, NULL), deny);
     TH_OK(db, mn_memory_delete(db, a, s1, MN_DELETE_SOFT));
@@ -798,8 +816,8 @@ START_TEST(resource_conditions_filter_results)
                               "{\"metadata_requirements\":{\"project\":\"apollo\"}}}}", 10);
     make_identity(db, "acme", "tina", "typed", NULL);
     make_identity(db, "acme", "pete", "proj", NULL);
-    mn_actor tina = {.tenant = "acme", .identity = "tina"};
-    mn_actor pete = {.tenant = "acme", .identity = "pete"};
+    mn_actor tina = TH_ACTOR(.tenant = "acme", .identity = "tina");
+    mn_actor pete = TH_ACTOR(.tenant = "acme", .identity = "pete");
     const char *s2 = add_typed(db, s, "alice", "alice secret zebra diary", "secret",
                                "{\"project\":\"apollo\"}");
     const char *z = add_typed(db, s, "bob", "zeus zebra", "fact", "{\"project\":\"zeus\"}");
@@ -812,10 +830,10 @@ START_TEST(resource_conditions_filter_results)
     const char **got = list_ids(db, &tina, NULL, 1, &n);
     ck_assert_uint_eq(n, 4);
     assert_none_of(got, n, tina_no, 4, "tina's list");
-    mn_filter f = {.flags = MN_WITH_DELETED};
+    mn_filter f = {.version = MN_FILTER_VERSION, .flags = MN_WITH_DELETED};
     got = list_ids(db, &tina, &f, 0, &n);
     ck_assert_uint_eq(n, 5); /* b3 is a fact */
-    f = (mn_filter){.type = "secret"};
+    f = (mn_filter){.version = MN_FILTER_VERSION, .type = "secret"};
     got = list_ids(db, &tina, &f, 0, &n);
     ck_assert_uint_eq(n, 0);
     for (int k = 1; k <= 1000; k *= 10) {
@@ -828,9 +846,10 @@ START_TEST(resource_conditions_filter_results)
     DENIED(db, mn_memory_get(db, &tina, s2, 0, &m), "secret");
     mn_memory_free(th_get(db, &tina, w.b1, 0));
     /* Reading is all tina may do. */
-    mn_memory_input ch = {.text = "tina edits"};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "tina edits"};
     DENIED(db, mn_memory_update(db, &tina, w.b1, &ch, NULL), NOT_ALLOWED);
-    mn_memory_input in = {.text = "tina writes", .identity = "alice"};
+    mn_memory_input in = TH_IN(.text = "tina writes", .identity = "alice");
     DENIED(db, mn_memory_add(db, &tina, &in, NULL), NOT_ALLOWED);
 
     /* pete: a1, b1, s2, nested (apollo); not a2, b2, z. */
@@ -849,7 +868,9 @@ START_TEST(resource_conditions_filter_results)
     mn_memory_free(th_get(db, &pete, nested, 0));
 
     /* A memory's metadata changes; so does what pete sees. */
-    ch = (mn_memory_input){.metadata = "{\"project\":\"zeus\"}"};
+    ch = (mn_memory_changes){.version = MN_MEMORY_CHANGES_VERSION,
+                             .set = MN_MEMORY_SET_METADATA,
+                             .metadata = "{\"project\":\"zeus\"}"};
     TH_OK(db, mn_memory_update(db, s, w.a1, &ch, NULL));
     DENIED(db, mn_memory_get(db, &pete, w.a1, 0, &m), "metadata");
     got = list_ids(db, &pete, NULL, 0, &n);
@@ -858,7 +879,8 @@ START_TEST(resource_conditions_filter_results)
     /* Decisions on a stored memory are cached by its id and version: a change of type (tina
      * read b1 a moment ago, a cached allow) is a new version, decided afresh. */
     mn_memory_free(th_get(db, &tina, w.b1, 0));
-    ch = (mn_memory_input){.type = "secret"};
+    ch = (mn_memory_changes){
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TYPE, .type = "secret"};
     TH_OK(db, mn_memory_update(db, s, w.b1, &ch, NULL));
     DENIED(db, mn_memory_get(db, &tina, w.b1, 0, &m), "memory_types|no policy allows");
     got = list_ids(db, &tina, NULL, 0, &n);
@@ -891,7 +913,8 @@ START_TEST(deny_with_resource_condition_hides_own)
     mn_history *h = NULL;
     DENIED(db, mn_memory_history(db, b, w.b2, &h), deny);
     /* Updating and deleting it are other actions: still his. */
-    mn_memory_input ch = {.importance = 0.9, .has_importance = 1};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_IMPORTANCE, .importance = 0.9};
     TH_OK(db, mn_memory_update(db, b, w.b2, &ch, NULL));
     const char *pid = NULL;
     ck_assert(!verdict(db, b, "read", "memory", memory_data(w.bob, "secret", NULL), &pid, NULL));
@@ -945,12 +968,12 @@ START_TEST(ip_restrictions_ipv4_ipv6)
         {NULL, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        mn_actor a = {.tenant = "acme", .identity = "nina", .context = cases[i].ctx};
+        mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "nina", .context = cases[i].ctx);
         const char *c = cases[i].ctx ? cases[i].ctx : "NULL";
-        mn_memory_input in = {.text = th_fmt("nina from %s", c)};
+        mn_memory_input in = TH_IN(.text = th_fmt("nina from %s", c));
         mn_memory *m = NULL;
-        mn_memory_list *l = NULL;
-        mn_list_options lo = {0};
+        mn_memories *l = NULL;
+        mn_list_options lo = MN_LIST_OPTIONS_INIT;
         const char *pid = NULL, *why = NULL;
         int ok = verdict(db, &a, "read", "memory", memory_data(w.bob, "fact", NULL), &pid, &why);
         ck_assert_msg(ok == cases[i].ok, "context %s: verdict %d (%s)", c, ok, why);
@@ -958,9 +981,9 @@ START_TEST(ip_restrictions_ipv4_ipv6)
             ck_assert_str_eq(pid, pol);
             TH_OK(db, mn_memory_add(db, &a, &in, &m));
             mn_memory_free(m);
-            TH_OK(db, mn_memory_list_page(db, &a, &lo, &l));
+            TH_OK(db, mn_memory_list(db, &a, &lo, &l));
             ck_assert_uint_ge(l->count, 1);
-            mn_memory_list_free(l);
+            mn_memories_free(l);
             mn_memory_free(th_get(db, &a, w.b2, 0));
         } else {
             ck_assert_ptr_null(pid);
@@ -968,13 +991,13 @@ START_TEST(ip_restrictions_ipv4_ipv6)
             ck_assert_msg(th_has_word(why, pol), "context %s: reason %s", c, why);
             ck_assert_msg(th_has_word(why, "ip"), "context %s: reason %s", c, why);
             DENIED(db, mn_memory_add(db, &a, &in, &m), "ip");
-            DENIED(db, mn_memory_list_page(db, &a, &lo, &l), "ip");
+            DENIED(db, mn_memory_list(db, &a, &lo, &l), "ip");
             DENIED(db, mn_memory_get(db, &a, w.b2, 0, &m), "ip");
         }
     }
     /* The reasons tell the cases apart. */
     const char *why = NULL;
-    mn_actor a = {.tenant = "acme", .identity = "nina", .context = "{\"ip\":\"bogus\"}"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "nina", .context = "{\"ip\":\"bogus\"}");
     verdict(db, &a, "read", "memory", NULL, NULL, &why);
     ck_assert_msg(th_has_word(why, "not an ip"), "%s", why);
     a.context = "{}";
@@ -999,7 +1022,8 @@ START_TEST(malformed_ip_meets_denies)
         "{\"effect\":\"deny\",\"actions\":[\"read\",\"list\",\"search\"],\"resource\":"
         "\"memory\",\"conditions\":{\"ip_restrictions\":{\"allowed_ranges\":[\"10.0.0.0/8\"]}}}",
         90);
-    mn_actor a = {.tenant = "acme", .identity = "alice", .context = "{\"ip\":\"192.0.2.1\"}"};
+    mn_actor a = {.version = MN_ACTOR_VERSION, .tenant = "acme", .identity = "alice",
+                  .context = "{\"ip\":\"192.0.2.1\"}"};
     mn_memory_free(th_get(db, &a, w.a1, 0));
     a.context = NULL; /* no ip: a deny on ips does not apply */
     mn_memory_free(th_get(db, &a, w.a1, 0));
@@ -1008,11 +1032,11 @@ START_TEST(malformed_ip_meets_denies)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         a.context = th_fmt("{\"ip\":%s}", bad[i]);
         mn_memory *m = NULL;
-        mn_memory_list *l = NULL;
-        mn_search_options so = {.query = "zebra"};
+        mn_memories *l = NULL;
+        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "zebra"};
         DENIED(db, mn_memory_get(db, &a, w.a1, 0, &m), deny);
         ck_assert_msg(th_has_word(mn_errmsg(db), "not an IP address"), "%s", mn_errmsg(db));
-        DENIED(db, mn_memory_list_page(db, &a, NULL, &l), deny);
+        DENIED(db, mn_memory_list(db, &a, NULL, &l), deny);
         DENIED(db, mn_memory_search(db, &a, &so, &l), deny);
     }
     mn_close(db);
@@ -1029,15 +1053,15 @@ START_TEST(malformed_context_is_einval)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         const char *ids[] = {NULL, "alice", "root"};
         for (size_t k = 0; k < 3; k++) {
-            mn_actor a = {.tenant = "acme", .identity = ids[k], .context = bad[i]};
+            mn_actor a = TH_ACTOR(.tenant = "acme", .identity = ids[k], .context = bad[i]);
             mn_memory *m = NULL;
-            mn_memory_list *l = NULL;
+            mn_memories *l = NULL;
             mn_decision *d = NULL;
-            mn_memory_input in = {.text = "ctx", .identity = "alice"};
-            mn_search_options so = {.query = "zebra"};
+            mn_memory_input in = TH_IN(.text = "ctx", .identity = "alice");
+            mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "zebra"};
             INVALID(db, mn_memory_add(db, &a, &in, &m), "context");
             INVALID(db, mn_memory_get(db, &a, w.a1, 0, &m), "context");
-            INVALID(db, mn_memory_list_page(db, &a, NULL, &l), "context");
+            INVALID(db, mn_memory_list(db, &a, NULL, &l), "context");
             INVALID(db, mn_memory_search(db, &a, &so, &l), "context");
             INVALID(db, mn_memory_delete(db, &a, w.a1, MN_DELETE_HARD), "context");
             INVALID(db, mn_policy_test(db, &a, "read", "memory", NULL, &d), "context");
@@ -1047,7 +1071,7 @@ START_TEST(malformed_context_is_einval)
         }
     }
     /* A well-formed empty object is fine. */
-    mn_actor a = {.tenant = "acme", .identity = "alice", .context = "{}"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice", .context = "{}");
     mn_memory_free(th_get(db, &a, w.a1, 0));
     mn_close(db);
 }
@@ -1070,7 +1094,7 @@ START_TEST(identity_claims_condition)
     make_identity(db, "acme", "s2", "support", "{\"department\":\"sales\",\"levels\":[2]}");
     make_identity(db, "acme", "s3", "support", NULL);
     make_identity(db, "acme", "s4", "support", "{\"department\":\"support\",\"levels\":[1]}");
-    mn_actor s1 = {.tenant = "acme", .identity = "s1"};
+    mn_actor s1 = TH_ACTOR(.tenant = "acme", .identity = "s1");
     size_t n;
     list_ids(db, &s1, NULL, 0, &n);
     ck_assert_uint_eq(n, 4);
@@ -1080,11 +1104,11 @@ START_TEST(identity_claims_condition)
     ck_assert_str_eq(pid, pol);
     const char *others[] = {"s2", "s3", "s4"};
     for (size_t i = 0; i < 3; i++) {
-        mn_actor a = {.tenant = "acme", .identity = others[i]};
+        mn_actor a = TH_ACTOR(.tenant = "acme", .identity = others[i]);
         mn_memory *m = NULL;
-        mn_memory_list *l = NULL;
+        mn_memories *l = NULL;
         DENIED(db, mn_memory_get(db, &a, w.b2, 0, &m), "claims");
-        DENIED(db, mn_memory_list_page(db, &a, NULL, &l), "claims");
+        DENIED(db, mn_memory_list(db, &a, NULL, &l), "claims");
         ck_assert(!verdict(db, &a, "read", "memory", NULL, &pid, &why));
         ck_assert(th_has_word(why, pol));
     }
@@ -1114,13 +1138,16 @@ START_TEST(when_rules)
         "{\"==\":[{\"var\":\"resource.kind\"},\"memory\"]}]}}",
         10);
     const char *sid = make_identity(db, "acme", "sam", "scribe", "{\"team\":\"red\"}");
-    mn_actor on = {.tenant = "acme", .identity = "sam", .context = "{\"shift\":\"on\"}"};
-    mn_actor off = {.tenant = "acme", .identity = "sam", .context = "{\"shift\":\"off\"}"};
-    mn_memory_input low = {.text = "sam low", .has_importance = 1, .importance = 0.5,
+    mn_actor on = TH_ACTOR(.tenant = "acme", .identity = "sam", .context = "{\"shift\":\"on\"}");
+    mn_actor off = TH_ACTOR(.tenant = "acme", .identity = "sam", .context = "{\"shift\":\"off\"}");
+    mn_memory_input low = {.version = MN_MEMORY_INPUT_VERSION,
+                           .text = "sam low",
+                           .importance = 0.5,
                            .metadata = "{\"team\":\"red\"}"};
-    mn_memory_input high = {.text = "sam high", .has_importance = 1, .importance = 0.9};
-    mn_memory_input dflt = {.text = "sam default importance"};
-    mn_memory_input other = {.text = "sam for bob", .identity = "bob"};
+    mn_memory_input high = {
+        .version = MN_MEMORY_INPUT_VERSION, .text = "sam high", .importance = 0.9};
+    mn_memory_input dflt = TH_IN(.text = "sam default importance");
+    mn_memory_input other = TH_IN(.text = "sam for bob", .identity = "bob");
     const char *mine = th_add_in(db, &on, &low);
     th_add_in(db, &off, &dflt);
     mn_memory *m = NULL;
@@ -1142,8 +1169,8 @@ START_TEST(when_rules)
     got = search_ids(db, &off, "team memory", 1000, NULL, &n);
     ck_assert_uint_eq(n, 0);
     /* List is not in its actions. */
-    mn_memory_list *l = NULL;
-    DENIED(db, mn_memory_list_page(db, &on, NULL, &l), "no policy allows");
+    mn_memories *l = NULL;
+    DENIED(db, mn_memory_list(db, &on, NULL, &l), "no policy allows");
     /* Decisions see actor.id. */
     const char *pid = NULL;
     ck_assert(verdict(db, &on, "create", "memory",
@@ -1178,14 +1205,14 @@ START_TEST(stored_rule_that_no_longer_compiles)
 
     db = th_open(w.path, NULL);
     mn_memory *m = NULL;
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     mn_decision *d = NULL;
-    mn_memory_input in = {.text = "bob's new memory"};
+    mn_memory_input in = TH_IN(.text = "bob's new memory");
     FAILS(db, mn_memory_get(db, &w.as_bob, w.a1, 0, &m), MN_EINVAL, "do not compile");
     ck_assert_msg(th_has_word(mn_errmsg(db), id) && th_has_word(mn_errmsg(db), "when"), "%s",
                   mn_errmsg(db));
     FAILS(db, mn_memory_get(db, &w.as_bob, w.b2, 0, &m), MN_EINVAL, "do not compile");
-    FAILS(db, mn_memory_list_page(db, &w.as_bob, NULL, &l), MN_EINVAL, "do not compile");
+    FAILS(db, mn_memory_list(db, &w.as_bob, NULL, &l), MN_EINVAL, "do not compile");
     FAILS(db, mn_memory_add(db, &w.as_bob, &in, &m), MN_EINVAL, "do not compile");
     FAILS(db, mn_policy_test(db, &w.as_root, "read", "memory", NULL, &d), MN_EINVAL,
           "do not compile");
@@ -1213,7 +1240,7 @@ START_TEST(filter_does_not_reveal_identities)
             *p = (char)(*p - 'a' + 'A');
     const char *owners[] = {"alice", w.alice, "nosuch", UNKNOWN_ID, upper, "carl"};
     for (size_t i = 0; i < sizeof owners / sizeof *owners; i++) {
-        mn_filter f = {.identity = owners[i]};
+        mn_filter f = {.version = MN_FILTER_VERSION, .identity = owners[i]};
         size_t n = 99;
         list_ids(db, &w.as_bob, &f, 0, &n);
         ck_assert_msg(n == 0, "bob listing %s: %zu memories", owners[i], n);
@@ -1221,7 +1248,7 @@ START_TEST(filter_does_not_reveal_identities)
         ck_assert_msg(n == 0, "bob searching %s: %zu memories", owners[i], n);
     }
     /* An admin sees alice's, and nothing for the others. */
-    mn_filter f = {.identity = "alice"};
+    mn_filter f = {.version = MN_FILTER_VERSION, .identity = "alice"};
     size_t n;
     list_ids(db, &w.as_root, &f, 0, &n);
     ck_assert_uint_eq(n, 2);
@@ -1229,9 +1256,9 @@ START_TEST(filter_does_not_reveal_identities)
     list_ids(db, &w.as_root, &f, 0, &n);
     ck_assert_uint_eq(n, 0);
     /* The system actor, who may know every identity, is told. */
-    mn_memory_list *l = NULL;
-    mn_list_options lo = {.filter.identity = "nosuch"};
-    FAILS(db, mn_memory_list_page(db, &w.sys, &lo, &l), MN_ENOTFOUND, "nosuch");
+    mn_memories *l = NULL;
+    mn_list_options lo = {.version = MN_LIST_OPTIONS_VERSION, .filter = &f};
+    FAILS(db, mn_memory_list(db, &w.sys, &lo, &l), MN_ENOTFOUND, "nosuch");
     mn_close(db);
 }
 END_TEST
@@ -1249,7 +1276,7 @@ START_TEST(time_restrictions_by_date)
         "\"end\":\"2000-01-02\"}}}}",
         20);
     make_identity(db, "acme", "tim", "temp", NULL);
-    mn_actor tim = {.tenant = "acme", .identity = "tim"};
+    mn_actor tim = TH_ACTOR(.tenant = "acme", .identity = "tim");
     mn_memory *m = NULL;
     DENIED(db, mn_memory_get(db, &tim, w.a1, 0, &m), "date_range");
     const char *why = NULL;
@@ -1286,45 +1313,51 @@ START_TEST(cache_follows_policy_changes)
     world_open(&w);
     mn_db *db = w.db;
     make_identity(db, "acme", "cora", "cached", NULL);
-    mn_actor cora = {.tenant = "acme", .identity = "cora"};
+    mn_actor cora = TH_ACTOR(.tenant = "acme", .identity = "cora");
     mn_memory *m = NULL;
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     /* Twice, so that the second comes from the cache. */
     for (int i = 0; i < 2; i++) {
         ck_assert(!verdict(db, &cora, "read", "memory", NULL, NULL, NULL));
         DENIED(db, mn_memory_get(db, &cora, w.a1, 0, &m), "no policy allows");
-        DENIED(db, mn_memory_list_page(db, &cora, NULL, &l), "no policy allows");
+        DENIED(db, mn_memory_list(db, &cora, NULL, &l), "no policy allows");
     }
     const char *allow = policy_add(db, &w.sys, "cached", "{\"effect\":\"allow\",\"actions\":"
                                                          "[\"read\",\"list\"],\"resource\":"
                                                          "\"memory\"}", 1);
     mn_memory_free(th_get(db, &cora, w.a1, 0));
-    TH_OK(db, mn_memory_list_page(db, &cora, NULL, &l));
+    TH_OK(db, mn_memory_list(db, &cora, NULL, &l));
     ck_assert_uint_eq(l->count, 4);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     const char *pid = NULL;
     ck_assert(verdict(db, &cora, "read", "memory", NULL, &pid, NULL));
     ck_assert_str_eq(pid, allow);
 
     policy_set_active(db, &w.sys, allow, 0);
     DENIED(db, mn_memory_get(db, &cora, w.a1, 0, &m), "no policy allows");
-    DENIED(db, mn_memory_list_page(db, &cora, NULL, &l), "no policy allows");
+    DENIED(db, mn_memory_list(db, &cora, NULL, &l), "no policy allows");
     policy_set_active(db, &w.sys, allow, 1);
     mn_memory_free(th_get(db, &cora, w.a1, 0));
 
     /* A change of rule, role or priority is a change too. */
-    mn_policy_input ch = {.rule = "{\"effect\":\"deny\",\"actions\":[\"read\",\"list\"],"
-                                  "\"resource\":\"memory\"}"};
+    mn_policy_changes ch = {.version = MN_POLICY_CHANGES_VERSION,
+                            .set = MN_POLICY_SET_RULE,
+                            .rule = "{\"effect\":\"deny\",\"actions\":[\"read\",\"list\"],"
+                                    "\"resource\":\"memory\"}"};
     TH_OK(db, mn_policy_update(db, &w.sys, allow, &ch, NULL));
     DENIED(db, mn_memory_get(db, &cora, w.a1, 0, &m), allow);
-    ch = (mn_policy_input){.rule = "{\"effect\":\"allow\",\"actions\":[\"read\",\"list\"],"
-                                   "\"resource\":\"memory\"}"};
+    ch = (mn_policy_changes){.version = MN_POLICY_CHANGES_VERSION,
+                             .set = MN_POLICY_SET_RULE,
+                             .rule = "{\"effect\":\"allow\",\"actions\":[\"read\",\"list\"],"
+                                     "\"resource\":\"memory\"}"};
     TH_OK(db, mn_policy_update(db, &w.sys, allow, &ch, NULL));
     mn_memory_free(th_get(db, &cora, w.a1, 0));
-    ch = (mn_policy_input){.role = "someone-else"};
+    ch = (mn_policy_changes){
+        .version = MN_POLICY_CHANGES_VERSION, .set = MN_POLICY_SET_ROLE, .role = "someone-else"};
     TH_OK(db, mn_policy_update(db, &w.sys, allow, &ch, NULL));
     DENIED(db, mn_memory_get(db, &cora, w.a1, 0, &m), "no policy allows");
-    ch = (mn_policy_input){.role = "cached"};
+    ch = (mn_policy_changes){
+        .version = MN_POLICY_CHANGES_VERSION, .set = MN_POLICY_SET_ROLE, .role = "cached"};
     TH_OK(db, mn_policy_update(db, &w.sys, allow, &ch, NULL));
     mn_memory_free(th_get(db, &cora, w.a1, 0));
     const char *deny = policy_add(db, &w.sys, "cached", "{\"effect\":\"deny\",\"actions\":"
@@ -1340,18 +1373,18 @@ START_TEST(cache_follows_policy_changes)
     TH_RC(db, mn_policy_get(db, &w.sys, allow, &(mn_policy *){NULL}), MN_ENOTFOUND);
 
     /* The default agent policy, removed and put back. */
-    mn_policy_list *pl = NULL;
-    TH_OK(db, mn_policy_list_all(db, &w.sys, &pl));
+    mn_policies *pl = NULL;
+    TH_OK(db, mn_policy_list(db, &w.sys, &pl));
     mn_memory_free(th_get(db, &w.as_alice, w.a1, 0));
     for (size_t i = 0; i < pl->count; i++)
-        if (strcmp(pl->items[i].role, "agent") == 0)
-            policy_set_active(db, &w.sys, pl->items[i].id, 0);
+        if (strcmp(pl->items[i]->role, "agent") == 0)
+            policy_set_active(db, &w.sys, pl->items[i]->id, 0);
     DENIED(db, mn_memory_get(db, &w.as_alice, w.a1, 0, &m), "no policy allows");
     for (size_t i = 0; i < pl->count; i++)
-        if (strcmp(pl->items[i].role, "agent") == 0)
-            policy_set_active(db, &w.sys, pl->items[i].id, 1);
+        if (strcmp(pl->items[i]->role, "agent") == 0)
+            policy_set_active(db, &w.sys, pl->items[i]->id, 1);
     mn_memory_free(th_get(db, &w.as_alice, w.a1, 0));
-    mn_policy_list_free(pl);
+    mn_policies_free(pl);
     mn_close(db);
 }
 END_TEST
@@ -1386,9 +1419,9 @@ START_TEST(cache_sees_changes_by_another_handle)
     const char *deny = policy_add(db, &w.as_root, "agent", "{\"effect\":\"deny\",\"actions\":"
                                                            "[\"list\",\"search\"],\"resource\":"
                                                            "\"memory\"}", 0);
-    mn_memory_list *l = NULL;
-    DENIED(other, mn_memory_list_page(other, &w.as_alice, NULL, &l), deny);
-    mn_search_options so = {.query = "zebra"};
+    mn_memories *l = NULL;
+    DENIED(other, mn_memory_list(other, &w.as_alice, NULL, &l), deny);
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "zebra"};
     DENIED(other, mn_memory_search(other, &w.as_alice, &so, &l), deny);
     TH_OK(db, mn_policy_delete(db, &w.as_root, deny));
     list_ids(other, &w.as_alice, NULL, 0, &n);
@@ -1416,19 +1449,20 @@ START_TEST(deactivated_identity_is_denied)
                       NULL, NULL));
     TH_OK(db, mn_identity_deactivate(db, &w.sys, "alice"));
     const mn_actor *a = &w.as_alice;
-    mn_actor by_id = {.tenant = w.tenant, .identity = w.alice};
+    mn_actor by_id = TH_ACTOR(.tenant = w.tenant, .identity = w.alice);
     mn_memory *m = NULL;
-    mn_memory_list *l = NULL;
+    mn_memories *l = NULL;
     mn_history *h = NULL;
     mn_decision *d = NULL;
-    mn_memory_input in = {.text = "x"};
-    mn_search_options so = {.query = "tea"};
+    mn_memory_input in = TH_IN(.text = "x");
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "tea"};
     DENIED(db, mn_memory_get(db, a, w.a1, 0, &m), "deactivated");
     DENIED(db, mn_memory_get(db, &by_id, w.a1, 0, &m), "deactivated");
     DENIED(db, mn_memory_add(db, a, &in, &m), "deactivated");
-    DENIED(db, mn_memory_list_page(db, a, NULL, &l), "deactivated");
+    DENIED(db, mn_memory_list(db, a, NULL, &l), "deactivated");
     DENIED(db, mn_memory_search(db, a, &so, &l), "deactivated");
-    DENIED(db, mn_memory_update(db, a, w.a1, &in, &m), "deactivated");
+    mn_memory_changes ch = th_changes_of(&in);
+    DENIED(db, mn_memory_update(db, a, w.a1, &ch, &m), "deactivated");
     DENIED(db, mn_memory_delete(db, a, w.a1, MN_DELETE_HARD), "deactivated");
     DENIED(db, mn_memory_history(db, a, w.a1, &h), "deactivated");
     DENIED(db, mn_policy_test(db, a, "read", "memory", NULL, &d), "deactivated");
@@ -1436,8 +1470,10 @@ START_TEST(deactivated_identity_is_denied)
     /* An admin too. */
     TH_OK(db, mn_identity_deactivate(db, &w.as_root, "root"));
     DENIED(db, mn_memory_get(db, &w.as_root, w.a1, 0, &m), "deactivated");
-    mn_policy_input pi = {.role = "agent", .rule = "{\"effect\":\"allow\",\"actions\":\"*\","
-                                                   "\"resource\":\"*\"}"};
+    mn_policy_input pi = {.version = MN_POLICY_INPUT_VERSION,
+                          .role = "agent",
+                          .rule = "{\"effect\":\"allow\",\"actions\":\"*\","
+                                  "\"resource\":\"*\"}"};
     DENIED(db, mn_policy_add(db, &w.as_root, &pi, NULL), "deactivated");
     /* Their memories stay, for the system actor. */
     mn_memory_free(th_get(db, &w.sys, w.a1, 0));
@@ -1452,7 +1488,7 @@ START_TEST(identity_calls_are_decided)
     mn_db *db = w.db;
     const mn_actor *a = &w.as_alice;
     mn_identity *i = NULL;
-    mn_identity_list *il = NULL;
+    mn_identities *il = NULL;
     /* The default lets an agent read its own identity, and nothing else. */
     TH_OK(db, mn_identity_get(db, a, "alice", &i));
     ck_assert_str_eq(i->id, w.alice);
@@ -1464,7 +1500,7 @@ START_TEST(identity_calls_are_decided)
     DENIED(db, mn_identity_get(db, a, "root", &i), NOT_ALLOWED);
     DENIED(db, mn_identity_create(db, a, "mallory", "admin", NULL, &i), NOT_ALLOWED);
     DENIED(db, mn_identity_create(db, a, "mallory", NULL, NULL, &i), NOT_ALLOWED);
-    DENIED(db, mn_identity_list_all(db, a, &il), NOT_ALLOWED);
+    DENIED(db, mn_identity_list(db, a, &il), NOT_ALLOWED);
     ck_assert_ptr_null(il);
     DENIED(db, mn_identity_deactivate(db, a, "bob"), NOT_ALLOWED);
     DENIED(db, mn_identity_deactivate(db, a, "alice"), NOT_ALLOWED);
@@ -1491,21 +1527,24 @@ START_TEST(policy_management_rights)
     world_open(&w);
     mn_db *db = w.db;
     const mn_actor *a = &w.as_alice;
-    mn_policy_list *pl = NULL;
-    TH_OK(db, mn_policy_list_all(db, &w.sys, &pl));
-    const char *some = th_fmt("%s", pl->items[1].id);
-    mn_policy_list_free(pl);
+    mn_policies *pl = NULL;
+    TH_OK(db, mn_policy_list(db, &w.sys, &pl));
+    const char *some = th_fmt("%s", pl->items[1]->id);
+    mn_policies_free(pl);
     pl = NULL;
-    mn_policy_input grant = {.role = "agent", .rule = "{\"effect\":\"allow\",\"actions\":\"*\","
-                                                      "\"resource\":\"*\"}", .has_priority = 1,
+    mn_policy_input grant = {.version = MN_POLICY_INPUT_VERSION,
+                             .role = "agent",
+                             .rule = "{\"effect\":\"allow\",\"actions\":\"*\","
+                                     "\"resource\":\"*\"}",
                              .priority = 1000};
     mn_policy *p = NULL;
     DENIED(db, mn_policy_add(db, a, &grant, &p), NOT_ALLOWED);
     ck_assert_ptr_null(p);
-    mn_policy_input off = {.has_active = 1, .active = 0};
+    mn_policy_changes off = {
+        .version = MN_POLICY_CHANGES_VERSION, .set = MN_POLICY_SET_ACTIVE, .active = 0};
     DENIED(db, mn_policy_update(db, a, some, &off, &p), NOT_ALLOWED);
     DENIED(db, mn_policy_delete(db, a, some), NOT_ALLOWED);
-    DENIED(db, mn_policy_list_all(db, a, &pl), NOT_ALLOWED);
+    DENIED(db, mn_policy_list(db, a, &pl), NOT_ALLOWED);
     ck_assert_ptr_null(pl);
     DENIED(db, mn_policy_get(db, a, some, &p), NOT_ALLOWED);
     ck_assert_ptr_null(p);
@@ -1515,14 +1554,17 @@ START_TEST(policy_management_rights)
     const char *g = policy_add(db, &w.as_root, "agent", "{\"effect\":\"allow\",\"actions\":"
                                                         "[\"read\",\"list\"],\"resource\":"
                                                         "\"policy\"}", 0);
-    TH_OK(db, mn_policy_list_all(db, a, &pl));
+    TH_OK(db, mn_policy_list(db, a, &pl));
     ck_assert_uint_eq(pl->count, 4);
-    mn_policy_list_free(pl);
+    mn_policies_free(pl);
     TH_OK(db, mn_policy_get(db, a, g, &p));
     mn_policy_free(p);
     DENIED(db, mn_policy_update(db, a, g, &off, NULL), NOT_ALLOWED);
     DENIED(db, mn_policy_delete(db, a, g), NOT_ALLOWED);
-    mn_policy_input ch = {.description = "granted by root", .has_priority = 1, .priority = 7};
+    mn_policy_changes ch = {.version = MN_POLICY_CHANGES_VERSION,
+                            .set = MN_POLICY_SET_DESCRIPTION | MN_POLICY_SET_PRIORITY,
+                            .description = "granted by root",
+                            .priority = 7};
     TH_OK(db, mn_policy_update(db, &w.as_root, g, &ch, &p));
     ck_assert_str_eq(p->description, "granted by root");
     ck_assert_int_eq(p->priority, 7);
@@ -1532,10 +1574,10 @@ START_TEST(policy_management_rights)
     mn_policy_free(p);
     TH_OK(db, mn_policy_delete(db, &w.as_root, g));
     TH_RC(db, mn_policy_delete(db, &w.as_root, g), MN_ENOTFOUND);
-    DENIED(db, mn_policy_list_all(db, a, &pl), NOT_ALLOWED);
+    DENIED(db, mn_policy_list(db, a, &pl), NOT_ALLOWED);
     /* Another tenant's admin is not this tenant's. */
     make_identity(db, "globex", "groot", "admin", NULL);
-    mn_actor groot = {.tenant = "globex", .identity = "groot"};
+    mn_actor groot = TH_ACTOR(.tenant = "globex", .identity = "groot");
     FAILS(db, mn_policy_delete(db, &groot, some), MN_ENOTFOUND, "policy");
     mn_close(db);
 }
@@ -1620,19 +1662,27 @@ START_TEST(bad_policy_input)
     policies_fp(db, &npol);
     for (size_t k = 0; k < 2; k++) {
         for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-            mn_policy_input in = {.role = cases[i].role, .rule = cases[i].rule};
+            mn_policy_input in = {
+                .version = MN_POLICY_INPUT_VERSION, .role = cases[i].role, .rule = cases[i].rule};
             mn_policy *p = (mn_policy *)0;
             INVALID(db, mn_policy_add(db, actors[k], &in, &p), cases[i].words);
             ck_assert_ptr_null(p);
         }
-        mn_policy_input in = {.role = "agent", .rule = good, .has_active = 1, .active = 2};
-        INVALID(db, mn_policy_add(db, actors[k], &in, NULL), "active");
-        in = (mn_policy_input){.role = th_fmt("%065d", 0), .rule = good};
+        mn_policy_input in = {
+            .version = MN_POLICY_INPUT_VERSION, .role = "agent", .rule = good, .inactive = 2};
+        INVALID(db, mn_policy_add(db, actors[k], &in, NULL), "inactive");
+        in = (mn_policy_input){
+            .version = MN_POLICY_INPUT_VERSION, .role = th_fmt("%065d", 0), .rule = good};
         INVALID(db, mn_policy_add(db, actors[k], &in, NULL), "role");
-        in = (mn_policy_input){.role = "agent", .rule = good, .description = "a\tb"};
+        in = (mn_policy_input){.version = MN_POLICY_INPUT_VERSION,
+                               .role = "agent",
+                               .rule = good,
+                               .description = "a\tb"};
         INVALID(db, mn_policy_add(db, actors[k], &in, NULL), "description");
-        in = (mn_policy_input){.role = "agent", .rule = "{\"effect\":\"allow\",\"actions\":"
-                                                        "[\"\xff\"],\"resource\":\"*\"}"};
+        in = (mn_policy_input){.version = MN_POLICY_INPUT_VERSION,
+                               .role = "agent",
+                               .rule = "{\"effect\":\"allow\",\"actions\":"
+                                       "[\"\xff\"],\"resource\":\"*\"}"};
         INVALID(db, mn_policy_add(db, actors[k], &in, NULL), "utf-8");
         INVALID(db, mn_policy_add(db, actors[k], NULL, NULL), "input");
     }
@@ -1645,20 +1695,34 @@ START_TEST(bad_policy_input)
     for (size_t i = 2; i < sizeof cases / sizeof *cases; i++) {
         if (!cases[i].rule || !cases[i].role)
             continue;
-        mn_policy_input ch = {.rule = cases[i].rule};
+        mn_policy_changes ch = {
+            .version = MN_POLICY_CHANGES_VERSION, .set = MN_POLICY_SET_RULE, .rule = cases[i].rule};
         if (strcmp(cases[i].role, "agent") != 0)
-            ch = (mn_policy_input){.role = cases[i].role};
+            ch = (mn_policy_changes){.version = MN_POLICY_CHANGES_VERSION,
+                                     .set = MN_POLICY_SET_ROLE,
+                                     .role = cases[i].role};
         INVALID(db, mn_policy_update(db, &w.sys, id, &ch, NULL), cases[i].words);
     }
-    mn_policy_input nothing = {0};
+    mn_policy_changes nothing = MN_POLICY_CHANGES_INIT;
     INVALID(db, mn_policy_update(db, &w.sys, id, &nothing, NULL), "nothing|changes");
-    mn_policy_input ch = {.has_active = 1, .active = -1};
+    mn_policy_changes ch = {
+        .version = MN_POLICY_CHANGES_VERSION, .set = MN_POLICY_SET_ACTIVE, .active = -1};
     INVALID(db, mn_policy_update(db, &w.sys, id, &ch, NULL), "active");
     INVALID(db, mn_policy_update(db, &w.sys, id, NULL, NULL), "changes");
-    INVALID(db, mn_policy_update(db, &w.sys, "not-an-id", &(mn_policy_input){.priority = 1,
-                                 .has_priority = 1}, NULL), "id");
-    FAILS(db, mn_policy_update(db, &w.sys, UNKNOWN_ID, &(mn_policy_input){.priority = 1,
-                               .has_priority = 1}, NULL), MN_ENOTFOUND, "policy");
+    INVALID(db,
+            mn_policy_update(db, &w.sys, "not-an-id",
+                             &(mn_policy_changes){.version = MN_POLICY_CHANGES_VERSION,
+                                                  .set = MN_POLICY_SET_PRIORITY,
+                                                  .priority = 1},
+                             NULL),
+            "id");
+    FAILS(db,
+          mn_policy_update(db, &w.sys, UNKNOWN_ID,
+                           &(mn_policy_changes){.version = MN_POLICY_CHANGES_VERSION,
+                                                .set = MN_POLICY_SET_PRIORITY,
+                                                .priority = 1},
+                           NULL),
+          MN_ENOTFOUND, "policy");
     FAILS(db, mn_policy_delete(db, &w.sys, UNKNOWN_ID), MN_ENOTFOUND, "policy");
     INVALID(db, mn_policy_delete(db, &w.sys, "nope"), "id");
     INVALID(db, mn_policy_delete(db, &w.sys, NULL), "id");
@@ -1666,9 +1730,13 @@ START_TEST(bad_policy_input)
     FAILS(db, mn_policy_get(db, &w.sys, UNKNOWN_ID, &p), MN_ENOTFOUND, "policy");
     INVALID(db, mn_policy_get(db, &w.sys, "x", &p), "id");
     INVALID(db, mn_policy_get(db, &w.sys, id, NULL), "out");
-    INVALID(db, mn_policy_list_all(db, &w.sys, NULL), "out");
-    mn_actor nobody = {.tenant = "nope"};
-    FAILS(db, mn_policy_add(db, &nobody, &(mn_policy_input){.role = "a", .rule = good}, NULL),
+    INVALID(db, mn_policy_list(db, &w.sys, NULL), "out");
+    mn_actor nobody = TH_ACTOR(.tenant = "nope");
+    FAILS(db,
+          mn_policy_add(
+              db, &nobody,
+              &(mn_policy_input){.version = MN_POLICY_INPUT_VERSION, .role = "a", .rule = good},
+              NULL),
           MN_ENOTFOUND, "tenant|nope");
     TH_OK(db, mn_policy_get(db, &w.sys, id, &p));
     ck_assert(th_json_eq(p->rule, good));
@@ -1677,9 +1745,12 @@ START_TEST(bad_policy_input)
     mn_policy_free(p);
 
     /* Good policies round-trip; rule stored as compact JSON; "*" as role. */
-    mn_policy_input in = {.role = "*", .rule = "{ \"effect\" : \"deny\", \"actions\" : [\"x\"],"
-                                               " \"resource\" : \"thing\" }",
-                          .description = "unicode é ok", .has_active = 1, .active = 0};
+    mn_policy_input in = {.version = MN_POLICY_INPUT_VERSION,
+                          .role = "*",
+                          .rule = "{ \"effect\" : \"deny\", \"actions\" : [\"x\"],"
+                                  " \"resource\" : \"thing\" }",
+                          .description = "unicode é ok",
+                          .inactive = 1};
     TH_OK(db, mn_policy_add(db, &w.sys, &in, &p));
     ck_assert_str_eq(p->role, "*");
     ck_assert_int_eq(p->active, 0);
@@ -1700,16 +1771,16 @@ START_TEST(policy_test_is_a_dry_run)
     world_open(&w);
     mn_db *db = w.db;
     const mn_actor *a = &w.as_alice;
-    mn_policy_list *pl = NULL;
-    TH_OK(db, mn_policy_list_all(db, &w.sys, &pl));
+    mn_policies *pl = NULL;
+    TH_OK(db, mn_policy_list(db, &w.sys, &pl));
     const char *admin_pol = NULL, *mem_pol = NULL;
     for (size_t i = 0; i < pl->count; i++) {
-        if (strcmp(pl->items[i].role, "admin") == 0)
-            admin_pol = th_fmt("%s", pl->items[i].id);
-        else if (strstr(pl->items[i].rule, "\"memory\""))
-            mem_pol = th_fmt("%s", pl->items[i].id);
+        if (strcmp(pl->items[i]->role, "admin") == 0)
+            admin_pol = th_fmt("%s", pl->items[i]->id);
+        else if (strstr(pl->items[i]->rule, "\"memory\""))
+            mem_pol = th_fmt("%s", pl->items[i]->id);
     }
-    mn_policy_list_free(pl);
+    mn_policies_free(pl);
     ck_assert(admin_pol && mem_pol);
 
     th_state before, after;
@@ -1764,7 +1835,7 @@ START_TEST(policy_test_is_a_dry_run)
     INVALID(db, mn_policy_test(db, a, "read", "memory", "{bad", &d), "resource_data");
     INVALID(db, mn_policy_test(db, a, "read", "memory", NULL, NULL), "out");
     INVALID(db, mn_policy_test(db, NULL, "read", "memory", NULL, &d), "tenant");
-    mn_actor ghost = {.tenant = "acme", .identity = "ghost"};
+    mn_actor ghost = TH_ACTOR(.tenant = "acme", .identity = "ghost");
     FAILS(db, mn_policy_test(db, &ghost, "read", "memory", NULL, &d), MN_ENOTFOUND,
           "identity|ghost");
     ck_assert_ptr_null(d);
@@ -1909,16 +1980,17 @@ START_TEST(conditional_grant_is_not_blanket)
     policy_add(db, &w.sys, "agent", "{\"effect\":\"allow\",\"actions\":[\"read\",\"update\","
                                     "\"delete\"],\"resource\":\"policy\",\"when\":{\"==\":["
                                     "{\"var\":\"resource.role\"},\"agent\"]}}", 1);
-    mn_policy_list *pl = NULL;
-    TH_OK(db, mn_policy_list_all(db, &w.sys, &pl));
+    mn_policies *pl = NULL;
+    TH_OK(db, mn_policy_list(db, &w.sys, &pl));
     const char *admin_pol = NULL;
     for (size_t i = 0; i < pl->count; i++)
-        if (strcmp(pl->items[i].role, "admin") == 0)
-            admin_pol = th_fmt("%s", pl->items[i].id);
-    mn_policy_list_free(pl);
+        if (strcmp(pl->items[i]->role, "admin") == 0)
+            admin_pol = th_fmt("%s", pl->items[i]->id);
+    mn_policies_free(pl);
     mn_policy *p = NULL;
     DENIED(db, mn_policy_delete(db, a, admin_pol), NOT_ALLOWED);
-    mn_policy_input ch = {.role = "agent"};
+    mn_policy_changes ch = {
+        .version = MN_POLICY_CHANGES_VERSION, .set = MN_POLICY_SET_ROLE, .role = "agent"};
     DENIED(db, mn_policy_update(db, a, admin_pol, &ch, NULL), NOT_ALLOWED);
     DENIED(db, mn_policy_get(db, a, admin_pol, &p), NOT_ALLOWED);
     mn_policy_free(p);
@@ -1945,13 +2017,13 @@ START_TEST(conditional_identity_list_is_not_blanket)
     policy_add(db, &w.sys, "agent", "{\"effect\":\"allow\",\"actions\":[\"list\"],"
                                     "\"resource\":\"identity\",\"when\":{\"===\":["
                                     "{\"var\":\"resource.id\"},{\"var\":\"actor.id\"}]}}", 1);
-    mn_identity_list *il = NULL;
-    int rc = mn_identity_list_all(db, a, &il);
+    mn_identities *il = NULL;
+    int rc = mn_identity_list(db, a, &il);
     ck_assert(rc == MN_OK || rc == MN_EDENIED);
     for (size_t i = 0; rc == MN_OK && i < il->count; i++)
-        ck_assert_msg(strcmp(il->items[i].id, w.alice) == 0,
-                      "alice's identity list shows %s", il->items[i].external_id);
-    mn_identity_list_free(il);
+        ck_assert_msg(strcmp(il->items[i]->id, w.alice) == 0,
+                      "alice's identity list shows %s", il->items[i]->external_id);
+    mn_identities_free(il);
     mn_close(db);
 }
 END_TEST
@@ -1970,7 +2042,8 @@ START_TEST(deny_list_search_with_resource_condition)
     world_open(&w);
     mn_db *db = w.db;
     mn_actor *b = &w.as_bob;
-    mn_policy_input in = {.role = "agent",
+    mn_policy_input in = {.version = MN_POLICY_INPUT_VERSION,
+                          .role = "agent",
                           .rule = "{\"effect\":\"deny\",\"actions\":[\"list\",\"search\"],"
                                   "\"resource\":\"memory\",\"conditions\":{"
                                   "\"resource_conditions\":{\"memory_types\":[\"secret\"]}}}"};
@@ -2000,10 +2073,11 @@ START_TEST(update_out_needs_read)
     policy_add(db, &w.sys, "editor", "{\"effect\":\"allow\",\"actions\":[\"update\"],"
                                      "\"resource\":\"memory\"}", 1);
     make_identity(db, "acme", "ed", "editor", NULL);
-    mn_actor ed = {.tenant = "acme", .identity = "ed"};
+    mn_actor ed = TH_ACTOR(.tenant = "acme", .identity = "ed");
     mn_memory *m = NULL;
     DENIED(db, mn_memory_get(db, &ed, w.b2, 0, &m), NOT_ALLOWED);
-    mn_memory_input ch = {.importance = 0.1, .has_importance = 1};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_IMPORTANCE, .importance = 0.1};
     TH_OK(db, mn_memory_update(db, &ed, w.b2, &ch, NULL));
     int rc = mn_memory_update(db, &ed, w.b2, &ch, &m);
     ck_assert_msg(rc == MN_EDENIED || (rc == MN_OK && m == NULL),

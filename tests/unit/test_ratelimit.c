@@ -15,16 +15,16 @@
 #include <time.h>
 #include <unistd.h>
 
-static const mn_actor SYS = {.tenant = "acme"};
-static const mn_actor BOT = {.tenant = "acme", .identity = "bot"};     /* agent: x1 */
-static const mn_actor BOSS = {.tenant = "acme", .identity = "boss"};   /* admin: x2 */
-static const mn_actor DAEMON = {.tenant = "acme", .identity = "daemon"}; /* system: x5 */
+static const mn_actor SYS = TH_ACTOR(.tenant = "acme");
+static const mn_actor BOT = TH_ACTOR(.tenant = "acme", .identity = "bot");       /* agent: x1 */
+static const mn_actor BOSS = TH_ACTOR(.tenant = "acme", .identity = "boss");     /* admin: x2 */
+static const mn_actor DAEMON = TH_ACTOR(.tenant = "acme", .identity = "daemon"); /* system: x5 */
 
 /* cfg (may be NULL) with the in-process limiter on, as every test here wants. */
 static const mn_config *in_process(const mn_config *cfg)
 {
     static _Thread_local mn_config c;
-    c = cfg ? *cfg : (mn_config){0};
+    c = cfg ? *cfg : (mn_config)MN_CONFIG_INIT;
     if (!c.ratelimit)
         c.ratelimit = MN_RATELIMIT_MEMORY;
     return &c;
@@ -51,7 +51,7 @@ static void sleep_ms(int64_t ms)
 static int64_t admitted_until_refused(mn_db *db, const mn_actor *a, const char *endpoint)
 {
     int64_t n = 0;
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     while (mn_ratelimit_hit(db, a, endpoint, 1, &r) == MN_OK)
         n++;
     ck_assert_int_eq(mn_errcode(db), MN_ELIMITED);
@@ -174,7 +174,7 @@ static void *hammer_run(void *arg)
 START_TEST(exact_across_threads)
 {
     mn_db *db = world(NULL, NULL);
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "app:ping", 777, 600000));
+    TH_OK(db, mn_limit_set(db, &SYS, "app:ping", 777, 600000));
     enum { THREADS = 8, CALLS = 400 };
     pthread_t t[THREADS];
     struct hammer h[THREADS];
@@ -192,7 +192,7 @@ START_TEST(exact_across_threads)
     ck_assert_int_eq(ok, 777);
     ck_assert_int_eq(limited, THREADS * CALLS - 777);
     ck_assert_int_eq(other, 0);
-    mn_ratelimit_stats st;
+    mn_ratelimit_stats st = MN_RATELIMIT_STATS_INIT;
     TH_OK(db, mn_ratelimit_stats_get(db, &st));
     ck_assert_uint_eq(st.allowed, 777);
     ck_assert_uint_eq(st.denied, THREADS * CALLS - 777);
@@ -203,8 +203,8 @@ END_TEST
 START_TEST(window_rolls_over)
 {
     mn_db *db = world(NULL, NULL);
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "app:ping", 5, 300));
-    mn_ratelimit_result r;
+    TH_OK(db, mn_limit_set(db, &SYS, "app:ping", 5, 300));
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     for (int i = 0; i < 5; i++) {
         TH_OK(db, mn_ratelimit_hit(db, &BOT, "app:ping", 1, &r));
         ck_assert_int_eq(r.remaining, 4 - i);
@@ -241,14 +241,14 @@ END_TEST
 START_TEST(role_multipliers)
 {
     mn_db *db = world(NULL, NULL);
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "*", 10, 600000));
+    TH_OK(db, mn_limit_set(db, &SYS, "*", 10, 600000));
     ck_assert_int_eq(admitted_until_refused(db, &BOT, "app:a"), 10);
     ck_assert_int_eq(admitted_until_refused(db, &BOSS, "app:b"), 20);
     ck_assert_int_eq(admitted_until_refused(db, &DAEMON, "app:c"), 50);
     ck_assert_int_eq(admitted_until_refused(db, &SYS, "app:d"), 50);
     /* one counter per tenant and endpoint: the admin goes on where the agent stopped */
     ck_assert_int_eq(admitted_until_refused(db, &BOSS, "app:a"), 10);
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     TH_OK(db, mn_ratelimit_peek(db, &BOSS, "app:a", 1, &r));
     ck_assert_int_eq(r.limit, 20);
     mn_close(db);
@@ -258,50 +258,50 @@ END_TEST
 START_TEST(tenant_limits)
 {
     const char *url = th_sqlite_url();
-    mn_config cfg = {.ratelimit_refresh_ms = 50};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .ratelimit_refresh_ms = 50};
     mn_db *db = world(url, &cfg);
-    mn_ratelimit_limit *l = NULL;
-    TH_OK(db, mn_ratelimit_get_limit(db, &SYS, "memory:create", &l));
+    mn_limit *l = NULL;
+    TH_OK(db, mn_limit_get(db, &SYS, "memory:create", &l));
     ck_assert_int_eq(l->limit, 1000);
     ck_assert_int_eq(l->window_ms, 3600000);
     ck_assert_int_eq(l->overridden, 0);
-    mn_ratelimit_limit_free(l);
-    TH_OK(db, mn_ratelimit_get_limit(db, &SYS, "app:unknown", &l));
+    mn_limit_free(l);
+    TH_OK(db, mn_limit_get(db, &SYS, "app:unknown", &l));
     ck_assert_int_eq(l->limit, 1000);
-    mn_ratelimit_limit_free(l);
+    mn_limit_free(l);
 
     /* a second handle (another process would do the same) caches the old limit */
     mn_db *other = th_open(url, in_process(&cfg));
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     TH_OK(other, mn_ratelimit_peek(other, &BOT, "memory:search", 1, &r));
     ck_assert_int_eq(r.limit, 2000);
-    TH_OK(db, mn_ratelimit_set_limit(db, &BOSS, "memory:search", 3, 60000));
+    TH_OK(db, mn_limit_set(db, &BOSS, "memory:search", 3, 60000));
     TH_OK(db, mn_ratelimit_peek(db, &BOT, "memory:search", 1, &r)); /* at once here */
     ck_assert_int_eq(r.limit, 3);
     sleep_ms(120);
     TH_OK(other, mn_ratelimit_peek(other, &BOT, "memory:search", 1, &r)); /* within refresh */
     ck_assert_int_eq(r.limit, 3);
 
-    mn_ratelimit_limit_list *all = NULL;
-    TH_OK(db, mn_ratelimit_list(db, &SYS, &all));
+    mn_limits *all = NULL;
+    TH_OK(db, mn_limit_list(db, &SYS, &all));
     ck_assert_uint_eq(all->count, 6);
     int seen = 0;
     for (size_t i = 0; i < all->count; i++)
-        if (strcmp(all->items[i].endpoint, "memory:search") == 0) {
-            ck_assert_int_eq(all->items[i].limit, 3);
-            ck_assert_int_eq(all->items[i].overridden, 1);
+        if (strcmp(all->items[i]->endpoint, "memory:search") == 0) {
+            ck_assert_int_eq(all->items[i]->limit, 3);
+            ck_assert_int_eq(all->items[i]->overridden, 1);
             seen = 1;
         }
     ck_assert(seen);
-    mn_ratelimit_limit_list_free(all);
+    mn_limits_free(all);
 
     /* agents may neither change nor read limits (default policies) */
-    TH_RC(db, mn_ratelimit_set_limit(db, &BOT, "memory:search", 1000, 60000), MN_EDENIED);
-    TH_RC(db, mn_ratelimit_list(db, &BOT, &all), MN_EDENIED);
+    TH_RC(db, mn_limit_set(db, &BOT, "memory:search", 1000, 60000), MN_EDENIED);
+    TH_RC(db, mn_limit_list(db, &BOT, &all), MN_EDENIED);
     TH_RC(db, mn_ratelimit_reset(db, &BOT, "memory:search"), MN_EDENIED);
 
-    TH_OK(db, mn_ratelimit_delete_limit(db, &SYS, "memory:search"));
-    TH_RC(db, mn_ratelimit_delete_limit(db, &SYS, "memory:search"), MN_ENOTFOUND);
+    TH_OK(db, mn_limit_delete(db, &SYS, "memory:search"));
+    TH_RC(db, mn_limit_delete(db, &SYS, "memory:search"), MN_ENOTFOUND);
     TH_OK(db, mn_ratelimit_peek(db, &BOT, "memory:search", 1, &r));
     ck_assert_int_eq(r.limit, 2000);
     mn_close(other);
@@ -312,11 +312,11 @@ END_TEST
 START_TEST(library_calls_are_limited)
 {
     mn_db *db = world(NULL, NULL);
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "memory:create", 3, 600000));
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "memory:search", 2, 600000));
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "identity:create", 1, 600000));
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "policy:test", 1, 600000));
-    mn_memory_input two[2] = {{.text = "one"}, {.text = "two"}};
+    TH_OK(db, mn_limit_set(db, &SYS, "memory:create", 3, 600000));
+    TH_OK(db, mn_limit_set(db, &SYS, "memory:search", 2, 600000));
+    TH_OK(db, mn_limit_set(db, &SYS, "identity:create", 1, 600000));
+    TH_OK(db, mn_limit_set(db, &SYS, "policy:test", 1, 600000));
+    mn_memory_input two[2] = {TH_IN(.text = "one"), TH_IN(.text = "two")};
     TH_OK(db, mn_memory_add_many(db, &BOT, two, 2, NULL, NULL));
     th_state before, after;
     th_state_get(db, &before);
@@ -326,24 +326,25 @@ START_TEST(library_calls_are_limited)
                   "message: %s", mn_errmsg(db));
     th_state_get(db, &after);
     th_assert_state_eq(&before, &after, "a refused batch");
-    mn_memory_input big[4] = {{.text = "a"}, {.text = "b"}, {.text = "c"}, {.text = "d"}};
+    mn_memory_input big[4] = {TH_IN(.text = "a"), TH_IN(.text = "b"), TH_IN(.text = "c"),
+                              TH_IN(.text = "d")};
     TH_RC(db, mn_memory_add_many(db, &BOT, big, 4, NULL, NULL), MN_ELIMITED);
     ck_assert_msg(strstr(mn_errmsg(db), "split"), "message: %s", mn_errmsg(db));
     ck_assert_int_eq(mn_retry_after_ms(db), -1); /* more than the limit: waiting cannot help */
     TH_OK(db, mn_memory_add(db, &BOT, &two[0], NULL));
     TH_RC(db, mn_memory_add(db, &BOT, &two[0], NULL), MN_ELIMITED);
     /* bad input is refused before it costs a place */
-    mn_memory_input bad = {.text = NULL};
+    mn_memory_input bad = TH_IN(.text = NULL);
     TH_RC(db, mn_memory_add(db, &BOSS, &bad, NULL), MN_EINVAL);
     /* the system actor (the host program) is not limited */
     for (int i = 0; i < 10; i++)
         th_add(db, &SYS, "bot", "from the host");
 
-    mn_search_options so = {.query = "one"};
-    mn_memory_list *hits = NULL;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "one"};
+    mn_memories *hits = NULL;
     for (int i = 0; i < 2; i++) {
         TH_OK(db, mn_memory_search(db, &BOT, &so, &hits));
-        mn_memory_list_free(hits);
+        mn_memories_free(hits);
     }
     TH_RC(db, mn_memory_search(db, &BOT, &so, &hits), MN_ELIMITED);
     int64_t wait = mn_retry_after_ms(db);
@@ -352,7 +353,7 @@ START_TEST(library_calls_are_limited)
     ck_assert_msg(strstr(mn_errmsg(db), th_fmt("retry after %lld ms", (long long)wait)),
                   "message: %s", mn_errmsg(db));
     TH_OK(db, mn_memory_search(db, &SYS, &so, &hits));
-    mn_memory_list_free(hits);
+    mn_memories_free(hits);
     /* a success leaves the refusal reported, wait included */
     ck_assert_int_eq(mn_errcode(db), MN_ELIMITED);
     ck_assert_int_eq(mn_retry_after_ms(db), wait);
@@ -378,9 +379,10 @@ END_TEST
  * keys and fail-closed (so a call that did not fit the bound would fail, not pass unchecked). */
 START_TEST(any_call_size_at_fixed_cost)
 {
-    mn_config cfg = {.ratelimit_max_bytes = 4096, .ratelimit_fail_closed = 1};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .ratelimit_max_bytes = 4096,
+                     .ratelimit_fail_closed = 1};
     mn_db *db = world(NULL, &cfg);
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "app:bulk", 1000000000, 3600000));
+    TH_OK(db, mn_limit_set(db, &SYS, "app:bulk", 1000000000, 3600000));
     mn_ratelimit_result r;
     double t0 = th_seconds();
     TH_OK(db, mn_ratelimit_hit(db, &SYS, "app:bulk", INT64_C(4000000000), &r));
@@ -415,11 +417,12 @@ static void count_log(void *ctx, const char *msg)
 START_TEST(memory_bound_fail_modes)
 {
     /* room for a handful of keys only */
-    mn_config cfg = {.ratelimit_max_bytes = 1024, .log_fn = count_log};
+    mn_config cfg = {
+        .version = MN_CONFIG_VERSION, .ratelimit_max_bytes = 1024, .log_fn = count_log};
     mn_db *db = world(NULL, &cfg);
     int unchecked = 0;
     char ep[32];
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     for (int i = 0; i < 50; i++) {
         snprintf(ep, sizeof ep, "app:e%d", i);
         TH_OK(db, mn_ratelimit_hit(db, &BOT, ep, 1, &r));
@@ -427,7 +430,7 @@ START_TEST(memory_bound_fail_modes)
         unchecked += !r.checked;
     }
     ck_assert_int_gt(unchecked, 0);
-    mn_ratelimit_stats st;
+    mn_ratelimit_stats st = MN_RATELIMIT_STATS_INIT;
     TH_OK(db, mn_ratelimit_stats_get(db, &st));
     ck_assert_uint_eq(st.fail_open, (uint64_t)unchecked);
     ck_assert_int_eq(log_calls, 1); /* once per interval, not per call */
@@ -454,7 +457,7 @@ END_TEST
 START_TEST(bad_input)
 {
     mn_db *db = world(NULL, NULL);
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     const char *bad[] = {"", "memory", "Memory:create", "a:b:c", "x:", ":y", "memory create",
                          "memory:créer", "abcdefghijklmnopqrstuvwxyz0123456:x", "*"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -466,21 +469,21 @@ START_TEST(bad_input)
     TH_RC(db, mn_ratelimit_hit(db, &BOT, "app:x", -3, &r), MN_EINVAL);
     TH_RC(db, mn_ratelimit_hit(db, NULL, "app:x", 1, &r), MN_EINVAL);
     TH_RC(db, mn_ratelimit_peek(db, &BOT, "app:x", 1, NULL), MN_EINVAL);
-    mn_actor nobody = {.tenant = "acme", .identity = "nobody"};
+    mn_actor nobody = TH_ACTOR(.tenant = "acme", .identity = "nobody");
     TH_RC(db, mn_ratelimit_hit(db, &nobody, "app:x", 1, &r), MN_ENOTFOUND);
-    mn_actor elsewhere = {.tenant = "nope"};
+    mn_actor elsewhere = TH_ACTOR(.tenant = "nope");
     TH_RC(db, mn_ratelimit_hit(db, &elsewhere, "app:x", 1, &r), MN_ENOTFOUND);
-    TH_RC(db, mn_ratelimit_set_limit(db, &SYS, "app:x", 0, 1000), MN_EINVAL);
-    TH_RC(db, mn_ratelimit_set_limit(db, &SYS, "app:x", -5, 1000), MN_EINVAL);
-    TH_RC(db, mn_ratelimit_set_limit(db, &SYS, "app:x", 5, 0), MN_EINVAL);
-    TH_RC(db, mn_ratelimit_set_limit(db, &SYS, "app:x", 5, -1), MN_EINVAL);
-    TH_RC(db, mn_ratelimit_set_limit(db, &SYS, "app:x", 5, INT64_C(2678400001)), MN_EINVAL);
-    TH_RC(db, mn_ratelimit_set_limit(db, &SYS, "app:x", INT64_C(1000000001), 1000), MN_EINVAL);
-    TH_RC(db, mn_ratelimit_set_limit(db, &SYS, "APP", 5, 1000), MN_EINVAL);
-    mn_ratelimit_limit_list *all = NULL;
-    TH_OK(db, mn_ratelimit_list(db, &SYS, &all));
+    TH_RC(db, mn_limit_set(db, &SYS, "app:x", 0, 1000), MN_EINVAL);
+    TH_RC(db, mn_limit_set(db, &SYS, "app:x", -5, 1000), MN_EINVAL);
+    TH_RC(db, mn_limit_set(db, &SYS, "app:x", 5, 0), MN_EINVAL);
+    TH_RC(db, mn_limit_set(db, &SYS, "app:x", 5, -1), MN_EINVAL);
+    TH_RC(db, mn_limit_set(db, &SYS, "app:x", 5, INT64_C(2678400001)), MN_EINVAL);
+    TH_RC(db, mn_limit_set(db, &SYS, "app:x", INT64_C(1000000001), 1000), MN_EINVAL);
+    TH_RC(db, mn_limit_set(db, &SYS, "APP", 5, 1000), MN_EINVAL);
+    mn_limits *all = NULL;
+    TH_OK(db, mn_limit_list(db, &SYS, &all));
     ck_assert_uint_eq(all->count, 6); /* nothing was set */
-    mn_ratelimit_limit_list_free(all);
+    mn_limits_free(all);
     /* a deactivated identity may not act, here either */
     TH_OK(db, mn_identity_deactivate(db, &SYS, "bot"));
     mn_close(db);
@@ -506,33 +509,36 @@ static void open_fails(const mn_config *cfg, int want, const char *word)
 
 START_TEST(bad_settings_and_urls)
 {
-    open_fails(&(mn_config){.ratelimit = 7}, MN_EINVAL, "ratelimit");
-    open_fails(&(mn_config){.ratelimit = MN_RATELIMIT_REDIS}, MN_EINVAL, "redis_url");
-    open_fails(&(mn_config){.ratelimit_fail_closed = 2}, MN_EINVAL, "fail");
-    open_fails(&(mn_config){.ratelimit_refresh_ms = -1}, MN_EINVAL, "refresh");
+    open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .ratelimit = 7}, MN_EINVAL, "ratelimit");
+    open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .ratelimit = MN_RATELIMIT_REDIS}, MN_EINVAL, "redis_url");
+    open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .ratelimit_fail_closed = 2}, MN_EINVAL, "fail");
+    open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .ratelimit_refresh_ms = -1}, MN_EINVAL, "refresh");
     if (th_built_with(MN_FEATURE_REDIS, "Redis settings and URLs")) {
-        open_fails(&(mn_config){.redis_url = "redis://h", .redis_pool_max = -2}, MN_EINVAL,
+        open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .redis_url = "redis://h",
+                                .redis_pool_max = -2}, MN_EINVAL,
                    "redis_pool_max");
-        open_fails(&(mn_config){.redis_url = "redis://h", .redis_timeout_ms = -1}, MN_EINVAL,
+        open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .redis_url = "redis://h",
+                                .redis_timeout_ms = -1}, MN_EINVAL,
                    "redis_timeout_ms");
-        open_fails(&(mn_config){.redis_url = "rediss://h:6380"}, MN_EUNSUPPORTED, "TLS");
+        open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .redis_url = "rediss://h:6380"}, MN_EUNSUPPORTED, "TLS");
         const char *bad[] = {"http://h", "redis://", "redis://:pw@", "redis://h:0",
                              "redis://h:70000", "redis://h:port", "redis://h/x",
                              "redis://h?db=1", "redis://[::1", "redis://h h", "localhost:6379"};
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-            open_fails(&(mn_config){.redis_url = bad[i]}, MN_EINVAL, "Redis URL");
+            open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .redis_url = bad[i]}, MN_EINVAL, "Redis URL");
         /* a password never shows in a message */
         mn_db *bad_db = NULL;
         int rc = mn_open(&bad_db, th_sqlite_url(),
-                         &(mn_config){.redis_url = "redis://:s3cret@h:99999"});
+                         &(mn_config){.version = MN_CONFIG_VERSION,
+                                      .redis_url = "redis://:s3cret@h:99999"});
         ck_assert_int_eq(rc, MN_EINVAL);
         ck_assert_ptr_null(strstr(mn_errmsg(bad_db), "s3cret"));
         mn_close(bad_db);
     }
     /* off: the library limits nothing and hit says so */
-    mn_db *db = world(NULL, &(mn_config){.ratelimit = MN_RATELIMIT_OFF});
+    mn_db *db = world(NULL, &(mn_config){.version = MN_CONFIG_VERSION, .ratelimit = MN_RATELIMIT_OFF});
     TH_RC(db, mn_ratelimit_hit(db, &BOT, "app:x", 1, NULL), MN_EUNSUPPORTED);
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "memory:create", 1, 600000));
+    TH_OK(db, mn_limit_set(db, &SYS, "memory:create", 1, 600000));
     th_add(db, &BOT, NULL, "one");
     th_add(db, &BOT, NULL, "two");
     mn_close(db);

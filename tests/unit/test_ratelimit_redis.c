@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static const mn_actor SYS = {.tenant = "acme"};
-static const mn_actor BOT = {.tenant = "acme", .identity = "bot"};
+static const mn_actor SYS = TH_ACTOR(.tenant = "acme");
+static const mn_actor BOT = TH_ACTOR(.tenant = "acme", .identity = "bot");
 
 static const char *redis_url(void)
 {
@@ -30,7 +30,9 @@ static const char *redis_url(void)
 
 static mn_config redis_cfg(void)
 {
-    mn_config c = {.redis_url = redis_url(), .redis_timeout_ms = 1000,
+    mn_config c = {.version = MN_CONFIG_VERSION,
+                   .redis_url = redis_url(),
+                   .redis_timeout_ms = 1000,
                    .redis_connect_timeout_ms = 1000};
     return c;
 }
@@ -45,7 +47,7 @@ static const char *world(int64_t limit, int64_t window_ms)
     mn_db *db = th_open(url, NULL);
     acme_id = th_tenant(db, "acme");
     TH_OK(db, mn_identity_create(db, &SYS, "bot", "agent", NULL, NULL));
-    TH_OK(db, mn_ratelimit_set_limit(db, &SYS, "app:ping", limit, window_ms));
+    TH_OK(db, mn_limit_set(db, &SYS, "app:ping", limit, window_ms));
     mn_close(db);
     return url;
 }
@@ -100,7 +102,7 @@ START_TEST(backends_agree)
 {
     mn_db *db = th_open(th_sqlite_url(), NULL);
     struct mni_counter *mem;
-    mn_config mem_cfg = {.ratelimit_max_bytes = 1 << 20};
+    mn_config mem_cfg = {.version = MN_CONFIG_VERSION, .ratelimit_max_bytes = 1 << 20};
     TH_OK(db, mni_counter_memory_create(db, &mem_cfg, &mem));
     redisContext *c = connect_redis();
     /* Redis expires the key on its own clock, after the window as the script's time sees it:
@@ -163,7 +165,7 @@ START_TEST(exact_across_processes)
             if (mn_open(&db, url, &cfg) != MN_OK)
                 counts[2] = CALLS;
             for (int i = 0; db && i < CALLS && !counts[2]; i++) {
-                mn_ratelimit_result r;
+                mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
                 int rc = mn_ratelimit_hit(db, &BOT, "app:ping", 1, &r);
                 counts[rc == MN_OK && r.checked ? 0 : rc == MN_ELIMITED ? 1 : 2]++;
             }
@@ -192,7 +194,7 @@ START_TEST(window_rolls_over)
 {
     mn_config cfg = redis_cfg();
     mn_db *db = th_open(world(3, 400), &cfg);
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     for (int i = 0; i < 3; i++) {
         TH_OK(db, mn_ratelimit_hit(db, &BOT, "app:ping", 1, &r));
         ck_assert_int_eq(r.checked, 1);
@@ -217,7 +219,7 @@ START_TEST(script_reloaded_after_flush)
 {
     mn_config cfg = redis_cfg();
     mn_db *db = th_open(world(5, 600000), &cfg);
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     TH_OK(db, mn_ratelimit_hit(db, &BOT, "app:ping", 2, &r));
     redisContext *c = connect_redis();
     redisReply *rep = redisCommand(c, "SCRIPT FLUSH");
@@ -277,7 +279,7 @@ START_TEST(server_stopped_then_restarted)
     mn_db *open = th_open(url, &cfg);
     cfg.ratelimit_fail_closed = 1;
     mn_db *closed = th_open(url, &cfg);
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     TH_OK(open, mn_ratelimit_hit(open, &BOT, "app:ping", 1, &r));
     TH_OK(closed, mn_ratelimit_hit(closed, &BOT, "app:ping", 1, &r));
     ck_assert_int_eq(r.remaining, 98);
@@ -297,12 +299,12 @@ START_TEST(server_stopped_then_restarted)
     ck_assert_int_eq(r.checked, 0);
     ck_assert_int_eq(r.retry_after_ms, -1);
     /* the library's own calls too: fail-closed refuses the add, which changes nothing */
-    TH_OK(closed, mn_ratelimit_set_limit(closed, &SYS, "memory:create", 10, 600000));
-    mn_memory_input in = {.text = "while Redis is down"};
+    TH_OK(closed, mn_limit_set(closed, &SYS, "memory:create", 10, 600000));
+    mn_memory_input in = TH_IN(.text = "while Redis is down");
     TH_RC(closed, mn_memory_add(closed, &BOT, &in, NULL), MN_EBACKEND);
     ck_assert_uint_eq(th_count_memories(closed, &SYS, 0), 0);
     TH_OK(open, mn_memory_add(open, &BOT, &in, NULL));
-    mn_ratelimit_stats st;
+    mn_ratelimit_stats st = MN_RATELIMIT_STATS_INIT;
     TH_OK(open, mn_ratelimit_stats_get(open, &st));
     ck_assert_uint_eq(st.fail_open, 4);
     ck_assert_int_eq(logged, 2); /* once per handle and interval, not per call */

@@ -65,7 +65,7 @@ START_TEST(database_urls)
 {
     const char *url = hostile_db_urls[_i].url;
     logged[0] = '\0';
-    mn_config cfg = {.log_fn = capture};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .log_fn = capture};
     mn_db *db = NULL;
     int rc = mn_open(&db, url, &cfg);
     ck_assert_msg(rc != MN_OK, "%s opened", url);
@@ -94,13 +94,13 @@ START_TEST(redis_urls)
     const char *url = hostile_redis_urls[_i];
     for (int closed = 0; closed <= 1; closed++) {
         logged[0] = '\0';
-        mn_config cfg = {.redis_url = url, .ratelimit = MN_RATELIMIT_REDIS,
+        mn_config cfg = {.version = MN_CONFIG_VERSION, .redis_url = url, .ratelimit = MN_RATELIMIT_REDIS,
                          .ratelimit_fail_closed = closed, .redis_connect_timeout_ms = 1000,
                          .log_fn = capture};
         mn_db *db = NULL;
         if (mn_open(&db, th_sqlite_url(), &cfg) == MN_OK) {
             th_tenant(db, "acme");
-            mn_actor sys = {.tenant = "acme"};
+            mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = "acme"};
             mn_ratelimit_result r;
             TH_RC(db, mn_ratelimit_hit(db, &sys, "app:ping", 1, &r),
                   closed ? MN_EBACKEND : MN_OK);
@@ -139,7 +139,7 @@ static void embed_fails(const char *base, const char *key, const char *mode, con
     snprintf(url, sizeof url, base, srv.port);
     setenv("MANUSHYA_EMBED_API_KEY", key, 1);
     logged[0] = '\0';
-    mn_config cfg = {.embedder = "openai", .embed_url = url, .embed_dim = DIM,
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embedder = "openai", .embed_url = url, .embed_dim = DIM,
                      .embed_retries = -1, .log_fn = capture};
     mn_db *db = th_open(th_sqlite_url(), &cfg);
     es_mode(&srv, mode, -1, 0, 0);
@@ -169,7 +169,8 @@ END_TEST
 START_TEST(log_lines_hide_known_secrets)
 {
     logged[0] = '\0';
-    mn_config cfg = {.log_fn = capture, .embed_url = "http://h/v1?token=S3CRET%21Q7TAIL"};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .log_fn = capture,
+                     .embed_url = "http://h/v1?token=S3CRET%21Q7TAIL"};
     mn_db *db = th_open(th_sqlite_url(), &cfg);
     mni_log(db, "the token was %s and %s", "S3CRET!Q7TAIL", "S3CRET%21Q7TAIL");
     ck_assert_str_eq(logged, "the token was *** and ***\n");

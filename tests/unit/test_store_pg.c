@@ -161,7 +161,7 @@ START_TEST(migrate_from_previous_version)
     mn_db *db = th_open(url, NULL);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     const char *id = th_add(db, &a, NULL, "kept across the migration");
     mn_close(db);
     pg_run(schema, undo_latest());
@@ -182,7 +182,7 @@ START_TEST(migrate_from_previous_version)
     mn_close(db);
     /* `manushya migrate`'s way: MN_OPEN_MIGRATE migrates whatever the URL says. */
     pg_run(schema, undo_latest());
-    mn_config cfg = {.flags = MN_OPEN_MIGRATE};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .flags = MN_OPEN_MIGRATE};
     db = th_open(th_fmt("%s&migrate=no", url), &cfg);
     int version = 0;
     TH_OK(db, mn_schema_version(db, &version));
@@ -214,7 +214,7 @@ START_TEST(schema_never_falls_through_to_public)
     th_tenant(db, "in_public");
     mn_close(db);
 
-    mn_config ro = {.flags = MN_OPEN_READONLY};
+    mn_config ro = {.version = MN_CONFIG_VERSION, .flags = MN_OPEN_READONLY};
     db = NULL;
     int rc = mn_open(&db, th_fmt("%s&schema=mine", base), &ro);
     ck_assert_msg(rc == MN_ENOTFOUND, "read-only open of a schema without tables: rc %d: %s", rc,
@@ -287,18 +287,18 @@ END_TEST
 static void *hold(void *arg)
 {
     mn_db *db = arg;
-    mn_memory_list *l = NULL;
-    mn_actor a = {.tenant = "acme", .identity = NULL};
-    mn_search_options so = {.query = "anything", .k = 1};
+    mn_memories *l = NULL;
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = NULL);
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "anything", .k = 1};
     mn_memory_search(db, &a, &so, &l);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     return NULL;
 }
 
 START_TEST(pool_exhaustion_is_a_clear_timeout)
 {
     const char *schema = fresh_schema();
-    mn_config cfg = {.index = MN_INDEX_NONE};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .index = MN_INDEX_NONE};
     mn_db *db = th_open(url_with(schema, NULL), &cfg);
     th_tenant(db, "acme");
     mn_close(db);
@@ -337,7 +337,7 @@ START_TEST(server_restart_mid_run)
     mn_db *db = th_open(url_with(schema, NULL), NULL);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     th_add(db, &a, NULL, "before the restart");
     th_state before;
     th_state_get(db, &before);
@@ -345,7 +345,7 @@ START_TEST(server_restart_mid_run)
     server_ctl("pause");
     mn_memory_input in[50];
     for (int i = 0; i < 50; i++)
-        in[i] = (mn_memory_input){.text = th_fmt("during the outage %d", i)};
+        in[i] = (mn_memory_input)TH_IN(.text = th_fmt("during the outage %d", i));
     int rc = mn_memory_add_many(db, &a, in, 50, NULL, NULL);
     ck_assert_int_eq(rc, MN_EBACKEND);
     ck_assert_msg(th_has_word(mn_errmsg(db), "connect|connection"), "%s", mn_errmsg(db));
@@ -365,15 +365,16 @@ END_TEST
 START_TEST(killed_transaction_keeps_nothing)
 {
     const char *schema = fresh_schema();
-    mn_config cfg = {.index = MN_INDEX_NONE, .ratelimit = MN_RATELIMIT_OFF};
+    mn_config cfg = {
+        .version = MN_CONFIG_VERSION, .index = MN_INDEX_NONE, .ratelimit = MN_RATELIMIT_OFF};
     mn_db *db = th_open(url_with(schema, "pool_size=1&pool_overflow=0"), &cfg);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     enum { BATCH = 2000 };
     static mn_memory_input in[BATCH];
     for (int i = 0; i < BATCH; i++)
-        in[i] = (mn_memory_input){.text = th_fmt("batch row %d with some words", i)};
+        in[i] = (mn_memory_input)TH_IN(.text = th_fmt("batch row %d with some words", i));
     /* A second process kills the backend while it is busy inserting. */
     pid_t child = fork();
     ck_assert_int_ge(child, 0);
@@ -425,10 +426,10 @@ START_TEST(read_url_takes_the_reads)
     ck_assert_str_eq(pg_text(NULL, q), "0");
     mn_db *db = th_open(url_with(schema, th_fmt("read_url=%s", enc)), NULL);
     th_tenant(db, "acme");
-    mn_tenant_list *l = NULL;
-    TH_OK(db, mn_tenant_list_all(db, &l));
+    mn_tenants *l = NULL;
+    TH_OK(db, mn_tenant_list(db, &l));
     ck_assert_uint_eq(l->count, 1);
-    mn_tenant_list_free(l);
+    mn_tenants_free(l);
     ck_assert_str_eq(pg_text(NULL, q), "1");
     mn_close(db);
 }
@@ -441,20 +442,20 @@ START_TEST(ratelimit_overrides_and_embed_cache)
     mn_db *db = th_open(make_url(), NULL);
     const char *acme = th_tenant(db, "acme");
     th_tenant(db, "other");
-    mn_actor a = {.tenant = "acme"}, o = {.tenant = "other"};
-    TH_OK(db, mn_ratelimit_set_limit(db, &a, "memory:create", 7, 60000));
-    TH_OK(db, mn_ratelimit_set_limit(db, &a, "memory:create", 9, 60000)); /* replaces */
-    mn_ratelimit_limit *l = NULL;
-    TH_OK(db, mn_ratelimit_get_limit(db, &a, "memory:create", &l));
+    mn_actor a = TH_ACTOR(.tenant = "acme"), o = TH_ACTOR(.tenant = "other");
+    TH_OK(db, mn_limit_set(db, &a, "memory:create", 7, 60000));
+    TH_OK(db, mn_limit_set(db, &a, "memory:create", 9, 60000)); /* replaces */
+    mn_limit *l = NULL;
+    TH_OK(db, mn_limit_get(db, &a, "memory:create", &l));
     ck_assert_int_eq(l->limit, 9);
     ck_assert_int_eq(l->overridden, 1);
-    mn_ratelimit_limit_free(l);
-    TH_OK(db, mn_ratelimit_get_limit(db, &o, "memory:create", &l));
+    mn_limit_free(l);
+    TH_OK(db, mn_limit_get(db, &o, "memory:create", &l));
     ck_assert_int_eq(l->overridden, 0); /* the other tenant keeps the built-in limit */
-    mn_ratelimit_limit_free(l);
-    TH_RC(db, mn_ratelimit_delete_limit(db, &o, "memory:create"), MN_ENOTFOUND);
-    TH_OK(db, mn_ratelimit_delete_limit(db, &a, "memory:create"));
-    TH_RC(db, mn_ratelimit_delete_limit(db, &a, "memory:create"), MN_ENOTFOUND);
+    mn_limit_free(l);
+    TH_RC(db, mn_limit_delete(db, &o, "memory:create"), MN_ENOTFOUND);
+    TH_OK(db, mn_limit_delete(db, &a, "memory:create"));
+    TH_RC(db, mn_limit_delete(db, &a, "memory:create"), MN_ENOTFOUND);
 
     struct mni_store *st = db->store;
     unsigned char hashes[3 * 32];
@@ -504,8 +505,8 @@ START_TEST(feed_prune_and_horizon)
     const char *acme = th_tenant(db, "acme"), *other = th_tenant(db, "other");
     th_identity(db, "acme", "alice");
     th_identity(db, "other", "bob");
-    mn_actor a = {.tenant = "acme", .identity = "alice"}, o = {.tenant = "other",
-                                                                .identity = "bob"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice"),
+             o = TH_ACTOR(.tenant = "other", .identity = "bob");
     int64_t s1 = add_and_delete(db, &a, "first to go");
     int64_t s2 = add_and_delete(db, &a, "second to go");
     add_and_delete(db, &o, "the other tenant's");
@@ -539,11 +540,11 @@ END_TEST
 START_TEST(claim_skips_locked_jobs)
 {
     const char *schema = fresh_schema();
-    mn_config cfg = {.embed_async = 1};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_async = 1};
     mn_db *db = th_open(url_with(schema, NULL), &cfg);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     th_add(db, &a, NULL, "held by another worker");
     const char *free_id = th_add(db, &a, NULL, "free to take");
     PGconn *other = pg_connect(schema);

@@ -46,20 +46,24 @@ START_TEST(auto_picks_pgvector_and_filters)
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
     th_identity(db, "acme", "bob");
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
-    mn_actor b = {.tenant = "acme", .identity = "bob"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
+    mn_actor b = TH_ACTOR(.tenant = "acme", .identity = "bob");
     /* Many of bob's memories close to the query, one of alice's: a filter on alice must still
      * find hers (an index scan that stopped at ef_search candidates would return none). */
     for (int i = 0; i < 60; i++)
         th_add(db, &b, NULL, th_fmt("the lighthouse keeper's log, entry %d", i));
     const char *mine = th_add(db, &a, NULL, "a lighthouse on the northern cape");
-    mn_search_options so = {.query = "lighthouse keeper", .k = 3, .ef = 10,
-                            .filter = {.identity = "alice"}};
-    mn_memory_list *l = NULL;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION,
+                            .query = "lighthouse keeper",
+                            .k = 3,
+                            .ef = 10,
+                            .filter =
+                                &(mn_filter){.version = MN_FILTER_VERSION, .identity = "alice"}};
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, &a, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, mine);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, mine);
+    mn_memories_free(l);
     mn_close(db);
 }
 END_TEST
@@ -68,22 +72,22 @@ END_TEST
  * result, and the job's vector, written in pgvector's binary format, is the embedder's own. */
 START_TEST(async_embedding_into_pgvector)
 {
-    mn_config cfg = {.embed_async = 1};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_async = 1};
     mn_db *db = th_open(make_url(), &cfg);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     const char *id = th_add(db, &a, NULL, "a lighthouse on the northern cape");
-    mn_search_options so = {.query = "lighthouse", .k = 5};
-    mn_memory_list *l = NULL;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "lighthouse", .k = 5};
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, &a, &so, &l));
     ck_assert_uint_eq(l->count, 0);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     mn_memory *m = th_get(db, &a, id, 0);
     ck_assert_int_eq(m->embed_status, MN_EMBED_PENDING);
     mn_memory_free(m);
     size_t done = 0, failed = 0;
-    TH_OK(db, mn_embed_jobs_run(db, 0, &done, &failed));
+    TH_OK(db, mn_job_run(db, 0, &done, &failed));
     ck_assert_uint_eq(done, 1);
     ck_assert_uint_eq(failed, 0);
     m = th_get(db, &a, id, MN_WITH_EMBEDDING);
@@ -94,8 +98,8 @@ START_TEST(async_embedding_into_pgvector)
     mn_memory_free(m);
     TH_OK(db, mn_memory_search(db, &a, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, id);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, id);
+    mn_memories_free(l);
     mn_close(db);
 }
 END_TEST

@@ -117,7 +117,7 @@ END_TEST
 START_TEST(open_nocreate)
 {
     const char *path = th_tmppath("missing.db");
-    mn_config cfg = {.flags = MN_OPEN_NOCREATE};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .flags = MN_OPEN_NOCREATE};
     mn_db *db = NULL;
     int rc = mn_open(&db, path, &cfg);
     ck_assert_msg(rc == MN_ENOTFOUND, "rc %d (%s): %s", rc, mn_strerror(rc), mn_errmsg(db));
@@ -137,22 +137,22 @@ START_TEST(open_readonly)
     mn_db *db = th_open(path, NULL);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     const char *id = th_add(db, &a, NULL, "read only memory about lighthouses");
     mn_close(db);
     uint64_t h0 = th_file_hash(path);
 
-    mn_config cfg = {.flags = MN_OPEN_READONLY};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .flags = MN_OPEN_READONLY};
     db = th_open(path, &cfg);
     th_state before, after;
     th_state_get(db, &before);
     mn_memory_free(th_get(db, &a, id, 0));
-    mn_search_options so = {.query = "lighthouses", .k = 3};
-    mn_memory_list *l = NULL;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "lighthouses", .k = 3};
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, &a, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    mn_memory_list_free(l);
-    mn_memory_input in = {.text = "must not be written"};
+    mn_memories_free(l);
+    mn_memory_input in = TH_IN(.text = "must not be written");
     int rc = mn_memory_add(db, &a, &in, NULL);
     ck_assert_msg(rc != MN_OK, "add on a read-only handle succeeded");
     ck_assert_msg(th_has_word(mn_errmsg(db), "read-only|readonly|read only"), "message: %s",
@@ -184,17 +184,24 @@ START_TEST(expiry_by_editing_the_file)
     th_tenant(db, "globex");
     th_identity(db, "acme", "alice");
     th_identity(db, "globex", "bob");
-    mn_actor a = {.tenant = "acme", .identity = "alice"}, sys = {.tenant = "acme", .identity = NULL}, b = {.tenant = "globex", .identity = "bob"};
-    mn_memory_input e1 = {.text = "expiring memory about the summer festival", .ttl_days = 1};
-    mn_memory_input e2 = {.text = "second expiring memory about the winter market", .ttl_days = 2};
-    mn_memory_input keep = {.text = "a memory that stays about the spring fair", .ttl_days = 30};
-    mn_memory_input other = {.text = "globex expiring memory about the autumn fair", .ttl_days = 1};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice"),
+             sys = TH_ACTOR(.tenant = "acme", .identity = NULL),
+             b = TH_ACTOR(.tenant = "globex", .identity = "bob");
+    mn_memory_input e1 = TH_IN(.text = "expiring memory about the summer festival", .ttl_days = 1);
+    mn_memory_input e2 =
+        TH_IN(.text = "second expiring memory about the winter market", .ttl_days = 2);
+    mn_memory_input keep =
+        TH_IN(.text = "a memory that stays about the spring fair", .ttl_days = 30);
+    mn_memory_input other =
+        TH_IN(.text = "globex expiring memory about the autumn fair", .ttl_days = 1);
     const char *x1 = th_add_in(db, &a, &e1);
     const char *x2 = th_add_in(db, &a, &e2);
     const char *k1 = th_add_in(db, &a, &keep);
     const char *k2 = th_add(db, &a, NULL, "no ttl at all, about the fair");
     const char *o1 = th_add_in(db, &b, &other);
-    mn_memory_input ch = {.text = "expiring memory about the summer festival, updated"};
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_TEXT,
+                            .text = "expiring memory about the summer festival, updated"};
     TH_OK(db, mn_memory_update(db, &a, x1, &ch, NULL));
 
     /* Expire x1, x2 and globex's o1 while the handle is open (another connection). */
@@ -214,21 +221,26 @@ START_TEST(expiry_by_editing_the_file)
     ck_assert(th_ids_contain(ids, n, k1) && th_ids_contain(ids, n, k2));
     ck_assert_uint_eq(th_count_memories(db, &sys, MN_WITH_EXPIRED), 4);
 
-    mn_search_options so = {.query = "expiring memory summer festival winter market", .k = 100};
-    mn_memory_list *l = NULL;
+    mn_filter so_filter = MN_FILTER_INIT;
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION,
+                            .query = "expiring memory summer festival winter market",
+                            .k = 100,
+                            .filter = &so_filter};
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, &sys, &so, &l));
     ck_assert_uint_eq(l->count, 2);
     for (size_t i = 0; i < l->count; i++)
-        ck_assert(strcmp(l->items[i].id, x1) != 0 && strcmp(l->items[i].id, x2) != 0);
-    mn_memory_list_free(l);
-    so.filter.flags = MN_WITH_EXPIRED;
+        ck_assert(strcmp(l->items[i]->id, x1) != 0 && strcmp(l->items[i]->id, x2) != 0);
+    mn_memories_free(l);
+    so_filter.flags = MN_WITH_EXPIRED;
     TH_OK(db, mn_memory_search(db, &sys, &so, &l));
     ck_assert_uint_eq(l->count, 4);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
 
     /* An expired memory can be neither changed nor deleted nor restored: it is gone for all
      * but MN_WITH_EXPIRED reads. */
-    mn_memory_input ch2 = {.text = "too late"};
+    mn_memory_changes ch2 = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "too late"};
     TH_RC(db, mn_memory_update(db, &a, x2, &ch2, NULL), MN_ENOTFOUND);
     mn_history *h = NULL;
     TH_OK(db, mn_memory_history(db, &a, x1, &h));
@@ -278,7 +290,7 @@ START_TEST(rows_carry_tenant_and_unit_vectors)
     mn_db *db = th_open(path, NULL);
     const char *tid = th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     const char *id = th_add(db, &a, NULL, "row check");
     mn_close(db);
     ck_assert_str_eq(sq_text1(path, th_fmt("SELECT tenant_id FROM memories WHERE id = '%s'", id)),
@@ -299,14 +311,16 @@ START_TEST(deletes_leave_no_rows)
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
     th_identity(db, "acme", "bob");
-    mn_actor a = {.tenant = "acme", .identity = "alice"}, b = {.tenant = "acme", .identity = "bob"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice"),
+             b = TH_ACTOR(.tenant = "acme", .identity = "bob");
     const char *hard = th_add(db, &a, NULL, "hard deleted");
     const char *soft_then_hard = th_add(db, &a, NULL, "soft then hard");
     const char *many1 = th_add(db, &a, NULL, "deleted in a batch");
     const char *bobs = th_add(db, &b, NULL, "bob's, gone with bob");
     const char *keep = th_add(db, &a, NULL, "kept");
     const char *all[] = {hard, soft_then_hard, many1, bobs, keep};
-    mn_memory_input ch = {.text = "changed once"};
+    mn_memory_changes ch = {
+        .version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT, .text = "changed once"};
     for (size_t i = 0; i < 5; i++)
         TH_OK(db, mn_memory_update(db, i == 3 ? &b : &a, all[i], &ch, NULL));
     ck_assert_int_eq(sq_int(path, "SELECT count(*) FROM memory_history"), 5);
@@ -315,7 +329,7 @@ START_TEST(deletes_leave_no_rows)
     TH_OK(db, mn_memory_delete(db, &a, soft_then_hard, MN_DELETE_SOFT));
     TH_OK(db, mn_memory_delete(db, &a, soft_then_hard, MN_DELETE_HARD));
     TH_OK(db, mn_memory_delete_many(db, &a, &many1, 1, MN_DELETE_HARD));
-    mn_actor sys = {.tenant = "acme", .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = "acme", .identity = NULL);
     TH_OK(db, mn_identity_delete(db, &sys, "bob"));
     mn_close(db);
     for (size_t i = 0; i < 4; i++) {

@@ -56,14 +56,14 @@ static void *writer_main(void *p)
     mn_db *db = w->sh->db;
     char owner[16];
     snprintf(owner, sizeof owner, "w%d", w->n);
-    mn_actor a = {.tenant = "acme", .identity = owner};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = owner);
     while (!atomic_load(&w->sh->start))
         ;
     for (int r = 0; r < ROUNDS; r++) {
         char text[128];
         snprintf(text, sizeof text, "writer %d round %d single memory about topic %d", w->n, r,
                  r % 5);
-        mn_memory_input in = {.text = text, .metadata = "{\"kind\":\"single\"}"};
+        mn_memory_input in = TH_IN(.text = text, .metadata = "{\"kind\":\"single\"}");
         mn_memory *m = NULL;
         int rc = mn_memory_add(db, &a, &in, &m);
         if (rc != MN_OK) {
@@ -77,7 +77,7 @@ static void *writer_main(void *p)
         for (int b = 0; b < BATCH; b++) {
             snprintf(texts[b], sizeof texts[b], "writer %d round %d batch item %d topic %d", w->n,
                      r, b, (r + b) % 5);
-            batch[b] = (mn_memory_input){.text = texts[b], .type = "batch"};
+            batch[b] = (mn_memory_input)TH_IN(.text = texts[b], .type = "batch");
         }
         char **ids = NULL;
         rc = mn_memory_add_many(db, &a, batch, BATCH, &ids, NULL);
@@ -97,7 +97,7 @@ static void *reader_main(void *p)
 {
     struct reader *r = p;
     mn_db *db = r->sh->db;
-    mn_actor sys = {.tenant = "acme", .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = "acme", .identity = NULL);
     while (!atomic_load(&r->sh->start))
         ;
     unsigned i = 0;
@@ -106,46 +106,50 @@ static void *reader_main(void *p)
         i++;
         char q[64];
         snprintf(q, sizeof q, "writer %u round %u topic %u", i % WRITERS, i % ROUNDS, i % 5);
-        mn_search_options so = {.query = q, .k = 20};
+        mn_filter so_filter = MN_FILTER_INIT;
+        mn_search_options so = {
+            .version = MN_SEARCH_OPTIONS_VERSION, .query = q, .k = 20, .filter = &so_filter};
         if (i % 3 == 0)
-            so.filter.type = "batch";
-        mn_memory_list *l = NULL;
+            so_filter.type = "batch";
+        mn_memories *l = NULL;
         int rc = mn_memory_search(db, &sys, &so, &l);
         if (rc != MN_OK) {
             note_fail(&r->failures, r->first_error, sizeof r->first_error, "search", rc, db);
         } else {
             for (size_t k = 1; k < l->count; k++)
-                if (l->items[k].similarity > l->items[k - 1].similarity + 1e-9 ||
-                    (so.filter.type && strcmp(l->items[k].type, "batch") != 0))
+                if (l->items[k]->similarity > l->items[k - 1]->similarity + 1e-9 ||
+                    (so_filter.type && strcmp(l->items[k]->type, "batch") != 0))
                     note_fail(&r->failures, r->first_error, sizeof r->first_error, "search order", 0,
                          db);
             r->searches++;
-            mn_memory_list_free(l);
+            mn_memories_free(l);
         }
-        mn_list_options lo = {.limit = 50};
+        mn_filter lo_filter = MN_FILTER_INIT;
+        mn_list_options lo = {
+            .version = MN_LIST_OPTIONS_VERSION, .limit = 50, .filter = &lo_filter};
         if (i % 2)
-            lo.filter.metadata = "{\"kind\":\"single\"}";
+            lo_filter.metadata = "{\"kind\":\"single\"}";
         l = NULL;
-        rc = mn_memory_list_page(db, &sys, &lo, &l);
+        rc = mn_memory_list(db, &sys, &lo, &l);
         if (rc != MN_OK) {
             note_fail(&r->failures, r->first_error, sizeof r->first_error, "list", rc, db);
             continue;
         }
         for (size_t k = 1; k < l->count; k++)
-            if (strcmp(l->items[k].id, l->items[k - 1].id) >= 0)
+            if (strcmp(l->items[k]->id, l->items[k - 1]->id) >= 0)
                 note_fail(&r->failures, r->first_error, sizeof r->first_error, "list order", 0, db);
         if (l->next_cursor) {
             lo.cursor = l->next_cursor;
-            mn_memory_list *l2 = NULL;
-            rc = mn_memory_list_page(db, &sys, &lo, &l2);
+            mn_memories *l2 = NULL;
+            rc = mn_memory_list(db, &sys, &lo, &l2);
             if (rc != MN_OK)
                 note_fail(&r->failures, r->first_error, sizeof r->first_error, "list page 2", rc, db);
             else if (l2->count > 0 && l->count > 0 &&
-                     strcmp(l2->items[0].id, l->items[l->count - 1].id) >= 0)
+                     strcmp(l2->items[0]->id, l->items[l->count - 1]->id) >= 0)
                 note_fail(&r->failures, r->first_error, sizeof r->first_error, "page 2 order", 0, db);
-            mn_memory_list_free(l2);
+            mn_memories_free(l2);
         }
-        mn_memory_list_free(l);
+        mn_memories_free(l);
         r->lists++;
     }
     return NULL;
@@ -169,20 +173,23 @@ static size_t check_all_unique(mn_db *db, const mn_actor *a)
     char **ids = malloc(cap * sizeof *ids);
     int64_t *seqs = malloc(cap * sizeof *seqs);
     ck_assert(ids && seqs);
-    mn_list_options lo = {.limit = 1000, .filter.flags = MN_WITH_DELETED};
+    mn_list_options lo = {.version = MN_LIST_OPTIONS_VERSION,
+                          .limit = 1000,
+                          .filter =
+                              &(mn_filter){.version = MN_FILTER_VERSION, .flags = MN_WITH_DELETED}};
     char *cursor = NULL;
     for (;;) {
         lo.cursor = cursor;
-        mn_memory_list *l = NULL;
-        TH_OK(db, mn_memory_list_page(db, a, &lo, &l));
+        mn_memories *l = NULL;
+        TH_OK(db, mn_memory_list(db, a, &lo, &l));
         for (size_t i = 0; i < l->count; i++) {
             ck_assert_uint_lt(n, cap);
-            ids[n] = strdup(l->items[i].id);
-            seqs[n++] = l->items[i].seq;
+            ids[n] = strdup(l->items[i]->id);
+            seqs[n++] = l->items[i]->seq;
         }
         free(cursor);
         cursor = l->next_cursor ? strdup(l->next_cursor) : NULL;
-        mn_memory_list_free(l);
+        mn_memories_free(l);
         if (!cursor)
             break;
     }
@@ -202,7 +209,7 @@ static size_t check_all_unique(mn_db *db, const mn_actor *a)
 /* Loop index: the connection pool size (4, the default, and 1: every call waits its turn). */
 START_TEST(one_handle_many_threads)
 {
-    mn_config cfg = {.pool_size = _i};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .pool_size = _i};
     mn_db *db = th_open(th_sqlite_url(), &cfg);
     th_tenant(db, "acme");
     const char *wid[WRITERS];
@@ -210,7 +217,7 @@ START_TEST(one_handle_many_threads)
         wid[i] = th_identity(db, "acme", th_fmt("w%d", i));
     /* Something to read from the start. */
     th_identity(db, "acme", "seeder");
-    mn_actor seeder = {.tenant = "acme", .identity = "seeder"};
+    mn_actor seeder = TH_ACTOR(.tenant = "acme", .identity = "seeder");
     th_add(db, &seeder, NULL, "seed memory");
 
     struct shared sh = {.db = db};
@@ -245,13 +252,13 @@ START_TEST(one_handle_many_threads)
         ck_assert_int_gt(rs[i].lists, 0);
     }
 
-    mn_actor sys = {.tenant = "acme", .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = "acme", .identity = NULL);
     size_t total = 1 + WRITERS * PER_WRITER;
     ck_assert_uint_eq(th_count_memories(db, &sys, 0), total);
     ck_assert_uint_eq(check_all_unique(db, &sys), total);
     for (int i = 0; i < WRITERS; i++) {
-        mn_actor own = {.tenant = "acme", .identity = th_fmt("w%d", i)};
-        mn_filter f = {.identity = own.identity};
+        mn_actor own = TH_ACTOR(.tenant = "acme", .identity = th_fmt("w%d", i));
+        mn_filter f = {.version = MN_FILTER_VERSION, .identity = own.identity};
         size_t n;
         th_list_ids(db, &sys, &f, 1000, &n);
         ck_assert_uint_eq(n, PER_WRITER);
@@ -268,12 +275,12 @@ START_TEST(one_handle_many_threads)
         char q[128];
         snprintf(q, sizeof q, "writer %d round %d batch item %d topic %d", i, ROUNDS - 1, 2,
                  (ROUNDS - 1 + 2) % 5);
-        mn_search_options so = {.query = q, .k = 1};
-        mn_memory_list *l = NULL;
+        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = q, .k = 1};
+        mn_memories *l = NULL;
         TH_OK(db, mn_memory_search(db, &sys, &so, &l));
         ck_assert_uint_eq(l->count, 1);
-        ck_assert_str_eq(l->items[0].text, q);
-        mn_memory_list_free(l);
+        ck_assert_str_eq(l->items[0]->text, q);
+        mn_memories_free(l);
     }
     mn_close(db);
 }
@@ -294,11 +301,14 @@ struct updater {
 static void *updater_main(void *p)
 {
     struct updater *u = p;
-    mn_actor a = {.tenant = "acme", .identity = NULL};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = NULL);
     for (int i = 0; i < UPDATES; i++) {
         char text[64];
         snprintf(text, sizeof text, "updated by %d, round %d", u->n, i);
-        mn_memory_input ch = {.text = text, .has_importance = 1, .importance = u->n / 10.0};
+        mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                                .set = MN_MEMORY_SET_TEXT | MN_MEMORY_SET_IMPORTANCE,
+                                .text = text,
+                                .importance = u->n / 10.0};
         int rc = mn_memory_update(u->db, &a, u->id, &ch, NULL);
         if (rc != MN_OK)
             note_fail(&u->failures, u->first_error, sizeof u->first_error, "update", rc, u->db);
@@ -311,7 +321,7 @@ START_TEST(concurrent_updates_of_one_memory)
     mn_db *db = th_open_fresh();
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
-    mn_actor a = {.tenant = "acme", .identity = "alice"};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
     const char *id = th_add(db, &a, NULL, "contended memory");
     pthread_t t[UPDATERS];
     struct updater us[UPDATERS];
@@ -333,13 +343,13 @@ START_TEST(concurrent_updates_of_one_memory)
     TH_OK(db, mn_memory_history(db, &a, id, &h));
     ck_assert_uint_eq(h->count, UPDATERS * UPDATES);
     for (size_t i = 0; i < h->count; i++) {
-        ck_assert_int_eq(h->items[i].version, (int64_t)i + 2);
+        ck_assert_int_eq(h->items[i]->version, (int64_t)i + 2);
         /* Each change starts from the one before it: no lost update. */
-        const char *before = th_json_str(h->items[i].before, "text");
-        const char *prev = i > 0 ? th_json_str(h->items[i - 1].after, "text") : "contended memory";
+        const char *before = th_json_str(h->items[i]->before, "text");
+        const char *prev = i > 0 ? th_json_str(h->items[i - 1]->after, "text") : "contended memory";
         ck_assert_msg(before && prev && strcmp(before, prev) == 0,
-                      "history %zu: before %s, previous after %s", i, h->items[i].before,
-                      i > 0 ? h->items[i - 1].after : "(the add)");
+                      "history %zu: before %s, previous after %s", i, h->items[i]->before,
+                      i > 0 ? h->items[i - 1]->after : "(the add)");
     }
     mn_history_free(h);
     mn_close(db);
@@ -410,10 +420,10 @@ static void *err_main(void *p)
             !strstr(mn_errmsg(e->db), name))
             e->bad++;
         /* A success in between leaves it as it was. */
-        mn_tenant_list *l = NULL;
-        if (mn_tenant_list_all(e->db, &l) != MN_OK || !strstr(mn_errmsg(e->db), name))
+        mn_tenants *l = NULL;
+        if (mn_tenant_list(e->db, &l) != MN_OK || !strstr(mn_errmsg(e->db), name))
             e->bad++;
-        mn_tenant_list_free(l);
+        mn_tenants_free(l);
     }
     return NULL;
 }
@@ -456,12 +466,12 @@ static int child_main(const char *path, int n)
     }
     char owner[16];
     snprintf(owner, sizeof owner, "p%d", n);
-    mn_actor a = {.tenant = "acme", .identity = owner};
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = owner);
     int failures = 0;
     for (int r = 0; r < PROC_ROUNDS; r++) {
         char text[96];
         snprintf(text, sizeof text, "process %d round %d single", n, r);
-        mn_memory_input in = {.text = text};
+        mn_memory_input in = TH_IN(.text = text);
         int rc = mn_memory_add(db, &a, &in, NULL);
         if (rc != MN_OK && failures++ == 0)
             fprintf(stderr, "child %d: add: %s: %s\n", n, mn_strerror(rc), mn_errmsg(db));
@@ -469,18 +479,19 @@ static int child_main(const char *path, int n)
         mn_memory_input batch[PROC_BATCH];
         for (int b = 0; b < PROC_BATCH; b++) {
             snprintf(texts[b], sizeof texts[b], "process %d round %d batch %d", n, r, b);
-            batch[b] = (mn_memory_input){.text = texts[b]};
+            batch[b] = (mn_memory_input)TH_IN(.text = texts[b]);
         }
         rc = mn_memory_add_many(db, &a, batch, PROC_BATCH, NULL, NULL);
         if (rc != MN_OK && failures++ == 0)
             fprintf(stderr, "child %d: add_many: %s: %s\n", n, mn_strerror(rc), mn_errmsg(db));
         /* and read what the other process wrote */
-        mn_search_options so = {.query = "process round batch", .k = 5};
-        mn_memory_list *l = NULL;
+        mn_search_options so = {
+            .version = MN_SEARCH_OPTIONS_VERSION, .query = "process round batch", .k = 5};
+        mn_memories *l = NULL;
         rc = mn_memory_search(db, &a, &so, &l);
         if (rc != MN_OK && failures++ == 0)
             fprintf(stderr, "child %d: search: %s: %s\n", n, mn_strerror(rc), mn_errmsg(db));
-        mn_memory_list_free(l);
+        mn_memories_free(l);
     }
     mn_close(db);
     return failures ? 1 : 0;
@@ -511,21 +522,22 @@ START_TEST(two_processes_one_file)
                       "child %d: status %d (see its stderr)", i, status);
     }
     db = th_open(path, NULL);
-    mn_actor sys = {.tenant = "acme", .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = "acme", .identity = NULL);
     ck_assert_uint_eq(th_count_memories(db, &sys, 0), PROCS * PER_PROC);
     ck_assert_uint_eq(check_all_unique(db, &sys), PROCS * PER_PROC);
     for (int i = 0; i < PROCS; i++) {
-        mn_filter f = {.identity = th_fmt("p%d", i)};
+        mn_filter f = {.version = MN_FILTER_VERSION, .identity = th_fmt("p%d", i)};
         size_t n;
         th_list_ids(db, &sys, &f, 1000, &n);
         ck_assert_uint_eq(n, PER_PROC);
     }
-    mn_search_options so = {.query = "process 1 round 29 batch 3", .k = 1};
-    mn_memory_list *l = NULL;
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION, .query = "process 1 round 29 batch 3", .k = 1};
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, &sys, &so, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].text, "process 1 round 29 batch 3");
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->text, "process 1 round 29 batch 3");
+    mn_memories_free(l);
     mn_close(db);
 }
 END_TEST
@@ -548,14 +560,14 @@ static int creator_main(const char *path, int n, int go_fd)
     mn_tenant *t = NULL;
     mn_identity *i = NULL;
     int rc = mn_tenant_create(db, name, &t);
-    mn_actor sys = {.tenant = name, .identity = NULL};
+    mn_actor sys = TH_ACTOR(.tenant = name, .identity = NULL);
     if (rc == MN_OK)
         rc = mn_identity_create(db, &sys, "agent", NULL, NULL, &i);
-    mn_actor a = {.tenant = name, .identity = "agent"};
+    mn_actor a = TH_ACTOR(.tenant = name, .identity = "agent");
     for (int k = 0; rc == MN_OK && k < 20; k++) {
         char text[64];
         snprintf(text, sizeof text, "creator %d memory %d", n, k);
-        mn_memory_input in = {.text = text};
+        mn_memory_input in = TH_IN(.text = text);
         rc = mn_memory_add(db, &a, &in, NULL);
     }
     if (rc != MN_OK)
@@ -595,7 +607,7 @@ START_TEST(two_processes_create_one_file)
         ck_assert_int_eq(mn_embed_dim(db), 384);
         ck_assert_uint_eq(th_count_tenants(db), 2);
         for (int i = 0; i < 2; i++) {
-            mn_actor sys = {.tenant = th_fmt("t%d", i), .identity = NULL};
+            mn_actor sys = TH_ACTOR(.tenant = th_fmt("t%d", i), .identity = NULL);
             ck_assert_uint_eq(th_count_memories(db, &sys, 0), 20);
         }
         mn_close(db);

@@ -108,13 +108,13 @@ struct world {
 
 static mn_db *open_index(const char *path)
 {
-    mn_config cfg = { .embed_dim = DIM };
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = DIM};
     return th_open(path, &cfg);
 }
 
 static mn_db *open_exact(const char *path)
 {
-    mn_config cfg = { .embed_dim = DIM, .index = MN_INDEX_NONE };
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = DIM, .index = MN_INDEX_NONE};
     mn_db *db = th_open(path, &cfg);
     ck_assert_ptr_null(db->index);
     return db;
@@ -129,7 +129,7 @@ static void world_open(struct world *w, const char *path)
     for (size_t i = 0; i < sizeof OWNERS / sizeof *OWNERS; i++)
         th_identity(w->db, "acme", OWNERS[i]);
     w->ex = open_exact(path);
-    w->sys = (mn_actor){ .tenant = "acme" };
+    w->sys = (mn_actor)TH_ACTOR(.tenant = "acme");
     w->seed = 7;
 }
 
@@ -146,13 +146,14 @@ static void world_add(struct world *w, mn_db *db, size_t n)
         size_t m = n - done < batch ? n - done : batch;
         for (size_t j = 0; j < m; j++) {
             size_t i = w->n + done + j;
+            mn_memory_input_init(&in[j], MN_MEMORY_INPUT_VERSION);
             uint64_t h = rng_next(&w->seed);
             clustered(&w->seed, vecs + j * DIM);
             snprintf(texts[j], sizeof texts[j], "memory %zu", i);
             snprintf(metas[j], sizeof metas[j], "{\"g\":%zu}", i % 20);
-            in[j] = (mn_memory_input){ .identity = owner_of(h), .text = texts[j],
-                                       .type = type_of(h), .metadata = metas[j],
-                                       .embedding = vecs + j * DIM, .dim = DIM };
+            in[j] = (mn_memory_input)TH_IN(.identity = owner_of(h), .text = texts[j],
+                                           .type = type_of(h), .metadata = metas[j],
+                                           .embedding = vecs + j * DIM, .dim = DIM);
         }
         char **ids = NULL;
         TH_OK(db, mn_memory_add_many(db, &w->sys, in, m, &ids, NULL));
@@ -188,13 +189,13 @@ static struct mni_vindex_stats stats_of(mn_db *db, const char *tenant_id)
     return st;
 }
 
-static mn_memory_list *search(mn_db *db, const mn_actor *a, const float *q, const mn_filter *f,
+static mn_memories *search(mn_db *db, const mn_actor *a, const float *q, const mn_filter *f,
                               int k)
 {
-    mn_search_options so = { .vector = q, .dim = DIM, .k = k };
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .vector = q, .dim = DIM, .k = k};
     if (f)
-        so.filter = *f;
-    mn_memory_list *l = NULL;
+        so.filter = f;
+    mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, a, &so, &l));
     return l;
 }
@@ -207,26 +208,26 @@ static double recall(struct world *w, const mn_filter *f, int nq, uint64_t seed)
     for (int qi = 0; qi < nq; qi++) {
         float q[DIM];
         clustered(&seed, q);
-        mn_memory_list *a = search(w->db, &w->sys, q, f, K);
-        mn_memory_list *e = search(w->ex, &w->sys, q, f, K);
+        mn_memories *a = search(w->db, &w->sys, q, f, K);
+        mn_memories *e = search(w->ex, &w->sys, q, f, K);
         ck_assert_uint_le(a->count, K);
         if (e->count) {
             size_t hit = 0;
             for (size_t i = 0; i < e->count; i++)
                 for (size_t j = 0; j < a->count; j++)
-                    hit += strcmp(e->items[i].id, a->items[j].id) == 0;
+                    hit += strcmp(e->items[i]->id, a->items[j]->id) == 0;
             sum += (double)hit / (double)e->count;
             counted++;
         }
         /* Results are best first, and what the filter asks. */
         for (size_t j = 0; j < a->count; j++) {
             if (j)
-                ck_assert(a->items[j].similarity <= a->items[j - 1].similarity + 1e-6);
+                ck_assert(a->items[j]->similarity <= a->items[j - 1]->similarity + 1e-6);
             if (f && f->type)
-                ck_assert_str_eq(a->items[j].type, f->type);
+                ck_assert_str_eq(a->items[j]->type, f->type);
         }
-        mn_memory_list_free(a);
-        mn_memory_list_free(e);
+        mn_memories_free(a);
+        mn_memories_free(e);
     }
     return counted ? sum / counted : 1.0;
 }
@@ -247,17 +248,19 @@ START_TEST(recall_with_and_without_filters)
         mn_filter f;
         const char *what;
     } cases[] = {
-        { { 0 }, "no filter (100%)" },
-        { { .identity = "i50" }, "identity 50%" },
-        { { .type = "event" }, "type 25%" },
-        { { .identity = "i20" }, "identity 20%" },
-        { { .identity = "i10" }, "identity 10%" },
-        { { .identity = "i2" }, "identity 2%" },
-        { { .type = "rare" }, "type 1%" },
-        { { .identity = "i05" }, "identity 0.5%" },
-        { { .identity = "i01" }, "identity 0.1%" },
-        { { .identity = "i20", .type = "note" }, "identity and type 0.8%" },
-        { { .identity = "i50", .type = "fact" }, "identity and type 35%" },
+        {MN_FILTER_INIT, "no filter (100%)"},
+        {{.version = MN_FILTER_VERSION, .identity = "i50"}, "identity 50%"},
+        {{.version = MN_FILTER_VERSION, .type = "event"}, "type 25%"},
+        {{.version = MN_FILTER_VERSION, .identity = "i20"}, "identity 20%"},
+        {{.version = MN_FILTER_VERSION, .identity = "i10"}, "identity 10%"},
+        {{.version = MN_FILTER_VERSION, .identity = "i2"}, "identity 2%"},
+        {{.version = MN_FILTER_VERSION, .type = "rare"}, "type 1%"},
+        {{.version = MN_FILTER_VERSION, .identity = "i05"}, "identity 0.5%"},
+        {{.version = MN_FILTER_VERSION, .identity = "i01"}, "identity 0.1%"},
+        {{.version = MN_FILTER_VERSION, .identity = "i20", .type = "note"},
+         "identity and type 0.8%"},
+        {{.version = MN_FILTER_VERSION, .identity = "i50", .type = "fact"},
+         "identity and type 35%"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         struct mni_vindex_stats b = stats_of(w.db, w.tenant_id);
@@ -301,7 +304,10 @@ START_TEST(recall_after_deletes_and_updates)
         } else if (r == 2) {
             float v[DIM];
             clustered(&s, v);
-            mn_memory_input ch = { .embedding = v, .dim = DIM };
+            mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                                    .set = MN_MEMORY_SET_EMBEDDING,
+                                    .embedding = v,
+                                    .dim = DIM};
             TH_OK(w.db, mn_memory_update(w.db, &w.sys, w.ids[i], &ch, NULL));
         }
     }
@@ -318,20 +324,20 @@ START_TEST(recall_after_deletes_and_updates)
         if (pass)
             sync_index(w.db, w.tenant_id);
         ck_assert_msg(recall(&w, NULL, 40, 5) >= 0.95, "pass %d", pass);
-        mn_filter f = { .identity = "i10" };
+        mn_filter f = {.version = MN_FILTER_VERSION, .identity = "i10"};
         ck_assert_msg(recall(&w, &f, 40, 6) >= 0.95, "pass %d, identity", pass);
         /* Deleted memories never come back, unless asked for (soft ones). */
         for (int qi = 0; qi < 30; qi++) {
             float q[DIM];
             clustered(&s, q);
-            mn_memory_list *l = search(w.db, &w.sys, q, NULL, 50);
+            mn_memories *l = search(w.db, &w.sys, q, NULL, 50);
             for (size_t j = 0; j < l->count; j++)
                 for (size_t i = 0; i < w.n; i++)
-                    if (gone[i] && strcmp(w.ids[i], l->items[j].id) == 0)
+                    if (gone[i] && strcmp(w.ids[i], l->items[j]->id) == 0)
                         ck_abort_msg("deleted memory %zu returned", i);
-            mn_memory_list_free(l);
+            mn_memories_free(l);
         }
-        mn_filter with = { .flags = MN_WITH_DELETED };
+        mn_filter with = {.version = MN_FILTER_VERSION, .flags = MN_WITH_DELETED};
         ck_assert_msg(recall(&w, &with, 30, 8) >= 0.95, "pass %d, with deleted", pass);
     }
     struct mni_vindex_stats st = stats_of(w.db, w.tenant_id);
@@ -351,12 +357,12 @@ START_TEST(expired_never_returned)
     float q[DIM];
     uint64_t s = 3;
     clustered(&s, q);
-    mn_memory_list *l = search(w.db, &w.sys, q, NULL, K);
+    mn_memories *l = search(w.db, &w.sys, q, NULL, K);
     ck_assert_uint_eq(l->count, K);
     const char *top[K];
     for (size_t i = 0; i < K; i++)
-        top[i] = th_fmt("%s", l->items[i].id);
-    mn_memory_list_free(l);
+        top[i] = th_fmt("%s", l->items[i]->id);
+    mn_memories_free(l);
     sqlite3 *raw = NULL;
     ck_assert_int_eq(sqlite3_open(w.path, &raw), SQLITE_OK);
     sqlite3_busy_timeout(raw, 5000);
@@ -370,13 +376,13 @@ START_TEST(expired_never_returned)
     ck_assert_uint_eq(l->count, K); /* widened past the expired ones */
     for (size_t j = 0; j < l->count; j++)
         for (size_t i = 0; i < K; i += 2)
-            ck_assert_str_ne(l->items[j].id, top[i]);
-    mn_memory_list_free(l);
-    mn_filter f = { .flags = MN_WITH_EXPIRED };
+            ck_assert_str_ne(l->items[j]->id, top[i]);
+    mn_memories_free(l);
+    mn_filter f = {.version = MN_FILTER_VERSION, .flags = MN_WITH_EXPIRED};
     l = search(w.db, &w.sys, q, &f, K);
     for (size_t i = 0; i < K; i++)
-        ck_assert_str_eq(l->items[i].id, top[i]);
-    mn_memory_list_free(l);
+        ck_assert_str_eq(l->items[i]->id, top[i]);
+    mn_memories_free(l);
     world_close(&w);
 }
 END_TEST
@@ -387,18 +393,19 @@ START_TEST(metadata_filter)
     world_open(&w, th_tmppath("meta.db"));
     world_add(&w, w.db, 4000);
     sync_index(w.db, w.tenant_id);
-    mn_filter f = { .metadata = "{\"g\":7}" }; /* 5% */
+    mn_filter f = {.version = MN_FILTER_VERSION, .metadata = "{\"g\":7}"}; /* 5% */
     ck_assert(recall(&w, &f, 30, 11) >= 0.95);
-    mn_filter g = { .metadata = "{\"g\":7}", .identity = "i2" }; /* 0.1% */
+    mn_filter g = {
+        .version = MN_FILTER_VERSION, .metadata = "{\"g\":7}", .identity = "i2"}; /* 0.1% */
     ck_assert(recall(&w, &g, 30, 12) >= 0.95);
     float q[DIM];
     uint64_t s = 5;
     clustered(&s, q);
-    mn_memory_list *l = search(w.db, &w.sys, q, &f, K);
+    mn_memories *l = search(w.db, &w.sys, q, &f, K);
     ck_assert_uint_eq(l->count, K);
     for (size_t i = 0; i < l->count; i++)
-        ck_assert(th_json_contains(l->items[i].metadata, "{\"g\":7}"));
-    mn_memory_list_free(l);
+        ck_assert(th_json_contains(l->items[i]->metadata, "{\"g\":7}"));
+    mn_memories_free(l);
     world_close(&w);
 }
 END_TEST
@@ -411,13 +418,13 @@ static const char *result_sig(mn_db *db, const mn_actor *a, int nq)
     for (int qi = 0; qi < nq; qi++) {
         float q[DIM];
         clustered(&s, q);
-        mn_memory_list *l = search(db, a, q, NULL, K);
+        mn_memories *l = search(db, a, q, NULL, K);
         for (size_t i = 0; i < l->count; i++) {
-            strcat(sig, l->items[i].id);
+            strcat(sig, l->items[i]->id);
             strcat(sig, ",");
         }
         strcat(sig, ";");
-        mn_memory_list_free(l);
+        mn_memories_free(l);
     }
     return sig;
 }
@@ -467,9 +474,9 @@ START_TEST(persistence_round_trip)
 
     /* A read-only handle loads the files and never writes. */
     uint64_t hh = th_file_hash(index_file(&w, "hnsw")), ha = th_file_hash(index_file(&w, "attr"));
-    mn_config ro = { .flags = MN_OPEN_READONLY };
+    mn_config ro = {.version = MN_CONFIG_VERSION, .flags = MN_OPEN_READONLY};
     mn_db *r = th_open(w.path, &ro);
-    mn_actor sys = { .tenant = "acme" };
+    mn_actor sys = TH_ACTOR(.tenant = "acme");
     result_sig(r, &sys, 5);
     ck_assert_uint_eq(stats_of(r, w.tenant_id).loaded, 1);
     mn_close(r);
@@ -484,7 +491,7 @@ static void expect_rebuilt(struct world *w, int missing, const char *what)
 {
     w->db = open_index(w->path);
     w->ex = open_exact(w->path);
-    mn_memory_list_free(search(w->db, &w->sys, centres[0], NULL, K)); /* loads */
+    mn_memories_free(search(w->db, &w->sys, centres[0], NULL, K)); /* loads */
     struct mni_vindex_stats st = stats_of(w->db, w->tenant_id);
     ck_assert_msg(st.loaded == 0 && st.rejected == (size_t)!missing &&
                   st.missing == (size_t)missing,
@@ -497,7 +504,7 @@ static void expect_rebuilt(struct world *w, int missing, const char *what)
     world_close(w);
     /* Saved again on close: the next open trusts the new files. */
     w->db = open_index(w->path);
-    mn_memory_list_free(search(w->db, &w->sys, centres[0], NULL, K));
+    mn_memories_free(search(w->db, &w->sys, centres[0], NULL, K));
     ck_assert_msg(stats_of(w->db, w->tenant_id).loaded == 1, "%s: not saved again", what);
     mn_close(w->db);
     w->db = NULL;
@@ -610,61 +617,64 @@ START_TEST(writes_of_another_handle)
     world_open(&w, th_tmppath("two.db"));
     world_add(&w, w.db, 2000);
     sync_index(w.db, w.tenant_id);
-    mn_config cfg = { .embed_dim = DIM };
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = DIM};
     mn_db *other = th_open(w.path, &cfg);
     float v[DIM];
     memcpy(v, centres[3], sizeof v);
-    mn_memory_input in = { .identity = "i01", .text = "needle", .embedding = v, .dim = DIM };
+    mn_memory_input in = TH_IN(.identity = "i01", .text = "needle", .embedding = v, .dim = DIM);
     mn_memory *m = NULL;
     TH_OK(other, mn_memory_add(other, &w.sys, &in, &m));
     const char *id = th_fmt("%s", m->id);
     mn_memory_free(m);
 
-    mn_memory_list *l = search(w.db, &w.sys, centres[3], NULL, 1);
+    mn_memories *l = search(w.db, &w.sys, centres[3], NULL, 1);
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_str_eq(l->items[0].id, id);
-    ck_assert_double_eq_tol(l->items[0].similarity, 1.0, 1e-5);
-    mn_memory_list_free(l);
-    mn_filter f = { .identity = "i01" };
+    ck_assert_str_eq(l->items[0]->id, id);
+    ck_assert_double_eq_tol(l->items[0]->similarity, 1.0, 1e-5);
+    mn_memories_free(l);
+    mn_filter f = {.version = MN_FILTER_VERSION, .identity = "i01"};
     l = search(w.db, &w.sys, centres[3], &f, 1);
-    ck_assert_str_eq(l->items[0].id, id);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, id);
+    mn_memories_free(l);
 
     /* Moved elsewhere by the other handle. */
-    mn_memory_input ch = { .embedding = centres[4], .dim = DIM };
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                            .set = MN_MEMORY_SET_EMBEDDING,
+                            .embedding = centres[4],
+                            .dim = DIM};
     TH_OK(other, mn_memory_update(other, &w.sys, id, &ch, NULL));
     l = search(w.db, &w.sys, centres[4], NULL, 1);
-    ck_assert_str_eq(l->items[0].id, id);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, id);
+    mn_memories_free(l);
     sync_index(w.db, w.tenant_id);
     l = search(w.db, &w.sys, centres[3], NULL, K);
     for (size_t i = 0; i < l->count; i++)
-        ck_assert(strcmp(l->items[i].id, id) != 0 || l->items[i].similarity < 0.99);
-    mn_memory_list_free(l);
+        ck_assert(strcmp(l->items[i]->id, id) != 0 || l->items[i]->similarity < 0.99);
+    mn_memories_free(l);
     l = search(w.db, &w.sys, centres[4], NULL, 1);
-    ck_assert_str_eq(l->items[0].id, id);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, id);
+    mn_memories_free(l);
 
     /* Soft-deleted, restored, hard-deleted by the other handle. */
     TH_OK(other, mn_memory_delete(other, &w.sys, id, MN_DELETE_SOFT));
     l = search(w.db, &w.sys, centres[4], NULL, 1);
-    ck_assert_str_ne(l->items[0].id, id);
-    mn_memory_list_free(l);
+    ck_assert_str_ne(l->items[0]->id, id);
+    mn_memories_free(l);
     TH_OK(other, mn_memory_restore(other, &w.sys, id));
     l = search(w.db, &w.sys, centres[4], NULL, 1);
-    ck_assert_str_eq(l->items[0].id, id);
-    mn_memory_list_free(l);
+    ck_assert_str_eq(l->items[0]->id, id);
+    mn_memories_free(l);
     TH_OK(other, mn_memory_delete(other, &w.sys, id, MN_DELETE_HARD));
     f.flags = MN_WITH_DELETED;
     l = search(w.db, &w.sys, centres[4], &f, 1);
-    ck_assert(l->count == 0 || strcmp(l->items[0].id, id) != 0);
-    mn_memory_list_free(l);
+    ck_assert(l->count == 0 || strcmp(l->items[0]->id, id) != 0);
+    mn_memories_free(l);
     sync_index(w.db, w.tenant_id);
     ck_assert_uint_eq(stats_of(w.db, w.tenant_id).count, 2000);
 
     /* An identity deleted with its memories (one seq for all their tombstones). */
     TH_OK(other, mn_identity_delete(other, &w.sys, "i2"));
-    mn_filter fi = { .type = "fact" };
+    mn_filter fi = {.version = MN_FILTER_VERSION, .type = "fact"};
     ck_assert(recall(&w, &fi, 20, 9) >= 0.95);
     sync_index(w.db, w.tenant_id);
     ck_assert_uint_eq(stats_of(w.db, w.tenant_id).count, th_count_memories(w.ex, &w.sys, 0));
@@ -702,7 +712,7 @@ START_TEST(tombstones_pruned_laggards_rebuild)
     world_open(&w, th_tmppath("prune.db"));
     world_add(&w, w.db, 2000);
     sync_index(w.db, w.tenant_id);
-    mn_config cfg = { .embed_dim = DIM };
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = DIM};
     mn_db *lag = th_open(w.path, &cfg);
     sync_index(lag, w.tenant_id); /* built now; it hears of nothing more until it searches */
     ck_assert_uint_eq(stats_of(lag, w.tenant_id).count, 2000);
@@ -854,19 +864,26 @@ static void *thread_main(void *p)
             clustered(&s, v);
             char text[32];
             snprintf(text, sizeof text, "concurrent %d", r);
-            mn_memory_input in = { .identity = "rest", .text = text, .embedding = v, .dim = DIM };
+            mn_memory_input in =
+                TH_IN(.identity = "rest", .text = text, .embedding = v, .dim = DIM);
             if (mn_memory_add(a->w->db, &a->w->sys, &in, NULL) != MN_OK)
                 a->failures++;
         } else {
             float q[DIM];
             clustered(&s, q);
-            mn_search_options so = { .vector = q, .dim = DIM, .k = K, .ef = 20 + r % 50 };
+            mn_filter so_filter = MN_FILTER_INIT;
+            mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION,
+                                    .vector = q,
+                                    .dim = DIM,
+                                    .k = K,
+                                    .ef = 20 + r % 50,
+                                    .filter = &so_filter};
             if (r % 3 == 1)
-                so.filter.identity = "i10";
-            mn_memory_list *l = NULL;
+                so_filter.identity = "i10";
+            mn_memories *l = NULL;
             if (mn_memory_search(a->w->db, &a->w->sys, &so, &l) != MN_OK || l->count == 0)
                 a->failures++;
-            mn_memory_list_free(l);
+            mn_memories_free(l);
         }
     }
     return NULL;
@@ -897,11 +914,16 @@ END_TEST
 START_TEST(config_and_options)
 {
     const char *path = th_tmppath("cfg.db");
-    mn_config bad[] = { { .index = 2 }, { .index = -1 }, { .hnsw_m = 1 }, { .hnsw_m = 101 },
-                        { .hnsw_ef_construction = -1 }, { .hnsw_ef_search = 100001 } };
+    mn_config bad[] = { TH_CONFIG(.index = 2),   TH_CONFIG(.index = -1),
+                        TH_CONFIG(.hnsw_m = 1),  TH_CONFIG(.hnsw_m = 101),
+                        TH_CONFIG(.hnsw_ef_construction = -1),
+                        TH_CONFIG(.hnsw_ef_search = 100001) };
+    const char *names[] = { "index", "index", "hnsw_m", "hnsw_m", "hnsw_ef_construction",
+                            "hnsw_ef_search" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         mn_db *db = NULL;
         ck_assert_int_eq(mn_open(&db, path, &bad[i]), MN_EINVAL);
+        ck_assert_msg(strstr(mn_errmsg(db), names[i]), "%s", mn_errmsg(db));
         mn_close(db);
     }
     /* Other parameters: files built with another M are not trusted. */
@@ -911,20 +933,22 @@ START_TEST(config_and_options)
     sync_index(w.db, w.tenant_id);
     float q[DIM];
     memcpy(q, centres[1], sizeof q);
-    mn_search_options so = { .vector = q, .dim = DIM, .k = 5, .ef = -1 };
-    mn_memory_list *l = NULL;
+    mn_search_options so = {
+        .version = MN_SEARCH_OPTIONS_VERSION, .vector = q, .dim = DIM, .k = 5, .ef = -1};
+    mn_memories *l = NULL;
     TH_RC(w.db, mn_memory_search(w.db, &w.sys, &so, &l), MN_EINVAL);
     so.ef = 100001;
     TH_RC(w.db, mn_memory_search(w.db, &w.sys, &so, &l), MN_EINVAL);
     so.ef = 500;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_eq(l->count, 5);
-    mn_memory_list_free(l);
+    mn_memories_free(l);
     world_close(&w);
-    mn_config m8 = { .embed_dim = DIM, .hnsw_m = 8, .hnsw_ef_search = 100 };
+    mn_config m8 = {
+        .version = MN_CONFIG_VERSION, .embed_dim = DIM, .hnsw_m = 8, .hnsw_ef_search = 100};
     w.db = th_open(w.path, &m8);
     w.ex = open_exact(w.path);
-    mn_memory_list_free(search(w.db, &w.sys, q, NULL, K));
+    mn_memories_free(search(w.db, &w.sys, q, NULL, K));
     ck_assert_uint_eq(stats_of(w.db, w.tenant_id).rejected, 1);
     sync_index(w.db, w.tenant_id);
     ck_assert(recall(&w, NULL, 20, 31) >= 0.95);

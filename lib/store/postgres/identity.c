@@ -43,10 +43,10 @@ int pgs_identity_get(struct mni_store *st, const char *tenant_id, const char *id
     return rc;
 }
 
-int pgs_identity_list(struct mni_store *st, const char *tenant_id, mn_identity_list **out)
+int pgs_identity_list(struct mni_store *st, const char *tenant_id, mn_identities **out)
 {
     struct pgs_store *s = (struct pgs_store *)st;
-    mn_identity_list *l = calloc(1, sizeof *l);
+    mn_identities *l = calloc(1, sizeof *l);
     int rc = l ? pgs_query(s, PGS_IDENTITY_LIST, &tenant_id, 1, &pgs_identity_reader,
                            (void **)&l->items, &l->count, "listing identities")
                : mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing identities");

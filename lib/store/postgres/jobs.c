@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/handle.h"
 #include "jobs/jobs.h"
+#include "store/list.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -200,7 +201,7 @@ int pgs_embed_jobs_fail(struct mni_store *st, const char *claim, const struct mn
 static int read_job(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
 {
     (void)s, (void)ctx;
-    mn_embed_job *j = item;
+    mn_job *j = item;
     int oom = 0;
     j->memory_id = pgs_text(r, row, 0, &oom);
     j->tenant_id = pgs_text(r, row, 1, &oom);
@@ -214,11 +215,11 @@ static int read_job(struct pgs_store *s, const PGresult *r, int row, void *item,
 }
 
 int pgs_embed_jobs_list(struct mni_store *st, const char *tenant_id, int status, int limit,
-                        mn_embed_job_list **out)
+                        mn_jobs **out)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     *out = NULL;
-    mn_embed_job_list *l = calloc(1, sizeof *l);
+    mn_jobs *l = calloc(1, sizeof *l);
     if (!l)
         return mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing embedding jobs");
     struct pgs_args a = {0};
@@ -227,13 +228,16 @@ int pgs_embed_jobs_list(struct mni_store *st, const char *tenant_id, int status,
     pgs_arg_int(&a, limit);
     PGresult *res = NULL;
     int rc = pgs_run_on(s, pgs_reads(s), PGS_JOB_LIST, &a, &res, "listing embedding jobs");
-    struct pgs_reader r = { sizeof(mn_embed_job), read_job, mni_embed_job_clear, NULL };
+    struct pgs_reader r = { sizeof(mn_job), read_job, mni_embed_job_clear, NULL };
     if (rc == MN_OK)
         rc = pgs_collect(s, res, &r, 0, (void **)&l->items, &l->count, NULL,
                          "listing embedding jobs");
+    if (rc == MN_OK)
+        rc = mni_list_point(s->base.db, (void **)&l->items, &l->count, r.size, r.clear,
+                            "listing embedding jobs");
     PQclear(res);
     if (rc != MN_OK) {
-        mn_embed_job_list_free(l);
+        mn_jobs_free(l);
         return rc;
     }
     *out = l;

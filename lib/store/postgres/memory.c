@@ -5,6 +5,7 @@
 #include "core/free.h"
 #include "core/handle.h"
 #include "core/json.h"
+#include "store/list.h"
 
 #include <endian.h>
 #include <stdio.h>
@@ -258,10 +259,10 @@ int pgs_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
 }
 
 int pgs_memory_list(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
-                    mn_memory_list **out)
+                    mn_memories **out)
 {
     struct pgs_store *s = (struct pgs_store *)st;
-    mn_memory_list *l = calloc(1, sizeof *l);
+    mn_memories *l = calloc(1, sizeof *l);
     if (!l)
         return mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
     struct pgs_args a = {0};
@@ -279,14 +280,17 @@ int pgs_memory_list(struct mni_store *st, const char *tenant_id, const struct mn
     if (rc == MN_OK)
         rc = pgs_collect(s, res, &r, (size_t)q->limit, (void **)&l->items, &l->count, &more,
                          "listing memories");
+    if (rc == MN_OK)
+        rc = mni_list_point(s->base.db, (void **)&l->items, &l->count, r.size, r.clear,
+                            "listing memories");
     PQclear(res);
     if (rc == MN_OK && more && l->count) {
-        l->next_cursor = strdup(l->items[l->count - 1].id);
+        l->next_cursor = strdup(l->items[l->count - 1]->id);
         if (!l->next_cursor)
             rc = mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
     }
     if (rc != MN_OK) {
-        mn_memory_list_free(l);
+        mn_memories_free(l);
         l = NULL;
     }
     *out = l;
@@ -357,11 +361,11 @@ static int find_row(const int64_t (*order)[2], int rows, int64_t key)
 }
 
 int pgs_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys,
-                        size_t n, unsigned flags, int64_t now, mn_memory_list **out,
+                        size_t n, unsigned flags, int64_t now, mn_memories **out,
                         size_t *which)
 {
     struct pgs_store *s = (struct pgs_store *)st;
-    mn_memory_list *l = calloc(1, sizeof *l);
+    mn_memories *l = calloc(1, sizeof *l);
     char *arr = pgs_int_array(keys, n); /* one round trip for all */
     if (!l || !arr || (n && !(l->items = calloc(n, sizeof *l->items)))) {
         free(l);
@@ -391,15 +395,21 @@ int pgs_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64
         int row = find_row((const int64_t (*)[2])order, rows, keys[i]);
         if (row < 0)
             continue;
-        which[l->count] = i;
-        rc = pgs_memory_read(s, res, row, &l->items[l->count++], (flags & MN_WITH_EMBEDDING) != 0);
+        mn_memory *m = calloc(1, sizeof *m);
+        if (!m) {
+            rc = MN_ENOMEM;
+        } else {
+            which[l->count] = i;
+            l->items[l->count++] = m;
+            rc = pgs_memory_read(s, res, row, m, (flags & MN_WITH_EMBEDDING) != 0);
+        }
         if (rc == MN_ENOMEM)
             mni_seterr(s->base.db, rc, "out of memory reading search results");
     }
     free(order);
     PQclear(res);
     if (rc != MN_OK) {
-        mn_memory_list_free(l);
+        mn_memories_free(l);
         l = NULL;
     }
     *out = l;

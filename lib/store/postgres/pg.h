@@ -182,7 +182,8 @@ extern const struct pgs_reader pgs_tenant_reader, pgs_identity_reader, pgs_histo
 /* Reads every row of res (at most limit kept; 0 = all; *more when another kept row followed). */
 int pgs_collect(struct pgs_store *s, const PGresult *res, const struct pgs_reader *rd,
                 size_t limit, void **items, size_t *count, int *more, const char *doing);
-/* A whole read on the read pool: binds texts, collects rows. pgs_query_one: the first row as one
+/* A whole read on the read pool: binds texts, collects rows into a list of pointers (*items:
+ * *count pointers to structs, as the public lists hold them). pgs_query_one: the first row as one
  * malloc'd struct, MN_ENOTFOUND (no message) if none. */
 int pgs_query(struct pgs_store *s, enum pgs_stmt_id id, const char *const *texts, int ntexts,
               const struct pgs_reader *rd, void **items, size_t *count, const char *doing);
@@ -208,20 +209,20 @@ int pgs_conn_setup(struct pgs_store *s, struct pgs_conn *c);
 int pgs_tenant_insert(struct mni_store *st, const mn_tenant *t, const mn_policy *policies,
                       size_t npolicies);
 int pgs_tenant_get(struct mni_store *st, const char *id_or_name, mn_tenant **out);
-int pgs_tenant_list(struct mni_store *st, mn_tenant_list **out);
-int pgs_tenant_list_unruled(struct mni_store *st, mn_tenant_list **out);
+int pgs_tenant_list(struct mni_store *st, mn_tenants **out);
+int pgs_tenant_list_unruled(struct mni_store *st, mn_tenants **out);
 int pgs_actor_get(struct mni_store *st, const char *tenant, const char *identity, mn_tenant **t,
                   mn_identity **i, int64_t *policy_gen);
 int pgs_policy_insert(struct mni_store *st, const mn_policy *p);
 int pgs_policy_insert_on(struct pgs_store *s, struct pgs_conn *c, const mn_policy *p);
 int pgs_policy_get(struct mni_store *st, const char *tenant_id, const char *id, mn_policy **out);
-int pgs_policy_list(struct mni_store *st, const char *tenant_id, mn_policy_list **out);
+int pgs_policy_list(struct mni_store *st, const char *tenant_id, mn_policies **out);
 int pgs_policy_update(struct mni_store *st, const mn_policy *p);
 int pgs_policy_delete(struct mni_store *st, const char *tenant_id, const char *id);
 int pgs_identity_insert(struct mni_store *st, const mn_identity *i);
 int pgs_identity_get(struct mni_store *st, const char *tenant_id, const char *id_or_external,
                      mn_identity **out);
-int pgs_identity_list(struct mni_store *st, const char *tenant_id, mn_identity_list **out);
+int pgs_identity_list(struct mni_store *st, const char *tenant_id, mn_identities **out);
 int pgs_identity_set_active(struct mni_store *st, const char *tenant_id, const char *id,
                             int active, int64_t now);
 int pgs_identity_delete(struct mni_store *st, const char *tenant_id, const char *id);
@@ -230,7 +231,7 @@ int pgs_memory_insert(struct mni_store *st, const char *tenant_id,
 int pgs_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
                    const struct mni_store_query *q, mn_memory **out);
 int pgs_memory_list(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
-                    mn_memory_list **out);
+                    mn_memories **out);
 int pgs_memory_update(struct mni_store *st, const char *tenant_id,
                       const struct mni_memory_row *row, int64_t expected_version,
                       const char *changed_by, const char *before, const char *after);
@@ -244,7 +245,7 @@ int pgs_memory_history(struct mni_store *st, const char *tenant_id, const char *
 int pgs_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
                     mni_scan_fn fn, void *ctx);
 int pgs_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys,
-                        size_t n, unsigned flags, int64_t now, mn_memory_list **out,
+                        size_t n, unsigned flags, int64_t now, mn_memories **out,
                         size_t *which);
 int pgs_seq_get(struct mni_store *st, int64_t *seq);
 int pgs_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after_seq,
@@ -257,7 +258,7 @@ int pgs_meta_put(struct mni_store *st, const char *key, const char *value);
 int pgs_ratelimit_limit_put(struct mni_store *st, const char *tenant_id, const char *endpoint,
                             int64_t max_calls, int64_t window_ms, int64_t now);
 int pgs_ratelimit_limit_list(struct mni_store *st, const char *tenant_id,
-                             mn_ratelimit_limit_list **out);
+                             mn_limits **out);
 int pgs_ratelimit_limit_delete(struct mni_store *st, const char *tenant_id,
                                const char *endpoint);
 int pgs_embed_cache_get(struct mni_store *st, const char *scope, const char *model, int dim,
@@ -280,7 +281,7 @@ int pgs_embed_jobs_done(struct mni_store *st, const char *claim, const struct mn
 int pgs_embed_jobs_fail(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
                         size_t n, const char *error, const int64_t *next_at, int64_t now);
 int pgs_embed_jobs_list(struct mni_store *st, const char *tenant_id, int status, int limit,
-                        mn_embed_job_list **out);
+                        mn_jobs **out);
 int pgs_embed_jobs_retry(struct mni_store *st, const char *tenant_id, const char *memory_id,
                          int64_t now, size_t *retried);
 int pgs_memory_search(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,

@@ -85,10 +85,10 @@ int pgs_policy_get(struct mni_store *st, const char *tenant_id, const char *id, 
     return rc;
 }
 
-int pgs_policy_list(struct mni_store *st, const char *tenant_id, mn_policy_list **out)
+int pgs_policy_list(struct mni_store *st, const char *tenant_id, mn_policies **out)
 {
     struct pgs_store *s = (struct pgs_store *)st;
-    mn_policy_list *l = calloc(1, sizeof *l);
+    mn_policies *l = calloc(1, sizeof *l);
     int rc = l ? pgs_query(s, PGS_POLICY_LIST, &tenant_id, 1, &pgs_policy_reader,
                            (void **)&l->items, &l->count, "listing policies")
                : mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing policies");

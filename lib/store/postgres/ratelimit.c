@@ -10,7 +10,7 @@
 static int read_limit(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
 {
     (void)s, (void)ctx;
-    mn_ratelimit_limit *l = item;
+    mn_limit *l = item;
     int oom = 0;
     l->endpoint = pgs_text(r, row, 0, &oom);
     l->limit = pgs_int(r, row, 1);
@@ -21,10 +21,10 @@ static int read_limit(struct pgs_store *s, const PGresult *r, int row, void *ite
 
 static void clear_limit(void *item)
 {
-    free(((mn_ratelimit_limit *)item)->endpoint);
+    free(((mn_limit *)item)->endpoint);
 }
 
-static const struct pgs_reader limit_reader = { sizeof(mn_ratelimit_limit), read_limit,
+static const struct pgs_reader limit_reader = { sizeof(mn_limit), read_limit,
                                                 clear_limit, NULL };
 
 /* Runs a statement that changes rows; *changed receives how many it changed. */
@@ -67,10 +67,10 @@ int pgs_ratelimit_limit_delete(struct mni_store *st, const char *tenant_id,
 }
 
 int pgs_ratelimit_limit_list(struct mni_store *st, const char *tenant_id,
-                             mn_ratelimit_limit_list **out)
+                             mn_limits **out)
 {
     struct pgs_store *s = (struct pgs_store *)st;
-    mn_ratelimit_limit_list *l = calloc(1, sizeof *l);
+    mn_limits *l = calloc(1, sizeof *l);
     if (!l)
         return mni_seterr(st->db, MN_ENOMEM, "out of memory reading rate limits");
     void *items = NULL;
@@ -78,7 +78,7 @@ int pgs_ratelimit_limit_list(struct mni_store *st, const char *tenant_id,
                        "reading rate limits");
     l->items = items;
     if (rc != MN_OK) {
-        mn_ratelimit_limit_list_free(l);
+        mn_limits_free(l);
         l = NULL;
     }
     *out = l;

@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/free.h"
 #include "core/handle.h"
+#include "store/list.h"
 
 #include <endian.h>
 #include <stdlib.h>
@@ -165,22 +166,19 @@ int pgs_query(struct pgs_store *s, enum pgs_stmt_id id, const char *const *texts
     if (rc == MN_OK)
         rc = pgs_collect(s, res, rd, 0, items, count, NULL, doing);
     PQclear(res);
-    return rc;
+    return rc == MN_OK ? mni_list_point(s->base.db, items, count, rd->size, rd->clear, doing)
+                       : rc;
 }
 
 int pgs_query_one(struct pgs_store *s, enum pgs_stmt_id id, const char *const *texts,
                   int ntexts, const struct pgs_reader *rd, void **out, const char *doing)
 {
     size_t n = 0;
-    void *items = NULL;
-    int rc = pgs_query(s, id, texts, ntexts, rd, &items, &n, doing);
-    if (rc == MN_OK && n == 0) {
-        free(items);
-        return MN_ENOTFOUND;
-    }
-    if (rc == MN_OK)
-        *out = items; /* an array of one is the object itself (n is 1: ids are unique) */
-    return rc;
+    void **items = NULL;
+    int rc = pgs_query(s, id, texts, ntexts, rd, (void **)&items, &n, doing);
+    *out = rc == MN_OK && n ? items[0] : NULL; /* n is 1: ids are unique */
+    free(items);
+    return rc == MN_OK && n == 0 ? MN_ENOTFOUND : rc;
 }
 
 /* ---- readers of the public structs ---------------------------------------------------------- */

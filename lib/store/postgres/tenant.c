@@ -37,10 +37,10 @@ int pgs_tenant_get(struct mni_store *st, const char *id_or_name, mn_tenant **out
     return rc;
 }
 
-static int list_tenants(struct mni_store *st, enum pgs_stmt_id id, mn_tenant_list **out)
+static int list_tenants(struct mni_store *st, enum pgs_stmt_id id, mn_tenants **out)
 {
     struct pgs_store *s = (struct pgs_store *)st;
-    mn_tenant_list *l = calloc(1, sizeof *l);
+    mn_tenants *l = calloc(1, sizeof *l);
     int rc = l ? pgs_query(s, id, NULL, 0, &pgs_tenant_reader, (void **)&l->items, &l->count,
                            "listing tenants")
                : mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing tenants");
@@ -52,12 +52,12 @@ static int list_tenants(struct mni_store *st, enum pgs_stmt_id id, mn_tenant_lis
     return rc;
 }
 
-int pgs_tenant_list(struct mni_store *st, mn_tenant_list **out)
+int pgs_tenant_list(struct mni_store *st, mn_tenants **out)
 {
     return list_tenants(st, PGS_TENANT_LIST, out);
 }
 
-int pgs_tenant_list_unruled(struct mni_store *st, mn_tenant_list **out)
+int pgs_tenant_list_unruled(struct mni_store *st, mn_tenants **out)
 {
     return list_tenants(st, PGS_TENANT_LIST_UNRULED, out);
 }

@@ -44,10 +44,10 @@ int sq_identity_get(struct mni_store *st, const char *tenant_id, const char *id_
     return rc;
 }
 
-int sq_identity_list(struct mni_store *st, const char *tenant_id, mn_identity_list **out)
+int sq_identity_list(struct mni_store *st, const char *tenant_id, mn_identities **out)
 {
     struct sq_store *s = (struct sq_store *)st;
-    mn_identity_list *l = calloc(1, sizeof *l);
+    mn_identities *l = calloc(1, sizeof *l);
     int rc = l ? sq_query(s, SQ_IDENTITY_LIST, &tenant_id, 1, &sq_identity_reader, 0,
                           (void **)&l->items, &l->count, "listing identities")
                : mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing identities");

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/handle.h"
 #include "jobs/jobs.h"
+#include "store/list.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -184,7 +185,7 @@ int sq_embed_jobs_fail(struct mni_store *st, const char *claim, const struct mni
 static int read_job(sqlite3_stmt *st, void *item, void *ctx)
 {
     (void)ctx;
-    mn_embed_job *j = item;
+    mn_job *j = item;
     j->memory_id = sq_text(st, 0);
     j->tenant_id = sq_text(st, 1);
     j->status = sqlite3_column_int(st, 2);
@@ -198,10 +199,10 @@ static int read_job(sqlite3_stmt *st, void *item, void *ctx)
 }
 
 int sq_embed_jobs_list(struct mni_store *st, const char *tenant_id, int status, int limit,
-                       mn_embed_job_list **out)
+                       mn_jobs **out)
 {
     struct sq_store *s = (struct sq_store *)st;
-    mn_embed_job_list *l = calloc(1, sizeof *l);
+    mn_jobs *l = calloc(1, sizeof *l);
     if (!l)
         return mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing embedding jobs");
     struct sq_conn *c;
@@ -213,14 +214,17 @@ int sq_embed_jobs_list(struct mni_store *st, const char *tenant_id, int status, 
             sq_bind_text(q, 1, tenant_id);
             sqlite3_bind_int(q, 2, status);
             sqlite3_bind_int(q, 3, limit);
-            struct sq_reader r = { sizeof(mn_embed_job), read_job, mni_embed_job_clear, NULL };
+            struct sq_reader r = { sizeof(mn_job), read_job, mni_embed_job_clear, NULL };
             rc = sq_collect(s, c, q, &r, 0, (void **)&l->items, &l->count, NULL,
                             "listing embedding jobs");
+            if (rc == MN_OK)
+                rc = mni_list_point(s->base.db, (void **)&l->items, &l->count, r.size, r.clear,
+                                    "listing embedding jobs");
         }
         sq_conn_put(s, c);
     }
     if (rc != MN_OK) {
-        mn_embed_job_list_free(l);
+        mn_jobs_free(l);
         l = NULL;
     }
     *out = l;

@@ -5,6 +5,7 @@
 #include "core/free.h"
 #include "core/handle.h"
 #include "core/json.h"
+#include "store/list.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -104,10 +105,10 @@ int sq_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
 }
 
 int sq_memory_list(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
-                   mn_memory_list **out)
+                   mn_memories **out)
 {
     struct sq_store *s = (struct sq_store *)st;
-    mn_memory_list *l = calloc(1, sizeof *l);
+    mn_memories *l = calloc(1, sizeof *l);
     if (!l)
         return mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
     struct sq_conn *c;
@@ -122,18 +123,21 @@ int sq_memory_list(struct mni_store *st, const char *tenant_id, const struct mni
             struct sq_reader r = { sizeof(mn_memory), read_memory, mni_memory_clear, (void *)q };
             rc = sq_collect(s, c, stmt, &r, (size_t)q->limit, (void **)&l->items, &l->count,
                             &more, "listing memories");
+            if (rc == MN_OK)
+                rc = mni_list_point(s->base.db, (void **)&l->items, &l->count, r.size, r.clear,
+                                    "listing memories");
         } else {
             rc = MN_EBACKEND;
         }
         sq_conn_put(s, c);
     }
     if (rc == MN_OK && more && l->count) {
-        l->next_cursor = strdup(l->items[l->count - 1].id);
+        l->next_cursor = strdup(l->items[l->count - 1]->id);
         if (!l->next_cursor)
             rc = mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
     }
     if (rc != MN_OK) {
-        mn_memory_list_free(l);
+        mn_memories_free(l);
         l = NULL;
     }
     *out = l;
@@ -184,10 +188,10 @@ int sq_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni
 }
 
 int sq_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys, size_t n,
-                       unsigned flags, int64_t now, mn_memory_list **out, size_t *which)
+                       unsigned flags, int64_t now, mn_memories **out, size_t *which)
 {
     struct sq_store *s = (struct sq_store *)st;
-    mn_memory_list *l = calloc(1, sizeof *l);
+    mn_memories *l = calloc(1, sizeof *l);
     if (!l || (n && !(l->items = calloc(n, sizeof *l->items)))) {
         free(l);
         return mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading search results");
@@ -207,8 +211,12 @@ int sq_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_
         sqlite3_bind_int64(stmt, 4, now); /* checked again: an index may lag the store */
         int step = sqlite3_step(stmt);
         if (step == SQLITE_ROW) {
-            which[l->count] = i;
-            if (sq_memory_read(stmt, &l->items[l->count++], (flags & MN_WITH_EMBEDDING) != 0))
+            mn_memory *m = calloc(1, sizeof *m);
+            if (m) {
+                which[l->count] = i;
+                l->items[l->count++] = m;
+            }
+            if (!m || sq_memory_read(stmt, m, (flags & MN_WITH_EMBEDDING) != 0))
                 rc = mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading search results");
         } else if (step != SQLITE_DONE) {
             rc = sq_fail(s, c->db, step, "reading search results");
@@ -218,7 +226,7 @@ int sq_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_
     if (got_conn)
         sq_conn_put(s, c);
     if (rc != MN_OK) {
-        mn_memory_list_free(l);
+        mn_memories_free(l);
         l = NULL;
     }
     *out = l;

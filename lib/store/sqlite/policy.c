@@ -93,10 +93,10 @@ int sq_policy_get(struct mni_store *st, const char *tenant_id, const char *id, m
     return rc;
 }
 
-int sq_policy_list(struct mni_store *st, const char *tenant_id, mn_policy_list **out)
+int sq_policy_list(struct mni_store *st, const char *tenant_id, mn_policies **out)
 {
     struct sq_store *s = (struct sq_store *)st;
-    mn_policy_list *l = calloc(1, sizeof *l);
+    mn_policies *l = calloc(1, sizeof *l);
     int rc = l ? sq_query(s, SQ_POLICY_LIST, &tenant_id, 1, &sq_policy_reader, 0,
                           (void **)&l->items, &l->count, "listing policies")
                : mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing policies");

@@ -9,7 +9,7 @@
 static int read_limit(sqlite3_stmt *st, void *item, void *ctx)
 {
     (void)ctx;
-    mn_ratelimit_limit *l = item;
+    mn_limit *l = item;
     l->endpoint = sq_text(st, 0);
     l->limit = sqlite3_column_int64(st, 1);
     l->window_ms = sqlite3_column_int64(st, 2);
@@ -19,10 +19,10 @@ static int read_limit(sqlite3_stmt *st, void *item, void *ctx)
 
 static void clear_limit(void *item)
 {
-    free(((mn_ratelimit_limit *)item)->endpoint);
+    free(((mn_limit *)item)->endpoint);
 }
 
-static const struct sq_reader limit_reader = {sizeof(mn_ratelimit_limit), read_limit,
+static const struct sq_reader limit_reader = {sizeof(mn_limit), read_limit,
                                               clear_limit, NULL};
 
 int sq_ratelimit_limit_put(struct mni_store *st, const char *tenant_id, const char *endpoint,
@@ -46,10 +46,10 @@ int sq_ratelimit_limit_delete(struct mni_store *st, const char *tenant_id, const
 }
 
 int sq_ratelimit_limit_list(struct mni_store *st, const char *tenant_id,
-                            mn_ratelimit_limit_list **out)
+                            mn_limits **out)
 {
     struct sq_store *s = (struct sq_store *)st;
-    mn_ratelimit_limit_list *l = calloc(1, sizeof *l);
+    mn_limits *l = calloc(1, sizeof *l);
     if (!l)
         return mni_seterr(st->db, MN_ENOMEM, "out of memory");
     void *items = NULL;
@@ -57,7 +57,7 @@ int sq_ratelimit_limit_list(struct mni_store *st, const char *tenant_id,
                       "reading rate limits");
     l->items = items;
     if (rc != MN_OK) {
-        mn_ratelimit_limit_list_free(l);
+        mn_limits_free(l);
         l = NULL;
     }
     *out = l;

@@ -2,6 +2,7 @@
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
 #include "core/free.h"
+#include "store/list.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -207,13 +208,18 @@ int sq_query(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, i
         rc = sq_collect(s, c, q, r, limit, items, count, NULL, doing);
     }
     sq_conn_put(s, c);
-    return q ? rc : MN_EBACKEND;
+    if (!q)
+        return MN_EBACKEND;
+    return rc == MN_OK ? mni_list_point(s->base.db, items, count, r->size, r->clear, doing) : rc;
 }
 
 int sq_query_one(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
                  const struct sq_reader *r, void **out, const char *doing)
 {
+    void **items = NULL;
     size_t n = 0;
-    int rc = sq_query(s, id, texts, ntexts, r, 1, out, &n, doing);
+    int rc = sq_query(s, id, texts, ntexts, r, 1, (void **)&items, &n, doing);
+    *out = rc == MN_OK && n ? items[0] : NULL;
+    free(items);
     return rc == MN_OK && n == 0 ? MN_ENOTFOUND : rc;
 }

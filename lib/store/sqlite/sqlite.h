@@ -105,7 +105,8 @@ int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const str
 /* The first row as one malloc'd struct; MN_ENOTFOUND (with no message set) when there is none. */
 int sq_fetch_one(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const struct sq_reader *r,
                  void **out, const char *doing);
-/* A whole read: takes a connection, binds texts[0..ntexts-1] to ?1.., collects the rows.
+/* A whole read: takes a connection, binds texts[0..ntexts-1] to ?1.., collects the rows
+ * into a list of pointers (*items: *count pointers to structs, as the public lists hold them).
  * sq_query_one: the first row as one malloc'd struct, MN_ENOTFOUND (no message) if none. */
 int sq_query(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
              const struct sq_reader *r, size_t limit, void **items, size_t *count,
@@ -146,18 +147,18 @@ int sq_policy_insert(struct mni_store *st, const mn_policy *p);
 /* Inserts p on c inside the caller's transaction, without advancing the generation. */
 int sq_policy_insert_on(struct sq_store *s, struct sq_conn *c, const mn_policy *p);
 int sq_policy_get(struct mni_store *st, const char *tenant_id, const char *id, mn_policy **out);
-int sq_policy_list(struct mni_store *st, const char *tenant_id, mn_policy_list **out);
+int sq_policy_list(struct mni_store *st, const char *tenant_id, mn_policies **out);
 int sq_policy_update(struct mni_store *st, const mn_policy *p);
 int sq_policy_delete(struct mni_store *st, const char *tenant_id, const char *id);
 int sq_actor_get(struct mni_store *st, const char *tenant, const char *identity, mn_tenant **t,
                  mn_identity **i, int64_t *policy_gen);
 int sq_tenant_get(struct mni_store *st, const char *id_or_name, mn_tenant **out);
-int sq_tenant_list(struct mni_store *st, mn_tenant_list **out);
-int sq_tenant_list_unruled(struct mni_store *st, mn_tenant_list **out);
+int sq_tenant_list(struct mni_store *st, mn_tenants **out);
+int sq_tenant_list_unruled(struct mni_store *st, mn_tenants **out);
 int sq_identity_insert(struct mni_store *st, const mn_identity *i);
 int sq_identity_get(struct mni_store *st, const char *tenant_id, const char *id_or_external,
                     mn_identity **out);
-int sq_identity_list(struct mni_store *st, const char *tenant_id, mn_identity_list **out);
+int sq_identity_list(struct mni_store *st, const char *tenant_id, mn_identities **out);
 int sq_identity_set_active(struct mni_store *st, const char *tenant_id, const char *id, int active,
                            int64_t now);
 int sq_identity_delete(struct mni_store *st, const char *tenant_id, const char *id);
@@ -166,7 +167,7 @@ int sq_memory_insert(struct mni_store *st, const char *tenant_id, const struct m
 int sq_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
                   const struct mni_store_query *q, mn_memory **out);
 int sq_memory_list(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
-                   mn_memory_list **out);
+                   mn_memories **out);
 int sq_memory_update(struct mni_store *st, const char *tenant_id, const struct mni_memory_row *row,
                      int64_t expected_version, const char *changed_by, const char *before,
                      const char *after);
@@ -180,7 +181,7 @@ int sq_memory_history(struct mni_store *st, const char *tenant_id, const char *i
 int sq_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
                    mni_scan_fn fn, void *ctx);
 int sq_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys, size_t n,
-                       unsigned flags, int64_t now, mn_memory_list **out, size_t *which);
+                       unsigned flags, int64_t now, mn_memories **out, size_t *which);
 /* The change feed (sqlite/feed.c). */
 int sq_seq_get(struct mni_store *st, int64_t *seq);
 int sq_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after_seq,
@@ -197,7 +198,7 @@ int sq_feed_horizon(struct mni_store *st, const char *tenant_id, int64_t *seq);
 int sq_ratelimit_limit_put(struct mni_store *st, const char *tenant_id, const char *endpoint,
                            int64_t max_calls, int64_t window_ms, int64_t now);
 int sq_ratelimit_limit_list(struct mni_store *st, const char *tenant_id,
-                            mn_ratelimit_limit_list **out);
+                            mn_limits **out);
 int sq_ratelimit_limit_delete(struct mni_store *st, const char *tenant_id, const char *endpoint);
 /* The embedding cache (sqlite/embed.c). */
 int sq_embed_cache_get(struct mni_store *st, const char *scope, const char *model, int dim,
@@ -217,7 +218,7 @@ int sq_embed_jobs_done(struct mni_store *st, const char *claim, const struct mni
 int sq_embed_jobs_fail(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
                        size_t n, const char *error, const int64_t *next_at, int64_t now);
 int sq_embed_jobs_list(struct mni_store *st, const char *tenant_id, int status, int limit,
-                       mn_embed_job_list **out);
+                       mn_jobs **out);
 int sq_embed_jobs_retry(struct mni_store *st, const char *tenant_id, const char *memory_id,
                         int64_t now, size_t *retried);
 /* Tells the handle, after a commit, that the tenant's memories changed (an index follows). */

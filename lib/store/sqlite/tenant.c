@@ -53,10 +53,10 @@ int sq_tenant_get(struct mni_store *st, const char *id_or_name, mn_tenant **out)
     return rc;
 }
 
-static int list_tenants(struct mni_store *st, enum sq_stmt_id id, mn_tenant_list **out)
+static int list_tenants(struct mni_store *st, enum sq_stmt_id id, mn_tenants **out)
 {
     struct sq_store *s = (struct sq_store *)st;
-    mn_tenant_list *l = calloc(1, sizeof *l);
+    mn_tenants *l = calloc(1, sizeof *l);
     int rc = l ? sq_query(s, id, NULL, 0, &sq_tenant_reader, 0, (void **)&l->items, &l->count,
                           "listing tenants")
                : mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing tenants");
@@ -68,12 +68,12 @@ static int list_tenants(struct mni_store *st, enum sq_stmt_id id, mn_tenant_list
     return rc;
 }
 
-int sq_tenant_list(struct mni_store *st, mn_tenant_list **out)
+int sq_tenant_list(struct mni_store *st, mn_tenants **out)
 {
     return list_tenants(st, SQ_TENANT_LIST, out);
 }
 
-int sq_tenant_list_unruled(struct mni_store *st, mn_tenant_list **out)
+int sq_tenant_list_unruled(struct mni_store *st, mn_tenants **out)
 {
     return list_tenants(st, SQ_TENANT_LIST_UNRULED, out);
 }

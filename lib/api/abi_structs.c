@@ -1,0 +1,42 @@
+/* The versions of the public structs and their mn_*_init() functions: see abi_structs.h. */
+#include "api/abi_structs.h"
+
+/* One struct's table: sizes[v - 1] is the size of version v, the last one sizeof the struct.
+ * When a field is appended, its struct's _VERSION goes up by one and the size of the old
+ * version is added here before sizeof, as offsetof(type, new_field). */
+#define MNI_ABI_TABLE(type, name, ...)                                                         \
+    static const size_t name##_sizes[] = { __VA_ARGS__ };                                      \
+    const struct mni_abi_struct mni_abi_##name = {                                             \
+        #type, sizeof name##_sizes / sizeof name##_sizes[0], name##_sizes };
+
+/* A table and the init function that sets the version and clears the rest. */
+#define MNI_ABI_STRUCT(type, name, ...)                                                        \
+    MNI_ABI_TABLE(type, name, __VA_ARGS__)                                                     \
+    int type##_init(type *s, unsigned version)                                                 \
+    {                                                                                          \
+        return mni_abi_init(&mni_abi_##name, s, version);                                     \
+    }
+
+MNI_ABI_STRUCT(mn_config, config, sizeof(mn_config))
+MNI_ABI_STRUCT(mn_actor, actor, sizeof(mn_actor))
+MNI_ABI_STRUCT(mn_filter, filter, sizeof(mn_filter))
+MNI_ABI_STRUCT(mn_list_options, list_options, sizeof(mn_list_options))
+MNI_ABI_STRUCT(mn_search_options, search_options, sizeof(mn_search_options))
+MNI_ABI_STRUCT(mn_memory_changes, memory_changes, sizeof(mn_memory_changes))
+MNI_ABI_STRUCT(mn_policy_input, policy_input, sizeof(mn_policy_input))
+MNI_ABI_STRUCT(mn_policy_changes, policy_changes, sizeof(mn_policy_changes))
+MNI_ABI_STRUCT(mn_ann_params, ann_params, sizeof(mn_ann_params))
+MNI_ABI_STRUCT(mn_embed_stats, embed_stats, sizeof(mn_embed_stats))
+MNI_ABI_STRUCT(mn_embedder, embedder, sizeof(mn_embedder))
+MNI_ABI_STRUCT(mn_ratelimit_result, ratelimit_result, sizeof(mn_ratelimit_result))
+MNI_ABI_STRUCT(mn_ratelimit_stats, ratelimit_stats, sizeof(mn_ratelimit_stats))
+MNI_ABI_TABLE(mn_memory_input, memory_input, sizeof(mn_memory_input))
+
+/* mn_memory_input's importance defaults to MN_IMPORTANCE_DEFAULT, not to zero. */
+int mn_memory_input_init(mn_memory_input *s, unsigned version)
+{
+    int rc = mni_abi_init(&mni_abi_memory_input, s, version);
+    if (rc == MN_OK)
+        s->importance = MN_IMPORTANCE_DEFAULT;
+    return rc;
+}
