@@ -8,7 +8,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/free.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/uuid.h"
 #include "policy/decision_cache.h"
 #include "policy/decision_key.h"

@@ -2,7 +2,7 @@
 #include "api/access.h"
 #include "api/validate.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/json.h"
 #include "store/store.h"
 

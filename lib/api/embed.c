@@ -1,7 +1,7 @@
 #include "api/embed.h"
 #include "api/validate.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "embed/cache.h"
 
 #include <stdlib.h>

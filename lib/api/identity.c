@@ -4,7 +4,7 @@
 #include "api/validate.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/uuid.h"
 #include "ratelimit/ratelimit.h"
 #include "store/store.h"

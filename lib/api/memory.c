@@ -6,7 +6,7 @@
 #include "api/validate.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/uuid.h"
 #include "jobs/jobs.h"
 #include "ratelimit/ratelimit.h"

@@ -5,7 +5,7 @@
 #include "api/actor.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "ratelimit/ratelimit.h"
 #include "store/store.h"
 

@@ -10,7 +10,7 @@
 #include "api/validate.h"
 #include "core/error.h"
 #include "core/free.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/json.h"
 #include "index/exact.h"
 #include "index/hnsw.h"

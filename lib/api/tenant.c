@@ -3,7 +3,7 @@
 #include "api/actor.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/uuid.h"
 #include "policy/policy.h"
 #include "store/store.h"

@@ -9,7 +9,7 @@
 #include "embed/sha256.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "store/store.h"
 
 #include <stdlib.h>

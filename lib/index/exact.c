@@ -1,6 +1,6 @@
 #include "index/exact.h"
 #include "index/distance.h"
-#include "core/handle.h"
+#include "api/handle.h"
 
 struct scan_ctx {
     const float *query;

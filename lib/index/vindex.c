@@ -6,7 +6,7 @@
 #include "index/vindex_attr.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 
 #include <errno.h>
 #include <math.h>

@@ -5,7 +5,7 @@
 #include "core/backoff.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/uuid.h"
 #include "embed/cache.h"
 #include "store/store.h"

@@ -3,7 +3,7 @@
  * queued by other processes, retries coming due, leases running out). */
 #include "jobs/jobs.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "store/store.h"
 
 #include <errno.h>

@@ -6,7 +6,7 @@
 #include "ratelimit/ratelimit.h"
 #include "ratelimit/counter.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -10,7 +10,7 @@
  */
 #include "ratelimit/ratelimit.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "store/store.h"
 
 #include <pthread.h>

@@ -3,7 +3,7 @@
 #include "store/postgres/pg.h"
 #include "store/notfound.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 
 #include <stdlib.h>
 

@@ -3,7 +3,7 @@
  * parameters; results come back in binary format (read by postgres/rows.c). */
 #include "store/postgres/pg.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 
 #include <endian.h>
 #include <stdio.h>

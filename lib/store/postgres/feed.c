@@ -5,7 +5,7 @@
  * index skip changes. Also pruning the tombstones, and the meta settings. */
 #include "store/postgres/pg.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 
 #include <stdlib.h>
 #include <string.h>

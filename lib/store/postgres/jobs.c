@@ -5,7 +5,7 @@
 #include "store/postgres/pg.h"
 #include "store/notfound.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "jobs/jobs.h"
 
 #include <stdlib.h>

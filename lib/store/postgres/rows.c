@@ -3,7 +3,7 @@
 #include "store/postgres/pg.h"
 #include "core/error.h"
 #include "core/free.h"
-#include "core/handle.h"
+#include "api/handle.h"
 
 #include <endian.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
 #include "store/postgres/pg.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/migrations.h"
 
 #include <stdio.h>

@@ -6,7 +6,7 @@
  * index keeps scanning until enough rows pass the filter instead of returning too few. */
 #include "store/postgres/pg.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "index/hnsw.h"
 
 #include <math.h>

@@ -3,7 +3,7 @@
 #include "store/sqlite/sqlite.h"
 #include "store/notfound.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 
 #include <stdlib.h>
 

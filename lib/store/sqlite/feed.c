@@ -3,7 +3,7 @@
  * leave tombstones (memory_tombstones, written by a trigger, sql/sqlite/003_index_feed.sql). */
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 
 #include <string.h>
 

@@ -3,7 +3,7 @@
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
 #include "core/free.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/json.h"
 
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* The inside of an mn_db handle. Only lib/ sees it. */
-#ifndef MNI_CORE_HANDLE_H
-#define MNI_CORE_HANDLE_H
+#ifndef MNI_API_HANDLE_H
+#define MNI_API_HANDLE_H
 
 #include "manushya.h"
 #include "embed/embedder.h"

@@ -1,5 +1,5 @@
 /* The handle: opening and closing, library-wide initialisation and version. */
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/error.h"
 #include "embed/cache.h"
 #include "store/store.h"
