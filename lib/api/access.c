@@ -7,7 +7,7 @@
 #include "api/access.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/free.h"
+#include "store/types.h"
 #include "api/handle.h"
 #include "core/uuid.h"
 #include "policy/decision_cache.h"

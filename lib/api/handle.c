@@ -42,11 +42,6 @@ int mn_global_init(void)
     return init_rc;
 }
 
-void mn_free(void *p)
-{
-    free(p);
-}
-
 /* Fills the defaults of a zeroed config and checks the rest. */
 static int settle_config(mn_db *db, const mn_config *in)
 {
@@ -94,6 +89,12 @@ static int settle_config(mn_db *db, const mn_config *in)
         c->busy_timeout_ms = MNI_DEFAULT_BUSY_MS;
     if (!c->pool_size)
         c->pool_size = MNI_DEFAULT_POOL;
+    if (!c->hnsw_m)
+        c->hnsw_m = MNI_HNSW_DEFAULT_M;
+    if (!c->hnsw_ef_construction)
+        c->hnsw_ef_construction = MNI_HNSW_DEFAULT_EF_CONSTRUCTION;
+    if (!c->hnsw_ef_search)
+        c->hnsw_ef_search = MNI_HNSW_DEFAULT_EF_SEARCH;
     db->embed_ops = mni_embedder_find(c->embedder);
     if (!db->embed_ops)
         return mni_seterr(db, MN_EINVAL, "unknown embedder \"%.64s\"; this build has %s",
@@ -118,6 +119,14 @@ static int make_embedder(mn_db *db, int dim)
     };
     int rc = db->embed_ops->create(&ec, &db->embedder, err, sizeof err);
     return rc == MN_OK ? MN_OK : mni_seterr(db, rc == MN_ERANGE ? MN_EINVAL : rc, "%s", err);
+}
+
+/* The store's change hook: the vector index catches up in the background. */
+static void index_follow(void *ctx, const char *tenant_id)
+{
+    mn_db *db = ctx;
+    if (db->index)
+        mni_vindex_changed(db->index, tenant_id);
 }
 
 int mn_open(mn_db **out, const char *url, const mn_config *cfg)
@@ -153,7 +162,7 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     if (rc != MN_OK)
         return rc;
     int wanted = db->embed_ops->any_dim ? db->cfg.embed_dim : dim;
-    rc = ops->open(db, target, &db->cfg, &wanted, &db->store);
+    rc = mni_store_open(ops, db, target, &db->cfg, &wanted, index_follow, db, &db->store);
     if (rc != MN_OK)
         return rc;
     db->dim = wanted;
@@ -162,7 +171,7 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
      * search scans exactly; its files never make the open fail. A store that searches itself
      * (postgres with pgvector) needs none. */
     if (db->cfg.index == MN_INDEX_AUTO && !db->store->ops->memory_search)
-        mni_vindex_open(db, &db->index);
+        mni_vindex_open(db->store, &db->cfg, &db->index);
     rc = wanted == dim ? MN_OK : make_embedder(db, wanted);
     /* Borrowed from the caller for mn_open only: the embedder keeps its own copies. */
     db->cfg.embed_url = db->cfg.embed_model = NULL;
@@ -187,12 +196,6 @@ void mn_close(mn_db *db)
     mni_limiter_close(db->limiter);
     mni_rl_targets_free(db->rl_targets);
     free(db);
-}
-
-void mni_db_changed(mn_db *db, const char *tenant_id)
-{
-    if (db->index)
-        mni_vindex_changed(db->index, tenant_id);
 }
 
 int mn_embed_dim(const mn_db *db)

@@ -29,11 +29,6 @@ struct mn_db {
     struct mni_jobs *jobs;                   /* worker threads; NULL without any */
 };
 
-/* Called by the store after it committed a change to the tenant's memories: the vector index
- * catches up in the background. */
-void mni_db_changed(mn_db *db, const char *tenant_id);
-
-#define MNI_DEFAULT_DIM 384
 #define MNI_DEFAULT_MAX_TEXT 65536
 #define MNI_DEFAULT_BUSY_MS 5000
 #define MNI_DEFAULT_POOL 4

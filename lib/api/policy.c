@@ -220,3 +220,12 @@ int mn_policy_test(mn_db *db, const mn_actor *actor, const char *action, const c
     mni_who_release(&who);
     return rc;
 }
+
+void mn_decision_free(mn_decision *d)
+{
+    if (!d)
+        return;
+    free(d->policy_id);
+    free(d->reason);
+    free(d);
+}

@@ -9,7 +9,7 @@
 #include "api/filter.h"
 #include "api/validate.h"
 #include "core/error.h"
-#include "core/free.h"
+#include "store/types.h"
 #include "api/handle.h"
 #include "core/json.h"
 #include "index/exact.h"
@@ -142,7 +142,7 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
                 rc = mni_seterr(db, rc, "out of memory searching");
         }
         if (rc == MN_OK && !served)
-            rc = mni_exact_search(db, who->tenant->id, q, vec, &top);
+            rc = mni_exact_search(db->store, who->tenant->id, q, vec, &top);
         if (rc == MN_OK) {
             mni_topk_sort(&top);
             rc = fetch_hits(db, who->tenant->id, &top, opt, q, out);

@@ -6,7 +6,6 @@
 #include "index/vindex_attr.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "api/handle.h"
 
 #include <errno.h>
 #include <math.h>
@@ -49,7 +48,6 @@ struct vx_part {
 };
 
 struct mni_vindex {
-    mn_db *db;
     struct mni_store *store;
     int dim;
     struct mni_hnsw_params params;
@@ -940,26 +938,23 @@ int mni_vindex_save(mni_vindex *vx)
     return rc;
 }
 
-int mni_vindex_open(mn_db *db, mni_vindex **out)
+int mni_vindex_open(struct mni_store *store, const mn_config *cfg, mni_vindex **out)
 {
     *out = NULL;
     mni_vindex *vx = calloc(1, sizeof *vx);
     if (!vx)
         return MN_ENOMEM;
-    vx->db = db;
-    vx->store = db->store;
-    vx->dim = db->dim;
-    vx->params.m = db->cfg.hnsw_m ? db->cfg.hnsw_m : MNI_HNSW_DEFAULT_M;
-    vx->params.ef_construction = db->cfg.hnsw_ef_construction ? db->cfg.hnsw_ef_construction
-                                                              : MNI_HNSW_DEFAULT_EF_CONSTRUCTION;
-    vx->params.ef_search = db->cfg.hnsw_ef_search ? db->cfg.hnsw_ef_search
-                                                  : MNI_HNSW_DEFAULT_EF_SEARCH;
-    vx->readonly = (db->cfg.flags & MN_OPEN_READONLY) != 0;
+    vx->store = store;
+    vx->dim = store->dim;
+    vx->params.m = cfg->hnsw_m;
+    vx->params.ef_construction = cfg->hnsw_ef_construction;
+    vx->params.ef_search = cfg->hnsw_ef_search;
+    vx->readonly = (store->flags & MN_OPEN_READONLY) != 0;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     /* One core stays with the application (ingest embeds on it while the index builds). */
     vx->threads = cpus > 2 ? (int)(cpus - 1 > MAX_THREADS ? MAX_THREADS : cpus - 1)
                            : (cpus == 2 ? 2 : 1);
-    const char *path = db->store->ops->file_path ? db->store->ops->file_path(db->store) : NULL;
+    const char *path = store->ops->file_path ? store->ops->file_path(store) : NULL;
     if (path) {
         size_t n = strlen(path);
         vx->dir = malloc(n + 7);

@@ -14,24 +14,6 @@
 #define MNI_JOBS_LIST_DEFAULT 100
 #define MNI_JOBS_LIST_MAX 10000
 
-void mni_embed_job_clear(void *job)
-{
-    mn_embed_job *j = job;
-    free(j->memory_id);
-    free(j->tenant_id);
-    free(j->error);
-}
-
-void mn_embed_job_list_free(mn_embed_job_list *l)
-{
-    if (!l)
-        return;
-    for (size_t i = 0; i < l->count; i++)
-        mni_embed_job_clear(&l->items[i]);
-    free(l->items);
-    free(l);
-}
-
 /* Resolves the actor and checks that it may `action` memories and that the store has jobs. */
 static int begin(mn_db *db, const mn_actor *actor, const char *action, struct mni_who *who)
 {

@@ -29,7 +29,5 @@ void mni_jobs_wake(mn_db *db);
  * and counted in *failed. */
 int mni_jobs_run_batch(mn_db *db, size_t max_jobs, size_t *done, size_t *failed);
 
-void mni_embed_tasks_free_one(struct mni_embed_task *t);
-void mni_embed_job_clear(void *job);
 
 #endif

@@ -16,20 +16,6 @@
 
 #define MNI_RETRY_MAX_MS 3600000
 
-void mni_embed_tasks_free_one(struct mni_embed_task *t)
-{
-    free(t->tenant_id);
-    free(t->memory_id);
-    free(t->text);
-}
-
-void mni_embed_tasks_free(struct mni_embed_task *t, size_t n)
-{
-    for (size_t i = 0; t && i < n; i++)
-        mni_embed_tasks_free_one(&t[i]);
-    free(t);
-}
-
 /* When a job that failed its attempts-th attempt is tried again; 0: never (it stays failed).
  * Jobs that failed together (an embedder down) come back spread out, not all at once. */
 static int64_t next_attempt(const mn_db *db, int attempts, int64_t now, uint64_t *rng)

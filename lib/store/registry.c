@@ -1,6 +1,7 @@
-/* Picks the store backend from a URL's scheme. */
+/* Picks the store backend from a URL's scheme, opens it, and what all backends share. */
 #include "store/store.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* A scheme and its backend; postgresql:// is libpq's other spelling of postgres://. */
@@ -34,4 +35,40 @@ const struct mni_store_ops *mni_store_find(const char *url, const char **target)
     }
     *target = NULL;
     return NULL;
+}
+
+int mni_store_open(const struct mni_store_ops *ops, mn_db *db, const char *target,
+                   const mn_config *cfg, int *dim, mni_changed_fn changed, void *changed_ctx,
+                   struct mni_store **out)
+{
+    int rc = ops->open(db, target, cfg, dim, out);
+    if (rc == MN_OK) {
+        (*out)->dim = *dim;
+        (*out)->changed = changed;
+        (*out)->changed_ctx = changed_ctx;
+    }
+    return rc;
+}
+
+void mni_store_changed(struct mni_store *s, const char *tenant_id)
+{
+    if (s->changed)
+        s->changed(s->changed_ctx, tenant_id);
+}
+
+void mni_embed_task_clear(void *task)
+{
+    struct mni_embed_task *t = task;
+    free(t->tenant_id);
+    free(t->memory_id);
+    free(t->text);
+}
+
+void mni_embed_tasks_free(struct mni_embed_task *t, size_t n)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < n; i++)
+        mni_embed_task_clear(&t[i]);
+    free(t);
 }

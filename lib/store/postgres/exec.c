@@ -3,7 +3,6 @@
  * parameters; results come back in binary format (read by postgres/rows.c). */
 #include "store/postgres/pg.h"
 #include "core/error.h"
-#include "api/handle.h"
 
 #include <endian.h>
 #include <stdio.h>

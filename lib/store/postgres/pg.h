@@ -49,7 +49,7 @@ struct pgs_options {
     int pool_timeout_ms, pool_recycle_s, health_check_s;
     int connect_retry_ms;  /* a refused connection is retried this long (default 0) */
     int migrate;           /* 1: create and migrate at open (default); 0: refuse */
-    int ef_search;         /* hnsw.ef_search per query; 0 = the handle's */
+    int ef_search;         /* hnsw.ef_search per query; 0 in the URL = the handle's */
 };
 
 int pgs_options_parse(mn_db *db, const char *target, struct pgs_options *o);

@@ -2,8 +2,7 @@
  * per struct type, one loop for all (as sqlite/rows.c does for SQLite). */
 #include "store/postgres/pg.h"
 #include "core/error.h"
-#include "core/free.h"
-#include "api/handle.h"
+#include "store/types.h"
 
 #include <endian.h>
 #include <stdlib.h>
@@ -84,7 +83,7 @@ int pgs_vec(struct pgs_store *s, const PGresult *r, int row, int col, float *out
 {
     if (PQgetisnull(r, row, col))
         return 0;
-    int dim = s->base.db->dim, n = PQgetlength(r, row, col);
+    int dim = s->base.dim, n = PQgetlength(r, row, col);
     const char *v = PQgetvalue(r, row, col);
     if (s->vector == PGS_VEC_LOCAL) {
         if (n != dim * (int)sizeof(float))
@@ -280,7 +279,7 @@ int pgs_memory_read(struct pgs_store *s, const PGresult *r, int row, mn_memory *
         !m->metadata)
         return MN_ENOMEM;
     if (with_embedding && !PQgetisnull(r, row, 14)) {
-        int dim = s->base.db->dim;
+        int dim = s->base.dim;
         m->embedding = malloc((size_t)dim * sizeof(float));
         if (!m->embedding)
             return MN_ENOMEM;

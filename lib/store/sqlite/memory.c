@@ -2,8 +2,7 @@
  * delete, restore, purge) are in sqlite/change.c. */
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
-#include "core/free.h"
-#include "api/handle.h"
+#include "store/types.h"
 #include "core/json.h"
 
 #include <stdlib.h>
@@ -43,7 +42,7 @@ int sq_memory_insert(struct mni_store *st, const char *tenant_id, const struct m
                      size_t n)
 {
     struct sq_store *s = (struct sq_store *)st;
-    int blob_bytes = s->base.db->dim * (int)sizeof(float);
+    int blob_bytes = s->base.dim * (int)sizeof(float);
     struct sq_conn *c;
     int64_t last = 0;
     int rc = sq_write_begin(s, &c, (int64_t)n, &last);
@@ -144,7 +143,7 @@ int sq_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni
                    mni_scan_fn fn, void *ctx)
 {
     struct sq_store *s = (struct sq_store *)st;
-    int bytes = s->base.db->dim * (int)sizeof(float);
+    int bytes = s->base.dim * (int)sizeof(float);
     struct sq_conn *c;
     int rc = sq_conn_get(s, &c);
     if (rc != MN_OK)

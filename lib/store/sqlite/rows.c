@@ -1,7 +1,7 @@
 /* Reading result rows into the public structs: one reader per struct type, one loop for all. */
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
-#include "core/free.h"
+#include "store/types.h"
 
 #include <stdlib.h>
 #include <string.h>

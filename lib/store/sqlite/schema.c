@@ -5,7 +5,6 @@
  * PRAGMA user_version = the number of the last migration applied (sql/sqlite/NNN_*.sql). */
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
-#include "api/handle.h"
 #include "core/migrations.h"
 
 #include <stdio.h>
