@@ -2,7 +2,7 @@
 #include "api/validate.h"
 #include "core/error.h"
 #include "api/handle.h"
-#include "embed/cache.h"
+#include "api/embed_cache.h"
 
 #include <stdlib.h>
 #include <string.h>

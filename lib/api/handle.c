@@ -1,7 +1,7 @@
 /* The handle: opening and closing, library-wide initialisation and version. */
 #include "api/handle.h"
 #include "core/error.h"
-#include "embed/cache.h"
+#include "api/embed_cache.h"
 #include "store/store.h"
 #include "api/access.h"
 #include "index/hnsw.h"

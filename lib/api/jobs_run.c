@@ -7,7 +7,7 @@
 #include "core/error.h"
 #include "api/handle.h"
 #include "core/uuid.h"
-#include "embed/cache.h"
+#include "api/embed_cache.h"
 #include "store/store.h"
 
 #include <stdio.h>

@@ -5,7 +5,7 @@
  * time. The cache is an optimisation: a store that cannot read or write it never makes
  * embedding fail (the texts are then simply embedded).
  */
-#include "embed/cache.h"
+#include "api/embed_cache.h"
 #include "embed/sha256.h"
 #include "core/clock.h"
 #include "core/error.h"
