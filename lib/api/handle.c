@@ -6,7 +6,7 @@
 #include "api/access.h"
 #include "index/hnsw.h"
 #include "index/vindex.h"
-#include "jobs/jobs.h"
+#include "api/jobs.h"
 #include "ratelimit/ratelimit.h"
 
 #include <curl/curl.h>

@@ -1,4 +1,5 @@
 /* The public calls on embedding jobs: list, retry, and one batch run by the caller's thread. */
+#include "api/jobs.h"
 #include "jobs/jobs.h"
 #include "api/access.h"
 #include "api/actor.h"
@@ -67,7 +68,7 @@ int mn_embed_jobs_retry(mn_db *db, const mn_actor *actor, const char *memory_id,
         rc = db->store->ops->embed_jobs_retry(db->store, who.tenant->id,
                                               memory_id ? key : NULL, mni_now_ms(), &n);
     if (rc == MN_OK && n)
-        mni_jobs_wake(db);
+        mni_jobs_wake(db->jobs);
     if (rc == MN_OK && retried)
         *retried = n;
     mni_who_release(&who);

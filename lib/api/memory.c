@@ -174,7 +174,7 @@ static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
     if (rc == MN_OK)
         rc = db->store->ops->memory_insert(db->store, who->tenant->id, p->rows, n);
     if (rc == MN_OK && db->cfg.embed_async)
-        mni_jobs_wake(db);
+        mni_jobs_wake(db->jobs);
     return rc;
 }
 
