@@ -7,11 +7,12 @@
 #include "index/hnsw.h"
 #include "index/vindex.h"
 #include "api/jobs.h"
-#include "ratelimit/ratelimit.h"
+#include "api/limiter.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,6 +197,14 @@ void mn_close(mn_db *db)
     mni_limiter_close(db->limiter);
     mni_rl_targets_free(db->rl_targets);
     free(db);
+}
+
+void mni_db_log(mn_db *db, const char *msg)
+{
+    if (db->cfg.log_fn)
+        db->cfg.log_fn(db->cfg.log_ctx, msg);
+    else
+        fprintf(stderr, "libmanushya: %s\n", msg);
 }
 
 int mn_embed_dim(const mn_db *db)

@@ -29,6 +29,10 @@ struct mn_db {
     struct mni_jobs *jobs;                   /* worker threads; NULL without any */
 };
 
+/* A line for the host's log (mn_config.log_fn; stderr without one): what went wrong where no
+ * caller sees it, as in background threads. */
+void mni_db_log(mn_db *db, const char *msg);
+
 #define MNI_DEFAULT_MAX_TEXT 65536
 #define MNI_DEFAULT_BUSY_MS 5000
 #define MNI_DEFAULT_POOL 4

@@ -6,7 +6,7 @@
 #include "core/error.h"
 #include "api/handle.h"
 #include "core/uuid.h"
-#include "ratelimit/ratelimit.h"
+#include "api/limiter.h"
 #include "store/store.h"
 
 #include <stdlib.h>

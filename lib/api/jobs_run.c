@@ -133,14 +133,6 @@ int mni_jobs_settle(mn_db *db)
     return MN_OK;
 }
 
-static void log_line(mn_db *db, const char *msg)
-{
-    if (db->cfg.log_fn)
-        db->cfg.log_fn(db->cfg.log_ctx, msg);
-    else
-        fprintf(stderr, "libmanushya: %s\n", msg);
-}
-
 /* A worker's batch: failures are logged, since no caller sees them. */
 static int worker_batch(void *ctx)
 {
@@ -150,7 +142,7 @@ static int worker_batch(void *ctx)
     if (rc != MN_OK) {
         char msg[MNI_ERRMSG_MAX + 64];
         snprintf(msg, sizeof msg, "embedding worker: %s", mn_errmsg(db));
-        log_line(db, msg);
+        mni_db_log(db, msg);
     }
     return rc == MN_OK && done + failed > 0;
 }

@@ -9,7 +9,7 @@
 #include "api/handle.h"
 #include "core/uuid.h"
 #include "jobs/jobs.h"
-#include "ratelimit/ratelimit.h"
+#include "api/limiter.h"
 #include "store/store.h"
 
 #include <stdio.h>

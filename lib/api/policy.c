@@ -8,7 +8,7 @@
 #include "core/uuid.h"
 #include "policy/decision_key.h"
 #include "policy/policy.h"
-#include "ratelimit/ratelimit.h"
+#include "api/limiter.h"
 #include "store/store.h"
 
 #include <stdlib.h>

@@ -1,12 +1,12 @@
 /* Rate limits in the public API: decisions for host programs (hit, peek, reset) and the
  * tenant's limits (list, get, set, delete). The library's own calls are limited through
- * mni_ratelimit_enforce (ratelimit/ratelimit.c). */
+ * mni_ratelimit_enforce (api/limiter.c). */
 #include "api/access.h"
 #include "api/actor.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "api/handle.h"
-#include "ratelimit/ratelimit.h"
+#include "api/limiter.h"
 #include "store/store.h"
 
 #include <stdlib.h>

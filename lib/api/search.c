@@ -15,7 +15,7 @@
 #include "index/exact.h"
 #include "index/hnsw.h"
 #include "index/vindex.h"
-#include "ratelimit/ratelimit.h"
+#include "api/limiter.h"
 
 #include <math.h>
 #include <stdlib.h>

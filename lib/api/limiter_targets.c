@@ -8,7 +8,7 @@
  * A hash table in stripes, each with its own lock and at most STRIPE_MAX entries (stale ones
  * go first, else the oldest), so a host with many actors keeps a bounded cache.
  */
-#include "ratelimit/ratelimit.h"
+#include "api/limiter.h"
 #include "core/error.h"
 #include "api/handle.h"
 #include "store/store.h"

@@ -3,7 +3,7 @@
  * counter key and a decision, applies the fail mode when the counters cannot be reached, keeps
  * the stats, and reports an unreachable Redis once per interval rather than once per call.
  */
-#include "ratelimit/ratelimit.h"
+#include "api/limiter.h"
 #include "ratelimit/counter.h"
 #include "core/error.h"
 #include "api/handle.h"
@@ -112,14 +112,6 @@ void mni_rl_stats(const mn_db *db, mn_ratelimit_stats *out)
     out->fail_closed = atomic_load(&l->failed_closed);
 }
 
-static void log_line(mn_db *db, const char *msg)
-{
-    if (db->cfg.log_fn)
-        db->cfg.log_fn(db->cfg.log_ctx, msg);
-    else
-        fprintf(stderr, "libmanushya: %s\n", msg);
-}
-
 /* The counters failed: allow or refuse per the fail mode, log once per interval. */
 static int unreachable(mn_db *db, mn_ratelimit_result *out)
 {
@@ -146,7 +138,7 @@ static int unreachable(mn_db *db, mn_ratelimit_result *out)
     }
     pthread_mutex_unlock(&l->log_mu);
     if (say)
-        log_line(db, line);
+        mni_db_log(db, line);
     if (!l->fail_closed)
         return MN_OK;
     mni_errprefix(db, "rate limiting failed closed: the counters are unreachable: ");

@@ -1,6 +1,6 @@
 /*
  * The hot path of a decision: (tenant, identity, endpoint) as the caller names them, to the
- * decision's target and counter key, ready made and hashed. Resolving the target (targets.c),
+ * decision's target and counter key, ready made and hashed. Resolving the target (limiter_targets.c),
  * checking the endpoint's name and making the key cost several times the decision itself, and
  * a host asks about the same few actors and endpoints millions of times, so the result is kept
  * here per triple: a hit costs one hash of the names, one lock and one copy. An entry is used
@@ -11,7 +11,7 @@
  * lock and at most STRIPE_MAX entries: a full stripe starts over (the entries are remade from
  * the targets' cache, not the store), which bounds the memory with no LRU to keep.
  */
-#include "ratelimit/ratelimit.h"
+#include "api/limiter.h"
 #include "ratelimit/spin.h"
 #include "core/error.h"
 
