@@ -30,7 +30,7 @@ else
 endif
 
 # Deferred (=, not :=): on a fresh machine the packages appear only once deps-ok has run.
-DEPS_PKGS  := sqlite3 libcjson libpq hiredis libcurl
+DEPS_PKGS  := sqlite3 libcjson libsodium libpq hiredis libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(DEPS_PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(DEPS_PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)

@@ -6,8 +6,9 @@
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -eu
 
-# libpq: the postgres store; hiredis: Redis counters and caches; libcurl: HTTP embedders.
-BUILD_PKGS="build-essential pkg-config libsqlite3-dev libcjson-dev libpq-dev libhiredis-dev libcurl4-openssl-dev"
+# libpq: the postgres store; hiredis: Redis counters and caches; libcurl: HTTP embedders;
+# libsodium: SHA-256 (embedding cache keys) and random bytes (ids, index tokens).
+BUILD_PKGS="build-essential pkg-config libsqlite3-dev libcjson-dev libpq-dev libhiredis-dev libcurl4-openssl-dev libsodium-dev"
 # zlib1g-dev: sqlite3.pc names -lz for static links (the install test links statically);
 # groff-base: the install test renders the man pages.
 # postgresql-15, redis-server: the servers the tests start on loopback (never the system services);

@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ static int init_rc;
 
 static void global_init(void)
 {
-    init_rc = sqlite3_initialize() == SQLITE_OK &&
+    init_rc = sqlite3_initialize() == SQLITE_OK && sodium_init() >= 0 &&
                       curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? MN_OK : MN_ERROR;
 }
 
@@ -136,7 +137,7 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
         return mni_seterr(NULL, MN_EINVAL, "mn_open: out is NULL; pass the address of an mn_db *");
     *out = NULL;
     if (mn_global_init() != MN_OK)
-        return mni_seterr(NULL, MN_ERROR, "mn_open: SQLite or libcurl failed to initialise");
+        return mni_seterr(NULL, MN_ERROR, "mn_open: SQLite, libsodium or libcurl failed to initialise");
     mn_db *db = calloc(1, sizeof *db);
     if (!db)
         return mni_seterr(NULL, MN_ENOMEM, "mn_open: out of memory");

@@ -71,8 +71,7 @@ static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_inp
         rc = mni_who_owner(db, who, in->identity, &p->owners[i]);
     if (rc != MN_OK)
         return rc;
-    if (mni_uuid7(p->ids[i]) < 0)
-        return mni_seterr(db, MN_ERROR, "the system gave no randomness for a new id");
+    mni_uuid7(p->ids[i]);
     r->id = p->ids[i];
     r->identity_id = p->owners[i];
     r->text = in->text;

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -228,18 +229,8 @@ static void token_key(const struct vx_part *p, char *key, size_t size)
 /* A fresh token: files and database are matched by it. Never 0. */
 static uint64_t new_token(void)
 {
-    static uint64_t counter;
-    uint64_t t = 0;
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (f) {
-        if (fread(&t, sizeof t, 1, f) != 1)
-            t = 0;
-        fclose(f);
-    }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    t ^= mix64((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^
-         mix64((uint64_t)getpid() << 32 ^ __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+    uint64_t t;
+    randombytes_buf(&t, sizeof t);
     return t ? t : 1;
 }
 
