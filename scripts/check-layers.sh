@@ -40,7 +40,8 @@ layers=$(find . -name '*.[ch]' | sed 's|^\./||' | awk '
     r["store/postgres"] = 3; r["index"] = 4; r["embed"] = 4; r["redis"] = 4
     r["policy"] = 5; r["ratelimit"] = 5; r["jobs"] = 6; r["api"] = 7
   }
-  function folder(p,   a, k) { k = split(p, a, "/"); return (a[1] == "store" && k > 2) ? a[1] "/" a[2] : a[1] }
+  function folder(p,   a, k) {
+    k = split(p, a, "/"); return (a[1] == "store" && k > 2) ? a[1] "/" a[2] : a[1] }
   FILENAME == "-" { d = folder($0); if (!(d in r) && !(d in told)) { told[d] = 1
       print "check-layers: lib/" d " has no place in the layer order (add it to " \
             "scripts/check-layers.sh and README'"'"'s layout)" }; next }

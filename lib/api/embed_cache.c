@@ -6,6 +6,7 @@
  * embedding fail (the texts are then simply embedded).
  */
 #include "api/embed_cache.h"
+#include "core/bytes.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "api/handle.h"
@@ -14,6 +15,8 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define HASH_LEN crypto_hash_sha256_BYTES /* a text's content address */
 
 int mni_embed_cache_usable(const mn_db *db)
 {
@@ -30,7 +33,7 @@ static int embed_direct(mn_db *db, const char *const *texts, const size_t *lens,
     return rc == MN_OK ? MN_OK : mni_seterr(db, rc, "%s", err);
 }
 
-/* Numbers the distinct hashes among h[0..n-1] (crypto_hash_sha256_BYTES bytes each): of[j] is the number
+/* Numbers the distinct hashes among h[0..n-1] (HASH_LEN bytes each): of[j] is the number
  * of the first hash equal to h[j], first[k] the index of the k-th distinct one. Returns how many
  * are distinct, or 0 when out of memory. An open-addressing table keyed by the hashes' first
  * 8 bytes, compared in full. */
@@ -45,11 +48,9 @@ static size_t number_distinct(const unsigned char *h, size_t n, size_t *of, size
     memset(slot, 0, cap * sizeof *slot);
     size_t distinct = 0;
     for (size_t j = 0; j < n; j++) {
-        const unsigned char *hj = h + j * crypto_hash_sha256_BYTES;
-        uint64_t k;
-        memcpy(&k, hj, sizeof k);
-        size_t at = (size_t)k & (cap - 1);
-        while (slot[at] && memcmp(h + first[slot[at] - 1] * crypto_hash_sha256_BYTES, hj, crypto_hash_sha256_BYTES))
+        const unsigned char *hj = h + j * HASH_LEN;
+        size_t at = (size_t)mni_load64(hj) & (cap - 1);
+        while (slot[at] && memcmp(h + first[slot[at] - 1] * HASH_LEN, hj, HASH_LEN))
             at = (at + 1) & (cap - 1);
         if (!slot[at]) {
             first[distinct] = j;
@@ -69,17 +70,16 @@ int mni_embed_cached(mn_db *db, const char *scope, const char *const *texts, con
     const struct mni_store_ops *ops = db->store->ops;
     const char *model = db->embed_ops->cache_key(db->embedder);
     size_t dim = (size_t)db->dim;
-    unsigned char *hashes = malloc(n * crypto_hash_sha256_BYTES), *hit = calloc(n, 1);
+    unsigned char *hashes = malloc(n * HASH_LEN), *hit = calloc(n, 1);
     const char **mt = malloc(n * sizeof *mt);
     size_t *ml = malloc(n * sizeof *ml), *miss = malloc(n * sizeof *miss);
     size_t *of = malloc(n * sizeof *of), *first = malloc(n * sizeof *first);
-    unsigned char *mh = malloc(n * crypto_hash_sha256_BYTES), *uh = malloc(n * crypto_hash_sha256_BYTES);
+    unsigned char *mh = malloc(n * HASH_LEN), *uh = malloc(n * HASH_LEN);
     float *mv = malloc(n * dim * sizeof *mv);
     int rc = hashes && hit && mt && ml && miss && of && first && mh && uh && mv
                  ? MN_OK : mni_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", n);
     for (size_t i = 0; rc == MN_OK && i < n; i++)
-        crypto_hash_sha256(hashes + i * crypto_hash_sha256_BYTES, (const unsigned char *)texts[i],
-                           lens[i]);
+        crypto_hash_sha256(hashes + i * HASH_LEN, (const unsigned char *)texts[i], lens[i]);
     if (rc == MN_OK)
         ops->embed_cache_get(db->store, scope ? scope : "", model, db->dim, hashes, n, out, hit);
     /* The misses: their indices, hashes; then each distinct text once (mt, ml, uh). */
@@ -87,7 +87,7 @@ int mni_embed_cached(mn_db *db, const char *scope, const char *const *texts, con
     for (size_t i = 0; rc == MN_OK && i < n; i++)
         if (!hit[i]) {
             miss[misses] = i;
-            memcpy(mh + misses * crypto_hash_sha256_BYTES, hashes + i * crypto_hash_sha256_BYTES, crypto_hash_sha256_BYTES);
+            memcpy(mh + misses * HASH_LEN, hashes + i * HASH_LEN, HASH_LEN);
             misses++;
         }
     if (rc == MN_OK && misses && !(distinct = number_distinct(mh, misses, of, first)))
@@ -95,7 +95,7 @@ int mni_embed_cached(mn_db *db, const char *scope, const char *const *texts, con
     for (size_t k = 0; rc == MN_OK && k < distinct; k++) {
         mt[k] = texts[miss[first[k]]];
         ml[k] = lens[miss[first[k]]];
-        memcpy(uh + k * crypto_hash_sha256_BYTES, mh + first[k] * crypto_hash_sha256_BYTES, crypto_hash_sha256_BYTES);
+        memcpy(uh + k * HASH_LEN, mh + first[k] * HASH_LEN, HASH_LEN);
     }
     if (rc == MN_OK && distinct)
         rc = embed_direct(db, mt, ml, distinct, mv);

@@ -137,7 +137,8 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
         return mni_seterr(NULL, MN_EINVAL, "mn_open: out is NULL; pass the address of an mn_db *");
     *out = NULL;
     if (mn_global_init() != MN_OK)
-        return mni_seterr(NULL, MN_ERROR, "mn_open: SQLite, libsodium or libcurl failed to initialise");
+        return mni_seterr(NULL, MN_ERROR, "mn_open: SQLite, libsodium or libcurl failed to "
+                         "initialise");
     mn_db *db = calloc(1, sizeof *db);
     if (!db)
         return mni_seterr(NULL, MN_ENOMEM, "mn_open: out of memory");

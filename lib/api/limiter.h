@@ -47,7 +47,7 @@ void mni_rl_targets_free(struct mni_rl_targets *c);
 #define MNI_RL_KEY_MAX (sizeof "ratelimit:{}::ms" + MNI_UUID_LEN + MNI_RL_ENDPOINT_MAX + 20)
 struct mni_rl_slot {
     struct mni_rl_target t;
-    uint64_t hash;                     /* mni_rl_hash of key */
+    uint64_t hash;                     /* mni_hash64 of key */
     size_t keylen;
     char key[MNI_RL_KEY_MAX];           /* ratelimit:{TENANT_ID}:ENDPOINT:WINDOW */
 };

@@ -9,6 +9,7 @@
  * go first, else the oldest), so a host with many actors keeps a bounded cache.
  */
 #include "api/limiter.h"
+#include "core/hash.h"
 #include "core/error.h"
 #include "api/handle.h"
 #include "store/store.h"
@@ -224,7 +225,7 @@ int mni_rl_target(mn_db *db, const char *tenant, const char *identity, const cha
     /* 0 when longer than any tenant and identity name: not cached, the store says not found */
     size_t keylen = make_key(tenant, identity, key, sizeof key);
     struct mni_rl_targets *c = db->rl_targets;
-    uint64_t h = keylen ? mni_rl_hash(key, keylen) : 0;
+    uint64_t h = keylen ? mni_hash64(key, keylen, 0) : 0;
     struct stripe *s = &c->stripes[h % STRIPES];
     uint64_t gen = atomic_load_explicit(&c->gen, memory_order_acquire);
     int64_t now = mni_rl_coarse_ms(), ttl = db->cfg.ratelimit_refresh_ms;

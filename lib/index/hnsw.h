@@ -165,7 +165,4 @@ int mni_hnsw_save(const mni_hnsw *h, const char *path, int64_t seq);
  * NULL. */
 int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq);
 
-/* XXH64 of n bytes (the file checksum; exposed for tests). */
-uint64_t mni_xxh64(const void *p, size_t n, uint64_t seed);
-
 #endif

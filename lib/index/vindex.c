@@ -4,6 +4,8 @@
 #include "index/distance.h"
 #include "index/hnsw.h"
 #include "index/vindex_attr.h"
+#include "core/bytes.h"
+#include "core/hash.h"
 #include "core/clock.h"
 #include "core/error.h"
 
@@ -84,14 +86,6 @@ struct keyset {
     size_t n, cap;
 };
 
-static uint64_t mix64(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
 static int keyset_add(struct keyset *s, int64_t key)
 {
     if ((s->n + 1) * 2 > s->cap) {
@@ -103,7 +97,7 @@ static int keyset_add(struct keyset *s, int64_t key)
             k[i] = INT64_MIN;
         for (size_t i = 0; i < s->cap; i++)
             if (s->k[i] != INT64_MIN) {
-                size_t j = mix64((uint64_t)s->k[i]) & (cap - 1);
+                size_t j = mni_mix64((uint64_t)s->k[i]) & (cap - 1);
                 while (k[j] != INT64_MIN)
                     j = (j + 1) & (cap - 1);
                 k[j] = s->k[i];
@@ -112,7 +106,7 @@ static int keyset_add(struct keyset *s, int64_t key)
         s->k = k;
         s->cap = cap;
     }
-    size_t j = mix64((uint64_t)key) & (s->cap - 1);
+    size_t j = mni_mix64((uint64_t)key) & (s->cap - 1);
     while (s->k[j] != INT64_MIN) {
         if (s->k[j] == key)
             return MN_OK;
@@ -127,7 +121,7 @@ static int keyset_has(const struct keyset *s, int64_t key)
 {
     if (!s->n)
         return 0;
-    for (size_t j = mix64((uint64_t)key) & (s->cap - 1); s->k[j] != INT64_MIN;
+    for (size_t j = mni_mix64((uint64_t)key) & (s->cap - 1); s->k[j] != INT64_MIN;
          j = (j + 1) & (s->cap - 1))
         if (s->k[j] == key)
             return 1;
@@ -484,7 +478,7 @@ static int apply_page(mni_vindex *vx, struct vx_part *p, struct page *pg)
             continue;
         }
         const float *v = pg->vecs + it->vec * (size_t)pg->dim;
-        uint64_t vh = it->vhash = mni_xxh64(v, vbytes, 0);
+        uint64_t vh = it->vhash = mni_hash64(v, vbytes, 0);
         if (in_graph && a >= 0 && p->at.a[a].vhash == vh)
             continue; /* the attributes changed, not the vector */
         if (in_graph) {

@@ -8,7 +8,6 @@
 
 #include "manushya.h"
 
-#include <stddef.h>
 #include <stdint.h>
 
 /* ---- names and built-in limits (limits.c) ---- */
@@ -28,8 +27,5 @@ extern const struct mni_rl_builtin mni_rl_builtins[];
 extern const size_t mni_rl_nbuiltins;
 /* The built-in entry for endpoint ("*" for one not named). */
 const struct mni_rl_builtin *mni_rl_builtin_for(const char *endpoint);
-
-/* The hash of the tables of the rate limiter (not for secrets: their keys are names). */
-uint64_t mni_rl_hash(const void *p, size_t n);
 
 #endif

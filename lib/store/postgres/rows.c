@@ -1,6 +1,7 @@
 /* Reading binary-format results of the PostgreSQL backend into the public structs: one reader
  * per struct type, one loop for all (as sqlite/rows.c does for SQLite). */
 #include "store/postgres/pg.h"
+#include "core/bytes.h"
 #include "core/error.h"
 #include "store/types.h"
 
@@ -25,16 +26,10 @@ int64_t pgs_int(const PGresult *r, int row, int col)
         memcpy(&x, v, 2);
         return (int16_t)be16toh(x);
     }
-    case OID_INT4: {
-        uint32_t x;
-        memcpy(&x, v, 4);
-        return (int32_t)be32toh(x);
-    }
-    case OID_INT8: {
-        uint64_t x;
-        memcpy(&x, v, 8);
-        return (int64_t)be64toh(x);
-    }
+    case OID_INT4:
+        return (int32_t)be32toh(mni_load32(v));
+    case OID_INT8:
+        return (int64_t)be64toh(mni_load64(v));
     default:
         return 0;
     }
@@ -46,18 +41,14 @@ double pgs_double(const PGresult *r, int row, int col)
         return 0;
     const char *v = PQgetvalue(r, row, col);
     if (PQftype(r, col) == OID_FLOAT4) {
-        uint32_t x;
+        uint32_t x = be32toh(mni_load32(v));
         float f;
-        memcpy(&x, v, 4);
-        x = be32toh(x);
         memcpy(&f, &x, 4);
         return f;
     }
     if (PQftype(r, col) == OID_FLOAT8) {
-        uint64_t x;
+        uint64_t x = be64toh(mni_load64(v));
         double d;
-        memcpy(&x, v, 8);
-        x = be64toh(x);
         memcpy(&d, &x, 8);
         return d;
     }
