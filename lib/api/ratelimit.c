@@ -241,21 +241,3 @@ int mn_ratelimit_stats_get(mn_db *db, mn_ratelimit_stats *out)
         mni_rl_stats(db, out);
     return rc;
 }
-
-void mn_ratelimit_limit_free(mn_ratelimit_limit *l)
-{
-    if (!l)
-        return;
-    free(l->endpoint);
-    free(l);
-}
-
-void mn_ratelimit_limit_list_free(mn_ratelimit_limit_list *l)
-{
-    if (!l)
-        return;
-    for (size_t i = 0; i < l->count; i++)
-        free(l->items[i].endpoint);
-    free(l->items);
-    free(l);
-}

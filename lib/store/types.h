@@ -1,5 +1,5 @@
 /* Freeing the public result structs that the stores make (store/tenant.c, identity.c,
- * memory.c, policy.c, job.c). The *_clear functions free what a struct points to but
+ * memory.c, policy.c, job.c, limit.c). The *_clear functions free what a struct points to but
  * not the struct itself (for arrays of them); they take void * to serve as row-reader hooks. */
 #ifndef MNI_STORE_TYPES_H
 #define MNI_STORE_TYPES_H
@@ -12,5 +12,6 @@ void mni_memory_clear(void *memory);
 void mni_history_entry_clear(void *entry);
 void mni_policy_clear(void *policy);
 void mni_embed_job_clear(void *job);
+void mni_limit_clear(void *limit);
 
 #endif

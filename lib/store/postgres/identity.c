@@ -38,8 +38,7 @@ int pgs_identity_get(struct mni_store *st, const char *tenant_id, const char *id
     int rc = pgs_query_one(s, PGS_IDENTITY_GET, args, 2, &pgs_identity_reader, (void **)out,
                            "reading an identity");
     if (rc == MN_ENOTFOUND)
-        mni_seterr(s->base.db, rc, "the tenant has no identity with the id or external_id "
-                  "\"%.128s\"; `manushya identity list` shows them", id_or_external);
+        mni_store_no_identity(s->base.db, id_or_external);
     return rc;
 }
 

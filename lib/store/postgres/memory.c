@@ -2,6 +2,7 @@
  * (update, delete, restore, purge) are in postgres/change.c. */
 #include "store/postgres/pg.h"
 #include "core/error.h"
+#include "store/notfound.h"
 #include "store/types.h"
 #include "core/json.h"
 
@@ -250,8 +251,7 @@ int pgs_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
     if (rc == MN_OK && n == 0) {
         free(*out);
         *out = NULL;
-        rc = mni_seterr(s->base.db, MN_ENOTFOUND, "the tenant has no memory %s (or it is "
-                       "deleted or expired)", id);
+        rc = mni_store_no_memory(s->base.db, "reading a memory", id, MNI_WANT_VISIBLE);
     }
     return rc;
 }

@@ -7,6 +7,7 @@
 #ifndef MNI_STORE_PG_H
 #define MNI_STORE_PG_H
 
+#include "store/rows.h"
 #include "store/store.h"
 
 #include <libpq-fe.h>
@@ -179,6 +180,10 @@ struct pgs_reader {
 };
 extern const struct pgs_reader pgs_tenant_reader, pgs_identity_reader, pgs_history_reader,
     pgs_policy_reader;
+/* The reader of a row that a shared mapper (store/rows.h) makes: ctx is its mni_row_map. */
+int pgs_read_mapped(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx);
+/* Row row of r for the shared mappers. */
+struct mni_row pgs_row(const PGresult *r, int row);
 /* Reads every row of res (at most limit kept; 0 = all; *more when another kept row followed). */
 int pgs_collect(struct pgs_store *s, const PGresult *res, const struct pgs_reader *rd,
                 size_t limit, void **items, size_t *count, int *more, const char *doing);

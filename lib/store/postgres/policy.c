@@ -81,8 +81,7 @@ int pgs_policy_get(struct mni_store *st, const char *tenant_id, const char *id, 
     int rc = pgs_query_one(s, PGS_POLICY_GET, args, 2, &pgs_policy_reader, (void **)out,
                            "reading a policy");
     if (rc == MN_ENOTFOUND)
-        mni_seterr(s->base.db, rc, "the tenant has no policy %s; `manushya policy list` shows "
-                  "them", id);
+        mni_store_no_policy(s->base.db, "reading a policy", id);
     return rc;
 }
 

@@ -40,8 +40,7 @@ int sq_identity_get(struct mni_store *st, const char *tenant_id, const char *id_
     int rc = sq_query_one(s, SQ_IDENTITY_GET, args, 2, &sq_identity_reader, (void **)out,
                           "reading an identity");
     if (rc == MN_ENOTFOUND)
-        mni_seterr(s->base.db, rc, "the tenant has no identity with the id or external_id "
-                  "\"%.128s\"; `manushya identity list` shows them", id_or_external);
+        mni_store_no_identity(s->base.db, id_or_external);
     return rc;
 }
 

@@ -2,6 +2,7 @@
  * delete, restore, purge) are in sqlite/change.c. */
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
+#include "store/notfound.h"
 #include "store/types.h"
 #include "core/json.h"
 
@@ -95,8 +96,7 @@ int sq_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
         struct sq_reader r = { sizeof(mn_memory), read_memory, mni_memory_clear, (void *)q };
         rc = sq_fetch_one(s, c, stmt, &r, (void **)out, "reading a memory");
         if (rc == MN_ENOTFOUND)
-            mni_seterr(s->base.db, rc, "the tenant has no memory %s (or it is deleted or expired)",
-                      id);
+            mni_store_no_memory(s->base.db, "reading a memory", id, MNI_WANT_VISIBLE);
     }
     sq_conn_put(s, c);
     return stmt ? rc : MN_EBACKEND;

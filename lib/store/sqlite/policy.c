@@ -89,8 +89,7 @@ int sq_policy_get(struct mni_store *st, const char *tenant_id, const char *id, m
     int rc = sq_query_one(s, SQ_POLICY_GET, args, 2, &sq_policy_reader, (void **)out,
                           "reading a policy");
     if (rc == MN_ENOTFOUND)
-        mni_seterr(s->base.db, rc, "the tenant has no policy %s; `manushya policy list` shows "
-                  "them", id);
+        mni_store_no_policy(s->base.db, "reading a policy", id);
     return rc;
 }
 
