@@ -37,8 +37,6 @@ void mni_rl_targets_invalidate(mn_db *db);
 /* 1 while t (from mni_rl_target) may still be used at now_ms (mni_rl_coarse_ms): read from the
  * store less than ratelimit_refresh_ms ago and no limit changed through this handle since. */
 int mni_rl_target_fresh(const mn_db *db, const struct mni_rl_target *t, int64_t now_ms);
-/* Cheap coarse monotonic clock (ms): freshness of a 1 s cache needs no better. */
-int64_t mni_rl_coarse_ms(void);
 struct mni_rl_targets;
 int mni_rl_targets_create(struct mni_rl_targets **out);
 void mni_rl_targets_free(struct mni_rl_targets *c);

@@ -52,7 +52,8 @@ struct mni_rl_targets {
     struct stripe stripes[STRIPES];
 };
 
-int64_t mni_rl_coarse_ms(void)
+/* Cheap coarse monotonic clock (ms): freshness of a 1 s cache needs no better. */
+static int64_t mni_rl_coarse_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);

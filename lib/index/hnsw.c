@@ -1357,7 +1357,8 @@ void mni_hnsw_free(mni_hnsw *h)
     free(h);
 }
 
-int mni_hnsw_reserve(mni_hnsw *h, size_t n)
+/* Allocates room for n nodes in all, so that inserts up to n never pause to grow. */
+static int mni_hnsw_reserve(mni_hnsw *h, size_t n)
 {
     if (!h)
         return MN_EINVAL;

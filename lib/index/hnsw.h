@@ -107,9 +107,6 @@ struct mni_hnsw_stats {
 int mni_hnsw_create(int dim, const struct mni_hnsw_params *p, mni_hnsw **out);
 void mni_hnsw_free(mni_hnsw *h);
 
-/* Allocates room for n nodes in all, so that inserts up to n never pause to grow. */
-int mni_hnsw_reserve(mni_hnsw *h, size_t n);
-
 /* vec: dim finite floats (unit length for cosine), copied. MN_EEXISTS if key is present. */
 int mni_hnsw_insert(mni_hnsw *h, int64_t key, const float *vec);
 /* Replaces key's vector, or inserts it when absent. */

@@ -22,7 +22,8 @@ static int64_t integer(const struct mni_row *r, int col)
     return r->ops->integer(r, col + r->at);
 }
 
-int mni_row_tenant(const struct mni_row *r, void *tenant)
+/* Each fills *item from r: 1, or -MN_ENOMEM (what was copied is left for the type's clear). */
+static int mni_row_tenant(const struct mni_row *r, void *tenant)
 {
     mn_tenant *t = tenant;
     int oom = 0;
@@ -32,7 +33,7 @@ int mni_row_tenant(const struct mni_row *r, void *tenant)
     return oom || !t->id || !t->name ? -MN_ENOMEM : 1;
 }
 
-int mni_row_identity(const struct mni_row *r, void *identity)
+static int mni_row_identity(const struct mni_row *r, void *identity)
 {
     mn_identity *i = identity;
     int oom = 0;
@@ -48,7 +49,7 @@ int mni_row_identity(const struct mni_row *r, void *identity)
            ? -MN_ENOMEM : 1;
 }
 
-int mni_row_history(const struct mni_row *r, void *entry)
+static int mni_row_history(const struct mni_row *r, void *entry)
 {
     mn_history_entry *h = entry;
     int oom = 0;
@@ -60,7 +61,7 @@ int mni_row_history(const struct mni_row *r, void *entry)
     return oom || !h->before || !h->after ? -MN_ENOMEM : 1;
 }
 
-int mni_row_policy(const struct mni_row *r, void *policy)
+static int mni_row_policy(const struct mni_row *r, void *policy)
 {
     mn_policy *p = policy;
     int oom = 0;
@@ -100,7 +101,8 @@ int mni_row_memory(const struct mni_row *r, mn_memory *m)
            !m->metadata ? MN_ENOMEM : MN_OK;
 }
 
-int mni_row_limit(const struct mni_row *r, void *limit)
+/* A tenant's own rate limit (endpoint, limit, window_ms). */
+static int mni_row_limit(const struct mni_row *r, void *limit)
 {
     mn_ratelimit_limit *l = limit;
     int oom = 0;

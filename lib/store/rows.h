@@ -26,16 +26,9 @@ struct mni_row {
     int at;                    /* the column where the mapped columns start (a join) */
 };
 
-/* Each fills *item from r: 1, or -MN_ENOMEM (what was copied is left for the type's clear). */
-int mni_row_tenant(const struct mni_row *r, void *tenant);
-int mni_row_identity(const struct mni_row *r, void *identity);
-int mni_row_history(const struct mni_row *r, void *entry);
-int mni_row_policy(const struct mni_row *r, void *policy);
 /* A memory's columns but its embedding (column 14, which the backend stores its own way):
  * MN_OK or MN_ENOMEM. */
 int mni_row_memory(const struct mni_row *r, mn_memory *m);
-/* A tenant's own rate limit (endpoint, limit, window_ms). */
-int mni_row_limit(const struct mni_row *r, void *limit);
 
 /* An actor read (actor_get): the tenant (columns 0..2), its policy generation (3) and, when
  * identity (as the caller named it) is not NULL, the identity from column 4 on, which NULL

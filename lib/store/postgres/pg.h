@@ -132,8 +132,6 @@ int pgs_run(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
 /* Runs a prepared statement and calls fn for each row as it arrives (row mode: no whole
  * result in memory); fn returning nonzero stops reading (MN_OK). fn may return -MN_E* to fail. */
 typedef int (*pgs_row_fn)(void *ctx, const PGresult *r);
-int pgs_each(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
-             const struct pgs_args *a, pgs_row_fn fn, void *ctx, const char *doing);
 /* The same, one statement on a connection of pool p taken for it and given back. */
 int pgs_run_on(struct pgs_store *s, struct pgs_pool *p, enum pgs_stmt_id id,
                const struct pgs_args *a, PGresult **res, const char *doing);
@@ -144,11 +142,7 @@ int pgs_exec_text(struct pgs_store *s, struct pgs_conn *c, const char *sql, cons
 /* Records the failure of res (or of the connection) as an MN_E* code with a message saying what
  * was being done; returns the code. */
 int pgs_fail(struct pgs_store *s, struct pgs_conn *c, const PGresult *res, const char *doing);
-/* Prepares id on c unless it is already. */
-int pgs_prepare(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id);
 const char *pgs_sql(enum pgs_stmt_id id);
-/* Statements are prepared under the name mn_<id>. */
-void pgs_stmt_name(enum pgs_stmt_id id, char name[16]);
 
 /* A write: takes a primary connection, BEGINs and reserves nseq change numbers (the last in
  * *last_seq; nseq 0 reserves none, and last_seq may then be NULL). pgs_write_end COMMITs (rc == MN_OK) or rolls back, gives
@@ -201,10 +195,6 @@ int pgs_memory_read(struct pgs_store *s, const PGresult *r, int row, mn_memory *
 /* Creates or migrates the database (when allowed), detects pgvector, checks the embedding
  * settings; on return *dim is the database's dimension. */
 int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim);
-/* Applies the migrations up to version upto (0 = all) on c, in one transaction. For tests and
- * `manushya migrate`. */
-int pgs_migrate(struct pgs_store *s, struct pgs_conn *c, int upto, int dim, const char *embedder,
-                int vector);
 int pgs_schema_version_on(struct pgs_store *s, struct pgs_conn *c, int *version);
 /* Per connection: the search_path for schema=NAME. */
 int pgs_conn_setup(struct pgs_store *s, struct pgs_conn *c);
@@ -290,6 +280,5 @@ int pgs_embed_jobs_retry(struct mni_store *st, const char *tenant_id, const char
                          int64_t now, size_t *retried);
 int pgs_memory_search(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
                       const float *vec, size_t want, int ef, mni_hit_fn fn, void *ctx);
-
 
 #endif

@@ -82,7 +82,9 @@ int pgs_schema_version_on(struct pgs_store *s, struct pgs_conn *c, int *version)
     return rc;
 }
 
-int pgs_migrate(struct pgs_store *s, struct pgs_conn *c, int upto, int dim, const char *embedder,
+/* Applies the migrations up to version upto (0 = all) on c, in one transaction. For tests and
+ * `manushya migrate`. */
+static int pgs_migrate(struct pgs_store *s, struct pgs_conn *c, int upto, int dim, const char *embedder,
                 int vector)
 {
     char parts[16], dims[16], now[24];
