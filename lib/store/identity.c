@@ -15,18 +15,13 @@ void mni_identity_clear(void *item)
 
 void mn_identity_free(mn_identity *i)
 {
-    if (!i)
-        return;
-    mni_identity_clear(i);
-    free(i);
+    mni_one_free(i, mni_identity_clear);
 }
 
 void mn_identity_list_free(mn_identity_list *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->count; i++)
-        mni_identity_clear(&l->items[i]);
-    free(l->items);
+    mni_items_free(l->items, l->count, sizeof *l->items, mni_identity_clear);
     free(l);
 }

@@ -15,8 +15,6 @@ void mn_embed_job_list_free(mn_embed_job_list *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->count; i++)
-        mni_embed_job_clear(&l->items[i]);
-    free(l->items);
+    mni_items_free(l->items, l->count, sizeof *l->items, mni_embed_job_clear);
     free(l);
 }

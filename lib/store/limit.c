@@ -11,18 +11,13 @@ void mni_limit_clear(void *item)
 
 void mn_ratelimit_limit_free(mn_ratelimit_limit *l)
 {
-    if (!l)
-        return;
-    mni_limit_clear(l);
-    free(l);
+    mni_one_free(l, mni_limit_clear);
 }
 
 void mn_ratelimit_limit_list_free(mn_ratelimit_limit_list *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->count; i++)
-        mni_limit_clear(&l->items[i]);
-    free(l->items);
+    mni_items_free(l->items, l->count, sizeof *l->items, mni_limit_clear);
     free(l);
 }

@@ -18,19 +18,14 @@ void mni_memory_clear(void *item)
 
 void mn_memory_free(mn_memory *m)
 {
-    if (!m)
-        return;
-    mni_memory_clear(m);
-    free(m);
+    mni_one_free(m, mni_memory_clear);
 }
 
 void mn_memory_list_free(mn_memory_list *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->count; i++)
-        mni_memory_clear(&l->items[i]);
-    free(l->items);
+    mni_items_free(l->items, l->count, sizeof *l->items, mni_memory_clear);
     free(l->next_cursor);
     free(l);
 }
@@ -47,8 +42,6 @@ void mn_history_free(mn_history *h)
 {
     if (!h)
         return;
-    for (size_t i = 0; i < h->count; i++)
-        mni_history_entry_clear(&h->items[i]);
-    free(h->items);
+    mni_items_free(h->items, h->count, sizeof *h->items, mni_history_entry_clear);
     free(h);
 }

@@ -15,18 +15,13 @@ void mni_policy_clear(void *item)
 
 void mn_policy_free(mn_policy *p)
 {
-    if (!p)
-        return;
-    mni_policy_clear(p);
-    free(p);
+    mni_one_free(p, mni_policy_clear);
 }
 
 void mn_policy_list_free(mn_policy_list *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->count; i++)
-        mni_policy_clear(&l->items[i]);
-    free(l->items);
+    mni_items_free(l->items, l->count, sizeof *l->items, mni_policy_clear);
     free(l);
 }

@@ -12,18 +12,13 @@ void mni_tenant_clear(void *item)
 
 void mn_tenant_free(mn_tenant *t)
 {
-    if (!t)
-        return;
-    mni_tenant_clear(t);
-    free(t);
+    mni_one_free(t, mni_tenant_clear);
 }
 
 void mn_tenant_list_free(mn_tenant_list *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < l->count; i++)
-        mni_tenant_clear(&l->items[i]);
-    free(l->items);
+    mni_items_free(l->items, l->count, sizeof *l->items, mni_tenant_clear);
     free(l);
 }

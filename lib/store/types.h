@@ -6,6 +6,13 @@
 
 #include "manushya.h"
 
+#include <stddef.h>
+
+/* Frees what each of n items of size bytes holds (clear, unless NULL), then the array. */
+void mni_items_free(void *items, size_t n, size_t size, void (*clear)(void *));
+/* Frees what one struct holds (clear), then the struct. NULL: nothing. */
+void mni_one_free(void *item, void (*clear)(void *));
+
 void mni_tenant_clear(void *tenant);
 void mni_identity_clear(void *identity);
 void mni_memory_clear(void *memory);

@@ -96,14 +96,6 @@ int pgs_vec(struct pgs_store *s, const PGresult *r, int row, int col, float *out
     return 1;
 }
 
-static void clear_items(const struct pgs_reader *rd, char *items, size_t n)
-{
-    if (rd->clear)
-        for (size_t i = 0; i < n; i++)
-            rd->clear(items + i * rd->size);
-    free(items);
-}
-
 int pgs_collect(struct pgs_store *s, const PGresult *res, const struct pgs_reader *rd,
                 size_t limit, void **items, size_t *count, int *more, const char *doing)
 {
@@ -136,7 +128,7 @@ int pgs_collect(struct pgs_store *s, const PGresult *res, const struct pgs_reade
     if (rc == MN_ENOMEM)
         mni_seterr(s->base.db, rc, "%s: out of memory", doing);
     if (rc != MN_OK) {
-        clear_items(rd, arr, n);
+        mni_items_free(arr, n, rd->size, rd->clear);
         return rc;
     }
     *items = arr;

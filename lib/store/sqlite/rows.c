@@ -7,14 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void clear_items(const struct sq_reader *r, char *items, size_t n)
-{
-    if (r->clear)
-        for (size_t i = 0; i < n; i++)
-            r->clear(items + i * r->size);
-    free(items);
-}
-
 int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const struct sq_reader *r,
                size_t limit, void **items, size_t *count, int *more, const char *doing)
 {
@@ -67,7 +59,7 @@ int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const str
     if (rc == MN_ENOMEM)
         mni_seterr(s->base.db, rc, "%s: out of memory", doing);
     if (rc != MN_OK) {
-        clear_items(r, arr, n);
+        mni_items_free(arr, n, r->size, r->clear);
         return rc;
     }
     *items = arr;
