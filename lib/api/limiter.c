@@ -5,6 +5,7 @@
  */
 #include "api/limiter.h"
 #include "ratelimit/counter.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "api/handle.h"
 
@@ -120,9 +121,7 @@ static int unreachable(mn_db *db, mn_ratelimit_result *out)
     out->allowed = !l->fail_closed;
     atomic_fetch_add_explicit(l->fail_closed ? &l->failed_closed : &l->fail_open, 1,
                               memory_order_relaxed);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t now = mni_mono_coarse_ms();
     char line[MNI_ERRMSG_MAX + 160];
     int say = 0;
     pthread_mutex_lock(&l->log_mu);

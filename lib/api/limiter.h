@@ -34,7 +34,7 @@ int mni_rl_target(mn_db *db, const char *tenant, const char *identity, const cha
                  struct mni_rl_target *t);
 /* Makes every cached entry stale (the tenant's limits changed through this handle). */
 void mni_rl_targets_invalidate(mn_db *db);
-/* 1 while t (from mni_rl_target) may still be used at now_ms (mni_rl_coarse_ms): read from the
+/* 1 while t (from mni_rl_target) may still be used at now_ms (mni_mono_coarse_ms): read from the
  * store less than ratelimit_refresh_ms ago and no limit changed through this handle since. */
 int mni_rl_target_fresh(const mn_db *db, const struct mni_rl_target *t, int64_t now_ms);
 struct mni_rl_targets;
