@@ -40,6 +40,8 @@ void mni_hash64_init(struct mni_hash64_state *x, uint64_t seed)
 
 void mni_hash64_update(struct mni_hash64_state *x, const void *data, size_t n)
 {
+    if (!n)
+        return; /* data may be NULL then */
     const unsigned char *p = data, *end = p + n;
     x->total += n;
     if (x->nbuf + n < 32) {

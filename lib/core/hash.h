@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* XXH64 of n bytes. */
+/* XXH64 of n bytes (p may be NULL when n is 0). */
 uint64_t mni_hash64(const void *p, size_t n, uint64_t seed);
 
 /* The same, fed in pieces. */
