@@ -67,7 +67,7 @@ UNBUILT_TESTS := $(sort $(foreach b,$(UNBUILT),$($(b)_TESTS)))
 BUILD_OPTIONS := $(foreach b,$(BACKENDS),WITH_$(b)=$(WITH_$(b)))
 
 # Deferred (=, not :=): on a fresh machine the packages appear only once deps-ok has run.
-DEPS_PKGS  := sqlite3 libcjson $(OPTIONAL_PKGS)
+DEPS_PKGS  := sqlite3 libcjson libsodium $(OPTIONAL_PKGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(DEPS_PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(DEPS_PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)

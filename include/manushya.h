@@ -102,7 +102,7 @@ enum {
 /* ---- Library ------------------------------------------------------------------------------ */
 MN_API const char *mn_version(void);      /* "1.0.0" */
 MN_API int mn_version_number(void);       /* MN_VERSION_NUMBER of the library actually loaded */
-MN_API int mn_global_init(void);          /* idempotent, thread-safe */
+MN_API int mn_global_init(void);          /* SQLite, libsodium, libcurl; idempotent, thread-safe */
 MN_API const char *mn_strerror(int rc);   /* static text naming the code */
 MN_API void mn_free(void *p);             /* frees memory the library returned as plain char*/
 

@@ -11,8 +11,9 @@
 set -eu
 
 : "${WITH_POSTGRES:=1}" "${WITH_REDIS:=1}" "${WITH_CURL:=1}"
-# libpq: the postgres store; hiredis: Redis counters and caches; libcurl: HTTP embedders.
-BUILD_PKGS="build-essential pkg-config libsqlite3-dev libcjson-dev"
+# libpq: the postgres store; hiredis: Redis counters and caches; libcurl: HTTP embedders;
+# libsodium: SHA-256 (embedding cache keys) and random bytes (ids, index tokens).
+BUILD_PKGS="build-essential pkg-config libsqlite3-dev libcjson-dev libsodium-dev"
 # zlib1g-dev: sqlite3.pc names -lz for static links (the install test links statically);
 # groff-base: the install test renders the man pages; abigail-tools: make abi-check (abidw,
 # abidiff).

@@ -3,7 +3,7 @@
 #include "api/access.h"
 #include "api/validate.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "store/store.h"
 
 #include <stdlib.h>

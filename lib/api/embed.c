@@ -2,9 +2,9 @@
 #include "api/abi_structs.h"
 #include "api/validate.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/embed_cache.h"
+#include "api/handle.h"
 #include "core/vector.h"
-#include "embed/cache.h"
 
 #include <stdlib.h>
 #include <string.h>

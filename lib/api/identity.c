@@ -4,9 +4,9 @@
 #include "api/validate.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/uuid.h"
-#include "ratelimit/ratelimit.h"
+#include "api/limiter.h"
 #include "store/store.h"
 
 #include <stdlib.h>

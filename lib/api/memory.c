@@ -7,11 +7,11 @@
 #include "api/validate.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/uuid.h"
-#include "embed/cache.h"
+#include "api/embed_cache.h"
 #include "jobs/jobs.h"
-#include "ratelimit/ratelimit.h"
+#include "api/limiter.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -77,8 +77,7 @@ static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_inp
         rc = mni_who_owner(db, who, in->identity, &p->owners[i]);
     if (rc != MN_OK)
         return rc;
-    if (mni_uuid7(p->ids[i]) < 0)
-        return mni_seterr(db, MN_ERROR, "the system gave no randomness for a new id");
+    mni_uuid7(p->ids[i]);
     r->id = p->ids[i];
     r->identity_id = p->owners[i];
     r->text = in->text;
@@ -193,7 +192,7 @@ static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
     if (rc == MN_OK)
         rc = db->store->ops->memory_insert(db->store, who->tenant->id, p->rows, n);
     if (rc == MN_OK && db->cfg.embed_async)
-        mni_jobs_wake(db);
+        mni_jobs_wake(db->jobs);
     return rc;
 }
 

@@ -3,11 +3,11 @@
 #include "api/access.h"
 #include "api/actor.h"
 #include "api/embed.h"
+#include "api/embed_cache.h"
 #include "api/validate.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
-#include "embed/cache.h"
+#include "api/handle.h"
 #include "jobs/jobs.h"
 #include "store/store.h"
 
@@ -172,7 +172,7 @@ int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
                          "retry later", id, MNI_UPDATE_ATTEMPTS);
     }
     if (rc == MN_OK && embed_job)
-        mni_jobs_wake(db);
+        mni_jobs_wake(db->jobs);
     if (rc == MN_OK && out) {
         struct mni_store_query q = { .flags = MN_WITH_EXPIRED, .now = mni_now_ms() };
         rc = db->store->ops->memory_get(db->store, who.tenant->id, id, &q, out);

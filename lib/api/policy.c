@@ -5,11 +5,11 @@
 #include "api/validate.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/uuid.h"
 #include "policy/decision_key.h"
 #include "policy/policy.h"
-#include "ratelimit/ratelimit.h"
+#include "api/limiter.h"
 #include "store/store.h"
 
 #include <stdlib.h>
@@ -249,4 +249,13 @@ int mn_policy_test(mn_db *db, const mn_actor *actor, const char *action, const c
     cJSON_Delete(data);
     mni_who_release(&who);
     return rc;
+}
+
+void mn_decision_free(mn_decision *d)
+{
+    if (!d)
+        return;
+    free(d->policy_id);
+    free(d->reason);
+    free(d);
 }

@@ -1,14 +1,13 @@
 /* Rate limits in the public API: decisions for host programs (hit, peek, reset) and the
  * tenant's limits (list, get, set, delete). The library's own calls are limited through
- * mni_ratelimit_enforce (ratelimit/ratelimit.c). */
+ * mni_ratelimit_enforce (api/limiter.c). */
 #include "api/access.h"
 #include "api/abi_structs.h"
 #include "api/actor.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/free.h"
-#include "core/handle.h"
-#include "ratelimit/ratelimit.h"
+#include "api/handle.h"
+#include "api/limiter.h"
 #include "store/store.h"
 
 #include <stdlib.h>
@@ -249,25 +248,4 @@ int mn_ratelimit_stats_get(mn_db *db, mn_ratelimit_stats *out)
     mn_ratelimit_stats s = { .version = MN_RATELIMIT_STATS_VERSION };
     mni_rl_stats(db, &s);
     return mni_abi_write(db, &mni_abi_ratelimit_stats, out, &s);
-}
-
-static void limit_clear(void *item)
-{
-    free(((mn_limit *)item)->endpoint);
-}
-
-void mn_limit_free(mn_limit *l)
-{
-    if (!l)
-        return;
-    limit_clear(l);
-    free(l);
-}
-
-void mn_limits_free(mn_limits *l)
-{
-    if (!l)
-        return;
-    mni_items_free((void **)l->items, l->count, limit_clear);
-    free(l);
 }

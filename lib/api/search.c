@@ -10,14 +10,14 @@
 #include "api/filter.h"
 #include "api/validate.h"
 #include "core/error.h"
-#include "core/free.h"
-#include "core/handle.h"
+#include "store/types.h"
+#include "api/handle.h"
 #include "core/json.h"
-#include "embed/cache.h"
+#include "api/embed_cache.h"
 #include "index/exact.h"
 #include "index/hnsw.h"
 #include "index/vindex.h"
-#include "ratelimit/ratelimit.h"
+#include "api/limiter.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -41,7 +41,7 @@ static int query_vector(mn_db *db, const char *scope, const mn_search_options *o
     int rc = mni_check_text(db, "the query", opt->query, db->cfg.max_text_bytes);
     if (rc != MN_OK)
         return rc;
-    /* The embedder refuses a vector with no direction (embed/cache.h): stored, it would match
+    /* The embedder refuses a vector with no direction (api/embed_cache.h): stored, it would match
      * nothing. A query without words is no failure but a search for nothing, so that refusal is
      * forgotten here and the search finds nothing. */
     size_t zero = (size_t)-1;
@@ -161,7 +161,7 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
                 rc = mni_seterr(db, rc, "out of memory searching");
         }
         if (rc == MN_OK && !served)
-            rc = mni_exact_search(db, who->tenant->id, q, vec, &top);
+            rc = mni_exact_search(db->store, who->tenant->id, q, vec, &top);
         if (rc == MN_OK) {
             mni_topk_sort(&top);
             rc = fetch_hits(db, who->tenant->id, &top, opt, q, out);

@@ -4,7 +4,7 @@
 #include "api/validate.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/uuid.h"
 #include "policy/policy.h"
 #include "store/store.h"
@@ -87,8 +87,6 @@ int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out)
     char id[MNI_UUID_LEN + 1];
     mn_tenant t = { .id = id, .name = (char *)name };
     t.created_at = mni_uuid7(id);
-    if (t.created_at < 0)
-        return mni_seterr(db, MN_ERROR, "the system gave no randomness for a new id");
     struct defaults d;
     rc = defaults_make(db, id, t.created_at, &d);
     if (rc == MN_OK)

@@ -1,6 +1,6 @@
 #include "api/validate.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/json.h"
 #include "core/uuid.h"
 #include "core/vector.h"

@@ -2,9 +2,29 @@
 
 #include <time.h>
 
-int64_t mni_now_ms(void)
+static int64_t ms_of(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(clock, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t mni_now_ms(void)
+{
+    return ms_of(CLOCK_REALTIME);
+}
+
+int64_t mni_now_coarse_ms(void)
+{
+    return ms_of(CLOCK_REALTIME_COARSE);
+}
+
+int64_t mni_mono_ms(void)
+{
+    return ms_of(CLOCK_MONOTONIC);
+}
+
+int64_t mni_mono_coarse_ms(void)
+{
+    return ms_of(CLOCK_MONOTONIC_COARSE);
 }

@@ -8,8 +8,6 @@
  * Every message is kept, and every log line written, only once mni_redact has taken the
  * handle's secrets out of it (core/secrets.h). */
 #include "core/error.h"
-#include "core/handle.h"
-#include "core/secrets.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -46,9 +44,15 @@ static struct failure *record(const mn_db *db, int rc)
     return f;
 }
 
+/* A handle starts with its struct mni_report (api/handle.h). */
+static const struct mni_report *report_of(const mn_db *db)
+{
+    return (const struct mni_report *)db;
+}
+
 static const struct mni_secrets *secrets_of(const mn_db *db)
 {
-    return db ? &db->secrets : NULL;
+    return db ? &report_of(db)->secrets : NULL;
 }
 
 /* A message formatted whole: cut before its secrets are out, one cut in two would go
@@ -176,8 +180,9 @@ void mni_log(const mn_db *db, const char *fmt, ...)
     format(&w, fmt, ap);
     va_end(ap);
     redact(db, &w, line, sizeof line);
-    if (db->cfg.log_fn)
-        db->cfg.log_fn(db->cfg.log_ctx, line);
+    const struct mni_report *r = report_of(db);
+    if (r->log_fn)
+        r->log_fn(r->log_ctx, line);
     else
         fprintf(stderr, "libmanushya: %s\n", line);
 }

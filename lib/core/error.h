@@ -5,6 +5,15 @@
 #define MNI_CORE_ERROR_H
 
 #include "manushya.h"
+#include "core/secrets.h"
+
+/* What reporting needs of a handle: struct mn_db (api/handle.h) starts with one, so that this
+ * layer, below the handle's, reads it without knowing the rest of the handle. */
+struct mni_report {
+    struct mni_secrets secrets;                 /* kept out of every message and log line */
+    void (*log_fn)(void *ctx, const char *msg); /* mn_config.log_fn; NULL: stderr */
+    void *log_ctx;
+};
 
 /* Internal result codes: passed between the library's own layers, never returned by a public
  * call (the layer that receives one turns it into an MN_* code). They sit in a range of their

@@ -2,8 +2,8 @@
 #include "core/clock.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <string.h>
-#include <sys/random.h>
 
 /* RFC 9562 section 6.2, method 1 (fixed-length dedicated counter): rand_a (12 bits) is a
  * counter that starts at a random value below 2048 each new millisecond and counts up within
@@ -13,23 +13,10 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t last_ms = -1;
 static unsigned last_seq;
 
-static int fill_random(unsigned char *buf, size_t n)
-{
-    while (n > 0) {
-        ssize_t got = getrandom(buf, n, 0);
-        if (got < 0)
-            return -1;
-        buf += got;
-        n -= (size_t)got;
-    }
-    return 0;
-}
-
 int64_t mni_uuid7(char out[MNI_UUID_LEN + 1])
 {
     unsigned char b[16];
-    if (fill_random(b, sizeof b) != 0)
-        return -1;
+    randombytes_buf(b, sizeof b);
 
     int64_t ms = mni_now_ms();
     pthread_mutex_lock(&lock);

@@ -8,7 +8,7 @@
 
 /* Writes a new lowercase UUIDv7 into out (37 bytes) and returns its millisecond timestamp.
  * Ids from one process are strictly increasing, even within one millisecond or when the clock
- * steps back. Returns -1 only if the system has no randomness to give. */
+ * steps back. The random bits come from libsodium (randombytes_buf), which cannot fail. */
 int64_t mni_uuid7(char out[MNI_UUID_LEN + 1]);
 
 /* 1 if s is a canonical lowercase or uppercase UUID string (8-4-4-4-12 hex), else 0. */

@@ -29,7 +29,7 @@ float mni_ip_scalar(const float *a, const void *b, int dim)
     return sum;
 }
 
-float mni_l2sq_scalar(const float *a, const void *b, int dim)
+static float mni_l2sq_scalar(const float *a, const void *b, int dim)
 {
     const unsigned char *p = b;
     float s[8] = { 0 }, v[8];

@@ -39,7 +39,6 @@ float mni_l2sq(const float *a, const void *b, int dim);
 
 /* The portable kernels, also the reference the SIMD ones are tested against. */
 float mni_ip_scalar(const float *a, const void *b, int dim);
-float mni_l2sq_scalar(const float *a, const void *b, int dim);
 
 #if defined(__x86_64__) || defined(__i386__)
 #define MNI_HAVE_X86_KERNELS 1

@@ -1,6 +1,5 @@
 #include "index/exact.h"
 #include "index/distance.h"
-#include "core/handle.h"
 
 struct scan_ctx {
     const float *query;
@@ -14,9 +13,10 @@ static void score(void *ctx, int64_t key, const void *vec)
     mni_topk_push(s->top, key, mni_ip(s->query, vec, s->dim));
 }
 
-int mni_exact_search(mn_db *db, const char *tenant_id, const struct mni_store_query *q,
+int mni_exact_search(struct mni_store *store, const char *tenant_id,
+                     const struct mni_store_query *q,
                     const float *query, struct mni_topk *top)
 {
-    struct scan_ctx ctx = { query, db->dim, top };
-    return db->store->ops->memory_scan(db->store, tenant_id, q, score, &ctx);
+    struct scan_ctx ctx = { query, store->dim, top };
+    return store->ops->memory_scan(store, tenant_id, q, score, &ctx);
 }

@@ -8,7 +8,8 @@
 
 /* Fills top (initialised with its k) with the best matches of the unit vector query among the
  * memories q selects. */
-int mni_exact_search(mn_db *db, const char *tenant_id, const struct mni_store_query *q,
+int mni_exact_search(struct mni_store *store, const char *tenant_id,
+                     const struct mni_store_query *q,
                     const float *query, struct mni_topk *top);
 
 #endif

@@ -36,6 +36,8 @@
 
 #include "core/atomic_file.h"
 #include "index/distance.h"
+#include "core/bytes.h"
+#include "core/hash.h"
 #include "manushya.h"
 
 enum { ST_FREE = 0, ST_INSERTING = 1, ST_LIVE = 2, ST_DELETED = 3 };
@@ -229,18 +231,10 @@ static inline void prefetch_vec(const mni_hnsw *h, int32_t s)
     __builtin_prefetch(p + 64);
 }
 
-static uint64_t splitmix64(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
-}
-
 static int random_level(mni_hnsw *h)
 {
     uint64_t c = __atomic_fetch_add(&h->rng_ctr, 1, __ATOMIC_RELAXED);
-    uint64_t r = splitmix64(h->seed ^ splitmix64(c));
+    uint64_t r = mni_mix64(h->seed ^ mni_mix64(c));
     double u = (double)((r >> 11) + 1) * 0x1.0p-53; /* (0, 1] */
     double l = -log(u) * h->ml;
     return l >= MAX_LEVEL ? MAX_LEVEL : (int)l;
@@ -461,7 +455,7 @@ static inline void visit_begin(struct scratch *sc)
 
 static inline size_t key_hash(int64_t key)
 {
-    return (size_t)splitmix64((uint64_t)key);
+    return (size_t)mni_mix64((uint64_t)key);
 }
 
 static int32_t map_find(const mni_hnsw *h, int64_t key)
@@ -1366,7 +1360,8 @@ void mni_hnsw_free(mni_hnsw *h)
     free(h);
 }
 
-int mni_hnsw_reserve(mni_hnsw *h, size_t n)
+/* Allocates room for n nodes in all, so that inserts up to n never pause to grow. */
+static int mni_hnsw_reserve(mni_hnsw *h, size_t n)
 {
     if (!h)
         return MN_EINVAL;
@@ -1755,138 +1750,6 @@ int mni_hnsw_set_ef_search(mni_hnsw *h, int ef)
     return MN_OK;
 }
 
-/* ==== XXH64 ================================================================================= */
-
-#define P1 0x9E3779B185EBCA87ULL
-#define P2 0xC2B2AE3D27D4EB4FULL
-#define P3 0x165667B19E3779F9ULL
-#define P4 0x85EBCA77C2B2AE63ULL
-#define P5 0x27D4EB2F165667C5ULL
-
-struct xxh {
-    uint64_t v[4], total, seed;
-    unsigned char buf[32];
-    size_t nbuf;
-};
-
-static inline uint64_t rotl64(uint64_t x, int r)
-{
-    return (x << r) | (x >> (64 - r));
-}
-
-static inline uint64_t rd64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v; /* little-endian hosts (x86-64, arm64) */
-}
-
-static inline uint32_t rd32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static inline uint64_t xxh_round(uint64_t acc, uint64_t in)
-{
-    acc += in * P2;
-    acc = rotl64(acc, 31);
-    return acc * P1;
-}
-
-static inline uint64_t xxh_merge(uint64_t acc, uint64_t v)
-{
-    acc ^= xxh_round(0, v);
-    return acc * P1 + P4;
-}
-
-static void xxh_init(struct xxh *x, uint64_t seed)
-{
-    memset(x, 0, sizeof *x);
-    x->seed = seed;
-    x->v[0] = seed + P1 + P2;
-    x->v[1] = seed + P2;
-    x->v[2] = seed;
-    x->v[3] = seed - P1;
-}
-
-static void xxh_update(struct xxh *x, const void *data, size_t n)
-{
-    const unsigned char *p = data, *end = p + n;
-    x->total += n;
-    if (x->nbuf + n < 32) {
-        memcpy(x->buf + x->nbuf, p, n);
-        x->nbuf += n;
-        return;
-    }
-    if (x->nbuf) {
-        size_t f = 32 - x->nbuf;
-        memcpy(x->buf + x->nbuf, p, f);
-        p += f;
-        for (int i = 0; i < 4; i++)
-            x->v[i] = xxh_round(x->v[i], rd64(x->buf + 8 * i));
-        x->nbuf = 0;
-    }
-    uint64_t v0 = x->v[0], v1 = x->v[1], v2 = x->v[2], v3 = x->v[3];
-    while ((size_t)(end - p) >= 32) {
-        v0 = xxh_round(v0, rd64(p));
-        v1 = xxh_round(v1, rd64(p + 8));
-        v2 = xxh_round(v2, rd64(p + 16));
-        v3 = xxh_round(v3, rd64(p + 24));
-        p += 32;
-    }
-    x->v[0] = v0;
-    x->v[1] = v1;
-    x->v[2] = v2;
-    x->v[3] = v3;
-    x->nbuf = (size_t)(end - p);
-    memcpy(x->buf, p, x->nbuf);
-}
-
-static uint64_t xxh_final(const struct xxh *x)
-{
-    uint64_t h;
-    if (x->total >= 32) {
-        h = rotl64(x->v[0], 1) + rotl64(x->v[1], 7) + rotl64(x->v[2], 12) + rotl64(x->v[3], 18);
-        for (int i = 0; i < 4; i++)
-            h = xxh_merge(h, x->v[i]);
-    } else {
-        h = x->seed + P5;
-    }
-    h += x->total;
-    const unsigned char *p = x->buf, *end = p + x->nbuf;
-    while (end - p >= 8) {
-        h ^= xxh_round(0, rd64(p));
-        h = rotl64(h, 27) * P1 + P4;
-        p += 8;
-    }
-    if (end - p >= 4) {
-        h ^= (uint64_t)rd32(p) * P1;
-        h = rotl64(h, 23) * P2 + P3;
-        p += 4;
-    }
-    while (p < end) {
-        h ^= (uint64_t)*p * P5;
-        h = rotl64(h, 11) * P1;
-        p++;
-    }
-    h ^= h >> 33;
-    h *= P2;
-    h ^= h >> 29;
-    h *= P3;
-    h ^= h >> 32;
-    return h;
-}
-
-uint64_t mni_xxh64(const void *p, size_t n, uint64_t seed)
-{
-    struct xxh x;
-    xxh_init(&x, seed);
-    xxh_update(&x, p, n);
-    return xxh_final(&x);
-}
-
 /* ==== persistence =========================================================================== */
 
 /* Header, 128 bytes, little-endian:
@@ -1904,19 +1767,9 @@ uint64_t mni_xxh64(const void *p, size_t n, uint64_t seed)
 #define BOM 0x01020304u
 static const char MAGIC[8] = { 'M', 'N', 'H', 'N', 'S', 'W', 'I', 'X' };
 
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    memcpy(p, &v, 4);
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    memcpy(p, &v, 8);
-}
-
 struct wr {
     FILE *f;
-    struct xxh x;
+    struct mni_hash64_state x;
     uint64_t bytes;
     int err;
 };
@@ -1925,7 +1778,7 @@ static void wr_put(struct wr *w, const void *p, size_t n)
 {
     if (w->err || !n)
         return;
-    xxh_update(&w->x, p, n);
+    mni_hash64_update(&w->x, p, n);
     if (fwrite(p, 1, n, w->f) != n)
         w->err = 1;
     w->bytes += n;
@@ -1950,7 +1803,7 @@ int mni_hnsw_save(const mni_hnsw *hc, const char *path, int64_t seq)
     struct wr w = { f, { { 0 }, 0, 0, { 0 }, 0 }, 0, 0 };
     if (fwrite(hdr, 1, HDR_SIZE, f) != HDR_SIZE)
         w.err = 1;
-    xxh_init(&w.x, 0);
+    mni_hash64_init(&w.x, 0);
     size_t ns = h->n_slots;
     static const unsigned char zeros[8] = { 0 };
     wr_put(&w, h->keys, ns * sizeof *h->keys);
@@ -1984,25 +1837,25 @@ int mni_hnsw_save(const mni_hnsw *hc, const char *path, int64_t seq)
 
     uint64_t word = h->ep_word;
     memcpy(hdr, MAGIC, 8);
-    put_u32(hdr + 8, FILE_VERSION);
-    put_u32(hdr + 12, HDR_SIZE);
-    put_u32(hdr + 16, BOM);
-    put_u32(hdr + 20, (uint32_t)h->dim);
-    put_u32(hdr + 24, (uint32_t)h->m);
-    put_u32(hdr + 28, (uint32_t)h->ef_c);
-    put_u32(hdr + 32, (uint32_t)h->ef_s);
-    put_u32(hdr + 36, h->flags);
-    put_u32(hdr + 40, (uint32_t)ep_level(word));
-    put_u32(hdr + 44, (uint32_t)ep_entry(word));
-    put_u64(hdr + 48, ns);
-    put_u64(hdr + 56, ldz(&h->n_live));
-    put_u64(hdr + 64, ldz(&h->n_deleted));
-    put_u64(hdr + 72, h->seed);
-    put_u64(hdr + 80, h->rng_ctr);
-    put_u64(hdr + 88, (uint64_t)seq);
-    put_u64(hdr + 96, w.bytes);
-    put_u64(hdr + 104, xxh_final(&w.x));
-    put_u64(hdr + 120, mni_xxh64(hdr, 120, 0));
+    mni_store32(hdr + 8, FILE_VERSION);
+    mni_store32(hdr + 12, HDR_SIZE);
+    mni_store32(hdr + 16, BOM);
+    mni_store32(hdr + 20, (uint32_t)h->dim);
+    mni_store32(hdr + 24, (uint32_t)h->m);
+    mni_store32(hdr + 28, (uint32_t)h->ef_c);
+    mni_store32(hdr + 32, (uint32_t)h->ef_s);
+    mni_store32(hdr + 36, h->flags);
+    mni_store32(hdr + 40, (uint32_t)ep_level(word));
+    mni_store32(hdr + 44, (uint32_t)ep_entry(word));
+    mni_store64(hdr + 48, ns);
+    mni_store64(hdr + 56, ldz(&h->n_live));
+    mni_store64(hdr + 64, ldz(&h->n_deleted));
+    mni_store64(hdr + 72, h->seed);
+    mni_store64(hdr + 80, h->rng_ctr);
+    mni_store64(hdr + 88, (uint64_t)seq);
+    mni_store64(hdr + 96, w.bytes);
+    mni_store64(hdr + 104, mni_hash64_final(&w.x));
+    mni_store64(hdr + 120, mni_hash64(hdr, 120, 0));
     if (!w.err && (fseek(f, 0, SEEK_SET) || fwrite(hdr, 1, HDR_SIZE, f) != HDR_SIZE))
         w.err = 1;
     pthread_rwlock_unlock(&h->graph);
@@ -2012,7 +1865,7 @@ int mni_hnsw_save(const mni_hnsw *hc, const char *path, int64_t seq)
 
 struct rd {
     FILE *f;
-    struct xxh x;
+    struct mni_hash64_state x;
     int err;
 };
 
@@ -2024,21 +1877,7 @@ static void rd_get(struct rd *r, void *p, size_t n)
         r->err = 1;
         return;
     }
-    xxh_update(&r->x, p, n);
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
+    mni_hash64_update(&r->x, p, n);
 }
 
 /* The checksums catch accidents; this catches everything that could make a search misbehave:
@@ -2129,17 +1968,18 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     }
     if (sb.st_size < HDR_SIZE || fread(hdr, 1, HDR_SIZE, f) != HDR_SIZE)
         goto fail;
-    if (memcmp(hdr, MAGIC, 8) || get_u32(hdr + 8) != FILE_VERSION ||
-        get_u32(hdr + 12) != HDR_SIZE || get_u32(hdr + 16) != BOM ||
-        get_u64(hdr + 120) != mni_xxh64(hdr, 120, 0) || get_u64(hdr + 112) != 0)
+    if (memcmp(hdr, MAGIC, 8) || mni_load32(hdr + 8) != FILE_VERSION ||
+        mni_load32(hdr + 12) != HDR_SIZE || mni_load32(hdr + 16) != BOM ||
+        mni_load64(hdr + 120) != mni_hash64(hdr, 120, 0) || mni_load64(hdr + 112) != 0)
         goto fail;
-    uint32_t fdim = get_u32(hdr + 20);
-    struct mni_hnsw_params p = { (int)get_u32(hdr + 24), (int)get_u32(hdr + 28),
-                                (int)get_u32(hdr + 32), get_u64(hdr + 72), get_u32(hdr + 36) };
-    int top = (int32_t)get_u32(hdr + 40);
-    int32_t entry = (int32_t)get_u32(hdr + 44);
-    uint64_t ns = get_u64(hdr + 48), live = get_u64(hdr + 56), deleted = get_u64(hdr + 64);
-    uint64_t payload = get_u64(hdr + 96), sum = get_u64(hdr + 104);
+    uint32_t fdim = mni_load32(hdr + 20);
+    struct mni_hnsw_params p = { (int)mni_load32(hdr + 24), (int)mni_load32(hdr + 28),
+                                (int)mni_load32(hdr + 32), mni_load64(hdr + 72),
+                                mni_load32(hdr + 36) };
+    int top = (int32_t)mni_load32(hdr + 40);
+    int32_t entry = (int32_t)mni_load32(hdr + 44);
+    uint64_t ns = mni_load64(hdr + 48), live = mni_load64(hdr + 56), deleted = mni_load64(hdr + 64);
+    uint64_t payload = mni_load64(hdr + 96), sum = mni_load64(hdr + 104);
     if (fdim < 1 || fdim > MNI_HNSW_MAX_DIM || (dim && (uint32_t)dim != fdim) ||
         p.m < 2 || p.m > MNI_HNSW_MAX_M || p.ef_construction < 1 ||
         p.ef_construction > MNI_HNSW_MAX_EF || p.ef_search < 1 || p.ef_search > MNI_HNSW_MAX_EF ||
@@ -2161,13 +2001,13 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     rc = mni_hnsw_create((int)fdim, &p, &h);
     if (rc)
         goto fail;
-    h->rng_ctr = get_u64(hdr + 80);
+    h->rng_ctr = mni_load64(hdr + 80);
     rc = grow(h, ns);
     if (rc)
         goto fail;
     rc = MN_ECORRUPT;
     struct rd r = { f, { { 0 }, 0, 0, { 0 }, 0 }, 0 };
-    xxh_init(&r.x, 0);
+    mni_hash64_init(&r.x, 0);
     unsigned char padb[8];
     rd_get(&r, h->keys, ns * 8);
     rd_get(&r, h->state, ns);
@@ -2200,7 +2040,7 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
         h->upper_bytes += ints * sizeof(int32_t);
         rd_get(&r, h->upper[s], ints * sizeof(int32_t));
     }
-    if (r.err || xxh_final(&r.x) != sum)
+    if (r.err || mni_hash64_final(&r.x) != sum)
         goto fail;
     h->n_slots = ns;
     h->n_live = live;
@@ -2211,7 +2051,7 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     h->ep_word = pack_ep(entry, top);
     fclose(f);
     if (seq)
-        *seq = (int64_t)get_u64(hdr + 88);
+        *seq = (int64_t)mni_load64(hdr + 88);
     *out = h;
     return MN_OK;
 

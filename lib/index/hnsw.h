@@ -107,9 +107,6 @@ struct mni_hnsw_stats {
 int mni_hnsw_create(int dim, const struct mni_hnsw_params *p, mni_hnsw **out);
 void mni_hnsw_free(mni_hnsw *h);
 
-/* Allocates room for n nodes in all, so that inserts up to n never pause to grow. */
-int mni_hnsw_reserve(mni_hnsw *h, size_t n);
-
 /* vec: dim finite floats (unit length for cosine), copied. MN_EEXISTS if key is present. */
 int mni_hnsw_insert(mni_hnsw *h, int64_t key, const float *vec);
 /* Replaces key's vector, or inserts it when absent. */
@@ -164,8 +161,5 @@ int mni_hnsw_save(const mni_hnsw *h, const char *path, int64_t seq);
 /* dim: the dimension expected (0: any); a file of another dimension is MN_ECORRUPT. seq may be
  * NULL. */
 int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq);
-
-/* XXH64 of n bytes (the file checksum; exposed for tests). */
-uint64_t mni_xxh64(const void *p, size_t n, uint64_t seed);
 
 #endif

@@ -4,14 +4,16 @@
 #include "index/distance.h"
 #include "index/hnsw.h"
 #include "index/vindex_attr.h"
+#include "core/bytes.h"
+#include "core/hash.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
 
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,7 +51,6 @@ struct vx_part {
 };
 
 struct mni_vindex {
-    mn_db *db;
     struct mni_store *store;
     int dim;
     struct mni_hnsw_params params;
@@ -85,14 +86,6 @@ struct keyset {
     size_t n, cap;
 };
 
-static uint64_t mix64(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
 static int keyset_add(struct keyset *s, int64_t key)
 {
     if ((s->n + 1) * 2 > s->cap) {
@@ -104,7 +97,7 @@ static int keyset_add(struct keyset *s, int64_t key)
             k[i] = INT64_MIN;
         for (size_t i = 0; i < s->cap; i++)
             if (s->k[i] != INT64_MIN) {
-                size_t j = mix64((uint64_t)s->k[i]) & (cap - 1);
+                size_t j = mni_mix64((uint64_t)s->k[i]) & (cap - 1);
                 while (k[j] != INT64_MIN)
                     j = (j + 1) & (cap - 1);
                 k[j] = s->k[i];
@@ -113,7 +106,7 @@ static int keyset_add(struct keyset *s, int64_t key)
         s->k = k;
         s->cap = cap;
     }
-    size_t j = mix64((uint64_t)key) & (s->cap - 1);
+    size_t j = mni_mix64((uint64_t)key) & (s->cap - 1);
     while (s->k[j] != INT64_MIN) {
         if (s->k[j] == key)
             return MN_OK;
@@ -128,7 +121,7 @@ static int keyset_has(const struct keyset *s, int64_t key)
 {
     if (!s->n)
         return 0;
-    for (size_t j = mix64((uint64_t)key) & (s->cap - 1); s->k[j] != INT64_MIN;
+    for (size_t j = mni_mix64((uint64_t)key) & (s->cap - 1); s->k[j] != INT64_MIN;
          j = (j + 1) & (s->cap - 1))
         if (s->k[j] == key)
             return 1;
@@ -230,18 +223,8 @@ static void token_key(const struct vx_part *p, char *key, size_t size)
 /* A fresh token: files and database are matched by it. Never 0. */
 static uint64_t new_token(void)
 {
-    static uint64_t counter;
-    uint64_t t = 0;
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (f) {
-        if (fread(&t, sizeof t, 1, f) != 1)
-            t = 0;
-        fclose(f);
-    }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    t ^= mix64((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^
-         mix64((uint64_t)getpid() << 32 ^ __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+    uint64_t t;
+    randombytes_buf(&t, sizeof t);
     return t ? t : 1;
 }
 
@@ -495,7 +478,7 @@ static int apply_page(mni_vindex *vx, struct vx_part *p, struct page *pg)
             continue;
         }
         const float *v = pg->vecs + it->vec * (size_t)pg->dim;
-        uint64_t vh = it->vhash = mni_xxh64(v, vbytes, 0);
+        uint64_t vh = it->vhash = mni_hash64(v, vbytes, 0);
         if (in_graph && a >= 0 && p->at.a[a].vhash == vh)
             continue; /* the attributes changed, not the vector */
         if (in_graph) {
@@ -940,26 +923,23 @@ int mni_vindex_save(mni_vindex *vx)
     return rc;
 }
 
-int mni_vindex_open(mn_db *db, mni_vindex **out)
+int mni_vindex_open(struct mni_store *store, const mn_config *cfg, mni_vindex **out)
 {
     *out = NULL;
     mni_vindex *vx = calloc(1, sizeof *vx);
     if (!vx)
         return MN_ENOMEM;
-    vx->db = db;
-    vx->store = db->store;
-    vx->dim = db->dim;
-    vx->params.m = db->cfg.hnsw_m ? db->cfg.hnsw_m : MNI_HNSW_DEFAULT_M;
-    vx->params.ef_construction = db->cfg.hnsw_ef_construction ? db->cfg.hnsw_ef_construction
-                                                              : MNI_HNSW_DEFAULT_EF_CONSTRUCTION;
-    vx->params.ef_search = db->cfg.hnsw_ef_search ? db->cfg.hnsw_ef_search
-                                                  : MNI_HNSW_DEFAULT_EF_SEARCH;
-    vx->readonly = (db->cfg.flags & MN_OPEN_READONLY) != 0;
+    vx->store = store;
+    vx->dim = store->dim;
+    vx->params.m = cfg->hnsw_m;
+    vx->params.ef_construction = cfg->hnsw_ef_construction;
+    vx->params.ef_search = cfg->hnsw_ef_search;
+    vx->readonly = (store->flags & MN_OPEN_READONLY) != 0;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     /* One core stays with the application (ingest embeds on it while the index builds). */
     vx->threads = cpus > 2 ? (int)(cpus - 1 > MAX_THREADS ? MAX_THREADS : cpus - 1)
                            : (cpus == 2 ? 2 : 1);
-    const char *path = db->store->ops->file_path ? db->store->ops->file_path(db->store) : NULL;
+    const char *path = store->ops->file_path ? store->ops->file_path(store) : NULL;
     if (path) {
         size_t n = strlen(path);
         vx->dir = malloc(n + 7);

@@ -7,7 +7,7 @@
  * soft-deleted) that filters test during graph traversal, and the highest store seq it has
  * applied: every change with a seq up to it is in the partition.
  *
- * Following: the store reports each commit (mni_db_changed); a background thread (one per
+ * Following: the store reports each commit (mni_store_changed); a background thread (one per
  * handle, started at the first need) reads the tenant's change feed past the applied seq
  * (store memory_changes: rows in seq order, tombstones of hard deletes) and applies it in pages:
  * new vectors are inserted (with several threads when many come at once), changed vectors
@@ -65,8 +65,9 @@ typedef struct mni_vindex mni_vindex;
 /* Partitions with fewer keys are not written to disk (rebuilding them is quicker). */
 #define MNI_VINDEX_SAVE_MIN 1000
 
-/* For db (its store, dimension and config must be set). Never fails for lack of files. */
-int mni_vindex_open(mn_db *db, mni_vindex **out);
+/* For an open store, with the HNSW parameters of cfg (their defaults filled in). Never fails
+ * for lack of files. */
+int mni_vindex_open(struct mni_store *store, const mn_config *cfg, mni_vindex **out);
 /* Stops the background thread and saves what should be. */
 void mni_vindex_close(mni_vindex *vx);
 /* The store committed a change to the tenant's memories. */

@@ -10,8 +10,9 @@
  * Everything is checked before use: sums, sizes against the file's, name indexes, unique keys
  * and names. A file that fails is MN_ECORRUPT, never a crash. */
 #include "index/vindex_attr.h"
+#include "core/bytes.h"
+#include "core/hash.h"
 #include "core/atomic_file.h"
-#include "index/hnsw.h" /* mni_xxh64 */
 #include "manushya.h"
 
 #include <errno.h>
@@ -28,20 +29,9 @@
 #define REC 48
 #define MAX_NAME 4096
 
-static uint64_t mix64(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
 static uint64_t str_hash(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return mix64(h);
+    return mni_hash64(s, strlen(s), 0);
 }
 
 /* ---- interned names ------------------------------------------------------------------------ */
@@ -161,7 +151,7 @@ size_t vx_attrs_bytes(const struct vx_attrs *t)
 static size_t slot_of(const struct vx_attrs *t, int64_t key)
 {
     size_t mask = t->mcap - 1;
-    size_t i = mix64((uint64_t)key) & mask;
+    size_t i = mni_mix64((uint64_t)key) & mask;
     while (t->map[i] >= 0 && t->a[t->map[i]].key != key)
         i = (i + 1) & mask;
     return i;
@@ -179,7 +169,7 @@ static int map_grow(struct vx_attrs *t, size_t mcap)
         return MN_ENOMEM;
     memset(m, 0xff, mcap * sizeof *m);
     for (size_t v = 0; v < t->n; v++) {
-        size_t i = mix64((uint64_t)t->a[v].key) & (mcap - 1);
+        size_t i = mni_mix64((uint64_t)t->a[v].key) & (mcap - 1);
         while (m[i] >= 0)
             i = (i + 1) & (mcap - 1);
         m[i] = (int32_t)v;
@@ -337,7 +327,7 @@ void vx_attrs_del(struct vx_attrs *t, int64_t key)
     /* Backward-shift deletion keeps every probe chain unbroken (no tombstones). */
     size_t mask = t->mcap - 1, hole = slot_of(t, key);
     for (size_t j = (hole + 1) & mask; t->map[j] >= 0; j = (j + 1) & mask) {
-        size_t home = mix64((uint64_t)t->a[t->map[j]].key) & mask;
+        size_t home = mni_mix64((uint64_t)t->a[t->map[j]].key) & mask;
         /* The entry at j may move into the hole unless its home lies cyclically in (hole, j]. */
         int stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
         if (!stays) {
@@ -356,30 +346,6 @@ void vx_attrs_del(struct vx_attrs *t, int64_t key)
 
 /* ---- file ----------------------------------------------------------------------------------- */
 
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    memcpy(p, &v, 4);
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    memcpy(p, &v, 8);
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
 int vx_attrs_save(const struct vx_attrs *t, const char *path, int64_t seq, uint64_t token)
 {
     size_t names = 0;
@@ -396,31 +362,31 @@ int vx_attrs_save(const struct vx_attrs *t, const char *path, int64_t seq, uint6
     for (int l = 0; l < 2; l++)
         for (size_t i = 0; i < lists[l]->n; i++) {
             uint32_t len = (uint32_t)strlen(lists[l]->s[i]);
-            put_u32(p, len);
+            mni_store32(p, len);
             memcpy(p + 4, lists[l]->s[i], len);
             p += 4 + len;
         }
     for (size_t i = 0; i < t->n; i++, p += REC) {
         const struct vx_attr *a = &t->a[i];
-        put_u64(p, (uint64_t)a->key);
-        put_u64(p + 8, (uint64_t)a->seq);
-        put_u64(p + 16, (uint64_t)a->expires_at);
-        put_u64(p + 24, a->vhash);
-        put_u32(p + 32, (uint32_t)a->ident);
-        put_u32(p + 36, (uint32_t)a->type);
+        mni_store64(p, (uint64_t)a->key);
+        mni_store64(p + 8, (uint64_t)a->seq);
+        mni_store64(p + 16, (uint64_t)a->expires_at);
+        mni_store64(p + 24, a->vhash);
+        mni_store32(p + 32, (uint32_t)a->ident);
+        mni_store32(p + 36, (uint32_t)a->type);
         p[40] = a->deleted;
     }
     memcpy(buf, MAGIC, 8);
-    put_u32(buf + 8, VERSION);
-    put_u32(buf + 12, BOM);
-    put_u64(buf + 16, (uint64_t)seq);
-    put_u64(buf + 24, t->n);
-    put_u64(buf + 32, t->idents.n);
-    put_u64(buf + 40, t->types.n);
-    put_u64(buf + 48, payload);
-    put_u64(buf + 56, mni_xxh64(buf + HDR, payload, 0));
-    put_u64(buf + 64, token);
-    put_u64(buf + 72, mni_xxh64(buf, 72, 0));
+    mni_store32(buf + 8, VERSION);
+    mni_store32(buf + 12, BOM);
+    mni_store64(buf + 16, (uint64_t)seq);
+    mni_store64(buf + 24, t->n);
+    mni_store64(buf + 32, t->idents.n);
+    mni_store64(buf + 40, t->types.n);
+    mni_store64(buf + 48, payload);
+    mni_store64(buf + 56, mni_hash64(buf + HDR, payload, 0));
+    mni_store64(buf + 64, token);
+    mni_store64(buf + 72, mni_hash64(buf, 72, 0));
 
     struct mni_atomic_file af;
     int rc = mni_atomic_file_open(&af, path);
@@ -433,12 +399,12 @@ int vx_attrs_save(const struct vx_attrs *t, const char *path, int64_t seq, uint6
 static int parse(const unsigned char *buf, size_t size, struct vx_attrs *t, int64_t *seq,
                  uint64_t *token)
 {
-    if (size < HDR || memcmp(buf, MAGIC, 8) || get_u32(buf + 8) != VERSION ||
-        get_u32(buf + 12) != BOM || get_u64(buf + 72) != mni_xxh64(buf, 72, 0))
+    if (size < HDR || memcmp(buf, MAGIC, 8) || mni_load32(buf + 8) != VERSION ||
+        mni_load32(buf + 12) != BOM || mni_load64(buf + 72) != mni_hash64(buf, 72, 0))
         return MN_ECORRUPT;
-    uint64_t n = get_u64(buf + 24), ni = get_u64(buf + 32), nt = get_u64(buf + 40);
-    uint64_t payload = get_u64(buf + 48);
-    if (payload != size - HDR || mni_xxh64(buf + HDR, payload, 0) != get_u64(buf + 56))
+    uint64_t n = mni_load64(buf + 24), ni = mni_load64(buf + 32), nt = mni_load64(buf + 40);
+    uint64_t payload = mni_load64(buf + 48);
+    if (payload != size - HDR || mni_hash64(buf + HDR, payload, 0) != mni_load64(buf + 56))
         return MN_ECORRUPT;
     /* Every count is bounded by the bytes it takes, before anything is allocated. */
     if (n > payload / REC || ni > payload / 4 || nt > payload / 4 || n >= INT32_MAX)
@@ -447,7 +413,7 @@ static int parse(const unsigned char *buf, size_t size, struct vx_attrs *t, int6
     for (uint64_t i = 0; i < ni + nt; i++) {
         if (end - p < 4)
             return MN_ECORRUPT;
-        uint32_t len = get_u32(p);
+        uint32_t len = mni_load32(p);
         if (len > MAX_NAME || (uint64_t)(end - p - 4) < len || memchr(p + 4, 0, len))
             return MN_ECORRUPT;
         int rc = names_room(t);
@@ -479,19 +445,19 @@ static int parse(const unsigned char *buf, size_t size, struct vx_attrs *t, int6
     if (map_grow(t, mcap) != MN_OK)
         return MN_ENOMEM;
     for (uint64_t i = 0; i < n; i++, p += REC) {
-        uint32_t iid = get_u32(p + 32), tid = get_u32(p + 36);
+        uint32_t iid = mni_load32(p + 32), tid = mni_load32(p + 36);
         if (iid >= ni || tid >= nt || p[40] > 1)
             return MN_ECORRUPT;
-        int64_t key = (int64_t)get_u64(p);
+        int64_t key = (int64_t)mni_load64(p);
         if (vx_attrs_find(t, key) >= 0)
             return MN_ECORRUPT;
-        int rc = put_ids(t, key, (int64_t)get_u64(p + 8), (int64_t)get_u64(p + 16),
-                         get_u64(p + 24), (int32_t)iid, (int32_t)tid, p[40]);
+        int rc = put_ids(t, key, (int64_t)mni_load64(p + 8), (int64_t)mni_load64(p + 16),
+                         mni_load64(p + 24), (int32_t)iid, (int32_t)tid, p[40]);
         if (rc != MN_OK)
             return rc;
     }
-    *seq = (int64_t)get_u64(buf + 16);
-    *token = get_u64(buf + 64);
+    *seq = (int64_t)mni_load64(buf + 16);
+    *token = mni_load64(buf + 64);
     return MN_OK;
 }
 

@@ -1,35 +1,27 @@
 /*
- * Asynchronous embedding: the jobs a store queues with memories whose vectors are
- * still to be made, the batches that make them (run.c), the worker threads of a handle
- * (workers.c) and the public calls on jobs (api.c).
+ * Background workers: threads that each run a batch while there is work, then sleep until
+ * woken (mni_jobs_wake) or poll_ms passes. What a batch does is the caller's (the handle's
+ * embedding jobs, api/jobs_run.c); this layer knows no handle and no store.
  */
 #ifndef MNI_JOBS_JOBS_H
 #define MNI_JOBS_JOBS_H
 
-#include "manushya.h"
-
 #include <stddef.h>
-
-struct mni_embed_task;
 
 #define MNI_JOBS_MAX_WORKERS 64
 
-/* Checks the embed_* settings of mn_config and fills their defaults (from settle_config). */
-int mni_jobs_settle(mn_db *db);
-/* Once the store and the embedder are open: checks that the store keeps jobs when the config
- * needs them, and starts the worker threads. */
-int mni_jobs_open(mn_db *db);
-/* Stops the worker threads (each finishes the batch it holds) and frees their state. */
-void mni_jobs_close(mn_db *db);
-/* Jobs were just queued: an idle worker of this handle looks at once. */
-void mni_jobs_wake(mn_db *db);
+struct mni_jobs;
 
-/* One batch: claim, embed (through the cache of each task's tenant), store or record the
- * failure. Errors of the store are set on db; embedding failures are recorded on the jobs
- * and counted in *failed. */
-int mni_jobs_run_batch(mn_db *db, size_t max_jobs, size_t *done, size_t *failed);
+/* Runs one batch on a worker thread; nonzero: it did some work, so more may be due at once. */
+typedef int (*mni_jobs_batch_fn)(void *ctx);
 
-void mni_embed_tasks_free_one(struct mni_embed_task *t);
-void mni_embed_job_clear(void *job);
+/* Starts nthreads workers calling run(ctx). MN_ENOMEM, or MN_ERROR when a thread could not
+ * start (*started says how many did; the pool is then stopped and freed). */
+int mni_jobs_start(int nthreads, int poll_ms, mni_jobs_batch_fn run, void *ctx,
+                   struct mni_jobs **out, int *started);
+/* Stops the workers (each finishes the batch it holds) and frees the pool. NULL is a no-op. */
+void mni_jobs_stop(struct mni_jobs *j);
+/* Work was just queued: an idle worker looks at once. NULL is a no-op. */
+void mni_jobs_wake(struct mni_jobs *j);
 
 #endif

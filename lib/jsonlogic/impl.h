@@ -227,7 +227,6 @@ typedef struct jl_sb {
     char *p;
     size_t len, cap;
 } jl_sb;
-int jl_sb_put(jl_ctx *c, jl_sb *b, const char *s, size_t n);
 /* Appends v as Array.prototype.join shows an element: null and undefined as "". */
 int jl_sb_join_elem(jl_ctx *c, jl_sb *b, const jl_val *v, int depth);
 jl_val jl_sb_take(jl_ctx *c, jl_sb *b);

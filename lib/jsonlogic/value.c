@@ -144,7 +144,7 @@ size_t jl_arr_len(const jl_val *v)
 
 /* ==== strings ================================================================================= */
 
-int jl_sb_put(jl_ctx *c, jl_sb *b, const char *s, size_t n)
+static int jl_sb_put(jl_ctx *c, jl_sb *b, const char *s, size_t n)
 {
     if (n == 0)
         return 0;

@@ -3,6 +3,8 @@
  * so a hit touches that line and the entry's, and writes nothing shared: the hit counts live
  * in the entries, the other counters change only on misses and puts. */
 #include "policy/decision_cache.h"
+#include "core/bytes.h"
+#include "core/hash.h"
 
 #include "manushya.h"
 
@@ -51,74 +53,6 @@ struct mni_dcache {
 
 /* ---- hash ------------------------------------------------------------------------------------ */
 
-static uint64_t mix(uint64_t a, uint64_t b)
-{
-#ifdef __SIZEOF_INT128__
-    __uint128_t r = (__uint128_t)a * b;
-    return (uint64_t)r ^ (uint64_t)(r >> 64);
-#else
-    uint64_t r = a * (b | 1);
-    return r ^ (r >> 29) ^ (b >> 32) * 0x9e3779b97f4a7c15ULL;
-#endif
-}
-
-static uint64_t rd64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-static uint64_t rd32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-uint64_t mni_dcache_hash(const void *bytes, size_t len)
-{
-    static const uint64_t k0 = 0xa0761d6478bd642fULL, k1 = 0xe7037ed1a0b428dbULL,
-                          k2 = 0x8ebc6af09c88c6e3ULL;
-    static const uint64_t k3 = 0x589965cc75374cc3ULL, k4 = 0x1d8e4e27c47d124fULL;
-    const unsigned char *p = bytes;
-    uint64_t seed = 0x243f6a8885a308d3ULL; /* the length enters at the end */
-    size_t n = len;
-    if (n > 48) { /* three independent lanes: the multiplies overlap */
-        uint64_t s1 = seed, s2 = seed;
-        do {
-            seed = mix(rd64(p) ^ k1, rd64(p + 8) ^ seed);
-            s1 = mix(rd64(p + 16) ^ k3, rd64(p + 24) ^ s1);
-            s2 = mix(rd64(p + 32) ^ k4, rd64(p + 40) ^ s2);
-            p += 48;
-            n -= 48;
-        } while (n > 48);
-        seed ^= s1 ^ s2;
-    }
-    /* The last 1..48 bytes: up to three 16-byte blocks, mixed side by side (the last block
-     * ends at the last byte, so blocks may overlap), then one final mix with the length. */
-    uint64_t x;
-    if (n > 16) {
-        x = mix(rd64(p) ^ k1, rd64(p + 8) ^ seed);
-        if (n > 32)
-            x ^= mix(rd64(p + 16) ^ k3, rd64(p + 24) ^ seed);
-        x ^= mix(rd64(p + n - 16) ^ k4, rd64(p + n - 8) ^ seed);
-    } else {
-        uint64_t a = 0, b = 0;
-        if (n >= 8) {
-            a = rd64(p);
-            b = rd64(p + n - 8);
-        } else if (n >= 4) {
-            a = rd32(p);
-            b = rd32(p + n - 4);
-        } else if (n > 0) {
-            a = ((uint64_t)p[0] << 16) | ((uint64_t)p[n / 2] << 8) | p[n - 1];
-        }
-        x = mix(a ^ k1, b ^ seed);
-    }
-    return mix(x ^ k2, (uint64_t)len ^ k0);
-}
-
 /* Combines the parts' own hashes (each covers its part's length, so boundaries count; the
  * bytes were hashed when the parts were made): each rotated by its position, so that order
  * counts, then one mix. The rotations are independent of one another, unlike a chain of
@@ -130,7 +64,7 @@ static uint64_t key_hash(const mni_dcache_part *key, size_t nparts)
         unsigned r = (unsigned)(i * 23 % 64);
         h ^= r ? key[i].hash << r | key[i].hash >> (64 - r) : key[i].hash;
     }
-    return mix(h, 0xc0ac29b7c97c50ddULL);
+    return mni_mix64(h);
 }
 
 /* 1 when the key can be stored: few enough parts, each under 4 GiB, none NULL with bytes. */
@@ -221,13 +155,13 @@ static int bytes_equal(const unsigned char *a, const unsigned char *b, size_t n)
     if (n > 64)
         return memcmp(a, b, n) == 0;
     if (n >= 8) {
-        uint64_t diff = rd64(a + n - 8) ^ rd64(b + n - 8);
+        uint64_t diff = mni_load64(a + n - 8) ^ mni_load64(b + n - 8);
         for (size_t i = 0; i + 8 <= n; i += 8)
-            diff |= rd64(a + i) ^ rd64(b + i);
+            diff |= mni_load64(a + i) ^ mni_load64(b + i);
         return diff == 0;
     }
     if (n >= 4)
-        return rd32(a) == rd32(b) && rd32(a + n - 4) == rd32(b + n - 4);
+        return mni_load32(a) == mni_load32(b) && mni_load32(a + n - 4) == mni_load32(b + n - 4);
     return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
 }
 

@@ -22,6 +22,8 @@
 #ifndef MNI_POLICY_DECISION_CACHE_H
 #define MNI_POLICY_DECISION_CACHE_H
 
+#include "core/hash.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,7 +39,7 @@ typedef struct mni_dcache mni_dcache;
 typedef struct mni_dcache_part {
     const void *p;
     size_t len;
-    uint64_t hash; /* mni_dcache_hash(p, len) */
+    uint64_t hash; /* mni_hash64(p, len, 0) */
 } mni_dcache_part;
 #define MNI_DCACHE_MAX_PARTS 16
 
@@ -88,13 +90,10 @@ uint64_t mni_dcache_scope(mni_dcache *c, const mni_dcache_part *parts, size_t np
 void mni_dcache_clear(mni_dcache *c);
 void mni_dcache_stats_get(mni_dcache *c, mni_dcache_stats *out);
 
-/* The 64-bit hash of one run of bytes (wyhash-style multiply-mix; not for security); a key's
- * hash combines those of its parts. */
-uint64_t mni_dcache_hash(const void *bytes, size_t len);
-
+/* A part of a key with its hash; a key's hash combines those of its parts. */
 static inline mni_dcache_part mni_dcache_part_of(const void *p, size_t len)
 {
-    return (mni_dcache_part){ p, len, mni_dcache_hash(p, len) };
+    return (mni_dcache_part){ p, len, mni_hash64(p, len, 0) };
 }
 
 #endif

@@ -102,7 +102,7 @@ int pl_net_contains(const pl_net *n, const uint8_t ip[16])
 
 /* ---- what "when" reads ----------------------------------------------------------------------- */
 
-int pl_path_on_resource(const char *p)
+static int pl_path_on_resource(const char *p)
 {
     if (!p || !p[0])
         return 1; /* the whole data */

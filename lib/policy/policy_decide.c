@@ -79,7 +79,8 @@ static void say(char *buf, size_t len, const char *msg)
     buf[n] = '\0';
 }
 
-void pl_fail_text(int f, const pl_rule *r, const pl_state *st, char *buf, size_t len)
+/* Writes, for people, why condition fail of r did not hold ("ip 1.2.3.4 is not allowed"). */
+static void pl_fail_text(int f, const pl_rule *r, const pl_state *st, char *buf, size_t len)
 {
     static const char *const days[7] = {"sunday", "monday", "tuesday", "wednesday",
                                         "thursday", "friday", "saturday"};
@@ -133,9 +134,13 @@ void pl_fail_text(int f, const pl_rule *r, const pl_state *st, char *buf, size_t
     case PF_WHEN:
         say(buf, len, "its \"when\" is false");
         break;
-    default:
-        snprintf(buf, len, "its \"when\" failed: %s", st->msg);
+    default: {
+        /* A long message is cut to the buffer: the reason is for people, a prefix will do. */
+        say(buf, len, "its \"when\" failed: ");
+        size_t at = strlen(buf);
+        say(buf + at, len - at, st->msg);
         break;
+    }
     }
 }
 

@@ -140,8 +140,6 @@ int pl_cond_actor(const pl_rule *r, pl_state *st);
 /* Conditions on the resource's data (memory_types, metadata_requirements, a "when" that reads
  * the resource). rq->resource_data must not be NULL. */
 int pl_cond_resource(const pl_rule *r, pl_state *st);
-/* Writes, for people, why condition fail of r did not hold ("ip 1.2.3.4 is not allowed"). */
-void pl_fail_text(int fail, const pl_rule *r, const pl_state *st, char *buf, size_t len);
 
 /* ---- sets (policy_set.c, policy_decide.c) ---------------------------------------------------- */
 
@@ -177,8 +175,6 @@ struct mni_policyset {
 /* The name id of s in ps, or PL_NONAME (s may be NULL). */
 int pl_name_id(const mni_policyset *ps, const char *s);
 
-/* 1 when var path p (a literal "a.b.c" of "when") reads the resource's data. */
-int pl_path_on_resource(const char *p);
 /* 1 when JSON Logic j may read the resource's data (conservative). */
 int pl_logic_on_resource(const cJSON *j);
 

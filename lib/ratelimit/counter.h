@@ -22,7 +22,7 @@ struct mni_counter {
 struct mni_count_req {
     const char *key;           /* ratelimit:{TENANT_ID}:ENDPOINT:WINDOW */
     size_t keylen;
-    uint64_t hash;             /* mni_rl_hash(key), made once per cached key */
+    uint64_t hash;             /* mni_hash64(key, keylen, 0), made once per cached key */
     int64_t window_us;
     int64_t limit;             /* calls admitted per window (multiplier applied) */
     int64_t n;                 /* calls asked for at once, >= 1 */

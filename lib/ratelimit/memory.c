@@ -12,6 +12,7 @@
 #include "ratelimit/counter.h"
 #include "ratelimit/spin.h"
 #include "ratelimit/window.h"
+#include "core/clock.h"
 #include "core/error.h"
 
 #include <stdatomic.h>
@@ -43,14 +44,6 @@ struct mc_counter {
     _Atomic size_t bytes;
     struct mc_stripe stripes[MC_STRIPES];
 };
-
-/* Wall-clock ms for the result's reset time: the coarse clock is enough and costs little. */
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Takes bytes from the bound; 0 when that would pass it. */
 static int take_bytes(struct mc_counter *m, size_t n)
@@ -175,7 +168,7 @@ static int mc_decide(struct mni_counter *c, const struct mni_count_req *rq, stru
         mni_rl_window_decide(e ? &e->win : &none, now, rq->window_us, rq->limit, rq->n,
                             rq->peek, out);
     }
-    out->now_ms = wall_ms();
+    out->now_ms = mni_now_coarse_ms();
     mni_spin_unlock(&s->mu);
     return rc;
 }

@@ -27,7 +27,8 @@ int mni_store_no_memory(mn_db *db, const char *doing, const char *id, enum mni_m
 {
     return mni_seterr(db, MN_ENOTFOUND, "%s: the tenant has no memory %s%s", doing, id,
                      want == MNI_WANT_LIVE ? " that is not deleted already"
-                     : want == MNI_WANT_DELETED ? " that is deleted" : "");
+                     : want == MNI_WANT_DELETED ? " that is deleted"
+                     : want == MNI_WANT_VISIBLE ? " (or it is deleted or expired)" : "");
 }
 
 int mni_store_no_job(mn_db *db, const char *memory_id)

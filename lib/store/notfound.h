@@ -12,8 +12,8 @@ int mni_store_no_identity(mn_db *db, const char *identity);
 int mni_store_identity_gone(mn_db *db, const char *id);
 int mni_store_no_policy(mn_db *db, const char *doing, const char *id);
 
-/* Which memories a change could apply to, for the message. */
-enum mni_memory_want { MNI_WANT_ANY, MNI_WANT_LIVE, MNI_WANT_DELETED };
+/* Which memories a change or a read could apply to, for the message. */
+enum mni_memory_want { MNI_WANT_ANY, MNI_WANT_LIVE, MNI_WANT_DELETED, MNI_WANT_VISIBLE };
 int mni_store_no_memory(mn_db *db, const char *doing, const char *id, enum mni_memory_want want);
 int mni_store_no_job(mn_db *db, const char *memory_id);
 int mni_store_no_limit(mn_db *db, const char *endpoint);

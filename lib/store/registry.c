@@ -1,4 +1,4 @@
-/* Picks the store backend from a URL's scheme. The only place that names the backends. */
+/* Picks the store backend from a URL's scheme, opens it, and what all backends share. */
 #include "store/store.h"
 #include "core/error.h"
 #include "core/features.h"
@@ -6,6 +6,7 @@
 #include "build_options.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if MNI_WITH_POSTGRES
@@ -56,4 +57,40 @@ int mni_store_find(const mn_db *db, const char *url, const struct mni_store_ops 
     /* Only the scheme: the rest of the URL may hold a password. */
     return mni_seterr(db, MN_EUNSUPPORTED, "no store backend for the URL scheme \"%.*s\" in this "
                      "build; use sqlite:PATH or a file path", (int)(n > 32 ? 32 : n), url);
+}
+
+int mni_store_open(const struct mni_store_ops *ops, mn_db *db, const char *target,
+                   const mn_config *cfg, int *dim, mni_changed_fn changed, void *changed_ctx,
+                   struct mni_store **out)
+{
+    int rc = ops->open(db, target, cfg, dim, out);
+    if (rc == MN_OK) {
+        (*out)->dim = *dim;
+        (*out)->changed = changed;
+        (*out)->changed_ctx = changed_ctx;
+    }
+    return rc;
+}
+
+void mni_store_changed(struct mni_store *s, const char *tenant_id)
+{
+    if (s->changed)
+        s->changed(s->changed_ctx, tenant_id);
+}
+
+void mni_embed_task_clear(void *task)
+{
+    struct mni_embed_task *t = task;
+    free(t->tenant_id);
+    free(t->memory_id);
+    free(t->text);
+}
+
+void mni_embed_tasks_free(struct mni_embed_task *t, size_t n)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < n; i++)
+        mni_embed_task_clear(&t[i]);
+    free(t);
 }

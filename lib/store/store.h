@@ -5,7 +5,8 @@
  * The API layer validates input, resolves actors to tenant and identity ids, embeds text and
  * makes ids and timestamps; a backend only persists and queries. Every function takes the
  * tenant id and must never touch another tenant's rows. Errors are reported with mni_seterr()
- * on s->db. Every change bumps the store-wide sequence (seq) so that an index can follow.
+ * on s->db. Every change bumps the store-wide sequence (seq) and is reported through
+ * mni_store_changed, so that an index can follow.
  */
 #ifndef MNI_STORE_STORE_H
 #define MNI_STORE_STORE_H
@@ -15,10 +16,18 @@
 #include <cJSON.h>
 #include <stdint.h>
 
+/* Called after a committed change to the tenant's memories (the handle's vector index
+ * follows through it); the store never calls up into the layers above it otherwise. */
+typedef void (*mni_changed_fn)(void *ctx, const char *tenant_id);
+
 /* Common head of every backend's store struct. */
 struct mni_store {
     const struct mni_store_ops *ops;
-    mn_db *db;
+    mn_db *db;                 /* errors are set on it (mni_seterr); the store never looks inside */
+    unsigned flags;            /* mn_config.flags (MN_OPEN_*), set by the backend's open */
+    int dim;                   /* the database's embedding dimension, set by mni_store_open */
+    mni_changed_fn changed;    /* NULL: nobody follows */
+    void *changed_ctx;
 };
 
 /* What list, scan and get select. */
@@ -239,10 +248,22 @@ struct mni_store_ops {
                          mni_hit_fn fn, void *ctx);
 };
 
+/* The dimension of a new database when the open wants none (*dim 0). */
+#define MNI_DEFAULT_DIM 384
+
 /* The backend for a URL (its scheme, or sqlite for a bare path) into *ops; *target receives the
  * rest. MN_EUNSUPPORTED, explained on db, for a scheme no backend has or this build left out. */
 int mni_store_find(const mn_db *db, const char *url, const struct mni_store_ops **ops,
                   const char **target);
+/* Opens a store with ops->open and sets what every backend shares: the dimension and the
+ * change hook (changed may be NULL). */
+int mni_store_open(const struct mni_store_ops *ops, mn_db *db, const char *target,
+                   const mn_config *cfg, int *dim, mni_changed_fn changed, void *changed_ctx,
+                   struct mni_store **out);
+/* A backend committed a change to the tenant's memories. */
+void mni_store_changed(struct mni_store *s, const char *tenant_id);
+/* Frees what a claimed embedding task holds, not the task itself (a row-reader hook). */
+void mni_embed_task_clear(void *task);
 
 extern const struct mni_store_ops mni_store_sqlite;
 extern const struct mni_store_ops mni_store_postgres;   /* postgres:// and postgresql:// */

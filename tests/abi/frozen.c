@@ -75,7 +75,8 @@ int main(int argc, char **argv)
         return 2;
     }
     printf("# header %s, library %s\n", MN_VERSION, mn_version());
-    expect(mn_version_number() / 10000 == MN_VERSION_MAJOR, "the library has the header's major version");
+    expect(mn_version_number() / 10000 == MN_VERSION_MAJOR,
+           "the library has the header's major version");
     expect(mn_version_number() >= MN_VERSION_NUMBER, "the library is not older than the header");
 
     if (!call(db, mn_open(&db, path, NULL), "mn_open"))
@@ -84,7 +85,8 @@ int main(int argc, char **argv)
     expect(dim == 384, "mn_embed_dim is the default 384");
     if (!call(db, mn_tenant_create(db, "frozen", &tenant), "mn_tenant_create"))
         goto out;
-    expect(strcmp(tenant->name, "frozen") == 0 && strlen(tenant->id) == 36, "the tenant as created");
+    expect(strcmp(tenant->name, "frozen") == 0 && strlen(tenant->id) == 36,
+           "the tenant as created");
 
     const mn_actor system = {.version = MN_ACTOR_VERSION, .tenant = "frozen", .identity = NULL};
     if (!call(db, mn_identity_create(db, &system, "agent", "agent", NULL, &agent),
@@ -95,7 +97,8 @@ int main(int argc, char **argv)
 
     const mn_actor me = {.version = MN_ACTOR_VERSION, .tenant = "frozen", .identity = "agent"};
     for (size_t i = 0; i < NTEXTS; i++) {
-        const mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION, .text = texts[i], .type = "preference",
+        const mn_memory_input in = {.version = MN_MEMORY_INPUT_VERSION, .text = texts[i],
+                                    .type = "preference",
                                     .metadata = "{\"source\":\"frozen\"}", .importance = 0.75};
         if (!call(db, mn_memory_add(db, &me, &in, &added[i]), "mn_memory_add"))
             goto out;
@@ -112,7 +115,8 @@ int main(int argc, char **argv)
         listed_ok = memory_ok(page->items[i], dim);
     expect(listed_ok, "the list has the three memories, each as added");
 
-    const mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "green tea", .k = 2};
+    const mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "green tea",
+                                  .k = 2};
     if (!call(db, mn_memory_search(db, &me, &so, &hits), "mn_memory_search"))
         goto out;
     expect(hits->count >= 1 && memory_ok(hits->items[0], dim) &&

@@ -6,12 +6,32 @@
  *
  * Conventions, as in SQLite, libcurl and hiredis:
  *  - Handles are opaque (mn_db). Open with mn_open(), close with mn_close().
- *  - Every call returns an int code: MN_OK on success, an MN_E* code otherwise. After a failure,
- *    mn_errmsg(db) says what was wrong and what to do; mn_strerror(rc) names the code.
+ *  - Every call returns an int code: MN_OK on success, an MN_E* code otherwise (only those
+ *    listed below). After a failure, mn_errmsg(db) says what was wrong and what to do
+ *    (mn_errmsg(NULL) for calls without a handle); mn_strerror(rc) names the code.
  *  - Inputs are borrowed: the library copies what it keeps. Results the library allocates are the
  *    caller's and are freed with the matching mn_*_free() function (all accept NULL).
- *  - Config and option structs are zero-initialised by the caller; a zero field means "default".
+ *  - Config and option structs are initialised with their MN_*_INIT macro or mn_*_init(); a
+ *    zero field means "default" (the one exception, mn_memory_input.importance, says so).
+ *  - JSON the caller gives (metadata, claims, rules, resource data, a context, a filter) is kept
+ *    as written: stored is the text less the whitespace between tokens, each string and number
+ *    byte for byte. What a reader would not see as written is MN_EINVAL naming the key: an
+ *    integer a double cannot hold (past 2^53: give 64-bit ids as strings), a number beyond a
+ *    double's range (1e999) or too small for one, \u0000, a key given twice.
  *  - Every data call acts for an actor (tenant + identity). Tenants never see each other's data.
+ *
+ * Structs that grow (the ABI rules; libmanushya(3), COMPATIBILITY):
+ *  - A struct the caller fills, or that the library fills in the caller's memory (mn_config,
+ *    mn_actor, mn_filter, the options, inputs and changes, mn_ann_params, the stats and
+ *    mn_ratelimit_result), starts with `unsigned version`. Initialise it with its MN_*_INIT
+ *    macro or its mn_*_init(s, MN_*_VERSION) function, then set the fields you need. Such a
+ *    struct only ever grows at the end, each new field under a new version; the library reads
+ *    (and writes) only the bytes of the version the caller's struct says, and takes a field the
+ *    caller's version lacks as its default. A version of 0 (never initialised), or one newer
+ *    than the library knows, is MN_EINVAL with a message naming the struct.
+ *  - Results the library allocates (mn_memory, mn_tenant, ...) only ever grow at the end and are
+ *    reached through pointers: lists hold { count, items } where items[i] points to one
+ *    result, so a program never steps through them with the size it was compiled with.
  *
  * Thread safety: one mn_db may be used by many threads at once. Calls on a handle are safe in
  * parallel (reads run concurrently over a pool of connections; writes are serialised by the
@@ -54,6 +74,14 @@ extern "C" {
  * least one minor release, and removed only at the next major version. */
 #define MN_VERSION_NUMBER (MN_VERSION_MAJOR * 10000 + MN_VERSION_MINOR * 100 + MN_VERSION_PATCH)
 
+/* The initialiser of a versioned struct: its version, every other field zero (designated in C,
+ * so that -Wmissing-field-initializers stays quiet). */
+#ifdef __cplusplus
+#define MN_INIT_(v) { v }
+#else
+#define MN_INIT_(v) { .version = (v) }
+#endif
+
 /* ---- Result codes ------------------------------------------------------------------------ */
 enum {
     MN_OK = 0,
@@ -74,9 +102,20 @@ enum {
 /* ---- Library ------------------------------------------------------------------------------ */
 MN_API const char *mn_version(void);      /* "1.0.0" */
 MN_API int mn_version_number(void);       /* MN_VERSION_NUMBER of the library actually loaded */
-MN_API int mn_global_init(void);          /* idempotent, thread-safe */
+MN_API int mn_global_init(void);          /* SQLite, libsodium, libcurl; idempotent, thread-safe */
 MN_API const char *mn_strerror(int rc);   /* static text naming the code */
 MN_API void mn_free(void *p);             /* frees memory the library returned as plain char*/
+
+/* What this build of the library has. The SQLite store, the HNSW index and the local embedder
+ * are always there; the backends below are build switches (make WITH_POSTGRES=0 ...). Asking a
+ * build for a backend it was made without (a postgres:// URL, mn_config.redis_url, the openai
+ * embedder) fails with MN_EUNSUPPORTED, and mn_errmsg() names the switch that would add it. */
+#define MN_FEATURE_POSTGRES   (1u << 0) /* postgres:// store (WITH_POSTGRES, libpq) */
+#define MN_FEATURE_REDIS      (1u << 1) /* Redis rate-limit counters (WITH_REDIS, hiredis) */
+#define MN_FEATURE_HTTP_EMBED (1u << 2) /* the openai HTTP embedder (WITH_CURL, libcurl) */
+MN_API unsigned mn_features(void);        /* the MN_FEATURE_* bits of this build */
+/* "postgres", "redis" or "http-embed" for one MN_FEATURE_* bit; NULL for anything else. */
+MN_API const char *mn_feature_name(unsigned feature);
 
 /* ---- Handle ------------------------------------------------------------------------------- */
 typedef struct mn_db mn_db;
@@ -87,9 +126,14 @@ typedef struct mn_db mn_db;
 #define MN_OPEN_MIGRATE 0x4   /* PostgreSQL: create or migrate the schema even when the URL says
                                * migrate=no (what `manushya migrate` does) */
 
+struct mn_embedder; /* an embedder plug-in: see "Embedder plug-ins" below */
+
 typedef struct mn_config {
+    unsigned version;        /* MN_CONFIG_VERSION (see "Structs that grow" at the top) */
     unsigned flags;          /* MN_OPEN_* */
-    const char *embedder;    /* "local" (default, offline) */
+    const char *embedder;    /* "local" (default, offline), "openai" (below), or "external":
+                              * the library embeds nothing, every vector comes from the caller
+                              * (see "Embedder plug-ins" below) */
     int embed_dim;           /* embedding dimension; default 384. Fixed per database at creation */
     size_t max_text_bytes;   /* largest memory text accepted; default 65536 */
     int busy_timeout_ms;     /* wait for other writers up to this long; default 5000 */
@@ -123,7 +167,8 @@ typedef struct mn_config {
                               * counted in mn_ratelimit_stats), 1 = refuse it (MN_EBACKEND) */
     int ratelimit_refresh_ms; /* a tenant's limits and an actor's role are read again after
                               * this long (changes made by other processes): default 1000 */
-    size_t ratelimit_max_bytes; /* memory bound of the in-process counters: default 64 MiB */
+    size_t ratelimit_max_bytes; /* memory bound of the in-process counters: default 64 MiB;
+                              * a counter takes about 600 bytes whatever its limit */
     int redis_pool_max;      /* Redis connections at most: default 50 */
     int redis_connect_timeout_ms; /* default 5000 */
     int redis_timeout_ms;    /* wait for each reply: default 5000 */
@@ -131,7 +176,8 @@ typedef struct mn_config {
     int redis_retries;       /* a command whose connection failed or timed out is retried on
                               * a new connection this many times: default 1; -1 = never */
     /* Where the library reports trouble it carries on through (Redis unreachable while
-     * failing open: once per redis_health_check_s, not per call). NULL = stderr. */
+     * failing open: once per redis_health_check_s, not per call), secrets hidden as in
+     * mn_errmsg. NULL = stderr. */
     void (*log_fn)(void *ctx, const char *msg);
     void *log_ctx;
     /* ---- Asynchronous embedding (see "Asynchronous embedding" below). 0 = the
@@ -152,7 +198,14 @@ typedef struct mn_config {
     int embed_poll_ms;       /* idle workers look for due jobs this often: default 1000 */
     int embed_retries;       /* the HTTP embedder's retries of a transient failure within one
                               * attempt: default 3; -1 = none */
+    /* ---- Bring your own embedder (see "Embedder plug-ins" below) ----
+     * The handle embeds through this plug-in instead of a built-in embedder: embedder must then
+     * be NULL, and embed_dim 0 or the plug-in's dim. mn_open copies the struct. */
+    const struct mn_embedder *embedder_plugin;
 } mn_config;
+#define MN_CONFIG_VERSION 1
+#define MN_CONFIG_INIT MN_INIT_(MN_CONFIG_VERSION)
+MN_API int mn_config_init(mn_config *s, unsigned version);
 
 #define MN_RATELIMIT_AUTO 0
 #define MN_RATELIMIT_OFF 1
@@ -173,26 +226,48 @@ typedef struct mn_config {
  */
 MN_API int mn_open(mn_db **out, const char *url, const mn_config *cfg);
 MN_API void mn_close(mn_db *db);
-/* Message and code of the calling thread's last failure, when that failure was on db (db may
- * be NULL: a failure of mn_open that could not allocate a handle); otherwise "not an error"
- * and MN_OK. Each thread keeps one last failure; successful calls leave it as it was. */
+/* Message and code of the calling thread's last failure, when that failure was on db; otherwise
+ * "not an error" and MN_OK. Like errno, they report the last failure, not the last call: a
+ * successful call leaves them as they were, and never leaves a failure behind (work a call
+ * recovered from inside, such as rate limiting that failed open or a cache it could not read,
+ * is not reported). So read them right after the call that failed. Each thread keeps its own.
+ * Calls without a handle (mn_ann_*, mn_jsonlogic_apply, mn_json_compact, mn_*_init, an mn_open
+ * that could not allocate one) report with db NULL: mn_errmsg(NULL).
+ * Secrets are never shown: a message, a log line (mn_config.log_fn) and mn_db_url() have
+ * "***" for every secret the handle was given (the password of each of its URLs, a URL's
+ * parameters whose names say secret, such as password, sslpassword, key or token, read_url
+ * when its URL holds one, each as written and %-decoded; the embedder's API key), and for the
+ * password of any URL and any "Bearer" token that reach a message some other way (a server
+ * echoing a request). */
 MN_API const char *mn_errmsg(const mn_db *db);
 MN_API int mn_errcode(const mn_db *db);
+/* When the calling thread's last failure on db is MN_ELIMITED: the milliseconds to wait until
+ * the call would fit (-1: it never will, it asks for more than the limit itself); otherwise 0. */
+MN_API int64_t mn_retry_after_ms(const mn_db *db);
+/* The URL db was opened with (also when mn_open failed), as messages may show it: its
+ * secrets replaced by "***", as above. Valid until mn_close; NULL when db is NULL or was
+ * given no URL. */
+MN_API const char *mn_db_url(const mn_db *db);
 MN_API int mn_embed_dim(const mn_db *db);
 /* The schema version of the open database: the number of the last migration applied. */
 MN_API int mn_schema_version(mn_db *db, int *version);
 
 /* ---- Actors ------------------------------------------------------------------------------- */
 /* Who a call is made for. tenant: tenant id or name (required). identity: identity id or
- * external_id; NULL means the tenant's trusted system actor (host programs acting for the
- * tenant itself). An unknown tenant or identity is MN_ENOTFOUND; a deactivated identity may
- * not act (MN_EDENIED). Ids are matched as stored (lowercase); names exactly. */
+ * external_id; NULL (and only NULL: "" is MN_EINVAL) means the tenant's trusted system actor
+ * (host programs acting for the tenant itself). An unknown tenant or identity is MN_ENOTFOUND;
+ * a deactivated identity may not act (MN_EDENIED). Ids are matched as stored (lowercase);
+ * names exactly. */
 typedef struct mn_actor {
+    unsigned version;        /* MN_ACTOR_VERSION (see "Structs that grow" at the top) */
     const char *tenant;
     const char *identity;
     const char *context;  /* JSON object the policies may test, e.g. {"ip": "203.0.113.9"};
                            * NULL = {} */
 } mn_actor;
+#define MN_ACTOR_VERSION 1
+#define MN_ACTOR_INIT MN_INIT_(MN_ACTOR_VERSION)
+MN_API int mn_actor_init(mn_actor *s, unsigned version);
 
 /* ---- Tenants ------------------------------------------------------------------------------ */
 typedef struct mn_tenant {
@@ -203,11 +278,11 @@ typedef struct mn_tenant {
 
 typedef struct mn_tenants {
     size_t count;
-    mn_tenant *items;
-} mn_tenant_list;
+    mn_tenant **items;
+} mn_tenants;
 
-/* name: 1..128 bytes of letters, digits, '-', '_', '.'; unique (else MN_EEXISTS).
- * out may be NULL. */
+/* name: 1..128 bytes of letters, digits, '-', '_', '.', not shaped like a UUID (names and ids
+ * are looked up together, an id first); unique (else MN_EEXISTS). out may be NULL. */
 MN_API int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out);
 MN_API int mn_tenant_get(mn_db *db, const char *id_or_name, mn_tenant **out);
 MN_API int mn_tenant_list(mn_db *db, mn_tenants **out);
@@ -228,11 +303,12 @@ typedef struct mn_identity {
 
 typedef struct mn_identities {
     size_t count;
-    mn_identity *items;
-} mn_identity_list;
+    mn_identity **items;
+} mn_identities;
 
 /* role defaults to "agent" when NULL; claims (a JSON object) to "{}". external_id and role:
- * 1..256 and 1..64 bytes of UTF-8 without control characters. out may be NULL. */
+ * 1..256 and 1..64 bytes of UTF-8 without control characters; an external_id shaped like a
+ * UUID is MN_EINVAL (it could stand for another identity's id). out may be NULL. */
 MN_API int mn_identity_create(mn_db *db, const mn_actor *actor, const char *external_id,
                               const char *role, const char *claims, mn_identity **out);
 MN_API int mn_identity_get(mn_db *db, const mn_actor *actor, const char *id_or_external_id,
@@ -275,22 +351,56 @@ typedef struct mn_memory {
 
 typedef struct mn_memories {
     size_t count;
-    mn_memory *items;
+    mn_memory **items;
     char *next_cursor;    /* pass to the next mn_memory_list() call; NULL at the end */
-} mn_memory_list;
+} mn_memories;
 
-/* A new memory, or the changes of an update (NULL / unset fields = unchanged). */
+/* A new memory (mn_memory_add, mn_memory_add_many). Its one default that is not zero:
+ * importance, whose default is written MN_IMPORTANCE_DEFAULT (-1), which MN_MEMORY_INPUT_INIT
+ * and mn_memory_input_init() set (any other value outside 0..1 is MN_EINVAL). */
 typedef struct mn_memory_input {
+    unsigned version;       /* MN_MEMORY_INPUT_VERSION (see "Structs that grow" at the top) */
     const char *identity;   /* owner: id or external_id; NULL = the actor's identity */
-    const char *text;       /* required for add; at most mn_config.max_text_bytes, UTF-8 */
+    const char *text;       /* required; at most mn_config.max_text_bytes, UTF-8 */
     const char *type;       /* 1..64 bytes; default "fact" */
     const char *metadata;   /* JSON object text; default "{}" */
-    int has_importance;     /* set to use importance; otherwise 0.5 on add, unchanged on update */
-    double importance;      /* 0..1 */
+    double importance;      /* 0..1, or MN_IMPORTANCE_DEFAULT: the default, 0.5 */
     int ttl_days;           /* > 0: expires that many days after the add; 0 = never; < 0 invalid */
     const float *embedding; /* optional caller-supplied vector of mn_embed_dim() floats */
     int dim;                /* number of floats in embedding */
 } mn_memory_input;
+#define MN_IMPORTANCE_DEFAULT (-1.0)
+#define MN_MEMORY_INPUT_VERSION 1
+#ifdef __cplusplus
+#define MN_MEMORY_INPUT_INIT { MN_MEMORY_INPUT_VERSION, NULL, NULL, NULL, NULL, \
+                               MN_IMPORTANCE_DEFAULT, 0, NULL, 0 }
+#else
+#define MN_MEMORY_INPUT_INIT { .version = MN_MEMORY_INPUT_VERSION, \
+                               .importance = MN_IMPORTANCE_DEFAULT }
+#endif
+MN_API int mn_memory_input_init(mn_memory_input *s, unsigned version);
+
+/* What mn_memory_update changes: the fields whose MN_MEMORY_SET_* bit is in set, at least one
+ * (an empty mask is MN_EINVAL). A memory's owner and ttl_days never change: there are no bits
+ * for them, and an unknown bit is MN_EINVAL. */
+#define MN_MEMORY_SET_TEXT 0x1       /* text (not NULL); re-embedded unless SET_EMBEDDING */
+#define MN_MEMORY_SET_TYPE 0x2       /* type (not NULL) */
+#define MN_MEMORY_SET_METADATA 0x4   /* metadata (not NULL), replacing the old object */
+#define MN_MEMORY_SET_IMPORTANCE 0x8 /* importance, 0..1 */
+#define MN_MEMORY_SET_EMBEDDING 0x10 /* embedding and dim: the caller's vector */
+typedef struct mn_memory_changes {
+    unsigned version;       /* MN_MEMORY_CHANGES_VERSION (see "Structs that grow" at the top) */
+    unsigned set;           /* MN_MEMORY_SET_*: which of the fields below to change */
+    const char *text;
+    const char *type;
+    const char *metadata;
+    double importance;
+    const float *embedding;
+    int dim;
+} mn_memory_changes;
+#define MN_MEMORY_CHANGES_VERSION 1
+#define MN_MEMORY_CHANGES_INIT MN_INIT_(MN_MEMORY_CHANGES_VERSION)
+MN_API int mn_memory_changes_init(mn_memory_changes *s, unsigned version);
 
 /* Flags for the filter */
 #define MN_WITH_DELETED 0x1    /* include soft-deleted memories */
@@ -298,37 +408,48 @@ typedef struct mn_memory_input {
 #define MN_WITH_EMBEDDING 0x4  /* fill mn_memory.embedding */
 
 typedef struct mn_filter {
-    const char *identity;  /* owner id or external_id */
+    unsigned version;        /* MN_FILTER_VERSION (see "Structs that grow" at the top) */
+    const char *identity;  /* owner id or external_id; one that does not exist is MN_ENOTFOUND
+                            * for the system actor, and matches nothing for an identity (which
+                            * learns no more than for an owner it may not see) */
     const char *type;
     const char *metadata;  /* JSON object: a memory matches when its metadata contains it */
     unsigned flags;        /* MN_WITH_* */
 } mn_filter;
+#define MN_FILTER_VERSION 1
+#define MN_FILTER_INIT MN_INIT_(MN_FILTER_VERSION)
+MN_API int mn_filter_init(mn_filter *s, unsigned version);
 
 MN_API int mn_memory_add(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
                          mn_memory **out /* may be NULL */);
-/* Adds all or none, in one transaction. ids (may be NULL) receives n ids, freed with
- * mn_strings_free(ids, n). On failure *failed_index (may be NULL) is the index of the bad
- * input, or (size_t)-1 when the failure was not one input's (unknown actor, store error). */
+/* Adds all or none, in one transaction. in[0 .. n-1] are of one version (the array's stride is
+ * that version's size; another version in the array is MN_EINVAL). ids (may be NULL) receives
+ * n ids, freed with mn_strings_free(ids, n). On failure *failed_index (may be NULL) is the
+ * index of the bad input, or (size_t)-1 when the failure was not one input's (unknown actor,
+ * store error). */
 MN_API int mn_memory_add_many(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
                               size_t n, char ***ids, size_t *failed_index);
 MN_API int mn_memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned flags,
                          mn_memory **out);
 
 typedef struct mn_list_options {
-    mn_filter filter;
+    unsigned version;        /* MN_LIST_OPTIONS_VERSION (see "Structs that grow" at the top) */
+    const mn_filter *filter; /* NULL = every live memory */
     int limit;            /* default 50, at most 1000 */
     const char *cursor;   /* from a previous next_cursor, or NULL for the newest */
 } mn_list_options;
+#define MN_LIST_OPTIONS_VERSION 1
+#define MN_LIST_OPTIONS_INIT MN_INIT_(MN_LIST_OPTIONS_VERSION)
+MN_API int mn_list_options_init(mn_list_options *s, unsigned version);
 /* Newest first. */
 MN_API int mn_memory_list(mn_db *db, const mn_actor *actor, const mn_list_options *opt,
-                               mn_memories **out);
+                          mn_memories **out);
 
-/* Changes text, type, metadata and/or importance (and the embedding when the text changes or
- * one is supplied); bumps the version and records before/after in the history. The owner
- * (identity) and ttl_days cannot change: set them and the call fails with MN_EINVAL, as it
- * does when nothing is set. Deleted or expired memories are MN_ENOTFOUND. */
+/* Changes what changes->set names (text, type, metadata, importance, embedding; a new text
+ * without a vector of the caller's is embedded again); bumps the version and records
+ * before/after in the history. Deleted or expired memories are MN_ENOTFOUND. */
 MN_API int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
-                            const mn_memory_input *changes, mn_memory **out /* may be NULL */);
+                            const mn_memory_changes *changes, mn_memory **out /* may be NULL */);
 
 #define MN_DELETE_SOFT 0  /* hidden, restorable with mn_memory_restore() */
 #define MN_DELETE_HARD 1  /* gone from every table, history included */
@@ -351,7 +472,7 @@ typedef struct mn_history_entry {
 
 typedef struct mn_history {
     size_t count;
-    mn_history_entry *items;  /* oldest first */
+    mn_history_entry **items; /* oldest first */
 } mn_history;
 
 MN_API int mn_memory_history(mn_db *db, const mn_actor *actor, const char *id, mn_history **out);
@@ -363,19 +484,25 @@ MN_API void mn_strings_free(char **s, size_t n);
 
 /* ---- Search ------------------------------------------------------------------------------- */
 typedef struct mn_search_options {
+    unsigned version;        /* MN_SEARCH_OPTIONS_VERSION (see "Structs that grow" at the top) */
     const char *query;       /* text, embedded with the handle's embedder ... */
-    const float *vector;     /* ... or a vector of dim floats (then query is ignored) */
+    const float *vector;     /* ... or a vector of dim floats: exactly one of the two */
     int dim;
     int k;                   /* default 10, at most 1000 */
     double min_similarity;   /* drop hits below this; 0 (the default) keeps every hit */
-    mn_filter filter;
+    const mn_filter *filter; /* NULL = every live memory */
     int ef;                  /* index candidates (more: better recall, slower): 0 = the
                               * handle's hnsw_ef_search; at most 100000 */
 } mn_search_options;
+#define MN_SEARCH_OPTIONS_VERSION 1
+#define MN_SEARCH_OPTIONS_INIT MN_INIT_(MN_SEARCH_OPTIONS_VERSION)
+MN_API int mn_search_options_init(mn_search_options *s, unsigned version);
 
-/* Results best first, in out->items with similarity set; next_cursor is NULL. A query text
- * without a single word to match (only punctuation, say) is MN_EINVAL. filter.flags may ask
- * for deleted or expired memories too. Unknown flag bits anywhere are MN_EINVAL. */
+/* Results best first, in out->items with similarity set; next_cursor is NULL. Both query and
+ * vector set (or neither) is MN_EINVAL. A query text without a single word to match (only
+ * punctuation, say: the embedder makes an all-zero vector of it) finds nothing: MN_OK with no
+ * items. (Storing such a text is refused: see mn_memory_add.) filter->flags may ask for deleted
+ * or expired memories too. Unknown flag bits anywhere are MN_EINVAL. */
 MN_API int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *opt,
                             mn_memories **out);
 
@@ -401,26 +528,48 @@ typedef struct mn_policy {
 
 typedef struct mn_policies {
     size_t count;
-    mn_policy *items;     /* highest priority first */
-} mn_policy_list;
+    mn_policy **items;    /* highest priority first */
+} mn_policies;
 
-/* A new policy, or the changes of an update (NULL / unset = unchanged). */
+/* A new policy (mn_policy_add). */
 typedef struct mn_policy_input {
-    const char *role;         /* required for add: 1..64 bytes, or "*" */
-    const char *rule;         /* required for add: JSON object in the policy rule format */
+    unsigned version;         /* MN_POLICY_INPUT_VERSION (see "Structs that grow" at the top) */
+    const char *role;         /* required: 1..64 bytes, or "*" */
+    const char *rule;         /* required: JSON object in the policy rule format */
     const char *description;  /* default "" */
-    int has_priority;         /* set to use priority; otherwise 0 on add */
-    int priority;
-    int has_active;           /* set to use active; otherwise 1 (active) on add */
-    int active;
+    int priority;             /* default 0 */
+    int inactive;             /* 1: added switched off (mn_policy.active 0); 0 (default): on */
 } mn_policy_input;
+#define MN_POLICY_INPUT_VERSION 1
+#define MN_POLICY_INPUT_INIT MN_INIT_(MN_POLICY_INPUT_VERSION)
+MN_API int mn_policy_input_init(mn_policy_input *s, unsigned version);
+
+/* What mn_policy_update changes: the fields whose MN_POLICY_SET_* bit is in set, at least one
+ * (an empty mask or an unknown bit is MN_EINVAL). */
+#define MN_POLICY_SET_ROLE 0x1        /* role (not NULL) */
+#define MN_POLICY_SET_RULE 0x2        /* rule (not NULL) */
+#define MN_POLICY_SET_DESCRIPTION 0x4 /* description (NULL = "") */
+#define MN_POLICY_SET_PRIORITY 0x8    /* priority */
+#define MN_POLICY_SET_ACTIVE 0x10     /* active: 0 or 1 */
+typedef struct mn_policy_changes {
+    unsigned version;         /* MN_POLICY_CHANGES_VERSION (see "Structs that grow" at the top) */
+    unsigned set;             /* MN_POLICY_SET_*: which of the fields below to change */
+    const char *role;
+    const char *rule;
+    const char *description;
+    int priority;
+    int active;
+} mn_policy_changes;
+#define MN_POLICY_CHANGES_VERSION 1
+#define MN_POLICY_CHANGES_INIT MN_INIT_(MN_POLICY_CHANGES_VERSION)
+MN_API int mn_policy_changes_init(mn_policy_changes *s, unsigned version);
 
 MN_API int mn_policy_add(mn_db *db, const mn_actor *actor, const mn_policy_input *in,
                          mn_policy **out /* may be NULL */);
 MN_API int mn_policy_get(mn_db *db, const mn_actor *actor, const char *id, mn_policy **out);
 MN_API int mn_policy_list(mn_db *db, const mn_actor *actor, mn_policies **out);
 MN_API int mn_policy_update(mn_db *db, const mn_actor *actor, const char *id,
-                            const mn_policy_input *changes, mn_policy **out /* may be NULL */);
+                            const mn_policy_changes *changes, mn_policy **out /* may be NULL */);
 MN_API int mn_policy_delete(mn_db *db, const mn_actor *actor, const char *id);
 MN_API void mn_policy_free(mn_policy *p);
 MN_API void mn_policies_free(mn_policies *l);
@@ -440,6 +589,16 @@ typedef struct mn_decision {
 MN_API int mn_policy_test(mn_db *db, const mn_actor *actor, const char *action,
                           const char *resource, const char *resource_data, mn_decision **out);
 MN_API void mn_decision_free(mn_decision *d);
+
+/* Checks that json is a JSON object the library keeps exactly as written wherever it takes JSON
+ * (metadata, claims, contexts, rules): UTF-8 RFC 8259 text with no key given twice, no NUL
+ * (\u0000), and no number a double would change (an integer past 2^53 whose digits it cannot
+ * hold, a non-finite one such as 1e999). Sets *out (free it with mn_free) to its compact form,
+ * what the library stores: the text without the white space between tokens, every string and
+ * number as written. With key not NULL, *out is that member's value instead (MN_ENOTFOUND when
+ * the object has none). Needs no handle: MN_EINVAL's message, naming the path of what is wrong,
+ * is mn_errmsg(NULL). */
+MN_API int mn_json_compact(const char *json, const char *key, char **out);
 
 /* Evaluates a JSON Logic rule (jsonlogic.com; the language of policy "when" clauses) against
  * data, both JSON text (data NULL = null), and sets *result to the result as JSON text (free
@@ -468,12 +627,16 @@ MN_API int mn_jsonlogic_apply(const char *rule, const char *data, char **result)
  * as for mn_jsonlogic_apply. */
 typedef struct mn_ann mn_ann;
 
-typedef struct mn_ann_params { /* zero-initialise; 0 = the default */
+typedef struct mn_ann_params { /* 0 = the default */
+    unsigned version;        /* MN_ANN_PARAMS_VERSION (see "Structs that grow" at the top) */
     int m;               /* links per node (2m on the bottom layer): 0 = 16; 2 .. 100 */
     int ef_construction; /* candidates kept while inserting: 0 = 64; 1 .. 100000 */
     int ef_search;       /* candidates kept by a search that passes ef <= 0: 0 = 40 */
     uint64_t seed;       /* of the layer draw: one seed and one insertion order, one graph */
 } mn_ann_params;
+#define MN_ANN_PARAMS_VERSION 1
+#define MN_ANN_PARAMS_INIT MN_INIT_(MN_ANN_PARAMS_VERSION)
+MN_API int mn_ann_params_init(mn_ann_params *s, unsigned version);
 
 /* A search filter: 1 to let key into the results, 0 to keep it out. Rejected vectors are still
  * walked through, so the search stays connected; it widens until it holds ef accepted ones,
@@ -524,7 +687,12 @@ MN_API int mn_ann_load(const char *path, mn_ann **out);
 /* ---- Embeddings --------------------------------------------------------------------------- */
 /* Embeds text with the handle's embedder into out[0 .. dim-1]; dim must be mn_embed_dim(db).
  * The local embedder hashes words, word pairs and character trigrams: it matches words, not
- * meaning. */
+ * meaning. A vector of all zeros, from any embedder (the local one's for text without words,
+ * such as "!!!"), has no direction to compare: it is MN_EINVAL, whose message names the
+ * embedder, its model and the text, and is never cached. The same holds wherever a text is
+ * embedded to be stored: an add or update (nothing is stored; a batch names the input) and an
+ * asynchronous embedding job (that job alone fails, with that error). A search query without
+ * words is no failure: it finds nothing (mn_memory_search). */
 MN_API int mn_embed(mn_db *db, const char *text, float *out, int dim);
 
 /* Embeds n texts at once into out[i*dim .. i*dim+dim-1] (n * dim floats): a remote embedder
@@ -533,22 +701,77 @@ MN_API int mn_embed_many(mn_db *db, const char *const *texts, size_t n, float *o
 
 /* What the handle's embedder and embedding cache did since mn_open. */
 typedef struct mn_embed_stats {
-    const char *embedder;     /* "local", "openai"; valid while the handle is open */
-    const char *model;        /* the model name ("local" for the local embedder) */
+    unsigned version;        /* MN_EMBED_STATS_VERSION (see "Structs that grow" at the top) */
+    const char *embedder;     /* "local", "openai", "external", or the plug-in's name; valid
+                               * while the handle is open */
+    const char *model;        /* the model name ("local" for the local embedder, "external"
+                               * for none) */
     int dim;
     int cached;               /* 1 when vectors go through the embedding cache */
     uint64_t cache_hits;      /* texts whose vector came from the cache, or from the same
                                * text earlier in the same call */
     uint64_t cache_misses;    /* texts the embedder had to embed (with the cache on) */
     uint64_t texts;           /* texts the embedder embedded */
-    uint64_t requests;        /* HTTP requests sent, retries included (openai) */
+    uint64_t requests;        /* HTTP requests sent, retries included (openai); calls of a
+                               * plug-in's embed */
     uint64_t retries;         /* of them, retries of a transient failure */
     uint64_t max_inflight;    /* most requests in flight at once */
-    uint64_t max_batch;       /* most texts in one request */
+    uint64_t max_batch;       /* most texts in one request (or plug-in call) */
 } mn_embed_stats;
+#define MN_EMBED_STATS_VERSION 1
+#define MN_EMBED_STATS_INIT MN_INIT_(MN_EMBED_STATS_VERSION)
+MN_API int mn_embed_stats_init(mn_embed_stats *s, unsigned version);
 MN_API int mn_embed_stats_get(mn_db *db, mn_embed_stats *out);
 
-/* ---- Asynchronous embedding -----------------------------------------------------
+/* ---- Embedder plug-ins ---------------------------------------------------------------------
+ * Bring your own embedder: a model in the host process (ONNX, llama.cpp, ...) or a service the
+ * library does not speak. Fill an mn_embedder (start from MN_EMBEDDER_INIT or mn_embedder_init)
+ * and set mn_config.embedder_plugin: add, add_many, a text update, search by query, mn_embed,
+ * the embedding jobs and the embedding cache (keyed by the plug-in's model) all go through it.
+ *
+ * embed() gets n NUL-terminated UTF-8 texts and writes n * dim floats to out, text i at
+ * out[i * dim]; the vectors need not be unit length (the library normalises them). It returns
+ * 0 on success, anything else on failure, with a message in errbuf (errlen bytes): the call
+ * then fails with MN_EBACKEND, its message naming the plug-in and quoting errbuf, and changes
+ * nothing. A vector with a NaN or infinite component is refused the same way; one of all
+ * zeros is MN_EINVAL naming the plug-in, as from every embedder (mn_embed), so a text it makes
+ * one of is never stored, and a search query it makes one of finds nothing.
+ * embed() is called from every thread that makes a call on the handle, at the same time, and
+ * from the handle's embedding workers (mn_config.embed_workers): it must be thread-safe (or
+ * take a lock of its own). It must not call back into the handle.
+ *
+ * Ownership: name and model are copied by mn_open; ctx stays the caller's while the handle
+ * is open. When mn_open succeeds, mn_close calls destroy(ctx) once (destroy may be NULL);
+ * when it fails, destroy is never called and ctx is still the caller's.
+ *
+ * Which embedder made a database's vectors is recorded in it at creation (the embedder's name
+ * and model; a database made before this record: "local", or the first embedder that opens
+ * it): opening it with another embedder or model is MN_EINVAL, so that vectors of two
+ * embedders, which cannot be compared, never mix. A handle with embedder "external" may open
+ * any database: it embeds nothing, and a call that would need it (add, add_many or a text
+ * update without an embedding, search by query text, mn_embed, embedding jobs, embed_async,
+ * embed_workers) is MN_EINVAL: pass the vectors yourself. A text update that brings its own
+ * embedding keeps that vector. */
+typedef struct mn_embedder {
+    unsigned version;    /* MN_EMBEDDER_VERSION */
+    const char *name;    /* names the plug-in in messages, mn_embed_stats and the database's
+                          * record: 1..64 bytes of UTF-8 without control characters */
+    const char *model;   /* the model whose vectors it makes: 1..256 bytes of UTF-8 without
+                          * control characters. Keys the embedding cache; a database made
+                          * with one model refuses handles of another */
+    int dim;             /* the vectors' dimension: 1..65536 */
+    void *ctx;           /* passed to embed and destroy */
+    int (*embed)(void *ctx, const char *const *texts, size_t n, float *out, char *errbuf,
+                 size_t errlen);
+    void (*destroy)(void *ctx); /* may be NULL */
+} mn_embedder;
+
+#define MN_EMBEDDER_VERSION 1
+#define MN_EMBEDDER_INIT MN_INIT_(MN_EMBEDDER_VERSION)
+/* Zeroes e as that version of the struct has it and sets its version (MN_EMBEDDER_VERSION). */
+MN_API int mn_embedder_init(mn_embedder *e, unsigned version);
+
+/* ---- Asynchronous embedding ---------------------------------------------------------------------
  * With mn_config.embed_async, a memory whose text needs embedding is committed with an
  * embedding job in the same transaction and the call returns at once; get and list show it
  * with embed_status MN_EMBED_PENDING, and search leaves it out until its vector is stored.
@@ -573,18 +796,18 @@ typedef struct mn_job {
 
 typedef struct mn_jobs {
     size_t count;
-    mn_job *items;  /* oldest memory first */
+    mn_job **items;       /* oldest memory first */
 } mn_jobs;
 
 /* The tenant's embedding jobs with that status (MN_EMBED_PENDING, MN_EMBED_FAILED, or -1 for
  * both), at most limit (0 = 100, at most 10000). An identity needs "list" on "memory". */
 MN_API int mn_job_list(mn_db *db, const mn_actor *actor, int status, int limit,
-                              mn_jobs **out);
+                       mn_jobs **out);
 /* Makes the job of memory_id (NULL: every failed job of the tenant) due now, attempts back to
  * 0. *retried (may be NULL) counts them; a memory_id without a job is MN_ENOTFOUND. An
  * identity needs "update" on "memory". */
 MN_API int mn_job_retry(mn_db *db, const mn_actor *actor, const char *memory_id,
-                               size_t *retried);
+                        size_t *retried);
 /* Runs one batch in the calling thread: claims up to max_jobs due jobs of any tenant (0 = the
  * handle's embed_batch), embeds and stores them. *done and *failed (either may be NULL)
  * count the vectors stored and the failed attempts; both 0: nothing was due. */
@@ -592,11 +815,16 @@ MN_API int mn_job_run(mn_db *db, size_t max_jobs, size_t *done, size_t *failed);
 MN_API void mn_jobs_free(mn_jobs *l);
 
 /* ---- Rate limits ---------------------------------------------------------------------------
- * Whether an actor may make a call now, by an exact sliding window: a call is admitted when
- * fewer than `limit` calls were admitted for the tenant and endpoint in the window that ends
- * now, however many threads or processes ask at once. The counters keep a log of the admitted
- * calls' times, not an estimate. (GCRA or a token bucket keep one number per key but admit up
- * to twice the limit within one window; "1000 per hour" is meant exactly, so the log is kept.)
+ * Whether an actor may make a call now, by a sliding window counted in 60 sub-windows: n
+ * calls are admitted when the calls admitted for the tenant and endpoint in the sub-windows
+ * that the window ending now touches, plus n, are at most `limit`, however many threads or
+ * processes ask at once. So no window ever admits more than the limit, and a call is refused
+ * at worst where an exact log of the calls' times would admit it one sub-window later: an
+ * admitted call stops counting at most 1/60 of the window (a minute of an hour, a second of a
+ * minute) after it leaves the window. Each counter is 61 counts whatever its limit, and a
+ * decision costs the same whatever the limit and n. (A log of the calls' times is exact but
+ * costs memory and time in proportion to the limit; GCRA or a token bucket keep one number
+ * but admit up to twice the limit within one window.)
  *
  * Endpoints are named "resource:action": two parts of 1..32 lowercase letters, digits, '_' and
  * '-' (anything else is MN_EINVAL). Built-in limits per tenant, from the Manushya.ai guide:
@@ -609,7 +837,7 @@ MN_API void mn_jobs_free(mn_jobs *l);
  * The library limits its own calls made for an identity: mn_memory_add and _add_many
  * (memory:create; a batch of n counts n, all or none), mn_memory_search (memory:search),
  * mn_identity_create (identity:create), mn_policy_test (policy:test). A refused call fails with
- * MN_ELIMITED, changes nothing, and mn_errmsg says when to retry. The tenant's trusted system
+ * MN_ELIMITED, changes nothing, and mn_retry_after_ms (and mn_errmsg) says when to retry. The tenant's trusted system
  * actor (mn_actor.identity NULL) is the host program itself: the library does not limit its
  * calls; hosts limit their own endpoints with mn_ratelimit_hit (there it is role "system").
  *
@@ -623,16 +851,23 @@ MN_API void mn_jobs_free(mn_jobs *l);
  * fail with MN_EUNSUPPORTED). A limit set through a handle applies at once there, and in other
  * processes within ratelimit_refresh_ms. Every function here is thread-safe. */
 typedef struct mn_ratelimit_result {
+    unsigned version;        /* MN_RATELIMIT_RESULT_VERSION (see "Structs that grow" at the top) */
     int allowed;             /* 1: admitted (by mn_ratelimit_hit: and counted) */
-    int checked;             /* 0: the counters were unreachable; allowed says the fail mode */
+    int checked;             /* 0: the counters were unreachable; allowed says the fail mode
+                              * (n over the limit is refused all the same) */
     int64_t limit;           /* the limit applied: the endpoint's, times the role multiplier */
     int64_t remaining;       /* calls still admitted in the window after this decision */
     int64_t window_ms;
-    int64_t reset_at;        /* ms since the epoch when the oldest counted call leaves the
-                              * window (a place frees up); 0 when none is counted */
-    int64_t retry_after_ms;  /* refused: the wait until n calls fit; -1 when n is more than the
-                              * limit itself; 0 when admitted */
+    int64_t reset_at;        /* ms since the epoch when the oldest counted calls stop counting
+                              * (places free up: at most a sub-window, 1/60 of the window,
+                              * after they left it); 0 when none is counted */
+    int64_t retry_after_ms;  /* refused: the wait until n calls fit, if no other is admitted
+                              * meanwhile; -1 when n is more than the limit itself (it never
+                              * fits); 0 when admitted */
 } mn_ratelimit_result;
+#define MN_RATELIMIT_RESULT_VERSION 1
+#define MN_RATELIMIT_RESULT_INIT MN_INIT_(MN_RATELIMIT_RESULT_VERSION)
+MN_API int mn_ratelimit_result_init(mn_ratelimit_result *s, unsigned version);
 
 typedef struct mn_limit {
     char *endpoint;          /* "memory:create", ..., or "*": every endpoint not named */
@@ -643,18 +878,22 @@ typedef struct mn_limit {
 
 typedef struct mn_limits {
     size_t count;
-    mn_limit *items; /* by endpoint */
+    mn_limit **items;     /* by endpoint */
 } mn_limits;
 
 typedef struct mn_ratelimit_stats {
+    unsigned version;        /* MN_RATELIMIT_STATS_VERSION (see "Structs that grow" at the top) */
     uint64_t allowed, denied; /* decisions of the counters */
     uint64_t fail_open;       /* calls allowed unchecked: the counters were unreachable */
     uint64_t fail_closed;     /* calls refused for the same reason (ratelimit_fail_closed) */
 } mn_ratelimit_stats;
+#define MN_RATELIMIT_STATS_VERSION 1
+#define MN_RATELIMIT_STATS_INIT MN_INIT_(MN_RATELIMIT_STATS_VERSION)
+MN_API int mn_ratelimit_stats_init(mn_ratelimit_stats *s, unsigned version);
 
 /* Counts n (>= 1) calls of the actor to endpoint when they all fit: MN_OK when admitted,
- * MN_ELIMITED when not (nothing counted; the retry-after in mn_errmsg and out). out may be
- * NULL. An actor's tenant and role are cached for ratelimit_refresh_ms. */
+ * MN_ELIMITED when not (nothing counted; the retry-after in out and mn_retry_after_ms). out
+ * may be NULL. An actor's tenant and role are cached for ratelimit_refresh_ms. */
 MN_API int mn_ratelimit_hit(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n,
                             mn_ratelimit_result *out);
 /* Whether n calls would be admitted now, counting nothing: MN_OK, the answer in *out. */
@@ -666,12 +905,12 @@ MN_API int mn_ratelimit_reset(mn_db *db, const mn_actor *actor, const char *endp
 MN_API int mn_limit_list(mn_db *db, const mn_actor *actor, mn_limits **out);
 /* The limit endpoint has for the tenant ("read" on "ratelimit"). */
 MN_API int mn_limit_get(mn_db *db, const mn_actor *actor, const char *endpoint,
-                                  mn_limit **out);
+                        mn_limit **out);
 /* Sets the tenant's own limit for endpoint (or "*"): 1..1000000000 calls per window_ms of
  * 1..2678400000 (31 days) ("update" on "ratelimit"). MN_EUNSUPPORTED when the store keeps no
  * limits. */
 MN_API int mn_limit_set(mn_db *db, const mn_actor *actor, const char *endpoint,
-                                  int64_t limit, int64_t window_ms);
+                        int64_t limit, int64_t window_ms);
 /* Back to the built-in limit ("update" on "ratelimit"); MN_ENOTFOUND when none was set. */
 MN_API int mn_limit_delete(mn_db *db, const mn_actor *actor, const char *endpoint);
 /* This handle's decisions since mn_open (the library's own calls and mn_ratelimit_hit). */

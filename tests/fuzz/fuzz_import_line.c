@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)mni_check_text(NULL, "text", in.text, 65536);
         if (in.type)
             (void)mni_check_name(NULL, "type", in.type, 64);
-        if (in.has_importance)
+        if (in.importance != MN_IMPORTANCE_DEFAULT)
             (void)mni_check_importance(NULL, "importance", in.importance);
         /* The metadata goes in as the line wrote it, already compact: the library keeps it so. */
         if (in.metadata) {

@@ -12,7 +12,7 @@
 #include "support/embed_server.h"
 #include "support/harness.h"
 
-#include "core/handle.h"
+#include "api/handle.h"
 #include "store/store.h"
 
 #include <check.h>

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "manushya.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/migrations.h"
 #include "store/postgres/pg.h"
 #include "support/conformance.h"

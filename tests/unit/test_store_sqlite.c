@@ -2,6 +2,7 @@
  * embedded file can show (URL forms, WAL, open flags, expiry by editing the file directly). */
 #include <check.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include "manushya.h"
 #include "support/conformance.h"
 #include "support/harness.h"
+#include "store/store.h"
 
 /* A fresh database each call, cycling through "sqlite:PATH", "sqlite://PATH" and a bare PATH. */
 static const char *make_url(void)
@@ -345,6 +347,54 @@ START_TEST(deletes_leave_no_rows)
 }
 END_TEST
 
+/* ---- the change hook -------------------------------------------------------------------------- */
+
+/* The store reports each committed change of a tenant's memories through the hook it was
+ * given at open (the handle's index follows through it): no call up into the handle. */
+struct seen {
+    int calls;
+    char tenant[64];
+};
+
+static void on_change(void *ctx, const char *tenant_id)
+{
+    struct seen *s = ctx;
+    s->calls++;
+    snprintf(s->tenant, sizeof s->tenant, "%s", tenant_id);
+}
+
+START_TEST(changes_reach_the_hook_given_at_open)
+{
+    mn_config cfg = { .embedder = "local", .pool_size = 2, .busy_timeout_ms = 1000 };
+    struct seen seen = {0};
+    struct mni_store *st = NULL;
+    int dim = 4;
+    ck_assert_int_eq(mni_store_open(&mni_store_sqlite, NULL, th_tmppath("hook.db"), &cfg, &dim,
+                                    on_change, &seen, &st), MN_OK);
+    ck_assert_int_eq(st->dim, 4);
+    const char *tid = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+    const char *iid = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c";
+    const char *mid = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5d";
+    mn_tenant t = { .id = (char *)tid, .name = "hooked", .created_at = 1 };
+    ck_assert_int_eq(st->ops->tenant_insert(st, &t, NULL, 0), MN_OK);
+    mn_identity i = { .id = (char *)iid, .tenant_id = (char *)tid, .external_id = "u",
+                      .role = "user", .claims = "{}", .active = 1, .created_at = 1,
+                      .updated_at = 1 };
+    ck_assert_int_eq(st->ops->identity_insert(st, &i), MN_OK);
+    ck_assert_int_eq(seen.calls, 0); /* no memory changed yet */
+    const float vec[4] = { 1, 0, 0, 0 };
+    struct mni_memory_row row = { .id = mid, .identity_id = iid, .text = "x", .type = "fact",
+                                  .metadata = "{}", .version = 1, .created_at = 1,
+                                  .updated_at = 1, .embedding = vec };
+    ck_assert_int_eq(st->ops->memory_insert(st, tid, &row, 1), MN_OK);
+    ck_assert_int_eq(seen.calls, 1);
+    ck_assert_str_eq(seen.tenant, tid);
+    ck_assert_int_eq(st->ops->memory_delete(st, tid, &mid, 1, MN_DELETE_HARD, 2), MN_OK);
+    ck_assert_int_eq(seen.calls, 2);
+    st->ops->close(st);
+}
+END_TEST
+
 static Suite *sqlite_suite(void)
 {
     Suite *s = suite_create("store_sqlite");
@@ -357,6 +407,7 @@ static Suite *sqlite_suite(void)
     tcase_add_test(tc, expiry_by_editing_the_file);
     tcase_add_test(tc, rows_carry_tenant_and_unit_vectors);
     tcase_add_test(tc, deletes_leave_no_rows);
+    tcase_add_test(tc, changes_reach_the_hook_given_at_open);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "manushya.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "index/vindex.h"
 #include "store/store.h"
 #include "support/harness.h"

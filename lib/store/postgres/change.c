@@ -3,7 +3,6 @@
 #include "store/postgres/pg.h"
 #include "store/notfound.h"
 #include "core/error.h"
-#include "core/handle.h"
 
 #include <stdlib.h>
 
@@ -48,7 +47,7 @@ int pgs_memory_update(struct mni_store *st, const char *tenant_id,
                       const char *changed_by, const char *before, const char *after)
 {
     struct pgs_store *s = (struct pgs_store *)st;
-    char *vecbuf = malloc(pgs_vec_bytes(s->base.db->dim));
+    char *vecbuf = malloc(pgs_vec_bytes(s->base.dim));
     if (!vecbuf)
         return mni_seterr(s->base.db, MN_ENOMEM, "out of memory updating a memory");
     struct pgs_conn *c;
@@ -68,7 +67,7 @@ int pgs_memory_update(struct mni_store *st, const char *tenant_id,
     pgs_arg_int(&a, row->version);
     pgs_arg_int(&a, row->updated_at);
     pgs_arg_int(&a, seq);
-    pgs_arg_vec(s, &a, row->embedding, s->base.db->dim, vecbuf);
+    pgs_arg_vec(s, &a, row->embedding, s->base.dim, vecbuf);
     pgs_arg_int(&a, expected_version);
     PGresult *res = NULL;
     rc = pgs_run(s, c, PGS_MEMORY_UPDATE, &a, &res, "updating a memory");
@@ -95,7 +94,7 @@ int pgs_memory_update(struct mni_store *st, const char *tenant_id,
         rc = pgs_job_drop(s, c, tenant_id, row->id);
     rc = pgs_write_end(s, c, rc);
     if (rc == MN_OK)
-        mni_db_changed(s->base.db, tenant_id);
+        mni_store_changed(&s->base, tenant_id);
     return rc;
 }
 
@@ -112,7 +111,7 @@ int pgs_memory_delete(struct mni_store *st, const char *tenant_id, const char *c
         rc = delete_one(s, c, tenant_id, ids[i], mode, now, last - (int64_t)n + 1 + (int64_t)i);
     rc = pgs_write_end(s, c, rc);
     if (rc == MN_OK)
-        mni_db_changed(s->base.db, tenant_id);
+        mni_store_changed(&s->base, tenant_id);
     return rc;
 }
 
@@ -126,7 +125,7 @@ int pgs_memory_restore(struct mni_store *st, const char *tenant_id, const char *
         rc = pgs_write_end(s, c, change_row(s, c, PGS_MEMORY_RESTORE, tenant_id, id, now, seq,
                                             "restoring a memory"));
     if (rc == MN_OK)
-        mni_db_changed(s->base.db, tenant_id);
+        mni_store_changed(&s->base, tenant_id);
     return rc;
 }
 
@@ -153,7 +152,7 @@ int pgs_memory_purge_expired(struct mni_store *st, const char *tenant_id, int64_
     PQclear(res);
     rc = pgs_write_end(s, c, rc);
     if (rc == MN_OK && n)
-        mni_db_changed(s->base.db, tenant_id);
+        mni_store_changed(&s->base, tenant_id);
     if (rc == MN_OK && purged)
         *purged = (size_t)n;
     return rc;

@@ -3,7 +3,6 @@
  * parameters; results come back in binary format (read by postgres/rows.c). */
 #include "store/postgres/pg.h"
 #include "core/error.h"
-#include "core/handle.h"
 
 #include <endian.h>
 #include <stdio.h>
@@ -112,12 +111,14 @@ int pgs_fail(struct pgs_store *s, struct pgs_conn *c, const PGresult *res, const
     return mni_seterr(h, MN_EBACKEND, "%s: PostgreSQL error %s: %s", doing, state, why);
 }
 
-void pgs_stmt_name(enum pgs_stmt_id id, char name[16])
+/* Statements are prepared under the name mn_<id>. */
+static void pgs_stmt_name(enum pgs_stmt_id id, char name[16])
 {
     snprintf(name, 16, "mn_%d", (int)id);
 }
 
-int pgs_prepare(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id)
+/* Prepares id on c unless it is already. */
+static int pgs_prepare(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id)
 {
     if (c->prepared[id])
         return MN_OK;
@@ -190,7 +191,7 @@ int pgs_insert_unique(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id 
     return rc;
 }
 
-int pgs_each(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
+static int pgs_each(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
              const struct pgs_args *a, pgs_row_fn fn, void *ctx, const char *doing)
 {
     int rc = pgs_prepare(s, c, id);

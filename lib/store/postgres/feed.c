@@ -5,7 +5,6 @@
  * index skip changes. Also pruning the tombstones, and the meta settings. */
 #include "store/postgres/pg.h"
 #include "core/error.h"
-#include "core/handle.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +47,7 @@ static int feed_row(void *ctx, const PGresult *r)
         if (got < 0)
             return -mni_seterr(f->s->base.db, MN_ECORRUPT, "memory key %lld has an embedding of "
                               "another size than the database's %d dimensions; the database "
-                              "is damaged", (long long)ch.key, f->s->base.db->dim);
+                              "is damaged", (long long)ch.key, f->s->base.dim);
         ch.embedding = got ? f->vec : NULL;
     }
     return f->fn(f->ctx, &ch) ? 1 : 0;
@@ -59,7 +58,7 @@ int pgs_memory_changes(struct mni_store *st, const char *tenant_id, int64_t afte
                        void *ctx)
 {
     struct pgs_store *s = (struct pgs_store *)st;
-    struct feed f = { s, fn, ctx, malloc((size_t)s->base.db->dim * sizeof(float)) };
+    struct feed f = { s, fn, ctx, malloc((size_t)s->base.dim * sizeof(float)) };
     if (!f.vec)
         return mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading the change feed");
     struct pgs_args a = {0};
@@ -133,7 +132,7 @@ int pgs_meta_put(struct mni_store *st, const char *key, const char *value)
 int pgs_feed_prune(struct mni_store *st, const char *tenant_id, int64_t upto_seq)
 {
     struct pgs_store *s = (struct pgs_store *)st;
-    if (s->base.db->cfg.flags & MN_OPEN_READONLY)
+    if (s->base.flags & MN_OPEN_READONLY)
         return MN_OK; /* nothing to prune from a database we may not write */
     struct pgs_conn *c;
     int rc = pgs_write_begin(s, &c, 0, NULL);

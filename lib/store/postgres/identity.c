@@ -2,7 +2,6 @@
 #include "store/postgres/pg.h"
 #include "store/notfound.h"
 #include "core/error.h"
-#include "core/handle.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +99,6 @@ int pgs_identity_delete(struct mni_store *st, const char *tenant_id, const char 
     }
     rc = pgs_write_end(s, c, rc);
     if (rc == MN_OK)
-        mni_db_changed(s->base.db, tenant_id);
+        mni_store_changed(&s->base, tenant_id);
     return rc;
 }

@@ -4,9 +4,8 @@
  * same contract as sqlite/jobs.c; the statements are in postgres/sql.c. */
 #include "store/postgres/pg.h"
 #include "store/notfound.h"
+#include "store/types.h"
 #include "core/error.h"
-#include "core/handle.h"
-#include "jobs/jobs.h"
 #include "store/list.h"
 
 #include <stdlib.h>
@@ -67,16 +66,11 @@ static int read_task(struct pgs_store *s, const PGresult *r, int row, void *item
     return oom || !t->tenant_id || !t->memory_id || !t->text ? -MN_ENOMEM : 1;
 }
 
-static void clear_task(void *item)
-{
-    mni_embed_tasks_free_one(item);
-}
-
 /* A write with no seq: claims, failures and retries change no memory, so the index has
  * nothing to follow (and they do not queue behind the writers holding the sequence). */
 static int begin_plain(struct pgs_store *s, struct pgs_conn **c, const char *doing)
 {
-    if (s->base.db->cfg.flags & MN_OPEN_READONLY)
+    if (s->base.flags & MN_OPEN_READONLY)
         return mni_seterr(s->base.db, MN_EUNSUPPORTED, "%s: the handle is open read-only",
                          doing);
     return pgs_write_begin(s, c, 0, NULL);
@@ -99,7 +93,7 @@ int pgs_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, i
     pgs_arg_int(&a, (int64_t)limit);
     PGresult *res = NULL;
     rc = pgs_run(s, c, PGS_JOB_CLAIM, &a, &res, "claiming embedding jobs");
-    struct pgs_reader r = { sizeof **out, read_task, clear_task, NULL };
+    struct pgs_reader r = { sizeof **out, read_task, mni_embed_task_clear, NULL };
     if (rc == MN_OK)
         rc = pgs_collect(s, res, &r, 0, (void **)out, n, NULL, "claiming embedding jobs");
     PQclear(res);
@@ -122,7 +116,7 @@ static int store_one(struct pgs_store *s, struct pgs_conn *c, const char *claim,
     pgs_arg_int(&a, t->key);
     pgs_arg_int(&a, t->version);
     pgs_arg_text(&a, claim);
-    pgs_arg_vec(s, &a, vec, s->base.db->dim, vecbuf);
+    pgs_arg_vec(s, &a, vec, s->base.dim, vecbuf);
     pgs_arg_int(&a, seq);
     PGresult *res = NULL;
     int rc = pgs_run(s, c, PGS_JOB_STORE, &a, &res, "storing an embedding");
@@ -150,7 +144,7 @@ int pgs_embed_jobs_done(struct mni_store *st, const char *claim, const struct mn
     *stored = 0;
     if (n == 0)
         return MN_OK;
-    char *vecbuf = malloc(pgs_vec_bytes(s->base.db->dim));
+    char *vecbuf = malloc(pgs_vec_bytes(s->base.dim));
     if (!vecbuf)
         return mni_seterr(s->base.db, MN_ENOMEM, "out of memory storing embeddings");
     struct pgs_conn *c;
@@ -162,7 +156,7 @@ int pgs_embed_jobs_done(struct mni_store *st, const char *claim, const struct mn
         return rc;
     }
     for (size_t i = 0; rc == MN_OK && i < n; i++)
-        rc = store_one(s, c, claim, &t[i], vecs + i * (size_t)s->base.db->dim,
+        rc = store_one(s, c, claim, &t[i], vecs + i * (size_t)s->base.dim,
                        last - (int64_t)n + 1 + (int64_t)i, now, vecbuf, stored);
     free(vecbuf);
     rc = pgs_write_end(s, c, rc);
@@ -173,7 +167,7 @@ int pgs_embed_jobs_done(struct mni_store *st, const char *claim, const struct mn
     /* The index follows each tenant that got vectors (tasks come sorted by tenant). */
     for (size_t i = 0; *stored && i < n; i++)
         if (i == 0 || strcmp(t[i].tenant_id, t[i - 1].tenant_id) != 0)
-            mni_db_changed(s->base.db, t[i].tenant_id);
+            mni_store_changed(&s->base, t[i].tenant_id);
     return MN_OK;
 }
 
@@ -228,7 +222,7 @@ int pgs_embed_jobs_list(struct mni_store *st, const char *tenant_id, int status,
     pgs_arg_int(&a, limit);
     PGresult *res = NULL;
     int rc = pgs_run_on(s, pgs_reads(s), PGS_JOB_LIST, &a, &res, "listing embedding jobs");
-    struct pgs_reader r = { sizeof(mn_job), read_job, mni_embed_job_clear, NULL };
+    struct pgs_reader r = { sizeof(mn_job), read_job, mni_job_clear, NULL };
     if (rc == MN_OK)
         rc = pgs_collect(s, res, &r, 0, (void **)&l->items, &l->count, NULL,
                          "listing embedding jobs");

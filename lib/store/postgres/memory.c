@@ -2,8 +2,8 @@
  * (update, delete, restore, purge) are in postgres/change.c. */
 #include "store/postgres/pg.h"
 #include "core/error.h"
-#include "core/free.h"
-#include "core/handle.h"
+#include "store/notfound.h"
+#include "store/types.h"
 #include "core/json.h"
 #include "store/list.h"
 
@@ -136,7 +136,7 @@ static void put_row(struct pgs_store *s, struct copybuf *b, const char *tenant_i
         return;
     }
     struct pgs_args a = {0};
-    pgs_arg_vec(s, &a, r->embedding, s->base.db->dim, vecbuf);
+    pgs_arg_vec(s, &a, r->embedding, s->base.dim, vecbuf);
     put_u32(b, (uint32_t)a.len[0]);
     put(b, vecbuf, (size_t)a.len[0]);
 }
@@ -155,7 +155,7 @@ static int copy_rows(struct pgs_store *s, struct pgs_conn *c, const char *tenant
     }
     PQclear(res);
     struct copybuf b = {0};
-    char *vecbuf = malloc(pgs_vec_bytes(s->base.db->dim));
+    char *vecbuf = malloc(pgs_vec_bytes(s->base.dim));
     int rc = MN_OK;
     put(&b, header, sizeof header); /* the signature, its NUL included */
     put_u32(&b, 0);                 /* flags */
@@ -189,7 +189,7 @@ static int copy_rows(struct pgs_store *s, struct pgs_conn *c, const char *tenant
 static int insert_rows(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
                        const struct mni_memory_row *rows, size_t n, int64_t first_seq)
 {
-    char *vecbuf = malloc(pgs_vec_bytes(s->base.db->dim));
+    char *vecbuf = malloc(pgs_vec_bytes(s->base.dim));
     int rc = vecbuf ? MN_OK : mni_seterr(s->base.db, MN_ENOMEM, "out of memory adding memories");
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
         const struct mni_memory_row *r = &rows[i];
@@ -206,7 +206,7 @@ static int insert_rows(struct pgs_store *s, struct pgs_conn *c, const char *tena
         pgs_arg_int(&a, r->updated_at);
         pgs_arg_int(&a, r->expires_at);
         pgs_arg_int(&a, first_seq + (int64_t)i);
-        pgs_arg_vec(s, &a, r->embedding, s->base.db->dim, vecbuf);
+        pgs_arg_vec(s, &a, r->embedding, s->base.dim, vecbuf);
         rc = pgs_run(s, c, PGS_MEMORY_INSERT, &a, NULL, "adding a memory");
     }
     free(vecbuf);
@@ -231,7 +231,7 @@ int pgs_memory_insert(struct mni_store *st, const char *tenant_id,
         rc = pgs_jobs_enqueue(s, c, tenant_id, rows, n, first);
     rc = pgs_write_end(s, c, rc);
     if (rc == MN_OK)
-        mni_db_changed(s->base.db, tenant_id);
+        mni_store_changed(&s->base, tenant_id);
     return rc;
 }
 
@@ -252,8 +252,7 @@ int pgs_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
     if (rc == MN_OK && n == 0) {
         free(*out);
         *out = NULL;
-        rc = mni_seterr(s->base.db, MN_ENOTFOUND, "the tenant has no memory %s (or it is "
-                       "deleted or expired)", id);
+        rc = mni_store_no_memory(s->base.db, "reading a memory", id, MNI_WANT_VISIBLE);
     }
     return rc;
 }
@@ -313,7 +312,7 @@ static int scan_row(void *ctx, const PGresult *r)
     if (pgs_vec(sc->s, r, 0, 1, sc->vec) < 0)
         return -mni_seterr(sc->s->base.db, MN_ECORRUPT, "memory key %lld has an embedding of "
                           "another size than the database's %d dimensions; the database is "
-                          "damaged", (long long)pgs_int(r, 0, 0), sc->s->base.db->dim);
+                          "damaged", (long long)pgs_int(r, 0, 0), sc->s->base.dim);
     sc->fn(sc->ctx, pgs_int(r, 0, 0), sc->vec);
     return 0;
 }
@@ -322,7 +321,7 @@ int pgs_memory_scan(struct mni_store *st, const char *tenant_id, const struct mn
                     mni_scan_fn fn, void *ctx)
 {
     struct pgs_store *s = (struct pgs_store *)st;
-    struct scan sc = { s, q, fn, ctx, malloc((size_t)s->base.db->dim * sizeof(float)) };
+    struct scan sc = { s, q, fn, ctx, malloc((size_t)s->base.dim * sizeof(float)) };
     if (!sc.vec)
         return mni_seterr(s->base.db, MN_ENOMEM, "out of memory searching");
     struct pgs_args a = {0};

@@ -7,6 +7,7 @@
 #ifndef MNI_STORE_PG_H
 #define MNI_STORE_PG_H
 
+#include "store/rows.h"
 #include "store/store.h"
 
 #include <libpq-fe.h>
@@ -49,7 +50,7 @@ struct pgs_options {
     int pool_timeout_ms, pool_recycle_s, health_check_s;
     int connect_retry_ms;  /* a refused connection is retried this long (default 0) */
     int migrate;           /* 1: create and migrate at open (default); 0: refuse */
-    int ef_search;         /* hnsw.ef_search per query; 0 = the handle's */
+    int ef_search;         /* hnsw.ef_search per query; 0 in the URL = the handle's */
 };
 
 int pgs_options_parse(mn_db *db, const char *target, struct pgs_options *o);
@@ -131,8 +132,6 @@ int pgs_run(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
 /* Runs a prepared statement and calls fn for each row as it arrives (row mode: no whole
  * result in memory); fn returning nonzero stops reading (MN_OK). fn may return -MN_E* to fail. */
 typedef int (*pgs_row_fn)(void *ctx, const PGresult *r);
-int pgs_each(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
-             const struct pgs_args *a, pgs_row_fn fn, void *ctx, const char *doing);
 /* The same, one statement on a connection of pool p taken for it and given back. */
 int pgs_run_on(struct pgs_store *s, struct pgs_pool *p, enum pgs_stmt_id id,
                const struct pgs_args *a, PGresult **res, const char *doing);
@@ -143,11 +142,7 @@ int pgs_exec_text(struct pgs_store *s, struct pgs_conn *c, const char *sql, cons
 /* Records the failure of res (or of the connection) as an MN_E* code with a message saying what
  * was being done; returns the code. */
 int pgs_fail(struct pgs_store *s, struct pgs_conn *c, const PGresult *res, const char *doing);
-/* Prepares id on c unless it is already. */
-int pgs_prepare(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id);
 const char *pgs_sql(enum pgs_stmt_id id);
-/* Statements are prepared under the name mn_<id>. */
-void pgs_stmt_name(enum pgs_stmt_id id, char name[16]);
 
 /* A write: takes a primary connection, BEGINs and reserves nseq change numbers (the last in
  * *last_seq; nseq 0 reserves none, and last_seq may then be NULL). pgs_write_end COMMITs (rc == MN_OK) or rolls back, gives
@@ -179,6 +174,10 @@ struct pgs_reader {
 };
 extern const struct pgs_reader pgs_tenant_reader, pgs_identity_reader, pgs_history_reader,
     pgs_policy_reader;
+/* The reader of a row that a shared mapper (store/rows.h) makes: ctx is its mni_row_map. */
+int pgs_read_mapped(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx);
+/* Row row of r for the shared mappers. */
+struct mni_row pgs_row(const PGresult *r, int row);
 /* Reads every row of res (at most limit kept; 0 = all; *more when another kept row followed). */
 int pgs_collect(struct pgs_store *s, const PGresult *res, const struct pgs_reader *rd,
                 size_t limit, void **items, size_t *count, int *more, const char *doing);
@@ -197,10 +196,6 @@ int pgs_memory_read(struct pgs_store *s, const PGresult *r, int row, mn_memory *
 /* Creates or migrates the database (when allowed), detects pgvector, checks the embedding
  * settings; on return *dim is the database's dimension. */
 int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim);
-/* Applies the migrations up to version upto (0 = all) on c, in one transaction. For tests and
- * `manushya migrate`. */
-int pgs_migrate(struct pgs_store *s, struct pgs_conn *c, int upto, int dim, const char *embedder,
-                int vector);
 int pgs_schema_version_on(struct pgs_store *s, struct pgs_conn *c, int *version);
 /* Per connection: the search_path for schema=NAME. */
 int pgs_conn_setup(struct pgs_store *s, struct pgs_conn *c);
@@ -286,6 +281,5 @@ int pgs_embed_jobs_retry(struct mni_store *st, const char *tenant_id, const char
                          int64_t now, size_t *retried);
 int pgs_memory_search(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
                       const float *vec, size_t want, int ef, mni_hit_fn fn, void *ctx);
-
 
 #endif

@@ -8,6 +8,7 @@
  * that takes one connection at a time, like PGlite's socket server).
  * A connection belongs to one thread between pgs_get and pgs_put. */
 #include "store/postgres/pg.h"
+#include "core/clock.h"
 #include "core/error.h"
 
 #include <errno.h>
@@ -16,13 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static int64_t mono_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 int pgs_pool_init(struct pgs_store *s, struct pgs_pool *p, const char *conninfo,
                   const char *what)
@@ -100,10 +94,10 @@ static int conn_open(struct pgs_store *s, struct pgs_pool *p, struct pgs_conn *c
 {
     /* connect_retry_ms: a server that refuses for a moment (restarting; PGlite while its one
      * connection is still closing) gets more tries. */
-    int64_t until = mono_ms() + s->opt.connect_retry_ms;
+    int64_t until = mni_mono_ms() + s->opt.connect_retry_ms;
     for (;;) {
         c->pg = PQconnectdb(p->conninfo);
-        if (!c->pg || PQstatus(c->pg) == CONNECTION_OK || mono_ms() >= until)
+        if (!c->pg || PQstatus(c->pg) == CONNECTION_OK || mni_mono_ms() >= until)
             break;
         PQfinish(c->pg);
         c->pg = NULL;
@@ -123,7 +117,7 @@ static int conn_open(struct pgs_store *s, struct pgs_pool *p, struct pgs_conn *c
         return rc;
     }
     PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
-    int64_t now = mono_ms();
+    int64_t now = mni_mono_ms();
     c->born_ms = c->used_ms = now;
     int rc = pgs_conn_setup(s, c);
     if (rc != MN_OK)
@@ -134,7 +128,7 @@ static int conn_open(struct pgs_store *s, struct pgs_pool *p, struct pgs_conn *c
 int pgs_get(struct pgs_store *s, struct pgs_pool *p, struct pgs_conn **out)
 {
     *out = NULL;
-    int64_t deadline = mono_ms() + s->opt.pool_timeout_ms;
+    int64_t deadline = mni_mono_ms() + s->opt.pool_timeout_ms;
     struct timespec until = { (time_t)(deadline / 1000), (long)(deadline % 1000) * 1000000 };
     pthread_mutex_lock(&p->mu);
     struct pgs_conn *c = NULL;
@@ -169,7 +163,7 @@ int pgs_get(struct pgs_store *s, struct pgs_pool *p, struct pgs_conn **out)
         p->nopen++;
     pthread_mutex_unlock(&p->mu);
     int rc = MN_OK;
-    if (was_open && !conn_alive(s, c, mono_ms()))
+    if (was_open && !conn_alive(s, c, mni_mono_ms()))
         conn_close(c);
     if (!c->pg)
         rc = conn_open(s, p, c);
@@ -197,7 +191,7 @@ void pgs_put(struct pgs_store *s, struct pgs_pool *p, struct pgs_conn *c)
     if (!keep)
         conn_close(c);
     else
-        c->used_ms = mono_ms();
+        c->used_ms = mni_mono_ms();
     pthread_mutex_lock(&p->mu);
     if (!keep)
         p->nopen--;

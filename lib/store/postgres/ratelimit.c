@@ -3,29 +3,14 @@
  * transaction. */
 #include "store/postgres/pg.h"
 #include "store/notfound.h"
+#include "store/rows.h"
+#include "store/types.h"
 #include "core/error.h"
 
 #include <stdlib.h>
 
-static int read_limit(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
-{
-    (void)s, (void)ctx;
-    mn_limit *l = item;
-    int oom = 0;
-    l->endpoint = pgs_text(r, row, 0, &oom);
-    l->limit = pgs_int(r, row, 1);
-    l->window_ms = pgs_int(r, row, 2);
-    l->overridden = 1;
-    return oom || !l->endpoint ? -MN_ENOMEM : 1;
-}
-
-static void clear_limit(void *item)
-{
-    free(((mn_limit *)item)->endpoint);
-}
-
-static const struct pgs_reader limit_reader = { sizeof(mn_limit), read_limit,
-                                                clear_limit, NULL };
+static const struct pgs_reader limit_reader = { sizeof(mn_limit), pgs_read_mapped, mni_limit_clear,
+                                                (void *)&mni_map_limit };
 
 /* Runs a statement that changes rows; *changed receives how many it changed. */
 static int change(struct pgs_store *s, enum pgs_stmt_id id, const struct pgs_args *a,

@@ -1,10 +1,11 @@
 /* Reading binary-format results of the PostgreSQL backend into the public structs: one reader
  * per struct type, one loop for all (as sqlite/rows.c does for SQLite). */
 #include "store/postgres/pg.h"
+#include "core/bytes.h"
 #include "core/error.h"
-#include "core/free.h"
-#include "core/handle.h"
 #include "store/list.h"
+#include "store/rows.h"
+#include "store/types.h"
 
 #include <endian.h>
 #include <stdlib.h>
@@ -27,16 +28,10 @@ int64_t pgs_int(const PGresult *r, int row, int col)
         memcpy(&x, v, 2);
         return (int16_t)be16toh(x);
     }
-    case OID_INT4: {
-        uint32_t x;
-        memcpy(&x, v, 4);
-        return (int32_t)be32toh(x);
-    }
-    case OID_INT8: {
-        uint64_t x;
-        memcpy(&x, v, 8);
-        return (int64_t)be64toh(x);
-    }
+    case OID_INT4:
+        return (int32_t)be32toh(mni_load32(v));
+    case OID_INT8:
+        return (int64_t)be64toh(mni_load64(v));
     default:
         return 0;
     }
@@ -48,18 +43,14 @@ double pgs_double(const PGresult *r, int row, int col)
         return 0;
     const char *v = PQgetvalue(r, row, col);
     if (PQftype(r, col) == OID_FLOAT4) {
-        uint32_t x;
+        uint32_t x = be32toh(mni_load32(v));
         float f;
-        memcpy(&x, v, 4);
-        x = be32toh(x);
         memcpy(&f, &x, 4);
         return f;
     }
     if (PQftype(r, col) == OID_FLOAT8) {
-        uint64_t x;
+        uint64_t x = be64toh(mni_load64(v));
         double d;
-        memcpy(&x, v, 8);
-        x = be64toh(x);
         memcpy(&d, &x, 8);
         return d;
     }
@@ -85,7 +76,7 @@ int pgs_vec(struct pgs_store *s, const PGresult *r, int row, int col, float *out
 {
     if (PQgetisnull(r, row, col))
         return 0;
-    int dim = s->base.db->dim, n = PQgetlength(r, row, col);
+    int dim = s->base.dim, n = PQgetlength(r, row, col);
     const char *v = PQgetvalue(r, row, col);
     if (s->vector == PGS_VEC_LOCAL) {
         if (n != dim * (int)sizeof(float))
@@ -104,14 +95,6 @@ int pgs_vec(struct pgs_store *s, const PGresult *r, int row, int col, float *out
         memcpy(&out[i], &u, 4);
     }
     return 1;
-}
-
-static void clear_items(const struct pgs_reader *rd, char *items, size_t n)
-{
-    if (rd->clear)
-        for (size_t i = 0; i < n; i++)
-            rd->clear(items + i * rd->size);
-    free(items);
 }
 
 int pgs_collect(struct pgs_store *s, const PGresult *res, const struct pgs_reader *rd,
@@ -146,7 +129,7 @@ int pgs_collect(struct pgs_store *s, const PGresult *res, const struct pgs_reade
     if (rc == MN_ENOMEM)
         mni_seterr(s->base.db, rc, "%s: out of memory", doing);
     if (rc != MN_OK) {
-        clear_items(rd, arr, n);
+        mni_array_free(arr, n, rd->size, rd->clear);
         return rc;
     }
     *items = arr;
@@ -183,102 +166,62 @@ int pgs_query_one(struct pgs_store *s, enum pgs_stmt_id id, const char *const *t
 
 /* ---- readers of the public structs ---------------------------------------------------------- */
 
-static int read_tenant(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
+static int pg_is_null(const struct mni_row *r, int col)
 {
-    (void)s, (void)ctx;
-    mn_tenant *t = item;
-    int oom = 0;
-    t->id = pgs_text(r, row, 0, &oom);
-    t->name = pgs_text(r, row, 1, &oom);
-    t->created_at = pgs_int(r, row, 2);
-    return oom || !t->id || !t->name ? -MN_ENOMEM : 1;
+    return PQgetisnull(r->res, r->row, col);
 }
 
-const struct pgs_reader pgs_tenant_reader = { sizeof(mn_tenant), read_tenant, mni_tenant_clear,
-                                              NULL };
+static char *pg_row_text(const struct mni_row *r, int col)
+{
+    int oom = 0;
+    return pgs_text(r->res, r->row, col, &oom);
+}
 
-/* ctx, when set, points to the column where the identity's columns start (a join). */
-static int read_identity(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
+static int64_t pg_integer(const struct mni_row *r, int col)
+{
+    return pgs_int(r->res, r->row, col);
+}
+
+static double pg_real(const struct mni_row *r, int col)
+{
+    return pgs_double(r->res, r->row, col);
+}
+
+static const struct mni_row_ops row_ops = { pg_is_null, pg_row_text, pg_integer, pg_real };
+
+struct mni_row pgs_row(const PGresult *r, int row)
+{
+    return (struct mni_row){ &row_ops, r, row, 0 };
+}
+
+int pgs_read_mapped(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
 {
     (void)s;
-    int at = ctx ? *(const int *)ctx : 0, oom = 0;
-    mn_identity *i = item;
-    i->id = pgs_text(r, row, at, &oom);
-    i->tenant_id = pgs_text(r, row, at + 1, &oom);
-    i->external_id = pgs_text(r, row, at + 2, &oom);
-    i->role = pgs_text(r, row, at + 3, &oom);
-    i->claims = pgs_text(r, row, at + 4, &oom);
-    i->active = (int)pgs_int(r, row, at + 5);
-    i->created_at = pgs_int(r, row, at + 6);
-    i->updated_at = pgs_int(r, row, at + 7);
-    return oom || !i->id || !i->tenant_id || !i->external_id || !i->role || !i->claims
-           ? -MN_ENOMEM : 1;
+    const struct mni_row_map *m = ctx;
+    struct mni_row mr = { &row_ops, r, row, m->at };
+    return m->map(&mr, item);
 }
 
-const struct pgs_reader pgs_identity_reader = { sizeof(mn_identity), read_identity,
-                                                mni_identity_clear, NULL };
-
-static int read_history(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
-{
-    (void)s, (void)ctx;
-    mn_history_entry *h = item;
-    int oom = 0;
-    h->version = pgs_int(r, row, 0);
-    h->changed_at = pgs_int(r, row, 1);
-    h->changed_by = pgs_text(r, row, 2, &oom);
-    h->before = pgs_text(r, row, 3, &oom);
-    h->after = pgs_text(r, row, 4, &oom);
-    return oom || !h->before || !h->after ? -MN_ENOMEM : 1;
-}
-
-const struct pgs_reader pgs_history_reader = { sizeof(mn_history_entry), read_history,
-                                               mni_history_entry_clear, NULL };
-
-static int read_policy(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
-{
-    (void)s, (void)ctx;
-    mn_policy *p = item;
-    int oom = 0;
-    p->id = pgs_text(r, row, 0, &oom);
-    p->tenant_id = pgs_text(r, row, 1, &oom);
-    p->role = pgs_text(r, row, 2, &oom);
-    p->rule = pgs_text(r, row, 3, &oom);
-    p->priority = (int)pgs_int(r, row, 4);
-    p->active = (int)pgs_int(r, row, 5);
-    p->description = pgs_text(r, row, 6, &oom);
-    p->created_at = pgs_int(r, row, 7);
-    p->updated_at = pgs_int(r, row, 8);
-    return oom || !p->id || !p->tenant_id || !p->role || !p->rule || !p->description
-           ? -MN_ENOMEM : 1;
-}
-
-const struct pgs_reader pgs_policy_reader = { sizeof(mn_policy), read_policy, mni_policy_clear,
-                                              NULL };
+const struct pgs_reader pgs_tenant_reader = { sizeof(mn_tenant), pgs_read_mapped,
+                                              mni_tenant_clear, (void *)&mni_map_tenant };
+const struct pgs_reader pgs_identity_reader = { sizeof(mn_identity), pgs_read_mapped,
+                                                mni_identity_clear, (void *)&mni_map_identity };
+const struct pgs_reader pgs_history_reader = { sizeof(mn_history_entry), pgs_read_mapped,
+                                               mni_history_entry_clear,
+                                               (void *)&mni_map_history };
+const struct pgs_reader pgs_policy_reader = { sizeof(mn_policy), pgs_read_mapped,
+                                              mni_policy_clear, (void *)&mni_map_policy };
 
 /* Columns as MEMORY_COLUMNS lists them (postgres/sql.c). The embedding is copied only when asked
  * for: it is the biggest part of a row. */
 int pgs_memory_read(struct pgs_store *s, const PGresult *r, int row, mn_memory *m,
                     int with_embedding)
 {
-    int oom = 0;
-    m->id = pgs_text(r, row, 1, &oom);
-    m->tenant_id = pgs_text(r, row, 2, &oom);
-    m->identity_id = pgs_text(r, row, 3, &oom);
-    m->text = pgs_text(r, row, 4, &oom);
-    m->type = pgs_text(r, row, 5, &oom);
-    m->metadata = pgs_text(r, row, 6, &oom);
-    m->importance = pgs_double(r, row, 7);
-    m->version = pgs_int(r, row, 8);
-    m->created_at = pgs_int(r, row, 9);
-    m->updated_at = pgs_int(r, row, 10);
-    m->expires_at = pgs_int(r, row, 11);
-    m->deleted = (int)pgs_int(r, row, 12);
-    m->seq = pgs_int(r, row, 13);
-    if (oom || !m->id || !m->tenant_id || !m->identity_id || !m->text || !m->type ||
-        !m->metadata)
+    struct mni_row mr = pgs_row(r, row);
+    if (mni_row_memory(&mr, m) != MN_OK)
         return MN_ENOMEM;
     if (with_embedding && !PQgetisnull(r, row, 14)) {
-        int dim = s->base.db->dim;
+        int dim = s->base.dim;
         m->embedding = malloc((size_t)dim * sizeof(float));
         if (!m->embedding)
             return MN_ENOMEM;
@@ -288,8 +231,5 @@ int pgs_memory_read(struct pgs_store *s, const PGresult *r, int row, mn_memory *
                              m->id, dim);
         m->dim = dim;
     }
-    /* Asynchronous embedding: the memory's job, when it has one. */
-    m->embed_status = (int)pgs_int(r, row, 15);
-    m->embed_error = pgs_text(r, row, 16, &oom);
-    return oom ? MN_ENOMEM : MN_OK;
+    return MN_OK;
 }

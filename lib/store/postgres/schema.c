@@ -4,7 +4,6 @@
 #include "store/postgres/pg.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
 #include "core/migrations.h"
 
 #include <stdio.h>
@@ -59,7 +58,7 @@ int pgs_conn_setup(struct pgs_store *s, struct pgs_conn *c)
         rc = run_params(s, c, "SELECT set_config('search_path', $1, false)", p, 1, NULL,
                         "choosing the URL's schema");
     }
-    if (rc == MN_OK && (s->base.db->cfg.flags & MN_OPEN_READONLY))
+    if (rc == MN_OK && (s->base.flags & MN_OPEN_READONLY))
         rc = pgs_exec_text(s, c, "SET default_transaction_read_only = on",
                            "opening read-only");
     return rc;
@@ -89,7 +88,9 @@ int pgs_schema_version_on(struct pgs_store *s, struct pgs_conn *c, int *version)
     return rc;
 }
 
-int pgs_migrate(struct pgs_store *s, struct pgs_conn *c, int upto, int dim, const char *embedder,
+/* Applies the migrations up to version upto (0 = all) on c, in one transaction. For tests and
+ * `manushya migrate`. */
+static int pgs_migrate(struct pgs_store *s, struct pgs_conn *c, int upto, int dim, const char *embedder,
                 int vector)
 {
     char parts[16], dims[16], now[24];
@@ -158,7 +159,7 @@ int pgs_migrate(struct pgs_store *s, struct pgs_conn *c, int upto, int dim, cons
 
 /* The embedding settings are fixed when the database is made: vectors of another dimension
  * could not be compared with the stored ones (nor those of another embedder, which
- * embed/provenance.c checks for every store). */
+ * api/provenance.c checks for every store). */
 static int check_embedding(struct pgs_store *s, struct pgs_conn *c, const char *embedder,
                            int *dim)
 {
@@ -241,7 +242,7 @@ int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim)
         rc = find_pgvector(s, c, &installed, &available);
     int mode = s->opt.vector;
     if (rc == MN_OK && version == 0) {
-        if (s->base.db->cfg.flags & (MN_OPEN_NOCREATE | MN_OPEN_READONLY))
+        if (s->base.flags & (MN_OPEN_NOCREATE | MN_OPEN_READONLY))
             rc = mni_seterr(s->base.db, MN_ENOTFOUND, "the PostgreSQL database (or schema) has "
                            "no manushya tables yet, and the open was asked not to create them; "
                            "open it read-write once, or with MN_OPEN_MIGRATE");
@@ -258,9 +259,9 @@ int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim)
                        "a newer libmanushya; this library (%s) knows versions up to %d: "
                        "upgrade libmanushya to open it", version, MN_VERSION, latest);
     /* MN_OPEN_MIGRATE: migrate, whatever the URL says. */
-    int migrate = s->opt.migrate || (s->base.db->cfg.flags & MN_OPEN_MIGRATE);
+    int migrate = s->opt.migrate || (s->base.flags & MN_OPEN_MIGRATE);
     if (rc == MN_OK && version < latest) {
-        if (version > 0 && (!migrate || (s->base.db->cfg.flags & MN_OPEN_READONLY)))
+        if (version > 0 && (!migrate || (s->base.flags & MN_OPEN_READONLY)))
             rc = mni_seterr(s->base.db, MN_EUNSUPPORTED, "the database has schema version %d "
                            "and this libmanushya needs %d; open it read-write with "
                            "MN_OPEN_MIGRATE in mn_config.flags to migrate it (the URL says "

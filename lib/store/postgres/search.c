@@ -6,8 +6,6 @@
  * index keeps scanning until enough rows pass the filter instead of returning too few. */
 #include "store/postgres/pg.h"
 #include "core/error.h"
-#include "core/handle.h"
-#include "index/hnsw.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -30,15 +28,14 @@ int pgs_memory_search(struct mni_store *st, const char *tenant_id, const struct 
     struct pgs_store *s = (struct pgs_store *)st;
     mn_db *db = s->base.db;
     if (!ef)
-        ef = s->opt.ef_search ? s->opt.ef_search
-             : db->cfg.hnsw_ef_search ? db->cfg.hnsw_ef_search : MNI_HNSW_DEFAULT_EF_SEARCH;
+        ef = s->opt.ef_search;
     if ((size_t)ef < want)
         ef = want > PGVECTOR_MAX_EF ? PGVECTOR_MAX_EF : (int)want;
     if (ef > PGVECTOR_MAX_EF)
         ef = PGVECTOR_MAX_EF;
     char efs[16];
     snprintf(efs, sizeof efs, "%d", ef);
-    char *vecbuf = malloc(pgs_vec_bytes(db->dim));
+    char *vecbuf = malloc(pgs_vec_bytes(s->base.dim));
     if (!vecbuf)
         return mni_seterr(db, MN_ENOMEM, "out of memory searching");
     struct pgs_pool *pool = pgs_reads(s);
@@ -58,7 +55,7 @@ int pgs_memory_search(struct mni_store *st, const char *tenant_id, const struct 
     if (rc == MN_OK) {
         struct pgs_args a = {0};
         pgs_arg_text(&a, tenant_id);
-        pgs_arg_vec(s, &a, vec, db->dim, vecbuf);
+        pgs_arg_vec(s, &a, vec, s->base.dim, vecbuf);
         pgs_arg_int(&a, q->flags);
         pgs_arg_int(&a, q->now);
         pgs_arg_text(&a, q->type);

@@ -27,7 +27,10 @@ static int pgs_open(mn_db *db, const char *target, const mn_config *cfg, int *di
         return mni_seterr(db, MN_ENOMEM, "out of memory opening the PostgreSQL store");
     s->base.ops = &mni_store_postgres;
     s->base.db = db;
+    s->base.flags = cfg->flags;
     int rc = pgs_options_parse(db, target, &s->opt);
+    if (!s->opt.ef_search)
+        s->opt.ef_search = cfg->hnsw_ef_search;
     if (rc == MN_OK)
         rc = pgs_pool_init(s, &s->primary, s->opt.conninfo, "the PostgreSQL primary");
     if (rc == MN_OK && s->opt.read_conninfo) {

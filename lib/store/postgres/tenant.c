@@ -65,7 +65,6 @@ int pgs_tenant_list_unruled(struct mni_store *st, mn_tenants **out)
 int pgs_actor_get(struct mni_store *st, const char *tenant, const char *identity, mn_tenant **t,
                   mn_identity **i, int64_t *policy_gen)
 {
-    static const int identity_columns = 4; /* where PGS_ACTOR_GET's identity columns start */
     struct pgs_store *s = (struct pgs_store *)st;
     *t = NULL;
     *i = NULL;
@@ -77,25 +76,9 @@ int pgs_actor_get(struct mni_store *st, const char *tenant, const char *identity
     if (rc == MN_OK && PQntuples(res) == 0) {
         rc = mni_store_no_tenant(s->base.db, tenant);
     } else if (rc == MN_OK) {
-        *policy_gen = pgs_int(res, 0, 3);
-        *t = calloc(1, sizeof **t);
-        rc = *t && pgs_tenant_reader.read(s, res, 0, *t, NULL) > 0 ? MN_OK : MN_ENOMEM;
-        if (rc == MN_OK && identity && !PQgetisnull(res, 0, identity_columns)) {
-            *i = calloc(1, sizeof **i);
-            rc = *i && pgs_identity_reader.read(s, res, 0, *i, (void *)&identity_columns) > 0
-                 ? MN_OK : MN_ENOMEM;
-        } else if (rc == MN_OK && identity) {
-            rc = mni_store_no_identity(s->base.db, identity);
-        }
-        if (rc == MN_ENOMEM)
-            mni_seterr(s->base.db, rc, "out of memory reading an actor");
+        struct mni_row r = pgs_row(res, 0);
+        rc = mni_row_actor(s->base.db, &r, identity, t, i, policy_gen);
     }
     PQclear(res);
-    if (rc != MN_OK) {
-        mn_tenant_free(*t);
-        mn_identity_free(*i);
-        *t = NULL;
-        *i = NULL;
-    }
     return rc;
 }

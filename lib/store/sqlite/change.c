@@ -3,7 +3,6 @@
 #include "store/sqlite/sqlite.h"
 #include "store/notfound.h"
 #include "core/error.h"
-#include "core/handle.h"
 
 #include <stdlib.h>
 
@@ -66,7 +65,7 @@ int sq_memory_update(struct mni_store *st, const char *tenant_id, const struct m
         sqlite3_bind_int64(q, 8, row->updated_at);
         sqlite3_bind_int64(q, 9, seq);
         if (row->embedding)
-            sqlite3_bind_blob(q, 10, row->embedding, s->base.db->dim * (int)sizeof(float),
+            sqlite3_bind_blob(q, 10, row->embedding, s->base.dim * (int)sizeof(float),
                               SQLITE_STATIC);
         sqlite3_bind_int64(q, 11, expected_version);
         rc = sq_exec(s, c, q, "updating a memory");

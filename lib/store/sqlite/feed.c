@@ -3,7 +3,6 @@
  * leave tombstones (memory_tombstones, written by a trigger, sql/sqlite/003_index_feed.sql). */
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
-#include "core/handle.h"
 
 #include <string.h>
 
@@ -37,7 +36,7 @@ int sq_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after
                       void *ctx)
 {
     struct sq_store *s = (struct sq_store *)st;
-    int bytes = s->base.db->dim * (int)sizeof(float);
+    int bytes = s->base.dim * (int)sizeof(float);
     struct sq_conn *c;
     int rc = sq_conn_get(s, &c);
     if (rc != MN_OK)
@@ -134,7 +133,7 @@ const char *sq_file_path(struct mni_store *st)
 
 void sq_changed(struct sq_store *s, const char *tenant_id)
 {
-    mni_db_changed(s->base.db, tenant_id);
+    mni_store_changed(&s->base, tenant_id);
 }
 
 int sq_meta_get(struct mni_store *st, const char *key, char **value)

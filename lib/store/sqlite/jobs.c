@@ -2,9 +2,8 @@
  * queued with their memory, claimed for a lease, acknowledged with the vector. */
 #include "store/sqlite/sqlite.h"
 #include "store/notfound.h"
+#include "store/types.h"
 #include "core/error.h"
-#include "core/handle.h"
-#include "jobs/jobs.h"
 #include "store/list.h"
 
 #include <stdlib.h>
@@ -54,11 +53,6 @@ static int read_task(sqlite3_stmt *st, void *item, void *ctx)
     return t->tenant_id && t->memory_id && t->text ? 1 : -MN_ENOMEM;
 }
 
-static void clear_task(void *item)
-{
-    mni_embed_tasks_free_one(item);
-}
-
 int sq_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, int64_t lease_ms,
                         size_t limit, struct mni_embed_task **out, size_t *n)
 {
@@ -86,7 +80,7 @@ int sq_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, in
         rc = q ? MN_OK : MN_EBACKEND;
         if (q) {
             sq_bind_text(q, 1, claim);
-            struct sq_reader r = { sizeof **out, read_task, clear_task, NULL };
+            struct sq_reader r = { sizeof **out, read_task, mni_embed_task_clear, NULL };
             rc = sq_collect(s, c, q, &r, 0, (void **)out, n, NULL,
                             "reading the claimed embedding jobs");
         }
@@ -111,7 +105,7 @@ static int store_one(struct sq_store *s, struct sq_conn *c, const char *claim,
     sqlite3_bind_int64(q, 1, t->key);
     sqlite3_bind_int64(q, 2, t->version);
     sq_bind_text(q, 3, claim);
-    sqlite3_bind_blob(q, 4, vec, s->base.db->dim * (int)sizeof(float), SQLITE_STATIC);
+    sqlite3_bind_blob(q, 4, vec, s->base.dim * (int)sizeof(float), SQLITE_STATIC);
     sqlite3_bind_int64(q, 5, seq);
     int rc = sq_exec(s, c, q, "storing an embedding");
     if (rc != MN_OK)
@@ -144,7 +138,7 @@ int sq_embed_jobs_done(struct mni_store *st, const char *claim, const struct mni
     if (rc != MN_OK)
         return rc;
     for (size_t i = 0; rc == MN_OK && i < n; i++)
-        rc = store_one(s, c, claim, &t[i], vecs + i * (size_t)s->base.db->dim,
+        rc = store_one(s, c, claim, &t[i], vecs + i * (size_t)s->base.dim,
                        last - (int64_t)n + 1 + (int64_t)i, now, stored);
     rc = sq_write_end(s, c, rc);
     if (rc != MN_OK) {
@@ -214,7 +208,7 @@ int sq_embed_jobs_list(struct mni_store *st, const char *tenant_id, int status, 
             sq_bind_text(q, 1, tenant_id);
             sqlite3_bind_int(q, 2, status);
             sqlite3_bind_int(q, 3, limit);
-            struct sq_reader r = { sizeof(mn_job), read_job, mni_embed_job_clear, NULL };
+            struct sq_reader r = { sizeof(mn_job), read_job, mni_job_clear, NULL };
             rc = sq_collect(s, c, q, &r, 0, (void **)&l->items, &l->count, NULL,
                             "listing embedding jobs");
             if (rc == MN_OK)

@@ -2,8 +2,8 @@
  * delete, restore, purge) are in sqlite/change.c. */
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
-#include "core/free.h"
-#include "core/handle.h"
+#include "store/notfound.h"
+#include "store/types.h"
 #include "core/json.h"
 #include "store/list.h"
 
@@ -44,7 +44,7 @@ int sq_memory_insert(struct mni_store *st, const char *tenant_id, const struct m
                      size_t n)
 {
     struct sq_store *s = (struct sq_store *)st;
-    int blob_bytes = s->base.db->dim * (int)sizeof(float);
+    int blob_bytes = s->base.dim * (int)sizeof(float);
     struct sq_conn *c;
     int64_t last = 0;
     int rc = sq_write_begin(s, &c, (int64_t)n, &last);
@@ -97,8 +97,7 @@ int sq_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
         struct sq_reader r = { sizeof(mn_memory), read_memory, mni_memory_clear, (void *)q };
         rc = sq_fetch_one(s, c, stmt, &r, (void **)out, "reading a memory");
         if (rc == MN_ENOTFOUND)
-            mni_seterr(s->base.db, rc, "the tenant has no memory %s (or it is deleted or expired)",
-                      id);
+            mni_store_no_memory(s->base.db, "reading a memory", id, MNI_WANT_VISIBLE);
     }
     sq_conn_put(s, c);
     return stmt ? rc : MN_EBACKEND;
@@ -148,7 +147,7 @@ int sq_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni
                    mni_scan_fn fn, void *ctx)
 {
     struct sq_store *s = (struct sq_store *)st;
-    int bytes = s->base.db->dim * (int)sizeof(float);
+    int bytes = s->base.dim * (int)sizeof(float);
     struct sq_conn *c;
     int rc = sq_conn_get(s, &c);
     if (rc != MN_OK)

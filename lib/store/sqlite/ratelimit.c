@@ -2,28 +2,14 @@
  * ratelimit_limits, migration 004). Single statements: each is its own transaction. */
 #include "store/sqlite/sqlite.h"
 #include "store/notfound.h"
+#include "store/rows.h"
+#include "store/types.h"
 #include "core/error.h"
 
 #include <stdlib.h>
 
-static int read_limit(sqlite3_stmt *st, void *item, void *ctx)
-{
-    (void)ctx;
-    mn_limit *l = item;
-    l->endpoint = sq_text(st, 0);
-    l->limit = sqlite3_column_int64(st, 1);
-    l->window_ms = sqlite3_column_int64(st, 2);
-    l->overridden = 1;
-    return l->endpoint ? 1 : -MN_ENOMEM;
-}
-
-static void clear_limit(void *item)
-{
-    free(((mn_limit *)item)->endpoint);
-}
-
-static const struct sq_reader limit_reader = {sizeof(mn_limit), read_limit,
-                                              clear_limit, NULL};
+static const struct sq_reader limit_reader = { sizeof(mn_limit), sq_read_mapped, mni_limit_clear,
+                                               (void *)&mni_map_limit };
 
 int sq_ratelimit_limit_put(struct mni_store *st, const char *tenant_id, const char *endpoint,
                            int64_t max_calls, int64_t window_ms, int64_t now)

@@ -1,19 +1,12 @@
 /* Reading result rows into the public structs: one reader per struct type, one loop for all. */
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
-#include "core/free.h"
 #include "store/list.h"
+#include "store/rows.h"
+#include "store/types.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static void clear_items(const struct sq_reader *r, char *items, size_t n)
-{
-    if (r->clear)
-        for (size_t i = 0; i < n; i++)
-            r->clear(items + i * r->size);
-    free(items);
-}
 
 int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const struct sq_reader *r,
                size_t limit, void **items, size_t *count, int *more, const char *doing)
@@ -67,7 +60,7 @@ int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const str
     if (rc == MN_ENOMEM)
         mni_seterr(s->base.db, rc, "%s: out of memory", doing);
     if (rc != MN_OK) {
-        clear_items(r, arr, n);
+        mni_array_free(arr, n, r->size, r->clear);
         return rc;
     }
     *items = arr;
@@ -89,90 +82,55 @@ int sq_fetch_one(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const s
 
 /* ---- readers of the public structs ---------------------------------------------------------- */
 
-static int read_tenant(sqlite3_stmt *st, void *item, void *ctx)
+static int sq_is_null(const struct mni_row *r, int col)
 {
-    (void)ctx;
-    mn_tenant *t = item;
-    t->id = sq_text(st, 0);
-    t->name = sq_text(st, 1);
-    t->created_at = sqlite3_column_int64(st, 2);
-    return t->id && t->name ? 1 : -MN_ENOMEM;
+    return sqlite3_column_type((sqlite3_stmt *)r->res, col) == SQLITE_NULL;
 }
 
-const struct sq_reader sq_tenant_reader = { sizeof(mn_tenant), read_tenant, mni_tenant_clear, NULL };
-
-/* ctx, when set, points to the column where the identity's columns start (a join). */
-static int read_identity(sqlite3_stmt *st, void *item, void *ctx)
+static char *sq_row_text(const struct mni_row *r, int col)
 {
-    int at = ctx ? *(const int *)ctx : 0;
-    mn_identity *i = item;
-    i->id = sq_text(st, at);
-    i->tenant_id = sq_text(st, at + 1);
-    i->external_id = sq_text(st, at + 2);
-    i->role = sq_text(st, at + 3);
-    i->claims = sq_text(st, at + 4);
-    i->active = sqlite3_column_int(st, at + 5);
-    i->created_at = sqlite3_column_int64(st, at + 6);
-    i->updated_at = sqlite3_column_int64(st, at + 7);
-    return i->id && i->tenant_id && i->external_id && i->role && i->claims ? 1 : -MN_ENOMEM;
+    return sq_text((sqlite3_stmt *)r->res, col);
 }
 
-const struct sq_reader sq_identity_reader = { sizeof(mn_identity), read_identity, mni_identity_clear,
-                                              NULL };
-
-static int read_history(sqlite3_stmt *st, void *item, void *ctx)
+static int64_t sq_integer(const struct mni_row *r, int col)
 {
-    (void)ctx;
-    mn_history_entry *h = item;
-    h->version = sqlite3_column_int64(st, 0);
-    h->changed_at = sqlite3_column_int64(st, 1);
-    h->changed_by = sq_text(st, 2);
-    h->before = sq_text(st, 3);
-    h->after = sq_text(st, 4);
-    int by_ok = h->changed_by || sqlite3_column_type(st, 2) == SQLITE_NULL;
-    return by_ok && h->before && h->after ? 1 : -MN_ENOMEM;
+    return sqlite3_column_int64((sqlite3_stmt *)r->res, col);
 }
 
-const struct sq_reader sq_history_reader = { sizeof(mn_history_entry), read_history, mni_history_entry_clear,
-                                             NULL };
-
-static int read_policy(sqlite3_stmt *st, void *item, void *ctx)
+static double sq_real(const struct mni_row *r, int col)
 {
-    (void)ctx;
-    mn_policy *p = item;
-    p->id = sq_text(st, 0);
-    p->tenant_id = sq_text(st, 1);
-    p->role = sq_text(st, 2);
-    p->rule = sq_text(st, 3);
-    p->priority = sqlite3_column_int(st, 4);
-    p->active = sqlite3_column_int(st, 5);
-    p->description = sq_text(st, 6);
-    p->created_at = sqlite3_column_int64(st, 7);
-    p->updated_at = sqlite3_column_int64(st, 8);
-    return p->id && p->tenant_id && p->role && p->rule && p->description ? 1 : -MN_ENOMEM;
+    return sqlite3_column_double((sqlite3_stmt *)r->res, col);
 }
 
-const struct sq_reader sq_policy_reader = { sizeof(mn_policy), read_policy, mni_policy_clear,
-                                            NULL };
+static const struct mni_row_ops row_ops = { sq_is_null, sq_row_text, sq_integer, sq_real };
+
+struct mni_row sq_row(sqlite3_stmt *st)
+{
+    return (struct mni_row){ &row_ops, st, 0, 0 };
+}
+
+int sq_read_mapped(sqlite3_stmt *st, void *item, void *ctx)
+{
+    const struct mni_row_map *m = ctx;
+    struct mni_row r = { &row_ops, st, 0, m->at };
+    return m->map(&r, item);
+}
+
+const struct sq_reader sq_tenant_reader = { sizeof(mn_tenant), sq_read_mapped, mni_tenant_clear,
+                                            (void *)&mni_map_tenant };
+const struct sq_reader sq_identity_reader = { sizeof(mn_identity), sq_read_mapped,
+                                              mni_identity_clear, (void *)&mni_map_identity };
+const struct sq_reader sq_history_reader = { sizeof(mn_history_entry), sq_read_mapped,
+                                             mni_history_entry_clear, (void *)&mni_map_history };
+const struct sq_reader sq_policy_reader = { sizeof(mn_policy), sq_read_mapped, mni_policy_clear,
+                                            (void *)&mni_map_policy };
 
 /* Columns as MEMORY_COLUMNS lists them (sqlite/sql.c). The embedding is copied only when asked
  * for: it is the biggest part of a row. */
 int sq_memory_read(sqlite3_stmt *st, mn_memory *m, int with_embedding)
 {
-    m->id = sq_text(st, 1);
-    m->tenant_id = sq_text(st, 2);
-    m->identity_id = sq_text(st, 3);
-    m->text = sq_text(st, 4);
-    m->type = sq_text(st, 5);
-    m->metadata = sq_text(st, 6);
-    m->importance = sqlite3_column_double(st, 7);
-    m->version = sqlite3_column_int64(st, 8);
-    m->created_at = sqlite3_column_int64(st, 9);
-    m->updated_at = sqlite3_column_int64(st, 10);
-    m->expires_at = sqlite3_column_int64(st, 11);
-    m->deleted = sqlite3_column_int(st, 12);
-    m->seq = sqlite3_column_int64(st, 13);
-    if (!m->id || !m->tenant_id || !m->identity_id || !m->text || !m->type || !m->metadata)
+    struct mni_row r = sq_row(st);
+    if (mni_row_memory(&r, m) != MN_OK)
         return MN_ENOMEM;
     int bytes = sqlite3_column_bytes(st, 14);
     const void *blob = sqlite3_column_blob(st, 14);
@@ -183,11 +141,6 @@ int sq_memory_read(sqlite3_stmt *st, mn_memory *m, int with_embedding)
         memcpy(m->embedding, blob, (size_t)bytes);
         m->dim = bytes / (int)sizeof(float);
     }
-    /* Asynchronous embedding: the memory's job, when it has one. */
-    m->embed_status = sqlite3_column_int(st, 15);
-    m->embed_error = sq_text(st, 16);
-    if (!m->embed_error && sqlite3_column_type(st, 16) != SQLITE_NULL)
-        return MN_ENOMEM;
     return MN_OK;
 }
 

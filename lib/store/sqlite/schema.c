@@ -5,7 +5,6 @@
  * PRAGMA user_version = the number of the last migration applied (sql/sqlite/NNN_*.sql). */
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
-#include "core/handle.h"
 #include "core/migrations.h"
 
 #include <stdio.h>
@@ -135,7 +134,7 @@ static int upgrade(struct sq_store *s, struct sq_conn *c, const char *embedder, 
 
 /* The embedding settings are fixed when the database is made: vectors of another dimension
  * could not be compared with the stored ones (nor those of another embedder, which
- * embed/provenance.c checks for every store). */
+ * api/provenance.c checks for every store). */
 static int check_embedding(struct sq_store *s, struct sq_conn *c, const char *embedder, int *dim)
 {
     char *stored_dim = NULL, *stored_embedder = NULL;

@@ -2,6 +2,7 @@
 #ifndef MNI_STORE_SQLITE_H
 #define MNI_STORE_SQLITE_H
 
+#include "store/rows.h"
 #include "store/store.h"
 
 #include <pthread.h>
@@ -97,6 +98,10 @@ struct sq_reader {
 };
 extern const struct sq_reader sq_tenant_reader, sq_identity_reader, sq_history_reader,
     sq_policy_reader;
+/* The reader of a row that a shared mapper (store/rows.h) makes: ctx is its mni_row_map. */
+int sq_read_mapped(sqlite3_stmt *st, void *item, void *ctx);
+/* The statement's current row for the shared mappers. */
+struct mni_row sq_row(sqlite3_stmt *st);
 
 /* Steps q to the end, or until limit rows (0 = no limit) were kept; *more says whether another
  * kept row followed. *items is a malloc'd array of *count structs. Resets q. */

@@ -45,6 +45,7 @@ static int sq_open(mn_db *db, const char *target, const mn_config *cfg, int *dim
         return mni_seterr(db, MN_ENOMEM, "out of memory opening %s", target);
     s->base.ops = &mni_store_sqlite;
     s->base.db = db;
+    s->base.flags = cfg->flags;
     s->readonly = (cfg->flags & MN_OPEN_READONLY) != 0;
     s->busy_ms = cfg->busy_timeout_ms;
     /* Every connection to ":memory:" opens a database of its own: one connection, shared. */

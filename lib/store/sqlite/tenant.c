@@ -81,7 +81,6 @@ int sq_tenant_list_unruled(struct mni_store *st, mn_tenants **out)
 int sq_actor_get(struct mni_store *st, const char *tenant, const char *identity, mn_tenant **t,
                  mn_identity **i, int64_t *policy_gen)
 {
-    static const int identity_columns = 4; /* where SQ_ACTOR_GET's identity columns start */
     struct sq_store *s = (struct sq_store *)st;
     struct sq_conn *c;
     *t = NULL;
@@ -98,19 +97,8 @@ int sq_actor_get(struct mni_store *st, const char *tenant, const char *identity,
     sq_bind_text(q, 2, identity);
     int step = sqlite3_step(q);
     if (step == SQLITE_ROW) {
-        *policy_gen = sqlite3_column_int64(q, 3);
-        *t = calloc(1, sizeof **t);
-        rc = *t && sq_tenant_reader.read(q, *t, NULL) > 0 ? MN_OK : MN_ENOMEM;
-        if (rc == MN_OK && identity && sqlite3_column_type(q, identity_columns) != SQLITE_NULL) {
-            struct sq_reader r = sq_identity_reader;
-            r.ctx = (void *)&identity_columns;
-            *i = calloc(1, sizeof **i);
-            rc = *i && r.read(q, *i, r.ctx) > 0 ? MN_OK : MN_ENOMEM;
-        } else if (rc == MN_OK && identity) {
-            rc = mni_store_no_identity(s->base.db, identity);
-        }
-        if (rc == MN_ENOMEM)
-            mni_seterr(s->base.db, rc, "out of memory reading an actor");
+        struct mni_row r = sq_row(q);
+        rc = mni_row_actor(s->base.db, &r, identity, t, i, policy_gen);
     } else if (step == SQLITE_DONE) {
         rc = mni_store_no_tenant(s->base.db, tenant);
     } else {
@@ -118,11 +106,5 @@ int sq_actor_get(struct mni_store *st, const char *tenant, const char *identity,
     }
     sqlite3_reset(q);
     sq_conn_put(s, c);
-    if (rc != MN_OK) {
-        mn_tenant_free(*t);
-        mn_identity_free(*i);
-        *t = NULL;
-        *i = NULL;
-    }
     return rc;
 }

@@ -3,10 +3,11 @@
  * counter key and a decision, applies the fail mode when the counters cannot be reached, keeps
  * the stats, and reports an unreachable Redis once per interval rather than once per call.
  */
-#include "ratelimit/ratelimit.h"
+#include "api/limiter.h"
 #include "ratelimit/counter.h"
+#include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -119,9 +120,7 @@ static int unreachable(mn_db *db, mni_errmark mark, mn_ratelimit_result *out)
     out->allowed = !l->fail_closed;
     atomic_fetch_add_explicit(l->fail_closed ? &l->failed_closed : &l->fail_open, 1,
                               memory_order_relaxed);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t now = mni_mono_coarse_ms();
     unsigned long long calls = 0; /* to report; 0: not this time */
     pthread_mutex_lock(&l->log_mu);
     l->unlogged++;

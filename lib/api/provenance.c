@@ -9,9 +9,9 @@
  * The "external" embedder embeds nothing, so it may open any database: every vector it stores
  * is the caller's, and every call that would embed is refused (embed/cache.c).
  */
-#include "embed/provenance.h"
+#include "api/provenance.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "store/store.h"
 
 #include <stdlib.h>

@@ -8,9 +8,11 @@
  * A hash table in stripes, each with its own lock and at most STRIPE_MAX entries (stale ones
  * go first, else the oldest), so a host with many actors keeps a bounded cache.
  */
-#include "ratelimit/ratelimit.h"
+#include "api/limiter.h"
+#include "core/hash.h"
+#include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "store/store.h"
 
 #include <pthread.h>
@@ -50,13 +52,6 @@ struct mni_rl_targets {
     _Atomic uint64_t gen;
     struct stripe stripes[STRIPES];
 };
-
-int64_t mni_rl_coarse_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int mni_rl_targets_create(struct mni_rl_targets **out)
 {
@@ -224,10 +219,10 @@ int mni_rl_target(mn_db *db, const char *tenant, const char *identity, const cha
     /* 0 when longer than any tenant and identity name: not cached, the store says not found */
     size_t keylen = make_key(tenant, identity, key, sizeof key);
     struct mni_rl_targets *c = db->rl_targets;
-    uint64_t h = keylen ? mni_rl_hash(key, keylen) : 0;
+    uint64_t h = keylen ? mni_hash64(key, keylen, 0) : 0;
     struct stripe *s = &c->stripes[h % STRIPES];
     uint64_t gen = atomic_load_explicit(&c->gen, memory_order_acquire);
-    int64_t now = mni_rl_coarse_ms(), ttl = db->cfg.ratelimit_refresh_ms;
+    int64_t now = mni_mono_coarse_ms(), ttl = db->cfg.ratelimit_refresh_ms;
     if (keylen && lookup(s, key, keylen, h, gen, now, ttl, endpoint, t))
         return MN_OK;
     struct entry *e = calloc(1, sizeof *e + keylen);

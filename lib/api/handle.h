@@ -1,9 +1,9 @@
 /* The inside of an mn_db handle. Only lib/ sees it. */
-#ifndef MNI_CORE_HANDLE_H
-#define MNI_CORE_HANDLE_H
+#ifndef MNI_API_HANDLE_H
+#define MNI_API_HANDLE_H
 
 #include "manushya.h"
-#include "core/secrets.h"
+#include "core/error.h"
 #include "embed/embedder.h"
 
 struct mni_store;
@@ -13,8 +13,9 @@ struct mni_limiter;
 struct mni_rl_targets;
 
 struct mn_db {
+    struct mni_report report;               /* first: what core/error.c reads of a handle
+                                             * (its secrets, its log) */
     mn_config cfg;                          /* with defaults filled in */
-    struct mni_secrets secrets;              /* kept out of every message (core/secrets.h) */
     char *url_shown;                        /* the URL as mn_db_url() shows it */
     struct mni_store *store;
     const struct mni_embedder_ops *embed_ops;
@@ -35,11 +36,6 @@ struct mn_db {
     struct mni_jobs *jobs;                   /* worker threads; NULL without any */
 };
 
-/* Called by the store after it committed a change to the tenant's memories: the vector index
- * catches up in the background. */
-void mni_db_changed(mn_db *db, const char *tenant_id);
-
-#define MNI_DEFAULT_DIM 384
 #define MNI_DEFAULT_MAX_TEXT 65536
 #define MNI_DEFAULT_BUSY_MS 5000
 #define MNI_DEFAULT_POOL 4

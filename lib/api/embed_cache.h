@@ -1,6 +1,6 @@
-/* The embedding cache: a remote embedder's vectors kept in the store (embed/cache.c). */
-#ifndef MNI_EMBED_CACHE_H
-#define MNI_EMBED_CACHE_H
+/* The embedding cache: a remote embedder's vectors kept in the store (api/embed_cache.c). */
+#ifndef MNI_API_EMBED_CACHE_H
+#define MNI_API_EMBED_CACHE_H
 
 #include "manushya.h"
 

@@ -1,12 +1,12 @@
 /* The public calls on embedding jobs: list, retry, and one batch run by the caller's thread. */
+#include "api/jobs.h"
 #include "jobs/jobs.h"
 #include "api/access.h"
 #include "api/actor.h"
 #include "api/validate.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/free.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/uuid.h"
 #include "store/store.h"
 
@@ -14,22 +14,6 @@
 
 #define MNI_JOBS_LIST_DEFAULT 100
 #define MNI_JOBS_LIST_MAX 10000
-
-void mni_embed_job_clear(void *job)
-{
-    mn_job *j = job;
-    free(j->memory_id);
-    free(j->tenant_id);
-    free(j->error);
-}
-
-void mn_jobs_free(mn_jobs *l)
-{
-    if (!l)
-        return;
-    mni_items_free((void **)l->items, l->count, mni_embed_job_clear);
-    free(l);
-}
 
 /* Resolves the actor and checks that it may `action` memories and that the store has jobs. */
 static int begin(mn_db *db, const mn_actor *actor, const char *action, struct mni_who *who)
@@ -84,7 +68,7 @@ int mn_job_retry(mn_db *db, const mn_actor *actor, const char *memory_id,
         rc = db->store->ops->embed_jobs_retry(db->store, who.tenant->id,
                                               memory_id ? key : NULL, mni_now_ms(), &n);
     if (rc == MN_OK && n)
-        mni_jobs_wake(db);
+        mni_jobs_wake(db->jobs);
     if (rc == MN_OK && retried)
         *retried = n;
     mni_who_release(&who);

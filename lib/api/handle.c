@@ -1,19 +1,21 @@
 /* The handle: opening and closing, library-wide initialisation and version. */
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/error.h"
 #include "api/abi_structs.h"
-#include "embed/cache.h"
-#include "embed/provenance.h"
+#include "api/embed_cache.h"
+#include "api/provenance.h"
 #include "store/store.h"
 #include "api/access.h"
 #include "api/embed.h"
 #include "index/hnsw.h"
 #include "index/vindex.h"
-#include "jobs/jobs.h"
-#include "ratelimit/ratelimit.h"
+#include "api/jobs.h"
+#include "api/limiter.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,19 +36,14 @@ static int init_rc;
 
 static void global_init(void)
 {
-    init_rc = sqlite3_initialize() == SQLITE_OK && mni_embedders_global_init() == MN_OK
-                  ? MN_OK : MN_ERROR;
+    init_rc = sqlite3_initialize() == SQLITE_OK && sodium_init() >= 0 &&
+                      mni_embedders_global_init() == MN_OK ? MN_OK : MN_ERROR;
 }
 
 int mn_global_init(void)
 {
     pthread_once(&init_once, global_init);
     return init_rc;
-}
-
-void mn_free(void *p)
-{
-    free(p);
 }
 
 /* Fills the defaults of a zeroed config and checks the rest. */
@@ -102,6 +99,12 @@ static int settle_config(mn_db *db, const mn_config *in)
         c->busy_timeout_ms = MNI_DEFAULT_BUSY_MS;
     if (!c->pool_size)
         c->pool_size = MNI_DEFAULT_POOL;
+    if (!c->hnsw_m)
+        c->hnsw_m = MNI_HNSW_DEFAULT_M;
+    if (!c->hnsw_ef_construction)
+        c->hnsw_ef_construction = MNI_HNSW_DEFAULT_EF_CONSTRUCTION;
+    if (!c->hnsw_ef_search)
+        c->hnsw_ef_search = MNI_HNSW_DEFAULT_EF_SEARCH;
     if (!db->plugin) {
         rc = mni_embedder_find(db, c->embedder, &db->embed_ops);
         if (rc != MN_OK)
@@ -130,22 +133,30 @@ static int make_embedder(mn_db *db, int dim)
     if (rc != MN_OK)
         return mni_seterr(db, rc == MN_ERANGE ? MN_EINVAL : rc, "%s", err);
     const char *key = db->embed_ops->api_key ? db->embed_ops->api_key(db->embedder) : NULL;
-    rc = key ? mni_secrets_add(&db->secrets, key, strlen(key)) : MN_OK;
+    rc = key ? mni_secrets_add(&db->report.secrets, key, strlen(key)) : MN_OK;
     return rc == MN_OK ? MN_OK : mni_seterr(db, rc, "mn_open: out of memory");
 }
 
 /* What the handle is given that its messages must never show: the secrets of its URLs. */
 static int learn_secrets(mn_db *db, const char *url, const mn_config *cfg)
 {
-    int rc = mni_secrets_add_url(&db->secrets, url);
+    int rc = mni_secrets_add_url(&db->report.secrets, url);
     if (rc == MN_OK && cfg)
-        rc = mni_secrets_add_url(&db->secrets, cfg->redis_url);
+        rc = mni_secrets_add_url(&db->report.secrets, cfg->redis_url);
     if (rc == MN_OK && cfg)
-        rc = mni_secrets_add_url(&db->secrets, cfg->embed_url);
+        rc = mni_secrets_add_url(&db->report.secrets, cfg->embed_url);
     size_t size = url ? strlen(url) * 3 + 1 : 0; /* each character may become "***" */
     if (rc == MN_OK && url && (db->url_shown = malloc(size)) != NULL)
-        mni_redact(&db->secrets, url, db->url_shown, size);
+        mni_redact(&db->report.secrets, url, db->url_shown, size);
     return rc == MN_OK && (!url || db->url_shown) ? MN_OK : MN_ENOMEM;
+}
+
+/* The store's change hook: the vector index catches up in the background. */
+static void index_follow(void *ctx, const char *tenant_id)
+{
+    mn_db *db = ctx;
+    if (db->index)
+        mni_vindex_changed(db->index, tenant_id);
 }
 
 int mn_open(mn_db **out, const char *url, const mn_config *cfg)
@@ -154,8 +165,8 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
         return mni_seterr(NULL, MN_EINVAL, "mn_open: out is NULL; pass the address of an mn_db *");
     *out = NULL;
     if (mn_global_init() != MN_OK)
-        return mni_seterr(NULL, MN_ERROR, "mn_open: SQLite or an embedder's HTTP client failed to "
-                         "initialise");
+        return mni_seterr(NULL, MN_ERROR, "mn_open: SQLite, libsodium or an embedder's HTTP "
+                         "client failed to initialise");
     mn_db *db = calloc(1, sizeof *db);
     if (!db)
         return mni_seterr(NULL, MN_ENOMEM, "mn_open: out of memory");
@@ -163,6 +174,8 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     if (learn_secrets(db, url, cfg) != MN_OK || mni_policy_sets_create(&db->policy_sets) != MN_OK)
         return mni_seterr(db, MN_ENOMEM, "mn_open: out of memory");
     int rc = settle_config(db, cfg);
+    db->report.log_fn = db->cfg.log_fn;
+    db->report.log_ctx = db->cfg.log_ctx;
     if (rc == MN_OK)
         rc = mni_limiter_open(db); /* rate limiting: checks its settings, connects lazily */
     if (rc != MN_OK)
@@ -181,7 +194,7 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     if (rc != MN_OK)
         return rc;
     int wanted = db->embed_ops->any_dim ? db->cfg.embed_dim : dim;
-    rc = ops->open(db, target, &db->cfg, &wanted, &db->store);
+    rc = mni_store_open(ops, db, target, &db->cfg, &wanted, index_follow, db, &db->store);
     if (rc == MN_OK)
         rc = mni_embed_provenance_check(db);
     if (rc != MN_OK)
@@ -192,7 +205,7 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
      * search scans exactly; its files never make the open fail. A store that searches itself
      * (postgres with pgvector) needs none. */
     if (db->cfg.index == MN_INDEX_AUTO && !db->store->ops->memory_search)
-        mni_vindex_open(db, &db->index);
+        mni_vindex_open(db->store, &db->cfg, &db->index);
     rc = wanted == dim ? MN_OK : make_embedder(db, wanted);
     /* Borrowed from the caller for mn_open only: the embedder keeps its own copies. */
     db->cfg.embed_url = db->cfg.embed_model = NULL;
@@ -218,15 +231,9 @@ void mn_close(mn_db *db)
     mni_policy_sets_free(db->policy_sets);
     mni_limiter_close(db->limiter);
     mni_rl_targets_free(db->rl_targets);
-    mni_secrets_free(&db->secrets);
+    mni_secrets_free(&db->report.secrets);
     free(db->url_shown);
     free(db);
-}
-
-void mni_db_changed(mn_db *db, const char *tenant_id)
-{
-    if (db->index)
-        mni_vindex_changed(db->index, tenant_id);
 }
 
 const char *mn_db_url(const mn_db *db)

@@ -5,15 +5,18 @@
  * time. The cache is an optimisation: a store that cannot read or write it never makes
  * embedding fail (the texts are then simply embedded).
  */
-#include "embed/cache.h"
-#include "embed/sha256.h"
+#include "api/embed_cache.h"
+#include "core/bytes.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "store/store.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define HASH_LEN crypto_hash_sha256_BYTES /* a text's content address */
 
 int mni_embed_cache_usable(const mn_db *db)
 {
@@ -61,7 +64,7 @@ static int embed_direct(mn_db *db, const char *const *texts, const size_t *lens,
     return MN_OK;
 }
 
-/* Numbers the distinct hashes among h[0..n-1] (MNI_SHA256_LEN bytes each): of[j] is the number
+/* Numbers the distinct hashes among h[0..n-1] (HASH_LEN bytes each): of[j] is the number
  * of the first hash equal to h[j], first[k] the index of the k-th distinct one. Returns how many
  * are distinct, or 0 when out of memory. An open-addressing table keyed by the hashes' first
  * 8 bytes, compared in full. */
@@ -76,11 +79,9 @@ static size_t number_distinct(const unsigned char *h, size_t n, size_t *of, size
     memset(slot, 0, cap * sizeof *slot);
     size_t distinct = 0;
     for (size_t j = 0; j < n; j++) {
-        const unsigned char *hj = h + j * MNI_SHA256_LEN;
-        uint64_t k;
-        memcpy(&k, hj, sizeof k);
-        size_t at = (size_t)k & (cap - 1);
-        while (slot[at] && memcmp(h + first[slot[at] - 1] * MNI_SHA256_LEN, hj, MNI_SHA256_LEN))
+        const unsigned char *hj = h + j * HASH_LEN;
+        size_t at = (size_t)mni_load64(hj) & (cap - 1);
+        while (slot[at] && memcmp(h + first[slot[at] - 1] * HASH_LEN, hj, HASH_LEN))
             at = (at + 1) & (cap - 1);
         if (!slot[at]) {
             first[distinct] = j;
@@ -104,16 +105,16 @@ int mni_embed_cached(mn_db *db, const char *scope, const char *const *texts, con
     const struct mni_store_ops *ops = db->store->ops;
     const char *model = db->embed_ops->cache_key(db->embedder);
     size_t dim = (size_t)db->dim;
-    unsigned char *hashes = malloc(n * MNI_SHA256_LEN), *hit = calloc(n, 1);
+    unsigned char *hashes = malloc(n * HASH_LEN), *hit = calloc(n, 1);
     const char **mt = malloc(n * sizeof *mt);
     size_t *ml = malloc(n * sizeof *ml), *miss = malloc(n * sizeof *miss);
     size_t *of = malloc(n * sizeof *of), *first = malloc(n * sizeof *first);
-    unsigned char *mh = malloc(n * MNI_SHA256_LEN), *uh = malloc(n * MNI_SHA256_LEN);
+    unsigned char *mh = malloc(n * HASH_LEN), *uh = malloc(n * HASH_LEN);
     float *mv = malloc(n * dim * sizeof *mv);
     rc = hashes && hit && mt && ml && miss && of && first && mh && uh && mv
              ? MN_OK : mni_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", n);
     for (size_t i = 0; rc == MN_OK && i < n; i++)
-        mni_sha256(texts[i], lens[i], hashes + i * MNI_SHA256_LEN);
+        crypto_hash_sha256(hashes + i * HASH_LEN, (const unsigned char *)texts[i], lens[i]);
     /* Reading and writing the cache may fail without failing the call: the failure is
      * forgotten (a miss, a vector not kept). */
     mni_errmark mark = mni_err_mark();
@@ -125,7 +126,7 @@ int mni_embed_cached(mn_db *db, const char *scope, const char *const *texts, con
     for (size_t i = 0; rc == MN_OK && i < n; i++)
         if (!hit[i]) {
             miss[misses] = i;
-            memcpy(mh + misses * MNI_SHA256_LEN, hashes + i * MNI_SHA256_LEN, MNI_SHA256_LEN);
+            memcpy(mh + misses * HASH_LEN, hashes + i * HASH_LEN, HASH_LEN);
             misses++;
         }
     if (rc == MN_OK && misses && !(distinct = number_distinct(mh, misses, of, first)))
@@ -133,7 +134,7 @@ int mni_embed_cached(mn_db *db, const char *scope, const char *const *texts, con
     for (size_t k = 0; rc == MN_OK && k < distinct; k++) {
         mt[k] = texts[miss[first[k]]];
         ml[k] = lens[miss[first[k]]];
-        memcpy(uh + k * MNI_SHA256_LEN, mh + first[k] * MNI_SHA256_LEN, MNI_SHA256_LEN);
+        memcpy(uh + k * HASH_LEN, mh + first[k] * HASH_LEN, HASH_LEN);
     }
     size_t zero_distinct = (size_t)-1;
     if (rc == MN_OK && distinct && (rc = embed_direct(db, mt, ml, distinct, mv,

@@ -1,6 +1,6 @@
-/* Which embedder a database's vectors come from (embed/provenance.c). */
-#ifndef MNI_EMBED_PROVENANCE_H
-#define MNI_EMBED_PROVENANCE_H
+/* Which embedder a database's vectors come from (api/provenance.c). */
+#ifndef MNI_API_PROVENANCE_H
+#define MNI_API_PROVENANCE_H
 
 #include "manushya.h"
 

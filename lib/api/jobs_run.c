@@ -1,13 +1,16 @@
 /* One batch of embedding jobs: claimed for a lease, embedded per tenant (each through its own
  * embedding cache: a tenant must not learn by timing what another embedded), then stored with
- * the job's acknowledgement in one transaction, or recorded as a failed attempt. */
+ * the job's acknowledgement in one transaction, or recorded as a failed attempt. The handle's
+ * worker threads (mn_config.embed_workers, jobs/) run such batches in the background. */
+#include "api/jobs.h"
 #include "jobs/jobs.h"
 #include "core/backoff.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/handle.h"
+#include "api/handle.h"
 #include "core/uuid.h"
-#include "embed/cache.h"
+#include "api/embed.h"
+#include "api/embed_cache.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -15,20 +18,12 @@
 #include <string.h>
 
 #define MNI_RETRY_MAX_MS 3600000
-
-void mni_embed_tasks_free_one(struct mni_embed_task *t)
-{
-    free(t->tenant_id);
-    free(t->memory_id);
-    free(t->text);
-}
-
-void mni_embed_tasks_free(struct mni_embed_task *t, size_t n)
-{
-    for (size_t i = 0; t && i < n; i++)
-        mni_embed_tasks_free_one(&t[i]);
-    free(t);
-}
+#define MNI_DEFAULT_EMBED_BATCH 100
+#define MNI_MAX_EMBED_BATCH 10000
+#define MNI_DEFAULT_EMBED_ATTEMPTS 5
+#define MNI_DEFAULT_EMBED_RETRY_MS 1000
+#define MNI_DEFAULT_EMBED_LEASE_MS 300000
+#define MNI_DEFAULT_EMBED_POLL_MS 1000
 
 /* When a job that failed its attempts-th attempt is tried again; 0: never (it stays failed).
  * Jobs that failed together (an embedder down) come back spread out, not all at once. */
@@ -109,8 +104,7 @@ int mni_jobs_run_batch(mn_db *db, size_t max_jobs, size_t *done, size_t *failed)
         return mni_seterr(db, MN_EUNSUPPORTED, "the %s store keeps no embedding jobs",
                          ops->scheme);
     char claim[MNI_UUID_LEN + 1];
-    if (mni_uuid7(claim) < 0)
-        return mni_seterr(db, MN_ERROR, "the system gave no randomness for a claim id");
+    mni_uuid7(claim);
     struct mni_embed_task *t = NULL;
     size_t n = 0;
     rc = ops->embed_jobs_claim(db->store, claim, mni_now_ms(), db->cfg.embed_lease_ms,
@@ -123,4 +117,88 @@ int mni_jobs_run_batch(mn_db *db, size_t max_jobs, size_t *done, size_t *failed)
     }
     mni_embed_tasks_free(t, n);
     return rc;
+}
+
+int mni_jobs_settle(mn_db *db)
+{
+    mn_config *c = &db->cfg;
+    if (c->embed_async != 0 && c->embed_async != 1)
+        return mni_seterr(db, MN_EINVAL, "mn_config.embed_async is %d; give 1 (embed in the "
+                         "background) or 0 (embed inline)", c->embed_async);
+    if (c->embed_workers < 0 || c->embed_workers > MNI_JOBS_MAX_WORKERS)
+        return mni_seterr(db, MN_EINVAL, "mn_config.embed_workers is %d; give 0..%d threads",
+                         c->embed_workers, MNI_JOBS_MAX_WORKERS);
+    if (c->embed_async || c->embed_workers) {
+        int rc = mni_embed_check(db, c->embed_async ? "mn_config.embed_async"
+                                                    : "mn_config.embed_workers");
+        if (rc != MN_OK)
+            return rc;
+    }
+    if (c->embed_batch < 0 || c->embed_batch > MNI_MAX_EMBED_BATCH)
+        return mni_seterr(db, MN_EINVAL, "mn_config.embed_batch is %d; give 1..%d (0 = the "
+                         "default, %d)", c->embed_batch, MNI_MAX_EMBED_BATCH,
+                         MNI_DEFAULT_EMBED_BATCH);
+    const struct { const char *name; int v; } ms[] = {
+        {"embed_max_attempts", c->embed_max_attempts}, {"embed_retry_ms", c->embed_retry_ms},
+        {"embed_lease_ms", c->embed_lease_ms}, {"embed_poll_ms", c->embed_poll_ms},
+    };
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+        if (ms[i].v < 0)
+            return mni_seterr(db, MN_EINVAL, "mn_config.%s is %d; give a number > 0 (0 = the "
+                             "default)", ms[i].name, ms[i].v);
+    if (c->embed_retries < -1)
+        return mni_seterr(db, MN_EINVAL, "mn_config.embed_retries is %d; give >= 0 retries, -1 "
+                         "for none, or 0 for the default (3)", c->embed_retries);
+    if (!c->embed_batch)
+        c->embed_batch = MNI_DEFAULT_EMBED_BATCH;
+    if (!c->embed_max_attempts)
+        c->embed_max_attempts = MNI_DEFAULT_EMBED_ATTEMPTS;
+    if (!c->embed_retry_ms)
+        c->embed_retry_ms = MNI_DEFAULT_EMBED_RETRY_MS;
+    if (!c->embed_lease_ms)
+        c->embed_lease_ms = MNI_DEFAULT_EMBED_LEASE_MS;
+    if (!c->embed_poll_ms)
+        c->embed_poll_ms = MNI_DEFAULT_EMBED_POLL_MS;
+    return MN_OK;
+}
+
+/* A worker's batch: failures are logged, since no caller sees them. */
+static int worker_batch(void *ctx)
+{
+    mn_db *db = ctx;
+    size_t done = 0, failed = 0;
+    int rc = mni_jobs_run_batch(db, 0, &done, &failed);
+    if (rc != MN_OK) {
+        mni_log(db, "embedding worker: %s", mn_errmsg(db));
+    }
+    return rc == MN_OK && done + failed > 0;
+}
+
+int mni_jobs_open(mn_db *db)
+{
+    const struct mni_store_ops *ops = db->store->ops;
+    int wanted = db->cfg.embed_async || db->cfg.embed_workers;
+    if (wanted && !ops->embed_jobs_claim)
+        return mni_seterr(db, MN_EUNSUPPORTED, "the %s store keeps no embedding jobs: open it "
+                         "with embed_async 0 and embed_workers 0", ops->scheme);
+    if (db->cfg.embed_workers && (db->cfg.flags & MN_OPEN_READONLY))
+        return mni_seterr(db, MN_EINVAL, "a read-only handle cannot store vectors: open it with "
+                         "embed_workers 0");
+    if (!db->cfg.embed_workers)
+        return MN_OK;
+    int started;
+    int rc = mni_jobs_start(db->cfg.embed_workers, db->cfg.embed_poll_ms, worker_batch, db,
+                            &db->jobs, &started);
+    if (rc == MN_ENOMEM)
+        return mni_seterr(db, MN_ENOMEM, "out of memory starting embedding workers");
+    if (rc != MN_OK)
+        return mni_seterr(db, MN_ERROR, "could not start embedding worker thread %d of %d",
+                         started + 1, db->cfg.embed_workers);
+    return MN_OK;
+}
+
+void mni_jobs_close(mn_db *db)
+{
+    mni_jobs_stop(db->jobs);
+    db->jobs = NULL;
 }

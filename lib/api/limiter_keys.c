@@ -1,8 +1,8 @@
 /*
  * The hot path of a decision: (tenant, identity, endpoint) as the caller names them, to the
- * decision's target and counter key, ready made and hashed. Resolving the target (targets.c),
- * checking the endpoint's name and making the key cost several times the decision itself, and
- * a host asks about the same few actors and endpoints millions of times, so the result is kept
+ * decision's target and counter key, ready made and hashed. Resolving the target
+ * (limiter_targets.c), checking the endpoint's name and making the key cost several times the
+ * decision itself, and a host asks about the same few actors and endpoints millions of times, so the result is kept
  * here per triple: a hit costs one hash of the names, one lock and one copy. An entry is used
  * as long as the target it was made from is fresh (mni_rl_target_fresh).
  *
@@ -11,7 +11,8 @@
  * lock and at most STRIPE_MAX entries: a full stripe starts over (the entries are remade from
  * the targets' cache, not the store), which bounds the memory with no LRU to keep.
  */
-#include "ratelimit/ratelimit.h"
+#include "api/limiter.h"
+#include "core/hash.h"
 #include "ratelimit/spin.h"
 #include "core/error.h"
 
@@ -41,24 +42,6 @@ struct stripe {
 struct mni_rl_slots {
     struct stripe stripes[STRIPES];
 };
-
-/* Word at a time (the names are tens of bytes), each word mixed in by a multiply, then a final
- * mix so that the low bits the tables index by depend on every byte. */
-uint64_t mni_rl_hash(const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    uint64_t h = 0x9e3779b97f4a7c15u ^ n, w;
-    for (; n >= 8; s += 8, n -= 8) {
-        memcpy(&w, s, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdu;
-        h ^= h >> 32;
-    }
-    w = 0; /* the last 0..7 bytes, little end first (a loop: memcpy of a variable n is a call) */
-    for (size_t i = 0; i < n; i++)
-        w |= (uint64_t)s[i] << (8 * i);
-    h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
-    return h ^ (h >> 29);
-}
 
 int mni_rl_slots_create(struct mni_rl_slots **out)
 {
@@ -146,7 +129,7 @@ static void make_key(const char *endpoint, struct mni_rl_slot *s)
     }
     *p = '\0';
     s->keylen = (size_t)(p - s->key);
-    s->hash = mni_rl_hash(s->key, s->keylen);
+    s->hash = mni_hash64(s->key, s->keylen, 0);
 }
 
 /* Copies the slot without the unused end of its key buffer. */
@@ -235,7 +218,7 @@ int mni_rl_slot(mn_db *db, struct mni_rl_slots *c, const char *tenant, const cha
 {
     char name[NAME_MAX_LEN];
     size_t namelen = endpoint ? make_name(tenant, identity, endpoint, name) : 0;
-    uint64_t h = namelen ? mni_rl_hash(name, namelen) : 0;
+    uint64_t h = namelen ? mni_hash64(name, namelen, 0) : 0;
     struct stripe *s = &c->stripes[h % STRIPES];
     if (namelen && lookup(db, s, name, namelen, h, now_ms, out))
         return MN_OK;
