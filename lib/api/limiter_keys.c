@@ -13,7 +13,7 @@
  */
 #include "api/limiter.h"
 #include "core/hash.h"
-#include "ratelimit/spin.h"
+#include "core/spin.h"
 #include "core/error.h"
 
 #include <stddef.h>

@@ -10,7 +10,7 @@
  * decides), never an eviction of live counts (which would admit too much).
  */
 #include "ratelimit/counter.h"
-#include "ratelimit/spin.h"
+#include "core/spin.h"
 #include "ratelimit/window.h"
 #include "core/clock.h"
 #include "core/error.h"
