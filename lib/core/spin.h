@@ -1,6 +1,6 @@
 /*
  * The lock of a stripe of the striped hash table (striped.h), which the rate limiter's hot path
- * takes several times a decision. What it guards takes tens of nanoseconds, about what a
+ * takes on every decision. What it guards takes tens of nanoseconds, about what a
  * pthread mutex costs to take and give back (two locked instructions and two calls); this one
  * costs one locked exchange and a store. A waiter spins a little, then yields the CPU, so a
  * holder that was preempted (loaded machine, more threads than cores) gets to run instead of
