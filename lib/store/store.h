@@ -20,9 +20,12 @@
  * follows through it); the store never calls up into the layers above it otherwise. */
 typedef void (*mni_changed_fn)(void *ctx, const char *tenant_id);
 
+struct mni_driver;
+
 /* Common head of every backend's store struct. */
 struct mni_store {
     const struct mni_store_ops *ops;
+    const struct mni_driver *driver; /* runs the operations written once (store/driver.h) */
     mn_db *db;                 /* errors are set on it (mni_seterr); the store never looks inside */
     unsigned flags;            /* mn_config.flags (MN_OPEN_*), set by the backend's open */
     int dim;                   /* the database's embedding dimension, set by mni_store_open */

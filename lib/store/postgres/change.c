@@ -157,20 +157,3 @@ int pgs_memory_purge_expired(struct mni_store *st, const char *tenant_id, int64_
         *purged = (size_t)n;
     return rc;
 }
-
-int pgs_memory_history(struct mni_store *st, const char *tenant_id, const char *id,
-                       mn_history **out)
-{
-    struct pgs_store *s = (struct pgs_store *)st;
-    mn_history *h = calloc(1, sizeof *h);
-    const char *args[] = { tenant_id, id };
-    int rc = h ? pgs_query(s, PGS_HISTORY_LIST, args, 2, &pgs_history_reader,
-                           (void **)&h->items, &h->count, "reading a history")
-               : mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading a history");
-    if (rc != MN_OK) {
-        free(h);
-        h = NULL;
-    }
-    *out = h;
-    return rc;
-}

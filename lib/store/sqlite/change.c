@@ -177,20 +177,3 @@ int sq_memory_purge_expired(struct mni_store *st, const char *tenant_id, int64_t
         *purged = n;
     return rc;
 }
-
-int sq_memory_history(struct mni_store *st, const char *tenant_id, const char *id,
-                      mn_history **out)
-{
-    struct sq_store *s = (struct sq_store *)st;
-    mn_history *h = calloc(1, sizeof *h);
-    const char *args[] = { tenant_id, id };
-    int rc = h ? sq_query(s, SQ_HISTORY_LIST, args, 2, &sq_history_reader, 0,
-                          (void **)&h->items, &h->count, "reading a history")
-               : mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading a history");
-    if (rc != MN_OK) {
-        free(h);
-        h = NULL;
-    }
-    *out = h;
-    return rc;
-}

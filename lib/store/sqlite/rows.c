@@ -1,7 +1,6 @@
 /* Reading result rows into the public structs: one reader per struct type, one loop for all. */
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
-#include "store/list.h"
 #include "store/rows.h"
 #include "store/types.h"
 
@@ -109,22 +108,6 @@ struct mni_row sq_row(sqlite3_stmt *st)
     return (struct mni_row){ &row_ops, st, 0, 0 };
 }
 
-int sq_read_mapped(sqlite3_stmt *st, void *item, void *ctx)
-{
-    const struct mni_row_map *m = ctx;
-    struct mni_row r = { &row_ops, st, 0, m->at };
-    return m->map(&r, item);
-}
-
-const struct sq_reader sq_tenant_reader = { sizeof(mn_tenant), sq_read_mapped, mni_tenant_clear,
-                                            (void *)&mni_map_tenant };
-const struct sq_reader sq_identity_reader = { sizeof(mn_identity), sq_read_mapped,
-                                              mni_identity_clear, (void *)&mni_map_identity };
-const struct sq_reader sq_history_reader = { sizeof(mn_history_entry), sq_read_mapped,
-                                             mni_history_entry_clear, (void *)&mni_map_history };
-const struct sq_reader sq_policy_reader = { sizeof(mn_policy), sq_read_mapped, mni_policy_clear,
-                                            (void *)&mni_map_policy };
-
 /* Columns as MEMORY_COLUMNS lists them (sqlite/sql.c). The embedding is copied only when asked
  * for: it is the biggest part of a row. */
 int sq_memory_read(sqlite3_stmt *st, mn_memory *m, int with_embedding)
@@ -142,37 +125,4 @@ int sq_memory_read(sqlite3_stmt *st, mn_memory *m, int with_embedding)
         m->dim = bytes / (int)sizeof(float);
     }
     return MN_OK;
-}
-
-/* ---- whole queries ----------------------------------------------------------------------- */
-
-int sq_query(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
-             const struct sq_reader *r, size_t limit, void **items, size_t *count,
-             const char *doing)
-{
-    struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
-    if (rc != MN_OK)
-        return rc;
-    sqlite3_stmt *q = sq_stmt(s, c, id);
-    if (q) {
-        for (int i = 0; i < ntexts; i++)
-            sq_bind_text(q, i + 1, texts[i]);
-        rc = sq_collect(s, c, q, r, limit, items, count, NULL, doing);
-    }
-    sq_conn_put(s, c);
-    if (!q)
-        return MN_EBACKEND;
-    return rc == MN_OK ? mni_list_point(s->base.db, items, count, r->size, r->clear, doing) : rc;
-}
-
-int sq_query_one(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
-                 const struct sq_reader *r, void **out, const char *doing)
-{
-    void **items = NULL;
-    size_t n = 0;
-    int rc = sq_query(s, id, texts, ntexts, r, 1, (void **)&items, &n, doing);
-    *out = rc == MN_OK && n ? items[0] : NULL;
-    free(items);
-    return rc == MN_OK && n == 0 ? MN_ENOTFOUND : rc;
 }

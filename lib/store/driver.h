@@ -1,0 +1,160 @@
+/*
+ * What the two backends compute alike, written once above them: the operations that differ
+ * between SQLite and PostgreSQL only in how a statement is run (store/op_*.c) go through a
+ * small driver that each backend gives (sqlite/driver.c, postgres/driver.c).
+ *
+ * The statements those operations run are named by one enum; each backend keeps their text in
+ * its own dialect, indexed by it (its sql.c), with the parameters in the order documented
+ * here. Arguments are bound, never spliced into SQL. Rows come back as struct mni_row, which
+ * the shared mappers of store/rows.h read.
+ */
+#ifndef MNI_STORE_DRIVER_H
+#define MNI_STORE_DRIVER_H
+
+#include "store/rows.h"
+#include "store/store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The statements the shared operations run; a backend numbers its own after MNI_STMT_COUNT.
+ * Parameters: tenant (t), id, ... as listed. */
+enum mni_stmt {
+    MNI_TENANT_INSERT,          /* id, name, created_at */
+    MNI_TENANT_GET,             /* id or name: tenant columns */
+    MNI_TENANT_LIST,            /* none: tenant columns, by name */
+    MNI_TENANT_LIST_UNRULED,    /* none: tenants that never had a policy, by name */
+    MNI_ACTOR_GET,              /* tenant id or name, identity id or external_id (or NULL) */
+    MNI_POLICY_INSERT,          /* the policy columns, in order */
+    MNI_POLICY_GET,             /* t, id */
+    MNI_POLICY_LIST,            /* t: highest priority first */
+    MNI_POLICY_UPDATE,          /* the policy columns but created_at */
+    MNI_POLICY_DELETE,          /* t, id */
+    MNI_POLICY_GEN_BUMP,        /* t */
+    MNI_IDENTITY_INSERT,        /* the identity columns, in order */
+    MNI_IDENTITY_GET,           /* t, id or external_id */
+    MNI_IDENTITY_LIST,          /* t: by external_id */
+    MNI_IDENTITY_SET_ACTIVE,    /* t, id, active, now */
+    MNI_IDENTITY_DELETE,        /* t, id (and the two below, run first) */
+    MNI_IDENTITY_DELETE_MEMORIES,
+    MNI_IDENTITY_DELETE_HISTORY,
+    MNI_HISTORY_LIST,           /* t, memory id: history columns, by version */
+    MNI_RATELIMIT_PUT,          /* t, endpoint, max_calls, window_ms, now */
+    MNI_RATELIMIT_LIST,         /* t: limit columns, by endpoint */
+    MNI_RATELIMIT_DELETE,       /* t, endpoint */
+    MNI_EMBED_CACHE_PUT,        /* scope, model, dim, hash, vector, now */
+    MNI_STMT_COUNT
+};
+
+/* Typed arguments of one statement, bound as $1.. in order. A text or blob is borrowed: it
+ * must live until the statement ran. */
+enum mni_arg_type { MNI_ARG_TEXT, MNI_ARG_INT, MNI_ARG_BLOB };
+struct mni_arg {
+    enum mni_arg_type type;
+    const void *p;             /* text (NULL binds SQL NULL) or blob */
+    size_t len;                /* blob bytes */
+    int64_t i;
+};
+#define MNI_MAX_ARGS 16
+struct mni_args {
+    int n;
+    struct mni_arg v[MNI_MAX_ARGS];
+};
+void mni_arg_text(struct mni_args *a, const char *v);
+void mni_arg_int(struct mni_args *a, int64_t v);
+void mni_arg_blob(struct mni_args *a, const void *p, size_t len);
+
+/* A backend's connection inside a write transaction; only the backend knows what it is. */
+struct mni_tx;
+
+/* Called for each row of a read: nonzero stops the read (a negative -MN_E* fails it). */
+typedef int (*mni_row_fn)(void *ctx, const struct mni_row *r);
+
+struct mni_driver {
+    /* Runs a reading statement, each row to fn (valid during the call only): in tx, or on a
+     * connection for reads when tx is NULL. Errors are recorded naming doing. */
+    int (*read)(struct mni_store *s, struct mni_tx *tx, enum mni_stmt id,
+                const struct mni_args *a, mni_row_fn fn, void *ctx, const char *doing);
+    /* Runs a changing statement in tx, or as a transaction of its own when tx is NULL;
+     * *changed (may be NULL) receives how many rows it changed. taken not NULL: a taken
+     * unique key is MN_EEXISTS with taken as its message. */
+    int (*exec)(struct mni_store *s, struct mni_tx *tx, enum mni_stmt id,
+                const struct mni_args *a, int64_t *changed, const char *taken,
+                const char *doing);
+    /* Starts a write and reserves nseq change numbers (the last in *last_seq; nseq 0: none,
+     * and last_seq may be NULL); end commits when rc is MN_OK, else rolls back, and returns
+     * rc or the commit's failure. */
+    int (*begin)(struct mni_store *s, int64_t nseq, int64_t *last_seq, struct mni_tx **tx);
+    int (*end)(struct mni_store *s, struct mni_tx *tx, int rc);
+};
+
+/* ---- reading through the driver (store/query.c) ---- */
+/* The rows of id into a public list's items (*count pointers to structs of size bytes that
+ * map fills; clear frees what it filled). */
+int mni_query_list(struct mni_store *s, enum mni_stmt id, const struct mni_args *a,
+                   const struct mni_row_map *map, size_t size, void (*clear)(void *),
+                   void ***items, size_t *count, const char *doing);
+/* The first row as one malloc'd struct; MN_ENOTFOUND (no message set) when there is none. */
+int mni_query_one(struct mni_store *s, enum mni_stmt id, const struct mni_args *a,
+                  const struct mni_row_map *map, size_t size, void (*clear)(void *),
+                  void **out, const char *doing);
+
+/* ---- the operations written once (store/op_*.c), for a backend's ops table ---- */
+int mni_op_tenant_insert(struct mni_store *s, const mn_tenant *t, const mn_policy *policies,
+                         size_t npolicies);
+int mni_op_tenant_get(struct mni_store *s, const char *id_or_name, mn_tenant **out);
+int mni_op_tenant_list(struct mni_store *s, mn_tenants **out);
+int mni_op_tenant_list_unruled(struct mni_store *s, mn_tenants **out);
+int mni_op_actor_get(struct mni_store *s, const char *tenant, const char *identity,
+                     mn_tenant **t, mn_identity **i, int64_t *policy_gen);
+int mni_op_policy_insert(struct mni_store *s, const mn_policy *p);
+int mni_op_policy_get(struct mni_store *s, const char *tenant_id, const char *id,
+                      mn_policy **out);
+int mni_op_policy_list(struct mni_store *s, const char *tenant_id, mn_policies **out);
+int mni_op_policy_update(struct mni_store *s, const mn_policy *p);
+int mni_op_policy_delete(struct mni_store *s, const char *tenant_id, const char *id);
+/* Inserts p in the caller's write, without advancing the generation (a new tenant's). */
+int mni_op_policy_insert_in(struct mni_store *s, struct mni_tx *tx, const mn_policy *p);
+int mni_op_identity_insert(struct mni_store *s, const mn_identity *i);
+int mni_op_identity_get(struct mni_store *s, const char *tenant_id, const char *id_or_external,
+                        mn_identity **out);
+int mni_op_identity_list(struct mni_store *s, const char *tenant_id, mn_identities **out);
+int mni_op_identity_set_active(struct mni_store *s, const char *tenant_id, const char *id,
+                               int active, int64_t now);
+int mni_op_identity_delete(struct mni_store *s, const char *tenant_id, const char *id);
+int mni_op_memory_history(struct mni_store *s, const char *tenant_id, const char *id,
+                          mn_history **out);
+int mni_op_ratelimit_limit_put(struct mni_store *s, const char *tenant_id,
+                               const char *endpoint, int64_t max_calls, int64_t window_ms,
+                               int64_t now);
+int mni_op_ratelimit_limit_list(struct mni_store *s, const char *tenant_id, mn_limits **out);
+int mni_op_ratelimit_limit_delete(struct mni_store *s, const char *tenant_id,
+                                  const char *endpoint);
+int mni_op_embed_cache_put(struct mni_store *s, const char *scope, const char *model, int dim,
+                           const unsigned char *hashes, size_t n, const float *vecs,
+                           int64_t now);
+
+/* The entries of a backend's ops table that the operations above fill, alike in both. */
+#define MNI_DRIVER_OPS \
+    .tenant_insert = mni_op_tenant_insert, \
+    .tenant_get = mni_op_tenant_get, \
+    .tenant_list = mni_op_tenant_list, \
+    .tenant_list_unruled = mni_op_tenant_list_unruled, \
+    .policy_insert = mni_op_policy_insert, \
+    .policy_get = mni_op_policy_get, \
+    .policy_list = mni_op_policy_list, \
+    .policy_update = mni_op_policy_update, \
+    .policy_delete = mni_op_policy_delete, \
+    .actor_get = mni_op_actor_get, \
+    .identity_insert = mni_op_identity_insert, \
+    .identity_get = mni_op_identity_get, \
+    .identity_list = mni_op_identity_list, \
+    .identity_set_active = mni_op_identity_set_active, \
+    .identity_delete = mni_op_identity_delete, \
+    .memory_history = mni_op_memory_history, \
+    .ratelimit_limit_put = mni_op_ratelimit_limit_put, \
+    .ratelimit_limit_list = mni_op_ratelimit_limit_list, \
+    .ratelimit_limit_delete = mni_op_ratelimit_limit_delete, \
+    .embed_cache_put = mni_op_embed_cache_put
+
+#endif

@@ -1,0 +1,60 @@
+/* The SQLite backend's driver (store/driver.h): how the operations written once run here. A
+ * connection inside a write is the transaction the shared code holds (struct mni_tx). */
+#include "store/sqlite/sqlite.h"
+#include "core/error.h"
+
+static int sq_read(struct mni_store *st, struct mni_tx *tx, enum mni_stmt id,
+                   const struct mni_args *a, mni_row_fn fn, void *ctx, const char *doing)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    struct sq_conn *c = (struct sq_conn *)tx;
+    int rc = c ? MN_OK : sq_conn_get(s, &c);
+    if (rc != MN_OK)
+        return rc;
+    sqlite3_stmt *q = sq_stmt(s, c, id);
+    if (q)
+        sq_bind_args(q, a);
+    while (q) {
+        int step = sqlite3_step(q);
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            rc = sq_fail(s, c->db, step, doing);
+            break;
+        }
+        struct mni_row r = sq_row(q);
+        int v = fn(ctx, &r);
+        if (v) {
+            rc = v < 0 ? -v : MN_OK;
+            break;
+        }
+    }
+    if (q)
+        sqlite3_reset(q);
+    if (!tx)
+        sq_conn_put(s, c);
+    return q ? rc : MN_EBACKEND;
+}
+
+static int sq_exec_op(struct mni_store *st, struct mni_tx *tx, enum mni_stmt id,
+                      const struct mni_args *a, int64_t *changed, const char *taken,
+                      const char *doing)
+{
+    return sq_run((struct sq_store *)st, (struct sq_conn *)tx, id, a, changed, taken, doing);
+}
+
+static int sq_begin_op(struct mni_store *st, int64_t nseq, int64_t *last_seq,
+                       struct mni_tx **tx)
+{
+    struct sq_conn *c = NULL;
+    int rc = sq_write_begin((struct sq_store *)st, &c, nseq, last_seq);
+    *tx = (struct mni_tx *)c;
+    return rc;
+}
+
+static int sq_end_op(struct mni_store *st, struct mni_tx *tx, int rc)
+{
+    return sq_write_end((struct sq_store *)st, (struct sq_conn *)tx, rc);
+}
+
+const struct mni_driver sq_driver = { sq_read, sq_exec_op, sq_begin_op, sq_end_op };
