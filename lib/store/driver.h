@@ -39,6 +39,16 @@ enum mni_stmt {
     MNI_IDENTITY_DELETE_MEMORIES,
     MNI_IDENTITY_DELETE_HISTORY,
     MNI_HISTORY_LIST,           /* t, memory id: history columns, by version */
+    /* t, id, text, type, metadata, importance, version, updated_at, seq, embedding,
+     * expected version: only a live row that still has it */
+    MNI_MEMORY_UPDATE,
+    MNI_HISTORY_INSERT,         /* t, memory id, version, changed_at, changed_by, before, after */
+    MNI_MEMORY_SOFT_DELETE,     /* t, id, now, seq: a live row */
+    MNI_MEMORY_RESTORE,         /* t, id, now, seq: a soft-deleted row */
+    MNI_MEMORY_HARD_DELETE,     /* t, id */
+    MNI_HISTORY_DELETE,         /* t, memory id */
+    MNI_MEMORY_EXPIRED,         /* t, now: the ids of the expired memories */
+    MNI_JOB_DROP,               /* t, memory id: its embedding job */
     MNI_RATELIMIT_PUT,          /* t, endpoint, max_calls, window_ms, now */
     MNI_RATELIMIT_LIST,         /* t: limit columns, by endpoint */
     MNI_RATELIMIT_DELETE,       /* t, endpoint */
@@ -48,12 +58,13 @@ enum mni_stmt {
 
 /* Typed arguments of one statement, bound as $1.. in order. A text or blob is borrowed: it
  * must live until the statement ran. */
-enum mni_arg_type { MNI_ARG_TEXT, MNI_ARG_INT, MNI_ARG_BLOB };
+enum mni_arg_type { MNI_ARG_TEXT, MNI_ARG_INT, MNI_ARG_REAL, MNI_ARG_BLOB, MNI_ARG_VEC };
 struct mni_arg {
     enum mni_arg_type type;
     const void *p;             /* text (NULL binds SQL NULL) or blob */
     size_t len;                /* blob bytes */
     int64_t i;
+    double d;
 };
 #define MNI_MAX_ARGS 16
 struct mni_args {
@@ -62,7 +73,10 @@ struct mni_args {
 };
 void mni_arg_text(struct mni_args *a, const char *v);
 void mni_arg_int(struct mni_args *a, int64_t v);
+void mni_arg_real(struct mni_args *a, double v);
 void mni_arg_blob(struct mni_args *a, const void *p, size_t len);
+/* An embedding of the store's dimension, stored the backend's way; NULL binds SQL NULL. */
+void mni_arg_vec(struct mni_args *a, const float *vec);
 
 /* A backend's connection inside a write transaction; only the backend knows what it is. */
 struct mni_tx;
@@ -86,6 +100,11 @@ struct mni_driver {
      * rc or the commit's failure. */
     int (*begin)(struct mni_store *s, int64_t nseq, int64_t *last_seq, struct mni_tx **tx);
     int (*end)(struct mni_store *s, struct mni_tx *tx, int rc);
+    /* In tx: reserves n more change numbers, the last in *last. */
+    int (*bump_seq)(struct mni_store *s, struct mni_tx *tx, int64_t n, int64_t *last);
+    /* In tx: (re)queues the embedding job of row, just written with seq. */
+    int (*job_enqueue)(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
+                       const struct mni_memory_row *row, int64_t seq);
 };
 
 /* ---- reading through the driver (store/query.c) ---- */
@@ -124,6 +143,15 @@ int mni_op_identity_set_active(struct mni_store *s, const char *tenant_id, const
 int mni_op_identity_delete(struct mni_store *s, const char *tenant_id, const char *id);
 int mni_op_memory_history(struct mni_store *s, const char *tenant_id, const char *id,
                           mn_history **out);
+int mni_op_memory_update(struct mni_store *s, const char *tenant_id,
+                         const struct mni_memory_row *row, int64_t expected_version,
+                         const char *changed_by, const char *before, const char *after);
+int mni_op_memory_delete(struct mni_store *s, const char *tenant_id, const char *const *ids,
+                         size_t n, int mode, int64_t now);
+int mni_op_memory_restore(struct mni_store *s, const char *tenant_id, const char *id,
+                          int64_t now);
+int mni_op_memory_purge_expired(struct mni_store *s, const char *tenant_id, int64_t now,
+                                size_t *purged);
 int mni_op_ratelimit_limit_put(struct mni_store *s, const char *tenant_id,
                                const char *endpoint, int64_t max_calls, int64_t window_ms,
                                int64_t now);
@@ -152,6 +180,10 @@ int mni_op_embed_cache_put(struct mni_store *s, const char *scope, const char *m
     .identity_set_active = mni_op_identity_set_active, \
     .identity_delete = mni_op_identity_delete, \
     .memory_history = mni_op_memory_history, \
+    .memory_update = mni_op_memory_update, \
+    .memory_delete = mni_op_memory_delete, \
+    .memory_restore = mni_op_memory_restore, \
+    .memory_purge_expired = mni_op_memory_purge_expired, \
     .ratelimit_limit_put = mni_op_ratelimit_limit_put, \
     .ratelimit_limit_list = mni_op_ratelimit_limit_list, \
     .ratelimit_limit_delete = mni_op_ratelimit_limit_delete, \

@@ -4,15 +4,20 @@
 #include "store/postgres/pg.h"
 #include "core/error.h"
 
+#include <stdlib.h>
+
 static int pgs_read_op(struct mni_store *st, struct mni_tx *tx, enum mni_stmt id,
                        const struct mni_args *a, mni_row_fn fn, void *ctx, const char *doing)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     struct pgs_args p = {0};
-    pgs_args_from(&p, a);
+    char *buf;
     PGresult *res = NULL;
-    int rc = tx ? pgs_run(s, (struct pgs_conn *)tx, id, &p, &res, doing)
+    int rc = pgs_args_from(s, &p, a, &buf, doing);
+    if (rc == MN_OK)
+        rc = tx ? pgs_run(s, (struct pgs_conn *)tx, id, &p, &res, doing)
                 : pgs_run_on(s, pgs_reads(s), id, &p, &res, doing);
+    free(buf);
     for (int i = 0; rc == MN_OK && i < PQntuples(res); i++) {
         struct mni_row r = pgs_row(res, i);
         int v = fn(ctx, &r);
@@ -46,15 +51,16 @@ static int pgs_exec_op(struct mni_store *st, struct mni_tx *tx, enum mni_stmt id
 {
     struct pgs_store *s = (struct pgs_store *)st;
     struct pgs_args p = {0};
-    pgs_args_from(&p, a);
-    if (tx)
-        return run(s, (struct pgs_conn *)tx, id, &p, changed, taken, doing);
-    struct pgs_conn *c;
-    int rc = pgs_get(s, &s->primary, &c);
-    if (rc != MN_OK)
-        return rc;
-    rc = run(s, c, id, &p, changed, taken, doing);
-    pgs_put(s, &s->primary, c);
+    char *buf;
+    struct pgs_conn *c = (struct pgs_conn *)tx;
+    int rc = pgs_args_from(s, &p, a, &buf, doing);
+    if (rc == MN_OK && !tx)
+        rc = pgs_get(s, &s->primary, &c);
+    if (rc == MN_OK)
+        rc = run(s, c, id, &p, changed, taken, doing);
+    if (c && !tx)
+        pgs_put(s, &s->primary, c);
+    free(buf);
     return rc;
 }
 
@@ -72,4 +78,19 @@ static int pgs_end_op(struct mni_store *st, struct mni_tx *tx, int rc)
     return pgs_write_end((struct pgs_store *)st, (struct pgs_conn *)tx, rc);
 }
 
-const struct mni_driver pgs_driver = { pgs_read_op, pgs_exec_op, pgs_begin_op, pgs_end_op };
+static int pgs_bump_seq_op(struct mni_store *st, struct mni_tx *tx, int64_t n, int64_t *last)
+{
+    return pgs_bump_seq((struct pgs_store *)st, (struct pgs_conn *)tx, n, last);
+}
+
+/* PostgreSQL finds the memory by the seq it was just written with (pgs_jobs_enqueue). */
+static int pgs_job_enqueue_op(struct mni_store *st, struct mni_tx *tx, const char *tenant_id,
+                              const struct mni_memory_row *row, int64_t seq)
+{
+    return pgs_jobs_enqueue((struct pgs_store *)st, (struct pgs_conn *)tx, tenant_id, row, 1,
+                            seq);
+}
+
+const struct mni_driver pgs_driver = {
+    pgs_read_op, pgs_exec_op, pgs_begin_op, pgs_end_op, pgs_bump_seq_op, pgs_job_enqueue_op,
+};

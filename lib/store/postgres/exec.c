@@ -37,17 +37,33 @@ void pgs_arg_bytes(struct pgs_args *a, const void *data, size_t len)
     a->n++;
 }
 
-void pgs_args_from(struct pgs_args *p, const struct mni_args *a)
+int pgs_args_from(struct pgs_store *s, struct pgs_args *p, const struct mni_args *a,
+                  char **buf, const char *doing)
 {
+    *buf = NULL;
     for (int i = 0; a && i < a->n; i++) {
         const struct mni_arg *v = &a->v[i];
-        if (v->type == MNI_ARG_TEXT)
+        switch (v->type) {
+        case MNI_ARG_TEXT:
             pgs_arg_text(p, v->p);
-        else if (v->type == MNI_ARG_INT)
+            break;
+        case MNI_ARG_INT:
             pgs_arg_int(p, v->i);
-        else
+            break;
+        case MNI_ARG_REAL:
+            pgs_arg_double(p, v->d);
+            break;
+        case MNI_ARG_BLOB:
             pgs_arg_bytes(p, v->p, v->len);
+            break;
+        case MNI_ARG_VEC:
+            if (v->p && !(*buf = malloc(pgs_vec_bytes(s->base.dim))))
+                return mni_seterr(s->base.db, MN_ENOMEM, "%s: out of memory", doing);
+            pgs_arg_vec(s, p, v->p, s->base.dim, *buf);
+            break;
+        }
     }
+    return MN_OK;
 }
 
 char *pgs_int_array(const int64_t *v, size_t n)

@@ -43,15 +43,6 @@ int pgs_jobs_enqueue(struct pgs_store *s, struct pgs_conn *c, const char *tenant
     return rc;
 }
 
-int pgs_job_drop(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
-                 const char *memory_id)
-{
-    struct pgs_args a = {0};
-    pgs_arg_text(&a, tenant_id);
-    pgs_arg_text(&a, memory_id);
-    return pgs_run(s, c, PGS_JOB_DROP, &a, NULL, "dropping a memory's embedding job");
-}
-
 static int read_task(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
 {
     (void)s, (void)ctx;

@@ -18,14 +18,12 @@
  * written once (enum mni_stmt, store/driver.h), then the backend's own. */
 enum pgs_stmt_id {
     PGS_BUMP_SEQ = MNI_STMT_COUNT,
-    PGS_MEMORY_INSERT, PGS_MEMORY_GET, PGS_MEMORY_LIST, PGS_MEMORY_UPDATE, PGS_HISTORY_INSERT,
-    PGS_MEMORY_SOFT_DELETE, PGS_MEMORY_HARD_DELETE, PGS_HISTORY_DELETE,
-    PGS_MEMORY_RESTORE, PGS_MEMORY_EXPIRED, PGS_MEMORY_SCAN, PGS_MEMORY_GET_KEYS,
+    PGS_MEMORY_INSERT, PGS_MEMORY_GET, PGS_MEMORY_LIST, PGS_MEMORY_SCAN, PGS_MEMORY_GET_KEYS,
     PGS_SEQ_GET, PGS_MEMORY_CHANGES, PGS_MEMORY_SEQS, PGS_META_GET, PGS_META_PUT,
     PGS_FEED_PRUNE, PGS_FEED_HORIZON_PUT, PGS_FEED_HORIZON_GET,
     PGS_MEMORY_SEARCH, PGS_SET_LOCAL,
     PGS_EMBED_CACHE_GET,
-    PGS_JOB_ENQUEUE, PGS_JOB_DROP, PGS_JOB_CLAIM, PGS_JOB_STORE, PGS_JOB_ACK, PGS_JOB_RELEASE,
+    PGS_JOB_ENQUEUE, PGS_JOB_CLAIM, PGS_JOB_STORE, PGS_JOB_ACK, PGS_JOB_RELEASE,
     PGS_JOB_FAIL, PGS_JOB_LIST, PGS_JOB_RETRY_ONE, PGS_JOB_RETRY_FAILED,
     PGS__COUNT
 };
@@ -153,8 +151,10 @@ int pgs_insert_unique(struct pgs_store *s, struct pgs_conn *c, int id,
 /* Rows changed by the last command of res. */
 int64_t pgs_changes(const PGresult *res);
 /* The driver's typed arguments (store/driver.h) as libpq parameters; a's texts and blobs stay
- * borrowed. */
-void pgs_args_from(struct pgs_args *p, const struct mni_args *a);
+ * borrowed. A vector (one at most) is converted into *buf, malloc'd here and NULL when there
+ * is none: free it once the statement ran. MN_ENOMEM, recorded naming doing. */
+int pgs_args_from(struct pgs_store *s, struct pgs_args *p, const struct mni_args *a,
+                  char **buf, const char *doing);
 /* The operations written once (store/driver.h) run through it (postgres/driver.c). */
 extern const struct mni_driver pgs_driver;
 
@@ -198,14 +198,6 @@ int pgs_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
                    const struct mni_store_query *q, mn_memory **out);
 int pgs_memory_list(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
                     mn_memories **out);
-int pgs_memory_update(struct mni_store *st, const char *tenant_id,
-                      const struct mni_memory_row *row, int64_t expected_version,
-                      const char *changed_by, const char *before, const char *after);
-int pgs_memory_delete(struct mni_store *st, const char *tenant_id, const char *const *ids,
-                      size_t n, int mode, int64_t now);
-int pgs_memory_restore(struct mni_store *st, const char *tenant_id, const char *id, int64_t now);
-int pgs_memory_purge_expired(struct mni_store *st, const char *tenant_id, int64_t now,
-                             size_t *purged);
 int pgs_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
                     mni_scan_fn fn, void *ctx);
 int pgs_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys,
@@ -223,13 +215,11 @@ int pgs_embed_cache_get(struct mni_store *st, const char *scope, const char *mod
                         const unsigned char *hashes, size_t n, float *out, unsigned char *hit);
 int pgs_feed_prune(struct mni_store *st, const char *tenant_id, int64_t upto_seq);
 int pgs_feed_horizon(struct mni_store *st, const char *tenant_id, int64_t *seq);
-/* Embedding jobs (postgres/jobs.c). pgs_jobs_enqueue and pgs_job_drop run inside the
- * caller's transaction: the jobs of the rows flagged embed_job (rows[i] written with seq
- * first_seq + i) are (re)queued; memory id's job is dropped. */
+/* Embedding jobs (postgres/jobs.c). pgs_jobs_enqueue runs inside the caller's transaction:
+ * the jobs of the rows flagged embed_job (rows[i] written with seq first_seq + i) are
+ * (re)queued. */
 int pgs_jobs_enqueue(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
                      const struct mni_memory_row *rows, size_t n, int64_t first_seq);
-int pgs_job_drop(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
-                 const char *memory_id);
 int pgs_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, int64_t lease_ms,
                          size_t limit, struct mni_embed_task **out, size_t *n);
 int pgs_embed_jobs_done(struct mni_store *st, const char *claim, const struct mni_embed_task *t,

@@ -85,23 +85,23 @@ static const char *const sql[PGS__COUNT] = {
     [PGS_MEMORY_LIST] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = $1 AND "
                         "($2::text IS NULL OR id < $2::text) AND" SELECTED
                         "ORDER BY id DESC LIMIT $7::bigint",
-    [PGS_MEMORY_UPDATE] = "UPDATE memories SET text = $3, type = $4, metadata = $5, "
+    [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = $3, type = $4, metadata = $5, "
                           "importance = $6, version = $7, updated_at = $8, seq = $9, "
                           "embedding = $10 WHERE tenant_id = $1 AND id = $2 AND version = $11 "
                           "AND deleted = 0",
-    [PGS_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, "
+    [MNI_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, "
                            "changed_at, changed_by, before, after) "
                            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
     [MNI_HISTORY_LIST] = "SELECT version, changed_at, changed_by, before, after "
                          "FROM memory_history WHERE tenant_id = $1 AND memory_id = $2 "
                          "ORDER BY version",
-    [PGS_MEMORY_SOFT_DELETE] = "UPDATE memories SET deleted = 1, updated_at = $3, seq = $4 "
+    [MNI_MEMORY_SOFT_DELETE] = "UPDATE memories SET deleted = 1, updated_at = $3, seq = $4 "
                                "WHERE tenant_id = $1 AND id = $2 AND deleted = 0",
-    [PGS_MEMORY_HARD_DELETE] = "DELETE FROM memories WHERE tenant_id = $1 AND id = $2",
-    [PGS_HISTORY_DELETE] = "DELETE FROM memory_history WHERE tenant_id = $1 AND memory_id = $2",
-    [PGS_MEMORY_RESTORE] = "UPDATE memories SET deleted = 0, updated_at = $3, seq = $4 "
+    [MNI_MEMORY_HARD_DELETE] = "DELETE FROM memories WHERE tenant_id = $1 AND id = $2",
+    [MNI_HISTORY_DELETE] = "DELETE FROM memory_history WHERE tenant_id = $1 AND memory_id = $2",
+    [MNI_MEMORY_RESTORE] = "UPDATE memories SET deleted = 0, updated_at = $3, seq = $4 "
                            "WHERE tenant_id = $1 AND id = $2 AND deleted = 1",
-    [PGS_MEMORY_EXPIRED] = "SELECT id FROM memories WHERE tenant_id = $1 AND expires_at > 0 "
+    [MNI_MEMORY_EXPIRED] = "SELECT id FROM memories WHERE tenant_id = $1 AND expires_at > 0 "
                            "AND expires_at <= $2",
     /* $2: whether a metadata filter needs the metadata column (reading it costs time). */
     [PGS_MEMORY_SCAN] = "SELECT key, embedding, CASE WHEN $2::bool THEN metadata END "
@@ -166,7 +166,7 @@ static const char *const sql[PGS__COUNT] = {
                         "AND seq = ANY ($2::bigint[]) ON CONFLICT (tenant_id, memory_key) DO "
                         "UPDATE SET status = 1, attempts = 0, run_after = EXCLUDED.run_after, "
                         "claim = NULL, error = NULL, updated_at = EXCLUDED.updated_at",
-    [PGS_JOB_DROP] = "DELETE FROM embed_jobs WHERE tenant_id = $1 AND memory_key = "
+    [MNI_JOB_DROP] = "DELETE FROM embed_jobs WHERE tenant_id = $1 AND memory_key = "
                      "(SELECT key FROM memories WHERE tenant_id = $1 AND id = $2)",
     /* $1 claim, $2 now, $3 lease end, $4 limit: the longest-waiting due jobs of any tenant
      * (workers serve them all). SKIP LOCKED: concurrent claimers, in other processes too,

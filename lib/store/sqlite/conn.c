@@ -199,16 +199,31 @@ int sq_write_end(struct sq_store *s, struct sq_conn *c, int rc)
     return rc;
 }
 
-void sq_bind_args(sqlite3_stmt *q, const struct mni_args *a)
+void sq_bind_args(struct sq_store *s, sqlite3_stmt *q, const struct mni_args *a)
 {
     for (int i = 0; a && i < a->n; i++) {
         const struct mni_arg *v = &a->v[i];
-        if (v->type == MNI_ARG_TEXT)
+        switch (v->type) {
+        case MNI_ARG_TEXT:
             sq_bind_text(q, i + 1, v->p);
-        else if (v->type == MNI_ARG_INT)
+            break;
+        case MNI_ARG_INT:
             sqlite3_bind_int64(q, i + 1, v->i);
-        else
+            break;
+        case MNI_ARG_REAL:
+            sqlite3_bind_double(q, i + 1, v->d);
+            break;
+        case MNI_ARG_BLOB:
             sqlite3_bind_blob(q, i + 1, v->p, (int)v->len, SQLITE_STATIC);
+            break;
+        case MNI_ARG_VEC: /* the floats as they are in memory */
+            if (v->p)
+                sqlite3_bind_blob(q, i + 1, v->p, s->base.dim * (int)sizeof(float),
+                                  SQLITE_STATIC);
+            else
+                sqlite3_bind_null(q, i + 1);
+            break;
+        }
     }
 }
 
@@ -227,7 +242,7 @@ int sq_run(struct sq_store *s, struct sq_conn *c, int id, const struct mni_args 
     if (!q) {
         rc = MN_EBACKEND;
     } else {
-        sq_bind_args(q, a);
+        sq_bind_args(s, q, a);
         int step = sqlite3_step(q);
         if (step == SQLITE_DONE || step == SQLITE_ROW)
             rc = MN_OK;

@@ -13,7 +13,7 @@ static int sq_read(struct mni_store *st, struct mni_tx *tx, enum mni_stmt id,
         return rc;
     sqlite3_stmt *q = sq_stmt(s, c, id);
     if (q)
-        sq_bind_args(q, a);
+        sq_bind_args(s, q, a);
     while (q) {
         int step = sqlite3_step(q);
         if (step == SQLITE_DONE)
@@ -57,4 +57,20 @@ static int sq_end_op(struct mni_store *st, struct mni_tx *tx, int rc)
     return sq_write_end((struct sq_store *)st, (struct sq_conn *)tx, rc);
 }
 
-const struct mni_driver sq_driver = { sq_read, sq_exec_op, sq_begin_op, sq_end_op };
+static int sq_bump_seq_op(struct mni_store *st, struct mni_tx *tx, int64_t n, int64_t *last)
+{
+    return sq_bump_seq((struct sq_store *)st, (struct sq_conn *)tx, n, last);
+}
+
+/* SQLite finds the memory by its id: the seq it was written with is not needed. */
+static int sq_job_enqueue_op(struct mni_store *st, struct mni_tx *tx, const char *tenant_id,
+                             const struct mni_memory_row *row, int64_t seq)
+{
+    (void)seq;
+    return sq_job_enqueue((struct sq_store *)st, (struct sq_conn *)tx, tenant_id, row->id,
+                          row->updated_at);
+}
+
+const struct mni_driver sq_driver = {
+    sq_read, sq_exec_op, sq_begin_op, sq_end_op, sq_bump_seq_op, sq_job_enqueue_op,
+};

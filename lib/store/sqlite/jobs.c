@@ -29,17 +29,6 @@ int sq_job_enqueue(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
                     "queueing a memory's embedding job");
 }
 
-int sq_job_drop(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
-                const char *memory_id)
-{
-    sqlite3_stmt *q = sq_stmt(s, c, SQ_JOB_DROP);
-    if (!q)
-        return MN_EBACKEND;
-    sq_bind_text(q, 1, tenant_id);
-    sq_bind_text(q, 2, memory_id);
-    return sq_exec(s, c, q, "dropping a memory's embedding job");
-}
-
 static int read_task(sqlite3_stmt *st, void *item, void *ctx)
 {
     (void)ctx;

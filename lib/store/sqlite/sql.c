@@ -77,20 +77,20 @@ static const char *const sql[SQ__COUNT] = {
     [SQ_MEMORY_LIST_BY_IDENTITY] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = ?1 "
                                    "AND identity_id = ?6 AND id < ?2 AND" VISIBLE
                                    "AND (?5 IS NULL OR type = ?5) ORDER BY id DESC",
-    [SQ_MEMORY_UPDATE] = "UPDATE memories SET text = ?3, type = ?4, metadata = ?5, importance = ?6, "
+    [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = ?3, type = ?4, metadata = ?5, importance = ?6, "
                          "version = ?7, updated_at = ?8, seq = ?9, embedding = ?10 "
                          "WHERE tenant_id = ?1 AND id = ?2 AND version = ?11 AND deleted = 0",
-    [SQ_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, changed_at, "
+    [MNI_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, changed_at, "
                           "changed_by, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [MNI_HISTORY_LIST] = "SELECT version, changed_at, changed_by, before, after FROM memory_history "
                         "WHERE tenant_id = ?1 AND memory_id = ?2 ORDER BY version",
-    [SQ_MEMORY_SOFT_DELETE] = "UPDATE memories SET deleted = 1, updated_at = ?3, seq = ?4 "
+    [MNI_MEMORY_SOFT_DELETE] = "UPDATE memories SET deleted = 1, updated_at = ?3, seq = ?4 "
                               "WHERE tenant_id = ?1 AND id = ?2 AND deleted = 0",
-    [SQ_MEMORY_HARD_DELETE] = "DELETE FROM memories WHERE tenant_id = ?1 AND id = ?2",
-    [SQ_HISTORY_DELETE] = "DELETE FROM memory_history WHERE tenant_id = ?1 AND memory_id = ?2",
-    [SQ_MEMORY_RESTORE] = "UPDATE memories SET deleted = 0, updated_at = ?3, seq = ?4 "
+    [MNI_MEMORY_HARD_DELETE] = "DELETE FROM memories WHERE tenant_id = ?1 AND id = ?2",
+    [MNI_HISTORY_DELETE] = "DELETE FROM memory_history WHERE tenant_id = ?1 AND memory_id = ?2",
+    [MNI_MEMORY_RESTORE] = "UPDATE memories SET deleted = 0, updated_at = ?3, seq = ?4 "
                           "WHERE tenant_id = ?1 AND id = ?2 AND deleted = 1",
-    [SQ_MEMORY_EXPIRED] = "SELECT id FROM memories WHERE tenant_id = ?1 AND expires_at > 0 "
+    [MNI_MEMORY_EXPIRED] = "SELECT id FROM memories WHERE tenant_id = ?1 AND expires_at > 0 "
                           "AND expires_at <= ?2",
     /* ?7: whether a metadata filter needs the metadata column (reading it costs time). */
     [SQ_MEMORY_SCAN] = "SELECT key, embedding, CASE WHEN ?7 THEN metadata END FROM memories WHERE tenant_id = ?1 AND"
@@ -138,7 +138,7 @@ static const char *const sql[SQ__COUNT] = {
                        "?3 FROM memories WHERE tenant_id = ?1 AND id = ?2 "
                        "ON CONFLICT (memory_key) DO UPDATE SET status = 1, attempts = 0, "
                        "run_after = ?3, claim = NULL, error = NULL, updated_at = ?3",
-    [SQ_JOB_DROP] = "DELETE FROM embed_jobs WHERE memory_key = "
+    [MNI_JOB_DROP] = "DELETE FROM embed_jobs WHERE memory_key = "
                     "(SELECT key FROM memories WHERE tenant_id = ?1 AND id = ?2)",
     /* ?1 claim, ?2 now, ?3 lease end, ?4 limit: the longest-waiting due jobs. */
     [SQ_JOB_CLAIM] = "UPDATE embed_jobs SET claim = ?1, run_after = ?3, attempts = attempts + 1, "

@@ -14,15 +14,13 @@
 enum sq_stmt_id {
     SQ_BEGIN = MNI_STMT_COUNT, SQ_COMMIT, SQ_ROLLBACK, SQ_BUMP_SEQ,
     SQ_MEMORY_INSERT, SQ_MEMORY_GET, SQ_MEMORY_LIST, SQ_MEMORY_LIST_BY_IDENTITY,
-    SQ_MEMORY_UPDATE, SQ_HISTORY_INSERT,
-    SQ_MEMORY_SOFT_DELETE, SQ_MEMORY_HARD_DELETE, SQ_HISTORY_DELETE, SQ_MEMORY_RESTORE,
-    SQ_MEMORY_EXPIRED, SQ_MEMORY_SCAN, SQ_MEMORY_SCAN_BY_IDENTITY, SQ_MEMORY_GET_KEY,
+    SQ_MEMORY_SCAN, SQ_MEMORY_SCAN_BY_IDENTITY, SQ_MEMORY_GET_KEY,
     SQ_SEQ_GET, SQ_MEMORY_CHANGES, SQ_MEMORY_SEQS, SQ_META_GET, SQ_META_PUT,
     SQ_FEED_PRUNE, SQ_FEED_HORIZON_PUT, SQ_FEED_HORIZON_GET,
     /* embedding cache (sqlite/embed.c) */
     SQ_EMBED_CACHE_GET,
     /* embedding jobs (sqlite/jobs.c) */
-    SQ_JOB_ENQUEUE, SQ_JOB_DROP, SQ_JOB_CLAIM, SQ_JOB_CLAIMED, SQ_JOB_STORE, SQ_JOB_ACK,
+    SQ_JOB_ENQUEUE, SQ_JOB_CLAIM, SQ_JOB_CLAIMED, SQ_JOB_STORE, SQ_JOB_ACK,
     SQ_JOB_RELEASE, SQ_JOB_FAIL, SQ_JOB_LIST, SQ_JOB_RETRY_ONE, SQ_JOB_RETRY_FAILED,
     SQ__COUNT
 };
@@ -125,7 +123,7 @@ char *sq_text(sqlite3_stmt *st, int col);
 /* Binds text, or NULL when v is NULL. */
 int sq_bind_text(sqlite3_stmt *st, int idx, const char *v);
 /* Binds a's arguments (may be NULL: none) to ?1.. in order. */
-void sq_bind_args(sqlite3_stmt *st, const struct mni_args *a);
+void sq_bind_args(struct sq_store *s, sqlite3_stmt *st, const struct mni_args *a);
 
 /* Schema: creates or migrates the database on c; reads or records the embedding dimension. */
 int sq_schema_prepare(struct sq_store *s, struct sq_conn *c, const char *embedder, int *dim);
@@ -138,14 +136,6 @@ int sq_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
                   const struct mni_store_query *q, mn_memory **out);
 int sq_memory_list(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
                    mn_memories **out);
-int sq_memory_update(struct mni_store *st, const char *tenant_id, const struct mni_memory_row *row,
-                     int64_t expected_version, const char *changed_by, const char *before,
-                     const char *after);
-int sq_memory_delete(struct mni_store *st, const char *tenant_id, const char *const *ids, size_t n,
-                     int mode, int64_t now);
-int sq_memory_restore(struct mni_store *st, const char *tenant_id, const char *id, int64_t now);
-int sq_memory_purge_expired(struct mni_store *st, const char *tenant_id, int64_t now,
-                            size_t *purged);
 int sq_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
                    mni_scan_fn fn, void *ctx);
 int sq_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys, size_t n,
@@ -165,12 +155,10 @@ int sq_feed_horizon(struct mni_store *st, const char *tenant_id, int64_t *seq);
 /* The embedding cache (sqlite/embed.c). */
 int sq_embed_cache_get(struct mni_store *st, const char *scope, const char *model, int dim,
                        const unsigned char *hashes, size_t n, float *out, unsigned char *hit);
-/* Embedding jobs (sqlite/jobs.c). sq_job_enqueue / sq_job_drop run inside the
- * caller's transaction: the job of memory id (tenant) is (re)queued, or dropped. */
+/* Embedding jobs (sqlite/jobs.c). sq_job_enqueue runs inside the caller's transaction:
+ * the job of memory id (tenant) is (re)queued. */
 int sq_job_enqueue(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
                    const char *memory_id, int64_t now);
-int sq_job_drop(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
-                const char *memory_id);
 int sq_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, int64_t lease_ms,
                         size_t limit, struct mni_embed_task **out, size_t *n);
 int sq_embed_jobs_done(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
