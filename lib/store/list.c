@@ -1,10 +1,12 @@
-/* Arrays of structs into lists of pointers: see list.h. */
+/* Arrays of structs into lists of pointers, the end of a backend's read into one, and the end
+ * of a page of memories: see list.h. */
 #include "store/list.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "store/types.h"
 
 int mni_list_point(mn_db *db, void **items, size_t *count, size_t size, void (*clear)(void *),
                    const char *doing)
@@ -32,4 +34,33 @@ int mni_list_point(mn_db *db, void **items, size_t *count, size_t size, void (*c
     *items = NULL;
     *count = 0;
     return mni_seterr(db, MN_ENOMEM, "%s: out of memory", doing);
+}
+
+int mni_array_done(mn_db *db, int rc, void *arr, size_t n, size_t size, void (*clear)(void *),
+                   void **items, size_t *count, const char *doing)
+{
+    if (rc == MN_ENOMEM)
+        mni_seterr(db, rc, "%s: out of memory", doing);
+    if (rc != MN_OK) {
+        mni_array_free(arr, n, size, clear);
+        return rc;
+    }
+    *items = arr;
+    *count = n;
+    return MN_OK;
+}
+
+int mni_memories_page(mn_db *db, mn_memories *l, int more, int rc, mn_memories **out)
+{
+    if (rc == MN_OK && more && l->count) {
+        l->next_cursor = strdup(l->items[l->count - 1]->id);
+        if (!l->next_cursor)
+            rc = mni_seterr(db, MN_ENOMEM, "out of memory listing memories");
+    }
+    if (rc != MN_OK) {
+        mn_memories_free(l);
+        l = NULL;
+    }
+    *out = l;
+    return rc;
 }

@@ -13,4 +13,15 @@
 int mni_list_point(mn_db *db, void **items, size_t *n, size_t size, void (*clear)(void *),
                    const char *doing);
 
+/* Ends a backend's read of rows into arr, an array of n structs of size bytes: on MN_OK it
+ * becomes *items and *count; on a failure the structs are cleared (clear may be NULL) and arr
+ * freed, MN_ENOMEM recorded on db naming doing. Returns rc. */
+int mni_array_done(mn_db *db, int rc, void *arr, size_t n, size_t size, void (*clear)(void *),
+                   void **items, size_t *count, const char *doing);
+
+/* Ends a page of memories read with rc: when more rows followed (more), the last item's id
+ * becomes the next cursor; on failure the list is freed. *out receives the list (NULL on
+ * failure); returns rc, or MN_ENOMEM recorded on db. */
+int mni_memories_page(mn_db *db, mn_memories *l, int more, int rc, mn_memories **out);
+
 #endif

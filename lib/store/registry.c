@@ -94,3 +94,13 @@ void mni_embed_tasks_free(struct mni_embed_task *t, size_t n)
         mni_embed_task_clear(&t[i]);
     free(t);
 }
+
+int mni_embed_tasks_claimed(int rc, struct mni_embed_task **out, size_t *n)
+{
+    if (rc != MN_OK) {
+        mni_embed_tasks_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}

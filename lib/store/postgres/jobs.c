@@ -88,13 +88,7 @@ int pgs_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, i
     if (rc == MN_OK)
         rc = pgs_collect(s, res, &r, 0, (void **)out, n, NULL, "claiming embedding jobs");
     PQclear(res);
-    rc = pgs_write_end(s, c, rc);
-    if (rc != MN_OK) {
-        mni_embed_tasks_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
-    return rc;
+    return mni_embed_tasks_claimed(pgs_write_end(s, c, rc), out, n);
 }
 
 /* One task of a done batch: stores the vector, then acknowledges, or hands the job back. */

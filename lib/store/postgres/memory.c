@@ -283,17 +283,7 @@ int pgs_memory_list(struct mni_store *st, const char *tenant_id, const struct mn
         rc = mni_list_point(s->base.db, (void **)&l->items, &l->count, r.size, r.clear,
                             "listing memories");
     PQclear(res);
-    if (rc == MN_OK && more && l->count) {
-        l->next_cursor = strdup(l->items[l->count - 1]->id);
-        if (!l->next_cursor)
-            rc = mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
-    }
-    if (rc != MN_OK) {
-        mn_memories_free(l);
-        l = NULL;
-    }
-    *out = l;
-    return rc;
+    return mni_memories_page(s->base.db, l, more, rc, out);
 }
 
 struct scan {

@@ -3,8 +3,8 @@
 #include "store/postgres/pg.h"
 #include "core/bytes.h"
 #include "core/error.h"
+#include "store/list.h"
 #include "store/rows.h"
-#include "store/types.h"
 
 #include <endian.h>
 #include <stdlib.h>
@@ -125,15 +125,7 @@ int pgs_collect(struct pgs_store *s, const PGresult *res, const struct pgs_reade
             break;
         }
     }
-    if (rc == MN_ENOMEM)
-        mni_seterr(s->base.db, rc, "%s: out of memory", doing);
-    if (rc != MN_OK) {
-        mni_array_free(arr, n, rd->size, rd->clear);
-        return rc;
-    }
-    *items = arr;
-    *count = n;
-    return MN_OK;
+    return mni_array_done(s->base.db, rc, arr, n, rd->size, rd->clear, items, count, doing);
 }
 
 /* ---- readers of the public structs ---------------------------------------------------------- */

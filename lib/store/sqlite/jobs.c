@@ -74,13 +74,7 @@ int sq_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, in
                             "reading the claimed embedding jobs");
         }
     }
-    rc = sq_write_end(s, c, rc);
-    if (rc != MN_OK) {
-        mni_embed_tasks_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
-    return rc;
+    return mni_embed_tasks_claimed(sq_write_end(s, c, rc), out, n);
 }
 
 /* One task of a done batch: stores the vector, then acknowledges, or hands the job back. */

@@ -130,17 +130,7 @@ int sq_memory_list(struct mni_store *st, const char *tenant_id, const struct mni
         }
         sq_conn_put(s, c);
     }
-    if (rc == MN_OK && more && l->count) {
-        l->next_cursor = strdup(l->items[l->count - 1]->id);
-        if (!l->next_cursor)
-            rc = mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
-    }
-    if (rc != MN_OK) {
-        mn_memories_free(l);
-        l = NULL;
-    }
-    *out = l;
-    return rc;
+    return mni_memories_page(s->base.db, l, more, rc, out);
 }
 
 int sq_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,

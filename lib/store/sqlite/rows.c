@@ -1,8 +1,8 @@
 /* Reading result rows into the public structs: one reader per struct type, one loop for all. */
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
+#include "store/list.h"
 #include "store/rows.h"
-#include "store/types.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -56,15 +56,7 @@ int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const str
     }
     sqlite3_reset(q);
     free(scratch);
-    if (rc == MN_ENOMEM)
-        mni_seterr(s->base.db, rc, "%s: out of memory", doing);
-    if (rc != MN_OK) {
-        mni_array_free(arr, n, r->size, r->clear);
-        return rc;
-    }
-    *items = arr;
-    *count = n;
-    return MN_OK;
+    return mni_array_done(s->base.db, rc, arr, n, r->size, r->clear, items, count, doing);
 }
 
 int sq_fetch_one(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const struct sq_reader *r,
