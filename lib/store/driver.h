@@ -49,6 +49,7 @@ enum mni_stmt {
     MNI_HISTORY_DELETE,         /* t, memory id */
     MNI_MEMORY_EXPIRED,         /* t, now: the ids of the expired memories */
     MNI_JOB_DROP,               /* t, memory id: its embedding job */
+    MNI_JOB_LIST,               /* t, status (0 = any), limit: job columns, by memory key */
     MNI_RATELIMIT_PUT,          /* t, endpoint, max_calls, window_ms, now */
     MNI_RATELIMIT_LIST,         /* t: limit columns, by endpoint */
     MNI_RATELIMIT_DELETE,       /* t, endpoint */
@@ -158,6 +159,8 @@ int mni_op_ratelimit_limit_put(struct mni_store *s, const char *tenant_id,
 int mni_op_ratelimit_limit_list(struct mni_store *s, const char *tenant_id, mn_limits **out);
 int mni_op_ratelimit_limit_delete(struct mni_store *s, const char *tenant_id,
                                   const char *endpoint);
+int mni_op_embed_jobs_list(struct mni_store *s, const char *tenant_id, int status, int limit,
+                           mn_jobs **out);
 int mni_op_embed_cache_put(struct mni_store *s, const char *scope, const char *model, int dim,
                            const unsigned char *hashes, size_t n, const float *vecs,
                            int64_t now);
@@ -187,6 +190,7 @@ int mni_op_embed_cache_put(struct mni_store *s, const char *scope, const char *m
     .ratelimit_limit_put = mni_op_ratelimit_limit_put, \
     .ratelimit_limit_list = mni_op_ratelimit_limit_list, \
     .ratelimit_limit_delete = mni_op_ratelimit_limit_delete, \
-    .embed_cache_put = mni_op_embed_cache_put
+    .embed_cache_put = mni_op_embed_cache_put, \
+    .embed_jobs_list = mni_op_embed_jobs_list
 
 #endif

@@ -24,7 +24,7 @@ enum pgs_stmt_id {
     PGS_MEMORY_SEARCH, PGS_SET_LOCAL,
     PGS_EMBED_CACHE_GET,
     PGS_JOB_ENQUEUE, PGS_JOB_CLAIM, PGS_JOB_STORE, PGS_JOB_ACK, PGS_JOB_RELEASE,
-    PGS_JOB_FAIL, PGS_JOB_LIST, PGS_JOB_RETRY_ONE, PGS_JOB_RETRY_FAILED,
+    PGS_JOB_FAIL, PGS_JOB_RETRY_ONE, PGS_JOB_RETRY_FAILED,
     PGS__COUNT
 };
 
@@ -226,8 +226,6 @@ int pgs_embed_jobs_done(struct mni_store *st, const char *claim, const struct mn
                         size_t n, const float *vecs, int64_t now, size_t *stored);
 int pgs_embed_jobs_fail(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
                         size_t n, const char *error, const int64_t *next_at, int64_t now);
-int pgs_embed_jobs_list(struct mni_store *st, const char *tenant_id, int status, int limit,
-                        mn_jobs **out);
 int pgs_embed_jobs_retry(struct mni_store *st, const char *tenant_id, const char *memory_id,
                          int64_t now, size_t *retried);
 int pgs_memory_search(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,

@@ -196,7 +196,7 @@ static const char *const sql[PGS__COUNT] = {
                      "THEN 1 ELSE 2 END, run_after = $5, error = $6, updated_at = $4 "
                      "WHERE tenant_id = $1 AND memory_key = $2 AND claim = $3",
     /* $2 status (0 = any), $3 limit. */
-    [PGS_JOB_LIST] = "SELECT m.id, j.tenant_id, j.status, j.attempts, j.run_after, j.error, "
+    [MNI_JOB_LIST] = "SELECT m.id, j.tenant_id, j.status, j.attempts, j.run_after, j.error, "
                      "j.created_at, j.updated_at FROM embed_jobs j JOIN memories m "
                      "ON m.tenant_id = j.tenant_id AND m.key = j.memory_key "
                      "WHERE j.tenant_id = $1 AND ($2::int = 0 OR j.status = $2::int) "

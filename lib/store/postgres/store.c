@@ -93,7 +93,6 @@ const struct mni_store_ops mni_store_postgres = {
     .embed_jobs_claim = pgs_embed_jobs_claim,
     .embed_jobs_done = pgs_embed_jobs_done,
     .embed_jobs_fail = pgs_embed_jobs_fail,
-    .embed_jobs_list = pgs_embed_jobs_list,
     .embed_jobs_retry = pgs_embed_jobs_retry,
 };
 

@@ -162,7 +162,7 @@ static const char *const sql[SQ__COUNT] = {
                     "ELSE 2 END, run_after = ?4, error = ?5, updated_at = ?3 "
                     "WHERE memory_key = ?1 AND claim = ?2",
     /* ?2 status (0 = any), ?3 limit. */
-    [SQ_JOB_LIST] = "SELECT m.id, j.tenant_id, j.status, j.attempts, j.run_after, j.error, "
+    [MNI_JOB_LIST] = "SELECT m.id, j.tenant_id, j.status, j.attempts, j.run_after, j.error, "
                     "j.created_at, j.updated_at FROM embed_jobs j JOIN memories m "
                     "ON m.key = j.memory_key WHERE j.tenant_id = ?1 AND (?2 = 0 OR "
                     "j.status = ?2) ORDER BY j.memory_key LIMIT ?3",

@@ -21,7 +21,7 @@ enum sq_stmt_id {
     SQ_EMBED_CACHE_GET,
     /* embedding jobs (sqlite/jobs.c) */
     SQ_JOB_ENQUEUE, SQ_JOB_CLAIM, SQ_JOB_CLAIMED, SQ_JOB_STORE, SQ_JOB_ACK,
-    SQ_JOB_RELEASE, SQ_JOB_FAIL, SQ_JOB_LIST, SQ_JOB_RETRY_ONE, SQ_JOB_RETRY_FAILED,
+    SQ_JOB_RELEASE, SQ_JOB_FAIL, SQ_JOB_RETRY_ONE, SQ_JOB_RETRY_FAILED,
     SQ__COUNT
 };
 
@@ -165,8 +165,6 @@ int sq_embed_jobs_done(struct mni_store *st, const char *claim, const struct mni
                        size_t n, const float *vecs, int64_t now, size_t *stored);
 int sq_embed_jobs_fail(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
                        size_t n, const char *error, const int64_t *next_at, int64_t now);
-int sq_embed_jobs_list(struct mni_store *st, const char *tenant_id, int status, int limit,
-                       mn_jobs **out);
 int sq_embed_jobs_retry(struct mni_store *st, const char *tenant_id, const char *memory_id,
                         int64_t now, size_t *retried);
 /* Tells the handle, after a commit, that the tenant's memories changed (an index follows). */

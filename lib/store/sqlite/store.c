@@ -115,6 +115,5 @@ const struct mni_store_ops mni_store_sqlite = {
     .embed_jobs_claim = sq_embed_jobs_claim,
     .embed_jobs_done = sq_embed_jobs_done,
     .embed_jobs_fail = sq_embed_jobs_fail,
-    .embed_jobs_list = sq_embed_jobs_list,
     .embed_jobs_retry = sq_embed_jobs_retry,
 };
