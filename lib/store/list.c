@@ -1,5 +1,5 @@
-/* Arrays of structs into lists of pointers, the end of a backend's read into one, and the end
- * of a page of memories: see list.h. */
+/* Arrays of structs into lists of pointers, growing and ending a read into one, and the end of
+ * a page of memories: see list.h. */
 #include "store/list.h"
 
 #include <stdlib.h>
@@ -34,6 +34,19 @@ int mni_list_point(mn_db *db, void **items, size_t *count, size_t size, void (*c
     *items = NULL;
     *count = 0;
     return mni_seterr(db, MN_ENOMEM, "%s: out of memory", doing);
+}
+
+int mni_grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return MN_OK;
+    size_t more = *cap ? *cap * 2 : 16;
+    void *grown = realloc(*arr, more * size);
+    if (!grown)
+        return MN_ENOMEM;
+    *arr = grown;
+    *cap = more;
+    return MN_OK;
 }
 
 int mni_array_done(mn_db *db, int rc, void *arr, size_t n, size_t size, void (*clear)(void *),

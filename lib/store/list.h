@@ -13,6 +13,10 @@
 int mni_list_point(mn_db *db, void **items, size_t *n, size_t size, void (*clear)(void *),
                    const char *doing);
 
+/* Makes room for item n in *arr, an array of items of size bytes with room for *cap (doubled
+ * as it fills, from 16): MN_OK, or MN_ENOMEM with *arr left as it was. */
+int mni_grow(void **arr, size_t *cap, size_t n, size_t size);
+
 /* Ends a backend's read of rows into arr, an array of n structs of size bytes: on MN_OK it
  * becomes *items and *count; on a failure the structs are cleared (clear may be NULL) and arr
  * freed, MN_ENOMEM recorded on db naming doing. Returns rc. */

@@ -1,6 +1,7 @@
 /* Changes to existing memory rows, written once over the driver (driver.h): each in one
  * transaction that also advances the change sequence. */
 #include "store/driver.h"
+#include "store/list.h"
 #include "store/notfound.h"
 #include "core/error.h"
 
@@ -142,14 +143,8 @@ struct ids {
 static int keep_id(void *ctx, const struct mni_row *r)
 {
     struct ids *ids = ctx;
-    if (ids->n == ids->cap) {
-        size_t cap = ids->cap ? ids->cap * 2 : 16;
-        char **grown = realloc(ids->v, cap * sizeof *grown);
-        if (!grown)
-            return -MN_ENOMEM;
-        ids->v = grown;
-        ids->cap = cap;
-    }
+    if (mni_grow((void **)&ids->v, &ids->cap, ids->n, sizeof *ids->v) != MN_OK)
+        return -MN_ENOMEM;
     char *id = r->ops->text(r, r->at);
     if (!id)
         return -MN_ENOMEM;

@@ -1,6 +1,7 @@
 /* Reads through the driver into the public structs: one collector for every backend, which
  * maps each row with the shared mappers (rows.h) into a list of pointers (list.h). */
 #include "store/driver.h"
+#include "store/list.h"
 #include "store/types.h"
 #include "core/error.h"
 
@@ -20,14 +21,8 @@ static int keep(void *ctx, const struct mni_row *row)
     struct collect *c = ctx;
     if (c->limit && c->n == c->limit)
         return 1;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 16;
-        void **grown = realloc(c->items, cap * sizeof *grown);
-        if (!grown)
-            return -MN_ENOMEM;
-        c->items = grown;
-        c->cap = cap;
-    }
+    if (mni_grow((void **)&c->items, &c->cap, c->n, sizeof *c->items) != MN_OK)
+        return -MN_ENOMEM;
     void *item = calloc(1, c->size);
     if (!item)
         return -MN_ENOMEM;

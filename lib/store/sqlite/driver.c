@@ -3,6 +3,19 @@
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
 
+/* A row of a driver read, handed over as the shared mappers read it. */
+struct each {
+    mni_row_fn fn;
+    void *ctx;
+};
+
+static int each_row(void *ctx, sqlite3_stmt *q)
+{
+    struct each *e = ctx;
+    struct mni_row r = sq_row(q);
+    return e->fn(e->ctx, &r);
+}
+
 static int sq_read(struct mni_store *st, struct mni_tx *tx, enum mni_stmt id,
                    const struct mni_args *a, mni_row_fn fn, void *ctx, const char *doing)
 {
@@ -12,25 +25,11 @@ static int sq_read(struct mni_store *st, struct mni_tx *tx, enum mni_stmt id,
     if (rc != MN_OK)
         return rc;
     sqlite3_stmt *q = sq_stmt(s, c, id);
-    if (q)
+    struct each e = { fn, ctx };
+    if (q) {
         sq_bind_args(s, q, a);
-    while (q) {
-        int step = sqlite3_step(q);
-        if (step == SQLITE_DONE)
-            break;
-        if (step != SQLITE_ROW) {
-            rc = sq_fail(s, c->db, step, doing);
-            break;
-        }
-        struct mni_row r = sq_row(q);
-        int v = fn(ctx, &r);
-        if (v) {
-            rc = v < 0 ? -v : MN_OK;
-            break;
-        }
+        rc = sq_each(s, c, q, each_row, &e, doing);
     }
-    if (q)
-        sqlite3_reset(q);
     if (!tx)
         sq_conn_put(s, c);
     return q ? rc : MN_EBACKEND;

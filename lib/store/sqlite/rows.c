@@ -7,15 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const struct sq_reader *r,
-               size_t limit, void **items, size_t *count, int *more, const char *doing)
+int sq_each(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, sq_row_fn fn, void *ctx,
+            const char *doing)
 {
-    char *arr = NULL, *scratch = calloc(1, r->size);
-    size_t n = 0, cap = 0;
-    int rc = scratch ? MN_OK : MN_ENOMEM;
-    if (more)
-        *more = 0;
-    while (rc == MN_OK) {
+    int rc = MN_OK;
+    for (;;) {
         int step = sqlite3_step(q);
         if (step == SQLITE_DONE)
             break;
@@ -23,40 +19,67 @@ int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const str
             rc = sq_fail(s, c->db, step, doing);
             break;
         }
-        memset(scratch, 0, r->size);
-        int kept = r->read(q, scratch, r->ctx);
-        if (kept < 0) {
-            rc = kept == -MN_ENOMEM ? MN_ENOMEM : -kept;
-            if (r->clear)
-                r->clear(scratch);
+        int v = fn(ctx, q);
+        if (v) {
+            rc = v < 0 ? -v : MN_OK;
             break;
         }
-        if (!kept)
-            continue;
-        if (limit && n == limit) {
-            /* One row past the page: there is more to come. */
-            if (r->clear)
-                r->clear(scratch);
-            if (more)
-                *more = 1;
-            break;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char *grown = realloc(arr, cap * r->size);
-            if (!grown) {
-                if (r->clear)
-                    r->clear(scratch);
-                rc = MN_ENOMEM;
-                break;
-            }
-            arr = grown;
-        }
-        memcpy(arr + n++ * r->size, scratch, r->size);
     }
     sqlite3_reset(q);
-    free(scratch);
-    return mni_array_done(s->base.db, rc, arr, n, r->size, r->clear, items, count, doing);
+    return rc;
+}
+
+/* What sq_collect has read so far: kept rows in arr, the current one read in scratch. */
+struct collect {
+    const struct sq_reader *r;
+    size_t limit;
+    int *more;
+    char *arr, *scratch;
+    size_t n, cap;
+};
+
+/* Keeps the row read into scratch: 0 goes on, 1 stops (a page is full), -MN_E* fails. */
+static int collect_row(void *ctx, sqlite3_stmt *q)
+{
+    struct collect *k = ctx;
+    const struct sq_reader *r = k->r;
+    memset(k->scratch, 0, r->size);
+    int kept = r->read(q, k->scratch, r->ctx);
+    if (kept == 0)
+        return 0;
+    int v = kept < 0 ? kept : 0;
+    if (v == 0 && k->limit && k->n == k->limit) {
+        /* One row past the page: there is more to come. */
+        if (k->more)
+            *k->more = 1;
+        v = 1;
+    } else if (v == 0 && mni_grow((void **)&k->arr, &k->cap, k->n, r->size) != MN_OK) {
+        v = -MN_ENOMEM;
+    }
+    if (v != 0) {
+        if (r->clear)
+            r->clear(k->scratch);
+        return v;
+    }
+    memcpy(k->arr + k->n++ * r->size, k->scratch, r->size);
+    return 0;
+}
+
+int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const struct sq_reader *r,
+               size_t limit, void **items, size_t *count, int *more, const char *doing)
+{
+    struct collect k = { r, limit, more, NULL, calloc(1, r->size), 0, 0 };
+    if (more)
+        *more = 0;
+    int rc;
+    if (k.scratch) {
+        rc = sq_each(s, c, q, collect_row, &k, doing);
+    } else {
+        sqlite3_reset(q);
+        rc = MN_ENOMEM;
+    }
+    free(k.scratch);
+    return mni_array_done(s->base.db, rc, k.arr, k.n, r->size, r->clear, items, count, doing);
 }
 
 int sq_fetch_one(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const struct sq_reader *r,

@@ -93,6 +93,12 @@ struct sq_reader {
 /* The statement's current row for the shared mappers. */
 struct mni_row sq_row(sqlite3_stmt *st);
 
+/* Steps q to the end, calling fn for each row: nonzero stops (a negative -MN_E* fails, its
+ * message recorded by fn or left to the caller); a step's failure is recorded naming doing.
+ * Resets q. */
+typedef int (*sq_row_fn)(void *ctx, sqlite3_stmt *q);
+int sq_each(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, sq_row_fn fn, void *ctx,
+            const char *doing);
 /* Steps q to the end, or until limit rows (0 = no limit) were kept; *more says whether another
  * kept row followed. *items is a malloc'd array of *count structs. Resets q. */
 int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const struct sq_reader *r,
