@@ -193,4 +193,68 @@ int mni_op_embed_cache_put(struct mni_store *s, const char *scope, const char *m
     .embed_cache_put = mni_op_embed_cache_put, \
     .embed_jobs_list = mni_op_embed_jobs_list
 
+/* The ops each backend writes itself (its own SQL, connections, transactions and vector
+ * formats), named PREFIX_NAME: declared once for both with MNI_BACKEND_OPS_DECLARE(PREFIX)
+ * in the backend's header, and listed in its ops table with MNI_BACKEND_OPS(PREFIX), which
+ * adds open, close, schema_version and file_path (the backend's store.c declares those). */
+#define MNI_BACKEND_OPS_DECLARE(p) \
+    int p##_memory_insert(struct mni_store *st, const char *tenant_id, \
+                          const struct mni_memory_row *rows, size_t n); \
+    int p##_memory_get(struct mni_store *st, const char *tenant_id, const char *id, \
+                       const struct mni_store_query *q, mn_memory **out); \
+    int p##_memory_list(struct mni_store *st, const char *tenant_id, \
+                        const struct mni_store_query *q, mn_memories **out); \
+    int p##_memory_scan(struct mni_store *st, const char *tenant_id, \
+                        const struct mni_store_query *q, mni_scan_fn fn, void *ctx); \
+    int p##_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys, \
+                            size_t n, unsigned flags, int64_t now, mn_memories **out, \
+                            size_t *which); \
+    int p##_seq_get(struct mni_store *st, int64_t *seq); \
+    int p##_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after_seq, \
+                           int64_t after_key, int64_t upto_seq, size_t limit, \
+                           mni_change_fn fn, void *ctx); \
+    int p##_memory_seqs(struct mni_store *st, const char *tenant_id, int64_t upto_seq, \
+                        mni_seq_fn fn, void *ctx); \
+    int p##_meta_get(struct mni_store *st, const char *key, char **value); \
+    int p##_meta_put(struct mni_store *st, const char *key, const char *value); \
+    int p##_feed_prune(struct mni_store *st, const char *tenant_id, int64_t upto_seq); \
+    int p##_feed_horizon(struct mni_store *st, const char *tenant_id, int64_t *seq); \
+    int p##_embed_cache_get(struct mni_store *st, const char *scope, const char *model, \
+                            int dim, const unsigned char *hashes, size_t n, float *out, \
+                            unsigned char *hit); \
+    int p##_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, \
+                             int64_t lease_ms, size_t limit, struct mni_embed_task **out, \
+                             size_t *n); \
+    int p##_embed_jobs_done(struct mni_store *st, const char *claim, \
+                            const struct mni_embed_task *t, size_t n, const float *vecs, \
+                            int64_t now, size_t *stored); \
+    int p##_embed_jobs_fail(struct mni_store *st, const char *claim, \
+                            const struct mni_embed_task *t, size_t n, const char *error, \
+                            const int64_t *next_at, int64_t now); \
+    int p##_embed_jobs_retry(struct mni_store *st, const char *tenant_id, \
+                             const char *memory_id, int64_t now, size_t *retried)
+
+#define MNI_BACKEND_OPS(p) \
+    .open = p##_open, \
+    .close = p##_close, \
+    .schema_version = p##_schema_version, \
+    .file_path = p##_file_path, \
+    .memory_insert = p##_memory_insert, \
+    .memory_get = p##_memory_get, \
+    .memory_list = p##_memory_list, \
+    .memory_scan = p##_memory_scan, \
+    .memory_get_keys = p##_memory_get_keys, \
+    .seq_get = p##_seq_get, \
+    .memory_changes = p##_memory_changes, \
+    .memory_seqs = p##_memory_seqs, \
+    .meta_get = p##_meta_get, \
+    .meta_put = p##_meta_put, \
+    .feed_prune = p##_feed_prune, \
+    .feed_horizon = p##_feed_horizon, \
+    .embed_cache_get = p##_embed_cache_get, \
+    .embed_jobs_claim = p##_embed_jobs_claim, \
+    .embed_jobs_done = p##_embed_jobs_done, \
+    .embed_jobs_fail = p##_embed_jobs_fail, \
+    .embed_jobs_retry = p##_embed_jobs_retry
+
 #endif

@@ -72,6 +72,15 @@ int mni_store_open(const struct mni_store_ops *ops, mn_db *db, const char *targe
     return rc;
 }
 
+int mni_store_opened(struct mni_store *s, int rc, struct mni_store **out)
+{
+    if (rc != MN_OK)
+        s->ops->close(s);
+    else
+        *out = s;
+    return rc;
+}
+
 void mni_store_changed(struct mni_store *s, const char *tenant_id)
 {
     if (s->changed)

@@ -265,6 +265,9 @@ int mni_store_find(const mn_db *db, const char *url, const struct mni_store_ops 
 int mni_store_open(const struct mni_store_ops *ops, mn_db *db, const char *target,
                    const mn_config *cfg, int *dim, mni_changed_fn changed, void *changed_ctx,
                    struct mni_store **out);
+/* How a backend's open ends: on a failure (rc) s is closed with its ops' close; else *out
+ * receives it. Returns rc. */
+int mni_store_opened(struct mni_store *s, int rc, struct mni_store **out);
 /* A backend committed a change to the tenant's memories. */
 void mni_store_changed(struct mni_store *s, const char *tenant_id);
 /* Frees what a claimed embedding task holds, not the task itself (a row-reader hook). */

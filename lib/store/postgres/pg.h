@@ -191,43 +191,15 @@ int pgs_schema_version_on(struct pgs_store *s, struct pgs_conn *c, int *version)
 /* Per connection: the search_path for schema=NAME. */
 int pgs_conn_setup(struct pgs_store *s, struct pgs_conn *c);
 
-/* ---- the ops, by file ---- */
-int pgs_memory_insert(struct mni_store *st, const char *tenant_id,
-                      const struct mni_memory_row *rows, size_t n);
-int pgs_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
-                   const struct mni_store_query *q, mn_memory **out);
-int pgs_memory_list(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
-                    mn_memories **out);
-int pgs_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
-                    mni_scan_fn fn, void *ctx);
-int pgs_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys,
-                        size_t n, unsigned flags, int64_t now, mn_memories **out,
-                        size_t *which);
-int pgs_seq_get(struct mni_store *st, int64_t *seq);
-int pgs_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after_seq,
-                       int64_t after_key, int64_t upto_seq, size_t limit, mni_change_fn fn,
-                       void *ctx);
-int pgs_memory_seqs(struct mni_store *st, const char *tenant_id, int64_t upto_seq, mni_seq_fn fn,
-                    void *ctx);
-int pgs_meta_get(struct mni_store *st, const char *key, char **value);
-int pgs_meta_put(struct mni_store *st, const char *key, const char *value);
-int pgs_embed_cache_get(struct mni_store *st, const char *scope, const char *model, int dim,
-                        const unsigned char *hashes, size_t n, float *out, unsigned char *hit);
-int pgs_feed_prune(struct mni_store *st, const char *tenant_id, int64_t upto_seq);
-int pgs_feed_horizon(struct mni_store *st, const char *tenant_id, int64_t *seq);
+/* ---- the ops (store/driver.h): memories in postgres/memory.c, the change feed and settings
+ * in postgres/feed.c, the embedding cache in postgres/embed.c, jobs in postgres/jobs.c ---- */
+MNI_BACKEND_OPS_DECLARE(pgs);
 /* Embedding jobs (postgres/jobs.c). pgs_jobs_enqueue runs inside the caller's transaction:
  * the jobs of the rows flagged embed_job (rows[i] written with seq first_seq + i) are
  * (re)queued. */
 int pgs_jobs_enqueue(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
                      const struct mni_memory_row *rows, size_t n, int64_t first_seq);
-int pgs_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, int64_t lease_ms,
-                         size_t limit, struct mni_embed_task **out, size_t *n);
-int pgs_embed_jobs_done(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
-                        size_t n, const float *vecs, int64_t now, size_t *stored);
-int pgs_embed_jobs_fail(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
-                        size_t n, const char *error, const int64_t *next_at, int64_t now);
-int pgs_embed_jobs_retry(struct mni_store *st, const char *tenant_id, const char *memory_id,
-                         int64_t now, size_t *retried);
+/* Server-side search with pgvector (postgres/search.c). */
 int pgs_memory_search(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
                       const float *vec, size_t want, int ef, mni_hit_fn fn, void *ctx);
 

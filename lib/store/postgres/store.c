@@ -42,12 +42,7 @@ static int pgs_open(mn_db *db, const char *target, const mn_config *cfg, int *di
         rc = pgs_schema_prepare(s, cfg->embedder, dim);
     if (rc == MN_OK && s->vector == PGS_VEC_PGVECTOR)
         s->base.ops = pgvector_ops();
-    if (rc != MN_OK) {
-        pgs_close(&s->base);
-        return rc;
-    }
-    *out = &s->base;
-    return MN_OK;
+    return mni_store_opened(&s->base, rc, out);
 }
 
 static int pgs_schema_version(struct mni_store *st, int *version)
@@ -72,28 +67,8 @@ static const char *pgs_file_path(struct mni_store *st)
 
 const struct mni_store_ops mni_store_postgres = {
     .scheme = "postgres",
-    .open = pgs_open,
-    .close = pgs_close,
-    .schema_version = pgs_schema_version,
     MNI_DRIVER_OPS,
-    .memory_insert = pgs_memory_insert,
-    .memory_get = pgs_memory_get,
-    .memory_list = pgs_memory_list,
-    .memory_scan = pgs_memory_scan,
-    .memory_get_keys = pgs_memory_get_keys,
-    .seq_get = pgs_seq_get,
-    .memory_changes = pgs_memory_changes,
-    .memory_seqs = pgs_memory_seqs,
-    .feed_prune = pgs_feed_prune,
-    .feed_horizon = pgs_feed_horizon,
-    .file_path = pgs_file_path,
-    .meta_get = pgs_meta_get,
-    .meta_put = pgs_meta_put,
-    .embed_cache_get = pgs_embed_cache_get,
-    .embed_jobs_claim = pgs_embed_jobs_claim,
-    .embed_jobs_done = pgs_embed_jobs_done,
-    .embed_jobs_fail = pgs_embed_jobs_fail,
-    .embed_jobs_retry = pgs_embed_jobs_retry,
+    MNI_BACKEND_OPS(pgs),
 };
 
 /* A database with pgvector columns: the same ops, and the server searches. */

@@ -133,46 +133,16 @@ void sq_bind_args(struct sq_store *s, sqlite3_stmt *st, const struct mni_args *a
 
 /* Schema: creates or migrates the database on c; reads or records the embedding dimension. */
 int sq_schema_prepare(struct sq_store *s, struct sq_conn *c, const char *embedder, int *dim);
-int sq_schema_version(struct sq_store *s, struct sq_conn *c, int *version);
+int sq_schema_version_on(struct sq_store *s, struct sq_conn *c, int *version);
 
-/* The backend's own ops, by file. */
-int sq_memory_insert(struct mni_store *st, const char *tenant_id, const struct mni_memory_row *rows,
-                     size_t n);
-int sq_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
-                  const struct mni_store_query *q, mn_memory **out);
-int sq_memory_list(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
-                   mn_memories **out);
-int sq_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
-                   mni_scan_fn fn, void *ctx);
-int sq_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys, size_t n,
-                       unsigned flags, int64_t now, mn_memories **out, size_t *which);
-/* The change feed (sqlite/feed.c). */
-int sq_seq_get(struct mni_store *st, int64_t *seq);
-int sq_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after_seq,
-                      int64_t after_key, int64_t upto_seq, size_t limit, mni_change_fn fn,
-                      void *ctx);
-int sq_memory_seqs(struct mni_store *st, const char *tenant_id, int64_t upto_seq, mni_seq_fn fn,
-                   void *ctx);
+/* The backend's own ops (store/driver.h): memories in sqlite/memory.c, the change feed and
+ * settings in sqlite/feed.c, the embedding cache in sqlite/embed.c, jobs in sqlite/jobs.c. */
+MNI_BACKEND_OPS_DECLARE(sq);
 const char *sq_file_path(struct mni_store *st);
-int sq_meta_get(struct mni_store *st, const char *key, char **value);
-int sq_meta_put(struct mni_store *st, const char *key, const char *value);
-int sq_feed_prune(struct mni_store *st, const char *tenant_id, int64_t upto_seq);
-int sq_feed_horizon(struct mni_store *st, const char *tenant_id, int64_t *seq);
-/* The embedding cache (sqlite/embed.c). */
-int sq_embed_cache_get(struct mni_store *st, const char *scope, const char *model, int dim,
-                       const unsigned char *hashes, size_t n, float *out, unsigned char *hit);
 /* Embedding jobs (sqlite/jobs.c). sq_job_enqueue runs inside the caller's transaction:
  * the job of memory id (tenant) is (re)queued. */
 int sq_job_enqueue(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
                    const char *memory_id, int64_t now);
-int sq_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, int64_t lease_ms,
-                        size_t limit, struct mni_embed_task **out, size_t *n);
-int sq_embed_jobs_done(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
-                       size_t n, const float *vecs, int64_t now, size_t *stored);
-int sq_embed_jobs_fail(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
-                       size_t n, const char *error, const int64_t *next_at, int64_t now);
-int sq_embed_jobs_retry(struct mni_store *st, const char *tenant_id, const char *memory_id,
-                        int64_t now, size_t *retried);
 /* Tells the handle, after a commit, that the tenant's memories changed (an index follows). */
 void sq_changed(struct sq_store *s, const char *tenant_id);
 

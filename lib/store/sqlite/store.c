@@ -72,48 +72,23 @@ static int sq_open(mn_db *db, const char *target, const mn_config *cfg, int *dim
         rc = sq_schema_prepare(s, c, cfg->embedder, dim);
         sq_conn_put(s, c);
     }
-    if (rc != MN_OK) {
-        sq_close(&s->base);
-        return rc;
-    }
-    *out = &s->base;
-    return MN_OK;
+    return mni_store_opened(&s->base, rc, out);
 }
 
-static int sq_schema_version_op(struct mni_store *st, int *version)
+static int sq_schema_version(struct mni_store *st, int *version)
 {
     struct sq_store *s = (struct sq_store *)st;
     struct sq_conn *c;
     int rc = sq_conn_get(s, &c);
     if (rc != MN_OK)
         return rc;
-    rc = sq_schema_version(s, c, version);
+    rc = sq_schema_version_on(s, c, version);
     sq_conn_put(s, c);
     return rc;
 }
 
 const struct mni_store_ops mni_store_sqlite = {
     .scheme = "sqlite",
-    .open = sq_open,
-    .close = sq_close,
-    .schema_version = sq_schema_version_op,
     MNI_DRIVER_OPS,
-    .memory_insert = sq_memory_insert,
-    .memory_get = sq_memory_get,
-    .memory_list = sq_memory_list,
-    .memory_scan = sq_memory_scan,
-    .memory_get_keys = sq_memory_get_keys,
-    .seq_get = sq_seq_get,
-    .memory_changes = sq_memory_changes,
-    .memory_seqs = sq_memory_seqs,
-    .feed_prune = sq_feed_prune,
-    .feed_horizon = sq_feed_horizon,
-    .file_path = sq_file_path,
-    .meta_get = sq_meta_get,
-    .meta_put = sq_meta_put,
-    .embed_cache_get = sq_embed_cache_get,
-    .embed_jobs_claim = sq_embed_jobs_claim,
-    .embed_jobs_done = sq_embed_jobs_done,
-    .embed_jobs_fail = sq_embed_jobs_fail,
-    .embed_jobs_retry = sq_embed_jobs_retry,
+    MNI_BACKEND_OPS(sq),
 };
