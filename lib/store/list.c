@@ -63,16 +63,26 @@ int mni_array_done(mn_db *db, int rc, void *arr, size_t n, size_t size, void (*c
     return MN_OK;
 }
 
-int mni_memories_page(mn_db *db, mn_memories *l, int more, int rc, mn_memories **out)
+int mni_memories_page(mn_db *db, void **items, size_t count, int more, int rc,
+                      mn_memories **out)
 {
-    if (rc == MN_OK && more && l->count) {
-        l->next_cursor = strdup(l->items[l->count - 1]->id);
-        if (!l->next_cursor)
-            rc = mni_seterr(db, MN_ENOMEM, "out of memory listing memories");
+    mn_memories *l = rc == MN_OK ? calloc(1, sizeof *l) : NULL;
+    if (rc == MN_OK && !l)
+        rc = mni_seterr(db, MN_ENOMEM, "out of memory listing memories");
+    if (!l) {
+        mni_items_free(items, count, mni_memory_clear);
+        *out = NULL;
+        return rc;
     }
-    if (rc != MN_OK) {
-        mn_memories_free(l);
-        l = NULL;
+    l->items = (mn_memory **)items;
+    l->count = count;
+    if (more && count) {
+        l->next_cursor = strdup(l->items[count - 1]->id);
+        if (!l->next_cursor) {
+            mn_memories_free(l);
+            l = NULL;
+            rc = mni_seterr(db, MN_ENOMEM, "out of memory listing memories");
+        }
     }
     *out = l;
     return rc;

@@ -23,9 +23,11 @@ int mni_grow(void **arr, size_t *cap, size_t n, size_t size);
 int mni_array_done(mn_db *db, int rc, void *arr, size_t n, size_t size, void (*clear)(void *),
                    void **items, size_t *count, const char *doing);
 
-/* Ends a page of memories read with rc: when more rows followed (more), the last item's id
- * becomes the next cursor; on failure the list is freed. *out receives the list (NULL on
- * failure); returns rc, or MN_ENOMEM recorded on db. */
-int mni_memories_page(mn_db *db, mn_memories *l, int more, int rc, mn_memories **out);
+/* Ends a page of memories read with rc into items (count pointers, as mni_list_point makes
+ * them; NULL and 0 after a failure): on MN_OK *out receives them as a list, whose next cursor
+ * is the last item's id when more rows followed (more); on a failure they are freed and *out
+ * is NULL. Returns rc, or MN_ENOMEM recorded on db. */
+int mni_memories_page(mn_db *db, void **items, size_t count, int more, int rc,
+                      mn_memories **out);
 
 #endif
