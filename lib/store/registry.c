@@ -72,6 +72,15 @@ int mni_store_open(const struct mni_store_ops *ops, mn_db *db, const char *targe
     return rc;
 }
 
+int mni_store_opened(struct mni_store *s, int rc, struct mni_store **out)
+{
+    if (rc != MN_OK)
+        s->ops->close(s);
+    else
+        *out = s;
+    return rc;
+}
+
 void mni_store_changed(struct mni_store *s, const char *tenant_id)
 {
     if (s->changed)
@@ -93,4 +102,14 @@ void mni_embed_tasks_free(struct mni_embed_task *t, size_t n)
     for (size_t i = 0; i < n; i++)
         mni_embed_task_clear(&t[i]);
     free(t);
+}
+
+int mni_embed_tasks_claimed(int rc, struct mni_embed_task **out, size_t *n)
+{
+    if (rc != MN_OK) {
+        mni_embed_tasks_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
 }

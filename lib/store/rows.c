@@ -101,6 +101,23 @@ int mni_row_memory(const struct mni_row *r, mn_memory *m)
            !m->metadata ? MN_ENOMEM : MN_OK;
 }
 
+/* An embedding job (memory id, tenant, status, attempts, run_after, error, created_at,
+ * updated_at): next_at says when a pending one runs next. */
+static int mni_row_job(const struct mni_row *r, void *job)
+{
+    mn_job *j = job;
+    int oom = 0;
+    j->memory_id = text(r, 0, &oom);
+    j->tenant_id = text(r, 1, &oom);
+    j->status = (int)integer(r, 2);
+    j->attempts = (int)integer(r, 3);
+    j->next_at = j->status == MN_EMBED_PENDING ? integer(r, 4) : 0;
+    j->error = text(r, 5, &oom);
+    j->created_at = integer(r, 6);
+    j->updated_at = integer(r, 7);
+    return oom || !j->memory_id || !j->tenant_id ? -MN_ENOMEM : 1;
+}
+
 /* A tenant's own rate limit (endpoint, limit, window_ms). */
 static int mni_row_limit(const struct mni_row *r, void *limit)
 {
@@ -144,3 +161,4 @@ const struct mni_row_map mni_map_identity = { mni_row_identity, 0 };
 const struct mni_row_map mni_map_history = { mni_row_history, 0 };
 const struct mni_row_map mni_map_policy = { mni_row_policy, 0 };
 const struct mni_row_map mni_map_limit = { mni_row_limit, 0 };
+const struct mni_row_map mni_map_job = { mni_row_job, 0 };

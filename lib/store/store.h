@@ -20,9 +20,12 @@
  * follows through it); the store never calls up into the layers above it otherwise. */
 typedef void (*mni_changed_fn)(void *ctx, const char *tenant_id);
 
+struct mni_driver;
+
 /* Common head of every backend's store struct. */
 struct mni_store {
     const struct mni_store_ops *ops;
+    const struct mni_driver *driver; /* runs the operations written once (store/driver.h) */
     mn_db *db;                 /* errors are set on it (mni_seterr); the store never looks inside */
     unsigned flags;            /* mn_config.flags (MN_OPEN_*), set by the backend's open */
     int dim;                   /* the database's embedding dimension, set by mni_store_open */
@@ -67,6 +70,8 @@ struct mni_embed_task {
     char *tenant_id, *memory_id, *text;
 };
 void mni_embed_tasks_free(struct mni_embed_task *t, size_t n);
+/* How a claim ends: rc, with the tasks it read freed (*out NULL, *n 0) when rc is a failure. */
+int mni_embed_tasks_claimed(int rc, struct mni_embed_task **out, size_t *n);
 
 /* Called by scan for every selected memory: its store key and its unit vector, dim floats in
  * native byte order that may sit at any address (read them with mni_ip or memcpy). */
@@ -260,6 +265,9 @@ int mni_store_find(const mn_db *db, const char *url, const struct mni_store_ops 
 int mni_store_open(const struct mni_store_ops *ops, mn_db *db, const char *target,
                    const mn_config *cfg, int *dim, mni_changed_fn changed, void *changed_ctx,
                    struct mni_store **out);
+/* How a backend's open ends: on a failure (rc) s is closed with its ops' close; else *out
+ * receives it. Returns rc. */
+int mni_store_opened(struct mni_store *s, int rc, struct mni_store **out);
 /* A backend committed a change to the tenant's memories. */
 void mni_store_changed(struct mni_store *s, const char *tenant_id);
 /* Frees what a claimed embedding task holds, not the task itself (a row-reader hook). */

@@ -606,9 +606,9 @@ START_TEST(every_statement_names_the_tenant)
         /* Listing tenants is across tenants by design (the operator's view), and so is
          * claiming embedding jobs (workers serve every tenant; each job is then acknowledged
          * with its tenant named). */
-        if (id == PGS_TENANT_LIST_UNRULED || id == PGS_JOB_CLAIM)
+        if (id == MNI_TENANT_LIST_UNRULED || id == PGS_JOB_CLAIM)
             continue;
-        const char *sql = pgs_sql((enum pgs_stmt_id)id);
+        const char *sql = pgs_sql(id);
         ck_assert_msg(sql, "statement %d has no text", id);
         int touches = 0;
         for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)

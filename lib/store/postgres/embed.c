@@ -1,5 +1,6 @@
 /* The embedding cache of the PostgreSQL backend (table embed_cache,
- * sql/postgres/005_embed_cache.sql): one read for all hashes, one transaction for all adds. */
+ * sql/postgres/005_embed_cache.sql): reading it, one read for all hashes. Adding to it is
+ * written once (store/op_embed.c). */
 #include "store/postgres/pg.h"
 #include "core/error.h"
 
@@ -54,26 +55,4 @@ int pgs_embed_cache_get(struct mni_store *st, const char *scope, const char *mod
     }
     PQclear(res);
     return rc;
-}
-
-int pgs_embed_cache_put(struct mni_store *st, const char *scope, const char *model, int dim,
-                        const unsigned char *hashes, size_t n, const float *vecs, int64_t now)
-{
-    struct pgs_store *s = (struct pgs_store *)st;
-    size_t bytes = (size_t)dim * sizeof(float);
-    struct pgs_conn *c;
-    int rc = pgs_write_begin(s, &c, 0, NULL);
-    if (rc != MN_OK)
-        return rc;
-    for (size_t i = 0; rc == MN_OK && i < n; i++) {
-        struct pgs_args a = {0};
-        pgs_arg_text(&a, scope);
-        pgs_arg_text(&a, model);
-        pgs_arg_int(&a, dim);
-        pgs_arg_bytes(&a, hashes + i * MNI_HASH_LEN, MNI_HASH_LEN);
-        pgs_arg_bytes(&a, vecs + i * (size_t)dim, bytes);
-        pgs_arg_int(&a, now);
-        rc = pgs_run(s, c, PGS_EMBED_CACHE_PUT, &a, NULL, "adding to the embedding cache");
-    }
-    return pgs_write_end(s, c, rc);
 }

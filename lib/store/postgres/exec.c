@@ -37,6 +37,35 @@ void pgs_arg_bytes(struct pgs_args *a, const void *data, size_t len)
     a->n++;
 }
 
+int pgs_args_from(struct pgs_store *s, struct pgs_args *p, const struct mni_args *a,
+                  char **buf, const char *doing)
+{
+    *buf = NULL;
+    for (int i = 0; a && i < a->n; i++) {
+        const struct mni_arg *v = &a->v[i];
+        switch (v->type) {
+        case MNI_ARG_TEXT:
+            pgs_arg_text(p, v->p);
+            break;
+        case MNI_ARG_INT:
+            pgs_arg_int(p, v->i);
+            break;
+        case MNI_ARG_REAL:
+            pgs_arg_double(p, v->d);
+            break;
+        case MNI_ARG_BLOB:
+            pgs_arg_bytes(p, v->p, v->len);
+            break;
+        case MNI_ARG_VEC:
+            if (v->p && !(*buf = malloc(pgs_vec_bytes(s->base.dim))))
+                return mni_seterr(s->base.db, MN_ENOMEM, "%s: out of memory", doing);
+            pgs_arg_vec(s, p, v->p, s->base.dim, *buf);
+            break;
+        }
+    }
+    return MN_OK;
+}
+
 char *pgs_int_array(const int64_t *v, size_t n)
 {
     /* 20 characters and a comma for each, the braces and the NUL. */
@@ -112,13 +141,13 @@ int pgs_fail(struct pgs_store *s, struct pgs_conn *c, const PGresult *res, const
 }
 
 /* Statements are prepared under the name mn_<id>. */
-static void pgs_stmt_name(enum pgs_stmt_id id, char name[16])
+static void pgs_stmt_name(int id, char name[16])
 {
     snprintf(name, 16, "mn_%d", (int)id);
 }
 
 /* Prepares id on c unless it is already. */
-static int pgs_prepare(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id)
+static int pgs_prepare(struct pgs_store *s, struct pgs_conn *c, int id)
 {
     if (c->prepared[id])
         return MN_OK;
@@ -135,7 +164,7 @@ static int pgs_prepare(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id
 
 /* Prepares and runs id; the result, failed or not, is the caller's (NULL when out of memory,
  * or with *rc set when preparing failed). */
-static PGresult *exec_prepared(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
+static PGresult *exec_prepared(struct pgs_store *s, struct pgs_conn *c, int id,
                                const struct pgs_args *a, int *rc)
 {
     *rc = pgs_prepare(s, c, id);
@@ -147,7 +176,7 @@ static PGresult *exec_prepared(struct pgs_store *s, struct pgs_conn *c, enum pgs
                           a ? a->fmt : NULL, 1);
 }
 
-int pgs_run(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
+int pgs_run(struct pgs_store *s, struct pgs_conn *c, int id,
             const struct pgs_args *a, PGresult **res, const char *doing)
 {
     int rc;
@@ -173,7 +202,7 @@ int pgs_result(struct pgs_store *s, struct pgs_conn *c, PGresult *r, PGresult **
     return MN_OK;
 }
 
-int pgs_insert_unique(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
+int pgs_insert_unique(struct pgs_store *s, struct pgs_conn *c, int id,
                       const struct pgs_args *a, const char *doing, const char *taken)
 {
     int rc;
@@ -191,7 +220,7 @@ int pgs_insert_unique(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id 
     return rc;
 }
 
-static int pgs_each(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
+static int pgs_each(struct pgs_store *s, struct pgs_conn *c, int id,
              const struct pgs_args *a, pgs_row_fn fn, void *ctx, const char *doing)
 {
     int rc = pgs_prepare(s, c, id);
@@ -287,7 +316,7 @@ int pgs_write_end(struct pgs_store *s, struct pgs_conn *c, int rc)
     return rc;
 }
 
-int pgs_run_on(struct pgs_store *s, struct pgs_pool *p, enum pgs_stmt_id id,
+int pgs_run_on(struct pgs_store *s, struct pgs_pool *p, int id,
                const struct pgs_args *a, PGresult **res, const char *doing)
 {
     struct pgs_conn *c;
@@ -299,7 +328,7 @@ int pgs_run_on(struct pgs_store *s, struct pgs_pool *p, enum pgs_stmt_id id,
     return rc;
 }
 
-int pgs_each_on(struct pgs_store *s, struct pgs_pool *p, enum pgs_stmt_id id,
+int pgs_each_on(struct pgs_store *s, struct pgs_pool *p, int id,
                 const struct pgs_args *a, pgs_row_fn fn, void *ctx, const char *doing)
 {
     struct pgs_conn *c;

@@ -43,15 +43,6 @@ int pgs_jobs_enqueue(struct pgs_store *s, struct pgs_conn *c, const char *tenant
     return rc;
 }
 
-int pgs_job_drop(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
-                 const char *memory_id)
-{
-    struct pgs_args a = {0};
-    pgs_arg_text(&a, tenant_id);
-    pgs_arg_text(&a, memory_id);
-    return pgs_run(s, c, PGS_JOB_DROP, &a, NULL, "dropping a memory's embedding job");
-}
-
 static int read_task(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
 {
     (void)s, (void)ctx;
@@ -97,13 +88,7 @@ int pgs_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, i
     if (rc == MN_OK)
         rc = pgs_collect(s, res, &r, 0, (void **)out, n, NULL, "claiming embedding jobs");
     PQclear(res);
-    rc = pgs_write_end(s, c, rc);
-    if (rc != MN_OK) {
-        mni_embed_tasks_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
-    return rc;
+    return mni_embed_tasks_claimed(pgs_write_end(s, c, rc), out, n);
 }
 
 /* One task of a done batch: stores the vector, then acknowledges, or hands the job back. */
@@ -190,52 +175,6 @@ int pgs_embed_jobs_fail(struct mni_store *st, const char *claim, const struct mn
         rc = pgs_run(s, c, PGS_JOB_FAIL, &a, NULL, "recording a failed embedding job");
     }
     return pgs_write_end(s, c, rc);
-}
-
-static int read_job(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
-{
-    (void)s, (void)ctx;
-    mn_job *j = item;
-    int oom = 0;
-    j->memory_id = pgs_text(r, row, 0, &oom);
-    j->tenant_id = pgs_text(r, row, 1, &oom);
-    j->status = (int)pgs_int(r, row, 2);
-    j->attempts = (int)pgs_int(r, row, 3);
-    j->next_at = j->status == MN_EMBED_PENDING ? pgs_int(r, row, 4) : 0;
-    j->error = pgs_text(r, row, 5, &oom);
-    j->created_at = pgs_int(r, row, 6);
-    j->updated_at = pgs_int(r, row, 7);
-    return oom || !j->memory_id || !j->tenant_id ? -MN_ENOMEM : 1;
-}
-
-int pgs_embed_jobs_list(struct mni_store *st, const char *tenant_id, int status, int limit,
-                        mn_jobs **out)
-{
-    struct pgs_store *s = (struct pgs_store *)st;
-    *out = NULL;
-    mn_jobs *l = calloc(1, sizeof *l);
-    if (!l)
-        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing embedding jobs");
-    struct pgs_args a = {0};
-    pgs_arg_text(&a, tenant_id);
-    pgs_arg_int(&a, status);
-    pgs_arg_int(&a, limit);
-    PGresult *res = NULL;
-    int rc = pgs_run_on(s, pgs_reads(s), PGS_JOB_LIST, &a, &res, "listing embedding jobs");
-    struct pgs_reader r = { sizeof(mn_job), read_job, mni_job_clear, NULL };
-    if (rc == MN_OK)
-        rc = pgs_collect(s, res, &r, 0, (void **)&l->items, &l->count, NULL,
-                         "listing embedding jobs");
-    if (rc == MN_OK)
-        rc = mni_list_point(s->base.db, (void **)&l->items, &l->count, r.size, r.clear,
-                            "listing embedding jobs");
-    PQclear(res);
-    if (rc != MN_OK) {
-        mn_jobs_free(l);
-        return rc;
-    }
-    *out = l;
-    return MN_OK;
 }
 
 int pgs_embed_jobs_retry(struct mni_store *st, const char *tenant_id, const char *memory_id,

@@ -261,9 +261,8 @@ int pgs_memory_list(struct mni_store *st, const char *tenant_id, const struct mn
                     mn_memories **out)
 {
     struct pgs_store *s = (struct pgs_store *)st;
-    mn_memories *l = calloc(1, sizeof *l);
-    if (!l)
-        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
+    void **items = NULL;
+    size_t count = 0;
     struct pgs_args a = {0};
     bind_query(&a, tenant_id, q->before_id, q, 1);
     /* One row past the page says whether more follow; a metadata filter is tested here, so
@@ -277,23 +276,13 @@ int pgs_memory_list(struct mni_store *st, const char *tenant_id, const struct mn
     int rc = pgs_run_on(s, pgs_reads(s), PGS_MEMORY_LIST, &a, &res, "listing memories");
     struct pgs_reader r = { sizeof(mn_memory), read_memory, mni_memory_clear, (void *)q };
     if (rc == MN_OK)
-        rc = pgs_collect(s, res, &r, (size_t)q->limit, (void **)&l->items, &l->count, &more,
+        rc = pgs_collect(s, res, &r, (size_t)q->limit, (void **)&items, &count, &more,
                          "listing memories");
     if (rc == MN_OK)
-        rc = mni_list_point(s->base.db, (void **)&l->items, &l->count, r.size, r.clear,
+        rc = mni_list_point(s->base.db, (void **)&items, &count, r.size, r.clear,
                             "listing memories");
     PQclear(res);
-    if (rc == MN_OK && more && l->count) {
-        l->next_cursor = strdup(l->items[l->count - 1]->id);
-        if (!l->next_cursor)
-            rc = mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
-    }
-    if (rc != MN_OK) {
-        mn_memories_free(l);
-        l = NULL;
-    }
-    *out = l;
-    return rc;
+    return mni_memories_page(s->base.db, items, count, more, rc, out);
 }
 
 struct scan {

@@ -7,30 +7,24 @@
 #ifndef MNI_STORE_PG_H
 #define MNI_STORE_PG_H
 
+#include "store/driver.h"
 #include "store/rows.h"
 #include "store/store.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
 
-/* Every statement the backend runs (texts in postgres/sql.c). */
+/* Every statement the backend runs (texts in postgres/sql.c): those of the operations
+ * written once (enum mni_stmt, store/driver.h), then the backend's own. */
 enum pgs_stmt_id {
-    PGS_BUMP_SEQ,
-    PGS_TENANT_INSERT, PGS_TENANT_GET, PGS_TENANT_LIST, PGS_TENANT_LIST_UNRULED,
-    PGS_POLICY_INSERT, PGS_POLICY_GET, PGS_POLICY_LIST, PGS_POLICY_UPDATE, PGS_POLICY_DELETE,
-    PGS_POLICY_GEN_BUMP, PGS_ACTOR_GET,
-    PGS_IDENTITY_INSERT, PGS_IDENTITY_GET, PGS_IDENTITY_LIST, PGS_IDENTITY_SET_ACTIVE,
-    PGS_IDENTITY_DELETE, PGS_IDENTITY_DELETE_MEMORIES, PGS_IDENTITY_DELETE_HISTORY,
-    PGS_MEMORY_INSERT, PGS_MEMORY_GET, PGS_MEMORY_LIST, PGS_MEMORY_UPDATE, PGS_HISTORY_INSERT,
-    PGS_HISTORY_LIST, PGS_MEMORY_SOFT_DELETE, PGS_MEMORY_HARD_DELETE, PGS_HISTORY_DELETE,
-    PGS_MEMORY_RESTORE, PGS_MEMORY_EXPIRED, PGS_MEMORY_SCAN, PGS_MEMORY_GET_KEYS,
+    PGS_BUMP_SEQ = MNI_STMT_COUNT,
+    PGS_MEMORY_INSERT, PGS_MEMORY_GET, PGS_MEMORY_LIST, PGS_MEMORY_SCAN, PGS_MEMORY_GET_KEYS,
     PGS_SEQ_GET, PGS_MEMORY_CHANGES, PGS_MEMORY_SEQS, PGS_META_GET, PGS_META_PUT,
     PGS_FEED_PRUNE, PGS_FEED_HORIZON_PUT, PGS_FEED_HORIZON_GET,
     PGS_MEMORY_SEARCH, PGS_SET_LOCAL,
-    PGS_RATELIMIT_PUT, PGS_RATELIMIT_LIST, PGS_RATELIMIT_DELETE,
-    PGS_EMBED_CACHE_GET, PGS_EMBED_CACHE_PUT,
-    PGS_JOB_ENQUEUE, PGS_JOB_DROP, PGS_JOB_CLAIM, PGS_JOB_STORE, PGS_JOB_ACK, PGS_JOB_RELEASE,
-    PGS_JOB_FAIL, PGS_JOB_LIST, PGS_JOB_RETRY_ONE, PGS_JOB_RETRY_FAILED,
+    PGS_EMBED_CACHE_GET,
+    PGS_JOB_ENQUEUE, PGS_JOB_CLAIM, PGS_JOB_STORE, PGS_JOB_ACK, PGS_JOB_RELEASE,
+    PGS_JOB_FAIL, PGS_JOB_RETRY_ONE, PGS_JOB_RETRY_FAILED,
     PGS__COUNT
 };
 
@@ -125,24 +119,25 @@ char *pgs_int_array(const int64_t *v, size_t n);
  * receives r. Every way of running SQL below ends with it. */
 int pgs_result(struct pgs_store *s, struct pgs_conn *c, PGresult *r, PGresult **res,
                const char *doing);
-/* Runs a prepared statement; *res (may be NULL) receives the result, which the caller
+/* Statement ids below are an enum mni_stmt or pgs_stmt_id.
+ * Runs a prepared statement; *res (may be NULL) receives the result, which the caller
  * PQclear()s. Records an error naming doing on failure. */
-int pgs_run(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
+int pgs_run(struct pgs_store *s, struct pgs_conn *c, int id,
             const struct pgs_args *a, PGresult **res, const char *doing);
 /* Runs a prepared statement and calls fn for each row as it arrives (row mode: no whole
  * result in memory); fn returning nonzero stops reading (MN_OK). fn may return -MN_E* to fail. */
 typedef int (*pgs_row_fn)(void *ctx, const PGresult *r);
 /* The same, one statement on a connection of pool p taken for it and given back. */
-int pgs_run_on(struct pgs_store *s, struct pgs_pool *p, enum pgs_stmt_id id,
+int pgs_run_on(struct pgs_store *s, struct pgs_pool *p, int id,
                const struct pgs_args *a, PGresult **res, const char *doing);
-int pgs_each_on(struct pgs_store *s, struct pgs_pool *p, enum pgs_stmt_id id,
+int pgs_each_on(struct pgs_store *s, struct pgs_pool *p, int id,
                 const struct pgs_args *a, pgs_row_fn fn, void *ctx, const char *doing);
 /* Runs fixed SQL text with no parameters (transaction control, SET). */
 int pgs_exec_text(struct pgs_store *s, struct pgs_conn *c, const char *sql, const char *doing);
 /* Records the failure of res (or of the connection) as an MN_E* code with a message saying what
  * was being done; returns the code. */
 int pgs_fail(struct pgs_store *s, struct pgs_conn *c, const PGresult *res, const char *doing);
-const char *pgs_sql(enum pgs_stmt_id id);
+const char *pgs_sql(int id);
 
 /* A write: takes a primary connection, BEGINs and reserves nseq change numbers (the last in
  * *last_seq; nseq 0 reserves none, and last_seq may then be NULL). pgs_write_end COMMITs (rc == MN_OK) or rolls back, gives
@@ -151,10 +146,17 @@ int pgs_write_begin(struct pgs_store *s, struct pgs_conn **c, int64_t nseq, int6
 int pgs_write_end(struct pgs_store *s, struct pgs_conn *c, int rc);
 int pgs_bump_seq(struct pgs_store *s, struct pgs_conn *c, int64_t n, int64_t *last);
 /* Runs an INSERT; a taken unique key becomes MN_EEXISTS with the message taken. */
-int pgs_insert_unique(struct pgs_store *s, struct pgs_conn *c, enum pgs_stmt_id id,
+int pgs_insert_unique(struct pgs_store *s, struct pgs_conn *c, int id,
                       const struct pgs_args *a, const char *doing, const char *taken);
 /* Rows changed by the last command of res. */
 int64_t pgs_changes(const PGresult *res);
+/* The driver's typed arguments (store/driver.h) as libpq parameters; a's texts and blobs stay
+ * borrowed. A vector (one at most) is converted into *buf, malloc'd here and NULL when there
+ * is none: free it once the statement ran. MN_ENOMEM, recorded naming doing. */
+int pgs_args_from(struct pgs_store *s, struct pgs_args *p, const struct mni_args *a,
+                  char **buf, const char *doing);
+/* The operations written once (store/driver.h) run through it (postgres/driver.c). */
+extern const struct mni_driver pgs_driver;
 
 /* ---- reading results (postgres/rows.c) ---- */
 int64_t pgs_int(const PGresult *r, int row, int col);
@@ -172,22 +174,11 @@ struct pgs_reader {
     void (*clear)(void *item);
     void *ctx;
 };
-extern const struct pgs_reader pgs_tenant_reader, pgs_identity_reader, pgs_history_reader,
-    pgs_policy_reader;
-/* The reader of a row that a shared mapper (store/rows.h) makes: ctx is its mni_row_map. */
-int pgs_read_mapped(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx);
 /* Row row of r for the shared mappers. */
 struct mni_row pgs_row(const PGresult *r, int row);
 /* Reads every row of res (at most limit kept; 0 = all; *more when another kept row followed). */
 int pgs_collect(struct pgs_store *s, const PGresult *res, const struct pgs_reader *rd,
                 size_t limit, void **items, size_t *count, int *more, const char *doing);
-/* A whole read on the read pool: binds texts, collects rows into a list of pointers (*items:
- * *count pointers to structs, as the public lists hold them). pgs_query_one: the first row as one
- * malloc'd struct, MN_ENOTFOUND (no message) if none. */
-int pgs_query(struct pgs_store *s, enum pgs_stmt_id id, const char *const *texts, int ntexts,
-              const struct pgs_reader *rd, void **items, size_t *count, const char *doing);
-int pgs_query_one(struct pgs_store *s, enum pgs_stmt_id id, const char *const *texts,
-                  int ntexts, const struct pgs_reader *rd, void **out, const char *doing);
 /* A memory row (PGS_MEMORY_COLUMNS order) into m; the embedding only when with_embedding. */
 int pgs_memory_read(struct pgs_store *s, const PGresult *r, int row, mn_memory *m,
                     int with_embedding);
@@ -200,85 +191,15 @@ int pgs_schema_version_on(struct pgs_store *s, struct pgs_conn *c, int *version)
 /* Per connection: the search_path for schema=NAME. */
 int pgs_conn_setup(struct pgs_store *s, struct pgs_conn *c);
 
-/* ---- the ops, by file ---- */
-int pgs_tenant_insert(struct mni_store *st, const mn_tenant *t, const mn_policy *policies,
-                      size_t npolicies);
-int pgs_tenant_get(struct mni_store *st, const char *id_or_name, mn_tenant **out);
-int pgs_tenant_list(struct mni_store *st, mn_tenants **out);
-int pgs_tenant_list_unruled(struct mni_store *st, mn_tenants **out);
-int pgs_actor_get(struct mni_store *st, const char *tenant, const char *identity, mn_tenant **t,
-                  mn_identity **i, int64_t *policy_gen);
-int pgs_policy_insert(struct mni_store *st, const mn_policy *p);
-int pgs_policy_insert_on(struct pgs_store *s, struct pgs_conn *c, const mn_policy *p);
-int pgs_policy_get(struct mni_store *st, const char *tenant_id, const char *id, mn_policy **out);
-int pgs_policy_list(struct mni_store *st, const char *tenant_id, mn_policies **out);
-int pgs_policy_update(struct mni_store *st, const mn_policy *p);
-int pgs_policy_delete(struct mni_store *st, const char *tenant_id, const char *id);
-int pgs_identity_insert(struct mni_store *st, const mn_identity *i);
-int pgs_identity_get(struct mni_store *st, const char *tenant_id, const char *id_or_external,
-                     mn_identity **out);
-int pgs_identity_list(struct mni_store *st, const char *tenant_id, mn_identities **out);
-int pgs_identity_set_active(struct mni_store *st, const char *tenant_id, const char *id,
-                            int active, int64_t now);
-int pgs_identity_delete(struct mni_store *st, const char *tenant_id, const char *id);
-int pgs_memory_insert(struct mni_store *st, const char *tenant_id,
-                      const struct mni_memory_row *rows, size_t n);
-int pgs_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
-                   const struct mni_store_query *q, mn_memory **out);
-int pgs_memory_list(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
-                    mn_memories **out);
-int pgs_memory_update(struct mni_store *st, const char *tenant_id,
-                      const struct mni_memory_row *row, int64_t expected_version,
-                      const char *changed_by, const char *before, const char *after);
-int pgs_memory_delete(struct mni_store *st, const char *tenant_id, const char *const *ids,
-                      size_t n, int mode, int64_t now);
-int pgs_memory_restore(struct mni_store *st, const char *tenant_id, const char *id, int64_t now);
-int pgs_memory_purge_expired(struct mni_store *st, const char *tenant_id, int64_t now,
-                             size_t *purged);
-int pgs_memory_history(struct mni_store *st, const char *tenant_id, const char *id,
-                       mn_history **out);
-int pgs_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
-                    mni_scan_fn fn, void *ctx);
-int pgs_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys,
-                        size_t n, unsigned flags, int64_t now, mn_memories **out,
-                        size_t *which);
-int pgs_seq_get(struct mni_store *st, int64_t *seq);
-int pgs_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after_seq,
-                       int64_t after_key, int64_t upto_seq, size_t limit, mni_change_fn fn,
-                       void *ctx);
-int pgs_memory_seqs(struct mni_store *st, const char *tenant_id, int64_t upto_seq, mni_seq_fn fn,
-                    void *ctx);
-int pgs_meta_get(struct mni_store *st, const char *key, char **value);
-int pgs_meta_put(struct mni_store *st, const char *key, const char *value);
-int pgs_ratelimit_limit_put(struct mni_store *st, const char *tenant_id, const char *endpoint,
-                            int64_t max_calls, int64_t window_ms, int64_t now);
-int pgs_ratelimit_limit_list(struct mni_store *st, const char *tenant_id,
-                             mn_limits **out);
-int pgs_ratelimit_limit_delete(struct mni_store *st, const char *tenant_id,
-                               const char *endpoint);
-int pgs_embed_cache_get(struct mni_store *st, const char *scope, const char *model, int dim,
-                        const unsigned char *hashes, size_t n, float *out, unsigned char *hit);
-int pgs_embed_cache_put(struct mni_store *st, const char *scope, const char *model, int dim,
-                        const unsigned char *hashes, size_t n, const float *vecs, int64_t now);
-int pgs_feed_prune(struct mni_store *st, const char *tenant_id, int64_t upto_seq);
-int pgs_feed_horizon(struct mni_store *st, const char *tenant_id, int64_t *seq);
-/* Embedding jobs (postgres/jobs.c). pgs_jobs_enqueue and pgs_job_drop run inside the
- * caller's transaction: the jobs of the rows flagged embed_job (rows[i] written with seq
- * first_seq + i) are (re)queued; memory id's job is dropped. */
+/* ---- the ops (store/driver.h): memories in postgres/memory.c, the change feed and settings
+ * in postgres/feed.c, the embedding cache in postgres/embed.c, jobs in postgres/jobs.c ---- */
+MNI_BACKEND_OPS_DECLARE(pgs);
+/* Embedding jobs (postgres/jobs.c). pgs_jobs_enqueue runs inside the caller's transaction:
+ * the jobs of the rows flagged embed_job (rows[i] written with seq first_seq + i) are
+ * (re)queued. */
 int pgs_jobs_enqueue(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
                      const struct mni_memory_row *rows, size_t n, int64_t first_seq);
-int pgs_job_drop(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
-                 const char *memory_id);
-int pgs_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, int64_t lease_ms,
-                         size_t limit, struct mni_embed_task **out, size_t *n);
-int pgs_embed_jobs_done(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
-                        size_t n, const float *vecs, int64_t now, size_t *stored);
-int pgs_embed_jobs_fail(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
-                        size_t n, const char *error, const int64_t *next_at, int64_t now);
-int pgs_embed_jobs_list(struct mni_store *st, const char *tenant_id, int status, int limit,
-                        mn_jobs **out);
-int pgs_embed_jobs_retry(struct mni_store *st, const char *tenant_id, const char *memory_id,
-                         int64_t now, size_t *retried);
+/* Server-side search with pgvector (postgres/search.c). */
 int pgs_memory_search(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
                       const float *vec, size_t want, int ef, mni_hit_fn fn, void *ctx);
 

@@ -5,7 +5,6 @@
 #include "core/error.h"
 #include "store/list.h"
 #include "store/rows.h"
-#include "store/types.h"
 
 #include <endian.h>
 #include <stdlib.h>
@@ -126,42 +125,7 @@ int pgs_collect(struct pgs_store *s, const PGresult *res, const struct pgs_reade
             break;
         }
     }
-    if (rc == MN_ENOMEM)
-        mni_seterr(s->base.db, rc, "%s: out of memory", doing);
-    if (rc != MN_OK) {
-        mni_array_free(arr, n, rd->size, rd->clear);
-        return rc;
-    }
-    *items = arr;
-    *count = n;
-    return MN_OK;
-}
-
-int pgs_query(struct pgs_store *s, enum pgs_stmt_id id, const char *const *texts, int ntexts,
-              const struct pgs_reader *rd, void **items, size_t *count, const char *doing)
-{
-    struct pgs_pool *pool = pgs_reads(s);
-    struct pgs_args a = {0};
-    for (int i = 0; i < ntexts; i++)
-        pgs_arg_text(&a, texts[i]);
-    PGresult *res = NULL;
-    int rc = pgs_run_on(s, pool, id, &a, &res, doing);
-    if (rc == MN_OK)
-        rc = pgs_collect(s, res, rd, 0, items, count, NULL, doing);
-    PQclear(res);
-    return rc == MN_OK ? mni_list_point(s->base.db, items, count, rd->size, rd->clear, doing)
-                       : rc;
-}
-
-int pgs_query_one(struct pgs_store *s, enum pgs_stmt_id id, const char *const *texts,
-                  int ntexts, const struct pgs_reader *rd, void **out, const char *doing)
-{
-    size_t n = 0;
-    void **items = NULL;
-    int rc = pgs_query(s, id, texts, ntexts, rd, (void **)&items, &n, doing);
-    *out = rc == MN_OK && n ? items[0] : NULL; /* n is 1: ids are unique */
-    free(items);
-    return rc == MN_OK && n == 0 ? MN_ENOTFOUND : rc;
+    return mni_array_done(s->base.db, rc, arr, n, rd->size, rd->clear, items, count, doing);
 }
 
 /* ---- readers of the public structs ---------------------------------------------------------- */
@@ -193,24 +157,6 @@ struct mni_row pgs_row(const PGresult *r, int row)
 {
     return (struct mni_row){ &row_ops, r, row, 0 };
 }
-
-int pgs_read_mapped(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
-{
-    (void)s;
-    const struct mni_row_map *m = ctx;
-    struct mni_row mr = { &row_ops, r, row, m->at };
-    return m->map(&mr, item);
-}
-
-const struct pgs_reader pgs_tenant_reader = { sizeof(mn_tenant), pgs_read_mapped,
-                                              mni_tenant_clear, (void *)&mni_map_tenant };
-const struct pgs_reader pgs_identity_reader = { sizeof(mn_identity), pgs_read_mapped,
-                                                mni_identity_clear, (void *)&mni_map_identity };
-const struct pgs_reader pgs_history_reader = { sizeof(mn_history_entry), pgs_read_mapped,
-                                               mni_history_entry_clear,
-                                               (void *)&mni_map_history };
-const struct pgs_reader pgs_policy_reader = { sizeof(mn_policy), pgs_read_mapped,
-                                              mni_policy_clear, (void *)&mni_map_policy };
 
 /* Columns as MEMORY_COLUMNS lists them (postgres/sql.c). The embedding is copied only when asked
  * for: it is the biggest part of a row. */

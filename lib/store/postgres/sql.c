@@ -28,26 +28,26 @@
 static const char *const sql[PGS__COUNT] = {
     [PGS_BUMP_SEQ] = "UPDATE change_seq SET value = value + $1::bigint RETURNING value",
 
-    [PGS_TENANT_INSERT] = "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)",
-    [PGS_TENANT_GET] = "SELECT id, name, created_at FROM tenants WHERE id = $1 OR name = $1 "
+    [MNI_TENANT_INSERT] = "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)",
+    [MNI_TENANT_GET] = "SELECT id, name, created_at FROM tenants WHERE id = $1 OR name = $1 "
                        "ORDER BY id = $1 DESC LIMIT 1",
-    [PGS_TENANT_LIST] = "SELECT id, name, created_at FROM tenants ORDER BY name",
-    [PGS_TENANT_LIST_UNRULED] = "SELECT id, name, created_at FROM tenants t WHERE policy_gen = 0 "
+    [MNI_TENANT_LIST] = "SELECT id, name, created_at FROM tenants ORDER BY name",
+    [MNI_TENANT_LIST_UNRULED] = "SELECT id, name, created_at FROM tenants t WHERE policy_gen = 0 "
                                 "AND NOT EXISTS (SELECT 1 FROM policies p "
                                 "WHERE p.tenant_id = t.id) ORDER BY name",
 
-    [PGS_POLICY_INSERT] = "INSERT INTO policies (" POLICY_COLUMNS ") "
+    [MNI_POLICY_INSERT] = "INSERT INTO policies (" POLICY_COLUMNS ") "
                           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    [PGS_POLICY_GET] = "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = $1 AND id = $2",
-    [PGS_POLICY_LIST] = "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = $1 "
+    [MNI_POLICY_GET] = "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = $1 AND id = $2",
+    [MNI_POLICY_LIST] = "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = $1 "
                         "ORDER BY priority DESC, id",
-    [PGS_POLICY_UPDATE] = "UPDATE policies SET role = $3, rule = $4, priority = $5, active = $6, "
+    [MNI_POLICY_UPDATE] = "UPDATE policies SET role = $3, rule = $4, priority = $5, active = $6, "
                           "description = $7, updated_at = $8 WHERE id = $1 AND tenant_id = $2",
-    [PGS_POLICY_DELETE] = "DELETE FROM policies WHERE tenant_id = $1 AND id = $2",
-    [PGS_POLICY_GEN_BUMP] = "UPDATE tenants SET policy_gen = policy_gen + 1 WHERE id = $1",
+    [MNI_POLICY_DELETE] = "DELETE FROM policies WHERE tenant_id = $1 AND id = $2",
+    [MNI_POLICY_GEN_BUMP] = "UPDATE tenants SET policy_gen = policy_gen + 1 WHERE id = $1",
     /* Tenant (columns 0-3) and, when $2 names one, its identity (4-11), in one read. An id
      * wins over a name or external_id that happens to look the same. */
-    [PGS_ACTOR_GET] = "SELECT t.id, t.name, t.created_at, t.policy_gen, i.id, i.tenant_id, "
+    [MNI_ACTOR_GET] = "SELECT t.id, t.name, t.created_at, t.policy_gen, i.id, i.tenant_id, "
                       "i.external_id, i.role, i.claims, i.active, i.created_at, i.updated_at "
                       "FROM (SELECT * FROM (SELECT id, name, created_at, policy_gen, 0 AS o "
                       "FROM tenants WHERE id = $1 UNION ALL SELECT id, name, created_at, "
@@ -57,19 +57,19 @@ static const char *const sql[PGS__COUNT] = {
                       "(SELECT id FROM identities WHERE tenant_id = t.id "
                       "AND external_id = $2::text))",
 
-    [PGS_IDENTITY_INSERT] = "INSERT INTO identities (" IDENTITY_COLUMNS ") "
+    [MNI_IDENTITY_INSERT] = "INSERT INTO identities (" IDENTITY_COLUMNS ") "
                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    [PGS_IDENTITY_GET] = "SELECT " IDENTITY_COLUMNS " FROM identities "
+    [MNI_IDENTITY_GET] = "SELECT " IDENTITY_COLUMNS " FROM identities "
                          "WHERE tenant_id = $1 AND (id = $2 OR external_id = $2) "
                          "ORDER BY id = $2 DESC LIMIT 1",
-    [PGS_IDENTITY_LIST] = "SELECT " IDENTITY_COLUMNS " FROM identities WHERE tenant_id = $1 "
+    [MNI_IDENTITY_LIST] = "SELECT " IDENTITY_COLUMNS " FROM identities WHERE tenant_id = $1 "
                           "ORDER BY external_id",
-    [PGS_IDENTITY_SET_ACTIVE] = "UPDATE identities SET active = $3, updated_at = $4 "
+    [MNI_IDENTITY_SET_ACTIVE] = "UPDATE identities SET active = $3, updated_at = $4 "
                                 "WHERE tenant_id = $1 AND id = $2",
-    [PGS_IDENTITY_DELETE] = "DELETE FROM identities WHERE tenant_id = $1 AND id = $2",
-    [PGS_IDENTITY_DELETE_MEMORIES] = "DELETE FROM memories WHERE tenant_id = $1 "
+    [MNI_IDENTITY_DELETE] = "DELETE FROM identities WHERE tenant_id = $1 AND id = $2",
+    [MNI_IDENTITY_DELETE_MEMORIES] = "DELETE FROM memories WHERE tenant_id = $1 "
                                      "AND identity_id = $2",
-    [PGS_IDENTITY_DELETE_HISTORY] = "DELETE FROM memory_history WHERE tenant_id = $1 AND "
+    [MNI_IDENTITY_DELETE_HISTORY] = "DELETE FROM memory_history WHERE tenant_id = $1 AND "
                                     "memory_id IN (SELECT id FROM memories WHERE tenant_id = $1 "
                                     "AND identity_id = $2)",
 
@@ -85,23 +85,23 @@ static const char *const sql[PGS__COUNT] = {
     [PGS_MEMORY_LIST] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = $1 AND "
                         "($2::text IS NULL OR id < $2::text) AND" SELECTED
                         "ORDER BY id DESC LIMIT $7::bigint",
-    [PGS_MEMORY_UPDATE] = "UPDATE memories SET text = $3, type = $4, metadata = $5, "
+    [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = $3, type = $4, metadata = $5, "
                           "importance = $6, version = $7, updated_at = $8, seq = $9, "
                           "embedding = $10 WHERE tenant_id = $1 AND id = $2 AND version = $11 "
                           "AND deleted = 0",
-    [PGS_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, "
+    [MNI_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, "
                            "changed_at, changed_by, before, after) "
                            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    [PGS_HISTORY_LIST] = "SELECT version, changed_at, changed_by, before, after "
+    [MNI_HISTORY_LIST] = "SELECT version, changed_at, changed_by, before, after "
                          "FROM memory_history WHERE tenant_id = $1 AND memory_id = $2 "
                          "ORDER BY version",
-    [PGS_MEMORY_SOFT_DELETE] = "UPDATE memories SET deleted = 1, updated_at = $3, seq = $4 "
+    [MNI_MEMORY_SOFT_DELETE] = "UPDATE memories SET deleted = 1, updated_at = $3, seq = $4 "
                                "WHERE tenant_id = $1 AND id = $2 AND deleted = 0",
-    [PGS_MEMORY_HARD_DELETE] = "DELETE FROM memories WHERE tenant_id = $1 AND id = $2",
-    [PGS_HISTORY_DELETE] = "DELETE FROM memory_history WHERE tenant_id = $1 AND memory_id = $2",
-    [PGS_MEMORY_RESTORE] = "UPDATE memories SET deleted = 0, updated_at = $3, seq = $4 "
+    [MNI_MEMORY_HARD_DELETE] = "DELETE FROM memories WHERE tenant_id = $1 AND id = $2",
+    [MNI_HISTORY_DELETE] = "DELETE FROM memory_history WHERE tenant_id = $1 AND memory_id = $2",
+    [MNI_MEMORY_RESTORE] = "UPDATE memories SET deleted = 0, updated_at = $3, seq = $4 "
                            "WHERE tenant_id = $1 AND id = $2 AND deleted = 1",
-    [PGS_MEMORY_EXPIRED] = "SELECT id FROM memories WHERE tenant_id = $1 AND expires_at > 0 "
+    [MNI_MEMORY_EXPIRED] = "SELECT id FROM memories WHERE tenant_id = $1 AND expires_at > 0 "
                            "AND expires_at <= $2",
     /* $2: whether a metadata filter needs the metadata column (reading it costs time). */
     [PGS_MEMORY_SCAN] = "SELECT key, embedding, CASE WHEN $2::bool THEN metadata END "
@@ -139,21 +139,22 @@ static const char *const sql[PGS__COUNT] = {
     /* A setting for the current transaction only (hnsw.ef_search, hnsw.iterative_scan). */
     [PGS_SET_LOCAL] = "SELECT set_config($1, $2, true)",
 
-    /* Rate-limit overrides (postgres/ratelimit.c) and the embedding cache (postgres/embed.c). */
-    [PGS_RATELIMIT_PUT] = "INSERT INTO ratelimit_limits (tenant_id, endpoint, max_calls, "
+    /* Rate-limit overrides (store/op_limit.c) and the embedding cache (postgres/embed.c,
+     * store/op_embed.c). */
+    [MNI_RATELIMIT_PUT] = "INSERT INTO ratelimit_limits (tenant_id, endpoint, max_calls, "
                           "window_ms, updated_at) VALUES ($1, $2, $3, $4, $5) "
                           "ON CONFLICT (tenant_id, endpoint) DO UPDATE SET "
                           "max_calls = EXCLUDED.max_calls, window_ms = EXCLUDED.window_ms, "
                           "updated_at = EXCLUDED.updated_at",
-    [PGS_RATELIMIT_LIST] = "SELECT endpoint, max_calls, window_ms FROM ratelimit_limits "
+    [MNI_RATELIMIT_LIST] = "SELECT endpoint, max_calls, window_ms FROM ratelimit_limits "
                            "WHERE tenant_id = $1 ORDER BY endpoint",
-    [PGS_RATELIMIT_DELETE] = "DELETE FROM ratelimit_limits WHERE tenant_id = $1 "
+    [MNI_RATELIMIT_DELETE] = "DELETE FROM ratelimit_limits WHERE tenant_id = $1 "
                              "AND endpoint = $2",
     /* $4: the hashes, one array; rows come back with their index in it. */
     [PGS_EMBED_CACHE_GET] = "SELECT h.i, c.vector FROM unnest($4::bytea[]) WITH ORDINALITY "
                             "AS h (hash, i) JOIN embed_cache c ON c.scope = $1 AND "
                             "c.model = $2 AND c.dim = $3 AND c.hash = h.hash",
-    [PGS_EMBED_CACHE_PUT] = "INSERT INTO embed_cache (scope, model, dim, hash, vector, "
+    [MNI_EMBED_CACHE_PUT] = "INSERT INTO embed_cache (scope, model, dim, hash, vector, "
                             "created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
 
     /* Embedding jobs (postgres/jobs.c). Status 1 pending, 2 failed. Enqueue: the jobs of
@@ -165,7 +166,7 @@ static const char *const sql[PGS__COUNT] = {
                         "AND seq = ANY ($2::bigint[]) ON CONFLICT (tenant_id, memory_key) DO "
                         "UPDATE SET status = 1, attempts = 0, run_after = EXCLUDED.run_after, "
                         "claim = NULL, error = NULL, updated_at = EXCLUDED.updated_at",
-    [PGS_JOB_DROP] = "DELETE FROM embed_jobs WHERE tenant_id = $1 AND memory_key = "
+    [MNI_JOB_DROP] = "DELETE FROM embed_jobs WHERE tenant_id = $1 AND memory_key = "
                      "(SELECT key FROM memories WHERE tenant_id = $1 AND id = $2)",
     /* $1 claim, $2 now, $3 lease end, $4 limit: the longest-waiting due jobs of any tenant
      * (workers serve them all). SKIP LOCKED: concurrent claimers, in other processes too,
@@ -195,7 +196,7 @@ static const char *const sql[PGS__COUNT] = {
                      "THEN 1 ELSE 2 END, run_after = $5, error = $6, updated_at = $4 "
                      "WHERE tenant_id = $1 AND memory_key = $2 AND claim = $3",
     /* $2 status (0 = any), $3 limit. */
-    [PGS_JOB_LIST] = "SELECT m.id, j.tenant_id, j.status, j.attempts, j.run_after, j.error, "
+    [MNI_JOB_LIST] = "SELECT m.id, j.tenant_id, j.status, j.attempts, j.run_after, j.error, "
                      "j.created_at, j.updated_at FROM embed_jobs j JOIN memories m "
                      "ON m.tenant_id = j.tenant_id AND m.key = j.memory_key "
                      "WHERE j.tenant_id = $1 AND ($2::int = 0 OR j.status = $2::int) "
@@ -207,7 +208,7 @@ static const char *const sql[PGS__COUNT] = {
                              "claim = NULL, updated_at = $2 WHERE tenant_id = $1 AND status = 2",
 };
 
-const char *pgs_sql(enum pgs_stmt_id id)
+const char *pgs_sql(int id)
 {
     return sql[id];
 }

@@ -26,6 +26,7 @@ static int pgs_open(mn_db *db, const char *target, const mn_config *cfg, int *di
     if (!s)
         return mni_seterr(db, MN_ENOMEM, "out of memory opening the PostgreSQL store");
     s->base.ops = &mni_store_postgres;
+    s->base.driver = &pgs_driver;
     s->base.db = db;
     s->base.flags = cfg->flags;
     int rc = pgs_options_parse(db, target, &s->opt);
@@ -41,12 +42,7 @@ static int pgs_open(mn_db *db, const char *target, const mn_config *cfg, int *di
         rc = pgs_schema_prepare(s, cfg->embedder, dim);
     if (rc == MN_OK && s->vector == PGS_VEC_PGVECTOR)
         s->base.ops = pgvector_ops();
-    if (rc != MN_OK) {
-        pgs_close(&s->base);
-        return rc;
-    }
-    *out = &s->base;
-    return MN_OK;
+    return mni_store_opened(&s->base, rc, out);
 }
 
 static int pgs_schema_version(struct mni_store *st, int *version)
@@ -71,52 +67,8 @@ static const char *pgs_file_path(struct mni_store *st)
 
 const struct mni_store_ops mni_store_postgres = {
     .scheme = "postgres",
-    .open = pgs_open,
-    .close = pgs_close,
-    .schema_version = pgs_schema_version,
-    .tenant_insert = pgs_tenant_insert,
-    .tenant_get = pgs_tenant_get,
-    .tenant_list = pgs_tenant_list,
-    .tenant_list_unruled = pgs_tenant_list_unruled,
-    .policy_insert = pgs_policy_insert,
-    .policy_get = pgs_policy_get,
-    .policy_list = pgs_policy_list,
-    .policy_update = pgs_policy_update,
-    .policy_delete = pgs_policy_delete,
-    .actor_get = pgs_actor_get,
-    .identity_insert = pgs_identity_insert,
-    .identity_get = pgs_identity_get,
-    .identity_list = pgs_identity_list,
-    .identity_set_active = pgs_identity_set_active,
-    .identity_delete = pgs_identity_delete,
-    .memory_insert = pgs_memory_insert,
-    .memory_get = pgs_memory_get,
-    .memory_list = pgs_memory_list,
-    .memory_update = pgs_memory_update,
-    .memory_delete = pgs_memory_delete,
-    .memory_restore = pgs_memory_restore,
-    .memory_purge_expired = pgs_memory_purge_expired,
-    .memory_history = pgs_memory_history,
-    .memory_scan = pgs_memory_scan,
-    .memory_get_keys = pgs_memory_get_keys,
-    .seq_get = pgs_seq_get,
-    .memory_changes = pgs_memory_changes,
-    .memory_seqs = pgs_memory_seqs,
-    .feed_prune = pgs_feed_prune,
-    .feed_horizon = pgs_feed_horizon,
-    .file_path = pgs_file_path,
-    .meta_get = pgs_meta_get,
-    .meta_put = pgs_meta_put,
-    .ratelimit_limit_put = pgs_ratelimit_limit_put,
-    .ratelimit_limit_list = pgs_ratelimit_limit_list,
-    .ratelimit_limit_delete = pgs_ratelimit_limit_delete,
-    .embed_cache_get = pgs_embed_cache_get,
-    .embed_cache_put = pgs_embed_cache_put,
-    .embed_jobs_claim = pgs_embed_jobs_claim,
-    .embed_jobs_done = pgs_embed_jobs_done,
-    .embed_jobs_fail = pgs_embed_jobs_fail,
-    .embed_jobs_list = pgs_embed_jobs_list,
-    .embed_jobs_retry = pgs_embed_jobs_retry,
+    MNI_DRIVER_OPS,
+    MNI_BACKEND_OPS(pgs),
 };
 
 /* A database with pgvector columns: the same ops, and the server searches. */

@@ -108,7 +108,7 @@ void sq_conn_put(struct sq_store *s, struct sq_conn *c)
     pthread_mutex_unlock(&s->mu);
 }
 
-sqlite3_stmt *sq_stmt(struct sq_store *s, struct sq_conn *c, enum sq_stmt_id id)
+sqlite3_stmt *sq_stmt(struct sq_store *s, struct sq_conn *c, int id)
 {
     sqlite3_stmt *st = c->stmt[id];
     if (!st) {
@@ -199,27 +199,65 @@ int sq_write_end(struct sq_store *s, struct sq_conn *c, int rc)
     return rc;
 }
 
-int sq_write_one(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
-                 const int64_t *nums, int nnums, int *changed, const char *doing)
+void sq_bind_args(struct sq_store *s, sqlite3_stmt *q, const struct mni_args *a)
 {
-    if (s->readonly)
+    for (int i = 0; a && i < a->n; i++) {
+        const struct mni_arg *v = &a->v[i];
+        switch (v->type) {
+        case MNI_ARG_TEXT:
+            sq_bind_text(q, i + 1, v->p);
+            break;
+        case MNI_ARG_INT:
+            sqlite3_bind_int64(q, i + 1, v->i);
+            break;
+        case MNI_ARG_REAL:
+            sqlite3_bind_double(q, i + 1, v->d);
+            break;
+        case MNI_ARG_BLOB:
+            sqlite3_bind_blob(q, i + 1, v->p, (int)v->len, SQLITE_STATIC);
+            break;
+        case MNI_ARG_VEC: /* the floats as they are in memory */
+            if (v->p)
+                sqlite3_bind_blob(q, i + 1, v->p, s->base.dim * (int)sizeof(float),
+                                  SQLITE_STATIC);
+            else
+                sqlite3_bind_null(q, i + 1);
+            break;
+        }
+    }
+}
+
+int sq_run(struct sq_store *s, struct sq_conn *c, int id, const struct mni_args *a,
+           int64_t *changed, const char *taken, const char *doing)
+{
+    struct sq_conn *own = NULL;
+    if (!c && s->readonly)
         return refuse_readonly(s);
-    struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
+    int rc = c ? MN_OK : sq_conn_get(s, &own);
     if (rc != MN_OK)
         return rc;
+    if (own)
+        c = own;
     sqlite3_stmt *q = sq_stmt(s, c, id);
-    if (q) {
-        for (int i = 0; i < ntexts; i++)
-            sq_bind_text(q, i + 1, texts[i]);
-        for (int i = 0; i < nnums; i++)
-            sqlite3_bind_int64(q, ntexts + 1 + i, nums[i]);
-        rc = sq_exec(s, c, q, doing);
-        if (changed)
+    if (!q) {
+        rc = MN_EBACKEND;
+    } else {
+        sq_bind_args(s, q, a);
+        int step = sqlite3_step(q);
+        if (step == SQLITE_DONE || step == SQLITE_ROW)
+            rc = MN_OK;
+        else if (taken && (step == SQLITE_CONSTRAINT_UNIQUE ||
+                           step == SQLITE_CONSTRAINT_PRIMARYKEY))
+            rc = mni_seterr(s->base.db, MN_EEXISTS, "%s", taken);
+        else
+            rc = sq_fail(s, c->db, step, doing);
+        sqlite3_reset(q);
+        if (rc == MN_OK && changed)
             *changed = sqlite3_changes(c->db);
     }
-    sq_conn_put(s, c);
-    return q ? rc : MN_EBACKEND;
+    if (own)
+        sq_conn_put(s, own);
+    return rc;
 }
 
 int sq_bump_seq(struct sq_store *s, struct sq_conn *c, int64_t n, int64_t *last)

@@ -1,4 +1,6 @@
-/* The embedding cache of the SQLite backend (table embed_cache, sql/sqlite/005_embed_cache.sql). */
+/* Reading the embedding cache of the SQLite backend (table embed_cache,
+ * sql/sqlite/005_embed_cache.sql): a hash at a time. Adding to it is written once
+ * (store/op_embed.c). */
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
 
@@ -36,29 +38,4 @@ int sq_embed_cache_get(struct mni_store *st, const char *scope, const char *mode
     }
     sq_conn_put(s, c);
     return rc;
-}
-
-int sq_embed_cache_put(struct mni_store *st, const char *scope, const char *model, int dim,
-                       const unsigned char *hashes, size_t n, const float *vecs, int64_t now)
-{
-    struct sq_store *s = (struct sq_store *)st;
-    size_t bytes = (size_t)dim * sizeof(float);
-    struct sq_conn *c;
-    int rc = sq_write_begin(s, &c, 0, NULL);
-    if (rc != MN_OK)
-        return rc;
-    sqlite3_stmt *q = sq_stmt(s, c, SQ_EMBED_CACHE_PUT);
-    rc = q ? MN_OK : MN_EBACKEND;
-    if (q) {
-        sq_bind_text(q, 1, scope);
-        sq_bind_text(q, 2, model);
-        sqlite3_bind_int(q, 3, dim);
-        sqlite3_bind_int64(q, 6, now);
-    }
-    for (size_t i = 0; rc == MN_OK && i < n; i++) {
-        sqlite3_bind_blob(q, 4, hashes + i * MNI_HASH_LEN, MNI_HASH_LEN, SQLITE_STATIC);
-        sqlite3_bind_blob(q, 5, vecs + i * (size_t)dim, (int)bytes, SQLITE_STATIC);
-        rc = sq_exec(s, c, q, "adding to the embedding cache");
-    }
-    return sq_write_end(s, c, rc);
 }

@@ -165,9 +165,11 @@ int sq_meta_get(struct mni_store *st, const char *key, char **value)
 
 int sq_meta_put(struct mni_store *st, const char *key, const char *value)
 {
-    const char *texts[] = {key, value};
-    return sq_write_one((struct sq_store *)st, SQ_META_PUT, texts, 2, NULL, 0, NULL,
-                        "recording a setting");
+    struct mni_args a = {0};
+    mni_arg_text(&a, key);
+    mni_arg_text(&a, value);
+    return sq_run((struct sq_store *)st, NULL, SQ_META_PUT, &a, NULL, NULL,
+                  "recording a setting");
 }
 
 int sq_feed_prune(struct mni_store *st, const char *tenant_id, int64_t upto_seq)

@@ -29,17 +29,6 @@ int sq_job_enqueue(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
                     "queueing a memory's embedding job");
 }
 
-int sq_job_drop(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
-                const char *memory_id)
-{
-    sqlite3_stmt *q = sq_stmt(s, c, SQ_JOB_DROP);
-    if (!q)
-        return MN_EBACKEND;
-    sq_bind_text(q, 1, tenant_id);
-    sq_bind_text(q, 2, memory_id);
-    return sq_exec(s, c, q, "dropping a memory's embedding job");
-}
-
 static int read_task(sqlite3_stmt *st, void *item, void *ctx)
 {
     (void)ctx;
@@ -85,13 +74,7 @@ int sq_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, in
                             "reading the claimed embedding jobs");
         }
     }
-    rc = sq_write_end(s, c, rc);
-    if (rc != MN_OK) {
-        mni_embed_tasks_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
-    return rc;
+    return mni_embed_tasks_claimed(sq_write_end(s, c, rc), out, n);
 }
 
 /* One task of a done batch: stores the vector, then acknowledges, or hands the job back. */
@@ -174,55 +157,6 @@ int sq_embed_jobs_fail(struct mni_store *st, const char *claim, const struct mni
         rc = sq_exec(s, c, q, "recording a failed embedding job");
     }
     return sq_write_end(s, c, rc);
-}
-
-static int read_job(sqlite3_stmt *st, void *item, void *ctx)
-{
-    (void)ctx;
-    mn_job *j = item;
-    j->memory_id = sq_text(st, 0);
-    j->tenant_id = sq_text(st, 1);
-    j->status = sqlite3_column_int(st, 2);
-    j->attempts = sqlite3_column_int(st, 3);
-    j->next_at = j->status == MN_EMBED_PENDING ? sqlite3_column_int64(st, 4) : 0;
-    j->error = sq_text(st, 5);
-    j->created_at = sqlite3_column_int64(st, 6);
-    j->updated_at = sqlite3_column_int64(st, 7);
-    int error_ok = j->error || sqlite3_column_type(st, 5) == SQLITE_NULL;
-    return j->memory_id && j->tenant_id && error_ok ? 1 : -MN_ENOMEM;
-}
-
-int sq_embed_jobs_list(struct mni_store *st, const char *tenant_id, int status, int limit,
-                       mn_jobs **out)
-{
-    struct sq_store *s = (struct sq_store *)st;
-    mn_jobs *l = calloc(1, sizeof *l);
-    if (!l)
-        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing embedding jobs");
-    struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
-    if (rc == MN_OK) {
-        sqlite3_stmt *q = sq_stmt(s, c, SQ_JOB_LIST);
-        rc = q ? MN_OK : MN_EBACKEND;
-        if (q) {
-            sq_bind_text(q, 1, tenant_id);
-            sqlite3_bind_int(q, 2, status);
-            sqlite3_bind_int(q, 3, limit);
-            struct sq_reader r = { sizeof(mn_job), read_job, mni_job_clear, NULL };
-            rc = sq_collect(s, c, q, &r, 0, (void **)&l->items, &l->count, NULL,
-                            "listing embedding jobs");
-            if (rc == MN_OK)
-                rc = mni_list_point(s->base.db, (void **)&l->items, &l->count, r.size, r.clear,
-                                    "listing embedding jobs");
-        }
-        sq_conn_put(s, c);
-    }
-    if (rc != MN_OK) {
-        mn_jobs_free(l);
-        l = NULL;
-    }
-    *out = l;
-    return rc;
 }
 
 int sq_embed_jobs_retry(struct mni_store *st, const char *tenant_id, const char *memory_id,

@@ -107,9 +107,8 @@ int sq_memory_list(struct mni_store *st, const char *tenant_id, const struct mni
                    mn_memories **out)
 {
     struct sq_store *s = (struct sq_store *)st;
-    mn_memories *l = calloc(1, sizeof *l);
-    if (!l)
-        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
+    void **items = NULL;
+    size_t count = 0;
     struct sq_conn *c;
     int more = 0, rc = sq_conn_get(s, &c);
     if (rc == MN_OK) {
@@ -120,27 +119,17 @@ int sq_memory_list(struct mni_store *st, const char *tenant_id, const struct mni
             /* "~" sorts after every id: the first page starts at the newest. */
             sq_bind_text(stmt, 2, q->before_id ? q->before_id : "~");
             struct sq_reader r = { sizeof(mn_memory), read_memory, mni_memory_clear, (void *)q };
-            rc = sq_collect(s, c, stmt, &r, (size_t)q->limit, (void **)&l->items, &l->count,
-                            &more, "listing memories");
+            rc = sq_collect(s, c, stmt, &r, (size_t)q->limit, (void **)&items, &count, &more,
+                            "listing memories");
             if (rc == MN_OK)
-                rc = mni_list_point(s->base.db, (void **)&l->items, &l->count, r.size, r.clear,
+                rc = mni_list_point(s->base.db, (void **)&items, &count, r.size, r.clear,
                                     "listing memories");
         } else {
             rc = MN_EBACKEND;
         }
         sq_conn_put(s, c);
     }
-    if (rc == MN_OK && more && l->count) {
-        l->next_cursor = strdup(l->items[l->count - 1]->id);
-        if (!l->next_cursor)
-            rc = mni_seterr(s->base.db, MN_ENOMEM, "out of memory listing memories");
-    }
-    if (rc != MN_OK) {
-        mn_memories_free(l);
-        l = NULL;
-    }
-    *out = l;
-    return rc;
+    return mni_memories_page(s->base.db, items, count, more, rc, out);
 }
 
 int sq_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,

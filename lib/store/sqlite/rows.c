@@ -3,20 +3,15 @@
 #include "core/error.h"
 #include "store/list.h"
 #include "store/rows.h"
-#include "store/types.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const struct sq_reader *r,
-               size_t limit, void **items, size_t *count, int *more, const char *doing)
+int sq_each(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, sq_row_fn fn, void *ctx,
+            const char *doing)
 {
-    char *arr = NULL, *scratch = calloc(1, r->size);
-    size_t n = 0, cap = 0;
-    int rc = scratch ? MN_OK : MN_ENOMEM;
-    if (more)
-        *more = 0;
-    while (rc == MN_OK) {
+    int rc = MN_OK;
+    for (;;) {
         int step = sqlite3_step(q);
         if (step == SQLITE_DONE)
             break;
@@ -24,48 +19,67 @@ int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const str
             rc = sq_fail(s, c->db, step, doing);
             break;
         }
-        memset(scratch, 0, r->size);
-        int kept = r->read(q, scratch, r->ctx);
-        if (kept < 0) {
-            rc = kept == -MN_ENOMEM ? MN_ENOMEM : -kept;
-            if (r->clear)
-                r->clear(scratch);
+        int v = fn(ctx, q);
+        if (v) {
+            rc = v < 0 ? -v : MN_OK;
             break;
         }
-        if (!kept)
-            continue;
-        if (limit && n == limit) {
-            /* One row past the page: there is more to come. */
-            if (r->clear)
-                r->clear(scratch);
-            if (more)
-                *more = 1;
-            break;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char *grown = realloc(arr, cap * r->size);
-            if (!grown) {
-                if (r->clear)
-                    r->clear(scratch);
-                rc = MN_ENOMEM;
-                break;
-            }
-            arr = grown;
-        }
-        memcpy(arr + n++ * r->size, scratch, r->size);
     }
     sqlite3_reset(q);
-    free(scratch);
-    if (rc == MN_ENOMEM)
-        mni_seterr(s->base.db, rc, "%s: out of memory", doing);
-    if (rc != MN_OK) {
-        mni_array_free(arr, n, r->size, r->clear);
-        return rc;
+    return rc;
+}
+
+/* What sq_collect has read so far: kept rows in arr, the current one read in scratch. */
+struct collect {
+    const struct sq_reader *r;
+    size_t limit;
+    int *more;
+    char *arr, *scratch;
+    size_t n, cap;
+};
+
+/* Keeps the row read into scratch: 0 goes on, 1 stops (a page is full), -MN_E* fails. */
+static int collect_row(void *ctx, sqlite3_stmt *q)
+{
+    struct collect *k = ctx;
+    const struct sq_reader *r = k->r;
+    memset(k->scratch, 0, r->size);
+    int kept = r->read(q, k->scratch, r->ctx);
+    if (kept == 0)
+        return 0;
+    int v = kept < 0 ? kept : 0;
+    if (v == 0 && k->limit && k->n == k->limit) {
+        /* One row past the page: there is more to come. */
+        if (k->more)
+            *k->more = 1;
+        v = 1;
+    } else if (v == 0 && mni_grow((void **)&k->arr, &k->cap, k->n, r->size) != MN_OK) {
+        v = -MN_ENOMEM;
     }
-    *items = arr;
-    *count = n;
-    return MN_OK;
+    if (v != 0) {
+        if (r->clear)
+            r->clear(k->scratch);
+        return v;
+    }
+    memcpy(k->arr + k->n++ * r->size, k->scratch, r->size);
+    return 0;
+}
+
+int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const struct sq_reader *r,
+               size_t limit, void **items, size_t *count, int *more, const char *doing)
+{
+    struct collect k = { r, limit, more, NULL, calloc(1, r->size), 0, 0 };
+    if (more)
+        *more = 0;
+    int rc;
+    if (k.scratch) {
+        rc = sq_each(s, c, q, collect_row, &k, doing);
+    } else {
+        sqlite3_reset(q);
+        rc = MN_ENOMEM;
+    }
+    free(k.scratch);
+    return mni_array_done(s->base.db, rc, k.arr, k.n, r->size, r->clear, items, count, doing);
 }
 
 int sq_fetch_one(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const struct sq_reader *r,
@@ -109,22 +123,6 @@ struct mni_row sq_row(sqlite3_stmt *st)
     return (struct mni_row){ &row_ops, st, 0, 0 };
 }
 
-int sq_read_mapped(sqlite3_stmt *st, void *item, void *ctx)
-{
-    const struct mni_row_map *m = ctx;
-    struct mni_row r = { &row_ops, st, 0, m->at };
-    return m->map(&r, item);
-}
-
-const struct sq_reader sq_tenant_reader = { sizeof(mn_tenant), sq_read_mapped, mni_tenant_clear,
-                                            (void *)&mni_map_tenant };
-const struct sq_reader sq_identity_reader = { sizeof(mn_identity), sq_read_mapped,
-                                              mni_identity_clear, (void *)&mni_map_identity };
-const struct sq_reader sq_history_reader = { sizeof(mn_history_entry), sq_read_mapped,
-                                             mni_history_entry_clear, (void *)&mni_map_history };
-const struct sq_reader sq_policy_reader = { sizeof(mn_policy), sq_read_mapped, mni_policy_clear,
-                                            (void *)&mni_map_policy };
-
 /* Columns as MEMORY_COLUMNS lists them (sqlite/sql.c). The embedding is copied only when asked
  * for: it is the biggest part of a row. */
 int sq_memory_read(sqlite3_stmt *st, mn_memory *m, int with_embedding)
@@ -142,37 +140,4 @@ int sq_memory_read(sqlite3_stmt *st, mn_memory *m, int with_embedding)
         m->dim = bytes / (int)sizeof(float);
     }
     return MN_OK;
-}
-
-/* ---- whole queries ----------------------------------------------------------------------- */
-
-int sq_query(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
-             const struct sq_reader *r, size_t limit, void **items, size_t *count,
-             const char *doing)
-{
-    struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
-    if (rc != MN_OK)
-        return rc;
-    sqlite3_stmt *q = sq_stmt(s, c, id);
-    if (q) {
-        for (int i = 0; i < ntexts; i++)
-            sq_bind_text(q, i + 1, texts[i]);
-        rc = sq_collect(s, c, q, r, limit, items, count, NULL, doing);
-    }
-    sq_conn_put(s, c);
-    if (!q)
-        return MN_EBACKEND;
-    return rc == MN_OK ? mni_list_point(s->base.db, items, count, r->size, r->clear, doing) : rc;
-}
-
-int sq_query_one(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
-                 const struct sq_reader *r, void **out, const char *doing)
-{
-    void **items = NULL;
-    size_t n = 0;
-    int rc = sq_query(s, id, texts, ntexts, r, 1, (void **)&items, &n, doing);
-    *out = rc == MN_OK && n ? items[0] : NULL;
-    free(items);
-    return rc == MN_OK && n == 0 ? MN_ENOTFOUND : rc;
 }

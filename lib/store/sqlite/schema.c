@@ -49,7 +49,7 @@ static int pragma_int(struct sq_store *s, struct sq_conn *c, const char *q, int6
     return query_int(s, c, q, NULL, v, &found);
 }
 
-int sq_schema_version(struct sq_store *s, struct sq_conn *c, int *version)
+int sq_schema_version_on(struct sq_store *s, struct sq_conn *c, int *version)
 {
     int64_t v = 0;
     int rc = pragma_int(s, c, "PRAGMA user_version", &v);
@@ -107,7 +107,7 @@ static int upgrade(struct sq_store *s, struct sq_conn *c, const char *embedder, 
 {
     int version, rc = sq_begin(s, c);
     if (rc == MN_OK)
-        rc = sq_schema_version(s, c, &version);
+        rc = sq_schema_version_on(s, c, &version);
     for (const struct mni_migration *m = mni_sqlite_migrations; rc == MN_OK && m->version; m++) {
         if (m->version <= version)
             continue;
@@ -172,7 +172,7 @@ int sq_schema_prepare(struct sq_store *s, struct sq_conn *c, const char *embedde
     if (rc == MN_OK)
         rc = query_int(s, c, "SELECT count(*) FROM sqlite_master", NULL, &tables, &found);
     if (rc == MN_OK)
-        rc = sq_schema_version(s, c, &version);
+        rc = sq_schema_version_on(s, c, &version);
     if (sqlite3_get_autocommit(c->db) == 0)
         sqlite3_exec(c->db, rc == MN_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
     if (rc != MN_OK)

@@ -23,46 +23,47 @@ static const char *const sql[SQ__COUNT] = {
     [SQ_ROLLBACK] = "ROLLBACK",
     [SQ_BUMP_SEQ] = "UPDATE meta SET value = value + ?1 WHERE key = 'seq' RETURNING value",
 
-    [SQ_TENANT_INSERT] = "INSERT INTO tenants (id, name, created_at) VALUES (?1, ?2, ?3)",
-    [SQ_TENANT_GET] = "SELECT id, name, created_at FROM tenants WHERE id = ?1 OR name = ?1 "
+    [MNI_TENANT_INSERT] = "INSERT INTO tenants (id, name, created_at) VALUES (?1, ?2, ?3)",
+    [MNI_TENANT_GET] = "SELECT id, name, created_at FROM tenants WHERE id = ?1 OR name = ?1 "
                       "ORDER BY id = ?1 DESC LIMIT 1",
-    [SQ_TENANT_LIST] = "SELECT id, name, created_at FROM tenants ORDER BY name",
-    [SQ_TENANT_LIST_UNRULED] = "SELECT id, name, created_at FROM tenants t WHERE policy_gen = 0 "
-                               "AND NOT EXISTS (SELECT 1 FROM policies p WHERE p.tenant_id = t.id)",
+    [MNI_TENANT_LIST] = "SELECT id, name, created_at FROM tenants ORDER BY name",
+    [MNI_TENANT_LIST_UNRULED] = "SELECT id, name, created_at FROM tenants t WHERE policy_gen = 0 "
+                               "AND NOT EXISTS (SELECT 1 FROM policies p WHERE p.tenant_id = t.id) "
+                               "ORDER BY name",
 
-    [SQ_POLICY_INSERT] = "INSERT INTO policies (" POLICY_COLUMNS ") "
+    [MNI_POLICY_INSERT] = "INSERT INTO policies (" POLICY_COLUMNS ") "
                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [SQ_POLICY_GET] = "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = ?1 AND id = ?2",
-    [SQ_POLICY_LIST] = "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = ?1 "
+    [MNI_POLICY_GET] = "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = ?1 AND id = ?2",
+    [MNI_POLICY_LIST] = "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = ?1 "
                        "ORDER BY priority DESC, id",
-    [SQ_POLICY_UPDATE] = "UPDATE policies SET role = ?3, rule = ?4, priority = ?5, active = ?6, "
-                         "description = ?7, updated_at = ?9 WHERE id = ?1 AND tenant_id = ?2",
-    [SQ_POLICY_DELETE] = "DELETE FROM policies WHERE tenant_id = ?1 AND id = ?2",
+    [MNI_POLICY_UPDATE] = "UPDATE policies SET role = ?3, rule = ?4, priority = ?5, active = ?6, "
+                         "description = ?7, updated_at = ?8 WHERE id = ?1 AND tenant_id = ?2",
+    [MNI_POLICY_DELETE] = "DELETE FROM policies WHERE tenant_id = ?1 AND id = ?2",
     /* Tenant (columns 0-3) and, when ?2 names one, its identity (4-11): one read per call. An
      * id wins over a name or external_id that happens to look the same. */
     /* Index lookups only (no OR, no sort): this runs on every call. */
-    [SQ_ACTOR_GET] = "SELECT t.id, t.name, t.created_at, t.policy_gen, i.id, i.tenant_id, "
+    [MNI_ACTOR_GET] = "SELECT t.id, t.name, t.created_at, t.policy_gen, i.id, i.tenant_id, "
                      "i.external_id, i.role, i.claims, i.active, i.created_at, i.updated_at "
                      "FROM (SELECT * FROM (SELECT id, name, created_at, policy_gen FROM tenants "
                      "WHERE id = ?1 UNION ALL SELECT id, name, created_at, policy_gen FROM "
                      "tenants WHERE name = ?1) LIMIT 1) t LEFT JOIN identities i ON i.id = "
                      "COALESCE((SELECT id FROM identities WHERE id = ?2 AND tenant_id = t.id), "
                      "(SELECT id FROM identities WHERE tenant_id = t.id AND external_id = ?2))",
-    [SQ_POLICY_GEN_BUMP] = "UPDATE tenants SET policy_gen = policy_gen + 1 WHERE id = ?1",
+    [MNI_POLICY_GEN_BUMP] = "UPDATE tenants SET policy_gen = policy_gen + 1 WHERE id = ?1",
 
-    [SQ_IDENTITY_INSERT] = "INSERT INTO identities (" IDENTITY_COLUMNS ") "
+    [MNI_IDENTITY_INSERT] = "INSERT INTO identities (" IDENTITY_COLUMNS ") "
                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     /* An id wins over an external_id that happens to look the same. */
-    [SQ_IDENTITY_GET] = "SELECT " IDENTITY_COLUMNS " FROM identities "
+    [MNI_IDENTITY_GET] = "SELECT " IDENTITY_COLUMNS " FROM identities "
                         "WHERE tenant_id = ?1 AND (id = ?2 OR external_id = ?2) "
                         "ORDER BY id = ?2 DESC LIMIT 1",
-    [SQ_IDENTITY_LIST] = "SELECT " IDENTITY_COLUMNS " FROM identities WHERE tenant_id = ?1 "
+    [MNI_IDENTITY_LIST] = "SELECT " IDENTITY_COLUMNS " FROM identities WHERE tenant_id = ?1 "
                          "ORDER BY external_id",
-    [SQ_IDENTITY_SET_ACTIVE] = "UPDATE identities SET active = ?3, updated_at = ?4 "
+    [MNI_IDENTITY_SET_ACTIVE] = "UPDATE identities SET active = ?3, updated_at = ?4 "
                                "WHERE tenant_id = ?1 AND id = ?2",
-    [SQ_IDENTITY_DELETE] = "DELETE FROM identities WHERE tenant_id = ?1 AND id = ?2",
-    [SQ_IDENTITY_DELETE_MEMORIES] = "DELETE FROM memories WHERE tenant_id = ?1 AND identity_id = ?2",
-    [SQ_IDENTITY_DELETE_HISTORY] = "DELETE FROM memory_history WHERE tenant_id = ?1 AND memory_id IN "
+    [MNI_IDENTITY_DELETE] = "DELETE FROM identities WHERE tenant_id = ?1 AND id = ?2",
+    [MNI_IDENTITY_DELETE_MEMORIES] = "DELETE FROM memories WHERE tenant_id = ?1 AND identity_id = ?2",
+    [MNI_IDENTITY_DELETE_HISTORY] = "DELETE FROM memory_history WHERE tenant_id = ?1 AND memory_id IN "
                                    "(SELECT id FROM memories WHERE tenant_id = ?1 AND identity_id = ?2)",
 
     [SQ_MEMORY_INSERT] = "INSERT INTO memories (id, tenant_id, identity_id, text, type, metadata, "
@@ -76,20 +77,20 @@ static const char *const sql[SQ__COUNT] = {
     [SQ_MEMORY_LIST_BY_IDENTITY] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = ?1 "
                                    "AND identity_id = ?6 AND id < ?2 AND" VISIBLE
                                    "AND (?5 IS NULL OR type = ?5) ORDER BY id DESC",
-    [SQ_MEMORY_UPDATE] = "UPDATE memories SET text = ?3, type = ?4, metadata = ?5, importance = ?6, "
+    [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = ?3, type = ?4, metadata = ?5, importance = ?6, "
                          "version = ?7, updated_at = ?8, seq = ?9, embedding = ?10 "
                          "WHERE tenant_id = ?1 AND id = ?2 AND version = ?11 AND deleted = 0",
-    [SQ_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, changed_at, "
+    [MNI_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, changed_at, "
                           "changed_by, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [SQ_HISTORY_LIST] = "SELECT version, changed_at, changed_by, before, after FROM memory_history "
+    [MNI_HISTORY_LIST] = "SELECT version, changed_at, changed_by, before, after FROM memory_history "
                         "WHERE tenant_id = ?1 AND memory_id = ?2 ORDER BY version",
-    [SQ_MEMORY_SOFT_DELETE] = "UPDATE memories SET deleted = 1, updated_at = ?3, seq = ?4 "
+    [MNI_MEMORY_SOFT_DELETE] = "UPDATE memories SET deleted = 1, updated_at = ?3, seq = ?4 "
                               "WHERE tenant_id = ?1 AND id = ?2 AND deleted = 0",
-    [SQ_MEMORY_HARD_DELETE] = "DELETE FROM memories WHERE tenant_id = ?1 AND id = ?2",
-    [SQ_HISTORY_DELETE] = "DELETE FROM memory_history WHERE tenant_id = ?1 AND memory_id = ?2",
-    [SQ_MEMORY_RESTORE] = "UPDATE memories SET deleted = 0, updated_at = ?3, seq = ?4 "
+    [MNI_MEMORY_HARD_DELETE] = "DELETE FROM memories WHERE tenant_id = ?1 AND id = ?2",
+    [MNI_HISTORY_DELETE] = "DELETE FROM memory_history WHERE tenant_id = ?1 AND memory_id = ?2",
+    [MNI_MEMORY_RESTORE] = "UPDATE memories SET deleted = 0, updated_at = ?3, seq = ?4 "
                           "WHERE tenant_id = ?1 AND id = ?2 AND deleted = 1",
-    [SQ_MEMORY_EXPIRED] = "SELECT id FROM memories WHERE tenant_id = ?1 AND expires_at > 0 "
+    [MNI_MEMORY_EXPIRED] = "SELECT id FROM memories WHERE tenant_id = ?1 AND expires_at > 0 "
                           "AND expires_at <= ?2",
     /* ?7: whether a metadata filter needs the metadata column (reading it costs time). */
     [SQ_MEMORY_SCAN] = "SELECT key, embedding, CASE WHEN ?7 THEN metadata END FROM memories WHERE tenant_id = ?1 AND"
@@ -120,14 +121,14 @@ static const char *const sql[SQ__COUNT] = {
                             "WHERE key = 'feed_horizon:' || ?1",
     [SQ_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [SQ_META_PUT] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-    [SQ_RATELIMIT_PUT] = "INSERT OR REPLACE INTO ratelimit_limits (tenant_id, endpoint, max_calls, "
+    [MNI_RATELIMIT_PUT] = "INSERT OR REPLACE INTO ratelimit_limits (tenant_id, endpoint, max_calls, "
                          "window_ms, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    [SQ_RATELIMIT_LIST] = "SELECT endpoint, max_calls, window_ms FROM ratelimit_limits "
+    [MNI_RATELIMIT_LIST] = "SELECT endpoint, max_calls, window_ms FROM ratelimit_limits "
                           "WHERE tenant_id = ?1 ORDER BY endpoint",
-    [SQ_RATELIMIT_DELETE] = "DELETE FROM ratelimit_limits WHERE tenant_id = ?1 AND endpoint = ?2",
+    [MNI_RATELIMIT_DELETE] = "DELETE FROM ratelimit_limits WHERE tenant_id = ?1 AND endpoint = ?2",
     [SQ_EMBED_CACHE_GET] = "SELECT vector FROM embed_cache WHERE scope = ?1 AND model = ?2 "
                            "AND dim = ?3 AND hash = ?4",
-    [SQ_EMBED_CACHE_PUT] = "INSERT OR IGNORE INTO embed_cache (scope, model, dim, hash, vector, "
+    [MNI_EMBED_CACHE_PUT] = "INSERT OR IGNORE INTO embed_cache (scope, model, dim, hash, vector, "
                            "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 
     /* Embedding jobs (sqlite/jobs.c). Status 1 pending, 2 failed. ?1 tenant, ?2
@@ -137,7 +138,7 @@ static const char *const sql[SQ__COUNT] = {
                        "?3 FROM memories WHERE tenant_id = ?1 AND id = ?2 "
                        "ON CONFLICT (memory_key) DO UPDATE SET status = 1, attempts = 0, "
                        "run_after = ?3, claim = NULL, error = NULL, updated_at = ?3",
-    [SQ_JOB_DROP] = "DELETE FROM embed_jobs WHERE memory_key = "
+    [MNI_JOB_DROP] = "DELETE FROM embed_jobs WHERE memory_key = "
                     "(SELECT key FROM memories WHERE tenant_id = ?1 AND id = ?2)",
     /* ?1 claim, ?2 now, ?3 lease end, ?4 limit: the longest-waiting due jobs. */
     [SQ_JOB_CLAIM] = "UPDATE embed_jobs SET claim = ?1, run_after = ?3, attempts = attempts + 1, "
@@ -161,7 +162,7 @@ static const char *const sql[SQ__COUNT] = {
                     "ELSE 2 END, run_after = ?4, error = ?5, updated_at = ?3 "
                     "WHERE memory_key = ?1 AND claim = ?2",
     /* ?2 status (0 = any), ?3 limit. */
-    [SQ_JOB_LIST] = "SELECT m.id, j.tenant_id, j.status, j.attempts, j.run_after, j.error, "
+    [MNI_JOB_LIST] = "SELECT m.id, j.tenant_id, j.status, j.attempts, j.run_after, j.error, "
                     "j.created_at, j.updated_at FROM embed_jobs j JOIN memories m "
                     "ON m.key = j.memory_key WHERE j.tenant_id = ?1 AND (?2 = 0 OR "
                     "j.status = ?2) ORDER BY j.memory_key LIMIT ?3",
@@ -172,7 +173,7 @@ static const char *const sql[SQ__COUNT] = {
                             "claim = NULL, updated_at = ?3 WHERE tenant_id = ?1 AND status = 2",
 };
 
-const char *sq_sql(enum sq_stmt_id id)
+const char *sq_sql(int id)
 {
     return sql[id];
 }

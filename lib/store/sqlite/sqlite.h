@@ -2,33 +2,26 @@
 #ifndef MNI_STORE_SQLITE_H
 #define MNI_STORE_SQLITE_H
 
+#include "store/driver.h"
 #include "store/rows.h"
 #include "store/store.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
 
-/* Every statement the backend runs, prepared once per connection (see sqlite/sql.c). */
+/* Every statement the backend runs, prepared once per connection (see sqlite/sql.c): those
+ * of the operations written once (enum mni_stmt, store/driver.h), then the backend's own. */
 enum sq_stmt_id {
-    SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK, SQ_BUMP_SEQ,
-    SQ_TENANT_INSERT, SQ_TENANT_GET, SQ_TENANT_LIST, SQ_TENANT_LIST_UNRULED,
-    SQ_POLICY_INSERT, SQ_POLICY_GET, SQ_POLICY_LIST, SQ_POLICY_UPDATE, SQ_POLICY_DELETE,
-    SQ_POLICY_GEN_BUMP, SQ_ACTOR_GET,
-    SQ_IDENTITY_INSERT, SQ_IDENTITY_GET, SQ_IDENTITY_LIST, SQ_IDENTITY_SET_ACTIVE,
-    SQ_IDENTITY_DELETE, SQ_IDENTITY_DELETE_MEMORIES, SQ_IDENTITY_DELETE_HISTORY,
+    SQ_BEGIN = MNI_STMT_COUNT, SQ_COMMIT, SQ_ROLLBACK, SQ_BUMP_SEQ,
     SQ_MEMORY_INSERT, SQ_MEMORY_GET, SQ_MEMORY_LIST, SQ_MEMORY_LIST_BY_IDENTITY,
-    SQ_MEMORY_UPDATE, SQ_HISTORY_INSERT, SQ_HISTORY_LIST,
-    SQ_MEMORY_SOFT_DELETE, SQ_MEMORY_HARD_DELETE, SQ_HISTORY_DELETE, SQ_MEMORY_RESTORE,
-    SQ_MEMORY_EXPIRED, SQ_MEMORY_SCAN, SQ_MEMORY_SCAN_BY_IDENTITY, SQ_MEMORY_GET_KEY,
+    SQ_MEMORY_SCAN, SQ_MEMORY_SCAN_BY_IDENTITY, SQ_MEMORY_GET_KEY,
     SQ_SEQ_GET, SQ_MEMORY_CHANGES, SQ_MEMORY_SEQS, SQ_META_GET, SQ_META_PUT,
     SQ_FEED_PRUNE, SQ_FEED_HORIZON_PUT, SQ_FEED_HORIZON_GET,
-    /* rate-limit overrides (sqlite/ratelimit.c) */
-    SQ_RATELIMIT_PUT, SQ_RATELIMIT_LIST, SQ_RATELIMIT_DELETE,
     /* embedding cache (sqlite/embed.c) */
-    SQ_EMBED_CACHE_GET, SQ_EMBED_CACHE_PUT,
+    SQ_EMBED_CACHE_GET,
     /* embedding jobs (sqlite/jobs.c) */
-    SQ_JOB_ENQUEUE, SQ_JOB_DROP, SQ_JOB_CLAIM, SQ_JOB_CLAIMED, SQ_JOB_STORE, SQ_JOB_ACK,
-    SQ_JOB_RELEASE, SQ_JOB_FAIL, SQ_JOB_LIST, SQ_JOB_RETRY_ONE, SQ_JOB_RETRY_FAILED,
+    SQ_JOB_ENQUEUE, SQ_JOB_CLAIM, SQ_JOB_CLAIMED, SQ_JOB_STORE, SQ_JOB_ACK,
+    SQ_JOB_RELEASE, SQ_JOB_FAIL, SQ_JOB_RETRY_ONE, SQ_JOB_RETRY_FAILED,
     SQ__COUNT
 };
 
@@ -70,8 +63,9 @@ int sq_conn_open(struct sq_store *s, struct sq_conn *c);
 void sq_conn_close(struct sq_conn *c);
 
 /* The statement, reset and with its bindings cleared, or NULL after recording an error. */
-sqlite3_stmt *sq_stmt(struct sq_store *s, struct sq_conn *c, enum sq_stmt_id id);
-const char *sq_sql(enum sq_stmt_id id);
+/* id: an enum mni_stmt or sq_stmt_id. */
+sqlite3_stmt *sq_stmt(struct sq_store *s, struct sq_conn *c, int id);
+const char *sq_sql(int id);
 
 /* Records the connection's last SQLite error as an MN_E* code with a message that says what
  * was being done; returns the code. */
@@ -96,13 +90,15 @@ struct sq_reader {
     void (*clear)(void *item);
     void *ctx;
 };
-extern const struct sq_reader sq_tenant_reader, sq_identity_reader, sq_history_reader,
-    sq_policy_reader;
-/* The reader of a row that a shared mapper (store/rows.h) makes: ctx is its mni_row_map. */
-int sq_read_mapped(sqlite3_stmt *st, void *item, void *ctx);
 /* The statement's current row for the shared mappers. */
 struct mni_row sq_row(sqlite3_stmt *st);
 
+/* Steps q to the end, calling fn for each row: nonzero stops (a negative -MN_E* fails, its
+ * message recorded by fn or left to the caller); a step's failure is recorded naming doing.
+ * Resets q. */
+typedef int (*sq_row_fn)(void *ctx, sqlite3_stmt *q);
+int sq_each(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, sq_row_fn fn, void *ctx,
+            const char *doing);
 /* Steps q to the end, or until limit rows (0 = no limit) were kept; *more says whether another
  * kept row followed. *items is a malloc'd array of *count structs. Resets q. */
 int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const struct sq_reader *r,
@@ -110,29 +106,21 @@ int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const str
 /* The first row as one malloc'd struct; MN_ENOTFOUND (with no message set) when there is none. */
 int sq_fetch_one(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const struct sq_reader *r,
                  void **out, const char *doing);
-/* A whole read: takes a connection, binds texts[0..ntexts-1] to ?1.., collects the rows
- * into a list of pointers (*items: *count pointers to structs, as the public lists hold them).
- * sq_query_one: the first row as one malloc'd struct, MN_ENOTFOUND (no message) if none. */
-int sq_query(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
-             const struct sq_reader *r, size_t limit, void **items, size_t *count,
-             const char *doing);
-int sq_query_one(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
-                 const struct sq_reader *r, void **out, const char *doing);
 /* A whole write: refuses a read-only store, takes a connection, begins an IMMEDIATE
  * transaction and reserves nseq sequence numbers (the last in *last_seq; nseq 0: none, and
  * last_seq may be NULL). sq_write_end commits (rc == MN_OK) or rolls back,
  * and gives the connection back; it returns rc or the commit's failure. */
 int sq_write_begin(struct sq_store *s, struct sq_conn **c, int64_t nseq, int64_t *last_seq);
 int sq_write_end(struct sq_store *s, struct sq_conn *c, int rc);
-/* A write of one statement, as sq_query is a read: refuses a read-only store, takes a
- * connection, binds texts[0..ntexts-1] to ?1.. and nums after them, runs it; *changed (may be
- * NULL) receives how many rows it changed. */
-int sq_write_one(struct sq_store *s, enum sq_stmt_id id, const char *const *texts, int ntexts,
-                 const int64_t *nums, int nnums, int *changed, const char *doing);
+/* Runs a statement that returns no rows (id: an enum mni_stmt or sq_stmt_id) with a's
+ * arguments bound to ?1..: on c inside the caller's write, or, when c is NULL, on a
+ * connection of its own (refused on a read-only store). *changed (may be NULL) receives how
+ * many rows it changed; taken not NULL: a taken unique key is MN_EEXISTS with that message. */
+int sq_run(struct sq_store *s, struct sq_conn *c, int id, const struct mni_args *a,
+           int64_t *changed, const char *taken, const char *doing);
+/* The operations written once (store/driver.h) run through it (sqlite/driver.c). */
+extern const struct mni_driver sq_driver;
 
-/* Runs an INSERT; a taken unique key becomes MN_EEXISTS with the message taken. */
-int sq_insert_unique(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *st, const char *doing,
-                     const char *taken);
 /* A memory row (MEMORY_COLUMNS) into m; the embedding only when with_embedding. MN_ENOMEM. */
 int sq_memory_read(sqlite3_stmt *st, mn_memory *m, int with_embedding);
 
@@ -140,92 +128,21 @@ int sq_memory_read(sqlite3_stmt *st, mn_memory *m, int with_embedding);
 char *sq_text(sqlite3_stmt *st, int col);
 /* Binds text, or NULL when v is NULL. */
 int sq_bind_text(sqlite3_stmt *st, int idx, const char *v);
+/* Binds a's arguments (may be NULL: none) to ?1.. in order. */
+void sq_bind_args(struct sq_store *s, sqlite3_stmt *st, const struct mni_args *a);
 
 /* Schema: creates or migrates the database on c; reads or records the embedding dimension. */
 int sq_schema_prepare(struct sq_store *s, struct sq_conn *c, const char *embedder, int *dim);
-int sq_schema_version(struct sq_store *s, struct sq_conn *c, int *version);
+int sq_schema_version_on(struct sq_store *s, struct sq_conn *c, int *version);
 
-/* The backend's ops, by file. */
-int sq_tenant_insert(struct mni_store *st, const mn_tenant *t, const mn_policy *policies,
-                     size_t npolicies);
-int sq_policy_insert(struct mni_store *st, const mn_policy *p);
-/* Inserts p on c inside the caller's transaction, without advancing the generation. */
-int sq_policy_insert_on(struct sq_store *s, struct sq_conn *c, const mn_policy *p);
-int sq_policy_get(struct mni_store *st, const char *tenant_id, const char *id, mn_policy **out);
-int sq_policy_list(struct mni_store *st, const char *tenant_id, mn_policies **out);
-int sq_policy_update(struct mni_store *st, const mn_policy *p);
-int sq_policy_delete(struct mni_store *st, const char *tenant_id, const char *id);
-int sq_actor_get(struct mni_store *st, const char *tenant, const char *identity, mn_tenant **t,
-                 mn_identity **i, int64_t *policy_gen);
-int sq_tenant_get(struct mni_store *st, const char *id_or_name, mn_tenant **out);
-int sq_tenant_list(struct mni_store *st, mn_tenants **out);
-int sq_tenant_list_unruled(struct mni_store *st, mn_tenants **out);
-int sq_identity_insert(struct mni_store *st, const mn_identity *i);
-int sq_identity_get(struct mni_store *st, const char *tenant_id, const char *id_or_external,
-                    mn_identity **out);
-int sq_identity_list(struct mni_store *st, const char *tenant_id, mn_identities **out);
-int sq_identity_set_active(struct mni_store *st, const char *tenant_id, const char *id, int active,
-                           int64_t now);
-int sq_identity_delete(struct mni_store *st, const char *tenant_id, const char *id);
-int sq_memory_insert(struct mni_store *st, const char *tenant_id, const struct mni_memory_row *rows,
-                     size_t n);
-int sq_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
-                  const struct mni_store_query *q, mn_memory **out);
-int sq_memory_list(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
-                   mn_memories **out);
-int sq_memory_update(struct mni_store *st, const char *tenant_id, const struct mni_memory_row *row,
-                     int64_t expected_version, const char *changed_by, const char *before,
-                     const char *after);
-int sq_memory_delete(struct mni_store *st, const char *tenant_id, const char *const *ids, size_t n,
-                     int mode, int64_t now);
-int sq_memory_restore(struct mni_store *st, const char *tenant_id, const char *id, int64_t now);
-int sq_memory_purge_expired(struct mni_store *st, const char *tenant_id, int64_t now,
-                            size_t *purged);
-int sq_memory_history(struct mni_store *st, const char *tenant_id, const char *id,
-                      mn_history **out);
-int sq_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
-                   mni_scan_fn fn, void *ctx);
-int sq_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys, size_t n,
-                       unsigned flags, int64_t now, mn_memories **out, size_t *which);
-/* The change feed (sqlite/feed.c). */
-int sq_seq_get(struct mni_store *st, int64_t *seq);
-int sq_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after_seq,
-                      int64_t after_key, int64_t upto_seq, size_t limit, mni_change_fn fn,
-                      void *ctx);
-int sq_memory_seqs(struct mni_store *st, const char *tenant_id, int64_t upto_seq, mni_seq_fn fn,
-                   void *ctx);
+/* The backend's own ops (store/driver.h): memories in sqlite/memory.c, the change feed and
+ * settings in sqlite/feed.c, the embedding cache in sqlite/embed.c, jobs in sqlite/jobs.c. */
+MNI_BACKEND_OPS_DECLARE(sq);
 const char *sq_file_path(struct mni_store *st);
-int sq_meta_get(struct mni_store *st, const char *key, char **value);
-int sq_meta_put(struct mni_store *st, const char *key, const char *value);
-int sq_feed_prune(struct mni_store *st, const char *tenant_id, int64_t upto_seq);
-int sq_feed_horizon(struct mni_store *st, const char *tenant_id, int64_t *seq);
-/* Rate-limit overrides (sqlite/ratelimit.c). */
-int sq_ratelimit_limit_put(struct mni_store *st, const char *tenant_id, const char *endpoint,
-                           int64_t max_calls, int64_t window_ms, int64_t now);
-int sq_ratelimit_limit_list(struct mni_store *st, const char *tenant_id,
-                            mn_limits **out);
-int sq_ratelimit_limit_delete(struct mni_store *st, const char *tenant_id, const char *endpoint);
-/* The embedding cache (sqlite/embed.c). */
-int sq_embed_cache_get(struct mni_store *st, const char *scope, const char *model, int dim,
-                       const unsigned char *hashes, size_t n, float *out, unsigned char *hit);
-int sq_embed_cache_put(struct mni_store *st, const char *scope, const char *model, int dim,
-                       const unsigned char *hashes, size_t n, const float *vecs, int64_t now);
-/* Embedding jobs (sqlite/jobs.c). sq_job_enqueue / sq_job_drop run inside the
- * caller's transaction: the job of memory id (tenant) is (re)queued, or dropped. */
+/* Embedding jobs (sqlite/jobs.c). sq_job_enqueue runs inside the caller's transaction:
+ * the job of memory id (tenant) is (re)queued. */
 int sq_job_enqueue(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
                    const char *memory_id, int64_t now);
-int sq_job_drop(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
-                const char *memory_id);
-int sq_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, int64_t lease_ms,
-                        size_t limit, struct mni_embed_task **out, size_t *n);
-int sq_embed_jobs_done(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
-                       size_t n, const float *vecs, int64_t now, size_t *stored);
-int sq_embed_jobs_fail(struct mni_store *st, const char *claim, const struct mni_embed_task *t,
-                       size_t n, const char *error, const int64_t *next_at, int64_t now);
-int sq_embed_jobs_list(struct mni_store *st, const char *tenant_id, int status, int limit,
-                       mn_jobs **out);
-int sq_embed_jobs_retry(struct mni_store *st, const char *tenant_id, const char *memory_id,
-                        int64_t now, size_t *retried);
 /* Tells the handle, after a commit, that the tenant's memories changed (an index follows). */
 void sq_changed(struct sq_store *s, const char *tenant_id);
 

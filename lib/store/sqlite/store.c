@@ -44,6 +44,7 @@ static int sq_open(mn_db *db, const char *target, const mn_config *cfg, int *dim
     if (!s)
         return mni_seterr(db, MN_ENOMEM, "out of memory opening %s", target);
     s->base.ops = &mni_store_sqlite;
+    s->base.driver = &sq_driver;
     s->base.db = db;
     s->base.flags = cfg->flags;
     s->readonly = (cfg->flags & MN_OPEN_READONLY) != 0;
@@ -71,72 +72,23 @@ static int sq_open(mn_db *db, const char *target, const mn_config *cfg, int *dim
         rc = sq_schema_prepare(s, c, cfg->embedder, dim);
         sq_conn_put(s, c);
     }
-    if (rc != MN_OK) {
-        sq_close(&s->base);
-        return rc;
-    }
-    *out = &s->base;
-    return MN_OK;
+    return mni_store_opened(&s->base, rc, out);
 }
 
-static int sq_schema_version_op(struct mni_store *st, int *version)
+static int sq_schema_version(struct mni_store *st, int *version)
 {
     struct sq_store *s = (struct sq_store *)st;
     struct sq_conn *c;
     int rc = sq_conn_get(s, &c);
     if (rc != MN_OK)
         return rc;
-    rc = sq_schema_version(s, c, version);
+    rc = sq_schema_version_on(s, c, version);
     sq_conn_put(s, c);
     return rc;
 }
 
 const struct mni_store_ops mni_store_sqlite = {
     .scheme = "sqlite",
-    .open = sq_open,
-    .close = sq_close,
-    .schema_version = sq_schema_version_op,
-    .tenant_insert = sq_tenant_insert,
-    .tenant_get = sq_tenant_get,
-    .tenant_list = sq_tenant_list,
-    .tenant_list_unruled = sq_tenant_list_unruled,
-    .policy_insert = sq_policy_insert,
-    .policy_get = sq_policy_get,
-    .policy_list = sq_policy_list,
-    .policy_update = sq_policy_update,
-    .policy_delete = sq_policy_delete,
-    .actor_get = sq_actor_get,
-    .identity_insert = sq_identity_insert,
-    .identity_get = sq_identity_get,
-    .identity_list = sq_identity_list,
-    .identity_set_active = sq_identity_set_active,
-    .identity_delete = sq_identity_delete,
-    .memory_insert = sq_memory_insert,
-    .memory_get = sq_memory_get,
-    .memory_list = sq_memory_list,
-    .memory_update = sq_memory_update,
-    .memory_delete = sq_memory_delete,
-    .memory_restore = sq_memory_restore,
-    .memory_purge_expired = sq_memory_purge_expired,
-    .memory_history = sq_memory_history,
-    .memory_scan = sq_memory_scan,
-    .memory_get_keys = sq_memory_get_keys,
-    .seq_get = sq_seq_get,
-    .memory_changes = sq_memory_changes,
-    .memory_seqs = sq_memory_seqs,
-    .feed_prune = sq_feed_prune,
-    .feed_horizon = sq_feed_horizon,
-    .file_path = sq_file_path,
-    .meta_get = sq_meta_get,
-    .meta_put = sq_meta_put,
-    .ratelimit_limit_put = sq_ratelimit_limit_put,
-    .ratelimit_limit_list = sq_ratelimit_limit_list,
-    .ratelimit_limit_delete = sq_ratelimit_limit_delete,
-    .embed_cache_get = sq_embed_cache_get,
-    .embed_cache_put = sq_embed_cache_put,
-    .embed_jobs_claim = sq_embed_jobs_claim,
-    .embed_jobs_done = sq_embed_jobs_done,
-    .embed_jobs_fail = sq_embed_jobs_fail,
-    .embed_jobs_list = sq_embed_jobs_list,
-    .embed_jobs_retry = sq_embed_jobs_retry,
+    MNI_DRIVER_OPS,
+    MNI_BACKEND_OPS(sq),
 };

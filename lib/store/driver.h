@@ -1,0 +1,260 @@
+/*
+ * What the two backends compute alike, written once above them: the operations that differ
+ * between SQLite and PostgreSQL only in how a statement is run (store/op_*.c) go through a
+ * small driver that each backend gives (sqlite/driver.c, postgres/driver.c).
+ *
+ * The statements those operations run are named by one enum; each backend keeps their text in
+ * its own dialect, indexed by it (its sql.c), with the parameters in the order documented
+ * here. Arguments are bound, never spliced into SQL. Rows come back as struct mni_row, which
+ * the shared mappers of store/rows.h read.
+ */
+#ifndef MNI_STORE_DRIVER_H
+#define MNI_STORE_DRIVER_H
+
+#include "store/rows.h"
+#include "store/store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The statements the shared operations run; a backend numbers its own after MNI_STMT_COUNT.
+ * Parameters: tenant (t), id, ... as listed. */
+enum mni_stmt {
+    MNI_TENANT_INSERT,          /* id, name, created_at */
+    MNI_TENANT_GET,             /* id or name: tenant columns */
+    MNI_TENANT_LIST,            /* none: tenant columns, by name */
+    MNI_TENANT_LIST_UNRULED,    /* none: tenants that never had a policy, by name */
+    MNI_ACTOR_GET,              /* tenant id or name, identity id or external_id (or NULL) */
+    MNI_POLICY_INSERT,          /* the policy columns, in order */
+    MNI_POLICY_GET,             /* t, id */
+    MNI_POLICY_LIST,            /* t: highest priority first */
+    MNI_POLICY_UPDATE,          /* the policy columns but created_at */
+    MNI_POLICY_DELETE,          /* t, id */
+    MNI_POLICY_GEN_BUMP,        /* t */
+    MNI_IDENTITY_INSERT,        /* the identity columns, in order */
+    MNI_IDENTITY_GET,           /* t, id or external_id */
+    MNI_IDENTITY_LIST,          /* t: by external_id */
+    MNI_IDENTITY_SET_ACTIVE,    /* t, id, active, now */
+    MNI_IDENTITY_DELETE,        /* t, id (and the two below, run first) */
+    MNI_IDENTITY_DELETE_MEMORIES,
+    MNI_IDENTITY_DELETE_HISTORY,
+    MNI_HISTORY_LIST,           /* t, memory id: history columns, by version */
+    /* t, id, text, type, metadata, importance, version, updated_at, seq, embedding,
+     * expected version: only a live row that still has it */
+    MNI_MEMORY_UPDATE,
+    MNI_HISTORY_INSERT,         /* t, memory id, version, changed_at, changed_by, before, after */
+    MNI_MEMORY_SOFT_DELETE,     /* t, id, now, seq: a live row */
+    MNI_MEMORY_RESTORE,         /* t, id, now, seq: a soft-deleted row */
+    MNI_MEMORY_HARD_DELETE,     /* t, id */
+    MNI_HISTORY_DELETE,         /* t, memory id */
+    MNI_MEMORY_EXPIRED,         /* t, now: the ids of the expired memories */
+    MNI_JOB_DROP,               /* t, memory id: its embedding job */
+    MNI_JOB_LIST,               /* t, status (0 = any), limit: job columns, by memory key */
+    MNI_RATELIMIT_PUT,          /* t, endpoint, max_calls, window_ms, now */
+    MNI_RATELIMIT_LIST,         /* t: limit columns, by endpoint */
+    MNI_RATELIMIT_DELETE,       /* t, endpoint */
+    MNI_EMBED_CACHE_PUT,        /* scope, model, dim, hash, vector, now */
+    MNI_STMT_COUNT
+};
+
+/* Typed arguments of one statement, bound as $1.. in order. A text or blob is borrowed: it
+ * must live until the statement ran. */
+enum mni_arg_type { MNI_ARG_TEXT, MNI_ARG_INT, MNI_ARG_REAL, MNI_ARG_BLOB, MNI_ARG_VEC };
+struct mni_arg {
+    enum mni_arg_type type;
+    const void *p;             /* text (NULL binds SQL NULL) or blob */
+    size_t len;                /* blob bytes */
+    int64_t i;
+    double d;
+};
+#define MNI_MAX_ARGS 16
+struct mni_args {
+    int n;
+    struct mni_arg v[MNI_MAX_ARGS];
+};
+void mni_arg_text(struct mni_args *a, const char *v);
+void mni_arg_int(struct mni_args *a, int64_t v);
+void mni_arg_real(struct mni_args *a, double v);
+void mni_arg_blob(struct mni_args *a, const void *p, size_t len);
+/* An embedding of the store's dimension, stored the backend's way; NULL binds SQL NULL. */
+void mni_arg_vec(struct mni_args *a, const float *vec);
+
+/* A backend's connection inside a write transaction; only the backend knows what it is. */
+struct mni_tx;
+
+/* Called for each row of a read: nonzero stops the read (a negative -MN_E* fails it). */
+typedef int (*mni_row_fn)(void *ctx, const struct mni_row *r);
+
+struct mni_driver {
+    /* Runs a reading statement, each row to fn (valid during the call only): in tx, or on a
+     * connection for reads when tx is NULL. Errors are recorded naming doing. */
+    int (*read)(struct mni_store *s, struct mni_tx *tx, enum mni_stmt id,
+                const struct mni_args *a, mni_row_fn fn, void *ctx, const char *doing);
+    /* Runs a changing statement in tx, or as a transaction of its own when tx is NULL;
+     * *changed (may be NULL) receives how many rows it changed. taken not NULL: a taken
+     * unique key is MN_EEXISTS with taken as its message. */
+    int (*exec)(struct mni_store *s, struct mni_tx *tx, enum mni_stmt id,
+                const struct mni_args *a, int64_t *changed, const char *taken,
+                const char *doing);
+    /* Starts a write and reserves nseq change numbers (the last in *last_seq; nseq 0: none,
+     * and last_seq may be NULL); end commits when rc is MN_OK, else rolls back, and returns
+     * rc or the commit's failure. */
+    int (*begin)(struct mni_store *s, int64_t nseq, int64_t *last_seq, struct mni_tx **tx);
+    int (*end)(struct mni_store *s, struct mni_tx *tx, int rc);
+    /* In tx: reserves n more change numbers, the last in *last. */
+    int (*bump_seq)(struct mni_store *s, struct mni_tx *tx, int64_t n, int64_t *last);
+    /* In tx: (re)queues the embedding job of row, just written with seq. */
+    int (*job_enqueue)(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
+                       const struct mni_memory_row *row, int64_t seq);
+};
+
+/* ---- reading through the driver (store/query.c) ---- */
+/* The rows of id into a public list's items (*count pointers to structs of size bytes that
+ * map fills; clear frees what it filled). */
+int mni_query_list(struct mni_store *s, enum mni_stmt id, const struct mni_args *a,
+                   const struct mni_row_map *map, size_t size, void (*clear)(void *),
+                   void ***items, size_t *count, const char *doing);
+/* The first row as one malloc'd struct; MN_ENOTFOUND (no message set) when there is none. */
+int mni_query_one(struct mni_store *s, enum mni_stmt id, const struct mni_args *a,
+                  const struct mni_row_map *map, size_t size, void (*clear)(void *),
+                  void **out, const char *doing);
+
+/* ---- the operations written once (store/op_*.c), for a backend's ops table ---- */
+int mni_op_tenant_insert(struct mni_store *s, const mn_tenant *t, const mn_policy *policies,
+                         size_t npolicies);
+int mni_op_tenant_get(struct mni_store *s, const char *id_or_name, mn_tenant **out);
+int mni_op_tenant_list(struct mni_store *s, mn_tenants **out);
+int mni_op_tenant_list_unruled(struct mni_store *s, mn_tenants **out);
+int mni_op_actor_get(struct mni_store *s, const char *tenant, const char *identity,
+                     mn_tenant **t, mn_identity **i, int64_t *policy_gen);
+int mni_op_policy_insert(struct mni_store *s, const mn_policy *p);
+int mni_op_policy_get(struct mni_store *s, const char *tenant_id, const char *id,
+                      mn_policy **out);
+int mni_op_policy_list(struct mni_store *s, const char *tenant_id, mn_policies **out);
+int mni_op_policy_update(struct mni_store *s, const mn_policy *p);
+int mni_op_policy_delete(struct mni_store *s, const char *tenant_id, const char *id);
+/* Inserts p in the caller's write, without advancing the generation (a new tenant's). */
+int mni_op_policy_insert_in(struct mni_store *s, struct mni_tx *tx, const mn_policy *p);
+int mni_op_identity_insert(struct mni_store *s, const mn_identity *i);
+int mni_op_identity_get(struct mni_store *s, const char *tenant_id, const char *id_or_external,
+                        mn_identity **out);
+int mni_op_identity_list(struct mni_store *s, const char *tenant_id, mn_identities **out);
+int mni_op_identity_set_active(struct mni_store *s, const char *tenant_id, const char *id,
+                               int active, int64_t now);
+int mni_op_identity_delete(struct mni_store *s, const char *tenant_id, const char *id);
+int mni_op_memory_history(struct mni_store *s, const char *tenant_id, const char *id,
+                          mn_history **out);
+int mni_op_memory_update(struct mni_store *s, const char *tenant_id,
+                         const struct mni_memory_row *row, int64_t expected_version,
+                         const char *changed_by, const char *before, const char *after);
+int mni_op_memory_delete(struct mni_store *s, const char *tenant_id, const char *const *ids,
+                         size_t n, int mode, int64_t now);
+int mni_op_memory_restore(struct mni_store *s, const char *tenant_id, const char *id,
+                          int64_t now);
+int mni_op_memory_purge_expired(struct mni_store *s, const char *tenant_id, int64_t now,
+                                size_t *purged);
+int mni_op_ratelimit_limit_put(struct mni_store *s, const char *tenant_id,
+                               const char *endpoint, int64_t max_calls, int64_t window_ms,
+                               int64_t now);
+int mni_op_ratelimit_limit_list(struct mni_store *s, const char *tenant_id, mn_limits **out);
+int mni_op_ratelimit_limit_delete(struct mni_store *s, const char *tenant_id,
+                                  const char *endpoint);
+int mni_op_embed_jobs_list(struct mni_store *s, const char *tenant_id, int status, int limit,
+                           mn_jobs **out);
+int mni_op_embed_cache_put(struct mni_store *s, const char *scope, const char *model, int dim,
+                           const unsigned char *hashes, size_t n, const float *vecs,
+                           int64_t now);
+
+/* The entries of a backend's ops table that the operations above fill, alike in both. */
+#define MNI_DRIVER_OPS \
+    .tenant_insert = mni_op_tenant_insert, \
+    .tenant_get = mni_op_tenant_get, \
+    .tenant_list = mni_op_tenant_list, \
+    .tenant_list_unruled = mni_op_tenant_list_unruled, \
+    .policy_insert = mni_op_policy_insert, \
+    .policy_get = mni_op_policy_get, \
+    .policy_list = mni_op_policy_list, \
+    .policy_update = mni_op_policy_update, \
+    .policy_delete = mni_op_policy_delete, \
+    .actor_get = mni_op_actor_get, \
+    .identity_insert = mni_op_identity_insert, \
+    .identity_get = mni_op_identity_get, \
+    .identity_list = mni_op_identity_list, \
+    .identity_set_active = mni_op_identity_set_active, \
+    .identity_delete = mni_op_identity_delete, \
+    .memory_history = mni_op_memory_history, \
+    .memory_update = mni_op_memory_update, \
+    .memory_delete = mni_op_memory_delete, \
+    .memory_restore = mni_op_memory_restore, \
+    .memory_purge_expired = mni_op_memory_purge_expired, \
+    .ratelimit_limit_put = mni_op_ratelimit_limit_put, \
+    .ratelimit_limit_list = mni_op_ratelimit_limit_list, \
+    .ratelimit_limit_delete = mni_op_ratelimit_limit_delete, \
+    .embed_cache_put = mni_op_embed_cache_put, \
+    .embed_jobs_list = mni_op_embed_jobs_list
+
+/* The ops each backend writes itself (its own SQL, connections, transactions and vector
+ * formats), named PREFIX_NAME: declared once for both with MNI_BACKEND_OPS_DECLARE(PREFIX)
+ * in the backend's header, and listed in its ops table with MNI_BACKEND_OPS(PREFIX), which
+ * adds open, close, schema_version and file_path (the backend's store.c declares those). */
+#define MNI_BACKEND_OPS_DECLARE(p) \
+    int p##_memory_insert(struct mni_store *st, const char *tenant_id, \
+                          const struct mni_memory_row *rows, size_t n); \
+    int p##_memory_get(struct mni_store *st, const char *tenant_id, const char *id, \
+                       const struct mni_store_query *q, mn_memory **out); \
+    int p##_memory_list(struct mni_store *st, const char *tenant_id, \
+                        const struct mni_store_query *q, mn_memories **out); \
+    int p##_memory_scan(struct mni_store *st, const char *tenant_id, \
+                        const struct mni_store_query *q, mni_scan_fn fn, void *ctx); \
+    int p##_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys, \
+                            size_t n, unsigned flags, int64_t now, mn_memories **out, \
+                            size_t *which); \
+    int p##_seq_get(struct mni_store *st, int64_t *seq); \
+    int p##_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after_seq, \
+                           int64_t after_key, int64_t upto_seq, size_t limit, \
+                           mni_change_fn fn, void *ctx); \
+    int p##_memory_seqs(struct mni_store *st, const char *tenant_id, int64_t upto_seq, \
+                        mni_seq_fn fn, void *ctx); \
+    int p##_meta_get(struct mni_store *st, const char *key, char **value); \
+    int p##_meta_put(struct mni_store *st, const char *key, const char *value); \
+    int p##_feed_prune(struct mni_store *st, const char *tenant_id, int64_t upto_seq); \
+    int p##_feed_horizon(struct mni_store *st, const char *tenant_id, int64_t *seq); \
+    int p##_embed_cache_get(struct mni_store *st, const char *scope, const char *model, \
+                            int dim, const unsigned char *hashes, size_t n, float *out, \
+                            unsigned char *hit); \
+    int p##_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, \
+                             int64_t lease_ms, size_t limit, struct mni_embed_task **out, \
+                             size_t *n); \
+    int p##_embed_jobs_done(struct mni_store *st, const char *claim, \
+                            const struct mni_embed_task *t, size_t n, const float *vecs, \
+                            int64_t now, size_t *stored); \
+    int p##_embed_jobs_fail(struct mni_store *st, const char *claim, \
+                            const struct mni_embed_task *t, size_t n, const char *error, \
+                            const int64_t *next_at, int64_t now); \
+    int p##_embed_jobs_retry(struct mni_store *st, const char *tenant_id, \
+                             const char *memory_id, int64_t now, size_t *retried)
+
+#define MNI_BACKEND_OPS(p) \
+    .open = p##_open, \
+    .close = p##_close, \
+    .schema_version = p##_schema_version, \
+    .file_path = p##_file_path, \
+    .memory_insert = p##_memory_insert, \
+    .memory_get = p##_memory_get, \
+    .memory_list = p##_memory_list, \
+    .memory_scan = p##_memory_scan, \
+    .memory_get_keys = p##_memory_get_keys, \
+    .seq_get = p##_seq_get, \
+    .memory_changes = p##_memory_changes, \
+    .memory_seqs = p##_memory_seqs, \
+    .meta_get = p##_meta_get, \
+    .meta_put = p##_meta_put, \
+    .feed_prune = p##_feed_prune, \
+    .feed_horizon = p##_feed_horizon, \
+    .embed_cache_get = p##_embed_cache_get, \
+    .embed_jobs_claim = p##_embed_jobs_claim, \
+    .embed_jobs_done = p##_embed_jobs_done, \
+    .embed_jobs_fail = p##_embed_jobs_fail, \
+    .embed_jobs_retry = p##_embed_jobs_retry
+
+#endif

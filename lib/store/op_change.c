@@ -1,0 +1,186 @@
+/* Changes to existing memory rows, written once over the driver (driver.h): each in one
+ * transaction that also advances the change sequence. */
+#include "store/driver.h"
+#include "store/list.h"
+#include "store/notfound.h"
+#include "core/error.h"
+
+#include <stdlib.h>
+
+/* Runs a statement on (tenant, id[, now, seq]) and checks that it changed a row. */
+static int change_row(struct mni_store *s, struct mni_tx *tx, enum mni_stmt id,
+                      const char *tenant_id, const char *memory_id, int64_t now, int64_t seq,
+                      const char *doing)
+{
+    struct mni_args a = {0};
+    mni_arg_text(&a, tenant_id);
+    mni_arg_text(&a, memory_id);
+    if (id == MNI_MEMORY_SOFT_DELETE || id == MNI_MEMORY_RESTORE) {
+        mni_arg_int(&a, now);
+        mni_arg_int(&a, seq);
+    }
+    int64_t changed = 0;
+    int rc = s->driver->exec(s, tx, id, &a, &changed, NULL, doing);
+    if (rc == MN_OK && id != MNI_HISTORY_DELETE && changed == 0)
+        rc = mni_store_no_memory(s->db, doing, memory_id,
+                                 id == MNI_MEMORY_SOFT_DELETE ? MNI_WANT_LIVE
+                                 : id == MNI_MEMORY_RESTORE ? MNI_WANT_DELETED : MNI_WANT_ANY);
+    return rc;
+}
+
+/* Hard delete: the row and its history go together (the backend leaves the tombstone). */
+static int delete_one(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
+                      const char *id, int mode, int64_t now, int64_t seq)
+{
+    if (mode == MN_DELETE_SOFT)
+        return change_row(s, tx, MNI_MEMORY_SOFT_DELETE, tenant_id, id, now, seq,
+                          "deleting a memory");
+    int rc = change_row(s, tx, MNI_MEMORY_HARD_DELETE, tenant_id, id, now, seq,
+                        "deleting a memory");
+    return rc == MN_OK ? change_row(s, tx, MNI_HISTORY_DELETE, tenant_id, id, now, seq,
+                                    "deleting a memory's history")
+                       : rc;
+}
+
+/* The row, then its history entry; no row means another writer changed (or deleted) it since
+ * the caller read it. */
+static int update_row(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
+                      const struct mni_memory_row *row, int64_t expected_version, int64_t seq,
+                      const char *changed_by, const char *before, const char *after)
+{
+    struct mni_args a = {0};
+    mni_arg_text(&a, tenant_id);
+    mni_arg_text(&a, row->id);
+    mni_arg_text(&a, row->text);
+    mni_arg_text(&a, row->type);
+    mni_arg_text(&a, row->metadata);
+    mni_arg_real(&a, row->importance);
+    mni_arg_int(&a, row->version);
+    mni_arg_int(&a, row->updated_at);
+    mni_arg_int(&a, seq);
+    mni_arg_vec(&a, row->embedding);
+    mni_arg_int(&a, expected_version);
+    int64_t changed = 0;
+    int rc = s->driver->exec(s, tx, MNI_MEMORY_UPDATE, &a, &changed, NULL, "updating a memory");
+    if (rc == MN_OK && changed == 0)
+        return MNI_EBUSY_VERSION;
+    if (rc != MN_OK)
+        return rc;
+    struct mni_args h = {0};
+    mni_arg_text(&h, tenant_id);
+    mni_arg_text(&h, row->id);
+    mni_arg_int(&h, row->version);
+    mni_arg_int(&h, row->updated_at);
+    mni_arg_text(&h, changed_by);
+    mni_arg_text(&h, before);
+    mni_arg_text(&h, after);
+    return s->driver->exec(s, tx, MNI_HISTORY_INSERT, &h, NULL, NULL,
+                           "recording a memory's history");
+}
+
+int mni_op_memory_update(struct mni_store *s, const char *tenant_id,
+                         const struct mni_memory_row *row, int64_t expected_version,
+                         const char *changed_by, const char *before, const char *after)
+{
+    struct mni_tx *tx;
+    int64_t seq;
+    int rc = s->driver->begin(s, 1, &seq, &tx);
+    if (rc != MN_OK)
+        return rc;
+    rc = update_row(s, tx, tenant_id, row, expected_version, seq, changed_by, before, after);
+    /* Asynchronous embedding: a new text queues its job, a given vector ends one. */
+    if (rc == MN_OK && row->embed_job) {
+        rc = s->driver->job_enqueue(s, tx, tenant_id, row, seq);
+    } else if (rc == MN_OK && row->embedding) {
+        struct mni_args a = {0};
+        mni_arg_text(&a, tenant_id);
+        mni_arg_text(&a, row->id);
+        rc = s->driver->exec(s, tx, MNI_JOB_DROP, &a, NULL, NULL,
+                             "dropping a memory's embedding job");
+    }
+    rc = s->driver->end(s, tx, rc);
+    if (rc == MN_OK)
+        mni_store_changed(s, tenant_id);
+    return rc;
+}
+
+int mni_op_memory_delete(struct mni_store *s, const char *tenant_id, const char *const *ids,
+                         size_t n, int mode, int64_t now)
+{
+    struct mni_tx *tx;
+    int64_t last = 0;
+    int rc = s->driver->begin(s, (int64_t)n, &last, &tx);
+    if (rc != MN_OK)
+        return rc;
+    for (size_t i = 0; rc == MN_OK && i < n; i++)
+        rc = delete_one(s, tx, tenant_id, ids[i], mode, now, last - (int64_t)n + 1 + (int64_t)i);
+    rc = s->driver->end(s, tx, rc);
+    if (rc == MN_OK)
+        mni_store_changed(s, tenant_id);
+    return rc;
+}
+
+int mni_op_memory_restore(struct mni_store *s, const char *tenant_id, const char *id,
+                          int64_t now)
+{
+    struct mni_tx *tx;
+    int64_t seq;
+    int rc = s->driver->begin(s, 1, &seq, &tx);
+    if (rc == MN_OK)
+        rc = s->driver->end(s, tx, change_row(s, tx, MNI_MEMORY_RESTORE, tenant_id, id, now,
+                                              seq, "restoring a memory"));
+    if (rc == MN_OK)
+        mni_store_changed(s, tenant_id);
+    return rc;
+}
+
+/* The ids an expiry read found, copied: its rows live only during the read. */
+struct ids {
+    char **v;
+    size_t n, cap;
+};
+
+static int keep_id(void *ctx, const struct mni_row *r)
+{
+    struct ids *ids = ctx;
+    if (mni_grow((void **)&ids->v, &ids->cap, ids->n, sizeof *ids->v) != MN_OK)
+        return -MN_ENOMEM;
+    char *id = r->ops->text(r, r->at);
+    if (!id)
+        return -MN_ENOMEM;
+    ids->v[ids->n++] = id;
+    return 0;
+}
+
+int mni_op_memory_purge_expired(struct mni_store *s, const char *tenant_id, int64_t now,
+                                size_t *purged)
+{
+    struct mni_tx *tx;
+    struct ids ids = {0};
+    int64_t last = 0;
+    int rc = s->driver->begin(s, 0, &last, &tx);
+    if (rc != MN_OK)
+        return rc;
+    struct mni_args a = {0};
+    mni_arg_text(&a, tenant_id);
+    mni_arg_int(&a, now);
+    const char *doing = "finding expired memories";
+    rc = s->driver->read(s, tx, MNI_MEMORY_EXPIRED, &a, keep_id, &ids, doing);
+    if (rc == MN_ENOMEM)
+        mni_seterr(s->db, rc, "%s: out of memory", doing);
+    size_t n = ids.n;
+    if (rc == MN_OK && n)
+        rc = s->driver->bump_seq(s, tx, (int64_t)n, &last);
+    for (size_t i = 0; rc == MN_OK && i < n; i++)
+        rc = delete_one(s, tx, tenant_id, ids.v[i], MN_DELETE_HARD, now,
+                        last - (int64_t)n + 1 + (int64_t)i);
+    rc = s->driver->end(s, tx, rc);
+    if (rc == MN_OK && n)
+        mni_store_changed(s, tenant_id);
+    for (size_t i = 0; i < n; i++)
+        free(ids.v[i]);
+    free(ids.v);
+    if (rc == MN_OK && purged)
+        *purged = n;
+    return rc;
+}

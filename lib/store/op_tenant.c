@@ -1,0 +1,97 @@
+/* Tenants and actors, written once over the driver (driver.h). */
+#include "store/driver.h"
+#include "store/notfound.h"
+#include "store/types.h"
+#include "core/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int mni_op_tenant_insert(struct mni_store *s, const mn_tenant *t, const mn_policy *policies,
+                         size_t npolicies)
+{
+    struct mni_tx *tx;
+    int rc = s->driver->begin(s, 0, NULL, &tx);
+    if (rc != MN_OK)
+        return rc;
+    struct mni_args a = {0};
+    mni_arg_text(&a, t->id);
+    mni_arg_text(&a, t->name);
+    mni_arg_int(&a, t->created_at);
+    char taken[200];
+    snprintf(taken, sizeof taken, "a tenant named \"%.128s\" already exists; pick another name",
+             t->name);
+    rc = s->driver->exec(s, tx, MNI_TENANT_INSERT, &a, NULL, taken, "creating a tenant");
+    for (size_t i = 0; rc == MN_OK && i < npolicies; i++)
+        rc = mni_op_policy_insert_in(s, tx, &policies[i]);
+    return s->driver->end(s, tx, rc);
+}
+
+int mni_op_tenant_get(struct mni_store *s, const char *id_or_name, mn_tenant **out)
+{
+    struct mni_args a = {0};
+    mni_arg_text(&a, id_or_name);
+    int rc = mni_query_one(s, MNI_TENANT_GET, &a, &mni_map_tenant, sizeof **out,
+                           mni_tenant_clear, (void **)out, "reading a tenant");
+    if (rc == MN_ENOTFOUND)
+        mni_store_no_tenant(s->db, id_or_name);
+    return rc;
+}
+
+static int list_tenants(struct mni_store *s, enum mni_stmt id, mn_tenants **out)
+{
+    mn_tenants *l = calloc(1, sizeof *l);
+    int rc = l ? mni_query_list(s, id, NULL, &mni_map_tenant, sizeof(mn_tenant),
+                                mni_tenant_clear, (void ***)&l->items, &l->count,
+                                "listing tenants")
+               : mni_seterr(s->db, MN_ENOMEM, "out of memory listing tenants");
+    if (rc != MN_OK) {
+        free(l);
+        l = NULL;
+    }
+    *out = l;
+    return rc;
+}
+
+int mni_op_tenant_list(struct mni_store *s, mn_tenants **out)
+{
+    return list_tenants(s, MNI_TENANT_LIST, out);
+}
+
+int mni_op_tenant_list_unruled(struct mni_store *s, mn_tenants **out)
+{
+    return list_tenants(s, MNI_TENANT_LIST_UNRULED, out);
+}
+
+struct actor {
+    mn_db *db;
+    const char *identity;
+    mn_tenant **t;
+    mn_identity **i;
+    int64_t *policy_gen;
+    int found;
+};
+
+/* The one row of an actor read: mni_row_actor records its own failures. */
+static int read_actor(void *ctx, const struct mni_row *r)
+{
+    struct actor *a = ctx;
+    a->found = 1;
+    int rc = mni_row_actor(a->db, r, a->identity, a->t, a->i, a->policy_gen);
+    return rc == MN_OK ? 1 : -rc;
+}
+
+int mni_op_actor_get(struct mni_store *s, const char *tenant, const char *identity,
+                     mn_tenant **t, mn_identity **i, int64_t *policy_gen)
+{
+    *t = NULL;
+    *i = NULL;
+    struct mni_args a = {0};
+    mni_arg_text(&a, tenant);
+    mni_arg_text(&a, identity);
+    struct actor act = { s->db, identity, t, i, policy_gen, 0 };
+    int rc = s->driver->read(s, NULL, MNI_ACTOR_GET, &a, read_actor, &act, "reading the actor");
+    if (rc == MN_OK && !act.found)
+        rc = mni_store_no_tenant(s->db, tenant);
+    return rc;
+}
