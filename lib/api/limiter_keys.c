@@ -2,19 +2,19 @@
  * The hot path of a decision: (tenant, identity, endpoint) as the caller names them, to the
  * decision's target and counter key, ready made and hashed. Resolving the target
  * (limiter_targets.c), checking the endpoint's name and making the key cost several times the
- * decision itself, and a host asks about the same few actors and endpoints millions of times, so the result is kept
- * here per triple: a hit costs one hash of the names, one lock and one copy. An entry is used
- * as long as the target it was made from is fresh (mni_rl_target_fresh).
+ * decision itself, and a host asks about the same few actors and endpoints millions of times, so
+ * the result is kept here per triple: a hit costs one hash of the names, one lock and one copy. An
+ * entry is used as long as the target it was made from is fresh (mni_rl_target_fresh).
  *
  * An endpoint is checked when its entry is made; a hit matches the caller's name byte for byte
- * with one that passed the check, so it needs none. A hash table in stripes, each with its own
- * lock and at most STRIPE_MAX entries: a full stripe starts over (the entries are remade from
+ * with one that passed the check, so it needs none. The striped hash table (core/striped.h),
+ * at most STRIPE_MAX entries a stripe: a full stripe starts over (the entries are remade from
  * the targets' cache, not the store), which bounds the memory with no LRU to keep.
  */
 #include "api/limiter.h"
 #include "core/hash.h"
-#include "ratelimit/spin.h"
 #include "core/error.h"
+#include "core/striped.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -22,55 +22,55 @@
 
 #define STRIPES 16
 #define STRIPE_MAX 1024
-#define MIN_BUCKETS 16
 #define NAME_MAX_LEN 512
 
 struct entry {
-    struct entry *next;
-    uint64_t hash;             /* of name */
+    struct mni_striped_node node;      /* hash: of name */
     struct mni_rl_slot slot;
     size_t namelen;
     char name[];               /* tenant '\0' identity '\0' endpoint (system actor: '\1') */
 };
 
-struct stripe {
-    mni_spin mu;
-    struct entry **buckets;
-    size_t nbuckets, n;
-} __attribute__((aligned(64)));
+/* What an entry is looked up by. */
+struct name {
+    const char *p;
+    size_t len;
+};
 
 struct mni_rl_slots {
-    struct stripe stripes[STRIPES];
+    struct mni_striped table;
 };
+
+static void entry_free(struct mni_striped_node *node, void *ctx)
+{
+    (void)ctx;
+    free(MNI_STRIPED_ENTRY(node, struct entry, node));
+}
+
+static int same_name(const struct mni_striped_node *node, const void *key)
+{
+    const struct entry *e = MNI_STRIPED_ENTRY(node, const struct entry, node);
+    const struct name *n = key;
+    return e->namelen == n->len && memcmp(e->name, n->p, n->len) == 0;
+}
 
 int mni_rl_slots_create(struct mni_rl_slots **out)
 {
-    struct mni_rl_slots *c = aligned_alloc(64, (sizeof *c + 63) / 64 * 64);
-    if (!c)
+    struct mni_rl_slots *c = calloc(1, sizeof *c);
+    /* No full callback: a full stripe is cleared. */
+    if (!c || mni_striped_init(&c->table, STRIPES, STRIPE_MAX, entry_free, NULL, NULL) != MN_OK) {
+        free(c);
         return MN_ENOMEM;
-    memset(c, 0, sizeof *c);
+    }
     *out = c;
     return MN_OK;
-}
-
-static void clear(struct stripe *s)
-{
-    for (size_t b = 0; b < s->nbuckets; b++)
-        for (struct entry *e = s->buckets[b], *next; e; e = next) {
-            next = e->next;
-            free(e);
-        }
-    free(s->buckets);
-    s->buckets = NULL;
-    s->nbuckets = s->n = 0;
 }
 
 void mni_rl_slots_free(struct mni_rl_slots *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < STRIPES; i++)
-        clear(&c->stripes[i]);
+    mni_striped_destroy(&c->table);
     free(c);
 }
 
@@ -138,89 +138,45 @@ static void copy_slot(struct mni_rl_slot *dst, const struct mni_rl_slot *src)
     memcpy(dst, src, offsetof(struct mni_rl_slot, key) + src->keylen + 1);
 }
 
-/* 1 with *out filled when the stripe holds a fresh entry for the name. */
-static int lookup(const mn_db *db, struct stripe *s, const char *name, size_t namelen,
-                  uint64_t h, int64_t now, struct mni_rl_slot *out)
+/* 1 with *out filled when the table holds a fresh entry for the name. */
+static int lookup(const mn_db *db, struct mni_striped *t, const struct name *name, uint64_t h,
+                  int64_t now, struct mni_rl_slot *out)
 {
     int found = 0;
-    mni_spin_lock(&s->mu);
-    if (s->nbuckets)
-        for (struct entry *e = s->buckets[(h / STRIPES) & (s->nbuckets - 1)]; e; e = e->next)
-            if (e->hash == h && e->namelen == namelen && memcmp(e->name, name, namelen) == 0) {
-                found = mni_rl_target_fresh(db, &e->slot.t, now);
-                if (found)
-                    copy_slot(out, &e->slot);
-                break;
-            }
-    mni_spin_unlock(&s->mu);
+    struct mni_striped_stripe *s = mni_striped_at(t, h);
+    mni_striped_lock(s);
+    struct mni_striped_node *n = mni_striped_find(t, s, h, same_name, name);
+    if (n) {
+        const struct entry *e = MNI_STRIPED_ENTRY(n, const struct entry, node);
+        found = mni_rl_target_fresh(db, &e->slot.t, now);
+        if (found)
+            copy_slot(out, &e->slot);
+    }
+    mni_striped_unlock(s);
     return found;
 }
 
-/* Doubles the bucket array (best effort: on no memory the chains grow longer). */
-static void grow(struct stripe *s)
-{
-    size_t nb = s->nbuckets ? s->nbuckets * 2 : MIN_BUCKETS;
-    struct entry **nbk = calloc(nb, sizeof *nbk);
-    if (!nbk)
-        return;
-    for (size_t b = 0; b < s->nbuckets; b++)
-        for (struct entry *e = s->buckets[b], *next; e; e = next) {
-            next = e->next;
-            size_t i = (e->hash / STRIPES) & (nb - 1);
-            e->next = nbk[i];
-            nbk[i] = e;
-        }
-    free(s->buckets);
-    s->buckets = nbk;
-    s->nbuckets = nb;
-}
-
 /* Keeps slot for the name in place of a stale entry, if any (best effort: it is a cache). */
-static void insert(struct stripe *s, const char *name, size_t namelen, uint64_t h,
+static void insert(struct mni_striped *t, const struct name *name, uint64_t h,
                    const struct mni_rl_slot *slot)
 {
-    struct entry *e = malloc(sizeof *e + namelen);
+    struct entry *e = malloc(sizeof *e + name->len);
     if (!e)
         return;
-    e->hash = h;
+    e->node.hash = h;
     copy_slot(&e->slot, slot);
-    e->namelen = namelen;
-    memcpy(e->name, name, namelen);
-    mni_spin_lock(&s->mu);
-    if (s->n >= STRIPE_MAX)
-        clear(s);
-    if (s->n >= s->nbuckets)
-        grow(s);
-    if (!s->nbuckets) {
-        mni_spin_unlock(&s->mu);
-        free(e);
-        return;
-    }
-    struct entry **p = &s->buckets[(h / STRIPES) & (s->nbuckets - 1)];
-    for (; *p; p = &(*p)->next) {
-        struct entry *x = *p;
-        if (x->hash == h && x->namelen == namelen && memcmp(x->name, name, namelen) == 0) {
-            *p = x->next;
-            free(x);
-            s->n--;
-            break;
-        }
-    }
-    p = &s->buckets[(h / STRIPES) & (s->nbuckets - 1)];
-    e->next = *p;
-    *p = e;
-    s->n++;
-    mni_spin_unlock(&s->mu);
+    e->namelen = name->len;
+    memcpy(e->name, name->p, name->len);
+    mni_striped_put(t, &e->node, same_name, name, NULL);
 }
 
 int mni_rl_slot(mn_db *db, struct mni_rl_slots *c, const char *tenant, const char *identity,
                const char *endpoint, int64_t now_ms, struct mni_rl_slot *out)
 {
-    char name[NAME_MAX_LEN];
-    size_t namelen = endpoint ? make_name(tenant, identity, endpoint, name) : 0;
-    uint64_t h = namelen ? mni_hash64(name, namelen, 0) : 0;
-    struct stripe *s = &c->stripes[h % STRIPES];
-    if (namelen && lookup(db, s, name, namelen, h, now_ms, out))
+    char buf[NAME_MAX_LEN];
+    struct name name = {buf, endpoint ? make_name(tenant, identity, endpoint, buf) : 0};
+    uint64_t h = name.len ? mni_hash64(buf, name.len, 0) : 0;
+    if (name.len && lookup(db, &c->table, &name, h, now_ms, out))
         return MN_OK;
     int rc = mni_rl_check_endpoint(db, endpoint, 0);
     if (rc == MN_OK)
@@ -228,7 +184,7 @@ int mni_rl_slot(mn_db *db, struct mni_rl_slots *c, const char *tenant, const cha
     if (rc != MN_OK)
         return rc;
     make_key(endpoint, out);
-    if (namelen)
-        insert(s, name, namelen, h, out);
+    if (name.len)
+        insert(&c->table, &name, h, out);
     return MN_OK;
 }

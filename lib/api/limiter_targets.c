@@ -5,17 +5,17 @@
  * set, a role changed or an identity deactivated by another process applies within that time;
  * a limit set through this handle at once (mni_rl_targets_invalidate bumps the generation).
  *
- * A hash table in stripes, each with its own lock and at most STRIPE_MAX entries (stale ones
- * go first, else the oldest), so a host with many actors keeps a bounded cache.
+ * The striped hash table (core/striped.h), at most STRIPE_MAX entries a stripe: a full stripe
+ * drops its stale entries, else its oldest, so a host with many actors keeps a bounded cache.
  */
 #include "api/limiter.h"
 #include "core/hash.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/striped.h"
 #include "api/handle.h"
 #include "store/store.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +31,8 @@ struct over {
 };
 
 struct entry {
-    struct entry *next;
-    uint64_t hash, gen;
+    struct mni_striped_node node;
+    uint64_t gen;
     int64_t fetched_ms;
     char tenant_id[MNI_UUID_LEN + 1];
     int multiplier;
@@ -42,46 +42,76 @@ struct entry {
     char key[];                /* tenant '\0' identity ('\0' alone: the system actor) */
 };
 
-struct stripe {
-    pthread_mutex_t mu;
-    struct entry *head;        /* newest first */
-    size_t n;
-} __attribute__((aligned(64)));
+/* What an entry is looked up by. */
+struct key {
+    const char *p;
+    size_t len;
+};
+
+/* When an entry is stale, and the oldest fresh one a sweep saw. */
+struct freshness {
+    uint64_t gen;
+    int64_t now, ttl;
+    struct entry *oldest;
+};
 
 struct mni_rl_targets {
     _Atomic uint64_t gen;
-    struct stripe stripes[STRIPES];
+    struct mni_striped table;
 };
+
+static void entry_free(struct mni_striped_node *node, void *ctx)
+{
+    (void)ctx;
+    struct entry *e = MNI_STRIPED_ENTRY(node, struct entry, node);
+    free(e->over);
+    free(e);
+}
+
+static int same_key(const struct mni_striped_node *node, const void *key)
+{
+    const struct entry *e = MNI_STRIPED_ENTRY(node, const struct entry, node);
+    const struct key *k = key;
+    return e->keylen == k->len && memcmp(e->key, k->p, k->len) == 0;
+}
+
+static int stale(struct mni_striped_node *node, void *arg)
+{
+    struct entry *e = MNI_STRIPED_ENTRY(node, struct entry, node);
+    struct freshness *f = arg;
+    if (e->gen != f->gen || f->now - e->fetched_ms >= f->ttl)
+        return 1;
+    if (!f->oldest || e->fetched_ms < f->oldest->fetched_ms)
+        f->oldest = e;
+    return 0;
+}
+
+/* A full stripe's stale entries go (a lookup would refetch them anyway), else its oldest. */
+static void make_room(struct mni_striped *t, struct mni_striped_stripe *s, void *arg)
+{
+    struct freshness *f = arg;
+    f->oldest = NULL;
+    if (!mni_striped_sweep(t, s, stale, f) && f->oldest)
+        mni_striped_delete(t, s, &f->oldest->node);
+}
 
 int mni_rl_targets_create(struct mni_rl_targets **out)
 {
-    struct mni_rl_targets *c = aligned_alloc(64, (sizeof *c + 63) / 64 * 64);
-    if (!c)
+    struct mni_rl_targets *c = calloc(1, sizeof *c);
+    if (!c ||
+        mni_striped_init(&c->table, STRIPES, STRIPE_MAX, entry_free, make_room, NULL) != MN_OK) {
+        free(c);
         return MN_ENOMEM;
-    memset(c, 0, sizeof *c);
-    for (int i = 0; i < STRIPES; i++)
-        pthread_mutex_init(&c->stripes[i].mu, NULL);
+    }
     *out = c;
     return MN_OK;
-}
-
-static void entry_free(struct entry *e)
-{
-    free(e->over);
-    free(e);
 }
 
 void mni_rl_targets_free(struct mni_rl_targets *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < STRIPES; i++) {
-        for (struct entry *e = c->stripes[i].head, *next; e; e = next) {
-            next = e->next;
-            entry_free(e);
-        }
-        pthread_mutex_destroy(&c->stripes[i].mu);
-    }
+    mni_striped_destroy(&c->table);
     free(c);
 }
 
@@ -168,78 +198,51 @@ static int fetch(mn_db *db, const char *tenant, const char *identity, struct ent
     return rc;
 }
 
-/* Puts e first in its stripe in place of an older entry for the same key; past STRIPE_MAX
- * entries, a stale one (else the oldest) makes room. */
-static void insert(struct stripe *s, struct entry *e, uint64_t gen, int64_t now, int64_t ttl)
-{
-    pthread_mutex_lock(&s->mu);
-    struct entry **same = NULL, **stale = NULL, **last = NULL;
-    for (struct entry **p = &s->head; *p; p = &(*p)->next) {
-        struct entry *x = *p;
-        if (x->hash == e->hash && x->keylen == e->keylen && memcmp(x->key, e->key, e->keylen) == 0)
-            same = p;
-        else if (x->gen != gen || now - x->fetched_ms >= ttl)
-            stale = p;
-        last = p;
-    }
-    struct entry **victim = same ? same : s->n >= STRIPE_MAX ? (stale ? stale : last) : NULL;
-    if (victim) {
-        struct entry *x = *victim;
-        *victim = x->next;
-        entry_free(x);
-        s->n--;
-    }
-    e->next = s->head;
-    s->head = e;
-    s->n++;
-    pthread_mutex_unlock(&s->mu);
-}
-
-/* 1 with t filled when the stripe holds a fresh entry for the key. */
-static int lookup(struct stripe *s, const char *key, size_t keylen, uint64_t h, uint64_t gen,
-                  int64_t now, int64_t ttl, const char *endpoint, struct mni_rl_target *t)
+/* 1 with t filled when the table holds a fresh entry for the key. */
+static int lookup(struct mni_striped *tb, const struct key *k, uint64_t h,
+                  const struct freshness *f, const char *endpoint, struct mni_rl_target *t)
 {
     int found = 0;
-    pthread_mutex_lock(&s->mu);
-    for (struct entry *e = s->head; e; e = e->next)
-        if (e->hash == h && e->keylen == keylen && memcmp(e->key, key, keylen) == 0) {
-            found = e->gen == gen && now - e->fetched_ms < ttl;
-            if (found)
-                fill(e, endpoint, t);
-            break;
-        }
-    pthread_mutex_unlock(&s->mu);
+    struct mni_striped_stripe *s = mni_striped_at(tb, h);
+    mni_striped_lock(s);
+    struct mni_striped_node *n = mni_striped_find(tb, s, h, same_key, k);
+    if (n) {
+        const struct entry *e = MNI_STRIPED_ENTRY(n, const struct entry, node);
+        found = e->gen == f->gen && f->now - e->fetched_ms < f->ttl;
+        if (found)
+            fill(e, endpoint, t);
+    }
+    mni_striped_unlock(s);
     return found;
 }
 
 int mni_rl_target(mn_db *db, const char *tenant, const char *identity, const char *endpoint,
                  struct mni_rl_target *t)
 {
-    char key[512];
+    char buf[512];
     /* 0 when longer than any tenant and identity name: not cached, the store says not found */
-    size_t keylen = make_key(tenant, identity, key, sizeof key);
+    struct key k = {buf, make_key(tenant, identity, buf, sizeof buf)};
     struct mni_rl_targets *c = db->rl_targets;
-    uint64_t h = keylen ? mni_hash64(key, keylen, 0) : 0;
-    struct stripe *s = &c->stripes[h % STRIPES];
-    uint64_t gen = atomic_load_explicit(&c->gen, memory_order_acquire);
-    int64_t now = mni_mono_coarse_ms(), ttl = db->cfg.ratelimit_refresh_ms;
-    if (keylen && lookup(s, key, keylen, h, gen, now, ttl, endpoint, t))
+    uint64_t h = k.len ? mni_hash64(buf, k.len, 0) : 0;
+    struct freshness f = {atomic_load_explicit(&c->gen, memory_order_acquire),
+                          mni_mono_coarse_ms(), db->cfg.ratelimit_refresh_ms, NULL};
+    if (k.len && lookup(&c->table, &k, h, &f, endpoint, t))
         return MN_OK;
-    struct entry *e = calloc(1, sizeof *e + keylen);
+    struct entry *e = calloc(1, sizeof *e + k.len);
     if (!e)
         return mni_seterr(db, MN_ENOMEM, "out of memory");
-    e->hash = h;
-    e->gen = gen;
-    e->fetched_ms = now;
-    e->keylen = keylen;
-    memcpy(e->key, key, keylen);
+    e->node.hash = h;
+    e->gen = f.gen;
+    e->fetched_ms = f.now;
+    e->keylen = k.len;
+    memcpy(e->key, buf, k.len);
     int rc = fetch(db, tenant, identity, e);
     if (rc == MN_OK)
         fill(e, endpoint, t);
-    if (rc != MN_OK || !keylen) {
-        entry_free(e);
+    if (rc != MN_OK || !k.len) {
+        entry_free(&e->node, NULL);
         return rc;
     }
-    insert(s, e, gen, now, ttl);
+    mni_striped_put(&c->table, &e->node, same_key, &k, &f);
     return MN_OK;
 }

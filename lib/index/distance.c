@@ -29,33 +29,10 @@ float mni_ip_scalar(const float *a, const void *b, int dim)
     return sum;
 }
 
-static float mni_l2sq_scalar(const float *a, const void *b, int dim)
-{
-    const unsigned char *p = b;
-    float s[8] = { 0 }, v[8];
-    int i = 0;
-    for (; i + 8 <= dim; i += 8) {
-        memcpy(v, p + (size_t)i * sizeof(float), sizeof v);
-        for (int j = 0; j < 8; j++) {
-            float d = a[i + j] - v[j];
-            s[j] += d * d;
-        }
-    }
-    float sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-    for (; i < dim; i++) {
-        memcpy(v, p + (size_t)i * sizeof(float), sizeof(float));
-        float d = a[i] - v[0];
-        sum += d * d;
-    }
-    return sum;
-}
-
-static const struct mni_dist_ops ops_scalar = { MNI_SIMD_SCALAR, "scalar", mni_ip_scalar,
-                                                mni_l2sq_scalar };
+static const struct mni_dist_ops ops_scalar = { MNI_SIMD_SCALAR, "scalar", mni_ip_scalar };
 #ifdef MNI_HAVE_X86_KERNELS
-static const struct mni_dist_ops ops_avx2 = { MNI_SIMD_AVX2, "avx2", mni_ip_avx2, mni_l2sq_avx2 };
-static const struct mni_dist_ops ops_avx512 = { MNI_SIMD_AVX512, "avx512", mni_ip_avx512,
-                                               mni_l2sq_avx512 };
+static const struct mni_dist_ops ops_avx2 = { MNI_SIMD_AVX2, "avx2", mni_ip_avx2 };
+static const struct mni_dist_ops ops_avx512 = { MNI_SIMD_AVX512, "avx512", mni_ip_avx512 };
 #endif
 
 static pthread_once_t dist_once = PTHREAD_ONCE_INIT;
@@ -116,7 +93,3 @@ float mni_ip(const float *a, const void *b, int dim)
     return mni_dist_ops()->ip(a, b, dim);
 }
 
-float mni_l2sq(const float *a, const void *b, int dim)
-{
-    return mni_dist_ops()->l2sq(a, b, dim);
-}

@@ -1,6 +1,6 @@
 /* Distance kernels. Stored vectors are unit length, so cosine similarity is the dot product.
  *
- * The mni_ip / mni_l2sq family has runtime CPU dispatch: the best kernel this CPU supports (AVX-512F,
+ * The inner product has runtime CPU dispatch: the best kernel this CPU supports (AVX-512F,
  * AVX2+FMA, or portable scalar) is chosen once, thread-safely (pthread_once), on first use.
  * The environment variable MN_SIMD=scalar|avx2|avx512 caps the choice (for tests and
  * benchmarks); a level the CPU lacks is never chosen.
@@ -12,7 +12,7 @@
 #ifndef MNI_INDEX_DISTANCE_H
 #define MNI_INDEX_DISTANCE_H
 
-/* A kernel: inner product sum(a[i] * b[i]) or squared L2 distance sum((a[i] - b[i])^2). */
+/* A kernel: the inner product sum(a[i] * b[i]). */
 typedef float (*mni_dist_fn)(const float *a, const void *b, int dim);
 
 enum mni_simd_level {
@@ -25,7 +25,6 @@ struct mni_dist_ops {
     int level;        /* enum mni_simd_level */
     const char *name; /* "scalar", "avx2", "avx512" */
     mni_dist_fn ip;
-    mni_dist_fn l2sq;
 };
 
 /* The kernels chosen for this CPU (never NULL). */
@@ -33,9 +32,8 @@ const struct mni_dist_ops *mni_dist_ops(void);
 /* The kernels of one level, or NULL when this build or this CPU cannot run them. */
 const struct mni_dist_ops *mni_dist_ops_level(int level);
 
-/* Dispatched entry points (one indirect call; hot loops should keep mni_dist_ops()->ip). */
+/* The dispatched entry point (one indirect call; hot loops should keep mni_dist_ops()->ip). */
 float mni_ip(const float *a, const void *b, int dim);
-float mni_l2sq(const float *a, const void *b, int dim);
 
 /* The portable kernels, also the reference the SIMD ones are tested against. */
 float mni_ip_scalar(const float *a, const void *b, int dim);
@@ -44,9 +42,7 @@ float mni_ip_scalar(const float *a, const void *b, int dim);
 #define MNI_HAVE_X86_KERNELS 1
 /* Only call these when the CPU has the features (mni_dist_ops_level checks). */
 float mni_ip_avx2(const float *a, const void *b, int dim);
-float mni_l2sq_avx2(const float *a, const void *b, int dim);
 float mni_ip_avx512(const float *a, const void *b, int dim);
-float mni_l2sq_avx512(const float *a, const void *b, int dim);
 #endif
 
 #endif

@@ -48,36 +48,6 @@ __attribute__((target("avx2,fma"))) float mni_ip_avx2(const float *a, const void
     return sum;
 }
 
-__attribute__((target("avx2,fma"))) float mni_l2sq_avx2(const float *a, const void *bv, int dim)
-{
-    const unsigned char *b = bv;
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 32 <= dim; i += 32) {
-        const float *pb = (const float *)(const void *)(b + (size_t)i * 4);
-        __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(pb));
-        __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(pb + 8));
-        __m256 d2 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(pb + 16));
-        __m256 d3 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(pb + 24));
-        s0 = _mm256_fmadd_ps(d0, d0, s0);
-        s1 = _mm256_fmadd_ps(d1, d1, s1);
-        s2 = _mm256_fmadd_ps(d2, d2, s2);
-        s3 = _mm256_fmadd_ps(d3, d3, s3);
-    }
-    for (; i + 8 <= dim; i += 8) {
-        const float *pb = (const float *)(const void *)(b + (size_t)i * 4);
-        __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(pb));
-        s0 = _mm256_fmadd_ps(d0, d0, s0);
-    }
-    float sum = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    for (; i < dim; i++) {
-        float d = a[i] - tail_at(b, i);
-        sum += d * d;
-    }
-    return sum;
-}
-
 /* AVX-512F: the tail is one masked load (masked-off lanes are not read, so no fault and no
  * over-read). */
 __attribute__((target("avx512f"))) float mni_ip_avx512(const float *a, const void *bv, int dim)
@@ -101,37 +71,6 @@ __attribute__((target("avx512f"))) float mni_ip_avx512(const float *a, const voi
         __mmask16 m = (__mmask16)((1u << (dim - i)) - 1);
         const float *pb = (const float *)(const void *)(b + (size_t)i * 4);
         s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, pb), s1);
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-}
-
-__attribute__((target("avx512f"))) float mni_l2sq_avx512(const float *a, const void *bv, int dim)
-{
-    const unsigned char *b = bv;
-    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-    __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
-    int i = 0;
-    for (; i + 64 <= dim; i += 64) {
-        const float *pb = (const float *)(const void *)(b + (size_t)i * 4);
-        __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(pb));
-        __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(pb + 16));
-        __m512 d2 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(pb + 32));
-        __m512 d3 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(pb + 48));
-        s0 = _mm512_fmadd_ps(d0, d0, s0);
-        s1 = _mm512_fmadd_ps(d1, d1, s1);
-        s2 = _mm512_fmadd_ps(d2, d2, s2);
-        s3 = _mm512_fmadd_ps(d3, d3, s3);
-    }
-    for (; i + 16 <= dim; i += 16) {
-        const float *pb = (const float *)(const void *)(b + (size_t)i * 4);
-        __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(pb));
-        s0 = _mm512_fmadd_ps(d0, d0, s0);
-    }
-    if (i < dim) {
-        __mmask16 m = (__mmask16)((1u << (dim - i)) - 1);
-        const float *pb = (const float *)(const void *)(b + (size_t)i * 4);
-        __m512 d0 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, pb));
-        s1 = _mm512_fmadd_ps(d0, d0, s1);
     }
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }

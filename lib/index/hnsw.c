@@ -1705,12 +1705,6 @@ size_t mni_hnsw_bytes(const mni_hnsw *hc)
     return b;
 }
 
-double mni_hnsw_bytes_per_vector(const mni_hnsw *h)
-{
-    size_t n = mni_hnsw_count(h);
-    return n ? (double)mni_hnsw_bytes(h) / (double)n : 0.0;
-}
-
 void mni_hnsw_stats(const mni_hnsw *hc, struct mni_hnsw_stats *st)
 {
     mni_hnsw *h = (mni_hnsw *)hc;

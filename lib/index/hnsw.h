@@ -35,8 +35,7 @@
  * reads of a search), grown by mremap. Upper layers live in a separate array per node that has
  * them (about 1 node in M); then keys, per-slot state, level and lock bytes, and an
  * open-addressing key -> slot table of int32. At M = 16 that is dim * 4 + 132 + about 35 bytes
- * per vector. mni_hnsw_bytes reports the total, mni_hnsw_bytes_per_vector divides it by the live
- * count.
+ * per vector. mni_hnsw_bytes reports the total.
  *
  * Concurrency: every call is thread-safe. Searches take a read lock on the graph and never block
  * on one another or on inserts and deletes, which also hold it shared and serialise only on
@@ -150,7 +149,6 @@ int mni_hnsw_dim(const mni_hnsw *h);
 /* Bytes the index holds (vectors, links, tables, search scratch). */
 size_t mni_hnsw_bytes(const mni_hnsw *h);
 /* mni_hnsw_bytes / count (0 when empty). */
-double mni_hnsw_bytes_per_vector(const mni_hnsw *h);
 void mni_hnsw_stats(const mni_hnsw *h, struct mni_hnsw_stats *st);
 /* The parameters in force (defaults filled in). */
 void mni_hnsw_params_get(const mni_hnsw *h, struct mni_hnsw_params *p);

@@ -3,7 +3,6 @@
  * in jsonlogic/ops.c. */
 #include "jsonlogic/impl.h"
 
-#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -370,24 +369,4 @@ int mni_jl_test(const mni_jl *r, const cJSON *data, int *truthy, char *err, size
         return MN_EINVAL;
     }
     return mni_jl_eval_ex(r, data, NULL, NULL, truthy, err, errlen);
-}
-
-int mni_jl_truthy(const cJSON *v)
-{
-    if (!v)
-        return 0;
-    switch (v->type & 0xFF) {
-    case cJSON_True:
-        return 1;
-    case cJSON_Number:
-        return v->valuedouble != 0 && !isnan(v->valuedouble);
-    case cJSON_String:
-        return v->valuestring && v->valuestring[0];
-    case cJSON_Array:
-        return v->child != NULL;
-    case cJSON_Object:
-        return 1;
-    default:
-        return 0;
-    }
 }

@@ -97,7 +97,4 @@ typedef struct mni_jl_limits {
 int mni_jl_eval_ex(const mni_jl *r, const cJSON *data, const mni_jl_limits *lim, cJSON **result,
                   int *truthy, char *err, size_t errlen);
 
-/* JSON Logic truthiness of a cJSON value (NULL counts as null: falsy). */
-int mni_jl_truthy(const cJSON *v);
-
 #endif

@@ -11,6 +11,8 @@
  * removed.
  */
 #include "fuzz.h"
+#include "core/bytes.h"
+#include "core/hash.h"
 #include "index/hnsw.h"
 #include "index/vindex_attr.h"
 
@@ -27,20 +29,15 @@
 #define HNSW_HDR 128
 #define ATTR_HDR 80
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    memcpy(p, &v, 8);
-}
-
 static void fix_sums(uint8_t *f, size_t size, int attr)
 {
     size_t hdr = attr ? ATTR_HDR : HNSW_HDR;
     if (size < hdr)
         return;
     size_t at_size = attr ? 48 : 96, at_sum = attr ? 56 : 104, at_hdr_sum = attr ? 72 : 120;
-    put_u64(f + at_size, size - hdr);
-    put_u64(f + at_sum, mni_xxh64(f + hdr, size - hdr, 0));
-    put_u64(f + at_hdr_sum, mni_xxh64(f, at_hdr_sum, 0));
+    mni_store64(f + at_size, size - hdr);
+    mni_store64(f + at_sum, mni_hash64(f + hdr, size - hdr, 0));
+    mni_store64(f + at_hdr_sum, mni_hash64(f, at_hdr_sum, 0));
 }
 
 static void use_index(const char *path)

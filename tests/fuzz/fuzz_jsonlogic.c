@@ -3,10 +3,11 @@
  * Input: the rule's JSON text, a newline, the data's JSON text (invalid or absent data is null).
  * Checks: compiling and applying never crash, leak or run away (the evaluation's step and
  * memory limits are lowered so that a runaway rule fails fast with MN_ERANGE), and the
- * truthiness of the evaluation equals mni_jl_truthy of the result it builds.
+ * truthiness of the evaluation equals th_jl_truthy of the result it builds.
  */
 #include "fuzz.h"
 #include "jsonlogic/jsonlogic.h"
+#include "../support/jl_truthy.h"
 
 #include <manushya.h>
 
@@ -22,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const mni_jl_limits lim = { 1 << 20, 20000 };
         int truthy = -1;
         if (mni_jl_eval_ex(rule, d, &lim, &result, &truthy, err, sizeof err) == MN_OK) {
-            fuzz_assert(truthy == mni_jl_truthy(result),
+            fuzz_assert(truthy == th_jl_truthy(result),
                         "the evaluation's truthiness differs from its result's");
             cJSON_free(cJSON_PrintUnformatted(result));
         }

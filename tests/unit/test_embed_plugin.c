@@ -198,7 +198,7 @@ START_TEST(test_plugin_serves_every_call)
     expected("fish swim", want);
     ck_assert(th_dot(v, want, DIM) > 0.9999);
 
-    mn_embed_stats st;
+    mn_embed_stats st = MN_EMBED_STATS_INIT;
     TH_OK(db, mn_embed_stats_get(db, &st));
     ck_assert_str_eq(st.embedder, "words");
     ck_assert_str_eq(st.model, "words-v1");
@@ -238,7 +238,7 @@ START_TEST(test_plugin_cache_by_model)
     ck_assert_uint_eq(hits->count, 2);
     mn_memories_free(hits);
     ck_assert_int_eq(c.calls, 1);
-    mn_embed_stats st;
+    mn_embed_stats st = MN_EMBED_STATS_INIT;
     TH_OK(db, mn_embed_stats_get(db, &st));
     ck_assert_uint_eq(st.cache_hits, 2);
     ck_assert_uint_eq(st.cache_misses, 1);
@@ -454,7 +454,7 @@ START_TEST(test_external_refuses_embedding)
     ck_assert_uint_eq(hits->count, 1);
     ck_assert_str_eq(hits->items[0]->id, id);
     mn_memories_free(hits);
-    mn_embed_stats st;
+    mn_embed_stats st = MN_EMBED_STATS_INIT;
     TH_OK(db, mn_embed_stats_get(db, &st));
     ck_assert_str_eq(st.embedder, "external");
     mn_close(db);

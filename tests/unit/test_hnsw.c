@@ -35,6 +35,13 @@
 #define K 10
 #define MIN_RECALL 0.95
 
+/* What the index costs per live vector. */
+static double bytes_per_vector(const mni_hnsw *h)
+{
+    size_t n = mni_hnsw_count(h);
+    return n ? (double)mni_hnsw_bytes(h) / (double)n : 0.0;
+}
+
 /* ==== data ================================================================================== */
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
@@ -353,7 +360,7 @@ START_TEST(recall_unfiltered)
 {
     double r = recall(shared, base, NBASE, NULL, 100, 0);
     printf("hnsw: n=%d dim=%d recall@10 %.4f at default ef 40, %.0f bytes/vector\n", NBASE, DIM,
-           r, mni_hnsw_bytes_per_vector(shared));
+           r, bytes_per_vector(shared));
     ck_assert_msg(r >= MIN_RECALL, "recall %.4f", r);
     ck_assert(recall(shared, base, NBASE, NULL, 100, 200) >= r - 0.005);
 }
@@ -487,7 +494,7 @@ START_TEST(bytes_reported)
     ck_assert_uint_eq(st.capacity, NBASE); /* the build reserved exactly */
     ck_assert_int_ge(st.max_level, 1);
     ck_assert_int_le(st.max_level, 8);
-    double bpv = mni_hnsw_bytes_per_vector(shared);
+    double bpv = bytes_per_vector(shared);
     double floor_ = DIM * 4 + (2 * 16 + 1) * 4 + 8;
     ck_assert_msg(bpv >= floor_ && bpv <= floor_ + 64, "bytes/vector %.1f", bpv);
     ck_assert_uint_eq(mni_hnsw_bytes(shared), st.bytes);
@@ -603,7 +610,7 @@ START_TEST(delete_reinsert)
         mni_hnsw_stats(h, &st);
         printf("hnsw: round %d: re-inserted, recall@10 %.4f; slots %zu, pending %zu, free %zu, "
                "%.0f bytes/vector\n", round, r, st.slots, st.deleted, st.free,
-               mni_hnsw_bytes_per_vector(h));
+               bytes_per_vector(h));
         ck_assert_msg(r >= MIN_RECALL, "after re-insert: recall %.4f", r);
         /* auto compaction keeps at most ~10% deleted; their slots are reused */
         ck_assert_uint_le(st.deleted, (size_t)n / 9 + 1);

@@ -14,6 +14,7 @@
 #include "manushya.h"
 #include "jsonlogic/jsonlogic.h"
 #include "support/harness.h"
+#include "support/jl_truthy.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
@@ -41,7 +42,7 @@ static const char *eval_text(const char *rule, const char *data)
     /* the fast path agrees on truthiness */
     int t = -1;
     ck_assert_int_eq(mni_jl_test(r, d, &t, err, sizeof err), MN_OK);
-    ck_assert_msg(t == mni_jl_truthy(res) ||
+    ck_assert_msg(t == th_jl_truthy(res) ||
                       (cJSON_IsNumber(res) && (isinf(res->valuedouble) || isnan(res->valuedouble))),
                   "%s: mni_jl_test says %d", rule, t);
     char *s = cJSON_PrintUnformatted(res);
@@ -138,7 +139,7 @@ START_TEST(official_suite)
         if (rc == MN_OK)
             rc = mni_jl_test(r, data, &t, err, sizeof err);
         if (rc == MN_OK)
-            ok = cJSON_Compare(got, want, 1) && t == mni_jl_truthy(want);
+            ok = cJSON_Compare(got, want, 1) && t == th_jl_truthy(want);
         /* the same through the text interface, evaluated twice on one compiled rule */
         mni_jl *r2 = NULL;
         if (ok && mni_jl_compile_text(rule_s, &r2, err, sizeof err) == MN_OK) {
@@ -403,17 +404,17 @@ START_TEST(truthy_of_cjson)
     const char *truthy[] = {"true", "1", "-1", "0.5", "\"0\"", "\" \"", "[0]", "{}", "[[]]"};
     for (size_t i = 0; i < sizeof falsy / sizeof *falsy; i++) {
         cJSON *j = cJSON_Parse(falsy[i]);
-        ck_assert_msg(!mni_jl_truthy(j), "%s is falsy", falsy[i]);
+        ck_assert_msg(!th_jl_truthy(j), "%s is falsy", falsy[i]);
         cJSON_Delete(j);
     }
     for (size_t i = 0; i < sizeof truthy / sizeof *truthy; i++) {
         cJSON *j = cJSON_Parse(truthy[i]);
-        ck_assert_msg(mni_jl_truthy(j), "%s is truthy", truthy[i]);
+        ck_assert_msg(th_jl_truthy(j), "%s is truthy", truthy[i]);
         cJSON_Delete(j);
     }
-    ck_assert(!mni_jl_truthy(NULL));
+    ck_assert(!th_jl_truthy(NULL));
     cJSON *nan = cJSON_CreateNumber(NAN);
-    ck_assert(!mni_jl_truthy(nan));
+    ck_assert(!th_jl_truthy(nan));
     cJSON_Delete(nan);
 }
 END_TEST

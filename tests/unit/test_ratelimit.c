@@ -383,7 +383,7 @@ START_TEST(any_call_size_at_fixed_cost)
                      .ratelimit_fail_closed = 1};
     mn_db *db = world(NULL, &cfg);
     TH_OK(db, mn_limit_set(db, &SYS, "app:bulk", 1000000000, 3600000));
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     double t0 = th_seconds();
     TH_OK(db, mn_ratelimit_hit(db, &SYS, "app:bulk", INT64_C(4000000000), &r));
     ck_assert_int_eq(r.checked, 1);

@@ -242,7 +242,7 @@ START_TEST(any_call_size_at_fixed_cost)
 {
     mn_config cfg = redis_cfg();
     mn_db *db = th_open(world(1000000000, 3600000), &cfg);
-    mn_ratelimit_result r;
+    mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
     double t0 = th_seconds();
     TH_OK(db, mn_ratelimit_hit(db, &SYS, "app:ping", 3000000, &r));
     ck_assert_int_eq(r.checked, 1);

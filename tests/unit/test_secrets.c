@@ -101,7 +101,7 @@ START_TEST(redis_urls)
         if (mn_open(&db, th_sqlite_url(), &cfg) == MN_OK) {
             th_tenant(db, "acme");
             mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = "acme"};
-            mn_ratelimit_result r;
+            mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
             TH_RC(db, mn_ratelimit_hit(db, &sys, "app:ping", 1, &r),
                   closed ? MN_EBACKEND : MN_OK);
             ck_assert_int_eq(r.checked, 0);

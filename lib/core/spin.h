@@ -1,12 +1,13 @@
 /*
- * The lock of the rate limiter's hot tables (keys.c, memory.c). What it guards takes tens of
- * nanoseconds, about what a pthread mutex costs to take and give back (two locked instructions
- * and two calls); this one costs one locked exchange and a store. A waiter spins a little,
- * then yields the CPU, so a holder that was preempted (loaded machine, more threads than cores)
- * gets to run instead of being spun against.
+ * The lock of a stripe of the striped hash table (striped.h), which the rate limiter's hot path
+ * takes on every decision. What it guards takes tens of nanoseconds, about what a
+ * pthread mutex costs to take and give back (two locked instructions and two calls); this one
+ * costs one locked exchange and a store. A waiter spins a little, then yields the CPU, so a
+ * holder that was preempted (loaded machine, more threads than cores) gets to run instead of
+ * being spun against.
  */
-#ifndef MNI_RATELIMIT_SPIN_H
-#define MNI_RATELIMIT_SPIN_H
+#ifndef MNI_CORE_SPIN_H
+#define MNI_CORE_SPIN_H
 
 #include <sched.h>
 #include <stdatomic.h>
