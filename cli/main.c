@@ -1,7 +1,7 @@
 /*
  * main.c — the manushya command: global options, dispatch to GROUP COMMAND, exit status.
  *
- *   manushya [--db URL] [--tenant T] [--as IDENTITY] [--context JSON] [--json]
+ *   manushya [--db URL] [--tenant T] [--as IDENTITY] [--api-key KEY] [--context JSON] [--json]
  *            GROUP COMMAND [options] [args]
  *
  * Global options are taken out of argv wherever they appear before "--" (people type them after
@@ -49,13 +49,13 @@ static void print_version(void)
  * after a usage error. */
 static int take_globals(cli_ctx *c, int argc, char **argv)
 {
-    static const char *const names[] = {"--db", "--tenant", "--as", "--context",
+    static const char *const names[] = {"--db", "--tenant", "--as", "--api-key", "--context",
                                         /* embedding */
                                         "--embedder", "--embed-url", "--embed-model",
                                         "--embed-dim",
                                         /* rate limiting */
                                         "--redis"};
-    const char **dest[] = {&c->url, &c->tenant, &c->identity, &c->context,
+    const char **dest[] = {&c->url, &c->tenant, &c->identity, &c->api_key, &c->context,
                            &c->cfg.embedder, &c->cfg.embed_url, &c->cfg.embed_model,
                            &c->embed_dim,
                            &c->cfg.redis_url};
@@ -170,6 +170,8 @@ int main(int argc, char **argv)
      * cli_actor refuses it. */
     if (!c.identity)
         c.identity = getenv("MANUSHYA_IDENTITY");
+    if (!c.api_key)
+        c.api_key = env("MANUSHYA_API_KEY");
     if (!c.context)
         c.context = env("MANUSHYA_CONTEXT");
     /* Embedding: the embedder, its server and model; --embed-dim is checked here
