@@ -164,13 +164,17 @@ int main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     if (!c.url)
         c.url = env("MANUSHYA_DB");
-    if (!c.tenant)
+    /* Who acts: an option beats the environment, so --api-key sets aside MANUSHYA_TENANT and
+     * MANUSHYA_IDENTITY, and --tenant or --as set aside MANUSHYA_API_KEY; both kinds from one
+     * source are refused by cli_actor. */
+    int key_given = c.api_key != NULL, actor_given = c.tenant || c.identity;
+    if (!c.tenant && !key_given)
         c.tenant = env("MANUSHYA_TENANT");
     /* Set but empty is not unset: an empty identity would act as the trusted system actor, so
      * cli_actor refuses it. */
-    if (!c.identity)
+    if (!c.identity && !key_given)
         c.identity = getenv("MANUSHYA_IDENTITY");
-    if (!c.api_key)
+    if (!c.api_key && !actor_given)
         c.api_key = env("MANUSHYA_API_KEY");
     if (!c.context)
         c.context = env("MANUSHYA_CONTEXT");

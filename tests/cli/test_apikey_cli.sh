@@ -33,6 +33,12 @@ check "the memory is there" json 'any(m["text"] == "by key" for m in d["memories
 expect 4 "a read-only key may not add" --db k.db --api-key "$RO" memory add "no"
 check "the missing scope is named" err_has "memory:create"
 expect 2 "a key and a tenant at once" $A --api-key "$KEY" memory list
+export MANUSHYA_TENANT=acme
+expect 0 "--api-key sets MANUSHYA_TENANT aside" --db k.db --api-key "$KEY" memory list
+export MANUSHYA_API_KEY="$KEY"
+expect 2 "a key and a tenant, both from the environment" --db k.db memory list
+expect 0 "--tenant sets MANUSHYA_API_KEY aside" $A memory list
+unset MANUSHYA_TENANT MANUSHYA_API_KEY
 expect 4 "an agent may not make keys" $A --as bot key create --identity bot
 expect 0 "an admin may" $A --as boss key create --identity bot
 expect 2 "key create needs --identity" $A key create
