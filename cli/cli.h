@@ -52,6 +52,7 @@ struct cli_ctx {
     const char *tenant;   /* --tenant / MANUSHYA_TENANT */
     const char *identity; /* --as / MANUSHYA_IDENTITY */
     const char *context;  /* --context / MANUSHYA_CONTEXT: JSON object for mn_actor.context */
+    const char *api_key;  /* --api-key / MANUSHYA_API_KEY: instead of tenant and identity */
     int json;             /* --json */
     /* --embedder, --embed-url, --embed-model (env MANUSHYA_EMBEDDER, MANUSHYA_EMBED_URL,
      * MANUSHYA_EMBED_MODEL) go straight into cfg; --embed-dim is this text until main()
@@ -113,8 +114,9 @@ const char *cli_url_shown(const cli_ctx *c);
 #define CLI_TEMP_DIR_MAX 4096
 int cli_temp_dir(const char *name, char *buf, size_t size);
 void cli_temp_dir_remove(const char *dir);
-/* Fills *a from --tenant / --as / --context. Without a tenant, prints a usage error and
- * returns 2; a --context that is not a JSON object is an error (1). Else CLI_CONTINUE. */
+/* Fills *a from --tenant / --as / --context, or --api-key. Without a tenant or a key (or with
+ * both), prints a usage error and returns 2; a --context that is not a JSON object is an error
+ * (1). Else CLI_CONTINUE. */
 int cli_actor(const cli_ctx *c, mn_actor *a);
 /* Maps an MN_* code to the CLI exit code. */
 int cli_exit_code(int rc);
@@ -197,6 +199,9 @@ extern const cli_group cli_group_jsonlogic;
 extern const cli_group cli_group_bench;
 extern const cli_group cli_group_ratelimit;
 extern const cli_group cli_group_migrate;   /* cli/cmd_migrate.c */
+extern const cli_group cli_group_key;       /* cli/cmd_key.c: API keys */
+/* manushya bench apikey (cli/bench_apikey.c), in cmd_bench.c's table. */
+int cli_bench_apikey(cli_ctx *c, int argc, char **argv);
 /* manushya bench ratelimit (cli/bench_ratelimit.c), in cmd_bench.c's table. */
 int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv);
 

@@ -651,6 +651,14 @@ static const cli_cmd cmds[] = {
      "parameters; with Redis also the bench's keys there and the bytes of the largest (MEMORY\n"
      "USAGE). --backend redis needs --redis URL (or MANUSHYA_REDIS). Runs on a fresh temporary\n"
      "database, removed afterwards. --json."},
+    {"apikey", cli_bench_apikey, "bench apikey [--n N] [--cold C] [--keys K]",
+     "API key verifications through mn_apikey_verify on one thread (cli/bench_apikey.c), on a\n"
+     "fresh temporary database (removed afterwards) with K keys (default 100) used round\n"
+     "robin: warm, N verifications (default 1000000) with every key in the handle's cache\n"
+     "(each key still hashed and compared), timed per group of 16; cold, C verifications\n"
+     "(default 2000) each after the cache was emptied (by revoking a throwaway key, untimed),\n"
+     "so each reads its key from the store. Prints verifications/s and p50/p99 latency in\n"
+     "microseconds with the parameters. --json."},
     {"ann", run_ann,
      "bench ann --base B.fvecs --queries Q.fvecs --truth T.ivecs [--k 10] [--m 16]\n"
      "          [--ef-construction 64] [--ef 10,20,40,80,160] [--threads N]\n"

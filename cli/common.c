@@ -103,8 +103,13 @@ void cli_close(cli_ctx *c)
 int cli_actor(const cli_ctx *c, mn_actor *a)
 {
     *a = (mn_actor)MN_ACTOR_INIT; /* fields the API gains later are then "default" */
-    if (!c->tenant || !*c->tenant)
-        return cli_usage_error(c, "no tenant: pass --tenant T or set MANUSHYA_TENANT");
+    if (c->api_key && (c->tenant || c->identity))
+        return cli_usage_error(c, "an API key and a tenant or identity at once: give --api-key "
+                               "(MANUSHYA_API_KEY) or --tenant and --as, not both");
+    a->api_key = c->api_key;
+    if (!c->api_key && (!c->tenant || !*c->tenant))
+        return cli_usage_error(c, "no tenant: pass --tenant T or set MANUSHYA_TENANT (or act by "
+                               "an API key: --api-key or MANUSHYA_API_KEY)");
     a->tenant = c->tenant;
     if (c->identity && !*c->identity)
         return cli_usage_error(c, "the identity is empty (--as \"\" or MANUSHYA_IDENTITY=\"\"); "

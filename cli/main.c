@@ -1,7 +1,7 @@
 /*
  * main.c — the manushya command: global options, dispatch to GROUP COMMAND, exit status.
  *
- *   manushya [--db URL] [--tenant T] [--as IDENTITY] [--context JSON] [--json]
+ *   manushya [--db URL] [--tenant T] [--as IDENTITY] [--api-key KEY] [--context JSON] [--json]
  *            GROUP COMMAND [options] [args]
  *
  * Global options are taken out of argv wherever they appear before "--" (people type them after
@@ -49,13 +49,13 @@ static void print_version(void)
  * after a usage error. */
 static int take_globals(cli_ctx *c, int argc, char **argv)
 {
-    static const char *const names[] = {"--db", "--tenant", "--as", "--context",
+    static const char *const names[] = {"--db", "--tenant", "--as", "--api-key", "--context",
                                         /* embedding */
                                         "--embedder", "--embed-url", "--embed-model",
                                         "--embed-dim",
                                         /* rate limiting */
                                         "--redis"};
-    const char **dest[] = {&c->url, &c->tenant, &c->identity, &c->context,
+    const char **dest[] = {&c->url, &c->tenant, &c->identity, &c->api_key, &c->context,
                            &c->cfg.embedder, &c->cfg.embed_url, &c->cfg.embed_model,
                            &c->embed_dim,
                            &c->cfg.redis_url};
@@ -164,12 +164,18 @@ int main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     if (!c.url)
         c.url = env("MANUSHYA_DB");
-    if (!c.tenant)
+    /* Who acts: an option beats the environment, so --api-key sets aside MANUSHYA_TENANT and
+     * MANUSHYA_IDENTITY, and --tenant or --as set aside MANUSHYA_API_KEY; both kinds from one
+     * source are refused by cli_actor. */
+    int key_given = c.api_key != NULL, actor_given = c.tenant || c.identity;
+    if (!c.tenant && !key_given)
         c.tenant = env("MANUSHYA_TENANT");
     /* Set but empty is not unset: an empty identity would act as the trusted system actor, so
      * cli_actor refuses it. */
-    if (!c.identity)
+    if (!c.identity && !key_given)
         c.identity = getenv("MANUSHYA_IDENTITY");
+    if (!c.api_key && !actor_given)
+        c.api_key = env("MANUSHYA_API_KEY");
     if (!c.context)
         c.context = env("MANUSHYA_CONTEXT");
     /* Embedding: the embedder, its server and model; --embed-dim is checked here

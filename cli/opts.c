@@ -24,6 +24,10 @@ static const char GLOBAL_HELP[] =
     "  --tenant T      tenant name or id (env MANUSHYA_TENANT)\n"
     "  --as IDENTITY   act as this identity, id or external id (env MANUSHYA_IDENTITY);\n"
     "                  without it, the tenant's system actor; an empty one is an error\n"
+    "  --api-key KEY   act by an API key (mk_...; env MANUSHYA_API_KEY, which keeps it out\n"
+    "                  of the process list) instead of --tenant and --as: the key's\n"
+    "                  identity, within its scopes; see manushya key --help. An option\n"
+    "                  sets aside the other kind's environment variables\n"
     "  --context JSON  a JSON object the policies may test, e.g. '{\"ip\":\"10.1.2.3\"}'\n"
     "                  (env MANUSHYA_CONTEXT); ignored for the system actor. An ip that\n"
     "                  is not an address makes every ip-restricted deny apply\n"
@@ -56,7 +60,7 @@ const cli_group *const *cli_groups(size_t *n)
     static const cli_group *const all[] = {
         &cli_group_init,   &cli_group_tenant, &cli_group_identity,  &cli_group_memory,
         &cli_group_policy, &cli_group_embed,  &cli_group_jsonlogic, &cli_group_bench,
-        &cli_group_ratelimit, &cli_group_migrate,
+        &cli_group_ratelimit, &cli_group_key, &cli_group_migrate,
         &cli_group_worker, &cli_group_jobs, /* asynchronous embedding */
     };
     *n = sizeof all / sizeof all[0];
@@ -67,9 +71,9 @@ void cli_print_main_usage(FILE *f)
 {
     size_t n;
     const cli_group *const *g = cli_groups(&n);
-    fprintf(f, "usage: manushya [--db URL] [--tenant T] [--as IDENTITY] [--context JSON] [--json]\n"
-               "                [--embedder NAME] [--embed-url URL] [--embed-model M]\n"
-               "                [--embed-dim N] [--embed-async] [--redis URL]\n"
+    fprintf(f, "usage: manushya [--db URL] [--tenant T] [--as IDENTITY] [--api-key KEY]\n"
+               "                [--context JSON] [--json] [--embedder NAME] [--embed-url URL]\n"
+               "                [--embed-model M] [--embed-dim N] [--embed-async] [--redis URL]\n"
                "                GROUP COMMAND [options] [args]\n\ngroups:\n");
     for (size_t i = 0; i < n; i++)
         fprintf(f, "  %-10s %s\n", g[i]->name, g[i]->summary);

@@ -299,7 +299,11 @@ int mni_access_decide(mn_db *db, const struct mni_who *who, const char *action,
         *reason = NULL;
     struct decision d = { .allowed = 1, .reason = "the tenant's system actor is trusted" };
     const struct target t = { action, resource, data, NULL };
-    int rc = who->identity ? decide(db, who, &t, MNI_DKEY_EXPLAIN_ALL, &d) : MN_OK;
+    int rc = MN_OK;
+    if (!mni_apikey_scope_has(who->apikey.scopes, action, resource))
+        d = (struct decision){ .reason = "the actor's API key has no scope for it" };
+    else if (who->identity)
+        rc = decide(db, who, &t, MNI_DKEY_EXPLAIN_ALL, &d);
     if (rc != MN_OK)
         return rc;
     *allowed = d.allowed;
@@ -324,7 +328,9 @@ static int check(mn_db *db, const struct mni_who *who, const struct target *t)
     if (!who->identity)
         return MN_OK;
     struct decision d;
-    int rc = decide(db, who, t, MNI_DKEY_EXPLAIN_DENIALS, &d);
+    int rc = mni_apikey_scope_check(db, &who->apikey, t->action, t->resource);
+    if (rc == MN_OK)
+        rc = decide(db, who, t, MNI_DKEY_EXPLAIN_DENIALS, &d);
     if (rc == MN_OK && !d.allowed)
         rc = denied(db, who, t->action, t->resource, d.reason);
     /* Allowed only for resources that meet conditions, and none was named: a call on all of
@@ -352,7 +358,12 @@ int mni_access_begin(mn_db *db, struct mni_who *who, const char *action, int *pe
     struct decision act, read;
     const struct target listing = { action, "memory", NULL, NULL },
                         reading = { "read", "memory", NULL, NULL };
-    int rc = decide(db, who, &listing, MNI_DKEY_EXPLAIN_DENIALS, &act);
+    /* What a list or search shows, a key must let it both find and read. */
+    int rc = mni_apikey_scope_check(db, &who->apikey, action, "memory");
+    if (rc == MN_OK)
+        rc = mni_apikey_scope_check(db, &who->apikey, "read", "memory");
+    if (rc == MN_OK)
+        rc = decide(db, who, &listing, MNI_DKEY_EXPLAIN_DENIALS, &act);
     if (rc == MN_OK && !act.allowed)
         return denied(db, who, action, "memory", act.reason);
     /* Every memory shown must pass both the list (or search) and read policies. Two decisions

@@ -14,12 +14,29 @@ int mni_require(mn_db *db, const void *p, const char *what)
     return p ? MN_OK : mni_seterr(db, MN_EINVAL, "%s is NULL; it is required", what);
 }
 
-int mni_actor_read(mn_db *db, const mn_actor *in, mn_actor *actor)
+/* The key stands for its tenant and identity: naming them as well could only disagree. */
+static int read_key(mn_db *db, mn_actor *actor, struct mni_apikey_grant *g)
 {
+    if (actor->tenant || actor->identity)
+        return mni_seterr(db, MN_EINVAL, "the actor has an API key and a tenant or identity; "
+                          "give one or the other (the key stands for its tenant and identity)");
+    int rc = mni_apikey_check(db, actor->api_key, g, NULL);
+    if (rc == MN_OK) {
+        actor->tenant = g->tenant_id;
+        actor->identity = g->identity_id;
+    }
+    return rc;
+}
+
+int mni_actor_read(mn_db *db, const mn_actor *in, mn_actor *actor, struct mni_apikey_grant *g)
+{
+    memset(g, 0, sizeof *g);
     if (!in)
         return mni_seterr(db, MN_EINVAL, "no actor given; every data call acts for a tenant "
                           "(an mn_actor whose tenant is its id or name)");
     int rc = mni_abi_read(db, &mni_abi_actor, in, 0, actor, sizeof *actor);
+    if (rc == MN_OK && actor->api_key)
+        rc = read_key(db, actor, g);
     if (rc == MN_OK && (!actor->tenant || !*actor->tenant))
         rc = mni_seterr(db, MN_EINVAL, "no tenant given; every data call acts for a tenant "
                         "(mn_actor.tenant: its id or name)");
@@ -38,7 +55,7 @@ int mni_who_resolve(mn_db *db, const mn_actor *in, struct mni_who *who)
         return mni_err_no_db(__func__);
     mn_actor copy;
     const mn_actor *actor = &copy;
-    int rc = mni_actor_read(db, in, &copy);
+    int rc = mni_actor_read(db, in, &copy, &who->apikey);
     if (rc != MN_OK)
         return rc;
     /* The context is checked for every actor, so that a typo never passes unnoticed. */
@@ -71,6 +88,7 @@ void mni_who_release(struct mni_who *who)
     cJSON_Delete(who->context);
     mni_dkey_who_free(&who->key);
     cJSON_free(who->key_context);
+    mni_apikey_grant_release(&who->apikey);
     memset(who, 0, sizeof *who);
 }
 

@@ -3,6 +3,7 @@
 #define MNI_API_ACTOR_H
 
 #include "manushya.h"
+#include "api/apikey.h"
 #include "policy/decision_key.h"
 
 #include <cJSON.h>
@@ -19,11 +20,13 @@ struct mni_who {
      * every decision of the call (api/access.c); key_context: the context's JSON text. */
     mni_dkey_who key;
     char *key_context;
+    struct mni_apikey_grant apikey; /* acting by API key: what it grants (id "" otherwise) */
 };
 
 /* Copies the caller's actor into *actor (as its version has it) and checks it names a tenant:
- * MN_EINVAL otherwise. */
-int mni_actor_read(mn_db *db, const mn_actor *in, mn_actor *actor);
+ * MN_EINVAL otherwise. An actor given by API key is verified into *g (release it, also after
+ * a failure), and *actor names the key's tenant and identity by id from it. */
+int mni_actor_read(mn_db *db, const mn_actor *in, mn_actor *actor, struct mni_apikey_grant *g);
 
 /* Resolves actor (tenant by id or name, identity by id or external_id). MN_EINVAL when actor
  * or its tenant is missing, MN_ENOTFOUND when one does not exist, MN_EDENIED when the

@@ -1,5 +1,6 @@
 /* The handle: opening and closing, library-wide initialisation and version. */
 #include "api/handle.h"
+#include "api/apikey.h"
 #include "core/error.h"
 #include "api/abi_structs.h"
 #include "api/embed_cache.h"
@@ -171,7 +172,8 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     if (!db)
         return mni_seterr(NULL, MN_ENOMEM, "mn_open: out of memory");
     *out = db;
-    if (learn_secrets(db, url, cfg) != MN_OK || mni_policy_sets_create(&db->policy_sets) != MN_OK)
+    if (learn_secrets(db, url, cfg) != MN_OK || mni_policy_sets_create(&db->policy_sets) != MN_OK ||
+        mni_apikeys_create(&db->apikeys) != MN_OK)
         return mni_seterr(db, MN_ENOMEM, "mn_open: out of memory");
     int rc = settle_config(db, cfg);
     db->report.log_fn = db->cfg.log_fn;
@@ -229,6 +231,7 @@ void mn_close(mn_db *db)
         db->embed_ops->destroy(db->embedder);
     mni_plugin_release(db);
     mni_policy_sets_free(db->policy_sets);
+    mni_apikeys_free(db->apikeys);
     mni_limiter_close(db->limiter);
     mni_rl_targets_free(db->rl_targets);
     mni_secrets_free(&db->report.secrets);

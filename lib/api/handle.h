@@ -11,6 +11,7 @@ struct mni_policy_sets;
 struct mni_vindex;
 struct mni_limiter;
 struct mni_rl_targets;
+struct mni_apikeys;
 
 struct mn_db {
     struct mni_report report;               /* first: what core/error.c reads of a handle
@@ -32,6 +33,8 @@ struct mn_db {
     /* ---- rate limiting (ratelimit/) ---- */
     struct mni_limiter *limiter;             /* counters, fail mode, stats */
     struct mni_rl_targets *rl_targets;       /* cached actors and tenants' limits */
+    struct mni_apikeys *apikeys;             /* verified API keys and the database's key
+                                             * secret (api/apikey_cache.c) */
     /* ---- asynchronous embedding (jobs/) ---- */
     struct mni_jobs *jobs;                   /* worker threads; NULL without any */
 };

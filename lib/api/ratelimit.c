@@ -14,16 +14,19 @@
 #include <string.h>
 
 /* Checks a decision's arguments but the endpoint's name, which the limiter checks the first
- * time it meets it (mni_rl_slot). */
-static int check(mn_db *db, const mn_actor *in, int64_t n, mn_actor *actor)
+ * time it meets it (mni_rl_slot). An actor by API key names its tenant and identity from *g
+ * (released by the caller). */
+static int check(mn_db *db, const mn_actor *in, int64_t n, mn_actor *actor,
+                 struct mni_apikey_grant *g)
 {
+    memset(g, 0, sizeof *g);
     if (!mni_rl_enabled(db))
         return mni_seterr(db, MN_EUNSUPPORTED, "rate limiting is off for this handle "
                          "(mn_config.ratelimit is MN_RATELIMIT_OFF)");
     if (n < 1)
         return mni_seterr(db, MN_EINVAL, "n is %lld; give the number of calls, >= 1",
                          (long long)n);
-    return mni_actor_read(db, in, actor);
+    return mni_actor_read(db, in, actor, g);
 }
 
 static int decide(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n, int peek,
@@ -33,12 +36,14 @@ static int decide(mn_db *db, const mn_actor *actor, const char *endpoint, int64_
         return mni_err_no_db(__func__);
     mn_ratelimit_result r = {0};
     mn_actor a;
+    struct mni_apikey_grant g = {0};
     /* out is cleared first, so that a bad version fails before anything is counted. */
     int rc = out ? mni_abi_write(db, &mni_abi_ratelimit_result, out, &r) : MN_OK;
     if (rc == MN_OK)
-        rc = check(db, actor, n, &a);
+        rc = check(db, actor, n, &a, &g);
     if (rc == MN_OK)
         rc = mni_rl_decide(db, a.tenant, a.identity, endpoint, n, peek, &r);
+    mni_apikey_grant_release(&g);
     if (out && (rc == MN_OK || rc == MN_ELIMITED))
         mni_abi_write(db, &mni_abi_ratelimit_result, out, &r); /* checked above */
     return rc;
@@ -71,13 +76,15 @@ int mn_ratelimit_reset(mn_db *db, const mn_actor *actor, const char *endpoint)
         return mni_err_no_db(__func__);
     struct mni_who who = {0};
     mn_actor a;
-    int rc = check(db, actor, 1, &a);
+    struct mni_apikey_grant g = {0};
+    int rc = check(db, actor, 1, &a, &g);
     if (rc == MN_OK)
         rc = mni_rl_check_endpoint(db, endpoint, 0);
     if (rc == MN_OK)
         rc = managed(db, actor, "delete", &who);
     if (rc == MN_OK)
         rc = mni_rl_reset(db, a.tenant, a.identity, endpoint);
+    mni_apikey_grant_release(&g);
     mni_who_release(&who);
     return rc;
 }

@@ -209,6 +209,18 @@ static void hide_bearer(struct hiding *h)
     }
 }
 
+/* An API key's secret, mk_<16 hex>_<64 hex>: its public id may show, its secret never. The
+ * keys a handle verifies are many and come and go, so they are known by their shape. */
+static void hide_api_keys(struct hiding *h)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (const char *p = h->text; (p = strstr(p, "mk_")) != NULL; p += 3) {
+        const char *secret = p + 3 + 16;
+        if (strspn(p + 3, hex) == 16 && *secret == '_' && strspn(secret + 1, hex) >= 64)
+            hide_span(h, secret + 1, strspn(secret + 1, hex));
+    }
+}
+
 void mni_redact(const struct mni_secrets *s, const char *in, char *out, size_t size)
 {
     if (!size)
@@ -223,6 +235,7 @@ void mni_redact(const struct mni_secrets *s, const char *in, char *out, size_t s
     hide_known(&h, s);
     hide_urls(&h);
     hide_bearer(&h);
+    hide_api_keys(&h);
     size_t o = 0;
     for (size_t i = 0; i < h.n && o + 1 < size;) {
         const unsigned char *next = memchr(h.hide + i, 1, h.n - i);

@@ -24,7 +24,8 @@ void mni_secrets_free(struct mni_secrets *s);
 
 /* Writes in into out (size bytes, cut to fit) with every secret of s (NULL: none known) and,
  * as a second line of defence, every secret that the rules of mni_secrets_add_url find in any
- * URL in the text and every "Bearer TOKEN" replaced by "***". out must not overlap in. */
+ * URL in the text, every "Bearer TOKEN" and the secret of every API key (mk_ID_SECRET: its
+ * SECRET) replaced by "***". out must not overlap in. */
 void mni_redact(const struct mni_secrets *s, const char *in, char *out, size_t size);
 
 #endif

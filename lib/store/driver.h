@@ -38,6 +38,7 @@ enum mni_stmt {
     MNI_IDENTITY_DELETE,        /* t, id (and the two below, run first) */
     MNI_IDENTITY_DELETE_MEMORIES,
     MNI_IDENTITY_DELETE_HISTORY,
+    MNI_IDENTITY_DELETE_APIKEYS,
     MNI_HISTORY_LIST,           /* t, memory id: history columns, by version */
     /* t, id, text, type, metadata, importance, version, updated_at, seq, embedding,
      * expected version: only a live row that still has it */
@@ -54,6 +55,15 @@ enum mni_stmt {
     MNI_RATELIMIT_LIST,         /* t: limit columns, by endpoint */
     MNI_RATELIMIT_DELETE,       /* t, endpoint */
     MNI_EMBED_CACHE_PUT,        /* scope, model, dim, hash, vector, now */
+    MNI_META_ADD,               /* key, value: only when the key is not set yet */
+    /* id, t, identity id, hash, scopes, created_at, expires_at */
+    MNI_APIKEY_INSERT,
+    /* id: the apikey columns (id, tenant_id, identity_id, scopes, created_at, expires_at,
+     * last_used_at), then the hash */
+    MNI_APIKEY_GET,
+    MNI_APIKEY_LIST,            /* t, identity id or NULL: the apikey columns, oldest first */
+    MNI_APIKEY_DELETE,          /* t, id */
+    MNI_APIKEY_TOUCH,           /* id, now, before: last_used_at = now when it is <= before */
     MNI_STMT_COUNT
 };
 
@@ -161,6 +171,13 @@ int mni_op_ratelimit_limit_delete(struct mni_store *s, const char *tenant_id,
                                   const char *endpoint);
 int mni_op_embed_jobs_list(struct mni_store *s, const char *tenant_id, int status, int limit,
                            mn_jobs **out);
+int mni_op_meta_add(struct mni_store *s, const char *key, const char *value);
+int mni_op_apikey_insert(struct mni_store *s, const mn_apikey *k, const char *hash);
+int mni_op_apikey_get(struct mni_store *s, const char *id, struct mni_apikey_row **out);
+int mni_op_apikey_list(struct mni_store *s, const char *tenant_id, const char *identity_id,
+                       mn_apikeys **out);
+int mni_op_apikey_delete(struct mni_store *s, const char *tenant_id, const char *id);
+int mni_op_apikey_touch(struct mni_store *s, const char *id, int64_t now, int64_t before);
 int mni_op_embed_cache_put(struct mni_store *s, const char *scope, const char *model, int dim,
                            const unsigned char *hashes, size_t n, const float *vecs,
                            int64_t now);
@@ -191,7 +208,13 @@ int mni_op_embed_cache_put(struct mni_store *s, const char *scope, const char *m
     .ratelimit_limit_list = mni_op_ratelimit_limit_list, \
     .ratelimit_limit_delete = mni_op_ratelimit_limit_delete, \
     .embed_cache_put = mni_op_embed_cache_put, \
-    .embed_jobs_list = mni_op_embed_jobs_list
+    .embed_jobs_list = mni_op_embed_jobs_list, \
+    .meta_add = mni_op_meta_add, \
+    .apikey_insert = mni_op_apikey_insert, \
+    .apikey_get = mni_op_apikey_get, \
+    .apikey_list = mni_op_apikey_list, \
+    .apikey_delete = mni_op_apikey_delete, \
+    .apikey_touch = mni_op_apikey_touch
 
 /* The ops each backend writes itself (its own SQL, connections, transactions and vector
  * formats), named PREFIX_NAME: declared once for both with MNI_BACKEND_OPS_DECLARE(PREFIX)

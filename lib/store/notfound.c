@@ -42,3 +42,9 @@ int mni_store_no_limit(mn_db *db, const char *endpoint)
     return mni_seterr(db, MN_ENOTFOUND, "the tenant has no limit of its own for \"%.64s\" (it "
                      "uses the built-in one)", endpoint);
 }
+
+int mni_store_no_apikey(mn_db *db, const char *id)
+{
+    return mni_seterr(db, MN_ENOTFOUND, "the tenant has no API key \"%.64s\" (mn_apikey_list "
+                     "shows its keys)", id);
+}

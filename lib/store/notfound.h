@@ -17,5 +17,6 @@ enum mni_memory_want { MNI_WANT_ANY, MNI_WANT_LIVE, MNI_WANT_DELETED, MNI_WANT_V
 int mni_store_no_memory(mn_db *db, const char *doing, const char *id, enum mni_memory_want want);
 int mni_store_no_job(mn_db *db, const char *memory_id);
 int mni_store_no_limit(mn_db *db, const char *endpoint);
+int mni_store_no_apikey(mn_db *db, const char *id);
 
 #endif

@@ -71,11 +71,13 @@ int mni_op_identity_set_active(struct mni_store *s, const char *tenant_id, const
     return rc;
 }
 
-/* The history goes first: it finds its rows through the memories. */
+/* The history goes first: it finds its rows through the memories. The identity's API keys
+ * go with it: none may act for an identity that is no more. */
 int mni_op_identity_delete(struct mni_store *s, const char *tenant_id, const char *id)
 {
     static const enum mni_stmt steps[] = {
-        MNI_IDENTITY_DELETE_HISTORY, MNI_IDENTITY_DELETE_MEMORIES, MNI_IDENTITY_DELETE,
+        MNI_IDENTITY_DELETE_HISTORY, MNI_IDENTITY_DELETE_MEMORIES, MNI_IDENTITY_DELETE_APIKEYS,
+        MNI_IDENTITY_DELETE,
     };
     struct mni_tx *tx;
     int64_t seq;

@@ -1,6 +1,7 @@
 /* Result rows to public structs, once for every backend (rows.h). */
 #include "store/rows.h"
 #include "store/notfound.h"
+#include "store/store.h"
 #include "core/error.h"
 
 #include <stdlib.h>
@@ -130,6 +131,33 @@ static int mni_row_limit(const struct mni_row *r, void *limit)
     return oom || !l->endpoint ? -MN_ENOMEM : 1;
 }
 
+/* An API key's columns (id, tenant_id, identity_id, scopes, created_at, expires_at,
+ * last_used_at). */
+static int mni_row_apikey(const struct mni_row *r, void *apikey)
+{
+    mn_apikey *k = apikey;
+    int oom = 0;
+    k->id = text(r, 0, &oom);
+    k->tenant_id = text(r, 1, &oom);
+    k->identity_id = text(r, 2, &oom);
+    k->scopes = text(r, 3, &oom);
+    k->created_at = integer(r, 4);
+    k->expires_at = integer(r, 5);
+    k->last_used_at = integer(r, 6);
+    return oom || !k->id || !k->tenant_id || !k->identity_id ? -MN_ENOMEM : 1;
+}
+
+/* The same, then the key's hash (column 7). */
+static int mni_row_apikey_row(const struct mni_row *r, void *row)
+{
+    struct mni_apikey_row *k = row;
+    int rc = mni_row_apikey(r, &k->key), oom = 0;
+    if (rc > 0 && !(k->hash = text(r, 7, &oom)))
+        rc = -MN_ENOMEM;
+    k->identity_active = !r->ops->is_null(r, r->at + 8) && integer(r, 8) != 0;
+    return rc;
+}
+
 int mni_row_actor(mn_db *db, const struct mni_row *r, const char *identity, mn_tenant **t,
                   mn_identity **i, int64_t *policy_gen)
 {
@@ -162,3 +190,5 @@ const struct mni_row_map mni_map_history = { mni_row_history, 0 };
 const struct mni_row_map mni_map_policy = { mni_row_policy, 0 };
 const struct mni_row_map mni_map_limit = { mni_row_limit, 0 };
 const struct mni_row_map mni_map_job = { mni_row_job, 0 };
+const struct mni_row_map mni_map_apikey = { mni_row_apikey, 0 };
+const struct mni_row_map mni_map_apikey_row = { mni_row_apikey_row, 0 };

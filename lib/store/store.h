@@ -22,6 +22,13 @@ typedef void (*mni_changed_fn)(void *ctx, const char *tenant_id);
 
 struct mni_driver;
 
+/* An API key as stored: what the public struct shows, and the hash only the API reads. */
+struct mni_apikey_row {
+    mn_apikey key;
+    char *hash;                /* hex */
+    int identity_active;       /* the key's identity may act (it exists and is active) */
+};
+
 /* Common head of every backend's store struct. */
 struct mni_store {
     const struct mni_store_ops *ops;
@@ -192,6 +199,21 @@ struct mni_store_ops {
     /* Database-wide settings (the meta table): *value malloc'd, NULL when key is unset. */
     int (*meta_get)(struct mni_store *s, const char *key, char **value);
     int (*meta_put)(struct mni_store *s, const char *key, const char *value);
+    /* Sets key to value unless it is set already (a value two processes race to make: each
+     * reads back the one that won). */
+    int (*meta_add)(struct mni_store *s, const char *key, const char *value);
+
+    /* ---- API keys (api/apikey*.c) ----
+     * Found by their public id alone (get: MN_ENOTFOUND, no message, when there is none), the
+     * rest by tenant. hash is the key's keyed hash (hex), which only get reads back. list:
+     * identity_id NULL for every key of the tenant. delete: MN_ENOTFOUND naming the id. touch
+     * records a use at now unless one was recorded after before (nothing is an error). */
+    int (*apikey_insert)(struct mni_store *s, const mn_apikey *k, const char *hash);
+    int (*apikey_get)(struct mni_store *s, const char *id, struct mni_apikey_row **out);
+    int (*apikey_list)(struct mni_store *s, const char *tenant_id, const char *identity_id,
+                       mn_apikeys **out);
+    int (*apikey_delete)(struct mni_store *s, const char *tenant_id, const char *id);
+    int (*apikey_touch)(struct mni_store *s, const char *id, int64_t now, int64_t before);
 
     /* ---- rate-limit overrides (ratelimit/limits.c) ----
      * A tenant's own limits per endpoint. A backend without them leaves these NULL: callers

@@ -25,5 +25,7 @@ void mni_history_entry_clear(void *entry);
 void mni_policy_clear(void *policy);
 void mni_job_clear(void *job);
 void mni_limit_clear(void *limit);
+void mni_apikey_clear(void *apikey);
+void mni_apikey_row_clear(void *row);
 
 #endif

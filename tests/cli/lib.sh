@@ -20,7 +20,8 @@ cli_setup() {
     trap 'rm -rf "$TMP"' EXIT
     trap 'exit 130' INT TERM
     # The default database path must be ours, whatever the caller's environment.
-    unset MANUSHYA_DB MANUSHYA_TENANT MANUSHYA_IDENTITY MANUSHYA_CONTEXT XDG_DATA_HOME
+    unset MANUSHYA_DB MANUSHYA_TENANT MANUSHYA_IDENTITY MANUSHYA_CONTEXT MANUSHYA_API_KEY \
+        XDG_DATA_HOME
     HOME="$TMP/home"
     export HOME
     mkdir -p "$HOME"

@@ -24,6 +24,8 @@
     "id, tenant_id, role, rule, priority, active, description, created_at, updated_at"
 #define IDENTITY_COLUMNS \
     "id, tenant_id, external_id, role, claims, active, created_at, updated_at"
+#define APIKEY_COLUMNS \
+    "id, tenant_id, identity_id, scopes, created_at, expires_at, last_used_at"
 
 static const char *const sql[PGS__COUNT] = {
     [PGS_BUMP_SEQ] = "UPDATE change_seq SET value = value + $1::bigint RETURNING value",
@@ -67,6 +69,7 @@ static const char *const sql[PGS__COUNT] = {
     [MNI_IDENTITY_SET_ACTIVE] = "UPDATE identities SET active = $3, updated_at = $4 "
                                 "WHERE tenant_id = $1 AND id = $2",
     [MNI_IDENTITY_DELETE] = "DELETE FROM identities WHERE tenant_id = $1 AND id = $2",
+    [MNI_IDENTITY_DELETE_APIKEYS] = "DELETE FROM apikeys WHERE tenant_id = $1 AND identity_id = $2",
     [MNI_IDENTITY_DELETE_MEMORIES] = "DELETE FROM memories WHERE tenant_id = $1 "
                                      "AND identity_id = $2",
     [MNI_IDENTITY_DELETE_HISTORY] = "DELETE FROM memory_history WHERE tenant_id = $1 AND "
@@ -130,6 +133,19 @@ static const char *const sql[PGS__COUNT] = {
     [PGS_META_GET] = "SELECT value FROM meta WHERE key = $1",
     [PGS_META_PUT] = "INSERT INTO meta (key, value) VALUES ($1, $2) "
                      "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+    [MNI_META_ADD] = "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+
+    /* API keys (store/op_apikey.c). */
+    [MNI_APIKEY_INSERT] = "INSERT INTO apikeys (id, tenant_id, identity_id, hash, scopes, "
+                          "created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    [MNI_APIKEY_GET] = "SELECT " APIKEY_COLUMNS ", hash, (SELECT active FROM identities i "
+                       "WHERE i.tenant_id = apikeys.tenant_id AND i.id = apikeys.identity_id) "
+                       "FROM apikeys WHERE id = $1",
+    [MNI_APIKEY_LIST] = "SELECT " APIKEY_COLUMNS " FROM apikeys WHERE tenant_id = $1 AND "
+                        "($2::text IS NULL OR identity_id = $2) ORDER BY created_at, id",
+    [MNI_APIKEY_DELETE] = "DELETE FROM apikeys WHERE tenant_id = $1 AND id = $2",
+    [MNI_APIKEY_TOUCH] = "UPDATE apikeys SET last_used_at = $2 WHERE id = $1 AND "
+                         "last_used_at <= $3",
 
     /* pgvector: the nearest rows by cosine distance, through the partition's HNSW index. $2 is
      * the query vector, $7 how many. */

@@ -1,0 +1,165 @@
+/*
+ * cmd_key.c — manushya key create|list|revoke: the tenant's API keys, for the actor (--tenant,
+ * --as, or --api-key). create prints the key alone on stdout, the one time it is shown.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DAY_MS 86400000LL
+
+/* Parses a command's options, opens the database and fills the actor. */
+static int begin(cli_ctx *c, int argc, char **argv, const cli_opt *opts, int nargs,
+                 mn_actor *a)
+{
+    int rc = cli_parse(c, argc, argv, opts, nargs, nargs);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if ((rc = cli_open(c)) != CLI_EXIT_OK)
+        return rc;
+    return cli_actor(c, a);
+}
+
+/* What lists show of a key; the key itself when key is not NULL. */
+static cJSON *key_json(const mn_apikey *k, const char *key)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (key)
+        cJSON_AddStringToObject(o, "key", key);
+    cJSON_AddStringToObject(o, "id", k->id);
+    cJSON_AddStringToObject(o, "tenant_id", k->tenant_id);
+    cJSON_AddStringToObject(o, "identity_id", k->identity_id);
+    cJSON_AddItemToObject(o, "scopes", k->scopes ? cli_json_raw(k->scopes) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "created_at", cli_json_int(k->created_at));
+    cJSON_AddItemToObject(o, "expires_at", cli_json_int(k->expires_at));
+    cJSON_AddItemToObject(o, "last_used_at", cli_json_int(k->last_used_at));
+    return o;
+}
+
+/* "memory:read,memory:create" as the JSON array the library takes (malloc'd). */
+static char *scopes_json(const char *list)
+{
+    cJSON *arr = cJSON_CreateArray();
+    char *copy = strdup(list), *save = NULL;
+    for (char *s = copy ? strtok_r(copy, ",", &save) : NULL; s; s = strtok_r(NULL, ",", &save))
+        cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+    char *out = copy ? cJSON_PrintUnformatted(arr) : NULL;
+    free(copy);
+    cJSON_Delete(arr);
+    return out;
+}
+
+static int run_create(cli_ctx *c, int argc, char **argv)
+{
+    const char *identity = NULL, *scopes = NULL;
+    int days = 0, days_given = 0;
+    const cli_opt opts[] = {{"identity", CLI_OPT_STR, &identity, NULL},
+                            {"scopes", CLI_OPT_STR, &scopes, NULL},
+                            {"expires-days", CLI_OPT_INT, &days, &days_given},
+                            {NULL, CLI_OPT_FLAG, NULL, NULL}};
+    mn_actor a;
+    int rc = begin(c, argc, argv, opts, 0, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (!identity)
+        return cli_usage_error(c, "--identity is required: the identity the key acts for");
+    if (days_given && days < 1)
+        return cli_usage_error(c, "--expires-days must be at least 1");
+    mn_apikey_input in = MN_APIKEY_INPUT_INIT;
+    in.identity = identity;
+    in.scopes = scopes ? scopes_json(scopes) : NULL;
+    if (scopes && !in.scopes)
+        return cli_error("key create: out of memory");
+    in.expires_at = days_given ? (int64_t)time(NULL) * 1000 + days * DAY_MS : 0;
+    char *key = NULL;
+    mn_apikey *k = NULL;
+    rc = mn_apikey_create(c->db, &a, &in, &key, &k);
+    free((char *)in.scopes);
+    if (rc != MN_OK)
+        return cli_fail(c, rc, "key create for %s", identity);
+    if (c->json)
+        rc = cli_json_emit(key_json(k, key));
+    else
+        printf("%s\n", key);
+    mn_free(key);
+    mn_apikey_free(k);
+    return rc;
+}
+
+static void print_key(const mn_apikey *k)
+{
+    char created[24], expires[24], used[24];
+    printf("%s  ", k->id);
+    cli_print_cell(stdout, k->identity_id, 37);
+    printf("created %s  expires %s  last used %s  scopes ",
+           cli_fmt_time(k->created_at, created, sizeof created),
+           cli_fmt_time(k->expires_at, expires, sizeof expires),
+           cli_fmt_time(k->last_used_at, used, sizeof used));
+    cli_print_text(stdout, k->scopes ? k->scopes : "all", 0);
+    printf("\n");
+}
+
+static int run_list(cli_ctx *c, int argc, char **argv)
+{
+    const char *identity = NULL;
+    const cli_opt opts[] = {{"identity", CLI_OPT_STR, &identity, NULL},
+                            {NULL, CLI_OPT_FLAG, NULL, NULL}};
+    mn_actor a;
+    int rc = begin(c, argc, argv, opts, 0, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    mn_apikeys *l = NULL;
+    if ((rc = mn_apikey_list(c->db, &a, identity, &l)) != MN_OK)
+        return cli_fail(c, rc, "key list");
+    if (c->json) {
+        cJSON *arr = cJSON_CreateArray();
+        for (size_t i = 0; i < l->count; i++)
+            cJSON_AddItemToArray(arr, key_json(l->items[i], NULL));
+        rc = cli_json_emit(arr);
+    } else {
+        for (size_t i = 0; i < l->count; i++)
+            print_key(l->items[i]);
+    }
+    mn_apikeys_free(l);
+    return rc;
+}
+
+static int run_revoke(cli_ctx *c, int argc, char **argv)
+{
+    mn_actor a;
+    int rc = begin(c, argc, argv, NULL, 1, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if ((rc = mn_apikey_revoke(c->db, &a, c->args[0])) != MN_OK)
+        return cli_fail(c, rc, "key revoke %s", c->args[0]);
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "revoked", c->args[0]);
+        return cli_json_emit(o);
+    }
+    cli_line(stdout, "revoked %s", c->args[0]);
+    return CLI_EXIT_OK;
+}
+
+static const cli_cmd cmds[] = {
+    {"create", run_create, "key create --identity ID [--scopes S,S...] [--expires-days N]",
+     "Makes an API key for the identity (id or external id) and prints it alone on stdout:\n"
+     "it is shown this once, and the database keeps only a hash of it. --scopes narrows what\n"
+     "the key may do to those resource:action pairs (memory:create, memory:read,\n"
+     "memory:update, memory:delete, memory:list, memory:search, identity:..., policy:...,\n"
+     "ratelimit:..., apikey:create|read|delete); without it the key may do whatever the\n"
+     "identity's policies allow, and never more. --expires-days: it stops working after N\n"
+     "days. --json prints an object with the key, its id and the rest. Needs \"create\" on\n"
+     "\"apikey\" (the system actor, an admin)."},
+    {"list", run_list, "key list [--identity ID]",
+     "The tenant's API keys (of one identity with --identity), oldest first: id, identity,\n"
+     "created, expires, last used (recorded at most once a minute), scopes. Never a key\n"
+     "itself. --json prints an array. Needs \"read\" on \"apikey\"."},
+    {"revoke", run_revoke, "key revoke ID",
+     "Revokes the API key with that id (what key list shows, the key's mk_ID_ part): it stops\n"
+     "working at once. Exit 3 when the tenant has no such key. Needs \"delete\" on \"apikey\"."},
+};
+const cli_group cli_group_key = {"key", "API keys: create, list, revoke", cmds,
+                                 sizeof cmds / sizeof cmds[0]};
