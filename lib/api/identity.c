@@ -1,6 +1,7 @@
 /* Identities: the agents, users and services that act inside a tenant. */
 #include "api/access.h"
 #include "api/actor.h"
+#include "api/erase.h"
 #include "api/validate.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -122,8 +123,9 @@ static int change_identity(mn_db *db, const mn_actor *actor, const char *id_or_e
     if (rc == MN_OK && deactivate)
         rc = db->store->ops->identity_set_active(db->store, who.tenant->id, target->id, 0,
                                                  mni_now_ms());
-    else if (rc == MN_OK)
-        rc = db->store->ops->identity_delete(db->store, who.tenant->id, target->id);
+    else if (rc == MN_OK && (rc = db->store->ops->identity_delete(db->store, who.tenant->id,
+                                                                  target->id)) == MN_OK)
+        mni_erased(db, who.tenant->id);
     mn_identity_free(target);
     mni_who_release(&who);
     return rc;

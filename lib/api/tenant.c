@@ -1,6 +1,7 @@
 /* Tenants: the top of the data model. Every other row belongs to exactly one. */
 #include "api/access.h"
 #include "api/actor.h"
+#include "api/erase.h"
 #include "api/validate.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -128,4 +129,25 @@ int mn_tenant_list(mn_db *db, mn_tenants **out)
         return mni_err_no_db(__func__);
     int rc = mni_require(db, out, "out");
     return rc == MN_OK ? db->store->ops->tenant_list(db->store, out) : rc;
+}
+
+/* A host operation, as creating one: no actor, no policy (a tenant's policies could not
+ * stand in the way of erasing it). */
+int mn_tenant_delete(mn_db *db, const char *id_or_name)
+{
+    if (!db)
+        return mni_err_no_db(__func__);
+    mn_tenant *t = NULL;
+    int rc = mni_require(db, id_or_name, "the tenant id or name");
+    if (rc == MN_OK && !*id_or_name)
+        rc = mni_seterr(db, MN_EINVAL, "the tenant id or name is empty; give the id or the "
+                        "name of the tenant to delete");
+    if (rc == MN_OK)
+        rc = db->store->ops->tenant_get(db->store, id_or_name, &t);
+    if (rc == MN_OK)
+        rc = db->store->ops->tenant_delete(db->store, t->id);
+    if (rc == MN_OK)
+        mni_erased(db, t->id);
+    mn_tenant_free(t);
+    return rc;
 }

@@ -199,19 +199,19 @@ static void kick(mni_vindex *vx, struct vx_part *p)
     kick_for(vx, p, WANT_NOW);
 }
 
-/* The two files of a partition, or 0 when it has none (no directory, or a tenant id that is
- * not a plain name). */
-static int part_paths(const mni_vindex *vx, const struct vx_part *p, char *graph, char *attr,
+/* The two files of a tenant's partition, or 0 when it has none (no directory, or a tenant id
+ * that is not a plain name). */
+static int part_paths(const mni_vindex *vx, const char *tenant_id, char *graph, char *attr,
                       size_t size)
 {
     if (!vx->dir)
         return 0;
-    size_t n = strlen(p->tenant_id);
-    if (!n || n > 128 || strspn(p->tenant_id, "abcdefghijklmnopqrstuvwxyz"
-                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != n)
+    size_t n = strlen(tenant_id);
+    if (!n || n > 128 || strspn(tenant_id, "abcdefghijklmnopqrstuvwxyz"
+                                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != n)
         return 0;
-    return snprintf(graph, size, "%s/%s.hnsw", vx->dir, p->tenant_id) < (int)size &&
-           snprintf(attr, size, "%s/%s.attr", vx->dir, p->tenant_id) < (int)size;
+    return snprintf(graph, size, "%s/%s.hnsw", vx->dir, tenant_id) < (int)size &&
+           snprintf(attr, size, "%s/%s.attr", vx->dir, tenant_id) < (int)size;
 }
 
 /* The meta key that holds the token of the partition's files. */
@@ -278,7 +278,7 @@ static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct
                       int64_t *seq)
 {
     char gpath[4096], apath[4096];
-    if (!part_paths(vx, p, gpath, apath, sizeof gpath))
+    if (!part_paths(vx, p->tenant_id, gpath, apath, sizeof gpath))
         return MN_ENOTFOUND;
     mni_hnsw *h = NULL;
     int64_t gseq = -1, aseq = -2, now = 0;
@@ -875,7 +875,7 @@ static int part_save(mni_vindex *vx, struct vx_part *p)
     char gpath[4096], apath[4096];
     if (vx->readonly || ld_state(p) != VX_READY)
         return MN_OK;
-    if (!part_paths(vx, p, gpath, apath, sizeof gpath)) {
+    if (!part_paths(vx, p->tenant_id, gpath, apath, sizeof gpath)) {
         /* No files to write (a database that is not a file: PostgreSQL, :memory:): the
          * checkpoint only marks how far back tombstones are kept. */
         if (p->changed)
@@ -904,6 +904,29 @@ static int part_save(mni_vindex *vx, struct vx_part *p)
         part_checkpoint(vx, p, seq);
     }
     return rc;
+}
+
+void mni_vindex_forget(mni_vindex *vx, const char *tenant_id)
+{
+    pthread_mutex_lock(&vx->mu);
+    struct vx_part *p = vx->parts;
+    while (p && strcmp(p->tenant_id, tenant_id) != 0)
+        p = p->next;
+    pthread_mutex_unlock(&vx->mu);
+    if (p) {
+        /* An empty graph, not none: a search that saw the partition ready may still come
+         * for it. Nothing changed since: no save writes it back. */
+        pthread_mutex_lock(&p->mu);
+        if (part_reset(vx, p) == MN_OK)
+            p->changed = 0;
+        p->had_file = 0;
+        pthread_mutex_unlock(&p->mu);
+    }
+    char gpath[4096], apath[4096];
+    if (!vx->readonly && part_paths(vx, tenant_id, gpath, apath, sizeof gpath)) {
+        unlink(gpath);
+        unlink(apath);
+    }
 }
 
 int mni_vindex_save(mni_vindex *vx)

@@ -80,6 +80,13 @@ void mni_vindex_changed(mni_vindex *vx, const char *tenant_id);
 int mni_vindex_search(mni_vindex *vx, const char *tenant_id, const struct mni_store_query *q,
                      const float *vec, size_t want, int ef, struct mni_topk *top, int *served);
 
+/* Erasure: drops what the index holds of the tenant, in memory (its partition is emptied
+ * and, if the tenant still has memories, built again from the store at its next use) and on
+ * disk (its files are removed). A graph keeps deleted vectors until compaction and a file
+ * keeps them until it is written again: an erase that must not leave them calls this after
+ * its commit. */
+void mni_vindex_forget(mni_vindex *vx, const char *tenant_id);
+
 /* Saves every partition that should be (as close does). */
 int mni_vindex_save(mni_vindex *vx);
 /* Waits (up to timeout_ms) until the tenant's partition is loaded and has applied every change

@@ -24,6 +24,21 @@ enum mni_stmt {
     MNI_TENANT_GET,             /* id or name: tenant columns */
     MNI_TENANT_LIST,            /* none: tenant columns, by name */
     MNI_TENANT_LIST_UNRULED,    /* none: tenants that never had a policy, by name */
+    /* t: erasing a tenant (store/op_tenant.c), in this order: the history (found through
+     * the memories), the memories (their embedding jobs go with them, and they leave
+     * tombstones), the change feed's tombstones, API keys, identities, policies, rate-limit
+     * overrides, the embedding cache of its scope, its index and feed entries of meta, then
+     * the tenant itself. */
+    MNI_TENANT_DELETE_HISTORY,
+    MNI_TENANT_DELETE_MEMORIES,
+    MNI_TENANT_DELETE_FEED,
+    MNI_TENANT_DELETE_APIKEYS,
+    MNI_TENANT_DELETE_IDENTITIES,
+    MNI_TENANT_DELETE_POLICIES,
+    MNI_TENANT_DELETE_LIMITS,
+    MNI_TENANT_DELETE_EMBED_CACHE,
+    MNI_TENANT_DELETE_META,
+    MNI_TENANT_DELETE,
     MNI_ACTOR_GET,              /* tenant id or name, identity id or external_id (or NULL) */
     MNI_POLICY_INSERT,          /* the policy columns, in order */
     MNI_POLICY_GET,             /* t, id */
@@ -116,6 +131,11 @@ struct mni_driver {
     /* In tx: (re)queues the embedding job of row, just written with seq. */
     int (*job_enqueue)(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
                        const struct mni_memory_row *row, int64_t seq);
+    /* After a committed erase: pushes what was deleted out of the places a delete leaves it
+     * in (SQLite: old page images in the WAL), as far as the store can; best effort, as the
+     * delete itself is already done. NULL: nothing to do (PostgreSQL: VACUUM is the
+     * operator's). */
+    void (*erased)(struct mni_store *s);
 };
 
 /* ---- reading through the driver (store/query.c) ---- */
@@ -129,12 +149,20 @@ int mni_query_one(struct mni_store *s, enum mni_stmt id, const struct mni_args *
                   const struct mni_row_map *map, size_t size, void (*clear)(void *),
                   void **out, const char *doing);
 
+/* Erases in one write (store/steps.c): reserves nseq change numbers (a delete's tombstones
+ * take the last), runs the n statements of steps, each with the arguments a, commits, then
+ * lets the backend push the deleted rows out (the driver's erased). All or nothing: MN_ENOTFOUND,
+ * rolled back with no message set, when the last statement (the row erased) changed no row. */
+int mni_erase(struct mni_store *s, int64_t nseq, const enum mni_stmt *steps, size_t n,
+              const struct mni_args *a, const char *doing);
+
 /* ---- the operations written once (store/op_*.c), for a backend's ops table ---- */
 int mni_op_tenant_insert(struct mni_store *s, const mn_tenant *t, const mn_policy *policies,
                          size_t npolicies);
 int mni_op_tenant_get(struct mni_store *s, const char *id_or_name, mn_tenant **out);
 int mni_op_tenant_list(struct mni_store *s, mn_tenants **out);
 int mni_op_tenant_list_unruled(struct mni_store *s, mn_tenants **out);
+int mni_op_tenant_delete(struct mni_store *s, const char *tenant_id);
 int mni_op_actor_get(struct mni_store *s, const char *tenant, const char *identity,
                      mn_tenant **t, mn_identity **i, int64_t *policy_gen);
 int mni_op_policy_insert(struct mni_store *s, const mn_policy *p);
@@ -188,6 +216,7 @@ int mni_op_embed_cache_put(struct mni_store *s, const char *scope, const char *m
     .tenant_get = mni_op_tenant_get, \
     .tenant_list = mni_op_tenant_list, \
     .tenant_list_unruled = mni_op_tenant_list_unruled, \
+    .tenant_delete = mni_op_tenant_delete, \
     .policy_insert = mni_op_policy_insert, \
     .policy_get = mni_op_policy_get, \
     .policy_list = mni_op_policy_list, \

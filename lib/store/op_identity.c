@@ -79,21 +79,12 @@ int mni_op_identity_delete(struct mni_store *s, const char *tenant_id, const cha
         MNI_IDENTITY_DELETE_HISTORY, MNI_IDENTITY_DELETE_MEMORIES, MNI_IDENTITY_DELETE_APIKEYS,
         MNI_IDENTITY_DELETE,
     };
-    struct mni_tx *tx;
-    int64_t seq;
-    int rc = s->driver->begin(s, 1, &seq, &tx);
-    if (rc != MN_OK)
-        return rc;
-    for (size_t i = 0; rc == MN_OK && i < sizeof steps / sizeof *steps; i++) {
-        struct mni_args a = {0};
-        mni_arg_text(&a, tenant_id);
-        mni_arg_text(&a, id);
-        int64_t changed = 0;
-        rc = s->driver->exec(s, tx, steps[i], &a, &changed, NULL, "deleting an identity");
-        if (rc == MN_OK && steps[i] == MNI_IDENTITY_DELETE && changed == 0)
-            rc = mni_store_identity_gone(s->db, id);
-    }
-    rc = s->driver->end(s, tx, rc);
+    struct mni_args a = {0};
+    mni_arg_text(&a, tenant_id);
+    mni_arg_text(&a, id);
+    int rc = mni_erase(s, 1, steps, sizeof steps / sizeof *steps, &a, "deleting an identity");
+    if (rc == MN_ENOTFOUND)
+        rc = mni_store_identity_gone(s->db, id);
     if (rc == MN_OK)
         mni_store_changed(s, tenant_id);
     return rc;

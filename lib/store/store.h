@@ -116,6 +116,11 @@ struct mni_store_ops {
     int (*tenant_list)(struct mni_store *s, mn_tenants **out);
     /* Tenants that never had a policy (made before policies existed). */
     int (*tenant_list_unruled)(struct mni_store *s, mn_tenants **out);
+    /* Erases the tenant and every row of it, all or nothing: memories, history, the change
+     * feed, identities, API keys, policies, rate-limit overrides, embedding jobs, the
+     * embedding cache of its scope. MN_ENOTFOUND when the tenant is gone already. Calls no
+     * change hook: there is nothing left to follow (the caller drops the index's part). */
+    int (*tenant_delete)(struct mni_store *s, const char *tenant_id);
 
     /* Policies. Every change advances the tenant's policy generation in the same transaction. */
     int (*policy_insert)(struct mni_store *s, const mn_policy *p);
@@ -136,7 +141,8 @@ struct mni_store_ops {
     int (*identity_list)(struct mni_store *s, const char *tenant_id, mn_identities **out);
     int (*identity_set_active)(struct mni_store *s, const char *tenant_id, const char *id,
                                int active, int64_t now);
-    /* Removes the identity, its memories and their history. */
+    /* Removes the identity, its memories (their embedding jobs go with them), their history
+     * and its API keys, all or nothing. */
     int (*identity_delete)(struct mni_store *s, const char *tenant_id, const char *id);
 
     /* Inserts n rows in one transaction: all or none. */

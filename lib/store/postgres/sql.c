@@ -38,6 +38,21 @@ static const char *const sql[PGS__COUNT] = {
                                 "AND NOT EXISTS (SELECT 1 FROM policies p "
                                 "WHERE p.tenant_id = t.id) ORDER BY name",
 
+    /* Erasing a tenant (store/op_tenant.c): the embedding jobs go with the memories
+     * (trigger), the memories leave tombstones, which go next. Its feed horizon is a column
+     * of its row; meta can only hold the token of index files, which this backend does not
+     * write, but an erase leaves nothing of the tenant wherever it came from. */
+    [MNI_TENANT_DELETE_HISTORY] = "DELETE FROM memory_history WHERE tenant_id = $1",
+    [MNI_TENANT_DELETE_MEMORIES] = "DELETE FROM memories WHERE tenant_id = $1",
+    [MNI_TENANT_DELETE_FEED] = "DELETE FROM memory_tombstones WHERE tenant_id = $1",
+    [MNI_TENANT_DELETE_APIKEYS] = "DELETE FROM apikeys WHERE tenant_id = $1",
+    [MNI_TENANT_DELETE_IDENTITIES] = "DELETE FROM identities WHERE tenant_id = $1",
+    [MNI_TENANT_DELETE_POLICIES] = "DELETE FROM policies WHERE tenant_id = $1",
+    [MNI_TENANT_DELETE_LIMITS] = "DELETE FROM ratelimit_limits WHERE tenant_id = $1",
+    [MNI_TENANT_DELETE_EMBED_CACHE] = "DELETE FROM embed_cache WHERE scope = $1",
+    [MNI_TENANT_DELETE_META] = "DELETE FROM meta WHERE key = 'index:' || $1::text",
+    [MNI_TENANT_DELETE] = "DELETE FROM tenants WHERE id = $1",
+
     [MNI_POLICY_INSERT] = "INSERT INTO policies (" POLICY_COLUMNS ") "
                           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     [MNI_POLICY_GET] = "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = $1 AND id = $2",

@@ -55,6 +55,11 @@ int sq_conn_open(struct sq_store *s, struct sq_conn *c)
         "PRAGMA temp_store = MEMORY", "PRAGMA cache_size = -65536",
         /* Reads through a memory map skip a copy per page: search scans every vector. */
         "PRAGMA mmap_size = 1073741824",
+        /* Erasure (mn_tenant_delete, mn_identity_delete, hard deletes): SQLite otherwise
+         * leaves deleted rows' bytes in free space and free pages of the file, readable by
+         * anyone who gets the file. ON zeroes them at every delete, whatever the compile-time
+         * default; the WAL's older frames are the erase's to clear (sqlite/driver.c). */
+        "PRAGMA secure_delete = ON",
     };
     /* journal_mode = WAL rewrites the file header: not before the file is known to be ours
      * (sq_schema_prepare sets it on the first connection once it is). */

@@ -70,6 +70,22 @@ static int sq_job_enqueue_op(struct mni_store *st, struct mni_tx *tx, const char
                           row->updated_at);
 }
 
+/* secure_delete (sqlite/conn.c) zeroes what a delete frees, but a page as it was before
+ * stays in the WAL as an older frame until the WAL is written over: a TRUNCATE checkpoint
+ * copies the zeroed pages into the database and empties the WAL. It waits for the write lock
+ * up to the busy timeout and cannot finish while another connection reads an older snapshot
+ * (another process): those frames then go when the WAL is next reset. */
+static void sq_erased_op(struct mni_store *st)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    struct sq_conn *c = NULL;
+    if (sq_conn_get(s, &c) != MN_OK)
+        return;
+    sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sq_conn_put(s, c);
+}
+
 const struct mni_driver sq_driver = {
     sq_read, sq_exec_op, sq_begin_op, sq_end_op, sq_bump_seq_op, sq_job_enqueue_op,
+    sq_erased_op,
 };
