@@ -152,7 +152,8 @@ static const cli_cmd cmds[] = {
     {"deactivate", run_deactivate, "identity deactivate ID",
      "Marks an identity inactive; its memories stay."},
     {"delete", run_delete, "identity delete ID",
-     "Deletes an identity and every memory it owns, history included. Cannot be undone."},
+     "Erases an identity and every memory it owns, history, embedding jobs and API keys\n"
+     "included; the tenant's vector index is rebuilt without them. Cannot be undone."},
 };
 const cli_group cli_group_identity = {"identity", "manage a tenant's identities (agents, users)",
                                       cmds, sizeof cmds / sizeof cmds[0]};

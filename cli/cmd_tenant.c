@@ -1,5 +1,5 @@
 /*
- * cmd_tenant.c — manushya tenant create|list|get. Tenants need no --tenant themselves.
+ * cmd_tenant.c — manushya tenant create|list|get|delete. Tenants need no --tenant themselves.
  */
 #include "cli.h"
 
@@ -73,12 +73,35 @@ static int run_list(cli_ctx *c, int argc, char **argv)
     return rc;
 }
 
+/* Erasing cannot be undone: without --yes nothing is done (a usage error, exit 2). */
+static int run_delete(cli_ctx *c, int argc, char **argv)
+{
+    int yes = 0;
+    const cli_opt opts[] = {{"yes", CLI_OPT_FLAG, &yes, NULL}, {0}};
+    int rc = cli_parse(c, argc, argv, opts, 1, 1);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (!yes)
+        return cli_usage_error(c, "tenant delete erases the tenant %s and everything of it for "
+                               "good; add --yes to confirm", c->args[0]);
+    if ((rc = cli_open(c)) != CLI_EXIT_OK)
+        return rc;
+    rc = mn_tenant_delete(c->db, c->args[0]);
+    if (rc != MN_OK)
+        return cli_fail(c, rc, "tenant delete %s", c->args[0]);
+    return CLI_EXIT_OK;
+}
+
 static const cli_cmd cmds[] = {
     {"create", run_create, "tenant create NAME",
      "Creates a tenant and prints its id. NAME: 1..128 letters, digits, '-', '_', '.', not\n"
      "shaped like a UUID (--tenant takes a name or an id, and an id wins)."},
     {"list", run_list, "tenant list", "Lists every tenant: id, creation time (UTC), name."},
     {"get", run_get, "tenant get NAME|ID", "Shows one tenant."},
+    {"delete", run_delete, "tenant delete NAME|ID --yes",
+     "Erases the tenant and everything of it: memories, history, identities, API keys,\n"
+     "policies, rate-limit overrides, embedding jobs and cache, its vector index and index\n"
+     "files. Cannot be undone: refused without --yes. Backups are not touched."},
 };
-const cli_group cli_group_tenant = {"tenant", "create and list tenants", cmds,
+const cli_group cli_group_tenant = {"tenant", "create, list and delete tenants", cmds,
                                     sizeof cmds / sizeof cmds[0]};
