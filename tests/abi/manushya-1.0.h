@@ -292,6 +292,16 @@ typedef struct mn_tenants {
 MN_API int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out);
 MN_API int mn_tenant_get(mn_db *db, const char *id_or_name, mn_tenant **out);
 MN_API int mn_tenant_list(mn_db *db, mn_tenants **out);
+/* Erases the tenant (id or name) and everything of it, all or nothing in one store
+ * transaction: its memories and their history, identities, API keys, policies, rate-limit
+ * overrides, embedding jobs, the embedding cache of its scope and its change feed; then,
+ * after the commit, its part of the vector index, in memory and its files. A host operation,
+ * as mn_tenant_create: no actor, no policy. Later calls for it are MN_ENOTFOUND, as for any
+ * unknown tenant. NULL or "" is MN_EINVAL, an unknown tenant MN_ENOTFOUND; both change
+ * nothing. SQLite zeroes what a delete frees (secure_delete) and empties its WAL after the
+ * erase; PostgreSQL keeps dead rows until VACUUM, and backups keep what they hold: both are
+ * the operator's (libmanushya(3), ERASURE). */
+MN_API int mn_tenant_delete(mn_db *db, const char *id_or_name);
 MN_API void mn_tenant_free(mn_tenant *t);
 MN_API void mn_tenants_free(mn_tenants *l);
 
@@ -321,7 +331,11 @@ MN_API int mn_identity_get(mn_db *db, const mn_actor *actor, const char *id_or_e
                            mn_identity **out);
 MN_API int mn_identity_list(mn_db *db, const mn_actor *actor, mn_identities **out);
 MN_API int mn_identity_deactivate(mn_db *db, const mn_actor *actor, const char *id_or_external_id);
-/* Deletes the identity and, with it, every memory it owns (and their history). */
+/* Erases the identity and everything of it, all or nothing: every memory it owns, their
+ * history and embedding jobs, its API keys; then the tenant's part of the vector index is
+ * dropped, in memory and its files, and built again from the store at its next use (a graph
+ * keeps deleted vectors until it is rebuilt). Needs "delete" on the identity. The tenant's
+ * embedding cache is kept (it is keyed by text, not by owner): mn_tenant_delete erases it. */
 MN_API int mn_identity_delete(mn_db *db, const mn_actor *actor, const char *id_or_external_id);
 MN_API void mn_identity_free(mn_identity *i);
 MN_API void mn_identities_free(mn_identities *l);
