@@ -250,6 +250,20 @@ void th_random_bytes(void *buf, size_t n, uint32_t seed)
     }
 }
 
+const char *th_store_url(int i)
+{
+    static unsigned n;
+    if (i == 0)
+        return th_sqlite_url();
+    const char *u = getenv("MN_PG_URL");
+    if (!u || !*u) {
+        printf("# skip: postgres: MN_PG_URL is not set\n");
+        return NULL;
+    }
+    return th_fmt("%s?schema=s%ld_%u_%lld&vector=local", u, (long)getpid(), n++,
+                  (long long)th_now_ms() % 100000000);
+}
+
 int64_t th_now_ms(void)
 {
     struct timespec ts;

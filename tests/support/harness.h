@@ -50,6 +50,13 @@ uint64_t th_file_hash(const char *path);
 /* n pseudo-random bytes from a fixed seed (reproducible). */
 void th_random_bytes(void *buf, size_t n, uint32_t seed);
 
+/* The stores a case runs on, as a loop test (tcase_add_loop_test(tc, fn, 0, TH_NSTORES)): 0
+ * SQLite, 1 PostgreSQL on the test server (MN_PG_URL, which tests/run.sh sets; a fresh schema
+ * per database, vector=local). th_store_url(i): the URL of a new, empty database of store i,
+ * or NULL, saying "# skip: ..." on stdout, when MN_PG_URL is not set. */
+#define TH_NSTORES 2
+const char *th_store_url(int i);
+
 /* ---- opening ---------------------------------------------------------------------------------- */
 /* Opens url (asserting MN_OK). cfg may be NULL. */
 mn_db *th_open(const char *url, const mn_config *cfg);

@@ -17,34 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *pg_url(void)
-{
-    static unsigned n;
-    const char *u = getenv("MN_PG_URL");
-    if (!u || !*u)
-        return NULL;
-    return th_fmt("%s?schema=k%ld_%u_%lld&vector=local", u, (long)getpid(), n++,
-                  (long long)th_now_ms() % 100000000);
-}
-
-static const struct store {
-    const char *name;
-    const char *(*url)(void);     /* a new, empty database; NULL: no such server here */
-} stores[] = {
-    { "sqlite", th_sqlite_url },
-    { "postgres", pg_url },
-};
-#define NSTORES ((int)(sizeof stores / sizeof stores[0]))
 
 /* A tenant "t" with an admin "boss" and two agents "a1", "a2" on a new database of store i;
  * NULL (the case is skipped) when that store has no server here. */
 static mn_db *fresh(int i)
 {
-    const char *url = stores[i].url();
-    if (!url) {
-        printf("# skip: %s: MN_PG_URL is not set\n", stores[i].name);
+    const char *url = th_store_url(i);
+    if (!url)
         return NULL;
-    }
     mn_db *db = th_open(url, NULL);
     th_tenant(db, "t");
     th_identity(db, "t", "boss");
@@ -280,7 +260,7 @@ static int64_t last_used(mn_db *db)
 
 START_TEST(test_last_used_throttled)
 {
-    const char *url = stores[_i].url();
+    const char *url = th_store_url(_i);
     if (!url)
         return;
     mn_db *db = th_open(url, NULL), *other = th_open(url, NULL);
@@ -395,13 +375,13 @@ static Suite *apikey_suite(void)
     Suite *s = suite_create("apikey");
     TCase *tc = tcase_create("keys");
     tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, test_create_list_verify, 0, NSTORES);
-    tcase_add_loop_test(tc, test_act_by_key_scopes_and_policies, 0, NSTORES);
-    tcase_add_loop_test(tc, test_who_may_manage_keys, 0, NSTORES);
-    tcase_add_loop_test(tc, test_refusals_look_alike, 0, NSTORES);
-    tcase_add_loop_test(tc, test_revoke, 0, NSTORES);
-    tcase_add_loop_test(tc, test_last_used_throttled, 0, NSTORES);
-    tcase_add_loop_test(tc, test_bad_input_changes_nothing, 0, NSTORES);
+    tcase_add_loop_test(tc, test_create_list_verify, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, test_act_by_key_scopes_and_policies, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, test_who_may_manage_keys, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, test_refusals_look_alike, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, test_revoke, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, test_last_used_throttled, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, test_bad_input_changes_nothing, 0, TH_NSTORES);
     tcase_add_test(tc, test_store_keeps_hashes_only);
     tcase_add_test(tc, test_secret_never_in_messages);
     suite_add_tcase(s, tc);

@@ -27,26 +27,7 @@
 
 #define DIM 8
 
-/* ---- the stores ---------------------------------------------------------------------------- */
-
-static const char *pg_url(void)
-{
-    static unsigned n;
-    const char *u = getenv("MN_PG_URL");
-    if (!u || !*u)
-        return NULL;
-    return th_fmt("%s?schema=e%ld_%u_%lld&vector=local", u, (long)getpid(), n++,
-                  (long long)th_now_ms() % 100000000);
-}
-
-static const struct store {
-    const char *name;
-    const char *(*url)(void);     /* a new, empty database; NULL: no such server here */
-} stores[] = {
-    { "sqlite", th_sqlite_url },
-    { "postgres", pg_url },
-};
-#define NSTORES ((int)(sizeof stores / sizeof stores[0]))
+/* ---- counting rows past the library -------------------------------------------------------- */
 
 /* Where a table keeps its tenant. */
 static const struct table {
@@ -151,11 +132,9 @@ static long count_one(const char *table, const char *column, const char *value)
  * of the raw bytes for the tag finds anything left of it. */
 static mn_db *fresh(int i)
 {
-    const char *url = stores[i].url();
-    if (!url) {
-        printf("# skip: %s: MN_PG_URL is not set\n", stores[i].name);
+    const char *url = th_store_url(i);
+    if (!url)
         return NULL;
-    }
     w = (struct world){ i, url, open_db(url) };
     return w.db;
 }
@@ -456,10 +435,10 @@ static Suite *erase_suite(void)
     Suite *s = suite_create("erase");
     TCase *tc = tcase_create("erase");
     tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, test_tenant_delete_erases_only_its_rows, 0, NSTORES);
+    tcase_add_loop_test(tc, test_tenant_delete_erases_only_its_rows, 0, TH_NSTORES);
     tcase_add_test(tc, test_tenant_delete_index_and_files);
-    tcase_add_loop_test(tc, test_identity_delete_erases_its_rows, 0, NSTORES);
-    tcase_add_loop_test(tc, test_bad_input_changes_nothing, 0, NSTORES);
+    tcase_add_loop_test(tc, test_identity_delete_erases_its_rows, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, test_bad_input_changes_nothing, 0, TH_NSTORES);
     tcase_add_test(tc, test_no_erased_bytes_left_on_sqlite);
     suite_add_tcase(s, tc);
     return s;
