@@ -5,6 +5,7 @@
  * generation (one indexed read) and reuses the set while it is current. Sets are reference
  * counted, so a thread may keep deciding with a set that another thread has just replaced. */
 #include "api/access.h"
+#include "api/audit.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "store/types.h"
@@ -315,11 +316,15 @@ int mni_access_decide(mn_db *db, const struct mni_who *who, const char *action,
     return MN_OK;
 }
 
+/* A denial, recorded in the audit log: memory_id the memory decided on (NULL: none), d the
+ * decision. */
 static int denied(mn_db *db, const struct mni_who *who, const char *action,
-                  const char *resource, const char *reason)
+                  const char *resource, const char *memory_id, const struct decision *d,
+                  const char *reason)
 {
-    return mni_seterr(db, MN_EDENIED, "identity \"%.128s\" (role %.64s) may not %s %s: %s",
-                     who->identity->external_id, who->identity->role, action, resource, reason);
+    mni_seterr(db, MN_EDENIED, "identity \"%.128s\" (role %.64s) may not %s %s: %s",
+              who->identity->external_id, who->identity->role, action, resource, reason);
+    return mni_audit_denied(db, who, action, resource, memory_id, d->policy_id);
 }
 
 /* MN_OK when who may act on t, else MN_EDENIED (mni_access_check). */
@@ -331,12 +336,13 @@ static int check(mn_db *db, const struct mni_who *who, const struct target *t)
     int rc = mni_apikey_scope_check(db, &who->apikey, t->action, t->resource);
     if (rc == MN_OK)
         rc = decide(db, who, t, MNI_DKEY_EXPLAIN_DENIALS, &d);
+    const char *memory_id = t->memory ? t->memory->id : NULL;
     if (rc == MN_OK && !d.allowed)
-        rc = denied(db, who, t->action, t->resource, d.reason);
+        rc = denied(db, who, t->action, t->resource, memory_id, &d, d.reason);
     /* Allowed only for resources that meet conditions, and none was named: a call on all of
      * them at once (a purge, say) needs a policy without conditions on the resource. */
     if (rc == MN_OK && d.partial)
-        rc = denied(db, who, t->action, t->resource, "the allowing policy only covers some of "
+        rc = denied(db, who, t->action, t->resource, memory_id, &d, "the allowing policy only covers some of "
                     "them (it has conditions on the resource), and this call is on no one in "
                     "particular");
     return rc;
@@ -365,7 +371,7 @@ int mni_access_begin(mn_db *db, struct mni_who *who, const char *action, int *pe
     if (rc == MN_OK)
         rc = decide(db, who, &listing, MNI_DKEY_EXPLAIN_DENIALS, &act);
     if (rc == MN_OK && !act.allowed)
-        return denied(db, who, action, "memory", act.reason);
+        return denied(db, who, action, "memory", NULL, &act, act.reason);
     /* Every memory shown must pass both the list (or search) and read policies. Two decisions
      * settle it for all of them when both allow and no policy of either looks at the memory;
      * otherwise each memory is decided. */

@@ -1,5 +1,6 @@
 /* API keys: making, listing, revoking and verifying them (the public calls). A key's secret
  * exists in the library only while it is made; the store keeps its keyed hash. */
+#include "api/audit.h"
 #include "api/abi_structs.h"
 #include "api/access.h"
 #include "api/actor.h"
@@ -46,8 +47,9 @@ static int check_input(mn_db *db, const mn_apikey_input *in, char **scopes)
 }
 
 /* Makes a key into key, its public id into k->id (MNI_APIKEY_ID_HEX + 1 bytes, the caller's),
- * and stores k with the key's hash. */
-static int make_and_store(mn_db *db, mn_apikey *k, char key[MNI_APIKEY_LEN + 1])
+ * and stores k with the key's hash, recorded in the audit log as made by who. */
+static int make_and_store(mn_db *db, const struct mni_who *who, mn_apikey *k,
+                          char key[MNI_APIKEY_LEN + 1])
 {
     unsigned char id[MNI_APIKEY_ID_HEX / 2], secret[MNI_APIKEY_SECRET_HEX / 2];
     unsigned char mac[MNI_APIKEY_HASH_BYTES];
@@ -59,10 +61,15 @@ static int make_and_store(mn_db *db, mn_apikey *k, char key[MNI_APIKEY_LEN + 1])
     sodium_bin2hex(key + 4 + MNI_APIKEY_ID_HEX, MNI_APIKEY_SECRET_HEX + 1, secret, sizeof secret);
     sodium_memzero(secret, sizeof secret);
     int rc = mni_apikey_hash(db, key, mac);
+    const char *ids[] = { k->id };
+    struct mni_audit_call au = {0};
+    if (rc == MN_OK)
+        rc = mni_audit_call(db, who, "apikey:create", ids, 1, &au);
     if (rc == MN_OK) {
         sodium_bin2hex(mac_hex, sizeof mac_hex, mac, sizeof mac);
-        rc = db->store->ops->apikey_insert(db->store, k, mac_hex);
+        rc = db->store->ops->apikey_insert(db->store, k, mac_hex, &au.au);
     }
+    mni_audit_call_release(&au);
     return rc;
 }
 
@@ -111,7 +118,7 @@ int mn_apikey_create(mn_db *db, const mn_actor *actor, const mn_apikey_input *in
                     .identity_id = identity_id, .scopes = scopes, .created_at = mni_now_ms(),
                     .expires_at = in.expires_at };
     if (rc == MN_OK)
-        rc = make_and_store(db, &k, key);
+        rc = make_and_store(db, &who, &k, key);
     if (rc == MN_OK && out)
         rc = read_back(db, id, out);
     if (rc == MN_OK && !(*key_out = strdup(key)))
@@ -164,8 +171,13 @@ int mn_apikey_revoke(mn_db *db, const mn_actor *actor, const char *id)
         rc = mni_store_no_apikey(db, id);
     if (rc == MN_OK)
         rc = check_apikey(db, &who, "delete", row->key.id, row->key.identity_id);
+    struct mni_audit_call au = {0};
     if (rc == MN_OK)
-        rc = db->store->ops->apikey_delete(db->store, who.tenant->id, row->key.id);
+        rc = mni_audit_call(db, &who, "apikey:delete", (const char *const *)&row->key.id, 1,
+                            &au);
+    if (rc == MN_OK)
+        rc = db->store->ops->apikey_delete(db->store, who.tenant->id, row->key.id, &au.au);
+    mni_audit_call_release(&au);
     if (rc == MN_OK)
         mni_apikeys_invalidate(db);
     mni_one_free(row, mni_apikey_row_clear);

@@ -1,4 +1,5 @@
 /* Identities: the agents, users and services that act inside a tenant. */
+#include "api/audit.h"
 #include "api/access.h"
 #include "api/actor.h"
 #include "api/erase.h"
@@ -57,7 +58,11 @@ int mn_identity_create(mn_db *db, const mn_actor *actor, const char *external_id
                           .role = (char *)(role ? role : "agent"), .claims = claims_json,
                           .active = 1 };
         i.created_at = i.updated_at = mni_uuid7(id);
-        rc = db->store->ops->identity_insert(db->store, &i);
+        const char *ids[] = { id };
+        struct mni_audit_call au;
+        if ((rc = mni_audit_call(db, &who, "identity:create", ids, 1, &au)) == MN_OK)
+            rc = db->store->ops->identity_insert(db->store, &i, &au.au);
+        mni_audit_call_release(&au);
         if (rc == MN_OK && out)
             rc = db->store->ops->identity_get(db->store, who.tenant->id, id, out);
     }
@@ -120,12 +125,17 @@ static int change_identity(mn_db *db, const mn_actor *actor, const char *id_or_e
     if (rc == MN_OK)
         rc = check_identity(db, &who, deactivate ? "update" : "delete", target->id,
                             target->external_id, target->role);
+    struct mni_audit_call au = {0};
+    if (rc == MN_OK)
+        rc = mni_audit_call(db, &who, deactivate ? "identity:deactivate" : "identity:delete",
+                            (const char *const *)&target->id, 1, &au);
     if (rc == MN_OK && deactivate)
         rc = db->store->ops->identity_set_active(db->store, who.tenant->id, target->id, 0,
-                                                 mni_now_ms());
+                                                 mni_now_ms(), &au.au);
     else if (rc == MN_OK && (rc = db->store->ops->identity_delete(db->store, who.tenant->id,
-                                                                  target->id)) == MN_OK)
+                                                                  target->id, &au.au)) == MN_OK)
         mni_erased(db, who.tenant->id);
+    mni_audit_call_release(&au);
     mn_identity_free(target);
     mni_who_release(&who);
     return rc;

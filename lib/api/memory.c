@@ -1,4 +1,5 @@
 /* Memories: adding and reading them. Changes are in memory_change.c, search in search.c. */
+#include "api/audit.h"
 #include "api/abi_structs.h"
 #include "api/access.h"
 #include "api/actor.h"
@@ -189,8 +190,17 @@ static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
     if (rc == MN_OK && (rc = embed_missing(db, who->tenant->id, p, failed)) != MN_OK &&
         batch && *failed < n)
         mni_errprefix(db, "memory %zu: ", *failed);
-    if (rc == MN_OK)
-        rc = db->store->ops->memory_insert(db->store, who->tenant->id, p->rows, n);
+    const char **ids = rc == MN_OK ? malloc(n * sizeof *ids) : NULL;
+    if (rc == MN_OK && !ids)
+        rc = mni_seterr(db, MN_ENOMEM, "out of memory preparing %zu memories", n);
+    for (size_t i = 0; rc == MN_OK && i < n; i++)
+        ids[i] = p->ids[i];
+    struct mni_audit_call au;
+    if (rc == MN_OK && (rc = mni_audit_call(db, who, "memory:create", ids, n, &au)) == MN_OK)
+        rc = db->store->ops->memory_insert(db->store, who->tenant->id, p->rows, n, &au.au);
+    if (ids)
+        mni_audit_call_release(&au);
+    free(ids);
     if (rc == MN_OK && db->cfg.embed_async)
         mni_jobs_wake(db->jobs);
     return rc;

@@ -1,4 +1,5 @@
 /* Memories: updating, deleting, restoring, purging, and the history of changes. */
+#include "api/audit.h"
 #include "api/abi_structs.h"
 #include "api/access.h"
 #include "api/actor.h"
@@ -121,12 +122,15 @@ static int update_once(mn_db *db, const struct mni_who *who, const char *id,
     }
     char *before = snapshot(cur->text, cur->type, cur->metadata, cur->importance);
     char *after = snapshot(row.text, row.type, row.metadata, row.importance);
+    struct mni_audit_call au;
     if (!before || !after)
         rc = mni_seterr(db, MN_ENOMEM, "out of memory recording the history of %s", id);
-    else
+    else if ((rc = mni_audit_call(db, who, "memory:update", &id, 1, &au)) == MN_OK)
         rc = db->store->ops->memory_update(db->store, who->tenant->id, &row, cur->version,
                                            who->identity ? who->identity->id : NULL, before,
-                                           after);
+                                           after, &au.au);
+    if (before && after)
+        mni_audit_call_release(&au);
     free(before);
     free(after);
     mn_memory_free(cur);
@@ -252,9 +256,13 @@ int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *i
         rc = mni_who_resolve(db, actor, &who);
     for (size_t i = 0; rc == MN_OK && who.identity && i < n; i++)
         rc = check_existing(db, &who, canon[i], "delete");
+    struct mni_audit_call au = {0};
+    if (rc == MN_OK && n)
+        rc = mni_audit_call(db, &who, "memory:delete", canon, n, &au);
     if (rc == MN_OK && n)
         rc = db->store->ops->memory_delete(db->store, who.tenant->id, canon, n, mode,
-                                           mni_now_ms());
+                                           mni_now_ms(), &au.au);
+    mni_audit_call_release(&au);
     mni_who_release(&who);
     free(canon);
     return rc;
@@ -282,8 +290,13 @@ int mn_memory_restore(mn_db *db, const mn_actor *actor, const char *id)
         rc = mni_who_resolve(db, actor, &who);
     if (rc == MN_OK)
         rc = check_existing(db, &who, id, "update");
+    struct mni_audit_call au = {0};
     if (rc == MN_OK)
-        rc = db->store->ops->memory_restore(db->store, who.tenant->id, id, mni_now_ms());
+        rc = mni_audit_call(db, &who, "memory:restore", &id, 1, &au);
+    if (rc == MN_OK)
+        rc = db->store->ops->memory_restore(db->store, who.tenant->id, id, mni_now_ms(),
+                                            &au.au);
+    mni_audit_call_release(&au);
     mni_who_release(&who);
     return rc;
 }
@@ -298,8 +311,14 @@ int mn_memory_purge_expired(mn_db *db, const mn_actor *actor, size_t *purged)
     /* Purging is tenant-wide: a policy must allow deleting memories without naming one. */
     if (rc == MN_OK)
         rc = mni_access_check(db, &who, "delete", "memory", NULL);
+    /* The store names the purged ids in the entry: only it finds them. */
+    struct mni_audit_call au = {0};
     if (rc == MN_OK)
-        rc = db->store->ops->memory_purge_expired(db->store, who.tenant->id, mni_now_ms(), &n);
+        rc = mni_audit_call(db, &who, "memory:purge", NULL, 0, &au);
+    if (rc == MN_OK)
+        rc = db->store->ops->memory_purge_expired(db->store, who.tenant->id, mni_now_ms(), &n,
+                                                  &au.au);
+    mni_audit_call_release(&au);
     if (rc == MN_OK && purged)
         *purged = n;
     mni_who_release(&who);

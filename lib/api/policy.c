@@ -1,4 +1,5 @@
 /* Policies: managing a tenant's access rules, and asking for a decision. */
+#include "api/audit.h"
 #include "api/abi_structs.h"
 #include "api/access.h"
 #include "api/actor.h"
@@ -78,7 +79,11 @@ int mn_policy_add(mn_db *db, const mn_actor *actor, const mn_policy_input *input
                         .rule = rule, .priority = in->priority, .active = !in->inactive,
                         .description = (char *)(in->description ? in->description : "") };
         p.created_at = p.updated_at = mni_uuid7(id);
-        rc = db->store->ops->policy_insert(db->store, &p);
+        const char *ids[] = { id };
+        struct mni_audit_call au;
+        if ((rc = mni_audit_call(db, &who, "policy:create", ids, 1, &au)) == MN_OK)
+            rc = db->store->ops->policy_insert(db->store, &p, &au.au);
+        mni_audit_call_release(&au);
     }
     if (rc == MN_OK && out)
         rc = db->store->ops->policy_get(db->store, who.tenant->id, id, out);
@@ -191,7 +196,11 @@ int mn_policy_update(mn_db *db, const mn_actor *actor, const char *id,
         if (changes->set & MN_POLICY_SET_ACTIVE)
             p.active = changes->active;
         p.updated_at = mni_now_ms();
-        rc = db->store->ops->policy_update(db->store, &p);
+        const char *ids[] = { key };
+        struct mni_audit_call au;
+        if ((rc = mni_audit_call(db, &who, "policy:update", ids, 1, &au)) == MN_OK)
+            rc = db->store->ops->policy_update(db->store, &p, &au.au);
+        mni_audit_call_release(&au);
     }
     if (rc == MN_OK && out)
         rc = db->store->ops->policy_get(db->store, who.tenant->id, key, out);
@@ -210,8 +219,13 @@ int mn_policy_delete(mn_db *db, const mn_actor *actor, const char *id)
     int rc = mni_require(db, id, "the policy id");
     if (rc == MN_OK)
         rc = begin(db, actor, id, "delete", &who, key);
+    const char *ids[] = { key };
+    struct mni_audit_call au = {0};
     if (rc == MN_OK)
-        rc = db->store->ops->policy_delete(db->store, who.tenant->id, key);
+        rc = mni_audit_call(db, &who, "policy:delete", ids, 1, &au);
+    if (rc == MN_OK)
+        rc = db->store->ops->policy_delete(db->store, who.tenant->id, key, &au.au);
+    mni_audit_call_release(&au);
     mni_who_release(&who);
     return rc;
 }

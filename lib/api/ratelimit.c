@@ -1,6 +1,7 @@
 /* Rate limits in the public API: decisions for host programs (hit, peek, reset) and the
  * tenant's limits (list, get, set, delete). The library's own calls are limited through
  * mni_ratelimit_enforce (api/limiter.c). */
+#include "api/audit.h"
 #include "api/access.h"
 #include "api/abi_structs.h"
 #include "api/actor.h"
@@ -225,9 +226,13 @@ int mn_limit_set(mn_db *db, const mn_actor *actor, const char *endpoint,
         return mni_err_no_db(__func__);
     struct mni_who who = {0};
     int rc = change_begin(db, actor, endpoint, 1, limit, window_ms, &who);
+    struct mni_audit_call au = {0};
+    if (rc == MN_OK)
+        rc = mni_audit_call(db, &who, "limit:update", &endpoint, 1, &au);
     if (rc == MN_OK)
         rc = db->store->ops->ratelimit_limit_put(db->store, who.tenant->id, endpoint, limit,
-                                                 window_ms, mni_now_ms());
+                                                 window_ms, mni_now_ms(), &au.au);
+    mni_audit_call_release(&au);
     if (rc == MN_OK)
         mni_rl_targets_invalidate(db);
     mni_who_release(&who);
@@ -240,8 +245,13 @@ int mn_limit_delete(mn_db *db, const mn_actor *actor, const char *endpoint)
         return mni_err_no_db(__func__);
     struct mni_who who = {0};
     int rc = change_begin(db, actor, endpoint, 0, 0, 0, &who);
+    struct mni_audit_call au = {0};
     if (rc == MN_OK)
-        rc = db->store->ops->ratelimit_limit_delete(db->store, who.tenant->id, endpoint);
+        rc = mni_audit_call(db, &who, "limit:delete", &endpoint, 1, &au);
+    if (rc == MN_OK)
+        rc = db->store->ops->ratelimit_limit_delete(db->store, who.tenant->id, endpoint,
+                                                    &au.au);
+    mni_audit_call_release(&au);
     if (rc == MN_OK)
         mni_rl_targets_invalidate(db);
     mni_who_release(&who);

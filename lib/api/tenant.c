@@ -1,4 +1,5 @@
 /* Tenants: the top of the data model. Every other row belongs to exactly one. */
+#include "api/audit.h"
 #include "api/access.h"
 #include "api/actor.h"
 #include "api/erase.h"
@@ -10,6 +11,7 @@
 #include "policy/policy.h"
 #include "store/store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,7 +108,7 @@ int mni_tenant_install_default_policies(mn_db *db)
         struct defaults d;
         rc = defaults_make(db, l->items[t]->id, mni_now_ms(), &d);
         for (size_t i = 0; rc == MN_OK && i < d.n; i++)
-            rc = db->store->ops->policy_insert(db->store, &d.rows[i]);
+            rc = db->store->ops->policy_insert(db->store, &d.rows[i], NULL);
         defaults_free(&d);
     }
     mn_tenants_free(l);
@@ -144,8 +146,16 @@ int mn_tenant_delete(mn_db *db, const char *id_or_name)
                         "name of the tenant to delete");
     if (rc == MN_OK)
         rc = db->store->ops->tenant_get(db->store, id_or_name, &t);
-    if (rc == MN_OK)
-        rc = db->store->ops->tenant_delete(db->store, t->id);
+    /* The audit log keeps the fact (the host, as the system actor, erased the tenant), never
+     * what was erased. */
+    char resources[MNI_UUID_LEN + 5];
+    struct mni_audit au = { .action = "tenant:delete", .resources = resources, .outcome = "ok" };
+    if (rc == MN_OK) {
+        snprintf(resources, sizeof resources, "[\"%s\"]", t->id);
+        au.tenant_id = t->id;
+        au.at = mni_now_ms();
+        rc = db->store->ops->tenant_delete(db->store, t->id, &au);
+    }
     if (rc == MN_OK)
         mni_erased(db, t->id);
     mn_tenant_free(t);

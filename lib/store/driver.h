@@ -11,6 +11,7 @@
 #ifndef MNI_STORE_DRIVER_H
 #define MNI_STORE_DRIVER_H
 
+#include "store/audit.h"
 #include "store/rows.h"
 #include "store/store.h"
 
@@ -27,8 +28,9 @@ enum mni_stmt {
     /* t: erasing a tenant (store/op_tenant.c), in this order: the history (found through
      * the memories), the memories (their embedding jobs go with them, and they leave
      * tombstones), the change feed's tombstones, API keys, identities, policies, rate-limit
-     * overrides, the embedding cache of its scope, its index and feed entries of meta, then
-     * the tenant itself. */
+     * overrides, the embedding cache of its scope, its index and feed entries of meta, its
+     * audit log (whose entries name what was erased; the erasure's own entry then starts a
+     * new chain, the fact alone), then the tenant itself. */
     MNI_TENANT_DELETE_HISTORY,
     MNI_TENANT_DELETE_MEMORIES,
     MNI_TENANT_DELETE_FEED,
@@ -38,6 +40,8 @@ enum mni_stmt {
     MNI_TENANT_DELETE_LIMITS,
     MNI_TENANT_DELETE_EMBED_CACHE,
     MNI_TENANT_DELETE_META,
+    MNI_TENANT_DELETE_AUDIT,
+    MNI_TENANT_DELETE_AUDIT_HEAD,
     MNI_TENANT_DELETE,
     MNI_ACTOR_GET,              /* tenant id or name, identity id or external_id (or NULL) */
     MNI_POLICY_INSERT,          /* the policy columns, in order */
@@ -79,6 +83,18 @@ enum mni_stmt {
     MNI_APIKEY_LIST,            /* t, identity id or NULL: the apikey columns, oldest first */
     MNI_APIKEY_DELETE,          /* t, id */
     MNI_APIKEY_TOUCH,           /* id, now, before: last_used_at = now when it is <= before */
+    /* t: the audit chain (store/op_audit.c). HEAD makes the tenant's head row if it has none
+     * and returns (seq, hash, pruned), holding it locked until the write ends. */
+    MNI_AUDIT_HEAD,
+    /* t, seq, at, identity id, API key id, action, resources, outcome, policy id, context,
+     * prev_hash, hash */
+    MNI_AUDIT_INSERT,
+    MNI_AUDIT_HEAD_SET,         /* t, seq, hash */
+    MNI_AUDIT_HEAD_GET,         /* t: seq, hash, pruned; no row before the first entry */
+    /* t, action prefix, identity id (NULL: any), since, until (at < until), after seq, limit
+     * (0: all):
+     * the entry columns (seq .. hash as INSERT has them), by seq */
+    MNI_AUDIT_LIST,
     MNI_STMT_COUNT
 };
 
@@ -150,11 +166,18 @@ int mni_query_one(struct mni_store *s, enum mni_stmt id, const struct mni_args *
                   void **out, const char *doing);
 
 /* Erases in one write (store/steps.c): reserves nseq change numbers (a delete's tombstones
- * take the last), runs the n statements of steps, each with the arguments a, commits, then
+ * take the last), runs the n statements of steps, each with the arguments a, appends au (the
+ * audit entry: the fact of the erasure, never what it erased), commits, then
  * lets the backend push the deleted rows out (the driver's erased). All or nothing: MN_ENOTFOUND,
  * rolled back with no message set, when the last statement (the row erased) changed no row. */
 int mni_erase(struct mni_store *s, int64_t nseq, const enum mni_stmt *steps, size_t n,
-              const struct mni_args *a, const char *doing);
+              const struct mni_args *a, const char *doing, const struct mni_audit *au);
+
+/* Runs one changing statement as a write of its own, appending au (store/audit.h) when it
+ * changed a row (changed may be NULL: always). The rest as the driver's exec. */
+int mni_op_audited_exec(struct mni_store *s, enum mni_stmt id, const struct mni_args *a,
+                        int64_t *changed, const char *taken, const char *doing,
+                        const struct mni_audit *au);
 
 /* ---- the operations written once (store/op_*.c), for a backend's ops table ---- */
 int mni_op_tenant_insert(struct mni_store *s, const mn_tenant *t, const mn_policy *policies,
@@ -162,50 +185,67 @@ int mni_op_tenant_insert(struct mni_store *s, const mn_tenant *t, const mn_polic
 int mni_op_tenant_get(struct mni_store *s, const char *id_or_name, mn_tenant **out);
 int mni_op_tenant_list(struct mni_store *s, mn_tenants **out);
 int mni_op_tenant_list_unruled(struct mni_store *s, mn_tenants **out);
-int mni_op_tenant_delete(struct mni_store *s, const char *tenant_id);
+int mni_op_tenant_delete(struct mni_store *s, const char *tenant_id,
+                         const struct mni_audit *au);
 int mni_op_actor_get(struct mni_store *s, const char *tenant, const char *identity,
                      mn_tenant **t, mn_identity **i, int64_t *policy_gen);
-int mni_op_policy_insert(struct mni_store *s, const mn_policy *p);
+int mni_op_policy_insert(struct mni_store *s, const mn_policy *p,
+                         const struct mni_audit *au);
 int mni_op_policy_get(struct mni_store *s, const char *tenant_id, const char *id,
                       mn_policy **out);
 int mni_op_policy_list(struct mni_store *s, const char *tenant_id, mn_policies **out);
-int mni_op_policy_update(struct mni_store *s, const mn_policy *p);
-int mni_op_policy_delete(struct mni_store *s, const char *tenant_id, const char *id);
+int mni_op_policy_update(struct mni_store *s, const mn_policy *p,
+                         const struct mni_audit *au);
+int mni_op_policy_delete(struct mni_store *s, const char *tenant_id, const char *id,
+                         const struct mni_audit *au);
 /* Inserts p in the caller's write, without advancing the generation (a new tenant's). */
 int mni_op_policy_insert_in(struct mni_store *s, struct mni_tx *tx, const mn_policy *p);
-int mni_op_identity_insert(struct mni_store *s, const mn_identity *i);
+int mni_op_identity_insert(struct mni_store *s, const mn_identity *i,
+                           const struct mni_audit *au);
 int mni_op_identity_get(struct mni_store *s, const char *tenant_id, const char *id_or_external,
                         mn_identity **out);
 int mni_op_identity_list(struct mni_store *s, const char *tenant_id, mn_identities **out);
 int mni_op_identity_set_active(struct mni_store *s, const char *tenant_id, const char *id,
-                               int active, int64_t now);
-int mni_op_identity_delete(struct mni_store *s, const char *tenant_id, const char *id);
+                               int active, int64_t now,
+                               const struct mni_audit *au);
+int mni_op_identity_delete(struct mni_store *s, const char *tenant_id, const char *id,
+                           const struct mni_audit *au);
 int mni_op_memory_history(struct mni_store *s, const char *tenant_id, const char *id,
                           mn_history **out);
 int mni_op_memory_update(struct mni_store *s, const char *tenant_id,
                          const struct mni_memory_row *row, int64_t expected_version,
-                         const char *changed_by, const char *before, const char *after);
+                         const char *changed_by, const char *before, const char *after,
+                         const struct mni_audit *au);
 int mni_op_memory_delete(struct mni_store *s, const char *tenant_id, const char *const *ids,
-                         size_t n, int mode, int64_t now);
+                         size_t n, int mode, int64_t now,
+                         const struct mni_audit *au);
 int mni_op_memory_restore(struct mni_store *s, const char *tenant_id, const char *id,
-                          int64_t now);
+                          int64_t now,
+                          const struct mni_audit *au);
 int mni_op_memory_purge_expired(struct mni_store *s, const char *tenant_id, int64_t now,
-                                size_t *purged);
+                                size_t *purged,
+                                const struct mni_audit *au);
 int mni_op_ratelimit_limit_put(struct mni_store *s, const char *tenant_id,
                                const char *endpoint, int64_t max_calls, int64_t window_ms,
-                               int64_t now);
+                               int64_t now,
+                               const struct mni_audit *au);
 int mni_op_ratelimit_limit_list(struct mni_store *s, const char *tenant_id, mn_limits **out);
 int mni_op_ratelimit_limit_delete(struct mni_store *s, const char *tenant_id,
-                                  const char *endpoint);
+                                  const char *endpoint,
+                                  const struct mni_audit *au);
 int mni_op_embed_jobs_list(struct mni_store *s, const char *tenant_id, int status, int limit,
                            mn_jobs **out);
 int mni_op_meta_add(struct mni_store *s, const char *key, const char *value);
-int mni_op_apikey_insert(struct mni_store *s, const mn_apikey *k, const char *hash);
+int mni_op_apikey_insert(struct mni_store *s, const mn_apikey *k, const char *hash,
+                         const struct mni_audit *au);
 int mni_op_apikey_get(struct mni_store *s, const char *id, struct mni_apikey_row **out);
 int mni_op_apikey_list(struct mni_store *s, const char *tenant_id, const char *identity_id,
                        mn_apikeys **out);
-int mni_op_apikey_delete(struct mni_store *s, const char *tenant_id, const char *id);
+int mni_op_apikey_delete(struct mni_store *s, const char *tenant_id, const char *id,
+                         const struct mni_audit *au);
 int mni_op_apikey_touch(struct mni_store *s, const char *id, int64_t now, int64_t before);
+int mni_op_audit_record(struct mni_store *s, const struct mni_audit *au);
+int mni_op_audit_verify(struct mni_store *s, const char *tenant_id);
 int mni_op_embed_cache_put(struct mni_store *s, const char *scope, const char *model, int dim,
                            const unsigned char *hashes, size_t n, const float *vecs,
                            int64_t now);
@@ -243,7 +283,9 @@ int mni_op_embed_cache_put(struct mni_store *s, const char *scope, const char *m
     .apikey_get = mni_op_apikey_get, \
     .apikey_list = mni_op_apikey_list, \
     .apikey_delete = mni_op_apikey_delete, \
-    .apikey_touch = mni_op_apikey_touch
+    .apikey_touch = mni_op_apikey_touch, \
+    .audit_record = mni_op_audit_record, \
+    .audit_verify = mni_op_audit_verify
 
 /* The ops each backend writes itself (its own SQL, connections, transactions and vector
  * formats), named PREFIX_NAME: declared once for both with MNI_BACKEND_OPS_DECLARE(PREFIX)
@@ -251,7 +293,8 @@ int mni_op_embed_cache_put(struct mni_store *s, const char *scope, const char *m
  * adds open, close, schema_version and file_path (the backend's store.c declares those). */
 #define MNI_BACKEND_OPS_DECLARE(p) \
     int p##_memory_insert(struct mni_store *st, const char *tenant_id, \
-                          const struct mni_memory_row *rows, size_t n); \
+                          const struct mni_memory_row *rows, size_t n, \
+                          const struct mni_audit *au); \
     int p##_memory_get(struct mni_store *st, const char *tenant_id, const char *id, \
                        const struct mni_store_query *q, mn_memory **out); \
     int p##_memory_list(struct mni_store *st, const char *tenant_id, \

@@ -16,7 +16,8 @@ int mni_op_meta_add(struct mni_store *s, const char *key, const char *value)
     return s->driver->exec(s, NULL, MNI_META_ADD, &a, NULL, NULL, "recording a setting");
 }
 
-int mni_op_apikey_insert(struct mni_store *s, const mn_apikey *k, const char *hash)
+int mni_op_apikey_insert(struct mni_store *s, const mn_apikey *k, const char *hash,
+                         const struct mni_audit *au)
 {
     struct mni_args a = {0};
     mni_arg_text(&a, k->id);
@@ -27,9 +28,9 @@ int mni_op_apikey_insert(struct mni_store *s, const mn_apikey *k, const char *ha
     mni_arg_int(&a, k->created_at);
     mni_arg_int(&a, k->expires_at);
     /* 64 random bits of id: a clash is as good as impossible, and then only refused. */
-    return s->driver->exec(s, NULL, MNI_APIKEY_INSERT, &a, NULL,
-                           "a new API key's random id is taken; create it again",
-                           "storing an API key");
+    return mni_op_audited_exec(s, MNI_APIKEY_INSERT, &a, NULL,
+                               "a new API key's random id is taken; create it again",
+                               "storing an API key", au);
 }
 
 int mni_op_apikey_get(struct mni_store *s, const char *id, struct mni_apikey_row **out)
@@ -60,14 +61,15 @@ int mni_op_apikey_list(struct mni_store *s, const char *tenant_id, const char *i
     return rc;
 }
 
-int mni_op_apikey_delete(struct mni_store *s, const char *tenant_id, const char *id)
+int mni_op_apikey_delete(struct mni_store *s, const char *tenant_id, const char *id,
+                         const struct mni_audit *au)
 {
     struct mni_args a = {0};
     mni_arg_text(&a, tenant_id);
     mni_arg_text(&a, id);
     int64_t changed = 0;
-    int rc = s->driver->exec(s, NULL, MNI_APIKEY_DELETE, &a, &changed, NULL,
-                             "revoking an API key");
+    int rc = mni_op_audited_exec(s, MNI_APIKEY_DELETE, &a, &changed, NULL,
+                                 "revoking an API key", au);
     return rc == MN_OK && !changed ? mni_store_no_apikey(s->db, id) : rc;
 }
 

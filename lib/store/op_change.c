@@ -80,7 +80,8 @@ static int update_row(struct mni_store *s, struct mni_tx *tx, const char *tenant
 
 int mni_op_memory_update(struct mni_store *s, const char *tenant_id,
                          const struct mni_memory_row *row, int64_t expected_version,
-                         const char *changed_by, const char *before, const char *after)
+                         const char *changed_by, const char *before, const char *after,
+                         const struct mni_audit *au)
 {
     struct mni_tx *tx;
     int64_t seq;
@@ -98,14 +99,15 @@ int mni_op_memory_update(struct mni_store *s, const char *tenant_id,
         rc = s->driver->exec(s, tx, MNI_JOB_DROP, &a, NULL, NULL,
                              "dropping a memory's embedding job");
     }
-    rc = s->driver->end(s, tx, rc);
+    rc = mni_audit_end(s, tx, au, rc);
     if (rc == MN_OK)
         mni_store_changed(s, tenant_id);
     return rc;
 }
 
 int mni_op_memory_delete(struct mni_store *s, const char *tenant_id, const char *const *ids,
-                         size_t n, int mode, int64_t now)
+                         size_t n, int mode, int64_t now,
+                         const struct mni_audit *au)
 {
     struct mni_tx *tx;
     int64_t last = 0;
@@ -114,21 +116,22 @@ int mni_op_memory_delete(struct mni_store *s, const char *tenant_id, const char 
         return rc;
     for (size_t i = 0; rc == MN_OK && i < n; i++)
         rc = delete_one(s, tx, tenant_id, ids[i], mode, now, last - (int64_t)n + 1 + (int64_t)i);
-    rc = s->driver->end(s, tx, rc);
+    rc = mni_audit_end(s, tx, au, rc);
     if (rc == MN_OK)
         mni_store_changed(s, tenant_id);
     return rc;
 }
 
 int mni_op_memory_restore(struct mni_store *s, const char *tenant_id, const char *id,
-                          int64_t now)
+                          int64_t now,
+                          const struct mni_audit *au)
 {
     struct mni_tx *tx;
     int64_t seq;
     int rc = s->driver->begin(s, 1, &seq, &tx);
     if (rc == MN_OK)
-        rc = s->driver->end(s, tx, change_row(s, tx, MNI_MEMORY_RESTORE, tenant_id, id, now,
-                                              seq, "restoring a memory"));
+        rc = mni_audit_end(s, tx, au, change_row(s, tx, MNI_MEMORY_RESTORE, tenant_id, id, now,
+                                                 seq, "restoring a memory"));
     if (rc == MN_OK)
         mni_store_changed(s, tenant_id);
     return rc;
@@ -152,8 +155,18 @@ static int keep_id(void *ctx, const struct mni_row *r)
     return 0;
 }
 
+/* The ids as a JSON array (cJSON's allocation, which is malloc's). */
+static char *ids_json(char **v, size_t n)
+{
+    cJSON *a = cJSON_CreateStringArray((const char *const *)v, (int)n);
+    char *text = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    return text;
+}
+
 int mni_op_memory_purge_expired(struct mni_store *s, const char *tenant_id, int64_t now,
-                                size_t *purged)
+                                size_t *purged,
+                                const struct mni_audit *au)
 {
     struct mni_tx *tx;
     struct ids ids = {0};
@@ -174,7 +187,14 @@ int mni_op_memory_purge_expired(struct mni_store *s, const char *tenant_id, int6
     for (size_t i = 0; rc == MN_OK && i < n; i++)
         rc = delete_one(s, tx, tenant_id, ids.v[i], MN_DELETE_HARD, now,
                         last - (int64_t)n + 1 + (int64_t)i);
-    rc = s->driver->end(s, tx, rc);
+    /* The entry names the purged ids, which only this write found; a purge that found none
+     * changed nothing and is not recorded. */
+    struct mni_audit named = au ? *au : (struct mni_audit){0};
+    char *resources = NULL;
+    if (rc == MN_OK && n && au && !(named.resources = resources = ids_json(ids.v, n)))
+        rc = mni_seterr(s->db, MN_ENOMEM, "%s: out of memory", doing);
+    rc = mni_audit_end(s, tx, n && au ? &named : NULL, rc);
+    free(resources);
     if (rc == MN_OK && n)
         mni_store_changed(s, tenant_id);
     for (size_t i = 0; i < n; i++)

@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int mni_op_identity_insert(struct mni_store *s, const mn_identity *i)
+int mni_op_identity_insert(struct mni_store *s, const mn_identity *i,
+                           const struct mni_audit *au)
 {
     struct mni_args a = {0};
     mni_arg_text(&a, i->id);
@@ -21,8 +22,8 @@ int mni_op_identity_insert(struct mni_store *s, const mn_identity *i)
     char taken[220];
     snprintf(taken, sizeof taken, "the tenant already has an identity with external_id "
              "\"%.128s\"; pick another", i->external_id);
-    return s->driver->exec(s, NULL, MNI_IDENTITY_INSERT, &a, NULL, taken,
-                           "creating an identity");
+    return mni_op_audited_exec(s, MNI_IDENTITY_INSERT, &a, NULL, taken, "creating an identity",
+                               au);
 }
 
 int mni_op_identity_get(struct mni_store *s, const char *tenant_id, const char *id_or_external,
@@ -56,7 +57,8 @@ int mni_op_identity_list(struct mni_store *s, const char *tenant_id, mn_identiti
 }
 
 int mni_op_identity_set_active(struct mni_store *s, const char *tenant_id, const char *id,
-                               int active, int64_t now)
+                               int active, int64_t now,
+                               const struct mni_audit *au)
 {
     struct mni_args a = {0};
     mni_arg_text(&a, tenant_id);
@@ -64,8 +66,8 @@ int mni_op_identity_set_active(struct mni_store *s, const char *tenant_id, const
     mni_arg_int(&a, active);
     mni_arg_int(&a, now);
     int64_t changed = 0;
-    int rc = s->driver->exec(s, NULL, MNI_IDENTITY_SET_ACTIVE, &a, &changed, NULL,
-                             "changing an identity");
+    int rc = mni_op_audited_exec(s, MNI_IDENTITY_SET_ACTIVE, &a, &changed, NULL,
+                                 "changing an identity", au);
     if (rc == MN_OK && changed == 0)
         rc = mni_store_identity_gone(s->db, id);
     return rc;
@@ -73,7 +75,8 @@ int mni_op_identity_set_active(struct mni_store *s, const char *tenant_id, const
 
 /* The history goes first: it finds its rows through the memories. The identity's API keys
  * go with it: none may act for an identity that is no more. */
-int mni_op_identity_delete(struct mni_store *s, const char *tenant_id, const char *id)
+int mni_op_identity_delete(struct mni_store *s, const char *tenant_id, const char *id,
+                           const struct mni_audit *au)
 {
     static const enum mni_stmt steps[] = {
         MNI_IDENTITY_DELETE_HISTORY, MNI_IDENTITY_DELETE_MEMORIES, MNI_IDENTITY_DELETE_APIKEYS,
@@ -82,7 +85,8 @@ int mni_op_identity_delete(struct mni_store *s, const char *tenant_id, const cha
     struct mni_args a = {0};
     mni_arg_text(&a, tenant_id);
     mni_arg_text(&a, id);
-    int rc = mni_erase(s, 1, steps, sizeof steps / sizeof *steps, &a, "deleting an identity");
+    int rc = mni_erase(s, 1, steps, sizeof steps / sizeof *steps, &a, "deleting an identity",
+                       au);
     if (rc == MN_ENOTFOUND)
         rc = mni_store_identity_gone(s->db, id);
     if (rc == MN_OK)

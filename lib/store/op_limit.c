@@ -10,7 +10,8 @@
 
 int mni_op_ratelimit_limit_put(struct mni_store *s, const char *tenant_id,
                                const char *endpoint, int64_t max_calls, int64_t window_ms,
-                               int64_t now)
+                               int64_t now,
+                               const struct mni_audit *au)
 {
     struct mni_args a = {0};
     mni_arg_text(&a, tenant_id);
@@ -18,18 +19,20 @@ int mni_op_ratelimit_limit_put(struct mni_store *s, const char *tenant_id,
     mni_arg_int(&a, max_calls);
     mni_arg_int(&a, window_ms);
     mni_arg_int(&a, now);
-    return s->driver->exec(s, NULL, MNI_RATELIMIT_PUT, &a, NULL, NULL, "setting a rate limit");
+    return mni_op_audited_exec(s, MNI_RATELIMIT_PUT, &a, NULL, NULL, "setting a rate limit",
+                               au);
 }
 
 int mni_op_ratelimit_limit_delete(struct mni_store *s, const char *tenant_id,
-                                  const char *endpoint)
+                                  const char *endpoint,
+                                  const struct mni_audit *au)
 {
     struct mni_args a = {0};
     mni_arg_text(&a, tenant_id);
     mni_arg_text(&a, endpoint);
     int64_t changed = 0;
-    int rc = s->driver->exec(s, NULL, MNI_RATELIMIT_DELETE, &a, &changed, NULL,
-                             "removing a rate limit");
+    int rc = mni_op_audited_exec(s, MNI_RATELIMIT_DELETE, &a, &changed, NULL,
+                                 "removing a rate limit", au);
     if (rc == MN_OK && !changed)
         rc = mni_store_no_limit(s->db, endpoint);
     return rc;

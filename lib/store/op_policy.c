@@ -32,7 +32,8 @@ int mni_op_policy_insert_in(struct mni_store *s, struct mni_tx *tx, const mn_pol
 
 /* Runs one policy statement and the generation bump in one transaction. */
 static int change(struct mni_store *s, enum mni_stmt id, const mn_policy *p,
-                  const char *tenant_id, const char *policy_id, const char *doing)
+                  const char *tenant_id, const char *policy_id, const char *doing,
+                  const struct mni_audit *au)
 {
     struct mni_tx *tx;
     int rc = s->driver->begin(s, 0, NULL, &tx);
@@ -55,22 +56,25 @@ static int change(struct mni_store *s, enum mni_stmt id, const mn_policy *p,
         rc = s->driver->exec(s, tx, MNI_POLICY_GEN_BUMP, &b, NULL, NULL,
                              "recording a policy change");
     }
-    return s->driver->end(s, tx, rc);
+    return mni_audit_end(s, tx, au, rc);
 }
 
-int mni_op_policy_insert(struct mni_store *s, const mn_policy *p)
+int mni_op_policy_insert(struct mni_store *s, const mn_policy *p,
+                         const struct mni_audit *au)
 {
-    return change(s, MNI_POLICY_INSERT, p, p->tenant_id, p->id, "adding a policy");
+    return change(s, MNI_POLICY_INSERT, p, p->tenant_id, p->id, "adding a policy", au);
 }
 
-int mni_op_policy_update(struct mni_store *s, const mn_policy *p)
+int mni_op_policy_update(struct mni_store *s, const mn_policy *p,
+                         const struct mni_audit *au)
 {
-    return change(s, MNI_POLICY_UPDATE, p, p->tenant_id, p->id, "updating a policy");
+    return change(s, MNI_POLICY_UPDATE, p, p->tenant_id, p->id, "updating a policy", au);
 }
 
-int mni_op_policy_delete(struct mni_store *s, const char *tenant_id, const char *id)
+int mni_op_policy_delete(struct mni_store *s, const char *tenant_id, const char *id,
+                         const struct mni_audit *au)
 {
-    return change(s, MNI_POLICY_DELETE, NULL, tenant_id, id, "deleting a policy");
+    return change(s, MNI_POLICY_DELETE, NULL, tenant_id, id, "deleting a policy", au);
 }
 
 int mni_op_policy_get(struct mni_store *s, const char *tenant_id, const char *id,

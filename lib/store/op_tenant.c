@@ -66,17 +66,18 @@ int mni_op_tenant_list_unruled(struct mni_store *s, mn_tenants **out)
 /* One write erases it all (the order: driver.h, MNI_TENANT_DELETE_HISTORY); the tenant's row
  * goes last, and its absence then says the tenant was gone already (another call or process
  * erased it meanwhile). */
-int mni_op_tenant_delete(struct mni_store *s, const char *tenant_id)
+int mni_op_tenant_delete(struct mni_store *s, const char *tenant_id,
+                         const struct mni_audit *au)
 {
     static const enum mni_stmt steps[] = {
         MNI_TENANT_DELETE_HISTORY, MNI_TENANT_DELETE_MEMORIES, MNI_TENANT_DELETE_FEED,
         MNI_TENANT_DELETE_APIKEYS, MNI_TENANT_DELETE_IDENTITIES, MNI_TENANT_DELETE_POLICIES,
         MNI_TENANT_DELETE_LIMITS, MNI_TENANT_DELETE_EMBED_CACHE, MNI_TENANT_DELETE_META,
-        MNI_TENANT_DELETE,
+        MNI_TENANT_DELETE_AUDIT, MNI_TENANT_DELETE_AUDIT_HEAD, MNI_TENANT_DELETE,
     };
     struct mni_args a = {0};
     mni_arg_text(&a, tenant_id);
-    int rc = mni_erase(s, 0, steps, sizeof steps / sizeof *steps, &a, "erasing a tenant");
+    int rc = mni_erase(s, 0, steps, sizeof steps / sizeof *steps, &a, "erasing a tenant", au);
     return rc == MN_ENOTFOUND ? mni_store_no_tenant(s->db, tenant_id) : rc;
 }
 

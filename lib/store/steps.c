@@ -4,7 +4,7 @@
 #include "core/error.h"
 
 int mni_erase(struct mni_store *s, int64_t nseq, const enum mni_stmt *steps, size_t n,
-              const struct mni_args *a, const char *doing)
+              const struct mni_args *a, const char *doing, const struct mni_audit *au)
 {
     struct mni_tx *tx;
     int64_t seq, changed = 0;
@@ -15,7 +15,7 @@ int mni_erase(struct mni_store *s, int64_t nseq, const enum mni_stmt *steps, siz
         rc = s->driver->exec(s, tx, steps[i], a, &changed, NULL, doing);
     if (rc == MN_OK && changed == 0)
         rc = MN_ENOTFOUND;
-    rc = s->driver->end(s, tx, rc);
+    rc = mni_audit_end(s, tx, au, rc);
     if (rc == MN_OK && s->driver->erased)
         s->driver->erased(s);
     return rc;

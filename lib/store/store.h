@@ -21,6 +21,7 @@
 typedef void (*mni_changed_fn)(void *ctx, const char *tenant_id);
 
 struct mni_driver;
+struct mni_audit;
 
 /* An API key as stored: what the public struct shows, and the hash only the API reads. */
 struct mni_apikey_row {
@@ -120,34 +121,42 @@ struct mni_store_ops {
      * feed, identities, API keys, policies, rate-limit overrides, embedding jobs, the
      * embedding cache of its scope. MN_ENOTFOUND when the tenant is gone already. Calls no
      * change hook: there is nothing left to follow (the caller drops the index's part). */
-    int (*tenant_delete)(struct mni_store *s, const char *tenant_id);
+    int (*tenant_delete)(struct mni_store *s, const char *tenant_id,
+                         const struct mni_audit *au);
 
     /* Policies. Every change advances the tenant's policy generation in the same transaction. */
-    int (*policy_insert)(struct mni_store *s, const mn_policy *p);
+    int (*policy_insert)(struct mni_store *s, const mn_policy *p,
+                         const struct mni_audit *au);
     int (*policy_get)(struct mni_store *s, const char *tenant_id, const char *id, mn_policy **out);
     /* Highest priority first. */
     int (*policy_list)(struct mni_store *s, const char *tenant_id, mn_policies **out);
     /* Replaces the stored row with p (same id and tenant). */
-    int (*policy_update)(struct mni_store *s, const mn_policy *p);
-    int (*policy_delete)(struct mni_store *s, const char *tenant_id, const char *id);
+    int (*policy_update)(struct mni_store *s, const mn_policy *p,
+                         const struct mni_audit *au);
+    int (*policy_delete)(struct mni_store *s, const char *tenant_id, const char *id,
+                         const struct mni_audit *au);
     /* Resolves an actor in one read: the tenant (id or name), its policy generation and, when
      * identity is not NULL, the identity (id or external_id). MN_ENOTFOUND naming which. */
     int (*actor_get)(struct mni_store *s, const char *tenant, const char *identity,
                      mn_tenant **t, mn_identity **i, int64_t *policy_gen);
 
-    int (*identity_insert)(struct mni_store *s, const mn_identity *i);
+    int (*identity_insert)(struct mni_store *s, const mn_identity *i,
+                           const struct mni_audit *au);
     int (*identity_get)(struct mni_store *s, const char *tenant_id, const char *id_or_external,
                         mn_identity **out);
     int (*identity_list)(struct mni_store *s, const char *tenant_id, mn_identities **out);
     int (*identity_set_active)(struct mni_store *s, const char *tenant_id, const char *id,
-                               int active, int64_t now);
+                               int active, int64_t now,
+                               const struct mni_audit *au);
     /* Removes the identity, its memories (their embedding jobs go with them), their history
      * and its API keys, all or nothing. */
-    int (*identity_delete)(struct mni_store *s, const char *tenant_id, const char *id);
+    int (*identity_delete)(struct mni_store *s, const char *tenant_id, const char *id,
+                           const struct mni_audit *au);
 
     /* Inserts n rows in one transaction: all or none. */
     int (*memory_insert)(struct mni_store *s, const char *tenant_id,
-                         const struct mni_memory_row *rows, size_t n);
+                         const struct mni_memory_row *rows, size_t n,
+                         const struct mni_audit *au);
     int (*memory_get)(struct mni_store *s, const char *tenant_id, const char *id,
                       const struct mni_store_query *q, mn_memory **out);
     /* Newest first, at most q->limit rows; next_cursor set when more may follow. */
@@ -158,13 +167,17 @@ struct mni_store_ops {
      * version moved. */
     int (*memory_update)(struct mni_store *s, const char *tenant_id,
                          const struct mni_memory_row *row, int64_t expected_version,
-                         const char *changed_by, const char *before, const char *after);
+                         const char *changed_by, const char *before, const char *after,
+                         const struct mni_audit *au);
     /* All or none: MN_ENOTFOUND (naming the id) when one id is missing or already deleted. */
     int (*memory_delete)(struct mni_store *s, const char *tenant_id, const char *const *ids,
-                         size_t n, int mode, int64_t now);
-    int (*memory_restore)(struct mni_store *s, const char *tenant_id, const char *id, int64_t now);
+                         size_t n, int mode, int64_t now,
+                         const struct mni_audit *au);
+    int (*memory_restore)(struct mni_store *s, const char *tenant_id, const char *id, int64_t now,
+                          const struct mni_audit *au);
     int (*memory_purge_expired)(struct mni_store *s, const char *tenant_id, int64_t now,
-                                size_t *purged);
+                                size_t *purged,
+                                const struct mni_audit *au);
     int (*memory_history)(struct mni_store *s, const char *tenant_id, const char *id,
                           mn_history **out);
 
@@ -214,11 +227,13 @@ struct mni_store_ops {
      * rest by tenant. hash is the key's keyed hash (hex), which only get reads back. list:
      * identity_id NULL for every key of the tenant. delete: MN_ENOTFOUND naming the id. touch
      * records a use at now unless one was recorded after before (nothing is an error). */
-    int (*apikey_insert)(struct mni_store *s, const mn_apikey *k, const char *hash);
+    int (*apikey_insert)(struct mni_store *s, const mn_apikey *k, const char *hash,
+                         const struct mni_audit *au);
     int (*apikey_get)(struct mni_store *s, const char *id, struct mni_apikey_row **out);
     int (*apikey_list)(struct mni_store *s, const char *tenant_id, const char *identity_id,
                        mn_apikeys **out);
-    int (*apikey_delete)(struct mni_store *s, const char *tenant_id, const char *id);
+    int (*apikey_delete)(struct mni_store *s, const char *tenant_id, const char *id,
+                         const struct mni_audit *au);
     int (*apikey_touch)(struct mni_store *s, const char *id, int64_t now, int64_t before);
 
     /* ---- rate-limit overrides (ratelimit/limits.c) ----
@@ -226,10 +241,21 @@ struct mni_store_ops {
      * then answer MN_EUNSUPPORTED. put replaces the endpoint's row; list returns the tenant's
      * rows by endpoint, with overridden = 1; delete is MN_ENOTFOUND when there was none. */
     int (*ratelimit_limit_put)(struct mni_store *s, const char *tenant_id, const char *endpoint,
-                               int64_t max_calls, int64_t window_ms, int64_t now);
+                               int64_t max_calls, int64_t window_ms, int64_t now,
+                               const struct mni_audit *au);
     int (*ratelimit_limit_list)(struct mni_store *s, const char *tenant_id,
                                 mn_limits **out);
-    int (*ratelimit_limit_delete)(struct mni_store *s, const char *tenant_id, const char *endpoint);
+    int (*ratelimit_limit_delete)(struct mni_store *s, const char *tenant_id, const char *endpoint,
+                                  const struct mni_audit *au);
+
+    /* ---- the audit log (store/op_audit.c) ----
+     * Every change above takes the audit entry (store/audit.h) of the call that makes it and
+     * appends it in the change's own write, only when the change commits; NULL records
+     * nothing (a write no caller made). record appends one entry in a write of its own (a
+     * denial, which changes nothing else). verify walks the tenant's chain: MN_ECORRUPT naming
+     * the first entry edited, deleted or out of place, MN_OK when intact (or empty). */
+    int (*audit_record)(struct mni_store *s, const struct mni_audit *au);
+    int (*audit_verify)(struct mni_store *s, const char *tenant_id);
 
     /* ---- embedding cache (embed/cache.c) ----
      * Vectors by (scope, model, dim, SHA-256 of the text); scope is a tenant id, or "" for

@@ -121,6 +121,7 @@ static const char *undo_latest(void)
         { 7, "ALTER TABLE tenants DROP COLUMN feed_horizon" },
         { 8, "DROP INDEX embed_jobs_claim_order" },
         { 9, "DROP TABLE apikeys" },
+        { 10, "DROP TABLE audit_heads; DROP TABLE audit_log" },
     };
     for (size_t i = 0; i < sizeof undo / sizeof *undo; i++)
         if (undo[i].version == latest())
@@ -602,7 +603,8 @@ END_TEST
 START_TEST(every_statement_names_the_tenant)
 {
     const char *tables[] = { "identities", "memories", "memory_history", "policies",
-                             "memory_tombstones", "ratelimit_limits", "embed_jobs" };
+                             "memory_tombstones", "ratelimit_limits", "embed_jobs",
+                             "audit_log", "audit_heads" };
     for (int id = 0; id < PGS__COUNT; id++) {
         /* Listing tenants is across tenants by design (the operator's view), and so is
          * claiming embedding jobs (workers serve every tenant; each job is then acknowledged

@@ -380,16 +380,16 @@ START_TEST(changes_reach_the_hook_given_at_open)
     mn_identity i = { .id = (char *)iid, .tenant_id = (char *)tid, .external_id = "u",
                       .role = "user", .claims = "{}", .active = 1, .created_at = 1,
                       .updated_at = 1 };
-    ck_assert_int_eq(st->ops->identity_insert(st, &i), MN_OK);
+    ck_assert_int_eq(st->ops->identity_insert(st, &i, NULL), MN_OK);
     ck_assert_int_eq(seen.calls, 0); /* no memory changed yet */
     const float vec[4] = { 1, 0, 0, 0 };
     struct mni_memory_row row = { .id = mid, .identity_id = iid, .text = "x", .type = "fact",
                                   .metadata = "{}", .version = 1, .created_at = 1,
                                   .updated_at = 1, .embedding = vec };
-    ck_assert_int_eq(st->ops->memory_insert(st, tid, &row, 1), MN_OK);
+    ck_assert_int_eq(st->ops->memory_insert(st, tid, &row, 1, NULL), MN_OK);
     ck_assert_int_eq(seen.calls, 1);
     ck_assert_str_eq(seen.tenant, tid);
-    ck_assert_int_eq(st->ops->memory_delete(st, tid, &mid, 1, MN_DELETE_HARD, 2), MN_OK);
+    ck_assert_int_eq(st->ops->memory_delete(st, tid, &mid, 1, MN_DELETE_HARD, 2, NULL), MN_OK);
     ck_assert_int_eq(seen.calls, 2);
     st->ops->close(st);
 }

@@ -215,7 +215,8 @@ static int insert_rows(struct pgs_store *s, struct pgs_conn *c, const char *tena
 
 /* All rows in one transaction. */
 int pgs_memory_insert(struct mni_store *st, const char *tenant_id,
-                      const struct mni_memory_row *rows, size_t n)
+                      const struct mni_memory_row *rows, size_t n,
+                      const struct mni_audit *au)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     struct pgs_conn *c;
@@ -229,7 +230,7 @@ int pgs_memory_insert(struct mni_store *st, const char *tenant_id,
     /* Asynchronous embedding: the jobs commit with the memories, or neither. */
     if (rc == MN_OK)
         rc = pgs_jobs_enqueue(s, c, tenant_id, rows, n, first);
-    rc = pgs_write_end(s, c, rc);
+    rc = mni_audit_end(&s->base, (struct mni_tx *)c, au, rc);
     if (rc == MN_OK)
         mni_store_changed(&s->base, tenant_id);
     return rc;

@@ -26,6 +26,9 @@
     "id, tenant_id, external_id, role, claims, active, created_at, updated_at"
 #define APIKEY_COLUMNS \
     "id, tenant_id, identity_id, scopes, created_at, expires_at, last_used_at"
+#define AUDIT_COLUMNS \
+    "seq, at, identity_id, apikey_id, action, resources, outcome, policy_id, context, " \
+    "prev_hash, hash"
 
 static const char *const sql[PGS__COUNT] = {
     [PGS_BUMP_SEQ] = "UPDATE change_seq SET value = value + $1::bigint RETURNING value",
@@ -51,6 +54,8 @@ static const char *const sql[PGS__COUNT] = {
     [MNI_TENANT_DELETE_LIMITS] = "DELETE FROM ratelimit_limits WHERE tenant_id = $1",
     [MNI_TENANT_DELETE_EMBED_CACHE] = "DELETE FROM embed_cache WHERE scope = $1",
     [MNI_TENANT_DELETE_META] = "DELETE FROM meta WHERE key = 'index:' || $1::text",
+    [MNI_TENANT_DELETE_AUDIT] = "DELETE FROM audit_log WHERE tenant_id = $1",
+    [MNI_TENANT_DELETE_AUDIT_HEAD] = "DELETE FROM audit_heads WHERE tenant_id = $1",
     [MNI_TENANT_DELETE] = "DELETE FROM tenants WHERE id = $1",
 
     [MNI_POLICY_INSERT] = "INSERT INTO policies (" POLICY_COLUMNS ") "
@@ -161,6 +166,20 @@ static const char *const sql[PGS__COUNT] = {
     [MNI_APIKEY_DELETE] = "DELETE FROM apikeys WHERE tenant_id = $1 AND id = $2",
     [MNI_APIKEY_TOUCH] = "UPDATE apikeys SET last_used_at = $2 WHERE id = $1 AND "
                          "last_used_at <= $3",
+
+    /* The audit chain (store/op_audit.c). The upsert locks the tenant's head row until the
+     * write ends: a second appender, in any process, waits for it and then reads the new head. */
+    [MNI_AUDIT_HEAD] = "INSERT INTO audit_heads (tenant_id, seq, hash, pruned) "
+                       "VALUES ($1, 0, '', 0) ON CONFLICT (tenant_id) DO UPDATE "
+                       "SET seq = audit_heads.seq RETURNING seq, hash, pruned",
+    [MNI_AUDIT_INSERT] = "INSERT INTO audit_log (tenant_id, " AUDIT_COLUMNS ") VALUES "
+                         "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    [MNI_AUDIT_HEAD_SET] = "UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1",
+    [MNI_AUDIT_HEAD_GET] = "SELECT seq, hash, pruned FROM audit_heads WHERE tenant_id = $1",
+    [MNI_AUDIT_LIST] = "SELECT " AUDIT_COLUMNS " FROM audit_log WHERE tenant_id = $1 AND "
+                       "($2::text IS NULL OR left(action, length($2)) = $2) AND "
+                       "($3::text IS NULL OR identity_id = $3) AND "
+                       "at >= $4 AND at < $5 AND seq > $6 ORDER BY seq LIMIT NULLIF($7::bigint, 0)",
 
     /* pgvector: the nearest rows by cosine distance, through the partition's HNSW index. $2 is
      * the query vector, $7 how many. */

@@ -41,7 +41,8 @@ static int read_memory(sqlite3_stmt *st, void *item, void *ctx)
 }
 
 int sq_memory_insert(struct mni_store *st, const char *tenant_id, const struct mni_memory_row *rows,
-                     size_t n)
+                     size_t n,
+                     const struct mni_audit *au)
 {
     struct sq_store *s = (struct sq_store *)st;
     int blob_bytes = s->base.dim * (int)sizeof(float);
@@ -76,7 +77,7 @@ int sq_memory_insert(struct mni_store *st, const char *tenant_id, const struct m
         if (rc == MN_OK && r->embed_job)
             rc = sq_job_enqueue(s, c, tenant_id, r->id, r->created_at);
     }
-    rc = sq_write_end(s, c, rc);
+    rc = mni_audit_end(&s->base, (struct mni_tx *)c, au, rc);
     if (rc == MN_OK)
         sq_changed(s, tenant_id);
     return rc;

@@ -1,0 +1,232 @@
+/* The audit chain, written once over the driver (driver.h, store/audit.h). Each entry's hash
+ * is BLAKE2b over a canonical encoding of its fields and the previous entry's hash; the
+ * tenant's head row (last seq and hash) is read and advanced in the appending write, whose
+ * lock on it keeps two appenders, in any process, from taking the same seq. */
+#include "store/audit.h"
+#include "store/driver.h"
+#include "core/error.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HASH_BYTES 32
+#define HASH_HEX (2 * HASH_BYTES + 1)
+
+static void put_u64(crypto_generichash_state *h, uint64_t v)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (56 - 8 * i));
+    crypto_generichash_update(h, b, sizeof b);
+}
+
+/* A text as its length then its bytes; NULL as a length no text has, so that NULL and ""
+ * never hash alike. */
+static void put_text(crypto_generichash_state *h, const char *t)
+{
+    size_t n = t ? strlen(t) : 0;
+    put_u64(h, t ? (uint64_t)n : UINT64_MAX);
+    crypto_generichash_update(h, (const unsigned char *)t, n);
+}
+
+/* The entry's hash (hex) over a versioned encoding of every field but the hash itself. */
+static void entry_hash(const struct mni_audit *au, int64_t seq, const char *prev_hash,
+                       char hex[HASH_HEX])
+{
+    static const char domain[] = "manushya audit entry v1";
+    unsigned char out[HASH_BYTES];
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, sizeof out);
+    put_text(&h, domain);
+    put_text(&h, au->tenant_id);
+    put_u64(&h, (uint64_t)seq);
+    put_u64(&h, (uint64_t)au->at);
+    put_text(&h, au->identity_id);
+    put_text(&h, au->apikey_id);
+    put_text(&h, au->action);
+    put_text(&h, au->resources);
+    put_text(&h, au->outcome);
+    put_text(&h, au->policy_id);
+    put_text(&h, au->context);
+    put_text(&h, prev_hash);
+    crypto_generichash_final(&h, out, sizeof out);
+    sodium_bin2hex(hex, HASH_HEX, out, sizeof out);
+}
+
+/* A chain's head: its last seq and hash, and how far retention pruned it. */
+struct head {
+    int found;
+    int64_t seq, pruned;
+    char hash[HASH_HEX];
+};
+
+static int read_head(void *ctx, const struct mni_row *r)
+{
+    struct head *h = ctx;
+    char *hash = r->ops->text(r, 1);
+    if (!hash)
+        return -MN_ENOMEM;
+    h->found = 1;
+    h->seq = r->ops->integer(r, 0);
+    h->pruned = r->ops->integer(r, 2);
+    snprintf(h->hash, sizeof h->hash, "%s", hash);
+    free(hash);
+    return 1;
+}
+
+static int out_of_memory(struct mni_store *s, int rc, const char *doing)
+{
+    return rc == MN_ENOMEM ? mni_seterr(s->db, rc, "%s: out of memory", doing) : rc;
+}
+
+int mni_audit_append(struct mni_store *s, struct mni_tx *tx, const struct mni_audit *au)
+{
+    if (!au)
+        return MN_OK;
+    const char *doing = "recording the change in the audit log";
+    struct head h = {0};
+    struct mni_args t = {0};
+    mni_arg_text(&t, au->tenant_id);
+    int rc = out_of_memory(s, s->driver->read(s, tx, MNI_AUDIT_HEAD, &t, read_head, &h, doing),
+                           doing);
+    if (rc == MN_OK && !h.found)
+        rc = mni_seterr(s->db, MN_EBACKEND, "%s: the chain's head was not returned", doing);
+    if (rc != MN_OK)
+        return rc;
+    char hash[HASH_HEX];
+    int64_t seq = h.seq + 1;
+    entry_hash(au, seq, h.hash, hash);
+    struct mni_args a = {0};
+    mni_arg_text(&a, au->tenant_id);
+    mni_arg_int(&a, seq);
+    mni_arg_int(&a, au->at);
+    mni_arg_text(&a, au->identity_id);
+    mni_arg_text(&a, au->apikey_id);
+    mni_arg_text(&a, au->action);
+    mni_arg_text(&a, au->resources);
+    mni_arg_text(&a, au->outcome);
+    mni_arg_text(&a, au->policy_id);
+    mni_arg_text(&a, au->context);
+    mni_arg_text(&a, h.hash);
+    mni_arg_text(&a, hash);
+    rc = s->driver->exec(s, tx, MNI_AUDIT_INSERT, &a, NULL, NULL, doing);
+    mni_arg_int(&t, seq);
+    mni_arg_text(&t, hash);
+    return rc == MN_OK ? s->driver->exec(s, tx, MNI_AUDIT_HEAD_SET, &t, NULL, NULL, doing) : rc;
+}
+
+int mni_audit_end(struct mni_store *s, struct mni_tx *tx, const struct mni_audit *au, int rc)
+{
+    if (rc == MN_OK)
+        rc = mni_audit_append(s, tx, au);
+    return s->driver->end(s, tx, rc);
+}
+
+int mni_op_audit_record(struct mni_store *s, const struct mni_audit *au)
+{
+    struct mni_tx *tx;
+    int rc = s->driver->begin(s, 0, NULL, &tx);
+    return rc == MN_OK ? mni_audit_end(s, tx, au, MN_OK) : rc;
+}
+
+int mni_op_audited_exec(struct mni_store *s, enum mni_stmt id, const struct mni_args *a,
+                        int64_t *changed, const char *taken, const char *doing,
+                        const struct mni_audit *au)
+{
+    struct mni_tx *tx;
+    int rc = s->driver->begin(s, 0, NULL, &tx);
+    if (rc != MN_OK)
+        return rc;
+    rc = s->driver->exec(s, tx, id, a, changed, taken, doing);
+    /* A statement that changed no row changed nothing: there is nothing to record. */
+    if (rc == MN_OK && !(changed && *changed == 0))
+        rc = mni_audit_append(s, tx, au);
+    return s->driver->end(s, tx, rc);
+}
+
+/* Walking a chain: the entry expected next and the hash it must follow. */
+struct walk {
+    mn_db *db;
+    const char *tenant_id;
+    int64_t upto, expect;
+    char prev[HASH_HEX];
+    int trust_prev;            /* the oldest kept entry after pruning: its prev_hash is taken */
+    int64_t bad;
+};
+
+static int fail_at(struct walk *w, int64_t seq, const char *what)
+{
+    w->bad = seq;
+    mni_seterr(w->db, MN_ECORRUPT, "the audit log of tenant %s is not intact: entry %lld %s",
+               w->tenant_id, (long long)seq, what);
+    return MN_ECORRUPT;
+}
+
+static int check_entry(void *ctx, const struct mni_row *r)
+{
+    struct walk *w = ctx;
+    int64_t seq = r->ops->integer(r, 0);
+    if (seq > w->upto)
+        return 1;              /* appended after the head was read: not this walk's */
+    if (seq != w->expect)
+        return -fail_at(w, w->expect, "was deleted, or moved out of its place");
+    char *col[11] = {0};
+    int rc = MN_OK;
+    for (int i = 2; i < 11; i++)
+        if (!r->ops->is_null(r, i) && !(col[i] = r->ops->text(r, i)))
+            rc = MN_ENOMEM;
+    const struct mni_audit au = { w->tenant_id, r->ops->integer(r, 1), col[2], col[3], col[4],
+                                  col[5], col[6], col[7], col[8] };
+    char hash[HASH_HEX];
+    if (rc == MN_OK) {
+        entry_hash(&au, seq, col[9], hash);
+        if (!col[9] || !col[10])
+            rc = fail_at(w, seq, "has no hash");
+        else if (!w->trust_prev && strcmp(col[9], w->prev) != 0)
+            rc = fail_at(w, seq, "does not follow the entry before it (reordered, or one "
+                         "before it was deleted)");
+        else if (strcmp(hash, col[10]) != 0)
+            rc = fail_at(w, seq, "was edited (its hash does not match its fields)");
+    }
+    if (rc == MN_OK) {
+        memcpy(w->prev, hash, sizeof w->prev);
+        w->trust_prev = 0;
+        w->expect++;
+    }
+    for (int i = 0; i < 11; i++)
+        free(col[i]);
+    return -rc;
+}
+
+int mni_op_audit_verify(struct mni_store *s, const char *tenant_id)
+{
+    const char *doing = "verifying the audit log";
+    struct head h = {0};
+    struct mni_args t = {0};
+    mni_arg_text(&t, tenant_id);
+    int rc = s->driver->read(s, NULL, MNI_AUDIT_HEAD_GET, &t, read_head, &h, doing);
+    if (rc != MN_OK || !h.found)
+        return out_of_memory(s, rc, doing);
+    /* Entries up to the head as read: one appended meanwhile is checked next time. Pruning
+     * keeps a prefix away: the oldest kept entry's prev_hash is trusted. */
+    struct walk w = { s->db, tenant_id, h.seq, h.pruned + 1, "", h.pruned > 0, 0 };
+    struct mni_args a = {0};
+    mni_arg_text(&a, tenant_id);
+    mni_arg_text(&a, NULL);
+    mni_arg_text(&a, NULL);
+    mni_arg_int(&a, INT64_MIN);
+    mni_arg_int(&a, INT64_MAX);
+    mni_arg_int(&a, h.pruned);
+    mni_arg_int(&a, 0);
+    rc = s->driver->read(s, NULL, MNI_AUDIT_LIST, &a, check_entry, &w, doing);
+    if (rc != MN_OK)
+        return out_of_memory(s, rc, doing);
+    /* The head names the last entry: a chain cut short at its end is caught here. */
+    if (w.expect <= h.seq)
+        return fail_at(&w, w.expect, "was deleted, or moved out of its place");
+    if (h.seq > 0 && strcmp(w.prev, h.hash) != 0)
+        return fail_at(&w, h.seq, "is not the entry the chain's head names");
+    return MN_OK;
+}
