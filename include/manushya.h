@@ -59,9 +59,9 @@ extern "C" {
 #endif
 
 #define MN_VERSION_MAJOR 1
-#define MN_VERSION_MINOR 0
+#define MN_VERSION_MINOR 1
 #define MN_VERSION_PATCH 0
-#define MN_VERSION "1.0.0"
+#define MN_VERSION "1.1.0"
 /* MN_VERSION_NUMBER is 10000*major + 100*minor + patch, for compile-time comparisons.
  *
  * Compatibility (libmanushya(3), ABI AND COMPATIBILITY): a major version is one SONAME,
@@ -269,9 +269,10 @@ typedef struct mn_actor {
     const char *identity;
     const char *context;  /* JSON object the policies may test, e.g. {"ip": "203.0.113.9"};
                            * NULL = {} */
+    /* ---- version 2 (1.1) ---- */
     const char *api_key;  /* "mk_..." as mn_apikey_create made it, or NULL */
 } mn_actor;
-#define MN_ACTOR_VERSION 1
+#define MN_ACTOR_VERSION 2
 #define MN_ACTOR_INIT MN_INIT_(MN_ACTOR_VERSION)
 MN_API int mn_actor_init(mn_actor *s, unsigned version);
 
@@ -300,7 +301,7 @@ MN_API int mn_tenant_list(mn_db *db, mn_tenants **out);
  * unknown tenant. NULL or "" is MN_EINVAL, an unknown tenant MN_ENOTFOUND; both change
  * nothing. SQLite zeroes what a delete frees (secure_delete) and empties its WAL after the
  * erase; PostgreSQL keeps dead rows until VACUUM, and backups keep what they hold: both are
- * the operator's (libmanushya(3), ERASURE). */
+ * the operator's (libmanushya(3), ERASURE). Since 1.1. */
 MN_API int mn_tenant_delete(mn_db *db, const char *id_or_name);
 MN_API void mn_tenant_free(mn_tenant *t);
 MN_API void mn_tenants_free(mn_tenants *l);
@@ -340,7 +341,7 @@ MN_API int mn_identity_delete(mn_db *db, const mn_actor *actor, const char *id_o
 MN_API void mn_identity_free(mn_identity *i);
 MN_API void mn_identities_free(mn_identities *l);
 
-/* ---- API keys -----------------------------------------------------------------------------
+/* ---- API keys (since 1.1) ----------------------------------------------------------------
  * A key lets a program act for an identity without naming its tenant and identity: a server
  * takes it as a bearer token (mn_apikey_verify, or mn_actor.api_key on each call). It reads
  * mk_<id>_<secret>: id, 16 hex digits, is public (lists show it, messages may); secret, 64 hex

@@ -47,7 +47,7 @@ MN_IMPORTANCE_DEFAULT = -1.0
 
 # ---- Structs, field for field as in include/manushya.h -------------------------------------
 class Versioned(Structure):
-    """A struct whose first field is its version (1 for each struct in this header)."""
+    """A struct whose first field is its version (1, unless the class says otherwise)."""
     VERSION = 1
     DEFAULTS = {}
 
@@ -56,10 +56,12 @@ class Versioned(Structure):
 
 
 class mn_actor(Versioned):
+    VERSION = 2
     _fields_ = [("version", c_uint),
                 ("tenant", c_char_p),
                 ("identity", c_char_p),
-                ("context", c_char_p)]
+                ("context", c_char_p),
+                ("api_key", c_char_p)]
 
 
 class mn_tenant(Structure):

@@ -1,6 +1,8 @@
 /* The versions of the public structs and their mn_*_init() functions: see abi_structs.h. */
 #include "api/abi_structs.h"
 
+#include <stddef.h>
+
 /* One struct's table: sizes[v - 1] is the size of version v, the last one sizeof the struct.
  * When a field is appended, its struct's _VERSION goes up by one and the size of the old
  * version is added here before sizeof, as offsetof(type, new_field). */
@@ -18,7 +20,7 @@
     }
 
 MNI_ABI_STRUCT(mn_config, config, sizeof(mn_config))
-MNI_ABI_STRUCT(mn_actor, actor, sizeof(mn_actor))
+MNI_ABI_STRUCT(mn_actor, actor, offsetof(mn_actor, api_key), sizeof(mn_actor))
 MNI_ABI_STRUCT(mn_filter, filter, sizeof(mn_filter))
 MNI_ABI_STRUCT(mn_list_options, list_options, sizeof(mn_list_options))
 MNI_ABI_STRUCT(mn_search_options, search_options, sizeof(mn_search_options))

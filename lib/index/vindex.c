@@ -870,6 +870,21 @@ static void part_checkpoint(mni_vindex *vx, struct vx_part *p, int64_t seq)
     p->changed = 0;
 }
 
+/* 1 while the partition's tenant is in the store. A tenant erased through another handle or
+ * process (mn_tenant_delete) leaves this one's partition in memory: saving it would write the
+ * erased vectors back to disk. A failure to ask is not an answer: the tenant counts as there,
+ * and the failure is forgotten (a save is bookkeeping, not the caller's call). */
+static int tenant_exists(mni_vindex *vx, const char *tenant_id)
+{
+    mn_tenant *t = NULL;
+    mni_errmark mark = mni_err_mark();
+    int rc = vx->store->ops->tenant_get(vx->store, tenant_id, &t);
+    mn_tenant_free(t);
+    if (rc != MN_OK)
+        mni_err_forget(mark);
+    return rc != MN_ENOTFOUND;
+}
+
 static int part_save(mni_vindex *vx, struct vx_part *p)
 {
     char gpath[4096], apath[4096];
@@ -883,6 +898,8 @@ static int part_save(mni_vindex *vx, struct vx_part *p)
         return MN_OK;
     }
     if (!p->changed || (p->at.n < MNI_VINDEX_SAVE_MIN && !p->had_file))
+        return MN_OK;
+    if (!tenant_exists(vx, p->tenant_id))
         return MN_OK;
     if (mkdir(vx->dir, 0777) != 0 && errno != EEXIST)
         return MN_EBACKEND;
@@ -898,6 +915,12 @@ static int part_save(mni_vindex *vx, struct vx_part *p)
         rc = vx_attrs_save(&p->at, apath, seq, token);
     if (rc == MN_OK)
         rc = vx->store->ops->meta_put(vx->store, key, hex);
+    if (rc == MN_OK && !tenant_exists(vx, p->tenant_id)) {
+        /* Erased while the files were written: they go, as the erase took them. */
+        unlink(gpath);
+        unlink(apath);
+        return MN_OK;
+    }
     if (rc == MN_OK) {
         p->had_file = 1;
         COUNT(vx, saves);

@@ -257,19 +257,13 @@ MN_API int mn_schema_version(mn_db *db, int *version);
  * external_id; NULL (and only NULL: "" is MN_EINVAL) means the tenant's trusted system actor
  * (host programs acting for the tenant itself). An unknown tenant or identity is MN_ENOTFOUND;
  * a deactivated identity may not act (MN_EDENIED). Ids are matched as stored (lowercase);
- * names exactly.
- * Or, instead of tenant and identity (both then NULL, else MN_EINVAL), an API key (see "API
- * keys" below): the call acts for the key's identity in its tenant, and every access check
- * also wants the key's scopes to hold the call's "resource:action" (else MN_EDENIED naming the
- * scope missing). A key that is wrong, unknown, revoked or expired is MN_EDENIED, with one
- * message whichever it is. */
+ * names exactly. */
 typedef struct mn_actor {
     unsigned version;        /* MN_ACTOR_VERSION (see "Structs that grow" at the top) */
     const char *tenant;
     const char *identity;
     const char *context;  /* JSON object the policies may test, e.g. {"ip": "203.0.113.9"};
                            * NULL = {} */
-    const char *api_key;  /* "mk_..." as mn_apikey_create made it, or NULL */
 } mn_actor;
 #define MN_ACTOR_VERSION 1
 #define MN_ACTOR_INIT MN_INIT_(MN_ACTOR_VERSION)
@@ -292,16 +286,6 @@ typedef struct mn_tenants {
 MN_API int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out);
 MN_API int mn_tenant_get(mn_db *db, const char *id_or_name, mn_tenant **out);
 MN_API int mn_tenant_list(mn_db *db, mn_tenants **out);
-/* Erases the tenant (id or name) and everything of it, all or nothing in one store
- * transaction: its memories and their history, identities, API keys, policies, rate-limit
- * overrides, embedding jobs, the embedding cache of its scope and its change feed; then,
- * after the commit, its part of the vector index, in memory and its files. A host operation,
- * as mn_tenant_create: no actor, no policy. Later calls for it are MN_ENOTFOUND, as for any
- * unknown tenant. NULL or "" is MN_EINVAL, an unknown tenant MN_ENOTFOUND; both change
- * nothing. SQLite zeroes what a delete frees (secure_delete) and empties its WAL after the
- * erase; PostgreSQL keeps dead rows until VACUUM, and backups keep what they hold: both are
- * the operator's (libmanushya(3), ERASURE). */
-MN_API int mn_tenant_delete(mn_db *db, const char *id_or_name);
 MN_API void mn_tenant_free(mn_tenant *t);
 MN_API void mn_tenants_free(mn_tenants *l);
 
@@ -331,80 +315,10 @@ MN_API int mn_identity_get(mn_db *db, const mn_actor *actor, const char *id_or_e
                            mn_identity **out);
 MN_API int mn_identity_list(mn_db *db, const mn_actor *actor, mn_identities **out);
 MN_API int mn_identity_deactivate(mn_db *db, const mn_actor *actor, const char *id_or_external_id);
-/* Erases the identity and everything of it, all or nothing: every memory it owns, their
- * history and embedding jobs, its API keys; then the tenant's part of the vector index is
- * dropped, in memory and its files, and built again from the store at its next use (a graph
- * keeps deleted vectors until it is rebuilt). Needs "delete" on the identity. The tenant's
- * embedding cache is kept (it is keyed by text, not by owner): mn_tenant_delete erases it. */
+/* Deletes the identity and, with it, every memory it owns (and their history). */
 MN_API int mn_identity_delete(mn_db *db, const mn_actor *actor, const char *id_or_external_id);
 MN_API void mn_identity_free(mn_identity *i);
 MN_API void mn_identities_free(mn_identities *l);
-
-/* ---- API keys -----------------------------------------------------------------------------
- * A key lets a program act for an identity without naming its tenant and identity: a server
- * takes it as a bearer token (mn_apikey_verify, or mn_actor.api_key on each call). It reads
- * mk_<id>_<secret>: id, 16 hex digits, is public (lists show it, messages may); secret, 64 hex
- * digits, is 256 random bits. The key is returned once, by mn_apikey_create: the store keeps
- * only a BLAKE2b hash of it keyed with a random secret of the database's own, so neither a copy
- * of the database nor a list shows a key again. Messages and log lines never show a key's
- * secret ("mk_<id>_***").
- * A key never allows more than its identity's policies do: its scopes, when it has any, narrow
- * them to the "resource:action" pairs named (resources and actions as the policies name them:
- * memory:create, memory:read, memory:update, memory:delete, memory:list, memory:search,
- * identity:create|read|update|delete|list, policy:create|read|update|delete|list,
- * ratelimit:read|update|delete, apikey:create|read|delete). A list or search wants both its
- * action and memory:read, as the policies do.
- * Who may create, list and revoke keys: the tenant's system actor, or an identity whose
- * policies allow "create", "read" and "delete" on resource "apikey" (the default admin policy
- * does). Verification is cached per handle by key id for about a second: a key revoked
- * through another handle or process stops working within that time, through this handle at
- * once. Deleting an identity revokes its keys. */
-typedef struct mn_apikey {
-    char *id;             /* the public id: 16 hex digits, the key's mk_<id>_ prefix */
-    char *tenant_id;
-    char *identity_id;    /* the identity the key acts for */
-    char *scopes;         /* JSON array of "resource:action", or NULL: whatever the identity's
-                           * policies allow */
-    int64_t created_at;   /* ms since the epoch */
-    int64_t expires_at;   /* 0 = never */
-    int64_t last_used_at; /* 0 = never; recorded at most once a minute per key */
-} mn_apikey;
-
-typedef struct mn_apikeys {
-    size_t count;
-    mn_apikey **items;    /* oldest first */
-} mn_apikeys;
-
-/* A new API key (mn_apikey_create). */
-typedef struct mn_apikey_input {
-    unsigned version;       /* MN_APIKEY_INPUT_VERSION (see "Structs that grow" at the top) */
-    const char *identity;   /* required: id or external_id of the identity it acts for */
-    const char *scopes;     /* JSON array of 1 or more "resource:action" (above), or NULL */
-    int64_t expires_at;     /* ms since the epoch, in the future; 0 = never */
-} mn_apikey_input;
-#define MN_APIKEY_INPUT_VERSION 1
-#define MN_APIKEY_INPUT_INIT MN_INIT_(MN_APIKEY_INPUT_VERSION)
-MN_API int mn_apikey_input_init(mn_apikey_input *s, unsigned version);
-
-/* Makes a key for in->identity: *key_out (free it with mn_free) is the key, shown this once;
- * out (may be NULL) what lists show of it. An unknown identity is MN_ENOTFOUND; an unknown
- * scope, an empty array or a past expiry MN_EINVAL. Needs "create" on "apikey". */
-MN_API int mn_apikey_create(mn_db *db, const mn_actor *actor, const mn_apikey_input *in,
-                            char **key_out, mn_apikey **out);
-/* The tenant's keys, or the keys of one identity (id or external_id; NULL: all), oldest first;
- * never a key itself. Needs "read" on "apikey". */
-MN_API int mn_apikey_list(mn_db *db, const mn_actor *actor, const char *identity,
-                          mn_apikeys **out);
-/* Revokes the key with that public id (MN_ENOTFOUND when the tenant has none). Needs "delete"
- * on "apikey". */
-MN_API int mn_apikey_revoke(mn_db *db, const mn_actor *actor, const char *id);
-/* Checks a key a client presented: MN_OK with what it is in *out (may be NULL); MN_EINVAL when
- * key is not shaped like one; MN_EDENIED, with one message and the same work, when it is wrong,
- * unknown, revoked or expired, or its identity was deactivated (within about a second of it).
- * Records its use (at most once a minute). */
-MN_API int mn_apikey_verify(mn_db *db, const char *key, mn_apikey **out);
-MN_API void mn_apikey_free(mn_apikey *k);
-MN_API void mn_apikeys_free(mn_apikeys *l);
 
 /* ---- Memories ----------------------------------------------------------------------------- */
 typedef struct mn_memory {

@@ -38,7 +38,8 @@ cat >"$tmp/layout.c" <<'EOF'
 #define E() printf("\n")
 int main(void)
 {
-    S(mn_actor); F(mn_actor, version); F(mn_actor, tenant); F(mn_actor, identity); F(mn_actor, context); E();
+    S(mn_actor); F(mn_actor, version); F(mn_actor, tenant); F(mn_actor, identity); F(mn_actor, context);
+    F(mn_actor, api_key); E();
     S(mn_tenant); F(mn_tenant, id); F(mn_tenant, name); F(mn_tenant, created_at); E();
     S(mn_identity); F(mn_identity, id); F(mn_identity, tenant_id); F(mn_identity, external_id);
     F(mn_identity, role); F(mn_identity, claims); F(mn_identity, active);

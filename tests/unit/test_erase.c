@@ -295,6 +295,43 @@ START_TEST(test_tenant_delete_index_and_files)
 }
 END_TEST
 
+/* A tenant erased through another handle (or process) is still in this handle's index: its
+ * saves, and its close, must not write the erased vectors back to disk. */
+START_TEST(test_other_handle_saves_no_erased_index)
+{
+    mn_db *db = fresh(0);
+    const char *ta = populate(db, "ta");
+    finish(db, (const char *[]){ "ta" }, 1);
+    const mn_actor *sys = sys_of("ta");
+    enum { N = MNI_VINDEX_SAVE_MIN + 10 };
+    mn_memory_input *in = th_keep(calloc(N, sizeof *in));
+    float *vecs = th_keep(malloc(N * DIM * sizeof *vecs));
+    for (int i = 0; i < N; i++) {
+        hash_embed(NULL, (const char *[]){ th_fmt("bulk-%d", i) }, 1, vecs + i * DIM, NULL, 0);
+        in[i] = (mn_memory_input)TH_IN(.identity = "keep-ta-zq", .text = "bulk-ta-zq",
+                                       .embedding = vecs + i * DIM, .dim = DIM);
+    }
+    char **ids = NULL;
+    TH_OK(db, mn_memory_add_many(db, sys, in, N, &ids, NULL));
+    mn_strings_free(ids, N);
+    ck_assert_int_eq(mni_vindex_sync(db->index, ta, 30000), MN_OK);
+    const char *path = w.url + strlen("sqlite:");
+    const char *graph = th_fmt("%s.index/%s.hnsw", path, ta);
+    const char *attr = th_fmt("%s.index/%s.attr", path, ta);
+
+    mn_config ext = MN_CONFIG_INIT;
+    ext.embedder = "external"; /* opens any database: this one's vectors are the plug-in's */
+    mn_db *other = th_open(w.url, &ext);
+    TH_OK(other, mn_tenant_delete(other, "ta-zq"));
+    mn_close(other);
+    ck_assert_int_eq(mni_vindex_save(db->index), MN_OK);
+    ck_assert(!th_file_exists(graph) && !th_file_exists(attr));
+    ck_assert_int_eq(mn_errcode(db), MN_OK); /* the save's question left no failure behind */
+    mn_close(db);
+    ck_assert(!th_file_exists(graph) && !th_file_exists(attr));
+}
+END_TEST
+
 /* ---- identities ----------------------------------------------------------------------------- */
 
 START_TEST(test_identity_delete_erases_its_rows)
@@ -437,6 +474,7 @@ static Suite *erase_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_tenant_delete_erases_only_its_rows, 0, TH_NSTORES);
     tcase_add_test(tc, test_tenant_delete_index_and_files);
+    tcase_add_test(tc, test_other_handle_saves_no_erased_index);
     tcase_add_loop_test(tc, test_identity_delete_erases_its_rows, 0, TH_NSTORES);
     tcase_add_loop_test(tc, test_bad_input_changes_nothing, 0, TH_NSTORES);
     tcase_add_test(tc, test_no_erased_bytes_left_on_sqlite);
