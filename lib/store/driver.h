@@ -41,7 +41,7 @@ enum mni_stmt {
     MNI_TENANT_DELETE_EMBED_CACHE,
     MNI_TENANT_DELETE_META,
     MNI_TENANT_DELETE_AUDIT,
-    MNI_TENANT_DELETE_AUDIT_HEAD,
+    MNI_TENANT_DELETE_AUDIT_HEAD, /* only where the driver has audit_head_row */
     MNI_TENANT_DELETE,
     MNI_ACTOR_GET,              /* tenant id or name, identity id or external_id (or NULL) */
     MNI_POLICY_INSERT,          /* the policy columns, in order */
@@ -83,13 +83,16 @@ enum mni_stmt {
     MNI_APIKEY_LIST,            /* t, identity id or NULL: the apikey columns, oldest first */
     MNI_APIKEY_DELETE,          /* t, id */
     MNI_APIKEY_TOUCH,           /* id, now, before: last_used_at = now when it is <= before */
-    /* t: the audit chain (store/op_audit.c). HEAD makes the tenant's head row if it has none
-     * and returns (seq, hash, pruned), holding it locked until the write ends. */
+    /* t: the audit chain (store/op_audit.c). HEAD returns the chain's head (seq, hash,
+     * pruned) in the appending write, and keeps any other appender from reading the same head
+     * until the write ends. With the driver's audit_head_row, the head is a row of its own,
+     * made by HEAD if missing and locked by it; without, HEAD reads the last entry of the log
+     * (no row before the first), the backend's one write lock serialising appenders. */
     MNI_AUDIT_HEAD,
     /* t, seq, at, identity id, API key id, action, resources, outcome, policy id, context,
      * prev_hash, hash */
     MNI_AUDIT_INSERT,
-    MNI_AUDIT_HEAD_SET,         /* t, seq, hash */
+    MNI_AUDIT_HEAD_SET,         /* t, seq, hash: only where the driver has audit_head_row */
     MNI_AUDIT_HEAD_GET,         /* t: seq, hash, pruned; no row before the first entry */
     /* t, action prefix, identity id (NULL: any), since, until (at < until), after seq, limit
      * (0: all):
@@ -152,6 +155,12 @@ struct mni_driver {
      * delete itself is already done. NULL: nothing to do (PostgreSQL: VACUUM is the
      * operator's). */
     void (*erased)(struct mni_store *s);
+    /* Nonzero: the audit chain's head is a row of its own (audit_heads), locked by
+     * MNI_AUDIT_HEAD, advanced by MNI_AUDIT_HEAD_SET and erased with the tenant
+     * (MNI_TENANT_DELETE_AUDIT_HEAD): writers run concurrently (PostgreSQL). Zero: the head
+     * is the log's last entry, read under a lock that already serialises every write
+     * (SQLite), and those two statements are never run. */
+    int audit_head_row;
 };
 
 /* ---- reading through the driver (store/query.c) ---- */

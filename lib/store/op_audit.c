@@ -1,7 +1,9 @@
 /* The audit chain, written once over the driver (driver.h, store/audit.h). Each entry's hash
- * is BLAKE2b over a canonical encoding of its fields and the previous entry's hash; the
- * tenant's head row (last seq and hash) is read and advanced in the appending write, whose
- * lock on it keeps two appenders, in any process, from taking the same seq. */
+ * is BLAKE2b over a canonical encoding of its fields and the previous entry's hash. The
+ * chain's head (last seq and hash) is read in the appending write, which keeps two appenders,
+ * in any process, from taking the same seq: PostgreSQL locks the tenant's head row and
+ * advances it; SQLite's one write lock already serialises writers, and the head is the last
+ * entry itself (driver.h, audit_head_row). */
 #include "store/audit.h"
 #include "store/driver.h"
 #include "core/error.h"
@@ -91,7 +93,8 @@ int mni_audit_append(struct mni_store *s, struct mni_tx *tx, const struct mni_au
     mni_arg_text(&t, au->tenant_id);
     int rc = out_of_memory(s, s->driver->read(s, tx, MNI_AUDIT_HEAD, &t, read_head, &h, doing),
                            doing);
-    if (rc == MN_OK && !h.found)
+    /* No last entry: the chain starts here. A head row is made by the read, so it is there. */
+    if (rc == MN_OK && !h.found && s->driver->audit_head_row)
         rc = mni_seterr(s->db, MN_EBACKEND, "%s: the chain's head was not returned", doing);
     if (rc != MN_OK)
         return rc;
@@ -112,9 +115,11 @@ int mni_audit_append(struct mni_store *s, struct mni_tx *tx, const struct mni_au
     mni_arg_text(&a, h.hash);
     mni_arg_text(&a, hash);
     rc = s->driver->exec(s, tx, MNI_AUDIT_INSERT, &a, NULL, NULL, doing);
+    if (rc != MN_OK || !s->driver->audit_head_row)
+        return rc;
     mni_arg_int(&t, seq);
     mni_arg_text(&t, hash);
-    return rc == MN_OK ? s->driver->exec(s, tx, MNI_AUDIT_HEAD_SET, &t, NULL, NULL, doing) : rc;
+    return s->driver->exec(s, tx, MNI_AUDIT_HEAD_SET, &t, NULL, NULL, doing);
 }
 
 int mni_audit_end(struct mni_store *s, struct mni_tx *tx, const struct mni_audit *au, int rc)
@@ -223,7 +228,9 @@ int mni_op_audit_verify(struct mni_store *s, const char *tenant_id)
     rc = s->driver->read(s, NULL, MNI_AUDIT_LIST, &a, check_entry, &w, doing);
     if (rc != MN_OK)
         return out_of_memory(s, rc, doing);
-    /* The head names the last entry: a chain cut short at its end is caught here. */
+    /* A head row names the last entry: a chain cut short at its end is caught here (where the
+     * head is the last entry itself, SQLite, only by comparing the count with one kept
+     * elsewhere). */
     if (w.expect <= h.seq)
         return fail_at(&w, w.expect, "was deleted, or moved out of its place");
     if (h.seq > 0 && strcmp(w.prev, h.hash) != 0)

@@ -17,11 +17,6 @@ CREATE TABLE audit_log (
     hash        TEXT NOT NULL,              -- hex
     PRIMARY KEY (tenant_id, seq)
 ) WITHOUT ROWID;
--- The head of each tenant's chain: the last entry's seq and hash, read and advanced in the
--- appending transaction, and the seq up to which retention pruned the chain.
-CREATE TABLE audit_heads (
-    tenant_id   TEXT PRIMARY KEY,
-    seq         INTEGER NOT NULL,
-    hash        TEXT NOT NULL,
-    pruned      INTEGER NOT NULL
-) WITHOUT ROWID;
+-- No head table (PostgreSQL has one): a write holds SQLite's one write lock, so the head of a
+-- tenant's chain is its last entry, read through the primary key (tenant_id, seq) in the
+-- appending transaction.

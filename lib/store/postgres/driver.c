@@ -94,4 +94,5 @@ static int pgs_job_enqueue_op(struct mni_store *st, struct mni_tx *tx, const cha
 const struct mni_driver pgs_driver = {
     pgs_read_op, pgs_exec_op, pgs_begin_op, pgs_end_op, pgs_bump_seq_op, pgs_job_enqueue_op,
     NULL, /* erased: rows a delete left in the heap are VACUUM's, the operator's */
+    1,    /* audit_head_row: concurrent writers queue on the tenant's head row */
 };

@@ -21,6 +21,8 @@
 #define AUDIT_COLUMNS \
     "seq, at, identity_id, apikey_id, action, resources, outcome, policy_id, context, " \
     "prev_hash, hash"
+#define AUDIT_LAST \
+    "SELECT seq, hash, 0 FROM audit_log WHERE tenant_id = ?1 ORDER BY seq DESC LIMIT 1"
 
 static const char *const sql[SQ__COUNT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
@@ -50,7 +52,6 @@ static const char *const sql[SQ__COUNT] = {
     [MNI_TENANT_DELETE_META] = "DELETE FROM meta WHERE key IN ('index:' || ?1, "
                                "'feed_horizon:' || ?1)",
     [MNI_TENANT_DELETE_AUDIT] = "DELETE FROM audit_log WHERE tenant_id = ?1",
-    [MNI_TENANT_DELETE_AUDIT_HEAD] = "DELETE FROM audit_heads WHERE tenant_id = ?1",
     [MNI_TENANT_DELETE] = "DELETE FROM tenants WHERE id = ?1",
 
     [MNI_POLICY_INSERT] = "INSERT INTO policies (" POLICY_COLUMNS ") "
@@ -158,14 +159,13 @@ static const char *const sql[SQ__COUNT] = {
     [MNI_APIKEY_TOUCH] = "UPDATE apikeys SET last_used_at = ?2 WHERE id = ?1 AND "
                         "last_used_at <= ?3",
 
-    /* The audit chain (store/op_audit.c); the write already holds SQLite's one write lock. */
-    [MNI_AUDIT_HEAD] = "INSERT INTO audit_heads (tenant_id, seq, hash, pruned) "
-                       "VALUES (?1, 0, '', 0) ON CONFLICT (tenant_id) DO UPDATE SET seq = seq "
-                       "RETURNING seq, hash, pruned",
+    /* The audit chain (store/op_audit.c). The write already holds SQLite's one write lock, so
+     * the head is the chain's last entry, one seek down the primary key (tenant_id, seq): no
+     * head row to keep (the driver has no audit_head_row). Nothing prunes the chain yet. */
+    [MNI_AUDIT_HEAD] = AUDIT_LAST,
     [MNI_AUDIT_INSERT] = "INSERT INTO audit_log (tenant_id, " AUDIT_COLUMNS ") VALUES "
                          "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    [MNI_AUDIT_HEAD_SET] = "UPDATE audit_heads SET seq = ?2, hash = ?3 WHERE tenant_id = ?1",
-    [MNI_AUDIT_HEAD_GET] = "SELECT seq, hash, pruned FROM audit_heads WHERE tenant_id = ?1",
+    [MNI_AUDIT_HEAD_GET] = AUDIT_LAST,
     [MNI_AUDIT_LIST] = "SELECT " AUDIT_COLUMNS " FROM audit_log WHERE tenant_id = ?1 AND "
                        "(?2 IS NULL OR substr(action, 1, length(?2)) = ?2) AND "
                        "(?3 IS NULL OR identity_id = ?3) AND at >= ?4 AND at < ?5 AND "
