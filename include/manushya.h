@@ -353,8 +353,8 @@ MN_API void mn_identities_free(mn_identities *l);
  * them to the "resource:action" pairs named (resources and actions as the policies name them:
  * memory:create, memory:read, memory:update, memory:delete, memory:list, memory:search,
  * identity:create|read|update|delete|list, policy:create|read|update|delete|list,
- * ratelimit:read|update|delete, apikey:create|read|delete). A list or search wants both its
- * action and memory:read, as the policies do.
+ * ratelimit:read|update|delete, apikey:create|read|delete, audit:read). A list or search
+ * wants both its action and memory:read, as the policies do.
  * Who may create, list and revoke keys: the tenant's system actor, or an identity whose
  * policies allow "create", "read" and "delete" on resource "apikey" (the default admin policy
  * does). Verification is cached per handle by key id for about a second: a key revoked
@@ -406,6 +406,22 @@ MN_API int mn_apikey_revoke(mn_db *db, const mn_actor *actor, const char *id);
 MN_API int mn_apikey_verify(mn_db *db, const char *key, mn_apikey **out);
 MN_API void mn_apikey_free(mn_apikey *k);
 MN_API void mn_apikeys_free(mn_apikeys *l);
+
+/* ---- Audit log (since 1.1) ----------------------------------------------------------------
+ * Every change (and every denial of the policies) appends an entry to its tenant's audit log,
+ * in the change's own transaction: a change that fails or rolls back leaves none. An entry
+ * says when, who (identity, or NULL for the system actor, and the API key it was made by),
+ * the action ("memory:create", ...), the ids acted on (a bulk call: one entry, all its ids),
+ * the outcome ("ok" or "denied"), the deciding policy and the actor's context. Entries chain
+ * per tenant by BLAKE2b hash, each over its fields and the hash of the one before. */
+/* Walks the actor's tenant's chain from its first entry: MN_OK when intact (or empty), with
+ * *checked (may be NULL) the entries walked; MN_ECORRUPT when an entry was edited, deleted or
+ * moved, the message naming the first bad seq and *checked the intact entries before it.
+ * Entries appended during the walk are left for the next one. The chain is not keyed: it shows
+ * edits made without recomputing it. On SQLite, whose chain ends at its last entry (no head row),
+ * the last entries deleted show only to one comparing *checked with a count kept elsewhere.
+ * Needs "read" on "audit" (the system actor may). */
+MN_API int mn_audit_verify(mn_db *db, const mn_actor *actor, int64_t *checked);
 
 /* ---- Memories ----------------------------------------------------------------------------- */
 typedef struct mn_memory {

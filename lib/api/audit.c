@@ -1,5 +1,6 @@
-/* Audit entries of API calls (api/audit.h). */
+/* Audit entries of API calls (api/audit.h), and verifying a tenant's chain (the public call). */
 #include "api/audit.h"
+#include "api/access.h"
 #include "api/handle.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -56,4 +57,23 @@ int mni_audit_denied(mn_db *db, const struct mni_who *who, const char *action,
         rc = db->store->ops->audit_record(db->store, &c.au);
     mni_audit_call_release(&c);
     return rc == MN_OK ? MN_EDENIED : rc;
+}
+
+int mn_audit_verify(mn_db *db, const mn_actor *actor, int64_t *checked)
+{
+    if (!db)
+        return mni_err_no_db(__func__);
+    if (checked)
+        *checked = 0;
+    struct mni_who who = {0};
+    int64_t n = 0;
+    int rc = mni_who_resolve(db, actor, &who);
+    if (rc == MN_OK)
+        rc = mni_access_check(db, &who, "read", "audit", NULL);
+    if (rc == MN_OK)
+        rc = db->store->ops->audit_verify(db->store, who.tenant->id, &n);
+    if (checked)
+        *checked = n;
+    mni_who_release(&who);
+    return rc;
 }

@@ -254,7 +254,7 @@ int mni_op_apikey_delete(struct mni_store *s, const char *tenant_id, const char 
                          const struct mni_audit *au);
 int mni_op_apikey_touch(struct mni_store *s, const char *id, int64_t now, int64_t before);
 int mni_op_audit_record(struct mni_store *s, const struct mni_audit *au);
-int mni_op_audit_verify(struct mni_store *s, const char *tenant_id);
+int mni_op_audit_verify(struct mni_store *s, const char *tenant_id, int64_t *checked);
 int mni_op_embed_cache_put(struct mni_store *s, const char *scope, const char *model, int dim,
                            const unsigned char *hashes, size_t n, const float *vecs,
                            int64_t now);

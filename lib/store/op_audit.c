@@ -205,11 +205,12 @@ static int check_entry(void *ctx, const struct mni_row *r)
     return -rc;
 }
 
-int mni_op_audit_verify(struct mni_store *s, const char *tenant_id)
+int mni_op_audit_verify(struct mni_store *s, const char *tenant_id, int64_t *checked)
 {
     const char *doing = "verifying the audit log";
     struct head h = {0};
     struct mni_args t = {0};
+    *checked = 0;
     mni_arg_text(&t, tenant_id);
     int rc = s->driver->read(s, NULL, MNI_AUDIT_HEAD_GET, &t, read_head, &h, doing);
     if (rc != MN_OK || !h.found)
@@ -226,6 +227,7 @@ int mni_op_audit_verify(struct mni_store *s, const char *tenant_id)
     mni_arg_int(&a, h.pruned);
     mni_arg_int(&a, 0);
     rc = s->driver->read(s, NULL, MNI_AUDIT_LIST, &a, check_entry, &w, doing);
+    *checked = w.expect - (h.pruned + 1);   /* the entries found intact */
     if (rc != MN_OK)
         return out_of_memory(s, rc, doing);
     /* A head row names the last entry: a chain cut short at its end is caught here (where the

@@ -253,9 +253,10 @@ struct mni_store_ops {
      * appends it in the change's own write, only when the change commits; NULL records
      * nothing (a write no caller made). record appends one entry in a write of its own (a
      * denial, which changes nothing else). verify walks the tenant's chain: MN_ECORRUPT naming
-     * the first entry edited, deleted or out of place, MN_OK when intact (or empty). */
+     * the first entry edited, deleted or out of place, MN_OK when intact (or empty); *checked:
+     * the entries found intact (before the bad one). */
     int (*audit_record)(struct mni_store *s, const struct mni_audit *au);
-    int (*audit_verify)(struct mni_store *s, const char *tenant_id);
+    int (*audit_verify)(struct mni_store *s, const char *tenant_id, int64_t *checked);
 
     /* ---- embedding cache (embed/cache.c) ----
      * Vectors by (scope, model, dim, SHA-256 of the text); scope is a tenant id, or "" for

@@ -1,0 +1,374 @@
+/*
+ * The audit log: every change writes one entry in its own transaction (a change that fails
+ * writes none), a bulk call one entry naming all its ids, a denial is recorded, a call made by
+ * API key names the key; mn_audit_verify walks the chain (MN_OK with the entries checked) and
+ * who may call it. Then the SQLite file is tampered with past the library (a field edited, a
+ * middle entry deleted, two entries' seq swapped) and verify names the first bad seq each time.
+ *
+ * Entries are read past the library, straight from audit_log (sqlite3 and libpq). The cases
+ * that need no tampering run on SQLite and, when MN_PG_URL is set (tests/run.sh starts
+ * tests/servers/postgres.sh), on PostgreSQL.
+ */
+#include "support/harness.h"
+
+#include <check.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- reading the log past the library ----------------------------------------------------- */
+
+struct entry {
+    long seq;
+    const char *identity_id, *apikey_id, *action, *resources, *outcome, *policy_id;
+};
+
+#define ENTRY_SQL(p)                                                                         \
+    "SELECT seq, identity_id, apikey_id, action, resources, outcome, policy_id FROM audit_log " \
+    "WHERE tenant_id = " p " ORDER BY seq"
+
+static const char *kept(const char *s)
+{
+    return s ? th_fmt("%s", s) : NULL;
+}
+
+static size_t entries_sqlite(const char *url, const char *tenant_id, struct entry *out,
+                             size_t max)
+{
+    sqlite3 *raw;
+    ck_assert_int_eq(sqlite3_open(url + strlen("sqlite:"), &raw), SQLITE_OK);
+    sqlite3_stmt *st;
+    ck_assert_int_eq(sqlite3_prepare_v2(raw, ENTRY_SQL("?1"), -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_STATIC);
+    size_t n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        ck_assert_uint_lt(n, max);
+        const char *col[7];
+        for (int i = 1; i < 7; i++)
+            col[i] = kept((const char *)sqlite3_column_text(st, i));
+        out[n++] = (struct entry){ (long)sqlite3_column_int64(st, 0), col[1], col[2], col[3],
+                                   col[4], col[5], col[6] };
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+    return n;
+}
+
+static size_t entries_pg(const char *url, const char *tenant_id, struct entry *out, size_t max)
+{
+    const char *schema = strstr(url, "schema=") + strlen("schema=");
+    PGconn *c = PQconnectdb(getenv("MN_PG_URL"));
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s", PQerrorMessage(c));
+    const char *sp[] = { th_fmt("%.*s", (int)strcspn(schema, "&"), schema) };
+    PQclear(PQexecParams(c, "SELECT set_config('search_path', $1, false)", 1, NULL, sp, NULL,
+                         NULL, 0));
+    const char *p[] = { tenant_id };
+    PGresult *r = PQexecParams(c, ENTRY_SQL("$1"), 1, NULL, p, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+    size_t n = (size_t)PQntuples(r);
+    ck_assert_uint_le(n, max);
+    for (size_t i = 0; i < n; i++) {
+        const char *col[7];
+        for (int k = 1; k < 7; k++)
+            col[k] = PQgetisnull(r, (int)i, k) ? NULL : kept(PQgetvalue(r, (int)i, k));
+        out[i] = (struct entry){ atol(PQgetvalue(r, (int)i, 0)), col[1], col[2], col[3],
+                                 col[4], col[5], col[6] };
+    }
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+
+static struct world {
+    int store;
+    const char *url;
+    mn_db *db;
+    const char *tid;
+} w;
+
+#define MAX_ENTRIES 64
+
+/* The tenant's entries, by seq (a kept array); *n how many. */
+static const struct entry *entries(size_t *n)
+{
+    struct entry *e = th_keep(calloc(MAX_ENTRIES, sizeof *e));
+    *n = (w.store == 0 ? entries_sqlite : entries_pg)(w.url, w.tid, e, MAX_ENTRIES);
+    for (size_t i = 0; i < *n; i++)
+        ck_assert_int_eq(e[i].seq, (long)i + 1);
+    return e;
+}
+
+static const mn_actor sys = TH_ACTOR(.tenant = "acme");
+
+/* A new database of store i with the tenant "acme" (NULL when the store has no server). */
+static mn_db *fresh(int i)
+{
+    const char *url = th_store_url(i);
+    if (!url)
+        return NULL;
+    mn_db *db = th_open(url, NULL);
+    w = (struct world){ i, url, db, th_tenant(db, "acme") };
+    return db;
+}
+
+static void assert_intact(mn_db *db, const mn_actor *actor, int64_t want)
+{
+    int64_t checked = -1;
+    TH_OK(db, mn_audit_verify(db, actor, &checked));
+    ck_assert_int_eq(checked, want);
+}
+
+/* ---- what is written ------------------------------------------------------------------------ */
+
+START_TEST(test_one_entry_per_change)
+{
+    mn_db *db = fresh(_i);
+    if (!db)
+        return;
+    size_t n;
+    entries(&n);
+    ck_assert_uint_eq(n, 0); /* making a tenant (and its default policies) is the host's */
+    assert_intact(db, &sys, 0);
+
+    mn_identity *bob = NULL;
+    TH_OK(db, mn_identity_create(db, &sys, "bob", "agent", NULL, &bob));
+    const char *bob_id = th_fmt("%s", bob->id);
+    mn_identity_free(bob);
+    const char *m1 = th_add(db, &sys, "bob", "first");
+    mn_memory_changes ch = MN_MEMORY_CHANGES_INIT;
+    ch.set = MN_MEMORY_SET_METADATA;
+    ch.metadata = "{\"k\":1}";
+    TH_OK(db, mn_memory_update(db, &sys, m1, &ch, NULL));
+    const struct entry *e = entries(&n);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_str_eq(e[0].action, "identity:create");
+    ck_assert(th_json_eq(e[0].resources, th_fmt("[\"%s\"]", bob_id)));
+    ck_assert_str_eq(e[1].action, "memory:create");
+    ck_assert(th_json_eq(e[1].resources, th_fmt("[\"%s\"]", m1)));
+    ck_assert_str_eq(e[2].action, "memory:update");
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_str_eq(e[i].outcome, "ok");
+        ck_assert_ptr_null(e[i].identity_id); /* the system actor */
+        ck_assert_ptr_null(e[i].apikey_id);
+    }
+
+    /* Changes that fail inside their transaction write nothing: a taken external id, and a
+     * delete of many whose second id is missing (the first is deleted, then rolled back). */
+    TH_RC(db, mn_identity_create(db, &sys, "bob", "agent", NULL, NULL), MN_EEXISTS);
+    const char *missing = "01900000-0000-7000-8000-000000000000";
+    TH_RC(db, mn_memory_delete_many(db, &sys, (const char *[]){ m1, missing }, 2,
+                                    MN_DELETE_HARD),
+          MN_ENOTFOUND);
+    entries(&n);
+    ck_assert_uint_eq(n, 3);
+    th_get(db, &sys, m1, 0); /* still there */
+
+    /* A bulk call: one entry naming every id, in order. */
+    mn_memory_input in[3] = { TH_IN(.identity = "bob", .text = "a"),
+                              TH_IN(.identity = "bob", .text = "b"),
+                              TH_IN(.identity = "bob", .text = "c") };
+    char **ids = NULL;
+    TH_OK(db, mn_memory_add_many(db, &sys, in, 3, &ids, NULL));
+    const char *want = th_fmt("[\"%s\",\"%s\",\"%s\"]", ids[0], ids[1], ids[2]);
+    TH_OK(db, mn_memory_delete_many(db, &sys, (const char *const *)ids, 3, MN_DELETE_SOFT));
+    mn_strings_free(ids, 3);
+    e = entries(&n);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_str_eq(e[3].action, "memory:create");
+    ck_assert(th_json_eq(e[3].resources, want));
+    ck_assert_str_eq(e[4].action, "memory:delete");
+    ck_assert(th_json_eq(e[4].resources, want));
+    assert_intact(db, &sys, 5);
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(test_denial_and_api_key_are_recorded)
+{
+    mn_db *db = fresh(_i);
+    if (!db)
+        return;
+    mn_identity *i = NULL;
+    TH_OK(db, mn_identity_create(db, &sys, "bob", "agent", NULL, &i));
+    const char *bob_id = th_fmt("%s", i->id);
+    mn_identity_free(i);
+    TH_OK(db, mn_identity_create(db, &sys, "root", "admin", NULL, &i));
+    const char *root_id = th_fmt("%s", i->id);
+    mn_identity_free(i);
+
+    /* An agent may not add a policy: refused, and the refusal recorded with who asked. */
+    const mn_actor bob = TH_ACTOR(.tenant = "acme", .identity = "bob");
+    mn_policy_input pol = MN_POLICY_INPUT_INIT;
+    pol.role = "agent";
+    pol.rule = "{\"effect\":\"allow\",\"actions\":[\"read\"],\"resource\":\"policy\"}";
+    TH_RC(db, mn_policy_add(db, &bob, &pol, NULL), MN_EDENIED);
+    size_t n;
+    const struct entry *e = entries(&n);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_str_eq(e[2].outcome, "denied");
+    ck_assert_str_eq(e[2].action, "policy:create");
+    ck_assert_str_eq(e[2].identity_id, bob_id);
+    /* Nor verify the log (no policy of an agent allows "read" on "audit"). */
+    TH_RC(db, mn_audit_verify(db, &bob, NULL), MN_EDENIED);
+    e = entries(&n);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_str_eq(e[3].action, "audit:read");
+    ck_assert_str_eq(e[3].outcome, "denied");
+
+    /* A call made by API key names the key and its identity. */
+    mn_apikey_input kin = MN_APIKEY_INPUT_INIT;
+    kin.identity = "root";
+    char *key = NULL;
+    mn_apikey *k = NULL;
+    TH_OK(db, mn_apikey_create(db, &sys, &kin, &key, &k));
+    const char *key_id = th_fmt("%s", k->id);
+    mn_apikey_free(k);
+    const mn_actor by_key = TH_ACTOR(.api_key = key);
+    const char *m = th_add(db, &by_key, NULL, "made by a key");
+    e = entries(&n);
+    ck_assert_uint_eq(n, 6);
+    ck_assert_str_eq(e[4].action, "apikey:create");
+    ck_assert_str_eq(e[5].action, "memory:create");
+    ck_assert(th_json_eq(e[5].resources, th_fmt("[\"%s\"]", m)));
+    ck_assert_str_eq(e[5].identity_id, root_id);
+    ck_assert_ptr_nonnull(e[5].apikey_id);
+    ck_assert_str_eq(e[5].apikey_id, key_id);
+
+    /* An admin may verify, by key as well; a key whose scopes leave audit:read out may not. */
+    assert_intact(db, &by_key, 6);
+    assert_intact(db, &(mn_actor)TH_ACTOR(.tenant = "acme", .identity = "root"), 6);
+    kin.scopes = "[\"memory:create\"]";
+    char *narrow = NULL;
+    TH_OK(db, mn_apikey_create(db, &sys, &kin, &narrow, NULL));
+    TH_RC(db, mn_audit_verify(db, &(mn_actor)TH_ACTOR(.api_key = narrow), NULL), MN_EDENIED);
+    kin.scopes = "[\"audit:read\"]";
+    char *reader = NULL;
+    TH_OK(db, mn_apikey_create(db, &sys, &kin, &reader, NULL));
+    assert_intact(db, &(mn_actor)TH_ACTOR(.api_key = reader), 8);
+    mn_free(key);
+    mn_free(narrow);
+    mn_free(reader);
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(test_bad_arguments)
+{
+    mn_db *db = th_open_fresh();
+    ck_assert_int_eq(mn_audit_verify(NULL, &sys, NULL), MN_EINVAL);
+    TH_RC(db, mn_audit_verify(db, NULL, NULL), MN_EINVAL);
+    int64_t checked = 99;
+    TH_RC(db, mn_audit_verify(db, &(mn_actor)TH_ACTOR(.tenant = "nobody"), &checked), MN_ENOTFOUND);
+    ck_assert_int_eq(checked, 0);
+    mn_close(db);
+}
+END_TEST
+
+/* ---- tampering with the SQLite file --------------------------------------------------------- */
+
+/* A SQLite database whose tenant has 6 entries, intact. */
+static mn_db *six_entries(void)
+{
+    mn_db *db = fresh(0);
+    TH_OK(db, mn_identity_create(db, &sys, "bob", "agent", NULL, NULL));
+    for (int i = 0; i < 5; i++)
+        th_add(db, &sys, "bob", th_fmt("memory %d", i));
+    assert_intact(db, &sys, 6);
+    return db;
+}
+
+/* Runs the statements past the library, on the database file. */
+static void tamper(const char *sql)
+{
+    sqlite3 *raw;
+    ck_assert_int_eq(sqlite3_open(w.url + strlen("sqlite:"), &raw), SQLITE_OK);
+    char *err = NULL;
+    ck_assert_msg(sqlite3_exec(raw, sql, NULL, NULL, &err) == SQLITE_OK, "%s: %s", sql, err);
+    ck_assert_int_gt(sqlite3_changes(raw), 0);
+    sqlite3_close(raw);
+}
+
+/* verify answers MN_ECORRUPT naming entry bad, with the entries before it checked. */
+static void assert_bad_at(mn_db *db, long bad)
+{
+    int64_t checked = -1;
+    TH_RC(db, mn_audit_verify(db, &sys, &checked), MN_ECORRUPT);
+    const char *msg = mn_errmsg(db);
+    ck_assert_msg(strstr(msg, th_fmt("entry %ld ", bad)) != NULL, "want entry %ld in: %s", bad,
+                  msg);
+    ck_assert_int_eq(checked, bad - 1);
+}
+
+START_TEST(test_edited_entry)
+{
+    mn_db *db = six_entries();
+    tamper("UPDATE audit_log SET resources = '[]' WHERE seq = 3");
+    assert_bad_at(db, 3);
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(test_edited_first_entry)
+{
+    mn_db *db = six_entries();
+    tamper("UPDATE audit_log SET at = at + 1 WHERE seq = 1");
+    assert_bad_at(db, 1);
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(test_deleted_middle_entry)
+{
+    mn_db *db = six_entries();
+    tamper("DELETE FROM audit_log WHERE seq = 4");
+    assert_bad_at(db, 4);
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(test_swapped_entries)
+{
+    mn_db *db = six_entries();
+    tamper("UPDATE audit_log SET seq = -2 WHERE seq = 2; "
+           "UPDATE audit_log SET seq = 2 WHERE seq = 5; "
+           "UPDATE audit_log SET seq = 5 WHERE seq = -2");
+    assert_bad_at(db, 2);
+    mn_close(db);
+}
+END_TEST
+
+/* The last two swapped: the chain's last entry moves as well. */
+START_TEST(test_swapped_neighbours)
+{
+    mn_db *db = six_entries();
+    tamper("UPDATE audit_log SET seq = -5 WHERE seq = 5; "
+           "UPDATE audit_log SET seq = 5 WHERE seq = 6; "
+           "UPDATE audit_log SET seq = 6 WHERE seq = -5");
+    assert_bad_at(db, 5);
+    mn_close(db);
+}
+END_TEST
+
+static Suite *audit_suite(void)
+{
+    Suite *s = suite_create("audit");
+    TCase *tc = tcase_create("audit");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, test_one_entry_per_change, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, test_denial_and_api_key_are_recorded, 0, TH_NSTORES);
+    tcase_add_test(tc, test_bad_arguments);
+    tcase_add_test(tc, test_edited_entry);
+    tcase_add_test(tc, test_edited_first_entry);
+    tcase_add_test(tc, test_deleted_middle_entry);
+    tcase_add_test(tc, test_swapped_entries);
+    tcase_add_test(tc, test_swapped_neighbours);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return th_run(audit_suite());
+}
