@@ -258,12 +258,12 @@ START_TEST(test_tenant_delete_erases_only_its_rows)
 }
 END_TEST
 
-/* The index part of a tenant with files (enough keys to be saved) goes with it, in memory and
- * on disk, and no save brings the files back. */
-START_TEST(test_tenant_delete_index_and_files)
+/* A SQLite database whose tenant "ta" has enough keys for its index part to be saved, the
+ * index caught up; the tenant's id in *ta. */
+static mn_db *indexed_tenant(const char **ta)
 {
     mn_db *db = fresh(0);
-    const char *ta = populate(db, "ta");
+    *ta = populate(db, "ta");
     finish(db, (const char *[]){ "ta" }, 1);
     const mn_actor *sys = sys_of("ta");
     enum { N = MNI_VINDEX_SAVE_MIN + 10 };
@@ -277,7 +277,16 @@ START_TEST(test_tenant_delete_index_and_files)
     char **ids = NULL;
     TH_OK(db, mn_memory_add_many(db, sys, in, N, &ids, NULL));
     mn_strings_free(ids, N);
-    ck_assert_int_eq(mni_vindex_sync(db->index, ta, 30000), MN_OK);
+    ck_assert_int_eq(mni_vindex_sync(db->index, *ta, 30000), MN_OK);
+    return db;
+}
+
+/* The index part of a tenant with files (enough keys to be saved) goes with it, in memory and
+ * on disk, and no save brings the files back. */
+START_TEST(test_tenant_delete_index_and_files)
+{
+    const char *ta;
+    mn_db *db = indexed_tenant(&ta);
     ck_assert_int_eq(mni_vindex_save(db->index), MN_OK);
     const char *path = w.url + strlen("sqlite:");
     const char *graph = th_fmt("%s.index/%s.hnsw", path, ta);
@@ -299,22 +308,8 @@ END_TEST
  * saves, and its close, must not write the erased vectors back to disk. */
 START_TEST(test_other_handle_saves_no_erased_index)
 {
-    mn_db *db = fresh(0);
-    const char *ta = populate(db, "ta");
-    finish(db, (const char *[]){ "ta" }, 1);
-    const mn_actor *sys = sys_of("ta");
-    enum { N = MNI_VINDEX_SAVE_MIN + 10 };
-    mn_memory_input *in = th_keep(calloc(N, sizeof *in));
-    float *vecs = th_keep(malloc(N * DIM * sizeof *vecs));
-    for (int i = 0; i < N; i++) {
-        hash_embed(NULL, (const char *[]){ th_fmt("bulk-%d", i) }, 1, vecs + i * DIM, NULL, 0);
-        in[i] = (mn_memory_input)TH_IN(.identity = "keep-ta-zq", .text = "bulk-ta-zq",
-                                       .embedding = vecs + i * DIM, .dim = DIM);
-    }
-    char **ids = NULL;
-    TH_OK(db, mn_memory_add_many(db, sys, in, N, &ids, NULL));
-    mn_strings_free(ids, N);
-    ck_assert_int_eq(mni_vindex_sync(db->index, ta, 30000), MN_OK);
+    const char *ta;
+    mn_db *db = indexed_tenant(&ta);
     const char *path = w.url + strlen("sqlite:");
     const char *graph = th_fmt("%s.index/%s.hnsw", path, ta);
     const char *attr = th_fmt("%s.index/%s.attr", path, ta);
