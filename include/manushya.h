@@ -95,8 +95,10 @@ enum {
     MN_ENOMEM = 8,       /* out of memory */
     MN_EUNSUPPORTED = 9, /* not supported by this build, backend or URL */
     MN_ECORRUPT = 10,    /* the database or a file is not ours, damaged or from a newer version */
-    MN_ERANGE = 11       /* a computation ran past its limits (JSON Logic); out-of-range
+    MN_ERANGE = 11,      /* a computation ran past its limits (JSON Logic); out-of-range
                           * arguments are MN_EINVAL */
+    MN_EKEY = 12         /* since 1.2: the database is encrypted and its master key is
+                          * missing, unreadable or not the one that opens it */
 };
 
 /* ---- Library ------------------------------------------------------------------------------ */
@@ -125,6 +127,8 @@ typedef struct mn_db mn_db;
 #define MN_OPEN_NOCREATE 0x2  /* fail with MN_ENOTFOUND if the database does not exist */
 #define MN_OPEN_MIGRATE 0x4   /* PostgreSQL: create or migrate the schema even when the URL says
                                * migrate=no (what `manushya migrate` does) */
+#define MN_OPEN_ENCRYPT 0x8   /* since 1.2: a new database seals its memories (see "Encryption
+                               * at rest" below); an existing one keeps what it was created with */
 
 struct mn_embedder; /* an embedder plug-in: see "Embedder plug-ins" below */
 
@@ -202,8 +206,12 @@ typedef struct mn_config {
      * The handle embeds through this plug-in instead of a built-in embedder: embedder must then
      * be NULL, and embed_dim 0 or the plug-in's dim. mn_open copies the struct. */
     const struct mn_embedder *embedder_plugin;
+    /* ---- version 2 (1.2): encryption at rest (see "Encryption at rest" below) ---- */
+    const char *master_key_file; /* the master key of an encrypted database (64 hex digits, a
+                              * file only its owner and group may read); NULL = the file
+                              * MANUSHYA_MASTER_KEY_FILE names. Read at mn_open only */
 } mn_config;
-#define MN_CONFIG_VERSION 1
+#define MN_CONFIG_VERSION 2
 #define MN_CONFIG_INIT MN_INIT_(MN_CONFIG_VERSION)
 MN_API int mn_config_init(mn_config *s, unsigned version);
 
@@ -422,6 +430,36 @@ MN_API void mn_apikeys_free(mn_apikeys *l);
  * the last entries deleted show only to one comparing *checked with a count kept elsewhere.
  * Needs "read" on "audit" (the system actor may). */
 MN_API int mn_audit_verify(mn_db *db, const mn_actor *actor, int64_t *checked);
+
+/* ---- Encryption at rest (since 1.2) -------------------------------------------------------
+ * A database created with MN_OPEN_ENCRYPT seals, with XChaCha20-Poly1305, each memory's text
+ * and metadata and its history's before and after, under a data key of its tenant; data keys
+ * are kept wrapped by the master key, a 32-byte key in a file of its own (mn_config.
+ * master_key_file, else MANUSHYA_MASTER_KEY_FILE), never stored in the database. A value is
+ * bound to its tenant, record and column: moved to another row it does not open
+ * (MN_ECORRUPT). Opening an encrypted database without its master key, or with another, is
+ * MN_EKEY. Filters, policies, search and export see the plain values as before.
+ * In the clear stay: ids, types, importance, times, versions, owners, policies, the
+ * embeddings and the vector index made of them (from which similar texts can be told apart,
+ * and a text guessed by whoever can embed it), and the audit log. mn_tenant_delete destroys
+ * the tenant's data keys: every copy of its sealed values, backups included, is then
+ * unreadable. */
+/* Writes a new random master key, 64 hex digits, to a new file at path (mode 0600; an
+ * existing file is never replaced: MN_EEXISTS). Errors through mn_errmsg(NULL). */
+MN_API int mn_master_key_create(const char *path);
+/* 1 when db's database is encrypted, else 0. */
+MN_API int mn_db_encrypted(const mn_db *db);
+/* Wraps every data key with the master key in new_key_file instead of the current one, in
+ * one transaction; no value is sealed again. The check that tells the key at open follows,
+ * so from then on the database opens with the new key only: other processes must reopen
+ * with it. */
+MN_API int mn_master_key_rotate(mn_db *db, const char *new_key_file);
+/* One step of sealing every value of a tenant again under a new data key: the first call
+ * makes the key (every write uses it from then on), each next re-seals up to batch rows
+ * (1..100000) in a write of its own, and the last destroys the old keys and sets *done to 1.
+ * Online: other calls go on meanwhile. Resumable: where it stands is stored with each batch,
+ * so after a crash (or in another process) the next call goes on from there. */
+MN_API int mn_tenant_rekey(mn_db *db, const char *id_or_name, size_t batch, int *done);
 
 /* ---- Memories ----------------------------------------------------------------------------- */
 typedef struct mn_memory {

@@ -7,7 +7,8 @@
 # Folders on one line are peers and may not include each other.
 #
 #   core                   errors, clock, ids, JSON, ABI helpers: includes nothing of the rest
-#   jsonlogic              the JSON Logic interpreter (public on its own)
+#   jsonlogic crypto       the JSON Logic interpreter (public on its own); sealed values and
+#                          the master key (libsodium)
 #   store                  the store interface and what every backend shares
 #   store/sqlite store/postgres   the backends: each sees lib/store, never the other
 #   index embed redis      vector index, embedders, Redis connections
@@ -36,7 +37,7 @@ done > "$edges"
 # the folder of a path: store/sqlite/x.c is in store/sqlite, api/x.c in api.
 layers=$(find . -name '*.[ch]' | sed 's|^\./||' | awk '
   BEGIN {
-    r["core"] = 0; r["jsonlogic"] = 1; r["store"] = 2; r["store/sqlite"] = 3
+    r["core"] = 0; r["jsonlogic"] = 1; r["crypto"] = 1; r["store"] = 2; r["store/sqlite"] = 3
     r["store/postgres"] = 3; r["index"] = 4; r["embed"] = 4; r["redis"] = 4
     r["policy"] = 5; r["ratelimit"] = 5; r["jobs"] = 6; r["api"] = 7
   }
@@ -49,7 +50,7 @@ layers=$(find . -name '*.[ch]' | sed 's|^\./||' | awk '
     if (from == to || !(from in r)) next
     if (!(to in r) || r[to] >= r[from])
       print "check-layers: lib/" $1 " includes \"" $2 "\": " from " may not include " to \
-            " (layer order: core < jsonlogic < store < store backends < index, embed, redis" \
+            " (layer order: core < jsonlogic, crypto < store < store backends < index, embed, redis" \
             " < policy, ratelimit < jobs < api)" }
 ' - "$edges")
 if [ -n "$layers" ]; then

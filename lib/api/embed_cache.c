@@ -1,22 +1,23 @@
 /*
  * The embedding cache: before a remote embedder is asked, the store is asked for the vectors
- * of the same (model, dimension, SHA-256 of the text) made before; only the misses are sent,
+ * of the same (model, dimension, content address of the text: SHA-256, keyed in an encrypted
+ * database, store/vault.h) made before; only the misses are sent,
  * each distinct text once (an import often repeats one), and their vectors are kept for next
  * time. The cache is an optimisation: a store that cannot read or write it never makes
  * embedding fail (the texts are then simply embedded).
  */
 #include "api/embed_cache.h"
+#include "store/vault.h"
 #include "core/bytes.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "api/handle.h"
 #include "store/store.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define HASH_LEN crypto_hash_sha256_BYTES /* a text's content address */
+#define HASH_LEN 32 /* a text's content address (store/vault.h) */
 
 int mni_embed_cache_usable(const mn_db *db)
 {
@@ -113,8 +114,8 @@ int mni_embed_cached(mn_db *db, const char *scope, const char *const *texts, con
     float *mv = malloc(n * dim * sizeof *mv);
     rc = hashes && hit && mt && ml && miss && of && first && mh && uh && mv
              ? MN_OK : mni_seterr(db, MN_ENOMEM, "out of memory embedding %zu texts", n);
-    for (size_t i = 0; rc == MN_OK && i < n; i++)
-        crypto_hash_sha256(hashes + i * HASH_LEN, (const unsigned char *)texts[i], lens[i]);
+    if (rc == MN_OK)
+        rc = mni_vault_text_hashes(db->store, scope ? scope : "", texts, lens, n, hashes);
     /* Reading and writing the cache may fail without failing the call: the failure is
      * forgotten (a miss, a vector not kept). */
     mni_errmark mark = mni_err_mark();

@@ -1,5 +1,6 @@
 /* Erasure, above the store (api/erase.h). */
 #include "api/erase.h"
+#include "store/vault.h"
 #include "api/apikey.h"
 #include "api/handle.h"
 #include "api/limiter.h"
@@ -11,4 +12,5 @@ void mni_erased(mn_db *db, const char *tenant_id)
         mni_vindex_forget(db->index, tenant_id);
     mni_apikeys_invalidate(db);
     mni_rl_targets_invalidate(db);
+    mni_vault_forget(db->store, tenant_id, 0);
 }

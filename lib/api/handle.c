@@ -6,6 +6,7 @@
 #include "api/embed_cache.h"
 #include "api/provenance.h"
 #include "store/store.h"
+#include "store/vault.h"
 #include "api/access.h"
 #include "api/embed.h"
 #include "index/hnsw.h"
@@ -54,7 +55,8 @@ static int settle_config(mn_db *db, const mn_config *in)
     int rc = mni_abi_read(db, &mni_abi_config, in, 1, c, sizeof *c);
     if (rc != MN_OK)
         return rc;
-    const unsigned known = MN_OPEN_READONLY | MN_OPEN_NOCREATE | MN_OPEN_MIGRATE;
+    const unsigned known = MN_OPEN_READONLY | MN_OPEN_NOCREATE | MN_OPEN_MIGRATE |
+                           MN_OPEN_ENCRYPT;
     if (c->flags & ~known)
         return mni_seterr(db, MN_EINVAL, "mn_config.flags has unknown bits 0x%x; use MN_OPEN_*",
                          c->flags & ~known);
@@ -198,6 +200,9 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     int wanted = db->embed_ops->any_dim ? db->cfg.embed_dim : dim;
     rc = mni_store_open(ops, db, target, &db->cfg, &wanted, index_follow, db, &db->store);
     if (rc == MN_OK)
+        rc = mni_vault_attach(db->store, (db->cfg.flags & MN_OPEN_ENCRYPT) != 0,
+                              db->cfg.master_key_file, (db->cfg.flags & MN_OPEN_READONLY) != 0);
+    if (rc == MN_OK)
         rc = mni_embed_provenance_check(db);
     if (rc != MN_OK)
         return rc;
@@ -209,8 +214,9 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     if (db->cfg.index == MN_INDEX_AUTO && !db->store->ops->memory_search)
         mni_vindex_open(db->store, &db->cfg, &db->index);
     rc = wanted == dim ? MN_OK : make_embedder(db, wanted);
-    /* Borrowed from the caller for mn_open only: the embedder keeps its own copies. */
-    db->cfg.embed_url = db->cfg.embed_model = NULL;
+    /* Borrowed from the caller for mn_open only: the embedder keeps its own copies, the
+     * store its master key. */
+    db->cfg.embed_url = db->cfg.embed_model = db->cfg.master_key_file = NULL;
     if (rc == MN_OK && !(db->cfg.flags & MN_OPEN_READONLY))
         rc = mni_tenant_install_default_policies(db);
     if (rc == MN_OK)
@@ -225,8 +231,10 @@ void mn_close(mn_db *db)
         return;
     mni_jobs_close(db); /* the embedding workers use everything below: they stop first */
     mni_vindex_close(db->index); /* saves the index: before the store goes */
-    if (db->store)
+    if (db->store) {
+        mni_vault_detach(db->store);
         db->store->ops->close(db->store);
+    }
     if (db->embedder)
         db->embed_ops->destroy(db->embedder);
     mni_plugin_release(db);

@@ -223,6 +223,7 @@ const char *mn_strerror(int rc)
     case MN_EUNSUPPORTED: return "not supported";
     case MN_ECORRUPT: return "database corrupt or not a manushya database";
     case MN_ERANGE: return "value out of range";
+    case MN_EKEY: return "master key missing or wrong";
     default: return "unknown error code";
     }
 }

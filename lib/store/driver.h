@@ -28,9 +28,9 @@ enum mni_stmt {
     /* t: erasing a tenant (store/op_tenant.c), in this order: the history (found through
      * the memories), the memories (their embedding jobs go with them, and they leave
      * tombstones), the change feed's tombstones, API keys, identities, policies, rate-limit
-     * overrides, the embedding cache of its scope, its index and feed entries of meta, its
-     * audit log (whose entries name what was erased; the erasure's own entry then starts a
-     * new chain, the fact alone), then the tenant itself. */
+     * overrides, the embedding cache of its scope, its entries of meta (index, feed, re-key),
+     * its data keys, its audit log (whose entries name what was erased; the erasure's own
+     * entry then starts a new chain, the fact alone), then the tenant itself. */
     MNI_TENANT_DELETE_HISTORY,
     MNI_TENANT_DELETE_MEMORIES,
     MNI_TENANT_DELETE_FEED,
@@ -42,6 +42,7 @@ enum mni_stmt {
     MNI_TENANT_DELETE_META,
     MNI_TENANT_DELETE_AUDIT,
     MNI_TENANT_DELETE_AUDIT_HEAD, /* only where the driver has audit_head_row */
+    MNI_TENANT_DELETE_DATAKEYS, /* with them every sealed copy of its values, backups too */
     MNI_TENANT_DELETE,
     MNI_ACTOR_GET,              /* tenant id or name, identity id or external_id (or NULL) */
     MNI_POLICY_INSERT,          /* the policy columns, in order */
@@ -75,6 +76,9 @@ enum mni_stmt {
     MNI_RATELIMIT_DELETE,       /* t, endpoint */
     MNI_EMBED_CACHE_PUT,        /* scope, model, dim, hash, vector, now */
     MNI_META_ADD,               /* key, value: only when the key is not set yet */
+    MNI_META_GET,               /* key: value */
+    MNI_META_PUT,               /* key, value: set or replaced */
+    MNI_META_DELETE,            /* key */
     /* id, t, identity id, hash, scopes, created_at, expires_at */
     MNI_APIKEY_INSERT,
     /* id: the apikey columns (id, tenant_id, identity_id, scopes, created_at, expires_at,
@@ -98,6 +102,22 @@ enum mni_stmt {
      * (0: all):
      * the entry columns (seq .. hash as INSERT has them), by seq */
     MNI_AUDIT_LIST,
+    /* Encryption at rest (store/vault.c, store/op_rekey.c): data keys wrapped by the master
+     * key, and re-sealing a tenant's values under its newest key. */
+    MNI_DATAKEY_ADD,            /* t, version, wrapped, now: only when not there yet */
+    MNI_DATAKEY_LIST,           /* t: version, wrapped, by version */
+    /* t: version, wrapped of the newest, held against MNI_DATAKEY_DROP_BELOW until the write
+     * ends (PostgreSQL: FOR SHARE; SQLite: its one write lock) */
+    MNI_DATAKEY_NEWEST,
+    MNI_DATAKEY_ALL,            /* none: tenant_id, version, wrapped (every tenant's) */
+    MNI_DATAKEY_SET,            /* t, version, wrapped */
+    MNI_DATAKEY_DROP_BELOW,     /* t, version: the older ones */
+    MNI_REKEY_MEMORIES,         /* t, after key, limit: key, id, text, metadata, by key */
+    MNI_REKEY_MEMORY_SET,       /* t, key, text, metadata, old text, old metadata: unchanged
+                                 * since read */
+    MNI_REKEY_HISTORY,          /* t, after key, limit: key, memory id, version, before,
+                                 * after, by key */
+    MNI_REKEY_HISTORY_SET,      /* t, key, before, after */
     MNI_STMT_COUNT
 };
 
@@ -245,6 +265,9 @@ int mni_op_ratelimit_limit_delete(struct mni_store *s, const char *tenant_id,
 int mni_op_embed_jobs_list(struct mni_store *s, const char *tenant_id, int status, int limit,
                            mn_jobs **out);
 int mni_op_meta_add(struct mni_store *s, const char *key, const char *value);
+/* One step of re-keying a tenant (store/op_rekey.c): the first makes its new data key, each
+ * next re-seals up to batch rows, the last destroys the old keys (*done 1). */
+int mni_op_rekey_step(struct mni_store *s, const char *tenant_id, size_t batch, int *done);
 int mni_op_apikey_insert(struct mni_store *s, const mn_apikey *k, const char *hash,
                          const struct mni_audit *au);
 int mni_op_apikey_get(struct mni_store *s, const char *id, struct mni_apikey_row **out);

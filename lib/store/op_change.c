@@ -3,6 +3,7 @@
 #include "store/driver.h"
 #include "store/list.h"
 #include "store/notfound.h"
+#include "store/vault.h"
 #include "core/error.h"
 
 #include <stdlib.h>
@@ -42,11 +43,11 @@ static int delete_one(struct mni_store *s, struct mni_tx *tx, const char *tenant
                        : rc;
 }
 
-/* The row, then its history entry; no row means another writer changed (or deleted) it since
- * the caller read it. */
-static int update_row(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
-                      const struct mni_memory_row *row, int64_t expected_version, int64_t seq,
-                      const char *changed_by, const char *before, const char *after)
+/* The row, then its history entry, as stored; no row means another writer changed (or
+ * deleted) it since the caller read it. */
+static int write_row(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
+                     const struct mni_memory_row *row, int64_t expected_version, int64_t seq,
+                     const char *changed_by, const char *before, const char *after)
 {
     struct mni_args a = {0};
     mni_arg_text(&a, tenant_id);
@@ -76,6 +77,27 @@ static int update_row(struct mni_store *s, struct mni_tx *tx, const char *tenant
     mni_arg_text(&h, after);
     return s->driver->exec(s, tx, MNI_HISTORY_INSERT, &h, NULL, NULL,
                            "recording a memory's history");
+}
+
+/* write_row with the values sealed in an encrypted store. */
+static int update_row(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
+                      const struct mni_memory_row *row, int64_t expected_version, int64_t seq,
+                      const char *changed_by, const char *before, const char *after)
+{
+    const struct mni_memory_row *plain = row;
+    char *sealed_before = NULL, *sealed_after = NULL;
+    int rc = mni_vault_seal_rows(s, tx, tenant_id, plain, 1, &row);
+    if (rc == MN_OK)
+        rc = mni_vault_seal_history(s, tx, tenant_id, row->id, row->version, before, after,
+                                    &sealed_before, &sealed_after);
+    if (rc == MN_OK)
+        rc = write_row(s, tx, tenant_id, row, expected_version, seq, changed_by,
+                       sealed_before ? sealed_before : before,
+                       sealed_after ? sealed_after : after);
+    mni_vault_rows_free(row, plain, 1);
+    free(sealed_before);
+    free(sealed_after);
+    return rc;
 }
 
 int mni_op_memory_update(struct mni_store *s, const char *tenant_id,

@@ -1,6 +1,7 @@
 /* A memory's history, written once over the driver (driver.h). */
 #include "store/driver.h"
 #include "store/types.h"
+#include "store/vault.h"
 #include "core/error.h"
 
 #include <stdlib.h>
@@ -16,10 +17,12 @@ int mni_op_memory_history(struct mni_store *s, const char *tenant_id, const char
                                 sizeof(mn_history_entry), mni_history_entry_clear,
                                 (void ***)&h->items, &h->count, "reading a history")
                : mni_seterr(s->db, MN_ENOMEM, "out of memory reading a history");
-    if (rc != MN_OK) {
-        free(h);
+    if (rc == MN_OK)
+        rc = mni_vault_open_history(s, tenant_id, id, h);
+    if (rc != MN_OK && h)
+        mn_history_free(h);
+    if (rc != MN_OK)
         h = NULL;
-    }
     *out = h;
     return rc;
 }

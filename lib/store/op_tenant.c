@@ -73,7 +73,7 @@ int mni_op_tenant_delete(struct mni_store *s, const char *tenant_id,
         MNI_TENANT_DELETE_HISTORY, MNI_TENANT_DELETE_MEMORIES, MNI_TENANT_DELETE_FEED,
         MNI_TENANT_DELETE_APIKEYS, MNI_TENANT_DELETE_IDENTITIES, MNI_TENANT_DELETE_POLICIES,
         MNI_TENANT_DELETE_LIMITS, MNI_TENANT_DELETE_EMBED_CACHE, MNI_TENANT_DELETE_META,
-        MNI_TENANT_DELETE_AUDIT, MNI_TENANT_DELETE_AUDIT_HEAD, MNI_TENANT_DELETE,
+        MNI_TENANT_DELETE_DATAKEYS, MNI_TENANT_DELETE_AUDIT, MNI_TENANT_DELETE_AUDIT_HEAD, MNI_TENANT_DELETE,
     };
     /* A backend without a head row (driver.h, audit_head_row) has no head to erase. */
     enum mni_stmt run[sizeof steps / sizeof *steps];

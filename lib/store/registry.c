@@ -1,5 +1,6 @@
 /* Picks the store backend from a URL's scheme, opens it, and what all backends share. */
 #include "store/store.h"
+#include "store/vault.h"
 #include "core/error.h"
 #include "core/features.h"
 
@@ -104,8 +105,11 @@ void mni_embed_tasks_free(struct mni_embed_task *t, size_t n)
     free(t);
 }
 
-int mni_embed_tasks_claimed(int rc, struct mni_embed_task **out, size_t *n)
+int mni_embed_tasks_claimed(struct mni_store *s, int rc, struct mni_embed_task **out,
+                            size_t *n)
 {
+    if (rc == MN_OK)
+        rc = mni_vault_open_tasks(s, *out, *n);
     if (rc != MN_OK) {
         mni_embed_tasks_free(*out, *n);
         *out = NULL;

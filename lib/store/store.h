@@ -39,6 +39,7 @@ struct mni_store {
     int dim;                   /* the database's embedding dimension, set by mni_store_open */
     mni_changed_fn changed;    /* NULL: nobody follows */
     void *changed_ctx;
+    struct mni_vault *vault;   /* encryption at rest (store/vault.h); NULL: a plain store */
 };
 
 /* What list, scan and get select. */
@@ -78,8 +79,10 @@ struct mni_embed_task {
     char *tenant_id, *memory_id, *text;
 };
 void mni_embed_tasks_free(struct mni_embed_task *t, size_t n);
-/* How a claim ends: rc, with the tasks it read freed (*out NULL, *n 0) when rc is a failure. */
-int mni_embed_tasks_claimed(int rc, struct mni_embed_task **out, size_t *n);
+/* How a claim ends: rc, the tasks' texts opened (an encrypted store), and the tasks freed
+ * (*out NULL, *n 0) when rc is a failure. */
+int mni_embed_tasks_claimed(struct mni_store *s, int rc, struct mni_embed_task **out,
+                            size_t *n);
 
 /* Called by scan for every selected memory: its store key and its unit vector, dim floats in
  * native byte order that may sit at any address (read them with mni_ip or memcpy). */

@@ -122,6 +122,7 @@ static const char *undo_latest(void)
         { 8, "DROP INDEX embed_jobs_claim_order" },
         { 9, "DROP TABLE apikeys" },
         { 10, "DROP TABLE audit_heads; DROP TABLE audit_log" },
+        { 11, "DROP TABLE data_keys" },
     };
     for (size_t i = 0; i < sizeof undo / sizeof *undo; i++)
         if (undo[i].version == latest())
@@ -604,13 +605,15 @@ START_TEST(every_statement_names_the_tenant)
 {
     const char *tables[] = { "identities", "memories", "memory_history", "policies",
                              "memory_tombstones", "ratelimit_limits", "embed_jobs",
-                             "audit_log", "audit_heads" };
+                             "audit_log", "audit_heads", "data_keys" };
     for (int id = 0; id < PGS__COUNT; id++) {
         /* Listing tenants is across tenants by design (the operator's view), and so is
          * claiming embedding jobs (workers serve every tenant; each job is then acknowledged
          * with its tenant named), and reading an API key by its id: the key is what names the
-         * tenant (its identity is read in the key's own tenant). */
-        if (id == MNI_TENANT_LIST_UNRULED || id == PGS_JOB_CLAIM || id == MNI_APIKEY_GET)
+         * tenant (its identity is read in the key's own tenant), and re-wrapping every data
+         * key under a new master key. */
+        if (id == MNI_TENANT_LIST_UNRULED || id == PGS_JOB_CLAIM || id == MNI_APIKEY_GET ||
+            id == MNI_DATAKEY_ALL)
             continue;
         const char *sql = pgs_sql(id);
         ck_assert_msg(sql, "statement %d has no text", id);

@@ -107,7 +107,7 @@ int pgs_meta_get(struct mni_store *st, const char *key, char **value)
     struct pgs_args a = {0};
     pgs_arg_text(&a, key);
     PGresult *res = NULL;
-    int rc = pgs_run_on(s, &s->primary, PGS_META_GET, &a, &res, "reading a setting");
+    int rc = pgs_run_on(s, &s->primary, MNI_META_GET, &a, &res, "reading a setting");
     int oom = 0;
     if (rc == MN_OK && PQntuples(res) == 1)
         *value = pgs_text(res, 0, 0, &oom);
@@ -123,7 +123,7 @@ int pgs_meta_put(struct mni_store *st, const char *key, const char *value)
     struct pgs_args a = {0};
     pgs_arg_text(&a, key);
     pgs_arg_text(&a, value);
-    return pgs_run_on(s, &s->primary, PGS_META_PUT, &a, NULL, "recording a setting");
+    return pgs_run_on(s, &s->primary, MNI_META_PUT, &a, NULL, "recording a setting");
 }
 
 /* Tombstones are kept until every index had time to apply them (index/vindex.c decides when);

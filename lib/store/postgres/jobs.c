@@ -88,7 +88,7 @@ int pgs_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, i
     if (rc == MN_OK)
         rc = pgs_collect(s, res, &r, 0, (void **)out, n, NULL, "claiming embedding jobs");
     PQclear(res);
-    return mni_embed_tasks_claimed(pgs_write_end(s, c, rc), out, n);
+    return mni_embed_tasks_claimed(st, pgs_write_end(s, c, rc), out, n);
 }
 
 /* One task of a done batch: stores the vector, then acknowledges, or hands the job back. */

@@ -6,6 +6,7 @@
 #include "store/types.h"
 #include "core/json.h"
 #include "store/list.h"
+#include "store/vault.h"
 
 #include <endian.h>
 #include <stdio.h>
@@ -32,23 +33,31 @@ static void bind_query(struct pgs_args *a, const char *tenant_id, const char *se
     }
 }
 
-static int metadata_matches(const PGresult *r, int row, int col, const cJSON *filter)
+/* Whether the row's metadata (column col; its memory's id in id_col) passes the filter: 1, 0,
+ * or -MN_E* when it does not open (store/vault.h). */
+static int metadata_matches(struct pgs_store *s, const char *tenant_id, const PGresult *r,
+                            int row, int col, int id_col, const cJSON *filter)
 {
     if (!filter)
         return 1;
-    char *text = PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
-    cJSON *meta = text ? cJSON_ParseWithLength(text, (size_t)PQgetlength(r, row, col)) : NULL;
-    int yes = meta && mni_json_contains(meta, filter);
-    cJSON_Delete(meta);
-    return yes;
+    return mni_vault_metadata_matches(&s->base, tenant_id, PQgetvalue(r, row, id_col),
+                                      PQgetvalue(r, row, col), filter);
 }
+
+struct read_ctx {
+    const char *tenant_id;
+    const struct mni_store_query *q;
+};
 
 static int read_memory(struct pgs_store *s, const PGresult *r, int row, void *item, void *ctx)
 {
-    const struct mni_store_query *q = ctx;
-    if (!metadata_matches(r, row, 6, q->metadata))
-        return 0;
-    int rc = pgs_memory_read(s, r, row, item, (q->flags & MN_WITH_EMBEDDING) != 0);
+    const struct read_ctx *x = ctx;
+    int yes = metadata_matches(s, x->tenant_id, r, row, 6, 1, x->q->metadata);
+    if (yes <= 0)
+        return yes;
+    int rc = pgs_memory_read(s, r, row, item, (x->q->flags & MN_WITH_EMBEDDING) != 0);
+    if (rc == MN_OK)
+        rc = mni_vault_open_memory(&s->base, item);
     return rc == MN_OK ? 1 : -rc;
 }
 
@@ -225,8 +234,12 @@ int pgs_memory_insert(struct mni_store *st, const char *tenant_id,
     if (rc != MN_OK)
         return rc;
     int64_t first = last - (int64_t)n + 1;
-    rc = s->no_copy ? insert_rows(s, c, tenant_id, rows, n, first)
-                    : copy_rows(s, c, tenant_id, rows, n, first);
+    const struct mni_memory_row *stored = rows;
+    rc = mni_vault_seal_rows(st, (struct mni_tx *)c, tenant_id, rows, n, &stored);
+    if (rc == MN_OK)
+        rc = s->no_copy ? insert_rows(s, c, tenant_id, stored, n, first)
+                        : copy_rows(s, c, tenant_id, stored, n, first);
+    mni_vault_rows_free(stored, rows, n);
     /* Asynchronous embedding: the jobs commit with the memories, or neither. */
     if (rc == MN_OK)
         rc = pgs_jobs_enqueue(s, c, tenant_id, rows, n, first);
@@ -246,7 +259,8 @@ int pgs_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
     PGresult *res = NULL;
     int rc = pgs_run_on(s, pool, PGS_MEMORY_GET, &a, &res, "reading a memory");
     size_t n = 0;
-    struct pgs_reader r = { sizeof(mn_memory), read_memory, mni_memory_clear, (void *)q };
+    struct read_ctx ctx = { tenant_id, q };
+    struct pgs_reader r = { sizeof(mn_memory), read_memory, mni_memory_clear, &ctx };
     if (rc == MN_OK)
         rc = pgs_collect(s, res, &r, 1, (void **)out, &n, NULL, "reading a memory");
     PQclear(res);
@@ -275,7 +289,8 @@ int pgs_memory_list(struct mni_store *st, const char *tenant_id, const struct mn
     PGresult *res = NULL;
     int more = 0;
     int rc = pgs_run_on(s, pgs_reads(s), PGS_MEMORY_LIST, &a, &res, "listing memories");
-    struct pgs_reader r = { sizeof(mn_memory), read_memory, mni_memory_clear, (void *)q };
+    struct read_ctx ctx = { tenant_id, q };
+    struct pgs_reader r = { sizeof(mn_memory), read_memory, mni_memory_clear, &ctx };
     if (rc == MN_OK)
         rc = pgs_collect(s, res, &r, (size_t)q->limit, (void **)&items, &count, &more,
                          "listing memories");
@@ -288,6 +303,7 @@ int pgs_memory_list(struct mni_store *st, const char *tenant_id, const struct mn
 
 struct scan {
     struct pgs_store *s;
+    const char *tenant_id;
     const struct mni_store_query *q;
     mni_scan_fn fn;
     void *ctx;
@@ -297,8 +313,9 @@ struct scan {
 static int scan_row(void *ctx, const PGresult *r)
 {
     struct scan *sc = ctx;
-    if (!metadata_matches(r, 0, 2, sc->q->metadata))
-        return 0;
+    int yes = metadata_matches(sc->s, sc->tenant_id, r, 0, 2, 3, sc->q->metadata);
+    if (yes <= 0)
+        return yes;
     if (pgs_vec(sc->s, r, 0, 1, sc->vec) < 0)
         return -mni_seterr(sc->s->base.db, MN_ECORRUPT, "memory key %lld has an embedding of "
                           "another size than the database's %d dimensions; the database is "
@@ -311,7 +328,7 @@ int pgs_memory_scan(struct mni_store *st, const char *tenant_id, const struct mn
                     mni_scan_fn fn, void *ctx)
 {
     struct pgs_store *s = (struct pgs_store *)st;
-    struct scan sc = { s, q, fn, ctx, malloc((size_t)s->base.dim * sizeof(float)) };
+    struct scan sc = { s, tenant_id, q, fn, ctx, malloc((size_t)s->base.dim * sizeof(float)) };
     if (!sc.vec)
         return mni_seterr(s->base.db, MN_ENOMEM, "out of memory searching");
     struct pgs_args a = {0};
@@ -391,6 +408,8 @@ int pgs_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64
             which[l->count] = i;
             l->items[l->count++] = m;
             rc = pgs_memory_read(s, res, row, m, (flags & MN_WITH_EMBEDDING) != 0);
+            if (rc == MN_OK)
+                rc = mni_vault_open_memory(&s->base, m);
         }
         if (rc == MN_ENOMEM)
             mni_seterr(s->base.db, rc, "out of memory reading search results");

@@ -53,7 +53,9 @@ static const char *const sql[PGS__COUNT] = {
     [MNI_TENANT_DELETE_POLICIES] = "DELETE FROM policies WHERE tenant_id = $1",
     [MNI_TENANT_DELETE_LIMITS] = "DELETE FROM ratelimit_limits WHERE tenant_id = $1",
     [MNI_TENANT_DELETE_EMBED_CACHE] = "DELETE FROM embed_cache WHERE scope = $1",
-    [MNI_TENANT_DELETE_META] = "DELETE FROM meta WHERE key = 'index:' || $1::text",
+    [MNI_TENANT_DELETE_DATAKEYS] = "DELETE FROM data_keys WHERE tenant_id = $1",
+    [MNI_TENANT_DELETE_META] = "DELETE FROM meta WHERE key IN ('index:' || $1::text, "
+                               "'rekey:' || $1::text)",
     [MNI_TENANT_DELETE_AUDIT] = "DELETE FROM audit_log WHERE tenant_id = $1",
     [MNI_TENANT_DELETE_AUDIT_HEAD] = "DELETE FROM audit_heads WHERE tenant_id = $1",
     [MNI_TENANT_DELETE] = "DELETE FROM tenants WHERE id = $1",
@@ -118,6 +120,8 @@ static const char *const sql[PGS__COUNT] = {
     [MNI_HISTORY_LIST] = "SELECT version, changed_at, changed_by, before, after "
                          "FROM memory_history WHERE tenant_id = $1 AND memory_id = $2 "
                          "ORDER BY version",
+    [MNI_DATAKEY_NEWEST] = "SELECT version, wrapped FROM data_keys WHERE tenant_id = $1 "
+                           "ORDER BY version DESC LIMIT 1 FOR SHARE",
     [MNI_MEMORY_SOFT_DELETE] = "UPDATE memories SET deleted = 1, updated_at = $3, seq = $4 "
                                "WHERE tenant_id = $1 AND id = $2 AND deleted = 0",
     [MNI_MEMORY_HARD_DELETE] = "DELETE FROM memories WHERE tenant_id = $1 AND id = $2",
@@ -127,8 +131,8 @@ static const char *const sql[PGS__COUNT] = {
     [MNI_MEMORY_EXPIRED] = "SELECT id FROM memories WHERE tenant_id = $1 AND expires_at > 0 "
                            "AND expires_at <= $2",
     /* $2: whether a metadata filter needs the metadata column (reading it costs time). */
-    [PGS_MEMORY_SCAN] = "SELECT key, embedding, CASE WHEN $2::bool THEN metadata END "
-                        "FROM memories WHERE tenant_id = $1 AND" SELECTED
+    [PGS_MEMORY_SCAN] = "SELECT key, embedding, CASE WHEN $2::bool THEN metadata END, "
+                        "CASE WHEN $2::bool THEN id END FROM memories WHERE tenant_id = $1 AND" SELECTED
                         "AND embedding IS NOT NULL",
     [PGS_MEMORY_GET_KEYS] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = $1 AND "
                             "key = ANY ($2::bigint[]) AND" VISIBLE,
@@ -150,10 +154,28 @@ static const char *const sql[PGS__COUNT] = {
     [PGS_FEED_HORIZON_PUT] = "UPDATE tenants SET feed_horizon = GREATEST(feed_horizon, "
                              "$2::bigint) WHERE id = $1",
     [PGS_FEED_HORIZON_GET] = "SELECT feed_horizon FROM tenants WHERE id = $1",
-    [PGS_META_GET] = "SELECT value FROM meta WHERE key = $1",
-    [PGS_META_PUT] = "INSERT INTO meta (key, value) VALUES ($1, $2) "
+    [MNI_META_GET] = "SELECT value FROM meta WHERE key = $1",
+    [MNI_META_PUT] = "INSERT INTO meta (key, value) VALUES ($1, $2) "
                      "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+    [MNI_META_DELETE] = "DELETE FROM meta WHERE key = $1",
     [MNI_META_ADD] = "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+
+    /* Data keys and re-keying (store/vault.c, store/op_rekey.c). */
+    [MNI_DATAKEY_ADD] = "INSERT INTO data_keys (tenant_id, version, wrapped, created_at) "
+                        "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    [MNI_DATAKEY_LIST] = "SELECT version, wrapped FROM data_keys WHERE tenant_id = $1 "
+                         "ORDER BY version",
+    [MNI_DATAKEY_ALL] = "SELECT tenant_id, version, wrapped FROM data_keys",
+    [MNI_DATAKEY_SET] = "UPDATE data_keys SET wrapped = $3 WHERE tenant_id = $1 AND version = $2",
+    [MNI_DATAKEY_DROP_BELOW] = "DELETE FROM data_keys WHERE tenant_id = $1 AND version < $2",
+    [MNI_REKEY_MEMORIES] = "SELECT key, id, text, metadata FROM memories WHERE tenant_id = $1 "
+                           "AND key > $2 ORDER BY key LIMIT $3",
+    [MNI_REKEY_MEMORY_SET] = "UPDATE memories SET text = $3, metadata = $4 WHERE tenant_id = $1 "
+                             "AND key = $2 AND text = $5 AND metadata = $6",
+    [MNI_REKEY_HISTORY] = "SELECT key, memory_id, version, before, after FROM memory_history "
+                          "WHERE tenant_id = $1 AND key > $2 ORDER BY key LIMIT $3",
+    [MNI_REKEY_HISTORY_SET] = "UPDATE memory_history SET before = $3, after = $4 "
+                              "WHERE tenant_id = $1 AND key = $2",
 
     /* API keys (store/op_apikey.c). */
     [MNI_APIKEY_INSERT] = "INSERT INTO apikeys (id, tenant_id, identity_id, hash, scopes, "

@@ -144,7 +144,7 @@ int sq_meta_get(struct mni_store *st, const char *key, char **value)
     int rc = sq_conn_get(s, &c);
     if (rc != MN_OK)
         return rc;
-    sqlite3_stmt *q = sq_stmt(s, c, SQ_META_GET);
+    sqlite3_stmt *q = sq_stmt(s, c, MNI_META_GET);
     if (!q) {
         sq_conn_put(s, c);
         return MN_EBACKEND;
@@ -168,7 +168,7 @@ int sq_meta_put(struct mni_store *st, const char *key, const char *value)
     struct mni_args a = {0};
     mni_arg_text(&a, key);
     mni_arg_text(&a, value);
-    return sq_run((struct sq_store *)st, NULL, SQ_META_PUT, &a, NULL, NULL,
+    return sq_run((struct sq_store *)st, NULL, MNI_META_PUT, &a, NULL, NULL,
                   "recording a setting");
 }
 

@@ -74,7 +74,7 @@ int sq_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, in
                             "reading the claimed embedding jobs");
         }
     }
-    return mni_embed_tasks_claimed(sq_write_end(s, c, rc), out, n);
+    return mni_embed_tasks_claimed(st, sq_write_end(s, c, rc), out, n);
 }
 
 /* One task of a done batch: stores the vector, then acknowledges, or hands the job back. */

@@ -6,6 +6,7 @@
 #include "store/types.h"
 #include "core/json.h"
 #include "store/list.h"
+#include "store/vault.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,23 +22,33 @@ static void bind_query(sqlite3_stmt *st, const char *tenant_id, const struct mni
         sq_bind_text(st, 6, q->identity_id);
 }
 
-static int metadata_matches(sqlite3_stmt *st, int col, const cJSON *filter)
+/* Whether the row's metadata (column col; its memory's id in id_col) passes the filter: 1, 0,
+ * or -MN_E* when it does not open (store/vault.h). */
+static int metadata_matches(struct mni_store *s, const char *tenant_id, sqlite3_stmt *st,
+                            int col, int id_col, const cJSON *filter)
 {
     if (!filter)
         return 1;
-    cJSON *meta = cJSON_Parse((const char *)sqlite3_column_text(st, col));
-    int yes = meta && mni_json_contains(meta, filter);
-    cJSON_Delete(meta);
-    return yes;
+    return mni_vault_metadata_matches(s, tenant_id, (const char *)sqlite3_column_text(st, id_col),
+                                      (const char *)sqlite3_column_text(st, col), filter);
 }
+
+struct read_ctx {
+    struct mni_store *s;
+    const char *tenant_id;
+    const struct mni_store_query *q;
+};
 
 static int read_memory(sqlite3_stmt *st, void *item, void *ctx)
 {
-    const struct mni_store_query *q = ctx;
-    if (!metadata_matches(st, 6, q->metadata))
-        return 0;
-    return sq_memory_read(st, item, (q->flags & MN_WITH_EMBEDDING) != 0) == MN_OK ? 1
-                                                                                 : -MN_ENOMEM;
+    const struct read_ctx *r = ctx;
+    int yes = metadata_matches(r->s, r->tenant_id, st, 6, 1, r->q->metadata);
+    if (yes <= 0)
+        return yes;
+    if (sq_memory_read(st, item, (r->q->flags & MN_WITH_EMBEDDING) != 0) != MN_OK)
+        return -MN_ENOMEM;
+    int rc = mni_vault_open_memory(r->s, item);
+    return rc == MN_OK ? 1 : -rc;
 }
 
 int sq_memory_insert(struct mni_store *st, const char *tenant_id, const struct mni_memory_row *rows,
@@ -51,8 +62,10 @@ int sq_memory_insert(struct mni_store *st, const char *tenant_id, const struct m
     int rc = sq_write_begin(s, &c, (int64_t)n, &last);
     if (rc != MN_OK)
         return rc;
+    const struct mni_memory_row *stored = rows;
+    rc = mni_vault_seal_rows(st, (struct mni_tx *)c, tenant_id, rows, n, &stored);
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
-        const struct mni_memory_row *r = &rows[i];
+        const struct mni_memory_row *r = &stored[i];
         sqlite3_stmt *q = sq_stmt(s, c, SQ_MEMORY_INSERT);
         if (!q) {
             rc = MN_EBACKEND;
@@ -95,7 +108,8 @@ int sq_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
     if (stmt) {
         bind_query(stmt, tenant_id, q);
         sq_bind_text(stmt, 2, id);
-        struct sq_reader r = { sizeof(mn_memory), read_memory, mni_memory_clear, (void *)q };
+        struct read_ctx ctx = { st, tenant_id, q };
+        struct sq_reader r = { sizeof(mn_memory), read_memory, mni_memory_clear, &ctx };
         rc = sq_fetch_one(s, c, stmt, &r, (void **)out, "reading a memory");
         if (rc == MN_ENOTFOUND)
             mni_store_no_memory(s->base.db, "reading a memory", id, MNI_WANT_VISIBLE);
@@ -119,7 +133,8 @@ int sq_memory_list(struct mni_store *st, const char *tenant_id, const struct mni
             bind_query(stmt, tenant_id, q);
             /* "~" sorts after every id: the first page starts at the newest. */
             sq_bind_text(stmt, 2, q->before_id ? q->before_id : "~");
-            struct sq_reader r = { sizeof(mn_memory), read_memory, mni_memory_clear, (void *)q };
+            struct read_ctx ctx = { st, tenant_id, q };
+            struct sq_reader r = { sizeof(mn_memory), read_memory, mni_memory_clear, &ctx };
             rc = sq_collect(s, c, stmt, &r, (size_t)q->limit, (void **)&items, &count, &more,
                             "listing memories");
             if (rc == MN_OK)
@@ -157,7 +172,12 @@ int sq_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni
             rc = sq_fail(s, c->db, step, "searching memories");
             break;
         }
-        if (!metadata_matches(stmt, 2, q->metadata))
+        int yes = metadata_matches(st, tenant_id, stmt, 2, 3, q->metadata);
+        if (yes < 0) {
+            rc = -yes;
+            break;
+        }
+        if (!yes)
             continue;
         /* The blob points into SQLite's page (or its memory map): no copy. */
         const void *vec = sqlite3_column_blob(stmt, 1);
@@ -207,6 +227,8 @@ int sq_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_
             }
             if (!m || sq_memory_read(stmt, m, (flags & MN_WITH_EMBEDDING) != 0))
                 rc = mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading search results");
+            else
+                rc = mni_vault_open_memory(st, m);
         } else if (step != SQLITE_DONE) {
             rc = sq_fail(s, c->db, step, "reading search results");
         }

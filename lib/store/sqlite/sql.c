@@ -48,9 +48,10 @@ static const char *const sql[SQ__COUNT] = {
     [MNI_TENANT_DELETE_POLICIES] = "DELETE FROM policies WHERE tenant_id = ?1",
     [MNI_TENANT_DELETE_LIMITS] = "DELETE FROM ratelimit_limits WHERE tenant_id = ?1",
     [MNI_TENANT_DELETE_EMBED_CACHE] = "DELETE FROM embed_cache WHERE scope = ?1",
+    [MNI_TENANT_DELETE_DATAKEYS] = "DELETE FROM data_keys WHERE tenant_id = ?1",
     /* The token of its index files and its feed horizon. */
     [MNI_TENANT_DELETE_META] = "DELETE FROM meta WHERE key IN ('index:' || ?1, "
-                               "'feed_horizon:' || ?1)",
+                               "'feed_horizon:' || ?1, 'rekey:' || ?1)",
     [MNI_TENANT_DELETE_AUDIT] = "DELETE FROM audit_log WHERE tenant_id = ?1",
     [MNI_TENANT_DELETE] = "DELETE FROM tenants WHERE id = ?1",
 
@@ -116,11 +117,13 @@ static const char *const sql[SQ__COUNT] = {
                           "WHERE tenant_id = ?1 AND id = ?2 AND deleted = 1",
     [MNI_MEMORY_EXPIRED] = "SELECT id FROM memories WHERE tenant_id = ?1 AND expires_at > 0 "
                           "AND expires_at <= ?2",
-    /* ?7: whether a metadata filter needs the metadata column (reading it costs time). */
-    [SQ_MEMORY_SCAN] = "SELECT key, embedding, CASE WHEN ?7 THEN metadata END FROM memories WHERE tenant_id = ?1 AND"
+    /* ?7: whether a metadata filter needs the metadata column and the id (which an encrypted
+     * value is bound to); reading them costs time. */
+    [SQ_MEMORY_SCAN] = "SELECT key, embedding, CASE WHEN ?7 THEN metadata END, "
+                       "CASE WHEN ?7 THEN id END FROM memories WHERE tenant_id = ?1 AND"
                        VISIBLE "AND (?5 IS NULL OR type = ?5) AND embedding IS NOT NULL",
-    [SQ_MEMORY_SCAN_BY_IDENTITY] = "SELECT key, embedding, CASE WHEN ?7 THEN metadata END "
-                                   "FROM memories "
+    [SQ_MEMORY_SCAN_BY_IDENTITY] = "SELECT key, embedding, CASE WHEN ?7 THEN metadata END, "
+                                   "CASE WHEN ?7 THEN id END FROM memories "
                                    "WHERE tenant_id = ?1 AND identity_id = ?6 AND" VISIBLE
                                    "AND (?5 IS NULL OR type = ?5) AND embedding IS NOT NULL",
     [SQ_MEMORY_GET_KEY] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE key = ?2 AND tenant_id = ?1 "
@@ -143,9 +146,29 @@ static const char *const sql[SQ__COUNT] = {
                             "excluded.value)",
     [SQ_FEED_HORIZON_GET] = "SELECT CAST(value AS INTEGER) FROM meta "
                             "WHERE key = 'feed_horizon:' || ?1",
-    [SQ_META_GET] = "SELECT value FROM meta WHERE key = ?1",
-    [SQ_META_PUT] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+    [MNI_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [MNI_META_PUT] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+    [MNI_META_DELETE] = "DELETE FROM meta WHERE key = ?1",
     [MNI_META_ADD] = "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+
+    /* Data keys and re-keying (store/vault.c, store/op_rekey.c). */
+    [MNI_DATAKEY_ADD] = "INSERT OR IGNORE INTO data_keys (tenant_id, version, wrapped, "
+                        "created_at) VALUES (?1, ?2, ?3, ?4)",
+    [MNI_DATAKEY_LIST] = "SELECT version, wrapped FROM data_keys WHERE tenant_id = ?1 "
+                         "ORDER BY version",
+    [MNI_DATAKEY_NEWEST] = "SELECT version, wrapped FROM data_keys WHERE tenant_id = ?1 "
+                           "ORDER BY version DESC LIMIT 1",
+    [MNI_DATAKEY_ALL] = "SELECT tenant_id, version, wrapped FROM data_keys",
+    [MNI_DATAKEY_SET] = "UPDATE data_keys SET wrapped = ?3 WHERE tenant_id = ?1 AND version = ?2",
+    [MNI_DATAKEY_DROP_BELOW] = "DELETE FROM data_keys WHERE tenant_id = ?1 AND version < ?2",
+    [MNI_REKEY_MEMORIES] = "SELECT key, id, text, metadata FROM memories WHERE tenant_id = ?1 "
+                           "AND key > ?2 ORDER BY key LIMIT ?3",
+    [MNI_REKEY_MEMORY_SET] = "UPDATE memories SET text = ?3, metadata = ?4 WHERE tenant_id = ?1 "
+                             "AND key = ?2 AND text = ?5 AND metadata = ?6",
+    [MNI_REKEY_HISTORY] = "SELECT key, memory_id, version, before, after FROM memory_history "
+                          "WHERE tenant_id = ?1 AND key > ?2 ORDER BY key LIMIT ?3",
+    [MNI_REKEY_HISTORY_SET] = "UPDATE memory_history SET before = ?3, after = ?4 "
+                              "WHERE tenant_id = ?1 AND key = ?2",
 
     /* API keys (store/op_apikey.c). */
     [MNI_APIKEY_INSERT] = "INSERT INTO apikeys (id, tenant_id, identity_id, hash, scopes, "
