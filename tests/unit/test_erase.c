@@ -12,14 +12,13 @@
  * which no client can read, and is the operator's.
  */
 #include "support/harness.h"
+#include "support/raw_sql.h"
 
 #include "api/handle.h"
 #include "index/vindex.h"
 
 #include <check.h>
 #include <dirent.h>
-#include <libpq-fe.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,47 +39,7 @@ static const struct table {
 };
 #define NTABLES (sizeof tables / sizeof tables[0])
 
-/* Rows of table whose column is value (table meta: whose key ends with value), read from
- * the database of store at url. */
-static long count_sqlite(const char *url, const char *table, const char *column,
-                         const char *value)
-{
-    sqlite3 *raw;
-    ck_assert_int_eq(sqlite3_open(url + strlen("sqlite:"), &raw), SQLITE_OK);
-    const char *q = column ? th_fmt("SELECT count(*) FROM %s WHERE %s = ?1", table, column)
-                           : "SELECT count(*) FROM meta WHERE key LIKE '%' || ?1";
-    sqlite3_stmt *st;
-    ck_assert_msg(sqlite3_prepare_v2(raw, q, -1, &st, NULL) == SQLITE_OK, "%s: %s", q,
-                  sqlite3_errmsg(raw));
-    sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
-    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-    long n = (long)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(raw);
-    return n;
-}
-
-static long count_pg(const char *url, const char *table, const char *column, const char *value)
-{
-    const char *schema = strstr(url, "schema=") + strlen("schema=");
-    PGconn *c = PQconnectdb(getenv("MN_PG_URL"));
-    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s", PQerrorMessage(c));
-    const char *sp[] = { th_fmt("%.*s", (int)strcspn(schema, "&"), schema) };
-    PQclear(PQexecParams(c, "SELECT set_config('search_path', $1, false)", 1, NULL, sp, NULL,
-                         NULL, 0));
-    const char *q = column ? th_fmt("SELECT count(*) FROM %s WHERE %s = $1", table, column)
-                           : "SELECT count(*) FROM meta WHERE key LIKE '%' || $1::text";
-    const char *p[] = { value };
-    PGresult *r = PQexecParams(c, q, 1, NULL, p, NULL, NULL, 0);
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", q, PQerrorMessage(c));
-    long n = atol(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    PQfinish(c);
-    return n;
-}
-
 static long count_one(const char *table, const char *column, const char *value);
-
 /* The tenant's rows of each table; counts[NTABLES] is meta's. */
 static void count_rows(const char *tenant_id, long counts[NTABLES + 1])
 {
@@ -122,9 +81,13 @@ static struct world {
     mn_db *db;
 } w;
 
+/* Rows of table whose column is value (table meta: whose key ends with value), read past the
+ * library. */
 static long count_one(const char *table, const char *column, const char *value)
 {
-    return (w.store == 0 ? count_sqlite : count_pg)(w.url, table, column, value);
+    const char *q = column ? th_fmt("SELECT count(*) FROM %s WHERE %s = $1", table, column)
+                           : "SELECT count(*) FROM meta WHERE key LIKE '%' || CAST($1 AS text)";
+    return atol(th_raw_query(w.url, q, value, NULL));
 }
 
 /* Opens a new database of store i with tenants "ta-zq" and "tb-zq" (NULL when the store has
