@@ -94,36 +94,62 @@ static int searches(cli_ctx *c, const mn_actor *agent, int n, search_stats *st)
     return CLI_EXIT_OK;
 }
 
-static int run_ingest(cli_ctx *c, int argc, char **argv)
+/* What bench ingest measures on the open database c->db. */
+typedef struct ingest_result {
+    double secs, rate, rss_mib;
+    search_stats search;
+} ingest_result;
+
+static const mn_actor bench_agent = {
+    .version = MN_ACTOR_VERSION, .tenant = "bench", .identity = "bench-agent"};
+
+/* The ingest half: into r's secs, rate and rss_mib. */
+static int measure_ingest(cli_ctx *c, int n, int batch, ingest_result *r)
 {
-    int n = 0, batch = 1000, n_given = 0;
-    const cli_opt opts[] = {{"n", CLI_OPT_INT, &n, &n_given},
-                            {"batch", CLI_OPT_INT, &batch, NULL}, {0}};
+    int rc = bench_setup(c, &bench_agent);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    double t0 = cli_now();
+    if ((rc = ingest(c, &bench_agent, n, batch)) != CLI_EXIT_OK)
+        return rc;
+    r->secs = cli_now() - t0;
+    r->rate = r->secs > 0 ? n / r->secs : 0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    r->rss_mib = (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
+    return CLI_EXIT_OK;
+}
+
+static int parse_ingest(cli_ctx *c, int argc, char **argv, int *n, int *batch)
+{
+    int n_given = 0;
+    *n = 0;
+    *batch = 1000;
+    const cli_opt opts[] = {{"n", CLI_OPT_INT, n, &n_given},
+                            {"batch", CLI_OPT_INT, batch, NULL}, {0}};
     int rc = cli_parse(c, argc, argv, opts, 0, 0);
     if (rc != CLI_CONTINUE)
         return rc;
-    if (!n_given || n < 1)
+    if (!n_given || *n < 1)
         return cli_usage_error(c, "--n N (at least 1) is required");
-    if (batch < 1)
+    if (*batch < 1)
         return cli_usage_error(c, "--batch must be at least 1");
+    return CLI_CONTINUE;
+}
+
+static int run_ingest(cli_ctx *c, int argc, char **argv)
+{
+    int n, batch;
+    int rc = parse_ingest(c, argc, argv, &n, &batch);
+    if (rc != CLI_CONTINUE)
+        return rc;
     if ((rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
-
-    const mn_actor agent = {
-        .version = MN_ACTOR_VERSION, .tenant = "bench", .identity = "bench-agent"};
-    if ((rc = bench_setup(c, &agent)) != CLI_EXIT_OK)
+    ingest_result r;
+    if ((rc = measure_ingest(c, n, batch, &r)) != CLI_EXIT_OK ||
+        (rc = searches(c, &bench_agent, n, &r.search)) != CLI_EXIT_OK)
         return rc;
-    double t0 = cli_now();
-    if ((rc = ingest(c, &agent, n, batch)) != CLI_EXIT_OK)
-        return rc;
-    double secs = cli_now() - t0, rate = secs > 0 ? n / secs : 0;
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    double rss_mib = (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
-    search_stats st;
-    if ((rc = searches(c, &agent, n, &st)) != CLI_EXIT_OK)
-        return rc;
-
+    const search_stats st = r.search;
     int dim = mn_embed_dim(c->db);
     const char *embedder = c->cfg.embedder ? c->cfg.embedder : "local";
     if (c->json) {
@@ -134,9 +160,10 @@ static int run_ingest(cli_ctx *c, int argc, char **argv)
         cJSON_AddNumberToObject(o, "dim", dim);
         cJSON_AddStringToObject(o, "embedder", embedder);
         cJSON_AddStringToObject(o, "library", mn_version());
-        cJSON_AddItemToObject(o, "seconds", cli_json_number(secs, 6));
-        cJSON_AddItemToObject(o, "memories_per_s", cli_json_number(rate, 6));
-        cJSON_AddItemToObject(o, "peak_rss_mib", cli_json_number(rss_mib, 4));
+        cJSON_AddBoolToObject(o, "encrypted", mn_db_encrypted(c->db));
+        cJSON_AddItemToObject(o, "seconds", cli_json_number(r.secs, 6));
+        cJSON_AddItemToObject(o, "memories_per_s", cli_json_number(r.rate, 6));
+        cJSON_AddItemToObject(o, "peak_rss_mib", cli_json_number(r.rss_mib, 4));
         cJSON_AddNumberToObject(o, "search_queries", BENCH_QUERIES);
         cJSON_AddNumberToObject(o, "search_k", BENCH_K);
         cJSON_AddItemToObject(o, "search_p50_ms", cli_json_number(st.p50, 4));
@@ -146,14 +173,100 @@ static int run_ingest(cli_ctx *c, int argc, char **argv)
         return cli_json_emit(o);
     }
     printf("bench ingest  n=%d batch=%d dim=%d embedder=%s libmanushya=%s\n"
-           "database      %s\n"
+           "database      %s%s\n"
            "ingest        %d memories in %.3f s = %.0f memories/s (end to end, embedding "
            "included)\n"
            "peak RSS      %.1f MiB\n"
            "search        %d queries, k=%d: p50 %.3f ms, p99 %.3f ms, mean %.3f ms "
            "(own text first: %d/%d)\n",
-           n, batch, dim, embedder, mn_version(), cli_url_shown(c), n, secs, rate, rss_mib,
+           n, batch, dim, embedder, mn_version(), cli_url_shown(c),
+           mn_db_encrypted(c->db) ? " (encrypted)" : "", n, r.secs, r.rate, r.rss_mib,
            BENCH_QUERIES, BENCH_K, st.p50, st.p99, st.mean, st.self_top1, BENCH_QUERIES);
+    return CLI_EXIT_OK;
+}
+
+/* ---- bench encrypt: the cost of encryption at rest ---------------------------------------- */
+
+#define ENCRYPT_ROUNDS 3 /* each kind measured this many times, alternating; the best kept */
+
+/* One measurement on a new database in dir, encrypted or not: the ingest, then the searches
+ * on the database opened again without its vector index (exact scans), so that both kinds
+ * search the same way whatever the index's background build has reached: what encryption
+ * adds to a search is opening its hits, with an index or without. */
+static int measure_kind(cli_ctx *c, const char *dir, int round, int encrypted, int n, int batch,
+                        ingest_result *best)
+{
+    char url[4200], key[4200];
+    snprintf(url, sizeof url, "%s/%s-%d.db", dir, encrypted ? "encrypted" : "plain", round);
+    snprintf(key, sizeof key, "%s/master.key", dir);
+    c->url = url;
+    c->cfg.flags = encrypted ? MN_OPEN_ENCRYPT : 0;
+    c->cfg.master_key_file = encrypted ? key : NULL;
+    ingest_result r;
+    int rc = cli_open(c);
+    if (rc == CLI_EXIT_OK)
+        rc = measure_ingest(c, n, batch, &r);
+    cli_close(c);
+    c->cfg.index = MN_INDEX_NONE;
+    if (rc == CLI_EXIT_OK)
+        rc = cli_open(c);
+    if (rc == CLI_EXIT_OK)
+        rc = searches(c, &bench_agent, n, &r.search);
+    cli_close(c);
+    c->cfg.index = MN_INDEX_AUTO;
+    if (rc == CLI_EXIT_OK && (round == 0 || r.rate > best->rate))
+        best->rate = r.rate, best->secs = r.secs;
+    if (rc == CLI_EXIT_OK && (round == 0 || r.search.p50 < best->search.p50))
+        best->search = r.search;
+    return rc;
+}
+
+static int run_encrypt(cli_ctx *c, int argc, char **argv)
+{
+    int n, batch;
+    int rc = parse_ingest(c, argc, argv, &n, &batch);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    char dir[4096], key[4200];
+    if ((rc = cli_temp_dir("bench-encrypt", dir, sizeof dir)) != CLI_EXIT_OK)
+        return rc;
+    snprintf(key, sizeof key, "%s/master.key", dir);
+    if (mn_master_key_create(key) != MN_OK)
+        rc = cli_error("bench encrypt: %s", mn_errmsg(NULL));
+    ingest_result kind[2];
+    for (int round = 0; rc == CLI_EXIT_OK && round < ENCRYPT_ROUNDS; round++)
+        for (int e = 0; rc == CLI_EXIT_OK && e < 2; e++)
+            rc = measure_kind(c, dir, round, e, n, batch, &kind[e]);
+    c->url = NULL;
+    cli_temp_dir_remove(dir);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    double ingest_ratio = kind[0].rate > 0 ? kind[1].rate / kind[0].rate : 0;
+    double search_ratio = kind[1].search.p50 > 0 ? kind[0].search.p50 / kind[1].search.p50 : 0;
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "n", n);
+        cJSON_AddNumberToObject(o, "batch", batch);
+        cJSON_AddNumberToObject(o, "rounds", ENCRYPT_ROUNDS);
+        static const char *const names[] = { "plain", "encrypted" };
+        for (int e = 0; e < 2; e++) {
+            cJSON *k = cJSON_AddObjectToObject(o, names[e]);
+            cJSON_AddItemToObject(k, "memories_per_s", cli_json_number(kind[e].rate, 6));
+            cJSON_AddItemToObject(k, "search_p50_ms", cli_json_number(kind[e].search.p50, 4));
+            cJSON_AddItemToObject(k, "search_p99_ms", cli_json_number(kind[e].search.p99, 4));
+        }
+        cJSON_AddItemToObject(o, "ingest_ratio", cli_json_number(ingest_ratio, 4));
+        cJSON_AddItemToObject(o, "search_ratio", cli_json_number(search_ratio, 4));
+        return cli_json_emit(o);
+    }
+    printf("bench encrypt  n=%d batch=%d, new SQLite databases, best of %d rounds each, "
+           "libmanushya=%s\n", n, batch, ENCRYPT_ROUNDS, mn_version());
+    for (int e = 0; e < 2; e++)
+        printf("%-10s     ingest %.0f memories/s; search p50 %.3f ms, p99 %.3f ms\n",
+               e ? "encrypted" : "plain", kind[e].rate, kind[e].search.p50,
+               kind[e].search.p99);
+    printf("encrypted/plain  ingest %.2fx, search speed %.2fx (goal >= 0.8x)\n", ingest_ratio,
+           search_ratio);
     return CLI_EXIT_OK;
 }
 
@@ -623,6 +736,13 @@ static const cli_cmd cmds[] = {
      "(default 1000; embedded by the library, all or none per batch) and prints memories/s end\n"
      "to end, total seconds and peak RSS; then times 100 searches (k=10) whose queries are\n"
      "stored texts and prints p50/p99/mean latency. --json prints one object."},
+    {"encrypt", run_encrypt, "bench encrypt --n N [--batch B]",
+     "The cost of encryption at rest: bench ingest's ingest and searches on new SQLite\n"
+     "databases in a temporary directory (TMPDIR), plain and encrypted (a throwaway master\n"
+     "key), alternating, three times each, the searches on the database opened again without\n"
+     "its vector index (exact scans: both kinds alike, whatever the index's background build\n"
+     "has reached); prints the best figures of each and the encrypted/plain ratios (goal: at\n"
+     "least 0.8). --db is not used. --json prints one object."},
     {"policy", cli_bench_policy, "bench policy [--n N]",
      "Policy decisions per second of the public call mn_policy_test for a set of 10 policies\n"
      "for role \"agent\" (deny and allow, priorities, time windows, IPv4/IPv6 ranges,\n"

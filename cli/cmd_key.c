@@ -143,6 +143,72 @@ static int run_revoke(cli_ctx *c, int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+/* ---- encryption at rest: the master key and the tenants' data keys ---- */
+
+static int run_new_master(cli_ctx *c, int argc, char **argv)
+{
+    int rc = cli_parse(c, argc, argv, NULL, 1, 1);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if ((rc = mn_master_key_create(c->args[0])) != MN_OK)
+        return cli_fail(c, rc, "key new-master %s", c->args[0]);
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "master_key_file", c->args[0]);
+        return cli_json_emit(o);
+    }
+    cli_line(stdout, "wrote a new master key to %s", c->args[0]);
+    return CLI_EXIT_OK;
+}
+
+static int run_rotate_master(cli_ctx *c, int argc, char **argv)
+{
+    int rc = cli_parse(c, argc, argv, NULL, 1, 1);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if ((rc = cli_open(c)) != CLI_EXIT_OK)
+        return rc;
+    if ((rc = mn_master_key_rotate(c->db, c->args[0])) != MN_OK)
+        return cli_fail(c, rc, "key rotate-master %s", c->args[0]);
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "master_key_file", c->args[0]);
+        return cli_json_emit(o);
+    }
+    cli_line(stdout, "the database opens with the master key in %s from now on", c->args[0]);
+    return CLI_EXIT_OK;
+}
+
+static int run_rotate_tenant(cli_ctx *c, int argc, char **argv)
+{
+    int batch = 1000;
+    const cli_opt opts[] = {{"batch", CLI_OPT_INT, &batch, NULL},
+                            {NULL, CLI_OPT_FLAG, NULL, NULL}};
+    int rc = cli_parse(c, argc, argv, opts, 1, 1);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (batch < 1)
+        return cli_usage_error(c, "--batch must be at least 1");
+    if ((rc = cli_open(c)) != CLI_EXIT_OK)
+        return rc;
+    int done = 0;
+    long writes = 0;
+    while (!done && (rc = mn_tenant_rekey(c->db, c->args[0], (size_t)batch, &done)) == MN_OK)
+        writes++;
+    if (rc != MN_OK)
+        return cli_fail(c, rc, "key rotate-tenant %s (after %ld writes; run it again to go on)",
+                        c->args[0], writes);
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "tenant", c->args[0]);
+        cJSON_AddNumberToObject(o, "writes", (double)writes);
+        return cli_json_emit(o);
+    }
+    cli_line(stdout, "re-keyed tenant %s in %ld writes; its old data keys are destroyed",
+             c->args[0], writes);
+    return CLI_EXIT_OK;
+}
+
 static const cli_cmd cmds[] = {
     {"create", run_create, "key create --identity ID [--scopes S,S...] [--expires-days N]",
      "Makes an API key for the identity (id or external id) and prints it alone on stdout:\n"
@@ -160,6 +226,21 @@ static const cli_cmd cmds[] = {
     {"revoke", run_revoke, "key revoke ID",
      "Revokes the API key with that id (what key list shows, the key's mk_ID_ part): it stops\n"
      "working at once. Exit 3 when the tenant has no such key. Needs \"delete\" on \"apikey\"."},
+    {"new-master", run_new_master, "key new-master FILE",
+     "Writes a new random master key (64 hex digits) to FILE, readable by its owner only. It\n"
+     "never overwrites a file. Give it to init --encrypt and every later command with\n"
+     "--master-key-file FILE or MANUSHYA_MASTER_KEY_FILE; keep a copy apart from the database\n"
+     "and its backups: without it the data cannot be read."},
+    {"rotate-master", run_rotate_master, "key rotate-master NEW_FILE",
+     "Wraps every data key of the encrypted database with the master key in NEW_FILE instead\n"
+     "of the current one (--master-key-file or MANUSHYA_MASTER_KEY_FILE), in one transaction;\n"
+     "no memory is sealed again, so it is quick whatever the size. From then on the database\n"
+     "opens with NEW_FILE only: restart other processes with it."},
+    {"rotate-tenant", run_rotate_tenant, "key rotate-tenant TENANT [--batch N]",
+     "Seals every memory and history value of the tenant (name or id) again under a new data\n"
+     "key, N rows per transaction (default 1000) while the database stays in use, then\n"
+     "destroys the old keys. Interrupted (a kill, a crash), run it again: it goes on from\n"
+     "the last batch written."},
 };
-const cli_group cli_group_key = {"key", "API keys: create, list, revoke", cmds,
+const cli_group cli_group_key = {"key", "API keys; master and data keys of an encrypted database", cmds,
                                  sizeof cmds / sizeof cmds[0]};

@@ -85,6 +85,10 @@ int cli_open(cli_ctx *c)
         /* The library names its flag; here the flag is a command. */
         if (strstr(mn_errmsg(c->db), "MN_OPEN_MIGRATE"))
             fputs("manushya: `manushya migrate` opens it with MN_OPEN_MIGRATE\n", stderr);
+        if (rc == MN_EKEY)
+            fputs("manushya: give the key file with --master-key-file FILE or "
+                  "MANUSHYA_MASTER_KEY_FILE (`manushya key new-master FILE` makes one)\n",
+                  stderr);
         mn_close(c->db);
         c->db = NULL;
         return code;

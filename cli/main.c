@@ -54,11 +54,14 @@ static int take_globals(cli_ctx *c, int argc, char **argv)
                                         "--embedder", "--embed-url", "--embed-model",
                                         "--embed-dim",
                                         /* rate limiting */
-                                        "--redis"};
+                                        "--redis",
+                                        /* encryption at rest */
+                                        "--master-key-file"};
     const char **dest[] = {&c->url, &c->tenant, &c->identity, &c->api_key, &c->context,
                            &c->cfg.embedder, &c->cfg.embed_url, &c->cfg.embed_model,
                            &c->embed_dim,
-                           &c->cfg.redis_url};
+                           &c->cfg.redis_url,
+                           &c->cfg.master_key_file};
     int out = 1, rest = 0;
 
     for (int i = 1; i < argc; i++) {

@@ -50,7 +50,10 @@ static const char GLOBAL_HELP[] =
     "                  MANUSHYA_EMBED_ASYNC=1); see manushya jobs --help\n"
     "  --redis URL     rate limits counted in Redis, redis://[:password@]host[:port][/db]\n"
     "                  (env MANUSHYA_REDIS), for every command; without it only the\n"
-    "                  ratelimit commands count, in the process itself\n";
+    "                  ratelimit commands count, in the process itself\n"
+    "  --master-key-file F  the master key of an encrypted database (env\n"
+    "                  MANUSHYA_MASTER_KEY_FILE): see manushya init --help and\n"
+    "                  manushya key --help\n";
 
 static const char EXIT_HELP[] =
     "exit status: 0 ok, 1 error, 2 usage, 3 not found, 4 denied by policy, 5 rate limited\n";
@@ -74,6 +77,7 @@ void cli_print_main_usage(FILE *f)
     fprintf(f, "usage: manushya [--db URL] [--tenant T] [--as IDENTITY] [--api-key KEY]\n"
                "                [--context JSON] [--json] [--embedder NAME] [--embed-url URL]\n"
                "                [--embed-model M] [--embed-dim N] [--embed-async] [--redis URL]\n"
+               "                [--master-key-file F]\n"
                "                GROUP COMMAND [options] [args]\n\ngroups:\n");
     for (size_t i = 0; i < n; i++)
         fprintf(f, "  %-10s %s\n", g[i]->name, g[i]->summary);

@@ -2,7 +2,9 @@
 #include "crypto/seal.h"
 #include "core/bytes.h"
 
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +13,39 @@
 #define TAG crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define HEAD (4 + NONCE)
 #define B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
+
+/* Nonces: a random 16-byte prefix per thread and a counter after it, unique for a key with
+ * overwhelming odds as random nonces are (XChaCha20's are 24 bytes), without a getrandom
+ * system call per value. A forked child must not go on with its parent's prefix: fork bumps
+ * a generation that makes every thread draw a new one. */
+static _Atomic unsigned fork_generation = 1;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void forked(void)
+{
+    atomic_fetch_add(&fork_generation, 1);
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, forked);
+}
+
+static void next_nonce(unsigned char nonce[NONCE])
+{
+    static _Thread_local unsigned char prefix[NONCE - 8];
+    static _Thread_local uint64_t counter;
+    static _Thread_local unsigned generation;
+    unsigned now = atomic_load_explicit(&fork_generation, memory_order_relaxed);
+    if (generation != now) {
+        pthread_once(&atfork_once, register_atfork);
+        randombytes_buf(prefix, sizeof prefix);
+        counter = 0;
+        generation = now;
+    }
+    memcpy(nonce, prefix, sizeof prefix);
+    mni_store64(nonce + sizeof prefix, counter++);
+}
 
 size_t mni_seal_ad(char *buf, size_t size, const char *owner, const char *record,
                    const char *column)
@@ -36,7 +71,7 @@ char *mni_seal(const unsigned char key[MNI_KEY_BYTES], uint32_t key_version, con
     char *out = raw ? malloc(PREFIX_LEN + b64_len) : NULL;
     if (out) {
         mni_store32(raw, key_version);
-        randombytes_buf(raw + 4, NONCE);
+        next_nonce(raw + 4);
         crypto_aead_xchacha20poly1305_ietf_encrypt(raw + HEAD, NULL, plain, len, ad, ad_len,
                                                    NULL, raw + 4, key);
         memcpy(out, MNI_SEAL_PREFIX, PREFIX_LEN);

@@ -1,5 +1,5 @@
 /*
- * Sealed values: XChaCha20-Poly1305 (libsodium's IETF construction) with a random nonce, as
+ * Sealed values: XChaCha20-Poly1305 (libsodium's IETF construction) with a unique nonce, as
  * text a TEXT column holds on every backend:
  *
  *     "mn1." base64url( key version (4 bytes, little-endian) | nonce (24) | ciphertext | tag (16) )
