@@ -21,6 +21,7 @@ cli_setup() {
     trap 'exit 130' INT TERM
     # The default database path must be ours, whatever the caller's environment.
     unset MANUSHYA_DB MANUSHYA_TENANT MANUSHYA_IDENTITY MANUSHYA_CONTEXT MANUSHYA_API_KEY \
+        MANUSHYA_MASTER_KEY_FILE \
         XDG_DATA_HOME
     HOME="$TMP/home"
     export HOME
