@@ -228,9 +228,9 @@ static const cli_cmd cmds[] = {
      "working at once. Exit 3 when the tenant has no such key. Needs \"delete\" on \"apikey\"."},
     {"new-master", run_new_master, "key new-master FILE",
      "Writes a new random master key (64 hex digits) to FILE, readable by its owner only. It\n"
-     "never overwrites a file. Give it to init --encrypt and every later command with\n"
-     "--master-key-file FILE or MANUSHYA_MASTER_KEY_FILE; keep a copy apart from the database\n"
-     "and its backups: without it the data cannot be read."},
+     "never overwrites a file. An encrypted database (see manushya init --help) opens with it:\n"
+     "give it to every command with --master-key-file FILE or MANUSHYA_MASTER_KEY_FILE. Keep\n"
+     "a copy apart from the database and its backups: without it the data cannot be read."},
     {"rotate-master", run_rotate_master, "key rotate-master NEW_FILE",
      "Wraps every data key of the encrypted database with the master key in NEW_FILE instead\n"
      "of the current one (--master-key-file or MANUSHYA_MASTER_KEY_FILE), in one transaction;\n"
