@@ -194,6 +194,7 @@ extern const cli_group cli_group_tenant;
 extern const cli_group cli_group_identity;
 extern const cli_group cli_group_memory;
 extern const cli_group cli_group_embed;
+extern const cli_group cli_group_cache;     /* cli/cmd_cache.c */
 extern const cli_group cli_group_policy;
 extern const cli_group cli_group_jsonlogic;
 extern const cli_group cli_group_bench;

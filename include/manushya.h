@@ -863,6 +863,12 @@ typedef struct mn_embed_stats {
 #define MN_EMBED_STATS_INIT MN_INIT_(MN_EMBED_STATS_VERSION)
 MN_API int mn_embed_stats_init(mn_embed_stats *s, unsigned version);
 MN_API int mn_embed_stats_get(mn_db *db, mn_embed_stats *out);
+/* Since 1.2. Removes the embedding cache's entries that no memory uses (no memory of their
+ * tenant has their text; those of calls made for no tenant, mn_embed: every one) and that
+ * were made more than older_than_ms ago (>= 0: the grace that keeps an entry a write in
+ * flight is about to use); *removed (may be NULL) counts them. A host call, a tenant at a
+ * time; the embedding cache works on meanwhile. */
+MN_API int mn_embed_cache_prune(mn_db *db, int64_t older_than_ms, size_t *removed);
 
 /* ---- Embedder plug-ins ---------------------------------------------------------------------
  * Bring your own embedder: a model in the host process (ONNX, llama.cpp, ...) or a service the

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "api/handle.h"
 #include "store/store.h"
+#include "store/driver.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -165,5 +166,23 @@ int mni_embed_cached(mn_db *db, const char *scope, const char *const *texts, con
     free(mh);
     free(uh);
     free(mv);
+    return rc;
+}
+
+int mn_embed_cache_prune(mn_db *db, int64_t older_than_ms, size_t *removed)
+{
+    if (!db)
+        return mni_err_no_db(__func__);
+    size_t n = 0;
+    int rc = older_than_ms >= 0 ? MN_OK
+             : mni_seterr(db, MN_EINVAL, "mn_embed_cache_prune: older_than_ms is %lld; give "
+                          "0 or more milliseconds", (long long)older_than_ms);
+    if (rc == MN_OK && (db->cfg.flags & MN_OPEN_READONLY))
+        rc = mni_seterr(db, MN_EINVAL, "mn_embed_cache_prune: the database is open read-only "
+                        "(MN_OPEN_READONLY)");
+    if (rc == MN_OK && db->store->ops->embed_cache_put)
+        rc = mni_op_embed_cache_prune(db->store, mni_now_ms() - older_than_ms, &n);
+    if (removed)
+        *removed = n;
     return rc;
 }

@@ -75,6 +75,10 @@ enum mni_stmt {
     MNI_RATELIMIT_LIST,         /* t: limit columns, by endpoint */
     MNI_RATELIMIT_DELETE,       /* t, endpoint */
     MNI_EMBED_CACHE_PUT,        /* scope, model, dim, hash, vector, now */
+    /* scope, before: model, dim, lowercase hex hash of the entries made before */
+    MNI_EMBED_CACHE_OLD,
+    MNI_EMBED_CACHE_DELETE,     /* scope, model, dim, hash */
+    MNI_MEMORY_TEXTS,           /* t, after key, limit: key, id, text, by key */
     MNI_META_ADD,               /* key, value: only when the key is not set yet */
     MNI_META_GET,               /* key: value */
     MNI_META_PUT,               /* key, value: set or replaced */
@@ -281,6 +285,10 @@ int mni_op_audit_verify(struct mni_store *s, const char *tenant_id, int64_t *che
 int mni_op_embed_cache_put(struct mni_store *s, const char *scope, const char *model, int dim,
                            const unsigned char *hashes, size_t n, const float *vecs,
                            int64_t now);
+/* Removes the embedding cache's entries made before `before` that no memory uses (no memory
+ * of their scope has their text; the scope of no tenant: every one), a tenant at a time;
+ * *removed counts them. */
+int mni_op_embed_cache_prune(struct mni_store *s, int64_t before, size_t *removed);
 
 /* The entries of a backend's ops table that the operations above fill, alike in both. */
 #define MNI_DRIVER_OPS \

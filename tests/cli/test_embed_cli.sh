@@ -1,7 +1,8 @@
 #!/bin/sh
 # manushya embed / bench embed with the openai embedder against a real HTTP server on loopback
 # (tests/support/embed_server.py): global options and environment, --json, the embedding cache
-# (hits never reach the server: its request counter says so), error messages and exit codes,
+# (hits never reach the server: its request counter says so; pruning what no memory uses),
+# error messages and exit codes,
 # and that the API key never shows.
 # needs: http-embed
 . "$MN_TOP/tests/cli/lib.sh"
@@ -43,6 +44,16 @@ id=$(jget 'd["id"]')
 expect 0 "search finds it" $O --tenant t --as agent --json memory search "the cat sat on the mat"
 check "the memory is the top hit, similarity 1" json \
     "d['hits'][0]['id'] == '$id' and d['hits'][0]['similarity'] > 0.999"
+
+# The cache keeps what memories use: "the cat sat on the mat" stays, the texts embedded for no
+# tenant ("the cat", "a dog", "a bird") and the search query's (the same text) go or stay.
+expect 0 "cache prune, nothing old enough" $O --json cache prune
+check "removes nothing" json 'd["removed"] == 0'
+expect 0 "cache prune --older-than-hours 0" $O --json cache prune --older-than-hours 0
+check "removes the three texts of no tenant" json 'd["removed"] == 3'
+expect 0 "a pruned text embedded again" $O --json embed "the cat"
+check "is a miss" json 'd["cache"]["misses"] == 1'
+expect 2 "a negative age" $O cache prune --older-than-hours -1
 
 mode '{"mode": "500", "times": -1}'
 MANUSHYA_EMBED_API_KEY=sk-test-SECRET-KEY expect 1 "a failing server is an error" $O embed "never seen"

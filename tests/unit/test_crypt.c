@@ -489,6 +489,49 @@ START_TEST(test_no_plain_bytes_on_sqlite)
 }
 END_TEST
 
+/* The embedding cache keeps what memories use and prunes the rest (once old enough): loops
+ * 0..3 are SQLite and PostgreSQL, plain then encrypted (keyed addresses). */
+START_TEST(test_cache_prune_keeps_what_memories_use)
+{
+    const char *url = th_store_url(_i % 2);
+    if (!url)
+        return;
+    int encrypted = _i >= 2;
+    const char *key = encrypted ? new_key(th_fmt("prune-%d.key", _i)) : NULL;
+    mn_db *db = open_key(url, key, encrypted ? MN_OPEN_ENCRYPT : 0);
+    th_tenant(db, "acme");
+    th_identity(db, "acme", "bot");
+    const char *a = th_add(db, &sys, "bot", "alpha " SECRET);
+    th_add(db, &sys, "bot", "beta " SECRET);
+    mn_memory_changes ch = MN_MEMORY_CHANGES_INIT;
+    ch.set = MN_MEMORY_SET_TEXT;
+    ch.text = "gamma " SECRET; /* alpha's entry is used no more */
+    TH_OK(db, mn_memory_update(db, &sys, a, &ch, NULL));
+    float v[DIM];
+    TH_OK(db, mn_embed(db, "for no tenant", v, DIM));
+    const char *count = "SELECT count(*) FROM embed_cache";
+    ck_assert_str_eq(th_raw_query(url, count, NULL, NULL), "4");
+    size_t removed = 99;
+    TH_OK(db, mn_embed_cache_prune(db, 3600000, &removed));
+    ck_assert_uint_eq(removed, 0); /* all younger than an hour */
+    TH_OK(db, mn_embed_cache_prune(db, 0, &removed));
+    ck_assert_uint_eq(removed, 2);
+    ck_assert_str_eq(th_raw_query(url, count, NULL, NULL), "2");
+    mn_embed_stats st = MN_EMBED_STATS_INIT, after = MN_EMBED_STATS_INIT;
+    TH_OK(db, mn_embed_stats_get(db, &st));
+    TH_OK(db, mn_embed(db, "gamma " SECRET, v, DIM)); /* scope "" : a miss */
+    mn_search_options so = MN_SEARCH_OPTIONS_INIT;
+    so.query = "beta " SECRET; /* the tenant's: a hit */
+    mn_memories *hits = NULL;
+    TH_OK(db, mn_memory_search(db, &sys, &so, &hits));
+    mn_memories_free(hits);
+    TH_OK(db, mn_embed_stats_get(db, &after));
+    ck_assert_uint_eq(after.cache_hits - st.cache_hits, 1);
+    TH_RC(db, mn_embed_cache_prune(db, -1, &removed), MN_EINVAL);
+    mn_close(db);
+}
+END_TEST
+
 static Suite *crypt_suite(void)
 {
     Suite *s = suite_create("crypt");
@@ -504,6 +547,7 @@ static Suite *crypt_suite(void)
     tcase_add_loop_test(tc, test_rekey_resumes_and_finishes, 0, TH_NSTORES);
     tcase_add_loop_test(tc, test_tenant_delete_destroys_keys, 0, TH_NSTORES);
     tcase_add_test(tc, test_no_plain_bytes_on_sqlite);
+    tcase_add_loop_test(tc, test_cache_prune_keeps_what_memories_use, 0, 2 * TH_NSTORES);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -226,6 +226,12 @@ static const char *const sql[PGS__COUNT] = {
     [PGS_EMBED_CACHE_GET] = "SELECT h.i, c.vector FROM unnest($4::bytea[]) WITH ORDINALITY "
                             "AS h (hash, i) JOIN embed_cache c ON c.scope = $1 AND "
                             "c.model = $2 AND c.dim = $3 AND c.hash = h.hash",
+    [MNI_EMBED_CACHE_OLD] = "SELECT model, dim, encode(hash, 'hex') FROM embed_cache WHERE scope = $1 "
+                            "AND created_at < $2",
+    [MNI_EMBED_CACHE_DELETE] = "DELETE FROM embed_cache WHERE scope = $1 AND model = $2 AND "
+                               "dim = $3 AND hash = $4",
+    [MNI_MEMORY_TEXTS] = "SELECT key, id, text FROM memories WHERE tenant_id = $1 AND key > $2 "
+                         "ORDER BY key LIMIT $3",
     [MNI_EMBED_CACHE_PUT] = "INSERT INTO embed_cache (scope, model, dim, hash, vector, "
                             "created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
 

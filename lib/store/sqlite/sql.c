@@ -201,6 +201,12 @@ static const char *const sql[SQ__COUNT] = {
     [MNI_RATELIMIT_DELETE] = "DELETE FROM ratelimit_limits WHERE tenant_id = ?1 AND endpoint = ?2",
     [SQ_EMBED_CACHE_GET] = "SELECT vector FROM embed_cache WHERE scope = ?1 AND model = ?2 "
                            "AND dim = ?3 AND hash = ?4",
+    [MNI_EMBED_CACHE_OLD] = "SELECT model, dim, lower(hex(hash)) FROM embed_cache WHERE scope = ?1 "
+                            "AND created_at < ?2",
+    [MNI_EMBED_CACHE_DELETE] = "DELETE FROM embed_cache WHERE scope = ?1 AND model = ?2 AND "
+                               "dim = ?3 AND hash = ?4",
+    [MNI_MEMORY_TEXTS] = "SELECT key, id, text FROM memories WHERE tenant_id = ?1 AND key > ?2 "
+                         "ORDER BY key LIMIT ?3",
     [MNI_EMBED_CACHE_PUT] = "INSERT OR IGNORE INTO embed_cache (scope, model, dim, hash, vector, "
                            "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 
