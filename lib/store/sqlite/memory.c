@@ -90,6 +90,7 @@ int sq_memory_insert(struct mni_store *st, const char *tenant_id, const struct m
         if (rc == MN_OK && r->embed_job)
             rc = sq_job_enqueue(s, c, tenant_id, r->id, r->created_at);
     }
+    mni_vault_rows_free(stored, rows, n);
     rc = mni_audit_end(&s->base, (struct mni_tx *)c, au, rc);
     if (rc == MN_OK)
         sq_changed(s, tenant_id);
