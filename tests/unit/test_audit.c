@@ -163,7 +163,7 @@ START_TEST(test_one_entry_per_change)
           MN_ENOTFOUND);
     entries(&n);
     ck_assert_uint_eq(n, 3);
-    th_get(db, &sys, m1, 0); /* still there */
+    mn_memory_free(th_get(db, &sys, m1, 0)); /* still there */
 
     /* A bulk call: one entry naming every id, in order. */
     mn_memory_input in[3] = { TH_IN(.identity = "bob", .text = "a"),
