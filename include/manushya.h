@@ -423,7 +423,8 @@ typedef struct mn_audit_entry {
     char *action;         /* "resource:action", e.g. "memory:create" */
     char *resources;      /* JSON array of the ids acted on */
     char *outcome;        /* "ok" or "denied" */
-    char *policy_id;      /* the deciding policy, or NULL */
+    char *policy_id;      /* the policy that allowed or denied the call; NULL for the system
+                           * actor (trusted, not decided) and a denial no policy made */
     char *context;        /* the actor's context (JSON), or NULL */
     char *prev_hash;      /* hex: the hash of the entry before ("" before the first) */
     char *hash;           /* hex: BLAKE2b over the fields above and prev_hash */

@@ -37,6 +37,7 @@ int mni_audit_call(mn_db *db, const struct mni_who *who, const char *action,
         .identity_id = who->identity ? who->identity->id : NULL,
         .apikey_id = who->apikey.id[0] ? who->apikey.id : NULL,
         .action = action, .resources = c->resources, .outcome = "ok", .context = context,
+        .policy_id = who->allowed_by[0] ? who->allowed_by : NULL,
     };
     return MN_OK;
 }

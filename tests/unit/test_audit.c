@@ -125,6 +125,20 @@ static void assert_intact(mn_db *db, const mn_actor *actor, int64_t want)
 
 /* ---- what is written ------------------------------------------------------------------------ */
 
+/* The id of the tenant's (default) policy for role. */
+static const char *policy_of(mn_db *db, const char *role)
+{
+    mn_policies *l = NULL;
+    TH_OK(db, mn_policy_list(db, &sys, &l));
+    const char *id = NULL;
+    for (size_t i = 0; i < l->count && !id; i++)
+        if (strcmp(l->items[i]->role, role) == 0)
+            id = th_fmt("%s", l->items[i]->id);
+    mn_policies_free(l);
+    ck_assert_ptr_nonnull(id);
+    return id;
+}
+
 START_TEST(test_one_entry_per_change)
 {
     mn_db *db = fresh(_i);
@@ -155,6 +169,7 @@ START_TEST(test_one_entry_per_change)
         ck_assert_str_eq(e[i].outcome, "ok");
         ck_assert_ptr_null(e[i].identity_id); /* the system actor */
         ck_assert_ptr_null(e[i].apikey_id);
+        ck_assert_ptr_null(e[i].policy_id);   /* trusted: no policy decides for it */
     }
 
     /* Changes that fail inside their transaction write nothing: a taken external id, and a
@@ -213,6 +228,7 @@ START_TEST(test_denial_and_api_key_are_recorded)
     ck_assert_str_eq(e[2].outcome, "denied");
     ck_assert_str_eq(e[2].action, "policy:create");
     ck_assert_str_eq(e[2].identity_id, bob_id);
+    ck_assert_ptr_null(e[2].policy_id); /* no policy allows it, none denies it in particular */
     /* Nor verify the log (no policy of an agent allows "read" on "audit"). */
     TH_RC(db, mn_audit_verify(db, &bob, NULL), MN_EDENIED);
     e = entries(&n);
@@ -238,10 +254,19 @@ START_TEST(test_denial_and_api_key_are_recorded)
     ck_assert_str_eq(e[5].identity_id, root_id);
     ck_assert_ptr_nonnull(e[5].apikey_id);
     ck_assert_str_eq(e[5].apikey_id, key_id);
+    /* The policy that allowed it: the admin's. */
+    ck_assert_ptr_nonnull(e[5].policy_id);
+    ck_assert_str_eq(e[5].policy_id, policy_of(db, "admin"));
+    /* The same decision again, from the handle's decision cache: the same policy named. */
+    th_add(db, &by_key, NULL, "again");
+    e = entries(&n);
+    ck_assert_uint_eq(n, 7);
+    ck_assert_ptr_nonnull(e[6].policy_id);
+    ck_assert_str_eq(e[6].policy_id, e[5].policy_id);
 
     /* An admin may verify, by key as well; a key whose scopes leave audit:read out may not. */
-    assert_intact(db, &by_key, 6);
-    assert_intact(db, &(mn_actor)TH_ACTOR(.tenant = "acme", .identity = "root"), 6);
+    assert_intact(db, &by_key, 7);
+    assert_intact(db, &(mn_actor)TH_ACTOR(.tenant = "acme", .identity = "root"), 7);
     kin.scopes = "[\"memory:create\"]";
     char *narrow = NULL;
     TH_OK(db, mn_apikey_create(db, &sys, &kin, &narrow, NULL));
@@ -249,7 +274,7 @@ START_TEST(test_denial_and_api_key_are_recorded)
     kin.scopes = "[\"audit:read\"]";
     char *reader = NULL;
     TH_OK(db, mn_apikey_create(db, &sys, &kin, &reader, NULL));
-    assert_intact(db, &(mn_actor)TH_ACTOR(.api_key = reader), 8);
+    assert_intact(db, &(mn_actor)TH_ACTOR(.api_key = reader), 9);
     mn_free(key);
     mn_free(narrow);
     mn_free(reader);
