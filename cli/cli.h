@@ -175,6 +175,7 @@ cJSON *cli_json_tenant(const mn_tenant *t);
 cJSON *cli_json_identity(const mn_identity *i);
 cJSON *cli_json_policy(const mn_policy *p);
 cJSON *cli_json_decision(const mn_decision *d);
+cJSON *cli_json_audit_entry(const mn_audit_entry *e);
 /* Stored JSON text (object/array) for embedding in output as it is; a string when it is not
  * JSON. */
 cJSON *cli_json_raw(const char *text);
@@ -201,6 +202,7 @@ extern const cli_group cli_group_bench;
 extern const cli_group cli_group_ratelimit;
 extern const cli_group cli_group_migrate;   /* cli/cmd_migrate.c */
 extern const cli_group cli_group_key;       /* cli/cmd_key.c: API keys */
+extern const cli_group cli_group_audit;     /* cli/cmd_audit.c: the audit log */
 /* manushya bench apikey (cli/bench_apikey.c), in cmd_bench.c's table. */
 int cli_bench_apikey(cli_ctx *c, int argc, char **argv);
 /* manushya bench ratelimit (cli/bench_ratelimit.c), in cmd_bench.c's table. */

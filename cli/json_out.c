@@ -119,6 +119,24 @@ cJSON *cli_json_decision(const mn_decision *d)
     return o;
 }
 
+/* resources and context are embedded as the JSON they are; a NULL field is null. */
+cJSON *cli_json_audit_entry(const mn_audit_entry *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    add_int(o, "seq", e->seq);
+    add_int(o, "at", e->at);
+    add_str(o, "identity_id", e->identity_id);
+    add_str(o, "apikey_id", e->apikey_id);
+    add_str(o, "action", e->action);
+    cJSON_AddItemToObject(o, "resources", cli_json_raw(e->resources));
+    add_str(o, "outcome", e->outcome);
+    add_str(o, "policy_id", e->policy_id);
+    cJSON_AddItemToObject(o, "context", cli_json_raw(e->context));
+    add_str(o, "prev_hash", e->prev_hash);
+    add_str(o, "hash", e->hash);
+    return o;
+}
+
 int cli_json_emit(cJSON *j)
 {
     char *s = j ? cJSON_PrintUnformatted(j) : NULL;

@@ -64,7 +64,7 @@ const cli_group *const *cli_groups(size_t *n)
         &cli_group_init,   &cli_group_tenant, &cli_group_identity,  &cli_group_memory,
         &cli_group_policy, &cli_group_embed,  &cli_group_cache,     &cli_group_jsonlogic,
         &cli_group_bench,
-        &cli_group_ratelimit, &cli_group_key, &cli_group_migrate,
+        &cli_group_ratelimit, &cli_group_key, &cli_group_audit, &cli_group_migrate,
         &cli_group_worker, &cli_group_jobs, /* asynchronous embedding */
     };
     *n = sizeof all / sizeof all[0];

@@ -361,7 +361,7 @@ MN_API void mn_identities_free(mn_identities *l);
  * them to the "resource:action" pairs named (resources and actions as the policies name them:
  * memory:create, memory:read, memory:update, memory:delete, memory:list, memory:search,
  * identity:create|read|update|delete|list, policy:create|read|update|delete|list,
- * ratelimit:read|update|delete, apikey:create|read|delete, audit:read). A list or search
+ * ratelimit:read|update|delete, apikey:create|read|delete, audit:read|delete). A list or search
  * wants both its action and memory:read, as the policies do.
  * Who may create, list and revoke keys: the tenant's system actor, or an identity whose
  * policies allow "create", "read" and "delete" on resource "apikey" (the default admin policy
@@ -421,15 +421,68 @@ MN_API void mn_apikeys_free(mn_apikeys *l);
  * says when, who (identity, or NULL for the system actor, and the API key it was made by),
  * the action ("memory:create", ...), the ids acted on (a bulk call: one entry, all its ids),
  * the outcome ("ok" or "denied"), the deciding policy and the actor's context. Entries chain
- * per tenant by BLAKE2b hash, each over its fields and the hash of the one before. */
-/* Walks the actor's tenant's chain from its first entry: MN_OK when intact (or empty), with
- * *checked (may be NULL) the entries walked; MN_ECORRUPT when an entry was edited, deleted or
- * moved, the message naming the first bad seq and *checked the intact entries before it.
- * Entries appended during the walk are left for the next one. The chain is not keyed: it shows
- * edits made without recomputing it. On SQLite, whose chain ends at its last entry (no head row),
- * the last entries deleted show only to one comparing *checked with a count kept elsewhere.
- * Needs "read" on "audit" (the system actor may). */
+ * per tenant by BLAKE2b hash, each over its fields and the hash of the one before. Reading the
+ * log (verify, list) needs "read" on "audit", pruning it "delete" (the system actor may). */
+typedef struct mn_audit_entry {
+    int64_t seq;          /* 1, 2, ... per tenant */
+    int64_t at;           /* ms since the epoch */
+    char *identity_id;    /* NULL: the tenant's system actor */
+    char *apikey_id;      /* the API key the call was made by, or NULL */
+    char *action;         /* "resource:action", e.g. "memory:create" */
+    char *resources;      /* JSON array of the ids acted on */
+    char *outcome;        /* "ok" or "denied" */
+    char *policy_id;      /* the policy that allowed or denied the call; NULL for the system
+                           * actor (trusted, not decided) and a denial no policy made */
+    char *context;        /* the actor's context (JSON), or NULL */
+    char *prev_hash;      /* hex: the hash of the entry before ("" before the first) */
+    char *hash;           /* hex: BLAKE2b over the fields above and prev_hash */
+} mn_audit_entry;
+
+typedef struct mn_audit_entries {
+    size_t count;
+    mn_audit_entry **items; /* by seq */
+} mn_audit_entries;
+
+/* What mn_audit_list shows; a zero field (NULL, 0) selects any. */
+typedef struct mn_audit_filter {
+    unsigned version;       /* MN_AUDIT_FILTER_VERSION (see "Structs that grow" at the top) */
+    const char *identity;   /* who acted: an identity id or external_id */
+    const char *action;     /* "memory:create", or a prefix: "memory:" for every memory action */
+    const char *resource;   /* an id among those the entry names */
+    const char *outcome;    /* "ok" or "denied" */
+    int64_t since;          /* entries at or after this time (ms since the epoch) */
+    int64_t until;          /* entries before this time */
+    int64_t after_seq;      /* entries past this seq: the last seq of the previous page */
+    int limit;              /* default 100, at most 1000 */
+} mn_audit_filter;
+#define MN_AUDIT_FILTER_VERSION 1
+#define MN_AUDIT_FILTER_INIT MN_INIT_(MN_AUDIT_FILTER_VERSION)
+MN_API int mn_audit_filter_init(mn_audit_filter *s, unsigned version);
+
+/* Walks the actor's tenant's chain from its first entry (or retention's checkpoint): MN_OK when
+ * intact (or empty), with *checked (may be NULL) the entries walked; MN_ECORRUPT when an entry
+ * was edited, deleted or moved, the message naming the first bad seq and *checked the intact
+ * entries before it. Entries appended during the walk are left for the next one. The chain is
+ * not keyed: it shows edits made without recomputing it. On SQLite, whose chain ends at its
+ * last entry (no head row), the last entries deleted show only to one comparing *checked with
+ * a count kept elsewhere. Needs "read" on "audit". */
 MN_API int mn_audit_verify(mn_db *db, const mn_actor *actor, int64_t *checked);
+/* The actor's tenant's entries that filter (NULL: all) selects, by seq, a page at a time:
+ * fewer than the limit means the last page; the next starts after the last seq shown. An
+ * identity filter naming no identity of the tenant is taken as an id (the entries of an
+ * identity deleted since). Needs "read" on "audit". */
+MN_API int mn_audit_list(mn_db *db, const mn_actor *actor, const mn_audit_filter *filter,
+                         mn_audit_entries **out);
+/* Retention: removes the oldest entries, those made more than older_than_ms ago (up to the
+ * first that is not), once the chain verifies (MN_ECORRUPT otherwise, removing nothing). The
+ * last entry removed stays as the chain's checkpoint: verify starts from its hash, so the
+ * entries kept still verify and tampering with them still shows. The prune is itself an
+ * entry ("audit:prune", naming the last seq removed). *removed (may be NULL): how many went.
+ * Needs "delete" on "audit". */
+MN_API int mn_audit_prune(mn_db *db, const mn_actor *actor, int64_t older_than_ms,
+                          int64_t *removed);
+MN_API void mn_audit_entry_free(mn_audit_entry *e);
+MN_API void mn_audit_entries_free(mn_audit_entries *l);
 
 /* ---- Encryption at rest (since 1.2) -------------------------------------------------------
  * A database created with MN_OPEN_ENCRYPT seals, with XChaCha20-Poly1305, each memory's text

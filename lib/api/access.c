@@ -327,8 +327,9 @@ static int denied(mn_db *db, const struct mni_who *who, const char *action,
     return mni_audit_denied(db, who, action, resource, memory_id, d->policy_id);
 }
 
-/* MN_OK when who may act on t, else MN_EDENIED (mni_access_check). */
-static int check(mn_db *db, const struct mni_who *who, const struct target *t)
+/* MN_OK when who may act on t, the allowing policy kept in who->allowed_by; else MN_EDENIED
+ * (mni_access_check). */
+static int check(mn_db *db, struct mni_who *who, const struct target *t)
 {
     if (!who->identity)
         return MN_OK;
@@ -345,10 +346,12 @@ static int check(mn_db *db, const struct mni_who *who, const struct target *t)
         rc = denied(db, who, t->action, t->resource, memory_id, &d, "the allowing policy only covers some of "
                     "them (it has conditions on the resource), and this call is on no one in "
                     "particular");
+    if (rc == MN_OK)
+        memcpy(who->allowed_by, d.policy_id, sizeof who->allowed_by);
     return rc;
 }
 
-int mni_access_check(mn_db *db, const struct mni_who *who, const char *action,
+int mni_access_check(mn_db *db, struct mni_who *who, const char *action,
                     const char *resource, const cJSON *data)
 {
     const struct target t = { action, resource, data, NULL };
@@ -408,7 +411,7 @@ cJSON *mni_access_memory_json(const char *id, const char *identity_id, const cha
     return o;
 }
 
-int mni_access_memory_check(mn_db *db, const struct mni_who *who, const char *action,
+int mni_access_memory_check(mn_db *db, struct mni_who *who, const char *action,
                            const mn_memory *m)
 {
     const struct target t = { action, "memory", NULL, m };

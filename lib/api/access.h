@@ -5,9 +5,10 @@
 
 #include "api/actor.h"
 
-/* MN_OK when who may perform action on resource (data: the resource as JSON, or NULL);
- * MN_EDENIED with the deciding policy and reason in mn_errmsg() otherwise. */
-int mni_access_check(mn_db *db, const struct mni_who *who, const char *action,
+/* MN_OK when who may perform action on resource (data: the resource as JSON, or NULL), the
+ * allowing policy then kept in who->allowed_by; MN_EDENIED with the deciding policy and reason
+ * in mn_errmsg() otherwise (and the denial recorded in the audit log). */
+int mni_access_check(mn_db *db, struct mni_who *who, const char *action,
                     const char *resource, const cJSON *data);
 
 /* The same, as a verdict (for mn_policy_test): *allowed, and policy_id / reason malloc'd. */
@@ -20,7 +21,7 @@ int mni_access_decide(mn_db *db, const struct mni_who *who, const char *action,
  * action and for "read" (the action is kept in who->listing). */
 int mni_access_begin(mn_db *db, struct mni_who *who, const char *action, int *per_memory);
 /* MN_OK when who may `action` the memory m, else MN_EDENIED (as mni_access_check). */
-int mni_access_memory_check(mn_db *db, const struct mni_who *who, const char *action,
+int mni_access_memory_check(mn_db *db, struct mni_who *who, const char *action,
                            const mn_memory *m);
 
 /* Drops from l, in place, the memories who may not see (see mni_access_begin); a failed

@@ -4,6 +4,7 @@
 
 #include "manushya.h"
 #include "api/apikey.h"
+#include "core/uuid.h"
 #include "policy/decision_key.h"
 
 #include <cJSON.h>
@@ -21,6 +22,9 @@ struct mni_who {
     mni_dkey_who key;
     char *key_context;
     struct mni_apikey_grant apikey; /* acting by API key: what it grants (id "" otherwise) */
+    /* The policy that allowed the call's last access check (api/access.c), which its audit
+     * entry names; "" for none (the system actor, or no check yet). */
+    char allowed_by[MNI_UUID_LEN + 1];
 };
 
 /* Copies the caller's actor into *actor (as its version has it) and checks it names a tenant:

@@ -18,7 +18,7 @@
 #include <string.h>
 
 /* May who `action` ("create", "read", "delete") API keys (of identity_id, when one is meant)? */
-static int check_apikey(mn_db *db, const struct mni_who *who, const char *action,
+static int check_apikey(mn_db *db, struct mni_who *who, const char *action,
                         const char *id, const char *identity_id)
 {
     if (!who->identity)

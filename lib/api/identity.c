@@ -17,7 +17,7 @@
 #define MNI_ROLE_MAX 64
 
 /* May who `action` the identity (id may be NULL for one not made yet)? */
-static int check_identity(mn_db *db, const struct mni_who *who, const char *action,
+static int check_identity(mn_db *db, struct mni_who *who, const char *action,
                           const char *id, const char *external_id, const char *role)
 {
     if (!who->identity)

@@ -141,7 +141,7 @@ static int alike(const struct mni_memory_row *a, const struct mni_memory_row *b)
 
 /* May who create this memory? Its owner, type, metadata and importance are what policies look
  * at; not its id, which nobody knew before: so memories alike share one cached decision. */
-static int check_create(mn_db *db, const struct mni_who *who, const struct mni_memory_row *r)
+static int check_create(mn_db *db, struct mni_who *who, const struct mni_memory_row *r)
 {
     cJSON *data = mni_access_memory_json(NULL, r->identity_id, r->type, r->metadata,
                                         r->importance);

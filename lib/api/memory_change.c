@@ -83,7 +83,7 @@ static int check_changes(mn_db *db, mn_memory_changes *c, char **metadata)
 /* One attempt: reads the memory, writes its next version if nobody wrote one meanwhile. */
 /* want_out: the caller asks for the updated memory back, which it must then be able to read. */
 /* embed_job: the new text's vector is left to a job (asynchronous embedding). */
-static int update_once(mn_db *db, const struct mni_who *who, const char *id,
+static int update_once(mn_db *db, struct mni_who *who, const char *id,
                        const mn_memory_changes *c, const char *metadata, const float *vec,
                        int embed_job, int want_out)
 {
@@ -225,7 +225,7 @@ static int canonical_ids(mn_db *db, const char *const *ids, size_t n, const char
 }
 
 /* May who `action` the stored memory id (deleted and expired ones included)? */
-static int check_existing(mn_db *db, const struct mni_who *who, const char *id, const char *action)
+static int check_existing(mn_db *db, struct mni_who *who, const char *id, const char *action)
 {
     if (!who->identity)
         return MN_OK;

@@ -84,13 +84,13 @@ int mni_dkey_lookup(mni_dcache *c, const mni_dkey *k, uint64_t generation, int64
                    enum mni_dkey_explain explain, int allowed_bits, int *verdict,
                    char *policy_id, size_t idlen, char *reason, size_t reasonlen)
 {
-    int all = explain == MNI_DKEY_EXPLAIN_ALL;
+    int all = explain == MNI_DKEY_EXPLAIN_ALL, ids = explain != MNI_DKEY_EXPLAIN_NONE;
     if (policy_id && idlen)
         policy_id[0] = '\0';
     if (reason && reasonlen)
         reason[0] = '\0';
     if (!mni_dcache_get(c, k->parts, k->nparts, generation, now_ms, verdict,
-                       all ? policy_id : NULL, all ? idlen : 0, all ? reason : NULL,
+                       ids ? policy_id : NULL, ids ? idlen : 0, all ? reason : NULL,
                        all ? reasonlen : 0))
         return 0;
     if (all || explain == MNI_DKEY_EXPLAIN_NONE || (*verdict & allowed_bits))

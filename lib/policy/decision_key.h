@@ -61,13 +61,14 @@ void mni_dkey_release(mni_dkey *k);
 /* How much of a cached verdict's explanation (deciding policy, reason) a caller reads. */
 enum mni_dkey_explain {
     MNI_DKEY_EXPLAIN_NONE,    /* only the verdict: a list or search filtering what it shows */
-    MNI_DKEY_EXPLAIN_DENIALS, /* the reason of a denial, for its error: a check */
+    MNI_DKEY_EXPLAIN_DENIALS, /* the deciding policy (an audit entry names it), and the
+                               * reason of a denial, for its error: a check */
     MNI_DKEY_EXPLAIN_ALL      /* always: a dry run that shows why */
 };
 
 /* Looks k up in c as mni_dcache_get does, copying the policy id and reason only as far as
  * `explain` asks; a verdict without allowed_bits set is a denial. The common hit, an allow,
- * then never touches the reason's bytes. 1: hit (*verdict set; policy_id and reason set, or
+ * then never touches the reason's bytes (a check copies its policy id, 36 bytes). 1: hit (*verdict set; policy_id and reason set, or
  * "" when not asked for). 0: miss. */
 int mni_dkey_lookup(mni_dcache *c, const mni_dkey *k, uint64_t generation, int64_t now_ms,
                    enum mni_dkey_explain explain, int allowed_bits, int *verdict,

@@ -24,6 +24,14 @@ struct mni_audit {
     const char *context;       /* the actor's context JSON, NULL for none */
 };
 
+/* What a list selects (mn_audit_filter, checked and resolved); NULL or 0: any. */
+struct mni_audit_query {
+    const char *action;        /* a prefix of the action */
+    const char *identity_id, *resource, *outcome;
+    int64_t since, until;      /* until 0: no end */
+    int64_t after_seq, limit;  /* limit 0: all */
+};
+
 /* In tx: appends au (NULL: nothing, for a write no caller asked for) at the head of its
  * tenant's chain, locking the head until the write ends. */
 int mni_audit_append(struct mni_store *s, struct mni_tx *tx, const struct mni_audit *au);

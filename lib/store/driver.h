@@ -41,7 +41,7 @@ enum mni_stmt {
     MNI_TENANT_DELETE_EMBED_CACHE,
     MNI_TENANT_DELETE_META,
     MNI_TENANT_DELETE_AUDIT,
-    MNI_TENANT_DELETE_AUDIT_HEAD, /* only where the driver has audit_head_row */
+    MNI_TENANT_DELETE_AUDIT_HEAD, /* its head row, or its checkpoint where there is none */
     MNI_TENANT_DELETE_DATAKEYS, /* with them every sealed copy of its values, backups too */
     MNI_TENANT_DELETE,
     MNI_ACTOR_GET,              /* tenant id or name, identity id or external_id (or NULL) */
@@ -91,20 +91,27 @@ enum mni_stmt {
     MNI_APIKEY_LIST,            /* t, identity id or NULL: the apikey columns, oldest first */
     MNI_APIKEY_DELETE,          /* t, id */
     MNI_APIKEY_TOUCH,           /* id, now, before: last_used_at = now when it is <= before */
-    /* t: the audit chain (store/op_audit.c). HEAD returns the chain's head (seq, hash,
-     * pruned) in the appending write, and keeps any other appender from reading the same head
-     * until the write ends. With the driver's audit_head_row, the head is a row of its own,
-     * made by HEAD if missing and locked by it; without, HEAD reads the last entry of the log
-     * (no row before the first), the backend's one write lock serialising appenders. */
+    /* t: the audit chain (store/op_audit.c). HEAD returns the chain's head (seq, hash) in the
+     * appending write, and keeps any other appender from reading the same head until the write
+     * ends. With the driver's audit_head_row, the head is a row of its own, made by HEAD if
+     * missing and locked by it; without, HEAD reads the last entry of the log (no row when
+     * none is left), the backend's one write lock serialising appenders. */
     MNI_AUDIT_HEAD,
     /* t, seq, at, identity id, API key id, action, resources, outcome, policy id, context,
      * prev_hash, hash */
     MNI_AUDIT_INSERT,
     MNI_AUDIT_HEAD_SET,         /* t, seq, hash: only where the driver has audit_head_row */
-    MNI_AUDIT_HEAD_GET,         /* t: seq, hash, pruned; no row before the first entry */
-    /* t, action prefix, identity id (NULL: any), since, until (at < until), after seq, limit
-     * (0: all):
-     * the entry columns (seq .. hash as INSERT has them), by seq */
+    MNI_AUDIT_HEAD_GET,         /* t: seq, hash, as HEAD but in a read; no row when empty */
+    /* t: retention's checkpoint, the last entry pruned (seq, hash); no row before a prune. */
+    MNI_AUDIT_CHECKPOINT_GET,
+    MNI_AUDIT_CHECKPOINT_SET,   /* t, seq, hash: the checkpoint moves to seq (only forward) */
+    /* t, before (ms): the entry (seq, hash) that ends the chain's oldest run of entries made
+     * before `before`; no row when the oldest entry is not that old. */
+    MNI_AUDIT_PRUNE_END,
+    MNI_AUDIT_PRUNE,            /* t, seq: removes the entries up to seq */
+    /* t, action prefix, identity id, resource id, outcome (each NULL: any), since, until
+     * (at < until), after seq, limit (0: all): the entry columns (seq .. hash as INSERT has
+     * them), by seq */
     MNI_AUDIT_LIST,
     /* Encryption at rest (store/vault.c, store/op_rekey.c): data keys wrapped by the master
      * key, and re-sealing a tenant's values under its newest key. */
@@ -180,10 +187,10 @@ struct mni_driver {
      * operator's). */
     void (*erased)(struct mni_store *s);
     /* Nonzero: the audit chain's head is a row of its own (audit_heads), locked by
-     * MNI_AUDIT_HEAD, advanced by MNI_AUDIT_HEAD_SET and erased with the tenant
-     * (MNI_TENANT_DELETE_AUDIT_HEAD): writers run concurrently (PostgreSQL). Zero: the head
-     * is the log's last entry, read under a lock that already serialises every write
-     * (SQLite), and those two statements are never run. */
+     * MNI_AUDIT_HEAD and advanced by MNI_AUDIT_HEAD_SET: writers run concurrently
+     * (PostgreSQL). Zero: the head is the log's last entry, or retention's checkpoint when
+     * no entry is left, read under a lock that already serialises every write (SQLite), and
+     * MNI_AUDIT_HEAD_SET is never run. */
     int audit_head_row;
 };
 
@@ -282,6 +289,10 @@ int mni_op_apikey_delete(struct mni_store *s, const char *tenant_id, const char 
 int mni_op_apikey_touch(struct mni_store *s, const char *id, int64_t now, int64_t before);
 int mni_op_audit_record(struct mni_store *s, const struct mni_audit *au);
 int mni_op_audit_verify(struct mni_store *s, const char *tenant_id, int64_t *checked);
+int mni_op_audit_list(struct mni_store *s, const char *tenant_id,
+                      const struct mni_audit_query *q, mn_audit_entries **out);
+int mni_op_audit_prune(struct mni_store *s, const char *tenant_id, int64_t before,
+                       int64_t *removed, const struct mni_audit *au);
 int mni_op_embed_cache_put(struct mni_store *s, const char *scope, const char *model, int dim,
                            const unsigned char *hashes, size_t n, const float *vecs,
                            int64_t now);
@@ -325,7 +336,9 @@ int mni_op_embed_cache_prune(struct mni_store *s, int64_t before, size_t *remove
     .apikey_delete = mni_op_apikey_delete, \
     .apikey_touch = mni_op_apikey_touch, \
     .audit_record = mni_op_audit_record, \
-    .audit_verify = mni_op_audit_verify
+    .audit_verify = mni_op_audit_verify, \
+    .audit_list = mni_op_audit_list, \
+    .audit_prune = mni_op_audit_prune
 
 /* The ops each backend writes itself (its own SQL, connections, transactions and vector
  * formats), named PREFIX_NAME: declared once for both with MNI_BACKEND_OPS_DECLARE(PREFIX)

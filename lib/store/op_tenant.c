@@ -75,15 +75,9 @@ int mni_op_tenant_delete(struct mni_store *s, const char *tenant_id,
         MNI_TENANT_DELETE_LIMITS, MNI_TENANT_DELETE_EMBED_CACHE, MNI_TENANT_DELETE_META,
         MNI_TENANT_DELETE_DATAKEYS, MNI_TENANT_DELETE_AUDIT, MNI_TENANT_DELETE_AUDIT_HEAD, MNI_TENANT_DELETE,
     };
-    /* A backend without a head row (driver.h, audit_head_row) has no head to erase. */
-    enum mni_stmt run[sizeof steps / sizeof *steps];
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++)
-        if (steps[i] != MNI_TENANT_DELETE_AUDIT_HEAD || s->driver->audit_head_row)
-            run[n++] = steps[i];
     struct mni_args a = {0};
     mni_arg_text(&a, tenant_id);
-    int rc = mni_erase(s, 0, run, n, &a, "erasing a tenant", au);
+    int rc = mni_erase(s, 0, steps, sizeof steps / sizeof *steps, &a, "erasing a tenant", au);
     return rc == MN_ENOTFOUND ? mni_store_no_tenant(s->db, tenant_id) : rc;
 }
 

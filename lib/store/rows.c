@@ -158,6 +158,27 @@ static int mni_row_apikey_row(const struct mni_row *r, void *row)
     return rc;
 }
 
+/* An audit entry (seq, at, identity_id, apikey_id, action, resources, outcome, policy_id,
+ * context, prev_hash, hash). */
+static int mni_row_audit(const struct mni_row *r, void *entry)
+{
+    mn_audit_entry *e = entry;
+    int oom = 0;
+    e->seq = integer(r, 0);
+    e->at = integer(r, 1);
+    e->identity_id = text(r, 2, &oom);
+    e->apikey_id = text(r, 3, &oom);
+    e->action = text(r, 4, &oom);
+    e->resources = text(r, 5, &oom);
+    e->outcome = text(r, 6, &oom);
+    e->policy_id = text(r, 7, &oom);
+    e->context = text(r, 8, &oom);
+    e->prev_hash = text(r, 9, &oom);
+    e->hash = text(r, 10, &oom);
+    return oom || !e->action || !e->resources || !e->outcome || !e->prev_hash || !e->hash
+           ? -MN_ENOMEM : 1;
+}
+
 int mni_row_actor(mn_db *db, const struct mni_row *r, const char *identity, mn_tenant **t,
                   mn_identity **i, int64_t *policy_gen)
 {
@@ -192,3 +213,4 @@ const struct mni_row_map mni_map_limit = { mni_row_limit, 0 };
 const struct mni_row_map mni_map_job = { mni_row_job, 0 };
 const struct mni_row_map mni_map_apikey = { mni_row_apikey, 0 };
 const struct mni_row_map mni_map_apikey_row = { mni_row_apikey_row, 0 };
+const struct mni_row_map mni_map_audit = { mni_row_audit, 0 };

@@ -42,6 +42,7 @@ struct mni_row_map {
     int at;
 };
 extern const struct mni_row_map mni_map_tenant, mni_map_identity, mni_map_history,
-    mni_map_policy, mni_map_limit, mni_map_job, mni_map_apikey, mni_map_apikey_row;
+    mni_map_policy, mni_map_limit, mni_map_job, mni_map_apikey, mni_map_apikey_row,
+    mni_map_audit;
 
 #endif

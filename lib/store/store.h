@@ -22,6 +22,7 @@ typedef void (*mni_changed_fn)(void *ctx, const char *tenant_id);
 
 struct mni_driver;
 struct mni_audit;
+struct mni_audit_query;
 
 /* An API key as stored: what the public struct shows, and the hash only the API reads. */
 struct mni_apikey_row {
@@ -260,6 +261,13 @@ struct mni_store_ops {
      * the entries found intact (before the bad one). */
     int (*audit_record)(struct mni_store *s, const struct mni_audit *au);
     int (*audit_verify)(struct mni_store *s, const char *tenant_id, int64_t *checked);
+    /* The tenant's entries q selects, by seq (store/audit.h). */
+    int (*audit_list)(struct mni_store *s, const char *tenant_id,
+                      const struct mni_audit_query *q, mn_audit_entries **out);
+    /* In one write: removes the chain's oldest run of entries made before `before` (ms),
+     * moves the checkpoint to the last one removed, and appends au; *removed counts them. */
+    int (*audit_prune)(struct mni_store *s, const char *tenant_id, int64_t before,
+                       int64_t *removed, const struct mni_audit *au);
 
     /* ---- embedding cache (embed/cache.c) ----
      * Vectors by (scope, model, dim, SHA-256 of the text); scope is a tenant id, or "" for

@@ -27,5 +27,6 @@ void mni_job_clear(void *job);
 void mni_limit_clear(void *limit);
 void mni_apikey_clear(void *apikey);
 void mni_apikey_row_clear(void *row);
+void mni_audit_entry_clear(void *entry);
 
 #endif

@@ -21,6 +21,7 @@ CREATE TABLE audit_heads (
     tenant_id   text COLLATE "C" PRIMARY KEY,
     seq         bigint NOT NULL,
     hash        text NOT NULL,
-    pruned      bigint NOT NULL
+    pruned      bigint NOT NULL,           -- retention's checkpoint: the last entry removed
+    pruned_hash text NOT NULL              -- and its hash ('' when none was)
 ) PARTITION BY HASH (tenant_id);
 SELECT mn_make_partitions('audit_heads');

@@ -20,3 +20,10 @@ CREATE TABLE audit_log (
 -- No head table (PostgreSQL has one): a write holds SQLite's one write lock, so the head of a
 -- tenant's chain is its last entry, read through the primary key (tenant_id, seq) in the
 -- appending transaction.
+-- Retention (mn_audit_prune) removes a chain's oldest entries and keeps the last one removed
+-- as its checkpoint: verifying starts from its hash, and appending does when no entry is left.
+CREATE TABLE audit_checkpoints (
+    tenant_id   TEXT PRIMARY KEY,
+    seq         INTEGER NOT NULL,           -- the last entry removed
+    hash        TEXT NOT NULL               -- its hash
+) WITHOUT ROWID;

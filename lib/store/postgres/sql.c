@@ -190,18 +190,31 @@ static const char *const sql[PGS__COUNT] = {
                          "last_used_at <= $3",
 
     /* The audit chain (store/op_audit.c). The upsert locks the tenant's head row until the
-     * write ends: a second appender, in any process, waits for it and then reads the new head. */
-    [MNI_AUDIT_HEAD] = "INSERT INTO audit_heads (tenant_id, seq, hash, pruned) "
-                       "VALUES ($1, 0, '', 0) ON CONFLICT (tenant_id) DO UPDATE "
-                       "SET seq = audit_heads.seq RETURNING seq, hash, pruned",
+     * write ends: a second appender, in any process, waits for it and then reads the new head.
+     * The row also holds retention's checkpoint (pruned, pruned_hash). */
+    [MNI_AUDIT_HEAD] = "INSERT INTO audit_heads (tenant_id, seq, hash, pruned, pruned_hash) "
+                       "VALUES ($1, 0, '', 0, '') ON CONFLICT (tenant_id) DO UPDATE "
+                       "SET seq = audit_heads.seq RETURNING seq, hash",
     [MNI_AUDIT_INSERT] = "INSERT INTO audit_log (tenant_id, " AUDIT_COLUMNS ") VALUES "
                          "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     [MNI_AUDIT_HEAD_SET] = "UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1",
-    [MNI_AUDIT_HEAD_GET] = "SELECT seq, hash, pruned FROM audit_heads WHERE tenant_id = $1",
+    [MNI_AUDIT_HEAD_GET] = "SELECT seq, hash FROM audit_heads WHERE tenant_id = $1 AND seq > 0",
+    [MNI_AUDIT_CHECKPOINT_GET] = "SELECT pruned, pruned_hash FROM audit_heads "
+                                 "WHERE tenant_id = $1 AND pruned > 0",
+    [MNI_AUDIT_CHECKPOINT_SET] = "UPDATE audit_heads SET pruned = $2, pruned_hash = $3 "
+                                 "WHERE tenant_id = $1 AND pruned < $2",
+    [MNI_AUDIT_PRUNE_END] = "SELECT seq, hash FROM audit_log WHERE tenant_id = $1 AND seq < "
+                            "coalesce((SELECT min(seq) FROM audit_log WHERE tenant_id = $1 "
+                            "AND at >= $2::bigint), 9223372036854775807) "
+                            "ORDER BY seq DESC LIMIT 1",
+    [MNI_AUDIT_PRUNE] = "DELETE FROM audit_log WHERE tenant_id = $1 AND seq <= $2",
     [MNI_AUDIT_LIST] = "SELECT " AUDIT_COLUMNS " FROM audit_log WHERE tenant_id = $1 AND "
                        "($2::text IS NULL OR left(action, length($2)) = $2) AND "
                        "($3::text IS NULL OR identity_id = $3) AND "
-                       "at >= $4 AND at < $5 AND seq > $6 ORDER BY seq LIMIT NULLIF($7::bigint, 0)",
+                       "($4::text IS NULL OR resources::jsonb ? $4) AND "
+                       "($5::text IS NULL OR outcome = $5) AND "
+                       "at >= $6 AND at < $7 AND seq > $8 ORDER BY seq "
+                       "LIMIT NULLIF($9::bigint, 0)",
 
     /* pgvector: the nearest rows by cosine distance, through the partition's HNSW index. $2 is
      * the query vector, $7 how many. */

@@ -22,7 +22,7 @@
     "seq, at, identity_id, apikey_id, action, resources, outcome, policy_id, context, " \
     "prev_hash, hash"
 #define AUDIT_LAST \
-    "SELECT seq, hash, 0 FROM audit_log WHERE tenant_id = ?1 ORDER BY seq DESC LIMIT 1"
+    "SELECT seq, hash FROM audit_log WHERE tenant_id = ?1 ORDER BY seq DESC LIMIT 1"
 
 static const char *const sql[SQ__COUNT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
@@ -53,6 +53,7 @@ static const char *const sql[SQ__COUNT] = {
     [MNI_TENANT_DELETE_META] = "DELETE FROM meta WHERE key IN ('index:' || ?1, "
                                "'feed_horizon:' || ?1, 'rekey:' || ?1)",
     [MNI_TENANT_DELETE_AUDIT] = "DELETE FROM audit_log WHERE tenant_id = ?1",
+    [MNI_TENANT_DELETE_AUDIT_HEAD] = "DELETE FROM audit_checkpoints WHERE tenant_id = ?1",
     [MNI_TENANT_DELETE] = "DELETE FROM tenants WHERE id = ?1",
 
     [MNI_POLICY_INSERT] = "INSERT INTO policies (" POLICY_COLUMNS ") "
@@ -184,16 +185,28 @@ static const char *const sql[SQ__COUNT] = {
 
     /* The audit chain (store/op_audit.c). The write already holds SQLite's one write lock, so
      * the head is the chain's last entry, one seek down the primary key (tenant_id, seq): no
-     * head row to keep (the driver has no audit_head_row). Nothing prunes the chain yet. */
+     * head row to keep (the driver has no audit_head_row). Retention's checkpoint is a row of
+     * audit_checkpoints. */
     [MNI_AUDIT_HEAD] = AUDIT_LAST,
     [MNI_AUDIT_INSERT] = "INSERT INTO audit_log (tenant_id, " AUDIT_COLUMNS ") VALUES "
                          "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [MNI_AUDIT_HEAD_GET] = AUDIT_LAST,
+    [MNI_AUDIT_CHECKPOINT_GET] = "SELECT seq, hash FROM audit_checkpoints WHERE tenant_id = ?1",
+    [MNI_AUDIT_CHECKPOINT_SET] = "INSERT INTO audit_checkpoints (tenant_id, seq, hash) "
+                                 "VALUES (?1, ?2, ?3) ON CONFLICT (tenant_id) DO UPDATE SET "
+                                 "seq = excluded.seq, hash = excluded.hash "
+                                 "WHERE excluded.seq > seq",
+    [MNI_AUDIT_PRUNE_END] = "SELECT seq, hash FROM audit_log WHERE tenant_id = ?1 AND seq < "
+                            "coalesce((SELECT min(seq) FROM audit_log WHERE tenant_id = ?1 "
+                            "AND at >= ?2), 9223372036854775807) ORDER BY seq DESC LIMIT 1",
+    [MNI_AUDIT_PRUNE] = "DELETE FROM audit_log WHERE tenant_id = ?1 AND seq <= ?2",
     [MNI_AUDIT_LIST] = "SELECT " AUDIT_COLUMNS " FROM audit_log WHERE tenant_id = ?1 AND "
                        "(?2 IS NULL OR substr(action, 1, length(?2)) = ?2) AND "
-                       "(?3 IS NULL OR identity_id = ?3) AND at >= ?4 AND at < ?5 AND "
-                       "seq > ?6 ORDER BY seq "
-                       "LIMIT CASE WHEN ?7 > 0 THEN ?7 ELSE -1 END",
+                       "(?3 IS NULL OR identity_id = ?3) AND "
+                       "(?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(resources) "
+                       "WHERE value = ?4)) AND (?5 IS NULL OR outcome = ?5) AND "
+                       "at >= ?6 AND at < ?7 AND seq > ?8 ORDER BY seq "
+                       "LIMIT CASE WHEN ?9 > 0 THEN ?9 ELSE -1 END",
     [MNI_RATELIMIT_PUT] = "INSERT OR REPLACE INTO ratelimit_limits (tenant_id, endpoint, max_calls, "
                          "window_ms, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     [MNI_RATELIMIT_LIST] = "SELECT endpoint, max_calls, window_ms FROM ratelimit_limits "
