@@ -59,9 +59,9 @@ extern "C" {
 #endif
 
 #define MN_VERSION_MAJOR 1
-#define MN_VERSION_MINOR 1
+#define MN_VERSION_MINOR 2
 #define MN_VERSION_PATCH 0
-#define MN_VERSION "1.1.0"
+#define MN_VERSION "1.2.0"
 /* MN_VERSION_NUMBER is 10000*major + 100*minor + patch, for compile-time comparisons.
  *
  * Compatibility (libmanushya(3), ABI AND COMPATIBILITY): a major version is one SONAME,
@@ -415,7 +415,7 @@ MN_API int mn_apikey_verify(mn_db *db, const char *key, mn_apikey **out);
 MN_API void mn_apikey_free(mn_apikey *k);
 MN_API void mn_apikeys_free(mn_apikeys *l);
 
-/* ---- Audit log (since 1.1) ----------------------------------------------------------------
+/* ---- Audit log (since 1.2) ----------------------------------------------------------------
  * Every change (and every denial of the policies) appends an entry to its tenant's audit log,
  * in the change's own transaction: a change that fails or rolls back leaves none. An entry
  * says when, who (identity, or NULL for the system actor, and the API key it was made by),
