@@ -181,3 +181,11 @@ int mn_audit_prune(mn_db *db, const mn_actor *actor, int64_t older_than_ms, int6
     mni_who_release(&who);
     return rc;
 }
+
+void mni_audit_host(struct mni_audit *au, char resources[MNI_AUDIT_HOST_RESOURCES],
+                    const char *action, const char *tenant_id)
+{
+    snprintf(resources, MNI_AUDIT_HOST_RESOURCES, "[\"%s\"]", tenant_id);
+    *au = (struct mni_audit){ .tenant_id = tenant_id, .at = mni_now_ms(), .action = action,
+                              .resources = resources, .outcome = "ok" };
+}

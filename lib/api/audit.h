@@ -4,6 +4,7 @@
 #define MNI_API_AUDIT_H
 
 #include "api/actor.h"
+#include "core/uuid.h"
 #include "store/audit.h"
 
 /* An entry and the text it owns. */
@@ -17,6 +18,12 @@ struct mni_audit_call {
 int mni_audit_call(mn_db *db, const struct mni_who *who, const char *action,
                    const char *const *ids, size_t n, struct mni_audit_call *c);
 void mni_audit_call_release(struct mni_audit_call *c);
+
+/* The entry of a host call on a whole tenant (its erasure, its re-key): the system actor did
+ * action on tenant_id, now, "ok"; resources is the caller's, for the entry's life. */
+#define MNI_AUDIT_HOST_RESOURCES (MNI_UUID_LEN + 5)
+void mni_audit_host(struct mni_audit *au, char resources[MNI_AUDIT_HOST_RESOURCES],
+                    const char *action, const char *tenant_id);
 
 /* Records, in a write of its own, that the policy engine refused who `action` on `resource`
  * (the memory id, or NULL); policy_id: the denying policy, "" for none. Returns MN_EDENIED,

@@ -148,12 +148,10 @@ int mn_tenant_delete(mn_db *db, const char *id_or_name)
         rc = db->store->ops->tenant_get(db->store, id_or_name, &t);
     /* The audit log keeps the fact (the host, as the system actor, erased the tenant), never
      * what was erased. */
-    char resources[MNI_UUID_LEN + 5];
-    struct mni_audit au = { .action = "tenant:delete", .resources = resources, .outcome = "ok" };
+    char resources[MNI_AUDIT_HOST_RESOURCES];
+    struct mni_audit au;
     if (rc == MN_OK) {
-        snprintf(resources, sizeof resources, "[\"%s\"]", t->id);
-        au.tenant_id = t->id;
-        au.at = mni_now_ms();
+        mni_audit_host(&au, resources, "tenant:delete", t->id);
         rc = db->store->ops->tenant_delete(db->store, t->id, &au);
     }
     if (rc == MN_OK)

@@ -1,5 +1,6 @@
 /* Encryption at rest, the public calls: master keys, re-keying a tenant (store/vault.h). */
 #include "api/actor.h"
+#include "api/audit.h"
 #include "api/handle.h"
 #include "crypto/master_key.h"
 #include "core/error.h"
@@ -49,8 +50,13 @@ int mn_tenant_rekey(mn_db *db, const char *id_or_name, size_t batch, int *done)
     mn_tenant *t = NULL;
     if (rc == MN_OK)
         rc = db->store->ops->tenant_get(db->store, id_or_name, &t);
-    if (rc == MN_OK)
-        rc = mni_op_rekey_step(db->store, t->id, batch, done);
+    /* The audit keeps the fact: the host, as the system actor, re-keyed the tenant. */
+    char resources[MNI_AUDIT_HOST_RESOURCES];
+    struct mni_audit au;
+    if (rc == MN_OK) {
+        mni_audit_host(&au, resources, "tenant:rekey", t->id);
+        rc = mni_op_rekey_step(db->store, t->id, batch, &au, done);
+    }
     mn_tenant_free(t);
     return rc;
 }

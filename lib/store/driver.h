@@ -277,8 +277,9 @@ int mni_op_embed_jobs_list(struct mni_store *s, const char *tenant_id, int statu
                            mn_jobs **out);
 int mni_op_meta_add(struct mni_store *s, const char *key, const char *value);
 /* One step of re-keying a tenant (store/op_rekey.c): the first makes its new data key, each
- * next re-seals up to batch rows, the last destroys the old keys (*done 1). */
-int mni_op_rekey_step(struct mni_store *s, const char *tenant_id, size_t batch, int *done);
+ * next re-seals up to batch rows, the last destroys the old keys and appends au (*done 1). */
+int mni_op_rekey_step(struct mni_store *s, const char *tenant_id, size_t batch,
+                      const struct mni_audit *au, int *done);
 int mni_op_apikey_insert(struct mni_store *s, const mn_apikey *k, const char *hash,
                          const struct mni_audit *au);
 int mni_op_apikey_get(struct mni_store *s, const char *id, struct mni_apikey_row **out);

@@ -182,7 +182,8 @@ static int reseal_rows(struct mni_store *s, struct mni_tx *tx, const char *tenan
 /* The last write: the old keys go first (PostgreSQL: after the writers that still seal with
  * them, whose key reads hold them, have committed), then whatever those writers sealed with
  * them is sealed again, and the embedding cache addressed through the old key goes. */
-static int finish(struct mni_store *s, const char *tenant_id, const struct mni_data_key *k)
+static int finish(struct mni_store *s, const char *tenant_id, const struct mni_data_key *k,
+                  const struct mni_audit *au)
 {
     struct mni_tx *tx;
     int rc = s->driver->begin(s, 0, NULL, &tx);
@@ -205,13 +206,14 @@ static int finish(struct mni_store *s, const char *tenant_id, const struct mni_d
                              "emptying the tenant's embedding cache");
     if (rc == MN_OK)
         rc = state_put(s, tx, tenant_id, NULL);
-    rc = s->driver->end(s, tx, rc);
+    rc = mni_audit_end(s, tx, au, rc);
     if (rc == MN_OK)
         mni_vault_forget(s, tenant_id, k->version);
     return rc;
 }
 
-int mni_op_rekey_step(struct mni_store *s, const char *tenant_id, size_t batch, int *done)
+int mni_op_rekey_step(struct mni_store *s, const char *tenant_id, size_t batch,
+                      const struct mni_audit *au, int *done)
 {
     *done = 0;
     struct state st;
@@ -237,7 +239,7 @@ int mni_op_rekey_step(struct mni_store *s, const char *tenant_id, size_t batch, 
                         ", which the database does not have: it is damaged", tenant_id,
                         st.version);
     if (rc == MN_OK && st.phase == FINISH) {
-        rc = finish(s, tenant_id, &k);
+        rc = finish(s, tenant_id, &k, au);
         *done = rc == MN_OK;
     } else if (rc == MN_OK) {
         struct mni_tx *tx;

@@ -432,6 +432,14 @@ START_TEST(test_rekey_resumes_and_finishes)
     ck_assert_ptr_null(th_raw_query(url, "SELECT value FROM meta WHERE key = $1",
                                     th_fmt("rekey:%s", tid), NULL));
     assert_sealed_by(url, 2);
+    mn_audit_filter af = MN_AUDIT_FILTER_INIT;
+    af.action = "tenant:rekey";
+    mn_audit_entries *au = NULL;
+    TH_OK(db, mn_audit_list(db, &sys, &af, &au));
+    ck_assert_uint_eq(au->count, 1); /* the finished re-key, recorded once */
+    mn_audit_entries_free(au);
+    int64_t checked = 0;
+    TH_OK(db, mn_audit_verify(db, &sys, &checked));
     mn_memory *m = th_get(db, &sys, id_of(db, 2), 0);
     ck_assert_str_eq(m->text, SECRET " text 2");
     mn_memory_free(m);
