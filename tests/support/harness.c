@@ -656,3 +656,27 @@ mn_memory_changes th_changes_of(const mn_memory_input *in)
             (in->embedding || in->dim ? MN_MEMORY_SET_EMBEDDING : 0);
     return c;
 }
+
+/* ---- a cacheable embedder ------------------------------------------------------------------ */
+
+void th_hash_embed(const char *text, float *out)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = text; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    for (int d = 0; d < TH_HASH_DIM; d++)
+        out[d] = 0.1f + (float)((h >> (d * 8)) & 0xff) / 255.0f;
+}
+
+static int hash_embed(void *ctx, const char *const *texts, size_t n, float *out, char *errbuf,
+                      size_t errlen)
+{
+    (void)ctx, (void)errbuf, (void)errlen;
+    for (size_t i = 0; i < n; i++)
+        th_hash_embed(texts[i], out + i * TH_HASH_DIM);
+    return 0;
+}
+
+const mn_embedder th_hash_embedder = { .version = MN_EMBEDDER_VERSION, .name = "hash",
+                                       .model = "hash-8", .dim = TH_HASH_DIM,
+                                       .embed = hash_embed };

@@ -57,6 +57,14 @@ void th_random_bytes(void *buf, size_t n, uint32_t seed);
 #define TH_NSTORES 2
 const char *th_store_url(int i);
 
+/* ---- a cacheable embedder ----------------------------------------------------------------------- */
+/* A plug-in embedder with a model, so that the embedding cache is used (the local embedder's
+ * vectors are never cached): a few bits of each text's FNV hash, TH_HASH_DIM dimensions. */
+#define TH_HASH_DIM 8
+extern const mn_embedder th_hash_embedder;
+/* Its vector of one text into out (TH_HASH_DIM floats). */
+void th_hash_embed(const char *text, float *out);
+
 /* ---- opening ---------------------------------------------------------------------------------- */
 /* Opens url (asserting MN_OK). cfg may be NULL. */
 mn_db *th_open(const char *url, const mn_config *cfg);

@@ -19,26 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define DIM 8
+#define DIM TH_HASH_DIM
 #define SECRET "plain-zq"      /* in every stored text and metadata value */
-
-/* A plug-in embedder (cacheable, unlike the local one): a few bits of each text's hash. */
-static int hash_embed(void *ctx, const char *const *texts, size_t n, float *out, char *errbuf,
-                      size_t errlen)
-{
-    (void)ctx, (void)errbuf, (void)errlen;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t h = 1469598103934665603ull;
-        for (const char *p = texts[i]; *p; p++)
-            h = (h ^ (unsigned char)*p) * 1099511628211ull;
-        for (int d = 0; d < DIM; d++)
-            out[i * DIM + d] = 0.1f + (float)((h >> (d * 8)) & 0xff) / 255.0f;
-    }
-    return 0;
-}
-
-static mn_embedder embedder = { .version = MN_EMBEDDER_VERSION, .name = "hash",
-                                .model = "hash-8", .dim = DIM, .embed = hash_embed };
 
 /* A new master key file in the test's directory. */
 static const char *new_key(const char *name)
@@ -50,7 +32,7 @@ static const char *new_key(const char *name)
 
 static mn_db *open_with(const char *url, const char *key, unsigned flags, int *rc)
 {
-    mn_config cfg = TH_CONFIG(.flags = flags, .embedder_plugin = &embedder,
+    mn_config cfg = TH_CONFIG(.flags = flags, .embedder_plugin = &th_hash_embedder,
                               .master_key_file = key);
     mn_db *db = NULL;
     *rc = mn_open(&db, url, &cfg);
@@ -187,7 +169,7 @@ START_TEST(test_async_embedding_opens_texts)
     if (!url)
         return;
     const char *key = new_key(th_fmt("jobs-%d.key", _i));
-    mn_config cfg = TH_CONFIG(.flags = MN_OPEN_ENCRYPT, .embedder_plugin = &embedder,
+    mn_config cfg = TH_CONFIG(.flags = MN_OPEN_ENCRYPT, .embedder_plugin = &th_hash_embedder,
                               .master_key_file = key, .embed_async = 1);
     mn_db *db = th_open(url, &cfg);
     th_tenant(db, "acme");

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DIM 8
+#define DIM TH_HASH_DIM
 
 /* ---- counting rows past the library -------------------------------------------------------- */
 
@@ -50,28 +50,10 @@ static void count_rows(const char *tenant_id, long counts[NTABLES + 1])
 
 /* ---- a database with two tenants full of data ----------------------------------------------- */
 
-/* A plug-in embedder (cacheable, unlike the local one): a few bits of each text's hash. */
-static int hash_embed(void *ctx, const char *const *texts, size_t n, float *out, char *errbuf,
-                      size_t errlen)
-{
-    (void)ctx, (void)errbuf, (void)errlen;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t h = 1469598103934665603ull;
-        for (const char *p = texts[i]; *p; p++)
-            h = (h ^ (unsigned char)*p) * 1099511628211ull;
-        for (int d = 0; d < DIM; d++)
-            out[i * DIM + d] = 0.1f + (float)((h >> (d * 8)) & 0xff) / 255.0f;
-    }
-    return 0;
-}
-
-static mn_embedder embedder = { .version = MN_EMBEDDER_VERSION, .name = "hash",
-                                .model = "hash-8", .dim = DIM, .embed = hash_embed };
-
 /* Asynchronous, with no worker: jobs wait for mn_job_run, so that some stay. */
 static mn_db *open_db(const char *url)
 {
-    mn_config cfg = TH_CONFIG(.embedder_plugin = &embedder, .embed_async = 1);
+    mn_config cfg = TH_CONFIG(.embedder_plugin = &th_hash_embedder, .embed_async = 1);
     return th_open(url, &cfg);
 }
 
@@ -128,7 +110,7 @@ static const char *populate(mn_db *db, const char *tag)
     }
     float vec[DIM];
     for (int i = 0; i < 3; i++) {
-        hash_embed(NULL, (const char *[]){ th_fmt("keep-%s-zq-%d", tag, i) }, 1, vec, NULL, 0);
+        th_hash_embed(th_fmt("keep-%s-zq-%d", tag, i), vec);
         mn_memory_input in = TH_IN(.identity = keep, .text = th_fmt("kept-%s-zq-%d", tag, i),
                                    .embedding = vec, .dim = DIM);
         const char *id = th_add_in(db, sys, &in);
@@ -233,7 +215,7 @@ static mn_db *indexed_tenant(const char **ta)
     mn_memory_input *in = th_keep(calloc(N, sizeof *in));
     float *vecs = th_keep(malloc(N * DIM * sizeof *vecs));
     for (int i = 0; i < N; i++) {
-        hash_embed(NULL, (const char *[]){ th_fmt("bulk-%d", i) }, 1, vecs + i * DIM, NULL, 0);
+        th_hash_embed(th_fmt("bulk-%d", i), vecs + i * DIM);
         in[i] = (mn_memory_input)TH_IN(.identity = "keep-ta-zq", .text = "bulk-ta-zq",
                                        .embedding = vecs + i * DIM, .dim = DIM);
     }
@@ -327,7 +309,7 @@ START_TEST(test_identity_delete_erases_its_rows)
     mni_vindex_stats(db->index, ta, &st);
     ck_assert_uint_eq(st.count, 2);
     float vec[DIM];
-    hash_embed(NULL, (const char *[]){ "text-ta-zq-1" }, 1, vec, NULL, 0);
+    th_hash_embed("text-ta-zq-1", vec);
     mn_search_options so = MN_SEARCH_OPTIONS_INIT;
     so.vector = vec;
     so.dim = DIM;
