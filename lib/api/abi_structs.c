@@ -19,7 +19,7 @@
         return mni_abi_init(&mni_abi_##name, s, version);                                     \
     }
 
-MNI_ABI_STRUCT(mn_config, config, sizeof(mn_config))
+MNI_ABI_STRUCT(mn_config, config, offsetof(mn_config, metrics), sizeof(mn_config))
 MNI_ABI_STRUCT(mn_actor, actor, offsetof(mn_actor, api_key), sizeof(mn_actor))
 MNI_ABI_STRUCT(mn_filter, filter, sizeof(mn_filter))
 MNI_ABI_STRUCT(mn_list_options, list_options, sizeof(mn_list_options))

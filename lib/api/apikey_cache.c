@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/metrics.h"
 #include "core/striped.h"
 #include "store/store.h"
 #include "store/types.h"
@@ -300,7 +301,10 @@ int mni_apikey_check(mn_db *db, const char *key, struct mni_apikey_grant *g, mn_
     uint64_t gen = atomic_load_explicit(&c->gen, memory_order_acquire);
     int64_t mono = mni_mono_coarse_ms();
     struct presented p = {mac, mni_now_ms(), g, out, 0};
-    if (!judge_cached(c, id, h, gen, mono, &p, &rc)) {
+    if (judge_cached(c, id, h, gen, mono, &p, &rc)) {
+        mni_metrics_inc(db->metrics, MNI_S_CACHE_HITS + MNI_CACHE_APIKEY);
+    } else {
+        mni_metrics_inc(db->metrics, MNI_S_CACHE_MISSES + MNI_CACHE_APIKEY);
         struct entry *e;
         if ((rc = fetch(db, id, &e)) != MN_OK)
             return rc;

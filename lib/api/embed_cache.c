@@ -6,6 +6,7 @@
  * embedding fail (the texts are then simply embedded).
  */
 #include "api/embed_cache.h"
+#include "api/metrics.h"
 #include "core/bytes.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -42,9 +43,13 @@ static int embed_direct(mn_db *db, const char *const *texts, const size_t *lens,
                         float *out, size_t *zero)
 {
     char err[MNI_ERRMSG_MAX];
+    uint64_t t0 = mni_call_begin(db);
     int rc = db->embed_ops->embed(db->embedder, texts, lens, n, out, err, sizeof err);
-    if (rc != MN_OK)
+    mni_step_end(db, MNI_S_EMBED_SECONDS, t0);
+    if (rc != MN_OK) {
+        mni_metrics_inc(db->metrics, MNI_S_EMBED_ERRORS);
         return mni_seterr(db, rc, "%s", err);
+    }
     size_t dim = (size_t)db->dim;
     for (size_t i = 0; i < n; i++) {
         const float *v = out + i * dim;

@@ -2,6 +2,7 @@
  * tenant's limits (list, get, set, delete). The library's own calls are limited through
  * mni_ratelimit_enforce (api/limiter.c). */
 #include "api/access.h"
+#include "api/metrics.h"
 #include "api/abi_structs.h"
 #include "api/actor.h"
 #include "core/clock.h"
@@ -49,10 +50,16 @@ static int decide(mn_db *db, const mn_actor *actor, const char *endpoint, int64_
     return rc;
 }
 
+static int ratelimit_hit(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n,
+                         mn_ratelimit_result *out)
+{
+    return decide(db, actor, endpoint, n, 0, out);
+}
+
 int mn_ratelimit_hit(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n,
                      mn_ratelimit_result *out)
 {
-    return decide(db, actor, endpoint, n, 0, out);
+    MNI_TIMED(db, ratelimit_hit, ratelimit_hit(db, actor, endpoint, n, out));
 }
 
 int mn_ratelimit_peek(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n,

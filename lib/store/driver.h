@@ -79,6 +79,8 @@ enum mni_stmt {
     MNI_APIKEY_LIST,            /* t, identity id or NULL: the apikey columns, oldest first */
     MNI_APIKEY_DELETE,          /* t, id */
     MNI_APIKEY_TOUCH,           /* id, now, before: last_used_at = now when it is <= before */
+    /* none: pending jobs, failed jobs, the oldest pending job's created_at (0: none), tenants */
+    MNI_STORE_STATS,
     MNI_STMT_COUNT
 };
 
@@ -200,6 +202,7 @@ int mni_op_ratelimit_limit_delete(struct mni_store *s, const char *tenant_id,
 int mni_op_embed_jobs_list(struct mni_store *s, const char *tenant_id, int status, int limit,
                            mn_jobs **out);
 int mni_op_meta_add(struct mni_store *s, const char *key, const char *value);
+int mni_op_stats(struct mni_store *s, struct mni_store_stats *out);
 int mni_op_apikey_insert(struct mni_store *s, const mn_apikey *k, const char *hash);
 int mni_op_apikey_get(struct mni_store *s, const char *id, struct mni_apikey_row **out);
 int mni_op_apikey_list(struct mni_store *s, const char *tenant_id, const char *identity_id,
@@ -238,6 +241,7 @@ int mni_op_embed_cache_put(struct mni_store *s, const char *scope, const char *m
     .ratelimit_limit_delete = mni_op_ratelimit_limit_delete, \
     .embed_cache_put = mni_op_embed_cache_put, \
     .embed_jobs_list = mni_op_embed_jobs_list, \
+    .stats = mni_op_stats, \
     .meta_add = mni_op_meta_add, \
     .apikey_insert = mni_op_apikey_insert, \
     .apikey_get = mni_op_apikey_get, \
