@@ -200,6 +200,8 @@ extern const cli_group cli_group_bench;
 extern const cli_group cli_group_ratelimit;
 extern const cli_group cli_group_migrate;   /* cli/cmd_migrate.c */
 extern const cli_group cli_group_key;       /* cli/cmd_key.c: API keys */
+extern const cli_group cli_group_metrics;   /* cli/cmd_ops.c: metrics and health */
+extern const cli_group cli_group_health;
 /* manushya bench apikey (cli/bench_apikey.c), in cmd_bench.c's table. */
 int cli_bench_apikey(cli_ctx *c, int argc, char **argv);
 /* manushya bench ratelimit (cli/bench_ratelimit.c), in cmd_bench.c's table. */
