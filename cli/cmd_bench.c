@@ -94,11 +94,107 @@ static int searches(cli_ctx *c, const mn_actor *agent, int n, search_stats *st)
     return CLI_EXIT_OK;
 }
 
+/* Writes the handle's metrics (Prometheus text) to path. */
+static int metrics_to(cli_ctx *c, const char *path)
+{
+    char *text = NULL;
+    int rc = mn_metrics_write(c->db, MN_METRICS_PROMETHEUS, &text);
+    if (rc != MN_OK)
+        return cli_fail(c, rc, "bench: metrics");
+    FILE *f = fopen(path, "w");
+    int bad = !f || fputs(text, f) < 0;
+    if (f && fclose(f) != 0)
+        bad = 1;
+    mn_free(text);
+    return bad ? cli_error("bench: cannot write %s: %s", path, strerror(errno)) : CLI_EXIT_OK;
+}
+
+/* One round of --metrics-compare: a fresh database in dir, metrics on or off, ingest then
+ * search; the figures into *rate and *st. */
+static int compare_round(cli_ctx *c, const char *dir, int round, int off, int n, int batch,
+                         double *rate, search_stats *st)
+{
+    char url[CLI_TEMP_DIR_MAX + 64];
+    snprintf(url, sizeof url, "sqlite:%s/round%d-%s.db", dir, round, off ? "off" : "on");
+    mn_config cfg = c->cfg;
+    cfg.metrics = off ? MN_METRICS_OFF : MN_METRICS_AUTO;
+    mn_db *db = NULL;
+    int rc = mn_open(&db, url, &cfg);
+    mn_db *saved = c->db;
+    c->db = db;
+    const mn_actor agent = {
+        .version = MN_ACTOR_VERSION, .tenant = "bench", .identity = "bench-agent"};
+    if (rc != MN_OK)
+        rc = cli_fail(c, rc, "bench: open %s", url);
+    else if ((rc = bench_setup(c, &agent)) == CLI_EXIT_OK) {
+        double t0 = cli_now();
+        rc = ingest(c, &agent, n, batch);
+        double secs = cli_now() - t0;
+        *rate = secs > 0 ? n / secs : 0;
+        if (rc == CLI_EXIT_OK)
+            rc = searches(c, &agent, n, st);
+    }
+    c->db = saved;
+    mn_close(db);
+    return rc;
+}
+
+/* --metrics-compare: rounds of ingest and search on fresh databases, metrics off then on
+ * (alternating, so that a drift of the machine hits both), each mode's best round kept. */
+static int metrics_compare(cli_ctx *c, int n, int batch, int rounds)
+{
+    char dir[CLI_TEMP_DIR_MAX];
+    int rc = cli_temp_dir("bench-metrics", dir, sizeof dir);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    double best_rate[2] = { 0, 0 }, best_search[2] = { 0, 0 };
+    for (int r = 0; r < rounds && rc == CLI_EXIT_OK; r++)
+        for (int mode = 0; mode < 2 && rc == CLI_EXIT_OK; mode++) {
+            int off = (r + mode) % 2; /* off first in even rounds, on first in odd ones */
+            double rate = 0;
+            search_stats st;
+            rc = compare_round(c, dir, r, off, n, batch, &rate, &st);
+            int on = !off;
+            if (rc == CLI_EXIT_OK && rate > best_rate[on])
+                best_rate[on] = rate;
+            if (rc == CLI_EXIT_OK && (best_search[on] == 0 || st.mean < best_search[on]))
+                best_search[on] = st.mean;
+        }
+    cli_temp_dir_remove(dir);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    double ingest_cost = best_rate[1] > 0 ? (best_rate[0] / best_rate[1] - 1) * 100 : 0;
+    double search_cost = best_search[0] > 0 ? (best_search[1] / best_search[0] - 1) * 100 : 0;
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "n", n);
+        cJSON_AddNumberToObject(o, "batch", batch);
+        cJSON_AddNumberToObject(o, "rounds", rounds);
+        cJSON_AddItemToObject(o, "memories_per_s_off", cli_json_number(best_rate[0], 6));
+        cJSON_AddItemToObject(o, "memories_per_s_on", cli_json_number(best_rate[1], 6));
+        cJSON_AddItemToObject(o, "ingest_slower_percent", cli_json_number(ingest_cost, 3));
+        cJSON_AddItemToObject(o, "search_mean_ms_off", cli_json_number(best_search[0], 4));
+        cJSON_AddItemToObject(o, "search_mean_ms_on", cli_json_number(best_search[1], 4));
+        cJSON_AddItemToObject(o, "search_slower_percent", cli_json_number(search_cost, 3));
+        return cli_json_emit(o);
+    }
+    printf("bench ingest --metrics-compare  n=%d batch=%d rounds=%d libmanushya=%s "
+           "(best round of each, fresh databases)\n"
+           "ingest   metrics off %.0f memories/s, on %.0f memories/s: %+.2f%% slower\n"
+           "search   metrics off mean %.4f ms, on %.4f ms: %+.2f%% slower\n",
+           n, batch, rounds, mn_version(), best_rate[0], best_rate[1], ingest_cost,
+           best_search[0], best_search[1], search_cost);
+    return CLI_EXIT_OK;
+}
+
 static int run_ingest(cli_ctx *c, int argc, char **argv)
 {
-    int n = 0, batch = 1000, n_given = 0;
+    int n = 0, batch = 1000, n_given = 0, compare = 0;
+    const char *metrics_out = NULL;
     const cli_opt opts[] = {{"n", CLI_OPT_INT, &n, &n_given},
-                            {"batch", CLI_OPT_INT, &batch, NULL}, {0}};
+                            {"batch", CLI_OPT_INT, &batch, NULL},
+                            {"metrics-out", CLI_OPT_STR, &metrics_out, NULL},
+                            {"metrics-compare", CLI_OPT_INT, &compare, NULL}, {0}};
     int rc = cli_parse(c, argc, argv, opts, 0, 0);
     if (rc != CLI_CONTINUE)
         return rc;
@@ -106,6 +202,10 @@ static int run_ingest(cli_ctx *c, int argc, char **argv)
         return cli_usage_error(c, "--n N (at least 1) is required");
     if (batch < 1)
         return cli_usage_error(c, "--batch must be at least 1");
+    if (compare < 0)
+        return cli_usage_error(c, "--metrics-compare R: give a number of rounds >= 1");
+    if (compare)
+        return metrics_compare(c, n, batch, compare);
     if ((rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
 
@@ -122,6 +222,8 @@ static int run_ingest(cli_ctx *c, int argc, char **argv)
     double rss_mib = (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
     search_stats st;
     if ((rc = searches(c, &agent, n, &st)) != CLI_EXIT_OK)
+        return rc;
+    if (metrics_out && (rc = metrics_to(c, metrics_out)) != CLI_EXIT_OK)
         return rc;
 
     int dim = mn_embed_dim(c->db);
@@ -617,13 +719,18 @@ out:
 }
 
 static const cli_cmd cmds[] = {
-    {"ingest", run_ingest, "bench ingest --n N [--batch B]",
+    {"ingest", run_ingest,
+     "bench ingest --n N [--batch B] [--metrics-out FILE] [--metrics-compare R]",
      "On the given database (normally a fresh one), creates tenant \"bench\" and identity\n"
      "\"bench-agent\" if absent, adds N deterministic synthetic memories in batches of B\n"
      "(default 1000; embedded by the library, all or none per batch) and prints memories/s end\n"
      "to end, total seconds and peak RSS; then times 100 searches (k=10) whose queries are\n"
-     "stored texts and prints p50/p99/mean latency. --json prints one object."},
-    {"policy", cli_bench_policy, "bench policy [--n N]",
+     "stored texts and prints p50/p99/mean latency. --json prints one object.\n"
+     "  --metrics-out FILE    then writes the handle's metrics (Prometheus text) to FILE\n"
+     "  --metrics-compare R   instead, R rounds on fresh databases in a temporary directory,\n"
+     "                        metrics off and on in turn: the best ingest rate and search mean\n"
+     "                        of each, and how much slower metrics make them"},
+    {"policy", cli_bench_policy, "bench policy [--n N] [--metrics-compare R]",
      "Policy decisions per second of the public call mn_policy_test for a set of 10 policies\n"
      "for role \"agent\" (deny and allow, priorities, time windows, IPv4/IPv6 ranges,\n"
      "memory_types, metadata_requirements, identity_claims, \"when\"), single-threaded\n"
@@ -635,7 +742,10 @@ static const cli_cmd cmds[] = {
      "p50/p99/mean in microseconds, resolving the actor and parsing the JSON arguments\n"
      "included. --json prints one object. The global --context is not used: the bench makes\n"
      "its own. The policy engine alone (uncached and through the decision cache) is measured\n"
-     "by `make bench-policy`, with a tool of the source tree (bench/bench_policy_engine.c)."},
+     "by `make bench-policy`, with a tool of the source tree (bench/bench_policy_engine.c).\n"
+     "  --metrics-compare R   instead, R rounds of both runs on this handle (metrics on) and on\n"
+     "                        a second one with metrics off, in turns: the best mean of each,\n"
+     "                        and how much slower metrics make the call"},
     {"embed", cli_bench_embed, "bench embed [--n N] [--batch B]",
      "Embeds N deterministic synthetic texts (default 200000 with the local embedder, 2000\n"
      "with openai) with the embedder the global options choose (--embedder, --embed-url,\n"
