@@ -257,6 +257,36 @@ START_TEST(test_off_and_bad_arguments)
 }
 END_TEST
 
+/* The store's figures and health on every store (PostgreSQL when tests/run.sh gives one). */
+START_TEST(test_each_store)
+{
+    const char *url = th_store_url(_i);
+    if (!url)
+        return;
+    mn_db *db = th_open(url, NULL);
+    th_tenant(db, "t");
+    th_tenant(db, "u");
+    th_identity(db, "t", "a1");
+    th_add(db, &sys, "a1", "a memory on this store");
+    const char *t = metrics_of(db, MN_METRICS_PROMETHEUS);
+    ck_assert(sample(t, "manushya_tenants") == 2);
+    ck_assert(sample(t, "manushya_embed_jobs{status=\"pending\"}") == 0);
+    ck_assert(sample(t, "manushya_embed_jobs{status=\"failed\"}") == 0);
+    ck_assert(sample(t, "manushya_calls_total{op=\"memory_add\",code=\"ok\"}") == 1);
+    const char *pool = _i == 0 ? "manushya_pool_connections{pool=\"sqlite\"}"
+                               : "manushya_pool_connections{pool=\"postgres\"}";
+    ck_assert_msg(sample(t, pool) > 0, "%s: %g", pool, sample(t, pool));
+    char *json = NULL;
+    int status = -1;
+    TH_OK(db, mn_health(db, 0, &json, &status));
+    th_keep(json);
+    ck_assert_msg(status == MN_HEALTH_OK, "%s", json);
+    /* a server's disk is not ours to check */
+    ck_assert(_i == 0 ? strstr(json, "\"disk\"") != NULL : strstr(json, "\"disk\"") == NULL);
+    mn_close(db);
+}
+END_TEST
+
 /* ---- embedding failures, jobs and health ------------------------------------------------------ */
 
 static int failing_embed(void *ctx, const char *const *texts, size_t n, float *out,
@@ -334,6 +364,7 @@ static Suite *metrics_suite(void)
     tcase_add_test(tc, test_threads_count_exactly);
     tcase_add_test(tc, test_off_and_bad_arguments);
     tcase_add_test(tc, test_health_and_failed_jobs);
+    tcase_add_loop_test(tc, test_each_store, 0, TH_NSTORES);
     suite_add_tcase(s, tc);
     return s;
 }
