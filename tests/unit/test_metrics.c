@@ -287,6 +287,64 @@ START_TEST(test_each_store)
 }
 END_TEST
 
+static void quiet_log(void *ctx, const char *msg)
+{
+    (void)ctx, (void)msg;
+}
+
+/* Rate limiting in Redis (tests/run.sh's server): the Redis pool and decisions counted, health
+ * reaching it; an unreachable Redis is fail-open: counted, and health says degraded. */
+START_TEST(test_redis)
+{
+    const char *url = getenv("MN_REDIS_URL");
+    if (!th_built_with(MN_FEATURE_REDIS, "Redis metrics and health"))
+        return;
+    if (!url || !*url) {
+        printf("# skip: redis: MN_REDIS_URL is not set\n");
+        return;
+    }
+    mn_config cfg = TH_CONFIG(.redis_url = url);
+    mn_db *db = world(&cfg);
+    mn_search_options so = MN_SEARCH_OPTIONS_INIT;
+    so.query = "anything";
+    mn_memories *l = NULL;
+    TH_OK(db, mn_memory_search(db, &agent, &so, &l));
+    mn_memories_free(l);
+    const char *t = metrics_of(db, MN_METRICS_PROMETHEUS);
+    ck_assert(sample(t, "manushya_pool_connections{pool=\"redis\"}") == 50);
+    ck_assert(sample(t, "manushya_pool_in_use{pool=\"redis\"}") == 0);
+    ck_assert(sample(t, "manushya_ratelimit_decisions_total{result=\"allowed\"}") == 1);
+    char *json = NULL;
+    int status = -1;
+    TH_OK(db, mn_health(db, 0, &json, &status));
+    cJSON *root = th_keep(cJSON_Parse(th_keep(json)));
+    ck_assert_msg(status == MN_HEALTH_OK, "%s", json);
+    ck_assert(strstr(json, "\"name\":\"redis\",\"status\":\"ok\",\"reason\":\"reachable"));
+    mn_close(db);
+
+    /* Nobody listens on port 1. */
+    cfg.redis_url = "redis://127.0.0.1:1";
+    cfg.redis_connect_timeout_ms = 200;
+    cfg.redis_timeout_ms = 200;
+    cfg.log_fn = quiet_log; /* the fail-open report */
+    db = world(&cfg);
+    TH_OK(db, mn_memory_search(db, &agent, &so, &l));
+    mn_memories_free(l);
+    t = metrics_of(db, MN_METRICS_PROMETHEUS);
+    ck_assert(sample(t, "manushya_ratelimit_decisions_total{result=\"fail_open\"}") == 1);
+    TH_OK(db, mn_health(db, 0, &json, &status));
+    root = th_keep(cJSON_Parse(th_keep(json)));
+    ck_assert_int_eq(status, MN_HEALTH_DEGRADED);
+    const cJSON *c;
+    int seen = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "checks"))
+        if (strcmp(cJSON_GetObjectItem(c, "name")->valuestring, "redis") == 0)
+            seen = strcmp(cJSON_GetObjectItem(c, "status")->valuestring, "degraded") == 0;
+    ck_assert_msg(seen, "%s", json);
+    mn_close(db);
+}
+END_TEST
+
 /* ---- embedding failures, jobs and health ------------------------------------------------------ */
 
 static int failing_embed(void *ctx, const char *const *texts, size_t n, float *out,
@@ -365,6 +423,7 @@ static Suite *metrics_suite(void)
     tcase_add_test(tc, test_off_and_bad_arguments);
     tcase_add_test(tc, test_health_and_failed_jobs);
     tcase_add_loop_test(tc, test_each_store, 0, TH_NSTORES);
+    tcase_add_test(tc, test_redis);
     suite_add_tcase(s, tc);
     return s;
 }
