@@ -24,6 +24,23 @@ static const char *metrics_of(mn_db *db, int format)
     return th_keep(text);
 }
 
+/* JSON text parsed; the trees are freed at the end of the test (drop_parsed). */
+static cJSON *trees[8];
+static size_t ntrees;
+
+static cJSON *parsed(const char *text)
+{
+    cJSON *j = cJSON_Parse(text);
+    ck_assert_msg(j && ntrees < sizeof trees / sizeof trees[0], "bad JSON: %s", text);
+    return trees[ntrees++] = j;
+}
+
+static void drop_parsed(void)
+{
+    while (ntrees)
+        cJSON_Delete(trees[--ntrees]);
+}
+
 /* The value of the sample line that starts with series (name and labels) followed by ' '. */
 static double sample(const char *text, const char *series)
 {
@@ -122,9 +139,10 @@ START_TEST(test_buckets_and_rendering)
     f = open_memstream(&text, &len);
     ck_assert_int_eq(mni_metrics_render(v, MNI_METRICS_FORMAT_JSON, f), 0);
     fclose(f);
-    cJSON *j = th_keep(cJSON_Parse(th_keep(text)));
+    cJSON *j = parsed(th_keep(text));
     ck_assert_ptr_nonnull(j);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "metrics")), MNI_F__COUNT);
+    drop_parsed();
 }
 END_TEST
 
@@ -183,7 +201,7 @@ START_TEST(test_calls_counted)
     ck_assert(sample(t, "manushya_embed_jobs{status=\"pending\"}") == 0);
 
     /* JSON: the same families */
-    cJSON *j = th_keep(cJSON_Parse(metrics_of(db, MN_METRICS_JSON)));
+    cJSON *j = parsed(metrics_of(db, MN_METRICS_JSON));
     ck_assert_ptr_nonnull(j);
     const cJSON *fam;
     int found = 0;
@@ -192,6 +210,7 @@ START_TEST(test_calls_counted)
             found = cJSON_GetArraySize(cJSON_GetObjectItem(fam, "series"));
     ck_assert_int_ge(found, 5);
     mn_close(db);
+    drop_parsed();
 }
 END_TEST
 
@@ -317,7 +336,7 @@ START_TEST(test_redis)
     char *json = NULL;
     int status = -1;
     TH_OK(db, mn_health(db, 0, &json, &status));
-    cJSON *root = th_keep(cJSON_Parse(th_keep(json)));
+    cJSON *root = parsed(th_keep(json));
     ck_assert_msg(status == MN_HEALTH_OK, "%s", json);
     ck_assert(strstr(json, "\"name\":\"redis\",\"status\":\"ok\",\"reason\":\"reachable"));
     mn_close(db);
@@ -333,7 +352,7 @@ START_TEST(test_redis)
     t = metrics_of(db, MN_METRICS_PROMETHEUS);
     ck_assert(sample(t, "manushya_ratelimit_decisions_total{result=\"fail_open\"}") == 1);
     TH_OK(db, mn_health(db, 0, &json, &status));
-    root = th_keep(cJSON_Parse(th_keep(json)));
+    root = parsed(th_keep(json));
     ck_assert_int_eq(status, MN_HEALTH_DEGRADED);
     const cJSON *c;
     int seen = 0;
@@ -342,6 +361,7 @@ START_TEST(test_redis)
             seen = strcmp(cJSON_GetObjectItem(c, "status")->valuestring, "degraded") == 0;
     ck_assert_msg(seen, "%s", json);
     mn_close(db);
+    drop_parsed();
 }
 END_TEST
 
@@ -371,7 +391,7 @@ START_TEST(test_health_and_failed_jobs)
     int status = -1;
     TH_OK(db, mn_health(db, MN_HEALTH_PROBE_EMBED, &json, &status));
     ck_assert_int_eq(status, MN_HEALTH_OK);
-    cJSON *root = th_keep(cJSON_Parse(th_keep(json)));
+    cJSON *root = parsed(th_keep(json));
     ck_assert_ptr_nonnull(root);
     ck_assert_str_eq(cJSON_GetObjectItem(root, "status")->valuestring, "ok");
     const char *names[] = { "store", "schema", "redis", "embedder", "index", "jobs", "disk" };
@@ -401,13 +421,14 @@ START_TEST(test_health_and_failed_jobs)
     ck_assert(sample(t, "manushya_calls_total{op=\"job_run\",code=\"ok\"}") == 1);
     TH_OK(db, mn_health(db, MN_HEALTH_PROBE_EMBED, &json, &status));
     ck_assert_int_eq(status, MN_HEALTH_DEGRADED);
-    root = th_keep(cJSON_Parse(th_keep(json)));
+    root = parsed(th_keep(json));
     ck_assert_str_eq(status_of(root, "jobs"), "degraded");
     ck_assert_str_eq(status_of(root, "embedder"), "degraded"); /* embed_async: jobs wait */
     ck_assert(strstr(json, "the model is down"));
     /* health reports, it does not fail: no failure is left behind */
     ck_assert_int_eq(mn_errcode(db), MN_OK);
     mn_close(db);
+    drop_parsed();
 }
 END_TEST
 
