@@ -42,7 +42,7 @@ struct mni_store {
     /* Metrics (core/metrics.h): the handle's, or NULL; set by mni_store_set_metrics after the
      * open. The backend's open sets pool_kind (MNI_POOL_*) and pool_max, the connections its
      * pools may hold; its pools count takes, waits and timeouts on metrics. */
-    struct mni_metrics *metrics;
+    struct mni_metrics *_Atomic metrics; /* atomic: the checkpointer thread reads it */
     int pool_kind, pool_max;
     int schema_latest;         /* the last migration this library has, set by the open */
 };
