@@ -59,7 +59,7 @@ static int ratelimit_hit(mn_db *db, const mn_actor *actor, const char *endpoint,
 int mn_ratelimit_hit(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n,
                      mn_ratelimit_result *out)
 {
-    MNI_TIMED(db, ratelimit_hit, ratelimit_hit(db, actor, endpoint, n, out));
+    MNI_TIMED_SAMPLED(db, ratelimit_hit, ratelimit_hit(db, actor, endpoint, n, out));
 }
 
 int mn_ratelimit_peek(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n,

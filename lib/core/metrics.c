@@ -5,6 +5,7 @@
 #include <string.h>
 
 _Thread_local unsigned mni_metrics_tslot;
+_Thread_local unsigned mni_metrics_tsample;
 
 unsigned mni_metrics_shard_of_thread(void)
 {

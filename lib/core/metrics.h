@@ -92,13 +92,14 @@ enum mni_label_set {
     X(POLICY_DECISIONS, COUNTER, LIVE, RESULT, 1, "manushya_policy_decisions_total", \
       "Policy decisions for identities, by result.") \
     X(POLICY_SECONDS, HISTOGRAM, LIVE, NONE, 1, "manushya_policy_decision_duration_seconds", \
-      "Latency of a policy decision (decision cache included).") \
+      "Latency of a policy decision (decision cache included), one decision in 16 timed.") \
     X(RATELIMIT_DECISIONS, COUNTER, SNAP, RL, 1, "manushya_ratelimit_decisions_total", \
       "Rate-limit decisions, by result (fail_open: allowed unchecked, counters unreachable).") \
     X(RATELIMIT_SECONDS, HISTOGRAM, LIVE, NONE, 1, \
-      "manushya_ratelimit_decision_duration_seconds", "Latency of a rate-limit decision.") \
+      "manushya_ratelimit_decision_duration_seconds", \
+      "Latency of a rate-limit decision (in-process counters: one decision in 16 timed).") \
     X(EMBED_SECONDS, HISTOGRAM, LIVE, NONE, 1, "manushya_embed_duration_seconds", \
-      "Latency of one call of the embedder (a batch of texts).") \
+      "Latency of one call of the embedder, a batch (the local one: one call in 16 timed).") \
     X(EMBED_ERRORS, COUNTER, LIVE, NONE, 1, "manushya_embed_errors_total", \
       "Embedder calls that failed.") \
     X(EMBED_REQUESTS, COUNTER, SNAP, NONE, 1, "manushya_embed_requests_total", \
@@ -171,7 +172,9 @@ struct mni_metrics {
 struct mni_metrics *mni_metrics_create(void);
 void mni_metrics_free(struct mni_metrics *m);
 
-/* This thread's shard index (dealt on its first call). */
+/* This thread's shard index (dealt on its first call). The thread-local words keep the default
+ * TLS model: initial-exec would save a call per access, but a library loaded with dlopen (a
+ * Python program's ctypes) may then find no room left in the static TLS block. */
 unsigned mni_metrics_shard_of_thread(void);
 extern _Thread_local unsigned mni_metrics_tslot; /* shard + 1; 0: not dealt yet */
 
@@ -193,6 +196,17 @@ static inline void mni_metrics_add(struct mni_metrics *m, unsigned slot, int64_t
 static inline void mni_metrics_inc(struct mni_metrics *m, unsigned slot)
 {
     mni_metrics_add(m, slot, 1);
+}
+
+/* Whether to time this event of a thread's frequent, cheap steps (a policy decision: a list or
+ * search makes one per memory; an in-process rate-limit decision; the local embedder), where
+ * two clock readings would cost as much as the step: one in MNI_METRICS_SAMPLE of each
+ * thread's, counted by a thread-local countdown. Their counts stay exact. */
+#define MNI_METRICS_SAMPLE 16
+extern _Thread_local unsigned mni_metrics_tsample;
+static inline int mni_metrics_sampled(void)
+{
+    return (++mni_metrics_tsample & (MNI_METRICS_SAMPLE - 1)) == 0;
 }
 
 /* The bucket of a duration in ns. */
