@@ -135,6 +135,9 @@ const char *cli_fmt_time(int64_t ms, char *buf, size_t size);
 const char *cli_fmt_seconds(int64_t ms, char *buf, size_t size);
 /* Monotonic clock in seconds. */
 double cli_now(void);
+/* CPU seconds the calling thread used: what a benchmark on a shared machine compares (other
+ * processes' load changes wall time, much less this). */
+double cli_thread_cpu(void);
 /* Latency figures of n > 0 samples, which it sorts in place: p50 and p99 by nearest rank, and
  * the mean. */
 typedef struct cli_latency {

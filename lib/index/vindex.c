@@ -1101,12 +1101,16 @@ void mni_vindex_metrics(mni_vindex *vx, int64_t store_seq, uint64_t *vals)
     int64_t lag = 0;
     for (size_t i = 0; i < np; i++) {
         struct vx_part *p = parts[i];
-        if (ld_state(p) != VX_READY)
+        int state = ld_state(p);
+        if (state == VX_BROKEN)
             continue;
-        size_t n = __atomic_load_n(&p->count, __ATOMIC_RELAXED);
+        /* A partition not loaded yet (first used, its catch-up to come) has applied nothing. */
         int64_t behind = store_seq - __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE);
         if (behind > lag)
             lag = behind;
+        if (state != VX_READY)
+            continue;
+        size_t n = __atomic_load_n(&p->count, __ATOMIC_RELAXED);
         unsigned b = n < 1000 ? MNI_ISIZE_1K : n < 10000 ? MNI_ISIZE_10K
                    : n < 100000 ? MNI_ISIZE_100K : n < 1000000 ? MNI_ISIZE_1M : MNI_ISIZE_MORE;
         vals[MNI_S_INDEX_TENANTS + b]++;
