@@ -794,8 +794,9 @@ static const cli_cmd cmds[] = {
      "stored texts and prints p50/p99/mean latency. --json prints one object.\n"
      "  --metrics-out FILE    then writes the handle's metrics (Prometheus text) to FILE\n"
      "  --metrics-compare R   instead, R rounds on fresh databases in a temporary directory,\n"
-     "                        metrics off and on in turn: the best ingest rate and search mean\n"
-     "                        of each, and how much slower metrics make them"},
+     "                        metrics off and on in turn: the best ingest rate, search mean\n"
+     "                        (once the index has caught up) and CPU time per memory and per\n"
+     "                        search of each, and how much slower metrics make them"},
     {"policy", cli_bench_policy, "bench policy [--n N] [--metrics-compare R]",
      "Policy decisions per second of the public call mn_policy_test for a set of 10 policies\n"
      "for role \"agent\" (deny and allow, priorities, time windows, IPv4/IPv6 ranges,\n"
