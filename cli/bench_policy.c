@@ -164,21 +164,78 @@ static int bp_print(cli_ctx *c, int npolicies, int n, const bp_call_stats *unc,
     return CLI_EXIT_OK;
 }
 
+/* --metrics-compare: the cached and uncached calls on this handle (metrics on) and on a second
+ * handle of the same database with metrics off, in turns, rounds times; the best mean of each. */
+static int bp_compare(cli_ctx *c, const char *agent_id, int n, int rounds)
+{
+    mn_config cfg = c->cfg;
+    cfg.metrics = MN_METRICS_OFF;
+    mn_db *off = NULL, *on = c->db;
+    int rc = mn_open(&off, cli_url(c), &cfg);
+    if (rc != MN_OK) {
+        rc = cli_fail(c, rc, "bench: open %s with metrics off", cli_url_shown(c));
+        mn_close(off);
+        return rc;
+    }
+    double best[2][2] = { { 0, 0 }, { 0, 0 } }; /* [metrics on][cached]: mean us */
+    rc = CLI_EXIT_OK;
+    for (int r = 0; r <= rounds && rc == CLI_EXIT_OK; r++)
+        for (int k = 0; k < 4 && rc == CLI_EXIT_OK; k++) {
+            int m = (k + r) % 2, cached = k / 2; /* alternate which handle goes first */
+            bp_call_stats st;
+            c->db = m ? on : off;
+            rc = bp_call_run(c, agent_id, 1, n, cached, &st);
+            if (r > 0 && rc == CLI_EXIT_OK && (!best[m][cached] || st.lat.mean < best[m][cached]))
+                best[m][cached] = st.lat.mean; /* round 0 warms both handles up */
+        }
+    c->db = on;
+    mn_close(off);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    double cost[2];
+    for (int k = 0; k < 2; k++)
+        cost[k] = best[0][k] > 0 ? (best[1][k] / best[0][k] - 1) * 100 : 0;
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "n", n);
+        cJSON_AddNumberToObject(o, "rounds", rounds);
+        cJSON_AddItemToObject(o, "uncached_mean_us_off", cli_json_number(best[0][0], 4));
+        cJSON_AddItemToObject(o, "uncached_mean_us_on", cli_json_number(best[1][0], 4));
+        cJSON_AddItemToObject(o, "uncached_slower_percent", cli_json_number(cost[0], 3));
+        cJSON_AddItemToObject(o, "cached_mean_us_off", cli_json_number(best[0][1], 4));
+        cJSON_AddItemToObject(o, "cached_mean_us_on", cli_json_number(best[1][1], 4));
+        cJSON_AddItemToObject(o, "cached_slower_percent", cli_json_number(cost[1], 3));
+        return cli_json_emit(o);
+    }
+    printf("bench policy --metrics-compare  n=%d rounds=%d libmanushya=%s (mn_policy_test, "
+           "best round of each, two handles of one database)\n"
+           "call uncached   metrics off mean %.3f us, on %.3f us: %+.2f%% slower\n"
+           "call cached     metrics off mean %.3f us, on %.3f us: %+.2f%% slower\n",
+           n, rounds, mn_version(), best[0][0], best[1][0], cost[0], best[0][1], best[1][1],
+           cost[1]);
+    return CLI_EXIT_OK;
+}
+
 int cli_bench_policy(cli_ctx *c, int argc, char **argv)
 {
-    int n = 100000;
-    const cli_opt opts[] = {{"n", CLI_OPT_INT, &n, NULL}, {0}};
+    int n = 100000, compare = 0;
+    const cli_opt opts[] = {{"n", CLI_OPT_INT, &n, NULL},
+                            {"metrics-compare", CLI_OPT_INT, &compare, NULL}, {0}};
     int rc = cli_parse(c, argc, argv, opts, 0, 0);
     if (rc != CLI_CONTINUE)
         return rc;
     if (n < 1)
         return cli_usage_error(c, "--n must be at least 1");
+    if (compare < 0)
+        return cli_usage_error(c, "--metrics-compare R: give a number of rounds >= 1");
     if ((rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
     int npolicies = 0;
     char agent_id[64];
     if ((rc = bp_setup(c, &npolicies, agent_id)) != CLI_EXIT_OK)
         return rc;
+    if (compare)
+        return bp_compare(c, agent_id, n, compare);
 
     /* Warm-up (the tenant's set compiled, the store's pages cached) on requests of its own; the
      * cached run repeats request 1, an allowed read of the agent's own memory. */

@@ -135,6 +135,9 @@ const char *cli_fmt_time(int64_t ms, char *buf, size_t size);
 const char *cli_fmt_seconds(int64_t ms, char *buf, size_t size);
 /* Monotonic clock in seconds. */
 double cli_now(void);
+/* CPU seconds the calling thread used: what a benchmark on a shared machine compares (other
+ * processes' load changes wall time, much less this). */
+double cli_thread_cpu(void);
 /* Latency figures of n > 0 samples, which it sorts in place: p50 and p99 by nearest rank, and
  * the mean. */
 typedef struct cli_latency {
@@ -203,6 +206,8 @@ extern const cli_group cli_group_ratelimit;
 extern const cli_group cli_group_migrate;   /* cli/cmd_migrate.c */
 extern const cli_group cli_group_key;       /* cli/cmd_key.c: API keys */
 extern const cli_group cli_group_audit;     /* cli/cmd_audit.c: the audit log */
+extern const cli_group cli_group_metrics;   /* cli/cmd_ops.c: metrics and health */
+extern const cli_group cli_group_health;
 /* manushya bench apikey (cli/bench_apikey.c), in cmd_bench.c's table. */
 int cli_bench_apikey(cli_ctx *c, int argc, char **argv);
 /* manushya bench ratelimit (cli/bench_ratelimit.c), in cmd_bench.c's table. */

@@ -94,62 +94,234 @@ static int searches(cli_ctx *c, const mn_actor *agent, int n, search_stats *st)
     return CLI_EXIT_OK;
 }
 
-/* What bench ingest measures on the open database c->db. */
-typedef struct ingest_result {
-    double secs, rate, rss_mib;
-    search_stats search;
-} ingest_result;
-
-static const mn_actor bench_agent = {
-    .version = MN_ACTOR_VERSION, .tenant = "bench", .identity = "bench-agent"};
-
-/* The ingest half: into r's secs, rate and rss_mib. */
-static int measure_ingest(cli_ctx *c, int n, int batch, ingest_result *r)
+/* Writes the handle's metrics (Prometheus text) to path. */
+static int metrics_to(cli_ctx *c, const char *path)
 {
-    int rc = bench_setup(c, &bench_agent);
+    char *text = NULL;
+    int rc = mn_metrics_write(c->db, MN_METRICS_PROMETHEUS, &text);
+    if (rc != MN_OK)
+        return cli_fail(c, rc, "bench: metrics");
+    FILE *f = fopen(path, "w");
+    int bad = !f || fputs(text, f) < 0;
+    if (f && fclose(f) != 0)
+        bad = 1;
+    mn_free(text);
+    return bad ? cli_error("bench: cannot write %s: %s", path, strerror(errno)) : CLI_EXIT_OK;
+}
+
+/* Waits (up to 60 s) until mn_health says the vector index has caught up with the store, so
+ * that the searches that follow time the index, not the exact scans that stand in for it while
+ * it builds. */
+static void wait_for_index(mn_db *db)
+{
+    for (int i = 0; i < 6000; i++) {
+        char *json = NULL;
+        if (mn_health(db, 0, &json, NULL) != MN_OK)
+            return;
+        cJSON *root = cJSON_Parse(json);
+        mn_free(json);
+        const cJSON *k;
+        double lag = -1;
+        cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(root, "checks"))
+            if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(k, "lag")))
+                lag = cJSON_GetObjectItemCaseSensitive(k, "lag")->valuedouble;
+        cJSON_Delete(root);
+        if (lag <= 0)
+            return; /* caught up, or no index */
+        usleep(10000);
+    }
+}
+
+/* ---- comparisons: the same ingest and searches on fresh databases of two kinds ---------- */
+
+/* What one round measured, in the calling thread. */
+typedef struct compare_figures {
+    double rate;        /* memories/s, wall time */
+    double ingest_cpu;  /* CPU us per memory */
+    double search_ms;   /* mean search latency, wall time */
+    double search_cpu;  /* CPU us per search */
+} compare_figures;
+
+/* How a comparison opens its two kinds of database: the command's config, changed for kind
+ * 0 or 1 (arg: the comparison's own). */
+typedef void compare_kind_fn(mn_config *cfg, int kind, const void *arg);
+
+/* One round: a fresh database at url opened with cfg, ingest, then the searches once the
+ * vector index has caught up. */
+static int compare_round(cli_ctx *c, const char *url, const mn_config *cfg, int n, int batch,
+                         compare_figures *f)
+{
+    mn_db *db = NULL;
+    int rc = mn_open(&db, url, cfg);
+    mn_db *saved = c->db;
+    c->db = db;
+    const mn_actor agent = {
+        .version = MN_ACTOR_VERSION, .tenant = "bench", .identity = "bench-agent"};
+    if (rc != MN_OK)
+        rc = cli_fail(c, rc, "bench: open %s", url);
+    else if ((rc = bench_setup(c, &agent)) == CLI_EXIT_OK) {
+        double t0 = cli_now(), cpu0 = cli_thread_cpu();
+        rc = ingest(c, &agent, n, batch);
+        double secs = cli_now() - t0, cpu1 = cli_thread_cpu();
+        f->rate = secs > 0 ? n / secs : 0;
+        f->ingest_cpu = (cpu1 - cpu0) * 1e6 / n;
+        search_stats st = { 0, 0, 0, 0 };
+        wait_for_index(db);
+        cpu1 = cli_thread_cpu();
+        if (rc == CLI_EXIT_OK)
+            rc = searches(c, &agent, n, &st);
+        f->search_ms = st.mean;
+        f->search_cpu = (cli_thread_cpu() - cpu1) * 1e6 / BENCH_QUERIES;
+    }
+    c->db = saved;
+    mn_close(db);
+    return rc;
+}
+
+static void keep_best(compare_figures *best, const compare_figures *f, int first)
+{
+    if (first || f->rate > best->rate)
+        best->rate = f->rate;
+    if (first || f->ingest_cpu < best->ingest_cpu)
+        best->ingest_cpu = f->ingest_cpu;
+    if (first || f->search_ms < best->search_ms)
+        best->search_ms = f->search_ms;
+    if (first || f->search_cpu < best->search_cpu)
+        best->search_cpu = f->search_cpu;
+}
+
+/* rounds of each kind on fresh databases in dir, alternating (kind 0 first in even rounds,
+ * 1 in odd ones, so that a drift of the machine hits both), each kind's best round kept in
+ * best[kind]: wall time, and the CPU time of the calling thread, which the load of other
+ * processes on a shared machine disturbs much less. */
+static int compare(cli_ctx *c, const char *dir, int n, int batch, int rounds,
+                   compare_kind_fn *kind_cfg, const void *arg, compare_figures best[2])
+{
+    int rc = CLI_EXIT_OK;
+    memset(best, 0, 2 * sizeof *best);
+    for (int r = 0; r < rounds && rc == CLI_EXIT_OK; r++)
+        for (int i = 0; i < 2 && rc == CLI_EXIT_OK; i++) {
+            int kind = (r + i) % 2;
+            char url[CLI_TEMP_DIR_MAX + 64];
+            snprintf(url, sizeof url, "sqlite:%s/round%d-kind%d.db", dir, r, kind);
+            mn_config cfg = c->cfg;
+            kind_cfg(&cfg, kind, arg);
+            compare_figures f = { 0, 0, 0, 0 };
+            rc = compare_round(c, url, &cfg, n, batch, &f);
+            if (rc == CLI_EXIT_OK)
+                keep_best(&best[kind], &f, r == 0);
+        }
+    return rc;
+}
+
+static double slower(double off, double on)
+{
+    return off > 0 ? (on / off - 1) * 100 : 0;
+}
+
+/* Kind 0: metrics off, 1: on. */
+static void metrics_kind(mn_config *cfg, int kind, const void *arg)
+{
+    (void)arg;
+    cfg->metrics = kind ? MN_METRICS_AUTO : MN_METRICS_OFF;
+}
+
+/* --metrics-compare: how much slower metrics make ingest and search. */
+static int metrics_compare(cli_ctx *c, int n, int batch, int rounds)
+{
+    char dir[CLI_TEMP_DIR_MAX];
+    int rc = cli_temp_dir("bench-metrics", dir, sizeof dir);
+    compare_figures best[2]; /* [metrics on] */
+    if (rc == CLI_EXIT_OK) {
+        rc = compare(c, dir, n, batch, rounds, metrics_kind, NULL, best);
+        cli_temp_dir_remove(dir);
+    }
     if (rc != CLI_EXIT_OK)
         return rc;
-    double t0 = cli_now();
-    if ((rc = ingest(c, &bench_agent, n, batch)) != CLI_EXIT_OK)
-        return rc;
-    r->secs = cli_now() - t0;
-    r->rate = r->secs > 0 ? n / r->secs : 0;
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    r->rss_mib = (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
+    const compare_figures *of = &best[0], *on = &best[1];
+    double ingest_cost = of->rate > 0 && on->rate > 0 ? (of->rate / on->rate - 1) * 100 : 0;
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "n", n);
+        cJSON_AddNumberToObject(o, "batch", batch);
+        cJSON_AddNumberToObject(o, "rounds", rounds);
+        cJSON_AddItemToObject(o, "memories_per_s_off", cli_json_number(of->rate, 6));
+        cJSON_AddItemToObject(o, "memories_per_s_on", cli_json_number(on->rate, 6));
+        cJSON_AddItemToObject(o, "ingest_slower_percent", cli_json_number(ingest_cost, 3));
+        cJSON_AddItemToObject(o, "ingest_cpu_us_off", cli_json_number(of->ingest_cpu, 4));
+        cJSON_AddItemToObject(o, "ingest_cpu_us_on", cli_json_number(on->ingest_cpu, 4));
+        cJSON_AddItemToObject(o, "ingest_cpu_slower_percent",
+                              cli_json_number(slower(of->ingest_cpu, on->ingest_cpu), 3));
+        cJSON_AddItemToObject(o, "search_mean_ms_off", cli_json_number(of->search_ms, 4));
+        cJSON_AddItemToObject(o, "search_mean_ms_on", cli_json_number(on->search_ms, 4));
+        cJSON_AddItemToObject(o, "search_slower_percent",
+                              cli_json_number(slower(of->search_ms, on->search_ms), 3));
+        cJSON_AddItemToObject(o, "search_cpu_us_off", cli_json_number(of->search_cpu, 4));
+        cJSON_AddItemToObject(o, "search_cpu_us_on", cli_json_number(on->search_cpu, 4));
+        cJSON_AddItemToObject(o, "search_cpu_slower_percent",
+                              cli_json_number(slower(of->search_cpu, on->search_cpu), 3));
+        return cli_json_emit(o);
+    }
+    printf("bench ingest --metrics-compare  n=%d batch=%d rounds=%d libmanushya=%s "
+           "(best round of each, fresh databases)\n"
+           "ingest   metrics off %.0f memories/s, on %.0f memories/s: %+.2f%% slower; "
+           "CPU per memory off %.2f us, on %.2f us: %+.2f%%\n"
+           "search   metrics off mean %.4f ms, on %.4f ms: %+.2f%% slower; "
+           "CPU per search off %.1f us, on %.1f us: %+.2f%%\n",
+           n, batch, rounds, mn_version(), of->rate, on->rate, ingest_cost, of->ingest_cpu,
+           on->ingest_cpu, slower(of->ingest_cpu, on->ingest_cpu), of->search_ms,
+           on->search_ms, slower(of->search_ms, on->search_ms), of->search_cpu, on->search_cpu,
+           slower(of->search_cpu, on->search_cpu));
     return CLI_EXIT_OK;
 }
 
-static int parse_ingest(cli_ctx *c, int argc, char **argv, int *n, int *batch)
+/* Checks --n and --batch as bench ingest and encrypt take them. */
+static int check_n_batch(cli_ctx *c, int n_given, int n, int batch)
 {
-    int n_given = 0;
-    *n = 0;
-    *batch = 1000;
-    const cli_opt opts[] = {{"n", CLI_OPT_INT, n, &n_given},
-                            {"batch", CLI_OPT_INT, batch, NULL}, {0}};
-    int rc = cli_parse(c, argc, argv, opts, 0, 0);
-    if (rc != CLI_CONTINUE)
-        return rc;
-    if (!n_given || *n < 1)
+    if (!n_given || n < 1)
         return cli_usage_error(c, "--n N (at least 1) is required");
-    if (*batch < 1)
+    if (batch < 1)
         return cli_usage_error(c, "--batch must be at least 1");
     return CLI_CONTINUE;
 }
 
 static int run_ingest(cli_ctx *c, int argc, char **argv)
 {
-    int n, batch;
-    int rc = parse_ingest(c, argc, argv, &n, &batch);
+    int n = 0, batch = 1000, n_given = 0, compare = 0;
+    const char *metrics_out = NULL;
+    const cli_opt opts[] = {{"n", CLI_OPT_INT, &n, &n_given},
+                            {"batch", CLI_OPT_INT, &batch, NULL},
+                            {"metrics-out", CLI_OPT_STR, &metrics_out, NULL},
+                            {"metrics-compare", CLI_OPT_INT, &compare, NULL}, {0}};
+    int rc = cli_parse(c, argc, argv, opts, 0, 0);
     if (rc != CLI_CONTINUE)
         return rc;
+    if ((rc = check_n_batch(c, n_given, n, batch)) != CLI_CONTINUE)
+        return rc;
+    if (compare < 0)
+        return cli_usage_error(c, "--metrics-compare R: give a number of rounds >= 1");
+    if (compare)
+        return metrics_compare(c, n, batch, compare);
     if ((rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
-    ingest_result r;
-    if ((rc = measure_ingest(c, n, batch, &r)) != CLI_EXIT_OK ||
-        (rc = searches(c, &bench_agent, n, &r.search)) != CLI_EXIT_OK)
+
+    const mn_actor agent = {
+        .version = MN_ACTOR_VERSION, .tenant = "bench", .identity = "bench-agent"};
+    if ((rc = bench_setup(c, &agent)) != CLI_EXIT_OK)
         return rc;
-    const search_stats st = r.search;
+    double t0 = cli_now();
+    if ((rc = ingest(c, &agent, n, batch)) != CLI_EXIT_OK)
+        return rc;
+    double secs = cli_now() - t0, rate = secs > 0 ? n / secs : 0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double rss_mib = (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
+    search_stats st;
+    if ((rc = searches(c, &agent, n, &st)) != CLI_EXIT_OK)
+        return rc;
+    if (metrics_out && (rc = metrics_to(c, metrics_out)) != CLI_EXIT_OK)
+        return rc;
+
     int dim = mn_embed_dim(c->db);
     const char *embedder = c->cfg.embedder ? c->cfg.embedder : "local";
     if (c->json) {
@@ -161,9 +333,9 @@ static int run_ingest(cli_ctx *c, int argc, char **argv)
         cJSON_AddStringToObject(o, "embedder", embedder);
         cJSON_AddStringToObject(o, "library", mn_version());
         cJSON_AddBoolToObject(o, "encrypted", mn_db_encrypted(c->db));
-        cJSON_AddItemToObject(o, "seconds", cli_json_number(r.secs, 6));
-        cJSON_AddItemToObject(o, "memories_per_s", cli_json_number(r.rate, 6));
-        cJSON_AddItemToObject(o, "peak_rss_mib", cli_json_number(r.rss_mib, 4));
+        cJSON_AddItemToObject(o, "seconds", cli_json_number(secs, 6));
+        cJSON_AddItemToObject(o, "memories_per_s", cli_json_number(rate, 6));
+        cJSON_AddItemToObject(o, "peak_rss_mib", cli_json_number(rss_mib, 4));
         cJSON_AddNumberToObject(o, "search_queries", BENCH_QUERIES);
         cJSON_AddNumberToObject(o, "search_k", BENCH_K);
         cJSON_AddItemToObject(o, "search_p50_ms", cli_json_number(st.p50, 4));
@@ -180,69 +352,50 @@ static int run_ingest(cli_ctx *c, int argc, char **argv)
            "search        %d queries, k=%d: p50 %.3f ms, p99 %.3f ms, mean %.3f ms "
            "(own text first: %d/%d)\n",
            n, batch, dim, embedder, mn_version(), cli_url_shown(c),
-           mn_db_encrypted(c->db) ? " (encrypted)" : "", n, r.secs, r.rate, r.rss_mib,
+           mn_db_encrypted(c->db) ? " (encrypted)" : "", n, secs, rate, rss_mib,
            BENCH_QUERIES, BENCH_K, st.p50, st.p99, st.mean, st.self_top1, BENCH_QUERIES);
     return CLI_EXIT_OK;
 }
 
 /* ---- bench encrypt: the cost of encryption at rest ---------------------------------------- */
 
-#define ENCRYPT_ROUNDS 3 /* each kind measured this many times, alternating; the best kept */
+#define ENCRYPT_ROUNDS 3
 
-/* One measurement on a new database in dir, encrypted or not: the ingest, then the searches
- * on the database opened again without its vector index (exact scans), so that both kinds
- * search the same way whatever the index's background build has reached: what encryption
- * adds to a search is opening its hits, with an index or without. */
-static int measure_kind(cli_ctx *c, const char *dir, int round, int encrypted, int n, int batch,
-                        ingest_result *best)
+/* Kind 0: plain, 1: encrypted with the master key at arg. */
+static void encrypt_kind(mn_config *cfg, int kind, const void *arg)
 {
-    char url[4200], key[4200];
-    snprintf(url, sizeof url, "%s/%s-%d.db", dir, encrypted ? "encrypted" : "plain", round);
-    snprintf(key, sizeof key, "%s/master.key", dir);
-    c->url = url;
-    c->cfg.flags = encrypted ? MN_OPEN_ENCRYPT : 0;
-    c->cfg.master_key_file = encrypted ? key : NULL;
-    ingest_result r;
-    int rc = cli_open(c);
-    if (rc == CLI_EXIT_OK)
-        rc = measure_ingest(c, n, batch, &r);
-    cli_close(c);
-    c->cfg.index = MN_INDEX_NONE;
-    if (rc == CLI_EXIT_OK)
-        rc = cli_open(c);
-    if (rc == CLI_EXIT_OK)
-        rc = searches(c, &bench_agent, n, &r.search);
-    cli_close(c);
-    c->cfg.index = MN_INDEX_AUTO;
-    if (rc == CLI_EXIT_OK && (round == 0 || r.rate > best->rate))
-        best->rate = r.rate, best->secs = r.secs;
-    if (rc == CLI_EXIT_OK && (round == 0 || r.search.p50 < best->search.p50))
-        best->search = r.search;
-    return rc;
+    cfg->flags = kind ? MN_OPEN_ENCRYPT : 0;
+    cfg->master_key_file = kind ? arg : NULL;
+}
+
+/* The speed of encrypted over plain: above 1 is faster. */
+static double ratio(double plain, double encrypted)
+{
+    return plain > 0 ? encrypted / plain : 0;
 }
 
 static int run_encrypt(cli_ctx *c, int argc, char **argv)
 {
-    int n, batch;
-    int rc = parse_ingest(c, argc, argv, &n, &batch);
-    if (rc != CLI_CONTINUE)
+    int n = 0, batch = 1000, n_given = 0;
+    const cli_opt opts[] = {{"n", CLI_OPT_INT, &n, &n_given},
+                            {"batch", CLI_OPT_INT, &batch, NULL}, {0}};
+    int rc = cli_parse(c, argc, argv, opts, 0, 0);
+    if (rc != CLI_CONTINUE || (rc = check_n_batch(c, n_given, n, batch)) != CLI_CONTINUE)
         return rc;
-    char dir[4096], key[4200];
+    char dir[CLI_TEMP_DIR_MAX], key[CLI_TEMP_DIR_MAX + 16];
     if ((rc = cli_temp_dir("bench-encrypt", dir, sizeof dir)) != CLI_EXIT_OK)
         return rc;
     snprintf(key, sizeof key, "%s/master.key", dir);
+    compare_figures k[2]; /* [encrypted] */
     if (mn_master_key_create(key) != MN_OK)
         rc = cli_error("bench encrypt: %s", mn_errmsg(NULL));
-    ingest_result kind[2];
-    for (int round = 0; rc == CLI_EXIT_OK && round < ENCRYPT_ROUNDS; round++)
-        for (int e = 0; rc == CLI_EXIT_OK && e < 2; e++)
-            rc = measure_kind(c, dir, round, e, n, batch, &kind[e]);
-    c->url = NULL;
+    else
+        rc = compare(c, dir, n, batch, ENCRYPT_ROUNDS, encrypt_kind, key, k);
     cli_temp_dir_remove(dir);
     if (rc != CLI_EXIT_OK)
         return rc;
-    double ingest_ratio = kind[0].rate > 0 ? kind[1].rate / kind[0].rate : 0;
-    double search_ratio = kind[1].search.p50 > 0 ? kind[0].search.p50 / kind[1].search.p50 : 0;
+    double ingest_ratio = ratio(k[0].rate, k[1].rate);
+    double search_ratio = ratio(1 / k[0].search_ms, 1 / k[1].search_ms);
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "n", n);
@@ -250,23 +403,24 @@ static int run_encrypt(cli_ctx *c, int argc, char **argv)
         cJSON_AddNumberToObject(o, "rounds", ENCRYPT_ROUNDS);
         static const char *const names[] = { "plain", "encrypted" };
         for (int e = 0; e < 2; e++) {
-            cJSON *k = cJSON_AddObjectToObject(o, names[e]);
-            cJSON_AddItemToObject(k, "memories_per_s", cli_json_number(kind[e].rate, 6));
-            cJSON_AddItemToObject(k, "search_p50_ms", cli_json_number(kind[e].search.p50, 4));
-            cJSON_AddItemToObject(k, "search_p99_ms", cli_json_number(kind[e].search.p99, 4));
+            cJSON *x = cJSON_AddObjectToObject(o, names[e]);
+            cJSON_AddItemToObject(x, "memories_per_s", cli_json_number(k[e].rate, 6));
+            cJSON_AddItemToObject(x, "ingest_cpu_us", cli_json_number(k[e].ingest_cpu, 4));
+            cJSON_AddItemToObject(x, "search_mean_ms", cli_json_number(k[e].search_ms, 4));
+            cJSON_AddItemToObject(x, "search_cpu_us", cli_json_number(k[e].search_cpu, 4));
         }
         cJSON_AddItemToObject(o, "ingest_ratio", cli_json_number(ingest_ratio, 4));
         cJSON_AddItemToObject(o, "search_ratio", cli_json_number(search_ratio, 4));
         return cli_json_emit(o);
     }
-    printf("bench encrypt  n=%d batch=%d, new SQLite databases, best of %d rounds each, "
-           "libmanushya=%s\n", n, batch, ENCRYPT_ROUNDS, mn_version());
+    printf("bench encrypt  n=%d batch=%d rounds=%d libmanushya=%s (best round of each, fresh "
+           "SQLite databases)\n", n, batch, ENCRYPT_ROUNDS, mn_version());
     for (int e = 0; e < 2; e++)
-        printf("%-10s     ingest %.0f memories/s; search p50 %.3f ms, p99 %.3f ms\n",
-               e ? "encrypted" : "plain", kind[e].rate, kind[e].search.p50,
-               kind[e].search.p99);
-    printf("encrypted/plain  ingest %.2fx, search speed %.2fx (goal >= 0.8x)\n", ingest_ratio,
-           search_ratio);
+        printf("%-10s     ingest %.0f memories/s, CPU %.2f us per memory; search mean %.4f ms, "
+               "CPU %.1f us per search\n", e ? "encrypted" : "plain", k[e].rate,
+               k[e].ingest_cpu, k[e].search_ms, k[e].search_cpu);
+    printf("encrypted/plain  ingest speed %.2fx, search speed %.2fx (goal >= 0.8x)\n",
+           ingest_ratio, search_ratio);
     return CLI_EXIT_OK;
 }
 
@@ -730,20 +884,26 @@ out:
 }
 
 static const cli_cmd cmds[] = {
-    {"ingest", run_ingest, "bench ingest --n N [--batch B]",
+    {"ingest", run_ingest,
+     "bench ingest --n N [--batch B] [--metrics-out FILE] [--metrics-compare R]",
      "On the given database (normally a fresh one), creates tenant \"bench\" and identity\n"
      "\"bench-agent\" if absent, adds N deterministic synthetic memories in batches of B\n"
      "(default 1000; embedded by the library, all or none per batch) and prints memories/s end\n"
      "to end, total seconds and peak RSS; then times 100 searches (k=10) whose queries are\n"
-     "stored texts and prints p50/p99/mean latency. --json prints one object."},
+     "stored texts and prints p50/p99/mean latency. --json prints one object.\n"
+     "  --metrics-out FILE    then writes the handle's metrics (Prometheus text) to FILE\n"
+     "  --metrics-compare R   instead, R rounds on fresh databases in a temporary directory,\n"
+     "                        metrics off and on in turn: the best ingest rate, search mean\n"
+     "                        (once the index has caught up) and CPU time per memory and per\n"
+     "                        search of each, and how much slower metrics make them"},
     {"encrypt", run_encrypt, "bench encrypt --n N [--batch B]",
-     "The cost of encryption at rest: bench ingest's ingest and searches on new SQLite\n"
-     "databases in a temporary directory (TMPDIR), plain and encrypted (a throwaway master\n"
-     "key), alternating, three times each, the searches on the database opened again without\n"
-     "its vector index (exact scans: both kinds alike, whatever the index's background build\n"
-     "has reached); prints the best figures of each and the encrypted/plain ratios (goal: at\n"
-     "least 0.8). --db is not used. --json prints one object."},
-    {"policy", cli_bench_policy, "bench policy [--n N]",
+     "The cost of encryption at rest: bench ingest's ingest and searches (once the index has\n"
+     "caught up) on fresh SQLite databases in a temporary directory (TMPDIR), plain and\n"
+     "encrypted (a throwaway master key) in turn, three rounds each; prints the best ingest\n"
+     "rate, search mean and CPU time per memory and per search of each, and the\n"
+     "encrypted/plain speed ratios (goal: at least 0.8). --db is not used. --json prints\n"
+     "one object."},
+    {"policy", cli_bench_policy, "bench policy [--n N] [--metrics-compare R]",
      "Policy decisions per second of the public call mn_policy_test for a set of 10 policies\n"
      "for role \"agent\" (deny and allow, priorities, time windows, IPv4/IPv6 ranges,\n"
      "memory_types, metadata_requirements, identity_claims, \"when\"), single-threaded\n"
@@ -755,7 +915,10 @@ static const cli_cmd cmds[] = {
      "p50/p99/mean in microseconds, resolving the actor and parsing the JSON arguments\n"
      "included. --json prints one object. The global --context is not used: the bench makes\n"
      "its own. The policy engine alone (uncached and through the decision cache) is measured\n"
-     "by `make bench-policy`, with a tool of the source tree (bench/bench_policy_engine.c)."},
+     "by `make bench-policy`, with a tool of the source tree (bench/bench_policy_engine.c).\n"
+     "  --metrics-compare R   instead, R rounds of both runs on this handle (metrics on) and on\n"
+     "                        a second one with metrics off, in turns: the best mean of each,\n"
+     "                        and how much slower metrics make the call"},
     {"embed", cli_bench_embed, "bench embed [--n N] [--batch B]",
      "Embeds N deterministic synthetic texts (default 200000 with the local embedder, 2000\n"
      "with openai) with the embedder the global options choose (--embedder, --embed-url,\n"

@@ -206,10 +206,13 @@ typedef struct mn_config {
      * The handle embeds through this plug-in instead of a built-in embedder: embedder must then
      * be NULL, and embed_dim 0 or the plug-in's dim. mn_open copies the struct. */
     const struct mn_embedder *embedder_plugin;
-    /* ---- version 2 (1.2): encryption at rest (see "Encryption at rest" below) ---- */
-    const char *master_key_file; /* the master key of an encrypted database (64 hex digits, a
-                              * file only its owner and group may read); NULL = the file
+    /* ---- version 2 (1.2) ---- */
+    const char *master_key_file; /* encryption at rest (see "Encryption at rest" below): the
+                              * master key of an encrypted database (64 hex digits, a file
+                              * only its owner and group may read); NULL = the file
                               * MANUSHYA_MASTER_KEY_FILE names. Read at mn_open only */
+    int metrics;             /* MN_METRICS_AUTO (0): the handle keeps metrics (mn_metrics_write);
+                              * MN_METRICS_OFF: none (mn_metrics_write is MN_EUNSUPPORTED) */
 } mn_config;
 #define MN_CONFIG_VERSION 2
 #define MN_CONFIG_INIT MN_INIT_(MN_CONFIG_VERSION)
@@ -225,6 +228,9 @@ MN_API int mn_config_init(mn_config *s, unsigned version);
 
 #define MN_INDEX_AUTO 0
 #define MN_INDEX_NONE 1
+
+#define MN_METRICS_AUTO 0
+#define MN_METRICS_OFF 1
 
 /*
  * Opens (creating and migrating if needed) the store named by url:
@@ -1117,6 +1123,39 @@ MN_API int mn_limit_delete(mn_db *db, const mn_actor *actor, const char *endpoin
 MN_API int mn_ratelimit_stats_get(mn_db *db, mn_ratelimit_stats *out);
 MN_API void mn_limit_free(mn_limit *l);
 MN_API void mn_limits_free(mn_limits *l);
+
+/* ---- Metrics and health (since 1.2) ---------------------------------------------------------
+ * A handle counts what it does (unless mn_config.metrics is MN_METRICS_OFF): its public calls
+ * by operation and result code, their latencies, policy and rate-limit decisions, embedder
+ * calls, the search path taken, its connection pools, its caches, maintenance runs; and it
+ * reports, when asked, the state of its vector index, embedding jobs and store. Counters are
+ * kept per thread and summed when read: keeping them costs no shared memory write per call.
+ * Names follow Prometheus's conventions (manushya_..._total counters, _seconds histograms in
+ * base units); labels take a fixed set of values (an operation, a result code, a pool, a
+ * cache), never an id or a text. libmanushya(3), METRICS, lists them all. */
+#define MN_METRICS_PROMETHEUS 0 /* the Prometheus text exposition format (version 0.0.4) */
+#define MN_METRICS_JSON 1       /* {"metrics":[{"name","type","help","series":[...]}]} */
+/* Renders the handle's metrics in format into *out (NUL-terminated, free it with mn_free).
+ * Reading the store's figures (embedding jobs, tenants) makes one query. MN_EUNSUPPORTED when
+ * the handle keeps no metrics, MN_EINVAL for an unknown format. */
+MN_API int mn_metrics_write(mn_db *db, int format, char **out);
+
+/* Flags of mn_health */
+#define MN_HEALTH_PROBE_EMBED 0x1 /* also embed a short text (a request to a remote embedder) */
+/* What mn_health says of the whole and of each check */
+#define MN_HEALTH_OK 0        /* healthy */
+#define MN_HEALTH_DEGRADED 1  /* working, but something needs attention */
+#define MN_HEALTH_FAILING 2   /* calls fail or will */
+/* Checks the handle's dependencies: the store (reachable, its latency), its schema (current),
+ * Redis (reachable, when the handle uses it), the embedder (with MN_HEALTH_PROBE_EMBED), the
+ * vector index's lag, the embedding-job backlog (pending, failed, oldest age) and, for a
+ * SQLite file, the disk space left beside it. *status (may be NULL) is the worst of the checks
+ * (MN_HEALTH_*); *json (may be NULL; free it with mn_free) reads
+ *   {"status":"ok|degraded|failing","checks":[{"name":"store","status":"ok","reason":"...",
+ *    ...figures...}, ...]}
+ * each check with the reason for its status. MN_OK whenever the checks ran, whatever they
+ * found; MN_EINVAL for unknown flags, MN_ENOMEM. */
+MN_API int mn_health(mn_db *db, unsigned flags, char **json, int *status);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
  * counted, so a thread may keep deciding with a set that another thread has just replaced. */
 #include "api/access.h"
 #include "api/audit.h"
+#include "api/metrics.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "store/types.h"
@@ -251,7 +252,7 @@ static int decide_now(mn_db *db, const struct mni_who *who, const struct target 
 
 /* Decides with the tenant's current policies, through the handle's decision cache; a verdict
  * from the cache carries its policy id and reason as far as `explain` asks. */
-static int decide(mn_db *db, const struct mni_who *who, const struct target *t,
+static int decide_cached(mn_db *db, const struct mni_who *who, const struct target *t,
                   enum mni_dkey_explain explain, struct decision *d)
 {
     struct mni_policy_sets *ps = db->policy_sets;
@@ -288,6 +289,34 @@ static int decide(mn_db *db, const struct mni_who *who, const struct target *t,
     }
     mni_dkey_release(&key);
     return rc;
+}
+
+/* decide_cached, counted and timed (metrics). */
+static int decide(mn_db *db, const struct mni_who *who, const struct target *t,
+                  enum mni_dkey_explain explain, struct decision *d)
+{
+    /* Every decision is counted; one in MNI_METRICS_SAMPLE is timed (a list or search makes
+     * one per memory, and timing each would cost as much as a cached decision). */
+    int timed = db->metrics && mni_metrics_sampled();
+    uint64_t t0 = timed ? mni_mono_ns() : 0;
+    int rc = decide_cached(db, who, t, explain, d);
+    if (db->metrics && rc == MN_OK) {
+        mni_metrics_inc(db->metrics, MNI_S_POLICY_DECISIONS +
+                        (d->allowed ? MNI_RESULT_ALLOWED : MNI_RESULT_DENIED));
+        if (timed)
+            mni_step_end(db, MNI_S_POLICY_SECONDS, t0);
+    }
+    return rc;
+}
+
+void mni_access_cache_stats(mn_db *db, uint64_t *hits, uint64_t *misses, uint64_t *evictions)
+{
+    mni_dcache_stats st = { 0 };
+    if (db->policy_sets && db->policy_sets->decisions)
+        mni_dcache_stats_get(db->policy_sets->decisions, &st);
+    *hits = st.hits;
+    *misses = st.misses;
+    *evictions = st.evictions;
 }
 
 int mni_access_decide(mn_db *db, const struct mni_who *who, const char *action,

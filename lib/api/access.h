@@ -45,5 +45,7 @@ int mni_tenant_install_default_policies(mn_db *db);
 struct mni_policy_sets;
 int mni_policy_sets_create(struct mni_policy_sets **out);
 void mni_policy_sets_free(struct mni_policy_sets *ps);
+/* The decision cache's counters (metrics). */
+void mni_access_cache_stats(mn_db *db, uint64_t *hits, uint64_t *misses, uint64_t *evictions);
 
 #endif

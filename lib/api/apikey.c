@@ -2,6 +2,7 @@
  * exists in the library only while it is made; the store keeps its keyed hash. */
 #include "api/audit.h"
 #include "api/abi_structs.h"
+#include "api/metrics.h"
 #include "api/access.h"
 #include "api/actor.h"
 #include "api/apikey.h"
@@ -185,9 +186,14 @@ int mn_apikey_revoke(mn_db *db, const mn_actor *actor, const char *id)
     return rc;
 }
 
-int mn_apikey_verify(mn_db *db, const char *key, mn_apikey **out)
+static int apikey_verify(mn_db *db, const char *key, mn_apikey **out)
 {
     if (!db)
-        return mni_err_no_db(__func__);
+        return mni_err_no_db("mn_apikey_verify");
     return mni_apikey_check(db, key, NULL, out);
+}
+
+int mn_apikey_verify(mn_db *db, const char *key, mn_apikey **out)
+{
+    MNI_TIMED(db, apikey_verify, apikey_verify(db, key, out));
 }

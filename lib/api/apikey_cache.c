@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/metrics.h"
 #include "core/striped.h"
 #include "store/store.h"
 #include "store/types.h"
@@ -65,10 +66,19 @@ static int same_id(const struct mni_striped_node *node, const void *id)
     return memcmp(e->key.id, id, MNI_APIKEY_ID_HEX + 1) == 0;
 }
 
+/* A full stripe starts over, as without a callback; its live entries count as evicted on the
+ * handle's metrics (arg: mni_striped_put's). */
+static void stripe_full(struct mni_striped *t, struct mni_striped_stripe *s, void *arg)
+{
+    mni_metrics_add(arg, MNI_S_CACHE_EVICTIONS + MNI_CACHE_APIKEY, (int64_t)s->n);
+    mni_striped_clear(t, s);
+}
+
 int mni_apikeys_create(struct mni_apikeys **out)
 {
     struct mni_apikeys *c = calloc(1, sizeof *c);
-    if (!c || mni_striped_init(&c->table, STRIPES, STRIPE_MAX, entry_free, NULL, NULL) != MN_OK) {
+    if (!c || mni_striped_init(&c->table, STRIPES, STRIPE_MAX, entry_free, stripe_full,
+                               NULL) != MN_OK) {
         free(c);
         return MN_ENOMEM;
     }
@@ -300,7 +310,10 @@ int mni_apikey_check(mn_db *db, const char *key, struct mni_apikey_grant *g, mn_
     uint64_t gen = atomic_load_explicit(&c->gen, memory_order_acquire);
     int64_t mono = mni_mono_coarse_ms();
     struct presented p = {mac, mni_now_ms(), g, out, 0};
-    if (!judge_cached(c, id, h, gen, mono, &p, &rc)) {
+    if (judge_cached(c, id, h, gen, mono, &p, &rc)) {
+        mni_metrics_inc(db->metrics, MNI_S_CACHE_HITS + MNI_CACHE_APIKEY);
+    } else {
+        mni_metrics_inc(db->metrics, MNI_S_CACHE_MISSES + MNI_CACHE_APIKEY);
         struct entry *e;
         if ((rc = fetch(db, id, &e)) != MN_OK)
             return rc;
@@ -309,7 +322,7 @@ int mni_apikey_check(mn_db *db, const char *key, struct mni_apikey_grant *g, mn_
             e->node.hash = h;
             e->gen = gen;
             e->fetched_ms = mono;
-            mni_striped_put(&c->table, &e->node, same_id, id, NULL);
+            mni_striped_put(&c->table, &e->node, same_id, id, db->metrics);
         }
     }
     if (rc == MN_OK && p.touch && !(db->cfg.flags & MN_OPEN_READONLY)) {

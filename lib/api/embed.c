@@ -1,4 +1,5 @@
 #include "api/embed.h"
+#include "api/metrics.h"
 #include "api/abi_structs.h"
 #include "api/validate.h"
 #include "core/error.h"
@@ -90,7 +91,7 @@ int mni_embed_texts(mn_db *db, const char *scope, const char *const *texts, size
     return rc;
 }
 
-int mn_embed_many(mn_db *db, const char *const *texts, size_t n, float *out, int dim)
+static int embed_many(mn_db *db, const char *const *texts, size_t n, float *out, int dim)
 {
     if (!db)
         return mni_err_no_db("mn_embed"); /* as its other messages: it serves mn_embed too */
@@ -110,6 +111,11 @@ int mn_embed_many(mn_db *db, const char *const *texts, size_t n, float *out, int
     if (rc != MN_OK && zero < n && n > 1)
         mni_errprefix(db, "mn_embed: text %zu: ", zero);
     return rc;
+}
+
+int mn_embed_many(mn_db *db, const char *const *texts, size_t n, float *out, int dim)
+{
+    MNI_TIMED(db, embed, embed_many(db, texts, n, out, dim));
 }
 
 int mn_embed(mn_db *db, const char *text, float *out, int dim)

@@ -8,6 +8,7 @@
  */
 #include "api/embed_cache.h"
 #include "store/vault.h"
+#include "api/metrics.h"
 #include "core/bytes.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -44,9 +45,17 @@ static int embed_direct(mn_db *db, const char *const *texts, const size_t *lens,
                         float *out, size_t *zero)
 {
     char err[MNI_ERRMSG_MAX];
+    /* A costly embedder (a server, a plug-in) is timed at every call; the local one, which
+     * takes a few microseconds, at one call in MNI_METRICS_SAMPLE. */
+    int timed = db->metrics && (db->embed_ops->cacheable || mni_metrics_sampled());
+    uint64_t t0 = timed ? mni_mono_ns() : 0;
     int rc = db->embed_ops->embed(db->embedder, texts, lens, n, out, err, sizeof err);
-    if (rc != MN_OK)
+    if (timed)
+        mni_step_end(db, MNI_S_EMBED_SECONDS, t0);
+    if (rc != MN_OK) {
+        mni_metrics_inc(db->metrics, MNI_S_EMBED_ERRORS);
         return mni_seterr(db, rc, "%s", err);
+    }
     size_t dim = (size_t)db->dim;
     for (size_t i = 0; i < n; i++) {
         const float *v = out + i * dim;

@@ -13,6 +13,7 @@
 #include "index/vindex.h"
 #include "api/jobs.h"
 #include "api/limiter.h"
+#include "api/metrics.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -181,6 +182,8 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     db->report.log_fn = db->cfg.log_fn;
     db->report.log_ctx = db->cfg.log_ctx;
     if (rc == MN_OK)
+        rc = mni_metrics_open(db); /* first: what opens next counts on it */
+    if (rc == MN_OK)
         rc = mni_limiter_open(db); /* rate limiting: checks its settings, connects lazily */
     if (rc != MN_OK)
         return rc;
@@ -206,6 +209,7 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
         rc = mni_embed_provenance_check(db);
     if (rc != MN_OK)
         return rc;
+    mni_store_set_metrics(db->store, db->metrics);
     db->dim = wanted;
     db->embed_cached = mni_embed_cache_usable(db);
     /* The vector index (index/vindex.h). Without one (MN_INDEX_NONE, or no memory for it)
@@ -244,6 +248,7 @@ void mn_close(mn_db *db)
     mni_rl_targets_free(db->rl_targets);
     mni_secrets_free(&db->report.secrets);
     free(db->url_shown);
+    mni_metrics_free(db->metrics);
     free(db);
 }
 

@@ -12,6 +12,7 @@ struct mni_vindex;
 struct mni_limiter;
 struct mni_rl_targets;
 struct mni_apikeys;
+struct mni_metrics;
 
 struct mn_db {
     struct mni_report report;               /* first: what core/error.c reads of a handle
@@ -37,6 +38,8 @@ struct mn_db {
                                              * secret (api/apikey_cache.c) */
     /* ---- asynchronous embedding (jobs/) ---- */
     struct mni_jobs *jobs;                   /* worker threads; NULL without any */
+    /* ---- metrics (core/metrics.h, api/metrics.c) ---- */
+    struct mni_metrics *metrics;             /* NULL: off (mn_config.metrics) */
 };
 
 #define MNI_DEFAULT_MAX_TEXT 65536

@@ -1,6 +1,7 @@
 /* Identities: the agents, users and services that act inside a tenant. */
 #include "api/audit.h"
 #include "api/access.h"
+#include "api/metrics.h"
 #include "api/actor.h"
 #include "api/erase.h"
 #include "api/validate.h"
@@ -32,11 +33,11 @@ static int check_identity(mn_db *db, struct mni_who *who, const char *action,
     return rc;
 }
 
-int mn_identity_create(mn_db *db, const mn_actor *actor, const char *external_id,
-                       const char *role, const char *claims, mn_identity **out)
+static int identity_create(mn_db *db, const mn_actor *actor, const char *external_id,
+                           const char *role, const char *claims, mn_identity **out)
 {
     if (!db)
-        return mni_err_no_db(__func__);
+        return mni_err_no_db("mn_identity_create");
     char *claims_json = NULL;
     int rc = mni_check_name(db, "external_id", external_id, MNI_EXTERNAL_ID_MAX);
     if (rc == MN_OK)
@@ -69,6 +70,12 @@ int mn_identity_create(mn_db *db, const mn_actor *actor, const char *external_id
     mni_who_release(&who);
     free(claims_json);
     return rc;
+}
+
+int mn_identity_create(mn_db *db, const mn_actor *actor, const char *external_id,
+                       const char *role, const char *claims, mn_identity **out)
+{
+    MNI_TIMED(db, identity_create, identity_create(db, actor, external_id, role, claims, out));
 }
 
 int mn_identity_get(mn_db *db, const mn_actor *actor, const char *id_or_external_id,
@@ -146,7 +153,12 @@ int mn_identity_deactivate(mn_db *db, const mn_actor *actor, const char *id_or_e
     return change_identity(db, actor, id_or_external_id, 1);
 }
 
-int mn_identity_delete(mn_db *db, const mn_actor *actor, const char *id_or_external_id)
+static int identity_delete(mn_db *db, const mn_actor *actor, const char *id_or_external_id)
 {
     return change_identity(db, actor, id_or_external_id, 0);
+}
+
+int mn_identity_delete(mn_db *db, const mn_actor *actor, const char *id_or_external_id)
+{
+    MNI_TIMED(db, identity_delete, identity_delete(db, actor, id_or_external_id));
 }

@@ -1,5 +1,6 @@
 /* The public calls on embedding jobs: list, retry, and one batch run by the caller's thread. */
 #include "api/jobs.h"
+#include "api/metrics.h"
 #include "jobs/jobs.h"
 #include "api/access.h"
 #include "api/actor.h"
@@ -75,10 +76,10 @@ int mn_job_retry(mn_db *db, const mn_actor *actor, const char *memory_id,
     return rc;
 }
 
-int mn_job_run(mn_db *db, size_t max_jobs, size_t *done, size_t *failed)
+static int job_run(mn_db *db, size_t max_jobs, size_t *done, size_t *failed)
 {
     if (!db)
-        return mni_err_no_db(__func__);
+        return mni_err_no_db("mn_job_run");
     size_t d = 0, f = 0;
     int rc = max_jobs <= 10000 ? MN_OK
              : mni_seterr(db, MN_EINVAL, "max_jobs is %zu; give 1..10000 (0 = embed_batch)",
@@ -92,4 +93,9 @@ int mn_job_run(mn_db *db, size_t max_jobs, size_t *done, size_t *failed)
     if (failed)
         *failed = f;
     return rc;
+}
+
+int mn_job_run(mn_db *db, size_t max_jobs, size_t *done, size_t *failed)
+{
+    MNI_TIMED(db, job_run, job_run(db, max_jobs, done, failed));
 }

@@ -69,6 +69,9 @@ int mni_rl_decide(mn_db *db, const char *tenant, const char *identity, const cha
                  int64_t n, int peek, mn_ratelimit_result *out);
 int mni_rl_reset(mn_db *db, const char *tenant, const char *identity, const char *endpoint);
 void mni_rl_stats(const mn_db *db, mn_ratelimit_stats *out);
+/* Whether the counters' server (Redis) answers: MN_OK, MN_EBACKEND (why in err), or
+ * MN_EUNSUPPORTED when the handle's counters have no server. */
+int mni_rl_ping(mn_db *db, char *err, size_t errlen);
 
 /* The check of an API call made for who: MN_OK (admitted and counted, or not limited: the
  * system actor, or limiting off), MN_ELIMITED, or MN_EBACKEND (fail-closed). */

@@ -1,6 +1,7 @@
 /* Memories: adding and reading them. Changes are in memory_change.c, search in search.c. */
 #include "api/audit.h"
 #include "api/abi_structs.h"
+#include "api/metrics.h"
 #include "api/access.h"
 #include "api/actor.h"
 #include "api/embed.h"
@@ -201,6 +202,8 @@ static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
     if (ids)
         mni_audit_call_release(&au);
     free(ids);
+    if (rc == MN_OK)
+        mni_metrics_add(db->metrics, MNI_S_MEMORIES_CREATED, (int64_t)n);
     if (rc == MN_OK && db->cfg.embed_async)
         mni_jobs_wake(db->jobs);
     return rc;
@@ -213,10 +216,10 @@ static int get_by_id(mn_db *db, const char *tenant_id, const char *id, unsigned 
     return db->store->ops->memory_get(db->store, tenant_id, id, &q, out);
 }
 
-int mn_memory_add(mn_db *db, const mn_actor *actor, const mn_memory_input *in, mn_memory **out)
+static int memory_add(mn_db *db, const mn_actor *actor, const mn_memory_input *in, mn_memory **out)
 {
     if (!db)
-        return mni_err_no_db(__func__);
+        return mni_err_no_db("mn_memory_add");
     struct pending p = {0};
     struct mni_who who = {0};
     size_t failed;
@@ -228,11 +231,16 @@ int mn_memory_add(mn_db *db, const mn_actor *actor, const mn_memory_input *in, m
     return rc;
 }
 
-int mn_memory_add_many(mn_db *db, const mn_actor *actor, const mn_memory_input *in, size_t n,
-                       char ***ids, size_t *failed_index)
+int mn_memory_add(mn_db *db, const mn_actor *actor, const mn_memory_input *in, mn_memory **out)
+{
+    MNI_TIMED(db, memory_add, memory_add(db, actor, in, out));
+}
+
+static int memory_add_many(mn_db *db, const mn_actor *actor, const mn_memory_input *in, size_t n,
+                           char ***ids, size_t *failed_index)
 {
     if (!db)
-        return mni_err_no_db(__func__);
+        return mni_err_no_db("mn_memory_add_many");
     if (ids)
         *ids = NULL;
     size_t failed = (size_t)-1;
@@ -262,11 +270,17 @@ int mn_memory_add_many(mn_db *db, const mn_actor *actor, const mn_memory_input *
     return rc;
 }
 
-int mn_memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned flags,
-                  mn_memory **out)
+int mn_memory_add_many(mn_db *db, const mn_actor *actor, const mn_memory_input *in, size_t n,
+                       char ***ids, size_t *failed_index)
+{
+    MNI_TIMED(db, memory_add_many, memory_add_many(db, actor, in, n, ids, failed_index));
+}
+
+static int memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned flags,
+                      mn_memory **out)
 {
     if (!db)
-        return mni_err_no_db(__func__);
+        return mni_err_no_db("mn_memory_get");
     char key[MNI_UUID_LEN + 1];
     int rc = mni_check_memory_id(db, "the memory id", id, key);
     id = key;
@@ -287,11 +301,17 @@ int mn_memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned fla
     return rc;
 }
 
-int mn_memory_list(mn_db *db, const mn_actor *actor, const mn_list_options *options,
-                   mn_memories **out)
+int mn_memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned flags,
+                  mn_memory **out)
+{
+    MNI_TIMED(db, memory_get, memory_get(db, actor, id, flags, out));
+}
+
+static int memory_list(mn_db *db, const mn_actor *actor, const mn_list_options *options,
+                       mn_memories **out)
 {
     if (!db)
-        return mni_err_no_db(__func__);
+        return mni_err_no_db("mn_memory_list");
     mn_list_options copy;
     int rc = mni_require(db, out, "out");
     if (rc == MN_OK)
@@ -322,4 +342,10 @@ int mn_memory_list(mn_db *db, const mn_actor *actor, const mn_list_options *opti
     mni_query_release(&q);
     mni_who_release(&who);
     return rc;
+}
+
+int mn_memory_list(mn_db *db, const mn_actor *actor, const mn_list_options *options,
+                   mn_memories **out)
+{
+    MNI_TIMED(db, memory_list, memory_list(db, actor, options, out));
 }

@@ -1,6 +1,7 @@
 /* Memories: updating, deleting, restoring, purging, and the history of changes. */
 #include "api/audit.h"
 #include "api/abi_structs.h"
+#include "api/metrics.h"
 #include "api/access.h"
 #include "api/actor.h"
 #include "api/embed.h"
@@ -137,11 +138,11 @@ static int update_once(mn_db *db, struct mni_who *who, const char *id,
     return rc;
 }
 
-int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
-                     const mn_memory_changes *in, mn_memory **out)
+static int memory_update(mn_db *db, const mn_actor *actor, const char *id,
+                         const mn_memory_changes *in, mn_memory **out)
 {
     if (!db)
-        return mni_err_no_db(__func__);
+        return mni_err_no_db("mn_memory_update");
     char *metadata = NULL;
     float *vec = NULL;
     struct mni_who who = {0};
@@ -185,6 +186,12 @@ int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
     free(metadata);
     free(vec);
     return rc;
+}
+
+int mn_memory_update(mn_db *db, const mn_actor *actor, const char *id,
+                     const mn_memory_changes *in, mn_memory **out)
+{
+    MNI_TIMED(db, memory_update, memory_update(db, actor, id, in, out));
 }
 
 static int compare_strings(const void *a, const void *b)
@@ -238,11 +245,11 @@ static int check_existing(mn_db *db, struct mni_who *who, const char *id, const 
     return rc;
 }
 
-int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *ids, size_t n,
-                          int mode)
+static int memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *ids, size_t n,
+                              int mode)
 {
     if (!db)
-        return mni_err_no_db(__func__);
+        return mni_err_no_db("mn_memory_delete_many");
     int rc = mode == MN_DELETE_SOFT || mode == MN_DELETE_HARD ? MN_OK
              : mni_seterr(db, MN_EINVAL, "delete mode %d is unknown; use MN_DELETE_SOFT or "
                          "MN_DELETE_HARD", mode);
@@ -268,20 +275,31 @@ int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *i
     return rc;
 }
 
-int mn_memory_delete(mn_db *db, const mn_actor *actor, const char *id, int mode)
+int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *ids, size_t n,
+                          int mode)
+{
+    MNI_TIMED(db, memory_delete, memory_delete_many(db, actor, ids, n, mode));
+}
+
+static int memory_delete(mn_db *db, const mn_actor *actor, const char *id, int mode)
 {
     if (!db)
-        return mni_err_no_db(__func__);
+        return mni_err_no_db("mn_memory_delete");
     char key[MNI_UUID_LEN + 1];
     int rc = mni_check_memory_id(db, "the memory id", id, key);
     id = key;
-    return rc == MN_OK ? mn_memory_delete_many(db, actor, &id, 1, mode) : rc;
+    return rc == MN_OK ? memory_delete_many(db, actor, &id, 1, mode) : rc;
 }
 
-int mn_memory_restore(mn_db *db, const mn_actor *actor, const char *id)
+int mn_memory_delete(mn_db *db, const mn_actor *actor, const char *id, int mode)
+{
+    MNI_TIMED(db, memory_delete, memory_delete(db, actor, id, mode));
+}
+
+static int memory_restore(mn_db *db, const mn_actor *actor, const char *id)
 {
     if (!db)
-        return mni_err_no_db(__func__);
+        return mni_err_no_db("mn_memory_restore");
     struct mni_who who = {0};
     char key[MNI_UUID_LEN + 1];
     int rc = mni_check_memory_id(db, "the memory id", id, key);
@@ -301,10 +319,15 @@ int mn_memory_restore(mn_db *db, const mn_actor *actor, const char *id)
     return rc;
 }
 
-int mn_memory_purge_expired(mn_db *db, const mn_actor *actor, size_t *purged)
+int mn_memory_restore(mn_db *db, const mn_actor *actor, const char *id)
+{
+    MNI_TIMED(db, memory_restore, memory_restore(db, actor, id));
+}
+
+static int memory_purge_expired(mn_db *db, const mn_actor *actor, size_t *purged)
 {
     if (!db)
-        return mni_err_no_db(__func__);
+        return mni_err_no_db("mn_memory_purge_expired");
     struct mni_who who = {0};
     size_t n = 0;
     int rc = mni_who_resolve(db, actor, &who);
@@ -319,16 +342,23 @@ int mn_memory_purge_expired(mn_db *db, const mn_actor *actor, size_t *purged)
         rc = db->store->ops->memory_purge_expired(db->store, who.tenant->id, mni_now_ms(), &n,
                                                   &au.au);
     mni_audit_call_release(&au);
+    if (rc == MN_OK)
+        mni_metrics_inc(db->metrics, MNI_S_MAINTENANCE + MNI_MAINT_EXPIRED_PURGE);
     if (rc == MN_OK && purged)
         *purged = n;
     mni_who_release(&who);
     return rc;
 }
 
-int mn_memory_history(mn_db *db, const mn_actor *actor, const char *id, mn_history **out)
+int mn_memory_purge_expired(mn_db *db, const mn_actor *actor, size_t *purged)
+{
+    MNI_TIMED(db, memory_purge_expired, memory_purge_expired(db, actor, purged));
+}
+
+static int memory_history(mn_db *db, const mn_actor *actor, const char *id, mn_history **out)
 {
     if (!db)
-        return mni_err_no_db(__func__);
+        return mni_err_no_db("mn_memory_history");
     struct mni_who who = {0};
     mn_memory *m = NULL;
     char key[MNI_UUID_LEN + 1];
@@ -349,4 +379,9 @@ int mn_memory_history(mn_db *db, const mn_actor *actor, const char *id, mn_histo
     mn_memory_free(m);
     mni_who_release(&who);
     return rc;
+}
+
+int mn_memory_history(mn_db *db, const mn_actor *actor, const char *id, mn_history **out)
+{
+    MNI_TIMED(db, memory_history, memory_history(db, actor, id, out));
 }

@@ -1,6 +1,7 @@
 /* Policies: managing a tenant's access rules, and asking for a decision. */
 #include "api/audit.h"
 #include "api/abi_structs.h"
+#include "api/metrics.h"
 #include "api/access.h"
 #include "api/actor.h"
 #include "api/validate.h"
@@ -230,11 +231,11 @@ int mn_policy_delete(mn_db *db, const mn_actor *actor, const char *id)
     return rc;
 }
 
-int mn_policy_test(mn_db *db, const mn_actor *actor, const char *action, const char *resource,
-                   const char *resource_data, mn_decision **out)
+static int policy_test(mn_db *db, const mn_actor *actor, const char *action, const char *resource,
+                       const char *resource_data, mn_decision **out)
 {
     if (!db)
-        return mni_err_no_db(__func__);
+        return mni_err_no_db("mn_policy_test");
     struct mni_who who = {0};
     cJSON *data = NULL;
     int rc = mni_require(db, out, "out");
@@ -263,6 +264,12 @@ int mn_policy_test(mn_db *db, const mn_actor *actor, const char *action, const c
     cJSON_Delete(data);
     mni_who_release(&who);
     return rc;
+}
+
+int mn_policy_test(mn_db *db, const mn_actor *actor, const char *action, const char *resource,
+                   const char *resource_data, mn_decision **out)
+{
+    MNI_TIMED(db, policy_test, policy_test(db, actor, action, resource, resource_data, out));
 }
 
 void mn_decision_free(mn_decision *d)

@@ -3,6 +3,7 @@
  * mni_ratelimit_enforce (api/limiter.c). */
 #include "api/audit.h"
 #include "api/access.h"
+#include "api/metrics.h"
 #include "api/abi_structs.h"
 #include "api/actor.h"
 #include "core/clock.h"
@@ -50,10 +51,16 @@ static int decide(mn_db *db, const mn_actor *actor, const char *endpoint, int64_
     return rc;
 }
 
+static int ratelimit_hit(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n,
+                         mn_ratelimit_result *out)
+{
+    return decide(db, actor, endpoint, n, 0, out);
+}
+
 int mn_ratelimit_hit(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n,
                      mn_ratelimit_result *out)
 {
-    return decide(db, actor, endpoint, n, 0, out);
+    MNI_TIMED_SAMPLED(db, ratelimit_hit, ratelimit_hit(db, actor, endpoint, n, out));
 }
 
 int mn_ratelimit_peek(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n,

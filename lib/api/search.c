@@ -4,6 +4,7 @@
  * checks again (deleted, expired) and this file too (identity, type, metadata: the index's
  * attributes may lag the store and hold no metadata). */
 #include "api/abi_structs.h"
+#include "api/metrics.h"
 #include "api/access.h"
 #include "api/actor.h"
 #include "api/embed.h"
@@ -162,6 +163,10 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
         }
         if (rc == MN_OK && !served)
             rc = mni_exact_search(db->store, who->tenant->id, q, vec, &top);
+        if (rc == MN_OK)
+            mni_metrics_inc(db->metrics, MNI_S_SEARCHES + (!served ? MNI_PATH_EXACT
+                                                          : use_store ? MNI_PATH_SERVER
+                                                                      : MNI_PATH_INDEX));
         if (rc == MN_OK) {
             mni_topk_sort(&top);
             rc = fetch_hits(db, who->tenant->id, &top, opt, q, out);
@@ -190,11 +195,11 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
     }
 }
 
-int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *options,
-                     mn_memories **out)
+static int memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *options,
+                         mn_memories **out)
 {
     if (!db)
-        return mni_err_no_db(__func__);
+        return mni_err_no_db("mn_memory_search");
     mn_search_options copy;
     const mn_search_options *opt = &copy;
     int rc = mni_require(db, out, "out");
@@ -224,4 +229,10 @@ int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *
     mni_who_release(&who);
     free(vec);
     return rc;
+}
+
+int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *options,
+                     mn_memories **out)
+{
+    MNI_TIMED(db, memory_search, memory_search(db, actor, options, out));
 }

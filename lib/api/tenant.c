@@ -1,6 +1,7 @@
 /* Tenants: the top of the data model. Every other row belongs to exactly one. */
 #include "api/audit.h"
 #include "api/access.h"
+#include "api/metrics.h"
 #include "api/actor.h"
 #include "api/erase.h"
 #include "api/validate.h"
@@ -80,10 +81,10 @@ static int defaults_make(mn_db *db, const char *tenant_id, int64_t now, struct d
     return MN_OK;
 }
 
-int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out)
+static int tenant_create(mn_db *db, const char *name, mn_tenant **out)
 {
     if (!db)
-        return mni_err_no_db(__func__);
+        return mni_err_no_db("mn_tenant_create");
     int rc = check_tenant_name(db, name);
     if (rc != MN_OK)
         return rc;
@@ -98,6 +99,11 @@ int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out)
         rc = db->store->ops->tenant_get(db->store, id, out);
     defaults_free(&d);
     return rc;
+}
+
+int mn_tenant_create(mn_db *db, const char *name, mn_tenant **out)
+{
+    MNI_TIMED(db, tenant_create, tenant_create(db, name, out));
 }
 
 int mni_tenant_install_default_policies(mn_db *db)
@@ -135,10 +141,10 @@ int mn_tenant_list(mn_db *db, mn_tenants **out)
 
 /* A host operation, as creating one: no actor, no policy (a tenant's policies could not
  * stand in the way of erasing it). */
-int mn_tenant_delete(mn_db *db, const char *id_or_name)
+static int tenant_delete(mn_db *db, const char *id_or_name)
 {
     if (!db)
-        return mni_err_no_db(__func__);
+        return mni_err_no_db("mn_tenant_delete");
     mn_tenant *t = NULL;
     int rc = mni_require(db, id_or_name, "the tenant id or name");
     if (rc == MN_OK && !*id_or_name)
@@ -158,4 +164,9 @@ int mn_tenant_delete(mn_db *db, const char *id_or_name)
         mni_erased(db, t->id);
     mn_tenant_free(t);
     return rc;
+}
+
+int mn_tenant_delete(mn_db *db, const char *id_or_name)
+{
+    MNI_TIMED(db, tenant_delete, tenant_delete(db, id_or_name));
 }

@@ -28,3 +28,10 @@ int64_t mni_mono_coarse_ms(void)
 {
     return ms_of(CLOCK_MONOTONIC_COARSE);
 }
+
+uint64_t mni_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}

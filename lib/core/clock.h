@@ -10,6 +10,8 @@ int64_t mni_now_ms(void);
 int64_t mni_now_coarse_ms(void);
 int64_t mni_mono_ms(void);
 int64_t mni_mono_coarse_ms(void);
+/* Monotonic time in nanoseconds, for the latencies metrics keep (core/metrics.h). */
+uint64_t mni_mono_ns(void);
 
 #define MNI_MS_PER_DAY INT64_C(86400000)
 

@@ -1,6 +1,7 @@
 /* The vector index of a handle: partitions per tenant that follow the store's change feed,
  * persistence beside the database, and the search plans (see vindex.h). */
 #include "index/vindex.h"
+#include "core/metrics.h"
 #include "index/distance.h"
 #include "index/hnsw.h"
 #include "index/vindex_attr.h"
@@ -840,6 +841,7 @@ int mni_vindex_search(mni_vindex *vx, const char *tenant_id, const struct mni_st
         COUNT(vx, searches);
         if (ov.keys.n)
             COUNT(vx, overlay);
+        mni_metrics_add(vx->store->metrics, MNI_S_SEARCH_OVERLAY, (int64_t)ov.keys.n);
     } else if (rc != MN_ENOMEM) {
         COUNT(vx, fallback);
         rc = MN_OK;
@@ -864,8 +866,10 @@ void mni_vindex_changed(mni_vindex *vx, const char *tenant_id)
  * less than that still catches up (see feed_prune). */
 static void part_checkpoint(mni_vindex *vx, struct vx_part *p, int64_t seq)
 {
-    if (p->mark_seq > 0 && vx->store->ops->feed_prune)
+    if (p->mark_seq > 0 && vx->store->ops->feed_prune) {
         vx->store->ops->feed_prune(vx->store, p->tenant_id, p->mark_seq);
+        mni_metrics_inc(vx->store->metrics, MNI_S_MAINTENANCE + MNI_MAINT_FEED_PRUNE);
+    }
     p->mark_seq = seq;
     p->changed = 0;
 }
@@ -924,6 +928,7 @@ static int part_save(mni_vindex *vx, struct vx_part *p)
     if (rc == MN_OK) {
         p->had_file = 1;
         COUNT(vx, saves);
+        mni_metrics_inc(vx->store->metrics, MNI_S_MAINTENANCE + MNI_MAINT_INDEX_SAVE);
         part_checkpoint(vx, p, seq);
     }
     return rc;
@@ -1078,4 +1083,42 @@ void mni_vindex_stats(mni_vindex *vx, const char *tenant_id, struct mni_vindex_s
         st->bytes = (p->h ? mni_hnsw_bytes(p->h) : 0) + vx_attrs_bytes(&p->at);
         pthread_rwlock_unlock(&p->rw);
     }
+}
+
+void mni_vindex_metrics(mni_vindex *vx, int64_t store_seq, uint64_t *vals)
+{
+    /* The partitions, taken under mu; each is then read under its own lock, as
+     * mni_vindex_stats does (a partition lives as long as the handle). */
+    pthread_mutex_lock(&vx->mu);
+    size_t np = 0;
+    for (struct vx_part *p = vx->parts; p; p = p->next)
+        np++;
+    struct vx_part **parts = malloc((np ? np : 1) * sizeof *parts);
+    np = 0;
+    for (struct vx_part *p = vx->parts; p && parts; p = p->next)
+        parts[np++] = p;
+    pthread_mutex_unlock(&vx->mu);
+    int64_t lag = 0;
+    for (size_t i = 0; i < np; i++) {
+        struct vx_part *p = parts[i];
+        int state = ld_state(p);
+        if (state == VX_BROKEN)
+            continue;
+        /* A partition not loaded yet (first used, its catch-up to come) has applied nothing. */
+        int64_t behind = store_seq - __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE);
+        if (behind > lag)
+            lag = behind;
+        if (state != VX_READY)
+            continue;
+        size_t n = __atomic_load_n(&p->count, __ATOMIC_RELAXED);
+        unsigned b = n < 1000 ? MNI_ISIZE_1K : n < 10000 ? MNI_ISIZE_10K
+                   : n < 100000 ? MNI_ISIZE_100K : n < 1000000 ? MNI_ISIZE_1M : MNI_ISIZE_MORE;
+        vals[MNI_S_INDEX_TENANTS + b]++;
+        vals[MNI_S_INDEX_VECTORS] += n;
+        pthread_rwlock_rdlock(&p->rw);
+        vals[MNI_S_INDEX_BYTES] += (p->h ? mni_hnsw_bytes(p->h) : 0) + vx_attrs_bytes(&p->at);
+        pthread_rwlock_unlock(&p->rw);
+    }
+    free(parts);
+    vals[MNI_S_INDEX_LAG] = (uint64_t)lag;
 }

@@ -115,4 +115,10 @@ struct mni_vindex_stats {
 };
 void mni_vindex_stats(mni_vindex *vx, const char *tenant_id, struct mni_vindex_stats *st);
 
+/* The index's figures for metrics (core/metrics.h), into vals (MNI_SLOTS values, those of the
+ * INDEX_* families zero): the loaded partitions by size, their vectors and bytes, and the lag
+ * behind store_seq (the store's seq now) of the one furthest behind, a partition still to be
+ * loaded included. */
+void mni_vindex_metrics(mni_vindex *vx, int64_t store_seq, uint64_t *vals);
+
 #endif

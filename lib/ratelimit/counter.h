@@ -38,6 +38,7 @@ struct mni_count_res {
     int64_t now_ms;            /* the backend's clock, ms since the epoch */
 };
 
+struct mni_metrics;
 struct mni_counter_ops {
     const char *name;
     /* MN_OK with the decision in *out; MN_EBACKEND (message set on c->db) when the counters
@@ -46,6 +47,11 @@ struct mni_counter_ops {
     /* Forgets the key's calls. */
     int (*reset)(struct mni_counter *c, const char *key, size_t keylen, uint64_t hash);
     void (*destroy)(struct mni_counter *c);
+    /* Hands the counters the handle's metrics, for their connection pool (NULL: none). */
+    void (*set_metrics)(struct mni_counter *c, struct mni_metrics *m);
+    /* Whether the counters' server answers (health): MN_OK, or MN_EBACKEND with why in err.
+     * NULL: there is no server (in-process counters). */
+    int (*ping)(struct mni_counter *c, char *err, size_t errlen);
 };
 
 /* The backend cfg->ratelimit names (MN_RATELIMIT_MEMORY or _REDIS; counters.c picks it), made

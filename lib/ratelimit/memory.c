@@ -159,7 +159,8 @@ static void mc_destroy(struct mni_counter *c)
     free(m);
 }
 
-static const struct mni_counter_ops memory_ops = {"memory", mc_decide, mc_reset, mc_destroy};
+static const struct mni_counter_ops memory_ops = {"memory", mc_decide, mc_reset, mc_destroy,
+                                                  NULL, NULL};
 
 int mni_counter_memory_create(mn_db *db, mn_config *cfg, struct mni_counter **out)
 {

@@ -219,7 +219,28 @@ static void rc_destroy(struct mni_counter *c)
     free(r);
 }
 
-static const struct mni_counter_ops redis_ops = {"redis", rc_decide, rc_reset, rc_destroy};
+static void rc_set_metrics(struct mni_counter *c, struct mni_metrics *m)
+{
+    mni_redis_pool_set_metrics(((struct rc_counter *)c)->pool, m);
+}
+
+static int rc_ping(struct mni_counter *c, char *err, size_t errlen)
+{
+    const char *argv[] = {"PING"};
+    const size_t lens[] = {4};
+    redisReply *r = NULL;
+    int rc = mni_redis_command(((struct rc_counter *)c)->pool, 1, argv, lens, &r, err, errlen);
+    if (rc == MN_OK && r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "Redis answered PING with an error: %.200s", r->str);
+        rc = MN_EBACKEND;
+    }
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
+static const struct mni_counter_ops redis_ops = {"redis", rc_decide, rc_reset, rc_destroy,
+                                                 rc_set_metrics, rc_ping};
 
 /* The mn_config.redis_* fields, checked, as pool options; the defaults written back to cfg. */
 static int options(mn_db *db, mn_config *cfg, struct mni_redis_options *o)

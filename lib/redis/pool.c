@@ -7,6 +7,7 @@
  * one up to the reply timeout.
  */
 #include "redis/redis.h"
+#include "core/metrics.h"
 #include "manushya.h"
 
 #include <errno.h>
@@ -28,7 +29,14 @@ struct mni_redis_pool {
     pthread_cond_t cv;
     struct conn *idle;         /* stack of max_conns */
     int nidle, total;
+    struct mni_metrics *metrics; /* NULL: none */
 };
+
+void mni_redis_pool_set_metrics(struct mni_redis_pool *p, struct mni_metrics *m)
+{
+    p->metrics = m;
+    mni_metrics_add(m, MNI_S_POOL_SIZE + MNI_POOL_REDIS, p->o.max_conns);
+}
 
 static time_t mono_s(void)
 {
@@ -183,6 +191,7 @@ static int acquire(struct mni_redis_pool *p, redisContext **out, char *err, size
         until.tv_nsec -= 1000000000;
     }
     pthread_mutex_lock(&p->mu);
+    int waited = 0;
     for (;;) {
         if (p->nidle) {
             struct conn k = p->idle[--p->nidle];
@@ -201,8 +210,11 @@ static int acquire(struct mni_redis_pool *p, redisContext **out, char *err, size
             pthread_mutex_unlock(&p->mu);
             break;
         }
+        if (!waited++)
+            mni_metrics_inc(p->metrics, MNI_S_POOL_WAITS + MNI_POOL_REDIS);
         if (pthread_cond_timedwait(&p->cv, &p->mu, &until) == ETIMEDOUT) {
             pthread_mutex_unlock(&p->mu);
+            mni_metrics_inc(p->metrics, MNI_S_POOL_TIMEOUTS + MNI_POOL_REDIS);
             snprintf(err, errlen, "all %d Redis connections stayed busy for %d ms; raise "
                      "mn_config.redis_pool_max", p->o.max_conns, p->o.timeout_ms);
             return MN_EBACKEND;
@@ -225,7 +237,9 @@ int mni_redis_command(struct mni_redis_pool *p, int argc, const char **argv, con
         int rc = acquire(p, &c, err, errlen);
         if (rc != MN_OK)
             return rc; /* no connection to be had: retrying would only wait again */
+        mni_metrics_inc(p->metrics, MNI_S_POOL_IN_USE + MNI_POOL_REDIS);
         *reply = redisCommandArgv(c, argc, argv, argvlen);
+        mni_metrics_add(p->metrics, MNI_S_POOL_IN_USE + MNI_POOL_REDIS, -1);
         if (*reply) {
             release(p, c);
             return MN_OK;

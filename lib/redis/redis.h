@@ -44,6 +44,9 @@ struct mni_redis_pool;
 int mni_redis_pool_create(const char *url, const struct mni_redis_options *o,
                          struct mni_redis_pool **out, char *err, size_t errlen);
 void mni_redis_pool_free(struct mni_redis_pool *p);
+/* Counts the pool's size, connections in use, waits and timeouts on m (core/metrics.h). */
+struct mni_metrics;
+void mni_redis_pool_set_metrics(struct mni_redis_pool *p, struct mni_metrics *m);
 
 /* Runs one command (argv of argc binary-safe strings) on a pooled connection and returns the
  * reply in *reply (freeReplyObject it). A server error is a reply (REDIS_REPLY_ERROR), not a

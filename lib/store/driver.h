@@ -129,6 +129,8 @@ enum mni_stmt {
     MNI_REKEY_HISTORY,          /* t, after key, limit: key, memory id, version, before,
                                  * after, by key */
     MNI_REKEY_HISTORY_SET,      /* t, key, before, after */
+    /* none: pending jobs, failed jobs, the oldest pending job's created_at (0: none), tenants */
+    MNI_STORE_STATS,
     MNI_STMT_COUNT
 };
 
@@ -280,6 +282,7 @@ int mni_op_meta_add(struct mni_store *s, const char *key, const char *value);
  * next re-seals up to batch rows, the last destroys the old keys and appends au (*done 1). */
 int mni_op_rekey_step(struct mni_store *s, const char *tenant_id, size_t batch,
                       const struct mni_audit *au, int *done);
+int mni_op_stats(struct mni_store *s, struct mni_store_stats *out);
 int mni_op_apikey_insert(struct mni_store *s, const mn_apikey *k, const char *hash,
                          const struct mni_audit *au);
 int mni_op_apikey_get(struct mni_store *s, const char *id, struct mni_apikey_row **out);
@@ -330,6 +333,7 @@ int mni_op_embed_cache_prune(struct mni_store *s, int64_t before, size_t *remove
     .ratelimit_limit_delete = mni_op_ratelimit_limit_delete, \
     .embed_cache_put = mni_op_embed_cache_put, \
     .embed_jobs_list = mni_op_embed_jobs_list, \
+    .stats = mni_op_stats, \
     .meta_add = mni_op_meta_add, \
     .apikey_insert = mni_op_apikey_insert, \
     .apikey_get = mni_op_apikey_get, \

@@ -6,6 +6,7 @@
 #include "core/error.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int mni_op_embed_jobs_list(struct mni_store *s, const char *tenant_id, int status, int limit,
                            mn_jobs **out)
@@ -26,4 +27,22 @@ int mni_op_embed_jobs_list(struct mni_store *s, const char *tenant_id, int statu
     }
     *out = l;
     return MN_OK;
+}
+
+static int read_stats(void *ctx, const struct mni_row *r)
+{
+    struct mni_store_stats *st = ctx;
+    st->jobs_pending = r->ops->integer(r, 0);
+    st->jobs_failed = r->ops->integer(r, 1);
+    st->jobs_oldest_ms = r->ops->integer(r, 2);
+    st->tenants = r->ops->integer(r, 3);
+    return 1;
+}
+
+int mni_op_stats(struct mni_store *s, struct mni_store_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    struct mni_args a = {0};
+    return s->driver->read(s, NULL, MNI_STORE_STATS, &a, read_stats, out,
+                           "reading the store's figures");
 }

@@ -1,6 +1,7 @@
 /* Picks the store backend from a URL's scheme, opens it, and what all backends share. */
 #include "store/store.h"
 #include "store/vault.h"
+#include "core/metrics.h"
 #include "core/error.h"
 #include "core/features.h"
 
@@ -80,6 +81,12 @@ int mni_store_opened(struct mni_store *s, int rc, struct mni_store **out)
     else
         *out = s;
     return rc;
+}
+
+void mni_store_set_metrics(struct mni_store *s, struct mni_metrics *m)
+{
+    s->metrics = m;
+    mni_metrics_add(m, MNI_S_POOL_SIZE + (unsigned)s->pool_kind, s->pool_max);
 }
 
 void mni_store_changed(struct mni_store *s, const char *tenant_id)

@@ -23,6 +23,7 @@ typedef void (*mni_changed_fn)(void *ctx, const char *tenant_id);
 struct mni_driver;
 struct mni_audit;
 struct mni_audit_query;
+struct mni_metrics;
 
 /* An API key as stored: what the public struct shows, and the hash only the API reads. */
 struct mni_apikey_row {
@@ -41,6 +42,19 @@ struct mni_store {
     mni_changed_fn changed;    /* NULL: nobody follows */
     void *changed_ctx;
     struct mni_vault *vault;   /* encryption at rest (store/vault.h); NULL: a plain store */
+    /* Metrics (core/metrics.h): the handle's, or NULL; set by mni_store_set_metrics after the
+     * open. The backend's open sets pool_kind (MNI_POOL_*) and pool_max, the connections its
+     * pools may hold; its pools count takes, waits and timeouts on metrics. */
+    struct mni_metrics *_Atomic metrics; /* atomic: the checkpointer thread reads it */
+    int pool_kind, pool_max;
+    int schema_latest;         /* the last migration this library has, set by the open */
+};
+
+/* The store's figures for metrics and health (mni_store_ops.stats). */
+struct mni_store_stats {
+    int64_t jobs_pending, jobs_failed;
+    int64_t jobs_oldest_ms;    /* created_at of the oldest pending job, 0: none */
+    int64_t tenants;
 };
 
 /* What list, scan and get select. */
@@ -317,6 +331,10 @@ struct mni_store_ops {
     int (*memory_search)(struct mni_store *s, const char *tenant_id,
                          const struct mni_store_query *q, const float *vec, size_t want, int ef,
                          mni_hit_fn fn, void *ctx);
+
+    /* ---- metrics and health (api/metrics.c, api/health.c) ----
+     * The store-wide figures of struct mni_store_stats, in one read. */
+    int (*stats)(struct mni_store *s, struct mni_store_stats *out);
 };
 
 /* The dimension of a new database when the open wants none (*dim 0). */
@@ -334,6 +352,8 @@ int mni_store_open(const struct mni_store_ops *ops, mn_db *db, const char *targe
 /* How a backend's open ends: on a failure (rc) s is closed with its ops' close; else *out
  * receives it. Returns rc. */
 int mni_store_opened(struct mni_store *s, int rc, struct mni_store **out);
+/* Hands the store the handle's metrics (NULL: none) and counts its pools' size there. */
+void mni_store_set_metrics(struct mni_store *s, struct mni_metrics *m);
 /* A backend committed a change to the tenant's memories. */
 void mni_store_changed(struct mni_store *s, const char *tenant_id);
 /* Frees what a claimed embedding task holds, not the task itself (a row-reader hook). */

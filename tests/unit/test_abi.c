@@ -331,6 +331,24 @@ START_TEST(actor_of_1_0_without_api_key)
 }
 END_TEST
 
+/* The growth of 1.2: a 1.1 program's mn_config is version 1, without metrics; the library
+ * reads its bytes and no more, and keeps metrics (the default). */
+START_TEST(config_of_1_1_without_metrics)
+{
+    mn_config cur = MN_CONFIG_INIT;
+    size_t v1_size = offsetof(mn_config, metrics);
+    mn_config *v1 = exact(&cur, v1_size);
+    v1->version = 1;
+    mn_db *db = NULL;
+    TH_OK(db, mn_open(&db, th_sqlite_url(), v1));
+    char *text = NULL;
+    TH_OK(db, mn_metrics_write(db, MN_METRICS_PROMETHEUS, &text));
+    ck_assert(strstr(text, "manushya_calls_total"));
+    mn_free(text);
+    mn_close(db);
+}
+END_TEST
+
 START_TEST(init_functions)
 {
     mn_memory_input in;
@@ -387,6 +405,7 @@ static Suite *abi_suite(void)
     tcase_add_test(tc, only_the_callers_bytes);
     tcase_add_test(tc, older_versions_read_and_written_in_their_size);
     tcase_add_test(tc, actor_of_1_0_without_api_key);
+    tcase_add_test(tc, config_of_1_1_without_metrics);
     tcase_add_test(tc, init_functions);
     suite_add_tcase(s, tc);
     return s;

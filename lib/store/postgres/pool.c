@@ -8,6 +8,7 @@
  * that takes one connection at a time, like PGlite's socket server).
  * A connection belongs to one thread between pgs_get and pgs_put. */
 #include "store/postgres/pg.h"
+#include "core/metrics.h"
 #include "core/clock.h"
 #include "core/error.h"
 
@@ -25,6 +26,8 @@ int pgs_pool_init(struct pgs_store *s, struct pgs_pool *p, const char *conninfo,
     p->conninfo = conninfo;
     p->what = what;
     p->nconns = s->opt.pool_size + s->opt.pool_overflow;
+    s->base.pool_kind = MNI_POOL_POSTGRES;
+    s->base.pool_max += p->nconns;
     p->conns = calloc((size_t)p->nconns, sizeof *p->conns);
     pthread_mutex_init(&p->mu, NULL);
     pthread_condattr_t ca;
@@ -132,6 +135,7 @@ int pgs_get(struct pgs_store *s, struct pgs_pool *p, struct pgs_conn **out)
     struct timespec until = { (time_t)(deadline / 1000), (long)(deadline % 1000) * 1000000 };
     pthread_mutex_lock(&p->mu);
     struct pgs_conn *c = NULL;
+    int waited = 0;
     for (;;) {
         /* An open idle connection first; else a free slot to open one in. */
         struct pgs_conn *slot = NULL;
@@ -148,8 +152,11 @@ int pgs_get(struct pgs_store *s, struct pgs_pool *p, struct pgs_conn **out)
             c = slot;
         if (c)
             break;
+        if (!waited++)
+            mni_metrics_inc(s->base.metrics, MNI_S_POOL_WAITS + MNI_POOL_POSTGRES);
         if (pthread_cond_timedwait(&p->cv, &p->mu, &until) == ETIMEDOUT) {
             pthread_mutex_unlock(&p->mu);
+            mni_metrics_inc(s->base.metrics, MNI_S_POOL_TIMEOUTS + MNI_POOL_POSTGRES);
             return mni_seterr(s->base.db, MN_EBACKEND, "no connection to %s came free within "
                              "%d ms: all %d (pool_size %d + pool_overflow %d) are in use; raise "
                              "pool_size, pool_overflow or pool_timeout_ms in the URL, or make "
@@ -158,6 +165,7 @@ int pgs_get(struct pgs_store *s, struct pgs_pool *p, struct pgs_conn **out)
         }
     }
     c->busy = 1;
+    mni_metrics_inc(s->base.metrics, MNI_S_POOL_IN_USE + MNI_POOL_POSTGRES);
     int was_open = c->pg != NULL;
     if (!was_open)
         p->nopen++;
@@ -196,6 +204,7 @@ void pgs_put(struct pgs_store *s, struct pgs_pool *p, struct pgs_conn *c)
     if (!keep)
         p->nopen--;
     c->busy = 0;
+    mni_metrics_add(s->base.metrics, MNI_S_POOL_IN_USE + MNI_POOL_POSTGRES, -1);
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
 }

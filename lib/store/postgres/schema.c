@@ -227,6 +227,7 @@ static int has_iterative_scan(const char *version)
 
 int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim)
 {
+    s->base.schema_latest = latest_version();
     struct pgs_conn *c;
     int rc = pgs_get(s, &s->primary, &c);
     if (rc != MN_OK)

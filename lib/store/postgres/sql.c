@@ -287,6 +287,10 @@ static const char *const sql[PGS__COUNT] = {
                      "THEN 1 ELSE 2 END, run_after = $5, error = $6, updated_at = $4 "
                      "WHERE tenant_id = $1 AND memory_key = $2 AND claim = $3",
     /* $2 status (0 = any), $3 limit. */
+    [MNI_STORE_STATS] = "SELECT COALESCE(SUM(CASE WHEN status = 1 THEN 1 ELSE 0 END), 0)::bigint, "
+                        "COALESCE(SUM(CASE WHEN status = 2 THEN 1 ELSE 0 END), 0)::bigint, "
+                        "COALESCE(MIN(CASE WHEN status = 1 THEN created_at END), 0)::bigint, "
+                        "(SELECT COUNT(*) FROM tenants)::bigint FROM embed_jobs",
     [MNI_JOB_LIST] = "SELECT m.id, j.tenant_id, j.status, j.attempts, j.run_after, j.error, "
                      "j.created_at, j.updated_at FROM embed_jobs j JOIN memories m "
                      "ON m.tenant_id = j.tenant_id AND m.key = j.memory_key "

@@ -8,6 +8,7 @@
  * SQ_WAL_HARD_PAGES, the committing writer checkpoints itself, as SQLite would, so the WAL
  * stays bounded. */
 #include "store/sqlite/sqlite.h"
+#include "core/metrics.h"
 
 #define SQ_WAL_SOFT_PAGES 1000   /* wake the checkpointer (SQLite's default threshold) */
 #define SQ_WAL_HARD_PAGES 16384  /* 256 MiB of our 16 KiB pages: the writer helps */
@@ -23,9 +24,11 @@ static void *checkpointer(void *arg)
             break;
         s->ckpt_pending = 0;
         pthread_mutex_unlock(&s->ckpt_mu);
-        if (s->ckpt_conn.db || sq_conn_open(s, &s->ckpt_conn) == MN_OK)
+        if (s->ckpt_conn.db || sq_conn_open(s, &s->ckpt_conn) == MN_OK) {
             sqlite3_wal_checkpoint_v2(s->ckpt_conn.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
                                       NULL);
+            mni_metrics_inc(s->base.metrics, MNI_S_MAINTENANCE + MNI_MAINT_WAL_CHECKPOINT);
+        }
         pthread_mutex_lock(&s->ckpt_mu);
     }
     pthread_mutex_unlock(&s->ckpt_mu);
@@ -37,6 +40,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
     struct sq_store *s = arg;
     if (pages >= SQ_WAL_HARD_PAGES) {
         sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        mni_metrics_inc(s->base.metrics, MNI_S_MAINTENANCE + MNI_MAINT_WAL_CHECKPOINT);
     } else if (pages >= SQ_WAL_SOFT_PAGES) {
         pthread_mutex_lock(&s->ckpt_mu);
         s->ckpt_pending = 1;

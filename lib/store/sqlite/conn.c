@@ -1,6 +1,7 @@
 /* Connections of the SQLite backend: a small pool, so that readers on several threads run at
  * once (WAL mode lets them), statements prepared once per connection, errors and transactions. */
 #include "store/sqlite/sqlite.h"
+#include "core/metrics.h"
 #include "core/error.h"
 
 #include <stdlib.h>
@@ -89,10 +90,13 @@ void sq_conn_close(struct sq_conn *c)
 int sq_conn_get(struct sq_store *s, struct sq_conn **out)
 {
     pthread_mutex_lock(&s->mu);
+    if (s->nidle == 0)
+        mni_metrics_inc(s->base.metrics, MNI_S_POOL_WAITS + MNI_POOL_SQLITE);
     while (s->nidle == 0)
         pthread_cond_wait(&s->cv, &s->mu);
     struct sq_conn *c = &s->conns[s->idle[--s->nidle]];
     pthread_mutex_unlock(&s->mu);
+    mni_metrics_inc(s->base.metrics, MNI_S_POOL_IN_USE + MNI_POOL_SQLITE);
     /* Connections open on first use, so a handle that one thread uses costs one connection. */
     if (!c->db) {
         int rc = sq_conn_open(s, c);
@@ -107,6 +111,7 @@ int sq_conn_get(struct sq_store *s, struct sq_conn **out)
 
 void sq_conn_put(struct sq_store *s, struct sq_conn *c)
 {
+    mni_metrics_add(s->base.metrics, MNI_S_POOL_IN_USE + MNI_POOL_SQLITE, -1);
     pthread_mutex_lock(&s->mu);
     s->idle[s->nidle++] = (int)(c - s->conns);
     pthread_cond_signal(&s->cv);

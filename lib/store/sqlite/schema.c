@@ -164,6 +164,7 @@ int sq_schema_prepare(struct sq_store *s, struct sq_conn *c, const char *embedde
 {
     int64_t app_id = 0, tables = 0;
     int found, version, latest = latest_version();
+    s->base.schema_latest = latest;
     /* One read transaction: another process creating the file meanwhile must not be seen half
      * before and half after its commit. */
     int rc = run_script(s, c, "BEGIN", "reading the schema");

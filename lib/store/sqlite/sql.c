@@ -254,6 +254,10 @@ static const char *const sql[SQ__COUNT] = {
                     "ELSE 2 END, run_after = ?4, error = ?5, updated_at = ?3 "
                     "WHERE memory_key = ?1 AND claim = ?2",
     /* ?2 status (0 = any), ?3 limit. */
+    [MNI_STORE_STATS] = "SELECT COALESCE(SUM(CASE WHEN status = 1 THEN 1 ELSE 0 END), 0), "
+                        "COALESCE(SUM(CASE WHEN status = 2 THEN 1 ELSE 0 END), 0), "
+                        "COALESCE(MIN(CASE WHEN status = 1 THEN created_at END), 0), "
+                        "(SELECT COUNT(*) FROM tenants) FROM embed_jobs",
     [MNI_JOB_LIST] = "SELECT m.id, j.tenant_id, j.status, j.attempts, j.run_after, j.error, "
                     "j.created_at, j.updated_at FROM embed_jobs j JOIN memories m "
                     "ON m.key = j.memory_key WHERE j.tenant_id = ?1 AND (?2 = 0 OR "

@@ -1,5 +1,6 @@
 /* The SQLite backend: opening, closing, and its ops table. */
 #include "store/sqlite/sqlite.h"
+#include "core/metrics.h"
 #include "core/error.h"
 
 #include <stdlib.h>
@@ -51,6 +52,8 @@ static int sq_open(mn_db *db, const char *target, const mn_config *cfg, int *dim
     s->busy_ms = cfg->busy_timeout_ms;
     /* Every connection to ":memory:" opens a database of its own: one connection, shared. */
     s->nconns = strcmp(target, ":memory:") == 0 ? 1 : cfg->pool_size;
+    s->base.pool_kind = MNI_POOL_SQLITE;
+    s->base.pool_max = s->nconns;
     s->path = strdup(target);
     s->conns = calloc((size_t)s->nconns, sizeof *s->conns);
     s->idle = calloc((size_t)s->nconns, sizeof *s->idle);
