@@ -331,12 +331,12 @@ START_TEST(actor_of_1_0_without_api_key)
 }
 END_TEST
 
-/* The growth of 1.2: a 1.1 program's mn_config is version 1, without metrics; the library
- * reads its bytes and no more, and keeps metrics (the default). */
+/* The growth of 1.2: a 1.1 program's mn_config is version 1, without master_key_file and
+ * metrics; the library reads its bytes and no more, and keeps metrics (the default). */
 START_TEST(config_of_1_1_without_metrics)
 {
     mn_config cur = MN_CONFIG_INIT;
-    size_t v1_size = offsetof(mn_config, metrics);
+    size_t v1_size = offsetof(mn_config, master_key_file);
     mn_config *v1 = exact(&cur, v1_size);
     v1->version = 1;
     mn_db *db = NULL;
