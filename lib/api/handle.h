@@ -37,6 +37,8 @@ struct mn_db {
                                              * secret (api/apikey_cache.c) */
     /* ---- asynchronous embedding (jobs/) ---- */
     struct mni_jobs *jobs;                   /* worker threads; NULL without any */
+    /* ---- scheduled maintenance (api/maintenance.c) ---- */
+    struct mni_jobs *maintenance;            /* its thread; NULL without one */
 };
 
 #define MNI_DEFAULT_MAX_TEXT 65536
