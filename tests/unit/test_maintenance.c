@@ -14,6 +14,7 @@
 #include "store/driver.h"
 
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,6 +235,70 @@ START_TEST(test_held_elsewhere_is_skipped)
 }
 END_TEST
 
+/* Workers racing for one due task: each its own handle, all asking at once, many rounds:
+ * every round exactly one ran it, the others skipped it as busy or not due. */
+#define RACERS 4
+#define ROUNDS 10
+
+struct racer {
+    mn_db *db;
+    pthread_barrier_t *go;
+    int ran[ROUNDS];
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    for (int round = 0; round < ROUNDS; round++) {
+        pthread_barrier_wait(r->go);
+        mn_maintenance_report rep = MN_MAINTENANCE_REPORT_INIT;
+        int rc = mn_maintenance_run(r->db, MN_MAINT_PURGE_EXPIRED, &rep);
+        r->ran[round] = rc == MN_OK ? rep.tasks[0].status : -rc;
+        pthread_barrier_wait(r->go); /* the round is over: the main thread makes it due */
+        pthread_barrier_wait(r->go);
+    }
+    return NULL;
+}
+
+START_TEST(test_one_of_many_runs)
+{
+    const char *url;
+    mn_db *first = fresh(_i, &url, (mn_config)TH_CONFIG(0));
+    if (!first)
+        return;
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, RACERS + 1);
+    struct racer r[RACERS];
+    pthread_t t[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        r[i] = (struct racer){ .db = i ? open_cfg(url, (mn_config)TH_CONFIG(0)) : first,
+                               .go = &go };
+        ck_assert_int_eq(pthread_create(&t[i], NULL, race, &r[i]), 0);
+    }
+    for (int round = 0; round < ROUNDS; round++) {
+        pthread_barrier_wait(&go);
+        pthread_barrier_wait(&go);
+        th_raw_exec(url, "UPDATE maintenance SET last_run_at = 0", NULL, NULL);
+        pthread_barrier_wait(&go);
+    }
+    for (int i = 0; i < RACERS; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&go);
+    for (int round = 0; round < ROUNDS; round++) {
+        int ran = 0;
+        for (int i = 0; i < RACERS; i++) {
+            int st = r[i].ran[round];
+            ck_assert_msg(st == MN_MAINT_RAN || st == MN_MAINT_BUSY || st == MN_MAINT_NOT_DUE,
+                          "round %d, worker %d: %d", round, i, st);
+            ran += st == MN_MAINT_RAN;
+        }
+        ck_assert_msg(ran == 1, "round %d: %d workers ran the task", round, ran);
+    }
+    for (int i = 0; i < RACERS; i++)
+        mn_close(r[i].db);
+}
+END_TEST
+
 /* mn_config.maintenance: the handle's thread runs due tasks within a poll, and mn_close stops
  * it at once however long its poll. */
 START_TEST(test_handle_thread_runs_and_stops)
@@ -327,6 +392,7 @@ static Suite *maintenance_suite(void)
     tcase_add_loop_test(tc, test_each_task_does_its_job, 0, TH_NSTORES);
     tcase_add_loop_test(tc, test_not_due_is_skipped_force_runs, 0, TH_NSTORES);
     tcase_add_loop_test(tc, test_held_elsewhere_is_skipped, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, test_one_of_many_runs, 0, TH_NSTORES);
     tcase_add_loop_test(tc, test_handle_thread_runs_and_stops, 0, TH_NSTORES);
     tcase_add_loop_test(tc, test_bad_input_changes_nothing, 0, TH_NSTORES);
     suite_add_tcase(s, tc);
