@@ -69,10 +69,11 @@ static int cache_run(mn_db *db, int64_t *items)
     return rc;
 }
 
-/* Tombstones are read by vector indexes following the feed, in this process or another, and
- * an index's checkpoints prune what it no longer needs (index_run). A database that searches
- * itself (pgvector) has no index of ours in any process: nobody reads its tombstones, so all
- * of them go. Elsewhere an index of another process may still need them: they are kept. */
+/* Tombstones are read by the vector indexes that follow the feed, in this process or
+ * another. A database that searches itself (pgvector) has no index of ours in any process:
+ * nobody reads its tombstones, so all of them go. Else the handle's index drops those of its
+ * partitions kept without files (index/vindex.h; those with files prune when saved:
+ * index_run). A handle without an index cannot know what others need: it keeps them. */
 static int feed_tenant(mn_db *db, const mn_tenant *t, int64_t *n)
 {
     struct mni_store *s = db->store;
@@ -86,9 +87,16 @@ static int feed_tenant(mn_db *db, const mn_tenant *t, int64_t *n)
 
 static int feed_run(mn_db *db, int64_t *items)
 {
-    if (!db->store->ops->memory_search || !db->store->ops->feed_prune)
+    if (!db->store->ops->feed_prune)
         return MN_OK;
-    return each_tenant(db, feed_tenant, items);
+    if (db->store->ops->memory_search)
+        return each_tenant(db, feed_tenant, items);
+    if (!db->index)
+        return MN_OK;
+    size_t n = 0;
+    int rc = mni_vindex_prune_feed(db->index, &n);
+    *items = (int64_t)n;
+    return rc; /* the store's failure, its message set */
 }
 
 /* The handle's index saved as on close: its partitions written are the items. */

@@ -11,6 +11,7 @@
 
 #include "api/handle.h"
 #include "store/audit.h"
+#include "index/vindex.h"
 #include "store/driver.h"
 
 #include <check.h>
@@ -190,6 +191,47 @@ START_TEST(test_not_due_is_skipped_force_runs)
     TH_OK(db, mn_maintenance_run(db, MN_MAINT_PURGE_EXPIRED, NULL));
     TH_OK(db, mn_maintenance_run(db, MN_MAINT_PURGE_EXPIRED, &r));
     assert_status(&r, 0, MN_MAINT_NOT_DUE);
+    mn_close(db);
+}
+END_TEST
+
+/* The feed task with the handle's index (kept without files: a small partition, or a store
+ * without files): a tombstone the index applied goes at the second run, one run after. */
+START_TEST(test_feed_prunes_tombstones_the_index_applied)
+{
+    const char *url;
+    mn_db *db = fresh(_i, &url, (mn_config)TH_CONFIG(0));
+    if (!db)
+        return;
+    ck_assert_ptr_nonnull(db->index);
+    const char *id = th_add(db, &sys, "bot", "deleted for good");
+    th_add(db, &sys, "bot", "kept");
+    TH_OK(db, mn_memory_delete(db, &sys, id, MN_DELETE_HARD));
+    mn_tenant *t = NULL;
+    TH_OK(db, mn_tenant_get(db, "acme", &t));
+    ck_assert_int_eq(mni_vindex_sync(db->index, t->id, 10000), MN_OK);
+    mn_tenant_free(t);
+    const char *tombstones = "SELECT count(*) FROM memory_tombstones";
+    ck_assert_int_eq(count(url, tombstones), 1);
+    mn_maintenance_report r = MN_MAINTENANCE_REPORT_INIT;
+    TH_OK(db, mn_maintenance_run(db, MN_MAINT_FEED | MN_MAINT_FORCE, &r));
+    assert_status(&r, 2, MN_MAINT_RAN);
+    ck_assert_int_eq(r.tasks[2].items, 0); /* kept one run longer than the index needs it */
+    ck_assert_int_eq(count(url, tombstones), 1);
+    TH_OK(db, mn_maintenance_run(db, MN_MAINT_FEED | MN_MAINT_FORCE, &r));
+    ck_assert_int_eq(r.tasks[2].items, 1);
+    ck_assert_int_eq(count(url, tombstones), 0);
+    /* Search still right afterwards, and in a new handle that builds its index again. */
+    mn_close(db);
+    db = open_cfg(url, (mn_config)TH_CONFIG(0));
+    ck_assert_uint_eq(th_count_memories(db, &sys, 0), 1);
+    mn_search_options so = MN_SEARCH_OPTIONS_INIT;
+    so.query = "deleted for good";
+    mn_memories *l = NULL;
+    TH_OK(db, mn_memory_search(db, &sys, &so, &l));
+    ck_assert_uint_eq(l->count, 1);
+    ck_assert_str_ne(l->items[0]->id, id);
+    mn_memories_free(l);
     mn_close(db);
 }
 END_TEST
@@ -391,6 +433,7 @@ static Suite *maintenance_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_each_task_does_its_job, 0, TH_NSTORES);
     tcase_add_loop_test(tc, test_not_due_is_skipped_force_runs, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, test_feed_prunes_tombstones_the_index_applied, 0, TH_NSTORES);
     tcase_add_loop_test(tc, test_held_elsewhere_is_skipped, 0, TH_NSTORES);
     tcase_add_loop_test(tc, test_one_of_many_runs, 0, TH_NSTORES);
     tcase_add_loop_test(tc, test_handle_thread_runs_and_stops, 0, TH_NSTORES);
