@@ -530,12 +530,14 @@ MN_API int mn_tenant_rekey(mn_db *db, const char *id_or_name, size_t batch, int 
  * runs it, every other skips it (MN_MAINT_BUSY). What each task does, and its interval:
  *   MN_MAINT_PURGE_EXPIRED  every hour: mn_memory_purge_expired for every tenant
  *   MN_MAINT_EMBED_CACHE    daily: mn_embed_cache_prune of entries unused for 24 h
- *   MN_MAINT_FEED           every 10 min: drops the change feed's tombstones no vector index
- *                           follows (a PostgreSQL database with pgvector, which searches
- *                           itself); where the handle keeps an index its checkpoints
- *                           (MN_MAINT_INDEX) drop them, and elsewhere they are kept
- *   MN_MAINT_INDEX          every 10 min: saves the handle's vector index (its checkpoint
- *                           files, and the tombstones the previous checkpoint needed go)
+ *   MN_MAINT_FEED           every 10 min: drops the change feed's tombstones that the
+ *                           handle's vector index applied a run ago (its partitions kept
+ *                           without files; those with files drop them when MN_MAINT_INDEX
+ *                           saves them), or all of them on a PostgreSQL database with
+ *                           pgvector, which no index of ours follows; a handle without an
+ *                           index keeps them (other processes' indexes may need them)
+ *   MN_MAINT_INDEX          every 10 min: saves the handle's vector index as mn_close does
+ *                           (its checkpoint files; the tombstones the previous one needed go)
  *   MN_MAINT_AUDIT          daily: mn_audit_prune of entries older than
  *                           mn_config.audit_retention_days for every tenant (0: MN_MAINT_OFF)
  * A task that fails for one tenant goes on with the others; its rc and mn_errmsg are the
@@ -560,8 +562,9 @@ MN_API int mn_tenant_rekey(mn_db *db, const char *id_or_name, size_t batch, int 
 typedef struct mn_maintenance_task {
     int status;               /* MN_MAINT_NOT_ASKED .. MN_MAINT_OFF */
     int rc;                   /* MN_OK, or the task's first failure */
-    int64_t items;            /* memories purged, cache entries, tenants' tombstones pruned,
-                               * index partitions saved, audit entries removed */
+    int64_t items;            /* memories purged, cache entries removed, tenants whose
+                               * tombstones were pruned, index partitions saved, audit
+                               * entries removed */
     int64_t elapsed_ns;       /* how long it ran (0 unless it ran) */
 } mn_maintenance_task;
 
