@@ -222,6 +222,10 @@ int cli_bench_embed(cli_ctx *c, int argc, char **argv);
 /* Asynchronous embedding: cli/cmd_worker.c, cli/cmd_jobs.c. */
 extern const cli_group cli_group_worker;
 extern const cli_group cli_group_jobs;
+/* Scheduled maintenance: cli/cmd_maintenance.c. cli_maintenance_report prints what became of
+ * each task asked, as lines, or (--json) into an object "maintenance" added to into. */
+extern const cli_group cli_group_maintenance;
+int cli_maintenance_report(const cli_ctx *c, const mn_maintenance_report *r, cJSON *into);
 /* "done", "pending", "failed" for an MNI_EMBED_* status (cmd_jobs.c). */
 const char *cli_embed_status_name(int status);
 

@@ -2,7 +2,9 @@
  * cmd_worker.c — manushya worker: runs the store's embedding jobs (asynchronous embedding)
  * until SIGTERM or SIGINT, in the library's own worker threads (mn_config
  * embed_workers), or with --once in this thread until no job is due. A worker killed without
- * warning loses nothing: the jobs it held come back when their lease runs out.
+ * warning loses nothing: the jobs it held come back when their lease runs out. It runs the
+ * scheduled maintenance too (mn_config.maintenance: the handle's thread; --once: one run at
+ * the end), unless --no-maintenance.
  */
 #include "cli.h"
 
@@ -11,8 +13,9 @@
 #include <stdio.h>
 #include <time.h>
 
-/* --once: batches until none is due, stopping between two when a signal came. */
-static int run_once(cli_ctx *c, const sigset_t *stop, int batch)
+/* --once: batches until none is due, stopping between two when a signal came; then the
+ * maintenance that is due (maintain). */
+static int run_once(cli_ctx *c, const sigset_t *stop, int batch, int maintain)
 {
     size_t stored = 0, failed = 0;
     struct timespec zero = {0, 0};
@@ -27,22 +30,32 @@ static int run_once(cli_ctx *c, const sigset_t *stop, int batch)
     }
     if (rc != MN_OK)
         return cli_fail(c, rc, "worker");
+    mn_maintenance_report r = MN_MAINTENANCE_REPORT_INIT;
+    int mrc = maintain ? mn_maintenance_run(c->db, MN_MAINT_ALL, &r) : MN_OK;
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "stored", (double)stored);
         cJSON_AddNumberToObject(o, "failed", (double)failed);
-        return cli_json_emit(o);
+        cli_maintenance_report(c, &r, o);
+        rc = cli_json_emit(o);
+    } else {
+        printf("stored %zu vectors, %zu failed attempts\n", stored, failed);
+        rc = cli_maintenance_report(c, &r, NULL);
     }
-    printf("stored %zu vectors, %zu failed attempts\n", stored, failed);
-    return CLI_EXIT_OK;
+    return mrc == MN_OK ? rc : cli_fail(c, mrc, "worker: maintenance");
 }
 
 static int run_worker(cli_ctx *c, int argc, char **argv)
 {
-    int threads = 1, once = 0;
+    int threads = 1, once = 0, no_maintenance = 0;
     mn_config *cfg = &c->cfg;
     const cli_opt opts[] = {{"threads", CLI_OPT_INT, &threads, NULL},
                             {"once", CLI_OPT_FLAG, &once, NULL},
+                            {"no-maintenance", CLI_OPT_FLAG, &no_maintenance, NULL},
+                            {"maintenance-poll-ms", CLI_OPT_INT, &cfg->maintenance_poll_ms,
+                             NULL},
+                            {"audit-retention-days", CLI_OPT_INT, &cfg->audit_retention_days,
+                             NULL},
                             {"batch", CLI_OPT_INT, &cfg->embed_batch, NULL},
                             {"lease-ms", CLI_OPT_INT, &cfg->embed_lease_ms, NULL},
                             {"poll-ms", CLI_OPT_INT, &cfg->embed_poll_ms, NULL},
@@ -62,13 +75,15 @@ static int run_worker(cli_ctx *c, int argc, char **argv)
     sigaddset(&stop, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     cfg->embed_workers = once ? 0 : threads;
+    cfg->maintenance = !once && !no_maintenance;
     if ((rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
     if (once)
-        return run_once(c, &stop, cfg->embed_batch);
+        return run_once(c, &stop, cfg->embed_batch, !no_maintenance);
     if (!c->json)
-        fprintf(stderr, "manushya worker: %d thread%s running embedding jobs; stop with "
-                "SIGTERM or Ctrl-C\n", threads, threads == 1 ? "" : "s");
+        fprintf(stderr, "manushya worker: %d thread%s running embedding jobs%s; stop with "
+                "SIGTERM or Ctrl-C\n", threads, threads == 1 ? "" : "s",
+                no_maintenance ? "" : ", and the scheduled maintenance");
     int sig = 0;
     sigwait(&stop, &sig);
     return CLI_EXIT_OK; /* cli_close, after this, lets the threads finish their batches */
@@ -77,16 +92,24 @@ static int run_worker(cli_ctx *c, int argc, char **argv)
 static const cli_cmd cmds[] = {
     {NULL, run_worker,
      "worker [--threads N] [--once] [--batch N] [--lease-ms MS] [--poll-ms MS]\n"
-     "       [--max-attempts N] [--retry-ms MS] [--retries N]",
+     "       [--max-attempts N] [--retry-ms MS] [--retries N] [--no-maintenance]\n"
+     "       [--maintenance-poll-ms MS] [--audit-retention-days N]",
      "Runs the embedding jobs of every tenant that memory add/update queued with\n"
      "--embed-async: claims due jobs for a lease, embeds them in batches with the\n"
      "database's embedder (give --embedder, --embed-url, ... as for any command), and stores\n"
      "each vector with its job's acknowledgement. Runs until SIGTERM or SIGINT, then\n"
      "finishes the batches in hand. A worker killed outright loses nothing: its jobs come\n"
      "back after their lease. Several workers may run at once, on one machine or more.\n"
+     "It also runs the scheduled maintenance tasks when they are due (see manushya\n"
+     "maintenance run --help); of several workers one runs each task, the others skip it.\n"
      "  --threads N       worker threads (default 1)\n"
-     "  --once            run in this thread until no job is due, print the counts (--json:\n"
-     "                    {\"stored\", \"failed\"}) and exit\n"
+     "  --once            run in this thread until no job is due, then the maintenance that is\n"
+     "                    due, print the counts (--json: {\"stored\", \"failed\",\n"
+     "                    \"maintenance\"}) and exit\n"
+     "  --no-maintenance  run no maintenance task\n"
+     "  --maintenance-poll-ms MS  look for due maintenance this often (default 60000)\n"
+     "  --audit-retention-days N  the audit task keeps N days of the audit log (default 0:\n"
+     "                    forever, the task is off)\n"
      "  --batch N         jobs claimed and embedded together (default 100)\n"
      "  --lease-ms MS     a claimed job returns to the queue after MS when its worker died\n"
      "                    (default 300000)\n"

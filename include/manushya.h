@@ -213,6 +213,13 @@ typedef struct mn_config {
                               * MANUSHYA_MASTER_KEY_FILE names. Read at mn_open only */
     int metrics;             /* MN_METRICS_AUTO (0): the handle keeps metrics (mn_metrics_write);
                               * MN_METRICS_OFF: none (mn_metrics_write is MN_EUNSUPPORTED) */
+    /* scheduled maintenance (see "Maintenance" below) */
+    int maintenance;         /* 1: a thread of the handle runs the maintenance tasks that are
+                              * due (mn_maintenance_run(db, MN_MAINT_ALL, NULL)) every
+                              * maintenance_poll_ms; 0: none (the default) */
+    int maintenance_poll_ms; /* how often that thread looks: default 60000, 10..86400000 */
+    int audit_retention_days; /* MN_MAINT_AUDIT removes audit entries older than this many
+                              * days (mn_audit_prune); 0: keep them forever (the default) */
 } mn_config;
 #define MN_CONFIG_VERSION 2
 #define MN_CONFIG_INIT MN_INIT_(MN_CONFIG_VERSION)
@@ -519,6 +526,69 @@ MN_API int mn_master_key_rotate(mn_db *db, const char *new_key_file);
  * Online: other calls go on meanwhile. Resumable: where it stands is stored with each batch,
  * so after a crash (or in another process) the next call goes on from there. */
 MN_API int mn_tenant_rekey(mn_db *db, const char *id_or_name, size_t batch, int *done);
+
+/* ---- Maintenance (since 1.2) ----------------------------------------------------------------
+ * The housekeeping a long-running deployment needs, as tasks run on intervals: by
+ * mn_maintenance_run, by a thread of the handle (mn_config.maintenance) or by `manushya
+ * worker`. Each task runs when it is due: its interval has passed since it last started in
+ * any process on the database. A task is held by one process at a time through a lease kept
+ * in the database (for 15 minutes at most: a holder that died frees it then): while one
+ * runs it, every other skips it (MN_MAINT_BUSY). What each task does, and its interval:
+ *   MN_MAINT_PURGE_EXPIRED  every hour: mn_memory_purge_expired for every tenant
+ *   MN_MAINT_EMBED_CACHE    daily: mn_embed_cache_prune of entries unused for 24 h
+ *   MN_MAINT_FEED           every 10 min: drops the change feed's tombstones that the
+ *                           handle's vector index applied a run ago (its partitions kept
+ *                           without files; those with files drop them when MN_MAINT_INDEX
+ *                           saves them), or all of them on a PostgreSQL database with
+ *                           pgvector, which no index of ours follows; a handle without an
+ *                           index keeps them (other processes' indexes may need them)
+ *   MN_MAINT_INDEX          every 10 min: saves the handle's vector index as mn_close does
+ *                           (its checkpoint files; the tombstones the previous one needed go)
+ *   MN_MAINT_AUDIT          daily: mn_audit_prune of entries older than
+ *                           mn_config.audit_retention_days for every tenant (0: MN_MAINT_OFF)
+ * A task that fails for one tenant goes on with the others; its rc and mn_errmsg are the
+ * first failure's. */
+#define MN_MAINT_PURGE_EXPIRED (1u << 0)
+#define MN_MAINT_EMBED_CACHE   (1u << 1)
+#define MN_MAINT_FEED          (1u << 2)
+#define MN_MAINT_INDEX         (1u << 3)
+#define MN_MAINT_AUDIT         (1u << 4)
+#define MN_MAINT_ALL           0x1fu
+#define MN_MAINT_FORCE         (1u << 16) /* run the tasks chosen now, due or not (a task
+                                           * another process holds is still skipped) */
+#define MN_MAINT_NTASKS        5          /* tasks[i] of a report is the task of bit 1u << i */
+
+/* What became of one task in a run. */
+#define MN_MAINT_NOT_ASKED 0  /* not among the tasks chosen */
+#define MN_MAINT_RAN       1  /* ran (rc says how it went) */
+#define MN_MAINT_BUSY      2  /* skipped: another process holds its lease and runs it */
+#define MN_MAINT_NOT_DUE   3  /* skipped: its interval has not passed since it last ran */
+#define MN_MAINT_OFF       4  /* skipped: its setting turns it off (audit_retention_days 0) */
+
+typedef struct mn_maintenance_task {
+    int status;               /* MN_MAINT_NOT_ASKED .. MN_MAINT_OFF */
+    int rc;                   /* MN_OK, or the task's first failure */
+    int64_t items;            /* memories purged, cache entries removed, tenants whose
+                               * tombstones were pruned, index partitions saved, audit
+                               * entries removed */
+    int64_t elapsed_ns;       /* how long it ran (0 unless it ran) */
+} mn_maintenance_task;
+
+typedef struct mn_maintenance_report {
+    unsigned version;         /* MN_MAINTENANCE_REPORT_VERSION (see "Structs that grow") */
+    mn_maintenance_task tasks[MN_MAINT_NTASKS]; /* by bit: tasks[0] MN_MAINT_PURGE_EXPIRED */
+} mn_maintenance_report;
+#define MN_MAINTENANCE_REPORT_VERSION 1
+#define MN_MAINTENANCE_REPORT_INIT MN_INIT_(MN_MAINTENANCE_REPORT_VERSION)
+MN_API int mn_maintenance_report_init(mn_maintenance_report *s, unsigned version);
+/* Runs the tasks (MN_MAINT_* bits, with MN_MAINT_FORCE to run them due or not) that are due
+ * and held by no other process, in bit order, in the calling thread; out (may be NULL)
+ * receives what became of each. MN_OK when every task that ran succeeded, else the first
+ * failure's code (the other tasks still ran). Unknown bits, or no task, are MN_EINVAL, as is
+ * a read-only handle; nothing is run then. */
+MN_API int mn_maintenance_run(mn_db *db, unsigned tasks, mn_maintenance_report *out);
+/* "purge", "cache", "feed", "index" or "audit" for one task bit; NULL for anything else. */
+MN_API const char *mn_maintenance_task_name(unsigned task);
 
 /* ---- Memories ----------------------------------------------------------------------------- */
 typedef struct mn_memory {

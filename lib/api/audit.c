@@ -6,6 +6,7 @@
 #include "api/handle.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/metrics.h"
 #include "store/store.h"
 #include "store/types.h"
 
@@ -176,6 +177,8 @@ int mn_audit_prune(mn_db *db, const mn_actor *actor, int64_t older_than_ms, int6
         rc = db->store->ops->audit_prune(db->store, who.tenant->id, now - older_than_ms, &n,
                                          &c.au);
     mni_audit_call_release(&c);
+    if (rc == MN_OK)
+        mni_metrics_inc(db->metrics, MNI_S_MAINTENANCE + MNI_MAINT_AUDIT_PRUNE);
     if (rc == MN_OK && removed)
         *removed = n;
     mni_who_release(&who);

@@ -191,6 +191,8 @@ int mn_embed_cache_prune(mn_db *db, int64_t older_than_ms, size_t *removed)
                         "(MN_OPEN_READONLY)");
     if (rc == MN_OK && db->store->ops->embed_cache_put)
         rc = mni_op_embed_cache_prune(db->store, mni_now_ms() - older_than_ms, &n);
+    if (rc == MN_OK)
+        mni_metrics_inc(db->metrics, MNI_S_MAINTENANCE + MNI_MAINT_EMBED_CACHE_PRUNE);
     if (removed)
         *removed = n;
     return rc;

@@ -14,6 +14,7 @@
 #include "api/jobs.h"
 #include "api/limiter.h"
 #include "api/metrics.h"
+#include "api/maintenance.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -116,7 +117,8 @@ static int settle_config(mn_db *db, const mn_config *in)
         /* The name is borrowed from the caller: keep the library's own copy of it. */
         c->embedder = db->embed_ops->name;
     }
-    return mni_jobs_settle(db); /* asynchronous embedding */
+    rc = mni_maintenance_settle(db);
+    return rc == MN_OK ? mni_jobs_settle(db) : rc; /* asynchronous embedding */
 }
 
 static int make_embedder(mn_db *db, int dim)
@@ -225,6 +227,8 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
         rc = mni_tenant_install_default_policies(db);
     if (rc == MN_OK)
         rc = mni_jobs_open(db); /* embedding workers: once everything else is up */
+    if (rc == MN_OK)
+        rc = mni_maintenance_open(db); /* its thread runs tasks on everything above */
     db->plugin_owned = rc == MN_OK; /* a failed open leaves the plug-in's ctx the caller's */
     return rc;
 }
@@ -233,6 +237,7 @@ void mn_close(mn_db *db)
 {
     if (!db)
         return;
+    mni_maintenance_close(db); /* started last: it stops first */
     mni_jobs_close(db); /* the embedding workers use everything below: they stop first */
     mni_vindex_close(db->index); /* saves the index: before the store goes */
     if (db->store) {

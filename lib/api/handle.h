@@ -40,6 +40,8 @@ struct mn_db {
     struct mni_jobs *jobs;                   /* worker threads; NULL without any */
     /* ---- metrics (core/metrics.h, api/metrics.c) ---- */
     struct mni_metrics *metrics;             /* NULL: off (mn_config.metrics) */
+    /* ---- scheduled maintenance (api/maintenance.c) ---- */
+    struct mni_jobs *maintenance;            /* its thread; NULL without one */
 };
 
 #define MNI_DEFAULT_MAX_TEXT 65536

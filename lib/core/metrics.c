@@ -86,7 +86,8 @@ static const char *const pool_names[MNI_POOL_N] = { "sqlite", "postgres", "redis
 static const char *const jobs_names[MNI_JOBS_N] = { "pending", "failed" };
 static const char *const cache_names[MNI_CACHE_N] = { "decision", "embedding", "apikey" };
 static const char *const maint_names[MNI_MAINT_N] = { "wal_checkpoint", "index_save",
-                                                      "feed_prune", "expired_purge" };
+                                                      "feed_prune", "expired_purge",
+                                                      "embed_cache_prune", "audit_prune" };
 static const char *const isize_names[MNI_ISIZE_N] = { "under_1k", "under_10k", "under_100k",
                                                       "under_1m", "1m_plus" };
 

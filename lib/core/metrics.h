@@ -51,7 +51,7 @@ enum { MNI_POOL_SQLITE, MNI_POOL_POSTGRES, MNI_POOL_REDIS, MNI_POOL_N };
 enum { MNI_JOBS_PENDING, MNI_JOBS_FAILED, MNI_JOBS_N };
 enum { MNI_CACHE_DECISION, MNI_CACHE_EMBEDDING, MNI_CACHE_APIKEY, MNI_CACHE_N };
 enum { MNI_MAINT_WAL_CHECKPOINT, MNI_MAINT_INDEX_SAVE, MNI_MAINT_FEED_PRUNE,
-       MNI_MAINT_EXPIRED_PURGE, MNI_MAINT_N };
+       MNI_MAINT_EXPIRED_PURGE, MNI_MAINT_EMBED_CACHE_PRUNE, MNI_MAINT_AUDIT_PRUNE, MNI_MAINT_N };
 enum { MNI_ISIZE_1K, MNI_ISIZE_10K, MNI_ISIZE_100K, MNI_ISIZE_1M, MNI_ISIZE_MORE, MNI_ISIZE_N };
 
 /* Label sets: a family's labels, by name; the MNI_LS_* id picks names and values
@@ -140,7 +140,10 @@ enum mni_label_set {
     X(CACHE_EVICTIONS, COUNTER, SNAP, CACHE, 1, "manushya_cache_evictions_total", \
       "Live cache entries dropped to make room, by cache.") \
     X(MAINTENANCE, COUNTER, LIVE, MAINT, 1, "manushya_maintenance_runs_total", \
-      "Maintenance runs, by task.")
+      "Maintenance runs, by task.") \
+    X(MAINTENANCE_SECONDS, HISTOGRAM, LIVE, MAINT, 1, \
+      "manushya_maintenance_duration_seconds", \
+      "Duration of a scheduled maintenance task's run (mn_maintenance_run), by task.")
 
 enum mni_metric_family {
 #define MNI_X_(id, type, src, ls, scale, name, help) MNI_F_##id,

@@ -48,6 +48,7 @@ struct vx_part {
     int had_file;         /* files of ours were found (keep them current) */
     int64_t mark_seq;     /* the last checkpoint: the seq our files cover (read or last
                            * written) or, without files, the seq of the last save call */
+    int64_t pruned_seq;   /* the tombstones up to this seq are pruned (mni_vindex_prune_feed) */
     int want;             /* under vx->mu: the worker should catch up */
 };
 
@@ -866,8 +867,9 @@ void mni_vindex_changed(mni_vindex *vx, const char *tenant_id)
  * less than that still catches up (see feed_prune). */
 static void part_checkpoint(mni_vindex *vx, struct vx_part *p, int64_t seq)
 {
-    if (p->mark_seq > 0 && vx->store->ops->feed_prune) {
-        vx->store->ops->feed_prune(vx->store, p->tenant_id, p->mark_seq);
+    if (p->mark_seq > 0 && vx->store->ops->feed_prune &&
+        vx->store->ops->feed_prune(vx->store, p->tenant_id, p->mark_seq) == MN_OK) {
+        p->pruned_seq = p->mark_seq;
         mni_metrics_inc(vx->store->metrics, MNI_S_MAINTENANCE + MNI_MAINT_FEED_PRUNE);
     }
     p->mark_seq = seq;
@@ -970,6 +972,45 @@ int mni_vindex_save(mni_vindex *vx)
         pthread_mutex_unlock(&p->mu);
         if (r != MN_OK && rc == MN_OK)
             rc = r;
+    }
+    return rc;
+}
+
+/* A partition no file is kept for: a store without files, or one too small to be written
+ * (and that never came from one). Its checkpoints are only marks of how far back tombstones
+ * are kept, so moving them on costs no file; a partition with files moves them on when saved,
+ * never past what its files cover. */
+static int keeps_no_file(const mni_vindex *vx, const struct vx_part *p)
+{
+    return !vx->dir || (!p->had_file && p->at.n < MNI_VINDEX_SAVE_MIN);
+}
+
+int mni_vindex_prune_feed(mni_vindex *vx, size_t *tenants)
+{
+    *tenants = 0;
+    if (vx->readonly || !vx->store->ops->feed_prune)
+        return MN_OK;
+    int rc = MN_OK;
+    pthread_mutex_lock(&vx->mu);
+    struct vx_part *parts = vx->parts;
+    pthread_mutex_unlock(&vx->mu);
+    /* Partitions are only ever prepended: the list from parts on is stable. */
+    for (struct vx_part *p = parts; p; p = p->next) {
+        pthread_mutex_lock(&p->mu);
+        int64_t applied = __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE);
+        if (ld_state(p) == VX_READY && keeps_no_file(vx, p)) {
+            int prune = p->mark_seq > p->pruned_seq;
+            int r = prune ? vx->store->ops->feed_prune(vx->store, p->tenant_id, p->mark_seq)
+                          : MN_OK;
+            if (r == MN_OK) {
+                *tenants += prune;
+                p->pruned_seq = p->mark_seq;
+                p->mark_seq = applied;
+            } else if (rc == MN_OK) {
+                rc = r;
+            }
+        }
+        pthread_mutex_unlock(&p->mu);
     }
     return rc;
 }

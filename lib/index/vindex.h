@@ -89,6 +89,12 @@ void mni_vindex_forget(mni_vindex *vx, const char *tenant_id);
 
 /* Saves every partition that should be (as close does). */
 int mni_vindex_save(mni_vindex *vx);
+/* Change-feed pruning between saves, for the partitions no file is kept for (a store without
+ * files, or too small to be written): each drops the tombstones its previous call's mark
+ * covered and marks what it has applied now, so tombstones stay one call longer than this
+ * index needs them (an index of another process that lags more is rebuilt from the store).
+ * Partitions with files prune when saved. *tenants: the partitions that pruned. */
+int mni_vindex_prune_feed(mni_vindex *vx, size_t *tenants);
 /* Waits (up to timeout_ms) until the tenant's partition is loaded and has applied every change
  * committed before the call. MN_OK, or MN_ERROR on timeout or when the partition broke. For
  * tests and benchmarks. */

@@ -131,6 +131,16 @@ enum mni_stmt {
     MNI_REKEY_HISTORY_SET,      /* t, key, before, after */
     /* none: pending jobs, failed jobs, the oldest pending job's created_at (0: none), tenants */
     MNI_STORE_STATS,
+    /* Scheduled maintenance (store/op_maintenance.c): table maintenance, a row per task of no
+     * tenant. TAKE: task, holder, now, lease until, force (0/1), interval (ms): makes or
+     * takes the task's row, holder and lease set and last_run_at = now, only when its lease
+     * ran out and (force or its interval passed since last_run_at): one row changed means
+     * the lease is the holder's. */
+    MNI_MAINT_TAKE,
+    MNI_MAINT_GET,              /* task: holder, lease_until, last_run_at */
+    /* task, holder, now, items, ms, error (NULL: it succeeded, last_ok_at = now): releases
+     * the lease the holder still has and records the run */
+    MNI_MAINT_DONE,
     MNI_STMT_COUNT
 };
 
@@ -304,6 +314,15 @@ int mni_op_embed_cache_put(struct mni_store *s, const char *scope, const char *m
  * of their scope has their text; the scope of no tenant: every one), a tenant at a time;
  * *removed counts them. */
 int mni_op_embed_cache_prune(struct mni_store *s, int64_t before, size_t *removed);
+/* Scheduled maintenance's lease on a task (store/op_maintenance.c). take: *taken 1 when the
+ * lease is now holder's until lease_until (the task ran out its lease and is due, or force);
+ * else 0, and *busy 1 when another holder's lease still runs (0: not due). done: records the
+ * run (error NULL: success) and releases the lease if holder still has it. */
+int mni_op_maint_take(struct mni_store *s, const char *task, const char *holder, int64_t now,
+                      int64_t lease_until, int force, int64_t interval_ms, int *taken,
+                      int *busy);
+int mni_op_maint_done(struct mni_store *s, const char *task, const char *holder, int64_t now,
+                      int64_t items, int64_t ms, const char *error);
 
 /* The entries of a backend's ops table that the operations above fill, alike in both. */
 #define MNI_DRIVER_OPS \

@@ -46,7 +46,7 @@ mode '{"mode": "ok", "times": 0}'
 expect 0 "search" $O --tenant t --as agent --json memory search "the cat sat"
 check "does not find a memory without a vector" json 'len(d["hits"]) == 0'
 expect 0 "worker --once stores it" $O --json $W --once
-check "one stored" json 'd == {"stored": 1, "failed": 0}'
+check "one stored" json 'd["stored"] == 1 and d["failed"] == 0'
 expect 0 "memory get" $O --tenant t --as agent --json memory get "$id"
 check "is done" json 'd["embed_status"] == "done"'
 expect 0 "search" $O --tenant t --as agent --json memory search "the cat sat"
@@ -55,14 +55,14 @@ MANUSHYA_EMBED_ASYNC=1 expect 0 "MANUSHYA_EMBED_ASYNC=1 works too" \
     $O --tenant t --as agent --json memory add "env text"
 check "pending" json 'd["embed_status"] == "pending"'
 expect 0 "worker --once" $O $W --once
-check "prints its counts" out_is "stored 1 vectors, 0 failed attempts"
+check "prints its counts" [ "$(head -n 1 "$OUT")" = "stored 1 vectors, 0 failed attempts" ]
 
 # ---- failures, jobs list and retry -------------------------------------------------------
 mode '{"mode": "500", "times": -1}'
 expect 0 "add while the server fails" $O --tenant t --as agent --embed-async --json memory add "doomed"
 bad=$(jget 'd["id"]')
 expect 0 "a worker attempt fails" $O --json $W --once --max-attempts 1
-check "one failed attempt" json 'd == {"stored": 0, "failed": 1}'
+check "one failed attempt" json 'd["stored"] == 0 and d["failed"] == 1'
 expect 0 "jobs list --status failed" $O --tenant t --json jobs list --status failed
 check "the job is failed with the server's message" json \
     "d[0]['memory_id'] == '$bad' and d[0]['attempts'] == 1 and 'HTTP 500: the model crashed' in d[0]['error']"
@@ -80,7 +80,7 @@ expect 3 "jobs retry of a memory without a job" $O --tenant t jobs retry "$id"
 expect 0 "jobs retry --all-failed" $O --tenant t --json jobs retry --all-failed
 check "retried one" json 'd == {"retried": 1}'
 expect 0 "the worker stores it now" $O --json $W --once
-check "stored" json 'd == {"stored": 1, "failed": 0}'
+check "stored" json 'd["stored"] == 1 and d["failed"] == 0'
 expect 0 "memory get" $O --tenant t --as agent --json memory get "$bad"
 check "done" json 'd["embed_status"] == "done" and d["embed_error"] is None'
 

@@ -138,6 +138,10 @@ START_TEST(version_zero_is_refused)
     es.version = 0;
     rc = mn_embed_stats_get(db, &es);
     refused(rc, mn_errmsg(db), "mn_embed_stats.version is 0", "initialise");
+    mn_maintenance_report mr = MN_MAINTENANCE_REPORT_INIT;
+    mr.version = 0;
+    rc = mn_maintenance_run(db, MN_MAINT_ALL, &mr);
+    refused(rc, mn_errmsg(db), "mn_maintenance_report.version is 0", "initialise");
     mn_close(db);
 
     /* A standalone index's params: reported without a handle. */
@@ -244,6 +248,10 @@ START_TEST(only_the_callers_bytes)
     mn_embed_stats_init(es, MN_EMBED_STATS_VERSION);
     TH_OK(db, mn_embed_stats_get(db, es));
     ck_assert(es->dim == 384 && canaries_after(sizeof *es));
+    mn_maintenance_report *mr = canaried();
+    mn_maintenance_report_init(mr, MN_MAINTENANCE_REPORT_VERSION);
+    TH_OK(db, mn_maintenance_run(db, MN_MAINT_PURGE_EXPIRED, mr));
+    ck_assert(mr->tasks[0].status == MN_MAINT_RAN && canaries_after(sizeof *mr));
     mn_close(db);
 
     mn_ann_params ap = MN_ANN_PARAMS_INIT;

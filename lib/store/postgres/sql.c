@@ -159,6 +159,17 @@ static const char *const sql[PGS__COUNT] = {
                      "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
     [MNI_META_DELETE] = "DELETE FROM meta WHERE key = $1",
     [MNI_META_ADD] = "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    [MNI_MAINT_TAKE] = "INSERT INTO maintenance (task, holder, lease_until, last_run_at) "
+                       "VALUES ($1, $2, $4::bigint, $3::bigint) ON CONFLICT (task) DO UPDATE "
+                       "SET holder = EXCLUDED.holder, lease_until = EXCLUDED.lease_until, "
+                       "last_run_at = EXCLUDED.last_run_at WHERE maintenance.lease_until < "
+                       "$3::bigint AND ($5::int = 1 OR maintenance.last_run_at <= "
+                       "$3::bigint - $6::bigint)",
+    [MNI_MAINT_GET] = "SELECT holder, lease_until, last_run_at FROM maintenance WHERE task = $1",
+    [MNI_MAINT_DONE] = "UPDATE maintenance SET lease_until = 0, last_ok_at = CASE WHEN "
+                       "$6::text IS NULL THEN $3::bigint ELSE last_ok_at END, last_items = "
+                       "$4::bigint, last_ms = $5::bigint, last_error = $6::text "
+                       "WHERE task = $1 AND holder = $2",
 
     /* Data keys and re-keying (store/vault.c, store/op_rekey.c). */
     [MNI_DATAKEY_ADD] = "INSERT INTO data_keys (tenant_id, version, wrapped, created_at) "

@@ -151,6 +151,15 @@ static const char *const sql[SQ__COUNT] = {
     [MNI_META_PUT] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
     [MNI_META_DELETE] = "DELETE FROM meta WHERE key = ?1",
     [MNI_META_ADD] = "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+    [MNI_MAINT_TAKE] = "INSERT INTO maintenance (task, holder, lease_until, last_run_at) "
+                       "VALUES (?1, ?2, ?4, ?3) ON CONFLICT (task) DO UPDATE SET "
+                       "holder = excluded.holder, lease_until = excluded.lease_until, "
+                       "last_run_at = excluded.last_run_at WHERE maintenance.lease_until < ?3 "
+                       "AND (?5 = 1 OR maintenance.last_run_at <= ?3 - ?6)",
+    [MNI_MAINT_GET] = "SELECT holder, lease_until, last_run_at FROM maintenance WHERE task = ?1",
+    [MNI_MAINT_DONE] = "UPDATE maintenance SET lease_until = 0, last_ok_at = CASE WHEN ?6 IS "
+                       "NULL THEN ?3 ELSE last_ok_at END, last_items = ?4, last_ms = ?5, "
+                       "last_error = ?6 WHERE task = ?1 AND holder = ?2",
 
     /* Data keys and re-keying (store/vault.c, store/op_rekey.c). */
     [MNI_DATAKEY_ADD] = "INSERT OR IGNORE INTO data_keys (tenant_id, version, wrapped, "
