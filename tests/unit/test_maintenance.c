@@ -21,32 +21,13 @@
 #include <string.h>
 #include <time.h>
 
-#define DIM 8
 #define NTASKS MN_MAINT_NTASKS
-
-/* A plug-in embedder (its vectors go through the embedding cache, unlike the local one's). */
-static int hash_embed(void *ctx, const char *const *texts, size_t n, float *out, char *errbuf,
-                      size_t errlen)
-{
-    (void)ctx, (void)errbuf, (void)errlen;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t h = 1469598103934665603ull;
-        for (const char *p = texts[i]; *p; p++)
-            h = (h ^ (unsigned char)*p) * 1099511628211ull;
-        for (int d = 0; d < DIM; d++)
-            out[i * DIM + d] = 0.1f + (float)((h >> (d * 8)) & 0xff) / 255.0f;
-    }
-    return 0;
-}
-
-static const mn_embedder embedder = { .version = MN_EMBEDDER_VERSION, .name = "hash",
-                                      .model = "hash-8", .dim = DIM, .embed = hash_embed };
 
 static const mn_actor sys = TH_ACTOR(.tenant = "acme");
 
 static mn_db *open_cfg(const char *url, mn_config cfg)
 {
-    cfg.embedder_plugin = &embedder;
+    cfg.embedder_plugin = &th_hash_embedder;
     return th_open(url, &cfg);
 }
 
@@ -408,7 +389,7 @@ START_TEST(test_bad_input_changes_nothing)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         mn_config cfg = cases[i].cfg;
-        cfg.embedder_plugin = &embedder;
+        cfg.embedder_plugin = &th_hash_embedder;
         db = NULL;
         ck_assert_int_eq(mn_open(&db, url, &cfg), MN_EINVAL);
         ck_assert_msg(strstr(mn_errmsg(db), cases[i].word), "%s", mn_errmsg(db));
