@@ -466,13 +466,12 @@ MN_API int mn_audit_verify(mn_db *db, const mn_actor *actor, int64_t *checked);
  * identity deleted since). Needs "read" on "audit". */
 MN_API int mn_audit_list(mn_db *db, const mn_actor *actor, const mn_audit_filter *filter,
                          mn_audit_entries **out);
-/* Retention: removes the oldest entries, those made more than older_than_ms ago (up to the
- * first that is not; never less than the tenant's retention, below: MN_EINVAL), once the chain
- * verifies (MN_ECORRUPT otherwise, removing nothing). The
- * last entry removed stays as the chain's checkpoint: verify starts from its hash, so the
- * entries kept still verify and tampering with them still shows. The prune is itself an
- * entry ("audit:prune", naming the last seq removed). *removed (may be NULL): how many went.
- * Needs "delete" on "audit". */
+/* Removes the oldest entries, those made more than older_than_ms ago (up to the first that is
+ * not), once the chain verifies (MN_ECORRUPT otherwise, removing nothing); an age below the
+ * tenant's retention (below) is MN_EINVAL. The last entry removed stays as the chain's
+ * checkpoint: verify starts from its hash, so the entries kept still verify and tampering
+ * with them still shows. The prune is itself an entry ("audit:prune", naming the last seq
+ * removed). *removed (may be NULL): how many went. Needs "delete" on "audit". */
 MN_API int mn_audit_prune(mn_db *db, const mn_actor *actor, int64_t older_than_ms,
                           int64_t *removed);
 /* The tenant's retention: its entries are kept keep_ms at least, and mn_audit_prune refuses a
