@@ -1,5 +1,6 @@
 /*
- * cmd_audit.c — manushya audit verify|list|export|prune: the tenant's audit log, for the actor
+ * cmd_audit.c — manushya audit verify|list|export|retention|prune: the tenant's audit log, for
+ * the actor
  * (--tenant, --as, or --api-key). list and export share their filters; both page through the
  * log by seq, so that an export of any length holds one page in memory at a time.
  */
@@ -190,6 +191,36 @@ static int run_verify(cli_ctx *c, int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+static int run_retention(cli_ctx *c, int argc, char **argv)
+{
+    int days = 0, given = 0;
+    const cli_opt opts[] = {{"days", CLI_OPT_INT, &days, &given},
+                            {NULL, CLI_OPT_FLAG, NULL, NULL}};
+    mn_actor a;
+    int rc = begin(c, argc, argv, opts, &a);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (given && days < 0)
+        return cli_usage_error(c, "--days takes a number from 0 (0: no minimum)");
+    if (given && (rc = mn_audit_retention_set(c->db, &a, days * DAY_MS)) != MN_OK)
+        return cli_fail(c, rc, "audit retention --days %d", days);
+    int64_t keep = 0;
+    if ((rc = mn_audit_retention_get(c->db, &a, &keep)) != MN_OK)
+        return cli_fail(c, rc, "audit retention");
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "retention_ms", cli_json_int(keep));
+        return cli_json_emit(o);
+    }
+    if (!keep)
+        cli_line(stdout, "no retention set: audit prune needs --older-than-days");
+    else if (keep % DAY_MS == 0)
+        cli_line(stdout, "entries are kept %lld days", (long long)(keep / DAY_MS));
+    else
+        cli_line(stdout, "entries are kept %lld ms", (long long)keep);
+    return CLI_EXIT_OK;
+}
+
 static int run_prune(cli_ctx *c, int argc, char **argv)
 {
     int days = 0, given = 0;
@@ -199,12 +230,18 @@ static int run_prune(cli_ctx *c, int argc, char **argv)
     int rc = begin(c, argc, argv, opts, &a);
     if (rc != CLI_CONTINUE)
         return rc;
-    if (!given || days < 0)
-        return cli_usage_error(c, "--older-than-days N is required, N from 0: the entries "
-                               "made more than N days ago go");
-    int64_t removed = 0;
-    if ((rc = mn_audit_prune(c->db, &a, days * DAY_MS, &removed)) != MN_OK)
-        return cli_fail(c, rc, "audit prune --older-than-days %d", days);
+    if (given && days < 0)
+        return cli_usage_error(c, "--older-than-days takes a number from 0: the entries made "
+                               "more than N days ago go");
+    int64_t age = days * DAY_MS, removed = 0;
+    /* Without the option, the age is the tenant's retention. */
+    if (!given && (rc = mn_audit_retention_get(c->db, &a, &age)) != MN_OK)
+        return cli_fail(c, rc, "audit prune");
+    if (!given && !age)
+        return cli_usage_error(c, "the tenant has no retention set: give --older-than-days N, "
+                               "or set one with audit retention --days N");
+    if ((rc = mn_audit_prune(c->db, &a, age, &removed)) != MN_OK)
+        return cli_fail(c, rc, "audit prune");
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToObject(o, "removed", cli_json_int(removed));
@@ -242,12 +279,17 @@ static const cli_cmd cmds[] = {
      "on stdout, oldest first, each with its seq, at, identity_id, apikey_id, action,\n"
      "resources, outcome, policy_id, context, prev_hash and hash.\n" FILTERS_HELP
      "Needs \"read\" on \"audit\"."},
-    {"prune", run_prune, "audit prune --older-than-days N",
-     "Retention: removes the entries made more than N days ago (0: every entry before now)\n"
-     "and keeps the last one removed as the chain's checkpoint, so that audit verify still\n"
-     "checks the rest. Refuses (exit 1) when the chain does not verify. The prune is an\n"
-     "entry itself. Prints \"removed N entries\"; --json {\"removed\": N}. Needs \"delete\" on\n"
-     "\"audit\"."},
+    {"retention", run_retention, "audit retention [--days N]",
+     "Shows the tenant's retention, or sets it with --days: its entries are kept N days at\n"
+     "least: audit prune refuses a shorter age and, given none, prunes what is older (0: no\n"
+     "minimum). --json prints {\"retention_ms\": N}. Setting it is an entry\n"
+     "itself and needs \"update\" on \"audit\"; showing it needs \"read\"."},
+    {"prune", run_prune, "audit prune [--older-than-days N]",
+     "Removes the entries made more than N days ago (0: every entry before now; without the\n"
+     "option, the tenant's retention) and keeps the last one removed as the chain's\n"
+     "checkpoint, so that audit verify still checks the rest. Refuses (exit 1) when the\n"
+     "chain does not verify or N is below the retention. The prune is an entry itself.\n"
+     "Prints \"removed N entries\"; --json {\"removed\": N}. Needs \"delete\" on \"audit\"."},
 };
-const cli_group cli_group_audit = {"audit", "the audit log: verify, list, export, prune", cmds,
-                                   sizeof cmds / sizeof cmds[0]};
+const cli_group cli_group_audit = {"audit", "the audit log: verify, list, export, retention, prune",
+                                   cmds, sizeof cmds / sizeof cmds[0]};

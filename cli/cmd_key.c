@@ -215,7 +215,7 @@ static const cli_cmd cmds[] = {
      "it is shown this once, and the database keeps only a hash of it. --scopes narrows what\n"
      "the key may do to those resource:action pairs (memory:create, memory:read,\n"
      "memory:update, memory:delete, memory:list, memory:search, identity:..., policy:...,\n"
-     "ratelimit:..., apikey:create|read|delete, audit:read|delete); without it the key may do\n"
+     "ratelimit:..., apikey:create|read|delete, audit:read|update|delete); without it the key may do\n"
      "whatever the identity's policies allow, and never more. --expires-days: it stops working after N\n"
      "days. --json prints an object with the key, its id and the rest. Needs \"create\" on\n"
      "\"apikey\" (the system actor, an admin)."},

@@ -374,7 +374,7 @@ MN_API void mn_identities_free(mn_identities *l);
  * them to the "resource:action" pairs named (resources and actions as the policies name them:
  * memory:create, memory:read, memory:update, memory:delete, memory:list, memory:search,
  * identity:create|read|update|delete|list, policy:create|read|update|delete|list,
- * ratelimit:read|update|delete, apikey:create|read|delete, audit:read|delete). A list or search
+ * ratelimit:read|update|delete, apikey:create|read|delete, audit:read|update|delete). A list or search
  * wants both its action and memory:read, as the policies do.
  * Who may create, list and revoke keys: the tenant's system actor, or an identity whose
  * policies allow "create", "read" and "delete" on resource "apikey" (the default admin policy
@@ -435,7 +435,8 @@ MN_API void mn_apikeys_free(mn_apikeys *l);
  * the action ("memory:create", ...), the ids acted on (a bulk call: one entry, all its ids),
  * the outcome ("ok" or "denied"), the deciding policy and the actor's context. Entries chain
  * per tenant by BLAKE2b hash, each over its fields and the hash of the one before. Reading the
- * log (verify, list) needs "read" on "audit", pruning it "delete" (the system actor may). */
+ * log (verify, list) needs "read" on "audit", setting its retention "update", pruning it
+ * "delete" (the system actor may). */
 typedef struct mn_audit_entry {
     int64_t seq;          /* 1, 2, ... per tenant */
     int64_t at;           /* ms since the epoch */
@@ -486,14 +487,19 @@ MN_API int mn_audit_verify(mn_db *db, const mn_actor *actor, int64_t *checked);
  * identity deleted since). Needs "read" on "audit". */
 MN_API int mn_audit_list(mn_db *db, const mn_actor *actor, const mn_audit_filter *filter,
                          mn_audit_entries **out);
-/* Retention: removes the oldest entries, those made more than older_than_ms ago (up to the
- * first that is not), once the chain verifies (MN_ECORRUPT otherwise, removing nothing). The
- * last entry removed stays as the chain's checkpoint: verify starts from its hash, so the
- * entries kept still verify and tampering with them still shows. The prune is itself an
- * entry ("audit:prune", naming the last seq removed). *removed (may be NULL): how many went.
- * Needs "delete" on "audit". */
+/* Removes the oldest entries, those made more than older_than_ms ago (up to the first that is
+ * not), once the chain verifies (MN_ECORRUPT otherwise, removing nothing); an age below the
+ * tenant's retention (below) is MN_EINVAL. The last entry removed stays as the chain's
+ * checkpoint: verify starts from its hash, so the entries kept still verify and tampering
+ * with them still shows. The prune is itself an entry ("audit:prune", naming the last seq
+ * removed). *removed (may be NULL): how many went. Needs "delete" on "audit". */
 MN_API int mn_audit_prune(mn_db *db, const mn_actor *actor, int64_t older_than_ms,
                           int64_t *removed);
+/* The tenant's retention: its entries are kept keep_ms at least, and mn_audit_prune refuses a
+ * shorter age (MN_EINVAL); 0 (the default) sets no minimum. Setting it is an entry itself
+ * ("audit:retention") and needs "update" on "audit"; reading it needs "read". */
+MN_API int mn_audit_retention_set(mn_db *db, const mn_actor *actor, int64_t keep_ms);
+MN_API int mn_audit_retention_get(mn_db *db, const mn_actor *actor, int64_t *keep_ms);
 MN_API void mn_audit_entry_free(mn_audit_entry *e);
 MN_API void mn_audit_entries_free(mn_audit_entries *l);
 

@@ -16,7 +16,7 @@ static const char *const known[] = {
     "policy:create", "policy:read", "policy:update", "policy:delete", "policy:list",
     "ratelimit:read", "ratelimit:update", "ratelimit:delete",
     "apikey:create", "apikey:read", "apikey:delete",
-    "audit:read", "audit:delete",
+    "audit:read", "audit:update", "audit:delete",
 };
 #define NKNOWN (sizeof known / sizeof *known)
 
@@ -36,7 +36,7 @@ static int bad(mn_db *db, const char *what, const char *name)
                      "of memory:create, memory:read, memory:update, memory:delete, memory:list, "
                      "memory:search, identity:create|read|update|delete|list, "
                      "policy:create|read|update|delete|list, ratelimit:read|update|delete, "
-                     "apikey:create|read|delete, audit:read|delete (or no scopes: whatever the "
+                     "apikey:create|read|delete, audit:read|update|delete (or no scopes: whatever the "
                      "identity may do)",
                      what, name ? name : "", name ? "\"" : "");
 }

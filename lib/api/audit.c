@@ -165,6 +165,14 @@ int mn_audit_prune(mn_db *db, const mn_actor *actor, int64_t older_than_ms, int6
         rc = mni_who_resolve(db, actor, &who);
     if (rc == MN_OK)
         rc = mni_access_check(db, &who, "delete", "audit", NULL);
+    int64_t keep = 0;
+    if (rc == MN_OK)
+        rc = db->store->ops->audit_retention_get(db->store, who.tenant->id, &keep);
+    if (rc == MN_OK && older_than_ms < keep)
+        rc = mni_seterr(db, MN_EINVAL, "mn_audit_prune: older_than_ms is %lld, but tenant %s "
+                        "keeps its audit entries for %lld ms (mn_audit_retention_set); give "
+                        "at least that", (long long)older_than_ms, who.tenant->id,
+                        (long long)keep);
     /* A chain that does not verify keeps its entries: pruning them would hide the damage. */
     if (rc == MN_OK)
         rc = db->store->ops->audit_verify(db->store, who.tenant->id, &n);
@@ -191,4 +199,50 @@ void mni_audit_host(struct mni_audit *au, char resources[MNI_AUDIT_HOST_RESOURCE
     snprintf(resources, MNI_AUDIT_HOST_RESOURCES, "[\"%s\"]", tenant_id);
     *au = (struct mni_audit){ .tenant_id = tenant_id, .at = mni_now_ms(), .action = action,
                               .resources = resources, .outcome = "ok" };
+}
+
+int mn_audit_retention_set(mn_db *db, const mn_actor *actor, int64_t keep_ms)
+{
+    if (!db)
+        return mni_err_no_db(__func__);
+    struct mni_who who = {0};
+    int rc = MN_OK;
+    if (keep_ms < 0)
+        rc = mni_seterr(db, MN_EINVAL, "mn_audit_retention_set: keep_ms is %lld; give how "
+                        "long entries are kept in ms, or 0 for no minimum", (long long)keep_ms);
+    if (rc == MN_OK)
+        rc = mni_who_resolve(db, actor, &who);
+    if (rc == MN_OK)
+        rc = mni_access_check(db, &who, "update", "audit", NULL);
+    /* The entry names the new retention, as a prune's names the last seq it removed. */
+    char ms[24];
+    snprintf(ms, sizeof ms, "%lld", (long long)keep_ms);
+    const char *ids[] = { ms };
+    struct mni_audit_call c = {0};
+    if (rc == MN_OK)
+        rc = mni_audit_call(db, &who, "audit:retention", ids, 1, &c);
+    if (rc == MN_OK)
+        rc = db->store->ops->audit_retention_set(db->store, who.tenant->id, keep_ms, &c.au);
+    mni_audit_call_release(&c);
+    mni_who_release(&who);
+    return rc;
+}
+
+int mn_audit_retention_get(mn_db *db, const mn_actor *actor, int64_t *keep_ms)
+{
+    if (!db)
+        return mni_err_no_db(__func__);
+    struct mni_who who = {0};
+    int64_t keep = 0;
+    int rc = mni_require(db, keep_ms, "keep_ms");
+    if (rc == MN_OK)
+        rc = mni_who_resolve(db, actor, &who);
+    if (rc == MN_OK)
+        rc = mni_access_check(db, &who, "read", "audit", NULL);
+    if (rc == MN_OK)
+        rc = db->store->ops->audit_retention_get(db->store, who.tenant->id, &keep);
+    if (keep_ms)
+        *keep_ms = rc == MN_OK ? keep : 0;
+    mni_who_release(&who);
+    return rc;
 }

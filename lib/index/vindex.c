@@ -50,6 +50,7 @@ struct vx_part {
                            * written) or, without files, the seq of the last save call */
     int64_t pruned_seq;   /* the tombstones up to this seq are pruned (mni_vindex_prune_feed) */
     int want;             /* under vx->mu: the worker should catch up */
+    int busy;             /* under vx->mu: the worker is catching up */
 };
 
 struct mni_vindex {
@@ -182,17 +183,23 @@ static void *worker_main(void *arg);
  * needs it now (WANT_NOW); a write only eventually (WANT_QUIET): see worker_main. */
 enum { WANT_QUIET = 1, WANT_NOW = 2 };
 
-static void kick_for(mni_vindex *vx, struct vx_part *p, int want)
+/* kick_for with vx->mu held. */
+static void want_locked(mni_vindex *vx, struct vx_part *p, int want)
 {
-    pthread_mutex_lock(&vx->mu);
-    if (want == WANT_QUIET)
-        vx->last_write_ms = mni_now_ms();
     if (p->want < want) {
         p->want = want;
         if (!vx->started && !vx->stop)
             vx->started = pthread_create(&vx->worker, NULL, worker_main, vx) == 0;
         pthread_cond_signal(&vx->cv);
     }
+}
+
+static void kick_for(mni_vindex *vx, struct vx_part *p, int want)
+{
+    pthread_mutex_lock(&vx->mu);
+    if (want == WANT_QUIET)
+        vx->last_write_ms = mni_now_ms();
+    want_locked(vx, p, want);
     pthread_mutex_unlock(&vx->mu);
 }
 
@@ -657,6 +664,7 @@ static void *worker_main(void *arg)
             continue;
         }
         p->want = 0;
+        p->busy = 1;
         pthread_mutex_unlock(&vx->mu);
         pthread_mutex_lock(&p->mu);
         if (ld_state(p) == VX_NEW)
@@ -669,6 +677,7 @@ static void *worker_main(void *arg)
             part_save(vx, p);
         pthread_mutex_unlock(&p->mu);
         pthread_mutex_lock(&vx->mu);
+        p->busy = 0;
         pthread_cond_broadcast(&vx->done);
     }
     pthread_mutex_unlock(&vx->mu);
@@ -1078,21 +1087,36 @@ int mni_vindex_sync(mni_vindex *vx, const char *tenant_id, int timeout_ms)
     int rc = vx->store->ops->seq_get(vx->store, &upto);
     if (rc != MN_OK)
         return rc;
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    int timed_out = 0;
+    pthread_mutex_lock(&vx->mu);
     for (;;) {
         int s = ld_state(p);
-        if (s == VX_BROKEN)
-            return MN_ERROR;
+        if (s == VX_BROKEN || (timed_out && s != VX_READY)) {
+            rc = MN_ERROR;
+            break;
+        }
         if (s == VX_READY && __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE) >= upto)
-            return MN_OK;
-        kick(vx, p);
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms)
-            return MN_ERROR;
-        struct timespec nap = { 0, 1000000 };
-        nanosleep(&nap, NULL);
+            break;
+        if (timed_out) {
+            rc = MN_ERROR;
+            break;
+        }
+        /* A pass is asked for only when none is running or waiting: a pass asked for while
+         * one runs would run again after this returns, and the handle would go on catching
+         * up with changes made after the call (a handle meant to lag would not). A pass that
+         * ended short of upto (a failed read) is asked for again. */
+        if (!p->busy && p->want < WANT_NOW)
+            want_locked(vx, p, WANT_NOW);
+        timed_out = pthread_cond_timedwait(&vx->done, &vx->mu, &until) == ETIMEDOUT;
     }
+    pthread_mutex_unlock(&vx->mu);
+    return rc;
 }
 
 void mni_vindex_stats(mni_vindex *vx, const char *tenant_id, struct mni_vindex_stats *st)

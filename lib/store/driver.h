@@ -109,6 +109,9 @@ enum mni_stmt {
      * before `before`; no row when the oldest entry is not that old. */
     MNI_AUDIT_PRUNE_END,
     MNI_AUDIT_PRUNE,            /* t, seq: removes the entries up to seq */
+    /* t: the tenant's retention (ms, its meta entry 'audit_retention:' t); no row: none set */
+    MNI_AUDIT_RETENTION_GET,
+    MNI_AUDIT_RETENTION_SET,    /* t, ms (as text): sets it */
     /* t, action prefix, identity id, resource id, outcome (each NULL: any), since, until
      * (at < until), after seq, limit (0: all): the entry columns (seq .. hash as INSERT has
      * them), by seq */
@@ -307,6 +310,9 @@ int mni_op_audit_list(struct mni_store *s, const char *tenant_id,
                       const struct mni_audit_query *q, mn_audit_entries **out);
 int mni_op_audit_prune(struct mni_store *s, const char *tenant_id, int64_t before,
                        int64_t *removed, const struct mni_audit *au);
+int mni_op_audit_retention_get(struct mni_store *s, const char *tenant_id, int64_t *keep_ms);
+int mni_op_audit_retention_set(struct mni_store *s, const char *tenant_id, int64_t keep_ms,
+                               const struct mni_audit *au);
 int mni_op_embed_cache_put(struct mni_store *s, const char *scope, const char *model, int dim,
                            const unsigned char *hashes, size_t n, const float *vecs,
                            int64_t now);
@@ -362,7 +368,9 @@ int mni_op_maint_done(struct mni_store *s, const char *task, const char *holder,
     .audit_record = mni_op_audit_record, \
     .audit_verify = mni_op_audit_verify, \
     .audit_list = mni_op_audit_list, \
-    .audit_prune = mni_op_audit_prune
+    .audit_prune = mni_op_audit_prune, \
+    .audit_retention_get = mni_op_audit_retention_get, \
+    .audit_retention_set = mni_op_audit_retention_set
 
 /* The ops each backend writes itself (its own SQL, connections, transactions and vector
  * formats), named PREFIX_NAME: declared once for both with MNI_BACKEND_OPS_DECLARE(PREFIX)

@@ -1,9 +1,11 @@
-/* Reading the audit log (mn_audit_list), written once over the driver (driver.h). */
+/* Reading the audit log (mn_audit_list) and its retention setting, written once over the
+ * driver (driver.h). */
 #include "store/audit.h"
 #include "store/driver.h"
 #include "store/types.h"
 #include "core/error.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 int mni_op_audit_list(struct mni_store *s, const char *tenant_id,
@@ -31,4 +33,31 @@ int mni_op_audit_list(struct mni_store *s, const char *tenant_id,
     }
     *out = l;
     return rc;
+}
+
+static int read_ms(void *ctx, const struct mni_row *r)
+{
+    *(int64_t *)ctx = r->ops->integer(r, 0);
+    return 1;
+}
+
+int mni_op_audit_retention_get(struct mni_store *s, const char *tenant_id, int64_t *keep_ms)
+{
+    struct mni_args a = {0};
+    mni_arg_text(&a, tenant_id);
+    *keep_ms = 0;
+    return s->driver->read(s, NULL, MNI_AUDIT_RETENTION_GET, &a, read_ms, keep_ms,
+                           "reading the audit log's retention");
+}
+
+int mni_op_audit_retention_set(struct mni_store *s, const char *tenant_id, int64_t keep_ms,
+                               const struct mni_audit *au)
+{
+    char ms[24];
+    snprintf(ms, sizeof ms, "%lld", (long long)keep_ms);
+    struct mni_args a = {0};
+    mni_arg_text(&a, tenant_id);
+    mni_arg_text(&a, ms);
+    return mni_op_audited_exec(s, MNI_AUDIT_RETENTION_SET, &a, NULL, NULL,
+                               "recording the audit log's retention", au);
 }

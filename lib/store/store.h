@@ -282,6 +282,11 @@ struct mni_store_ops {
      * moves the checkpoint to the last one removed, and appends au; *removed counts them. */
     int (*audit_prune)(struct mni_store *s, const char *tenant_id, int64_t before,
                        int64_t *removed, const struct mni_audit *au);
+    /* The tenant's retention: how long its entries are kept before a prune may remove them
+     * (ms; 0 when none was set). set records it, appending au in the same write. */
+    int (*audit_retention_get)(struct mni_store *s, const char *tenant_id, int64_t *keep_ms);
+    int (*audit_retention_set)(struct mni_store *s, const char *tenant_id, int64_t keep_ms,
+                               const struct mni_audit *au);
 
     /* ---- embedding cache (embed/cache.c) ----
      * Vectors by (scope, model, dim, SHA-256 of the text); scope is a tenant id, or "" for

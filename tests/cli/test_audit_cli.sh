@@ -1,6 +1,6 @@
 #!/bin/sh
-# manushya audit verify|list|export|prune: entries of changes and denials, the filters, JSON
-# lines, who may read and prune; then the SQLite file edited with the sqlite3 command (an entry
+# manushya audit verify|list|export|retention|prune: entries of changes and denials, the
+# filters, JSON lines, the retention setting, who may read and prune; then the SQLite file edited with the sqlite3 command (an entry
 # edited, one deleted, two swapped, after a prune too), and verify names the first bad seq.
 . "$MN_TOP/tests/cli/lib.sh"
 cli_setup audit
@@ -68,21 +68,31 @@ expect 1 "a broken chain is not pruned" $T audit prune --older-than-days 0
 check "says why" err_has "entry 2 "
 
 # ---- retention ------------------------------------------------------------------------------
-expect 2 "prune needs --older-than-days" $A audit prune
+expect 0 "audit retention, none set" $A audit retention
+check "says so" out_has "no retention set"
+expect 2 "prune without an age or a retention" $A audit prune
+expect 0 "audit retention --days 30" $A --json audit retention --days 30
+check "shows it in ms" json 'd == {"retention_ms": 2592000000}'
+expect 1 "a prune below the retention is refused" $A audit prune --older-than-days 1
+check "naming the setting" err_has "mn_audit_retention_set"
+expect 0 "audit prune takes the retention's age" $A audit prune
+check "nothing that old" out_is "removed 0 entries"
+expect 4 "an agent may not set it" $A --as bot audit retention --days 0
+expect 0 "no minimum again" $A audit retention --days 0
 expect 0 "nothing a day old" $A audit prune --older-than-days 1
 check "removes nothing" out_is "removed 0 entries"
 expect 4 "an agent may not prune" $A --as bot audit prune --older-than-days 0
 sleep 0.01
 expect 0 "prune everything before now" $A --json audit prune --older-than-days 0
-check "the 10 entries go (the agent's refusal too)" json 'd == {"removed": 10}'
+check "the 13 entries go (the refusals and retention changes too)" json 'd == {"removed": 13}'
 expect 0 "what is left verifies" $A audit verify
 check "the prune's own entry" out_is "1 entries verified"
 "$M" $A --as bot memory add "after the prune" >/dev/null 2>&1
 expect 0 "the chain goes on" $A --json audit list
-check "from seq 11" json '[e["seq"] for e in d] == [11, 12] and d[0]["action"] == "audit:prune"'
+check "from seq 14" json '[e["seq"] for e in d] == [14, 15] and d[0]["action"] == "audit:prune"'
 snapshot
-sqlite3 t.db "UPDATE audit_log SET at = at + 1 WHERE seq = 12"
-bad_at "an edit after a prune" 12
+sqlite3 t.db "UPDATE audit_log SET at = at + 1 WHERE seq = 15"
+bad_at "an edit after a prune" 15
 snapshot
 sqlite3 t.db "DELETE FROM audit_checkpoints"
 bad_at "the checkpoint removed" 1

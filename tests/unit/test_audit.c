@@ -5,7 +5,7 @@
  * who may call it. Then the SQLite file is tampered with past the library (a field edited, a
  * middle entry deleted, two entries' seq swapped) and verify names the first bad seq each time.
  * mn_audit_list with each filter and by pages; mn_audit_prune, then verify from the checkpoint
- * (and tampering after a prune still shows); who may list and prune.
+ * (and tampering after a prune still shows); the retention setting; who may list and prune.
  *
  * Entries are read past the library, straight from audit_log (sqlite3 and libpq). The cases
  * that need no tampering run on SQLite and, when MN_PG_URL is set (tests/run.sh starts
@@ -555,6 +555,53 @@ START_TEST(test_prune_keeps_the_chain_verifiable)
 }
 END_TEST
 
+/* The retention setting: a minimum age that prunes respect, a change recorded like any other. */
+START_TEST(test_retention)
+{
+    mn_db *db = fresh(_i);
+    if (!db)
+        return;
+    TH_OK(db, mn_identity_create(db, &sys, "bob", "agent", NULL, NULL));
+    int64_t keep = -1;
+    TH_OK(db, mn_audit_retention_get(db, &sys, &keep));
+    ck_assert_int_eq(keep, 0); /* none set */
+    const int64_t day = 86400000;
+    TH_OK(db, mn_audit_retention_set(db, &sys, 30 * day));
+    TH_OK(db, mn_audit_retention_get(db, &sys, &keep));
+    ck_assert_int_eq(keep, 30 * day);
+    size_t n;
+    const struct entry *e = entries(&n);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(e[1].action, "audit:retention");
+    ck_assert(th_json_eq(e[1].resources, th_fmt("[\"%lld\"]", (long long)(30 * day))));
+
+    /* A prune younger than the retention is refused and removes nothing. */
+    int64_t removed = -1;
+    TH_RC(db, mn_audit_prune(db, &sys, day, &removed), MN_EINVAL);
+    ck_assert_int_eq(removed, 0);
+    ck_assert_ptr_nonnull(strstr(mn_errmsg(db), "mn_audit_retention_set"));
+    TH_OK(db, mn_audit_prune(db, &sys, 30 * day, &removed));
+    ck_assert_int_eq(removed, 0);
+    entries(&n);
+    ck_assert_uint_eq(n, 2);
+
+    /* Bad input changes nothing; an agent may neither set nor read it. */
+    TH_RC(db, mn_audit_retention_set(db, &sys, -1), MN_EINVAL);
+    TH_RC(db, mn_audit_retention_get(db, &sys, NULL), MN_EINVAL);
+    const mn_actor bob = TH_ACTOR(.tenant = "acme", .identity = "bob");
+    TH_RC(db, mn_audit_retention_set(db, &bob, 0), MN_EDENIED);
+    TH_RC(db, mn_audit_retention_get(db, &bob, &keep), MN_EDENIED);
+    TH_OK(db, mn_audit_retention_get(db, &sys, &keep));
+    ck_assert_int_eq(keep, 30 * day);
+    TH_OK(db, mn_audit_retention_set(db, &sys, 0)); /* no minimum again */
+    nap_ms(5);
+    TH_OK(db, mn_audit_prune(db, &sys, 0, &removed));
+    ck_assert_int_gt(removed, 0);
+    assert_intact(db, &sys, 1);
+    mn_close(db);
+}
+END_TEST
+
 /* A SQLite database pruned down to its entries 8 and 9. */
 static mn_db *pruned(void)
 {
@@ -625,6 +672,7 @@ static Suite *audit_suite(void)
     tcase_add_test(tc, test_swapped_neighbours);
     tcase_add_loop_test(tc, test_list_filters, 0, TH_NSTORES);
     tcase_add_loop_test(tc, test_prune_keeps_the_chain_verifiable, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, test_retention, 0, TH_NSTORES);
     tcase_add_test(tc, test_tampering_after_a_prune);
     tcase_add_test(tc, test_no_prune_of_a_broken_chain);
     suite_add_tcase(s, tc);

@@ -55,7 +55,7 @@ static const char *const sql[PGS__COUNT] = {
     [MNI_TENANT_DELETE_EMBED_CACHE] = "DELETE FROM embed_cache WHERE scope = $1",
     [MNI_TENANT_DELETE_DATAKEYS] = "DELETE FROM data_keys WHERE tenant_id = $1",
     [MNI_TENANT_DELETE_META] = "DELETE FROM meta WHERE key IN ('index:' || $1::text, "
-                               "'rekey:' || $1::text)",
+                               "'rekey:' || $1::text, 'audit_retention:' || $1::text)",
     [MNI_TENANT_DELETE_AUDIT] = "DELETE FROM audit_log WHERE tenant_id = $1",
     [MNI_TENANT_DELETE_AUDIT_HEAD] = "DELETE FROM audit_heads WHERE tenant_id = $1",
     [MNI_TENANT_DELETE] = "DELETE FROM tenants WHERE id = $1",
@@ -219,6 +219,11 @@ static const char *const sql[PGS__COUNT] = {
                             "AND at >= $2::bigint), 9223372036854775807) "
                             "ORDER BY seq DESC LIMIT 1",
     [MNI_AUDIT_PRUNE] = "DELETE FROM audit_log WHERE tenant_id = $1 AND seq <= $2",
+    [MNI_AUDIT_RETENTION_GET] = "SELECT value::bigint FROM meta "
+                                "WHERE key = 'audit_retention:' || $1::text",
+    [MNI_AUDIT_RETENTION_SET] = "INSERT INTO meta (key, value) VALUES ('audit_retention:' || "
+                                "$1::text, $2) ON CONFLICT (key) DO UPDATE SET value = "
+                                "excluded.value",
     [MNI_AUDIT_LIST] = "SELECT " AUDIT_COLUMNS " FROM audit_log WHERE tenant_id = $1 AND "
                        "($2::text IS NULL OR left(action, length($2)) = $2) AND "
                        "($3::text IS NULL OR identity_id = $3) AND "

@@ -49,9 +49,10 @@ static const char *const sql[SQ__COUNT] = {
     [MNI_TENANT_DELETE_LIMITS] = "DELETE FROM ratelimit_limits WHERE tenant_id = ?1",
     [MNI_TENANT_DELETE_EMBED_CACHE] = "DELETE FROM embed_cache WHERE scope = ?1",
     [MNI_TENANT_DELETE_DATAKEYS] = "DELETE FROM data_keys WHERE tenant_id = ?1",
-    /* The token of its index files and its feed horizon. */
+    /* The token of its index files, its feed horizon, its re-key's state and its audit log's
+     * retention. */
     [MNI_TENANT_DELETE_META] = "DELETE FROM meta WHERE key IN ('index:' || ?1, "
-                               "'feed_horizon:' || ?1, 'rekey:' || ?1)",
+                               "'feed_horizon:' || ?1, 'rekey:' || ?1, 'audit_retention:' || ?1)",
     [MNI_TENANT_DELETE_AUDIT] = "DELETE FROM audit_log WHERE tenant_id = ?1",
     [MNI_TENANT_DELETE_AUDIT_HEAD] = "DELETE FROM audit_checkpoints WHERE tenant_id = ?1",
     [MNI_TENANT_DELETE] = "DELETE FROM tenants WHERE id = ?1",
@@ -209,6 +210,10 @@ static const char *const sql[SQ__COUNT] = {
                             "coalesce((SELECT min(seq) FROM audit_log WHERE tenant_id = ?1 "
                             "AND at >= ?2), 9223372036854775807) ORDER BY seq DESC LIMIT 1",
     [MNI_AUDIT_PRUNE] = "DELETE FROM audit_log WHERE tenant_id = ?1 AND seq <= ?2",
+    [MNI_AUDIT_RETENTION_GET] = "SELECT CAST(value AS INTEGER) FROM meta "
+                                "WHERE key = 'audit_retention:' || ?1",
+    [MNI_AUDIT_RETENTION_SET] = "INSERT OR REPLACE INTO meta (key, value) "
+                                "VALUES ('audit_retention:' || ?1, ?2)",
     [MNI_AUDIT_LIST] = "SELECT " AUDIT_COLUMNS " FROM audit_log WHERE tenant_id = ?1 AND "
                        "(?2 IS NULL OR substr(action, 1, length(?2)) = ?2) AND "
                        "(?3 IS NULL OR identity_id = ?3) AND "
