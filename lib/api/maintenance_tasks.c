@@ -126,10 +126,14 @@ static int never_off(const mn_db *db)
     return 0;
 }
 
+/* Prunes to mn_config.audit_retention_days, or to the tenant's own retention
+ * (mn_audit_retention_set) where that keeps entries longer: a tenant's minimum stands. */
 static int audit_tenant(mn_db *db, const mn_tenant *t, int64_t *n)
 {
     mn_actor a = system_actor(t);
-    return mn_audit_prune(db, &a, db->cfg.audit_retention_days * MNI_MS_PER_DAY, n);
+    int64_t age = db->cfg.audit_retention_days * MNI_MS_PER_DAY, keep = 0;
+    int rc = mn_audit_retention_get(db, &a, &keep);
+    return rc == MN_OK ? mn_audit_prune(db, &a, keep > age ? keep : age, n) : rc;
 }
 
 static int audit_run(mn_db *db, int64_t *items)
