@@ -968,7 +968,10 @@ void mni_vindex_forget(mni_vindex *vx, const char *tenant_id)
     }
 }
 
-int mni_vindex_save(mni_vindex *vx)
+/* Runs fn on every partition, each under its own lock; the first failure (the others still
+ * run). */
+static int each_part(mni_vindex *vx, int (*fn)(mni_vindex *vx, struct vx_part *p, void *arg),
+                     void *arg)
 {
     int rc = MN_OK;
     pthread_mutex_lock(&vx->mu);
@@ -977,12 +980,23 @@ int mni_vindex_save(mni_vindex *vx)
     /* Partitions are only ever prepended: the list from parts on is stable. */
     for (struct vx_part *p = parts; p; p = p->next) {
         pthread_mutex_lock(&p->mu);
-        int r = part_save(vx, p);
+        int r = fn(vx, p, arg);
         pthread_mutex_unlock(&p->mu);
         if (r != MN_OK && rc == MN_OK)
             rc = r;
     }
     return rc;
+}
+
+static int save_part(mni_vindex *vx, struct vx_part *p, void *arg)
+{
+    (void)arg;
+    return part_save(vx, p);
+}
+
+int mni_vindex_save(mni_vindex *vx)
+{
+    return each_part(vx, save_part, NULL);
 }
 
 /* A partition no file is kept for: a store without files, or one too small to be written
@@ -994,34 +1008,29 @@ static int keeps_no_file(const mni_vindex *vx, const struct vx_part *p)
     return !vx->dir || (!p->had_file && p->at.n < MNI_VINDEX_SAVE_MIN);
 }
 
+/* mni_vindex_prune_feed for one partition; *tenants (arg) counts those pruned. */
+static int prune_part(mni_vindex *vx, struct vx_part *p, void *arg)
+{
+    size_t *tenants = arg;
+    if (ld_state(p) != VX_READY || !keeps_no_file(vx, p))
+        return MN_OK;
+    int64_t applied = __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE);
+    int prune = p->mark_seq > p->pruned_seq;
+    int rc = prune ? vx->store->ops->feed_prune(vx->store, p->tenant_id, p->mark_seq) : MN_OK;
+    if (rc == MN_OK) {
+        *tenants += prune;
+        p->pruned_seq = p->mark_seq;
+        p->mark_seq = applied;
+    }
+    return rc;
+}
+
 int mni_vindex_prune_feed(mni_vindex *vx, size_t *tenants)
 {
     *tenants = 0;
     if (vx->readonly || !vx->store->ops->feed_prune)
         return MN_OK;
-    int rc = MN_OK;
-    pthread_mutex_lock(&vx->mu);
-    struct vx_part *parts = vx->parts;
-    pthread_mutex_unlock(&vx->mu);
-    /* Partitions are only ever prepended: the list from parts on is stable. */
-    for (struct vx_part *p = parts; p; p = p->next) {
-        pthread_mutex_lock(&p->mu);
-        int64_t applied = __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE);
-        if (ld_state(p) == VX_READY && keeps_no_file(vx, p)) {
-            int prune = p->mark_seq > p->pruned_seq;
-            int r = prune ? vx->store->ops->feed_prune(vx->store, p->tenant_id, p->mark_seq)
-                          : MN_OK;
-            if (r == MN_OK) {
-                *tenants += prune;
-                p->pruned_seq = p->mark_seq;
-                p->mark_seq = applied;
-            } else if (rc == MN_OK) {
-                rc = r;
-            }
-        }
-        pthread_mutex_unlock(&p->mu);
-    }
-    return rc;
+    return each_part(vx, prune_part, tenants);
 }
 
 int mni_vindex_open(struct mni_store *store, const mn_config *cfg, mni_vindex **out)

@@ -92,6 +92,14 @@ mode() { python3 -c 'import sys,urllib.request
 urllib.request.urlopen(sys.argv[1] + "/_control", data=sys.argv[2].encode())' "http://127.0.0.1:$port" "$1" >/dev/null; }
 # cli_has FEATURE: the library was built with it (a name `manushya --version` lists).
 cli_has() { "$M" --version | grep -q "^features:.* $1\( \|\$\)"; }
+# sql DB STATEMENT: runs SQL on a SQLite file past the library (as an attacker or a damaged
+# disk would); prints the first column of each row.
+sql() {
+    python3 -c 'import sqlite3,sys
+c = sqlite3.connect(sys.argv[1])
+for row in c.execute(sys.argv[2]): print(row[0])
+c.commit()' "$1" "$2"
+}
 out_is() { [ "$(cat "$OUT")" = "$1" ]; }
 out_has() { grep -q -- "$1" "$OUT"; }
 err_has() { grep -q -- "$1" "$ERR"; }

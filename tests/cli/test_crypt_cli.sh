@@ -6,14 +6,6 @@
 . "$MN_TOP/tests/cli/lib.sh"
 cli_setup crypt
 
-# sql DB STATEMENT: runs SQL on a SQLite file past the library; prints the first column.
-sql() {
-    python3 -c 'import sqlite3,sys
-c = sqlite3.connect(sys.argv[1])
-for row in c.execute(sys.argv[2]): print(row[0])
-c.commit()' "$1" "$2"
-}
-
 expect 0 "key new-master" key new-master k1
 check "the file is private and holds 64 hex digits" sh -c \
     "[ \"\$(stat -c %a k1)\" = 600 ] && grep -Eqx '[0-9a-f]{64}' k1"

@@ -6,27 +6,19 @@
 . "$MN_TOP/tests/cli/lib.sh"
 cli_setup maintenance
 
-# sql STATEMENT: runs SQL on m.db past the library; prints the first column.
-sql() {
-    python3 -c 'import sqlite3,sys
-c = sqlite3.connect(sys.argv[1])
-for row in c.execute(sys.argv[2]): print(row[0])
-c.commit()' m.db "$1"
-}
-
 D="--db m.db"
 A="$D --tenant acme"
 "$M" $D init >/dev/null 2>&1
 "$M" $D tenant create acme >/dev/null 2>&1
 "$M" $A identity create bot >/dev/null 2>&1
 "$M" $A --as bot memory add "gone soon" --ttl-days 1 >/dev/null 2>&1
-sql "UPDATE memories SET expires_at = 1"
+sql m.db "UPDATE memories SET expires_at = 1"
 
 expect 0 "maintenance run" $D --json maintenance run
 check "purge ran and purged the expired memory" json 'd["purge"]["status"] == "ran" and d["purge"]["items"] == 1 and d["purge"]["error"] is None'
 check "every task but audit ran" json 'all(d[t]["status"] == "ran" for t in ("purge", "cache", "feed", "index"))'
 check "audit is off without a retention" json 'd["audit"]["status"] == "off"'
-check "the memory is gone" [ "$(sql 'SELECT count(*) FROM memories')" = 0 ]
+check "the memory is gone" [ "$(sql m.db 'SELECT count(*) FROM memories')" = 0 ]
 
 expect 0 "run again at once" $D maintenance run
 check "nothing is due" [ "$(grep -c 'not due' "$OUT")" = 4 ]
@@ -36,10 +28,10 @@ expect 0 "--audit-retention-days turns audit on" $D --json maintenance run --tas
 check "audit ran" json 'd["audit"]["status"] == "ran"'
 
 # Another process holds the cache task's lease: skipped, forced or not.
-sql "UPDATE maintenance SET holder = 'other', lease_until = 9999999999999 WHERE task = 'cache'"
+sql m.db "UPDATE maintenance SET holder = 'other', lease_until = 9999999999999 WHERE task = 'cache'"
 expect 0 "a task held elsewhere" $D maintenance run --task cache --force
 check "is skipped as busy" out_has "another process runs it"
-sql "UPDATE maintenance SET lease_until = 0 WHERE task = 'cache'"
+sql m.db "UPDATE maintenance SET lease_until = 0 WHERE task = 'cache'"
 
 expect 2 "an unknown task" $D maintenance run --task purge,bogus
 check "is named with the choices" err_has 'no task "bogus"; give purge, cache'
@@ -50,7 +42,7 @@ expect 1 "a poll too short" $D worker --once --maintenance-poll-ms 1
 check "names the setting" err_has "maintenance_poll_ms"
 
 # worker --once: the embedding jobs, then the maintenance that is due.
-sql "UPDATE maintenance SET last_run_at = 0 WHERE task = 'purge'"
+sql m.db "UPDATE maintenance SET last_run_at = 0 WHERE task = 'purge'"
 expect 0 "worker --once" $D --json worker --once
 check "ran the due purge, skipped the rest" json 'd["maintenance"]["purge"]["status"] == "ran" and d["maintenance"]["cache"]["status"] == "not-due"'
 expect 0 "worker --once --no-maintenance" $D --json worker --once --no-maintenance
@@ -61,12 +53,12 @@ check "runs none" json 'd["maintenance"] == {}'
 wpid=$!
 trap 'kill $wpid 2>/dev/null; rm -rf "$TMP"' EXIT
 sleep 0.3
-before=$(sql "SELECT last_run_at FROM maintenance WHERE task = 'purge'")
-sql "UPDATE maintenance SET last_run_at = last_run_at - 3600000 WHERE task = 'purge'"
+before=$(sql m.db "SELECT last_run_at FROM maintenance WHERE task = 'purge'")
+sql m.db "UPDATE maintenance SET last_run_at = last_run_at - 3600000 WHERE task = 'purge'"
 i=0
-while [ "$(sql "SELECT last_run_at FROM maintenance WHERE task = 'purge'")" -le "$before" ] &&
+while [ "$(sql m.db "SELECT last_run_at FROM maintenance WHERE task = 'purge'")" -le "$before" ] &&
       [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-check "the worker ran purge again" [ "$(sql "SELECT last_run_at FROM maintenance WHERE task = 'purge'")" -gt "$before" ]
+check "the worker ran purge again" [ "$(sql m.db "SELECT last_run_at FROM maintenance WHERE task = 'purge'")" -gt "$before" ]
 kill -TERM $wpid
 wait $wpid
 wrc=$?
