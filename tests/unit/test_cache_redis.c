@@ -1,0 +1,157 @@
+/*
+ * The read-through cache in Redis (tests/servers/redis.sh starts a real redis-server:
+ * MN_REDIS_URL): two handles on one database sharing one server never read a stale actor
+ * whatever the order of their writes and reads, mn_cache_clear reaches the other handle, and
+ * a server that cannot be reached is a miss, counted and logged once, never an error.
+ */
+#include "support/harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const mn_actor SYS = TH_ACTOR(.tenant = "acme");
+static const mn_actor BOT = TH_ACTOR(.tenant = "acme", .identity = "bot");
+
+static mn_config redis_cfg(const char *url)
+{
+    mn_config c = TH_CONFIG(.redis_url = url, .cache = MN_CACHE_REDIS,
+                            .ratelimit = MN_RATELIMIT_MEMORY, .redis_timeout_ms = 500,
+                            .redis_connect_timeout_ms = 500);
+    return c;
+}
+
+static const char *redis_url(void)
+{
+    const char *u = getenv("MN_REDIS_URL");
+    ck_assert_msg(u && *u, "MN_REDIS_URL is not set: run through make check (tests/run.sh "
+                  "starts tests/servers/redis.sh)");
+    return u;
+}
+
+/* mn_policy_test's code for the actor: it resolves the actor (through the cache) first. */
+static int probe(mn_db *db, const mn_actor *a, int *allowed)
+{
+    mn_decision *d = NULL;
+    int rc = mn_policy_test(db, a, "read", "memory", NULL, &d);
+    if (allowed)
+        *allowed = d ? d->allowed : -1;
+    mn_decision_free(d);
+    return rc;
+}
+
+static uint64_t hits(mn_db *db)
+{
+    mn_cache_stats s = MN_CACHE_STATS_INIT;
+    TH_OK(db, mn_cache_stats_get(db, &s));
+    ck_assert_int_eq(s.backend, MN_CACHE_REDIS);
+    ck_assert_uint_eq(s.failures, 0);
+    return s.hits;
+}
+
+START_TEST(interleaved_writes_never_stale)
+{
+    const char *url = th_sqlite_url();
+    mn_config c = redis_cfg(redis_url());
+    mn_db *a = th_open(url, &c), *b = th_open(url, &c);
+    th_tenant(a, "acme");
+    TH_OK(a, mn_identity_create(a, &SYS, "bot", "agent", NULL, NULL));
+    mn_db *h[2] = {a, b};
+    const char *deny = "{\"effect\":\"deny\",\"actions\":[\"read\"],\"resource\":\"memory\"}";
+    for (int i = 0; i < 40; i++) {
+        mn_db *w = h[i % 2], *r = h[(i + 1) % 2]; /* one writes, the other reads */
+        int allowed, before;
+        /* Warm both handles' view, then a policy that changes the verdict. */
+        TH_OK(r, probe(r, &BOT, &before));
+        TH_OK(w, probe(w, &BOT, NULL));
+        mn_policy_input in = {.version = MN_POLICY_INPUT_VERSION, .role = "agent",
+                              .rule = deny, .priority = 1000};
+        mn_policy *p = NULL;
+        TH_OK(w, mn_policy_add(w, &SYS, &in, &p));
+        TH_OK(r, probe(r, &BOT, &allowed));
+        ck_assert_int_eq(allowed, 0);
+        TH_OK(r, mn_policy_delete(r, &SYS, p->id));
+        TH_OK(w, probe(w, &BOT, &allowed));
+        ck_assert_int_eq(allowed, before);
+        mn_policy_free(p);
+        /* The identity gone, then back: the reader sees each at once. */
+        TH_OK(w, mn_identity_delete(w, &SYS, "bot"));
+        TH_RC(r, probe(r, &BOT, NULL), MN_ENOTFOUND);
+        TH_OK(w, mn_identity_create(w, &SYS, "bot", "agent", NULL, NULL));
+        TH_OK(r, probe(r, &BOT, NULL));
+        if (i % 10 == 9) {
+            TH_OK(w, mn_identity_deactivate(w, &SYS, "bot"));
+            TH_RC(r, probe(r, &BOT, NULL), MN_EDENIED);
+            TH_OK(r, mn_identity_delete(r, &SYS, "bot"));
+            TH_OK(r, mn_identity_create(r, &SYS, "bot", "agent", NULL, NULL));
+        }
+    }
+    /* The cache did serve: repeated reads hit, in each handle. */
+    uint64_t ha = hits(a), hb = hits(b);
+    for (int i = 0; i < 3; i++) {
+        TH_OK(a, probe(a, &BOT, NULL));
+        TH_OK(b, probe(b, &BOT, NULL));
+    }
+    ck_assert_uint_ge(hits(a), ha + 2);
+    ck_assert_uint_ge(hits(b), hb + 3); /* b's first read finds what a put */
+
+    /* Cleared through one handle: the other's next read misses. */
+    TH_OK(a, mn_cache_clear(a));
+    hb = hits(b);
+    TH_OK(b, probe(b, &BOT, NULL));
+    ck_assert_uint_eq(hits(b), hb);
+    mn_close(a);
+    mn_close(b);
+}
+END_TEST
+
+static int logged;
+
+static void count_log(void *ctx, const char *msg)
+{
+    (void)ctx;
+    if (strstr(msg, "cache (redis)"))
+        logged++;
+}
+
+START_TEST(server_down_is_no_cache)
+{
+    const char *url = th_sqlite_url();
+    mn_db *db = th_open(url, NULL);
+    th_tenant(db, "acme");
+    TH_OK(db, mn_identity_create(db, &SYS, "bot", "agent", NULL, NULL));
+    mn_close(db);
+    /* Port 1: nothing listens there; connecting is refused at once. */
+    mn_config c = redis_cfg("redis://127.0.0.1:1");
+    c.log_fn = count_log;
+    logged = 0;
+    db = th_open(url, &c);
+    for (int i = 0; i < 20; i++)
+        TH_OK(db, probe(db, &BOT, NULL));
+    TH_OK(db, mn_identity_deactivate(db, &SYS, "bot")); /* its generation not taken: no error */
+    TH_RC(db, probe(db, &BOT, NULL), MN_EDENIED);
+    mn_cache_stats s = MN_CACHE_STATS_INIT;
+    TH_OK(db, mn_cache_stats_get(db, &s));
+    ck_assert_uint_eq(s.hits, 0);
+    ck_assert_uint_ge(s.failures, 20);
+    ck_assert_int_eq(logged, 1); /* once per redis_health_check_s, not per failure */
+    TH_RC(db, mn_cache_clear(db), MN_EBACKEND);
+    ck_assert_ptr_nonnull(strstr(mn_errmsg(db), "mn_cache_clear"));
+    mn_close(db);
+}
+END_TEST
+
+static Suite *cache_redis_suite(void)
+{
+    Suite *s = suite_create("cache_redis");
+    TCase *tc = tcase_create("redis");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, interleaved_writes_never_stale);
+    tcase_add_test(tc, server_down_is_no_cache);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return th_run(cache_redis_suite());
+}
