@@ -89,9 +89,9 @@ static const cli_cmd cmds[] = {
      "manushya embed: all) and that are older than H hours (default 24; 0: all of them).\n"
      "Prints how many went; --json: {\"removed\": N}. The cache serves on meanwhile."},
     {"stats", run_stats, "cache stats",
-     "The read-through cache of this process (who actors are): its backend (memory, or redis\n"
-     "with --redis, shared by every process) and its hits, misses, evictions, Redis failures,\n"
-     "entries and bytes since it opened. --json: one object with those names."},
+     "The read-through cache of this process (actors, memories by id): its backend (memory,\n"
+     "or redis with --redis, shared by every process) and its hits, misses, evictions, Redis\n"
+     "failures, entries and bytes since it opened. --json: one object with those names."},
     {"clear", run_clear, "cache clear",
      "Empties the read-through cache: with --redis, for every process on this database (a new\n"
      "epoch every key carries; old entries expire); in process, this process's own. Fails\n"

@@ -1216,11 +1216,13 @@ MN_API void mn_limits_free(mn_limits *l);
 
 /* ---- Caches (since 1.2) ------------------------------------------------------------------------
  * Reads that repeat are answered from a cache (mn_config.cache): in this handle, or in Redis,
- * shared by every process on the store. Cached today: who an actor is (its tenant, identity
- * and the tenant's policy generation), read by every data call, for 30 minutes. A cached
- * value is never stale: its key carries a generation that every write of what it depends on
- * (identities, policies, tenants) moves on before the write returns, in Redis for every
- * process. An in-process cache learns of other processes' writes only by age: its entries
+ * shared by every process on the store. Cached: who an actor is (its tenant, identity and the
+ * tenant's policy generation), read by every data call, for 30 minutes; a memory read by id
+ * (mn_memory_get without MN_WITH_EMBEDDING) for an hour, the access check still made on every
+ * read; an encrypted database's memories never go to Redis. A cached value is never stale:
+ * its key carries a generation that every write of what it depends on (identities, policies,
+ * tenants; the tenant's memories, their embedding jobs) moves on before the write returns, in
+ * Redis for every process. An in-process cache learns of other processes' writes only by age: its entries
  * live cache_local_ms at most. Redis unreachable is a cache miss, counted (failures) and
  * logged once per redis_health_check_s, never an error. */
 typedef struct mn_cache_stats {

@@ -96,14 +96,11 @@ int mni_cached_actor_get(mn_db *db, const char *tenant, const char *identity, mn
     if (keyed) {
         void *v;
         size_t n;
-        int hit = c->ops->get(c, k.p, k.n, &v, &n);
+        int hit = mni_cache_lookup(db, MNI_CACHE_IDENTITY, k.p, k.n, &v, &n);
         if (hit) {
             hit = decode(v, n, t, i, policy_gen);
             free(v);
         }
-        atomic_fetch_add_explicit(hit ? &c->hits : &c->misses, 1, memory_order_relaxed);
-        mni_metrics_inc(db->metrics, (hit ? MNI_S_CACHE_HITS : MNI_S_CACHE_MISSES) +
-                                         MNI_CACHE_IDENTITY);
         if (hit) {
             mni_wbuf_free(&k);
             return MN_OK;

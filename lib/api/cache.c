@@ -5,6 +5,7 @@
 #include "api/handle.h"
 #include "cache/backends.h"
 #include "core/error.h"
+#include "core/metrics.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -80,6 +81,15 @@ void mni_cache_bump(mn_db *db, const char *scope)
 {
     if (db->cache)
         db->cache->ops->bump(db->cache, scope);
+}
+
+int mni_cache_lookup(mn_db *db, unsigned label, const void *k, size_t kn, void **v, size_t *n)
+{
+    struct mni_cache *c = db->cache;
+    int hit = c->ops->get(c, k, kn, v, n);
+    atomic_fetch_add_explicit(hit ? &c->hits : &c->misses, 1, memory_order_relaxed);
+    mni_metrics_inc(db->metrics, (hit ? MNI_S_CACHE_HITS : MNI_S_CACHE_MISSES) + label);
+    return hit;
 }
 
 int mn_cache_stats_get(mn_db *db, mn_cache_stats *out)

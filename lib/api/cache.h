@@ -23,8 +23,19 @@ void mni_cache_close(mn_db *db);
  * after its commit, before it returns (cache/cache.h says why after). Never fails. */
 void mni_cache_bump(mn_db *db, const char *scope);
 
+/* A lookup of key (k bytes) counted as a hit or a miss of the handle's cache and of the
+ * metrics' label (MNI_CACHE_*): 1 with *v (malloc'd, *n bytes) on a hit. */
+int mni_cache_lookup(mn_db *db, unsigned label, const void *k, size_t kn, void **v, size_t *n);
+
 /* The store's actor_get, read through the cache for 30 minutes. */
 int mni_cached_actor_get(mn_db *db, const char *tenant, const char *identity, mn_tenant **t,
                          mn_identity **i, int64_t *policy_gen);
+
+/* The store's memory_get, read through the cache for an hour under the tenant's generation
+ * (every committed memory change moves it on: the store's change hook). Not for a vector
+ * (MN_WITH_EMBEDDING), nor in Redis for an encrypted database, whose texts never leave the
+ * process in the clear. */
+int mni_cached_memory_get(mn_db *db, const char *tenant_id, const char *id, unsigned flags,
+                          int64_t now, mn_memory **out);
 
 #endif

@@ -160,10 +160,13 @@ static int learn_secrets(mn_db *db, const char *url, const mn_config *cfg)
     return rc == MN_OK && (!url || db->url_shown) ? MN_OK : MN_ENOMEM;
 }
 
-/* The store's change hook: the vector index catches up in the background. */
+/* The store's change hook, after each committed change to a tenant's memories: the cache
+ * forgets what it held of them (before the writing call returns), the vector index catches up
+ * in the background. */
 static void index_follow(void *ctx, const char *tenant_id)
 {
     mn_db *db = ctx;
+    mni_cache_bump(db, tenant_id);
     if (db->index)
         mni_vindex_changed(db->index, tenant_id);
 }

@@ -163,6 +163,7 @@ static int tenant_delete(mn_db *db, const char *id_or_name)
         mni_audit_host(&au, resources, "tenant:delete", t->id);
         rc = db->store->ops->tenant_delete(db->store, t->id, &au);
         mni_cache_bump(db, MNI_SCOPE_DIRECTORY); /* its name may be taken by a new tenant */
+        mni_cache_bump(db, t->id);
     }
     if (rc == MN_OK)
         mni_erased(db, t->id);

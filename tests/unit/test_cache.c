@@ -176,6 +176,66 @@ START_TEST(actors_read_through_and_invalidated)
 }
 END_TEST
 
+static uint64_t memory_hits(mn_db *db)
+{
+    mn_cache_stats s = MN_CACHE_STATS_INIT;
+    TH_OK(db, mn_cache_stats_get(db, &s));
+    return s.hits;
+}
+
+/* The text db reads for id, or "" when the memory is not found. */
+static void text_is(mn_db *db, const char *id, unsigned flags, const char *want)
+{
+    mn_memory *m = NULL;
+    int rc = mn_memory_get(db, &SYS, id, flags, &m);
+    if (!*want) {
+        ck_assert_int_eq(rc, MN_ENOTFOUND);
+        return;
+    }
+    ck_assert_msg(rc == MN_OK, "mn_memory_get: %s", mn_errmsg(db));
+    ck_assert_str_eq(m->text, want);
+    mn_memory_free(m);
+}
+
+START_TEST(memories_read_through_and_invalidated)
+{
+    const char *url = th_sqlite_url();
+    mn_db *db = th_open(url, NULL);
+    th_tenant(db, "acme");
+    mn_db *other = th_open(url, NULL);
+    TH_OK(db, mn_identity_create(db, &SYS, "bot", "agent", NULL, NULL));
+    const char *mid = th_add(db, &SYS, "bot", "first");
+    text_is(db, mid, 0, "first");
+    uint64_t h = memory_hits(db);
+    mn_memory *a = th_get(db, &SYS, mid, 0), *b = th_get(db, &SYS, mid, 0);
+    ck_assert_uint_ge(memory_hits(db), h + 2);
+    /* A hit is the row the store gives, field for field. */
+    ck_assert_str_eq(a->id, b->id);
+    ck_assert_str_eq(a->metadata, b->metadata);
+    ck_assert_str_eq(a->type, b->type);
+    ck_assert_int_eq(a->version, b->version);
+    ck_assert(a->importance == b->importance);
+    ck_assert_int_eq(a->seq, b->seq);
+    mn_memory_free(a);
+    mn_memory_free(b);
+
+    /* Each change through the other handle is read at once. */
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT,
+                            .text = "second"};
+    TH_OK(other, mn_memory_update(other, &SYS, mid, &ch, NULL));
+    text_is(db, mid, 0, "second");
+    TH_OK(other, mn_memory_delete(other, &SYS, mid, MN_DELETE_SOFT));
+    text_is(db, mid, 0, "");
+    text_is(db, mid, MN_WITH_DELETED, "second");
+    TH_OK(other, mn_memory_restore(other, &SYS, mid));
+    text_is(db, mid, 0, "second");
+    TH_OK(other, mn_memory_delete(other, &SYS, mid, MN_DELETE_HARD));
+    text_is(db, mid, MN_WITH_DELETED, "");
+    mn_close(other);
+    mn_close(db);
+}
+END_TEST
+
 START_TEST(settings_checked)
 {
     const char *url = th_sqlite_url();
@@ -220,6 +280,7 @@ static Suite *cache_suite(void)
     tcase_add_test(tc, entries_expire);
     tcase_add_test(tc, generations_move_on_and_are_shared);
     tcase_add_test(tc, actors_read_through_and_invalidated);
+    tcase_add_test(tc, memories_read_through_and_invalidated);
     tcase_add_test(tc, settings_checked);
     suite_add_tcase(s, tc);
     return s;

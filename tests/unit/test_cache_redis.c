@@ -6,6 +6,7 @@
  */
 #include "support/harness.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,22 @@ START_TEST(interleaved_writes_never_stale)
             TH_OK(r, mn_identity_create(r, &SYS, "bot", "agent", NULL, NULL));
         }
     }
+    /* Memories: each update through one handle is what the other reads next. */
+    const char *mid = th_add(a, &SYS, "bot", "v0");
+    for (int i = 1; i <= 20; i++) {
+        mn_db *w = h[i % 2], *r = h[(i + 1) % 2];
+        mn_memory *m = th_get(r, &SYS, mid, 0);
+        mn_memory_free(m);
+        char text[16];
+        snprintf(text, sizeof text, "v%d", i);
+        mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                                .set = MN_MEMORY_SET_TEXT, .text = text};
+        TH_OK(w, mn_memory_update(w, &SYS, mid, &ch, NULL));
+        m = th_get(r, &SYS, mid, 0);
+        ck_assert_str_eq(m->text, text);
+        mn_memory_free(m);
+    }
+
     /* The cache did serve: repeated reads hit, in each handle. */
     uint64_t ha = hits(a), hb = hits(b);
     for (int i = 0; i < 3; i++) {
