@@ -1219,12 +1219,12 @@ MN_API void mn_limits_free(mn_limits *l);
  * shared by every process on the store. Cached: who an actor is (its tenant, identity and the
  * tenant's policy generation), read by every data call, for 30 minutes; a memory read by id
  * (mn_memory_get without MN_WITH_EMBEDDING) for an hour, the access check still made on every
- * read; an encrypted database's memories never go to Redis. A cached value is never stale:
- * its key carries a generation that every write of what it depends on (identities, policies,
- * tenants; the tenant's memories, their embedding jobs) moves on before the write returns, in
- * Redis for every process. An in-process cache learns of other processes' writes only by age: its entries
- * live cache_local_ms at most. Redis unreachable is a cache miss, counted (failures) and
- * logged once per redis_health_check_s, never an error. */
+ * read; an encrypted database's memories never go to Redis. A cached value is never stale: its
+ * key carries a generation that every write of what it depends on (identities, policies, tenants;
+ * the tenant's memories, their embedding jobs) moves on before the write returns, in Redis for
+ * every process. An in-process cache learns of other processes' writes only by age: its entries
+ * live cache_local_ms at most. Redis unreachable is a cache miss, counted (failures) and logged
+ * once per redis_health_check_s, never an error. */
 typedef struct mn_cache_stats {
     unsigned version;        /* MN_CACHE_STATS_VERSION (see "Structs that grow" at the top) */
     int backend;             /* MN_CACHE_MEMORY, MN_CACHE_REDIS or MN_CACHE_OFF */

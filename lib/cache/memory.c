@@ -206,8 +206,9 @@ static void mem_destroy(struct mni_cache *c)
     free(m);
 }
 
-static const struct mni_cache_ops mem_ops = {"memory", MN_CACHE_MEMORY, mem_get, mem_put, mem_gen, mem_bump,
-                                             mem_clear, mem_size, mem_destroy};
+static const struct mni_cache_ops mem_ops = {"memory",  MN_CACHE_MEMORY, mem_get,  mem_put,
+                                             mem_gen,   mem_bump,        mem_clear, mem_size,
+                                             mem_destroy};
 
 struct mni_cache *mni_cache_memory_create(const mn_db *db, size_t max_bytes, int64_t max_age_ms)
 {

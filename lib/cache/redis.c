@@ -184,8 +184,9 @@ static void rc_destroy(struct mni_cache *c)
     free(r);
 }
 
-static const struct mni_cache_ops redis_ops = {"redis", MN_CACHE_REDIS, rc_get, rc_put, rc_gen, rc_bump,
-                                               rc_clear, rc_size, rc_destroy};
+static const struct mni_cache_ops redis_ops = {"redis", MN_CACHE_REDIS, rc_get,  rc_put,
+                                               rc_gen,  rc_bump,        rc_clear, rc_size,
+                                               rc_destroy};
 
 int mni_cache_redis_create(mn_db *db, mn_config *cfg, const char *ns, struct mni_cache **out)
 {
