@@ -5,9 +5,18 @@
  * by pattern without blocking the server (KEYS, or a SCAN walk racing new entries): it bumps
  * the epoch "mn:NS:g:*", which every generation read also returns (one MGET), so that each
  * key made before is never asked for again and expires by its TTL.
+ *
+ * A server that failed is not asked again for reads and puts for a second (each then a miss,
+ * counted as a failure): a cache must not make every call wait out a connect timeout. Bumps
+ * are always tried: a write whose bump is skipped would leave other processes that still
+ * reach the server reading what it changed. A bump that failed all the same is made good by
+ * a new epoch (as mn_cache_clear), which this handle moves on before it uses the server again:
+ * other processes may read what the write changed only between the server's return and this
+ * handle's next call.
  */
 #include "cache/cache.h"
 #include "cache/backends.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "redis/redis.h"
 
@@ -16,13 +25,18 @@
 #include <string.h>
 
 #define EPOCH "*"
+#define PAUSE_MS 1000
 
 struct redis_cache {
     struct mni_cache base;
     struct mni_redis_pool *pool;
     char prefix[48]; /* "mn:NS:" */
     size_t plen;
+    _Atomic int64_t paused_until; /* mni_mono_coarse_ms; reads and puts skipped until then */
+    _Atomic uint64_t owed_epoch;  /* bumps failed: move the epoch on before anything else */
 };
+
+static int incr(struct redis_cache *r, const char *scope);
 
 /* prefix + kind + rest into a malloc'd buffer (*len bytes); NULL when out of memory. */
 static char *make_key(const struct redis_cache *r, char kind, const void *rest, size_t restlen,
@@ -39,13 +53,21 @@ static char *make_key(const struct redis_cache *r, char kind, const void *rest, 
     return k;
 }
 
-/* Runs one command; the reply, or NULL after a failure counted and logged as what. */
-static redisReply *run(struct redis_cache *r, const char *what, int argc, const char **argv,
-                       const size_t *lens)
+/* Runs one command; the reply, or NULL after a failure counted and logged as what. Unless
+ * always, skipped (a failure) while the server is paused after a failure. */
+static redisReply *run(struct redis_cache *r, const char *what, int always, int argc,
+                       const char **argv, const size_t *lens)
 {
     redisReply *rep = NULL;
     char err[MNI_ERRMSG_MAX];
+    int64_t now = mni_mono_coarse_ms();
+    if (!always && (now < atomic_load_explicit(&r->paused_until, memory_order_relaxed) ||
+                    (atomic_load(&r->owed_epoch) && incr(r, EPOCH) != 0))) {
+        atomic_fetch_add_explicit(&r->base.failures, 1, memory_order_relaxed);
+        return NULL;
+    }
     if (mni_redis_command(r->pool, argc, argv, lens, &rep, err, sizeof err) != MN_OK) {
+        atomic_store_explicit(&r->paused_until, now + PAUSE_MS, memory_order_relaxed);
         mni_cache_failed(&r->base, what, err);
         return NULL;
     }
@@ -67,7 +89,7 @@ static int rc_get(struct mni_cache *c, const void *key, size_t klen, void **val,
         return 0;
     const char *argv[] = {"GET", k};
     size_t lens[] = {3, len};
-    redisReply *rep = run(r, "GET", 2, argv, lens);
+    redisReply *rep = run(r, "GET", 0, 2, argv, lens);
     free(k);
     int hit = rep && rep->type == REDIS_REPLY_STRING &&
               (*val = malloc(rep->len ? rep->len : 1)) != NULL;
@@ -92,7 +114,7 @@ static void rc_put(struct mni_cache *c, const void *key, size_t klen, const void
     snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
     const char *argv[] = {"SET", k, val, "PX", ttl};
     size_t lens[] = {3, len, vlen, 2, strlen(ttl)};
-    redisReply *rep = run(r, "SET", 5, argv, lens);
+    redisReply *rep = run(r, "SET", 0, 5, argv, lens);
     free(k);
     if (rep)
         freeReplyObject(rep);
@@ -126,7 +148,7 @@ static uint64_t rc_gen(struct mni_cache *c, const char *scope)
     if (ke && ks) {
         const char *argv[] = {"MGET", ke, ks};
         size_t lens[] = {4, l1, l2};
-        redisReply *rep = run(r, "MGET", 3, argv, lens);
+        redisReply *rep = run(r, "MGET", 0, 3, argv, lens);
         uint64_t e, g;
         if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
             read_gen(rep->element[0], &e) && read_gen(rep->element[1], &g))
@@ -141,19 +163,28 @@ static uint64_t rc_gen(struct mni_cache *c, const char *scope)
 
 static int incr(struct redis_cache *r, const char *scope)
 {
+    /* An epoch settles the bumps that failed before it was sent, not one failing meanwhile. */
+    int epoch = strcmp(scope, EPOCH) == 0;
+    uint64_t owed = atomic_load(&r->owed_epoch);
     size_t len;
     char *k = make_key(r, 'g', scope, strlen(scope), &len);
-    if (!k) {
+    redisReply *rep = NULL;
+    if (k) {
+        const char *argv[] = {"INCR", k};
+        size_t lens[] = {4, len};
+        rep = run(r, "INCR", 1, 2, argv, lens);
+    } else {
         mni_cache_failed(&r->base, "INCR", "out of memory");
+    }
+    free(k);
+    if (!rep) {
+        atomic_fetch_add(&r->owed_epoch, 1);
         return -1;
     }
-    const char *argv[] = {"INCR", k};
-    size_t lens[] = {4, len};
-    redisReply *rep = run(r, "INCR", 2, argv, lens);
-    free(k);
-    if (rep)
-        freeReplyObject(rep);
-    return rep ? 0 : -1;
+    freeReplyObject(rep);
+    if (epoch)
+        atomic_compare_exchange_strong(&r->owed_epoch, &owed, 0);
+    return 0;
 }
 
 static int rc_bump(struct mni_cache *c, const char *scope)
@@ -203,6 +234,8 @@ int mni_cache_redis_create(mn_db *db, mn_config *cfg, const char *ns, struct mni
         free(r);
         return mni_seterr(db, rc, "mn_config.redis_url: %s", err);
     }
+    atomic_init(&r->paused_until, 0);
+    atomic_init(&r->owed_epoch, 0);
     r->plen = (size_t)snprintf(r->prefix, sizeof r->prefix, "mn:%.32s:", ns);
     mni_cache_base_init(&r->base, &redis_ops, db, (int64_t)cfg->redis_health_check_s * 1000);
     *out = &r->base;

@@ -2,13 +2,16 @@
  * The read-through cache in Redis (tests/servers/redis.sh starts a real redis-server:
  * MN_REDIS_URL): two handles on one database sharing one server never read a stale actor
  * whatever the order of their writes and reads, mn_cache_clear reaches the other handle, and
- * a server that cannot be reached is a miss, counted and logged once, never an error.
+ * a server that cannot be reached is a miss, counted and logged once, never an error, and a
+ * write made while it was down is not read from it once it is back.
  */
 #include "support/harness.h"
 
+#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const mn_actor SYS = TH_ACTOR(.tenant = "acme");
 static const mn_actor BOT = TH_ACTOR(.tenant = "acme", .identity = "bot");
@@ -157,6 +160,50 @@ START_TEST(server_down_is_no_cache)
 }
 END_TEST
 
+/* Makes the server refuse writes for ms (CLIENT PAUSE ... WRITE: they wait, and time out
+ * in the library), keeping what it holds, as a server that some clients cannot reach would. */
+static void pause_writes(int ms)
+{
+    const char *u = redis_url();
+    redisContext *c = redisConnect("127.0.0.1", atoi(strrchr(u, ':') + 1));
+    ck_assert(c && !c->err);
+    redisReply *r = redisCommand(c, "CLIENT PAUSE %d WRITE", ms);
+    ck_assert(r && r->type == REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+START_TEST(write_during_outage_not_read_after)
+{
+    const char *url = th_sqlite_url();
+    mn_config c = redis_cfg(redis_url());
+    c.redis_retries = -1; /* each write waits one timeout (500 ms) into the pause, not two */
+    c.log_fn = count_log;
+    mn_db *a = th_open(url, &c), *b = th_open(url, &c);
+    th_tenant(a, "acme");
+    TH_OK(a, mn_identity_create(a, &SYS, "bot", "agent", NULL, NULL));
+    int allowed;
+    TH_OK(b, probe(b, &BOT, &allowed));
+    TH_OK(b, probe(b, &BOT, &allowed)); /* the actor, with its policy generation, in Redis */
+    ck_assert_int_eq(allowed, 1);
+    pause_writes(2500);
+    mn_policy_input in = {.version = MN_POLICY_INPUT_VERSION, .role = "agent", .priority = 1000,
+                          .rule = "{\"effect\":\"deny\",\"actions\":[\"read\"],"
+                                  "\"resource\":\"memory\"}"};
+    TH_OK(a, mn_policy_add(a, &SYS, &in, NULL)); /* its bump times out: owed */
+    struct timespec ts = {2, 700 * 1000000}; /* past the pause, and a's pause after failing */
+    nanosleep(&ts, NULL);
+    /* Nothing of b's changed in Redis: it would read the old policy generation it cached. a's
+     * next call moves the epoch on before it reads; then b reads the change. */
+    TH_OK(a, probe(a, &BOT, &allowed));
+    ck_assert_int_eq(allowed, 0);
+    TH_OK(b, probe(b, &BOT, &allowed));
+    ck_assert_int_eq(allowed, 0);
+    mn_close(a);
+    mn_close(b);
+}
+END_TEST
+
 static Suite *cache_redis_suite(void)
 {
     Suite *s = suite_create("cache_redis");
@@ -164,6 +211,7 @@ static Suite *cache_redis_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, interleaved_writes_never_stale);
     tcase_add_test(tc, server_down_is_no_cache);
+    tcase_add_test(tc, write_during_outage_not_read_after);
     suite_add_tcase(s, tc);
     return s;
 }
