@@ -3,7 +3,8 @@
  * MN_REDIS_URL): two handles on one database sharing one server never read a stale actor
  * whatever the order of their writes and reads, mn_cache_clear reaches the other handle, and
  * a server that cannot be reached is a miss, counted and logged once, never an error, and a
- * write made while it was down is not read from it once it is back.
+ * write made while it was down is not read from it once it is back; an encrypted database's
+ * memories never go there.
  */
 #include "support/harness.h"
 
@@ -204,6 +205,62 @@ START_TEST(write_during_outage_not_read_after)
 }
 END_TEST
 
+/* Every value Redis holds, concatenated, through a connection of the test's own. */
+static char *all_values(void)
+{
+    const char *u = redis_url();
+    redisContext *c = redisConnect("127.0.0.1", atoi(strrchr(u, ':') + 1));
+    ck_assert(c && !c->err);
+    redisReply *keys = redisCommand(c, "KEYS mn:*"); /* a test's own server: KEYS is fine */
+    ck_assert(keys && keys->type == REDIS_REPLY_ARRAY);
+    size_t len = 0;
+    char *all = calloc(1, 1);
+    for (size_t i = 0; i < keys->elements; i++) {
+        redisReply *v = redisCommand(c, "GET %b", keys->element[i]->str, keys->element[i]->len);
+        if (v && v->type == REDIS_REPLY_STRING) {
+            all = realloc(all, len + v->len + 1);
+            memcpy(all + len, v->str, v->len);
+            len += v->len;
+            all[len] = '\0';
+        }
+        freeReplyObject(v);
+    }
+    freeReplyObject(keys);
+    redisFree(c);
+    /* Binary values may hold NULs: make the text searchable as a whole. */
+    for (size_t i = 0; i < len; i++)
+        if (!all[i])
+            all[i] = ' ';
+    return all;
+}
+
+START_TEST(encrypted_texts_never_in_redis)
+{
+    const char *url = th_sqlite_url(), *key = th_tmppath("master.key");
+    ck_assert_int_eq(mn_master_key_create(key), MN_OK);
+    mn_config c = redis_cfg(redis_url());
+    c.flags = MN_OPEN_ENCRYPT;
+    c.master_key_file = key;
+    mn_db *db = th_open(url, &c);
+    ck_assert_int_eq(mn_db_encrypted(db), 1);
+    th_tenant(db, "acme");
+    TH_OK(db, mn_identity_create(db, &SYS, "bot", "agent", NULL, NULL));
+    /* A text of this run only: the server keeps other runs' entries. */
+    const char *text = th_fmt("secret-zq7-%lld", (long long)th_now_ms());
+    const char *id = th_add(db, &SYS, "bot", text);
+    for (int i = 0; i < 3; i++) {
+        mn_memory *m = th_get(db, &SYS, id, 0);
+        ck_assert_str_eq(m->text, text);
+        mn_memory_free(m);
+    }
+    char *all = all_values();
+    ck_assert_ptr_nonnull(strstr(all, "bot")); /* the actor is cached there... */
+    ck_assert_ptr_null(strstr(all, text));     /* ...the memory is not */
+    free(all);
+    mn_close(db);
+}
+END_TEST
+
 static Suite *cache_redis_suite(void)
 {
     Suite *s = suite_create("cache_redis");
@@ -212,6 +269,7 @@ static Suite *cache_redis_suite(void)
     tcase_add_test(tc, interleaved_writes_never_stale);
     tcase_add_test(tc, server_down_is_no_cache);
     tcase_add_test(tc, write_during_outage_not_read_after);
+    tcase_add_test(tc, encrypted_texts_never_in_redis);
     suite_add_tcase(s, tc);
     return s;
 }
