@@ -1,8 +1,8 @@
 /*
  * bench_policy.c — manushya bench policy: policy decisions per second of the public call
  * mn_policy_test for a realistic set of 10 policies (bench_policy_set.h), single-threaded, on
- * the given database: resolving the actor in the store and parsing the JSON arguments
- * included. Wall time per call. The engine alone, which only the library's internals reach,
+ * the given database: resolving the actor (through the read-through cache, as every call
+ * does) and parsing the JSON arguments included. Wall time per call. The engine alone, which only the library's internals reach,
  * is measured by bench/bench_policy_engine.c (make bench-policy runs both).
  * It prints the parameters with the figures and asserts nothing.
  */
@@ -150,8 +150,8 @@ static int bp_print(cli_ctx *c, int npolicies, int n, const bp_call_stats *unc,
     }
     printf("bench policy     %d policies (role agent) threads=1 libmanushya=%s\n"
            "call             mn_policy_test as %s on %s (tenant %s: %d active policies for "
-           "role agent), n=%d; wall time per call: the actor resolved in the store, resource "
-           "and context parsed from JSON text\n",
+           "role agent), n=%d; wall time per call: the actor resolved (through the read-through "
+           "cache), resource and context parsed from JSON text\n",
            BENCH_NPOLICIES, mn_version(), BP_AGENT, cli_url_shown(c), BP_TENANT, npolicies, n);
     const struct { const char *name, *what; const bp_call_stats *st; } rows[] = {
         {"call uncached", "every request different", unc},

@@ -208,6 +208,8 @@ extern const cli_group cli_group_key;       /* cli/cmd_key.c: API keys */
 extern const cli_group cli_group_audit;     /* cli/cmd_audit.c: the audit log */
 extern const cli_group cli_group_metrics;   /* cli/cmd_ops.c: metrics and health */
 extern const cli_group cli_group_health;
+/* manushya bench cache (cli/bench_cache.c), in cmd_bench.c's table. */
+int cli_bench_cache(cli_ctx *c, int argc, char **argv);
 /* manushya bench apikey (cli/bench_apikey.c), in cmd_bench.c's table. */
 int cli_bench_apikey(cli_ctx *c, int argc, char **argv);
 /* manushya bench ratelimit (cli/bench_ratelimit.c), in cmd_bench.c's table. */

@@ -50,7 +50,8 @@ static const char GLOBAL_HELP[] =
     "                  MANUSHYA_EMBED_ASYNC=1); see manushya jobs --help\n"
     "  --redis URL     rate limits counted in Redis, redis://[:password@]host[:port][/db]\n"
     "                  (env MANUSHYA_REDIS), for every command; without it only the\n"
-    "                  ratelimit commands count, in the process itself\n"
+    "                  ratelimit commands count, in the process itself; the read-through\n"
+    "                  cache is then in Redis too (see manushya cache --help)\n"
     "  --master-key-file F  the master key of an encrypted database (env\n"
     "                  MANUSHYA_MASTER_KEY_FILE): see manushya init --help and\n"
     "                  manushya key --help\n";

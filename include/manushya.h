@@ -220,6 +220,13 @@ typedef struct mn_config {
     int maintenance_poll_ms; /* how often that thread looks: default 60000, 10..86400000 */
     int audit_retention_days; /* MN_MAINT_AUDIT removes audit entries older than this many
                               * days (mn_audit_prune); 0: keep them forever (the default) */
+    /* read-through caches (see "Caches" below) */
+    int cache;               /* MN_CACHE_AUTO (0): in Redis when redis_url is set, else in this
+                              * handle (MN_CACHE_MEMORY); MN_CACHE_REDIS; MN_CACHE_OFF: none */
+    size_t cache_max_bytes;  /* memory bound of the in-process cache: default 64 MiB */
+    int cache_local_ms;      /* an in-process entry is used for this long at most, since the
+                              * writes of other processes do not reach it: default 1000,
+                              * 1..3600000 */
 } mn_config;
 #define MN_CONFIG_VERSION 2
 #define MN_CONFIG_INIT MN_INIT_(MN_CONFIG_VERSION)
@@ -238,6 +245,11 @@ MN_API int mn_config_init(mn_config *s, unsigned version);
 
 #define MN_METRICS_AUTO 0
 #define MN_METRICS_OFF 1
+
+#define MN_CACHE_AUTO 0
+#define MN_CACHE_OFF 1
+#define MN_CACHE_MEMORY 2
+#define MN_CACHE_REDIS 3
 
 /*
  * Opens (creating and migrating if needed) the store named by url:
@@ -789,7 +801,9 @@ MN_API int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_op
  * not apply to it. List and search return only the memories the identity may read.
  * Rule format, actions, resources and the default policies of a new tenant: libmanushya(3),
  * POLICIES. Decisions are cached for 300 s; any change to a tenant's policies invalidates its
- * cached decisions at once (also in other processes). */
+ * cached decisions at once: in every handle of the process, and in other processes at once
+ * with the Redis cache (or none), within mn_config.cache_local_ms with the in-process one
+ * (see "Caches" below). */
 typedef struct mn_policy {
     char *id;             /* UUIDv7 */
     char *tenant_id;
@@ -1199,6 +1213,34 @@ MN_API int mn_limit_delete(mn_db *db, const mn_actor *actor, const char *endpoin
 MN_API int mn_ratelimit_stats_get(mn_db *db, mn_ratelimit_stats *out);
 MN_API void mn_limit_free(mn_limit *l);
 MN_API void mn_limits_free(mn_limits *l);
+
+/* ---- Caches (since 1.2) ------------------------------------------------------------------------
+ * Reads that repeat are answered from a cache (mn_config.cache): in this handle, or in Redis,
+ * shared by every process on the store. Cached: who an actor is (its tenant, identity and the
+ * tenant's policy generation), read by every data call, for 30 minutes; a memory read by id
+ * (mn_memory_get without MN_WITH_EMBEDDING) for an hour, the access check still made on every
+ * read; an encrypted database's memories never go to Redis. A cached value is never stale: its
+ * key carries a generation that every write of what it depends on (identities, policies, tenants;
+ * the tenant's memories, their embedding jobs) moves on before the write returns, in Redis for
+ * every process. An in-process cache learns of other processes' writes only by age: its entries
+ * live cache_local_ms at most. Redis unreachable is a cache miss, counted (failures) and logged
+ * once per redis_health_check_s, never an error. */
+typedef struct mn_cache_stats {
+    unsigned version;        /* MN_CACHE_STATS_VERSION (see "Structs that grow" at the top) */
+    int backend;             /* MN_CACHE_MEMORY, MN_CACHE_REDIS or MN_CACHE_OFF */
+    uint64_t hits, misses;   /* lookups of this handle that found their entry, and did not */
+    uint64_t evictions;      /* live entries dropped to make room (in process) */
+    uint64_t failures;       /* Redis commands that failed (each a miss or a dropped put) */
+    uint64_t entries, bytes; /* held now (in process; 0 for Redis) */
+} mn_cache_stats;
+#define MN_CACHE_STATS_VERSION 1
+#define MN_CACHE_STATS_INIT MN_INIT_(MN_CACHE_STATS_VERSION)
+MN_API int mn_cache_stats_init(mn_cache_stats *s, unsigned version);
+/* What the handle's cache did since mn_open. */
+MN_API int mn_cache_stats_get(mn_db *db, mn_cache_stats *out);
+/* Drops every cached entry (in Redis: of this database, for every process). MN_EBACKEND when
+ * Redis could not be reached. */
+MN_API int mn_cache_clear(mn_db *db);
 
 /* ---- Metrics and health (since 1.2) ---------------------------------------------------------
  * A handle counts what it does (unless mn_config.metrics is MN_METRICS_OFF): its public calls

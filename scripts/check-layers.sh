@@ -12,7 +12,8 @@
 #   store                  the store interface and what every backend shares
 #   store/sqlite store/postgres   the backends: each sees lib/store, never the other
 #   index embed redis      vector index, embedders, Redis connections
-#   policy ratelimit       the policy engine; rate-limit counters and built-in limits
+#   policy ratelimit cache the policy engine; rate-limit counters and built-in limits;
+#                          read-through caches (in process, Redis)
 #   jobs                   background worker threads
 #   api                    the handle (struct mn_db, mn_open), the public entry points and
 #                          what works on a handle (limiter, embedding cache, embedding jobs)
@@ -39,7 +40,7 @@ layers=$(find . -name '*.[ch]' | sed 's|^\./||' | awk '
   BEGIN {
     r["core"] = 0; r["jsonlogic"] = 1; r["crypto"] = 1; r["store"] = 2; r["store/sqlite"] = 3
     r["store/postgres"] = 3; r["index"] = 4; r["embed"] = 4; r["redis"] = 4
-    r["policy"] = 5; r["ratelimit"] = 5; r["jobs"] = 6; r["api"] = 7
+    r["policy"] = 5; r["ratelimit"] = 5; r["cache"] = 5; r["jobs"] = 6; r["api"] = 7
   }
   function folder(p,   a, k) {
     k = split(p, a, "/"); return (a[1] == "store" && k > 2) ? a[1] "/" a[2] : a[1] }
@@ -51,7 +52,7 @@ layers=$(find . -name '*.[ch]' | sed 's|^\./||' | awk '
     if (!(to in r) || r[to] >= r[from])
       print "check-layers: lib/" $1 " includes \"" $2 "\": " from " may not include " to \
             " (layer order: core < jsonlogic, crypto < store < store backends < index, embed, redis" \
-            " < policy, ratelimit < jobs < api)" }
+            " < policy, ratelimit, cache < jobs < api)" }
 ' - "$edges")
 if [ -n "$layers" ]; then
   echo "$layers"

@@ -35,6 +35,7 @@ MNI_ABI_STRUCT(mn_embedder, embedder, sizeof(mn_embedder))
 MNI_ABI_STRUCT(mn_ratelimit_result, ratelimit_result, sizeof(mn_ratelimit_result))
 MNI_ABI_STRUCT(mn_ratelimit_stats, ratelimit_stats, sizeof(mn_ratelimit_stats))
 MNI_ABI_STRUCT(mn_maintenance_report, maintenance_report, sizeof(mn_maintenance_report))
+MNI_ABI_STRUCT(mn_cache_stats, cache_stats, sizeof(mn_cache_stats))
 MNI_ABI_TABLE(mn_memory_input, memory_input, sizeof(mn_memory_input))
 
 /* mn_memory_input's importance defaults to MN_IMPORTANCE_DEFAULT, not to zero. */

@@ -1,6 +1,7 @@
 #include "api/actor.h"
 #include "api/abi_structs.h"
 #include "api/access.h"
+#include "api/cache.h"
 #include "api/validate.h"
 #include "core/error.h"
 #include "api/handle.h"
@@ -64,8 +65,8 @@ int mni_who_resolve(mn_db *db, const mn_actor *in, struct mni_who *who)
         if (rc != MN_OK)
             return rc;
     }
-    rc = db->store->ops->actor_get(db->store, actor->tenant, actor->identity, &who->tenant,
-                                   &who->identity, &who->policy_gen);
+    rc = mni_cached_actor_get(db, actor->tenant, actor->identity, &who->tenant, &who->identity,
+                              &who->policy_gen);
     if (rc != MN_OK || !actor->identity)
         return rc;
     if (!who->identity->active)

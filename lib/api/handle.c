@@ -15,6 +15,7 @@
 #include "api/limiter.h"
 #include "api/metrics.h"
 #include "api/maintenance.h"
+#include "api/cache.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -118,6 +119,8 @@ static int settle_config(mn_db *db, const mn_config *in)
         c->embedder = db->embed_ops->name;
     }
     rc = mni_maintenance_settle(db);
+    if (rc == MN_OK)
+        rc = mni_cache_settle(db);
     return rc == MN_OK ? mni_jobs_settle(db) : rc; /* asynchronous embedding */
 }
 
@@ -157,10 +160,13 @@ static int learn_secrets(mn_db *db, const char *url, const mn_config *cfg)
     return rc == MN_OK && (!url || db->url_shown) ? MN_OK : MN_ENOMEM;
 }
 
-/* The store's change hook: the vector index catches up in the background. */
+/* The store's change hook, after each committed change to a tenant's memories: the cache
+ * forgets what it held of them (before the writing call returns), the vector index catches up
+ * in the background. */
 static void index_follow(void *ctx, const char *tenant_id)
 {
     mn_db *db = ctx;
+    mni_cache_bump(db, tenant_id);
     if (db->index)
         mni_vindex_changed(db->index, tenant_id);
 }
@@ -223,6 +229,8 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     /* Borrowed from the caller for mn_open only: the embedder keeps its own copies, the
      * store its master key. */
     db->cfg.embed_url = db->cfg.embed_model = db->cfg.master_key_file = NULL;
+    if (rc == MN_OK)
+        rc = mni_cache_open(db); /* before the default policies: they move its generation */
     if (rc == MN_OK && !(db->cfg.flags & MN_OPEN_READONLY))
         rc = mni_tenant_install_default_policies(db);
     if (rc == MN_OK)
@@ -250,6 +258,7 @@ void mn_close(mn_db *db)
     mni_policy_sets_free(db->policy_sets);
     mni_apikeys_free(db->apikeys);
     mni_limiter_close(db->limiter);
+    mni_cache_close(db);
     mni_rl_targets_free(db->rl_targets);
     mni_secrets_free(&db->report.secrets);
     free(db->url_shown);

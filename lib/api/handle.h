@@ -13,6 +13,7 @@ struct mni_limiter;
 struct mni_rl_targets;
 struct mni_apikeys;
 struct mni_metrics;
+struct mni_cache;
 
 struct mn_db {
     struct mni_report report;               /* first: what core/error.c reads of a handle
@@ -40,6 +41,8 @@ struct mn_db {
     struct mni_jobs *jobs;                   /* worker threads; NULL without any */
     /* ---- metrics (core/metrics.h, api/metrics.c) ---- */
     struct mni_metrics *metrics;             /* NULL: off (mn_config.metrics) */
+    /* ---- read-through cache (cache/cache.h, api/cache.c) ---- */
+    struct mni_cache *cache;                 /* NULL: none (MN_CACHE_OFF) */
     /* ---- scheduled maintenance (api/maintenance.c) ---- */
     struct mni_jobs *maintenance;            /* its thread; NULL without one */
 };

@@ -1,4 +1,5 @@
 /* Identities: the agents, users and services that act inside a tenant. */
+#include "api/cache.h"
 #include "api/audit.h"
 #include "api/access.h"
 #include "api/metrics.h"
@@ -63,6 +64,7 @@ static int identity_create(mn_db *db, const mn_actor *actor, const char *externa
         struct mni_audit_call au;
         if ((rc = mni_audit_call(db, &who, "identity:create", ids, 1, &au)) == MN_OK)
             rc = db->store->ops->identity_insert(db->store, &i, &au.au);
+        mni_cache_bump(db, MNI_SCOPE_DIRECTORY);
         mni_audit_call_release(&au);
         if (rc == MN_OK && out)
             rc = db->store->ops->identity_get(db->store, who.tenant->id, id, out);
@@ -142,6 +144,10 @@ static int change_identity(mn_db *db, const mn_actor *actor, const char *id_or_e
     else if (rc == MN_OK && (rc = db->store->ops->identity_delete(db->store, who.tenant->id,
                                                                   target->id, &au.au)) == MN_OK)
         mni_erased(db, who.tenant->id);
+    /* After the commit, before returning: no later resolution of the actor may come from the
+     * cache (a deactivated identity acting on). Also after a failure, which may have come
+     * after the commit: an extra bump costs one miss. */
+    mni_cache_bump(db, MNI_SCOPE_DIRECTORY);
     mni_audit_call_release(&au);
     mn_identity_free(target);
     mni_who_release(&who);

@@ -1,4 +1,5 @@
 /* The public calls on embedding jobs: list, retry, and one batch run by the caller's thread. */
+#include "api/cache.h"
 #include "api/jobs.h"
 #include "api/metrics.h"
 #include "jobs/jobs.h"
@@ -68,6 +69,8 @@ int mn_job_retry(mn_db *db, const mn_actor *actor, const char *memory_id,
     if (rc == MN_OK)
         rc = db->store->ops->embed_jobs_retry(db->store, who.tenant->id,
                                               memory_id ? key : NULL, mni_now_ms(), &n);
+    if (rc == MN_OK && n)
+        mni_cache_bump(db, who.tenant->id); /* the memories' embed_status (jobs_run.c) */
     if (rc == MN_OK && n)
         mni_jobs_wake(db->jobs);
     if (rc == MN_OK && retried)

@@ -2,6 +2,7 @@
  * embedding cache: a tenant must not learn by timing what another embedded), then stored with
  * the job's acknowledgement in one transaction, or recorded as a failed attempt. The handle's
  * worker threads (mn_config.embed_workers, jobs/) run such batches in the background. */
+#include "api/cache.h"
 #include "api/jobs.h"
 #include "jobs/jobs.h"
 #include "core/backoff.h"
@@ -48,6 +49,11 @@ static int record_failure(mn_db *db, mni_errmark mark, const char *claim,
     snprintf(msg, sizeof msg, "%s", mn_errmsg(db));
     mni_err_forget(mark);
     int rc = db->store->ops->embed_jobs_fail(db->store, claim, t, n, msg, next, now);
+    /* A memory shows its job's state (embed_status, embed_error), which the store's change
+     * hook does not report: the cache forgets the tenants' memories itself. */
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || strcmp(t[i].tenant_id, t[i - 1].tenant_id) != 0)
+            mni_cache_bump(db, t[i].tenant_id);
     if (rc == MN_OK)
         *failed += n;
     return rc;

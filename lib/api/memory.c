@@ -1,4 +1,5 @@
 /* Memories: adding and reading them. Changes are in memory_change.c, search in search.c. */
+#include "api/cache.h"
 #include "api/audit.h"
 #include "api/abi_structs.h"
 #include "api/metrics.h"
@@ -292,7 +293,7 @@ static int memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned
     if (rc == MN_OK)
         rc = mni_who_resolve(db, actor, &who);
     if (rc == MN_OK)
-        rc = get_by_id(db, who.tenant->id, id, flags, out);
+        rc = mni_cached_memory_get(db, who.tenant->id, id, flags, mni_now_ms(), out);
     if (rc == MN_OK && (rc = mni_access_memory_check(db, &who, "read", *out)) != MN_OK) {
         mn_memory_free(*out);
         *out = NULL;

@@ -1,6 +1,7 @@
 /* mn_metrics_write: the handle's counters (core/metrics.h) and the figures read when asked
  * (the store's jobs and tenants, the index, the caches' and embedder's own counters). */
 #include "api/metrics.h"
+#include "cache/cache.h"
 #include "api/access.h"
 #include "api/limiter.h"
 #include "core/error.h"
@@ -47,6 +48,10 @@ static int snapshot(mn_db *db, uint64_t *v)
     v[MNI_S_CACHE_HITS + MNI_CACHE_DECISION] += h;
     v[MNI_S_CACHE_MISSES + MNI_CACHE_DECISION] += m;
     v[MNI_S_CACHE_EVICTIONS + MNI_CACHE_DECISION] += e;
+    /* The read-through cache counts its hits and misses by kind as they happen; what it
+     * evicts is of every kind, and only identities are cached yet. */
+    if (db->cache)
+        v[MNI_S_CACHE_EVICTIONS + MNI_CACHE_IDENTITY] += atomic_load(&db->cache->evictions);
 
     struct mni_store *s = db->store;
     int64_t seq = 0;

@@ -1,4 +1,5 @@
 /* Policies: managing a tenant's access rules, and asking for a decision. */
+#include "api/cache.h"
 #include "api/audit.h"
 #include "api/abi_structs.h"
 #include "api/metrics.h"
@@ -84,6 +85,7 @@ int mn_policy_add(mn_db *db, const mn_actor *actor, const mn_policy_input *input
         struct mni_audit_call au;
         if ((rc = mni_audit_call(db, &who, "policy:create", ids, 1, &au)) == MN_OK)
             rc = db->store->ops->policy_insert(db->store, &p, &au.au);
+        mni_cache_bump(db, MNI_SCOPE_DIRECTORY); /* cached actors hold the policy generation */
         mni_audit_call_release(&au);
     }
     if (rc == MN_OK && out)
@@ -201,6 +203,7 @@ int mn_policy_update(mn_db *db, const mn_actor *actor, const char *id,
         struct mni_audit_call au;
         if ((rc = mni_audit_call(db, &who, "policy:update", ids, 1, &au)) == MN_OK)
             rc = db->store->ops->policy_update(db->store, &p, &au.au);
+        mni_cache_bump(db, MNI_SCOPE_DIRECTORY);
         mni_audit_call_release(&au);
     }
     if (rc == MN_OK && out)
@@ -226,6 +229,7 @@ int mn_policy_delete(mn_db *db, const mn_actor *actor, const char *id)
         rc = mni_audit_call(db, &who, "policy:delete", ids, 1, &au);
     if (rc == MN_OK)
         rc = db->store->ops->policy_delete(db->store, who.tenant->id, key, &au.au);
+    mni_cache_bump(db, MNI_SCOPE_DIRECTORY);
     mni_audit_call_release(&au);
     mni_who_release(&who);
     return rc;

@@ -1,4 +1,5 @@
 /* Tenants: the top of the data model. Every other row belongs to exactly one. */
+#include "api/cache.h"
 #include "api/audit.h"
 #include "api/access.h"
 #include "api/metrics.h"
@@ -117,6 +118,8 @@ int mni_tenant_install_default_policies(mn_db *db)
             rc = db->store->ops->policy_insert(db->store, &d.rows[i], NULL);
         defaults_free(&d);
     }
+    if (l && l->count)
+        mni_cache_bump(db, MNI_SCOPE_DIRECTORY); /* their policy generations moved */
     mn_tenants_free(l);
     return rc;
 }
@@ -159,6 +162,8 @@ static int tenant_delete(mn_db *db, const char *id_or_name)
     if (rc == MN_OK) {
         mni_audit_host(&au, resources, "tenant:delete", t->id);
         rc = db->store->ops->tenant_delete(db->store, t->id, &au);
+        mni_cache_bump(db, MNI_SCOPE_DIRECTORY); /* its name may be taken by a new tenant */
+        mni_cache_bump(db, t->id);
     }
     if (rc == MN_OK)
         mni_erased(db, t->id);

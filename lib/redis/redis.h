@@ -11,6 +11,8 @@
 #ifndef MNI_REDIS_REDIS_H
 #define MNI_REDIS_REDIS_H
 
+#include "manushya.h"
+
 #include <hiredis/hiredis.h>
 #include <stddef.h>
 
@@ -37,6 +39,10 @@ struct mni_redis_options {     /* 0 = the default */
 #define MNI_REDIS_TIMEOUT_MS 5000
 #define MNI_REDIS_HEALTH_S 30
 #define MNI_REDIS_RETRIES 1
+
+/* The mn_config.redis_* fields, checked (MN_EINVAL naming the field), as pool options; the
+ * defaults are written back into cfg. */
+int mni_redis_config_options(mn_db *db, mn_config *cfg, struct mni_redis_options *o);
 
 struct mni_redis_pool;
 

@@ -1,0 +1,292 @@
+/*
+ * The read-through cache in process (lib/cache/memory.c and its use by api/): the byte budget
+ * and LRU eviction, expiry, generations, actors read through it and invalidated by every
+ * write that changes them (also through another handle of the process), its settings checked,
+ * stats and clear. The Redis backend: test_cache_redis.c.
+ */
+#include "support/harness.h"
+#include "cache/cache.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const mn_actor SYS = TH_ACTOR(.tenant = "acme");
+static const mn_actor BOT = TH_ACTOR(.tenant = "acme", .identity = "bot");
+
+static int has(struct mni_cache *c, const char *key, const char *want)
+{
+    void *v;
+    size_t n;
+    if (!c->ops->get(c, key, strlen(key), &v, &n))
+        return 0;
+    int same = n == strlen(want) && memcmp(v, want, n) == 0;
+    free(v);
+    ck_assert_msg(same, "entry %s holds another value", key);
+    return 1;
+}
+
+static void put(struct mni_cache *c, const char *key, const char *val, int64_t ttl_ms)
+{
+    c->ops->put(c, key, strlen(key), val, strlen(val), ttl_ms);
+}
+
+START_TEST(lru_keeps_to_its_budget)
+{
+    /* 16 stripes of 4 KiB: each entry ~ 300 bytes, so a stripe holds about a dozen. */
+    struct mni_cache *c = mni_cache_memory_create(NULL, 64 << 10, 60000);
+    ck_assert_ptr_nonnull(c);
+    char key[32], val[200];
+    memset(val, 'v', sizeof val - 1);
+    val[sizeof val - 1] = '\0';
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        put(c, key, val, 60000);
+    }
+    uint64_t entries, bytes;
+    c->ops->size(c, &entries, &bytes);
+    ck_assert_uint_le(bytes, 64 << 10);
+    ck_assert_uint_gt(entries, 100);
+    ck_assert_uint_eq(atomic_load(&c->evictions), 2000 - entries);
+    ck_assert(has(c, "k1999", val)); /* the newest stay */
+    ck_assert(!has(c, "k0", val));   /* the oldest went */
+
+    /* A hit makes an entry the most recent: it outlives those put after it. */
+    struct mni_cache *d = mni_cache_memory_create(NULL, 16 * 1024, 60000);
+    for (int i = 0; i < 4000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        put(d, key, val, 60000);
+        ck_assert(has(d, "k0", val));
+    }
+    /* Too big for a stripe: not kept, and nothing else dropped for it. */
+    char *big = malloc(8192);
+    memset(big, 'b', 8191);
+    big[8191] = '\0';
+    uint64_t before = atomic_load(&d->evictions);
+    put(d, "big", big, 60000);
+    ck_assert(!has(d, "big", big));
+    ck_assert_uint_eq(atomic_load(&d->evictions), before);
+    free(big);
+
+    /* A put replaces; clear empties. */
+    put(d, "k0", "new", 60000);
+    ck_assert(has(d, "k0", "new"));
+    char err[64];
+    ck_assert_int_eq(d->ops->clear(d, err, sizeof err), MN_OK);
+    d->ops->size(d, &entries, &bytes);
+    ck_assert_uint_eq(entries, 0);
+    ck_assert_uint_eq(bytes, 0);
+    ck_assert(!has(d, "k0", "new"));
+    c->ops->destroy(c);
+    d->ops->destroy(d);
+}
+END_TEST
+
+START_TEST(entries_expire)
+{
+    struct mni_cache *c = mni_cache_memory_create(NULL, 1 << 20, 60000);
+    put(c, "short", "x", 1);
+    put(c, "long", "y", 60000);
+    struct timespec ts = {0, 30 * 1000000};
+    nanosleep(&ts, NULL); /* past the coarse clock's tick */
+    ck_assert(!has(c, "short", "x"));
+    ck_assert(has(c, "long", "y"));
+    c->ops->destroy(c);
+    /* max_age bounds every TTL. */
+    c = mni_cache_memory_create(NULL, 1 << 20, 1);
+    put(c, "long", "y", 60000);
+    nanosleep(&ts, NULL);
+    ck_assert(!has(c, "long", "y"));
+    c->ops->destroy(c);
+}
+END_TEST
+
+START_TEST(generations_move_on_and_are_shared)
+{
+    struct mni_cache *a = mni_cache_memory_create(NULL, 1 << 20, 60000);
+    struct mni_cache *b = mni_cache_memory_create(NULL, 1 << 20, 60000);
+    uint64_t g = a->ops->gen(a, "scope-x");
+    ck_assert_uint_ne(g, 0);
+    ck_assert_uint_eq(b->ops->gen(b, "scope-x"), g);
+    ck_assert_int_eq(b->ops->bump(b, "scope-x"), 0);
+    ck_assert_uint_ne(a->ops->gen(a, "scope-x"), g);
+    a->ops->destroy(a);
+    b->ops->destroy(b);
+}
+END_TEST
+
+/* One call that resolves the actor: its code. */
+static int probe(mn_db *db, const mn_actor *a)
+{
+    mn_decision *d = NULL;
+    int rc = mn_policy_test(db, a, "read", "memory", NULL, &d);
+    mn_decision_free(d);
+    return rc;
+}
+
+START_TEST(actors_read_through_and_invalidated)
+{
+    const char *url = th_sqlite_url();
+    mn_db *db = th_open(url, NULL);
+    th_tenant(db, "acme");
+    TH_OK(db, mn_identity_create(db, &SYS, "bot", "agent", NULL, NULL));
+    mn_db *other = th_open(url, NULL);
+
+    mn_cache_stats s = MN_CACHE_STATS_INIT;
+    TH_OK(db, mn_cache_stats_get(db, &s));
+    ck_assert_int_eq(s.backend, MN_CACHE_MEMORY);
+    uint64_t h0 = s.hits;
+    for (int i = 0; i < 5; i++)
+        TH_OK(db, probe(db, &BOT));
+    TH_OK(db, mn_cache_stats_get(db, &s));
+    ck_assert_uint_ge(s.hits, h0 + 4);
+    ck_assert_uint_gt(s.entries, 0);
+
+    /* Deactivated through another handle: refused at once, not after the cached entry ages. */
+    TH_OK(other, mn_identity_deactivate(other, &SYS, "bot"));
+    TH_RC(db, probe(db, &BOT), MN_EDENIED);
+    ck_assert_ptr_nonnull(strstr(mn_errmsg(db), "deactivated"));
+
+    /* A new identity of the name, and the tenant gone then made again: each seen at once. */
+    TH_OK(other, mn_identity_delete(other, &SYS, "bot"));
+    TH_RC(db, probe(db, &BOT), MN_ENOTFOUND);
+    TH_OK(other, mn_identity_create(other, &SYS, "bot", "agent", NULL, NULL));
+    TH_OK(db, probe(db, &BOT));
+    mn_tenant *t;
+    TH_OK(db, mn_tenant_get(db, "acme", &t));
+    TH_OK(db, probe(db, &SYS));
+    TH_OK(other, mn_tenant_delete(other, "acme"));
+    TH_RC(db, probe(db, &SYS), MN_ENOTFOUND);
+    th_tenant(other, "acme");
+    mn_tenant *t2;
+    TH_OK(db, mn_tenant_get(db, "acme", &t2));
+    ck_assert_str_ne(t->id, t2->id);
+    TH_OK(db, probe(db, &SYS)); /* resolves to the new tenant, not the cached old one */
+    mn_tenant_free(t);
+    mn_tenant_free(t2);
+
+    /* Clear empties it; the next call reads the store again. */
+    TH_OK(db, mn_cache_clear(db));
+    TH_OK(db, mn_cache_stats_get(db, &s));
+    ck_assert_uint_eq(s.entries, 0);
+    mn_close(other);
+    mn_close(db);
+}
+END_TEST
+
+static uint64_t memory_hits(mn_db *db)
+{
+    mn_cache_stats s = MN_CACHE_STATS_INIT;
+    TH_OK(db, mn_cache_stats_get(db, &s));
+    return s.hits;
+}
+
+/* The text db reads for id, or "" when the memory is not found. */
+static void text_is(mn_db *db, const char *id, unsigned flags, const char *want)
+{
+    mn_memory *m = NULL;
+    int rc = mn_memory_get(db, &SYS, id, flags, &m);
+    if (!*want) {
+        ck_assert_int_eq(rc, MN_ENOTFOUND);
+        return;
+    }
+    ck_assert_msg(rc == MN_OK, "mn_memory_get: %s", mn_errmsg(db));
+    ck_assert_str_eq(m->text, want);
+    mn_memory_free(m);
+}
+
+START_TEST(memories_read_through_and_invalidated)
+{
+    const char *url = th_sqlite_url();
+    mn_db *db = th_open(url, NULL);
+    th_tenant(db, "acme");
+    mn_db *other = th_open(url, NULL);
+    TH_OK(db, mn_identity_create(db, &SYS, "bot", "agent", NULL, NULL));
+    const char *mid = th_add(db, &SYS, "bot", "first");
+    text_is(db, mid, 0, "first");
+    uint64_t h = memory_hits(db);
+    mn_memory *a = th_get(db, &SYS, mid, 0), *b = th_get(db, &SYS, mid, 0);
+    ck_assert_uint_ge(memory_hits(db), h + 2);
+    /* A hit is the row the store gives, field for field. */
+    ck_assert_str_eq(a->id, b->id);
+    ck_assert_str_eq(a->metadata, b->metadata);
+    ck_assert_str_eq(a->type, b->type);
+    ck_assert_int_eq(a->version, b->version);
+    ck_assert(a->importance == b->importance);
+    ck_assert_int_eq(a->seq, b->seq);
+    mn_memory_free(a);
+    mn_memory_free(b);
+
+    /* Each change through the other handle is read at once. */
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT,
+                            .text = "second"};
+    TH_OK(other, mn_memory_update(other, &SYS, mid, &ch, NULL));
+    text_is(db, mid, 0, "second");
+    TH_OK(other, mn_memory_delete(other, &SYS, mid, MN_DELETE_SOFT));
+    text_is(db, mid, 0, "");
+    text_is(db, mid, MN_WITH_DELETED, "second");
+    TH_OK(other, mn_memory_restore(other, &SYS, mid));
+    text_is(db, mid, 0, "second");
+    TH_OK(other, mn_memory_delete(other, &SYS, mid, MN_DELETE_HARD));
+    text_is(db, mid, MN_WITH_DELETED, "");
+    mn_close(other);
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(settings_checked)
+{
+    const char *url = th_sqlite_url();
+    mn_db *db = NULL;
+    mn_config c = TH_CONFIG(.cache = 7);
+    TH_RC(db, mn_open(&db, url, &c), MN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mn_errmsg(db), "mn_config.cache is 7"));
+    mn_close(db);
+    c = (mn_config)TH_CONFIG(.cache = MN_CACHE_REDIS);
+    TH_RC(db, mn_open(&db, url, &c), MN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mn_errmsg(db), "redis_url"));
+    mn_close(db);
+    c = (mn_config)TH_CONFIG(.cache_local_ms = -1);
+    TH_RC(db, mn_open(&db, url, &c), MN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mn_errmsg(db), "cache_local_ms"));
+    mn_close(db);
+    /* Refused before the database is made: bad settings change nothing. */
+    const char *path = strchr(url, ':') + 1;
+    ck_assert_int_ne(access(path, F_OK), 0);
+
+    c = (mn_config)TH_CONFIG(.cache = MN_CACHE_OFF);
+    db = th_open(url, &c);
+    th_tenant(db, "acme");
+    TH_OK(db, probe(db, &SYS));
+    mn_cache_stats s = MN_CACHE_STATS_INIT;
+    TH_OK(db, mn_cache_stats_get(db, &s));
+    ck_assert_int_eq(s.backend, MN_CACHE_OFF);
+    ck_assert_uint_eq(s.hits + s.misses, 0);
+    TH_OK(db, mn_cache_clear(db));
+    mn_cache_stats bad = {.version = 99};
+    TH_RC(db, mn_cache_stats_get(db, &bad), MN_EINVAL);
+    mn_close(db);
+}
+END_TEST
+
+static Suite *cache_suite(void)
+{
+    Suite *s = suite_create("cache");
+    TCase *tc = tcase_create("memory");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, lru_keeps_to_its_budget);
+    tcase_add_test(tc, entries_expire);
+    tcase_add_test(tc, generations_move_on_and_are_shared);
+    tcase_add_test(tc, actors_read_through_and_invalidated);
+    tcase_add_test(tc, memories_read_through_and_invalidated);
+    tcase_add_test(tc, settings_checked);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return th_run(cache_suite());
+}
