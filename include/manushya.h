@@ -221,8 +221,10 @@ typedef struct mn_config {
     int audit_retention_days; /* MN_MAINT_AUDIT removes audit entries older than this many
                               * days (mn_audit_prune); 0: keep them forever (the default) */
     /* read-through caches (see "Caches" below) */
-    int cache;               /* MN_CACHE_AUTO (0): in Redis when redis_url is set, else in this
-                              * handle (MN_CACHE_MEMORY); MN_CACHE_REDIS; MN_CACHE_OFF: none */
+    int cache;               /* MN_CACHE_AUTO (0): in Redis for a PostgreSQL store when
+                              * redis_url is set, else none; MN_CACHE_MEMORY: in this handle
+                              * (other processes' writes seen within cache_local_ms);
+                              * MN_CACHE_REDIS; MN_CACHE_OFF: none */
     size_t cache_max_bytes;  /* memory bound of the in-process cache: default 64 MiB */
     int cache_local_ms;      /* an in-process entry is used for this long at most, since the
                               * writes of other processes do not reach it: default 1000,

@@ -4,6 +4,7 @@
 #include "api/apikey.h"
 #include "api/handle.h"
 #include "cache/backends.h"
+#include "store/store.h"
 #include "core/error.h"
 #include "core/metrics.h"
 
@@ -18,9 +19,8 @@
 int mni_cache_settle(mn_db *db)
 {
     mn_config *c = &db->cfg;
-    if (c->cache == MN_CACHE_AUTO)
-        c->cache = c->redis_url && *c->redis_url ? MN_CACHE_REDIS : MN_CACHE_MEMORY;
-    if (c->cache != MN_CACHE_OFF && c->cache != MN_CACHE_MEMORY && c->cache != MN_CACHE_REDIS)
+    if (c->cache != MN_CACHE_AUTO && c->cache != MN_CACHE_OFF && c->cache != MN_CACHE_MEMORY &&
+        c->cache != MN_CACHE_REDIS)
         return mni_seterr(db, MN_EINVAL, "mn_config.cache is %d; give MN_CACHE_AUTO (0), "
                           "MN_CACHE_OFF (1), MN_CACHE_MEMORY (2) or MN_CACHE_REDIS (3)", c->cache);
     if (c->cache == MN_CACHE_REDIS && (!c->redis_url || !*c->redis_url))
@@ -52,8 +52,22 @@ static int namespace_of(mn_db *db, char ns[33])
     return rc;
 }
 
+/* MN_CACHE_AUTO once the store is open: Redis for a PostgreSQL store when redis_url is set
+ * (processes on several machines share it, and every one sees every write at once), else
+ * none. Not the in-process cache: other processes on the same SQLite file would see this
+ * one's entries stale for up to cache_local_ms, where without a cache every read is current;
+ * a program that is the only writer (or accepts that) asks for MN_CACHE_MEMORY. Nor Redis for
+ * SQLite: a round trip costs more than the local read it saves. */
+static int auto_backend(const mn_db *db)
+{
+    int server = strncmp(db->store->ops->scheme, "postgres", 8) == 0;
+    return server && db->cfg.redis_url && *db->cfg.redis_url ? MN_CACHE_REDIS : MN_CACHE_OFF;
+}
+
 int mni_cache_open(mn_db *db)
 {
+    if (db->cfg.cache == MN_CACHE_AUTO)
+        db->cfg.cache = auto_backend(db);
     if (db->cfg.cache == MN_CACHE_OFF)
         return MN_OK;
     char ns[33] = "";

@@ -13,6 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The in-process cache, asked for (MN_CACHE_AUTO keeps a SQLite handle uncached). */
+static const mn_config memory_cache = TH_CONFIG(.cache = MN_CACHE_MEMORY);
+
 static const mn_actor SYS = TH_ACTOR(.tenant = "acme");
 static const mn_actor BOT = TH_ACTOR(.tenant = "acme", .identity = "bot");
 
@@ -129,10 +132,10 @@ static int probe(mn_db *db, const mn_actor *a)
 START_TEST(actors_read_through_and_invalidated)
 {
     const char *url = th_sqlite_url();
-    mn_db *db = th_open(url, NULL);
+    mn_db *db = th_open(url, &memory_cache);
     th_tenant(db, "acme");
     TH_OK(db, mn_identity_create(db, &SYS, "bot", "agent", NULL, NULL));
-    mn_db *other = th_open(url, NULL);
+    mn_db *other = th_open(url, &memory_cache);
 
     mn_cache_stats s = MN_CACHE_STATS_INIT;
     TH_OK(db, mn_cache_stats_get(db, &s));
@@ -200,9 +203,9 @@ static void text_is(mn_db *db, const char *id, unsigned flags, const char *want)
 START_TEST(memories_read_through_and_invalidated)
 {
     const char *url = th_sqlite_url();
-    mn_db *db = th_open(url, NULL);
+    mn_db *db = th_open(url, &memory_cache);
     th_tenant(db, "acme");
-    mn_db *other = th_open(url, NULL);
+    mn_db *other = th_open(url, &memory_cache);
     TH_OK(db, mn_identity_create(db, &SYS, "bot", "agent", NULL, NULL));
     const char *mid = th_add(db, &SYS, "bot", "first");
     text_is(db, mid, 0, "first");
@@ -256,6 +259,12 @@ START_TEST(settings_checked)
     const char *path = strchr(url, ':') + 1;
     ck_assert_int_ne(access(path, F_OK), 0);
 
+    /* MN_CACHE_AUTO on SQLite: none (another process would see this one's entries stale). */
+    db = th_open(url, NULL);
+    mn_cache_stats auto_s = MN_CACHE_STATS_INIT;
+    TH_OK(db, mn_cache_stats_get(db, &auto_s));
+    ck_assert_int_eq(auto_s.backend, MN_CACHE_OFF);
+    mn_close(db);
     c = (mn_config)TH_CONFIG(.cache = MN_CACHE_OFF);
     db = th_open(url, &c);
     th_tenant(db, "acme");
