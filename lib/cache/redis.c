@@ -221,18 +221,13 @@ static const struct mni_cache_ops redis_ops = {"redis", MN_CACHE_REDIS, rc_get, 
 
 int mni_cache_redis_create(mn_db *db, mn_config *cfg, const char *ns, struct mni_cache **out)
 {
-    struct mni_redis_options o;
-    int rc = mni_redis_config_options(db, cfg, &o);
-    if (rc != MN_OK)
-        return rc;
     struct redis_cache *r = calloc(1, sizeof *r);
     if (!r)
         return mni_seterr(db, MN_ENOMEM, "out of memory");
-    char err[MNI_ERRMSG_MAX];
-    rc = mni_redis_pool_create(cfg->redis_url, &o, &r->pool, err, sizeof err);
+    int rc = mni_redis_config_pool(db, cfg, &r->pool);
     if (rc != MN_OK) {
         free(r);
-        return mni_seterr(db, rc, "mn_config.redis_url: %s", err);
+        return rc;
     }
     atomic_init(&r->paused_until, 0);
     atomic_init(&r->owed_epoch, 0);

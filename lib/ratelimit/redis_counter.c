@@ -244,18 +244,13 @@ static const struct mni_counter_ops redis_ops = {"redis", rc_decide, rc_reset, r
 
 int mni_counter_redis_create(mn_db *db, mn_config *cfg, struct mni_counter **out)
 {
-    struct mni_redis_options o;
-    int rc = mni_redis_config_options(db, cfg, &o);
-    if (rc != MN_OK)
-        return rc;
     struct rc_counter *r = calloc(1, sizeof *r);
     if (!r)
         return mni_seterr(db, MN_ENOMEM, "out of memory");
-    char err[MNI_ERRMSG_MAX];
-    rc = mni_redis_pool_create(cfg->redis_url, &o, &r->pool, err, sizeof err);
+    int rc = mni_redis_config_pool(db, cfg, &r->pool);
     if (rc != MN_OK) {
         free(r);
-        return mni_seterr(db, rc, "mn_config.redis_url: %s", err);
+        return rc;
     }
     r->base.ops = &redis_ops;
     r->base.db = db;

@@ -1,5 +1,5 @@
-/* The pool options of a handle's mn_config (its redis_* fields), shared by whatever connects:
- * the rate-limit counters and the caches. */
+/* The pool options of a handle's mn_config (its redis_* fields), and the pool made with them,
+ * shared by whatever connects: the rate-limit counters and the caches. */
 #include "redis/redis.h"
 #include "core/error.h"
 
@@ -31,3 +31,14 @@ int mni_redis_config_options(mn_db *db, mn_config *cfg, struct mni_redis_options
     return MN_OK;
 }
 
+
+int mni_redis_config_pool(mn_db *db, mn_config *cfg, struct mni_redis_pool **out)
+{
+    struct mni_redis_options o;
+    int rc = mni_redis_config_options(db, cfg, &o);
+    if (rc != MN_OK)
+        return rc;
+    char err[MNI_ERRMSG_MAX];
+    rc = mni_redis_pool_create(cfg->redis_url, &o, out, err, sizeof err);
+    return rc == MN_OK ? MN_OK : mni_seterr(db, rc, "mn_config.redis_url: %s", err);
+}

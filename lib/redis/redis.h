@@ -49,6 +49,9 @@ struct mni_redis_pool;
 /* Parses url and makes a pool; connects nothing yet. */
 int mni_redis_pool_create(const char *url, const struct mni_redis_options *o,
                          struct mni_redis_pool **out, char *err, size_t errlen);
+/* A pool to mn_config.redis_url with the options of mni_redis_config_options: MN_OK, or the
+ * failure explained on db. */
+int mni_redis_config_pool(mn_db *db, mn_config *cfg, struct mni_redis_pool **out);
 void mni_redis_pool_free(struct mni_redis_pool *p);
 /* Counts the pool's size, connections in use, waits and timeouts on m (core/metrics.h). */
 struct mni_metrics;
