@@ -114,11 +114,9 @@ int cli_bench_cache(cli_ctx *c, int argc, char **argv)
     int rc = cli_parse(c, argc, argv, opts, 0, 0);
     if (rc != CLI_CONTINUE)
         return rc;
-    int redis = strcmp(backend, "redis") == 0;
-    if (!redis && strcmp(backend, "memory") != 0)
-        return cli_usage_error(c, "--backend is memory or redis, not '%s'", backend);
-    if (redis && !c->cfg.redis_url)
-        return cli_usage_error(c, "--backend redis needs --redis URL (or MANUSHYA_REDIS)");
+    int redis = 0;
+    if ((rc = cli_bench_backend(c, backend, &redis)) != CLI_CONTINUE)
+        return rc;
     if (n < 1 || n > 10000000 || m < 1 || m > 1000000)
         return cli_usage_error(c, "give --n 1..10000000, --memories 1..1000000");
     mn_config cfg = c->cfg;

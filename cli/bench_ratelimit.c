@@ -97,11 +97,9 @@ int cli_bench_ratelimit(cli_ctx *c, int argc, char **argv)
     int rc = cli_parse(c, argc, argv, opts, 0, 0);
     if (rc != CLI_CONTINUE)
         return rc;
-    int redis = strcmp(backend, "redis") == 0;
-    if (!redis && strcmp(backend, "memory") != 0)
-        return cli_usage_error(c, "--backend is memory or redis, not '%s'", backend);
-    if (redis && !c->cfg.redis_url)
-        return cli_usage_error(c, "--backend redis needs --redis URL (or MANUSHYA_REDIS)");
+    int redis = 0;
+    if ((rc = cli_bench_backend(c, backend, &redis)) != CLI_CONTINUE)
+        return rc;
     if (threads < 1 || threads > MAX_THREADS || keys < 1 || seconds <= 0 || seconds > 3600 ||
         n < 1)
         return cli_usage_error(c, "give --threads 1..%d, --keys >= 1, --seconds 0..3600, "

@@ -295,3 +295,13 @@ void cli_temp_dir_remove(const char *dir)
 {
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+int cli_bench_backend(cli_ctx *c, const char *backend, int *redis)
+{
+    *redis = strcmp(backend, "redis") == 0;
+    if (!*redis && strcmp(backend, "memory") != 0)
+        return cli_usage_error(c, "--backend is memory or redis, not '%s'", backend);
+    if (*redis && !c->cfg.redis_url)
+        return cli_usage_error(c, "--backend redis needs --redis URL (or MANUSHYA_REDIS)");
+    return CLI_CONTINUE;
+}
