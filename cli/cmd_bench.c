@@ -942,13 +942,16 @@ static const cli_cmd cmds[] = {
      "(default 2000) each after the cache was emptied (by revoking a throwaway key, untimed),\n"
      "so each reads its key from the store. Prints verifications/s and p50/p99 latency in\n"
      "microseconds with the parameters. --json."},
-    {"cache", cli_bench_cache, "bench cache [--backend memory|redis] [--n N] [--memories M]",
-     "Memory reads through mn_memory_get and the read-through cache on one thread\n"
-     "(cli/bench_cache.c), on a fresh temporary database (removed afterwards) with M memories\n"
-     "(default 1000) read round robin: hit, N reads (default 20000) with the actor and every\n"
-     "memory cached; miss, N reads each after mn_cache_clear (untimed), so each reads the\n"
-     "store. Prints reads/s and p50/p99/mean latency in microseconds, and the speed-up of a\n"
-     "hit (miss mean / hit mean). --backend redis needs --redis URL (or MANUSHYA_REDIS). --json."},
+    {"cache", cli_bench_cache,
+     "bench cache [--backend memory|redis] [--n N] [--memories M] [--queries Q]",
+     "The read-through cache on one thread (cli/bench_cache.c), on a fresh temporary database\n"
+     "(removed afterwards) with M memories (default 1000). Memory reads through mn_memory_get,\n"
+     "round robin: hit, N reads (default 20000) with the actor and every memory cached; miss,\n"
+     "N reads each after mn_cache_clear (untimed), so each reads the store. A repeated search\n"
+     "mix: N searches (k 10) of Q query texts (default 100) round robin, by the handle with the\n"
+     "cache (no warm-up) and by one on the same file without a cache. Prints calls/s and\n"
+     "p50/p99/mean latency in microseconds, and the speed-ups (miss mean / hit mean, uncached\n"
+     "mean / cached mean). --backend redis needs --redis URL (or MANUSHYA_REDIS). --json."},
     {"ann", run_ann,
      "bench ann --base B.fvecs --queries Q.fvecs --truth T.ivecs [--k 10] [--m 16]\n"
      "          [--ef-construction 64] [--ef 10,20,40,80,160] [--threads N]\n"

@@ -1221,7 +1221,9 @@ MN_API void mn_limits_free(mn_limits *l);
  * shared by every process on the store. Cached: who an actor is (its tenant, identity and the
  * tenant's policy generation), read by every data call, for 30 minutes; a memory read by id
  * (mn_memory_get without MN_WITH_EMBEDDING) for an hour, the access check still made on every
- * read; an encrypted database's memories never go to Redis. A cached value is never stale: its
+ * read; search results for 30 minutes when every memory found is the actor's to read without
+ * a decision per memory (the call's own decision and rate limit are still made), never past
+ * the first expiry among them; an encrypted database's memories never go to Redis. A cached value is never stale: its
  * key carries a generation that every write of what it depends on (identities, policies, tenants;
  * the tenant's memories, their embedding jobs) moves on before the write returns, in Redis for
  * every process. An in-process cache learns of other processes' writes only by age: its entries

@@ -38,4 +38,28 @@ int mni_cached_actor_get(mn_db *db, const char *tenant, const char *identity, mn
 int mni_cached_memory_get(mn_db *db, const char *tenant_id, const char *id, unsigned flags,
                           int64_t now, mn_memory **out);
 
+/* 1 when rows read with flags (MN_WITH_*) may be cached: a cache is on, no vector is asked
+ * for, and no encrypted text would go to Redis. */
+int mni_cache_rows_ok(const mn_db *db, unsigned flags);
+
+/* A memory as cached bytes, and back: NULL when r does not start with a whole one (r moves on
+ * past what was read). */
+struct mni_wbuf;
+struct mni_rbuf;
+void mni_memory_encode(struct mni_wbuf *w, const mn_memory *m);
+mn_memory *mni_memory_decode(struct mni_rbuf *r);
+
+/* Search results, read through the cache for 30 minutes (the guide's TTL for searches) under
+ * the tenant's generation (api/search_cache.c says what a key holds and when results are not
+ * kept). mni_search_cache_key makes the key of a search (1) or says it is not to be cached (0,
+ * key empty); the caller frees the key with mni_wbuf_free. */
+struct mni_store_query;
+int mni_search_cache_key(mn_db *db, const char *tenant_id, const struct mni_store_query *q,
+                         const float *vec, const mn_search_options *opt, struct mni_wbuf *key);
+/* 1 with *out on a hit; 0 on a miss (or an entry a memory of which has expired since). */
+int mni_search_cache_get(mn_db *db, const struct mni_wbuf *key,
+                         const struct mni_store_query *q, mn_memories **out);
+void mni_search_cache_put(mn_db *db, const struct mni_wbuf *key,
+                          const struct mni_store_query *q, const mn_memories *l);
+
 #endif

@@ -22,7 +22,7 @@
 #define MEMORY_TTL_MS (60 * 60 * 1000)
 #define MEMORY_FORMAT 1
 
-static void encode(struct mni_wbuf *w, const mn_memory *m)
+void mni_memory_encode(struct mni_wbuf *w, const mn_memory *m)
 {
     int64_t importance;
     memcpy(&importance, &m->importance, sizeof importance);
@@ -37,28 +37,26 @@ static void encode(struct mni_wbuf *w, const mn_memory *m)
         mni_wbuf_i64(w, n[i]);
 }
 
-/* The memory v holds, or NULL when it is not a whole one (or no memory for it). */
-static mn_memory *decode(const void *v, size_t len)
+mn_memory *mni_memory_decode(struct mni_rbuf *r)
 {
-    struct mni_rbuf r = {v, len, 0};
-    mn_memory *m = mni_rbuf_format(&r, MEMORY_FORMAT) ? calloc(1, sizeof *m) : NULL;
+    mn_memory *m = mni_rbuf_format(r, MEMORY_FORMAT) ? calloc(1, sizeof *m) : NULL;
     if (!m)
         return NULL;
     char **s[] = {&m->id, &m->tenant_id, &m->identity_id, &m->text, &m->type, &m->metadata,
                   &m->embed_error};
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
-        *s[i] = mni_rbuf_str(&r);
-    int64_t importance = mni_rbuf_i64(&r);
+        *s[i] = mni_rbuf_str(r);
+    int64_t importance = mni_rbuf_i64(r);
     memcpy(&m->importance, &importance, sizeof importance);
-    m->version = mni_rbuf_i64(&r);
-    m->created_at = mni_rbuf_i64(&r);
-    m->updated_at = mni_rbuf_i64(&r);
-    m->expires_at = mni_rbuf_i64(&r);
-    m->deleted = (int)mni_rbuf_i64(&r);
-    m->seq = mni_rbuf_i64(&r);
-    m->embed_status = (int)mni_rbuf_i64(&r);
+    m->version = mni_rbuf_i64(r);
+    m->created_at = mni_rbuf_i64(r);
+    m->updated_at = mni_rbuf_i64(r);
+    m->expires_at = mni_rbuf_i64(r);
+    m->deleted = (int)mni_rbuf_i64(r);
+    m->seq = mni_rbuf_i64(r);
+    m->embed_status = (int)mni_rbuf_i64(r);
     /* Every string but embed_error is always set. */
-    if (r.bad || r.n || !m->id || !m->tenant_id || !m->identity_id || !m->text || !m->type ||
+    if (r->bad || !m->id || !m->tenant_id || !m->identity_id || !m->text || !m->type ||
         !m->metadata) {
         mn_memory_free(m);
         return NULL;
@@ -66,7 +64,19 @@ static mn_memory *decode(const void *v, size_t len)
     return m;
 }
 
-static int cacheable(const mn_db *db, unsigned flags)
+/* The memory v holds, or NULL when it is not a whole one (or no memory for it). */
+static mn_memory *decode(const void *v, size_t len)
+{
+    struct mni_rbuf r = {v, len, 0};
+    mn_memory *m = mni_memory_decode(&r);
+    if (m && r.n) {
+        mn_memory_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+int mni_cache_rows_ok(const mn_db *db, unsigned flags)
 {
     return db->cache && !(flags & MN_WITH_EMBEDDING) &&
            !(db->cache->ops->backend == MN_CACHE_REDIS && mn_db_encrypted(db));
@@ -77,7 +87,7 @@ int mni_cached_memory_get(mn_db *db, const char *tenant_id, const char *id, unsi
 {
     struct mni_store_query q = {.flags = flags, .now = now};
     struct mni_cache *c = db->cache;
-    uint64_t gen = cacheable(db, flags) ? c->ops->gen(c, tenant_id) : 0;
+    uint64_t gen = mni_cache_rows_ok(db, flags) ? c->ops->gen(c, tenant_id) : 0;
     struct mni_wbuf k = {0};
     if (gen) {
         mni_wbuf_format(&k, 'm');
@@ -105,7 +115,7 @@ int mni_cached_memory_get(mn_db *db, const char *tenant_id, const char *id, unsi
     int rc = db->store->ops->memory_get(db->store, tenant_id, id, &q, out);
     if (rc == MN_OK && keyed) {
         struct mni_wbuf w = {0};
-        encode(&w, *out);
+        mni_memory_encode(&w, *out);
         if (!w.oom)
             c->ops->put(c, k.p, k.n, w.p, w.n, MEMORY_TTL_MS);
         mni_wbuf_free(&w);

@@ -19,6 +19,8 @@
 #include "index/hnsw.h"
 #include "index/vindex.h"
 #include "api/limiter.h"
+#include "api/cache.h"
+#include "cache/codec.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -195,6 +197,25 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
     }
 }
 
+/* best_readable, read through the cache when every result is the actor's to read without a
+ * decision per memory (api/search_cache.c). */
+static int cached_best_readable(mn_db *db, const struct mni_who *who,
+                                const struct mni_store_query *q, const float *vec,
+                                const mn_search_options *opt, int per_memory, mn_memories **out)
+{
+    struct mni_wbuf key = {0};
+    int keyed = !per_memory && mni_search_cache_key(db, who->tenant->id, q, vec, opt, &key);
+    if (keyed && mni_search_cache_get(db, &key, q, out)) {
+        mni_wbuf_free(&key);
+        return MN_OK;
+    }
+    int rc = best_readable(db, who, q, vec, opt, per_memory, out);
+    if (rc == MN_OK && keyed)
+        mni_search_cache_put(db, &key, q, *out);
+    mni_wbuf_free(&key);
+    return rc;
+}
+
 static int memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *options,
                          mn_memories **out)
 {
@@ -224,7 +245,7 @@ static int memory_search(mn_db *db, const mn_actor *actor, const mn_search_optio
     if (rc == MN_OK && nothing && !(*out = calloc(1, sizeof **out)))
         rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
     else if (rc == MN_OK && !nothing)
-        rc = best_readable(db, &who, &q.q, vec, opt, per_memory, out);
+        rc = cached_best_readable(db, &who, &q.q, vec, opt, per_memory, out);
     mni_query_release(&q);
     mni_who_release(&who);
     free(vec);

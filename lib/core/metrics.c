@@ -85,7 +85,7 @@ static const char *const path_names[MNI_PATH_N] = { "index", "exact", "server" }
 static const char *const pool_names[MNI_POOL_N] = { "sqlite", "postgres", "redis" };
 static const char *const jobs_names[MNI_JOBS_N] = { "pending", "failed" };
 static const char *const cache_names[MNI_CACHE_N] = { "decision", "embedding", "apikey",
-                                                           "identity", "memory" };
+                                                           "identity", "memory", "search" };
 static const char *const maint_names[MNI_MAINT_N] = { "wal_checkpoint", "index_save",
                                                       "feed_prune", "expired_purge",
                                                       "embed_cache_prune", "audit_prune" };

@@ -5,7 +5,11 @@
  * stats and clear. The Redis backend: test_cache_redis.c.
  */
 #include "support/harness.h"
+#include "api/cache.h"
 #include "cache/cache.h"
+#include "cache/codec.h"
+#include "core/clock.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,6 +243,128 @@ START_TEST(memories_read_through_and_invalidated)
 }
 END_TEST
 
+/* The value of the cache's counter (hits or misses) for searches, from the handle's metrics. */
+static double search_count(mn_db *db, const char *what)
+{
+    char *text = NULL, series[96];
+    TH_OK(db, mn_metrics_write(db, MN_METRICS_PROMETHEUS, &text));
+    snprintf(series, sizeof series, "manushya_cache_%s_total{cache=\"search\"} ", what);
+    const char *p = strstr(text, series);
+    double v = p ? strtod(p + strlen(series), NULL) : -1;
+    free(text);
+    return v;
+}
+
+static mn_memories *search_for(mn_db *db, const mn_actor *a, const char *query, int k)
+{
+    mn_search_options so = MN_SEARCH_OPTIONS_INIT;
+    so.query = query;
+    so.k = k;
+    mn_memories *l = NULL;
+    TH_OK(db, mn_memory_search(db, a, &so, &l));
+    return l;
+}
+
+/* The ids of l, best first, with their similarities. */
+static const char *ranking(const mn_memories *l)
+{
+    const char *s = "";
+    for (size_t i = 0; i < l->count; i++)
+        s = th_fmt("%s%s=%.6f ", s, l->items[i]->id, l->items[i]->similarity);
+    return s;
+}
+
+START_TEST(searches_read_through_and_invalidated)
+{
+    const char *url = th_sqlite_url();
+    mn_db *db = th_open(url, &memory_cache);
+    th_tenant(db, "acme");
+    mn_db *other = th_open(url, &memory_cache);
+    TH_OK(db, mn_identity_create(db, &SYS, "bot", "agent", NULL, NULL));
+    th_add(db, &SYS, "bot", "the deploy runs on fridays");
+    th_add(db, &SYS, "bot", "coffee with oat milk");
+    th_add(db, &SYS, "bot", "the cat is called pixel");
+
+    mn_memories *a = search_for(db, &SYS, "when do we deploy", 2);
+    double hits = search_count(db, "hits"), misses = search_count(db, "misses");
+    mn_memories *b = search_for(db, &SYS, "when do we deploy", 2);
+    ck_assert(search_count(db, "hits") == hits + 1);
+    /* A hit is what the search found, row for row, in its order, with its similarities. */
+    ck_assert_str_eq(ranking(a), ranking(b));
+    ck_assert_uint_eq(b->count, 2);
+    ck_assert_str_eq(a->items[0]->text, b->items[0]->text);
+    ck_assert_str_eq(a->items[0]->metadata, b->items[0]->metadata);
+    ck_assert_int_eq(a->items[0]->version, b->items[0]->version);
+    mn_memories_free(b);
+    /* Another k, another query: other entries. */
+    mn_memories_free(search_for(db, &SYS, "when do we deploy", 3));
+    mn_memories_free(search_for(db, &SYS, "what is the cat called", 2));
+    ck_assert(search_count(db, "misses") == misses + 2);
+
+    /* A memory written through another handle is found by the next search at once. */
+    const char *mid = th_add(other, &SYS, "bot", "when do we deploy");
+    b = search_for(db, &SYS, "when do we deploy", 2);
+    ck_assert_str_eq(b->items[0]->id, mid);
+    mn_memories_free(b);
+    /* And gone from it once deleted. */
+    TH_OK(other, mn_memory_delete(other, &SYS, mid, MN_DELETE_SOFT));
+    b = search_for(db, &SYS, "when do we deploy", 2);
+    ck_assert_str_eq(ranking(a), ranking(b));
+    mn_memories_free(a);
+    mn_memories_free(b);
+    mn_close(other);
+    mn_close(db);
+}
+END_TEST
+
+/* An entry lives no longer than its first memory to expire, and a hit holding a memory that has
+ * expired since is a miss. */
+START_TEST(searches_cached_until_a_memory_expires)
+{
+    mn_db *db = th_open(th_sqlite_url(), &memory_cache);
+    const char *tid = th_tenant(db, "acme");
+    float *vec = th_keep(calloc((size_t)mn_embed_dim(db), sizeof *vec));
+    vec[0] = 1;
+    mn_search_options so = MN_SEARCH_OPTIONS_INIT;
+    so.vector = vec;
+    so.dim = mn_embed_dim(db);
+    int64_t now = mni_now_ms();
+    struct mni_store_query q = {.now = now};
+    struct mni_wbuf key;
+    ck_assert(mni_search_cache_key(db, tid, &q, vec, &so, &key));
+    mn_memory m = {.id = "m1", .tenant_id = (char *)tid, .identity_id = "i", .text = "x",
+                   .type = "note", .metadata = "{}", .expires_at = now + 200,
+                   .similarity = 0.5};
+    mn_memory *items[] = {&m};
+    mn_memories l = {.count = 1, .items = items};
+    mni_search_cache_put(db, &key, &q, &l);
+    mn_memories *got = NULL;
+    ck_assert(mni_search_cache_get(db, &key, &q, &got));
+    ck_assert_str_eq(got->items[0]->id, "m1");
+    ck_assert(got->items[0]->similarity == 0.5);
+    mn_memories_free(got);
+    q.now = now + 200; /* expired since */
+    ck_assert(!mni_search_cache_get(db, &key, &q, &got));
+    q.now = now;
+    ck_assert(mni_search_cache_get(db, &key, &q, &got));
+    mn_memories_free(got);
+    /* And dropped by the cache at that instant, whatever the clock of the reader. */
+    usleep(300 * 1000);
+    ck_assert(!mni_search_cache_get(db, &key, &q, &got));
+    /* Expired ones asked for: no limit but the TTL. */
+    q.flags = MN_WITH_EXPIRED;
+    struct mni_wbuf key2;
+    ck_assert(mni_search_cache_key(db, tid, &q, vec, &so, &key2));
+    mni_search_cache_put(db, &key2, &q, &l);
+    q.now = now + 1000;
+    ck_assert(mni_search_cache_get(db, &key2, &q, &got));
+    mn_memories_free(got);
+    mni_wbuf_free(&key);
+    mni_wbuf_free(&key2);
+    mn_close(db);
+}
+END_TEST
+
 START_TEST(settings_checked)
 {
     const char *url = th_sqlite_url();
@@ -290,6 +416,8 @@ static Suite *cache_suite(void)
     tcase_add_test(tc, generations_move_on_and_are_shared);
     tcase_add_test(tc, actors_read_through_and_invalidated);
     tcase_add_test(tc, memories_read_through_and_invalidated);
+    tcase_add_test(tc, searches_read_through_and_invalidated);
+    tcase_add_test(tc, searches_cached_until_a_memory_expires);
     tcase_add_test(tc, settings_checked);
     suite_add_tcase(s, tc);
     return s;
