@@ -53,6 +53,25 @@ static uint64_t hits(mn_db *db)
     return s.hits;
 }
 
+/* The text of the best match for query that the system actor finds (the same query twice: the
+ * second is served by the cache when nothing changed between). */
+static const char *first_found(mn_db *db, const char *query)
+{
+    const char *text = NULL;
+    for (int i = 0; i < 2; i++) {
+        mn_search_options so = MN_SEARCH_OPTIONS_INIT;
+        so.query = query;
+        so.k = 1;
+        mn_memories *l = NULL;
+        TH_OK(db, mn_memory_search(db, &SYS, &so, &l));
+        ck_assert_uint_eq(l->count, 1);
+        ck_assert(!text || strcmp(text, l->items[0]->text) == 0);
+        text = th_fmt("%s", l->items[0]->text);
+        mn_memories_free(l);
+    }
+    return text;
+}
+
 START_TEST(interleaved_writes_never_stale)
 {
     const char *url = th_sqlite_url();
@@ -96,6 +115,7 @@ START_TEST(interleaved_writes_never_stale)
         mn_db *w = h[i % 2], *r = h[(i + 1) % 2];
         mn_memory *m = th_get(r, &SYS, mid, 0);
         mn_memory_free(m);
+        ck_assert_str_ne(first_found(r, "the memory"), "");
         char text[16];
         snprintf(text, sizeof text, "v%d", i);
         mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
@@ -104,6 +124,9 @@ START_TEST(interleaved_writes_never_stale)
         m = th_get(r, &SYS, mid, 0);
         ck_assert_str_eq(m->text, text);
         mn_memory_free(m);
+        /* And what a search finds: the one kept before the update is not served after. */
+        ck_assert_str_eq(first_found(r, "the memory"), text);
+        ck_assert_str_eq(first_found(w, "the memory"), text);
     }
 
     /* The cache did serve: repeated reads hit, in each handle. */
