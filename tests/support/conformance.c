@@ -1862,8 +1862,8 @@ END_TEST
  * vector: read back exactly as embedded; found first by their own text through the index (more
  * memories than an exact scan is chosen for, and a small ef: a graph search), with the
  * full-precision similarity; by a caller's vector; filtered by owner; and again after the
- * database is closed and reopened (from the saved index files, where the backend keeps
- * them). */
+ * database is closed and reopened. (test_vindex reads a 3072-dimensional index back from its
+ * files.) */
 #define WIDE_DIM 3072
 #define WIDE_N 300
 
