@@ -138,7 +138,9 @@ typedef struct mn_config {
     const char *embedder;    /* "local" (default, offline), "openai" (below), or "external":
                               * the library embeds nothing, every vector comes from the caller
                               * (see "Embedder plug-ins" below) */
-    int embed_dim;           /* embedding dimension; default 384. Fixed per database at creation */
+    int embed_dim;           /* embedding dimension; default 384. Fixed per database at creation.
+                              * 1..65536 (local embedder: 8..65536); PostgreSQL with pgvector
+                              * (vector=pgvector): at most 4000, indexed as halfvec beyond 2000 */
     size_t max_text_bytes;   /* largest memory text accepted; default 65536 */
     int busy_timeout_ms;     /* wait for other writers up to this long; default 5000 */
     int pool_size;           /* connections for concurrent readers; default 4 (always 1 for

@@ -25,6 +25,7 @@
  * may embed with one instance at once.
  */
 #include "embed/embedder.h"
+#include "core/vector.h"
 
 #include <manushya.h>
 #include <math.h>
@@ -33,8 +34,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Fewer buckets than this and every text collides with every other; the most is any
+ * database's (hashing into buckets costs the same at any width). */
 #define MNI_LOCAL_DIM_MIN 8
-#define MNI_LOCAL_DIM_MAX 4096
+#define MNI_LOCAL_DIM_MAX MNI_VEC_MAX_DIM
 
 #define MNI_W_UNIGRAM 1.0f
 #define MNI_W_BIGRAM 0.7f

@@ -90,8 +90,12 @@ BEGIN
                        current_setting('manushya.dim')::int);
         -- One HNSW graph per partition (an index on the parent makes one on each), with the
         -- performance guide's parameters; ef_search is a per-query setting, not an option here.
-        CREATE INDEX memories_hnsw ON memories USING hnsw (embedding vector_cosine_ops)
-            WITH (m = 16, ef_construction = 64);
+        -- pgvector indexes vector columns of up to 2000 dimensions: wider ones are indexed as
+        -- halfvec by 015_wide_vectors.sql.
+        IF current_setting('manushya.dim')::int <= 2000 THEN
+            CREATE INDEX memories_hnsw ON memories USING hnsw (embedding vector_cosine_ops)
+                WITH (m = 16, ef_construction = 64);
+        END IF;
     ELSE
         ALTER TABLE memories ADD COLUMN embedding bytea;   -- dim native-order float32
     END IF;

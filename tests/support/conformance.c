@@ -40,15 +40,20 @@ struct world {
     mn_actor sys, as_alice, as_bob;
 };
 
-static void world_open(struct world *w, int i)
+static void world_open_at(struct world *w, const char *url, const mn_config *cfg)
 {
-    w->db = open_fresh(i);
+    w->db = th_open(url, cfg);
     w->tid = th_tenant(w->db, "acme");
     w->alice = th_identity(w->db, "acme", "alice");
     w->bob = th_identity(w->db, "acme", "bob");
     w->sys = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = NULL);
     w->as_alice = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = "alice");
     w->as_bob = (mn_actor)TH_ACTOR(.tenant = "acme", .identity = "bob");
+}
+
+static void world_open(struct world *w, int i)
+{
+    world_open_at(w, fresh_url(i), NULL);
 }
 
 static void world_close(struct world *w)
@@ -1853,6 +1858,83 @@ START_TEST(embed_dim_fixed_at_creation)
 }
 END_TEST
 
+/* Vectors of 3072 dimensions (text-embedding-3-large's), wider than pgvector indexes as
+ * vector: read back exactly as embedded; found first by their own text through the index (more
+ * memories than an exact scan is chosen for, and a small ef: a graph search), with the
+ * full-precision similarity; by a caller's vector; filtered by owner; and again after the
+ * database is closed and reopened. (test_vindex reads a 3072-dimensional index back from its
+ * files.) */
+#define WIDE_DIM 3072
+#define WIDE_N 300
+
+static void wide_search(struct world *w, const char *const *texts, const char **ids, int at)
+{
+    const float *qv = th_embed(w->db, texts[at]);
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = texts[at], .k = 5,
+                            .ef = 10};
+    mn_memories *l = NULL;
+    TH_OK(w->db, mn_memory_search(w->db, &w->sys, &so, &l));
+    ck_assert_uint_eq(l->count, 5);
+    ck_assert_msg(strcmp(l->items[0]->id, ids[at]) == 0, "\"%s\": first is \"%s\"", texts[at],
+                  l->items[0]->text);
+    ck_assert_double_eq_tol(l->items[0]->similarity, 1.0, 1e-5);
+    check_results(w, l, qv);
+    mn_memories_free(l);
+    so = (mn_search_options){.version = MN_SEARCH_OPTIONS_VERSION, .vector = qv,
+                             .dim = WIDE_DIM, .k = 1};
+    TH_OK(w->db, mn_memory_search(w->db, &w->sys, &so, &l));
+    ck_assert_uint_eq(l->count, 1);
+    ck_assert_str_eq(l->items[0]->id, ids[at]);
+    mn_memories_free(l);
+}
+
+START_TEST(wide_vectors)
+{
+    const char *url = fresh_url(_i);
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = WIDE_DIM};
+    struct world w;
+    world_open_at(&w, url, &cfg);
+    ck_assert_int_eq(mn_embed_dim(w.db), WIDE_DIM);
+    static const char *const topics[] = {"lighthouse", "orchard", "violin", "glacier", "harbour"};
+    const char *texts[WIDE_N], *ids[WIDE_N];
+    mn_memory_input in[WIDE_N];
+    for (int i = 0; i < WIDE_N; i++) {
+        texts[i] = th_fmt("note %d on the %s, entry %d of %d", i * 7919 % 1000, topics[i % 5],
+                          i, i % 13);
+        in[i] = (mn_memory_input)TH_IN(.identity = i % 10 ? "alice" : "bob", .text = texts[i]);
+    }
+    char **got = NULL;
+    TH_OK(w.db, mn_memory_add_many(w.db, &w.sys, in, WIDE_N, &got, NULL));
+    for (int i = 0; i < WIDE_N; i++)
+        ids[i] = th_fmt("%s", got[i]);
+    mn_strings_free(got, WIDE_N);
+
+    mn_memory *g = th_get(w.db, &w.sys, ids[42], MN_WITH_EMBEDDING);
+    ck_assert_int_eq(g->dim, WIDE_DIM);
+    ck_assert_mem_eq(g->embedding, th_embed(w.db, texts[42]), WIDE_DIM * sizeof(float));
+    mn_memory_free(g);
+    for (int at = 0; at < WIDE_N; at += 37)
+        wide_search(&w, texts, ids, at);
+    /* Bob's memories only (every tenth). */
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = texts[3], .k = 5,
+                            .filter = &(mn_filter){.version = MN_FILTER_VERSION,
+                                                   .identity = "bob"}};
+    mn_memories *l = NULL;
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+    ck_assert_uint_eq(l->count, 5);
+    for (size_t i = 0; i < l->count; i++)
+        ck_assert_str_eq(l->items[i]->identity_id, w.bob);
+    mn_memories_free(l);
+    world_close(&w);
+
+    w.db = th_open(url, NULL);
+    ck_assert_int_eq(mn_embed_dim(w.db), WIDE_DIM);
+    for (int at = 5; at < WIDE_N; at += 59)
+        wide_search(&w, texts, ids, at);
+    world_close(&w);
+}
+END_TEST
+
 START_TEST(embed_api)
 {
     mn_db *db = open_fresh(_i);
@@ -2180,6 +2262,7 @@ Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void))
         {"search", search_featureless_text},
         {"store", persistence},
         {"store", embed_dim_fixed_at_creation},
+        {"store", wide_vectors},
         {"store", embed_api},
         {"store", two_handles_one_store},
         {"isolation", tenant_isolation},

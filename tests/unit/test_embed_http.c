@@ -343,15 +343,18 @@ static mn_db *open_openai(const char *url, int dim, int cache)
     return th_open(url, &cfg);
 }
 
-START_TEST(test_handle_cache)
+/* The cache of a database of dim dimensions: a hit is the vector the server gave, and skips
+ * it; a new handle finds the cache; turned off, every text goes to the server. */
+static void handle_cache(int dim)
 {
     const char *url = th_sqlite_url();
-    mn_db *db = open_openai(url, DIM, MN_EMBED_CACHE_AUTO);
-    ck_assert_int_eq(mn_embed_dim(db), DIM);
-    float a[DIM], b[DIM];
-    TH_OK(db, mn_embed(db, "the cat sat", a, DIM));
-    TH_OK(db, mn_embed(db, "the cat sat", b, DIM));
-    ck_assert_mem_eq(a, b, sizeof a);
+    mn_db *db = open_openai(url, dim, MN_EMBED_CACHE_AUTO);
+    ck_assert_int_eq(mn_embed_dim(db), dim);
+    size_t size = (size_t)dim * sizeof(float);
+    float *a = th_keep(malloc(size)), *b = th_keep(malloc(size));
+    TH_OK(db, mn_embed(db, "the cat sat", a, dim));
+    TH_OK(db, mn_embed(db, "the cat sat", b, dim));
+    ck_assert_mem_eq(a, b, size);
     ck_assert_int_eq(es_stat(&srv, "requests"), 1); /* the second came from the cache */
     mn_embed_stats st = MN_EMBED_STATS_INIT;
     TH_OK(db, mn_embed_stats_get(db, &st));
@@ -362,17 +365,29 @@ START_TEST(test_handle_cache)
     ck_assert_uint_eq(st.cache_misses, 1);
     mn_close(db);
     /* The cache is in the store: a new handle finds it. */
-    db = open_openai(url, DIM, MN_EMBED_CACHE_AUTO);
-    ck_assert_int_eq(mn_embed_dim(db), DIM);
-    TH_OK(db, mn_embed(db, "the cat sat", b, DIM));
-    ck_assert_mem_eq(a, b, sizeof a);
+    db = open_openai(url, dim, MN_EMBED_CACHE_AUTO);
+    ck_assert_int_eq(mn_embed_dim(db), dim);
+    TH_OK(db, mn_embed(db, "the cat sat", b, dim));
+    ck_assert_mem_eq(a, b, size);
     ck_assert_int_eq(es_stat(&srv, "requests"), 1);
     mn_close(db);
     /* Turned off, every text goes to the server. */
-    db = open_openai(url, DIM, MN_EMBED_CACHE_OFF);
-    TH_OK(db, mn_embed(db, "the cat sat", b, DIM));
+    db = open_openai(url, dim, MN_EMBED_CACHE_OFF);
+    TH_OK(db, mn_embed(db, "the cat sat", b, dim));
     ck_assert_int_eq(es_stat(&srv, "requests"), 2);
     mn_close(db);
+}
+
+START_TEST(test_handle_cache)
+{
+    handle_cache(DIM);
+}
+END_TEST
+
+/* At text-embedding-3-large's 3072 dimensions (asked of the server as "dimensions"). */
+START_TEST(test_handle_cache_wide)
+{
+    handle_cache(3072);
 }
 END_TEST
 
@@ -527,6 +542,7 @@ static Suite *embed_http_suite(void)
     tcase_add_test(tc, test_config_errors);
     tcase_add_test(tc, test_empty_text);
     tcase_add_test(tc, test_handle_cache);
+    tcase_add_test(tc, test_handle_cache_wide);
     tcase_add_test(tc, test_handle_cache_repeats);
     tcase_add_test(tc, test_handle_memories);
     tcase_add_test(tc, test_handle_zero_vector);

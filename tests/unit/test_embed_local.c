@@ -189,7 +189,7 @@ END_TEST
 
 START_TEST(test_dims)
 {
-    static const int dims[] = {8, 384, 1536, 4096};
+    static const int dims[] = {8, 384, 1536, 3072, 4096, 65536};
     for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
         int dim = dims[d];
         mni_embedder *e = make(dim);
@@ -208,13 +208,13 @@ END_TEST
 
 START_TEST(test_invalid_dim)
 {
-    static const int bad[] = {-1, 7, 4097, 1 << 30}; /* 0 means the default, 384 */
+    static const int bad[] = {-1, 7, 65537, 1 << 30}; /* 0 means the default, 384 */
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         mni_embedder *e = (mni_embedder *)&e; /* non-NULL sentinel: create must clear it */
         char err[256] = "";
         ck_assert_int_eq(create_dim(bad[i], &e, err, sizeof err), MN_ERANGE);
         ck_assert_ptr_null(e);
-        ck_assert_msg(strstr(err, "8..4096") != NULL, "message: %s", err);
+        ck_assert_msg(strstr(err, "8..65536") != NULL, "message: %s", err);
     }
     /* A NULL or empty message buffer is allowed. */
     mni_embedder *e = NULL;

@@ -4,6 +4,7 @@
  * every handle has a pool of one that it closes after each call (pool_idle=0), and retries a
  * refused connection while another handle's call runs. Each database is a fresh schema. */
 #include <check.h>
+#include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -104,6 +105,104 @@ START_TEST(async_embedding_into_pgvector)
 }
 END_TEST
 
+/* A connection of the test's own, once PGlite takes one (it serves one at a time, and the
+ * handle's last may still be closing). */
+static PGconn *connect_raw(void)
+{
+    PGconn *c = PQconnectdb(server());
+    for (int i = 0; PQstatus(c) != CONNECTION_OK && i < 100; i++) {
+        PQfinish(c);
+        usleep(100 * 1000);
+        c = PQconnectdb(server());
+    }
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s", PQerrorMessage(c));
+    return c;
+}
+
+/* The plan PostgreSQL makes for the library's search (postgres/sql.c: ORDER BY
+ * mn_search_key(embedding) <=> mn_search_key($2)) of the tenant in the schema, with
+ * sequential scans and sorts off so that a table of a few rows still shows which index can
+ * serve it. */
+static const char *search_plan(const char *schema, const char *tenant_id)
+{
+    PGconn *c = connect_raw();
+    const char *p[] = { schema }, *t[] = { tenant_id };
+    PQclear(PQexec(c, "DISCARD ALL"));
+    PQclear(PQexecParams(c, "SELECT set_config('search_path', $1 || ', public', false), "
+                         "set_config('enable_seqscan', 'off', false), "
+                         "set_config('enable_sort', 'off', false)", 1, NULL, p, NULL, NULL, 0));
+    PGresult *r = PQexecParams(c, "EXPLAIN SELECT key FROM memories WHERE tenant_id = $1 "
+                               "ORDER BY mn_search_key(embedding) <=> "
+                               "mn_search_key((SELECT embedding FROM memories LIMIT 1)) LIMIT 5",
+                               1, NULL, t, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "explain: %s", PQerrorMessage(c));
+    const char *plan = "";
+    for (int i = 0; i < PQntuples(r); i++)
+        plan = th_fmt("%s%s\n", plan, PQgetvalue(r, i, 0));
+    PQclear(r);
+    PQclear(PQexec(c, "DISCARD ALL"));
+    PQfinish(c);
+    return plan;
+}
+
+/* pgvector's HNSW takes vector of up to 2000 dimensions and halfvec of up to 4000: at 3072 the
+ * partitions' index is on the column cast to halfvec(3072) (the column keeps full floats), at
+ * 384 on the column itself, and in both the search statement is one the index serves. */
+START_TEST(wide_vectors_index_as_halfvec)
+{
+    static const struct {
+        int dim;
+        const char *opclass, *order;
+    } cases[] = {
+        { 3072, "halfvec_cosine_ops", "::halfvec(3072)" },
+        { 384, "vector_cosine_ops", "Order By: (embedding <=>" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *schema = fresh_schema();
+        mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = cases[i].dim};
+        mn_db *db = th_open(url_for(schema, "vector=pgvector"), &cfg);
+        const char *tid = th_tenant(db, "acme");
+        th_identity(db, "acme", "alice");
+        mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
+        th_add(db, &a, NULL, "a lighthouse on the northern cape");
+        mn_close(db);
+        const char *plan = search_plan(schema, tid);
+        ck_assert_msg(strstr(plan, "Index Scan using memories_p") &&
+                      strstr(plan, cases[i].order), "dim %d: plan\n%s", cases[i].dim, plan);
+        PGconn *c = connect_raw();
+        const char *p[] = { schema };
+        PGresult *r = PQexecParams(c, "SELECT indexdef FROM pg_indexes WHERE schemaname = $1 "
+                                   "AND indexname = 'memories_hnsw'", 1, NULL, p, NULL, NULL, 0);
+        ck_assert_int_eq(PQntuples(r), 1);
+        ck_assert_msg(strstr(PQgetvalue(r, 0, 0), cases[i].opclass), "dim %d: %s",
+                      cases[i].dim, PQgetvalue(r, 0, 0));
+        PQclear(r);
+        PQfinish(c);
+    }
+}
+END_TEST
+
+/* Wider than pgvector indexes: refused before anything is made, naming vector=local, which
+ * takes it. */
+START_TEST(wider_than_pgvector_indexes)
+{
+    const char *schema = fresh_schema();
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = 4001};
+    const char *opts[] = { "vector=pgvector", NULL };
+    for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) {
+        mn_db *db = NULL;
+        ck_assert_int_eq(mn_open(&db, url_for(schema, opts[i]), &cfg), MN_EUNSUPPORTED);
+        ck_assert_msg(strstr(mn_errmsg(db), "4000") && strstr(mn_errmsg(db), "4001") &&
+                      strstr(mn_errmsg(db), "vector=local"), "%s", mn_errmsg(db));
+        mn_close(db);
+    }
+    /* Nothing was made: the schema is still new, for any dimension. */
+    mn_db *db = th_open(url_for(schema, "vector=local"), &cfg);
+    ck_assert_int_eq(mn_embed_dim(db), 4001);
+    mn_close(db);
+}
+END_TEST
+
 static Suite *pglite_suite(void)
 {
     Suite *s = suite_create("pglite");
@@ -111,6 +210,8 @@ static Suite *pglite_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, auto_picks_pgvector_and_filters);
     tcase_add_test(tc, async_embedding_into_pgvector);
+    tcase_add_test(tc, wide_vectors_index_as_halfvec);
+    tcase_add_test(tc, wider_than_pgvector_indexes);
     suite_add_tcase(s, tc);
     return s;
 }

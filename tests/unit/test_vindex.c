@@ -485,6 +485,92 @@ START_TEST(persistence_round_trip)
 }
 END_TEST
 
+/* Vectors of 3072 dimensions (text-embedding-3-large's), the local embedder's here: the
+ * partition answers from its graph, and by an exact scan when a filter leaves few; it is
+ * saved on close and read back from its files on the next open, answering the same. */
+#define WIDE_DIM 3072
+#define WIDE_N MNI_VINDEX_SAVE_MIN /* the fewest a partition is saved with */
+
+/* Searches for every 50th text (each must come first); the ids found, with
+ * those of a search of the few identity's memories (every 20th), in one string. */
+static const char *wide_searches(mn_db *db, const mn_actor *sys, char texts[][48],
+                                 const char **ids)
+{
+    const char *sig = "";
+    for (int at = 0; at < WIDE_N; at += 50) {
+        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = texts[at],
+                                .k = K};
+        mn_memories *l = NULL;
+        TH_OK(db, mn_memory_search(db, sys, &so, &l));
+        ck_assert_uint_eq(l->count, K);
+        ck_assert_msg(strcmp(l->items[0]->id, ids[at]) == 0, "\"%s\": first is \"%s\"",
+                      texts[at], l->items[0]->text);
+        for (size_t i = 0; i < l->count; i++)
+            sig = th_fmt("%s%s ", sig, l->items[i]->id);
+        mn_memories_free(l);
+    }
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = texts[20], .k = K,
+                            .filter = &(mn_filter){.version = MN_FILTER_VERSION,
+                                                   .identity = "few"}};
+    mn_memories *l = NULL;
+    TH_OK(db, mn_memory_search(db, sys, &so, &l));
+    ck_assert_uint_eq(l->count, K);
+    ck_assert_str_eq(l->items[0]->id, ids[20]);
+    for (size_t i = 0; i < l->count; i++)
+        sig = th_fmt("%s%s ", sig, l->items[i]->id);
+    mn_memories_free(l);
+    return sig;
+}
+
+START_TEST(wide_vectors_graph_and_files)
+{
+    struct world w = {.path = th_tmppath("wide.db")};
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = WIDE_DIM};
+    w.db = th_open(w.path, &cfg);
+    w.tenant_id = th_tenant(w.db, "acme");
+    th_identity(w.db, "acme", "many");
+    th_identity(w.db, "acme", "few");
+    mn_actor sys = TH_ACTOR(.tenant = "acme");
+    static char texts[WIDE_N][48];
+    const char *ids[WIDE_N];
+    static mn_memory_input in[WIDE_N];
+    for (int i = 0; i < WIDE_N; i++) {
+        static const char *const words[] = {
+            "amber", "basalt", "cedar", "delta", "ember", "fjord", "granite", "heron",
+            "iris", "juniper", "kestrel", "lagoon", "marble", "nettle", "onyx", "pelican",
+            "quartz", "raven", "sorrel", "tundra", "umber", "violet", "willow", "yarrow"};
+        int n = (int)(sizeof words / sizeof *words);
+        snprintf(texts[i], sizeof texts[i], "%s %s %s %s %d", words[i % n],
+                 words[i * 7 % (n - 1)], words[i * 13 % (n - 5)], words[i / n % n], i);
+        in[i] = (mn_memory_input)TH_IN(.identity = i % 20 ? "many" : "few", .text = texts[i]);
+    }
+    char **got = NULL;
+    TH_OK(w.db, mn_memory_add_many(w.db, &sys, in, WIDE_N, &got, NULL));
+    for (int i = 0; i < WIDE_N; i++)
+        ids[i] = th_fmt("%s", got[i]);
+    mn_strings_free(got, WIDE_N);
+    sync_index(w.db, w.tenant_id);
+    const char *before = wide_searches(w.db, &sys, texts, ids);
+    struct mni_vindex_stats st = stats_of(w.db, w.tenant_id);
+    ck_assert_uint_eq(st.count, WIDE_N);
+    ck_assert_uint_gt(st.graph, 0);
+    ck_assert_uint_gt(st.exact, 0);
+    ck_assert_uint_eq(st.fallback, 0);
+    mn_close(w.db);
+    ck_assert(th_file_exists(index_file(&w, "hnsw")));
+
+    w.db = th_open(w.path, NULL);
+    ck_assert_int_eq(mn_embed_dim(w.db), WIDE_DIM);
+    ck_assert_str_eq(wide_searches(w.db, &sys, texts, ids), before);
+    st = stats_of(w.db, w.tenant_id);
+    ck_assert_uint_eq(st.loaded, 1);
+    ck_assert_uint_eq(st.missing + st.rejected, 0);
+    ck_assert_uint_eq(st.applied, 0);
+    ck_assert_uint_gt(st.graph, 0);
+    mn_close(w.db);
+}
+END_TEST
+
 /* Opens the index handle on w->path, searches, and checks that the partition was rebuilt
  * (reason: rejected or missing) and answers as the exact handle does. */
 static void expect_rebuilt(struct world *w, int missing, const char *what)
@@ -966,6 +1052,7 @@ static Suite *vindex_suite(void)
     tcase_add_test(tc, expired_never_returned);
     tcase_add_test(tc, metadata_filter);
     tcase_add_test(tc, persistence_round_trip);
+    tcase_add_test(tc, wide_vectors_graph_and_files);
     tcase_add_test(tc, damaged_files_are_rebuilt);
     tcase_add_test(tc, stale_files_are_rebuilt);
     tcase_add_test(tc, writes_of_another_handle);

@@ -5,6 +5,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/migrations.h"
+#include "core/vector.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +218,10 @@ static int find_pgvector(struct pgs_store *s, struct pgs_conn *c, char **install
     return rc;
 }
 
+/* pgvector's HNSW indexes take halfvec of up to 4000 dimensions (vector of up to 2000:
+ * sql/postgres/015_wide_vectors.sql chooses). */
+#define PGVECTOR_MAX_DIM 4000
+
 /* pgvector 0.8 added iterative index scans (hnsw.iterative_scan). */
 static int has_iterative_scan(const char *version)
 {
@@ -241,12 +246,18 @@ int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim)
         rc = pgs_schema_version_on(s, c, &version);
     if (rc == MN_OK)
         rc = find_pgvector(s, c, &installed, &available);
-    int mode = s->opt.vector;
+    int mode = s->opt.vector, new_dim = *dim ? *dim : MNI_DEFAULT_DIM;
     if (rc == MN_OK && version == 0) {
         if (s->base.flags & (MN_OPEN_NOCREATE | MN_OPEN_READONLY))
             rc = mni_seterr(s->base.db, MN_ENOTFOUND, "the PostgreSQL database (or schema) has "
                            "no manushya tables yet, and the open was asked not to create them; "
                            "open it read-write once, or with MN_OPEN_MIGRATE");
+        else if (mode != PGS_VEC_LOCAL && new_dim > PGVECTOR_MAX_DIM)
+            rc = mni_seterr(s->base.db, MN_EUNSUPPORTED, "pgvector indexes vectors of at most "
+                           "%d dimensions (as halfvec), and this database's would have %d; "
+                           "add vector=local to the URL to keep them in a column and search "
+                           "them with libmanushya's own index (up to %d dimensions)",
+                           PGVECTOR_MAX_DIM, new_dim, MNI_VEC_MAX_DIM);
         else if (mode == PGS_VEC_AUTO && available)
             mode = PGS_VEC_PGVECTOR;
         else if (mode != PGS_VEC_LOCAL && !available)
@@ -272,7 +283,7 @@ int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim)
                            "the URL says migrate=no; open it once with MN_OPEN_MIGRATE in "
                            "mn_config.flags to create them");
         else
-            rc = pgs_migrate(s, c, 0, *dim ? *dim : MNI_DEFAULT_DIM, embedder,
+            rc = pgs_migrate(s, c, 0, new_dim, embedder,
                              version == 0 ? mode : PGS_VEC_AUTO);
     }
     if (rc == MN_OK)

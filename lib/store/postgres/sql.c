@@ -232,11 +232,14 @@ static const char *const sql[PGS__COUNT] = {
                        "at >= $6 AND at < $7 AND seq > $8 ORDER BY seq "
                        "LIMIT NULLIF($9::bigint, 0)",
 
-    /* pgvector: the nearest rows by cosine distance, through the partition's HNSW index. $2 is
-     * the query vector, $7 how many. */
+    /* pgvector: the nearest rows by cosine distance, through the partition's HNSW index on
+     * mn_search_key(embedding) (the column, or beyond 2000 dimensions the column as halfvec:
+     * sql/postgres/015_wide_vectors.sql); the similarity is the full-precision one. $2 is the
+     * query vector, $7 how many. */
     [PGS_MEMORY_SEARCH] = "SELECT key, 1 - (embedding <=> $2) FROM memories "
                           "WHERE tenant_id = $1 AND" SELECTED "AND embedding IS NOT NULL "
-                          "ORDER BY embedding <=> $2 LIMIT $7::bigint",
+                          "ORDER BY mn_search_key(embedding) <=> mn_search_key($2) "
+                          "LIMIT $7::bigint",
     /* A setting for the current transaction only (hnsw.ef_search, hnsw.iterative_scan). */
     [PGS_SET_LOCAL] = "SELECT set_config($1, $2, true)",
 
