@@ -675,12 +675,15 @@ typedef struct mn_memory_input {
     const char *external_key; /* the caller's name of the memory, 1..256 bytes, unique per
                               * owner; NULL: none. Adding with a key the owner's memory has
                               * already updates that memory (see mn_memory_put) */
+    const char *id;          /* the id to keep (a memory exported elsewhere), NULL: a new
+                              * UUIDv7. An id the owner's memory has already updates that
+                              * memory, as a key does; another owner's is MN_EEXISTS */
 } mn_memory_input;
 #define MN_IMPORTANCE_DEFAULT (-1.0)
 #define MN_MEMORY_INPUT_VERSION 2
 #ifdef __cplusplus
 #define MN_MEMORY_INPUT_INIT { MN_MEMORY_INPUT_VERSION, NULL, NULL, NULL, NULL, \
-                               MN_IMPORTANCE_DEFAULT, 0, NULL, 0, NULL }
+                               MN_IMPORTANCE_DEFAULT, 0, NULL, 0, NULL, NULL }
 #else
 #define MN_MEMORY_INPUT_INIT { .version = MN_MEMORY_INPUT_VERSION, \
                                .importance = MN_IMPORTANCE_DEFAULT }
@@ -741,12 +744,12 @@ MN_API int mn_memory_add_many(mn_db *db, const mn_actor *actor, const mn_memory_
 
 /* Since 1.2: deduplication and upsert. mn_memory_add and mn_memory_add_many are these calls
  * without the outcome.
- *  - An input with an external_key that its owner's memory already has is an update of that
- *    memory: its text, type, metadata (replaced) and importance (when given) become the
+ *  - An input with an id or an external_key that its owner's memory already has is an update
+ *    of that memory: its text, type, metadata (replaced) and importance (when given) become the
  *    input's, with a new version, a history entry and a "memory:update" audit entry, as
  *    mn_memory_update would make; nothing is written when nothing differs. Its expiry stays.
- *    The key held by a soft-deleted or expired memory is MN_EEXISTS (restore, or delete it
- *    for good, first). Two adds of a new key racing: one adds, the other updates.
+ *    The id or key of a soft-deleted or expired memory is MN_EEXISTS (restore, or delete it
+ *    for good, first), as is the id of another owner's memory. Two adds of a new key racing: one adds, the other updates.
  *  - Else, with mn_config.dedup MN_DEDUP_EXACT (the default), an input whose normalised text
  *    equals that of a live memory of the same owner and type is that memory: its metadata is
  *    merged into the memory's (the input's top-level keys are added, replacing the values of

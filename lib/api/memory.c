@@ -1,21 +1,16 @@
 /* Memories: reading them. Adding is in memory_put.c, changes in memory_change.c, search in
  * search.c. */
 #include "api/cache.h"
-#include "api/audit.h"
 #include "api/abi_structs.h"
 #include "api/metrics.h"
 #include "api/access.h"
 #include "api/actor.h"
-#include "api/embed.h"
 #include "api/filter.h"
 #include "api/validate.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "api/handle.h"
 #include "core/uuid.h"
-#include "api/embed_cache.h"
-#include "jobs/jobs.h"
-#include "api/limiter.h"
 #include "store/store.h"
 
 #include <stdio.h>

@@ -44,6 +44,7 @@ struct pending {
     struct mni_memory_row *rows;
     char (*ids)[MNI_UUID_LEN + 1];
     char **owners, **metadata, **norm;
+    unsigned char *named;      /* input i gives an id or a key: found by it, not by content */
     float *vectors;
     unsigned char *vector_made; /* vectors[i] holds input i's vector (given or embedded) */
     size_t *same;              /* the earlier input that input i repeats, or FIRST */
@@ -79,6 +80,7 @@ static void pending_free(struct pending *p)
     free(p->norm);
     free(p->vectors);
     free(p->vector_made);
+    free(p->named);
     free(p->same);
     free(p->found);
     free(p->merged);
@@ -100,6 +102,8 @@ static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_inp
         rc = mni_check_name(db, "type", in->type, MNI_TYPE_MAX);
     if (rc == MN_OK && in->external_key)
         rc = mni_check_name(db, "external_key", in->external_key, MNI_KEY_MAX);
+    if (rc == MN_OK && in->id)
+        rc = mni_check_memory_id(db, "id", in->id, p->ids[i]);
     if (rc == MN_OK && in->importance != MN_IMPORTANCE_DEFAULT)
         rc = mni_check_importance(db, "importance", in->importance);
     if (rc == MN_OK && in->ttl_days < 0)
@@ -125,7 +129,9 @@ static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_inp
         rc = mni_who_owner(db, who, in->identity, &p->owners[i]);
     if (rc != MN_OK)
         return rc;
-    mni_uuid7(p->ids[i]);
+    if (!in->id)
+        mni_uuid7(p->ids[i]);
+    p->named[i] = in->id || in->external_key;
     p->vector_made[i] = in->embedding != NULL;
     r->id = p->ids[i];
     r->identity_id = p->owners[i];
@@ -166,11 +172,13 @@ static int check_create(mn_db *db, struct mni_who *who, const struct mni_memory_
     return rc;
 }
 
-/* Whether input i repeats the earlier input j: the same owner, and the same key, or (both
- * without one, dedup on) the same type and normalised text. */
+/* Whether input i repeats the earlier input j: the same id; or the same owner, and the same
+ * key, or (both without a name, dedup on) the same type and normalised text. */
 static int repeats(mn_db *db, const struct pending *p, size_t j, size_t i)
 {
     const struct mni_memory_row *a = &p->rows[j], *b = &p->rows[i];
+    if (p->in[j].id || p->in[i].id)
+        return p->in[j].id && p->in[i].id && strcmp(p->ids[j], p->ids[i]) == 0;
     if (strcmp(a->identity_id, b->identity_id) != 0)
         return 0;
     if (a->external_key || b->external_key)
@@ -180,8 +188,9 @@ static int repeats(mn_db *db, const struct pending *p, size_t j, size_t i)
            strcmp(p->norm[j], p->norm[i]) == 0;
 }
 
-/* Folds each input that repeats an earlier one of the batch into it: a key's later input
- * replaces the earlier's values (its id stays); a duplicate's metadata merges in. */
+/* Folds each input that repeats an earlier one of the batch into it: a later input of the
+ * same id or key replaces the earlier's values (its id stays); a duplicate's metadata merges
+ * in. */
 static int fold_batch(mn_db *db, struct mni_who *who, struct pending *p)
 {
     for (size_t i = 0; i < p->n; i++) {
@@ -192,7 +201,7 @@ static int fold_batch(mn_db *db, struct mni_who *who, struct pending *p)
         size_t j = p->same[i];
         if (j == FIRST)
             continue;
-        if (p->rows[i].external_key) {
+        if (p->named[i]) {
             struct mni_memory_row earlier = p->rows[j];
             p->rows[j] = p->rows[i];
             p->rows[j].id = earlier.id;
@@ -216,22 +225,43 @@ static int fold_batch(mn_db *db, struct mni_who *who, struct pending *p)
     return MN_OK;
 }
 
-/* Looks up the stored memory that input i (the first of its kind in the batch) repeats. */
+/* The stored memory with input i's id, *m NULL when there is none. */
+static int find_by_id(mn_db *db, const struct mni_who *who, struct pending *p, size_t i,
+                      int64_t now, mn_memory **m)
+{
+    struct mni_store_query q = {
+        .flags = MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING, .now = now };
+    int rc = db->store->ops->memory_get(db->store, who->tenant->id, p->ids[i], &q, m);
+    if (rc == MN_ENOTFOUND) {
+        *m = NULL;
+        return MN_OK;
+    }
+    if (rc == MN_OK && strcmp((*m)->identity_id, p->rows[i].identity_id) != 0)
+        rc = mni_seterr(db, MN_EEXISTS, "id %s is another owner's memory; add without it "
+                       "(a new id) or as that owner", p->ids[i]);
+    return rc;
+}
+
+/* Looks up the stored memory that input i (the first of its kind in the batch) repeats: by
+ * its id, else its key, else its content. */
 static int find_stored(mn_db *db, const struct mni_who *who, struct pending *p, size_t i,
                        int64_t now)
 {
     const struct mni_memory_row *r = &p->rows[i];
-    if (!r->external_key && db->cfg.dedup == MN_DEDUP_OFF)
+    if (!p->named[i] && db->cfg.dedup == MN_DEDUP_OFF)
         return MN_OK;
     mn_memory *m = NULL;
-    int rc = db->store->ops->memory_find(db->store, who->tenant->id, r->identity_id,
+    int rc = p->in[i].id ? find_by_id(db, who, p, i, now, &m) : MN_OK;
+    if (rc == MN_OK && !m && (r->external_key || !p->in[i].id))
+        rc = db->store->ops->memory_find(db->store, who->tenant->id, r->identity_id,
                                          r->external_key, r->type, r->text, now, &m);
-    if (rc == MN_ENOTFOUND)
+    if (rc == MN_ENOTFOUND || (rc == MN_OK && !m))
         return MN_OK;
     if (rc == MN_OK && (m->deleted || (m->expires_at && m->expires_at <= now)))
-        rc = mni_seterr(db, MN_EEXISTS, "external_key \"%s\" belongs to memory %s, which is "
-                       "%s; restore it (mn_memory_restore) or delete it for good "
-                       "(MN_DELETE_HARD) before adding with its key", r->external_key, m->id,
+        rc = mni_seterr(db, MN_EEXISTS, "%s \"%s\" belongs to memory %s, which is %s; restore "
+                       "it (mn_memory_restore) or delete it for good (MN_DELETE_HARD) before "
+                       "adding with it", p->in[i].id ? "id" : "external_key",
+                       p->in[i].id ? p->ids[i] : r->external_key, m->id,
                        m->deleted ? "deleted" : "expired");
     if (rc == MN_OK)
         p->found[i] = m;
@@ -245,7 +275,7 @@ static int find_stored(mn_db *db, const struct mni_who *who, struct pending *p, 
 static int find_near(mn_db *db, struct mni_who *who, struct pending *p, size_t i, int64_t now)
 {
     const struct mni_memory_row *r = &p->rows[i];
-    if (db->cfg.dedup != MN_DEDUP_NEAR || r->external_key || p->found[i] ||
+    if (db->cfg.dedup != MN_DEDUP_NEAR || p->named[i] || p->found[i] ||
         !p->vector_made[i])
         return MN_OK;
     struct mni_store_query q = { .identity_id = r->identity_id, .type = r->type,
@@ -254,7 +284,7 @@ static int find_near(mn_db *db, struct mni_who *who, struct pending *p, size_t i
     return mni_search_nearest(db, who, &q, vector_of(db, p, i), t, &p->found[i]);
 }
 
-/* Whether input i, which repeats the stored memory m by its key, changes it. */
+/* Whether input i, which repeats the stored memory m by its id or key, changes it. */
 static int key_changes(const struct pending *p, size_t i, const mn_memory *m)
 {
     const struct mni_memory_row *r = &p->rows[i];
@@ -262,7 +292,8 @@ static int key_changes(const struct pending *p, size_t i, const mn_memory *m)
                                                                       : r->importance;
     return strcmp(r->text, m->text) != 0 || strcmp(r->type, m->type) != 0 ||
            strcmp(r->metadata, m->metadata) != 0 || importance != m->importance ||
-           p->in[i].embedding;
+           p->in[i].embedding ||
+           (r->external_key && (!m->external_key || strcmp(r->external_key, m->external_key)));
 }
 
 /* The next version of the stored memory m that input i repeats (what the add will write);
@@ -276,7 +307,9 @@ static int next_version(mn_db *db, struct pending *p, size_t i, const mn_memory 
         .metadata = m->metadata, .importance = m->importance, .version = m->version + 1,
         .created_at = m->created_at, .updated_at = now, .expires_at = m->expires_at,
         .embedding = m->embedding, .external_key = m->external_key };
-    if (r->external_key) {
+    if (p->named[i]) {
+        if (r->external_key)
+            next->external_key = r->external_key;
         *changes = key_changes(p, i, m);
         next->text = r->text;
         next->type = r->type;
@@ -305,7 +338,7 @@ static int needs_vector(mn_db *db, const struct pending *p, size_t i)
     if (p->same[i] != FIRST || p->vector_made[i] || db->cfg.embed_async)
         return 0;
     const mn_memory *m = p->found[i];
-    return !m || (p->rows[i].external_key && strcmp(p->rows[i].text, m->text) != 0);
+    return !m || (p->named[i] && strcmp(p->rows[i].text, m->text) != 0);
 }
 
 /* Embeds, in one call, the texts that need_vector names. scope: the tenant, for the cache.
@@ -392,7 +425,7 @@ static int plan(mn_db *db, struct mni_who *who, struct pending *p, int64_t now, 
             continue;
         if (!m) {
             p->outcome[i] = MN_PUT_CREATED;
-            x->dedup[x->w.n] = !p->rows[i].external_key && db->cfg.dedup != MN_DEDUP_OFF;
+            x->dedup[x->w.n] = !p->named[i] && db->cfg.dedup != MN_DEDUP_OFF;
             x->created[x->w.n] = p->ids[i];
             x->rows[x->w.n++] = p->rows[i];
             continue;
@@ -481,12 +514,13 @@ static int pending_alloc(mn_db *db, struct pending *p, size_t n)
     p->norm = calloc(n, sizeof *p->norm);
     p->vectors = malloc(n * (size_t)db->dim * sizeof *p->vectors);
     p->vector_made = calloc(n, 1);
+    p->named = calloc(n, 1);
     p->same = malloc(n * sizeof *p->same);
     p->found = calloc(n, sizeof *p->found);
     p->merged = calloc(n, sizeof *p->merged);
     p->outcome = calloc(n, sizeof *p->outcome);
     return p->rows && p->ids && p->owners && p->metadata && p->norm && p->vectors &&
-           p->vector_made && p->same && p->found && p->merged && p->outcome
+           p->vector_made && p->named && p->same && p->found && p->merged && p->outcome
            ? MN_OK : mni_seterr(db, MN_ENOMEM, "out of memory preparing %zu memories", n);
 }
 

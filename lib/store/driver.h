@@ -61,7 +61,8 @@ enum mni_stmt {
     MNI_IDENTITY_DELETE_APIKEYS,
     MNI_HISTORY_LIST,           /* t, memory id: history columns, by version */
     /* t, id, text, type, metadata, importance, version, updated_at, seq, embedding,
-     * expected version, content hash: only a live row that still has it */
+     * expected version, content hash, external key (NULL: kept): only a live row that still
+     * has it */
     MNI_MEMORY_UPDATE,
     MNI_HISTORY_INSERT,         /* t, memory id, version, changed_at, changed_by, before, after */
     MNI_MEMORY_SOFT_DELETE,     /* t, id, now, seq: a live row */

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Deduplication and upsert through the CLI: memory add --key updates the key's memory, a
 # repeated text adds nothing (--dedup off adds it again), and importing a file twice leaves
-# the store as the first import did; export carries each memory's external_key back in.
+# the store as the first import did; export carries each memory's id and external_key back in.
 # shellcheck shell=sh
 . "$MN_TOP/tests/cli/lib.sh"
 cli_setup dedup
@@ -61,6 +61,10 @@ check "... and so is its audit log" test "$(sql im.db "SELECT count(*) FROM audi
 "$M" --db rt.db --tenant acme identity create bot >/dev/null 2>&1
 R="--db rt.db --tenant acme --as bot"
 expect 0 "import of the export into a new database" $R memory import "$TMP/first.jsonl"
+expect 0 "its export" $R memory export "$TMP/round.jsonl"
+ids() { python3 -c 'import json,sys
+print(sorted((d["id"], d.get("external_key")) for d in map(json.loads, open(sys.argv[1]))))' "$1"; }
+check "ids and keys came through" test "$(ids "$TMP/first.jsonl")" = "$(ids "$TMP/round.jsonl")"
 expect 0 "memory add with the exported key" $R --json memory add "Tracking 77 returned" --key t77
 check "... updates the imported memory" json 'd["outcome"] == "updated" and d["version"] == 2'
 

@@ -771,6 +771,34 @@ START_TEST(memory_upsert_key)
 }
 END_TEST
 
+START_TEST(memory_upsert_id)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *id = "01890a5d-ac96-774b-bcce-b302099a8099";
+    mn_memory *m = put(&w, &w.as_alice, (mn_memory_input)TH_IN(.text = "kept id", .id = id),
+                       MN_PUT_CREATED);
+    ck_assert_str_eq(m->id, id);
+    mn_memory_free(m);
+    /* The same id again (any case) is that memory: an update, a key added to it. */
+    m = put(&w, &w.as_alice, (mn_memory_input)TH_IN(.text = "kept id, new text",
+            .id = "01890A5D-AC96-774B-BCCE-B302099A8099", .external_key = "kid"),
+            MN_PUT_UPDATED);
+    ck_assert_str_eq(m->id, id);
+    ck_assert_int_eq(m->version, 2);
+    ck_assert_str_eq(m->external_key, "kid");
+    mn_memory_free(m);
+    /* Another owner's id is refused; so is what is not an id. */
+    mn_memory_input theirs = TH_IN(.text = "bob's", .id = id);
+    ck_assert_int_eq(mn_memory_add(w.db, &w.as_bob, &theirs, NULL), MN_EEXISTS);
+    ck_assert_ptr_nonnull(strstr(mn_errmsg(w.db), "another owner"));
+    mn_memory_input bad = TH_IN(.text = "x", .id = "not-an-id");
+    ck_assert_int_eq(mn_memory_add(w.db, &w.as_alice, &bad, NULL), MN_EINVAL);
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, 0), 1);
+    world_close(&w);
+}
+END_TEST
+
 START_TEST(memory_dedup_batch)
 {
     struct world w;
@@ -2449,6 +2477,7 @@ Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void))
         {"memories", memory_add_many_all_or_none},
         {"dedup", memory_dedup_exact},
         {"dedup", memory_upsert_key},
+        {"dedup", memory_upsert_id},
         {"dedup", memory_dedup_batch},
         {"dedup", memory_dedup_config},
         {"dedup", memory_upsert_race},

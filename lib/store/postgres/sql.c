@@ -112,7 +112,9 @@ static const char *const sql[PGS__COUNT] = {
                         "ORDER BY id DESC LIMIT $7::bigint",
     [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = $3, type = $4, metadata = $5, "
                           "importance = $6, version = $7, updated_at = $8, seq = $9, "
-                          "embedding = $10, content_hash = $12 WHERE tenant_id = $1 AND id = $2 "
+                          "embedding = $10, content_hash = $12, "
+                          "external_key = COALESCE($13, external_key) "
+                          "WHERE tenant_id = $1 AND id = $2 "
                           "AND version = $11 "
                           "AND deleted = 0",
     [MNI_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, "

@@ -107,7 +107,8 @@ static const char *const sql[SQ__COUNT] = {
                                    "AND (?5 IS NULL OR type = ?5) ORDER BY id DESC",
     [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = ?3, type = ?4, metadata = ?5, importance = ?6, "
                          "version = ?7, updated_at = ?8, seq = ?9, embedding = ?10, "
-                         "content_hash = ?12 WHERE tenant_id = ?1 AND id = ?2 AND version = ?11 AND deleted = 0",
+                         "content_hash = ?12, external_key = COALESCE(?13, external_key) "
+                         "WHERE tenant_id = ?1 AND id = ?2 AND version = ?11 AND deleted = 0",
     [MNI_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, changed_at, "
                           "changed_by, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [MNI_HISTORY_LIST] = "SELECT version, changed_at, changed_by, before, after FROM memory_history "
