@@ -749,18 +749,19 @@ MN_API int mn_memory_add_many(mn_db *db, const mn_actor *actor, const mn_memory_
  *    input's, with a new version, a history entry and a "memory:update" audit entry, as
  *    mn_memory_update would make; nothing is written when nothing differs. Its expiry stays.
  *    The id or key of a soft-deleted or expired memory is MN_EEXISTS (restore, or delete it
- *    for good, first), as is the id of another owner's memory. Two adds of a new key racing: one adds, the other updates.
+ *    for good, first), as is the id of another owner's memory. Two adds of a new key racing:
+ *    one adds, the other updates. A new id is kept as given.
  *  - Else, with mn_config.dedup MN_DEDUP_EXACT (the default), an input whose normalised text
  *    equals that of a live memory of the same owner and type is that memory: its metadata is
  *    merged into the memory's (the input's top-level keys are added, replacing the values of
  *    keys both have), a new version when that changes it, else nothing is written. Text,
  *    type, importance and expiry stay the memory's. Normalised: trimmed, every run of white
  *    space (Unicode's) one space, letters lowercased (ASCII, Latin-1, Greek and Cyrillic).
- *    MN_DEDUP_NEAR finds the memory by its vector instead when no text
- *    equals: the most similar live memory of the same owner and type at dedup_threshold or
- *    more.
- *  - Inputs of one batch that repeat each other are one memory: a key's last input wins;
- *    duplicates merge their metadata in order.
+ *    MN_DEDUP_NEAR finds the memory by its vector instead when no text equals: the most
+ *    similar live memory of the same owner and type at dedup_threshold or more (it needs the
+ *    vector at the add: with embed_async, only equal texts are found).
+ *  - Inputs of one batch that repeat each other are one memory, whose id and outcome each
+ *    gets: the last input of an id or key wins; duplicates merge their metadata in order.
  * Updating needs "update" on the memory found (as it is and as it will be), finding it
  * unchanged "read". *outcome (may be NULL) is MN_PUT_CREATED, MN_PUT_UPDATED or
  * MN_PUT_UNCHANGED; outcomes (may be NULL) receives n of them. */
