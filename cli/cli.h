@@ -58,6 +58,9 @@ struct cli_ctx {
      * MANUSHYA_EMBED_MODEL) go straight into cfg; --embed-dim is this text until main()
      * checks it into cfg.embed_dim. */
     const char *embed_dim;
+    /* --dedup off|exact|near[:T] (env MANUSHYA_DEDUP): this text until main() checks it into
+     * cfg.dedup and cfg.dedup_threshold. */
+    const char *dedup;
     /* --embed-async / MANUSHYA_EMBED_ASYNC=1 sets cfg.embed_async. */
 
     const cli_group *group;

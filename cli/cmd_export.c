@@ -80,6 +80,8 @@ static cJSON *export_line(const mn_memory *m, const char *owner_ext, int64_t now
     cJSON_AddItemToObject(o, "metadata", cli_json_raw(m->metadata));
     if (owner_ext)
         cJSON_AddStringToObject(o, "identity", owner_ext);
+    if (m->external_key)
+        cJSON_AddStringToObject(o, "external_key", m->external_key);
     cJSON_AddItemToObject(o, "importance", cli_json_number(m->importance, 6));
     if (m->expires_at) {
         /* Time left, rounded up: an import keeps the memory at least as long. */

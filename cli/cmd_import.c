@@ -2,8 +2,10 @@
  * cmd_import.c — memory import: JSON Lines in (cmd_export.c writes the same format).
  *
  * A line is one memory (import_line.c reads it).
- * Import adds each batch with mn_memory_add_many (all or none), so a bad line leaves the
- * batches before it committed and nothing of its own batch. A line is read as the library
+ * Import adds each batch with mn_memory_put_many (all or none), so a bad line leaves the
+ * batches before it committed and nothing of its own batch. A line that repeats a memory (its
+ * external_key, or its owner's text: deduplication) updates or finds it instead, so that a
+ * file imported twice leaves the store as the first import did. A line is read as the library
  * reads metadata (mn_json_compact): what a reader would not see as written (\u0000 in a text, a
  * key given twice, an integer past 2^53) stops the import at that line, and the metadata
  * goes to the library as the line wrote it.
@@ -23,6 +25,7 @@ typedef struct batch {
     cJSON **docs;    /* the parsed lines: in[i]'s strings point into them */
     char **meta;     /* the line's metadata, as written, for in[i].metadata */
     long *line;      /* source line of in[i], for error messages */
+    int *outcome;    /* what became of in[i] (MN_PUT_*) */
 } batch;
 
 static void batch_clear(batch *b)
@@ -42,7 +45,8 @@ static int batch_init(batch *b, size_t cap)
     b->docs = calloc(cap, sizeof *b->docs);
     b->meta = calloc(cap, sizeof *b->meta);
     b->line = calloc(cap, sizeof *b->line);
-    return b->in && b->docs && b->meta && b->line ? 0 : -1;
+    b->outcome = calloc(cap, sizeof *b->outcome);
+    return b->in && b->docs && b->meta && b->line && b->outcome ? 0 : -1;
 }
 
 static void batch_free(batch *b)
@@ -52,6 +56,7 @@ static void batch_free(batch *b)
     free(b->docs);
     free(b->meta);
     free(b->line);
+    free(b->outcome);
 }
 
 typedef struct progress {
@@ -87,6 +92,7 @@ static void progress_show(progress *p, FILE *in, size_t done, int final)
 typedef struct import_state {
     const char *name;    /* file name for messages ("stdin" for -) */
     size_t committed;    /* memories */
+    size_t outcomes[3];  /* of the lines committed: MN_PUT_CREATED, _UPDATED, _UNCHANGED */
     size_t batches;      /* batches committed */
     long last_line;      /* last line of the last committed batch */
 } import_state;
@@ -119,7 +125,7 @@ static int commit(cli_ctx *c, const mn_actor *a, import_state *st, batch *b)
     if (!b->n)
         return CLI_EXIT_OK;
     size_t bad = (size_t)-1;
-    int rc = mn_memory_add_many(c->db, a, b->in, b->n, NULL, &bad);
+    int rc = mn_memory_put_many(c->db, a, b->in, b->n, NULL, b->outcome, &bad);
     if (rc != MN_OK) {
         long line = bad < b->n ? b->line[bad] : b->line[b->n - 1];
         int code = bad < b->n ? cli_fail(c, rc, "%s:%ld", st->name, line)
@@ -128,6 +134,8 @@ static int commit(cli_ctx *c, const mn_actor *a, import_state *st, batch *b)
         return code;
     }
     st->committed += b->n;
+    for (size_t i = 0; i < b->n; i++)
+        st->outcomes[b->outcome[i]]++;
     st->batches++;
     st->last_line = b->line[b->n - 1];
     batch_clear(b);
@@ -198,7 +206,7 @@ int cli_memory_import(cli_ctx *c, int argc, char **argv)
     progress p = {isatty(STDERR_FILENO), 0, cli_now(), 0};
     if (fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode))
         p.total = sb.st_size;
-    import_state st = {is_stdin ? "stdin" : path, 0, 0, 0};
+    import_state st = {.name = is_stdin ? "stdin" : path};
     batch b;
     if (batch_init(&b, (size_t)size) != 0)
         rc = cli_error("out of memory for a batch of %d", size);
@@ -215,11 +223,18 @@ int cli_memory_import(cli_ctx *c, int argc, char **argv)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "imported", (double)st.committed);
         cJSON_AddNumberToObject(o, "batches", (double)st.batches);
+        cJSON_AddNumberToObject(o, "created", (double)st.outcomes[MN_PUT_CREATED]);
+        cJSON_AddNumberToObject(o, "updated", (double)st.outcomes[MN_PUT_UPDATED]);
+        cJSON_AddNumberToObject(o, "unchanged", (double)st.outcomes[MN_PUT_UNCHANGED]);
         cJSON_AddItemToObject(o, "seconds", cli_json_number(secs, 4));
         cJSON_AddItemToObject(o, "per_second", cli_json_number(rate, 6));
         return cli_json_emit(o);
     }
     printf("imported %zu %s in %.3f s (%.0f/s)\n", st.committed,
            st.committed == 1 ? "memory" : "memories", secs, rate);
+    /* Lines that repeated a memory (deduplication, external_key) added none. */
+    if (st.outcomes[MN_PUT_UPDATED] || st.outcomes[MN_PUT_UNCHANGED])
+        printf("new: %zu, updated: %zu, unchanged: %zu\n", st.outcomes[MN_PUT_CREATED],
+               st.outcomes[MN_PUT_UPDATED], st.outcomes[MN_PUT_UNCHANGED]);
     return CLI_EXIT_OK;
 }

@@ -16,6 +16,7 @@ static int run_add(cli_ctx *c, int argc, char **argv)
                             {"importance", CLI_OPT_NUM, &in.importance, NULL},
                             {"ttl-days", CLI_OPT_INT, &in.ttl_days, NULL},
                             {"identity", CLI_OPT_STR, &in.identity, NULL},
+                            {"key", CLI_OPT_STR, &in.external_key, NULL},
                             {0}};
     mn_actor a;
     int rc = cli_parse(c, argc, argv, opts, 1, 1);
@@ -28,13 +29,21 @@ static int run_add(cli_ctx *c, int argc, char **argv)
 
     mn_memory *m = NULL;
     if ((rc = cli_open(c)) == CLI_EXIT_OK) {
-        rc = mn_memory_add(c->db, &a, &in, &m);
-        if (rc != MN_OK)
+        int outcome;
+        rc = mn_memory_put(c->db, &a, &in, &outcome, &m);
+        static const char *const became[] = {"created", "updated", "unchanged"};
+        if (rc != MN_OK) {
             rc = cli_fail(c, rc, "memory add");
-        else if (c->json)
-            rc = cli_json_emit(cli_json_memory(m));
-        else
+        } else if (c->json) {
+            cJSON *o = cli_json_memory(m);
+            cJSON_AddStringToObject(o, "outcome", became[outcome]);
+            rc = cli_json_emit(o);
+        } else if (outcome == MN_PUT_CREATED) {
             printf("%s\n", m->id);
+        } else {
+            printf("%s (%s: %s)\n", m->id, became[outcome],
+                   in.external_key ? "its key's memory" : "a memory with this text");
+        }
     }
     mn_memory_free(m);
     free(text);
@@ -146,7 +155,8 @@ static int run_purge(cli_ctx *c, int argc, char **argv)
 
 static const cli_cmd cmds[] = {
     {"add", run_add,
-     "memory add TEXT [--type T] [--meta JSON] [--importance X] [--ttl-days N] [--identity I]",
+     "memory add TEXT [--type T] [--meta JSON] [--importance X] [--ttl-days N] [--identity I]\n"
+     "           [--key K]",
      "Stores a memory in --tenant, owned by the --as identity, and prints its id (--json: the\n"
      "memory). TEXT \"-\" reads the text from stdin (a NUL byte in it is an error).\n"
      "  --type T          kind of memory (default \"fact\")\n"
@@ -154,7 +164,12 @@ static const cli_cmd cmds[] = {
      "                    past 2^53, 1e999, \\u0000 or a key given twice is refused\n"
      "  --importance X    0..1 (default 0.5)\n"
      "  --ttl-days N      expires N days from now (default: never)\n"
-     "  --identity I      owner, when not the --as identity (the system actor must name one)"},
+     "  --identity I      owner, when not the --as identity (the system actor must name one)\n"
+     "  --key K           the memory's key, unique per owner: adding with a key the owner's\n"
+     "                    memory has updates that memory (a new version) instead\n"
+     "A text the owner has already (same type; case and white space aside) adds nothing:\n"
+     "the id printed is that memory's, followed by what became of it (--dedup; --json:\n"
+     "\"outcome\" created, updated or unchanged)."},
     {"get", cli_memory_get, "memory get ID [--with-deleted] [--with-expired]",
      "Shows one memory.\n"
      "  --with-deleted    also find it when soft-deleted\n"

@@ -24,6 +24,11 @@ static void print_detail(const mn_memory *m)
         {"deleted", m->deleted ? "yes" : "no"}, {"metadata", m->metadata ? m->metadata : "{}"},
         {"text", m->text}};
     cli_print_fields(fields, sizeof fields / sizeof fields[0], 12);
+    if (m->external_key) {
+        printf("%-12s", "key");
+        cli_print_text(stdout, m->external_key, 0);
+        putchar('\n');
+    }
     /* Asynchronous embedding: shown while the vector is not stored. */
     if (m->embed_status != MN_EMBED_DONE || m->embed_error) {
         printf("%-12s%s", "embedding", cli_embed_status_name(m->embed_status));

@@ -1,8 +1,9 @@
 /*
  * import_line.c — one line of a JSON Lines import (cmd_import.c): a memory as
  * {"text": ..., "type": ..., "metadata": {...}, "identity": ..., "importance": ...,
- * "ttl_days": ...}. Export adds "id", "created_at", "updated_at", "version" and "expires_at"
- * for the reader's benefit; import ignores those, so an export imports back.
+ * "ttl_days": ..., "external_key": ..., "id": ...}. Export adds "created_at", "updated_at",
+ * "version" and "expires_at" for the reader's benefit; import ignores those, so an export
+ * imports back (ids and keys kept).
  */
 #include "import_line.h"
 #include "input.h"
@@ -22,10 +23,10 @@ static int is_blank(const char *s, size_t n)
 }
 
 /* The keys a line may have: ours, then those export adds for the reader (ignored). */
-static const char *const keys[] = {"text", "type", "identity", "metadata", "importance",
-                                   "ttl_days", "id", "created_at", "updated_at", "version",
-                                   "expires_at"};
-enum { K_TEXT, K_TYPE, K_IDENTITY, K_METADATA, K_IMPORTANCE, K_TTL_DAYS, K_IGNORED,
+static const char *const keys[] = {"text", "type", "identity", "external_key", "id", "metadata",
+                                   "importance", "ttl_days", "created_at", "updated_at",
+                                   "version", "expires_at"};
+enum { K_TEXT, K_TYPE, K_IDENTITY, K_KEY, K_ID, K_METADATA, K_IMPORTANCE, K_TTL_DAYS, K_IGNORED,
        K_UNKNOWN = sizeof keys / sizeof keys[0] };
 
 /* Turns one parsed line (compact: its compact form) into in / meta. Returns NULL or the reason
@@ -56,13 +57,17 @@ static const char *parse_fields(const cJSON *doc, const char *compact, mn_memory
         case K_TEXT:
         case K_TYPE:
         case K_IDENTITY:
+        case K_KEY:
+        case K_ID: {
             if (!cJSON_IsString(f)) {
                 snprintf(why, size, "\"%s\" must be a string", k);
                 return why;
             }
-            *(key == K_TEXT ? &in->text : key == K_TYPE ? &in->type : &in->identity) =
-                f->valuestring;
+            const char **field[] = {&in->text, &in->type, &in->identity, &in->external_key,
+                                    &in->id};
+            *field[key] = f->valuestring;
             break;
+        }
         case K_METADATA:
             if (!cJSON_IsObject(f))
                 return "\"metadata\" must be a JSON object";
@@ -86,7 +91,7 @@ static const char *parse_fields(const cJSON *doc, const char *compact, mn_memory
         }
         default:
             snprintf(why, size, "unknown key \"%s\" (known: text, type, metadata, identity, "
-                                "importance, ttl_days)", k);
+                                "external_key, id, importance, ttl_days)", k);
             return why;
         }
     }

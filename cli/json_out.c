@@ -67,6 +67,7 @@ cJSON *cli_json_memory(const mn_memory *m)
     /* Asynchronous embedding: "done", "pending" or "failed", and the last error. */
     add_str(o, "embed_status", cli_embed_status_name(m->embed_status));
     add_str(o, "embed_error", m->embed_error);
+    add_str(o, "external_key", m->external_key);
     return o;
 }
 

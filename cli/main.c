@@ -56,12 +56,15 @@ static int take_globals(cli_ctx *c, int argc, char **argv)
                                         /* rate limiting */
                                         "--redis",
                                         /* encryption at rest */
-                                        "--master-key-file"};
+                                        "--master-key-file",
+                                        /* deduplication */
+                                        "--dedup"};
     const char **dest[] = {&c->url, &c->tenant, &c->identity, &c->api_key, &c->context,
                            &c->cfg.embedder, &c->cfg.embed_url, &c->cfg.embed_model,
                            &c->embed_dim,
                            &c->cfg.redis_url,
-                           &c->cfg.master_key_file};
+                           &c->cfg.master_key_file,
+                           &c->dedup};
     int out = 1, rest = 0;
 
     for (int i = 1; i < argc; i++) {
@@ -92,6 +95,27 @@ static int take_globals(cli_ctx *c, int argc, char **argv)
     }
     argv[out] = NULL;
     return out;
+}
+
+/* --dedup's value into cfg: 0, or -1 when it is none of off, exact, near, near:T. */
+static int parse_dedup(const char *v, mn_config *cfg)
+{
+    if (strcmp(v, "off") == 0 || strcmp(v, "exact") == 0) {
+        cfg->dedup = v[0] == 'o' ? MN_DEDUP_OFF : MN_DEDUP_EXACT;
+        return 0;
+    }
+    if (strncmp(v, "near", 4) != 0 || (v[4] && v[4] != ':'))
+        return -1;
+    cfg->dedup = MN_DEDUP_NEAR;
+    if (!v[4])
+        return 0;
+    char *end;
+    errno = 0;
+    double t = strtod(v + 5, &end);
+    if (!v[5] || *end || errno || !(t > 0 && t <= 1))
+        return -1;
+    cfg->dedup_threshold = t;
+    return 0;
 }
 
 static const char *env(const char *name)
@@ -198,6 +222,11 @@ int main(int argc, char **argv)
                                    c.embed_dim);
         c.cfg.embed_dim = (int)d;
     }
+    if (!c.dedup)
+        c.dedup = env("MANUSHYA_DEDUP");
+    if (c.dedup && parse_dedup(c.dedup, &c.cfg) != 0)
+        return cli_usage_error(NULL, "--dedup: expected off, exact, near or near:T (T a "
+                               "cosine similarity above 0 and at most 1), got '%s'", c.dedup);
     /* Asynchronous embedding: commit memories with a job, a worker embeds them. */
     if (!c.cfg.embed_async && env("MANUSHYA_EMBED_ASYNC"))
         c.cfg.embed_async = strcmp(env("MANUSHYA_EMBED_ASYNC"), "0") != 0;

@@ -55,7 +55,12 @@ static const char GLOBAL_HELP[] =
     "                  cache is then in Redis too (see manushya cache --help)\n"
     "  --master-key-file F  the master key of an encrypted database (env\n"
     "                  MANUSHYA_MASTER_KEY_FILE): see manushya init --help and\n"
-    "                  manushya key --help\n";
+    "                  manushya key --help\n"
+    "  --dedup D       what memory add and import do with a text the owner has already\n"
+    "                  (same type; case and white space aside): exact (default) adds\n"
+    "                  nothing and merges the metadata in, off adds it again, near[:T]\n"
+    "                  also takes a vector at cosine T (default 0.95) for the same\n"
+    "                  (env MANUSHYA_DEDUP)\n";
 
 static const char EXIT_HELP[] =
     "exit status: 0 ok, 1 error, 2 usage, 3 not found, 4 denied by policy, 5 rate limited\n";
@@ -82,7 +87,7 @@ void cli_print_main_usage(FILE *f)
     fprintf(f, "usage: manushya [--db URL] [--tenant T] [--as IDENTITY] [--api-key KEY]\n"
                "                [--context JSON] [--json] [--embedder NAME] [--embed-url URL]\n"
                "                [--embed-model M] [--embed-dim N] [--embed-async] [--redis URL]\n"
-               "                [--master-key-file F]\n"
+               "                [--master-key-file F] [--dedup off|exact|near[:T]]\n"
                "                GROUP COMMAND [options] [args]\n\ngroups:\n");
     for (size_t i = 0; i < n; i++)
         fprintf(f, "  %-10s %s\n", g[i]->name, g[i]->summary);

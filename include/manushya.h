@@ -231,8 +231,15 @@ typedef struct mn_config {
     int cache_local_ms;      /* an in-process entry is used for this long at most, since the
                               * writes of other processes do not reach it: default 1000,
                               * 1..3600000 */
+    /* ---- version 3 ---- */
+    /* deduplication (see mn_memory_put below) */
+    int dedup;               /* MN_DEDUP_EXACT (0, the default): adding a memory whose
+                              * normalised text equals a live one of the same owner and type
+                              * adds nothing; MN_DEDUP_OFF: every add adds; MN_DEDUP_NEAR: also
+                              * when their vectors' cosine similarity is dedup_threshold or more */
+    double dedup_threshold;  /* MN_DEDUP_NEAR's similarity: default 0.95, 0 < t <= 1 */
 } mn_config;
-#define MN_CONFIG_VERSION 2
+#define MN_CONFIG_VERSION 3
 #define MN_CONFIG_INIT MN_INIT_(MN_CONFIG_VERSION)
 MN_API int mn_config_init(mn_config *s, unsigned version);
 
@@ -254,6 +261,10 @@ MN_API int mn_config_init(mn_config *s, unsigned version);
 #define MN_CACHE_OFF 1
 #define MN_CACHE_MEMORY 2
 #define MN_CACHE_REDIS 3
+
+#define MN_DEDUP_EXACT 0
+#define MN_DEDUP_OFF 1
+#define MN_DEDUP_NEAR 2
 
 /*
  * Opens (creating and migrating if needed) the store named by url:
@@ -635,6 +646,8 @@ typedef struct mn_memory {
                            * memory has no vector yet and is in no search result */
     char *embed_error;    /* the last failed attempt's message (a pending job is being
                            * retried), else NULL */
+    /* ---- deduplication and upsert ---- */
+    char *external_key;   /* the caller's key (mn_memory_input.external_key), else NULL */
 } mn_memory;
 
 #define MN_EMBED_DONE 0
@@ -660,12 +673,19 @@ typedef struct mn_memory_input {
     int ttl_days;           /* > 0: expires that many days after the add; 0 = never; < 0 invalid */
     const float *embedding; /* optional caller-supplied vector of mn_embed_dim() floats */
     int dim;                /* number of floats in embedding */
+    /* ---- version 2 ---- */
+    const char *external_key; /* the caller's name of the memory, 1..256 bytes, unique per
+                              * owner; NULL: none. Adding with a key the owner's memory has
+                              * already updates that memory (see mn_memory_put) */
+    const char *id;          /* the id to keep (a memory exported elsewhere), NULL: a new
+                              * UUIDv7. An id the owner's memory has already updates that
+                              * memory, as a key does; another owner's is MN_EEXISTS */
 } mn_memory_input;
 #define MN_IMPORTANCE_DEFAULT (-1.0)
-#define MN_MEMORY_INPUT_VERSION 1
+#define MN_MEMORY_INPUT_VERSION 2
 #ifdef __cplusplus
 #define MN_MEMORY_INPUT_INIT { MN_MEMORY_INPUT_VERSION, NULL, NULL, NULL, NULL, \
-                               MN_IMPORTANCE_DEFAULT, 0, NULL, 0 }
+                               MN_IMPORTANCE_DEFAULT, 0, NULL, 0, NULL, NULL }
 #else
 #define MN_MEMORY_INPUT_INIT { .version = MN_MEMORY_INPUT_VERSION, \
                                .importance = MN_IMPORTANCE_DEFAULT }
@@ -712,15 +732,48 @@ typedef struct mn_filter {
 #define MN_FILTER_INIT MN_INIT_(MN_FILTER_VERSION)
 MN_API int mn_filter_init(mn_filter *s, unsigned version);
 
+/* Adds a memory, or finds the one it repeats (mn_memory_put); out (may be NULL) receives the
+ * memory added or found. */
 MN_API int mn_memory_add(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
                          mn_memory **out /* may be NULL */);
 /* Adds all or none, in one transaction. in[0 .. n-1] are of one version (the array's stride is
  * that version's size; another version in the array is MN_EINVAL). ids (may be NULL) receives
- * n ids, freed with mn_strings_free(ids, n). On failure *failed_index (may be NULL) is the
- * index of the bad input, or (size_t)-1 when the failure was not one input's (unknown actor,
- * store error). */
+ * n ids, freed with mn_strings_free(ids, n): an input that repeats a memory (mn_memory_put)
+ * gets that memory's id. On failure *failed_index (may be NULL) is the index of the bad input,
+ * or (size_t)-1 when the failure was not one input's (unknown actor, store error). */
 MN_API int mn_memory_add_many(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
                               size_t n, char ***ids, size_t *failed_index);
+
+/* Since 1.2: deduplication and upsert. mn_memory_add and mn_memory_add_many are these calls
+ * without the outcome.
+ *  - An input with an id or an external_key that its owner's memory already has is an update
+ *    of that memory: its text, type, metadata (replaced) and importance (when given) become the
+ *    input's, with a new version, a history entry and a "memory:update" audit entry, as
+ *    mn_memory_update would make; nothing is written when nothing differs. Its expiry stays.
+ *    The id or key of a soft-deleted or expired memory is MN_EEXISTS (restore, or delete it
+ *    for good, first), as is the id of another owner's memory. Two adds of a new key racing:
+ *    one adds, the other updates. A new id is kept as given.
+ *  - Else, with mn_config.dedup MN_DEDUP_EXACT (the default), an input whose normalised text
+ *    equals that of a live memory of the same owner and type is that memory: its metadata is
+ *    merged into the memory's (the input's top-level keys are added, replacing the values of
+ *    keys both have), a new version when that changes it, else nothing is written. Text,
+ *    type, importance and expiry stay the memory's. Normalised: trimmed, every run of white
+ *    space (Unicode's) one space, letters lowercased (ASCII, Latin-1, Greek and Cyrillic).
+ *    MN_DEDUP_NEAR finds the memory by its vector instead when no text equals: the most
+ *    similar live memory of the same owner and type at dedup_threshold or more (it needs the
+ *    vector at the add: with embed_async, only equal texts are found).
+ *  - Inputs of one batch that repeat each other are one memory, whose id and outcome each
+ *    gets: the last input of an id or key wins; duplicates merge their metadata in order.
+ * Updating needs "update" on the memory found (as it is and as it will be), finding it
+ * unchanged "read". *outcome (may be NULL) is MN_PUT_CREATED, MN_PUT_UPDATED or
+ * MN_PUT_UNCHANGED; outcomes (may be NULL) receives n of them. */
+#define MN_PUT_CREATED 0
+#define MN_PUT_UPDATED 1
+#define MN_PUT_UNCHANGED 2
+MN_API int mn_memory_put(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
+                         int *outcome, mn_memory **out);
+MN_API int mn_memory_put_many(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
+                              size_t n, char ***ids, int *outcomes, size_t *failed_index);
 MN_API int mn_memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned flags,
                          mn_memory **out);
 

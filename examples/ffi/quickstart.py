@@ -99,7 +99,8 @@ class mn_memory(Structure):
                 ("embedding", POINTER(c_float)),
                 ("dim", c_int),
                 ("embed_status", c_int),   # asynchronous embedding
-                ("embed_error", c_char_p)]
+                ("embed_error", c_char_p),
+                ("external_key", c_char_p)]  # deduplication and upsert
 
 
 class mn_memories(Structure):
@@ -109,6 +110,7 @@ class mn_memories(Structure):
 
 
 class mn_memory_input(Versioned):
+    VERSION = 2
     DEFAULTS = {"importance": MN_IMPORTANCE_DEFAULT}
     _fields_ = [("version", c_uint),
                 ("identity", c_char_p),
@@ -118,7 +120,9 @@ class mn_memory_input(Versioned):
                 ("importance", c_double),
                 ("ttl_days", c_int),
                 ("embedding", POINTER(c_float)),
-                ("dim", c_int)]
+                ("dim", c_int),
+                ("external_key", c_char_p),  # version 2: deduplication and upsert
+                ("id", c_char_p)]
 
 
 class mn_filter(Versioned):

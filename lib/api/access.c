@@ -160,6 +160,7 @@ static int acquire(mn_db *db, const char *tenant_id, int64_t gen, struct set_ref
     if (e && e->gen >= gen && e->ref) {
         unref(fresh);
         fresh = e->ref;
+        fresh->refs++; /* the caller's reference */
     } else if (e) {
         unref(e->ref);
         e->ref = fresh;

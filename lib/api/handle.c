@@ -92,6 +92,15 @@ static int settle_config(mn_db *db, const mn_config *in)
         return mni_seterr(db, MN_EINVAL, "mn_config.hnsw_ef_search is %d; give 1..%d (0 = the "
                          "default, %d)", c->hnsw_ef_search, MNI_HNSW_MAX_EF,
                          MNI_HNSW_DEFAULT_EF_SEARCH);
+    if (c->dedup != MN_DEDUP_EXACT && c->dedup != MN_DEDUP_OFF && c->dedup != MN_DEDUP_NEAR)
+        return mni_seterr(db, MN_EINVAL, "mn_config.dedup is %d; give MN_DEDUP_EXACT (0), "
+                         "MN_DEDUP_OFF (1) or MN_DEDUP_NEAR (2)", c->dedup);
+    if (!(c->dedup_threshold >= 0 && c->dedup_threshold <= 1))
+        return mni_seterr(db, MN_EINVAL, "mn_config.dedup_threshold is %g; give a cosine "
+                         "similarity above 0 and at most 1 (0 = the default, %g)",
+                         c->dedup_threshold, MNI_DEFAULT_DEDUP_THRESHOLD);
+    if (!c->dedup_threshold)
+        c->dedup_threshold = MNI_DEFAULT_DEDUP_THRESHOLD;
     if (c->embedder_plugin) {
         rc = mni_plugin_take(db, c);
         if (rc != MN_OK)
@@ -215,6 +224,10 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
                               db->cfg.master_key_file, (db->cfg.flags & MN_OPEN_READONLY) != 0);
     if (rc == MN_OK)
         rc = mni_embed_provenance_check(db);
+    /* Rows an older version wrote have no content hash yet: deduplication needs them all. */
+    size_t hashed;
+    if (rc == MN_OK && !(db->cfg.flags & MN_OPEN_READONLY))
+        rc = db->store->ops->memory_hash_backfill(db->store, &hashed);
     if (rc != MN_OK)
         return rc;
     mni_store_set_metrics(db->store, db->metrics);

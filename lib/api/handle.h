@@ -48,6 +48,7 @@ struct mn_db {
 };
 
 #define MNI_DEFAULT_MAX_TEXT 65536
+#define MNI_DEFAULT_DEDUP_THRESHOLD 0.95
 #define MNI_DEFAULT_BUSY_MS 5000
 #define MNI_DEFAULT_POOL 4
 

@@ -4,6 +4,7 @@
 #include "api/metrics.h"
 #include "api/access.h"
 #include "api/actor.h"
+#include "api/memory.h"
 #include "api/embed.h"
 #include "api/embed_cache.h"
 #include "api/validate.h"
@@ -20,8 +21,8 @@
 /* How often an update re-reads and retries when other writers keep changing the memory. */
 #define MNI_UPDATE_ATTEMPTS 8
 
-/* The part of a memory that an update changes and the history records. */
-static char *snapshot(const char *text, const char *type, const char *metadata, double importance)
+char *mni_memory_snapshot(const char *text, const char *type, const char *metadata,
+                          double importance)
 {
     cJSON *o = cJSON_CreateObject();
     char *out = NULL;
@@ -81,6 +82,21 @@ static int check_changes(mn_db *db, mn_memory_changes *c, char **metadata)
     return rc;
 }
 
+int mni_memory_may_become(mn_db *db, struct mni_who *who, const struct mni_memory_row *row,
+                          int want_read)
+{
+    if (!who->identity)
+        return MN_OK;
+    cJSON *next = mni_access_memory_json(row->id, row->identity_id, row->type, row->metadata,
+                                        row->importance);
+    int rc = next ? mni_access_check(db, who, "update", "memory", next)
+                  : mni_seterr(db, MN_ENOMEM, "out of memory");
+    if (rc == MN_OK && want_read)
+        rc = mni_access_check(db, who, "read", "memory", next);
+    cJSON_Delete(next);
+    return rc;
+}
+
 /* One attempt: reads the memory, writes its next version if nobody wrote one meanwhile. */
 /* want_out: the caller asks for the updated memory back, which it must then be able to read. */
 /* embed_job: the new text's vector is left to a job (asynchronous embedding). */
@@ -106,23 +122,13 @@ static int update_once(mn_db *db, struct mni_who *who, const char *id,
         .embedding = embed_job ? NULL : vec ? vec : cur->embedding,
         .embed_job = embed_job,
     };
-    /* The memory must be updatable both as it is and as it will be: otherwise an update could
-     * turn an allowed memory into one the actor may not create. */
-    if (who->identity) {
-        cJSON *next = mni_access_memory_json(row.id, row.identity_id, row.type, row.metadata,
-                                            row.importance);
-        rc = next ? mni_access_check(db, who, "update", "memory", next)
-                  : mni_seterr(db, MN_ENOMEM, "out of memory");
-        if (rc == MN_OK && want_out)
-            rc = mni_access_check(db, who, "read", "memory", next);
-        cJSON_Delete(next);
-        if (rc != MN_OK) {
-            mn_memory_free(cur);
-            return rc;
-        }
+    rc = mni_memory_may_become(db, who, &row, want_out);
+    if (rc != MN_OK) {
+        mn_memory_free(cur);
+        return rc;
     }
-    char *before = snapshot(cur->text, cur->type, cur->metadata, cur->importance);
-    char *after = snapshot(row.text, row.type, row.metadata, row.importance);
+    char *before = mni_memory_snapshot(cur->text, cur->type, cur->metadata, cur->importance);
+    char *after = mni_memory_snapshot(row.text, row.type, row.metadata, row.importance);
     struct mni_audit_call au;
     if (!before || !after)
         rc = mni_seterr(db, MN_ENOMEM, "out of memory recording the history of %s", id);

@@ -7,6 +7,7 @@
 #include "api/metrics.h"
 #include "api/access.h"
 #include "api/actor.h"
+#include "api/memory.h"
 #include "api/embed.h"
 #include "api/filter.h"
 #include "api/validate.h"
@@ -256,4 +257,20 @@ int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *
                      mn_memories **out)
 {
     MNI_TIMED(db, memory_search, memory_search(db, actor, options, out));
+}
+
+int mni_search_nearest(mn_db *db, struct mni_who *who, const struct mni_store_query *q,
+                       const float *vec, double min_similarity, mn_memory **out)
+{
+    mn_search_options opt = { .version = MN_SEARCH_OPTIONS_VERSION, .k = 1,
+                              .min_similarity = min_similarity };
+    mn_memories *l = NULL;
+    *out = NULL;
+    int rc = best_readable(db, who, q, vec, &opt, 0, &l);
+    if (rc == MN_OK && l->count) {
+        *out = l->items[0];
+        l->count = 0;
+    }
+    mn_memories_free(l);
+    return rc;
 }

@@ -27,6 +27,11 @@ int mni_json_keep(const char *text, const cJSON *tree, const char *what, char **
  * (as mni_json_keep writes it): *len bytes at *value. index must be below the member count. */
 void mni_json_member_text(const char *compact, size_t index, const char **value, size_t *len);
 
+/* base with over merged into it, both objects in compact form (as mni_json_keep writes
+ * them): base's members in order, each with over's value when over has its key, then over's
+ * other members; keys and values as written. malloc'd; NULL when out of memory. */
+char *mni_json_merge(const char *base, const char *over);
+
 /* Containment as PostgreSQL's jsonb @> defines it: every key of an object in needle is in
  * haystack with a contained value; every element of an array in needle is contained in some
  * element of haystack's array; scalars are equal. */

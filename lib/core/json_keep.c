@@ -326,3 +326,75 @@ void mni_json_member_text(const char *compact, size_t index, const char **value,
     *value = skip_compact(p) + 1;
     *len = (size_t)(skip_compact(*value) - *value);
 }
+
+/* One member of a compact object: its key as written (quotes included) and its value. */
+struct member {
+    const char *key, *value;
+    size_t key_len, value_len;
+    const char *name;          /* the key as cJSON decoded it */
+};
+
+/* The members of compact, whose parse is tree, into m (as many as tree has). */
+static void members(const char *compact, const cJSON *tree, struct member *m)
+{
+    const char *p = compact + 1;
+    size_t i = 0;
+    for (const cJSON *c = tree->child; c; c = c->next, i++) {
+        m[i].key = p;
+        m[i].key_len = (size_t)(skip_compact(p) - p);
+        m[i].value = p + m[i].key_len + 1;
+        m[i].value_len = (size_t)(skip_compact(m[i].value) - m[i].value);
+        m[i].name = c->string;
+        p = m[i].value + m[i].value_len + 1;
+    }
+}
+
+static void put_member(char **o, const struct member *key, const struct member *value, int first)
+{
+    if (!first)
+        *(*o)++ = ',';
+    memcpy(*o, key->key, key->key_len);
+    *o += key->key_len;
+    *(*o)++ = ':';
+    memcpy(*o, value->value, value->value_len);
+    *o += value->value_len;
+}
+
+char *mni_json_merge(const char *base, const char *over)
+{
+    cJSON *bt = cJSON_Parse(base), *ot = cJSON_Parse(over);
+    int nb = bt ? cJSON_GetArraySize(bt) : 0, no = ot ? cJSON_GetArraySize(ot) : 0;
+    struct member *bm = malloc(((size_t)nb + 1) * sizeof *bm);
+    struct member *om = malloc(((size_t)no + 1) * sizeof *om);
+    char *out = bt && ot && bm && om ? malloc(strlen(base) + strlen(over) + 3) : NULL;
+    if (out) {
+        members(base, bt, bm);
+        members(over, ot, om);
+        char *o = out;
+        *o++ = '{';
+        int first = 1;
+        for (int i = 0; i < nb; i++, first = 0) {
+            const struct member *v = &bm[i];
+            for (int j = 0; j < no; j++)
+                if (strcmp(om[j].name, bm[i].name) == 0)
+                    v = &om[j];
+            put_member(&o, &bm[i], v, first);
+        }
+        for (int j = 0; j < no; j++) {
+            int known = 0;
+            for (int i = 0; i < nb && !known; i++)
+                known = strcmp(om[j].name, bm[i].name) == 0;
+            if (!known) {
+                put_member(&o, &om[j], &om[j], first);
+                first = 0;
+            }
+        }
+        *o++ = '}';
+        *o = '\0';
+    }
+    cJSON_Delete(bt);
+    cJSON_Delete(ot);
+    free(bm);
+    free(om);
+    return out;
+}

@@ -61,7 +61,8 @@ enum mni_stmt {
     MNI_IDENTITY_DELETE_APIKEYS,
     MNI_HISTORY_LIST,           /* t, memory id: history columns, by version */
     /* t, id, text, type, metadata, importance, version, updated_at, seq, embedding,
-     * expected version: only a live row that still has it */
+     * expected version, content hash, external key (NULL: kept): only a live row that still
+     * has it */
     MNI_MEMORY_UPDATE,
     MNI_HISTORY_INSERT,         /* t, memory id, version, changed_at, changed_by, before, after */
     MNI_MEMORY_SOFT_DELETE,     /* t, id, now, seq: a live row */
@@ -127,8 +128,8 @@ enum mni_stmt {
     MNI_DATAKEY_SET,            /* t, version, wrapped */
     MNI_DATAKEY_DROP_BELOW,     /* t, version: the older ones */
     MNI_REKEY_MEMORIES,         /* t, after key, limit: key, id, text, metadata, by key */
-    MNI_REKEY_MEMORY_SET,       /* t, key, text, metadata, old text, old metadata: unchanged
-                                 * since read */
+    MNI_REKEY_MEMORY_SET,       /* t, key, text, metadata, old text, old metadata, content
+                                 * hash: unchanged since read */
     MNI_REKEY_HISTORY,          /* t, after key, limit: key, memory id, version, before,
                                  * after, by key */
     MNI_REKEY_HISTORY_SET,      /* t, key, before, after */
@@ -144,6 +145,13 @@ enum mni_stmt {
     /* task, holder, now, items, ms, error (NULL: it succeeded, last_ok_at = now): releases
      * the lease the holder still has and records the run */
     MNI_MAINT_DONE,
+    /* Deduplication and upsert (store/op_dedup.c). */
+    MNI_MEMORY_FIND_KEY,        /* t, identity id, external key: id of the row holding it */
+    /* t, identity id, type, content hash, now: id of a live, unexpired row with that content
+     * (the oldest) */
+    MNI_MEMORY_FIND_CONTENT,
+    MNI_MEMORY_UNHASHED,        /* limit: tenant_id, id, text of rows without content_hash */
+    MNI_MEMORY_HASH_SET,        /* t, id, content hash */
     MNI_STMT_COUNT
 };
 
@@ -277,6 +285,21 @@ int mni_op_memory_delete(struct mni_store *s, const char *tenant_id, const char 
 int mni_op_memory_restore(struct mni_store *s, const char *tenant_id, const char *id,
                           int64_t now,
                           const struct mni_audit *au);
+/* Ends an add's write (a backend's memory_insert, which wrote the new rows with rc): the
+ * rewrites with seqs from first_seq on, the audit entries, the commit (or rollback) and the
+ * change hook (store/op_change.c). */
+int mni_op_memory_insert_end(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
+                             const struct mni_memory_writes *w, int64_t first_seq, int rc);
+/* Deduplication (store/op_dedup.c): the content hash of row i of w into hashes (n of them),
+ * after checking, in the add's write tx, that no row of the store already holds its key or
+ * (w->dedup[i]) its content: MNI_EBUSY_VERSION when one does. */
+int mni_op_memory_claims(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
+                         const struct mni_memory_writes *w,
+                         char (*hashes)[MNI_CONTENT_HASH_HEX + 1]);
+int mni_op_memory_find(struct mni_store *s, const char *tenant_id, const char *identity_id,
+                       const char *key, const char *type, const char *text, int64_t now,
+                       mn_memory **out);
+int mni_op_memory_hash_backfill(struct mni_store *s, size_t *hashed);
 int mni_op_memory_purge_expired(struct mni_store *s, const char *tenant_id, int64_t now,
                                 size_t *purged,
                                 const struct mni_audit *au);
@@ -352,6 +375,8 @@ int mni_op_maint_done(struct mni_store *s, const char *task, const char *holder,
     .memory_update = mni_op_memory_update, \
     .memory_delete = mni_op_memory_delete, \
     .memory_restore = mni_op_memory_restore, \
+    .memory_find = mni_op_memory_find, \
+    .memory_hash_backfill = mni_op_memory_hash_backfill, \
     .memory_purge_expired = mni_op_memory_purge_expired, \
     .ratelimit_limit_put = mni_op_ratelimit_limit_put, \
     .ratelimit_limit_list = mni_op_ratelimit_limit_list, \
@@ -378,8 +403,7 @@ int mni_op_maint_done(struct mni_store *s, const char *task, const char *holder,
  * adds open, close, schema_version and file_path (the backend's store.c declares those). */
 #define MNI_BACKEND_OPS_DECLARE(p) \
     int p##_memory_insert(struct mni_store *st, const char *tenant_id, \
-                          const struct mni_memory_row *rows, size_t n, \
-                          const struct mni_audit *au); \
+                          const struct mni_memory_writes *w); \
     int p##_memory_get(struct mni_store *st, const char *tenant_id, const char *id, \
                        const struct mni_store_query *q, mn_memory **out); \
     int p##_memory_list(struct mni_store *st, const char *tenant_id, \

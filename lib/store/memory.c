@@ -14,6 +14,7 @@ void mni_memory_clear(void *item)
     free(m->metadata);
     free(m->embedding);
     free(m->embed_error);
+    free(m->external_key);
 }
 
 void mn_memory_free(mn_memory *m)

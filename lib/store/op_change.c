@@ -47,7 +47,8 @@ static int delete_one(struct mni_store *s, struct mni_tx *tx, const char *tenant
  * deleted) it since the caller read it. */
 static int write_row(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
                      const struct mni_memory_row *row, int64_t expected_version, int64_t seq,
-                     const char *changed_by, const char *before, const char *after)
+                     const char *hash, const char *changed_by, const char *before,
+                     const char *after)
 {
     struct mni_args a = {0};
     mni_arg_text(&a, tenant_id);
@@ -61,6 +62,8 @@ static int write_row(struct mni_store *s, struct mni_tx *tx, const char *tenant_
     mni_arg_int(&a, seq);
     mni_arg_vec(&a, row->embedding);
     mni_arg_int(&a, expected_version);
+    mni_arg_text(&a, hash);
+    mni_arg_text(&a, row->external_key);
     int64_t changed = 0;
     int rc = s->driver->exec(s, tx, MNI_MEMORY_UPDATE, &a, &changed, NULL, "updating a memory");
     if (rc == MN_OK && changed == 0)
@@ -79,24 +82,70 @@ static int write_row(struct mni_store *s, struct mni_tx *tx, const char *tenant_
                            "recording a memory's history");
 }
 
-/* write_row with the values sealed in an encrypted store. */
+/* write_row with the text's content hash, and the values sealed in an encrypted store. */
 static int update_row(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
                       const struct mni_memory_row *row, int64_t expected_version, int64_t seq,
                       const char *changed_by, const char *before, const char *after)
 {
     const struct mni_memory_row *plain = row;
     char *sealed_before = NULL, *sealed_after = NULL;
-    int rc = mni_vault_seal_rows(s, tx, tenant_id, plain, 1, &row);
+    char hash[MNI_CONTENT_HASH_HEX + 1];
+    int rc = mni_vault_content_hash(s, tx, tenant_id, row->text, hash);
+    if (rc == MN_OK)
+        rc = mni_vault_seal_rows(s, tx, tenant_id, plain, 1, &row);
     if (rc == MN_OK)
         rc = mni_vault_seal_history(s, tx, tenant_id, row->id, row->version, before, after,
                                     &sealed_before, &sealed_after);
     if (rc == MN_OK)
-        rc = write_row(s, tx, tenant_id, row, expected_version, seq, changed_by,
+        rc = write_row(s, tx, tenant_id, row, expected_version, seq, hash, changed_by,
                        sealed_before ? sealed_before : before,
                        sealed_after ? sealed_after : after);
     mni_vault_rows_free(row, plain, 1);
     free(sealed_before);
     free(sealed_after);
+    return rc;
+}
+
+/* One memory's next version in tx, with seq: the row, its history entry, and its embedding
+ * job (asynchronous embedding: a new text queues its job, a given vector ends one). */
+static int rewrite(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
+                   const struct mni_memory_row *row, int64_t expected_version, int64_t seq,
+                   const char *changed_by, const char *before, const char *after)
+{
+    int rc = update_row(s, tx, tenant_id, row, expected_version, seq, changed_by, before, after);
+    if (rc == MN_OK && row->embed_job) {
+        rc = s->driver->job_enqueue(s, tx, tenant_id, row, seq);
+    } else if (rc == MN_OK && row->embedding) {
+        struct mni_args a = {0};
+        mni_arg_text(&a, tenant_id);
+        mni_arg_text(&a, row->id);
+        rc = s->driver->exec(s, tx, MNI_JOB_DROP, &a, NULL, NULL,
+                             "dropping a memory's embedding job");
+    }
+    return rc;
+}
+
+/* The rewrites of an add, with seqs from first_seq on. */
+static int rewrite_all(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
+                       const struct mni_memory_rewrite *w, size_t n, int64_t first_seq)
+{
+    int rc = MN_OK;
+    for (size_t i = 0; rc == MN_OK && i < n; i++)
+        rc = rewrite(s, tx, tenant_id, &w[i].row, w[i].expected_version,
+                     first_seq + (int64_t)i, w[i].changed_by, w[i].before, w[i].after);
+    return rc;
+}
+
+int mni_op_memory_insert_end(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
+                             const struct mni_memory_writes *w, int64_t first_seq, int rc)
+{
+    if (rc == MN_OK)
+        rc = rewrite_all(s, tx, tenant_id, w->rewrites, w->nrewrites, first_seq);
+    if (rc == MN_OK)
+        rc = mni_audit_append(s, tx, w->au_update);
+    rc = mni_audit_end(s, tx, w->au_create, rc);
+    if (rc == MN_OK)
+        mni_store_changed(s, tenant_id);
     return rc;
 }
 
@@ -110,17 +159,7 @@ int mni_op_memory_update(struct mni_store *s, const char *tenant_id,
     int rc = s->driver->begin(s, 1, &seq, &tx);
     if (rc != MN_OK)
         return rc;
-    rc = update_row(s, tx, tenant_id, row, expected_version, seq, changed_by, before, after);
-    /* Asynchronous embedding: a new text queues its job, a given vector ends one. */
-    if (rc == MN_OK && row->embed_job) {
-        rc = s->driver->job_enqueue(s, tx, tenant_id, row, seq);
-    } else if (rc == MN_OK && row->embedding) {
-        struct mni_args a = {0};
-        mni_arg_text(&a, tenant_id);
-        mni_arg_text(&a, row->id);
-        rc = s->driver->exec(s, tx, MNI_JOB_DROP, &a, NULL, NULL,
-                             "dropping a memory's embedding job");
-    }
+    rc = rewrite(s, tx, tenant_id, row, expected_version, seq, changed_by, before, after);
     rc = mni_audit_end(s, tx, au, rc);
     if (rc == MN_OK)
         mni_store_changed(s, tenant_id);

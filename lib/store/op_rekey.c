@@ -136,6 +136,22 @@ static int reseal(struct mni_store *s, const struct mni_data_key *k, const char 
     return rc;
 }
 
+/* The content hash of a memory's stored text under k (store/vault.h): a re-sealed memory
+ * is found by it again. */
+static int rehash(struct mni_store *s, const struct mni_data_key *k, const char *tenant_id,
+                  const char *record, const char *stored,
+                  char out[MNI_CONTENT_HASH_HEX + 1])
+{
+    char *plain = NULL;
+    int rc = mni_vault_open(s, tenant_id, record, "text", stored, &plain);
+    if (rc == MN_OK && mni_vault_content_hash_with(k, plain, out) != MN_OK)
+        rc = mni_seterr(s->db, MN_ENOMEM, "out of memory re-sealing values");
+    if (plain)
+        sodium_memzero(plain, strlen(plain));
+    free(plain);
+    return rc;
+}
+
 /* Re-seals in tx the rows of one phase after *cursor, limit at most (0: all); *cursor
  * advances to the last read, *read counts them. */
 static int reseal_rows(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
@@ -156,6 +172,9 @@ static int reseal_rows(struct mni_store *s, struct mni_tx *tx, const char *tenan
         char *again[2] = { NULL, NULL };
         for (int c = 0; rc == MN_OK && c < 2; c++)
             rc = reseal(s, k, tenant_id, w->record, columns[phase][c], w->v[c], &again[c]);
+        char hash[MNI_CONTENT_HASH_HEX + 1];
+        if (rc == MN_OK && (again[0] || again[1]) && phase == MEMORIES)
+            rc = rehash(s, k, tenant_id, w->record, w->v[0], hash);
         if (rc == MN_OK && (again[0] || again[1])) {
             struct mni_args u = {0};
             mni_arg_text(&u, tenant_id);
@@ -165,6 +184,7 @@ static int reseal_rows(struct mni_store *s, struct mni_tx *tx, const char *tenan
             if (phase == MEMORIES) {
                 mni_arg_text(&u, w->v[0]);
                 mni_arg_text(&u, w->v[1]);
+                mni_arg_text(&u, hash);
             }
             rc = s->driver->exec(s, tx, phase == MEMORIES ? MNI_REKEY_MEMORY_SET
                                                           : MNI_REKEY_HISTORY_SET,

@@ -83,6 +83,35 @@ struct mni_memory_row {
      * embedding job (replacing a pending one) in the same transaction. A row written with an
      * embedding drops any pending job of its memory. */
     int embed_job;
+    /* Deduplication and upsert: the caller's key (NULL: none). The backend stores the
+     * content hash of text (store/vault.h) with every row it writes. */
+    const char *external_key;
+};
+
+/* The length of a content hash in hex (store/vault.h). */
+#define MNI_CONTENT_HASH_HEX 64
+
+/* An existing memory's next version, written by an add that found it (an upsert, a
+ * duplicate's merge): as memory_update writes it. */
+struct mni_memory_rewrite {
+    struct mni_memory_row row;
+    int64_t expected_version;
+    const char *changed_by, *before, *after;
+};
+
+/* What one add writes, in one transaction: new rows, and rewrites of the memories it found.
+ * A new row whose key another row of its owner holds, or (dedup) whose content a live one of
+ * its owner and type has, by now (a writer that committed since the add looked), fails the
+ * write with MNI_EBUSY_VERSION, as a rewrite whose memory moved does: the add looks again.
+ * au_create (the new rows) and au_update (the rewrites) are appended; either may be NULL. */
+struct mni_memory_writes {
+    const struct mni_memory_row *rows;
+    size_t n;
+    const unsigned char *dedup;  /* n flags (NULL: none): check row i's content */
+    const struct mni_memory_rewrite *rewrites;
+    size_t nrewrites;
+    int64_t now;
+    const struct mni_audit *au_create, *au_update;
 };
 
 /* A claimed embedding job: the memory as it was when claimed. */
@@ -171,10 +200,17 @@ struct mni_store_ops {
     int (*identity_delete)(struct mni_store *s, const char *tenant_id, const char *id,
                            const struct mni_audit *au);
 
-    /* Inserts n rows in one transaction: all or none. */
+    /* Writes w in one transaction: all or none. */
     int (*memory_insert)(struct mni_store *s, const char *tenant_id,
-                         const struct mni_memory_row *rows, size_t n,
-                         const struct mni_audit *au);
+                         const struct mni_memory_writes *w);
+    /* The memory of identity_id that holds key (in any state), or else (key NULL) the oldest
+     * live, unexpired one of that type whose text normalises as text does; with its embedding.
+     * MN_ENOTFOUND, no message, when there is none. */
+    int (*memory_find)(struct mni_store *s, const char *tenant_id, const char *identity_id,
+                       const char *key, const char *type, const char *text, int64_t now,
+                       mn_memory **out);
+    /* Hashes the rows written before content hashes were kept (store/op_dedup.c). */
+    int (*memory_hash_backfill)(struct mni_store *s, size_t *hashed);
     int (*memory_get)(struct mni_store *s, const char *tenant_id, const char *id,
                       const struct mni_store_query *q, mn_memory **out);
     /* Newest first, at most q->limit rows; next_cursor set when more may follow. */

@@ -1,6 +1,7 @@
 /* Encryption at rest (vault.h): the master key, the tenants' data keys, sealing and opening
  * the values of memories and their history. */
 #include "store/vault.h"
+#include "core/normalise.h"
 #include "store/types.h"
 #include "store/list.h"
 #include "core/clock.h"
@@ -22,6 +23,8 @@
 #define STRIPES 16
 #define CACHE_SUBKEY_ID 1
 #define CACHE_SUBKEY_CTX "mncache_" /* crypto_kdf: 8 bytes */
+#define DEDUP_SUBKEY_ID 2
+#define DEDUP_SUBKEY_CTX "mndedup_"
 
 /* One unwrapped data key of a tenant. */
 struct entry {
@@ -462,6 +465,49 @@ int mni_vault_text_hashes(struct mni_store *s, const char *scope, const char *co
     sodium_memzero(sub, sizeof sub);
     sodium_memzero(&k, sizeof k);
     return MN_OK;
+}
+
+/* BLAKE2b-256 of text's normalised form in hex, keyed by key (NULL: unkeyed). */
+static int content_hash(const unsigned char *key, size_t key_len, const char *text,
+                        char out[MNI_CONTENT_HASH_HEX + 1])
+{
+    size_t len;
+    char *norm = mni_normalise(text, &len);
+    if (!norm)
+        return MN_ENOMEM;
+    unsigned char h[MNI_CONTENT_HASH_HEX / 2];
+    crypto_generichash(h, sizeof h, (const unsigned char *)norm, len, key, key_len);
+    sodium_memzero(norm, len);
+    free(norm);
+    sodium_bin2hex(out, MNI_CONTENT_HASH_HEX + 1, h, sizeof h);
+    return MN_OK;
+}
+
+int mni_vault_content_hash_with(const struct mni_data_key *k, const char *text,
+                                char out[MNI_CONTENT_HASH_HEX + 1])
+{
+    unsigned char sub[crypto_generichash_KEYBYTES];
+    crypto_kdf_derive_from_key(sub, sizeof sub, DEDUP_SUBKEY_ID, DEDUP_SUBKEY_CTX, k->key);
+    int rc = content_hash(sub, sizeof sub, text, out);
+    sodium_memzero(sub, sizeof sub);
+    return rc;
+}
+
+int mni_vault_content_hash(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
+                           const char *text, char out[MNI_CONTENT_HASH_HEX + 1])
+{
+    int rc = MN_OK;
+    if (!s->vault) {
+        rc = content_hash(NULL, 0, text, out);
+    } else {
+        struct mni_data_key k;
+        rc = mni_vault_write_key(s, tx, tenant_id, &k);
+        if (rc == MN_OK)
+            rc = mni_vault_content_hash_with(&k, text, out);
+        sodium_memzero(&k, sizeof k);
+    }
+    return rc == MN_ENOMEM ? mni_seterr(s->db, rc, "out of memory hashing a memory's text")
+                           : rc;
 }
 
 /* ---- the master key ---- */

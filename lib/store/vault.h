@@ -79,6 +79,15 @@ int mni_vault_metadata_matches(struct mni_store *s, const char *tenant_id, const
 int mni_vault_text_hashes(struct mni_store *s, const char *scope, const char *const *texts,
                           const size_t *lens, size_t n, unsigned char *out);
 
+/* The content hash deduplication compares (store/op_dedup.c): BLAKE2b-256, in hex, of the
+ * normalised text (core/normalise.h); in an encrypted store keyed by a key derived from the
+ * tenant's newest data key (as the write tx sees it; NULL tx: a read of its own), so that it
+ * tells nothing beyond equality. _with: keyed by k's (a re-key's new key). */
+int mni_vault_content_hash(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
+                           const char *text, char out[MNI_CONTENT_HASH_HEX + 1]);
+int mni_vault_content_hash_with(const struct mni_data_key *k, const char *text,
+                                char out[MNI_CONTENT_HASH_HEX + 1]);
+
 /* ---- keys (store/op_rekey.c, api/vault.c) ---- */
 /* The tenant's data key of version (0: its newest, read in tx; NULL tx: a read of its own)
  * into k. MN_ENOTFOUND (no message) when it has none. */

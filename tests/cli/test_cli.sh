@@ -114,7 +114,7 @@ expect 0 "memory add --json" $B --json memory add "Order 1042 shipped on Monday"
     --meta '{"topic":"orders"}' --ttl-days 30
 check "memory --json shape" json 'set(d) == {"id", "tenant_id", "identity_id", "text", "type",
     "metadata", "importance", "version", "created_at", "updated_at", "expires_at", "deleted",
-    "embed_status", "embed_error"}'
+    "embed_status", "embed_error", "external_key", "outcome"}'
 check "memory --json values" json "d['identity_id'] == '$BOT_ID' and d['tenant_id'] == \
     '$TENANT_ID' and d['metadata'] == {'topic': 'orders'} and d['version'] == 1 and \
     d['deleted'] is False and d['expires_at'] > d['created_at'] and d['type'] == 'event'"
@@ -220,14 +220,16 @@ cat >"$TMP/good.jsonl" <<'EOF'
 {"text": "Priya is allergic to peanuts", "type": "fact", "metadata": {"person": "priya"}, "importance": 0.9}
 
 {"text": "Arjun prefers window seats", "type": "preference", "identity": "alice", "ttl_days": 10}
-{"text": "The deploy of Atlas failed on Friday", "id": "ignored", "created_at": 1, "updated_at": 2, "version": 7, "expires_at": null}
+{"text": "The deploy of Atlas failed on Friday", "id": "01890a5d-ac96-774b-bcce-b302099a8057", "created_at": 1, "updated_at": 2, "version": 7, "expires_at": null}
 EOF
 expect 0 "memory import of a good file" $IDB memory import "$TMP/good.jsonl"
 check "import prints count and rate" grep -Eq '^imported 3 memories in [0-9.]+ s \([0-9]+/s\)$' "$OUT"
 expect 0 "imported memories are listed" $IDB --json memory list --all
-check "import kept text, type, metadata, owner, ttl" json '
+check "import kept text, type, metadata, owner, ttl, id" json '
     {m["text"]: m for m in d["memories"]}["Priya is allergic to peanuts"]["metadata"] == {"person": "priya"}
     and {m["text"]: m for m in d["memories"]}["Arjun prefers window seats"]["expires_at"] is not None
+    and {m["text"]: m for m in d["memories"]}["The deploy of Atlas failed on Friday"]["id"]
+        == "01890a5d-ac96-774b-bcce-b302099a8057"
     and d["count"] == 3'
 
 printf '%s\n' '{"text": "one"}' '{"text": "two"}' '{"text": "three", "colour": "red"}' \

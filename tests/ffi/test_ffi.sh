@@ -49,13 +49,13 @@ int main(void)
     F(mn_memory, version); F(mn_memory, created_at); F(mn_memory, updated_at);
     F(mn_memory, expires_at); F(mn_memory, deleted); F(mn_memory, seq);
     F(mn_memory, similarity); F(mn_memory, embedding); F(mn_memory, dim);
-    F(mn_memory, embed_status); F(mn_memory, embed_error); E();
+    F(mn_memory, embed_status); F(mn_memory, embed_error); F(mn_memory, external_key); E();
     S(mn_memories); F(mn_memories, count); F(mn_memories, items);
     F(mn_memories, next_cursor); E();
     S(mn_memory_input); F(mn_memory_input, version); F(mn_memory_input, identity);
     F(mn_memory_input, text); F(mn_memory_input, type); F(mn_memory_input, metadata);
     F(mn_memory_input, importance); F(mn_memory_input, ttl_days); F(mn_memory_input, embedding);
-    F(mn_memory_input, dim); E();
+    F(mn_memory_input, dim); F(mn_memory_input, external_key); F(mn_memory_input, id); E();
     S(mn_filter); F(mn_filter, version); F(mn_filter, identity); F(mn_filter, type); F(mn_filter, metadata);
     F(mn_filter, flags); E();
     S(mn_list_options); F(mn_list_options, version); F(mn_list_options, filter); F(mn_list_options, limit);

@@ -9,6 +9,7 @@
 #include "support/harness.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -462,6 +463,7 @@ START_TEST(memory_add_defaults)
     TH_OK(w.db, mn_memory_add(w.db, &w.sys, &for_bob, &mb));
     ck_assert_str_eq(mb->identity_id, w.bob);
     for_bob.identity = w.bob;
+    for_bob.text = "bob's other note";
     TH_OK(w.db, mn_memory_add(w.db, &w.sys, &for_bob, NULL));
     /* An identity may file a memory for another identity of its tenant. */
     mn_memory_input alice_for_bob = TH_IN(.identity = "bob", .text = "from alice to bob");
@@ -571,10 +573,16 @@ START_TEST(memory_add_many)
     m = th_get(w.db, &w.as_alice, ids[2], 0);
     ck_assert_double_eq_tol(m->importance, 0.25, 1e-12);
     mn_memory_free(m);
-    mn_strings_free(ids, 3);
-    /* ids and failed_index may be NULL. */
+    /* ids and failed_index may be NULL. The same batch again adds nothing (deduplication):
+     * each input repeats a memory of the first. */
     TH_OK(w.db, mn_memory_add_many(w.db, &w.as_alice, in, 3, NULL, NULL));
-    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, 0), 6);
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, 0), 3);
+    char **again = NULL;
+    TH_OK(w.db, mn_memory_add_many(w.db, &w.as_alice, in, 3, &again, NULL));
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_str_eq(again[i], ids[i]);
+    mn_strings_free(again, 3);
+    mn_strings_free(ids, 3);
     /* Searchable at once. */
     mn_search_options so = {
         .version = MN_SEARCH_OPTIONS_VERSION, .query = "second of many", .k = 1};
@@ -631,6 +639,313 @@ START_TEST(memory_add_many_all_or_none)
         th_assert_state_eq(&before, &after, "a failed add_many");
     }
     world_close(&w);
+}
+END_TEST
+
+/* ==== memories: deduplication and upsert ==================================================== */
+
+static mn_memory *put(struct world *w, const mn_actor *a, mn_memory_input in, int want_outcome)
+{
+    int outcome = -1;
+    mn_memory *m = NULL;
+    TH_OK(w->db, mn_memory_put(w->db, a, &in, &outcome, &m));
+    ck_assert_msg(outcome == want_outcome, "put \"%s\": outcome %d, want %d", in.text, outcome,
+                  want_outcome);
+    return m;
+}
+
+/* Asserts that the tenant's newest audit entry is action on memory id. */
+static void expect_last_audit(struct world *w, const char *action, const char *id)
+{
+    mn_audit_filter f = {.version = MN_AUDIT_FILTER_VERSION, .limit = 1000};
+    mn_audit_entries *l = NULL;
+    TH_OK(w->db, mn_audit_list(w->db, &w->sys, &f, &l));
+    ck_assert_uint_gt(l->count, 0);
+    const mn_audit_entry *e = l->items[l->count - 1];
+    ck_assert_str_eq(e->action, action);
+    ck_assert_ptr_nonnull(strstr(e->resources, id));
+    mn_audit_entries_free(l);
+}
+
+START_TEST(memory_dedup_exact)
+{
+    struct world w;
+    world_open(&w, _i);
+    mn_memory *m = put(&w, &w.as_alice, (mn_memory_input)TH_IN(.text = "Alice likes green tea.",
+                       .metadata = "{\"a\":1,\"n\":1.50}"), MN_PUT_CREATED);
+    /* Case, surrounding and inner white space (a no-break space too) do not count. */
+    mn_memory *same = put(&w, &w.as_alice, (mn_memory_input)TH_IN(
+                          .text = "  alice LIKES\t green\xc2\xa0tea.\n"), MN_PUT_UNCHANGED);
+    ck_assert_str_eq(same->id, m->id);
+    ck_assert_int_eq(same->version, 1);
+    ck_assert_str_eq(same->text, "Alice likes green tea.");
+    mn_memory_free(same);
+    /* New metadata keys merge in, a key both have takes the new value; numbers as written. */
+    mn_memory_input more = TH_IN(.text = "alice likes green tea.",
+                                 .metadata = "{\"b\":2,\"a\":3}");
+    more.importance = 0.9;
+    same = put(&w, &w.as_alice, more, MN_PUT_UPDATED);
+    ck_assert_str_eq(same->id, m->id);
+    ck_assert_int_eq(same->version, 2);
+    ck_assert_str_eq(same->metadata, "{\"a\":3,\"n\":1.50,\"b\":2}");
+    ck_assert_double_eq_tol(same->importance, 0.5, 1e-12); /* the memory's own stays */
+    mn_memory_free(same);
+    mn_history *h = NULL;
+    TH_OK(w.db, mn_memory_history(w.db, &w.as_alice, m->id, &h));
+    ck_assert_uint_eq(h->count, 1);
+    mn_history_free(h);
+    expect_last_audit(&w, "memory:update", m->id);
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, 0), 1);
+    /* Another type, another owner, or a deleted twin: a new memory. */
+    mn_memory *other = put(&w, &w.as_alice, (mn_memory_input)TH_IN(
+                           .text = "Alice likes green tea.", .type = "preference"),
+                           MN_PUT_CREATED);
+    ck_assert_str_ne(other->id, m->id);
+    mn_memory_free(other);
+    other = put(&w, &w.as_bob, (mn_memory_input)TH_IN(.text = "Alice likes green tea."),
+                MN_PUT_CREATED);
+    mn_memory_free(other);
+    TH_OK(w.db, mn_memory_delete(w.db, &w.as_alice, m->id, MN_DELETE_SOFT));
+    other = put(&w, &w.as_alice, (mn_memory_input)TH_IN(.text = "Alice likes green tea."),
+                MN_PUT_CREATED);
+    ck_assert_str_ne(other->id, m->id);
+    /* mn_memory_add returns the memory it found. */
+    mn_memory_input again = TH_IN(.text = "ALICE likes green tea.");
+    mn_memory *found = NULL;
+    TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &again, &found));
+    ck_assert_str_eq(found->id, other->id);
+    mn_memory_free(found);
+    mn_memory_free(other);
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, 0), 3);
+    mn_memory_free(m);
+    world_close(&w);
+}
+END_TEST
+
+START_TEST(memory_upsert_key)
+{
+    struct world w;
+    world_open(&w, _i);
+    mn_memory *m = put(&w, &w.as_alice, (mn_memory_input)TH_IN(.text = "Order 1234 is pending",
+                       .external_key = "order-1234", .metadata = "{\"s\":1}"), MN_PUT_CREATED);
+    ck_assert_str_eq(m->external_key, "order-1234");
+    mn_memory *u = put(&w, &w.as_alice, (mn_memory_input)TH_IN(.text = "Order 1234 has shipped",
+                       .external_key = "order-1234", .metadata = "{\"t\":2}"), MN_PUT_UPDATED);
+    ck_assert_str_eq(u->id, m->id);
+    ck_assert_int_eq(u->version, 2);
+    ck_assert_str_eq(u->text, "Order 1234 has shipped");
+    ck_assert_str_eq(u->metadata, "{\"t\":2}"); /* replaced: the key's input is the memory */
+    ck_assert_str_eq(u->external_key, "order-1234");
+    mn_memory_free(u);
+    mn_memory *g = th_get(w.db, &w.as_alice, m->id, MN_WITH_EMBEDDING);
+    const float *e = th_embed(w.db, "Order 1234 has shipped");
+    ck_assert_double_eq_tol(th_dot(g->embedding, e, g->dim), 1.0, 1e-5);
+    ck_assert_str_eq(g->external_key, "order-1234");
+    mn_memory_free(g);
+    mn_history *h = NULL;
+    TH_OK(w.db, mn_memory_history(w.db, &w.as_alice, m->id, &h));
+    ck_assert_uint_eq(h->count, 1);
+    ck_assert_ptr_nonnull(strstr(h->items[0]->before, "pending"));
+    ck_assert_ptr_nonnull(strstr(h->items[0]->after, "shipped"));
+    mn_history_free(h);
+    expect_last_audit(&w, "memory:update", m->id);
+    /* The same again changes nothing; the key is the owner's: bob's is another memory. */
+    u = put(&w, &w.as_alice, (mn_memory_input)TH_IN(.text = "Order 1234 has shipped",
+            .external_key = "order-1234", .metadata = "{\"t\":2}"), MN_PUT_UNCHANGED);
+    ck_assert_int_eq(u->version, 2);
+    mn_memory_free(u);
+    u = put(&w, &w.as_bob, (mn_memory_input)TH_IN(.text = "Order 1234 has shipped",
+            .external_key = "order-1234"), MN_PUT_CREATED);
+    ck_assert_str_ne(u->id, m->id);
+    mn_memory_free(u);
+    /* A key held by a deleted memory: a clear error, nothing changed. */
+    TH_OK(w.db, mn_memory_delete(w.db, &w.as_alice, m->id, MN_DELETE_SOFT));
+    th_state before, after;
+    th_state_get(w.db, &before);
+    mn_memory_input held = TH_IN(.text = "Order 1234 was returned", .external_key = "order-1234");
+    ck_assert_int_eq(mn_memory_add(w.db, &w.as_alice, &held, NULL), MN_EEXISTS);
+    ck_assert_ptr_nonnull(strstr(mn_errmsg(w.db), "mn_memory_restore"));
+    th_state_get(w.db, &after);
+    th_assert_state_eq(&before, &after, "an add with a deleted memory's key");
+    /* A bad key is refused. */
+    mn_memory_input bad = TH_IN(.text = "x", .external_key = "");
+    ck_assert_int_eq(mn_memory_add(w.db, &w.as_alice, &bad, NULL), MN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mn_errmsg(w.db), "external_key"));
+    mn_memory_free(m);
+    world_close(&w);
+}
+END_TEST
+
+START_TEST(memory_upsert_id)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *id = "01890a5d-ac96-774b-bcce-b302099a8099";
+    mn_memory *m = put(&w, &w.as_alice, (mn_memory_input)TH_IN(.text = "kept id", .id = id),
+                       MN_PUT_CREATED);
+    ck_assert_str_eq(m->id, id);
+    mn_memory_free(m);
+    /* The same id again (any case) is that memory: an update, a key added to it. */
+    m = put(&w, &w.as_alice, (mn_memory_input)TH_IN(.text = "kept id, new text",
+            .id = "01890A5D-AC96-774B-BCCE-B302099A8099", .external_key = "kid"),
+            MN_PUT_UPDATED);
+    ck_assert_str_eq(m->id, id);
+    ck_assert_int_eq(m->version, 2);
+    ck_assert_str_eq(m->external_key, "kid");
+    mn_memory_free(m);
+    /* Another owner's id is refused; so is what is not an id. */
+    mn_memory_input theirs = TH_IN(.text = "bob's", .id = id);
+    ck_assert_int_eq(mn_memory_add(w.db, &w.as_bob, &theirs, NULL), MN_EEXISTS);
+    ck_assert_ptr_nonnull(strstr(mn_errmsg(w.db), "another owner"));
+    mn_memory_input bad = TH_IN(.text = "x", .id = "not-an-id");
+    ck_assert_int_eq(mn_memory_add(w.db, &w.as_alice, &bad, NULL), MN_EINVAL);
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, 0), 1);
+    world_close(&w);
+}
+END_TEST
+
+START_TEST(memory_dedup_batch)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *old = th_add(w.db, &w.as_alice, NULL, "Lives in Lisbon");
+    mn_memory_input in[5] = {
+        TH_IN(.text = "Tracking 77 created", .external_key = "t77"),
+        TH_IN(.text = "Works at a bakery", .metadata = "{\"x\":1}"),
+        TH_IN(.text = "Tracking 77 delivered", .external_key = "t77"),
+        TH_IN(.text = "works at a  bakery", .metadata = "{\"y\":2}"),
+        TH_IN(.text = "lives in lisbon"),
+    };
+    char **ids = NULL;
+    int outcomes[5];
+    TH_OK(w.db, mn_memory_put_many(w.db, &w.as_alice, in, 5, &ids, outcomes, NULL));
+    ck_assert_str_eq(ids[0], ids[2]);
+    ck_assert_str_eq(ids[1], ids[3]);
+    ck_assert_str_eq(ids[4], old);
+    ck_assert_int_eq(outcomes[0], MN_PUT_CREATED);
+    ck_assert_int_eq(outcomes[2], MN_PUT_CREATED);
+    ck_assert_int_eq(outcomes[1], MN_PUT_CREATED);
+    ck_assert_int_eq(outcomes[4], MN_PUT_UNCHANGED);
+    mn_memory *k = th_get(w.db, &w.as_alice, ids[0], 0);
+    ck_assert_str_eq(k->text, "Tracking 77 delivered"); /* a key's last input wins */
+    ck_assert_int_eq(k->version, 1);
+    mn_memory_free(k);
+    mn_memory *b = th_get(w.db, &w.as_alice, ids[1], 0);
+    ck_assert_str_eq(b->metadata, "{\"x\":1,\"y\":2}");
+    mn_memory_free(b);
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, 0), 3);
+    mn_strings_free(ids, 5);
+    world_close(&w);
+}
+END_TEST
+
+START_TEST(memory_dedup_config)
+{
+    mn_config cfg = MN_CONFIG_INIT;
+    cfg.dedup = MN_DEDUP_OFF;
+    struct world w = {0};
+    w.db = th_open(fresh_url(_i), &cfg);
+    th_tenant(w.db, "acme");
+    th_identity(w.db, "acme", "alice");
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
+    const char *one = th_add(w.db, &a, NULL, "twice told");
+    const char *two = th_add(w.db, &a, NULL, "twice told");
+    ck_assert_str_ne(one, two);
+    /* A key still upserts. */
+    mn_memory_input k = TH_IN(.text = "keyed", .external_key = "k");
+    mn_memory *m1 = put(&w, &a, k, MN_PUT_CREATED), *m2 = put(&w, &a, k, MN_PUT_UNCHANGED);
+    ck_assert_str_eq(m1->id, m2->id);
+    mn_memory_free(m1);
+    mn_memory_free(m2);
+    mn_close(w.db);
+
+    /* MN_DEDUP_NEAR: a vector this close to a memory's of the same owner and type is it. */
+    cfg.dedup = MN_DEDUP_NEAR;
+    cfg.dedup_threshold = 0.9;
+    w.db = th_open(fresh_url(_i), &cfg);
+    th_tenant(w.db, "acme");
+    th_identity(w.db, "acme", "alice");
+    int dim = mn_embed_dim(w.db);
+    float *v = calloc((size_t)dim, sizeof *v), *near = calloc((size_t)dim, sizeof *near),
+          *far = calloc((size_t)dim, sizeof *far);
+    v[0] = 1;
+    near[0] = 0.96f, near[1] = 0.28f; /* cosine 0.96 */
+    far[0] = 0.8f, far[1] = 0.6f;     /* cosine 0.8 */
+    m1 = put(&w, &a, (mn_memory_input)TH_IN(.text = "first wording", .embedding = v, .dim = dim),
+             MN_PUT_CREATED);
+    m2 = put(&w, &a, (mn_memory_input)TH_IN(.text = "second wording", .embedding = near,
+             .dim = dim), MN_PUT_UNCHANGED);
+    ck_assert_str_eq(m2->id, m1->id);
+    ck_assert_str_eq(m2->text, "first wording");
+    mn_memory_free(m2);
+    m2 = put(&w, &a, (mn_memory_input)TH_IN(.text = "third wording", .embedding = far,
+             .dim = dim), MN_PUT_CREATED);
+    ck_assert_str_ne(m2->id, m1->id);
+    mn_memory_free(m1);
+    mn_memory_free(m2);
+    free(v);
+    free(near);
+    free(far);
+    mn_close(w.db);
+
+    /* Bad settings are refused at open. */
+    mn_db *db = NULL;
+    cfg.dedup = 7;
+    ck_assert_int_eq(mn_open(&db, fresh_url(_i), &cfg), MN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mn_errmsg(db), "dedup"));
+    mn_close(db);
+    cfg.dedup = MN_DEDUP_NEAR;
+    cfg.dedup_threshold = 1.5;
+    ck_assert_int_eq(mn_open(&db, fresh_url(_i), &cfg), MN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mn_errmsg(db), "dedup_threshold"));
+    mn_close(db);
+}
+END_TEST
+
+/* Threads of two handles add the same new key at once. */
+struct racer {
+    mn_db *db;
+    const char *text;
+    int rc, outcome;
+};
+
+static void *race_put(void *arg)
+{
+    struct racer *r = arg;
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
+    mn_memory_input in = TH_IN(.text = r->text, .external_key = "contested");
+    r->rc = mn_memory_put(r->db, &a, &in, &r->outcome, NULL);
+    return NULL;
+}
+
+START_TEST(memory_upsert_race)
+{
+    const char *url = fresh_url(_i);
+    mn_db *dbs[2] = {th_open(url, NULL), NULL};
+    th_tenant(dbs[0], "acme");
+    th_identity(dbs[0], "acme", "alice");
+    dbs[1] = th_open(url, NULL);
+    enum { N = 8 };
+    for (int round = 0; round < 3; round++) {
+        pthread_t t[N];
+        struct racer r[N];
+        for (int i = 0; i < N; i++) {
+            r[i] = (struct racer){dbs[i % 2], th_fmt("round %d text %d", round, i), -1, -1};
+            ck_assert_int_eq(pthread_create(&t[i], NULL, race_put, &r[i]), 0);
+        }
+        int created = 0;
+        for (int i = 0; i < N; i++) {
+            pthread_join(t[i], NULL);
+            ck_assert_msg(r[i].rc == MN_OK, "racer %d: %s", i, mn_strerror(r[i].rc));
+            created += r[i].outcome == MN_PUT_CREATED;
+        }
+        /* The first round adds the key once; every other put updated it. */
+        ck_assert_int_eq(created, round == 0);
+        mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
+        ck_assert_uint_eq(th_count_memories(dbs[0], &a, 0), 1);
+    }
+    mn_close(dbs[0]);
+    mn_close(dbs[1]);
 }
 END_TEST
 
@@ -2242,6 +2557,12 @@ Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void))
         {"memories", memory_add_all_fields},
         {"memories", memory_add_many},
         {"memories", memory_add_many_all_or_none},
+        {"dedup", memory_dedup_exact},
+        {"dedup", memory_upsert_key},
+        {"dedup", memory_upsert_id},
+        {"dedup", memory_dedup_batch},
+        {"dedup", memory_dedup_config},
+        {"dedup", memory_upsert_race},
         {"memories", memory_list_newest_first},
         {"memories", memory_list_pagination},
         {"memories", memory_list_cursor_stable},

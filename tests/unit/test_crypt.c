@@ -380,6 +380,53 @@ static void assert_sealed_by(const char *url, uint32_t version)
 /* Re-keying: a batch at a time, a write between batches, the handle closed half-way (as a
  * crash would leave it), then finished by another handle; one key left, every value sealed
  * by it, every call as before. */
+/* Deduplication in an encrypted store: the content hash is keyed (it is not the plain BLAKE2b
+ * of the normalised text), finds its memory through a re-key, and rows without one (as an
+ * older version left them) are hashed when the database is opened. */
+START_TEST(test_dedup_hash_keyed)
+{
+    const char *url, *key;
+    mn_db *db = fresh(_i, &url, &key);
+    if (!db)
+        return;
+    const char *id = id_of(db, 1);
+    const char *norm = SECRET " text 1"; /* already lowercase, single-spaced */
+    unsigned char h[32];
+    char hex[65];
+    crypto_generichash(h, sizeof h, (const unsigned char *)norm, strlen(norm), NULL, 0);
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    ck_assert_str_eq(th_raw_query(url, "SELECT count(*) FROM memories WHERE content_hash = $1",
+                                  hex, NULL), "0");
+    ck_assert_str_eq(th_raw_query(url, "SELECT count(*) FROM memories WHERE content_hash IS "
+                                  "NULL", NULL, NULL), "0");
+    mn_memory_input again = TH_IN(.identity = "bot", .text = "  PLAIN-ZQ Text 1 ");
+    int outcome = -1;
+    mn_memory *m = NULL;
+    TH_OK(db, mn_memory_put(db, &sys, &again, &outcome, &m));
+    ck_assert_int_eq(outcome, MN_PUT_UNCHANGED);
+    ck_assert_str_eq(m->id, id);
+    mn_memory_free(m);
+    int done = 0;
+    while (!done)
+        TH_OK(db, mn_tenant_rekey(db, "acme", 100, &done));
+    TH_OK(db, mn_memory_put(db, &sys, &again, &outcome, &m));
+    ck_assert_int_eq(outcome, MN_PUT_UNCHANGED);
+    ck_assert_str_eq(m->id, id);
+    mn_memory_free(m);
+    mn_close(db);
+    /* As a database of the previous version, migrated: no hashes. */
+    ck_assert_int_gt(th_raw_exec(url, "UPDATE memories SET content_hash = NULL", NULL, NULL), 0);
+    db = open_key(url, key, 0);
+    ck_assert_str_eq(th_raw_query(url, "SELECT count(*) FROM memories WHERE content_hash IS "
+                                  "NULL", NULL, NULL), "0");
+    TH_OK(db, mn_memory_put(db, &sys, &again, &outcome, &m));
+    ck_assert_int_eq(outcome, MN_PUT_UNCHANGED);
+    ck_assert_str_eq(m->id, id);
+    mn_memory_free(m);
+    mn_close(db);
+}
+END_TEST
+
 START_TEST(test_rekey_resumes_and_finishes)
 {
     const char *url, *key;
@@ -535,6 +582,7 @@ static Suite *crypt_suite(void)
     tcase_add_loop_test(tc, test_encryption_chosen_at_creation, 0, TH_NSTORES);
     tcase_add_loop_test(tc, test_rotate_master, 0, TH_NSTORES);
     tcase_add_loop_test(tc, test_rekey_resumes_and_finishes, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, test_dedup_hash_keyed, 0, TH_NSTORES);
     tcase_add_loop_test(tc, test_tenant_delete_destroys_keys, 0, TH_NSTORES);
     tcase_add_test(tc, test_no_plain_bytes_on_sqlite);
     tcase_add_loop_test(tc, test_cache_prune_keeps_what_memories_use, 0, 2 * TH_NSTORES);

@@ -229,8 +229,10 @@ START_TEST(test_plugin_cache_by_model)
     mn_actor a = acme(db);
     th_add(db, &a, NULL, "remember the milk");
     ck_assert_int_eq(c.calls, 1);
-    /* the same text again, in an add and in a search: from the cache, the plug-in not asked */
-    th_add(db, &a, NULL, "remember the milk");
+    /* the same text again, in an add (of another type: not the same memory) and in a search:
+     * from the cache, the plug-in not asked */
+    mn_memory_input note = TH_IN(.text = "remember the milk", .type = "note");
+    th_add_in(db, &a, &note);
     mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "remember the milk",
                             .k = 5};
     mn_memories *hits = NULL;

@@ -216,7 +216,8 @@ static mn_db *indexed_tenant(const char **ta)
     float *vecs = th_keep(malloc(N * DIM * sizeof *vecs));
     for (int i = 0; i < N; i++) {
         th_hash_embed(th_fmt("bulk-%d", i), vecs + i * DIM);
-        in[i] = (mn_memory_input)TH_IN(.identity = "keep-ta-zq", .text = "bulk-ta-zq",
+        in[i] = (mn_memory_input)TH_IN(.identity = "keep-ta-zq",
+                                       .text = th_fmt("bulk-ta-zq %d", i),
                                        .embedding = vecs + i * DIM, .dim = DIM);
     }
     char **ids = NULL;

@@ -124,6 +124,9 @@ static const char *undo_latest(void)
         { 10, "DROP TABLE audit_heads; DROP TABLE audit_log" },
         { 11, "DROP TABLE data_keys" },
         { 12, "DROP TABLE maintenance" },
+        { 14, "DROP INDEX memories_by_content; DROP INDEX memories_unhashed; "
+              "DROP INDEX memories_by_external_key; "
+              "ALTER TABLE memories DROP COLUMN content_hash, DROP COLUMN external_key" },
         /* The search key of a pgvector database (none with vector=local); one wider than
          * 2000 dimensions could not have been made before it. */
         { 15, "DROP FUNCTION IF EXISTS mn_search_key" },
@@ -617,9 +620,10 @@ START_TEST(every_statement_names_the_tenant)
          * claiming embedding jobs (workers serve every tenant; each job is then acknowledged
          * with its tenant named), and reading an API key by its id: the key is what names the
          * tenant (its identity is read in the key's own tenant), and re-wrapping every data
-         * key under a new master key. */
+         * key under a new master key; and hashing the memories an older version wrote
+         * (each hash then written with its tenant named). */
         if (id == MNI_TENANT_LIST_UNRULED || id == PGS_JOB_CLAIM || id == MNI_APIKEY_GET ||
-            id == MNI_DATAKEY_ALL)
+            id == MNI_DATAKEY_ALL || id == MNI_MEMORY_UNHASHED)
             continue;
         const char *sql = pgs_sql(id);
         ck_assert_msg(sql, "statement %d has no text", id);

@@ -386,7 +386,8 @@ START_TEST(changes_reach_the_hook_given_at_open)
     struct mni_memory_row row = { .id = mid, .identity_id = iid, .text = "x", .type = "fact",
                                   .metadata = "{}", .version = 1, .created_at = 1,
                                   .updated_at = 1, .embedding = vec };
-    ck_assert_int_eq(st->ops->memory_insert(st, tid, &row, 1, NULL), MN_OK);
+    struct mni_memory_writes w = { .rows = &row, .n = 1, .now = 1 };
+    ck_assert_int_eq(st->ops->memory_insert(st, tid, &w), MN_OK);
     ck_assert_int_eq(seen.calls, 1);
     ck_assert_str_eq(seen.tenant, tid);
     ck_assert_int_eq(st->ops->memory_delete(st, tid, &mid, 1, MN_DELETE_HARD, 2, NULL), MN_OK);

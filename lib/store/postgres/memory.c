@@ -16,7 +16,7 @@
 /* What a bulk insert writes; the bytes sent to the server at a time. */
 #define COPY_COLUMNS \
     "id, tenant_id, identity_id, text, type, metadata, importance, version, created_at, " \
-    "updated_at, expires_at, deleted, seq, embedding"
+    "updated_at, expires_at, deleted, seq, embedding, content_hash, external_key"
 #define COPY_FLUSH (1 << 20)
 
 /* Binds $1 (tenant) and $3..$6 of the memory queries (postgres/sql.c); slot receives $2. */
@@ -123,9 +123,10 @@ static void put_f64(struct copybuf *b, double d)
 
 /* One row as COPY_COLUMNS lists them; the embedding in the column's binary format. */
 static void put_row(struct pgs_store *s, struct copybuf *b, const char *tenant_id,
-                    const struct mni_memory_row *r, int64_t seq, char *vecbuf)
+                    const struct mni_memory_row *r, int64_t seq, const char *hash,
+                    char *vecbuf)
 {
-    put_u16(b, 14);
+    put_u16(b, 16);
     put_text(b, r->id);
     put_text(b, tenant_id);
     put_text(b, r->identity_id);
@@ -142,18 +143,24 @@ static void put_row(struct pgs_store *s, struct copybuf *b, const char *tenant_i
     put_i64(b, seq);
     if (!r->embedding) {
         put_u32(b, 0xffffffffu); /* NULL */
-        return;
+    } else {
+        struct pgs_args a = {0};
+        pgs_arg_vec(s, &a, r->embedding, s->base.dim, vecbuf);
+        put_u32(b, (uint32_t)a.len[0]);
+        put(b, vecbuf, (size_t)a.len[0]);
     }
-    struct pgs_args a = {0};
-    pgs_arg_vec(s, &a, r->embedding, s->base.dim, vecbuf);
-    put_u32(b, (uint32_t)a.len[0]);
-    put(b, vecbuf, (size_t)a.len[0]);
+    put_text(b, hash);
+    if (r->external_key)
+        put_text(b, r->external_key);
+    else
+        put_u32(b, 0xffffffffu);
 }
 
 /* The rows through COPY ... FROM STDIN in binary format: the server parses no SQL per row, and
  * the data goes in large writes. Inside the caller's transaction. */
 static int copy_rows(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
-                     const struct mni_memory_row *rows, size_t n, int64_t first_seq)
+                     const struct mni_memory_row *rows, size_t n, int64_t first_seq,
+                     char (*hashes)[MNI_CONTENT_HASH_HEX + 1])
 {
     static const char header[] = "PGCOPY\n\377\r\n";
     PGresult *res = PQexec(c->pg, "COPY memories (" COPY_COLUMNS ") FROM STDIN (FORMAT binary)");
@@ -170,7 +177,7 @@ static int copy_rows(struct pgs_store *s, struct pgs_conn *c, const char *tenant
     put_u32(&b, 0);                 /* flags */
     put_u32(&b, 0);                 /* header extension */
     for (size_t i = 0; vecbuf && !b.oom && rc == MN_OK && i < n; i++) {
-        put_row(s, &b, tenant_id, &rows[i], first_seq + (int64_t)i, vecbuf);
+        put_row(s, &b, tenant_id, &rows[i], first_seq + (int64_t)i, hashes[i], vecbuf);
         if (b.n >= COPY_FLUSH || i + 1 == n) {
             if (i + 1 == n)
                 put_u16(&b, 0xffff); /* the trailer */
@@ -196,7 +203,8 @@ static int copy_rows(struct pgs_store *s, struct pgs_conn *c, const char *tenant
 
 /* Row by row, for a server without COPY: one prepared INSERT each. */
 static int insert_rows(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
-                       const struct mni_memory_row *rows, size_t n, int64_t first_seq)
+                       const struct mni_memory_row *rows, size_t n, int64_t first_seq,
+                       char (*hashes)[MNI_CONTENT_HASH_HEX + 1])
 {
     char *vecbuf = malloc(pgs_vec_bytes(s->base.dim));
     int rc = vecbuf ? MN_OK : mni_seterr(s->base.db, MN_ENOMEM, "out of memory adding memories");
@@ -216,6 +224,8 @@ static int insert_rows(struct pgs_store *s, struct pgs_conn *c, const char *tena
         pgs_arg_int(&a, r->expires_at);
         pgs_arg_int(&a, first_seq + (int64_t)i);
         pgs_arg_vec(s, &a, r->embedding, s->base.dim, vecbuf);
+        pgs_arg_text(&a, hashes[i]);
+        pgs_arg_text(&a, r->external_key);
         rc = pgs_run(s, c, PGS_MEMORY_INSERT, &a, NULL, "adding a memory");
     }
     free(vecbuf);
@@ -224,29 +234,37 @@ static int insert_rows(struct pgs_store *s, struct pgs_conn *c, const char *tena
 
 /* All rows in one transaction. */
 int pgs_memory_insert(struct mni_store *st, const char *tenant_id,
-                      const struct mni_memory_row *rows, size_t n,
-                      const struct mni_audit *au)
+                      const struct mni_memory_writes *w)
 {
     struct pgs_store *s = (struct pgs_store *)st;
+    size_t n = w->n;
+    int64_t nseq = (int64_t)(n + w->nrewrites);
+    char (*hashes)[MNI_CONTENT_HASH_HEX + 1] = malloc((n ? n : 1) * sizeof *hashes);
+    if (!hashes)
+        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory adding memories");
     struct pgs_conn *c;
     int64_t last = 0;
-    int rc = pgs_write_begin(s, &c, (int64_t)n, &last);
-    if (rc != MN_OK)
+    int rc = pgs_write_begin(s, &c, nseq, &last);
+    if (rc != MN_OK) {
+        free(hashes);
         return rc;
-    int64_t first = last - (int64_t)n + 1;
-    const struct mni_memory_row *stored = rows;
-    rc = mni_vault_seal_rows(st, (struct mni_tx *)c, tenant_id, rows, n, &stored);
+    }
+    struct mni_tx *tx = (struct mni_tx *)c;
+    int64_t first = last - nseq + 1;
+    const struct mni_memory_row *stored = w->rows;
+    rc = mni_op_memory_claims(st, tx, tenant_id, w, hashes);
     if (rc == MN_OK)
-        rc = s->no_copy ? insert_rows(s, c, tenant_id, stored, n, first)
-                        : copy_rows(s, c, tenant_id, stored, n, first);
-    mni_vault_rows_free(stored, rows, n);
+        rc = mni_vault_seal_rows(st, tx, tenant_id, w->rows, n, &stored);
+    if (rc == MN_OK && n)
+        rc = s->no_copy ? insert_rows(s, c, tenant_id, stored, n, first, hashes)
+                        : copy_rows(s, c, tenant_id, stored, n, first, hashes);
+    if (stored != w->rows)
+        mni_vault_rows_free(stored, w->rows, n);
+    free(hashes);
     /* Asynchronous embedding: the jobs commit with the memories, or neither. */
-    if (rc == MN_OK)
-        rc = pgs_jobs_enqueue(s, c, tenant_id, rows, n, first);
-    rc = mni_audit_end(&s->base, (struct mni_tx *)c, au, rc);
-    if (rc == MN_OK)
-        mni_store_changed(&s->base, tenant_id);
-    return rc;
+    if (rc == MN_OK && n)
+        rc = pgs_jobs_enqueue(s, c, tenant_id, w->rows, n, first);
+    return mni_op_memory_insert_end(st, tx, tenant_id, w, first + (int64_t)n, rc);
 }
 
 int pgs_memory_get(struct mni_store *st, const char *tenant_id, const char *id,

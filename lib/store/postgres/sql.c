@@ -5,15 +5,15 @@
  * picks the one partition to read. */
 #include "store/postgres/pg.h"
 
-/* The last two: the status and error of the memory's embedding job, NULL without
- * one (embedded); a lookup by the job's primary key. */
+/* After the embedding: the status and error of the memory's embedding job, NULL without
+ * one (embedded), a lookup by the job's primary key; then the caller's key. */
 #define MEMORY_COLUMNS \
     "key, id, tenant_id, identity_id, text, type, metadata, importance, version, created_at, " \
     "updated_at, expires_at, deleted, seq, embedding, " \
     "(SELECT status FROM embed_jobs j WHERE j.tenant_id = memories.tenant_id AND " \
     "j.memory_key = memories.key), " \
     "(SELECT error FROM embed_jobs j WHERE j.tenant_id = memories.tenant_id AND " \
-    "j.memory_key = memories.key)"
+    "j.memory_key = memories.key), external_key"
 #define VISIBLE \
     " ($3::int & 1 <> 0 OR deleted = 0) AND ($3::int & 2 <> 0 OR expires_at = 0 OR " \
     "expires_at > $4::bigint) "
@@ -101,8 +101,8 @@ static const char *const sql[PGS__COUNT] = {
     /* Memories go in by COPY (postgres/memory.c); row by row where the server has no COPY. */
     [PGS_MEMORY_INSERT] = "INSERT INTO memories (id, tenant_id, identity_id, text, type, "
                           "metadata, importance, version, created_at, updated_at, expires_at, "
-                          "deleted, seq, embedding) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-                          "$10, $11, 0, $12, $13)",
+                          "deleted, seq, embedding, content_hash, external_key) VALUES ($1, $2, $3, "
+                          "$4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15)",
     [PGS_MEMORY_GET] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = $1 AND "
                        "id = $2 AND" VISIBLE,
     /* $2: the cursor (ids below it; NULL for the first page); $7: the page size plus one, or
@@ -112,7 +112,10 @@ static const char *const sql[PGS__COUNT] = {
                         "ORDER BY id DESC LIMIT $7::bigint",
     [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = $3, type = $4, metadata = $5, "
                           "importance = $6, version = $7, updated_at = $8, seq = $9, "
-                          "embedding = $10 WHERE tenant_id = $1 AND id = $2 AND version = $11 "
+                          "embedding = $10, content_hash = $12, "
+                          "external_key = COALESCE($13, external_key) "
+                          "WHERE tenant_id = $1 AND id = $2 "
+                          "AND version = $11 "
                           "AND deleted = 0",
     [MNI_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, "
                            "changed_at, changed_by, before, after) "
@@ -165,6 +168,14 @@ static const char *const sql[PGS__COUNT] = {
                        "last_run_at = EXCLUDED.last_run_at WHERE maintenance.lease_until < "
                        "$3::bigint AND ($5::int = 1 OR maintenance.last_run_at <= "
                        "$3::bigint - $6::bigint)",
+    [MNI_MEMORY_FIND_KEY] = "SELECT id FROM memories WHERE tenant_id = $1 AND identity_id = $2 "
+                           "AND external_key = $3",
+    [MNI_MEMORY_FIND_CONTENT] = "SELECT id FROM memories WHERE tenant_id = $1 AND identity_id = $2 "
+                               "AND type = $3 AND content_hash = $4 AND deleted = 0 AND "
+                               "(expires_at = 0 OR expires_at > $5::bigint) ORDER BY id LIMIT 1",
+    [MNI_MEMORY_UNHASHED] = "SELECT tenant_id, id, text FROM memories WHERE content_hash IS NULL "
+                           "LIMIT $1::bigint",
+    [MNI_MEMORY_HASH_SET] = "UPDATE memories SET content_hash = $3 WHERE tenant_id = $1 AND id = $2",
     [MNI_MAINT_GET] = "SELECT holder, lease_until, last_run_at FROM maintenance WHERE task = $1",
     [MNI_MAINT_DONE] = "UPDATE maintenance SET lease_until = 0, last_ok_at = CASE WHEN "
                        "$6::text IS NULL THEN $3::bigint ELSE last_ok_at END, last_items = "
@@ -181,7 +192,8 @@ static const char *const sql[PGS__COUNT] = {
     [MNI_DATAKEY_DROP_BELOW] = "DELETE FROM data_keys WHERE tenant_id = $1 AND version < $2",
     [MNI_REKEY_MEMORIES] = "SELECT key, id, text, metadata FROM memories WHERE tenant_id = $1 "
                            "AND key > $2 ORDER BY key LIMIT $3",
-    [MNI_REKEY_MEMORY_SET] = "UPDATE memories SET text = $3, metadata = $4 WHERE tenant_id = $1 "
+    [MNI_REKEY_MEMORY_SET] = "UPDATE memories SET text = $3, metadata = $4, content_hash = $7 "
+                             "WHERE tenant_id = $1 "
                              "AND key = $2 AND text = $5 AND metadata = $6",
     [MNI_REKEY_HISTORY] = "SELECT key, memory_id, version, before, after FROM memory_history "
                           "WHERE tenant_id = $1 AND key > $2 ORDER BY key LIMIT $3",

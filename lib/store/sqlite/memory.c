@@ -51,19 +51,28 @@ static int read_memory(sqlite3_stmt *st, void *item, void *ctx)
     return rc == MN_OK ? 1 : -rc;
 }
 
-int sq_memory_insert(struct mni_store *st, const char *tenant_id, const struct mni_memory_row *rows,
-                     size_t n,
-                     const struct mni_audit *au)
+int sq_memory_insert(struct mni_store *st, const char *tenant_id,
+                     const struct mni_memory_writes *w)
 {
     struct sq_store *s = (struct sq_store *)st;
     int blob_bytes = s->base.dim * (int)sizeof(float);
+    size_t n = w->n;
+    int64_t nseq = (int64_t)(n + w->nrewrites);
     struct sq_conn *c;
     int64_t last = 0;
-    int rc = sq_write_begin(s, &c, (int64_t)n, &last);
-    if (rc != MN_OK)
+    char (*hashes)[MNI_CONTENT_HASH_HEX + 1] = malloc((n ? n : 1) * sizeof *hashes);
+    if (!hashes)
+        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory adding memories");
+    int rc = sq_write_begin(s, &c, nseq, &last);
+    if (rc != MN_OK) {
+        free(hashes);
         return rc;
-    const struct mni_memory_row *stored = rows;
-    rc = mni_vault_seal_rows(st, (struct mni_tx *)c, tenant_id, rows, n, &stored);
+    }
+    struct mni_tx *tx = (struct mni_tx *)c;
+    const struct mni_memory_row *stored = w->rows;
+    rc = mni_op_memory_claims(st, tx, tenant_id, w, hashes);
+    if (rc == MN_OK)
+        rc = mni_vault_seal_rows(st, tx, tenant_id, w->rows, n, &stored);
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
         const struct mni_memory_row *r = &stored[i];
         sqlite3_stmt *q = sq_stmt(s, c, SQ_MEMORY_INSERT);
@@ -82,19 +91,21 @@ int sq_memory_insert(struct mni_store *st, const char *tenant_id, const struct m
         sqlite3_bind_int64(q, 9, r->created_at);
         sqlite3_bind_int64(q, 10, r->updated_at);
         sqlite3_bind_int64(q, 11, r->expires_at);
-        sqlite3_bind_int64(q, 12, last - (int64_t)n + 1 + (int64_t)i);
+        sqlite3_bind_int64(q, 12, last - nseq + 1 + (int64_t)i);
         if (r->embedding)
             sqlite3_bind_blob(q, 13, r->embedding, blob_bytes, SQLITE_STATIC);
+        sq_bind_text(q, 14, hashes[i]);
+        if (r->external_key)
+            sq_bind_text(q, 15, r->external_key);
         rc = sq_exec(s, c, q, "adding a memory");
         /* Asynchronous embedding: the job commits with the memory, or neither. */
         if (rc == MN_OK && r->embed_job)
             rc = sq_job_enqueue(s, c, tenant_id, r->id, r->created_at);
     }
-    mni_vault_rows_free(stored, rows, n);
-    rc = mni_audit_end(&s->base, (struct mni_tx *)c, au, rc);
-    if (rc == MN_OK)
-        sq_changed(s, tenant_id);
-    return rc;
+    if (stored != w->rows)
+        mni_vault_rows_free(stored, w->rows, n);
+    free(hashes);
+    return mni_op_memory_insert_end(st, tx, tenant_id, w, last - nseq + 1 + (int64_t)n, rc);
 }
 
 int sq_memory_get(struct mni_store *st, const char *tenant_id, const char *id,

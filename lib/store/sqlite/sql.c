@@ -3,13 +3,13 @@
  * current time (for expiry), ?5 the type filter (NULL = any), ?6 the identity. */
 #include "store/sqlite/sqlite.h"
 
-/* The last two: the status and error of the memory's embedding job, NULL without
- * one (embedded). */
+/* After the embedding: the status and error of the memory's embedding job, NULL without
+ * one (embedded); then the caller's key. */
 #define MEMORY_COLUMNS \
     "key, id, tenant_id, identity_id, text, type, metadata, importance, version, created_at, " \
     "updated_at, expires_at, deleted, seq, embedding, " \
     "(SELECT status FROM embed_jobs WHERE memory_key = memories.key), " \
-    "(SELECT error FROM embed_jobs WHERE memory_key = memories.key)"
+    "(SELECT error FROM embed_jobs WHERE memory_key = memories.key), external_key"
 #define VISIBLE \
     " (?3 & 1 OR deleted = 0) AND (?3 & 2 OR expires_at = 0 OR expires_at > ?4) "
 #define POLICY_COLUMNS \
@@ -95,7 +95,8 @@ static const char *const sql[SQ__COUNT] = {
 
     [SQ_MEMORY_INSERT] = "INSERT INTO memories (id, tenant_id, identity_id, text, type, metadata, "
                          "importance, version, created_at, updated_at, expires_at, deleted, seq, "
-                         "embedding) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12, ?13)",
+                         "embedding, content_hash, external_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                         "?7, ?8, ?9, ?10, ?11, 0, ?12, ?13, ?14, ?15)",
     [SQ_MEMORY_GET] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE id = ?2 AND tenant_id = ?1 AND"
                       VISIBLE,
     /* ?2 is the cursor: ids below it (the caller binds "~", above every id, for the first page) */
@@ -105,7 +106,8 @@ static const char *const sql[SQ__COUNT] = {
                                    "AND identity_id = ?6 AND id < ?2 AND" VISIBLE
                                    "AND (?5 IS NULL OR type = ?5) ORDER BY id DESC",
     [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = ?3, type = ?4, metadata = ?5, importance = ?6, "
-                         "version = ?7, updated_at = ?8, seq = ?9, embedding = ?10 "
+                         "version = ?7, updated_at = ?8, seq = ?9, embedding = ?10, "
+                         "content_hash = ?12, external_key = COALESCE(?13, external_key) "
                          "WHERE tenant_id = ?1 AND id = ?2 AND version = ?11 AND deleted = 0",
     [MNI_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, changed_at, "
                           "changed_by, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -157,6 +159,14 @@ static const char *const sql[SQ__COUNT] = {
                        "holder = excluded.holder, lease_until = excluded.lease_until, "
                        "last_run_at = excluded.last_run_at WHERE maintenance.lease_until < ?3 "
                        "AND (?5 = 1 OR maintenance.last_run_at <= ?3 - ?6)",
+    [MNI_MEMORY_FIND_KEY] = "SELECT id FROM memories WHERE tenant_id = ?1 AND identity_id = ?2 "
+                           "AND external_key = ?3",
+    [MNI_MEMORY_FIND_CONTENT] = "SELECT id FROM memories WHERE tenant_id = ?1 AND identity_id = ?2 "
+                               "AND type = ?3 AND content_hash = ?4 AND deleted = 0 AND "
+                               "(expires_at = 0 OR expires_at > ?5) ORDER BY id LIMIT 1",
+    [MNI_MEMORY_UNHASHED] = "SELECT tenant_id, id, text FROM memories WHERE content_hash IS NULL "
+                           "LIMIT ?1",
+    [MNI_MEMORY_HASH_SET] = "UPDATE memories SET content_hash = ?3 WHERE tenant_id = ?1 AND id = ?2",
     [MNI_MAINT_GET] = "SELECT holder, lease_until, last_run_at FROM maintenance WHERE task = ?1",
     [MNI_MAINT_DONE] = "UPDATE maintenance SET lease_until = 0, last_ok_at = CASE WHEN ?6 IS "
                        "NULL THEN ?3 ELSE last_ok_at END, last_items = ?4, last_ms = ?5, "
@@ -174,7 +184,8 @@ static const char *const sql[SQ__COUNT] = {
     [MNI_DATAKEY_DROP_BELOW] = "DELETE FROM data_keys WHERE tenant_id = ?1 AND version < ?2",
     [MNI_REKEY_MEMORIES] = "SELECT key, id, text, metadata FROM memories WHERE tenant_id = ?1 "
                            "AND key > ?2 ORDER BY key LIMIT ?3",
-    [MNI_REKEY_MEMORY_SET] = "UPDATE memories SET text = ?3, metadata = ?4 WHERE tenant_id = ?1 "
+    [MNI_REKEY_MEMORY_SET] = "UPDATE memories SET text = ?3, metadata = ?4, content_hash = ?7 "
+                             "WHERE tenant_id = ?1 "
                              "AND key = ?2 AND text = ?5 AND metadata = ?6",
     [MNI_REKEY_HISTORY] = "SELECT key, memory_id, version, before, after FROM memory_history "
                           "WHERE tenant_id = ?1 AND key > ?2 ORDER BY key LIMIT ?3",
