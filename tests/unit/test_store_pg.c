@@ -124,6 +124,9 @@ static const char *undo_latest(void)
         { 10, "DROP TABLE audit_heads; DROP TABLE audit_log" },
         { 11, "DROP TABLE data_keys" },
         { 12, "DROP TABLE maintenance" },
+        /* The search key of a pgvector database (none with vector=local); one wider than
+         * 2000 dimensions could not have been made before it. */
+        { 15, "SET client_min_messages = warning; DROP FUNCTION IF EXISTS mn_search_key" },
     };
     for (size_t i = 0; i < sizeof undo / sizeof *undo; i++)
         if (undo[i].version == latest())
