@@ -129,7 +129,7 @@ static const char *undo_latest(void)
               "ALTER TABLE memories DROP COLUMN content_hash, DROP COLUMN external_key" },
         /* The search key of a pgvector database (none with vector=local); one wider than
          * 2000 dimensions could not have been made before it. */
-        { 15, "DROP FUNCTION IF EXISTS mn_search_key" },
+        { 15, "SET client_min_messages = warning; DROP FUNCTION IF EXISTS mn_search_key" },
     };
     for (size_t i = 0; i < sizeof undo / sizeof *undo; i++)
         if (undo[i].version == latest())
