@@ -1824,10 +1824,14 @@ START_TEST(search_ranking)
     struct world w;
     world_open_url(&w, url, NULL);
     int dim = mn_embed_dim(w.db);
-    /* old: the query itself, but old and unimportant; new: a little less similar (0.8). */
+    /* old: the query itself, but old and unimportant; young: a little less similar (0.95),
+     * changed again just before each recency search, so that it is always the younger by 1 s
+     * or more, 10 half-lives of 100 ms. */
     const char *old = add_vector(&w, "old exact note", unit_at(dim, 0), 0.1);
-    usleep(300 * 1000);
-    const char *young = add_vector(&w, "new close note", unit_at(dim, acos(0.8)), 1.0);
+    usleep(1000 * 1000);
+    const char *young = add_vector(&w, "new close note", unit_at(dim, acos(0.95)), 1.0);
+    mn_memory_changes touch = {.version = MN_MEMORY_CHANGES_VERSION,
+                               .set = MN_MEMORY_SET_IMPORTANCE, .importance = 1.0};
     mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .vector = unit_at(dim, 0),
                             .dim = dim, .k = 10};
     size_t n;
@@ -1842,16 +1846,17 @@ START_TEST(search_ranking)
     ck_assert_double_eq_tol(l->items[0]->importance_factor, 1.0, 1e-9);
     ck_assert_double_eq_tol(l->items[1]->importance_factor, 0.1, 1e-9);
     ck_assert_double_eq_tol(l->items[0]->recency_factor, 1.0, 1e-9);
-    ck_assert_double_eq_tol(l->items[0]->score, 0.8, 1e-4);
+    ck_assert_double_eq_tol(l->items[0]->score, 0.95, 1e-4);
     mn_memories_free(l);
-    /* Recency: a 50 ms half-life leaves the old note (300 ms older) under 1/32 of its
-     * relevance at full weight. */
+    /* Recency: a 100 ms half-life leaves the old note under 1/1000 of its relevance at full
+     * weight. */
     so.importance_weight = 0;
-    so.recency_half_life_ms = 50;
+    so.recency_half_life_ms = 100;
     so.recency_weight = 1;
+    TH_OK(w.db, mn_memory_update(w.db, &w.sys, young, &touch, NULL));
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_str_eq(l->items[0]->id, young);
-    ck_assert_double_lt(l->items[1]->recency_factor, 1.0 / 32);
+    ck_assert_double_lt(l->items[1]->recency_factor, 1.0 / 1000);
     ck_assert_double_gt(l->items[0]->recency_factor, l->items[1]->recency_factor);
     ck_assert_double_eq_tol(l->items[0]->importance_factor, 1.0, 1e-9);
     mn_memories_free(l);
@@ -1871,9 +1876,10 @@ START_TEST(search_ranking)
     ck_assert_str_eq(ranked(db, &w.sys, &so, &n)[0], old);
     mn_close(db);
     cfg = (mn_config)MN_CONFIG_INIT;
-    cfg.search_recency_half_life_ms = 50; /* weight: 0.5 by default */
+    cfg.search_recency_half_life_ms = 100; /* weight: 0.5 by default */
     db = th_open(url, &cfg);
     so.importance_weight = 0;
+    TH_OK(db, mn_memory_update(db, &w.sys, young, &touch, NULL));
     TH_OK(db, mn_memory_search(db, &w.sys, &so, &l));
     ck_assert_str_eq(l->items[0]->id, young);
     ck_assert_double_ge(l->items[1]->recency_factor, 0.5);
