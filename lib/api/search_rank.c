@@ -96,7 +96,8 @@ static int fingerprint(mn_db *db, const mn_search_options *opt, const struct mni
     struct mni_hash64_state h;
     mni_hash64_init(&h, 0);
     hash_text(&h, opt->query);
-    if (opt->vector)
+    /* A vector of another dimension is refused later, with its own message. */
+    if (opt->vector && opt->dim == db->dim)
         mni_hash64_update(&h, opt->vector, (size_t)opt->dim * sizeof *opt->vector);
     hash_text(&h, f.identity);
     hash_text(&h, f.type);
