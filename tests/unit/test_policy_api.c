@@ -235,7 +235,9 @@ static int get_rc(mn_db *db, const mn_actor *a, const char *id)
 static const char **search_ids(mn_db *db, const mn_actor *a, const char *query, int k,
                                const mn_filter *filter, size_t *n)
 {
-    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = query, .k = k};
+    /* No relevance floor: what a policy hides is the question, not what is relevant. */
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = query, .k = k,
+                            .min_similarity = MN_SEARCH_OFF};
     if (filter)
         so.filter = filter;
     mn_memories *l = NULL;
