@@ -207,7 +207,8 @@ check "search --json shape" json 'set(d) == {"query", "k", "took_ms", "hits", "n
 check "search --json: best hit first, metadata an object" json 'd["hits"][0]["type"] == "policy"
     and isinstance(d["hits"][0]["metadata"], dict)
     and all(d["hits"][i]["similarity"] >= d["hits"][i+1]["similarity"] for i in range(len(d["hits"])-1))'
-expect 0 "memory search --type filter" $B --json memory search "customer" --type policy
+expect 0 "memory search --type filter" $B --json memory search "customer" --type policy \
+    --min-similarity -1
 check "filtered search returns only that type" json 'd["hits"] and all(h["type"] == "policy" for h in d["hits"])'
 expect 0 "memory search --min-similarity 0.99" $B --json memory search "unrelated zebra words" \
     --min-similarity 0.99
