@@ -334,10 +334,10 @@ static int fill_page(mn_db *db, const struct mni_who *who, struct mni_store_quer
 {
     size_t limit = (size_t)q->limit, hidden = 0;
     mn_memories *page = calloc(1, sizeof *page);
-    if (page && !(page->items = calloc(limit, sizeof *page->items)))
-        mn_memories_free(page), page = NULL;
-    if (!page)
+    if (!page || !(page->items = calloc(limit, sizeof *page->items))) {
+        mn_memories_free(page);
         return mni_seterr(db, MN_ENOMEM, "out of memory listing memories");
+    }
     char after[MNI_UUID_LEN + 1];
     int rc = MN_OK, batch_size = q->limit;
     for (;;) {
@@ -355,8 +355,11 @@ static int fill_page(mn_db *db, const struct mni_who *who, struct mni_store_quer
         int took_all;
         take_batch(page, limit, batch, &took_all);
         /* Past a batch taken in part, the page goes on after its own last memory. */
-        if (!took_all)
-            rc = (next = (free(next), strdup(page->items[limit - 1]->id))) ? MN_OK : MN_ENOMEM;
+        if (!took_all) {
+            free(next);
+            next = strdup(page->items[limit - 1]->id);
+            rc = next ? MN_OK : MN_ENOMEM;
+        }
         if (rc != MN_OK || !next || page->count == limit || hidden >= MN_LIST_READ_MAX) {
             page->next_cursor = next;
             break;
@@ -368,8 +371,10 @@ static int fill_page(mn_db *db, const struct mni_who *who, struct mni_store_quer
     }
     if (rc == MN_ENOMEM)
         mni_seterr(db, rc, "out of memory listing memories");
-    if (rc != MN_OK)
-        mn_memories_free(page), page = NULL;
+    if (rc != MN_OK) {
+        mn_memories_free(page);
+        page = NULL;
+    }
     *out = page;
     return rc;
 }

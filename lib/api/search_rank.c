@@ -239,8 +239,10 @@ int mni_rank_page(mn_db *db, const struct mni_rank *r, mn_memories *l, double le
     while (r->paged && shown < l->count &&
            !before(r->after_score, r->after_id, l->items[shown]->score, l->items[shown]->id))
         mn_memory_free(l->items[shown++]);
-    memmove(l->items, l->items + shown, (l->count - shown) * sizeof *l->items);
-    l->count -= shown;
+    if (shown) {
+        memmove(l->items, l->items + shown, (l->count - shown) * sizeof *l->items);
+        l->count -= shown;
+    }
     /* An unread candidate scores at most its relevance (at most least), or at most 0 when
      * that is negative and a factor below 1 pulls it towards 0. */
     double best_unread = adjusting(r) ? fmax(least, 0) : least;
