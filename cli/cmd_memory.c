@@ -194,11 +194,23 @@ static const cli_cmd cmds[] = {
     {"history", cli_memory_history, "memory history ID",
      "Shows a memory's changes, oldest first: version, time (UTC), who, what changed."},
     {"search", cli_memory_search,
-     "memory search QUERY [--k N] [--min-similarity X] [--type T] [--meta JSON] [--identity I]",
-     "Finds the memories closest to QUERY, best first: rank, similarity, type, text.\n"
-     "A QUERY without a word to match (only punctuation, say) finds nothing.\n"
-     "  --k N               number of hits (default 10, at most 1000)\n"
-     "  --min-similarity X  drop hits below this cosine similarity\n" FILTER_HELP},
+     "memory search QUERY [--k N] [--min-similarity X] [--recency-half-life T] "
+     "[--recency-weight W] [--importance-weight W] [--cursor C] [--all] [--type T] "
+     "[--meta JSON] [--identity I]",
+     "Finds the memories closest to QUERY, best first: rank, similarity, type, text; prints\n"
+     "the cursor of the next page when more may follow (--json: \"next_cursor\"; each hit\n"
+     "has \"similarity\", \"recency_factor\", \"importance_factor\" and \"score\", their\n"
+     "product, by which hits are ordered). A QUERY without a word to match (only\n"
+     "punctuation, say) finds nothing.\n"
+     "  --k N               number of hits per page (default 10, at most 1000)\n"
+     "  --min-similarity X  drop hits below this cosine similarity (default: 0.15 with the\n"
+     "                      local embedder, none with the others; -1: no floor)\n"
+     "  --recency-half-life T  favour recently changed memories: one changed T ago (500ms,\n"
+     "                      30s, 15m, 12h, 7d) counts half as recent as a new one\n"
+     "  --recency-weight W  0..1: how much of the score recency may take (default 0.5)\n"
+     "  --importance-weight W  0..1: how much of the score importance may take\n"
+     "  --cursor C          the page after the one that printed cursor C (same options)\n"
+     "  --all               every page, not just the first\n" FILTER_HELP},
     {"import", cli_memory_import, "memory import FILE.jsonl|- [--batch N]",
      "Adds memories from JSON Lines: one object per line with \"text\" (required) and\n"
      "optionally \"type\", \"metadata\" (object), \"identity\", \"importance\", \"ttl_days\".\n"

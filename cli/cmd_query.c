@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Both list and search take the same filter options; one table fragment for both. */
@@ -101,59 +102,99 @@ static int print_page(const cli_ctx *c, const mn_memories *l, size_t *printed)
     return CLI_EXIT_OK;
 }
 
+/* Fetches one page of a list or a search for c (its options hold *cursor), or with all every
+ * page, following next_cursor; show is given each page. *last is the last page fetched (its
+ * next_cursor: where to go on), NULL after a failure of fetch, whose MN_* code is returned;
+ * show's failure (an exit code) ends the pages too, and is returned. */
+static int each_page(cli_ctx *c, int all, const char **cursor,
+                     int (*fetch)(cli_ctx *, void *, mn_memories **), void *opt,
+                     int (*show)(cli_ctx *, const mn_memories *, void *), void *show_ctx,
+                     mn_memories **last)
+{
+    mn_memories *page = NULL;
+    for (;;) {
+        mn_memories *prev = page; /* *cursor points into it: freed after the next call */
+        page = NULL;
+        int rc = fetch(c, opt, &page);
+        mn_memories_free(prev);
+        if (rc != MN_OK) {
+            *last = NULL;
+            return rc;
+        }
+        *last = page;
+        if ((rc = show(c, page, show_ctx)) != CLI_EXIT_OK)
+            return rc;
+        if (!all || !page->next_cursor)
+            return MN_OK;
+        *cursor = page->next_cursor;
+    }
+}
+
+/* "next cursor: C", or the JSON "next_cursor" member's value (a string or null). */
+static void print_next_cursor(const cli_ctx *c, const char *next)
+{
+    if (c->json) {
+        cJSON *s = next ? cJSON_CreateString(next) : cJSON_CreateNull();
+        char *q = s ? cJSON_PrintUnformatted(s) : NULL;
+        cli_line(stdout, "%s}", q ? q : "null");
+        cJSON_free(q);
+        cJSON_Delete(s);
+    } else if (next) {
+        cli_line(stdout, "next cursor: %s", next);
+    }
+}
+
+struct list_run {
+    mn_actor a;
+    mn_list_options lo;
+    size_t printed;
+    int started;     /* JSON: the array is open */
+};
+
+static int list_fetch(cli_ctx *c, void *opt, mn_memories **out)
+{
+    struct list_run *r = opt;
+    return mn_memory_list(c->db, &r->a, &r->lo, out);
+}
+
+static int list_show(cli_ctx *c, const mn_memories *page, void *ctx)
+{
+    struct list_run *r = ctx;
+    if (c->json && !r->started)
+        fputs("{\"memories\":[", stdout);
+    r->started = 1;
+    return print_page(c, page, &r->printed);
+}
+
 int cli_memory_list(cli_ctx *c, int argc, char **argv)
 {
     mn_filter f = MN_FILTER_INIT;
-    mn_list_options lo = MN_LIST_OPTIONS_INIT;
-    lo.filter = &f;
+    struct list_run r = {.lo = MN_LIST_OPTIONS_INIT};
+    r.lo.filter = &f;
     int all = 0, deleted = 0, expired = 0;
     const cli_opt opts[] = {FILTER_OPTS(f),
-                            {"limit", CLI_OPT_INT, &lo.limit, NULL},
-                            {"cursor", CLI_OPT_STR, &lo.cursor, NULL},
+                            {"limit", CLI_OPT_INT, &r.lo.limit, NULL},
+                            {"cursor", CLI_OPT_STR, &r.lo.cursor, NULL},
                             {"all", CLI_OPT_FLAG, &all, NULL},
                             {"with-deleted", CLI_OPT_FLAG, &deleted, NULL},
                             {"with-expired", CLI_OPT_FLAG, &expired, NULL},
                             {0}};
-    mn_actor a;
     int rc = cli_parse(c, argc, argv, opts, 0, 0);
-    if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE ||
+    if (rc != CLI_CONTINUE || (rc = cli_actor(c, &r.a)) != CLI_CONTINUE ||
         (rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
     f.flags = (deleted ? MN_WITH_DELETED : 0) | (expired ? MN_WITH_EXPIRED : 0);
 
     mn_memories *page = NULL;
-    size_t printed = 0;
-    for (int first = 1;; first = 0) {
-        mn_memories *prev = page; /* lo.cursor points into it: freed after the next call */
-        page = NULL;
-        rc = mn_memory_list(c->db, &a, &lo, &page);
-        mn_memories_free(prev);
-        if (rc != MN_OK) {
-            if (c->json && !first)
-                fputs("]}\n", stdout); /* what was printed stays valid JSON */
-            return cli_fail(c, rc, "memory list");
-        }
-        if (c->json && first)
-            fputs("{\"memories\":[", stdout);
-        if ((rc = print_page(c, page, &printed)) != CLI_EXIT_OK || !all || !page->next_cursor)
-            break;
-        lo.cursor = page->next_cursor;
+    rc = each_page(c, all, &r.lo.cursor, list_fetch, &r, list_show, &r, &page);
+    if (!page) {
+        if (c->json && r.started)
+            fputs("]}\n", stdout); /* what was printed stays valid JSON */
+        return cli_fail(c, rc, "memory list");
     }
-    const char *next = page ? page->next_cursor : NULL;
-    if (c->json) {
-        printf("],\"count\":%zu,\"next_cursor\":", printed);
-        if (next) {
-            cJSON *s = cJSON_CreateString(next);
-            char *q = cJSON_PrintUnformatted(s);
-            cli_line(stdout, "%s}", q ? q : "null");
-            cJSON_free(q);
-            cJSON_Delete(s);
-        } else {
-            puts("null}");
-        }
-    } else if (next) {
-        cli_line(stdout, "next cursor: %s", next);
-    }
+    if (c->json)
+        printf("],\"count\":%zu,\"next_cursor\":", r.printed);
+    print_next_cursor(c, page->next_cursor);
     mn_memories_free(page);
     return rc;
 }
@@ -166,6 +207,9 @@ static cJSON *search_hit(const mn_memory *m)
     cJSON_AddStringToObject(o, "type", m->type);
     cJSON_AddItemToObject(o, "metadata", cli_json_raw(m->metadata));
     cJSON_AddItemToObject(o, "similarity", cli_json_number(m->similarity, 6));
+    cJSON_AddItemToObject(o, "recency_factor", cli_json_number(m->recency_factor, 6));
+    cJSON_AddItemToObject(o, "importance_factor", cli_json_number(m->importance_factor, 6));
+    cJSON_AddItemToObject(o, "score", cli_json_number(m->score, 6));
     cJSON_AddItemToObject(o, "importance", cli_json_number(m->importance, 6));
     if (m->identity_id)
         cJSON_AddStringToObject(o, "identity_id", m->identity_id);
@@ -175,51 +219,109 @@ static cJSON *search_hit(const mn_memory *m)
     return o;
 }
 
+/* A half-life such as "500ms", "30s", "15m", "12h" or "7d" into milliseconds; "off" is
+ * MN_SEARCH_OFF. 0 with a usage error printed when it is none of these. */
+static int64_t half_life_ms(const cli_ctx *c, const char *text)
+{
+    static const struct {
+        const char *unit;
+        double ms;
+    } units[] = {{"ms", 1}, {"s", 1e3}, {"m", 60e3}, {"h", 3600e3}, {"d", 86400e3}};
+    if (strcmp(text, "off") == 0)
+        return MN_SEARCH_OFF;
+    char *end;
+    double n = strtod(text, &end);
+    for (size_t i = 0; end != text && n > 0 && i < sizeof units / sizeof *units; i++)
+        if (strcmp(end, units[i].unit) == 0 && n * units[i].ms >= 1 && n * units[i].ms < 1e15)
+            return (int64_t)(n * units[i].ms);
+    cli_usage_error(c, "--recency-half-life %s: give a time with its unit (500ms, 30s, 15m, "
+                    "12h, 7d), at least 1ms, or \"off\"", text);
+    return 0;
+}
+
+struct search_run {
+    mn_actor a;
+    mn_search_options so;
+    cJSON *hits;     /* JSON: every page's hits */
+    size_t printed;
+    double took_ms;
+};
+
+static int search_fetch(cli_ctx *c, void *opt, mn_memories **out)
+{
+    struct search_run *r = opt;
+    double t0 = cli_now();
+    int rc = mn_memory_search(c->db, &r->a, &r->so, out);
+    r->took_ms += (cli_now() - t0) * 1000.0;
+    return rc;
+}
+
+static int search_show(cli_ctx *c, const mn_memories *hits, void *ctx)
+{
+    struct search_run *r = ctx;
+    int w = type_width(hits);
+    for (size_t i = 0; i < hits->count; i++, r->printed++) {
+        const mn_memory *m = hits->items[i];
+        if (c->json) {
+            cJSON_AddItemToArray(r->hits, search_hit(m));
+            continue;
+        }
+        printf("%3zu  %.3f  ", r->printed + 1, m->similarity);
+        cli_print_cell(stdout, m->type, (size_t)w);
+        fputs("  ", stdout);
+        cli_print_text(stdout, m->text, 0);
+        putchar('\n');
+    }
+    return CLI_EXIT_OK;
+}
+
 int cli_memory_search(cli_ctx *c, int argc, char **argv)
 {
     mn_filter f = MN_FILTER_INIT;
-    mn_search_options so = MN_SEARCH_OPTIONS_INIT;
-    so.filter = &f;
-    so.k = 10;
+    struct search_run r = {.so = MN_SEARCH_OPTIONS_INIT};
+    r.so.filter = &f;
+    r.so.k = 10;
+    const char *half_life = NULL;
+    int all = 0;
     const cli_opt opts[] = {FILTER_OPTS(f),
-                            {"k", CLI_OPT_INT, &so.k, NULL},
-                            {"min-similarity", CLI_OPT_NUM, &so.min_similarity, NULL},
+                            {"k", CLI_OPT_INT, &r.so.k, NULL},
+                            {"min-similarity", CLI_OPT_NUM, &r.so.min_similarity, NULL},
+                            {"recency-half-life", CLI_OPT_STR, &half_life, NULL},
+                            {"recency-weight", CLI_OPT_NUM, &r.so.recency_weight, NULL},
+                            {"importance-weight", CLI_OPT_NUM, &r.so.importance_weight, NULL},
+                            {"cursor", CLI_OPT_STR, &r.so.cursor, NULL},
+                            {"all", CLI_OPT_FLAG, &all, NULL},
                             {0}};
-    mn_actor a;
     int rc = cli_parse(c, argc, argv, opts, 1, 1);
-    if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE ||
+    if (rc == CLI_CONTINUE && half_life && !(r.so.recency_half_life_ms = half_life_ms(c, half_life)))
+        rc = CLI_EXIT_USAGE;
+    if (rc != CLI_CONTINUE || (rc = cli_actor(c, &r.a)) != CLI_CONTINUE ||
         (rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
-    so.query = c->args[0];
+    r.so.query = c->args[0];
+    if (c->json && !(r.hits = cJSON_CreateArray()))
+        return cli_error("out of memory formatting JSON");
 
-    mn_memories *hits = NULL;
-    double t0 = cli_now();
-    rc = mn_memory_search(c->db, &a, &so, &hits);
-    double took_ms = (cli_now() - t0) * 1000.0;
-    if (rc != MN_OK)
+    mn_memories *page = NULL;
+    rc = each_page(c, all, &r.so.cursor, search_fetch, &r, search_show, &r, &page);
+    if (!page) {
+        cJSON_Delete(r.hits);
         return cli_fail(c, rc, "memory search");
-
+    }
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "query", so.query);
-        cJSON_AddNumberToObject(o, "k", so.k);
-        cJSON_AddItemToObject(o, "took_ms", cli_json_number(took_ms, 4));
-        cJSON *arr = cJSON_AddArrayToObject(o, "hits");
-        for (size_t i = 0; i < hits->count; i++)
-            cJSON_AddItemToArray(arr, search_hit(hits->items[i]));
+        cJSON_AddStringToObject(o, "query", r.so.query);
+        cJSON_AddNumberToObject(o, "k", r.so.k);
+        cJSON_AddItemToObject(o, "took_ms", cli_json_number(r.took_ms, 4));
+        cJSON_AddItemToObject(o, "hits", r.hits);
+        cJSON_AddItemToObject(o, "next_cursor", page->next_cursor
+                                                    ? cJSON_CreateString(page->next_cursor)
+                                                    : cJSON_CreateNull());
         rc = cli_json_emit(o);
     } else {
-        int w = type_width(hits);
-        for (size_t i = 0; i < hits->count; i++) {
-            const mn_memory *m = hits->items[i];
-            printf("%3zu  %.3f  ", i + 1, m->similarity);
-            cli_print_cell(stdout, m->type, (size_t)w);
-            fputs("  ", stdout);
-            cli_print_text(stdout, m->text, 0);
-            putchar('\n');
-        }
+        print_next_cursor(c, page->next_cursor);
     }
-    mn_memories_free(hits);
+    mn_memories_free(page);
     return rc;
 }
 

@@ -238,6 +238,14 @@ typedef struct mn_config {
                               * adds nothing; MN_DEDUP_OFF: every add adds; MN_DEDUP_NEAR: also
                               * when their vectors' cosine similarity is dedup_threshold or more */
     double dedup_threshold;  /* MN_DEDUP_NEAR's similarity: default 0.95, 0 < t <= 1 */
+    /* search ranking and the relevance floor: the handle's defaults for mn_search_options'
+     * fields of the same meaning (see "Ranking" below), which a call's own value overrides */
+    int64_t search_recency_half_life_ms; /* 0: no recency adjustment (the default) */
+    double search_recency_weight;        /* 0..1; 0: 0.5 once a half-life is set */
+    double search_importance_weight;     /* 0..1; 0: no importance adjustment (the default) */
+    double search_min_relevance;         /* the floor of a hit's similarity, -1..1: 0 = the
+                                          * embedder's (0.15 for "local", none for the
+                                          * others); MN_SEARCH_OFF = no floor */
 } mn_config;
 #define MN_CONFIG_VERSION 3
 #define MN_CONFIG_INIT MN_INIT_(MN_CONFIG_VERSION)
@@ -648,6 +656,10 @@ typedef struct mn_memory {
                            * retried), else NULL */
     /* ---- deduplication and upsert ---- */
     char *external_key;   /* the caller's key (mn_memory_input.external_key), else NULL */
+    /* ---- ranking (search results only; see "Ranking" below) ---- */
+    double recency_factor;    /* what recency multiplied the relevance by: 1 = nothing */
+    double importance_factor; /* what importance multiplied it by: 1 = nothing */
+    double score;             /* the final ranking score, results best first by it */
 } mn_memory;
 
 #define MN_EMBED_DONE 0
@@ -657,7 +669,8 @@ typedef struct mn_memory {
 typedef struct mn_memories {
     size_t count;
     mn_memory **items;
-    char *next_cursor;    /* pass to the next mn_memory_list() call; NULL at the end */
+    char *next_cursor;    /* pass to the next mn_memory_list() or mn_memory_search() call
+                           * (as its cursor, with the same other options); NULL at the end */
 } mn_memories;
 
 /* A new memory (mn_memory_add, mn_memory_add_many). Its one default that is not zero:
@@ -786,7 +799,11 @@ typedef struct mn_list_options {
 #define MN_LIST_OPTIONS_VERSION 1
 #define MN_LIST_OPTIONS_INIT MN_INIT_(MN_LIST_OPTIONS_VERSION)
 MN_API int mn_list_options_init(mn_list_options *s, unsigned version);
-/* Newest first. */
+/* Newest first. A page holds limit memories the actor may read whenever that many follow:
+ * memories a policy hides are skipped and the page filled from the ones after them. The work
+ * is bounded: one call reads at most 10000 rows (MN_LIST_READ_MAX) past those it returns; when
+ * that bound is hit the page is shorter (even empty) and next_cursor says where to go on. */
+#define MN_LIST_READ_MAX 10000
 MN_API int mn_memory_list(mn_db *db, const mn_actor *actor, const mn_list_options *opt,
                           mn_memories **out);
 
@@ -834,17 +851,54 @@ typedef struct mn_search_options {
     const float *vector;     /* ... or a vector of dim floats: exactly one of the two */
     int dim;
     int k;                   /* default 10, at most 1000 */
-    double min_similarity;   /* drop hits below this; 0 (the default) keeps every hit */
+    double min_similarity;   /* the relevance floor: drop hits whose similarity is below
+                              * this, -1..1. 0 = the handle's search_min_relevance (by default
+                              * 0.15 with the local embedder, none with the others);
+                              * MN_SEARCH_OFF (-1) = no floor, every hit */
     const mn_filter *filter; /* NULL = every live memory */
     int ef;                  /* index candidates (more: better recall, slower): 0 = the
                               * handle's hnsw_ef_search; at most 100000 */
+    /* ---- version 2 ---- ranking (see "Ranking" below) and paging. In each ranking field
+     * 0 takes the handle's default (mn_config.search_*) and MN_SEARCH_OFF turns the
+     * adjustment off for this call whatever the handle says */
+    int64_t recency_half_life_ms; /* recency: a memory last changed this long ago counts
+                              * half as recent as a new one (> 0) */
+    double recency_weight;   /* 0..1: how much of the score recency may take (0.5 when only
+                              * a half-life is set) */
+    double importance_weight; /* 0..1: how much of the score importance may take */
+    const char *cursor;      /* a previous result's next_cursor: the next k results of the
+                              * same search; NULL = the first page */
 } mn_search_options;
-#define MN_SEARCH_OPTIONS_VERSION 1
+#define MN_SEARCH_OFF (-1)
+#define MN_SEARCH_OPTIONS_VERSION 2
 #define MN_SEARCH_OPTIONS_INIT MN_INIT_(MN_SEARCH_OPTIONS_VERSION)
 MN_API int mn_search_options_init(mn_search_options *s, unsigned version);
 
-/* Results best first, in out->items with similarity set; next_cursor is NULL. Both query and
- * vector set (or neither) is MN_EINVAL. A query text without a single word to match (only
+/* Ranking. A hit's relevance is its similarity to the query; its score is the relevance
+ * times two factors, each 1 unless its adjustment is on:
+ *     recency_factor    = 1 - recency_weight + recency_weight * 0.5^(age / recency_half_life_ms)
+ *     importance_factor = 1 - importance_weight + importance_weight * importance
+ * where age is the time since the memory was last changed (updated_at). Results are best
+ * first by score, ties by id; mn_memory carries similarity, both factors and score, which
+ * explain the order. A factor never exceeds 1, so the best k by score are found exactly among
+ * the hits by relevance (the search widens until no further hit could get in, at most 4096
+ * candidates). Use recency when newer memories supersede older ones (an agent's notes on a
+ * user whose plans change: half-life 7 days, weight 0.5); use importance when the agent rates
+ * what it stores (a user's allergy at 1.0 over small talk at 0.2: weight 0.3). Both are off
+ * by default.
+ *
+ * The relevance floor (min_similarity) keeps unrelated memories out: with the local embedder a
+ * query's related memories (they share a word) score 0.14 and up (99.5% above 0.15) while 94% of
+ * unrelated ones stay below 0.15. Another embedder's similarities have their own scale: set
+ * mn_config.search_min_relevance for it.
+ *
+ * Paging: with next_cursor set, the next call with the same options and cursor = next_cursor
+ * returns the following k results. The order is stable for the same query and data: a cursor
+ * holds the clock recency was computed with and the place of the page's last hit. A cursor of
+ * another search, or text that is no cursor, is MN_EINVAL.
+ *
+ * Results best first, in out->items with similarity and score set; next_cursor set when more
+ * may follow. Both query and vector set (or neither) is MN_EINVAL. A query text without a single word to match (only
  * punctuation, say: the embedder makes an all-zero vector of it) finds nothing: MN_OK with no
  * items. (Storing such a text is refused: see mn_memory_add.) filter->flags may ask for deleted
  * or expired memories too. Unknown flag bits anywhere are MN_EINVAL. */

@@ -100,7 +100,10 @@ class mn_memory(Structure):
                 ("dim", c_int),
                 ("embed_status", c_int),   # asynchronous embedding
                 ("embed_error", c_char_p),
-                ("external_key", c_char_p)]  # deduplication and upsert
+                ("external_key", c_char_p),  # deduplication and upsert
+                ("recency_factor", c_double),  # ranking (search results)
+                ("importance_factor", c_double),
+                ("score", c_double)]
 
 
 class mn_memories(Structure):
@@ -141,6 +144,7 @@ class mn_list_options(Versioned):
 
 
 class mn_search_options(Versioned):
+    VERSION = 2
     _fields_ = [("version", c_uint),
                 ("query", c_char_p),
                 ("vector", POINTER(c_float)),
@@ -148,7 +152,11 @@ class mn_search_options(Versioned):
                 ("k", c_int),
                 ("min_similarity", c_double),
                 ("filter", POINTER(mn_filter)),
-                ("ef", c_int)]
+                ("ef", c_int),
+                ("recency_half_life_ms", c_int64),  # version 2: ranking and paging
+                ("recency_weight", c_double),
+                ("importance_weight", c_double),
+                ("cursor", c_char_p)]
 
 
 STRUCTS = [mn_actor, mn_tenant, mn_identity, mn_memory, mn_memories, mn_memory_input,

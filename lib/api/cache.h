@@ -54,8 +54,10 @@ mn_memory *mni_memory_decode(struct mni_rbuf *r);
  * kept). mni_search_cache_key makes the key of a search (1) or says it is not to be cached (0,
  * key empty); the caller frees the key with mni_wbuf_free. */
 struct mni_store_query;
+struct mni_rank;
 int mni_search_cache_key(mn_db *db, const char *tenant_id, const struct mni_store_query *q,
-                         const float *vec, const mn_search_options *opt, struct mni_wbuf *key);
+                         const float *vec, const mn_search_options *opt,
+                         const struct mni_rank *rank, struct mni_wbuf *key);
 /* 1 with *out on a hit; 0 on a miss (or an entry a memory of which has expired since). */
 int mni_search_cache_get(mn_db *db, const struct mni_wbuf *key,
                          const struct mni_store_query *q, mn_memories **out);

@@ -1,5 +1,6 @@
 /* The handle: opening and closing, library-wide initialisation and version. */
 #include "api/handle.h"
+#include "api/search_rank.h"
 #include "api/apikey.h"
 #include "core/error.h"
 #include "api/abi_structs.h"
@@ -130,6 +131,8 @@ static int settle_config(mn_db *db, const mn_config *in)
     rc = mni_maintenance_settle(db);
     if (rc == MN_OK)
         rc = mni_cache_settle(db);
+    if (rc == MN_OK)
+        rc = mni_rank_settle(db); /* search ranking defaults */
     return rc == MN_OK ? mni_jobs_settle(db) : rc; /* asynchronous embedding */
 }
 

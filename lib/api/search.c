@@ -22,6 +22,7 @@
 #include "api/limiter.h"
 #include "api/cache.h"
 #include "cache/codec.h"
+#include "api/search_rank.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -82,7 +83,8 @@ static int check_options(mn_db *db, const mn_search_options *opt)
     return MN_OK;
 }
 
-/* Reads the rows of the hits and sets their similarity, dropping those below the minimum. */
+/* Reads the rows of the hits and sets their similarity (and score, their relevance, which
+ * ranking adjusts), dropping those below the floor (opt->min_similarity, settled). */
 static int fetch_hits(mn_db *db, const char *tenant_id, const struct mni_topk *top,
                       const mn_search_options *opt, const struct mni_store_query *q,
                       mn_memories **out)
@@ -93,9 +95,9 @@ static int fetch_hits(mn_db *db, const char *tenant_id, const struct mni_topk *t
     size_t *which = malloc(cap * sizeof *which);
     int rc = keys && scores && which ? MN_OK
              : mni_seterr(db, MN_ENOMEM, "out of memory reading search results");
-    /* An unset minimum keeps everything, negative similarities included. */
+    /* No floor keeps everything, similarities a rounding below -1 included. */
     for (size_t i = 0; rc == MN_OK && i < top->n; i++)
-        if (opt->min_similarity == 0 || top->heap[i].score >= opt->min_similarity) {
+        if (opt->min_similarity <= MN_SEARCH_OFF || top->heap[i].score >= opt->min_similarity) {
             keys[n] = top->heap[i].key;
             scores[n++] = top->heap[i].score;
         }
@@ -103,7 +105,7 @@ static int fetch_hits(mn_db *db, const char *tenant_id, const struct mni_topk *t
         rc = db->store->ops->memory_get_keys(db->store, tenant_id, keys, n, q->flags, q->now, out,
                                              which);
     for (size_t i = 0; rc == MN_OK && i < (*out)->count; i++)
-        (*out)->items[i]->similarity = scores[which[i]];
+        (*out)->items[i]->similarity = (*out)->items[i]->score = scores[which[i]];
     free(keys);
     free(scores);
     free(which);
@@ -137,19 +139,20 @@ static void push_hit(void *ctx, int64_t key, float similarity)
     mni_topk_push(ctx, key, similarity);
 }
 
-/* The k best memories who may read. Candidates that do not make it (policies may hide memories
- * one by one; rows changed since the index saw them; a metadata filter the index cannot test)
- * are dropped after the read and the search is widened (4x at a time) until k are found or
- * every candidate has been seen: a hidden memory never shows, and never costs a place. */
+/* The k best memories who may read, ranked (api/search_rank.h). Candidates that do not make it
+ * (policies may hide memories one by one; rows changed since the index saw them; a metadata
+ * filter the index cannot test) are dropped after the read and the search is widened (4x at a
+ * time) until the page is full and final or every candidate has been seen: a hidden memory
+ * never shows, and never costs a place. */
 static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_store_query *q,
-                         const float *vec, const mn_search_options *opt, int per_memory,
-                         mn_memories **out)
+                         const float *vec, const mn_search_options *opt,
+                         const struct mni_rank *rank, int per_memory, mn_memories **out)
 {
-    size_t k = (size_t)(opt->k ? opt->k : MNI_K_DEFAULT);
     int use_index = db->index != NULL;
     /* A store that searches itself (postgres with pgvector) serves instead of the index. */
     int use_store = db->store->ops->memory_search != NULL;
-    for (size_t want = q->metadata && use_index ? k * 4 : k;; want *= 4) {
+    size_t first = mni_rank_want(rank);
+    for (size_t want = q->metadata && use_index ? first * 4 : first;; want *= 4) {
         struct mni_topk top = {0};
         int served = 0;
         int rc = mni_topk_init(&top, want) == 0 ? MN_OK
@@ -175,8 +178,9 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
             rc = fetch_hits(db, who->tenant->id, &top, opt, q, out);
         }
         /* Done widening when the search ran out of candidates or of ones above the minimum. */
-        int exhausted = top.n < want || (opt->min_similarity != 0 && top.n &&
+        int exhausted = top.n < want || (opt->min_similarity > MN_SEARCH_OFF && top.n &&
                                          top.heap[top.n - 1].score < opt->min_similarity);
+        double least = top.n ? top.heap[top.n - 1].score : 0;
         mni_topk_free(&top);
         if (rc != MN_OK)
             return rc;
@@ -184,15 +188,14 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
             keep_selected(q, *out);
         if (per_memory)
             mni_access_filter_list(db, who, *out);
-        if ((*out)->count >= k || exhausted) {
-            for (size_t i = k; i < (*out)->count; i++)
-                mn_memory_free((*out)->items[i]);
-            if ((*out)->count > k)
-                (*out)->count = k;
+        int done = 0;
+        rc = mni_rank_page(db, rank, *out, least, want, exhausted, &done);
+        if (rc == MN_OK && done)
             return MN_OK;
-        }
         mn_memories_free(*out);
         *out = NULL;
+        if (rc != MN_OK)
+            return rc;
         if (served && q->metadata && want * 4 > MNI_META_INDEX_MAX)
             use_index = use_store = 0;
     }
@@ -202,15 +205,17 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
  * decision per memory (api/search_cache.c). */
 static int cached_best_readable(mn_db *db, const struct mni_who *who,
                                 const struct mni_store_query *q, const float *vec,
-                                const mn_search_options *opt, int per_memory, mn_memories **out)
+                                const mn_search_options *opt, const struct mni_rank *rank,
+                                int per_memory, mn_memories **out)
 {
     struct mni_wbuf key = {0};
-    int keyed = !per_memory && mni_search_cache_key(db, who->tenant->id, q, vec, opt, &key);
+    int keyed = !per_memory &&
+                mni_search_cache_key(db, who->tenant->id, q, vec, opt, rank, &key);
     if (keyed && mni_search_cache_get(db, &key, q, out)) {
         mni_wbuf_free(&key);
         return MN_OK;
     }
-    int rc = best_readable(db, who, q, vec, opt, per_memory, out);
+    int rc = best_readable(db, who, q, vec, opt, rank, per_memory, out);
     if (rc == MN_OK && keyed)
         mni_search_cache_put(db, &key, q, *out);
     mni_wbuf_free(&key);
@@ -229,6 +234,11 @@ static int memory_search(mn_db *db, const mn_actor *actor, const mn_search_optio
         rc = mni_abi_read(db, &mni_abi_search_options, options, 0, &copy, sizeof copy);
     if (rc == MN_OK)
         rc = check_options(db, opt);
+    struct mni_rank rank;
+    if (rc == MN_OK)
+        rc = mni_rank_begin(db, opt, (size_t)(opt->k ? opt->k : MNI_K_DEFAULT), &rank);
+    /* From here on the floor is the one in force (MN_SEARCH_OFF: none). */
+    copy.min_similarity = rc == MN_OK ? mni_rank_floor(db, opt, MNI_RANK_VECTOR) : 0;
     float *vec = rc == MN_OK ? malloc((size_t)db->dim * sizeof *vec) : NULL;
     if (rc == MN_OK && !vec)
         rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
@@ -246,7 +256,7 @@ static int memory_search(mn_db *db, const mn_actor *actor, const mn_search_optio
     if (rc == MN_OK && nothing && !(*out = calloc(1, sizeof **out)))
         rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
     else if (rc == MN_OK && !nothing)
-        rc = cached_best_readable(db, &who, &q.q, vec, opt, per_memory, out);
+        rc = cached_best_readable(db, &who, &q.q, vec, opt, &rank, per_memory, out);
     mni_query_release(&q);
     mni_who_release(&who);
     free(vec);
@@ -264,9 +274,10 @@ int mni_search_nearest(mn_db *db, struct mni_who *who, const struct mni_store_qu
 {
     mn_search_options opt = { .version = MN_SEARCH_OPTIONS_VERSION, .k = 1,
                               .min_similarity = min_similarity };
+    const struct mni_rank by_similarity = {.k = 1}; /* no recency, no importance */
     mn_memories *l = NULL;
     *out = NULL;
-    int rc = best_readable(db, who, q, vec, &opt, 0, &l);
+    int rc = best_readable(db, who, q, vec, &opt, &by_similarity, 0, &l);
     if (rc == MN_OK && l->count) {
         *out = l->items[0];
         l->count = 0;

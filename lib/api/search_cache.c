@@ -5,9 +5,11 @@
  * tenant is a miss for every search after it, in every process sharing the cache.
  *
  * A key holds all a result depends on besides the data: the store query (identity, type,
- * metadata filter, flags), k, the candidates asked of the index (ef), the floor, and a BLAKE2b
- * hash of the query vector (not the text: two handles with other embedders would make other
- * vectors of it; and a collision must not hand one query another's results).
+ * metadata filter, flags), k, the candidates asked of the index (ef), the floor in force, the
+ * importance weight, the cursor, and a BLAKE2b hash of the query vector (not the text: two
+ * handles with other embedders would make other vectors of it; and a collision must not hand
+ * one query another's results). A search ranked by recency is not kept: its scores move with
+ * the clock.
  *
  * Only searches whose every result the actor may read without a decision per memory are kept
  * (mni_access_begin's per_memory 0: the system actor, or policies that look at no memory):
@@ -18,6 +20,7 @@
  */
 #include "api/cache.h"
 #include "api/handle.h"
+#include "api/search_rank.h"
 #include "cache/cache.h"
 #include "cache/codec.h"
 #include "core/json.h"
@@ -46,11 +49,13 @@ static double double_of(int64_t i)
 }
 
 int mni_search_cache_key(mn_db *db, const char *tenant_id, const struct mni_store_query *q,
-                         const float *vec, const mn_search_options *opt, struct mni_wbuf *key)
+                         const float *vec, const mn_search_options *opt,
+                         const struct mni_rank *rank, struct mni_wbuf *key)
 {
     memset(key, 0, sizeof *key);
     struct mni_cache *c = db->cache;
-    uint64_t gen = mni_cache_rows_ok(db, q->flags) ? c->ops->gen(c, tenant_id) : 0;
+    uint64_t gen = mni_cache_rows_ok(db, q->flags) && !rank->half_life_ms
+                   ? c->ops->gen(c, tenant_id) : 0;
     if (!gen)
         return 0;
     unsigned char digest[32];
@@ -69,6 +74,8 @@ int mni_search_cache_key(mn_db *db, const char *tenant_id, const struct mni_stor
     mni_wbuf_i64(key, opt->k);
     mni_wbuf_i64(key, opt->ef ? opt->ef : db->cfg.hnsw_ef_search);
     mni_wbuf_i64(key, bits_of(opt->min_similarity));
+    mni_wbuf_i64(key, bits_of(rank->importance_weight));
+    mni_wbuf_str(key, opt->cursor);
     mni_wbuf_str(key, hex);
     int ok = !key->oom && (!q->metadata || meta);
     cJSON_free(meta);
@@ -96,6 +103,8 @@ int mni_search_cache_get(mn_db *db, const struct mni_wbuf *key,
     if (l && count)
         l->items = calloc((size_t)count, sizeof *l->items);
     int whole = l && (!count || l->items);
+    if (whole)
+        l->next_cursor = mni_rbuf_str(&r);
     for (int64_t i = 0; whole && i < count; i++) {
         mn_memory *m = mni_memory_decode(&r);
         if (!m) {
@@ -103,11 +112,14 @@ int mni_search_cache_get(mn_db *db, const struct mni_wbuf *key,
             break;
         }
         l->items[l->count++] = m;
-        m->similarity = double_of(mni_rbuf_i64(&r));
+        double *scores[] = {&m->similarity, &m->recency_factor, &m->importance_factor,
+                            &m->score};
+        for (size_t j = 0; j < sizeof scores / sizeof *scores; j++)
+            *scores[j] = double_of(mni_rbuf_i64(&r));
         whole = !r.bad && !expired_since(q, m);
     }
     free(v);
-    if (!whole || r.n) {
+    if (!whole || r.bad || r.n) {
         mn_memories_free(l);
         return 0;
     }
@@ -122,10 +134,14 @@ void mni_search_cache_put(mn_db *db, const struct mni_wbuf *key,
     struct mni_wbuf w = {0};
     mni_wbuf_format(&w, SEARCH_FORMAT);
     mni_wbuf_i64(&w, (int64_t)l->count);
+    mni_wbuf_str(&w, l->next_cursor);
     for (size_t i = 0; i < l->count; i++) {
         const mn_memory *m = l->items[i];
         mni_memory_encode(&w, m);
-        mni_wbuf_i64(&w, bits_of(m->similarity));
+        const double scores[] = {m->similarity, m->recency_factor, m->importance_factor,
+                                 m->score};
+        for (size_t j = 0; j < sizeof scores / sizeof *scores; j++)
+            mni_wbuf_i64(&w, bits_of(scores[j]));
         if (!(q->flags & MN_WITH_EXPIRED) && m->expires_at && m->expires_at - q->now < ttl)
             ttl = m->expires_at - q->now;
     }

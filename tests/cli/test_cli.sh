@@ -198,14 +198,17 @@ check "the relevant memory ranks first" sh -c "head -n 1 '$OUT' | grep -q 'green
 check "human search line: rank, similarity with 3 decimals, type, text" \
     grep -Eq '^ +1  [01]\.[0-9]{3}  preference +The customer prefers green tea' "$OUT"
 expect 0 "memory search --json" $B --json memory search "refunds working days" --k 2
-check "search --json shape" json 'set(d) == {"query", "k", "took_ms", "hits"} and d["k"] == 2
+check "search --json shape" json 'set(d) == {"query", "k", "took_ms", "hits", "next_cursor"}
+    and d["k"] == 2
     and d["query"] == "refunds working days" and isinstance(d["took_ms"], (int, float))
     and 1 <= len(d["hits"]) <= 2 and set(d["hits"][0]) == {"id", "text", "type", "metadata",
-    "similarity", "importance", "identity_id", "created_at"}'
+    "similarity", "recency_factor", "importance_factor", "score", "importance", "identity_id",
+    "created_at"}'
 check "search --json: best hit first, metadata an object" json 'd["hits"][0]["type"] == "policy"
     and isinstance(d["hits"][0]["metadata"], dict)
     and all(d["hits"][i]["similarity"] >= d["hits"][i+1]["similarity"] for i in range(len(d["hits"])-1))'
-expect 0 "memory search --type filter" $B --json memory search "customer" --type policy
+expect 0 "memory search --type filter" $B --json memory search "customer" --type policy \
+    --min-similarity -1
 check "filtered search returns only that type" json 'd["hits"] and all(h["type"] == "policy" for h in d["hits"])'
 expect 0 "memory search --min-similarity 0.99" $B --json memory search "unrelated zebra words" \
     --min-similarity 0.99

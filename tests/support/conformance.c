@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_BACKENDS 8
 static struct {
@@ -76,11 +77,12 @@ static void expect_list(struct world *w, const mn_actor *a, const mn_filter *f, 
         ck_assert_msg(th_ids_contain(got, got_n, want[i]), "%s: list misses %s", what, want[i]);
 }
 
-/* Same for search with a large k (min_similarity 0 keeps every hit). */
+/* Same for search with a large k and no relevance floor, which keeps every hit. */
 static void expect_search(struct world *w, const mn_actor *a, const char *query,
                           const mn_filter *f, const char **want, size_t n, const char *what)
 {
-    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = query, .k = 1000};
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = query, .k = 1000,
+                            .min_similarity = MN_SEARCH_OFF};
     if (f)
         so.filter = f;
     mn_memories *l = NULL;
@@ -1866,7 +1868,8 @@ START_TEST(search_text)
         {"oat milk flat white", 4},
     };
     for (size_t i = 0; i < sizeof qs / sizeof *qs; i++) {
-        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = qs[i].q};
+        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = qs[i].q,
+                                .min_similarity = MN_SEARCH_OFF};
         mn_memories *l = NULL;
         TH_OK(w.db, mn_memory_search(w.db, &w.as_alice, &so, &l));
         ck_assert_uint_eq(l->count, 10); /* default k */
@@ -1874,7 +1877,7 @@ START_TEST(search_text)
                       "query \"%s\": first is \"%s\", want \"%s\"", qs[i].q, l->items[0]->text,
                       corpus[qs[i].want]);
         ck_assert_ptr_null(l->items[0]->embedding);
-        ck_assert_ptr_null(l->next_cursor);
+        ck_assert_ptr_nonnull(l->next_cursor); /* more follow the 10 */
         check_results(&w, l, th_embed(w.db, qs[i].q));
         mn_memories_free(l);
     }
@@ -1905,8 +1908,8 @@ START_TEST(search_vector)
     int dim = mn_embed_dim(w.db);
     const float *v = th_embed(w.db, corpus[11]);
     /* A query text and a vector at once: which one? MN_EINVAL, naming both. */
-    mn_search_options so = {
-        .version = MN_SEARCH_OPTIONS_VERSION, .query = corpus[3], .vector = v, .dim = dim, .k = 5};
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = corpus[3],
+                            .vector = v, .dim = dim, .k = 5, .min_similarity = MN_SEARCH_OFF};
     mn_memories *l = NULL;
     TH_RC(w.db, mn_memory_search(w.db, &w.sys, &so, &l), MN_EINVAL);
     ck_assert_msg(strstr(mn_errmsg(w.db), "both a query text and a vector"), "%s",
@@ -1932,8 +1935,8 @@ START_TEST(search_vector)
     /* The negated vector: similarity -1 is allowed and sorts last. */
     for (int i = 0; i < dim; i++)
         scaled[i] = -v[i];
-    so = (mn_search_options){
-        .version = MN_SEARCH_OPTIONS_VERSION, .vector = scaled, .dim = dim, .k = 1000};
+    so = (mn_search_options){.version = MN_SEARCH_OPTIONS_VERSION, .vector = scaled,
+                             .dim = dim, .k = 1000, .min_similarity = MN_SEARCH_OFF};
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
     ck_assert_uint_eq(l->count, NCORPUS);
     ck_assert_str_eq(l->items[NCORPUS - 1]->id, ids[11]);
@@ -1972,7 +1975,8 @@ START_TEST(search_k_and_exactness)
 
     int ks[] = {1, 3, 10, 14, 15, 100, 1000};
     for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
-        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = q, .k = ks[ki]};
+        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = q, .k = ks[ki],
+                                .min_similarity = MN_SEARCH_OFF};
         mn_memories *l = NULL;
         TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
         size_t want = (size_t)ks[ki] < NCORPUS ? (size_t)ks[ki] : NCORPUS;
@@ -1996,7 +2000,8 @@ START_TEST(search_min_similarity)
     const char *ids[NCORPUS];
     add_corpus(&w, ids);
     const char *q = "Daniel flights aisle seat passport";
-    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = q, .k = 100};
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = q, .k = 100,
+                            .min_similarity = MN_SEARCH_OFF};
     mn_memories *all = NULL, *l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &all));
     ck_assert_uint_eq(all->count, NCORPUS);
@@ -2023,6 +2028,317 @@ START_TEST(search_min_similarity)
     ck_assert_str_eq(l->items[0]->id, ids[0]);
     mn_memories_free(l);
     mn_memories_free(all);
+    world_close(&w);
+}
+END_TEST
+
+/* The relevance floor by default (the local embedder's, 0.15) keeps unrelated memories out;
+ * MN_SEARCH_OFF keeps every hit; the handle's search_min_relevance is the default of a call. */
+START_TEST(search_floor_default)
+{
+    const char *url = fresh_url(_i);
+    struct world w;
+    world_open_at(&w, url, NULL);
+    const char *ids[NCORPUS];
+    add_corpus(&w, ids);
+    const char *q = "Daniel flights aisle seat passport";
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = q, .k = 100,
+                            .min_similarity = MN_SEARCH_OFF};
+    mn_memories *all = NULL, *l = NULL;
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &all));
+    ck_assert_uint_eq(all->count, NCORPUS);
+    so.min_similarity = 0;
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+    size_t want = 0;
+    for (size_t i = 0; i < all->count; i++)
+        want += all->items[i]->similarity >= 0.15;
+    ck_assert_msg(want > 0 && want < NCORPUS, "%zu of %zu above the floor", want, NCORPUS);
+    ck_assert_uint_eq(l->count, want);
+    ck_assert_str_eq(l->items[0]->id, ids[0]);
+    for (size_t i = 0; i < l->count; i++)
+        ck_assert_double_ge(l->items[i]->similarity, 0.15);
+    mn_memories_free(l);
+    /* A query sharing no word with any memory finds nothing by default. */
+    so.query = "volcanic eruption";
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+    ck_assert_uint_eq(l->count, 0);
+    mn_memories_free(l);
+    /* The handle's floor: none, then 0.5; a call's own floor wins. */
+    mn_config cfg = MN_CONFIG_INIT;
+    cfg.search_min_relevance = MN_SEARCH_OFF;
+    mn_db *db = th_open(url, &cfg);
+    TH_OK(db, mn_memory_search(db, &w.sys, &so, &l));
+    ck_assert_uint_eq(l->count, NCORPUS < 100 ? NCORPUS : 100);
+    mn_memories_free(l);
+    mn_close(db);
+    cfg.search_min_relevance = 0.5;
+    db = th_open(url, &cfg);
+    so.query = q;
+    TH_OK(db, mn_memory_search(db, &w.sys, &so, &l));
+    for (size_t i = 0; i < l->count; i++)
+        ck_assert_double_ge(l->items[i]->similarity, 0.5);
+    mn_memories_free(l);
+    so.min_similarity = MN_SEARCH_OFF;
+    TH_OK(db, mn_memory_search(db, &w.sys, &so, &l));
+    ck_assert_uint_eq(l->count, NCORPUS);
+    mn_memories_free(l);
+    mn_close(db);
+    /* A floor out of range is refused at mn_open, naming the field. */
+    cfg.search_min_relevance = 1.5;
+    mn_db *bad = NULL;
+    TH_RC(bad, mn_open(&bad, url, &cfg), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(bad), "mn_config.search_min_relevance is 1.5"), "%s",
+                  mn_errmsg(bad));
+    mn_close(bad);
+    mn_memories_free(all);
+    world_close(&w);
+}
+END_TEST
+
+/* The unit vector cos(angle) e0 + sin(angle) e1, whose similarity to e0 is cos(angle). */
+static const float *unit_at(int dim, double angle)
+{
+    float *v = th_keep(calloc((size_t)dim, sizeof *v));
+    v[0] = (float)cos(angle);
+    v[1] = (float)sin(angle);
+    return v;
+}
+
+static const char *add_vector(struct world *w, const char *text, const float *v, double importance)
+{
+    mn_memory_input in = TH_IN(.text = text, .embedding = v, .dim = mn_embed_dim(w->db));
+    in.importance = importance;
+    return th_add_in(w->db, &w->as_alice, &in);
+}
+
+/* Ranks a vector search and returns the ids best first (n of them). */
+static const char **ranked(mn_db *db, const mn_actor *a, const mn_search_options *so, size_t *n)
+{
+    mn_memories *l = NULL;
+    TH_OK(db, mn_memory_search(db, a, so, &l));
+    const char **ids = th_keep(calloc(l->count + 1, sizeof *ids));
+    for (size_t i = 0; i < l->count; i++) {
+        const mn_memory *m = l->items[i];
+        ck_assert_double_eq_tol(m->score, m->similarity * m->recency_factor *
+                                              m->importance_factor, 1e-9);
+        if (i > 0)
+            ck_assert_double_le(m->score, l->items[i - 1]->score);
+        ids[i] = th_fmt("%s", m->id);
+    }
+    *n = l->count;
+    mn_memories_free(l);
+    return ids;
+}
+
+/* Recency and importance reorder by relevance times their factors, per call and as the
+ * handle's defaults; MN_SEARCH_OFF turns a handle's default off for one call; bad weights are
+ * refused naming the field. */
+START_TEST(search_ranking)
+{
+    const char *url = fresh_url(_i);
+    struct world w;
+    world_open_at(&w, url, NULL);
+    int dim = mn_embed_dim(w.db);
+    /* old: the query itself, but old and unimportant; young: a little less similar (0.95),
+     * changed again just before each recency search, so that it is always the younger by 1 s
+     * or more, 10 half-lives of 100 ms. */
+    const char *old = add_vector(&w, "old exact note", unit_at(dim, 0), 0.1);
+    usleep(1000 * 1000);
+    const char *young = add_vector(&w, "new close note", unit_at(dim, acos(0.95)), 1.0);
+    mn_memory_changes touch = {.version = MN_MEMORY_CHANGES_VERSION,
+                               .set = MN_MEMORY_SET_IMPORTANCE, .importance = 1.0};
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .vector = unit_at(dim, 0),
+                            .dim = dim, .k = 10};
+    size_t n;
+    const char **ids = ranked(w.db, &w.sys, &so, &n);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(ids[0], old);
+    /* Importance: 0.1 against 1.0 at full weight. */
+    so.importance_weight = 1;
+    mn_memories *l = NULL;
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+    ck_assert_str_eq(l->items[0]->id, young);
+    ck_assert_double_eq_tol(l->items[0]->importance_factor, 1.0, 1e-9);
+    ck_assert_double_eq_tol(l->items[1]->importance_factor, 0.1, 1e-9);
+    ck_assert_double_eq_tol(l->items[0]->recency_factor, 1.0, 1e-9);
+    ck_assert_double_eq_tol(l->items[0]->score, 0.95, 1e-4);
+    mn_memories_free(l);
+    /* Recency: a 100 ms half-life leaves the old note under 1/1000 of its relevance at full
+     * weight. */
+    so.importance_weight = 0;
+    so.recency_half_life_ms = 100;
+    so.recency_weight = 1;
+    TH_OK(w.db, mn_memory_update(w.db, &w.sys, young, &touch, NULL));
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+    ck_assert_str_eq(l->items[0]->id, young);
+    ck_assert_double_lt(l->items[1]->recency_factor, 1.0 / 1000);
+    ck_assert_double_gt(l->items[0]->recency_factor, l->items[1]->recency_factor);
+    ck_assert_double_eq_tol(l->items[0]->importance_factor, 1.0, 1e-9);
+    mn_memories_free(l);
+    /* Half the weight: at most half of the relevance goes. */
+    so.recency_weight = 0.5;
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+    ck_assert_double_ge(l->items[1]->recency_factor, 0.5);
+    mn_memories_free(l);
+    /* The handle's defaults rank every call; a call turns one off with MN_SEARCH_OFF. */
+    mn_config cfg = MN_CONFIG_INIT;
+    cfg.search_importance_weight = 1;
+    mn_db *db = th_open(url, &cfg);
+    so = (mn_search_options){.version = MN_SEARCH_OPTIONS_VERSION, .vector = unit_at(dim, 0),
+                             .dim = dim, .k = 10};
+    ck_assert_str_eq(ranked(db, &w.sys, &so, &n)[0], young);
+    so.importance_weight = MN_SEARCH_OFF;
+    ck_assert_str_eq(ranked(db, &w.sys, &so, &n)[0], old);
+    mn_close(db);
+    cfg = (mn_config)MN_CONFIG_INIT;
+    cfg.search_recency_half_life_ms = 100; /* weight: 0.5 by default */
+    db = th_open(url, &cfg);
+    so.importance_weight = 0;
+    TH_OK(db, mn_memory_update(db, &w.sys, young, &touch, NULL));
+    TH_OK(db, mn_memory_search(db, &w.sys, &so, &l));
+    ck_assert_str_eq(l->items[0]->id, young);
+    ck_assert_double_ge(l->items[1]->recency_factor, 0.5);
+    mn_memories_free(l);
+    so.recency_half_life_ms = MN_SEARCH_OFF;
+    ck_assert_str_eq(ranked(db, &w.sys, &so, &n)[0], old);
+    mn_close(db);
+    /* Bad values: refused, naming the field. */
+    so = (mn_search_options){.version = MN_SEARCH_OPTIONS_VERSION, .vector = unit_at(dim, 0),
+                             .dim = dim, .importance_weight = 2};
+    TH_RC(w.db, mn_memory_search(w.db, &w.sys, &so, &l), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(w.db), "mn_search_options.importance_weight is 2"), "%s",
+                  mn_errmsg(w.db));
+    so.importance_weight = 0;
+    so.recency_half_life_ms = -5;
+    TH_RC(w.db, mn_memory_search(w.db, &w.sys, &so, &l), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(w.db), "recency_half_life_ms is -5"), "%s", mn_errmsg(w.db));
+    cfg = (mn_config)MN_CONFIG_INIT;
+    cfg.search_recency_weight = -0.5;
+    mn_db *bad = NULL;
+    TH_RC(bad, mn_open(&bad, url, &cfg), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(bad), "mn_config.search_recency_weight is -0.5"), "%s",
+                  mn_errmsg(bad));
+    mn_close(bad);
+    world_close(&w);
+}
+END_TEST
+
+/* Pages of a search, cursor after cursor, are the one long search cut in pieces: same order,
+ * nothing twice, nothing missed, ties broken by id; a ranked search pages the same way. */
+static void check_pages(struct world *w, mn_search_options so, int page)
+{
+    so.k = 1000;
+    size_t n_all;
+    const char **all = ranked(w->db, &w->sys, &so, &n_all);
+    so.k = page;
+    size_t seen = 0, pages = 0;
+    char *cursor = NULL;
+    do {
+        so.cursor = cursor;
+        mn_memories *l = NULL;
+        TH_OK(w->db, mn_memory_search(w->db, &w->sys, &so, &l));
+        ck_assert_uint_le(l->count, (size_t)page);
+        ck_assert_msg(l->count > 0, "page %zu is empty", pages);
+        for (size_t i = 0; i < l->count; i++, seen++) {
+            ck_assert_uint_lt(seen, n_all);
+            ck_assert_msg(strcmp(l->items[i]->id, all[seen]) == 0, "page %zu, hit %zu: %s, want "
+                          "%s", pages, i, l->items[i]->id, all[seen]);
+        }
+        free(cursor);
+        cursor = l->next_cursor ? strdup(l->next_cursor) : NULL;
+        ck_assert(!l->next_cursor || l->count == (size_t)page);
+        mn_memories_free(l);
+        pages++;
+    } while (cursor);
+    ck_assert_uint_eq(seen, n_all);
+}
+
+START_TEST(search_paging)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *ids[NCORPUS];
+    add_corpus(&w, ids);
+    int dim = mn_embed_dim(w.db);
+    /* Three memories with the same vector: equal scores, in id order. */
+    const float *same = th_embed(w.db, corpus[4]);
+    for (int i = 0; i < 3; i++)
+        add_vector(&w, th_fmt("twin %d", i), same, 0.5);
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = corpus[4],
+                            .min_similarity = MN_SEARCH_OFF};
+    check_pages(&w, so, 1);
+    check_pages(&w, so, 4);
+    check_pages(&w, so, 18);
+    so.importance_weight = 0.7;
+    so.recency_half_life_ms = 3600 * 1000;
+    check_pages(&w, so, 5);
+    so = (mn_search_options){.version = MN_SEARCH_OPTIONS_VERSION, .vector = same, .dim = dim,
+                             .k = 2};
+    check_pages(&w, so, 2); /* the default floor */
+    size_t n;
+    const char **twins = ranked(w.db, &w.sys, &so, &n);
+    ck_assert_int_lt(strcmp(twins[0], twins[1]), 0);
+    /* A cursor of another search, or none at all: MN_EINVAL, saying what to do. */
+    mn_memories *l = NULL;
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+    ck_assert_ptr_nonnull(l->next_cursor);
+    const char *cursor = th_fmt("%s", l->next_cursor);
+    mn_memories_free(l);
+    so.importance_weight = 0.5;
+    so.cursor = cursor;
+    TH_RC(w.db, mn_memory_search(w.db, &w.sys, &so, &l), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(w.db), "belongs to another search"), "%s", mn_errmsg(w.db));
+    so.importance_weight = 0;
+    so.cursor = "garbage";
+    TH_RC(w.db, mn_memory_search(w.db, &w.sys, &so, &l), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(w.db), "cursor \"garbage\" is not one that a search "
+                                          "returned; pass next_cursor"), "%s", mn_errmsg(w.db));
+    world_close(&w);
+}
+END_TEST
+
+/* A list page is filled after the policies: memories a policy hides cost no place, and a page
+ * is never empty while memories the actor may see follow. */
+START_TEST(memory_list_fills_after_policy)
+{
+    struct world w;
+    world_open(&w, _i);
+    mn_policy_input pin = {.version = MN_POLICY_INPUT_VERSION, .role = "admin",
+                           .rule = "{\"effect\":\"deny\",\"actions\":[\"read\"],\"resource\":"
+                                   "\"memory\",\"conditions\":{\"resource_conditions\":{"
+                                   "\"memory_types\":[\"secret\"]}}}"};
+    TH_OK(w.db, mn_policy_add(w.db, &w.sys, &pin, NULL));
+    /* Oldest first: a fact, 30 secrets, a fact, 30 secrets, a fact. */
+    const char *facts[3];
+    for (int f = 0; f < 3; f++) {
+        mn_memory_input in = TH_IN(.text = th_fmt("fact %d", f), .type = "fact");
+        facts[f] = th_add_in(w.db, &w.as_bob, &in);
+        for (int s = 0; f < 2 && s < 30; s++) {
+            in = (mn_memory_input)TH_IN(.text = th_fmt("secret %d %d", f, s), .type = "secret");
+            th_add_in(w.db, &w.as_bob, &in);
+        }
+    }
+    int limits[] = {1, 2, 3, 50};
+    for (size_t li = 0; li < sizeof limits / sizeof *limits; li++) {
+        size_t seen = 0;
+        char *cursor = NULL;
+        do {
+            mn_list_options lo = {.version = MN_LIST_OPTIONS_VERSION, .limit = limits[li],
+                                  .cursor = cursor};
+            mn_memories *l = NULL;
+            TH_OK(w.db, mn_memory_list(w.db, &w.as_bob, &lo, &l));
+            size_t left = 3 - seen;
+            size_t want = left < (size_t)limits[li] ? left : (size_t)limits[li];
+            ck_assert_msg(l->count == want, "limit %d: a page of %zu, want %zu", limits[li],
+                          l->count, want);
+            for (size_t i = 0; i < l->count; i++, seen++)
+                ck_assert_str_eq(l->items[i]->id, facts[2 - seen]);
+            free(cursor);
+            cursor = l->next_cursor ? strdup(l->next_cursor) : NULL;
+            mn_memories_free(l);
+        } while (cursor);
+        ck_assert_uint_eq(seen, 3);
+    }
     world_close(&w);
 }
 END_TEST
@@ -2581,6 +2897,10 @@ Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void))
         {"search", search_k_and_exactness},
         {"search", search_min_similarity},
         {"search", search_featureless_text},
+        {"search", search_floor_default},
+        {"search", search_ranking},
+        {"search", search_paging},
+        {"memories", memory_list_fills_after_policy},
         {"store", persistence},
         {"store", embed_dim_fixed_at_creation},
         {"store", wide_vectors},

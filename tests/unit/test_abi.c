@@ -357,6 +357,36 @@ START_TEST(config_of_1_1_without_metrics)
 }
 END_TEST
 
+/* The growth of ranking: a version 1 mn_search_options (no ranking, no cursor) is read in its
+ * own size, the rest taken as defaults; a version 2 mn_config's handle has no ranking. Both
+ * searches are the same, and a garbage byte past the old size changes nothing. */
+START_TEST(search_options_of_version_1)
+{
+    mn_config cur = MN_CONFIG_INIT;
+    mn_config *cfg2 = exact(&cur, offsetof(mn_config, search_recency_half_life_ms));
+    cfg2->version = 2;
+    mn_db *db = NULL;
+    TH_OK(db, mn_open(&db, th_sqlite_url(), cfg2));
+    th_tenant(db, "acme");
+    mn_actor sys = TH_ACTOR(.tenant = "acme");
+    th_add(db, &sys, th_identity(db, "acme", "alice"), "green tea in the morning");
+    size_t v1_size = offsetof(mn_search_options, recency_half_life_ms);
+    unsigned char *raw = th_keep(malloc(v1_size + sizeof(mn_search_options)));
+    memset(raw, 0xFF, v1_size + sizeof(mn_search_options));
+    mn_search_options so = MN_SEARCH_OPTIONS_INIT;
+    so.query = "green tea";
+    so.version = 1;
+    memcpy(raw, &so, v1_size);
+    mn_memories *l = NULL;
+    TH_OK(db, mn_memory_search(db, &sys, (const mn_search_options *)raw, &l));
+    ck_assert_uint_eq(l->count, 1);
+    ck_assert_double_eq(l->items[0]->score, l->items[0]->similarity);
+    ck_assert(l->items[0]->recency_factor == 1 && l->items[0]->importance_factor == 1);
+    mn_memories_free(l);
+    mn_close(db);
+}
+END_TEST
+
 START_TEST(init_functions)
 {
     mn_memory_input in;
@@ -414,6 +444,7 @@ static Suite *abi_suite(void)
     tcase_add_test(tc, older_versions_read_and_written_in_their_size);
     tcase_add_test(tc, actor_of_1_0_without_api_key);
     tcase_add_test(tc, config_of_1_1_without_metrics);
+    tcase_add_test(tc, search_options_of_version_1);
     tcase_add_test(tc, init_functions);
     suite_add_tcase(s, tc);
     return s;

@@ -6,6 +6,7 @@
  */
 #include "support/harness.h"
 #include "api/cache.h"
+#include "api/search_rank.h"
 #include "cache/cache.h"
 #include "cache/codec.h"
 #include "core/clock.h"
@@ -260,6 +261,7 @@ static mn_memories *search_for(mn_db *db, const mn_actor *a, const char *query, 
     mn_search_options so = MN_SEARCH_OPTIONS_INIT;
     so.query = query;
     so.k = k;
+    so.min_similarity = MN_SEARCH_OFF; /* every memory, related or not */
     mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, a, &so, &l));
     return l;
@@ -330,8 +332,9 @@ START_TEST(searches_cached_until_a_memory_expires)
     so.dim = mn_embed_dim(db);
     int64_t now = mni_now_ms();
     struct mni_store_query q = {.now = now};
+    const struct mni_rank rank = {.k = 10};
     struct mni_wbuf key;
-    ck_assert(mni_search_cache_key(db, tid, &q, vec, &so, &key));
+    ck_assert(mni_search_cache_key(db, tid, &q, vec, &so, &rank, &key));
     mn_memory m = {.id = "m1", .tenant_id = (char *)tid, .identity_id = "i", .text = "x",
                    .type = "note", .metadata = "{}", .expires_at = now + 200,
                    .similarity = 0.5};
@@ -354,7 +357,7 @@ START_TEST(searches_cached_until_a_memory_expires)
     /* Expired ones asked for: no limit but the TTL. */
     q.flags = MN_WITH_EXPIRED;
     struct mni_wbuf key2;
-    ck_assert(mni_search_cache_key(db, tid, &q, vec, &so, &key2));
+    ck_assert(mni_search_cache_key(db, tid, &q, vec, &so, &rank, &key2));
     mni_search_cache_put(db, &key2, &q, &l);
     q.now = now + 1000;
     ck_assert(mni_search_cache_get(db, &key2, &q, &got));

@@ -235,7 +235,9 @@ static int get_rc(mn_db *db, const mn_actor *a, const char *id)
 static const char **search_ids(mn_db *db, const mn_actor *a, const char *query, int k,
                                const mn_filter *filter, size_t *n)
 {
-    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = query, .k = k};
+    /* No relevance floor: what a policy hides is the question, not what is relevant. */
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = query, .k = k,
+                            .min_similarity = MN_SEARCH_OFF};
     if (filter)
         so.filter = filter;
     mn_memories *l = NULL;
@@ -921,6 +923,42 @@ START_TEST(deny_with_resource_condition_hides_own)
     ck_assert_str_eq(pid, deny);
     ck_assert(verdict(db, b, "read", "memory", memory_data(w.bob, "fact", NULL), &pid, NULL));
     ck_assert_str_ne(pid, deny);
+    mn_close(db);
+}
+END_TEST
+
+/* A list page is filled past the memories a policy hides, but one call reads at most
+ * MN_LIST_READ_MAX hidden ones: then the page is short (here empty) and its cursor goes on. */
+START_TEST(list_reads_a_bounded_number_of_hidden_rows)
+{
+    struct world w;
+    world_open(&w);
+    mn_db *db = w.db;
+    policy_add(db, &w.sys, "agent",
+               "{\"effect\":\"deny\",\"actions\":[\"read\"],\"resource\":\"memory\","
+               "\"conditions\":{\"resource_conditions\":{\"memory_types\":[\"secret\"]}}}",
+               0);
+    enum { HIDDEN = MN_LIST_READ_MAX + 500, BATCH = 1000 };
+    mn_memory_input *in = th_keep(calloc(BATCH, sizeof *in));
+    for (int done = 0; done < HIDDEN; done += BATCH) {
+        int n = HIDDEN - done < BATCH ? HIDDEN - done : BATCH;
+        for (int i = 0; i < n; i++)
+            in[i] = (mn_memory_input)TH_IN(.identity = w.bob, .type = "secret",
+                                           .text = th_fmt("hidden note %d", done + i));
+        TH_OK(db, mn_memory_add_many(db, &w.sys, in, (size_t)n, NULL, NULL));
+    }
+    /* Bob's only readable live memory, b1, is older than every hidden one. */
+    mn_list_options lo = {.version = MN_LIST_OPTIONS_VERSION, .limit = 1};
+    mn_memories *l = NULL;
+    TH_OK(db, mn_memory_list(db, &w.as_bob, &lo, &l));
+    ck_assert_uint_eq(l->count, 0);
+    ck_assert_ptr_nonnull(l->next_cursor);
+    lo.cursor = th_fmt("%s", l->next_cursor);
+    mn_memories_free(l);
+    TH_OK(db, mn_memory_list(db, &w.as_bob, &lo, &l));
+    ck_assert_uint_eq(l->count, 1);
+    ck_assert_str_eq(l->items[0]->id, w.b1);
+    mn_memories_free(l);
     mn_close(db);
 }
 END_TEST
@@ -2104,6 +2142,7 @@ static Suite *policy_api_suite(void)
     tcase_add_test(tc, update_decided_before_and_after);
     tcase_add_test(tc, resource_conditions_filter_results);
     tcase_add_test(tc, deny_with_resource_condition_hides_own);
+    tcase_add_test(tc, list_reads_a_bounded_number_of_hidden_rows);
     suite_add_tcase(s, tc);
     tc = tcase_create("conditions");
     tcase_set_timeout(tc, 120);

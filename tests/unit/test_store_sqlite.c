@@ -227,6 +227,7 @@ START_TEST(expiry_by_editing_the_file)
     mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION,
                             .query = "expiring memory summer festival winter market",
                             .k = 100,
+                            .min_similarity = MN_SEARCH_OFF,
                             .filter = &so_filter};
     mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, &sys, &so, &l));
