@@ -91,6 +91,11 @@ typedef struct cli_opt {
  */
 int cli_parse(cli_ctx *c, int argc, char **argv, const cli_opt *opts, int min_args, int max_args);
 
+/* MN_SEARCH_* of a mode's name ("vector", "keyword", "hybrid"), or 0 when unknown. */
+int cli_search_mode(const char *name);
+/* The name of an MN_SEARCH_* mode other than AUTO. */
+const char *cli_search_mode_name(int mode);
+
 /* Prints "manushya: <msg>; see manushya GROUP COMMAND --help" to stderr, returns 2. */
 int cli_usage_error(const cli_ctx *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

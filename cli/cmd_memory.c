@@ -179,11 +179,18 @@ static const cli_cmd cmds[] = {
     {"history", cli_memory_history, "memory history ID",
      "Shows a memory's changes, oldest first: version, time (UTC), who, what changed."},
     {"search", cli_memory_search,
-     "memory search QUERY [--k N] [--min-similarity X] [--type T] [--meta JSON] [--identity I]",
+     "memory search QUERY [--mode M] [--explain] [--k N] [--min-similarity X] [--type T]\n"
+     "                    [--meta JSON] [--identity I]",
      "Finds the memories closest to QUERY, best first: rank, similarity, type, text.\n"
      "A QUERY without a word to match (only punctuation, say) finds nothing.\n"
+     "  --mode M            vector (by meaning), keyword (by shared words, BM25) or hybrid\n"
+     "                      (both, fused by reciprocal rank; the default): a rare word such\n"
+     "                      as an order number or a name ranks its memory first\n"
+     "  --explain           show each hit's vector rank and similarity, keyword rank and\n"
+     "                      score, and fused score (JSON: an \"explain\" object per hit)\n"
      "  --k N               number of hits (default 10, at most 1000)\n"
-     "  --min-similarity X  drop hits below this cosine similarity\n" FILTER_HELP},
+     "  --min-similarity X  drop hits the vector ranking found below this cosine similarity\n"
+     "                      (keyword hits stay)\n" FILTER_HELP},
     {"import", cli_memory_import, "memory import FILE.jsonl|- [--batch N]",
      "Adds memories from JSON Lines: one object per line with \"text\" (required) and\n"
      "optionally \"type\", \"metadata\" (object), \"identity\", \"importance\", \"ttl_days\".\n"

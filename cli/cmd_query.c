@@ -153,7 +153,7 @@ int cli_memory_list(cli_ctx *c, int argc, char **argv)
     return rc;
 }
 
-static cJSON *search_hit(const mn_memory *m)
+static cJSON *search_hit(const mn_memory *m, int explain)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", m->id);
@@ -167,6 +167,14 @@ static cJSON *search_hit(const mn_memory *m)
     else
         cJSON_AddNullToObject(o, "identity_id");
     cJSON_AddItemToObject(o, "created_at", cli_json_int(m->created_at));
+    if (explain) {
+        cJSON *e = cJSON_AddObjectToObject(o, "explain");
+        cJSON_AddItemToObject(e, "vector_score", cli_json_number(m->vector_score, 6));
+        cJSON_AddNumberToObject(e, "vector_rank", m->vector_rank);
+        cJSON_AddItemToObject(e, "keyword_score", cli_json_number(m->keyword_score, 6));
+        cJSON_AddNumberToObject(e, "keyword_rank", m->keyword_rank);
+        cJSON_AddItemToObject(e, "fused_score", cli_json_number(m->fused_score, 6));
+    }
     return o;
 }
 
@@ -176,14 +184,23 @@ int cli_memory_search(cli_ctx *c, int argc, char **argv)
     mn_search_options so = MN_SEARCH_OPTIONS_INIT;
     so.filter = &f;
     so.k = 10;
+    const char *mode = NULL;
+    int explain = 0;
     const cli_opt opts[] = {FILTER_OPTS(f),
                             {"k", CLI_OPT_INT, &so.k, NULL},
                             {"min-similarity", CLI_OPT_NUM, &so.min_similarity, NULL},
+                            {"mode", CLI_OPT_STR, &mode, NULL},
+                            {"explain", CLI_OPT_FLAG, &explain, NULL},
                             {0}};
     mn_actor a;
     int rc = cli_parse(c, argc, argv, opts, 1, 1);
-    if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE ||
-        (rc = cli_open(c)) != CLI_EXIT_OK)
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (mode && !(so.mode = cli_search_mode(mode)))
+        return cli_usage_error(c, "--mode %s: give vector, keyword or hybrid", mode);
+    if (explain)
+        so.flags |= MN_SEARCH_EXPLAIN;
+    if ((rc = cli_actor(c, &a)) != CLI_CONTINUE || (rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
     so.query = c->args[0];
 
@@ -201,13 +218,16 @@ int cli_memory_search(cli_ctx *c, int argc, char **argv)
         cJSON_AddItemToObject(o, "took_ms", cli_json_number(took_ms, 4));
         cJSON *arr = cJSON_AddArrayToObject(o, "hits");
         for (size_t i = 0; i < hits->count; i++)
-            cJSON_AddItemToArray(arr, search_hit(hits->items[i]));
+            cJSON_AddItemToArray(arr, search_hit(hits->items[i], explain));
         rc = cli_json_emit(o);
     } else {
         int w = type_width(hits);
         for (size_t i = 0; i < hits->count; i++) {
             const mn_memory *m = hits->items[i];
             printf("%3zu  %.3f  ", i + 1, m->similarity);
+            if (explain)
+                printf("v#%-3d %.3f  k#%-3d %7.3f  fused %.4f  ", m->vector_rank,
+                       m->vector_score, m->keyword_rank, m->keyword_score, m->fused_score);
             cli_print_cell(stdout, m->type, (size_t)w);
             fputs("  ", stdout);
             cli_print_text(stdout, m->text, 0);

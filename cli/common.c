@@ -305,3 +305,20 @@ int cli_bench_backend(cli_ctx *c, const char *backend, int *redis)
         return cli_usage_error(c, "--backend redis needs --redis URL (or MANUSHYA_REDIS)");
     return CLI_CONTINUE;
 }
+
+static const char *const search_modes[] = {
+    [MN_SEARCH_VECTOR] = "vector", [MN_SEARCH_KEYWORD] = "keyword", [MN_SEARCH_HYBRID] = "hybrid",
+};
+
+int cli_search_mode(const char *name)
+{
+    for (int m = MN_SEARCH_VECTOR; m <= MN_SEARCH_HYBRID; m++)
+        if (strcmp(name, search_modes[m]) == 0)
+            return m;
+    return 0;
+}
+
+const char *cli_search_mode_name(int mode)
+{
+    return search_modes[mode];
+}

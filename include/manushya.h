@@ -229,8 +229,12 @@ typedef struct mn_config {
     int cache_local_ms;      /* an in-process entry is used for this long at most, since the
                               * writes of other processes do not reach it: default 1000,
                               * 1..3600000 */
+    /* ---- version 3 (1.3) ---- */
+    int search_mode;         /* what MN_SEARCH_AUTO means for this handle: MN_SEARCH_HYBRID
+                              * (0 = the default: it finds what either mode finds, and a rare
+                              * word first), MN_SEARCH_VECTOR or MN_SEARCH_KEYWORD */
 } mn_config;
-#define MN_CONFIG_VERSION 2
+#define MN_CONFIG_VERSION 3
 #define MN_CONFIG_INIT MN_INIT_(MN_CONFIG_VERSION)
 MN_API int mn_config_init(mn_config *s, unsigned version);
 
@@ -625,7 +629,8 @@ typedef struct mn_memory {
     int64_t expires_at;   /* 0 = never */
     int deleted;          /* soft-deleted (restorable) */
     int64_t seq;          /* store-wide change sequence of the last change */
-    double similarity;    /* cosine similarity to the query; search results only */
+    double similarity;    /* cosine similarity to the query; search results only (in
+                           * keyword mode too: the query text's similarity to the memory) */
     float *embedding;     /* L2-normalised; NULL unless asked for (MN_WITH_EMBEDDING) */
     int dim;
     /* ---- asynchronous embedding ---- */
@@ -633,6 +638,13 @@ typedef struct mn_memory {
                            * memory has no vector yet and is in no search result */
     char *embed_error;    /* the last failed attempt's message (a pending job is being
                            * retried), else NULL */
+    /* ---- 1.3: why a search hit ranks where it does (search results only, every mode) ---- */
+    double vector_score;  /* cosine similarity, when the vector ranking found it */
+    int vector_rank;      /* 1-based place in the vector ranking; 0: not found by it */
+    double keyword_score; /* keyword relevance (BM25, higher is better), when found by words */
+    int keyword_rank;     /* 1-based place in the keyword ranking; 0: not found by it */
+    double fused_score;   /* what the results are ordered by: the reciprocal-rank fusion in
+                           * hybrid mode, else the single mode's score */
 } mn_memory;
 
 #define MN_EMBED_DONE 0
@@ -783,10 +795,43 @@ typedef struct mn_search_options {
     const mn_filter *filter; /* NULL = every live memory */
     int ef;                  /* index candidates (more: better recall, slower): 0 = the
                               * handle's hnsw_ef_search; at most 100000 */
+    /* ---- version 2 (1.3): hybrid search (see "Search modes" below) ---- */
+    int mode;                /* MN_SEARCH_AUTO (0): the handle's mn_config.search_mode, or
+                              * MN_SEARCH_VECTOR, MN_SEARCH_KEYWORD, MN_SEARCH_HYBRID */
+    double vector_weight;    /* hybrid: weight of the vector ranking in the fusion; 0 = 1.0 */
+    double keyword_weight;   /* hybrid: weight of the keyword ranking; 0 = 1.0 */
+    int rrf_k;               /* hybrid: the k of reciprocal rank fusion; 0 = 60, 1..10000 */
+    unsigned flags;          /* MN_SEARCH_EXPLAIN */
 } mn_search_options;
-#define MN_SEARCH_OPTIONS_VERSION 1
+#define MN_SEARCH_OPTIONS_VERSION 2
 #define MN_SEARCH_OPTIONS_INIT MN_INIT_(MN_SEARCH_OPTIONS_VERSION)
 MN_API int mn_search_options_init(mn_search_options *s, unsigned version);
+
+/* Search modes (mn_search_options.mode, mn_config.search_mode):
+ *  - MN_SEARCH_VECTOR: nearest by the embedding (cosine similarity).
+ *  - MN_SEARCH_KEYWORD: the memories that share words with the query text, best BM25 first
+ *    (SQLite FTS5; PostgreSQL tsvector and ts_rank). Words are runs of letters and digits,
+ *    compared without case; a memory matches when it has any of the query's words. Needs a
+ *    query text.
+ *  - MN_SEARCH_HYBRID: both, fused by reciprocal rank: each hit scores
+ *    vector_weight / (rrf_k + vector_rank) + keyword_weight / (rrf_k + keyword_rank), a term
+ *    counting only when that mode found it. A rare word (an order number, a name, a code) the
+ *    embedder does not know still ranks its memory first. Needs a query text.
+ *  - MN_SEARCH_AUTO: the handle's default (mn_config.search_mode), which is MN_SEARCH_HYBRID
+ *    unless set: a search by vector alone is a vector search.
+ * The keyword index follows every write in the same transaction. In an encrypted database it
+ * holds no words but keyed hashes of them (BLAKE2b under a key derived from the tenant's data
+ * key): it reveals which of a tenant's memories share a word, never the word. Filters,
+ * policies, expiry, soft deletes and tenants apply alike in every mode. min_similarity drops
+ * hits the vector ranking found below it; a keyword hit is kept whatever its similarity. */
+#define MN_SEARCH_AUTO 0
+#define MN_SEARCH_VECTOR 1
+#define MN_SEARCH_KEYWORD 2
+#define MN_SEARCH_HYBRID 3
+/* mn_search_options.flags */
+#define MN_SEARCH_EXPLAIN 0x1u   /* no change to the results; set to say that the caller reads
+                                  * the explanation fields of mn_memory (they are filled in
+                                  * every mode regardless) */
 
 /* Results best first, in out->items with similarity set; next_cursor is NULL. Both query and
  * vector set (or neither) is MN_EINVAL. A query text without a single word to match (only

@@ -19,11 +19,13 @@
         return mni_abi_init(&mni_abi_##name, s, version);                                     \
     }
 
-MNI_ABI_STRUCT(mn_config, config, offsetof(mn_config, master_key_file), sizeof(mn_config))
+MNI_ABI_STRUCT(mn_config, config, offsetof(mn_config, master_key_file),
+               offsetof(mn_config, search_mode), sizeof(mn_config))
 MNI_ABI_STRUCT(mn_actor, actor, offsetof(mn_actor, api_key), sizeof(mn_actor))
 MNI_ABI_STRUCT(mn_filter, filter, sizeof(mn_filter))
 MNI_ABI_STRUCT(mn_list_options, list_options, sizeof(mn_list_options))
-MNI_ABI_STRUCT(mn_search_options, search_options, sizeof(mn_search_options))
+MNI_ABI_STRUCT(mn_search_options, search_options, offsetof(mn_search_options, mode),
+               sizeof(mn_search_options))
 MNI_ABI_STRUCT(mn_memory_changes, memory_changes, sizeof(mn_memory_changes))
 MNI_ABI_STRUCT(mn_policy_input, policy_input, sizeof(mn_policy_input))
 MNI_ABI_STRUCT(mn_apikey_input, apikey_input, sizeof(mn_apikey_input))

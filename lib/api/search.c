@@ -1,8 +1,10 @@
-/* Search: the tenant's memories nearest to a text or a vector. Candidates come as (key, score)
- * pairs from the handle's vector index (index/vindex.h) or, without one or when it cannot answer
- * yet, from an exact scan (index/exact.c); then one read of the winning rows, which the store
- * checks again (deleted, expired) and this file too (identity, type, metadata: the index's
- * attributes may lag the store and hold no metadata). */
+/* Search: the tenant's memories nearest to a text or a vector, by meaning, by words or both
+ * (mn_search_options.mode). The vector ranking comes as (key, similarity) pairs from the
+ * handle's vector index (index/vindex.h) or, without one or when it cannot answer yet, from an
+ * exact scan (index/exact.c); the keyword ranking from the store's keyword index
+ * (store/keywords.h); the two are fused (api/search_fuse.h); then one read of the winning
+ * rows, which the store checks again (deleted, expired) and this file too (identity, type,
+ * metadata: the index's attributes may lag the store, and neither ranking tests metadata). */
 #include "api/abi_structs.h"
 #include "api/metrics.h"
 #include "api/access.h"
@@ -19,6 +21,9 @@
 #include "index/hnsw.h"
 #include "index/vindex.h"
 #include "api/limiter.h"
+#include "api/search_fuse.h"
+#include "index/distance.h"
+#include "store/keywords.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -56,7 +61,9 @@ static int query_vector(mn_db *db, const char *scope, const mn_search_options *o
     return rc;
 }
 
-static int check_options(mn_db *db, const mn_search_options *opt)
+/* Checks the options and settles their defaults in place: the mode (MN_SEARCH_AUTO becomes
+ * the handle's, or vector for a search by vector), the weights and rrf_k. */
+static int check_options(mn_db *db, mn_search_options *opt)
 {
     if (!opt->query == !opt->vector)
         return mni_seterr(db, MN_EINVAL, "the search has %s; give a query text or a vector",
@@ -76,39 +83,79 @@ static int check_options(mn_db *db, const mn_search_options *opt)
     if (opt->ef < 0 || opt->ef > MNI_HNSW_MAX_EF)
         return mni_seterr(db, MN_EINVAL, "ef is %d; give 1..%d (0 = the handle's "
                          "hnsw_ef_search)", opt->ef, MNI_HNSW_MAX_EF);
+    if (opt->mode < MN_SEARCH_AUTO || opt->mode > MN_SEARCH_HYBRID)
+        return mni_seterr(db, MN_EINVAL, "mode is %d; give MN_SEARCH_VECTOR (1), "
+                         "MN_SEARCH_KEYWORD (2), MN_SEARCH_HYBRID (3) or MN_SEARCH_AUTO (0, the "
+                         "handle's search_mode)", opt->mode);
+    if (opt->vector && opt->mode != MN_SEARCH_AUTO && opt->mode != MN_SEARCH_VECTOR)
+        return mni_seterr(db, MN_EINVAL, "%s search looks for the words of a query text, and "
+                         "this search has a vector instead; give query, or mode "
+                         "MN_SEARCH_VECTOR", opt->mode == MN_SEARCH_KEYWORD ? "a keyword"
+                                                                         : "a hybrid");
+    if (opt->mode == MN_SEARCH_AUTO)
+        opt->mode = opt->vector ? MN_SEARCH_VECTOR : db->cfg.search_mode;
+    double *weights[2] = { &opt->vector_weight, &opt->keyword_weight };
+    for (int i = 0; i < 2; i++) {
+        if (!(*weights[i] >= 0 && *weights[i] <= 1e6))
+            return mni_seterr(db, MN_EINVAL, "%s_weight is %g; give a weight from 0 to 1e6 "
+                             "(0 = 1.0)", i ? "keyword" : "vector", *weights[i]);
+        if (*weights[i] == 0)
+            *weights[i] = 1.0;
+    }
+    if (opt->rrf_k < 0 || opt->rrf_k > MNI_RRF_K_MAX)
+        return mni_seterr(db, MN_EINVAL, "rrf_k is %d; give 1..%d (0 = %d)", opt->rrf_k,
+                         MNI_RRF_K_MAX, MNI_RRF_K_DEFAULT);
+    if (!opt->rrf_k)
+        opt->rrf_k = MNI_RRF_K_DEFAULT;
+    if (opt->flags & ~MN_SEARCH_EXPLAIN)
+        return mni_seterr(db, MN_EINVAL, "the search options' flags have unknown bits 0x%x; "
+                         "use MN_SEARCH_EXPLAIN", opt->flags & ~MN_SEARCH_EXPLAIN);
     return MN_OK;
 }
 
-/* Reads the rows of the hits and sets their similarity, dropping those below the minimum. */
-static int fetch_hits(mn_db *db, const char *tenant_id, const struct mni_topk *top,
-                      const mn_search_options *opt, const struct mni_store_query *q,
-                      mn_memories **out)
+/* Reads the rows of the candidates, best first, and fills in what each ranking said of them.
+ * A hit the vector ranking did not find gets its similarity from its own vector, read for
+ * that and dropped again unless the caller asked for it. */
+static int fetch_hits(mn_db *db, const char *tenant_id, const struct mni_scored_list *cands,
+                      const float *vec, const struct mni_store_query *q, mn_memories **out)
 {
-    size_t n = 0, cap = top->n ? top->n : 1;
-    int64_t *keys = malloc(cap * sizeof *keys);
-    float *scores = malloc(cap * sizeof *scores);
-    size_t *which = malloc(cap * sizeof *which);
-    int rc = keys && scores && which ? MN_OK
+    size_t n = cands->n;
+    int64_t *keys = malloc((n ? n : 1) * sizeof *keys);
+    size_t *which = malloc((n ? n : 1) * sizeof *which);
+    int rc = keys && which ? MN_OK
              : mni_seterr(db, MN_ENOMEM, "out of memory reading search results");
-    /* An unset minimum keeps everything, negative similarities included. */
-    for (size_t i = 0; rc == MN_OK && i < top->n; i++)
-        if (opt->min_similarity == 0 || top->heap[i].score >= opt->min_similarity) {
-            keys[n] = top->heap[i].key;
-            scores[n++] = top->heap[i].score;
-        }
+    int need_vectors = 0;
+    for (size_t i = 0; rc == MN_OK && i < n; i++) {
+        keys[i] = cands->items[i].key;
+        need_vectors |= !cands->items[i].vector_rank;
+    }
+    unsigned flags = q->flags | (need_vectors ? MN_WITH_EMBEDDING : 0);
     if (rc == MN_OK)
-        rc = db->store->ops->memory_get_keys(db->store, tenant_id, keys, n, q->flags, q->now, out,
+        rc = db->store->ops->memory_get_keys(db->store, tenant_id, keys, n, flags, q->now, out,
                                              which);
-    for (size_t i = 0; rc == MN_OK && i < (*out)->count; i++)
-        (*out)->items[i]->similarity = scores[which[i]];
+    for (size_t i = 0; rc == MN_OK && i < (*out)->count; i++) {
+        mn_memory *m = (*out)->items[i];
+        const struct mni_scored *c = &cands->items[which[i]];
+        m->vector_score = c->vector_score;
+        m->vector_rank = c->vector_rank;
+        m->keyword_score = c->keyword_score;
+        m->keyword_rank = c->keyword_rank;
+        m->fused_score = c->fused;
+        m->similarity = c->vector_rank || !m->embedding ? c->vector_score
+                        : mni_ip(vec, m->embedding, db->dim);
+        if (!(q->flags & MN_WITH_EMBEDDING)) {
+            free(m->embedding);
+            m->embedding = NULL;
+            m->dim = 0;
+        }
+    }
     free(keys);
-    free(scores);
     free(which);
     return rc;
 }
 
-/* Drops, in place, the rows the index proposed that q does not select after all: the index's
- * attributes may lag the store, and it knows no metadata. */
+/* Drops, in place, the rows the rankings proposed that q does not select after all: the
+ * index's attributes may lag the store, and neither ranking knows metadata. */
 static void keep_selected(const struct mni_store_query *q, mn_memories *l)
 {
     size_t kept = 0;
@@ -134,51 +181,99 @@ static void push_hit(void *ctx, int64_t key, float similarity)
     mni_topk_push(ctx, key, similarity);
 }
 
+/* Where the vector ranking comes from; a metadata filter may move it to the exact scan. */
+struct vector_source {
+    int use_index, use_store;
+};
+
+/* The vector ranking: the want nearest, best first, those below min_similarity dropped;
+ * *floored when some were. */
+static int vector_ranking(mn_db *db, const struct mni_who *who, const struct mni_store_query *q,
+                          const float *vec, const mn_search_options *opt, size_t want,
+                          const struct vector_source *src, struct mni_topk *top, int *floored)
+{
+    int served = 0, rc = MN_OK;
+    if (src->use_store) {
+        rc = db->store->ops->memory_search(db->store, who->tenant->id, q, vec, want, opt->ef,
+                                           push_hit, top);
+        served = rc == MN_OK;
+    } else if (src->use_index) {
+        rc = mni_vindex_search(db->index, who->tenant->id, q, vec, want, opt->ef, top, &served);
+        if (rc != MN_OK)
+            rc = mni_seterr(db, rc, "out of memory searching");
+    }
+    if (rc == MN_OK && !served)
+        rc = mni_exact_search(db->store, who->tenant->id, q, vec, top);
+    if (rc != MN_OK)
+        return rc;
+    mni_metrics_inc(db->metrics, MNI_S_SEARCHES + (!served ? MNI_PATH_EXACT
+                                                  : src->use_store ? MNI_PATH_SERVER
+                                                                   : MNI_PATH_INDEX));
+    mni_topk_sort(top);
+    /* An unset minimum keeps everything, negative similarities included. */
+    size_t kept = top->n;
+    while (opt->min_similarity != 0 && kept && top->heap[kept - 1].score < opt->min_similarity)
+        kept--;
+    *floored = kept < top->n;
+    top->n = kept;
+    return MN_OK;
+}
+
+/* The keyword ranking: the want best matches of the query's words, best first. */
+static int keyword_ranking(mn_db *db, const struct mni_who *who, const struct mni_store_query *q,
+                           const char *const *words, size_t nwords, size_t want,
+                           struct mni_topk *top)
+{
+    int rc = db->store->ops->memory_keyword_search(db->store, who->tenant->id, q, words, nwords,
+                                                   want, push_hit, top);
+    if (rc == MN_OK)
+        mni_topk_sort(top);
+    return rc;
+}
+
 /* The k best memories who may read. Candidates that do not make it (policies may hide memories
- * one by one; rows changed since the index saw them; a metadata filter the index cannot test)
- * are dropped after the read and the search is widened (4x at a time) until k are found or
- * every candidate has been seen: a hidden memory never shows, and never costs a place. */
+ * one by one; rows changed since the index saw them; a metadata filter the rankings cannot
+ * test) are dropped after the read and the search is widened (4x at a time) until k are found
+ * or every candidate has been seen: a hidden memory never shows, and never costs a place. */
 static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_store_query *q,
                          const float *vec, const mn_search_options *opt, int per_memory,
                          mn_memories **out)
 {
     size_t k = (size_t)(opt->k ? opt->k : MNI_K_DEFAULT);
-    int use_index = db->index != NULL;
+    int by_vector = opt->mode != MN_SEARCH_KEYWORD, by_words = opt->mode != MN_SEARCH_VECTOR;
     /* A store that searches itself (postgres with pgvector) serves instead of the index. */
-    int use_store = db->store->ops->memory_search != NULL;
-    for (size_t want = q->metadata && use_index ? k * 4 : k;; want *= 4) {
-        struct mni_topk top = {0};
-        int served = 0;
-        int rc = mni_topk_init(&top, want) == 0 ? MN_OK
-                 : mni_seterr(db, MN_ENOMEM, "out of memory searching");
-        if (rc == MN_OK && use_store) {
-            rc = db->store->ops->memory_search(db->store, who->tenant->id, q, vec, want,
-                                               opt->ef, push_hit, &top);
-            served = rc == MN_OK;
-        } else if (rc == MN_OK && use_index) {
-            rc = mni_vindex_search(db->index, who->tenant->id, q, vec, want, opt->ef, &top,
-                                  &served);
-            if (rc != MN_OK)
-                rc = mni_seterr(db, rc, "out of memory searching");
-        }
-        if (rc == MN_OK && !served)
-            rc = mni_exact_search(db->store, who->tenant->id, q, vec, &top);
+    struct vector_source src = { db->index != NULL, db->store->ops->memory_search != NULL };
+    char **words = NULL;
+    size_t nwords = 0;
+    int rc = by_words ? mni_keywords_query(db->store, who->tenant->id, opt->query, &words,
+                                           &nwords) : MN_OK;
+    struct mni_fusion fusion = { opt->mode, opt->vector_weight, opt->keyword_weight,
+                                 opt->rrf_k };
+    int indexed = src.use_index || src.use_store;
+    for (size_t want = q->metadata && indexed ? k * 4 : k; rc == MN_OK; want *= 4) {
+        struct mni_topk vtop = {0}, ktop = {0};
+        struct mni_scored_list cands = {0};
+        int floored = 0;
+        if (mni_topk_init(&vtop, by_vector ? want : 1) != 0 ||
+            mni_topk_init(&ktop, by_words ? want : 1) != 0)
+            rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
+        if (rc == MN_OK && by_vector)
+            rc = vector_ranking(db, who, q, vec, opt, want, &src, &vtop, &floored);
+        if (rc == MN_OK && by_words)
+            rc = keyword_ranking(db, who, q, (const char *const *)words, nwords, want, &ktop);
+        if (rc == MN_OK && mni_search_fuse(&vtop, &ktop, &fusion, &cands) != 0)
+            rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
         if (rc == MN_OK)
-            mni_metrics_inc(db->metrics, MNI_S_SEARCHES + (!served ? MNI_PATH_EXACT
-                                                          : use_store ? MNI_PATH_SERVER
-                                                                      : MNI_PATH_INDEX));
-        if (rc == MN_OK) {
-            mni_topk_sort(&top);
-            rc = fetch_hits(db, who->tenant->id, &top, opt, q, out);
-        }
-        /* Done widening when the search ran out of candidates or of ones above the minimum. */
-        int exhausted = top.n < want || (opt->min_similarity != 0 && top.n &&
-                                         top.heap[top.n - 1].score < opt->min_similarity);
-        mni_topk_free(&top);
+            rc = fetch_hits(db, who->tenant->id, &cands, vec, q, out);
+        /* Done widening when every ranking ran out of candidates (or of ones above the
+         * minimum). */
+        int exhausted = (!by_vector || vtop.n < want || floored) && (!by_words || ktop.n < want);
+        mni_topk_free(&vtop);
+        mni_topk_free(&ktop);
+        mni_scored_list_free(&cands);
         if (rc != MN_OK)
-            return rc;
-        if (served)
-            keep_selected(q, *out);
+            break;
+        keep_selected(q, *out);
         if (per_memory)
             mni_access_filter_list(db, who, *out);
         if ((*out)->count >= k || exhausted) {
@@ -186,13 +281,15 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
                 mn_memory_free((*out)->items[i]);
             if ((*out)->count > k)
                 (*out)->count = k;
-            return MN_OK;
+            break;
         }
         mn_memories_free(*out);
         *out = NULL;
-        if (served && q->metadata && want * 4 > MNI_META_INDEX_MAX)
-            use_index = use_store = 0;
+        if (indexed && q->metadata && want * 4 > MNI_META_INDEX_MAX)
+            src.use_index = src.use_store = indexed = 0;
     }
+    mni_keywords_free(words, nwords);
+    return rc;
 }
 
 static int memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *options,
@@ -201,7 +298,7 @@ static int memory_search(mn_db *db, const mn_actor *actor, const mn_search_optio
     if (!db)
         return mni_err_no_db("mn_memory_search");
     mn_search_options copy;
-    const mn_search_options *opt = &copy;
+    mn_search_options *opt = &copy;
     int rc = mni_require(db, out, "out");
     if (rc == MN_OK)
         rc = mni_abi_read(db, &mni_abi_search_options, options, 0, &copy, sizeof copy);

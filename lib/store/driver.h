@@ -61,7 +61,8 @@ enum mni_stmt {
     MNI_IDENTITY_DELETE_APIKEYS,
     MNI_HISTORY_LIST,           /* t, memory id: history columns, by version */
     /* t, id, text, type, metadata, importance, version, updated_at, seq, embedding,
-     * expected version: only a live row that still has it */
+     * expected version, words (the keyword index's: store/store.h): only a live row that
+     * still has it */
     MNI_MEMORY_UPDATE,
     MNI_HISTORY_INSERT,         /* t, memory id, version, changed_at, changed_by, before, after */
     MNI_MEMORY_SOFT_DELETE,     /* t, id, now, seq: a live row */
@@ -389,6 +390,9 @@ int mni_op_maint_done(struct mni_store *s, const char *task, const char *holder,
     int p##_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys, \
                             size_t n, unsigned flags, int64_t now, mn_memories **out, \
                             size_t *which); \
+    int p##_memory_keyword_search(struct mni_store *st, const char *tenant_id, \
+                                  const struct mni_store_query *q, const char *const *words, \
+                                  size_t n, size_t want, mni_hit_fn fn, void *ctx); \
     int p##_seq_get(struct mni_store *st, int64_t *seq); \
     int p##_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after_seq, \
                            int64_t after_key, int64_t upto_seq, size_t limit, \
@@ -424,6 +428,7 @@ int mni_op_maint_done(struct mni_store *s, const char *task, const char *holder,
     .memory_list = p##_memory_list, \
     .memory_scan = p##_memory_scan, \
     .memory_get_keys = p##_memory_get_keys, \
+    .memory_keyword_search = p##_memory_keyword_search, \
     .seq_get = p##_seq_get, \
     .memory_changes = p##_memory_changes, \
     .memory_seqs = p##_memory_seqs, \

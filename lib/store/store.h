@@ -83,6 +83,9 @@ struct mni_memory_row {
      * embedding job (replacing a pending one) in the same transaction. A row written with an
      * embedding drops any pending job of its memory. */
     int embed_job;
+    /* The keyword index's words for the text (an encrypted store's blind index, store/
+     * keywords.c), set by mni_vault_seal_rows; NULL: the backend indexes the text itself. */
+    const char *words;
 };
 
 /* A claimed embedding job: the memory as it was when claimed. */
@@ -209,6 +212,14 @@ struct mni_store_ops {
     int (*memory_get_keys)(struct mni_store *s, const char *tenant_id, const int64_t *keys,
                            size_t n, unsigned flags, int64_t now, mn_memories **out,
                            size_t *which);
+
+    /* Keyword search: the memories q selects (identity, type, deleted, expired; metadata is
+     * the caller's to test) that have a vector and any of the n words (store/keywords.c),
+     * best first, at most want: fn gets each one's key and relevance (BM25 or ts_rank,
+     * higher is better). */
+    int (*memory_keyword_search)(struct mni_store *s, const char *tenant_id,
+                                 const struct mni_store_query *q, const char *const *words,
+                                 size_t n, size_t want, mni_hit_fn fn, void *ctx);
 
     /* ---- the change feed a derived index follows (index/vindex.c) ---- */
     /* The store-wide seq: every change committed so far has a seq <= *seq. */

@@ -16,7 +16,7 @@
 /* What a bulk insert writes; the bytes sent to the server at a time. */
 #define COPY_COLUMNS \
     "id, tenant_id, identity_id, text, type, metadata, importance, version, created_at, " \
-    "updated_at, expires_at, deleted, seq, embedding"
+    "updated_at, expires_at, deleted, seq, embedding, words"
 #define COPY_FLUSH (1 << 20)
 
 /* Binds $1 (tenant) and $3..$6 of the memory queries (postgres/sql.c); slot receives $2. */
@@ -125,7 +125,7 @@ static void put_f64(struct copybuf *b, double d)
 static void put_row(struct pgs_store *s, struct copybuf *b, const char *tenant_id,
                     const struct mni_memory_row *r, int64_t seq, char *vecbuf)
 {
-    put_u16(b, 14);
+    put_u16(b, 15);
     put_text(b, r->id);
     put_text(b, tenant_id);
     put_text(b, r->identity_id);
@@ -142,12 +142,16 @@ static void put_row(struct pgs_store *s, struct copybuf *b, const char *tenant_i
     put_i64(b, seq);
     if (!r->embedding) {
         put_u32(b, 0xffffffffu); /* NULL */
-        return;
+    } else {
+        struct pgs_args a = {0};
+        pgs_arg_vec(s, &a, r->embedding, s->base.dim, vecbuf);
+        put_u32(b, (uint32_t)a.len[0]);
+        put(b, vecbuf, (size_t)a.len[0]);
     }
-    struct pgs_args a = {0};
-    pgs_arg_vec(s, &a, r->embedding, s->base.dim, vecbuf);
-    put_u32(b, (uint32_t)a.len[0]);
-    put(b, vecbuf, (size_t)a.len[0]);
+    if (r->words)
+        put_text(b, r->words);
+    else
+        put_u32(b, 0xffffffffu);
 }
 
 /* The rows through COPY ... FROM STDIN in binary format: the server parses no SQL per row, and
@@ -216,6 +220,7 @@ static int insert_rows(struct pgs_store *s, struct pgs_conn *c, const char *tena
         pgs_arg_int(&a, r->expires_at);
         pgs_arg_int(&a, first_seq + (int64_t)i);
         pgs_arg_vec(s, &a, r->embedding, s->base.dim, vecbuf);
+        pgs_arg_text(&a, r->words);
         rc = pgs_run(s, c, PGS_MEMORY_INSERT, &a, NULL, "adding a memory");
     }
     free(vecbuf);

@@ -101,8 +101,8 @@ static const char *const sql[PGS__COUNT] = {
     /* Memories go in by COPY (postgres/memory.c); row by row where the server has no COPY. */
     [PGS_MEMORY_INSERT] = "INSERT INTO memories (id, tenant_id, identity_id, text, type, "
                           "metadata, importance, version, created_at, updated_at, expires_at, "
-                          "deleted, seq, embedding) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-                          "$10, $11, 0, $12, $13)",
+                          "deleted, seq, embedding, words) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                          "$9, $10, $11, 0, $12, $13, $14)",
     [PGS_MEMORY_GET] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = $1 AND "
                        "id = $2 AND" VISIBLE,
     /* $2: the cursor (ids below it; NULL for the first page); $7: the page size plus one, or
@@ -112,8 +112,8 @@ static const char *const sql[PGS__COUNT] = {
                         "ORDER BY id DESC LIMIT $7::bigint",
     [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = $3, type = $4, metadata = $5, "
                           "importance = $6, version = $7, updated_at = $8, seq = $9, "
-                          "embedding = $10 WHERE tenant_id = $1 AND id = $2 AND version = $11 "
-                          "AND deleted = 0",
+                          "embedding = $10, words = $12 WHERE tenant_id = $1 AND id = $2 "
+                          "AND version = $11 AND deleted = 0",
     [MNI_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, "
                            "changed_at, changed_by, before, after) "
                            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -234,6 +234,12 @@ static const char *const sql[PGS__COUNT] = {
 
     /* pgvector: the nearest rows by cosine distance, through the partition's HNSW index. $2 is
      * the query vector, $7 how many. */
+    /* $2: the words joined by " | " (a tsquery of words only: store/keywords.c); $7: how
+     * many. The partition's GIN index on fts finds the rows. */
+    [PGS_MEMORY_KEYWORD] = "SELECT key, ts_rank(fts, q) FROM memories, "
+                           "to_tsquery('simple'::regconfig, $2) q WHERE tenant_id = $1 AND "
+                           "fts @@ q AND" SELECTED "AND embedding IS NOT NULL "
+                           "ORDER BY 2 DESC, key LIMIT $7::bigint",
     [PGS_MEMORY_SEARCH] = "SELECT key, 1 - (embedding <=> $2) FROM memories "
                           "WHERE tenant_id = $1 AND" SELECTED "AND embedding IS NOT NULL "
                           "ORDER BY embedding <=> $2 LIMIT $7::bigint",

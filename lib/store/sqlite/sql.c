@@ -95,7 +95,8 @@ static const char *const sql[SQ__COUNT] = {
 
     [SQ_MEMORY_INSERT] = "INSERT INTO memories (id, tenant_id, identity_id, text, type, metadata, "
                          "importance, version, created_at, updated_at, expires_at, deleted, seq, "
-                         "embedding) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12, ?13)",
+                         "embedding, words) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12, ?13, "
+                         "?14)",
     [SQ_MEMORY_GET] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE id = ?2 AND tenant_id = ?1 AND"
                       VISIBLE,
     /* ?2 is the cursor: ids below it (the caller binds "~", above every id, for the first page) */
@@ -105,7 +106,7 @@ static const char *const sql[SQ__COUNT] = {
                                    "AND identity_id = ?6 AND id < ?2 AND" VISIBLE
                                    "AND (?5 IS NULL OR type = ?5) ORDER BY id DESC",
     [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = ?3, type = ?4, metadata = ?5, importance = ?6, "
-                         "version = ?7, updated_at = ?8, seq = ?9, embedding = ?10 "
+                         "version = ?7, updated_at = ?8, seq = ?9, embedding = ?10, words = ?12 "
                          "WHERE tenant_id = ?1 AND id = ?2 AND version = ?11 AND deleted = 0",
     [MNI_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, changed_at, "
                           "changed_by, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -128,6 +129,13 @@ static const char *const sql[SQ__COUNT] = {
                                    "CASE WHEN ?7 THEN id END FROM memories "
                                    "WHERE tenant_id = ?1 AND identity_id = ?6 AND" VISIBLE
                                    "AND (?5 IS NULL OR type = ?5) AND embedding IS NOT NULL",
+    /* ?2: the FTS5 query (words, quoted, joined by OR); ?7: how many. bm25 is lower for the
+     * better match. */
+    [SQ_MEMORY_KEYWORD] = "SELECT m.key, -bm25(memory_fts) FROM memory_fts "
+                          "JOIN memories m ON m.key = memory_fts.rowid "
+                          "WHERE memory_fts MATCH ?2 AND m.tenant_id = ?1 AND" VISIBLE
+                          "AND (?5 IS NULL OR type = ?5) AND (?6 IS NULL OR identity_id = ?6) "
+                          "AND embedding IS NOT NULL ORDER BY bm25(memory_fts), m.key LIMIT ?7",
     [SQ_MEMORY_GET_KEY] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE key = ?2 AND tenant_id = ?1 "
                           "AND" VISIBLE,
 

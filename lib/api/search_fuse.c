@@ -1,0 +1,80 @@
+/* Reciprocal rank fusion of a search's vector and keyword rankings (search_fuse.h). */
+#include "api/search_fuse.h"
+#include "manushya.h"
+
+#include <stdlib.h>
+
+static int by_key(const void *pa, const void *pb)
+{
+    const struct mni_scored *a = pa, *b = pb;
+    return (a->key > b->key) - (a->key < b->key);
+}
+
+static int best_rank(const struct mni_scored *s)
+{
+    if (!s->vector_rank || !s->keyword_rank)
+        return s->vector_rank + s->keyword_rank;
+    return s->vector_rank < s->keyword_rank ? s->vector_rank : s->keyword_rank;
+}
+
+static int by_fused(const void *pa, const void *pb)
+{
+    const struct mni_scored *a = pa, *b = pb;
+    if (a->fused != b->fused)
+        return a->fused > b->fused ? -1 : 1;
+    if (best_rank(a) != best_rank(b))
+        return best_rank(a) < best_rank(b) ? -1 : 1;
+    return (a->key > b->key) - (a->key < b->key);
+}
+
+int mni_search_fuse(const struct mni_topk *vec, const struct mni_topk *kw,
+                    const struct mni_fusion *f, struct mni_scored_list *out)
+{
+    size_t cap = vec->n + kw->n;
+    out->n = 0;
+    out->items = malloc((cap ? cap : 1) * sizeof *out->items);
+    if (!out->items)
+        return -1;
+    int hybrid = f->mode == MN_SEARCH_HYBRID;
+    double k = f->rrf_k;
+    /* One entry per hit of either ranking; sorted by key, a memory both found is two
+     * neighbours, merged into one. */
+    for (size_t i = 0; i < vec->n; i++)
+        out->items[out->n++] = (struct mni_scored){
+            .key = vec->heap[i].key, .vector_score = vec->heap[i].score,
+            .vector_rank = (int)i + 1,
+            .fused = hybrid ? f->vector_weight / (k + (double)(i + 1)) : vec->heap[i].score };
+    for (size_t i = 0; i < kw->n; i++)
+        out->items[out->n++] = (struct mni_scored){
+            .key = kw->heap[i].key, .keyword_score = kw->heap[i].score,
+            .keyword_rank = (int)i + 1,
+            .fused = hybrid ? f->keyword_weight / (k + (double)(i + 1)) : kw->heap[i].score };
+    qsort(out->items, out->n, sizeof *out->items, by_key);
+    size_t n = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        struct mni_scored *e = &out->items[i];
+        if (n && out->items[n - 1].key == e->key) {
+            struct mni_scored *into = &out->items[n - 1];
+            if (e->vector_rank) {
+                into->vector_score = e->vector_score;
+                into->vector_rank = e->vector_rank;
+            } else {
+                into->keyword_score = e->keyword_score;
+                into->keyword_rank = e->keyword_rank;
+            }
+            into->fused += e->fused;
+        } else {
+            out->items[n++] = *e;
+        }
+    }
+    out->n = n;
+    qsort(out->items, out->n, sizeof *out->items, by_fused);
+    return 0;
+}
+
+void mni_scored_list_free(struct mni_scored_list *l)
+{
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
