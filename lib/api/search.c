@@ -219,6 +219,79 @@ static int vector_ranking(mn_db *db, const struct mni_who *who, const struct mni
     return MN_OK;
 }
 
+/* A word of the query held by at most this many of the memories searched is rare: in hybrid
+ * mode the memories holding it come first (search_fuse.h). */
+#define MNI_RARE_WORD_MAX 3
+
+static int key_order(const void *pa, const void *pb)
+{
+    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+    return (a > b) - (a < b);
+}
+
+/* The memories q selects that hold a rare word of the query, best first in *hits (empty when
+ * the query has no rare word), and their keys sorted in *keys (malloc'd). One count per word,
+ * each stopping past MNI_RARE_WORD_MAX, then one keyword search for the rare words. */
+static int rare_matches(mn_db *db, const char *tenant_id, const struct mni_store_query *q,
+                        char **words, size_t nwords, struct mni_topk *hits, int64_t **keys)
+{
+    const char *rare[MNI_QUERY_WORDS_MAX];
+    size_t nrare = 0;
+    int rc = MN_OK;
+    for (size_t i = 0; rc == MN_OK && i < nwords; i++) {
+        size_t count = 0;
+        rc = db->store->ops->memory_keyword_count(db->store, tenant_id, q, words[i],
+                                                  MNI_RARE_WORD_MAX + 1, &count);
+        if (rc == MN_OK && count >= 1 && count <= MNI_RARE_WORD_MAX)
+            rare[nrare++] = words[i];
+    }
+    if (rc == MN_OK && mni_topk_init(hits, nrare ? nrare * MNI_RARE_WORD_MAX : 1) != 0)
+        rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
+    if (rc == MN_OK && nrare)
+        rc = db->store->ops->memory_keyword_search(db->store, tenant_id, q, rare, nrare,
+                                                   hits->k, push_hit, hits);
+    if (rc == MN_OK && !(*keys = malloc((hits->n ? hits->n : 1) * sizeof **keys)))
+        rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
+    if (rc != MN_OK)
+        return rc;
+    mni_topk_sort(hits);
+    for (size_t i = 0; i < hits->n; i++)
+        (*keys)[i] = hits->heap[i].key;
+    qsort(*keys, hits->n, sizeof **keys, key_order);
+    return MN_OK;
+}
+
+/* Puts the memories holding a rare word (rare, best first) at the head of the keyword ranking
+ * kw, each with its score in kw when kw has it: a match on a rare word outranks any number of
+ * matches on common ones. */
+static int rare_first(mn_db *db, struct mni_topk *kw, const struct mni_topk *rare)
+{
+    if (rare->n == 0)
+        return MN_OK;
+    struct mni_hit *heap = malloc((kw->n + rare->n) * sizeof *heap);
+    if (!heap)
+        return mni_seterr(db, MN_ENOMEM, "out of memory searching");
+    size_t n = 0;
+    for (size_t i = 0; i < rare->n; i++) {
+        heap[n] = rare->heap[i];
+        for (size_t j = 0; j < kw->n; j++)
+            if (kw->heap[j].key == heap[n].key)
+                heap[n].score = kw->heap[j].score;
+        n++;
+    }
+    for (size_t j = 0; j < kw->n; j++) {
+        int seen = 0;
+        for (size_t i = 0; i < rare->n; i++)
+            seen |= rare->heap[i].key == kw->heap[j].key;
+        if (!seen)
+            heap[n++] = kw->heap[j];
+    }
+    free(kw->heap);
+    kw->heap = heap;
+    kw->n = kw->k = n;
+    return MN_OK;
+}
+
 /* The keyword ranking: the want best matches of the query's words, best first. */
 static int keyword_ranking(mn_db *db, const struct mni_who *who, const struct mni_store_query *q,
                            const char *const *words, size_t nwords, size_t want,
@@ -247,6 +320,10 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
     size_t nwords = 0;
     int rc = by_words ? mni_keywords_query(db->store, who->tenant->id, opt->query, &words,
                                            &nwords) : MN_OK;
+    struct mni_topk rare = {0};
+    int64_t *rare_keys = NULL;
+    if (rc == MN_OK && opt->mode == MN_SEARCH_HYBRID)
+        rc = rare_matches(db, who->tenant->id, q, words, nwords, &rare, &rare_keys);
     struct mni_fusion fusion = { opt->mode, opt->vector_weight, opt->keyword_weight,
                                  opt->rrf_k };
     int indexed = src.use_index || src.use_store;
@@ -261,13 +338,16 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
             rc = vector_ranking(db, who, q, vec, opt, want, &src, &vtop, &floored);
         if (rc == MN_OK && by_words)
             rc = keyword_ranking(db, who, q, (const char *const *)words, nwords, want, &ktop);
-        if (rc == MN_OK && mni_search_fuse(&vtop, &ktop, &fusion, &cands) != 0)
-            rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
-        if (rc == MN_OK)
-            rc = fetch_hits(db, who->tenant->id, &cands, vec, q, out);
         /* Done widening when every ranking ran out of candidates (or of ones above the
          * minimum). */
         int exhausted = (!by_vector || vtop.n < want || floored) && (!by_words || ktop.n < want);
+        if (rc == MN_OK)
+            rc = rare_first(db, &ktop, &rare);
+        if (rc == MN_OK &&
+            mni_search_fuse(&vtop, &ktop, rare_keys, rare.n, &fusion, &cands) != 0)
+            rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
+        if (rc == MN_OK)
+            rc = fetch_hits(db, who->tenant->id, &cands, vec, q, out);
         mni_topk_free(&vtop);
         mni_topk_free(&ktop);
         mni_scored_list_free(&cands);
@@ -289,6 +369,8 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
             src.use_index = src.use_store = indexed = 0;
     }
     mni_keywords_free(words, nwords);
+    mni_topk_free(&rare);
+    free(rare_keys);
     return rc;
 }
 

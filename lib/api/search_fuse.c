@@ -27,8 +27,14 @@ static int by_fused(const void *pa, const void *pb)
     return (a->key > b->key) - (a->key < b->key);
 }
 
-int mni_search_fuse(const struct mni_topk *vec, const struct mni_topk *kw,
-                    const struct mni_fusion *f, struct mni_scored_list *out)
+static int key_cmp(const void *pa, const void *pb)
+{
+    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+    return (a > b) - (a < b);
+}
+
+int mni_search_fuse(const struct mni_topk *vec, const struct mni_topk *kw, const int64_t *rare,
+                    size_t nrare, const struct mni_fusion *f, struct mni_scored_list *out)
 {
     size_t cap = vec->n + kw->n;
     out->n = 0;
@@ -68,6 +74,9 @@ int mni_search_fuse(const struct mni_topk *vec, const struct mni_topk *kw,
         }
     }
     out->n = n;
+    for (size_t i = 0; hybrid && i < n; i++)
+        if (nrare && bsearch(&out->items[i].key, rare, nrare, sizeof *rare, key_cmp))
+            out->items[i].fused += f->vector_weight + f->keyword_weight;
     qsort(out->items, out->n, sizeof *out->items, by_fused);
     return 0;
 }

@@ -7,16 +7,14 @@
 
 #include <stdlib.h>
 
-int pgs_memory_keyword_search(struct mni_store *st, const char *tenant_id,
-                              const struct mni_store_query *q, const char *const *words,
-                              size_t n, size_t want, mni_hit_fn fn, void *ctx)
+/* Runs statement id (a keyword query: $2 the tsquery of the words, $7 the limit): *res. */
+static int run(struct pgs_store *s, int id, const char *tenant_id,
+               const struct mni_store_query *q, const char *const *words, size_t n,
+               size_t limit, PGresult **res)
 {
-    struct pgs_store *s = (struct pgs_store *)st;
-    if (n == 0)
-        return MN_OK;
     char *tsquery = mni_keywords_join(words, n, "", " | ");
     if (!tsquery)
-        return mni_seterr(st->db, MN_ENOMEM, "out of memory searching by keyword");
+        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory searching by keyword");
     struct pgs_args a = {0};
     pgs_arg_text(&a, tenant_id);
     pgs_arg_text(&a, tsquery);
@@ -24,13 +22,34 @@ int pgs_memory_keyword_search(struct mni_store *st, const char *tenant_id,
     pgs_arg_int(&a, q->now);
     pgs_arg_text(&a, q->type);
     pgs_arg_text(&a, q->identity_id);
-    pgs_arg_int(&a, (int64_t)want);
+    pgs_arg_int(&a, (int64_t)limit);
+    int rc = pgs_run_on(s, pgs_reads(s), id, &a, res, "searching memories by keyword");
+    free(tsquery);
+    return rc;
+}
+
+int pgs_memory_keyword_search(struct mni_store *st, const char *tenant_id,
+                              const struct mni_store_query *q, const char *const *words,
+                              size_t n, size_t want, mni_hit_fn fn, void *ctx)
+{
+    if (n == 0)
+        return MN_OK;
     PGresult *res = NULL;
-    int rc = pgs_run_on(s, pgs_reads(s), PGS_MEMORY_KEYWORD, &a, &res,
-                        "searching memories by keyword");
+    int rc = run((struct pgs_store *)st, PGS_MEMORY_KEYWORD, tenant_id, q, words, n, want, &res);
     for (int i = 0; rc == MN_OK && i < PQntuples(res); i++)
         fn(ctx, pgs_int(res, i, 0), (float)pgs_double(res, i, 1));
     PQclear(res);
-    free(tsquery);
+    return rc;
+}
+
+int pgs_memory_keyword_count(struct mni_store *st, const char *tenant_id,
+                             const struct mni_store_query *q, const char *word, size_t cap,
+                             size_t *count)
+{
+    PGresult *res = NULL;
+    int rc = run((struct pgs_store *)st, PGS_MEMORY_WORD_COUNT, tenant_id, q, &word, 1, cap,
+                 &res);
+    *count = rc == MN_OK && PQntuples(res) ? (size_t)pgs_int(res, 0, 0) : 0;
+    PQclear(res);
     return rc;
 }

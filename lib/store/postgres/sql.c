@@ -240,6 +240,9 @@ static const char *const sql[PGS__COUNT] = {
                            "to_tsquery('simple'::regconfig, $2) q WHERE tenant_id = $1 AND "
                            "fts @@ q AND" SELECTED "AND embedding IS NOT NULL "
                            "ORDER BY 2 DESC, key LIMIT $7::bigint",
+    [PGS_MEMORY_WORD_COUNT] = "SELECT count(*) FROM (SELECT 1 FROM memories WHERE tenant_id = $1 "
+                              "AND fts @@ to_tsquery('simple'::regconfig, $2) AND" SELECTED
+                              "AND embedding IS NOT NULL LIMIT $7::bigint) x",
     [PGS_MEMORY_SEARCH] = "SELECT key, 1 - (embedding <=> $2) FROM memories "
                           "WHERE tenant_id = $1 AND" SELECTED "AND embedding IS NOT NULL "
                           "ORDER BY embedding <=> $2 LIMIT $7::bigint",

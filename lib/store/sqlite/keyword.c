@@ -7,29 +7,28 @@
 
 #include <stdlib.h>
 
-int sq_memory_keyword_search(struct mni_store *st, const char *tenant_id,
-                             const struct mni_store_query *q, const char *const *words, size_t n,
-                             size_t want, mni_hit_fn fn, void *ctx)
+/* Runs statement id (a keyword query: ?2 the FTS5 query of the words, ?7 the limit) and calls
+ * row for each row it returns. */
+static int run(struct sq_store *s, int id, const char *tenant_id, const struct mni_store_query *q,
+               const char *const *words, size_t n, size_t limit,
+               void (*row)(sqlite3_stmt *st, void *ctx), void *ctx)
 {
-    struct sq_store *s = (struct sq_store *)st;
-    if (n == 0)
-        return MN_OK;
     char *match = mni_keywords_join(words, n, "\"", " OR ");
     if (!match)
-        return mni_seterr(st->db, MN_ENOMEM, "out of memory searching by keyword");
+        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory searching by keyword");
     struct sq_conn *c;
     int rc = sq_conn_get(s, &c);
     if (rc != MN_OK) {
         free(match);
         return rc;
     }
-    sqlite3_stmt *stmt = sq_stmt(s, c, SQ_MEMORY_KEYWORD);
+    sqlite3_stmt *stmt = sq_stmt(s, c, id);
     if (!stmt)
         rc = MN_EBACKEND;
     if (stmt) {
         sq_bind_query(stmt, tenant_id, q);
         sq_bind_text(stmt, 2, match);
-        sqlite3_bind_int64(stmt, 7, (sqlite3_int64)want);
+        sqlite3_bind_int64(stmt, 7, (sqlite3_int64)limit);
     }
     while (stmt) {
         int step = sqlite3_step(stmt);
@@ -39,11 +38,45 @@ int sq_memory_keyword_search(struct mni_store *st, const char *tenant_id,
             rc = sq_fail(s, c->db, step, "searching memories by keyword");
             break;
         }
-        fn(ctx, sqlite3_column_int64(stmt, 0), (float)sqlite3_column_double(stmt, 1));
+        row(stmt, ctx);
     }
     if (stmt)
         sqlite3_reset(stmt);
     sq_conn_put(s, c);
     free(match);
     return rc;
+}
+
+struct hits {
+    mni_hit_fn fn;
+    void *ctx;
+};
+
+static void hit_row(sqlite3_stmt *st, void *ctx)
+{
+    struct hits *h = ctx;
+    h->fn(h->ctx, sqlite3_column_int64(st, 0), (float)sqlite3_column_double(st, 1));
+}
+
+int sq_memory_keyword_search(struct mni_store *st, const char *tenant_id,
+                             const struct mni_store_query *q, const char *const *words, size_t n,
+                             size_t want, mni_hit_fn fn, void *ctx)
+{
+    struct hits h = { fn, ctx };
+    return n ? run((struct sq_store *)st, SQ_MEMORY_KEYWORD, tenant_id, q, words, n, want,
+                   hit_row, &h) : MN_OK;
+}
+
+static void count_row(sqlite3_stmt *st, void *ctx)
+{
+    *(size_t *)ctx = (size_t)sqlite3_column_int64(st, 0);
+}
+
+int sq_memory_keyword_count(struct mni_store *st, const char *tenant_id,
+                            const struct mni_store_query *q, const char *word, size_t cap,
+                            size_t *count)
+{
+    *count = 0;
+    return run((struct sq_store *)st, SQ_MEMORY_WORD_COUNT, tenant_id, q, &word, 1, cap,
+               count_row, count);
 }
