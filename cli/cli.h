@@ -215,6 +215,8 @@ extern const cli_group cli_group_metrics;   /* cli/cmd_ops.c: metrics and health
 extern const cli_group cli_group_health;
 /* manushya bench cache (cli/bench_cache.c), in cmd_bench.c's table. */
 int cli_bench_cache(cli_ctx *c, int argc, char **argv);
+/* manushya bench search (cli/bench_search.c), in cmd_bench.c's table. */
+int cli_bench_search(cli_ctx *c, int argc, char **argv);
 /* A benchmark's --backend memory|redis: *redis set, CLI_CONTINUE, or a usage error (redis
  * without --redis). */
 int cli_bench_backend(cli_ctx *c, const char *backend, int *redis);

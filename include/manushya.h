@@ -815,8 +815,10 @@ MN_API int mn_search_options_init(mn_search_options *s, unsigned version);
  *    query text.
  *  - MN_SEARCH_HYBRID: both, fused by reciprocal rank: each hit scores
  *    vector_weight / (rrf_k + vector_rank) + keyword_weight / (rrf_k + keyword_rank), a term
- *    counting only when that mode found it. A rare word (an order number, a name, a code) the
- *    embedder does not know still ranks its memory first. Needs a query text.
+ *    counting only when that mode found it. A memory that holds every rare word of the query
+ *    (a word at most 3 of the memories searched hold: an order number, a name, a code) gains
+ *    vector_weight + keyword_weight on top, more than any such sum, and so comes first even
+ *    when the embedder does not know the word. Needs a query text.
  *  - MN_SEARCH_AUTO: the handle's default (mn_config.search_mode), which is MN_SEARCH_HYBRID
  *    unless set: a search by vector alone is a vector search.
  * The keyword index follows every write in the same transaction. In an encrypted database it

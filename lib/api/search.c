@@ -220,18 +220,14 @@ static int vector_ranking(mn_db *db, const struct mni_who *who, const struct mni
 }
 
 /* A word of the query held by at most this many of the memories searched is rare: in hybrid
- * mode the memories holding it come first (search_fuse.h). */
+ * mode the memories holding every rare word of the query come first (search_fuse.h). Every,
+ * not any: a word merely uncommon in a small store, which an unrelated memory happens to
+ * hold, then lifts nothing unless the memory also holds the query's other rare words. */
 #define MNI_RARE_WORD_MAX 3
 
-static int key_order(const void *pa, const void *pb)
-{
-    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
-    return (a > b) - (a < b);
-}
-
-/* The memories q selects that hold a rare word of the query, best first in *hits (empty when
- * the query has no rare word), and their keys sorted in *keys (malloc'd). One count per word,
- * each stopping past MNI_RARE_WORD_MAX, then one keyword search for the rare words. */
+/* The memories q selects that hold every rare word of the query, best first in *hits (empty
+ * when the query has no rare word), and their keys sorted in *keys (malloc'd). One count per
+ * word, each stopping past MNI_RARE_WORD_MAX, then one keyword search for them all. */
 static int rare_matches(mn_db *db, const char *tenant_id, const struct mni_store_query *q,
                         char **words, size_t nwords, struct mni_topk *hits, int64_t **keys)
 {
@@ -245,10 +241,10 @@ static int rare_matches(mn_db *db, const char *tenant_id, const struct mni_store
         if (rc == MN_OK && count >= 1 && count <= MNI_RARE_WORD_MAX)
             rare[nrare++] = words[i];
     }
-    if (rc == MN_OK && mni_topk_init(hits, nrare ? nrare * MNI_RARE_WORD_MAX : 1) != 0)
+    if (rc == MN_OK && mni_topk_init(hits, MNI_RARE_WORD_MAX) != 0)
         rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
     if (rc == MN_OK && nrare)
-        rc = db->store->ops->memory_keyword_search(db->store, tenant_id, q, rare, nrare,
+        rc = db->store->ops->memory_keyword_search(db->store, tenant_id, q, rare, nrare, 1,
                                                    hits->k, push_hit, hits);
     if (rc == MN_OK && !(*keys = malloc((hits->n ? hits->n : 1) * sizeof **keys)))
         rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
@@ -257,7 +253,7 @@ static int rare_matches(mn_db *db, const char *tenant_id, const struct mni_store
     mni_topk_sort(hits);
     for (size_t i = 0; i < hits->n; i++)
         (*keys)[i] = hits->heap[i].key;
-    qsort(*keys, hits->n, sizeof **keys, key_order);
+    qsort(*keys, hits->n, sizeof **keys, mni_key_cmp);
     return MN_OK;
 }
 
@@ -298,7 +294,7 @@ static int keyword_ranking(mn_db *db, const struct mni_who *who, const struct mn
                            struct mni_topk *top)
 {
     int rc = db->store->ops->memory_keyword_search(db->store, who->tenant->id, q, words, nwords,
-                                                   want, push_hit, top);
+                                                   0, want, push_hit, top);
     if (rc == MN_OK)
         mni_topk_sort(top);
     return rc;

@@ -27,7 +27,7 @@ static int by_fused(const void *pa, const void *pb)
     return (a->key > b->key) - (a->key < b->key);
 }
 
-static int key_cmp(const void *pa, const void *pb)
+int mni_key_cmp(const void *pa, const void *pb)
 {
     int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
     return (a > b) - (a < b);
@@ -75,7 +75,7 @@ int mni_search_fuse(const struct mni_topk *vec, const struct mni_topk *kw, const
     }
     out->n = n;
     for (size_t i = 0; hybrid && i < n; i++)
-        if (nrare && bsearch(&out->items[i].key, rare, nrare, sizeof *rare, key_cmp))
+        if (nrare && bsearch(&out->items[i].key, rare, nrare, sizeof *rare, mni_key_cmp))
             out->items[i].fused += f->vector_weight + f->keyword_weight;
     qsort(out->items, out->n, sizeof *out->items, by_fused);
     return 0;

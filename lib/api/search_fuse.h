@@ -38,13 +38,16 @@ struct mni_fusion {
 };
 
 /* Fuses vec and kw (each sorted best first by mni_topk_sort; either may be empty) into *out,
- * best fused score first, ties broken by the better single rank, then by key. rare (sorted,
- * nrare keys) are the memories that hold a rare word of the query: in hybrid mode each of them
+ * best fused score first, ties broken by the better single rank, then by key. rare (sorted by
+ * mni_key_cmp, nrare keys) are the memories that hold every rare word of the query (held by
+ * few memories: api/search.c): in hybrid mode each of them
  * found by a ranking gains vector_weight + keyword_weight, more than any sum of reciprocal
  * ranks, so that they come first (an order number, a name, a code that the embedder may not
  * know). -1 when out of memory. */
 int mni_search_fuse(const struct mni_topk *vec, const struct mni_topk *kw, const int64_t *rare,
                     size_t nrare, const struct mni_fusion *f, struct mni_scored_list *out);
 void mni_scored_list_free(struct mni_scored_list *l);
+/* qsort/bsearch order of int64_t keys. */
+int mni_key_cmp(const void *a, const void *b);
 
 #endif

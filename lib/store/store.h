@@ -214,12 +214,12 @@ struct mni_store_ops {
                            size_t *which);
 
     /* Keyword search: the memories q selects (identity, type, deleted, expired; metadata is
-     * the caller's to test) that have a vector and any of the n words (store/keywords.c),
-     * best first, at most want: fn gets each one's key and relevance (BM25 or ts_rank,
-     * higher is better). */
+     * the caller's to test) that have a vector and any of the n words (all of them when all
+     * is set; store/keywords.c), best first, at most want: fn gets each one's key and
+     * relevance (BM25 or ts_rank, higher is better). */
     int (*memory_keyword_search)(struct mni_store *s, const char *tenant_id,
                                  const struct mni_store_query *q, const char *const *words,
-                                 size_t n, size_t want, mni_hit_fn fn, void *ctx);
+                                 size_t n, int all, size_t want, mni_hit_fn fn, void *ctx);
     /* How many of the memories q selects (metadata aside) hold word, counted up to cap. */
     int (*memory_keyword_count)(struct mni_store *s, const char *tenant_id,
                                 const struct mni_store_query *q, const char *word, size_t cap,

@@ -7,12 +7,13 @@
 
 #include <stdlib.h>
 
-/* Runs statement id (a keyword query: $2 the tsquery of the words, $7 the limit): *res. */
+/* Runs statement id (a keyword query: $2 the tsquery of any or all of the words, $7 the
+ * limit): *res. */
 static int run(struct pgs_store *s, int id, const char *tenant_id,
-               const struct mni_store_query *q, const char *const *words, size_t n,
+               const struct mni_store_query *q, const char *const *words, size_t n, int all,
                size_t limit, PGresult **res)
 {
-    char *tsquery = mni_keywords_join(words, n, "", " | ");
+    char *tsquery = mni_keywords_join(words, n, "", all ? " & " : " | ");
     if (!tsquery)
         return mni_seterr(s->base.db, MN_ENOMEM, "out of memory searching by keyword");
     struct pgs_args a = {0};
@@ -30,12 +31,13 @@ static int run(struct pgs_store *s, int id, const char *tenant_id,
 
 int pgs_memory_keyword_search(struct mni_store *st, const char *tenant_id,
                               const struct mni_store_query *q, const char *const *words,
-                              size_t n, size_t want, mni_hit_fn fn, void *ctx)
+                              size_t n, int all, size_t want, mni_hit_fn fn, void *ctx)
 {
     if (n == 0)
         return MN_OK;
     PGresult *res = NULL;
-    int rc = run((struct pgs_store *)st, PGS_MEMORY_KEYWORD, tenant_id, q, words, n, want, &res);
+    int rc = run((struct pgs_store *)st, PGS_MEMORY_KEYWORD, tenant_id, q, words, n, all, want,
+                 &res);
     for (int i = 0; rc == MN_OK && i < PQntuples(res); i++)
         fn(ctx, pgs_int(res, i, 0), (float)pgs_double(res, i, 1));
     PQclear(res);
@@ -47,7 +49,7 @@ int pgs_memory_keyword_count(struct mni_store *st, const char *tenant_id,
                              size_t *count)
 {
     PGresult *res = NULL;
-    int rc = run((struct pgs_store *)st, PGS_MEMORY_WORD_COUNT, tenant_id, q, &word, 1, cap,
+    int rc = run((struct pgs_store *)st, PGS_MEMORY_WORD_COUNT, tenant_id, q, &word, 1, 0, cap,
                  &res);
     *count = rc == MN_OK && PQntuples(res) ? (size_t)pgs_int(res, 0, 0) : 0;
     PQclear(res);

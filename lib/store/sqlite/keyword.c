@@ -7,13 +7,13 @@
 
 #include <stdlib.h>
 
-/* Runs statement id (a keyword query: ?2 the FTS5 query of the words, ?7 the limit) and calls
- * row for each row it returns. */
+/* Runs statement id (a keyword query: ?2 the FTS5 query of any or all of the words, ?7 the
+ * limit) and calls row for each row it returns. */
 static int run(struct sq_store *s, int id, const char *tenant_id, const struct mni_store_query *q,
-               const char *const *words, size_t n, size_t limit,
+               const char *const *words, size_t n, int all, size_t limit,
                void (*row)(sqlite3_stmt *st, void *ctx), void *ctx)
 {
-    char *match = mni_keywords_join(words, n, "\"", " OR ");
+    char *match = mni_keywords_join(words, n, "\"", all ? " AND " : " OR ");
     if (!match)
         return mni_seterr(s->base.db, MN_ENOMEM, "out of memory searching by keyword");
     struct sq_conn *c;
@@ -60,10 +60,10 @@ static void hit_row(sqlite3_stmt *st, void *ctx)
 
 int sq_memory_keyword_search(struct mni_store *st, const char *tenant_id,
                              const struct mni_store_query *q, const char *const *words, size_t n,
-                             size_t want, mni_hit_fn fn, void *ctx)
+                             int all, size_t want, mni_hit_fn fn, void *ctx)
 {
     struct hits h = { fn, ctx };
-    return n ? run((struct sq_store *)st, SQ_MEMORY_KEYWORD, tenant_id, q, words, n, want,
+    return n ? run((struct sq_store *)st, SQ_MEMORY_KEYWORD, tenant_id, q, words, n, all, want,
                    hit_row, &h) : MN_OK;
 }
 
@@ -77,6 +77,6 @@ int sq_memory_keyword_count(struct mni_store *st, const char *tenant_id,
                             size_t *count)
 {
     *count = 0;
-    return run((struct sq_store *)st, SQ_MEMORY_WORD_COUNT, tenant_id, q, &word, 1, cap,
+    return run((struct sq_store *)st, SQ_MEMORY_WORD_COUNT, tenant_id, q, &word, 1, 0, cap,
                count_row, count);
 }

@@ -132,12 +132,12 @@ static const char *const sql[SQ__COUNT] = {
     /* ?2: the FTS5 query (words, quoted, joined by OR); ?7: how many. bm25 is lower for the
      * better match. */
     [SQ_MEMORY_KEYWORD] = "SELECT m.key, -bm25(memory_fts) FROM memory_fts "
-                          "JOIN memories m ON m.key = memory_fts.rowid "
+                          "CROSS JOIN memories m ON m.key = memory_fts.rowid "
                           "WHERE memory_fts MATCH ?2 AND m.tenant_id = ?1 AND" VISIBLE
                           "AND (?5 IS NULL OR type = ?5) AND (?6 IS NULL OR identity_id = ?6) "
                           "AND embedding IS NOT NULL ORDER BY bm25(memory_fts), m.key LIMIT ?7",
     [SQ_MEMORY_WORD_COUNT] = "SELECT count(*) FROM (SELECT 1 FROM memory_fts "
-                             "JOIN memories m ON m.key = memory_fts.rowid "
+                             "CROSS JOIN memories m ON m.key = memory_fts.rowid "
                              "WHERE memory_fts MATCH ?2 AND m.tenant_id = ?1 AND" VISIBLE
                              "AND (?5 IS NULL OR type = ?5) AND (?6 IS NULL OR identity_id = ?6) "
                              "AND embedding IS NOT NULL LIMIT ?7)",
