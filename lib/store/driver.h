@@ -129,7 +129,7 @@ enum mni_stmt {
     MNI_DATAKEY_DROP_BELOW,     /* t, version: the older ones */
     MNI_REKEY_MEMORIES,         /* t, after key, limit: key, id, text, metadata, by key */
     MNI_REKEY_MEMORY_SET,       /* t, key, text, metadata, old text, old metadata: unchanged
-                                 * since read */
+                                 * since read; words (NULL: kept): the keyword index's */
     MNI_REKEY_HISTORY,          /* t, after key, limit: key, memory id, version, before,
                                  * after, by key */
     MNI_REKEY_HISTORY_SET,      /* t, key, before, after */

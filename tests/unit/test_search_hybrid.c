@@ -235,6 +235,15 @@ START_TEST(encrypted_index_holds_no_words)
     TH_OK(db, mn_memory_update(db, &sys, id, &ch, NULL));
     ck_assert(found_by_word(db, "xiuhcoatl", id));
     ck_assert(!found_by_word(db, "quetzalcoatl", id));
+    /* A re-key blinds the words under the new data key: they change, and still match. */
+    words = th_raw_query(url, "SELECT words FROM memories WHERE id = $1", id, NULL);
+    int done = 0;
+    for (int steps = 0; !done && steps < 10; steps++)
+        TH_OK(db, mn_tenant_rekey(db, "acme", 100, &done));
+    ck_assert(done);
+    const char *rekeyed = th_raw_query(url, "SELECT words FROM memories WHERE id = $1", id, NULL);
+    ck_assert_str_ne(words, rekeyed);
+    ck_assert(found_by_word(db, "xiuhcoatl", id));
     mn_close(db);
 }
 END_TEST

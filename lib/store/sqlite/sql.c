@@ -187,7 +187,8 @@ static const char *const sql[SQ__COUNT] = {
     [MNI_DATAKEY_DROP_BELOW] = "DELETE FROM data_keys WHERE tenant_id = ?1 AND version < ?2",
     [MNI_REKEY_MEMORIES] = "SELECT key, id, text, metadata FROM memories WHERE tenant_id = ?1 "
                            "AND key > ?2 ORDER BY key LIMIT ?3",
-    [MNI_REKEY_MEMORY_SET] = "UPDATE memories SET text = ?3, metadata = ?4 WHERE tenant_id = ?1 "
+    [MNI_REKEY_MEMORY_SET] = "UPDATE memories SET text = ?3, metadata = ?4, "
+                             "words = coalesce(?7, words) WHERE tenant_id = ?1 "
                              "AND key = ?2 AND text = ?5 AND metadata = ?6",
     [MNI_REKEY_HISTORY] = "SELECT key, memory_id, version, before, after FROM memory_history "
                           "WHERE tenant_id = ?1 AND key > ?2 ORDER BY key LIMIT ?3",
