@@ -226,21 +226,21 @@ static int vector_ranking(mn_db *db, const struct mni_who *who, const struct mni
 #define MNI_RARE_WORD_MAX 3
 
 /* The memories q selects that hold every rare word of the query, best first in *hits (empty
- * when the query has no rare word), and their keys sorted in *keys (malloc'd). One count per
- * word, each stopping past MNI_RARE_WORD_MAX, then one keyword search for them all. */
+ * when the query has no rare word), and their keys sorted in *keys (malloc'd). One statement
+ * counts the memories holding each word (each count stopping past MNI_RARE_WORD_MAX), one
+ * keyword search finds those holding them all. */
 static int rare_matches(mn_db *db, const char *tenant_id, const struct mni_store_query *q,
                         char **words, size_t nwords, struct mni_topk *hits, int64_t **keys)
 {
     const char *rare[MNI_QUERY_WORDS_MAX];
-    size_t nrare = 0;
-    int rc = MN_OK;
-    for (size_t i = 0; rc == MN_OK && i < nwords; i++) {
-        size_t count = 0;
-        rc = db->store->ops->memory_keyword_count(db->store, tenant_id, q, words[i],
-                                                  MNI_RARE_WORD_MAX + 1, &count);
-        if (rc == MN_OK && count >= 1 && count <= MNI_RARE_WORD_MAX)
+    size_t counts[MNI_QUERY_WORDS_MAX], nrare = 0;
+    int rc = nwords ? db->store->ops->memory_keyword_counts(db->store, tenant_id, q,
+                                                            (const char *const *)words, nwords,
+                                                            MNI_RARE_WORD_MAX + 1, counts)
+                    : MN_OK;
+    for (size_t i = 0; rc == MN_OK && i < nwords; i++)
+        if (counts[i] >= 1 && counts[i] <= MNI_RARE_WORD_MAX)
             rare[nrare++] = words[i];
-    }
     if (rc == MN_OK && mni_topk_init(hits, MNI_RARE_WORD_MAX) != 0)
         rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
     if (rc == MN_OK && nrare)
@@ -342,6 +342,11 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
         if (rc == MN_OK &&
             mni_search_fuse(&vtop, &ktop, rare_keys, rare.n, &fusion, &cands) != 0)
             rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
+        /* Only the want best are read: the rest count only if those do not make k. */
+        if (cands.n > want) {
+            cands.n = want;
+            exhausted = 0;
+        }
         if (rc == MN_OK)
             rc = fetch_hits(db, who->tenant->id, &cands, vec, q, out);
         mni_topk_free(&vtop);

@@ -393,9 +393,9 @@ int mni_op_maint_done(struct mni_store *s, const char *task, const char *holder,
     int p##_memory_keyword_search(struct mni_store *st, const char *tenant_id, \
                                   const struct mni_store_query *q, const char *const *words, \
                                   size_t n, int all, size_t want, mni_hit_fn fn, void *ctx); \
-    int p##_memory_keyword_count(struct mni_store *st, const char *tenant_id, \
-                                 const struct mni_store_query *q, const char *word, size_t cap, \
-                                 size_t *count); \
+    int p##_memory_keyword_counts(struct mni_store *st, const char *tenant_id, \
+                                  const struct mni_store_query *q, const char *const *words, \
+                                  size_t n, size_t cap, size_t *counts); \
     int p##_seq_get(struct mni_store *st, int64_t *seq); \
     int p##_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after_seq, \
                            int64_t after_key, int64_t upto_seq, size_t limit, \
@@ -432,7 +432,7 @@ int mni_op_maint_done(struct mni_store *s, const char *task, const char *holder,
     .memory_scan = p##_memory_scan, \
     .memory_get_keys = p##_memory_get_keys, \
     .memory_keyword_search = p##_memory_keyword_search, \
-    .memory_keyword_count = p##_memory_keyword_count, \
+    .memory_keyword_counts = p##_memory_keyword_counts, \
     .seq_get = p##_seq_get, \
     .memory_changes = p##_memory_changes, \
     .memory_seqs = p##_memory_seqs, \

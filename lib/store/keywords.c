@@ -3,6 +3,8 @@
 #include "core/error.h"
 #include "core/words.h"
 
+#include <cJSON.h>
+
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,5 +127,13 @@ char *mni_keywords_join(const char *const *words, size_t n, const char *quote, c
         p += sprintf(p, "%s%s%s%s", i ? sep : "", quote, words[i], quote);
     if (out)
         *p = '\0';
+    return out;
+}
+
+char *mni_keywords_json(const char *const *words, size_t n)
+{
+    cJSON *a = cJSON_CreateStringArray(words, (int)n);
+    char *out = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
     return out;
 }

@@ -27,5 +27,7 @@ void mni_keywords_free(char **words, size_t n);
 /* The words as one backend query: each between quote and quote, sep between two (malloc'd,
  * NULL when out of memory). The words hold letters and digits only, so nothing needs escaping. */
 char *mni_keywords_join(const char *const *words, size_t n, const char *quote, const char *sep);
+/* The words as a JSON array of strings (malloc'd, NULL when out of memory). */
+char *mni_keywords_json(const char *const *words, size_t n);
 
 #endif

@@ -220,10 +220,11 @@ struct mni_store_ops {
     int (*memory_keyword_search)(struct mni_store *s, const char *tenant_id,
                                  const struct mni_store_query *q, const char *const *words,
                                  size_t n, int all, size_t want, mni_hit_fn fn, void *ctx);
-    /* How many of the memories q selects (metadata aside) hold word, counted up to cap. */
-    int (*memory_keyword_count)(struct mni_store *s, const char *tenant_id,
-                                const struct mni_store_query *q, const char *word, size_t cap,
-                                size_t *count);
+    /* For each of the n words, how many of the memories q selects (metadata aside) hold it,
+     * counted up to cap, into counts[i]: one statement for them all. */
+    int (*memory_keyword_counts)(struct mni_store *s, const char *tenant_id,
+                                 const struct mni_store_query *q, const char *const *words,
+                                 size_t n, size_t cap, size_t *counts);
 
     /* ---- the change feed a derived index follows (index/vindex.c) ---- */
     /* The store-wide seq: every change committed so far has a seq <= *seq. */

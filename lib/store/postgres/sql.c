@@ -241,9 +241,12 @@ static const char *const sql[PGS__COUNT] = {
                            "to_tsquery('simple'::regconfig, $2) q WHERE tenant_id = $1 AND "
                            "fts @@ q AND" SELECTED "AND embedding IS NOT NULL "
                            "ORDER BY 2 DESC, key LIMIT $7::bigint",
-    [PGS_MEMORY_WORD_COUNT] = "SELECT count(*) FROM (SELECT 1 FROM memories WHERE tenant_id = $1 "
-                              "AND fts @@ to_tsquery('simple'::regconfig, $2) AND" SELECTED
-                              "AND embedding IS NOT NULL LIMIT $7::bigint) x",
+    /* $2: a JSON array of words (letters and digits only: store/keywords.h), each a tsquery
+     * of its own; $7: the count's cap. Rows: the word's index (from 0), its count. */
+    [PGS_MEMORY_WORD_COUNTS] = "SELECT w.n - 1, (SELECT count(*) FROM (SELECT 1 FROM memories "
+                               "WHERE tenant_id = $1 AND fts @@ to_tsquery('simple'::regconfig, "
+                               "w.v) AND" SELECTED "AND embedding IS NOT NULL LIMIT $7::bigint) x) "
+                               "FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY w(v, n)",
     [PGS_MEMORY_SEARCH] = "SELECT key, 1 - (embedding <=> $2) FROM memories "
                           "WHERE tenant_id = $1 AND" SELECTED "AND embedding IS NOT NULL "
                           "ORDER BY embedding <=> $2 LIMIT $7::bigint",

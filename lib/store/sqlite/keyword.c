@@ -6,28 +6,24 @@
 #include "store/keywords.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-/* Runs statement id (a keyword query: ?2 the FTS5 query of any or all of the words, ?7 the
- * limit) and calls row for each row it returns. */
+/* Runs statement id (a keyword query: ?2 the words, ?7 the limit) and calls row for each row
+ * it returns. */
 static int run(struct sq_store *s, int id, const char *tenant_id, const struct mni_store_query *q,
-               const char *const *words, size_t n, int all, size_t limit,
-               void (*row)(sqlite3_stmt *st, void *ctx), void *ctx)
+               const char *words, size_t limit, void (*row)(sqlite3_stmt *st, void *ctx),
+               void *ctx)
 {
-    char *match = mni_keywords_join(words, n, "\"", all ? " AND " : " OR ");
-    if (!match)
-        return mni_seterr(s->base.db, MN_ENOMEM, "out of memory searching by keyword");
     struct sq_conn *c;
     int rc = sq_conn_get(s, &c);
-    if (rc != MN_OK) {
-        free(match);
+    if (rc != MN_OK)
         return rc;
-    }
     sqlite3_stmt *stmt = sq_stmt(s, c, id);
     if (!stmt)
         rc = MN_EBACKEND;
     if (stmt) {
         sq_bind_query(stmt, tenant_id, q);
-        sq_bind_text(stmt, 2, match);
+        sq_bind_text(stmt, 2, words);
         sqlite3_bind_int64(stmt, 7, (sqlite3_int64)limit);
     }
     while (stmt) {
@@ -43,7 +39,6 @@ static int run(struct sq_store *s, int id, const char *tenant_id, const struct m
     if (stmt)
         sqlite3_reset(stmt);
     sq_conn_put(s, c);
-    free(match);
     return rc;
 }
 
@@ -62,21 +57,39 @@ int sq_memory_keyword_search(struct mni_store *st, const char *tenant_id,
                              const struct mni_store_query *q, const char *const *words, size_t n,
                              int all, size_t want, mni_hit_fn fn, void *ctx)
 {
+    if (n == 0)
+        return MN_OK;
     struct hits h = { fn, ctx };
-    return n ? run((struct sq_store *)st, SQ_MEMORY_KEYWORD, tenant_id, q, words, n, all, want,
-                   hit_row, &h) : MN_OK;
+    char *match = mni_keywords_join(words, n, "\"", all ? " AND " : " OR ");
+    int rc = match ? run((struct sq_store *)st, SQ_MEMORY_KEYWORD, tenant_id, q, match, want,
+                         hit_row, &h)
+                   : mni_seterr(st->db, MN_ENOMEM, "out of memory searching by keyword");
+    free(match);
+    return rc;
 }
+
+struct counts {
+    size_t n, *counts;
+};
 
 static void count_row(sqlite3_stmt *st, void *ctx)
 {
-    *(size_t *)ctx = (size_t)sqlite3_column_int64(st, 0);
+    struct counts *c = ctx;
+    sqlite3_int64 i = sqlite3_column_int64(st, 0);
+    if (i >= 0 && (size_t)i < c->n)
+        c->counts[i] = (size_t)sqlite3_column_int64(st, 1);
 }
 
-int sq_memory_keyword_count(struct mni_store *st, const char *tenant_id,
-                            const struct mni_store_query *q, const char *word, size_t cap,
-                            size_t *count)
+int sq_memory_keyword_counts(struct mni_store *st, const char *tenant_id,
+                             const struct mni_store_query *q, const char *const *words, size_t n,
+                             size_t cap, size_t *counts)
 {
-    *count = 0;
-    return run((struct sq_store *)st, SQ_MEMORY_WORD_COUNT, tenant_id, q, &word, 1, 0, cap,
-               count_row, count);
+    struct counts c = { n, counts };
+    memset(counts, 0, n * sizeof *counts);
+    char *json = mni_keywords_json(words, n);
+    int rc = json ? run((struct sq_store *)st, SQ_MEMORY_WORD_COUNTS, tenant_id, q, json, cap,
+                        count_row, &c)
+                  : mni_seterr(st->db, MN_ENOMEM, "out of memory searching by keyword");
+    free(json);
+    return rc;
 }

@@ -136,11 +136,14 @@ static const char *const sql[SQ__COUNT] = {
                           "WHERE memory_fts MATCH ?2 AND m.tenant_id = ?1 AND" VISIBLE
                           "AND (?5 IS NULL OR type = ?5) AND (?6 IS NULL OR identity_id = ?6) "
                           "AND embedding IS NOT NULL ORDER BY bm25(memory_fts), m.key LIMIT ?7",
-    [SQ_MEMORY_WORD_COUNT] = "SELECT count(*) FROM (SELECT 1 FROM memory_fts "
-                             "CROSS JOIN memories m ON m.key = memory_fts.rowid "
-                             "WHERE memory_fts MATCH ?2 AND m.tenant_id = ?1 AND" VISIBLE
-                             "AND (?5 IS NULL OR type = ?5) AND (?6 IS NULL OR identity_id = ?6) "
-                             "AND embedding IS NOT NULL LIMIT ?7)",
+    /* ?2: a JSON array of words (letters and digits only: store/keywords.h), each quoted
+     * into an FTS5 query of its own; ?7: the count's cap. Rows: the word's index, its count. */
+    [SQ_MEMORY_WORD_COUNTS] = "SELECT w.key, (SELECT count(*) FROM (SELECT 1 FROM memory_fts "
+                              "CROSS JOIN memories m ON m.key = memory_fts.rowid "
+                              "WHERE memory_fts MATCH '\"' || w.value || '\"' AND "
+                              "m.tenant_id = ?1 AND" VISIBLE "AND (?5 IS NULL OR type = ?5) "
+                              "AND (?6 IS NULL OR identity_id = ?6) AND embedding IS NOT NULL "
+                              "LIMIT ?7)) FROM json_each(?2) w",
     [SQ_MEMORY_GET_KEY] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE key = ?2 AND tenant_id = ?1 "
                           "AND" VISIBLE,
 
