@@ -121,13 +121,9 @@ int cli_bench_cache(cli_ctx *c, int argc, char **argv)
         return cli_usage_error(c, "give --n 1..10000000, --memories 1..1000000");
     mn_config cfg = c->cfg;
     cfg.cache = redis ? MN_CACHE_REDIS : MN_CACHE_MEMORY;
-    char dir[CLI_TEMP_DIR_MAX], path[CLI_TEMP_DIR_MAX + 16];
-    if ((rc = cli_temp_dir("bench-cache", dir, sizeof dir)) != CLI_EXIT_OK)
-        return rc;
-    snprintf(path, sizeof path, "%s/bench.db", dir);
+    char dir[CLI_TEMP_DIR_MAX] = "";
     mn_db *db = NULL;
-    int mrc = mn_open(&db, path, &cfg);
-    rc = mrc == MN_OK ? CLI_EXIT_OK : cli_fail(c, mrc, "bench cache: opening %s", path);
+    rc = cli_bench_open(c, "bench-cache", &cfg, dir, sizeof dir, &db);
     char **ids = calloc((size_t)m, sizeof *ids);
     double *samples = malloc((size_t)n * sizeof *samples);
     if (rc == CLI_EXIT_OK && (!ids || !samples))
@@ -148,6 +144,7 @@ int cli_bench_cache(cli_ctx *c, int argc, char **argv)
     free(ids);
     free(samples);
     mn_close(db);
-    cli_temp_dir_remove(dir);
+    if (*dir)
+        cli_temp_dir_remove(dir);
     return rc;
 }

@@ -282,13 +282,9 @@ int cli_bench_search(cli_ctx *c, int argc, char **argv)
     cfg.embedder = NULL;
     cfg.embed_dim = 0;
     cfg.embedder_plugin = &concept_embedder;
-    char dir[CLI_TEMP_DIR_MAX], path[CLI_TEMP_DIR_MAX + 16];
-    if ((rc = cli_temp_dir("bench-search", dir, sizeof dir)) != CLI_EXIT_OK)
-        return rc;
-    snprintf(path, sizeof path, "%s/bench.db", dir);
+    char dir[CLI_TEMP_DIR_MAX] = "";
     mn_db *db = NULL;
-    int mrc = mn_open(&db, path, &cfg);
-    rc = mrc == MN_OK ? CLI_EXIT_OK : cli_fail(c, mrc, "bench search: opening %s", path);
+    rc = cli_bench_open(c, "bench-search", &cfg, dir, sizeof dir, &db);
     char **ids = calloc((size_t)n, sizeof *ids);
     double *samples = malloc((size_t)(CLASSES * nq) * sizeof *samples);
     if (rc == CLI_EXIT_OK && (!ids || !samples))
@@ -308,6 +304,7 @@ int cli_bench_search(cli_ctx *c, int argc, char **argv)
         mn_strings_free(ids, (size_t)n);
     free(samples);
     mn_close(db);
-    cli_temp_dir_remove(dir);
+    if (*dir)
+        cli_temp_dir_remove(dir);
     return rc;
 }

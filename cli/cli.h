@@ -215,6 +215,11 @@ extern const cli_group cli_group_metrics;   /* cli/cmd_ops.c: metrics and health
 extern const cli_group cli_group_health;
 /* manushya bench cache (cli/bench_cache.c), in cmd_bench.c's table. */
 int cli_bench_cache(cli_ctx *c, int argc, char **argv);
+/* A benchmark's database: a new temporary directory (its path into dir, size bytes; remove
+ * it with cli_temp_dir_remove whatever this returns, once made) holding bench.db, opened
+ * with cfg into *db (close it). CLI_EXIT_OK, or an error printed naming the benchmark. */
+int cli_bench_open(cli_ctx *c, const char *name, const mn_config *cfg, char *dir, size_t size,
+                   mn_db **db);
 /* manushya bench search (cli/bench_search.c), in cmd_bench.c's table. */
 int cli_bench_search(cli_ctx *c, int argc, char **argv);
 /* A benchmark's --backend memory|redis: *redis set, CLI_CONTINUE, or a usage error (redis

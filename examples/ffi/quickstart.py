@@ -99,7 +99,12 @@ class mn_memory(Structure):
                 ("embedding", POINTER(c_float)),
                 ("dim", c_int),
                 ("embed_status", c_int),   # asynchronous embedding
-                ("embed_error", c_char_p)]
+                ("embed_error", c_char_p),
+                ("vector_score", c_double),  # why a search hit ranks where it does
+                ("vector_rank", c_int),
+                ("keyword_score", c_double),
+                ("keyword_rank", c_int),
+                ("fused_score", c_double)]
 
 
 class mn_memories(Structure):
@@ -137,6 +142,7 @@ class mn_list_options(Versioned):
 
 
 class mn_search_options(Versioned):
+    VERSION = 2
     _fields_ = [("version", c_uint),
                 ("query", c_char_p),
                 ("vector", POINTER(c_float)),
@@ -144,7 +150,12 @@ class mn_search_options(Versioned):
                 ("k", c_int),
                 ("min_similarity", c_double),
                 ("filter", POINTER(mn_filter)),
-                ("ef", c_int)]
+                ("ef", c_int),
+                ("mode", c_int),            # search modes: 0 = the handle's (hybrid)
+                ("vector_weight", c_double),
+                ("keyword_weight", c_double),
+                ("rrf_k", c_int),
+                ("flags", c_uint)]
 
 
 STRUCTS = [mn_actor, mn_tenant, mn_identity, mn_memory, mn_memories, mn_memory_input,
