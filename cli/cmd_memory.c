@@ -189,8 +189,8 @@ static const cli_cmd cmds[] = {
      "  --explain           show each hit's vector rank and similarity, keyword rank and\n"
      "                      score, and fused score (JSON: an \"explain\" object per hit)\n"
      "  --k N               number of hits (default 10, at most 1000)\n"
-     "  --min-similarity X  drop hits the vector ranking found below this cosine similarity\n"
-     "                      (keyword hits stay)\n" FILTER_HELP},
+     "  --min-similarity X  drop hits below this cosine similarity (in every mode)\n"
+     FILTER_HELP},
     {"import", cli_memory_import, "memory import FILE.jsonl|- [--batch N]",
      "Adds memories from JSON Lines: one object per line with \"text\" (required) and\n"
      "optionally \"type\", \"metadata\" (object), \"identity\", \"importance\", \"ttl_days\".\n"

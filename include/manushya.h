@@ -824,8 +824,8 @@ MN_API int mn_search_options_init(mn_search_options *s, unsigned version);
  * The keyword index follows every write in the same transaction. In an encrypted database it
  * holds no words but keyed hashes of them (BLAKE2b under a key derived from the tenant's data
  * key): it reveals which of a tenant's memories share a word, never the word. Filters,
- * policies, expiry, soft deletes and tenants apply alike in every mode. min_similarity drops
- * hits the vector ranking found below it; a keyword hit is kept whatever its similarity. */
+ * policies, expiry, soft deletes and tenants apply alike in every mode, and so does
+ * min_similarity: similarity is the cosine of query and memory in every mode. */
 #define MN_SEARCH_AUTO 0
 #define MN_SEARCH_VECTOR 1
 #define MN_SEARCH_KEYWORD 2

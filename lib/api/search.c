@@ -115,9 +115,11 @@ static int check_options(mn_db *db, mn_search_options *opt)
 
 /* Reads the rows of the candidates, best first, and fills in what each ranking said of them.
  * A hit the vector ranking did not find gets its similarity from its own vector, read for
- * that and dropped again unless the caller asked for it. */
+ * that and dropped again unless the caller asked for it; a hit below min_similarity (unless
+ * 0) goes, whichever ranking found it. */
 static int fetch_hits(mn_db *db, const char *tenant_id, const struct mni_scored_list *cands,
-                      const float *vec, const struct mni_store_query *q, mn_memories **out)
+                      const float *vec, double min_similarity, const struct mni_store_query *q,
+                      mn_memories **out)
 {
     size_t n = cands->n;
     int64_t *keys = malloc((n ? n : 1) * sizeof *keys);
@@ -149,6 +151,16 @@ static int fetch_hits(mn_db *db, const char *tenant_id, const struct mni_scored_
             m->dim = 0;
         }
     }
+    size_t kept = 0;
+    for (size_t i = 0; rc == MN_OK && i < (*out)->count; i++) {
+        mn_memory *m = (*out)->items[i];
+        if (min_similarity == 0 || m->similarity >= min_similarity)
+            (*out)->items[kept++] = m;
+        else
+            mn_memory_free(m);
+    }
+    if (rc == MN_OK)
+        (*out)->count = kept;
     free(keys);
     free(which);
     return rc;
@@ -334,9 +346,9 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
             rc = vector_ranking(db, who, q, vec, opt, want, &src, &vtop, &floored);
         if (rc == MN_OK && by_words)
             rc = keyword_ranking(db, who, q, (const char *const *)words, nwords, want, &ktop);
-        /* Done widening when every ranking ran out of candidates (or of ones above the
-         * minimum). */
-        int exhausted = (!by_vector || vtop.n < want || floored) && (!by_words || ktop.n < want);
+        /* Done widening when every ranking ran out of candidates, or the vector ranking out of
+         * ones above the minimum: every memory above it is among them. */
+        int exhausted = floored || ((!by_vector || vtop.n < want) && (!by_words || ktop.n < want));
         if (rc == MN_OK)
             rc = rare_first(db, &ktop, &rare);
         if (rc == MN_OK &&
@@ -348,7 +360,7 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
             exhausted = 0;
         }
         if (rc == MN_OK)
-            rc = fetch_hits(db, who->tenant->id, &cands, vec, q, out);
+            rc = fetch_hits(db, who->tenant->id, &cands, vec, opt->min_similarity, q, out);
         mni_topk_free(&vtop);
         mni_topk_free(&ktop);
         mni_scored_list_free(&cands);

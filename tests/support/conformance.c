@@ -1755,32 +1755,28 @@ START_TEST(search_min_similarity)
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &all));
     if (w.mode != MN_SEARCH_KEYWORD)
         ck_assert_uint_eq(all->count, NCORPUS);
-    /* The minimum drops what the vector ranking found below it; a memory found by its words
-     * stays (in keyword mode every hit is). */
+    /* The minimum drops what is below it, in every mode. */
     double mins[] = {0.05, 0.2, 0.5};
     for (size_t mi = 0; mi < 3; mi++) {
         so.min_similarity = mins[mi];
         TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
         size_t want = 0;
         for (size_t i = 0; i < all->count; i++)
-            want += all->items[i]->similarity >= mins[mi] || all->items[i]->keyword_rank > 0;
+            want += all->items[i]->similarity >= mins[mi];
         ck_assert_msg(l->count == want, "min %f: %zu results, want %zu", mins[mi], l->count,
                       want);
         for (size_t i = 0; i < l->count; i++)
-            ck_assert(l->items[i]->similarity >= mins[mi] || l->items[i]->keyword_rank > 0);
+            ck_assert_double_ge(l->items[i]->similarity, mins[mi]);
         mn_memories_free(l);
     }
-    /* Only the exact text reaches 0.999 (and comes first); the others that share its words
-     * stay in keyword and hybrid mode. */
+    /* Only the exact text reaches 0.999. */
     so = (mn_search_options){.version = MN_SEARCH_OPTIONS_VERSION,
                              .query = corpus[0],
                              .k = 100,
                              .min_similarity = 0.999};
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
-    ck_assert(w.mode == MN_SEARCH_VECTOR ? l->count == 1 : l->count >= 1);
+    ck_assert_uint_eq(l->count, 1);
     ck_assert_str_eq(l->items[0]->id, ids[0]);
-    for (size_t i = 1; i < l->count; i++)
-        ck_assert(l->items[i]->keyword_rank > 0 && l->items[i]->similarity < 0.999);
     mn_memories_free(l);
     mn_memories_free(all);
     world_close(&w);
