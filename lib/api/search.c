@@ -31,6 +31,9 @@
 
 #define MNI_K_DEFAULT 10
 #define MNI_K_MAX 1000
+/* Hybrid search fuses rankings at least this deep, whatever k: the memory both rank second
+ * must not lose to one that a single ranking puts first. */
+#define MNI_FUSE_DEPTH 20
 /* With a metadata filter the index proposes candidates that the rows then confirm; past this
  * many candidates an exact scan, which tests metadata as it reads, is cheaper. */
 #define MNI_META_INDEX_MAX 4096
@@ -339,16 +342,18 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
         struct mni_topk vtop = {0}, ktop = {0};
         struct mni_scored_list cands = {0};
         int floored = 0;
-        if (mni_topk_init(&vtop, by_vector ? want : 1) != 0 ||
-            mni_topk_init(&ktop, by_words ? want : 1) != 0)
+        size_t depth = by_vector && by_words && want < MNI_FUSE_DEPTH ? MNI_FUSE_DEPTH : want;
+        if (mni_topk_init(&vtop, by_vector ? depth : 1) != 0 ||
+            mni_topk_init(&ktop, by_words ? depth : 1) != 0)
             rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
         if (rc == MN_OK && by_vector)
-            rc = vector_ranking(db, who, q, vec, opt, want, &src, &vtop, &floored);
+            rc = vector_ranking(db, who, q, vec, opt, depth, &src, &vtop, &floored);
         if (rc == MN_OK && by_words)
-            rc = keyword_ranking(db, who, q, (const char *const *)words, nwords, want, &ktop);
+            rc = keyword_ranking(db, who, q, (const char *const *)words, nwords, depth, &ktop);
         /* Done widening when every ranking ran out of candidates, or the vector ranking out of
          * ones above the minimum: every memory above it is among them. */
-        int exhausted = floored || ((!by_vector || vtop.n < want) && (!by_words || ktop.n < want));
+        int exhausted = floored || ((!by_vector || vtop.n < depth) &&
+                                    (!by_words || ktop.n < depth));
         if (rc == MN_OK)
             rc = rare_first(db, &ktop, &rare);
         if (rc == MN_OK &&

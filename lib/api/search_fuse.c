@@ -2,6 +2,7 @@
 #include "api/search_fuse.h"
 #include "manushya.h"
 
+#include <limits.h>
 #include <stdlib.h>
 
 static int by_key(const void *pa, const void *pb)
@@ -10,11 +11,10 @@ static int by_key(const void *pa, const void *pb)
     return (a->key > b->key) - (a->key < b->key);
 }
 
-static int best_rank(const struct mni_scored *s)
+/* rank as an order: 0 (not found) after every place. */
+static unsigned place(int rank)
 {
-    if (!s->vector_rank || !s->keyword_rank)
-        return s->vector_rank + s->keyword_rank;
-    return s->vector_rank < s->keyword_rank ? s->vector_rank : s->keyword_rank;
+    return rank ? (unsigned)rank : UINT_MAX;
 }
 
 static int by_fused(const void *pa, const void *pb)
@@ -22,8 +22,10 @@ static int by_fused(const void *pa, const void *pb)
     const struct mni_scored *a = pa, *b = pb;
     if (a->fused != b->fused)
         return a->fused > b->fused ? -1 : 1;
-    if (best_rank(a) != best_rank(b))
-        return best_rank(a) < best_rank(b) ? -1 : 1;
+    if (a->vector_rank != b->vector_rank)
+        return place(a->vector_rank) < place(b->vector_rank) ? -1 : 1;
+    if (a->keyword_rank != b->keyword_rank)
+        return place(a->keyword_rank) < place(b->keyword_rank) ? -1 : 1;
     return (a->key > b->key) - (a->key < b->key);
 }
 

@@ -38,7 +38,8 @@ struct mni_fusion {
 };
 
 /* Fuses vec and kw (each sorted best first by mni_topk_sort; either may be empty) into *out,
- * best fused score first, ties broken by the better single rank, then by key. rare (sorted by
+ * best fused score first, ties broken by the vector rank (the nearer meaning), then the
+ * keyword rank, then the key. rare (sorted by
  * mni_key_cmp, nrare keys) are the memories that hold every rare word of the query (held by
  * few memories: api/search.c): in hybrid mode each of them
  * found by a ranking gains vector_weight + keyword_weight, more than any sum of reciprocal
