@@ -50,7 +50,8 @@ POSTGRES_PKG   := libpq
 POSTGRES_LIB   := -lpq
 POSTGRES_SRCS  := $(wildcard lib/store/postgres/*.c) $(B)/gen/migrations_postgres.c \
                   tests/support/raw_sql.c
-POSTGRES_TESTS := test_store_pg test_store_pglite test_jobs test_erase test_crypt test_audit test_maintenance
+POSTGRES_TESTS := test_store_pg test_store_pglite test_jobs test_erase test_crypt test_audit test_maintenance \
+                  test_search_hybrid
 REDIS_PKG      := hiredis
 REDIS_LIB      := -lhiredis
 REDIS_SRCS     := $(wildcard lib/redis/*.c) lib/ratelimit/redis_counter.c lib/cache/redis.c

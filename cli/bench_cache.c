@@ -179,15 +179,13 @@ int cli_bench_cache(cli_ctx *c, int argc, char **argv)
     mn_config cfg = c->cfg, off = c->cfg;
     cfg.cache = redis ? MN_CACHE_REDIS : MN_CACHE_MEMORY;
     off.cache = MN_CACHE_OFF;
-    char dir[CLI_TEMP_DIR_MAX], path[CLI_TEMP_DIR_MAX + 16];
-    if ((rc = cli_temp_dir("bench-cache", dir, sizeof dir)) != CLI_EXIT_OK)
-        return rc;
-    snprintf(path, sizeof path, "%s/bench.db", dir);
+    char dir[CLI_TEMP_DIR_MAX] = "";
     mn_db *db = NULL, *uncached = NULL;
-    int mrc = mn_open(&db, path, &cfg);
-    if (mrc == MN_OK)
-        mrc = mn_open(&uncached, path, &off);
-    rc = mrc == MN_OK ? CLI_EXIT_OK : cli_fail(c, mrc, "bench cache: opening %s", path);
+    rc = cli_bench_open(c, "bench-cache", &cfg, dir, sizeof dir, &db);
+    /* The same file, without a cache: the search mix's baseline. */
+    int mrc = rc == CLI_EXIT_OK ? mn_open(&uncached, mn_db_url(db), &off) : MN_OK;
+    if (mrc != MN_OK)
+        rc = cli_fail(c, mrc, "bench cache: opening %s again", mn_db_url(db));
     char **ids = calloc((size_t)m, sizeof *ids);
     double *samples = malloc((size_t)n * sizeof *samples);
     if (rc == CLI_EXIT_OK && (!ids || !samples))
@@ -214,6 +212,7 @@ int cli_bench_cache(cli_ctx *c, int argc, char **argv)
     free(samples);
     mn_close(uncached);
     mn_close(db);
-    cli_temp_dir_remove(dir);
+    if (*dir)
+        cli_temp_dir_remove(dir);
     return rc;
 }

@@ -94,6 +94,11 @@ typedef struct cli_opt {
  */
 int cli_parse(cli_ctx *c, int argc, char **argv, const cli_opt *opts, int min_args, int max_args);
 
+/* MN_SEARCH_* of a mode's name ("vector", "keyword", "hybrid"), or 0 when unknown. */
+int cli_search_mode(const char *name);
+/* The name of an MN_SEARCH_* mode other than AUTO. */
+const char *cli_search_mode_name(int mode);
+
 /* Prints "manushya: <msg>; see manushya GROUP COMMAND --help" to stderr, returns 2. */
 int cli_usage_error(const cli_ctx *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -213,6 +218,13 @@ extern const cli_group cli_group_metrics;   /* cli/cmd_ops.c: metrics and health
 extern const cli_group cli_group_health;
 /* manushya bench cache (cli/bench_cache.c), in cmd_bench.c's table. */
 int cli_bench_cache(cli_ctx *c, int argc, char **argv);
+/* A benchmark's database: a new temporary directory (its path into dir, size bytes; remove
+ * it with cli_temp_dir_remove whatever this returns, once made) holding bench.db, opened
+ * with cfg into *db (close it). CLI_EXIT_OK, or an error printed naming the benchmark. */
+int cli_bench_open(cli_ctx *c, const char *name, const mn_config *cfg, char *dir, size_t size,
+                   mn_db **db);
+/* manushya bench search (cli/bench_search.c), in cmd_bench.c's table. */
+int cli_bench_search(cli_ctx *c, int argc, char **argv);
 /* A benchmark's --backend memory|redis: *redis set, CLI_CONTINUE, or a usage error (redis
  * without --redis). */
 int cli_bench_backend(cli_ctx *c, const char *backend, int *redis);

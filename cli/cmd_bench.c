@@ -952,6 +952,15 @@ static const cli_cmd cmds[] = {
      "cache (no warm-up) and by one on the same file without a cache. Prints calls/s and\n"
      "p50/p99/mean latency in microseconds, and the speed-ups (miss mean / hit mean, uncached\n"
      "mean / cached mean). --backend redis needs --redis URL (or MANUSHYA_REDIS). --json."},
+    {"search", cli_bench_search, "bench search [--n N] [--queries Q] [--k K]",
+     "What each search mode finds and how fast (cli/bench_search.c), on a fresh temporary\n"
+     "database (removed afterwards) holding a generated corpus of N memories (default 10000)\n"
+     "with known answers: each memory six made-up words naming six of 4096 concepts (three\n"
+     "synonyms each), one in ten also a code such as ord100420; the bench embeds concepts,\n"
+     "not words, and no code. Q queries (default 200) of each class: rare (a code and two of\n"
+     "its memory's words), keyword (three of its words verbatim), vector (four of its concepts\n"
+     "through other synonyms: no word shared). Prints, for vector, keyword and hybrid mode,\n"
+     "recall@K (default 10) and MRR per class, and p50/p99 latency in milliseconds. --json."},
     {"ann", run_ann,
      "bench ann --base B.fvecs --queries Q.fvecs --truth T.ivecs [--k 10] [--m 16]\n"
      "          [--ef-construction 64] [--ef 10,20,40,80,160] [--threads N]\n"

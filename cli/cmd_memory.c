@@ -194,17 +194,23 @@ static const cli_cmd cmds[] = {
     {"history", cli_memory_history, "memory history ID",
      "Shows a memory's changes, oldest first: version, time (UTC), who, what changed."},
     {"search", cli_memory_search,
-     "memory search QUERY [--k N] [--min-similarity X] [--recency-half-life T] "
-     "[--recency-weight W] [--importance-weight W] [--cursor C] [--all] [--type T] "
-     "[--meta JSON] [--identity I]",
+     "memory search QUERY [--mode M] [--explain] [--k N] [--min-similarity X]\n"
+     "                    [--recency-half-life T] [--recency-weight W] [--importance-weight W]\n"
+     "                    [--cursor C] [--all] [--type T] [--meta JSON] [--identity I]",
      "Finds the memories closest to QUERY, best first: rank, similarity, type, text; prints\n"
      "the cursor of the next page when more may follow (--json: \"next_cursor\"; each hit\n"
-     "has \"similarity\", \"recency_factor\", \"importance_factor\" and \"score\", their\n"
-     "product, by which hits are ordered). A QUERY without a word to match (only\n"
-     "punctuation, say) finds nothing.\n"
+     "has \"similarity\", \"recency_factor\", \"importance_factor\" and \"score\", the fused\n"
+     "relevance times both factors, by which hits are ordered). A QUERY without a word to\n"
+     "match (only punctuation, say) finds nothing.\n"
+     "  --mode M            vector (by meaning), keyword (by shared words, BM25) or hybrid\n"
+     "                      (both, fused by reciprocal rank; the default): a rare word such\n"
+     "                      as an order number or a name ranks its memory first\n"
+     "  --explain           show each hit's vector rank and similarity, keyword rank and\n"
+     "                      score, fused score and score (JSON: an \"explain\" object per hit)\n"
      "  --k N               number of hits per page (default 10, at most 1000)\n"
-     "  --min-similarity X  drop hits below this cosine similarity (default: 0.15 with the\n"
-     "                      local embedder, none with the others; -1: no floor)\n"
+     "  --min-similarity X  drop hits only the vector ranking found below this cosine\n"
+     "                      similarity (default: 0.15 with the local embedder, none with the\n"
+     "                      others; -1: no floor)\n"
      "  --recency-half-life T  favour recently changed memories: one changed T ago (500ms,\n"
      "                      30s, 15m, 12h, 7d) counts half as recent as a new one\n"
      "  --recency-weight W  0..1: how much of the score recency may take (default 0.5)\n"

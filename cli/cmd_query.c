@@ -199,7 +199,7 @@ int cli_memory_list(cli_ctx *c, int argc, char **argv)
     return rc;
 }
 
-static cJSON *search_hit(const mn_memory *m)
+static cJSON *search_hit(const mn_memory *m, int explain)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", m->id);
@@ -216,6 +216,14 @@ static cJSON *search_hit(const mn_memory *m)
     else
         cJSON_AddNullToObject(o, "identity_id");
     cJSON_AddItemToObject(o, "created_at", cli_json_int(m->created_at));
+    if (explain) {
+        cJSON *e = cJSON_AddObjectToObject(o, "explain");
+        cJSON_AddItemToObject(e, "vector_score", cli_json_number(m->vector_score, 6));
+        cJSON_AddNumberToObject(e, "vector_rank", m->vector_rank);
+        cJSON_AddItemToObject(e, "keyword_score", cli_json_number(m->keyword_score, 6));
+        cJSON_AddNumberToObject(e, "keyword_rank", m->keyword_rank);
+        cJSON_AddItemToObject(e, "fused_score", cli_json_number(m->fused_score, 6));
+    }
     return o;
 }
 
@@ -242,6 +250,7 @@ static int64_t half_life_ms(const cli_ctx *c, const char *text)
 struct search_run {
     mn_actor a;
     mn_search_options so;
+    int explain;     /* --explain: each hit's rankings and fused score too */
     cJSON *hits;     /* JSON: every page's hits */
     size_t printed;
     double took_ms;
@@ -263,10 +272,14 @@ static int search_show(cli_ctx *c, const mn_memories *hits, void *ctx)
     for (size_t i = 0; i < hits->count; i++, r->printed++) {
         const mn_memory *m = hits->items[i];
         if (c->json) {
-            cJSON_AddItemToArray(r->hits, search_hit(m));
+            cJSON_AddItemToArray(r->hits, search_hit(m, r->explain));
             continue;
         }
         printf("%3zu  %.3f  ", r->printed + 1, m->similarity);
+        if (r->explain)
+            printf("v#%-3d %.3f  k#%-3d %7.3f  fused %.4f  score %.4f  ", m->vector_rank,
+                   m->vector_score, m->keyword_rank, m->keyword_score, m->fused_score,
+                   m->score);
         cli_print_cell(stdout, m->type, (size_t)w);
         fputs("  ", stdout);
         cli_print_text(stdout, m->text, 0);
@@ -283,6 +296,7 @@ int cli_memory_search(cli_ctx *c, int argc, char **argv)
     r.so.k = 10;
     const char *half_life = NULL;
     int all = 0;
+    const char *mode = NULL;
     const cli_opt opts[] = {FILTER_OPTS(f),
                             {"k", CLI_OPT_INT, &r.so.k, NULL},
                             {"min-similarity", CLI_OPT_NUM, &r.so.min_similarity, NULL},
@@ -291,10 +305,16 @@ int cli_memory_search(cli_ctx *c, int argc, char **argv)
                             {"importance-weight", CLI_OPT_NUM, &r.so.importance_weight, NULL},
                             {"cursor", CLI_OPT_STR, &r.so.cursor, NULL},
                             {"all", CLI_OPT_FLAG, &all, NULL},
+                            {"mode", CLI_OPT_STR, &mode, NULL},
+                            {"explain", CLI_OPT_FLAG, &r.explain, NULL},
                             {0}};
     int rc = cli_parse(c, argc, argv, opts, 1, 1);
     if (rc == CLI_CONTINUE && half_life && !(r.so.recency_half_life_ms = half_life_ms(c, half_life)))
         rc = CLI_EXIT_USAGE;
+    if (rc == CLI_CONTINUE && mode && !(r.so.mode = cli_search_mode(mode)))
+        rc = cli_usage_error(c, "--mode %s: give vector, keyword or hybrid", mode);
+    if (r.explain)
+        r.so.flags |= MN_SEARCH_EXPLAIN;
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &r.a)) != CLI_CONTINUE ||
         (rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;

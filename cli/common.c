@@ -305,3 +305,35 @@ int cli_bench_backend(cli_ctx *c, const char *backend, int *redis)
         return cli_usage_error(c, "--backend redis needs --redis URL (or MANUSHYA_REDIS)");
     return CLI_CONTINUE;
 }
+
+int cli_bench_open(cli_ctx *c, const char *name, const mn_config *cfg, char *dir, size_t size,
+                   mn_db **db)
+{
+    *db = NULL;
+    int rc = cli_temp_dir(name, dir, size);
+    if (rc != CLI_EXIT_OK) {
+        *dir = '\0';
+        return rc;
+    }
+    char path[CLI_TEMP_DIR_MAX + 16];
+    snprintf(path, sizeof path, "%s/bench.db", dir);
+    int mrc = mn_open(db, path, cfg);
+    return mrc == MN_OK ? CLI_EXIT_OK : cli_fail(c, mrc, "%s: opening %s", name, path);
+}
+
+static const char *const search_modes[] = {
+    [MN_SEARCH_VECTOR] = "vector", [MN_SEARCH_KEYWORD] = "keyword", [MN_SEARCH_HYBRID] = "hybrid",
+};
+
+int cli_search_mode(const char *name)
+{
+    for (int m = MN_SEARCH_VECTOR; m <= MN_SEARCH_HYBRID; m++)
+        if (strcmp(name, search_modes[m]) == 0)
+            return m;
+    return 0;
+}
+
+const char *cli_search_mode_name(int mode)
+{
+    return search_modes[mode];
+}

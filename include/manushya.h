@@ -246,6 +246,9 @@ typedef struct mn_config {
     double search_min_relevance;         /* the floor of a hit's similarity, -1..1: 0 = the
                                           * embedder's (0.15 for "local", none for the
                                           * others); MN_SEARCH_OFF = no floor */
+    int search_mode;         /* what MN_SEARCH_AUTO means for this handle: MN_SEARCH_HYBRID
+                              * (0 = the default: it finds what either mode finds, and a rare
+                              * word first), MN_SEARCH_VECTOR or MN_SEARCH_KEYWORD */
 } mn_config;
 #define MN_CONFIG_VERSION 3
 #define MN_CONFIG_INIT MN_INIT_(MN_CONFIG_VERSION)
@@ -646,7 +649,8 @@ typedef struct mn_memory {
     int64_t expires_at;   /* 0 = never */
     int deleted;          /* soft-deleted (restorable) */
     int64_t seq;          /* store-wide change sequence of the last change */
-    double similarity;    /* cosine similarity to the query; search results only */
+    double similarity;    /* cosine similarity to the query; search results only (in
+                           * keyword mode too: the query text's similarity to the memory) */
     float *embedding;     /* L2-normalised; NULL unless asked for (MN_WITH_EMBEDDING) */
     int dim;
     /* ---- asynchronous embedding ---- */
@@ -660,6 +664,14 @@ typedef struct mn_memory {
     double recency_factor;    /* what recency multiplied the relevance by: 1 = nothing */
     double importance_factor; /* what importance multiplied it by: 1 = nothing */
     double score;             /* the final ranking score, results best first by it */
+    /* ---- 1.3: why a search hit ranks where it does (search results only, every mode) ---- */
+    double vector_score;  /* cosine similarity, when the vector ranking found it */
+    int vector_rank;      /* 1-based place in the vector ranking; 0: not found by it */
+    double keyword_score; /* keyword relevance (BM25, higher is better), when found by words */
+    int keyword_rank;     /* 1-based place in the keyword ranking; 0: not found by it */
+    double fused_score;   /* the relevance that ranking adjusts into score: the
+                           * reciprocal-rank fusion in hybrid mode, else the single mode's
+                           * score */
 } mn_memory;
 
 #define MN_EMBED_DONE 0
@@ -868,14 +880,50 @@ typedef struct mn_search_options {
     double importance_weight; /* 0..1: how much of the score importance may take */
     const char *cursor;      /* a previous result's next_cursor: the next k results of the
                               * same search; NULL = the first page */
+    /* hybrid search (see "Search modes" below) */
+    int mode;                /* MN_SEARCH_AUTO (0): the handle's mn_config.search_mode, or
+                              * MN_SEARCH_VECTOR, MN_SEARCH_KEYWORD, MN_SEARCH_HYBRID */
+    double vector_weight;    /* hybrid: weight of the vector ranking in the fusion; 0 = 1.0 */
+    double keyword_weight;   /* hybrid: weight of the keyword ranking; 0 = 1.0 */
+    int rrf_k;               /* hybrid: the k of reciprocal rank fusion; 0 = 60, 1..10000 */
+    unsigned flags;          /* MN_SEARCH_EXPLAIN */
 } mn_search_options;
 #define MN_SEARCH_OFF (-1)
 #define MN_SEARCH_OPTIONS_VERSION 2
 #define MN_SEARCH_OPTIONS_INIT MN_INIT_(MN_SEARCH_OPTIONS_VERSION)
 MN_API int mn_search_options_init(mn_search_options *s, unsigned version);
 
-/* Ranking. A hit's relevance is its similarity to the query; its score is the relevance
- * times two factors, each 1 unless its adjustment is on:
+/* Search modes (mn_search_options.mode, mn_config.search_mode):
+ *  - MN_SEARCH_VECTOR: nearest by the embedding (cosine similarity).
+ *  - MN_SEARCH_KEYWORD: the memories that share words with the query text, best BM25 first
+ *    (SQLite FTS5; PostgreSQL tsvector and ts_rank). Words are runs of letters and digits,
+ *    compared without case; a memory matches when it has any of the query's words. Needs a
+ *    query text.
+ *  - MN_SEARCH_HYBRID: both, fused by reciprocal rank: each hit scores
+ *    vector_weight / (rrf_k + vector_rank) + keyword_weight / (rrf_k + keyword_rank), a term
+ *    counting only when that mode found it. A memory that holds every rare word of the query
+ *    (a word at most 3 of the memories searched hold: an order number, a name, a code) gains
+ *    vector_weight + keyword_weight on top, more than any such sum, and so comes first even
+ *    when the embedder does not know the word. Needs a query text.
+ *  - MN_SEARCH_AUTO: the handle's default (mn_config.search_mode), which is MN_SEARCH_HYBRID
+ *    unless set: a search by vector alone is a vector search.
+ * The keyword index follows every write in the same transaction. In an encrypted database it
+ * holds no words but keyed hashes of them (BLAKE2b under a key derived from the tenant's data
+ * key): it reveals which of a tenant's memories share a word, never the word. Filters,
+ * policies, expiry, soft deletes and tenants apply alike in every mode; similarity is the
+ * cosine of query and memory in every mode (the floor: "Ranking" below). */
+#define MN_SEARCH_AUTO 0
+#define MN_SEARCH_VECTOR 1
+#define MN_SEARCH_KEYWORD 2
+#define MN_SEARCH_HYBRID 3
+/* mn_search_options.flags */
+#define MN_SEARCH_EXPLAIN 0x1u   /* no change to the results; set to say that the caller reads
+                                  * the explanation fields of mn_memory (they are filled in
+                                  * every mode regardless) */
+
+/* Ranking. A hit's relevance is its fused_score (in vector mode its similarity to the query;
+ * see "Search modes" above); its score is the relevance times two factors, each 1 unless its
+ * adjustment is on:
  *     recency_factor    = 1 - recency_weight + recency_weight * 0.5^(age / recency_half_life_ms)
  *     importance_factor = 1 - importance_weight + importance_weight * importance
  * where age is the time since the memory was last changed (updated_at). Results are best
@@ -890,16 +938,17 @@ MN_API int mn_search_options_init(mn_search_options *s, unsigned version);
  * The relevance floor (min_similarity) keeps unrelated memories out: with the local embedder a
  * query's related memories (they share a word) score 0.14 and up (99.5% above 0.15) while 94% of
  * unrelated ones stay below 0.15. Another embedder's similarities have their own scale: set
- * mn_config.search_min_relevance for it.
+ * mn_config.search_min_relevance for it. The floor is of the vector similarity: it drops the
+ * hits only the vector ranking found, never a keyword match (none in keyword mode).
  *
  * Paging: with next_cursor set, the next call with the same options and cursor = next_cursor
  * returns the following k results. The order is stable for the same query and data: a cursor
  * holds the clock recency was computed with and the place of the page's last hit. A cursor of
  * another search, or text that is no cursor, is MN_EINVAL.
  *
- * Results best first, in out->items with similarity and score set; next_cursor set when more
- * may follow. Both query and vector set (or neither) is MN_EINVAL. A query text without a single word to match (only
- * punctuation, say: the embedder makes an all-zero vector of it) finds nothing: MN_OK with no
+ * Results best first, in out->items with similarity, the explanation fields and score set;
+ * next_cursor set when more may follow. Both query and vector set (or neither) is MN_EINVAL.
+ * A query text without a single word to match (only punctuation, say: the embedder makes an all-zero vector of it) finds nothing: MN_OK with no
  * items. (Storing such a text is refused: see mn_memory_add.) filter->flags may ask for deleted
  * or expired memories too. Unknown flag bits anywhere are MN_EINVAL. */
 MN_API int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *opt,

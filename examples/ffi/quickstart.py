@@ -103,7 +103,12 @@ class mn_memory(Structure):
                 ("external_key", c_char_p),  # deduplication and upsert
                 ("recency_factor", c_double),  # ranking (search results)
                 ("importance_factor", c_double),
-                ("score", c_double)]
+                ("score", c_double),
+                ("vector_score", c_double),  # why a search hit ranks where it does
+                ("vector_rank", c_int),
+                ("keyword_score", c_double),
+                ("keyword_rank", c_int),
+                ("fused_score", c_double)]
 
 
 class mn_memories(Structure):
@@ -156,7 +161,12 @@ class mn_search_options(Versioned):
                 ("recency_half_life_ms", c_int64),  # version 2: ranking and paging
                 ("recency_weight", c_double),
                 ("importance_weight", c_double),
-                ("cursor", c_char_p)]
+                ("cursor", c_char_p),
+                ("mode", c_int),            # search modes: 0 = the handle's (hybrid)
+                ("vector_weight", c_double),
+                ("keyword_weight", c_double),
+                ("rrf_k", c_int),
+                ("flags", c_uint)]
 
 
 STRUCTS = [mn_actor, mn_tenant, mn_identity, mn_memory, mn_memories, mn_memory_input,

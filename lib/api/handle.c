@@ -102,6 +102,12 @@ static int settle_config(mn_db *db, const mn_config *in)
                          c->dedup_threshold, MNI_DEFAULT_DEDUP_THRESHOLD);
     if (!c->dedup_threshold)
         c->dedup_threshold = MNI_DEFAULT_DEDUP_THRESHOLD;
+    if (c->search_mode < MN_SEARCH_AUTO || c->search_mode > MN_SEARCH_HYBRID)
+        return mni_seterr(db, MN_EINVAL, "mn_config.search_mode is %d; give MN_SEARCH_VECTOR "
+                         "(1), MN_SEARCH_KEYWORD (2) or MN_SEARCH_HYBRID (3; 0 = the default, "
+                         "hybrid)", c->search_mode);
+    if (!c->search_mode)
+        c->search_mode = MN_SEARCH_HYBRID;
     if (c->embedder_plugin) {
         rc = mni_plugin_take(db, c);
         if (rc != MN_OK)

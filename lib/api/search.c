@@ -1,8 +1,10 @@
-/* Search: the tenant's memories nearest to a text or a vector. Candidates come as (key, score)
- * pairs from the handle's vector index (index/vindex.h) or, without one or when it cannot answer
- * yet, from an exact scan (index/exact.c); then one read of the winning rows, which the store
- * checks again (deleted, expired) and this file too (identity, type, metadata: the index's
- * attributes may lag the store and hold no metadata). */
+/* Search: the tenant's memories nearest to a text or a vector, by meaning, by words or both
+ * (mn_search_options.mode). The vector ranking comes as (key, similarity) pairs from the
+ * handle's vector index (index/vindex.h) or, without one or when it cannot answer yet, from an
+ * exact scan (index/exact.c); the keyword ranking from the store's keyword index
+ * (store/keywords.h); the two are fused (api/search_fuse.h); then one read of the winning
+ * rows, which the store checks again (deleted, expired) and this file too (identity, type,
+ * metadata: the index's attributes may lag the store, and neither ranking tests metadata). */
 #include "api/abi_structs.h"
 #include "api/metrics.h"
 #include "api/access.h"
@@ -20,9 +22,12 @@
 #include "index/hnsw.h"
 #include "index/vindex.h"
 #include "api/limiter.h"
+#include "api/search_fuse.h"
+#include "index/distance.h"
+#include "store/keywords.h"
+#include "api/search_rank.h"
 #include "api/cache.h"
 #include "cache/codec.h"
-#include "api/search_rank.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -30,6 +35,9 @@
 
 #define MNI_K_DEFAULT 10
 #define MNI_K_MAX 1000
+/* Hybrid search fuses rankings at least this deep, whatever k: the memory both rank second
+ * must not lose to one that a single ranking puts first. */
+#define MNI_FUSE_DEPTH 20
 /* With a metadata filter the index proposes candidates that the rows then confirm; past this
  * many candidates an exact scan, which tests metadata as it reads, is cheaper. */
 #define MNI_META_INDEX_MAX 4096
@@ -60,7 +68,9 @@ static int query_vector(mn_db *db, const char *scope, const mn_search_options *o
     return rc;
 }
 
-static int check_options(mn_db *db, const mn_search_options *opt)
+/* Checks the options and settles their defaults in place: the mode (MN_SEARCH_AUTO becomes
+ * the handle's, or vector for a search by vector), the weights and rrf_k. */
+static int check_options(mn_db *db, mn_search_options *opt)
 {
     if (!opt->query == !opt->vector)
         return mni_seterr(db, MN_EINVAL, "the search has %s; give a query text or a vector",
@@ -80,40 +90,93 @@ static int check_options(mn_db *db, const mn_search_options *opt)
     if (opt->ef < 0 || opt->ef > MNI_HNSW_MAX_EF)
         return mni_seterr(db, MN_EINVAL, "ef is %d; give 1..%d (0 = the handle's "
                          "hnsw_ef_search)", opt->ef, MNI_HNSW_MAX_EF);
+    if (opt->mode < MN_SEARCH_AUTO || opt->mode > MN_SEARCH_HYBRID)
+        return mni_seterr(db, MN_EINVAL, "mode is %d; give MN_SEARCH_VECTOR (1), "
+                         "MN_SEARCH_KEYWORD (2), MN_SEARCH_HYBRID (3) or MN_SEARCH_AUTO (0, the "
+                         "handle's search_mode)", opt->mode);
+    if (opt->vector && opt->mode != MN_SEARCH_AUTO && opt->mode != MN_SEARCH_VECTOR)
+        return mni_seterr(db, MN_EINVAL, "%s search looks for the words of a query text, and "
+                         "this search has a vector instead; give query, or mode "
+                         "MN_SEARCH_VECTOR", opt->mode == MN_SEARCH_KEYWORD ? "a keyword"
+                                                                         : "a hybrid");
+    if (opt->mode == MN_SEARCH_AUTO)
+        opt->mode = opt->vector ? MN_SEARCH_VECTOR : db->cfg.search_mode;
+    double *weights[2] = { &opt->vector_weight, &opt->keyword_weight };
+    for (int i = 0; i < 2; i++) {
+        if (!(*weights[i] >= 0 && *weights[i] <= 1e6))
+            return mni_seterr(db, MN_EINVAL, "%s_weight is %g; give a weight from 0 to 1e6 "
+                             "(0 = 1.0)", i ? "keyword" : "vector", *weights[i]);
+        if (*weights[i] == 0)
+            *weights[i] = 1.0;
+    }
+    if (opt->rrf_k < 0 || opt->rrf_k > MNI_RRF_K_MAX)
+        return mni_seterr(db, MN_EINVAL, "rrf_k is %d; give 1..%d (0 = %d)", opt->rrf_k,
+                         MNI_RRF_K_MAX, MNI_RRF_K_DEFAULT);
+    if (!opt->rrf_k)
+        opt->rrf_k = MNI_RRF_K_DEFAULT;
+    if (opt->flags & ~MN_SEARCH_EXPLAIN)
+        return mni_seterr(db, MN_EINVAL, "the search options' flags have unknown bits 0x%x; "
+                         "use MN_SEARCH_EXPLAIN", opt->flags & ~MN_SEARCH_EXPLAIN);
     return MN_OK;
 }
 
-/* Reads the rows of the hits and sets their similarity (and score, their relevance, which
- * ranking adjusts), dropping those below the floor (opt->min_similarity, settled). */
-static int fetch_hits(mn_db *db, const char *tenant_id, const struct mni_topk *top,
-                      const mn_search_options *opt, const struct mni_store_query *q,
+/* Reads the rows of the candidates, best first, and fills in what each ranking said of them,
+ * and score, their relevance, which ranking adjusts (api/search_rank.h). A hit the vector
+ * ranking did not find gets its similarity from its own vector, read for that and dropped
+ * again unless the caller asked for it. The floor (min_similarity, settled: MN_SEARCH_OFF is
+ * none) is of the vector similarity: a hit below it goes unless the keyword ranking found it,
+ * a keyword match being relevant by itself. */
+static int fetch_hits(mn_db *db, const char *tenant_id, const struct mni_scored_list *cands,
+                      const float *vec, double min_similarity, const struct mni_store_query *q,
                       mn_memories **out)
 {
-    size_t n = 0, cap = top->n ? top->n : 1;
-    int64_t *keys = malloc(cap * sizeof *keys);
-    float *scores = malloc(cap * sizeof *scores);
-    size_t *which = malloc(cap * sizeof *which);
-    int rc = keys && scores && which ? MN_OK
+    size_t n = cands->n;
+    int64_t *keys = malloc((n ? n : 1) * sizeof *keys);
+    size_t *which = malloc((n ? n : 1) * sizeof *which);
+    int rc = keys && which ? MN_OK
              : mni_seterr(db, MN_ENOMEM, "out of memory reading search results");
-    /* No floor keeps everything, similarities a rounding below -1 included. */
-    for (size_t i = 0; rc == MN_OK && i < top->n; i++)
-        if (opt->min_similarity <= MN_SEARCH_OFF || top->heap[i].score >= opt->min_similarity) {
-            keys[n] = top->heap[i].key;
-            scores[n++] = top->heap[i].score;
-        }
+    int need_vectors = 0;
+    for (size_t i = 0; rc == MN_OK && i < n; i++) {
+        keys[i] = cands->items[i].key;
+        need_vectors |= !cands->items[i].vector_rank;
+    }
+    unsigned flags = q->flags | (need_vectors ? MN_WITH_EMBEDDING : 0);
     if (rc == MN_OK)
-        rc = db->store->ops->memory_get_keys(db->store, tenant_id, keys, n, q->flags, q->now, out,
+        rc = db->store->ops->memory_get_keys(db->store, tenant_id, keys, n, flags, q->now, out,
                                              which);
-    for (size_t i = 0; rc == MN_OK && i < (*out)->count; i++)
-        (*out)->items[i]->similarity = (*out)->items[i]->score = scores[which[i]];
+    for (size_t i = 0; rc == MN_OK && i < (*out)->count; i++) {
+        mn_memory *m = (*out)->items[i];
+        const struct mni_scored *c = &cands->items[which[i]];
+        m->vector_score = c->vector_score;
+        m->vector_rank = c->vector_rank;
+        m->keyword_score = c->keyword_score;
+        m->keyword_rank = c->keyword_rank;
+        m->fused_score = m->score = c->fused;
+        m->similarity = c->vector_rank || !m->embedding ? c->vector_score
+                        : mni_ip(vec, m->embedding, db->dim);
+        if (!(q->flags & MN_WITH_EMBEDDING)) {
+            free(m->embedding);
+            m->embedding = NULL;
+            m->dim = 0;
+        }
+    }
+    size_t kept = 0;
+    for (size_t i = 0; rc == MN_OK && i < (*out)->count; i++) {
+        mn_memory *m = (*out)->items[i];
+        if (min_similarity <= MN_SEARCH_OFF || m->keyword_rank || m->similarity >= min_similarity)
+            (*out)->items[kept++] = m;
+        else
+            mn_memory_free(m);
+    }
+    if (rc == MN_OK)
+        (*out)->count = kept;
     free(keys);
-    free(scores);
     free(which);
     return rc;
 }
 
-/* Drops, in place, the rows the index proposed that q does not select after all: the index's
- * attributes may lag the store, and it knows no metadata. */
+/* Drops, in place, the rows the rankings proposed that q does not select after all: the
+ * index's attributes may lag the store, and neither ranking knows metadata. */
 static void keep_selected(const struct mni_store_query *q, mn_memories *l)
 {
     size_t kept = 0;
@@ -139,66 +202,200 @@ static void push_hit(void *ctx, int64_t key, float similarity)
     mni_topk_push(ctx, key, similarity);
 }
 
+/* Where the vector ranking comes from; a metadata filter may move it to the exact scan. */
+struct vector_source {
+    int use_index, use_store;
+};
+
+/* The vector ranking: the want nearest, best first, those below min_similarity dropped;
+ * *floored when some were. */
+static int vector_ranking(mn_db *db, const struct mni_who *who, const struct mni_store_query *q,
+                          const float *vec, const mn_search_options *opt, size_t want,
+                          const struct vector_source *src, struct mni_topk *top, int *floored)
+{
+    int served = 0, rc = MN_OK;
+    if (src->use_store) {
+        rc = db->store->ops->memory_search(db->store, who->tenant->id, q, vec, want, opt->ef,
+                                           push_hit, top);
+        served = rc == MN_OK;
+    } else if (src->use_index) {
+        rc = mni_vindex_search(db->index, who->tenant->id, q, vec, want, opt->ef, top, &served);
+        if (rc != MN_OK)
+            rc = mni_seterr(db, rc, "out of memory searching");
+    }
+    if (rc == MN_OK && !served)
+        rc = mni_exact_search(db->store, who->tenant->id, q, vec, top);
+    if (rc != MN_OK)
+        return rc;
+    mni_metrics_inc(db->metrics, MNI_S_SEARCHES + (!served ? MNI_PATH_EXACT
+                                                  : src->use_store ? MNI_PATH_SERVER
+                                                                   : MNI_PATH_INDEX));
+    mni_topk_sort(top);
+    /* No floor keeps everything, similarities a rounding below -1 included. */
+    size_t kept = top->n;
+    while (opt->min_similarity > MN_SEARCH_OFF && kept &&
+           top->heap[kept - 1].score < opt->min_similarity)
+        kept--;
+    *floored = kept < top->n;
+    top->n = kept;
+    return MN_OK;
+}
+
+/* A word of the query held by at most this many of the memories searched is rare: in hybrid
+ * mode the memories holding every rare word of the query come first (search_fuse.h). Every,
+ * not any: a word merely uncommon in a small store, which an unrelated memory happens to
+ * hold, then lifts nothing unless the memory also holds the query's other rare words. */
+#define MNI_RARE_WORD_MAX 3
+
+/* The memories q selects that hold every rare word of the query, best first in *hits (empty
+ * when the query has no rare word), and their keys sorted in *keys (malloc'd). One statement
+ * counts the memories holding each word (each count stopping past MNI_RARE_WORD_MAX), one
+ * keyword search finds those holding them all. */
+static int rare_matches(mn_db *db, const char *tenant_id, const struct mni_store_query *q,
+                        char **words, size_t nwords, struct mni_topk *hits, int64_t **keys)
+{
+    const char *rare[MNI_QUERY_WORDS_MAX];
+    size_t counts[MNI_QUERY_WORDS_MAX], nrare = 0;
+    int rc = nwords ? db->store->ops->memory_keyword_counts(db->store, tenant_id, q,
+                                                            (const char *const *)words, nwords,
+                                                            MNI_RARE_WORD_MAX + 1, counts)
+                    : MN_OK;
+    for (size_t i = 0; rc == MN_OK && i < nwords; i++)
+        if (counts[i] >= 1 && counts[i] <= MNI_RARE_WORD_MAX)
+            rare[nrare++] = words[i];
+    if (rc == MN_OK && mni_topk_init(hits, MNI_RARE_WORD_MAX) != 0)
+        rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
+    if (rc == MN_OK && nrare)
+        rc = db->store->ops->memory_keyword_search(db->store, tenant_id, q, rare, nrare, 1,
+                                                   hits->k, push_hit, hits);
+    if (rc == MN_OK && !(*keys = malloc((hits->n ? hits->n : 1) * sizeof **keys)))
+        rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
+    if (rc != MN_OK)
+        return rc;
+    mni_topk_sort(hits);
+    for (size_t i = 0; i < hits->n; i++)
+        (*keys)[i] = hits->heap[i].key;
+    qsort(*keys, hits->n, sizeof **keys, mni_key_cmp);
+    return MN_OK;
+}
+
+/* Puts the memories holding a rare word (rare, best first) at the head of the keyword ranking
+ * kw, each with its score in kw when kw has it: a match on a rare word outranks any number of
+ * matches on common ones. */
+static int rare_first(mn_db *db, struct mni_topk *kw, const struct mni_topk *rare)
+{
+    if (rare->n == 0)
+        return MN_OK;
+    struct mni_hit *heap = malloc((kw->n + rare->n) * sizeof *heap);
+    if (!heap)
+        return mni_seterr(db, MN_ENOMEM, "out of memory searching");
+    size_t n = 0;
+    for (size_t i = 0; i < rare->n; i++) {
+        heap[n] = rare->heap[i];
+        for (size_t j = 0; j < kw->n; j++)
+            if (kw->heap[j].key == heap[n].key)
+                heap[n].score = kw->heap[j].score;
+        n++;
+    }
+    for (size_t j = 0; j < kw->n; j++) {
+        int seen = 0;
+        for (size_t i = 0; i < rare->n; i++)
+            seen |= rare->heap[i].key == kw->heap[j].key;
+        if (!seen)
+            heap[n++] = kw->heap[j];
+    }
+    free(kw->heap);
+    kw->heap = heap;
+    kw->n = kw->k = n;
+    return MN_OK;
+}
+
+/* The keyword ranking: the want best matches of the query's words, best first. */
+static int keyword_ranking(mn_db *db, const struct mni_who *who, const struct mni_store_query *q,
+                           const char *const *words, size_t nwords, size_t want,
+                           struct mni_topk *top)
+{
+    int rc = db->store->ops->memory_keyword_search(db->store, who->tenant->id, q, words, nwords,
+                                                   0, want, push_hit, top);
+    if (rc == MN_OK)
+        mni_topk_sort(top);
+    return rc;
+}
+
 /* The k best memories who may read, ranked (api/search_rank.h). Candidates that do not make it
  * (policies may hide memories one by one; rows changed since the index saw them; a metadata
- * filter the index cannot test) are dropped after the read and the search is widened (4x at a
- * time) until the page is full and final or every candidate has been seen: a hidden memory
- * never shows, and never costs a place. */
+ * filter the rankings cannot test) are dropped after the read and the search is widened (4x
+ * at a time) until the page is full and final or every candidate has been seen: a hidden
+ * memory never shows, and never costs a place. */
 static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_store_query *q,
                          const float *vec, const mn_search_options *opt,
                          const struct mni_rank *rank, int per_memory, mn_memories **out)
 {
-    int use_index = db->index != NULL;
-    /* A store that searches itself (postgres with pgvector) serves instead of the index. */
-    int use_store = db->store->ops->memory_search != NULL;
     size_t first = mni_rank_want(rank);
-    for (size_t want = q->metadata && use_index ? first * 4 : first;; want *= 4) {
-        struct mni_topk top = {0};
-        int served = 0;
-        int rc = mni_topk_init(&top, want) == 0 ? MN_OK
-                 : mni_seterr(db, MN_ENOMEM, "out of memory searching");
-        if (rc == MN_OK && use_store) {
-            rc = db->store->ops->memory_search(db->store, who->tenant->id, q, vec, want,
-                                               opt->ef, push_hit, &top);
-            served = rc == MN_OK;
-        } else if (rc == MN_OK && use_index) {
-            rc = mni_vindex_search(db->index, who->tenant->id, q, vec, want, opt->ef, &top,
-                                  &served);
-            if (rc != MN_OK)
-                rc = mni_seterr(db, rc, "out of memory searching");
-        }
-        if (rc == MN_OK && !served)
-            rc = mni_exact_search(db->store, who->tenant->id, q, vec, &top);
+    int by_vector = opt->mode != MN_SEARCH_KEYWORD, by_words = opt->mode != MN_SEARCH_VECTOR;
+    /* A store that searches itself (postgres with pgvector) serves instead of the index. */
+    struct vector_source src = { db->index != NULL, db->store->ops->memory_search != NULL };
+    char **words = NULL;
+    size_t nwords = 0;
+    int rc = by_words ? mni_keywords_query(db->store, who->tenant->id, opt->query, &words,
+                                           &nwords) : MN_OK;
+    struct mni_topk rare = {0};
+    int64_t *rare_keys = NULL;
+    if (rc == MN_OK && opt->mode == MN_SEARCH_HYBRID)
+        rc = rare_matches(db, who->tenant->id, q, words, nwords, &rare, &rare_keys);
+    struct mni_fusion fusion = { opt->mode, opt->vector_weight, opt->keyword_weight,
+                                 opt->rrf_k };
+    int indexed = src.use_index || src.use_store;
+    for (size_t want = q->metadata && indexed ? first * 4 : first; rc == MN_OK; want *= 4) {
+        struct mni_topk vtop = {0}, ktop = {0};
+        struct mni_scored_list cands = {0};
+        int floored = 0;
+        size_t depth = by_vector && by_words && want < MNI_FUSE_DEPTH ? MNI_FUSE_DEPTH : want;
+        if (mni_topk_init(&vtop, by_vector ? depth : 1) != 0 ||
+            mni_topk_init(&ktop, by_words ? depth : 1) != 0)
+            rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
+        if (rc == MN_OK && by_vector)
+            rc = vector_ranking(db, who, q, vec, opt, depth, &src, &vtop, &floored);
+        if (rc == MN_OK && by_words)
+            rc = keyword_ranking(db, who, q, (const char *const *)words, nwords, depth, &ktop);
+        /* Done widening when every ranking ran out of candidates, or the vector ranking out of
+         * ones above the minimum: every memory above it is among them. */
+        int exhausted = floored || ((!by_vector || vtop.n < depth) &&
+                                    (!by_words || ktop.n < depth));
         if (rc == MN_OK)
-            mni_metrics_inc(db->metrics, MNI_S_SEARCHES + (!served ? MNI_PATH_EXACT
-                                                          : use_store ? MNI_PATH_SERVER
-                                                                      : MNI_PATH_INDEX));
-        if (rc == MN_OK) {
-            mni_topk_sort(&top);
-            rc = fetch_hits(db, who->tenant->id, &top, opt, q, out);
+            rc = rare_first(db, &ktop, &rare);
+        if (rc == MN_OK &&
+            mni_search_fuse(&vtop, &ktop, rare_keys, rare.n, &fusion, &cands) != 0)
+            rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
+        /* Only the want best are read: the rest count only if those do not make k. */
+        if (cands.n > want) {
+            cands.n = want;
+            exhausted = 0;
         }
-        /* Done widening when the search ran out of candidates or of ones above the minimum. */
-        int exhausted = top.n < want || (opt->min_similarity > MN_SEARCH_OFF && top.n &&
-                                         top.heap[top.n - 1].score < opt->min_similarity);
-        double least = top.n ? top.heap[top.n - 1].score : 0;
-        mni_topk_free(&top);
+        double least = cands.n ? cands.items[cands.n - 1].fused : 0;
+        if (rc == MN_OK)
+            rc = fetch_hits(db, who->tenant->id, &cands, vec, opt->min_similarity, q, out);
+        mni_topk_free(&vtop);
+        mni_topk_free(&ktop);
+        mni_scored_list_free(&cands);
         if (rc != MN_OK)
-            return rc;
-        if (served)
-            keep_selected(q, *out);
+            break;
+        keep_selected(q, *out);
         if (per_memory)
             mni_access_filter_list(db, who, *out);
         int done = 0;
         rc = mni_rank_page(db, rank, *out, least, want, exhausted, &done);
         if (rc == MN_OK && done)
-            return MN_OK;
+            break;
         mn_memories_free(*out);
         *out = NULL;
-        if (rc != MN_OK)
-            return rc;
-        if (served && q->metadata && want * 4 > MNI_META_INDEX_MAX)
-            use_index = use_store = 0;
+        if (indexed && q->metadata && want * 4 > MNI_META_INDEX_MAX)
+            src.use_index = src.use_store = indexed = 0;
     }
+    mni_keywords_free(words, nwords);
+    mni_topk_free(&rare);
+    free(rare_keys);
+    return rc;
 }
 
 /* best_readable, read through the cache when every result is the actor's to read without a
@@ -228,7 +425,7 @@ static int memory_search(mn_db *db, const mn_actor *actor, const mn_search_optio
     if (!db)
         return mni_err_no_db("mn_memory_search");
     mn_search_options copy;
-    const mn_search_options *opt = &copy;
+    mn_search_options *opt = &copy;
     int rc = mni_require(db, out, "out");
     if (rc == MN_OK)
         rc = mni_abi_read(db, &mni_abi_search_options, options, 0, &copy, sizeof copy);
@@ -238,7 +435,7 @@ static int memory_search(mn_db *db, const mn_actor *actor, const mn_search_optio
     if (rc == MN_OK)
         rc = mni_rank_begin(db, opt, (size_t)(opt->k ? opt->k : MNI_K_DEFAULT), &rank);
     /* From here on the floor is the one in force (MN_SEARCH_OFF: none). */
-    copy.min_similarity = rc == MN_OK ? mni_rank_floor(db, opt, MNI_RANK_VECTOR) : 0;
+    copy.min_similarity = rc == MN_OK ? mni_rank_floor(db, opt, opt->mode) : 0;
     float *vec = rc == MN_OK ? malloc((size_t)db->dim * sizeof *vec) : NULL;
     if (rc == MN_OK && !vec)
         rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
@@ -273,7 +470,7 @@ int mni_search_nearest(mn_db *db, struct mni_who *who, const struct mni_store_qu
                        const float *vec, double min_similarity, mn_memory **out)
 {
     mn_search_options opt = { .version = MN_SEARCH_OPTIONS_VERSION, .k = 1,
-                              .min_similarity = min_similarity };
+                              .min_similarity = min_similarity, .mode = MN_SEARCH_VECTOR };
     const struct mni_rank by_similarity = {.k = 1}; /* no recency, no importance */
     mn_memories *l = NULL;
     *out = NULL;

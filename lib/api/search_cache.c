@@ -5,10 +5,11 @@
  * tenant is a miss for every search after it, in every process sharing the cache.
  *
  * A key holds all a result depends on besides the data: the store query (identity, type,
- * metadata filter, flags), k, the candidates asked of the index (ef), the floor in force, the
- * importance weight, the cursor, and a BLAKE2b hash of the query vector (not the text: two
- * handles with other embedders would make other vectors of it; and a collision must not hand
- * one query another's results). A search ranked by recency is not kept: its scores move with
+ * metadata filter, flags), the mode and its fusion (weights, rrf_k), k, the candidates asked
+ * of the index (ef), the floor in force, the importance weight, the cursor, and a BLAKE2b hash
+ * of the query vector and text (the vector, as two handles with other embedders would make
+ * other vectors of one text; the text for the keyword ranking's words; a hash, so that no query
+ * text goes to Redis, and one a collision of which no one can make). A search ranked by recency is not kept: its scores move with
  * the clock.
  *
  * Only searches whose every result the actor may read without a decision per memory are kept
@@ -60,8 +61,12 @@ int mni_search_cache_key(mn_db *db, const char *tenant_id, const struct mni_stor
         return 0;
     unsigned char digest[32];
     char hex[2 * sizeof digest + 1];
-    crypto_generichash(digest, sizeof digest, (const unsigned char *)vec,
-                       (size_t)db->dim * sizeof *vec, NULL, 0);
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, sizeof digest);
+    crypto_generichash_update(&h, (const unsigned char *)vec, (size_t)db->dim * sizeof *vec);
+    if (opt->query)
+        crypto_generichash_update(&h, (const unsigned char *)opt->query, strlen(opt->query) + 1);
+    crypto_generichash_final(&h, digest, sizeof digest);
     sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
     char *meta = q->metadata ? cJSON_PrintUnformatted(q->metadata) : NULL;
     mni_wbuf_format(key, 's');
@@ -75,6 +80,10 @@ int mni_search_cache_key(mn_db *db, const char *tenant_id, const struct mni_stor
     mni_wbuf_i64(key, opt->ef ? opt->ef : db->cfg.hnsw_ef_search);
     mni_wbuf_i64(key, bits_of(opt->min_similarity));
     mni_wbuf_i64(key, bits_of(rank->importance_weight));
+    mni_wbuf_i64(key, opt->mode);
+    mni_wbuf_i64(key, bits_of(opt->vector_weight));
+    mni_wbuf_i64(key, bits_of(opt->keyword_weight));
+    mni_wbuf_i64(key, opt->rrf_k);
     mni_wbuf_str(key, opt->cursor);
     mni_wbuf_str(key, hex);
     int ok = !key->oom && (!q->metadata || meta);
@@ -113,9 +122,11 @@ int mni_search_cache_get(mn_db *db, const struct mni_wbuf *key,
         }
         l->items[l->count++] = m;
         double *scores[] = {&m->similarity, &m->recency_factor, &m->importance_factor,
-                            &m->score};
+                            &m->score, &m->vector_score, &m->keyword_score, &m->fused_score};
         for (size_t j = 0; j < sizeof scores / sizeof *scores; j++)
             *scores[j] = double_of(mni_rbuf_i64(&r));
+        m->vector_rank = (int)mni_rbuf_i64(&r);
+        m->keyword_rank = (int)mni_rbuf_i64(&r);
         whole = !r.bad && !expired_since(q, m);
     }
     free(v);
@@ -139,9 +150,11 @@ void mni_search_cache_put(mn_db *db, const struct mni_wbuf *key,
         const mn_memory *m = l->items[i];
         mni_memory_encode(&w, m);
         const double scores[] = {m->similarity, m->recency_factor, m->importance_factor,
-                                 m->score};
+                                 m->score, m->vector_score, m->keyword_score, m->fused_score};
         for (size_t j = 0; j < sizeof scores / sizeof *scores; j++)
             mni_wbuf_i64(&w, bits_of(scores[j]));
+        mni_wbuf_i64(&w, m->vector_rank);
+        mni_wbuf_i64(&w, m->keyword_rank);
         if (!(q->flags & MN_WITH_EXPIRED) && m->expires_at && m->expires_at - q->now < ttl)
             ttl = m->expires_at - q->now;
     }

@@ -32,9 +32,9 @@ static double either(double call, double handle)
     return call != 0 ? call : handle;
 }
 
-double mni_rank_floor(const mn_db *db, const mn_search_options *opt, enum mni_rank_mode mode)
+double mni_rank_floor(const mn_db *db, const mn_search_options *opt, int mode)
 {
-    if (mode == MNI_RANK_KEYWORD)
+    if (mode == MN_SEARCH_KEYWORD)
         return MN_SEARCH_OFF;
     double floor = either(opt->min_similarity, db->cfg.search_min_relevance);
     if (floor != 0)
@@ -84,7 +84,8 @@ static void hash_text(struct mni_hash64_state *h, const char *s)
         mni_hash64_update(h, &none, 1);
 }
 
-/* The fingerprint of what the search asks for: its query, filter, floor and ranking. Neither
+/* The fingerprint of what the search asks for: its query, mode and fusion, filter, floor and
+ * ranking. Neither
  * k nor ef: a page may be of another size, or searched wider, than the one before. */
 static int fingerprint(mn_db *db, const mn_search_options *opt, const struct mni_rank *r,
                        uint64_t *out)
@@ -102,10 +103,13 @@ static int fingerprint(mn_db *db, const mn_search_options *opt, const struct mni
     hash_text(&h, f.identity);
     hash_text(&h, f.type);
     hash_text(&h, f.metadata);
-    double floor = mni_rank_floor(db, opt, MNI_RANK_VECTOR);
-    double knobs[] = { floor, r->recency_weight, r->importance_weight };
+    double floor = mni_rank_floor(db, opt, opt->mode);
+    double knobs[] = { floor, r->recency_weight, r->importance_weight, opt->vector_weight,
+                       opt->keyword_weight };
+    const int modes[] = { opt->mode, opt->rrf_k };
     mni_hash64_update(&h, &f.flags, sizeof f.flags);
     mni_hash64_update(&h, knobs, sizeof knobs);
+    mni_hash64_update(&h, modes, sizeof modes);
     mni_hash64_update(&h, &r->half_life_ms, sizeof r->half_life_ms);
     *out = mni_hash64_final(&h);
     return MN_OK;

@@ -21,10 +21,6 @@
 /* Ranking considers at most this many candidates past those of the pages before. */
 #define MNI_RANK_POOL_MAX 4096
 
-/* Where a search's candidates come from: the floor is of the vector similarity, so it applies
- * to the vector candidates of the vector and the hybrid modes; a keyword match is relevant by
- * itself. */
-enum mni_rank_mode { MNI_RANK_VECTOR, MNI_RANK_KEYWORD, MNI_RANK_HYBRID };
 
 struct mni_rank {
     size_t k;                  /* the page size */
@@ -39,10 +35,12 @@ struct mni_rank {
     char after_id[MNI_UUID_LEN + 1];
 };
 
-/* The floor of a hit's similarity for opt in the given mode: opt's min_similarity, else the
- * handle's search_min_relevance, else the embedder's (MNI_LOCAL_FLOOR for "local", none for
- * the others). MN_SEARCH_OFF (-1) means none. */
-double mni_rank_floor(const mn_db *db, const mn_search_options *opt, enum mni_rank_mode mode);
+/* The floor of a hit's similarity for opt in mode (MN_SEARCH_VECTOR, _KEYWORD, _HYBRID):
+ * opt's min_similarity, else the handle's search_min_relevance, else the embedder's
+ * (MNI_LOCAL_FLOOR for "local", none for the others). MN_SEARCH_OFF (-1) means none. The floor
+ * is of the vector similarity, so it applies to what the vector ranking alone found: none in
+ * keyword mode, where every hit is a match of words, relevant by itself. */
+double mni_rank_floor(const mn_db *db, const mn_search_options *opt, int mode);
 
 /* Checks opt's ranking fields and cursor and fills r (the handle's defaults where opt has 0)
  * for pages of k results. A cursor that is not one of this search is MN_EINVAL, recorded on

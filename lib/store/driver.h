@@ -61,8 +61,8 @@ enum mni_stmt {
     MNI_IDENTITY_DELETE_APIKEYS,
     MNI_HISTORY_LIST,           /* t, memory id: history columns, by version */
     /* t, id, text, type, metadata, importance, version, updated_at, seq, embedding,
-     * expected version, content hash, external key (NULL: kept): only a live row that still
-     * has it */
+     * expected version, content hash, external key (NULL: kept), words (the keyword index's:
+     * store/store.h): only a live row that still has it */
     MNI_MEMORY_UPDATE,
     MNI_HISTORY_INSERT,         /* t, memory id, version, changed_at, changed_by, before, after */
     MNI_MEMORY_SOFT_DELETE,     /* t, id, now, seq: a live row */
@@ -129,7 +129,8 @@ enum mni_stmt {
     MNI_DATAKEY_DROP_BELOW,     /* t, version: the older ones */
     MNI_REKEY_MEMORIES,         /* t, after key, limit: key, id, text, metadata, by key */
     MNI_REKEY_MEMORY_SET,       /* t, key, text, metadata, old text, old metadata, content
-                                 * hash: unchanged since read */
+                                 * hash: unchanged since read; words (NULL: kept): the keyword
+                                 * index's */
     MNI_REKEY_HISTORY,          /* t, after key, limit: key, memory id, version, before,
                                  * after, by key */
     MNI_REKEY_HISTORY_SET,      /* t, key, before, after */
@@ -413,6 +414,12 @@ int mni_op_maint_done(struct mni_store *s, const char *task, const char *holder,
     int p##_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys, \
                             size_t n, unsigned flags, int64_t now, mn_memories **out, \
                             size_t *which); \
+    int p##_memory_keyword_search(struct mni_store *st, const char *tenant_id, \
+                                  const struct mni_store_query *q, const char *const *words, \
+                                  size_t n, int all, size_t want, mni_hit_fn fn, void *ctx); \
+    int p##_memory_keyword_counts(struct mni_store *st, const char *tenant_id, \
+                                  const struct mni_store_query *q, const char *const *words, \
+                                  size_t n, size_t cap, size_t *counts); \
     int p##_seq_get(struct mni_store *st, int64_t *seq); \
     int p##_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after_seq, \
                            int64_t after_key, int64_t upto_seq, size_t limit, \
@@ -448,6 +455,8 @@ int mni_op_maint_done(struct mni_store *s, const char *task, const char *holder,
     .memory_list = p##_memory_list, \
     .memory_scan = p##_memory_scan, \
     .memory_get_keys = p##_memory_get_keys, \
+    .memory_keyword_search = p##_memory_keyword_search, \
+    .memory_keyword_counts = p##_memory_keyword_counts, \
     .seq_get = p##_seq_get, \
     .memory_changes = p##_memory_changes, \
     .memory_seqs = p##_memory_seqs, \

@@ -64,6 +64,7 @@ static int write_row(struct mni_store *s, struct mni_tx *tx, const char *tenant_
     mni_arg_int(&a, expected_version);
     mni_arg_text(&a, hash);
     mni_arg_text(&a, row->external_key);
+    mni_arg_text(&a, row->words);
     int64_t changed = 0;
     int rc = s->driver->exec(s, tx, MNI_MEMORY_UPDATE, &a, &changed, NULL, "updating a memory");
     if (rc == MN_OK && changed == 0)

@@ -10,6 +10,7 @@
  */
 #include "store/driver.h"
 #include "store/vault.h"
+#include "store/keywords.h"
 #include "core/error.h"
 
 #include <inttypes.h>
@@ -118,9 +119,12 @@ static void rows_free(struct rows *l)
     free(l->r);
 }
 
-/* value sealed again under k, or NULL in *out when it is sealed by k's version already. */
+/* value sealed again under k, or NULL in *out when it is sealed by k's version already; words
+ * (NULL: not wanted) receives the blind words of the value under k (store/keywords.h), which
+ * the keyword index must hold from then on. */
 static int reseal(struct mni_store *s, const struct mni_data_key *k, const char *tenant_id,
-                  const char *record, const char *column, const char *value, char **out)
+                  const char *record, const char *column, const char *value, char **out,
+                  char **words)
 {
     uint32_t version;
     *out = NULL;
@@ -130,6 +134,8 @@ static int reseal(struct mni_store *s, const struct mni_data_key *k, const char 
     int rc = mni_vault_open(s, tenant_id, record, column, value, &plain);
     if (rc == MN_OK)
         rc = mni_vault_seal(s, k, tenant_id, record, column, plain, out);
+    if (rc == MN_OK && words)
+        rc = mni_keywords_blind(s, k, plain, words);
     if (plain)
         sodium_memzero(plain, strlen(plain));
     free(plain);
@@ -169,9 +175,10 @@ static int reseal_rows(struct mni_store *s, struct mni_tx *tx, const char *tenan
         rc = mni_seterr(s->db, MN_ENOMEM, "out of memory re-sealing values");
     for (size_t i = 0; rc == MN_OK && i < l.n; i++) {
         struct row *w = &l.r[i];
-        char *again[2] = { NULL, NULL };
+        char *again[2] = { NULL, NULL }, *words = NULL;
         for (int c = 0; rc == MN_OK && c < 2; c++)
-            rc = reseal(s, k, tenant_id, w->record, columns[phase][c], w->v[c], &again[c]);
+            rc = reseal(s, k, tenant_id, w->record, columns[phase][c], w->v[c], &again[c],
+                        phase == MEMORIES && c == 0 ? &words : NULL);
         char hash[MNI_CONTENT_HASH_HEX + 1];
         if (rc == MN_OK && (again[0] || again[1]) && phase == MEMORIES)
             rc = rehash(s, k, tenant_id, w->record, w->v[0], hash);
@@ -185,6 +192,7 @@ static int reseal_rows(struct mni_store *s, struct mni_tx *tx, const char *tenan
                 mni_arg_text(&u, w->v[0]);
                 mni_arg_text(&u, w->v[1]);
                 mni_arg_text(&u, hash);
+                mni_arg_text(&u, words);
             }
             rc = s->driver->exec(s, tx, phase == MEMORIES ? MNI_REKEY_MEMORY_SET
                                                           : MNI_REKEY_HISTORY_SET,
@@ -192,6 +200,7 @@ static int reseal_rows(struct mni_store *s, struct mni_tx *tx, const char *tenan
         }
         free(again[0]);
         free(again[1]);
+        free(words);
         *cursor = w->key;
     }
     *read = l.n;

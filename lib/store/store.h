@@ -86,6 +86,9 @@ struct mni_memory_row {
     /* Deduplication and upsert: the caller's key (NULL: none). The backend stores the
      * content hash of text (store/vault.h) with every row it writes. */
     const char *external_key;
+    /* The keyword index's words for the text (an encrypted store's blind index, store/
+     * keywords.c), set by mni_vault_seal_rows; NULL: the backend indexes the text itself. */
+    const char *words;
 };
 
 /* The length of a content hash in hex (store/vault.h). */
@@ -245,6 +248,19 @@ struct mni_store_ops {
     int (*memory_get_keys)(struct mni_store *s, const char *tenant_id, const int64_t *keys,
                            size_t n, unsigned flags, int64_t now, mn_memories **out,
                            size_t *which);
+
+    /* Keyword search: the memories q selects (identity, type, deleted, expired; metadata is
+     * the caller's to test) that have a vector and any of the n words (all of them when all
+     * is set; store/keywords.c), best first, at most want: fn gets each one's key and
+     * relevance (BM25 or ts_rank, higher is better). */
+    int (*memory_keyword_search)(struct mni_store *s, const char *tenant_id,
+                                 const struct mni_store_query *q, const char *const *words,
+                                 size_t n, int all, size_t want, mni_hit_fn fn, void *ctx);
+    /* For each of the n words, how many of the memories q selects (metadata aside) hold it,
+     * counted up to cap, into counts[i]: one statement for them all. */
+    int (*memory_keyword_counts)(struct mni_store *s, const char *tenant_id,
+                                 const struct mni_store_query *q, const char *const *words,
+                                 size_t n, size_t cap, size_t *counts);
 
     /* ---- the change feed a derived index follows (index/vindex.c) ---- */
     /* The store-wide seq: every change committed so far has a seq <= *seq. */

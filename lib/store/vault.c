@@ -2,6 +2,7 @@
  * the values of memories and their history. */
 #include "store/vault.h"
 #include "core/normalise.h"
+#include "store/keywords.h"
 #include "store/types.h"
 #include "store/list.h"
 #include "core/clock.h"
@@ -336,14 +337,17 @@ int mni_vault_seal_rows(struct mni_store *s, struct mni_tx *tx, const char *tena
         rc = mni_seterr(s->db, MN_ENOMEM, "out of memory sealing memories");
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
         out[i] = rows[i];
-        out[i].text = out[i].metadata = NULL;
-        char *text = NULL, *meta = NULL;
+        out[i].text = out[i].metadata = out[i].words = NULL;
+        char *text = NULL, *meta = NULL, *words = NULL;
         rc = mni_vault_seal(s, &k, tenant_id, rows[i].id, "text", rows[i].text, &text);
         if (rc == MN_OK)
             rc = mni_vault_seal(s, &k, tenant_id, rows[i].id, "metadata", rows[i].metadata,
                                 &meta);
+        if (rc == MN_OK)
+            rc = mni_keywords_blind(s, &k, rows[i].text, &words);
         out[i].text = text;
         out[i].metadata = meta;
+        out[i].words = words;
     }
     sodium_memzero(&k, sizeof k);
     if (rc != MN_OK && out) {
@@ -363,6 +367,7 @@ void mni_vault_rows_free(const struct mni_memory_row *sealed, const struct mni_m
     for (size_t i = 0; i < n; i++) {
         free((char *)sealed[i].text);
         free((char *)sealed[i].metadata);
+        free((char *)sealed[i].words);
     }
     free((void *)sealed);
 }

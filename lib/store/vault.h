@@ -52,7 +52,7 @@ int mni_vault_open_in_place(struct mni_store *s, const char *tenant_id, const ch
 /* ---- what the backends and shared operations call (nothing when the store is not
  * encrypted) ---- */
 /* The rows sealed for writing in tx: *sealed is rows itself for a plain store, else a copy
- * with text and metadata sealed, freed by mni_vault_rows_free(*sealed, rows, n). */
+ * with text and metadata sealed and the text's blind words (store/keywords.h), freed by mni_vault_rows_free(*sealed, rows, n). */
 int mni_vault_seal_rows(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
                         const struct mni_memory_row *rows, size_t n,
                         const struct mni_memory_row **sealed);

@@ -50,7 +50,9 @@ int main(void)
     F(mn_memory, expires_at); F(mn_memory, deleted); F(mn_memory, seq);
     F(mn_memory, similarity); F(mn_memory, embedding); F(mn_memory, dim);
     F(mn_memory, embed_status); F(mn_memory, embed_error); F(mn_memory, external_key);
-    F(mn_memory, recency_factor); F(mn_memory, importance_factor); F(mn_memory, score); E();
+    F(mn_memory, recency_factor); F(mn_memory, importance_factor); F(mn_memory, score);
+    F(mn_memory, vector_score); F(mn_memory, vector_rank); F(mn_memory, keyword_score);
+    F(mn_memory, keyword_rank); F(mn_memory, fused_score); E();
     S(mn_memories); F(mn_memories, count); F(mn_memories, items);
     F(mn_memories, next_cursor); E();
     S(mn_memory_input); F(mn_memory_input, version); F(mn_memory_input, identity);
@@ -65,7 +67,10 @@ int main(void)
     F(mn_search_options, dim); F(mn_search_options, k); F(mn_search_options, min_similarity);
     F(mn_search_options, filter); F(mn_search_options, ef);
     F(mn_search_options, recency_half_life_ms); F(mn_search_options, recency_weight);
-    F(mn_search_options, importance_weight); F(mn_search_options, cursor); E();
+    F(mn_search_options, importance_weight); F(mn_search_options, cursor);
+    F(mn_search_options, mode); F(mn_search_options, vector_weight);
+    F(mn_search_options, keyword_weight); F(mn_search_options, rrf_k);
+    F(mn_search_options, flags); E();
     return 0;
 }
 EOF

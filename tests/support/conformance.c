@@ -3,7 +3,10 @@
  * backend's URL factory and uses the public API only, so it holds for any backend.
  *
  * The tests are registered as Check loop tests over one iteration whose index (_i) is the
- * backend's slot: that is how a test function, which takes no arguments, finds its backend.
+ * backend's slot plus MAX_BACKENDS times a search mode: that is how a test function, which
+ * takes no arguments, finds its backend, and the mode its handles search in by default
+ * (mn_config.search_mode). Every test that searches runs once in each mode, so that filters,
+ * policies, expiry, deletes and tenants are known to apply alike in every one.
  */
 #include "support/conformance.h"
 #include "support/harness.h"
@@ -24,27 +27,46 @@ static int nbackends;
 
 static const char *fresh_url(int i)
 {
-    ck_assert_int_lt(i, nbackends);
-    const char *u = backends[i].make_url();
+    ck_assert_int_lt(i % MAX_BACKENDS, nbackends);
+    const char *u = backends[i % MAX_BACKENDS].make_url();
     ck_assert_ptr_nonnull(u);
     return th_fmt("%s", u);
 }
 
+/* The search mode of the test's run (MN_SEARCH_AUTO: the library's default). */
+static int search_mode(int i)
+{
+    return i / MAX_BACKENDS;
+}
+
+/* A handle on url that searches in the run's mode by default. */
+static mn_db *open_url(int i, const char *url)
+{
+    mn_config cfg = MN_CONFIG_INIT;
+    cfg.search_mode = search_mode(i);
+    return th_open(url, &cfg);
+}
+
 static mn_db *open_fresh(int i)
 {
-    return th_open(fresh_url(i), NULL);
+    return open_url(i, fresh_url(i));
 }
 
 /* A database with tenant "acme" holding identities alice and bob. */
 struct world {
     mn_db *db;
+    int mode;       /* what its searches run in: MN_SEARCH_VECTOR, _KEYWORD or _HYBRID */
     const char *tid, *alice, *bob;
     mn_actor sys, as_alice, as_bob;
 };
 
-static void world_open_at(struct world *w, const char *url, const mn_config *cfg)
+/* A world on url opened with cfg (NULL: the defaults), searching in the run's mode. */
+static void world_open_at(struct world *w, int i, const char *url, const mn_config *cfg)
 {
-    w->db = th_open(url, cfg);
+    mn_config c = cfg ? *cfg : (mn_config)MN_CONFIG_INIT;
+    c.search_mode = search_mode(i);
+    w->db = th_open(url, &c);
+    w->mode = c.search_mode ? c.search_mode : MN_SEARCH_HYBRID;
     w->tid = th_tenant(w->db, "acme");
     w->alice = th_identity(w->db, "acme", "alice");
     w->bob = th_identity(w->db, "acme", "bob");
@@ -55,7 +77,7 @@ static void world_open_at(struct world *w, const char *url, const mn_config *cfg
 
 static void world_open(struct world *w, int i)
 {
-    world_open_at(w, fresh_url(i), NULL);
+    world_open_at(w, i, fresh_url(i), NULL);
 }
 
 static void world_close(struct world *w)
@@ -77,10 +99,42 @@ static void expect_list(struct world *w, const mn_actor *a, const mn_filter *f, 
         ck_assert_msg(th_ids_contain(got, got_n, want[i]), "%s: list misses %s", what, want[i]);
 }
 
-/* Same for search with a large k and no relevance floor, which keeps every hit. */
+/* query and the longest word of each memory of a's tenant, deleted and expired ones too: a
+ * keyword search for it finds every memory the filters let through. */
+static const char *with_every_memory(struct world *w, const mn_actor *a, const char *query)
+{
+    mn_actor sys = TH_ACTOR(.tenant = a->tenant, .identity = NULL);
+    mn_list_options lo = {.version = MN_LIST_OPTIONS_VERSION, .limit = 1000,
+                          .filter = &(mn_filter){.version = MN_FILTER_VERSION,
+                                                 .flags = MN_WITH_DELETED | MN_WITH_EXPIRED}};
+    mn_memories *l = NULL;
+    TH_OK(w->db, mn_memory_list(w->db, &sys, &lo, &l));
+    const char *q = query;
+    for (size_t i = 0; i < l->count; i++) {
+        const char *t = l->items[i]->text, *best = t;
+        size_t best_len = 0;
+        for (const char *p = t; *p;) {
+            size_t len = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+            if (len > best_len) {
+                best = p;
+                best_len = len;
+            }
+            p += len ? len : 1;
+        }
+        q = th_fmt("%s %.*s", q, (int)best_len, best);
+    }
+    mn_memories_free(l);
+    return q;
+}
+
+/* Same for search with a large k and no relevance floor, which keeps every hit; a keyword
+ * search is given a word of every memory of the tenant, so that only the filters keep memories
+ * out. */
 static void expect_search(struct world *w, const mn_actor *a, const char *query,
                           const mn_filter *f, const char **want, size_t n, const char *what)
 {
+    if (w->mode == MN_SEARCH_KEYWORD)
+        query = with_every_memory(w, a, query);
     mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = query, .k = 1000,
                             .min_similarity = MN_SEARCH_OFF};
     if (f)
@@ -1826,17 +1880,25 @@ static void add_corpus(struct world *w, const char **ids)
         ids[i] = th_add(w->db, i % 2 ? &w->as_alice : &w->as_bob, NULL, corpus[i]);
 }
 
-/* Checks the shape of search results: similarity in [-1,1], best first, equal to the cosine of
- * the query vector and the memory's stored vector. */
+/* Checks the shape of search results: similarity in [-1,1] and equal to the cosine of the
+ * query vector and the memory's stored vector (in every mode), best first by fused score, which
+ * in vector mode is the similarity. */
 static void check_results(struct world *w, const mn_memories *l, const float *q)
 {
     int dim = mn_embed_dim(w->db);
     for (size_t i = 0; i < l->count; i++) {
         double s = l->items[i]->similarity;
         ck_assert_msg(isfinite(s) && s >= -1.0 - 1e-6 && s <= 1.0 + 1e-6, "similarity %f", s);
+        double fused = l->items[i]->fused_score;
         if (i > 0)
-            ck_assert_msg(s <= l->items[i - 1]->similarity + 1e-9, "not sorted: %f after %f", s,
-                          l->items[i - 1]->similarity);
+            ck_assert_msg(fused <= l->items[i - 1]->fused_score + 1e-9, "not sorted: %f after %f",
+                          fused, l->items[i - 1]->fused_score);
+        if (w->mode == MN_SEARCH_VECTOR || l->items[i]->keyword_rank == 0)
+            ck_assert_msg(l->items[i]->vector_rank > 0 && fabs(l->items[i]->vector_score - s) < 1e-6,
+                          "a hit the keywords did not find: vector rank %d, score %f, "
+                          "similarity %f", l->items[i]->vector_rank, l->items[i]->vector_score, s);
+        if (w->mode == MN_SEARCH_VECTOR)
+            ck_assert_double_eq_tol(fused, s, 1e-6);
         ck_assert_ptr_nonnull(l->items[i]->text);
         ck_assert_ptr_nonnull(l->items[i]->id);
         ck_assert_str_eq(l->items[i]->tenant_id, w->tid);
@@ -1872,7 +1934,11 @@ START_TEST(search_text)
                                 .min_similarity = MN_SEARCH_OFF};
         mn_memories *l = NULL;
         TH_OK(w.db, mn_memory_search(w.db, &w.as_alice, &so, &l));
-        ck_assert_uint_eq(l->count, 10); /* default k */
+        /* default k; a keyword search finds only the memories that share a word */
+        if (w.mode == MN_SEARCH_KEYWORD)
+            ck_assert(l->count >= 1 && l->count <= 10);
+        else
+            ck_assert_uint_eq(l->count, 10);
         ck_assert_msg(strcmp(l->items[0]->id, ids[qs[i].want]) == 0,
                       "query \"%s\": first is \"%s\", want \"%s\"", qs[i].q, l->items[0]->text,
                       corpus[qs[i].want]);
@@ -1973,22 +2039,33 @@ START_TEST(search_k_and_exactness)
     memcpy(sorted, sims, sizeof sims);
     qsort(sorted, NCORPUS, sizeof *sorted, cmp_desc);
 
+    /* Every hit, in the mode's order: a keyword search finds those that share a word. */
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = q, .k = 1000};
+    mn_memories *every = NULL;
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &every));
+    ck_assert_msg(w.mode == MN_SEARCH_KEYWORD ? every->count >= 2 && every->count < NCORPUS
+                                              : every->count == NCORPUS,
+                  "%zu hits of %zu", every->count, NCORPUS);
     int ks[] = {1, 3, 10, 14, 15, 100, 1000};
     for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
-        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = q, .k = ks[ki],
-                                .min_similarity = MN_SEARCH_OFF};
+        so.k = ks[ki];
         mn_memories *l = NULL;
         TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
-        size_t want = (size_t)ks[ki] < NCORPUS ? (size_t)ks[ki] : NCORPUS;
+        size_t want = (size_t)ks[ki] < every->count ? (size_t)ks[ki] : every->count;
         ck_assert_msg(l->count == want, "k=%d: %zu results", ks[ki], l->count);
-        /* The k best, exactly (a small set is searched exactly). */
-        for (size_t i = 0; i < l->count; i++)
-            ck_assert_msg(fabs(l->items[i]->similarity - sorted[i]) < 1e-4,
+        /* The k best, exactly (a small set is searched exactly): by similarity in vector mode,
+         * and in every mode the first k of the whole ranking. */
+        for (size_t i = 0; i < l->count; i++) {
+            ck_assert_msg(w.mode != MN_SEARCH_VECTOR ||
+                          fabs(l->items[i]->similarity - sorted[i]) < 1e-4,
                           "k=%d: result %zu similarity %f, brute force %f", ks[ki], i,
                           l->items[i]->similarity, sorted[i]);
+            ck_assert_str_eq(l->items[i]->id, every->items[i]->id);
+        }
         check_results(&w, l, qv);
         mn_memories_free(l);
     }
+    mn_memories_free(every);
     world_close(&w);
 }
 END_TEST
@@ -2004,7 +2081,9 @@ START_TEST(search_min_similarity)
                             .min_similarity = MN_SEARCH_OFF};
     mn_memories *all = NULL, *l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &all));
-    ck_assert_uint_eq(all->count, NCORPUS);
+    if (w.mode != MN_SEARCH_KEYWORD)
+        ck_assert_uint_eq(all->count, NCORPUS);
+    /* The minimum drops what is below it, in every mode. */
     double mins[] = {0.05, 0.2, 0.5};
     for (size_t mi = 0; mi < 3; mi++) {
         so.min_similarity = mins[mi];
@@ -2038,7 +2117,7 @@ START_TEST(search_floor_default)
 {
     const char *url = fresh_url(_i);
     struct world w;
-    world_open_at(&w, url, NULL);
+    world_open_at(&w, _i, url, NULL);
     const char *ids[NCORPUS];
     add_corpus(&w, ids);
     const char *q = "Daniel flights aisle seat passport";
@@ -2137,7 +2216,7 @@ START_TEST(search_ranking)
 {
     const char *url = fresh_url(_i);
     struct world w;
-    world_open_at(&w, url, NULL);
+    world_open_at(&w, _i, url, NULL);
     int dim = mn_embed_dim(w.db);
     /* old: the query itself, but old and unimportant; young: a little less similar (0.95),
      * changed again just before each recency search, so that it is always the younger by 1 s
@@ -2400,7 +2479,7 @@ END_TEST
 START_TEST(persistence)
 {
     const char *url = fresh_url(_i);
-    mn_db *db = th_open(url, NULL);
+    mn_db *db = open_url(_i, url);
     th_tenant(db, "acme");
     const char *alice = th_identity(db, "acme", "alice");
     mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
@@ -2524,7 +2603,7 @@ START_TEST(wide_vectors)
     const char *url = fresh_url(_i);
     mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = WIDE_DIM};
     struct world w;
-    world_open_at(&w, url, &cfg);
+    world_open_at(&w, _i, url, &cfg);
     ck_assert_int_eq(mn_embed_dim(w.db), WIDE_DIM);
     static const char *const topics[] = {"lighthouse", "orchard", "violin", "glacier", "harbour"};
     const char *texts[WIDE_N], *ids[WIDE_N];
@@ -2603,10 +2682,10 @@ END_TEST
 START_TEST(two_handles_one_store)
 {
     const char *url = fresh_url(_i);
-    mn_db *a = th_open(url, NULL);
+    mn_db *a = open_url(_i, url);
     th_tenant(a, "acme");
     th_identity(a, "acme", "alice");
-    mn_db *b = th_open(url, NULL);
+    mn_db *b = open_url(_i, url);
     mn_actor al = TH_ACTOR(.tenant = "acme", .identity = "alice");
     /* Both handles have searched before the writes, so a stale index would show. */
     mn_search_options so = {
@@ -2860,54 +2939,55 @@ Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void))
     struct {
         const char *tc;
         const TTest *t;
+        int searches; /* besides the "search" case's */
     } tests[] = {
-        {"tenants", tenant_create_get_list},
-        {"tenants", tenant_duplicate},
-        {"tenants", tenant_bad_names},
-        {"identities", identity_create_get_list},
-        {"identities", identity_duplicate_external_id},
-        {"identities", identity_deactivate},
-        {"identities", identity_delete_cascades},
-        {"memories", memory_add_defaults},
-        {"memories", memory_add_system_actor_needs_owner},
-        {"memories", memory_add_all_fields},
-        {"memories", memory_add_many},
-        {"memories", memory_add_many_all_or_none},
-        {"dedup", memory_dedup_exact},
-        {"dedup", memory_upsert_key},
-        {"dedup", memory_upsert_id},
-        {"dedup", memory_dedup_batch},
-        {"dedup", memory_dedup_config},
-        {"dedup", memory_upsert_race},
-        {"memories", memory_list_newest_first},
-        {"memories", memory_list_pagination},
-        {"memories", memory_list_cursor_stable},
-        {"memories", memory_filters},
-        {"memories", memory_json_kept_as_written},
-        {"memories", memory_filter_pagination},
-        {"memories", memory_update},
-        {"memories", memory_caller_embedding},
-        {"memories", memory_soft_delete_restore},
-        {"memories", memory_hard_delete},
-        {"memories", memory_delete_many},
-        {"memories", memory_ttl_not_expired},
-        {"memories", memory_seq_increases},
-        {"search", search_text},
-        {"search", search_vector},
-        {"search", search_k_and_exactness},
-        {"search", search_min_similarity},
-        {"search", search_featureless_text},
-        {"search", search_floor_default},
-        {"search", search_ranking},
-        {"search", search_paging},
-        {"memories", memory_list_fills_after_policy},
-        {"store", persistence},
-        {"store", embed_dim_fixed_at_creation},
-        {"store", wide_vectors},
-        {"store", embed_api},
-        {"store", two_handles_one_store},
-        {"isolation", tenant_isolation},
-        {"isolation", lookalike_names},
+        {"tenants", tenant_create_get_list, 0},
+        {"tenants", tenant_duplicate, 0},
+        {"tenants", tenant_bad_names, 0},
+        {"identities", identity_create_get_list, 0},
+        {"identities", identity_duplicate_external_id, 0},
+        {"identities", identity_deactivate, 1},
+        {"identities", identity_delete_cascades, 1},
+        {"memories", memory_add_defaults, 0},
+        {"memories", memory_add_system_actor_needs_owner, 0},
+        {"memories", memory_add_all_fields, 0},
+        {"memories", memory_add_many, 1},
+        {"memories", memory_add_many_all_or_none, 0},
+        {"dedup", memory_dedup_exact, 0},
+        {"dedup", memory_upsert_key, 0},
+        {"dedup", memory_upsert_id, 0},
+        {"dedup", memory_dedup_batch, 0},
+        {"dedup", memory_dedup_config, 0},
+        {"dedup", memory_upsert_race, 0},
+        {"memories", memory_list_newest_first, 0},
+        {"memories", memory_list_pagination, 0},
+        {"memories", memory_list_cursor_stable, 0},
+        {"memories", memory_filters, 0},
+        {"memories", memory_json_kept_as_written, 0},
+        {"memories", memory_filter_pagination, 0},
+        {"memories", memory_update, 1},
+        {"memories", memory_caller_embedding, 1},
+        {"memories", memory_soft_delete_restore, 1},
+        {"memories", memory_hard_delete, 1},
+        {"memories", memory_delete_many, 0},
+        {"memories", memory_ttl_not_expired, 1},
+        {"memories", memory_seq_increases, 0},
+        {"search", search_text, 0},
+        {"search", search_vector, 0},
+        {"search", search_k_and_exactness, 0},
+        {"search", search_min_similarity, 0},
+        {"search", search_featureless_text, 0},
+        {"search", search_floor_default, 0},
+        {"search", search_ranking, 0},
+        {"search", search_paging, 0},
+        {"memories", memory_list_fills_after_policy, 0},
+        {"store", persistence, 1},
+        {"store", embed_dim_fixed_at_creation, 0},
+        {"store", wide_vectors, 1},
+        {"store", embed_api, 0},
+        {"store", two_handles_one_store, 1},
+        {"isolation", tenant_isolation, 1},
+        {"isolation", lookalike_names, 0},
     };
     TCase *tc = NULL;
     const char *cur = NULL;
@@ -2918,7 +2998,12 @@ Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void))
             tcase_set_timeout(tc, 120);
             suite_add_tcase(s, tc);
         }
-        _tcase_add_test(tc, tests[i].t, 0, 0, slot, slot + 1);
+        /* A test that searches runs in each mode; the others once, in the default. */
+        int searches = strcmp(cur, "search") == 0 || tests[i].searches;
+        for (int mode = searches ? MN_SEARCH_VECTOR : MN_SEARCH_AUTO;
+             mode <= (searches ? MN_SEARCH_HYBRID : MN_SEARCH_AUTO); mode++)
+            _tcase_add_test(tc, tests[i].t, 0, 0, slot + MAX_BACKENDS * mode,
+                            slot + MAX_BACKENDS * mode + 1);
     }
     return s;
 }

@@ -117,7 +117,7 @@ static void *reader_main(void *p)
             note_fail(&r->failures, r->first_error, sizeof r->first_error, "search", rc, db);
         } else {
             for (size_t k = 1; k < l->count; k++)
-                if (l->items[k]->similarity > l->items[k - 1]->similarity + 1e-9 ||
+                if (l->items[k]->fused_score > l->items[k - 1]->fused_score + 1e-9 ||
                     (so_filter.type && strcmp(l->items[k]->type, "batch") != 0))
                     note_fail(&r->failures, r->first_error, sizeof r->first_error, "search order", 0,
                          db);

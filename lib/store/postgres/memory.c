@@ -16,7 +16,7 @@
 /* What a bulk insert writes; the bytes sent to the server at a time. */
 #define COPY_COLUMNS \
     "id, tenant_id, identity_id, text, type, metadata, importance, version, created_at, " \
-    "updated_at, expires_at, deleted, seq, embedding, content_hash, external_key"
+    "updated_at, expires_at, deleted, seq, embedding, content_hash, external_key, words"
 #define COPY_FLUSH (1 << 20)
 
 /* Binds $1 (tenant) and $3..$6 of the memory queries (postgres/sql.c); slot receives $2. */
@@ -98,8 +98,13 @@ static void put_u32(struct copybuf *b, uint32_t v)
     put(b, &v, 4);
 }
 
+/* A text field, or NULL for t NULL. */
 static void put_text(struct copybuf *b, const char *t)
 {
+    if (!t) {
+        put_u32(b, 0xffffffffu); /* NULL */
+        return;
+    }
     size_t len = strlen(t);
     put_u32(b, (uint32_t)len);
     put(b, t, len);
@@ -126,7 +131,7 @@ static void put_row(struct pgs_store *s, struct copybuf *b, const char *tenant_i
                     const struct mni_memory_row *r, int64_t seq, const char *hash,
                     char *vecbuf)
 {
-    put_u16(b, 16);
+    put_u16(b, 17);
     put_text(b, r->id);
     put_text(b, tenant_id);
     put_text(b, r->identity_id);
@@ -150,10 +155,8 @@ static void put_row(struct pgs_store *s, struct copybuf *b, const char *tenant_i
         put(b, vecbuf, (size_t)a.len[0]);
     }
     put_text(b, hash);
-    if (r->external_key)
-        put_text(b, r->external_key);
-    else
-        put_u32(b, 0xffffffffu);
+    put_text(b, r->external_key);
+    put_text(b, r->words);
 }
 
 /* The rows through COPY ... FROM STDIN in binary format: the server parses no SQL per row, and
@@ -226,6 +229,7 @@ static int insert_rows(struct pgs_store *s, struct pgs_conn *c, const char *tena
         pgs_arg_vec(s, &a, r->embedding, s->base.dim, vecbuf);
         pgs_arg_text(&a, hashes[i]);
         pgs_arg_text(&a, r->external_key);
+        pgs_arg_text(&a, r->words);
         rc = pgs_run(s, c, PGS_MEMORY_INSERT, &a, NULL, "adding a memory");
     }
     free(vecbuf);

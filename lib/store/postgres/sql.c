@@ -101,8 +101,8 @@ static const char *const sql[PGS__COUNT] = {
     /* Memories go in by COPY (postgres/memory.c); row by row where the server has no COPY. */
     [PGS_MEMORY_INSERT] = "INSERT INTO memories (id, tenant_id, identity_id, text, type, "
                           "metadata, importance, version, created_at, updated_at, expires_at, "
-                          "deleted, seq, embedding, content_hash, external_key) VALUES ($1, $2, $3, "
-                          "$4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15)",
+                          "deleted, seq, embedding, content_hash, external_key, words) VALUES ($1, "
+                          "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15, $16)",
     [PGS_MEMORY_GET] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = $1 AND "
                        "id = $2 AND" VISIBLE,
     /* $2: the cursor (ids below it; NULL for the first page); $7: the page size plus one, or
@@ -113,10 +113,8 @@ static const char *const sql[PGS__COUNT] = {
     [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = $3, type = $4, metadata = $5, "
                           "importance = $6, version = $7, updated_at = $8, seq = $9, "
                           "embedding = $10, content_hash = $12, "
-                          "external_key = COALESCE($13, external_key) "
-                          "WHERE tenant_id = $1 AND id = $2 "
-                          "AND version = $11 "
-                          "AND deleted = 0",
+                          "external_key = COALESCE($13, external_key), words = $14 "
+                          "WHERE tenant_id = $1 AND id = $2 AND version = $11 AND deleted = 0",
     [MNI_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, "
                            "changed_at, changed_by, before, after) "
                            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -192,8 +190,8 @@ static const char *const sql[PGS__COUNT] = {
     [MNI_DATAKEY_DROP_BELOW] = "DELETE FROM data_keys WHERE tenant_id = $1 AND version < $2",
     [MNI_REKEY_MEMORIES] = "SELECT key, id, text, metadata FROM memories WHERE tenant_id = $1 "
                            "AND key > $2 ORDER BY key LIMIT $3",
-    [MNI_REKEY_MEMORY_SET] = "UPDATE memories SET text = $3, metadata = $4, content_hash = $7 "
-                             "WHERE tenant_id = $1 "
+    [MNI_REKEY_MEMORY_SET] = "UPDATE memories SET text = $3, metadata = $4, content_hash = $7, "
+                             "words = coalesce($8::text, words) WHERE tenant_id = $1 "
                              "AND key = $2 AND text = $5 AND metadata = $6",
     [MNI_REKEY_HISTORY] = "SELECT key, memory_id, version, before, after FROM memory_history "
                           "WHERE tenant_id = $1 AND key > $2 ORDER BY key LIMIT $3",
@@ -244,6 +242,18 @@ static const char *const sql[PGS__COUNT] = {
                        "at >= $6 AND at < $7 AND seq > $8 ORDER BY seq "
                        "LIMIT NULLIF($9::bigint, 0)",
 
+    /* $2: the words joined by " | " (a tsquery of words only: store/keywords.c); $7: how
+     * many. The partition's GIN index on fts finds the rows. */
+    [PGS_MEMORY_KEYWORD] = "SELECT key, ts_rank(fts, q) FROM memories, "
+                           "to_tsquery('simple'::regconfig, $2) q WHERE tenant_id = $1 AND "
+                           "fts @@ q AND" SELECTED "AND embedding IS NOT NULL "
+                           "ORDER BY 2 DESC, key LIMIT $7::bigint",
+    /* $2: a JSON array of words (letters and digits only: store/keywords.h), each a tsquery
+     * of its own; $7: the count's cap. Rows: the word's index (from 0), its count. */
+    [PGS_MEMORY_WORD_COUNTS] = "SELECT w.n - 1, (SELECT count(*) FROM (SELECT 1 FROM memories "
+                               "WHERE tenant_id = $1 AND fts @@ to_tsquery('simple'::regconfig, "
+                               "w.v) AND" SELECTED "AND embedding IS NOT NULL LIMIT $7::bigint) x) "
+                               "FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY w(v, n)",
     /* pgvector: the nearest rows by cosine distance, through the partition's HNSW index on
      * mn_search_key(embedding) (the column, or beyond 2000 dimensions the column as halfvec:
      * sql/postgres/015_wide_vectors.sql); the similarity is the full-precision one. $2 is the

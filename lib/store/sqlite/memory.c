@@ -11,8 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Binds the parameters every memory query shares (see sqlite/sql.c). */
-static void bind_query(sqlite3_stmt *st, const char *tenant_id, const struct mni_store_query *q)
+void sq_bind_query(sqlite3_stmt *st, const char *tenant_id, const struct mni_store_query *q)
 {
     sq_bind_text(st, 1, tenant_id);
     sqlite3_bind_int(st, 3, (int)q->flags);
@@ -97,6 +96,7 @@ int sq_memory_insert(struct mni_store *st, const char *tenant_id,
         sq_bind_text(q, 14, hashes[i]);
         if (r->external_key)
             sq_bind_text(q, 15, r->external_key);
+        sq_bind_text(q, 16, r->words);
         rc = sq_exec(s, c, q, "adding a memory");
         /* Asynchronous embedding: the job commits with the memory, or neither. */
         if (rc == MN_OK && r->embed_job)
@@ -118,7 +118,7 @@ int sq_memory_get(struct mni_store *st, const char *tenant_id, const char *id,
         return rc;
     sqlite3_stmt *stmt = sq_stmt(s, c, SQ_MEMORY_GET);
     if (stmt) {
-        bind_query(stmt, tenant_id, q);
+        sq_bind_query(stmt, tenant_id, q);
         sq_bind_text(stmt, 2, id);
         struct read_ctx ctx = { st, tenant_id, q };
         struct sq_reader r = { sizeof(mn_memory), read_memory, mni_memory_clear, &ctx };
@@ -142,7 +142,7 @@ int sq_memory_list(struct mni_store *st, const char *tenant_id, const struct mni
         sqlite3_stmt *stmt = sq_stmt(s, c, q->identity_id ? SQ_MEMORY_LIST_BY_IDENTITY
                                                           : SQ_MEMORY_LIST);
         if (stmt) {
-            bind_query(stmt, tenant_id, q);
+            sq_bind_query(stmt, tenant_id, q);
             /* "~" sorts after every id: the first page starts at the newest. */
             sq_bind_text(stmt, 2, q->before_id ? q->before_id : "~");
             struct read_ctx ctx = { st, tenant_id, q };
@@ -173,7 +173,7 @@ int sq_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni
                                                       : SQ_MEMORY_SCAN);
     rc = stmt ? MN_OK : MN_EBACKEND;
     if (stmt) {
-        bind_query(stmt, tenant_id, q);
+        sq_bind_query(stmt, tenant_id, q);
         sqlite3_bind_int(stmt, 7, q->metadata != NULL);
     }
     while (rc == MN_OK) {

@@ -95,8 +95,8 @@ static const char *const sql[SQ__COUNT] = {
 
     [SQ_MEMORY_INSERT] = "INSERT INTO memories (id, tenant_id, identity_id, text, type, metadata, "
                          "importance, version, created_at, updated_at, expires_at, deleted, seq, "
-                         "embedding, content_hash, external_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                         "?7, ?8, ?9, ?10, ?11, 0, ?12, ?13, ?14, ?15)",
+                         "embedding, content_hash, external_key, words) VALUES (?1, ?2, ?3, ?4, "
+                         "?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12, ?13, ?14, ?15, ?16)",
     [SQ_MEMORY_GET] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE id = ?2 AND tenant_id = ?1 AND"
                       VISIBLE,
     /* ?2 is the cursor: ids below it (the caller binds "~", above every id, for the first page) */
@@ -107,7 +107,8 @@ static const char *const sql[SQ__COUNT] = {
                                    "AND (?5 IS NULL OR type = ?5) ORDER BY id DESC",
     [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = ?3, type = ?4, metadata = ?5, importance = ?6, "
                          "version = ?7, updated_at = ?8, seq = ?9, embedding = ?10, "
-                         "content_hash = ?12, external_key = COALESCE(?13, external_key) "
+                         "content_hash = ?12, external_key = COALESCE(?13, external_key), "
+                         "words = ?14 "
                          "WHERE tenant_id = ?1 AND id = ?2 AND version = ?11 AND deleted = 0",
     [MNI_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, changed_at, "
                           "changed_by, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -130,6 +131,21 @@ static const char *const sql[SQ__COUNT] = {
                                    "CASE WHEN ?7 THEN id END FROM memories "
                                    "WHERE tenant_id = ?1 AND identity_id = ?6 AND" VISIBLE
                                    "AND (?5 IS NULL OR type = ?5) AND embedding IS NOT NULL",
+    /* ?2: the FTS5 query (words, quoted, joined by OR); ?7: how many. bm25 is lower for the
+     * better match. */
+    [SQ_MEMORY_KEYWORD] = "SELECT m.key, -bm25(memory_fts) FROM memory_fts "
+                          "CROSS JOIN memories m ON m.key = memory_fts.rowid "
+                          "WHERE memory_fts MATCH ?2 AND m.tenant_id = ?1 AND" VISIBLE
+                          "AND (?5 IS NULL OR type = ?5) AND (?6 IS NULL OR identity_id = ?6) "
+                          "AND embedding IS NOT NULL ORDER BY bm25(memory_fts), m.key LIMIT ?7",
+    /* ?2: a JSON array of words (letters and digits only: store/keywords.h), each quoted
+     * into an FTS5 query of its own; ?7: the count's cap. Rows: the word's index, its count. */
+    [SQ_MEMORY_WORD_COUNTS] = "SELECT w.key, (SELECT count(*) FROM (SELECT 1 FROM memory_fts "
+                              "CROSS JOIN memories m ON m.key = memory_fts.rowid "
+                              "WHERE memory_fts MATCH '\"' || w.value || '\"' AND "
+                              "m.tenant_id = ?1 AND" VISIBLE "AND (?5 IS NULL OR type = ?5) "
+                              "AND (?6 IS NULL OR identity_id = ?6) AND embedding IS NOT NULL "
+                              "LIMIT ?7)) FROM json_each(?2) w",
     [SQ_MEMORY_GET_KEY] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE key = ?2 AND tenant_id = ?1 "
                           "AND" VISIBLE,
 
@@ -184,8 +200,8 @@ static const char *const sql[SQ__COUNT] = {
     [MNI_DATAKEY_DROP_BELOW] = "DELETE FROM data_keys WHERE tenant_id = ?1 AND version < ?2",
     [MNI_REKEY_MEMORIES] = "SELECT key, id, text, metadata FROM memories WHERE tenant_id = ?1 "
                            "AND key > ?2 ORDER BY key LIMIT ?3",
-    [MNI_REKEY_MEMORY_SET] = "UPDATE memories SET text = ?3, metadata = ?4, content_hash = ?7 "
-                             "WHERE tenant_id = ?1 "
+    [MNI_REKEY_MEMORY_SET] = "UPDATE memories SET text = ?3, metadata = ?4, content_hash = ?7, "
+                             "words = coalesce(?8, words) WHERE tenant_id = ?1 "
                              "AND key = ?2 AND text = ?5 AND metadata = ?6",
     [MNI_REKEY_HISTORY] = "SELECT key, memory_id, version, before, after FROM memory_history "
                           "WHERE tenant_id = ?1 AND key > ?2 ORDER BY key LIMIT ?3",

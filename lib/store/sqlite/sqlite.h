@@ -14,7 +14,8 @@
 enum sq_stmt_id {
     SQ_BEGIN = MNI_STMT_COUNT, SQ_COMMIT, SQ_ROLLBACK, SQ_BUMP_SEQ,
     SQ_MEMORY_INSERT, SQ_MEMORY_GET, SQ_MEMORY_LIST, SQ_MEMORY_LIST_BY_IDENTITY,
-    SQ_MEMORY_SCAN, SQ_MEMORY_SCAN_BY_IDENTITY, SQ_MEMORY_GET_KEY,
+    SQ_MEMORY_SCAN, SQ_MEMORY_SCAN_BY_IDENTITY, SQ_MEMORY_KEYWORD,
+    SQ_MEMORY_WORD_COUNTS, SQ_MEMORY_GET_KEY,
     SQ_SEQ_GET, SQ_MEMORY_CHANGES, SQ_MEMORY_SEQS,
     SQ_FEED_PRUNE, SQ_FEED_HORIZON_PUT, SQ_FEED_HORIZON_GET,
     /* embedding cache (sqlite/embed.c) */
@@ -65,6 +66,9 @@ void sq_conn_close(struct sq_conn *c);
 /* The statement, reset and with its bindings cleared, or NULL after recording an error. */
 /* id: an enum mni_stmt or sq_stmt_id. */
 sqlite3_stmt *sq_stmt(struct sq_store *s, struct sq_conn *c, int id);
+/* Binds the parameters every memory query shares (see sqlite/sql.c): ?1 the tenant, ?3 the
+ * flags, ?4 the time, ?5 the type, ?6 the identity. */
+void sq_bind_query(sqlite3_stmt *st, const char *tenant_id, const struct mni_store_query *q);
 const char *sq_sql(int id);
 
 /* Records the connection's last SQLite error as an MN_E* code with a message that says what

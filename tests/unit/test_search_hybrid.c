@@ -1,0 +1,361 @@
+/*
+ * Keyword and hybrid search: a rare word the embedder does not know (an order number) ranks
+ * its memory first in hybrid mode; the keyword index follows every write in its transaction
+ * (add, update, delete) and indexes the rows a database had before it; an encrypted database's
+ * index holds blind words, never a word of the text; each hit explains its score; bad options
+ * are refused with a message naming the fix. Every case runs on SQLite and, with MN_PG_URL,
+ * on PostgreSQL.
+ */
+#include "support/harness.h"
+#include "support/raw_sql.h"
+
+#include <check.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DIM 64
+
+/* An embedder that knows words of letters only: a word with a digit in it (an order number,
+ * a code) adds nothing to the vector, as a real model's vocabulary would blur it. */
+static int vocab_embed(void *ctx, const char *const *texts, size_t n, float *out, char *errbuf,
+                       size_t errlen)
+{
+    (void)ctx, (void)errbuf, (void)errlen;
+    for (size_t i = 0; i < n; i++) {
+        float *v = out + i * DIM;
+        memset(v, 0, DIM * sizeof *v);
+        for (const char *p = texts[i]; *p;) {
+            size_t len = 0, digits = 0;
+            uint32_t h = 2166136261u;
+            for (; isalnum((unsigned char)p[len]); len++) {
+                digits += isdigit((unsigned char)p[len]) != 0;
+                h = (h ^ (uint32_t)tolower((unsigned char)p[len])) * 16777619u;
+            }
+            if (len && !digits)
+                v[h % DIM] += 1.0f;
+            p += len ? len : 1;
+        }
+    }
+    return 0;
+}
+
+static const mn_embedder vocab_embedder = { .version = MN_EMBEDDER_VERSION, .name = "vocab",
+                                            .model = "vocab-64", .dim = DIM,
+                                            .embed = vocab_embed };
+
+static const mn_actor sys = TH_ACTOR(.tenant = "acme");
+
+static mn_db *open_url(const char *url, const char *key, unsigned flags)
+{
+    mn_config cfg = TH_CONFIG(.embedder_plugin = &vocab_embedder, .flags = flags,
+                              .master_key_file = key);
+    return th_open(url, &cfg);
+}
+
+/* A new database of store i (NULL: no server here) with tenant acme and identity bot. */
+static mn_db *fresh(int i, const char **url)
+{
+    *url = th_store_url(i);
+    if (!*url)
+        return NULL;
+    mn_db *db = open_url(*url, NULL, 0);
+    th_tenant(db, "acme");
+    th_identity(db, "acme", "bot");
+    return db;
+}
+
+static const char *add(mn_db *db, const char *text)
+{
+    return th_add(db, &sys, "bot", text);
+}
+
+static mn_memories *search(mn_db *db, const char *query, int mode, int k)
+{
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = query, .k = k,
+                            .mode = mode, .flags = MN_SEARCH_EXPLAIN};
+    mn_memories *l = NULL;
+    TH_OK(db, mn_memory_search(db, &sys, &so, &l));
+    return l;
+}
+
+/* Whether a keyword search for word finds the memory id. */
+static int found_by_word(mn_db *db, const char *word, const char *id)
+{
+    mn_memories *l = search(db, word, MN_SEARCH_KEYWORD, 100);
+    int found = 0;
+    for (size_t i = 0; i < l->count; i++)
+        found |= strcmp(l->items[i]->id, id) == 0;
+    mn_memories_free(l);
+    return found;
+}
+
+START_TEST(rare_token_first_in_hybrid)
+{
+    const char *url;
+    mn_db *db = fresh(_i, &url);
+    if (!db)
+        return;
+    /* Many memories about orders, several closer to the query's known words than the one
+     * that names the order. */
+    for (int k = 0; k < 12; k++)
+        add(db, th_fmt("customer order status question order shipping %d", k * 7919 % 100000));
+    const char *target = add(db, "the parcel for ORD-99812 left the warehouse");
+    for (int k = 0; k < 12; k++)
+        add(db, th_fmt("order shipped to the customer, order ORD-%d", 10000 + k));
+    const char *query = "customer order ORD-99812 shipping status";
+
+    mn_memories *v = search(db, query, MN_SEARCH_VECTOR, 10);
+    int vector_rank = 0;
+    for (size_t i = 0; i < v->count; i++)
+        if (strcmp(v->items[i]->id, target) == 0)
+            vector_rank = (int)i + 1;
+    ck_assert_msg(vector_rank != 1, "the embedder should not know ORD-99812");
+    mn_memories_free(v);
+
+    mn_memories *h = search(db, query, MN_SEARCH_HYBRID, 10);
+    ck_assert_uint_eq(h->count, 10);
+    ck_assert_msg(strcmp(h->items[0]->id, target) == 0, "first is \"%s\"", h->items[0]->text);
+    /* Its explanation: found by its words first; the fused score is the sum of the rankings'
+     * reciprocal ranks (k = 60, weights 1) and, as it holds a rare word, the weights' sum. */
+    const mn_memory *m = h->items[0];
+    ck_assert_int_eq(m->keyword_rank, 1);
+    ck_assert(m->keyword_score > 0);
+    double want = 2.0 + 1.0 / (60 + m->keyword_rank) +
+                  (m->vector_rank ? 1.0 / (60 + m->vector_rank) : 0.0);
+    ck_assert_double_eq_tol(m->fused_score, want, 1e-9);
+    for (size_t i = 1; i < h->count; i++)
+        ck_assert(h->items[i]->fused_score <= h->items[i - 1]->fused_score);
+    mn_memories_free(h);
+
+    /* The default mode is hybrid. */
+    h = search(db, query, MN_SEARCH_AUTO, 1);
+    ck_assert_str_eq(h->items[0]->id, target);
+    mn_memories_free(h);
+    /* Keyword mode alone finds it first too, and similarity still is the cosine. */
+    h = search(db, "ORD-99812", MN_SEARCH_KEYWORD, 10);
+    ck_assert_str_eq(h->items[0]->id, target);
+    ck_assert_int_eq(h->items[0]->vector_rank, 0);
+    ck_assert(isfinite(h->items[0]->similarity));
+    mn_memories_free(h);
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(index_follows_writes)
+{
+    const char *url;
+    mn_db *db = fresh(_i, &url);
+    if (!db)
+        return;
+    const char *id = add(db, "the lighthouse keeper fed the albatross");
+    ck_assert(found_by_word(db, "albatross", id));
+    ck_assert(found_by_word(db, "ALBATROSS!", id)); /* case and punctuation do not matter */
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT,
+                            .text = "the lighthouse keeper fed the pelican"};
+    TH_OK(db, mn_memory_update(db, &sys, id, &ch, NULL));
+    ck_assert(!found_by_word(db, "albatross", id));
+    ck_assert(found_by_word(db, "pelican", id));
+    TH_OK(db, mn_memory_delete(db, &sys, id, MN_DELETE_SOFT));
+    ck_assert(!found_by_word(db, "pelican", id));
+    TH_OK(db, mn_memory_restore(db, &sys, id));
+    ck_assert(found_by_word(db, "pelican", id));
+    TH_OK(db, mn_memory_delete(db, &sys, id, MN_DELETE_HARD));
+    ck_assert(!found_by_word(db, "pelican", id));
+    /* Another tenant's memory with the same word is never found. */
+    th_tenant(db, "globex");
+    th_identity(db, "globex", "bot");
+    mn_actor g = TH_ACTOR(.tenant = "globex");
+    th_add(db, &g, "bot", "globex keeps a pelican too");
+    mn_memories *l = search(db, "pelican", MN_SEARCH_KEYWORD, 100);
+    ck_assert_uint_eq(l->count, 0);
+    mn_memories_free(l);
+    mn_close(db);
+}
+END_TEST
+
+/* A database made before the keyword index: its memories are indexed by the migration. */
+START_TEST(migration_indexes_existing_rows)
+{
+    const char *url;
+    mn_db *db = fresh(_i, &url);
+    if (!db)
+        return;
+    const char *id = add(db, "an old memory about the zeppelin");
+    mn_close(db);
+    int sqlite = _i == 0;
+    th_raw_exec(url, sqlite ? "DROP TRIGGER memory_fts_insert" : "SELECT 1", NULL, NULL);
+    th_raw_exec(url, sqlite ? "DROP TRIGGER memory_fts_delete" : "SELECT 1", NULL, NULL);
+    th_raw_exec(url, sqlite ? "DROP TRIGGER memory_fts_update" : "SELECT 1", NULL, NULL);
+    th_raw_exec(url, sqlite ? "DROP TABLE memory_fts" : "ALTER TABLE memories DROP COLUMN fts",
+                NULL, NULL);
+    th_raw_exec(url, sqlite ? "DROP VIEW memory_words" : "SELECT 1", NULL, NULL);
+    th_raw_exec(url, "ALTER TABLE memories DROP COLUMN words", NULL, NULL);
+    th_raw_exec(url, sqlite ? "PRAGMA user_version = 10"
+                            : "DELETE FROM schema_migrations WHERE version = 13", NULL, NULL);
+    db = open_url(url, NULL, MN_OPEN_MIGRATE);
+    ck_assert(found_by_word(db, "zeppelin", id));
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(encrypted_index_holds_no_words)
+{
+    const char *url = th_store_url(_i);
+    if (!url)
+        return;
+    const char *key = th_tmppath(th_fmt("hybrid-%d.key", _i));
+    ck_assert_int_eq(mn_master_key_create(key), MN_OK);
+    mn_db *db = open_url(url, key, MN_OPEN_ENCRYPT);
+    th_tenant(db, "acme");
+    th_identity(db, "acme", "bot");
+    const char *id = add(db, "the vault code is quetzalcoatl");
+    add(db, "nothing to see here");
+    ck_assert(found_by_word(db, "Quetzalcoatl", id));
+    mn_memories *l = search(db, "quetzalcoatl vault", MN_SEARCH_HYBRID, 1);
+    ck_assert_str_eq(l->items[0]->id, id);
+    ck_assert_str_eq(l->items[0]->text, "the vault code is quetzalcoatl");
+    mn_memories_free(l);
+    /* Read past the library: the index's words are 16 letters a..p each, none of the text. */
+    const char *words = th_raw_query(url, "SELECT words FROM memories WHERE id = $1", id, NULL);
+    ck_assert_ptr_nonnull(words);
+    ck_assert_msg(!strstr(words, "quetzalcoatl") && !strstr(words, "vault"), "%s", words);
+    ck_assert_uint_eq(strlen(words), 5 * 16 + 4);
+    ck_assert_uint_eq(strspn(words, "abcdefghijklmnop "), strlen(words));
+    const char *hits = _i == 0
+        ? th_raw_query(url, "SELECT count(*) FROM memory_fts WHERE memory_fts MATCH $1",
+                       "quetzalcoatl", NULL)
+        : th_raw_query(url, "SELECT count(*) FROM memories WHERE fts @@ "
+                       "to_tsquery('simple', $1)", "quetzalcoatl", NULL);
+    ck_assert_str_eq(hits, "0");
+    /* An update re-blinds the new words. */
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT,
+                            .text = "the vault code is now xiuhcoatl"};
+    TH_OK(db, mn_memory_update(db, &sys, id, &ch, NULL));
+    ck_assert(found_by_word(db, "xiuhcoatl", id));
+    ck_assert(!found_by_word(db, "quetzalcoatl", id));
+    /* A re-key blinds the words under the new data key: they change, and still match. */
+    words = th_raw_query(url, "SELECT words FROM memories WHERE id = $1", id, NULL);
+    int done = 0;
+    for (int steps = 0; !done && steps < 10; steps++)
+        TH_OK(db, mn_tenant_rekey(db, "acme", 100, &done));
+    ck_assert(done);
+    const char *rekeyed = th_raw_query(url, "SELECT words FROM memories WHERE id = $1", id, NULL);
+    ck_assert_str_ne(words, rekeyed);
+    ck_assert(found_by_word(db, "xiuhcoatl", id));
+    mn_close(db);
+}
+END_TEST
+
+START_TEST(bad_options)
+{
+    const char *url;
+    mn_db *db = fresh(_i, &url);
+    if (!db)
+        return;
+    add(db, "some memory");
+    float vec[DIM] = {1};
+    struct {
+        mn_search_options so;
+        const char *msg;
+    } bad[] = {
+        {{.version = MN_SEARCH_OPTIONS_VERSION, .query = "x", .mode = 7}, "mode is 7; give"},
+        {{.version = MN_SEARCH_OPTIONS_VERSION, .vector = vec, .dim = DIM,
+          .mode = MN_SEARCH_KEYWORD}, "a keyword search looks for the words of a query text"},
+        {{.version = MN_SEARCH_OPTIONS_VERSION, .vector = vec, .dim = DIM,
+          .mode = MN_SEARCH_HYBRID}, "give query, or mode MN_SEARCH_VECTOR"},
+        {{.version = MN_SEARCH_OPTIONS_VERSION, .query = "x", .vector_weight = -1},
+         "vector_weight is -1; give a weight from 0"},
+        {{.version = MN_SEARCH_OPTIONS_VERSION, .query = "x", .keyword_weight = NAN},
+         "keyword_weight is nan"},
+        {{.version = MN_SEARCH_OPTIONS_VERSION, .query = "x", .rrf_k = 10001},
+         "rrf_k is 10001; give 1..10000 (0 = 60)"},
+        {{.version = MN_SEARCH_OPTIONS_VERSION, .query = "x", .flags = 0x10},
+         "flags have unknown bits 0x10"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        mn_memories *l = NULL;
+        TH_RC(db, mn_memory_search(db, &sys, &bad[i].so, &l), MN_EINVAL);
+        ck_assert_msg(strstr(mn_errmsg(db), bad[i].msg), "%zu: %s", i, mn_errmsg(db));
+        ck_assert_ptr_null(l);
+    }
+    /* A search by vector alone is a vector search, whatever the handle's default. */
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .vector = vec, .dim = DIM};
+    mn_memories *l = NULL;
+    TH_OK(db, mn_memory_search(db, &sys, &so, &l));
+    ck_assert_uint_eq(l->count, 1);
+    ck_assert_int_eq(l->items[0]->vector_rank, 1);
+    mn_memories_free(l);
+    mn_close(db);
+    /* The handle's default is checked at open. */
+    mn_config cfg = TH_CONFIG(.embedder_plugin = &vocab_embedder, .search_mode = 4);
+    mn_db *bad_db = NULL;
+    ck_assert_int_eq(mn_open(&bad_db, url, &cfg), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(bad_db), "mn_config.search_mode is 4"), "%s",
+                  mn_errmsg(bad_db));
+    mn_close(bad_db);
+}
+END_TEST
+
+/* Weights move the fusion: with one ranking weighted next to nothing the other's order wins
+ * (no word here is rare: each is held by more than 3 memories). */
+START_TEST(weights_and_rrf_k)
+{
+    const char *url;
+    mn_db *db = fresh(_i, &url);
+    if (!db)
+        return;
+    for (int k = 0; k < 6; k++) {
+        add(db, th_fmt("customer order shipping status %s", k % 2 ? "late" : "early"));
+        add(db, th_fmt("parcel warehouse %s %s", k % 3 ? "order" : "box", k % 2 ? "late" : ""));
+    }
+    for (int heavy = 0; heavy < 2; heavy++) {
+        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION,
+                                .query = "late parcel order", .k = 20, .rrf_k = 1,
+                                .mode = MN_SEARCH_HYBRID};
+        if (heavy)
+            so.keyword_weight = 1e-6;
+        else
+            so.vector_weight = 1e-6;
+        double wv = heavy ? 1.0 : 1e-6, wk = heavy ? 1e-6 : 1.0;
+        mn_memories *l = NULL;
+        TH_OK(db, mn_memory_search(db, &sys, &so, &l));
+        for (size_t i = 0; i < l->count; i++) {
+            const mn_memory *m = l->items[i];
+            double want = (m->vector_rank ? wv / (1 + m->vector_rank) : 0) +
+                          (m->keyword_rank ? wk / (1 + m->keyword_rank) : 0);
+            ck_assert_double_eq_tol(m->fused_score, want, 1e-12);
+            /* The heavy ranking's order holds among the hits it found. */
+            for (size_t j = 0; j < i; j++) {
+                int a = heavy ? l->items[j]->vector_rank : l->items[j]->keyword_rank;
+                int b = heavy ? m->vector_rank : m->keyword_rank;
+                ck_assert(!a || !b || a < b);
+            }
+        }
+        mn_memories_free(l);
+    }
+    mn_close(db);
+}
+END_TEST
+
+int main(void)
+{
+    mn_global_init();
+    th_init();
+    Suite *s = suite_create("search_hybrid");
+    TCase *tc = tcase_create("hybrid");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, rare_token_first_in_hybrid, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, index_follows_writes, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, migration_indexes_existing_rows, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, encrypted_index_holds_no_words, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, bad_options, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, weights_and_rrf_k, 0, TH_NSTORES);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
