@@ -927,8 +927,8 @@ MN_API int mn_search_options_init(mn_search_options *s, unsigned version);
  *     recency_factor    = 1 - recency_weight + recency_weight * 0.5^(age / recency_half_life_ms)
  *     importance_factor = 1 - importance_weight + importance_weight * importance
  * where age is the time since the memory was last changed (updated_at). Results are best
- * first by score, ties by id; mn_memory carries similarity, both factors and score, which
- * explain the order. A factor never exceeds 1, so the best k by score are found exactly among
+ * first by score, ties by similarity then id; mn_memory carries similarity, both factors and
+ * score, which explain the order. A factor never exceeds 1, so the best k by score are found exactly among
  * the hits by relevance (the search widens until no further hit could get in, at most 4096
  * candidates). Use recency when newer memories supersede older ones (an agent's notes on a
  * user whose plans change: half-life 7 days, weight 0.5); use importance when the agent rates

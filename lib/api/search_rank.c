@@ -21,10 +21,11 @@
 /* The first try of a later page asks for the results before it, up to this many. */
 #define MNI_RANK_OFFSET_HINT_MAX 100000
 
-/* A cursor: "c1", then in hex the search's fingerprint, recency's clock, the results of the
- * pages so far and the bits of the last result's score (16 digits each), then its id. */
-#define MNI_CURSOR_TAG "c1"
-#define MNI_CURSOR_LEN (2 + 4 * 16 + MNI_UUID_LEN)
+/* A cursor: "c2", then in hex the search's fingerprint, recency's clock, the results of the
+ * pages so far and the bits of the last result's score and similarity (16 digits each), then
+ * its id. */
+#define MNI_CURSOR_TAG "c2"
+#define MNI_CURSOR_LEN (2 + 5 * 16 + MNI_UUID_LEN)
 
 /* A call's value over the handle's: 0 takes the handle's; MN_SEARCH_OFF stays, meaning off. */
 static double either(double call, double handle)
@@ -138,11 +139,11 @@ static int bad_cursor(mn_db *db, const char *cursor, const char *why)
 
 static int read_cursor(mn_db *db, const char *cursor, struct mni_rank *r)
 {
-    uint64_t query, now, offset, bits;
+    uint64_t query, now, offset, bits, sim_bits;
     const char *p = cursor + 2;
     if (strlen(cursor) != MNI_CURSOR_LEN || strncmp(cursor, MNI_CURSOR_TAG, 2) != 0 ||
         !hex16(p, &query) || !hex16(p + 16, &now) || !hex16(p + 32, &offset) ||
-        !hex16(p + 48, &bits) || !mni_uuid_valid(p + 64))
+        !hex16(p + 48, &bits) || !hex16(p + 64, &sim_bits) || !mni_uuid_valid(p + 80))
         return bad_cursor(db, cursor, "is not one that a search returned");
     if (query != r->query)
         return bad_cursor(db, cursor, "belongs to another search (another query, filter, floor "
@@ -150,8 +151,10 @@ static int read_cursor(mn_db *db, const char *cursor, struct mni_rank *r)
     r->paged = 1;
     r->now = (int64_t)now;
     r->offset = (size_t)offset;
-    memcpy(&r->after_score, &bits, sizeof bits);
-    memcpy(r->after_id, p + 64, MNI_UUID_LEN + 1);
+    memcpy(&r->after.score, &bits, sizeof bits);
+    memcpy(&r->after.similarity, &sim_bits, sizeof sim_bits);
+    memcpy(r->after_id, p + 80, MNI_UUID_LEN + 1);
+    r->after.id = r->after_id;
     return MN_OK;
 }
 
@@ -204,17 +207,26 @@ static void adjust(const struct mni_rank *r, mn_memory *m)
     m->score *= m->recency_factor * m->importance_factor;
 }
 
-/* Best first by score, ties by id. */
-static int before(double score_a, const char *id_a, double score_b, const char *id_b)
+static struct mni_rank_place place_of(const mn_memory *m)
 {
-    return score_a > score_b || (score_a == score_b && strcmp(id_a, id_b) < 0);
+    return (struct mni_rank_place){m->score, m->similarity, m->id};
+}
+
+/* Best first by score; ties by similarity (in hybrid mode two hits that the rankings put in
+ * swapped places fuse to equal scores: the nearer in meaning goes first), then by id. */
+static int before(struct mni_rank_place a, struct mni_rank_place b)
+{
+    if (a.score != b.score)
+        return a.score > b.score;
+    if (a.similarity != b.similarity)
+        return a.similarity > b.similarity;
+    return strcmp(a.id, b.id) < 0;
 }
 
 static int by_rank(const void *pa, const void *pb)
 {
     const mn_memory *a = *(mn_memory *const *)pa, *b = *(mn_memory *const *)pb;
-    return before(a->score, a->id, b->score, b->id) ? -1
-           : before(b->score, b->id, a->score, a->id) ? 1 : 0;
+    return before(place_of(a), place_of(b)) ? -1 : before(place_of(b), place_of(a)) ? 1 : 0;
 }
 
 static int set_cursor(mn_db *db, const struct mni_rank *r, mn_memories *l, const mn_memory *last)
@@ -222,11 +234,12 @@ static int set_cursor(mn_db *db, const struct mni_rank *r, mn_memories *l, const
     char *c = malloc(MNI_CURSOR_LEN + 1);
     if (!c)
         return mni_seterr(db, MN_ENOMEM, "out of memory searching");
-    uint64_t bits;
+    uint64_t bits, sim_bits;
     memcpy(&bits, &last->score, sizeof bits);
+    memcpy(&sim_bits, &last->similarity, sizeof sim_bits);
     snprintf(c, MNI_CURSOR_LEN + 1, MNI_CURSOR_TAG "%016" PRIx64 "%016" PRIx64 "%016" PRIx64
-             "%016" PRIx64 "%s", r->query, (uint64_t)r->now, (uint64_t)(r->offset + r->k),
-             bits, last->id);
+             "%016" PRIx64 "%016" PRIx64 "%s", r->query, (uint64_t)r->now,
+             (uint64_t)(r->offset + r->k), bits, sim_bits, last->id);
     l->next_cursor = c;
     return MN_OK;
 }
@@ -240,8 +253,7 @@ int mni_rank_page(mn_db *db, const struct mni_rank *r, mn_memories *l, double le
         qsort(l->items, l->count, sizeof *l->items, by_rank);
     /* What the pages before showed comes first in this order. */
     size_t shown = 0;
-    while (r->paged && shown < l->count &&
-           !before(r->after_score, r->after_id, l->items[shown]->score, l->items[shown]->id))
+    while (r->paged && shown < l->count && !before(r->after, place_of(l->items[shown])))
         mn_memory_free(l->items[shown++]);
     if (shown) {
         memmove(l->items, l->items + shown, (l->count - shown) * sizeof *l->items);

@@ -22,16 +22,22 @@
 #define MNI_RANK_POOL_MAX 4096
 
 
+/* A hit's place in the order of results (search_rank.c). */
+struct mni_rank_place {
+    double score, similarity;
+    const char *id;
+};
+
 struct mni_rank {
     size_t k;                  /* the page size */
     int64_t half_life_ms;      /* 0: recency off */
     double recency_weight, importance_weight;
     int64_t now;               /* recency's clock: the first page's, carried by the cursor */
     uint64_t query;            /* the fingerprint of the search, which its cursors carry */
-    /* after the first page: results come after (after_score, after_id), best first */
+    /* after the first page: results come after this place, best first */
     size_t offset;             /* results of the pages before */
     int paged;
-    double after_score;
+    struct mni_rank_place after; /* its id points into after_id */
     char after_id[MNI_UUID_LEN + 1];
 };
 

@@ -1943,7 +1943,8 @@ START_TEST(search_text)
                       "query \"%s\": first is \"%s\", want \"%s\"", qs[i].q, l->items[0]->text,
                       corpus[qs[i].want]);
         ck_assert_ptr_null(l->items[0]->embedding);
-        ck_assert_ptr_nonnull(l->next_cursor); /* more follow the 10 */
+        if (l->count == 10)
+            ck_assert_ptr_nonnull(l->next_cursor); /* more follow the 10 */
         check_results(&w, l, th_embed(w.db, qs[i].q));
         mn_memories_free(l);
     }
@@ -2040,7 +2041,8 @@ START_TEST(search_k_and_exactness)
     qsort(sorted, NCORPUS, sizeof *sorted, cmp_desc);
 
     /* Every hit, in the mode's order: a keyword search finds those that share a word. */
-    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = q, .k = 1000};
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = q, .k = 1000,
+                            .min_similarity = MN_SEARCH_OFF};
     mn_memories *every = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &every));
     ck_assert_msg(w.mode == MN_SEARCH_KEYWORD ? every->count >= 2 && every->count < NCORPUS
@@ -2083,36 +2085,41 @@ START_TEST(search_min_similarity)
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &all));
     if (w.mode != MN_SEARCH_KEYWORD)
         ck_assert_uint_eq(all->count, NCORPUS);
-    /* The minimum drops what is below it, in every mode. */
+    /* The minimum drops what is below it, in every mode, but a keyword match: relevant by
+     * itself. */
     double mins[] = {0.05, 0.2, 0.5};
     for (size_t mi = 0; mi < 3; mi++) {
         so.min_similarity = mins[mi];
         TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
         size_t want = 0;
         for (size_t i = 0; i < all->count; i++)
-            want += all->items[i]->similarity >= mins[mi];
+            want += all->items[i]->similarity >= mins[mi] || all->items[i]->keyword_rank;
         ck_assert_msg(l->count == want, "min %f: %zu results, want %zu", mins[mi], l->count,
                       want);
         for (size_t i = 0; i < l->count; i++)
-            ck_assert_double_ge(l->items[i]->similarity, mins[mi]);
+            ck_assert(l->items[i]->similarity >= mins[mi] || l->items[i]->keyword_rank);
         mn_memories_free(l);
     }
-    /* Only the exact text reaches 0.999. */
+    /* Only the exact text reaches 0.999: the one hit of a vector search, the first of each. */
     so = (mn_search_options){.version = MN_SEARCH_OPTIONS_VERSION,
                              .query = corpus[0],
                              .k = 100,
                              .min_similarity = 0.999};
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
-    ck_assert_uint_eq(l->count, 1);
+    if (w.mode == MN_SEARCH_VECTOR)
+        ck_assert_uint_eq(l->count, 1);
     ck_assert_str_eq(l->items[0]->id, ids[0]);
+    for (size_t i = 1; i < l->count; i++)
+        ck_assert_int_gt(l->items[i]->keyword_rank, 0);
     mn_memories_free(l);
     mn_memories_free(all);
     world_close(&w);
 }
 END_TEST
 
-/* The relevance floor by default (the local embedder's, 0.15) keeps unrelated memories out;
- * MN_SEARCH_OFF keeps every hit; the handle's search_min_relevance is the default of a call. */
+/* The relevance floor by default (the local embedder's, 0.15) keeps unrelated memories out of a
+ * vector search; MN_SEARCH_OFF keeps every hit; the handle's search_min_relevance is the
+ * default of a call. In hybrid mode the floor drops only what the keywords did not find. */
 START_TEST(search_floor_default)
 {
     const char *url = fresh_url(_i);
@@ -2122,7 +2129,7 @@ START_TEST(search_floor_default)
     add_corpus(&w, ids);
     const char *q = "Daniel flights aisle seat passport";
     mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = q, .k = 100,
-                            .min_similarity = MN_SEARCH_OFF};
+                            .min_similarity = MN_SEARCH_OFF, .mode = MN_SEARCH_VECTOR};
     mn_memories *all = NULL, *l = NULL;
     TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &all));
     ck_assert_uint_eq(all->count, NCORPUS);
@@ -2157,6 +2164,14 @@ START_TEST(search_floor_default)
     for (size_t i = 0; i < l->count; i++)
         ck_assert_double_ge(l->items[i]->similarity, 0.5);
     mn_memories_free(l);
+    /* Hybrid: a hit below the floor stays when the keyword ranking found it. */
+    so.mode = MN_SEARCH_HYBRID;
+    TH_OK(db, mn_memory_search(db, &w.sys, &so, &l));
+    ck_assert_uint_gt(l->count, 0);
+    for (size_t i = 0; i < l->count; i++)
+        ck_assert(l->items[i]->similarity >= 0.5 || l->items[i]->keyword_rank > 0);
+    mn_memories_free(l);
+    so.mode = MN_SEARCH_VECTOR;
     so.min_similarity = MN_SEARCH_OFF;
     TH_OK(db, mn_memory_search(db, &w.sys, &so, &l));
     ck_assert_uint_eq(l->count, NCORPUS);
@@ -2198,7 +2213,7 @@ static const char **ranked(mn_db *db, const mn_actor *a, const mn_search_options
     const char **ids = th_keep(calloc(l->count + 1, sizeof *ids));
     for (size_t i = 0; i < l->count; i++) {
         const mn_memory *m = l->items[i];
-        ck_assert_double_eq_tol(m->score, m->similarity * m->recency_factor *
+        ck_assert_double_eq_tol(m->score, m->fused_score * m->recency_factor *
                                               m->importance_factor, 1e-9);
         if (i > 0)
             ck_assert_double_le(m->score, l->items[i - 1]->score);
@@ -2637,7 +2652,7 @@ START_TEST(wide_vectors)
     mn_memories_free(l);
     world_close(&w);
 
-    w.db = th_open(url, NULL);
+    w.db = open_url(_i, url);
     ck_assert_int_eq(mn_embed_dim(w.db), WIDE_DIM);
     for (int at = 5; at < WIDE_N; at += 59)
         wide_search(&w, texts, ids, at);

@@ -380,7 +380,7 @@ START_TEST(search_options_of_version_1)
     mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, &sys, (const mn_search_options *)raw, &l));
     ck_assert_uint_eq(l->count, 1);
-    ck_assert_double_eq(l->items[0]->score, l->items[0]->similarity);
+    ck_assert_double_eq(l->items[0]->score, l->items[0]->fused_score); /* no adjustment */
     ck_assert(l->items[0]->recency_factor == 1 && l->items[0]->importance_factor == 1);
     mn_memories_free(l);
     mn_close(db);

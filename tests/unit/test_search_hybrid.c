@@ -192,7 +192,7 @@ START_TEST(migration_indexes_existing_rows)
                 NULL, NULL);
     th_raw_exec(url, sqlite ? "DROP VIEW memory_words" : "SELECT 1", NULL, NULL);
     th_raw_exec(url, "ALTER TABLE memories DROP COLUMN words", NULL, NULL);
-    th_raw_exec(url, sqlite ? "PRAGMA user_version = 10"
+    th_raw_exec(url, sqlite ? "PRAGMA user_version = 11"
                             : "DELETE FROM schema_migrations WHERE version = 13", NULL, NULL);
     db = open_url(url, NULL, MN_OPEN_MIGRATE);
     ck_assert(found_by_word(db, "zeppelin", id));
@@ -306,9 +306,13 @@ START_TEST(weights_and_rrf_k)
     mn_db *db = fresh(_i, &url);
     if (!db)
         return;
+    /* Twelve memories, each text its own (an add that repeats a text adds nothing), none of
+     * the query's words rare. */
     for (int k = 0; k < 6; k++) {
-        add(db, th_fmt("customer order shipping status %s", k % 2 ? "late" : "early"));
-        add(db, th_fmt("parcel warehouse %s %s", k % 3 ? "order" : "box", k % 2 ? "late" : ""));
+        add(db, th_fmt("customer order shipping status %s, case %d", k % 2 ? "late" : "early",
+                       k));
+        add(db, th_fmt("parcel warehouse %s %s, case %d", k % 3 ? "order" : "box",
+                       k % 2 ? "late" : "", k));
     }
     for (int heavy = 0; heavy < 2; heavy++) {
         mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION,

@@ -1,4 +1,4 @@
-/* Keyword search of the SQLite backend: the FTS5 index memory_fts (sql/sqlite/011_keywords.sql),
+/* Keyword search of the SQLite backend: the FTS5 index memory_fts (sql/sqlite/012_keywords.sql),
  * which triggers keep in step with the memories, asked for any of the words and joined to
  * the tenant's selected rows; best BM25 first. */
 #include "store/sqlite/sqlite.h"
