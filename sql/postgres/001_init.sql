@@ -91,7 +91,7 @@ BEGIN
         -- One HNSW graph per partition (an index on the parent makes one on each), with the
         -- performance guide's parameters; ef_search is a per-query setting, not an option here.
         -- pgvector indexes vector columns of up to 2000 dimensions: wider ones are indexed as
-        -- halfvec by 015_wide_vectors.sql.
+        -- halfvec by 013_wide_vectors.sql.
         IF current_setting('manushya.dim')::int <= 2000 THEN
             CREATE INDEX memories_hnsw ON memories USING hnsw (embedding vector_cosine_ops)
                 WITH (m = 16, ef_construction = 64);

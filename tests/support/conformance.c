@@ -2939,7 +2939,7 @@ END_TEST
 
 /* ==== the suite ============================================================================== */
 
-Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void))
+Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void), int every_mode)
 {
     if (nbackends >= MAX_BACKENDS)
         abort();
@@ -3014,7 +3014,7 @@ Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void))
             suite_add_tcase(s, tc);
         }
         /* A test that searches runs in each mode; the others once, in the default. */
-        int searches = strcmp(cur, "search") == 0 || tests[i].searches;
+        int searches = every_mode && (strcmp(cur, "search") == 0 || tests[i].searches);
         for (int mode = searches ? MN_SEARCH_VECTOR : MN_SEARCH_AUTO;
              mode <= (searches ? MN_SEARCH_HYBRID : MN_SEARCH_AUTO); mode++)
             _tcase_add_test(tc, tests[i].t, 0, 0, slot + MAX_BACKENDS * mode,

@@ -2,9 +2,11 @@
  * The store conformance suite: what every backend must do, through the public API only.
  *
  * A backend's test file calls
- *     Suite *s = mni_conformance_suite("sqlite", make_url);
+ *     Suite *s = mni_conformance_suite("sqlite", make_url, 1);
  * where make_url returns the URL of a new, empty database each time it is called (the suite
- * copies the string at once, so a static buffer is fine). The same suite then runs against
+ * copies the string at once, so a static buffer is fine). every_mode 1: each test that searches
+ * runs once per search mode (vector, keyword, hybrid); 0: once, in the default mode (for a
+ * configuration of a backend whose modes another registration covers). The same suite then runs against
  * sqlite now and postgres later. Several backends may be registered in one runner (each call
  * returns its own Suite); at most 8 per process.
  */
@@ -13,6 +15,6 @@
 
 #include <check.h>
 
-Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void));
+Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void), int every_mode);
 
 #endif

@@ -62,6 +62,7 @@ static const char *first_found(mn_db *db, const char *query)
         mn_search_options so = MN_SEARCH_OPTIONS_INIT;
         so.query = query;
         so.k = 1;
+        so.min_similarity = MN_SEARCH_OFF; /* the one memory, however unlike the query */
         mn_memories *l = NULL;
         TH_OK(db, mn_memory_search(db, &SYS, &so, &l));
         ck_assert_uint_eq(l->count, 1);

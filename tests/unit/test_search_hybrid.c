@@ -193,7 +193,7 @@ START_TEST(migration_indexes_existing_rows)
     th_raw_exec(url, sqlite ? "DROP VIEW memory_words" : "SELECT 1", NULL, NULL);
     th_raw_exec(url, "ALTER TABLE memories DROP COLUMN words", NULL, NULL);
     th_raw_exec(url, sqlite ? "PRAGMA user_version = 11"
-                            : "DELETE FROM schema_migrations WHERE version = 13", NULL, NULL);
+                            : "DELETE FROM schema_migrations WHERE version = 15", NULL, NULL);
     db = open_url(url, NULL, MN_OPEN_MIGRATE);
     ck_assert(found_by_word(db, "zeppelin", id));
     mn_close(db);

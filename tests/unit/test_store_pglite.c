@@ -220,7 +220,8 @@ int main(void)
 {
     mn_global_init();
     th_init();
-    SRunner *sr = srunner_create(mni_conformance_suite("pglite-pgvector", make_url));
+    /* The modes run on PostgreSQL itself (test_store_pg); here pgvector's own search, once. */
+    SRunner *sr = srunner_create(mni_conformance_suite("pglite-pgvector", make_url, 0));
     srunner_add_suite(sr, pglite_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

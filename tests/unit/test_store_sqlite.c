@@ -418,7 +418,7 @@ int main(void)
 {
     mn_global_init();
     th_init();
-    SRunner *sr = srunner_create(mni_conformance_suite("sqlite", make_url));
+    SRunner *sr = srunner_create(mni_conformance_suite("sqlite", make_url, 1));
     srunner_add_suite(sr, sqlite_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

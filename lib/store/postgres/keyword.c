@@ -1,5 +1,5 @@
 /* Keyword search of the PostgreSQL backend: the memories' generated tsvector column fts
- * (sql/postgres/013_keywords.sql), which the server computes in the writing statement and
+ * (sql/postgres/015_keywords.sql), which the server computes in the writing statement and
  * a GIN index per partition serves, asked for any of the words; best ts_rank first. */
 #include "store/postgres/pg.h"
 #include "core/error.h"

@@ -219,7 +219,7 @@ static int find_pgvector(struct pgs_store *s, struct pgs_conn *c, char **install
 }
 
 /* pgvector's HNSW indexes take halfvec of up to 4000 dimensions (vector of up to 2000:
- * sql/postgres/015_wide_vectors.sql chooses). */
+ * sql/postgres/013_wide_vectors.sql chooses). */
 #define PGVECTOR_MAX_DIM 4000
 
 /* pgvector 0.8 added iterative index scans (hnsw.iterative_scan). */

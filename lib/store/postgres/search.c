@@ -1,6 +1,6 @@
 /* Server-side vector search of the PostgreSQL backend, for databases that keep their vectors
  * in pgvector columns (vector=pgvector): the partition's HNSW index (m=16, ef_construction=64,
- * cosine; on the column cast to halfvec beyond 2000 dimensions, sql/postgres/015_wide_vectors.sql)
+ * cosine; on the column cast to halfvec beyond 2000 dimensions, sql/postgres/013_wide_vectors.sql)
  * answers ORDER BY mn_search_key(embedding) <=> mn_search_key($2), and each hit's similarity is
  * the full-precision one (the caller ranks by it). Per query, in one transaction:
  * hnsw.ef_search (at least the number of results wanted, which pgvector otherwise caps at

@@ -256,7 +256,7 @@ static const char *const sql[PGS__COUNT] = {
                                "FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY w(v, n)",
     /* pgvector: the nearest rows by cosine distance, through the partition's HNSW index on
      * mn_search_key(embedding) (the column, or beyond 2000 dimensions the column as halfvec:
-     * sql/postgres/015_wide_vectors.sql); the similarity is the full-precision one. $2 is the
+     * sql/postgres/013_wide_vectors.sql); the similarity is the full-precision one. $2 is the
      * query vector, $7 how many. */
     [PGS_MEMORY_SEARCH] = "SELECT key, 1 - (embedding <=> $2) FROM memories "
                           "WHERE tenant_id = $1 AND" SELECTED "AND embedding IS NOT NULL "
