@@ -666,9 +666,10 @@ typedef struct mn_memory {
     double score;             /* the final ranking score, results best first by it */
     /* ---- 1.3: why a search hit ranks where it does (search results only, every mode) ---- */
     double vector_score;  /* cosine similarity, when the vector ranking found it */
-    int vector_rank;      /* 1-based place in the vector ranking; 0: not found by it */
+    int vector_rank;      /* 1-based place in the vector ranking (equal scores share
+                           * the first of their places); 0: not found by it */
     double keyword_score; /* keyword relevance (BM25, higher is better), when found by words */
-    int keyword_rank;     /* 1-based place in the keyword ranking; 0: not found by it */
+    int keyword_rank;     /* the same in the keyword ranking */
     double fused_score;   /* the relevance that ranking adjusts into score: the
                            * reciprocal-rank fusion in hybrid mode, else the single mode's
                            * score */

@@ -35,6 +35,13 @@ int mni_key_cmp(const void *pa, const void *pb)
     return (a > b) - (a < b);
 }
 
+/* The rank of a ranking's i-th hit (best first): i + 1, or the rank of the one before
+ * (prev) when their scores are equal. */
+static int tied_rank(const struct mni_topk *t, size_t i, int prev)
+{
+    return i && t->heap[i].score == t->heap[i - 1].score ? prev : (int)i + 1;
+}
+
 int mni_search_fuse(const struct mni_topk *vec, const struct mni_topk *kw, const int64_t *rare,
                     size_t nrare, const struct mni_fusion *f, struct mni_scored_list *out)
 {
@@ -46,17 +53,22 @@ int mni_search_fuse(const struct mni_topk *vec, const struct mni_topk *kw, const
     int hybrid = f->mode == MN_SEARCH_HYBRID;
     double k = f->rrf_k;
     /* One entry per hit of either ranking; sorted by key, a memory both found is two
-     * neighbours, merged into one. */
-    for (size_t i = 0; i < vec->n; i++)
+     * neighbours, merged into one. Equal scores share a rank (the first of their places), so
+     * that the order in which a store returns ties, which may change with how many it is asked
+     * for, changes no fused score. */
+    int rank = 0;
+    for (size_t i = 0; i < vec->n; i++) {
+        rank = tied_rank(vec, i, rank);
         out->items[out->n++] = (struct mni_scored){
-            .key = vec->heap[i].key, .vector_score = vec->heap[i].score,
-            .vector_rank = (int)i + 1,
-            .fused = hybrid ? f->vector_weight / (k + (double)(i + 1)) : vec->heap[i].score };
-    for (size_t i = 0; i < kw->n; i++)
+            .key = vec->heap[i].key, .vector_score = vec->heap[i].score, .vector_rank = rank,
+            .fused = hybrid ? f->vector_weight / (k + rank) : vec->heap[i].score };
+    }
+    for (size_t i = 0; i < kw->n; i++) {
+        rank = tied_rank(kw, i, rank);
         out->items[out->n++] = (struct mni_scored){
-            .key = kw->heap[i].key, .keyword_score = kw->heap[i].score,
-            .keyword_rank = (int)i + 1,
-            .fused = hybrid ? f->keyword_weight / (k + (double)(i + 1)) : kw->heap[i].score };
+            .key = kw->heap[i].key, .keyword_score = kw->heap[i].score, .keyword_rank = rank,
+            .fused = hybrid ? f->keyword_weight / (k + rank) : kw->heap[i].score };
+    }
     qsort(out->items, out->n, sizeof *out->items, by_key);
     size_t n = 0;
     for (size_t i = 0; i < out->n; i++) {

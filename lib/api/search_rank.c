@@ -260,10 +260,11 @@ int mni_rank_page(mn_db *db, const struct mni_rank *r, mn_memories *l, double le
         l->count -= shown;
     }
     /* An unread candidate scores at most its relevance (at most least), or at most 0 when
-     * that is negative and a factor below 1 pulls it towards 0. */
+     * that is negative and a factor below 1 pulls it towards 0. One that scores as much may
+     * still come first (ties go by similarity, then id): only a better score closes the page. */
     double best_unread = adjusting(r) ? fmax(least, 0) : least;
     size_t k = r->k;
-    *done = exhausted || (l->count >= k && l->items[k - 1]->score >= best_unread) ||
+    *done = exhausted || (l->count >= k && l->items[k - 1]->score > best_unread) ||
             (adjusting(r) && want >= r->offset + k + MNI_RANK_POOL_MAX);
     if (!*done)
         return MN_OK;
