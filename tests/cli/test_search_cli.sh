@@ -26,15 +26,15 @@ expect 0 "--min-similarity -1: no floor" $B --json memory search "volcanic erupt
     --min-similarity -1 --k 100
 check "... every memory" json 'len(d["hits"]) == 7'
 
-# ---- ranking ----------------------------------------------------------------------------------
-expect 0 "search green tea" $B --json memory search "green tea" --k 100
+# ---- ranking (by vector: the relevance is the similarity) --------------------------------------
+expect 0 "search green tea" $B --json memory search "green tea" --k 100 --mode vector
 check "hits carry similarity, factors of 1 and score" json 'all(h["recency_factor"] == 1
     and h["importance_factor"] == 1 and abs(h["score"] - h["similarity"]) < 1e-6
     for h in d["hits"])'
 first=$(jget 'd["hits"][0]["text"]')
 check "the closest first" test "$first" = "Green tea with jasmine on Fridays"
 expect 0 "--importance-weight 1" $B --json memory search "green tea" --k 100 \
-    --importance-weight 1
+    --importance-weight 1 --mode vector
 check "importance reorders: score = similarity x importance, best first" json '
     all(abs(h["score"] - h["similarity"] * h["importance"]) < 1e-5
         and abs(h["importance_factor"] - h["importance"]) < 1e-6 for h in d["hits"])
@@ -61,7 +61,7 @@ expect 0 "--cursor: the next page" $B --json memory search tea --min-similarity 
     --cursor "$cursor"
 check "... holds hits 4 to 6" json "[h['id'] for h in d['hits']] == $all[3:6]"
 expect 0 "a page in text" $B memory search tea --min-similarity -1 --k 3
-check "prints the cursor of the next page last" sh -c "tail -n 1 '$OUT' | grep -q '^next cursor: c1'"
+check "prints the cursor of the next page last" sh -c "tail -n 1 '$OUT' | grep -q '^next cursor: c2'"
 expect 1 "--cursor of another search is refused" $B memory search coffee --min-similarity -1 \
     --k 3 --cursor "$cursor"
 check "... saying so" grep -q 'belongs to another search' "$ERR"
