@@ -187,7 +187,8 @@ int cli_bench_cache(cli_ctx *c, int argc, char **argv)
     if (mrc != MN_OK)
         rc = cli_fail(c, mrc, "bench cache: opening %s again", mn_db_url(db));
     char **ids = calloc((size_t)m, sizeof *ids);
-    double *samples = malloc((size_t)n * sizeof *samples);
+    /* The warm-up times m reads, the runs n calls. */
+    double *samples = malloc((size_t)(n > m ? n : m) * sizeof *samples);
     if (rc == CLI_EXIT_OK && (!ids || !samples))
         rc = cli_error("bench cache: out of memory");
     if (rc == CLI_EXIT_OK)
