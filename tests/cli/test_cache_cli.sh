@@ -17,6 +17,7 @@ check "has the parameters" json 'd["backend"] == "memory" and d["n"] == 200 and 
 check "has each run's figures and the speed-ups" json 'all(d[p][r]["calls_per_s"] > 0 and d[p][r]["p50_us"] > 0 for p, r in (("get", "hit"), ("get", "miss"), ("search_mix", "cached"), ("search_mix", "uncached"))) and d["get"]["speedup"] > 0 and d["search_mix"]["speedup"] > 0'
 expect 0 "bench cache, text" $D bench cache --n 100 --memories 20 --queries 5
 check "names what it timed" grep -q "mn_memory_search, 5 query texts round robin" "$OUT"
+expect 0 "bench cache with more memories than calls" $D bench cache --n 10 --memories 50 --queries 2
 expect 2 "bench cache --queries 0" $D bench cache --queries 0
 check "names the bounds" err_has "--queries 1..1000000"
 expect 2 "bench cache --backend bogus" $D bench cache --backend bogus
