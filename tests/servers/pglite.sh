@@ -5,9 +5,8 @@
 # needs: postgres
 #   sh pglite.sh start DIR   prints MN_PGLITE_URL=... once the server accepts connections
 #   sh pglite.sh stop DIR
-# The npm packages (tests/support/pglite/package-lock.json) are installed with `npm ci` once
-# into a cache keyed by the lock file (MN_PGLITE_CACHE, else ~/.cache/manushya), never into the
-# source tree.
+# The npm packages (tests/support/pglite/package-lock.json) are installed once into a cache
+# keyed by the lock file, never into the source tree (tests/support/npm_ci.sh).
 set -eu
 cmd=${1:?usage: pglite.sh start|stop DIR}
 dir=${2:?usage: pglite.sh start|stop DIR}
@@ -16,19 +15,7 @@ src="$top/tests/support/pglite"
 mkdir -p "$dir"
 
 start() {
-  for tool in node npm; do
-    command -v $tool >/dev/null 2>&1 || { echo "pglite.sh: $tool missing: apt-get install nodejs npm (scripts/deps.sh --test)" >&2; exit 1; }
-  done
-  key=$(cat "$src/package-lock.json" | sha256sum | cut -c1-16)
-  cache="${MN_PGLITE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/manushya}/pglite-$key"
-  if [ ! -f "$cache/ok" ]; then
-    rm -rf "$cache"
-    mkdir -p "$cache"
-    cp "$src/package.json" "$src/package-lock.json" "$cache/"
-    (cd "$cache" && npm ci --no-audit --no-fund --loglevel=error) >"$dir/npm.log" 2>&1 ||
-      { cat "$dir/npm.log" >&2; echo "pglite.sh: npm ci failed (see above)" >&2; exit 1; }
-    touch "$cache/ok"
-  fi
+  cache=$(sh "$top/tests/support/npm_ci.sh" "$src" "$dir/npm.log")
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   nohup node "$cache/node_modules/@electric-sql/pglite-socket/dist/scripts/server.js" \
     -p "$port" -h 127.0.0.1 -e @electric-sql/pglite-pgvector:vector \
