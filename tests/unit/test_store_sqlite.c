@@ -10,6 +10,7 @@
 #include "manushya.h"
 #include "support/conformance.h"
 #include "support/harness.h"
+#include "api/handle.h"
 #include "store/store.h"
 
 /* A fresh database each call, cycling through "sqlite:PATH", "sqlite://PATH" and a bare PATH. */
@@ -286,6 +287,34 @@ START_TEST(expiry_by_editing_the_file)
 }
 END_TEST
 
+/* Settings come back as the text written, also text that looks like a number (an index
+ * token "3226e28582699434" once came back as "Inf", and the saved index was rebuilt). */
+START_TEST(settings_keep_their_text)
+{
+    const char *path = th_tmppath("meta.db");
+    mn_db *db = th_open(path, NULL);
+    const char *values[] = {"3226e28582699434", "1234567890123456789012", "0012", "1e5",
+                            " 7", "-0", "x"};
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+        const char *key = th_fmt("test:%zu", i);
+        ck_assert_int_eq(db->store->ops->meta_put(db->store, key, values[i]), MN_OK);
+    }
+    mn_close(db);
+    db = th_open(path, NULL);
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+        char *v = NULL;
+        ck_assert_int_eq(db->store->ops->meta_get(db->store, th_fmt("test:%zu", i), &v), MN_OK);
+        ck_assert_str_eq(v, values[i]);
+        free(v);
+    }
+    mn_close(db);
+    ck_assert_str_eq(sq_text1(path, "SELECT typeof(value) FROM meta WHERE key = 'test:0'"),
+                     "text");
+    ck_assert_str_eq(sq_text1(path, "SELECT typeof(value) FROM meta WHERE key = 'seq'"),
+                     "integer");
+}
+END_TEST
+
 /* What the store writes is what the API reads: spot-check the row. */
 START_TEST(rows_carry_tenant_and_unit_vectors)
 {
@@ -407,6 +436,7 @@ static Suite *sqlite_suite(void)
     tcase_add_test(tc, open_nocreate);
     tcase_add_test(tc, open_readonly);
     tcase_add_test(tc, expiry_by_editing_the_file);
+    tcase_add_test(tc, settings_keep_their_text);
     tcase_add_test(tc, rows_carry_tenant_and_unit_vectors);
     tcase_add_test(tc, deletes_leave_no_rows);
     tcase_add_test(tc, changes_reach_the_hook_given_at_open);
