@@ -1,6 +1,7 @@
 'use strict';
-// errors.js: one Error subclass per MN_E* code of include/manushya.h. Each carries .code (the
-// number) and the library's message (mn_errmsg: what was wrong and what to do).
+// errors.js: one Error subclass per MN_E* code of include/manushya.h (its static .code). Each
+// error carries .code (the number) and the library's message (mn_errmsg: what was wrong and
+// what to do).
 
 class ManushyaError extends Error {
   constructor(code, message) {
@@ -31,6 +32,7 @@ const byCode = new Map();
 for (const [code, name] of CODES) {
   // A named class per code, so that stack traces and instanceof say which one.
   const cls = { [name]: class extends ManushyaError {} }[name];
+  cls.code = code;
   classes[name] = cls;
   byCode.set(code, cls);
 }

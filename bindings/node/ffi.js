@@ -26,6 +26,17 @@ function loadLibrary() {
 
 const lib = loadLibrary();
 
+// Checked before anything else is bound: a library of another major version may lack symbols.
+(function checkVersion() {
+  const number = lib.func('int mn_version_number(void)')();
+  if (Math.floor(number / 10000) !== MAJOR || number < MIN_VERSION_NUMBER) {
+    const version = lib.func('const char *mn_version(void)')();
+    throw new Error(`manushya: the library loaded is libmanushya ${version}, this package ` +
+      `needs ${MAJOR}.x from ${MAJOR}.${(MIN_VERSION_NUMBER / 100) % 100} on: install a ` +
+      'matching libmanushya or point MANUSHYA_LIBRARY at one');
+  }
+})();
+
 // ---- Structs ---------------------------------------------------------------------------------
 // VERSIONS: the version each caller-filled struct is declared at (its MN_*_VERSION today).
 const VERSIONS = {
@@ -217,20 +228,14 @@ const C = {};
   'int mn_ratelimit_peek(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t n, ' +
     '_Inout_ mn_ratelimit_result *out)',
   'int mn_limit_list(mn_db *db, const mn_actor *actor, _Out_ void **out)',
+  'int mn_limit_set(mn_db *db, const mn_actor *actor, const char *endpoint, int64_t limit, ' +
+    'int64_t window_ms)',
+  'int mn_limit_delete(mn_db *db, const mn_actor *actor, const char *endpoint)',
   'void mn_limits_free(void *l)',
 ].forEach((proto) => {
   const fn = lib.func(proto);
   C[fn.info.name] = fn;
 });
 
-function checkVersion() {
-  const number = C.mn_version_number();
-  if (Math.floor(number / 10000) !== MAJOR || number < MIN_VERSION_NUMBER) {
-    throw new Error(`manushya: the library loaded is libmanushya ${C.mn_version()}, this ` +
-      `package needs ${MAJOR}.x from ${MAJOR}.${(MIN_VERSION_NUMBER / 100) % 100} on: ` +
-      'install a matching libmanushya or point MANUSHYA_LIBRARY at one');
-  }
-}
-checkVersion();
 
 module.exports = { koffi, C, structs, fields, VERSIONS };

@@ -521,6 +521,12 @@ class RateLimits {
     };
   }
 
+  // Sets the tenant's own limit for endpoint (or "*"): limit calls per windowMs.
+  set(endpoint, limit, windowMs) { this._a._call(C.mn_limit_set, endpoint, limit, windowMs); }
+
+  // Back to the built-in limit.
+  unset(endpoint) { this._a._call(C.mn_limit_delete, endpoint); }
+
   // The tenant's limits, built in and its own, by endpoint.
   limits() {
     return this._a._list(C.mn_limit_list, 'mn_limits', 'mn_limit', C.mn_limits_free, limitOf);
