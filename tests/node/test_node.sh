@@ -2,9 +2,10 @@
 # tests/node/test_node.sh — the Node.js package (bindings/node) against the freshly built
 # library: `node --test` runs tests/node/*.test.js (struct layouts against the C compiler's,
 # loading, errors, the whole API on SQLite files in a temp dir and, when tests/run.sh started
-# it, on PostgreSQL: MN_PG_URL; the README's example as written), then the search benchmark
-# once with small figures (bindings/node/bench/search.js).
-# koffi comes from the npm cache of tests/support/npm_ci.sh (never the source tree); the
+# it, on PostgreSQL: MN_PG_URL; the README's example as written) and tests/node/typed.ts,
+# compiled first by tsc --strict against the package's declarations (index.d.ts); then the
+# search benchmark once with small figures (bindings/node/bench/search.js).
+# koffi and typescript (a devDependency, for this test only) come from the npm cache of tests/support/npm_ci.sh (never the source tree); the
 # package is found as `manushya` through a node_modules/ of the temp dir linking to it, the way
 # an installed package is: both through NODE_PATH.
 # Environment: MN_BUILD (build dir, default build), MN_TOP (repo root), MN_PG_URL (optional).
@@ -43,7 +44,14 @@ if [ -n "$sanflags" ]; then
 fi
 
 failed=0
-(cd "$tmp" && node --test "$MN_TOP"/tests/node/*.test.js) || failed=1
+if node "$cache/node_modules/typescript/bin/tsc" --strict --module commonjs --target es2020 \
+    --moduleResolution node10 --baseUrl "$tmp/modules" --outDir "$tmp/ts" \
+    "$MN_TOP/tests/node/typed.ts"; then
+  echo "ok - tests/node/typed.ts type-checks against index.d.ts (tsc --strict)"
+else
+  echo "not ok - tests/node/typed.ts type-checks against index.d.ts (tsc --strict)"; failed=1
+fi
+(cd "$tmp" && node --test "$MN_TOP"/tests/node/*.test.js "$tmp/ts/typed.js") || failed=1
 
 # The benchmark runs and prints both figures (its numbers are not checked: they are figures).
 if (cd "$tmp" && node "$MN_TOP/bindings/node/bench/search.js" --memories 200 --calls 50) \
