@@ -182,7 +182,9 @@ class Database {
   _check(rc) {
     if (rc === 0) return;
     const err = errorFor(rc, C.mn_errmsg(this._ptr));
-    if (err instanceof errorClasses.RateLimitedError) err.retryAfterMs = Number(C.mn_retry_after_ms(this._ptr));
+    if (err instanceof errorClasses.RateLimitedError) {
+      err.retryAfterMs = Number(C.mn_retry_after_ms(this._ptr));
+    }
     throw err;
   }
 
@@ -373,7 +375,8 @@ class Memories {
     const outcome = [0];
     const out = [null];
     this._a._call(C.mn_memory_put, memoryInput(input), outcome, out);
-    return { outcome: OUTCOMES[outcome[0]], memory: take(out[0], 'mn_memory', C.mn_memory_free, memoryOf) };
+    const memory = take(out[0], 'mn_memory', C.mn_memory_free, memoryOf);
+    return { outcome: OUTCOMES[outcome[0]], memory };
   }
 
   // All or none: the ids, in order. On failure the error's .index names the bad input.
@@ -393,7 +396,10 @@ class Memories {
       if (BigInt(failed[0]) !== SIZE_MAX) err.index = Number(failed[0]);
       throw err;
     }
-    return { ids: takeStrings(ids[0], inputs.length), outcomes: Array.from(outcomes, (o) => OUTCOMES[o]) };
+    return {
+      ids: takeStrings(ids[0], inputs.length),
+      outcomes: Array.from(outcomes, (o) => OUTCOMES[o]),
+    };
   }
 
   get(id, opts) {
@@ -405,7 +411,10 @@ class Memories {
   // One page, newest first: { items, nextCursor } (nextCursor null on the last page).
   list(opts) {
     const o = options(opts, LIST_KEYS, 'list()');
-    const opt = { version: VERSIONS.mn_list_options, filter: filterArg(o), limit: o.limit ?? 0, cursor: o.cursor ?? null };
+    const opt = {
+      version: VERSIONS.mn_list_options, filter: filterArg(o), limit: o.limit ?? 0,
+      cursor: o.cursor ?? null,
+    };
     const out = [null];
     this._a._call(C.mn_memory_list, opt, out);
     return memoriesPage(out[0]);
@@ -464,7 +473,8 @@ class Policies {
   }
 
   list() {
-    return this._a._list(C.mn_policy_list, 'mn_policies', 'mn_policy', C.mn_policies_free, policyOf);
+    return this._a._list(C.mn_policy_list, 'mn_policies', 'mn_policy', C.mn_policies_free,
+      policyOf);
   }
 
   delete(id) { this._a._call(C.mn_policy_delete, id); }

@@ -21,7 +21,9 @@ function probeSource() {
   for (const [name, members] of Object.entries(fields)) {
     const version = name in VERSIONS ? `${name.toUpperCase()}_VERSION` : '0';
     lines.push(`    printf("%s %u %zu\\n", "${name}", (unsigned)${version}, sizeof(${name}));`);
-    for (const f of members) lines.push(`    printf(" %s %zu\\n", "${f}", offsetof(${name}, ${f}));`);
+    for (const f of members) {
+      lines.push(`    printf(" %s %zu\\n", "${f}", offsetof(${name}, ${f}));`);
+    }
   }
   lines.push('    return 0;', '}');
   return lines.join('\n');

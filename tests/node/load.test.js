@@ -26,7 +26,8 @@ test('the library MANUSHYA_LIBRARY names is the one loaded', () => {
 test('a library that cannot be loaded is a clear error', () => {
   const r = requireWith('/nonexistent/libmanushya.so.1');
   assert.notStrictEqual(r.status, 0);
-  assert.match(r.stderr, /manushya: cannot load \/nonexistent\/libmanushya\.so\.1 .*set MANUSHYA_LIBRARY/);
+  assert.match(r.stderr,
+    /manushya: cannot load \/nonexistent\/libmanushya\.so\.1 .*set MANUSHYA_LIBRARY/);
 });
 
 test('a library of another major version is refused before anything is bound', () => {
@@ -38,7 +39,8 @@ test('a library of another major version is refused before anything is bound', (
       path.join(dir, 'v2.c')]);
     const r = requireWith(path.join(dir, 'libv2.so'));
     assert.notStrictEqual(r.status, 0);
-    assert.match(r.stderr, /the library loaded is libmanushya 2\.0\.0, this package needs 1\.x from 1\.3 on/);
+    assert.match(r.stderr,
+      /the library loaded is libmanushya 2\.0\.0, this package needs 1\.x from 1\.3 on/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -60,7 +60,8 @@ for (const [backend, url, skip] of backends) {
       assert.strictEqual(bot.memories.get(m.id).embedding, null);
       bot.memories.delete(m.id);
       assert.throws(() => bot.memories.update(m.id, { importance: 0.1 }), manushya.NotFoundError);
-      assert.strictEqual(bot.memories.list({ withDeleted: true, type: 'preference' }).items[0].deleted, true);
+      const listed = bot.memories.list({ withDeleted: true, type: 'preference' });
+      assert.strictEqual(listed.items[0].deleted, true);
       bot.memories.restore(m.id);
       const h = bot.memories.history(m.id);
       assert.strictEqual(h[0].version, 2);
@@ -76,11 +77,12 @@ for (const [backend, url, skip] of backends) {
       const again = bot.memories.put({ text: 'Ships on Tuesdays', externalKey: 'ship-day' });
       assert.deepStrictEqual([again.outcome, again.memory.id, again.memory.version,
         again.memory.externalKey], ['updated', first.memory.id, 2, 'ship-day']);
-      assert.strictEqual(bot.memories.put({ text: 'Ships on Tuesdays', externalKey: 'ship-day' }).outcome,
-        'unchanged');
+      const same = bot.memories.put({ text: 'Ships on Tuesdays', externalKey: 'ship-day' });
+      assert.strictEqual(same.outcome, 'unchanged');
       const ids = bot.memories.addMany(['batch one', { text: 'batch two', type: 'event' }]);
       assert.strictEqual(ids.length, 2);
-      assert.deepStrictEqual(ids.map((id) => bot.memories.get(id).text), ['batch one', 'batch two']);
+      assert.deepStrictEqual(ids.map((id) => bot.memories.get(id).text),
+        ['batch one', 'batch two']);
       const many = bot.memories.putMany(['batch one', 'batch three']);
       assert.deepStrictEqual(many.outcomes, ['unchanged', 'created']);
       assert.strictEqual(many.ids[0], ids[0]);
@@ -145,7 +147,8 @@ for (const [backend, url, skip] of backends) {
         ['auditor', 5, true, 'reads facts']);
       assert.strictEqual(sys.policies.list().length, n + 1);
       sys.identities.create('aud', { role: 'auditor' });
-      const d = db.actor('acme', { identity: 'aud' }).policies.test('read', 'memory', { type: 'fact' });
+      const auditor = db.actor('acme', { identity: 'aud' });
+      const d = auditor.policies.test('read', 'memory', { type: 'fact' });
       assert.deepStrictEqual([d.allowed, d.policyId], [true, p.id]);
       sys.policies.delete(p.id);
       assert.strictEqual(sys.policies.list().length, n);
@@ -157,7 +160,8 @@ for (const [backend, url, skip] of backends) {
     });
 
     test('API keys: create, act by the key within its scopes, list, revoke', () => {
-      const { key, apiKey } = sys.apiKeys.create('bot', { scopes: ['memory:read', 'memory:search'] });
+      const scopes = ['memory:read', 'memory:search'];
+      const { key, apiKey } = sys.apiKeys.create('bot', { scopes });
       assert.match(key, /^mk_[0-9a-f]{16}_[0-9a-f]{64}$/);
       assert.deepStrictEqual(apiKey.scopes, ['memory:read', 'memory:search']);
       const byKey = db.actor({ apiKey: key });
@@ -191,7 +195,8 @@ for (const [backend, url, skip] of backends) {
         err instanceof manushya.AlreadyExistsError && /already exists/.test(err.message));
       assert.throws(() => bot.memories.get('not-an-id'), (err) =>
         err instanceof manushya.InvalidArgumentError && /not a valid id/.test(err.message));
-      assert.throws(() => bot.memories.add({ text: 'x', importance: 7 }), manushya.InvalidArgumentError);
+      assert.throws(() => bot.memories.add({ text: 'x', importance: 7 }),
+        manushya.InvalidArgumentError);
     });
   });
 }

@@ -18,7 +18,8 @@ function snippet(file, heading) {
   return m[1];
 }
 
-for (const [file, heading] of [['README.md', '## Node.js'], ['bindings/node/README.md', '## Example']]) {
+const examples = [['README.md', '## Node.js'], ['bindings/node/README.md', '## Example']];
+for (const [file, heading] of examples) {
   test(`${file}: the example runs as written`, () => {
     const code = snippet(path.join(process.env.MN_TOP, file), heading);
     assert.ok(code.trim().split('\n').length <= 12, 'about ten lines');
@@ -27,7 +28,8 @@ for (const [file, heading] of [['README.md', '## Node.js'], ['bindings/node/READ
       const r = spawnSync(process.execPath, ['-e', code], { cwd: dir, encoding: 'utf8' });
       assert.strictEqual(r.status, 0, r.stderr);
       const lines = r.stdout.trim().split('\n');
-      assert.match(lines[0], /^0\.\d{3} The customer prefers green tea over coffee$/, 'best hit first');
+      assert.match(lines[0], /^0\.\d{3} The customer prefers green tea over coffee$/,
+        'best hit first');
       assert.strictEqual(lines.length, 2);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

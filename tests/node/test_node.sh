@@ -5,9 +5,9 @@
 # it, on PostgreSQL: MN_PG_URL; the README's example as written) and tests/node/typed.ts,
 # compiled first by tsc --strict against the package's declarations (index.d.ts); then the
 # search benchmark once with small figures (bindings/node/bench/search.js).
-# koffi and typescript (a devDependency, for this test only) come from the npm cache of tests/support/npm_ci.sh (never the source tree); the
-# package is found as `manushya` through a node_modules/ of the temp dir linking to it, the way
-# an installed package is: both through NODE_PATH.
+# koffi and typescript (a devDependency, for this test only) come from the npm cache of
+# tests/support/npm_ci.sh (never the source tree); the package is found as `manushya` through
+# a directory of the temp dir linking to it, as an installed one is: both through NODE_PATH.
 # Environment: MN_BUILD (build dir, default build), MN_TOP (repo root), MN_PG_URL (optional).
 set -u
 
@@ -59,7 +59,8 @@ if (cd "$tmp" && node "$MN_TOP/bindings/node/bench/search.js" --memories 200 --c
     grep -q '^node  *memories.search' "$tmp/bench.out"; then
   echo "ok - bench/search.js prints the C and the Node figures"
 else
-  echo "not ok - bench/search.js prints the C and the Node figures"; sed 's/^/#   /' "$tmp/bench.out"
+  echo "not ok - bench/search.js prints the C and the Node figures"
+  sed 's/^/#   /' "$tmp/bench.out"
   failed=1
 fi
 [ "$failed" -eq 0 ]

@@ -13,12 +13,13 @@ try {
   const tenant: manushya.Tenant = db.tenants.create('typed');
   check(typeof tenant.createdAt === 'number', 'Tenant.createdAt is a number');
   const sys: manushya.Actor = db.actor('typed');
-  const who: manushya.Identity = sys.identities.create('agent', { role: 'agent', claims: { a: 1 } });
+  const who: manushya.Identity = sys.identities.create('agent', { claims: { a: 1 } });
   check(who.active === true && who.claims.a === 1, 'Identity.active, claims');
   const bot = db.actor('typed', { identity: 'agent' });
-  const m: manushya.Memory = bot.memories.add({ text: 'typed memory about tea', metadata: { k: 'v' } });
+  const m: manushya.Memory = bot.memories.add({ text: 'typed tea', metadata: { k: 'v' } });
   check(m.metadata.k === 'v' && m.embedding === null && m.embedStatus === 'done', 'Memory fields');
-  const put: { outcome: manushya.Outcome; memory: manushya.Memory } = bot.memories.put('typed memory about tea');
+  const put: { outcome: manushya.Outcome; memory: manushya.Memory } =
+    bot.memories.put('typed tea');
   check(put.outcome === 'unchanged', 'put outcome');
   const ids: string[] = bot.memories.addMany(['one', { text: 'two', importance: 0.2 }]);
   check(ids.length === 2 && typeof ids[0] === 'string', 'addMany ids');
@@ -43,7 +44,8 @@ try {
   } catch (err) {
     check(err instanceof manushya.InvalidArgumentError && err.code === 2, 'InvalidArgumentError');
   }
-  check(manushya.RateLimitedError.code === 6 && manushya.constants.RATELIMIT_OFF === 1, 'constants');
+  check(manushya.RateLimitedError.code === 6 && manushya.constants.RATELIMIT_OFF === 1,
+    'constants');
 } finally {
   db.close();
 }

@@ -48,7 +48,8 @@ function populate(url, n) {
     db.actor('bench').identities.create('bench-agent');
     const agent = db.actor('bench', { identity: 'bench-agent' });
     for (let i = 0; i < n; i += 1000) {
-      agent.memories.addMany(Array.from({ length: Math.min(1000, n - i) }, (_, j) => textOf(i + j)));
+      const batch = Array.from({ length: Math.min(1000, n - i) }, (_, j) => textOf(i + j));
+      agent.memories.addMany(batch);
     }
   } finally {
     db.close();

@@ -67,7 +67,8 @@ int main(int argc, char **argv)
         rc = search_once(db, &actor, &opt, &ns[i]);
     if (rc == MN_OK) {
         qsort(ns, (size_t)calls, sizeof *ns, cmp_i64);
-        printf("%lld %lld\n", (long long)ns[(calls - 1) / 2], (long long)ns[(calls * 99 - 1) / 100]);
+        printf("%lld %lld\n", (long long)ns[(calls - 1) / 2],
+               (long long)ns[(calls * 99 - 1) / 100]);
     }
     mn_close(db);
     free(ns);
