@@ -6,8 +6,9 @@
 //
 // Every call is synchronous, on the calling thread, as libmanushya's calls are: mn_errmsg()
 // is per thread, so the message of a failure is read on the thread that failed, right after.
-// A handle may be shared by the worker threads of a process (libmanushya's handles are
-// thread-safe), each opening its own Database.
+// (koffi's async calls would run on a worker thread of its own, whose message this thread
+// cannot read: none is offered.) Worker threads (worker_threads) each open a Database of their
+// own: the library is thread-safe, and several handles may open one database.
 //
 // Results are plain objects (types in index.d.ts), copied out of the library's structs; each
 // struct is freed once with its mn_*_free() function before the call returns.

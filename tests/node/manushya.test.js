@@ -245,6 +245,17 @@ describe('arguments', () => {
   });
 });
 
+describe('constants', () => {
+  test('each has the value of its MN_ macro in the header', () => {
+    const header = fs.readFileSync(path.join(process.env.MN_TOP, 'include/manushya.h'), 'utf8');
+    for (const [name, value] of Object.entries(manushya.constants)) {
+      const m = header.match(new RegExp(`^#define MN_${name}\\s+\\(?(-?(?:0x)?[0-9a-f]+)`, 'm'));
+      assert.ok(m, `MN_${name} is in the header`);
+      assert.strictEqual(value, Number(m[1]), `MN_${name}`);
+    }
+  });
+});
+
 describe('errors', () => {
   test('every MN_E* code of the header has its Error subclass', () => {
     const header = fs.readFileSync(path.join(process.env.MN_TOP, 'include/manushya.h'), 'utf8');
