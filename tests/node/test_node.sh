@@ -12,6 +12,7 @@
 set -u
 
 . "$(dirname "$0")/../support/build_env.sh"
+MN_TOP=$(cd "$MN_TOP" && pwd) # the package is linked to by this path from the temp dir
 so=$build/libmanushya.so.1
 
 for tool in node npm; do
