@@ -1,7 +1,7 @@
 """Fixtures: each test that takes `db` runs against a fresh SQLite file and, when the test
 run started one (MN_PG_URL, as tests/run.sh does), against PostgreSQL; without it the
 PostgreSQL cases are skipped and pytest -rs says why. Every test gets a tenant of its own
-(PostgreSQL's database is shared by the whole run)."""
+(the PostgreSQL schema is shared by the whole pytest run)."""
 
 import os
 import uuid
@@ -23,7 +23,9 @@ def url(request, tmp_path):
     pg = os.environ.get("MN_PG_URL")
     if not pg:
         pytest.skip("PostgreSQL: MN_PG_URL is not set (tests/run.sh starts a server and sets it)")
-    return pg
+    # A schema of this run's own; vectors searched by the library's index (the test server
+    # may lack pgvector), as the C tests' harness does.
+    return "%s?schema=py_%d&vector=local" % (pg, os.getpid())
 
 
 @pytest.fixture
