@@ -8,7 +8,7 @@
 #      MN_PG_URL is set (tests/run.sh starts PostgreSQL), on PostgreSQL too; without it those
 #      cases are skipped and the summary (-rs) says why.
 # A sanitized build (make SAN=1) is loaded into the interpreter with the ASan runtime preloaded
-# and leak detection off (the interpreter's own), as tests/ffi/test_ffi.sh does.
+# and leak detection off (with_library, tests/support/build_env.sh).
 # Environment: MN_BUILD (build dir, default build), MN_TOP (repo root), MN_PG_URL (optional).
 set -u
 
@@ -57,20 +57,12 @@ case $where in
 esac
 
 # ---- 2. pytest against the installed package ----------------------------------------------
-preload=""
-if [ -n "$sanflags" ]; then
-  preload=$($CC -print-file-name=libasan.so)
-  echo "# sanitized build: LD_PRELOAD=$preload, leak detection off (the interpreter's own)"
-fi
 [ -n "${MN_PG_URL:-}" ] || echo "# MN_PG_URL is not set: the PostgreSQL cases are skipped"
 # From $tmp, so that the source tree is not on sys.path: the tests import the installed copy.
 (
   cd "$tmp" || exit 1
   export MANUSHYA_LIBRARY="$so" MN_TOP PYTHONDONTWRITEBYTECODE=1
-  if [ -n "$preload" ]; then
-    export LD_PRELOAD="$preload" ASAN_OPTIONS="detect_leaks=0:${ASAN_OPTIONS:-}" MN_SANITIZED=1
-  fi
-  exec "$tmp/venv/bin/python" -m pytest -q -rs -p no:cacheprovider "$pkg/tests"
+  with_library "$tmp/venv/bin/python" -m pytest -q -rs -p no:cacheprovider "$pkg/tests"
 )
 rc=$?
 if [ "$rc" -eq 0 ]; then
