@@ -2,6 +2,7 @@
 structs (which the package frees at once). Times are milliseconds since the Unix epoch, UTC;
 JSON fields (metadata, claims, rules, history states) are parsed into dicts and lists."""
 
+import ctypes
 import dataclasses
 import json
 from dataclasses import dataclass
@@ -146,23 +147,44 @@ class RateLimitStats:
 
 
 _JSON_FIELDS = {"claims", "metadata", "rule", "before", "after", "scopes"}
+_PLAIN, _TEXT, _JSON, _BOOL = range(4)
+_plans: Dict[Any, List[Any]] = {}
+
+
+def _plan(cls, ctype):
+    """How each field of cls that ctype holds is read: (name, _PLAIN/_TEXT/_JSON/_BOOL)."""
+    held = {f[0]: f[1] for f in ctype._fields_}
+    plan = []
+    for f in dataclasses.fields(cls):
+        if f.name not in held:
+            continue
+        if held[f.name] is ctypes.c_char_p:
+            kind = _JSON if f.name in _JSON_FIELDS else _TEXT
+        else:
+            kind = _BOOL if f.type is bool else _PLAIN
+        plan.append((f.name, kind))
+    return plan
 
 
 def from_struct(cls, s, **extra):
     """cls filled from the C struct s field by field: C strings decoded, JSON parsed, ints
-    that say yes/no made bools; extra gives fields the struct does not hold as they are."""
-    values = dict(extra)
-    for f in dataclasses.fields(cls):
-        if f.name in values or not hasattr(s, f.name):
+    that say yes/no made bools; extra gives fields the struct does not hold, or holds in a form
+    of its own (a vector), as they are. The plan of each (cls, struct) pair is made once."""
+    plan = _plans.get((cls, type(s)))
+    if plan is None:
+        plan = _plans[(cls, type(s))] = _plan(cls, type(s))
+    values = extra
+    for name, kind in plan:
+        if name in values:
             continue
-        v = getattr(s, f.name)
-        if isinstance(v, bytes):
+        v = getattr(s, name)
+        if kind == _TEXT and v is not None:
             v = v.decode("utf-8", "replace")
-            if f.name in _JSON_FIELDS:
-                v = json.loads(v)
-        elif f.type is bool:
+        elif kind == _JSON and v is not None:
+            v = json.loads(v)
+        elif kind == _BOOL:
             v = bool(v)
-        values[f.name] = v
+        values[name] = v
     return cls(**values)
 
 
