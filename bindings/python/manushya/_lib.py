@@ -111,6 +111,16 @@ def _load_file():
             "or set MANUSHYA_LIBRARY to the path of libmanushya.so.1" % (where, e)) from None
 
 
+def check_version(number, where):
+    """Raises ImportError unless number (an MN_VERSION_NUMBER) is REQUIRED or a later release
+    of the same major version."""
+    if number // 10000 != REQUIRED // 10000 or number < REQUIRED:
+        raise ImportError(
+            "manushya: %s is libmanushya %d.%d.%d; this package needs %d.%d or a later %d.x"
+            % (where, number // 10000, number // 100 % 100, number % 100,
+               REQUIRED // 10000, REQUIRED // 100 % 100, REQUIRED // 10000))
+
+
 def lib():
     """The loaded library with its signatures declared; loaded at the first call."""
     global _loaded
@@ -118,12 +128,7 @@ def lib():
         if _loaded is None:
             so, where = _load_file()
             so.mn_version_number.restype = c_int
-            number = so.mn_version_number()
-            if number // 10000 != REQUIRED // 10000 or number < REQUIRED:
-                raise ImportError(
-                    "manushya: %s is libmanushya %d.%d.%d; this package needs %d.%d or a later "
-                    "%d.x" % (where, number // 10000, number // 100 % 100, number % 100,
-                              REQUIRED // 10000, REQUIRED // 100 % 100, REQUIRED // 10000))
+            check_version(so.mn_version_number(), where)
             for name, (res, args) in SIGNATURES.items():
                 fn = getattr(so, name)
                 fn.restype = res

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 import manushya
-from manushya import errors
+from manushya import _lib, errors
 
 
 def test_library_version_is_the_headers():
@@ -83,3 +83,11 @@ def test_a_library_that_is_not_there_is_a_clear_import_error(tmp_path):
     r = _import_with(str(tmp_path / "nope.so"))
     assert r.returncode != 0
     assert "cannot load libmanushya" in r.stderr and "MANUSHYA_LIBRARY" in r.stderr
+
+
+def test_the_runtime_version_is_checked():
+    _lib.check_version(10300, "x")
+    _lib.check_version(10912, "x")  # a later 1.x: its structs only grew at the end
+    for older_or_other_major in (10299, 10000, 20000, 3):
+        with pytest.raises(ImportError, match="needs 1.3 or a later 1.x"):
+            _lib.check_version(older_or_other_major, "libmanushya.so.1")
