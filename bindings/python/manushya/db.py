@@ -13,6 +13,7 @@ flight on the same Database; a call after close() raises InvalidArgument.
 """
 
 import ctypes
+import functools
 import json
 import threading
 from ctypes import POINTER, byref, c_char_p, c_float, c_int, c_size_t, c_void_p
@@ -76,6 +77,11 @@ def _filter(identity=None, type=None, metadata=None, with_deleted=False, with_ex
         return None
     return ctypes.pointer(S.mn_filter(identity=_b(identity), type=_b(type),
                                       metadata=_json(metadata), flags=flags))
+
+
+def _converter(convert):
+    """convert as a function of a C struct: a dataclass is filled by from_struct."""
+    return functools.partial(from_struct, convert) if isinstance(convert, type) else convert
 
 
 def _pages(fetch: Callable[[Optional[str]], Page]) -> Iterator[Memory]:
@@ -166,7 +172,9 @@ class Database:
 
     def _take(self, name: str, ctype, convert, *args):
         """Calls mn_NAME(handle, *args, &out) for a result of ctype the library allocates;
-        returns convert(*out) and frees it with its free function, exactly once."""
+        returns convert(*out) (convert: a function, or a dataclass filled by from_struct) and
+        frees the result with its free function, exactly once."""
+        convert = _converter(convert)
         out = POINTER(ctype)()
         try:
             self._call(name, *args, byref(out))
@@ -176,6 +184,7 @@ class Database:
 
     def _take_list(self, name: str, ctype, convert_item, *args) -> list:
         """_take for a { count, items } list: the items converted."""
+        convert_item = _converter(convert_item)
         return self._take(name, ctype,
                           lambda l: [convert_item(l.items[i].contents) for i in range(l.count)],
                           *args)
@@ -245,15 +254,15 @@ class Tenants:
 
     def create(self, name: str) -> Tenant:
         return self._db._take("mn_tenant_create", S.mn_tenant,
-                              lambda t: from_struct(Tenant, t), _b(name))
+                              Tenant, _b(name))
 
     def get(self, id_or_name: str) -> Tenant:
         return self._db._take("mn_tenant_get", S.mn_tenant,
-                              lambda t: from_struct(Tenant, t), _b(id_or_name))
+                              Tenant, _b(id_or_name))
 
     def list(self) -> List[Tenant]:
         return self._db._take_list("mn_tenant_list", S.mn_tenants,
-                                   lambda t: from_struct(Tenant, t))
+                                   Tenant)
 
     def delete(self, id_or_name: str) -> None:
         """Erases the tenant and everything of it (mn_tenant_delete)."""
@@ -433,7 +442,7 @@ class Memories:
     def history(self, id: str) -> List[HistoryEntry]:
         """The memory's changes, oldest first."""
         return self._a._take_list("mn_memory_history", S.mn_history,
-                                  lambda h: from_struct(HistoryEntry, h), _b(id))
+                                  HistoryEntry, _b(id))
 
 
 class Identities:
@@ -444,16 +453,16 @@ class Identities:
                claims: Optional[JSON] = None) -> Identity:
         """A new identity of the actor's tenant (role default "agent", claims {})."""
         return self._a._take("mn_identity_create", S.mn_identity,
-                             lambda i: from_struct(Identity, i), _b(external_id), _b(role),
+                             Identity, _b(external_id), _b(role),
                              _json(claims))
 
     def get(self, id_or_external_id: str) -> Identity:
         return self._a._take("mn_identity_get", S.mn_identity,
-                             lambda i: from_struct(Identity, i), _b(id_or_external_id))
+                             Identity, _b(id_or_external_id))
 
     def list(self) -> List[Identity]:
         return self._a._take_list("mn_identity_list", S.mn_identities,
-                                  lambda i: from_struct(Identity, i))
+                                  Identity)
 
     def deactivate(self, id_or_external_id: str) -> None:
         self._a._call("mn_identity_deactivate", _b(id_or_external_id))
@@ -473,17 +482,17 @@ class Policies:
         (libmanushya(3), POLICIES), as a dict or JSON text."""
         inp = S.mn_policy_input(role=_b(role), rule=_json(rule), description=_b(description),
                                 priority=priority, inactive=0 if active else 1)
-        return self._a._take("mn_policy_add", S.mn_policy, lambda p: from_struct(Policy, p),
+        return self._a._take("mn_policy_add", S.mn_policy, Policy,
                              byref(inp))
 
     def get(self, id: str) -> Policy:
-        return self._a._take("mn_policy_get", S.mn_policy, lambda p: from_struct(Policy, p),
+        return self._a._take("mn_policy_get", S.mn_policy, Policy,
                              _b(id))
 
     def list(self) -> List[Policy]:
         """The tenant's policies, highest priority first."""
         return self._a._take_list("mn_policy_list", S.mn_policies,
-                                  lambda p: from_struct(Policy, p))
+                                  Policy)
 
     def delete(self, id: str) -> None:
         self._a._call("mn_policy_delete", _b(id))
@@ -491,7 +500,7 @@ class Policies:
     def test(self, action: str, resource: str, data: Optional[JSON] = None) -> Decision:
         """Whether the actor may do action on resource (a dry run of the decision)."""
         return self._a._take("mn_policy_test", S.mn_decision,
-                             lambda d: from_struct(Decision, d), _b(action), _b(resource),
+                             Decision, _b(action), _b(resource),
                              _json(data))
 
 
@@ -509,7 +518,7 @@ class ApiKeys:
         key = c_void_p()
         try:
             info = self._a._take("mn_apikey_create", S.mn_apikey,
-                                 lambda k: from_struct(ApiKey, k), byref(inp), byref(key))
+                                 ApiKey, byref(inp), byref(key))
             return NewApiKey(ctypes.string_at(key).decode("ascii"), info)
         finally:
             self._a.db._lib.mn_free(key)
@@ -517,7 +526,7 @@ class ApiKeys:
     def list(self, identity: Optional[str] = None) -> List[ApiKey]:
         """The tenant's keys (or one identity's), oldest first; never a key itself."""
         return self._a._take_list("mn_apikey_list", S.mn_apikeys,
-                                  lambda k: from_struct(ApiKey, k), _b(identity))
+                                  ApiKey, _b(identity))
 
     def revoke(self, id: str) -> None:
         """Revokes the key with that public id (the 16 hex digits after "mk_")."""
@@ -550,7 +559,7 @@ class RateLimits:
 
     def limits(self) -> List[Limit]:
         """The tenant's limits, built in and its own, by endpoint."""
-        return self._a._take_list("mn_limit_list", S.mn_limits, lambda l: from_struct(Limit, l))
+        return self._a._take_list("mn_limit_list", S.mn_limits, Limit)
 
     def set_limit(self, endpoint: str, limit: int, window_ms: int) -> None:
         self._a._call("mn_limit_set", _b(endpoint), limit, window_ms)
