@@ -28,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import manushya  # noqa: E402  (this source tree's package, first)
-from manushya import _lib, _structs  # noqa: E402
+from manushya import _structs  # noqa: E402
 
 # Made-up words of two syllables (2000 of them): each memory holds 8, so a word is in about 40
 # of 10000 memories, as names and topics are; a query holds 3.
