@@ -113,7 +113,10 @@ class Database:
             if key not in CONFIG_KEYS:
                 raise TypeError("manushya.open() got an unknown config key %r; known keys: %s"
                                 % (key, ", ".join(CONFIG_KEYS)))
-            setattr(cfg, key, _b(value) if isinstance(value, str) else value)
+            try:
+                setattr(cfg, key, _b(value) if isinstance(value, str) else value)
+            except TypeError as e:  # ctypes: "int expected instead of str"
+                raise TypeError("manushya.open(): config key %r: %s" % (key, e)) from None
         self._close_lock = threading.Lock()
         handle = c_void_p()
         rc = self._lib.mn_open(byref(handle), _b(url), byref(cfg))

@@ -27,6 +27,8 @@ def test_unknown_config_key_is_a_type_error(tmp_path):
         manushya.open(str(tmp_path / "a.db"), embed_dimension=64)
     with pytest.raises(TypeError):
         manushya.open(str(tmp_path / "a.db"), log_fn=1)
+    with pytest.raises(TypeError, match="config key 'embed_dim'"):
+        manushya.open(str(tmp_path / "a.db"), embed_dim="64")
     assert not (tmp_path / "a.db").exists()
 
 
