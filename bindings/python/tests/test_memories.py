@@ -46,6 +46,9 @@ def test_add_many_is_all_or_none_and_names_the_bad_item(bot):
     assert e.value.failed_index == 1
     assert "importance" in e.value.message
     assert len(list(bot.memories.list())) == 3  # nothing of the failed batch was added
+    with pytest.raises(manushya.NotFound) as e:  # not one item's failure: an unknown actor
+        bot.db.actor(bot.tenant, "nobody").memories.add_many(["x"])
+    assert e.value.failed_index is None
 
 
 def test_list_pages_with_the_cursor(bot):
