@@ -14,6 +14,7 @@
 #   make bench-ann       vector index benchmark on generated 100k x 384 data (ANN_N=1000000: 1M)
 #   make bench-ann-hnswlib  the same, then Debian's hnswlib on the same files, side by side
 #   make bench-ratelimit  rate-limit decisions/s in process, over Redis, and redis-benchmark
+#   make bench-python    one search call from the Python package against the same C call
 #   make fuzz            every libFuzzer harness (tests/fuzz) for FUZZ_SECONDS (default 60) each
 
 PREFIX  ?= /usr/local
@@ -316,6 +317,17 @@ bench-ann-hnswlib: all bench-ann-data
 # MONITOR shows them during a short run), so both figures are for the same script and key.
 # Then calls of 3e6 at once under a limit of 1e9, in process and in Redis (with the key's
 # bytes there): a decision costs the same whatever n and the limit.
+# The Python package's overhead on a search call (bindings/python/bench): the same call on the
+# same database from a C program (built here against the public header and the shared
+# library), through bare ctypes, and through the package; p50/p99 of each.
+.PHONY: bench-python
+bench-python: all
+	@mkdir -p $(B)/bench
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -Iinclude -o $(B)/bench/search_call \
+	    bindings/python/bench/search_call.c -L$(B) -lmanushya -Wl,-rpath,$(abspath $(B))
+	MANUSHYA_LIBRARY=$(abspath $(B))/libmanushya.so.1 python3 bindings/python/bench/bench_search.py \
+	    --c-program $(B)/bench/search_call
+
 .PHONY: bench-ratelimit
 bench-ratelimit: all
 	$(CLI) bench ratelimit --backend memory

@@ -20,11 +20,13 @@ BUILD_PKGS="build-essential pkg-config libsqlite3-dev libcjson-dev libsodium-dev
 # postgresql-15, redis-server: the servers the tests start on loopback (never the system services);
 # clang, libclang-rt-14-dev: the libFuzzer harnesses (tests/fuzz), built with clang and its
 # fuzzer runtime; prometheus: its promtool checks the metrics output and the example alert
-# rules (tests/cli/test_metrics_cli.sh, tests/monitoring/);
+# rules (tests/cli/test_metrics_cli.sh, tests/monitoring/); python3-pytest, python3-venv,
+# python3-setuptools: the Python package's tests (tests/python: an offline pip install into a
+# venv, then pytest);
 # Node.js + npm (PGlite with pgvector) are checked by command below: a machine may have them
 # from another source (NodeSource bundles npm; Debian splits it into its own package).
 TEST_PKGS="check python3 sqlite3 zlib1g-dev groff-base abigail-tools clang libclang-rt-14-dev"
-TEST_PKGS="$TEST_PKGS prometheus"
+TEST_PKGS="$TEST_PKGS prometheus python3-pytest python3-venv python3-setuptools"
 if [ "$WITH_POSTGRES" = 1 ]; then
   BUILD_PKGS="$BUILD_PKGS libpq-dev"; TEST_PKGS="$TEST_PKGS postgresql-15"
 fi
