@@ -75,6 +75,7 @@ const cli_group *const *cli_groups(size_t *n)
         &cli_group_worker, &cli_group_jobs, /* asynchronous embedding */
         &cli_group_metrics, &cli_group_health, /* operations */
         &cli_group_maintenance,
+        &cli_group_mcp, /* agents */
     };
     *n = sizeof all / sizeof all[0];
     return all;
