@@ -14,6 +14,7 @@
 #include "mcp.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,8 +167,8 @@ static int is_cancelled(server *s, const cJSON *id)
 /* Whether id is one JSON-RPC allows and MCP keeps (a string or an integer; not null). */
 static int valid_id(const cJSON *id)
 {
-    return cJSON_IsString(id) ||
-           (cJSON_IsNumber(id) && id->valuedouble == (double)(long long)id->valuedouble);
+    return cJSON_IsString(id) || (cJSON_IsNumber(id) && fabs(id->valuedouble) <= 0x1p53 &&
+                                  id->valuedouble == floor(id->valuedouble));
 }
 
 /* The answer to one line (NULL: none, for notifications and responses). */
@@ -179,12 +180,17 @@ static cJSON *handle(server *s, const mcp_line *l)
                  (unsigned)MCP_MAX_MESSAGE);
         return error_response(NULL, INVALID_REQUEST, msg);
     }
+    /* White space around the message is allowed (a CRLF line end, say); a blank line is
+     * nothing at all. */
+    size_t len = l->len;
+    while (len && strchr(" \t\r", l->text[len - 1]))
+        len--;
+    if (strspn(l->text, " \t\r") == len)
+        return NULL;
     const char *end;
-    cJSON *msg = cJSON_ParseWithLengthOpts(l->text, l->len, &end, 0);
-    if (!msg || end != l->text + l->len) {
+    cJSON *msg = cJSON_ParseWithLengthOpts(l->text, len, &end, 0);
+    if (!msg || end != l->text + len) {
         cJSON_Delete(msg);
-        if (strspn(l->text, " \t\r") == l->len)
-            return NULL; /* a blank line: nothing */
         return error_response(NULL, PARSE_ERROR, "parse error: not a JSON text");
     }
     cJSON *answer = NULL;

@@ -210,9 +210,26 @@ static int filter_arg(const cJSON *args, mn_filter *f, char **meta)
     return 0;
 }
 
-static cJSON *cursor_value(const char *next)
+static void int_arg(const cJSON *args, const char *name, int *out)
 {
-    return next ? cJSON_CreateString(next) : cJSON_CreateNull();
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, name);
+    if (v)
+        *out = v->valueint; /* an integer in int's range: the schema said so */
+}
+
+/* The result of a page of memories (freed here): {member: [...], next_cursor}, each memory
+ * as a search hit when hits, else whole. */
+static cJSON *page_result(mn_memories *page, const char *member, int hits)
+{
+    cJSON *s = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(s, member);
+    for (size_t i = 0; i < page->count; i++)
+        cJSON_AddItemToArray(arr, hits ? cli_json_search_hit(page->items[i], 0)
+                                       : cli_json_memory(page->items[i]));
+    cJSON_AddItemToObject(s, "next_cursor", page->next_cursor
+                                                ? cJSON_CreateString(page->next_cursor)
+                                                : cJSON_CreateNull());
+    mn_memories_free(page);
+    return structured_result(s);
 }
 
 /* ---- The tools ---------------------------------------------------------------------------- */
@@ -255,8 +272,7 @@ static cJSON *run_recall(cli_ctx *c, const mn_actor *a, const cJSON *args)
     so.filter = &f;
     so.query = str_arg(args, "query");
     so.cursor = str_arg(args, "cursor");
-    const cJSON *k = cJSON_GetObjectItemCaseSensitive(args, "k");
-    so.k = k ? k->valueint : 10;
+    int_arg(args, "k", &so.k);
     const char *mode = str_arg(args, "mode");
     so.mode = mode ? cli_search_mode(mode) : MN_SEARCH_AUTO;
     mn_memories *hits = NULL;
@@ -264,12 +280,7 @@ static cJSON *run_recall(cli_ctx *c, const mn_actor *a, const cJSON *args)
     free(meta);
     if (rc != MN_OK)
         return library_error(c, "recall", rc);
-    cJSON *s = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(s, "hits");
-    for (size_t i = 0; i < hits->count; i++)
-        cJSON_AddItemToArray(arr, cli_json_search_hit(hits->items[i], 0));
-    cJSON_AddItemToObject(s, "next_cursor", cursor_value(hits->next_cursor));
-    mn_memories_free(hits);
-    return structured_result(s);
+    return page_result(hits, "hits", 1);
 }
 
 static cJSON *run_list(cli_ctx *c, const mn_actor *a, const cJSON *args)
@@ -281,20 +292,13 @@ static cJSON *run_list(cli_ctx *c, const mn_actor *a, const cJSON *args)
         return NULL;
     lo.filter = &f;
     lo.cursor = str_arg(args, "cursor");
-    const cJSON *limit = cJSON_GetObjectItemCaseSensitive(args, "limit");
-    if (limit)
-        lo.limit = limit->valueint;
+    int_arg(args, "limit", &lo.limit);
     mn_memories *page = NULL;
     int rc = mn_memory_list(c->db, a, &lo, &page);
     free(meta);
     if (rc != MN_OK)
         return library_error(c, "list", rc);
-    cJSON *s = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(s, "memories");
-    for (size_t i = 0; i < page->count; i++)
-        cJSON_AddItemToArray(arr, cli_json_memory(page->items[i]));
-    cJSON_AddItemToObject(s, "next_cursor", cursor_value(page->next_cursor));
-    mn_memories_free(page);
-    return structured_result(s);
+    return page_result(page, "memories", 0);
 }
 
 static cJSON *run_update(cli_ctx *c, const mn_actor *a, const cJSON *args)

@@ -61,17 +61,21 @@ mcp() {
     printf '%s\n' "$@" | "$M" $A --as alice mcp >"$OUT" 2>"$ERR"
     rc=$?
 }
-# answer ID EXPR: the answer to request ID satisfies the Python expression over it (r).
+# answer ID EXPR: the answers to request ID (r, a list: several for id null) satisfy the
+# Python expression over them.
 answer() {
     python3 -c 'import json,sys
 rs = [json.loads(l) for l in open(sys.argv[1])]
 r = [r for r in rs if r.get("id") == json.loads(sys.argv[2])]
-sys.exit(0 if len(r) == 1 and eval(sys.argv[3]) else 1)' "$OUT" "$1" "$2"
+sys.exit(0 if r and eval(sys.argv[3]) else 1)' "$OUT" "$1" "$2"
 }
 
-mcp '{"jsonrpc":"2.0","id":1,"method":"ping"' "$INIT" '{"jsonrpc":"2.0","id":2,"method":"ping"}'
-check "malformed JSON: -32700 with id null" answer null 'r[0]["error"]["code"] == -32700'
+mcp '{"jsonrpc":"2.0","id":1,"method":"ping"' "$INIT" '{"jsonrpc":"2.0","id":2,"method":"ping"}' \
+    '' "$(printf '{"jsonrpc":"2.0","id":3,"method":"ping"}\r')" '{"jsonrpc":"2.0","id":4,"method":"ping"} x'
+check "malformed JSON, trailing garbage: -32700 with id null" answer null 'all(a["error"]["code"] == -32700 for a in r)'
 check "the server goes on after it" answer 2 'r[0]["result"] == {}'
+check "a CRLF line end is white space; a blank line is nothing" \
+    python3 -c 'import json,sys; sys.exit(0 if [json.loads(l)["id"] for l in open(sys.argv[1])] == [None, 0, 2, 3, None] else 1)' "$OUT"
 check "EOF on stdin: exit 0, nothing on stderr" [ "$rc" -eq 0 ] && [ ! -s "$ERR" ]
 check "stdout holds only JSON-RPC messages" python3 -c 'import json,sys
 sys.exit(0 if all(json.loads(l)["jsonrpc"] == "2.0" for l in open(sys.argv[1])) else 1)' "$OUT"
