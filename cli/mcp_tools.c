@@ -217,10 +217,13 @@ static void int_arg(const cJSON *args, const char *name, int *out)
         *out = v->valueint; /* an integer in int's range: the schema said so */
 }
 
-/* The result of a page of memories (freed here): {member: [...], next_cursor}, each memory
- * as a search hit when hits, else whole. */
-static cJSON *page_result(mn_memories *page, const char *member, int hits)
+/* The result of tool's call that returned rc and page (freed here): the library's error, or
+ * {member: [...], next_cursor}, each memory as a search hit when hits, else whole. */
+static cJSON *page_result(const cli_ctx *c, const char *tool, int rc, mn_memories *page,
+                          const char *member, int hits)
 {
+    if (rc != MN_OK)
+        return library_error(c, tool, rc);
     cJSON *s = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(s, member);
     for (size_t i = 0; i < page->count; i++)
         cJSON_AddItemToArray(arr, hits ? cli_json_search_hit(page->items[i], 0)
@@ -278,9 +281,7 @@ static cJSON *run_recall(cli_ctx *c, const mn_actor *a, const cJSON *args)
     mn_memories *hits = NULL;
     int rc = mn_memory_search(c->db, a, &so, &hits);
     free(meta);
-    if (rc != MN_OK)
-        return library_error(c, "recall", rc);
-    return page_result(hits, "hits", 1);
+    return page_result(c, "recall", rc, hits, "hits", 1);
 }
 
 static cJSON *run_list(cli_ctx *c, const mn_actor *a, const cJSON *args)
@@ -296,9 +297,7 @@ static cJSON *run_list(cli_ctx *c, const mn_actor *a, const cJSON *args)
     mn_memories *page = NULL;
     int rc = mn_memory_list(c->db, a, &lo, &page);
     free(meta);
-    if (rc != MN_OK)
-        return library_error(c, "list", rc);
-    return page_result(page, "memories", 0);
+    return page_result(c, "list", rc, page, "memories", 0);
 }
 
 static cJSON *run_update(cli_ctx *c, const mn_actor *a, const cJSON *args)
