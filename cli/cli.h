@@ -182,6 +182,9 @@ void cli_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 
 /* ---- JSON output (cli/json_out.c) --------------------------------------------------------- */
 cJSON *cli_json_memory(const mn_memory *m);
+/* A search hit: the memory's id, text, type, metadata, owner and creation time, with its
+ * similarity, ranking factors and score; explain adds the rankings behind the score. */
+cJSON *cli_json_search_hit(const mn_memory *m, int explain);
 cJSON *cli_json_tenant(const mn_tenant *t);
 cJSON *cli_json_identity(const mn_identity *i);
 cJSON *cli_json_policy(const mn_policy *p);
@@ -245,6 +248,8 @@ extern const cli_group cli_group_jobs;
 /* Scheduled maintenance: cli/cmd_maintenance.c. cli_maintenance_report prints what became of
  * each task asked, as lines, or (--json) into an object "maintenance" added to into. */
 extern const cli_group cli_group_maintenance;
+/* The Model Context Protocol server: cli/cmd_mcp.c (and cli/mcp*.c, cli/mcp.h). */
+extern const cli_group cli_group_mcp;
 int cli_maintenance_report(const cli_ctx *c, const mn_maintenance_report *r, cJSON *into);
 /* "done", "pending", "failed" for an MNI_EMBED_* status (cmd_jobs.c). */
 const char *cli_embed_status_name(int status);

@@ -199,34 +199,6 @@ int cli_memory_list(cli_ctx *c, int argc, char **argv)
     return rc;
 }
 
-static cJSON *search_hit(const mn_memory *m, int explain)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", m->id);
-    cJSON_AddStringToObject(o, "text", m->text);
-    cJSON_AddStringToObject(o, "type", m->type);
-    cJSON_AddItemToObject(o, "metadata", cli_json_raw(m->metadata));
-    cJSON_AddItemToObject(o, "similarity", cli_json_number(m->similarity, 6));
-    cJSON_AddItemToObject(o, "recency_factor", cli_json_number(m->recency_factor, 6));
-    cJSON_AddItemToObject(o, "importance_factor", cli_json_number(m->importance_factor, 6));
-    cJSON_AddItemToObject(o, "score", cli_json_number(m->score, 6));
-    cJSON_AddItemToObject(o, "importance", cli_json_number(m->importance, 6));
-    if (m->identity_id)
-        cJSON_AddStringToObject(o, "identity_id", m->identity_id);
-    else
-        cJSON_AddNullToObject(o, "identity_id");
-    cJSON_AddItemToObject(o, "created_at", cli_json_int(m->created_at));
-    if (explain) {
-        cJSON *e = cJSON_AddObjectToObject(o, "explain");
-        cJSON_AddItemToObject(e, "vector_score", cli_json_number(m->vector_score, 6));
-        cJSON_AddNumberToObject(e, "vector_rank", m->vector_rank);
-        cJSON_AddItemToObject(e, "keyword_score", cli_json_number(m->keyword_score, 6));
-        cJSON_AddNumberToObject(e, "keyword_rank", m->keyword_rank);
-        cJSON_AddItemToObject(e, "fused_score", cli_json_number(m->fused_score, 6));
-    }
-    return o;
-}
-
 /* A half-life such as "500ms", "30s", "15m", "12h" or "7d" into milliseconds; "off" is
  * MN_SEARCH_OFF. 0 with a usage error printed when it is none of these. */
 static int64_t half_life_ms(const cli_ctx *c, const char *text)
@@ -272,7 +244,7 @@ static int search_show(cli_ctx *c, const mn_memories *hits, void *ctx)
     for (size_t i = 0; i < hits->count; i++, r->printed++) {
         const mn_memory *m = hits->items[i];
         if (c->json) {
-            cJSON_AddItemToArray(r->hits, search_hit(m, r->explain));
+            cJSON_AddItemToArray(r->hits, cli_json_search_hit(m, r->explain));
             continue;
         }
         printf("%3zu  %.3f  ", r->printed + 1, m->similarity);

@@ -149,3 +149,31 @@ int cli_json_emit(cJSON *j)
     cJSON_free(s);
     return CLI_EXIT_OK;
 }
+
+cJSON *cli_json_search_hit(const mn_memory *m, int explain)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", m->id);
+    cJSON_AddStringToObject(o, "text", m->text);
+    cJSON_AddStringToObject(o, "type", m->type);
+    cJSON_AddItemToObject(o, "metadata", cli_json_raw(m->metadata));
+    cJSON_AddItemToObject(o, "similarity", cli_json_number(m->similarity, 6));
+    cJSON_AddItemToObject(o, "recency_factor", cli_json_number(m->recency_factor, 6));
+    cJSON_AddItemToObject(o, "importance_factor", cli_json_number(m->importance_factor, 6));
+    cJSON_AddItemToObject(o, "score", cli_json_number(m->score, 6));
+    cJSON_AddItemToObject(o, "importance", cli_json_number(m->importance, 6));
+    if (m->identity_id)
+        cJSON_AddStringToObject(o, "identity_id", m->identity_id);
+    else
+        cJSON_AddNullToObject(o, "identity_id");
+    cJSON_AddItemToObject(o, "created_at", cli_json_int(m->created_at));
+    if (explain) {
+        cJSON *e = cJSON_AddObjectToObject(o, "explain");
+        cJSON_AddItemToObject(e, "vector_score", cli_json_number(m->vector_score, 6));
+        cJSON_AddNumberToObject(e, "vector_rank", m->vector_rank);
+        cJSON_AddItemToObject(e, "keyword_score", cli_json_number(m->keyword_score, 6));
+        cJSON_AddNumberToObject(e, "keyword_rank", m->keyword_rank);
+        cJSON_AddItemToObject(e, "fused_score", cli_json_number(m->fused_score, 6));
+    }
+    return o;
+}

@@ -51,7 +51,8 @@ static const char GLOBAL_HELP[] =
     "                  MANUSHYA_EMBED_ASYNC=1); see manushya jobs --help\n"
     "  --redis URL     rate limits counted in Redis, redis://[:password@]host[:port][/db]\n"
     "                  (env MANUSHYA_REDIS), for every command; without it only the\n"
-    "                  ratelimit commands count, in the process itself; the read-through\n"
+    "                  ratelimit commands and mcp (a server: every call) count, in the\n"
+    "                  process itself; the read-through\n"
     "                  cache is then in Redis too (see manushya cache --help)\n"
     "  --master-key-file F  the master key of an encrypted database (env\n"
     "                  MANUSHYA_MASTER_KEY_FILE): see manushya init --help and\n"
@@ -75,6 +76,7 @@ const cli_group *const *cli_groups(size_t *n)
         &cli_group_worker, &cli_group_jobs, /* asynchronous embedding */
         &cli_group_metrics, &cli_group_health, /* operations */
         &cli_group_maintenance,
+        &cli_group_mcp, /* agents */
     };
     *n = sizeof all / sizeof all[0];
     return all;
