@@ -1,0 +1,60 @@
+#!/bin/sh
+# tests/cxx/test_examples.sh — examples/agent_chat.cc, the C++ example of the README: built as
+# a user builds it (C++17, warnings as errors) against the freshly built shared library, run,
+# and its transcript checked: three users, each shown only their own memories (the program
+# exits 1 otherwise), a preference changed by an upsert kept as one memory at version 2.
+# Environment: MN_BUILD (build dir, default build), MN_TOP (repo root), CXX (default c++).
+# Prints one "ok" / "not ok" line per check; exits non-zero when any failed.
+set -u
+
+. "$(dirname "$0")/../support/build_env.sh"
+CXX=${CXX:-c++}
+
+failed=0
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
+indent() { sed 's/^/#   /' "$@"; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mn-cxx-examples.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# shellcheck disable=SC2086 # $sanflags is a list of flags
+if ! "$CXX" -std=c++17 -Wall -Wextra -Werror -pedantic -Wshadow $sanflags -I"$MN_TOP/include" \
+  "$MN_TOP/examples/agent_chat.cc" -L"$build" -lmanushya -Wl,-rpath,"$build" \
+  -o "$tmp/agent_chat" >"$tmp/cxx.log" 2>&1; then
+  not_ok "examples/agent_chat.cc builds (c++17 -Wall -Wextra -Werror -pedantic)"
+  indent "$tmp/cxx.log"
+  exit 1
+fi
+ok "examples/agent_chat.cc builds (c++17 -Wall -Wextra -Werror -pedantic)"
+
+if (cd "$tmp" && TMPDIR=$tmp ./agent_chat) >"$tmp/out" 2>"$tmp/err"; then
+  ok "agent_chat runs and exits 0 (no user was shown another's memory)"
+else
+  not_ok "agent_chat runs and exits 0"
+  indent "$tmp/out" "$tmp/err"
+fi
+has() { # DESCRIPTION LINE: ok when the transcript has LINE exactly
+  if grep -qxF "$2" "$tmp/out"; then ok "$1"; else not_ok "$1: no line '$2'"; indent "$tmp/out"; fi
+}
+has "a change of preference updates the one memory" \
+  "ben: preference drink = Actually I switched to green tea in the morning (v2)"
+has "ben's earlier preference was recalled before it changed" \
+  "agent> knows: I prefer strong coffee in the morning"
+has "search recalls a user's earlier message" "agent> recalls: I am planning a trip to Kyoto in April"
+has "asha keeps 4 memories" "asha: 4 memories"
+has "ben keeps 2 memories" "ben: 2 memories"
+has "chen keeps 3 memories" "chen: 3 memories"
+if grep -q "coffee" "$tmp/out" && ! sed -n '/^---$/,$p' "$tmp/out" | grep -q coffee; then
+  ok "the replaced preference is gone from what the agent keeps"
+else
+  not_ok "the replaced preference is gone from what the agent keeps"
+fi
+# The temporary database is removed at exit.
+if [ -z "$(find "$tmp" -name 'manushya-chat-*')" ]; then
+  ok "agent_chat removes its temporary database"
+else
+  not_ok "agent_chat removes its temporary database"
+fi
+
+[ "$failed" -eq 0 ]
