@@ -358,6 +358,7 @@ install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 644 include/manushya.h $(DESTDIR)$(INCDIR)/manushya.h
+	install -m 644 include/manushya.hpp $(DESTDIR)$(INCDIR)/manushya.hpp
 	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/libmanushya.so.$(VERSION)
 	ln -sf libmanushya.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libmanushya.so
@@ -371,7 +372,8 @@ install: all
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/manushya
 
 uninstall:
-	rm -f $(DESTDIR)$(INCDIR)/manushya.h $(DESTDIR)$(LIBDIR)/libmanushya.so.$(VERSION) \
+	rm -f $(DESTDIR)$(INCDIR)/manushya.h $(DESTDIR)$(INCDIR)/manushya.hpp \
+	    $(DESTDIR)$(LIBDIR)/libmanushya.so.$(VERSION) \
 	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libmanushya.so \
 	    $(DESTDIR)$(LIBDIR)/libmanushya.a $(DESTDIR)$(PCDIR)/manushya.pc \
 	    $(DESTDIR)$(MANDIR)/man1/manushya.1 $(DESTDIR)$(MANDIR)/man3/libmanushya.3 \
