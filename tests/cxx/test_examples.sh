@@ -3,6 +3,8 @@
 # a user builds it (C++17, warnings as errors) against the freshly built shared library, run,
 # and its transcript checked: three users, each shown only their own memories (the program
 # exits 1 otherwise), a preference changed by an upsert kept as one memory at version 2.
+# Then the README's C++ example (the ```cpp block of its "C++" section): built, run twice in a
+# fresh directory (the second run reuses the database), and it prints its search hit.
 # Environment: MN_BUILD (build dir, default build), MN_TOP (repo root), CXX (default c++).
 # Prints one "ok" / "not ok" line per check; exits non-zero when any failed.
 set -u
@@ -55,6 +57,28 @@ if [ -z "$(find "$tmp" -name 'manushya-chat-*')" ]; then
   ok "agent_chat removes its temporary database"
 else
   not_ok "agent_chat removes its temporary database"
+fi
+
+# ---- the README's C++ example ----------------------------------------------------------------
+awk '/^## C\+\+$/ { s = 1; next } /^## / { s = 0 } s && /^```cpp$/ { c = 1; next }
+     c && /^```$/ { exit } c { print }' "$MN_TOP/README.md" >"$tmp/readme.cc"
+if [ ! -s "$tmp/readme.cc" ]; then
+  not_ok "README.md's \"C++\" section has a \`\`\`cpp example"
+# shellcheck disable=SC2086
+elif "$CXX" -std=c++17 -Wall -Wextra -Werror -pedantic -Wshadow $sanflags -I"$MN_TOP/include" \
+  "$tmp/readme.cc" -L"$build" -lmanushya -Wl,-rpath,"$build" -o "$tmp/readme" >"$tmp/cxx.log" 2>&1; then
+  ok "the README's C++ example builds"
+  mkdir "$tmp/run"
+  if (cd "$tmp/run" && ../readme && ../readme) >"$tmp/readme.out" 2>&1 &&
+     grep -q '^0\.[0-9]* The customer prefers green tea over coffee$' "$tmp/readme.out"; then
+    ok "the README's C++ example runs (twice) and finds its memory"
+  else
+    not_ok "the README's C++ example runs (twice) and finds its memory"
+    indent "$tmp/readme.out"
+  fi
+else
+  not_ok "the README's C++ example builds"
+  indent "$tmp/cxx.log"
 fi
 
 [ "$failed" -eq 0 ]
