@@ -125,9 +125,17 @@ public:
     const failure &error() const { return std::get<1>(v_); }
 
     /* The value: throws manushya::error (without exceptions: aborts) when the call failed. */
-    T &value() & { return ok() ? std::get<0>(v_) : (detail::raise(error()), std::get<0>(v_)); }
-    T &&value() && { return std::move(value()); }
+    T &value() & {
+        if (!ok())
+            detail::raise(error());
+        return std::get<0>(v_);
+    }
+    const T &value() const & { return const_cast<result *>(this)->value(); }
+    /* Of a temporary: the value itself, moved out (so `for (auto m : d.try_list(a).value())`
+     * holds no reference into the temporary). */
+    T value() && { return std::move(value()); }
     T *operator->() { return &value(); }
+    const T *operator->() const { return &value(); }
     T &operator*() & { return value(); }
 
 private:
@@ -204,8 +212,7 @@ class field {
 public:
     void set(std::string_view v, const char *what) {
         s_ = std::string(v);
-        if (s_->find('\0') != std::string::npos && !problem_)
-            problem_ = zstr(v, what).problem();
+        problem_ = zstr(v, what).problem();
     }
     void clear() { s_.reset(); }
     const char *c_str() const noexcept { return s_ ? s_->c_str() : nullptr; }
@@ -214,6 +221,22 @@ public:
 private:
     std::optional<std::string> s_;
     std::optional<std::string> problem_;
+};
+
+/* The C struct a builder fills for one call, converting to the pointer the call takes. It is
+ * a temporary of the call's expression (so it lives through the call), never copied (so a
+ * pointer into it stays right), and a builder's own state is only read: one builder, actor or
+ * options may serve calls in many threads at once. */
+template <class S> class c_struct {
+public:
+    explicit c_struct(const S &s) : s_(s) {}
+    c_struct(const c_struct &) = delete;
+    c_struct &operator=(const c_struct &) = delete;
+    operator const S *() const noexcept { return &s_; }
+    const S &get() const noexcept { return s_; }
+
+protected:
+    S s_;
 };
 
 /* The first problem among the arguments of a call (anything with problem()). */
@@ -522,13 +545,13 @@ public:
     actor &context(std::string_view json) { context_.set(json, "the actor's context"); return *this; }
     actor &context(const metadata &m) { return context(m.str()); }
 
-    const mn_actor *c() const {
-        c_ = detail::init<mn_actor>(MN_ACTOR_VERSION);
-        c_.tenant = tenant_.c_str();
-        c_.identity = identity_.c_str();
-        c_.context = context_.c_str();
-        c_.api_key = key_.c_str();
-        return &c_;
+    detail::c_struct<mn_actor> c() const {
+        mn_actor c = detail::init<mn_actor>(MN_ACTOR_VERSION);
+        c.tenant = tenant_.c_str();
+        c.identity = identity_.c_str();
+        c.context = context_.c_str();
+        c.api_key = key_.c_str();
+        return detail::c_struct<mn_actor>(c);
     }
     std::optional<std::string> problem() const {
         return detail::first_problem(tenant_, identity_, context_, key_);
@@ -536,7 +559,6 @@ public:
 
 private:
     detail::field tenant_, identity_, context_, key_;
-    mutable mn_actor c_ = detail::init<mn_actor>(MN_ACTOR_VERSION);
 };
 
 /* What list and search select (mn_filter). */
@@ -550,11 +572,12 @@ public:
     filter &with_deleted() { c_.flags |= MN_WITH_DELETED; return *this; }
     filter &with_expired() { c_.flags |= MN_WITH_EXPIRED; return *this; }
 
-    const mn_filter *c() const {
-        c_.identity = identity_.c_str();
-        c_.type = type_.c_str();
-        c_.metadata = metadata_.c_str();
-        return &c_;
+    detail::c_struct<mn_filter> c() const {
+        mn_filter c = c_;
+        c.identity = identity_.c_str();
+        c.type = type_.c_str();
+        c.metadata = metadata_.c_str();
+        return detail::c_struct<mn_filter>(c);
     }
     std::optional<std::string> problem() const {
         return detail::first_problem(identity_, type_, metadata_);
@@ -562,8 +585,22 @@ public:
 
 private:
     detail::field identity_, type_, metadata_;
-    mutable mn_filter c_ = detail::init<mn_filter>(MN_FILTER_VERSION);
+    mn_filter c_ = detail::init<mn_filter>(MN_FILTER_VERSION);
 };
+
+namespace detail {
+/* Options that point at their filter (list, search), the filter kept beside them. */
+template <class O> class c_with_filter : public c_struct<O> {
+public:
+    c_with_filter(const O &o, const std::optional<manushya::filter> &f)
+        : c_struct<O>(o), f_(f ? f->c().get() : init<mn_filter>(MN_FILTER_VERSION)) {
+        this->s_.filter = f ? &f_ : nullptr;
+    }
+
+private:
+    mn_filter f_;
+};
+} // namespace detail
 
 /* A new memory (mn_memory_input). */
 class memory_input {
@@ -582,16 +619,17 @@ public:
     /* The caller's vector (mn_embed_dim floats): copied. */
     memory_input &embedding(std::vector<float> v) { embedding_ = std::move(v); return *this; }
 
-    const mn_memory_input *c() const {
-        c_.identity = owner_.c_str();
-        c_.text = text_.c_str();
-        c_.type = type_.c_str();
-        c_.metadata = metadata_.c_str();
-        c_.external_key = key_.c_str();
-        c_.id = id_.c_str();
-        c_.embedding = embedding_.empty() ? nullptr : embedding_.data();
-        c_.dim = static_cast<int>(embedding_.size());
-        return &c_;
+    detail::c_struct<mn_memory_input> c() const {
+        mn_memory_input c = c_;
+        c.identity = owner_.c_str();
+        c.text = text_.c_str();
+        c.type = type_.c_str();
+        c.metadata = metadata_.c_str();
+        c.external_key = key_.c_str();
+        c.id = id_.c_str();
+        c.embedding = embedding_.empty() ? nullptr : embedding_.data();
+        c.dim = static_cast<int>(embedding_.size());
+        return detail::c_struct<mn_memory_input>(c);
     }
     std::optional<std::string> problem() const {
         return detail::first_problem(text_, type_, metadata_, owner_, key_, id_);
@@ -600,7 +638,7 @@ public:
 private:
     detail::field text_, type_, metadata_, owner_, key_, id_;
     std::vector<float> embedding_;
-    mutable mn_memory_input c_ = detail::input();
+    mn_memory_input c_ = detail::input();
 };
 
 /* What mn_memory_update changes: each setter names its field (MN_MEMORY_SET_*). */
@@ -616,17 +654,18 @@ public:
     memory_changes &metadata(const manushya::metadata &m) { return metadata(m.str()); }
     memory_changes &importance(double v) { c_.importance = v; c_.set |= MN_MEMORY_SET_IMPORTANCE; return *this; }
 
-    const mn_memory_changes *c() const {
-        c_.text = text_.c_str();
-        c_.type = type_.c_str();
-        c_.metadata = metadata_.c_str();
-        return &c_;
+    detail::c_struct<mn_memory_changes> c() const {
+        mn_memory_changes c = c_;
+        c.text = text_.c_str();
+        c.type = type_.c_str();
+        c.metadata = metadata_.c_str();
+        return detail::c_struct<mn_memory_changes>(c);
     }
     std::optional<std::string> problem() const { return detail::first_problem(text_, type_, metadata_); }
 
 private:
     detail::field text_, type_, metadata_;
-    mutable mn_memory_changes c_ = detail::init<mn_memory_changes>(MN_MEMORY_CHANGES_VERSION);
+    mn_memory_changes c_ = detail::init<mn_memory_changes>(MN_MEMORY_CHANGES_VERSION);
 };
 
 /* A page of mn_memory_list. */
@@ -636,10 +675,10 @@ public:
     list_options &limit(int n) { c_.limit = n; return *this; }
     list_options &cursor(std::string_view v) { cursor_.set(v, "the cursor"); return *this; }
 
-    const mn_list_options *c() const {
-        c_.filter = filter_ ? filter_->c() : nullptr;
-        c_.cursor = cursor_.c_str();
-        return &c_;
+    detail::c_with_filter<mn_list_options> c() const {
+        mn_list_options c = c_;
+        c.cursor = cursor_.c_str();
+        return detail::c_with_filter<mn_list_options>(c, filter_);
     }
     std::optional<std::string> problem() const {
         if (auto p = filter_ ? filter_->problem() : std::nullopt)
@@ -650,7 +689,7 @@ public:
 private:
     std::optional<manushya::filter> filter_;
     detail::field cursor_;
-    mutable mn_list_options c_ = detail::init<mn_list_options>(MN_LIST_OPTIONS_VERSION);
+    mn_list_options c_ = detail::init<mn_list_options>(MN_LIST_OPTIONS_VERSION);
 };
 
 /* A search (mn_memory_search): a query text (or a vector), k, a filter, ranking. */
@@ -672,13 +711,13 @@ public:
     search_options &importance_weight(double w) { c_.importance_weight = w; return *this; }
     search_options &cursor(std::string_view v) { cursor_.set(v, "the cursor"); return *this; }
 
-    const mn_search_options *c() const {
-        c_.query = query_.c_str();
-        c_.vector = vector_.empty() ? nullptr : vector_.data();
-        c_.dim = static_cast<int>(vector_.size());
-        c_.filter = filter_ ? filter_->c() : nullptr;
-        c_.cursor = cursor_.c_str();
-        return &c_;
+    detail::c_with_filter<mn_search_options> c() const {
+        mn_search_options c = c_;
+        c.query = query_.c_str();
+        c.vector = vector_.empty() ? nullptr : vector_.data();
+        c.dim = static_cast<int>(vector_.size());
+        c.cursor = cursor_.c_str();
+        return detail::c_with_filter<mn_search_options>(c, filter_);
     }
     std::optional<std::string> problem() const {
         if (auto p = filter_ ? filter_->problem() : std::nullopt)
@@ -690,7 +729,7 @@ private:
     detail::field query_, cursor_;
     std::vector<float> vector_;
     std::optional<manushya::filter> filter_;
-    mutable mn_search_options c_ = detail::init<mn_search_options>(MN_SEARCH_OPTIONS_VERSION);
+    mn_search_options c_ = detail::init<mn_search_options>(MN_SEARCH_OPTIONS_VERSION);
 };
 
 /* A new policy (mn_policy_input). */
@@ -704,17 +743,18 @@ public:
     policy_input &priority(int p) { c_.priority = p; return *this; }
     policy_input &inactive() { c_.inactive = 1; return *this; }
 
-    const mn_policy_input *c() const {
-        c_.role = role_.c_str();
-        c_.rule = rule_.c_str();
-        c_.description = description_.c_str();
-        return &c_;
+    detail::c_struct<mn_policy_input> c() const {
+        mn_policy_input c = c_;
+        c.role = role_.c_str();
+        c.rule = rule_.c_str();
+        c.description = description_.c_str();
+        return detail::c_struct<mn_policy_input>(c);
     }
     std::optional<std::string> problem() const { return detail::first_problem(role_, rule_, description_); }
 
 private:
     detail::field role_, rule_, description_;
-    mutable mn_policy_input c_ = detail::init<mn_policy_input>(MN_POLICY_INPUT_VERSION);
+    mn_policy_input c_ = detail::init<mn_policy_input>(MN_POLICY_INPUT_VERSION);
 };
 
 /* A new API key (mn_apikey_input) for an identity. */
@@ -731,16 +771,17 @@ public:
     }
     apikey_input &expires_at(int64_t ms) { c_.expires_at = ms; return *this; }
 
-    const mn_apikey_input *c() const {
-        c_.identity = identity_.c_str();
-        c_.scopes = scopes_.c_str();
-        return &c_;
+    detail::c_struct<mn_apikey_input> c() const {
+        mn_apikey_input c = c_;
+        c.identity = identity_.c_str();
+        c.scopes = scopes_.c_str();
+        return detail::c_struct<mn_apikey_input>(c);
     }
     std::optional<std::string> problem() const { return detail::first_problem(identity_, scopes_); }
 
 private:
     detail::field identity_, scopes_;
-    mutable mn_apikey_input c_ = detail::init<mn_apikey_input>(MN_APIKEY_INPUT_VERSION);
+    mn_apikey_input c_ = detail::init<mn_apikey_input>(MN_APIKEY_INPUT_VERSION);
 };
 
 /* ---- paging ----------------------------------------------------------------------------------
@@ -962,7 +1003,7 @@ public:
         detail::zstr i(id, "the memory id");
         return check([&] { return mn_memory_restore(handle(), a.c(), i); }, a, i);
     }
-    result<history> try_history(const actor &a, std::string_view id) const {
+    result<history> try_memory_history(const actor &a, std::string_view id) const {
         detail::zstr i(id, "the memory id");
         return run<history>([&](mn_history **o) { return mn_memory_history(handle(), a.c(), i, o); }, a, i);
     }
@@ -1086,7 +1127,7 @@ public:
         try_remove_many(a, ids, mode).value();
     }
     void restore(const actor &a, std::string_view id) const { try_restore(a, id).value(); }
-    history memory_history(const actor &a, std::string_view id) const { return try_history(a, id).value(); }
+    history memory_history(const actor &a, std::string_view id) const { return try_memory_history(a, id).value(); }
     policy policy_add(const actor &a, const policy_input &in) const { return try_policy_add(a, in).value(); }
     policy policy_get(const actor &a, std::string_view id) const { return try_policy_get(a, id).value(); }
     policies policy_list(const actor &a) const { return try_policy_list(a).value(); }
@@ -1158,7 +1199,7 @@ private:
         for (const auto &i : in) {
             if (auto p = i.problem())
                 return failure{errc::invalid, "input " + std::to_string(c.size()) + ": " + *p, 0};
-            c.push_back(*i.c());
+            c.push_back(i.c().get());
         }
         char **ids = nullptr;
         result<void> r = check([&] {

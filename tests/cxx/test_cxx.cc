@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -370,6 +371,52 @@ START_TEST(identities_policies_keys_limits)
 }
 END_TEST
 
+/* One db, actor and options shared by threads at once: the calls only read them. */
+START_TEST(threads_share_db_actor_and_options)
+{
+    mn::db d = fresh_db("threads.db");
+    const mn::actor ana = mn::actor::of("acme", "ana");
+    const mn::search_options tea = mn::search_options("green tea").k(50).where(mn::filter().identity("ana"));
+    const int threads = 4, adds = 10;
+    std::vector<std::thread> pool;
+    std::vector<int> good(threads, 0);
+    for (int t = 0; t < threads; t++)
+        pool.emplace_back([&, t] {
+            for (int i = 0; i < adds; i++) {
+                mn::result<mn::memory> m =
+                    d.try_add(ana, mn::memory_input("green tea note " + std::to_string(t) + " " + std::to_string(i)));
+                mn::result<mn::memories> hits = d.try_search(ana, tea);
+                good[t] += m.ok() && hits.ok() && !hits->empty();
+            }
+        });
+    for (auto &th : pool)
+        th.join();
+    for (int t = 0; t < threads; t++)
+        ck_assert_int_eq(good[t], adds);
+    ck_assert_uint_eq(d.search(ana, tea).size(), static_cast<size_t>(threads * adds));
+}
+END_TEST
+
+/* The value of a temporary result is moved out: a loop over it holds no dangling reference
+ * (the sanitizer build would see one), and a builder field set again loses its old problem. */
+START_TEST(temporaries_and_reset_fields)
+{
+    mn::db d = fresh_db("temps.db");
+    mn::actor ana = mn::actor::of("acme", "ana");
+    d.add(ana, mn::memory_input("one"));
+    d.add(ana, mn::memory_input("two"));
+    size_t n = 0;
+    for (mn::memory_view m : d.try_list(ana).value())
+        n += !m.text().empty();
+    ck_assert_uint_eq(n, 2);
+
+    mn::memory_input in(std::string("bad\0text", 8));
+    ck_assert(d.try_add(ana, in).code() == mn::errc::invalid);
+    in.text("good text");
+    ck_assert(d.try_add(ana, in).ok());
+}
+END_TEST
+
 int main(void)
 {
     make_tmpdir();
@@ -383,6 +430,8 @@ int main(void)
     tcase_add_test(tc, metadata_builder_escapes);
     tcase_add_test(tc, memories_calls);
     tcase_add_test(tc, identities_policies_keys_limits);
+    tcase_add_test(tc, threads_share_db_actor_and_options);
+    tcase_add_test(tc, temporaries_and_reset_fields);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
