@@ -458,12 +458,7 @@ public:
     template <class N, std::enable_if_t<std::is_arithmetic_v<N> && !std::is_same_v<N, bool>, int> = 0>
     metadata &set(std::string_view key, N value) { return put(key, number(value)); }
     /* A list of strings, as a JSON array. */
-    metadata &set(std::string_view key, const std::vector<std::string> &values) {
-        std::string a = "[";
-        for (const auto &v : values)
-            a += (a.size() > 1 ? "," : "") + quote(v);
-        return put(key, a + "]");
-    }
+    metadata &set(std::string_view key, const std::vector<std::string> &values) { return put(key, array(values)); }
     bool empty() const noexcept { return members_.empty(); }
     /* The JSON text: {"key":value,...}. */
     std::string str() const {
@@ -497,6 +492,13 @@ public:
             }
         }
         return o + "\"";
+    }
+    /* values as a JSON array of strings. */
+    static std::string array(const std::vector<std::string> &values) {
+        std::string a = "[";
+        for (const auto &v : values)
+            a += (a.size() > 1 ? "," : "") + quote(v);
+        return a + "]";
     }
 
 private:
@@ -763,10 +765,7 @@ public:
     explicit apikey_input(std::string_view owner) { identity_.set(owner, "the key's identity"); }
     /* "resource:action" pairs the key is narrowed to. */
     apikey_input &scopes(const std::vector<std::string> &s) {
-        std::string a = "[";
-        for (const auto &v : s)
-            a += (a.size() > 1 ? "," : "") + metadata::quote(v);
-        scopes_.set(a + "]", "the key's scopes");
+        scopes_.set(metadata::array(s), "the key's scopes");
         return *this;
     }
     apikey_input &expires_at(int64_t ms) { c_.expires_at = ms; return *this; }
