@@ -18,8 +18,10 @@
  * name is still there.
  *
  * Thread safety: as the C API's. One db may be used by many threads at once (its calls are
- * const); moving or destroying it must not race with calls on it. Results and builders are
- * plain values: one thread at a time each (a builder fills its C struct when a call reads it).
+ * const); moving or destroying it must not race with calls on it. Results, actors and builders
+ * may be read by many threads at once (a call only reads them: the C struct it passes is its
+ * own temporary); changing one must not race with anything else using it. A memory_range is
+ * one thread's.
  *
  * Adding a call: a try_ member that calls the C function through run() (or check() when it
  * returns nothing), and the one-line throwing form beside the others at the end of db.
@@ -214,7 +216,6 @@ public:
         s_ = std::string(v);
         problem_ = zstr(v, what).problem();
     }
-    void clear() { s_.reset(); }
     const char *c_str() const noexcept { return s_ ? s_->c_str() : nullptr; }
     const std::optional<std::string> &problem() const noexcept { return problem_; }
 
@@ -788,7 +789,8 @@ private:
  * next page (the previous page's next_cursor) when it steps past the last item of one. The
  * memory_view an iterator yields is valid until the iterator moves past its page. A page that
  * fails ends the iteration: the range from try_each / try_search_each keeps the failure
- * (ok(), error()); the one from each / search_each throws it from begin() or ++. */
+ * (ok(), error()); the one from each / search_each throws it from begin() or ++. A range is
+ * iterated once (one begin()), moves but never copies, and stays where it is while iterated. */
 class memory_range {
 public:
     /* Fetches the page at cursor (nullptr: the first). */

@@ -1,6 +1,7 @@
 /*
  * test_cxx.cc — include/manushya.hpp, the C++ interface, against the built shared library and
- * a real SQLite file: RAII and moves (the sanitizer build's leak checker sees every result
+ * a real SQLite file, and again on PostgreSQL when MN_PG_URL names the test server (a schema
+ * of its own per database, vectors searched by the library's index): RAII and moves (the sanitizer build's leak checker sees every result
  * freed), both error forms (exceptions and result<T>), the paging ranges, the builders'
  * JSON (escaping checked by what the library reads back) and each group of calls.
  */
@@ -15,6 +16,8 @@
 #include <thread>
 #include <type_traits>
 #include <vector>
+
+#include <unistd.h>
 
 /* Last: Check defines a macro fail, a name the standard headers use. */
 #include <check.h>
@@ -36,10 +39,21 @@ static void make_tmpdir()
 
 static void remove_tmpdir() { std::filesystem::remove_all(tmpdir); }
 
+/* The backend of the running case: set by its fixture. */
+static bool on_postgres;
+static void use_sqlite() { on_postgres = false; }
+static void use_postgres() { on_postgres = true; }
+
 /* A fresh database with tenant "acme" and identities "ana" and "ben" (agents). */
 static mn::db fresh_db(const char *name)
 {
-    mn::db d((tmpdir / name).string());
+    std::string url = (tmpdir / name).string();
+    if (on_postgres) {
+        std::string schema = std::string("cxx_") + name + "_" + std::to_string(getpid());
+        std::replace(schema.begin(), schema.end(), '.', '_');
+        url = std::string(std::getenv("MN_PG_URL")) + "?schema=" + schema + "&vector=local";
+    }
+    mn::db d(url);
     d.tenant_create("acme");
     d.identity_create(mn::actor::system("acme"), "ana");
     d.identity_create(mn::actor::system("acme"), "ben");
@@ -421,18 +435,25 @@ int main(void)
 {
     make_tmpdir();
     Suite *s = suite_create("cxx");
-    TCase *tc = tcase_create("cxx");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, raii_and_moves);
-    tcase_add_test(tc, exceptions_carry_code_and_message);
-    tcase_add_test(tc, results_without_exceptions);
-    tcase_add_test(tc, paging_ranges);
-    tcase_add_test(tc, metadata_builder_escapes);
-    tcase_add_test(tc, memories_calls);
-    tcase_add_test(tc, identities_policies_keys_limits);
-    tcase_add_test(tc, threads_share_db_actor_and_options);
-    tcase_add_test(tc, temporaries_and_reset_fields);
-    suite_add_tcase(s, tc);
+    for (bool pg : {false, true}) {
+        if (pg && !std::getenv("MN_PG_URL")) {
+            std::printf("test_cxx: postgres case skipped: no MN_PG_URL (tests/run.sh starts the server)\n");
+            continue;
+        }
+        TCase *tc = tcase_create(pg ? "postgres" : "sqlite");
+        tcase_add_checked_fixture(tc, pg ? use_postgres : use_sqlite, nullptr);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, raii_and_moves);
+        tcase_add_test(tc, exceptions_carry_code_and_message);
+        tcase_add_test(tc, results_without_exceptions);
+        tcase_add_test(tc, paging_ranges);
+        tcase_add_test(tc, metadata_builder_escapes);
+        tcase_add_test(tc, memories_calls);
+        tcase_add_test(tc, identities_policies_keys_limits);
+        tcase_add_test(tc, threads_share_db_actor_and_options);
+        tcase_add_test(tc, temporaries_and_reset_fields);
+        suite_add_tcase(s, tc);
+    }
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
