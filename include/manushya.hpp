@@ -760,6 +760,33 @@ private:
     mn_policy_input c_ = detail::init<mn_policy_input>(MN_POLICY_INPUT_VERSION);
 };
 
+/* What mn_policy_update changes: each setter names its field (MN_POLICY_SET_*). */
+class policy_changes {
+public:
+    policy_changes &role(std::string_view v) { role_.set(v, "the new role"); c_.set |= MN_POLICY_SET_ROLE; return *this; }
+    policy_changes &rule(std::string_view v) { rule_.set(v, "the new rule"); c_.set |= MN_POLICY_SET_RULE; return *this; }
+    policy_changes &description(std::string_view v) {
+        description_.set(v, "the new description");
+        c_.set |= MN_POLICY_SET_DESCRIPTION;
+        return *this;
+    }
+    policy_changes &priority(int p) { c_.priority = p; c_.set |= MN_POLICY_SET_PRIORITY; return *this; }
+    policy_changes &active(bool on) { c_.active = on; c_.set |= MN_POLICY_SET_ACTIVE; return *this; }
+
+    detail::c_struct<mn_policy_changes> c() const {
+        mn_policy_changes c = c_;
+        c.role = role_.c_str();
+        c.rule = rule_.c_str();
+        c.description = description_.c_str();
+        return detail::c_struct<mn_policy_changes>(c);
+    }
+    std::optional<std::string> problem() const { return detail::first_problem(role_, rule_, description_); }
+
+private:
+    detail::field role_, rule_, description_;
+    mn_policy_changes c_ = detail::init<mn_policy_changes>(MN_POLICY_CHANGES_VERSION);
+};
+
 /* A new API key (mn_apikey_input) for an identity. */
 class apikey_input {
 public:
@@ -1020,6 +1047,12 @@ public:
     result<policies> try_policy_list(const actor &a) const {
         return run<policies>([&](mn_policies **o) { return mn_policy_list(handle(), a.c(), o); }, a);
     }
+    result<policy> try_policy_update(const actor &a, std::string_view id, const policy_changes &ch) const {
+        detail::zstr i(id, "the policy id");
+        return run<policy>([&](mn_policy **o) {
+            return mn_policy_update(handle(), a.c(), i, ch.c(), o);
+        }, a, i, ch);
+    }
     result<void> try_policy_delete(const actor &a, std::string_view id) const {
         detail::zstr i(id, "the policy id");
         return check([&] { return mn_policy_delete(handle(), a.c(), i); }, a, i);
@@ -1132,6 +1165,9 @@ public:
     policy policy_add(const actor &a, const policy_input &in) const { return try_policy_add(a, in).value(); }
     policy policy_get(const actor &a, std::string_view id) const { return try_policy_get(a, id).value(); }
     policies policy_list(const actor &a) const { return try_policy_list(a).value(); }
+    policy policy_update(const actor &a, std::string_view id, const policy_changes &ch) const {
+        return try_policy_update(a, id, ch).value();
+    }
     void policy_delete(const actor &a, std::string_view id) const { try_policy_delete(a, id).value(); }
     decision policy_test(const actor &a, std::string_view action, std::string_view resource,
                          std::string_view resource_data = "{}") const {

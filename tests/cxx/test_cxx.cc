@@ -351,6 +351,11 @@ START_TEST(identities_policies_keys_limits)
     mn::decision no = d.policy_test(mn::actor::of("acme", "ana"), "search", "memory");
     ck_assert(!no.allowed());
     ck_assert(no.policy_id() == deny.id());
+    mn::policy off = d.policy_update(sys, deny.id(), mn::policy_changes().active(false).description("off for now"));
+    ck_assert(!off.active());
+    ck_assert(off.description() == "off for now");
+    ck_assert(d.policy_test(mn::actor::of("acme", "ana"), "search", "memory").policy_id() != deny.id());
+    ck_assert(d.policy_get(sys, deny.id()).priority() == 1000);
     d.policy_delete(sys, deny.id());
     ck_assert(d.policy_test(mn::actor::of("acme", "ana"), "search", "memory").policy_id() != deny.id());
 
