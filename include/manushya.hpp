@@ -1,7 +1,8 @@
 /*
  * manushya.hpp — the C++17 interface of libmanushya, header-only, over manushya.h.
  *
- * What it adds to the C API, and nothing more (every call is the C call of the same name):
+ * What it adds to the C API, and nothing more (each call makes one C call, named after it:
+ * db::add is mn_memory_add, db::identity_get mn_identity_get):
  *  - RAII: manushya::db closes its handle, every result frees itself; handles and results
  *    move, never copy.
  *  - Errors two ways, one implementation: each call `try_x(...)` returns a result<T> holding
@@ -24,7 +25,9 @@
  * one thread's.
  *
  * Adding a call: a try_ member that calls the C function through run() (or check() when it
- * returns nothing), and the one-line throwing form beside the others at the end of db.
+ * returns nothing), and the one-line throwing form beside the others at the end of db. A new
+ * field of a C struct the caller fills: a setter on its builder (a detail::field member for a
+ * string, so it is checked like the others, and listed in problem()) and a line in its c().
  */
 #ifndef MANUSHYA_HPP
 #define MANUSHYA_HPP
