@@ -89,6 +89,8 @@ CLI_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRCS))
 UNIT_SRCS := $(filter-out $(UNBUILT_TESTS:%=tests/unit/%.c),$(sort $(wildcard tests/unit/test_*.c)))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(sort $(wildcard bench/*.c)))
+CXX_SRCS  := $(sort $(wildcard tests/cxx/test_*.cc))
+CXX_BINS  := $(patsubst tests/cxx/%.cc,$(B)/tests/%,$(CXX_SRCS))
 TEST_SUPPORT := $(patsubst %.c,$(B)/obj/%.o,$(filter-out $(UNBUILT_SRCS), \
                   $(sort $(wildcard tests/support/*.c))))
 
@@ -188,14 +190,24 @@ $(B)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(LIB_OBJS) | deps-test-ok
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests -o $@ $< $(TEST_SUPPORT) $(LIB_OBJS) \
 	    $(CHECK_LIBS) $(LDLIBS_ALL)
 
+# The C++ interface (include/manushya.hpp) is tested as its users build it: C++17, warnings as
+# errors, -pedantic, against the shared library and its public header only.
+CXX      ?= c++
+CXXWARN  := -std=c++17 -Wall -Wextra -Werror -pedantic -Wshadow
+CXXFLAGS ?= $(OPT) -g
+ALL_CXXFLAGS = $(CXXWARN) $(CXXFLAGS) $(SANFLAGS) -pthread -Iinclude
+$(B)/tests/%: tests/cxx/%.cc include/manushya.hpp include/manushya.h $(B)/libmanushya.so | deps-test-ok
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_CXXFLAGS) -o $@ $< -L$(B) -lmanushya -Wl,-rpath,'$$ORIGIN/..' $(CHECK_LIBS)
+
 # ---- tests ---------------------------------------------------------------------------------
 # The fuzz harnesses are built first (in a build with every backend: they read every URL):
 # tests/fuzz/test_fuzz.sh replays their corpora and fuzzes each a few seconds
 # (FUZZ_CHECK_SECONDS, default 6). MN_NOT_BUILT: the test programs this build's switches left
 # out, for run.sh to report.
-check: all $(UNIT_BINS) $(BENCH_BINS) $(if $(filter 0,$(WITH_POSTGRES) $(WITH_REDIS) $(WITH_CURL)),,fuzz-build) | deps-test-ok
+check: all $(UNIT_BINS) $(CXX_BINS) $(BENCH_BINS) $(if $(filter 0,$(WITH_POSTGRES) $(WITH_REDIS) $(WITH_CURL)),,fuzz-build) | deps-test-ok
 	MN_BUILD=$(B) MN_NOT_BUILT="$(UNBUILT_TESTS)" MN_BUILD_OPTIONS="$(BUILD_OPTIONS)" \
-	    tests/run.sh $(UNIT_BINS)
+	    tests/run.sh $(UNIT_BINS) $(CXX_BINS)
 
 # ---- fuzzing --------------------------------------------------------------------------------
 # libFuzzer harnesses, tests/fuzz/fuzz_NAME.c, each with its corpus in tests/fuzz/corpus/NAME/.
@@ -358,6 +370,7 @@ install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 644 include/manushya.h $(DESTDIR)$(INCDIR)/manushya.h
+	install -m 644 include/manushya.hpp $(DESTDIR)$(INCDIR)/manushya.hpp
 	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/libmanushya.so.$(VERSION)
 	ln -sf libmanushya.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libmanushya.so
@@ -371,7 +384,8 @@ install: all
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/manushya
 
 uninstall:
-	rm -f $(DESTDIR)$(INCDIR)/manushya.h $(DESTDIR)$(LIBDIR)/libmanushya.so.$(VERSION) \
+	rm -f $(DESTDIR)$(INCDIR)/manushya.h $(DESTDIR)$(INCDIR)/manushya.hpp \
+	    $(DESTDIR)$(LIBDIR)/libmanushya.so.$(VERSION) \
 	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libmanushya.so \
 	    $(DESTDIR)$(LIBDIR)/libmanushya.a $(DESTDIR)$(PCDIR)/manushya.pc \
 	    $(DESTDIR)$(MANDIR)/man1/manushya.1 $(DESTDIR)$(MANDIR)/man3/libmanushya.3 \

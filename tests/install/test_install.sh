@@ -4,7 +4,8 @@
 #   - every file in its place with the right mode; SONAME and the two links
 #   - the installed header compiles as C99 and as C++; the man pages render without warnings
 #   - pkg-config (with PKG_CONFIG_SYSROOT_DIR) builds examples/quickstart.c, dynamically against
-#     the installed .so and statically with `pkg-config --static`, and both run
+#     the installed .so and statically with `pkg-config --static`, and both run; and the C++
+#     example examples/agent_chat.cc against the installed manushya.hpp, which runs
 #   - `make uninstall` with the same DESTDIR removes every file that install put there
 #   - manushya.pc is relocatable (paths under ${prefix}) and its Libs.private names exactly the
 #     optional libraries the build has (`manushya --version` features)
@@ -62,6 +63,7 @@ link_to() { # LINK TARGET
   [ -L "$1" ] && [ "$(readlink "$1")" = "$2" ]
 }
 check "header installed (644)" file_mode "$root/include/manushya.h" 644
+check "C++ header manushya.hpp installed (644)" file_mode "$root/include/manushya.hpp" 644
 check "shared library libmanushya.so.$version installed (755)" \
   file_mode "$root/lib/libmanushya.so.$version" 755
 check "libmanushya.so.$somajor -> libmanushya.so.$version" \
@@ -243,6 +245,28 @@ else
   if grep -q 'cannot find -lz' "$tmp/cc-static.log"; then
     echo "# hint: sqlite3.pc lists -lz for static links: install zlib1g-dev"
   fi
+fi
+
+# C++: the installed manushya.hpp, through the same pkg-config line.
+if command -v "$CXX" >/dev/null 2>&1; then
+  chat=$tmp/agent_chat
+  # shellcheck disable=SC2086
+  if "$CXX" -std=c++17 -Wall -Wextra -Werror -pedantic $sanflags $cflags \
+    "$MN_TOP/examples/agent_chat.cc" $libs -o "$chat" >"$tmp/cxx.log" 2>&1; then
+    ok "examples/agent_chat.cc (C++17) builds with pkg-config --cflags --libs manushya"
+    if (cd "$tmp" && TMPDIR=$tmp LD_LIBRARY_PATH=$root/lib "$chat") >"$tmp/chat.out" 2>&1 &&
+       grep -q '^ben: preference drink' "$tmp/chat.out"; then
+      ok "the C++ example runs against the installed library"
+    else
+      not_ok "the C++ example runs against the installed library"
+      indent "$tmp/chat.out"
+    fi
+  else
+    not_ok "examples/agent_chat.cc (C++17) builds with pkg-config --cflags --libs manushya"
+    indent "$tmp/cxx.log"
+  fi
+else
+  skip "the C++ example builds against the installed header ($CXX not found)"
 fi
 unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH
 
