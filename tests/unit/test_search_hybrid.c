@@ -175,6 +175,43 @@ START_TEST(index_follows_writes)
 }
 END_TEST
 
+/* The best keyword matches are another tenant's and deleted ones: the results are the
+ * tenant's visible matches all the same, as many as asked for, best first, and a smaller k
+ * gives the first of them. */
+START_TEST(hidden_best_matches_leave_no_gap)
+{
+    const char *url;
+    mn_db *db = fresh(_i, &url);
+    if (!db)
+        return;
+    th_tenant(db, "globex");
+    th_identity(db, "globex", "bot");
+    mn_actor g = TH_ACTOR(.tenant = "globex");
+    for (int k = 0; k < 8; k++)
+        th_add(db, &g, "bot", th_fmt("heron heron %d", k));
+    for (int k = 0; k < 8; k++)
+        TH_OK(db, mn_memory_delete(db, &sys, add(db, th_fmt("heron heron deleted %d", k)),
+                                   MN_DELETE_SOFT));
+    for (int k = 0; k < 5; k++)
+        add(db, th_fmt("a grey heron stood in the reeds by the river, day %d", k));
+    mn_memories *all = search(db, "heron", MN_SEARCH_KEYWORD, 5);
+    ck_assert_uint_eq(all->count, 5);
+    for (size_t i = 0; i < all->count; i++) {
+        ck_assert_msg(strstr(all->items[i]->text, "grey heron"), "found \"%s\"",
+                      all->items[i]->text);
+        ck_assert_int_gt(all->items[i]->keyword_rank, 0);
+        ck_assert(i == 0 || all->items[i]->keyword_score <= all->items[i - 1]->keyword_score);
+    }
+    mn_memories *first = search(db, "heron", MN_SEARCH_KEYWORD, 3);
+    ck_assert_uint_eq(first->count, 3);
+    for (size_t i = 0; i < first->count; i++)
+        ck_assert_str_eq(first->items[i]->id, all->items[i]->id);
+    mn_memories_free(first);
+    mn_memories_free(all);
+    mn_close(db);
+}
+END_TEST
+
 /* A database made before the keyword index: its memories are indexed by the migration. */
 START_TEST(migration_indexes_existing_rows)
 {
@@ -352,6 +389,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, rare_token_first_in_hybrid, 0, TH_NSTORES);
     tcase_add_loop_test(tc, index_follows_writes, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, hidden_best_matches_leave_no_gap, 0, TH_NSTORES);
     tcase_add_loop_test(tc, migration_indexes_existing_rows, 0, TH_NSTORES);
     tcase_add_loop_test(tc, encrypted_index_holds_no_words, 0, TH_NSTORES);
     tcase_add_loop_test(tc, bad_options, 0, TH_NSTORES);

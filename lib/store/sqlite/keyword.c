@@ -1,6 +1,6 @@
 /* Keyword search of the SQLite backend: the FTS5 index memory_fts (sql/sqlite/012_keywords.sql),
- * which triggers keep in step with the memories, asked for any of the words and joined to
- * the tenant's selected rows; best BM25 first. */
+ * which triggers keep in step with the memories, asked for any of the words; its ranking,
+ * best BM25 first, is checked against the tenant's selected rows. */
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
 #include "store/keywords.h"
@@ -8,8 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Runs statement id (a keyword query: ?2 the words, ?7 the limit) and calls row for each row
- * it returns. */
+/* Runs statement id (?2 the words, ?7 a limit) and calls row for each row it returns. */
 static int run(struct sq_store *s, int id, const char *tenant_id, const struct mni_store_query *q,
                const char *words, size_t limit, void (*row)(sqlite3_stmt *st, void *ctx),
                void *ctx)
@@ -42,15 +41,47 @@ static int run(struct sq_store *s, int id, const char *tenant_id, const struct m
     return rc;
 }
 
-struct hits {
-    mni_hit_fn fn;
-    void *ctx;
-};
-
-static void hit_row(sqlite3_stmt *st, void *ctx)
+/* Calls fn for the want best matches of match (an FTS5 query) among the memories q selects,
+ * best first: the index ranks every match, and the candidates are checked against their rows
+ * in that order until want pass, so that only the rows of candidates up to the last one kept
+ * are read (sqlite/sql.c). Both statements run on one connection: the ranking's read
+ * transaction, open until its reset, is the checks' too. */
+static int ranked(struct sq_store *s, const char *tenant_id, const struct mni_store_query *q,
+                  const char *match, size_t want, mni_hit_fn fn, void *ctx)
 {
-    struct hits *h = ctx;
-    h->fn(h->ctx, sqlite3_column_int64(st, 0), (float)sqlite3_column_double(st, 1));
+    struct sq_conn *c;
+    int rc = sq_conn_get(s, &c);
+    if (rc != MN_OK)
+        return rc;
+    sqlite3_stmt *ranking = sq_stmt(s, c, SQ_MEMORY_KEYWORD);
+    sqlite3_stmt *row = ranking ? sq_stmt(s, c, SQ_MEMORY_KEYWORD_ROW) : NULL;
+    if (row) {
+        sq_bind_text(ranking, 1, match);
+        sq_bind_query(row, tenant_id, q);
+    } else {
+        rc = MN_EBACKEND;
+    }
+    for (size_t kept = 0; rc == MN_OK && kept < want;) {
+        int step = sqlite3_step(ranking);
+        if (step == SQLITE_DONE)
+            break;
+        if (step == SQLITE_ROW) {
+            sqlite3_int64 key = sqlite3_column_int64(ranking, 0);
+            sqlite3_bind_int64(row, 2, key);
+            step = sqlite3_step(row);
+            if (step == SQLITE_ROW) {
+                fn(ctx, key, (float)sqlite3_column_double(ranking, 1));
+                kept++;
+            }
+        }
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            rc = sq_fail(s, c->db, step, "searching memories by keyword");
+        sqlite3_reset(row);
+    }
+    if (ranking)
+        sqlite3_reset(ranking);
+    sq_conn_put(s, c);
+    return rc;
 }
 
 int sq_memory_keyword_search(struct mni_store *st, const char *tenant_id,
@@ -59,10 +90,8 @@ int sq_memory_keyword_search(struct mni_store *st, const char *tenant_id,
 {
     if (n == 0)
         return MN_OK;
-    struct hits h = { fn, ctx };
     char *match = mni_keywords_join(words, n, "\"", all ? " AND " : " OR ");
-    int rc = match ? run((struct sq_store *)st, SQ_MEMORY_KEYWORD, tenant_id, q, match, want,
-                         hit_row, &h)
+    int rc = match ? ranked((struct sq_store *)st, tenant_id, q, match, want, fn, ctx)
                    : mni_seterr(st->db, MN_ENOMEM, "out of memory searching by keyword");
     free(match);
     return rc;

@@ -131,13 +131,17 @@ static const char *const sql[SQ__COUNT] = {
                                    "CASE WHEN ?7 THEN id END FROM memories "
                                    "WHERE tenant_id = ?1 AND identity_id = ?6 AND" VISIBLE
                                    "AND (?5 IS NULL OR type = ?5) AND embedding IS NOT NULL",
-    /* ?2: the FTS5 query (words, quoted, joined by OR); ?7: how many. bm25 is lower for the
-     * better match. */
-    [SQ_MEMORY_KEYWORD] = "SELECT m.key, -bm25(memory_fts) FROM memory_fts "
-                          "CROSS JOIN memories m ON m.key = memory_fts.rowid "
-                          "WHERE memory_fts MATCH ?2 AND m.tenant_id = ?1 AND" VISIBLE
-                          "AND (?5 IS NULL OR type = ?5) AND (?6 IS NULL OR identity_id = ?6) "
-                          "AND embedding IS NOT NULL ORDER BY bm25(memory_fts), m.key LIMIT ?7",
+    /* The keyword ranking comes in two statements (sqlite/keyword.c): the index orders every
+     * match of ?1, the FTS5 query (words, quoted, joined by OR or AND), by BM25 (lower for the
+     * better match: the score is its negation), ties by key; then each, best first, is checked
+     * against its row until enough pass. Joined in one statement, every match's row would be
+     * read before the first result, most of them for candidates beyond the limit. */
+    [SQ_MEMORY_KEYWORD] = "SELECT rowid, -bm25(memory_fts) AS score FROM memory_fts "
+                          "WHERE memory_fts MATCH ?1 ORDER BY score DESC, rowid",
+    /* ?2: a key the keyword index matched; a row when q selects that memory. */
+    [SQ_MEMORY_KEYWORD_ROW] = "SELECT 1 FROM memories WHERE key = ?2 AND tenant_id = ?1 AND"
+                              VISIBLE "AND (?5 IS NULL OR type = ?5) "
+                              "AND (?6 IS NULL OR identity_id = ?6) AND embedding IS NOT NULL",
     /* ?2: a JSON array of words (letters and digits only: store/keywords.h), each quoted
      * into an FTS5 query of its own; ?7: the count's cap. Rows: the word's index, its count. */
     [SQ_MEMORY_WORD_COUNTS] = "SELECT w.key, (SELECT count(*) FROM (SELECT 1 FROM memory_fts "
