@@ -336,7 +336,7 @@ bench-ann-hnswlib: all bench-ann-data
 bench-python: all
 	@mkdir -p $(B)/bench
 	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -Iinclude -o $(B)/bench/search_call \
-	    bindings/python/bench/search_call.c -L$(B) -lmanushya -Wl,-rpath,$(abspath $(B))
+	    bindings/bench/search_call.c -L$(B) -lmanushya -Wl,-rpath,$(abspath $(B))
 	MANUSHYA_LIBRARY=$(abspath $(B))/libmanushya.so.1 python3 bindings/python/bench/bench_search.py \
 	    --c-program $(B)/bench/search_call
 

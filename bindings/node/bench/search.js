@@ -3,8 +3,8 @@
 // mn_memory_search() call made from C, in the same run: a fresh SQLite database in a temp dir
 // with N generated memories, the same query, k and actor (the tenant's system actor, whom no
 // rate limit applies to), the same library (MANUSHYA_LIBRARY, else libmanushya.so.1; the C
-// side is compiled against it with $CC, default cc). Prints the parameters and the p50/p99
-// latency of both; asserts nothing.
+// side, bindings/bench/search_call.c, is compiled against it with $CC, default cc). Prints
+// the parameters and the p50/p99 latency of both; asserts nothing.
 //   node bench/search.js [--memories N] [--calls N] [--k K] [--query TEXT]
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -58,15 +58,15 @@ function populate(url, n) {
 
 function buildC(dir) {
   const lib = process.env.MANUSHYA_LIBRARY;
-  const exe = path.join(dir, 'search_c');
+  const exe = path.join(dir, 'search_call');
   const link = lib ? [lib, `-Wl,-rpath,${path.dirname(path.resolve(lib))}`] : ['-lmanushya'];
   execFileSync(process.env.CC || 'cc', ['-std=c11', '-O2', '-Wall', '-Werror',
     `-I${path.resolve(__dirname, '../../../include')}`, '-o', exe,
-    path.join(__dirname, 'search_c.c'), ...link], { stdio: 'inherit' });
+    path.resolve(__dirname, '../../bench/search_call.c'), ...link], { stdio: 'inherit' });
   return exe;
 }
 
-// p50 and p99 of ns (nanoseconds, sorted in place), as in search_c.c.
+// p50 and p99 of ns (nanoseconds, sorted in place).
 function percentiles(ns) {
   ns.sort((x, y) => x - y);
   return [ns[Math.floor((ns.length - 1) / 2)], ns[Math.floor((ns.length * 99 - 1) / 100)]];
@@ -96,8 +96,9 @@ function main() {
     const url = path.join(dir, 'bench.db');
     populate(url, a.memories);
     const exe = buildC(dir);
-    const c = execFileSync(exe, [url, 'bench', a.query, String(a.k), String(a.calls)],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split(' ').map(Number);
+    const c = percentiles(execFileSync(exe, [url, 'bench', '-', String(a.k), String(a.calls),
+      a.query], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+      .trim().split('\n').map((us) => Number(us) * 1000));
     const node = timeNode(url, a);
     const us = (ns) => (ns / 1000).toFixed(1).padStart(8);
     console.log(`libmanushya ${manushya.version}, node ${process.version}, SQLite file, ` +

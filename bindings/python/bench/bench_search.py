@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench_search.py -- what the Python package adds to one search call, measured in one run:
 
-  1. C:       mn_memory_search from a C program (search_call.c), the same database and queries;
+  1. C:       mn_memory_search from a C program (bindings/bench/search_call.c), the same database and queries;
   2. ctypes:  the same C call through ctypes from Python, its result freed unread;
   3. package: actor.memories.search(query, k=k), the result converted to dataclasses; and
      within each such call, its time less that of the C call it makes (paired: the package's

@@ -1,16 +1,20 @@
 /*
- * search_call.c — the C side of bench_search.py: times mn_memory_search on an existing
- * database, one call at a time, with the options the Python side uses (query text, k, nothing
- * else set), and prints each call's latency in microseconds, one a line:
+ * search_call.c — the C side of the language packages' search benchmarks
+ * (bindings/python/bench/bench_search.py, bindings/node/bench/search.js): times
+ * mn_memory_search on an existing database, one call at a time, with the options the packages
+ * use (query text, k, nothing else set), after a tenth more calls to warm up, and prints each
+ * call's latency in microseconds, one a line:
  *     search_call URL TENANT IDENTITY K CALLS QUERY...
- * Queries are used in turn; every result is freed unread. Rate limits are off (an identity may
- * search 2000 times an hour by default). Asserts nothing.
+ * IDENTITY "-" is the tenant's system actor. Queries are used in turn; every result is freed
+ * unread. Rate limits are off (an identity may search 2000 times an hour by default). Asserts
+ * nothing.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <manushya.h>
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double now_us(void)
@@ -38,7 +42,7 @@ int main(int argc, char **argv)
     int rc = us ? mn_open(&db, argv[1], &cfg) : MN_ENOMEM;
     mn_actor actor = MN_ACTOR_INIT;
     actor.tenant = argv[2];
-    actor.identity = argv[3];
+    actor.identity = strcmp(argv[3], "-") == 0 ? NULL : argv[3];
     mn_search_options opt = MN_SEARCH_OPTIONS_INIT;
     opt.k = k;
     for (int i = -calls / 10; rc == MN_OK && i < calls; i++) { /* a tenth more to warm up */
