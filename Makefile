@@ -5,6 +5,7 @@
 #   make deps            installs the Debian packages the build needs (scripts/deps.sh)
 #   WITH_POSTGRES=0 WITH_REDIS=0 WITH_CURL=0   leave out a backend and the library it links
 #                        (each on its own; default all 1); use a build dir of its own (B=...)
+#   WITH_SERVE=0         a CLI without `manushya serve` (and without libmicrohttpd, zlib)
 #   make abi-check       the shared library's ABI against the stored baseline (tests/abi/)
 #   make abi-baseline    writes that baseline (and the frozen header of a MAJOR.0 release)
 #   make install         PREFIX=/usr/local DESTDIR=
@@ -68,6 +69,16 @@ UNBUILT_SRCS  := $(foreach b,$(UNBUILT),$($(b)_SRCS))
 UNBUILT_TESTS := $(sort $(foreach b,$(UNBUILT),$($(b)_TESTS)))
 BUILD_OPTIONS := $(foreach b,$(BACKENDS),WITH_$(b)=$(WITH_$(b)))
 
+# ---- the HTTP server ------------------------------------------------------------------------
+# `manushya serve` (serve/) is part of the CLI, not of the library: WITH_SERVE=0 leaves it and
+# its libraries (libmicrohttpd, zlib) out of the CLI; the library is the same either way.
+WITH_SERVE ?= 1
+ifeq ($(WITH_SERVE),1)
+  SERVE_OBJS   = $(patsubst %.c,$(B)/obj/%.o,$(sort $(wildcard serve/*.c)))
+  SERVE_CFLAGS = -DMN_CLI_SERVE $(shell pkg-config --cflags libmicrohttpd zlib 2>/dev/null)
+  SERVE_LIBS   = $(shell pkg-config --libs libmicrohttpd zlib 2>/dev/null)
+endif
+
 # Deferred (=, not :=): on a fresh machine the packages appear only once deps-ok has run.
 DEPS_PKGS  := sqlite3 libcjson libsodium $(OPTIONAL_PKGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(DEPS_PKGS) 2>/dev/null)
@@ -105,7 +116,7 @@ all: deps-ok $(SHLIB) $(B)/libmanushya.so $(STLIB) $(CLI)
 # command when one is missing; `make deps`, `make check` and `make demo` install it.
 # Everything compiled waits for them (order-only prerequisites).
 .PHONY: deps-ok deps-test-ok
-DEPS_SH := $(BUILD_OPTIONS) scripts/deps.sh
+DEPS_SH := $(BUILD_OPTIONS) WITH_SERVE=$(WITH_SERVE) scripts/deps.sh
 DEPS_FIX := $(if $(filter check demo,$(MAKECMDGOALS)),,--require)
 deps-ok:
 	@$(DEPS_SH) $(DEPS_FIX)
@@ -145,10 +156,15 @@ $(B)/obj/%.o: %.c | deps-ok $(B)/gen/build_options.h
 
 # The CLI is a user of the library like any other: manushya.h is all it sees (no -Ilib).
 CLI_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -pthread -Iinclude \
-             $(shell pkg-config --cflags libcjson 2>/dev/null)
+             $(shell pkg-config --cflags libcjson 2>/dev/null) $(SERVE_CFLAGS)
 $(B)/obj/cli/%.o: cli/%.c | deps-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(CLI_CFLAGS) -MMD -MP -c $< -o $@
+
+# The server is a user of the public API too, with the CLI's helpers (cli.h).
+$(B)/obj/serve/%.o: serve/%.c | deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_CFLAGS) -Icli -MMD -MP -c $< -o $@
 
 # One relocatable object with the hidden (internal) symbols made local, so that a program
 # linking the archive sees only mn_* names, as with the shared library.
@@ -170,9 +186,9 @@ $(B)/libmanushya.so: $(SHLIB)
 # The CLI links the shared library, found next to it in the build dir or, installed, in
 # LIBDIR (the run path, relative to the binary, so that a DESTDIR or a moved tree works too).
 CLI_RPATH = $$ORIGIN:$$ORIGIN/$(shell realpath -m --relative-to=$(BINDIR) $(LIBDIR))
-$(CLI): $(CLI_OBJS) $(B)/libmanushya.so
-	$(CC) $(CLI_CFLAGS) -o $@ $(CLI_OBJS) -L$(B) -lmanushya -Wl,-rpath,'$(CLI_RPATH)' \
-	    $(shell pkg-config --libs libcjson 2>/dev/null) -lm
+$(CLI): $(CLI_OBJS) $(SERVE_OBJS) $(B)/libmanushya.so
+	$(CC) $(CLI_CFLAGS) -o $@ $(CLI_OBJS) $(SERVE_OBJS) -L$(B) -lmanushya \
+	    -Wl,-rpath,'$(CLI_RPATH)' $(shell pkg-config --libs libcjson 2>/dev/null) $(SERVE_LIBS) -lm
 
 # Unit tests reach internal functions too, so they link the objects, not the archive.
 # The shared test code (tests/support) is compiled once, not into every test program (and

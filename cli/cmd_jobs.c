@@ -12,26 +12,6 @@ const char *cli_embed_status_name(int status)
                                                                               : "done";
 }
 
-static cJSON *json_job(const mn_job *j)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "memory_id", j->memory_id);
-    cJSON_AddStringToObject(o, "tenant_id", j->tenant_id);
-    cJSON_AddStringToObject(o, "status", cli_embed_status_name(j->status));
-    cJSON_AddNumberToObject(o, "attempts", j->attempts);
-    if (j->next_at)
-        cJSON_AddItemToObject(o, "next_at", cli_json_int(j->next_at));
-    else
-        cJSON_AddNullToObject(o, "next_at");
-    if (j->error)
-        cJSON_AddStringToObject(o, "error", j->error);
-    else
-        cJSON_AddNullToObject(o, "error");
-    cJSON_AddItemToObject(o, "created_at", cli_json_int(j->created_at));
-    cJSON_AddItemToObject(o, "updated_at", cli_json_int(j->updated_at));
-    return o;
-}
-
 static int run_list(cli_ctx *c, int argc, char **argv)
 {
     const char *status = NULL;
@@ -58,7 +38,7 @@ static int run_list(cli_ctx *c, int argc, char **argv)
     if (c->json) {
         cJSON *arr = cJSON_CreateArray();
         for (size_t i = 0; i < l->count; i++)
-            cJSON_AddItemToArray(arr, json_job(l->items[i]));
+            cJSON_AddItemToArray(arr, cli_json_job(l->items[i]));
         mn_jobs_free(l);
         return cli_json_emit(arr);
     }

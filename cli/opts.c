@@ -75,6 +75,9 @@ const cli_group *const *cli_groups(size_t *n)
         &cli_group_worker, &cli_group_jobs, /* asynchronous embedding */
         &cli_group_metrics, &cli_group_health, /* operations */
         &cli_group_maintenance,
+#ifdef MN_CLI_SERVE
+        &cli_group_serve, /* the HTTP API (serve/) */
+#endif
     };
     *n = sizeof all / sizeof all[0];
     return all;
