@@ -209,7 +209,8 @@ $(B)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(LIB_OBJS) | deps-test-ok
 # (FUZZ_CHECK_SECONDS, default 6). MN_NOT_BUILT: the test programs this build's switches left
 # out, for run.sh to report.
 check: all $(UNIT_BINS) $(BENCH_BINS) $(if $(filter 0,$(WITH_POSTGRES) $(WITH_REDIS) $(WITH_CURL)),,fuzz-build) | deps-test-ok
-	MN_BUILD=$(B) MN_NOT_BUILT="$(UNBUILT_TESTS)" MN_BUILD_OPTIONS="$(BUILD_OPTIONS)" \
+	MN_BUILD=$(B) MN_NOT_BUILT="$(UNBUILT_TESTS)" \
+	    MN_BUILD_OPTIONS="$(BUILD_OPTIONS) WITH_SERVE=$(WITH_SERVE)" \
 	    tests/run.sh $(UNIT_BINS)
 
 # ---- fuzzing --------------------------------------------------------------------------------
@@ -371,6 +372,7 @@ install: all
 	    pkgconfig/manushya.pc.in > $(DESTDIR)$(PCDIR)/manushya.pc
 	chmod 644 $(DESTDIR)$(PCDIR)/manushya.pc
 	install -m 644 man/manushya.1 $(DESTDIR)$(MANDIR)/man1/manushya.1
+	$(if $(SERVE_OBJS),install -m 644 man/manushya-serve.1 $(DESTDIR)$(MANDIR)/man1/manushya-serve.1)
 	install -m 644 man/libmanushya.3 $(DESTDIR)$(MANDIR)/man3/libmanushya.3
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/manushya
 
@@ -378,7 +380,8 @@ uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/manushya.h $(DESTDIR)$(LIBDIR)/libmanushya.so.$(VERSION) \
 	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libmanushya.so \
 	    $(DESTDIR)$(LIBDIR)/libmanushya.a $(DESTDIR)$(PCDIR)/manushya.pc \
-	    $(DESTDIR)$(MANDIR)/man1/manushya.1 $(DESTDIR)$(MANDIR)/man3/libmanushya.3 \
+	    $(DESTDIR)$(MANDIR)/man1/manushya.1 $(DESTDIR)$(MANDIR)/man1/manushya-serve.1 \
+	    $(DESTDIR)$(MANDIR)/man3/libmanushya.3 \
 	    $(DESTDIR)$(BINDIR)/manushya
 
 clean:
