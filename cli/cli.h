@@ -251,6 +251,9 @@ extern const cli_group cli_group_maintenance;
 int cli_maintenance_report(const cli_ctx *c, const mn_maintenance_report *r, cJSON *into);
 /* "done", "pending", "failed" for an MNI_EMBED_* status (cmd_jobs.c). */
 const char *cli_embed_status_name(int status);
+/* The MN_EMBED_PENDING or MN_EMBED_FAILED a job status is named by ("pending", "failed"); -1
+ * for any other name. */
+int cli_embed_status_of(const char *name);
 
 /* manushya serve (serve/cmd_serve.c), in builds with WITH_SERVE=1 (MN_CLI_SERVE). */
 extern const cli_group cli_group_serve;

@@ -6,6 +6,13 @@
 
 #include <string.h>
 
+int cli_embed_status_of(const char *name)
+{
+    return strcmp(name, "pending") == 0 ? MN_EMBED_PENDING
+           : strcmp(name, "failed") == 0 ? MN_EMBED_FAILED
+                                          : -1;
+}
+
 const char *cli_embed_status_name(int status)
 {
     return status == MN_EMBED_PENDING ? "pending" : status == MN_EMBED_FAILED ? "failed"
@@ -22,12 +29,8 @@ static int run_list(cli_ctx *c, int argc, char **argv)
     int rc = cli_parse(c, argc, argv, opts, 0, 0);
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE)
         return rc;
-    int st = -1;
-    if (status && strcmp(status, "pending") == 0)
-        st = MN_EMBED_PENDING;
-    else if (status && strcmp(status, "failed") == 0)
-        st = MN_EMBED_FAILED;
-    else if (status)
+    int st = status ? cli_embed_status_of(status) : -1;
+    if (status && st < 0)
         return cli_usage_error(c, "--status: give pending or failed, not '%s'", status);
     if ((rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;

@@ -272,6 +272,12 @@ size_t sv_arg_strs(const sv_req *r, const char *name, const char ***out)
     return n;
 }
 
+cJSON *sv_items(sv_req *r)
+{
+    r->out = cJSON_CreateObject();
+    return cJSON_AddArrayToObject(r->out, "items");
+}
+
 /* ---- errors ------------------------------------------------------------------------------- */
 static const struct {
     int rc, status;

@@ -35,8 +35,7 @@ static int list(sv_req *r)
     mn_identities *l = NULL;
     int rc = mn_identity_list(r->db, &r->actor, &l);
     if (rc == MN_OK) {
-        r->out = cJSON_CreateObject();
-        cJSON *items = cJSON_AddArrayToObject(r->out, "items");
+        cJSON *items = sv_items(r);
         for (size_t i = 0; i < l->count; i++)
             cJSON_AddItemToArray(items, cli_json_identity(l->items[i]));
     }

@@ -12,8 +12,7 @@ static int list(sv_req *r)
     mn_apikeys *l = NULL;
     int rc = mn_apikey_list(r->db, &r->actor, sv_arg_str(r, "identity"), &l);
     if (rc == MN_OK) {
-        r->out = cJSON_CreateObject();
-        cJSON *items = cJSON_AddArrayToObject(r->out, "items");
+        cJSON *items = sv_items(r);
         for (size_t i = 0; i < l->count; i++)
             cJSON_AddItemToArray(items, cli_json_apikey(l->items[i], NULL));
     }

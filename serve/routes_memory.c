@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-cJSON *sv_json_memories(const mn_memories *l, int scores)
+/* { "items": [...], "next_cursor": ... }; scores: with each hit's similarity and score. */
+static cJSON *json_memories(const mn_memories *l, int scores)
 {
     cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
     for (size_t i = 0; i < l->count; i++) {
@@ -44,6 +45,14 @@ static int memory_out(sv_req *r, int rc, mn_memory *m)
     if (rc == MN_OK)
         r->out = cli_json_memory(m);
     mn_memory_free(m);
+    return rc;
+}
+
+static int memories_out(sv_req *r, int rc, mn_memories *l, int scores)
+{
+    if (rc == MN_OK)
+        r->out = json_memories(l, scores);
+    mn_memories_free(l);
     return rc;
 }
 
@@ -95,11 +104,10 @@ static int list(sv_req *r)
     o.limit = (int)sv_arg_int(r, "limit", 0);
     o.cursor = sv_arg_str(r, "cursor");
     mn_memories *l = NULL;
-    if (rc == MN_OK && (rc = mn_memory_list(r->db, &r->actor, &o, &l)) == MN_OK)
-        r->out = sv_json_memories(l, 0);
-    mn_memories_free(l);
+    if (rc == MN_OK)
+        rc = mn_memory_list(r->db, &r->actor, &o, &l);
     free(meta);
-    return rc;
+    return memories_out(r, rc, l, 0);
 }
 
 static int update(sv_req *r)
@@ -171,11 +179,10 @@ static int search(sv_req *r)
     mn_memories *l = NULL;
     if (rc == MN_OK && !o.query)
         rc = sv_invalid(r, "query is required: the text to search for");
-    if (rc == MN_OK && (rc = mn_memory_search(r->db, &r->actor, &o, &l)) == MN_OK)
-        r->out = sv_json_memories(l, 1);
-    mn_memories_free(l);
+    if (rc == MN_OK)
+        rc = mn_memory_search(r->db, &r->actor, &o, &l);
     free(meta);
-    return rc;
+    return memories_out(r, rc, l, 1);
 }
 
 static int history(sv_req *r)
@@ -183,8 +190,7 @@ static int history(sv_req *r)
     mn_history *h = NULL;
     int rc = mn_memory_history(r->db, &r->actor, r->params[0], &h);
     if (rc == MN_OK) {
-        r->out = cJSON_CreateObject();
-        cJSON *items = cJSON_AddArrayToObject(r->out, "items");
+        cJSON *items = sv_items(r);
         for (size_t i = 0; i < h->count; i++) {
             const mn_history_entry *e = h->items[i];
             cJSON *o = cJSON_CreateObject();

@@ -43,8 +43,7 @@ static int events(sv_req *r)
     mn_audit_entries *l = NULL;
     int rc = mn_audit_list(r->db, &r->actor, &f, &l);
     if (rc == MN_OK) {
-        r->out = cJSON_CreateObject();
-        cJSON *items = cJSON_AddArrayToObject(r->out, "items");
+        cJSON *items = sv_items(r);
         for (size_t i = 0; i < l->count; i++)
             cJSON_AddItemToArray(items, cli_json_audit_entry(l->items[i]));
     }
@@ -55,18 +54,13 @@ static int events(sv_req *r)
 static int jobs(sv_req *r)
 {
     const char *status = sv_arg_str(r, "status");
-    int st = -1;
-    if (status && strcmp(status, "pending") == 0)
-        st = MN_EMBED_PENDING;
-    else if (status && strcmp(status, "failed") == 0)
-        st = MN_EMBED_FAILED;
-    else if (status)
+    int st = status ? cli_embed_status_of(status) : -1;
+    if (status && st < 0)
         return sv_invalid(r, "status must be pending or failed, not '%.64s'", status);
     mn_jobs *l = NULL;
     int rc = mn_job_list(r->db, &r->actor, st, (int)sv_arg_int(r, "limit", 0), &l);
     if (rc == MN_OK) {
-        r->out = cJSON_CreateObject();
-        cJSON *items = cJSON_AddArrayToObject(r->out, "items");
+        cJSON *items = sv_items(r);
         for (size_t i = 0; i < l->count; i++)
             cJSON_AddItemToArray(items, cli_json_job(l->items[i]));
     }
@@ -92,8 +86,7 @@ static int rate_limits(sv_req *r)
     int rc = mn_limit_list(r->db, &r->actor, &l);
     if (rc != MN_OK)
         return rc;
-    r->out = cJSON_CreateObject();
-    cJSON *items = cJSON_AddArrayToObject(r->out, "items");
+    cJSON *items = sv_items(r);
     for (size_t i = 0; i < l->count && rc == MN_OK; i++) {
         const mn_limit *e = l->items[i];
         cJSON *o = cJSON_CreateObject();

@@ -19,8 +19,7 @@ static int list(sv_req *r)
     mn_policies *l = NULL;
     int rc = mn_policy_list(r->db, &r->actor, &l);
     if (rc == MN_OK) {
-        r->out = cJSON_CreateObject();
-        cJSON *items = cJSON_AddArrayToObject(r->out, "items");
+        cJSON *items = sv_items(r);
         for (size_t i = 0; i < l->count; i++)
             cJSON_AddItemToArray(items, cli_json_policy(l->items[i]));
     }

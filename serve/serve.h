@@ -121,10 +121,8 @@ const char *sv_code_word(int rc);
 /* { "error": { "code": code, "message": message } } */
 cJSON *sv_error_json(const char *code, const char *message);
 
-/* ---- Lists the routes share (json in cli/json_out.c) -------------------------------------- */
-/* { "items": [...], "next_cursor": ... } of memories; scores: with each hit's similarity and
- * score (search results). */
-cJSON *sv_json_memories(const mn_memories *l, int scores);
+/* Sets r->out to { "items": [] } and returns the array, for a list's items. */
+cJSON *sv_items(sv_req *r);
 
 /* ---- gzip (gzip.c) ------------------------------------------------------------------------ */
 /* 1 when an Accept-Encoding header value accepts gzip (a gzip or * token without q=0). */
