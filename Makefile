@@ -15,6 +15,8 @@
 #   make bench-ann       vector index benchmark on generated 100k x 384 data (ANN_N=1000000: 1M)
 #   make bench-ann-hnswlib  the same, then Debian's hnswlib on the same files, side by side
 #   make bench-ratelimit  rate-limit decisions/s in process, over Redis, and redis-benchmark
+#   make bench-serve     manushya serve under wrk: the guide's mixed load at 1000 connections,
+#                        then each route, then one connection (bench/serve/run.sh)
 #   make fuzz            every libFuzzer harness (tests/fuzz) for FUZZ_SECONDS (default 60) each
 
 PREFIX  ?= /usr/local
@@ -352,6 +354,12 @@ bench-ratelimit: all
 	    redis-cli -p $$port MEMORY USAGE "$$k"; done | sort -n | tail -n 1 | \
 	    sed 's/.*/Redis: the largest rate-limit key of these runs holds & bytes (MEMORY USAGE)/'; \
 	sh tests/servers/redis.sh stop $$d; rm -rf $$d
+
+# manushya serve under wrk (Debian's wrk, bench/serve/mix.lua) on a fresh embedded database:
+# throughput and p50/p95/p99 per route; CONNECTIONS, SECONDS_EACH, THREADS, MEMORIES set them.
+.PHONY: bench-serve
+bench-serve: all
+	sh bench/serve/run.sh $(CLI)
 
 # ---- install --------------------------------------------------------------------------------
 # manushya.pc is made at each install: its paths are those of this install, relative to
