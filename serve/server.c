@@ -206,7 +206,7 @@ static const char *presented_key(struct MHD_Connection *c)
     return header(c, "X-API-Key");
 }
 
-/* MN_OK with the actor set from the key, or MN_EDENIED. A missing or malformed key costs what
+/* MN_OK with the actor set from the key, MN_EDENIED, or the store's failure. A missing or malformed key costs what
  * a wrong one does (a key of the right shape is checked in its place), so that neither the
  * answer nor its time tells them apart. */
 static int authenticate(sv_req *r, struct MHD_Connection *c, mn_apikey **k)
@@ -282,9 +282,12 @@ static enum MHD_Result serve(conn *k, struct MHD_Connection *c, const char *meth
 
     mn_apikey *key = NULL;
     int rc = MN_OK;
-    if (!r->route->open && authenticate(r, c, &key) != MN_OK) {
+    if (!r->route->open && (rc = authenticate(r, c, &key)) != MN_OK) {
         mn_apikey_free(key);
-        return send_error(k, c, method, path, 401, "unauthorized", UNAUTHORIZED);
+        if (rc == MN_EDENIED)
+            return send_error(k, c, method, path, 401, "unauthorized", UNAUTHORIZED);
+        return send_error(k, c, method, path, sv_status_of(rc), sv_code_word(rc),
+                          mn_errmsg(r->db)); /* the store failed, not the key */
     }
     query_ctx q = {r, MN_OK};
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_query_arg, &q);
