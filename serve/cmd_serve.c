@@ -12,7 +12,7 @@
 
 static int run_serve(cli_ctx *c, int argc, char **argv)
 {
-    sv_options o = {.listen = "127.0.0.1:8080", .threads = 4, .max_connections = 1000,
+    sv_options o = {.listen = "127.0.0.1:8080", .threads = 16, .max_connections = 1000,
                      .timeout_s = 30, .drain_s = 10, .access_log = "-"};
     int max_body = 1 << 20, workers = 0;
     const cli_opt opts[] = {{"listen", CLI_OPT_STR, &o.listen, NULL},
@@ -80,7 +80,8 @@ static const cli_cmd cmds[] = {
      "  --listen ADDR:PORT    where to listen: default 127.0.0.1:8080; [::1]:PORT for IPv6;\n"
      "                        port 0 picks a free one (the first line on stderr names it)\n"
      "  --threads N           threads answering requests, each polling its connections\n"
-     "                        with epoll: default 4\n"
+     "                        with epoll: default 16 (a call that waits, a write behind\n"
+     "                        another, holds up only its own thread's connections)\n"
      "  --max-connections N   open connections at most (more wait to be accepted): 1000\n"
      "  --timeout S           a connection idle or sending this long is closed: default 30\n"
      "  --max-body BYTES      larger bodies get 413: default 1048576\n"

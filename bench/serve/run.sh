@@ -4,13 +4,14 @@
 # repeated, made distinct); the server runs with THREADS threads, its limits raised so that the
 # load measures the server, not the limiter. Then, with wrk at CONNECTIONS open connections for
 # SECONDS each: the mixed workload (search 70%, add 20%, get 10%), then each route alone; then
-# search on one connection, beside the server's own time for the same requests (its access
+# search on one connection (ROUTES: the runs at CONNECTIONS, default "mix search add get"), beside the server's own time for the same requests (its access
 # log), to show the server's overhead against the client's wait.
 # Prints the figures and their parameters; the goal is the guide's p95 < 200 ms, no errors.
 #   bench/serve/run.sh MANUSHYA
 set -eu
 M=$1
-: "${CONNECTIONS:=1000}" "${SECONDS_EACH:=20}" "${THREADS:=4}" "${MEMORIES:=5000}"
+: "${CONNECTIONS:=1000}" "${SECONDS_EACH:=20}" "${THREADS:=16}" "${MEMORIES:=5000}"
+: "${ROUTES:=mix search add get}"
 command -v wrk >/dev/null || { echo "bench-serve: needs wrk: apt-get install wrk" >&2; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 d=$(mktemp -d "${TMPDIR:-/tmp}/manushya-bench-serve.XXXXXX")
@@ -55,7 +56,19 @@ url=http://127.0.0.1:$port
 
 echo "manushya serve under wrk: $MEMORIES memories (SQLite, local embedder), $THREADS server" \
      "threads, $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${SECONDS_EACH}s"
+# Waits until the server has answered what the last run left queued (its access log stops
+# growing), so that no run counts another's requests.
+quiet() {
+    last=-1
+    for _ in $(seq 120); do
+        size=$(wc -c <"$d/access.log")
+        [ "$size" -eq "$last" ] && return
+        last=$size
+        sleep 1
+    done
+}
 run() { # ROUTE CONNECTIONS SECONDS: wrk's summary lines
+    quiet
     : >"$d/access.log"
     MN_KEY=$key MN_IDS=$d/ids MN_ROUTE=$1 wrk -t$(($2 < 2 ? $2 : 2)) -c"$2" -d"$3s" --timeout 10s --latency \
         -s "$here/mix.lua" "$url" >"$d/wrk.out" 2>&1 || { cat "$d/wrk.out"; return 1; }
@@ -85,7 +98,6 @@ for name, v in sorted(by.items()):
           f" ms, p99 {q(.99):.2f} ms (in the server: auth, JSON, the library call)")
 PY
 }
-run mix "$CONNECTIONS" "$SECONDS_EACH"
-for r in search add get; do run "$r" "$CONNECTIONS" "$SECONDS_EACH"; done
+for r in $ROUTES; do run "$r" "$CONNECTIONS" "$SECONDS_EACH"; done
 echo "one connection:"
 run search 1 5
