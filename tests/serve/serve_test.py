@@ -384,7 +384,7 @@ s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
 t0 = time.monotonic()
 closed = False
 try:
-    for _ in range(20):
+    for _ in range(40):
         time.sleep(0.5)
         s.sendall(b"")  # nothing more: the headers never end
         s.settimeout(0.1)
@@ -398,7 +398,7 @@ except OSError:
     closed = True
 elapsed = time.monotonic() - t0
 s.close()
-check("a slow sender is cut after the --timeout (2 s)", closed and elapsed < 6, elapsed)
+check("a slow sender is cut after the --timeout (2 s)", closed and 1.5 < elapsed < 15, elapsed)
 st, _, _, _ = request(srv, "GET", "/healthz")
 check("the server still answers", st == 200, st)
 
@@ -436,10 +436,15 @@ check("what it acknowledged is in the store", "written during the drain" in out)
 
 # ---- TLS, when GnuTLS and openssl are here ----------------------------------------------------
 cert, pkey = os.path.join(WORK, "cert.pem"), os.path.join(WORK, "key.pem")
-made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                       "-subj", "/CN=127.0.0.1", "-keyout", pkey, "-out", cert],
-                      capture_output=True).returncode == 0
-if made:
+try:
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                           "1", "-subj", "/CN=127.0.0.1", "-keyout", pkey, "-out", cert],
+                          capture_output=True).returncode == 0
+except OSError:
+    made = False
+if not made:
+    print("# no openssl to make a certificate: the TLS cases are skipped")
+else:
     tls = Server("--tls-cert", cert, "--tls-key", pkey)
     ctx = ssl.create_default_context(cafile=cert)
     ctx.check_hostname = False
