@@ -5,6 +5,7 @@
 #   make deps            installs the Debian packages the build needs (scripts/deps.sh)
 #   WITH_POSTGRES=0 WITH_REDIS=0 WITH_CURL=0   leave out a backend and the library it links
 #                        (each on its own; default all 1); use a build dir of its own (B=...)
+#   WITH_SERVE=0         a CLI without `manushya serve` (and without libmicrohttpd, zlib)
 #   make abi-check       the shared library's ABI against the stored baseline (tests/abi/)
 #   make abi-baseline    writes that baseline (and the frozen header of a MAJOR.0 release)
 #   make install         PREFIX=/usr/local DESTDIR=
@@ -15,6 +16,8 @@
 #   make bench-ann-hnswlib  the same, then Debian's hnswlib on the same files, side by side
 #   make bench-ratelimit  rate-limit decisions/s in process, over Redis, and redis-benchmark
 #   make bench-python    one search call from the Python package against the same C call
+#   make bench-serve     manushya serve under wrk: the guide's mixed load at 1000 connections,
+#                        then each route, then one connection (bench/serve/run.sh)
 #   make fuzz            every libFuzzer harness (tests/fuzz) for FUZZ_SECONDS (default 60) each
 
 PREFIX  ?= /usr/local
@@ -69,6 +72,16 @@ UNBUILT_SRCS  := $(foreach b,$(UNBUILT),$($(b)_SRCS))
 UNBUILT_TESTS := $(sort $(foreach b,$(UNBUILT),$($(b)_TESTS)))
 BUILD_OPTIONS := $(foreach b,$(BACKENDS),WITH_$(b)=$(WITH_$(b)))
 
+# ---- the HTTP server ------------------------------------------------------------------------
+# `manushya serve` (serve/) is part of the CLI, not of the library: WITH_SERVE=0 leaves it and
+# its libraries (libmicrohttpd, zlib) out of the CLI; the library is the same either way.
+WITH_SERVE ?= 1
+ifeq ($(WITH_SERVE),1)
+  SERVE_OBJS   = $(patsubst %.c,$(B)/obj/%.o,$(sort $(wildcard serve/*.c)))
+  SERVE_CFLAGS = -DMN_CLI_SERVE $(shell pkg-config --cflags libmicrohttpd zlib 2>/dev/null)
+  SERVE_LIBS   = $(shell pkg-config --libs libmicrohttpd zlib 2>/dev/null)
+endif
+
 # Deferred (=, not :=): on a fresh machine the packages appear only once deps-ok has run.
 DEPS_PKGS  := sqlite3 libcjson libsodium $(OPTIONAL_PKGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(DEPS_PKGS) 2>/dev/null)
@@ -108,7 +121,7 @@ all: deps-ok $(SHLIB) $(B)/libmanushya.so $(STLIB) $(CLI)
 # command when one is missing; `make deps`, `make check` and `make demo` install it.
 # Everything compiled waits for them (order-only prerequisites).
 .PHONY: deps-ok deps-test-ok
-DEPS_SH := $(BUILD_OPTIONS) scripts/deps.sh
+DEPS_SH := $(BUILD_OPTIONS) WITH_SERVE=$(WITH_SERVE) scripts/deps.sh
 DEPS_FIX := $(if $(filter check demo,$(MAKECMDGOALS)),,--require)
 deps-ok:
 	@$(DEPS_SH) $(DEPS_FIX)
@@ -148,10 +161,15 @@ $(B)/obj/%.o: %.c | deps-ok $(B)/gen/build_options.h
 
 # The CLI is a user of the library like any other: manushya.h is all it sees (no -Ilib).
 CLI_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -pthread -Iinclude \
-             $(shell pkg-config --cflags libcjson 2>/dev/null)
+             $(shell pkg-config --cflags libcjson 2>/dev/null) $(SERVE_CFLAGS)
 $(B)/obj/cli/%.o: cli/%.c | deps-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(CLI_CFLAGS) -MMD -MP -c $< -o $@
+
+# The server is a user of the public API too, with the CLI's helpers (cli.h).
+$(B)/obj/serve/%.o: serve/%.c | deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_CFLAGS) -Icli -MMD -MP -c $< -o $@
 
 # One relocatable object with the hidden (internal) symbols made local, so that a program
 # linking the archive sees only mn_* names, as with the shared library.
@@ -173,9 +191,9 @@ $(B)/libmanushya.so: $(SHLIB)
 # The CLI links the shared library, found next to it in the build dir or, installed, in
 # LIBDIR (the run path, relative to the binary, so that a DESTDIR or a moved tree works too).
 CLI_RPATH = $$ORIGIN:$$ORIGIN/$(shell realpath -m --relative-to=$(BINDIR) $(LIBDIR))
-$(CLI): $(CLI_OBJS) $(B)/libmanushya.so
-	$(CC) $(CLI_CFLAGS) -o $@ $(CLI_OBJS) -L$(B) -lmanushya -Wl,-rpath,'$(CLI_RPATH)' \
-	    $(shell pkg-config --libs libcjson 2>/dev/null) -lm
+$(CLI): $(CLI_OBJS) $(SERVE_OBJS) $(B)/libmanushya.so
+	$(CC) $(CLI_CFLAGS) -o $@ $(CLI_OBJS) $(SERVE_OBJS) -L$(B) -lmanushya \
+	    -Wl,-rpath,'$(CLI_RPATH)' $(shell pkg-config --libs libcjson 2>/dev/null) $(SERVE_LIBS) -lm
 
 # Unit tests reach internal functions too, so they link the objects, not the archive.
 # The shared test code (tests/support) is compiled once, not into every test program (and
@@ -206,7 +224,8 @@ $(B)/tests/%: tests/cxx/%.cc include/manushya.hpp include/manushya.h $(B)/libman
 # (FUZZ_CHECK_SECONDS, default 6). MN_NOT_BUILT: the test programs this build's switches left
 # out, for run.sh to report.
 check: all $(UNIT_BINS) $(CXX_BINS) $(BENCH_BINS) $(if $(filter 0,$(WITH_POSTGRES) $(WITH_REDIS) $(WITH_CURL)),,fuzz-build) | deps-test-ok
-	MN_BUILD=$(B) MN_NOT_BUILT="$(UNBUILT_TESTS)" MN_BUILD_OPTIONS="$(BUILD_OPTIONS)" \
+	MN_BUILD=$(B) MN_NOT_BUILT="$(UNBUILT_TESTS)" \
+	    MN_BUILD_OPTIONS="$(BUILD_OPTIONS) WITH_SERVE=$(WITH_SERVE)" \
 	    tests/run.sh $(UNIT_BINS) $(CXX_BINS)
 
 # ---- fuzzing --------------------------------------------------------------------------------
@@ -360,6 +379,12 @@ bench-ratelimit: all
 	    sed 's/.*/Redis: the largest rate-limit key of these runs holds & bytes (MEMORY USAGE)/'; \
 	sh tests/servers/redis.sh stop $$d; rm -rf $$d
 
+# manushya serve under wrk (Debian's wrk, bench/serve/mix.lua) on a fresh embedded database:
+# throughput and p50/p95/p99 per route; CONNECTIONS, SECONDS_EACH, THREADS, MEMORIES set them.
+.PHONY: bench-serve
+bench-serve: all
+	sh bench/serve/run.sh $(CLI)
+
 # ---- install --------------------------------------------------------------------------------
 # manushya.pc is made at each install: its paths are those of this install, relative to
 # ${prefix} where they are under PREFIX; it names only the libraries this build links.
@@ -380,6 +405,7 @@ install: all
 	    pkgconfig/manushya.pc.in > $(DESTDIR)$(PCDIR)/manushya.pc
 	chmod 644 $(DESTDIR)$(PCDIR)/manushya.pc
 	install -m 644 man/manushya.1 $(DESTDIR)$(MANDIR)/man1/manushya.1
+	$(if $(SERVE_OBJS),install -m 644 man/manushya-serve.1 $(DESTDIR)$(MANDIR)/man1/manushya-serve.1)
 	install -m 644 man/libmanushya.3 $(DESTDIR)$(MANDIR)/man3/libmanushya.3
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/manushya
 
@@ -388,7 +414,8 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/libmanushya.so.$(VERSION) \
 	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libmanushya.so \
 	    $(DESTDIR)$(LIBDIR)/libmanushya.a $(DESTDIR)$(PCDIR)/manushya.pc \
-	    $(DESTDIR)$(MANDIR)/man1/manushya.1 $(DESTDIR)$(MANDIR)/man3/libmanushya.3 \
+	    $(DESTDIR)$(MANDIR)/man1/manushya.1 $(DESTDIR)$(MANDIR)/man1/manushya-serve.1 \
+	    $(DESTDIR)$(MANDIR)/man3/libmanushya.3 \
 	    $(DESTDIR)$(BINDIR)/manushya
 
 clean:

@@ -190,6 +190,9 @@ cJSON *cli_json_identity(const mn_identity *i);
 cJSON *cli_json_policy(const mn_policy *p);
 cJSON *cli_json_decision(const mn_decision *d);
 cJSON *cli_json_audit_entry(const mn_audit_entry *e);
+/* An API key as lists show it; with the key itself when key is not NULL (made just now). */
+cJSON *cli_json_apikey(const mn_apikey *k, const char *key);
+cJSON *cli_json_job(const mn_job *j);
 /* Stored JSON text (object/array) for embedding in output as it is; a string when it is not
  * JSON. */
 cJSON *cli_json_raw(const char *text);
@@ -253,6 +256,12 @@ extern const cli_group cli_group_mcp;
 int cli_maintenance_report(const cli_ctx *c, const mn_maintenance_report *r, cJSON *into);
 /* "done", "pending", "failed" for an MNI_EMBED_* status (cmd_jobs.c). */
 const char *cli_embed_status_name(int status);
+/* The MN_EMBED_PENDING or MN_EMBED_FAILED a job status is named by ("pending", "failed"); -1
+ * for any other name. */
+int cli_embed_status_of(const char *name);
+
+/* manushya serve (serve/cmd_serve.c), in builds with WITH_SERVE=1 (MN_CLI_SERVE). */
+extern const cli_group cli_group_serve;
 
 /* memory commands implemented outside cmd_memory.c (its table names them). */
 int cli_memory_get(cli_ctx *c, int argc, char **argv);

@@ -6,30 +6,17 @@
 
 #include <string.h>
 
+int cli_embed_status_of(const char *name)
+{
+    return strcmp(name, "pending") == 0 ? MN_EMBED_PENDING
+           : strcmp(name, "failed") == 0 ? MN_EMBED_FAILED
+                                          : -1;
+}
+
 const char *cli_embed_status_name(int status)
 {
     return status == MN_EMBED_PENDING ? "pending" : status == MN_EMBED_FAILED ? "failed"
                                                                               : "done";
-}
-
-static cJSON *json_job(const mn_job *j)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "memory_id", j->memory_id);
-    cJSON_AddStringToObject(o, "tenant_id", j->tenant_id);
-    cJSON_AddStringToObject(o, "status", cli_embed_status_name(j->status));
-    cJSON_AddNumberToObject(o, "attempts", j->attempts);
-    if (j->next_at)
-        cJSON_AddItemToObject(o, "next_at", cli_json_int(j->next_at));
-    else
-        cJSON_AddNullToObject(o, "next_at");
-    if (j->error)
-        cJSON_AddStringToObject(o, "error", j->error);
-    else
-        cJSON_AddNullToObject(o, "error");
-    cJSON_AddItemToObject(o, "created_at", cli_json_int(j->created_at));
-    cJSON_AddItemToObject(o, "updated_at", cli_json_int(j->updated_at));
-    return o;
 }
 
 static int run_list(cli_ctx *c, int argc, char **argv)
@@ -42,12 +29,8 @@ static int run_list(cli_ctx *c, int argc, char **argv)
     int rc = cli_parse(c, argc, argv, opts, 0, 0);
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE)
         return rc;
-    int st = -1;
-    if (status && strcmp(status, "pending") == 0)
-        st = MN_EMBED_PENDING;
-    else if (status && strcmp(status, "failed") == 0)
-        st = MN_EMBED_FAILED;
-    else if (status)
+    int st = status ? cli_embed_status_of(status) : -1;
+    if (status && st < 0)
         return cli_usage_error(c, "--status: give pending or failed, not '%s'", status);
     if ((rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
@@ -58,7 +41,7 @@ static int run_list(cli_ctx *c, int argc, char **argv)
     if (c->json) {
         cJSON *arr = cJSON_CreateArray();
         for (size_t i = 0; i < l->count; i++)
-            cJSON_AddItemToArray(arr, json_job(l->items[i]));
+            cJSON_AddItemToArray(arr, cli_json_job(l->items[i]));
         mn_jobs_free(l);
         return cli_json_emit(arr);
     }

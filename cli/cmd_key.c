@@ -22,22 +22,6 @@ static int begin(cli_ctx *c, int argc, char **argv, const cli_opt *opts, int nar
     return cli_actor(c, a);
 }
 
-/* What lists show of a key; the key itself when key is not NULL. */
-static cJSON *key_json(const mn_apikey *k, const char *key)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (key)
-        cJSON_AddStringToObject(o, "key", key);
-    cJSON_AddStringToObject(o, "id", k->id);
-    cJSON_AddStringToObject(o, "tenant_id", k->tenant_id);
-    cJSON_AddStringToObject(o, "identity_id", k->identity_id);
-    cJSON_AddItemToObject(o, "scopes", k->scopes ? cli_json_raw(k->scopes) : cJSON_CreateNull());
-    cJSON_AddItemToObject(o, "created_at", cli_json_int(k->created_at));
-    cJSON_AddItemToObject(o, "expires_at", cli_json_int(k->expires_at));
-    cJSON_AddItemToObject(o, "last_used_at", cli_json_int(k->last_used_at));
-    return o;
-}
-
 /* "memory:read,memory:create" as the JSON array the library takes (malloc'd). */
 static char *scopes_json(const char *list)
 {
@@ -80,7 +64,7 @@ static int run_create(cli_ctx *c, int argc, char **argv)
     if (rc != MN_OK)
         return cli_fail(c, rc, "key create for %s", identity);
     if (c->json)
-        rc = cli_json_emit(key_json(k, key));
+        rc = cli_json_emit(cli_json_apikey(k, key));
     else
         printf("%s\n", key);
     mn_free(key);
@@ -116,7 +100,7 @@ static int run_list(cli_ctx *c, int argc, char **argv)
     if (c->json) {
         cJSON *arr = cJSON_CreateArray();
         for (size_t i = 0; i < l->count; i++)
-            cJSON_AddItemToArray(arr, key_json(l->items[i], NULL));
+            cJSON_AddItemToArray(arr, cli_json_apikey(l->items[i], NULL));
         rc = cli_json_emit(arr);
     } else {
         for (size_t i = 0; i < l->count; i++)

@@ -138,6 +138,43 @@ cJSON *cli_json_audit_entry(const mn_audit_entry *e)
     return o;
 }
 
+/* What lists show of a key; the key itself when key is not NULL. */
+cJSON *cli_json_apikey(const mn_apikey *k, const char *key)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (key)
+        cJSON_AddStringToObject(o, "key", key);
+    cJSON_AddStringToObject(o, "id", k->id);
+    cJSON_AddStringToObject(o, "tenant_id", k->tenant_id);
+    cJSON_AddStringToObject(o, "identity_id", k->identity_id);
+    cJSON_AddItemToObject(o, "scopes", k->scopes ? cli_json_raw(k->scopes) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "created_at", cli_json_int(k->created_at));
+    cJSON_AddItemToObject(o, "expires_at", cli_json_int(k->expires_at));
+    cJSON_AddItemToObject(o, "last_used_at", cli_json_int(k->last_used_at));
+    return o;
+}
+
+/* A job of asynchronous embedding; next_at and error are null when there is none. */
+cJSON *cli_json_job(const mn_job *j)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "memory_id", j->memory_id);
+    cJSON_AddStringToObject(o, "tenant_id", j->tenant_id);
+    cJSON_AddStringToObject(o, "status", cli_embed_status_name(j->status));
+    cJSON_AddNumberToObject(o, "attempts", j->attempts);
+    if (j->next_at)
+        cJSON_AddItemToObject(o, "next_at", cli_json_int(j->next_at));
+    else
+        cJSON_AddNullToObject(o, "next_at");
+    if (j->error)
+        cJSON_AddStringToObject(o, "error", j->error);
+    else
+        cJSON_AddNullToObject(o, "error");
+    cJSON_AddItemToObject(o, "created_at", cli_json_int(j->created_at));
+    cJSON_AddItemToObject(o, "updated_at", cli_json_int(j->updated_at));
+    return o;
+}
+
 int cli_json_emit(cJSON *j)
 {
     char *s = j ? cJSON_PrintUnformatted(j) : NULL;

@@ -33,8 +33,9 @@ static int global_value(const char *name, int argc, char **argv, int *i, const c
     return 1;
 }
 
-/* The versions, then the optional backends the loaded library was built with (mn_features),
- * which scripts and the tests read: "features: postgres redis http-embed", or "features: none". */
+/* The versions, then the optional backends the loaded library was built with (mn_features)
+ * and "serve" when this CLI has the HTTP server, which scripts and the tests read:
+ * "features: postgres redis http-embed serve", or "features: none". */
 static void print_version(void)
 {
     printf("manushya %s (libmanushya %s)\nfeatures:", MN_VERSION, mn_version());
@@ -42,7 +43,11 @@ static void print_version(void)
     for (unsigned bit = 1; bit; bit <<= 1)
         if ((have & bit) && mn_feature_name(bit))
             printf(" %s", mn_feature_name(bit));
+#ifdef MN_CLI_SERVE
+    printf(" serve\n");
+#else
     printf("%s\n", have ? "" : " none");
+#endif
 }
 
 /* Removes the global options from argv[1..], compacting the rest; returns the new argc or -1

@@ -77,6 +77,9 @@ const cli_group *const *cli_groups(size_t *n)
         &cli_group_metrics, &cli_group_health, /* operations */
         &cli_group_maintenance,
         &cli_group_mcp, /* agents */
+#ifdef MN_CLI_SERVE
+        &cli_group_serve, /* the HTTP API (serve/) */
+#endif
     };
     *n = sizeof all / sizeof all[0];
     return all;

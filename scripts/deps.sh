@@ -10,7 +10,7 @@
 # switched off needs neither its library nor the server its tests use.
 set -eu
 
-: "${WITH_POSTGRES:=1}" "${WITH_REDIS:=1}" "${WITH_CURL:=1}"
+: "${WITH_POSTGRES:=1}" "${WITH_REDIS:=1}" "${WITH_CURL:=1}" "${WITH_SERVE:=1}"
 # libpq: the postgres store; hiredis: Redis counters and caches; libcurl: HTTP embedders;
 # libsodium: SHA-256 (embedding cache keys) and random bytes (ids, index tokens).
 BUILD_PKGS="build-essential pkg-config libsqlite3-dev libcjson-dev libsodium-dev"
@@ -34,6 +34,8 @@ if [ "$WITH_REDIS" = 1 ]; then
   BUILD_PKGS="$BUILD_PKGS libhiredis-dev"; TEST_PKGS="$TEST_PKGS redis-server"
 fi
 [ "$WITH_CURL" = 1 ] && BUILD_PKGS="$BUILD_PKGS libcurl4-openssl-dev"
+# libmicrohttpd-dev, zlib1g-dev: manushya serve, the HTTP API (its server and gzip).
+[ "$WITH_SERVE" = 1 ] && BUILD_PKGS="$BUILD_PKGS libmicrohttpd-dev zlib1g-dev"
 
 mode=${1:-}
 [ "$mode" = --require ] && [ "${2:-}" = --test ] && mode=--require-test

@@ -17,8 +17,8 @@ A="--db $DB --tenant acme"
 expect 0 "--version exits 0" --version
 check "--version prints the CLI and library versions" \
     sh -c "head -n 1 '$OUT' | grep -qxF 'manushya $VERSION (libmanushya $VERSION)'"
-check "then the optional backends the library was built with" \
-    sh -c "sed -n '2,\$p' '$OUT' | grep -Eqx 'features: (none|(postgres|redis|http-embed)( (redis|http-embed))*)'"
+check "then the optional backends the library was built with, and serve when the CLI has it" \
+    sh -c "sed -n '2,\$p' '$OUT' | grep -Eqx 'features: (none|serve|(postgres|redis|http-embed)( (redis|http-embed))*( serve)?)'"
 expect 0 "--help exits 0" --help
 check "--help prints usage to stdout" out_has "^usage: manushya"
 expect 2 "no arguments is a usage error (2)"

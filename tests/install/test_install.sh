@@ -74,6 +74,9 @@ check "static library installed (644)" file_mode "$root/lib/libmanushya.a" 644
 check "pkg-config file installed (644)" file_mode "$root/lib/pkgconfig/manushya.pc" 644
 check "manushya(1) installed (644)" file_mode "$root/share/man/man1/manushya.1" 644
 check "libmanushya(3) installed (644)" file_mode "$root/share/man/man3/libmanushya.3" 644
+if "$MN_TOP/$MN_BUILD/manushya" --version | grep -q ' serve$'; then
+  check "manushya-serve(1) installed (644)" file_mode "$root/share/man/man1/manushya-serve.1" 644
+fi
 check "CLI installed (755)" file_mode "$root/bin/manushya" 755
 
 so=$root/lib/libmanushya.so.$version
