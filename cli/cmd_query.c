@@ -6,11 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Both list and search take the same filter options; one table fragment for both. */
-#define FILTER_OPTS(f)                                                                         \
-    {"identity", CLI_OPT_STR, &(f).identity, NULL}, {"type", CLI_OPT_STR, &(f).type, NULL},    \
-        {"meta", CLI_OPT_STR, &(f).metadata, NULL}
-
 static void print_detail(const mn_memory *m)
 {
     char c1[32], c2[32], c3[32], importance[32], version[32];
@@ -171,8 +166,8 @@ int cli_memory_list(cli_ctx *c, int argc, char **argv)
     mn_filter f = MN_FILTER_INIT;
     struct list_run r = {.lo = MN_LIST_OPTIONS_INIT};
     r.lo.filter = &f;
-    int all = 0, deleted = 0, expired = 0;
-    const cli_opt opts[] = {FILTER_OPTS(f),
+    int all = 0, deleted = 0, expired = 0, all_readable = 0;
+    const cli_opt opts[] = {CLI_FILTER_OPTS(f, all_readable),
                             {"limit", CLI_OPT_INT, &r.lo.limit, NULL},
                             {"cursor", CLI_OPT_STR, &r.lo.cursor, NULL},
                             {"all", CLI_OPT_FLAG, &all, NULL},
@@ -183,7 +178,8 @@ int cli_memory_list(cli_ctx *c, int argc, char **argv)
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &r.a)) != CLI_CONTINUE ||
         (rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
-    f.flags = (deleted ? MN_WITH_DELETED : 0) | (expired ? MN_WITH_EXPIRED : 0);
+    f.flags = (deleted ? MN_WITH_DELETED : 0) | (expired ? MN_WITH_EXPIRED : 0) |
+              (all_readable ? MN_ALL_READABLE : 0);
 
     mn_memories *page = NULL;
     rc = each_page(c, all, &r.lo.cursor, list_fetch, &r, list_show, &r, &page);
@@ -295,9 +291,9 @@ int cli_memory_search(cli_ctx *c, int argc, char **argv)
     r.so.filter = &f;
     r.so.k = 10;
     const char *half_life = NULL;
-    int all = 0;
+    int all = 0, all_readable = 0;
     const char *mode = NULL;
-    const cli_opt opts[] = {FILTER_OPTS(f),
+    const cli_opt opts[] = {CLI_FILTER_OPTS(f, all_readable),
                             {"k", CLI_OPT_INT, &r.so.k, NULL},
                             {"min-similarity", CLI_OPT_NUM, &r.so.min_similarity, NULL},
                             {"recency-half-life", CLI_OPT_STR, &half_life, NULL},
@@ -315,6 +311,8 @@ int cli_memory_search(cli_ctx *c, int argc, char **argv)
         rc = cli_usage_error(c, "--mode %s: give vector, keyword or hybrid", mode);
     if (r.explain)
         r.so.flags |= MN_SEARCH_EXPLAIN;
+    if (all_readable)
+        f.flags |= MN_ALL_READABLE;
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &r.a)) != CLI_CONTINUE ||
         (rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;

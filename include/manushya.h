@@ -744,6 +744,13 @@ MN_API int mn_memory_changes_init(mn_memory_changes *s, unsigned version);
 #define MN_WITH_DELETED 0x1    /* include soft-deleted memories */
 #define MN_WITH_EXPIRED 0x2    /* include expired memories */
 #define MN_WITH_EMBEDDING 0x4  /* fill mn_memory.embedding */
+/* Since 1.4: whose memories a list, search or export made as an identity reads. By default
+ * its own (the memories it owns), selected by the store query and the vector index's filter
+ * like an owner named in mn_filter.identity, so pages and k are filled from them alone. With
+ * this flag: every memory the identity may read (its policies decide), the behaviour before
+ * 1.4. Naming an owner (mn_filter.identity) reads that owner's memories, as before. The
+ * tenant's system actor (no identity) reads the whole tenant either way. */
+#define MN_ALL_READABLE 0x8
 
 typedef struct mn_filter {
     unsigned version;        /* MN_FILTER_VERSION (see "Structs that grow" at the top) */
@@ -752,7 +759,7 @@ typedef struct mn_filter {
                             * learns no more than for an owner it may not see) */
     const char *type;
     const char *metadata;  /* JSON object: a memory matches when its metadata contains it */
-    unsigned flags;        /* MN_WITH_* */
+    unsigned flags;        /* MN_WITH_*, MN_ALL_READABLE */
 } mn_filter;
 #define MN_FILTER_VERSION 1
 #define MN_FILTER_INIT MN_INIT_(MN_FILTER_VERSION)
