@@ -249,8 +249,17 @@ typedef struct mn_config {
     int search_mode;         /* what MN_SEARCH_AUTO means for this handle: MN_SEARCH_HYBRID
                               * (0 = the default: it finds what either mode finds, and a rare
                               * word first), MN_SEARCH_VECTOR or MN_SEARCH_KEYWORD */
+    /* ---- version 4 (since 1.4) ---- rate limits (see "Rate limits" below) */
+    int ratelimit_scope;     /* whose calls share a counter: MN_RATELIMIT_PER_TENANT (0, the
+                              * default: a tenant's limit is a budget of the tenant) or
+                              * MN_RATELIMIT_PER_IDENTITY (each identity its own counters) */
+    int ratelimit_defaults;  /* which calls the built-in limits hold: MN_RATELIMIT_DEFAULTS_AUTO
+                              * (0, the default): calls made by API key only;
+                              * MN_RATELIMIT_DEFAULTS_GUIDE: every identity's calls (1.3's
+                              * behaviour); MN_RATELIMIT_DEFAULTS_NONE: none (only the limits
+                              * a tenant sets with mn_limit_set) */
 } mn_config;
-#define MN_CONFIG_VERSION 3
+#define MN_CONFIG_VERSION 4
 #define MN_CONFIG_INIT MN_INIT_(MN_CONFIG_VERSION)
 MN_API int mn_config_init(mn_config *s, unsigned version);
 
@@ -258,6 +267,13 @@ MN_API int mn_config_init(mn_config *s, unsigned version);
 #define MN_RATELIMIT_OFF 1
 #define MN_RATELIMIT_MEMORY 2
 #define MN_RATELIMIT_REDIS 3
+/* mn_config.ratelimit_scope (since 1.4) */
+#define MN_RATELIMIT_PER_TENANT 0
+#define MN_RATELIMIT_PER_IDENTITY 1
+/* mn_config.ratelimit_defaults (since 1.4) */
+#define MN_RATELIMIT_DEFAULTS_AUTO 0
+#define MN_RATELIMIT_DEFAULTS_GUIDE 1
+#define MN_RATELIMIT_DEFAULTS_NONE 2
 
 #define MN_EMBED_CACHE_AUTO 0
 #define MN_EMBED_CACHE_OFF 1
@@ -1296,7 +1312,22 @@ MN_API void mn_jobs_free(mn_jobs *l);
  * webhook:create 50/h; any other endpoint 1000/h ("*"). A tenant may replace any of them,
  * "*" included, with mn_limit_set. A tenant and endpoint have one counter, shared by
  * its identities (in Redis the key ratelimit:{TENANT_ID}:ENDPOINT:WINDOW); the actor's role
- * multiplies the limit it is held to: admin x2, system x5, any other role x1.
+ * multiplies the limit it is held to: admin x2, system x5, any other role x1. Since 1.4,
+ * mn_config.ratelimit_scope MN_RATELIMIT_PER_IDENTITY gives each identity its own counter of
+ * every limit (ratelimit:{TENANT_ID}:IDENTITY_ID:ENDPOINT:WINDOW; the system actor keeps the
+ * tenant's): one busy agent then never stops the others. Per tenant stays the default: a
+ * limit a tenant sets is its budget (of embedder calls, say), which per-identity counters
+ * would multiply by the number of identities.
+ *
+ * Since 1.4 the built-in limits hold, by default (mn_config.ratelimit_defaults
+ * MN_RATELIMIT_DEFAULTS_AUTO), only calls made by API key (mn_actor.api_key): a client outside
+ * the host program, whose calls they protect the host from. Calls the host program makes as
+ * an identity (mn_actor.identity) are its own work, which a guide's service-wide 1000 adds an
+ * hour would stop (an ingest of 20000 memories as one agent): they are held only to the limits
+ * the tenant sets (mn_limit_set, "*" included). MN_RATELIMIT_DEFAULTS_GUIDE holds every
+ * identity's calls to the built-in limits too (1.3's behaviour); MN_RATELIMIT_DEFAULTS_NONE
+ * none (API keys too). mn_ratelimit_hit and _peek, the host's own checks, apply the built-in
+ * limits whatever this says.
  *
  * The library limits its own calls made for an identity: mn_memory_add and _add_many
  * (memory:create; a batch of n counts n, all or none), mn_memory_search (memory:search),
