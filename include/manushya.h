@@ -978,6 +978,19 @@ MN_API int mn_search_options_init(mn_search_options *s, unsigned version);
 MN_API int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *opt,
                             mn_memories **out);
 
+/* Since 1.4: batch search. n searches (1..1000) for one actor in one call: opts[0 .. n-1] are
+ * of one version (the array's stride is that version's size, as for mn_memory_add_many). The
+ * query texts of all of them go to the embedder in one batch (one request to an HTTP
+ * embedder); then each search runs with its own query or vector, filter, k, mode, ranking and
+ * cursor, and *out receives n result lists in the order of opts, each what mn_memory_search
+ * would return for its options (free them with mn_memories_free_many(*out, n)). The rate
+ * limiter counts n searches (memory:search), all or none; the actor's access is decided once,
+ * as each of n calls would decide it. All or nothing: a bad search is MN_EINVAL, mn_errmsg
+ * starting "search I: ", and *out is NULL. */
+MN_API int mn_memory_search_many(mn_db *db, const mn_actor *actor, const mn_search_options *opts,
+                                 size_t n, mn_memories ***out);
+MN_API void mn_memories_free_many(mn_memories **l, size_t n);
+
 /* ---- Policies ------------------------------------------------------------------------------
  * Every call made for an identity is decided by the tenant's active policies for the
  * identity's role; a denied call fails with MN_EDENIED and mn_errmsg() names the deciding policy

@@ -11,8 +11,8 @@
 #define MNI_FILTER_FLAGS \
     (MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING | MN_ALL_READABLE)
 
-static int query_from_filter(mn_db *db, const struct mni_who *who, const mn_filter *filter,
-                             struct mni_query_owned *out)
+int mni_query_from_filter(mn_db *db, const struct mni_who *who, const mn_filter *filter,
+                          struct mni_query_owned *out)
 {
     memset(out, 0, sizeof *out);
     out->q.now = mni_now_ms();
@@ -68,7 +68,7 @@ int mni_query_begin(mn_db *db, const mn_actor *actor, const char *action, const 
     int rc = mni_who_resolve(db, actor, who);
     if (rc == MN_OK)
         rc = mni_access_begin(db, who, action, per_memory);
-    return rc == MN_OK ? query_from_filter(db, who, f, q) : rc;
+    return rc == MN_OK ? mni_query_from_filter(db, who, f, q) : rc;
 }
 
 void mni_query_release(struct mni_query_owned *o)

@@ -2508,6 +2508,72 @@ START_TEST(memory_scoped_to_actor)
 }
 END_TEST
 
+/* Ids of l, in order, in one string. */
+static const char *ids_of(const mn_memories *l)
+{
+    const char *s = "";
+    for (size_t i = 0; i < l->count; i++)
+        s = th_fmt("%s %s", s, l->items[i]->id);
+    return s;
+}
+
+/* A batch search answers each search, in order, as mn_memory_search answers it alone: by text
+ * or by vector, with its own filter, k, mode and cursor, a query without words finding
+ * nothing; a bad search fails the batch, naming it, and nothing is counted as done. */
+START_TEST(search_many_as_single)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *ids[NCORPUS];
+    add_corpus(&w, ids);
+    mn_memories *first = NULL;
+    mn_search_options page1 = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "Daniel", .k = 1,
+                               .min_similarity = MN_SEARCH_OFF};
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &page1, &first));
+    ck_assert_ptr_nonnull(first->next_cursor);
+    mn_filter readable = {.version = MN_FILTER_VERSION, .flags = MN_ALL_READABLE};
+    mn_filter facts = {.version = MN_FILTER_VERSION, .type = "fact", .identity = "bob"};
+    const float *vec = th_embed(w.db, "oat milk flat white");
+    mn_search_options so[] = {
+        {.version = MN_SEARCH_OPTIONS_VERSION, .query = "dog food allergy beagle", .k = 3,
+         .filter = &readable},
+        {.version = MN_SEARCH_OPTIONS_VERSION, .vector = vec, .dim = mn_embed_dim(w.db), .k = 2,
+         .filter = &readable},
+        {.version = MN_SEARCH_OPTIONS_VERSION, .query = "tax filing deadline", .k = 5,
+         .mode = MN_SEARCH_KEYWORD, .filter = &facts},
+        {.version = MN_SEARCH_OPTIONS_VERSION, .query = "?!", .k = 3},
+        {.version = MN_SEARCH_OPTIONS_VERSION, .query = "Daniel", .k = 1,
+         .min_similarity = MN_SEARCH_OFF, .cursor = first->next_cursor},
+        {.version = MN_SEARCH_OPTIONS_VERSION, .query = "piano recital Saturday", .k = 4},
+    };
+    size_t n = sizeof so / sizeof *so;
+    mn_memories **many = NULL;
+    TH_OK(w.db, mn_memory_search_many(w.db, &w.as_alice, so, n, &many));
+    for (size_t i = 0; i < n; i++) {
+        mn_memories *one = NULL;
+        TH_OK(w.db, mn_memory_search(w.db, &w.as_alice, &so[i], &one));
+        ck_assert_msg(strcmp(ids_of(many[i]), ids_of(one)) == 0, "search %zu: %s, alone %s", i,
+                      ids_of(many[i]), ids_of(one));
+        mn_memories_free(one);
+    }
+    ck_assert_uint_eq(many[3]->count, 0);
+    ck_assert_uint_gt(many[0]->count, 0);
+    mn_memories_free_many(many, n);
+    mn_memories_free(first);
+
+    so[2].k = -1;
+    many = (mn_memories **)&w; /* set to NULL on failure */
+    TH_RC(w.db, mn_memory_search_many(w.db, &w.as_alice, so, n, &many), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(w.db), "search 2: k is -1"), "%s", mn_errmsg(w.db));
+    ck_assert_ptr_null(many);
+    TH_RC(w.db, mn_memory_search_many(w.db, &w.as_alice, so, 0, &many), MN_EINVAL);
+    so[2].k = 5;
+    so[4].version = 1;
+    TH_RC(w.db, mn_memory_search_many(w.db, &w.as_alice, so, n, &many), MN_EINVAL);
+    world_close(&w);
+}
+END_TEST
+
 /* Text with no words embeds to an all-zero vector, which has no direction: storing it is
  * refused, naming the embedder, for an add (alone or in a batch, which then names the input)
  * and an update, and nothing changes. A query with no words is no failure: it finds nothing
@@ -3066,6 +3132,7 @@ Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void), in
         {"search", search_floor_default, 0},
         {"search", search_ranking, 0},
         {"search", search_paging, 0},
+        {"search", search_many_as_single, 0},
         {"memories", memory_list_fills_after_policy, 0},
         {"memories", memory_scoped_to_actor, 1},
         {"store", persistence, 1},
