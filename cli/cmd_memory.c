@@ -199,7 +199,8 @@ static const cli_cmd cmds[] = {
      "memory search QUERY [--mode M] [--explain] [--k N] [--min-similarity X]\n"
      "                    [--recency-half-life T] [--recency-weight W] [--importance-weight W]\n"
      "                    [--cursor C] [--all] [--type T] [--meta JSON] [--identity I]\n"
-     "                    [--all-readable]",
+     "                    [--all-readable]\n"
+     "       memory search --queries-file F [options]",
      "Finds the memories closest to QUERY, best first: rank, similarity, type, text; prints\n"
      "the cursor of the next page when more may follow (--json: \"next_cursor\"; each hit\n"
      "has \"similarity\", \"recency_factor\", \"importance_factor\" and \"score\", the fused\n"
@@ -219,7 +220,11 @@ static const cli_cmd cmds[] = {
      "  --recency-weight W  0..1: how much of the score recency may take (default 0.5)\n"
      "  --importance-weight W  0..1: how much of the score importance may take\n"
      "  --cursor C          the page after the one that printed cursor C (same options)\n"
-     "  --all               every page, not just the first\n" FILTER_HELP},
+     "  --all               every page, not just the first\n"
+     "  --queries-file F    one query a line of F (- for stdin), all searched in one call\n"
+     "                      (their texts embedded in one batch) with the other options;\n"
+     "                      prints one JSON line per query, in order: {\"query\", \"hits\",\n"
+     "                      \"next_cursor\"}\n" FILTER_HELP},
     {"import", cli_memory_import, "memory import FILE.jsonl|- [--batch N]",
      "Adds memories from JSON Lines: one object per line with \"text\" (required) and\n"
      "optionally \"type\", \"metadata\" (object), \"identity\", \"importance\", \"ttl_days\".\n"
