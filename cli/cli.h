@@ -94,6 +94,13 @@ typedef struct cli_opt {
  */
 int cli_parse(cli_ctx *c, int argc, char **argv, const cli_opt *opts, int min_args, int max_args);
 
+/* The filter options of memory list, search and export: f's fields, and *all_readable (an
+ * int) for --all-readable, which the command turns into MN_ALL_READABLE after parsing. */
+#define CLI_FILTER_OPTS(f, all_readable)                                                       \
+    {"identity", CLI_OPT_STR, &(f).identity, NULL}, {"type", CLI_OPT_STR, &(f).type, NULL},    \
+        {"meta", CLI_OPT_STR, &(f).metadata, NULL},                                            \
+        {"all-readable", CLI_OPT_FLAG, &(all_readable), NULL}
+
 /* MN_SEARCH_* of a mode's name ("vector", "keyword", "hybrid"), or 0 when unknown. */
 int cli_search_mode(const char *name);
 /* The name of an MN_SEARCH_* mode other than AUTO. */

@@ -144,12 +144,11 @@ int cli_memory_export(cli_ctx *c, int argc, char **argv)
     mn_filter f = MN_FILTER_INIT;
     mn_list_options lo = MN_LIST_OPTIONS_INIT;
     lo.filter = &f;
-    const cli_opt opts[] = {{"identity", CLI_OPT_STR, &f.identity, NULL},
-                            {"type", CLI_OPT_STR, &f.type, NULL},
-                            {"meta", CLI_OPT_STR, &f.metadata, NULL},
-                            {0}};
+    int all_readable = 0;
+    const cli_opt opts[] = {CLI_FILTER_OPTS(f, all_readable), {0}};
     mn_actor a;
     int rc = cli_parse(c, argc, argv, opts, 0, 1);
+    f.flags = all_readable ? MN_ALL_READABLE : 0;
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE ||
         (rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;

@@ -151,7 +151,9 @@ static int run_purge(cli_ctx *c, int argc, char **argv)
     "  --identity I    only memories owned by identity I (id or external id); --as an\n"      \
     "                  identity, one that does not exist matches nothing (not exit 3)\n"      \
     "  --type T        only memories of type T\n"                                             \
-    "  --meta JSON     only memories whose metadata contains this JSON object\n"
+    "  --meta JSON     only memories whose metadata contains this JSON object\n"      \
+    "  --all-readable  as an identity (--as): every memory it may read, not only the ones\n"\
+    "                  it owns (the default unless --identity names an owner)\n"
 
 static const cli_cmd cmds[] = {
     {"add", run_add,
@@ -175,8 +177,8 @@ static const cli_cmd cmds[] = {
      "  --with-deleted    also find it when soft-deleted\n"
      "  --with-expired    also find it when expired"},
     {"list", cli_memory_list,
-     "memory list [--identity I] [--type T] [--meta JSON] [--limit N] [--cursor C] [--all] "
-     "[--with-deleted] [--with-expired]",
+     "memory list [--identity I] [--type T] [--meta JSON] [--all-readable] [--limit N]\n"
+     "            [--cursor C] [--all] [--with-deleted] [--with-expired]",
      "Lists memories, newest first, one page at a time; prints the cursor of the next page\n"
      "when there is one (--json: \"next_cursor\").\n" FILTER_HELP
      "  --limit N         page size (default 50, at most 1000)\n"
@@ -196,7 +198,9 @@ static const cli_cmd cmds[] = {
     {"search", cli_memory_search,
      "memory search QUERY [--mode M] [--explain] [--k N] [--min-similarity X]\n"
      "                    [--recency-half-life T] [--recency-weight W] [--importance-weight W]\n"
-     "                    [--cursor C] [--all] [--type T] [--meta JSON] [--identity I]",
+     "                    [--cursor C] [--all] [--type T] [--meta JSON] [--identity I]\n"
+     "                    [--all-readable]\n"
+     "       memory search --queries-file F [options]",
      "Finds the memories closest to QUERY, best first: rank, similarity, type, text; prints\n"
      "the cursor of the next page when more may follow (--json: \"next_cursor\"; each hit\n"
      "has \"similarity\", \"recency_factor\", \"importance_factor\" and \"score\", the fused\n"
@@ -216,7 +220,11 @@ static const cli_cmd cmds[] = {
      "  --recency-weight W  0..1: how much of the score recency may take (default 0.5)\n"
      "  --importance-weight W  0..1: how much of the score importance may take\n"
      "  --cursor C          the page after the one that printed cursor C (same options)\n"
-     "  --all               every page, not just the first\n" FILTER_HELP},
+     "  --all               every page, not just the first\n"
+     "  --queries-file F    one query a line of F (- for stdin), all searched in one call\n"
+     "                      (their texts embedded in one batch) with the other options;\n"
+     "                      prints one JSON line per query, in order: {\"query\", \"hits\",\n"
+     "                      \"next_cursor\"}\n" FILTER_HELP},
     {"import", cli_memory_import, "memory import FILE.jsonl|- [--batch N]",
      "Adds memories from JSON Lines: one object per line with \"text\" (required) and\n"
      "optionally \"type\", \"metadata\" (object), \"identity\", \"importance\", \"ttl_days\".\n"
@@ -227,7 +235,8 @@ static const cli_cmd cmds[] = {
      "(nothing from it on was imported). Metadata goes in as the line wrote it; refused\n"
      "where memory add would refuse it.\n"
      "  --batch N         lines per batch (default 1000)"},
-    {"export", cli_memory_export, "memory export [FILE|-] [--identity I] [--type T] [--meta JSON]",
+    {"export", cli_memory_export, "memory export [FILE|-] [--identity I] [--type T] [--meta JSON]\n"
+     "              [--all-readable]",
      "Writes the tenant's live memories, newest first, as JSON Lines that memory import reads\n"
      "back (to stdout by default). \"identity\" is the owner's external id, so the file can be\n"
      "imported into another database that has the same identities; \"ttl_days\" is the time\n"

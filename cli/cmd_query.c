@@ -3,13 +3,9 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Both list and search take the same filter options; one table fragment for both. */
-#define FILTER_OPTS(f)                                                                         \
-    {"identity", CLI_OPT_STR, &(f).identity, NULL}, {"type", CLI_OPT_STR, &(f).type, NULL},    \
-        {"meta", CLI_OPT_STR, &(f).metadata, NULL}
 
 static void print_detail(const mn_memory *m)
 {
@@ -171,8 +167,8 @@ int cli_memory_list(cli_ctx *c, int argc, char **argv)
     mn_filter f = MN_FILTER_INIT;
     struct list_run r = {.lo = MN_LIST_OPTIONS_INIT};
     r.lo.filter = &f;
-    int all = 0, deleted = 0, expired = 0;
-    const cli_opt opts[] = {FILTER_OPTS(f),
+    int all = 0, deleted = 0, expired = 0, all_readable = 0;
+    const cli_opt opts[] = {CLI_FILTER_OPTS(f, all_readable),
                             {"limit", CLI_OPT_INT, &r.lo.limit, NULL},
                             {"cursor", CLI_OPT_STR, &r.lo.cursor, NULL},
                             {"all", CLI_OPT_FLAG, &all, NULL},
@@ -183,7 +179,8 @@ int cli_memory_list(cli_ctx *c, int argc, char **argv)
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &r.a)) != CLI_CONTINUE ||
         (rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
-    f.flags = (deleted ? MN_WITH_DELETED : 0) | (expired ? MN_WITH_EXPIRED : 0);
+    f.flags = (deleted ? MN_WITH_DELETED : 0) | (expired ? MN_WITH_EXPIRED : 0) |
+              (all_readable ? MN_ALL_READABLE : 0);
 
     mn_memories *page = NULL;
     rc = each_page(c, all, &r.lo.cursor, list_fetch, &r, list_show, &r, &page);
@@ -260,6 +257,87 @@ static int search_show(cli_ctx *c, const mn_memories *hits, void *ctx)
     return CLI_EXIT_OK;
 }
 
+/* The lines of path ("-": stdin) but empty ones, each a query, into *out (malloc'd, with the
+ * strings); *n of them. An exit code. */
+static int read_queries(const char *path, char ***out, size_t *n)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!f)
+        return cli_error("%s: %s", path, strerror(errno));
+    char **q = NULL, *line = NULL;
+    size_t cap = 0, len = 0;
+    ssize_t got;
+    int rc = CLI_EXIT_OK;
+    *n = 0;
+    while (rc == CLI_EXIT_OK && (got = getline(&line, &len, f)) >= 0) {
+        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
+            line[--got] = '\0';
+        if (!got)
+            continue;
+        if (*n == cap) {
+            char **grown = realloc(q, (cap = cap ? 2 * cap : 16) * sizeof *q);
+            if (!grown)
+                rc = cli_error("out of memory reading %s", path);
+            else
+                q = grown;
+        }
+        if (rc == CLI_EXIT_OK && !(q[*n] = strdup(line)))
+            rc = cli_error("out of memory reading %s", path);
+        else if (rc == CLI_EXIT_OK)
+            (*n)++;
+    }
+    free(line);
+    if (f != stdin)
+        fclose(f);
+    if (rc == CLI_EXIT_OK && *n == 0)
+        rc = cli_error("%s has no query (one a line)", path);
+    if (rc != CLI_EXIT_OK) {
+        mn_strings_free(q, *n);
+        return rc;
+    }
+    *out = q;
+    return rc;
+}
+
+/* --queries-file: every query of the file searched in one batch (mn_memory_search_many) with
+ * the options of r, one JSON line per query, in order. */
+static int search_file(cli_ctx *c, struct search_run *r, const char *path)
+{
+    char **queries = NULL;
+    size_t n = 0;
+    int rc = read_queries(path, &queries, &n);
+    mn_search_options *so = rc == CLI_EXIT_OK ? malloc(n * sizeof *so) : NULL;
+    if (rc == CLI_EXIT_OK && !so)
+        rc = cli_error("out of memory");
+    for (size_t i = 0; rc == CLI_EXIT_OK && i < n; i++) {
+        so[i] = r->so;
+        so[i].query = queries[i];
+    }
+    mn_memories **hits = NULL;
+    if (rc == CLI_EXIT_OK && (rc = mn_memory_search_many(c->db, &r->a, so, n, &hits)) != MN_OK)
+        rc = cli_fail(c, rc, "memory search --queries-file %s", path);
+    for (size_t i = 0; hits && rc == CLI_EXIT_OK && i < n; i++) {
+        cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "hits");
+        cJSON_AddStringToObject(o, "query", queries[i]);
+        for (size_t j = 0; j < hits[i]->count; j++)
+            cJSON_AddItemToArray(a, search_hit(hits[i]->items[j], r->explain));
+        cJSON_AddItemToObject(o, "next_cursor", hits[i]->next_cursor
+                                                    ? cJSON_CreateString(hits[i]->next_cursor)
+                                                    : cJSON_CreateNull());
+        char *line = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (!line)
+            rc = cli_error("out of memory formatting JSON");
+        else
+            puts(line);
+        cJSON_free(line);
+    }
+    mn_memories_free_many(hits, n);
+    mn_strings_free(queries, n);
+    free(so);
+    return rc;
+}
+
 int cli_memory_search(cli_ctx *c, int argc, char **argv)
 {
     mn_filter f = MN_FILTER_INIT;
@@ -267,9 +345,9 @@ int cli_memory_search(cli_ctx *c, int argc, char **argv)
     r.so.filter = &f;
     r.so.k = 10;
     const char *half_life = NULL;
-    int all = 0;
-    const char *mode = NULL;
-    const cli_opt opts[] = {FILTER_OPTS(f),
+    int all = 0, all_readable = 0;
+    const char *mode = NULL, *queries_file = NULL;
+    const cli_opt opts[] = {CLI_FILTER_OPTS(f, all_readable),
                             {"k", CLI_OPT_INT, &r.so.k, NULL},
                             {"min-similarity", CLI_OPT_NUM, &r.so.min_similarity, NULL},
                             {"recency-half-life", CLI_OPT_STR, &half_life, NULL},
@@ -279,17 +357,27 @@ int cli_memory_search(cli_ctx *c, int argc, char **argv)
                             {"all", CLI_OPT_FLAG, &all, NULL},
                             {"mode", CLI_OPT_STR, &mode, NULL},
                             {"explain", CLI_OPT_FLAG, &r.explain, NULL},
+                            {"queries-file", CLI_OPT_STR, &queries_file, NULL},
                             {0}};
-    int rc = cli_parse(c, argc, argv, opts, 1, 1);
+    int rc = cli_parse(c, argc, argv, opts, 0, 1);
+    if (rc == CLI_CONTINUE && !queries_file != (c->nargs == 1))
+        rc = cli_usage_error(c, "give a QUERY or --queries-file F (one of them)");
+    if (rc == CLI_CONTINUE && queries_file && (all || r.so.cursor))
+        rc = cli_usage_error(c, "--queries-file gives the first page of each query: drop "
+                             "--all and --cursor");
     if (rc == CLI_CONTINUE && half_life && !(r.so.recency_half_life_ms = half_life_ms(c, half_life)))
         rc = CLI_EXIT_USAGE;
     if (rc == CLI_CONTINUE && mode && !(r.so.mode = cli_search_mode(mode)))
         rc = cli_usage_error(c, "--mode %s: give vector, keyword or hybrid", mode);
     if (r.explain)
         r.so.flags |= MN_SEARCH_EXPLAIN;
+    if (all_readable)
+        f.flags |= MN_ALL_READABLE;
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &r.a)) != CLI_CONTINUE ||
         (rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
+    if (queries_file)
+        return search_file(c, &r, queries_file);
     r.so.query = c->args[0];
     if (c->json && !(r.hits = cJSON_CreateArray()))
         return cli_error("out of memory formatting JSON");

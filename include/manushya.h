@@ -249,8 +249,17 @@ typedef struct mn_config {
     int search_mode;         /* what MN_SEARCH_AUTO means for this handle: MN_SEARCH_HYBRID
                               * (0 = the default: it finds what either mode finds, and a rare
                               * word first), MN_SEARCH_VECTOR or MN_SEARCH_KEYWORD */
+    /* ---- version 4 (since 1.4) ---- rate limits (see "Rate limits" below) */
+    int ratelimit_scope;     /* whose calls share a counter: MN_RATELIMIT_PER_TENANT (0, the
+                              * default: a tenant's limit is a budget of the tenant) or
+                              * MN_RATELIMIT_PER_IDENTITY (each identity its own counters) */
+    int ratelimit_defaults;  /* which calls the built-in limits hold: MN_RATELIMIT_DEFAULTS_AUTO
+                              * (0, the default): calls made by API key only;
+                              * MN_RATELIMIT_DEFAULTS_GUIDE: every identity's calls (1.3's
+                              * behaviour); MN_RATELIMIT_DEFAULTS_NONE: none (only the limits
+                              * a tenant sets with mn_limit_set) */
 } mn_config;
-#define MN_CONFIG_VERSION 3
+#define MN_CONFIG_VERSION 4
 #define MN_CONFIG_INIT MN_INIT_(MN_CONFIG_VERSION)
 MN_API int mn_config_init(mn_config *s, unsigned version);
 
@@ -258,6 +267,13 @@ MN_API int mn_config_init(mn_config *s, unsigned version);
 #define MN_RATELIMIT_OFF 1
 #define MN_RATELIMIT_MEMORY 2
 #define MN_RATELIMIT_REDIS 3
+/* mn_config.ratelimit_scope (since 1.4) */
+#define MN_RATELIMIT_PER_TENANT 0
+#define MN_RATELIMIT_PER_IDENTITY 1
+/* mn_config.ratelimit_defaults (since 1.4) */
+#define MN_RATELIMIT_DEFAULTS_AUTO 0
+#define MN_RATELIMIT_DEFAULTS_GUIDE 1
+#define MN_RATELIMIT_DEFAULTS_NONE 2
 
 #define MN_EMBED_CACHE_AUTO 0
 #define MN_EMBED_CACHE_OFF 1
@@ -744,6 +760,13 @@ MN_API int mn_memory_changes_init(mn_memory_changes *s, unsigned version);
 #define MN_WITH_DELETED 0x1    /* include soft-deleted memories */
 #define MN_WITH_EXPIRED 0x2    /* include expired memories */
 #define MN_WITH_EMBEDDING 0x4  /* fill mn_memory.embedding */
+/* Since 1.4: whose memories a list, search or export made as an identity reads. By default
+ * its own (the memories it owns), selected by the store query and the vector index's filter
+ * like an owner named in mn_filter.identity, so pages and k are filled from them alone. With
+ * this flag: every memory the identity may read (its policies decide), the behaviour before
+ * 1.4. Naming an owner (mn_filter.identity) reads that owner's memories, as before. The
+ * tenant's system actor (no identity) reads the whole tenant either way. */
+#define MN_ALL_READABLE 0x8
 
 typedef struct mn_filter {
     unsigned version;        /* MN_FILTER_VERSION (see "Structs that grow" at the top) */
@@ -752,7 +775,7 @@ typedef struct mn_filter {
                             * learns no more than for an owner it may not see) */
     const char *type;
     const char *metadata;  /* JSON object: a memory matches when its metadata contains it */
-    unsigned flags;        /* MN_WITH_* */
+    unsigned flags;        /* MN_WITH_*, MN_ALL_READABLE */
 } mn_filter;
 #define MN_FILTER_VERSION 1
 #define MN_FILTER_INIT MN_INIT_(MN_FILTER_VERSION)
@@ -954,6 +977,19 @@ MN_API int mn_search_options_init(mn_search_options *s, unsigned version);
  * or expired memories too. Unknown flag bits anywhere are MN_EINVAL. */
 MN_API int mn_memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *opt,
                             mn_memories **out);
+
+/* Since 1.4: batch search. n searches (1..1000) for one actor in one call: opts[0 .. n-1] are
+ * of one version (the array's stride is that version's size, as for mn_memory_add_many). The
+ * query texts of all of them go to the embedder in one batch (one request to an HTTP
+ * embedder); then each search runs with its own query or vector, filter, k, mode, ranking and
+ * cursor, and *out receives n result lists in the order of opts, each what mn_memory_search
+ * would return for its options (free them with mn_memories_free_many(*out, n)). The rate
+ * limiter counts n searches (memory:search), all or none; the actor's access is decided once,
+ * as each of n calls would decide it. All or nothing: a bad search is MN_EINVAL, mn_errmsg
+ * starting "search I: ", and *out is NULL. */
+MN_API int mn_memory_search_many(mn_db *db, const mn_actor *actor, const mn_search_options *opts,
+                                 size_t n, mn_memories ***out);
+MN_API void mn_memories_free_many(mn_memories **l, size_t n);
 
 /* ---- Policies ------------------------------------------------------------------------------
  * Every call made for an identity is decided by the tenant's active policies for the
@@ -1289,7 +1325,22 @@ MN_API void mn_jobs_free(mn_jobs *l);
  * webhook:create 50/h; any other endpoint 1000/h ("*"). A tenant may replace any of them,
  * "*" included, with mn_limit_set. A tenant and endpoint have one counter, shared by
  * its identities (in Redis the key ratelimit:{TENANT_ID}:ENDPOINT:WINDOW); the actor's role
- * multiplies the limit it is held to: admin x2, system x5, any other role x1.
+ * multiplies the limit it is held to: admin x2, system x5, any other role x1. Since 1.4,
+ * mn_config.ratelimit_scope MN_RATELIMIT_PER_IDENTITY gives each identity its own counter of
+ * every limit (ratelimit:{TENANT_ID}:IDENTITY_ID:ENDPOINT:WINDOW; the system actor keeps the
+ * tenant's): one busy agent then never stops the others. Per tenant stays the default: a
+ * limit a tenant sets is its budget (of embedder calls, say), which per-identity counters
+ * would multiply by the number of identities.
+ *
+ * Since 1.4 the built-in limits hold, by default (mn_config.ratelimit_defaults
+ * MN_RATELIMIT_DEFAULTS_AUTO), only calls made by API key (mn_actor.api_key): a client outside
+ * the host program, whose calls they protect the host from. Calls the host program makes as
+ * an identity (mn_actor.identity) are its own work, which a guide's service-wide 1000 adds an
+ * hour would stop (an ingest of 20000 memories as one agent): they are held only to the limits
+ * the tenant sets (mn_limit_set, "*" included). MN_RATELIMIT_DEFAULTS_GUIDE holds every
+ * identity's calls to the built-in limits too (1.3's behaviour); MN_RATELIMIT_DEFAULTS_NONE
+ * none (API keys too). mn_ratelimit_hit and _peek, the host's own checks, apply the built-in
+ * limits whatever this says.
  *
  * The library limits its own calls made for an identity: mn_memory_add and _add_many
  * (memory:create; a batch of n counts n, all or none), mn_memory_search (memory:search),

@@ -8,10 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MNI_FILTER_FLAGS (MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING)
+#define MNI_FILTER_FLAGS \
+    (MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING | MN_ALL_READABLE)
 
-static int query_from_filter(mn_db *db, const struct mni_who *who, const mn_filter *filter,
-                             struct mni_query_owned *out)
+int mni_query_from_filter(mn_db *db, const struct mni_who *who, const mn_filter *filter,
+                          struct mni_query_owned *out)
 {
     memset(out, 0, sizeof *out);
     out->q.now = mni_now_ms();
@@ -21,9 +22,10 @@ static int query_from_filter(mn_db *db, const struct mni_who *who, const mn_filt
     if (rc != MN_OK)
         return rc;
     if (f->flags & ~(unsigned)MNI_FILTER_FLAGS)
-        return mni_seterr(db, MN_EINVAL, "filter flags have unknown bits 0x%x; use MN_WITH_*",
+        return mni_seterr(db, MN_EINVAL, "filter flags have unknown bits 0x%x; use MN_WITH_* "
+                         "and MN_ALL_READABLE",
                          f->flags & ~(unsigned)MNI_FILTER_FLAGS);
-    out->q.flags = f->flags;
+    out->q.flags = f->flags & ~(unsigned)MN_ALL_READABLE; /* whose: settled below */
     if (f->type) {
         rc = mni_check_name(db, "the type filter", f->type, 64);
         if (rc != MN_OK)
@@ -44,6 +46,10 @@ static int query_from_filter(mn_db *db, const struct mni_who *who, const mn_filt
         if (rc != MN_OK)
             return rc;
         out->q.identity_id = out->identity_id;
+    } else if (who->identity && !(f->flags & MN_ALL_READABLE)) {
+        /* An identity reads its own memories unless it asks for all it may read: the owner is
+         * then part of the query, which the store's WHERE and the index's filter apply. */
+        out->q.identity_id = who->identity->id;
     }
     if (f->metadata) {
         rc = mni_check_json_object(db, "the metadata filter", f->metadata, &out->metadata, NULL);
@@ -62,7 +68,7 @@ int mni_query_begin(mn_db *db, const mn_actor *actor, const char *action, const 
     int rc = mni_who_resolve(db, actor, who);
     if (rc == MN_OK)
         rc = mni_access_begin(db, who, action, per_memory);
-    return rc == MN_OK ? query_from_filter(db, who, f, q) : rc;
+    return rc == MN_OK ? mni_query_from_filter(db, who, f, q) : rc;
 }
 
 void mni_query_release(struct mni_query_owned *o)

@@ -14,6 +14,11 @@ struct mni_query_owned {
 
 void mni_query_release(struct mni_query_owned *o);
 
+/* Turns filter (NULL: none) into the store's query for who, who resolved and its access
+ * checked: the caller releases out whatever the result. */
+int mni_query_from_filter(mn_db *db, const struct mni_who *who, const mn_filter *filter,
+                          struct mni_query_owned *out);
+
 /* The common start of a list or a search: resolves the actor, checks it may `action` memories
  * (*per_memory: whether each result must still be checked, see mni_access_begin) and turns the
  * filter into the store's query. The caller releases who and q whatever the result. */

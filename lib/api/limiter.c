@@ -70,6 +70,16 @@ static int settle(mn_db *db)
                          DEFAULT_REFRESH_MS);
     if (!c->ratelimit_refresh_ms)
         c->ratelimit_refresh_ms = DEFAULT_REFRESH_MS;
+    if (c->ratelimit_scope != MN_RATELIMIT_PER_TENANT &&
+        c->ratelimit_scope != MN_RATELIMIT_PER_IDENTITY)
+        return mni_seterr(db, MN_EINVAL, "mn_config.ratelimit_scope is %d; give "
+                         "MN_RATELIMIT_PER_TENANT (0) or MN_RATELIMIT_PER_IDENTITY (1)",
+                         c->ratelimit_scope);
+    if (c->ratelimit_defaults < MN_RATELIMIT_DEFAULTS_AUTO ||
+        c->ratelimit_defaults > MN_RATELIMIT_DEFAULTS_NONE)
+        return mni_seterr(db, MN_EINVAL, "mn_config.ratelimit_defaults is %d; give "
+                         "MN_RATELIMIT_DEFAULTS_AUTO (0), _GUIDE (1) or _NONE (2)",
+                         c->ratelimit_defaults);
     if (!c->ratelimit_max_bytes)
         c->ratelimit_max_bytes = DEFAULT_MAX_BYTES;
     return MN_OK;
@@ -158,7 +168,7 @@ static int unreachable(mn_db *db, mni_errmark mark, mn_ratelimit_result *out)
  * the decision. */
 struct denial {
     int64_t n, limit, window_ms, remaining, retry_after_ms;
-    int multiplier;
+    int multiplier, per_identity;
     char endpoint[MNI_RL_ENDPOINT_MAX];
 };
 
@@ -174,9 +184,9 @@ static void denial_message(char *buf, size_t size, const void *arg)
                  "(mn_limit_set)", (long long)d->n, d->endpoint, (long long)d->limit,
                  (long long)d->window_ms, role);
     else
-        snprintf(buf, size, "rate limited: %s allows %lld calls per %lld ms for this tenant%s "
+        snprintf(buf, size, "rate limited: %s allows %lld calls per %lld ms for this %s%s "
                  "and %lld remain; retry after %lld ms", d->endpoint, (long long)d->limit,
-                 (long long)d->window_ms, role, (long long)d->remaining,
+                 (long long)d->window_ms, d->per_identity ? "identity" : "tenant", role, (long long)d->remaining,
                  (long long)d->retry_after_ms);
 }
 
@@ -191,6 +201,7 @@ static int limited(mn_db *db, const struct mni_rl_target *t, const char *endpoin
     d.remaining = r->remaining;
     d.retry_after_ms = r->retry_after_ms;
     d.multiplier = t->multiplier;
+    d.per_identity = db->cfg.ratelimit_scope == MN_RATELIMIT_PER_IDENTITY && t->identity_id[0];
     size_t len = strlen(endpoint) + 1;
     memcpy(d.endpoint, endpoint, len);
     _Static_assert(sizeof d <= MNI_ERRARG_MAX, "a denial fits the lazy message's room");
@@ -244,13 +255,31 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Whether the built-in limits hold caller's calls (see mn_config.ratelimit_defaults). */
+static int builtin_holds(const mn_db *db, enum mni_rl_caller caller)
+{
+    switch (db->cfg.ratelimit_defaults) {
+    case MN_RATELIMIT_DEFAULTS_GUIDE:
+        return 1;
+    case MN_RATELIMIT_DEFAULTS_NONE:
+        return caller == MNI_RL_HOST;
+    default:
+        return caller != MNI_RL_IDENTITY;
+    }
+}
+
 int mni_rl_decide(mn_db *db, const char *tenant, const char *identity, const char *endpoint,
-                 int64_t n, int peek, mn_ratelimit_result *out)
+                 int64_t n, int peek, enum mni_rl_caller caller, mn_ratelimit_result *out)
 {
     struct mni_rl_slot s;
     int64_t now = mono_us();
     memset(out, 0, sizeof *out);
     int rc = mni_rl_slot(db, db->limiter->slots, tenant, identity, endpoint, now / 1000, &s);
+    if (rc == MN_OK && s.t.builtin && !builtin_holds(db, caller)) {
+        /* No limit holds the call: admitted, nothing counted. */
+        out->allowed = out->checked = 1;
+        return MN_OK;
+    }
     if (rc == MN_OK)
         rc = decide(db, &s, endpoint, n, peek, now, out);
     /* Timed from the decision's own clock reading; in-process counters (a decision takes a
@@ -277,5 +306,6 @@ int mni_ratelimit_enforce(mn_db *db, const struct mni_who *who, const char *endp
     if (!who->identity || db->limiter->off)
         return MN_OK;
     mn_ratelimit_result r;
-    return mni_rl_decide(db, who->tenant->id, who->identity->id, endpoint, n, 0, &r);
+    return mni_rl_decide(db, who->tenant->id, who->identity->id, endpoint, n, 0,
+                         who->apikey.id[0] ? MNI_RL_APIKEY : MNI_RL_IDENTITY, &r);
 }

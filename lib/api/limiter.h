@@ -23,8 +23,10 @@ void mni_limiter_close(struct mni_limiter *l);
 /* ---- who and which limit (limiter_targets.c) ---- */
 struct mni_rl_target {
     char tenant_id[MNI_UUID_LEN + 1];
+    char identity_id[MNI_UUID_LEN + 1]; /* "" for the system actor */
     int multiplier;
     int64_t limit, window_ms;          /* the endpoint's, before the multiplier */
+    int builtin;                       /* 1: the built-in limit, the tenant set none */
     int64_t fetched_ms;                /* when read from the store (coarse monotonic ms) and */
     uint64_t gen;                      /* the cache generation then: for caches built on it */
 };
@@ -42,12 +44,13 @@ int mni_rl_targets_create(struct mni_rl_targets **out);
 void mni_rl_targets_free(struct mni_rl_targets *c);
 
 /* ---- counter keys, ready made (limiter_keys.c) ---- */
-#define MNI_RL_KEY_MAX (sizeof "ratelimit:{}::ms" + MNI_UUID_LEN + MNI_RL_ENDPOINT_MAX + 20)
+#define MNI_RL_KEY_MAX (sizeof "ratelimit:{}:::ms" + 2 * MNI_UUID_LEN + MNI_RL_ENDPOINT_MAX + 20)
 struct mni_rl_slot {
     struct mni_rl_target t;
     uint64_t hash;                     /* mni_hash64 of key */
     size_t keylen;
-    char key[MNI_RL_KEY_MAX];           /* ratelimit:{TENANT_ID}:ENDPOINT:WINDOW */
+    char key[MNI_RL_KEY_MAX];           /* ratelimit:{TENANT_ID}:ENDPOINT:WINDOW, per identity
+                                        * ratelimit:{TENANT_ID}:IDENTITY_ID:ENDPOINT:WINDOW */
 };
 /* The target and counter key of tenant (id or name), identity (id or external_id; NULL: the
  * system actor) and endpoint, checked (MN_EINVAL for a bad endpoint name), through a cache;
@@ -62,11 +65,14 @@ void mni_rl_slots_free(struct mni_rl_slots *c);
 /* 1 unless rate limiting is off for the handle. */
 int mni_rl_enabled(const mn_db *db);
 /* Decides for n calls of the actor (as mni_rl_slot names it) to endpoint (peek: records
- * nothing). Admitted: MN_OK. Refused: MN_ELIMITED with the retry-after in the message (peek:
+ * nothing). caller: the host's own check (MNI_RL_HOST, mn_ratelimit_hit), always held to the
+ * built-in limits, or the library's check of a call it makes for an identity, by API key or
+ * not, which mn_config.ratelimit_defaults may exempt from them (admitted, out->limit 0). Admitted: MN_OK. Refused: MN_ELIMITED with the retry-after in the message (peek:
  * MN_OK, out->allowed 0). Counters unreachable: MN_OK (fail-open) or MN_EBACKEND (fail-closed),
  * out->checked 0. Other failures (bad endpoint, unknown actor): their code, *out zeroed. */
+enum mni_rl_caller { MNI_RL_HOST, MNI_RL_IDENTITY, MNI_RL_APIKEY };
 int mni_rl_decide(mn_db *db, const char *tenant, const char *identity, const char *endpoint,
-                 int64_t n, int peek, mn_ratelimit_result *out);
+                 int64_t n, int peek, enum mni_rl_caller caller, mn_ratelimit_result *out);
 int mni_rl_reset(mn_db *db, const char *tenant, const char *identity, const char *endpoint);
 void mni_rl_stats(const mn_db *db, mn_ratelimit_stats *out);
 /* Whether the counters' server (Redis) answers: MN_OK, MN_EBACKEND (why in err), or

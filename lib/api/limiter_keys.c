@@ -12,6 +12,7 @@
  * the targets' cache, not the store), which bounds the memory with no LRU to keep.
  */
 #include "api/limiter.h"
+#include "api/handle.h"
 #include "core/hash.h"
 #include "core/error.h"
 #include "core/striped.h"
@@ -104,21 +105,27 @@ static char *put_int(char *p, int64_t v)
     return p;
 }
 
-/* ratelimit:{TENANT_ID}:ENDPOINT:WINDOW, the window in seconds ("3600") or, when not whole
- * seconds, in ms ("250ms"). */
-static void make_key(const char *endpoint, struct mni_rl_slot *s)
+/* Appends the n bytes at src. */
+static char *put(char *p, const char *src, size_t n)
 {
-    char *p = s->key;
-    memcpy(p, "ratelimit:{", 11);
-    p += 11;
-    size_t n = strlen(s->t.tenant_id);
-    memcpy(p, s->t.tenant_id, n);
-    p += n;
-    *p++ = '}';
-    *p++ = ':';
-    n = strlen(endpoint);
-    memcpy(p, endpoint, n);
-    p += n;
+    memcpy(p, src, n);
+    return p + n;
+}
+
+/* ratelimit:{TENANT_ID}:ENDPOINT:WINDOW, the window in seconds ("3600") or, when not whole
+ * seconds, in ms ("250ms"); per_identity: ratelimit:{TENANT_ID}:IDENTITY_ID:ENDPOINT:WINDOW
+ * for an identity (the tenant's key for the system actor). The tenant in braces keeps every
+ * key of a tenant in one Redis cluster slot. */
+static void make_key(const char *endpoint, int per_identity, struct mni_rl_slot *s)
+{
+    char *p = put(s->key, "ratelimit:{", 11);
+    p = put(p, s->t.tenant_id, strlen(s->t.tenant_id));
+    p = put(p, "}:", 2);
+    if (per_identity && s->t.identity_id[0]) {
+        p = put(p, s->t.identity_id, strlen(s->t.identity_id));
+        *p++ = ':';
+    }
+    p = put(p, endpoint, strlen(endpoint));
     *p++ = ':';
     if (s->t.window_ms % 1000 == 0) {
         p = put_int(p, s->t.window_ms / 1000);
@@ -183,7 +190,7 @@ int mni_rl_slot(mn_db *db, struct mni_rl_slots *c, const char *tenant, const cha
         rc = mni_rl_target(db, tenant, identity, endpoint, &out->t);
     if (rc != MN_OK)
         return rc;
-    make_key(endpoint, out);
+    make_key(endpoint, db->cfg.ratelimit_scope == MN_RATELIMIT_PER_IDENTITY, out);
     if (name.len)
         insert(&c->table, &name, h, out);
     return MN_OK;

@@ -35,6 +35,7 @@ struct entry {
     uint64_t gen;
     int64_t fetched_ms;
     char tenant_id[MNI_UUID_LEN + 1];
+    char identity_id[MNI_UUID_LEN + 1];
     int multiplier;
     size_t nover;
     struct over *over;
@@ -144,7 +145,9 @@ static size_t make_key(const char *tenant, const char *identity, char *buf, size
 static void fill(const struct entry *e, const char *endpoint, struct mni_rl_target *t)
 {
     memcpy(t->tenant_id, e->tenant_id, sizeof t->tenant_id);
+    memcpy(t->identity_id, e->identity_id, sizeof t->identity_id);
     t->multiplier = e->multiplier;
+    t->builtin = 0;
     t->fetched_ms = e->fetched_ms;
     t->gen = e->gen;
     const struct over *star = NULL;
@@ -164,6 +167,7 @@ static void fill(const struct entry *e, const char *endpoint, struct mni_rl_targ
     } else {
         t->limit = b->limit;
         t->window_ms = b->window_ms;
+        t->builtin = 1;
     }
 }
 
@@ -179,6 +183,7 @@ static int fetch(mn_db *db, const char *tenant, const char *identity, struct ent
                        i->external_id);
     if (rc == MN_OK) {
         snprintf(e->tenant_id, sizeof e->tenant_id, "%s", t->id);
+        snprintf(e->identity_id, sizeof e->identity_id, "%s", identity ? i->id : "");
         e->multiplier = mni_rl_multiplier(identity ? i->role : NULL);
     }
     mn_limits *l = NULL;

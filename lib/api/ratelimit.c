@@ -44,7 +44,7 @@ static int decide(mn_db *db, const mn_actor *actor, const char *endpoint, int64_
     if (rc == MN_OK)
         rc = check(db, actor, n, &a, &g);
     if (rc == MN_OK)
-        rc = mni_rl_decide(db, a.tenant, a.identity, endpoint, n, peek, &r);
+        rc = mni_rl_decide(db, a.tenant, a.identity, endpoint, n, peek, MNI_RL_HOST, &r);
     mni_apikey_grant_release(&g);
     if (out && (rc == MN_OK || rc == MN_ELIMITED))
         mni_abi_write(db, &mni_abi_ratelimit_result, out, &r); /* checked above */

@@ -6,6 +6,7 @@
  * rows, which the store checks again (deleted, expired) and this file too (identity, type,
  * metadata: the index's attributes may lag the store, and neither ranking tests metadata). */
 #include "api/abi_structs.h"
+#include "api/search.h"
 #include "api/metrics.h"
 #include "api/access.h"
 #include "api/actor.h"
@@ -41,32 +42,6 @@
 /* With a metadata filter the index proposes candidates that the rows then confirm; past this
  * many candidates an exact scan, which tests metadata as it reads, is cheaper. */
 #define MNI_META_INDEX_MAX 4096
-
-/* The unit query vector for opt, in vec (db->dim floats); scope: the tenant, for the cache.
- * *nothing is set when the query text has no words to search for (its vector is all zeros,
- * which the embedder refuses): the search then finds nothing. */
-static int query_vector(mn_db *db, const char *scope, const mn_search_options *opt, float *vec,
-                        int *nothing)
-{
-    *nothing = 0;
-    if (opt->vector)
-        return mni_check_vector(db, "the query vector", opt->vector, opt->dim, vec);
-    int rc = mni_check_text(db, "the query", opt->query, db->cfg.max_text_bytes);
-    if (rc != MN_OK)
-        return rc;
-    /* The embedder refuses a vector with no direction (api/embed_cache.h): stored, it would match
-     * nothing. A query without words is no failure but a search for nothing, so that refusal is
-     * forgotten here and the search finds nothing. */
-    size_t zero = (size_t)-1;
-    mni_errmark mark = mni_err_mark();
-    rc = mni_embed_texts(db, scope, &opt->query, 1, vec, &zero);
-    if (rc == MN_EINVAL && zero == 0) {
-        mni_err_forget(mark);
-        *nothing = 1;
-        return MN_OK;
-    }
-    return rc;
-}
 
 /* Checks the options and settles their defaults in place: the mode (MN_SEARCH_AUTO becomes
  * the handle's, or vector for a search by vector), the weights and rrf_k. */
@@ -419,23 +394,91 @@ static int cached_best_readable(mn_db *db, const struct mni_who *who,
     return rc;
 }
 
+int mni_search_prepare(mn_db *db, struct mni_search *s)
+{
+    mn_search_options *opt = &s->opt;
+    int rc = check_options(db, opt);
+    if (rc == MN_OK)
+        rc = mni_rank_begin(db, opt, (size_t)(opt->k ? opt->k : MNI_K_DEFAULT), &s->rank);
+    /* From here on the floor is the one in force (MN_SEARCH_OFF: none). */
+    if (rc == MN_OK)
+        opt->min_similarity = mni_rank_floor(db, opt, opt->mode);
+    return rc;
+}
+
+int mni_search_vectors(mn_db *db, const char *tenant_id, const struct mni_search *s, size_t n,
+                       float *vecs, int *nothing, size_t *failed)
+{
+    size_t dim = (size_t)db->dim, ntexts = 0;
+    const char **texts = malloc((n ? n : 1) * sizeof *texts);
+    size_t *at = malloc((n ? n : 1) * sizeof *at);
+    int rc = texts && at ? MN_OK : mni_seterr(db, MN_ENOMEM, "out of memory searching");
+    *failed = (size_t)-1;
+    for (size_t i = 0; rc == MN_OK && i < n; i++) {
+        const mn_search_options *opt = &s[i].opt;
+        nothing[i] = 0;
+        if (opt->vector) {
+            rc = mni_check_vector(db, "the query vector", opt->vector, opt->dim, vecs + i * dim);
+        } else {
+            rc = mni_check_text(db, "the query", opt->query, db->cfg.max_text_bytes);
+            texts[ntexts] = opt->query;
+            at[ntexts++] = i;
+        }
+        if (rc != MN_OK)
+            *failed = i;
+    }
+    /* One batch for the embedder. It refuses a vector with no direction (api/embed_cache.h):
+     * stored, it would match nothing; a query without words is no failure but a search for
+     * nothing, so that refusal is forgotten, the query marked and the rest embedded again. */
+    float *out = rc == MN_OK && ntexts ? malloc(ntexts * dim * sizeof *out) : NULL;
+    if (rc == MN_OK && ntexts && !out)
+        rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
+    while (rc == MN_OK && ntexts) {
+        size_t zero = (size_t)-1;
+        mni_errmark mark = mni_err_mark();
+        rc = mni_embed_texts(db, tenant_id, texts, ntexts, out, &zero);
+        if (rc == MN_OK) {
+            for (size_t t = 0; t < ntexts; t++)
+                memcpy(vecs + at[t] * dim, out + t * dim, dim * sizeof *out);
+            break;
+        }
+        if (rc != MN_EINVAL || zero >= ntexts)
+            break;
+        mni_err_forget(mark);
+        rc = MN_OK;
+        nothing[at[zero]] = 1;
+        memmove(texts + zero, texts + zero + 1, (ntexts - zero - 1) * sizeof *texts);
+        memmove(at + zero, at + zero + 1, (ntexts - zero - 1) * sizeof *at);
+        ntexts--;
+    }
+    free(out);
+    free(texts);
+    free(at);
+    return rc;
+}
+
+int mni_search_embedded(mn_db *db, const struct mni_who *who, const struct mni_search *s,
+                        const struct mni_store_query *q, int per_memory, const float *vec,
+                        mn_memories **out)
+{
+    if (!vec)
+        return (*out = calloc(1, sizeof **out)) ? MN_OK
+                                                : mni_seterr(db, MN_ENOMEM, "out of memory "
+                                                             "searching");
+    return cached_best_readable(db, who, q, vec, &s->opt, &s->rank, per_memory, out);
+}
+
 static int memory_search(mn_db *db, const mn_actor *actor, const mn_search_options *options,
                          mn_memories **out)
 {
     if (!db)
         return mni_err_no_db("mn_memory_search");
-    mn_search_options copy;
-    mn_search_options *opt = &copy;
+    struct mni_search s;
     int rc = mni_require(db, out, "out");
     if (rc == MN_OK)
-        rc = mni_abi_read(db, &mni_abi_search_options, options, 0, &copy, sizeof copy);
+        rc = mni_abi_read(db, &mni_abi_search_options, options, 0, &s.opt, sizeof s.opt);
     if (rc == MN_OK)
-        rc = check_options(db, opt);
-    struct mni_rank rank;
-    if (rc == MN_OK)
-        rc = mni_rank_begin(db, opt, (size_t)(opt->k ? opt->k : MNI_K_DEFAULT), &rank);
-    /* From here on the floor is the one in force (MN_SEARCH_OFF: none). */
-    copy.min_similarity = rc == MN_OK ? mni_rank_floor(db, opt, opt->mode) : 0;
+        rc = mni_search_prepare(db, &s);
     float *vec = rc == MN_OK ? malloc((size_t)db->dim * sizeof *vec) : NULL;
     if (rc == MN_OK && !vec)
         rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
@@ -443,17 +486,16 @@ static int memory_search(mn_db *db, const mn_actor *actor, const mn_search_optio
     struct mni_query_owned q = {0};
     int per_memory = 0;
     if (rc == MN_OK)
-        rc = mni_query_begin(db, actor, "search", opt->filter, &who, &q, &per_memory);
+        rc = mni_query_begin(db, actor, "search", s.opt.filter, &who, &q, &per_memory);
     if (rc == MN_OK)
         rc = mni_ratelimit_enforce(db, &who, "memory:search", 1);
     /* Embedded once the tenant is known: its embedding cache is its own. */
     int nothing = 0;
+    size_t failed;
     if (rc == MN_OK)
-        rc = query_vector(db, who.tenant->id, opt, vec, &nothing);
-    if (rc == MN_OK && nothing && !(*out = calloc(1, sizeof **out)))
-        rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
-    else if (rc == MN_OK && !nothing)
-        rc = cached_best_readable(db, &who, &q.q, vec, opt, &rank, per_memory, out);
+        rc = mni_search_vectors(db, who.tenant->id, &s, 1, vec, &nothing, &failed);
+    if (rc == MN_OK)
+        rc = mni_search_embedded(db, &who, &s, &q.q, per_memory, nothing ? NULL : vec, out);
     mni_query_release(&q);
     mni_who_release(&who);
     free(vec);

@@ -227,7 +227,7 @@ cat >"$TMP/good.jsonl" <<'EOF'
 EOF
 expect 0 "memory import of a good file" $IDB memory import "$TMP/good.jsonl"
 check "import prints count and rate" grep -Eq '^imported 3 memories in [0-9.]+ s \([0-9]+/s\)$' "$OUT"
-expect 0 "imported memories are listed" $IDB --json memory list --all
+expect 0 "imported memories are listed" $IDB --json memory list --all --all-readable
 check "import kept text, type, metadata, owner, ttl, id" json '
     {m["text"]: m for m in d["memories"]}["Priya is allergic to peanuts"]["metadata"] == {"person": "priya"}
     and {m["text"]: m for m in d["memories"]}["Arjun prefers window seats"]["expires_at"] is not None

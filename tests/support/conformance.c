@@ -1930,8 +1930,11 @@ START_TEST(search_text)
         {"oat milk flat white", 4},
     };
     for (size_t i = 0; i < sizeof qs / sizeof *qs; i++) {
-        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = qs[i].q,
-                                .min_similarity = MN_SEARCH_OFF};
+        /* The corpus is alice's and bob's: alice searches every memory she may read. */
+        mn_search_options so = {
+            .version = MN_SEARCH_OPTIONS_VERSION, .query = qs[i].q,
+            .min_similarity = MN_SEARCH_OFF,
+            .filter = &(mn_filter){.version = MN_FILTER_VERSION, .flags = MN_ALL_READABLE}};
         mn_memories *l = NULL;
         TH_OK(w.db, mn_memory_search(w.db, &w.as_alice, &so, &l));
         /* default k; a keyword search finds only the memories that share a word */
@@ -2433,6 +2436,140 @@ START_TEST(memory_list_fills_after_policy)
         } while (cursor);
         ck_assert_uint_eq(seen, 3);
     }
+    world_close(&w);
+}
+END_TEST
+
+/* An identity lists and searches its own memories, unless it asks for every memory it may
+ * read (MN_ALL_READABLE) or names an owner; the system actor reads the whole tenant. Its pages
+ * and k are filled from its own memories even when others' are newer: limit 1 is its newest
+ * memory, pages of 3 over 5 are 3 and 2. */
+START_TEST(memory_scoped_to_actor)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *mine[5], *theirs[10], *all[15];
+    for (int i = 0; i < 5; i++) {
+        mine[i] = all[3 * i] =
+            th_add(w.db, &w.as_alice, NULL, th_fmt("alice planted tulips %d", i));
+        for (int j = 0; j < 2; j++)
+            theirs[2 * i + j] = all[3 * i + 1 + j] =
+                th_add(w.db, &w.as_bob, NULL, th_fmt("bob planted roses %d %d", i, j));
+    }
+    mn_list_options lo = {.version = MN_LIST_OPTIONS_VERSION, .limit = 1};
+    mn_memories *l = NULL;
+    TH_OK(w.db, mn_memory_list(w.db, &w.as_alice, &lo, &l));
+    ck_assert_uint_eq(l->count, 1);
+    ck_assert_str_eq(l->items[0]->id, mine[4]);
+    ck_assert_ptr_nonnull(l->next_cursor);
+    mn_memories_free(l);
+
+    size_t want_pages[] = {3, 2}, pages = 0, seen = 0;
+    char *cursor = NULL;
+    lo.limit = 3;
+    do {
+        lo.cursor = cursor;
+        TH_OK(w.db, mn_memory_list(w.db, &w.as_alice, &lo, &l));
+        ck_assert_uint_lt(pages, 2);
+        ck_assert_msg(l->count == want_pages[pages], "page %zu has %zu memories, want %zu",
+                      pages, l->count, want_pages[pages]);
+        for (size_t i = 0; i < l->count; i++, seen++)
+            ck_assert_str_eq(l->items[i]->id, mine[4 - seen]);
+        pages++;
+        free(cursor);
+        cursor = l->next_cursor ? strdup(l->next_cursor) : NULL;
+        mn_memories_free(l);
+    } while (cursor);
+    ck_assert_uint_eq(pages, 2);
+
+    mn_filter readable = {.version = MN_FILTER_VERSION, .flags = MN_ALL_READABLE};
+    mn_filter named = {.version = MN_FILTER_VERSION, .identity = "bob"};
+    expect_list(&w, &w.as_alice, NULL, mine, 5, "alice, own");
+    expect_list(&w, &w.as_alice, &readable, all, 15, "alice, all readable");
+    expect_list(&w, &w.as_alice, &named, theirs, 10, "alice, bob named");
+    expect_list(&w, &w.sys, NULL, all, 15, "system actor");
+    expect_search(&w, &w.as_alice, "planted tulips roses", NULL, mine, 5, "alice, own");
+    expect_search(&w, &w.as_alice, "planted tulips roses", &readable, all, 15,
+                  "alice, all readable");
+    expect_search(&w, &w.as_alice, "planted tulips roses", &named, theirs, 10,
+                  "alice, bob named");
+    expect_search(&w, &w.as_bob, "planted tulips roses", NULL, theirs, 10, "bob, own");
+    expect_search(&w, &w.sys, "planted tulips roses", NULL, all, 15, "system actor");
+
+    /* k is filled from the actor's own memories, though bob's are as near. */
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "planted", .k = 2,
+                            .min_similarity = MN_SEARCH_OFF};
+    TH_OK(w.db, mn_memory_search(w.db, &w.as_alice, &so, &l));
+    ck_assert_uint_eq(l->count, 2);
+    for (size_t i = 0; i < l->count; i++)
+        ck_assert_str_eq(l->items[i]->identity_id, w.alice);
+    mn_memories_free(l);
+    world_close(&w);
+}
+END_TEST
+
+/* Ids of l, in order, in one string. */
+static const char *ids_of(const mn_memories *l)
+{
+    const char *s = "";
+    for (size_t i = 0; i < l->count; i++)
+        s = th_fmt("%s %s", s, l->items[i]->id);
+    return s;
+}
+
+/* A batch search answers each search, in order, as mn_memory_search answers it alone: by text
+ * or by vector, with its own filter, k, mode and cursor, a query without words finding
+ * nothing; a bad search fails the batch, naming it, and nothing is counted as done. */
+START_TEST(search_many_as_single)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *ids[NCORPUS];
+    add_corpus(&w, ids);
+    mn_memories *first = NULL;
+    mn_search_options page1 = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "Daniel", .k = 1,
+                               .min_similarity = MN_SEARCH_OFF};
+    TH_OK(w.db, mn_memory_search(w.db, &w.sys, &page1, &first));
+    ck_assert_ptr_nonnull(first->next_cursor);
+    mn_filter readable = {.version = MN_FILTER_VERSION, .flags = MN_ALL_READABLE};
+    mn_filter facts = {.version = MN_FILTER_VERSION, .type = "fact", .identity = "bob"};
+    const float *vec = th_embed(w.db, "oat milk flat white");
+    mn_search_options so[] = {
+        {.version = MN_SEARCH_OPTIONS_VERSION, .query = "dog food allergy beagle", .k = 3,
+         .filter = &readable},
+        {.version = MN_SEARCH_OPTIONS_VERSION, .vector = vec, .dim = mn_embed_dim(w.db), .k = 2,
+         .filter = &readable},
+        {.version = MN_SEARCH_OPTIONS_VERSION, .query = "tax filing deadline", .k = 5,
+         .mode = MN_SEARCH_KEYWORD, .filter = &facts},
+        {.version = MN_SEARCH_OPTIONS_VERSION, .query = "?!", .k = 3},
+        {.version = MN_SEARCH_OPTIONS_VERSION, .query = "Daniel", .k = 1,
+         .min_similarity = MN_SEARCH_OFF, .cursor = first->next_cursor},
+        {.version = MN_SEARCH_OPTIONS_VERSION, .query = "piano recital Saturday", .k = 4},
+    };
+    size_t n = sizeof so / sizeof *so;
+    mn_memories **many = NULL;
+    TH_OK(w.db, mn_memory_search_many(w.db, &w.as_alice, so, n, &many));
+    for (size_t i = 0; i < n; i++) {
+        mn_memories *one = NULL;
+        TH_OK(w.db, mn_memory_search(w.db, &w.as_alice, &so[i], &one));
+        ck_assert_msg(strcmp(ids_of(many[i]), ids_of(one)) == 0, "search %zu: %s, alone %s", i,
+                      ids_of(many[i]), ids_of(one));
+        mn_memories_free(one);
+    }
+    ck_assert_uint_eq(many[3]->count, 0);
+    ck_assert_uint_gt(many[0]->count, 0);
+    mn_memories_free_many(many, n);
+    mn_memories_free(first);
+
+    so[2].k = -1;
+    many = (mn_memories **)&w; /* set to NULL on failure */
+    TH_RC(w.db, mn_memory_search_many(w.db, &w.as_alice, so, n, &many), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(w.db), "search 2: k is -1"), "%s", mn_errmsg(w.db));
+    ck_assert_ptr_null(many);
+    TH_RC(w.db, mn_memory_search_many(w.db, &w.as_alice, so, 0, &many), MN_EINVAL);
+    so[2].k = 5;
+    so[4].version = 1;
+    TH_RC(w.db, mn_memory_search_many(w.db, &w.as_alice, so, n, &many), MN_EINVAL);
     world_close(&w);
 }
 END_TEST
@@ -2995,7 +3132,9 @@ Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void), in
         {"search", search_floor_default, 0},
         {"search", search_ranking, 0},
         {"search", search_paging, 0},
+        {"search", search_many_as_single, 0},
         {"memories", memory_list_fills_after_policy, 0},
+        {"memories", memory_scoped_to_actor, 1},
         {"store", persistence, 1},
         {"store", embed_dim_fixed_at_creation, 0},
         {"store", wide_vectors, 1},

@@ -447,6 +447,36 @@ START_TEST(test_handle_memories)
 }
 END_TEST
 
+/* A batch search sends its query texts to the server in one request, and answers each search
+ * as mn_memory_search does. */
+START_TEST(test_handle_search_many_one_request)
+{
+    mn_db *db = open_openai(th_sqlite_url(), DIM, MN_EMBED_CACHE_OFF);
+    th_tenant(db, "t");
+    th_identity(db, "t", "agent");
+    mn_actor actor = TH_ACTOR(.tenant = "t", .identity = "agent");
+    const char *texts[] = {"the cat sat on the mat", "a dog in the fog", "rain on the plain",
+                           "a mouse in the house"};
+    const char *ids[4];
+    for (int i = 0; i < 4; i++)
+        ids[i] = th_add(db, &actor, NULL, texts[i]);
+    mn_search_options so[4];
+    for (int i = 0; i < 4; i++)
+        so[i] = (mn_search_options){.version = MN_SEARCH_OPTIONS_VERSION, .query = texts[i],
+                                    .k = 1, .mode = MN_SEARCH_VECTOR};
+    long before = es_stat(&srv, "requests");
+    mn_memories **hits = NULL;
+    TH_OK(db, mn_memory_search_many(db, &actor, so, 4, &hits));
+    ck_assert_int_eq(es_stat(&srv, "requests") - before, 1);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_uint_eq(hits[i]->count, 1);
+        ck_assert_str_eq(hits[i]->items[0]->id, ids[i]);
+    }
+    mn_memories_free_many(hits, 4);
+    mn_close(db);
+}
+END_TEST
+
 /* A server answering an all-zero vector: refused, naming the embedder and the model, and not
  * cached (the next call asks the server again); the add stores nothing. A query it answers
  * zeros for finds nothing. */
@@ -545,6 +575,7 @@ static Suite *embed_http_suite(void)
     tcase_add_test(tc, test_handle_cache_wide);
     tcase_add_test(tc, test_handle_cache_repeats);
     tcase_add_test(tc, test_handle_memories);
+    tcase_add_test(tc, test_handle_search_many_one_request);
     tcase_add_test(tc, test_handle_zero_vector);
     tcase_add_test(tc, test_handle_dims);
     suite_add_tcase(s, tc);

@@ -231,15 +231,23 @@ static int get_rc(mn_db *db, const mn_actor *a, const char *id)
     return rc;
 }
 
-/* Ids of a search (kept), best first. */
+/* filter (NULL: none) over every memory the actor may read, not only its own: what a policy
+ * lets it read is the question in this file. Kept until the test ends. */
+static const mn_filter *readable(const mn_filter *filter)
+{
+    mn_filter *f = th_keep(malloc(sizeof *f));
+    *f = filter ? *filter : (mn_filter)MN_FILTER_INIT;
+    f->flags |= MN_ALL_READABLE;
+    return f;
+}
+
+/* Ids of a search (kept), best first, over every memory a may read. */
 static const char **search_ids(mn_db *db, const mn_actor *a, const char *query, int k,
                                const mn_filter *filter, size_t *n)
 {
     /* No relevance floor: what a policy hides is the question, not what is relevant. */
     mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = query, .k = k,
-                            .min_similarity = MN_SEARCH_OFF};
-    if (filter)
-        so.filter = filter;
+                            .min_similarity = MN_SEARCH_OFF, .filter = readable(filter)};
     mn_memories *l = NULL;
     TH_OK(db, mn_memory_search(db, a, &so, &l));
     ck_assert_ptr_nonnull(l);
@@ -254,7 +262,7 @@ static const char **search_ids(mn_db *db, const mn_actor *a, const char *query, 
 static const char **list_ids(mn_db *db, const mn_actor *a, const mn_filter *f, int limit,
                              size_t *n)
 {
-    return th_list_ids(db, a, f, limit, n);
+    return th_list_ids(db, a, readable(f), limit, n);
 }
 
 /* Asserts that none of the n ids is in the list. */
@@ -1365,7 +1373,8 @@ START_TEST(cache_follows_policy_changes)
                                                          "[\"read\",\"list\"],\"resource\":"
                                                          "\"memory\"}", 1);
     mn_memory_free(th_get(db, &cora, w.a1, 0));
-    TH_OK(db, mn_memory_list(db, &cora, NULL, &l));
+    mn_list_options all = {.version = MN_LIST_OPTIONS_VERSION, .filter = readable(NULL)};
+    TH_OK(db, mn_memory_list(db, &cora, &all, &l));
     ck_assert_uint_eq(l->count, 4);
     mn_memories_free(l);
     const char *pid = NULL;

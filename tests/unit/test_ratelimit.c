@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -374,6 +375,92 @@ START_TEST(library_calls_are_limited)
 }
 END_TEST
 
+/* n calls of mn_policy_test by a (endpoint policy:test, built-in limit 500 an hour): how
+ * many were admitted before the first refusal (n when none was). */
+static int policy_tests_admitted(mn_db *db, const mn_actor *a, int n)
+{
+    for (int i = 0; i < n; i++) {
+        mn_decision *d = NULL;
+        int rc = mn_policy_test(db, a, "read", "memory", NULL, &d);
+        mn_decision_free(d);
+        if (rc == MN_ELIMITED)
+            return i;
+        TH_OK(db, rc);
+    }
+    return n;
+}
+
+/* By default the built-in limits hold calls made by API key, not the host's own calls as an
+ * identity: an agent's ingest past the guide's 1000 memories an hour goes through, while a
+ * key's 501st policy test is refused; the host's own checks (mn_ratelimit_peek) still see the
+ * built-in limit. MN_RATELIMIT_DEFAULTS_GUIDE holds the identity too (1.3), _NONE neither. */
+START_TEST(builtin_limits_by_default)
+{
+    enum { N = 1001 };
+    mn_memory_input *in = th_keep(calloc(N, sizeof *in));
+    for (int i = 0; i < N; i++)
+        in[i] = (mn_memory_input)TH_IN(.text = th_fmt("ingested note %d", i));
+    int defaults[] = {MN_RATELIMIT_DEFAULTS_AUTO, MN_RATELIMIT_DEFAULTS_GUIDE,
+                      MN_RATELIMIT_DEFAULTS_NONE};
+    for (size_t k = 0; k < sizeof defaults / sizeof *defaults; k++) {
+        mn_config cfg = MN_CONFIG_INIT;
+        cfg.ratelimit_defaults = defaults[k];
+        mn_db *db = world(NULL, &cfg);
+        int guide = defaults[k] == MN_RATELIMIT_DEFAULTS_GUIDE;
+        TH_RC(db, mn_memory_add_many(db, &BOT, in, N, NULL, NULL), guide ? MN_ELIMITED : MN_OK);
+        ck_assert_int_eq(policy_tests_admitted(db, &BOT, 501), guide ? 500 : 501);
+        mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
+        TH_OK(db, mn_ratelimit_peek(db, &BOT, "memory:create", 1, &r));
+        ck_assert_int_eq(r.limit, 1000);
+
+        char *key = NULL;
+        mn_apikey_input ki = MN_APIKEY_INPUT_INIT;
+        ki.identity = "bot";
+        TH_OK(db, mn_apikey_create(db, &SYS, &ki, &key, NULL));
+        mn_actor by_key = TH_ACTOR(.tenant = NULL, .identity = NULL, .api_key = key);
+        int none = defaults[k] == MN_RATELIMIT_DEFAULTS_NONE;
+        ck_assert_int_eq(policy_tests_admitted(db, &by_key, 501), none ? 501 : guide ? 0 : 500);
+        mn_free(key);
+        mn_close(db);
+    }
+}
+END_TEST
+
+/* Per tenant (the default) an agent's calls use up the tenant's limit for the others; per
+ * identity each has its own counter, the system actor's checks keep the tenant's, and a
+ * tenant's own limit holds each identity. */
+START_TEST(per_identity_counters)
+{
+    int scopes[] = {MN_RATELIMIT_PER_TENANT, MN_RATELIMIT_PER_IDENTITY};
+    for (size_t k = 0; k < 2; k++) {
+        mn_config cfg = MN_CONFIG_INIT;
+        cfg.ratelimit_scope = scopes[k];
+        mn_db *db = world(NULL, &cfg);
+        TH_OK(db, mn_identity_create(db, &SYS, "bot2", "agent", NULL, NULL));
+        const mn_actor bot2 = TH_ACTOR(.tenant = "acme", .identity = "bot2");
+        TH_OK(db, mn_limit_set(db, &SYS, "memory:search", 2, 600000));
+        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "anything"};
+        mn_memories *hits = NULL;
+        for (int i = 0; i < 2; i++) {
+            TH_OK(db, mn_memory_search(db, &BOT, &so, &hits));
+            mn_memories_free(hits);
+        }
+        TH_RC(db, mn_memory_search(db, &BOT, &so, &hits), MN_ELIMITED);
+        ck_assert_msg(strstr(mn_errmsg(db), k ? "for this identity" : "for this tenant"),
+                      "message: %s", mn_errmsg(db));
+        int rc = mn_memory_search(db, &bot2, &so, &hits);
+        ck_assert_int_eq(rc, k ? MN_OK : MN_ELIMITED);
+        if (rc == MN_OK)
+            mn_memories_free(hits);
+        /* the host's check for the system actor: the tenant's counter, untouched per identity */
+        mn_ratelimit_result r = MN_RATELIMIT_RESULT_INIT;
+        TH_OK(db, mn_ratelimit_peek(db, &SYS, "memory:search", 1, &r));
+        ck_assert_int_eq(r.remaining, k ? 10 : 10 - 2);
+        mn_close(db);
+    }
+}
+END_TEST
+
 /* A call's size costs neither time nor memory: under a limit of 5e9 (1e9 for the system
  * actor, x5) a call of 4e9 and one of 1e9 are counted exactly, in counters with room for a few
  * keys and fail-closed (so a call that did not fit the bound would fail, not pass unchecked). */
@@ -513,6 +600,8 @@ START_TEST(bad_settings_and_urls)
     open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .ratelimit = MN_RATELIMIT_REDIS}, MN_EINVAL, "redis_url");
     open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .ratelimit_fail_closed = 2}, MN_EINVAL, "fail");
     open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .ratelimit_refresh_ms = -1}, MN_EINVAL, "refresh");
+    open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .ratelimit_scope = 2}, MN_EINVAL, "ratelimit_scope");
+    open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .ratelimit_defaults = 3}, MN_EINVAL, "ratelimit_defaults");
     if (th_built_with(MN_FEATURE_REDIS, "Redis settings and URLs")) {
         open_fails(&(mn_config){.version = MN_CONFIG_VERSION, .redis_url = "redis://h",
                                 .redis_pool_max = -2}, MN_EINVAL,
@@ -557,6 +646,8 @@ static Suite *ratelimit_suite(void)
     tcase_add_test(tc, role_multipliers);
     tcase_add_test(tc, tenant_limits);
     tcase_add_test(tc, library_calls_are_limited);
+    tcase_add_test(tc, builtin_limits_by_default);
+    tcase_add_test(tc, per_identity_counters);
     tcase_add_test(tc, any_call_size_at_fixed_cost);
     tcase_add_test(tc, memory_bound_fail_modes);
     tcase_add_test(tc, bad_input);

@@ -263,6 +263,37 @@ START_TEST(any_call_size_at_fixed_cost)
 }
 END_TEST
 
+/* Per identity, an identity's calls count in a key of its own, named with its id beside the
+ * tenant's: another identity's calls do not touch it, nor the tenant's key of the system
+ * actor. */
+START_TEST(per_identity_keys)
+{
+    mn_config cfg = redis_cfg();
+    cfg.ratelimit_scope = MN_RATELIMIT_PER_IDENTITY;
+    mn_db *db = th_open(world(3, 3600000), &cfg);
+    mn_identity *bot = NULL;
+    TH_OK(db, mn_identity_get(db, &SYS, "bot", &bot));
+    TH_OK(db, mn_identity_create(db, &SYS, "bot2", "agent", NULL, NULL));
+    const mn_actor bot2 = TH_ACTOR(.tenant = "acme", .identity = "bot2");
+    for (int i = 0; i < 3; i++)
+        TH_OK(db, mn_ratelimit_hit(db, &BOT, "app:ping", 1, NULL));
+    TH_RC(db, mn_ratelimit_hit(db, &BOT, "app:ping", 1, NULL), MN_ELIMITED);
+    TH_OK(db, mn_ratelimit_hit(db, &bot2, "app:ping", 1, NULL));
+    redisContext *c = connect_redis();
+    redisReply *rep = redisCommand(c, "EXISTS ratelimit:{%s}:%s:app:ping:3600", acme_id, bot->id);
+    ck_assert(rep && rep->type == REDIS_REPLY_INTEGER);
+    ck_assert_int_eq(rep->integer, 1);
+    freeReplyObject(rep);
+    rep = redisCommand(c, "EXISTS ratelimit:{%s}:app:ping:3600", acme_id);
+    ck_assert(rep && rep->type == REDIS_REPLY_INTEGER);
+    ck_assert_int_eq(rep->integer, 0);
+    freeReplyObject(rep);
+    redisFree(c);
+    mn_identity_free(bot);
+    mn_close(db);
+}
+END_TEST
+
 /* Counts the rate limiter's reports (the handle's Redis cache reports its own failures). */
 static int logged;
 static void count_log(void *ctx, const char *msg)
@@ -340,6 +371,7 @@ static Suite *redis_suite(void)
     tcase_add_test(tc, backends_agree);
     tcase_add_test(tc, exact_across_processes);
     tcase_add_test(tc, any_call_size_at_fixed_cost);
+    tcase_add_test(tc, per_identity_keys);
     tcase_add_test(tc, window_rolls_over);
     tcase_add_test(tc, script_reloaded_after_flush);
     tcase_add_test(tc, server_stopped_then_restarted);
