@@ -320,7 +320,7 @@ static int search_file(cli_ctx *c, struct search_run *r, const char *path)
         cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "hits");
         cJSON_AddStringToObject(o, "query", queries[i]);
         for (size_t j = 0; j < hits[i]->count; j++)
-            cJSON_AddItemToArray(a, search_hit(hits[i]->items[j], r->explain));
+            cJSON_AddItemToArray(a, cli_json_search_hit(hits[i]->items[j], r->explain));
         cJSON_AddItemToObject(o, "next_cursor", hits[i]->next_cursor
                                                     ? cJSON_CreateString(hits[i]->next_cursor)
                                                     : cJSON_CreateNull());
