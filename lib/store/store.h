@@ -89,6 +89,7 @@ struct mni_memory_row {
     /* The keyword index's words for the text (an encrypted store's blind index, store/
      * keywords.c), set by mni_vault_seal_rows; NULL: the backend indexes the text itself. */
     const char *words;
+    const char *session;       /* the conversation, NULL: none */
 };
 
 /* The length of a content hash in hex (store/vault.h). */

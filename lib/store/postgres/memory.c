@@ -16,7 +16,7 @@
 /* What a bulk insert writes; the bytes sent to the server at a time. */
 #define COPY_COLUMNS \
     "id, tenant_id, identity_id, text, type, metadata, importance, version, created_at, " \
-    "updated_at, expires_at, deleted, seq, embedding, content_hash, external_key, words"
+    "updated_at, expires_at, deleted, seq, embedding, content_hash, external_key, words, session"
 #define COPY_FLUSH (1 << 20)
 
 /* Binds $1 (tenant) and $3..$6 of the memory queries (postgres/sql.c); slot receives $2. */
@@ -131,7 +131,7 @@ static void put_row(struct pgs_store *s, struct copybuf *b, const char *tenant_i
                     const struct mni_memory_row *r, int64_t seq, const char *hash,
                     char *vecbuf)
 {
-    put_u16(b, 17);
+    put_u16(b, 18); /* columns */
     put_text(b, r->id);
     put_text(b, tenant_id);
     put_text(b, r->identity_id);
@@ -157,6 +157,7 @@ static void put_row(struct pgs_store *s, struct copybuf *b, const char *tenant_i
     put_text(b, hash);
     put_text(b, r->external_key);
     put_text(b, r->words);
+    put_text(b, r->session);
 }
 
 /* The rows through COPY ... FROM STDIN in binary format: the server parses no SQL per row, and
@@ -230,6 +231,7 @@ static int insert_rows(struct pgs_store *s, struct pgs_conn *c, const char *tena
         pgs_arg_text(&a, hashes[i]);
         pgs_arg_text(&a, r->external_key);
         pgs_arg_text(&a, r->words);
+        pgs_arg_text(&a, r->session);
         rc = pgs_run(s, c, PGS_MEMORY_INSERT, &a, NULL, "adding a memory");
     }
     free(vecbuf);

@@ -93,7 +93,7 @@ struct pgs_pool *pgs_reads(struct pgs_store *s);
 
 /* ---- running statements (postgres/exec.c) ---- */
 /* Parameters of one statement: text, or binary (vectors). */
-#define PGS_MAX_ARGS 16
+#define PGS_MAX_ARGS 20
 struct pgs_args {
     int n;
     const char *v[PGS_MAX_ARGS];

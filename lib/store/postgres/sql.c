@@ -13,7 +13,7 @@
     "(SELECT status FROM embed_jobs j WHERE j.tenant_id = memories.tenant_id AND " \
     "j.memory_key = memories.key), " \
     "(SELECT error FROM embed_jobs j WHERE j.tenant_id = memories.tenant_id AND " \
-    "j.memory_key = memories.key), external_key"
+    "j.memory_key = memories.key), external_key, session"
 #define VISIBLE \
     " ($3::int & 1 <> 0 OR deleted = 0) AND ($3::int & 2 <> 0 OR expires_at = 0 OR " \
     "expires_at > $4::bigint) "
@@ -101,8 +101,9 @@ static const char *const sql[PGS__COUNT] = {
     /* Memories go in by COPY (postgres/memory.c); row by row where the server has no COPY. */
     [PGS_MEMORY_INSERT] = "INSERT INTO memories (id, tenant_id, identity_id, text, type, "
                           "metadata, importance, version, created_at, updated_at, expires_at, "
-                          "deleted, seq, embedding, content_hash, external_key, words) VALUES ($1, "
-                          "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15, $16)",
+                          "deleted, seq, embedding, content_hash, external_key, words, session) "
+                          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, "
+                          "$14, $15, $16, $17)",
     [PGS_MEMORY_GET] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = $1 AND "
                        "id = $2 AND" VISIBLE,
     /* $2: the cursor (ids below it; NULL for the first page); $7: the page size plus one, or

@@ -97,6 +97,7 @@ int sq_memory_insert(struct mni_store *st, const char *tenant_id,
         if (r->external_key)
             sq_bind_text(q, 15, r->external_key);
         sq_bind_text(q, 16, r->words);
+        sq_bind_text(q, 17, r->session);
         rc = sq_exec(s, c, q, "adding a memory");
         /* Asynchronous embedding: the job commits with the memory, or neither. */
         if (rc == MN_OK && r->embed_job)

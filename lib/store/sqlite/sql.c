@@ -9,7 +9,7 @@
     "key, id, tenant_id, identity_id, text, type, metadata, importance, version, created_at, " \
     "updated_at, expires_at, deleted, seq, embedding, " \
     "(SELECT status FROM embed_jobs WHERE memory_key = memories.key), " \
-    "(SELECT error FROM embed_jobs WHERE memory_key = memories.key), external_key"
+    "(SELECT error FROM embed_jobs WHERE memory_key = memories.key), external_key, session"
 #define VISIBLE \
     " (?3 & 1 OR deleted = 0) AND (?3 & 2 OR expires_at = 0 OR expires_at > ?4) "
 #define POLICY_COLUMNS \
@@ -95,8 +95,8 @@ static const char *const sql[SQ__COUNT] = {
 
     [SQ_MEMORY_INSERT] = "INSERT INTO memories (id, tenant_id, identity_id, text, type, metadata, "
                          "importance, version, created_at, updated_at, expires_at, deleted, seq, "
-                         "embedding, content_hash, external_key, words) VALUES (?1, ?2, ?3, ?4, "
-                         "?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12, ?13, ?14, ?15, ?16)",
+                         "embedding, content_hash, external_key, words, session) VALUES (?1, ?2, "
+                         "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12, ?13, ?14, ?15, ?16, ?17)",
     [SQ_MEMORY_GET] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE id = ?2 AND tenant_id = ?1 AND"
                       VISIBLE,
     /* ?2 is the cursor: ids below it (the caller binds "~", above every id, for the first page) */
