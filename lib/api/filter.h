@@ -10,9 +10,18 @@ struct mni_query_owned {
     struct mni_store_query q;
     char *identity_id;
     cJSON *metadata;
+    char **identities;         /* q.identities: the ids the filter's identities resolve to */
+    const char *session;       /* q.sessions when the filter names one session */
+    char *sessions_json, *types_json, *identities_json;
 };
 
 void mni_query_release(struct mni_query_owned *o);
+
+/* Whether the memory m passes q's conditions (owner, type, lists, ranges, metadata; not the
+ * flags): 1 or 0. */
+int mni_query_selects(const struct mni_store_query *q, const mn_memory *m);
+/* Whether q has a condition that narrows what it selects (flags aside). */
+int mni_query_has_condition(const struct mni_store_query *q);
 
 /* The common start of a list or a search: resolves the actor, checks it may `action` memories
  * (*per_memory: whether each result must still be checked, see mni_access_begin) and turns the

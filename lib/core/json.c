@@ -77,3 +77,50 @@ int mni_json_contains(const cJSON *haystack, const cJSON *needle)
         return 0;
     return cJSON_Compare(haystack, needle, 1);
 }
+
+/* {"$in": [...]}: an object whose only key is "$in". */
+static const cJSON *any_of(const cJSON *v)
+{
+    return cJSON_IsObject(v) && v->child && !v->child->next && v->child->string &&
+           strcmp(v->child->string, "$in") == 0 ? v->child : NULL;
+}
+
+int mni_json_filter_matches(const cJSON *haystack, const cJSON *filter)
+{
+    const cJSON *in = any_of(filter);
+    if (in) {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, in)
+            if (mni_json_contains(haystack, e))
+                return 1;
+        return 0;
+    }
+    if (!cJSON_IsObject(filter))
+        return mni_json_contains(haystack, filter);
+    if (!cJSON_IsObject(haystack))
+        return 0;
+    const cJSON *n;
+    cJSON_ArrayForEach(n, filter) {
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(haystack, n->string);
+        if (!h || !mni_json_filter_matches(h, n))
+            return 0;
+    }
+    return 1;
+}
+
+const char *mni_json_filter_check(const cJSON *filter)
+{
+    if (!cJSON_IsObject(filter))
+        return NULL;
+    const cJSON *n;
+    cJSON_ArrayForEach(n, filter) {
+        if (strcmp(n->string, "$in") == 0 &&
+            (filter->child->next || !cJSON_IsArray(n) || !n->child))
+            return "\"$in\" must be the only key of its object and hold a non-empty array, "
+                   "e.g. {\"topic\": {\"$in\": [\"travel\", \"food\"]}}";
+        const char *bad = any_of(n) ? NULL : mni_json_filter_check(n);
+        if (bad)
+            return bad;
+    }
+    return NULL;
+}

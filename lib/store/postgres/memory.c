@@ -33,6 +33,19 @@ static void bind_query(struct pgs_args *a, const char *tenant_id, const char *se
     }
 }
 
+void pgs_bind_filters(struct pgs_args *a, const struct mni_store_query *q)
+{
+    pgs_arg_text(a, q->sessions_json);
+    pgs_arg_text(a, q->types_json);
+    pgs_arg_text(a, q->identities_json);
+    pgs_arg_int(a, q->created_after);
+    pgs_arg_int(a, MNI_QUERY_BEFORE(q->created_before));
+    pgs_arg_int(a, q->updated_after);
+    pgs_arg_int(a, MNI_QUERY_BEFORE(q->updated_before));
+    pgs_arg_double(a, MNI_QUERY_IMPORTANCE_MIN(q));
+    pgs_arg_double(a, MNI_QUERY_IMPORTANCE_MAX(q));
+}
+
 /* Whether the row's metadata (column col; its memory's id in id_col) passes the filter: 1, 0,
  * or -MN_E* when it does not open (store/vault.h). */
 static int metadata_matches(struct pgs_store *s, const char *tenant_id, const PGresult *r,
@@ -310,6 +323,7 @@ int pgs_memory_list(struct mni_store *st, const char *tenant_id, const struct mn
         pgs_arg_text(&a, NULL);
     else
         pgs_arg_int(&a, (int64_t)q->limit + 1);
+    pgs_bind_filters(&a, q);
     PGresult *res = NULL;
     int more = 0;
     int rc = pgs_run_on(s, pgs_reads(s), PGS_MEMORY_LIST, &a, &res, "listing memories");
@@ -362,6 +376,8 @@ int pgs_memory_scan(struct mni_store *st, const char *tenant_id, const struct mn
     pgs_arg_int(&a, q->now);
     pgs_arg_text(&a, q->type);
     pgs_arg_text(&a, q->identity_id);
+    pgs_arg_text(&a, NULL); /* no limit */
+    pgs_bind_filters(&a, q);
     int rc = pgs_each_on(s, pgs_reads(s), PGS_MEMORY_SCAN, &a, scan_row, &sc,
                          "searching memories");
     free(sc.vec);

@@ -17,9 +17,19 @@
 #define VISIBLE \
     " ($3::int & 1 <> 0 OR deleted = 0) AND ($3::int & 2 <> 0 OR expires_at = 0 OR " \
     "expires_at > $4::bigint) "
+/* With the filter's lists and ranges (pgs_bind_filters): $8..$10 JSON arrays of sessions,
+ * types and identities (NULL = any), $11..$14 created_at and updated_at in [after, before),
+ * $15..$16 importance in [min, max]. */
 #define SELECTED \
     VISIBLE "AND ($5::text IS NULL OR type = $5::text) AND ($6::text IS NULL OR " \
-    "identity_id = $6::text) "
+    "identity_id = $6::text) " \
+    "AND ($8::jsonb IS NULL OR session IN (SELECT jsonb_array_elements_text($8::jsonb))) " \
+    "AND ($9::jsonb IS NULL OR type IN (SELECT jsonb_array_elements_text($9::jsonb))) " \
+    "AND ($10::jsonb IS NULL OR identity_id IN " \
+    "(SELECT jsonb_array_elements_text($10::jsonb))) " \
+    "AND created_at >= $11::bigint AND created_at < $12::bigint " \
+    "AND updated_at >= $13::bigint AND updated_at < $14::bigint " \
+    "AND importance >= $15::float8 AND importance <= $16::float8 "
 #define POLICY_COLUMNS \
     "id, tenant_id, role, rule, priority, active, description, created_at, updated_at"
 #define IDENTITY_COLUMNS \
@@ -132,10 +142,11 @@ static const char *const sql[PGS__COUNT] = {
                            "WHERE tenant_id = $1 AND id = $2 AND deleted = 1",
     [MNI_MEMORY_EXPIRED] = "SELECT id FROM memories WHERE tenant_id = $1 AND expires_at > 0 "
                            "AND expires_at <= $2",
-    /* $2: whether a metadata filter needs the metadata column (reading it costs time). */
+    /* $2: whether a metadata filter needs the metadata column (reading it costs time); $7
+     * NULL (every row). */
     [PGS_MEMORY_SCAN] = "SELECT key, embedding, CASE WHEN $2::bool THEN metadata END, "
                         "CASE WHEN $2::bool THEN id END FROM memories WHERE tenant_id = $1 AND" SELECTED
-                        "AND embedding IS NOT NULL",
+                        "AND embedding IS NOT NULL LIMIT $7::bigint",
     [PGS_MEMORY_GET_KEYS] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = $1 AND "
                             "key = ANY ($2::bigint[]) AND" VISIBLE,
 

@@ -12,6 +12,15 @@
     "(SELECT error FROM embed_jobs WHERE memory_key = memories.key), external_key, session"
 #define VISIBLE \
     " (?3 & 1 OR deleted = 0) AND (?3 & 2 OR expires_at = 0 OR expires_at > ?4) "
+/* The filter's lists and ranges (sq_bind_query): ?20..?22 JSON arrays of sessions, types and
+ * identities (NULL = any), ?23..?26 created_at and updated_at in [after, before), ?27..?28
+ * importance in [min, max]. */
+#define FILTERS \
+    "AND (?20 IS NULL OR session IN (SELECT value FROM json_each(?20))) " \
+    "AND (?21 IS NULL OR type IN (SELECT value FROM json_each(?21))) " \
+    "AND (?22 IS NULL OR identity_id IN (SELECT value FROM json_each(?22))) " \
+    "AND created_at >= ?23 AND created_at < ?24 AND updated_at >= ?25 AND updated_at < ?26 " \
+    "AND importance >= ?27 AND importance <= ?28 "
 #define POLICY_COLUMNS \
     "id, tenant_id, role, rule, priority, active, description, created_at, updated_at"
 #define IDENTITY_COLUMNS \
@@ -101,10 +110,15 @@ static const char *const sql[SQ__COUNT] = {
                       VISIBLE,
     /* ?2 is the cursor: ids below it (the caller binds "~", above every id, for the first page) */
     [SQ_MEMORY_LIST] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = ?1 AND id < ?2 AND"
-                       VISIBLE "AND (?5 IS NULL OR type = ?5) ORDER BY id DESC",
+                       VISIBLE "AND (?5 IS NULL OR type = ?5) " FILTERS "ORDER BY id DESC",
     [SQ_MEMORY_LIST_BY_IDENTITY] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = ?1 "
                                    "AND identity_id = ?6 AND id < ?2 AND" VISIBLE
-                                   "AND (?5 IS NULL OR type = ?5) ORDER BY id DESC",
+                                   "AND (?5 IS NULL OR type = ?5) " FILTERS "ORDER BY id DESC",
+    /* One conversation of one owner (?29): the session index, in created order. */
+    [SQ_MEMORY_LIST_BY_SESSION] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = ?1 "
+                                  "AND identity_id = ?6 AND session = ?29 AND id < ?2 AND"
+                                  VISIBLE "AND (?5 IS NULL OR type = ?5) " FILTERS
+                                  "ORDER BY id DESC",
     [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = ?3, type = ?4, metadata = ?5, importance = ?6, "
                          "version = ?7, updated_at = ?8, seq = ?9, embedding = ?10, "
                          "content_hash = ?12, external_key = COALESCE(?13, external_key), "
@@ -126,26 +140,29 @@ static const char *const sql[SQ__COUNT] = {
      * value is bound to); reading them costs time. */
     [SQ_MEMORY_SCAN] = "SELECT key, embedding, CASE WHEN ?7 THEN metadata END, "
                        "CASE WHEN ?7 THEN id END FROM memories WHERE tenant_id = ?1 AND"
-                       VISIBLE "AND (?5 IS NULL OR type = ?5) AND embedding IS NOT NULL",
+                       VISIBLE "AND (?5 IS NULL OR type = ?5) " FILTERS
+                       "AND embedding IS NOT NULL",
     [SQ_MEMORY_SCAN_BY_IDENTITY] = "SELECT key, embedding, CASE WHEN ?7 THEN metadata END, "
                                    "CASE WHEN ?7 THEN id END FROM memories "
                                    "WHERE tenant_id = ?1 AND identity_id = ?6 AND" VISIBLE
-                                   "AND (?5 IS NULL OR type = ?5) AND embedding IS NOT NULL",
+                                   "AND (?5 IS NULL OR type = ?5) " FILTERS
+                                   "AND embedding IS NOT NULL",
     /* ?2: the FTS5 query (words, quoted, joined by OR); ?7: how many. bm25 is lower for the
      * better match. */
     [SQ_MEMORY_KEYWORD] = "SELECT m.key, -bm25(memory_fts) FROM memory_fts "
                           "CROSS JOIN memories m ON m.key = memory_fts.rowid "
                           "WHERE memory_fts MATCH ?2 AND m.tenant_id = ?1 AND" VISIBLE
                           "AND (?5 IS NULL OR type = ?5) AND (?6 IS NULL OR identity_id = ?6) "
-                          "AND embedding IS NOT NULL ORDER BY bm25(memory_fts), m.key LIMIT ?7",
+                          FILTERS "AND embedding IS NOT NULL "
+                          "ORDER BY bm25(memory_fts), m.key LIMIT ?7",
     /* ?2: a JSON array of words (letters and digits only: store/keywords.h), each quoted
      * into an FTS5 query of its own; ?7: the count's cap. Rows: the word's index, its count. */
     [SQ_MEMORY_WORD_COUNTS] = "SELECT w.key, (SELECT count(*) FROM (SELECT 1 FROM memory_fts "
                               "CROSS JOIN memories m ON m.key = memory_fts.rowid "
                               "WHERE memory_fts MATCH '\"' || w.value || '\"' AND "
                               "m.tenant_id = ?1 AND" VISIBLE "AND (?5 IS NULL OR type = ?5) "
-                              "AND (?6 IS NULL OR identity_id = ?6) AND embedding IS NOT NULL "
-                              "LIMIT ?7)) FROM json_each(?2) w",
+                              "AND (?6 IS NULL OR identity_id = ?6) " FILTERS
+                              "AND embedding IS NOT NULL LIMIT ?7)) FROM json_each(?2) w",
     [SQ_MEMORY_GET_KEY] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE key = ?2 AND tenant_id = ?1 "
                           "AND" VISIBLE,
 
