@@ -40,13 +40,15 @@ static int one_or_list(mn_db *db, const char *field, const char *lists, const ch
     if (one && n)
         return mni_seterr(db, MN_EINVAL, "the filter sets both %s and %s; give one %s, or "
                          "every value in %s", field, lists, field, lists);
-    for (size_t i = 0; i < n; i++) {
-        char what[80];
+    char what[80];
+    snprintf(what, sizeof what, "the filter's %s", field);
+    int rc = one ? mni_check_name(db, what, one, max) : MN_OK;
+    for (size_t i = 0; rc == MN_OK && i < n; i++) {
         snprintf(what, sizeof what, "the filter's %s[%zu]", lists, i);
-        int rc = mni_check_name(db, what, list[i], max);
-        if (rc != MN_OK)
-            return rc;
+        rc = mni_check_name(db, what, list[i], max);
     }
+    if (rc != MN_OK)
+        return rc;
     if (one) {
         *owned_one = one;
         *out = owned_one;

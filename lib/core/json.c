@@ -118,7 +118,7 @@ const char *mni_json_filter_check(const cJSON *filter)
             (filter->child->next || !cJSON_IsArray(n) || !n->child))
             return "\"$in\" must be the only key of its object and hold a non-empty array, "
                    "e.g. {\"topic\": {\"$in\": [\"travel\", \"food\"]}}";
-        const char *bad = any_of(n) ? NULL : mni_json_filter_check(n);
+        const char *bad = mni_json_filter_check(n);
         if (bad)
             return bad;
     }
