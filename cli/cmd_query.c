@@ -6,11 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Both list and search take the same filter options; one table fragment for both. */
-#define FILTER_OPTS(f)                                                                         \
-    {"identity", CLI_OPT_STR, &(f).identity, NULL}, {"type", CLI_OPT_STR, &(f).type, NULL},    \
-        {"meta", CLI_OPT_STR, &(f).metadata, NULL}
-
 static void print_detail(const mn_memory *m)
 {
     char c1[32], c2[32], c3[32], importance[32], version[32];
@@ -25,6 +20,11 @@ static void print_detail(const mn_memory *m)
         {"deleted", m->deleted ? "yes" : "no"}, {"metadata", m->metadata ? m->metadata : "{}"},
         {"text", m->text}};
     cli_print_fields(fields, sizeof fields / sizeof fields[0], 12);
+    if (m->session) {
+        printf("%-12s", "session");
+        cli_print_text(stdout, m->session, 0);
+        putchar('\n');
+    }
     if (m->external_key) {
         printf("%-12s", "key");
         cli_print_text(stdout, m->external_key, 0);
@@ -166,13 +166,12 @@ static int list_show(cli_ctx *c, const mn_memories *page, void *ctx)
     return print_page(c, page, &r->printed);
 }
 
-int cli_memory_list(cli_ctx *c, int argc, char **argv)
+static int memory_list(cli_ctx *c, int argc, char **argv, cli_filter *cf)
 {
-    mn_filter f = MN_FILTER_INIT;
     struct list_run r = {.lo = MN_LIST_OPTIONS_INIT};
-    r.lo.filter = &f;
+    r.lo.filter = &cf->f;
     int all = 0, deleted = 0, expired = 0;
-    const cli_opt opts[] = {FILTER_OPTS(f),
+    const cli_opt opts[] = {CLI_FILTER_OPTS(*cf),
                             {"limit", CLI_OPT_INT, &r.lo.limit, NULL},
                             {"cursor", CLI_OPT_STR, &r.lo.cursor, NULL},
                             {"all", CLI_OPT_FLAG, &all, NULL},
@@ -180,10 +179,12 @@ int cli_memory_list(cli_ctx *c, int argc, char **argv)
                             {"with-expired", CLI_OPT_FLAG, &expired, NULL},
                             {0}};
     int rc = cli_parse(c, argc, argv, opts, 0, 0);
+    if (rc == CLI_CONTINUE)
+        rc = cli_filter_finish(c, cf);
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &r.a)) != CLI_CONTINUE ||
         (rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
-    f.flags = (deleted ? MN_WITH_DELETED : 0) | (expired ? MN_WITH_EXPIRED : 0);
+    cf->f.flags = (deleted ? MN_WITH_DELETED : 0) | (expired ? MN_WITH_EXPIRED : 0);
 
     mn_memories *page = NULL;
     rc = each_page(c, all, &r.lo.cursor, list_fetch, &r, list_show, &r, &page);
@@ -197,6 +198,11 @@ int cli_memory_list(cli_ctx *c, int argc, char **argv)
     print_next_cursor(c, page->next_cursor);
     mn_memories_free(page);
     return rc;
+}
+
+int cli_memory_list(cli_ctx *c, int argc, char **argv)
+{
+    return cli_with_filter(c, argc, argv, memory_list);
 }
 
 static cJSON *search_hit(const mn_memory *m, int explain)
@@ -288,16 +294,15 @@ static int search_show(cli_ctx *c, const mn_memories *hits, void *ctx)
     return CLI_EXIT_OK;
 }
 
-int cli_memory_search(cli_ctx *c, int argc, char **argv)
+static int memory_search(cli_ctx *c, int argc, char **argv, cli_filter *cf)
 {
-    mn_filter f = MN_FILTER_INIT;
     struct search_run r = {.so = MN_SEARCH_OPTIONS_INIT};
-    r.so.filter = &f;
+    r.so.filter = &cf->f;
     r.so.k = 10;
     const char *half_life = NULL;
     int all = 0;
     const char *mode = NULL;
-    const cli_opt opts[] = {FILTER_OPTS(f),
+    const cli_opt opts[] = {CLI_FILTER_OPTS(*cf),
                             {"k", CLI_OPT_INT, &r.so.k, NULL},
                             {"min-similarity", CLI_OPT_NUM, &r.so.min_similarity, NULL},
                             {"recency-half-life", CLI_OPT_STR, &half_life, NULL},
@@ -309,6 +314,8 @@ int cli_memory_search(cli_ctx *c, int argc, char **argv)
                             {"explain", CLI_OPT_FLAG, &r.explain, NULL},
                             {0}};
     int rc = cli_parse(c, argc, argv, opts, 1, 1);
+    if (rc == CLI_CONTINUE)
+        rc = cli_filter_finish(c, cf);
     if (rc == CLI_CONTINUE && half_life && !(r.so.recency_half_life_ms = half_life_ms(c, half_life)))
         rc = CLI_EXIT_USAGE;
     if (rc == CLI_CONTINUE && mode && !(r.so.mode = cli_search_mode(mode)))
@@ -343,6 +350,11 @@ int cli_memory_search(cli_ctx *c, int argc, char **argv)
     }
     mn_memories_free(page);
     return rc;
+}
+
+int cli_memory_search(cli_ctx *c, int argc, char **argv)
+{
+    return cli_with_filter(c, argc, argv, memory_search);
 }
 
 /* "text: old -> new; importance: 0.5 -> 0.9": the fields of after that differ from before. */
