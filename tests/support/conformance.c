@@ -2044,13 +2044,14 @@ START_TEST(memory_ttl_ms_expires_at)
 {
     struct world w;
     world_open(&w, _i);
-    int64_t now = th_now_ms();
     mn_memory_input a = TH_IN(.text = "short lived note", .ttl_ms = 300);
-    mn_memory_input b = TH_IN(.text = "note with an end", .expires_at = now + 400);
+    mn_memory_input b = TH_IN(.text = "note with an end");
     mn_memory_input c = TH_IN(.text = "long lived note", .ttl_ms = 3600000);
     mn_memory *ma = NULL;
     TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &a, &ma));
     ck_assert_int_eq(ma->expires_at, ma->created_at + 300);
+    int64_t now = th_now_ms();
+    b.expires_at = now + 400;
     const char *mb = th_add_in(w.db, &w.as_alice, &b);
     const char *mc = th_add_in(w.db, &w.as_alice, &c);
     mn_memory *g = th_get(w.db, &w.sys, mb, MN_WITH_EXPIRED); /* the add may have been slow */
