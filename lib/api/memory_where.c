@@ -65,21 +65,22 @@ static int walk(mn_db *db, struct mni_who *who, struct mni_store_query *q, int p
     }
 }
 
-/* Resolves the actor and the filter, then walks the matches into *k. */
-static int matching(mn_db *db, const mn_actor *actor, const mn_filter *filter, int deleting,
-                    struct matches *k)
+/* Resolves the actor and the filter, then walks the matches into *k. delete_mode: the mode of
+ * the delete they are for, NULL when they are only counted. */
+static int matching(mn_db *db, const mn_actor *actor, const mn_filter *filter,
+                    const int *delete_mode, struct matches *k)
 {
     struct mni_who who = {0};
     struct mni_query_owned q = {0};
     int per_memory = 0;
     int rc = mni_query_begin(db, actor, "list", filter, &who, &q, &per_memory);
-    if (rc == MN_OK && (deleting & MN_DELETE_ALL_MATCHING) == 0 && deleting >= 0 &&
+    if (rc == MN_OK && delete_mode && !(*delete_mode & MN_DELETE_ALL_MATCHING) &&
         !mni_query_has_condition(&q.q))
         rc = mni_seterr(db, MN_EINVAL, "the filter has no condition, so every memory would be "
                        "deleted; give a condition, or add MN_DELETE_ALL_MATCHING to the mode "
                        "if that is meant");
     /* A soft delete of what is deleted already would fail the batch: it is not matched. */
-    if (deleting >= 0 && (deleting & ~MN_DELETE_ALL_MATCHING) == MN_DELETE_SOFT)
+    if (delete_mode && (*delete_mode & ~MN_DELETE_ALL_MATCHING) == MN_DELETE_SOFT)
         q.q.flags &= ~(unsigned)MN_WITH_DELETED;
     if (rc == MN_OK)
         rc = walk(db, &who, &q.q, per_memory, k);
@@ -105,7 +106,7 @@ static int memory_count(mn_db *db, const mn_actor *actor, const mn_filter *filte
     int rc = mni_require(db, count, "count");
     struct matches k = {0};
     if (rc == MN_OK)
-        rc = matching(db, actor, filter, -1, &k);
+        rc = matching(db, actor, filter, NULL, &k);
     if (rc == MN_OK)
         *count = k.n;
     return rc;
@@ -134,7 +135,7 @@ static int delete_matching(mn_db *db, const mn_actor *actor, const mn_filter *fi
     struct matches k = { .keep = 1 };
     int rc = check_mode(db, mode);
     if (rc == MN_OK)
-        rc = matching(db, actor, filter, mode, &k);
+        rc = matching(db, actor, filter, &mode, &k);
     size_t first = 0, n = 0;
     const char **ids = NULL;
     if (rc == MN_OK && keep) {
