@@ -1788,10 +1788,10 @@ END_TEST
  * (every mode) and count on the same rows. */
 START_TEST(memory_filter_lists_ranges)
 {
-    struct world *w = calloc(1, sizeof *w);
-    struct filter_world *f = calloc(1, sizeof *f);
+    struct filter_world fw;
+    struct filter_world *f = &fw;
     filter_world_open(f, _i);
-    *w = f->w;
+    struct world *w = &f->w;
     const char *none[1] = {NULL};
     /* Sessions: m5 (alice, "s1"), m6 (alice, "s2"), m7 (bob, "s1"); importance 0, 1, 0.2. */
     /* Times apart by more than the library's clock's granularity. */
@@ -1867,9 +1867,7 @@ START_TEST(memory_filter_lists_ranges)
     check_filter(f, (mn_filter){.version = MN_FILTER_VERSION, .sessions = both, .n_sessions = 2,
                                 .types = types, .n_types = 2, .importance_min = 0.5},
                  WANT(m6), "sessions + types + importance");
-    free(w);
-    world_close(&f->w);
-    free(f);
+    world_close(w);
 }
 END_TEST
 
