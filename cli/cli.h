@@ -94,12 +94,43 @@ typedef struct cli_opt {
  */
 int cli_parse(cli_ctx *c, int argc, char **argv, const cli_opt *opts, int min_args, int max_args);
 
-/* The filter options of memory list, search and export: f's fields, and *all_readable (an
- * int) for --all-readable, which the command turns into MN_ALL_READABLE after parsing. */
-#define CLI_FILTER_OPTS(f, all_readable)                                                       \
-    {"identity", CLI_OPT_STR, &(f).identity, NULL}, {"type", CLI_OPT_STR, &(f).type, NULL},    \
-        {"meta", CLI_OPT_STR, &(f).metadata, NULL},                                            \
-        {"all-readable", CLI_OPT_FLAG, &(all_readable), NULL}
+/* ---- Memory filters (cli/filter_opts.c) --------------------------------------------------- */
+/* A time as options take it: ms since the epoch, or a UTC date "2024-11-29", or a date and time
+ * "2024-11-29T07:53:01" (a trailing Z allowed). 0: not a time. */
+int64_t cli_parse_time(const char *s);
+
+/* The filter options of the memory commands that select: CLI_FILTER_OPTS(cf) in the options
+ * table, then cli_filter_finish (comma lists, times) before cf.f is used, and cli_filter_free.
+ * --session, --type and --identity take one value or a comma list (any of them). */
+typedef struct cli_filter {
+    mn_filter f;
+    const char *lists[3];   /* --session, --type, --identity as given */
+    const char *times[4];   /* --created-after, --created-before, --updated-after, ... */
+    int importance_max_given;
+    int all_readable;       /* --all-readable: MN_ALL_READABLE */
+    char *bufs[3];
+    const char **owned[3];
+} cli_filter;
+#define CLI_FILTER_INIT {.f = MN_FILTER_INIT}
+#define CLI_FILTER_OPTS(cf)                                                                    \
+    {"session", CLI_OPT_STR, &(cf).lists[0], NULL}, {"type", CLI_OPT_STR, &(cf).lists[1], NULL}, \
+        {"identity", CLI_OPT_STR, &(cf).lists[2], NULL},                                       \
+        {"meta", CLI_OPT_STR, &(cf).f.metadata, NULL},                                         \
+        {"created-after", CLI_OPT_STR, &(cf).times[0], NULL},                                  \
+        {"created-before", CLI_OPT_STR, &(cf).times[1], NULL},                                 \
+        {"updated-after", CLI_OPT_STR, &(cf).times[2], NULL},                                  \
+        {"updated-before", CLI_OPT_STR, &(cf).times[3], NULL},                                 \
+        {"importance-min", CLI_OPT_NUM, &(cf).f.importance_min, NULL},                         \
+        {"importance-max", CLI_OPT_NUM, &(cf).f.importance_max, &(cf).importance_max_given}, \
+        {"all-readable", CLI_OPT_FLAG, &(cf).all_readable, NULL}
+/* CLI_CONTINUE, or a usage error printed (its exit code). */
+int cli_filter_finish(cli_ctx *c, cli_filter *cf);
+void cli_filter_free(cli_filter *cf);
+/* Whether any filter option was given. */
+int cli_filter_given(const cli_filter *cf);
+/* Runs a command with a fresh filter, freeing it after: run's exit code. */
+int cli_with_filter(cli_ctx *c, int argc, char **argv,
+                    int (*run)(cli_ctx *c, int argc, char **argv, cli_filter *cf));
 
 /* MN_SEARCH_* of a mode's name ("vector", "keyword", "hybrid"), or 0 when unknown. */
 int cli_search_mode(const char *name);

@@ -25,36 +25,6 @@ static int begin(cli_ctx *c, int argc, char **argv, const cli_opt *opts, mn_acto
     return cli_actor(c, a);
 }
 
-/* A time as --since and --until take it: ms since the epoch, or a UTC date "2024-11-29", or a
- * date and time "2024-11-29T07:53:01" (a trailing Z allowed). 0: not a time. */
-static int64_t parse_time(const char *s)
-{
-    char *end;
-    long long ms = strtoll(s, &end, 10);
-    if (*s && !*end)
-        return ms > 0 ? ms : 0;
-    struct tm tm = {0};
-    int n = 0;
-    if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3)
-        return 0;
-    const char *rest = s + n;
-    if (*rest == 'T' || *rest == ' ') {
-        int m = 0;
-        if (sscanf(rest + 1, "%2d:%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &m) != 3)
-            return 0;
-        rest += 1 + m;
-    }
-    if (*rest == 'Z')
-        rest++;
-    if (*rest || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
-        return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    time_t t = timegm(&tm);
-    return t > 0 ? (int64_t)t * 1000 : 0;
-}
-
 /* The filters list and export share, and how many entries to show (0: all). */
 struct query {
     const char *identity, *action, *resource, *outcome, *since, *until;
@@ -79,10 +49,10 @@ static int make_filter(const cli_ctx *c, const struct query *q, mn_audit_filter 
     f->action = q->action;
     f->resource = q->resource;
     f->outcome = q->outcome;
-    if (q->since && !(f->since = parse_time(q->since)))
+    if (q->since && !(f->since = cli_parse_time(q->since)))
         return cli_usage_error(c, "--since: expected ms since the epoch or a UTC date "
                                "(2024-11-29 or 2024-11-29T07:53:01), got '%s'", q->since);
-    if (q->until && !(f->until = parse_time(q->until)))
+    if (q->until && !(f->until = cli_parse_time(q->until)))
         return cli_usage_error(c, "--until: expected ms since the epoch or a UTC date "
                                "(2024-11-29 or 2024-11-29T07:53:01), got '%s'", q->until);
     if (q->after < 0 || q->limit < 0)

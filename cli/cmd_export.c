@@ -82,6 +82,8 @@ static cJSON *export_line(const mn_memory *m, const char *owner_ext, int64_t now
         cJSON_AddStringToObject(o, "identity", owner_ext);
     if (m->external_key)
         cJSON_AddStringToObject(o, "external_key", m->external_key);
+    if (m->session)
+        cJSON_AddStringToObject(o, "session", m->session);
     cJSON_AddItemToObject(o, "importance", cli_json_number(m->importance, 6));
     if (m->expires_at) {
         /* Time left, rounded up: an import keeps the memory at least as long. */
@@ -139,16 +141,15 @@ static int export_all(cli_ctx *c, const mn_actor *a, mn_list_options *lo, FILE *
     return rc;
 }
 
-int cli_memory_export(cli_ctx *c, int argc, char **argv)
+static int memory_export(cli_ctx *c, int argc, char **argv, cli_filter *cf)
 {
-    mn_filter f = MN_FILTER_INIT;
     mn_list_options lo = MN_LIST_OPTIONS_INIT;
-    lo.filter = &f;
-    int all_readable = 0;
-    const cli_opt opts[] = {CLI_FILTER_OPTS(f, all_readable), {0}};
+    lo.filter = &cf->f;
+    const cli_opt opts[] = {CLI_FILTER_OPTS(*cf), {0}};
     mn_actor a;
     int rc = cli_parse(c, argc, argv, opts, 0, 1);
-    f.flags = all_readable ? MN_ALL_READABLE : 0;
+    if (rc == CLI_CONTINUE)
+        rc = cli_filter_finish(c, cf);
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &a)) != CLI_CONTINUE ||
         (rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
@@ -191,4 +192,9 @@ int cli_memory_export(cli_ctx *c, int argc, char **argv)
         }
     }
     return rc;
+}
+
+int cli_memory_export(cli_ctx *c, int argc, char **argv)
+{
+    return cli_with_filter(c, argc, argv, memory_export);
 }

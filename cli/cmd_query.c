@@ -21,6 +21,11 @@ static void print_detail(const mn_memory *m)
         {"deleted", m->deleted ? "yes" : "no"}, {"metadata", m->metadata ? m->metadata : "{}"},
         {"text", m->text}};
     cli_print_fields(fields, sizeof fields / sizeof fields[0], 12);
+    if (m->session) {
+        printf("%-12s", "session");
+        cli_print_text(stdout, m->session, 0);
+        putchar('\n');
+    }
     if (m->external_key) {
         printf("%-12s", "key");
         cli_print_text(stdout, m->external_key, 0);
@@ -162,13 +167,12 @@ static int list_show(cli_ctx *c, const mn_memories *page, void *ctx)
     return print_page(c, page, &r->printed);
 }
 
-int cli_memory_list(cli_ctx *c, int argc, char **argv)
+static int memory_list(cli_ctx *c, int argc, char **argv, cli_filter *cf)
 {
-    mn_filter f = MN_FILTER_INIT;
     struct list_run r = {.lo = MN_LIST_OPTIONS_INIT};
-    r.lo.filter = &f;
-    int all = 0, deleted = 0, expired = 0, all_readable = 0;
-    const cli_opt opts[] = {CLI_FILTER_OPTS(f, all_readable),
+    r.lo.filter = &cf->f;
+    int all = 0, deleted = 0, expired = 0;
+    const cli_opt opts[] = {CLI_FILTER_OPTS(*cf),
                             {"limit", CLI_OPT_INT, &r.lo.limit, NULL},
                             {"cursor", CLI_OPT_STR, &r.lo.cursor, NULL},
                             {"all", CLI_OPT_FLAG, &all, NULL},
@@ -176,11 +180,12 @@ int cli_memory_list(cli_ctx *c, int argc, char **argv)
                             {"with-expired", CLI_OPT_FLAG, &expired, NULL},
                             {0}};
     int rc = cli_parse(c, argc, argv, opts, 0, 0);
+    if (rc == CLI_CONTINUE)
+        rc = cli_filter_finish(c, cf);
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &r.a)) != CLI_CONTINUE ||
         (rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
-    f.flags = (deleted ? MN_WITH_DELETED : 0) | (expired ? MN_WITH_EXPIRED : 0) |
-              (all_readable ? MN_ALL_READABLE : 0);
+    cf->f.flags |= (deleted ? MN_WITH_DELETED : 0) | (expired ? MN_WITH_EXPIRED : 0);
 
     mn_memories *page = NULL;
     rc = each_page(c, all, &r.lo.cursor, list_fetch, &r, list_show, &r, &page);
@@ -194,6 +199,11 @@ int cli_memory_list(cli_ctx *c, int argc, char **argv)
     print_next_cursor(c, page->next_cursor);
     mn_memories_free(page);
     return rc;
+}
+
+int cli_memory_list(cli_ctx *c, int argc, char **argv)
+{
+    return cli_with_filter(c, argc, argv, memory_list);
 }
 
 /* A half-life such as "500ms", "30s", "15m", "12h" or "7d" into milliseconds; "off" is
@@ -338,16 +348,15 @@ static int search_file(cli_ctx *c, struct search_run *r, const char *path)
     return rc;
 }
 
-int cli_memory_search(cli_ctx *c, int argc, char **argv)
+static int memory_search(cli_ctx *c, int argc, char **argv, cli_filter *cf)
 {
-    mn_filter f = MN_FILTER_INIT;
     struct search_run r = {.so = MN_SEARCH_OPTIONS_INIT};
-    r.so.filter = &f;
+    r.so.filter = &cf->f;
     r.so.k = 10;
     const char *half_life = NULL;
-    int all = 0, all_readable = 0;
+    int all = 0;
     const char *mode = NULL, *queries_file = NULL;
-    const cli_opt opts[] = {CLI_FILTER_OPTS(f, all_readable),
+    const cli_opt opts[] = {CLI_FILTER_OPTS(*cf),
                             {"k", CLI_OPT_INT, &r.so.k, NULL},
                             {"min-similarity", CLI_OPT_NUM, &r.so.min_similarity, NULL},
                             {"recency-half-life", CLI_OPT_STR, &half_life, NULL},
@@ -365,14 +374,14 @@ int cli_memory_search(cli_ctx *c, int argc, char **argv)
     if (rc == CLI_CONTINUE && queries_file && (all || r.so.cursor))
         rc = cli_usage_error(c, "--queries-file gives the first page of each query: drop "
                              "--all and --cursor");
+    if (rc == CLI_CONTINUE)
+        rc = cli_filter_finish(c, cf);
     if (rc == CLI_CONTINUE && half_life && !(r.so.recency_half_life_ms = half_life_ms(c, half_life)))
         rc = CLI_EXIT_USAGE;
     if (rc == CLI_CONTINUE && mode && !(r.so.mode = cli_search_mode(mode)))
         rc = cli_usage_error(c, "--mode %s: give vector, keyword or hybrid", mode);
     if (r.explain)
         r.so.flags |= MN_SEARCH_EXPLAIN;
-    if (all_readable)
-        f.flags |= MN_ALL_READABLE;
     if (rc != CLI_CONTINUE || (rc = cli_actor(c, &r.a)) != CLI_CONTINUE ||
         (rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
@@ -403,6 +412,11 @@ int cli_memory_search(cli_ctx *c, int argc, char **argv)
     }
     mn_memories_free(page);
     return rc;
+}
+
+int cli_memory_search(cli_ctx *c, int argc, char **argv)
+{
+    return cli_with_filter(c, argc, argv, memory_search);
 }
 
 /* "text: old -> new; importance: 0.5 -> 0.9": the fields of after that differ from before. */

@@ -1,7 +1,7 @@
 /*
  * import_line.c — one line of a JSON Lines import (cmd_import.c): a memory as
  * {"text": ..., "type": ..., "metadata": {...}, "identity": ..., "importance": ...,
- * "ttl_days": ..., "external_key": ..., "id": ...}. Export adds "created_at", "updated_at",
+ * "ttl_days": ..., "external_key": ..., "id": ..., "session": ...}. Export adds "created_at", "updated_at",
  * "version" and "expires_at" for the reader's benefit; import ignores those, so an export
  * imports back (ids and keys kept).
  */
@@ -23,11 +23,11 @@ static int is_blank(const char *s, size_t n)
 }
 
 /* The keys a line may have: ours, then those export adds for the reader (ignored). */
-static const char *const keys[] = {"text", "type", "identity", "external_key", "id", "metadata",
-                                   "importance", "ttl_days", "created_at", "updated_at",
-                                   "version", "expires_at"};
-enum { K_TEXT, K_TYPE, K_IDENTITY, K_KEY, K_ID, K_METADATA, K_IMPORTANCE, K_TTL_DAYS, K_IGNORED,
-       K_UNKNOWN = sizeof keys / sizeof keys[0] };
+static const char *const keys[] = {"text", "type", "identity", "external_key", "id", "session",
+                                   "metadata", "importance", "ttl_days", "created_at",
+                                   "updated_at", "version", "expires_at"};
+enum { K_TEXT, K_TYPE, K_IDENTITY, K_KEY, K_ID, K_SESSION, K_METADATA, K_IMPORTANCE, K_TTL_DAYS,
+       K_IGNORED, K_UNKNOWN = sizeof keys / sizeof keys[0] };
 
 /* Turns one parsed line (compact: its compact form) into in / meta. Returns NULL or the reason
  * the line is bad (written into why). A key given twice is bad: which one was meant is anyone's
@@ -58,13 +58,14 @@ static const char *parse_fields(const cJSON *doc, const char *compact, mn_memory
         case K_TYPE:
         case K_IDENTITY:
         case K_KEY:
-        case K_ID: {
+        case K_ID:
+        case K_SESSION: {
             if (!cJSON_IsString(f)) {
                 snprintf(why, size, "\"%s\" must be a string", k);
                 return why;
             }
             const char **field[] = {&in->text, &in->type, &in->identity, &in->external_key,
-                                    &in->id};
+                                    &in->id, &in->session};
             *field[key] = f->valuestring;
             break;
         }
@@ -91,7 +92,7 @@ static const char *parse_fields(const cJSON *doc, const char *compact, mn_memory
         }
         default:
             snprintf(why, size, "unknown key \"%s\" (known: text, type, metadata, identity, "
-                                "external_key, id, importance, ttl_days)", k);
+                                "external_key, id, session, importance, ttl_days)", k);
             return why;
         }
     }

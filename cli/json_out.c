@@ -68,6 +68,7 @@ cJSON *cli_json_memory(const mn_memory *m)
     add_str(o, "embed_status", cli_embed_status_name(m->embed_status));
     add_str(o, "embed_error", m->embed_error);
     add_str(o, "external_key", m->external_key);
+    add_str(o, "session", m->session);
     return o;
 }
 

@@ -689,6 +689,9 @@ typedef struct mn_memory {
     double fused_score;   /* the relevance that ranking adjusts into score: the
                            * reciprocal-rank fusion in hybrid mode, else the single mode's
                            * score */
+    /* ---- since 1.4: conversations ---- */
+    char *session;        /* the conversation it belongs to (mn_memory_input.session), else
+                           * NULL */
 } mn_memory;
 
 #define MN_EMBED_DONE 0
@@ -722,12 +725,21 @@ typedef struct mn_memory_input {
     const char *id;          /* the id to keep (a memory exported elsewhere), NULL: a new
                               * UUIDv7. An id the owner's memory has already updates that
                               * memory, as a key does; another owner's is MN_EEXISTS */
+    /* ---- version 3 (since 1.4): conversations and finer expiry. At most one of ttl_days,
+     * ttl_ms and expires_at may be set (else MN_EINVAL naming them) ---- */
+    const char *session;     /* the conversation (session) id, 1..MN_SESSION_MAX bytes of
+                              * UTF-8; NULL: none. Filterable (mn_filter.session, sessions),
+                              * indexed per owner and session in created order */
+    int64_t ttl_ms;          /* > 0: expires that many ms after the add; 0 = never; < 0 invalid */
+    int64_t expires_at;      /* > 0: expires at this time (ms since epoch), which must be in the
+                              * future; 0 = never; < 0 invalid */
 } mn_memory_input;
+#define MN_SESSION_MAX 256
 #define MN_IMPORTANCE_DEFAULT (-1.0)
-#define MN_MEMORY_INPUT_VERSION 2
+#define MN_MEMORY_INPUT_VERSION 3
 #ifdef __cplusplus
 #define MN_MEMORY_INPUT_INIT { MN_MEMORY_INPUT_VERSION, NULL, NULL, NULL, NULL, \
-                               MN_IMPORTANCE_DEFAULT, 0, NULL, 0, NULL, NULL }
+                               MN_IMPORTANCE_DEFAULT, 0, NULL, 0, NULL, NULL, NULL, 0, 0 }
 #else
 #define MN_MEMORY_INPUT_INIT { .version = MN_MEMORY_INPUT_VERSION, \
                                .importance = MN_IMPORTANCE_DEFAULT }
@@ -774,10 +786,29 @@ typedef struct mn_filter {
                             * for the system actor, and matches nothing for an identity (which
                             * learns no more than for an owner it may not see) */
     const char *type;
-    const char *metadata;  /* JSON object: a memory matches when its metadata contains it */
+    const char *metadata;  /* JSON object: a memory matches when its metadata contains it.
+                            * Since 1.4 a key's value may be {"$in": [v1, v2, ...]}: the
+                            * memory's value of that key equals one of them (an object whose
+                            * only key is "$in" is always read so; {"$in": x} with x not a
+                            * non-empty array is MN_EINVAL) */
     unsigned flags;        /* MN_WITH_*, MN_ALL_READABLE */
+    /* ---- version 2 (since 1.4): conversations, any-of and ranges. Every condition set must
+     * hold (AND); a list matches any of its values (OR). A single field and its list may not
+     * both be set (type and types, identity and identities, session and sessions:
+     * MN_EINVAL). The store tests them all in its query (and the vector index's filter),
+     * in list, search (every mode), count, delete_where, trim and export alike ---- */
+    const char *session;   /* one conversation */
+    const char *const *types;      size_t n_types;      /* any of these types */
+    const char *const *identities; size_t n_identities; /* any of these owners (as identity) */
+    const char *const *sessions;   size_t n_sessions;   /* any of these conversations */
+    int64_t created_after, created_before; /* ms since epoch; 0 = unbounded; after is */
+    int64_t updated_after, updated_before; /* inclusive (>=), before exclusive (<) */
+    double importance_min, importance_max; /* inclusive, 0..1; both 0 = unbounded; 0 alone
+                            * bounds nothing on its side. "Exactly 0" (or "at most 0"):
+                            * importance_max = MN_IMPORTANCE_ZERO */
 } mn_filter;
-#define MN_FILTER_VERSION 1
+#define MN_IMPORTANCE_ZERO (-2.0)
+#define MN_FILTER_VERSION 2
 #define MN_FILTER_INIT MN_INIT_(MN_FILTER_VERSION)
 MN_API int mn_filter_init(mn_filter *s, unsigned version);
 
@@ -855,6 +886,29 @@ MN_API int mn_memory_delete(mn_db *db, const mn_actor *actor, const char *id, in
 /* All or none: fails without deleting anything if an id is invalid or not found. */
 MN_API int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *ids,
                                  size_t n, int mode);
+/* Since 1.4: counting and deleting by filter, and keeping the last N of a conversation.
+ *  - mn_memory_count: *count receives how many memories mn_memory_list would return with
+ *    this filter, over every page. An actor for whom no policy looks at memory data (the
+ *    system actor, or an identity whose policies decide by action alone) gets one count
+ *    from the store; otherwise the matching rows are read and each checked as list does,
+ *    so the work grows with the matches (no MN_LIST_READ_MAX bound: the answer is exact).
+ *  - mn_memory_delete_where: deletes (mode MN_DELETE_SOFT or MN_DELETE_HARD) every memory
+ *    the filter matches that the actor may read, all or none: one of them the actor may not
+ *    delete is MN_EDENIED and nothing is deleted. Audited as mn_memory_delete_many (one
+ *    "memory:delete" entry for the batch). A filter with no condition (NULL, or only flags)
+ *    would delete everything and is MN_EINVAL unless mode has MN_DELETE_ALL_MATCHING.
+ *    *deleted (may be NULL) counts them.
+ *  - mn_memory_trim: of the memories the filter matches (that the actor may read), keeps the
+ *    newest keep (by created_at, then id) and deletes the rest as delete_where does, all or
+ *    none. "Keep the last N of a conversation": a filter with session set. The same rule
+ *    about a filter without a condition applies. */
+#define MN_DELETE_ALL_MATCHING 0x100 /* or'ed into mode: a filter without condition is meant */
+MN_API int mn_memory_count(mn_db *db, const mn_actor *actor, const mn_filter *filter,
+                           size_t *count);
+MN_API int mn_memory_delete_where(mn_db *db, const mn_actor *actor, const mn_filter *filter,
+                                  int mode, size_t *deleted /* may be NULL */);
+MN_API int mn_memory_trim(mn_db *db, const mn_actor *actor, const mn_filter *filter,
+                          size_t keep, int mode, size_t *deleted /* may be NULL */);
 /* MN_ENOTFOUND unless the memory exists and is soft-deleted. */
 MN_API int mn_memory_restore(mn_db *db, const mn_actor *actor, const char *id);
 /* Hard-deletes the tenant's memories whose expiry has passed; *purged (may be NULL) counts them */

@@ -23,7 +23,7 @@ MNI_ABI_STRUCT(mn_config, config, offsetof(mn_config, master_key_file),
                offsetof(mn_config, dedup), offsetof(mn_config, ratelimit_scope),
                sizeof(mn_config))
 MNI_ABI_STRUCT(mn_actor, actor, offsetof(mn_actor, api_key), sizeof(mn_actor))
-MNI_ABI_STRUCT(mn_filter, filter, sizeof(mn_filter))
+MNI_ABI_STRUCT(mn_filter, filter, offsetof(mn_filter, session), sizeof(mn_filter))
 MNI_ABI_STRUCT(mn_list_options, list_options, sizeof(mn_list_options))
 MNI_ABI_STRUCT(mn_search_options, search_options, offsetof(mn_search_options, recency_half_life_ms),
                sizeof(mn_search_options))
@@ -40,7 +40,7 @@ MNI_ABI_STRUCT(mn_ratelimit_stats, ratelimit_stats, sizeof(mn_ratelimit_stats))
 MNI_ABI_STRUCT(mn_maintenance_report, maintenance_report, sizeof(mn_maintenance_report))
 MNI_ABI_STRUCT(mn_cache_stats, cache_stats, sizeof(mn_cache_stats))
 MNI_ABI_TABLE(mn_memory_input, memory_input, offsetof(mn_memory_input, external_key),
-              sizeof(mn_memory_input))
+              offsetof(mn_memory_input, session), sizeof(mn_memory_input))
 
 /* mn_memory_input's importance defaults to MN_IMPORTANCE_DEFAULT, not to zero. */
 int mn_memory_input_init(mn_memory_input *s, unsigned version)

@@ -10,6 +10,10 @@ struct mni_query_owned {
     struct mni_store_query q;
     char *identity_id;
     cJSON *metadata;
+    char **identities;         /* q.identities: the ids the filter's identities resolve to */
+    const char *session;       /* q.sessions when the filter names one session */
+    char *sessions_json, *types_json, *identities_json;
+    int own;                   /* q.identity_id is the actor's own by default (no owner named) */
 };
 
 void mni_query_release(struct mni_query_owned *o);
@@ -18,6 +22,12 @@ void mni_query_release(struct mni_query_owned *o);
  * checked: the caller releases out whatever the result. */
 int mni_query_from_filter(mn_db *db, const struct mni_who *who, const mn_filter *filter,
                           struct mni_query_owned *out);
+/* Whether the memory m passes q's conditions (owner, type, lists, ranges, metadata; not the
+ * flags): 1 or 0. */
+int mni_query_selects(const struct mni_store_query *q, const mn_memory *m);
+/* Whether the caller's filter behind o has a condition that narrows what it selects (flags
+ * aside; the owner an identity's call is scoped to by default is none). */
+int mni_query_has_condition(const struct mni_query_owned *o);
 
 /* The common start of a list or a search: resolves the actor, checks it may `action` memories
  * (*per_memory: whether each result must still be checked, see mni_access_begin) and turns the

@@ -18,5 +18,9 @@ int mni_memory_may_become(mn_db *db, struct mni_who *who, const struct mni_memor
  * min_similarity or more, with its embedding: *out NULL when there is none (search.c). */
 int mni_search_nearest(mn_db *db, struct mni_who *who, const struct mni_store_query *q,
                        const float *vec, double min_similarity, mn_memory **out);
+/* mn_memory_delete_many: all or none, each id checked for "delete", one audit entry for the
+ * batch (memory_change.c). n 0 deletes nothing. */
+int mni_memory_delete_ids(mn_db *db, const mn_actor *actor, const char *const *ids, size_t n,
+                          int mode);
 
 #endif

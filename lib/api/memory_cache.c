@@ -20,7 +20,7 @@
 #include <string.h>
 
 #define MEMORY_TTL_MS (60 * 60 * 1000)
-#define MEMORY_FORMAT 2
+#define MEMORY_FORMAT 3 /* 3: with the session */
 
 void mni_memory_encode(struct mni_wbuf *w, const mn_memory *m)
 {
@@ -28,7 +28,7 @@ void mni_memory_encode(struct mni_wbuf *w, const mn_memory *m)
     memcpy(&importance, &m->importance, sizeof importance);
     mni_wbuf_format(w, MEMORY_FORMAT);
     const char *s[] = {m->id, m->tenant_id, m->identity_id, m->text, m->type, m->metadata,
-                       m->embed_error, m->external_key};
+                       m->embed_error, m->external_key, m->session};
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
         mni_wbuf_str(w, s[i]);
     const int64_t n[] = {importance, m->version, m->created_at, m->updated_at, m->expires_at,
@@ -43,7 +43,7 @@ mn_memory *mni_memory_decode(struct mni_rbuf *r)
     if (!m)
         return NULL;
     char **s[] = {&m->id, &m->tenant_id, &m->identity_id, &m->text, &m->type, &m->metadata,
-                  &m->embed_error, &m->external_key};
+                  &m->embed_error, &m->external_key, &m->session};
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
         *s[i] = mni_rbuf_str(r);
     int64_t importance = mni_rbuf_i64(r);
@@ -55,7 +55,7 @@ mn_memory *mni_memory_decode(struct mni_rbuf *r)
     m->deleted = (int)mni_rbuf_i64(r);
     m->seq = mni_rbuf_i64(r);
     m->embed_status = (int)mni_rbuf_i64(r);
-    /* Every string but embed_error and external_key is always set. */
+    /* Every string but embed_error, external_key and session is always set. */
     if (r->bad || !m->id || !m->tenant_id || !m->identity_id || !m->text || !m->type ||
         !m->metadata) {
         mn_memory_free(m);

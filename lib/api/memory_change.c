@@ -251,8 +251,8 @@ static int check_existing(mn_db *db, struct mni_who *who, const char *id, const 
     return rc;
 }
 
-static int memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *ids, size_t n,
-                              int mode)
+int mni_memory_delete_ids(mn_db *db, const mn_actor *actor, const char *const *ids, size_t n,
+                          int mode)
 {
     if (!db)
         return mni_err_no_db("mn_memory_delete_many");
@@ -284,7 +284,7 @@ static int memory_delete_many(mn_db *db, const mn_actor *actor, const char *cons
 int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *const *ids, size_t n,
                           int mode)
 {
-    MNI_TIMED(db, memory_delete, memory_delete_many(db, actor, ids, n, mode));
+    MNI_TIMED(db, memory_delete, mni_memory_delete_ids(db, actor, ids, n, mode));
 }
 
 static int memory_delete(mn_db *db, const mn_actor *actor, const char *id, int mode)
@@ -294,7 +294,7 @@ static int memory_delete(mn_db *db, const mn_actor *actor, const char *id, int m
     char key[MNI_UUID_LEN + 1];
     int rc = mni_check_memory_id(db, "the memory id", id, key);
     id = key;
-    return rc == MN_OK ? memory_delete_many(db, actor, &id, 1, mode) : rc;
+    return rc == MN_OK ? mni_memory_delete_ids(db, actor, &id, 1, mode) : rc;
 }
 
 int mn_memory_delete(mn_db *db, const mn_actor *actor, const char *id, int mode)

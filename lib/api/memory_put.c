@@ -92,6 +92,28 @@ static float *vector_of(mn_db *db, struct pending *p, size_t i)
     return p->vectors + i * (size_t)db->dim;
 }
 
+/* At most one of ttl_days, ttl_ms and expires_at; none negative; expires_at in the future. */
+static int check_expiry(mn_db *db, const mn_memory_input *in, int64_t now)
+{
+    if (in->ttl_days < 0)
+        return mni_seterr(db, MN_EINVAL, "ttl_days is %d; give a number of days >= 1, or 0 for "
+                         "no expiry", in->ttl_days);
+    if (in->ttl_ms < 0)
+        return mni_seterr(db, MN_EINVAL, "ttl_ms is %lld; give a number of ms >= 1, or 0 for "
+                         "no expiry", (long long)in->ttl_ms);
+    if (in->expires_at < 0)
+        return mni_seterr(db, MN_EINVAL, "expires_at is %lld; give a time in ms since the "
+                         "epoch, or 0 for no expiry", (long long)in->expires_at);
+    if ((in->ttl_days > 0) + (in->ttl_ms > 0) + (in->expires_at > 0) > 1)
+        return mni_seterr(db, MN_EINVAL, "more than one of ttl_days, ttl_ms and expires_at is "
+                         "set; give one of them (or none for no expiry)");
+    if (in->expires_at > 0 && in->expires_at <= now)
+        return mni_seterr(db, MN_EINVAL, "expires_at %lld is not in the future (now is %lld); "
+                         "give a later time, or ttl_ms", (long long)in->expires_at,
+                         (long long)now);
+    return MN_OK;
+}
+
 /* Checks one input and fills its row, except the embedding of text the embedder must do. */
 static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_input *in,
                        struct pending *p, size_t i, int64_t now)
@@ -106,9 +128,10 @@ static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_inp
         rc = mni_check_memory_id(db, "id", in->id, p->ids[i]);
     if (rc == MN_OK && in->importance != MN_IMPORTANCE_DEFAULT)
         rc = mni_check_importance(db, "importance", in->importance);
-    if (rc == MN_OK && in->ttl_days < 0)
-        rc = mni_seterr(db, MN_EINVAL, "ttl_days is %d; give a number of days >= 1, or 0 for "
-                       "no expiry", in->ttl_days);
+    if (rc == MN_OK)
+        rc = check_expiry(db, in, now);
+    if (rc == MN_OK && in->session)
+        rc = mni_check_name(db, "session", in->session, MN_SESSION_MAX);
     if (rc == MN_OK)
         rc = mni_check_json_object(db, "metadata", in->metadata, NULL, &p->metadata[i]);
     if (rc == MN_OK && in->embedding)
@@ -141,7 +164,9 @@ static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_inp
     r->importance = in->importance == MN_IMPORTANCE_DEFAULT ? 0.5 : in->importance;
     r->version = 1;
     r->created_at = r->updated_at = now;
-    r->expires_at = in->ttl_days > 0 ? now + in->ttl_days * MNI_MS_PER_DAY : 0;
+    r->expires_at = in->ttl_days > 0 ? now + in->ttl_days * MNI_MS_PER_DAY
+                    : in->ttl_ms > 0 ? now + in->ttl_ms : in->expires_at;
+    r->session = in->session;
     r->embedding = vector_of(db, p, i);
     r->external_key = in->external_key;
     /* Asynchronous embedding: a text without a vector goes with its job. */
@@ -306,7 +331,7 @@ static int next_version(mn_db *db, struct pending *p, size_t i, const mn_memory 
         .id = m->id, .identity_id = m->identity_id, .text = m->text, .type = m->type,
         .metadata = m->metadata, .importance = m->importance, .version = m->version + 1,
         .created_at = m->created_at, .updated_at = now, .expires_at = m->expires_at,
-        .embedding = m->embedding, .external_key = m->external_key };
+        .embedding = m->embedding, .external_key = m->external_key, .session = m->session };
     if (p->named[i]) {
         if (r->external_key)
             next->external_key = r->external_key;

@@ -157,14 +157,7 @@ static void keep_selected(const struct mni_store_query *q, mn_memories *l)
     size_t kept = 0;
     for (size_t i = 0; i < l->count; i++) {
         mn_memory *m = l->items[i];
-        int ok = (!q->identity_id || strcmp(m->identity_id, q->identity_id) == 0) &&
-                 (!q->type || strcmp(m->type, q->type) == 0);
-        if (ok && q->metadata) {
-            cJSON *meta = cJSON_Parse(m->metadata);
-            ok = meta && mni_json_contains(meta, q->metadata);
-            cJSON_Delete(meta);
-        }
-        if (ok)
+        if (mni_query_selects(q, m))
             l->items[kept++] = m;
         else
             mn_memory_free(m);
@@ -309,7 +302,10 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
     size_t first = mni_rank_want(rank);
     int by_vector = opt->mode != MN_SEARCH_KEYWORD, by_words = opt->mode != MN_SEARCH_VECTOR;
     /* A store that searches itself (postgres with pgvector) serves instead of the index. */
-    struct vector_source src = { db->index != NULL, db->store->ops->memory_search != NULL };
+    /* A list or a range the index's attributes do not hold: the exact scan, whose query
+     * tests them. */
+    struct vector_source src = { db->index != NULL && !mni_query_has_more(q),
+                                 db->store->ops->memory_search != NULL };
     char **words = NULL;
     size_t nwords = 0;
     int rc = by_words ? mni_keywords_query(db->store, who->tenant->id, opt->query, &words,

@@ -76,6 +76,14 @@ int mni_search_cache_key(mn_db *db, const char *tenant_id, const struct mni_stor
     mni_wbuf_str(key, q->type);
     mni_wbuf_str(key, meta);
     mni_wbuf_i64(key, q->flags);
+    mni_wbuf_str(key, q->sessions_json);
+    mni_wbuf_str(key, q->types_json);
+    mni_wbuf_str(key, q->identities_json);
+    const int64_t ranges[] = {q->created_after, q->created_before, q->updated_after,
+                              q->updated_before, q->importance_bounded,
+                              bits_of(q->importance_min), bits_of(q->importance_max)};
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+        mni_wbuf_i64(key, ranges[i]);
     mni_wbuf_i64(key, opt->k);
     mni_wbuf_i64(key, opt->ef ? opt->ef : db->cfg.hnsw_ef_search);
     mni_wbuf_i64(key, bits_of(opt->min_similarity));

@@ -42,24 +42,42 @@ int mni_json_object_read(const char *text, const char *what, cJSON **tree, char 
     return rc;
 }
 
+/* {"$in": [...]}: an object whose only key is "$in". */
+static const cJSON *any_of(const cJSON *v)
+{
+    return cJSON_IsObject(v) && v->child && !v->child->next && v->child->string &&
+           strcmp(v->child->string, "$in") == 0 ? v->child : NULL;
+}
+
+static int contains(const cJSON *haystack, const cJSON *needle, int with_in);
+
 static int array_has(const cJSON *haystack, const cJSON *needle)
 {
     const cJSON *h;
     cJSON_ArrayForEach(h, haystack)
-        if (mni_json_contains(h, needle))
+        if (contains(h, needle, 0))
             return 1;
     return 0;
 }
 
-int mni_json_contains(const cJSON *haystack, const cJSON *needle)
+/* mni_json_contains, and with with_in mni_json_filter_matches: the same walk. */
+static int contains(const cJSON *haystack, const cJSON *needle, int with_in)
 {
+    const cJSON *in = with_in ? any_of(needle) : NULL;
+    if (in) {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, in)
+            if (contains(haystack, e, 0))
+                return 1;
+        return 0;
+    }
     if (cJSON_IsObject(needle)) {
         if (!cJSON_IsObject(haystack))
             return 0;
         const cJSON *n;
         cJSON_ArrayForEach(n, needle) {
             const cJSON *h = cJSON_GetObjectItemCaseSensitive(haystack, n->string);
-            if (!h || !mni_json_contains(h, n))
+            if (!h || !contains(h, n, with_in))
                 return 0;
         }
         return 1;
@@ -76,4 +94,31 @@ int mni_json_contains(const cJSON *haystack, const cJSON *needle)
     if (cJSON_IsArray(haystack) && !cJSON_IsArray(needle))
         return 0;
     return cJSON_Compare(haystack, needle, 1);
+}
+
+int mni_json_contains(const cJSON *haystack, const cJSON *needle)
+{
+    return contains(haystack, needle, 0);
+}
+
+int mni_json_filter_matches(const cJSON *haystack, const cJSON *filter)
+{
+    return contains(haystack, filter, 1);
+}
+
+const char *mni_json_filter_check(const cJSON *filter)
+{
+    if (!cJSON_IsObject(filter))
+        return NULL;
+    const cJSON *n;
+    cJSON_ArrayForEach(n, filter) {
+        if (strcmp(n->string, "$in") == 0 &&
+            (filter->child->next || !cJSON_IsArray(n) || !n->child))
+            return "\"$in\" must be the only key of its object and hold a non-empty array, "
+                   "e.g. {\"topic\": {\"$in\": [\"travel\", \"food\"]}}";
+        const char *bad = mni_json_filter_check(n);
+        if (bad)
+            return bad;
+    }
+    return NULL;
 }

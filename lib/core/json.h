@@ -37,4 +37,11 @@ char *mni_json_merge(const char *base, const char *over);
  * element of haystack's array; scalars are equal. */
 int mni_json_contains(const cJSON *haystack, const cJSON *needle);
 
+/* A metadata filter (mn_filter.metadata): containment as above, where a value written
+ * {"$in": [v1, v2, ...]} (an object whose only key is "$in") matches when the haystack's value
+ * contains one of them (for scalars: equals). mni_json_filter_check says what is wrong with a
+ * filter's "$in" (not alone in its object, not a non-empty array), or NULL when nothing is. */
+int mni_json_filter_matches(const cJSON *haystack, const cJSON *filter);
+const char *mni_json_filter_check(const cJSON *filter);
+
 #endif

@@ -15,6 +15,7 @@ void mni_memory_clear(void *item)
     free(m->embedding);
     free(m->embed_error);
     free(m->external_key);
+    free(m->session);
 }
 
 void mn_memory_free(mn_memory *m)

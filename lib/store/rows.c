@@ -99,6 +99,7 @@ int mni_row_memory(const struct mni_row *r, mn_memory *m)
     m->embed_status = (int)integer(r, 15);
     m->embed_error = text(r, 16, &oom);
     m->external_key = text(r, 17, &oom);
+    m->session = text(r, 18, &oom);
     return oom || !m->id || !m->tenant_id || !m->identity_id || !m->text || !m->type ||
            !m->metadata ? MN_ENOMEM : MN_OK;
 }

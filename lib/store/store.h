@@ -66,7 +66,30 @@ struct mni_store_query {
     int64_t now;               /* for expiry */
     const char *before_id;     /* list: only ids below this (the cursor) */
     int limit;                 /* list: page size */
+    /* Any-of lists (mn_filter version 2): n strings each, and the same as a JSON array of
+     * strings (what a backend binds); NULL / 0 = any. A filter's single session is a list of
+     * one. identities holds identity ids. */
+    const char *const *sessions, *const *types, *const *identities;
+    size_t n_sessions, n_types, n_identities;
+    const char *sessions_json, *types_json, *identities_json;
+    /* Ranges: created_at and updated_at in [after, before), 0 = unbounded on that side;
+     * importance in [importance_min, importance_max] when importance_bounded. */
+    int64_t created_after, created_before, updated_after, updated_before;
+    int importance_bounded;
+    double importance_min, importance_max;
 };
+
+/* Whether q has a condition beyond identity, type, flags and metadata (a list or a range),
+ * which the vector index's attributes cannot test: such a search scans the store. */
+static inline int mni_query_has_more(const struct mni_store_query *q)
+{
+    return q->sessions_json || q->types_json || q->identities_json || q->created_after ||
+           q->created_before || q->updated_after || q->updated_before || q->importance_bounded;
+}
+/* The bounds a backend binds for q's ranges: an unbounded side becomes the widest value. */
+#define MNI_QUERY_BEFORE(t) ((t) ? (t) : INT64_MAX)
+#define MNI_QUERY_IMPORTANCE_MIN(q) ((q)->importance_bounded ? (q)->importance_min : -1.0)
+#define MNI_QUERY_IMPORTANCE_MAX(q) ((q)->importance_bounded ? (q)->importance_max : 2.0)
 
 /* A memory row as written; the backend assigns seq. */
 struct mni_memory_row {
@@ -89,6 +112,7 @@ struct mni_memory_row {
     /* The keyword index's words for the text (an encrypted store's blind index, store/
      * keywords.c), set by mni_vault_seal_rows; NULL: the backend indexes the text itself. */
     const char *words;
+    const char *session;       /* the conversation, NULL: none */
 };
 
 /* The length of a content hash in hex (store/vault.h). */

@@ -444,7 +444,7 @@ int mni_vault_metadata_matches(struct mni_store *s, const char *tenant_id, const
         stored = plain;
     }
     cJSON *meta = cJSON_Parse(stored);
-    int yes = meta && mni_json_contains(meta, filter);
+    int yes = meta && mni_json_filter_matches(meta, filter);
     cJSON_Delete(meta);
     free(plain);
     return yes;

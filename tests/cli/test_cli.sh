@@ -114,7 +114,7 @@ expect 0 "memory add --json" $B --json memory add "Order 1042 shipped on Monday"
     --meta '{"topic":"orders"}' --ttl-days 30
 check "memory --json shape" json 'set(d) == {"id", "tenant_id", "identity_id", "text", "type",
     "metadata", "importance", "version", "created_at", "updated_at", "expires_at", "deleted",
-    "embed_status", "embed_error", "external_key", "outcome"}'
+    "embed_status", "embed_error", "external_key", "session", "outcome"}'
 check "memory --json values" json "d['identity_id'] == '$BOT_ID' and d['tenant_id'] == \
     '$TENANT_ID' and d['metadata'] == {'topic': 'orders'} and d['version'] == 1 and \
     d['deleted'] is False and d['expires_at'] > d['created_at'] and d['type'] == 'event'"

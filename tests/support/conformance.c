@@ -1205,12 +1205,15 @@ static void filter_world_open(struct filter_world *f, int i)
     f->m4 = th_add_in(f->w.db, &f->w.as_alice, &m4);
 }
 
-/* Runs one filter through list and search and checks both return exactly want. */
+/* Runs one filter through list, search and count and checks each answers exactly want. */
 static void check_filter(struct filter_world *f, mn_filter flt, const char **want, size_t n,
                          const char *what)
 {
     expect_list(&f->w, &f->w.sys, &flt, want, n, what);
     expect_search(&f->w, &f->w.sys, "travel food Tokyo Paris", &flt, want, n, what);
+    size_t count = 99;
+    TH_OK(f->w.db, mn_memory_count(f->w.db, &f->w.sys, &flt, &count));
+    ck_assert_msg(count == n, "%s: count %zu, want %zu", what, count, n);
 }
 
 #define WANT(...) ((const char *[]){__VA_ARGS__}), (sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *))
@@ -1773,6 +1776,299 @@ START_TEST(memory_ttl_not_expired)
     TH_OK(w.db, mn_memory_purge_expired(w.db, &w.sys, &purged));
     ck_assert_uint_eq(purged, 0);
     ck_assert_uint_eq(th_count_memories(w.db, &w.sys, MN_WITH_DELETED | MN_WITH_EXPIRED), 3);
+    mn_memory_free(ma);
+    world_close(&w);
+}
+END_TEST
+
+
+/* ==== conversations, any-of, ranges (filter version 2) ====================================== */
+
+/* Four memories of the filter world in sessions, then each new condition through list, search
+ * (every mode) and count on the same rows. */
+START_TEST(memory_filter_lists_ranges)
+{
+    struct filter_world fw;
+    struct filter_world *f = &fw;
+    filter_world_open(f, _i);
+    struct world *w = &f->w;
+    const char *none[1] = {NULL};
+    /* Sessions: m5 (alice, "s1"), m6 (alice, "s2"), m7 (bob, "s1"); importance 0, 1, 0.2. */
+    /* Times apart by more than the library's clock's granularity. */
+    usleep(20000);
+    int64_t t0 = th_now_ms();
+    usleep(20000);
+    mn_memory_input in5 = TH_IN(.text = "Asked about travel insurance for Tokyo", .session = "s1");
+    mn_memory_input in6 = TH_IN(.text = "Wants food tips for Paris", .session = "s2",
+                                .type = "preference");
+    mn_memory_input in7 = TH_IN(.identity = "bob", .text = "Bob travel food notes",
+                                .session = "s1");
+    in5.importance = 0;
+    in6.importance = 1;
+    in7.importance = 0.2;
+    const char *m5 = th_add_in(w->db, &w->as_alice, &in5);
+    const char *m6 = th_add_in(w->db, &w->as_alice, &in6);
+    usleep(20000);
+    int64_t t1 = th_now_ms();
+    usleep(20000);
+    const char *m7 = th_add_in(w->db, &w->as_alice, &in7);
+    mn_memory *g = th_get(w->db, &w->sys, m5, 0);
+    ck_assert_str_eq(g->session, "s1");
+    mn_memory_free(g);
+    g = th_get(w->db, &w->sys, f->m1, 0);
+    ck_assert_ptr_null(g->session);
+    mn_memory_free(g);
+
+    const char *s1[] = {"s1"}, *both[] = {"s1", "s2"};
+    const char *types[] = {"event", "preference"};
+    const char *owners[] = {"bob", w->alice};
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION, .session = "s1"}, WANT(m5, m7),
+                 "session s1");
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION, .session = "s1",
+                                .identity = "alice"}, WANT(m5), "session s1 of alice");
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION, .sessions = s1, .n_sessions = 1},
+                 WANT(m5, m7), "sessions [s1]");
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION, .sessions = both, .n_sessions = 2},
+                 WANT(m5, m6, m7), "sessions [s1, s2]");
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION, .session = "nope"}, none, 0,
+                 "session nope");
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION, .types = types, .n_types = 2},
+                 WANT(f->m2, f->m4, m6), "types [event, preference]");
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION, .identities = owners,
+                                .n_identities = 1}, WANT(f->m3, m7), "identities [bob]");
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION, .identities = owners,
+                                .n_identities = 2},
+                 WANT(f->m1, f->m2, f->m3, f->m4, m5, m6, m7), "identities [bob, alice id]");
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION, .created_after = t0},
+                 WANT(m5, m6, m7), "created after t0");
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION, .created_before = t0},
+                 WANT(f->m1, f->m2, f->m3, f->m4), "created before t0");
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION, .created_after = t0,
+                                .created_before = t1}, WANT(m5, m6), "created in [t0, t1)");
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION, .updated_after = t1}, WANT(m7),
+                 "updated after t1");
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION, .importance_min = 0.9},
+                 WANT(m6), "importance >= 0.9");
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION, .importance_max = 0.3},
+                 WANT(m5, m7), "importance <= 0.3");
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION,
+                                .importance_max = MN_IMPORTANCE_ZERO}, WANT(m5),
+                 "importance exactly 0");
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION, .importance_min = 0.1,
+                                .importance_max = 0.6},
+                 WANT(f->m1, f->m2, f->m3, f->m4, m7), "importance in [0.1, 0.6]");
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION,
+                                .metadata = "{\"topic\":{\"$in\":[\"food\",\"nope\"]}}"},
+                 WANT(f->m2), "meta topic $in [food, nope]");
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION,
+                                .metadata = "{\"trip\":{\"city\":{\"$in\":[\"Paris\","
+                                            "\"Tokyo\"]}}}"},
+                 WANT(f->m1, f->m4), "meta nested $in");
+    check_filter(f, (mn_filter){.version = MN_FILTER_VERSION, .sessions = both, .n_sessions = 2,
+                                .types = types, .n_types = 2, .importance_min = 0.5},
+                 WANT(m6), "sessions + types + importance");
+    world_close(w);
+}
+END_TEST
+
+/* Bad filters and inputs are MN_EINVAL naming what is wrong, and change nothing. */
+START_TEST(memory_filter_bad_input)
+{
+    struct world w;
+    world_open(&w, _i);
+    th_add(w.db, &w.as_alice, NULL, "a memory");
+    const char *two[] = {"fact", "event"};
+    char long_session[MN_SESSION_MAX + 2];
+    memset(long_session, 's', sizeof long_session - 1);
+    long_session[sizeof long_session - 1] = 0;
+    struct {
+        mn_filter f;
+        const char *says;
+    } bad[] = {
+        {{.version = MN_FILTER_VERSION, .type = "fact", .types = two, .n_types = 2},
+         "both type and types"},
+        {{.version = MN_FILTER_VERSION, .session = "a", .sessions = two, .n_sessions = 1},
+         "both session and sessions"},
+        {{.version = MN_FILTER_VERSION, .identity = "alice", .identities = two,
+          .n_identities = 1}, "both identity and identities"},
+        {{.version = MN_FILTER_VERSION, .n_types = 2}, "n_types is 2 but types is NULL"},
+        {{.version = MN_FILTER_VERSION, .session = long_session}, "session"},
+        {{.version = MN_FILTER_VERSION, .created_after = 5, .created_before = 5},
+         "created_after"},
+        {{.version = MN_FILTER_VERSION, .updated_before = -1}, "negative"},
+        {{.version = MN_FILTER_VERSION, .importance_min = 1.5}, "importance_min"},
+        {{.version = MN_FILTER_VERSION, .importance_min = 0.8, .importance_max = 0.2},
+         "above its importance_max"},
+        {{.version = MN_FILTER_VERSION, .metadata = "{\"a\":{\"$in\":[]}}"}, "$in"},
+        {{.version = MN_FILTER_VERSION, .metadata = "{\"a\":{\"$in\":[1],\"b\":2}}"}, "$in"},
+    };
+    th_state before, after;
+    th_state_get(w.db, &before);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        size_t n = 0;
+        TH_RC(w.db, mn_memory_count(w.db, &w.sys, &bad[i].f, &n), MN_EINVAL);
+        ck_assert_msg(strstr(mn_errmsg(w.db), bad[i].says), "filter %zu: \"%s\" does not say %s",
+                      i, mn_errmsg(w.db), bad[i].says);
+        TH_RC(w.db, mn_memory_delete_where(w.db, &w.sys, &bad[i].f, MN_DELETE_HARD, &n),
+              MN_EINVAL);
+        mn_list_options lo = {.version = MN_LIST_OPTIONS_VERSION, .filter = &bad[i].f};
+        mn_memories *l = NULL;
+        TH_RC(w.db, mn_memory_list(w.db, &w.sys, &lo, &l), MN_EINVAL);
+    }
+    mn_memory_input in[] = {
+        TH_IN(.text = "x", .session = long_session),
+        TH_IN(.text = "x", .session = ""),
+        TH_IN(.text = "x", .ttl_days = 1, .ttl_ms = 1000),
+        TH_IN(.text = "x", .ttl_ms = 1000, .expires_at = th_now_ms() + 100000),
+        TH_IN(.text = "x", .expires_at = th_now_ms() - 1000),
+        TH_IN(.text = "x", .ttl_ms = -1),
+    };
+    const char *says[] = {"session", "session", "more than one of ttl_days, ttl_ms and expires_at",
+                          "more than one", "not in the future", "ttl_ms"};
+    for (size_t i = 0; i < sizeof in / sizeof *in; i++) {
+        TH_RC(w.db, mn_memory_add(w.db, &w.as_alice, &in[i], NULL), MN_EINVAL);
+        ck_assert_msg(strstr(mn_errmsg(w.db), says[i]), "input %zu: \"%s\" does not say %s", i,
+                      mn_errmsg(w.db), says[i]);
+    }
+    /* No condition: refused unless meant. */
+    size_t n = 99;
+    TH_RC(w.db, mn_memory_delete_where(w.db, &w.sys, NULL, MN_DELETE_SOFT, &n), MN_EINVAL);
+    ck_assert_ptr_nonnull(strstr(mn_errmsg(w.db), "MN_DELETE_ALL_MATCHING"));
+    TH_RC(w.db, mn_memory_trim(w.db, &w.sys, &(mn_filter)MN_FILTER_INIT, 0, MN_DELETE_SOFT, &n),
+          MN_EINVAL);
+    TH_RC(w.db, mn_memory_delete_where(w.db, &w.sys, &(mn_filter){.version = MN_FILTER_VERSION,
+                                                                 .session = "x"}, 7, &n),
+          MN_EINVAL);
+    th_state_get(w.db, &after);
+    th_assert_state_eq(&before, &after, "after the refused calls");
+    TH_OK(w.db, mn_memory_delete_where(w.db, &w.sys, NULL,
+                                       MN_DELETE_SOFT | MN_DELETE_ALL_MATCHING, &n));
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, 0), 0);
+    world_close(&w);
+}
+END_TEST
+
+/* Delete by filter: exactly the matches go, all or none, and a policy denying one keeps all. */
+START_TEST(memory_delete_where)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *keep[4], *gone[3];
+    for (int i = 0; i < 3; i++) {
+        mn_memory_input in = TH_IN(.text = th_fmt("chat line %d", i), .session = "chat");
+        gone[i] = th_add_in(w.db, &w.as_alice, &in);
+        in = (mn_memory_input)TH_IN(.text = th_fmt("other line %d", i), .session = "other");
+        keep[i] = th_add_in(w.db, &w.as_alice, &in);
+    }
+    keep[3] = th_add(w.db, &w.as_alice, "bob", "bob's chat line");
+    mn_filter chat = {.version = MN_FILTER_VERSION, .session = "chat"};
+    mn_filter alice_chat = {.version = MN_FILTER_VERSION, .session = "chat",
+                            .identity = "alice"};
+    /* Bob may not delete alice's memories (a deny on delete of type "fact" for admin would
+     * stop every one): a policy denying the delete of one of them keeps all. */
+    mn_policy_input pin = {.version = MN_POLICY_INPUT_VERSION, .role = "admin", .priority = 100,
+                           .rule = "{\"effect\":\"deny\",\"actions\":[\"delete\"],\"resource\":"
+                                   "\"memory\",\"conditions\":{\"resource_conditions\":{"
+                                   "\"memory_types\":[\"pinned\"]}}}"};
+    TH_OK(w.db, mn_policy_add(w.db, &w.sys, &pin, NULL));
+    mn_memory_input pinned = TH_IN(.text = "pinned chat line", .session = "chat",
+                                   .type = "pinned");
+    const char *p = th_add_in(w.db, &w.as_alice, &pinned);
+    th_state before, after;
+    th_state_get(w.db, &before);
+    size_t n = 99;
+    TH_RC(w.db, mn_memory_delete_where(w.db, &w.as_alice, &alice_chat, MN_DELETE_SOFT, &n),
+          MN_EDENIED);
+    ck_assert_uint_eq(n, 0);
+    th_state_get(w.db, &after);
+    th_assert_state_eq(&before, &after, "after the refused calls");
+    TH_OK(w.db, mn_memory_delete(w.db, &w.sys, p, MN_DELETE_HARD));
+
+    mn_memory_input bobs = TH_IN(.identity = "bob", .text = "bob in chat", .session = "chat");
+    const char *b = th_add_in(w.db, &w.sys, &bobs);
+    TH_OK(w.db, mn_memory_delete_where(w.db, &w.as_alice, &alice_chat, MN_DELETE_SOFT, &n));
+    ck_assert_uint_eq(n, 3);
+    expect_list(&w, &w.sys, &chat, &b, 1, "chat after alice's delete");
+    for (int i = 0; i < 3; i++) {
+        mn_memory *m = th_get(w.db, &w.sys, gone[i], MN_WITH_DELETED);
+        ck_assert_int_eq(m->deleted, 1);
+        mn_memory_free(m);
+    }
+    expect_list(&w, &w.sys, NULL, (const char *[]){keep[0], keep[1], keep[2], keep[3], b}, 5,
+                "the rest stays");
+    /* Hard, counted, and nothing matching is no failure. */
+    TH_OK(w.db, mn_memory_delete_where(w.db, &w.sys, &chat, MN_DELETE_HARD, &n));
+    ck_assert_uint_eq(n, 1);
+    TH_OK(w.db, mn_memory_delete_where(w.db, &w.sys, &chat, MN_DELETE_HARD, &n));
+    ck_assert_uint_eq(n, 0);
+    world_close(&w);
+}
+END_TEST
+
+/* Keep the last N of a conversation: the newest by created_at stay, the rest go. */
+START_TEST(memory_trim)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *ids[6];
+    for (int i = 0; i < 6; i++) {
+        mn_memory_input in = TH_IN(.text = th_fmt("turn %d of the talk", i), .session = "talk");
+        ids[i] = th_add_in(w.db, &w.as_alice, &in);
+        usleep(2000);
+    }
+    const char *other = th_add(w.db, &w.as_alice, NULL, "not in the talk");
+    mn_filter talk = {.version = MN_FILTER_VERSION, .session = "talk"};
+    size_t n = 99;
+    TH_OK(w.db, mn_memory_trim(w.db, &w.as_alice, &talk, 10, MN_DELETE_HARD, &n));
+    ck_assert_uint_eq(n, 0);
+    TH_OK(w.db, mn_memory_trim(w.db, &w.as_alice, &talk, 2, MN_DELETE_HARD, &n));
+    ck_assert_uint_eq(n, 4);
+    expect_list(&w, &w.sys, &talk, &ids[4], 2, "the last two");
+    expect_search(&w, &w.sys, "turn talk", &talk, &ids[4], 2, "search the last two");
+    size_t count = 0;
+    TH_OK(w.db, mn_memory_count(w.db, &w.sys, NULL, &count));
+    ck_assert_uint_eq(count, 3);
+    TH_OK(w.db, mn_memory_trim(w.db, &w.as_alice, &talk, 0, MN_DELETE_SOFT, &n));
+    ck_assert_uint_eq(n, 2);
+    expect_list(&w, &w.sys, NULL, &other, 1, "only the other stays");
+    world_close(&w);
+}
+END_TEST
+
+/* ttl_ms and expires_at: the expiry is the add's time plus ttl_ms, or expires_at; the memory
+ * is there until then, and gone from list, search and count after (and purged). */
+START_TEST(memory_ttl_ms_expires_at)
+{
+    struct world w;
+    world_open(&w, _i);
+    mn_memory_input a = TH_IN(.text = "short lived note", .ttl_ms = 300);
+    mn_memory_input b = TH_IN(.text = "note with an end");
+    mn_memory_input c = TH_IN(.text = "long lived note", .ttl_ms = 3600000);
+    mn_memory *ma = NULL;
+    TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &a, &ma));
+    ck_assert_int_eq(ma->expires_at, ma->created_at + 300);
+    int64_t now = th_now_ms();
+    b.expires_at = now + 400;
+    const char *mb = th_add_in(w.db, &w.as_alice, &b);
+    const char *mc = th_add_in(w.db, &w.as_alice, &c);
+    mn_memory *g = th_get(w.db, &w.sys, mb, MN_WITH_EXPIRED); /* the add may have been slow */
+    ck_assert_int_eq(g->expires_at, now + 400);
+    mn_memory_free(g);
+    /* Listed until then: only where the adds took less than the ttl (a loaded machine may
+     * be slower), so that the test asserts what it can know. */
+    const char *all3[] = {ma->id, mb, mc};
+    if (th_now_ms() < ma->expires_at - 100)
+        expect_list(&w, &w.sys, NULL, all3, 3, "before expiry");
+    while (th_now_ms() < now + 450)
+        usleep(20000);
+    expect_list(&w, &w.sys, NULL, &mc, 1, "after expiry");
+    expect_search(&w, &w.sys, "note", NULL, &mc, 1, "search after expiry");
+    size_t n = 0, purged = 0;
+    TH_OK(w.db, mn_memory_count(w.db, &w.sys, NULL, &n));
+    ck_assert_uint_eq(n, 1);
+    TH_OK(w.db, mn_memory_purge_expired(w.db, &w.sys, &purged));
+    ck_assert_uint_eq(purged, 2);
     mn_memory_free(ma);
     world_close(&w);
 }
@@ -3123,6 +3419,11 @@ Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void), in
         {"memories", memory_hard_delete, 1},
         {"memories", memory_delete_many, 0},
         {"memories", memory_ttl_not_expired, 1},
+        {"sessions", memory_filter_lists_ranges, 1},
+        {"sessions", memory_filter_bad_input, 0},
+        {"sessions", memory_delete_where, 0},
+        {"sessions", memory_trim, 1},
+        {"sessions", memory_ttl_ms_expires_at, 1},
         {"memories", memory_seq_increases, 0},
         {"search", search_text, 0},
         {"search", search_vector, 0},

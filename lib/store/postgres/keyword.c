@@ -23,6 +23,7 @@ static int run(struct pgs_store *s, int id, const char *tenant_id,
     pgs_arg_text(&a, q->type);
     pgs_arg_text(&a, q->identity_id);
     pgs_arg_int(&a, (int64_t)limit);
+    pgs_bind_filters(&a, q);
     int rc = pgs_run_on(s, pgs_reads(s), id, &a, res, "searching memories by keyword");
     free(words);
     return rc;

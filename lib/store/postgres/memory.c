@@ -16,7 +16,7 @@
 /* What a bulk insert writes; the bytes sent to the server at a time. */
 #define COPY_COLUMNS \
     "id, tenant_id, identity_id, text, type, metadata, importance, version, created_at, " \
-    "updated_at, expires_at, deleted, seq, embedding, content_hash, external_key, words"
+    "updated_at, expires_at, deleted, seq, embedding, content_hash, external_key, words, session"
 #define COPY_FLUSH (1 << 20)
 
 /* Binds $1 (tenant) and $3..$6 of the memory queries (postgres/sql.c); slot receives $2. */
@@ -31,6 +31,19 @@ static void bind_query(struct pgs_args *a, const char *tenant_id, const char *se
         pgs_arg_text(a, q->type);
         pgs_arg_text(a, q->identity_id);
     }
+}
+
+void pgs_bind_filters(struct pgs_args *a, const struct mni_store_query *q)
+{
+    pgs_arg_text(a, q->sessions_json);
+    pgs_arg_text(a, q->types_json);
+    pgs_arg_text(a, q->identities_json);
+    pgs_arg_int(a, q->created_after);
+    pgs_arg_int(a, MNI_QUERY_BEFORE(q->created_before));
+    pgs_arg_int(a, q->updated_after);
+    pgs_arg_int(a, MNI_QUERY_BEFORE(q->updated_before));
+    pgs_arg_double(a, MNI_QUERY_IMPORTANCE_MIN(q));
+    pgs_arg_double(a, MNI_QUERY_IMPORTANCE_MAX(q));
 }
 
 /* Whether the row's metadata (column col; its memory's id in id_col) passes the filter: 1, 0,
@@ -131,7 +144,7 @@ static void put_row(struct pgs_store *s, struct copybuf *b, const char *tenant_i
                     const struct mni_memory_row *r, int64_t seq, const char *hash,
                     char *vecbuf)
 {
-    put_u16(b, 17);
+    put_u16(b, 18); /* columns */
     put_text(b, r->id);
     put_text(b, tenant_id);
     put_text(b, r->identity_id);
@@ -157,6 +170,7 @@ static void put_row(struct pgs_store *s, struct copybuf *b, const char *tenant_i
     put_text(b, hash);
     put_text(b, r->external_key);
     put_text(b, r->words);
+    put_text(b, r->session);
 }
 
 /* The rows through COPY ... FROM STDIN in binary format: the server parses no SQL per row, and
@@ -230,6 +244,7 @@ static int insert_rows(struct pgs_store *s, struct pgs_conn *c, const char *tena
         pgs_arg_text(&a, hashes[i]);
         pgs_arg_text(&a, r->external_key);
         pgs_arg_text(&a, r->words);
+        pgs_arg_text(&a, r->session);
         rc = pgs_run(s, c, PGS_MEMORY_INSERT, &a, NULL, "adding a memory");
     }
     free(vecbuf);
@@ -308,6 +323,7 @@ int pgs_memory_list(struct mni_store *st, const char *tenant_id, const struct mn
         pgs_arg_text(&a, NULL);
     else
         pgs_arg_int(&a, (int64_t)q->limit + 1);
+    pgs_bind_filters(&a, q);
     PGresult *res = NULL;
     int more = 0;
     int rc = pgs_run_on(s, pgs_reads(s), PGS_MEMORY_LIST, &a, &res, "listing memories");
@@ -360,6 +376,8 @@ int pgs_memory_scan(struct mni_store *st, const char *tenant_id, const struct mn
     pgs_arg_int(&a, q->now);
     pgs_arg_text(&a, q->type);
     pgs_arg_text(&a, q->identity_id);
+    pgs_arg_text(&a, NULL); /* no limit */
+    pgs_bind_filters(&a, q);
     int rc = pgs_each_on(s, pgs_reads(s), PGS_MEMORY_SCAN, &a, scan_row, &sc,
                          "searching memories");
     free(sc.vec);

@@ -93,7 +93,7 @@ struct pgs_pool *pgs_reads(struct pgs_store *s);
 
 /* ---- running statements (postgres/exec.c) ---- */
 /* Parameters of one statement: text, or binary (vectors). */
-#define PGS_MAX_ARGS 16
+#define PGS_MAX_ARGS 20
 struct pgs_args {
     int n;
     const char *v[PGS_MAX_ARGS];
@@ -109,6 +109,10 @@ void pgs_arg_bytes(struct pgs_args *a, const void *data, size_t len);
 /* A vector of dim floats in the column's binary format (bytea or pgvector), in buf (at least
  * pgs_vec_bytes(dim) bytes, kept alive until the statement ran); NULL vec binds NULL. */
 size_t pgs_vec_bytes(int dim);
+/* Binds $8..$16 of a memory query that selects (postgres/sql.c, SELECTED): q's lists and
+ * ranges. */
+struct mni_store_query;
+void pgs_bind_filters(struct pgs_args *a, const struct mni_store_query *q);
 void pgs_arg_vec(struct pgs_store *s, struct pgs_args *a, const float *vec, int dim, char *buf);
 
 /* The n integers as a PostgreSQL array literal ("{1,2,3}"), bound as one text parameter so

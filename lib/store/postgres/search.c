@@ -52,7 +52,7 @@ int pgs_memory_search(struct mni_store *st, const char *tenant_id, const struct 
     if (rc == MN_OK)
         rc = set_local(s, c, "hnsw.ef_search", efs);
     if (rc == MN_OK && s->iterative_scan && (q->type || q->identity_id || q->flags != 0 ||
-                                             q->metadata))
+                                             q->metadata || mni_query_has_more(q)))
         rc = set_local(s, c, "hnsw.iterative_scan", "relaxed_order");
     if (rc == MN_OK) {
         struct pgs_args a = {0};
@@ -63,6 +63,7 @@ int pgs_memory_search(struct mni_store *st, const char *tenant_id, const struct 
         pgs_arg_text(&a, q->type);
         pgs_arg_text(&a, q->identity_id);
         pgs_arg_int(&a, (int64_t)want);
+        pgs_bind_filters(&a, q);
         rc = pgs_run(s, c, PGS_MEMORY_SEARCH, &a, &res, "searching memories");
     }
     /* Read-only: ending it either way keeps nothing; a failure to end it closes the

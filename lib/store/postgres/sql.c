@@ -13,13 +13,23 @@
     "(SELECT status FROM embed_jobs j WHERE j.tenant_id = memories.tenant_id AND " \
     "j.memory_key = memories.key), " \
     "(SELECT error FROM embed_jobs j WHERE j.tenant_id = memories.tenant_id AND " \
-    "j.memory_key = memories.key), external_key"
+    "j.memory_key = memories.key), external_key, session"
 #define VISIBLE \
     " ($3::int & 1 <> 0 OR deleted = 0) AND ($3::int & 2 <> 0 OR expires_at = 0 OR " \
     "expires_at > $4::bigint) "
+/* With the filter's lists and ranges (pgs_bind_filters): $8..$10 JSON arrays of sessions,
+ * types and identities (NULL = any), $11..$14 created_at and updated_at in [after, before),
+ * $15..$16 importance in [min, max]. */
 #define SELECTED \
     VISIBLE "AND ($5::text IS NULL OR type = $5::text) AND ($6::text IS NULL OR " \
-    "identity_id = $6::text) "
+    "identity_id = $6::text) " \
+    "AND ($8::jsonb IS NULL OR session IN (SELECT jsonb_array_elements_text($8::jsonb))) " \
+    "AND ($9::jsonb IS NULL OR type IN (SELECT jsonb_array_elements_text($9::jsonb))) " \
+    "AND ($10::jsonb IS NULL OR identity_id IN " \
+    "(SELECT jsonb_array_elements_text($10::jsonb))) " \
+    "AND created_at >= $11::bigint AND created_at < $12::bigint " \
+    "AND updated_at >= $13::bigint AND updated_at < $14::bigint " \
+    "AND importance >= $15::float8 AND importance <= $16::float8 "
 #define POLICY_COLUMNS \
     "id, tenant_id, role, rule, priority, active, description, created_at, updated_at"
 #define IDENTITY_COLUMNS \
@@ -101,8 +111,9 @@ static const char *const sql[PGS__COUNT] = {
     /* Memories go in by COPY (postgres/memory.c); row by row where the server has no COPY. */
     [PGS_MEMORY_INSERT] = "INSERT INTO memories (id, tenant_id, identity_id, text, type, "
                           "metadata, importance, version, created_at, updated_at, expires_at, "
-                          "deleted, seq, embedding, content_hash, external_key, words) VALUES ($1, "
-                          "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15, $16)",
+                          "deleted, seq, embedding, content_hash, external_key, words, session) "
+                          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, "
+                          "$14, $15, $16, $17)",
     [PGS_MEMORY_GET] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = $1 AND "
                        "id = $2 AND" VISIBLE,
     /* $2: the cursor (ids below it; NULL for the first page); $7: the page size plus one, or
@@ -131,10 +142,11 @@ static const char *const sql[PGS__COUNT] = {
                            "WHERE tenant_id = $1 AND id = $2 AND deleted = 1",
     [MNI_MEMORY_EXPIRED] = "SELECT id FROM memories WHERE tenant_id = $1 AND expires_at > 0 "
                            "AND expires_at <= $2",
-    /* $2: whether a metadata filter needs the metadata column (reading it costs time). */
+    /* $2: whether a metadata filter needs the metadata column (reading it costs time); $7
+     * NULL (every row). */
     [PGS_MEMORY_SCAN] = "SELECT key, embedding, CASE WHEN $2::bool THEN metadata END, "
                         "CASE WHEN $2::bool THEN id END FROM memories WHERE tenant_id = $1 AND" SELECTED
-                        "AND embedding IS NOT NULL",
+                        "AND embedding IS NOT NULL LIMIT $7::bigint",
     [PGS_MEMORY_GET_KEYS] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = $1 AND "
                             "key = ANY ($2::bigint[]) AND" VISIBLE,
 

@@ -19,6 +19,28 @@ void sq_bind_query(sqlite3_stmt *st, const char *tenant_id, const struct mni_sto
     sq_bind_text(st, 5, q->type);
     if (q->identity_id)
         sq_bind_text(st, 6, q->identity_id);
+    /* The filter's lists and ranges (sqlite/sql.c, FILTERS); statements without them ignore
+     * these parameters. */
+    sq_bind_text(st, 20, q->sessions_json);
+    sq_bind_text(st, 21, q->types_json);
+    sq_bind_text(st, 22, q->identities_json);
+    sqlite3_bind_int64(st, 23, q->created_after);
+    sqlite3_bind_int64(st, 24, MNI_QUERY_BEFORE(q->created_before));
+    sqlite3_bind_int64(st, 25, q->updated_after);
+    sqlite3_bind_int64(st, 26, MNI_QUERY_BEFORE(q->updated_before));
+    sqlite3_bind_double(st, 27, MNI_QUERY_IMPORTANCE_MIN(q));
+    sqlite3_bind_double(st, 28, MNI_QUERY_IMPORTANCE_MAX(q));
+    if (q->n_sessions == 1)
+        sq_bind_text(st, 29, q->sessions[0]);
+}
+
+/* The list statement for q: one owner's conversation by the session index, one owner's
+ * memories by the identity index, or the tenant's. */
+static int list_statement(const struct mni_store_query *q)
+{
+    if (q->identity_id && q->n_sessions == 1)
+        return SQ_MEMORY_LIST_BY_SESSION;
+    return q->identity_id ? SQ_MEMORY_LIST_BY_IDENTITY : SQ_MEMORY_LIST;
 }
 
 /* Whether the row's metadata (column col; its memory's id in id_col) passes the filter: 1, 0,
@@ -97,6 +119,7 @@ int sq_memory_insert(struct mni_store *st, const char *tenant_id,
         if (r->external_key)
             sq_bind_text(q, 15, r->external_key);
         sq_bind_text(q, 16, r->words);
+        sq_bind_text(q, 17, r->session);
         rc = sq_exec(s, c, q, "adding a memory");
         /* Asynchronous embedding: the job commits with the memory, or neither. */
         if (rc == MN_OK && r->embed_job)
@@ -139,8 +162,7 @@ int sq_memory_list(struct mni_store *st, const char *tenant_id, const struct mni
     struct sq_conn *c;
     int more = 0, rc = sq_conn_get(s, &c);
     if (rc == MN_OK) {
-        sqlite3_stmt *stmt = sq_stmt(s, c, q->identity_id ? SQ_MEMORY_LIST_BY_IDENTITY
-                                                          : SQ_MEMORY_LIST);
+        sqlite3_stmt *stmt = sq_stmt(s, c, list_statement(q));
         if (stmt) {
             sq_bind_query(stmt, tenant_id, q);
             /* "~" sorts after every id: the first page starts at the newest. */

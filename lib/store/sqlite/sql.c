@@ -9,9 +9,18 @@
     "key, id, tenant_id, identity_id, text, type, metadata, importance, version, created_at, " \
     "updated_at, expires_at, deleted, seq, embedding, " \
     "(SELECT status FROM embed_jobs WHERE memory_key = memories.key), " \
-    "(SELECT error FROM embed_jobs WHERE memory_key = memories.key), external_key"
+    "(SELECT error FROM embed_jobs WHERE memory_key = memories.key), external_key, session"
 #define VISIBLE \
     " (?3 & 1 OR deleted = 0) AND (?3 & 2 OR expires_at = 0 OR expires_at > ?4) "
+/* The filter's lists and ranges (sq_bind_query): ?20..?22 JSON arrays of sessions, types and
+ * identities (NULL = any), ?23..?26 created_at and updated_at in [after, before), ?27..?28
+ * importance in [min, max]. */
+#define FILTERS \
+    "AND (?20 IS NULL OR session IN (SELECT value FROM json_each(?20))) " \
+    "AND (?21 IS NULL OR type IN (SELECT value FROM json_each(?21))) " \
+    "AND (?22 IS NULL OR identity_id IN (SELECT value FROM json_each(?22))) " \
+    "AND created_at >= ?23 AND created_at < ?24 AND updated_at >= ?25 AND updated_at < ?26 " \
+    "AND importance >= ?27 AND importance <= ?28 "
 #define POLICY_COLUMNS \
     "id, tenant_id, role, rule, priority, active, description, created_at, updated_at"
 #define IDENTITY_COLUMNS \
@@ -95,16 +104,21 @@ static const char *const sql[SQ__COUNT] = {
 
     [SQ_MEMORY_INSERT] = "INSERT INTO memories (id, tenant_id, identity_id, text, type, metadata, "
                          "importance, version, created_at, updated_at, expires_at, deleted, seq, "
-                         "embedding, content_hash, external_key, words) VALUES (?1, ?2, ?3, ?4, "
-                         "?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12, ?13, ?14, ?15, ?16)",
+                         "embedding, content_hash, external_key, words, session) VALUES (?1, ?2, "
+                         "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12, ?13, ?14, ?15, ?16, ?17)",
     [SQ_MEMORY_GET] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE id = ?2 AND tenant_id = ?1 AND"
                       VISIBLE,
     /* ?2 is the cursor: ids below it (the caller binds "~", above every id, for the first page) */
     [SQ_MEMORY_LIST] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = ?1 AND id < ?2 AND"
-                       VISIBLE "AND (?5 IS NULL OR type = ?5) ORDER BY id DESC",
+                       VISIBLE "AND (?5 IS NULL OR type = ?5) " FILTERS "ORDER BY id DESC",
     [SQ_MEMORY_LIST_BY_IDENTITY] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = ?1 "
                                    "AND identity_id = ?6 AND id < ?2 AND" VISIBLE
-                                   "AND (?5 IS NULL OR type = ?5) ORDER BY id DESC",
+                                   "AND (?5 IS NULL OR type = ?5) " FILTERS "ORDER BY id DESC",
+    /* One conversation of one owner (?29): the session index, in created order. */
+    [SQ_MEMORY_LIST_BY_SESSION] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = ?1 "
+                                  "AND identity_id = ?6 AND session = ?29 AND id < ?2 AND"
+                                  VISIBLE "AND (?5 IS NULL OR type = ?5) " FILTERS
+                                  "ORDER BY id DESC",
     [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = ?3, type = ?4, metadata = ?5, importance = ?6, "
                          "version = ?7, updated_at = ?8, seq = ?9, embedding = ?10, "
                          "content_hash = ?12, external_key = COALESCE(?13, external_key), "
@@ -126,11 +140,13 @@ static const char *const sql[SQ__COUNT] = {
      * value is bound to); reading them costs time. */
     [SQ_MEMORY_SCAN] = "SELECT key, embedding, CASE WHEN ?7 THEN metadata END, "
                        "CASE WHEN ?7 THEN id END FROM memories WHERE tenant_id = ?1 AND"
-                       VISIBLE "AND (?5 IS NULL OR type = ?5) AND embedding IS NOT NULL",
+                       VISIBLE "AND (?5 IS NULL OR type = ?5) " FILTERS
+                       "AND embedding IS NOT NULL",
     [SQ_MEMORY_SCAN_BY_IDENTITY] = "SELECT key, embedding, CASE WHEN ?7 THEN metadata END, "
                                    "CASE WHEN ?7 THEN id END FROM memories "
                                    "WHERE tenant_id = ?1 AND identity_id = ?6 AND" VISIBLE
-                                   "AND (?5 IS NULL OR type = ?5) AND embedding IS NOT NULL",
+                                   "AND (?5 IS NULL OR type = ?5) " FILTERS
+                                   "AND embedding IS NOT NULL",
     /* The keyword ranking comes in two statements (sqlite/keyword.c): the index orders every
      * match of ?1, the FTS5 query (words, quoted, joined by OR or AND), by BM25 (lower for the
      * better match: the score is its negation), ties by key; then each, best first, is checked
@@ -141,15 +157,16 @@ static const char *const sql[SQ__COUNT] = {
     /* ?2: a key the keyword index matched; a row when q selects that memory. */
     [SQ_MEMORY_KEYWORD_ROW] = "SELECT 1 FROM memories WHERE key = ?2 AND tenant_id = ?1 AND"
                               VISIBLE "AND (?5 IS NULL OR type = ?5) "
-                              "AND (?6 IS NULL OR identity_id = ?6) AND embedding IS NOT NULL",
+                              "AND (?6 IS NULL OR identity_id = ?6) " FILTERS
+                              "AND embedding IS NOT NULL",
     /* ?2: a JSON array of words (letters and digits only: store/keywords.h), each quoted
      * into an FTS5 query of its own; ?7: the count's cap. Rows: the word's index, its count. */
     [SQ_MEMORY_WORD_COUNTS] = "SELECT w.key, (SELECT count(*) FROM (SELECT 1 FROM memory_fts "
                               "CROSS JOIN memories m ON m.key = memory_fts.rowid "
                               "WHERE memory_fts MATCH '\"' || w.value || '\"' AND "
                               "m.tenant_id = ?1 AND" VISIBLE "AND (?5 IS NULL OR type = ?5) "
-                              "AND (?6 IS NULL OR identity_id = ?6) AND embedding IS NOT NULL "
-                              "LIMIT ?7)) FROM json_each(?2) w",
+                              "AND (?6 IS NULL OR identity_id = ?6) " FILTERS
+                              "AND embedding IS NOT NULL LIMIT ?7)) FROM json_each(?2) w",
     [SQ_MEMORY_GET_KEY] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE key = ?2 AND tenant_id = ?1 "
                           "AND" VISIBLE,
 
