@@ -812,7 +812,7 @@ START_TEST(bad_flags)
     BAD(db, mn_memory_list(db, &w.sys, &lo, &l), MN_EINVAL, "flag");
     mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION,
                             .query = "x",
-                            .filter = &(mn_filter){.version = MN_FILTER_VERSION, .flags = 0x8}};
+                            .filter = &(mn_filter){.version = MN_FILTER_VERSION, .flags = 0x100}};
     BAD(db, mn_memory_search(db, &w.sys, &so, &l), MN_EINVAL, "flag");
     ck_assert_ptr_null(m);
     ck_assert_ptr_null(l);

@@ -158,7 +158,9 @@ static mn_db *world(const mn_config *cfg)
 
 START_TEST(test_calls_counted)
 {
-    mn_db *db = world(NULL);
+    /* the guide's limits, so that the agent's own search is rate limited and counted */
+    mn_config cfg = TH_CONFIG(.ratelimit_defaults = MN_RATELIMIT_DEFAULTS_GUIDE);
+    mn_db *db = world(&cfg);
     const char *id = th_add(db, &sys, "a1", "the cat sat on the mat");
     th_add(db, &sys, "a1", "dogs chase cats");
     mn_memory *m = NULL;
@@ -328,7 +330,7 @@ START_TEST(test_redis)
         printf("# skip: redis: MN_REDIS_URL is not set\n");
         return;
     }
-    mn_config cfg = TH_CONFIG(.redis_url = url);
+    mn_config cfg = TH_CONFIG(.redis_url = url, .ratelimit_defaults = MN_RATELIMIT_DEFAULTS_GUIDE);
     mn_db *db = world(&cfg);
     mn_search_options so = MN_SEARCH_OPTIONS_INIT;
     so.query = "anything";
