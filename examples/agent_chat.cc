@@ -5,9 +5,10 @@
  * knows of that user (their preferences, and their earlier messages that match the turn, by
  * search), answers with it, and remembers the turn: a preference as an upsert under its
  * external_key (a change of mind updates the one memory), anything else as a message of the
- * user's conversation. Each user is an identity of the tenant and the agent acts as that
- * identity: the library shows a user's memories to no one else, which the program checks at
- * every turn. It prints the transcript and exits 0, or 1 naming what went wrong.
+ * user's conversation (its session), of which it keeps the last two at the end. Each user is
+ * an identity of the tenant and the agent acts as that identity: the library shows a user's
+ * memories to no one else, which the program checks at every turn. It prints the transcript
+ * and exits 0, or 1 naming what went wrong.
  *
  * Build against the installed library:
  *     c++ -std=c++17 examples/agent_chat.cc $(pkg-config --cflags --libs manushya) -o agent_chat
@@ -25,19 +26,15 @@
 
 namespace mn = manushya;
 
-/* One user's conversation with the agent: who the agent acts as, and which memories are the
- * conversation's. Memories are the user's own by owner (the identity filter) and tagged with
- * the conversation's id in their metadata: this is the one place that files and selects them,
- * where a first-class conversation (session) id will go. */
+/* One user's conversation with the agent: who the agent acts as (the user's identity, whose
+ * calls see only its own memories) and the conversation (session) its memories belong to. */
 struct conversation {
     std::string user;
     std::string id;
 
     mn::actor as() const { return mn::actor::of("chat", user); }
-    mn::filter scope() const { return mn::filter().identity(user); }
-    mn::memory_input note(std::string_view text) const {
-        return mn::memory_input(text).metadata(mn::metadata().set("conversation", id));
-    }
+    mn::filter scope() const { return mn::filter().session(id); }
+    mn::memory_input note(std::string_view text) const { return mn::memory_input(text).session(id); }
 };
 
 struct turn {
@@ -155,6 +152,10 @@ int main(int argc, char **argv)
             }
             std::printf("%s: %zu memories\n", convs[i].user.c_str(), n);
         }
+        /* Each conversation keeps its last two messages (keep-the-last-N). */
+        for (const conversation &c : convs)
+            std::printf("%s: %zu older message(s) dropped\n", c.user.c_str(),
+                        db.trim(c.as(), c.scope().type("message"), 2));
         /* Searching with no filter at all, a user still finds only their own memories. */
         for (size_t i = 0; i < convs.size(); i++) {
             mn::memories hits = db.search(convs[i].as(), mn::search_options("vegetarian coffee tea Kyoto trip dinner").k(20));

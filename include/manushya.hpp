@@ -227,6 +227,44 @@ private:
     std::optional<std::string> problem_;
 };
 
+/* A list of strings a C struct points at (const char *const *, n): the strings and the
+ * pointers to them, the pointers made again whenever the strings move or are copied. */
+class field_list {
+public:
+    field_list() = default;
+    field_list(const field_list &o) : items_(o.items_), problem_(o.problem_) { point(); }
+    field_list(field_list &&o) noexcept : items_(std::move(o.items_)), problem_(std::move(o.problem_)) { point(); }
+    field_list &operator=(field_list o) noexcept {
+        items_.swap(o.items_);
+        problem_.swap(o.problem_);
+        point();
+        return *this;
+    }
+    void set(const std::vector<std::string_view> &v, const char *what) {
+        items_.clear();
+        problem_.reset();
+        for (std::string_view s : v) {
+            if (!problem_)
+                problem_ = zstr(s, what).problem();
+            items_.emplace_back(s);
+        }
+        point();
+    }
+    const char *const *data() const noexcept { return ptrs_.empty() ? nullptr : ptrs_.data(); }
+    size_t size() const noexcept { return ptrs_.size(); }
+    const std::optional<std::string> &problem() const noexcept { return problem_; }
+
+private:
+    void point() {
+        ptrs_.clear();
+        for (const auto &s : items_)
+            ptrs_.push_back(s.c_str());
+    }
+    std::vector<std::string> items_;
+    std::vector<const char *> ptrs_;
+    std::optional<std::string> problem_;
+};
+
 /* The C struct a builder fills for one call, converting to the pointer the call takes. It is
  * a temporary of the call's expression (so it lives through the call), never copied (so a
  * pointer into it stays right), and a builder's own state is only read: one builder, actor or
@@ -337,6 +375,7 @@ public:
     std::string_view type() const { return detail::sv(p_->type); }
     std::string_view metadata() const { return detail::sv(p_->metadata); }
     std::string_view external_key() const { return detail::sv(p_->external_key); }
+    std::string_view session() const { return detail::sv(p_->session); }
     double importance() const { return p_->importance; }
     int64_t version() const { return p_->version; }
     int64_t created_at() const { return p_->created_at; }
@@ -577,20 +616,51 @@ public:
     filter &flags(unsigned f) { c_.flags = f; return *this; } /* MN_WITH_* */
     filter &with_deleted() { c_.flags |= MN_WITH_DELETED; return *this; }
     filter &with_expired() { c_.flags |= MN_WITH_EXPIRED; return *this; }
+    /* An identity's calls see its own memories unless this is set (MN_ALL_READABLE). */
+    filter &all_readable() { c_.flags |= MN_ALL_READABLE; return *this; }
+    /* since 1.4: conversations, any-of lists and ranges (mn_filter version 2) */
+    filter &session(std::string_view v) { session_.set(v, "the filter's session"); return *this; }
+    filter &sessions(const std::vector<std::string_view> &v) { sessions_.set(v, "the filter's sessions"); return *this; }
+    filter &types(const std::vector<std::string_view> &v) { types_.set(v, "the filter's types"); return *this; }
+    filter &identities(const std::vector<std::string_view> &v) { identities_.set(v, "the filter's identities"); return *this; }
+    filter &created(int64_t after_ms, int64_t before_ms) {
+        c_.created_after = after_ms;
+        c_.created_before = before_ms;
+        return *this;
+    }
+    filter &updated(int64_t after_ms, int64_t before_ms) {
+        c_.updated_after = after_ms;
+        c_.updated_before = before_ms;
+        return *this;
+    }
+    filter &importance(double min, double max) {
+        c_.importance_min = min;
+        c_.importance_max = max;
+        return *this;
+    }
 
     detail::c_struct<mn_filter> c() const {
         mn_filter c = c_;
         c.identity = identity_.c_str();
         c.type = type_.c_str();
         c.metadata = metadata_.c_str();
+        c.session = session_.c_str();
+        c.sessions = sessions_.data();
+        c.n_sessions = sessions_.size();
+        c.types = types_.data();
+        c.n_types = types_.size();
+        c.identities = identities_.data();
+        c.n_identities = identities_.size();
         return detail::c_struct<mn_filter>(c);
     }
     std::optional<std::string> problem() const {
-        return detail::first_problem(identity_, type_, metadata_);
+        return detail::first_problem(identity_, type_, metadata_, session_, sessions_, types_,
+                                     identities_);
     }
 
 private:
-    detail::field identity_, type_, metadata_;
+    detail::field identity_, type_, metadata_, session_;
+    detail::field_list sessions_, types_, identities_;
     mn_filter c_ = detail::init<mn_filter>(MN_FILTER_VERSION);
 };
 
@@ -622,6 +692,10 @@ public:
     memory_input &id(std::string_view v) { id_.set(v, "the memory's id"); return *this; }
     memory_input &importance(double v) { c_.importance = v; return *this; }
     memory_input &ttl_days(int v) { c_.ttl_days = v; return *this; }
+    /* since 1.4 */
+    memory_input &session(std::string_view v) { session_.set(v, "the memory's session"); return *this; }
+    memory_input &ttl_ms(int64_t v) { c_.ttl_ms = v; return *this; }
+    memory_input &expires_at(int64_t ms) { c_.expires_at = ms; return *this; }
     /* The caller's vector (mn_embed_dim floats): copied. */
     memory_input &embedding(std::vector<float> v) { embedding_ = std::move(v); return *this; }
 
@@ -633,16 +707,17 @@ public:
         c.metadata = metadata_.c_str();
         c.external_key = key_.c_str();
         c.id = id_.c_str();
+        c.session = session_.c_str();
         c.embedding = embedding_.empty() ? nullptr : embedding_.data();
         c.dim = static_cast<int>(embedding_.size());
         return detail::c_struct<mn_memory_input>(c);
     }
     std::optional<std::string> problem() const {
-        return detail::first_problem(text_, type_, metadata_, owner_, key_, id_);
+        return detail::first_problem(text_, type_, metadata_, owner_, key_, id_, session_);
     }
 
 private:
-    detail::field text_, type_, metadata_, owner_, key_, id_;
+    detail::field text_, type_, metadata_, owner_, key_, id_, session_;
     std::vector<float> embedding_;
     mn_memory_input c_ = detail::input();
 };
@@ -1030,6 +1105,54 @@ public:
             p.push_back(s);
         return check([&] { return mn_memory_delete_many(handle(), a.c(), p.data(), p.size(), mode); }, a);
     }
+    /* since 1.4: the memories a filter selects, as mn_memory_list would list them. */
+    result<size_t> try_count(const actor &a, const filter &f = filter()) const {
+        size_t n = 0;
+        result<void> r = check([&] { return mn_memory_count(handle(), a.c(), f.c(), &n); }, a, f);
+        if (!r.ok())
+            return r.error();
+        return n;
+    }
+    /* All or none; a filter without condition needs MN_DELETE_ALL_MATCHING in mode. The
+     * number deleted. */
+    result<size_t> try_remove_where(const actor &a, const filter &f, int mode = MN_DELETE_SOFT) const {
+        size_t n = 0;
+        result<void> r = check([&] { return mn_memory_delete_where(handle(), a.c(), f.c(), mode, &n); }, a, f);
+        if (!r.ok())
+            return r.error();
+        return n;
+    }
+    /* Keeps the newest `keep` memories the filter selects (a conversation: filter().session(s))
+     * and deletes the rest, all or none. The number deleted. */
+    result<size_t> try_trim(const actor &a, const filter &f, size_t keep, int mode = MN_DELETE_SOFT) const {
+        size_t n = 0;
+        result<void> r = check([&] { return mn_memory_trim(handle(), a.c(), f.c(), keep, mode, &n); }, a, f);
+        if (!r.ok())
+            return r.error();
+        return n;
+    }
+    /* Several searches in one call, their query texts embedded in one batch: one page each,
+     * in order. */
+    result<std::vector<memories>> try_search_many(const actor &a, const std::vector<search_options> &opts) const {
+        using c_opts = decltype(opts.front().c());
+        std::vector<std::unique_ptr<c_opts>> keep; /* each option's filter lives in its c() */
+        std::vector<mn_search_options> c;
+        for (const auto &o : opts) {
+            if (auto p = o.problem())
+                return failure{errc::invalid, "search " + std::to_string(c.size()) + ": " + *p, 0};
+            keep.emplace_back(new auto(o.c()));
+            c.push_back(keep.back()->get());
+        }
+        mn_memories **out = nullptr;
+        result<void> r = check([&] { return mn_memory_search_many(handle(), a.c(), c.data(), c.size(), &out); }, a);
+        if (!r.ok())
+            return r.error();
+        std::vector<memories> pages;
+        for (size_t i = 0; i < c.size(); i++)
+            pages.emplace_back(out[i]); /* each page freed by its memories, */
+        mn_free(out);                   /* the array by the library */
+        return result<std::vector<memories>>(std::move(pages));
+    }
     result<void> try_restore(const actor &a, std::string_view id) const {
         detail::zstr i(id, "the memory id");
         return check([&] { return mn_memory_restore(handle(), a.c(), i); }, a, i);
@@ -1150,6 +1273,10 @@ public:
     memory get(const actor &a, std::string_view id, unsigned flags = 0) const { return try_get(a, id, flags).value(); }
     memories list(const actor &a, const list_options &opt = list_options()) const { return try_list(a, opt).value(); }
     memories search(const actor &a, const search_options &opt) const { return try_search(a, opt).value(); }
+    size_t count(const actor &a, const filter &f = filter()) const { return try_count(a, f).value(); }
+    size_t remove_where(const actor &a, const filter &f, int mode = MN_DELETE_SOFT) const { return try_remove_where(a, f, mode).value(); }
+    size_t trim(const actor &a, const filter &f, size_t keep, int mode = MN_DELETE_SOFT) const { return try_trim(a, f, keep, mode).value(); }
+    std::vector<memories> search_many(const actor &a, const std::vector<search_options> &opts) const { return try_search_many(a, opts).value(); }
     memory_range each(const actor &a, const list_options &opt = list_options()) const {
         return pages(&db::try_list, a, opt, true);
     }
