@@ -36,6 +36,10 @@ fi
 [ "$WITH_CURL" = 1 ] && BUILD_PKGS="$BUILD_PKGS libcurl4-openssl-dev"
 # libmicrohttpd-dev, zlib1g-dev: manushya serve, the HTTP API (its server and gzip).
 [ "$WITH_SERVE" = 1 ] && BUILD_PKGS="$BUILD_PKGS libmicrohttpd-dev zlib1g-dev"
+# nginx: three servers behind examples/deploy/nginx.conf (tests/deploy/test_nginx.sh; run as
+# the current user from a temp dir, never the system service).
+[ "$WITH_SERVE" = 1 ] && [ "$WITH_POSTGRES" = 1 ] && [ "$WITH_REDIS" = 1 ] &&
+  TEST_PKGS="$TEST_PKGS nginx"
 
 mode=${1:-}
 [ "$mode" = --require ] && [ "${2:-}" = --test ] && mode=--require-test
