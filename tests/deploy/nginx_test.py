@@ -97,6 +97,13 @@ class Serve:
             sys.exit(f"serve did not start: {line}{self.proc.stderr.read()}")
         self.port = int(m.group(1))
         self.addr = f"127.0.0.1:{self.port}"
+        # The rest of its standard error (the library's log, a sanitizer's report) is shown as
+        # it comes: a pipe nobody reads would stop the server once full.
+        threading.Thread(target=self.relay, args=(n,), daemon=True).start()
+
+    def relay(self, n):
+        for line in self.proc.stderr:
+            print(f"# serve {n}: {line.rstrip()}", flush=True)
 
 
 def nginx_conf(servers, port):
