@@ -229,7 +229,7 @@ def kill_one(servers, ndir):
     acked = {}           # id -> text, every add a client got 201 for
     other = []           # statuses of the adds that were not acknowledged
     stop = threading.Event()
-    killed_at = [None]
+    killed = threading.Event()
     acked_after_kill = [0]
 
     def writer_loop(c):
@@ -240,7 +240,7 @@ def kill_one(servers, ndir):
             with lock:
                 if st == 201 and j and j.get("text") == text:
                     acked[j["id"]] = text
-                    if killed_at[0] is not None:
+                    if killed.is_set():
                         acked_after_kill[0] += 1
                 else:
                     other.append(st)
@@ -259,7 +259,8 @@ def kill_one(servers, ndir):
     before_kill = len(acked)
     victim.proc.send_signal(signal.SIGKILL)
     victim.proc.wait()
-    killed_at[0] = time.time()
+    killed.set()
+    deadline = time.time() + 60
     while acked_after_kill[0] < 100 and time.time() < deadline:
         time.sleep(0.05)
     stop.set()
