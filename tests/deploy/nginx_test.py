@@ -227,7 +227,7 @@ def kill_one(servers, ndir):
     """One server SIGKILLed under a write load; returns it."""
     victim = servers[1]
     acked = {}           # id -> text, every add a client got 201 for
-    other = []           # statuses of the adds that were not acknowledged
+    other = []           # (status, error code) of the adds that were not acknowledged
     stop = threading.Event()
     killed = threading.Event()
     acked_after_kill = [0]
@@ -243,7 +243,7 @@ def kill_one(servers, ndir):
                     if killed.is_set():
                         acked_after_kill[0] += 1
                 else:
-                    other.append(st)
+                    other.append((st, j["error"]["code"] if j and "error" in j else j))
             i += 1
 
     def victim_writes(start):
@@ -274,8 +274,8 @@ def kill_one(servers, ndir):
           acked_after_kill[0])
     # In flight on the victim when it died: one per client at most. Then nginx may send a few
     # more to connections it kept open to it, until max_fails (3) marks it down.
-    check("the only failed adds are the victim's own, in flight (502)",
-          all(st == 502 for st in other) and len(other) <= CLIENTS + 3, other)
+    check("the only failed adds are the victim's own, in flight: 502, in serve's error shape",
+          all(o == (502, "upstream") for o in other) and len(other) <= CLIENTS + 3, other)
 
     def readable(mid, text):
         st, _, j = request(PROXY, "GET", f"/v1/memory/{mid}", key=KEY)
@@ -307,6 +307,17 @@ def start(servers):
         time.sleep(0.1)
     st = request(PROXY, "GET", "/healthz")[0]
     check("nginx answers /healthz from the servers", st == 200, st)
+    mark = log_size(ndir)
+    st, _, j = request(PROXY, "POST", "/v1/memory", {"text": "x" * (1 << 20)}, KEY)
+    # nginx logs a request after answering it: wait for the line.
+    for _ in range(100):
+        sent_on = [r[3] for r in upstream_log(ndir, mark) if r[0] == "POST"]
+        if sent_on:
+            break
+        time.sleep(0.05)
+    check("a body over serve's --max-body: nginx's 413, in serve's error shape, sent to no server",
+          st == 413 and j and j["error"]["code"] == "too_large" and sent_on == ["-"],
+          (st, j, sent_on))
     return nginx, ndir
 
 
