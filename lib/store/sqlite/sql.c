@@ -37,6 +37,9 @@ static const char *const sql[SQ__COUNT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",
     [SQ_ROLLBACK] = "ROLLBACK",
+    [SQ_SAVEPOINT] = "SAVEPOINT write",
+    [SQ_RELEASE] = "RELEASE write",
+    [SQ_ROLLBACK_TO] = "ROLLBACK TO write",
     [SQ_BUMP_SEQ] = "UPDATE meta SET value = value + ?1 WHERE key = 'seq' RETURNING value",
 
     [MNI_TENANT_INSERT] = "INSERT INTO tenants (id, name, created_at) VALUES (?1, ?2, ?3)",
