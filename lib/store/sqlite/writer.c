@@ -98,8 +98,14 @@ int sq_writer_enter(struct sq_store *s, int grouped, struct sq_conn **out)
         if (rc == MN_OK && (rc = sq_begin(s, c)) != MN_OK)
             sq_conn_put(s, c);
     }
-    if (rc == MN_OK && (rc = run_fixed(s, c, SQ_SAVEPOINT, "starting a write")) != MN_OK &&
-        opens) {
+    if (rc == MN_OK && (rc = run_fixed(s, c, SQ_SAVEPOINT, "starting a write")) != MN_OK) {
+        if (!opens) {
+            /* The group's earlier writers wait for its commit: this writer makes it. */
+            pthread_mutex_lock(&w->mu);
+            w->grouped = 0;
+            pthread_mutex_unlock(&w->mu);
+            return sq_writer_leave(s, c, rc);
+        }
         sq_end(s, c, rc);
         sq_conn_put(s, c);
     }
@@ -113,7 +119,7 @@ int sq_writer_enter(struct sq_store *s, int grouped, struct sq_conn **out)
         w->grouped = grouped;
         *out = c;
     } else {
-        /* A failed savepoint inside an open group leaves the group as it was, for the next. */
+        /* No group was opened: the turn passes on. */
         w->active = 0;
         pthread_cond_signal(&w->turn);
     }
