@@ -79,11 +79,7 @@ static double metric(mn_db *db, const char *name)
 {
     char *text = NULL;
     TH_OK(db, mn_metrics_write(db, MN_METRICS_PROMETHEUS, &text));
-    size_t n = strlen(name);
-    double v = -1;
-    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, name, n) == 0 && p[n] == ' ')
-            v = strtod(p + n + 1, NULL);
+    double v = th_metric_sample(text, name);
     free(text);
     return v;
 }
