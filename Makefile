@@ -17,7 +17,8 @@
 #   make bench-ratelimit  rate-limit decisions/s in process, over Redis, and redis-benchmark
 #   make bench-python    one search call from the Python package against the same C call
 #   make bench-serve     manushya serve under wrk: the guide's mixed load at 1000 connections,
-#                        then each route, then one connection (bench/serve/run.sh)
+#                        then each route, then 1000 users with think time, then one
+#                        connection (bench/serve/run.sh)
 #   make fuzz            every libFuzzer harness (tests/fuzz) for FUZZ_SECONDS (default 60) each
 
 PREFIX  ?= /usr/local

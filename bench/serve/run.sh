@@ -3,15 +3,19 @@
 # embedder), on this machine. A fresh database holds MEMORIES memories (the example data set
 # repeated, made distinct); the server runs with THREADS threads, its limits raised so that the
 # load measures the server, not the limiter. Then, with wrk at CONNECTIONS open connections for
-# SECONDS each: the mixed workload (search 70%, add 20%, get 10%), then each route alone; then
-# search on one connection (ROUTES: the runs at CONNECTIONS, default "mix search add get"), beside the server's own time for the same requests (its access
-# log), to show the server's overhead against the client's wait.
-# Prints the figures and their parameters; the goal is the guide's p95 < 200 ms, no errors.
+# SECONDS each: the mixed workload (search 70%, add 20%, get 10%), then each route alone, each
+# connection asking again as soon as it has its answer (closed loop); then "users": the same
+# mix from CONNECTIONS users who each wait THINK_MS (0.5 to 1.5 times, at random) between an
+# answer and their next request, for USERS_SECONDS (ROUTES: the runs, default "mix search add
+# get users"); then search on one connection, beside the server's own time for the same
+# requests (its access log), to show the server's overhead against the client's wait.
+# Prints the figures and their parameters, and the load average before each run (the machine
+# may be shared); the goal is the guide's p95 < 200 ms, no errors.
 #   bench/serve/run.sh MANUSHYA
 set -eu
 M=$1
 : "${CONNECTIONS:=1000}" "${SECONDS_EACH:=20}" "${THREADS:=16}" "${MEMORIES:=5000}"
-: "${ROUTES:=mix search add get}"
+: "${ROUTES:=mix search add get users}" "${THINK_MS:=10000}" "${USERS_SECONDS:=60}"
 command -v wrk >/dev/null || { echo "bench-serve: needs wrk: apt-get install wrk" >&2; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 d=$(mktemp -d "${TMPDIR:-/tmp}/manushya-bench-serve.XXXXXX")
@@ -67,12 +71,15 @@ quiet() {
         sleep 1
     done
 }
-run() { # ROUTE CONNECTIONS SECONDS: wrk's summary lines
+run() { # ROUTE CONNECTIONS SECONDS [THINK_MS [LABEL]]: wrk's summary lines
     quiet
     : >"$d/access.log"
-    MN_KEY=$key MN_IDS=$d/ids MN_ROUTE=$1 wrk -t$(($2 < 2 ? $2 : 2)) -c"$2" -d"$3s" --timeout 10s --latency \
+    t=$(($2 < 2 ? $2 : 2))
+    echo "  (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+    MN_KEY=$key MN_IDS=$d/ids MN_ROUTE=$1 MN_THINK_MS=${4:-0} MN_FIRST=$((($2 + t - 1) / t)) \
+        wrk -t$t -c"$2" -d"$3s" --timeout 10s --latency \
         -s "$here/mix.lua" "$url" >"$d/wrk.out" 2>&1 || { cat "$d/wrk.out"; return 1; }
-    python3 - "$1" "$d/wrk.out" "$d/access.log" <<'PY'
+    python3 - "${5:-$1}" "$d/wrk.out" "$d/access.log" <<'PY'
 import json, re, sys
 route, out, log = sys.argv[1], open(sys.argv[2]).read(), sys.argv[3]
 p50, p95, p99 = (int(x) / 1000 for x in re.search(r"percentiles_us (\d+) (\d+) (\d+)",
@@ -98,6 +105,15 @@ for name, v in sorted(by.items()):
           f" ms, p99 {q(.99):.2f} ms (in the server: auth, JSON, the library call)")
 PY
 }
-for r in $ROUTES; do run "$r" "$CONNECTIONS" "$SECONDS_EACH"; done
+for r in $ROUTES; do
+    if [ "$r" = users ]; then
+        echo "users: $CONNECTIONS users, each waiting ${THINK_MS} ms (x0.5..1.5) between an" \
+             "answer and their next request (the mix; each user's first request is a get)," \
+             "${USERS_SECONDS}s:"
+        run mix "$CONNECTIONS" "$USERS_SECONDS" "$THINK_MS" users
+    else
+        run "$r" "$CONNECTIONS" "$SECONDS_EACH"
+    fi
+done
 echo "one connection:"
 run search 1 5

@@ -134,6 +134,10 @@ enum mni_label_set {
       "Takes of a connection that had to wait for one to come back.") \
     X(POOL_TIMEOUTS, COUNTER, LIVE, POOL, 1, "manushya_pool_timeouts_total", \
       "Takes of a connection that gave up waiting.") \
+    X(STORE_COMMITS, COUNTER, LIVE, NONE, 1, "manushya_store_commits_total", \
+      "Write transactions the SQLite store committed (a group commit counts once).") \
+    X(STORE_GROUPED_WRITES, COUNTER, LIVE, NONE, 1, "manushya_store_grouped_writes_total", \
+      "Writes to the SQLite store that handed their transaction on to share a later COMMIT.") \
     X(CACHE_HITS, COUNTER, SNAP, CACHE, 1, "manushya_cache_hits_total", \
       "Cache lookups that found their entry, by cache.") \
     X(CACHE_MISSES, COUNTER, SNAP, CACHE, 1, "manushya_cache_misses_total", \

@@ -602,6 +602,15 @@ double th_json_num(const char *json, const char *key)
     return r;
 }
 
+double th_metric_sample(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+    return -1; /* absent */
+}
+
 const char *th_json_obj(const char *json, const char *key)
 {
     cJSON *x = json ? cJSON_Parse(json) : NULL;

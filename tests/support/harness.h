@@ -159,6 +159,9 @@ int th_json_contains(const char *hay, const char *needle);
 const char *th_json_str(const char *json, const char *key);
 /* The number value of key, or NAN. */
 double th_json_num(const char *json, const char *key);
+/* In Prometheus text: the value of the sample line that starts with series (name and labels)
+ * followed by ' ', or -1 when there is none. */
+double th_metric_sample(const char *text, const char *series);
 /* The value of key printed compactly (kept): an object stays an object; a string holding JSON is
  * returned as the string's content. NULL if absent. */
 const char *th_json_obj(const char *json, const char *key);

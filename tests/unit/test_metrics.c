@@ -44,11 +44,7 @@ static void drop_parsed(void)
 /* The value of the sample line that starts with series (name and labels) followed by ' '. */
 static double sample(const char *text, const char *series)
 {
-    size_t n = strlen(series);
-    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, series, n) == 0 && p[n] == ' ')
-            return strtod(p + n + 1, NULL);
-    return -1; /* absent */
+    return th_metric_sample(text, series);
 }
 
 /* ---- core ----------------------------------------------------------------------------------- */

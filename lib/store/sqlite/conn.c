@@ -184,19 +184,14 @@ static int refuse_readonly(struct sq_store *s)
                      "change it", s->path);
 }
 
-int sq_write_begin(struct sq_store *s, struct sq_conn **c, int64_t nseq, int64_t *last_seq)
+int sq_write_begin(struct sq_store *s, int grouped, struct sq_conn **c, int64_t nseq,
+                   int64_t *last_seq)
 {
     if (s->readonly)
         return refuse_readonly(s);
-    int rc = sq_conn_get(s, c);
-    if (rc != MN_OK)
-        return rc;
-    rc = sq_begin(s, *c);
-    if (rc == MN_OK && nseq > 0)
-        rc = sq_bump_seq(s, *c, nseq, last_seq);
-    if (rc != MN_OK) {
-        sq_end(s, *c, rc);
-        sq_conn_put(s, *c);
+    int rc = sq_writer_enter(s, grouped, c);
+    if (rc == MN_OK && nseq > 0 && (rc = sq_bump_seq(s, *c, nseq, last_seq)) != MN_OK) {
+        sq_writer_leave(s, *c, rc);
         *c = NULL;
     }
     return rc;
@@ -204,9 +199,7 @@ int sq_write_begin(struct sq_store *s, struct sq_conn **c, int64_t nseq, int64_t
 
 int sq_write_end(struct sq_store *s, struct sq_conn *c, int rc)
 {
-    rc = sq_end(s, c, rc);
-    sq_conn_put(s, c);
-    return rc;
+    return sq_writer_leave(s, c, rc);
 }
 
 void sq_bind_args(struct sq_store *s, sqlite3_stmt *q, const struct mni_args *a)
@@ -241,9 +234,7 @@ int sq_run(struct sq_store *s, struct sq_conn *c, int id, const struct mni_args 
            int64_t *changed, const char *taken, const char *doing)
 {
     struct sq_conn *own = NULL;
-    if (!c && s->readonly)
-        return refuse_readonly(s);
-    int rc = c ? MN_OK : sq_conn_get(s, &own);
+    int rc = c ? MN_OK : sq_write_begin(s, 0, &own, 0, NULL);
     if (rc != MN_OK)
         return rc;
     if (own)
@@ -265,9 +256,7 @@ int sq_run(struct sq_store *s, struct sq_conn *c, int id, const struct mni_args 
         if (rc == MN_OK && changed)
             *changed = sqlite3_changes(c->db);
     }
-    if (own)
-        sq_conn_put(s, own);
-    return rc;
+    return own ? sq_write_end(s, own, rc) : rc;
 }
 
 int sq_bump_seq(struct sq_store *s, struct sq_conn *c, int64_t n, int64_t *last)

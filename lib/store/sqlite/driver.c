@@ -46,7 +46,7 @@ static int sq_begin_op(struct mni_store *st, int64_t nseq, int64_t *last_seq,
                        struct mni_tx **tx)
 {
     struct sq_conn *c = NULL;
-    int rc = sq_write_begin((struct sq_store *)st, &c, nseq, last_seq);
+    int rc = sq_write_begin((struct sq_store *)st, 0, &c, nseq, last_seq);
     *tx = (struct mni_tx *)c;
     return rc;
 }

@@ -178,7 +178,7 @@ int sq_feed_prune(struct mni_store *st, const char *tenant_id, int64_t upto_seq)
     if (s->readonly)
         return MN_OK; /* nothing to prune from a database we may not write */
     struct sq_conn *c;
-    int rc = sq_write_begin(s, &c, 0, NULL);
+    int rc = sq_write_begin(s, 0, &c, 0, NULL);
     if (rc != MN_OK)
         return rc;
     sqlite3_stmt *del = sq_stmt(s, c, SQ_FEED_PRUNE), *put = sq_stmt(s, c, SQ_FEED_HORIZON_PUT);

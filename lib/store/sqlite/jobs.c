@@ -52,7 +52,7 @@ int sq_embed_jobs_claim(struct mni_store *st, const char *claim, int64_t now, in
         return mni_seterr(s->base.db, MN_EUNSUPPORTED, "%s is open read-only: embedding jobs "
                          "cannot be claimed", s->path);
     struct sq_conn *c;
-    int rc = sq_write_begin(s, &c, 0, NULL);
+    int rc = sq_write_begin(s, 0, &c, 0, NULL);
     if (rc != MN_OK)
         return rc;
     sqlite3_stmt *q = sq_stmt(s, c, SQ_JOB_CLAIM);
@@ -117,7 +117,7 @@ int sq_embed_jobs_done(struct mni_store *st, const char *claim, const struct mni
     struct sq_conn *c;
     int64_t last = 0;
     /* One seq per vector, so the index picks each up (a skipped task leaves a gap). */
-    int rc = sq_write_begin(s, &c, (int64_t)n, &last);
+    int rc = sq_write_begin(s, 0, &c, (int64_t)n, &last);
     if (rc != MN_OK)
         return rc;
     for (size_t i = 0; rc == MN_OK && i < n; i++)
@@ -140,7 +140,7 @@ int sq_embed_jobs_fail(struct mni_store *st, const char *claim, const struct mni
 {
     struct sq_store *s = (struct sq_store *)st;
     struct sq_conn *c;
-    int rc = sq_write_begin(s, &c, 0, NULL);
+    int rc = sq_write_begin(s, 0, &c, 0, NULL);
     if (rc != MN_OK)
         return rc;
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
@@ -165,7 +165,7 @@ int sq_embed_jobs_retry(struct mni_store *st, const char *tenant_id, const char 
     struct sq_store *s = (struct sq_store *)st;
     *retried = 0;
     struct sq_conn *c;
-    int rc = sq_write_begin(s, &c, 0, NULL);
+    int rc = sq_write_begin(s, 0, &c, 0, NULL);
     if (rc != MN_OK)
         return rc;
     rc = job_stmt(s, c, memory_id ? SQ_JOB_RETRY_ONE : SQ_JOB_RETRY_FAILED, tenant_id,

@@ -84,7 +84,7 @@ int sq_memory_insert(struct mni_store *st, const char *tenant_id,
     char (*hashes)[MNI_CONTENT_HASH_HEX + 1] = malloc((n ? n : 1) * sizeof *hashes);
     if (!hashes)
         return mni_seterr(s->base.db, MN_ENOMEM, "out of memory adding memories");
-    int rc = sq_write_begin(s, &c, nseq, &last);
+    int rc = sq_write_begin(s, 1, &c, nseq, &last);
     if (rc != MN_OK) {
         free(hashes);
         return rc;

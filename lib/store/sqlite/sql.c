@@ -37,6 +37,9 @@ static const char *const sql[SQ__COUNT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",
     [SQ_ROLLBACK] = "ROLLBACK",
+    [SQ_SAVEPOINT] = "SAVEPOINT write",
+    [SQ_RELEASE] = "RELEASE write",
+    [SQ_ROLLBACK_TO] = "ROLLBACK TO write",
     [SQ_BUMP_SEQ] = "UPDATE meta SET value = value + ?1 WHERE key = 'seq' RETURNING value",
 
     [MNI_TENANT_INSERT] = "INSERT INTO tenants (id, name, created_at) VALUES (?1, ?2, ?3)",
@@ -198,7 +201,10 @@ static const char *const sql[SQ__COUNT] = {
                        "AND (?5 = 1 OR maintenance.last_run_at <= ?3 - ?6)",
     [MNI_MEMORY_FIND_KEY] = "SELECT id FROM memories WHERE tenant_id = ?1 AND identity_id = ?2 "
                            "AND external_key = ?3",
-    [MNI_MEMORY_FIND_CONTENT] = "SELECT id FROM memories WHERE tenant_id = ?1 AND identity_id = ?2 "
+    /* Without statistics SQLite would walk the owner's memories in id order (memories_by_
+     * identity gives the ORDER BY) and test each: every add would read all its owner's rows. */
+    [MNI_MEMORY_FIND_CONTENT] = "SELECT id FROM memories INDEXED BY memories_by_content "
+                               "WHERE tenant_id = ?1 AND identity_id = ?2 "
                                "AND type = ?3 AND content_hash = ?4 AND deleted = 0 AND "
                                "(expires_at = 0 OR expires_at > ?5) ORDER BY id LIMIT 1",
     [MNI_MEMORY_UNHASHED] = "SELECT tenant_id, id, text FROM memories WHERE content_hash IS NULL "

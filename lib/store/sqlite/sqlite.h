@@ -13,6 +13,7 @@
  * of the operations written once (enum mni_stmt, store/driver.h), then the backend's own. */
 enum sq_stmt_id {
     SQ_BEGIN = MNI_STMT_COUNT, SQ_COMMIT, SQ_ROLLBACK, SQ_BUMP_SEQ,
+    SQ_SAVEPOINT, SQ_RELEASE, SQ_ROLLBACK_TO,
     SQ_MEMORY_INSERT, SQ_MEMORY_GET, SQ_MEMORY_LIST, SQ_MEMORY_LIST_BY_IDENTITY,
     SQ_MEMORY_LIST_BY_SESSION,
     SQ_MEMORY_SCAN, SQ_MEMORY_SCAN_BY_IDENTITY, SQ_MEMORY_KEYWORD, SQ_MEMORY_KEYWORD_ROW,
@@ -32,6 +33,19 @@ struct sq_conn {
     sqlite3_stmt *stmt[SQ__COUNT];
 };
 
+/* The handle's writers (sqlite/writer.c): whose turn it is, and the transaction they share. */
+struct sq_writer {
+    pthread_mutex_t mu;
+    pthread_cond_t turn;       /* the turn is free */
+    pthread_cond_t done;       /* a group committed */
+    struct sq_conn *conn;      /* the open group's connection, in its transaction; NULL: none */
+    int active;                /* a writer has the turn */
+    int waiting;               /* writers waiting for it */
+    int members;               /* writes in the open group so far */
+    int grouped;               /* the active write may hand the group on (sq_write_begin) */
+    struct follower *followers; /* writers of the open group waiting for its commit */
+};
+
 struct sq_store {
     struct mni_store base;
     char *path;
@@ -44,6 +58,8 @@ struct sq_store {
     int nconns;
     int *idle;       /* stack of idle connection indexes */
     int nidle;
+    struct sq_writer writer;
+    int writer_ready;  /* writer's mutex and conditions were made */
     /* The background checkpointer (sqlite/checkpoint.c). */
     pthread_t ckpt_thread;
     pthread_mutex_t ckpt_mu;
@@ -111,12 +127,23 @@ int sq_collect(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const str
 /* The first row as one malloc'd struct; MN_ENOTFOUND (with no message set) when there is none. */
 int sq_fetch_one(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q, const struct sq_reader *r,
                  void **out, const char *doing);
-/* A whole write: refuses a read-only store, takes a connection, begins an IMMEDIATE
- * transaction and reserves nseq sequence numbers (the last in *last_seq; nseq 0: none, and
- * last_seq may be NULL). sq_write_end commits (rc == MN_OK) or rolls back,
- * and gives the connection back; it returns rc or the commit's failure. */
-int sq_write_begin(struct sq_store *s, struct sq_conn **c, int64_t nseq, int64_t *last_seq);
+/* A whole write: refuses a read-only store, waits for its turn among the handle's writers
+ * (sqlite/writer.c), has a savepoint in the writers' transaction and reserves nseq sequence
+ * numbers (the last in *last_seq; nseq 0: none, and last_seq may be NULL). sq_write_end keeps
+ * the write (rc == MN_OK) or undoes it, and returns once it is committed: rc, or the commit's
+ * failure. grouped: the write may share its COMMIT with the writes waiting behind it (group
+ * commit); only for writes that hold no lock of their own across sq_write_end. */
+int sq_write_begin(struct sq_store *s, int grouped, struct sq_conn **c, int64_t nseq,
+                   int64_t *last_seq);
 int sq_write_end(struct sq_store *s, struct sq_conn *c, int rc);
+/* The queue under sq_write_begin and sq_write_end (sqlite/writer.c): sq_writer_enter waits for
+ * the turn (at most busy_ms) and returns the transaction's connection with this writer's
+ * savepoint; sq_writer_leave ends the savepoint and hands the group on or commits it. */
+struct sq_writer;
+int sq_writer_init(struct sq_writer *w);
+void sq_writer_destroy(struct sq_writer *w);
+int sq_writer_enter(struct sq_store *s, int grouped, struct sq_conn **c);
+int sq_writer_leave(struct sq_store *s, struct sq_conn *c, int rc);
 /* Runs a statement that returns no rows (id: an enum mni_stmt or sq_stmt_id) with a's
  * arguments bound to ?1..: on c inside the caller's write, or, when c is NULL, on a
  * connection of its own (refused on a read-only store). *changed (may be NULL) receives how

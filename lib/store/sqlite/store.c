@@ -19,6 +19,8 @@ static void sq_close(struct mni_store *st)
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->ckpt_mu);
     pthread_cond_destroy(&s->ckpt_cv);
+    if (s->writer_ready)
+        sq_writer_destroy(&s->writer);
     free(s->conns);
     free(s->idle);
     free(s->path);
@@ -61,7 +63,8 @@ static int sq_open(mn_db *db, const char *target, const mn_config *cfg, int *dim
     pthread_cond_init(&s->cv, NULL);
     pthread_mutex_init(&s->ckpt_mu, NULL);
     pthread_cond_init(&s->ckpt_cv, NULL);
-    if (!s->path || !s->conns || !s->idle) {
+    s->writer_ready = sq_writer_init(&s->writer) == 0;
+    if (!s->path || !s->conns || !s->idle || !s->writer_ready) {
         sq_close(&s->base);
         return mni_seterr(db, MN_ENOMEM, "out of memory opening %s", target);
     }
