@@ -258,8 +258,15 @@ typedef struct mn_config {
                               * MN_RATELIMIT_DEFAULTS_GUIDE: every identity's calls (1.3's
                               * behaviour); MN_RATELIMIT_DEFAULTS_NONE: none (only the limits
                               * a tenant sets with mn_limit_set) */
+    /* ---- version 5 (since 1.5) ---- the HNSW index's int8 codes (see mn_ann_params) */
+    int hnsw_quantize;       /* MN_ANN_FLOAT32 (0, the default) or MN_ANN_INT8: searches walk
+                              * int8 codes (dim + 4 bytes more per vector) and score their best
+                              * candidates again from the floats. An index saved with the other
+                              * choice is rebuilt at open */
+    int hnsw_rerank;         /* MN_ANN_INT8: candidates scored again from the floats: 0 = all
+                              * ef of them; else at least k; 1..100000 */
 } mn_config;
-#define MN_CONFIG_VERSION 4
+#define MN_CONFIG_VERSION 5
 #define MN_CONFIG_INIT MN_INIT_(MN_CONFIG_VERSION)
 MN_API int mn_config_init(mn_config *s, unsigned version);
 

@@ -21,7 +21,7 @@
 
 MNI_ABI_STRUCT(mn_config, config, offsetof(mn_config, master_key_file),
                offsetof(mn_config, dedup), offsetof(mn_config, ratelimit_scope),
-               sizeof(mn_config))
+               offsetof(mn_config, hnsw_quantize), sizeof(mn_config))
 MNI_ABI_STRUCT(mn_actor, actor, offsetof(mn_actor, api_key), sizeof(mn_actor))
 MNI_ABI_STRUCT(mn_filter, filter, offsetof(mn_filter, session), sizeof(mn_filter))
 MNI_ABI_STRUCT(mn_list_options, list_options, sizeof(mn_list_options))

@@ -82,7 +82,7 @@ struct mni_hnsw {
     double ml;
     mni_dist_fn ip;
     mni_dot8_fn dot8;
-    int rerank; /* MNI_HNSW_INT8: candidates re-scored from the floats (0: all) */
+    int rerank; /* atomic. MNI_HNSW_INT8: candidates re-scored from the floats (0: all) */
     size_t row; /* ints per layer-0 list: 1 + m0 */
 
     /* Slot arrays, cap entries each; reallocated only under the exclusive graph lock. */
@@ -1337,7 +1337,7 @@ static int check_params(int dim, const struct mni_hnsw_params *p, struct mni_hns
     if (dim < 1 || dim > MNI_HNSW_MAX_DIM || d.m < 2 || d.m > MNI_HNSW_MAX_M ||
         d.ef_construction < 1 || d.ef_construction > MNI_HNSW_MAX_EF || d.ef_search < 1 ||
         d.ef_search > MNI_HNSW_MAX_EF || (d.flags & ~MNI_HNSW_FLAGS) || d.rerank < 0 ||
-        d.rerank > MNI_HNSW_MAX_EF)
+        d.rerank > MNI_HNSW_MAX_EF || (d.rerank && !(d.flags & MNI_HNSW_INT8)))
         return MN_EINVAL;
     *out = d;
     return MN_OK;
@@ -1618,7 +1618,8 @@ int mni_hnsw_search(const mni_hnsw *h, const float *q, size_t k, int ef, mni_hns
  * live (a node deleted meanwhile is not returned). */
 static size_t rerank(const mni_hnsw *h, struct scratch *sc, const float *q, size_t got, size_t k)
 {
-    size_t want = h->rerank ? (size_t)h->rerank : got, r = 0, live = 0;
+    int every = __atomic_load_n(&h->rerank, __ATOMIC_RELAXED);
+    size_t want = every ? (size_t)every : got, r = 0, live = 0;
     if (want < k)
         want = k;
     for (; r < got && (r < want || live < k); r++) {
@@ -1830,7 +1831,7 @@ void mni_hnsw_params_get(const mni_hnsw *h, struct mni_hnsw_params *p)
     p->ef_search = __atomic_load_n(&h->ef_s, __ATOMIC_RELAXED);
     p->seed = h->seed;
     p->flags = h->flags;
-    p->rerank = h->rerank;
+    p->rerank = __atomic_load_n(&h->rerank, __ATOMIC_RELAXED);
 }
 
 int mni_hnsw_set_ef_search(mni_hnsw *h, int ef)
@@ -1838,6 +1839,14 @@ int mni_hnsw_set_ef_search(mni_hnsw *h, int ef)
     if (!h || ef < 1 || ef > MNI_HNSW_MAX_EF)
         return MN_EINVAL;
     __atomic_store_n(&h->ef_s, ef, __ATOMIC_RELAXED);
+    return MN_OK;
+}
+
+int mni_hnsw_set_rerank(mni_hnsw *h, int rerank)
+{
+    if (!h || rerank < 0 || rerank > MNI_HNSW_MAX_EF || (rerank && !h->codes))
+        return MN_EINVAL;
+    __atomic_store_n(&h->rerank, rerank, __ATOMIC_RELAXED);
     return MN_OK;
 }
 
@@ -1933,8 +1942,7 @@ int mni_hnsw_save(const mni_hnsw *hc, const char *path, int64_t seq)
 
     uint64_t word = h->ep_word;
     memcpy(hdr, MAGIC, 8);
-    int quant = (h->flags & MNI_HNSW_INT8) || h->rerank;
-    mni_store32(hdr + 8, quant ? FILE_VERSION_QUANT : FILE_VERSION);
+    mni_store32(hdr + 8, (h->flags & MNI_HNSW_INT8) ? FILE_VERSION_QUANT : FILE_VERSION);
     mni_store32(hdr + 12, HDR_SIZE);
     mni_store32(hdr + 16, BOM);
     mni_store32(hdr + 20, (uint32_t)h->dim);
@@ -1952,7 +1960,7 @@ int mni_hnsw_save(const mni_hnsw *hc, const char *path, int64_t seq)
     mni_store64(hdr + 88, (uint64_t)seq);
     mni_store64(hdr + 96, w.bytes);
     mni_store64(hdr + 104, mni_hash64_final(&w.x));
-    mni_store32(hdr + 112, (uint32_t)h->rerank);
+    mni_store32(hdr + 112, (uint32_t)__atomic_load_n(&h->rerank, __ATOMIC_RELAXED));
     mni_store64(hdr + 120, mni_hash64(hdr, 120, 0));
     if (!w.err && (fseek(f, 0, SEEK_SET) || fwrite(hdr, 1, HDR_SIZE, f) != HDR_SIZE))
         w.err = 1;
@@ -2085,7 +2093,7 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     if (fdim < 1 || fdim > MNI_HNSW_MAX_DIM || (dim && (uint32_t)dim != fdim) ||
         p.m < 2 || p.m > MNI_HNSW_MAX_M || p.ef_construction < 1 ||
         p.ef_construction > MNI_HNSW_MAX_EF || p.ef_search < 1 || p.ef_search > MNI_HNSW_MAX_EF ||
-        (p.flags & ~known) || (version == FILE_VERSION && p.rerank) || p.rerank < 0 ||
+        (p.flags & ~known) || (p.rerank && !(p.flags & MNI_HNSW_INT8)) || p.rerank < 0 ||
         p.rerank > MNI_HNSW_MAX_EF || top < -1 ||
         top > MAX_LEVEL || ns > MAX_SLOTS || live > ns || deleted > ns - live ||
         payload != (uint64_t)sb.st_size - HDR_SIZE)

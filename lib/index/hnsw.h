@@ -102,7 +102,7 @@ struct mni_hnsw_params {
     uint64_t seed;       /* of the level generator (any value) */
     unsigned flags;      /* MNI_HNSW_* */
     int rerank;          /* MNI_HNSW_INT8: candidates re-scored exactly; 0 = all ef of them,
-                          * else at least k; 0 .. MNI_HNSW_MAX_EF */
+                          * else at least k; 0 .. MNI_HNSW_MAX_EF (0 without MNI_HNSW_INT8) */
 };
 
 /* 1 to accept key into the results, 0 to skip it (still traversed). */
@@ -169,6 +169,9 @@ void mni_hnsw_stats(const mni_hnsw *h, struct mni_hnsw_stats *st);
 /* The parameters in force (defaults filled in). */
 void mni_hnsw_params_get(const mni_hnsw *h, struct mni_hnsw_params *p);
 int mni_hnsw_set_ef_search(mni_hnsw *h, int ef);
+/* 0 .. MNI_HNSW_MAX_EF (params.rerank); MN_EINVAL otherwise or when the index keeps no codes
+ * and rerank is not 0. */
+int mni_hnsw_set_rerank(mni_hnsw *h, int rerank);
 
 /* seq: the highest store sequence the index covers, kept in the header for the caller. */
 int mni_hnsw_save(const mni_hnsw *h, const char *path, int64_t seq);
