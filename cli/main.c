@@ -65,7 +65,7 @@ static int take_globals(cli_ctx *c, int argc, char **argv)
                                         /* deduplication */
                                         "--dedup",
                                         /* the vector index's int8 codes */
-                                        "--quantize"};
+                                        "--index-quantize"};
     const char **dest[] = {&c->url, &c->tenant, &c->identity, &c->api_key, &c->context,
                            &c->cfg.embedder, &c->cfg.embed_url, &c->cfg.embed_model,
                            &c->embed_dim,
@@ -105,7 +105,7 @@ static int take_globals(cli_ctx *c, int argc, char **argv)
     return out;
 }
 
-/* --quantize's value into cfg: 0, or -1 when it is none of float32, int8, int8:R. */
+/* --index-quantize's value into cfg: 0, or -1 when it is none of float32, int8, int8:R. */
 static int parse_quantize(const char *v, mn_config *cfg)
 {
     if (strcmp(v, "float32") == 0) {
@@ -257,11 +257,11 @@ int main(int argc, char **argv)
         return cli_usage_error(NULL, "--dedup: expected off, exact, near or near:T (T a "
                                "cosine similarity above 0 and at most 1), got '%s'", c.dedup);
     if (!c.quantize)
-        c.quantize = env("MANUSHYA_QUANTIZE");
+        c.quantize = env("MANUSHYA_INDEX_QUANTIZE");
     if (c.quantize && parse_quantize(c.quantize, &c.cfg) != 0)
-        return cli_usage_error(NULL, "--quantize: expected float32, int8 or int8:R (R, the "
-                               "candidates re-scored from the floats, 1..100000), got '%s'",
-                               c.quantize);
+        return cli_usage_error(NULL, "--index-quantize: expected float32, int8 or int8:R (R, "
+                               "the candidates re-scored from the floats, 1..100000), got "
+                               "'%s'", c.quantize);
     /* Asynchronous embedding: commit memories with a job, a worker embeds them. */
     if (!c.cfg.embed_async && env("MANUSHYA_EMBED_ASYNC"))
         c.cfg.embed_async = strcmp(env("MANUSHYA_EMBED_ASYNC"), "0") != 0;

@@ -1,6 +1,6 @@
-/* x86-64 kernels: AVX2+FMA and AVX-512F (+BW for int8 codes). Each function carries its own target attribute, so the
- * library is still compiled for the baseline ISA and only runs these after dispatch
- * (distance.c) has checked the CPU. Loads are unaligned (loadu), so b may be at any byte
+/* x86-64 kernels: AVX2+FMA and AVX-512F (+BW for int8 codes). Each function carries its own
+ * target attribute, so the library is still compiled for the baseline ISA and only runs these
+ * after dispatch (distance.c) has checked the CPU. Loads are unaligned (loadu), so b may be at any byte
  * address; the scalar tail reads through memcpy for the same reason. */
 #include "index/distance.h"
 
@@ -107,8 +107,10 @@ __attribute__((target("avx512f,avx512bw"))) int32_t mni_dot8_avx512(const int8_t
     __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
     int i = 0;
     for (; i + 64 <= dim; i += 64) {
-        __m512i a0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(a + i)));
-        __m512i b0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(b + i)));
+        __m512i a0 =
+            _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(a + i)));
+        __m512i b0 =
+            _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(b + i)));
         __m512i a1 =
             _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(a + i + 32)));
         __m512i b1 =

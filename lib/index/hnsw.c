@@ -413,7 +413,8 @@ static size_t scratch_bytes(const mni_hnsw *h, const struct scratch *sc)
 {
     return sizeof *sc + sc->tags_cap * sizeof *sc->tags +
            (sc->c.cap + sc->w.cap) * sizeof(struct cand) + sc->list_cap * sizeof *sc->list +
-           sc->sel_cap * (sizeof *sc->ids + sizeof *sc->pruned) + (sc->qcode ? (size_t)h->dim : 0);
+           sc->sel_cap * (sizeof *sc->ids + sizeof *sc->pruned) +
+           (sc->qcode ? (size_t)h->dim : 0);
 }
 
 static int list_reserve(struct scratch *sc, size_t need)
@@ -465,7 +466,8 @@ static struct scratch *scratch_get(mni_hnsw *h)
         sc->pruned = malloc(worst * sizeof *sc->pruned);
         if (h->codes)
             sc->qcode = malloc((size_t)h->dim);
-        if (!sc->ids || !sc->pruned || (h->codes && !sc->qcode) || list_reserve(sc, worst) || heap_reserve(&sc->c, 256) ||
+        if (!sc->ids || !sc->pruned || (h->codes && !sc->qcode) || list_reserve(sc, worst) ||
+            heap_reserve(&sc->c, 256) ||
             heap_reserve(&sc->w, (size_t)h->ef_c + 1)) {
             scratch_free(sc);
             return NULL;
