@@ -1864,7 +1864,7 @@ int mni_hnsw_set_rerank(mni_hnsw *h, int rerank)
  * Payload: keys i64[slots]; state u8[slots]; level u8[slots]; zeros to a multiple of 8;
  * vectors f32[slots * dim]; layer-0 lists i32[slots * (1 + 2m)]; then, for each used slot of
  * level L > 0 in slot order, its upper lists i32[L * (1 + m)].
- * Version 2 is version 1 plus the int8 search (flags MNI_HNSW_INT8, rerank at 112): the codes
+ * Version 2 is version 1 plus the int8 search (flags has MNI_HNSW_INT8, rerank at 112): the codes
  * are not written, loading makes them again from the vectors (the coding is deterministic).
  * An index without them is written as version 1, which has 0 at 112, so older readers still
  * read it; both versions load. */
@@ -2095,7 +2095,8 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     if (fdim < 1 || fdim > MNI_HNSW_MAX_DIM || (dim && (uint32_t)dim != fdim) ||
         p.m < 2 || p.m > MNI_HNSW_MAX_M || p.ef_construction < 1 ||
         p.ef_construction > MNI_HNSW_MAX_EF || p.ef_search < 1 || p.ef_search > MNI_HNSW_MAX_EF ||
-        (p.flags & ~known) || (p.rerank && !(p.flags & MNI_HNSW_INT8)) || p.rerank < 0 ||
+        (p.flags & ~known) || (version == FILE_VERSION_QUANT && !(p.flags & MNI_HNSW_INT8)) ||
+        (p.rerank && !(p.flags & MNI_HNSW_INT8)) || p.rerank < 0 ||
         p.rerank > MNI_HNSW_MAX_EF || top < -1 ||
         top > MAX_LEVEL || ns > MAX_SLOTS || live > ns || deleted > ns - live ||
         payload != (uint64_t)sb.st_size - HDR_SIZE)

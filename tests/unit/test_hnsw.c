@@ -1444,6 +1444,10 @@ START_TEST(int8_save_load)
     reseal(f, len);
     ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
     memcpy(f, good, len);
+    put32(f + 36, MNI_HNSW_NO_AUTO_COMPACT); /* version 2 without its codes */
+    reseal(f, len);
+    ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
+    memcpy(f, good, len);
     put32(f + 36, MNI_HNSW_INT8 | 0x80u); /* a flag no version knows */
     reseal(f, len);
     ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
