@@ -61,6 +61,9 @@ struct cli_ctx {
     /* --dedup off|exact|near[:T] (env MANUSHYA_DEDUP): this text until main() checks it into
      * cfg.dedup and cfg.dedup_threshold. */
     const char *dedup;
+    /* --index-quantize float32|int8[:R] (env MANUSHYA_INDEX_QUANTIZE): this text until main() checks it
+     * into cfg.hnsw_quantize and cfg.hnsw_rerank. */
+    const char *quantize;
     /* --embed-async / MANUSHYA_EMBED_ASYNC=1 sets cfg.embed_async. */
 
     const cli_group *group;

@@ -664,8 +664,8 @@ out:
 static int run_ann(cli_ctx *c, int argc, char **argv)
 {
     const char *base_path = NULL, *query_path = NULL, *truth_path = NULL,
-               *ef_list = "10,20,40,80,160";
-    int k = 10, m = 16, efc = 64, threads = 1, filter_given = 0;
+               *ef_list = "10,20,40,80,160", *quantize = "float32";
+    int k = 10, m = 16, efc = 64, threads = 1, filter_given = 0, rerank = 0;
     double sel = 1.0;
     const cli_opt opts[] = {{"base", CLI_OPT_STR, &base_path, NULL},
                             {"queries", CLI_OPT_STR, &query_path, NULL},
@@ -676,6 +676,8 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
                             {"ef", CLI_OPT_STR, &ef_list, NULL},
                             {"threads", CLI_OPT_INT, &threads, NULL},
                             {"filter-selectivity", CLI_OPT_NUM, &sel, &filter_given},
+                            {"quantize", CLI_OPT_STR, &quantize, NULL},
+                            {"rerank", CLI_OPT_INT, &rerank, NULL},
                             {0}};
     int rc = cli_parse(c, argc, argv, opts, 0, 0);
     if (rc != CLI_CONTINUE)
@@ -693,6 +695,9 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
         return cli_usage_error(c, "--threads must be 1 to 64");
     if (filter_given && !(sel > 0 && sel <= 1))
         return cli_usage_error(c, "--filter-selectivity must be above 0 and at most 1");
+    int qmode = strcmp(quantize, "int8") == 0 ? MN_ANN_INT8 : MN_ANN_FLOAT32;
+    if (qmode == MN_ANN_FLOAT32 && strcmp(quantize, "float32") != 0)
+        return cli_usage_error(c, "--quantize must be float32 or int8, got '%s'", quantize);
 
     ann_vecs base, qs = {0}, tr = {0};
     char why[4096];
@@ -769,7 +774,8 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
     }
 
     mn_ann *a = NULL;
-    const mn_ann_params prm = {.version = MN_ANN_PARAMS_VERSION, .m = m, .ef_construction = efc};
+    const mn_ann_params prm = {.version = MN_ANN_PARAMS_VERSION, .m = m, .ef_construction = efc,
+                               .quantize = qmode, .rerank = rerank};
     int mrc = mn_ann_create(base.dim, &prm, &a);
     if (mrc != MN_OK) {
         rc = mrc == MN_EINVAL ? cli_usage_error(c, "%s", mn_errmsg(NULL))
@@ -826,6 +832,8 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
         cJSON_AddNumberToObject(o, "m", m);
         cJSON_AddNumberToObject(o, "ef_construction", efc);
         cJSON_AddNumberToObject(o, "threads", threads);
+        cJSON_AddStringToObject(o, "quantize", quantize);
+        cJSON_AddNumberToObject(o, "rerank", rerank);
         if (filter_given)
             cJSON_AddItemToObject(o, "filter_selectivity", cli_json_number(sel, 6));
         else
@@ -860,7 +868,10 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
         snprintf(filt, sizeof filt, "hash(key) < %g: %zu of %zu pass (%.3g%%), exact truth in "
                  "%.2f s", sel, accepted, base.n, 100.0 * (double)accepted / (double)base.n,
                  truth_secs);
-    printf("bench ann     libmanushya %s: HNSW m=%d ef_construction=%d, inner product\n"
+    char rr[32] = "all";
+    if (rerank)
+        snprintf(rr, sizeof rr, "%d", rerank);
+    printf("bench ann     libmanushya %s: HNSW m=%d ef_construction=%d, inner product, %s%s%s\n"
            "data          %zu base x %d (%s), %zu queries, k=%d, truth %s\n"
            "filter        %s\n"
            "build         %.3f s, %.0f vectors/s (%d thread%s)\n"
@@ -868,7 +879,8 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
            "persistence   save %.3f s, load %.3f s at once, %.3f s again (file %.1f MiB, "
            "checksums and structure checked)\n"
            "%-8s %9s %12s %10s %10s   (queries single-threaded)\n",
-           mn_version(), m, efc, base.n, base.dim, base_path, qs.n, k,
+           mn_version(), m, efc, quantize, qmode == MN_ANN_INT8 ? " codes, re-ranked: " : "",
+           qmode == MN_ANN_INT8 ? rr : "", base.n, base.dim, base_path, qs.n, k,
            filter_given && sel < 1 ? "exact over the filtered set" : truth_path, filt,
            build_secs, vps, threads, threads == 1 ? "" : "s", bpv, (double)bytes / 1048576.0,
            rss_bpv, persist.save_secs, persist.load_secs, persist.reload_secs,
@@ -964,7 +976,7 @@ static const cli_cmd cmds[] = {
     {"ann", run_ann,
      "bench ann --base B.fvecs --queries Q.fvecs --truth T.ivecs [--k 10] [--m 16]\n"
      "          [--ef-construction 64] [--ef 10,20,40,80,160] [--threads N]\n"
-     "          [--filter-selectivity P]",
+     "          [--filter-selectivity P] [--quantize float32|int8] [--rerank R]",
      "The standalone vector index (mni_ann_*, HNSW, inner product) on files in the standard ANN\n"
      "formats: .fvecs/.ivecs, each vector an int32 dimension then that many float32/int32.\n"
      "Needs no database. Builds an index of the base vectors (keys = row numbers) with\n"
@@ -980,6 +992,9 @@ static const cli_cmd cmds[] = {
      "whose hash is below P (a deterministic predicate, about P of the keys) through the\n"
      "search filter, and computes the truth by exact search over that set instead of reading\n"
      "the truth file. A truncated or malformed file is an error naming the file and the fault.\n"
+     "--quantize int8 builds the index with int8 codes (mn_ann_params.quantize MN_ANN_INT8):\n"
+     "searches walk the codes and score the best R candidates again from the floats\n"
+     "(--rerank R, default 0: all ef of them).\n"
      "--json prints one object. tests/bench/hnswlib_bench.cc prints the same figures for\n"
      "hnswlib (make bench-ann-hnswlib)."},
 };

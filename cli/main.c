@@ -63,13 +63,16 @@ static int take_globals(cli_ctx *c, int argc, char **argv)
                                         /* encryption at rest */
                                         "--master-key-file",
                                         /* deduplication */
-                                        "--dedup"};
+                                        "--dedup",
+                                        /* the vector index's int8 codes */
+                                        "--index-quantize"};
     const char **dest[] = {&c->url, &c->tenant, &c->identity, &c->api_key, &c->context,
                            &c->cfg.embedder, &c->cfg.embed_url, &c->cfg.embed_model,
                            &c->embed_dim,
                            &c->cfg.redis_url,
                            &c->cfg.master_key_file,
-                           &c->dedup};
+                           &c->dedup,
+                           &c->quantize};
     int out = 1, rest = 0;
 
     for (int i = 1; i < argc; i++) {
@@ -100,6 +103,27 @@ static int take_globals(cli_ctx *c, int argc, char **argv)
     }
     argv[out] = NULL;
     return out;
+}
+
+/* --index-quantize's value into cfg: 0, or -1 when it is none of float32, int8, int8:R. */
+static int parse_quantize(const char *v, mn_config *cfg)
+{
+    if (strcmp(v, "float32") == 0) {
+        cfg->hnsw_quantize = MN_ANN_FLOAT32;
+        return 0;
+    }
+    if (strncmp(v, "int8", 4) != 0 || (v[4] && v[4] != ':'))
+        return -1;
+    cfg->hnsw_quantize = MN_ANN_INT8;
+    if (!v[4])
+        return 0;
+    char *end;
+    errno = 0;
+    long r = strtol(v + 5, &end, 10);
+    if (!v[5] || *end || errno || r < 1 || r > 100000)
+        return -1;
+    cfg->hnsw_rerank = (int)r;
+    return 0;
 }
 
 /* --dedup's value into cfg: 0, or -1 when it is none of off, exact, near, near:T. */
@@ -232,6 +256,12 @@ int main(int argc, char **argv)
     if (c.dedup && parse_dedup(c.dedup, &c.cfg) != 0)
         return cli_usage_error(NULL, "--dedup: expected off, exact, near or near:T (T a "
                                "cosine similarity above 0 and at most 1), got '%s'", c.dedup);
+    if (!c.quantize)
+        c.quantize = env("MANUSHYA_INDEX_QUANTIZE");
+    if (c.quantize && parse_quantize(c.quantize, &c.cfg) != 0)
+        return cli_usage_error(NULL, "--index-quantize: expected float32, int8 or int8:R (R, "
+                               "the candidates re-scored from the floats, 1..100000), got "
+                               "'%s'", c.quantize);
     /* Asynchronous embedding: commit memories with a job, a worker embeds them. */
     if (!c.cfg.embed_async && env("MANUSHYA_EMBED_ASYNC"))
         c.cfg.embed_async = strcmp(env("MANUSHYA_EMBED_ASYNC"), "0") != 0;

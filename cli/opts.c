@@ -61,7 +61,10 @@ static const char GLOBAL_HELP[] =
     "                  (same type; case and white space aside): exact (default) adds\n"
     "                  nothing and merges the metadata in, off adds it again, near[:T]\n"
     "                  also takes a vector at cosine T (default 0.95) for the same\n"
-    "                  (env MANUSHYA_DEDUP)\n";
+    "                  (env MANUSHYA_DEDUP)\n"
+    "  --index-quantize Q  the vector index: float32 (default) or int8[:R], int8 codes that\n"
+    "                  searches walk, the best R candidates (default all) scored again\n"
+    "                  from the floats (env MANUSHYA_INDEX_QUANTIZE)\n";
 
 static const char EXIT_HELP[] =
     "exit status: 0 ok, 1 error, 2 usage, 3 not found, 4 denied by policy, 5 rate limited\n";
@@ -93,6 +96,7 @@ void cli_print_main_usage(FILE *f)
                "                [--context JSON] [--json] [--embedder NAME] [--embed-url URL]\n"
                "                [--embed-model M] [--embed-dim N] [--embed-async] [--redis URL]\n"
                "                [--master-key-file F] [--dedup off|exact|near[:T]]\n"
+               "                [--index-quantize float32|int8[:R]]\n"
                "                GROUP COMMAND [options] [args]\n\ngroups:\n");
     for (size_t i = 0; i < n; i++)
         fprintf(f, "  %-10s %s\n", g[i]->name, g[i]->summary);

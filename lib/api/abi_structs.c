@@ -21,7 +21,7 @@
 
 MNI_ABI_STRUCT(mn_config, config, offsetof(mn_config, master_key_file),
                offsetof(mn_config, dedup), offsetof(mn_config, ratelimit_scope),
-               sizeof(mn_config))
+               offsetof(mn_config, hnsw_quantize), sizeof(mn_config))
 MNI_ABI_STRUCT(mn_actor, actor, offsetof(mn_actor, api_key), sizeof(mn_actor))
 MNI_ABI_STRUCT(mn_filter, filter, offsetof(mn_filter, session), sizeof(mn_filter))
 MNI_ABI_STRUCT(mn_list_options, list_options, sizeof(mn_list_options))
@@ -32,7 +32,8 @@ MNI_ABI_STRUCT(mn_policy_input, policy_input, sizeof(mn_policy_input))
 MNI_ABI_STRUCT(mn_apikey_input, apikey_input, sizeof(mn_apikey_input))
 MNI_ABI_STRUCT(mn_audit_filter, audit_filter, sizeof(mn_audit_filter))
 MNI_ABI_STRUCT(mn_policy_changes, policy_changes, sizeof(mn_policy_changes))
-MNI_ABI_STRUCT(mn_ann_params, ann_params, sizeof(mn_ann_params))
+MNI_ABI_STRUCT(mn_ann_params, ann_params, offsetof(mn_ann_params, quantize),
+               sizeof(mn_ann_params))
 MNI_ABI_STRUCT(mn_embed_stats, embed_stats, sizeof(mn_embed_stats))
 MNI_ABI_STRUCT(mn_embedder, embedder, sizeof(mn_embedder))
 MNI_ABI_STRUCT(mn_ratelimit_result, ratelimit_result, sizeof(mn_ratelimit_result))

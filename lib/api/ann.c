@@ -97,9 +97,17 @@ int mn_ann_create(int dim, const mn_ann_params *params, mn_ann **out)
         return rc;
     if ((rc = check_param("m", p.m, 2, MNI_HNSW_MAX_M)) ||
         (rc = check_param("ef_construction", p.ef_construction, 1, MNI_HNSW_MAX_EF)) ||
-        (rc = check_param("ef_search", p.ef_search, 1, MNI_HNSW_MAX_EF)))
+        (rc = check_param("ef_search", p.ef_search, 1, MNI_HNSW_MAX_EF)) ||
+        (rc = check_param("rerank", p.rerank, 1, MNI_HNSW_MAX_EF)))
         return rc;
-    struct mni_hnsw_params hp = { p.m, p.ef_construction, p.ef_search, p.seed, 0 };
+    if (p.quantize != MN_ANN_FLOAT32 && p.quantize != MN_ANN_INT8)
+        return ann_fail(MN_EINVAL, "mn_ann_params.quantize is %d: it must be MN_ANN_FLOAT32 (0) "
+                        "or MN_ANN_INT8 (1)", p.quantize);
+    if (p.rerank && p.quantize != MN_ANN_INT8)
+        return ann_fail(MN_EINVAL, "mn_ann_params.rerank is %d but quantize is MN_ANN_FLOAT32: "
+                        "rerank applies to MN_ANN_INT8 only (set it to 0)", p.rerank);
+    struct mni_hnsw_params hp = { p.m, p.ef_construction, p.ef_search, p.seed,
+                                  p.quantize == MN_ANN_INT8 ? MNI_HNSW_INT8 : 0u, p.rerank };
     mni_hnsw *h = NULL;
     rc = mni_hnsw_create(dim, &hp, &h);
     if (rc != MN_OK)

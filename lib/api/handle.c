@@ -93,6 +93,16 @@ static int settle_config(mn_db *db, const mn_config *in)
         return mni_seterr(db, MN_EINVAL, "mn_config.hnsw_ef_search is %d; give 1..%d (0 = the "
                          "default, %d)", c->hnsw_ef_search, MNI_HNSW_MAX_EF,
                          MNI_HNSW_DEFAULT_EF_SEARCH);
+    if (c->hnsw_quantize != MN_ANN_FLOAT32 && c->hnsw_quantize != MN_ANN_INT8)
+        return mni_seterr(db, MN_EINVAL, "mn_config.hnsw_quantize is %d; give MN_ANN_FLOAT32 "
+                         "(0, the default) or MN_ANN_INT8 (1)", c->hnsw_quantize);
+    if (c->hnsw_rerank < 0 || c->hnsw_rerank > MNI_HNSW_MAX_EF)
+        return mni_seterr(db, MN_EINVAL, "mn_config.hnsw_rerank is %d; give 1..%d (0 = all the "
+                         "candidates a search keeps)", c->hnsw_rerank, MNI_HNSW_MAX_EF);
+    if (c->hnsw_rerank && c->hnsw_quantize != MN_ANN_INT8)
+        return mni_seterr(db, MN_EINVAL, "mn_config.hnsw_rerank is %d but hnsw_quantize is "
+                         "MN_ANN_FLOAT32: rerank applies to MN_ANN_INT8 only (set it to 0)",
+                         c->hnsw_rerank);
     if (c->dedup != MN_DEDUP_EXACT && c->dedup != MN_DEDUP_OFF && c->dedup != MN_DEDUP_NEAR)
         return mni_seterr(db, MN_EINVAL, "mn_config.dedup is %d; give MN_DEDUP_EXACT (0), "
                          "MN_DEDUP_OFF (1) or MN_DEDUP_NEAR (2)", c->dedup);

@@ -1,7 +1,7 @@
 /* Distance kernels. Stored vectors are unit length, so cosine similarity is the dot product.
  *
- * The inner product has runtime CPU dispatch: the best kernel this CPU supports (AVX-512F,
- * AVX2+FMA, or portable scalar) is chosen once, thread-safely (pthread_once), on first use.
+ * The inner products (of floats, and of int8 codes) have runtime CPU dispatch: the best kernels
+ * this CPU supports (AVX-512F+BW, AVX2+FMA, or portable scalar) is chosen once, thread-safely (pthread_once), on first use.
  * The environment variable MN_SIMD=scalar|avx2|avx512 caps the choice (for tests and
  * benchmarks); a level the CPU lacks is never chosen.
  *
@@ -12,8 +12,14 @@
 #ifndef MNI_INDEX_DISTANCE_H
 #define MNI_INDEX_DISTANCE_H
 
+#include <stdint.h>
+
 /* A kernel: the inner product sum(a[i] * b[i]). */
 typedef float (*mni_dist_fn)(const float *a, const void *b, int dim);
+/* The inner product of two int8 codes (values -127 .. 127, as mni_quantize_i8 writes them), in
+ * exact integer arithmetic: at most 65536 * 127^2 in magnitude, which int32 holds. Any
+ * alignment for both. */
+typedef int32_t (*mni_dot8_fn)(const int8_t *a, const int8_t *b, int dim);
 
 enum mni_simd_level {
     MNI_SIMD_SCALAR = 0,
@@ -25,6 +31,7 @@ struct mni_dist_ops {
     int level;        /* enum mni_simd_level */
     const char *name; /* "scalar", "avx2", "avx512" */
     mni_dist_fn ip;
+    mni_dot8_fn dot8;
 };
 
 /* The kernels chosen for this CPU (never NULL). */
@@ -37,12 +44,20 @@ float mni_ip(const float *a, const void *b, int dim);
 
 /* The portable kernels, also the reference the SIMD ones are tested against. */
 float mni_ip_scalar(const float *a, const void *b, int dim);
+int32_t mni_dot8_scalar(const int8_t *a, const int8_t *b, int dim);
+
+/* Scalar quantisation with one scale per vector: code[i] = round(v[i] / scale) with scale =
+ * max|v[i]| / 127, so v[i] ~ scale * code[i] and ip(a, b) ~ scale_a * scale_b * dot8(a, b).
+ * Returns the scale (0 for a zero vector, whose code is all zeros). */
+float mni_quantize_i8(const float *v, int dim, int8_t *code);
 
 #if defined(__x86_64__) || defined(__i386__)
 #define MNI_HAVE_X86_KERNELS 1
 /* Only call these when the CPU has the features (mni_dist_ops_level checks). */
 float mni_ip_avx2(const float *a, const void *b, int dim);
 float mni_ip_avx512(const float *a, const void *b, int dim);
+int32_t mni_dot8_avx2(const int8_t *a, const int8_t *b, int dim);
+int32_t mni_dot8_avx512(const int8_t *a, const int8_t *b, int dim); /* AVX-512BW */
 #endif
 
 #endif

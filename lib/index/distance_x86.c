@@ -1,6 +1,6 @@
-/* x86-64 kernels: AVX2+FMA and AVX-512F. Each function carries its own target attribute, so the
- * library is still compiled for the baseline ISA and only runs these after dispatch
- * (distance.c) has checked the CPU. Loads are unaligned (loadu), so b may be at any byte
+/* x86-64 kernels: AVX2+FMA and AVX-512F (+BW for int8 codes). Each function carries its own
+ * target attribute, so the library is still compiled for the baseline ISA and only runs these
+ * after dispatch (distance.c) has checked the CPU. Loads are unaligned (loadu), so b may be at any byte
  * address; the scalar tail reads through memcpy for the same reason. */
 #include "index/distance.h"
 
@@ -73,6 +73,55 @@ __attribute__((target("avx512f"))) float mni_ip_avx512(const float *a, const voi
         s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, pb), s1);
     }
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+/* int8 codes: sign-extend 16 (AVX2) or 32 (AVX-512BW) bytes to int16, multiply pairs and add
+ * them into int32 lanes (pmaddwd): exact, with no overflow for codes within -127 .. 127. */
+__attribute__((target("avx2"))) int32_t mni_dot8_avx2(const int8_t *a, const int8_t *b, int dim)
+{
+    __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+    int i = 0;
+    for (; i + 32 <= dim; i += 32) {
+        __m256i a0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(a + i)));
+        __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(b + i)));
+        __m256i a1 =
+            _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(a + i + 16)));
+        __m256i b1 =
+            _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(b + i + 16)));
+        s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(a0, b0));
+        s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(a1, b1));
+    }
+    __m256i s = _mm256_add_epi32(s0, s1);
+    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+    int32_t sum = _mm_cvtsi128_si32(h);
+    for (; i < dim; i++)
+        sum += (int32_t)a[i] * (int32_t)b[i];
+    return sum;
+}
+
+__attribute__((target("avx512f,avx512bw"))) int32_t mni_dot8_avx512(const int8_t *a,
+                                                                   const int8_t *b, int dim)
+{
+    __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+    int i = 0;
+    for (; i + 64 <= dim; i += 64) {
+        __m512i a0 =
+            _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(a + i)));
+        __m512i b0 =
+            _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(b + i)));
+        __m512i a1 =
+            _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(a + i + 32)));
+        __m512i b1 =
+            _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(b + i + 32)));
+        s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(a0, b0));
+        s1 = _mm512_add_epi32(s1, _mm512_madd_epi16(a1, b1));
+    }
+    int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(s0, s1));
+    for (; i < dim; i++)
+        sum += (int32_t)a[i] * (int32_t)b[i];
+    return sum;
 }
 
 #endif

@@ -66,6 +66,7 @@ struct scratch {
     uint16_t epoch;
     struct heap c, w;    /* candidates (min-heap), results (max-heap) */
     struct cand *list;   /* sorted candidates */
+    int8_t *qcode;       /* the query's int8 code (MNI_HNSW_INT8), dim bytes */
     size_t list_cap;
     size_t n_dist, n_expand; /* work counters of the last searches */
     int32_t *ids;        /* a selection */
@@ -80,13 +81,17 @@ struct mni_hnsw {
     uint64_t seed;
     double ml;
     mni_dist_fn ip;
+    mni_dot8_fn dot8;
+    int rerank; /* atomic. MNI_HNSW_INT8: candidates re-scored from the floats (0: all) */
     size_t row; /* ints per layer-0 list: 1 + m0 */
 
     /* Slot arrays, cap entries each; reallocated only under the exclusive graph lock. */
     size_t cap;
     float *vecs;
     int32_t *links0;
-    size_t vecs_bytes, links_bytes; /* as allocated (big blocks) */
+    int8_t *codes;  /* MNI_HNSW_INT8: dim bytes per slot, else NULL */
+    float *cscale;  /* and each code's scale */
+    size_t vecs_bytes, links_bytes, codes_bytes; /* as allocated (big blocks) */
     int32_t **upper;
     int64_t *keys;
     uint8_t *state, *level, *nlock;
@@ -189,6 +194,50 @@ static inline float dist_to(const mni_hnsw *h, const float *q, int32_t s)
     return -h->ip(q, vec_at(h, s), h->dim);
 }
 
+/* ---- quantised search: a query is scored against codes (MNI_HNSW_INT8) or floats ---------- */
+
+static inline int8_t *code_at(const mni_hnsw *h, int32_t s)
+{
+    return h->codes + (size_t)s * (size_t)h->dim;
+}
+
+/* Codes slot s's vector (already in place), when the index keeps codes. */
+static void encode_slot(mni_hnsw *h, int32_t s)
+{
+    if (h->codes)
+        h->cscale[s] = mni_quantize_i8(vec_at(h, s), h->dim, code_at(h, s));
+}
+
+/* What a graph walk measures against: the float query, and its code when the walk scores codes
+ * (code NULL: floats, as inserts and repairs always do). */
+struct qry {
+    const float *f;
+    const int8_t *code;
+    float scale;
+};
+
+static inline struct qry qry_float(const float *f)
+{
+    struct qry q = { f, NULL, 0 };
+    return q;
+}
+
+static inline float qdist(const mni_hnsw *h, const struct qry *q, int32_t s)
+{
+    if (!q->code)
+        return dist_to(h, q->f, s);
+    return -(q->scale * h->cscale[s]) * (float)h->dot8(q->code, code_at(h, s), h->dim);
+}
+
+/* The bytes qdist will read for s: its code (two lines; a 384-byte code is six), or its
+ * vector. */
+static inline void prefetch_node(const mni_hnsw *h, const struct qry *q, int32_t s)
+{
+    const char *p = q->code ? (const char *)code_at(h, s) : (const char *)vec_at(h, s);
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+}
+
 static inline int max_links(const mni_hnsw *h, int l)
 {
     return l ? h->m : h->m0;
@@ -222,13 +271,6 @@ static inline int is_removed(const mni_hnsw *h, int32_t s)
 {
     uint8_t st = ld8(&h->state[s]);
     return st != ST_LIVE && st != ST_INSERTING;
-}
-
-static inline void prefetch_vec(const mni_hnsw *h, int32_t s)
-{
-    const char *p = (const char *)vec_at(h, s);
-    __builtin_prefetch(p);
-    __builtin_prefetch(p + 64);
 }
 
 static int random_level(mni_hnsw *h)
@@ -363,14 +405,16 @@ static void scratch_free(struct scratch *sc)
     free(sc->list);
     free(sc->ids);
     free(sc->pruned);
+    free(sc->qcode);
     free(sc);
 }
 
-static size_t scratch_bytes(const struct scratch *sc)
+static size_t scratch_bytes(const mni_hnsw *h, const struct scratch *sc)
 {
     return sizeof *sc + sc->tags_cap * sizeof *sc->tags +
            (sc->c.cap + sc->w.cap) * sizeof(struct cand) + sc->list_cap * sizeof *sc->list +
-           sc->sel_cap * (sizeof *sc->ids + sizeof *sc->pruned);
+           sc->sel_cap * (sizeof *sc->ids + sizeof *sc->pruned) +
+           (sc->qcode ? (size_t)h->dim : 0);
 }
 
 static int list_reserve(struct scratch *sc, size_t need)
@@ -420,7 +464,10 @@ static struct scratch *scratch_get(mni_hnsw *h)
         sc->sel_cap = worst;
         sc->ids = malloc(worst * sizeof *sc->ids);
         sc->pruned = malloc(worst * sizeof *sc->pruned);
-        if (!sc->ids || !sc->pruned || list_reserve(sc, worst) || heap_reserve(&sc->c, 256) ||
+        if (h->codes)
+            sc->qcode = malloc((size_t)h->dim);
+        if (!sc->ids || !sc->pruned || (h->codes && !sc->qcode) || list_reserve(sc, worst) ||
+            heap_reserve(&sc->c, 256) ||
             heap_reserve(&sc->w, (size_t)h->ef_c + 1)) {
             scratch_free(sc);
             return NULL;
@@ -607,6 +654,18 @@ static int grow(mni_hnsw *h, size_t want)
         return MN_ENOMEM;
     h->links0 = nl;
     h->links_bytes = lbytes;
+    if (h->flags & MNI_HNSW_INT8) {
+        size_t cbytes = big_round(nc * (size_t)h->dim);
+        void *nq = h->codes;
+        if (big_resize(&nq, h->codes_bytes, cbytes))
+            return MN_ENOMEM;
+        h->codes = nq;
+        h->codes_bytes = cbytes;
+        float *cs = realloc(h->cscale, nc * sizeof *cs);
+        if (!cs)
+            return MN_ENOMEM;
+        h->cscale = cs;
+    }
     int32_t **up = realloc(h->upper, nc * sizeof *up);
     if (up)
         h->upper = up;
@@ -631,6 +690,8 @@ static int grow(mni_hnsw *h, size_t want)
     memset(h->state + old, ST_FREE, nc - old);
     memset(h->level + old, 0, nc - old);
     memset(h->nlock + old, 0, nc - old);
+    if (h->cscale)
+        memset(h->cscale + old, 0, (nc - old) * sizeof *h->cscale);
     h->cap = nc;
     return MN_OK;
 }
@@ -695,6 +756,10 @@ static void release_slot_locked(mni_hnsw *h, int32_t s)
         h->upper[s] = NULL;
     }
     memset(h->vecs + (size_t)s * (size_t)h->dim, 0, (size_t)h->dim * sizeof(float));
+    if (h->codes) {
+        memset(code_at(h, s), 0, (size_t)h->dim);
+        h->cscale[s] = 0;
+    }
     memset(h->links0 + (size_t)s * h->row, 0, h->row * sizeof(int32_t));
     h->keys[s] = 0;
     h->level[s] = 0;
@@ -722,7 +787,7 @@ static inline int returnable(const mni_hnsw *h, const struct filter *f, int32_t 
 }
 
 /* Greedy descent on layer l (ef = 1). */
-static void greedy(const mni_hnsw *h, const float *q, int32_t *cur, float *curd, int l)
+static void greedy(const mni_hnsw *h, const struct qry *q, int32_t *cur, float *curd, int l)
 {
     size_t cap = h->cap;
     int max = max_links(h, l), changed = 1;
@@ -736,7 +801,7 @@ static void greedy(const mni_hnsw *h, const float *q, int32_t *cur, float *curd,
             int32_t id = ld32(lst + j);
             if ((size_t)(uint32_t)id >= cap)
                 continue;
-            float d = dist_to(h, q, id);
+            float d = qdist(h, q, id);
             if (d < *curd) {
                 *curd = d;
                 *cur = id;
@@ -750,7 +815,7 @@ static void greedy(const mni_hnsw *h, const float *q, int32_t *cur, float *curd,
  * returnable nodes found on layer l from ep. Non-returnable nodes are traversed; the search ends
  * when ef returnable nodes are held and no candidate is closer than the worst of them, so it
  * widens by itself while too few pass the filter. */
-static int search_layer(const mni_hnsw *h, struct scratch *sc, const float *q, int32_t ep,
+static int search_layer(const mni_hnsw *h, struct scratch *sc, const struct qry *q, int32_t ep,
                         float epd, size_t ef, int l, const struct filter *f)
 {
     visit_begin(sc);
@@ -781,19 +846,19 @@ static int search_layer(const mni_hnsw *h, struct scratch *sc, const float *q, i
         if (n > 0) {
             int32_t first = ld32(lst + 1);
             if ((size_t)(uint32_t)first < cap)
-                prefetch_vec(h, first);
+                prefetch_node(h, q, first);
         }
         for (int j = 1; j <= n; j++) {
             int32_t id = ld32(lst + j);
             if (j < n) {
                 int32_t nx = ld32(lst + j + 1);
                 if ((size_t)(uint32_t)nx < cap)
-                    prefetch_vec(h, nx);
+                    prefetch_node(h, q, nx);
             }
             if ((size_t)(uint32_t)id >= cap || tags[id] == epoch)
                 continue;
             tags[id] = epoch;
-            float d = dist_to(h, q, id);
+            float d = qdist(h, q, id);
             sc->n_dist++;
             if (sc->w.n < ef || d < lower) {
                 if (sc->c.n == sc->c.cap && heap_reserve(&sc->c, sc->c.n + 1))
@@ -960,7 +1025,8 @@ static void repair_links(mni_hnsw *h, struct scratch *sc, int32_t x, int l)
  * the graph lock shared. */
 static int link_node(mni_hnsw *h, struct scratch *sc, int32_t s, int lv)
 {
-    const float *q = vec_at(h, s);
+    const float *v = vec_at(h, s);
+    const struct qry q = qry_float(v);
     const struct filter f = { NULL, NULL, s, 1 };
     int held = 0, rc = MN_OK;
     uint64_t w = __atomic_load_n(&h->ep_word, __ATOMIC_ACQUIRE);
@@ -984,13 +1050,13 @@ static int link_node(mni_hnsw *h, struct scratch *sc, int32_t s, int lv)
             held = 0;
         }
     }
-    float epd = dist_to(h, q, ep);
+    float epd = dist_to(h, v, ep);
     for (int l = top; l > lv; l--)
-        greedy(h, q, &ep, &epd, l);
+        greedy(h, &q, &ep, &epd, l);
     int32_t sel[2 * MNI_HNSW_MAX_M];
     for (int l = lv < top ? lv : top; l >= 0; l--) {
         size_t n;
-        rc = search_layer(h, sc, q, ep, epd, (size_t)h->ef_c, l, &f);
+        rc = search_layer(h, sc, &q, ep, epd, (size_t)h->ef_c, l, &f);
         if (rc == MN_OK)
             rc = take_sorted(sc, &n);
         if (rc)
@@ -1029,6 +1095,7 @@ static int insert_new(mni_hnsw *h, struct scratch *sc, int64_t key, const float 
     }
     int lv = random_level(h);
     memcpy(h->vecs + (size_t)s * (size_t)h->dim, v, (size_t)h->dim * sizeof(float));
+    encode_slot(h, s);
     h->level[s] = (uint8_t)lv;
     h->links0[(size_t)s * h->row] = 0;
     if (lv > 0) {
@@ -1260,7 +1327,7 @@ int mni_hnsw_compact(mni_hnsw *h)
 
 static int check_params(int dim, const struct mni_hnsw_params *p, struct mni_hnsw_params *out)
 {
-    struct mni_hnsw_params d = { 0, 0, 0, 0, 0 };
+    struct mni_hnsw_params d = { 0, 0, 0, 0, 0, 0 };
     if (p)
         d = *p;
     if (!d.m)
@@ -1271,8 +1338,8 @@ static int check_params(int dim, const struct mni_hnsw_params *p, struct mni_hns
         d.ef_search = MNI_HNSW_DEFAULT_EF_SEARCH;
     if (dim < 1 || dim > MNI_HNSW_MAX_DIM || d.m < 2 || d.m > MNI_HNSW_MAX_M ||
         d.ef_construction < 1 || d.ef_construction > MNI_HNSW_MAX_EF || d.ef_search < 1 ||
-        d.ef_search > MNI_HNSW_MAX_EF ||
-        (d.flags & ~(MNI_HNSW_KEEP_PRUNED | MNI_HNSW_NO_AUTO_COMPACT)))
+        d.ef_search > MNI_HNSW_MAX_EF || (d.flags & ~MNI_HNSW_FLAGS) || d.rerank < 0 ||
+        d.rerank > MNI_HNSW_MAX_EF || (d.rerank && !(d.flags & MNI_HNSW_INT8)))
         return MN_EINVAL;
     *out = d;
     return MN_OK;
@@ -1298,6 +1365,8 @@ int mni_hnsw_create(int dim, const struct mni_hnsw_params *p, mni_hnsw **out)
     h->seed = prm.seed;
     h->ml = 1.0 / log((double)prm.m);
     h->ip = mni_dist_ops()->ip;
+    h->dot8 = mni_dist_ops()->dot8;
+    h->rerank = prm.rerank;
     h->row = 1 + (size_t)h->m0;
     h->free_head = -1;
     h->ep_word = pack_ep(-1, -1);
@@ -1339,6 +1408,8 @@ void mni_hnsw_free(mni_hnsw *h)
     free(h->upper);
     big_free(h->vecs, h->vecs_bytes);
     big_free(h->links0, h->links_bytes);
+    big_free(h->codes, h->codes_bytes);
+    free(h->cscale);
     free(h->keys);
     free(h->state);
     free(h->level);
@@ -1543,6 +1614,25 @@ int mni_hnsw_search(const mni_hnsw *h, const float *q, size_t k, int ef, mni_hns
     return mni_hnsw_search_ex(h, q, k, ef, accept, ctx, out, n, NULL);
 }
 
+/* After a walk over codes: scores the first candidates of sc->list (nearest first by code)
+ * again from the float vectors and sorts them by that; returns how many are kept, the rest
+ * being dropped. That is h->rerank of them (0: all), or more while fewer than k of them are
+ * live (a node deleted meanwhile is not returned). */
+static size_t rerank(const mni_hnsw *h, struct scratch *sc, const float *q, size_t got, size_t k)
+{
+    int every = __atomic_load_n(&h->rerank, __ATOMIC_RELAXED);
+    size_t want = every ? (size_t)every : got, r = 0, live = 0;
+    if (want < k)
+        want = k;
+    for (; r < got && (r < want || live < k); r++) {
+        int32_t id = sc->list[r].id;
+        live += ld8(&h->state[id]) == ST_LIVE;
+        sc->list[r].d = dist_to(h, q, id);
+    }
+    cand_sort(sc->list, r);
+    return r;
+}
+
 /* Equal scores: smaller key first (as mni_topk). */
 static void hits_tie_order(struct mni_hit *out, size_t m)
 {
@@ -1590,13 +1680,18 @@ int mni_hnsw_search_ex(const mni_hnsw *hc, const float *q, size_t k, int ef,
         pthread_rwlock_unlock(&h->graph);
         return MN_ENOMEM;
     }
-    float epd = dist_to(h, q, ep);
+    struct qry qq = qry_float(q);
+    if (h->codes) {
+        qq.code = sc->qcode;
+        qq.scale = mni_quantize_i8(q, h->dim, sc->qcode);
+    }
+    float epd = qdist(h, &qq, ep);
     for (int l = ep_level(w); l > 0; l--)
-        greedy(h, q, &ep, &epd, l);
+        greedy(h, &qq, &ep, &epd, l);
     const struct filter f = { accept, ctx, -1, 0 };
     size_t got = 0, m = 0;
     sc->n_dist = sc->n_expand = 0;
-    int rc = search_layer(h, sc, q, ep, epd, efe, 0, &f);
+    int rc = search_layer(h, sc, &qq, ep, epd, efe, 0, &f);
     if (stats) {
         stats->distances = sc->n_dist;
         stats->expanded = sc->n_expand;
@@ -1604,6 +1699,8 @@ int mni_hnsw_search_ex(const mni_hnsw *hc, const float *q, size_t k, int ef,
     }
     if (rc == MN_OK)
         rc = take_sorted(sc, &got);
+    if (rc == MN_OK && qq.code)
+        got = rerank(h, sc, q, got, k);
     if (rc == MN_OK) {
         /* A node deleted since it was found is dropped: deleted means never returned. */
         for (size_t i = 0; i < got && m < k; i++) {
@@ -1682,14 +1779,16 @@ int mni_hnsw_dim(const mni_hnsw *h)
 static size_t bytes_locked(mni_hnsw *h)
 {
     size_t per_slot = sizeof(int32_t *) + sizeof(int64_t) + 3;
-    size_t b = sizeof *h + h->vecs_bytes + h->links_bytes + h->cap * per_slot +
+    if (h->cscale)
+        per_slot += sizeof *h->cscale;
+    size_t b = sizeof *h + h->vecs_bytes + h->links_bytes + h->codes_bytes + h->cap * per_slot +
                ldz(&h->upper_bytes);
     pthread_mutex_lock(&h->map_mu);
     b += h->map_cap * sizeof *h->map;
     pthread_mutex_unlock(&h->map_mu);
     pthread_mutex_lock(&h->pool_mu);
     for (const struct scratch *sc = h->pool; sc; sc = sc->next)
-        b += scratch_bytes(sc);
+        b += scratch_bytes(h, sc);
     pthread_mutex_unlock(&h->pool_mu);
     return b;
 }
@@ -1734,6 +1833,7 @@ void mni_hnsw_params_get(const mni_hnsw *h, struct mni_hnsw_params *p)
     p->ef_search = __atomic_load_n(&h->ef_s, __ATOMIC_RELAXED);
     p->seed = h->seed;
     p->flags = h->flags;
+    p->rerank = __atomic_load_n(&h->rerank, __ATOMIC_RELAXED);
 }
 
 int mni_hnsw_set_ef_search(mni_hnsw *h, int ef)
@@ -1741,6 +1841,14 @@ int mni_hnsw_set_ef_search(mni_hnsw *h, int ef)
     if (!h || ef < 1 || ef > MNI_HNSW_MAX_EF)
         return MN_EINVAL;
     __atomic_store_n(&h->ef_s, ef, __ATOMIC_RELAXED);
+    return MN_OK;
+}
+
+int mni_hnsw_set_rerank(mni_hnsw *h, int rerank)
+{
+    if (!h || rerank < 0 || rerank > MNI_HNSW_MAX_EF || (rerank && !h->codes))
+        return MN_EINVAL;
+    __atomic_store_n(&h->rerank, rerank, __ATOMIC_RELAXED);
     return MN_OK;
 }
 
@@ -1752,12 +1860,17 @@ int mni_hnsw_set_ef_search(mni_hnsw *h, int ef)
  *   32 u32 ef_search         36 u32 flags          40 i32 max level   44 i32 entry
  *   48 u64 slots             56 u64 live           64 u64 deleted     72 u64 seed
  *   80 u64 rng counter       88 i64 seq            96 u64 payload bytes
- *  104 u64 payload XXH64    112 u64 reserved (0)  120 u64 XXH64 of bytes 0..119
+ *  104 u64 payload XXH64    112 u32 rerank       116 u32 reserved (0)   120 u64 XXH64 of 0..119
  * Payload: keys i64[slots]; state u8[slots]; level u8[slots]; zeros to a multiple of 8;
  * vectors f32[slots * dim]; layer-0 lists i32[slots * (1 + 2m)]; then, for each used slot of
- * level L > 0 in slot order, its upper lists i32[L * (1 + m)]. */
+ * level L > 0 in slot order, its upper lists i32[L * (1 + m)].
+ * Version 2 is version 1 plus the int8 search (flags has MNI_HNSW_INT8, rerank at 112): the codes
+ * are not written, loading makes them again from the vectors (the coding is deterministic).
+ * An index without them is written as version 1, which has 0 at 112, so older readers still
+ * read it; both versions load. */
 #define HDR_SIZE 128
 #define FILE_VERSION 1
+#define FILE_VERSION_QUANT 2
 #define BOM 0x01020304u
 static const char MAGIC[8] = { 'M', 'N', 'H', 'N', 'S', 'W', 'I', 'X' };
 
@@ -1831,7 +1944,7 @@ int mni_hnsw_save(const mni_hnsw *hc, const char *path, int64_t seq)
 
     uint64_t word = h->ep_word;
     memcpy(hdr, MAGIC, 8);
-    mni_store32(hdr + 8, FILE_VERSION);
+    mni_store32(hdr + 8, (h->flags & MNI_HNSW_INT8) ? FILE_VERSION_QUANT : FILE_VERSION);
     mni_store32(hdr + 12, HDR_SIZE);
     mni_store32(hdr + 16, BOM);
     mni_store32(hdr + 20, (uint32_t)h->dim);
@@ -1849,6 +1962,7 @@ int mni_hnsw_save(const mni_hnsw *hc, const char *path, int64_t seq)
     mni_store64(hdr + 88, (uint64_t)seq);
     mni_store64(hdr + 96, w.bytes);
     mni_store64(hdr + 104, mni_hash64_final(&w.x));
+    mni_store32(hdr + 112, (uint32_t)__atomic_load_n(&h->rerank, __ATOMIC_RELAXED));
     mni_store64(hdr + 120, mni_hash64(hdr, 120, 0));
     if (!w.err && (fseek(f, 0, SEEK_SET) || fwrite(hdr, 1, HDR_SIZE, f) != HDR_SIZE))
         w.err = 1;
@@ -1962,14 +2076,18 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     }
     if (sb.st_size < HDR_SIZE || fread(hdr, 1, HDR_SIZE, f) != HDR_SIZE)
         goto fail;
-    if (memcmp(hdr, MAGIC, 8) || mni_load32(hdr + 8) != FILE_VERSION ||
+    uint32_t version = mni_load32(hdr + 8);
+    if (memcmp(hdr, MAGIC, 8) || (version != FILE_VERSION && version != FILE_VERSION_QUANT) ||
         mni_load32(hdr + 12) != HDR_SIZE || mni_load32(hdr + 16) != BOM ||
-        mni_load64(hdr + 120) != mni_hash64(hdr, 120, 0) || mni_load64(hdr + 112) != 0)
+        mni_load64(hdr + 120) != mni_hash64(hdr, 120, 0) || mni_load32(hdr + 116) != 0)
         goto fail;
     uint32_t fdim = mni_load32(hdr + 20);
     struct mni_hnsw_params p = { (int)mni_load32(hdr + 24), (int)mni_load32(hdr + 28),
                                 (int)mni_load32(hdr + 32), mni_load64(hdr + 72),
-                                mni_load32(hdr + 36) };
+                                mni_load32(hdr + 36), (int)mni_load32(hdr + 112) };
+    unsigned known = version == FILE_VERSION
+                         ? MNI_HNSW_KEEP_PRUNED | MNI_HNSW_NO_AUTO_COMPACT
+                         : MNI_HNSW_FLAGS;
     int top = (int32_t)mni_load32(hdr + 40);
     int32_t entry = (int32_t)mni_load32(hdr + 44);
     uint64_t ns = mni_load64(hdr + 48), live = mni_load64(hdr + 56), deleted = mni_load64(hdr + 64);
@@ -1977,7 +2095,9 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     if (fdim < 1 || fdim > MNI_HNSW_MAX_DIM || (dim && (uint32_t)dim != fdim) ||
         p.m < 2 || p.m > MNI_HNSW_MAX_M || p.ef_construction < 1 ||
         p.ef_construction > MNI_HNSW_MAX_EF || p.ef_search < 1 || p.ef_search > MNI_HNSW_MAX_EF ||
-        (p.flags & ~(MNI_HNSW_KEEP_PRUNED | MNI_HNSW_NO_AUTO_COMPACT)) || top < -1 ||
+        (p.flags & ~known) || (version == FILE_VERSION_QUANT && !(p.flags & MNI_HNSW_INT8)) ||
+        (p.rerank && !(p.flags & MNI_HNSW_INT8)) || p.rerank < 0 ||
+        p.rerank > MNI_HNSW_MAX_EF || top < -1 ||
         top > MAX_LEVEL || ns > MAX_SLOTS || live > ns || deleted > ns - live ||
         payload != (uint64_t)sb.st_size - HDR_SIZE)
         goto fail;
@@ -2021,6 +2141,8 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     if (fixed + up != payload)
         goto fail;
     rd_get(&r, h->vecs, ns * fdim * sizeof(float));
+    for (uint64_t s = 0; s < ns && !r.err; s++)
+        encode_slot(h, (int32_t)s);
     rd_get(&r, h->links0, ns * row * sizeof(int32_t));
     for (uint64_t s = 0; s < ns && !r.err; s++) {
         if (h->state[s] == ST_FREE || !h->level[s])

@@ -56,6 +56,20 @@
  * it: a damaged, truncated or mismatched file returns MN_ECORRUPT, never crashes. The format is
  * native little-endian (a byte-order mark rejects others).
  *
+ * Quantised search (MNI_HNSW_INT8): besides its float vector, each node keeps an int8 code with
+ * one scale per vector (distance.h: mni_quantize_i8), dim + 4 bytes. A search quantises the query
+ * the same way and walks every layer scoring codes against codes (exact integer dot products,
+ * a quarter of the bytes of floats per distance); then the best `rerank` candidates it kept
+ * (default: all ef of them) are scored again from the float vectors, and the k best of those
+ * are returned with their exact scores. Inserts, repairs and mni_hnsw_score_keys use the floats,
+ * so the graph is the float index's graph. Why one scale per vector and not per dimension: it
+ * needs no training sample and never goes stale (any vector inserted at any time is coded alone,
+ * no value is clipped), and for unit vectors it spends the 8 bits on the vector's own range;
+ * the ordering errors it makes are small next to the graph's, and the re-ranking removes them
+ * from the final order. The codes are a third big block (dim bytes per slot, allocated as the
+ * vectors' block is) and a float scale per slot; mni_hnsw_bytes counts them. The floats stay
+ * resident: re-ranking and inserts read them.
+ *
  * Return codes are those of manushya.h: MN_OK, MN_EINVAL (bad argument, non-finite vector),
  * MN_EEXISTS (insert of a present key), MN_ENOTFOUND (delete of an absent key, missing file),
  * MN_ENOMEM, MN_EBACKEND (I/O error), MN_ECORRUPT, MN_ERANGE (index full: 2^31 - 1 slots).
@@ -80,6 +94,8 @@ typedef struct mni_hnsw mni_hnsw;
 /* params.flags */
 #define MNI_HNSW_KEEP_PRUNED 0x1u     /* keepPrunedConnections: fill lists to M with pruned ones */
 #define MNI_HNSW_NO_AUTO_COMPACT 0x2u /* compact only on mni_hnsw_compact */
+#define MNI_HNSW_INT8 0x4u            /* int8 codes for searches (below) */
+#define MNI_HNSW_FLAGS (MNI_HNSW_KEEP_PRUNED | MNI_HNSW_NO_AUTO_COMPACT | MNI_HNSW_INT8)
 
 struct mni_hnsw_params {
     int m;               /* 0 = MNI_HNSW_DEFAULT_M; 2 .. MNI_HNSW_MAX_M */
@@ -87,6 +103,8 @@ struct mni_hnsw_params {
     int ef_search;       /* 0 = default; 1 .. MNI_HNSW_MAX_EF; a query may pass its own */
     uint64_t seed;       /* of the level generator (any value) */
     unsigned flags;      /* MNI_HNSW_* */
+    int rerank;          /* MNI_HNSW_INT8: candidates re-scored exactly; 0 = all ef of them,
+                          * else at least k; 0 .. MNI_HNSW_MAX_EF (0 without MNI_HNSW_INT8) */
 };
 
 /* 1 to accept key into the results, 0 to skip it (still traversed). */
@@ -153,6 +171,9 @@ void mni_hnsw_stats(const mni_hnsw *h, struct mni_hnsw_stats *st);
 /* The parameters in force (defaults filled in). */
 void mni_hnsw_params_get(const mni_hnsw *h, struct mni_hnsw_params *p);
 int mni_hnsw_set_ef_search(mni_hnsw *h, int ef);
+/* 0 .. MNI_HNSW_MAX_EF (params.rerank); MN_EINVAL otherwise or when the index keeps no codes
+ * and rerank is not 0. */
+int mni_hnsw_set_rerank(mni_hnsw *h, int rerank);
 
 /* seq: the highest store sequence the index covers, kept in the header for the caller. */
 int mni_hnsw_save(const mni_hnsw *h, const char *path, int64_t seq);

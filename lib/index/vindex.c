@@ -319,7 +319,8 @@ static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct
     if (rc == MN_OK) {
         struct mni_hnsw_params hp;
         mni_hnsw_params_get(h, &hp);
-        if (hp.m != vx->params.m || hp.ef_construction != vx->params.ef_construction)
+        if (hp.m != vx->params.m || hp.ef_construction != vx->params.ef_construction ||
+            (hp.flags & MNI_HNSW_INT8) != (vx->params.flags & MNI_HNSW_INT8))
             rc = MN_EINVAL; /* built with other parameters than the handle asks for */
     }
     if (rc == MN_OK)
@@ -357,6 +358,7 @@ static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct
         return rc == MN_ENOTFOUND ? MN_ECORRUPT : rc;
     }
     mni_hnsw_set_ef_search(h, vx->params.ef_search);
+    mni_hnsw_set_rerank(h, vx->params.rerank);
     *hout = h;
     *seq = gseq;
     return MN_OK;
@@ -1044,6 +1046,8 @@ int mni_vindex_open(struct mni_store *store, const mn_config *cfg, mni_vindex **
     vx->params.m = cfg->hnsw_m;
     vx->params.ef_construction = cfg->hnsw_ef_construction;
     vx->params.ef_search = cfg->hnsw_ef_search;
+    vx->params.flags = cfg->hnsw_quantize == MN_ANN_INT8 ? MNI_HNSW_INT8 : 0u;
+    vx->params.rerank = cfg->hnsw_rerank;
     vx->readonly = (store->flags & MN_OPEN_READONLY) != 0;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     /* One core stays with the application (ingest embeds on it while the index builds). */

@@ -92,6 +92,15 @@ check "the filter keeps about a quarter and recall holds" json 'd["filter_select
     and 90 <= d["filter_accepted"] <= 210 and d["truth"] == "exact"
     and d["runs"][0]["recall"] >= 0.9'
 
+# shellcheck disable=SC2086
+expect 0 "bench ann --quantize int8 --json" --json bench ann $F --ef 80 --quantize int8
+check "int8 codes: named, more bytes than float32, recall holds" json 'd["quantize"] == "int8"
+    and d["rerank"] == 0 and d["bytes_per_vector"] > 16 * 4 + 16
+    and d["runs"][0]["recall"] >= 0.95'
+# shellcheck disable=SC2086
+expect 0 "bench ann --quantize int8 --rerank 10" bench ann $F --ef 40 --quantize int8 --rerank 10
+check "the header names the codes and the re-ranking" out_has "int8 codes, re-ranked: 10"
+
 # ---- bad files: exit 1, a message naming the file ------------------------------------------
 bad_file() { # bad_file DESCRIPTION PATTERN ARGS...
     d=$1 pat=$2; shift 2
@@ -141,6 +150,14 @@ expect 2 "--m 1 (the library's message)" bench ann $F --m 1
 check "the message names m" err_has "m is 1"
 # shellcheck disable=SC2086
 expect 2 "--threads 0" bench ann $F --threads 0
+# shellcheck disable=SC2086
+expect 2 "--quantize int4" bench ann $F --quantize int4
+check "the message names the choices" err_has "float32 or int8"
+# shellcheck disable=SC2086
+expect 2 "--rerank without int8 (the library's message)" bench ann $F --rerank 5
+check "the message says rerank needs int8" err_has "rerank applies to MN_ANN_INT8 only"
+# shellcheck disable=SC2086
+expect 2 "--rerank -1" bench ann $F --quantize int8 --rerank -1
 expect 0 "bench ann --help" bench ann --help
 check "help names the formats" out_has ".fvecs"
 

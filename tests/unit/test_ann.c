@@ -437,6 +437,41 @@ START_TEST(save_load_round_trip)
 }
 END_TEST
 
+/* MN_ANN_INT8 through the public calls: recall at ef 50 as the float tests ask, exact scores,
+ * and a save/load that keeps the codes' search (the same answers, bit for bit). */
+START_TEST(int8_round_trip)
+{
+    gen_data();
+    const mn_ann_params p = {.version = MN_ANN_PARAMS_VERSION, .quantize = MN_ANN_INT8};
+    mn_ann *a = NULL, *b = NULL;
+    ck_assert_int_eq(mn_ann_create(DIM, &p, &a), MN_OK);
+    ck_assert_int_eq(mn_ann_add_many(a, keys, base, NBASE, 2), MN_OK);
+    const char *path = th_tmppath("int8.ann");
+    ck_assert_msg(mn_ann_save(a, path) == MN_OK, "%s", mn_errmsg(NULL));
+    ck_assert_msg(mn_ann_load(path, &b) == MN_OK, "%s", mn_errmsg(NULL));
+    for (int qi = 0; qi < NQ; qi++) {
+        const float *q = queries + (size_t)qi * DIM;
+        int64_t ga[K], gb[K];
+        float sa[K], sb[K];
+        size_t na = 0, nb = 0;
+        ck_assert_int_eq(mn_ann_search(a, q, K, 50, ga, sa, &na), MN_OK);
+        ck_assert_int_eq(mn_ann_search(b, q, K, 50, gb, sb, &nb), MN_OK);
+        ck_assert_uint_eq(na, nb);
+        ck_assert(memcmp(ga, gb, na * sizeof *ga) == 0);
+        ck_assert(memcmp(sa, sb, na * sizeof *sa) == 0);
+        for (size_t j = 0; j < na; j++) {
+            double s = dot(q, base + (size_t)((ga[j] + 1000000) / 7919) * DIM);
+            ck_assert_msg(fabs(s - sa[j]) < 1e-4, "score %g vs %g", sa[j], s);
+        }
+    }
+    double r = recall(b, 50, NULL, NULL);
+    printf("ann int8: recall@10 %.4f at ef 50\n", r);
+    ck_assert_msg(r >= 0.95, "recall %.4f", r);
+    mn_ann_free(a);
+    mn_ann_free(b);
+}
+END_TEST
+
 static int load_rc(const char *path, const void *data, size_t len)
 {
     th_write_file(path, data, len);
@@ -532,6 +567,31 @@ START_TEST(bad_inputs)
                         .seed = 99};
     mn_ann *b = NULL;
     ck_assert_int_eq(mn_ann_create(DIM, &ok, &b), MN_OK);
+    mn_ann_free(b);
+    /* quantisation (since 1.5): an unknown mode, a rerank out of range or without codes */
+    mn_ann_params q = ok;
+    q.quantize = 2;
+    TH_RC(NULL, mn_ann_create(DIM, &q, &b), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(NULL), "mn_ann_params.quantize is 2: it must be "
+                                          "MN_ANN_FLOAT32 (0) or MN_ANN_INT8 (1)"),
+                  "message: %s", mn_errmsg(NULL));
+    q.quantize = MN_ANN_INT8;
+    q.rerank = -1;
+    TH_RC(NULL, mn_ann_create(DIM, &q, &b), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(NULL), "mn_ann_params.rerank is -1"), "message: %s",
+                  mn_errmsg(NULL));
+    q.rerank = 100001;
+    TH_RC(NULL, mn_ann_create(DIM, &q, &b), MN_EINVAL);
+    q.quantize = MN_ANN_FLOAT32;
+    q.rerank = 20;
+    TH_RC(NULL, mn_ann_create(DIM, &q, &b), MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(NULL), "rerank applies to MN_ANN_INT8 only"), "message: %s",
+                  mn_errmsg(NULL));
+    ck_assert_ptr_null(b);
+    /* a version-1 struct (before quantize) is a float index */
+    mn_ann_params v1;
+    ck_assert_int_eq(mn_ann_params_init(&v1, 1), MN_OK);
+    ck_assert_int_eq(mn_ann_create(DIM, &v1, &b), MN_OK);
     mn_ann_free(b);
 
     /* NULLs */
@@ -635,6 +695,7 @@ static Suite *suite(void)
     tc = tcase_create("files");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, save_load_round_trip);
+    tcase_add_test(tc, int8_round_trip);
     tcase_add_test(tc, corrupt_files);
     suite_add_tcase(s, tc);
 

@@ -62,6 +62,33 @@ static const char *level_name(int level)
     return level == MNI_SIMD_AVX512 ? "avx512" : level == MNI_SIMD_AVX2 ? "avx2" : "scalar";
 }
 
+/* The int8 kernel is exact: equal to the integer sum at every dimension and byte offset, also at
+ * the extremes (all -127 times all 127, the largest magnitude). */
+static void check_dot8(const struct mni_dist_ops *ops)
+{
+    int8_t *abuf = malloc(MAXD + 64), *bbuf = malloc(MAXD + 64);
+    ck_assert(abuf && bbuf);
+    for (int di = 0; di < ndims; di++) {
+        int d = dims[di];
+        for (int off = 0; off < 8; off++) {
+            int8_t *a = abuf + off, *b = bbuf + 7 - off;
+            int64_t want = 0;
+            for (int i = 0; i < d; i++) {
+                a[i] = (int8_t)((i * 37 + d + off) % 255 - 127);
+                b[i] = (int8_t)((i * 11 + 3 * d) % 255 - 127);
+                want += (int64_t)a[i] * b[i];
+            }
+            ck_assert_msg(ops->dot8(a, b, d) == want, "%s dot8 d=%d off=%d: %d vs %lld",
+                          ops->name, d, off, (int)ops->dot8(a, b, d), (long long)want);
+            memset(a, -127, (size_t)d);
+            memset(b, 127, (size_t)d);
+            ck_assert_int_eq(ops->dot8(a, b, d), -16129 * d);
+        }
+    }
+    free(abuf);
+    free(bbuf);
+}
+
 /* Checks one level's kernels; returns 0 when the CPU cannot run it. */
 static int check_level(int level)
 {
@@ -103,8 +130,33 @@ static int check_level(int level)
     free(abuf);
     free(bbuf);
     free(bf);
+    check_dot8(ops);
     return 1;
 }
+
+/* Codes within -127 .. 127, the largest magnitude at +-127, each value within half a step of
+ * scale * code; a zero vector codes as zeros with scale 0. */
+START_TEST(quantize_i8)
+{
+    enum { D = 100 };
+    float v[D];
+    int8_t c[D];
+    fill(v, D, 1.0);
+    v[17] = -3.0f; /* the largest magnitude */
+    float scale = mni_quantize_i8(v, D, c);
+    ck_assert(fabsf(scale - 3.0f / 127.0f) < 1e-7f);
+    ck_assert_int_eq(c[17], -127);
+    for (int i = 0; i < D; i++) {
+        ck_assert(c[i] >= -127 && c[i] <= 127);
+        ck_assert_msg(fabsf(v[i] - scale * (float)c[i]) <= scale * 0.5f + 1e-6f, "i=%d", i);
+    }
+    memset(v, 0, sizeof v);
+    memset(c, 1, sizeof c);
+    ck_assert(mni_quantize_i8(v, D, c) == 0.0f);
+    for (int i = 0; i < D; i++)
+        ck_assert_int_eq(c[i], 0);
+}
+END_TEST
 
 START_TEST(scalar_matches_reference)
 {
@@ -248,6 +300,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("kernels");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, scalar_matches_reference);
+    tcase_add_test(tc, quantize_i8);
     tcase_add_test(tc, avx2_matches_scalar);
     tcase_add_test(tc, avx512_matches_scalar);
     tcase_add_test(tc, no_over_read);

@@ -250,7 +250,7 @@ END_TEST
 START_TEST(arguments)
 {
     mni_hnsw *h = (mni_hnsw *)1;
-    struct mni_hnsw_params p = { 0, 0, 0, 0, 0 };
+    struct mni_hnsw_params p = { 0, 0, 0, 0, 0, 0 };
     ck_assert_int_eq(mni_hnsw_create(0, NULL, &h), MN_EINVAL);
     ck_assert_ptr_null(h);
     ck_assert_int_eq(mni_hnsw_create(MNI_HNSW_MAX_DIM + 1, NULL, &h), MN_EINVAL);
@@ -528,13 +528,13 @@ START_TEST(keep_pruned_and_small_m)
 {
     gen_data();
     int n = NBASE / 3;
-    struct mni_hnsw_params p = { 0, 0, 0, 7, MNI_HNSW_KEEP_PRUNED };
+    struct mni_hnsw_params p = { 0, 0, 0, 7, MNI_HNSW_KEEP_PRUNED, 0 };
     mni_hnsw *h = build_index(n, &p, 1);
     double r = recall(h, base, n, NULL, 100, 0);
     printf("hnsw: keepPrunedConnections: recall@10 %.4f\n", r);
     ck_assert(r >= MIN_RECALL);
     mni_hnsw_free(h);
-    struct mni_hnsw_params q = { 4, 32, 64, 7, 0 };
+    struct mni_hnsw_params q = { 4, 32, 64, 7, 0, 0 };
     h = build_index(n, &q, 1);
     r = recall(h, base, n, NULL, 100, 0);
     printf("hnsw: M=4: recall@10 %.4f at ef 64\n", r);
@@ -665,7 +665,7 @@ static void round_trip_same(const mni_hnsw *h, int nq)
 START_TEST(delete_all_and_entry_point)
 {
     gen_data();
-    struct mni_hnsw_params p = { 0, 0, 0, 3, MNI_HNSW_NO_AUTO_COMPACT };
+    struct mni_hnsw_params p = { 0, 0, 0, 3, MNI_HNSW_NO_AUTO_COMPACT, 0 };
     const int n = 1000;
     mni_hnsw *h = build_index(n, &p, 1);
     unsigned char *present = malloc((size_t)n);
@@ -760,9 +760,11 @@ END_TEST
 /* ==== tests: persistence ==================================================================== */
 
 /* An index with live, deleted (pending) and free slots. */
-static mni_hnsw *mixed_index(int n, unsigned char *present)
+/* An index of n rows after deletes, a compaction, more deletes (pending) and re-inserts into
+ * freed slots; flags are added to MNI_HNSW_NO_AUTO_COMPACT. */
+static mni_hnsw *mixed_index_with(int n, unsigned char *present, unsigned flags, int rerank)
 {
-    struct mni_hnsw_params p = { 12, 48, 50, 11, MNI_HNSW_NO_AUTO_COMPACT };
+    struct mni_hnsw_params p = { 12, 48, 50, 11, MNI_HNSW_NO_AUTO_COMPACT | flags, rerank };
     mni_hnsw *h;
     ck_assert_int_eq(mni_hnsw_create(DIM, &p, &h), MN_OK);
     for (int i = 0; i < n; i++)
@@ -788,6 +790,11 @@ static mni_hnsw *mixed_index(int n, unsigned char *present)
     ck_assert_uint_gt(st.deleted, 0);
     ck_assert_uint_gt(st.free, 0);
     return h;
+}
+
+static mni_hnsw *mixed_index(int n, unsigned char *present)
+{
+    return mixed_index_with(n, present, 0, 0);
 }
 
 static void same_answers(const mni_hnsw *a, const mni_hnsw *b)
@@ -1297,6 +1304,214 @@ START_TEST(concurrent_saves_one_path)
 }
 END_TEST
 
+/* ==== tests: int8 codes (MNI_HNSW_INT8) ====================================================== */
+
+/* The bound the codes may cost at equal ef on this data, against the float index's recall. */
+#define INT8_RECALL_LOSS 0.02
+
+static mni_hnsw *int8_index(int rerank)
+{
+    struct mni_hnsw_params p = { 0, 0, 0, 0, MNI_HNSW_INT8, rerank };
+    return build_index(NBASE, &p, 1);
+}
+
+/* Recall within INT8_RECALL_LOSS of the float index at the same ef, with and without a filter;
+ * recall() also checks that every score is the exact inner product (the re-ranking's). */
+START_TEST(int8_recall)
+{
+    mni_hnsw *q = int8_index(0);
+    static const int pcts[] = { 100, 10 };
+    for (int i = 0; i < 2; i++) {
+        double rf = recall(shared, base, NBASE, NULL, pcts[i], 0);
+        double rq = recall(q, base, NBASE, NULL, pcts[i], 0);
+        printf("hnsw int8: filter %d%%: recall@10 %.4f (float32 %.4f) at default ef 40, %.0f "
+               "bytes/vector (float32 %.0f)\n", pcts[i], rq, rf, bytes_per_vector(q),
+               bytes_per_vector(shared));
+        ck_assert_msg(rq >= rf - INT8_RECALL_LOSS, "filter %d%%: int8 recall %.4f, float %.4f",
+                      pcts[i], rq, rf);
+    }
+    /* the codes cost dim + 4 bytes per slot more than the float index */
+    struct mni_hnsw_stats sf, sq;
+    mni_hnsw_stats(shared, &sf);
+    mni_hnsw_stats(q, &sq);
+    ck_assert_uint_ge(sq.bytes - sf.bytes, sq.capacity * (DIM + 4));
+    /* re-ranking only k candidates: still exact scores, recall no better than all of them */
+    mni_hnsw *r = int8_index(K);
+    struct mni_hnsw_params p;
+    mni_hnsw_params_get(r, &p);
+    ck_assert_int_eq(p.rerank, K);
+    ck_assert_uint_eq(p.flags, MNI_HNSW_INT8);
+    double rk = recall(r, base, NBASE, NULL, 100, 0), ra = recall(q, base, NBASE, NULL, 100, 0);
+    printf("hnsw int8: recall@10 %.4f re-ranking %d, %.4f re-ranking all 40\n", rk, K, ra);
+    ck_assert(rk <= ra + 1e-9);
+    mni_hnsw_free(r);
+    mni_hnsw_free(q);
+}
+END_TEST
+
+/* Deletes, a compaction, re-inserts into freed slots and updates keep the codes right: no
+ * deleted key comes back, recall over what is present holds, and an update's new vector is
+ * what is found and scored. */
+START_TEST(int8_mutations)
+{
+    gen_data();
+    const int n = NBASE / 3;
+    unsigned char *present = malloc((size_t)n);
+    mni_hnsw *h = mixed_index_with(n, present, MNI_HNSW_INT8, 0);
+    double r = recall(h, base, n, present, 100, 0);
+    ck_assert_msg(r >= MIN_RECALL - INT8_RECALL_LOSS, "after deletes: recall %.4f", r);
+    ck_assert_int_eq(mni_hnsw_compact(h), MN_OK);
+    r = recall(h, base, n, present, 100, 0);
+    ck_assert_msg(r >= MIN_RECALL - INT8_RECALL_LOSS, "after compaction: recall %.4f", r);
+    /* an update: key 1 takes row 2's vector; a search with that vector finds key 1 first */
+    if (!present[1]) {
+        ck_assert_int_eq(mni_hnsw_insert(h, key_of(1), base + DIM), MN_OK);
+        present[1] = 1;
+    }
+    ck_assert_int_eq(mni_hnsw_update(h, key_of(1), base + 2 * (size_t)DIM), MN_OK);
+    struct mni_hit out[2];
+    size_t got;
+    ck_assert_int_eq(mni_hnsw_search(h, base + 2 * (size_t)DIM, 2, 0, NULL, NULL, out, &got),
+                     MN_OK);
+    ck_assert_uint_eq(got, 2);
+    int first = out[0].key == key_of(1) || out[1].key == key_of(1);
+    ck_assert(first);
+    float self = mni_ip_scalar(base + 2 * (size_t)DIM, base + 2 * (size_t)DIM, DIM);
+    ck_assert(fabsf(out[0].score - self) < 1e-4f);
+    /* delete everything: nothing is returned, and the index is reusable */
+    for (int i = 0; i < n; i++)
+        if (present[i])
+            ck_assert_int_eq(mni_hnsw_delete(h, key_of(i)), MN_OK);
+    ck_assert_int_eq(mni_hnsw_search(h, queries, 2, 0, NULL, NULL, out, &got), MN_OK);
+    ck_assert_uint_eq(got, 0);
+    ck_assert_int_eq(mni_hnsw_compact(h), MN_OK);
+    ck_assert_int_eq(mni_hnsw_insert(h, 5, base), MN_OK);
+    ck_assert_int_eq(mni_hnsw_search(h, base, 2, 0, NULL, NULL, out, &got), MN_OK);
+    ck_assert_uint_eq(got, 1);
+    ck_assert_int_eq(out[0].key, 5);
+    free(present);
+    mni_hnsw_free(h);
+}
+END_TEST
+
+static uint32_t file_u32(const unsigned char *f, size_t at)
+{
+    uint32_t v;
+    memcpy(&v, f + at, 4);
+    return v;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+static void reseal(unsigned char *f, size_t len);
+static int load_rc(const char *path, const void *data, size_t len);
+
+/* An int8 index saves as version 2 (flags and rerank kept; the codes are made again from the
+ * vectors on load: the same answers bit for bit, the same bytes when saved again); a float
+ * index still saves as version 1. A version-1 file claiming codes, a foreign flag, a bad rerank
+ * and a truncated file are MN_ECORRUPT. */
+START_TEST(int8_save_load)
+{
+    gen_data();
+    const int n = NBASE / 3;
+    unsigned char *present = malloc((size_t)n);
+    mni_hnsw *h = mixed_index_with(n, present, MNI_HNSW_INT8, 25);
+    const char *path = th_tmppath("int8.hnsw"), *path2 = th_tmppath("int8b.hnsw");
+    ck_assert_int_eq(mni_hnsw_save(h, path, 7), MN_OK);
+    mni_hnsw *g = NULL;
+    ck_assert_int_eq(mni_hnsw_load(path, DIM, &g, NULL), MN_OK);
+    struct mni_hnsw_params p1, p2;
+    mni_hnsw_params_get(h, &p1);
+    mni_hnsw_params_get(g, &p2);
+    ck_assert(memcmp(&p1, &p2, sizeof p1) == 0);
+    ck_assert_uint_eq(mni_hnsw_bytes(h) > 0, 1);
+    same_answers(h, g);
+    ck_assert_int_eq(mni_hnsw_save(g, path2, 7), MN_OK);
+    ck_assert_uint_eq(th_file_hash(path), th_file_hash(path2));
+    size_t len;
+    unsigned char *good = (unsigned char *)th_read_file(path, &len);
+    ck_assert_ptr_nonnull(good);
+    ck_assert_uint_eq(file_u32(good, 8), 2);
+    ck_assert_uint_eq(file_u32(good, 36), MNI_HNSW_INT8 | MNI_HNSW_NO_AUTO_COMPACT);
+    ck_assert_uint_eq(file_u32(good, 112), 25);
+    unsigned char *f = malloc(len);
+    const char *bad = th_tmppath("int8bad.hnsw");
+    memcpy(f, good, len);
+    put32(f + 8, 1); /* version 1 knows no codes */
+    reseal(f, len);
+    ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
+    memcpy(f, good, len);
+    put32(f + 36, MNI_HNSW_NO_AUTO_COMPACT); /* version 2 without its codes */
+    reseal(f, len);
+    ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
+    memcpy(f, good, len);
+    put32(f + 36, MNI_HNSW_INT8 | 0x80u); /* a flag no version knows */
+    reseal(f, len);
+    ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
+    memcpy(f, good, len);
+    put32(f + 112, (uint32_t)-1); /* rerank out of range */
+    reseal(f, len);
+    ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
+    memcpy(f, good, len);
+    put32(f + 116, 1); /* the reserved word */
+    reseal(f, len);
+    ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
+    ck_assert_int_eq(load_rc(bad, good, len - 1), MN_ECORRUPT);
+    ck_assert_int_eq(load_rc(bad, good, len), MN_OK);
+    /* a float index is still a version 1 file with 0 at 112 */
+    mni_hnsw *fl = mixed_index(500, present);
+    ck_assert_int_eq(mni_hnsw_save(fl, path2, 7), MN_OK);
+    good = (unsigned char *)th_read_file(path2, &len);
+    ck_assert_uint_eq(file_u32(good, 8), 1);
+    ck_assert_uint_eq(file_u32(good, 112), 0);
+    mni_hnsw_free(fl);
+    free(f);
+    free(present);
+    mni_hnsw_free(g);
+    mni_hnsw_free(h);
+}
+END_TEST
+
+START_TEST(int8_params)
+{
+    mni_hnsw *h = (mni_hnsw *)1;
+    struct mni_hnsw_params p = { 0, 0, 0, 0, MNI_HNSW_INT8, -1 };
+    ck_assert_int_eq(mni_hnsw_create(DIM, &p, &h), MN_EINVAL);
+    ck_assert_ptr_null(h);
+    p.rerank = MNI_HNSW_MAX_EF + 1;
+    ck_assert_int_eq(mni_hnsw_create(DIM, &p, &h), MN_EINVAL);
+    p.rerank = 0;
+    p.flags = 0x80u;
+    ck_assert_int_eq(mni_hnsw_create(DIM, &p, &h), MN_EINVAL);
+    p.flags = MNI_HNSW_INT8;
+    p.rerank = MNI_HNSW_MAX_EF;
+    ck_assert_int_eq(mni_hnsw_create(DIM, &p, &h), MN_OK);
+    mni_hnsw_free(h);
+    /* odd dimensions (a SIMD kernel's tail) and a zero vector, whose code has no scale */
+    static const int dims[] = { 1, 7, 33, 100 };
+    for (int i = 0; i < 4; i++) {
+        p.rerank = 0;
+        ck_assert_int_eq(mni_hnsw_create(dims[i], &p, &h), MN_OK);
+        float v[100] = { 0 }, w[100];
+        ck_assert_int_eq(mni_hnsw_insert(h, 1, v), MN_OK);
+        for (int j = 0; j < dims[i]; j++)
+            w[j] = (float)(j % 5) - 2.0f;
+        ck_assert_int_eq(mni_hnsw_insert(h, 2, w), MN_OK);
+        struct mni_hit out[2];
+        size_t n;
+        ck_assert_int_eq(mni_hnsw_search(h, w, 2, 0, NULL, NULL, out, &n), MN_OK);
+        ck_assert_uint_eq(n, 2);
+        ck_assert_int_eq(out[0].key, 2);
+        ck_assert(fabsf(out[0].score - mni_ip_scalar(w, w, dims[i])) < 1e-3f);
+        ck_assert(out[1].score == 0.0f);
+        mni_hnsw_free(h);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("hnsw");
@@ -1318,6 +1533,14 @@ static Suite *suite(void)
     tcase_add_test(tc, search_work_stats);
     tcase_add_test(tc, bytes_reported);
     tcase_add_test(tc, keep_pruned_and_small_m);
+    tcase_add_test(tc, int8_recall);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("int8");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, int8_mutations);
+    tcase_add_test(tc, int8_save_load);
+    tcase_add_test(tc, int8_params);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("mutations");

@@ -1003,9 +1003,14 @@ START_TEST(config_and_options)
     mn_config bad[] = { TH_CONFIG(.index = 2),   TH_CONFIG(.index = -1),
                         TH_CONFIG(.hnsw_m = 1),  TH_CONFIG(.hnsw_m = 101),
                         TH_CONFIG(.hnsw_ef_construction = -1),
-                        TH_CONFIG(.hnsw_ef_search = 100001) };
+                        TH_CONFIG(.hnsw_ef_search = 100001),
+                        TH_CONFIG(.hnsw_quantize = 2),
+                        TH_CONFIG(.hnsw_quantize = MN_ANN_INT8, .hnsw_rerank = -1),
+                        TH_CONFIG(.hnsw_quantize = MN_ANN_INT8, .hnsw_rerank = 100001),
+                        TH_CONFIG(.hnsw_rerank = 10) };
     const char *names[] = { "index", "index", "hnsw_m", "hnsw_m", "hnsw_ef_construction",
-                            "hnsw_ef_search" };
+                            "hnsw_ef_search", "hnsw_quantize is 2", "hnsw_rerank is -1",
+                            "hnsw_rerank is 100001", "applies to MN_ANN_INT8 only" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         mn_db *db = NULL;
         ck_assert_int_eq(mn_open(&db, path, &bad[i]), MN_EINVAL);
@@ -1039,6 +1044,20 @@ START_TEST(config_and_options)
     sync_index(w.db, w.tenant_id);
     ck_assert(recall(&w, NULL, 20, 31) >= 0.95);
     world_close(&w);
+    /* int8 codes: float files are rebuilt with codes; those files are trusted by the next
+     * handle that asks for codes (another rerank is a search setting, not a rebuild) */
+    for (int round = 0; round < 2; round++) {
+        mn_config q8 = { .version = MN_CONFIG_VERSION, .embed_dim = DIM, .hnsw_m = 8,
+                         .hnsw_ef_search = 100, .hnsw_quantize = MN_ANN_INT8,
+                         .hnsw_rerank = round ? 30 : 0 };
+        w.db = th_open(w.path, &q8);
+        w.ex = open_exact(w.path);
+        mn_memories_free(search(w.db, &w.sys, q, NULL, K));
+        ck_assert_uint_eq(stats_of(w.db, w.tenant_id).rejected, round ? 0 : 1);
+        sync_index(w.db, w.tenant_id);
+        ck_assert(recall(&w, NULL, 20, 31 + round) >= 0.95);
+        world_close(&w);
+    }
 }
 END_TEST
 
