@@ -154,9 +154,10 @@ static const char *const sql[PGS__COUNT] = {
      * (NULL = all). */
     [PGS_SEQ_GET] = "SELECT value FROM change_seq",
     [PGS_MEMORY_CHANGES] = "SELECT key, seq, 0 AS gone, deleted, expires_at, identity_id, type, "
-                           "embedding FROM memories WHERE tenant_id = $1 AND "
+                           "embedding, session, created_at, updated_at, importance "
+                           "FROM memories WHERE tenant_id = $1 AND "
                            "(seq, key) > ($2::bigint, $3::bigint) AND seq <= $4::bigint "
-                           "UNION ALL SELECT key, seq, 1, 0, 0, NULL, NULL, NULL "
+                           "UNION ALL SELECT key, seq, 1, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0 "
                            "FROM memory_tombstones WHERE tenant_id = $1 AND "
                            "(seq, key) > ($2::bigint, $3::bigint) AND seq <= $4::bigint "
                            "ORDER BY 2, 1 LIMIT $5::bigint",

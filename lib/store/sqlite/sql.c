@@ -173,10 +173,11 @@ static const char *const sql[SQ__COUNT] = {
     /* The change feed (sqlite/feed.c): ?2, ?3 the (seq, key) cursor, ?4 the highest seq, ?5 the
      * page size (-1 = all). Both halves walk a (tenant_id, seq) index; SQLite merges them. */
     [SQ_SEQ_GET] = "SELECT value FROM meta WHERE key = 'seq'",
-    [SQ_MEMORY_CHANGES] = "SELECT key, seq, 0, deleted, expires_at, identity_id, type, embedding "
+    [SQ_MEMORY_CHANGES] = "SELECT key, seq, 0, deleted, expires_at, identity_id, type, embedding, "
+                          "session, created_at, updated_at, importance "
                           "FROM memories WHERE tenant_id = ?1 AND (seq, key) > (?2, ?3) "
                           "AND seq <= ?4 "
-                          "UNION ALL SELECT key, seq, 1, 0, 0, NULL, NULL, NULL "
+                          "UNION ALL SELECT key, seq, 1, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0 "
                           "FROM memory_tombstones WHERE tenant_id = ?1 AND (seq, key) > (?2, ?3) "
                           "AND seq <= ?4 ORDER BY 2, 1 LIMIT ?5",
     [SQ_MEMORY_SEQS] = "SELECT key, seq FROM memories WHERE tenant_id = ?1 AND seq <= ?2",
