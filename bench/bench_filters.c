@@ -1,7 +1,8 @@
 /* bench_filters — filtered search and count on one large tenant, on a fresh temporary SQLite
  * database: N memories (default 100000) with caller-given random unit vectors (no embedding
  * cost), each in one of S conversations (default N/100, so about 100 each) with importance
- * spread over 0..1, added by the tenant's system actor in batches of 1000. Then Q searches
+ * spread over 0..1, owned by one identity and added by the tenant's system actor in batches of
+ * 1000. Then Q searches
  * (default 200, vector mode, k 10, a random vector each) with no filter, with a session, with
  * a created-time range holding about a tenth of the tenant, and with an importance range;
  * and mn_memory_count without a filter, with a session and with the time range. Prints the
@@ -122,6 +123,7 @@ int main(int argc, char **argv)
     int dim = mn_embed_dim(db);
     mn_actor sys = {.version = MN_ACTOR_VERSION, .tenant = "acme"};
     ok(db, mn_tenant_create(db, "acme", NULL), "tenant");
+    ok(db, mn_identity_create(db, &sys, "owner", "agent", NULL, NULL), "identity");
     enum { BATCH = 1000 };
     static char texts[BATCH][48], names[BATCH][24];
     mn_memory_input in[BATCH];
@@ -142,7 +144,8 @@ int main(int argc, char **argv)
             snprintf(texts[j], sizeof texts[j], "note %d", done + j);
             snprintf(names[j], sizeof names[j], "s%d", (int)(uniform() * sessions));
             random_vector(vecs + (size_t)j * (size_t)dim, dim);
-            in[j] = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION, .text = texts[j],
+            in[j] = (mn_memory_input){.version = MN_MEMORY_INPUT_VERSION, .identity = "owner",
+                                      .text = texts[j],
                                       .importance = uniform(), .session = names[j],
                                       .embedding = vecs + (size_t)j * (size_t)dim, .dim = dim};
         }

@@ -265,6 +265,10 @@ struct mni_store_ops {
     int (*memory_hash_backfill)(struct mni_store *s, size_t *hashed);
     int (*memory_get)(struct mni_store *s, const char *tenant_id, const char *id,
                       const struct mni_store_query *q, mn_memory **out);
+    /* How many memories q selects, by one count in the store; q has no metadata filter (the
+     * caller walks memory_list for that). */
+    int (*memory_count)(struct mni_store *s, const char *tenant_id,
+                        const struct mni_store_query *q, size_t *count);
     /* Newest first, at most q->limit rows; next_cursor set when more may follow. */
     int (*memory_list)(struct mni_store *s, const char *tenant_id, const struct mni_store_query *q,
                        mn_memories **out);

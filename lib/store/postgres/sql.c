@@ -121,6 +121,11 @@ static const char *const sql[PGS__COUNT] = {
     [PGS_MEMORY_LIST] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = $1 AND "
                         "($2::text IS NULL OR id < $2::text) AND" SELECTED
                         "ORDER BY id DESC LIMIT $7::bigint",
+    /* How many PGS_MEMORY_LIST would return, every page: $2 and $7 as there (NULL: from the
+     * newest, no limit). */
+    [PGS_MEMORY_COUNT] = "SELECT count(*) FROM (SELECT 1 FROM memories WHERE tenant_id = $1 AND "
+                         "($2::text IS NULL OR id < $2::text) AND" SELECTED
+                         "LIMIT $7::bigint) m",
     [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = $3, type = $4, metadata = $5, "
                           "importance = $6, version = $7, updated_at = $8, seq = $9, "
                           "embedding = $10, content_hash = $12, "

@@ -119,6 +119,12 @@ static const char *const sql[SQ__COUNT] = {
                                   "AND identity_id = ?6 AND session = ?29 AND id < ?2 AND"
                                   VISIBLE "AND (?5 IS NULL OR type = ?5) " FILTERS
                                   "ORDER BY id DESC",
+    /* How many the list statements would return, every page (sqlite/memory.c). */
+    [SQ_MEMORY_COUNT] = "SELECT count(*) FROM memories WHERE tenant_id = ?1 AND" VISIBLE
+                        "AND (?5 IS NULL OR type = ?5) " FILTERS,
+    [SQ_MEMORY_COUNT_BY_IDENTITY] = "SELECT count(*) FROM memories WHERE tenant_id = ?1 "
+                                    "AND identity_id = ?6 AND" VISIBLE
+                                    "AND (?5 IS NULL OR type = ?5) " FILTERS,
     [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = ?3, type = ?4, metadata = ?5, importance = ?6, "
                          "version = ?7, updated_at = ?8, seq = ?9, embedding = ?10, "
                          "content_hash = ?12, external_key = COALESCE(?13, external_key), "
