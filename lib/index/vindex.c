@@ -691,17 +691,16 @@ static void *worker_main(void *arg)
 
 /* ---- searching ------------------------------------------------------------------------------ */
 
-/* Which interned names of one kind (identities, types, sessions) a query accepts: NULL when
- * it names none (any passes), else one flag per name, and how many keys the accepted names
- * hold (from count, NULL: the size of their key list in lists). */
+/* Which interned names of one kind (identities, types, sessions) a query accepts. */
 struct name_filter {
-    unsigned char *ok;
-    size_t keys;
+    unsigned char *ok; /* one flag per name; NULL: the query names none (any passes) */
+    size_t keys;       /* how many keys the accepted names hold */
 };
 
 /* The names q accepts of one kind: the one name (one, NULL: no condition) and any of the list
- * (n names, 0: no condition), both holding when both are given. MN_OK or MN_ENOMEM; *none
- * set when no name of the index passes. */
+ * (n names, 0: no condition), both holding when both are given; their keys counted from count
+ * (one per name) or, when it is NULL, from the sizes of their lists. MN_OK or MN_ENOMEM;
+ * *none set when no name of the index passes. */
 static int name_filter_make(const struct vx_names *names, const char *one,
                             const char *const *list, size_t n, const struct vx_keys *lists,
                             const size_t *count, struct name_filter *nf, int *none)
