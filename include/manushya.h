@@ -897,7 +897,8 @@ MN_API int mn_memory_delete_many(mn_db *db, const mn_actor *actor, const char *c
  *  - mn_memory_count: *count receives how many memories mn_memory_list would return with
  *    this filter, over every page. An actor for whom no policy looks at memory data (the
  *    system actor, or an identity whose policies decide by action alone) gets one count
- *    from the store; otherwise the matching rows are read and each checked as list does,
+ *    from the store (since 1.5), unless the filter has a metadata condition; otherwise the
+ *    matching rows are read and each checked as list does,
  *    so the work grows with the matches (no MN_LIST_READ_MAX bound: the answer is exact).
  *  - mn_memory_delete_where: deletes (mode MN_DELETE_SOFT or MN_DELETE_HARD) every memory
  *    the filter matches that the actor may read, all or none: one of them the actor may not

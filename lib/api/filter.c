@@ -223,30 +223,11 @@ void mni_query_release(struct mni_query_owned *o)
     memset(o, 0, sizeof *o);
 }
 
-/* Whether s (NULL: none) is one of the n strings; n 0 is no condition. */
-static int in_list(const char *const *list, size_t n, const char *s)
-{
-    for (size_t i = 0; s && i < n; i++)
-        if (strcmp(list[i], s) == 0)
-            return 1;
-    return n == 0;
-}
-
-static int in_range(int64_t t, int64_t after, int64_t before)
-{
-    return t >= after && t < MNI_QUERY_BEFORE(before);
-}
-
 int mni_query_selects(const struct mni_store_query *q, const mn_memory *m)
 {
-    if ((q->identity_id && strcmp(m->identity_id, q->identity_id) != 0) ||
-        (q->type && strcmp(m->type, q->type) != 0) ||
-        !in_list(q->sessions, q->n_sessions, m->session) ||
-        !in_list(q->types, q->n_types, m->type) ||
-        !in_list(q->identities, q->n_identities, m->identity_id) ||
-        !in_range(m->created_at, q->created_after, q->created_before) ||
-        !in_range(m->updated_at, q->updated_after, q->updated_before) ||
-        m->importance < MNI_QUERY_IMPORTANCE_MIN(q) || m->importance > MNI_QUERY_IMPORTANCE_MAX(q))
+    const struct mni_query_fields f = { m->identity_id, m->type, m->session, m->created_at,
+                                        m->updated_at, m->importance };
+    if (!mni_query_selects_fields(q, &f))
         return 0;
     if (!q->metadata)
         return 1;

@@ -301,11 +301,9 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
 {
     size_t first = mni_rank_want(rank);
     int by_vector = opt->mode != MN_SEARCH_KEYWORD, by_words = opt->mode != MN_SEARCH_VECTOR;
-    /* A store that searches itself (postgres with pgvector) serves instead of the index. */
-    /* A list or a range the index's attributes do not hold: the exact scan, whose query
-     * tests them. */
-    struct vector_source src = { db->index != NULL && !mni_query_has_more(q),
-                                 db->store->ops->memory_search != NULL };
+    /* A store that searches itself (postgres with pgvector) serves instead of the index. The
+     * index's attributes test every condition but metadata (lists and ranges included). */
+    struct vector_source src = { db->index != NULL, db->store->ops->memory_search != NULL };
     char **words = NULL;
     size_t nwords = 0;
     int rc = by_words ? mni_keywords_query(db->store, who->tenant->id, opt->query, &words,

@@ -395,10 +395,10 @@ static void part_load(mni_vindex *vx, struct vx_part *p)
 /* ---- catching up ---------------------------------------------------------------------------- */
 
 struct page_item {
-    int64_t key, seq, expires_at;
-    uint64_t vhash;
-    int gone, deleted, skip;
-    char *ident, *type;
+    int64_t key;
+    struct vx_values v;
+    int gone, skip;
+    char *ident, *type, *session;
     size_t vec; /* index of its vector in page.vecs */
 };
 
@@ -419,16 +419,21 @@ static int page_add(void *ctx, const struct mni_change *c)
     struct page_item *it = &pg->it[pg->n];
     memset(it, 0, sizeof *it);
     it->key = c->key;
-    it->seq = c->seq;
+    it->v.seq = c->seq;
     it->gone = c->gone || !c->embedding;
     if (!it->gone) {
-        it->deleted = c->deleted;
-        it->expires_at = c->expires_at;
+        it->v.deleted = c->deleted;
+        it->v.expires_at = c->expires_at;
+        it->v.created_at = c->created_at;
+        it->v.updated_at = c->updated_at;
+        it->v.importance = c->importance;
         it->ident = strdup(c->identity_id);
         it->type = strdup(c->type);
-        if (!it->ident || !it->type) {
+        it->session = c->session ? strdup(c->session) : NULL;
+        if (!it->ident || !it->type || (c->session && !it->session)) {
             free(it->ident);
             free(it->type);
+            free(it->session);
             pg->err = MN_ENOMEM;
             return 1;
         }
@@ -444,6 +449,7 @@ static void page_clear(struct page *pg)
     for (size_t i = 0; i < pg->n; i++) {
         free(pg->it[i].ident);
         free(pg->it[i].type);
+        free(pg->it[i].session);
     }
     pg->n = 0;
     pg->err = 0;
@@ -454,7 +460,7 @@ static int by_key_seq(const void *a, const void *b)
     const struct page_item *x = *(struct page_item *const *)a, *y = *(struct page_item *const *)b;
     if (x->key != y->key)
         return x->key < y->key ? -1 : 1;
-    return (x->seq > y->seq) - (x->seq < y->seq);
+    return (x->v.seq > y->v.seq) - (x->v.seq < y->v.seq);
 }
 
 /* Applies one page to p (p->mu held): the graph first, then the attributes under the write
@@ -489,7 +495,7 @@ static int apply_page(mni_vindex *vx, struct vx_part *p, struct page *pg)
             continue;
         }
         const float *v = pg->vecs + it->vec * (size_t)pg->dim;
-        uint64_t vh = it->vhash = mni_hash64(v, vbytes, 0);
+        uint64_t vh = it->v.vhash = mni_hash64(v, vbytes, 0);
         if (in_graph && a >= 0 && p->at.a[a].vhash == vh)
             continue; /* the attributes changed, not the vector */
         if (in_graph) {
@@ -534,8 +540,7 @@ static int apply_page(mni_vindex *vx, struct vx_part *p, struct page *pg)
         if (it->gone)
             vx_attrs_del(&p->at, it->key);
         else
-            rc = vx_attrs_put(&p->at, it->key, it->seq, it->expires_at, it->vhash, it->ident,
-                              it->type, it->deleted);
+            rc = vx_attrs_put(&p->at, it->key, &it->v, it->ident, it->type, it->session);
     }
     __atomic_store_n(&p->count, p->at.n, __ATOMIC_RELAXED);
     pthread_rwlock_unlock(&p->rw);
@@ -625,7 +630,7 @@ static void catch_up(mni_vindex *vx, struct vx_part *p)
         }
         /* More may share the last seq (one transaction's tombstones): resume after the last
          * (seq, key) read, and publish only the seqs read to the end. */
-        after = pg->it[pg->n - 1].seq;
+        after = pg->it[pg->n - 1].v.seq;
         after_key = pg->it[pg->n - 1].key;
         __atomic_store_n(&p->applied, after - 1, __ATOMIC_RELEASE);
         page_clear(pg);
@@ -688,9 +693,48 @@ static void *worker_main(void *arg)
 
 /* ---- searching ------------------------------------------------------------------------------ */
 
+/* Which interned names of one kind (identities, types, sessions) a query accepts. */
+struct name_filter {
+    unsigned char *ok; /* one flag per name; NULL: the query names none (any passes) */
+    size_t keys;       /* how many keys the accepted names hold */
+};
+
+/* The names q accepts of one kind: the one name (one, NULL: no condition) and any of the list
+ * (n names, 0: no condition), both holding when both are given; their keys counted from count
+ * (one per name) or, when it is NULL, from the sizes of their lists. MN_OK or MN_ENOMEM;
+ * *none set when no name of the index passes. */
+static int name_filter_make(const struct vx_names *names, const char *one,
+                            const char *const *list, size_t n, const struct vx_keys *lists,
+                            const size_t *count, struct name_filter *nf, int *none)
+{
+    nf->ok = NULL;
+    nf->keys = 0;
+    if (!one && !n)
+        return MN_OK;
+    if (!(nf->ok = calloc(names->n ? names->n : 1, 1)))
+        return MN_ENOMEM;
+    int32_t only = one ? vx_name_find(names, one) : -1;
+    if (n) {
+        for (size_t i = 0; i < n; i++) {
+            int32_t id = vx_name_find(names, list[i]);
+            if (id >= 0 && (!one || id == only))
+                nf->ok[id] = 1;
+        }
+    } else if (only >= 0) {
+        nf->ok[only] = 1;
+    }
+    for (size_t id = 0; id < names->n; id++)
+        if (nf->ok[id])
+            nf->keys += count ? count[id] : lists[id].n;
+    *none |= nf->keys == 0;
+    return MN_OK;
+}
+
 struct filt {
     const struct vx_attrs *at;
-    int32_t ident, type; /* -1: any */
+    const struct mni_store_query *q;
+    struct name_filter ident, type, session;
+    int ranged;  /* q has a range (created, updated, importance) */
     unsigned flags;
     int64_t now;
     const struct keyset *skip; /* keys the search scores from the feed */
@@ -698,9 +742,12 @@ struct filt {
 
 static int attr_ok(const struct filt *f, const struct vx_attr *a)
 {
-    return (f->ident < 0 || a->ident == f->ident) && (f->type < 0 || a->type == f->type) &&
+    return (!f->ident.ok || f->ident.ok[a->ident]) && (!f->type.ok || f->type.ok[a->type]) &&
+           (!f->session.ok || (a->session >= 0 && f->session.ok[a->session])) &&
            ((f->flags & MN_WITH_DELETED) || !a->deleted) &&
-           ((f->flags & MN_WITH_EXPIRED) || !a->expires_at || a->expires_at > f->now);
+           ((f->flags & MN_WITH_EXPIRED) || !a->expires_at || a->expires_at > f->now) &&
+           (!f->ranged ||
+            mni_query_ranges_hold(f->q, a->created_at, a->updated_at, a->importance));
 }
 
 static int accept_key(void *ctx, int64_t key)
@@ -732,60 +779,96 @@ static int overlay_add(void *ctx, const struct mni_change *c)
     }
     const struct mni_store_query *q = o->q;
     if (c->gone || !c->embedding || (c->deleted && !(q->flags & MN_WITH_DELETED)) ||
-        (c->expires_at && c->expires_at <= q->now && !(q->flags & MN_WITH_EXPIRED)) ||
-        (q->identity_id && strcmp(c->identity_id, q->identity_id) != 0) ||
-        (q->type && strcmp(c->type, q->type) != 0))
+        (c->expires_at && c->expires_at <= q->now && !(q->flags & MN_WITH_EXPIRED)))
         return 0;
-    mni_topk_push(&o->top, c->key, mni_ip(o->vec, c->embedding, o->dim));
+    const struct mni_query_fields fields = { c->identity_id, c->type, c->session, c->created_at,
+                                             c->updated_at, c->importance };
+    if (mni_query_selects_fields(q, &fields))
+        mni_topk_push(&o->top, c->key, mni_ip(o->vec, c->embedding, o->dim));
     return 0;
 }
 
-/* The want best of the partition (rw read-locked) for q, minus the keys in skip. */
-static int part_search(mni_vindex *vx, struct vx_part *p, const struct mni_store_query *q,
-                       const float *vec, size_t want, int ef, const struct keyset *skip,
-                       struct mni_hit *out, size_t *n)
+/* Records sampled to estimate how many keys q's ranges let through. */
+#define RANGE_SAMPLE 256
+
+/* The share of at's keys that q's ranges let through, from an even sample of the records (a
+ * range has no counts to read). */
+static double range_share(const struct filt *f)
+{
+    const struct vx_attrs *at = f->at;
+    size_t step = at->n > RANGE_SAMPLE ? at->n / RANGE_SAMPLE : 1, seen = 0, pass = 0;
+    for (size_t i = 0; i < at->n; i += step, seen++) {
+        const struct vx_attr *a = &at->a[i];
+        pass += mni_query_ranges_hold(f->q, a->created_at, a->updated_at, a->importance);
+    }
+    return seen ? (double)pass / (double)seen : 1.0;
+}
+
+/* The keys of the accepted names' lists (nf of lists) that f accepts, into keys. */
+static size_t listed_keys(struct filt *f, const struct name_filter *nf,
+                          const struct vx_keys *lists, size_t nlists, int64_t *keys)
+{
+    size_t m = 0;
+    for (size_t id = 0; id < nlists; id++)
+        for (size_t i = 0; nf->ok[id] && i < lists[id].n; i++)
+            if (accept_key(f, lists[id].k[i]))
+                keys[m++] = lists[id].k[i];
+    return m;
+}
+
+static void filt_free(struct filt *f)
+{
+    free(f->ident.ok);
+    free(f->type.ok);
+    free(f->session.ok);
+}
+
+/* part_search with the filter made. */
+static int filtered_search(mni_vindex *vx, struct vx_part *p, struct filt *f,
+                           const float *vec, size_t want, int ef, struct mni_hit *out, size_t *n)
 {
     const struct vx_attrs *at = &p->at;
-    struct filt f = { at, -1, -1, q->flags, q->now, skip };
-    *n = 0;
-    if (!at->n)
-        return MN_OK;
-    if (q->identity_id && (f.ident = vx_name_find(&at->idents, q->identity_id)) < 0)
-        return MN_OK; /* no memory of that identity in the index */
-    if (q->type && (f.type = vx_name_find(&at->types, q->type)) < 0)
-        return MN_OK;
-    /* How many keys pass, assuming the filters independent. */
+    /* How many keys pass, assuming the conditions independent: the names' own counts, the
+     * deleted count, a sample for the ranges. */
     double total = (double)at->n, est = total;
-    if (f.ident >= 0)
-        est *= (double)at->by_ident[f.ident].n / total;
-    if (f.type >= 0)
-        est *= (double)at->type_count[f.type] / total;
-    if (!(q->flags & MN_WITH_DELETED))
+    const struct name_filter *kinds[3] = { &f->ident, &f->type, &f->session };
+    for (int k = 0; k < 3; k++)
+        if (kinds[k]->ok)
+            est *= (double)kinds[k]->keys / total;
+    if (!(f->flags & MN_WITH_DELETED))
         est *= (total - (double)at->ndeleted) / total;
+    if (f->ranged)
+        est *= range_share(f);
     if (est < 1)
         est = 1;
     size_t efe = (size_t)(ef > 0 ? ef : vx->params.ef_search);
     if (efe < want)
         efe = want;
+    /* The smallest key lists that hold every key passing: the accepted identities' or
+     * sessions', else every key. */
+    const struct name_filter *by = NULL;
+    if (f->ident.ok)
+        by = &f->ident;
+    if (f->session.ok && (!by || f->session.keys < by->keys))
+        by = &f->session;
     /* Costs in distance computations: a filtered graph search visits about
      * 9 ef / selectivity^0.75 nodes (the HNSW core's measurements); the exact scan scores the
-     * filtered keys and looks at each key it enumerates (an identity's list, or every key). */
+     * filtered keys and looks at each key it enumerates (the lists, or every key). */
     double graph = 9.0 * (double)efe * pow(est / total, -0.75);
-    double listed = f.ident >= 0 ? (double)at->by_ident[f.ident].n : total;
+    double listed = by ? (double)by->keys : total;
     double exact = est + 0.1 * listed;
     if (exact <= graph || est <= EXACT_ALWAYS || efe >= at->n) {
-        size_t cap = f.ident >= 0 ? at->by_ident[f.ident].n : at->n, m = 0;
+        size_t cap = by ? by->keys : at->n, m = 0;
         int64_t *keys = malloc((cap ? cap : 1) * sizeof *keys);
         if (!keys)
             return MN_ENOMEM;
-        if (f.ident >= 0) {
-            const struct vx_keys *l = &at->by_ident[f.ident];
-            for (size_t i = 0; i < l->n; i++)
-                if (accept_key(&f, l->k[i]))
-                    keys[m++] = l->k[i];
+        if (by == &f->ident) {
+            m = listed_keys(f, by, at->by_ident, at->idents.n, keys);
+        } else if (by == &f->session) {
+            m = listed_keys(f, by, at->by_session, at->sessions.n, keys);
         } else {
             for (size_t i = 0; i < at->n; i++)
-                if (attr_ok(&f, &at->a[i]) && !keyset_has(skip, at->a[i].key))
+                if (attr_ok(f, &at->a[i]) && !keyset_has(f->skip, at->a[i].key))
                     keys[m++] = at->a[i].key;
         }
         int rc = mni_hnsw_score_keys(p->h, vec, keys, m, want, out, n);
@@ -794,7 +877,35 @@ static int part_search(mni_vindex *vx, struct vx_part *p, const struct mni_store
         return rc;
     }
     COUNT(vx, graph);
-    return mni_hnsw_search(p->h, vec, want, (int)efe, accept_key, &f, out, n);
+    return mni_hnsw_search(p->h, vec, want, (int)efe, accept_key, f, out, n);
+}
+
+/* The want best of the partition (rw read-locked) for q (all but its metadata), minus the
+ * keys in skip. */
+static int part_search(mni_vindex *vx, struct vx_part *p, const struct mni_store_query *q,
+                       const float *vec, size_t want, int ef, const struct keyset *skip,
+                       struct mni_hit *out, size_t *n)
+{
+    const struct vx_attrs *at = &p->at;
+    struct filt f = { .at = at, .q = q, .ranged = mni_query_has_range(q), .flags = q->flags,
+                      .now = q->now, .skip = skip };
+    *n = 0;
+    if (!at->n)
+        return MN_OK;
+    int none = 0;
+    int rc = name_filter_make(&at->idents, q->identity_id, q->identities, q->n_identities,
+                              at->by_ident, NULL, &f.ident, &none);
+    if (rc == MN_OK)
+        rc = name_filter_make(&at->types, q->type, q->types, q->n_types, NULL, at->type_count,
+                              &f.type, &none);
+    if (rc == MN_OK)
+        rc = name_filter_make(&at->sessions, NULL, q->sessions, q->n_sessions, at->by_session,
+                              NULL, &f.session, &none);
+    /* A name the index has no key of: nothing passes. */
+    if (rc == MN_OK && !none)
+        rc = filtered_search(vx, p, &f, vec, want, ef, out, n);
+    filt_free(&f);
+    return rc;
 }
 
 int mni_vindex_search(mni_vindex *vx, const char *tenant_id, const struct mni_store_query *q,

@@ -3,8 +3,9 @@
  * and serves search.
  *
  * Partitions: one HNSW graph (index/hnsw.h) per tenant, so that no query can reach another
- * tenant's vectors, each with per-key attributes (index/vindex_attr.h: identity, type, expiry,
- * soft-deleted) that filters test during graph traversal, and the highest store seq it has
+ * tenant's vectors, each with per-key attributes (index/vindex_attr.h: identity, type, session,
+ * created and updated times, importance, expiry, soft-deleted) that filters test during graph
+ * traversal, and the highest store seq it has
  * applied: every change with a seq up to it is in the partition.
  *
  * Following: the store reports each commit (mni_store_changed); a background thread (one per
@@ -24,12 +25,16 @@
  * bulk import or while a partition is first built), the search is handed back to the caller
  * for an exact scan of the store (*served = 0), as it is when there is no index at all.
  *
- * Filtered search: an estimate of the filter's selectivity (from the attributes' counts per
- * identity and type, and the deleted count) picks the cheaper plan: graph traversal with the
- * filter (about 9 ef / selectivity^0.75 distance computations, per the HNSW core's
- * measurements), or an exact scan of the filtered keys from the in-memory vectors
- * (mni_hnsw_score_keys), which small sets (an identity's few memories, a rare type) get.
- * Metadata is not in the attributes: the caller post-filters the rows it fetches, widening k.
+ * Filtered search: every condition of a filter but metadata (identity, type, session, any-of
+ * lists of them, created/updated/importance ranges, deleted, expired) is tested on the
+ * attributes. An estimate of the filter's selectivity (from the attributes' counts per
+ * identity, type and session, the deleted count, and a sample of the records for ranges) picks
+ * the cheaper plan: graph traversal with the filter (about 9 ef / selectivity^0.75 distance
+ * computations, per the HNSW core's measurements), or an exact scan of the filtered keys from
+ * the in-memory vectors (mni_hnsw_score_keys), which small sets (an identity's few memories, a
+ * conversation, a rare type, a narrow range) get, enumerated from the identities' or sessions'
+ * key lists when the filter names them. Metadata is not in the attributes: the caller
+ * post-filters the rows it fetches, widening k.
  *
  * Persistence: on close (and by the background thread every 100,000 changes, or half the
  * partition if more), each partition of at least MNI_VINDEX_SAVE_MIN keys (or that came from a
@@ -74,7 +79,7 @@ void mni_vindex_close(mni_vindex *vx);
 void mni_vindex_changed(mni_vindex *vx, const char *tenant_id);
 
 /* Pushes into top (its k is want) the want best hits for the unit vector vec among what q
- * selects (identity, type, flags, now; NOT metadata: the caller checks it on the rows), or sets
+ * selects (everything but metadata, which the caller checks on the rows), or sets
  * *served to 0 when the index cannot answer now (the caller scans exactly). ef <= 0: the
  * handle's. Returns MN_OK unless memory ran out. */
 int mni_vindex_search(mni_vindex *vx, const char *tenant_id, const struct mni_store_query *q,

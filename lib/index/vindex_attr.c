@@ -1,12 +1,14 @@
 /* Per-key attributes of a vector index partition, and their file (see vindex_attr.h).
  *
- * File format (native byte order, rejected elsewhere by a byte-order mark):
- *   header, 80 bytes: magic "MNVXATR1", u32 version, u32 BOM, u64 seq, u64 records,
- *     u64 identities, u64 types, u64 payload bytes, u64 XXH64(payload), u64 token (the caller's:
- *     vindex.c matches it with the database), u64 XXH64(bytes 0..71)
- *   payload: the identities then the types, each as u32 length + bytes (no NUL); then the
- *     records, 48 bytes each: key, seq, expires_at, vhash (8 bytes each), ident, type (4 each),
- *     deleted (1), 7 zero bytes.
+ * File format (native byte order, rejected elsewhere by a byte-order mark), version 2 (a
+ * version 1 file, without sessions, times and importance, is not ours: the partition is rebuilt):
+ *   header, 88 bytes: magic "MNVXATR1", u32 version, u32 BOM, u64 seq, u64 records,
+ *     u64 identities, u64 types, u64 sessions, u64 payload bytes, u64 XXH64(payload), u64 token
+ *     (the caller's: vindex.c matches it with the database), u64 XXH64(bytes 0..79)
+ *   payload: the identities, the types, then the sessions, each as u32 length + bytes (no NUL);
+ *     then the records, 72 bytes each: key, seq, expires_at, vhash, created_at, updated_at,
+ *     importance (IEEE double's bits) (8 bytes each), ident, type, session (u32 max: none)
+ *     (4 each), deleted (1), 3 zero bytes.
  * Everything is checked before use: sums, sizes against the file's, name indexes, unique keys
  * and names. A file that fails is MN_ECORRUPT, never a crash. */
 #include "index/vindex_attr.h"
@@ -23,10 +25,11 @@
 #include <unistd.h>
 
 #define MAGIC "MNVXATR1"
-#define VERSION 1u
+#define VERSION 2u
 #define BOM 0x01020304u
-#define HDR 80
-#define REC 48
+#define HDR 88
+#define REC 72
+#define NO_SESSION 0xffffffffu
 #define MAX_NAME 4096
 
 static uint64_t str_hash(const char *s)
@@ -126,10 +129,14 @@ void vx_attrs_free(struct vx_attrs *t)
 {
     for (size_t i = 0; i < t->idents.n; i++)
         free(t->by_ident[i].k);
+    for (size_t i = 0; i < t->sessions.n; i++)
+        free(t->by_session[i].k);
     free(t->by_ident);
+    free(t->by_session);
     free(t->type_count);
     names_free(&t->idents);
     names_free(&t->types);
+    names_free(&t->sessions);
     free(t->a);
     free(t->map);
     memset(t, 0, sizeof *t);
@@ -140,9 +147,12 @@ size_t vx_attrs_bytes(const struct vx_attrs *t)
     size_t b = t->cap * sizeof *t->a + t->mcap * sizeof *t->map +
                t->idents.cap * (sizeof(char *) + sizeof *t->by_ident) +
                t->types.cap * (sizeof(char *) + sizeof(size_t)) +
-               (t->idents.mcap + t->types.mcap) * sizeof(int32_t);
+               t->sessions.cap * (sizeof(char *) + sizeof *t->by_session) +
+               (t->idents.mcap + t->types.mcap + t->sessions.mcap) * sizeof(int32_t);
     for (size_t i = 0; i < t->idents.n; i++)
         b += t->by_ident[i].cap * sizeof(int64_t) + strlen(t->idents.s[i]) + 1;
+    for (size_t i = 0; i < t->sessions.n; i++)
+        b += t->by_session[i].cap * sizeof(int64_t) + strlen(t->sessions.s[i]) + 1;
     for (size_t i = 0; i < t->types.n; i++)
         b += strlen(t->types.s[i]) + 1;
     return b;
@@ -198,36 +208,35 @@ static int reserve_one(struct vx_attrs *t)
     return MN_OK;
 }
 
+/* Room for one more name in n and in side, its array of elem-sized entries per name (grown
+ * before interning, zeroed). */
+static int names_grow(struct vx_names *n, void **side, size_t elem)
+{
+    if (n->n + 1 <= n->cap && *side)
+        return MN_OK;
+    size_t cap = n->cap ? n->cap * 2 : 8;
+    unsigned char *g = realloc(*side, cap * elem);
+    if (!g)
+        return MN_ENOMEM;
+    memset(g + n->n * elem, 0, (cap - n->n) * elem);
+    *side = g;
+    char **s = realloc(n->s, cap * sizeof *s);
+    if (!s)
+        return MN_ENOMEM;
+    n->s = s;
+    n->cap = cap;
+    return MN_OK;
+}
+
 static int names_room(struct vx_attrs *t)
 {
-    /* by_ident and type_count follow the names' capacities (grown before interning). */
-    if (t->idents.n + 1 > t->idents.cap || !t->by_ident) {
-        size_t cap = t->idents.cap ? t->idents.cap * 2 : 8;
-        struct vx_keys *g = realloc(t->by_ident, cap * sizeof *g);
-        if (!g)
-            return MN_ENOMEM;
-        memset(g + t->idents.n, 0, (cap - t->idents.n) * sizeof *g);
-        t->by_ident = g;
-        char **s = realloc(t->idents.s, cap * sizeof *s);
-        if (!s)
-            return MN_ENOMEM;
-        t->idents.s = s;
-        t->idents.cap = cap;
-    }
-    if (t->types.n + 1 > t->types.cap || !t->type_count) {
-        size_t cap = t->types.cap ? t->types.cap * 2 : 8;
-        size_t *g = realloc(t->type_count, cap * sizeof *g);
-        if (!g)
-            return MN_ENOMEM;
-        memset(g + t->types.n, 0, (cap - t->types.n) * sizeof *g);
-        t->type_count = g;
-        char **s = realloc(t->types.s, cap * sizeof *s);
-        if (!s)
-            return MN_ENOMEM;
-        t->types.s = s;
-        t->types.cap = cap;
-    }
-    return MN_OK;
+    /* by_ident, type_count and by_session follow their names' capacities. */
+    int rc = names_grow(&t->idents, (void **)&t->by_ident, sizeof *t->by_ident);
+    if (rc == MN_OK)
+        rc = names_grow(&t->types, (void **)&t->type_count, sizeof *t->type_count);
+    if (rc == MN_OK)
+        rc = names_grow(&t->sessions, (void **)&t->by_session, sizeof *t->by_session);
+    return rc;
 }
 
 static int list_push(struct vx_keys *l, int64_t key, int32_t *pos)
@@ -245,75 +254,87 @@ static int list_push(struct vx_keys *l, int64_t key, int32_t *pos)
     return MN_OK;
 }
 
-/* Takes record i out of its identity's list. */
-static void list_remove(struct vx_attrs *t, int32_t i)
+/* Takes the key at pos out of list l, one of the identity lists (spos 0) or of the session
+ * lists (spos 1): the list's last key fills the gap. */
+static void list_remove(struct vx_attrs *t, struct vx_keys *l, int32_t pos, int spos)
 {
-    struct vx_keys *l = &t->by_ident[t->a[i].ident];
-    int32_t pos = t->a[i].ipos;
     int64_t last = l->k[--l->n];
     if ((size_t)pos != l->n) {
         l->k[pos] = last;
-        t->a[vx_attrs_find(t, last)].ipos = pos;
+        struct vx_attr *moved = &t->a[vx_attrs_find(t, last)];
+        *(spos ? &moved->spos : &moved->ipos) = pos;
     }
 }
 
-/* vx_attrs_put with the names interned already. */
-static int put_ids(struct vx_attrs *t, int64_t key, int64_t seq, int64_t expires_at,
-                   uint64_t vhash, int32_t iid, int32_t tid, int deleted)
+/* Takes record i out of its identity's and its session's lists. */
+static void lists_remove(struct vx_attrs *t, int32_t i, int ident, int session)
 {
-    int rc = MN_OK;
+    const struct vx_attr *a = &t->a[i];
+    int32_t sid = a->session, spos = a->spos;
+    if (ident)
+        list_remove(t, &t->by_ident[a->ident], a->ipos, 0);
+    if (session && sid >= 0)
+        list_remove(t, &t->by_session[sid], spos, 1);
+}
+
+/* vx_attrs_put with the names interned already (sid -1: no session). */
+static int put_ids(struct vx_attrs *t, int64_t key, const struct vx_values *v, int32_t iid,
+                   int32_t tid, int32_t sid)
+{
     int32_t i = vx_attrs_find(t, key);
+    int new_ident = i < 0 || t->a[i].ident != iid, new_session = i < 0 || t->a[i].session != sid;
+    int rc = i < 0 ? reserve_one(t) : MN_OK;
+    int32_t ipos = i < 0 ? 0 : t->a[i].ipos, spos = i < 0 ? -1 : t->a[i].spos;
+    /* Both pushes before anything changes: a failure leaves the key as it was. */
+    if (rc == MN_OK && new_ident)
+        rc = list_push(&t->by_ident[iid], key, &ipos);
+    if (rc == MN_OK && new_session && sid >= 0 &&
+        (rc = list_push(&t->by_session[sid], key, &spos)) != MN_OK && new_ident)
+        t->by_ident[iid].n--;
+    if (rc != MN_OK)
+        return rc;
     if (i < 0) {
-        rc = reserve_one(t);
-        if (rc != MN_OK)
-            return rc;
-        int32_t pos;
-        rc = list_push(&t->by_ident[iid], key, &pos);
-        if (rc != MN_OK)
-            return rc;
         i = (int32_t)t->n++;
-        t->a[i] = (struct vx_attr){ .key = key, .ident = iid, .type = tid, .ipos = pos };
+        t->a[i] = (struct vx_attr){ .key = key, .ident = iid, .type = tid, .session = -1 };
         t->map[slot_of(t, key)] = i;
         t->type_count[tid]++;
     } else {
-        struct vx_attr *a = &t->a[i];
-        if (a->ident != iid) {
-            int32_t pos;
-            rc = list_push(&t->by_ident[iid], key, &pos);
-            if (rc != MN_OK)
-                return rc;
-            list_remove(t, i);
-            a->ident = iid;
-            a->ipos = pos;
-        }
-        if (a->type != tid) {
-            t->type_count[a->type]--;
-            t->type_count[tid]++;
-            a->type = tid;
-        }
-        t->ndeleted -= a->deleted;
+        lists_remove(t, i, new_ident, new_session);
+        t->type_count[t->a[i].type]--;
+        t->type_count[tid]++;
+        t->ndeleted -= t->a[i].deleted;
     }
     struct vx_attr *a = &t->a[i];
-    a->seq = seq;
-    a->expires_at = expires_at;
-    a->vhash = vhash;
-    a->deleted = deleted != 0;
+    a->ident = iid;
+    a->ipos = ipos;
+    a->type = tid;
+    a->session = sid;
+    a->spos = sid >= 0 ? spos : -1;
+    a->seq = v->seq;
+    a->expires_at = v->expires_at;
+    a->created_at = v->created_at;
+    a->updated_at = v->updated_at;
+    a->importance = v->importance;
+    a->vhash = v->vhash;
+    a->deleted = v->deleted != 0;
     t->ndeleted += a->deleted;
     return MN_OK;
 }
 
-int vx_attrs_put(struct vx_attrs *t, int64_t key, int64_t seq, int64_t expires_at,
-                 uint64_t vhash, const char *ident, const char *type, int deleted)
+int vx_attrs_put(struct vx_attrs *t, int64_t key, const struct vx_values *v, const char *ident,
+                 const char *type, const char *session)
 {
     int rc = names_room(t);
     if (rc != MN_OK)
         return rc;
-    int32_t iid, tid;
+    int32_t iid, tid, sid = -1;
     int added;
     rc = names_intern(&t->idents, ident, strlen(ident), &iid, &added);
     if (rc == MN_OK)
         rc = names_intern(&t->types, type, strlen(type), &tid, &added);
-    return rc == MN_OK ? put_ids(t, key, seq, expires_at, vhash, iid, tid, deleted) : rc;
+    if (rc == MN_OK && session)
+        rc = names_intern(&t->sessions, session, strlen(session), &sid, &added);
+    return rc == MN_OK ? put_ids(t, key, v, iid, tid, sid) : rc;
 }
 
 void vx_attrs_del(struct vx_attrs *t, int64_t key)
@@ -321,7 +342,7 @@ void vx_attrs_del(struct vx_attrs *t, int64_t key)
     int32_t i = vx_attrs_find(t, key);
     if (i < 0)
         return;
-    list_remove(t, i);
+    lists_remove(t, i, 1, 1);
     t->type_count[t->a[i].type]--;
     t->ndeleted -= t->a[i].deleted;
     /* Backward-shift deletion keeps every probe chain unbroken (no tombstones). */
@@ -348,18 +369,17 @@ void vx_attrs_del(struct vx_attrs *t, int64_t key)
 
 int vx_attrs_save(const struct vx_attrs *t, const char *path, int64_t seq, uint64_t token)
 {
+    const struct vx_names *lists[3] = { &t->idents, &t->types, &t->sessions };
     size_t names = 0;
-    for (size_t i = 0; i < t->idents.n; i++)
-        names += 4 + strlen(t->idents.s[i]);
-    for (size_t i = 0; i < t->types.n; i++)
-        names += 4 + strlen(t->types.s[i]);
+    for (int l = 0; l < 3; l++)
+        for (size_t i = 0; i < lists[l]->n; i++)
+            names += 4 + strlen(lists[l]->s[i]);
     size_t payload = names + t->n * REC;
     unsigned char *buf = calloc(1, HDR + payload);
     if (!buf)
         return MN_ENOMEM;
     unsigned char *p = buf + HDR;
-    const struct vx_names *lists[2] = { &t->idents, &t->types };
-    for (int l = 0; l < 2; l++)
+    for (int l = 0; l < 3; l++)
         for (size_t i = 0; i < lists[l]->n; i++) {
             uint32_t len = (uint32_t)strlen(lists[l]->s[i]);
             mni_store32(p, len);
@@ -372,9 +392,15 @@ int vx_attrs_save(const struct vx_attrs *t, const char *path, int64_t seq, uint6
         mni_store64(p + 8, (uint64_t)a->seq);
         mni_store64(p + 16, (uint64_t)a->expires_at);
         mni_store64(p + 24, a->vhash);
-        mni_store32(p + 32, (uint32_t)a->ident);
-        mni_store32(p + 36, (uint32_t)a->type);
-        p[40] = a->deleted;
+        mni_store64(p + 32, (uint64_t)a->created_at);
+        mni_store64(p + 40, (uint64_t)a->updated_at);
+        uint64_t bits;
+        memcpy(&bits, &a->importance, sizeof bits);
+        mni_store64(p + 48, bits);
+        mni_store32(p + 56, (uint32_t)a->ident);
+        mni_store32(p + 60, (uint32_t)a->type);
+        mni_store32(p + 64, a->session < 0 ? NO_SESSION : (uint32_t)a->session);
+        p[68] = a->deleted;
     }
     memcpy(buf, MAGIC, 8);
     mni_store32(buf + 8, VERSION);
@@ -383,10 +409,11 @@ int vx_attrs_save(const struct vx_attrs *t, const char *path, int64_t seq, uint6
     mni_store64(buf + 24, t->n);
     mni_store64(buf + 32, t->idents.n);
     mni_store64(buf + 40, t->types.n);
-    mni_store64(buf + 48, payload);
-    mni_store64(buf + 56, mni_hash64(buf + HDR, payload, 0));
-    mni_store64(buf + 64, token);
-    mni_store64(buf + 72, mni_hash64(buf, 72, 0));
+    mni_store64(buf + 48, t->sessions.n);
+    mni_store64(buf + 56, payload);
+    mni_store64(buf + 64, mni_hash64(buf + HDR, payload, 0));
+    mni_store64(buf + 72, token);
+    mni_store64(buf + 80, mni_hash64(buf, 80, 0));
 
     struct mni_atomic_file af;
     int rc = mni_atomic_file_open(&af, path);
@@ -400,17 +427,19 @@ static int parse(const unsigned char *buf, size_t size, struct vx_attrs *t, int6
                  uint64_t *token)
 {
     if (size < HDR || memcmp(buf, MAGIC, 8) || mni_load32(buf + 8) != VERSION ||
-        mni_load32(buf + 12) != BOM || mni_load64(buf + 72) != mni_hash64(buf, 72, 0))
+        mni_load32(buf + 12) != BOM || mni_load64(buf + 80) != mni_hash64(buf, 80, 0))
         return MN_ECORRUPT;
     uint64_t n = mni_load64(buf + 24), ni = mni_load64(buf + 32), nt = mni_load64(buf + 40);
-    uint64_t payload = mni_load64(buf + 48);
-    if (payload != size - HDR || mni_hash64(buf + HDR, payload, 0) != mni_load64(buf + 56))
+    uint64_t ns = mni_load64(buf + 48), payload = mni_load64(buf + 56);
+    if (payload != size - HDR || mni_hash64(buf + HDR, payload, 0) != mni_load64(buf + 64))
         return MN_ECORRUPT;
     /* Every count is bounded by the bytes it takes, before anything is allocated. */
-    if (n > payload / REC || ni > payload / 4 || nt > payload / 4 || n >= INT32_MAX)
+    if (n > payload / REC || ni > payload / 4 || nt > payload / 4 || ns > payload / 4 ||
+        n >= INT32_MAX || ns >= NO_SESSION)
         return MN_ECORRUPT;
     const unsigned char *p = buf + HDR, *end = buf + size;
-    for (uint64_t i = 0; i < ni + nt; i++) {
+    struct vx_names *lists[3] = { &t->idents, &t->types, &t->sessions };
+    for (uint64_t i = 0; i < ni + nt + ns; i++) {
         if (end - p < 4)
             return MN_ECORRUPT;
         uint32_t len = mni_load32(p);
@@ -424,7 +453,7 @@ static int parse(const unsigned char *buf, size_t size, struct vx_attrs *t, int6
         char name[MAX_NAME + 1];
         memcpy(name, p + 4, len);
         name[len] = 0;
-        rc = names_intern(i < ni ? &t->idents : &t->types, name, len, &id, &added);
+        rc = names_intern(lists[(i >= ni) + (i >= ni + nt)], name, len, &id, &added);
         if (rc != MN_OK)
             return rc;
         if (!added) /* a name twice */
@@ -445,19 +474,26 @@ static int parse(const unsigned char *buf, size_t size, struct vx_attrs *t, int6
     if (map_grow(t, mcap) != MN_OK)
         return MN_ENOMEM;
     for (uint64_t i = 0; i < n; i++, p += REC) {
-        uint32_t iid = mni_load32(p + 32), tid = mni_load32(p + 36);
-        if (iid >= ni || tid >= nt || p[40] > 1)
+        uint32_t iid = mni_load32(p + 56), tid = mni_load32(p + 60), sid = mni_load32(p + 64);
+        if (iid >= ni || tid >= nt || (sid != NO_SESSION && sid >= ns) || p[68] > 1)
             return MN_ECORRUPT;
         int64_t key = (int64_t)mni_load64(p);
         if (vx_attrs_find(t, key) >= 0)
             return MN_ECORRUPT;
-        int rc = put_ids(t, key, (int64_t)mni_load64(p + 8), (int64_t)mni_load64(p + 16),
-                         mni_load64(p + 24), (int32_t)iid, (int32_t)tid, p[40]);
+        uint64_t bits = mni_load64(p + 48);
+        struct vx_values v = { .seq = (int64_t)mni_load64(p + 8),
+                               .expires_at = (int64_t)mni_load64(p + 16),
+                               .created_at = (int64_t)mni_load64(p + 32),
+                               .updated_at = (int64_t)mni_load64(p + 40),
+                               .vhash = mni_load64(p + 24), .deleted = p[68] };
+        memcpy(&v.importance, &bits, sizeof bits);
+        int rc = put_ids(t, key, &v, (int32_t)iid, (int32_t)tid,
+                         sid == NO_SESSION ? -1 : (int32_t)sid);
         if (rc != MN_OK)
             return rc;
     }
     *seq = (int64_t)mni_load64(buf + 16);
-    *token = mni_load64(buf + 64);
+    *token = mni_load64(buf + 72);
     return MN_OK;
 }
 

@@ -1,22 +1,35 @@
 /* The attributes a vector index partition keeps per key, so that a filtered search can decide
- * during graph traversal (identity, type, soft-deleted, expiry) without reading the store:
- * one dense array of fixed-size records, an open-addressing key -> record table, interned
- * identity ids and types, and per identity the list of its keys (to enumerate a small filtered
- * set for an exact scan). Not thread-safe: the partition's lock guards it (vindex.c). */
+ * during graph traversal (identity, type, session, created and updated times, importance,
+ * soft-deleted, expiry) without reading the store: one dense array of fixed-size records, an
+ * open-addressing key -> record table, interned identity ids, types and sessions, and per
+ * identity and per session the list of its keys (to enumerate a small filtered set for an
+ * exact scan). Not thread-safe: the partition's lock guards it (vindex.c). */
 #ifndef MNI_INDEX_VINDEX_ATTR_H
 #define MNI_INDEX_VINDEX_ATTR_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-struct vx_attr {
-    int64_t key;
+/* A key's values besides its names. */
+struct vx_values {
     int64_t seq;        /* of the change applied last */
     int64_t expires_at; /* 0 = never */
+    int64_t created_at, updated_at;
+    double importance;
     uint64_t vhash;     /* of the vector: tells a new vector from a change of attributes */
+    int deleted;        /* soft-deleted */
+};
+
+struct vx_attr {
+    int64_t key;
+    int64_t seq, expires_at, created_at, updated_at;
+    double importance;
+    uint64_t vhash;
     int32_t ident;      /* interned identity id */
     int32_t type;       /* interned type */
+    int32_t session;    /* interned session, -1: none */
     int32_t ipos;       /* position in its identity's key list */
+    int32_t spos;       /* position in its session's key list */
     uint8_t deleted;    /* soft-deleted */
     uint8_t mark;       /* scratch (load checks) */
 };
@@ -38,9 +51,10 @@ struct vx_attrs {
     size_t n, cap;
     int32_t *map; /* key -> index in a, -1 empty; at most half full */
     size_t mcap;
-    struct vx_names idents, types;
-    struct vx_keys *by_ident; /* idents.n lists (capacity idents.cap) */
-    size_t *type_count;       /* types.n counts */
+    struct vx_names idents, types, sessions;
+    struct vx_keys *by_ident;   /* idents.n lists (capacity idents.cap) */
+    struct vx_keys *by_session; /* sessions.n lists (capacity sessions.cap) */
+    size_t *type_count;         /* types.n counts */
     size_t ndeleted;
 };
 
@@ -51,8 +65,8 @@ int32_t vx_attrs_find(const struct vx_attrs *t, int64_t key);
 /* The interned id of s, or -1 when no key ever had it. */
 int32_t vx_name_find(const struct vx_names *n, const char *s);
 /* Sets key's attributes, adding it when absent. MN_OK or MN_ENOMEM (then nothing changed). */
-int vx_attrs_put(struct vx_attrs *t, int64_t key, int64_t seq, int64_t expires_at,
-                 uint64_t vhash, const char *ident, const char *type, int deleted);
+int vx_attrs_put(struct vx_attrs *t, int64_t key, const struct vx_values *v, const char *ident,
+                 const char *type, const char *session /* NULL: none */);
 /* Removes key (nothing when absent). */
 void vx_attrs_del(struct vx_attrs *t, int64_t key);
 /* Bytes held. */

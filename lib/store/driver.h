@@ -409,6 +409,8 @@ int mni_op_maint_done(struct mni_store *s, const char *task, const char *holder,
                        const struct mni_store_query *q, mn_memory **out); \
     int p##_memory_list(struct mni_store *st, const char *tenant_id, \
                         const struct mni_store_query *q, mn_memories **out); \
+    int p##_memory_count(struct mni_store *st, const char *tenant_id, \
+                         const struct mni_store_query *q, size_t *count); \
     int p##_memory_scan(struct mni_store *st, const char *tenant_id, \
                         const struct mni_store_query *q, mni_scan_fn fn, void *ctx); \
     int p##_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_t *keys, \
@@ -453,6 +455,7 @@ int mni_op_maint_done(struct mni_store *s, const char *task, const char *holder,
     .memory_insert = p##_memory_insert, \
     .memory_get = p##_memory_get, \
     .memory_list = p##_memory_list, \
+    .memory_count = p##_memory_count, \
     .memory_scan = p##_memory_scan, \
     .memory_get_keys = p##_memory_get_keys, \
     .memory_keyword_search = p##_memory_keyword_search, \

@@ -79,17 +79,39 @@ struct mni_store_query {
     double importance_min, importance_max;
 };
 
-/* Whether q has a condition beyond identity, type, flags and metadata (a list or a range),
- * which the vector index's attributes cannot test: such a search scans the store. */
+/* Whether q has a range. */
+static inline int mni_query_has_range(const struct mni_store_query *q)
+{
+    return q->created_after || q->created_before || q->updated_after || q->updated_before ||
+           q->importance_bounded;
+}
+/* Whether q has a condition beyond identity, type, flags and metadata (a list or a range). */
 static inline int mni_query_has_more(const struct mni_store_query *q)
 {
-    return q->sessions_json || q->types_json || q->identities_json || q->created_after ||
-           q->created_before || q->updated_after || q->updated_before || q->importance_bounded;
+    return q->sessions_json || q->types_json || q->identities_json || mni_query_has_range(q);
 }
 /* The bounds a backend binds for q's ranges: an unbounded side becomes the widest value. */
 #define MNI_QUERY_BEFORE(t) ((t) ? (t) : INT64_MAX)
 #define MNI_QUERY_IMPORTANCE_MIN(q) ((q)->importance_bounded ? (q)->importance_min : -1.0)
 #define MNI_QUERY_IMPORTANCE_MAX(q) ((q)->importance_bounded ? (q)->importance_max : 2.0)
+
+/* What of a memory q's conditions other than metadata, flags and expiry look at. */
+struct mni_query_fields {
+    const char *identity_id, *type, *session; /* session NULL: none */
+    int64_t created_at, updated_at;
+    double importance;
+};
+/* Whether q's identity, type, lists and ranges select a memory with these fields
+ * (store/query_fields.c): the one test of them in C, for rows and for feed changes alike. */
+int mni_query_selects_fields(const struct mni_store_query *q, const struct mni_query_fields *f);
+/* Whether q's ranges (created, updated, importance) hold these values. */
+static inline int mni_query_ranges_hold(const struct mni_store_query *q, int64_t created_at,
+                                        int64_t updated_at, double importance)
+{
+    return created_at >= q->created_after && created_at < MNI_QUERY_BEFORE(q->created_before) &&
+           updated_at >= q->updated_after && updated_at < MNI_QUERY_BEFORE(q->updated_before) &&
+           importance >= MNI_QUERY_IMPORTANCE_MIN(q) && importance <= MNI_QUERY_IMPORTANCE_MAX(q);
+}
 
 /* A memory row as written; the backend assigns seq. */
 struct mni_memory_row {
@@ -170,6 +192,9 @@ struct mni_change {
     int64_t expires_at;        /* 0 = never */
     const char *identity_id, *type;
     const void *embedding;     /* dim floats at any address, NULL when gone */
+    const char *session;       /* NULL: none */
+    int64_t created_at, updated_at;
+    double importance;
 };
 /* Nonzero stops the read. */
 typedef int (*mni_change_fn)(void *ctx, const struct mni_change *c);
@@ -240,6 +265,10 @@ struct mni_store_ops {
     int (*memory_hash_backfill)(struct mni_store *s, size_t *hashed);
     int (*memory_get)(struct mni_store *s, const char *tenant_id, const char *id,
                       const struct mni_store_query *q, mn_memory **out);
+    /* How many memories q selects, by one count in the store; q has no metadata filter (the
+     * caller walks memory_list for that). */
+    int (*memory_count)(struct mni_store *s, const char *tenant_id,
+                        const struct mni_store_query *q, size_t *count);
     /* Newest first, at most q->limit rows; next_cursor set when more may follow. */
     int (*memory_list)(struct mni_store *s, const char *tenant_id, const struct mni_store_query *q,
                        mn_memories **out);

@@ -27,14 +27,14 @@
 
 /* Where the savers put sizes and checksums (hnsw.c and vindex_attr.c, "Header"). */
 #define HNSW_HDR 128
-#define ATTR_HDR 80
+#define ATTR_HDR 88
 
 static void fix_sums(uint8_t *f, size_t size, int attr)
 {
     size_t hdr = attr ? ATTR_HDR : HNSW_HDR;
     if (size < hdr)
         return;
-    size_t at_size = attr ? 48 : 96, at_sum = attr ? 56 : 104, at_hdr_sum = attr ? 72 : 120;
+    size_t at_size = attr ? 56 : 96, at_sum = attr ? 64 : 104, at_hdr_sum = attr ? 80 : 120;
     mni_store64(f + at_size, size - hdr);
     mni_store64(f + at_sum, mni_hash64(f + hdr, size - hdr, 0));
     mni_store64(f + at_hdr_sum, mni_hash64(f, at_hdr_sum, 0));
@@ -73,7 +73,8 @@ static void use_attrs(const char *path)
             fuzz_assert(vx_attrs_find(&t, t.a[i].key) == (int32_t)i, "a loaded key is lost");
         int64_t fresh = INT64_MIN + 12345;
         if (vx_attrs_find(&t, fresh) < 0 &&
-            vx_attrs_put(&t, fresh, 1, 0, 0, "fuzz-identity", "fact", 0) == MN_OK)
+            vx_attrs_put(&t, fresh, &(struct vx_values){ .seq = 1 }, "fuzz-identity", "fact",
+                         "fuzz-session") == MN_OK)
             fuzz_assert(vx_attrs_find(&t, fresh) >= 0, "a key put is not found");
         if (t.n)
             vx_attrs_del(&t, t.a[0].key);

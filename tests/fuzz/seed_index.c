@@ -4,7 +4,8 @@
  *   ann-*        an index saved by mn_ann_save (24 vectors of dimension 4, m 2, one deleted);
  *   partition-*  a database partition's files as the vector index saves them (index/vindex.c:
  *                the graph by mni_hnsw_save with the applied seq, the attributes by
- *                vx_attrs_save with identities, types, an expiry and a soft delete).
+ *                vx_attrs_save with identities, types, sessions, times, importance, an
+ *                expiry and a soft delete).
  * Run by `make fuzz-seeds`; the corpus in the tree is its output.
  */
 #include "index/hnsw.h"
@@ -81,13 +82,18 @@ int main(int argc, char **argv)
     static const char *const idents[] = { "9b2f0e4c-identity-a", "9b2f0e4c-identity-b",
                                           "9b2f0e4c-identity-c" };
     static const char *const types[] = { "fact", "preference" };
+    static const char *const sessions[] = { "chat-1", "chat-2", NULL };
     if (mni_hnsw_create(DIM, &hp, &h) != MN_OK)
         die("mni_hnsw_create");
     for (int i = 0; i < N; i++) {
         vector(i, v);
         if (mni_hnsw_insert(h, i + 1, v) != MN_OK ||
-            vx_attrs_put(&t, i + 1, i + 1, i == 3 ? 1767225600000 : 0, (uint64_t)i * 2654435761u,
-                         idents[i % 3], types[i % 2], i == 7) != MN_OK)
+            vx_attrs_put(&t, i + 1, &(struct vx_values){ .seq = i + 1,
+                         .expires_at = i == 3 ? 1767225600000 : 0,
+                         .created_at = 1767225600000 + i, .updated_at = 1767225600000 + 2 * i,
+                         .importance = i / 10.0, .vhash = (uint64_t)i * 2654435761u,
+                         .deleted = i == 7 }, idents[i % 3], types[i % 2],
+                         sessions[i % 3]) != MN_OK)
             die("building the partition");
     }
     if (mni_hnsw_save(h, graph, N) != MN_OK || vx_attrs_save(&t, attrs, N, 0x5eed5eed) != MN_OK)

@@ -2006,6 +2006,69 @@ START_TEST(memory_delete_where)
 }
 END_TEST
 
+/* Count answers as many as a list shows, page after page: by one count in the store when no
+ * policy looks at the memories, by reading each match when one does (a policy that hides some
+ * of them by their type), with every kind of condition. */
+START_TEST(memory_count_as_list)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *types[] = {"fact", "secret"}, *sessions[] = {"a", "b"};
+    int64_t t0 = 0;
+    for (int i = 0; i < 12; i++) {
+        if (i == 6) {
+            usleep(20000);
+            t0 = th_now_ms();
+            usleep(20000);
+        }
+        mn_memory_input in = TH_IN(.text = th_fmt("line %d", i), .type = types[i % 3 == 0],
+                                   .session = sessions[i % 2]);
+        in.importance = i / 12.0;
+        th_add_in(w.db, &w.as_alice, &in);
+    }
+    const char *gone = th_add(w.db, &w.as_alice, "alice", "deleted line");
+    TH_OK(w.db, mn_memory_delete(w.db, &w.sys, gone, MN_DELETE_SOFT));
+    th_add(w.db, &w.as_alice, "bob", "bob's line");
+    mn_filter filters[] = {
+        {.version = MN_FILTER_VERSION},
+        {.version = MN_FILTER_VERSION, .session = "a"},
+        {.version = MN_FILTER_VERSION, .types = types, .n_types = 2, .sessions = sessions,
+         .n_sessions = 1},
+        {.version = MN_FILTER_VERSION, .created_after = t0, .importance_min = 0.6},
+        {.version = MN_FILTER_VERSION, .identity = "alice", .flags = MN_WITH_DELETED},
+        {.version = MN_FILTER_VERSION, .metadata = "{}"},
+    };
+    const size_t want_sys[] = {13, 6, 6, 4, 13, 13};
+    const mn_actor *actors[] = {&w.sys, &w.as_alice};
+    for (int policy = 0; policy < 2; policy++) {
+        for (size_t a = 0; a < 2; a++)
+            for (size_t f = 0; f < sizeof filters / sizeof *filters; f++) {
+                size_t listed, count = 999;
+                th_list_ids(w.db, actors[a], &filters[f], 0, &listed);
+                TH_OK(w.db, mn_memory_count(w.db, actors[a], &filters[f], &count));
+                ck_assert_msg(count == listed, "policy %d, actor %zu, filter %zu: count %zu, "
+                              "list %zu", policy, a, f, count, listed);
+                if (a == 0)
+                    ck_assert_uint_eq(count, want_sys[f]);
+            }
+        if (policy)
+            break;
+        /* A policy that looks at each memory: alice no longer reads the secrets. */
+        mn_policy_input pin = {.version = MN_POLICY_INPUT_VERSION, .role = "admin",
+                               .priority = 100,
+                               .rule = "{\"effect\":\"deny\",\"actions\":[\"read\"],"
+                                       "\"resource\":\"memory\",\"conditions\":{"
+                                       "\"resource_conditions\":{\"memory_types\":"
+                                       "[\"secret\"]}}}"};
+        TH_OK(w.db, mn_policy_add(w.db, &w.sys, &pin, NULL));
+    }
+    size_t count = 0;
+    TH_OK(w.db, mn_memory_count(w.db, &w.as_alice, NULL, &count));
+    ck_assert_uint_eq(count, 8); /* her 12, less the 4 secrets */
+    world_close(&w);
+}
+END_TEST
+
 /* Keep the last N of a conversation: the newest by created_at stay, the rest go. */
 START_TEST(memory_trim)
 {
@@ -3423,6 +3486,7 @@ Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void), in
         {"sessions", memory_filter_bad_input, 0},
         {"sessions", memory_delete_where, 0},
         {"sessions", memory_trim, 1},
+        {"sessions", memory_count_as_list, 0},
         {"sessions", memory_ttl_ms_expires_at, 1},
         {"memories", memory_seq_increases, 0},
         {"search", search_text, 0},

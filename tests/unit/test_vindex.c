@@ -1061,6 +1061,135 @@ START_TEST(config_and_options)
 }
 END_TEST
 
+/* ---- filters the attributes hold: sessions, lists, times, importance ----------------------- */
+
+/* n memories in sessions "s0".."s199" (about n / 200 each; every 8th memory in none), of the
+ * owners and types world_add draws, importance spread over 0..1. */
+static void add_in_sessions(struct world *w, size_t n, const char *only_session)
+{
+    mn_memory_input in[250];
+    float vecs[250 * DIM];
+    char texts[250][32], sessions[250][16];
+    for (size_t done = 0; done < n;) {
+        size_t m = n - done < 250 ? n - done : 250;
+        for (size_t j = 0; j < m; j++) {
+            uint64_t h = rng_next(&w->seed);
+            clustered(&w->seed, vecs + j * DIM);
+            snprintf(texts[j], sizeof texts[j], "memory %zu", w->n + done + j);
+            snprintf(sessions[j], sizeof sessions[j], "s%u", (unsigned)((h >> 40) % 200));
+            in[j] = (mn_memory_input)TH_IN(.identity = owner_of(h), .text = texts[j],
+                                           .type = type_of(h), .embedding = vecs + j * DIM,
+                                           .dim = DIM);
+            in[j].importance = (double)((h >> 8) % 1001) / 1000.0;
+            in[j].session = only_session ? only_session : (h >> 50) % 8 ? sessions[j] : NULL;
+        }
+        TH_OK(w->db, mn_memory_add_many(w->db, &w->sys, in, m, NULL, NULL));
+        done += m;
+    }
+    w->n += n;
+}
+
+/* The index's and the exact scan's answers to nq queries with filter f: the same ids in the
+ * same order (exact), or (graph) a recall@K of at least 0.95 and nothing the exact scan would
+ * not have found (every answer of both within the filter: the rows decide). */
+static void expect_as_exact(struct world *w, const mn_filter *f, int nq, int exact,
+                            const char *what)
+{
+    uint64_t seed = 4242;
+    double sum = 0;
+    for (int qi = 0; qi < nq; qi++) {
+        float q[DIM];
+        clustered(&seed, q);
+        mn_memories *a = search(w->db, &w->sys, q, f, K);
+        mn_memories *e = search(w->ex, &w->sys, q, f, K);
+        size_t hit = 0;
+        for (size_t i = 0; i < e->count; i++)
+            for (size_t j = 0; j < a->count; j++)
+                hit += strcmp(e->items[i]->id, a->items[j]->id) == 0;
+        sum += e->count ? (double)hit / (double)e->count : 1.0;
+        if (exact) {
+            ck_assert_msg(a->count == e->count, "%s: %zu hits, the exact scan %zu", what,
+                          a->count, e->count);
+            for (size_t i = 0; i < a->count; i++)
+                ck_assert_msg(strcmp(a->items[i]->id, e->items[i]->id) == 0,
+                              "%s: hit %zu differs from the exact scan's", what, i);
+        }
+        mn_memories_free(a);
+        mn_memories_free(e);
+    }
+    ck_assert_msg(sum / nq >= 0.95, "%s: recall@10 %.3f", what, sum / nq);
+}
+
+/* Session, list, time and importance filters are the index's own: it serves them (by graph or
+ * by an exact scan of the keys it accepts) and answers as the exact scan of the store does;
+ * changes it has not applied yet are filtered alike, and the attributes survive a save. */
+START_TEST(index_filters_sessions_ranges)
+{
+    struct world w;
+    world_open(&w, th_tmppath("ifilt.db"));
+    add_in_sessions(&w, 3000, NULL);
+    usleep(20000);
+    int64_t t0 = th_now_ms();
+    usleep(20000);
+    add_in_sessions(&w, 3000, NULL);
+    sync_index(w.db, w.tenant_id);
+    const char *two[] = {"s3", "s77"}, *types[] = {"note", "rare"};
+    const char *owners[] = {"i2", "i05"};
+    struct {
+        mn_filter f;
+        int exact; /* few keys pass: the plan is the exact scan, the answer identical */
+        const char *what;
+    } cases[] = {
+        {{.version = MN_FILTER_VERSION, .session = "s7"}, 1, "session (0.4%)"},
+        {{.version = MN_FILTER_VERSION, .sessions = two, .n_sessions = 2}, 1, "sessions IN"},
+        {{.version = MN_FILTER_VERSION, .session = "s9", .identity = "i50"}, 1,
+         "session and owner"},
+        {{.version = MN_FILTER_VERSION, .types = types, .n_types = 2}, 0, "types IN (5%)"},
+        {{.version = MN_FILTER_VERSION, .identities = owners, .n_identities = 2}, 0,
+         "identities IN (2.5%)"},
+        {{.version = MN_FILTER_VERSION, .created_after = t0}, 0, "created after (50%)"},
+        {{.version = MN_FILTER_VERSION, .created_before = t0}, 0, "created before (50%)"},
+        {{.version = MN_FILTER_VERSION, .updated_after = t0, .importance_min = 0.9}, 0,
+         "updated after and importance >= 0.9 (5%)"},
+        {{.version = MN_FILTER_VERSION, .importance_min = 0.3, .importance_max = 0.301}, 1,
+         "importance in [0.3, 0.301] (0.2%)"},
+        {{.version = MN_FILTER_VERSION, .session = "nope"}, 1, "unknown session"},
+    };
+    struct mni_vindex_stats st0 = stats_of(w.db, w.tenant_id);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
+        expect_as_exact(&w, &cases[c].f, 20, cases[c].exact, cases[c].what);
+    struct mni_vindex_stats st = stats_of(w.db, w.tenant_id);
+    /* Every search was the index's, by both plans; none was handed back to the store. */
+    ck_assert_uint_eq(st.searches - st0.searches, 20 * (sizeof cases / sizeof *cases));
+    ck_assert_uint_gt(st.graph, st0.graph);
+    ck_assert_uint_gt(st.exact, st0.exact);
+    ck_assert_uint_eq(st.fallback, st0.fallback);
+
+    /* Changes past the index (through the exact handle: this one hears nothing) are scored
+     * from the feed with the same filter. */
+    mn_db *db = w.db;
+    w.db = w.ex;
+    add_in_sessions(&w, 100, "fresh");
+    w.db = db;
+    mn_filter fresh = {.version = MN_FILTER_VERSION, .session = "fresh", .importance_min = 0.5};
+    expect_as_exact(&w, &fresh, 10, 1, "session of changes past the index");
+
+    /* Saved and read back: the same answers from the files. */
+    sync_index(w.db, w.tenant_id);
+    world_close(&w);
+    w.db = open_index(w.path);
+    w.ex = open_exact(w.path);
+    expect_as_exact(&w, &cases[0].f, 10, 1, "session, from the files");
+    expect_as_exact(&w, &fresh, 10, 1, "fresh session, from the files");
+    expect_as_exact(&w, &cases[5].f, 10, 0, "created after, from the files");
+    st = stats_of(w.db, w.tenant_id);
+    ck_assert_uint_eq(st.loaded, 1);
+    ck_assert_uint_eq(st.rejected, 0);
+    ck_assert_uint_eq(st.fallback, 0);
+    world_close(&w);
+}
+END_TEST
+
 static Suite *vindex_suite(void)
 {
     Suite *s = suite_create("vindex");
@@ -1080,6 +1209,7 @@ static Suite *vindex_suite(void)
     tcase_add_test(tc, change_feed_pages);
     tcase_add_test(tc, concurrent_search_and_add);
     tcase_add_test(tc, config_and_options);
+    tcase_add_test(tc, index_filters_sessions_ranges);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -43,6 +43,10 @@ static int feed_row(void *ctx, const PGresult *r)
         ch.expires_at = pgs_int(r, 0, 4);
         ch.identity_id = PQgetvalue(r, 0, 5);
         ch.type = PQgetvalue(r, 0, 6);
+        ch.session = PQgetisnull(r, 0, 8) ? NULL : PQgetvalue(r, 0, 8);
+        ch.created_at = pgs_int(r, 0, 9);
+        ch.updated_at = pgs_int(r, 0, 10);
+        ch.importance = pgs_double(r, 0, 11);
         int got = pgs_vec(f->s, r, 0, 7, f->vec);
         if (got < 0)
             return -mni_seterr(f->s->base.db, MN_ECORRUPT, "memory key %lld has an embedding of "

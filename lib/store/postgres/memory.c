@@ -339,6 +339,22 @@ int pgs_memory_list(struct mni_store *st, const char *tenant_id, const struct mn
     return mni_memories_page(s->base.db, items, count, more, rc, out);
 }
 
+int pgs_memory_count(struct mni_store *st, const char *tenant_id,
+                     const struct mni_store_query *q, size_t *count)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    struct pgs_args a = {0};
+    bind_query(&a, tenant_id, NULL, q, 1);
+    pgs_arg_text(&a, NULL); /* no limit */
+    pgs_bind_filters(&a, q);
+    PGresult *res = NULL;
+    int rc = pgs_run_on(s, pgs_reads(s), PGS_MEMORY_COUNT, &a, &res, "counting memories");
+    if (rc == MN_OK)
+        *count = (size_t)pgs_int(res, 0, 0);
+    PQclear(res);
+    return rc;
+}
+
 struct scan {
     struct pgs_store *s;
     const char *tenant_id;

@@ -121,6 +121,11 @@ static const char *const sql[PGS__COUNT] = {
     [PGS_MEMORY_LIST] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE tenant_id = $1 AND "
                         "($2::text IS NULL OR id < $2::text) AND" SELECTED
                         "ORDER BY id DESC LIMIT $7::bigint",
+    /* How many PGS_MEMORY_LIST would return, every page: $2 and $7 as there (NULL: from the
+     * newest, no limit). */
+    [PGS_MEMORY_COUNT] = "SELECT count(*) FROM (SELECT 1 FROM memories WHERE tenant_id = $1 AND "
+                         "($2::text IS NULL OR id < $2::text) AND" SELECTED
+                         "LIMIT $7::bigint) m",
     [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = $3, type = $4, metadata = $5, "
                           "importance = $6, version = $7, updated_at = $8, seq = $9, "
                           "embedding = $10, content_hash = $12, "
@@ -154,9 +159,10 @@ static const char *const sql[PGS__COUNT] = {
      * (NULL = all). */
     [PGS_SEQ_GET] = "SELECT value FROM change_seq",
     [PGS_MEMORY_CHANGES] = "SELECT key, seq, 0 AS gone, deleted, expires_at, identity_id, type, "
-                           "embedding FROM memories WHERE tenant_id = $1 AND "
+                           "embedding, session, created_at, updated_at, importance "
+                           "FROM memories WHERE tenant_id = $1 AND "
                            "(seq, key) > ($2::bigint, $3::bigint) AND seq <= $4::bigint "
-                           "UNION ALL SELECT key, seq, 1, 0, 0, NULL, NULL, NULL "
+                           "UNION ALL SELECT key, seq, 1, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0 "
                            "FROM memory_tombstones WHERE tenant_id = $1 AND "
                            "(seq, key) > ($2::bigint, $3::bigint) AND seq <= $4::bigint "
                            "ORDER BY 2, 1 LIMIT $5::bigint",

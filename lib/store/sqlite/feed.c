@@ -68,10 +68,15 @@ int sq_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after
             ch.expires_at = sqlite3_column_int64(q, 4);
             ch.identity_id = (const char *)sqlite3_column_text(q, 5);
             ch.type = (const char *)sqlite3_column_text(q, 6);
+            ch.session = (const char *)sqlite3_column_text(q, 8);
+            ch.created_at = sqlite3_column_int64(q, 9);
+            ch.updated_at = sqlite3_column_int64(q, 10);
+            ch.importance = sqlite3_column_double(q, 11);
             /* The blob points into SQLite's page (or its memory map): no copy. */
             ch.embedding = sqlite3_column_blob(q, 7);
             int got = sqlite3_column_bytes(q, 7);
-            if (!ch.identity_id || !ch.type) {
+            if (!ch.identity_id || !ch.type ||
+                (!ch.session && sqlite3_column_type(q, 8) != SQLITE_NULL)) {
                 rc = mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading the change feed");
                 break;
             }

@@ -182,6 +182,30 @@ int sq_memory_list(struct mni_store *st, const char *tenant_id, const struct mni
     return mni_memories_page(s->base.db, items, count, more, rc, out);
 }
 
+int sq_memory_count(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
+                    size_t *count)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    struct sq_conn *c;
+    int rc = sq_conn_get(s, &c);
+    if (rc != MN_OK)
+        return rc;
+    sqlite3_stmt *stmt = sq_stmt(s, c, q->identity_id ? SQ_MEMORY_COUNT_BY_IDENTITY
+                                                      : SQ_MEMORY_COUNT);
+    rc = stmt ? MN_OK : MN_EBACKEND;
+    if (stmt) {
+        sq_bind_query(stmt, tenant_id, q);
+        int step = sqlite3_step(stmt);
+        if (step == SQLITE_ROW)
+            *count = (size_t)sqlite3_column_int64(stmt, 0);
+        else
+            rc = sq_fail(s, c->db, step, "counting memories");
+        sqlite3_reset(stmt);
+    }
+    sq_conn_put(s, c);
+    return rc;
+}
+
 int sq_memory_scan(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
                    mni_scan_fn fn, void *ctx)
 {

@@ -122,6 +122,12 @@ static const char *const sql[SQ__COUNT] = {
                                   "AND identity_id = ?6 AND session = ?29 AND id < ?2 AND"
                                   VISIBLE "AND (?5 IS NULL OR type = ?5) " FILTERS
                                   "ORDER BY id DESC",
+    /* How many the list statements would return, every page (sqlite/memory.c). */
+    [SQ_MEMORY_COUNT] = "SELECT count(*) FROM memories WHERE tenant_id = ?1 AND" VISIBLE
+                        "AND (?5 IS NULL OR type = ?5) " FILTERS,
+    [SQ_MEMORY_COUNT_BY_IDENTITY] = "SELECT count(*) FROM memories WHERE tenant_id = ?1 "
+                                    "AND identity_id = ?6 AND" VISIBLE
+                                    "AND (?5 IS NULL OR type = ?5) " FILTERS,
     [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = ?3, type = ?4, metadata = ?5, importance = ?6, "
                          "version = ?7, updated_at = ?8, seq = ?9, embedding = ?10, "
                          "content_hash = ?12, external_key = COALESCE(?13, external_key), "
@@ -176,10 +182,11 @@ static const char *const sql[SQ__COUNT] = {
     /* The change feed (sqlite/feed.c): ?2, ?3 the (seq, key) cursor, ?4 the highest seq, ?5 the
      * page size (-1 = all). Both halves walk a (tenant_id, seq) index; SQLite merges them. */
     [SQ_SEQ_GET] = "SELECT value FROM meta WHERE key = 'seq'",
-    [SQ_MEMORY_CHANGES] = "SELECT key, seq, 0, deleted, expires_at, identity_id, type, embedding "
+    [SQ_MEMORY_CHANGES] = "SELECT key, seq, 0, deleted, expires_at, identity_id, type, embedding, "
+                          "session, created_at, updated_at, importance "
                           "FROM memories WHERE tenant_id = ?1 AND (seq, key) > (?2, ?3) "
                           "AND seq <= ?4 "
-                          "UNION ALL SELECT key, seq, 1, 0, 0, NULL, NULL, NULL "
+                          "UNION ALL SELECT key, seq, 1, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0 "
                           "FROM memory_tombstones WHERE tenant_id = ?1 AND (seq, key) > (?2, ?3) "
                           "AND seq <= ?4 ORDER BY 2, 1 LIMIT ?5",
     [SQ_MEMORY_SEQS] = "SELECT key, seq FROM memories WHERE tenant_id = ?1 AND seq <= ?2",
