@@ -258,6 +258,7 @@ extern const cli_group cli_group_ratelimit;
 extern const cli_group cli_group_migrate;   /* cli/cmd_migrate.c */
 extern const cli_group cli_group_key;       /* cli/cmd_key.c: API keys */
 extern const cli_group cli_group_audit;     /* cli/cmd_audit.c: the audit log */
+extern const cli_group cli_group_feed;      /* cli/cmd_feed.c: the change feed */
 extern const cli_group cli_group_metrics;   /* cli/cmd_ops.c: metrics and health */
 extern const cli_group cli_group_health;
 /* manushya bench cache (cli/bench_cache.c), in cmd_bench.c's table. */
