@@ -220,6 +220,8 @@ void cli_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 
 /* ---- JSON output (cli/json_out.c) --------------------------------------------------------- */
 cJSON *cli_json_memory(const mn_memory *m);
+/* One change of the feed: seq, kind, id, version, identity_id, type, session, expires_at. */
+cJSON *cli_json_feed_entry(const mn_feed_entry *e);
 /* A search hit: the memory's id, text, type, metadata, owner and creation time, with its
  * similarity, ranking factors and score; explain adds the rankings behind the score. */
 cJSON *cli_json_search_hit(const mn_memory *m, int explain);

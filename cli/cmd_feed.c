@@ -7,23 +7,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-static cJSON *entry_json(const mn_feed_entry *e)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "seq", cli_json_int(e->seq));
-    cJSON_AddStringToObject(o, "kind", mn_feed_kind_name(e->kind));
-    cJSON_AddStringToObject(o, "id", e->memory_id);
-    cJSON_AddItemToObject(o, "version", cli_json_int(e->version));
-    cJSON_AddStringToObject(o, "identity_id", e->identity_id);
-    cJSON_AddStringToObject(o, "type", e->type);
-    if (e->session)
-        cJSON_AddStringToObject(o, "session", e->session);
-    else
-        cJSON_AddNullToObject(o, "session");
-    cJSON_AddItemToObject(o, "expires_at", cli_json_int(e->expires_at));
-    return o;
-}
-
 static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -38,7 +21,7 @@ static int read_page(cli_ctx *c, const mn_actor *a, mn_feed_query *q, int *more)
     if (rc != MN_OK)
         return cli_fail(c, rc, "feed");
     for (size_t i = 0; rc == MN_OK && i < p->count; i++)
-        rc = cli_json_emit(entry_json(p->items[i]));
+        rc = cli_json_emit(cli_json_feed_entry(p->items[i]));
     q->after_seq = p->next_seq;
     *more = p->more;
     mn_feed_page_free(p);
