@@ -1,6 +1,7 @@
 /* The change feed of the PostgreSQL backend: what the vector index (index/vindex.c) reads to
- * follow the store when vectors are kept for it (vector=local). Rows carry the seq of their
- * last change; hard deletes leave tombstones (a trigger, sql/postgres/003_index_feed.sql).
+ * follow the store when vectors are kept for it (vector=local), and the public feed
+ * (api/feed.c) reads always. Rows carry the seq of their last change; hard deletes leave
+ * tombstones (a trigger, sql/postgres/003_index_feed.sql and 017_public_feed.sql).
  * The feed and the sequence are always read on the primary: a replica's lag would make an
  * index skip changes. Also pruning the tombstones, and the meta settings. */
 #include "store/postgres/pg.h"

@@ -1,6 +1,7 @@
-/* The change feed of the SQLite backend: what a vector index (index/vindex.c) reads to follow
- * the store. Rows carry the seq of their last change (memories_by_tenant_seq); hard deletes
- * leave tombstones (memory_tombstones, written by a trigger, sql/sqlite/003_index_feed.sql). */
+/* The change feed of the SQLite backend: what a vector index (index/vindex.c) and the public
+ * feed (api/feed.c) read to follow the store. Rows carry the seq of their last change
+ * (memories_by_tenant_seq); hard deletes leave tombstones (memory_tombstones, written by a
+ * trigger, sql/sqlite/003_index_feed.sql and 015_public_feed.sql). */
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
 
