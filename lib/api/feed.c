@@ -241,7 +241,7 @@ int mn_feed_read(mn_db *db, const mn_actor *actor, const mn_feed_query *query,
 {
     if (!db)
         return mni_err_no_db("mn_feed_read");
-    mn_feed_query q;
+    mn_feed_query q = { 0 };
     int rc = mni_require(db, out, "out");
     if (rc == MN_OK)
         *out = NULL;
