@@ -2690,17 +2690,23 @@ START_TEST(search_paging)
 }
 END_TEST
 
+/* A policy that keeps the world's identities from reading memories of type "secret". */
+static void deny_reading_secrets(struct world *w)
+{
+    mn_policy_input pin = {.version = MN_POLICY_INPUT_VERSION, .role = "admin",
+                           .rule = "{\"effect\":\"deny\",\"actions\":[\"read\"],\"resource\":"
+                                   "\"memory\",\"conditions\":{\"resource_conditions\":{"
+                                   "\"memory_types\":[\"secret\"]}}}"};
+    TH_OK(w->db, mn_policy_add(w->db, &w->sys, &pin, NULL));
+}
+
 /* A list page is filled after the policies: memories a policy hides cost no place, and a page
  * is never empty while memories the actor may see follow. */
 START_TEST(memory_list_fills_after_policy)
 {
     struct world w;
     world_open(&w, _i);
-    mn_policy_input pin = {.version = MN_POLICY_INPUT_VERSION, .role = "admin",
-                           .rule = "{\"effect\":\"deny\",\"actions\":[\"read\"],\"resource\":"
-                                   "\"memory\",\"conditions\":{\"resource_conditions\":{"
-                                   "\"memory_types\":[\"secret\"]}}}"};
-    TH_OK(w.db, mn_policy_add(w.db, &w.sys, &pin, NULL));
+    deny_reading_secrets(&w);
     /* Oldest first: a fact, 30 secrets, a fact, 30 secrets, a fact. */
     const char *facts[3];
     for (int f = 0; f < 3; f++) {
@@ -3545,11 +3551,7 @@ START_TEST(feed_policy_filtered)
 {
     struct world w;
     world_open(&w, _i);
-    mn_policy_input pin = {.version = MN_POLICY_INPUT_VERSION, .role = "admin",
-                           .rule = "{\"effect\":\"deny\",\"actions\":[\"read\"],\"resource\":"
-                                   "\"memory\",\"conditions\":{\"resource_conditions\":{"
-                                   "\"memory_types\":[\"secret\"]}}}"};
-    TH_OK(w.db, mn_policy_add(w.db, &w.sys, &pin, NULL));
+    deny_reading_secrets(&w);
     const char *facts[2], *secret = NULL;
     for (int f = 0; f < 2; f++) {
         mn_memory_input in = TH_IN(.text = th_fmt("fact %d", f), .type = "fact");
