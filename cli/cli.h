@@ -223,6 +223,8 @@ void cli_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 
 /* ---- JSON output (cli/json_out.c) --------------------------------------------------------- */
 cJSON *cli_json_memory(const mn_memory *m);
+/* One change of the feed: seq, kind, id, version, identity_id, type, session, expires_at. */
+cJSON *cli_json_feed_entry(const mn_feed_entry *e);
 /* A search hit: the memory's id, text, type, metadata, owner and creation time, with its
  * similarity, ranking factors and score; explain adds the rankings behind the score. */
 cJSON *cli_json_search_hit(const mn_memory *m, int explain);
@@ -261,6 +263,7 @@ extern const cli_group cli_group_ratelimit;
 extern const cli_group cli_group_migrate;   /* cli/cmd_migrate.c */
 extern const cli_group cli_group_key;       /* cli/cmd_key.c: API keys */
 extern const cli_group cli_group_audit;     /* cli/cmd_audit.c: the audit log */
+extern const cli_group cli_group_feed;      /* cli/cmd_feed.c: the change feed */
 extern const cli_group cli_group_metrics;   /* cli/cmd_ops.c: metrics and health */
 extern const cli_group cli_group_health;
 /* manushya bench cache (cli/bench_cache.c), in cmd_bench.c's table. */

@@ -46,6 +46,20 @@ static void add_str(cJSON *o, const char *k, const char *v)
     cJSON_AddItemToObject(o, k, v ? cJSON_CreateString(v) : cJSON_CreateNull());
 }
 
+cJSON *cli_json_feed_entry(const mn_feed_entry *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    add_int(o, "seq", e->seq);
+    add_str(o, "kind", mn_feed_kind_name(e->kind));
+    add_str(o, "id", e->memory_id);
+    add_int(o, "version", e->version);
+    add_str(o, "identity_id", e->identity_id);
+    add_str(o, "type", e->type);
+    add_str(o, "session", e->session);
+    add_int(o, "expires_at", e->expires_at);
+    return o;
+}
+
 cJSON *cli_json_memory(const mn_memory *m)
 {
     cJSON *o = cJSON_CreateObject();

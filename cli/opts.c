@@ -73,6 +73,7 @@ const cli_group *const *cli_groups(size_t *n)
 {
     static const cli_group *const all[] = {
         &cli_group_init,   &cli_group_tenant, &cli_group_identity,  &cli_group_memory,
+        &cli_group_feed,
         &cli_group_policy, &cli_group_embed,  &cli_group_cache,     &cli_group_jsonlogic,
         &cli_group_bench,
         &cli_group_ratelimit, &cli_group_key, &cli_group_audit, &cli_group_migrate,

@@ -96,7 +96,8 @@ enum {
     MN_EUNSUPPORTED = 9, /* not supported by this build, backend or URL */
     MN_ECORRUPT = 10,    /* the database or a file is not ours, damaged or from a newer version */
     MN_ERANGE = 11,      /* a computation ran past its limits (JSON Logic); out-of-range
-                          * arguments are MN_EINVAL */
+                          * arguments are MN_EINVAL. Since 1.5 also: a change feed read
+                          * from before its horizon (mn_feed_read: resync) */
     MN_EKEY = 12         /* since 1.2: the database is encrypted and its master key is
                           * missing, unreadable or not the one that opens it */
 };
@@ -563,6 +564,74 @@ MN_API int mn_audit_retention_set(mn_db *db, const mn_actor *actor, int64_t keep
 MN_API int mn_audit_retention_get(mn_db *db, const mn_actor *actor, int64_t *keep_ms);
 MN_API void mn_audit_entry_free(mn_audit_entry *e);
 MN_API void mn_audit_entries_free(mn_audit_entries *l);
+
+/* ---- Change feed (since 1.5) ---------------------------------------------------------------
+ * What changed among the memories after a point, so that a host can keep caches and indexes of
+ * its own in step: every change to a memory stamps it with the store-wide change sequence
+ * (mn_memory.seq), and the feed returns, in seq order, each memory changed after after_seq as
+ * its last change left it. It is a state feed, not an event log: a memory changed twice after
+ * after_seq appears once, with its latest state and seq (every event is in the audit log).
+ * A consumer applies entries in order (created, updated, restored: upsert; deleted: hide or
+ * drop; purged: drop), keeps the page's next_seq, and reads again from there.
+ *
+ * Policy-filtered as reads are: an identity sees the changes to the memories it may list and
+ * read (a purged memory is checked with what the feed keeps of it: its id, owner and type;
+ * no metadata, importance 0). Like a list it reads the identity's own memories by default
+ * (selected by the store's query), every memory it may read with MN_ALL_READABLE; the
+ * tenant's system actor sees the whole tenant. Needs "list" on "memory".
+ *
+ * Deletions are kept for a while: maintenance (MN_MAINT_FEED) prunes the records of purged
+ * memories once the vector index has applied them, and raises the feed's horizon. Reading
+ * from an after_seq below the horizon (other than 0) is MN_ERANGE: purges since are no longer
+ * known, so the consumer must resync (read from 0, or list everything, and follow on from the
+ * next_seq it gets). after_seq 0 is never refused: a consumer with nothing misses nothing. */
+#define MN_FEED_CREATED 1   /* added (its last change; version 1) */
+#define MN_FEED_UPDATED 2   /* changed (text, type, metadata, importance, vector) */
+#define MN_FEED_DELETED 3   /* soft-deleted (mn_memory_restore can bring it back) */
+#define MN_FEED_RESTORED 4  /* restored after a soft delete */
+#define MN_FEED_PURGED 5    /* hard-deleted (or purged on expiry): gone for good */
+
+typedef struct mn_feed_query {
+    unsigned version;   /* MN_FEED_QUERY_VERSION (see "Structs that grow" at the top) */
+    int64_t after_seq;  /* changes after this seq: 0 = from the start; then a page's next_seq */
+    int limit;          /* entries per page: default 100, at most 1000 */
+    unsigned flags;     /* MN_ALL_READABLE, or 0 */
+} mn_feed_query;
+#define MN_FEED_QUERY_VERSION 1
+#define MN_FEED_QUERY_INIT MN_INIT_(MN_FEED_QUERY_VERSION)
+MN_API int mn_feed_query_init(mn_feed_query *s, unsigned version);
+
+typedef struct mn_feed_entry {
+    char *memory_id;
+    int kind;             /* MN_FEED_* */
+    int64_t version;      /* the memory's version (a purged memory's last) */
+    int64_t seq;          /* the seq of its last change */
+    char *identity_id;    /* its owner */
+    char *type;
+    char *session;        /* its conversation, else NULL */
+    int64_t expires_at;   /* 0 = never (and for a purged memory) */
+} mn_feed_entry;
+
+typedef struct mn_feed_page {
+    size_t count;
+    mn_feed_entry **items; /* by seq */
+    int64_t next_seq;      /* the after_seq of the next read: the last seq this page covered */
+    int more;              /* 1 when changes past next_seq were there already (read again at
+                            * once); 0: the consumer is up to date */
+} mn_feed_page;
+
+/* A page of the changes after q->after_seq (q NULL: from 0, default limit, own memories). A
+ * page holds up to limit entries whenever that many follow; changes the actor may not see are
+ * skipped and the page filled from those after them, reading at most MN_LIST_READ_MAX hidden
+ * ones per call (then the page is shorter, even empty, with more set and next_seq past them).
+ * One change that touches many memories at once (an identity deleted with its memories) shares
+ * one seq: a page never splits a seq, so it may then hold more than limit entries. after_seq
+ * below the horizon: MN_ERANGE (above); beyond the store's seq: MN_EINVAL. */
+MN_API int mn_feed_read(mn_db *db, const mn_actor *actor, const mn_feed_query *q,
+                        mn_feed_page **out);
+/* "created", "updated", "deleted", "restored" or "purged"; NULL for anything else. */
+MN_API const char *mn_feed_kind_name(int kind);
+MN_API void mn_feed_page_free(mn_feed_page *p);
 
 /* ---- Encryption at rest (since 1.2) -------------------------------------------------------
  * A database created with MN_OPEN_ENCRYPT seals, with XChaCha20-Poly1305, each memory's text

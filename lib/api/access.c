@@ -448,13 +448,11 @@ int mni_access_memory_check(mn_db *db, struct mni_who *who, const char *action,
     return check(db, who, &t);
 }
 
-/* 1 when who may both `action` (the list or search) and read the memory m. A decision that
- * fails hides the memory, and the list goes on: its failure is not the call's. */
-static int shows(mn_db *db, const struct mni_who *who, const char *action, const mn_memory *m)
+int mni_access_shows(mn_db *db, const struct mni_who *who, const mn_memory *m)
 {
     if (!who->identity)
         return 1;
-    const struct target listing = { action, "memory", NULL, m },
+    const struct target listing = { who->listing, "memory", NULL, m },
                         reading = { "read", "memory", NULL, m };
     struct decision d = { 0 };
     mni_errmark mark = mni_err_mark();
@@ -471,7 +469,7 @@ void mni_access_filter_list(mn_db *db, const struct mni_who *who, mn_memories *l
 {
     size_t kept = 0;
     for (size_t i = 0; i < l->count; i++) {
-        if (shows(db, who, who->listing, l->items[i]))
+        if (mni_access_shows(db, who, l->items[i]))
             l->items[kept++] = l->items[i];
         else
             mn_memory_free(l->items[i]);

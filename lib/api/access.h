@@ -24,6 +24,10 @@ int mni_access_begin(mn_db *db, struct mni_who *who, const char *action, int *pe
 int mni_access_memory_check(mn_db *db, struct mni_who *who, const char *action,
                            const mn_memory *m);
 
+/* 1 when who may both do who->listing (the list or search, mni_access_begin) and read the
+ * memory m. A decision that fails hides the memory, and the list goes on: its failure is not
+ * the call's. Of m only what a policy sees is read (mni_access_memory_json). */
+int mni_access_shows(mn_db *db, const struct mni_who *who, const mn_memory *m);
 /* Drops from l, in place, the memories who may not see (see mni_access_begin); a failed
  * decision counts as no. */
 void mni_access_filter_list(mn_db *db, const struct mni_who *who, mn_memories *l);

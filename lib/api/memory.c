@@ -6,6 +6,7 @@
 #include "api/access.h"
 #include "api/actor.h"
 #include "api/filter.h"
+#include "api/pager.h"
 #include "api/validate.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -51,72 +52,87 @@ int mn_memory_get(mn_db *db, const mn_actor *actor, const char *id, unsigned fla
     MNI_TIMED(db, memory_get, memory_get(db, actor, id, flags, out));
 }
 
-/* Moves what batch holds into page, up to limit, and frees the rest and batch; *took_all says
- * whether every memory of batch went in. */
-static void take_batch(mn_memories *page, size_t limit, mn_memories *batch, int *took_all)
+/* A list's rows for the pager (api/pager.h): newest first, before the cursor (an id). */
+struct list_src {
+    mn_db *db;
+    const struct mni_who *who;
+    struct mni_store_query *q;
+    int per_memory;
+    char cursor[MNI_UUID_LEN + 1]; /* "" before the first row */
+};
+
+static int list_read(void *src, size_t want, void ***items, size_t *n, int *more)
 {
-    *took_all = 1;
-    for (size_t i = 0; i < batch->count; i++) {
-        if (page->count < limit) {
-            page->items[page->count++] = batch->items[i];
-        } else {
-            mn_memory_free(batch->items[i]);
-            *took_all = 0;
-        }
-    }
-    batch->count = 0;
-    mn_memories_free(batch);
+    struct list_src *ls = src;
+    ls->q->limit = (int)want;
+    ls->q->before_id = ls->cursor[0] ? ls->cursor : NULL;
+    mn_memories *l = NULL;
+    int rc = ls->db->store->ops->memory_list(ls->db->store, ls->who->tenant->id, ls->q, &l);
+    if (rc != MN_OK)
+        return rc;
+    *more = l->next_cursor != NULL;
+    if (*more)
+        memcpy(ls->cursor, l->next_cursor, sizeof ls->cursor);
+    *items = (void **)l->items;
+    *n = l->count;
+    l->items = NULL;
+    l->count = 0;
+    mn_memories_free(l);
+    return MN_OK;
 }
 
-/* A page of q->limit memories who may read, newest first. Policies may hide memories one by
- * one: rows are read on past the hidden ones, in batches growing from the page's size, until
- * the page is full, the rows end, or MN_LIST_READ_MAX hidden rows have been read (then the
- * page is shorter, and its cursor goes on from the last row read). */
-static int fill_page(mn_db *db, const struct mni_who *who, struct mni_store_query *q,
-                     int per_memory, mn_memories **out)
+static size_t list_filter(void *src, void **items, size_t n)
 {
-    size_t limit = (size_t)q->limit, hidden = 0;
-    mn_memories *page = calloc(1, sizeof *page);
-    if (!page || !(page->items = calloc(limit, sizeof *page->items))) {
-        mn_memories_free(page);
-        return mni_seterr(db, MN_ENOMEM, "out of memory listing memories");
-    }
-    char after[MNI_UUID_LEN + 1];
-    int rc = MN_OK, batch_size = q->limit;
-    for (;;) {
-        mn_memories *batch = NULL;
-        q->limit = batch_size;
-        rc = db->store->ops->memory_list(db->store, who->tenant->id, q, &batch);
-        if (rc != MN_OK)
-            break;
-        size_t read = batch->count;
-        if (per_memory)
-            mni_access_filter_list(db, who, batch);
-        hidden += read - batch->count;
-        char *next = batch->next_cursor;
-        batch->next_cursor = NULL;
-        int took_all;
-        take_batch(page, limit, batch, &took_all);
-        /* Past a batch taken in part, the page goes on after its own last memory. */
-        if (!took_all) {
-            free(next);
-            next = strdup(page->items[limit - 1]->id);
-            rc = next ? MN_OK : MN_ENOMEM;
-        }
-        if (rc != MN_OK || !next || page->count == limit || hidden >= MN_LIST_READ_MAX) {
-            page->next_cursor = next;
-            break;
-        }
-        memcpy(after, next, sizeof after);
-        free(next);
-        q->before_id = after;
-        batch_size = batch_size * 2 < MNI_LIST_MAX ? batch_size * 2 : MNI_LIST_MAX;
-    }
-    if (rc == MN_ENOMEM)
-        mni_seterr(db, rc, "out of memory listing memories");
-    if (rc != MN_OK) {
-        mn_memories_free(page);
+    struct list_src *ls = src;
+    mn_memories l = { n, (mn_memory **)items, NULL };
+    if (ls->per_memory)
+        mni_access_filter_list(ls->db, ls->who, &l);
+    return l.count;
+}
+
+static int list_resume_after(void *src, const void *item)
+{
+    struct list_src *ls = src;
+    memcpy(ls->cursor, ((const mn_memory *)item)->id, sizeof ls->cursor);
+    return MN_OK;
+}
+
+static void list_free_item(void *item)
+{
+    mn_memory_free(item);
+}
+
+static const struct mni_pager list_pager = {
+    list_read, list_filter, list_resume_after, NULL, list_free_item, MNI_LIST_MAX
+};
+
+/* A page of q->limit memories who may read, newest first, from before the cursor (NULL: the
+ * newest); its next_cursor goes on from the last row read. */
+static int fill_page(mn_db *db, const struct mni_who *who, struct mni_store_query *q,
+                     int per_memory, const char *cursor, mn_memories **out)
+{
+    struct list_src ls = { db, who, q, per_memory, "" };
+    if (cursor)
+        memcpy(ls.cursor, cursor, sizeof ls.cursor);
+    void **items = NULL;
+    size_t n = 0;
+    int more = 0;
+    int rc = mni_page_fill(db, &list_pager, &ls, (size_t)q->limit, &items, &n, &more);
+    if (rc == MN_OK && !more)
+        ls.cursor[0] = '\0';
+    mn_memories *page = rc == MN_OK ? calloc(1, sizeof *page) : NULL;
+    if (page && ls.cursor[0] && !(page->next_cursor = strdup(ls.cursor))) {
+        free(page);
         page = NULL;
+    }
+    if (rc == MN_OK && !page) {
+        for (size_t i = 0; i < n; i++)
+            mn_memory_free(items[i]);
+        free(items);
+        rc = mni_seterr(db, MN_ENOMEM, "out of memory listing memories");
+    } else if (page) {
+        page->items = (mn_memory **)items;
+        page->count = n;
     }
     *out = page;
     return rc;
@@ -147,9 +163,8 @@ static int memory_list(mn_db *db, const mn_actor *actor, const mn_list_options *
     if (rc == MN_OK)
         rc = mni_query_begin(db, actor, "list", opt->filter, &who, &q, &per_memory);
     if (rc == MN_OK) {
-        q.q.before_id = opt->cursor ? cursor : NULL;
         q.q.limit = opt->limit ? opt->limit : MNI_LIST_DEFAULT;
-        rc = fill_page(db, &who, &q.q, per_memory, out);
+        rc = fill_page(db, &who, &q.q, per_memory, opt->cursor ? cursor : NULL, out);
     }
     mni_query_release(&q);
     mni_who_release(&who);

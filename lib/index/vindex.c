@@ -347,7 +347,7 @@ static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct
     if (rc == MN_OK && c.bad)
         rc = MN_ECORRUPT;
     if (rc == MN_OK)
-        rc = vx->store->ops->memory_changes(vx->store, p->tenant_id, gseq, INT64_MAX,
+        rc = vx->store->ops->memory_changes(vx->store, p->tenant_id, NULL, gseq, INT64_MAX,
                                             INT64_MAX, 0, check_change, &c);
     for (size_t i = 0; rc == MN_OK && i < at->n; i++)
         if (!at->a[i].mark)
@@ -600,8 +600,8 @@ static void catch_up(mni_vindex *vx, struct vx_part *p)
     pg->vecs = vecs;
     pg->ins_vecs = ins;
     for (;;) {
-        int rc = vx->store->ops->memory_changes(vx->store, p->tenant_id, after, after_key, upto,
-                                                PAGE, page_add, pg);
+        int rc = vx->store->ops->memory_changes(vx->store, p->tenant_id, NULL, after,
+                                                after_key, upto, PAGE, page_add, pg);
         if (rc == MN_OK)
             rc = pg->err;
         if (rc == MN_OK && behind_horizon(vx, p, after)) {
@@ -935,7 +935,7 @@ int mni_vindex_search(mni_vindex *vx, const char *tenant_id, const struct mni_st
         ov.limit = __atomic_load_n(&p->count, __ATOMIC_RELAXED) / 2 + OVERLAY_MIN;
         if (mni_topk_init(&ov.top, want))
             return MN_ENOMEM;
-        rc = vx->store->ops->memory_changes(vx->store, tenant_id, applied, INT64_MAX, now_seq,
+        rc = vx->store->ops->memory_changes(vx->store, tenant_id, NULL, applied, INT64_MAX, now_seq,
                                             ov.limit + 1, overlay_add, &ov);
         if (rc == MN_OK)
             rc = ov.err;

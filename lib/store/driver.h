@@ -423,7 +423,8 @@ int mni_op_maint_done(struct mni_store *s, const char *task, const char *holder,
                                   const struct mni_store_query *q, const char *const *words, \
                                   size_t n, size_t cap, size_t *counts); \
     int p##_seq_get(struct mni_store *st, int64_t *seq); \
-    int p##_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after_seq, \
+    int p##_memory_changes(struct mni_store *st, const char *tenant_id, const char *owner, \
+                           int64_t after_seq, \
                            int64_t after_key, int64_t upto_seq, size_t limit, \
                            mni_change_fn fn, void *ctx); \
     int p##_memory_seqs(struct mni_store *st, const char *tenant_id, int64_t upto_seq, \

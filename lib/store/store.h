@@ -187,14 +187,18 @@ typedef void (*mni_hit_fn)(void *ctx, int64_t key, float similarity);
  * tombstone of a hard-deleted one. Strings and the vector are valid during the call only. */
 struct mni_change {
     int64_t key, seq;
-    int gone;                  /* hard-deleted: only key and seq are set */
+    int gone;                  /* hard-deleted: only key, seq and the memory's id, owner,
+                                * type, session and version are set (id NULL in a tombstone
+                                * older than the public feed) */
     int deleted;               /* soft-deleted */
+    int restored;              /* the last change was a restore */
     int64_t expires_at;        /* 0 = never */
-    const char *identity_id, *type;
-    const void *embedding;     /* dim floats at any address, NULL when gone */
-    const char *session;       /* NULL: none */
-    int64_t created_at, updated_at;
+    int64_t version;
+    const char *id, *identity_id, *type, *session; /* session: NULL when none */
+    const char *metadata;      /* as stored (sealed in an encrypted store); NULL when gone */
     double importance;
+    const void *embedding;     /* dim floats at any address, NULL when gone */
+    int64_t created_at, updated_at;
 };
 /* Nonzero stops the read. */
 typedef int (*mni_change_fn)(void *ctx, const struct mni_change *c);
@@ -321,8 +325,10 @@ struct mni_store_ops {
     /* The tenant's changes with (seq, key) > (after_seq, after_key) and seq <= upto_seq, in
      * (seq, key) order, at most limit (0 = all): each memory's current row (whatever changed
      * it last) and each hard-deleted memory's tombstone. fn returning nonzero stops the read
-     * (MN_OK). after_key INT64_MAX: every change past after_seq. */
-    int (*memory_changes)(struct mni_store *s, const char *tenant_id, int64_t after_seq,
+     * (MN_OK). after_key INT64_MAX: every change past after_seq. owner (NULL: any) keeps the
+     * changes of that identity's memories. */
+    int (*memory_changes)(struct mni_store *s, const char *tenant_id, const char *owner,
+                          int64_t after_seq,
                           int64_t after_key, int64_t upto_seq, size_t limit, mni_change_fn fn,
                           void *ctx);
     /* (key, seq) of each of the tenant's memories whose last change has seq <= upto_seq. */

@@ -2753,17 +2753,23 @@ START_TEST(search_paging)
 }
 END_TEST
 
+/* A policy that keeps the world's identities from reading memories of type "secret". */
+static void deny_reading_secrets(struct world *w)
+{
+    mn_policy_input pin = {.version = MN_POLICY_INPUT_VERSION, .role = "admin",
+                           .rule = "{\"effect\":\"deny\",\"actions\":[\"read\"],\"resource\":"
+                                   "\"memory\",\"conditions\":{\"resource_conditions\":{"
+                                   "\"memory_types\":[\"secret\"]}}}"};
+    TH_OK(w->db, mn_policy_add(w->db, &w->sys, &pin, NULL));
+}
+
 /* A list page is filled after the policies: memories a policy hides cost no place, and a page
  * is never empty while memories the actor may see follow. */
 START_TEST(memory_list_fills_after_policy)
 {
     struct world w;
     world_open(&w, _i);
-    mn_policy_input pin = {.version = MN_POLICY_INPUT_VERSION, .role = "admin",
-                           .rule = "{\"effect\":\"deny\",\"actions\":[\"read\"],\"resource\":"
-                                   "\"memory\",\"conditions\":{\"resource_conditions\":{"
-                                   "\"memory_types\":[\"secret\"]}}}"};
-    TH_OK(w.db, mn_policy_add(w.db, &w.sys, &pin, NULL));
+    deny_reading_secrets(&w);
     /* Oldest first: a fact, 30 secrets, a fact, 30 secrets, a fact. */
     const char *facts[3];
     for (int f = 0; f < 3; f++) {
@@ -3435,6 +3441,340 @@ END_TEST
 
 /* ==== the suite ============================================================================== */
 
+/* ---- The change feed (mn_feed_read) ---- */
+
+/* One read of the feed after after_seq: rc checked against want. */
+static mn_feed_page *feed_page(struct world *w, const mn_actor *a, int64_t after_seq, int limit,
+                               unsigned flags)
+{
+    mn_feed_query q = {.version = MN_FEED_QUERY_VERSION, .after_seq = after_seq, .limit = limit,
+                       .flags = flags};
+    mn_feed_page *p = NULL;
+    TH_OK(w->db, mn_feed_read(w->db, a, &q, &p));
+    ck_assert_ptr_nonnull(p);
+    for (size_t i = 1; i < p->count; i++)
+        ck_assert_int_ge(p->items[i]->seq, p->items[i - 1]->seq);
+    return p;
+}
+
+/* Every entry after after_seq, page by page ("id:kind:version" each, in order); *next the
+ * last next_seq, *pages the pages read. */
+static const char *feed_all(struct world *w, const mn_actor *a, int64_t after_seq, int limit,
+                            unsigned flags, int64_t *next, int *pages)
+{
+    const char *s = "";
+    int n = 0, more;
+    do {
+        mn_feed_page *p = feed_page(w, a, after_seq, limit, flags);
+        for (size_t i = 0; i < p->count; i++) {
+            const mn_feed_entry *e = p->items[i];
+            ck_assert_int_gt(e->seq, after_seq);
+            s = th_fmt("%s %s:%s:%lld", s, e->memory_id, mn_feed_kind_name(e->kind),
+                       (long long)e->version);
+        }
+        ck_assert_int_ge(p->next_seq, after_seq);
+        after_seq = p->next_seq;
+        more = p->more;
+        mn_feed_page_free(p);
+        n++;
+        ck_assert_int_lt(n, 1000);
+    } while (more);
+    if (next)
+        *next = after_seq;
+    if (pages)
+        *pages = n;
+    return s;
+}
+
+static int64_t seq_of(struct world *w, const char *id)
+{
+    mn_memory *m = NULL;
+    TH_OK(w->db, mn_memory_get(w->db, &w->sys, id, MN_WITH_DELETED, &m));
+    int64_t seq = m->seq;
+    mn_memory_free(m);
+    return seq;
+}
+
+/* Each kind of change, reported once per memory with its latest state (a state feed): owner,
+ * type, session and version, purged memories included; the page's next_seq goes on from the
+ * last change, and nothing follows it. */
+START_TEST(feed_kinds_and_compaction)
+{
+    struct world w;
+    world_open(&w, _i);
+    mn_feed_page *p = feed_page(&w, &w.sys, 0, 0, 0);
+    ck_assert_uint_eq(p->count, 0);
+    ck_assert_int_eq(p->more, 0);
+    int64_t start = p->next_seq;
+    mn_feed_page_free(p);
+
+    mn_memory_input in = TH_IN(.text = "created and left", .type = "note", .session = "chat-1");
+    const char *created = th_add_in(w.db, &w.as_alice, &in);
+    const char *updated = th_add(w.db, &w.as_alice, NULL, "updated twice");
+    const char *deleted = th_add(w.db, &w.as_alice, NULL, "soft-deleted");
+    const char *restored = th_add(w.db, &w.as_alice, NULL, "deleted then restored");
+    const char *purged = th_add(w.db, &w.as_alice, NULL, "deleted for good");
+    for (int i = 0; i < 2; i++) {
+        mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION,
+                                .set = MN_MEMORY_SET_TEXT, .text = th_fmt("updated %d", i)};
+        TH_OK(w.db, mn_memory_update(w.db, &w.as_alice, updated, &ch, NULL));
+    }
+    TH_OK(w.db, mn_memory_delete(w.db, &w.as_alice, deleted, MN_DELETE_SOFT));
+    TH_OK(w.db, mn_memory_delete(w.db, &w.as_alice, restored, MN_DELETE_SOFT));
+    TH_OK(w.db, mn_memory_restore(w.db, &w.as_alice, restored));
+    TH_OK(w.db, mn_memory_delete(w.db, &w.as_alice, purged, MN_DELETE_HARD));
+
+    int64_t next;
+    const char *got = feed_all(&w, &w.sys, start, 0, 0, &next, NULL);
+    const char *want = th_fmt(" %s:created:1 %s:updated:3 %s:deleted:1 %s:restored:1 %s:purged:1",
+                              created, updated, deleted, restored, purged);
+    ck_assert_str_eq(got, want);
+    p = feed_page(&w, &w.sys, start, 0, 0);
+    ck_assert_uint_eq(p->count, 5);
+    ck_assert_int_eq(p->next_seq, next);
+    ck_assert_int_eq(p->more, 0);
+    for (size_t i = 0; i < p->count; i++) {
+        const mn_feed_entry *e = p->items[i];
+        ck_assert_str_eq(e->identity_id, w.alice);
+        if (e->kind != MN_FEED_PURGED)
+            ck_assert_int_eq(e->seq, seq_of(&w, e->memory_id));
+    }
+    ck_assert_str_eq(p->items[0]->type, "note");
+    ck_assert_str_eq(p->items[0]->session, "chat-1");
+    ck_assert_ptr_null(p->items[1]->session);
+    ck_assert_str_eq(p->items[4]->type, "fact");
+    ck_assert_int_eq(p->items[4]->seq, next);
+    mn_feed_page_free(p);
+    ck_assert_str_eq(feed_all(&w, &w.sys, next, 0, 0, NULL, NULL), "");
+
+    /* After next: a memory updated again then deleted for good is one purged entry, a
+     * restored one updated is updated, a new one updated stays one entry. */
+    TH_OK(w.db, mn_memory_delete(w.db, &w.as_alice, updated, MN_DELETE_HARD));
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT,
+                            .text = "restored, then changed"};
+    TH_OK(w.db, mn_memory_update(w.db, &w.as_alice, restored, &ch, NULL));
+    const char *fresh = th_add(w.db, &w.as_alice, NULL, "new after next");
+    ch.text = "new, changed";
+    TH_OK(w.db, mn_memory_update(w.db, &w.as_alice, fresh, &ch, NULL));
+    ck_assert_str_eq(feed_all(&w, &w.sys, next, 0, 0, NULL, NULL),
+                     th_fmt(" %s:purged:3 %s:updated:2 %s:updated:2", updated, restored, fresh));
+    ck_assert_str_eq(mn_feed_kind_name(MN_FEED_RESTORED), "restored");
+    ck_assert_ptr_null(mn_feed_kind_name(0));
+    ck_assert_ptr_null(mn_feed_kind_name(6));
+    world_close(&w);
+}
+END_TEST
+
+/* Pages of limit entries in seq order, more set while changes follow; one change that
+ * purges many memories at one seq (an identity's deletion) is never split across pages. */
+START_TEST(feed_paging)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *want = "";
+    for (int i = 0; i < 25; i++) {
+        const char *id = th_add(w.db, &w.as_alice, NULL, th_fmt("page memory %d", i));
+        want = th_fmt("%s %s:created:1", want, id);
+    }
+    int pages;
+    int64_t next;
+    ck_assert_str_eq(feed_all(&w, &w.as_alice, 0, 10, 0, &next, &pages), want);
+    ck_assert_int_eq(pages, 3);
+    mn_feed_page *p = feed_page(&w, &w.as_alice, 0, 10, 0);
+    ck_assert_uint_eq(p->count, 10);
+    ck_assert_int_eq(p->more, 1);
+    ck_assert_int_eq(p->next_seq, p->items[9]->seq);
+    mn_feed_page_free(p);
+
+    for (int i = 0; i < 5; i++)
+        th_add(w.db, &w.as_bob, NULL, th_fmt("bob memory %d", i));
+    p = feed_page(&w, &w.sys, next, 0, 0);
+    int64_t before = p->next_seq;
+    ck_assert_uint_eq(p->count, 5);
+    mn_feed_page_free(p);
+    TH_OK(w.db, mn_identity_delete(w.db, &w.sys, "bob"));
+    p = feed_page(&w, &w.sys, before, 2, 0);
+    ck_assert_uint_eq(p->count, 5);
+    for (size_t i = 0; i < p->count; i++) {
+        ck_assert_int_eq(p->items[i]->kind, MN_FEED_PURGED);
+        ck_assert_int_eq(p->items[i]->seq, p->items[0]->seq);
+        ck_assert_str_eq(p->items[i]->identity_id, w.bob);
+    }
+    before = p->next_seq;
+    mn_feed_page_free(p);
+    ck_assert_str_eq(feed_all(&w, &w.sys, before, 2, 0, NULL, NULL), "");
+    world_close(&w);
+}
+END_TEST
+
+/* An identity sees the changes to the memories it may read: its own by default (pages
+ * filled from them though others' are newer), every one it may read with MN_ALL_READABLE;
+ * pages are filled past the changes a policy hides, purges included. */
+START_TEST(feed_policy_filtered)
+{
+    struct world w;
+    world_open(&w, _i);
+    deny_reading_secrets(&w);
+    const char *facts[2], *secret = NULL;
+    for (int f = 0; f < 2; f++) {
+        mn_memory_input in = TH_IN(.text = th_fmt("fact %d", f), .type = "fact");
+        facts[f] = th_add_in(w.db, &w.as_alice, &in);
+        for (int s = 0; s < 30; s++) {
+            in = (mn_memory_input)TH_IN(.text = th_fmt("secret %d %d", f, s), .type = "secret");
+            secret = th_add_in(w.db, &w.as_alice, &in);
+            th_add(w.db, &w.as_bob, NULL, th_fmt("bob's %d %d", f, s));
+        }
+    }
+    TH_OK(w.db, mn_memory_delete(w.db, &w.as_alice, facts[0], MN_DELETE_HARD));
+    TH_OK(w.db, mn_memory_delete(w.db, &w.sys, secret, MN_DELETE_HARD));
+    /* Limit 1: the purged fact, then the other, each page filled past 30 secrets and bob's. */
+    mn_feed_page *p = feed_page(&w, &w.as_alice, 0, 1, 0);
+    ck_assert_uint_eq(p->count, 1);
+    ck_assert_str_eq(p->items[0]->memory_id, facts[1]);
+    ck_assert_int_eq(p->more, 1);
+    int64_t next = p->next_seq;
+    mn_feed_page_free(p);
+    ck_assert_str_eq(feed_all(&w, &w.as_alice, next, 1, 0, NULL, NULL),
+                     th_fmt(" %s:purged:1", facts[0]));
+    /* Every memory alice may read: bob's too, no secret. */
+    const char *all = feed_all(&w, &w.as_alice, 0, 7, MN_ALL_READABLE, NULL, NULL);
+    ck_assert_ptr_null(strstr(all, secret));
+    ck_assert_ptr_nonnull(strstr(all, facts[1]));
+    size_t n = 0;
+    for (const char *s = all; (s = strchr(s, ' ')) != NULL; s++)
+        n++;
+    ck_assert_uint_eq(n, 62);
+    /* The system actor sees everything; bob his own. */
+    const char *everything = feed_all(&w, &w.sys, 0, 0, 0, NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(everything, th_fmt("%s:purged:1", secret)));
+    const char *bobs = feed_all(&w, &w.as_bob, 0, 0, 0, NULL, NULL);
+    ck_assert_ptr_null(strstr(bobs, facts[1]));
+    world_close(&w);
+}
+END_TEST
+
+/* A tenant's feed holds its changes alone, though the seq is the store's. */
+START_TEST(feed_tenant_isolation)
+{
+    struct world w;
+    world_open(&w, _i);
+    th_tenant(w.db, "globex");
+    th_identity(w.db, "globex", "alice");
+    mn_actor g = TH_ACTOR(.tenant = "globex", .identity = "alice");
+    const char *a = th_add(w.db, &w.as_alice, NULL, "acme's");
+    const char *b = th_add(w.db, &g, NULL, "globex's");
+    TH_OK(w.db, mn_memory_delete(w.db, &g, b, MN_DELETE_HARD));
+    ck_assert_str_eq(feed_all(&w, &w.sys, 0, 0, MN_ALL_READABLE, NULL, NULL),
+                     th_fmt(" %s:created:1", a));
+    mn_actor gsys = TH_ACTOR(.tenant = "globex", .identity = NULL);
+    ck_assert_str_eq(feed_all(&w, &gsys, 0, 0, 0, NULL, NULL),
+                     th_fmt(" %s:purged:1", b));
+    world_close(&w);
+}
+END_TEST
+
+/* Once maintenance pruned the records of purges a consumer had not read, reading on from its
+ * seq is MN_ERANGE telling it to resync; from 0, or from a seq at the horizon, it goes on. */
+START_TEST(feed_expired_horizon)
+{
+    struct world w;
+    world_open(&w, _i);
+    const char *gone = th_add(w.db, &w.as_alice, NULL, "purged before the consumer read on");
+    const char *kept = th_add(w.db, &w.as_alice, NULL, "kept");
+    mn_feed_page *p = feed_page(&w, &w.as_alice, 0, 0, 0);
+    int64_t behind = p->next_seq;
+    mn_feed_page_free(p);
+    TH_OK(w.db, mn_memory_delete(w.db, &w.as_alice, gone, MN_DELETE_HARD));
+    /* Until the prune the purge is there to read. */
+    ck_assert_str_eq(feed_all(&w, &w.as_alice, behind, 0, 0, NULL, NULL),
+                     th_fmt(" %s:purged:1", gone));
+    /* The index applies the delete (searches make it catch up, in the background), and
+     * maintenance prunes what it applied a run ago: polled until it has (5 s at most). */
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, 0), 1);
+    mn_feed_query q = {.version = MN_FEED_QUERY_VERSION, .after_seq = behind};
+    int rc = MN_OK;
+    for (int tries = 0; rc == MN_OK && tries < 500; tries++) {
+        mn_search_options so = MN_SEARCH_OPTIONS_INIT;
+        so.query = "kept";
+        mn_memories *l = NULL;
+        TH_OK(w.db, mn_memory_search(w.db, &w.sys, &so, &l));
+        mn_memories_free(l);
+        TH_OK(w.db, mn_maintenance_run(w.db, MN_MAINT_FEED | MN_MAINT_FORCE, NULL));
+        p = NULL;
+        rc = mn_feed_read(w.db, &w.as_alice, &q, &p);
+        mn_feed_page_free(p);
+        if (rc == MN_OK)
+            usleep(10000);
+    }
+    ck_assert_int_eq(rc, MN_ERANGE);
+    p = NULL;
+    TH_RC(w.db, mn_feed_read(w.db, &w.as_alice, &q, &p), MN_ERANGE);
+    ck_assert_ptr_null(p);
+    ck_assert_msg(strstr(mn_errmsg(w.db), "resync") && strstr(mn_errmsg(w.db), "MN_MAINT_FEED"),
+                  "%s", mn_errmsg(w.db));
+    int64_t next;
+    ck_assert_str_eq(feed_all(&w, &w.as_alice, 0, 0, 0, &next, NULL),
+                     th_fmt(" %s:created:1", kept));
+    ck_assert_str_eq(feed_all(&w, &w.as_alice, next, 0, 0, NULL, NULL), "");
+    world_close(&w);
+}
+END_TEST
+
+/* Every purge is reported, though the store may hand a purged memory's key to the next one
+ * added (SQLite reuses the highest): the later purge does not replace the earlier's record. */
+START_TEST(feed_purges_each_memory)
+{
+    struct world w;
+    world_open(&w, _i);
+    mn_feed_page *p = feed_page(&w, &w.sys, 0, 0, 0);
+    int64_t start = p->next_seq;
+    mn_feed_page_free(p);
+    const char *want = "";
+    for (int i = 0; i < 3; i++) {
+        const char *id = th_add(w.db, &w.as_alice, NULL, th_fmt("newest, then purged %d", i));
+        TH_OK(w.db, mn_memory_delete(w.db, &w.as_alice, id, MN_DELETE_HARD));
+        want = th_fmt("%s %s:purged:1", want, id);
+    }
+    ck_assert_str_eq(feed_all(&w, &w.sys, start, 0, 0, NULL, NULL), want);
+    world_close(&w);
+}
+END_TEST
+
+/* Bad queries are MN_EINVAL naming what is wrong. */
+START_TEST(feed_bad_input)
+{
+    struct world w;
+    world_open(&w, _i);
+    th_add(w.db, &w.as_alice, NULL, "one");
+    mn_feed_page *p = NULL;
+    struct {
+        mn_feed_query q;
+        const char *says;
+    } bad[] = {
+        {{.version = MN_FEED_QUERY_VERSION, .limit = -1}, "limit"},
+        {{.version = MN_FEED_QUERY_VERSION, .limit = 1001}, "limit"},
+        {{.version = MN_FEED_QUERY_VERSION, .flags = MN_WITH_DELETED}, "flags"},
+        {{.version = MN_FEED_QUERY_VERSION, .after_seq = -1}, "after_seq"},
+        {{.version = MN_FEED_QUERY_VERSION, .after_seq = INT64_MAX}, "past the store"},
+        {{.version = 0}, "mn_feed_query"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        TH_RC(w.db, mn_feed_read(w.db, &w.as_alice, &bad[i].q, &p), MN_EINVAL);
+        ck_assert_ptr_null(p);
+        ck_assert_msg(strstr(mn_errmsg(w.db), bad[i].says), "%zu: %s", i, mn_errmsg(w.db));
+    }
+    TH_RC(w.db, mn_feed_read(w.db, &w.as_alice, NULL, NULL), MN_EINVAL);
+    mn_actor nobody = TH_ACTOR(.tenant = "acme", .identity = "nobody");
+    ck_assert_int_ne(mn_feed_read(w.db, &nobody, NULL, &p), MN_OK);
+    ck_assert_ptr_null(p);
+    /* NULL query: from 0, own memories. */
+    TH_OK(w.db, mn_feed_read(w.db, &w.as_alice, NULL, &p));
+    ck_assert_uint_eq(p->count, 1);
+    mn_feed_page_free(p);
+    world_close(&w);
+}
+END_TEST
+
 Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void), int every_mode)
 {
     if (nbackends >= MAX_BACKENDS)
@@ -3507,6 +3847,13 @@ Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void), in
         {"store", two_handles_one_store, 1},
         {"isolation", tenant_isolation, 1},
         {"isolation", lookalike_names, 0},
+        {"feed", feed_kinds_and_compaction, 0},
+        {"feed", feed_paging, 0},
+        {"feed", feed_policy_filtered, 0},
+        {"feed", feed_tenant_isolation, 0},
+        {"feed", feed_expired_horizon, 0},
+        {"feed", feed_bad_input, 0},
+        {"feed", feed_purges_each_memory, 0},
     };
     TCase *tc = NULL;
     const char *cur = NULL;

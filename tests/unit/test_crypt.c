@@ -162,6 +162,33 @@ START_TEST(test_values_sealed_calls_see_plain)
 }
 END_TEST
 
+/* The change feed judges a memory by its plain metadata: a policy that hides one tag hides
+ * its memories' changes from an identity (the sealed value would match no condition). */
+START_TEST(test_feed_policies_see_plain_metadata)
+{
+    const char *url, *key;
+    mn_db *db = fresh(_i, &url, &key);
+    if (!db)
+        return;
+    mn_policy_input pin = {.version = MN_POLICY_INPUT_VERSION, .role = "admin",
+                           .rule = "{\"effect\":\"deny\",\"actions\":[\"read\"],\"resource\":"
+                                   "\"memory\",\"conditions\":{\"resource_conditions\":{"
+                                   "\"metadata_requirements\":{\"tag\":\"" SECRET "-1\"}}}}"};
+    TH_OK(db, mn_policy_add(db, &sys, &pin, NULL));
+    mn_actor bot = TH_ACTOR(.tenant = "acme", .identity = "bot");
+    mn_feed_page *p = NULL;
+    TH_OK(db, mn_feed_read(db, &bot, NULL, &p));
+    ck_assert_uint_eq(p->count, 2);
+    ck_assert_str_eq(p->items[0]->memory_id, id_of(db, 0));
+    ck_assert_str_eq(p->items[1]->memory_id, id_of(db, 2));
+    mn_feed_page_free(p);
+    TH_OK(db, mn_feed_read(db, &sys, NULL, &p));
+    ck_assert_uint_eq(p->count, 4);
+    mn_feed_page_free(p);
+    mn_close(db);
+}
+END_TEST
+
 /* Embedding jobs read the text they embed: sealed in the store, plain to the embedder. */
 START_TEST(test_async_embedding_opens_texts)
 {
@@ -575,6 +602,7 @@ static Suite *crypt_suite(void)
     TCase *tc = tcase_create("crypt");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_values_sealed_calls_see_plain, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, test_feed_policies_see_plain_metadata, 0, TH_NSTORES);
     tcase_add_loop_test(tc, test_async_embedding_opens_texts, 0, TH_NSTORES);
     tcase_add_loop_test(tc, test_embedding_cache_addresses_keyed, 0, TH_NSTORES);
     tcase_add_loop_test(tc, test_moved_value_does_not_open, 0, TH_NSTORES);

@@ -132,6 +132,9 @@ static const char *undo_latest(void)
               "ALTER TABLE memories DROP COLUMN content_hash, DROP COLUMN external_key" },
         { 15, "ALTER TABLE memories DROP COLUMN fts; ALTER TABLE memories DROP COLUMN words" },
         { 16, "DROP INDEX memories_by_session; ALTER TABLE memories DROP COLUMN session" },
+        { 17, "ALTER TABLE memories DROP COLUMN restored; ALTER TABLE memory_tombstones "
+              "DROP COLUMN memory_id, DROP COLUMN identity_id, DROP COLUMN type, "
+              "DROP COLUMN session, DROP COLUMN version" },
     };
     for (size_t i = 0; i < sizeof undo / sizeof *undo; i++)
         if (undo[i].version == latest())

@@ -851,7 +851,7 @@ START_TEST(tombstones_pruned_without_files)
     ck_assert_int_eq(mni_vindex_save(w.db->index), MN_OK);
     hard_delete(&w, 10, 5);
     ck_assert_int_eq(mni_vindex_save(w.db->index), MN_OK);
-    ck_assert_int_eq(st->ops->memory_changes(st, w.tenant_id, 0, INT64_MAX, INT64_MAX, 0,
+    ck_assert_int_eq(st->ops->memory_changes(st, w.tenant_id, NULL, 0, INT64_MAX, INT64_MAX, 0,
                                              count_gone, &gone), MN_OK);
     ck_assert_int_eq(gone, 5);
     ck_assert_uint_eq(stats_of(w.db, w.tenant_id).count, 985);
@@ -896,7 +896,7 @@ START_TEST(change_feed_pages)
     ck_assert_int_eq(seq1, seq0 + 1);
     /* All at once, and by pages of 7 with the (seq, key) cursor. */
     struct feed all = { -1, 0, 0, 0, 1 };
-    TH_OK(w.db, s->ops->memory_changes(s, w.tenant_id, 0, INT64_MAX, seq1, 0, feed_fn, &all));
+    TH_OK(w.db, s->ops->memory_changes(s, w.tenant_id, NULL, 0, INT64_MAX, seq1, 0, feed_fn, &all));
     ck_assert(all.ordered);
     ck_assert_uint_eq(all.rows, left);
     ck_assert_uint_eq(all.rows + all.gone, 1500);
@@ -904,7 +904,7 @@ START_TEST(change_feed_pages)
     int64_t after = 0, after_key = INT64_MAX;
     for (;;) {
         struct feed page = { -1, 0, 0, 0, 1 };
-        TH_OK(w.db, s->ops->memory_changes(s, w.tenant_id, after, after_key, seq1, 7, feed_fn,
+        TH_OK(w.db, s->ops->memory_changes(s, w.tenant_id, NULL, after, after_key, seq1, 7, feed_fn,
                                            &page));
         paged.rows += page.rows;
         paged.gone += page.gone;
@@ -917,7 +917,8 @@ START_TEST(change_feed_pages)
     ck_assert_uint_eq(paged.gone, all.gone);
     /* Only the tombstones are past seq0. */
     struct feed tail = { -1, 0, 0, 0, 1 };
-    TH_OK(w.db, s->ops->memory_changes(s, w.tenant_id, seq0, INT64_MAX, seq1, 0, feed_fn, &tail));
+    TH_OK(w.db, s->ops->memory_changes(s, w.tenant_id, NULL, seq0, INT64_MAX, seq1, 0, feed_fn,
+                                       &tail));
     ck_assert_uint_eq(tail.rows, 0);
     ck_assert_uint_eq(tail.gone, all.gone);
     ck_assert_int_eq(tail.last_seq, seq1);
@@ -926,7 +927,7 @@ START_TEST(change_feed_pages)
     struct feed other = { -1, 0, 0, 0, 1 };
     mn_tenant *t = NULL;
     TH_OK(w.db, mn_tenant_get(w.db, "globex", &t));
-    TH_OK(w.db, s->ops->memory_changes(s, t->id, 0, INT64_MAX, seq1, 0, feed_fn, &other));
+    TH_OK(w.db, s->ops->memory_changes(s, t->id, NULL, 0, INT64_MAX, seq1, 0, feed_fn, &other));
     mn_tenant_free(t);
     ck_assert_uint_eq(other.rows + other.gone, 0);
     world_close(&w);

@@ -1,6 +1,7 @@
 /* The change feed of the PostgreSQL backend: what the vector index (index/vindex.c) reads to
- * follow the store when vectors are kept for it (vector=local). Rows carry the seq of their
- * last change; hard deletes leave tombstones (a trigger, sql/postgres/003_index_feed.sql).
+ * follow the store when vectors are kept for it (vector=local), and the public feed
+ * (api/feed.c) reads always. Rows carry the seq of their last change; hard deletes leave
+ * tombstones (a trigger, sql/postgres/003_index_feed.sql and 017_public_feed.sql).
  * The feed and the sequence are always read on the primary: a replica's lag would make an
  * index skip changes. Also pruning the tombstones, and the meta settings. */
 #include "store/postgres/pg.h"
@@ -38,15 +39,19 @@ static int feed_row(void *ctx, const PGresult *r)
     ch.key = pgs_int(r, 0, 0);
     ch.seq = pgs_int(r, 0, 1);
     ch.gone = (int)pgs_int(r, 0, 2);
+    ch.identity_id = PQgetisnull(r, 0, 5) ? NULL : PQgetvalue(r, 0, 5);
+    ch.type = PQgetisnull(r, 0, 6) ? NULL : PQgetvalue(r, 0, 6);
+    ch.id = PQgetisnull(r, 0, 8) ? NULL : PQgetvalue(r, 0, 8);
+    ch.version = pgs_int(r, 0, 9);
+    ch.session = PQgetisnull(r, 0, 10) ? NULL : PQgetvalue(r, 0, 10);
     if (!ch.gone) {
         ch.deleted = (int)pgs_int(r, 0, 3);
+        ch.restored = (int)pgs_int(r, 0, 11);
         ch.expires_at = pgs_int(r, 0, 4);
-        ch.identity_id = PQgetvalue(r, 0, 5);
-        ch.type = PQgetvalue(r, 0, 6);
-        ch.session = PQgetisnull(r, 0, 8) ? NULL : PQgetvalue(r, 0, 8);
-        ch.created_at = pgs_int(r, 0, 9);
-        ch.updated_at = pgs_int(r, 0, 10);
-        ch.importance = pgs_double(r, 0, 11);
+        ch.metadata = PQgetvalue(r, 0, 12);
+        ch.importance = pgs_double(r, 0, 13);
+        ch.created_at = pgs_int(r, 0, 14);
+        ch.updated_at = pgs_int(r, 0, 15);
         int got = pgs_vec(f->s, r, 0, 7, f->vec);
         if (got < 0)
             return -mni_seterr(f->s->base.db, MN_ECORRUPT, "memory key %lld has an embedding of "
@@ -57,7 +62,8 @@ static int feed_row(void *ctx, const PGresult *r)
     return f->fn(f->ctx, &ch) ? 1 : 0;
 }
 
-int pgs_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after_seq,
+int pgs_memory_changes(struct mni_store *st, const char *tenant_id, const char *owner,
+                       int64_t after_seq,
                        int64_t after_key, int64_t upto_seq, size_t limit, mni_change_fn fn,
                        void *ctx)
 {
@@ -74,6 +80,7 @@ int pgs_memory_changes(struct mni_store *st, const char *tenant_id, int64_t afte
         pgs_arg_int(&a, (int64_t)limit);
     else
         pgs_arg_text(&a, NULL);
+    pgs_arg_text(&a, owner);
     int rc = pgs_each_on(s, &s->primary, PGS_MEMORY_CHANGES, &a, feed_row, &f,
                          "reading the change feed");
     free(f.vec);

@@ -129,7 +129,8 @@ static const char *const sql[PGS__COUNT] = {
     [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = $3, type = $4, metadata = $5, "
                           "importance = $6, version = $7, updated_at = $8, seq = $9, "
                           "embedding = $10, content_hash = $12, "
-                          "external_key = COALESCE($13, external_key), words = $14 "
+                          "external_key = COALESCE($13, external_key), words = $14, "
+                          "restored = false "
                           "WHERE tenant_id = $1 AND id = $2 AND version = $11 AND deleted = 0",
     [MNI_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, "
                            "changed_at, changed_by, before, after) "
@@ -143,7 +144,8 @@ static const char *const sql[PGS__COUNT] = {
                                "WHERE tenant_id = $1 AND id = $2 AND deleted = 0",
     [MNI_MEMORY_HARD_DELETE] = "DELETE FROM memories WHERE tenant_id = $1 AND id = $2",
     [MNI_HISTORY_DELETE] = "DELETE FROM memory_history WHERE tenant_id = $1 AND memory_id = $2",
-    [MNI_MEMORY_RESTORE] = "UPDATE memories SET deleted = 0, updated_at = $3, seq = $4 "
+    [MNI_MEMORY_RESTORE] = "UPDATE memories SET deleted = 0, restored = true, "
+                           "updated_at = $3, seq = $4 "
                            "WHERE tenant_id = $1 AND id = $2 AND deleted = 1",
     [MNI_MEMORY_EXPIRED] = "SELECT id FROM memories WHERE tenant_id = $1 AND expires_at > 0 "
                            "AND expires_at <= $2",
@@ -156,15 +158,20 @@ static const char *const sql[PGS__COUNT] = {
                             "key = ANY ($2::bigint[]) AND" VISIBLE,
 
     /* The change feed: $2, $3 the (seq, key) cursor, $4 the highest seq, $5 the page size
-     * (NULL = all). */
+     * (NULL = all), $6 the owner (NULL = any). A tombstone written before 017_public_feed.sql
+     * has no memory id. */
     [PGS_SEQ_GET] = "SELECT value FROM change_seq",
     [PGS_MEMORY_CHANGES] = "SELECT key, seq, 0 AS gone, deleted, expires_at, identity_id, type, "
-                           "embedding, session, created_at, updated_at, importance "
+                           "embedding, id, version, session, restored::int, metadata, importance, "
+                           "created_at, updated_at "
                            "FROM memories WHERE tenant_id = $1 AND "
                            "(seq, key) > ($2::bigint, $3::bigint) AND seq <= $4::bigint "
-                           "UNION ALL SELECT key, seq, 1, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0 "
+                           "AND ($6::text IS NULL OR identity_id = $6::text) "
+                           "UNION ALL SELECT key, seq, 1, 0, 0, identity_id, type, NULL, "
+                           "memory_id, version, session, 0, NULL, 0, 0, 0 "
                            "FROM memory_tombstones WHERE tenant_id = $1 AND "
                            "(seq, key) > ($2::bigint, $3::bigint) AND seq <= $4::bigint "
+                           "AND ($6::text IS NULL OR identity_id = $6::text) "
                            "ORDER BY 2, 1 LIMIT $5::bigint",
     [PGS_MEMORY_SEQS] = "SELECT key, seq FROM memories WHERE tenant_id = $1 AND seq <= $2",
     /* Pruning the feed (postgres/feed.c): $2 the seq up to which tombstones go. The horizon only

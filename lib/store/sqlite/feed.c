@@ -1,6 +1,7 @@
-/* The change feed of the SQLite backend: what a vector index (index/vindex.c) reads to follow
- * the store. Rows carry the seq of their last change (memories_by_tenant_seq); hard deletes
- * leave tombstones (memory_tombstones, written by a trigger, sql/sqlite/003_index_feed.sql). */
+/* The change feed of the SQLite backend: what a vector index (index/vindex.c) and the public
+ * feed (api/feed.c) read to follow the store. Rows carry the seq of their last change
+ * (memories_by_tenant_seq); hard deletes leave tombstones (memory_tombstones, written by a
+ * trigger, sql/sqlite/003_index_feed.sql and 015_public_feed.sql). */
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
 
@@ -31,7 +32,8 @@ int sq_seq_get(struct mni_store *st, int64_t *seq)
     return rc;
 }
 
-int sq_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after_seq,
+int sq_memory_changes(struct mni_store *st, const char *tenant_id, const char *owner,
+                      int64_t after_seq,
                       int64_t after_key, int64_t upto_seq, size_t limit, mni_change_fn fn,
                       void *ctx)
 {
@@ -49,6 +51,7 @@ int sq_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after
         sqlite3_bind_int64(q, 3, after_key);
         sqlite3_bind_int64(q, 4, upto_seq);
         sqlite3_bind_int64(q, 5, limit ? (sqlite3_int64)limit : -1);
+        sq_bind_text(q, 6, owner);
     }
     while (rc == MN_OK) {
         int step = sqlite3_step(q);
@@ -63,20 +66,24 @@ int sq_memory_changes(struct mni_store *st, const char *tenant_id, int64_t after
         ch.key = sqlite3_column_int64(q, 0);
         ch.seq = sqlite3_column_int64(q, 1);
         ch.gone = sqlite3_column_int(q, 2);
+        ch.identity_id = (const char *)sqlite3_column_text(q, 5);
+        ch.type = (const char *)sqlite3_column_text(q, 6);
+        ch.id = (const char *)sqlite3_column_text(q, 8);
+        ch.version = sqlite3_column_int64(q, 9);
+        ch.session = (const char *)sqlite3_column_text(q, 10);
         if (!ch.gone) {
             ch.deleted = sqlite3_column_int(q, 3);
+            ch.restored = sqlite3_column_int(q, 11);
             ch.expires_at = sqlite3_column_int64(q, 4);
-            ch.identity_id = (const char *)sqlite3_column_text(q, 5);
-            ch.type = (const char *)sqlite3_column_text(q, 6);
-            ch.session = (const char *)sqlite3_column_text(q, 8);
-            ch.created_at = sqlite3_column_int64(q, 9);
-            ch.updated_at = sqlite3_column_int64(q, 10);
-            ch.importance = sqlite3_column_double(q, 11);
+            ch.metadata = (const char *)sqlite3_column_text(q, 12);
+            ch.importance = sqlite3_column_double(q, 13);
+            ch.created_at = sqlite3_column_int64(q, 14);
+            ch.updated_at = sqlite3_column_int64(q, 15);
             /* The blob points into SQLite's page (or its memory map): no copy. */
             ch.embedding = sqlite3_column_blob(q, 7);
             int got = sqlite3_column_bytes(q, 7);
-            if (!ch.identity_id || !ch.type ||
-                (!ch.session && sqlite3_column_type(q, 8) != SQLITE_NULL)) {
+            if (!ch.identity_id || !ch.type || !ch.id || !ch.metadata ||
+                (!ch.session && sqlite3_column_type(q, 10) != SQLITE_NULL)) {
                 rc = mni_seterr(s->base.db, MN_ENOMEM, "out of memory reading the change feed");
                 break;
             }

@@ -131,7 +131,7 @@ static const char *const sql[SQ__COUNT] = {
     [MNI_MEMORY_UPDATE] = "UPDATE memories SET text = ?3, type = ?4, metadata = ?5, importance = ?6, "
                          "version = ?7, updated_at = ?8, seq = ?9, embedding = ?10, "
                          "content_hash = ?12, external_key = COALESCE(?13, external_key), "
-                         "words = ?14 "
+                         "words = ?14, restored = 0 "
                          "WHERE tenant_id = ?1 AND id = ?2 AND version = ?11 AND deleted = 0",
     [MNI_HISTORY_INSERT] = "INSERT INTO memory_history (tenant_id, memory_id, version, changed_at, "
                           "changed_by, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -141,7 +141,8 @@ static const char *const sql[SQ__COUNT] = {
                               "WHERE tenant_id = ?1 AND id = ?2 AND deleted = 0",
     [MNI_MEMORY_HARD_DELETE] = "DELETE FROM memories WHERE tenant_id = ?1 AND id = ?2",
     [MNI_HISTORY_DELETE] = "DELETE FROM memory_history WHERE tenant_id = ?1 AND memory_id = ?2",
-    [MNI_MEMORY_RESTORE] = "UPDATE memories SET deleted = 0, updated_at = ?3, seq = ?4 "
+    [MNI_MEMORY_RESTORE] = "UPDATE memories SET deleted = 0, restored = 1, updated_at = ?3, "
+                          "seq = ?4 "
                           "WHERE tenant_id = ?1 AND id = ?2 AND deleted = 1",
     [MNI_MEMORY_EXPIRED] = "SELECT id FROM memories WHERE tenant_id = ?1 AND expires_at > 0 "
                           "AND expires_at <= ?2",
@@ -180,15 +181,18 @@ static const char *const sql[SQ__COUNT] = {
                           "AND" VISIBLE,
 
     /* The change feed (sqlite/feed.c): ?2, ?3 the (seq, key) cursor, ?4 the highest seq, ?5 the
-     * page size (-1 = all). Both halves walk a (tenant_id, seq) index; SQLite merges them. */
+     * page size (-1 = all), ?6 the owner (NULL = any). Both halves walk a (tenant_id, seq)
+     * index; SQLite merges them. A tombstone written before 015_public_feed.sql has no id. */
     [SQ_SEQ_GET] = "SELECT value FROM meta WHERE key = 'seq'",
     [SQ_MEMORY_CHANGES] = "SELECT key, seq, 0, deleted, expires_at, identity_id, type, embedding, "
-                          "session, created_at, updated_at, importance "
+                          "id, version, session, restored, metadata, importance, created_at, updated_at "
                           "FROM memories WHERE tenant_id = ?1 AND (seq, key) > (?2, ?3) "
-                          "AND seq <= ?4 "
-                          "UNION ALL SELECT key, seq, 1, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0 "
+                          "AND seq <= ?4 AND (?6 IS NULL OR identity_id = ?6) "
+                          "UNION ALL SELECT key, seq, 1, 0, 0, identity_id, type, NULL, "
+                          "NULLIF(memory_id, ''), version, session, 0, NULL, 0, 0, 0 "
                           "FROM memory_tombstones WHERE tenant_id = ?1 AND (seq, key) > (?2, ?3) "
-                          "AND seq <= ?4 ORDER BY 2, 1 LIMIT ?5",
+                          "AND seq <= ?4 AND (?6 IS NULL OR identity_id = ?6) "
+                          "ORDER BY 2, 1 LIMIT ?5",
     [SQ_MEMORY_SEQS] = "SELECT key, seq FROM memories WHERE tenant_id = ?1 AND seq <= ?2",
     [SQ_FEED_PRUNE] = "DELETE FROM memory_tombstones WHERE tenant_id = ?1 AND seq <= ?2",
     /* The horizon only rises (two pruners may finish in either order). */
