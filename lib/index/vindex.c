@@ -46,6 +46,7 @@ struct vx_part {
     size_t count;         /* atomic: keys held */
     size_t changed;       /* changes applied since the files were written or read */
     int had_file;         /* files of ours were found (keep them current) */
+    int mapped;           /* its graph's vectors are still its file's (mni_hnsw_own_vectors) */
     int64_t mark_seq;     /* the last checkpoint: the seq our files cover (read or last
                            * written) or, without files, the seq of the last save call */
     int64_t pruned_seq;   /* the tombstones up to this seq are pruned (mni_vindex_prune_feed) */
@@ -253,6 +254,8 @@ static void part_install(struct vx_part *p, mni_hnsw *h, struct vx_attrs *at, in
     vx_attrs_init(at);
 }
 
+static int part_reset(mni_vindex *vx, struct vx_part *p);
+
 /* ---- loading and checking a partition's files ----------------------------------------------- */
 
 struct check {
@@ -387,7 +390,28 @@ static void part_load(mni_vindex *vx, struct vx_part *p)
     part_install(p, h, &at, seq);
     p->mark_seq = seq;
     p->changed = rc == MN_OK ? 0 : 1;
+    p->mapped = rc == MN_OK;
     set_state(p, VX_READY);
+}
+
+/* A partition loaded from its files searches the graph file's vectors where they lie (mapped
+ * by mni_hnsw_load): the first search after an open reads only what it needs. The worker then
+ * makes them the graph's own before it changes anything (p->mu held), checking them against
+ * their checksum as it copies, and so that a file truncated under the process later can do no
+ * harm. Vectors that do not match, or a file that shrank, are a rejected file: the partition
+ * is rebuilt from the store. A close that comes first leaves them be (MN_ERROR). */
+static int part_own_vectors(mni_vindex *vx, struct vx_part *p)
+{
+    if (!p->mapped)
+        return MN_OK;
+    int rc = mni_hnsw_own_vectors(p->h, &vx->stop);
+    if (rc == MN_ECORRUPT) {
+        COUNT(vx, rejected);
+        rc = part_reset(vx, p);
+    }
+    if (rc == MN_OK)
+        p->mapped = 0;
+    return rc;
 }
 
 /* ---- catching up ---------------------------------------------------------------------------- */
@@ -669,7 +693,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&p->mu);
         if (ld_state(p) == VX_NEW)
             part_load(vx, p);
-        if (ld_state(p) == VX_READY)
+        if (ld_state(p) == VX_READY && part_own_vectors(vx, p) == MN_OK)
             catch_up(vx, p);
         size_t every = p->at.n / 2 > SAVE_EVERY ? p->at.n / 2 : SAVE_EVERY;
         if (ld_state(p) == VX_READY && p->changed >= every &&

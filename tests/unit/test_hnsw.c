@@ -882,16 +882,28 @@ START_TEST(save_load_round_trip)
 }
 END_TEST
 
+/* Loads the file and makes its vectors the index's own, which checks them (a load maps them
+ * unread): the first failure of the two. */
 static int load_rc(const char *path, const void *data, size_t len)
 {
     th_write_file(path, data, len);
     mni_hnsw *g = (mni_hnsw *)1;
     int rc = mni_hnsw_load(path, DIM, &g, NULL);
-    if (rc == MN_OK)
+    if (rc == MN_OK) {
+        rc = mni_hnsw_own_vectors(g, NULL);
         mni_hnsw_free(g);
-    else
+    } else {
         ck_assert_ptr_null(g);
+    }
     return rc;
+}
+
+/* Where a file's vector section starts, for ns slots: past keys, states and levels, at the
+ * next multiple of 64 KiB. */
+static size_t vec_off(size_t ns)
+{
+    size_t end = 128 + ns * 10;
+    return end + (65536 - end % 65536) % 65536;
 }
 
 static void put64(unsigned char *p, uint64_t v)
@@ -899,10 +911,21 @@ static void put64(unsigned char *p, uint64_t v)
     memcpy(p, &v, 8);
 }
 
-/* Re-seals a modified file with valid checksums: only the structure checks can catch it. */
+/* Re-seals a modified file with valid checksums: only the structure checks can catch it. The
+ * payload's covers all but the vectors, which have their own. */
 static void reseal(unsigned char *f, size_t len)
 {
-    put64(f + 104, mni_hash64(f + 128, len - 128, 0));
+    size_t ns;
+    memcpy(&ns, f + 48, 8);
+    size_t vo = vec_off(ns), vl = ns * DIM * 4;
+    if (ns > len || vo + vl > len) /* a slot count the file cannot hold: its sizes refuse it */
+        vo = len, vl = 0;
+    struct mni_hash64_state x;
+    mni_hash64_init(&x, 0);
+    mni_hash64_update(&x, f + 128, vo - 128);
+    mni_hash64_update(&x, f + vo + vl, len - vo - vl);
+    put64(f + 104, mni_hash64_final(&x));
+    put64(f + 112, mni_hash64(f + vo, vl, 0));
     put64(f + 120, mni_hash64(f, 120, 0));
 }
 
@@ -944,9 +967,9 @@ START_TEST(corrupt_files)
     /* crafted, with valid checksums */
     size_t ns = 0;
     memcpy(&ns, good + 48, 8);
-    size_t pad = (8 - (2 * ns) % 8) % 8;
-    size_t off_state = 128 + ns * 8, off_level = off_state + ns;
-    size_t off_links = off_level + ns + pad + ns * DIM * 4, row = 1 + 2 * 12;
+    size_t off_state = 128 + ns * 8;
+    size_t off_level = off_state + ns;
+    size_t off_links = vec_off(ns) + ns * DIM * 4, row = 1 + 2 * 12;
     size_t live_slot = 0;
     while (good[off_state + live_slot] != 2) /* ST_LIVE */
         live_slot++;
@@ -999,8 +1022,8 @@ START_TEST(corrupt_files)
     put64(f + 48, (uint64_t)1 << 40);
     reseal(f, len);
     ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
-    memcpy(f, good, len); /* another version */
-    f[8] = 2;
+    memcpy(f, good, len); /* another version: the one before, its vectors not mappable */
+    f[8] = 1;
     reseal(f, len);
     ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
     memcpy(f, good, len); /* M out of range */
@@ -1010,6 +1033,47 @@ START_TEST(corrupt_files)
     /* and the good file still loads */
     ck_assert_int_eq(load_rc(bad, good, len), MN_OK);
     free(f);
+    mni_hnsw_free(h);
+}
+END_TEST
+
+/* A loaded index reads its vectors from the file, mapped: it answers as the saved one did,
+ * before and after it makes them its own. A file truncated in place under it (ours never are:
+ * they are replaced by rename) is refused when it comes to copying them, not read past its
+ * end; a file replaced by rename changes nothing for an index mapping the old one. */
+START_TEST(mapped_vectors)
+{
+    gen_data();
+    const int n = 2000;
+    unsigned char present[2000];
+    mni_hnsw *h = mixed_index(n, present);
+    const char *path = th_tmppath("mapped.hnsw");
+    ck_assert_int_eq(mni_hnsw_save(h, path, 7), MN_OK);
+    mni_hnsw *g = NULL;
+    ck_assert_int_eq(mni_hnsw_load(path, DIM, &g, NULL), MN_OK);
+    same_answers(h, g);
+    /* replaced by rename (as every save does) under the mapping: g still reads its own file */
+    mni_hnsw *e;
+    ck_assert_int_eq(mni_hnsw_create(DIM, NULL, &e), MN_OK);
+    ck_assert_int_eq(mni_hnsw_save(e, path, 8), MN_OK);
+    mni_hnsw_free(e);
+    same_answers(h, g);
+    int stop = 1; /* asked to stop first: nothing changes */
+    ck_assert_int_eq(mni_hnsw_own_vectors(g, &stop), MN_ERROR);
+    same_answers(h, g);
+    ck_assert_int_eq(mni_hnsw_own_vectors(g, NULL), MN_OK);
+    ck_assert_int_eq(mni_hnsw_own_vectors(g, NULL), MN_OK); /* nothing left to do */
+    same_answers(h, g);
+    mni_hnsw_free(g);
+
+    /* truncated in place while mapped */
+    ck_assert_int_eq(mni_hnsw_save(h, path, 7), MN_OK);
+    ck_assert_int_eq(mni_hnsw_load(path, DIM, &g, NULL), MN_OK);
+    struct mni_hnsw_stats st;
+    mni_hnsw_stats(h, &st);
+    ck_assert_int_eq(truncate(path, (off_t)vec_off(st.slots) + 4096), 0);
+    ck_assert_int_eq(mni_hnsw_own_vectors(g, NULL), MN_ECORRUPT);
+    mni_hnsw_free(g);
     mni_hnsw_free(h);
 }
 END_TEST
@@ -1331,6 +1395,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, save_load_round_trip);
     tcase_add_test(tc, corrupt_files);
+    tcase_add_test(tc, mapped_vectors);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("concurrency");
