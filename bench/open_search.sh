@@ -45,19 +45,24 @@ echo "open-to-first-search: n=$n runs=$runs backend=$backend (postgres: vector=l
      "dim=384, local embedder, k=10, $(nproc) cores"
 "$cli" --db "$new_url" bench ingest --n "$n" --batch 1000 | sed 's/^/  ingest| /'
 now_ms() { date +%s%N | cut -c1-13; }
+# One run: "WALL_MS CPU_MS" (CPU: user + system time of the process, by /usr/bin/time; on a
+# loaded machine it says what the process itself cost).
 one() { # CLI URL MODE
   t0=$(now_ms)
-  "$1" --db "$2" --tenant bench --as bench-agent memory search "notes from the meeting" \
-      --mode "$3" --k 10 > "$d/out" || { echo "open_search.sh: search failed" >&2; exit 1; }
-  echo $(( $(now_ms) - t0 ))
+  /usr/bin/time -f "%U %S" -o "$d/time" "$1" --db "$2" --tenant bench --as bench-agent \
+      memory search "notes from the meeting" --mode "$3" --k 10 > "$d/out" ||
+    { echo "open_search.sh: search failed" >&2; exit 1; }
+  echo "$(( $(now_ms) - t0 )) $(awk '{ print int(($1 + $2) * 1000 + 0.5) }' "$d/time")"
 }
 timed() { # LABEL CLI URL
   one "$2" "$3" vector > /dev/null
   one "$2" "$3" vector > /dev/null
+  mid=$(( (runs + 1) / 2 ))
   for mode in vector hybrid; do
-    ts=$(i=0; while [ $i -lt "$runs" ]; do one "$2" "$3" "$mode"; i=$((i + 1)); done | sort -n)
-    echo "  $1 memory search --mode $mode: median $(echo "$ts" | sed -n "$(( (runs + 1) / 2 ))p")" \
-         "ms, best $(echo "$ts" | head -1) ms"
+    ts=$(i=0; while [ $i -lt "$runs" ]; do one "$2" "$3" "$mode"; i=$((i + 1)); done)
+    wall=$(echo "$ts" | cut -d' ' -f1 | sort -n) cpu=$(echo "$ts" | cut -d' ' -f2 | sort -n)
+    echo "  $1 memory search --mode $mode: wall median $(echo "$wall" | sed -n "${mid}p") ms," \
+         "best $(echo "$wall" | head -1) ms; CPU median $(echo "$cpu" | sed -n "${mid}p") ms"
   done
 }
 [ -n "$before" ] && timed "before ($("$before" --version | head -1))" "$before" "$url"
