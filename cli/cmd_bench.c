@@ -321,6 +321,9 @@ static int run_ingest(cli_ctx *c, int argc, char **argv)
         return rc;
     if (metrics_out && (rc = metrics_to(c, metrics_out)) != CLI_EXIT_OK)
         return rc;
+    /* The database is left with its vector index caught up, and so saved whole on close: the
+     * next process opens it from its files (bench/open_search.sh times that). */
+    wait_for_index(c->db);
 
     int dim = mn_embed_dim(c->db);
     const char *embedder = c->cfg.embedder ? c->cfg.embedder : "local";
@@ -902,7 +905,9 @@ static const cli_cmd cmds[] = {
      "\"bench-agent\" if absent, adds N deterministic synthetic memories in batches of B\n"
      "(default 1000; embedded by the library, all or none per batch) and prints memories/s end\n"
      "to end, total seconds and peak RSS; then times 100 searches (k=10) whose queries are\n"
-     "stored texts and prints p50/p99/mean latency. --json prints one object.\n"
+     "stored texts and prints p50/p99/mean latency; then waits (up to 60 s) for the vector\n"
+     "index to catch up, so that the database is left with its index saved. --json prints\n"
+     "one object.\n"
      "  --metrics-out FILE    then writes the handle's metrics (Prometheus text) to FILE\n"
      "  --metrics-compare R   instead, R rounds on fresh databases in a temporary directory,\n"
      "                        metrics off and on in turn: the best ingest rate, search mean\n"

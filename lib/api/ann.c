@@ -269,6 +269,12 @@ int mn_ann_load(const char *path, mn_ann **out)
     mni_hnsw *h = NULL;
     errno = 0;
     int rc = mni_hnsw_load(path, 0, &h, NULL);
+    /* The caller's index is its own at once: its vectors checked against their checksum and
+     * copied, not left mapped from a file the caller may rewrite. */
+    if (rc == MN_OK && (rc = mni_hnsw_own_vectors(h, NULL)) != MN_OK) {
+        mni_hnsw_free(h);
+        h = NULL;
+    }
     int e = errno;
     switch (rc) {
     case MN_OK:

@@ -112,6 +112,15 @@ struct mni_hnsw {
     pthread_mutex_t compact_mu, ep_mu, map_mu, pool_mu;
     pthread_mutex_t key_mu[KEY_STRIPES];
     struct scratch *pool;
+
+    /* A vector block loaded from a file is the file's vector section mapped privately (copy on
+     * write) until mni_hnsw_own_vectors or a grow copies it into memory of the index's own:
+     * see "the vector block" below. vecs_fd >= 0 while mapped. */
+    int vecs_fd;
+    uint64_t vecs_off;     /* the section's offset in the file */
+    size_t vecs_len;       /* and length */
+    uint64_t vecs_sum;     /* its XXH64, as the file's header gives it */
+    uint64_t vecs_mark[4]; /* counters at load: while they hold, the block is as loaded */
 };
 
 /* ==== small helpers ========================================================================= */
@@ -634,6 +643,150 @@ static void big_free(void *p, size_t bytes)
 #endif
 }
 
+/* ==== the vector block ====================================================================== */
+
+/* A big block, or a file's vector section mapped privately by mni_hnsw_load: the first search
+ * after a load touches only the pages it reads, in the page cache that every process opening
+ * the file shares, instead of waiting for the whole section to be read and copied. The mapping
+ * lasts until the block is copied into a big block: by mni_hnsw_own_vectors (which checks the
+ * section's checksum as it copies) or by a grow (a file mapping cannot grow past the file).
+ * Files are replaced by rename, never rewritten in place, so a mapped file keeps its content;
+ * a file truncated in place while mapped would fault (SIGBUS) on the pages past its new end,
+ * which is why the owner of the index copies the block soon after loading it (vindex.c) and
+ * mni_hnsw_own_vectors refuses a file that shrank. */
+
+static void vecs_unmap(mni_hnsw *h)
+{
+    munmap(h->vecs, h->vecs_bytes);
+    close(h->vecs_fd);
+    h->vecs_fd = -1;
+}
+
+static void vecs_free(mni_hnsw *h)
+{
+    if (h->vecs_fd >= 0)
+        vecs_unmap(h);
+    else
+        big_free(h->vecs, h->vecs_bytes);
+    h->vecs = NULL;
+    h->vecs_bytes = 0;
+}
+
+/* Maps the file's section [off, off + len) at the start of a zeroed block of bytes (>= len),
+ * in place of the current block. MN_EBACKEND when the system refuses (nothing changed). */
+static int vecs_map(mni_hnsw *h, int fd, uint64_t off, size_t len, size_t bytes)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    size_t mapped = (len + (size_t)page - 1) & ~((size_t)page - 1);
+    bytes = bytes > mapped ? (bytes + (size_t)page - 1) & ~((size_t)page - 1) : mapped;
+    void *base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED)
+        return MN_ENOMEM;
+    if (mmap(base, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, (off_t)off) ==
+        MAP_FAILED) {
+        munmap(base, bytes);
+        return MN_EBACKEND;
+    }
+    /* The section's last page goes on into the file's next section: slots past it read zero. */
+    memset((char *)base + len, 0, mapped - len);
+    vecs_free(h);
+    h->vecs = base;
+    h->vecs_bytes = bytes;
+    h->vecs_fd = fd;
+    h->vecs_off = off;
+    h->vecs_len = len;
+    return MN_OK;
+}
+
+/* A big block of bytes (>= the used part of the mapped one) with the mapped block's content,
+ * into *out; the file's section hashed on the way into *sum. MN_ERROR when *stop became
+ * nonzero first (nothing changed). */
+static int vecs_copy(const mni_hnsw *h, size_t bytes, const int *stop, void **out, uint64_t *sum)
+{
+    size_t used = h->n_slots * (size_t)h->dim * sizeof(float), chunk = (size_t)1 << 20;
+    if (used < h->vecs_len)
+        used = h->vecs_len;
+    void *nv = NULL;
+    if (big_resize(&nv, 0, bytes))
+        return MN_ENOMEM;
+    struct mni_hash64_state x;
+    mni_hash64_init(&x, 0);
+    for (size_t o = 0; o < used; o += chunk) {
+        if (stop && __atomic_load_n(stop, __ATOMIC_RELAXED)) {
+            big_free(nv, bytes);
+            return MN_ERROR;
+        }
+        size_t n = used - o < chunk ? used - o : chunk;
+        memcpy((char *)nv + o, (const char *)h->vecs + o, n);
+        if (o < h->vecs_len)
+            mni_hash64_update(&x, (char *)nv + o, h->vecs_len - o < n ? h->vecs_len - o : n);
+    }
+    *sum = mni_hash64_final(&x);
+    *out = nv;
+    return MN_OK;
+}
+
+/* Resizes the block to bytes (from big_round); a mapped block is copied. */
+static int vecs_resize(mni_hnsw *h, size_t bytes)
+{
+    void *nv = h->vecs;
+    uint64_t sum;
+    if (h->vecs_fd < 0) {
+        if (big_resize(&nv, h->vecs_bytes, bytes))
+            return -1;
+    } else {
+        if (vecs_copy(h, bytes, NULL, &nv, &sum) != MN_OK)
+            return -1;
+        vecs_unmap(h);
+    }
+    h->vecs = nv;
+    h->vecs_bytes = bytes;
+    return 0;
+}
+
+/* The counters that any mutation moves (an insert draws a level; a delete, a compaction and an
+ * update change the live, deleted or free counts). */
+static void vecs_counters(const mni_hnsw *h, uint64_t c[4])
+{
+    c[0] = __atomic_load_n(&h->rng_ctr, __ATOMIC_RELAXED);
+    c[1] = ldz(&h->n_live);
+    c[2] = ldz(&h->n_deleted);
+    c[3] = h->n_free;
+}
+
+int mni_hnsw_own_vectors(mni_hnsw *h, const int *stop)
+{
+    if (!h)
+        return MN_EINVAL;
+    pthread_rwlock_wrlock(&h->writers); /* no mutation while we copy */
+    int rc = MN_OK;
+    if (h->vecs_fd >= 0) {
+        struct stat sb;
+        uint64_t c[4], sum = 0;
+        void *nv = NULL;
+        vecs_counters(h, c);
+        if (fstat(h->vecs_fd, &sb) || (uint64_t)sb.st_size < h->vecs_off + h->vecs_len)
+            rc = MN_ECORRUPT; /* shrunk in place: its pages past the end must not be read */
+        else
+            rc = vecs_copy(h, h->vecs_bytes, stop, &nv, &sum);
+        /* Mutated since the load: the block is no longer the file's to compare. */
+        if (rc == MN_OK && !memcmp(c, h->vecs_mark, sizeof c) && sum != h->vecs_sum) {
+            big_free(nv, h->vecs_bytes);
+            rc = MN_ECORRUPT;
+        }
+        if (rc == MN_OK) {
+            pthread_rwlock_wrlock(&h->graph); /* no search reading the old block */
+            size_t bytes = h->vecs_bytes;
+            vecs_unmap(h);
+            h->vecs = nv;
+            h->vecs_bytes = bytes;
+            pthread_rwlock_unlock(&h->graph);
+        }
+    }
+    pthread_rwlock_unlock(&h->writers);
+    return rc;
+}
+
 /* Grows every slot array to hold exactly want slots (more than now). Caller holds the graph lock
  * exclusively. */
 static int grow(mni_hnsw *h, size_t want)
@@ -645,11 +798,9 @@ static int grow(mni_hnsw *h, size_t want)
     size_t nc = want;
     size_t vbytes = big_round(nc * (size_t)h->dim * sizeof(float));
     size_t lbytes = big_round(nc * h->row * sizeof(int32_t));
-    void *nv = h->vecs, *nl = h->links0;
-    if (big_resize(&nv, h->vecs_bytes, vbytes))
+    void *nl = h->links0;
+    if (vecs_resize(h, vbytes))
         return MN_ENOMEM;
-    h->vecs = nv;
-    h->vecs_bytes = vbytes;
     if (big_resize(&nl, h->links_bytes, lbytes))
         return MN_ENOMEM;
     h->links0 = nl;
@@ -1369,6 +1520,7 @@ int mni_hnsw_create(int dim, const struct mni_hnsw_params *p, mni_hnsw **out)
     h->rerank = prm.rerank;
     h->row = 1 + (size_t)h->m0;
     h->free_head = -1;
+    h->vecs_fd = -1;
     h->ep_word = pack_ep(-1, -1);
     h->map_cap = 64;
     h->map = malloc(h->map_cap * sizeof *h->map);
@@ -1406,7 +1558,7 @@ void mni_hnsw_free(mni_hnsw *h)
     for (size_t s = 0; s < h->cap; s++)
         free(h->upper ? h->upper[s] : NULL);
     free(h->upper);
-    big_free(h->vecs, h->vecs_bytes);
+    vecs_free(h);
     big_free(h->links0, h->links_bytes);
     big_free(h->codes, h->codes_bytes);
     free(h->cscale);
@@ -1854,23 +2006,27 @@ int mni_hnsw_set_rerank(mni_hnsw *h, int rerank)
 
 /* ==== persistence =========================================================================== */
 
-/* Header, 128 bytes, little-endian:
- *    0 magic "MNHNSWIX"       8 u32 version        12 u32 header size (128)
+/* Header, 136 bytes, little-endian:
+ *    0 magic "MNHNSWIX"       8 u32 version        12 u32 header size (136)
  *   16 u32 byte-order mark   20 u32 dim            24 u32 m           28 u32 ef_construction
  *   32 u32 ef_search         36 u32 flags          40 i32 max level   44 i32 entry
  *   48 u64 slots             56 u64 live           64 u64 deleted     72 u64 seed
  *   80 u64 rng counter       88 i64 seq            96 u64 payload bytes
- *  104 u64 payload XXH64    112 u32 rerank       116 u32 reserved (0)   120 u64 XXH64 of 0..119
- * Payload: keys i64[slots]; state u8[slots]; level u8[slots]; zeros to a multiple of 8;
- * vectors f32[slots * dim]; layer-0 lists i32[slots * (1 + 2m)]; then, for each used slot of
- * level L > 0 in slot order, its upper lists i32[L * (1 + m)].
- * Version 2 is version 1 plus the int8 search (flags has MNI_HNSW_INT8, rerank at 112): the codes
- * are not written, loading makes them again from the vectors (the coding is deterministic).
- * An index without them is written as version 1, which has 0 at 112, so older readers still
- * read it; both versions load. */
-#define HDR_SIZE 128
-#define FILE_VERSION 1
-#define FILE_VERSION_QUANT 2
+ *  104 u64 payload XXH64    112 u64 vectors XXH64  120 u32 rerank (MNI_HNSW_INT8, else 0)
+ *  124 u32 reserved (0)     128 u64 XXH64 of bytes 0..127
+ * Payload: keys i64[slots]; state u8[slots]; level u8[slots]; zeros up to a file offset that
+ * is a multiple of VEC_ALIGN; vectors f32[slots * dim]; layer-0 lists i32[slots * (1 + 2m)];
+ * then, for each used slot of level L > 0 in slot order, its upper lists i32[L * (1 + m)].
+ * The payload checksum covers all of it but the vectors, which have their own: the loader
+ * maps the vectors rather than reading them (see "the vector block"), and their checksum is
+ * checked when they are copied (mni_hnsw_own_vectors). An int8 index (flags has
+ * MNI_HNSW_INT8) writes no codes: loading makes them again from the vectors (the coding is
+ * deterministic), which reads every vector once. Version 1 had a 128-byte header and the
+ * vectors 8-aligned under the payload checksum; its files are refused (the caller rebuilds). */
+#define HDR_SIZE 136
+#define HDR_SUM 128 /* where the header's own checksum is, over the bytes before it */
+#define FILE_VERSION 2
+#define VEC_ALIGN 65536 /* a multiple of every page size Linux uses: the section can be mapped */
 #define BOM 0x01020304u
 static const char MAGIC[8] = { 'M', 'N', 'H', 'N', 'S', 'W', 'I', 'X' };
 
@@ -1880,6 +2036,13 @@ struct wr {
     uint64_t bytes;
     int err;
 };
+
+/* Zeros between the level bytes of ns slots and the vectors (see the format above). */
+static uint64_t vec_pad(uint64_t ns)
+{
+    uint64_t end = HDR_SIZE + ns * 10;
+    return (VEC_ALIGN - end % VEC_ALIGN) % VEC_ALIGN;
+}
 
 static void wr_put(struct wr *w, const void *p, size_t n)
 {
@@ -1912,12 +2075,18 @@ int mni_hnsw_save(const mni_hnsw *hc, const char *path, int64_t seq)
         w.err = 1;
     mni_hash64_init(&w.x, 0);
     size_t ns = h->n_slots;
-    static const unsigned char zeros[8] = { 0 };
+    static const unsigned char zeros[4096] = { 0 };
     wr_put(&w, h->keys, ns * sizeof *h->keys);
     wr_put(&w, h->state, ns);
     wr_put(&w, h->level, ns);
-    wr_put(&w, zeros, (8 - (2 * ns) % 8) % 8);
+    for (uint64_t pad = vec_pad(ns); pad; pad -= pad < sizeof zeros ? pad : sizeof zeros)
+        wr_put(&w, zeros, pad < sizeof zeros ? pad : sizeof zeros);
+    /* The vectors: written, counted in the payload, hashed apart. */
+    struct mni_hash64_state vsum = w.x;
+    mni_hash64_init(&w.x, 0);
     wr_put(&w, h->vecs, ns * (size_t)h->dim * sizeof(float));
+    uint64_t vecs_sum = mni_hash64_final(&w.x);
+    w.x = vsum;
     /* Lists are written canonically: nothing past the count (stale ids), free slots (which
      * chain the free list through their row) as empty rows. The same index, the same bytes. */
     int32_t buf[1 + 2 * MNI_HNSW_MAX_M];
@@ -1944,7 +2113,7 @@ int mni_hnsw_save(const mni_hnsw *hc, const char *path, int64_t seq)
 
     uint64_t word = h->ep_word;
     memcpy(hdr, MAGIC, 8);
-    mni_store32(hdr + 8, (h->flags & MNI_HNSW_INT8) ? FILE_VERSION_QUANT : FILE_VERSION);
+    mni_store32(hdr + 8, FILE_VERSION);
     mni_store32(hdr + 12, HDR_SIZE);
     mni_store32(hdr + 16, BOM);
     mni_store32(hdr + 20, (uint32_t)h->dim);
@@ -1962,8 +2131,10 @@ int mni_hnsw_save(const mni_hnsw *hc, const char *path, int64_t seq)
     mni_store64(hdr + 88, (uint64_t)seq);
     mni_store64(hdr + 96, w.bytes);
     mni_store64(hdr + 104, mni_hash64_final(&w.x));
-    mni_store32(hdr + 112, (uint32_t)__atomic_load_n(&h->rerank, __ATOMIC_RELAXED));
-    mni_store64(hdr + 120, mni_hash64(hdr, 120, 0));
+    mni_store64(hdr + 112, vecs_sum);
+    mni_store32(hdr + 120, (uint32_t)__atomic_load_n(&h->rerank, __ATOMIC_RELAXED));
+    mni_store32(hdr + 124, 0);
+    mni_store64(hdr + HDR_SUM, mni_hash64(hdr, HDR_SUM, 0));
     if (!w.err && (fseek(f, 0, SEEK_SET) || fwrite(hdr, 1, HDR_SIZE, f) != HDR_SIZE))
         w.err = 1;
     pthread_rwlock_unlock(&h->graph);
@@ -2077,17 +2248,14 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     if (sb.st_size < HDR_SIZE || fread(hdr, 1, HDR_SIZE, f) != HDR_SIZE)
         goto fail;
     uint32_t version = mni_load32(hdr + 8);
-    if (memcmp(hdr, MAGIC, 8) || (version != FILE_VERSION && version != FILE_VERSION_QUANT) ||
+    if (memcmp(hdr, MAGIC, 8) || version != FILE_VERSION ||
         mni_load32(hdr + 12) != HDR_SIZE || mni_load32(hdr + 16) != BOM ||
-        mni_load64(hdr + 120) != mni_hash64(hdr, 120, 0) || mni_load32(hdr + 116) != 0)
+        mni_load64(hdr + HDR_SUM) != mni_hash64(hdr, HDR_SUM, 0) || mni_load32(hdr + 124) != 0)
         goto fail;
     uint32_t fdim = mni_load32(hdr + 20);
     struct mni_hnsw_params p = { (int)mni_load32(hdr + 24), (int)mni_load32(hdr + 28),
                                 (int)mni_load32(hdr + 32), mni_load64(hdr + 72),
-                                mni_load32(hdr + 36), (int)mni_load32(hdr + 112) };
-    unsigned known = version == FILE_VERSION
-                         ? MNI_HNSW_KEEP_PRUNED | MNI_HNSW_NO_AUTO_COMPACT
-                         : MNI_HNSW_FLAGS;
+                                mni_load32(hdr + 36), (int)mni_load32(hdr + 120) };
     int top = (int32_t)mni_load32(hdr + 40);
     int32_t entry = (int32_t)mni_load32(hdr + 44);
     uint64_t ns = mni_load64(hdr + 48), live = mni_load64(hdr + 56), deleted = mni_load64(hdr + 64);
@@ -2095,7 +2263,7 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     if (fdim < 1 || fdim > MNI_HNSW_MAX_DIM || (dim && (uint32_t)dim != fdim) ||
         p.m < 2 || p.m > MNI_HNSW_MAX_M || p.ef_construction < 1 ||
         p.ef_construction > MNI_HNSW_MAX_EF || p.ef_search < 1 || p.ef_search > MNI_HNSW_MAX_EF ||
-        (p.flags & ~known) || (version == FILE_VERSION_QUANT && !(p.flags & MNI_HNSW_INT8)) ||
+        (p.flags & ~MNI_HNSW_FLAGS) ||
         (p.rerank && !(p.flags & MNI_HNSW_INT8)) || p.rerank < 0 ||
         p.rerank > MNI_HNSW_MAX_EF || top < -1 ||
         top > MAX_LEVEL || ns > MAX_SLOTS || live > ns || deleted > ns - live ||
@@ -2107,7 +2275,7 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     uint64_t per = 8 + 2 + 4 * (uint64_t)fdim + 4 * row;
     if (ns > payload / per)
         goto fail;
-    uint64_t pad = (8 - (2 * ns) % 8) % 8;
+    uint64_t pad = vec_pad(ns);
     uint64_t fixed = ns * per + pad;
     if (fixed > payload)
         goto fail;
@@ -2122,11 +2290,12 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     rc = MN_ECORRUPT;
     struct rd r = { f, { { 0 }, 0, 0, { 0 }, 0 }, 0 };
     mni_hash64_init(&r.x, 0);
-    unsigned char padb[8];
+    unsigned char padb[4096];
     rd_get(&r, h->keys, ns * 8);
     rd_get(&r, h->state, ns);
     rd_get(&r, h->level, ns);
-    rd_get(&r, padb, pad);
+    for (uint64_t left = pad; left; left -= left < sizeof padb ? left : sizeof padb)
+        rd_get(&r, padb, left < sizeof padb ? left : sizeof padb);
     if (r.err)
         goto fail;
     uint64_t up = 0;
@@ -2140,9 +2309,9 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     }
     if (fixed + up != payload)
         goto fail;
-    rd_get(&r, h->vecs, ns * fdim * sizeof(float));
-    for (uint64_t s = 0; s < ns && !r.err; s++)
-        encode_slot(h, (int32_t)s);
+    uint64_t voff = HDR_SIZE + ns * 10 + pad, vlen = ns * fdim * sizeof(float);
+    if (fseeko(f, (off_t)(voff + vlen), SEEK_SET))
+        r.err = 1;
     rd_get(&r, h->links0, ns * row * sizeof(int32_t));
     for (uint64_t s = 0; s < ns && !r.err; s++) {
         if (h->state[s] == ST_FREE || !h->level[s])
@@ -2165,6 +2334,19 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     if (rc)
         goto fail;
     h->ep_word = pack_ep(entry, top);
+    if (vlen) {
+        int fd = dup(fileno(f));
+        rc = fd < 0 ? MN_EBACKEND : vecs_map(h, fd, voff, vlen, h->vecs_bytes);
+        if (rc) {
+            if (fd >= 0)
+                close(fd);
+            goto fail;
+        }
+        h->vecs_sum = mni_load64(hdr + 112);
+        vecs_counters(h, h->vecs_mark);
+    }
+    for (uint64_t s = 0; h->codes && s < ns; s++)
+        encode_slot(h, (int32_t)s);
     fclose(f);
     if (seq)
         *seq = (int64_t)mni_load64(hdr + 88);

@@ -50,8 +50,9 @@
  *
  * Persistence: mni_hnsw_save writes path.tmp then renames it over path: a header (magic, version,
  * dim, M, counts, entry point, the caller's seq) with its own checksum, then the payload with an
- * XXH64 checksum. The file is canonical: the same index gives the same bytes. mni_hnsw_load
- * checks both checksums, the sizes against the file's (before allocating), and the structure
+ * XXH64 checksum (the vectors apart: mapped at load, see mni_hnsw_load). The file is
+ * canonical: the same index gives the same bytes. mni_hnsw_load checks both checksums, the
+ * sizes against the file's (before allocating), and the structure
  * (states, levels, link counts and targets, entry point, counts, key uniqueness) before trusting
  * it: a damaged, truncated or mismatched file returns MN_ECORRUPT, never crashes. The format is
  * native little-endian (a byte-order mark rejects others).
@@ -178,7 +179,18 @@ int mni_hnsw_set_rerank(mni_hnsw *h, int rerank);
 /* seq: the highest store sequence the index covers, kept in the header for the caller. */
 int mni_hnsw_save(const mni_hnsw *h, const char *path, int64_t seq);
 /* dim: the dimension expected (0: any); a file of another dimension is MN_ECORRUPT. seq may be
- * NULL. */
+ * NULL. The vectors are not read but mapped from the file (private, copy on write): a load
+ * costs what the graph's lists cost to read and check, and the first searches fault in only
+ * the vectors they touch. Their checksum is checked by mni_hnsw_own_vectors. */
 int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq);
+/* Copies the vectors of a loaded index into memory of its own (nothing to do for an index
+ * that was not loaded, or is already its own; an insert that grows the index does it too),
+ * checking them against the file's checksum on the way, unless the index changed since the
+ * load. Until then the index reads its file: a file truncated in place (ours are always
+ * replaced by rename) could fault. Blocks writers, not searches, while it copies (about a
+ * second per 2 GB). MN_ECORRUPT: the vectors do not match the checksum, or the file shrank
+ * (the index must not be used: rebuild it); MN_ERROR: *stop (may be NULL) became nonzero
+ * first, nothing changed; MN_ENOMEM. */
+int mni_hnsw_own_vectors(mni_hnsw *h, const int *stop);
 
 #endif

@@ -46,6 +46,8 @@ struct vx_part {
     size_t count;         /* atomic: keys held */
     size_t changed;       /* changes applied since the files were written or read */
     int had_file;         /* files of ours were found (keep them current) */
+    int mapped;           /* atomic: its graph's vectors are still its file's (see
+                           * part_own_vectors) */
     int64_t mark_seq;     /* the last checkpoint: the seq our files cover (read or last
                            * written) or, without files, the seq of the last save call */
     int64_t pruned_seq;   /* the tombstones up to this seq are pruned (mni_vindex_prune_feed) */
@@ -253,6 +255,8 @@ static void part_install(struct vx_part *p, mni_hnsw *h, struct vx_attrs *at, in
     vx_attrs_init(at);
 }
 
+static int part_reset(mni_vindex *vx, struct vx_part *p);
+
 /* ---- loading and checking a partition's files ----------------------------------------------- */
 
 struct check {
@@ -389,7 +393,29 @@ static void part_load(mni_vindex *vx, struct vx_part *p)
     part_install(p, h, &at, seq);
     p->mark_seq = seq;
     p->changed = rc == MN_OK ? 0 : 1;
+    __atomic_store_n(&p->mapped, rc == MN_OK, __ATOMIC_RELEASE);
     set_state(p, VX_READY);
+}
+
+/* A partition loaded from its files searches the graph file's vectors where they lie (mapped
+ * by mni_hnsw_load): the first search after an open reads only what it needs. The worker then
+ * makes them the graph's own before it changes anything (p->mu held), checking them against
+ * their checksum as it copies, and so that a file truncated under the process later can do no
+ * harm. Vectors that do not match, or a file that shrank, are a rejected file: the partition
+ * is rebuilt from the store. A close that comes first leaves them be (MN_ERROR). */
+static int part_own_vectors(mni_vindex *vx, struct vx_part *p)
+{
+    if (!__atomic_load_n(&p->mapped, __ATOMIC_ACQUIRE))
+        return MN_OK;
+    int rc = mni_hnsw_own_vectors(p->h, &vx->stop);
+    if (rc == MN_ECORRUPT) { /* counted as loaded: it is a rejected file after all */
+        __atomic_sub_fetch(&vx->st.loaded, 1, __ATOMIC_RELAXED);
+        COUNT(vx, rejected);
+        rc = part_reset(vx, p);
+    }
+    if (rc == MN_OK)
+        __atomic_store_n(&p->mapped, 0, __ATOMIC_RELEASE);
+    return rc;
 }
 
 /* ---- catching up ---------------------------------------------------------------------------- */
@@ -676,7 +702,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&p->mu);
         if (ld_state(p) == VX_NEW)
             part_load(vx, p);
-        if (ld_state(p) == VX_READY)
+        if (ld_state(p) == VX_READY && part_own_vectors(vx, p) == MN_OK)
             catch_up(vx, p);
         size_t every = p->at.n / 2 > SAVE_EVERY ? p->at.n / 2 : SAVE_EVERY;
         if (ld_state(p) == VX_READY && p->changed >= every &&
@@ -1013,6 +1039,26 @@ static int tenant_exists(mni_vindex *vx, const char *tenant_id)
     return rc != MN_ENOTFOUND;
 }
 
+/* mkdir -p: the index directory of a server's database lies under a cache directory that
+ * may not exist yet. 0 when it exists now. */
+static int make_dir(const char *dir)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n >= sizeof path)
+        return -1;
+    memcpy(path, dir, n + 1);
+    for (char *s = path + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = 0;
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *s = '/';
+    }
+    return mkdir(path, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 static int part_save(mni_vindex *vx, struct vx_part *p)
 {
     char gpath[4096], apath[4096];
@@ -1029,7 +1075,7 @@ static int part_save(mni_vindex *vx, struct vx_part *p)
         return MN_OK;
     if (!tenant_exists(vx, p->tenant_id))
         return MN_OK;
-    if (mkdir(vx->dir, 0777) != 0 && errno != EEXIST)
+    if (make_dir(vx->dir) != 0)
         return MN_EBACKEND;
     int64_t seq = __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE);
     uint64_t token = new_token();
@@ -1164,13 +1210,10 @@ int mni_vindex_open(struct mni_store *store, const mn_config *cfg, mni_vindex **
     /* One core stays with the application (ingest embeds on it while the index builds). */
     vx->threads = cpus > 2 ? (int)(cpus - 1 > MAX_THREADS ? MAX_THREADS : cpus - 1)
                            : (cpus == 2 ? 2 : 1);
-    const char *path = store->ops->file_path ? store->ops->file_path(store) : NULL;
-    if (path) {
-        size_t n = strlen(path);
-        vx->dir = malloc(n + 7);
-        if (vx->dir)
-            memcpy(vx->dir, path, n), memcpy(vx->dir + n, ".index", 7);
-    }
+    /* Without a place for files (or when asking failed) the index lives in memory only. */
+    mni_errmark mark = mni_err_mark();
+    if (store->ops->index_dir && store->ops->index_dir(store, &vx->dir) != MN_OK)
+        mni_err_forget(mark);
     pthread_mutex_init(&vx->mu, NULL);
     pthread_cond_init(&vx->cv, NULL);
     pthread_cond_init(&vx->done, NULL);
@@ -1225,7 +1268,8 @@ int mni_vindex_sync(mni_vindex *vx, const char *tenant_id, int timeout_ms)
             rc = MN_ERROR;
             break;
         }
-        if (s == VX_READY && __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE) >= upto)
+        if (s == VX_READY && __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE) >= upto &&
+            !__atomic_load_n(&p->mapped, __ATOMIC_ACQUIRE))
             break;
         if (timed_out) {
             rc = MN_ERROR;

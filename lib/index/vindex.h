@@ -100,8 +100,9 @@ int mni_vindex_save(mni_vindex *vx);
  * index needs them (an index of another process that lags more is rebuilt from the store).
  * Partitions with files prune when saved. *tenants: the partitions that pruned. */
 int mni_vindex_prune_feed(mni_vindex *vx, size_t *tenants);
-/* Waits (up to timeout_ms) until the tenant's partition is loaded and has applied every change
- * committed before the call. MN_OK, or MN_ERROR on timeout or when the partition broke. For
+/* Waits (up to timeout_ms) until the tenant's partition is loaded, has applied every change
+ * committed before the call and holds its vectors in its own memory (a partition loaded from
+ * its files reads them from the file at first, see vindex.c). MN_OK, or MN_ERROR on timeout or when the partition broke. For
  * tests and benchmarks. */
 int mni_vindex_sync(mni_vindex *vx, const char *tenant_id, int timeout_ms);
 

@@ -401,7 +401,8 @@ int mni_op_maint_done(struct mni_store *s, const char *task, const char *holder,
 /* The ops each backend writes itself (its own SQL, connections, transactions and vector
  * formats), named PREFIX_NAME: declared once for both with MNI_BACKEND_OPS_DECLARE(PREFIX)
  * in the backend's header, and listed in its ops table with MNI_BACKEND_OPS(PREFIX), which
- * adds open, close, schema_version and file_path (the backend's store.c declares those). */
+ * adds open, close, schema_version, file_path and index_dir (the backend's store.c declares
+ * those). */
 #define MNI_BACKEND_OPS_DECLARE(p) \
     int p##_memory_insert(struct mni_store *st, const char *tenant_id, \
                           const struct mni_memory_writes *w); \
@@ -453,6 +454,7 @@ int mni_op_maint_done(struct mni_store *s, const char *task, const char *holder,
     .close = p##_close, \
     .schema_version = p##_schema_version, \
     .file_path = p##_file_path, \
+    .index_dir = p##_index_dir, \
     .memory_insert = p##_memory_insert, \
     .memory_get = p##_memory_get, \
     .memory_list = p##_memory_list, \

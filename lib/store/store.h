@@ -344,6 +344,10 @@ struct mni_store_ops {
     /* The file the store lives in, beside which derived files may be kept; NULL when there is
      * none (or it must not be written beside). */
     const char *(*file_path)(struct mni_store *s);
+    /* The directory the vector index keeps its files in (index/vindex.c), the same for every
+     * process on this machine that opens this database, into *dir (malloc'd; NULL: none, the
+     * index lives in memory only). It need not exist yet. */
+    int (*index_dir)(struct mni_store *s, char **dir);
     /* Database-wide settings (the meta table): *value malloc'd, NULL when key is unset. */
     int (*meta_get)(struct mni_store *s, const char *key, char **value);
     int (*meta_put)(struct mni_store *s, const char *key, const char *value);

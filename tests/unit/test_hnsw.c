@@ -889,16 +889,31 @@ START_TEST(save_load_round_trip)
 }
 END_TEST
 
+/* Loads the file and makes its vectors the index's own, which checks them (a load maps them
+ * unread): the first failure of the two. */
 static int load_rc(const char *path, const void *data, size_t len)
 {
     th_write_file(path, data, len);
     mni_hnsw *g = (mni_hnsw *)1;
     int rc = mni_hnsw_load(path, DIM, &g, NULL);
-    if (rc == MN_OK)
+    if (rc == MN_OK) {
+        rc = mni_hnsw_own_vectors(g, NULL);
         mni_hnsw_free(g);
-    else
+    } else {
         ck_assert_ptr_null(g);
+    }
     return rc;
+}
+
+/* Where a file's vector section starts, for ns slots: past keys, states and levels, at the
+ * next multiple of 64 KiB. */
+#define HDR 136 /* the header's size; its checksum is at HDR_SUM */
+#define HDR_SUM 128
+
+static size_t vec_off(size_t ns)
+{
+    size_t end = HDR + ns * 10;
+    return end + (65536 - end % 65536) % 65536;
 }
 
 static void put64(unsigned char *p, uint64_t v)
@@ -906,11 +921,22 @@ static void put64(unsigned char *p, uint64_t v)
     memcpy(p, &v, 8);
 }
 
-/* Re-seals a modified file with valid checksums: only the structure checks can catch it. */
+/* Re-seals a modified file with valid checksums: only the structure checks can catch it. The
+ * payload's covers all but the vectors, which have their own. */
 static void reseal(unsigned char *f, size_t len)
 {
-    put64(f + 104, mni_hash64(f + 128, len - 128, 0));
-    put64(f + 120, mni_hash64(f, 120, 0));
+    size_t ns;
+    memcpy(&ns, f + 48, 8);
+    size_t vo = vec_off(ns), vl = ns * DIM * 4;
+    if (ns > len || vo + vl > len) /* a slot count the file cannot hold: its sizes refuse it */
+        vo = len, vl = 0;
+    struct mni_hash64_state x;
+    mni_hash64_init(&x, 0);
+    mni_hash64_update(&x, f + HDR, vo - HDR);
+    mni_hash64_update(&x, f + vo + vl, len - vo - vl);
+    put64(f + 104, mni_hash64_final(&x));
+    put64(f + 112, mni_hash64(f + vo, vl, 0));
+    put64(f + HDR_SUM, mni_hash64(f, HDR_SUM, 0));
 }
 
 START_TEST(corrupt_files)
@@ -928,7 +954,7 @@ START_TEST(corrupt_files)
     ck_assert_int_eq(load_rc(bad, good, len), MN_OK);
 
     /* one flipped byte anywhere: every header byte, then positions across the payload */
-    for (size_t pos = 0; pos < len; pos += pos < 128 ? 1 : 1 + len / 700) {
+    for (size_t pos = 0; pos < len; pos += pos < HDR ? 1 : 1 + len / 700) {
         memcpy(f, good, len);
         f[pos] ^= (unsigned char)(1u << (pos % 8));
         ck_assert_msg(load_rc(bad, f, len) == MN_ECORRUPT, "flip at %zu accepted", pos);
@@ -937,7 +963,7 @@ START_TEST(corrupt_files)
     f[len - 1] ^= 0x80;
     ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
     /* truncated, extended, empty, not ours */
-    static const size_t cuts[] = { 0, 1, 8, 64, 127, 128, 129, 1000 };
+    static const size_t cuts[] = { 0, 1, 8, 64, 127, 128, 129, HDR - 1, HDR, HDR + 1, 1000 };
     for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++)
         ck_assert_int_eq(load_rc(bad, good, cuts[i]), MN_ECORRUPT);
     ck_assert_int_eq(load_rc(bad, good, len / 2), MN_ECORRUPT);
@@ -951,9 +977,9 @@ START_TEST(corrupt_files)
     /* crafted, with valid checksums */
     size_t ns = 0;
     memcpy(&ns, good + 48, 8);
-    size_t pad = (8 - (2 * ns) % 8) % 8;
-    size_t off_state = 128 + ns * 8, off_level = off_state + ns;
-    size_t off_links = off_level + ns + pad + ns * DIM * 4, row = 1 + 2 * 12;
+    size_t off_state = HDR + ns * 8;
+    size_t off_level = off_state + ns;
+    size_t off_links = vec_off(ns) + ns * DIM * 4, row = 1 + 2 * 12;
     size_t live_slot = 0;
     while (good[off_state + live_slot] != 2) /* ST_LIVE */
         live_slot++;
@@ -986,7 +1012,7 @@ START_TEST(corrupt_files)
         size_t other = live_slot + 1;
         while (good[off_state + other] != 2)
             other++;
-        memcpy(f + 128 + other * 8, f + 128 + live_slot * 8, 8);
+        memcpy(f + HDR + other * 8, f + HDR + live_slot * 8, 8);
     }
     reseal(f, len);
     ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
@@ -1006,8 +1032,8 @@ START_TEST(corrupt_files)
     put64(f + 48, (uint64_t)1 << 40);
     reseal(f, len);
     ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
-    memcpy(f, good, len); /* another version */
-    f[8] = 2;
+    memcpy(f, good, len); /* another version: the one before, its vectors not mappable */
+    f[8] = 1;
     reseal(f, len);
     ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
     memcpy(f, good, len); /* M out of range */
@@ -1017,6 +1043,47 @@ START_TEST(corrupt_files)
     /* and the good file still loads */
     ck_assert_int_eq(load_rc(bad, good, len), MN_OK);
     free(f);
+    mni_hnsw_free(h);
+}
+END_TEST
+
+/* A loaded index reads its vectors from the file, mapped: it answers as the saved one did,
+ * before and after it makes them its own. A file truncated in place under it (ours never are:
+ * they are replaced by rename) is refused when it comes to copying them, not read past its
+ * end; a file replaced by rename changes nothing for an index mapping the old one. */
+START_TEST(mapped_vectors)
+{
+    gen_data();
+    const int n = 2000;
+    unsigned char present[2000];
+    mni_hnsw *h = mixed_index(n, present);
+    const char *path = th_tmppath("mapped.hnsw");
+    ck_assert_int_eq(mni_hnsw_save(h, path, 7), MN_OK);
+    mni_hnsw *g = NULL;
+    ck_assert_int_eq(mni_hnsw_load(path, DIM, &g, NULL), MN_OK);
+    same_answers(h, g);
+    /* replaced by rename (as every save does) under the mapping: g still reads its own file */
+    mni_hnsw *e;
+    ck_assert_int_eq(mni_hnsw_create(DIM, NULL, &e), MN_OK);
+    ck_assert_int_eq(mni_hnsw_save(e, path, 8), MN_OK);
+    mni_hnsw_free(e);
+    same_answers(h, g);
+    int stop = 1; /* asked to stop first: nothing changes */
+    ck_assert_int_eq(mni_hnsw_own_vectors(g, &stop), MN_ERROR);
+    same_answers(h, g);
+    ck_assert_int_eq(mni_hnsw_own_vectors(g, NULL), MN_OK);
+    ck_assert_int_eq(mni_hnsw_own_vectors(g, NULL), MN_OK); /* nothing left to do */
+    same_answers(h, g);
+    mni_hnsw_free(g);
+
+    /* truncated in place while mapped */
+    ck_assert_int_eq(mni_hnsw_save(h, path, 7), MN_OK);
+    ck_assert_int_eq(mni_hnsw_load(path, DIM, &g, NULL), MN_OK);
+    struct mni_hnsw_stats st;
+    mni_hnsw_stats(h, &st);
+    ck_assert_int_eq(truncate(path, (off_t)vec_off(st.slots) + 4096), 0);
+    ck_assert_int_eq(mni_hnsw_own_vectors(g, NULL), MN_ECORRUPT);
+    mni_hnsw_free(g);
     mni_hnsw_free(h);
 }
 END_TEST
@@ -1409,10 +1476,10 @@ static void put32(unsigned char *p, uint32_t v)
 static void reseal(unsigned char *f, size_t len);
 static int load_rc(const char *path, const void *data, size_t len);
 
-/* An int8 index saves as version 2 (flags and rerank kept; the codes are made again from the
- * vectors on load: the same answers bit for bit, the same bytes when saved again); a float
- * index still saves as version 1. A version-1 file claiming codes, a foreign flag, a bad rerank
- * and a truncated file are MN_ECORRUPT. */
+/* An int8 index keeps its flags and rerank in the file (the codes are made again from the
+ * vectors on load: the same answers bit for bit, the same bytes when saved again); a float index
+ * has 0 for rerank. An older version, a rerank without codes, a foreign flag, a bad rerank, a
+ * reserved word set and a truncated file are MN_ECORRUPT. */
 START_TEST(int8_save_load)
 {
     gen_data();
@@ -1436,15 +1503,15 @@ START_TEST(int8_save_load)
     ck_assert_ptr_nonnull(good);
     ck_assert_uint_eq(file_u32(good, 8), 2);
     ck_assert_uint_eq(file_u32(good, 36), MNI_HNSW_INT8 | MNI_HNSW_NO_AUTO_COMPACT);
-    ck_assert_uint_eq(file_u32(good, 112), 25);
+    ck_assert_uint_eq(file_u32(good, 120), 25);
     unsigned char *f = malloc(len);
     const char *bad = th_tmppath("int8bad.hnsw");
     memcpy(f, good, len);
-    put32(f + 8, 1); /* version 1 knows no codes */
+    put32(f + 8, 1); /* the version before */
     reseal(f, len);
     ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
     memcpy(f, good, len);
-    put32(f + 36, MNI_HNSW_NO_AUTO_COMPACT); /* version 2 without its codes */
+    put32(f + 36, MNI_HNSW_NO_AUTO_COMPACT); /* a rerank without codes */
     reseal(f, len);
     ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
     memcpy(f, good, len);
@@ -1452,21 +1519,21 @@ START_TEST(int8_save_load)
     reseal(f, len);
     ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
     memcpy(f, good, len);
-    put32(f + 112, (uint32_t)-1); /* rerank out of range */
+    put32(f + 120, (uint32_t)-1); /* rerank out of range */
     reseal(f, len);
     ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
     memcpy(f, good, len);
-    put32(f + 116, 1); /* the reserved word */
+    put32(f + 124, 1); /* the reserved word */
     reseal(f, len);
     ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
     ck_assert_int_eq(load_rc(bad, good, len - 1), MN_ECORRUPT);
     ck_assert_int_eq(load_rc(bad, good, len), MN_OK);
-    /* a float index is still a version 1 file with 0 at 112 */
+    /* a float index: the same version, 0 for rerank */
     mni_hnsw *fl = mixed_index(500, present);
     ck_assert_int_eq(mni_hnsw_save(fl, path2, 7), MN_OK);
     good = (unsigned char *)th_read_file(path2, &len);
-    ck_assert_uint_eq(file_u32(good, 8), 1);
-    ck_assert_uint_eq(file_u32(good, 112), 0);
+    ck_assert_uint_eq(file_u32(good, 8), 2);
+    ck_assert_uint_eq(file_u32(good, 120), 0);
     mni_hnsw_free(fl);
     free(f);
     free(present);
@@ -1554,6 +1621,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, save_load_round_trip);
     tcase_add_test(tc, corrupt_files);
+    tcase_add_test(tc, mapped_vectors);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("concurrency");

@@ -14,6 +14,7 @@
 #include "manushya.h"
 #include "api/handle.h"
 #include "core/migrations.h"
+#include "index/vindex.h"
 #include "store/postgres/pg.h"
 #include "support/conformance.h"
 #include "support/harness.h"
@@ -552,6 +553,106 @@ START_TEST(feed_prune_and_horizon)
 }
 END_TEST
 
+/* vector=local keeps its index in files under index_dir=, in a directory named by the
+ * database's own id: a handle that opens after a save loads them instead of rebuilding the
+ * index from the change feed, and catches up only the changes after their seq (a write of
+ * another handle after the save); files that the database does not vouch for (older ones put
+ * back after a newer save) are rebuilt, never trusted. */
+static struct mni_vindex_stats pg_index_stats(mn_db *db, const char *tenant_id)
+{
+    mn_memories *l = NULL;
+    mn_actor sys = TH_ACTOR(.tenant = "acme");
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = "note 7", .k = 5};
+    TH_OK(db, mn_memory_search(db, &sys, &so, &l));
+    ck_assert_uint_ge(l->count, 1);
+    mn_memories_free(l);
+    ck_assert_int_eq(mni_vindex_sync(db->index, tenant_id, 120000), MN_OK);
+    struct mni_vindex_stats st;
+    mni_vindex_stats(db->index, tenant_id, &st);
+    return st;
+}
+
+static void pg_add_notes(mn_db *db, int from, int n)
+{
+    mn_actor sys = TH_ACTOR(.tenant = "acme");
+    mn_memory_input *in = th_keep(calloc((size_t)n, sizeof *in));
+    for (int i = 0; i < n; i++)
+        in[i] = (mn_memory_input)TH_IN(.identity = "alice",
+                                       .text = th_fmt("note %d about topic %d", from + i,
+                                                      (from + i) % 37));
+    char **ids = NULL;
+    TH_OK(db, mn_memory_add_many(db, &sys, in, (size_t)n, &ids, NULL));
+    mn_strings_free(ids, (size_t)n);
+}
+
+START_TEST(local_index_files_reused)
+{
+    const char *dir = th_tmppath("pg-index");
+    const char *url = url_with(fresh_schema(), th_fmt("index_dir=%s", dir));
+    mn_db *db = th_open(url, NULL);
+    const char *acme = th_tenant(db, "acme");
+    th_identity(db, "acme", "alice");
+    pg_add_notes(db, 0, MNI_VINDEX_SAVE_MIN + 200);
+    struct mni_vindex_stats st = pg_index_stats(db, acme);
+    ck_assert_uint_eq(st.missing, 1);
+    mn_close(db); /* saves */
+    char *id = NULL;
+    db = th_open(url, NULL);
+    TH_OK(db, db->store->ops->meta_get(db->store, "index_id", &id));
+    ck_assert_ptr_nonnull(id);
+    const char *graph = th_fmt("%s/%s/%s.hnsw", dir, id, acme);
+    const char *attr = th_fmt("%s/%s/%s.attr", dir, id, acme);
+    free(id);
+    ck_assert(th_file_exists(graph) && th_file_exists(attr));
+
+    /* Current: loaded, nothing applied. */
+    st = pg_index_stats(db, acme);
+    ck_assert_uint_eq(st.loaded, 1);
+    ck_assert_uint_eq(st.missing + st.rejected, 0);
+    ck_assert_uint_eq(st.applied, 0);
+    ck_assert_uint_eq(st.count, MNI_VINDEX_SAVE_MIN + 200);
+    mn_close(db);
+
+    /* Another handle writes after the save (without an index: it saves nothing): the next
+     * open loads the files and applies those writes alone. */
+    size_t glen, alen;
+    char *old_graph = th_read_file(graph, &glen), *old_attr = th_read_file(attr, &alen);
+    mn_config none = {.version = MN_CONFIG_VERSION, .index = MN_INDEX_NONE};
+    mn_db *other = th_open(url, &none);
+    pg_add_notes(other, 5000, 30);
+    mn_close(other);
+    db = th_open(url, NULL);
+    st = pg_index_stats(db, acme);
+    ck_assert_uint_eq(st.loaded, 1);
+    ck_assert_uint_eq(st.rejected, 0);
+    ck_assert_uint_eq(st.applied, 30);
+    ck_assert_uint_eq(st.count, MNI_VINDEX_SAVE_MIN + 230);
+    mn_close(db); /* saves again: a new token in the database */
+
+    /* The older files put back: the database names the newer ones; rebuilt from the store. */
+    th_write_file(graph, old_graph, glen);
+    th_write_file(attr, old_attr, alen);
+    db = th_open(url, NULL);
+    st = pg_index_stats(db, acme);
+    ck_assert_uint_eq(st.loaded, 0);
+    ck_assert_uint_eq(st.rejected, 1);
+    ck_assert_uint_eq(st.count, MNI_VINDEX_SAVE_MIN + 230);
+    mn_close(db);
+
+    /* index_dir=none: no files (the index lives in memory); a relative path is refused. */
+    db = th_open(url_with(fresh_schema(), "index_dir=none"), NULL);
+    char *d = (char *)1;
+    TH_OK(db, db->store->ops->index_dir(db->store, &d));
+    ck_assert_ptr_null(d);
+    mn_close(db);
+    db = NULL;
+    ck_assert_int_eq(mn_open(&db, url_with(fresh_schema(), "index_dir=rel/dir"), NULL),
+                     MN_EINVAL);
+    ck_assert_msg(strstr(mn_errmsg(db), "index_dir=rel/dir"), "%s", mn_errmsg(db));
+    mn_close(db);
+}
+END_TEST
+
 /* Embedding jobs are claimed with FOR UPDATE SKIP LOCKED: a job another session (a worker in
  * another process) holds is passed over, not waited for, and no job goes to two claims. The
  * async cases themselves run on this server in test_jobs.c. */
@@ -667,6 +768,7 @@ static Suite *pg_suite(void)
     tcase_add_test(tc, read_url_takes_the_reads);
     tcase_add_test(tc, ratelimit_overrides_and_embed_cache);
     tcase_add_test(tc, feed_prune_and_horizon);
+    tcase_add_test(tc, local_index_files_reused);
     tcase_add_test(tc, claim_skips_locked_jobs);
     tcase_add_test(tc, claim_reads_jobs_in_index_order);
     suite_add_tcase(s, tc);

@@ -47,6 +47,8 @@ struct pgs_options {
     int connect_retry_ms;  /* a refused connection is retried this long (default 0) */
     int migrate;           /* 1: create and migrate at open (default); 0: refuse */
     int ef_search;         /* hnsw.ef_search per query; 0 in the URL = the handle's */
+    char *index_dir;       /* index_dir=: where vector=local keeps its index files; NULL:
+                            * the default (pgs_index_dir), "" (index_dir=none): nowhere */
 };
 
 int pgs_options_parse(mn_db *db, const char *target, struct pgs_options *o);

@@ -2,6 +2,8 @@
 #include "store/postgres/pg.h"
 #include "core/error.h"
 
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,12 +59,56 @@ static int pgs_schema_version(struct mni_store *st, int *version)
     return rc;
 }
 
-/* No file: the vector index of vector=local lives in memory and is rebuilt from the change
- * feed when a handle opens (index/vindex.c). */
+/* No file: the server's disk is its own. */
 static const char *pgs_file_path(struct mni_store *st)
 {
     (void)st;
     return NULL;
+}
+
+/* The index files of vector=local (index/vindex.c) go where every process on this machine
+ * finds them: under index_dir= or, by default, $XDG_CACHE_HOME/manushya/index (else
+ * ~/.cache/manushya/index), in a directory named by an id the database gets once, at random,
+ * in its meta table: two databases, or two schemas of one, never share files (a copy of a
+ * database restored elsewhere keeps its id: the files' token, checked against the copy's
+ * meta, still tells them apart). Without a place (index_dir=none, no home), or a read-only
+ * handle of a database that never had an id: none. */
+static int pgs_index_dir(struct mni_store *st, char **dir)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    *dir = NULL;
+    const char *base = s->opt.index_dir, *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    const char *sub = "/manushya/index";
+    if (s->vector != PGS_VEC_LOCAL || (base && !*base))
+        return MN_OK;
+    if (!base && xdg && *xdg == '/')
+        base = xdg;
+    else if (!base && home && *home == '/')
+        base = home, sub = "/.cache/manushya/index";
+    else if (!base)
+        return MN_OK;
+    else
+        sub = "";
+    char *id = NULL;
+    int rc = st->ops->meta_get(st, "index_id", &id);
+    if (rc == MN_OK && !id && !(s->base.flags & MN_OPEN_READONLY)) {
+        unsigned char raw[12];
+        char hex[2 * sizeof raw + 1];
+        randombytes_buf(raw, sizeof raw);
+        sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+        rc = st->ops->meta_add(st, "index_id", hex);
+        if (rc == MN_OK)
+            rc = st->ops->meta_get(st, "index_id", &id);
+    }
+    if (rc == MN_OK && id) {
+        size_t n = strlen(base) + strlen(sub) + strlen(id) + 2;
+        if ((*dir = malloc(n)))
+            snprintf(*dir, n, "%s%s/%s", base, sub, id);
+        else
+            rc = mni_seterr(st->db, MN_ENOMEM, "out of memory naming the index directory");
+    }
+    free(id);
+    return rc;
 }
 
 const struct mni_store_ops mni_store_postgres = {

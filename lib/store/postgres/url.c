@@ -104,6 +104,14 @@ static int take_option(mn_db *db, struct pgs_options *o, const char *name, const
         o->schema = strdup(v);
         return o->schema ? MN_OK : MN_ENOMEM;
     }
+    if (strcmp(name, "index_dir") == 0) {
+        if (strcmp(v, "none") != 0 && v[0] != '/')
+            return mni_seterr(db, MN_EINVAL, "the database URL's option index_dir=%.64s is not "
+                             "an absolute path; give one (percent-encoded), or none", v);
+        free(o->index_dir);
+        o->index_dir = strdup(strcmp(v, "none") == 0 ? "" : v);
+        return o->index_dir ? MN_OK : MN_ENOMEM;
+    }
     if (strcmp(name, "read_url") == 0) {
         if (strncmp(v, "postgres://", 11) != 0 && strncmp(v, "postgresql://", 13) != 0)
             return mni_seterr(db, MN_EINVAL, "the database URL's option read_url is not a "
@@ -186,5 +194,6 @@ void pgs_options_free(struct pgs_options *o)
     free(o->conninfo);
     free(o->read_conninfo);
     free(o->schema);
+    free(o->index_dir);
     memset(o, 0, sizeof *o);
 }

@@ -5,6 +5,7 @@
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int sq_seq_get(struct mni_store *st, int64_t *seq)
@@ -141,6 +142,21 @@ const char *sq_file_path(struct mni_store *st)
         strncmp(s->path, "file:", 5) == 0)
         return NULL;
     return s->path;
+}
+
+/* Beside the database: PATH.index. */
+int sq_index_dir(struct mni_store *st, char **dir)
+{
+    const char *path = sq_file_path(st);
+    *dir = NULL;
+    if (!path)
+        return MN_OK;
+    size_t n = strlen(path);
+    if (!(*dir = malloc(n + sizeof ".index")))
+        return mni_seterr(st->db, MN_ENOMEM, "out of memory naming the index directory");
+    memcpy(*dir, path, n);
+    memcpy(*dir + n, ".index", sizeof ".index");
+    return MN_OK;
 }
 
 void sq_changed(struct sq_store *s, const char *tenant_id)

@@ -172,6 +172,7 @@ int sq_schema_version_on(struct sq_store *s, struct sq_conn *c, int *version);
  * settings in sqlite/feed.c, the embedding cache in sqlite/embed.c, jobs in sqlite/jobs.c. */
 MNI_BACKEND_OPS_DECLARE(sq);
 const char *sq_file_path(struct mni_store *st);
+int sq_index_dir(struct mni_store *st, char **dir);
 /* Embedding jobs (sqlite/jobs.c). sq_job_enqueue runs inside the caller's transaction:
  * the job of memory id (tenant) is (re)queued. */
 int sq_job_enqueue(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
