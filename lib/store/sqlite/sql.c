@@ -198,7 +198,11 @@ static const char *const sql[SQ__COUNT] = {
                        "AND (?5 = 1 OR maintenance.last_run_at <= ?3 - ?6)",
     [MNI_MEMORY_FIND_KEY] = "SELECT id FROM memories WHERE tenant_id = ?1 AND identity_id = ?2 "
                            "AND external_key = ?3",
-    [MNI_MEMORY_FIND_CONTENT] = "SELECT id FROM memories WHERE tenant_id = ?1 AND identity_id = ?2 "
+    /* INDEXED BY: for ORDER BY id the planner would otherwise walk memories_by_identity, every
+     * memory of the identity, on each add (an ingest quadratic in the store's size); the
+     * content index finds the few rows of one hash, which sorting costs nothing. */
+    [MNI_MEMORY_FIND_CONTENT] = "SELECT id FROM memories INDEXED BY memories_by_content "
+                               "WHERE tenant_id = ?1 AND identity_id = ?2 "
                                "AND type = ?3 AND content_hash = ?4 AND deleted = 0 AND "
                                "(expires_at = 0 OR expires_at > ?5) ORDER BY id LIMIT 1",
     [MNI_MEMORY_UNHASHED] = "SELECT tenant_id, id, text FROM memories WHERE content_hash IS NULL "
