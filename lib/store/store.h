@@ -275,7 +275,9 @@ struct mni_store_ops {
 
     /* Keyword search: the memories q selects (identity, type, deleted, expired; metadata is
      * the caller's to test) that have a vector and any of the n words (all of them when all
-     * is set; store/keywords.c), best first, at most want: fn gets each one's key and
+     * is set; store/keywords.c), best first: the want best and every one tied with the last
+     * of them, so that any match not given scores below the last given (the caller then
+     * knows where the ranking stops without asking for more); fn gets each one's key and
      * relevance (BM25 or ts_rank, higher is better). */
     int (*memory_keyword_search)(struct mni_store *s, const char *tenant_id,
                                  const struct mni_store_query *q, const char *const *words,
