@@ -234,8 +234,8 @@ static int rare_matches(mn_db *db, const char *tenant_id, const struct mni_store
     if (rc == MN_OK && mni_topk_init(hits, MNI_RARE_WORD_MAX) != 0)
         rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
     if (rc == MN_OK && nrare)
-        rc = db->store->ops->memory_keyword_search(db->store, tenant_id, q, rare, nrare, 1,
-                                                   hits->k, push_hit, hits);
+        rc = db->store->ops->memory_keyword_search(db->store, tenant_id, q, rare, nrare,
+                                                   MNI_KEYWORDS_ALL, hits->k, push_hit, hits);
     if (rc == MN_OK && !(*keys = malloc((hits->n ? hits->n : 1) * sizeof **keys)))
         rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
     if (rc != MN_OK)
@@ -300,15 +300,16 @@ static void push_every_hit(void *ctx, int64_t key, float score)
     mni_topk_push(top, key, score);
 }
 
-/* The keyword ranking: the want best matches of the query's words and every one tied with the
- * last of them, best first (any other match scores lower). */
+/* The keyword ranking: the want best matches of the query's words, best first, and with ties
+ * every one tied with the last of them (any other match then scores lower). */
 static int keyword_ranking(mn_db *db, const struct mni_who *who, const struct mni_store_query *q,
-                           const char *const *words, size_t nwords, size_t want,
+                           const char *const *words, size_t nwords, size_t want, int ties,
                            struct mni_topk *top)
 {
     struct every_hit e = { top, 0 };
     int rc = db->store->ops->memory_keyword_search(db->store, who->tenant->id, q, words, nwords,
-                                                   0, want, push_every_hit, &e);
+                                                   ties ? MNI_KEYWORDS_TIES : 0, want,
+                                                   push_every_hit, &e);
     if (rc == MN_OK && e.nomem)
         rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
     if (rc == MN_OK)
@@ -365,6 +366,10 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
     struct mni_fusion fusion = { opt->mode, opt->vector_weight, opt->keyword_weight,
                                  opt->rrf_k };
     int indexed = src.use_index || src.use_store;
+    /* The keyword ranking alone comes with the ties of its last place, so that the page
+     * closes at once below them; fused with the vector ranking it does not: a common word
+     * ties dozens of memories, all at one rank there, whose rows would be read for nothing. */
+    int keyword_alone = !by_vector;
     for (size_t want = q->metadata && indexed ? first * 4 : first; rc == MN_OK; want *= 4) {
         struct mni_topk vtop = {0}, ktop = {0};
         struct mni_scored_list cands = {0};
@@ -377,7 +382,8 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
         if (rc == MN_OK && by_vector)
             rc = vector_ranking(db, who, q, vec, opt, depth, &src, &vtop, &floored);
         if (rc == MN_OK && by_words)
-            rc = keyword_ranking(db, who, q, (const char *const *)words, nwords, depth, &ktop);
+            rc = keyword_ranking(db, who, q, (const char *const *)words, nwords, depth,
+                                 keyword_alone, &ktop);
         /* Done widening when every ranking ran out of candidates, or the vector ranking out of
          * ones above the minimum: every memory above it is among them. */
         int exhausted = floored || ((!by_vector || vtop.n < depth) &&
@@ -387,7 +393,7 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
         if (rc == MN_OK &&
             mni_search_fuse(&vtop, &ktop, rare_keys, rare.n, &fusion, &cands) != 0)
             rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
-        double unread = read_cut(&cands, want, !by_vector, &exhausted);
+        double unread = read_cut(&cands, want, keyword_alone, &exhausted);
         if (rc == MN_OK)
             rc = fetch_hits(db, who->tenant->id, &cands, vec, opt->min_similarity, q, out);
         mni_topk_free(&vtop);

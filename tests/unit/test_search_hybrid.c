@@ -400,19 +400,21 @@ static void keep_hit(void *ctx, int64_t key, float score)
     h->score[h->n++] = score;
 }
 
-static struct hits keyword_hits(mn_db *db, const char *tid, const char *word, size_t want)
+static struct hits keyword_hits(mn_db *db, const char *tid, const char *word, size_t want,
+                                unsigned flags)
 {
     struct hits h = {0};
     const char *words[] = {word};
     struct mni_store_query q = {.now = 1};
-    ck_assert_int_eq(db->store->ops->memory_keyword_search(db->store, tid, &q, words, 1, 0, want,
-                                                           keep_hit, &h), MN_OK);
+    ck_assert_int_eq(db->store->ops->memory_keyword_search(db->store, tid, &q, words, 1, flags,
+                                                           want, keep_hit, &h), MN_OK);
     return h;
 }
 
-/* A store's keyword ranking, asked for the best two, also gives every match tied with the
- * second: the search then knows that whatever it was not given scores lower, and settles a
- * tie at its cut without asking again for four times as many. */
+/* A store's keyword ranking, asked for the best two with their ties, also gives every match
+ * tied with the second: a keyword search then knows that whatever it was not given scores
+ * lower, and settles a tie at its cut without asking again for four times as many. Without,
+ * it gives two, the tie going to the older memory. */
 START_TEST(keyword_ranking_gives_its_ties)
 {
     const char *url;
@@ -428,17 +430,20 @@ START_TEST(keyword_ranking_gives_its_ties)
     add(db, "kiwi pear");
     add(db, "kiwi plum");
     add(db, "kiwi fig grape lime melon");
-    struct hits all = keyword_hits(db, tid, "kiwi", 16);
+    struct hits all = keyword_hits(db, tid, "kiwi", 16, 0);
     ck_assert_uint_eq(all.n, 5);
     size_t tied = 0; /* the matches scoring at least as much as the second */
     while (tied < all.n && all.score[tied] >= all.score[1])
         tied++;
     ck_assert_msg(tied > 2, "the second best should tie with the third: scores %g %g %g",
                   all.score[0], all.score[1], all.score[2]);
-    struct hits two = keyword_hits(db, tid, "kiwi", 2);
+    struct hits two = keyword_hits(db, tid, "kiwi", 2, MNI_KEYWORDS_TIES);
     ck_assert_uint_eq(two.n, tied);
     for (size_t i = 0; i < two.n; i++)
         ck_assert_float_eq(two.score[i], all.score[i]);
+    two = keyword_hits(db, tid, "kiwi", 2, 0);
+    ck_assert_uint_eq(two.n, 2);
+    ck_assert(two.key[0] == all.key[0] && two.key[1] == all.key[1]);
     mn_close(db);
 }
 END_TEST

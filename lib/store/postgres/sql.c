@@ -255,12 +255,16 @@ static const char *const sql[PGS__COUNT] = {
                        "LIMIT NULLIF($9::bigint, 0)",
 
     /* $2: the words joined by " | " (a tsquery of words only: store/keywords.c); $7: how
-     * many, and every row tied with the last of them (store.h). The partition's GIN index on
-     * fts finds the rows. */
+     * many. The partition's GIN index on fts finds the rows. */
     [PGS_MEMORY_KEYWORD] = "SELECT key, ts_rank(fts, q) FROM memories, "
                            "to_tsquery('simple'::regconfig, $2) q WHERE tenant_id = $1 AND "
                            "fts @@ q AND" SELECTED "AND embedding IS NOT NULL "
-                           "ORDER BY 2 DESC FETCH FIRST ($7::bigint) ROWS WITH TIES",
+                           "ORDER BY 2 DESC, key LIMIT $7::bigint",
+    /* The same, and every row tied with the last of them (MNI_KEYWORDS_TIES: store.h). */
+    [PGS_MEMORY_KEYWORD_TIES] = "SELECT key, ts_rank(fts, q) FROM memories, "
+                                "to_tsquery('simple'::regconfig, $2) q WHERE tenant_id = $1 "
+                                "AND fts @@ q AND" SELECTED "AND embedding IS NOT NULL "
+                                "ORDER BY 2 DESC FETCH FIRST ($7::bigint) ROWS WITH TIES",
     /* $2: a JSON array of words (letters and digits only: store/keywords.h), each a tsquery
      * of its own; $7: the count's cap. Rows: the word's index (from 0), its count. */
     [PGS_MEMORY_WORD_COUNTS] = "SELECT w.n - 1, (SELECT count(*) FROM (SELECT 1 FROM memories "

@@ -42,13 +42,13 @@ static int run(struct sq_store *s, int id, const char *tenant_id, const struct m
 }
 
 /* Calls fn for the want best matches of match (an FTS5 query) among the memories q selects,
- * and every one tied with the last of them, best first: the index ranks every match, and the
- * candidates are checked against their rows in that order, once want passed up to the first
- * that scores lower, so that only the rows of candidates up to there are read
- * (sqlite/sql.c). Both statements run on one connection: the ranking's read
+ * and with ties every one tied with the last of them, best first: the index ranks every
+ * match, and the candidates are checked against their rows in that order until want pass
+ * (with ties, up to the first that scores lower), so that only the rows of candidates up to
+ * there are read (sqlite/sql.c). Both statements run on one connection: the ranking's read
  * transaction, open until its reset, is the checks' too. */
 static int ranked(struct sq_store *s, const char *tenant_id, const struct mni_store_query *q,
-                  const char *match, size_t want, mni_hit_fn fn, void *ctx)
+                  const char *match, size_t want, int ties, mni_hit_fn fn, void *ctx)
 {
     struct sq_conn *c;
     int rc = sq_conn_get(s, &c);
@@ -68,7 +68,7 @@ static int ranked(struct sq_store *s, const char *tenant_id, const struct mni_st
         if (step == SQLITE_DONE)
             break;
         float score = step == SQLITE_ROW ? (float)sqlite3_column_double(ranking, 1) : 0;
-        if (step == SQLITE_ROW && kept >= want && score < last)
+        if (step == SQLITE_ROW && kept >= want && (!ties || score < last))
             break; /* ranked best first: no later match ties with the want-th */
         if (step == SQLITE_ROW) {
             sqlite3_int64 key = sqlite3_column_int64(ranking, 0);
@@ -92,12 +92,13 @@ static int ranked(struct sq_store *s, const char *tenant_id, const struct mni_st
 
 int sq_memory_keyword_search(struct mni_store *st, const char *tenant_id,
                              const struct mni_store_query *q, const char *const *words, size_t n,
-                             int all, size_t want, mni_hit_fn fn, void *ctx)
+                             unsigned flags, size_t want, mni_hit_fn fn, void *ctx)
 {
     if (n == 0)
         return MN_OK;
-    char *match = mni_keywords_join(words, n, "\"", all ? " AND " : " OR ");
-    int rc = match ? ranked((struct sq_store *)st, tenant_id, q, match, want, fn, ctx)
+    char *match = mni_keywords_join(words, n, "\"", flags & MNI_KEYWORDS_ALL ? " AND " : " OR ");
+    int rc = match ? ranked((struct sq_store *)st, tenant_id, q, match, want,
+                                   (flags & MNI_KEYWORDS_TIES) != 0, fn, ctx)
                    : mni_seterr(st->db, MN_ENOMEM, "out of memory searching by keyword");
     free(match);
     return rc;
