@@ -234,8 +234,8 @@ static int rare_matches(mn_db *db, const char *tenant_id, const struct mni_store
     if (rc == MN_OK && mni_topk_init(hits, MNI_RARE_WORD_MAX) != 0)
         rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
     if (rc == MN_OK && nrare)
-        rc = db->store->ops->memory_keyword_search(db->store, tenant_id, q, rare, nrare, 1,
-                                                   hits->k, push_hit, hits);
+        rc = db->store->ops->memory_keyword_search(db->store, tenant_id, q, rare, nrare,
+                                                   MNI_KEYWORDS_ALL, hits->k, push_hit, hits);
     if (rc == MN_OK && !(*keys = malloc((hits->n ? hits->n : 1) * sizeof **keys)))
         rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
     if (rc != MN_OK)
@@ -278,16 +278,65 @@ static int rare_first(mn_db *db, struct mni_topk *kw, const struct mni_topk *rar
     return MN_OK;
 }
 
-/* The keyword ranking: the want best matches of the query's words, best first. */
+/* A top-k that grows to take every hit the store gives: the keyword ranking comes with the
+ * ties of its last place (store.h). */
+struct every_hit {
+    struct mni_topk *top;
+    int nomem;
+};
+
+static void push_every_hit(void *ctx, int64_t key, float score)
+{
+    struct every_hit *e = ctx;
+    struct mni_topk *top = e->top;
+    if (top->n == top->k) {
+        struct mni_hit *heap = e->nomem ? NULL : realloc(top->heap, 2 * top->k * sizeof *heap);
+        e->nomem = !heap;
+        if (!heap)
+            return;
+        top->heap = heap;
+        top->k *= 2;
+    }
+    mni_topk_push(top, key, score);
+}
+
+/* The keyword ranking: the want best matches of the query's words, best first, and with ties
+ * every one tied with the last of them (any other match then scores lower). */
 static int keyword_ranking(mn_db *db, const struct mni_who *who, const struct mni_store_query *q,
-                           const char *const *words, size_t nwords, size_t want,
+                           const char *const *words, size_t nwords, size_t want, int ties,
                            struct mni_topk *top)
 {
+    struct every_hit e = { top, 0 };
     int rc = db->store->ops->memory_keyword_search(db->store, who->tenant->id, q, words, nwords,
-                                                   0, want, push_hit, top);
+                                                   ties ? MNI_KEYWORDS_TIES : 0, want,
+                                                   push_every_hit, &e);
+    if (rc == MN_OK && e.nomem)
+        rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
     if (rc == MN_OK)
         mni_topk_sort(top);
     return rc;
+}
+
+/* Cuts the candidates (best first) to those whose rows are read: the want best, and every
+ * one tied with the last of them, so that a tie at the cut is settled in this read, not by
+ * widening the search, which reads everything again (a common word ties many memories at one
+ * BM25 score). Returns the best relevance a memory whose row is not read may have: that of
+ * the first candidate cut off; when none was, that of the last one kept, or just below it
+ * when complete says that the rankings gave every memory scoring as much (the keyword
+ * ranking alone: store.h). *exhausted is cleared when any was cut off. */
+static double read_cut(struct mni_scored_list *cands, size_t want, int complete, int *exhausted)
+{
+    size_t cut = want < cands->n ? want : cands->n;
+    while (cut && cut < cands->n && cands->items[cut].fused == cands->items[cut - 1].fused)
+        cut++;
+    if (cut < cands->n) {
+        double unread = cands->items[cut].fused;
+        cands->n = cut;
+        *exhausted = 0;
+        return unread;
+    }
+    double last = cut ? cands->items[cut - 1].fused : 0;
+    return complete ? nextafter(last, -HUGE_VAL) : last;
 }
 
 /* The k best memories who may read, ranked (api/search_rank.h). Candidates that do not make it
@@ -315,18 +364,24 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
     struct mni_fusion fusion = { opt->mode, opt->vector_weight, opt->keyword_weight,
                                  opt->rrf_k };
     int indexed = src.use_index || src.use_store;
+    /* The keyword ranking alone comes with the ties of its last place, so that the page
+     * closes at once below them; fused with the vector ranking it does not: a common word
+     * ties dozens of memories, all at one rank there, whose rows would be read for nothing. */
+    int keyword_alone = !by_vector;
     for (size_t want = q->metadata && indexed ? first * 4 : first; rc == MN_OK; want *= 4) {
         struct mni_topk vtop = {0}, ktop = {0};
         struct mni_scored_list cands = {0};
         int floored = 0;
-        size_t depth = by_vector && by_words && want < MNI_FUSE_DEPTH ? MNI_FUSE_DEPTH : want;
+        /* One past the candidates read: the first one not read bounds the rest (read_cut). */
+        size_t depth = by_vector && by_words && want < MNI_FUSE_DEPTH ? MNI_FUSE_DEPTH : want + 1;
         if (mni_topk_init(&vtop, by_vector ? depth : 1) != 0 ||
             mni_topk_init(&ktop, by_words ? depth : 1) != 0)
             rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
         if (rc == MN_OK && by_vector)
             rc = vector_ranking(db, who, q, vec, opt, depth, &src, &vtop, &floored);
         if (rc == MN_OK && by_words)
-            rc = keyword_ranking(db, who, q, (const char *const *)words, nwords, depth, &ktop);
+            rc = keyword_ranking(db, who, q, (const char *const *)words, nwords, depth,
+                                 keyword_alone, &ktop);
         /* Done widening when every ranking ran out of candidates, or the vector ranking out of
          * ones above the minimum: every memory above it is among them. */
         int exhausted = floored || ((!by_vector || vtop.n < depth) &&
@@ -336,12 +391,7 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
         if (rc == MN_OK &&
             mni_search_fuse(&vtop, &ktop, rare_keys, rare.n, &fusion, &cands) != 0)
             rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
-        /* Only the want best are read: the rest count only if those do not make k. */
-        if (cands.n > want) {
-            cands.n = want;
-            exhausted = 0;
-        }
-        double least = cands.n ? cands.items[cands.n - 1].fused : 0;
+        double unread = read_cut(&cands, want, keyword_alone, &exhausted);
         if (rc == MN_OK)
             rc = fetch_hits(db, who->tenant->id, &cands, vec, opt->min_similarity, q, out);
         mni_topk_free(&vtop);
@@ -353,7 +403,7 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
         if (per_memory)
             mni_access_filter_list(db, who, *out);
         int done = 0;
-        rc = mni_rank_page(db, rank, *out, least, want, exhausted, &done);
+        rc = mni_rank_page(db, rank, *out, unread, want, exhausted, &done);
         if (rc == MN_OK && done)
             break;
         mn_memories_free(*out);

@@ -58,8 +58,8 @@ size_t mni_rank_want(const struct mni_rank *r);
 
 /* Ranks l in place: each item's score holds its relevance on entry; its factors and final
  * score are set, l is sorted best first (ties by id), and whatever the cursor's pages showed
- * is dropped. least is the lowest relevance among the candidates the rows came from, want how
- * many were asked for, exhausted whether there are no more. *done is set when l is the page:
+ * is dropped. least is the best relevance a candidate whose row was not read may have (when
+ * every one was read, the lowest relevance among them), want how many were asked for, exhausted whether there are no more. *done is set when l is the page:
  * no candidate not yet seen could enter it. It is then cut to k, and l->next_cursor set when
  * more may follow. MN_ENOMEM only. */
 int mni_rank_page(mn_db *db, const struct mni_rank *r, mn_memories *l, double least,

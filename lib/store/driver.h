@@ -419,7 +419,8 @@ int mni_op_maint_done(struct mni_store *s, const char *task, const char *holder,
                             size_t *which); \
     int p##_memory_keyword_search(struct mni_store *st, const char *tenant_id, \
                                   const struct mni_store_query *q, const char *const *words, \
-                                  size_t n, int all, size_t want, mni_hit_fn fn, void *ctx); \
+                                  size_t n, unsigned flags, size_t want, mni_hit_fn fn, \
+                                  void *ctx); \
     int p##_memory_keyword_counts(struct mni_store *st, const char *tenant_id, \
                                   const struct mni_store_query *q, const char *const *words, \
                                   size_t n, size_t cap, size_t *counts); \

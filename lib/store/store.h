@@ -182,6 +182,9 @@ int mni_embed_tasks_claimed(struct mni_store *s, int rc, struct mni_embed_task *
 typedef void (*mni_scan_fn)(void *ctx, int64_t key, const void *vec);
 /* Called by memory_search for every hit: its store key and cosine similarity. */
 typedef void (*mni_hit_fn)(void *ctx, int64_t key, float similarity);
+/* memory_keyword_search's flags. */
+#define MNI_KEYWORDS_ALL  1u /* memories holding every word, not any */
+#define MNI_KEYWORDS_TIES 2u /* past want, every match tied with the last one given */
 
 /* One entry of the change feed (memory_changes): a memory as its last change left it, or the
  * tombstone of a hard-deleted one. Strings and the vector are valid during the call only. */
@@ -307,12 +310,16 @@ struct mni_store_ops {
                            size_t *which);
 
     /* Keyword search: the memories q selects (identity, type, deleted, expired; metadata is
-     * the caller's to test) that have a vector and any of the n words (all of them when all
-     * is set; store/keywords.c), best first, at most want: fn gets each one's key and
-     * relevance (BM25 or ts_rank, higher is better). */
+     * the caller's to test) that have a vector and any of the n words (all of them with
+     * MNI_KEYWORDS_ALL; store/keywords.c), best first, ties by key: the want best, and with
+     * MNI_KEYWORDS_TIES every one tied with the last of them too, so that any match not given
+     * scores below the last given (the caller then knows where the ranking stops without
+     * asking for more). fn gets each one's key and relevance (BM25 or ts_rank, higher is
+     * better). */
     int (*memory_keyword_search)(struct mni_store *s, const char *tenant_id,
                                  const struct mni_store_query *q, const char *const *words,
-                                 size_t n, int all, size_t want, mni_hit_fn fn, void *ctx);
+                                 size_t n, unsigned flags, size_t want, mni_hit_fn fn,
+                                 void *ctx);
     /* For each of the n words, how many of the memories q selects (metadata aside) hold it,
      * counted up to cap, into counts[i]: one statement for them all. */
     int (*memory_keyword_counts)(struct mni_store *s, const char *tenant_id,

@@ -8,6 +8,8 @@
  */
 #include "support/harness.h"
 #include "support/raw_sql.h"
+#include "api/handle.h"
+#include "store/store.h"
 
 #include <check.h>
 #include <ctype.h>
@@ -383,6 +385,107 @@ START_TEST(weights_and_rrf_k)
 }
 END_TEST
 
+/* The hits a store's keyword search gives, in order. */
+struct hits {
+    size_t n;
+    int64_t key[16];
+    float score[16];
+};
+
+static void keep_hit(void *ctx, int64_t key, float score)
+{
+    struct hits *h = ctx;
+    ck_assert_uint_lt(h->n, 16);
+    h->key[h->n] = key;
+    h->score[h->n++] = score;
+}
+
+static struct hits keyword_hits(mn_db *db, const char *tid, const char *word, size_t want,
+                                unsigned flags)
+{
+    struct hits h = {0};
+    const char *words[] = {word};
+    struct mni_store_query q = {.now = 1};
+    ck_assert_int_eq(db->store->ops->memory_keyword_search(db->store, tid, &q, words, 1, flags,
+                                                           want, keep_hit, &h), MN_OK);
+    return h;
+}
+
+/* A store's keyword ranking, asked for the best two with their ties, also gives every match
+ * tied with the second: a keyword search then knows that whatever it was not given scores
+ * lower, and settles a tie at its cut without asking again for four times as many. Without,
+ * it gives two, the tie going to the older memory. */
+START_TEST(keyword_ranking_gives_its_ties)
+{
+    const char *url;
+    mn_db *db = fresh(_i, &url);
+    if (!db)
+        return;
+    mn_tenant *t = NULL;
+    TH_OK(db, mn_tenant_get(db, "acme", &t));
+    const char *tid = th_fmt("%s", t->id);
+    mn_tenant_free(t);
+    add(db, "kiwi kiwi berry");
+    add(db, "kiwi apple");
+    add(db, "kiwi pear");
+    add(db, "kiwi plum");
+    add(db, "kiwi fig grape lime melon");
+    struct hits all = keyword_hits(db, tid, "kiwi", 16, 0);
+    ck_assert_uint_eq(all.n, 5);
+    size_t tied = 0; /* the matches scoring at least as much as the second */
+    while (tied < all.n && all.score[tied] >= all.score[1])
+        tied++;
+    ck_assert_msg(tied > 2, "the second best should tie with the third: scores %g %g %g",
+                  all.score[0], all.score[1], all.score[2]);
+    struct hits two = keyword_hits(db, tid, "kiwi", 2, MNI_KEYWORDS_TIES);
+    ck_assert_uint_eq(two.n, tied);
+    for (size_t i = 0; i < two.n; i++)
+        ck_assert_float_eq(two.score[i], all.score[i]);
+    two = keyword_hits(db, tid, "kiwi", 2, 0);
+    ck_assert_uint_eq(two.n, 2);
+    ck_assert(two.key[0] == all.key[0] && two.key[1] == all.key[1]);
+    mn_close(db);
+}
+END_TEST
+
+static double searches_counted(mn_db *db)
+{
+    char *text = NULL;
+    TH_OK(db, mn_metrics_write(db, MN_METRICS_PROMETHEUS, &text));
+    double n = 0;
+    for (const char *p = text; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, "manushya_searches_total{", 24) == 0)
+            n += strtod(strchr(p, ' ') + 1, NULL);
+    mn_free(text);
+    return n;
+}
+
+/* Two memories tie for the last place of a page (k = 2): both are read with the candidates
+ * before them, and the first candidate below the tie shows that nothing else can enter the
+ * page, so the search ranks once, not again four times as deep. */
+START_TEST(tie_at_the_cut_settled_at_once)
+{
+    const char *url;
+    mn_db *db = fresh(_i, &url);
+    if (!db)
+        return;
+    const char *best = add(db, "alpha");
+    const char *tied[2] = {add(db, "alpha beta"), add(db, "alpha gamma")};
+    add(db, "alpha delta epsilon");
+    add(db, "alpha zeta theta");
+    double before = searches_counted(db);
+    mn_memories *l = search(db, "alpha", MN_SEARCH_VECTOR, 2);
+    ck_assert_double_eq(searches_counted(db) - before, 1);
+    ck_assert_uint_eq(l->count, 2);
+    ck_assert_str_eq(l->items[0]->id, best);
+    /* Of the two at one similarity, the smaller id. */
+    ck_assert_str_eq(l->items[1]->id, strcmp(tied[0], tied[1]) < 0 ? tied[0] : tied[1]);
+    ck_assert_double_eq_tol(l->items[1]->similarity, sqrt(0.5), 1e-6);
+    mn_memories_free(l);
+    mn_close(db);
+}
+END_TEST
+
 int main(void)
 {
     mn_global_init();
@@ -397,6 +500,8 @@ int main(void)
     tcase_add_loop_test(tc, encrypted_index_holds_no_words, 0, TH_NSTORES);
     tcase_add_loop_test(tc, bad_options, 0, TH_NSTORES);
     tcase_add_loop_test(tc, weights_and_rrf_k, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, keyword_ranking_gives_its_ties, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, tie_at_the_cut_settled_at_once, 0, TH_NSTORES);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -31,13 +31,15 @@ static int run(struct pgs_store *s, int id, const char *tenant_id,
 
 int pgs_memory_keyword_search(struct mni_store *st, const char *tenant_id,
                               const struct mni_store_query *q, const char *const *words,
-                              size_t n, int all, size_t want, mni_hit_fn fn, void *ctx)
+                              size_t n, unsigned flags, size_t want, mni_hit_fn fn, void *ctx)
 {
     if (n == 0)
         return MN_OK;
     PGresult *res = NULL;
-    int rc = run((struct pgs_store *)st, PGS_MEMORY_KEYWORD, tenant_id, q,
-                 mni_keywords_join(words, n, "", all ? " & " : " | "), want, &res);
+    int id = flags & MNI_KEYWORDS_TIES ? PGS_MEMORY_KEYWORD_TIES : PGS_MEMORY_KEYWORD;
+    int rc = run((struct pgs_store *)st, id, tenant_id, q,
+                 mni_keywords_join(words, n, "", flags & MNI_KEYWORDS_ALL ? " & " : " | "), want,
+                 &res);
     for (int i = 0; rc == MN_OK && i < PQntuples(res); i++)
         fn(ctx, pgs_int(res, i, 0), (float)pgs_double(res, i, 1));
     PQclear(res);

@@ -273,6 +273,11 @@ static const char *const sql[PGS__COUNT] = {
                            "to_tsquery('simple'::regconfig, $2) q WHERE tenant_id = $1 AND "
                            "fts @@ q AND" SELECTED "AND embedding IS NOT NULL "
                            "ORDER BY 2 DESC, key LIMIT $7::bigint",
+    /* The same, and every row tied with the last of them (MNI_KEYWORDS_TIES: store.h). */
+    [PGS_MEMORY_KEYWORD_TIES] = "SELECT key, ts_rank(fts, q) FROM memories, "
+                                "to_tsquery('simple'::regconfig, $2) q WHERE tenant_id = $1 "
+                                "AND fts @@ q AND" SELECTED "AND embedding IS NOT NULL "
+                                "ORDER BY 2 DESC FETCH FIRST ($7::bigint) ROWS WITH TIES",
     /* $2: a JSON array of words (letters and digits only: store/keywords.h), each a tsquery
      * of its own; $7: the count's cap. Rows: the word's index (from 0), its count. */
     [PGS_MEMORY_WORD_COUNTS] = "SELECT w.n - 1, (SELECT count(*) FROM (SELECT 1 FROM memories "

@@ -42,12 +42,13 @@ static int run(struct sq_store *s, int id, const char *tenant_id, const struct m
 }
 
 /* Calls fn for the want best matches of match (an FTS5 query) among the memories q selects,
- * best first: the index ranks every match, and the candidates are checked against their rows
- * in that order until want pass, so that only the rows of candidates up to the last one kept
- * are read (sqlite/sql.c). Both statements run on one connection: the ranking's read
+ * and with ties every one tied with the last of them, best first: the index ranks every
+ * match, and the candidates are checked against their rows in that order until want pass
+ * (with ties, up to the first that scores lower), so that only the rows of candidates up to
+ * there are read (sqlite/sql.c). Both statements run on one connection: the ranking's read
  * transaction, open until its reset, is the checks' too. */
 static int ranked(struct sq_store *s, const char *tenant_id, const struct mni_store_query *q,
-                  const char *match, size_t want, mni_hit_fn fn, void *ctx)
+                  const char *match, size_t want, int ties, mni_hit_fn fn, void *ctx)
 {
     struct sq_conn *c;
     int rc = sq_conn_get(s, &c);
@@ -61,17 +62,22 @@ static int ranked(struct sq_store *s, const char *tenant_id, const struct mni_st
     } else {
         rc = MN_EBACKEND;
     }
-    for (size_t kept = 0; rc == MN_OK && kept < want;) {
+    float last = 0; /* the score of the want-th kept */
+    for (size_t kept = 0; rc == MN_OK;) {
         int step = sqlite3_step(ranking);
         if (step == SQLITE_DONE)
             break;
+        float score = step == SQLITE_ROW ? (float)sqlite3_column_double(ranking, 1) : 0;
+        if (step == SQLITE_ROW && kept >= want && (!ties || score < last))
+            break; /* ranked best first: no later match ties with the want-th */
         if (step == SQLITE_ROW) {
             sqlite3_int64 key = sqlite3_column_int64(ranking, 0);
             sqlite3_bind_int64(row, 2, key);
             step = sqlite3_step(row);
             if (step == SQLITE_ROW) {
-                fn(ctx, key, (float)sqlite3_column_double(ranking, 1));
-                kept++;
+                fn(ctx, key, score);
+                if (++kept == want)
+                    last = score;
             }
         }
         if (step != SQLITE_ROW && step != SQLITE_DONE)
@@ -86,12 +92,13 @@ static int ranked(struct sq_store *s, const char *tenant_id, const struct mni_st
 
 int sq_memory_keyword_search(struct mni_store *st, const char *tenant_id,
                              const struct mni_store_query *q, const char *const *words, size_t n,
-                             int all, size_t want, mni_hit_fn fn, void *ctx)
+                             unsigned flags, size_t want, mni_hit_fn fn, void *ctx)
 {
     if (n == 0)
         return MN_OK;
-    char *match = mni_keywords_join(words, n, "\"", all ? " AND " : " OR ");
-    int rc = match ? ranked((struct sq_store *)st, tenant_id, q, match, want, fn, ctx)
+    char *match = mni_keywords_join(words, n, "\"", flags & MNI_KEYWORDS_ALL ? " AND " : " OR ");
+    int rc = match ? ranked((struct sq_store *)st, tenant_id, q, match, want,
+                                   (flags & MNI_KEYWORDS_TIES) != 0, fn, ctx)
                    : mni_seterr(st->db, MN_ENOMEM, "out of memory searching by keyword");
     free(match);
     return rc;
