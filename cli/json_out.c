@@ -215,3 +215,40 @@ cJSON *cli_json_search_hit(const mn_memory *m, int explain)
     }
     return o;
 }
+
+/* A webhook subscription; the secret only in the answer that made it. */
+cJSON *cli_json_webhook(const mn_webhook *w, const char *secret)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (secret)
+        cJSON_AddStringToObject(o, "secret", secret);
+    cJSON_AddStringToObject(o, "id", w->id);
+    cJSON_AddStringToObject(o, "tenant_id", w->tenant_id);
+    cJSON_AddStringToObject(o, "url", w->url);
+    cJSON_AddItemToObject(o, "events", cli_json_raw(w->events));
+    cJSON_AddItemToObject(o, "created_at", cli_json_int(w->created_at));
+    return o;
+}
+
+const char *cli_delivery_status_name(int status)
+{
+    return status == MN_DELIVERY_DONE ? "done" : status == MN_DELIVERY_DEAD ? "dead" : "pending";
+}
+
+/* A webhook delivery; next_at and error are null when there is none. */
+cJSON *cli_json_delivery(const mn_webhook_delivery *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "id", cli_json_int(d->id));
+    cJSON_AddStringToObject(o, "webhook_id", d->webhook_id);
+    cJSON_AddStringToObject(o, "event_id", d->event_id);
+    cJSON_AddStringToObject(o, "event", d->event);
+    cJSON_AddStringToObject(o, "status", cli_delivery_status_name(d->status));
+    cJSON_AddNumberToObject(o, "attempts", d->attempts);
+    cJSON_AddItemToObject(o, "next_at", d->next_at ? cli_json_int(d->next_at) : cJSON_CreateNull());
+    cJSON_AddNumberToObject(o, "http_status", d->http_status);
+    cJSON_AddItemToObject(o, "error", d->error ? cJSON_CreateString(d->error) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "created_at", cli_json_int(d->created_at));
+    cJSON_AddItemToObject(o, "updated_at", cli_json_int(d->updated_at));
+    return o;
+}

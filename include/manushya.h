@@ -557,7 +557,7 @@ typedef struct mn_webhook_options {
     int max_attempts;     /* attempts before a delivery is dead: default 8 */
     int retry_ms;         /* wait after the first failure, doubling: default 1000 */
     int timeout_ms;       /* one request's time limit, connection included: default 10000 */
-    int lease_ms;         /* a claim's lease, over batch * timeout_ms: default 60000 */
+    int lease_ms;         /* a claim's lease, over batch * timeout_ms: default 300000 */
     int poll_ms;          /* mn_webhook_start: idle threads look this often: default 1000 */
     int threads;          /* mn_webhook_start: delivery threads: default 1, at most 64 */
 } mn_webhook_options;

@@ -31,7 +31,7 @@ static int settle_options(mn_db *db, const mn_webhook_options *in, mn_webhook_op
         {"batch", &o->batch, 10, 1000}, {"max_attempts", &o->max_attempts, 8, 1000},
         {"retry_ms", &o->retry_ms, 1000, RETRY_MAX_MS},
         {"timeout_ms", &o->timeout_ms, 10000, 600000},
-        {"lease_ms", &o->lease_ms, 60000, 86400000}, {"poll_ms", &o->poll_ms, 1000, 3600000},
+        {"lease_ms", &o->lease_ms, 300000, 86400000}, {"poll_ms", &o->poll_ms, 1000, 3600000},
         {"threads", &o->threads, 1, MNI_JOBS_MAX_WORKERS},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
