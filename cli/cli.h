@@ -232,10 +232,12 @@ cJSON *cli_json_audit_entry(const mn_audit_entry *e);
 cJSON *cli_json_apikey(const mn_apikey *k, const char *key);
 cJSON *cli_json_job(const mn_job *j);
 /* Webhooks (cmd_webhook.c, serve/routes_webhooks.c): a subscription (with its secret, the
- * once it is made), a delivery, and a delivery status's name ("pending", "done", "dead"). */
+ * once it is made), a delivery, a delivery status's name ("pending", "done", "dead") and the
+ * MN_DELIVERY_* a name says (0 for "any", -1 for no status). */
 cJSON *cli_json_webhook(const mn_webhook *w, const char *secret);
 cJSON *cli_json_delivery(const mn_webhook_delivery *d);
 const char *cli_delivery_status_name(int status);
+int cli_delivery_status_of(const char *name);
 /* Stored JSON text (object/array) for embedding in output as it is; a string when it is not
  * JSON. */
 cJSON *cli_json_raw(const char *text);

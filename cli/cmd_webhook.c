@@ -135,15 +135,6 @@ static int run_test(cli_ctx *c, int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
-static int status_of(const char *name)
-{
-    static const char *const names[] = {"any", "pending", "done", "dead"};
-    for (int i = 0; i < 4; i++)
-        if (strcmp(names[i], name) == 0)
-            return i;
-    return -1;
-}
-
 static int run_deliveries(cli_ctx *c, int argc, char **argv)
 {
     const char *webhook = NULL, *status_name = "any";
@@ -156,7 +147,7 @@ static int run_deliveries(cli_ctx *c, int argc, char **argv)
     int rc = begin(c, argc, argv, opts, 0, &a);
     if (rc != CLI_CONTINUE)
         return rc;
-    int status = status_of(status_name);
+    int status = cli_delivery_status_of(status_name);
     if (status < 0)
         return cli_usage_error(c, "--status: give pending, done, dead or any, not \"%s\"",
                                status_name);

@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 cJSON *cli_json_raw(const char *text)
 {
@@ -230,9 +231,20 @@ cJSON *cli_json_webhook(const mn_webhook *w, const char *secret)
     return o;
 }
 
+static const char *const delivery_status_names[] = {"any", "pending", "done", "dead"};
+
 const char *cli_delivery_status_name(int status)
 {
-    return status == MN_DELIVERY_DONE ? "done" : status == MN_DELIVERY_DEAD ? "dead" : "pending";
+    return status >= MN_DELIVERY_PENDING && status <= MN_DELIVERY_DEAD
+               ? delivery_status_names[status] : "pending";
+}
+
+int cli_delivery_status_of(const char *name)
+{
+    for (int i = 0; i <= MN_DELIVERY_DEAD; i++)
+        if (strcmp(delivery_status_names[i], name) == 0)
+            return i;
+    return -1;
 }
 
 /* A webhook delivery; next_at and error are null when there is none. */

@@ -48,8 +48,9 @@ add() {
 
 suite() { # suite NAME DB
     name=$1 D=$2
-    # The receiver's per-path secrets are per suite: start each suite's paths afresh.
+    # The receiver's secrets and log are per suite.
     : >"$TMP/secrets"
+    : >"$TMP/log"
     expect 0 "$name: init" --db "$D" init
     expect 0 "$name: tenant" --db "$D" tenant create acme
     expect 0 "$name: agent identity" --db "$D" --tenant acme identity create bob
