@@ -175,6 +175,8 @@ enum mni_stmt {
     MNI_WEBHOOK_CLAIMED,
     /* id, claim, status, http status, error, next_at, now: only while the claim holds it */
     MNI_WEBHOOK_SETTLE,
+    MNI_REKEY_WEBHOOKS,         /* t: id, secret of the tenant's webhooks (re-keying) */
+    MNI_REKEY_WEBHOOK_SET,      /* t, id, secret */
     MNI_STMT_COUNT
 };
 
@@ -398,6 +400,8 @@ int mni_op_webhook_settle(struct mni_store *s, const char *claim,
  * most actions, a denial, or a tenant without a subscription that wants it) to each
  * subscription that wants it (store/op_webhook.c). */
 int mni_webhook_outbox(struct mni_store *s, struct mni_tx *tx, const struct mni_audit *au);
+/* The column a webhook's secret is sealed for (store/vault.h), re-sealed by a re-key. */
+#define MNI_WEBHOOK_SECRET_COLUMN "webhook_secret"
 /* An event's body, as a receiver gets it: data is its "data" (a JSON value). malloc'd; NULL
  * when out of memory. */
 char *mni_webhook_body(const char *event_id, const char *type, const char *tenant_id,

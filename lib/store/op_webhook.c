@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SECRET_COLUMN "webhook_secret"
-
 char *mni_webhook_body(const char *event_id, const char *type, const char *tenant_id,
                        int64_t at, const char *data)
 {
@@ -83,7 +81,7 @@ int mni_op_webhook_insert(struct mni_store *s, const mn_webhook *w, unsigned eve
         struct mni_data_key k;
         rc = mni_vault_write_key(s, tx, w->tenant_id, &k);
         if (rc == MN_OK)
-            rc = mni_vault_seal(s, &k, w->tenant_id, w->id, SECRET_COLUMN, secret, &sealed);
+            rc = mni_vault_seal(s, &k, w->tenant_id, w->id, MNI_WEBHOOK_SECRET_COLUMN, secret, &sealed);
         if (rc == MN_ENOMEM)
             rc = mni_seterr(s->db, rc, "out of memory sealing a webhook's secret");
     }
@@ -279,7 +277,7 @@ int mni_op_webhook_claim(struct mni_store *s, const char *claim, int64_t now,
     if (rc == MN_ENOMEM)
         rc = mni_seterr(s->db, rc, "out of memory %s", doing);
     for (size_t i = 0; rc == MN_OK && s->vault && i < c.n; i++)
-        rc = mni_vault_open_in_place(s, c.t[i].tenant_id, c.t[i].webhook_id, SECRET_COLUMN,
+        rc = mni_vault_open_in_place(s, c.t[i].tenant_id, c.t[i].webhook_id, MNI_WEBHOOK_SECRET_COLUMN,
                                      &c.t[i].secret);
     if (rc != MN_OK) {
         mni_webhook_tasks_free(c.t, c.n);

@@ -181,8 +181,20 @@ add "$E" enc ok memory.created
 secret=$(sed -n 's|^/ok ||p' "$TMP/secrets")
 check "encrypted: the stored secret is not the secret" test \
     "$(sql e.db "SELECT count(*) FROM webhooks WHERE secret = '$secret'")" -eq 0
+sealed=$(sql e.db "SELECT secret FROM webhooks")
+expect 0 "encrypted: an identity" $E --tenant acme identity create eve
+expect 0 "encrypted: a memory" $E --tenant acme --as eve memory add "sealed"
+: >"$TMP/log"
 expect 0 "encrypted: a worker" $E worker --once $FAST
 check "encrypted: ... delivered, the signature verified" test \
-    "$(log_count "e['path'] == '/ok' and '/enc' not in e['path'] and e['sig_ok'] and e['type'] == 'memory.created'")" -ge 1
+    "$(log_count "e['path'] == '/ok' and e['sig_ok'] and e['type'] == 'memory.created'")" -eq 1
+# A re-key seals the secret again under the new data key before the old one is destroyed.
+expect 0 "encrypted: re-key the tenant" $E key rotate-tenant acme
+check "encrypted: ... the secret was sealed again" test \
+    "$(sql e.db "SELECT count(*) FROM webhooks WHERE secret = '$sealed'")" -eq 0
+expect 0 "encrypted: a memory after the re-key" $E --tenant acme --as eve memory add "resealed"
+expect 0 "encrypted: a worker" $E worker --once $FAST
+check "encrypted: ... delivered, signed with the same secret" test \
+    "$(log_count "e['path'] == '/ok' and e['sig_ok'] and e['type'] == 'memory.created'")" -eq 2
 
 cli_finish

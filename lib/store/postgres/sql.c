@@ -393,6 +393,8 @@ static const char *const sql[PGS__COUNT] = {
     [MNI_WEBHOOK_SETTLE] = "UPDATE webhook_deliveries SET status = $3::int, http_status = "
                            "$4::int, error = $5, next_at = $6::bigint, claim = NULL, "
                            "updated_at = $7::bigint WHERE id = $1::bigint AND claim = $2",
+    [MNI_REKEY_WEBHOOKS] = "SELECT id, secret FROM webhooks WHERE tenant_id = $1 ORDER BY id",
+    [MNI_REKEY_WEBHOOK_SET] = "UPDATE webhooks SET secret = $3 WHERE tenant_id = $1 AND id = $2",
 };
 
 const char *pgs_sql(int id)

@@ -366,6 +366,8 @@ static const char *const sql[SQ__COUNT] = {
     [MNI_WEBHOOK_SETTLE] = "UPDATE webhook_deliveries SET status = ?3, http_status = ?4, "
                            "error = ?5, next_at = ?6, claim = NULL, updated_at = ?7 "
                            "WHERE id = ?1 AND claim = ?2",
+    [MNI_REKEY_WEBHOOKS] = "SELECT id, secret FROM webhooks WHERE tenant_id = ?1 ORDER BY id",
+    [MNI_REKEY_WEBHOOK_SET] = "UPDATE webhooks SET secret = ?3 WHERE tenant_id = ?1 AND id = ?2",
 };
 
 const char *sq_sql(int id)
