@@ -164,6 +164,12 @@ void cli_temp_dir_remove(const char *dir);
  * both), prints a usage error and returns 2; a --context that is not a JSON object is an error
  * (1). Else CLI_CONTINUE. */
 int cli_actor(const cli_ctx *c, mn_actor *a);
+/* A command's start: parses its options (exactly nargs positionals), opens the database and
+ * fills the actor; CLI_CONTINUE or the exit code. */
+int cli_begin_actor(cli_ctx *c, int argc, char **argv, const cli_opt *opts, int nargs,
+                    mn_actor *a);
+/* "a,b,c" as the JSON array of strings ["a","b","c"] (malloc'd); NULL when out of memory. */
+char *cli_list_json(const char *list);
 /* Maps an MN_* code to the CLI exit code. */
 int cli_exit_code(int rc);
 /* Prints "manushya: <what>: <mn_errmsg>" to stderr and returns cli_exit_code(rc). */

@@ -9,31 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Parses a command's options, opens the database and fills the actor. */
-static int begin(cli_ctx *c, int argc, char **argv, const cli_opt *opts, int nargs,
-                 mn_actor *a)
-{
-    int rc = cli_parse(c, argc, argv, opts, nargs, nargs);
-    if (rc != CLI_CONTINUE)
-        return rc;
-    if ((rc = cli_open(c)) != CLI_EXIT_OK)
-        return rc;
-    return cli_actor(c, a);
-}
-
-/* "memory.created,memory.deleted" as the JSON array the library takes (malloc'd). */
-static char *events_json(const char *list)
-{
-    cJSON *arr = cJSON_CreateArray();
-    char *copy = strdup(list), *save = NULL;
-    for (char *s = copy ? strtok_r(copy, ",", &save) : NULL; s; s = strtok_r(NULL, ",", &save))
-        cJSON_AddItemToArray(arr, cJSON_CreateString(s));
-    char *out = copy ? cJSON_PrintUnformatted(arr) : NULL;
-    free(copy);
-    cJSON_Delete(arr);
-    return out;
-}
-
 static int run_add(cli_ctx *c, int argc, char **argv)
 {
     const char *url = NULL, *events = NULL;
@@ -41,7 +16,7 @@ static int run_add(cli_ctx *c, int argc, char **argv)
                             {"events", CLI_OPT_STR, &events, NULL},
                             {NULL, CLI_OPT_FLAG, NULL, NULL}};
     mn_actor a;
-    int rc = begin(c, argc, argv, opts, 0, &a);
+    int rc = cli_begin_actor(c, argc, argv, opts, 0, &a);
     if (rc != CLI_CONTINUE)
         return rc;
     if (!url)
@@ -53,7 +28,7 @@ static int run_add(cli_ctx *c, int argc, char **argv)
                                "identity.created, identity.deleted");
     mn_webhook_input in = MN_WEBHOOK_INPUT_INIT;
     in.url = url;
-    in.events = events_json(events);
+    in.events = cli_list_json(events);
     if (!in.events)
         return cli_error("webhook add: out of memory");
     char *secret = NULL;
@@ -77,7 +52,7 @@ static int run_add(cli_ctx *c, int argc, char **argv)
 static int run_list(cli_ctx *c, int argc, char **argv)
 {
     mn_actor a;
-    int rc = begin(c, argc, argv, NULL, 0, &a);
+    int rc = cli_begin_actor(c, argc, argv, NULL, 0, &a);
     if (rc != CLI_CONTINUE)
         return rc;
     mn_webhooks *l = NULL;
@@ -103,7 +78,7 @@ static int run_list(cli_ctx *c, int argc, char **argv)
 static int run_remove(cli_ctx *c, int argc, char **argv)
 {
     mn_actor a;
-    int rc = begin(c, argc, argv, NULL, 1, &a);
+    int rc = cli_begin_actor(c, argc, argv, NULL, 1, &a);
     if (rc != CLI_CONTINUE)
         return rc;
     if ((rc = mn_webhook_remove(c->db, &a, c->args[0])) != MN_OK)
@@ -120,7 +95,7 @@ static int run_remove(cli_ctx *c, int argc, char **argv)
 static int run_test(cli_ctx *c, int argc, char **argv)
 {
     mn_actor a;
-    int rc = begin(c, argc, argv, NULL, 1, &a);
+    int rc = cli_begin_actor(c, argc, argv, NULL, 1, &a);
     if (rc != CLI_CONTINUE)
         return rc;
     int64_t id = 0;
@@ -144,7 +119,7 @@ static int run_deliveries(cli_ctx *c, int argc, char **argv)
                             {"limit", CLI_OPT_INT, &limit, NULL},
                             {NULL, CLI_OPT_FLAG, NULL, NULL}};
     mn_actor a;
-    int rc = begin(c, argc, argv, opts, 0, &a);
+    int rc = cli_begin_actor(c, argc, argv, opts, 0, &a);
     if (rc != CLI_CONTINUE)
         return rc;
     int status = cli_delivery_status_of(status_name);
