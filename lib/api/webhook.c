@@ -193,13 +193,11 @@ int mn_webhook_list(mn_db *db, const mn_actor *actor, mn_webhooks **out)
 }
 
 /* A change to one subscription: the id checked, the actor allowed to `action` it, the audit
- * entry made. */
-static int begin_change(mn_db *db, const mn_actor *actor, const char *action, const char *id,
-                        char key[MNI_UUID_LEN + 1], struct mni_who *who,
-                        struct mni_audit_call *au)
+ * entry of audit_action (a literal: the entry borrows it) made. */
+static int begin_change(mn_db *db, const mn_actor *actor, const char *action,
+                        const char *audit_action, const char *id, char key[MNI_UUID_LEN + 1],
+                        struct mni_who *who, struct mni_audit_call *au)
 {
-    char audit_action[32];
-    snprintf(audit_action, sizeof audit_action, "webhook:%s", action);
     int rc = mni_require(db, id, "the webhook id");
     if (rc == MN_OK && !mni_uuid_valid(id))
         rc = mni_seterr(db, MN_EINVAL, "the webhook id \"%.64s\" is not a UUID; mn_webhook_list "
@@ -223,7 +221,7 @@ int mn_webhook_remove(mn_db *db, const mn_actor *actor, const char *id)
     char key[MNI_UUID_LEN + 1];
     struct mni_who who = {0};
     struct mni_audit_call au = {0};
-    int rc = begin_change(db, actor, "delete", id, key, &who, &au);
+    int rc = begin_change(db, actor, "delete", "webhook:delete", id, key, &who, &au);
     if (rc == MN_OK)
         rc = db->store->ops->webhook_delete(db->store, who.tenant->id, key, &au.au);
     mni_audit_call_release(&au);
@@ -239,7 +237,7 @@ int mn_webhook_test(mn_db *db, const mn_actor *actor, const char *id, int64_t *d
     struct mni_who who = {0};
     struct mni_audit_call au = {0};
     int64_t delivery = 0;
-    int rc = begin_change(db, actor, "update", id, key, &who, &au);
+    int rc = begin_change(db, actor, "update", "webhook:test", id, key, &who, &au);
     char *body = NULL;
     if (rc == MN_OK) {
         mni_uuid7(event_id);
