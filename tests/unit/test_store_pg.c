@@ -132,6 +132,7 @@ static const char *undo_latest(void)
               "ALTER TABLE memories DROP COLUMN content_hash, DROP COLUMN external_key" },
         { 15, "ALTER TABLE memories DROP COLUMN fts; ALTER TABLE memories DROP COLUMN words" },
         { 16, "DROP INDEX memories_by_session; ALTER TABLE memories DROP COLUMN session" },
+        { 17, "DROP TABLE webhook_deliveries; DROP TABLE webhooks" },
     };
     for (size_t i = 0; i < sizeof undo / sizeof *undo; i++)
         if (undo[i].version == latest())
