@@ -63,7 +63,7 @@ REDIS_SRCS     := $(wildcard lib/redis/*.c) lib/ratelimit/redis_counter.c lib/ca
 REDIS_TESTS    := test_ratelimit_redis test_cache_redis
 CURL_PKG       := libcurl
 CURL_LIB       := -lcurl
-CURL_SRCS      := $(wildcard lib/embed/openai*.c) tests/support/embed_server.c
+CURL_SRCS      := $(wildcard lib/embed/openai*.c) lib/webhook/post.c tests/support/embed_server.c
 CURL_TESTS     := test_embed_http test_jobs test_secrets
 
 BUILT         := $(foreach b,$(BACKENDS),$(if $(filter 1,$(WITH_$(b))),$(b)))

@@ -167,6 +167,12 @@ void cli_temp_dir_remove(const char *dir);
  * both), prints a usage error and returns 2; a --context that is not a JSON object is an error
  * (1). Else CLI_CONTINUE. */
 int cli_actor(const cli_ctx *c, mn_actor *a);
+/* A command's start: parses its options (exactly nargs positionals), opens the database and
+ * fills the actor; CLI_CONTINUE or the exit code. */
+int cli_begin_actor(cli_ctx *c, int argc, char **argv, const cli_opt *opts, int nargs,
+                    mn_actor *a);
+/* "a,b,c" as the JSON array of strings ["a","b","c"] (malloc'd); NULL when out of memory. */
+char *cli_list_json(const char *list);
 /* Maps an MN_* code to the CLI exit code. */
 int cli_exit_code(int rc);
 /* Prints "manushya: <what>: <mn_errmsg>" to stderr and returns cli_exit_code(rc). */
@@ -236,6 +242,13 @@ cJSON *cli_json_audit_entry(const mn_audit_entry *e);
 /* An API key as lists show it; with the key itself when key is not NULL (made just now). */
 cJSON *cli_json_apikey(const mn_apikey *k, const char *key);
 cJSON *cli_json_job(const mn_job *j);
+/* Webhooks (cmd_webhook.c, serve/routes_webhooks.c): a subscription (with its secret, the
+ * once it is made), a delivery, a delivery status's name ("pending", "done", "dead") and the
+ * MN_DELIVERY_* a name says (0 for "any", -1 for no status). */
+cJSON *cli_json_webhook(const mn_webhook *w, const char *secret);
+cJSON *cli_json_delivery(const mn_webhook_delivery *d);
+const char *cli_delivery_status_name(int status);
+int cli_delivery_status_of(const char *name);
 /* Stored JSON text (object/array) for embedding in output as it is; a string when it is not
  * JSON. */
 cJSON *cli_json_raw(const char *text);
@@ -292,6 +305,28 @@ int cli_bench_embed(cli_ctx *c, int argc, char **argv);
 /* Asynchronous embedding: cli/cmd_worker.c, cli/cmd_jobs.c. */
 extern const cli_group cli_group_worker;
 extern const cli_group cli_group_jobs;
+/* Webhooks: cli/cmd_webhook.c. CLI_WEBHOOK_OPTS(o) are the options of how deliveries are
+ * made (mn_webhook_options o), shared by worker and serve. */
+extern const cli_group cli_group_webhook;
+#define CLI_WEBHOOK_OPTS(o)                                                                    \
+    {"webhook-threads", CLI_OPT_INT, &(o).threads, NULL},                                      \
+        {"webhook-batch", CLI_OPT_INT, &(o).batch, NULL},                                      \
+        {"webhook-max-attempts", CLI_OPT_INT, &(o).max_attempts, NULL},                        \
+        {"webhook-retry-ms", CLI_OPT_INT, &(o).retry_ms, NULL},                                \
+        {"webhook-timeout-ms", CLI_OPT_INT, &(o).timeout_ms, NULL},                            \
+        {"webhook-lease-ms", CLI_OPT_INT, &(o).lease_ms, NULL},                                \
+        {"webhook-poll-ms", CLI_OPT_INT, &(o).poll_ms, NULL}
+#define CLI_WEBHOOK_HELP                                                                       \
+    "  --no-webhooks     make no webhook deliveries\n"                                         \
+    "  --webhook-threads N  delivery threads (default 1)\n"                                    \
+    "  --webhook-batch N  deliveries claimed together (default 10)\n"                          \
+    "  --webhook-max-attempts N  attempts before a delivery is dead (default 8)\n"             \
+    "  --webhook-retry-ms MS  wait after a failed attempt, doubling, jittered (default 1000)\n" \
+    "  --webhook-timeout-ms MS  one request's time limit (default 10000)\n"                    \
+    "  --webhook-lease-ms MS  a delivery held by a worker that died is made again after MS\n"  \
+    "                    (default 300000)\n"                                                    \
+    "  --webhook-poll-ms MS  idle delivery threads look for due deliveries this often\n"        \
+    "                    (default 1000)"
 /* Scheduled maintenance: cli/cmd_maintenance.c. cli_maintenance_report prints what became of
  * each task asked, as lines, or (--json) into an object "maintenance" added to into. */
 extern const cli_group cli_group_maintenance;

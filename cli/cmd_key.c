@@ -10,31 +10,6 @@
 
 #define DAY_MS 86400000LL
 
-/* Parses a command's options, opens the database and fills the actor. */
-static int begin(cli_ctx *c, int argc, char **argv, const cli_opt *opts, int nargs,
-                 mn_actor *a)
-{
-    int rc = cli_parse(c, argc, argv, opts, nargs, nargs);
-    if (rc != CLI_CONTINUE)
-        return rc;
-    if ((rc = cli_open(c)) != CLI_EXIT_OK)
-        return rc;
-    return cli_actor(c, a);
-}
-
-/* "memory:read,memory:create" as the JSON array the library takes (malloc'd). */
-static char *scopes_json(const char *list)
-{
-    cJSON *arr = cJSON_CreateArray();
-    char *copy = strdup(list), *save = NULL;
-    for (char *s = copy ? strtok_r(copy, ",", &save) : NULL; s; s = strtok_r(NULL, ",", &save))
-        cJSON_AddItemToArray(arr, cJSON_CreateString(s));
-    char *out = copy ? cJSON_PrintUnformatted(arr) : NULL;
-    free(copy);
-    cJSON_Delete(arr);
-    return out;
-}
-
 static int run_create(cli_ctx *c, int argc, char **argv)
 {
     const char *identity = NULL, *scopes = NULL;
@@ -44,7 +19,7 @@ static int run_create(cli_ctx *c, int argc, char **argv)
                             {"expires-days", CLI_OPT_INT, &days, &days_given},
                             {NULL, CLI_OPT_FLAG, NULL, NULL}};
     mn_actor a;
-    int rc = begin(c, argc, argv, opts, 0, &a);
+    int rc = cli_begin_actor(c, argc, argv, opts, 0, &a);
     if (rc != CLI_CONTINUE)
         return rc;
     if (!identity)
@@ -53,7 +28,7 @@ static int run_create(cli_ctx *c, int argc, char **argv)
         return cli_usage_error(c, "--expires-days must be at least 1");
     mn_apikey_input in = MN_APIKEY_INPUT_INIT;
     in.identity = identity;
-    in.scopes = scopes ? scopes_json(scopes) : NULL;
+    in.scopes = scopes ? cli_list_json(scopes) : NULL;
     if (scopes && !in.scopes)
         return cli_error("key create: out of memory");
     in.expires_at = days_given ? (int64_t)time(NULL) * 1000 + days * DAY_MS : 0;
@@ -91,7 +66,7 @@ static int run_list(cli_ctx *c, int argc, char **argv)
     const cli_opt opts[] = {{"identity", CLI_OPT_STR, &identity, NULL},
                             {NULL, CLI_OPT_FLAG, NULL, NULL}};
     mn_actor a;
-    int rc = begin(c, argc, argv, opts, 0, &a);
+    int rc = cli_begin_actor(c, argc, argv, opts, 0, &a);
     if (rc != CLI_CONTINUE)
         return rc;
     mn_apikeys *l = NULL;
@@ -113,7 +88,7 @@ static int run_list(cli_ctx *c, int argc, char **argv)
 static int run_revoke(cli_ctx *c, int argc, char **argv)
 {
     mn_actor a;
-    int rc = begin(c, argc, argv, NULL, 1, &a);
+    int rc = cli_begin_actor(c, argc, argv, NULL, 1, &a);
     if (rc != CLI_CONTINUE)
         return rc;
     if ((rc = mn_apikey_revoke(c->db, &a, c->args[0])) != MN_OK)

@@ -337,3 +337,26 @@ const char *cli_search_mode_name(int mode)
 {
     return search_modes[mode];
 }
+
+int cli_begin_actor(cli_ctx *c, int argc, char **argv, const cli_opt *opts, int nargs,
+                    mn_actor *a)
+{
+    int rc = cli_parse(c, argc, argv, opts, nargs, nargs);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if ((rc = cli_open(c)) != CLI_EXIT_OK)
+        return rc;
+    return cli_actor(c, a);
+}
+
+char *cli_list_json(const char *list)
+{
+    cJSON *arr = cJSON_CreateArray();
+    char *copy = strdup(list), *save = NULL;
+    for (char *s = copy ? strtok_r(copy, ",", &save) : NULL; s; s = strtok_r(NULL, ",", &save))
+        cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+    char *out = copy ? cJSON_PrintUnformatted(arr) : NULL;
+    free(copy);
+    cJSON_Delete(arr);
+    return out;
+}

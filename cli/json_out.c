@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 cJSON *cli_json_raw(const char *text)
 {
@@ -227,5 +228,53 @@ cJSON *cli_json_search_hit(const mn_memory *m, int explain)
         cJSON_AddNumberToObject(e, "keyword_rank", m->keyword_rank);
         cJSON_AddItemToObject(e, "fused_score", cli_json_number(m->fused_score, 6));
     }
+    return o;
+}
+
+/* A webhook subscription; the secret only in the answer that made it. */
+cJSON *cli_json_webhook(const mn_webhook *w, const char *secret)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (secret)
+        cJSON_AddStringToObject(o, "secret", secret);
+    cJSON_AddStringToObject(o, "id", w->id);
+    cJSON_AddStringToObject(o, "tenant_id", w->tenant_id);
+    cJSON_AddStringToObject(o, "url", w->url);
+    cJSON_AddItemToObject(o, "events", cli_json_raw(w->events));
+    cJSON_AddItemToObject(o, "created_at", cli_json_int(w->created_at));
+    return o;
+}
+
+static const char *const delivery_status_names[] = {"any", "pending", "done", "dead"};
+
+const char *cli_delivery_status_name(int status)
+{
+    return status >= MN_DELIVERY_PENDING && status <= MN_DELIVERY_DEAD
+               ? delivery_status_names[status] : "pending";
+}
+
+int cli_delivery_status_of(const char *name)
+{
+    for (int i = 0; i <= MN_DELIVERY_DEAD; i++)
+        if (strcmp(delivery_status_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* A webhook delivery; next_at and error are null when there is none. */
+cJSON *cli_json_delivery(const mn_webhook_delivery *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "id", cli_json_int(d->id));
+    cJSON_AddStringToObject(o, "webhook_id", d->webhook_id);
+    cJSON_AddStringToObject(o, "event_id", d->event_id);
+    cJSON_AddStringToObject(o, "event", d->event);
+    cJSON_AddStringToObject(o, "status", cli_delivery_status_name(d->status));
+    cJSON_AddNumberToObject(o, "attempts", d->attempts);
+    cJSON_AddItemToObject(o, "next_at", d->next_at ? cli_json_int(d->next_at) : cJSON_CreateNull());
+    cJSON_AddNumberToObject(o, "http_status", d->http_status);
+    cJSON_AddItemToObject(o, "error", d->error ? cJSON_CreateString(d->error) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "created_at", cli_json_int(d->created_at));
+    cJSON_AddItemToObject(o, "updated_at", cli_json_int(d->updated_at));
     return o;
 }

@@ -78,6 +78,7 @@ const cli_group *const *cli_groups(size_t *n)
         &cli_group_bench,
         &cli_group_ratelimit, &cli_group_key, &cli_group_audit, &cli_group_migrate,
         &cli_group_worker, &cli_group_jobs, /* asynchronous embedding */
+        &cli_group_webhook,
         &cli_group_metrics, &cli_group_health, /* operations */
         &cli_group_maintenance,
         &cli_group_mcp, /* agents */

@@ -490,6 +490,127 @@ MN_API int mn_apikey_verify(mn_db *db, const char *key, mn_apikey **out);
 MN_API void mn_apikey_free(mn_apikey *k);
 MN_API void mn_apikeys_free(mn_apikeys *l);
 
+/* ---- Webhooks (since 1.5) -----------------------------------------------------------------
+ * A tenant's subscriptions: each names an http:// or https:// URL and the events it wants,
+ * of memory.created, memory.updated, memory.deleted, policy.changed, identity.created,
+ * identity.deleted. A change that commits writes one delivery per matching subscription into
+ * the store's outbox in its own transaction (a change that rolls back sends nothing); a
+ * tenant without subscriptions pays one indexed statement per change. Deliveries are made by
+ * mn_webhook_run (or the threads of mn_webhook_start: `manushya serve`, `manushya worker`):
+ * claimed for a lease, POSTed as JSON
+ *     {"id": "<event id>", "type": "memory.created", "created_at": <ms>, "tenant_id": "...",
+ *      "data": {"ids": [...], "identity_id": "..." | null}}
+ * with the headers Manushya-Event-Id (the event id, a UUID: the same on every attempt, so a
+ * receiver drops what it already has; at-least-once), Manushya-Event, Manushya-Delivery and
+ *     Manushya-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
+ * A receiver recomputes v1 over the raw body with its secret, compares in constant time, and
+ * refuses a t older than its replay window (5 minutes is usual). A 2xx answer delivers; any
+ * other answer, a timeout or a failed connection is retried after mn_webhook_options.retry_ms,
+ * doubling with jitter (at most an hour), until max_attempts: the delivery is then dead
+ * (MN_DELIVERY_DEAD) until mn_webhook_retry. A worker killed mid-delivery leaves it to be
+ * claimed again when its lease runs out. Bodies name ids, never a memory's text.
+ * The secret (whsec_ and 64 hex digits) is returned once, by mn_webhook_add; an encrypted
+ * database keeps it sealed under the tenant's data key. Managing webhooks needs "create",
+ * "read", "update" (test, retry) or "delete" on resource "webhook" (the default admin policy
+ * allows them); each change is in the audit log. */
+typedef struct mn_webhook {
+    char *id;             /* UUID */
+    char *tenant_id;
+    char *url;
+    char *events;         /* JSON array of the event names it receives */
+    int64_t created_at;   /* ms since the epoch */
+} mn_webhook;
+
+typedef struct mn_webhooks {
+    size_t count;
+    mn_webhook **items;   /* oldest first */
+} mn_webhooks;
+
+/* A new subscription (mn_webhook_add). */
+typedef struct mn_webhook_input {
+    unsigned version;       /* MN_WEBHOOK_INPUT_VERSION (see "Structs that grow" at the top) */
+    const char *url;        /* required: http:// or https://, at most 2048 bytes */
+    const char *events;     /* required: JSON array of 1 or more event names (above) */
+} mn_webhook_input;
+#define MN_WEBHOOK_INPUT_VERSION 1
+#define MN_WEBHOOK_INPUT_INIT MN_INIT_(MN_WEBHOOK_INPUT_VERSION)
+MN_API int mn_webhook_input_init(mn_webhook_input *s, unsigned version);
+
+#define MN_DELIVERY_PENDING 1   /* waiting for its (next) attempt, or held by a worker */
+#define MN_DELIVERY_DONE 2      /* the receiver answered 2xx */
+#define MN_DELIVERY_DEAD 3      /* its attempts ran out */
+
+typedef struct mn_webhook_delivery {
+    int64_t id;           /* 1, 2, ... in the database */
+    char *webhook_id;
+    char *event_id;       /* the idempotency id: Manushya-Event-Id and the body's "id" */
+    char *event;          /* "memory.created", ..., or "webhook.test" */
+    int status;           /* MN_DELIVERY_* */
+    int attempts;         /* made so far (a claim counts) */
+    int64_t next_at;      /* pending: not tried before this (ms since the epoch) */
+    int http_status;      /* the last answer's status, 0: none */
+    char *error;          /* the last failed attempt's reason, or NULL */
+    int64_t created_at, updated_at;
+} mn_webhook_delivery;
+
+typedef struct mn_webhook_deliveries {
+    size_t count;
+    mn_webhook_delivery **items; /* newest first */
+} mn_webhook_deliveries;
+
+/* How deliveries are made (mn_webhook_run, mn_webhook_start); zero fields take the default. */
+typedef struct mn_webhook_options {
+    unsigned version;     /* MN_WEBHOOK_OPTIONS_VERSION */
+    int batch;            /* deliveries claimed at once: default 10, at most 1000 */
+    int max_attempts;     /* attempts before a delivery is dead: default 8 */
+    int retry_ms;         /* wait after the first failure, doubling: default 1000 */
+    int timeout_ms;       /* one request's time limit, connection included: default 10000 */
+    int lease_ms;         /* a claim's lease, over batch * timeout_ms: default 300000 */
+    int poll_ms;          /* mn_webhook_start: idle threads look this often: default 1000 */
+    int threads;          /* mn_webhook_start: delivery threads: default 1, at most 64 */
+} mn_webhook_options;
+#define MN_WEBHOOK_OPTIONS_VERSION 1
+#define MN_WEBHOOK_OPTIONS_INIT MN_INIT_(MN_WEBHOOK_OPTIONS_VERSION)
+MN_API int mn_webhook_options_init(mn_webhook_options *s, unsigned version);
+
+/* Subscribes the actor's tenant: *secret_out (free it with mn_free) is the signing secret,
+ * shown this once; out (may be NULL) what lists show. A URL that is not http(s), an unknown
+ * or repeated event, an empty array: MN_EINVAL, nothing stored. Needs "create" on "webhook". */
+MN_API int mn_webhook_add(mn_db *db, const mn_actor *actor, const mn_webhook_input *in,
+                          char **secret_out, mn_webhook **out);
+/* The tenant's subscriptions, oldest first, never a secret. Needs "read" on "webhook". */
+MN_API int mn_webhook_list(mn_db *db, const mn_actor *actor, mn_webhooks **out);
+/* Removes a subscription and its deliveries (MN_ENOTFOUND when the tenant has none with that
+ * id). Needs "delete" on "webhook". */
+MN_API int mn_webhook_remove(mn_db *db, const mn_actor *actor, const char *id);
+/* Queues a "webhook.test" event to that subscription alone; *delivery_id (may be NULL) is its
+ * delivery. Needs "update" on "webhook". */
+MN_API int mn_webhook_test(mn_db *db, const mn_actor *actor, const char *id,
+                           int64_t *delivery_id);
+/* The tenant's deliveries, newest first: of one subscription (webhook_id; NULL: all), with
+ * that status (MN_DELIVERY_*, 0: any), at most limit (0 = 100, at most 10000). Needs "read"
+ * on "webhook". */
+MN_API int mn_webhook_deliveries_list(mn_db *db, const mn_actor *actor,
+                                      const char *webhook_id, int status, int limit,
+                                      mn_webhook_deliveries **out);
+/* Makes the dead delivery delivery_id (0: every dead one of the tenant) due now, attempts
+ * back to 0; *retried (may be NULL) counts them. An id that is not a dead delivery of the
+ * tenant is MN_ENOTFOUND. Needs "update" on "webhook". */
+MN_API int mn_webhook_retry(mn_db *db, const mn_actor *actor, int64_t delivery_id,
+                            size_t *retried);
+/* Makes one batch of due deliveries of every tenant in the calling thread (opt may be NULL:
+ * the defaults). *delivered and *failed (either may be NULL) count them; both 0: none was
+ * due. MN_EUNSUPPORTED in a build without libcurl. */
+MN_API int mn_webhook_run(mn_db *db, const mn_webhook_options *opt, size_t *delivered,
+                          size_t *failed);
+/* Starts opt->threads background threads on the handle making deliveries until mn_close
+ * (each finishes the delivery in hand). MN_EINVAL when they run already, or for a read-only
+ * handle. */
+MN_API int mn_webhook_start(mn_db *db, const mn_webhook_options *opt);
+MN_API void mn_webhook_free(mn_webhook *w);
+MN_API void mn_webhooks_free(mn_webhooks *l);
+MN_API void mn_webhook_deliveries_free(mn_webhook_deliveries *l);
+
 /* ---- Audit log (since 1.2) ----------------------------------------------------------------
  * Every change (and every denial of the policies) appends an entry to its tenant's audit log,
  * in the change's own transaction: a change that fails or rolls back leaves none. An entry

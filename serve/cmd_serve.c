@@ -14,7 +14,8 @@ static int run_serve(cli_ctx *c, int argc, char **argv)
 {
     sv_options o = {.listen = "127.0.0.1:8080", .threads = 16, .max_connections = 1000,
                      .timeout_s = 30, .drain_s = 10, .access_log = "-"};
-    int max_body = 1 << 20, workers = 0;
+    int max_body = 1 << 20, workers = 0, no_webhooks = 0;
+    mn_webhook_options wo = MN_WEBHOOK_OPTIONS_INIT;
     const cli_opt opts[] = {{"listen", CLI_OPT_STR, &o.listen, NULL},
                             {"threads", CLI_OPT_INT, &o.threads, NULL},
                             {"max-connections", CLI_OPT_INT, &o.max_connections, NULL},
@@ -26,7 +27,8 @@ static int run_serve(cli_ctx *c, int argc, char **argv)
                             {"tls-cert", CLI_OPT_STR, &o.tls_cert, NULL},
                             {"tls-key", CLI_OPT_STR, &o.tls_key, NULL},
                             {"embed-workers", CLI_OPT_INT, &workers, NULL},
-                            {0}};
+                            {"no-webhooks", CLI_OPT_FLAG, &no_webhooks, NULL},
+                            CLI_WEBHOOK_OPTS(wo), {0}};
     int rc = cli_parse(c, argc, argv, opts, 0, 0);
     if (rc != CLI_CONTINUE)
         return rc;
@@ -60,6 +62,13 @@ static int run_serve(cli_ctx *c, int argc, char **argv)
     c->cfg.embed_workers = workers;
     if ((rc = cli_open(c)) != CLI_EXIT_OK)
         return rc;
+    /* Deliveries run beside the requests, in the library's threads; mn_close stops them. A
+     * build without libcurl serves without them, and says so. */
+    if (!no_webhooks && (rc = mn_webhook_start(c->db, &wo)) != MN_OK) {
+        if (rc != MN_EUNSUPPORTED)
+            return cli_fail(c, rc, "serve: webhooks");
+        cli_line(stderr, "manushya serve: %s", mn_errmsg(c->db));
+    }
     if (sv_access_log_open(o.access_log) != 0)
         return cli_error("serve: --access-log %s: %s", o.access_log, strerror(errno));
     rc = sv_run(c->db, &o);
@@ -71,7 +80,10 @@ static const cli_cmd cmds[] = {
     {NULL, run_serve,
      "serve [--listen ADDR:PORT] [--threads N] [--max-connections N] [--timeout S] "
      "[--max-body BYTES] [--drain S] [--cors-origin LIST] [--access-log FILE|-|off] "
-     "[--tls-cert PEM --tls-key PEM] [--embed-workers N]",
+     "[--tls-cert PEM --tls-key PEM] [--embed-workers N] [--no-webhooks] "
+     "[--webhook-threads N] [--webhook-batch N] [--webhook-max-attempts N] "
+     "[--webhook-retry-ms MS] [--webhook-timeout-ms MS] [--webhook-lease-ms MS] "
+     "[--webhook-poll-ms MS]",
      "Serves the HTTP API (manushya-serve(1)) on the database until SIGTERM or SIGINT, then\n"
      "stops accepting, lets the requests in flight finish and closes the database. Every\n"
      "request acts for its API key (Authorization: Bearer mk_... or X-API-Key); make the\n"
@@ -90,6 +102,8 @@ static const cli_cmd cmds[] = {
      "  --cors-origin LIST    comma-separated origins browsers may call from (* for any)\n"
      "  --access-log WHERE    one JSON line per request: - stdout (default), a file, or off\n"
      "  --tls-cert PEM, --tls-key PEM  serve HTTPS (GnuTLS, through libmicrohttpd)\n"
-     "  --embed-workers N     threads embedding the jobs of --embed-async adds: default 0"},
+     "  --embed-workers N     threads embedding the jobs of --embed-async adds: default 0\n"
+     "Webhook deliveries (manushya webhook --help) are made by a background thread:\n"
+     CLI_WEBHOOK_HELP},
 };
 const cli_group cli_group_serve = {"serve", "the HTTP API (manushya-serve(1))", cmds, 1};

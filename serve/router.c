@@ -17,7 +17,7 @@ const sv_route *sv_routes(size_t *n)
     } parts[] = {
         {sv_routes_identity, &sv_nroutes_identity}, {sv_routes_memory, &sv_nroutes_memory},
         {sv_routes_policy, &sv_nroutes_policy},     {sv_routes_keys, &sv_nroutes_keys},
-        {sv_routes_ops, &sv_nroutes_ops},
+        {sv_routes_ops, &sv_nroutes_ops},           {sv_routes_webhooks, &sv_nroutes_webhooks},
     };
     if (!count) /* filled before the server's threads start (sv_run), never after */
         for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++)

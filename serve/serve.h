@@ -66,9 +66,9 @@ void sv_route_allow(const char *path, char *buf, size_t size);
 
 /* The route tables of each part (routes_*.c); sv_routes joins them. */
 extern const sv_route sv_routes_identity[], sv_routes_memory[], sv_routes_policy[],
-    sv_routes_keys[], sv_routes_ops[];
+    sv_routes_keys[], sv_routes_ops[], sv_routes_webhooks[];
 extern const size_t sv_nroutes_identity, sv_nroutes_memory, sv_nroutes_policy,
-    sv_nroutes_keys, sv_nroutes_ops;
+    sv_nroutes_keys, sv_nroutes_ops, sv_nroutes_webhooks;
 
 /* ---- A request ---------------------------------------------------------------------------- */
 struct sv_req {

@@ -41,6 +41,8 @@ MNI_ABI_STRUCT(mn_ratelimit_stats, ratelimit_stats, sizeof(mn_ratelimit_stats))
 MNI_ABI_STRUCT(mn_maintenance_report, maintenance_report, sizeof(mn_maintenance_report))
 MNI_ABI_STRUCT(mn_cache_stats, cache_stats, sizeof(mn_cache_stats))
 MNI_ABI_STRUCT(mn_feed_query, feed_query, sizeof(mn_feed_query))
+MNI_ABI_STRUCT(mn_webhook_input, webhook_input, sizeof(mn_webhook_input))
+MNI_ABI_STRUCT(mn_webhook_options, webhook_options, sizeof(mn_webhook_options))
 MNI_ABI_TABLE(mn_memory_input, memory_input, offsetof(mn_memory_input, external_key),
               offsetof(mn_memory_input, session), sizeof(mn_memory_input))
 

@@ -11,7 +11,7 @@ extern const struct mni_abi_struct mni_abi_config, mni_abi_actor, mni_abi_filter
     mni_abi_policy_input, mni_abi_policy_changes, mni_abi_apikey_input, mni_abi_audit_filter,
     mni_abi_ann_params, mni_abi_embed_stats, mni_abi_embedder,
     mni_abi_ratelimit_result, mni_abi_ratelimit_stats, mni_abi_maintenance_report,
-    mni_abi_cache_stats;
+    mni_abi_cache_stats, mni_abi_webhook_input, mni_abi_webhook_options;
 extern const struct mni_abi_struct mni_abi_feed_query;
 
 #endif

@@ -17,6 +17,7 @@ static const char *const known[] = {
     "ratelimit:read", "ratelimit:update", "ratelimit:delete",
     "apikey:create", "apikey:read", "apikey:delete",
     "audit:read", "audit:update", "audit:delete",
+    "webhook:create", "webhook:read", "webhook:update", "webhook:delete",
 };
 #define NKNOWN (sizeof known / sizeof *known)
 
@@ -36,7 +37,8 @@ static int bad(mn_db *db, const char *what, const char *name)
                      "of memory:create, memory:read, memory:update, memory:delete, memory:list, "
                      "memory:search, identity:create|read|update|delete|list, "
                      "policy:create|read|update|delete|list, ratelimit:read|update|delete, "
-                     "apikey:create|read|delete, audit:read|update|delete (or no scopes: whatever the "
+                     "apikey:create|read|delete, audit:read|update|delete, "
+                     "webhook:create|read|update|delete (or no scopes: whatever the "
                      "identity may do)",
                      what, name ? name : "", name ? "\"" : "");
 }

@@ -1,5 +1,6 @@
 /* The handle: opening and closing, library-wide initialisation and version. */
 #include "api/handle.h"
+#include "api/webhook.h"
 #include "api/search_rank.h"
 #include "api/apikey.h"
 #include "core/error.h"
@@ -277,6 +278,7 @@ void mn_close(mn_db *db)
 {
     if (!db)
         return;
+    mni_webhook_close(db); /* started by the host after the open: stops first */
     mni_maintenance_close(db); /* started last: it stops first */
     mni_jobs_close(db); /* the embedding workers use everything below: they stop first */
     mni_vindex_close(db->index); /* saves the index: before the store goes */

@@ -45,6 +45,9 @@ struct mn_db {
     struct mni_cache *cache;                 /* NULL: none (MN_CACHE_OFF) */
     /* ---- scheduled maintenance (api/maintenance.c) ---- */
     struct mni_jobs *maintenance;            /* its thread; NULL without one */
+    /* ---- webhook deliveries (api/webhook_run.c) ---- */
+    struct mni_jobs *webhooks;               /* mn_webhook_start's threads; NULL: none */
+    mn_webhook_options webhook_options;      /* theirs, defaults filled */
 };
 
 #define MNI_DEFAULT_MAX_TEXT 65536

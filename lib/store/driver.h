@@ -43,6 +43,8 @@ enum mni_stmt {
     MNI_TENANT_DELETE_AUDIT,
     MNI_TENANT_DELETE_AUDIT_HEAD, /* its head row, or its checkpoint where there is none */
     MNI_TENANT_DELETE_DATAKEYS, /* with them every sealed copy of its values, backups too */
+    MNI_TENANT_DELETE_WEBHOOKS, /* its subscriptions and their deliveries (two statements) */
+    MNI_TENANT_DELETE_DELIVERIES,
     MNI_TENANT_DELETE,
     MNI_ACTOR_GET,              /* tenant id or name, identity id or external_id (or NULL) */
     MNI_POLICY_INSERT,          /* the policy columns, in order */
@@ -153,6 +155,28 @@ enum mni_stmt {
     MNI_MEMORY_FIND_CONTENT,
     MNI_MEMORY_UNHASHED,        /* limit: tenant_id, id, text of rows without content_hash */
     MNI_MEMORY_HASH_SET,        /* t, id, content hash */
+    /* Webhooks (store/op_webhook.c): subscriptions and the outbox of their deliveries. */
+    MNI_WEBHOOK_INSERT,         /* id, t, url, events (bits), secret, created_at */
+    MNI_WEBHOOK_LIST,           /* t: id, tenant_id, url, events, created_at, oldest first */
+    MNI_WEBHOOK_DELETE,         /* t, id (MNI_WEBHOOK_DROP_DELIVERIES run first) */
+    MNI_WEBHOOK_DROP_DELIVERIES, /* t, id */
+    /* t, event bit, event id, event name, body, now, webhook id (NULL: any): a pending
+     * delivery for each of the tenant's subscriptions (that one) that wants the event */
+    MNI_WEBHOOK_ENQUEUE,
+    MNI_WEBHOOK_DELIVERY_ID,    /* t, webhook id, event id: the delivery's id */
+    /* t, webhook id (NULL: any), status (0: any), limit: the delivery columns, newest first */
+    MNI_WEBHOOK_DELIVERIES,
+    /* t, delivery id (0: every dead one), now: a dead delivery due now, attempts 0 */
+    MNI_WEBHOOK_RETRY,
+    /* claim, now, lease until, limit: marks up to limit due deliveries of any tenant with the
+     * claim (attempts + 1), due again when the lease runs out; SKIP LOCKED where there is */
+    MNI_WEBHOOK_CLAIM,
+    /* claim: id, tenant_id, webhook_id, event_id, event, body, attempts, url, secret, by id */
+    MNI_WEBHOOK_CLAIMED,
+    /* id, claim, status, http status, error, next_at, now: only while the claim holds it */
+    MNI_WEBHOOK_SETTLE,
+    MNI_REKEY_WEBHOOKS,         /* t: id, secret of the tenant's webhooks (re-keying) */
+    MNI_REKEY_WEBHOOK_SET,      /* t, id, secret */
     MNI_STMT_COUNT
 };
 
@@ -354,6 +378,35 @@ int mni_op_maint_take(struct mni_store *s, const char *task, const char *holder,
 int mni_op_maint_done(struct mni_store *s, const char *task, const char *holder, int64_t now,
                       int64_t items, int64_t ms, const char *error);
 
+int mni_op_webhook_insert(struct mni_store *s, const mn_webhook *w, unsigned events,
+                          const char *secret, const struct mni_audit *au);
+int mni_op_webhook_list(struct mni_store *s, const char *tenant_id, mn_webhooks **out);
+int mni_op_webhook_delete(struct mni_store *s, const char *tenant_id, const char *id,
+                          const struct mni_audit *au);
+int mni_op_webhook_test(struct mni_store *s, const char *tenant_id, const char *id,
+                        const char *event_id, const char *body, int64_t now,
+                        int64_t *delivery, const struct mni_audit *au);
+int mni_op_webhook_deliveries(struct mni_store *s, const char *tenant_id,
+                              const char *webhook_id, int status, int limit,
+                              mn_webhook_deliveries **out);
+int mni_op_webhook_retry(struct mni_store *s, const char *tenant_id, int64_t id, int64_t now,
+                         size_t *retried, const struct mni_audit *au);
+int mni_op_webhook_claim(struct mni_store *s, const char *claim, int64_t now,
+                         int64_t lease_until, size_t limit, struct mni_webhook_task **out,
+                         size_t *n);
+int mni_op_webhook_settle(struct mni_store *s, const char *claim,
+                          const struct mni_webhook_task *t, const struct mni_webhook_result *r);
+/* In tx, for the audit entry au just appended: queues the event its change raises (none for
+ * most actions, a denial, or a tenant without a subscription that wants it) to each
+ * subscription that wants it (store/op_webhook.c). */
+int mni_webhook_outbox(struct mni_store *s, struct mni_tx *tx, const struct mni_audit *au);
+/* The column a webhook's secret is sealed for (store/vault.h), re-sealed by a re-key. */
+#define MNI_WEBHOOK_SECRET_COLUMN "webhook_secret"
+/* An event's body, as a receiver gets it: data is its "data" (a JSON value). malloc'd; NULL
+ * when out of memory. */
+char *mni_webhook_body(const char *event_id, const char *type, const char *tenant_id,
+                       int64_t at, const char *data);
+
 /* The entries of a backend's ops table that the operations above fill, alike in both. */
 #define MNI_DRIVER_OPS \
     .tenant_insert = mni_op_tenant_insert, \
@@ -396,7 +449,15 @@ int mni_op_maint_done(struct mni_store *s, const char *task, const char *holder,
     .audit_list = mni_op_audit_list, \
     .audit_prune = mni_op_audit_prune, \
     .audit_retention_get = mni_op_audit_retention_get, \
-    .audit_retention_set = mni_op_audit_retention_set
+    .audit_retention_set = mni_op_audit_retention_set, \
+    .webhook_insert = mni_op_webhook_insert, \
+    .webhook_list = mni_op_webhook_list, \
+    .webhook_delete = mni_op_webhook_delete, \
+    .webhook_test = mni_op_webhook_test, \
+    .webhook_deliveries = mni_op_webhook_deliveries, \
+    .webhook_retry = mni_op_webhook_retry, \
+    .webhook_claim = mni_op_webhook_claim, \
+    .webhook_settle = mni_op_webhook_settle
 
 /* The ops each backend writes itself (its own SQL, connections, transactions and vector
  * formats), named PREFIX_NAME: declared once for both with MNI_BACKEND_OPS_DECLARE(PREFIX)

@@ -48,3 +48,16 @@ int mni_store_no_apikey(mn_db *db, const char *id)
     return mni_seterr(db, MN_ENOTFOUND, "the tenant has no API key \"%.64s\" (mn_apikey_list "
                      "shows its keys)", id);
 }
+
+int mni_store_no_webhook(mn_db *db, const char *id)
+{
+    return mni_seterr(db, MN_ENOTFOUND, "the tenant has no webhook \"%.64s\" (mn_webhook_list "
+                     "shows its webhooks)", id);
+}
+
+int mni_store_no_delivery(mn_db *db, int64_t id)
+{
+    return mni_seterr(db, MN_ENOTFOUND, "the tenant has no dead webhook delivery %lld (only a "
+                     "dead one is retried; mn_webhook_deliveries_list with MN_DELIVERY_DEAD "
+                     "shows them)", (long long)id);
+}

@@ -18,5 +18,7 @@ int mni_store_no_memory(mn_db *db, const char *doing, const char *id, enum mni_m
 int mni_store_no_job(mn_db *db, const char *memory_id);
 int mni_store_no_limit(mn_db *db, const char *endpoint);
 int mni_store_no_apikey(mn_db *db, const char *id);
+int mni_store_no_webhook(mn_db *db, const char *id);
+int mni_store_no_delivery(mn_db *db, int64_t id);
 
 #endif

@@ -126,6 +126,9 @@ int mni_audit_append(struct mni_store *s, struct mni_tx *tx, const struct mni_au
     mni_arg_text(&a, h.hash);
     mni_arg_text(&a, hash);
     rc = s->driver->exec(s, tx, MNI_AUDIT_INSERT, &a, NULL, NULL, doing);
+    /* The change's webhook event, if it raises one, commits (or not) with it. */
+    if (rc == MN_OK)
+        rc = mni_webhook_outbox(s, tx, au);
     if (rc != MN_OK || !s->driver->audit_head_row)
         return rc;
     struct mni_args t = {0};

@@ -208,6 +208,61 @@ static int reseal_rows(struct mni_store *s, struct mni_tx *tx, const char *tenan
     return rc;
 }
 
+/* A tenant's webhook secrets, as stored: id and secret of each, in turn. */
+struct secrets {
+    char **v;
+    size_t n, cap;
+};
+
+static int read_secret(void *ctx, const struct mni_row *r)
+{
+    struct secrets *l = ctx;
+    if (l->n + 2 > l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        char **v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return -MN_ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = r->ops->text(r, 0);
+    l->v[l->n++] = r->ops->text(r, 1);
+    return l->v[l->n - 2] && l->v[l->n - 1] ? 0 : -MN_ENOMEM;
+}
+
+/* Seals the tenant's webhook secrets (store/op_webhook.c) again under k, in tx. */
+static int reseal_webhooks(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
+                           const struct mni_data_key *k)
+{
+    struct mni_args a = {0};
+    mni_arg_text(&a, tenant_id);
+    struct secrets l = {0};
+    int rc = s->driver->read(s, tx, MNI_REKEY_WEBHOOKS, &a, read_secret, &l,
+                             "reading webhook secrets to re-seal");
+    if (rc == MN_ENOMEM || rc == -MN_ENOMEM)
+        rc = mni_seterr(s->db, MN_ENOMEM, "out of memory re-sealing values");
+    for (size_t i = 0; rc == MN_OK && i < l.n; i += 2) {
+        char *again = NULL;
+        rc = reseal(s, k, tenant_id, l.v[i], MNI_WEBHOOK_SECRET_COLUMN, l.v[i + 1], &again,
+                    NULL);
+        struct mni_args u = {0};
+        mni_arg_text(&u, tenant_id);
+        mni_arg_text(&u, l.v[i]);
+        mni_arg_text(&u, again);
+        if (rc == MN_OK && again)
+            rc = s->driver->exec(s, tx, MNI_REKEY_WEBHOOK_SET, &u, NULL, NULL,
+                                 "re-sealing webhook secrets");
+        free(again);
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        if (l.v[i])
+            sodium_memzero(l.v[i], strlen(l.v[i]));
+        free(l.v[i]);
+    }
+    free(l.v);
+    return rc;
+}
+
 /* The last write: the old keys go first (PostgreSQL: after the writers that still seal with
  * them, whose key reads hold them, have committed), then whatever those writers sealed with
  * them is sealed again, and the embedding cache addressed through the old key goes. */
@@ -228,6 +283,8 @@ static int finish(struct mni_store *s, const char *tenant_id, const struct mni_d
         size_t read;
         rc = reseal_rows(s, tx, tenant_id, k, phase, &cursor, 0, &read);
     }
+    if (rc == MN_OK)
+        rc = reseal_webhooks(s, tx, tenant_id, k);
     struct mni_args t = {0};
     mni_arg_text(&t, tenant_id);
     if (rc == MN_OK)

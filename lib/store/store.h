@@ -24,6 +24,8 @@ struct mni_driver;
 struct mni_audit;
 struct mni_audit_query;
 struct mni_metrics;
+struct mni_webhook_task;
+struct mni_webhook_result;
 
 /* An API key as stored: what the public struct shows, and the hash only the API reads. */
 struct mni_apikey_row {
@@ -462,6 +464,49 @@ struct mni_store_ops {
     /* ---- metrics and health (api/metrics.c, api/health.c) ----
      * The store-wide figures of struct mni_store_stats, in one read. */
     int (*stats)(struct mni_store *s, struct mni_store_stats *out);
+
+    /* ---- webhooks (store/op_webhook.c; both backends through the driver) ----
+     * insert stores w (its events as bits) with its secret, sealed in an encrypted store.
+     * delete removes the tenant's subscription id with its deliveries: MN_ENOTFOUND naming
+     * it. test queues body as event_id ("webhook.test") to subscription id alone, *delivery
+     * its delivery. retry: the dead delivery id (0: every dead one) due at now, *retried
+     * counting them. claim: up to limit due deliveries of any tenant, held by claim until
+     * lease_until, with their subscription's url and opened secret (*out malloc'd). settle
+     * records a claimed delivery's attempt if the claim still holds it. The outbox itself is
+     * written by the audit log's append (mni_webhook_outbox), in the change's write. */
+    int (*webhook_insert)(struct mni_store *s, const mn_webhook *w, unsigned events,
+                          const char *secret, const struct mni_audit *au);
+    int (*webhook_list)(struct mni_store *s, const char *tenant_id, mn_webhooks **out);
+    int (*webhook_delete)(struct mni_store *s, const char *tenant_id, const char *id,
+                          const struct mni_audit *au);
+    int (*webhook_test)(struct mni_store *s, const char *tenant_id, const char *id,
+                        const char *event_id, const char *body, int64_t now,
+                        int64_t *delivery, const struct mni_audit *au);
+    int (*webhook_deliveries)(struct mni_store *s, const char *tenant_id,
+                              const char *webhook_id, int status, int limit,
+                              mn_webhook_deliveries **out);
+    int (*webhook_retry)(struct mni_store *s, const char *tenant_id, int64_t id, int64_t now,
+                         size_t *retried, const struct mni_audit *au);
+    int (*webhook_claim)(struct mni_store *s, const char *claim, int64_t now,
+                         int64_t lease_until, size_t limit, struct mni_webhook_task **out,
+                         size_t *n);
+    int (*webhook_settle)(struct mni_store *s, const char *claim,
+                          const struct mni_webhook_task *t, const struct mni_webhook_result *r);
+};
+
+/* A claimed delivery: what its POST needs. */
+struct mni_webhook_task {
+    int64_t id;
+    int attempts;              /* this one included */
+    char *tenant_id, *webhook_id, *event_id, *event, *body, *url, *secret;
+};
+void mni_webhook_tasks_free(struct mni_webhook_task *t, size_t n);
+/* How an attempt ended. */
+struct mni_webhook_result {
+    int status;                /* MN_DELIVERY_*: DONE, PENDING (again at next_at) or DEAD */
+    int http_status;           /* 0: no answer */
+    const char *error;         /* NULL when delivered */
+    int64_t next_at, now;
 };
 
 /* The dimension of a new database when the open wants none (*dim 0). */

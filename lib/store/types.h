@@ -28,5 +28,7 @@ void mni_limit_clear(void *limit);
 void mni_apikey_clear(void *apikey);
 void mni_apikey_row_clear(void *row);
 void mni_audit_entry_clear(void *entry);
+void mni_webhook_clear(void *webhook);
+void mni_webhook_delivery_clear(void *delivery);
 
 #endif

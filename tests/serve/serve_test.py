@@ -267,6 +267,80 @@ st, _, _, j = request(srv, "GET", "/v1/rate-limits", key=ADMIN)
 check("GET /v1/rate-limits", st == 200 and any(i["endpoint"] == "memory:search"
       and "remaining" in i for i in j["items"]), st)
 
+# ---- webhooks: subscriptions over HTTP, delivered by the server's own thread ---------------
+import hashlib  # noqa: E402
+import hmac  # noqa: E402
+import threading  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+
+received = []
+
+
+class Hook(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        received.append((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+hook_srv = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+threading.Thread(target=hook_srv.serve_forever, daemon=True).start()
+hook_url = f"http://127.0.0.1:{hook_srv.server_address[1]}/in"
+for bad, why in (({"url": "ftp://x/y", "events": ["memory.created"]}, "an ftp URL"),
+                 ({"url": hook_url, "events": ["memory.exploded"]}, "an unknown event"),
+                 ({"url": hook_url, "events": []}, "no event"),
+                 ({"url": hook_url, "events": "memory.created"}, "events not an array"),
+                 ({"events": ["memory.created"]}, "no url")):
+    st, _, _, j = request(srv, "POST", "/v1/webhooks", bad, key=ADMIN)
+    check(f"POST /v1/webhooks with {why}: 400 with a message", st == 400
+          and isinstance(j, dict) and "error" in j, (st, j))
+st, _, _, j = request(srv, "GET", "/v1/webhooks", key=ADMIN)
+check("... and nothing was stored", st == 200 and j["items"] == [], (st, j))
+st, _, _, j = request(srv, "POST", "/v1/webhooks", {"url": hook_url, "events": ["memory.created"]},
+                      key=BOT)
+check("POST /v1/webhooks by an agent: 403", st == 403, st)
+st, _, _, w = request(srv, "POST", "/v1/webhooks",
+                      {"url": hook_url, "events": ["memory.created", "policy.changed"]}, key=ADMIN)
+check("POST /v1/webhooks: 201 with the secret, shown once", st == 201
+      and w["secret"].startswith("whsec_") and w["events"] == ["memory.created", "policy.changed"],
+      (st, w))
+st, _, _, j = request(srv, "GET", "/v1/webhooks", key=ADMIN)
+check("GET /v1/webhooks lists it, never a secret", st == 200 and [i["id"] for i in j["items"]]
+      == [w["id"]] and "secret" not in j["items"][0], (st, j))
+st, _, _, t = request(srv, "POST", f"/v1/webhooks/{w['id']}/test", key=ADMIN)
+check("POST /v1/webhooks/{id}/test queues a delivery", st == 200 and t["delivery_id"] > 0, (st, t))
+deadline = time.time() + 30
+while not received and time.time() < deadline:
+    time.sleep(0.1)
+ok = False
+if received:
+    h, body = received[0]
+    parts = dict(p.split("=", 1) for p in h.get("Manushya-Signature", "").split(","))
+    mac = hmac.new(w["secret"].encode(), parts.get("t", "").encode() + b"." + body,
+                   hashlib.sha256).hexdigest()
+    doc = json.loads(body)
+    ok = (hmac.compare_digest(mac, parts.get("v1", "")) and doc["type"] == "webhook.test"
+          and h.get("Manushya-Event-Id") == doc["id"] and abs(time.time() - int(parts["t"])) < 300)
+check("the server's thread delivered it, signed, with its idempotency id", ok, received[:1])
+st, _, _, j = request(srv, "GET", f"/v1/webhooks/deliveries?webhook={w['id']}&status=done",
+                      key=ADMIN)
+check("GET /v1/webhooks/deliveries shows it done", st == 200 and [i["id"] for i in j["items"]]
+      == [t["delivery_id"]], (st, j))
+st, _, _, j = request(srv, "GET", "/v1/webhooks/deliveries?status=gone", key=ADMIN)
+check("GET /v1/webhooks/deliveries?status=gone: 400", st == 400, st)
+st, _, _, j = request(srv, "POST", f"/v1/webhooks/deliveries/{t['delivery_id']}/retry", key=ADMIN)
+check("POST /v1/webhooks/deliveries/{id}/retry of one not dead: 404", st == 404, (st, j))
+st, _, _, j = request(srv, "POST", "/v1/webhooks/deliveries/retry", key=ADMIN)
+check("POST /v1/webhooks/deliveries/retry: none dead", st == 200 and j["retried"] == 0, (st, j))
+st, _, _, _ = request(srv, "DELETE", f"/v1/webhooks/{w['id']}", key=ADMIN)
+st2, _, _, _ = request(srv, "DELETE", f"/v1/webhooks/{w['id']}", key=ADMIN)
+check("DELETE /v1/webhooks/{id}: 204, then 404", st == 204 and st2 == 404, (st, st2))
+hook_srv.shutdown()
+
 # ---- rate limit: 429 with Retry-After, nothing done ------------------------------------------
 request(srv, "POST", "/v1/memory", {"text": "lonely memory"}, key=OTHER)
 codes = [request(srv, "POST", "/v1/memory/search", {"query": "lonely"}, key=OTHER)

@@ -224,8 +224,10 @@ START_TEST(migration_indexes_existing_rows)
     const char *id = add(db, "an old memory about the zeppelin");
     mn_close(db);
     int sqlite = _i == 0;
-    /* The migrations after it go too: the public feed's (its tombstone trigger reads the
-     * session), then the sessions. */
+    /* The migrations after it go too: the webhooks', the public feed's (its tombstone trigger
+     * reads the session), then the sessions. */
+    th_raw_exec(url, "DROP TABLE webhook_deliveries", NULL, NULL);
+    th_raw_exec(url, "DROP TABLE webhooks", NULL, NULL);
     if (sqlite) {
         th_raw_exec(url, "DROP TRIGGER memories_tombstone", NULL, NULL);
         th_raw_exec(url, "DROP TABLE memory_tombstones", NULL, NULL);

@@ -136,6 +136,7 @@ static const char *undo_latest(void)
         { 17, "ALTER TABLE memories DROP COLUMN restored; ALTER TABLE memory_tombstones "
               "DROP COLUMN memory_id, DROP COLUMN identity_id, DROP COLUMN type, "
               "DROP COLUMN session, DROP COLUMN version" },
+        { 18, "DROP TABLE webhook_deliveries; DROP TABLE webhooks" },
     };
     for (size_t i = 0; i < sizeof undo / sizeof *undo; i++)
         if (undo[i].version == latest())

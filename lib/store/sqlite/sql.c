@@ -61,6 +61,8 @@ static const char *const sql[SQ__COUNT] = {
     [MNI_TENANT_DELETE_LIMITS] = "DELETE FROM ratelimit_limits WHERE tenant_id = ?1",
     [MNI_TENANT_DELETE_EMBED_CACHE] = "DELETE FROM embed_cache WHERE scope = ?1",
     [MNI_TENANT_DELETE_DATAKEYS] = "DELETE FROM data_keys WHERE tenant_id = ?1",
+    [MNI_TENANT_DELETE_WEBHOOKS] = "DELETE FROM webhooks WHERE tenant_id = ?1",
+    [MNI_TENANT_DELETE_DELIVERIES] = "DELETE FROM webhook_deliveries WHERE tenant_id = ?1",
     /* The token of its index files, its feed horizon, its re-key's state and its audit log's
      * retention. */
     [MNI_TENANT_DELETE_META] = "DELETE FROM meta WHERE key IN ('index:' || ?1, "
@@ -346,6 +348,43 @@ static const char *const sql[SQ__COUNT] = {
                          "memories WHERE tenant_id = ?1 AND id = ?2)",
     [SQ_JOB_RETRY_FAILED] = "UPDATE embed_jobs SET status = 1, attempts = 0, run_after = ?3, "
                             "claim = NULL, updated_at = ?3 WHERE tenant_id = ?1 AND status = 2",
+    /* Webhooks (store/op_webhook.c). */
+    [MNI_WEBHOOK_INSERT] = "INSERT INTO webhooks (id, tenant_id, url, events, secret, "
+                           "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [MNI_WEBHOOK_LIST] = "SELECT id, tenant_id, url, events, created_at FROM webhooks "
+                         "WHERE tenant_id = ?1 ORDER BY created_at, id",
+    [MNI_WEBHOOK_DELETE] = "DELETE FROM webhooks WHERE tenant_id = ?1 AND id = ?2",
+    [MNI_WEBHOOK_DROP_DELIVERIES] = "DELETE FROM webhook_deliveries WHERE tenant_id = ?1 AND "
+                                    "webhook_id = ?2",
+    [MNI_WEBHOOK_ENQUEUE] = "INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, "
+                            "event, body, status, next_at, created_at, updated_at) "
+                            "SELECT ?1, id, ?3, ?4, ?5, 1, ?6, ?6, ?6 FROM webhooks "
+                            "WHERE tenant_id = ?1 AND (events & ?2) <> 0 AND "
+                            "(?7 IS NULL OR id = ?7)",
+    [MNI_WEBHOOK_DELIVERY_ID] = "SELECT id FROM webhook_deliveries WHERE tenant_id = ?1 AND "
+                                "webhook_id = ?2 AND event_id = ?3",
+    [MNI_WEBHOOK_DELIVERIES] = "SELECT id, webhook_id, event_id, event, status, attempts, "
+                               "next_at, http_status, error, created_at, updated_at "
+                               "FROM webhook_deliveries WHERE tenant_id = ?1 AND (?2 IS NULL "
+                               "OR webhook_id = ?2) AND (?3 = 0 OR status = ?3) "
+                               "ORDER BY id DESC LIMIT ?4",
+    [MNI_WEBHOOK_RETRY] = "UPDATE webhook_deliveries SET status = 1, attempts = 0, next_at = ?3, "
+                          "claim = NULL, updated_at = ?3 WHERE tenant_id = ?1 AND status = 3 "
+                          "AND (?2 = 0 OR id = ?2)",
+    /* SQLite's one write lock serialises claimers. */
+    [MNI_WEBHOOK_CLAIM] = "UPDATE webhook_deliveries SET claim = ?1, next_at = ?3, "
+                          "attempts = attempts + 1, updated_at = ?2 WHERE id IN (SELECT id "
+                          "FROM webhook_deliveries WHERE status = 1 AND next_at <= ?2 "
+                          "ORDER BY next_at, id LIMIT ?4)",
+    [MNI_WEBHOOK_CLAIMED] = "SELECT d.id, d.tenant_id, d.webhook_id, d.event_id, d.event, "
+                            "d.body, d.attempts, w.url, w.secret FROM webhook_deliveries d "
+                            "JOIN webhooks w ON w.id = d.webhook_id WHERE d.claim = ?1 "
+                            "ORDER BY d.id",
+    [MNI_WEBHOOK_SETTLE] = "UPDATE webhook_deliveries SET status = ?3, http_status = ?4, "
+                           "error = ?5, next_at = ?6, claim = NULL, updated_at = ?7 "
+                           "WHERE id = ?1 AND claim = ?2",
+    [MNI_REKEY_WEBHOOKS] = "SELECT id, secret FROM webhooks WHERE tenant_id = ?1 ORDER BY id",
+    [MNI_REKEY_WEBHOOK_SET] = "UPDATE webhooks SET secret = ?3 WHERE tenant_id = ?1 AND id = ?2",
 };
 
 const char *sq_sql(int id)
