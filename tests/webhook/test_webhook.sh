@@ -4,6 +4,8 @@
 # real loopback receiver (tests/webhook/receiver.py) that verifies every signature, a 500
 # then a 200, a timeout, dead letters and their retry, and a worker SIGKILLed mid-delivery
 # whose delivery another makes after the lease, with the same idempotency id.
+# needs: http-embed
+# (deliveries are made with libcurl, like the HTTP embedder's requests)
 . "$MN_TOP/tests/cli/lib.sh"
 cli_setup webhook
 
