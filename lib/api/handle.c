@@ -297,6 +297,7 @@ void mn_close(mn_db *db)
     mni_secrets_free(&db->report.secrets);
     free(db->url_shown);
     mni_metrics_free(db->metrics);
+    mni_err_forget_db(db);
     free(db);
 }
 

@@ -171,6 +171,13 @@ void mni_err_forget(mni_errmark mark)
     *last() = (struct failure){ .rc = MN_OK };
 }
 
+void mni_err_forget_db(const mn_db *db)
+{
+    struct failure *f = last();
+    if (f->db == db)
+        *f = (struct failure){ .rc = MN_OK };
+}
+
 void mni_log(const mn_db *db, const char *fmt, ...)
 {
     struct whole w;

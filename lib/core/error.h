@@ -65,4 +65,8 @@ typedef unsigned long mni_errmark;
 mni_errmark mni_err_mark(void);
 void mni_err_forget(mni_errmark mark);
 
+/* Called as a handle closes: the calling thread's last failure, when it names db, is dropped,
+ * so that a handle opened later at the same address does not report it as its own. */
+void mni_err_forget_db(const mn_db *db);
+
 #endif
