@@ -11,7 +11,8 @@
 #                          the master key (libsodium)
 #   store                  the store interface and what every backend shares
 #   store/sqlite store/postgres   the backends: each sees lib/store, never the other
-#   index embed redis      vector index, embedders, Redis connections
+#   index embed redis webhook   vector index, embedders, Redis connections, webhook
+#                          signatures and their HTTP POST
 #   policy ratelimit cache the policy engine; rate-limit counters and built-in limits;
 #                          read-through caches (in process, Redis)
 #   jobs                   background worker threads
@@ -40,6 +41,7 @@ layers=$(find . -name '*.[ch]' | sed 's|^\./||' | awk '
   BEGIN {
     r["core"] = 0; r["jsonlogic"] = 1; r["crypto"] = 1; r["store"] = 2; r["store/sqlite"] = 3
     r["store/postgres"] = 3; r["index"] = 4; r["embed"] = 4; r["redis"] = 4
+    r["webhook"] = 4
     r["policy"] = 5; r["ratelimit"] = 5; r["cache"] = 5; r["jobs"] = 6; r["api"] = 7
   }
   function folder(p,   a, k) {
@@ -51,7 +53,7 @@ layers=$(find . -name '*.[ch]' | sed 's|^\./||' | awk '
     if (from == to || !(from in r)) next
     if (!(to in r) || r[to] >= r[from])
       print "check-layers: lib/" $1 " includes \"" $2 "\": " from " may not include " to \
-            " (layer order: core < jsonlogic, crypto < store < store backends < index, embed, redis" \
+            " (layer order: core < jsonlogic, crypto < store < store backends < index, embed, redis, webhook" \
             " < policy, ratelimit, cache < jobs < api)" }
 ' - "$edges")
 if [ -n "$layers" ]; then
