@@ -270,12 +270,15 @@ START_TEST(one_handle_many_threads)
             free(ws[i].ids[k]);
         }
     }
-    /* Every memory is searchable: each writer's last batch item comes first for its text. */
+    /* Every memory is searchable: each writer's last batch item comes first for its text, by
+     * vector (its own text scores 1). Hybrid would fuse in the keyword rank, in which another
+     * writer's text with the same words ("writer 1 ... topic 1") may come first: a fused tie. */
     for (int i = 0; i < WRITERS; i++) {
         char q[128];
         snprintf(q, sizeof q, "writer %d round %d batch item %d topic %d", i, ROUNDS - 1, 2,
                  (ROUNDS - 1 + 2) % 5);
-        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = q, .k = 1};
+        mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .query = q, .k = 1,
+                                .mode = MN_SEARCH_VECTOR};
         mn_memories *l = NULL;
         TH_OK(db, mn_memory_search(db, &sys, &so, &l));
         ck_assert_uint_eq(l->count, 1);
