@@ -8,7 +8,6 @@
 #include "api/embed.h"
 #include "api/embed_cache.h"
 #include "api/validate.h"
-#include "core/backoff.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "api/handle.h"
@@ -18,19 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* How often an update re-reads and retries when other writers keep changing the memory. */
 #define MNI_UPDATE_ATTEMPTS 8
-
-/* Between attempts a short wait with jitter (1 ms, doubling to at most 32): updaters that
- * collided do not all come back in step and collide again. */
-static void wait_before_retry(int failures, uint64_t *rng)
-{
-    int64_t ms = mni_backoff_ms(1, failures, 32, rng);
-    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
 
 char *mni_memory_snapshot(const char *text, const char *type, const char *metadata,
                           double importance)
@@ -185,15 +174,10 @@ static int memory_update(mn_db *db, const mn_actor *actor, const char *id,
         rc = mni_check_vector(db, "embedding", changes->embedding, changes->dim, vec);
     else if (rc == MN_OK && changes->text && !embed_job)
         rc = mni_embed_texts(db, who.tenant->id, &changes->text, 1, vec, NULL);
-    uint64_t rng = 0;
     for (int i = 0; rc == MN_OK && i < MNI_UPDATE_ATTEMPTS; i++) {
         rc = update_once(db, &who, id, changes, metadata, vec, embed_job, out != NULL);
         if (rc != MNI_EBUSY_VERSION)
             break;
-        if (!rng)
-            rng = mni_backoff_seed(&rng);
-        if (i + 1 < MNI_UPDATE_ATTEMPTS)
-            wait_before_retry(i + 1, &rng);
         rc = i + 1 < MNI_UPDATE_ATTEMPTS ? MN_OK
              : mni_seterr(db, MN_EBACKEND, "memory %s kept changing under %d update attempts; "
                          "retry later", id, MNI_UPDATE_ATTEMPTS);
