@@ -18,8 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* How often an update re-reads and retries when other writers keep changing the memory. */
-#define MNI_UPDATE_ATTEMPTS 8
+/* How often an update re-reads and retries when other writers keep changing the memory. The
+ * handle's writers queue in turn (store/sqlite/writer.c), so an updater that lost a round
+ * waits behind the others before it tries again: several rounds may go by under contention. */
+#define MNI_UPDATE_ATTEMPTS 32
 
 char *mni_memory_snapshot(const char *text, const char *type, const char *metadata,
                           double importance)
