@@ -1,7 +1,7 @@
 /*
  * Keyword and hybrid search: a rare word the embedder does not know (an order number) ranks
  * its memory first in hybrid mode; the keyword index follows every write in its transaction
- * (add, update, delete) and indexes the rows a database had before it; an encrypted database's
+ * (add, a batch add row by row, update, delete) and indexes the rows a database had before it; an encrypted database's
  * index holds blind words, never a word of the text; each hit explains its score; bad options
  * are refused with a message naming the fix. Every case runs on SQLite and, with MN_PG_URL,
  * on PostgreSQL.
@@ -14,6 +14,7 @@
 #include <check.h>
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -248,7 +249,7 @@ START_TEST(migration_indexes_existing_rows)
     th_raw_exec(url, "ALTER TABLE memories DROP COLUMN restored", NULL, NULL);
     th_raw_exec(url, "DROP INDEX memories_by_session", NULL, NULL);
     th_raw_exec(url, "ALTER TABLE memories DROP COLUMN session", NULL, NULL);
-    th_raw_exec(url, sqlite ? "DROP TRIGGER memory_fts_insert" : "SELECT 1", NULL, NULL);
+    /* (017_keyword_batch.sql dropped the insert trigger: the writer indexes new rows.) */
     th_raw_exec(url, sqlite ? "DROP TRIGGER memory_fts_delete" : "SELECT 1", NULL, NULL);
     th_raw_exec(url, sqlite ? "DROP TRIGGER memory_fts_update" : "SELECT 1", NULL, NULL);
     th_raw_exec(url, sqlite ? "DROP TABLE memory_fts" : "ALTER TABLE memories DROP COLUMN fts",
@@ -259,7 +260,86 @@ START_TEST(migration_indexes_existing_rows)
                             : "DELETE FROM schema_migrations WHERE version >= 15", NULL, NULL);
     db = open_url(url, NULL, MN_OPEN_MIGRATE);
     ck_assert(found_by_word(db, "zeppelin", id));
+    /* And what the migrated database adds next. */
+    const char *later = add(db, "a newer memory about the dirigible");
+    ck_assert(found_by_word(db, "dirigible", later));
     mn_close(db);
+}
+END_TEST
+
+/* A batch add indexes every row it writes, each under its own words and only once: rows
+ * from one batch, a batch that also updates a stored memory by its key (the new text found,
+ * the old one not), in a plain and in an encrypted database (where the index holds blind
+ * words). */
+/* Row k's own word, of letters only (the vocab embedder ignores words with digits). */
+static const char *row_word(int k)
+{
+    return th_fmt("word%c%c", 'a' + k / 26, 'a' + k % 26);
+}
+
+static void batch_rows_found_one_by_one(int i, int encrypted)
+{
+    const char *url = th_store_url(i);
+    if (!url)
+        return;
+    const char *key = NULL;
+    if (encrypted) {
+        key = th_tmppath(th_fmt("hybrid-batch-%d.key", i));
+        ck_assert_int_eq(mn_master_key_create(key), MN_OK);
+    }
+    mn_db *db = open_url(url, key, encrypted ? MN_OPEN_ENCRYPT : 0);
+    th_tenant(db, "acme");
+    th_identity(db, "acme", "bot");
+    const char *kept = add(db, "a stored note about the quokka");
+    mn_memory_input in[40];
+    char texts[40][64];
+    for (int k = 0; k < 40; k++) {
+        in[k] = (mn_memory_input)MN_MEMORY_INPUT_INIT;
+        in[k].identity = "bot";
+        snprintf(texts[k], sizeof texts[k], "batch row %s of the ingest", row_word(k));
+        in[k].text = texts[k];
+    }
+    in[7].external_key = "pinned";
+    char **ids = NULL;
+    TH_OK(db, mn_memory_add_many(db, &sys, in, 40, &ids, NULL));
+    for (int k = 0; k < 40; k++) {
+        mn_memories *l = search(db, row_word(k), MN_SEARCH_KEYWORD, 100);
+        ck_assert_msg(l->count == 1, "row %d: %zu hits", k, l->count);
+        ck_assert_str_eq(l->items[0]->id, ids[k]);
+        mn_memories_free(l);
+    }
+    /* 40 hits for a word of every row: each row indexed once. */
+    mn_memories *all = search(db, "ingest", MN_SEARCH_KEYWORD, 100);
+    ck_assert_uint_eq(all->count, 40);
+    mn_memories_free(all);
+    ck_assert(found_by_word(db, "quokka", kept));
+
+    /* The next batch: one row updates the pinned memory (its key), one is new. */
+    mn_memory_input next[2] = {MN_MEMORY_INPUT_INIT, MN_MEMORY_INPUT_INIT};
+    next[0].identity = next[1].identity = "bot";
+    next[0].external_key = "pinned";
+    next[0].text = "the pinned row now speaks of a wombat";
+    next[1].text = "a second batch about the numbat";
+    char **ids2 = NULL;
+    TH_OK(db, mn_memory_add_many(db, &sys, next, 2, &ids2, NULL));
+    ck_assert_str_eq(ids2[0], ids[7]);
+    ck_assert(found_by_word(db, "wombat", ids[7]));
+    ck_assert(found_by_word(db, "numbat", ids2[1]));
+    ck_assert(!found_by_word(db, row_word(7), ids[7]));
+    mn_strings_free(ids, 40);
+    mn_strings_free(ids2, 2);
+    mn_close(db);
+}
+
+START_TEST(batch_add_indexes_each_row)
+{
+    batch_rows_found_one_by_one(_i, 0);
+}
+END_TEST
+
+START_TEST(encrypted_batch_add_indexes_each_row)
+{
+    batch_rows_found_one_by_one(_i, 1);
 }
 END_TEST
 
@@ -519,6 +599,8 @@ int main(void)
     tcase_add_loop_test(tc, hidden_best_matches_leave_no_gap, 0, TH_NSTORES);
     tcase_add_loop_test(tc, migration_indexes_existing_rows, 0, TH_NSTORES);
     tcase_add_loop_test(tc, encrypted_index_holds_no_words, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, batch_add_indexes_each_row, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, encrypted_batch_add_indexes_each_row, 0, TH_NSTORES);
     tcase_add_loop_test(tc, bad_options, 0, TH_NSTORES);
     tcase_add_loop_test(tc, weights_and_rrf_k, 0, TH_NSTORES);
     tcase_add_loop_test(tc, keyword_ranking_gives_its_ties, 0, TH_NSTORES);

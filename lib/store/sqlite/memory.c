@@ -72,6 +72,22 @@ static int read_memory(sqlite3_stmt *st, void *item, void *ctx)
     return rc == MN_OK ? 1 : -rc;
 }
 
+/* Adds the keyword index entries of the tenant's rows with seqs first..last, the rows an add
+ * has just written in c's transaction (no other row has those seqs: they were reserved for
+ * it). One statement for them all, so FTS5 flushes its pending words once per write instead
+ * of once per row (sql/sqlite/017_keyword_batch.sql). */
+static int index_words(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
+                       int64_t first, int64_t last)
+{
+    sqlite3_stmt *q = sq_stmt(s, c, SQ_MEMORY_KEYWORD_ADD);
+    if (!q)
+        return MN_EBACKEND;
+    sq_bind_text(q, 1, tenant_id);
+    sqlite3_bind_int64(q, 2, first);
+    sqlite3_bind_int64(q, 3, last);
+    return sq_exec(s, c, q, "indexing the words of new memories");
+}
+
 int sq_memory_insert(struct mni_store *st, const char *tenant_id,
                      const struct mni_memory_writes *w)
 {
@@ -90,6 +106,7 @@ int sq_memory_insert(struct mni_store *st, const char *tenant_id,
         return rc;
     }
     struct mni_tx *tx = (struct mni_tx *)c;
+    int64_t first_seq = last - nseq + 1;  /* the new rows', then the rewrites' */
     const struct mni_memory_row *stored = w->rows;
     rc = mni_op_memory_claims(st, tx, tenant_id, w, hashes);
     if (rc == MN_OK)
@@ -112,7 +129,7 @@ int sq_memory_insert(struct mni_store *st, const char *tenant_id,
         sqlite3_bind_int64(q, 9, r->created_at);
         sqlite3_bind_int64(q, 10, r->updated_at);
         sqlite3_bind_int64(q, 11, r->expires_at);
-        sqlite3_bind_int64(q, 12, last - nseq + 1 + (int64_t)i);
+        sqlite3_bind_int64(q, 12, first_seq + (int64_t)i);
         if (r->embedding)
             sqlite3_bind_blob(q, 13, r->embedding, blob_bytes, SQLITE_STATIC);
         sq_bind_text(q, 14, hashes[i]);
@@ -125,10 +142,13 @@ int sq_memory_insert(struct mni_store *st, const char *tenant_id,
         if (rc == MN_OK && r->embed_job)
             rc = sq_job_enqueue(s, c, tenant_id, r->id, r->created_at);
     }
+    /* The keyword index, one statement for the batch (sql/sqlite/017_keyword_batch.sql). */
+    if (rc == MN_OK && n)
+        rc = index_words(s, c, tenant_id, first_seq, first_seq + (int64_t)n - 1);
     if (stored != w->rows)
         mni_vault_rows_free(stored, w->rows, n);
     free(hashes);
-    return mni_op_memory_insert_end(st, tx, tenant_id, w, last - nseq + 1 + (int64_t)n, rc);
+    return mni_op_memory_insert_end(st, tx, tenant_id, w, first_seq + (int64_t)n, rc);
 }
 
 int sq_memory_get(struct mni_store *st, const char *tenant_id, const char *id,

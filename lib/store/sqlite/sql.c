@@ -111,6 +111,11 @@ static const char *const sql[SQ__COUNT] = {
                          "importance, version, created_at, updated_at, expires_at, deleted, seq, "
                          "embedding, content_hash, external_key, words, session) VALUES (?1, ?2, "
                          "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12, ?13, ?14, ?15, ?16, ?17)",
+    /* The keyword index of an add's new rows (sqlite/memory.c): those of the tenant ?1 with the
+     * write's fresh seqs ?2..?3, found by memories_by_tenant_seq. */
+    [SQ_MEMORY_KEYWORD_ADD] = "INSERT INTO memory_fts (rowid, words) SELECT key, "
+                              "coalesce(words, text) FROM memories WHERE tenant_id = ?1 AND "
+                              "seq BETWEEN ?2 AND ?3",
     [SQ_MEMORY_GET] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE id = ?2 AND tenant_id = ?1 AND"
                       VISIBLE,
     /* ?2 is the cursor: ids below it (the caller binds "~", above every id, for the first page) */
