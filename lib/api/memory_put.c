@@ -20,6 +20,7 @@
 #include "api/validate.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/json.h"
 #include "core/normalise.h"
 #include "api/handle.h"
@@ -213,16 +214,68 @@ static int repeats(mn_db *db, const struct pending *p, size_t j, size_t i)
            strcmp(p->norm[j], p->norm[i]) == 0;
 }
 
+/* Hashes what repeats() compares of input i into *h: its id; or its owner and key; or its
+ * owner, type and normalised text. 0 when it can repeat no other input (no name, dedup off). */
+static int repeat_hash(mn_db *db, const struct pending *p, size_t i, uint64_t *h)
+{
+    const struct mni_memory_row *r = &p->rows[i];
+    const char *part[3] = {p->ids[i], NULL, NULL};
+    char kind = 'i';
+    if (!p->in[i].id) {
+        if (!r->external_key && db->cfg.dedup == MN_DEDUP_OFF)
+            return 0;
+        kind = r->external_key ? 'k' : 't';
+        part[0] = r->identity_id;
+        part[1] = r->external_key ? r->external_key : r->type;
+        part[2] = r->external_key ? NULL : p->norm[i];
+    }
+    struct mni_hash64_state x;
+    mni_hash64_init(&x, 0);
+    mni_hash64_update(&x, &kind, 1);
+    for (int k = 0; k < 3 && part[k]; k++)
+        mni_hash64_update(&x, part[k], strlen(part[k]) + 1); /* the NUL separates the parts */
+    *h = mni_hash64_final(&x);
+    return 1;
+}
+
+/* Sets p->same: for each input, the first earlier input it repeats, or FIRST. A hash table of
+ * the first inputs of each kind, so a batch of n costs n lookups, not n^2/2 comparisons.
+ * repeats() is an equality of the hashed parts, so the first input of a kind is the one to
+ * find. */
+static int find_repeats(mn_db *db, struct pending *p)
+{
+    size_t cap = 16;
+    while (cap < 2 * p->n)
+        cap *= 2;
+    size_t *slot = malloc(cap * sizeof *slot);
+    if (!slot)
+        return mni_seterr(db, MN_ENOMEM, "out of memory preparing %zu memories", p->n);
+    for (size_t k = 0; k < cap; k++)
+        slot[k] = FIRST;
+    for (size_t i = 0; i < p->n; i++) {
+        p->same[i] = FIRST;
+        uint64_t h;
+        if (!repeat_hash(db, p, i, &h))
+            continue;
+        size_t k = (size_t)h & (cap - 1);
+        while (slot[k] != FIRST && !repeats(db, p, slot[k], i))
+            k = (k + 1) & (cap - 1);
+        if (slot[k] == FIRST)
+            slot[k] = i;
+        else
+            p->same[i] = slot[k];
+    }
+    free(slot);
+    return MN_OK;
+}
+
 /* Folds each input that repeats an earlier one of the batch into it: a later input of the
  * same id or key replaces the earlier's values (its id stays); a duplicate's metadata merges
  * in. */
 static int fold_batch(mn_db *db, struct mni_who *who, struct pending *p)
 {
-    for (size_t i = 0; i < p->n; i++) {
-        p->same[i] = FIRST;
-        for (size_t j = 0; j < i && p->same[i] == FIRST; j++)
-            if (p->same[j] == FIRST && repeats(db, p, j, i))
-                p->same[i] = j;
+    int rc = find_repeats(db, p);
+    for (size_t i = 0; rc == MN_OK && i < p->n; i++) {
         size_t j = p->same[i];
         if (j == FIRST)
             continue;
@@ -243,11 +296,9 @@ static int fold_batch(mn_db *db, struct mni_who *who, struct pending *p)
         free(p->metadata[j]);
         p->rows[j].metadata = p->metadata[j] = merged;
         /* The memory to create is no longer the one allowed. */
-        int rc = who->identity ? check_create(db, who, &p->rows[j]) : MN_OK;
-        if (rc != MN_OK)
-            return rc;
+        rc = who->identity ? check_create(db, who, &p->rows[j]) : MN_OK;
     }
-    return MN_OK;
+    return rc;
 }
 
 /* The stored memory with input i's id, *m NULL when there is none. */

@@ -891,6 +891,24 @@ START_TEST(memory_dedup_batch)
     mn_memory_free(b);
     ck_assert_uint_eq(th_count_memories(w.db, &w.sys, 0), 3);
     mn_strings_free(ids, 5);
+    /* An id twice: one memory, the last input's values; an input without an id never folds
+     * into one with it, whatever its text. */
+    const char *nid = "01890a5d-ac96-774b-bcce-b302099a8100";
+    mn_memory_input again[3] = {
+        TH_IN(.text = "first of an id", .id = nid),
+        TH_IN(.text = "second of an id", .id = nid),
+        TH_IN(.text = "second of an id"),
+    };
+    TH_OK(w.db, mn_memory_put_many(w.db, &w.as_alice, again, 3, &ids, outcomes, NULL));
+    ck_assert_str_eq(ids[0], nid);
+    ck_assert_str_eq(ids[1], nid);
+    ck_assert_str_ne(ids[2], nid);
+    ck_assert_int_eq(outcomes[2], MN_PUT_CREATED);
+    mn_memory *n = th_get(w.db, &w.as_alice, nid, 0);
+    ck_assert_str_eq(n->text, "second of an id");
+    mn_memory_free(n);
+    ck_assert_uint_eq(th_count_memories(w.db, &w.sys, 0), 5);
+    mn_strings_free(ids, 3);
     world_close(&w);
 }
 END_TEST
