@@ -220,11 +220,15 @@ static const char *const sql[SQ__COUNT] = {
     [MNI_MEMORY_FIND_KEY] = "SELECT id FROM memories WHERE tenant_id = ?1 AND identity_id = ?2 "
                            "AND external_key = ?3",
     /* Without statistics SQLite would walk the owner's memories in id order (memories_by_
-     * identity gives the ORDER BY) and test each: every add would read all its owner's rows. */
-    [MNI_MEMORY_FIND_CONTENT] = "SELECT id FROM memories INDEXED BY memories_by_content "
-                               "WHERE tenant_id = ?1 AND identity_id = ?2 "
-                               "AND type = ?3 AND content_hash = ?4 AND deleted = 0 AND "
-                               "(expires_at = 0 OR expires_at > ?5) ORDER BY id LIMIT 1",
+     * identity gives the ORDER BY) and test each: every add would read all its owner's rows.
+     * The first id by min(), not ORDER BY id LIMIT 1: the index is not in id order, so that
+     * would build a temporary b-tree for every lookup (two per added memory with dedup on);
+     * the outer WHERE turns "no match" (min() of nothing: NULL) into no row. */
+    [MNI_MEMORY_FIND_CONTENT] = "SELECT id FROM (SELECT min(id) AS id FROM memories "
+                               "INDEXED BY memories_by_content WHERE tenant_id = ?1 AND "
+                               "identity_id = ?2 AND type = ?3 AND content_hash = ?4 AND "
+                               "deleted = 0 AND (expires_at = 0 OR expires_at > ?5)) "
+                               "WHERE id IS NOT NULL",
     [MNI_MEMORY_UNHASHED] = "SELECT tenant_id, id, text FROM memories WHERE content_hash IS NULL "
                            "LIMIT ?1",
     [MNI_MEMORY_HASH_SET] = "UPDATE memories SET content_hash = ?3 WHERE tenant_id = ?1 AND id = ?2",
