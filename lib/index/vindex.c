@@ -262,6 +262,7 @@ static int part_reset(mni_vindex *vx, struct vx_part *p);
 struct check {
     struct vx_attrs *at;
     size_t bad;
+    int64_t live_n, live_sum; /* the current rows among the changes past the file's seq */
 };
 
 /* A row whose last change is at or below the file's seq: the file must hold it as it is. */
@@ -282,7 +283,36 @@ static int check_change(void *ctx, const struct mni_change *ch)
     int32_t i = vx_attrs_find(c->at, ch->key);
     if (i >= 0)
         c->at->a[i].mark = 1;
+    if (!ch->gone) {
+        c->live_n++;
+        c->live_sum = (c->live_sum + mni_digest_term(ch->key, ch->seq)) % MNI_DIGEST_P;
+    }
     return 0;
+}
+
+/* After the changes past the file's seq were read (check_change): whether the store's digest
+ * of its (key, seq) pairs is what the file says it should be now -- the file's pairs not
+ * superseded since, plus the current rows among the changes. A match stands for reading every
+ * pair (the full check below); a mismatch (or a store that keeps no digest) only sends the
+ * check there: a write that committed between the two reads, or a row changed behind the
+ * feed's back. */
+static int digest_matches(mni_vindex *vx, struct vx_part *p, const struct check *c)
+{
+    int64_t n = 0, sum = 0;
+    mni_errmark mark = mni_err_mark();
+    if (!vx->store->ops->memory_digest ||
+        vx->store->ops->memory_digest(vx->store, p->tenant_id, &n, &sum) != MN_OK) {
+        mni_err_forget(mark); /* the full check reads the store and reports for itself */
+        return 0;
+    }
+    int64_t want_n = c->live_n, want_sum = c->live_sum;
+    for (size_t i = 0; i < c->at->n; i++)
+        if (!c->at->a[i].mark) {
+            want_n++;
+            want_sum = (want_sum + mni_digest_term(c->at->a[i].key, c->at->a[i].seq)) %
+                       MNI_DIGEST_P;
+        }
+    return n == want_n && sum == want_sum;
 }
 
 /* Reads and checks p's files; MN_OK with *h, *at, *seq filled, MN_ENOTFOUND when there are
@@ -344,18 +374,22 @@ static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct
         at->a[i].mark = 0;
     }
     /* Against the store: the rows not changed since must be there as they are; what else the
-     * file holds must have changed since. */
-    struct check c = { at, 0 };
-    if (rc == MN_OK)
-        rc = vx->store->ops->memory_seqs(vx->store, p->tenant_id, gseq, check_row, &c);
-    if (rc == MN_OK && c.bad)
-        rc = MN_ECORRUPT;
+     * file holds must have changed since. The changes since first: with them the store's
+     * digest says as much in O(changes); only when it does not match is every row read. */
+    struct check c = { at, 0, 0, 0 };
     if (rc == MN_OK)
         rc = vx->store->ops->memory_changes(vx->store, p->tenant_id, NULL, gseq, INT64_MAX,
                                             INT64_MAX, 0, check_change, &c);
-    for (size_t i = 0; rc == MN_OK && i < at->n; i++)
+    int quick = rc == MN_OK && digest_matches(vx, p, &c);
+    if (rc == MN_OK && !quick)
+        rc = vx->store->ops->memory_seqs(vx->store, p->tenant_id, gseq, check_row, &c);
+    if (rc == MN_OK && c.bad)
+        rc = MN_ECORRUPT;
+    for (size_t i = 0; rc == MN_OK && !quick && i < at->n; i++)
         if (!at->a[i].mark)
             rc = MN_ECORRUPT;
+    if (rc == MN_OK && quick)
+        COUNT(vx, quick);
     if (rc != MN_OK) {
         mni_hnsw_free(h);
         vx_attrs_free(at);
@@ -1296,6 +1330,7 @@ void mni_vindex_stats(mni_vindex *vx, const char *tenant_id, struct mni_vindex_s
     TAKE(loaded);
     TAKE(missing);
     TAKE(rejected);
+    TAKE(quick);
     TAKE(searches);
     TAKE(graph);
     TAKE(exact);
