@@ -65,7 +65,8 @@ struct mni_vindex {
     pthread_mutex_t mu;   /* the list of partitions, the worker's state */
     pthread_cond_t cv;    /* wakes the worker */
     pthread_cond_t done;  /* a catch-up step finished */
-    int64_t last_write_ms; /* when a write last reported a change (under mu) */
+    int64_t last_write_ms; /* when a write last reported a change or a partition was loaded
+                            * (under mu) */
     struct vx_part *parts;
     pthread_t worker;
     int started, stop;
@@ -366,13 +367,10 @@ static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct
         rc = vx->store->ops->feed_horizon(vx->store, p->tenant_id, &horizon);
     if (rc == MN_OK && gseq < horizon)
         rc = MN_ECORRUPT; /* older than the feed's tombstones: deletes since are unknown */
+    /* The same count; that they are the same keys is for the worker to check (see
+     * part_own_vectors). A fresh load has every mark clear. */
     if (rc == MN_OK && mni_hnsw_count(h) != at->n)
         rc = MN_ECORRUPT;
-    for (size_t i = 0; rc == MN_OK && i < at->n; i++) {
-        if (!mni_hnsw_contains(h, at->a[i].key))
-            rc = MN_ECORRUPT;
-        at->a[i].mark = 0;
-    }
     /* Against the store: the rows not changed since must be there as they are; what else the
      * file holds must have changed since. The changes since first: with them the store's
      * digest says as much in O(changes); only when it does not match is every row read. */
@@ -431,17 +429,30 @@ static void part_load(mni_vindex *vx, struct vx_part *p)
     set_state(p, VX_READY);
 }
 
+/* Whether the graph holds every key of the attributes (their counts were found equal at
+ * load): a random lookup per key, 10 ms at 100k, so not on the way to the first search. */
+static int same_keys(const struct vx_part *p)
+{
+    for (size_t i = 0; i < p->at.n; i++)
+        if (!mni_hnsw_contains(p->h, p->at.a[i].key))
+            return 0;
+    return 1;
+}
+
 /* A partition loaded from its files searches the graph file's vectors where they lie (mapped
  * by mni_hnsw_load): the first search after an open reads only what it needs. The worker then
  * makes them the graph's own before it changes anything (p->mu held), checking them against
  * their checksum as it copies, and so that a file truncated under the process later can do no
- * harm. Vectors that do not match, or a file that shrank, are a rejected file: the partition
- * is rebuilt from the store. A close that comes first leaves them be (MN_ERROR). */
+ * harm; and it checks that graph and attributes hold the same keys (files of two saves at the
+ * same seq, which a crash between their writes could leave). Vectors that do not match, a file
+ * that shrank, or other keys are a rejected file: the partition is rebuilt from the store. A
+ * close that comes first leaves them be (MN_ERROR). Until then a search can at worst miss a
+ * key the graph lacks: one the attributes lack is never returned (accept_key). */
 static int part_own_vectors(mni_vindex *vx, struct vx_part *p)
 {
     if (!__atomic_load_n(&p->mapped, __ATOMIC_ACQUIRE))
         return MN_OK;
-    int rc = mni_hnsw_own_vectors(p->h, &vx->stop);
+    int rc = same_keys(p) ? mni_hnsw_own_vectors(p->h, &vx->stop) : MN_ECORRUPT;
     if (rc == MN_ECORRUPT) { /* counted as loaded: it is a rejected file after all */
         __atomic_sub_fetch(&vx->st.loaded, 1, __ATOMIC_RELAXED);
         COUNT(vx, rejected);
@@ -980,7 +991,11 @@ int mni_vindex_search(mni_vindex *vx, const char *tenant_id, const struct mni_st
         if (ld_state(p) == VX_NEW)
             part_load(vx, p);
         pthread_mutex_unlock(&p->mu);
-        kick(vx, p);
+        /* The worker's first pass copies a loaded partition's vectors out of their file (all of
+         * them: 150 MB at 100k x 384), which a one-shot process that searches and closes never
+         * needs: it comes after a quiet moment, as for writes, unless the partition lags
+         * (below), when a search needs the catch-up now. */
+        kick_for(vx, p, WANT_QUIET);
     }
     int64_t now_seq;
     if (ld_state(p) != VX_READY || vx->store->ops->seq_get(vx->store, &now_seq) != MN_OK) {
