@@ -71,7 +71,8 @@ copy() {
       [ ! -f "$d/bench.db-wal" ] || cp "$d/bench.db-wal" "$d/$1.db-wal"
       cp -r "$d/bench.db.index" "$d/$1.db.index" ;;
     postgres)
-      psql -q "$admin" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1 TEMPLATE bench"
+      PGOPTIONS="-c client_min_messages=warning" psql -q "$admin" \
+          -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1 TEMPLATE bench"
       cp -r "$d/bench.index" "$d/$1.index" ;;
   esac
 }
