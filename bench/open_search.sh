@@ -4,14 +4,18 @@
 # print, close), on a database of N memories made by `bench ingest` (which leaves its index
 # caught up and saved).
 #   sh bench/open_search.sh [--n N] [--runs R] [--backend sqlite|postgres] [--cli PATH]
-#                           [--before PATH]
+#                           [--before PATH] [--db DIR]
 # postgres: a private server from tests/servers/postgres.sh, the database with vector=local
-# and index_dir= in a temporary directory (server and files removed at the end). --before
-# PATH: also times that CLI (an older build) on the same database, first; it is given the URL
-# without index_dir= (builds before 1.5 do not know it). Prints the parameters, then per CLI
-# and mode the median and the best of R runs (ms), after two warm-up runs.
+# and index_dir=. --before PATH: also times that CLI (an older build), first. The database is
+# made once, by the oldest CLI given (a newer one would migrate it past what the older can
+# open), and each CLI is timed on its own copy of it (database and index files), so that
+# neither sees what the other's open did to it. --db DIR: keep the database (and the server's
+# data) in DIR and reuse it in later runs with the same N instead of making it again (bench
+# ingest of 100k takes minutes); without it, everything is made in a temporary directory and
+# removed at the end. Prints the parameters, then per CLI and mode the median and the best of
+# R runs (ms), after two warm-up runs, and the load average.
 set -eu
-n=100000 runs=7 backend=sqlite before=
+n=100000 runs=7 backend=sqlite before= keep=
 cli=${MN_BUILD:-build}/manushya
 while [ $# -gt 0 ]; do
   case $1 in
@@ -20,30 +24,68 @@ while [ $# -gt 0 ]; do
     --backend) backend=$2; shift 2 ;;
     --cli) cli=$2; shift 2 ;;
     --before) before=$2; shift 2 ;;
+    --db) keep=$2; shift 2 ;;
     *) echo "open_search.sh: unknown option $1 (--n N, --runs R, --backend sqlite|postgres," \
-            "--cli PATH, --before PATH)" >&2
+            "--cli PATH, --before PATH, --db DIR)" >&2
        exit 2 ;;
   esac
 done
-top=$(cd "$(dirname "$0")/.." && pwd)
-d=$(mktemp -d "${TMPDIR:-/tmp}/manushya-open.XXXXXX")
-cleanup() {
-  [ "$backend" = postgres ] && sh "$top/tests/servers/postgres.sh" stop "$d/pg" >/dev/null 2>&1
-  rm -rf "$d"
-}
-trap cleanup EXIT INT TERM
 case $backend in
-  sqlite) url="sqlite:$d/bench.db" new_url=$url ;;
-  postgres)
-    sh "$top/tests/servers/postgres.sh" start "$d/pg" > "$d/pg.env"
-    url=$(sed -n 's/^MN_PG_URL=//p' "$d/pg.env")
-    case $url in *\?*) url="$url&vector=local" ;; *) url="$url?vector=local" ;; esac
-    new_url="$url&index_dir=$d/index" ;;
+  sqlite|postgres) ;;
   *) echo "open_search.sh: --backend sqlite or postgres" >&2; exit 2 ;;
 esac
+top=$(cd "$(dirname "$0")/.." && pwd)
+if [ -n "$keep" ]; then
+  mkdir -p "$keep"
+  d=$(cd "$keep" && pwd)
+else
+  d=$(mktemp -d "${TMPDIR:-/tmp}/manushya-open.XXXXXX")
+fi
+cleanup() {
+  if [ "$backend" = postgres ]; then # a kept server keeps its data, to start again next time
+    sh "$top/tests/servers/postgres.sh" "$([ -n "$keep" ] && echo pause || echo stop)" \
+       "$d/pg" >/dev/null 2>&1
+  fi
+  [ -n "$keep" ] || rm -rf "$d"
+}
+trap cleanup EXIT INT TERM
+if [ -f "$d/made" ] && [ "$(cat "$d/made")" != "$backend $n" ]; then
+  echo "open_search.sh: $d holds a database made for $(cat "$d/made"), not $backend $n" >&2
+  exit 2
+fi
+# url NAME: the URL of the database NAME (bench: the one bench ingest makes; the others are
+# copies of it), its index files under $d.
+case $backend in
+  sqlite) url() { echo "sqlite:$d/$1.db"; } ;;
+  postgres)
+    sh "$top/tests/servers/postgres.sh" start "$d/pg" > "$d/pg.env"
+    admin=$(sed -n 's/^MN_PG_URL=//p' "$d/pg.env")
+    url() { echo "${admin%/*}/$1?vector=local&index_dir=$d/$1.index"; } ;;
+esac
+# copy NAME: a fresh copy of the bench database and its index files.
+copy() {
+  rm -rf "$d/$1.db" "$d/$1.db-wal" "$d/$1.db-shm" "$d/$1.db.index" "$d/$1.index"
+  case $backend in
+    sqlite)
+      cp "$d/bench.db" "$d/$1.db"
+      [ ! -f "$d/bench.db-wal" ] || cp "$d/bench.db-wal" "$d/$1.db-wal"
+      cp -r "$d/bench.db.index" "$d/$1.db.index" ;;
+    postgres)
+      PGOPTIONS="-c client_min_messages=warning" psql -q "$admin" \
+          -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1 TEMPLATE bench"
+      cp -r "$d/bench.index" "$d/$1.index" ;;
+  esac
+}
 echo "open-to-first-search: n=$n runs=$runs backend=$backend (postgres: vector=local)," \
      "dim=384, local embedder, k=10, $(nproc) cores"
-"$cli" --db "$new_url" bench ingest --n "$n" --batch 1000 | sed 's/^/  ingest| /'
+if [ ! -f "$d/made" ]; then
+  [ "$backend" = sqlite ] || psql -q "$admin" -c "CREATE DATABASE bench"
+  "${before:-$cli}" --db "$(url bench)" bench ingest --n "$n" --batch 1000 |
+    sed 's/^/  ingest| /'
+  echo "$backend $n" > "$d/made"
+else
+  echo "  the database of $d/made, made before"
+fi
 now_ms() { date +%s%N | cut -c1-13; }
 # One run: "WALL_MS CPU_MS" (CPU: user + system time of the process, by /usr/bin/time; on a
 # loaded machine it says what the process itself cost).
@@ -54,16 +96,28 @@ one() { # CLI URL MODE
     { echo "open_search.sh: search failed" >&2; exit 1; }
   echo "$(( $(now_ms) - t0 )) $(awk '{ print int(($1 + $2) * 1000 + 0.5) }' "$d/time")"
 }
-timed() { # LABEL CLI URL
-  one "$2" "$3" vector > /dev/null
-  one "$2" "$3" vector > /dev/null
-  mid=$(( (runs + 1) / 2 ))
-  for mode in vector hybrid; do
-    ts=$(i=0; while [ $i -lt "$runs" ]; do one "$2" "$3" "$mode"; i=$((i + 1)); done)
-    wall=$(echo "$ts" | cut -d' ' -f1 | sort -n) cpu=$(echo "$ts" | cut -d' ' -f2 | sort -n)
-    echo "  $1 memory search --mode $mode: wall median $(echo "$wall" | sed -n "${mid}p") ms," \
-         "best $(echo "$wall" | head -1) ms; CPU median $(echo "$cpu" | sed -n "${mid}p") ms"
+# The CLIs take turns run by run, so that a change of the machine's load falls on both alike.
+names=this
+[ -z "$before" ] || names="before this"
+bin() { if [ "$1" = before ]; then echo "$before"; else echo "$cli"; fi; }
+for k in $names; do
+  copy "$k"
+  one "$(bin "$k")" "$(url "$k")" vector > /dev/null
+  one "$(bin "$k")" "$(url "$k")" vector > /dev/null
+done
+mid=$(( (runs + 1) / 2 ))
+for mode in vector hybrid; do
+  for k in $names; do : > "$d/times.$k"; done
+  i=0
+  while [ $i -lt "$runs" ]; do
+    for k in $names; do one "$(bin "$k")" "$(url "$k")" "$mode" >> "$d/times.$k"; done
+    i=$((i + 1))
   done
-}
-[ -n "$before" ] && timed "before ($("$before" --version | head -1))" "$before" "$url"
-timed "this build ($("$cli" --version | head -1))" "$cli" "$new_url"
+  for k in $names; do
+    label="$([ "$k" = before ] && echo before || echo "this build") ($("$(bin "$k")" --version | head -1))"
+    wall=$(cut -d' ' -f1 "$d/times.$k" | sort -n) cpu=$(cut -d' ' -f2 "$d/times.$k" | sort -n)
+    echo "  $label memory search --mode $mode: wall median $(echo "$wall" | sed -n "${mid}p")" \
+         "ms, best $(echo "$wall" | head -1) ms; CPU median $(echo "$cpu" | sed -n "${mid}p") ms"
+  done
+done
+echo "  load: $(uptime | sed 's/.*load average/load average/')"

@@ -65,7 +65,8 @@ struct mni_vindex {
     pthread_mutex_t mu;   /* the list of partitions, the worker's state */
     pthread_cond_t cv;    /* wakes the worker */
     pthread_cond_t done;  /* a catch-up step finished */
-    int64_t last_write_ms; /* when a write last reported a change (under mu) */
+    int64_t last_write_ms; /* when a write last reported a change or a partition was loaded
+                            * (under mu) */
     struct vx_part *parts;
     pthread_t worker;
     int started, stop;
@@ -262,6 +263,7 @@ static int part_reset(mni_vindex *vx, struct vx_part *p);
 struct check {
     struct vx_attrs *at;
     size_t bad;
+    int64_t live_n, live_sum; /* the current rows among the changes past the file's seq */
 };
 
 /* A row whose last change is at or below the file's seq: the file must hold it as it is. */
@@ -282,7 +284,52 @@ static int check_change(void *ctx, const struct mni_change *ch)
     int32_t i = vx_attrs_find(c->at, ch->key);
     if (i >= 0)
         c->at->a[i].mark = 1;
+    if (!ch->gone) {
+        c->live_n++;
+        c->live_sum = (c->live_sum + mni_digest_term(ch->key, ch->seq)) % MNI_DIGEST_P;
+    }
     return 0;
+}
+
+/* After the changes past the file's seq were read (check_change): whether the store's digest
+ * of its (key, seq) pairs is what the file says it should be now -- the file's pairs not
+ * superseded since, plus the current rows among the changes. A match stands for reading every
+ * pair (the full check below); a mismatch (or a store that keeps no digest) only sends the
+ * check there: a write that committed between the two reads, or a row changed behind the
+ * feed's back. */
+static int digest_matches(mni_vindex *vx, struct vx_part *p, const struct check *c)
+{
+    int64_t n = 0, sum = 0;
+    mni_errmark mark = mni_err_mark();
+    if (!vx->store->ops->memory_digest ||
+        vx->store->ops->memory_digest(vx->store, p->tenant_id, &n, &sum) != MN_OK) {
+        mni_err_forget(mark); /* the full check reads the store and reports for itself */
+        return 0;
+    }
+    int64_t want_n = c->live_n, want_sum = c->live_sum;
+    for (size_t i = 0; i < c->at->n; i++)
+        if (!c->at->a[i].mark) {
+            want_n++;
+            want_sum = (want_sum + mni_digest_term(c->at->a[i].key, c->at->a[i].seq)) %
+                       MNI_DIGEST_P;
+        }
+    return n == want_n && sum == want_sum;
+}
+
+/* vx_attrs_load on a thread of its own. */
+struct attr_load {
+    const char *path;
+    struct vx_attrs *at;
+    int64_t seq;
+    uint64_t token;
+    int rc;
+};
+
+static void *attr_load_run(void *arg)
+{
+    struct attr_load *al = arg;
+    al->rc = vx_attrs_load(al->path, al->at, &al->seq, &al->token);
+    return NULL;
 }
 
 /* Reads and checks p's files; MN_OK with *h, *at, *seq filled, MN_ENOTFOUND when there are
@@ -294,17 +341,28 @@ static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct
     if (!part_paths(vx, p->tenant_id, gpath, apath, sizeof gpath))
         return MN_ENOTFOUND;
     mni_hnsw *h = NULL;
-    int64_t gseq = -1, aseq = -2, now = 0;
-    uint64_t token = 0;
+    int64_t gseq = -1, now = 0;
+    /* Graph and attributes are read at once, on two cores where there are: each is about a
+     * third of an open-to-first-search at 100k. Alone when no thread can be had. */
+    struct attr_load al = { apath, at, -2, 0, MN_OK };
+    pthread_t th;
+    int threaded = pthread_create(&th, NULL, attr_load_run, &al) == 0;
     int rc = mni_hnsw_load(gpath, vx->dim, &h, &gseq);
+    if (threaded)
+        pthread_join(th, NULL);
+    else if (rc == MN_OK)
+        attr_load_run(&al);
     if (rc == MN_ENOTFOUND) {
         /* An attribute file alone is a leftover: rebuilt, and overwritten later. */
         struct stat sb;
+        vx_attrs_free(at);
         return stat(apath, &sb) == 0 ? MN_ECORRUPT : MN_ENOTFOUND;
     }
     p->had_file = 1;
+    int64_t aseq = al.seq;
+    uint64_t token = al.token;
     if (rc == MN_OK)
-        rc = vx_attrs_load(apath, at, &aseq, &token);
+        rc = al.rc;
     if (rc == MN_ENOTFOUND)
         rc = MN_ECORRUPT;
     if (rc == MN_OK && gseq != aseq)
@@ -336,26 +394,27 @@ static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct
         rc = vx->store->ops->feed_horizon(vx->store, p->tenant_id, &horizon);
     if (rc == MN_OK && gseq < horizon)
         rc = MN_ECORRUPT; /* older than the feed's tombstones: deletes since are unknown */
+    /* The same count; that they are the same keys is for the worker to check (see
+     * part_own_vectors). A fresh load has every mark clear. */
     if (rc == MN_OK && mni_hnsw_count(h) != at->n)
         rc = MN_ECORRUPT;
-    for (size_t i = 0; rc == MN_OK && i < at->n; i++) {
-        if (!mni_hnsw_contains(h, at->a[i].key))
-            rc = MN_ECORRUPT;
-        at->a[i].mark = 0;
-    }
     /* Against the store: the rows not changed since must be there as they are; what else the
-     * file holds must have changed since. */
-    struct check c = { at, 0 };
-    if (rc == MN_OK)
-        rc = vx->store->ops->memory_seqs(vx->store, p->tenant_id, gseq, check_row, &c);
-    if (rc == MN_OK && c.bad)
-        rc = MN_ECORRUPT;
+     * file holds must have changed since. The changes since first: with them the store's
+     * digest says as much in O(changes); only when it does not match is every row read. */
+    struct check c = { at, 0, 0, 0 };
     if (rc == MN_OK)
         rc = vx->store->ops->memory_changes(vx->store, p->tenant_id, NULL, gseq, INT64_MAX,
                                             INT64_MAX, 0, check_change, &c);
-    for (size_t i = 0; rc == MN_OK && i < at->n; i++)
+    int quick = rc == MN_OK && digest_matches(vx, p, &c);
+    if (rc == MN_OK && !quick)
+        rc = vx->store->ops->memory_seqs(vx->store, p->tenant_id, gseq, check_row, &c);
+    if (rc == MN_OK && c.bad)
+        rc = MN_ECORRUPT;
+    for (size_t i = 0; rc == MN_OK && !quick && i < at->n; i++)
         if (!at->a[i].mark)
             rc = MN_ECORRUPT;
+    if (rc == MN_OK && quick)
+        COUNT(vx, quick);
     if (rc != MN_OK) {
         mni_hnsw_free(h);
         vx_attrs_free(at);
@@ -397,17 +456,30 @@ static void part_load(mni_vindex *vx, struct vx_part *p)
     set_state(p, VX_READY);
 }
 
+/* Whether the graph holds every key of the attributes (their counts were found equal at
+ * load): a random lookup per key, 10 ms at 100k, so not on the way to the first search. */
+static int same_keys(const struct vx_part *p)
+{
+    for (size_t i = 0; i < p->at.n; i++)
+        if (!mni_hnsw_contains(p->h, p->at.a[i].key))
+            return 0;
+    return 1;
+}
+
 /* A partition loaded from its files searches the graph file's vectors where they lie (mapped
  * by mni_hnsw_load): the first search after an open reads only what it needs. The worker then
  * makes them the graph's own before it changes anything (p->mu held), checking them against
  * their checksum as it copies, and so that a file truncated under the process later can do no
- * harm. Vectors that do not match, or a file that shrank, are a rejected file: the partition
- * is rebuilt from the store. A close that comes first leaves them be (MN_ERROR). */
+ * harm; and it checks that graph and attributes hold the same keys (files of two saves at the
+ * same seq, which a crash between their writes could leave). Vectors that do not match, a file
+ * that shrank, or other keys are a rejected file: the partition is rebuilt from the store. A
+ * close that comes first leaves them be (MN_ERROR). Until then a search can at worst miss a
+ * key the graph lacks: one the attributes lack is never returned (accept_key). */
 static int part_own_vectors(mni_vindex *vx, struct vx_part *p)
 {
     if (!__atomic_load_n(&p->mapped, __ATOMIC_ACQUIRE))
         return MN_OK;
-    int rc = mni_hnsw_own_vectors(p->h, &vx->stop);
+    int rc = same_keys(p) ? mni_hnsw_own_vectors(p->h, &vx->stop) : MN_ECORRUPT;
     if (rc == MN_ECORRUPT) { /* counted as loaded: it is a rejected file after all */
         __atomic_sub_fetch(&vx->st.loaded, 1, __ATOMIC_RELAXED);
         COUNT(vx, rejected);
@@ -946,7 +1018,11 @@ int mni_vindex_search(mni_vindex *vx, const char *tenant_id, const struct mni_st
         if (ld_state(p) == VX_NEW)
             part_load(vx, p);
         pthread_mutex_unlock(&p->mu);
-        kick(vx, p);
+        /* The worker's first pass copies a loaded partition's vectors out of their file (all of
+         * them: 150 MB at 100k x 384), which a one-shot process that searches and closes never
+         * needs: it comes after a quiet moment, as for writes, unless the partition lags
+         * (below), when a search needs the catch-up now. */
+        kick_for(vx, p, WANT_QUIET);
     }
     int64_t now_seq;
     if (ld_state(p) != VX_READY || vx->store->ops->seq_get(vx->store, &now_seq) != MN_OK) {
@@ -1296,6 +1372,7 @@ void mni_vindex_stats(mni_vindex *vx, const char *tenant_id, struct mni_vindex_s
     TAKE(loaded);
     TAKE(missing);
     TAKE(rejected);
+    TAKE(quick);
     TAKE(searches);
     TAKE(graph);
     TAKE(exact);

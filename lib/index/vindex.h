@@ -44,11 +44,18 @@
  * and checked before it is trusted: both files intact, same seq, the token the database
  * holds (files of another database, or a database restored from a backup older than the files
  * -- even one written on since past the files' seq -- do not match), a seq not ahead of the
- * store, built with the handle's M and ef_construction, the same keys in both, and against the
+ * store, built with the handle's M and ef_construction, as many keys in both, and against the
  * store itself: every row whose last change is at or below the file's seq must be in the file
- * with that seq, and every key of the file not so found must have changed since. A file that
- * fails any check is ignored and the partition rebuilt from the store (the feed from seq 0);
- * it never makes open or search fail. Read-only handles load files but never write them;
+ * with that seq, and every key of the file not so found must have changed since. That last
+ * check costs O(changes since the file), not O(rows): the store keeps a digest of its
+ * (key, seq) pairs current in each writing transaction (store memory_digest), and the file's
+ * pairs not superseded plus the changed rows must match it; only a mismatch (or a store without
+ * a digest) reads every row to decide. What costs a pass over every key or vector is left to
+ * the background thread, before it changes anything, a quiet moment after the load (a
+ * one-shot process that searches and closes never pays it): the graph's vectors against their
+ * checksum, the same keys in graph and attributes. A file that fails any check is ignored and
+ * the partition rebuilt from the store (the feed from seq 0); it never makes open or search
+ * fail. Read-only handles load files but never write them;
  * databases without a file (":memory:") keep the index in memory only. Another process
  * writing the same database is followed through the feed like this handle's own writes.
  *
@@ -112,6 +119,7 @@ struct mni_vindex_stats {
     size_t loaded;   /* partitions read from their files */
     size_t missing;  /* partitions without files: built from the store */
     size_t rejected; /* files found damaged, stale or mismatched: rebuilt from the store */
+    size_t quick;    /* ... of the loaded: checked against the store's digest, not its rows */
     size_t searches; /* searches the index served */
     size_t graph;    /* ... by graph traversal */
     size_t exact;    /* ... by an exact scan of the filtered keys */

@@ -492,6 +492,8 @@ char *mni_webhook_body(const char *event_id, const char *type, const char *tenan
                            mni_change_fn fn, void *ctx); \
     int p##_memory_seqs(struct mni_store *st, const char *tenant_id, int64_t upto_seq, \
                         mni_seq_fn fn, void *ctx); \
+    int p##_memory_digest(struct mni_store *st, const char *tenant_id, int64_t *n, \
+                          int64_t *sum); \
     int p##_meta_get(struct mni_store *st, const char *key, char **value); \
     int p##_meta_put(struct mni_store *st, const char *key, const char *value); \
     int p##_feed_prune(struct mni_store *st, const char *tenant_id, int64_t upto_seq); \
@@ -528,6 +530,7 @@ char *mni_webhook_body(const char *event_id, const char *type, const char *tenan
     .seq_get = p##_seq_get, \
     .memory_changes = p##_memory_changes, \
     .memory_seqs = p##_memory_seqs, \
+    .memory_digest = p##_memory_digest, \
     .meta_get = p##_meta_get, \
     .meta_put = p##_meta_put, \
     .feed_prune = p##_feed_prune, \

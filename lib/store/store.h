@@ -209,6 +209,18 @@ struct mni_change {
 typedef int (*mni_change_fn)(void *ctx, const struct mni_change *c);
 typedef void (*mni_seq_fn)(void *ctx, int64_t key, int64_t seq);
 
+/* A (key, seq) pair's term in the store's digest (memory_digest), in [0, MNI_DIGEST_P): x^2 mod
+ * p, x = (key * 48271 + seq * 16807 + 1) mod p, in 64-bit integers without overflow. The
+ * backends' schemas compute the same (sql/sqlite/019_memory_digest.sql,
+ * sql/postgres/020_memory_digest.sql): the three must not drift. Squaring makes the sum of
+ * terms no linear function of the keys and seqs, so unrelated differences do not cancel. */
+#define MNI_DIGEST_P 2147483647LL
+static inline int64_t mni_digest_term(int64_t key, int64_t seq)
+{
+    int64_t x = ((key % MNI_DIGEST_P) * 48271 + (seq % MNI_DIGEST_P) * 16807 + 1) % MNI_DIGEST_P;
+    return x * x % MNI_DIGEST_P;
+}
+
 struct mni_store_ops {
     const char *scheme;
     /* target is the URL without its scheme. *dim: the dimension the caller wants for a new
@@ -343,6 +355,11 @@ struct mni_store_ops {
     /* (key, seq) of each of the tenant's memories whose last change has seq <= upto_seq. */
     int (*memory_seqs)(struct mni_store *s, const char *tenant_id, int64_t upto_seq,
                        mni_seq_fn fn, void *ctx);
+    /* The digest of the tenant's (key, seq) pairs that the store keeps current in each
+     * writing transaction: *n rows, *sum the sum of their mni_digest_term mod MNI_DIGEST_P.
+     * It lets an index check its saved files in O(changes) instead of reading every pair
+     * (index/vindex.c). NULL: the backend keeps none (the index reads every pair). */
+    int (*memory_digest)(struct mni_store *s, const char *tenant_id, int64_t *n, int64_t *sum);
     /* Tombstones are kept only until every index has had time to apply them: feed_prune drops
      * the tenant's tombstones with seq <= upto_seq and raises the tenant's horizon to it (one
      * transaction); feed_horizon reads it (0: nothing pruned yet). An index that applied less

@@ -10,6 +10,8 @@
  */
 #include "support/conformance.h"
 #include "support/harness.h"
+#include "api/handle.h"
+#include "store/store.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -2157,6 +2159,63 @@ END_TEST
 
 /* ==== seq ==================================================================================== */
 
+/* The digest each store keeps of a tenant's (key, seq) pairs, in its writing statements (store
+ * memory_digest: the vector index checks its saved files with it) is that of its rows after
+ * every kind of write. The one test that reads the store itself (api/handle.h). */
+struct digest_sum {
+    int64_t n, sum;
+};
+
+static void digest_add(void *ctx, int64_t key, int64_t seq)
+{
+    struct digest_sum *d = ctx;
+    d->n++;
+    d->sum = (d->sum + mni_digest_term(key, seq)) % MNI_DIGEST_P;
+}
+
+static void expect_digest(struct world *w, const char *what)
+{
+    struct mni_store *s = w->db->store;
+    int64_t n = -1, sum = -1;
+    struct digest_sum d = {0, 0};
+    ck_assert_int_eq(s->ops->memory_digest(s, w->tid, &n, &sum), MN_OK);
+    ck_assert_int_eq(s->ops->memory_seqs(s, w->tid, INT64_MAX, digest_add, &d), MN_OK);
+    ck_assert_msg(n == d.n && sum == d.sum, "%s: digest %lld/%lld, rows %lld/%lld", what,
+                  (long long)n, (long long)sum, (long long)d.n, (long long)d.sum);
+}
+
+START_TEST(memory_digest_current)
+{
+    struct world w;
+    world_open(&w, _i);
+    expect_digest(&w, "empty");
+    mn_memory *m = NULL;
+    mn_memory_input in = TH_IN(.text = "digest one");
+    TH_OK(w.db, mn_memory_add(w.db, &w.as_alice, &in, &m));
+    const char *one = th_fmt("%s", m->id);
+    mn_memory_free(m);
+    expect_digest(&w, "one add");
+    mn_memory_input batch[3] = {TH_IN(.text = "d0"), TH_IN(.text = "d1"), TH_IN(.text = "d2")};
+    char **ids = NULL;
+    TH_OK(w.db, mn_memory_add_many(w.db, &w.as_bob, batch, 3, &ids, NULL));
+    expect_digest(&w, "a batch");
+    mn_memory_changes ch = {.version = MN_MEMORY_CHANGES_VERSION, .set = MN_MEMORY_SET_TEXT,
+                            .text = "digest one, changed"};
+    TH_OK(w.db, mn_memory_update(w.db, &w.sys, one, &ch, NULL));
+    expect_digest(&w, "an update");
+    TH_OK(w.db, mn_memory_delete(w.db, &w.sys, one, MN_DELETE_SOFT));
+    expect_digest(&w, "a soft delete");
+    TH_OK(w.db, mn_memory_restore(w.db, &w.sys, one));
+    expect_digest(&w, "a restore");
+    TH_OK(w.db, mn_memory_delete(w.db, &w.sys, ids[0], MN_DELETE_HARD));
+    expect_digest(&w, "a hard delete");
+    TH_OK(w.db, mn_identity_delete(w.db, &w.sys, "bob"));
+    expect_digest(&w, "an identity's cascade");
+    mn_strings_free(ids, 3);
+    world_close(&w);
+}
+END_TEST
+
 START_TEST(memory_seq_increases)
 {
     struct world w;
@@ -3847,6 +3906,7 @@ Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void), in
         {"sessions", memory_count_as_list, 0},
         {"sessions", memory_ttl_ms_expires_at, 1},
         {"memories", memory_seq_increases, 0},
+        {"memories", memory_digest_current, 0},
         {"search", search_text, 0},
         {"search", search_vector, 0},
         {"search", search_k_and_exactness, 0},

@@ -137,6 +137,10 @@ static const char *undo_latest(void)
               "DROP COLUMN memory_id, DROP COLUMN identity_id, DROP COLUMN type, "
               "DROP COLUMN session, DROP COLUMN version" },
         { 18, "DROP TABLE webhook_deliveries; DROP TABLE webhooks" },
+        { 20, "DROP TRIGGER memories_digest_insert ON memories; "
+              "DROP TRIGGER memories_digest_delete ON memories; "
+              "DROP TRIGGER memories_digest_update ON memories; DROP FUNCTION mn_digest(); "
+              "DROP TABLE memory_digest; DROP FUNCTION mn_digest_term(bigint, bigint)" },
     };
     for (size_t i = 0; i < sizeof undo / sizeof *undo; i++)
         if (undo[i].version == latest())

@@ -451,6 +451,7 @@ START_TEST(persistence_round_trip)
     const char *after = result_sig(w.db, &w.sys, 20);
     struct mni_vindex_stats st = stats_of(w.db, w.tenant_id);
     ck_assert_uint_eq(st.loaded, 1);
+    ck_assert_uint_eq(st.quick, 1); /* checked by the store's digest, no row read */
     ck_assert_uint_eq(st.missing + st.rejected, 0);
     ck_assert_uint_eq(st.count, 3000);
     ck_assert_uint_eq(st.applied, 0); /* nothing to catch up */
@@ -468,6 +469,7 @@ START_TEST(persistence_round_trip)
     sync_index(w.db, w.tenant_id);
     st = stats_of(w.db, w.tenant_id);
     ck_assert_uint_eq(st.loaded, 1);
+    ck_assert_uint_eq(st.quick, 1); /* the 200 changes since the files square the digest */
     ck_assert_uint_eq(st.count, 3200);
     ck_assert_uint_eq(st.applied, 200);
     world_close(&w);
@@ -703,6 +705,49 @@ START_TEST(stale_files_are_rebuilt)
     mn_close(w.ex);
     w.ex = NULL;
     expect_rebuilt(&w, 0, "database restored and written past the files");
+}
+END_TEST
+
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *raw = NULL;
+    ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
+    sqlite3_busy_timeout(raw, 5000);
+    ck_assert_int_eq(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(raw);
+}
+
+/* The store's digest of its (key, seq) pairs stands for reading them all when it matches the
+ * files; when it does not, every row is read, and that decides. */
+START_TEST(digest_mismatch_reads_every_row)
+{
+    struct world w;
+    world_open(&w, th_tmppath("digest.db"));
+    world_add(&w, w.db, 2000);
+    sync_index(w.db, w.tenant_id);
+    world_close(&w);
+
+    /* A digest that is off (not the rows): the full check finds the files right. */
+    raw_exec(w.path, "UPDATE memory_digest SET sum = (sum + 1) % 2147483647");
+    w.db = open_index(w.path);
+    mn_memories_free(search(w.db, &w.sys, centres[0], NULL, K));
+    struct mni_vindex_stats st = stats_of(w.db, w.tenant_id);
+    ck_assert_uint_eq(st.loaded, 1);
+    ck_assert_uint_eq(st.quick, 0);
+    ck_assert_uint_eq(st.missing + st.rejected, 0);
+    mn_close(w.db);
+    raw_exec(w.path, "UPDATE memory_digest SET sum = (sum + 2147483646) % 2147483647");
+
+    /* A row changed behind the feed's back (its seq moved below the files' without a change
+     * of the store's seq): the triggers keep the digest, which no longer squares, and the rows
+     * show the file wrong. */
+    raw_exec(w.path, "UPDATE memories SET seq = 1 WHERE key = (SELECT max(key) FROM memories)");
+    expect_rebuilt(&w, 0, "row changed behind the feed's back");
+    /* And the files saved again are trusted on the digest alone. */
+    w.db = open_index(w.path);
+    mn_memories_free(search(w.db, &w.sys, centres[0], NULL, K));
+    ck_assert_uint_eq(stats_of(w.db, w.tenant_id).quick, 1);
+    mn_close(w.db);
 }
 END_TEST
 
@@ -1214,6 +1259,7 @@ static Suite *vindex_suite(void)
     tcase_add_test(tc, wide_vectors_graph_and_files);
     tcase_add_test(tc, damaged_files_are_rebuilt);
     tcase_add_test(tc, stale_files_are_rebuilt);
+    tcase_add_test(tc, digest_mismatch_reads_every_row);
     tcase_add_test(tc, writes_of_another_handle);
     tcase_add_test(tc, tombstones_pruned_laggards_rebuild);
     tcase_add_test(tc, tombstones_pruned_without_files);

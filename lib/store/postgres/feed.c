@@ -111,6 +111,25 @@ int pgs_memory_seqs(struct mni_store *st, const char *tenant_id, int64_t upto_se
                        "reading the memories' sequence numbers");
 }
 
+/* On the primary, as the feed: kept by the triggers of sql/postgres/020_memory_digest.sql; a
+ * tenant without a row has none. */
+int pgs_memory_digest(struct mni_store *st, const char *tenant_id, int64_t *n, int64_t *sum)
+{
+    struct pgs_store *s = (struct pgs_store *)st;
+    *n = *sum = 0;
+    struct pgs_args a = {0};
+    pgs_arg_text(&a, tenant_id);
+    PGresult *res = NULL;
+    int rc = pgs_run_on(s, &s->primary, PGS_MEMORY_DIGEST, &a, &res,
+                        "reading the memories' digest");
+    if (rc == MN_OK && PQntuples(res) == 1) {
+        *n = pgs_int(res, 0, 0);
+        *sum = pgs_int(res, 0, 1);
+    }
+    PQclear(res);
+    return rc;
+}
+
 int pgs_meta_get(struct mni_store *st, const char *key, char **value)
 {
     struct pgs_store *s = (struct pgs_store *)st;

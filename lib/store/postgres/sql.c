@@ -176,6 +176,7 @@ static const char *const sql[PGS__COUNT] = {
                            "AND ($6::text IS NULL OR identity_id = $6::text) "
                            "ORDER BY 2, 1 LIMIT $5::bigint",
     [PGS_MEMORY_SEQS] = "SELECT key, seq FROM memories WHERE tenant_id = $1 AND seq <= $2",
+    [PGS_MEMORY_DIGEST] = "SELECT n, sum FROM memory_digest WHERE tenant_id = $1",
     /* Pruning the feed (postgres/feed.c): $2 the seq up to which tombstones go. The horizon only
      * rises (two pruners may finish in either order). */
     [PGS_FEED_PRUNE] = "DELETE FROM memory_tombstones WHERE tenant_id = $1 AND seq <= $2",

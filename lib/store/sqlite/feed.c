@@ -134,6 +134,33 @@ int sq_memory_seqs(struct mni_store *st, const char *tenant_id, int64_t upto_seq
     return rc;
 }
 
+/* Kept by the triggers of sql/sqlite/019_memory_digest.sql; a tenant without a row has none. */
+int sq_memory_digest(struct mni_store *st, const char *tenant_id, int64_t *n, int64_t *sum)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    struct sq_conn *c;
+    *n = *sum = 0;
+    int rc = sq_conn_get(s, &c);
+    if (rc != MN_OK)
+        return rc;
+    sqlite3_stmt *q = sq_stmt(s, c, SQ_MEMORY_DIGEST);
+    if (!q) {
+        sq_conn_put(s, c);
+        return MN_EBACKEND;
+    }
+    sq_bind_text(q, 1, tenant_id);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        *n = sqlite3_column_int64(q, 0);
+        *sum = sqlite3_column_int64(q, 1);
+    } else if (step != SQLITE_DONE) {
+        rc = sq_fail(s, c->db, step, "reading the memories' digest");
+    }
+    sqlite3_reset(q);
+    sq_conn_put(s, c);
+    return rc;
+}
+
 const char *sq_file_path(struct mni_store *st)
 {
     struct sq_store *s = (struct sq_store *)st;

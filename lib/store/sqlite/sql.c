@@ -201,6 +201,7 @@ static const char *const sql[SQ__COUNT] = {
                           "AND seq <= ?4 AND (?6 IS NULL OR identity_id = ?6) "
                           "ORDER BY 2, 1 LIMIT ?5",
     [SQ_MEMORY_SEQS] = "SELECT key, seq FROM memories WHERE tenant_id = ?1 AND seq <= ?2",
+    [SQ_MEMORY_DIGEST] = "SELECT n, sum FROM memory_digest WHERE tenant_id = ?1",
     [SQ_FEED_PRUNE] = "DELETE FROM memory_tombstones WHERE tenant_id = ?1 AND seq <= ?2",
     /* The horizon only rises (two pruners may finish in either order). */
     [SQ_FEED_HORIZON_PUT] = "INSERT INTO meta (key, value) VALUES ('feed_horizon:' || ?1, ?2) "
