@@ -72,20 +72,29 @@ static int read_memory(sqlite3_stmt *st, void *item, void *ctx)
     return rc == MN_OK ? 1 : -rc;
 }
 
-/* Adds the keyword index entries of the tenant's rows with seqs first..last, the rows an add
- * has just written in c's transaction (no other row has those seqs: they were reserved for
- * it). One statement for them all, so FTS5 flushes its pending words once per write instead
- * of once per row (sql/sqlite/017_keyword_batch.sql). */
-static int index_words(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
-                       int64_t first, int64_t last)
+/* Adds the tenant's rows with seqs first..last, the rows an add has just written in c's
+ * transaction (no other row has those seqs: they were reserved for it), to the keyword index
+ * and to the tenant's digest. One statement each for them all, not a trigger per row: FTS5
+ * flushes its pending words once per write instead of once per row, and no row needs a
+ * statement journal of its own (sql/sqlite/017_keyword_batch.sql, 019_memory_digest.sql). */
+static int index_new_rows(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
+                          int64_t first, int64_t last)
 {
-    sqlite3_stmt *q = sq_stmt(s, c, SQ_MEMORY_KEYWORD_ADD);
-    if (!q)
-        return MN_EBACKEND;
-    sq_bind_text(q, 1, tenant_id);
-    sqlite3_bind_int64(q, 2, first);
-    sqlite3_bind_int64(q, 3, last);
-    return sq_exec(s, c, q, "indexing the words of new memories");
+    static const struct { enum sq_stmt_id id; const char *what; } steps[] = {
+        { SQ_MEMORY_KEYWORD_ADD, "indexing the words of new memories" },
+        { SQ_MEMORY_DIGEST_ADD, "adding new memories to the tenant's digest" },
+    };
+    int rc = MN_OK;
+    for (size_t i = 0; rc == MN_OK && i < sizeof steps / sizeof steps[0]; i++) {
+        sqlite3_stmt *q = sq_stmt(s, c, steps[i].id);
+        if (!q)
+            return MN_EBACKEND;
+        sq_bind_text(q, 1, tenant_id);
+        sqlite3_bind_int64(q, 2, first);
+        sqlite3_bind_int64(q, 3, last);
+        rc = sq_exec(s, c, q, steps[i].what);
+    }
+    return rc;
 }
 
 int sq_memory_insert(struct mni_store *st, const char *tenant_id,
@@ -142,9 +151,9 @@ int sq_memory_insert(struct mni_store *st, const char *tenant_id,
         if (rc == MN_OK && r->embed_job)
             rc = sq_job_enqueue(s, c, tenant_id, r->id, r->created_at);
     }
-    /* The keyword index, one statement for the batch (sql/sqlite/017_keyword_batch.sql). */
+    /* The keyword index and the digest, one statement each for the batch. */
     if (rc == MN_OK && n)
-        rc = index_words(s, c, tenant_id, first_seq, first_seq + (int64_t)n - 1);
+        rc = index_new_rows(s, c, tenant_id, first_seq, first_seq + (int64_t)n - 1);
     if (stored != w->rows)
         mni_vault_rows_free(stored, w->rows, n);
     free(hashes);

@@ -116,6 +116,12 @@ static const char *const sql[SQ__COUNT] = {
     [SQ_MEMORY_KEYWORD_ADD] = "INSERT INTO memory_fts (rowid, words) SELECT key, "
                               "coalesce(words, text) FROM memories WHERE tenant_id = ?1 AND "
                               "seq BETWEEN ?2 AND ?3",
+    /* The same rows' terms into the tenant's digest (sql/sqlite/019_memory_digest.sql). */
+    [SQ_MEMORY_DIGEST_ADD] = "INSERT INTO memory_digest (tenant_id, n, sum) SELECT ?1, count(*), "
+                             "coalesce(sum(digest), 0) % 2147483647 FROM memories WHERE "
+                             "tenant_id = ?1 AND seq BETWEEN ?2 AND ?3 ON CONFLICT (tenant_id) "
+                             "DO UPDATE SET n = n + excluded.n, "
+                             "sum = (sum + excluded.sum) % 2147483647",
     [SQ_MEMORY_GET] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE id = ?2 AND tenant_id = ?1 AND"
                       VISIBLE,
     /* ?2 is the cursor: ids below it (the caller binds "~", above every id, for the first page) */
