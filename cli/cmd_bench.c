@@ -919,7 +919,8 @@ out:
 
 static const cli_cmd cmds[] = {
     {"ingest", run_ingest,
-     "bench ingest --n N [--batch B] [--metrics-out FILE] [--metrics-compare R]",
+     "bench ingest --n N [--batch B] [--metrics-out FILE] [--metrics-compare R]\n"
+     "             [--search-during S | --search-after S]",
      "On the given database (normally a fresh one), creates tenant \"bench\" and identity\n"
      "\"bench-agent\" if absent, adds N deterministic synthetic memories in batches of B\n"
      "(default 1000; embedded by the library, all or none per batch) and prints memories/s end\n"
@@ -931,7 +932,15 @@ static const cli_cmd cmds[] = {
      "  --metrics-compare R   instead, R rounds on fresh databases in a temporary directory,\n"
      "                        metrics off and on in turn: the best ingest rate, search mean\n"
      "                        (once the index has caught up) and CPU time per memory and per\n"
-     "                        search of each, and how much slower metrics make them"},
+     "                        search of each, and how much slower metrics make them\n"
+     "  --search-during S     meanwhile a thread searches without pause (vector and hybrid\n"
+     "                        mode in turn, k=10) during the import and for S seconds after\n"
+     "                        it; prints p50/p99/mean latency (wall) and p50/p99 CPU time per\n"
+     "                        search for each phase and mode, the vector index's lag (changes\n"
+     "                        it has not applied) at most in each phase and at the end of the\n"
+     "                        import, and how long after it the index caught up; the 100\n"
+     "                        searches then run once it has\n"
+     "  --search-after S      the same, the thread searching only after the import"},
     {"encrypt", run_encrypt, "bench encrypt --n N [--batch B]",
      "The cost of encryption at rest: bench ingest's ingest and searches (once the index has\n"
      "caught up) on fresh SQLite databases in a temporary directory (TMPDIR), plain and\n"
