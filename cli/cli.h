@@ -291,6 +291,22 @@ int cli_bench_search(cli_ctx *c, int argc, char **argv);
 /* A benchmark's --backend memory|redis: *redis set, CLI_CONTINUE, or a usage error (redis
  * without --redis). */
 int cli_bench_backend(cli_ctx *c, const char *backend, int *redis);
+/* bench ingest --search-during/--search-after (cli/bench_during.c): a thread that searches
+ * the handle (vector and hybrid mode in turn, queries among the n memories the import adds)
+ * from start (during 1) or from cli_search_during_done (during 0) until after_s seconds after
+ * cli_search_during_done, timing each phase apart and sampling
+ * the index's lag. join waits for it (CLI_EXIT_OK, or an error printed if a search failed);
+ * report (also after a failed join) prints its figures, or adds them to json, and frees it;
+ * caught_up_s: how long after the import the index caught up. */
+typedef struct cli_search_during cli_search_during;
+int cli_search_during_start(mn_db *db, const mn_actor *agent, int n, int during,
+                            double after_s, cli_search_during **out);
+void cli_search_during_done(cli_search_during *d);
+int cli_search_during_join(cli_search_during *d);
+void cli_search_during_report(cli_search_during *d, double caught_up_s, cJSON *json);
+/* The vector index's lag (store changes it has not applied) from mn_health; -1 when there is
+ * no index or health failed. */
+double cli_index_lag(mn_db *db);
 /* manushya bench apikey (cli/bench_apikey.c), in cmd_bench.c's table. */
 int cli_bench_apikey(cli_ctx *c, int argc, char **argv);
 /* manushya bench ratelimit (cli/bench_ratelimit.c), in cmd_bench.c's table. */

@@ -114,22 +114,8 @@ static int metrics_to(cli_ctx *c, const char *path)
  * it builds. */
 static void wait_for_index(mn_db *db)
 {
-    for (int i = 0; i < 6000; i++) {
-        char *json = NULL;
-        if (mn_health(db, 0, &json, NULL) != MN_OK)
-            return;
-        cJSON *root = cJSON_Parse(json);
-        mn_free(json);
-        const cJSON *k;
-        double lag = -1;
-        cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(root, "checks"))
-            if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(k, "lag")))
-                lag = cJSON_GetObjectItemCaseSensitive(k, "lag")->valuedouble;
-        cJSON_Delete(root);
-        if (lag <= 0)
-            return; /* caught up, or no index */
+    for (int i = 0; i < 6000 && cli_index_lag(db) > 0; i++)
         usleep(10000);
-    }
 }
 
 /* ---- comparisons: the same ingest and searches on fresh databases of two kinds ---------- */
@@ -287,12 +273,15 @@ static int check_n_batch(cli_ctx *c, int n_given, int n, int batch)
 
 static int run_ingest(cli_ctx *c, int argc, char **argv)
 {
-    int n = 0, batch = 1000, n_given = 0, compare = 0;
+    int n = 0, batch = 1000, n_given = 0, compare = 0, during = -1, during_given = 0;
+    int after = -1, after_given = 0;
     const char *metrics_out = NULL;
     const cli_opt opts[] = {{"n", CLI_OPT_INT, &n, &n_given},
                             {"batch", CLI_OPT_INT, &batch, NULL},
                             {"metrics-out", CLI_OPT_STR, &metrics_out, NULL},
-                            {"metrics-compare", CLI_OPT_INT, &compare, NULL}, {0}};
+                            {"metrics-compare", CLI_OPT_INT, &compare, NULL},
+                            {"search-during", CLI_OPT_INT, &during, &during_given},
+                            {"search-after", CLI_OPT_INT, &after, &after_given}, {0}};
     int rc = cli_parse(c, argc, argv, opts, 0, 0);
     if (rc != CLI_CONTINUE)
         return rc;
@@ -300,6 +289,11 @@ static int run_ingest(cli_ctx *c, int argc, char **argv)
         return rc;
     if (compare < 0)
         return cli_usage_error(c, "--metrics-compare R: give a number of rounds >= 1");
+    if ((during_given && during < 1) || (after_given && after < 1) ||
+        ((during_given || after_given) && compare) || (during_given && after_given))
+        return cli_usage_error(c, "--search-during S or --search-after S: give the seconds to "
+                                  "search after the import (>= 1); one of them, without "
+                                  "--metrics-compare");
     if (compare)
         return metrics_compare(c, n, batch, compare);
     if ((rc = cli_open(c)) != CLI_EXIT_OK)
@@ -309,21 +303,44 @@ static int run_ingest(cli_ctx *c, int argc, char **argv)
         .version = MN_ACTOR_VERSION, .tenant = "bench", .identity = "bench-agent"};
     if ((rc = bench_setup(c, &agent)) != CLI_EXIT_OK)
         return rc;
-    double t0 = cli_now(), cpu0 = cli_thread_cpu();
-    if ((rc = ingest(c, &agent, n, batch)) != CLI_EXIT_OK)
+    cli_search_during *sd = NULL;
+    if ((during_given || after_given) &&
+        (rc = cli_search_during_start(c->db, &agent, n, during_given,
+                                      during_given ? during : after, &sd)) != CLI_EXIT_OK) {
+        free(sd);
         return rc;
-    double secs = cli_now() - t0, rate = secs > 0 ? n / secs : 0;
+    }
+    double t0 = cli_now(), cpu0 = cli_thread_cpu();
+    rc = ingest(c, &agent, n, batch);
+    double secs = cli_now() - t0, rate = secs > 0 ? n / secs : 0, caught_up = 0;
     /* The adding thread's own CPU time: on a busy machine the wall time measures the others
      * too. The index's build worker is not in it. */
     double cpu_us = (cli_thread_cpu() - cpu0) * 1e6 / n;
+    if (sd) {
+        /* The thread keeps searching while the index catches up; then the 100 searches
+         * below time the caught-up index. */
+        cli_search_during_done(sd);
+        wait_for_index(c->db);
+        caught_up = cli_now() - t0 - secs;
+    }
+    int drc = cli_search_during_join(sd);
+    if (rc == CLI_EXIT_OK)
+        rc = drc;
+    if (rc != CLI_EXIT_OK) {
+        cli_search_during_report(sd, caught_up, NULL);
+        return rc;
+    }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double rss_mib = (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
     search_stats st;
-    if ((rc = searches(c, &agent, n, &st)) != CLI_EXIT_OK)
+    rc = searches(c, &agent, n, &st);
+    if (rc == CLI_EXIT_OK && metrics_out)
+        rc = metrics_to(c, metrics_out);
+    if (rc != CLI_EXIT_OK) {
+        cli_search_during_report(sd, caught_up, NULL);
         return rc;
-    if (metrics_out && (rc = metrics_to(c, metrics_out)) != CLI_EXIT_OK)
-        return rc;
+    }
     /* The database is left with its vector index caught up, and so saved whole on close: the
      * next process opens it from its files (bench/open_search.sh times that). */
     wait_for_index(c->db);
@@ -349,6 +366,7 @@ static int run_ingest(cli_ctx *c, int argc, char **argv)
         cJSON_AddItemToObject(o, "search_p99_ms", cli_json_number(st.p99, 4));
         cJSON_AddItemToObject(o, "search_mean_ms", cli_json_number(st.mean, 4));
         cJSON_AddNumberToObject(o, "search_self_top1", st.self_top1);
+        cli_search_during_report(sd, caught_up, o);
         return cli_json_emit(o);
     }
     printf("bench ingest  n=%d batch=%d dim=%d embedder=%s libmanushya=%s\n"
@@ -364,6 +382,7 @@ static int run_ingest(cli_ctx *c, int argc, char **argv)
            mn_db_encrypted(c->db) ? " (encrypted)" : "", n, secs, rate, cpu_us,
            cpu_us > 0 ? 1e6 / cpu_us : 0, rss_mib,
            BENCH_QUERIES, BENCH_K, st.p50, st.p99, st.mean, st.self_top1, BENCH_QUERIES);
+    cli_search_during_report(sd, caught_up, NULL);
     return CLI_EXIT_OK;
 }
 
@@ -907,7 +926,8 @@ out:
 
 static const cli_cmd cmds[] = {
     {"ingest", run_ingest,
-     "bench ingest --n N [--batch B] [--metrics-out FILE] [--metrics-compare R]",
+     "bench ingest --n N [--batch B] [--metrics-out FILE] [--metrics-compare R]\n"
+     "             [--search-during S | --search-after S]",
      "On the given database (normally a fresh one), creates tenant \"bench\" and identity\n"
      "\"bench-agent\" if absent, adds N deterministic synthetic memories in batches of B\n"
      "(default 1000; embedded by the library, all or none per batch) and prints memories/s end\n"
@@ -919,7 +939,15 @@ static const cli_cmd cmds[] = {
      "  --metrics-compare R   instead, R rounds on fresh databases in a temporary directory,\n"
      "                        metrics off and on in turn: the best ingest rate, search mean\n"
      "                        (once the index has caught up) and CPU time per memory and per\n"
-     "                        search of each, and how much slower metrics make them"},
+     "                        search of each, and how much slower metrics make them\n"
+     "  --search-during S     meanwhile a thread searches without pause (vector and hybrid\n"
+     "                        mode in turn, k=10) during the import and for S seconds after\n"
+     "                        it; prints p50/p99/mean latency (wall) and p50/p99 CPU time per\n"
+     "                        search for each phase and mode, the vector index's lag (changes\n"
+     "                        it has not applied) at most in each phase and at the end of the\n"
+     "                        import, and how long after it the index caught up; the 100\n"
+     "                        searches then run once it has\n"
+     "  --search-after S      the same, the thread searching only after the import"},
     {"encrypt", run_encrypt, "bench encrypt --n N [--batch B]",
      "The cost of encryption at rest: bench ingest's ingest and searches (once the index has\n"
      "caught up) on fresh SQLite databases in a temporary directory (TMPDIR), plain and\n"

@@ -28,7 +28,9 @@
 #define MAX_THREADS 8
 #define EXACT_ALWAYS 256   /* filtered sets this small are always scanned exactly */
 #define QUIET_MS 200      /* the worker waits for writes to pause this long, unless a search
-                            * needs the index */
+                            * needs the index... */
+#define DEFER_MAX_MS 500  /* ...or it has waited this long: then it catches up while the
+                            * writes go on (see worker_main) */
 #define SAVE_EVERY 100000  /* the worker saves a partition after this many changes (or as many
                             * as half its keys, if more): a crash costs at most that much */
 
@@ -52,6 +54,7 @@ struct vx_part {
                            * written) or, without files, the seq of the last save call */
     int64_t pruned_seq;   /* the tombstones up to this seq are pruned (mni_vindex_prune_feed) */
     int want;             /* under vx->mu: the worker should catch up */
+    int64_t want_since;   /* under vx->mu: when want was last set from 0 (mni_now_ms) */
     int busy;             /* under vx->mu: the worker is catching up */
 };
 
@@ -190,6 +193,8 @@ enum { WANT_QUIET = 1, WANT_NOW = 2 };
 static void want_locked(mni_vindex *vx, struct vx_part *p, int want)
 {
     if (p->want < want) {
+        if (!p->want)
+            p->want_since = mni_now_ms();
         p->want = want;
         if (!vx->started && !vx->stop)
             vx->started = pthread_create(&vx->worker, NULL, worker_main, vx) == 0;
@@ -564,7 +569,7 @@ static int by_key_seq(const void *a, const void *b)
 /* Applies one page to p (p->mu held): the graph first, then the attributes under the write
  * lock. A key seen twice in the page (a tombstone, then a new row under a reused key) counts
  * by its last entry. */
-static int apply_page(mni_vindex *vx, struct vx_part *p, struct page *pg)
+static int apply_page(mni_vindex *vx, struct vx_part *p, struct page *pg, int threads)
 {
     struct page_item **ord = pg->ord;
     for (size_t i = 0; i < pg->n; i++)
@@ -608,8 +613,8 @@ static int apply_page(mni_vindex *vx, struct vx_part *p, struct page *pg)
             rc = MN_OK;
         }
     }
-    if (rc == MN_OK && nins >= BUILD_MIN && vx->threads > 1) {
-        rc = mni_hnsw_build(p->h, ins_keys, ins_vecs, nins, vx->threads);
+    if (rc == MN_OK && nins >= BUILD_MIN && threads > 1) {
+        rc = mni_hnsw_build(p->h, ins_keys, ins_vecs, nins, threads);
         if (rc == MN_EEXISTS || rc == MN_EINVAL) { /* then one by one, to place the blame */
             rc = MN_OK;
             for (size_t i = 0; rc == MN_OK && i < nins; i++)
@@ -676,8 +681,9 @@ static int part_reset(mni_vindex *vx, struct vx_part *p)
     return MN_OK;
 }
 
-/* Applies the feed past p's seq up to the store's seq now, a page at a time (p->mu held). */
-static void catch_up(mni_vindex *vx, struct vx_part *p)
+/* Applies the feed past p's seq up to the store's seq now, a page at a time (p->mu held),
+ * building with up to threads threads. */
+static void catch_up(mni_vindex *vx, struct vx_part *p, int threads)
 {
     int64_t upto;
     if (vx->store->ops->seq_get(vx->store, &upto) != MN_OK)
@@ -714,7 +720,7 @@ static void catch_up(mni_vindex *vx, struct vx_part *p)
             continue;
         }
         if (rc == MN_OK)
-            rc = apply_page(vx, p, pg);
+            rc = apply_page(vx, p, pg, threads);
         if (rc != MN_OK) {
             /* A failed store read is retried at the next kick; a graph that could not take a
              * change (out of memory, full) is given up: searches scan exactly. */
@@ -755,19 +761,29 @@ static void *worker_main(void *arg)
             pthread_cond_wait(&vx->cv, &vx->mu);
             continue;
         }
-        /* While writes keep coming and no search is waiting, let them have the CPU: on a
-         * small machine a bulk import and the graph build would halve each other. Searches
-         * meanwhile score the backlog exactly (see the top of vindex.h). */
-        int64_t quiet = vx->last_write_ms + QUIET_MS - mni_now_ms();
-        if (p->want == WANT_QUIET && quiet > 0) {
+        /* While writes keep coming and no search is waiting, let them have the CPU for a
+         * while: on a small machine a bulk import and the graph build would halve each other,
+         * and a pause in the writes lets the build have it all. Not for long, though
+         * (DEFER_MAX_MS): a long import would leave the whole import behind the index, and
+         * the searches right after it would score it exactly, slowly, until the build is
+         * done (issue 20). So past that the worker catches up while the writes go on,
+         * leaving them a core; the changes it has not applied yet are the few that came in
+         * since its last catch-up (see the top of vindex.h). */
+        int64_t now = mni_now_ms();
+        int64_t quiet = vx->last_write_ms + QUIET_MS - now;
+        int64_t wait = p->want_since + DEFER_MAX_MS - now;
+        if (quiet < wait)
+            wait = quiet;
+        if (p->want == WANT_QUIET && wait > 0) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += (long)(quiet % 1000) * 1000000L;
-            until.tv_sec += quiet / 1000 + until.tv_nsec / 1000000000L;
+            until.tv_nsec += (long)(wait % 1000) * 1000000L;
+            until.tv_sec += wait / 1000 + until.tv_nsec / 1000000000L;
             until.tv_nsec %= 1000000000L;
             pthread_cond_timedwait(&vx->cv, &vx->mu, &until);
             continue;
         }
+        int threads = quiet > 0 && vx->threads > 1 ? vx->threads - 1 : vx->threads;
         p->want = 0;
         p->busy = 1;
         pthread_mutex_unlock(&vx->mu);
@@ -775,7 +791,7 @@ static void *worker_main(void *arg)
         if (ld_state(p) == VX_NEW)
             part_load(vx, p);
         if (ld_state(p) == VX_READY && part_own_vectors(vx, p) == MN_OK)
-            catch_up(vx, p);
+            catch_up(vx, p, threads);
         size_t every = p->at.n / 2 > SAVE_EVERY ? p->at.n / 2 : SAVE_EVERY;
         if (ld_state(p) == VX_READY && p->changed >= every &&
             !__atomic_load_n(&vx->stop, __ATOMIC_RELAXED))

@@ -13,7 +13,11 @@
  * (store memory_changes: rows in seq order, tombstones of hard deletes) and applies it in pages:
  * new vectors are inserted (with several threads when many come at once), changed vectors
  * replaced, attribute-only changes (soft delete, restore, type) update the attributes alone,
- * hard deletes remove the key. Soft-deleted memories stay in the graph and are filtered out
+ * hard deletes remove the key. While writes keep coming the thread waits for them to pause
+ * (200 ms), but never more than 500 ms after the first change it has not applied: a long
+ * import is followed as it runs (with one build thread fewer, so the import keeps a core),
+ * and the searches during and right after it find few changes past the index, not the whole
+ * import (issue 20). Soft-deleted memories stay in the graph and are filtered out
  * (unless MN_WITH_DELETED): a delete and a restore cost nothing to the graph. Expiry needs no
  * change at all: the filter compares expires_at with the query's time.
  *

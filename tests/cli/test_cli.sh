@@ -361,5 +361,23 @@ expect 0 "bench created tenant and identity" --db "$TMP/bench.db" --tenant bench
     memory list --identity bench-agent --limit 1000
 check "bench stored N memories" json 'd["count"] == 300'
 expect 2 "bench ingest without --n is a usage error (2)" --db "$TMP/bench.db" bench ingest
+expect 0 "bench ingest --search-during 1 --json" --db "$TMP/bench2.db" --json bench ingest \
+    --n 200 --batch 50 --search-during 1
+check "--search-during has both phases and modes, the lag and the catch-up time" json '
+    all(d["search_during"][p][m]["searches"] >= 0
+        and 0 <= d["search_during"][p][m]["cpu_p50_ms"] <= d["search_during"][p][m]["cpu_p99_ms"]
+        for p in ("during", "after") for m in ("vector", "hybrid"))
+    and d["search_during"]["after"]["vector"]["searches"] > 0
+    and d["search_during"]["lag_at_import_end"] >= 0
+    and d["search_during"]["caught_up_seconds"] >= 0'
+expect 0 "bench ingest --search-after 1 --json" --db "$TMP/bench3.db" --json bench ingest \
+    --n 100 --batch 50 --search-after 1
+check "--search-after has the after phase only" json '
+    "during" not in d["search_during"] and d["search_during"]["after"]["hybrid"]["searches"] > 0'
+expect 2 "--search-during 0 is a usage error (2)" --db "$TMP/bench4.db" bench ingest --n 10 \
+    --search-during 0
+expect 2 "--search-during with --search-after is a usage error (2)" --db "$TMP/bench4.db" \
+    bench ingest --n 10 --search-during 1 --search-after 1
+check "a refused bench ingest made no database" [ ! -e "$TMP/bench4.db" ]
 
 cli_finish
