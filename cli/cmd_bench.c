@@ -458,6 +458,7 @@ static int run_encrypt(cli_ctx *c, int argc, char **argv)
 #define ANN_MAX_EFS 64
 #define ANN_MIN_SECONDS 1.0 /* timed passes over the queries per ef: at least this long, */
 #define ANN_MAX_PASSES 100  /* at least one pass and at most this many */
+#define ANN_RUN_ROWS 65536  /* base vectors read and added at once */
 
 /* "10,20,40" into efs[]; 0 on success. */
 static int ann_parse_efs(const char *s, int *efs, int *nefs)
@@ -506,25 +507,37 @@ static float ann_dot(const float *a, const float *b, int d)
     return t;
 }
 
-/* Exact top-k by inner product among the base rows listed in rows (best first, equal scores:
- * smaller id first) for every query, into truth (nq * k, -1 past the end). -1: no memory. */
-static int ann_exact_truth(const ann_vecs *base, const ann_vecs *qs, const int32_t *rows,
-                            size_t nrows, size_t k, int32_t *truth)
+/* Exact top-k by inner product among the base rows the filter accepts, fed a run of rows at a
+ * time as the base is read (so the base is read once and never held whole): ids (nq * k, best
+ * first; equal scores: smaller id first; -1 past the end once finished) with their scores. */
+typedef struct ann_truth {
+    size_t k, accepted;
+    uint64_t thr;
+    float *best;  /* nq * k */
+    size_t *have; /* per query */
+    int32_t *ids; /* nq * k */
+    double secs;
+} ann_truth;
+
+static void ann_truth_feed(ann_truth *t, const ann_vecs *qs, const float *rows, size_t first,
+                           size_t count)
 {
-    int d = base->dim;
-    float *best = malloc(k * sizeof *best);
-    if (!best)
-        return -1;
-    for (size_t qi = 0; qi < qs->n; qi++) {
-        const float *q = (const float *)qs->data + qi * (size_t)d;
-        int32_t *ids = truth + qi * k;
-        size_t have = 0;
-        for (size_t r = 0; r < nrows; r++) {
-            int32_t id = rows[r];
-            float s = ann_dot(q, (const float *)base->data + (size_t)id * (size_t)d, d);
-            if (have == k && !(s > best[k - 1]))
-                continue; /* rows ascend: an equal score loses to the smaller id kept */
-            size_t j = have < k ? have++ : k - 1;
+    double t0 = cli_now();
+    int d = qs->dim;
+    size_t k = t->k;
+    for (size_t r = 0; r < count; r++) {
+        int32_t id = (int32_t)(first + r);
+        if (!ann_accept(&t->thr, id))
+            continue;
+        t->accepted++;
+        const float *v = rows + r * (size_t)d;
+        for (size_t qi = 0; qi < qs->n; qi++) {
+            float s = ann_dot((const float *)qs->data + qi * (size_t)d, v, d);
+            float *best = t->best + qi * k;
+            int32_t *ids = t->ids + qi * k;
+            if (t->have[qi] == k && !(s > best[k - 1]))
+                continue; /* ids ascend: an equal score loses to the smaller id kept */
+            size_t j = t->have[qi] < k ? t->have[qi]++ : k - 1;
             while (j > 0 && s > best[j - 1]) {
                 best[j] = best[j - 1];
                 ids[j] = ids[j - 1];
@@ -533,22 +546,41 @@ static int ann_exact_truth(const ann_vecs *base, const ann_vecs *qs, const int32
             best[j] = s;
             ids[j] = id;
         }
-        for (size_t j = have; j < k; j++)
-            ids[j] = -1;
     }
-    free(best);
-    return 0;
+    t->secs += cli_now() - t0;
 }
 
-static size_t ann_rss_bytes(void)
+static void ann_truth_finish(ann_truth *t, size_t nq)
 {
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long long total = 0, res = 0;
+    for (size_t qi = 0; qi < nq; qi++)
+        for (size_t j = t->have[qi]; j < t->k; j++)
+            t->ids[qi * t->k + j] = -1;
+}
+
+static size_t ann_peak_rss_bytes(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (size_t)ru.ru_maxrss * 1024 : 0; /* Linux: KiB */
+}
+
+/* The resident set, and into *anon its anonymous part (the rest is mapped files: page cache the
+ * kernel may drop, shared with other processes). */
+static size_t ann_rss_bytes(size_t *anon)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    unsigned long long kib, rss = 0;
+    *anon = 0;
     if (!f)
         return 0;
-    int ok = fscanf(f, "%llu %llu", &total, &res) == 2;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "VmRSS: %llu kB", &kib) == 1)
+            rss = kib * 1024;
+        else if (sscanf(line, "RssAnon: %llu kB", &kib) == 1)
+            *anon = (size_t)kib * 1024;
+    }
     fclose(f);
-    return ok ? (size_t)res * (size_t)sysconf(_SC_PAGESIZE) : 0;
+    return (size_t)rss;
 }
 
 typedef struct ann_run {
@@ -644,14 +676,16 @@ static int ann_measure(mn_ann *a, const ann_vecs *qs, size_t k, int ef, mn_ann_a
 
 /* Saves the index to a file in a new temporary directory and loads it back twice, timing each:
  * the first load follows the write at once (the kernel may still be writing the pages back),
- * the second is what opening an index saved earlier costs when the file is in the page cache.
- * Each loaded copy must hold as many keys as the original. */
+ * the second is what opening an index saved earlier costs when the file is in the page cache,
+ * and the resident memory it takes. The index is freed once saved (*a is then NULL), so that a
+ * loaded copy never sits beside it: at 10M vectors each is about 21 GB. Each loaded copy must
+ * hold as many keys as the original. */
 typedef struct ann_persist {
     double save_secs, load_secs, reload_secs;
-    size_t file_bytes;
+    size_t file_bytes, reload_rss_bytes, reload_anon_bytes;
 } ann_persist;
 
-static int ann_save_load(const mn_ann *a, ann_persist *out)
+static int ann_save_load(mn_ann **a, ann_persist *out)
 {
     char dir[CLI_TEMP_DIR_MAX], path[CLI_TEMP_DIR_MAX + 16];
     int rc = cli_temp_dir("bench-ann", dir, sizeof dir);
@@ -661,25 +695,32 @@ static int ann_save_load(const mn_ann *a, ann_persist *out)
     rc = CLI_EXIT_ERROR;
     mn_ann *back = NULL;
     double t0 = cli_now();
-    if (mn_ann_save(a, path) != MN_OK) {
+    if (mn_ann_save(*a, path) != MN_OK) {
         cli_error("bench: saving the index: %s", mn_errmsg(NULL));
         goto out;
     }
     out->save_secs = cli_now() - t0;
+    size_t count = mn_ann_count(*a);
+    mn_ann_free(*a);
+    *a = NULL;
     struct stat sb;
     out->file_bytes = stat(path, &sb) == 0 ? (size_t)sb.st_size : 0;
     for (int pass = 0; pass < 2; pass++) {
         mn_ann_free(back);
         back = NULL;
+        size_t anon0, anon1, rss0 = ann_rss_bytes(&anon0);
         t0 = cli_now();
         if (mn_ann_load(path, &back) != MN_OK) {
             cli_error("bench: loading the saved index: %s", mn_errmsg(NULL));
             goto out;
         }
         *(pass ? &out->reload_secs : &out->load_secs) = cli_now() - t0;
-        if (mn_ann_count(back) != mn_ann_count(a)) {
+        size_t rss1 = ann_rss_bytes(&anon1);
+        out->reload_rss_bytes = rss1 > rss0 ? rss1 - rss0 : 0;
+        out->reload_anon_bytes = anon1 > anon0 ? anon1 - anon0 : 0;
+        if (mn_ann_count(back) != count) {
             cli_error("bench: the loaded index holds %zu keys, the saved one %zu",
-                      mn_ann_count(back), mn_ann_count(a));
+                      mn_ann_count(back), count);
             goto out;
         }
     }
@@ -728,9 +769,13 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
     if (qmode == MN_ANN_FLOAT32 && strcmp(quantize, "float32") != 0)
         return cli_usage_error(c, "--quantize must be float32 or int8, got '%s'", quantize);
 
-    ann_vecs base, qs = {0}, tr = {0};
+    ann_vecs_file base;
+    ann_vecs qs = {0}, tr = {0};
+    ann_truth ft = {0};
+    float *rows = NULL;
+    int64_t *keys = NULL;
     char why[4096];
-    if (ann_read_vecs(base_path, 1, &base, why, sizeof why) != 0)
+    if (ann_vecs_open(base_path, 1, &base, why, sizeof why) != 0)
         return cli_error("bench: %s", why);
     rc = CLI_EXIT_ERROR;
     if (ann_read_vecs(query_path, 1, &qs, why, sizeof why) != 0 ||
@@ -772,35 +817,26 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
             }
     }
 
-    /* The filter and, under it, the exact truth over the accepted rows. */
+    /* The base is read and added a run of rows at a time, so that it is never held whole beside
+     * the index (at 10M x 384 each is 15 GB); under a filter, the exact truth over the rows it
+     * accepts is computed from the same runs. The buffers are touched before the resident size
+     * is first read, so that its growth is the index's. */
     uint64_t thr = sel >= 1 ? (1ULL << 53) : (uint64_t)(sel * 9007199254740992.0);
-    size_t accepted = base.n;
-    double truth_secs = 0;
-    if (filter_given && sel < 1) {
-        int32_t *rows = malloc(base.n * sizeof *rows);
-        int32_t *t = malloc(qs.n * (size_t)k * sizeof *t);
-        if (!rows || !t) {
-            free(rows);
-            free(t);
-            cli_error("bench: out of memory for the filtered truth");
-            goto out;
-        }
-        accepted = 0;
-        for (size_t i = 0; i < base.n; i++)
-            if (ann_accept(&thr, (int64_t)i))
-                rows[accepted++] = (int32_t)i;
-        double t0 = cli_now();
-        int trc = ann_exact_truth(&base, &qs, rows, accepted, (size_t)k, t);
-        truth_secs = cli_now() - t0;
-        free(rows);
-        tr.data = t;
-        tr.n = qs.n;
-        tr.dim = k;
-        if (trc != 0) {
-            cli_error("bench: out of memory for the filtered truth");
-            goto out;
-        }
+    int exact = filter_given && sel < 1;
+    size_t run = base.n < ANN_RUN_ROWS ? base.n : ANN_RUN_ROWS, nk = qs.n * (size_t)k;
+    rows = malloc(run * (size_t)base.dim * sizeof *rows);
+    keys = malloc(run * sizeof *keys);
+    if (exact) {
+        ft = (ann_truth){.k = (size_t)k, .thr = thr, .best = malloc(nk * sizeof *ft.best),
+                         .have = calloc(qs.n, sizeof *ft.have), .ids = malloc(nk * sizeof *ft.ids)};
+        tr = (ann_vecs){.n = qs.n, .dim = k, .data = ft.ids};
     }
+    if (!rows || !keys || (exact && (!ft.best || !ft.have || !ft.ids))) {
+        cli_error("bench: out of memory for runs of %zu vectors", run);
+        goto out;
+    }
+    memset(rows, 0, run * (size_t)base.dim * sizeof *rows);
+    memset(keys, 0, run * sizeof *keys);
 
     mn_ann *a = NULL;
     const mn_ann_params prm = {.version = MN_ANN_PARAMS_VERSION, .m = m, .ef_construction = efc,
@@ -811,28 +847,36 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
                               : cli_error("bench: %s", mn_errmsg(NULL));
         goto out;
     }
-    int64_t *keys = malloc(base.n * sizeof *keys);
-    if (!keys) {
-        mn_ann_free(a);
-        cli_error("bench: out of memory for %zu keys", base.n);
-        goto out;
+    size_t anon, rss0 = ann_rss_bytes(&anon);
+    double build_secs = 0;
+    for (size_t first = 0; first < base.n; first += run) {
+        size_t cnt = base.n - first < run ? base.n - first : run;
+        if (ann_vecs_rows(&base, first, cnt, rows, why, sizeof why) != 0) {
+            mn_ann_free(a);
+            cli_error("bench: %s", why);
+            goto out;
+        }
+        if (exact)
+            ann_truth_feed(&ft, &qs, rows, first, cnt);
+        for (size_t i = 0; i < cnt; i++)
+            keys[i] = (int64_t)(first + i);
+        double t0 = cli_now();
+        mrc = mn_ann_add_many(a, keys, rows, cnt, threads);
+        build_secs += cli_now() - t0;
+        if (mrc != MN_OK) {
+            mn_ann_free(a);
+            cli_error("bench: building the index: %s", mn_errmsg(NULL));
+            goto out;
+        }
     }
-    for (size_t i = 0; i < base.n; i++)
-        keys[i] = (int64_t)i;
-    size_t rss0 = ann_rss_bytes();
-    double t0 = cli_now();
-    mrc = mn_ann_add_many(a, keys, base.data, base.n, threads);
-    double build_secs = cli_now() - t0;
-    size_t rss1 = ann_rss_bytes();
-    free(keys);
-    if (mrc != MN_OK) {
-        mn_ann_free(a);
-        cli_error("bench: building the index: %s", mn_errmsg(NULL));
-        goto out;
-    }
+    size_t rss1 = ann_rss_bytes(&anon);
+    size_t accepted = exact ? ft.accepted : base.n;
+    if (exact)
+        ann_truth_finish(&ft, qs.n);
     size_t bytes = mn_ann_bytes(a);
     double bpv = (double)bytes / (double)base.n;
     double rss_bpv = rss1 > rss0 ? (double)(rss1 - rss0) / (double)base.n : 0;
+    double reload_bpv = 0, reload_anon_bpv = 0, peak_mib = 0;
     double vps = build_secs > 0 ? (double)base.n / build_secs : 0;
 
     ann_run runs[ANN_MAX_EFS];
@@ -842,10 +886,13 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
                          tr.data, (size_t)tr.dim, &runs[i]);
     ann_persist persist = {0};
     if (rc == CLI_EXIT_OK)
-        rc = ann_save_load(a, &persist);
+        rc = ann_save_load(&a, &persist);
     mn_ann_free(a);
     if (rc != CLI_EXIT_OK)
         goto out;
+    reload_bpv = (double)persist.reload_rss_bytes / (double)base.n;
+    reload_anon_bpv = (double)persist.reload_anon_bytes / (double)base.n;
+    peak_mib = (double)ann_peak_rss_bytes() / 1048576.0;
 
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
@@ -853,7 +900,7 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
         cJSON_AddStringToObject(o, "version", mn_version());
         cJSON_AddStringToObject(o, "base", base_path);
         cJSON_AddStringToObject(o, "queries", query_path);
-        cJSON_AddStringToObject(o, "truth", filter_given && sel < 1 ? "exact" : truth_path);
+        cJSON_AddStringToObject(o, "truth", exact ? "exact" : truth_path);
         cJSON_AddNumberToObject(o, "n", (double)base.n);
         cJSON_AddNumberToObject(o, "dim", base.dim);
         cJSON_AddNumberToObject(o, "nq", (double)qs.n);
@@ -877,6 +924,10 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
         cJSON_AddItemToObject(o, "load_seconds", cli_json_number(persist.load_secs, 6));
         cJSON_AddItemToObject(o, "reload_seconds", cli_json_number(persist.reload_secs, 6));
         cJSON_AddNumberToObject(o, "file_bytes", (double)persist.file_bytes);
+        cJSON_AddItemToObject(o, "reload_rss_bytes_per_vector", cli_json_number(reload_bpv, 6));
+        cJSON_AddItemToObject(o, "reload_anon_bytes_per_vector",
+                              cli_json_number(reload_anon_bpv, 6));
+        cJSON_AddItemToObject(o, "peak_rss_mib", cli_json_number(peak_mib, 6));
         cJSON *arr = cJSON_AddArrayToObject(o, "runs");
         for (int i = 0; i < nefs; i++) {
             cJSON *r = cJSON_CreateObject();
@@ -896,7 +947,7 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
     if (filter_given)
         snprintf(filt, sizeof filt, "hash(key) < %g: %zu of %zu pass (%.3g%%), exact truth in "
                  "%.2f s", sel, accepted, base.n, 100.0 * (double)accepted / (double)base.n,
-                 truth_secs);
+                 ft.secs);
     char rr[32] = "all";
     if (rerank)
         snprintf(rr, sizeof rr, "%d", rerank);
@@ -904,23 +955,29 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
            "data          %zu base x %d (%s), %zu queries, k=%d, truth %s\n"
            "filter        %s\n"
            "build         %.3f s, %.0f vectors/s (%d thread%s)\n"
-           "memory        %.1f bytes/vector reported (%.1f MiB), RSS grew %.1f bytes/vector\n"
+           "memory        %.1f bytes/vector reported (%.1f MiB), RSS grew %.1f bytes/vector, "
+           "peak RSS %.0f MiB\n"
            "persistence   save %.3f s, load %.3f s at once, %.3f s again (file %.1f MiB, "
            "checksums and structure checked)\n"
+           "loaded again  RSS grew %.1f bytes/vector, %.1f of them anonymous\n"
            "%-8s %9s %12s %10s %10s   (queries single-threaded)\n",
            mn_version(), m, efc, quantize, qmode == MN_ANN_INT8 ? " codes, re-ranked: " : "",
            qmode == MN_ANN_INT8 ? rr : "", base.n, base.dim, base_path, qs.n, k,
-           filter_given && sel < 1 ? "exact over the filtered set" : truth_path, filt,
+           exact ? "exact over the filtered set" : truth_path, filt,
            build_secs, vps, threads, threads == 1 ? "" : "s", bpv, (double)bytes / 1048576.0,
-           rss_bpv, persist.save_secs, persist.load_secs, persist.reload_secs,
-           (double)persist.file_bytes / 1048576.0, "ef", "recall@k", "queries/s", "p50 us", "p99 us");
+           rss_bpv, peak_mib, persist.save_secs, persist.load_secs, persist.reload_secs,
+           (double)persist.file_bytes / 1048576.0, reload_bpv, reload_anon_bpv, "ef", "recall@k", "queries/s", "p50 us", "p99 us");
     for (int i = 0; i < nefs; i++)
         printf("%-8d %9.4f %12.0f %10.1f %10.1f\n", runs[i].ef, runs[i].recall, runs[i].qps,
                runs[i].p50_us, runs[i].p99_us);
 out:
-    free(base.data);
+    ann_vecs_close(&base);
+    free(rows);
+    free(keys);
     free(qs.data);
-    free(tr.data);
+    free(tr.data); /* the exact truth's ids when filtered */
+    free(ft.best);
+    free(ft.have);
     return rc;
 }
 
@@ -1020,14 +1077,16 @@ static const cli_cmd cmds[] = {
      "The standalone vector index (mni_ann_*, HNSW, inner product) on files in the standard ANN\n"
      "formats: .fvecs/.ivecs, each vector an int32 dimension then that many float32/int32.\n"
      "Needs no database. Builds an index of the base vectors (keys = row numbers) with\n"
-     "mn_ann_add_many from N threads (default 1), then for each ef of the list searches every\n"
-     "query single-threaded: once untimed (warm-up; its results give recall@k against the\n"
-     "truth file's first k ids), then timed passes over all queries for at least 1 s (at most\n"
-     "100). Prints build time, build vectors/s, index bytes per vector (reported by the index,\n"
-     "and the growth of the resident set during the build), the time to save the index to a\n"
-     "temporary file and load it back twice (mn_ann_save, mn_ann_load: right after the write,\n"
-     "then again from the page cache, as opening a saved index costs), and for each ef recall@k,\n"
-     "queries/s, p50 and p99 latency in microseconds. The index does not normalise: give unit\n"
+     "mn_ann_add_many from N threads (default 1), reading and adding 65,536 of them at a time\n"
+     "(the base is never held whole), then for each ef of the list searches every query\n"
+     "single-threaded: once untimed (warm-up; its results give recall@k against the truth\n"
+     "file's first k ids), then timed passes over all queries for at least 1 s (at most 100).\n"
+     "Prints build time, build vectors/s, index bytes per vector (reported by the index, and\n"
+     "the growth of the resident set during the build), the peak resident set, the time to save\n"
+     "the index to a temporary file (TMPDIR) and load it back twice (mn_ann_save, mn_ann_load:\n"
+     "right after the write, then again from the page cache, as opening a saved index costs)\n"
+     "with the resident growth of that second load, and for each ef recall@k, queries/s, p50\n"
+     "and p99 latency in microseconds. The index does not normalise: give unit\n"
      "vectors for cosine. --filter-selectivity P (0 < P <= 1) searches only among the keys\n"
      "whose hash is below P (a deterministic predicate, about P of the keys) through the\n"
      "search filter, and computes the truth by exact search over that set instead of reading\n"

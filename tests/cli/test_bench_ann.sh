@@ -101,6 +101,50 @@ check "int8 codes: named, more bytes than float32, recall holds" json 'd["quanti
 expect 0 "bench ann --quantize int8 --rerank 10" bench ann $F --ef 40 --quantize int8 --rerank 10
 check "the header names the codes and the re-ranking" out_has "int8 codes, re-ranked: 10"
 
+# ---- a base of several runs: bench ann reads and adds 65,536 vectors at a time ---------------
+python3 - <<'EOF2' || { echo "not ok - making the multi-run files"; exit 1; }
+import math, random, struct
+rnd = random.Random(11)
+N, Q, T, D = 70000, 20, 10, 4
+def rows(n):
+    out = []
+    for _ in range(n):
+        v = [rnd.gauss(0, 1) for _ in range(D)]
+        s = math.sqrt(sum(x * x for x in v))
+        out.append([x / s for x in v])
+    return out
+base, qs = rows(N), rows(Q)
+def write(path, rs, fmt):
+    with open(path, "wb") as f:
+        for r in rs:
+            f.write(struct.pack("<i", len(r)) + struct.pack("<%d%s" % (len(r), fmt), *r))
+write("big.fvecs", base, "f")
+write("bigq.fvecs", qs, "f")
+write("bigt.ivecs", [sorted(range(N), key=lambda i: -sum(a * b for a, b in zip(q, base[i])))[:T]
+                     for q in qs], "i")
+raw, rec = open("big.fvecs", "rb").read(), 4 + 4 * D
+nan = bytearray(raw)
+nan[69000 * rec + 8:69000 * rec + 12] = struct.pack("<f", float("nan"))
+open("bignan.fvecs", "wb").write(bytes(nan))
+mixed = bytearray(raw)
+mixed[66000 * rec:66000 * rec + 4] = struct.pack("<i", 3)  # D is 4
+open("bigmixed.fvecs", "wb").write(bytes(mixed))
+EOF2
+B="--base big.fvecs --queries bigq.fvecs --truth bigt.ivecs --ef 80"
+# shellcheck disable=SC2086 # $B is an option list
+expect 0 "bench ann on 70,000 vectors (two runs) --json" --json bench ann $B --threads 2
+check "every vector is indexed and found" json 'd["n"] == 70000 and d["runs"][0]["recall"] >= 0.95'
+# shellcheck disable=SC2086
+expect 0 "the same under a filter --json" --json bench ann $B --filter-selectivity 0.5
+check "the exact truth covers both runs" json '33000 <= d["filter_accepted"] <= 37000
+    and d["truth"] == "exact" and d["runs"][0]["recall"] >= 0.95'
+expect 1 "a NaN in the second run" bench ann --base bignan.fvecs --queries bigq.fvecs \
+    --truth bigt.ivecs --ef 10
+check "the message names the vector by its row in the file" err_has "bignan.fvecs: vector 69000"
+expect 1 "another dimension in the second run" bench ann --base bigmixed.fvecs \
+    --queries bigq.fvecs --truth bigt.ivecs --ef 10
+check "the message names the row" err_has "vector 66000 has dimension 3"
+
 # ---- bad files: exit 1, a message naming the file ------------------------------------------
 bad_file() { # bad_file DESCRIPTION PATTERN ARGS...
     d=$1 pat=$2; shift 2
