@@ -999,22 +999,20 @@ static int search_layer(const mni_hnsw *h, struct scratch *sc, const struct qry 
         const int32_t *lst = list_at(h, cur.id, l);
         if (!lst)
             continue;
-        int n = list_count(lst, max);
-        if (n > 0) {
-            int32_t first = ld32(lst + 1);
-            if ((size_t)(uint32_t)first < cap)
-                prefetch_node(h, q, first);
-        }
+        int n = list_count(lst, max), fresh = 0;
+        /* The unvisited neighbours first, each one's bytes requested as it is found: the
+         * loads overlap, and no prefetch is spent on a node already scored. */
+        int32_t ids[2 * MNI_HNSW_MAX_M];
         for (int j = 1; j <= n; j++) {
             int32_t id = ld32(lst + j);
-            if (j < n) {
-                int32_t nx = ld32(lst + j + 1);
-                if ((size_t)(uint32_t)nx < cap)
-                    prefetch_node(h, q, nx);
-            }
             if ((size_t)(uint32_t)id >= cap || tags[id] == epoch)
                 continue;
             tags[id] = epoch;
+            prefetch_node(h, q, id);
+            ids[fresh++] = id;
+        }
+        for (int j = 0; j < fresh; j++) {
+            int32_t id = ids[j];
             float d = qdist(h, q, id);
             sc->n_dist++;
             if (sc->w.n < ef || d < lower) {
