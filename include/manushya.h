@@ -261,7 +261,8 @@ typedef struct mn_config {
                               * a tenant sets with mn_limit_set) */
     /* ---- version 5 (since 1.5) ---- the HNSW index's int8 codes (see mn_ann_params) */
     int hnsw_quantize;       /* MN_ANN_FLOAT32 (0, the default) or MN_ANN_INT8: searches walk
-                              * int8 codes (dim + 4 bytes more per vector) and score their best
+                              * int8 codes (dim + 4 bytes more per vector, kept with its links
+                              * in whole 64-byte lines) and score their best
                               * candidates again from the floats. An index saved with the other
                               * choice is rebuilt at open */
     int hnsw_rerank;         /* MN_ANN_INT8: candidates scored again from the floats: 0 = all

@@ -75,21 +75,33 @@ __attribute__((target("avx512f"))) float mni_ip_avx512(const float *a, const voi
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
-/* int8 codes: sign-extend 16 (AVX2) or 32 (AVX-512BW) bytes to int16, multiply pairs and add
- * them into int32 lanes (pmaddwd): exact, with no overflow for codes within -127 .. 127. */
+/* int8 codes, 32 bytes per step: pmaddubsw multiplies unsigned by signed bytes, so a's sign
+ * moves onto b (psignb: |a| times b * sign(a), the same products) and the pairs of products
+ * are summed into int16 lanes, then pmaddwd against ones widens them into int32. pmaddubsw
+ * saturates, but codes within -127 .. 127 (mni_quantize_i8 never writes -128) give pairs of at
+ * most 2 * 127^2 = 32258 < 32767: exact. Half the instructions of sign-extending both codes to
+ * int16 first (the AVX-512BW kernel below still does that). */
+__attribute__((target("avx2"))) static inline __m256i dot8_step(__m256i acc, const int8_t *a,
+                                                                const int8_t *b, __m256i ones)
+{
+    __m256i va = _mm256_loadu_si256((const __m256i *)(const void *)a);
+    __m256i vb = _mm256_loadu_si256((const __m256i *)(const void *)b);
+    __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(va, va), _mm256_sign_epi8(vb, va));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(p16, ones));
+}
+
 __attribute__((target("avx2"))) int32_t mni_dot8_avx2(const int8_t *a, const int8_t *b, int dim)
 {
+    const __m256i ones = _mm256_set1_epi16(1);
     __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
     int i = 0;
-    for (; i + 32 <= dim; i += 32) {
-        __m256i a0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(a + i)));
-        __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(b + i)));
-        __m256i a1 =
-            _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(a + i + 16)));
-        __m256i b1 =
-            _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(b + i + 16)));
-        s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(a0, b0));
-        s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(a1, b1));
+    for (; i + 64 <= dim; i += 64) {
+        s0 = dot8_step(s0, a + i, b + i, ones);
+        s1 = dot8_step(s1, a + i + 32, b + i + 32, ones);
+    }
+    if (i + 32 <= dim) {
+        s0 = dot8_step(s0, a + i, b + i, ones);
+        i += 32;
     }
     __m256i s = _mm256_add_epi32(s0, s1);
     __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));

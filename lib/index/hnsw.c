@@ -1,8 +1,11 @@
 /* HNSW index: see hnsw.h for the design, the concurrency rules and the file format's purpose.
  *
- * Slots. Every node lives in a slot s (int32): its vector at vecs + s * dim, its layer-0 list at
- * links0 + s * row (row = 1 + M0 ints: count, then ids), its upper lists at upper[s] (level[s]
- * lists of 1 + M ints), its key, state, level and lock byte. A slot is FREE (on the free list,
+ * Slots. Every node lives in a slot s (int32): its vector at vecs + s * dim, its node row at
+ * links0 + s * stride, its upper lists at upper[s] (level[s] lists of 1 + M ints), its key,
+ * state, level and lock byte. The node row holds the layer-0 list (row = 1 + M0 ints: count,
+ * then ids) and, in an int8 index, before it the node's code and scale (see list0): a search
+ * reads a neighbour's code and later its list from one run of cache lines, as hnswlib keeps
+ * its vectors beside its lists. A slot is FREE (on the free list,
  * chained through its layer-0 row), INSERTING (being linked; may be chosen as a neighbour, not
  * returned), LIVE, or DELETED (a waypoint until compaction frees it).
  *
@@ -83,15 +86,16 @@ struct mni_hnsw {
     mni_dist_fn ip;
     mni_dot8_fn dot8;
     int rerank; /* atomic. MNI_HNSW_INT8: candidates re-scored from the floats (0: all) */
-    size_t row; /* ints per layer-0 list: 1 + m0 */
+    size_t row;    /* ints per layer-0 list: 1 + m0 */
+    size_t lofs;   /* ints before the list in a node row: 0, or the code and its scale */
+    size_t stride; /* ints per node row */
 
     /* Slot arrays, cap entries each; reallocated only under the exclusive graph lock. */
     size_t cap;
     float *vecs;
-    int32_t *links0;
-    int8_t *codes;  /* MNI_HNSW_INT8: dim bytes per slot, else NULL */
-    float *cscale;  /* and each code's scale */
-    size_t vecs_bytes, links_bytes, codes_bytes; /* as allocated (big blocks) */
+    int32_t *links0; /* node rows, stride ints each */
+    int codes;       /* MNI_HNSW_INT8: the node rows hold codes */
+    size_t vecs_bytes, links_bytes; /* as allocated (big blocks) */
     int32_t **upper;
     int64_t *keys;
     uint8_t *state, *level, *nlock;
@@ -198,6 +202,12 @@ static inline const float *vec_at(const mni_hnsw *h, int32_t s)
     return h->vecs + (size_t)s * (size_t)h->dim;
 }
 
+/* s's layer-0 list: [count, ids], row ints. */
+static inline int32_t *list0(const mni_hnsw *h, int32_t s)
+{
+    return h->links0 + (size_t)s * h->stride + h->lofs;
+}
+
 static inline float dist_to(const mni_hnsw *h, const float *q, int32_t s)
 {
     return -h->ip(q, vec_at(h, s), h->dim);
@@ -205,16 +215,23 @@ static inline float dist_to(const mni_hnsw *h, const float *q, int32_t s)
 
 /* ---- quantised search: a query is scored against codes (MNI_HNSW_INT8) or floats ---------- */
 
+/* An int8 node row: the code (dim bytes) at the row's start, a cache-line boundary (rows are
+ * padded to whole lines), then its float scale at the next 4-byte boundary, then the list. */
 static inline int8_t *code_at(const mni_hnsw *h, int32_t s)
 {
-    return h->codes + (size_t)s * (size_t)h->dim;
+    return (int8_t *)(h->links0 + (size_t)s * h->stride);
+}
+
+static inline float *scale_at(const mni_hnsw *h, int32_t s)
+{
+    return (float *)(h->links0 + (size_t)s * h->stride + h->lofs - 1);
 }
 
 /* Codes slot s's vector (already in place), when the index keeps codes. */
 static void encode_slot(mni_hnsw *h, int32_t s)
 {
     if (h->codes)
-        h->cscale[s] = mni_quantize_i8(vec_at(h, s), h->dim, code_at(h, s));
+        *scale_at(h, s) = mni_quantize_i8(vec_at(h, s), h->dim, code_at(h, s));
 }
 
 /* What a graph walk measures against: the float query, and its code when the walk scores codes
@@ -235,14 +252,21 @@ static inline float qdist(const mni_hnsw *h, const struct qry *q, int32_t s)
 {
     if (!q->code)
         return dist_to(h, q->f, s);
-    return -(q->scale * h->cscale[s]) * (float)h->dot8(q->code, code_at(h, s), h->dim);
+    return -(q->scale * *scale_at(h, s)) * (float)h->dot8(q->code, code_at(h, s), h->dim);
 }
 
-/* The bytes qdist will read for s: its code (two lines; a 384-byte code is six), or its
- * vector. */
+/* The bytes qdist will read for s: every line of its code and scale (a 384-dimension code and
+ * its scale are seven), or the first two of its float vector (the hardware's streamer fetches
+ * the rest of a long run). */
 static inline void prefetch_node(const mni_hnsw *h, const struct qry *q, int32_t s)
 {
-    const char *p = q->code ? (const char *)code_at(h, s) : (const char *)vec_at(h, s);
+    if (q->code) {
+        const char *p = (const char *)code_at(h, s), *end = (const char *)(scale_at(h, s) + 1);
+        for (; p < end; p += 64)
+            __builtin_prefetch(p);
+        return;
+    }
+    const char *p = (const char *)vec_at(h, s);
     __builtin_prefetch(p);
     __builtin_prefetch(p + 64);
 }
@@ -256,7 +280,7 @@ static inline int max_links(const mni_hnsw *h, int l)
 static inline int32_t *list_at(const mni_hnsw *h, int32_t s, int l)
 {
     if (l == 0)
-        return h->links0 + (size_t)s * h->row;
+        return list0(h, s);
     if (h->level[s] < l || !h->upper[s])
         return NULL;
     return h->upper[s] + (size_t)(l - 1) * (size_t)(h->m + 1);
@@ -797,7 +821,7 @@ static int grow(mni_hnsw *h, size_t want)
         return MN_ERANGE;
     size_t nc = want;
     size_t vbytes = big_round(nc * (size_t)h->dim * sizeof(float));
-    size_t lbytes = big_round(nc * h->row * sizeof(int32_t));
+    size_t lbytes = big_round(nc * h->stride * sizeof(int32_t));
     void *nl = h->links0;
     if (vecs_resize(h, vbytes))
         return MN_ENOMEM;
@@ -805,18 +829,6 @@ static int grow(mni_hnsw *h, size_t want)
         return MN_ENOMEM;
     h->links0 = nl;
     h->links_bytes = lbytes;
-    if (h->flags & MNI_HNSW_INT8) {
-        size_t cbytes = big_round(nc * (size_t)h->dim);
-        void *nq = h->codes;
-        if (big_resize(&nq, h->codes_bytes, cbytes))
-            return MN_ENOMEM;
-        h->codes = nq;
-        h->codes_bytes = cbytes;
-        float *cs = realloc(h->cscale, nc * sizeof *cs);
-        if (!cs)
-            return MN_ENOMEM;
-        h->cscale = cs;
-    }
     int32_t **up = realloc(h->upper, nc * sizeof *up);
     if (up)
         h->upper = up;
@@ -841,8 +853,6 @@ static int grow(mni_hnsw *h, size_t want)
     memset(h->state + old, ST_FREE, nc - old);
     memset(h->level + old, 0, nc - old);
     memset(h->nlock + old, 0, nc - old);
-    if (h->cscale)
-        memset(h->cscale + old, 0, (nc - old) * sizeof *h->cscale);
     h->cap = nc;
     return MN_OK;
 }
@@ -860,19 +870,19 @@ static int alloc_slot(mni_hnsw *h, int64_t key, int32_t *out)
         int32_t s = -1;
         if (h->free_head >= 0) {
             s = h->free_head;
-            h->free_head = h->links0[(size_t)s * h->row + 1];
+            h->free_head = list0(h, s)[1];
             h->n_free--;
         } else if (h->n_slots < h->cap) {
             s = (int32_t)h->n_slots;
             __atomic_store_n(&h->n_slots, h->n_slots + 1, __ATOMIC_RELEASE);
         }
         if (s >= 0) {
-            h->links0[(size_t)s * h->row + 1] = 0;
+            list0(h, s)[1] = 0;
             h->keys[s] = key;
             int rc = map_put(h, s);
             if (rc) { /* back on the free list */
                 h->keys[s] = 0;
-                h->links0[(size_t)s * h->row + 1] = h->free_head;
+                list0(h, s)[1] = h->free_head;
                 h->free_head = s;
                 h->n_free++;
             }
@@ -907,15 +917,11 @@ static void release_slot_locked(mni_hnsw *h, int32_t s)
         h->upper[s] = NULL;
     }
     memset(h->vecs + (size_t)s * (size_t)h->dim, 0, (size_t)h->dim * sizeof(float));
-    if (h->codes) {
-        memset(code_at(h, s), 0, (size_t)h->dim);
-        h->cscale[s] = 0;
-    }
-    memset(h->links0 + (size_t)s * h->row, 0, h->row * sizeof(int32_t));
+    memset(h->links0 + (size_t)s * h->stride, 0, h->stride * sizeof(int32_t)); /* and code */
     h->keys[s] = 0;
     h->level[s] = 0;
     st8(&h->state[s], ST_FREE);
-    h->links0[(size_t)s * h->row + 1] = h->free_head;
+    list0(h, s)[1] = h->free_head;
     h->free_head = s;
     h->n_free++;
 }
@@ -993,22 +999,20 @@ static int search_layer(const mni_hnsw *h, struct scratch *sc, const struct qry 
         const int32_t *lst = list_at(h, cur.id, l);
         if (!lst)
             continue;
-        int n = list_count(lst, max);
-        if (n > 0) {
-            int32_t first = ld32(lst + 1);
-            if ((size_t)(uint32_t)first < cap)
-                prefetch_node(h, q, first);
-        }
+        int n = list_count(lst, max), fresh = 0;
+        /* The unvisited neighbours first, each one's bytes requested as it is found: the
+         * loads overlap, and no prefetch is spent on a node already scored. */
+        int32_t ids[2 * MNI_HNSW_MAX_M];
         for (int j = 1; j <= n; j++) {
             int32_t id = ld32(lst + j);
-            if (j < n) {
-                int32_t nx = ld32(lst + j + 1);
-                if ((size_t)(uint32_t)nx < cap)
-                    prefetch_node(h, q, nx);
-            }
             if ((size_t)(uint32_t)id >= cap || tags[id] == epoch)
                 continue;
             tags[id] = epoch;
+            prefetch_node(h, q, id);
+            ids[fresh++] = id;
+        }
+        for (int j = 0; j < fresh; j++) {
+            int32_t id = ids[j];
             float d = qdist(h, q, id);
             sc->n_dist++;
             if (sc->w.n < ef || d < lower) {
@@ -1016,7 +1020,7 @@ static int search_layer(const mni_hnsw *h, struct scratch *sc, const struct qry 
                     return MN_ENOMEM;
                 minheap_push(&sc->c, d, id);
                 if (l == 0) /* likely expanded soon: fetch its list meanwhile */
-                    __builtin_prefetch(h->links0 + (size_t)id * h->row);
+                    __builtin_prefetch(list0(h, id));
                 if (returnable(h, f, id)) {
                     maxheap_push(&sc->w, d, id);
                     if (sc->w.n > ef)
@@ -1248,7 +1252,7 @@ static int insert_new(mni_hnsw *h, struct scratch *sc, int64_t key, const float 
     memcpy(h->vecs + (size_t)s * (size_t)h->dim, v, (size_t)h->dim * sizeof(float));
     encode_slot(h, s);
     h->level[s] = (uint8_t)lv;
-    h->links0[(size_t)s * h->row] = 0;
+    list0(h, s)[0] = 0;
     if (lv > 0) {
         size_t ints = (size_t)lv * (size_t)(h->m + 1);
         h->upper[s] = calloc(ints, sizeof(int32_t));
@@ -1286,8 +1290,8 @@ undo:
     }
     h->level[s] = 0;
     h->keys[s] = 0;
-    h->links0[(size_t)s * h->row] = 0;
-    h->links0[(size_t)s * h->row + 1] = h->free_head;
+    list0(h, s)[0] = 0;
+    list0(h, s)[1] = h->free_head;
     h->free_head = s;
     h->n_free++;
     pthread_mutex_unlock(&h->map_mu);
@@ -1519,6 +1523,12 @@ int mni_hnsw_create(int dim, const struct mni_hnsw_params *p, mni_hnsw **out)
     h->dot8 = mni_dist_ops()->dot8;
     h->rerank = prm.rerank;
     h->row = 1 + (size_t)h->m0;
+    h->codes = (prm.flags & MNI_HNSW_INT8) != 0;
+    h->stride = h->row;
+    if (h->codes) { /* code, scale, list; whole cache lines */
+        h->lofs = ((size_t)dim + 3) / 4 + 1;
+        h->stride = (h->lofs + h->row + 15) / 16 * 16;
+    }
     h->free_head = -1;
     h->vecs_fd = -1;
     h->ep_word = pack_ep(-1, -1);
@@ -1560,8 +1570,6 @@ void mni_hnsw_free(mni_hnsw *h)
     free(h->upper);
     vecs_free(h);
     big_free(h->links0, h->links_bytes);
-    big_free(h->codes, h->codes_bytes);
-    free(h->cscale);
     free(h->keys);
     free(h->state);
     free(h->level);
@@ -1931,9 +1939,7 @@ int mni_hnsw_dim(const mni_hnsw *h)
 static size_t bytes_locked(mni_hnsw *h)
 {
     size_t per_slot = sizeof(int32_t *) + sizeof(int64_t) + 3;
-    if (h->cscale)
-        per_slot += sizeof *h->cscale;
-    size_t b = sizeof *h + h->vecs_bytes + h->links_bytes + h->codes_bytes + h->cap * per_slot +
+    size_t b = sizeof *h + h->vecs_bytes + h->links_bytes + h->cap * per_slot +
                ldz(&h->upper_bytes);
     pthread_mutex_lock(&h->map_mu);
     b += h->map_cap * sizeof *h->map;
@@ -2091,7 +2097,7 @@ int mni_hnsw_save(const mni_hnsw *hc, const char *path, int64_t seq)
      * chain the free list through their row) as empty rows. The same index, the same bytes. */
     int32_t buf[1 + 2 * MNI_HNSW_MAX_M];
     for (size_t s = 0; s < ns; s++) {
-        const int32_t *r = h->links0 + s * h->row;
+        const int32_t *r = list0(h, (int32_t)s);
         int c = h->state[s] == ST_FREE ? 0 : list_count(r, h->m0);
         memset(buf, 0, h->row * sizeof *buf);
         buf[0] = c;
@@ -2221,7 +2227,7 @@ static int validate_loaded(mni_hnsw *h, size_t ns, size_t live, size_t deleted, 
     }
     for (size_t s = ns; s > 0; s--) {
         if (h->state[s - 1] == ST_FREE) {
-            h->links0[(s - 1) * h->row + 1] = h->free_head;
+            list0(h, (int32_t)(s - 1))[1] = h->free_head;
             h->free_head = (int32_t)(s - 1);
             h->n_free++;
         }
@@ -2312,7 +2318,8 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     uint64_t voff = HDR_SIZE + ns * 10 + pad, vlen = ns * fdim * sizeof(float);
     if (fseeko(f, (off_t)(voff + vlen), SEEK_SET))
         r.err = 1;
-    rd_get(&r, h->links0, ns * row * sizeof(int32_t));
+    for (uint64_t s = 0; s < ns && !r.err; s++)
+        rd_get(&r, list0(h, (int32_t)s), row * sizeof(int32_t));
     for (uint64_t s = 0; s < ns && !r.err; s++) {
         if (h->state[s] == ST_FREE || !h->level[s])
             continue;

@@ -67,9 +67,10 @@
  * needs no training sample and never goes stale (any vector inserted at any time is coded alone,
  * no value is clipped), and for unit vectors it spends the 8 bits on the vector's own range;
  * the ordering errors it makes are small next to the graph's, and the re-ranking removes them
- * from the final order. The codes are a third big block (dim bytes per slot, allocated as the
- * vectors' block is) and a float scale per slot; mni_hnsw_bytes counts them. The floats stay
- * resident: re-ranking and inserts read them.
+ * from the final order. A node's code and scale sit in its layer-0 row, before its list, the
+ * row padded to whole cache lines (at dim 384, M 16: 384 + 4 + 132 bytes in 576), so a search
+ * reads a neighbour's code and, when it expands it, its list from one run of lines;
+ * mni_hnsw_bytes counts them. The floats stay resident: re-ranking and inserts read them.
  *
  * Return codes are those of manushya.h: MN_OK, MN_EINVAL (bad argument, non-finite vector),
  * MN_EEXISTS (insert of a present key), MN_ENOTFOUND (delete of an absent key, missing file),

@@ -63,7 +63,7 @@ static const char *level_name(int level)
 }
 
 /* The int8 kernel is exact: equal to the integer sum at every dimension and byte offset, also at
- * the extremes (all -127 times all 127, the largest magnitude). */
+ * the extremes (all -127 times all 127, the largest magnitude, and -127 times -127). */
 static void check_dot8(const struct mni_dist_ops *ops)
 {
     int8_t *abuf = malloc(MAXD + 64), *bbuf = malloc(MAXD + 64);
@@ -83,6 +83,9 @@ static void check_dot8(const struct mni_dist_ops *ops)
             memset(a, -127, (size_t)d);
             memset(b, 127, (size_t)d);
             ck_assert_int_eq(ops->dot8(a, b, d), -16129 * d);
+            /* the largest positive pairs (the AVX2 kernel sums pairs in int16 lanes) */
+            memset(b, -127, (size_t)d);
+            ck_assert_int_eq(ops->dot8(a, b, d), 16129 * d);
         }
     }
     free(abuf);
