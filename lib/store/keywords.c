@@ -138,9 +138,14 @@ char *mni_keywords_json(const char *const *words, size_t n)
     return out;
 }
 
+size_t mni_keywords_cap(size_t want)
+{
+    return want > MNI_KEYWORD_CANDIDATES / 4 ? 4 * want : MNI_KEYWORD_CANDIDATES;
+}
+
 size_t mni_keywords_bound(const char **words, size_t *docs, size_t n, size_t want, size_t *cap)
 {
-    *cap = want > MNI_KEYWORD_CANDIDATES / 4 ? 4 * want : MNI_KEYWORD_CANDIDATES;
+    *cap = mni_keywords_cap(want);
     for (size_t i = 1; i < n; i++) /* rarest first, ties in the query's order (n <= 32) */
         for (size_t j = i; j > 0 && docs[j] < docs[j - 1]; j--) {
             size_t d = docs[j];

@@ -34,13 +34,15 @@ char *mni_keywords_join(const char *const *words, size_t n, const char *quote, c
  * cost time in proportion to the store (176 ms at 100k memories). */
 #define MNI_KEYWORD_CANDIDATES 1000
 
+/* The bound for a ranking of the want best: the most candidates it reads. */
+size_t mni_keywords_cap(size_t want);
 /* Settles which words a ranking of the want best matches looks for, given docs[i], how many
  * memories hold words[i] (an estimate the backend gets cheaply; 0 for a word absent): the
  * rarest, in rarity order, while the memories holding them add up to at most the bound
  * (above), and always the rarest one. words and docs are reordered in place, those kept
  * first; returns how many are kept, and *cap, the bound: the most candidates to read. When
- * the rarest word alone is held by more, the ranking reads the cap newest memories holding
- * it (the caller orders by key, newest first). A common word beside rarer ones then neither
+ * the rarest word alone is held by more, the ranking reads cap of the memories holding it
+ * (SQLite the newest, PostgreSQL the first its index gives). A common word beside rarer ones then neither
  * finds nor scores: the rare ones (a name, an order number) are what tell memories apart. */
 size_t mni_keywords_bound(const char **words, size_t *docs, size_t n, size_t want, size_t *cap);
 
