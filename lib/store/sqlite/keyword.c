@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "store/keywords.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,6 +117,24 @@ static int ranked(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
     return rc;
 }
 
+/* The FTS5 query of a ranking bounded to the first kept of the n words (the rarest: store/
+ * keywords.h): the memories holding any of those, scored by BM25 over all n, so that of two
+ * memories holding a rare word the one also holding the query's commoner words ranks first
+ * (a memory's own text as the query then ranks it first). malloc'd; NULL: out of memory. */
+static char *bounded_match(const char *const *words, size_t kept, size_t n)
+{
+    char *find = mni_keywords_join(words, kept, "\"", " OR ");
+    if (!find || kept == n)
+        return find;
+    char *score = mni_keywords_join(words, n, "\"", " OR ");
+    char *out = score ? malloc(strlen(find) + strlen(score) + sizeof "() AND ()") : NULL;
+    if (out)
+        sprintf(out, "(%s) AND (%s)", find, score);
+    free(find);
+    free(score);
+    return out;
+}
+
 /* A search for any of the words looks for the rarest of them and reads a bounded number of
  * candidates (store/keywords.h); one for all of them reads every memory holding them all,
  * which the rarest bounds. */
@@ -137,10 +156,12 @@ int sq_memory_keyword_search(struct mni_store *st, const char *tenant_id,
         return rc;
     if (!all)
         rc = word_docs(s, c, words, n, docs);
+    size_t kept = n;
     if (rc == MN_OK && !all)
-        n = mni_keywords_bound(looked, docs, n, want, &cap);
-    char *match = rc == MN_OK ? mni_keywords_join(looked, n, "\"", all ? " AND " : " OR ")
-                              : NULL;
+        kept = mni_keywords_bound(looked, docs, n, want, &cap);
+    char *match = rc != MN_OK ? NULL
+                  : all ? mni_keywords_join(looked, n, "\"", " AND ")
+                        : bounded_match(looked, kept, n);
     if (rc == MN_OK && !match)
         rc = mni_seterr(st->db, MN_ENOMEM, "out of memory searching by keyword");
     if (rc == MN_OK)
