@@ -135,9 +135,26 @@ static char *bounded_match(const char *const *words, size_t kept, size_t n)
     return out;
 }
 
+/* Passes hits on, counting them. */
+struct passed {
+    mni_hit_fn fn;
+    void *ctx;
+    size_t n;
+};
+
+static void pass_hit(void *ctx, int64_t key, float score)
+{
+    struct passed *p = ctx;
+    p->n++;
+    p->fn(p->ctx, key, score);
+}
+
 /* A search for any of the words looks for the rarest of them and reads a bounded number of
  * candidates (store/keywords.h); one for all of them reads every memory holding them all,
- * which the rarest bounds. */
+ * which the rarest bounds. When every word is common (the rarest alone held by more than the
+ * bound), the memories holding all the words are ranked first, a bounded number of them,
+ * then, if fewer than want, the newest holding some and not all: a memory's own text as the
+ * query finds it whatever its age. */
 int sq_memory_keyword_search(struct mni_store *st, const char *tenant_id,
                              const struct mni_store_query *q, const char *const *words, size_t n,
                              unsigned flags, size_t want, mni_hit_fn fn, void *ctx)
@@ -159,14 +176,31 @@ int sq_memory_keyword_search(struct mni_store *st, const char *tenant_id,
     size_t kept = n;
     if (rc == MN_OK && !all)
         kept = mni_keywords_bound(looked, docs, n, want, &cap);
-    char *match = rc != MN_OK ? NULL
-                  : all ? mni_keywords_join(looked, n, "\"", " AND ")
-                        : bounded_match(looked, kept, n);
-    if (rc == MN_OK && !match)
+    int ties = (flags & MNI_KEYWORDS_TIES) != 0, common = !all && n > 1 && docs[0] > cap;
+    char *every = rc == MN_OK && (all || common) ? mni_keywords_join(looked, n, "\"", " AND ")
+                                                 : NULL;
+    /* With only common words the rest is scored by the same phrases as those holding them
+     * all, once each, so that the two passes' scores compare. */
+    char *match = rc != MN_OK || all ? NULL : bounded_match(looked, common ? n : kept, n);
+    if (rc == MN_OK && (!(all || common) || every) && (all || match)) {
+        struct passed p = { fn, ctx, 0 };
+        if (every)
+            rc = ranked(s, c, tenant_id, q, every, all ? -1 : (sqlite3_int64)cap, want, ties,
+                        pass_hit, &p);
+        char *rest = rc == MN_OK && common && p.n < want
+                     ? malloc(strlen(match) + strlen(every) + sizeof " NOT ()") : NULL;
+        if (rest)
+            sprintf(rest, "%s NOT (%s)", match, every);
+        if (rc == MN_OK && !all && (!common || p.n < want) && (!common || rest))
+            rc = ranked(s, c, tenant_id, q, common ? rest : match, (sqlite3_int64)cap,
+                        want - p.n, ties, fn, ctx);
+        else if (rc == MN_OK && common && p.n < want)
+            rc = mni_seterr(st->db, MN_ENOMEM, "out of memory searching by keyword");
+        free(rest);
+    } else if (rc == MN_OK) {
         rc = mni_seterr(st->db, MN_ENOMEM, "out of memory searching by keyword");
-    if (rc == MN_OK)
-        rc = ranked(s, c, tenant_id, q, match, all ? -1 : (sqlite3_int64)cap, want,
-                    (flags & MNI_KEYWORDS_TIES) != 0, fn, ctx);
+    }
+    free(every);
     free(match);
     sq_conn_put(s, c);
     return rc;
