@@ -42,7 +42,7 @@ size_t mni_keywords_cap(size_t want);
  * (above), and always the rarest one. words and docs are reordered in place, those kept
  * first; returns how many are kept, and *cap, the bound: the most candidates to read. When
  * the rarest word alone is held by more, the ranking reads cap of the memories holding it
- * (SQLite the newest, PostgreSQL the first its index gives). The candidates, found by the
+ * (PostgreSQL: the first its index gives; SQLite: the newest holding every word first). The candidates, found by the
  * kept words, are scored by every word: a common word beside rarer ones finds nothing, but
  * still ranks the memories holding it above those that do not. */
 size_t mni_keywords_bound(const char **words, size_t *docs, size_t n, size_t want, size_t *cap);
