@@ -135,6 +135,18 @@ static char *bounded_match(const char *const *words, size_t kept, size_t n)
     return out;
 }
 
+/* The memories holding some of the n words and not all (every, the FTS5 query of all):
+ * malloc'd; NULL: out of memory. */
+static char *some_not_all(const char *const *words, size_t n, const char *every)
+{
+    char *some = mni_keywords_join(words, n, "\"", " OR ");
+    char *out = some ? malloc(strlen(some) + strlen(every) + sizeof "() NOT ()") : NULL;
+    if (out)
+        sprintf(out, "(%s) NOT (%s)", some, every);
+    free(some);
+    return out;
+}
+
 /* Passes hits on, counting them. */
 struct passed {
     mni_hit_fn fn;
@@ -176,32 +188,24 @@ int sq_memory_keyword_search(struct mni_store *st, const char *tenant_id,
     size_t kept = n;
     if (rc == MN_OK && !all)
         kept = mni_keywords_bound(looked, docs, n, want, &cap);
-    int ties = (flags & MNI_KEYWORDS_TIES) != 0, common = !all && n > 1 && docs[0] > cap;
-    char *every = rc == MN_OK && (all || common) ? mni_keywords_join(looked, n, "\"", " AND ")
-                                                 : NULL;
-    /* With only common words the rest is scored by the same phrases as those holding them
-     * all, once each, so that the two passes' scores compare. */
-    char *match = rc != MN_OK || all ? NULL : bounded_match(looked, common ? n : kept, n);
-    if (rc == MN_OK && (!(all || common) || every) && (all || match)) {
-        struct passed p = { fn, ctx, 0 };
-        if (every)
-            rc = ranked(s, c, tenant_id, q, every, all ? -1 : (sqlite3_int64)cap, want, ties,
-                        pass_hit, &p);
-        char *rest = rc == MN_OK && common && p.n < want
-                     ? malloc(strlen(match) + strlen(every) + sizeof " NOT ()") : NULL;
-        if (rest)
-            sprintf(rest, "%s NOT (%s)", match, every);
-        if (rc == MN_OK && !all && (!common || p.n < want) && (!common || rest))
-            rc = ranked(s, c, tenant_id, q, common ? rest : match, (sqlite3_int64)cap,
-                        want - p.n, ties, fn, ctx);
-        else if (rc == MN_OK && common && p.n < want)
+    /* The passes, an FTS5 query each, the second run only while fewer than want were found.
+     * With only common words the second is scored by the same phrases as the first, once
+     * each, so that the two passes' scores compare. */
+    int common = !all && n > 1 && docs[0] > cap;
+    char *pass[2] = { NULL, NULL };
+    if (rc == MN_OK) {
+        pass[0] = all || common ? mni_keywords_join(looked, n, "\"", " AND ")
+                                : bounded_match(looked, kept, n);
+        pass[1] = common && pass[0] ? some_not_all(looked, n, pass[0]) : NULL;
+        if (!pass[0] || (common && !pass[1]))
             rc = mni_seterr(st->db, MN_ENOMEM, "out of memory searching by keyword");
-        free(rest);
-    } else if (rc == MN_OK) {
-        rc = mni_seterr(st->db, MN_ENOMEM, "out of memory searching by keyword");
     }
-    free(every);
-    free(match);
+    struct passed p = { fn, ctx, 0 };
+    for (int i = 0; rc == MN_OK && i < 2 && pass[i] && p.n < want; i++)
+        rc = ranked(s, c, tenant_id, q, pass[i], all ? -1 : (sqlite3_int64)cap, want - p.n,
+                    (flags & MNI_KEYWORDS_TIES) != 0, pass_hit, &p);
+    free(pass[0]);
+    free(pass[1]);
     sq_conn_put(s, c);
     return rc;
 }
