@@ -43,8 +43,9 @@ static int run(struct sq_store *s, int id, const char *tenant_id, const struct m
     return rc;
 }
 
-/* How many rows of the whole index hold each of the n words, into docs: one lookup a word in
- * the index's term records (SQ_MEMORY_WORD_DOCS). */
+/* How many rows of the whole index hold each of the n words, into docs, from the index's
+ * term records (SQ_MEMORY_WORD_DOCS: FTS5 walks the word's entries to count them, cheap beside
+ * ranking them, but in proportion to the word's rows). */
 static int word_docs(struct sq_store *s, struct sq_conn *c, const char *const *words, size_t n,
                      size_t *docs)
 {
