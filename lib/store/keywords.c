@@ -137,3 +137,24 @@ char *mni_keywords_json(const char *const *words, size_t n)
     cJSON_Delete(a);
     return out;
 }
+
+size_t mni_keywords_cap(size_t want)
+{
+    return want > MNI_KEYWORD_CANDIDATES / 4 ? 4 * want : MNI_KEYWORD_CANDIDATES;
+}
+
+size_t mni_keywords_bound(const char **words, size_t *docs, size_t n, size_t want, size_t *cap)
+{
+    *cap = mni_keywords_cap(want);
+    for (size_t i = 1; i < n; i++) /* rarest first, ties in the query's order (n <= 32) */
+        for (size_t j = i; j > 0 && docs[j] < docs[j - 1]; j--) {
+            size_t d = docs[j];
+            const char *w = words[j];
+            docs[j] = docs[j - 1], words[j] = words[j - 1];
+            docs[j - 1] = d, words[j - 1] = w;
+        }
+    size_t kept = n ? 1 : 0, read = n ? docs[0] : 0;
+    while (kept < n && read + docs[kept] <= *cap)
+        read += docs[kept++];
+    return kept;
+}

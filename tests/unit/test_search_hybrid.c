@@ -10,6 +10,7 @@
 #include "support/raw_sql.h"
 #include "api/handle.h"
 #include "store/store.h"
+#include "store/keywords.h"
 
 #include <check.h>
 #include <ctype.h>
@@ -225,8 +226,21 @@ START_TEST(migration_indexes_existing_rows)
     const char *id = add(db, "an old memory about the zeppelin");
     mn_close(db);
     int sqlite = _i == 0;
-    /* The migrations after it go too: the webhooks', the public feed's (its tombstone trigger
-     * reads the session), then the sessions. */
+    /* The migrations after it go too: the store's digest, the keyword counts' (SQLite), the
+     * webhooks', the public feed's (its tombstone trigger reads the session), then the
+     * sessions. */
+    static const char *const undo_digest[] = {
+        "DROP TRIGGER memories_digest_delete", "DROP TRIGGER memories_digest_update",
+        "DROP TABLE memory_digest", "ALTER TABLE memories DROP COLUMN digest" };
+    static const char *const undo_digest_pg[] = {
+        "DROP TRIGGER memories_digest_insert ON memories",
+        "DROP TRIGGER memories_digest_delete ON memories",
+        "DROP TRIGGER memories_digest_update ON memories", "DROP FUNCTION mn_digest()",
+        "DROP TABLE memory_digest", "DROP FUNCTION mn_digest_term(bigint, bigint)" };
+    size_t nundo = sqlite ? sizeof undo_digest / sizeof *undo_digest
+                          : sizeof undo_digest_pg / sizeof *undo_digest_pg;
+    for (size_t i = 0; i < nundo; i++)
+        th_raw_exec(url, sqlite ? undo_digest[i] : undo_digest_pg[i], NULL, NULL);
     th_raw_exec(url, "DROP TABLE webhook_deliveries", NULL, NULL);
     th_raw_exec(url, "DROP TABLE webhooks", NULL, NULL);
     if (sqlite) {
@@ -249,6 +263,7 @@ START_TEST(migration_indexes_existing_rows)
     th_raw_exec(url, "ALTER TABLE memories DROP COLUMN restored", NULL, NULL);
     th_raw_exec(url, "DROP INDEX memories_by_session", NULL, NULL);
     th_raw_exec(url, "ALTER TABLE memories DROP COLUMN session", NULL, NULL);
+    th_raw_exec(url, sqlite ? "DROP TABLE memory_fts_docs" : "SELECT 1", NULL, NULL);
     /* (017_keyword_batch.sql dropped the insert trigger: the writer indexes new rows.) */
     th_raw_exec(url, sqlite ? "DROP TRIGGER memory_fts_delete" : "SELECT 1", NULL, NULL);
     th_raw_exec(url, sqlite ? "DROP TRIGGER memory_fts_update" : "SELECT 1", NULL, NULL);
@@ -493,23 +508,41 @@ struct hits {
     float score[16];
 };
 
+/* Keeps the first 16 hits, counts them all. */
 static void keep_hit(void *ctx, int64_t key, float score)
 {
     struct hits *h = ctx;
-    ck_assert_uint_lt(h->n, 16);
-    h->key[h->n] = key;
-    h->score[h->n++] = score;
+    if (h->n < 16) {
+        h->key[h->n] = key;
+        h->score[h->n] = score;
+    }
+    h->n++;
+}
+
+static struct hits keyword_hits_of(mn_db *db, const char *tid, const char *const *words,
+                                   size_t n, size_t want, unsigned flags)
+{
+    struct hits h = {0};
+    struct mni_store_query q = {.now = 1};
+    ck_assert_int_eq(db->store->ops->memory_keyword_search(db->store, tid, &q, words, n, flags,
+                                                           want, keep_hit, &h), MN_OK);
+    return h;
 }
 
 static struct hits keyword_hits(mn_db *db, const char *tid, const char *word, size_t want,
                                 unsigned flags)
 {
-    struct hits h = {0};
     const char *words[] = {word};
-    struct mni_store_query q = {.now = 1};
-    ck_assert_int_eq(db->store->ops->memory_keyword_search(db->store, tid, &q, words, 1, flags,
-                                                           want, keep_hit, &h), MN_OK);
-    return h;
+    return keyword_hits_of(db, tid, words, 1, want, flags);
+}
+
+static const char *tenant_id(mn_db *db)
+{
+    mn_tenant *t = NULL;
+    TH_OK(db, mn_tenant_get(db, "acme", &t));
+    const char *tid = th_fmt("%s", t->id);
+    mn_tenant_free(t);
+    return tid;
 }
 
 /* A store's keyword ranking, asked for the best two with their ties, also gives every match
@@ -522,10 +555,7 @@ START_TEST(keyword_ranking_gives_its_ties)
     mn_db *db = fresh(_i, &url);
     if (!db)
         return;
-    mn_tenant *t = NULL;
-    TH_OK(db, mn_tenant_get(db, "acme", &t));
-    const char *tid = th_fmt("%s", t->id);
-    mn_tenant_free(t);
+    const char *tid = tenant_id(db);
     add(db, "kiwi kiwi berry");
     add(db, "kiwi apple");
     add(db, "kiwi pear");
@@ -545,6 +575,50 @@ START_TEST(keyword_ranking_gives_its_ties)
     two = keyword_hits(db, tid, "kiwi", 2, 0);
     ck_assert_uint_eq(two.n, 2);
     ck_assert(two.key[0] == all.key[0] && two.key[1] == all.key[1]);
+    mn_close(db);
+}
+END_TEST
+
+/* The keyword ranking's work is bounded (store/keywords.h): with a word in every memory, more
+ * of them than the bound, and a rare one in the oldest, the rare one's memory still comes
+ * first in keyword and hybrid mode; and a ranking for the common word alone, every match
+ * tied (the same length, the same count), gives no more than the bound of them: it read no
+ * more candidates than that, where unbounded it would have given every one. */
+START_TEST(keyword_ranking_is_bounded)
+{
+    const char *url;
+    mn_db *db = fresh(_i, &url);
+    if (!db)
+        return;
+    const char *tid = tenant_id(db);
+    enum { N = MNI_KEYWORD_CANDIDATES + 100, BATCH = 100 };
+    const char *rare = add(db, "common ord4711 parcel");
+    for (int b = 0; b < N / BATCH; b++) {
+        mn_memory_input in[BATCH];
+        for (int i = 0; i < BATCH; i++) {
+            mn_memory_input one = TH_IN(.identity = "bot",
+                                        .text = th_fmt("common filler%d", b * BATCH + i));
+            in[i] = one;
+        }
+        TH_OK(db, mn_memory_add_many(db, &sys, in, BATCH, NULL, NULL));
+    }
+    for (int mode = MN_SEARCH_KEYWORD; mode <= MN_SEARCH_HYBRID; mode++) {
+        mn_memories *l = search(db, "common ord4711", mode, 3);
+        ck_assert_uint_ge(l->count, 1);
+        ck_assert_str_eq(l->items[0]->id, rare);
+        mn_memories_free(l);
+    }
+    struct hits tied = keyword_hits(db, tid, "common", 2, MNI_KEYWORDS_TIES);
+    ck_assert_uint_gt(tied.n, 2);
+    ck_assert_uint_le(tied.n, MNI_KEYWORD_CANDIDATES);
+    ck_assert_float_eq(tied.score[2], tied.score[1]);
+    /* A common word beside a rare one: the rare one alone finds. */
+    const char *both[] = {"common", "ord4711"};
+    struct hits h = keyword_hits_of(db, tid, both, 2, 2, 0);
+    ck_assert_uint_eq(h.n, 1);
+    /* Not the words' order, their rarity, picks them. */
+    const char *both_rev[] = {"ord4711", "common"};
+    ck_assert_uint_eq(keyword_hits_of(db, tid, both_rev, 2, 2, 0).n, 1);
     mn_close(db);
 }
 END_TEST
@@ -605,6 +679,7 @@ int main(void)
     tcase_add_loop_test(tc, weights_and_rrf_k, 0, TH_NSTORES);
     tcase_add_loop_test(tc, keyword_ranking_gives_its_ties, 0, TH_NSTORES);
     tcase_add_loop_test(tc, tie_at_the_cut_settled_at_once, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, keyword_ranking_is_bounded, 0, TH_NSTORES);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

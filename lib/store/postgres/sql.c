@@ -30,6 +30,12 @@
     "AND created_at >= $11::bigint AND created_at < $12::bigint " \
     "AND updated_at >= $13::bigint AND updated_at < $14::bigint " \
     "AND importance >= $15::float8 AND importance <= $16::float8 "
+/* The keyword ranking's candidates (PGS_MEMORY_KEYWORD): at most $17 of the selected rows
+ * matching the tsquery $2, as c, and the tsquery $18 that ranks them as q. */
+#define KEYWORD_CANDIDATES \
+    "(SELECT key, fts FROM memories WHERE tenant_id = $1 AND " \
+    "fts @@ to_tsquery('simple'::regconfig, $2) AND" SELECTED "AND embedding IS NOT NULL " \
+    "LIMIT $17::bigint) c, to_tsquery('simple'::regconfig, $18) q "
 #define POLICY_COLUMNS \
     "id, tenant_id, role, rule, priority, active, description, created_at, updated_at"
 #define IDENTITY_COLUMNS \
@@ -270,16 +276,15 @@ static const char *const sql[PGS__COUNT] = {
                        "at >= $6 AND at < $7 AND seq > $8 ORDER BY seq "
                        "LIMIT NULLIF($9::bigint, 0)",
 
-    /* $2: the words joined by " | " (a tsquery of words only: store/keywords.c); $7: how
-     * many. The partition's GIN index on fts finds the rows. */
-    [PGS_MEMORY_KEYWORD] = "SELECT key, ts_rank(fts, q) FROM memories, "
-                           "to_tsquery('simple'::regconfig, $2) q WHERE tenant_id = $1 AND "
-                           "fts @@ q AND" SELECTED "AND embedding IS NOT NULL "
+    /* $2: the words joined by " | " (a tsquery of words only: store/keywords.c), the rarest
+     * of the query's (store/keywords.h), which find the candidates; $18 every word of the
+     * query, which ts_rank scores them by; $7: how many; $17: how many candidates to rank at
+     * most (NULL: all), the first ones the partition's GIN index on fts finds: the scan
+     * stops there, and only they are ranked. */
+    [PGS_MEMORY_KEYWORD] = "SELECT key, ts_rank(fts, q) FROM " KEYWORD_CANDIDATES
                            "ORDER BY 2 DESC, key LIMIT $7::bigint",
     /* The same, and every row tied with the last of them (MNI_KEYWORDS_TIES: store.h). */
-    [PGS_MEMORY_KEYWORD_TIES] = "SELECT key, ts_rank(fts, q) FROM memories, "
-                                "to_tsquery('simple'::regconfig, $2) q WHERE tenant_id = $1 "
-                                "AND fts @@ q AND" SELECTED "AND embedding IS NOT NULL "
+    [PGS_MEMORY_KEYWORD_TIES] = "SELECT key, ts_rank(fts, q) FROM " KEYWORD_CANDIDATES
                                 "ORDER BY 2 DESC FETCH FIRST ($7::bigint) ROWS WITH TIES",
     /* $2: a JSON array of words (letters and digits only: store/keywords.h), each a tsquery
      * of its own; $7: the count's cap. Rows: the word's index (from 0), its count. */

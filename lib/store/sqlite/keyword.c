@@ -1,10 +1,12 @@
 /* Keyword search of the SQLite backend: the FTS5 index memory_fts (sql/sqlite/012_keywords.sql),
- * which triggers keep in step with the memories, asked for any of the words; its ranking,
- * best BM25 first, is checked against the tenant's selected rows. */
+ * which triggers keep in step with the memories, asked for the rarest of the words (their
+ * counts from its term records, sql/sqlite/018_keyword_docs.sql); its ranking of a bounded
+ * number of candidates, best BM25 first, is checked against the tenant's selected rows. */
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
 #include "store/keywords.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,23 +43,50 @@ static int run(struct sq_store *s, int id, const char *tenant_id, const struct m
     return rc;
 }
 
-/* Calls fn for the want best matches of match (an FTS5 query) among the memories q selects,
- * and with ties every one tied with the last of them, best first: the index ranks every
- * match, and the candidates are checked against their rows in that order until want pass
- * (with ties, up to the first that scores lower), so that only the rows of candidates up to
- * there are read (sqlite/sql.c). Both statements run on one connection: the ranking's read
- * transaction, open until its reset, is the checks' too. */
-static int ranked(struct sq_store *s, const char *tenant_id, const struct mni_store_query *q,
-                  const char *match, size_t want, int ties, mni_hit_fn fn, void *ctx)
+/* How many rows of the whole index hold each of the n words, into docs, from the index's
+ * term records (SQ_MEMORY_WORD_DOCS: FTS5 walks the word's entries to count them, cheap beside
+ * ranking them, but in proportion to the word's rows). */
+static int word_docs(struct sq_store *s, struct sq_conn *c, const char *const *words, size_t n,
+                     size_t *docs)
 {
-    struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
-    if (rc != MN_OK)
-        return rc;
+    memset(docs, 0, n * sizeof *docs);
+    char *json = mni_keywords_json(words, n);
+    sqlite3_stmt *stmt = json ? sq_stmt(s, c, SQ_MEMORY_WORD_DOCS) : NULL;
+    int rc = !json ? mni_seterr(s->base.db, MN_ENOMEM, "out of memory searching by keyword")
+             : !stmt ? MN_EBACKEND : MN_OK;
+    if (stmt)
+        sq_bind_text(stmt, 1, json);
+    for (int step; stmt && (step = sqlite3_step(stmt)) != SQLITE_DONE;) {
+        if (step != SQLITE_ROW) {
+            rc = sq_fail(s, c->db, step, "searching memories by keyword");
+            break;
+        }
+        sqlite3_int64 i = sqlite3_column_int64(stmt, 0), d = sqlite3_column_int64(stmt, 1);
+        if (i >= 0 && (size_t)i < n && d > 0)
+            docs[i] = (size_t)d;
+    }
+    if (stmt)
+        sqlite3_reset(stmt);
+    free(json);
+    return rc;
+}
+
+/* Calls fn for the want best matches of match (an FTS5 query) among the memories q selects,
+ * and with ties every one tied with the last of them, best first: the index ranks its cap
+ * newest matches (-1: all), and the candidates are checked against their rows in that order
+ * until want pass (with ties, up to the first that scores lower), so that only the rows of
+ * candidates up to there are read (sqlite/sql.c). Both statements run on connection c: the
+ * ranking's read transaction, open until its reset, is the checks' too. */
+static int ranked(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
+                  const struct mni_store_query *q, const char *match, sqlite3_int64 cap,
+                  size_t want, int ties, mni_hit_fn fn, void *ctx)
+{
+    int rc = MN_OK;
     sqlite3_stmt *ranking = sq_stmt(s, c, SQ_MEMORY_KEYWORD);
     sqlite3_stmt *row = ranking ? sq_stmt(s, c, SQ_MEMORY_KEYWORD_ROW) : NULL;
     if (row) {
         sq_bind_text(ranking, 1, match);
+        sqlite3_bind_int64(ranking, 2, cap);
         sq_bind_query(row, tenant_id, q);
     } else {
         rc = MN_EBACKEND;
@@ -86,21 +115,99 @@ static int ranked(struct sq_store *s, const char *tenant_id, const struct mni_st
     }
     if (ranking)
         sqlite3_reset(ranking);
-    sq_conn_put(s, c);
     return rc;
 }
 
+/* The FTS5 query of a ranking bounded to the first kept of the n words (the rarest: store/
+ * keywords.h): the memories holding any of those, scored by BM25 over all n, so that of two
+ * memories holding a rare word the one also holding the query's commoner words ranks first
+ * (a memory's own text as the query then ranks it first). malloc'd; NULL: out of memory. */
+static char *bounded_match(const char *const *words, size_t kept, size_t n)
+{
+    char *find = mni_keywords_join(words, kept, "\"", " OR ");
+    if (!find || kept == n)
+        return find;
+    char *score = mni_keywords_join(words, n, "\"", " OR ");
+    char *out = score ? malloc(strlen(find) + strlen(score) + sizeof "() AND ()") : NULL;
+    if (out)
+        sprintf(out, "(%s) AND (%s)", find, score);
+    free(find);
+    free(score);
+    return out;
+}
+
+/* The memories holding some of the n words and not all (every, the FTS5 query of all):
+ * malloc'd; NULL: out of memory. */
+static char *some_not_all(const char *const *words, size_t n, const char *every)
+{
+    char *some = mni_keywords_join(words, n, "\"", " OR ");
+    char *out = some ? malloc(strlen(some) + strlen(every) + sizeof "() NOT ()") : NULL;
+    if (out)
+        sprintf(out, "(%s) NOT (%s)", some, every);
+    free(some);
+    return out;
+}
+
+/* Passes hits on, counting them. */
+struct passed {
+    mni_hit_fn fn;
+    void *ctx;
+    size_t n;
+};
+
+static void pass_hit(void *ctx, int64_t key, float score)
+{
+    struct passed *p = ctx;
+    p->n++;
+    p->fn(p->ctx, key, score);
+}
+
+/* A search for any of the words looks for the rarest of them and reads a bounded number of
+ * candidates (store/keywords.h); one for all of them reads every memory holding them all,
+ * which the rarest bounds. When every word is common (the rarest alone held by more than the
+ * bound), the memories holding all the words are ranked first, a bounded number of them,
+ * then, if fewer than want, the newest holding some and not all: a memory's own text as the
+ * query finds it whatever its age. */
 int sq_memory_keyword_search(struct mni_store *st, const char *tenant_id,
                              const struct mni_store_query *q, const char *const *words, size_t n,
                              unsigned flags, size_t want, mni_hit_fn fn, void *ctx)
 {
     if (n == 0)
         return MN_OK;
-    char *match = mni_keywords_join(words, n, "\"", flags & MNI_KEYWORDS_ALL ? " AND " : " OR ");
-    int rc = match ? ranked((struct sq_store *)st, tenant_id, q, match, want,
-                                   (flags & MNI_KEYWORDS_TIES) != 0, fn, ctx)
-                   : mni_seterr(st->db, MN_ENOMEM, "out of memory searching by keyword");
-    free(match);
+    struct sq_store *s = (struct sq_store *)st;
+    int all = (flags & MNI_KEYWORDS_ALL) != 0;
+    const char *looked[MNI_QUERY_WORDS_MAX];
+    size_t docs[MNI_QUERY_WORDS_MAX], cap = 0;
+    n = n < MNI_QUERY_WORDS_MAX ? n : MNI_QUERY_WORDS_MAX;
+    memcpy(looked, words, n * sizeof *looked);
+    struct sq_conn *c;
+    int rc = sq_conn_get(s, &c);
+    if (rc != MN_OK)
+        return rc;
+    if (!all)
+        rc = word_docs(s, c, words, n, docs);
+    size_t kept = n;
+    if (rc == MN_OK && !all)
+        kept = mni_keywords_bound(looked, docs, n, want, &cap);
+    /* The passes, an FTS5 query each, the second run only while fewer than want were found.
+     * With only common words the second is scored by the same phrases as the first, once
+     * each, so that the two passes' scores compare. */
+    int common = !all && n > 1 && docs[0] > cap;
+    char *pass[2] = { NULL, NULL };
+    if (rc == MN_OK) {
+        pass[0] = all || common ? mni_keywords_join(looked, n, "\"", " AND ")
+                                : bounded_match(looked, kept, n);
+        pass[1] = common && pass[0] ? some_not_all(looked, n, pass[0]) : NULL;
+        if (!pass[0] || (common && !pass[1]))
+            rc = mni_seterr(st->db, MN_ENOMEM, "out of memory searching by keyword");
+    }
+    struct passed p = { fn, ctx, 0 };
+    for (int i = 0; rc == MN_OK && i < 2 && pass[i] && p.n < want; i++)
+        rc = ranked(s, c, tenant_id, q, pass[i], all ? -1 : (sqlite3_int64)cap, want - p.n,
+                    (flags & MNI_KEYWORDS_TIES) != 0, pass_hit, &p);
+    free(pass[0]);
+    free(pass[1]);
+    sq_conn_put(s, c);
     return rc;
 }
 

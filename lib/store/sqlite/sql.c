@@ -170,13 +170,16 @@ static const char *const sql[SQ__COUNT] = {
                                    "WHERE tenant_id = ?1 AND identity_id = ?6 AND" VISIBLE
                                    "AND (?5 IS NULL OR type = ?5) " FILTERS
                                    "AND embedding IS NOT NULL",
-    /* The keyword ranking comes in two statements (sqlite/keyword.c): the index orders every
-     * match of ?1, the FTS5 query (words, quoted, joined by OR or AND), by BM25 (lower for the
-     * better match: the score is its negation), ties by key; then each, best first, is checked
-     * against its row until enough pass. Joined in one statement, every match's row would be
-     * read before the first result, most of them for candidates beyond the limit. */
-    [SQ_MEMORY_KEYWORD] = "SELECT rowid, -bm25(memory_fts) AS score FROM memory_fts "
-                          "WHERE memory_fts MATCH ?1 ORDER BY score DESC, rowid",
+    /* The keyword ranking comes in two statements (sqlite/keyword.c): the index takes the ?2
+     * newest matches of ?1, the FTS5 query (words, quoted, joined by OR or AND), and orders
+     * them by BM25 (lower for the better match: the score is its negation), ties by key; then
+     * each, best first, is checked against its row until enough pass. Joined in one
+     * statement, every match's row would be read before the first result, most of them for
+     * candidates beyond the limit. ?2 bounds the work (store/keywords.h): FTS5 walks a word's
+     * matches by rowid and stops there, scoring only those. */
+    [SQ_MEMORY_KEYWORD] = "SELECT rowid, score FROM (SELECT rowid, -bm25(memory_fts) AS score "
+                          "FROM memory_fts WHERE memory_fts MATCH ?1 ORDER BY rowid DESC "
+                          "LIMIT ?2) ORDER BY score DESC, rowid",
     /* ?2: a key the keyword index matched; a row when q selects that memory. */
     [SQ_MEMORY_KEYWORD_ROW] = "SELECT 1 FROM memories WHERE key = ?2 AND tenant_id = ?1 AND"
                               VISIBLE "AND (?5 IS NULL OR type = ?5) "
@@ -190,6 +193,10 @@ static const char *const sql[SQ__COUNT] = {
                               "m.tenant_id = ?1 AND" VISIBLE "AND (?5 IS NULL OR type = ?5) "
                               "AND (?6 IS NULL OR identity_id = ?6) " FILTERS
                               "AND embedding IS NOT NULL LIMIT ?7)) FROM json_each(?2) w",
+    /* ?1: a JSON array of words; rows: each word's index and how many rows of the whole
+     * index hold it (0: none), from the index's term records (018_keyword_docs.sql). */
+    [SQ_MEMORY_WORD_DOCS] = "SELECT w.key, coalesce((SELECT doc FROM memory_fts_docs d "
+                            "WHERE d.term = w.value), 0) FROM json_each(?1) w",
     [SQ_MEMORY_GET_KEY] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE key = ?2 AND tenant_id = ?1 "
                           "AND" VISIBLE,
 
