@@ -24,72 +24,117 @@ static int first_id(void *ctx, const struct mni_row *r)
     return *id ? 1 : -MN_ENOMEM;
 }
 
-/* The id of the memory that holds key, or (key NULL) has that content: *id malloc'd, NULL
- * when there is none. In tx, or a read of its own when tx is NULL. */
+/* The id of the memory want names (struct mni_find), *id malloc'd, NULL when there is none:
+ * the key's holder, else (type set) the content's. */
 static int find_id(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
-                   const char *identity_id, const char *key, const char *type,
-                   const char *hash, int64_t now, char **id)
+                   const struct mni_find *want, int64_t now, char **id, const char *doing)
 {
-    struct mni_args a = {0};
-    mni_arg_text(&a, tenant_id);
-    mni_arg_text(&a, identity_id);
-    if (key) {
-        mni_arg_text(&a, key);
-    } else {
-        mni_arg_text(&a, type);
-        mni_arg_text(&a, hash);
-        mni_arg_int(&a, now);
-    }
     *id = NULL;
+    int rc = MN_OK;
+    if (want->key) {
+        struct mni_args a = {0};
+        mni_arg_text(&a, tenant_id);
+        mni_arg_text(&a, want->identity_id);
+        mni_arg_text(&a, want->key);
+        rc = s->driver->read(s, tx, MNI_MEMORY_FIND_KEY, &a, first_id, id, doing);
+    }
+    if (rc == MN_OK && !*id && want->type) {
+        struct mni_args a = {0};
+        mni_arg_text(&a, tenant_id);
+        mni_arg_text(&a, want->identity_id);
+        mni_arg_text(&a, want->type);
+        mni_arg_text(&a, want->hash);
+        mni_arg_int(&a, now);
+        rc = s->driver->read(s, tx, MNI_MEMORY_FIND_CONTENT, &a, first_id, id, doing);
+    }
+    return rc;
+}
+
+/* The ids of what the n wants name (ids[i] malloc'd, NULL for none; all NULL on failure): by
+ * the driver's one statement for the batch when it has one, else a want at a time. */
+static int find_ids(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
+                    const struct mni_find *wants, size_t n, int64_t now, char **ids)
+{
     const char *doing = "looking for the memory an add repeats";
-    int rc = s->driver->read(s, tx, key ? MNI_MEMORY_FIND_KEY : MNI_MEMORY_FIND_CONTENT, &a,
-                             first_id, id, doing);
+    int rc = MN_OK;
+    if (s->driver->find_ids)
+        rc = s->driver->find_ids(s, tx, tenant_id, wants, n, now, ids, doing);
+    else
+        for (size_t i = 0; rc == MN_OK && i < n; i++)
+            rc = find_id(s, tx, tenant_id, &wants[i], now, &ids[i], doing);
     if (rc == MN_ENOMEM || rc == -MN_ENOMEM)
         rc = mni_seterr(s->db, MN_ENOMEM, "%s: out of memory", doing);
+    if (rc != MN_OK)
+        for (size_t i = 0; i < n; i++) {
+            free(ids[i]);
+            ids[i] = NULL;
+        }
     return rc;
+}
+
+static void ids_free(char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
 }
 
 int mni_op_memory_claims(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
                          const struct mni_memory_writes *w,
                          char (*hashes)[MNI_CONTENT_HASH_HEX + 1])
 {
+    struct mni_find *wants = calloc(w->n ? w->n : 1, sizeof *wants);
+    char **ids = wants ? calloc(w->n ? w->n : 1, sizeof *ids) : NULL;
+    if (!ids) {
+        free(wants);
+        return mni_seterr(s->db, MN_ENOMEM, "out of memory checking what an add repeats");
+    }
     int rc = MN_OK;
     for (size_t i = 0; rc == MN_OK && i < w->n; i++) {
         const struct mni_memory_row *r = &w->rows[i];
         rc = mni_vault_content_hash(s, tx, tenant_id, r->text, hashes[i]);
-        char *key_holder = NULL, *twin = NULL;
-        if (rc == MN_OK && r->external_key)
-            rc = find_id(s, tx, tenant_id, r->identity_id, r->external_key, NULL, NULL, 0,
-                         &key_holder);
-        if (rc == MN_OK && !key_holder && w->dedup && w->dedup[i])
-            rc = find_id(s, tx, tenant_id, r->identity_id, NULL, r->type, hashes[i], w->now,
-                         &twin);
-        if (rc == MN_OK && (key_holder || twin))
-            rc = MNI_EBUSY_VERSION;
-        free(key_holder);
-        free(twin);
+        wants[i] = (struct mni_find){ .identity_id = r->identity_id, .key = r->external_key,
+                                      .type = w->dedup && w->dedup[i] ? r->type : NULL,
+                                      .text = r->text };
+        memcpy(wants[i].hash, hashes[i], sizeof wants[i].hash);
     }
+    if (rc == MN_OK)
+        rc = find_ids(s, tx, tenant_id, wants, w->n, w->now, ids);
+    for (size_t i = 0; rc == MN_OK && i < w->n; i++)
+        if (ids[i])
+            rc = MNI_EBUSY_VERSION;
+    ids_free(ids, w->n);
+    free(wants);
     return rc;
 }
 
-int mni_op_memory_find(struct mni_store *s, const char *tenant_id, const char *identity_id,
-                       const char *key, const char *type, const char *text, int64_t now,
-                       mn_memory **out)
+int mni_op_memory_find_many(struct mni_store *s, const char *tenant_id,
+                            struct mni_find *wants, size_t n, int64_t now, mn_memory **out)
 {
-    char hash[MNI_CONTENT_HASH_HEX + 1];
-    char *id = NULL;
-    *out = NULL;
-    int rc = key ? MN_OK : mni_vault_content_hash(s, NULL, tenant_id, text, hash);
+    memset(out, 0, n * sizeof *out);
+    char **ids = calloc(n ? n : 1, sizeof *ids);
+    if (!ids)
+        return mni_seterr(s->db, MN_ENOMEM, "out of memory looking for the memories an add "
+                          "repeats");
+    int rc = MN_OK;
+    for (size_t i = 0; rc == MN_OK && i < n; i++)
+        if (wants[i].type)
+            rc = mni_vault_content_hash(s, NULL, tenant_id, wants[i].text, wants[i].hash);
     if (rc == MN_OK)
-        rc = find_id(s, NULL, tenant_id, identity_id, key, type, hash, now, &id);
-    if (rc == MN_OK && !id)
-        rc = MN_ENOTFOUND;
-    if (rc == MN_OK) {
-        struct mni_store_query q = {
-            .flags = MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING, .now = now };
-        rc = s->ops->memory_get(s, tenant_id, id, &q, out);
+        rc = find_ids(s, NULL, tenant_id, wants, n, now, ids);
+    struct mni_store_query q = {
+        .flags = MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING, .now = now };
+    for (size_t i = 0; rc == MN_OK && i < n; i++) {
+        /* One found, then gone before it was read, is none: the add's write checks again. */
+        if (ids[i] && (rc = s->ops->memory_get(s, tenant_id, ids[i], &q, &out[i])) ==
+                          MN_ENOTFOUND)
+            rc = MN_OK;
     }
-    free(id);
+    for (size_t i = 0; rc != MN_OK && i < n; i++) {
+        mn_memory_free(out[i]);
+        out[i] = NULL;
+    }
+    ids_free(ids, n);
     return rc;
 }
 
