@@ -240,13 +240,13 @@ struct mni_driver {
      * no entry is left, read under a lock that already serialises every write (SQLite), and
      * MNI_AUDIT_HEAD_SET is never run. */
     int audit_head_row;
-    /* Optional: for each of the n wants (their hashes filled where type is set), the id of
-     * the memory it names into ids[i] (malloc'd; NULL when none), in tx or a read of its own
-     * when tx is NULL, by one statement for the batch. NULL: the operations ask
-     * MNI_MEMORY_FIND_KEY and MNI_MEMORY_FIND_CONTENT one want at a time. */
+    /* Optional: for each of the n wants (their hashes filled where type is set), the id and
+     * key of the memory it names into ids[i] (malloc'd; NULL when none) and keys[i], in tx or
+     * a read of its own when tx is NULL, by one statement for the batch. NULL: the operations
+     * ask MNI_MEMORY_FIND_KEY and MNI_MEMORY_FIND_CONTENT one want at a time. */
     int (*find_ids)(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
                     const struct mni_find *wants, size_t n, int64_t now, char **ids,
-                    const char *doing);
+                    int64_t *keys, const char *doing);
 };
 
 /* ---- reading through the driver (store/query.c) ---- */

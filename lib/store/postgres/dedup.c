@@ -43,7 +43,7 @@ static char *wants_json(const struct mni_find *wants, size_t n)
 
 int pgs_find_ids(struct mni_store *st, struct mni_tx *tx, const char *tenant_id,
                  const struct mni_find *wants, size_t n, int64_t now, char **ids,
-                 const char *doing)
+                 int64_t *keys, const char *doing)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     if (!n)
@@ -67,6 +67,8 @@ int pgs_find_ids(struct mni_store *st, struct mni_tx *tx, const char *tenant_id,
                             "was not asked about", doing);
         else if (!(ids[i] = pgs_text(res, r, 1, &oom)))
             rc = MN_ENOMEM;
+        else
+            keys[i] = pgs_int(res, r, 2);
     }
     PQclear(res);
     return rc;

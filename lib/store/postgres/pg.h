@@ -213,7 +213,7 @@ int pgs_jobs_enqueue(struct pgs_store *s, struct pgs_conn *c, const char *tenant
  * (postgres/dedup.c). */
 int pgs_find_ids(struct mni_store *st, struct mni_tx *tx, const char *tenant_id,
                  const struct mni_find *wants, size_t n, int64_t now, char **ids,
-                 const char *doing);
+                 int64_t *keys, const char *doing);
 /* After the handle's first write of memories: gives the memories table statistics if a
  * partition with rows has none (postgres/dedup.c), once per handle, best effort. */
 void pgs_analyze_once(struct pgs_store *s);
