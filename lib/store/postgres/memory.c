@@ -283,10 +283,9 @@ int pgs_memory_insert(struct mni_store *st, const char *tenant_id,
     /* Asynchronous embedding: the jobs commit with the memories, or neither. */
     if (rc == MN_OK && n)
         rc = pgs_jobs_enqueue(s, c, tenant_id, w->rows, n, first);
-    rc = mni_op_memory_insert_end(st, tx, tenant_id, w, first + (int64_t)n, rc);
     if (rc == MN_OK && n)
-        pgs_analyze_once(s);
-    return rc;
+        rc = pgs_analyze_once(s, c);
+    return mni_op_memory_insert_end(st, tx, tenant_id, w, first + (int64_t)n, rc);
 }
 
 int pgs_memory_get(struct mni_store *st, const char *tenant_id, const char *id,

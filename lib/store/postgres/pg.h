@@ -214,9 +214,10 @@ int pgs_jobs_enqueue(struct pgs_store *s, struct pgs_conn *c, const char *tenant
 int pgs_find_ids(struct mni_store *st, struct mni_tx *tx, const char *tenant_id,
                  const struct mni_find *wants, size_t n, int64_t now, char **ids,
                  int64_t *keys, const char *doing);
-/* After the handle's first write of memories: gives the memories table statistics if a
- * partition with rows has none (postgres/dedup.c), once per handle, best effort. */
-void pgs_analyze_once(struct pgs_store *s);
+/* In the handle's first write of memories, on its connection c (inside its transaction,
+ * after the rows, so that they are sampled): gives the memories table statistics if a
+ * partition with rows has none (postgres/dedup.c). */
+int pgs_analyze_once(struct pgs_store *s, struct pgs_conn *c);
 /* Server-side search with pgvector (postgres/search.c). */
 int pgs_memory_search(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
                       const float *vec, size_t want, int ef, mni_hit_fn fn, void *ctx);
