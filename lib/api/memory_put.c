@@ -310,9 +310,13 @@ static int find_stored(mn_db *db, const struct mni_who *who, struct pending *p, 
         mn_memory *m = NULL;
         if (!looked_for(db, p, i))
             continue;
-        if (p->in[i].id && (rc = find_by_id(db, who, p, i, now, &m)) == MN_OK && m)
+        if (p->in[i].id)
+            rc = find_by_id(db, who, p, i, now, &m);
+        if (rc != MN_OK)
+            mn_memory_free(m); /* another owner's */
+        else if (m)
             rc = keep_found(db, p, i, m, now);
-        else if (rc == MN_OK && (r->external_key || !p->in[i].id)) {
+        else if (r->external_key || !p->in[i].id) {
             which[nwants] = i;
             wants[nwants++] = (struct mni_find){ .identity_id = r->identity_id,
                                                  .key = r->external_key,
