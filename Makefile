@@ -10,6 +10,8 @@
 #   make abi-baseline    writes that baseline (and the frozen header of a MAJOR.0 release)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make bench-ingest    ingest benchmark on a fresh embedded database
+#   make bench-ingest-pg  PostgreSQL ingest against a raw binary COPY of the same rows, on a
+#                        private server (bench/ingest_pg.sh; BENCH_N, default 100000)
 #   make bench-policy    policy decisions/s: the engine (uncached, cached; bench/), then the
 #                        public call
 #   make bench-ann       vector index benchmark on generated 100k x 384 data (ANN_N=1000000: 1M)
@@ -104,6 +106,9 @@ CLI_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRCS))
 UNIT_SRCS := $(filter-out $(UNBUILT_TESTS:%=tests/unit/%.c),$(sort $(wildcard tests/unit/test_*.c)))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(sort $(wildcard bench/*.c)))
+ifeq ($(WITH_POSTGRES),0)
+BENCH_BINS := $(filter-out $(B)/bench/bench_pg_copy,$(BENCH_BINS))
+endif
 CXX_SRCS  := $(sort $(wildcard tests/cxx/test_*.cc))
 CXX_BINS  := $(patsubst tests/cxx/%.cc,$(B)/tests/%,$(CXX_SRCS))
 TEST_SUPPORT := $(patsubst %.c,$(B)/obj/%.o,$(filter-out $(UNBUILT_SRCS), \
@@ -302,9 +307,15 @@ in_temp_dir = d=$$(mktemp -d "$${TMPDIR:-/tmp}/manushya-bench.XXXXXX") || exit 1
 bench-ingest: all
 	@$(call in_temp_dir,$(CLI) --db "sqlite:$$d/bench.db" bench ingest --n $(BENCH_N) --batch 1000)
 
+# PostgreSQL ingest and its ceiling, the same rows by raw COPY (bench/bench_pg_copy.c).
+.PHONY: bench-ingest-pg
+bench-ingest-pg: all $(B)/bench/bench_pg_copy
+	MN_TOP=. MN_BUILD=$(B) sh bench/ingest_pg.sh $(BENCH_N) 1000
+
 # Benchmarks that reach the library's internals (bench/*.c): built with its objects, never
 # installed. Each links the public-API workload it shares with the CLI's benchmark.
 $(B)/bench/bench_policy_engine: $(B)/obj/cli/bench_policy_set.o
+$(B)/bench/bench_pg_copy: $(B)/obj/cli/bench_text.o
 $(B)/bench/%: bench/%.c $(LIB_OBJS) | deps-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Icli -o $@ $< $(filter %.o,$^) $(LDLIBS_ALL)

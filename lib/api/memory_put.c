@@ -318,31 +318,80 @@ static int find_by_id(mn_db *db, const struct mni_who *who, struct pending *p, s
     return rc;
 }
 
-/* Looks up the stored memory that input i (the first of its kind in the batch) repeats: by
- * its id, else its key, else its content. */
-static int find_stored(mn_db *db, const struct mni_who *who, struct pending *p, size_t i,
-                       int64_t now)
+/* Whether input i (the first of its kind in the batch) is looked for in the store: by its id,
+ * key or content. */
+static int looked_for(mn_db *db, const struct pending *p, size_t i)
 {
-    const struct mni_memory_row *r = &p->rows[i];
-    if (!p->named[i] && db->cfg.dedup == MN_DEDUP_OFF)
-        return MN_OK;
-    mn_memory *m = NULL;
-    int rc = p->in[i].id ? find_by_id(db, who, p, i, now, &m) : MN_OK;
-    if (rc == MN_OK && !m && (r->external_key || !p->in[i].id))
-        rc = db->store->ops->memory_find(db->store, who->tenant->id, r->identity_id,
-                                         r->external_key, r->type, r->text, now, &m);
-    if (rc == MN_ENOTFOUND || (rc == MN_OK && !m))
-        return MN_OK;
-    if (rc == MN_OK && (m->deleted || (m->expires_at && m->expires_at <= now)))
+    return p->same[i] == FIRST && (p->named[i] || db->cfg.dedup != MN_DEDUP_OFF);
+}
+
+/* Keeps m (may be NULL) as the stored memory that input i repeats, unless it is deleted or
+ * expired, which an add by id or key may not revive. */
+static int keep_found(mn_db *db, struct pending *p, size_t i, mn_memory *m, int64_t now)
+{
+    int rc = MN_OK;
+    if (m && (m->deleted || (m->expires_at && m->expires_at <= now)))
         rc = mni_seterr(db, MN_EEXISTS, "%s \"%s\" belongs to memory %s, which is %s; restore "
                        "it (mn_memory_restore) or delete it for good (MN_DELETE_HARD) before "
                        "adding with it", p->in[i].id ? "id" : "external_key",
-                       p->in[i].id ? p->ids[i] : r->external_key, m->id,
+                       p->in[i].id ? p->ids[i] : p->rows[i].external_key, m->id,
                        m->deleted ? "deleted" : "expired");
     if (rc == MN_OK)
         p->found[i] = m;
     else
         mn_memory_free(m);
+    return rc;
+}
+
+/* Looks up the stored memory each input (the first of its kind in the batch) repeats: by its
+ * id, else its key, else its content; those not found by id all in one lookup of the store
+ * (memory_find_many), so that a batch costs a server one round trip, not one per input. */
+static int find_stored(mn_db *db, const struct mni_who *who, struct pending *p, int64_t now,
+                       size_t *failed)
+{
+    size_t cap = p->n ? p->n : 1;
+    struct mni_find *wants = calloc(cap, sizeof *wants);
+    size_t *which = calloc(cap, sizeof *which);
+    mn_memory **found = calloc(cap, sizeof *found);
+    size_t nwants = 0;
+    int rc = wants && which && found ? MN_OK
+             : mni_seterr(db, MN_ENOMEM, "out of memory looking up %zu memories", p->n);
+    for (size_t i = 0; rc == MN_OK && i < p->n; i++) {
+        const struct mni_memory_row *r = &p->rows[i];
+        mn_memory *m = NULL;
+        if (!looked_for(db, p, i))
+            continue;
+        if (p->in[i].id)
+            rc = find_by_id(db, who, p, i, now, &m);
+        if (rc != MN_OK)
+            mn_memory_free(m); /* another owner's */
+        else if (m)
+            rc = keep_found(db, p, i, m, now);
+        else if (r->external_key || !p->in[i].id) {
+            which[nwants] = i;
+            wants[nwants++] = (struct mni_find){ .identity_id = r->identity_id,
+                                                 .key = r->external_key,
+                                                 .type = r->external_key ? NULL : r->type,
+                                                 .text = r->text };
+        }
+        if (rc != MN_OK)
+            *failed = i;
+    }
+    if (rc == MN_OK && nwants &&
+        (rc = db->store->ops->memory_find_many(db->store, who->tenant->id, wants, nwants, now,
+                                               found)) != MN_OK)
+        *failed = nwants == 1 ? which[0] : (size_t)-1; /* the lookup of all of them failed */
+    for (size_t k = 0; rc == MN_OK && k < nwants; k++) {
+        rc = keep_found(db, p, which[k], found[k], now);
+        found[k] = NULL;
+        if (rc != MN_OK)
+            *failed = which[k];
+    }
+    for (size_t k = 0; found && k < nwants; k++)
+        mn_memory_free(found[k]);
+    free(wants);
+    free(which);
+    free(found);
     return rc;
 }
 
@@ -547,10 +596,7 @@ static int put_once(mn_db *db, struct mni_who *who, struct pending *p, int batch
                     size_t *failed)
 {
     int64_t now = mni_now_ms();
-    int rc = MN_OK;
-    for (size_t i = 0; rc == MN_OK && i < p->n; i++)
-        if (p->same[i] == FIRST && (rc = find_stored(db, who, p, i, now)) != MN_OK)
-            *failed = i;
+    int rc = find_stored(db, who, p, now, failed);
     if (rc == MN_OK && (rc = embed_pending(db, who->tenant->id, p, failed)) != MN_OK)
         return rc;
     for (size_t i = 0; rc == MN_OK && i < p->n; i++)

@@ -240,6 +240,13 @@ struct mni_driver {
      * no entry is left, read under a lock that already serialises every write (SQLite), and
      * MNI_AUDIT_HEAD_SET is never run. */
     int audit_head_row;
+    /* Optional: for each of the n wants (their hashes filled where type is set), the id and
+     * key of the memory it names into ids[i] (malloc'd; NULL when none) and keys[i], in tx or
+     * a read of its own when tx is NULL, by one statement for the batch. NULL: the operations
+     * ask MNI_MEMORY_FIND_KEY and MNI_MEMORY_FIND_CONTENT one want at a time. */
+    int (*find_ids)(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
+                    const struct mni_find *wants, size_t n, int64_t now, char **ids,
+                    int64_t *keys, const char *doing);
 };
 
 /* ---- reading through the driver (store/query.c) ---- */
@@ -321,9 +328,8 @@ int mni_op_memory_insert_end(struct mni_store *s, struct mni_tx *tx, const char 
 int mni_op_memory_claims(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
                          const struct mni_memory_writes *w,
                          char (*hashes)[MNI_CONTENT_HASH_HEX + 1]);
-int mni_op_memory_find(struct mni_store *s, const char *tenant_id, const char *identity_id,
-                       const char *key, const char *type, const char *text, int64_t now,
-                       mn_memory **out);
+int mni_op_memory_find_many(struct mni_store *s, const char *tenant_id,
+                            struct mni_find *wants, size_t n, int64_t now, mn_memory **out);
 int mni_op_memory_hash_backfill(struct mni_store *s, size_t *hashed);
 int mni_op_memory_purge_expired(struct mni_store *s, const char *tenant_id, int64_t now,
                                 size_t *purged,
@@ -429,7 +435,7 @@ char *mni_webhook_body(const char *event_id, const char *type, const char *tenan
     .memory_update = mni_op_memory_update, \
     .memory_delete = mni_op_memory_delete, \
     .memory_restore = mni_op_memory_restore, \
-    .memory_find = mni_op_memory_find, \
+    .memory_find_many = mni_op_memory_find_many, \
     .memory_hash_backfill = mni_op_memory_hash_backfill, \
     .memory_purge_expired = mni_op_memory_purge_expired, \
     .ratelimit_limit_put = mni_op_ratelimit_limit_put, \

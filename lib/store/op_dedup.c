@@ -24,72 +24,171 @@ static int first_id(void *ctx, const struct mni_row *r)
     return *id ? 1 : -MN_ENOMEM;
 }
 
-/* The id of the memory that holds key, or (key NULL) has that content: *id malloc'd, NULL
- * when there is none. In tx, or a read of its own when tx is NULL. */
+/* The id of the memory want names (struct mni_find), *id malloc'd, NULL when there is none:
+ * the key's holder, else (type set) the content's. */
 static int find_id(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
-                   const char *identity_id, const char *key, const char *type,
-                   const char *hash, int64_t now, char **id)
+                   const struct mni_find *want, int64_t now, char **id, const char *doing)
 {
-    struct mni_args a = {0};
-    mni_arg_text(&a, tenant_id);
-    mni_arg_text(&a, identity_id);
-    if (key) {
-        mni_arg_text(&a, key);
-    } else {
-        mni_arg_text(&a, type);
-        mni_arg_text(&a, hash);
-        mni_arg_int(&a, now);
-    }
     *id = NULL;
+    int rc = MN_OK;
+    if (want->key) {
+        struct mni_args a = {0};
+        mni_arg_text(&a, tenant_id);
+        mni_arg_text(&a, want->identity_id);
+        mni_arg_text(&a, want->key);
+        rc = s->driver->read(s, tx, MNI_MEMORY_FIND_KEY, &a, first_id, id, doing);
+    }
+    if (rc == MN_OK && !*id && want->type) {
+        struct mni_args a = {0};
+        mni_arg_text(&a, tenant_id);
+        mni_arg_text(&a, want->identity_id);
+        mni_arg_text(&a, want->type);
+        mni_arg_text(&a, want->hash);
+        mni_arg_int(&a, now);
+        rc = s->driver->read(s, tx, MNI_MEMORY_FIND_CONTENT, &a, first_id, id, doing);
+    }
+    return rc;
+}
+
+/* The ids of what the n wants name (ids[i] malloc'd, NULL for none; all NULL on failure), and
+ * their keys when the driver tells them (keys[i] 0: not told): by the driver's one statement
+ * for the batch when it has one, else a want at a time. */
+static int find_ids(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
+                    const struct mni_find *wants, size_t n, int64_t now, char **ids,
+                    int64_t *keys)
+{
     const char *doing = "looking for the memory an add repeats";
-    int rc = s->driver->read(s, tx, key ? MNI_MEMORY_FIND_KEY : MNI_MEMORY_FIND_CONTENT, &a,
-                             first_id, id, doing);
+    int rc = MN_OK;
+    memset(keys, 0, n * sizeof *keys);
+    if (s->driver->find_ids)
+        rc = s->driver->find_ids(s, tx, tenant_id, wants, n, now, ids, keys, doing);
+    else
+        for (size_t i = 0; rc == MN_OK && i < n; i++)
+            rc = find_id(s, tx, tenant_id, &wants[i], now, &ids[i], doing);
     if (rc == MN_ENOMEM || rc == -MN_ENOMEM)
         rc = mni_seterr(s->db, MN_ENOMEM, "%s: out of memory", doing);
+    if (rc != MN_OK)
+        for (size_t i = 0; i < n; i++) {
+            free(ids[i]);
+            ids[i] = NULL;
+        }
     return rc;
+}
+
+/* What a lookup of n wants holds: their ids and keys (find_ids). */
+struct found {
+    char **ids;
+    int64_t *keys;
+};
+
+static int found_alloc(struct mni_store *s, struct found *f, size_t n)
+{
+    f->ids = calloc(n ? n : 1, sizeof *f->ids);
+    f->keys = calloc(n ? n : 1, sizeof *f->keys);
+    return f->ids && f->keys ? MN_OK
+           : mni_seterr(s->db, MN_ENOMEM, "out of memory looking for what %zu adds repeat", n);
+}
+
+static void found_free(struct found *f, size_t n)
+{
+    for (size_t i = 0; f->ids && i < n; i++)
+        free(f->ids[i]);
+    free(f->ids);
+    free(f->keys);
 }
 
 int mni_op_memory_claims(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
                          const struct mni_memory_writes *w,
                          char (*hashes)[MNI_CONTENT_HASH_HEX + 1])
 {
-    int rc = MN_OK;
+    struct found f = {0};
+    struct mni_find *wants = calloc(w->n ? w->n : 1, sizeof *wants);
+    int rc = wants ? found_alloc(s, &f, w->n)
+                   : mni_seterr(s->db, MN_ENOMEM, "out of memory checking what an add repeats");
     for (size_t i = 0; rc == MN_OK && i < w->n; i++) {
         const struct mni_memory_row *r = &w->rows[i];
         rc = mni_vault_content_hash(s, tx, tenant_id, r->text, hashes[i]);
-        char *key_holder = NULL, *twin = NULL;
-        if (rc == MN_OK && r->external_key)
-            rc = find_id(s, tx, tenant_id, r->identity_id, r->external_key, NULL, NULL, 0,
-                         &key_holder);
-        if (rc == MN_OK && !key_holder && w->dedup && w->dedup[i])
-            rc = find_id(s, tx, tenant_id, r->identity_id, NULL, r->type, hashes[i], w->now,
-                         &twin);
-        if (rc == MN_OK && (key_holder || twin))
-            rc = MNI_EBUSY_VERSION;
-        free(key_holder);
-        free(twin);
+        wants[i] = (struct mni_find){ .identity_id = r->identity_id, .key = r->external_key,
+                                      .type = w->dedup && w->dedup[i] ? r->type : NULL,
+                                      .text = r->text };
+        memcpy(wants[i].hash, hashes[i], sizeof wants[i].hash);
     }
+    if (rc == MN_OK)
+        rc = find_ids(s, tx, tenant_id, wants, w->n, w->now, f.ids, f.keys);
+    for (size_t i = 0; rc == MN_OK && i < w->n; i++)
+        if (f.ids[i])
+            rc = MNI_EBUSY_VERSION;
+    found_free(&f, w->n);
+    free(wants);
     return rc;
 }
 
-int mni_op_memory_find(struct mni_store *s, const char *tenant_id, const char *identity_id,
-                       const char *key, const char *type, const char *text, int64_t now,
-                       mn_memory **out)
+/* The memories found (ids and keys of f, n of them) into out: by their keys in one read when
+ * the driver told every key, else one read each. A memory found and then gone before it was
+ * read is none (the add's write checks again). */
+static int read_found(struct mni_store *s, const char *tenant_id, const struct found *f,
+                      size_t n, int64_t now, mn_memory **out)
 {
-    char hash[MNI_CONTENT_HASH_HEX + 1];
-    char *id = NULL;
-    *out = NULL;
-    int rc = key ? MN_OK : mni_vault_content_hash(s, NULL, tenant_id, text, hash);
-    if (rc == MN_OK)
-        rc = find_id(s, NULL, tenant_id, identity_id, key, type, hash, now, &id);
-    if (rc == MN_OK && !id)
-        rc = MN_ENOTFOUND;
-    if (rc == MN_OK) {
-        struct mni_store_query q = {
-            .flags = MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING, .now = now };
-        rc = s->ops->memory_get(s, tenant_id, id, &q, out);
+    const unsigned flags = MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING;
+    size_t hits = 0, told = 0;
+    for (size_t i = 0; i < n; i++) {
+        hits += f->ids[i] != NULL;
+        told += f->ids[i] && f->keys[i];
     }
-    free(id);
+    if (!hits)
+        return MN_OK;
+    if (told < hits) {
+        struct mni_store_query q = { .flags = flags, .now = now };
+        int rc = MN_OK;
+        for (size_t i = 0; rc == MN_OK && i < n; i++)
+            if (f->ids[i] && (rc = s->ops->memory_get(s, tenant_id, f->ids[i], &q, &out[i])) ==
+                                 MN_ENOTFOUND)
+                rc = MN_OK;
+        return rc;
+    }
+    int64_t *keys = malloc(hits * sizeof *keys);
+    size_t *at = malloc(hits * sizeof *at), *which = malloc(hits * sizeof *which);
+    mn_memories *l = NULL;
+    int rc = keys && at && which ? MN_OK
+             : mni_seterr(s->db, MN_ENOMEM, "out of memory reading what %zu adds repeat", hits);
+    for (size_t i = 0, k = 0; rc == MN_OK && i < n; i++)
+        if (f->ids[i]) {
+            keys[k] = f->keys[i];
+            at[k++] = i;
+        }
+    if (rc == MN_OK)
+        rc = s->ops->memory_get_keys(s, tenant_id, keys, hits, flags, now, &l, which);
+    for (size_t j = 0; rc == MN_OK && j < l->count; j++) {
+        out[at[which[j]]] = l->items[j];
+        l->items[j] = NULL;
+    }
+    if (l)
+        l->count = 0;
+    mn_memories_free(l);
+    free(keys);
+    free(at);
+    free(which);
+    return rc;
+}
+
+int mni_op_memory_find_many(struct mni_store *s, const char *tenant_id,
+                            struct mni_find *wants, size_t n, int64_t now, mn_memory **out)
+{
+    struct found f = {0};
+    memset(out, 0, n * sizeof *out);
+    int rc = found_alloc(s, &f, n);
+    for (size_t i = 0; rc == MN_OK && i < n; i++)
+        if (wants[i].type)
+            rc = mni_vault_content_hash(s, NULL, tenant_id, wants[i].text, wants[i].hash);
+    if (rc == MN_OK)
+        rc = find_ids(s, NULL, tenant_id, wants, n, now, f.ids, f.keys);
+    if (rc == MN_OK)
+        rc = read_found(s, tenant_id, &f, n, now, out);
+    for (size_t i = 0; rc != MN_OK && i < n; i++) {
+        mn_memory_free(out[i]);
+        out[i] = NULL;
+    }
+    found_free(&f, n);
     return rc;
 }
 

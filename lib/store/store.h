@@ -142,6 +142,17 @@ struct mni_memory_row {
 /* The length of a content hash in hex (store/vault.h). */
 #define MNI_CONTENT_HASH_HEX 64
 
+/* What an add looks for in the store (memory_find_many): the memory of identity_id that
+ * holds key (in any state), or else (type set) the oldest live, unexpired one of that type
+ * whose text normalises as text does (the same content hash). */
+struct mni_find {
+    const char *identity_id;
+    const char *key;    /* NULL: none */
+    const char *type;   /* NULL: not by content */
+    const char *text;
+    char hash[MNI_CONTENT_HASH_HEX + 1]; /* text's content hash (type set), filled by it */
+};
+
 /* An existing memory's next version, written by an add that found it (an upsert, a
  * duplicate's merge): as memory_update writes it. */
 struct mni_memory_rewrite {
@@ -276,12 +287,11 @@ struct mni_store_ops {
     /* Writes w in one transaction: all or none. */
     int (*memory_insert)(struct mni_store *s, const char *tenant_id,
                          const struct mni_memory_writes *w);
-    /* The memory of identity_id that holds key (in any state), or else (key NULL) the oldest
-     * live, unexpired one of that type whose text normalises as text does; with its embedding.
-     * MN_ENOTFOUND, no message, when there is none. */
-    int (*memory_find)(struct mni_store *s, const char *tenant_id, const char *identity_id,
-                       const char *key, const char *type, const char *text, int64_t now,
-                       mn_memory **out);
+    /* For each of the n wants, the memory it names (out[i], NULL when none), with its
+     * embedding: one read for the batch where the store can (PostgreSQL: one statement, not a
+     * round trip per input). */
+    int (*memory_find_many)(struct mni_store *s, const char *tenant_id, struct mni_find *wants,
+                            size_t n, int64_t now, mn_memory **out);
     /* Hashes the rows written before content hashes were kept (store/op_dedup.c). */
     int (*memory_hash_backfill)(struct mni_store *s, size_t *hashed);
     int (*memory_get)(struct mni_store *s, const char *tenant_id, const char *id,

@@ -95,4 +95,5 @@ const struct mni_driver pgs_driver = {
     pgs_read_op, pgs_exec_op, pgs_begin_op, pgs_end_op, pgs_bump_seq_op, pgs_job_enqueue_op,
     NULL, /* erased: rows a delete left in the heap are VACUUM's, the operator's */
     1,    /* audit_head_row: concurrent writers queue on the tenant's head row */
+    pgs_find_ids,
 };

@@ -283,6 +283,8 @@ int pgs_memory_insert(struct mni_store *st, const char *tenant_id,
     /* Asynchronous embedding: the jobs commit with the memories, or neither. */
     if (rc == MN_OK && n)
         rc = pgs_jobs_enqueue(s, c, tenant_id, w->rows, n, first);
+    if (rc == MN_OK && n)
+        rc = pgs_analyze_once(s, c);
     return mni_op_memory_insert_end(st, tx, tenant_id, w, first + (int64_t)n, rc);
 }
 

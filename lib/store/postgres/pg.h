@@ -13,13 +13,14 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 /* Every statement the backend runs (texts in postgres/sql.c): those of the operations
  * written once (enum mni_stmt, store/driver.h), then the backend's own. */
 enum pgs_stmt_id {
     PGS_BUMP_SEQ = MNI_STMT_COUNT,
     PGS_MEMORY_INSERT, PGS_MEMORY_GET, PGS_MEMORY_LIST, PGS_MEMORY_COUNT, PGS_MEMORY_SCAN,
-    PGS_MEMORY_GET_KEYS,
+    PGS_MEMORY_GET_KEYS, PGS_MEMORY_FIND_MANY,
     PGS_SEQ_GET, PGS_MEMORY_CHANGES, PGS_MEMORY_SEQS, PGS_MEMORY_DIGEST,
     PGS_FEED_PRUNE, PGS_FEED_HORIZON_PUT, PGS_FEED_HORIZON_GET,
     PGS_MEMORY_SEARCH, PGS_MEMORY_KEYWORD, PGS_MEMORY_KEYWORD_TIES, PGS_MEMORY_WORD_COUNTS,
@@ -80,6 +81,7 @@ struct pgs_store {
     int vector;            /* PGS_VEC_LOCAL or PGS_VEC_PGVECTOR: the database's */
     int iterative_scan;    /* the server's pgvector has hnsw.iterative_scan (0.8) */
     int no_copy;           /* the server takes no COPY FROM STDIN (PGlite's socket server) */
+    atomic_int analyzed;   /* pgs_analyze_once ran */
 };
 
 /* ---- the pool (postgres/pool.c) ---- */
@@ -207,6 +209,15 @@ MNI_BACKEND_OPS_DECLARE(pgs);
  * (re)queued. */
 int pgs_jobs_enqueue(struct pgs_store *s, struct pgs_conn *c, const char *tenant_id,
                      const struct mni_memory_row *rows, size_t n, int64_t first_seq);
+/* The driver's find_ids (store/driver.h): what a batch of adds repeats, by one statement
+ * (postgres/dedup.c). */
+int pgs_find_ids(struct mni_store *st, struct mni_tx *tx, const char *tenant_id,
+                 const struct mni_find *wants, size_t n, int64_t now, char **ids,
+                 int64_t *keys, const char *doing);
+/* In the handle's first write of memories, on its connection c (inside its transaction,
+ * after the rows, so that they are sampled): gives the memories table statistics if a
+ * partition with rows has none (postgres/dedup.c). */
+int pgs_analyze_once(struct pgs_store *s, struct pgs_conn *c);
 /* Server-side search with pgvector (postgres/search.c). */
 int pgs_memory_search(struct mni_store *st, const char *tenant_id, const struct mni_store_query *q,
                       const float *vec, size_t want, int ef, mni_hit_fn fn, void *ctx);

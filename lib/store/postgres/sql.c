@@ -168,6 +168,21 @@ static const char *const sql[PGS__COUNT] = {
     /* The change feed: $2, $3 the (seq, key) cursor, $4 the highest seq, $5 the page size
      * (NULL = all), $6 the owner (NULL = any). A tombstone written before 017_public_feed.sql
      * has no memory id. */
+    /* What a batch of adds repeats (postgres/dedup.c): $2 a JSON array of {"n": input,
+     * "i": identity, "k": key, "t": type, "h": content hash}, $3 now; per input that finds
+     * one, its n and the id and key found: the key's holder, else (t set) the oldest live, unexpired
+     * memory of that content, as MNI_MEMORY_FIND_KEY and MNI_MEMORY_FIND_CONTENT find them. */
+    [PGS_MEMORY_FIND_MANY] =
+        "SELECT r.n, coalesce(k.id, c.id), coalesce(k.key, c.key) "
+        "FROM jsonb_to_recordset($2::jsonb) AS r(n int, i text COLLATE \"C\", "
+        "k text COLLATE \"C\", t text COLLATE \"C\", h text COLLATE \"C\") "
+        "LEFT JOIN LATERAL (SELECT m.id, m.key FROM memories m WHERE m.tenant_id = $1 AND "
+        "m.identity_id = r.i AND m.external_key = r.k) k ON true "
+        "LEFT JOIN LATERAL (SELECT m.id, m.key FROM memories m WHERE k.id IS NULL AND "
+        "r.t IS NOT NULL AND m.tenant_id = $1 AND m.identity_id = r.i AND m.type = r.t AND "
+        "m.content_hash = r.h AND m.deleted = 0 AND (m.expires_at = 0 OR "
+        "m.expires_at > $3::bigint) ORDER BY m.id LIMIT 1) c ON true "
+        "WHERE coalesce(k.id, c.id) IS NOT NULL",
     [PGS_SEQ_GET] = "SELECT value FROM change_seq",
     [PGS_MEMORY_CHANGES] = "SELECT key, seq, 0 AS gone, deleted, expires_at, identity_id, type, "
                            "embedding, id, version, session, restored::int, metadata, importance, "
