@@ -33,6 +33,12 @@ double cli_index_lag(mn_db *db)
     return lag;
 }
 
+void cli_wait_for_index(mn_db *db)
+{
+    for (int i = 0; i < 6000 && cli_index_lag(db) > 0; i++)
+        usleep(10000);
+}
+
 enum { DURING, AFTER, PHASES };
 enum { VECTOR, HYBRID, MODES };
 static const char *const phase_names[PHASES] = { "during", "after" };

@@ -109,15 +109,6 @@ static int metrics_to(cli_ctx *c, const char *path)
     return bad ? cli_error("bench: cannot write %s: %s", path, strerror(errno)) : CLI_EXIT_OK;
 }
 
-/* Waits (up to 60 s) until mn_health says the vector index has caught up with the store, so
- * that the searches that follow time the index, not the exact scans that stand in for it while
- * it builds. */
-static void wait_for_index(mn_db *db)
-{
-    for (int i = 0; i < 6000 && cli_index_lag(db) > 0; i++)
-        usleep(10000);
-}
-
 /* ---- comparisons: the same ingest and searches on fresh databases of two kinds ---------- */
 
 /* What one round measured, in the calling thread. */
@@ -152,7 +143,7 @@ static int compare_round(cli_ctx *c, const char *url, const mn_config *cfg, int 
         f->rate = secs > 0 ? n / secs : 0;
         f->ingest_cpu = (cpu1 - cpu0) * 1e6 / n;
         search_stats st = { 0, 0, 0, 0 };
-        wait_for_index(db);
+        cli_wait_for_index(db);
         cpu1 = cli_thread_cpu();
         if (rc == CLI_EXIT_OK)
             rc = searches(c, &agent, n, &st);
@@ -320,7 +311,7 @@ static int run_ingest(cli_ctx *c, int argc, char **argv)
         /* The thread keeps searching while the index catches up; then the 100 searches
          * below time the caught-up index. */
         cli_search_during_done(sd);
-        wait_for_index(c->db);
+        cli_wait_for_index(c->db);
         caught_up = cli_now() - t0 - secs;
     }
     int drc = cli_search_during_join(sd);
@@ -343,7 +334,7 @@ static int run_ingest(cli_ctx *c, int argc, char **argv)
     }
     /* The database is left with its vector index caught up, and so saved whole on close: the
      * next process opens it from its files (bench/open_search.sh times that). */
-    wait_for_index(c->db);
+    cli_wait_for_index(c->db);
 
     int dim = mn_embed_dim(c->db);
     const char *embedder = c->cfg.embedder ? c->cfg.embedder : "local";
