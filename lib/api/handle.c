@@ -212,6 +212,8 @@ int mn_open(mn_db **out, const char *url, const mn_config *cfg)
     if (!db)
         return mni_seterr(NULL, MN_ENOMEM, "mn_open: out of memory");
     *out = db;
+    for (int i = 0; i < MNI_UPDATE_TURNS; i++)
+        pthread_mutex_init(&db->update_turns[i], NULL);
     if (learn_secrets(db, url, cfg) != MN_OK || mni_policy_sets_create(&db->policy_sets) != MN_OK ||
         mni_apikeys_create(&db->apikeys) != MN_OK)
         return mni_seterr(db, MN_ENOMEM, "mn_open: out of memory");
@@ -298,6 +300,8 @@ void mn_close(mn_db *db)
     free(db->url_shown);
     mni_metrics_free(db->metrics);
     mni_err_forget_db(db);
+    for (int i = 0; i < MNI_UPDATE_TURNS; i++)
+        pthread_mutex_destroy(&db->update_turns[i]);
     free(db);
 }
 

@@ -6,6 +6,8 @@
 #include "core/error.h"
 #include "embed/embedder.h"
 
+#include <pthread.h>
+
 struct mni_store;
 struct mni_policy_sets;
 struct mni_vindex;
@@ -14,6 +16,10 @@ struct mni_rl_targets;
 struct mni_apikeys;
 struct mni_metrics;
 struct mni_cache;
+
+/* Locks that updates of one memory take in turn (a power of two): enough that updates of
+ * different memories rarely share one. */
+#define MNI_UPDATE_TURNS 64
 
 struct mn_db {
     struct mni_report report;               /* first: what core/error.c reads of a handle
@@ -48,6 +54,8 @@ struct mn_db {
     /* ---- webhook deliveries (api/webhook_run.c) ---- */
     struct mni_jobs *webhooks;               /* mn_webhook_start's threads; NULL: none */
     mn_webhook_options webhook_options;      /* theirs, defaults filled */
+    /* ---- updates of one memory take turns (api/memory_change.c) ---- */
+    pthread_mutex_t update_turns[MNI_UPDATE_TURNS]; /* by the memory id's hash */
 };
 
 #define MNI_DEFAULT_MAX_TEXT 65536

@@ -9,6 +9,7 @@
 #include "api/embed_cache.h"
 #include "api/validate.h"
 #include "core/clock.h"
+#include "core/hash.h"
 #include "core/error.h"
 #include "api/handle.h"
 #include "jobs/jobs.h"
@@ -18,10 +19,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* How often an update re-reads and retries when other writers keep changing the memory. The
- * handle's writers queue in turn (store/sqlite/writer.c), so an updater that lost a round
- * waits behind the others before it tries again: several rounds may go by under contention. */
+/* How often an update re-reads and retries when other writers keep changing the memory.
+ * Updates of one memory through one handle take turns (update_turn), so they do not collide
+ * among themselves: only writers elsewhere (another handle or process) make an update retry. */
 #define MNI_UPDATE_ATTEMPTS 32
+
+/* The lock an update of memory id takes for its read and write. Without it, updaters of one
+ * memory read the same version, one wins, and the others, re-reading behind the handle's
+ * queued writers (store/sqlite/writer.c), could lose round after round until they ran out of
+ * attempts. */
+static pthread_mutex_t *update_turn(mn_db *db, const char *id)
+{
+    return &db->update_turns[mni_hash64(id, strlen(id), 0) & (MNI_UPDATE_TURNS - 1)];
+}
 
 char *mni_memory_snapshot(const char *text, const char *type, const char *metadata,
                           double importance)
@@ -176,6 +186,9 @@ static int memory_update(mn_db *db, const mn_actor *actor, const char *id,
         rc = mni_check_vector(db, "embedding", changes->embedding, changes->dim, vec);
     else if (rc == MN_OK && changes->text && !embed_job)
         rc = mni_embed_texts(db, who.tenant->id, &changes->text, 1, vec, NULL);
+    pthread_mutex_t *turn = rc == MN_OK ? update_turn(db, id) : NULL;
+    if (turn)
+        pthread_mutex_lock(turn);
     for (int i = 0; rc == MN_OK && i < MNI_UPDATE_ATTEMPTS; i++) {
         rc = update_once(db, &who, id, changes, metadata, vec, embed_job, out != NULL);
         if (rc != MNI_EBUSY_VERSION)
@@ -184,6 +197,8 @@ static int memory_update(mn_db *db, const mn_actor *actor, const char *id,
              : mni_seterr(db, MN_EBACKEND, "memory %s kept changing under %d update attempts; "
                          "retry later", id, MNI_UPDATE_ATTEMPTS);
     }
+    if (turn)
+        pthread_mutex_unlock(turn);
     if (rc == MN_OK && embed_job)
         mni_jobs_wake(db->jobs);
     if (rc == MN_OK && out) {
