@@ -331,7 +331,7 @@ bench-policy: all $(B)/bench/bench_policy_engine
 # (e.g. ANN_ARGS="--threads 2 --filter-selectivity 0.1"). bench-ann-hnswlib builds the
 # benchmark-only comparator tests/bench/hnswlib_bench.cc against Debian's header-only hnswlib
 # (never a dependency of the library) and runs both on the same files with the same options.
-# bench-10m: 10,000,000 x 384 int8-coded on one machine (issue 20), its data generated once in
+# bench-10m: 10,000,000 x 384 int8-coded on one machine, its data generated once in
 # bounded memory (ann_gen.py --stream) into build/ann/stream-N (N = BENCH_10M_N; e.g.
 # BENCH_10M_N=1000000 runs the same path at a million); BENCH_10M_ARGS replaces its options.
 .PHONY: bench-ann bench-ann-hnswlib bench-ann-data bench-10m bench-10m-data

@@ -1,6 +1,6 @@
 /*
  * bench_pg_copy — the ceiling for `manushya bench ingest` into PostgreSQL: a raw binary COPY
- * of the same rows into the same server, with nothing of the library in between (issue 20:
+ * of the same rows into the same server, with nothing of the library in between (the aim:
  * ingest should reach at least half of it). bench/ingest_pg.sh runs both in one go.
  *
  * "The same rows" means: the memories table of a database the library created (so the same

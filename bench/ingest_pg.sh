@@ -1,5 +1,5 @@
 #!/bin/sh
-# PostgreSQL ingest against its ceiling (issue 20), in one go: starts a private PostgreSQL
+# PostgreSQL ingest against its ceiling, in one go: starts a private PostgreSQL
 # (tests/servers/postgres.sh, fsync off), makes two fresh databases, runs
 # `manushya bench ingest` (vector=local) into one and bench_pg_copy (the same rows by raw binary
 # COPY, see its header) into the other, prints both and their ratio, and stops the server.

@@ -1,6 +1,6 @@
 /*
  * bench_during.c — manushya bench ingest --search-during: how fast search is while an import
- * runs and right after it, when the vector index has not caught up yet (issue 20). A thread
+ * runs and right after it, when the vector index has not caught up yet. A thread
  * searches the handle without pause, vector mode and hybrid mode in turn, for the whole import
  * and for a few seconds after it; its latencies are kept per phase and mode, and the index's
  * lag (changes the store holds that the index has not applied, from mn_health) is sampled as

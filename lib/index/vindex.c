@@ -766,7 +766,7 @@ static void *worker_main(void *arg)
          * and a pause in the writes lets the build have it all. Not for long, though
          * (DEFER_MAX_MS): a long import would leave the whole import behind the index, and
          * the searches right after it would score it exactly, slowly, until the build is
-         * done (issue 20). So past that the worker catches up while the writes go on,
+         * done. So past that the worker catches up while the writes go on,
          * leaving them a core; the changes it has not applied yet are the few that came in
          * since its last catch-up (see the top of vindex.h). */
         int64_t now = mni_now_ms();

@@ -17,7 +17,7 @@
  * (200 ms), but never more than 500 ms after the first change it has not applied: a long
  * import is followed as it runs (with one build thread fewer, so the import keeps a core),
  * and the searches during and right after it find few changes past the index, not the whole
- * import (issue 20). Soft-deleted memories stay in the graph and are filtered out
+ * import. Soft-deleted memories stay in the graph and are filtered out
  * (unless MN_WITH_DELETED): a delete and a restore cost nothing to the graph. Expiry needs no
  * change at all: the filter compares expires_at with the query's time.
  *
