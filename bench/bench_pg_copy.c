@@ -19,10 +19,10 @@
  * Prints rows/s and the parameters. Asserts nothing.
  */
 #include "bench_text.h"
+#include "store/postgres/pg.h"
 
 #include <libpq-fe.h>
 #include <sodium.h>
-#include <endian.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,64 +33,6 @@
 #define COLUMNS \
     "id, tenant_id, identity_id, text, type, metadata, importance, version, created_at, " \
     "updated_at, expires_at, deleted, seq, embedding, content_hash"
-
-struct buf {
-    char *p;
-    size_t n, cap;
-};
-
-static void put(struct buf *b, const void *data, size_t len)
-{
-    if (b->n + len > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1 << 20;
-        while (cap < b->n + len)
-            cap *= 2;
-        if (!(b->p = realloc(b->p, cap))) {
-            fprintf(stderr, "bench_pg_copy: out of memory\n");
-            exit(1);
-        }
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, data, len);
-    b->n += len;
-}
-
-static void put_u16(struct buf *b, uint16_t v)
-{
-    v = htobe16(v);
-    put(b, &v, 2);
-}
-
-static void put_u32(struct buf *b, uint32_t v)
-{
-    v = htobe32(v);
-    put(b, &v, 4);
-}
-
-static void put_field(struct buf *b, const void *data, size_t len)
-{
-    put_u32(b, (uint32_t)len);
-    put(b, data, len);
-}
-
-static void put_text(struct buf *b, const char *t)
-{
-    put_field(b, t, strlen(t));
-}
-
-static void put_i64(struct buf *b, int64_t v)
-{
-    uint64_t u = htobe64((uint64_t)v);
-    put_field(b, &u, 8);
-}
-
-static void put_f64(struct buf *b, double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, 8);
-    u = htobe64(u);
-    put_field(b, &u, 8);
-}
 
 static double now_s(void)
 {
@@ -114,7 +56,7 @@ static void make_id(char out[37], uint64_t i)
 }
 
 /* Row i of the COPY data: as the header comment says. */
-static void put_row(struct buf *b, uint64_t i, const char *tenant, const char *identity,
+static void put_row(struct pgs_copybuf *b, uint64_t i, const char *tenant, const char *identity,
                     int64_t now, const float *vec, int dim)
 {
     char id[37], text[BENCH_TEXT_MAX], hex[crypto_hash_sha256_BYTES * 2 + 1];
@@ -123,23 +65,23 @@ static void put_row(struct buf *b, uint64_t i, const char *tenant, const char *i
     bench_text(i, text, sizeof text);
     crypto_hash_sha256(hash, (const unsigned char *)text, strlen(text));
     sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
-    put_u16(b, 15);
-    put_text(b, id);
-    put_text(b, tenant);
-    put_text(b, identity);
-    put_text(b, text);
-    put_text(b, bench_type(i));
-    put_text(b, "{}");
-    put_f64(b, 0.5);
-    put_i64(b, 1);
-    put_i64(b, now);
-    put_i64(b, now);
-    put_i64(b, 0);
+    pgs_copy_u16(b, 15);
+    pgs_copy_text(b, id);
+    pgs_copy_text(b, tenant);
+    pgs_copy_text(b, identity);
+    pgs_copy_text(b, text);
+    pgs_copy_text(b, bench_type(i));
+    pgs_copy_text(b, "{}");
+    pgs_copy_f64(b, 0.5);
+    pgs_copy_i64(b, 1);
+    pgs_copy_i64(b, now);
+    pgs_copy_i64(b, now);
+    pgs_copy_i64(b, 0);
     uint32_t zero = 0;
-    put_field(b, &zero, 4);
-    put_i64(b, (int64_t)i + 1);
-    put_field(b, vec, (size_t)dim * sizeof *vec);
-    put_text(b, hex);
+    pgs_copy_field(b, &zero, 4);
+    pgs_copy_i64(b, (int64_t)i + 1);
+    pgs_copy_field(b, vec, (size_t)dim * sizeof *vec);
+    pgs_copy_text(b, hex);
 }
 
 static void fail(PGconn *pg, PGresult *r, const char *doing)
@@ -226,19 +168,20 @@ int main(int argc, char **argv)
     make_id(tenant, 0);
     make_id(identity, 1);
     int64_t now = (int64_t)time(NULL) * 1000;
-    static const char header[] = "PGCOPY\n\377\r\n";
-    struct buf b = {0};
+    struct pgs_copybuf b = {0};
     size_t nbatches = 0;
     for (long start = 0; start < n; start += batch) {
         long m = n - start < batch ? n - start : batch;
-        put(&b, header, sizeof header);
-        put_u32(&b, 0);
-        put_u32(&b, 0);
+        pgs_copy_header(&b);
         for (long j = 0; j < m; j++)
             put_row(&b, (uint64_t)(start + j), tenant, identity, now,
                     vecs + (size_t)(start + j) * (size_t)dim, (int)dim);
-        put_u16(&b, 0xffff);
+        pgs_copy_trailer(&b);
         ends[nbatches++] = b.n;
+    }
+    if (b.oom) {
+        fprintf(stderr, "bench_pg_copy: out of memory\n");
+        return 1;
     }
 
     double t0 = now_s();

@@ -8,7 +8,6 @@
 #include "store/list.h"
 #include "store/vault.h"
 
-#include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,103 +73,37 @@ static int read_memory(struct pgs_store *s, const PGresult *r, int row, void *it
     return rc == MN_OK ? 1 : -rc;
 }
 
-/* A growable buffer of COPY's binary format (big-endian integers, length-prefixed fields). */
-struct copybuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-};
-
-static void put(struct copybuf *b, const void *data, size_t len)
-{
-    if (b->n + len > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 65536;
-        while (cap < b->n + len)
-            cap *= 2;
-        char *grown = b->oom ? NULL : realloc(b->p, cap);
-        if (!grown) {
-            b->oom = 1;
-            return;
-        }
-        b->p = grown;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, data, len);
-    b->n += len;
-}
-
-static void put_u16(struct copybuf *b, uint16_t v)
-{
-    v = htobe16(v);
-    put(b, &v, 2);
-}
-
-static void put_u32(struct copybuf *b, uint32_t v)
-{
-    v = htobe32(v);
-    put(b, &v, 4);
-}
-
-/* A text field, or NULL for t NULL. */
-static void put_text(struct copybuf *b, const char *t)
-{
-    if (!t) {
-        put_u32(b, 0xffffffffu); /* NULL */
-        return;
-    }
-    size_t len = strlen(t);
-    put_u32(b, (uint32_t)len);
-    put(b, t, len);
-}
-
-static void put_i64(struct copybuf *b, int64_t v)
-{
-    uint64_t u = htobe64((uint64_t)v);
-    put_u32(b, 8);
-    put(b, &u, 8);
-}
-
-static void put_f64(struct copybuf *b, double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, 8);
-    u = htobe64(u);
-    put_u32(b, 8);
-    put(b, &u, 8);
-}
-
 /* One row as COPY_COLUMNS lists them; the embedding in the column's binary format. */
-static void put_row(struct pgs_store *s, struct copybuf *b, const char *tenant_id,
+static void put_row(struct pgs_store *s, struct pgs_copybuf *b, const char *tenant_id,
                     const struct mni_memory_row *r, int64_t seq, const char *hash,
                     char *vecbuf)
 {
-    put_u16(b, 18); /* columns */
-    put_text(b, r->id);
-    put_text(b, tenant_id);
-    put_text(b, r->identity_id);
-    put_text(b, r->text);
-    put_text(b, r->type);
-    put_text(b, r->metadata);
-    put_f64(b, r->importance);
-    put_i64(b, r->version);
-    put_i64(b, r->created_at);
-    put_i64(b, r->updated_at);
-    put_i64(b, r->expires_at);
-    put_u32(b, 4);
-    put_u32(b, 0); /* deleted */
-    put_i64(b, seq);
+    pgs_copy_u16(b, 18); /* columns */
+    pgs_copy_text(b, r->id);
+    pgs_copy_text(b, tenant_id);
+    pgs_copy_text(b, r->identity_id);
+    pgs_copy_text(b, r->text);
+    pgs_copy_text(b, r->type);
+    pgs_copy_text(b, r->metadata);
+    pgs_copy_f64(b, r->importance);
+    pgs_copy_i64(b, r->version);
+    pgs_copy_i64(b, r->created_at);
+    pgs_copy_i64(b, r->updated_at);
+    pgs_copy_i64(b, r->expires_at);
+    uint32_t no = 0;
+    pgs_copy_field(b, &no, 4); /* deleted */
+    pgs_copy_i64(b, seq);
     if (!r->embedding) {
-        put_u32(b, 0xffffffffu); /* NULL */
+        pgs_copy_field(b, NULL, 0);
     } else {
         struct pgs_args a = {0};
         pgs_arg_vec(s, &a, r->embedding, s->base.dim, vecbuf);
-        put_u32(b, (uint32_t)a.len[0]);
-        put(b, vecbuf, (size_t)a.len[0]);
+        pgs_copy_field(b, vecbuf, (size_t)a.len[0]);
     }
-    put_text(b, hash);
-    put_text(b, r->external_key);
-    put_text(b, r->words);
-    put_text(b, r->session);
+    pgs_copy_text(b, hash);
+    pgs_copy_text(b, r->external_key);
+    pgs_copy_text(b, r->words);
+    pgs_copy_text(b, r->session);
 }
 
 /* The rows through COPY ... FROM STDIN in binary format: the server parses no SQL per row, and
@@ -179,7 +112,6 @@ static int copy_rows(struct pgs_store *s, struct pgs_conn *c, const char *tenant
                      const struct mni_memory_row *rows, size_t n, int64_t first_seq,
                      char (*hashes)[MNI_CONTENT_HASH_HEX + 1])
 {
-    static const char header[] = "PGCOPY\n\377\r\n";
     PGresult *res = PQexec(c->pg, "COPY memories (" COPY_COLUMNS ") FROM STDIN (FORMAT binary)");
     if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
         int rc = pgs_fail(s, c, res, "adding memories");
@@ -187,17 +119,15 @@ static int copy_rows(struct pgs_store *s, struct pgs_conn *c, const char *tenant
         return rc;
     }
     PQclear(res);
-    struct copybuf b = {0};
+    struct pgs_copybuf b = {0};
     char *vecbuf = malloc(pgs_vec_bytes(s->base.dim));
     int rc = MN_OK;
-    put(&b, header, sizeof header); /* the signature, its NUL included */
-    put_u32(&b, 0);                 /* flags */
-    put_u32(&b, 0);                 /* header extension */
+    pgs_copy_header(&b);
     for (size_t i = 0; vecbuf && !b.oom && rc == MN_OK && i < n; i++) {
         put_row(s, &b, tenant_id, &rows[i], first_seq + (int64_t)i, hashes[i], vecbuf);
         if (b.n >= COPY_FLUSH || i + 1 == n) {
             if (i + 1 == n)
-                put_u16(&b, 0xffff); /* the trailer */
+                pgs_copy_trailer(&b);
             if (!b.oom && PQputCopyData(c->pg, b.p, (int)b.n) != 1)
                 rc = pgs_fail(s, c, NULL, "adding memories");
             b.n = 0;

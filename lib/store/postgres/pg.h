@@ -144,6 +144,23 @@ int pgs_each_on(struct pgs_store *s, struct pgs_pool *p, int id,
                 const struct pgs_args *a, pgs_row_fn fn, void *ctx, const char *doing);
 /* Runs fixed SQL text with no parameters (transaction control, SET). */
 int pgs_exec_text(struct pgs_store *s, struct pgs_conn *c, const char *sql, const char *doing);
+
+/* A growable buffer of COPY's binary format: big-endian integers, fields prefixed by their
+ * length (postgres/copybuf.c). oom: an allocation failed, and what was put since is lost. */
+struct pgs_copybuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+};
+void pgs_copy_put(struct pgs_copybuf *b, const void *data, size_t len);
+void pgs_copy_u16(struct pgs_copybuf *b, uint16_t v);
+void pgs_copy_u32(struct pgs_copybuf *b, uint32_t v);
+void pgs_copy_header(struct pgs_copybuf *b);  /* the signature, flags and extension */
+void pgs_copy_trailer(struct pgs_copybuf *b); /* after the last row */
+void pgs_copy_field(struct pgs_copybuf *b, const void *data, size_t len); /* NULL: SQL NULL */
+void pgs_copy_text(struct pgs_copybuf *b, const char *t);                 /* NULL: SQL NULL */
+void pgs_copy_i64(struct pgs_copybuf *b, int64_t v);
+void pgs_copy_f64(struct pgs_copybuf *b, double d);
 /* Records the failure of res (or of the connection) as an MN_E* code with a message saying what
  * was being done; returns the code. */
 int pgs_fail(struct pgs_store *s, struct pgs_conn *c, const PGresult *res, const char *doing);
