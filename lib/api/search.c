@@ -27,6 +27,7 @@
 #include "index/distance.h"
 #include "store/keywords.h"
 #include "api/search_rank.h"
+#include "api/search_words.h"
 #include "api/cache.h"
 #include "cache/codec.h"
 
@@ -165,11 +166,6 @@ static void keep_selected(const struct mni_store_query *q, mn_memories *l)
     l->count = kept;
 }
 
-static void push_hit(void *ctx, int64_t key, float similarity)
-{
-    mni_topk_push(ctx, key, similarity);
-}
-
 /* Where the vector ranking comes from; a metadata filter may move it to the exact scan. */
 struct vector_source {
     int use_index, use_store;
@@ -184,7 +180,7 @@ static int vector_ranking(mn_db *db, const struct mni_who *who, const struct mni
     int served = 0, rc = MN_OK;
     if (src->use_store) {
         rc = db->store->ops->memory_search(db->store, who->tenant->id, q, vec, want, opt->ef,
-                                           push_hit, top);
+                                           mni_topk_hit, top);
         served = rc == MN_OK;
     } else if (src->use_index) {
         rc = mni_vindex_search(db->index, who->tenant->id, q, vec, want, opt->ef, top, &served);
@@ -207,114 +203,6 @@ static int vector_ranking(mn_db *db, const struct mni_who *who, const struct mni
     *floored = kept < top->n;
     top->n = kept;
     return MN_OK;
-}
-
-/* A word of the query held by at most this many of the memories searched is rare: in hybrid
- * mode the memories holding every rare word of the query come first (search_fuse.h). Every,
- * not any: a word merely uncommon in a small store, which an unrelated memory happens to
- * hold, then lifts nothing unless the memory also holds the query's other rare words. */
-#define MNI_RARE_WORD_MAX 3
-
-/* The memories q selects that hold every rare word of the query, best first in *hits (empty
- * when the query has no rare word), and their keys sorted in *keys (malloc'd). One statement
- * counts the memories holding each word (each count stopping past MNI_RARE_WORD_MAX), one
- * keyword search finds those holding them all. */
-static int rare_matches(mn_db *db, const char *tenant_id, const struct mni_store_query *q,
-                        char **words, size_t nwords, struct mni_topk *hits, int64_t **keys)
-{
-    const char *rare[MNI_QUERY_WORDS_MAX];
-    size_t counts[MNI_QUERY_WORDS_MAX], nrare = 0;
-    int rc = nwords ? db->store->ops->memory_keyword_counts(db->store, tenant_id, q,
-                                                            (const char *const *)words, nwords,
-                                                            MNI_RARE_WORD_MAX + 1, counts)
-                    : MN_OK;
-    for (size_t i = 0; rc == MN_OK && i < nwords; i++)
-        if (counts[i] >= 1 && counts[i] <= MNI_RARE_WORD_MAX)
-            rare[nrare++] = words[i];
-    if (rc == MN_OK && mni_topk_init(hits, MNI_RARE_WORD_MAX) != 0)
-        rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
-    if (rc == MN_OK && nrare)
-        rc = db->store->ops->memory_keyword_search(db->store, tenant_id, q, rare, nrare,
-                                                   MNI_KEYWORDS_ALL, hits->k, push_hit, hits);
-    if (rc == MN_OK && !(*keys = malloc((hits->n ? hits->n : 1) * sizeof **keys)))
-        rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
-    if (rc != MN_OK)
-        return rc;
-    mni_topk_sort(hits);
-    for (size_t i = 0; i < hits->n; i++)
-        (*keys)[i] = hits->heap[i].key;
-    qsort(*keys, hits->n, sizeof **keys, mni_key_cmp);
-    return MN_OK;
-}
-
-/* Puts the memories holding a rare word (rare, best first) at the head of the keyword ranking
- * kw, each with its score in kw when kw has it: a match on a rare word outranks any number of
- * matches on common ones. */
-static int rare_first(mn_db *db, struct mni_topk *kw, const struct mni_topk *rare)
-{
-    if (rare->n == 0)
-        return MN_OK;
-    struct mni_hit *heap = malloc((kw->n + rare->n) * sizeof *heap);
-    if (!heap)
-        return mni_seterr(db, MN_ENOMEM, "out of memory searching");
-    size_t n = 0;
-    for (size_t i = 0; i < rare->n; i++) {
-        heap[n] = rare->heap[i];
-        for (size_t j = 0; j < kw->n; j++)
-            if (kw->heap[j].key == heap[n].key)
-                heap[n].score = kw->heap[j].score;
-        n++;
-    }
-    for (size_t j = 0; j < kw->n; j++) {
-        int seen = 0;
-        for (size_t i = 0; i < rare->n; i++)
-            seen |= rare->heap[i].key == kw->heap[j].key;
-        if (!seen)
-            heap[n++] = kw->heap[j];
-    }
-    free(kw->heap);
-    kw->heap = heap;
-    kw->n = kw->k = n;
-    return MN_OK;
-}
-
-/* A top-k that grows to take every hit the store gives: the keyword ranking comes with the
- * ties of its last place (store.h). */
-struct every_hit {
-    struct mni_topk *top;
-    int nomem;
-};
-
-static void push_every_hit(void *ctx, int64_t key, float score)
-{
-    struct every_hit *e = ctx;
-    struct mni_topk *top = e->top;
-    if (top->n == top->k) {
-        struct mni_hit *heap = e->nomem ? NULL : realloc(top->heap, 2 * top->k * sizeof *heap);
-        e->nomem = !heap;
-        if (!heap)
-            return;
-        top->heap = heap;
-        top->k *= 2;
-    }
-    mni_topk_push(top, key, score);
-}
-
-/* The keyword ranking: the want best matches of the query's words, best first, and with ties
- * every one tied with the last of them (any other match then scores lower). */
-static int keyword_ranking(mn_db *db, const struct mni_who *who, const struct mni_store_query *q,
-                           const char *const *words, size_t nwords, size_t want, int ties,
-                           struct mni_topk *top)
-{
-    struct every_hit e = { top, 0 };
-    int rc = db->store->ops->memory_keyword_search(db->store, who->tenant->id, q, words, nwords,
-                                                   ties ? MNI_KEYWORDS_TIES : 0, want,
-                                                   push_every_hit, &e);
-    if (rc == MN_OK && e.nomem)
-        rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
-    if (rc == MN_OK)
-        mni_topk_sort(top);
-    return rc;
 }
 
 /* Cuts the candidates (best first) to those whose rows are read: the want best, and every
@@ -357,10 +245,9 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
     size_t nwords = 0;
     int rc = by_words ? mni_keywords_query(db->store, who->tenant->id, opt->query, &words,
                                            &nwords) : MN_OK;
-    struct mni_topk rare = {0};
-    int64_t *rare_keys = NULL;
-    if (rc == MN_OK && opt->mode == MN_SEARCH_HYBRID)
-        rc = rare_matches(db, who->tenant->id, q, words, nwords, &rare, &rare_keys);
+    struct mni_words_half half = { .db = db, .who = who, .q = q,
+                                   .words = (const char *const *)words, .nwords = nwords,
+                                   .hybrid = opt->mode == MN_SEARCH_HYBRID };
     struct mni_fusion fusion = { opt->mode, opt->vector_weight, opt->keyword_weight,
                                  opt->rrf_k };
     int indexed = src.use_index || src.use_store;
@@ -369,33 +256,34 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
      * ties dozens of memories, all at one rank there, whose rows would be read for nothing. */
     int keyword_alone = !by_vector;
     for (size_t want = q->metadata && indexed ? first * 4 : first; rc == MN_OK; want *= 4) {
-        struct mni_topk vtop = {0}, ktop = {0};
+        struct mni_topk vtop = {0};
         struct mni_scored_list cands = {0};
         int floored = 0;
         /* One past the candidates read: the first one not read bounds the rest (read_cut). */
         size_t depth = by_vector && by_words && want < MNI_FUSE_DEPTH ? MNI_FUSE_DEPTH : want + 1;
-        if (mni_topk_init(&vtop, by_vector ? depth : 1) != 0 ||
-            mni_topk_init(&ktop, by_words ? depth : 1) != 0)
+        if (mni_topk_init(&vtop, by_vector ? depth : 1) != 0)
             rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
+        /* The keyword half first, beside the vector half when there is one (search_words.h). */
+        int started = rc == MN_OK && by_words;
+        if (started)
+            rc = mni_words_start(&half, depth, keyword_alone, by_vector && nwords);
         if (rc == MN_OK && by_vector)
             rc = vector_ranking(db, who, q, vec, opt, depth, &src, &vtop, &floored);
-        if (rc == MN_OK && by_words)
-            rc = keyword_ranking(db, who, q, (const char *const *)words, nwords, depth,
-                                 keyword_alone, &ktop);
+        if (started) {
+            int words_rc = mni_words_finish(&half, rc == MN_OK);
+            rc = rc == MN_OK ? words_rc : rc;
+        }
         /* Done widening when every ranking ran out of candidates, or the vector ranking out of
          * ones above the minimum: every memory above it is among them. */
         int exhausted = floored || ((!by_vector || vtop.n < depth) &&
-                                    (!by_words || ktop.n < depth));
-        if (rc == MN_OK)
-            rc = rare_first(db, &ktop, &rare);
-        if (rc == MN_OK &&
-            mni_search_fuse(&vtop, &ktop, rare_keys, rare.n, &fusion, &cands) != 0)
+                                    (!by_words || half.ranked < depth));
+        if (rc == MN_OK && mni_search_fuse(&vtop, &half.top, half.rare_keys, half.rare.n, &fusion,
+                                           &cands) != 0)
             rc = mni_seterr(db, MN_ENOMEM, "out of memory searching");
         double unread = read_cut(&cands, want, keyword_alone, &exhausted);
         if (rc == MN_OK)
             rc = fetch_hits(db, who->tenant->id, &cands, vec, opt->min_similarity, q, out);
         mni_topk_free(&vtop);
-        mni_topk_free(&ktop);
         mni_scored_list_free(&cands);
         if (rc != MN_OK)
             break;
@@ -411,9 +299,8 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
         if (indexed && q->metadata && want * 4 > MNI_META_INDEX_MAX)
             src.use_index = src.use_store = indexed = 0;
     }
+    mni_words_free(&half);
     mni_keywords_free(words, nwords);
-    mni_topk_free(&rare);
-    free(rare_keys);
     return rc;
 }
 

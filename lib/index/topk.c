@@ -49,6 +49,11 @@ void mni_topk_push(struct mni_topk *t, int64_t key, float score)
     }
 }
 
+void mni_topk_hit(void *ctx, int64_t key, float score)
+{
+    mni_topk_push(ctx, key, score);
+}
+
 void mni_topk_sort(struct mni_topk *t)
 {
     /* Heap sort: repeatedly move the worst to the end, leaving the best first. */

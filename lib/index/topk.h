@@ -19,6 +19,8 @@ struct mni_topk {
 /* 0 on success, -1 when out of memory. */
 int mni_topk_init(struct mni_topk *t, size_t k);
 void mni_topk_push(struct mni_topk *t, int64_t key, float score);
+/* mni_topk_push for a callback that takes hits as (ctx, key, score): ctx is the mni_topk. */
+void mni_topk_hit(void *ctx, int64_t key, float score);
 /* Sorts the kept hits best first, in place (t->heap[0 .. t->n-1]); the heap is spent. */
 void mni_topk_sort(struct mni_topk *t);
 void mni_topk_free(struct mni_topk *t);
