@@ -149,10 +149,6 @@ enum mni_stmt {
      * the lease the holder still has and records the run */
     MNI_MAINT_DONE,
     /* Deduplication and upsert (store/op_dedup.c). */
-    MNI_MEMORY_FIND_KEY,        /* t, identity id, external key: id of the row holding it */
-    /* t, identity id, type, content hash, now: id of a live, unexpired row with that content
-     * (the oldest) */
-    MNI_MEMORY_FIND_CONTENT,
     MNI_MEMORY_UNHASHED,        /* limit: tenant_id, id, text of rows without content_hash */
     MNI_MEMORY_HASH_SET,        /* t, id, content hash */
     /* Webhooks (store/op_webhook.c): subscriptions and the outbox of their deliveries. */
@@ -240,10 +236,12 @@ struct mni_driver {
      * no entry is left, read under a lock that already serialises every write (SQLite), and
      * MNI_AUDIT_HEAD_SET is never run. */
     int audit_head_row;
-    /* Optional: for each of the n wants (their hashes filled where type is set), the id and
-     * key of the memory it names into ids[i] (malloc'd; NULL when none) and keys[i], in tx or
-     * a read of its own when tx is NULL, by one statement for the batch. NULL: the operations
-     * ask MNI_MEMORY_FIND_KEY and MNI_MEMORY_FIND_CONTENT one want at a time. */
+    /* For each of the n wants (n > 0, their hashes filled where type is set), the id and key
+     * of the memory it names into ids[i] (malloc'd; NULL when none) and keys[i]: the key's
+     * holder, else (type set) the oldest live, unexpired memory of that content. In tx, or
+     * when tx is NULL in one read of its own for the whole batch, not one per want: on
+     * PostgreSQL each read is a round trip, on SQLite a read transaction, whose locks cost
+     * more than the lookup. */
     int (*find_ids)(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
                     const struct mni_find *wants, size_t n, int64_t now, char **ids,
                     int64_t *keys, const char *doing);

@@ -16,55 +16,15 @@
 /* Rows hashed per write of the backfill. */
 #define BACKFILL_BATCH 256
 
-/* The first row's id (column 0), copied; stops the read. */
-static int first_id(void *ctx, const struct mni_row *r)
-{
-    char **id = ctx;
-    *id = r->ops->text(r, r->at);
-    return *id ? 1 : -MN_ENOMEM;
-}
-
-/* The id of the memory want names (struct mni_find), *id malloc'd, NULL when there is none:
- * the key's holder, else (type set) the content's. */
-static int find_id(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
-                   const struct mni_find *want, int64_t now, char **id, const char *doing)
-{
-    *id = NULL;
-    int rc = MN_OK;
-    if (want->key) {
-        struct mni_args a = {0};
-        mni_arg_text(&a, tenant_id);
-        mni_arg_text(&a, want->identity_id);
-        mni_arg_text(&a, want->key);
-        rc = s->driver->read(s, tx, MNI_MEMORY_FIND_KEY, &a, first_id, id, doing);
-    }
-    if (rc == MN_OK && !*id && want->type) {
-        struct mni_args a = {0};
-        mni_arg_text(&a, tenant_id);
-        mni_arg_text(&a, want->identity_id);
-        mni_arg_text(&a, want->type);
-        mni_arg_text(&a, want->hash);
-        mni_arg_int(&a, now);
-        rc = s->driver->read(s, tx, MNI_MEMORY_FIND_CONTENT, &a, first_id, id, doing);
-    }
-    return rc;
-}
-
-/* The ids of what the n wants name (ids[i] malloc'd, NULL for none; all NULL on failure), and
- * their keys when the driver tells them (keys[i] 0: not told): by the driver's one statement
- * for the batch when it has one, else a want at a time. */
+/* The ids of what the n wants name (ids[i] malloc'd, NULL for none; all NULL on failure) and
+ * their keys, by the driver's one statement for the batch. */
 static int find_ids(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
                     const struct mni_find *wants, size_t n, int64_t now, char **ids,
                     int64_t *keys)
 {
     const char *doing = "looking for the memory an add repeats";
-    int rc = MN_OK;
     memset(keys, 0, n * sizeof *keys);
-    if (s->driver->find_ids)
-        rc = s->driver->find_ids(s, tx, tenant_id, wants, n, now, ids, keys, doing);
-    else
-        for (size_t i = 0; rc == MN_OK && i < n; i++)
-            rc = find_id(s, tx, tenant_id, &wants[i], now, &ids[i], doing);
+    int rc = n ? s->driver->find_ids(s, tx, tenant_id, wants, n, now, ids, keys, doing) : MN_OK;
     if (rc == MN_ENOMEM || rc == -MN_ENOMEM)
         rc = mni_seterr(s->db, MN_ENOMEM, "%s: out of memory", doing);
     if (rc != MN_OK)
@@ -123,29 +83,17 @@ int mni_op_memory_claims(struct mni_store *s, struct mni_tx *tx, const char *ten
     return rc;
 }
 
-/* The memories found (ids and keys of f, n of them) into out: by their keys in one read when
- * the driver told every key, else one read each. A memory found and then gone before it was
- * read is none (the add's write checks again). */
+/* The memories found (ids and keys of f, n of them) into out, by their keys in one read. A
+ * memory found and then gone before it was read is none (the add's write checks again). */
 static int read_found(struct mni_store *s, const char *tenant_id, const struct found *f,
                       size_t n, int64_t now, mn_memory **out)
 {
     const unsigned flags = MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING;
-    size_t hits = 0, told = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t hits = 0;
+    for (size_t i = 0; i < n; i++)
         hits += f->ids[i] != NULL;
-        told += f->ids[i] && f->keys[i];
-    }
     if (!hits)
         return MN_OK;
-    if (told < hits) {
-        struct mni_store_query q = { .flags = flags, .now = now };
-        int rc = MN_OK;
-        for (size_t i = 0; rc == MN_OK && i < n; i++)
-            if (f->ids[i] && (rc = s->ops->memory_get(s, tenant_id, f->ids[i], &q, &out[i])) ==
-                                 MN_ENOTFOUND)
-                rc = MN_OK;
-        return rc;
-    }
     int64_t *keys = malloc(hits * sizeof *keys);
     size_t *at = malloc(hits * sizeof *at), *which = malloc(hits * sizeof *which);
     mn_memories *l = NULL;
