@@ -20,11 +20,14 @@
  * their keys, by the driver's one statement for the batch. */
 static int find_ids(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
                     const struct mni_find *wants, size_t n, int64_t now, char **ids,
-                    int64_t *keys)
+                    int64_t *keys, int64_t *seen_seq)
 {
     const char *doing = "looking for the memory an add repeats";
     memset(keys, 0, n * sizeof *keys);
-    int rc = n ? s->driver->find_ids(s, tx, tenant_id, wants, n, now, ids, keys, doing) : MN_OK;
+    if (seen_seq)
+        *seen_seq = 0;
+    int rc = n ? s->driver->find_ids(s, tx, tenant_id, wants, n, now, ids, keys, seen_seq,
+                                     doing) : MN_OK;
     if (rc == MN_ENOMEM || rc == -MN_ENOMEM)
         rc = mni_seterr(s->db, MN_ENOMEM, "%s: out of memory", doing);
     if (rc != MN_OK)
@@ -58,9 +61,10 @@ static void found_free(struct found *f, size_t n)
 }
 
 int mni_op_memory_claims(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
-                         const struct mni_memory_writes *w,
+                         const struct mni_memory_writes *w, int64_t seq,
                          char (*hashes)[MNI_CONTENT_HASH_HEX + 1])
 {
+    int unchanged = w->seen_seq && seq == w->seen_seq;
     struct found f = {0};
     struct mni_find *wants = calloc(w->n ? w->n : 1, sizeof *wants);
     int rc = wants ? found_alloc(s, &f, w->n)
@@ -73,9 +77,9 @@ int mni_op_memory_claims(struct mni_store *s, struct mni_tx *tx, const char *ten
                                       .text = r->text };
         memcpy(wants[i].hash, hashes[i], sizeof wants[i].hash);
     }
-    if (rc == MN_OK)
-        rc = find_ids(s, tx, tenant_id, wants, w->n, w->now, f.ids, f.keys);
-    for (size_t i = 0; rc == MN_OK && i < w->n; i++)
+    if (rc == MN_OK && !unchanged)
+        rc = find_ids(s, tx, tenant_id, wants, w->n, w->now, f.ids, f.keys, NULL);
+    for (size_t i = 0; rc == MN_OK && !unchanged && i < w->n; i++)
         if (f.ids[i])
             rc = MNI_EBUSY_VERSION;
     found_free(&f, w->n);
@@ -120,7 +124,8 @@ static int read_found(struct mni_store *s, const char *tenant_id, const struct f
 }
 
 int mni_op_memory_find_many(struct mni_store *s, const char *tenant_id,
-                            struct mni_find *wants, size_t n, int64_t now, mn_memory **out)
+                            struct mni_find *wants, size_t n, int64_t now, mn_memory **out,
+                            int64_t *seen_seq)
 {
     struct found f = {0};
     memset(out, 0, n * sizeof *out);
@@ -129,7 +134,7 @@ int mni_op_memory_find_many(struct mni_store *s, const char *tenant_id,
         if (wants[i].type)
             rc = mni_vault_content_hash(s, NULL, tenant_id, wants[i].text, wants[i].hash);
     if (rc == MN_OK)
-        rc = find_ids(s, NULL, tenant_id, wants, n, now, f.ids, f.keys);
+        rc = find_ids(s, NULL, tenant_id, wants, n, now, f.ids, f.keys, seen_seq);
     if (rc == MN_OK)
         rc = read_found(s, tenant_id, &f, n, now, out);
     for (size_t i = 0; rc != MN_OK && i < n; i++) {
@@ -162,7 +167,10 @@ static int backfill_batch(struct mni_store *s, size_t *hashed, int *done)
 {
     struct mni_tx *tx;
     struct unhashed u = {0};
-    int rc = s->driver->begin(s, 0, NULL, &tx);
+    int64_t last;
+    /* A change number: a row hashed can make an add's lookup find what it did not
+     * (mni_op_memory_claims). */
+    int rc = s->driver->begin(s, 1, &last, &tx);
     if (rc != MN_OK)
         return rc;
     struct mni_args a = {0};

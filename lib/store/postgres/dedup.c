@@ -44,9 +44,10 @@ static char *wants_json(const struct mni_find *wants, size_t n)
 
 int pgs_find_ids(struct mni_store *st, struct mni_tx *tx, const char *tenant_id,
                  const struct mni_find *wants, size_t n, int64_t now, char **ids,
-                 int64_t *keys, const char *doing)
+                 int64_t *keys, int64_t *seen_seq, const char *doing)
 {
     struct pgs_store *s = (struct pgs_store *)st;
+    (void)seen_seq; /* 0: writers run concurrently, a write cannot tell nothing came between */
     char *json = wants_json(wants, n);
     if (!json)
         return MN_ENOMEM;

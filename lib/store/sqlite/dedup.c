@@ -32,7 +32,7 @@ static int find_one(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q,
 
 int sq_find_ids(struct mni_store *st, struct mni_tx *tx, const char *tenant_id,
                 const struct mni_find *wants, size_t n, int64_t now, char **ids,
-                int64_t *keys, const char *doing)
+                int64_t *keys, int64_t *seen_seq, const char *doing)
 {
     struct sq_store *s = (struct sq_store *)st;
     struct sq_conn *c = (struct sq_conn *)tx;
@@ -42,6 +42,10 @@ int sq_find_ids(struct mni_store *st, struct mni_tx *tx, const char *tenant_id,
     sqlite3_stmt *begin = tx ? NULL : sq_stmt(s, c, SQ_BEGIN_READ);
     if (!tx)
         rc = begin ? sq_exec(s, c, begin, doing) : MN_EBACKEND;
+    /* The change number this read sees: the add's write, finding it unchanged, need not
+     * look again (mni_op_memory_claims). */
+    if (rc == MN_OK && seen_seq)
+        rc = sq_seq_read(s, c, seen_seq);
     sqlite3_stmt *q = rc == MN_OK ? sq_stmt(s, c, SQ_MEMORY_FIND) : NULL;
     if (rc == MN_OK && !q)
         rc = MN_EBACKEND;

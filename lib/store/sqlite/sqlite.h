@@ -98,6 +98,8 @@ int sq_fail(struct sq_store *s, sqlite3 *db, int src, const char *doing);
  * the commit's failure. */
 int sq_begin(struct sq_store *s, struct sq_conn *c);
 int sq_end(struct sq_store *s, struct sq_conn *c, int rc);
+/* The change sequence's current value, read on c (in c's transaction, if it has one). */
+int sq_seq_read(struct sq_store *s, struct sq_conn *c, int64_t *seq);
 /* Reserves n sequence numbers; *last receives the highest. Inside a transaction. */
 int sq_bump_seq(struct sq_store *s, struct sq_conn *c, int64_t n, int64_t *last);
 /* Runs a prepared statement that returns no rows. */
@@ -157,7 +159,7 @@ extern const struct mni_driver sq_driver;
  * (sqlite/dedup.c). */
 int sq_find_ids(struct mni_store *st, struct mni_tx *tx, const char *tenant_id,
                 const struct mni_find *wants, size_t n, int64_t now, char **ids,
-                int64_t *keys, const char *doing);
+                int64_t *keys, int64_t *seen_seq, const char *doing);
 
 /* A memory row (MEMORY_COLUMNS) into m; the embedding only when with_embedding. MN_ENOMEM. */
 int sq_memory_read(sqlite3_stmt *st, mn_memory *m, int with_embedding);
