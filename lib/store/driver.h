@@ -241,7 +241,7 @@ struct mni_driver {
      * holder, else (type set) the oldest live, unexpired memory of that content. In tx, or
      * when tx is NULL in one read of its own for the whole batch, not one per want: on
      * PostgreSQL each read is a round trip, on SQLite a read transaction, whose locks cost
-     * more than the lookup. seen_seq (not NULL only when tx is): the store's change number
+     * more than the lookup. seen_seq (NULL whenever tx is not): the store's change number
      * that read saw, 0 when the driver cannot tell (a write may not then trust it, see
      * mni_op_memory_claims). */
     int (*find_ids)(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,

@@ -155,7 +155,7 @@ int sq_run(struct sq_store *s, struct sq_conn *c, int id, const struct mni_args 
            int64_t *changed, const char *taken, const char *doing);
 /* The operations written once (store/driver.h) run through it (sqlite/driver.c). */
 extern const struct mni_driver sq_driver;
-/* The driver's find_ids (store/driver.h): what a batch of adds repeats, by one statement
+/* The driver's find_ids (store/driver.h): what a batch of adds repeats, in one read
  * (sqlite/dedup.c). */
 int sq_find_ids(struct mni_store *st, struct mni_tx *tx, const char *tenant_id,
                 const struct mni_find *wants, size_t n, int64_t now, char **ids,
