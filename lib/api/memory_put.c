@@ -52,6 +52,7 @@ struct pending {
     mn_memory **found;         /* the stored memory input i repeats, or NULL */
     char **merged;             /* its metadata with input i's merged in (dedup) */
     int *outcome;              /* MN_PUT_* */
+    int64_t seen_seq;          /* the store's change number the lookup saw (0: unknown) */
     size_t n;
 };
 
@@ -354,6 +355,7 @@ static int find_stored(mn_db *db, const struct mni_who *who, struct pending *p, 
     size_t *which = calloc(cap, sizeof *which);
     mn_memory **found = calloc(cap, sizeof *found);
     size_t nwants = 0;
+    p->seen_seq = 0;
     int rc = wants && which && found ? MN_OK
              : mni_seterr(db, MN_ENOMEM, "out of memory looking up %zu memories", p->n);
     for (size_t i = 0; rc == MN_OK && i < p->n; i++) {
@@ -379,7 +381,7 @@ static int find_stored(mn_db *db, const struct mni_who *who, struct pending *p, 
     }
     if (rc == MN_OK && nwants &&
         (rc = db->store->ops->memory_find_many(db->store, who->tenant->id, wants, nwants, now,
-                                               found)) != MN_OK)
+                                               found, &p->seen_seq)) != MN_OK)
         *failed = nwants == 1 ? which[0] : (size_t)-1; /* the lookup of all of them failed */
     for (size_t k = 0; rc == MN_OK && k < nwants; k++) {
         rc = keep_found(db, p, which[k], found[k], now);
@@ -588,6 +590,7 @@ static int plan(mn_db *db, struct mni_who *who, struct pending *p, int64_t now, 
     x->w.dedup = x->dedup;
     x->w.rewrites = x->rewrites;
     x->w.now = now;
+    x->w.seen_seq = p->seen_seq;
     return rc;
 }
 

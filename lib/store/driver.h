@@ -149,10 +149,6 @@ enum mni_stmt {
      * the lease the holder still has and records the run */
     MNI_MAINT_DONE,
     /* Deduplication and upsert (store/op_dedup.c). */
-    MNI_MEMORY_FIND_KEY,        /* t, identity id, external key: id of the row holding it */
-    /* t, identity id, type, content hash, now: id of a live, unexpired row with that content
-     * (the oldest) */
-    MNI_MEMORY_FIND_CONTENT,
     MNI_MEMORY_UNHASHED,        /* limit: tenant_id, id, text of rows without content_hash */
     MNI_MEMORY_HASH_SET,        /* t, id, content hash */
     /* Webhooks (store/op_webhook.c): subscriptions and the outbox of their deliveries. */
@@ -240,13 +236,17 @@ struct mni_driver {
      * no entry is left, read under a lock that already serialises every write (SQLite), and
      * MNI_AUDIT_HEAD_SET is never run. */
     int audit_head_row;
-    /* Optional: for each of the n wants (their hashes filled where type is set), the id and
-     * key of the memory it names into ids[i] (malloc'd; NULL when none) and keys[i], in tx or
-     * a read of its own when tx is NULL, by one statement for the batch. NULL: the operations
-     * ask MNI_MEMORY_FIND_KEY and MNI_MEMORY_FIND_CONTENT one want at a time. */
+    /* For each of the n wants (n > 0, their hashes filled where type is set), the id and key
+     * of the memory it names into ids[i] (malloc'd; NULL when none) and keys[i]: the key's
+     * holder, else (type set) the oldest live, unexpired memory of that content. In tx, or
+     * when tx is NULL in one read of its own for the whole batch, not one per want: on
+     * PostgreSQL each read is a round trip, on SQLite a read transaction, whose locks cost
+     * more than the lookup. seen_seq (NULL whenever tx is not): the store's change number
+     * that read saw, 0 when the driver cannot tell (a write may not then trust it, see
+     * mni_op_memory_claims). */
     int (*find_ids)(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
                     const struct mni_find *wants, size_t n, int64_t now, char **ids,
-                    int64_t *keys, const char *doing);
+                    int64_t *keys, int64_t *seen_seq, const char *doing);
 };
 
 /* ---- reading through the driver (store/query.c) ---- */
@@ -324,12 +324,17 @@ int mni_op_memory_insert_end(struct mni_store *s, struct mni_tx *tx, const char 
                              const struct mni_memory_writes *w, int64_t first_seq, int rc);
 /* Deduplication (store/op_dedup.c): the content hash of row i of w into hashes (n of them),
  * after checking, in the add's write tx, that no row of the store already holds its key or
- * (w->dedup[i]) its content: MNI_EBUSY_VERSION when one does. */
+ * (w->dedup[i]) its content: MNI_EBUSY_VERSION when one does. seq: the store's change number
+ * before this write's own when the write holds the store's only write lock (SQLite), else 0;
+ * equal to w->seen_seq, nothing was written since the lookup that planned the write, whose
+ * answer then stands without a second lookup. Every write that can make a lookup find a
+ * row it did not (add, update, restore, hashing, re-keying) moves the change number. */
 int mni_op_memory_claims(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
-                         const struct mni_memory_writes *w,
+                         const struct mni_memory_writes *w, int64_t seq,
                          char (*hashes)[MNI_CONTENT_HASH_HEX + 1]);
 int mni_op_memory_find_many(struct mni_store *s, const char *tenant_id,
-                            struct mni_find *wants, size_t n, int64_t now, mn_memory **out);
+                            struct mni_find *wants, size_t n, int64_t now, mn_memory **out,
+                            int64_t *seen_seq);
 int mni_op_memory_hash_backfill(struct mni_store *s, size_t *hashed);
 int mni_op_memory_purge_expired(struct mni_store *s, const char *tenant_id, int64_t now,
                                 size_t *purged,

@@ -16,55 +16,18 @@
 /* Rows hashed per write of the backfill. */
 #define BACKFILL_BATCH 256
 
-/* The first row's id (column 0), copied; stops the read. */
-static int first_id(void *ctx, const struct mni_row *r)
-{
-    char **id = ctx;
-    *id = r->ops->text(r, r->at);
-    return *id ? 1 : -MN_ENOMEM;
-}
-
-/* The id of the memory want names (struct mni_find), *id malloc'd, NULL when there is none:
- * the key's holder, else (type set) the content's. */
-static int find_id(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
-                   const struct mni_find *want, int64_t now, char **id, const char *doing)
-{
-    *id = NULL;
-    int rc = MN_OK;
-    if (want->key) {
-        struct mni_args a = {0};
-        mni_arg_text(&a, tenant_id);
-        mni_arg_text(&a, want->identity_id);
-        mni_arg_text(&a, want->key);
-        rc = s->driver->read(s, tx, MNI_MEMORY_FIND_KEY, &a, first_id, id, doing);
-    }
-    if (rc == MN_OK && !*id && want->type) {
-        struct mni_args a = {0};
-        mni_arg_text(&a, tenant_id);
-        mni_arg_text(&a, want->identity_id);
-        mni_arg_text(&a, want->type);
-        mni_arg_text(&a, want->hash);
-        mni_arg_int(&a, now);
-        rc = s->driver->read(s, tx, MNI_MEMORY_FIND_CONTENT, &a, first_id, id, doing);
-    }
-    return rc;
-}
-
-/* The ids of what the n wants name (ids[i] malloc'd, NULL for none; all NULL on failure), and
- * their keys when the driver tells them (keys[i] 0: not told): by the driver's one statement
- * for the batch when it has one, else a want at a time. */
+/* The ids of what the n wants name (ids[i] malloc'd, NULL for none; all NULL on failure) and
+ * their keys, by the driver's one statement for the batch. */
 static int find_ids(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
                     const struct mni_find *wants, size_t n, int64_t now, char **ids,
-                    int64_t *keys)
+                    int64_t *keys, int64_t *seen_seq)
 {
     const char *doing = "looking for the memory an add repeats";
-    int rc = MN_OK;
     memset(keys, 0, n * sizeof *keys);
-    if (s->driver->find_ids)
-        rc = s->driver->find_ids(s, tx, tenant_id, wants, n, now, ids, keys, doing);
-    else
-        for (size_t i = 0; rc == MN_OK && i < n; i++)
-            rc = find_id(s, tx, tenant_id, &wants[i], now, &ids[i], doing);
+    if (seen_seq)
+        *seen_seq = 0;
+    int rc = n ? s->driver->find_ids(s, tx, tenant_id, wants, n, now, ids, keys, seen_seq,
+                                     doing) : MN_OK;
     if (rc == MN_ENOMEM || rc == -MN_ENOMEM)
         rc = mni_seterr(s->db, MN_ENOMEM, "%s: out of memory", doing);
     if (rc != MN_OK)
@@ -98,9 +61,10 @@ static void found_free(struct found *f, size_t n)
 }
 
 int mni_op_memory_claims(struct mni_store *s, struct mni_tx *tx, const char *tenant_id,
-                         const struct mni_memory_writes *w,
+                         const struct mni_memory_writes *w, int64_t seq,
                          char (*hashes)[MNI_CONTENT_HASH_HEX + 1])
 {
+    int unchanged = w->seen_seq && seq == w->seen_seq;
     struct found f = {0};
     struct mni_find *wants = calloc(w->n ? w->n : 1, sizeof *wants);
     int rc = wants ? found_alloc(s, &f, w->n)
@@ -113,9 +77,9 @@ int mni_op_memory_claims(struct mni_store *s, struct mni_tx *tx, const char *ten
                                       .text = r->text };
         memcpy(wants[i].hash, hashes[i], sizeof wants[i].hash);
     }
-    if (rc == MN_OK)
-        rc = find_ids(s, tx, tenant_id, wants, w->n, w->now, f.ids, f.keys);
-    for (size_t i = 0; rc == MN_OK && i < w->n; i++)
+    if (rc == MN_OK && !unchanged)
+        rc = find_ids(s, tx, tenant_id, wants, w->n, w->now, f.ids, f.keys, NULL);
+    for (size_t i = 0; rc == MN_OK && !unchanged && i < w->n; i++)
         if (f.ids[i])
             rc = MNI_EBUSY_VERSION;
     found_free(&f, w->n);
@@ -123,29 +87,17 @@ int mni_op_memory_claims(struct mni_store *s, struct mni_tx *tx, const char *ten
     return rc;
 }
 
-/* The memories found (ids and keys of f, n of them) into out: by their keys in one read when
- * the driver told every key, else one read each. A memory found and then gone before it was
- * read is none (the add's write checks again). */
+/* The memories found (ids and keys of f, n of them) into out, by their keys in one read. A
+ * memory found and then gone before it was read is none (the add's write checks again). */
 static int read_found(struct mni_store *s, const char *tenant_id, const struct found *f,
                       size_t n, int64_t now, mn_memory **out)
 {
     const unsigned flags = MN_WITH_DELETED | MN_WITH_EXPIRED | MN_WITH_EMBEDDING;
-    size_t hits = 0, told = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t hits = 0;
+    for (size_t i = 0; i < n; i++)
         hits += f->ids[i] != NULL;
-        told += f->ids[i] && f->keys[i];
-    }
     if (!hits)
         return MN_OK;
-    if (told < hits) {
-        struct mni_store_query q = { .flags = flags, .now = now };
-        int rc = MN_OK;
-        for (size_t i = 0; rc == MN_OK && i < n; i++)
-            if (f->ids[i] && (rc = s->ops->memory_get(s, tenant_id, f->ids[i], &q, &out[i])) ==
-                                 MN_ENOTFOUND)
-                rc = MN_OK;
-        return rc;
-    }
     int64_t *keys = malloc(hits * sizeof *keys);
     size_t *at = malloc(hits * sizeof *at), *which = malloc(hits * sizeof *which);
     mn_memories *l = NULL;
@@ -172,7 +124,8 @@ static int read_found(struct mni_store *s, const char *tenant_id, const struct f
 }
 
 int mni_op_memory_find_many(struct mni_store *s, const char *tenant_id,
-                            struct mni_find *wants, size_t n, int64_t now, mn_memory **out)
+                            struct mni_find *wants, size_t n, int64_t now, mn_memory **out,
+                            int64_t *seen_seq)
 {
     struct found f = {0};
     memset(out, 0, n * sizeof *out);
@@ -181,7 +134,7 @@ int mni_op_memory_find_many(struct mni_store *s, const char *tenant_id,
         if (wants[i].type)
             rc = mni_vault_content_hash(s, NULL, tenant_id, wants[i].text, wants[i].hash);
     if (rc == MN_OK)
-        rc = find_ids(s, NULL, tenant_id, wants, n, now, f.ids, f.keys);
+        rc = find_ids(s, NULL, tenant_id, wants, n, now, f.ids, f.keys, seen_seq);
     if (rc == MN_OK)
         rc = read_found(s, tenant_id, &f, n, now, out);
     for (size_t i = 0; rc != MN_OK && i < n; i++) {
@@ -214,7 +167,10 @@ static int backfill_batch(struct mni_store *s, size_t *hashed, int *done)
 {
     struct mni_tx *tx;
     struct unhashed u = {0};
-    int rc = s->driver->begin(s, 0, NULL, &tx);
+    int64_t last;
+    /* A change number: a row hashed can make an add's lookup find what it did not
+     * (mni_op_memory_claims). */
+    int rc = s->driver->begin(s, 1, &last, &tx);
     if (rc != MN_OK)
         return rc;
     struct mni_args a = {0};

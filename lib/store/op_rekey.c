@@ -270,7 +270,10 @@ static int finish(struct mni_store *s, const char *tenant_id, const struct mni_d
                   const struct mni_audit *au)
 {
     struct mni_tx *tx;
-    int rc = s->driver->begin(s, 0, NULL, &tx);
+    int64_t last;
+    /* A change number: new content hashes can make an add's lookup find what it did not
+     * (mni_op_memory_claims). */
+    int rc = s->driver->begin(s, 1, &last, &tx);
     if (rc != MN_OK)
         return rc;
     struct mni_args a = {0};
@@ -330,7 +333,8 @@ int mni_op_rekey_step(struct mni_store *s, const char *tenant_id, size_t batch,
     } else if (rc == MN_OK) {
         struct mni_tx *tx;
         size_t read = 0;
-        rc = s->driver->begin(s, 0, NULL, &tx);
+        int64_t last;
+        rc = s->driver->begin(s, 1, &last, &tx); /* a change number: as in finish */
         if (rc == MN_OK) {
             rc = reseal_rows(s, tx, tenant_id, &k, st.phase, &st.cursor, batch, &read);
             if (rc == MN_OK && read < batch)

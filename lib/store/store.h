@@ -174,6 +174,10 @@ struct mni_memory_writes {
     size_t nrewrites;
     int64_t now;
     const struct mni_audit *au_create, *au_update;
+    /* The store's change number as the lookup that planned this write saw it
+     * (memory_find_many), 0 when unknown: a write that finds the store unchanged since
+     * knows that lookup's answer (no row holds a new row's key or content) still holds. */
+    int64_t seen_seq;
 };
 
 /* A claimed embedding job: the memory as it was when claimed. */
@@ -288,10 +292,11 @@ struct mni_store_ops {
     int (*memory_insert)(struct mni_store *s, const char *tenant_id,
                          const struct mni_memory_writes *w);
     /* For each of the n wants, the memory it names (out[i], NULL when none), with its
-     * embedding: one read for the batch where the store can (PostgreSQL: one statement, not a
-     * round trip per input). */
+     * embedding: one read for the batch (PostgreSQL: one statement, not a round trip per
+     * input); *seen_seq the store's change number that read saw, 0 when the store cannot
+     * tell (struct mni_memory_writes). */
     int (*memory_find_many)(struct mni_store *s, const char *tenant_id, struct mni_find *wants,
-                            size_t n, int64_t now, mn_memory **out);
+                            size_t n, int64_t now, mn_memory **out, int64_t *seen_seq);
     /* Hashes the rows written before content hashes were kept (store/op_dedup.c). */
     int (*memory_hash_backfill)(struct mni_store *s, size_t *hashed);
     int (*memory_get)(struct mni_store *s, const char *tenant_id, const char *id,

@@ -978,10 +978,10 @@ START_TEST(memory_dedup_config)
 }
 END_TEST
 
-/* Threads of two handles add the same new key at once. */
+/* Threads of two handles add the same new key (or, key NULL, the same text) at once. */
 struct racer {
     mn_db *db;
-    const char *text;
+    const char *text, *key;
     int rc, outcome;
 };
 
@@ -989,7 +989,7 @@ static void *race_put(void *arg)
 {
     struct racer *r = arg;
     mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
-    mn_memory_input in = TH_IN(.text = r->text, .external_key = "contested");
+    mn_memory_input in = TH_IN(.text = r->text, .external_key = r->key);
     r->rc = mn_memory_put(r->db, &a, &in, &r->outcome, NULL);
     return NULL;
 }
@@ -1006,7 +1006,8 @@ START_TEST(memory_upsert_race)
         pthread_t t[N];
         struct racer r[N];
         for (int i = 0; i < N; i++) {
-            r[i] = (struct racer){dbs[i % 2], th_fmt("round %d text %d", round, i), -1, -1};
+            r[i] = (struct racer){dbs[i % 2], th_fmt("round %d text %d", round, i),
+                                  "contested", -1, -1};
             ck_assert_int_eq(pthread_create(&t[i], NULL, race_put, &r[i]), 0);
         }
         int created = 0;
@@ -1019,6 +1020,39 @@ START_TEST(memory_upsert_race)
         ck_assert_int_eq(created, round == 0);
         mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
         ck_assert_uint_eq(th_count_memories(dbs[0], &a, 0), 1);
+    }
+    mn_close(dbs[0]);
+    mn_close(dbs[1]);
+}
+END_TEST
+
+/* The same for a text without a key, which no unique index guards: the add's write must see
+ * the duplicate another thread or handle added since its lookup (exact deduplication). */
+START_TEST(memory_dedup_race)
+{
+    const char *url = fresh_url(_i);
+    mn_db *dbs[2] = {th_open(url, NULL), NULL};
+    th_tenant(dbs[0], "acme");
+    th_identity(dbs[0], "acme", "alice");
+    dbs[1] = th_open(url, NULL);
+    enum { N = 8 };
+    for (int round = 0; round < 3; round++) {
+        pthread_t t[N];
+        struct racer r[N];
+        const char *text = th_fmt("contested text of round %d", round);
+        for (int i = 0; i < N; i++) {
+            r[i] = (struct racer){dbs[i % 2], text, NULL, -1, -1};
+            ck_assert_int_eq(pthread_create(&t[i], NULL, race_put, &r[i]), 0);
+        }
+        int created = 0;
+        for (int i = 0; i < N; i++) {
+            pthread_join(t[i], NULL);
+            ck_assert_msg(r[i].rc == MN_OK, "racer %d: %s", i, mn_strerror(r[i].rc));
+            created += r[i].outcome == MN_PUT_CREATED;
+        }
+        ck_assert_int_eq(created, 1);
+        mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
+        ck_assert_uint_eq(th_count_memories(dbs[0], &a, 0), (size_t)round + 1);
     }
     mn_close(dbs[0]);
     mn_close(dbs[1]);
@@ -3887,6 +3921,7 @@ Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void), in
         {"dedup", memory_dedup_batch, 0},
         {"dedup", memory_dedup_config, 0},
         {"dedup", memory_upsert_race, 0},
+        {"dedup", memory_dedup_race, 0},
         {"memories", memory_list_newest_first, 0},
         {"memories", memory_list_pagination, 0},
         {"memories", memory_list_cursor_stable, 0},

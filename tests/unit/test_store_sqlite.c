@@ -13,10 +13,7 @@
 #include "api/handle.h"
 #include "store/driver.h"
 #include "store/store.h"
-
-/* The text of a statement of the backend (sqlite/sql.c); its header's names clash with this
- * file's helpers. */
-const char *sq_sql(int id);
+#include "store/sqlite/sqlite.h"
 
 /* A fresh database each call, cycling through "sqlite:PATH", "sqlite://PATH" and a bare PATH. */
 static const char *make_url(void)
@@ -40,7 +37,7 @@ static sqlite3 *sq_open(const char *path)
     return s;
 }
 
-static void sq_run(const char *path, const char *sql)
+static void sql_run(const char *path, const char *sql)
 {
     sqlite3 *s = sq_open(path);
     char *err = NULL;
@@ -214,7 +211,7 @@ START_TEST(expiry_by_editing_the_file)
 
     /* Expire x1, x2 and globex's o1 while the handle is open (another connection). */
     int64_t past = th_now_ms() - 1000;
-    sq_run(path, th_fmt("UPDATE memories SET expires_at = %lld WHERE id IN ('%s', '%s', '%s')",
+    sql_run(path, th_fmt("UPDATE memories SET expires_at = %lld WHERE id IN ('%s', '%s', '%s')",
                         (long long)past, x1, x2, o1));
 
     mn_memory *m = NULL;
@@ -279,7 +276,7 @@ START_TEST(expiry_by_editing_the_file)
     mn_close(db);
 
     /* Expired while closed: the same after reopening. */
-    sq_run(path, th_fmt("UPDATE memories SET expires_at = %lld WHERE id = '%s'",
+    sql_run(path, th_fmt("UPDATE memories SET expires_at = %lld WHERE id = '%s'",
                         (long long)(th_now_ms() - 5), k1));
     db = th_open(path, NULL);
     TH_RC(db, mn_memory_get(db, &a, k1, 0, &m), MN_ENOTFOUND);
@@ -431,8 +428,26 @@ START_TEST(changes_reach_the_hook_given_at_open)
 }
 END_TEST
 
-/* The lookups every add makes (is this text, or this key, there already?) go through their
- * index: without statistics SQLite had walked all the owner's memories in id order for the
+/* EXPLAIN QUERY PLAN of the backend's statement id on the database at path, its steps
+ * joined by "; ". */
+static const char *plan_of(const char *path, int id)
+{
+    static char plan[1024];
+    plan[0] = 0;
+    sqlite3 *s = sq_open(path);
+    sqlite3_stmt *q = NULL;
+    const char *sql = th_fmt("EXPLAIN QUERY PLAN %s", sq_sql(id));
+    ck_assert_int_eq(sqlite3_prepare_v2(s, sql, -1, &q, NULL), SQLITE_OK);
+    while (sqlite3_step(q) == SQLITE_ROW)
+        snprintf(plan + strlen(plan), sizeof plan - strlen(plan), "%s; ",
+                 (const char *)sqlite3_column_text(q, 3));
+    sqlite3_finalize(q);
+    sqlite3_close(s);
+    return plan;
+}
+
+/* The lookup every add makes (is this text, or this key, there already?) goes through the
+ * indexes: without statistics SQLite had walked all the owner's memories in id order for the
  * ORDER BY, so that an add cost as much as the owner had memories. */
 START_TEST(add_lookups_use_their_index)
 {
@@ -440,28 +455,30 @@ START_TEST(add_lookups_use_their_index)
     mn_db *db = th_open(path, NULL);
     th_tenant(db, "t");
     mn_close(db);
-    static const struct {
-        int id;
-        const char *index;
-    } want[] = {
-        {MNI_MEMORY_FIND_CONTENT, "USING INDEX memories_by_content (tenant_id=? AND "
-                                  "identity_id=? AND type=? AND content_hash=?)"},
-        {MNI_MEMORY_FIND_KEY, "USING INDEX memories_by_external_key (tenant_id=? AND "
-                              "identity_id=? AND external_key=?)"},
+    static const char *const want[] = {
+        "USING INDEX memories_by_content (tenant_id=? AND identity_id=? AND type=? AND "
+        "content_hash=?)",
+        "USING INDEX memories_by_external_key (tenant_id=? AND identity_id=? AND "
+        "external_key=?)",
     };
-    sqlite3 *s = sq_open(path);
-    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
-        char plan[1024] = "";
-        sqlite3_stmt *q = NULL;
-        const char *sql = th_fmt("EXPLAIN QUERY PLAN %s", sq_sql(want[i].id));
-        ck_assert_int_eq(sqlite3_prepare_v2(s, sql, -1, &q, NULL), SQLITE_OK);
-        while (sqlite3_step(q) == SQLITE_ROW)
-            snprintf(plan + strlen(plan), sizeof plan - strlen(plan), "%s; ",
-                     (const char *)sqlite3_column_text(q, 3));
-        sqlite3_finalize(q);
-        ck_assert_msg(strstr(plan, want[i].index), "%s: plan %s", sq_sql(want[i].id), plan);
-    }
-    sqlite3_close(s);
+    const char *plan = plan_of(path, SQ_MEMORY_FIND);
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        ck_assert_msg(strstr(plan, want[i]), "plan %s", plan);
+    ck_assert_msg(!strstr(plan, "SCAN"), "plan %s", plan);
+}
+END_TEST
+
+/* A conversation is read through the session index, which holds only the memories that have
+ * a session (sql/sqlite/020_session_index_partial.sql). */
+START_TEST(session_list_uses_its_index)
+{
+    const char *path = th_tmppath("session_plan.db");
+    mn_db *db = th_open(path, NULL);
+    th_tenant(db, "t");
+    mn_close(db);
+    const char *plan = plan_of(path, SQ_MEMORY_LIST_BY_SESSION);
+    ck_assert_msg(strstr(plan, "USING INDEX memories_by_session (tenant_id=? AND "
+                               "identity_id=? AND session=?"), "plan %s", plan);
 }
 END_TEST
 
@@ -480,6 +497,7 @@ static Suite *sqlite_suite(void)
     tcase_add_test(tc, deletes_leave_no_rows);
     tcase_add_test(tc, changes_reach_the_hook_given_at_open);
     tcase_add_test(tc, add_lookups_use_their_index);
+    tcase_add_test(tc, session_list_uses_its_index);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -201,7 +201,7 @@ int pgs_memory_insert(struct mni_store *st, const char *tenant_id,
     struct mni_tx *tx = (struct mni_tx *)c;
     int64_t first = last - nseq + 1;
     const struct mni_memory_row *stored = w->rows;
-    rc = mni_op_memory_claims(st, tx, tenant_id, w, hashes);
+    rc = mni_op_memory_claims(st, tx, tenant_id, w, 0, hashes);
     if (rc == MN_OK)
         rc = mni_vault_seal_rows(st, tx, tenant_id, w->rows, n, &stored);
     if (rc == MN_OK && n)

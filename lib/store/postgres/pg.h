@@ -230,7 +230,7 @@ int pgs_jobs_enqueue(struct pgs_store *s, struct pgs_conn *c, const char *tenant
  * (postgres/dedup.c). */
 int pgs_find_ids(struct mni_store *st, struct mni_tx *tx, const char *tenant_id,
                  const struct mni_find *wants, size_t n, int64_t now, char **ids,
-                 int64_t *keys, const char *doing);
+                 int64_t *keys, int64_t *seen_seq, const char *doing);
 /* In the handle's first write of memories, on its connection c (inside its transaction,
  * after the rows, so that they are sampled): gives the memories table statistics if a
  * partition with rows has none (postgres/dedup.c). */

@@ -170,8 +170,8 @@ static const char *const sql[PGS__COUNT] = {
      * has no memory id. */
     /* What a batch of adds repeats (postgres/dedup.c): $2 a JSON array of {"n": input,
      * "i": identity, "k": key, "t": type, "h": content hash}, $3 now; per input that finds
-     * one, its n and the id and key found: the key's holder, else (t set) the oldest live, unexpired
-     * memory of that content, as MNI_MEMORY_FIND_KEY and MNI_MEMORY_FIND_CONTENT find them. */
+     * one, its n and the id and key found: the key's holder, else (t set) the oldest live,
+     * unexpired memory of that content. */
     [PGS_MEMORY_FIND_MANY] =
         "SELECT r.n, coalesce(k.id, c.id), coalesce(k.key, c.key) "
         "FROM jsonb_to_recordset($2::jsonb) AS r(n int, i text COLLATE \"C\", "
@@ -215,11 +215,6 @@ static const char *const sql[PGS__COUNT] = {
                        "last_run_at = EXCLUDED.last_run_at WHERE maintenance.lease_until < "
                        "$3::bigint AND ($5::int = 1 OR maintenance.last_run_at <= "
                        "$3::bigint - $6::bigint)",
-    [MNI_MEMORY_FIND_KEY] = "SELECT id FROM memories WHERE tenant_id = $1 AND identity_id = $2 "
-                           "AND external_key = $3",
-    [MNI_MEMORY_FIND_CONTENT] = "SELECT id FROM memories WHERE tenant_id = $1 AND identity_id = $2 "
-                               "AND type = $3 AND content_hash = $4 AND deleted = 0 AND "
-                               "(expires_at = 0 OR expires_at > $5::bigint) ORDER BY id LIMIT 1",
     [MNI_MEMORY_UNHASHED] = "SELECT tenant_id, id, text FROM memories WHERE content_hash IS NULL "
                            "LIMIT $1::bigint",
     [MNI_MEMORY_HASH_SET] = "UPDATE memories SET content_hash = $3 WHERE tenant_id = $1 AND id = $2",

@@ -89,5 +89,5 @@ const struct mni_driver sq_driver = {
     sq_read, sq_exec_op, sq_begin_op, sq_end_op, sq_bump_seq_op, sq_job_enqueue_op,
     sq_erased_op,
     0, /* audit_head_row: the write lock serialises appenders; the head is the last entry */
-    NULL, /* find_ids: a lookup is a local B-tree read, one per input costs no round trip */
+    sq_find_ids,
 };

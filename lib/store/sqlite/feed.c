@@ -8,19 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sq_seq_get(struct mni_store *st, int64_t *seq)
+int sq_seq_read(struct sq_store *s, struct sq_conn *c, int64_t *seq)
 {
-    struct sq_store *s = (struct sq_store *)st;
-    struct sq_conn *c;
-    int rc = sq_conn_get(s, &c);
-    if (rc != MN_OK)
-        return rc;
     sqlite3_stmt *q = sq_stmt(s, c, SQ_SEQ_GET);
-    if (!q) {
-        sq_conn_put(s, c);
+    if (!q)
         return MN_EBACKEND;
-    }
-    int step = sqlite3_step(q);
+    int rc = MN_OK, step = sqlite3_step(q);
     if (step == SQLITE_ROW)
         *seq = sqlite3_column_int64(q, 0);
     else if (step == SQLITE_DONE)
@@ -29,6 +22,17 @@ int sq_seq_get(struct mni_store *st, int64_t *seq)
     else
         rc = sq_fail(s, c->db, step, "reading the change sequence");
     sqlite3_reset(q);
+    return rc;
+}
+
+int sq_seq_get(struct mni_store *st, int64_t *seq)
+{
+    struct sq_store *s = (struct sq_store *)st;
+    struct sq_conn *c;
+    int rc = sq_conn_get(s, &c);
+    if (rc != MN_OK)
+        return rc;
+    rc = sq_seq_read(s, c, seq);
     sq_conn_put(s, c);
     return rc;
 }

@@ -117,7 +117,9 @@ int sq_memory_insert(struct mni_store *st, const char *tenant_id,
     struct mni_tx *tx = (struct mni_tx *)c;
     int64_t first_seq = last - nseq + 1;  /* the new rows', then the rewrites' */
     const struct mni_memory_row *stored = w->rows;
-    rc = mni_op_memory_claims(st, tx, tenant_id, w, hashes);
+    /* The writers' lock is the store's: the change number before this write's own is the
+     * last anyone wrote. */
+    rc = mni_op_memory_claims(st, tx, tenant_id, w, first_seq - 1, hashes);
     if (rc == MN_OK)
         rc = mni_vault_seal_rows(st, tx, tenant_id, w->rows, n, &stored);
     for (size_t i = 0; rc == MN_OK && i < n; i++) {

@@ -35,6 +35,7 @@
 
 static const char *const sql[SQ__COUNT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [SQ_BEGIN_READ] = "BEGIN",
     [SQ_COMMIT] = "COMMIT",
     [SQ_ROLLBACK] = "ROLLBACK",
     [SQ_SAVEPOINT] = "SAVEPOINT write",
@@ -231,18 +232,19 @@ static const char *const sql[SQ__COUNT] = {
                        "holder = excluded.holder, lease_until = excluded.lease_until, "
                        "last_run_at = excluded.last_run_at WHERE maintenance.lease_until < ?3 "
                        "AND (?5 = 1 OR maintenance.last_run_at <= ?3 - ?6)",
-    [MNI_MEMORY_FIND_KEY] = "SELECT id FROM memories WHERE tenant_id = ?1 AND identity_id = ?2 "
-                           "AND external_key = ?3",
-    /* Without statistics SQLite would walk the owner's memories in id order (memories_by_
-     * identity gives the ORDER BY) and test each: every add would read all its owner's rows.
-     * The first id by min(), not ORDER BY id LIMIT 1: the index is not in id order, so that
-     * would build a temporary b-tree for every lookup (two per added memory with dedup on);
-     * the outer WHERE turns "no match" (min() of nothing: NULL) into no row. */
-    [MNI_MEMORY_FIND_CONTENT] = "SELECT id FROM (SELECT min(id) AS id FROM memories "
-                               "INDEXED BY memories_by_content WHERE tenant_id = ?1 AND "
-                               "identity_id = ?2 AND type = ?3 AND content_hash = ?4 AND "
-                               "deleted = 0 AND (expires_at = 0 OR expires_at > ?5)) "
-                               "WHERE id IS NOT NULL",
+    /* What an add repeats (sqlite/dedup.c): ?2 the identity, ?3 the key (NULL: none), ?4 the
+     * type (NULL: not by content), ?5 the content hash, ?6 now; the id and key of the key's
+     * holder, else the oldest live, unexpired memory of that content. The content by
+     * memories_by_content, named: without statistics SQLite would walk the owner's memories
+     * in id order (memories_by_identity gives the ORDER BY) and test each. The first id by
+     * min(), not ORDER BY id LIMIT 1: the index is not in id order, so that would build a
+     * temporary b-tree for every lookup; min() of nothing is NULL, no row. */
+    [SQ_MEMORY_FIND] = "SELECT id, key FROM memories WHERE id = coalesce((SELECT id FROM "
+                       "memories WHERE tenant_id = ?1 AND identity_id = ?2 AND "
+                       "external_key = ?3), (SELECT min(id) FROM memories INDEXED BY "
+                       "memories_by_content WHERE ?4 IS NOT NULL AND tenant_id = ?1 AND "
+                       "identity_id = ?2 AND type = ?4 AND content_hash = ?5 AND deleted = 0 "
+                       "AND (expires_at = 0 OR expires_at > ?6)))",
     [MNI_MEMORY_UNHASHED] = "SELECT tenant_id, id, text FROM memories WHERE content_hash IS NULL "
                            "LIMIT ?1",
     [MNI_MEMORY_HASH_SET] = "UPDATE memories SET content_hash = ?3 WHERE tenant_id = ?1 AND id = ?2",

@@ -12,13 +12,13 @@
 /* Every statement the backend runs, prepared once per connection (see sqlite/sql.c): those
  * of the operations written once (enum mni_stmt, store/driver.h), then the backend's own. */
 enum sq_stmt_id {
-    SQ_BEGIN = MNI_STMT_COUNT, SQ_COMMIT, SQ_ROLLBACK, SQ_BUMP_SEQ,
+    SQ_BEGIN = MNI_STMT_COUNT, SQ_BEGIN_READ, SQ_COMMIT, SQ_ROLLBACK, SQ_BUMP_SEQ,
     SQ_SAVEPOINT, SQ_RELEASE, SQ_ROLLBACK_TO,
     SQ_MEMORY_INSERT, SQ_MEMORY_KEYWORD_ADD, SQ_MEMORY_DIGEST_ADD, SQ_MEMORY_GET, SQ_MEMORY_LIST, SQ_MEMORY_LIST_BY_IDENTITY,
     SQ_MEMORY_LIST_BY_SESSION,
     SQ_MEMORY_COUNT, SQ_MEMORY_COUNT_BY_IDENTITY,
     SQ_MEMORY_SCAN, SQ_MEMORY_SCAN_BY_IDENTITY, SQ_MEMORY_KEYWORD, SQ_MEMORY_KEYWORD_ROW,
-    SQ_MEMORY_WORD_COUNTS, SQ_MEMORY_WORD_DOCS, SQ_MEMORY_GET_KEY,
+    SQ_MEMORY_WORD_COUNTS, SQ_MEMORY_WORD_DOCS, SQ_MEMORY_GET_KEY, SQ_MEMORY_FIND,
     SQ_SEQ_GET, SQ_MEMORY_CHANGES, SQ_MEMORY_SEQS, SQ_MEMORY_DIGEST,
     SQ_FEED_PRUNE, SQ_FEED_HORIZON_PUT, SQ_FEED_HORIZON_GET,
     /* embedding cache (sqlite/embed.c) */
@@ -98,6 +98,8 @@ int sq_fail(struct sq_store *s, sqlite3 *db, int src, const char *doing);
  * the commit's failure. */
 int sq_begin(struct sq_store *s, struct sq_conn *c);
 int sq_end(struct sq_store *s, struct sq_conn *c, int rc);
+/* The change sequence's current value, read on c (in c's transaction, if it has one). */
+int sq_seq_read(struct sq_store *s, struct sq_conn *c, int64_t *seq);
 /* Reserves n sequence numbers; *last receives the highest. Inside a transaction. */
 int sq_bump_seq(struct sq_store *s, struct sq_conn *c, int64_t n, int64_t *last);
 /* Runs a prepared statement that returns no rows. */
@@ -153,6 +155,11 @@ int sq_run(struct sq_store *s, struct sq_conn *c, int id, const struct mni_args 
            int64_t *changed, const char *taken, const char *doing);
 /* The operations written once (store/driver.h) run through it (sqlite/driver.c). */
 extern const struct mni_driver sq_driver;
+/* The driver's find_ids (store/driver.h): what a batch of adds repeats, in one read
+ * (sqlite/dedup.c). */
+int sq_find_ids(struct mni_store *st, struct mni_tx *tx, const char *tenant_id,
+                const struct mni_find *wants, size_t n, int64_t now, char **ids,
+                int64_t *keys, int64_t *seen_seq, const char *doing);
 
 /* A memory row (MEMORY_COLUMNS) into m; the embedding only when with_embedding. MN_ENOMEM. */
 int sq_memory_read(sqlite3_stmt *st, mn_memory *m, int with_embedding);
