@@ -44,19 +44,36 @@ int32_t mni_dot8_scalar(const int8_t *a, const int8_t *b, int dim)
     return sum;
 }
 
+/* A search codes its query on every call, so this is on the query path: eight lanes for the
+ * maximum (one chain of dependent max operations waits on each), and rounding by adding half
+ * and truncating (inline, where lrintf is a library call; ties go away from zero instead of to
+ * even, which moves no value by more than half a step). */
 float mni_quantize_i8(const float *v, int dim, int8_t *code)
 {
+    float m[8] = { 0 };
+    int i = 0;
+    for (; i + 8 <= dim; i += 8)
+        for (int j = 0; j < 8; j++) {
+            float a = fabsf(v[i + j]);
+            m[j] = a > m[j] ? a : m[j];
+        }
+    for (; i < dim; i++) {
+        float a = fabsf(v[i]);
+        m[0] = a > m[0] ? a : m[0];
+    }
     float amax = 0;
-    for (int i = 0; i < dim; i++)
-        amax = fmaxf(amax, fabsf(v[i]));
+    for (int j = 0; j < 8; j++)
+        amax = m[j] > amax ? m[j] : amax;
     if (amax == 0) {
         memset(code, 0, (size_t)dim);
         return 0;
     }
     float inv = 127.0f / amax;
-    for (int i = 0; i < dim; i++) {
-        long c = lrintf(v[i] * inv);
-        code[i] = (int8_t)(c > 127 ? 127 : c < -127 ? -127 : c);
+    for (i = 0; i < dim; i++) {
+        float x = v[i] * inv;
+        x = x < 127 ? x : 127; /* clamped (a NaN too), so the conversion below is defined */
+        x = x > -127 ? x : -127;
+        code[i] = (int8_t)(x >= 0 ? (int)(x + 0.5f) : -(int)(0.5f - x));
     }
     return amax / 127.0f;
 }

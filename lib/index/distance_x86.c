@@ -105,6 +105,13 @@ __attribute__((target("avx2"))) int32_t mni_dot8_avx2(const int8_t *a, const int
     }
     __m256i s = _mm256_add_epi32(s0, s1);
     __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    if (i + 16 <= dim) { /* the same step on 16 bytes: 784 = 12 * 64 + 16 (Fashion-MNIST) */
+        __m128i va = _mm_loadu_si128((const __m128i *)(const void *)(a + i));
+        __m128i vb = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+        __m128i p16 = _mm_maddubs_epi16(_mm_sign_epi8(va, va), _mm_sign_epi8(vb, va));
+        h = _mm_add_epi32(h, _mm_madd_epi16(p16, _mm256_castsi256_si128(ones)));
+        i += 16;
+    }
     h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
     h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
     int32_t sum = _mm_cvtsi128_si32(h);

@@ -1,6 +1,6 @@
 /* Distance kernels: every kernel this CPU can run (scalar, AVX2+FMA, AVX-512F) agrees with a
  * double-precision reference and with the scalar kernel within float rounding, on every
- * dimension 1..67, 384 and 1536, with a at float offsets and b at any byte offset (unaligned);
+ * dimension 1..67, 128, 384, 784 and 1536, with a at float offsets and b at any byte offset (unaligned);
  * dispatch picks the best level the CPU has, once, from any number of threads, and obeys
  * MN_SIMD. */
 #include <check.h>
@@ -44,7 +44,7 @@ static double ref_ip(const float *a, const float *b, int d, double *mag)
     return s;
 }
 
-static int dims[80];
+static int dims[81];
 static int ndims;
 
 static void init_dims(void)
@@ -54,6 +54,7 @@ static void init_dims(void)
         dims[ndims++] = d;
     dims[ndims++] = 128;
     dims[ndims++] = 384;
+    dims[ndims++] = 784;
     dims[ndims++] = 1536;
 }
 
