@@ -707,6 +707,20 @@ static int part_reset(mni_vindex *vx, struct vx_part *p)
     return MN_OK;
 }
 
+/* Reads the feed into p's block up to the store's seq now (as far as the block takes): the
+ * follower reads ahead of its build, which is the slow part, so that the searches while it
+ * lags (during and right after an import) find the changes past the graph in memory. */
+static void read_ahead(mni_vindex *vx, struct vx_part *p)
+{
+    int64_t now;
+    int covered;
+    mni_errmark mark = mni_err_mark();
+    if (vx->store->ops->seq_get(vx->store, &now) != MN_OK ||
+        vx_block_fill(&p->blk, vx->store, p->tenant_id, vx->dim, now, &p->applied, SIZE_MAX,
+                      BLOCK_MAX_BYTES, &covered) != MN_OK)
+        mni_err_forget(mark); /* the searches read what is missing, or scan exactly */
+}
+
 /* Applies the feed past p's seq up to the store's seq now, a page at a time (p->mu held),
  * building with up to threads threads. */
 static void catch_up(mni_vindex *vx, struct vx_part *p, int threads)
@@ -730,6 +744,7 @@ static void catch_up(mni_vindex *vx, struct vx_part *p, int threads)
     pg->vecs = vecs;
     pg->ins_vecs = ins;
     for (;;) {
+        read_ahead(vx, p);
         int rc = vx->store->ops->memory_changes(vx->store, p->tenant_id, NULL, after,
                                                 after_key, upto, PAGE, page_add, pg);
         if (rc == MN_OK)
@@ -1144,8 +1159,12 @@ int mni_vindex_search(mni_vindex *vx, const char *tenant_id, const struct mni_st
         int covered = 0;
         rc = vx_block_fill(&p->blk, vx->store, tenant_id, vx->dim, now_seq, &p->applied, limit,
                            BLOCK_MAX_BYTES, &covered);
+        /* Room for the keys past the graph: at most the block's entries, and about as many
+         * as the seqs past it (a transaction's tombstones share one), which is fewer while
+         * the block still holds what the graph has just applied. */
+        size_t past = (size_t)(now_seq - applied), held = vx_block_entries(&p->blk);
         if (rc == MN_OK && covered)
-            rc = keyset_reserve(&ov.keys, vx_block_entries(&p->blk));
+            rc = keyset_reserve(&ov.keys, past < held ? past : held);
         if (rc == MN_OK && covered) {
             vx_block_scan(&p->blk, &p->applied, overlay_add, &ov);
             rc = ov.err;

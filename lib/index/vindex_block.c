@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK_MAX 2048 /* feed entries one read takes into one chunk */
+#define CHUNK_MAX 512 /* feed entries one read takes into one chunk (about 5 ms) */
 #define NO_NAME UINT32_MAX
 
 struct vx_entry {
@@ -194,75 +194,80 @@ void vx_block_prune(struct vx_block *b, int64_t applied)
     chunks_free(gone);
 }
 
+/* Prunes what the graph has applied and, when that leaves nothing, moves the read position
+ * past the graph, so that nothing it already has is read (b->fill held). */
+static void catch_up_with_graph(struct vx_block *b, const int64_t *applied)
+{
+    int64_t done = __atomic_load_n(applied, __ATOMIC_ACQUIRE);
+    vx_block_prune(b, done);
+    /* A block that reaches past the graph has an entry past it, which no prune drops: so
+     * one that does not is empty. */
+    if (b->complete < done) {
+        b->after = b->complete = done;
+        b->after_key = INT64_MAX;
+    }
+}
+
 int vx_block_fill(struct vx_block *b, struct mni_store *s, const char *tenant_id, int dim,
                   int64_t upto, const int64_t *applied, size_t max_entries, size_t max_bytes,
                   int *covered)
 {
     int rc = MN_OK;
-    pthread_mutex_lock(&b->fill);
-    int64_t done = __atomic_load_n(applied, __ATOMIC_ACQUIRE);
-    vx_block_prune(b, done);
-    if (b->complete < done) {
-        /* The graph went past what was read: what is left of the block is past the graph too
-         * (a prune leaves nothing at or below it), so reading resumes after the graph. */
-        pthread_rwlock_rdlock(&b->rw);
-        int empty = !b->head;
-        pthread_rwlock_unlock(&b->rw);
-        if (empty) {
-            b->after = b->complete = done;
-            b->after_key = INT64_MAX;
-        }
-    }
     size_t taken = 0;
-    while (b->complete < upto && taken < max_entries) {
+    *covered = 0;
+    /* A chunk per turn of the lock: a search waits for one chunk's read at most, not for a
+     * follower reading far ahead. */
+    for (;;) {
+        pthread_mutex_lock(&b->fill);
+        catch_up_with_graph(b, applied);
         pthread_rwlock_rdlock(&b->rw);
         size_t bytes = b->bytes;
         pthread_rwlock_unlock(&b->rw);
-        if (bytes >= max_bytes)
-            break;
-        struct vx_chunk *c = calloc(1, sizeof *c);
-        if (!c) {
-            rc = MN_ENOMEM;
-            break;
+        *covered = b->complete >= upto;
+        if (*covered || taken >= max_entries || bytes >= max_bytes) {
+            pthread_mutex_unlock(&b->fill);
+            return MN_OK;
         }
-        c->dim = dim;
+        struct vx_chunk *c = calloc(1, sizeof *c);
+        if (c)
+            c->dim = dim;
         size_t limit = max_entries - taken < CHUNK_MAX ? max_entries - taken : CHUNK_MAX;
-        rc = s->ops->memory_changes(s, tenant_id, NULL, b->after, b->after_key, upto, limit,
-                                    chunk_add, c);
+        rc = c ? s->ops->memory_changes(s, tenant_id, NULL, b->after, b->after_key, upto, limit,
+                                        chunk_add, c)
+               : MN_ENOMEM;
         if (rc == MN_OK)
             rc = c->err;
-        if (rc != MN_OK) {
+        int linked = rc == MN_OK && c->n;
+        if (rc == MN_OK) {
+            taken += c->n;
+            if (linked) {
+                pthread_rwlock_wrlock(&b->rw);
+                c->prev = b->tail;
+                if (b->tail)
+                    b->tail->next = c;
+                else
+                    b->head = c;
+                b->tail = c;
+                b->entries += c->n;
+                b->bytes += chunk_bytes(c);
+                pthread_rwlock_unlock(&b->rw);
+            }
+            if (c->n < limit) { /* the feed is read to upto */
+                b->after = b->complete = upto;
+                b->after_key = INT64_MAX;
+            } else {            /* more may share the last seq: resume after the last read */
+                b->after = c->e[c->n - 1].seq;
+                b->after_key = c->e[c->n - 1].key;
+                if (b->complete < b->after - 1)
+                    b->complete = b->after - 1;
+            }
+        }
+        pthread_mutex_unlock(&b->fill);
+        if (!linked)
             chunk_free(c);
-            break;
-        }
-        taken += c->n;
-        if (c->n) {
-            pthread_rwlock_wrlock(&b->rw);
-            c->prev = b->tail;
-            if (b->tail)
-                b->tail->next = c;
-            else
-                b->head = c;
-            b->tail = c;
-            b->entries += c->n;
-            b->bytes += chunk_bytes(c);
-            pthread_rwlock_unlock(&b->rw);
-        }
-        if (c->n < limit) { /* the feed is read to upto */
-            b->after = b->complete = upto;
-            b->after_key = INT64_MAX;
-        } else {            /* more may share the last seq: resume after the last read */
-            b->after = c->e[c->n - 1].seq;
-            b->after_key = c->e[c->n - 1].key;
-            if (b->complete < b->after - 1)
-                b->complete = b->after - 1;
-        }
-        if (!c->n)
-            chunk_free(c);
+        if (rc != MN_OK)
+            return rc;
     }
-    *covered = b->complete >= upto;
-    pthread_mutex_unlock(&b->fill);
-    return rc;
 }
 
 size_t vx_block_entries(struct vx_block *b)
