@@ -48,7 +48,7 @@ struct vx_part {
     int state;            /* VX_*, atomic */
     mni_hnsw *h;
     struct vx_attrs at;
-    struct vx_block blk;  /* the changes past the graph that searches have read */
+    struct vx_block blk;  /* the changes past the graph, in memory (vindex_block.h) */
     int64_t applied;      /* atomic: every change with seq <= applied is in */
     size_t count;         /* atomic: keys held */
     size_t changed;       /* changes applied since the files were written or read */
