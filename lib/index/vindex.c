@@ -5,6 +5,7 @@
 #include "index/distance.h"
 #include "index/hnsw.h"
 #include "index/vindex_attr.h"
+#include "index/vindex_block.h"
 #include "core/bytes.h"
 #include "core/hash.h"
 #include "core/clock.h"
@@ -22,8 +23,11 @@
 #include <unistd.h>
 
 #define PAGE 2048          /* feed entries a catch-up step reads and applies */
-#define OVERLAY_MIN 1024   /* a search scores at most this many changes past the index... */
+#define OVERLAY_MIN 1024   /* a search reads at most this many changes past the index... */
                            /* ...or half the partition, whichever is more; beyond: exact scan */
+#define BLOCK_MAX_BYTES ((size_t)128 << 20) /* changes past the index held in memory (the
+                           * 44,000 vectors x 384 an import at 100k leaves behind take 70 MB);
+                           * a lag beyond that is scanned exactly */
 #define BUILD_MIN 32       /* inserts in a page worth several threads */
 #define MAX_THREADS 8
 #define EXACT_ALWAYS 256   /* filtered sets this small are always scanned exactly */
@@ -44,6 +48,7 @@ struct vx_part {
     int state;            /* VX_*, atomic */
     mni_hnsw *h;
     struct vx_attrs at;
+    struct vx_block blk;  /* the changes past the graph, in memory (vindex_block.h) */
     int64_t applied;      /* atomic: every change with seq <= applied is in */
     size_t count;         /* atomic: keys held */
     size_t changed;       /* changes applied since the files were written or read */
@@ -95,26 +100,38 @@ struct keyset {
     size_t n, cap;
 };
 
-static int keyset_add(struct keyset *s, int64_t key)
+/* Makes room for n keys in all (MN_OK), or MN_ENOMEM. */
+static int keyset_reserve(struct keyset *s, size_t n)
 {
-    if ((s->n + 1) * 2 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        int64_t *k = malloc(cap * sizeof *k);
-        if (!k)
-            return MN_ENOMEM;
-        for (size_t i = 0; i < cap; i++)
-            k[i] = INT64_MIN;
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->k[i] != INT64_MIN) {
-                size_t j = mni_mix64((uint64_t)s->k[i]) & (cap - 1);
-                while (k[j] != INT64_MIN)
-                    j = (j + 1) & (cap - 1);
-                k[j] = s->k[i];
-            }
-        free(s->k);
-        s->k = k;
-        s->cap = cap;
-    }
+    if (n * 2 <= s->cap)
+        return MN_OK;
+    size_t cap = s->cap ? s->cap : 64;
+    while (cap < n * 2)
+        cap *= 2;
+    int64_t *k = malloc(cap * sizeof *k);
+    if (!k)
+        return MN_ENOMEM;
+    for (size_t i = 0; i < cap; i++)
+        k[i] = INT64_MIN;
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->k[i] != INT64_MIN) {
+            size_t j = mni_mix64((uint64_t)s->k[i]) & (cap - 1);
+            while (k[j] != INT64_MIN)
+                j = (j + 1) & (cap - 1);
+            k[j] = s->k[i];
+        }
+    free(s->k);
+    s->k = k;
+    s->cap = cap;
+    return MN_OK;
+}
+
+/* MN_OK (*added: whether key was not in s yet) or MN_ENOMEM. */
+static int keyset_add(struct keyset *s, int64_t key, int *added)
+{
+    *added = 0;
+    if ((s->n + 1) * 2 > s->cap && keyset_reserve(s, s->cap ? s->cap : 32) != MN_OK)
+        return MN_ENOMEM;
     size_t j = mni_mix64((uint64_t)key) & (s->cap - 1);
     while (s->k[j] != INT64_MIN) {
         if (s->k[j] == key)
@@ -123,6 +140,7 @@ static int keyset_add(struct keyset *s, int64_t key)
     }
     s->k[j] = key;
     s->n++;
+    *added = 1;
     return MN_OK;
 }
 
@@ -161,6 +179,12 @@ static struct vx_part *part_get(mni_vindex *vx, const char *tenant_id)
             free(p->tenant_id);
             free(p);
             p = NULL;
+        } else if (vx_block_init(&p->blk) != MN_OK) {
+            pthread_rwlock_destroy(&p->rw);
+            pthread_mutex_destroy(&p->mu);
+            free(p->tenant_id);
+            free(p);
+            p = NULL;
         } else {
             vx_attrs_init(&p->at);
             p->next = vx->parts;
@@ -177,6 +201,7 @@ static void part_free(struct vx_part *p)
 {
     mni_hnsw_free(p->h);
     vx_attrs_free(&p->at);
+    vx_block_free(&p->blk);
     pthread_rwlock_destroy(&p->rw);
     pthread_mutex_destroy(&p->mu);
     free(p->tenant_id);
@@ -256,6 +281,7 @@ static void part_install(struct vx_part *p, mni_hnsw *h, struct vx_attrs *at, in
     __atomic_store_n(&p->count, at->n, __ATOMIC_RELAXED);
     __atomic_store_n(&p->applied, applied, __ATOMIC_RELEASE);
     pthread_rwlock_unlock(&p->rw);
+    vx_block_reset(&p->blk, applied);
     mni_hnsw_free(old_h);
     vx_attrs_free(&old_at);
     vx_attrs_init(at);
@@ -681,6 +707,20 @@ static int part_reset(mni_vindex *vx, struct vx_part *p)
     return MN_OK;
 }
 
+/* Reads the feed into p's block up to the store's seq now (as far as the block takes): the
+ * follower reads ahead of its build, which is the slow part, so that the searches while it
+ * lags (during and right after an import) find the changes past the graph in memory. */
+static void read_ahead(mni_vindex *vx, struct vx_part *p)
+{
+    int64_t now;
+    int covered;
+    mni_errmark mark = mni_err_mark();
+    if (vx->store->ops->seq_get(vx->store, &now) != MN_OK ||
+        vx_block_fill(&p->blk, vx->store, p->tenant_id, vx->dim, now, &p->applied, SIZE_MAX,
+                      BLOCK_MAX_BYTES, &covered) != MN_OK)
+        mni_err_forget(mark); /* the searches read what is missing, or scan exactly */
+}
+
 /* Applies the feed past p's seq up to the store's seq now, a page at a time (p->mu held),
  * building with up to threads threads. */
 static void catch_up(mni_vindex *vx, struct vx_part *p, int threads)
@@ -704,6 +744,7 @@ static void catch_up(mni_vindex *vx, struct vx_part *p, int threads)
     pg->vecs = vecs;
     pg->ins_vecs = ins;
     for (;;) {
+        read_ahead(vx, p);
         int rc = vx->store->ops->memory_changes(vx->store, p->tenant_id, NULL, after,
                                                 after_key, upto, PAGE, page_add, pg);
         if (rc == MN_OK)
@@ -730,6 +771,7 @@ static void catch_up(mni_vindex *vx, struct vx_part *p, int threads)
         }
         if (pg->n < PAGE) {
             __atomic_store_n(&p->applied, upto, __ATOMIC_RELEASE);
+            vx_block_prune(&p->blk, upto);
             break;
         }
         /* More may share the last seq (one transaction's tombstones): resume after the last
@@ -737,6 +779,7 @@ static void catch_up(mni_vindex *vx, struct vx_part *p, int threads)
         after = pg->it[pg->n - 1].v.seq;
         after_key = pg->it[pg->n - 1].key;
         __atomic_store_n(&p->applied, after - 1, __ATOMIC_RELEASE);
+        vx_block_prune(&p->blk, after - 1);
         page_clear(pg);
         if (__atomic_load_n(&vx->stop, __ATOMIC_RELAXED))
             break;
@@ -871,35 +914,95 @@ static int accept_key(void *ctx, int64_t key)
     return i >= 0 && attr_ok(f, &f->at->a[i]) && !keyset_has(f->skip, key);
 }
 
-/* The changes past the index, scored exactly. */
+/* The changes past the index, scored from the partition's block (vindex_block.h), newest
+ * first, so that a key's latest change is the one that counts: by their int8 codes, which
+ * pick the best candidates (CANDIDATES(want) of them), whose float vectors then give the
+ * exact scores. */
+#define CANDIDATES(want) (2 * (want) + 16)
+
 struct overlay {
     const struct mni_store_query *q;
     const float *vec;
     int dim;
-    size_t n, limit;
-    struct keyset keys;
-    struct mni_topk top;
+    const struct mni_dist_ops *ops;
+    int8_t *code;       /* the query's */
+    float scale;
+    struct keyset keys; /* every key seen: the graph's answer leaves them out */
+    struct mni_topk cand; /* by the codes' score; key: a slot of cand_key and cand_vec */
+    int64_t *cand_key;
+    float *cand_vec;
+    struct mni_topk top;  /* the candidates, by their exact score */
     int err;
 };
 
-static int overlay_add(void *ctx, const struct mni_change *c)
+static int overlay_init(struct overlay *o, const struct mni_store_query *q, const float *vec,
+                        int dim, size_t want)
+{
+    size_t n = CANDIDATES(want);
+    memset(o, 0, sizeof *o);
+    o->q = q;
+    o->vec = vec;
+    o->dim = dim;
+    o->ops = mni_dist_ops();
+    o->code = malloc((size_t)dim);
+    o->cand_key = malloc(n * sizeof *o->cand_key);
+    o->cand_vec = malloc(n * (size_t)dim * sizeof *o->cand_vec);
+    int bad = mni_topk_init(&o->cand, n);
+    bad |= mni_topk_init(&o->top, want);
+    if (bad || !o->code || !o->cand_key || !o->cand_vec)
+        return MN_ENOMEM;
+    o->scale = mni_quantize_i8(vec, dim, o->code);
+    return MN_OK;
+}
+
+static void overlay_free(struct overlay *o)
+{
+    free(o->code);
+    free(o->keys.k);
+    free(o->cand_key);
+    free(o->cand_vec);
+    mni_topk_free(&o->cand);
+    mni_topk_free(&o->top);
+}
+
+static int overlay_add(void *ctx, const struct mni_change *c, const int8_t *code, float scale)
 {
     struct overlay *o = ctx;
-    if (++o->n > o->limit)
-        return 1;
-    if (keyset_add(&o->keys, c->key) != MN_OK) {
+    int added;
+    if (keyset_add(&o->keys, c->key, &added) != MN_OK) {
         o->err = MN_ENOMEM;
         return 1;
     }
     const struct mni_store_query *q = o->q;
-    if (c->gone || !c->embedding || (c->deleted && !(q->flags & MN_WITH_DELETED)) ||
+    if (!added || c->gone || !code || (c->deleted && !(q->flags & MN_WITH_DELETED)) ||
         (c->expires_at && c->expires_at <= q->now && !(q->flags & MN_WITH_EXPIRED)))
         return 0;
     const struct mni_query_fields fields = { c->identity_id, c->type, c->session, c->created_at,
                                              c->updated_at, c->importance };
-    if (mni_query_selects_fields(q, &fields))
-        mni_topk_push(&o->top, c->key, mni_ip(o->vec, c->embedding, o->dim));
+    if (!mni_query_selects_fields(q, &fields))
+        return 0;
+    float score = o->scale * scale * (float)o->ops->dot8(o->code, code, o->dim);
+    size_t slot;
+    if (o->cand.n < o->cand.k)
+        slot = o->cand.n;
+    else if (score > o->cand.heap[0].score) /* it replaces the worst candidate, in its slot */
+        slot = (size_t)o->cand.heap[0].key;
+    else
+        return 0;
+    o->cand_key[slot] = c->key;
+    memcpy(o->cand_vec + slot * (size_t)o->dim, c->embedding, (size_t)o->dim * sizeof(float));
+    mni_topk_push(&o->cand, (int64_t)slot, score);
     return 0;
+}
+
+/* The candidates' exact scores, into o->top. */
+static void overlay_rerank(struct overlay *o)
+{
+    for (size_t i = 0; i < o->cand.n; i++) {
+        size_t slot = (size_t)o->cand.heap[i].key;
+        mni_topk_push(&o->top, o->cand_key[slot],
+                      o->ops->ip(o->vec, o->cand_vec + slot * (size_t)o->dim, o->dim));
+    }
 }
 
 /* Records sampled to estimate how many keys q's ranges let through. */
@@ -1046,23 +1149,36 @@ int mni_vindex_search(mni_vindex *vx, const char *tenant_id, const struct mni_st
         return MN_OK;
     }
     int64_t applied = __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE);
-    struct overlay ov = { q, vec, vx->dim, 0, 0, { 0 }, { 0 }, MN_OK };
-    int rc = MN_OK;
-    if (applied < now_seq) {
+    struct overlay ov;
+    int rc = overlay_init(&ov, q, vec, vx->dim, want);
+    if (rc == MN_OK && applied < now_seq) {
         kick(vx, p);
-        ov.limit = __atomic_load_n(&p->count, __ATOMIC_RELAXED) / 2 + OVERLAY_MIN;
-        if (mni_topk_init(&ov.top, want))
-            return MN_ENOMEM;
-        rc = vx->store->ops->memory_changes(vx->store, tenant_id, NULL, applied, INT64_MAX, now_seq,
-                                            ov.limit + 1, overlay_add, &ov);
-        if (rc == MN_OK)
+        /* What this search reads of the feed goes to the block, for the searches after it
+         * too; reading more than half the partition costs what an exact scan does. */
+        size_t limit = __atomic_load_n(&p->count, __ATOMIC_RELAXED) / 2 + OVERLAY_MIN;
+        int covered = 0;
+        rc = vx_block_fill(&p->blk, vx->store, tenant_id, vx->dim, now_seq, &p->applied, limit,
+                           BLOCK_MAX_BYTES, &covered);
+        /* Room for the keys past the graph: at most the block's entries, and about as many
+         * as the seqs past it (a transaction's tombstones share one), which is fewer while
+         * the block still holds what the graph has just applied. */
+        size_t past = (size_t)(now_seq - applied), held = vx_block_entries(&p->blk);
+        if (rc == MN_OK && covered)
+            rc = keyset_reserve(&ov.keys, past < held ? past : held);
+        if (rc == MN_OK && covered) {
+            vx_block_scan(&p->blk, &p->applied, overlay_add, &ov);
             rc = ov.err;
-        if (rc != MN_OK || ov.n > ov.limit) {
-            free(ov.keys.k);
-            mni_topk_free(&ov.top);
-            COUNT(vx, fallback);
-            return rc == MN_ENOMEM ? rc : MN_OK;
+            overlay_rerank(&ov);
         }
+        if (rc == MN_OK && !covered) {
+            overlay_free(&ov);
+            COUNT(vx, fallback);
+            return MN_OK;
+        }
+    }
+    if (rc == MN_ENOMEM) {
+        overlay_free(&ov);
+        return rc;
     }
     struct mni_hit *hits = malloc((want ? want : 1) * sizeof *hits);
     size_t nh = 0;
@@ -1088,8 +1204,7 @@ int mni_vindex_search(mni_vindex *vx, const char *tenant_id, const struct mni_st
         rc = MN_OK;
     }
     free(hits);
-    free(ov.keys.k);
-    mni_topk_free(&ov.top);
+    overlay_free(&ov);
     return rc;
 }
 

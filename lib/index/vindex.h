@@ -22,12 +22,18 @@
  * change at all: the filter compares expires_at with the query's time.
  *
  * Searching never waits for the index: a search reads the store's seq; the changes the
- * partition has not applied yet (usually none, or a few) are read from the feed and scored
- * exactly, their keys excluded from the graph's answer, and both merged. So a memory is
- * searchable, with its current vector and attributes, as soon as its write returns, whatever
- * the index's lag. When the lag is too big for that (more than half the partition, as after a
- * bulk import or while a partition is first built), the search is handed back to the caller
- * for an exact scan of the store (*served = 0), as it is when there is no index at all.
+ * partition has not applied yet are scored exactly, their keys excluded from the graph's
+ * answer, and both merged. So a memory is searchable, with its current vector and attributes,
+ * as soon as its write returns, whatever the index's lag. Those changes are held in memory
+ * (index/vindex_block.h: the partition's block): a search reads from the feed only what was
+ * committed since the block was last extended, adds it to the block, and scores the block
+ * with the SIMD kernels (int8 codes, floats for the best); the follower drops from the block
+ * what it has applied. So the searches during and right after a bulk import, which leaves
+ * tens of thousands of changes behind the build, cost milliseconds, not a row read per change.
+ * When one search would have to read too much of the feed (more than half the partition, as
+ * while a partition is first built) or the block is full (128 MB), the search is handed back
+ * to the caller for an exact scan of the store (*served = 0), as it is when there is no index
+ * at all.
  *
  * Filtered search: every condition of a filter but metadata (identity, type, session, any-of
  * lists of them, created/updated/importance ranges, deleted, expired) is tested on the
@@ -127,7 +133,7 @@ struct mni_vindex_stats {
     size_t searches; /* searches the index served */
     size_t graph;    /* ... by graph traversal */
     size_t exact;    /* ... by an exact scan of the filtered keys */
-    size_t overlay;  /* ... with changes past the index scored from the feed */
+    size_t overlay;  /* ... with changes past the index scored from the block */
     size_t fallback; /* searches handed back for a full exact scan */
     size_t applied;  /* feed entries applied */
     size_t saves;    /* partitions written */

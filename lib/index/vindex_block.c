@@ -1,0 +1,309 @@
+/* The changes past a partition's graph, in memory (see vindex_block.h). */
+#include "index/vindex_block.h"
+#include "core/error.h"
+#include "index/distance.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK_MAX 512 /* feed entries one read takes into one chunk (about 5 ms) */
+#define NO_NAME UINT32_MAX
+
+struct vx_entry {
+    int64_t key, seq, expires_at, created_at, updated_at;
+    double importance;
+    int gone, deleted;
+    uint32_t ident, type, session; /* offsets in the chunk's names; session NO_NAME: none */
+};
+
+struct vx_chunk {
+    struct vx_chunk *prev, *next;
+    int dim;
+    size_t n, cap;
+    struct vx_entry *e;
+    float *vecs;                   /* cap * dim */
+    int8_t *codes;                 /* cap * dim: the vectors quantised (mni_quantize_i8)... */
+    float *scales;                 /* ...with their scales */
+    char *names;                   /* NUL-terminated, back to back */
+    size_t names_len, names_cap;
+    int err;
+};
+
+static void chunk_free(struct vx_chunk *c)
+{
+    if (!c)
+        return;
+    free(c->e);
+    free(c->vecs);
+    free(c->codes);
+    free(c->scales);
+    free(c->names);
+    free(c);
+}
+
+static size_t chunk_bytes(const struct vx_chunk *c)
+{
+    return c->cap * (sizeof *c->e + sizeof *c->scales + (size_t)c->dim * (sizeof(float) + 1)) +
+           c->names_cap;
+}
+
+/* The offset of a copy of s in c's names (NO_NAME when out of memory: c->err set). */
+static uint32_t chunk_name(struct vx_chunk *c, const char *s)
+{
+    size_t len = strlen(s) + 1;
+    if (c->names_len + len > c->names_cap) {
+        size_t cap = c->names_cap ? c->names_cap : 256;
+        while (cap < c->names_len + len)
+            cap *= 2;
+        char *names = cap < NO_NAME ? realloc(c->names, cap) : NULL;
+        if (!names) {
+            c->err = MN_ENOMEM;
+            return NO_NAME;
+        }
+        c->names = names;
+        c->names_cap = cap;
+    }
+    memcpy(c->names + c->names_len, s, len);
+    c->names_len += len;
+    return (uint32_t)(c->names_len - len);
+}
+
+/* memory_changes' callback: one more entry. */
+static int chunk_add(void *ctx, const struct mni_change *ch)
+{
+    struct vx_chunk *c = ctx;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        struct vx_entry *e = realloc(c->e, cap * sizeof *e);
+        if (e)
+            c->e = e;
+        float *v = e ? realloc(c->vecs, cap * (size_t)c->dim * sizeof *v) : NULL;
+        if (v)
+            c->vecs = v;
+        int8_t *codes = v ? realloc(c->codes, cap * (size_t)c->dim) : NULL;
+        if (codes)
+            c->codes = codes;
+        float *scales = codes ? realloc(c->scales, cap * sizeof *scales) : NULL;
+        if (!scales) {
+            c->err = MN_ENOMEM;
+            return 1;
+        }
+        c->scales = scales;
+        c->cap = cap;
+    }
+    struct vx_entry *e = &c->e[c->n];
+    memset(e, 0, sizeof *e);
+    e->key = ch->key;
+    e->seq = ch->seq;
+    e->gone = ch->gone || !ch->embedding;
+    if (!e->gone) {
+        e->deleted = ch->deleted;
+        e->expires_at = ch->expires_at;
+        e->created_at = ch->created_at;
+        e->updated_at = ch->updated_at;
+        e->importance = ch->importance;
+        e->ident = chunk_name(c, ch->identity_id);
+        e->type = chunk_name(c, ch->type);
+        e->session = ch->session ? chunk_name(c, ch->session) : NO_NAME;
+        if (c->err)
+            return 1;
+        float *v = c->vecs + c->n * (size_t)c->dim;
+        memcpy(v, ch->embedding, (size_t)c->dim * sizeof(float));
+        c->scales[c->n] = mni_quantize_i8(v, c->dim, c->codes + c->n * (size_t)c->dim);
+    }
+    c->n++;
+    return 0;
+}
+
+int vx_block_init(struct vx_block *b)
+{
+    memset(b, 0, sizeof *b);
+    b->after_key = INT64_MAX;
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    /* A steady stream of searches must not starve the follower's prunes. */
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    int rc = MN_ENOMEM;
+    if (pthread_mutex_init(&b->fill, NULL) == 0) {
+        if (pthread_rwlock_init(&b->rw, &ra) == 0)
+            rc = MN_OK;
+        else
+            pthread_mutex_destroy(&b->fill);
+    }
+    pthread_rwlockattr_destroy(&ra);
+    return rc;
+}
+
+/* Unlinks every chunk from head up to (not including) stop (rw write-locked); returns the
+ * first of them, still linked to one another, for chunks_free. */
+static struct vx_chunk *unlink_upto(struct vx_block *b, struct vx_chunk *stop)
+{
+    struct vx_chunk *first = b->head;
+    if (first == stop)
+        return NULL;
+    for (struct vx_chunk *c = first; c != stop; c = c->next) {
+        b->entries -= c->n;
+        b->bytes -= chunk_bytes(c);
+    }
+    if (stop) {
+        stop->prev->next = NULL;
+        stop->prev = NULL;
+    } else {
+        b->tail = NULL;
+    }
+    b->head = stop;
+    return first;
+}
+
+static void chunks_free(struct vx_chunk *c)
+{
+    while (c) {
+        struct vx_chunk *next = c->next;
+        chunk_free(c);
+        c = next;
+    }
+}
+
+void vx_block_free(struct vx_block *b)
+{
+    chunks_free(b->head);
+    pthread_rwlock_destroy(&b->rw);
+    pthread_mutex_destroy(&b->fill);
+}
+
+void vx_block_reset(struct vx_block *b, int64_t seq)
+{
+    pthread_mutex_lock(&b->fill);
+    pthread_rwlock_wrlock(&b->rw);
+    struct vx_chunk *gone = unlink_upto(b, NULL);
+    pthread_rwlock_unlock(&b->rw);
+    b->after = b->complete = seq;
+    b->after_key = INT64_MAX;
+    pthread_mutex_unlock(&b->fill);
+    chunks_free(gone);
+}
+
+void vx_block_prune(struct vx_block *b, int64_t applied)
+{
+    pthread_rwlock_wrlock(&b->rw);
+    struct vx_chunk *c = b->head;
+    while (c && c->e[c->n - 1].seq <= applied)
+        c = c->next;
+    struct vx_chunk *gone = unlink_upto(b, c);
+    pthread_rwlock_unlock(&b->rw);
+    chunks_free(gone);
+}
+
+/* Prunes what the graph has applied and, when that leaves nothing, moves the read position
+ * past the graph, so that nothing it already has is read (b->fill held). */
+static void catch_up_with_graph(struct vx_block *b, const int64_t *applied)
+{
+    int64_t done = __atomic_load_n(applied, __ATOMIC_ACQUIRE);
+    vx_block_prune(b, done);
+    /* A block that reaches past the graph has an entry past it, which no prune drops: so
+     * one that does not is empty. */
+    if (b->complete < done) {
+        b->after = b->complete = done;
+        b->after_key = INT64_MAX;
+    }
+}
+
+int vx_block_fill(struct vx_block *b, struct mni_store *s, const char *tenant_id, int dim,
+                  int64_t upto, const int64_t *applied, size_t max_entries, size_t max_bytes,
+                  int *covered)
+{
+    int rc = MN_OK;
+    size_t taken = 0;
+    *covered = 0;
+    /* A chunk per turn of the lock: a search waits for one chunk's read at most, not for a
+     * follower reading far ahead. */
+    for (;;) {
+        pthread_mutex_lock(&b->fill);
+        catch_up_with_graph(b, applied);
+        pthread_rwlock_rdlock(&b->rw);
+        size_t bytes = b->bytes;
+        pthread_rwlock_unlock(&b->rw);
+        *covered = b->complete >= upto;
+        if (*covered || taken >= max_entries || bytes >= max_bytes) {
+            pthread_mutex_unlock(&b->fill);
+            return MN_OK;
+        }
+        struct vx_chunk *c = calloc(1, sizeof *c);
+        if (c)
+            c->dim = dim;
+        size_t limit = max_entries - taken < CHUNK_MAX ? max_entries - taken : CHUNK_MAX;
+        rc = c ? s->ops->memory_changes(s, tenant_id, NULL, b->after, b->after_key, upto, limit,
+                                        chunk_add, c)
+               : MN_ENOMEM;
+        if (rc == MN_OK)
+            rc = c->err;
+        int linked = rc == MN_OK && c->n;
+        if (rc == MN_OK) {
+            taken += c->n;
+            if (linked) {
+                pthread_rwlock_wrlock(&b->rw);
+                c->prev = b->tail;
+                if (b->tail)
+                    b->tail->next = c;
+                else
+                    b->head = c;
+                b->tail = c;
+                b->entries += c->n;
+                b->bytes += chunk_bytes(c);
+                pthread_rwlock_unlock(&b->rw);
+            }
+            if (c->n < limit) { /* the feed is read to upto */
+                b->after = b->complete = upto;
+                b->after_key = INT64_MAX;
+            } else {            /* more may share the last seq: resume after the last read */
+                b->after = c->e[c->n - 1].seq;
+                b->after_key = c->e[c->n - 1].key;
+                if (b->complete < b->after - 1)
+                    b->complete = b->after - 1;
+            }
+        }
+        pthread_mutex_unlock(&b->fill);
+        if (!linked)
+            chunk_free(c);
+        if (rc != MN_OK)
+            return rc;
+    }
+}
+
+size_t vx_block_entries(struct vx_block *b)
+{
+    pthread_rwlock_rdlock(&b->rw);
+    size_t n = b->entries;
+    pthread_rwlock_unlock(&b->rw);
+    return n;
+}
+
+void vx_block_scan(struct vx_block *b, const int64_t *applied, vx_block_fn fn, void *ctx)
+{
+    pthread_rwlock_rdlock(&b->rw);
+    int64_t done = __atomic_load_n(applied, __ATOMIC_ACQUIRE);
+    for (const struct vx_chunk *c = b->tail; c; c = c->prev)
+        for (size_t i = c->n; i-- > 0;) {
+            const struct vx_entry *e = &c->e[i];
+            if (e->seq <= done)
+                goto out; /* older ones too: the graph has them */
+            struct mni_change ch = { .key = e->key, .seq = e->seq, .gone = e->gone };
+            const int8_t *code = NULL;
+            if (!e->gone) {
+                ch.deleted = e->deleted;
+                ch.expires_at = e->expires_at;
+                ch.created_at = e->created_at;
+                ch.updated_at = e->updated_at;
+                ch.importance = e->importance;
+                ch.identity_id = c->names + e->ident;
+                ch.type = c->names + e->type;
+                ch.session = e->session == NO_NAME ? NULL : c->names + e->session;
+                ch.embedding = c->vecs + i * (size_t)c->dim;
+                code = c->codes + i * (size_t)c->dim;
+            }
+            if (fn(ctx, &ch, code, code ? c->scales[i] : 0))
+                goto out;
+        }
+out:
+    pthread_rwlock_unlock(&b->rw);
+}
