@@ -1,8 +1,8 @@
 /* Keyword search of the SQLite backend: the FTS5 index memory_fts (sql/sqlite/012_keywords.sql),
  * which triggers keep in step with the memories, asked for the rarest of the words (their
- * counts from its term records, sql/sqlite/018_keyword_docs.sql); its ranking of a bounded
- * number of candidates, best BM25 first, is checked against the tenant's selected rows.
- * Maintenance merges its segments (sq_memory_keyword_merge). */
+ * counts up to the ranking's bound); its ranking of a bounded number of candidates, best BM25
+ * first, is checked against the tenant's selected rows. Maintenance merges its segments
+ * (sq_memory_keyword_merge). */
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
 #include "store/keywords.h"
@@ -44,19 +44,22 @@ static int run(struct sq_store *s, int id, const char *tenant_id, const struct m
     return rc;
 }
 
-/* How many rows of the whole index hold each of the n words, into docs, from the index's
- * term records (SQ_MEMORY_WORD_DOCS: FTS5 walks the word's entries to count them, cheap beside
- * ranking them, but in proportion to the word's rows). */
+/* How many rows of the whole index hold each of the n words, each counted up to bound, into
+ * docs (SQ_MEMORY_WORD_DOCS: a MATCH of the word that stops at the bound, cheaper than the
+ * index's term records, which FTS5 walks whole: mni_keywords_bound needs no count past its
+ * bound). */
 static int word_docs(struct sq_store *s, struct sq_conn *c, const char *const *words, size_t n,
-                     size_t *docs)
+                     size_t bound, size_t *docs)
 {
     memset(docs, 0, n * sizeof *docs);
     char *json = mni_keywords_json(words, n);
     sqlite3_stmt *stmt = json ? sq_stmt(s, c, SQ_MEMORY_WORD_DOCS) : NULL;
     int rc = !json ? mni_seterr(s->base.db, MN_ENOMEM, "out of memory searching by keyword")
              : !stmt ? MN_EBACKEND : MN_OK;
-    if (stmt)
+    if (stmt) {
         sq_bind_text(stmt, 1, json);
+        sqlite3_bind_int64(stmt, 2, (sqlite3_int64)bound);
+    }
     for (int step; stmt && (step = sqlite3_step(stmt)) != SQLITE_DONE;) {
         if (step != SQLITE_ROW) {
             rc = sq_fail(s, c->db, step, "searching memories by keyword");
@@ -178,15 +181,16 @@ int sq_memory_keyword_search(struct mni_store *st, const char *tenant_id,
     struct sq_store *s = (struct sq_store *)st;
     int all = (flags & MNI_KEYWORDS_ALL) != 0;
     const char *looked[MNI_QUERY_WORDS_MAX];
-    size_t docs[MNI_QUERY_WORDS_MAX], cap = 0;
+    size_t docs[MNI_QUERY_WORDS_MAX] = { 0 }, cap = 0;
     n = n < MNI_QUERY_WORDS_MAX ? n : MNI_QUERY_WORDS_MAX;
     memcpy(looked, words, n * sizeof *looked);
     struct sq_conn *c;
     int rc = sq_conn_get(s, &c);
     if (rc != MN_OK)
         return rc;
-    if (!all)
-        rc = word_docs(s, c, words, n, docs);
+    /* The counts choose among words: a single word is looked for whatever its count. */
+    if (!all && n > 1)
+        rc = word_docs(s, c, words, n, mni_keywords_cap(want) + 1, docs);
     size_t kept = n;
     if (rc == MN_OK && !all)
         kept = mni_keywords_bound(looked, docs, n, want, &cap);
