@@ -350,8 +350,9 @@ struct mni_store_ops {
                                  const struct mni_store_query *q, const char *const *words,
                                  size_t n, size_t cap, size_t *counts);
     /* Merges the keyword index's parts into one, a write of a bounded size at a time, until
-     * nothing is left to merge; *steps counts the writes that merged something (0: it was
-     * compact). NULL: the backend's index needs no merging (PostgreSQL's GIN). */
+     * nothing is left to merge or a bounded number of writes have (the next call goes on);
+     * *steps counts the writes that merged something (0: it was compact). NULL: the backend's
+     * index needs no merging (PostgreSQL's GIN). */
     int (*memory_keyword_merge)(struct mni_store *s, int64_t *steps);
 
     /* ---- the change feed a derived index follows (index/vindex.c) ---- */

@@ -245,10 +245,13 @@ int sq_memory_keyword_counts(struct mni_store *st, const char *tenant_id,
 /* FTS5 writes a segment per flush (a write's new rows: 017_keyword_batch.sql) and merges them
  * a level at a time (its automerge), so an index written in many batches keeps several
  * segments (7 at 100,000 memories written 1,000 at a time), every one of which a search
- * reads: merged into one, a ranking takes a quarter to a half less time. A step writes about MERGE_PAGES pages
- * (2 MB at FTS5's default page size) in a write of its own, so that other writers wait for no
- * more than one step. */
+ * reads: merged into one, a ranking takes a quarter to a half less time. A step writes about
+ * MERGE_PAGES pages (2 MB at FTS5's default page size) in a write of its own, so that other
+ * writers wait for no more than one step; a run stops after MERGE_STEPS (200 MB), so that
+ * writes that go on all the while (each a new segment to merge) cannot keep it going: the
+ * next run goes on from there. */
 #define MERGE_PAGES 500
+#define MERGE_STEPS 100
 
 int sq_memory_keyword_merge(struct mni_store *st, int64_t *steps)
 {
@@ -256,7 +259,7 @@ int sq_memory_keyword_merge(struct mni_store *st, int64_t *steps)
     *steps = 0;
     if (s->readonly)
         return MN_OK; /* nothing to merge in a database we may not write */
-    for (int merged = 1; merged;) {
+    for (int merged = 1; merged && *steps < MERGE_STEPS;) {
         struct sq_conn *c;
         int rc = sq_write_begin(s, 0, &c, 0, NULL);
         if (rc != MN_OK)
