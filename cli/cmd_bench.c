@@ -1067,7 +1067,8 @@ static const cli_cmd cmds[] = {
      "its memory's words), keyword (three of its words verbatim), vector (four of its concepts\n"
      "through other synonyms: no word shared). Prints, for vector, keyword and hybrid mode,\n"
      "recall@K (default 10) and MRR per class, and p50/p99 latency in milliseconds, once the\n"
-     "vector index has caught up with the corpus. --json."},
+     "vector index has caught up with the corpus and the keyword index is merged (maintenance\n"
+     "task keywords). --json."},
     {"ann", run_ann,
      "bench ann --base B.fvecs --queries Q.fvecs --truth T.ivecs [--k 10] [--m 16]\n"
      "          [--ef-construction 64] [--ef 10,20,40,80,160] [--threads N]\n"

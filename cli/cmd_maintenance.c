@@ -47,9 +47,9 @@ int cli_maintenance_report(const cli_ctx *c, const mn_maintenance_report *r, cJS
             else
                 cJSON_AddStringToObject(e, "error", mn_strerror(t->rc));
         } else if (t->status != MN_MAINT_RAN) {
-            cli_line(stdout, "%-6s %s", name, skipped_why(t->status));
+            cli_line(stdout, "%-8s %s", name, skipped_why(t->status));
         } else {
-            cli_line(stdout, "%-6s %s: %lld items in %.1f ms", name,
+            cli_line(stdout, "%-8s %s: %lld items in %.1f ms", name,
                      t->rc == MN_OK ? "ran" : "failed", (long long)t->items,
                      (double)t->elapsed_ns / 1e6);
         }
@@ -68,8 +68,8 @@ static unsigned parse_tasks(const cli_ctx *c, const char *list, int *rc)
             if (strcmp(s, mn_maintenance_task_name(1u << i)) == 0)
                 b = 1u << i;
         if (!b) {
-            *rc = cli_usage_error(c, "--task: no task \"%s\"; give purge, cache, feed, index or "
-                                  "audit (comma-separated for several)", s);
+            *rc = cli_usage_error(c, "--task: no task \"%s\"; give purge, cache, feed, index, "
+                                  "audit or keywords (comma-separated for several)", s);
             free(copy);
             return 0;
         }
@@ -118,9 +118,11 @@ static const cli_cmd cmds[] = {
      "it last started in any process: purge (expired memories) every hour; cache (embedding\n"
      "cache entries no memory uses, older than 24 h) daily; feed (change-feed tombstones\n"
      "the vector index no longer needs) and index (the vector index's checkpoint files)\n"
-     "every 10 minutes; audit (audit entries older than the retention) daily. manushya\n"
-     "worker runs them on these intervals by itself.\n"
-     "  --task T[,T...]   purge, cache, feed, index, audit (default: all)\n"
+     "every 10 minutes; audit (audit entries older than the retention) daily; keywords\n"
+     "(merges the SQLite keyword index's segments into one: searches read each; its items\n"
+     "are merge steps, 0 when already one) every 10 minutes. manushya worker runs them on\n"
+     "these intervals by itself.\n"
+     "  --task T[,T...]   purge, cache, feed, index, audit, keywords (default: all)\n"
      "  --force           run them now, due or not (one another process runs is still skipped)\n"
      "  --audit-retention-days N  audit keeps N days of the audit log (default 0: forever,\n"
      "                    and the audit task is off)\n"
@@ -129,5 +131,5 @@ static const cli_cmd cmds[] = {
      "others still ran)."},
 };
 const cli_group cli_group_maintenance = {"maintenance",
-                                         "scheduled maintenance: purge, prune, checkpoint",
+                                         "scheduled maintenance: purge, prune, checkpoint, merge",
                                          cmds, sizeof cmds / sizeof cmds[0]};

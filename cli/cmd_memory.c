@@ -390,7 +390,8 @@ static const cli_cmd cmds[] = {
      "Blank lines are skipped. Each batch is added all or none; on a bad line import stops,\n"
      "says which, how much was committed, and the first line of the batch that was not\n"
      "(nothing from it on was imported). Metadata goes in as the line wrote it; refused\n"
-     "where memory add would refuse it.\n"
+     "where memory add would refuse it. After more than one batch it merges the keyword\n"
+     "index (maintenance task keywords), which each batch added to.\n"
      "  --batch N         lines per batch (default 1000)"},
     {"export", cli_memory_export, "memory export [FILE|-] " FILTER_USAGE,
      "Writes the tenant's live memories, newest first, as JSON Lines that memory import reads\n"

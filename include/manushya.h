@@ -804,6 +804,11 @@ MN_API int mn_tenant_rekey(mn_db *db, const char *id_or_name, size_t batch, int 
  *                           (its checkpoint files; the tombstones the previous one needed go)
  *   MN_MAINT_AUDIT          daily: mn_audit_prune of entries older than
  *                           mn_config.audit_retention_days for every tenant (0: MN_MAINT_OFF)
+ *   MN_MAINT_KEYWORDS       every 10 min (since 1.7): merges the SQLite keyword index's
+ *                           segments into one, a write of a bounded size at a time (a
+ *                           search reads every segment: an index written in many batches is
+ *                           up to twice as slow to search); nothing to do when it is one
+ *                           already, or on PostgreSQL (its GIN index needs no merging)
  * A task that fails for one tenant goes on with the others; its rc and mn_errmsg are the
  * first failure's. */
 #define MN_MAINT_PURGE_EXPIRED (1u << 0)
@@ -811,10 +816,11 @@ MN_API int mn_tenant_rekey(mn_db *db, const char *id_or_name, size_t batch, int 
 #define MN_MAINT_FEED          (1u << 2)
 #define MN_MAINT_INDEX         (1u << 3)
 #define MN_MAINT_AUDIT         (1u << 4)
-#define MN_MAINT_ALL           0x1fu
+#define MN_MAINT_KEYWORDS      (1u << 5) /* since 1.7 (MN_MAINTENANCE_REPORT_VERSION 2) */
+#define MN_MAINT_ALL           0x3fu
 #define MN_MAINT_FORCE         (1u << 16) /* run the tasks chosen now, due or not (a task
                                            * another process holds is still skipped) */
-#define MN_MAINT_NTASKS        5          /* tasks[i] of a report is the task of bit 1u << i */
+#define MN_MAINT_NTASKS        6          /* tasks[i] of a report is the task of bit 1u << i */
 
 /* What became of one task in a run. */
 #define MN_MAINT_NOT_ASKED 0  /* not among the tasks chosen */
@@ -828,7 +834,7 @@ typedef struct mn_maintenance_task {
     int rc;                   /* MN_OK, or the task's first failure */
     int64_t items;            /* memories purged, cache entries removed, tenants whose
                                * tombstones were pruned, index partitions saved, audit
-                               * entries removed */
+                               * entries removed, keyword index merge steps */
     int64_t elapsed_ns;       /* how long it ran (0 unless it ran) */
 } mn_maintenance_task;
 
@@ -836,7 +842,7 @@ typedef struct mn_maintenance_report {
     unsigned version;         /* MN_MAINTENANCE_REPORT_VERSION (see "Structs that grow") */
     mn_maintenance_task tasks[MN_MAINT_NTASKS]; /* by bit: tasks[0] MN_MAINT_PURGE_EXPIRED */
 } mn_maintenance_report;
-#define MN_MAINTENANCE_REPORT_VERSION 1
+#define MN_MAINTENANCE_REPORT_VERSION 2 /* 2: tasks[5], MN_MAINT_KEYWORDS */
 #define MN_MAINTENANCE_REPORT_INIT MN_INIT_(MN_MAINTENANCE_REPORT_VERSION)
 MN_API int mn_maintenance_report_init(mn_maintenance_report *s, unsigned version);
 /* Runs the tasks (MN_MAINT_* bits, with MN_MAINT_FORCE to run them due or not) that are due

@@ -141,6 +141,14 @@ static int audit_run(mn_db *db, int64_t *items)
     return each_tenant(db, audit_tenant, items);
 }
 
+/* The keyword index's segments merged into one: its merge steps are the items. A backend
+ * whose index needs no merging (PostgreSQL's GIN) has nothing to do. */
+static int keywords_run(mn_db *db, int64_t *items)
+{
+    struct mni_store *s = db->store;
+    return s->ops->memory_keyword_merge ? s->ops->memory_keyword_merge(s, items) : MN_OK;
+}
+
 const struct mni_maint_task mni_maint_tasks[MN_MAINT_NTASKS] = {
     { MN_MAINT_PURGE_EXPIRED, "purge", MNI_MAINT_EXPIRED_PURGE, HOUR_MS, never_off, purge_run },
     { MN_MAINT_EMBED_CACHE, "cache", MNI_MAINT_EMBED_CACHE_PRUNE, 24 * HOUR_MS, never_off,
@@ -148,4 +156,6 @@ const struct mni_maint_task mni_maint_tasks[MN_MAINT_NTASKS] = {
     { MN_MAINT_FEED, "feed", MNI_MAINT_FEED_PRUNE, 10 * MINUTE_MS, never_off, feed_run },
     { MN_MAINT_INDEX, "index", MNI_MAINT_INDEX_SAVE, 10 * MINUTE_MS, never_off, index_run },
     { MN_MAINT_AUDIT, "audit", MNI_MAINT_AUDIT_PRUNE, 24 * HOUR_MS, audit_off, audit_run },
+    { MN_MAINT_KEYWORDS, "keywords", MNI_MAINT_KEYWORD_MERGE, 10 * MINUTE_MS, never_off,
+      keywords_run },
 };

@@ -88,7 +88,8 @@ static const char *const cache_names[MNI_CACHE_N] = { "decision", "embedding", "
                                                            "identity", "memory", "search" };
 static const char *const maint_names[MNI_MAINT_N] = { "wal_checkpoint", "index_save",
                                                       "feed_prune", "expired_purge",
-                                                      "embed_cache_prune", "audit_prune" };
+                                                      "embed_cache_prune", "audit_prune",
+                                                      "keyword_merge" };
 static const char *const isize_names[MNI_ISIZE_N] = { "under_1k", "under_10k", "under_100k",
                                                       "under_1m", "1m_plus" };
 

@@ -37,7 +37,8 @@ char *mni_keywords_join(const char *const *words, size_t n, const char *quote, c
 /* The bound for a ranking of the want best: the most candidates it reads. */
 size_t mni_keywords_cap(size_t want);
 /* Settles which words a ranking of the want best matches looks for, given docs[i], how many
- * memories hold words[i] (an estimate the backend gets cheaply; 0 for a word absent): the
+ * memories hold words[i] (an estimate the backend gets cheaply; 0 for a word absent; it may
+ * stop counting past the bound, at mni_keywords_cap(want) + 1: the words kept are the same): the
  * rarest, in rarity order, while the memories holding them add up to at most the bound
  * (above), and always the rarest one. words and docs are reordered in place, those kept
  * first; returns how many are kept, and *cap, the bound: the most candidates to read. When

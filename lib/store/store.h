@@ -354,6 +354,11 @@ struct mni_store_ops {
     int (*memory_keyword_counts)(struct mni_store *s, const char *tenant_id,
                                  const struct mni_store_query *q, const char *const *words,
                                  size_t n, size_t cap, size_t *counts);
+    /* Merges the keyword index's parts into one, a write of a bounded size at a time, until
+     * nothing is left to merge or a bounded number of writes have (the next call goes on);
+     * *steps counts the writes that merged something (0: it was compact). NULL: the backend's
+     * index needs no merging (PostgreSQL's GIN). */
+    int (*memory_keyword_merge)(struct mni_store *s, int64_t *steps);
 
     /* ---- the change feed a derived index follows (index/vindex.c) ---- */
     /* The store-wide seq: every change committed so far has a seq <= *seq. */

@@ -16,16 +16,27 @@ sql m.db "UPDATE memories SET expires_at = 1"
 
 expect 0 "maintenance run" $D --json maintenance run
 check "purge ran and purged the expired memory" json 'd["purge"]["status"] == "ran" and d["purge"]["items"] == 1 and d["purge"]["error"] is None'
-check "every task but audit ran" json 'all(d[t]["status"] == "ran" for t in ("purge", "cache", "feed", "index"))'
+check "every task but audit ran" json 'all(d[t]["status"] == "ran" for t in ("purge", "cache", "feed", "index", "keywords"))'
 check "audit is off without a retention" json 'd["audit"]["status"] == "off"'
 check "the memory is gone" [ "$(sql m.db 'SELECT count(*) FROM memories')" = 0 ]
 
 expect 0 "run again at once" $D maintenance run
-check "nothing is due" [ "$(grep -c 'not due' "$OUT")" = 4 ]
+check "nothing is due" [ "$(grep -c 'not due' "$OUT")" = 5 ]
 expect 0 "--task and --force" $D --json maintenance run --task purge,index --force
 check "just those ran" json 'sorted(d) == ["index", "purge"] and d["purge"]["status"] == "ran"'
 expect 0 "--audit-retention-days turns audit on" $D --json maintenance run --task audit --audit-retention-days 30
 check "audit ran" json 'd["audit"]["status"] == "ran"'
+
+# An import of several batches (a keyword index segment each) merges them at its end.
+i=0
+while [ $i -lt 30 ]; do echo "{\"text\": \"imported note $i about word$i\"}"; i=$((i + 1)); done \
+    > "$TMP/notes.jsonl"
+expect 0 "an import of three batches" $A --as bot memory import "$TMP/notes.jsonl" --batch 10
+check "leaves the keyword index one segment" [ "$(sql m.db 'SELECT count(DISTINCT segid) FROM memory_fts_idx')" = 1 ]
+expect 0 "keywords forced after it" $D --json maintenance run --task keywords --force
+check "has nothing to merge" json 'd["keywords"]["status"] == "ran" and d["keywords"]["items"] == 0'
+expect 0 "a search after the import" $A --as bot --json memory search word17 --mode keyword
+check "finds its memory" out_has "imported note 17 about word17"
 
 # Another process holds the cache task's lease: skipped, forced or not.
 sql m.db "UPDATE maintenance SET holder = 'other', lease_until = 9999999999999 WHERE task = 'cache'"

@@ -263,7 +263,7 @@ START_TEST(migration_indexes_existing_rows)
     th_raw_exec(url, "ALTER TABLE memories DROP COLUMN restored", NULL, NULL);
     th_raw_exec(url, "DROP INDEX memories_by_session", NULL, NULL);
     th_raw_exec(url, "ALTER TABLE memories DROP COLUMN session", NULL, NULL);
-    th_raw_exec(url, sqlite ? "DROP TABLE memory_fts_docs" : "SELECT 1", NULL, NULL);
+    /* (021_keyword_docs_drop.sql dropped 018_keyword_docs.sql's table.) */
     /* (017_keyword_batch.sql dropped the insert trigger: the writer indexes new rows.) */
     th_raw_exec(url, sqlite ? "DROP TRIGGER memory_fts_delete" : "SELECT 1", NULL, NULL);
     th_raw_exec(url, sqlite ? "DROP TRIGGER memory_fts_update" : "SELECT 1", NULL, NULL);

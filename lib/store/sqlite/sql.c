@@ -195,9 +195,13 @@ static const char *const sql[SQ__COUNT] = {
                               "AND (?6 IS NULL OR identity_id = ?6) " FILTERS
                               "AND embedding IS NOT NULL LIMIT ?7)) FROM json_each(?2) w",
     /* ?1: a JSON array of words; rows: each word's index and how many rows of the whole
-     * index hold it (0: none), from the index's term records (018_keyword_docs.sql). */
-    [SQ_MEMORY_WORD_DOCS] = "SELECT w.key, coalesce((SELECT doc FROM memory_fts_docs d "
-                            "WHERE d.term = w.value), 0) FROM json_each(?1) w",
+     * index hold it, counted up to ?2 (0: none): one MATCH of the word, which stops there. */
+    [SQ_MEMORY_WORD_DOCS] = "SELECT w.key, (SELECT count(*) FROM (SELECT 1 FROM memory_fts "
+                            "WHERE memory_fts MATCH '\"' || w.value || '\"' LIMIT ?2)) "
+                            "FROM json_each(?1) w",
+    /* One step of merging the keyword index's segments: ?1 negative, FTS5 merges every
+     * segment whatever its level, writing about -?1 pages (sq_memory_keyword_merge). */
+    [SQ_MEMORY_KEYWORD_MERGE] = "INSERT INTO memory_fts (memory_fts, rank) VALUES ('merge', ?1)",
     [SQ_MEMORY_GET_KEY] = "SELECT " MEMORY_COLUMNS " FROM memories WHERE key = ?2 AND tenant_id = ?1 "
                           "AND" VISIBLE,
 

@@ -18,7 +18,8 @@ enum sq_stmt_id {
     SQ_MEMORY_LIST_BY_SESSION,
     SQ_MEMORY_COUNT, SQ_MEMORY_COUNT_BY_IDENTITY,
     SQ_MEMORY_SCAN, SQ_MEMORY_SCAN_BY_IDENTITY, SQ_MEMORY_KEYWORD, SQ_MEMORY_KEYWORD_ROW,
-    SQ_MEMORY_WORD_COUNTS, SQ_MEMORY_WORD_DOCS, SQ_MEMORY_GET_KEY, SQ_MEMORY_FIND,
+    SQ_MEMORY_WORD_COUNTS, SQ_MEMORY_WORD_DOCS, SQ_MEMORY_KEYWORD_MERGE, SQ_MEMORY_GET_KEY,
+    SQ_MEMORY_FIND,
     SQ_SEQ_GET, SQ_MEMORY_CHANGES, SQ_MEMORY_SEQS, SQ_MEMORY_DIGEST,
     SQ_FEED_PRUNE, SQ_FEED_HORIZON_PUT, SQ_FEED_HORIZON_GET,
     /* embedding cache (sqlite/embed.c) */
@@ -178,6 +179,7 @@ int sq_schema_version_on(struct sq_store *s, struct sq_conn *c, int *version);
 /* The backend's own ops (store/driver.h): memories in sqlite/memory.c, the change feed and
  * settings in sqlite/feed.c, the embedding cache in sqlite/embed.c, jobs in sqlite/jobs.c. */
 MNI_BACKEND_OPS_DECLARE(sq);
+int sq_memory_keyword_merge(struct mni_store *st, int64_t *steps);
 const char *sq_file_path(struct mni_store *st);
 int sq_index_dir(struct mni_store *st, char **dir);
 /* Embedding jobs (sqlite/jobs.c). sq_job_enqueue runs inside the caller's transaction:

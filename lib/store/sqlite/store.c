@@ -97,4 +97,5 @@ const struct mni_store_ops mni_store_sqlite = {
     .scheme = "sqlite",
     MNI_DRIVER_OPS,
     MNI_BACKEND_OPS(sq),
+    .memory_keyword_merge = sq_memory_keyword_merge,
 };
