@@ -269,6 +269,8 @@ static int best_readable(mn_db *db, const struct mni_who *who, const struct mni_
             rc = mni_words_start(&half, depth, keyword_alone, by_vector && nwords);
         if (rc == MN_OK && by_vector)
             rc = vector_ranking(db, who, q, vec, opt, depth, &src, &vtop, &floored);
+        if (rc == MN_OK && started)
+            rc = mni_words_rare(&half);
         if (started) {
             int words_rc = mni_words_finish(&half, rc == MN_OK);
             rc = rc == MN_OK ? words_rc : rc;

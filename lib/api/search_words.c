@@ -103,16 +103,12 @@ static void push_every_hit(void *ctx, int64_t key, float score)
     mni_topk_push(top, key, score);
 }
 
-/* The round: the rare-word matches (first round of a hybrid search), then the ranking with
- * them at its head. */
+/* The ranking of a round. */
 static int run(struct mni_words_half *h)
 {
     mn_db *db = h->db;
-    int rc = h->hybrid && !h->rare_done ? rare_matches(h) : MN_OK;
-    h->rare_done = 1;
     struct every_hit e = { &h->top, 0 };
-    if (rc == MN_OK)
-        rc = db->store->ops->memory_keyword_search(db->store, h->who->tenant->id, h->q, h->words,
+    int rc = db->store->ops->memory_keyword_search(db->store, h->who->tenant->id, h->q, h->words,
                                                    h->nwords, h->ties ? MNI_KEYWORDS_TIES : 0,
                                                    h->depth, push_every_hit, &e);
     if (rc == MN_OK && e.nomem)
@@ -120,7 +116,7 @@ static int run(struct mni_words_half *h)
     if (rc == MN_OK)
         mni_topk_sort(&h->top);
     h->ranked = h->top.n;
-    return rc == MN_OK ? rare_first(h) : rc;
+    return rc;
 }
 
 static void *run_beside(void *arg)
@@ -145,15 +141,22 @@ int mni_words_start(struct mni_words_half *h, size_t depth, int ties, int beside
     return h->threaded ? MN_OK : h->rc;
 }
 
+int mni_words_rare(struct mni_words_half *h)
+{
+    int rc = h->hybrid && !h->rare_done ? rare_matches(h) : MN_OK;
+    h->rare_done = rc == MN_OK;
+    return rc;
+}
+
 int mni_words_finish(struct mni_words_half *h, int report)
 {
-    if (!h->threaded)
-        return h->rc;
-    pthread_join(h->thread, NULL);
-    h->threaded = 0;
-    if (h->rc != MN_OK && report)
-        mni_seterr(h->db, h->rc, "%s", h->msg);
-    return h->rc;
+    if (h->threaded) {
+        pthread_join(h->thread, NULL);
+        h->threaded = 0;
+        if (h->rc != MN_OK && report)
+            mni_seterr(h->db, h->rc, "%s", h->msg);
+    }
+    return h->rc == MN_OK && report ? rare_first(h) : h->rc;
 }
 
 void mni_words_free(struct mni_words_half *h)

@@ -14,8 +14,8 @@
 #include <pthread.h>
 
 /* One search's keyword half. The caller sets the first six fields (zero the rest), then per
- * round of the search (each reads deeper) calls mni_words_start and mni_words_finish, and at
- * the end mni_words_free. */
+ * round of the search (each reads deeper) calls mni_words_start, mni_words_rare and
+ * mni_words_finish, and at the end mni_words_free. */
 struct mni_words_half {
     mn_db *db;
     const struct mni_who *who;
@@ -43,12 +43,17 @@ struct mni_words_half {
 /* Starts a round: the depth best matches, best first, and with ties (store/keywords.h) every
  * one tied with the last of them. beside: on a thread of its own when one can be made (the
  * caller then runs the vector half), else in the calling thread. MN_OK or the failure of the
- * half run in the calling thread. */
+ * ranking run in the calling thread. */
 int mni_words_start(struct mni_words_half *h, size_t depth, int ties, int beside);
 
-/* Ends the round that mni_words_start began (waiting for its thread) and returns its result;
- * a failure on the thread is recorded on the calling thread when report is set (the caller
- * may have failed first: its own failure then stands). */
+/* In hybrid mode, the rare-word matches, in the calling thread (beside the ranking's, after
+ * the vector half: their sum is about the ranking's time), once per search; else nothing. */
+int mni_words_rare(struct mni_words_half *h);
+
+/* Ends the round that mni_words_start began (waiting for its thread) and, when report is set
+ * (the caller has not failed: its own failure then stands), returns its result, a failure on
+ * the thread recorded again on the calling thread, with the rare-word matches put at the head
+ * of the ranking. */
 int mni_words_finish(struct mni_words_half *h, int report);
 
 void mni_words_free(struct mni_words_half *h);
