@@ -162,23 +162,25 @@ static int keep_unhashed(void *ctx, const struct mni_row *r)
     return row[0] && row[1] && row[2] ? 0 : -MN_ENOMEM;
 }
 
-/* Hashes one batch in one write: *done when none was left. */
+/* Hashes one batch in one write: *done when none was left. The batch is read before the
+ * write, so that a store with nothing to hash (every open asks) writes nothing and takes no
+ * change number; a row hashed (or rewritten, which hashes it) since it was read keeps its
+ * hash (MNI_MEMORY_HASH_SET sets only a missing one). */
 static int backfill_batch(struct mni_store *s, size_t *hashed, int *done)
 {
-    struct mni_tx *tx;
+    struct mni_tx *tx = NULL;
     struct unhashed u = {0};
-    int64_t last;
-    /* A change number: a row hashed can make an add's lookup find what it did not
-     * (mni_op_memory_claims). */
-    int rc = s->driver->begin(s, 1, &last, &tx);
-    if (rc != MN_OK)
-        return rc;
     struct mni_args a = {0};
     mni_arg_int(&a, BACKFILL_BATCH);
     const char *doing = "hashing the texts of memories written by an older version";
-    rc = s->driver->read(s, tx, MNI_MEMORY_UNHASHED, &a, keep_unhashed, &u, doing);
+    int rc = s->driver->read(s, NULL, MNI_MEMORY_UNHASHED, &a, keep_unhashed, &u, doing);
     if (rc == MN_ENOMEM || rc == -MN_ENOMEM)
         rc = mni_seterr(s->db, MN_ENOMEM, "%s: out of memory", doing);
+    int64_t last;
+    /* A change number: a row hashed can make an add's lookup find what it did not
+     * (mni_op_memory_claims). */
+    if (rc == MN_OK && u.n)
+        rc = s->driver->begin(s, 1, &last, &tx);
     for (size_t i = 0; rc == MN_OK && i < u.n; i++) {
         char **row = u.v[i];
         char hash[MNI_CONTENT_HASH_HEX + 1];
@@ -192,7 +194,8 @@ static int backfill_batch(struct mni_store *s, size_t *hashed, int *done)
         if (rc == MN_OK)
             rc = s->driver->exec(s, tx, MNI_MEMORY_HASH_SET, &h, NULL, NULL, doing);
     }
-    rc = s->driver->end(s, tx, rc);
+    if (tx)
+        rc = s->driver->end(s, tx, rc);
     if (rc == MN_OK)
         *hashed += u.n;
     *done = u.n < BACKFILL_BATCH;

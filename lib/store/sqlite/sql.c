@@ -251,7 +251,8 @@ static const char *const sql[SQ__COUNT] = {
                        "AND (expires_at = 0 OR expires_at > ?6)))",
     [MNI_MEMORY_UNHASHED] = "SELECT tenant_id, id, text FROM memories WHERE content_hash IS NULL "
                            "LIMIT ?1",
-    [MNI_MEMORY_HASH_SET] = "UPDATE memories SET content_hash = ?3 WHERE tenant_id = ?1 AND id = ?2",
+    [MNI_MEMORY_HASH_SET] = "UPDATE memories SET content_hash = ?3 WHERE tenant_id = ?1 AND id = ?2 "
+                            "AND content_hash IS NULL",
     [MNI_MAINT_GET] = "SELECT holder, lease_until, last_run_at FROM maintenance WHERE task = ?1",
     [MNI_MAINT_DONE] = "UPDATE maintenance SET lease_until = 0, last_ok_at = CASE WHEN ?6 IS "
                        "NULL THEN ?3 ELSE last_ok_at END, last_items = ?4, last_ms = ?5, "
