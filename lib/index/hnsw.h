@@ -120,6 +120,7 @@ struct mni_hnsw_stats {
     size_t capacity; /* slots allocated */
     int max_level;   /* top layer, -1 when empty */
     size_t bytes;    /* = mni_hnsw_bytes */
+    size_t mapped;   /* bytes of the file's vector section still mapped (not in bytes) */
 };
 
 /* p may be NULL (all defaults). dim: 1 .. MNI_HNSW_MAX_DIM. */
@@ -166,7 +167,8 @@ int mni_hnsw_score_keys(const mni_hnsw *h, const float *q, const int64_t *keys, 
 
 size_t mni_hnsw_count(const mni_hnsw *h);
 int mni_hnsw_dim(const mni_hnsw *h);
-/* Bytes the index holds (vectors, links, tables, search scratch). */
+/* Bytes the index holds in memory of its own (vectors, links, tables, search scratch); not
+ * the vectors still mapped from a loaded file (page cache: shared, evictable; see stats). */
 size_t mni_hnsw_bytes(const mni_hnsw *h);
 /* mni_hnsw_bytes / count (0 when empty). */
 void mni_hnsw_stats(const mni_hnsw *h, struct mni_hnsw_stats *st);
