@@ -70,7 +70,9 @@
  * from the final order. A node's code and scale sit in its layer-0 row, before its list, the
  * row padded to whole cache lines (at dim 384, M 16: 384 + 4 + 132 bytes in 576), so a search
  * reads a neighbour's code and, when it expands it, its list from one run of lines;
- * mni_hnsw_bytes counts them. The floats stay resident: re-ranking and inserts read them.
+ * mni_hnsw_bytes counts them. The floats stay resident (re-ranking and inserts read them), or
+ * in a loaded index mapped from its file until mni_hnsw_own_vectors. The file holds the codes
+ * with the rows (version 3), so a load codes nothing (a version 2 file's are made again).
  *
  * Return codes are those of manushya.h: MN_OK, MN_EINVAL (bad argument, non-finite vector),
  * MN_EEXISTS (insert of a present key), MN_ENOTFOUND (delete of an absent key, missing file),
