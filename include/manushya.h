@@ -1432,15 +1432,32 @@ MN_API int mn_ann_search_filtered(const mn_ann *a, const float *q, size_t k, int
                                   float *scores, size_t *n);
 MN_API size_t mn_ann_count(const mn_ann *a); /* keys present */
 MN_API int mn_ann_dim(const mn_ann *a);
-/* Bytes the index holds: vectors, links, key table, search scratch. */
+/* Bytes the index holds in memory of its own: vectors, links, codes, key table, search
+ * scratch. Not the float vectors an index loaded with MN_ANN_LOAD_MAP reads from its file. */
 MN_API size_t mn_ann_bytes(const mn_ann *a);
 /* Writes a new file beside path (path.tmp.PID.N), then renames it over path: a reader never
  * sees half a file, and two processes saving at once never mix their bytes. The file is
  * checksummed and canonical (the same index, the same bytes), in this machine's byte order. */
 MN_API int mn_ann_save(const mn_ann *a, const char *path);
 /* Reads a file mn_ann_save wrote, checking its checksums and its whole structure before use:
- * a damaged, truncated or foreign file is MN_ECORRUPT, never a crash. */
+ * a damaged, truncated or foreign file is MN_ECORRUPT, never a crash. Files of 1.5 - 1.7
+ * load too (an int8 index then codes its vectors again, which reads them all). */
 MN_API int mn_ann_load(const char *path, mn_ann **out);
+/* mn_ann_load with flags: 0 (the same as mn_ann_load) or MN_ANN_LOAD_MAP (since 1.8). */
+MN_API int mn_ann_load_v2(const char *path, unsigned flags, mn_ann **out);
+/* MN_ANN_LOAD_MAP: the float vectors (dim x 4 bytes each, most of the file) are not copied
+ * but stay mapped from the file, read where a search needs them: by the re-ranking of an int8
+ * index's best candidates, and by every step of a float index's walk. The load reads and
+ * checks the rest (keys, links, codes: their checksum and structure) but not the floats'
+ * checksum, which would read them all: a damaged float gives a wrong score, never a crash.
+ * The mapped pages are the page cache's (shared with every process mapping the file, evicted
+ * under memory pressure and read again), not counted by mn_ann_bytes. The first write (add,
+ * update, add_many, delete) first copies the floats into memory of the index's own, checking
+ * their checksum (MN_ECORRUPT if they do not match: nothing changed); from then on the index
+ * is as mn_ann_load makes it. Contract: while mapped, the file must not be truncated or
+ * rewritten in place (a read past a truncation ends the process with SIGBUS); deleting it,
+ * or replacing it by rename as mn_ann_save does (saving over it is safe), is fine. */
+#define MN_ANN_LOAD_MAP 0x1u
 
 /* ---- Embeddings --------------------------------------------------------------------------- */
 /* Embeds text with the handle's embedder into out[0 .. dim-1]; dim must be mn_embed_dim(db).

@@ -124,15 +124,41 @@ void mn_ann_free(mn_ann *a)
     free(a);
 }
 
+/* Before any write, an index loaded with MN_ANN_LOAD_MAP makes its vectors its own: copied
+ * out of the file and checked against their checksum on the way (nothing to do otherwise).
+ * Writes then never touch the file's pages, and the index no longer needs the file. */
+static int own_vectors(mn_ann *a, const char *call)
+{
+    int rc = mni_hnsw_own_vectors(a->h, NULL);
+    switch (rc) {
+    case MN_OK:
+        return MN_OK;
+    case MN_ECORRUPT:
+        return ann_fail(rc, "%s: the vectors mapped from the index's file do not match their "
+                        "checksum, or the file shrank: the index is damaged (load it from a "
+                        "good file or build it again); nothing changed", call);
+    case MN_ENOMEM:
+        return ann_fail(rc, "%s: out of memory copying the index's vectors from its file; "
+                        "nothing changed", call);
+    default:
+        return ann_fail(rc, "%s: %s", call, mn_strerror(rc));
+    }
+}
+
 int mn_ann_add(mn_ann *a, int64_t key, const float *vec)
 {
-    return a ? key_fail(mni_hnsw_insert(a->h, key, vec), "adding", key) : no_index("mn_ann_add");
+    if (!a)
+        return no_index("mn_ann_add");
+    int rc = own_vectors(a, "mn_ann_add");
+    return rc ? rc : key_fail(mni_hnsw_insert(a->h, key, vec), "adding", key);
 }
 
 int mn_ann_update(mn_ann *a, int64_t key, const float *vec)
 {
-    return a ? key_fail(mni_hnsw_update(a->h, key, vec), "updating", key)
-             : no_index("mn_ann_update");
+    if (!a)
+        return no_index("mn_ann_update");
+    int rc = own_vectors(a, "mn_ann_update");
+    return rc ? rc : key_fail(mni_hnsw_update(a->h, key, vec), "updating", key);
 }
 
 int mn_ann_add_many(mn_ann *a, const int64_t *keys, const float *vecs, size_t n, int threads)
@@ -147,7 +173,7 @@ int mn_ann_add_many(mn_ann *a, const int64_t *keys, const float *vecs, size_t n,
     if (n && total / n != (size_t)a->dim)
         return ann_fail(MN_EINVAL, "mn_ann_add_many: %zu rows of %d values overflow", n, a->dim);
     int rc = check_finite("mn_ann_add_many", "vecs", vecs, total);
-    if (rc != MN_OK)
+    if (rc != MN_OK || (n && (rc = own_vectors(a, "mn_ann_add_many")) != MN_OK))
         return rc;
     rc = mni_hnsw_build(a->h, keys, vecs, n, threads);
     switch (rc) {
@@ -167,8 +193,10 @@ int mn_ann_add_many(mn_ann *a, const int64_t *keys, const float *vecs, size_t n,
 
 int mn_ann_delete(mn_ann *a, int64_t key)
 {
-    return a ? key_fail(mni_hnsw_delete(a->h, key), "deleting", key)
-             : no_index("mn_ann_delete");
+    if (!a)
+        return no_index("mn_ann_delete");
+    int rc = own_vectors(a, "mn_ann_delete");
+    return rc ? rc : key_fail(mni_hnsw_delete(a->h, key), "deleting", key);
 }
 
 int mn_ann_contains(const mn_ann *a, int64_t key)
@@ -259,19 +287,23 @@ int mn_ann_save(const mn_ann *a, const char *path)
     return MN_OK;
 }
 
-int mn_ann_load(const char *path, mn_ann **out)
+int mn_ann_load_v2(const char *path, unsigned flags, mn_ann **out)
 {
     if (!out)
         return ann_fail(MN_EINVAL, "mn_ann_load: out is NULL");
     *out = NULL;
     if (!path || !*path)
         return ann_fail(MN_EINVAL, "mn_ann_load: the path is %s", path ? "empty" : "NULL");
+    if (flags & ~(unsigned)MN_ANN_LOAD_MAP)
+        return ann_fail(MN_EINVAL, "mn_ann_load_v2: flags has unknown bits 0x%x (the only "
+                        "flag is MN_ANN_LOAD_MAP)", flags & ~(unsigned)MN_ANN_LOAD_MAP);
     mni_hnsw *h = NULL;
     errno = 0;
     int rc = mni_hnsw_load(path, 0, &h, NULL);
-    /* The caller's index is its own at once: its vectors checked against their checksum and
-     * copied, not left mapped from a file the caller may rewrite. */
-    if (rc == MN_OK && (rc = mni_hnsw_own_vectors(h, NULL)) != MN_OK) {
+    /* The core leaves the vectors mapped from the file. Without MN_ANN_LOAD_MAP the index is
+     * the caller's own at once: its vectors copied and checked against their checksum. */
+    if (rc == MN_OK && !(flags & MN_ANN_LOAD_MAP) &&
+        (rc = mni_hnsw_own_vectors(h, NULL)) != MN_OK) {
         mni_hnsw_free(h);
         h = NULL;
     }
@@ -293,4 +325,9 @@ int mn_ann_load(const char *path, mn_ann **out)
     }
     *out = wrap(h, &rc);
     return rc;
+}
+
+int mn_ann_load(const char *path, mn_ann **out)
+{
+    return mn_ann_load_v2(path, 0, out);
 }

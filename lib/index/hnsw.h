@@ -70,7 +70,9 @@
  * from the final order. A node's code and scale sit in its layer-0 row, before its list, the
  * row padded to whole cache lines (at dim 384, M 16: 384 + 4 + 132 bytes in 576), so a search
  * reads a neighbour's code and, when it expands it, its list from one run of lines;
- * mni_hnsw_bytes counts them. The floats stay resident: re-ranking and inserts read them.
+ * mni_hnsw_bytes counts them. The floats stay resident (re-ranking and inserts read them), or
+ * in a loaded index mapped from its file until mni_hnsw_own_vectors. The file holds the codes
+ * with the rows (version 3), so a load codes nothing (a version 2 file's are made again).
  *
  * Return codes are those of manushya.h: MN_OK, MN_EINVAL (bad argument, non-finite vector),
  * MN_EEXISTS (insert of a present key), MN_ENOTFOUND (delete of an absent key, missing file),
@@ -120,6 +122,7 @@ struct mni_hnsw_stats {
     size_t capacity; /* slots allocated */
     int max_level;   /* top layer, -1 when empty */
     size_t bytes;    /* = mni_hnsw_bytes */
+    size_t mapped;   /* bytes of the file's vector section still mapped (not in bytes) */
 };
 
 /* p may be NULL (all defaults). dim: 1 .. MNI_HNSW_MAX_DIM. */
@@ -166,7 +169,8 @@ int mni_hnsw_score_keys(const mni_hnsw *h, const float *q, const int64_t *keys, 
 
 size_t mni_hnsw_count(const mni_hnsw *h);
 int mni_hnsw_dim(const mni_hnsw *h);
-/* Bytes the index holds (vectors, links, tables, search scratch). */
+/* Bytes the index holds in memory of its own (vectors, links, tables, search scratch); not
+ * the vectors still mapped from a loaded file (page cache: shared, evictable; see stats). */
 size_t mni_hnsw_bytes(const mni_hnsw *h);
 /* mni_hnsw_bytes / count (0 when empty). */
 void mni_hnsw_stats(const mni_hnsw *h, struct mni_hnsw_stats *st);

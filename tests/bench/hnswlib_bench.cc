@@ -8,6 +8,9 @@
  *                 [--ef-construction 64] [--ef 10,20,40,80,160] [--threads N]
  *                 [--filter-selectivity P] [--json]
  *
+ * --quantize and --rerank (ours: int8 codes) are accepted and ignored, hnswlib's vectors being
+ * float32 only, so that one ANN_ARGS serves both programs (make bench-ann-hnswlib
+ * ANN_ARGS="--quantize int8 ...": our int8 index beside hnswlib's float one).
  * Same as cli/cmd_bench.c (keep the two in step): keys are row numbers; inner product
  * (hnswlib's InnerProductSpace, distance 1 - ip); the build from N threads, addPoint on an
  * index sized for the base; for each ef one untimed pass (its results give recall@k against
@@ -364,6 +367,7 @@ int main(int argc, char **argv)
         else if (a == "--ef-construction") efc = int_arg("ef-construction", val);
         else if (a == "--ef") ef_list = val;
         else if (a == "--threads") threads = int_arg("threads", val);
+        else if (a == "--quantize" || a == "--rerank") continue; /* ours only (above) */
         else if (a == "--filter-selectivity") {
             char *end;
             sel = strtod(val, &end);

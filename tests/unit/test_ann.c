@@ -472,6 +472,89 @@ START_TEST(int8_round_trip)
 }
 END_TEST
 
+/* The same hits and scores, bit for bit, from a and b for every query at ef 50. */
+static void same_answers(const mn_ann *a, const mn_ann *b)
+{
+    for (int qi = 0; qi < NQ; qi++) {
+        const float *q = queries + (size_t)qi * DIM;
+        int64_t ga[K], gb[K];
+        float sa[K], sb[K];
+        size_t na = 0, nb = 0;
+        ck_assert_int_eq(mn_ann_search(a, q, K, 50, ga, sa, &na), MN_OK);
+        ck_assert_int_eq(mn_ann_search(b, q, K, 50, gb, sb, &nb), MN_OK);
+        ck_assert_uint_eq(na, nb);
+        ck_assert(memcmp(ga, gb, na * sizeof *ga) == 0);
+        ck_assert(memcmp(sa, sb, na * sizeof *sa) == 0);
+    }
+}
+
+/* MN_ANN_LOAD_MAP: the same answers as the copied load, without the floats in mn_ann_bytes;
+ * saving over the mapped file is safe (rename); the first write copies the floats (bytes
+ * grow to the copied index's), and writes then work as on any index. Unknown flags are
+ * MN_EINVAL. Floats damaged under a valid structure load mapped (their checksum is not read
+ * at load), and the first write refuses them with MN_ECORRUPT, changing nothing. */
+START_TEST(mapped_load)
+{
+    gen_data();
+    const mn_ann_params p = {.version = MN_ANN_PARAMS_VERSION, .quantize = MN_ANN_INT8};
+    mn_ann *a = NULL, *copied = NULL, *mapped = NULL;
+    ck_assert_int_eq(mn_ann_create(DIM, &p, &a), MN_OK);
+    ck_assert_int_eq(mn_ann_add_many(a, keys, base, NBASE, 2), MN_OK);
+    const char *path = th_tmppath("mapped.ann");
+    ck_assert_int_eq(mn_ann_save(a, path), MN_OK);
+    ck_assert_msg(mn_ann_load_v2(path, 0, &copied) == MN_OK, "%s", mn_errmsg(NULL));
+    ck_assert_msg(mn_ann_load_v2(path, MN_ANN_LOAD_MAP, &mapped) == MN_OK, "%s",
+                  mn_errmsg(NULL));
+    same_answers(copied, mapped);
+    same_answers(a, mapped);
+    size_t floats = (size_t)NBASE * DIM * sizeof(float);
+    ck_assert_uint_ge(mn_ann_bytes(copied), mn_ann_bytes(mapped) + floats);
+    /* saved over by rename: the mapped index still reads the old file's pages */
+    ck_assert_int_eq(mn_ann_delete(copied, keys[1]), MN_OK);
+    ck_assert_int_eq(mn_ann_save(copied, path), MN_OK);
+    ck_assert_int_eq(mn_ann_contains(mapped, keys[1]), 1);
+    same_answers(a, mapped);
+    /* the first write makes the floats the index's own, then it behaves as any index */
+    ck_assert_int_eq(mn_ann_delete(mapped, keys[1]), MN_OK);
+    ck_assert_uint_ge(mn_ann_bytes(mapped) + 4096, mn_ann_bytes(copied));
+    same_answers(copied, mapped);
+    ck_assert_int_eq(mn_ann_add(mapped, keys[1], base + DIM), MN_OK);
+    ck_assert_int_eq(mn_ann_update(mapped, keys[2], base + 3 * DIM), MN_OK);
+    ck_assert_int_eq(mn_ann_add_many(mapped, (const int64_t[]){-5}, base, 1, 1), MN_OK);
+    ck_assert_uint_eq(mn_ann_count(mapped), NBASE + 1);
+    int64_t got[K];
+    size_t n = 0;
+    ck_assert_int_eq(mn_ann_search(mapped, base + 3 * DIM, 1, 50, got, NULL, &n), MN_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert(got[0] == keys[2] || got[0] == keys[3]); /* the same vector under two keys */
+    mn_ann_free(mapped);
+    mapped = NULL;
+
+    mn_ann *x = (mn_ann *)&x;
+    TH_RC(NULL, mn_ann_load_v2(path, 0x2u, &x), MN_EINVAL);
+    ck_assert_ptr_null(x);
+    ck_assert_msg(th_has_word(mn_errmsg(NULL), "MN_ANN_LOAD_MAP"), "%s", mn_errmsg(NULL));
+
+    /* one float flipped (the first vector's first byte: the section starts 64 KiB-aligned) */
+    ck_assert_int_eq(mn_ann_save(a, path), MN_OK);
+    size_t len;
+    unsigned char *f = (unsigned char *)th_read_file(path, &len);
+    ck_assert_ptr_nonnull(f);
+    f[65536] ^= 0x01;
+    th_write_file(path, f, len);
+    TH_RC(NULL, mn_ann_load_v2(path, 0, &x), MN_ECORRUPT);
+    ck_assert_msg(mn_ann_load_v2(path, MN_ANN_LOAD_MAP, &mapped) == MN_OK, "%s",
+                  mn_errmsg(NULL));
+    TH_RC(NULL, mn_ann_add(mapped, -7, base), MN_ECORRUPT);
+    ck_assert_msg(th_has_word(mn_errmsg(NULL), "checksum"), "%s", mn_errmsg(NULL));
+    ck_assert_int_eq(mn_ann_contains(mapped, -7), 0);
+    ck_assert_uint_eq(mn_ann_count(mapped), NBASE);
+    mn_ann_free(mapped);
+    mn_ann_free(copied);
+    mn_ann_free(a);
+}
+END_TEST
+
 static int load_rc(const char *path, const void *data, size_t len)
 {
     th_write_file(path, data, len);
@@ -696,6 +779,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, save_load_round_trip);
     tcase_add_test(tc, int8_round_trip);
+    tcase_add_test(tc, mapped_load);
     tcase_add_test(tc, corrupt_files);
     suite_add_tcase(s, tc);
 

@@ -1476,10 +1476,33 @@ static void put32(unsigned char *p, uint32_t v)
 static void reseal(unsigned char *f, size_t len);
 static int load_rc(const char *path, const void *data, size_t len);
 
-/* An int8 index keeps its flags and rerank in the file (the codes are made again from the
- * vectors on load: the same answers bit for bit, the same bytes when saved again); a float index
- * has 0 for rerank. An older version, a rerank without codes, a foreign flag, a bad rerank, a
- * reserved word set and a truncated file are MN_ECORRUPT. */
+/* The version 2 file (1.6 - 1.7) of the int8 index saved in f (version 3, len bytes): the same
+ * but for the rows, which held only the lists. Into *n2 bytes (freed by the caller). */
+static unsigned char *int8_as_version2(const unsigned char *f, size_t len, size_t *n2)
+{
+    size_t ns;
+    memcpy(&ns, f + 48, 8);
+    size_t row = 1 + 2 * (size_t)file_u32(f, 24), lofs = (DIM + 3) / 4 + 1;
+    size_t stride = (lofs + row + 15) / 16 * 16;
+    size_t rows = vec_off(ns) + ns * DIM * 4, upper = len - rows - ns * stride * 4;
+    *n2 = rows + ns * row * 4 + upper;
+    unsigned char *g = malloc(*n2);
+    memcpy(g, f, rows);
+    for (size_t s = 0; s < ns; s++)
+        memcpy(g + rows + s * row * 4, f + rows + (s * stride + lofs) * 4, row * 4);
+    memcpy(g + rows + ns * row * 4, f + rows + ns * stride * 4, upper);
+    put32(g + 8, 2);
+    put64(g + 96, *n2 - HDR);
+    reseal(g, *n2);
+    return g;
+}
+
+/* An int8 index keeps its flags, rerank and codes in the file (the same answers bit for bit,
+ * the same bytes when saved again); a float index has 0 for rerank. A version 2 file, whose
+ * rows hold no codes, loads with its codes made again: the same answers, and saved again the
+ * same bytes as the version 3 file. An older version, a rerank without codes, a foreign flag, a
+ * bad rerank, a reserved word set, a saved scale that is not finite and a truncated file are
+ * MN_ECORRUPT. */
 START_TEST(int8_save_load)
 {
     gen_data();
@@ -1501,7 +1524,7 @@ START_TEST(int8_save_load)
     size_t len;
     unsigned char *good = (unsigned char *)th_read_file(path, &len);
     ck_assert_ptr_nonnull(good);
-    ck_assert_uint_eq(file_u32(good, 8), 2);
+    ck_assert_uint_eq(file_u32(good, 8), 3);
     ck_assert_uint_eq(file_u32(good, 36), MNI_HNSW_INT8 | MNI_HNSW_NO_AUTO_COMPACT);
     ck_assert_uint_eq(file_u32(good, 120), 25);
     unsigned char *f = malloc(len);
@@ -1528,11 +1551,36 @@ START_TEST(int8_save_load)
     ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
     ck_assert_int_eq(load_rc(bad, good, len - 1), MN_ECORRUPT);
     ck_assert_int_eq(load_rc(bad, good, len), MN_OK);
+    /* a scale that is not finite, under valid checksums: the scale of a live slot's row */
+    size_t ns;
+    memcpy(&ns, good + 48, 8);
+    size_t live_slot = 0;
+    while (good[HDR + ns * 8 + live_slot] != 2) /* ST_LIVE */
+        live_slot++;
+    size_t lofs = (DIM + 3) / 4 + 1;
+    size_t stride = (lofs + 1 + 2 * file_u32(good, 24) + 15) / 16 * 16;
+    size_t scale_at = vec_off(ns) + ns * DIM * 4 + (live_slot * stride + lofs - 1) * 4;
+    memcpy(f, good, len);
+    put32(f + scale_at, 0x7fc00000u); /* NaN */
+    reseal(f, len);
+    ck_assert_int_eq(load_rc(bad, f, len), MN_ECORRUPT);
+    /* version 2: codes made again at load, the same answers and, saved again, version 3 */
+    size_t len2;
+    unsigned char *old = int8_as_version2(good, len, &len2);
+    ck_assert_uint_lt(len2, len);
+    th_write_file(bad, old, len2);
+    mni_hnsw *o = NULL;
+    ck_assert_int_eq(mni_hnsw_load(bad, DIM, &o, NULL), MN_OK);
+    same_answers(h, o);
+    ck_assert_int_eq(mni_hnsw_save(o, path2, 7), MN_OK);
+    ck_assert_uint_eq(th_file_hash(path), th_file_hash(path2));
+    mni_hnsw_free(o);
+    free(old);
     /* a float index: the same version, 0 for rerank */
     mni_hnsw *fl = mixed_index(500, present);
     ck_assert_int_eq(mni_hnsw_save(fl, path2, 7), MN_OK);
     good = (unsigned char *)th_read_file(path2, &len);
-    ck_assert_uint_eq(file_u32(good, 8), 2);
+    ck_assert_uint_eq(file_u32(good, 8), 3);
     ck_assert_uint_eq(file_u32(good, 120), 0);
     mni_hnsw_free(fl);
     free(f);
