@@ -11,12 +11,13 @@
  * The block is a list of chunks, oldest first, each a run of the feed in (seq, key) order:
  * its entries' keys, attributes and vectors (contiguous, dim floats each, their int8 codes and
  * their sign codes: a search streams the sign codes, an eighth of the int8 codes' bytes, and
- * scores the int8 codes of the nearest few hundred only), and the names they refer to. It holds every change with a seq up to its read position that the graph may not
- * have applied: what a prune drops is at or below the graph's applied seq. A chunk is built
- * aside and linked whole, so a scan sees whole chunks only.
+ * scores the int8 codes of the nearest thousand or so only), and the names they refer to. It
+ * holds every change with a seq up to its read position that the graph may not have applied:
+ * what a prune drops is at or below the graph's applied seq. A chunk is built aside and linked
+ * whole, so a search sees whole chunks only.
  *
  * Locks: fill serialises the readers of the feed (and the read position), rw the chunk list:
- * scans read-lock it, linking and pruning write-lock it briefly. Order: fill, then rw.
+ * searches read-lock it, linking and pruning write-lock it briefly. Order: fill, then rw.
  */
 #ifndef MNI_INDEX_VINDEX_BLOCK_H
 #define MNI_INDEX_VINDEX_BLOCK_H
@@ -51,7 +52,7 @@ void vx_block_prune(struct vx_block *b, int64_t applied);
 int vx_block_fill(struct vx_block *b, struct mni_store *s, const char *tenant_id, int dim,
                   int64_t upto, const int64_t *applied, size_t max_entries, size_t max_bytes,
                   int *covered);
-/* How many entries b holds (a scan may see fewer: those past the graph). */
+/* How many entries b holds (a search may see fewer: those past the graph). */
 size_t vx_block_entries(struct vx_block *b);
 /* The smallest and largest key b holds (1), or 0 when b is empty: a hint (the block may take
  * more keys before a search). */
