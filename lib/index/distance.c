@@ -46,13 +46,13 @@ int32_t mni_dot8_scalar(const int8_t *a, const int8_t *b, int dim)
 
 /* Without -mpopcnt the builtin is libgcc's bit trick, still branch-free. */
 void mni_hamming_scalar(const uint64_t *q, const uint64_t *codes, int words, size_t n,
-                        uint16_t *out)
+                        uint32_t *out)
 {
     for (size_t i = 0; i < n; i++, codes += words) {
         int d = 0;
         for (int w = 0; w < words; w++)
             d += __builtin_popcountll(q[w] ^ codes[w]);
-        out[i] = (uint16_t)d;
+        out[i] = (uint32_t)d;
     }
 }
 

@@ -25,7 +25,7 @@ typedef int32_t (*mni_dot8_fn)(const int8_t *a, const int8_t *b, int dim);
  * back to back from codes, into out[0 .. n-1]. Works on a whole array: one call per block
  * chunk, not per vector. */
 typedef void (*mni_hamming_fn)(const uint64_t *q, const uint64_t *codes, int words, size_t n,
-                               uint16_t *out);
+                               uint32_t *out);
 
 enum mni_simd_level {
     MNI_SIMD_SCALAR = 0,
@@ -53,7 +53,7 @@ float mni_ip(const float *a, const void *b, int dim);
 float mni_ip_scalar(const float *a, const void *b, int dim);
 int32_t mni_dot8_scalar(const int8_t *a, const int8_t *b, int dim);
 void mni_hamming_scalar(const uint64_t *q, const uint64_t *codes, int words, size_t n,
-                        uint16_t *out);
+                        uint32_t *out);
 
 /* Scalar quantisation with one scale per vector: code[i] = round(v[i] / scale) with scale =
  * max|v[i]| / 127, so v[i] ~ scale * code[i] and ip(a, b) ~ scale_a * scale_b * dot8(a, b).
@@ -76,7 +76,7 @@ float mni_ip_avx512(const float *a, const void *b, int dim);
 int32_t mni_dot8_avx2(const int8_t *a, const int8_t *b, int dim);
 int32_t mni_dot8_avx512(const int8_t *a, const int8_t *b, int dim); /* AVX-512BW */
 void mni_hamming_popcnt(const uint64_t *q, const uint64_t *codes, int words, size_t n,
-                        uint16_t *out); /* POPCNT, which every AVX2 CPU has */
+                        uint32_t *out); /* POPCNT, which every AVX2 CPU has */
 #endif
 
 #endif

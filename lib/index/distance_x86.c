@@ -143,17 +143,17 @@ __attribute__((target("avx512f,avx512bw"))) int32_t mni_dot8_avx512(const int8_t
     return sum;
 }
 
-/* The scalar loop with the popcnt instruction: 6 loads, xors and popcnts per 384-d code, which
- * beats a vector popcount at these lengths. */
+/* mni_hamming_scalar's loop compiled for the popcnt instruction (the baseline ISA has none):
+ * 6 loads, xors and popcnts per 384-d code. */
 __attribute__((target("popcnt"))) void mni_hamming_popcnt(const uint64_t *q,
                                                           const uint64_t *codes, int words,
-                                                          size_t n, uint16_t *out)
+                                                          size_t n, uint32_t *out)
 {
     for (size_t i = 0; i < n; i++, codes += words) {
         int d = 0;
         for (int w = 0; w < words; w++)
             d += __builtin_popcountll(q[w] ^ codes[w]);
-        out[i] = (uint16_t)d;
+        out[i] = (uint32_t)d;
     }
 }
 

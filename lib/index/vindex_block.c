@@ -341,7 +341,7 @@ static void entry_change(const struct vx_chunk *c, size_t i, struct mni_change *
     ch->embedding = live ? c->vecs + i * (size_t)c->dim : NULL;
 }
 
-#define NOT_KEPT UINT16_MAX
+#define NOT_KEPT UINT32_MAX
 
 int vx_block_search(struct vx_block *b, const int64_t *applied, const struct vx_block_query *q,
                     vx_block_keep_fn keep, vx_block_take_fn take, void *ctx)
@@ -357,7 +357,7 @@ int vx_block_search(struct vx_block *b, const int64_t *applied, const struct vx_
             break; /* older chunks are all at or below done */
     }
     int dim = b->head ? b->head->dim : 0, words = MNI_SIGN_WORDS(dim);
-    uint16_t *dist = malloc((m ? m : 1) * sizeof *dist);
+    uint32_t *dist = malloc((m ? m : 1) * sizeof *dist);
     size_t *hist = calloc((size_t)dim + 1, sizeof *hist);
     if (!dist || !hist) {
         pthread_rwlock_unlock(&b->rw);
@@ -371,7 +371,7 @@ int vx_block_search(struct vx_block *b, const int64_t *applied, const struct vx_
     int stop = 0;
     for (const struct vx_chunk *c = b->tail; c && !stop && at < m; c = c->prev) {
         size_t first = first_past(c, done), n = c->n - first;
-        uint16_t *d = dist + at;
+        uint32_t *d = dist + at;
         ops->hamming(q->bits, c->bits + first * (size_t)words, words, n, d);
         struct mni_change ch = { 0 };
         for (size_t i = c->n; i-- > first;) {
@@ -398,11 +398,11 @@ int vx_block_search(struct vx_block *b, const int64_t *applied, const struct vx_
     size_t at_threshold = q->depth > below ? q->depth - below : 0;
     /* Their int8 scores, to take, over the same entries in the same order. */
     at = 0;
-    for (const struct vx_chunk *c = b->tail; c && !stop && kept; c = c->prev) {
+    for (const struct vx_chunk *c = b->tail; c && !stop && kept && at < m; c = c->prev) {
         size_t first = first_past(c, done), n = c->n - first;
-        const uint16_t *d = dist + at;
+        const uint32_t *d = dist + at;
         for (size_t i = c->n; i-- > first;) {
-            uint16_t di = d[i - first];
+            uint32_t di = d[i - first];
             if (di == NOT_KEPT || di > threshold)
                 continue;
             if (di == threshold) {

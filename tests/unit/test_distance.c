@@ -246,11 +246,11 @@ START_TEST(sign_bits_hamming)
             const struct mni_dist_ops *ops = mni_dist_ops_level(level);
             if (!ops)
                 continue;
-            uint16_t got[CODES];
+            uint32_t got[CODES];
             ops->hamming(q, codes, words, CODES, got);
             for (int c = 0; c < CODES; c++)
-                ck_assert_msg(got[c] == want[c], "%s d=%d code %d: %d, want %d", ops->name, d,
-                              c, got[c], want[c]);
+                ck_assert_msg(got[c] == (uint32_t)want[c], "%s d=%d code %d: %u, want %d",
+                              ops->name, d, c, (unsigned)got[c], want[c]);
         }
         free(v);
         free(q);

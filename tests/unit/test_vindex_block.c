@@ -84,7 +84,7 @@ static int hamming_to(const struct seen *s, const float *v)
 {
     uint64_t bits[MNI_SIGN_WORDS(DIM)];
     mni_sign_bits(v, DIM, bits);
-    uint16_t d;
+    uint32_t d;
     mni_hamming_scalar(s->query_bits, bits, MNI_SIGN_WORDS(DIM), 1, &d);
     return d;
 }
