@@ -44,6 +44,25 @@ int32_t mni_dot8_scalar(const int8_t *a, const int8_t *b, int dim)
     return sum;
 }
 
+/* Without -mpopcnt the builtin is libgcc's bit trick, still branch-free. */
+void mni_hamming_scalar(const uint64_t *q, const uint64_t *codes, int words, size_t n,
+                        uint32_t *out)
+{
+    for (size_t i = 0; i < n; i++, codes += words) {
+        int d = 0;
+        for (int w = 0; w < words; w++)
+            d += __builtin_popcountll(q[w] ^ codes[w]);
+        out[i] = (uint32_t)d;
+    }
+}
+
+void mni_sign_bits(const float *v, int dim, uint64_t *bits)
+{
+    memset(bits, 0, (size_t)MNI_SIGN_WORDS(dim) * sizeof *bits);
+    for (int i = 0; i < dim; i++)
+        bits[i / 64] |= (uint64_t)(v[i] > 0) << (i % 64);
+}
+
 /* A search codes its query on every call, so this is on the query path: eight lanes for the
  * maximum (one chain of dependent max operations waits on each), and rounding by adding half
  * and truncating (inline, where lrintf is a library call; ties go away from zero instead of to
@@ -79,11 +98,12 @@ float mni_quantize_i8(const float *v, int dim, int8_t *code)
 }
 
 static const struct mni_dist_ops ops_scalar = { MNI_SIMD_SCALAR, "scalar", mni_ip_scalar,
-                                                mni_dot8_scalar };
+                                                mni_dot8_scalar, mni_hamming_scalar };
 #ifdef MNI_HAVE_X86_KERNELS
-static const struct mni_dist_ops ops_avx2 = { MNI_SIMD_AVX2, "avx2", mni_ip_avx2, mni_dot8_avx2 };
+static const struct mni_dist_ops ops_avx2 = { MNI_SIMD_AVX2, "avx2", mni_ip_avx2, mni_dot8_avx2,
+                                              mni_hamming_popcnt };
 static const struct mni_dist_ops ops_avx512 = { MNI_SIMD_AVX512, "avx512", mni_ip_avx512,
-                                                mni_dot8_avx512 };
+                                                mni_dot8_avx512, mni_hamming_popcnt };
 #endif
 
 static pthread_once_t dist_once = PTHREAD_ONCE_INIT;
@@ -96,7 +116,8 @@ static void dist_init(void)
 #ifdef MNI_HAVE_X86_KERNELS
     __builtin_cpu_init();
     /* libgcc's checks include the OS saving the wider registers (XCR0). */
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("popcnt"))
         level = MNI_SIMD_AVX2;
     if (level == MNI_SIMD_AVX2 && __builtin_cpu_supports("avx512f") &&
         __builtin_cpu_supports("avx512bw"))

@@ -12,6 +12,7 @@
 #ifndef MNI_INDEX_DISTANCE_H
 #define MNI_INDEX_DISTANCE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* A kernel: the inner product sum(a[i] * b[i]). */
@@ -20,6 +21,11 @@ typedef float (*mni_dist_fn)(const float *a, const void *b, int dim);
  * exact integer arithmetic: at most 65536 * 127^2 in magnitude, which int32 holds. Any
  * alignment for both. */
 typedef int32_t (*mni_dot8_fn)(const int8_t *a, const int8_t *b, int dim);
+/* The Hamming distances of the sign code q (words 64-bit words, mni_sign_bits) to n codes laid
+ * back to back from codes, into out[0 .. n-1]. Works on a whole array: one call per block
+ * chunk, not per vector. */
+typedef void (*mni_hamming_fn)(const uint64_t *q, const uint64_t *codes, int words, size_t n,
+                               uint32_t *out);
 
 enum mni_simd_level {
     MNI_SIMD_SCALAR = 0,
@@ -32,6 +38,7 @@ struct mni_dist_ops {
     const char *name; /* "scalar", "avx2", "avx512" */
     mni_dist_fn ip;
     mni_dot8_fn dot8;
+    mni_hamming_fn hamming;
 };
 
 /* The kernels chosen for this CPU (never NULL). */
@@ -45,11 +52,21 @@ float mni_ip(const float *a, const void *b, int dim);
 /* The portable kernels, also the reference the SIMD ones are tested against. */
 float mni_ip_scalar(const float *a, const void *b, int dim);
 int32_t mni_dot8_scalar(const int8_t *a, const int8_t *b, int dim);
+void mni_hamming_scalar(const uint64_t *q, const uint64_t *codes, int words, size_t n,
+                        uint32_t *out);
 
 /* Scalar quantisation with one scale per vector: code[i] = round(v[i] / scale) with scale =
  * max|v[i]| / 127, so v[i] ~ scale * code[i] and ip(a, b) ~ scale_a * scale_b * dot8(a, b).
  * Returns the scale (0 for a zero vector, whose code is all zeros). */
 float mni_quantize_i8(const float *v, int dim, int8_t *code);
+
+/* The 64-bit words a sign code of dim dimensions takes. */
+#define MNI_SIGN_WORDS(dim) (((dim) + 63) / 64)
+/* The sign code of v: bit i (of word i / 64) set when v[i] > 0; the unused bits of the last
+ * word are zero. For unit vectors the Hamming distance of two codes estimates their angle
+ * (it is dim / pi times it on average), so it can choose candidates for an exact score at an
+ * eighth of an int8 code's bytes. */
+void mni_sign_bits(const float *v, int dim, uint64_t *bits);
 
 #if defined(__x86_64__) || defined(__i386__)
 #define MNI_HAVE_X86_KERNELS 1
@@ -58,6 +75,8 @@ float mni_ip_avx2(const float *a, const void *b, int dim);
 float mni_ip_avx512(const float *a, const void *b, int dim);
 int32_t mni_dot8_avx2(const int8_t *a, const int8_t *b, int dim);
 int32_t mni_dot8_avx512(const int8_t *a, const int8_t *b, int dim); /* AVX-512BW */
+void mni_hamming_popcnt(const uint64_t *q, const uint64_t *codes, int words, size_t n,
+                        uint32_t *out); /* POPCNT, which every AVX2 CPU has */
 #endif
 
 #endif

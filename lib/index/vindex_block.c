@@ -24,6 +24,8 @@ struct vx_chunk {
     float *vecs;                   /* cap * dim */
     int8_t *codes;                 /* cap * dim: the vectors quantised (mni_quantize_i8)... */
     float *scales;                 /* ...with their scales */
+    uint64_t *bits;                /* cap * MNI_SIGN_WORDS(dim): their sign codes (zero: gone) */
+    int64_t key_min, key_max;      /* of the entries */
     char *names;                   /* NUL-terminated, back to back */
     size_t names_len, names_cap;
     int err;
@@ -37,13 +39,15 @@ static void chunk_free(struct vx_chunk *c)
     free(c->vecs);
     free(c->codes);
     free(c->scales);
+    free(c->bits);
     free(c->names);
     free(c);
 }
 
 static size_t chunk_bytes(const struct vx_chunk *c)
 {
-    return c->cap * (sizeof *c->e + sizeof *c->scales + (size_t)c->dim * (sizeof(float) + 1)) +
+    return c->cap * (sizeof *c->e + sizeof *c->scales + (size_t)c->dim * (sizeof(float) + 1) +
+                     (size_t)MNI_SIGN_WORDS(c->dim) * sizeof *c->bits) +
            c->names_cap;
 }
 
@@ -72,6 +76,7 @@ static uint32_t chunk_name(struct vx_chunk *c, const char *s)
 static int chunk_add(void *ctx, const struct mni_change *ch)
 {
     struct vx_chunk *c = ctx;
+    size_t words = (size_t)MNI_SIGN_WORDS(c->dim);
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 64;
         struct vx_entry *e = realloc(c->e, cap * sizeof *e);
@@ -84,11 +89,14 @@ static int chunk_add(void *ctx, const struct mni_change *ch)
         if (codes)
             c->codes = codes;
         float *scales = codes ? realloc(c->scales, cap * sizeof *scales) : NULL;
-        if (!scales) {
+        if (scales)
+            c->scales = scales;
+        uint64_t *bits = scales ? realloc(c->bits, cap * words * sizeof *bits) : NULL;
+        if (!bits) {
             c->err = MN_ENOMEM;
             return 1;
         }
-        c->scales = scales;
+        c->bits = bits;
         c->cap = cap;
     }
     struct vx_entry *e = &c->e[c->n];
@@ -96,6 +104,12 @@ static int chunk_add(void *ctx, const struct mni_change *ch)
     e->key = ch->key;
     e->seq = ch->seq;
     e->gone = ch->gone || !ch->embedding;
+    if (!c->n || ch->key < c->key_min)
+        c->key_min = ch->key;
+    if (!c->n || ch->key > c->key_max)
+        c->key_max = ch->key;
+    uint64_t *bits = c->bits + c->n * words;
+    memset(bits, 0, words * sizeof *bits);
     if (!e->gone) {
         e->deleted = ch->deleted;
         e->expires_at = ch->expires_at;
@@ -110,6 +124,7 @@ static int chunk_add(void *ctx, const struct mni_change *ch)
         float *v = c->vecs + c->n * (size_t)c->dim;
         memcpy(v, ch->embedding, (size_t)c->dim * sizeof(float));
         c->scales[c->n] = mni_quantize_i8(v, c->dim, c->codes + c->n * (size_t)c->dim);
+        mni_sign_bits(v, c->dim, bits);
     }
     c->n++;
     return 0;
@@ -278,32 +293,131 @@ size_t vx_block_entries(struct vx_block *b)
     return n;
 }
 
-void vx_block_scan(struct vx_block *b, const int64_t *applied, vx_block_fn fn, void *ctx)
+int vx_block_key_range(struct vx_block *b, int64_t *lo, int64_t *hi)
 {
     pthread_rwlock_rdlock(&b->rw);
-    int64_t done = __atomic_load_n(applied, __ATOMIC_ACQUIRE);
-    for (const struct vx_chunk *c = b->tail; c; c = c->prev)
-        for (size_t i = c->n; i-- > 0;) {
-            const struct vx_entry *e = &c->e[i];
-            if (e->seq <= done)
-                goto out; /* older ones too: the graph has them */
-            struct mni_change ch = { .key = e->key, .seq = e->seq, .gone = e->gone };
-            const int8_t *code = NULL;
-            if (!e->gone) {
-                ch.deleted = e->deleted;
-                ch.expires_at = e->expires_at;
-                ch.created_at = e->created_at;
-                ch.updated_at = e->updated_at;
-                ch.importance = e->importance;
-                ch.identity_id = c->names + e->ident;
-                ch.type = c->names + e->type;
-                ch.session = e->session == NO_NAME ? NULL : c->names + e->session;
-                ch.embedding = c->vecs + i * (size_t)c->dim;
-                code = c->codes + i * (size_t)c->dim;
-            }
-            if (fn(ctx, &ch, code, code ? c->scales[i] : 0))
-                goto out;
-        }
-out:
+    int any = b->head != NULL;
+    for (const struct vx_chunk *c = b->head; c; c = c->next) {
+        if (c == b->head || c->key_min < *lo)
+            *lo = c->key_min;
+        if (c == b->head || c->key_max > *hi)
+            *hi = c->key_max;
+    }
     pthread_rwlock_unlock(&b->rw);
+    return any;
+}
+
+/* The first entry of c past done (c->n when none is): c is in seq order. */
+static size_t first_past(const struct vx_chunk *c, int64_t done)
+{
+    size_t lo = 0, hi = c->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->e[mid].seq <= done)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Entry i of c as a change (its vector included) into ch, which the caller zeroes once: every
+ * field set here is set on every call (a memset per entry was a third of a search's own time). */
+static void entry_change(const struct vx_chunk *c, size_t i, struct mni_change *ch)
+{
+    const struct vx_entry *e = &c->e[i];
+    int live = !e->gone;
+    ch->key = e->key;
+    ch->seq = e->seq;
+    ch->gone = e->gone;
+    ch->deleted = e->deleted;
+    ch->expires_at = e->expires_at;
+    ch->created_at = e->created_at;
+    ch->updated_at = e->updated_at;
+    ch->importance = e->importance;
+    ch->identity_id = live ? c->names + e->ident : NULL;
+    ch->type = live ? c->names + e->type : NULL;
+    ch->session = live && e->session != NO_NAME ? c->names + e->session : NULL;
+    ch->embedding = live ? c->vecs + i * (size_t)c->dim : NULL;
+}
+
+#define NOT_KEPT UINT32_MAX
+
+int vx_block_search(struct vx_block *b, const int64_t *applied, const struct vx_block_query *q,
+                    vx_block_keep_fn keep, vx_block_take_fn take, void *ctx)
+{
+    const struct mni_dist_ops *ops = mni_dist_ops();
+    pthread_rwlock_rdlock(&b->rw);
+    int64_t done = __atomic_load_n(applied, __ATOMIC_ACQUIRE);
+    size_t m = 0;
+    for (const struct vx_chunk *c = b->tail; c; c = c->prev) {
+        size_t first = first_past(c, done);
+        m += c->n - first;
+        if (first)
+            break; /* older chunks are all at or below done */
+    }
+    int dim = b->head ? b->head->dim : 0, words = MNI_SIGN_WORDS(dim);
+    uint32_t *dist = malloc((m ? m : 1) * sizeof *dist);
+    size_t *hist = calloc((size_t)dim + 1, sizeof *hist);
+    if (!dist || !hist) {
+        pthread_rwlock_unlock(&b->rw);
+        free(dist);
+        free(hist);
+        return MN_ENOMEM;
+    }
+    /* The sign codes' distances of the entries keep accepts, a chunk at a time, newest first
+     * (keep sees a key's newest change first), and how many there are at each distance. */
+    size_t at = 0, kept = 0;
+    int stop = 0;
+    for (const struct vx_chunk *c = b->tail; c && !stop && at < m; c = c->prev) {
+        size_t first = first_past(c, done), n = c->n - first;
+        uint32_t *d = dist + at;
+        ops->hamming(q->bits, c->bits + first * (size_t)words, words, n, d);
+        struct mni_change ch = { 0 };
+        for (size_t i = c->n; i-- > first;) {
+            entry_change(c, i, &ch);
+            int r = keep(ctx, &ch);
+            if (r < 0) {
+                stop = 1;
+                break;
+            }
+            if (r == 0 || ch.gone) {
+                d[i - first] = NOT_KEPT;
+            } else {
+                hist[d[i - first]]++;
+                kept++;
+            }
+        }
+        at += n;
+    }
+    /* The depth nearest by sign code: every entry nearer than the threshold, and as many at
+     * it as make up the depth (the newest of them: they are met in that order). */
+    size_t threshold = 0, below = 0;
+    while (threshold < (size_t)dim && below + hist[threshold] < q->depth)
+        below += hist[threshold++];
+    size_t at_threshold = q->depth > below ? q->depth - below : 0;
+    /* Their int8 scores, to take, over the same entries in the same order. */
+    at = 0;
+    for (const struct vx_chunk *c = b->tail; c && !stop && kept && at < m; c = c->prev) {
+        size_t first = first_past(c, done), n = c->n - first;
+        const uint32_t *d = dist + at;
+        for (size_t i = c->n; i-- > first;) {
+            uint32_t di = d[i - first];
+            if (di == NOT_KEPT || di > threshold)
+                continue;
+            if (di == threshold) {
+                if (!at_threshold)
+                    continue;
+                at_threshold--;
+            }
+            const int8_t *code = c->codes + i * (size_t)c->dim;
+            float score = q->scale * c->scales[i] * (float)ops->dot8(q->code, code, c->dim);
+            take(ctx, c->e[i].key, c->vecs + i * (size_t)c->dim, score);
+        }
+        at += n;
+    }
+    pthread_rwlock_unlock(&b->rw);
+    free(dist);
+    free(hist);
+    return stop ? MN_ENOMEM : MN_OK;
 }

@@ -9,14 +9,15 @@
  * what it has applied to the graph.
  *
  * The block is a list of chunks, oldest first, each a run of the feed in (seq, key) order:
- * its entries' keys, attributes and vectors (contiguous, dim floats each, and their int8 codes:
- * a scan streams a quarter of the bytes, which is what bounds it), and the names they refer
- * to. It holds every change with a seq up to its read position that the graph may not
- * have applied: what a prune drops is at or below the graph's applied seq. A chunk is built
- * aside and linked whole, so a scan sees whole chunks only.
+ * its entries' keys, attributes and vectors (contiguous, dim floats each, their int8 codes and
+ * their sign codes: a search streams the sign codes, an eighth of the int8 codes' bytes, and
+ * scores the int8 codes of the nearest thousand or so only), and the names they refer to. It
+ * holds every change with a seq up to its read position that the graph may not have applied:
+ * what a prune drops is at or below the graph's applied seq. A chunk is built aside and linked
+ * whole, so a search sees whole chunks only.
  *
  * Locks: fill serialises the readers of the feed (and the read position), rw the chunk list:
- * scans read-lock it, linking and pruning write-lock it briefly. Order: fill, then rw.
+ * searches read-lock it, linking and pruning write-lock it briefly. Order: fill, then rw.
  */
 #ifndef MNI_INDEX_VINDEX_BLOCK_H
 #define MNI_INDEX_VINDEX_BLOCK_H
@@ -51,15 +52,33 @@ void vx_block_prune(struct vx_block *b, int64_t applied);
 int vx_block_fill(struct vx_block *b, struct mni_store *s, const char *tenant_id, int dim,
                   int64_t upto, const int64_t *applied, size_t max_entries, size_t max_bytes,
                   int *covered);
-/* How many entries b holds (a scan may see fewer: those past the graph). */
+/* How many entries b holds (a search may see fewer: those past the graph). */
 size_t vx_block_entries(struct vx_block *b);
-/* One change of the block (its vector valid during the call only) and, unless it is gone,
- * the vector's int8 code and scale (mni_quantize_i8). Nonzero stops the scan. */
-typedef int (*vx_block_fn)(void *ctx, const struct mni_change *c, const int8_t *code,
-                           float scale);
-/* Calls fn on each change of b past applied (atomic, read under b's lock: a prune that
- * dropped what fn does not see has the graph hold it), newest first, until fn returns
- * nonzero. */
-void vx_block_scan(struct vx_block *b, const int64_t *applied, vx_block_fn fn, void *ctx);
+/* The smallest and largest key b holds (1), or 0 when b is empty: a hint (the block may take
+ * more keys before a search). */
+int vx_block_key_range(struct vx_block *b, int64_t *lo, int64_t *hi);
+
+/* A query for vx_block_search: its int8 code and scale (mni_quantize_i8), its sign code
+ * (mni_sign_bits), and how many of the entries kept its sign code chooses for int8 scores. */
+struct vx_block_query {
+    const int8_t *code;
+    float scale;
+    const uint64_t *bits;
+    size_t depth;
+};
+/* Whether to score a change of the block (valid during the call only): 1 yes, 0 no, -1 out
+ * of memory (the search stops). A gone change is never scored, whatever keep says. */
+typedef int (*vx_block_keep_fn)(void *ctx, const struct mni_change *c);
+/* One chosen entry: its key, its float vector (valid during the call only) and its int8 score. */
+typedef void (*vx_block_take_fn)(void *ctx, int64_t key, const float *vec, float score);
+/* Searches the changes of b past applied (atomic, read under b's lock: a prune that dropped
+ * what the search does not see has the graph hold it). keep sees each change, newest first,
+ * so that the newest change of a key can be the one that counts; of those it keeps, the
+ * q->depth nearest to q by sign code (Hamming distance; at equal distance the newest) go to
+ * take with their int8 scores, all of them when fewer are kept. Reading the sign codes streams
+ * an eighth of the int8 codes' bytes: they are what a block of tens of thousands costs.
+ * MN_OK, or MN_ENOMEM (keep's, or the search's own). */
+int vx_block_search(struct vx_block *b, const int64_t *applied, const struct vx_block_query *q,
+                    vx_block_keep_fn keep, vx_block_take_fn take, void *ctx);
 
 #endif

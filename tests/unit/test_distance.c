@@ -213,6 +213,52 @@ START_TEST(no_over_read)
 }
 END_TEST
 
+/* Sign codes: bit i set for v[i] > 0, the last word's spare bits zero; every level's Hamming
+ * kernel counts the differing bits, over whole arrays of codes. */
+START_TEST(sign_bits_hamming)
+{
+    init_dims();
+    enum { CODES = 5 };
+    for (int di = 0; di < ndims; di++) {
+        int d = dims[di], words = MNI_SIGN_WORDS(d);
+        float *v = malloc((size_t)d * sizeof(float));
+        uint64_t *q = malloc((size_t)words * sizeof *q);
+        uint64_t *codes = malloc((size_t)words * CODES * sizeof *codes);
+        ck_assert(v && q && codes);
+        fill(v, d, 1.0);
+        mni_sign_bits(v, d, q);
+        for (int i = 0; i < d; i++)
+            ck_assert(((q[i / 64] >> (i % 64)) & 1) == (v[i] > 0));
+        if (d % 64)
+            ck_assert((q[words - 1] >> (d % 64)) == 0);
+        int want[CODES];
+        for (int c = 0; c < CODES; c++) { /* code c: the signs of the first c * d / 8 flipped */
+            for (int i = 0; i < d; i++)
+                v[i] = i < c * d / 8 ? -v[i] : v[i];
+            mni_sign_bits(v, d, codes + (size_t)c * (size_t)words);
+            for (int i = 0; i < d; i++)
+                v[i] = i < c * d / 8 ? -v[i] : v[i];
+            want[c] = 0;
+            for (int i = 0; i < c * d / 8; i++)
+                want[c] += v[i] != 0; /* a zero stays unset either way */
+        }
+        for (int level = MNI_SIMD_SCALAR; level <= MNI_SIMD_AVX512; level++) {
+            const struct mni_dist_ops *ops = mni_dist_ops_level(level);
+            if (!ops)
+                continue;
+            uint32_t got[CODES];
+            ops->hamming(q, codes, words, CODES, got);
+            for (int c = 0; c < CODES; c++)
+                ck_assert_msg(got[c] == (uint32_t)want[c], "%s d=%d code %d: %u, want %d",
+                              ops->name, d, c, (unsigned)got[c], want[c]);
+        }
+        free(v);
+        free(q);
+        free(codes);
+    }
+}
+END_TEST
+
 START_TEST(legacy_kernels_unchanged)
 {
     init_dims();
@@ -309,6 +355,7 @@ static Suite *suite(void)
     tcase_add_test(tc, avx512_matches_scalar);
     tcase_add_test(tc, no_over_read);
     tcase_add_test(tc, legacy_kernels_unchanged);
+    tcase_add_test(tc, sign_bits_hamming);
     suite_add_tcase(s, tc);
     tc = tcase_create("dispatch");
     tcase_add_test(tc, dispatch_matches_cpu);

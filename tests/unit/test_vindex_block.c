@@ -1,5 +1,6 @@
-/* The block of changes past the graph (index/vindex_block.h): what a fill reads, what a scan
- * gives (each key's latest change, newest first, nothing the graph has applied), prune, reset,
+/* The block of changes past the graph (index/vindex_block.h): what a fill reads, what a search
+ * sees (each key's latest change, newest first, nothing the graph has applied) and takes (the
+ * depth nearest by sign code, with int8 scores), prune, reset,
  * and the limits a fill keeps to. On an index-less handle, so that nothing else reads the feed:
  * the test plays the follower, moving applied itself. */
 #include <check.h>
@@ -67,44 +68,82 @@ static int64_t seq_now(struct world *w)
     return seq;
 }
 
-/* What a scan gave: each key's first (= latest) change. */
+/* What a search saw: each key's first (= latest) change, and what it took. */
 struct seen {
-    size_t calls, live, gone, deleted;
+    size_t calls, live, gone, deleted, taken;
     int64_t last_seq; /* the order: newest first */
-    int ordered, codes_match;
+    int ordered, scores_match;
     int64_t keys[4 * N];
+    float query[DIM];
+    uint64_t query_bits[MNI_SIGN_WORDS(DIM)];
+    int kept_dist[4 * N], taken_max; /* sign code distances: of the kept, the most taken */
+    size_t kept;
 };
 
-static int seen_fn(void *ctx, const struct mni_change *c, const int8_t *code, float scale)
+static int hamming_to(const struct seen *s, const float *v)
+{
+    uint64_t bits[MNI_SIGN_WORDS(DIM)];
+    mni_sign_bits(v, DIM, bits);
+    uint32_t d;
+    mni_hamming_scalar(s->query_bits, bits, MNI_SIGN_WORDS(DIM), 1, &d);
+    return d;
+}
+
+/* Keeps the latest change of each live key. */
+static int seen_keep(void *ctx, const struct mni_change *c)
 {
     struct seen *s = ctx;
+    int first = 1;
     for (size_t i = 0; i < s->calls; i++)
-        if (s->keys[i] == c->key)
-            goto counted; /* an older change of a key already seen */
-    if (c->gone)
+        first &= s->keys[i] != c->key; /* else an older change of a key already seen */
+    if (first && c->gone)
         s->gone++;
-    else if (c->deleted)
+    else if (first && c->deleted)
         s->deleted++;
-    else
+    else if (first)
         s->live++;
-counted:
     s->ordered &= c->seq <= s->last_seq;
     s->last_seq = c->seq;
     s->keys[s->calls++] = c->key;
-    if (!c->gone) {
-        /* The code stands for the vector: its self-similarity is about 1. */
-        int8_t q[DIM];
-        float qs = mni_quantize_i8(c->embedding, DIM, q);
-        float approx = qs * scale * (float)mni_dot8_scalar(q, code, DIM);
-        s->codes_match &= approx > 0.98f && approx < 1.02f;
-    }
-    return 0;
+    int keep = first && !c->gone && !c->deleted;
+    if (keep)
+        s->kept_dist[s->kept++] = hamming_to(s, c->embedding);
+    return keep;
+}
+
+/* The int8 score stands for the exact one. */
+static void seen_take(void *ctx, int64_t key, const float *vec, float score)
+{
+    struct seen *s = ctx;
+    (void)key;
+    float exact = mni_ip_scalar(s->query, vec, DIM);
+    s->scores_match &= fabsf(score - exact) < 0.03f;
+    int d = hamming_to(s, vec);
+    s->taken_max = d > s->taken_max ? d : s->taken_max;
+    s->taken++;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+/* A search taking depth entries (SIZE_MAX: all it keeps). */
+static struct seen search(struct vx_block *b, const int64_t *applied, size_t depth)
+{
+    struct seen s = {.last_seq = INT64_MAX, .ordered = 1, .scores_match = 1};
+    vec_of(1000, 0, s.query);
+    int8_t code[DIM];
+    mni_sign_bits(s.query, DIM, s.query_bits);
+    struct vx_block_query q = { code, mni_quantize_i8(s.query, DIM, code), s.query_bits, depth };
+    ck_assert_int_eq(vx_block_search(b, applied, &q, seen_keep, seen_take, &s), MN_OK);
+    return s;
 }
 
 static struct seen scan(struct vx_block *b, const int64_t *applied)
 {
-    struct seen s = {.last_seq = INT64_MAX, .ordered = 1, .codes_match = 1};
-    vx_block_scan(b, applied, seen_fn, &s);
+    struct seen s = search(b, applied, SIZE_MAX);
+    ck_assert_uint_eq(s.taken, s.kept);
     return s;
 }
 
@@ -135,7 +174,7 @@ START_TEST(fill_scan_prune_reset)
     ck_assert_uint_eq(s.calls, N);
     ck_assert_uint_eq(s.live, N);
     ck_assert(s.ordered);
-    ck_assert(s.codes_match);
+    ck_assert(s.scores_match);
 
     /* Changes since: 10 new vectors, 5 soft deletes, 5 hard deletes. A scan gives each key's
      * latest change only once (the older entries come after and are ignored). */
@@ -162,7 +201,13 @@ START_TEST(fill_scan_prune_reset)
     ck_assert_uint_eq(s.deleted, 5);
     ck_assert_uint_eq(s.gone, 5);
     ck_assert(s.ordered);
-    ck_assert(s.codes_match);
+    ck_assert(s.scores_match);
+    /* At a depth of 40, the 40 kept nearest by sign code are taken: none nearer is left. */
+    s = search(&b, &applied, 40);
+    ck_assert_uint_eq(s.taken, 40);
+    qsort(s.kept_dist, s.kept, sizeof *s.kept_dist, cmp_int);
+    ck_assert_int_eq(s.taken_max, s.kept_dist[39]);
+    ck_assert(s.scores_match);
 
     /* The graph applied everything up to seq0: the scan stops there, and a prune drops the
      * chunks of the first read. */
