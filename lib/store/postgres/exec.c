@@ -207,10 +207,10 @@ static int send_prepared(struct pgs_store *s, struct pgs_conn *c, int id,
 /* Prepares (when needed) and runs id; the result, failed or not, is the caller's (NULL when
  * out of memory or the connection is lost, or with *rc set when sending or preparing failed). */
 static PGresult *exec_prepared(struct pgs_store *s, struct pgs_conn *c, int id,
-                               const struct pgs_args *a, int *rc)
+                               const struct pgs_args *a, int *rc, const char *doing)
 {
     int piped;
-    *rc = send_prepared(s, c, id, a, &piped, "running a statement");
+    *rc = send_prepared(s, c, id, a, &piped, doing);
     if (*rc != MN_OK)
         return NULL;
     PGresult *r = PQgetResult(c->pg), *more;
@@ -227,7 +227,7 @@ int pgs_run(struct pgs_store *s, struct pgs_conn *c, int id,
     int rc;
     if (res)
         *res = NULL;
-    PGresult *r = exec_prepared(s, c, id, a, &rc);
+    PGresult *r = exec_prepared(s, c, id, a, &rc, doing);
     return rc == MN_OK ? pgs_result(s, c, r, res, doing) : rc;
 }
 
@@ -251,7 +251,7 @@ int pgs_insert_unique(struct pgs_store *s, struct pgs_conn *c, int id,
                       const struct pgs_args *a, const char *doing, const char *taken)
 {
     int rc;
-    PGresult *r = exec_prepared(s, c, id, a, &rc);
+    PGresult *r = exec_prepared(s, c, id, a, &rc, doing);
     if (rc != MN_OK)
         return rc;
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
