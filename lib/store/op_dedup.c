@@ -209,11 +209,22 @@ static int backfill_batch(struct mni_store *s, size_t *hashed, int *done)
     return rc;
 }
 
+/* Once a backfill has found nothing left to hash, none will ever be: every writer since the
+ * migration that added the hashes sets them, and a library older than it cannot open the
+ * database. This meta key says so, and an open reads it instead of looking for rows without
+ * a hash in every tenant (on PostgreSQL that look plans over every partition of memories: a
+ * tenth of a one-shot search's time). A database migrated from before the hashes has no key. */
+#define ALL_HASHED_KEY "content_hashed"
+
 int mni_op_memory_hash_backfill(struct mni_store *s, size_t *hashed)
 {
-    int done = 0, rc = MN_OK;
+    char *all = NULL;
     *hashed = 0;
+    int rc = s->ops->meta_get(s, ALL_HASHED_KEY, &all);
+    int known = all != NULL;
+    free(all);
+    int done = known;
     while (rc == MN_OK && !done)
         rc = backfill_batch(s, hashed, &done);
-    return rc;
+    return rc == MN_OK && !known ? s->ops->meta_add(s, ALL_HASHED_KEY, "all") : rc;
 }

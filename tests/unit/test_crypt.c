@@ -441,8 +441,11 @@ START_TEST(test_dedup_hash_keyed)
     ck_assert_str_eq(m->id, id);
     mn_memory_free(m);
     mn_close(db);
-    /* As a database of the previous version, migrated: no hashes. */
+    /* As a database of the previous version, migrated: no hashes, and no record (which the
+     * first open made) that every row has one. */
     ck_assert_int_gt(th_raw_exec(url, "UPDATE memories SET content_hash = NULL", NULL, NULL), 0);
+    ck_assert_int_eq(th_raw_exec(url, "DELETE FROM meta WHERE key = 'content_hashed'", NULL,
+                                 NULL), 1);
     db = open_key(url, key, 0);
     ck_assert_str_eq(th_raw_query(url, "SELECT count(*) FROM memories WHERE content_hash IS "
                                   "NULL", NULL, NULL), "0");

@@ -461,6 +461,29 @@ END_TEST
 
 /* The ops other issues added, on postgres too: a tenant's own rate limits, and the embedding
  * cache (called through the store, as embed/cache.c does). */
+/* A statement a connection has not run yet is prepared in the round trip that runs it (a
+ * pipeline, postgres/exec.c): one the server refuses to prepare (here: its table is not this
+ * library's) is a clear error that changes nothing, the connection serves the next call, and
+ * the statement is prepared again once the table is back. */
+START_TEST(failed_prepare_is_a_clear_error)
+{
+    const char *schema = fresh_schema();
+    mn_db *db = th_open(url_with(schema, "pool_size=1&pool_overflow=0"), NULL);
+    th_tenant(db, "acme");
+    mn_actor a = TH_ACTOR(.tenant = "acme");
+    mn_limit *l = NULL;
+    pg_run(schema, "ALTER TABLE ratelimit_limits RENAME TO ratelimit_limits_gone");
+    TH_RC(db, mn_limit_get(db, &a, "memory:create", &l), MN_ECORRUPT);
+    ck_assert_msg(strstr(mn_errmsg(db), "not those of this libmanushya"), "%s", mn_errmsg(db));
+    ck_assert_int_eq(th_count_tenants(db), 1); /* the one connection, idle again */
+    pg_run(schema, "ALTER TABLE ratelimit_limits_gone RENAME TO ratelimit_limits");
+    TH_OK(db, mn_limit_get(db, &a, "memory:create", &l));
+    ck_assert_int_eq(l->overridden, 0);
+    mn_limit_free(l);
+    mn_close(db);
+}
+END_TEST
+
 START_TEST(ratelimit_overrides_and_embed_cache)
 {
     mn_db *db = th_open(make_url(), NULL);
@@ -772,6 +795,7 @@ static Suite *pg_suite(void)
     tcase_add_test(tc, every_statement_names_the_tenant);
     tcase_add_test(tc, read_url_takes_the_reads);
     tcase_add_test(tc, ratelimit_overrides_and_embed_cache);
+    tcase_add_test(tc, failed_prepare_is_a_clear_error);
     tcase_add_test(tc, feed_prune_and_horizon);
     tcase_add_test(tc, local_index_files_reused);
     tcase_add_test(tc, claim_skips_locked_jobs);

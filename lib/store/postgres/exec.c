@@ -146,34 +146,79 @@ static void pgs_stmt_name(int id, char name[16])
     snprintf(name, 16, "mn_%d", (int)id);
 }
 
-/* Prepares id on c unless it is already. */
-static int pgs_prepare(struct pgs_store *s, struct pgs_conn *c, int id)
+/* After a statement's results were read: the pipeline's Sync marker (and whatever a failed
+ * statement left before it), then out of pipeline mode. A connection that cannot leave it is
+ * not idle, so pgs_put closes it. */
+static void pipeline_end(struct pgs_conn *c)
 {
-    if (c->prepared[id])
-        return MN_OK;
+    int nulls = 0;
+    PGresult *r;
+    /* Two NULLs in a row: nothing is left (a lost connection ends this way too). */
+    while (nulls < 2) {
+        r = PQgetResult(c->pg);
+        if (!r) {
+            nulls++;
+            continue;
+        }
+        nulls = 0;
+        int sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+        PQclear(r);
+        if (sync)
+            break;
+    }
+    PQexitPipelineMode(c->pg);
+}
+
+/* Sends statement id with its parameters (results in binary); *piped says whether the caller,
+ * once it has read the statement's results, ends a pipeline (pipeline_end). A statement this
+ * connection has not prepared yet is prepared in the same round trip: in pipeline mode
+ * (libpq 14) its Parse goes out with the Bind and Execute instead of waiting for the server's
+ * answer first. A short-lived process (a one-shot CLI call) prepares every statement it runs,
+ * so this halves its round trips. */
+static int send_prepared(struct pgs_store *s, struct pgs_conn *c, int id,
+                         const struct pgs_args *a, int *piped, const char *doing)
+{
     char name[16];
     pgs_stmt_name(id, name);
-    PGresult *res = PQprepare(c->pg, name, pgs_sql(id), 0, NULL);
-    int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
-    int rc = ok ? MN_OK : pgs_fail(s, c, res, "preparing a statement");
-    PQclear(res);
-    if (ok)
+    *piped = !c->prepared[id];
+    if (*piped && (!PQenterPipelineMode(c->pg) ||
+                   !PQsendPrepare(c->pg, name, pgs_sql(id), 0, NULL)))
+        return pgs_fail(s, c, NULL, doing);
+    if (!PQsendQueryPrepared(c->pg, name, a ? a->n : 0, a ? a->v : NULL, a ? a->len : NULL,
+                             a ? a->fmt : NULL, 1) ||
+        (*piped && !PQpipelineSync(c->pg)))
+        return pgs_fail(s, c, NULL, doing);
+    if (!*piped)
+        return MN_OK;
+    /* The Parse's answer first: a failed one leaves the statement's results aborted. */
+    PGresult *r = PQgetResult(c->pg);
+    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    int rc = ok ? MN_OK : pgs_fail(s, c, r, "preparing a statement");
+    PQclear(r);
+    if (ok) {
+        PQclear(PQgetResult(c->pg)); /* the NULL that ends the Parse's results */
         c->prepared[id] = 1;
+    } else {
+        pipeline_end(c);
+    }
     return rc;
 }
 
-/* Prepares and runs id; the result, failed or not, is the caller's (NULL when out of memory,
- * or with *rc set when preparing failed). */
+/* Prepares (when needed) and runs id; the result, failed or not, is the caller's (NULL when
+ * out of memory or the connection is lost, or with *rc set when sending or preparing failed). */
 static PGresult *exec_prepared(struct pgs_store *s, struct pgs_conn *c, int id,
-                               const struct pgs_args *a, int *rc)
+                               const struct pgs_args *a, int *rc, const char *doing)
 {
-    *rc = pgs_prepare(s, c, id);
+    int piped;
+    *rc = send_prepared(s, c, id, a, &piped, doing);
     if (*rc != MN_OK)
         return NULL;
-    char name[16];
-    pgs_stmt_name(id, name);
-    return PQexecPrepared(c->pg, name, a ? a->n : 0, a ? a->v : NULL, a ? a->len : NULL,
-                          a ? a->fmt : NULL, 1);
+    PGresult *r = PQgetResult(c->pg), *more;
+    while ((more = PQgetResult(c->pg)))
+        PQclear(more);
+    if (piped)
+        pipeline_end(c);
+    return r;
 }
 
 int pgs_run(struct pgs_store *s, struct pgs_conn *c, int id,
@@ -182,7 +227,7 @@ int pgs_run(struct pgs_store *s, struct pgs_conn *c, int id,
     int rc;
     if (res)
         *res = NULL;
-    PGresult *r = exec_prepared(s, c, id, a, &rc);
+    PGresult *r = exec_prepared(s, c, id, a, &rc, doing);
     return rc == MN_OK ? pgs_result(s, c, r, res, doing) : rc;
 }
 
@@ -206,7 +251,7 @@ int pgs_insert_unique(struct pgs_store *s, struct pgs_conn *c, int id,
                       const struct pgs_args *a, const char *doing, const char *taken)
 {
     int rc;
-    PGresult *r = exec_prepared(s, c, id, a, &rc);
+    PGresult *r = exec_prepared(s, c, id, a, &rc, doing);
     if (rc != MN_OK)
         return rc;
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -223,15 +268,11 @@ int pgs_insert_unique(struct pgs_store *s, struct pgs_conn *c, int id,
 static int pgs_each(struct pgs_store *s, struct pgs_conn *c, int id,
              const struct pgs_args *a, pgs_row_fn fn, void *ctx, const char *doing)
 {
-    int rc = pgs_prepare(s, c, id);
+    int piped;
+    int rc = send_prepared(s, c, id, a, &piped, doing);
     if (rc != MN_OK)
         return rc;
-    char name[16];
-    pgs_stmt_name(id, name);
-    if (!PQsendQueryPrepared(c->pg, name, a ? a->n : 0, a ? a->v : NULL, a ? a->len : NULL,
-                             a ? a->fmt : NULL, 1))
-        return pgs_fail(s, c, NULL, doing);
-    PQsetSingleRowMode(c->pg);
+    PQsetSingleRowMode(c->pg); /* in a pipeline too: the Parse's results were read */
     int stopped = 0;
     PGresult *r;
     /* Every result is read to the end, even after a stop: the connection must be idle again. */
@@ -248,6 +289,8 @@ static int pgs_each(struct pgs_store *s, struct pgs_conn *c, int id,
         }
         PQclear(r);
     }
+    if (piped)
+        pipeline_end(c);
     return rc;
 }
 

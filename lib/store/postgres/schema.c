@@ -65,22 +65,36 @@ int pgs_conn_setup(struct pgs_store *s, struct pgs_conn *c)
     return rc;
 }
 
+/* Whether the migrations table exists (*exists), and whether the server is PGlite's (*pglite):
+ * one round trip, the first of an open. With schema=NAME the table is looked up in that schema
+ * only: the search_path goes on to public, whose tables (of a database opened without the
+ * option) must never stand in for a schema that does not exist yet or has none. Unqualified
+ * names are safe once it has. */
+static int find_migrations(struct pgs_store *s, struct pgs_conn *c, int *exists, int *pglite)
+{
+    const char *p[] = { s->opt.schema };
+    const char *sql = s->opt.schema
+                          ? "SELECT to_regclass(format('%I.schema_migrations', $1::text))::text, "
+                            "version()"
+                          : "SELECT to_regclass('schema_migrations')::text, version()";
+    PGresult *r;
+    int rc = run_params(s, c, sql, p, s->opt.schema ? 1 : 0, &r, "reading the schema version");
+    if (rc != MN_OK)
+        return rc;
+    *exists = PQntuples(r) > 0 && !PQgetisnull(r, 0, 0);
+    *pglite = PQntuples(r) > 0 && strstr(PQgetvalue(r, 0, 1), "PGlite") != NULL;
+    PQclear(r);
+    return MN_OK;
+}
+
 int pgs_schema_version_on(struct pgs_store *s, struct pgs_conn *c, int *version)
 {
     char *v = NULL;
+    int exists = 0, pglite = 0;
     *version = 0;
-    /* With schema=NAME the table is looked up in that schema only: the search_path goes on to
-     * public, whose tables (of a database opened without the option) must never stand in for
-     * a schema that does not exist yet or has none. Unqualified names are safe once it has. */
-    const char *p[] = { s->opt.schema };
-    const char *sql = s->opt.schema
-                          ? "SELECT to_regclass(format('%I.schema_migrations', $1::text))::text"
-                          : "SELECT to_regclass('schema_migrations')::text";
-    int rc = query_text(s, c, sql, p, s->opt.schema ? 1 : 0, &v, "reading the schema version");
-    if (rc != MN_OK || !v)
+    int rc = find_migrations(s, c, &exists, &pglite);
+    if (rc != MN_OK || !exists)
         return rc;
-    free(v);
-    v = NULL;
     rc = query_text(s, c, "SELECT max(version)::text FROM schema_migrations", NULL, 0, &v,
                     "reading the schema version");
     if (v)
@@ -158,63 +172,89 @@ static int pgs_migrate(struct pgs_store *s, struct pgs_conn *c, int upto, int di
     return rc;
 }
 
-/* The embedding settings are fixed when the database is made: vectors of another dimension
- * could not be compared with the stored ones (nor those of another embedder, which
- * api/provenance.c checks for every store). */
-static int check_embedding(struct pgs_store *s, struct pgs_conn *c, const char *embedder,
-                           int *dim)
+/* What an open checks of a database with manushya tables, read in one round trip: its schema
+ * version, its embedding settings (meta, which every version has) and the version of pgvector
+ * installed in it (NULL when none). */
+struct db_state {
+    int version;
+    char *dim, *embedder, *vector, *pgvector;
+};
+
+static void db_state_free(struct db_state *st)
 {
-    char *stored_dim = NULL, *stored_embedder = NULL, *vec = NULL;
-    const char *q = "SELECT value FROM meta WHERE key = $1";
-    const char *k1[] = { "embed_dim" }, *k2[] = { "embedder" }, *k3[] = { "vector" };
-    int rc = query_text(s, c, q, k1, 1, &stored_dim, "reading the database settings");
-    if (rc == MN_OK)
-        rc = query_text(s, c, q, k2, 1, &stored_embedder, "reading the database settings");
-    if (rc == MN_OK)
-        rc = query_text(s, c, q, k3, 1, &vec, "reading the database settings");
-    if (rc == MN_OK) {
-        int have = stored_dim ? atoi(stored_dim) : 0;
-        int mode = vec && strcmp(vec, "pgvector") == 0 ? PGS_VEC_PGVECTOR
-                   : vec && strcmp(vec, "local") == 0 ? PGS_VEC_LOCAL : 0;
-        if (have <= 0 || !stored_embedder || !mode)
-            rc = mni_seterr(s->base.db, MN_ECORRUPT, "the database's recorded settings (meta: "
-                           "embed_dim, embedder, vector) are missing or damaged");
-        else if (*dim != 0 && *dim != have)
-            rc = mni_seterr(s->base.db, MN_EINVAL, "the database stores %d-dimensional "
-                           "embeddings but %d were asked for (embed_dim, or the dimension of the "
-                           "\"%s\" embedder's model); leave embed_dim at 0 to use the "
-                           "database's dimension", have, *dim, embedder);
-        else if (s->opt.vector != PGS_VEC_AUTO && s->opt.vector != mode)
-            rc = mni_seterr(s->base.db, MN_EINVAL, "the database keeps its vectors %s, but the "
-                           "URL asks for vector=%s; drop the option or give vector=%s",
-                           mode == PGS_VEC_LOCAL ? "for libmanushya's own index (vector=local)"
-                                                 : "in pgvector columns (vector=pgvector)",
-                           s->opt.vector == PGS_VEC_LOCAL ? "local" : "pgvector",
-                           mode == PGS_VEC_LOCAL ? "local" : "pgvector");
-        else {
-            *dim = have;
-            s->vector = mode;
-        }
+    free(st->dim);
+    free(st->embedder);
+    free(st->vector);
+    free(st->pgvector);
+    memset(st, 0, sizeof *st);
+}
+
+static int read_state(struct pgs_store *s, struct pgs_conn *c, struct db_state *st)
+{
+    db_state_free(st);
+    PGresult *r;
+    int rc = run_params(s, c, "SELECT (SELECT max(version) FROM schema_migrations)::text, "
+                        "(SELECT value FROM meta WHERE key = 'embed_dim'), "
+                        "(SELECT value FROM meta WHERE key = 'embedder'), "
+                        "(SELECT value FROM meta WHERE key = 'vector'), "
+                        "(SELECT extversion FROM pg_extension WHERE extname = 'vector')",
+                        NULL, 0, &r, "reading the database settings");
+    if (rc != MN_OK)
+        return rc;
+    char **field[] = { NULL, &st->dim, &st->embedder, &st->vector, &st->pgvector };
+    for (int i = 0; i < 5 && PQntuples(r) > 0; i++) {
+        if (PQgetisnull(r, 0, i))
+            continue;
+        const char *v = PQgetvalue(r, 0, i);
+        if (!field[i])
+            st->version = atoi(v);
+        else if (!(*field[i] = strdup(v)))
+            rc = mni_seterr(s->base.db, MN_ENOMEM, "reading the database settings: out of "
+                            "memory");
     }
-    free(stored_dim);
-    free(stored_embedder);
-    free(vec);
+    PQclear(r);
     return rc;
 }
 
-/* Whether the server has pgvector: *installed its version in this database (or NULL),
- * *available whether CREATE EXTENSION could install it. */
-static int find_pgvector(struct pgs_store *s, struct pgs_conn *c, char **installed,
-                         int *available)
+/* The embedding settings are fixed when the database is made: vectors of another dimension
+ * could not be compared with the stored ones (nor those of another embedder, which
+ * api/provenance.c checks for every store). */
+static int check_embedding(struct pgs_store *s, const struct db_state *st, const char *embedder,
+                           int *dim)
 {
-    char *avail = NULL;
-    int rc = query_text(s, c, "SELECT extversion FROM pg_extension WHERE extname = 'vector'",
-                        NULL, 0, installed, "looking for pgvector");
-    if (rc == MN_OK)
-        rc = query_text(s, c, "SELECT name FROM pg_available_extensions WHERE name = 'vector'",
-                        NULL, 0, &avail, "looking for pgvector");
-    *available = *installed || avail;
-    free(avail);
+    int have = st->dim ? atoi(st->dim) : 0;
+    int mode = st->vector && strcmp(st->vector, "pgvector") == 0 ? PGS_VEC_PGVECTOR
+               : st->vector && strcmp(st->vector, "local") == 0 ? PGS_VEC_LOCAL : 0;
+    if (have <= 0 || !st->embedder || !mode)
+        return mni_seterr(s->base.db, MN_ECORRUPT, "the database's recorded settings (meta: "
+                         "embed_dim, embedder, vector) are missing or damaged");
+    if (*dim != 0 && *dim != have)
+        return mni_seterr(s->base.db, MN_EINVAL, "the database stores %d-dimensional "
+                         "embeddings but %d were asked for (embed_dim, or the dimension of the "
+                         "\"%s\" embedder's model); leave embed_dim at 0 to use the "
+                         "database's dimension", have, *dim, embedder);
+    if (s->opt.vector != PGS_VEC_AUTO && s->opt.vector != mode)
+        return mni_seterr(s->base.db, MN_EINVAL, "the database keeps its vectors %s, but the "
+                         "URL asks for vector=%s; drop the option or give vector=%s",
+                         mode == PGS_VEC_LOCAL ? "for libmanushya's own index (vector=local)"
+                                               : "in pgvector columns (vector=pgvector)",
+                         s->opt.vector == PGS_VEC_LOCAL ? "local" : "pgvector",
+                         mode == PGS_VEC_LOCAL ? "local" : "pgvector");
+    *dim = have;
+    s->vector = mode;
+    return MN_OK;
+}
+
+/* Whether CREATE EXTENSION could install pgvector here (or it is installed): asked only when a
+ * database is made, since reading the server's extension directory costs milliseconds. */
+static int find_pgvector(struct pgs_store *s, struct pgs_conn *c, int *available)
+{
+    char *v = NULL;
+    int rc = query_text(s, c, "SELECT (EXISTS (SELECT FROM pg_extension WHERE extname = "
+                        "'vector') OR EXISTS (SELECT FROM pg_available_extensions WHERE name = "
+                        "'vector'))::int::text", NULL, 0, &v, "looking for pgvector");
+    *available = v && strcmp(v, "1") == 0;
+    free(v);
     return rc;
 }
 
@@ -230,6 +270,9 @@ static int has_iterative_scan(const char *version)
            (major > 0 || minor >= 8);
 }
 
+/* An open of a current database costs three round trips here and in pgs_conn_setup (the
+ * session's reset, the migrations table and the server, the settings): each is a wake-up of
+ * both processes, and a one-shot process pays them all before its first search. */
 int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim)
 {
     s->base.schema_latest = latest_version();
@@ -237,17 +280,15 @@ int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim)
     int rc = pgs_get(s, &s->primary, &c);
     if (rc != MN_OK)
         return rc;
-    int version = 0, latest = latest_version(), available = 0;
-    char *installed = NULL, *server = NULL;
-    rc = query_text(s, c, "SELECT version()", NULL, 0, &server, "asking the server's version");
-    s->no_copy = server && strstr(server, "PGlite") != NULL;
-    free(server);
-    if (rc == MN_OK)
-        rc = pgs_schema_version_on(s, c, &version);
-    if (rc == MN_OK)
-        rc = find_pgvector(s, c, &installed, &available);
+    int exists = 0, latest = latest_version(), available = 0;
+    struct db_state st = {0};
+    rc = find_migrations(s, c, &exists, &s->no_copy);
+    if (rc == MN_OK && exists)
+        rc = read_state(s, c, &st);
     int mode = s->opt.vector, new_dim = *dim ? *dim : MNI_DEFAULT_DIM;
-    if (rc == MN_OK && version == 0) {
+    if (rc == MN_OK && st.version == 0 && mode != PGS_VEC_LOCAL)
+        rc = find_pgvector(s, c, &available);
+    if (rc == MN_OK && st.version == 0) {
         if (s->base.flags & (MN_OPEN_NOCREATE | MN_OPEN_READONLY))
             rc = mni_seterr(s->base.db, MN_ENOTFOUND, "the PostgreSQL database (or schema) has "
                            "no manushya tables yet, and the open was asked not to create them; "
@@ -266,34 +307,33 @@ int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim)
                            "postgresql-15-pgvector), or add vector=local to the URL to keep "
                            "vectors in a column and search them with libmanushya's own index");
     }
-    if (rc == MN_OK && version > latest)
+    if (rc == MN_OK && st.version > latest)
         rc = mni_seterr(s->base.db, MN_ECORRUPT, "the database has schema version %d, made by "
                        "a newer libmanushya; this library (%s) knows versions up to %d: "
-                       "upgrade libmanushya to open it", version, MN_VERSION, latest);
+                       "upgrade libmanushya to open it", st.version, MN_VERSION, latest);
     /* MN_OPEN_MIGRATE: migrate, whatever the URL says. */
     int migrate = s->opt.migrate || (s->base.flags & MN_OPEN_MIGRATE);
-    if (rc == MN_OK && version < latest) {
-        if (version > 0 && (!migrate || (s->base.flags & MN_OPEN_READONLY)))
+    if (rc == MN_OK && st.version < latest) {
+        if (st.version > 0 && (!migrate || (s->base.flags & MN_OPEN_READONLY)))
             rc = mni_seterr(s->base.db, MN_EUNSUPPORTED, "the database has schema version %d "
                            "and this libmanushya needs %d; open it read-write with "
                            "MN_OPEN_MIGRATE in mn_config.flags to migrate it (the URL says "
-                           "migrate=no, or the open is read-only)", version, latest);
+                           "migrate=no, or the open is read-only)", st.version, latest);
         else if (!migrate)
             rc = mni_seterr(s->base.db, MN_ENOTFOUND, "the database has no manushya tables and "
                            "the URL says migrate=no; open it once with MN_OPEN_MIGRATE in "
                            "mn_config.flags to create them");
         else
             rc = pgs_migrate(s, c, 0, new_dim, embedder,
-                             version == 0 ? mode : PGS_VEC_AUTO);
+                             st.version == 0 ? mode : PGS_VEC_AUTO);
+        if (rc == MN_OK) /* the settings the migration recorded (or found) */
+            rc = read_state(s, c, &st);
     }
     if (rc == MN_OK)
-        rc = check_embedding(s, c, embedder, dim);
-    if (rc == MN_OK && s->vector == PGS_VEC_PGVECTOR) {
-        if (!installed)
-            rc = find_pgvector(s, c, &installed, &available);
-        s->iterative_scan = has_iterative_scan(installed);
-    }
-    free(installed);
+        rc = check_embedding(s, &st, embedder, dim);
+    if (rc == MN_OK && s->vector == PGS_VEC_PGVECTOR)
+        s->iterative_scan = has_iterative_scan(st.pgvector);
+    db_state_free(&st);
     pgs_put(s, &s->primary, c);
     return rc;
 }
