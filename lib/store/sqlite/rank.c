@@ -1,0 +1,81 @@
+/* The keyword ranking's scoring function, manushya_bm25(memory_fts, counts), an FTS5 auxiliary
+ * function registered on every connection (sq_rank_register).
+ *
+ * It is FTS5's own bm25() (k1 1.2, b 0.75, one column: the same term frequencies, the same
+ * document lengths, the same average length), except where each phrase's idf comes from. FTS5's
+ * bm25() counts the rows holding each phrase itself, on its first call of a query, by walking
+ * the phrase's whole doclist: for a common word ("the", "to") a walk of most of the index, the
+ * larger part of a keyword search's time at 100k memories. The search has counted every word
+ * already, up to its bound (sqlite/keyword.c word_docs), and passes those counts, one per
+ * phrase of the query in FTS5's order, as counts: a blob of doubles. Below the bound a count is
+ * exact and the score is bm25()'s; past it the count is an estimate (word_docs), and so is
+ * that word's idf. The score is positive, higher better (bm25() returns it negated). */
+#include "store/sqlite/sqlite.h"
+
+#include <math.h>
+
+#define BM25_K1 1.2
+#define BM25_B 0.75
+
+/* The most phrases a query of the keyword search has: each word at most twice (keyword.c). */
+#define RANK_PHRASES_MAX 64
+
+static void bm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
+                 sqlite3_value **val)
+{
+    int nphrase = api->xPhraseCount(fts);
+    const double *counts = nval == 1 ? sqlite3_value_blob(val[0]) : NULL;
+    int ncounts = nval == 1 ? sqlite3_value_bytes(val[0]) / (int)sizeof *counts : -1;
+    if (nphrase > RANK_PHRASES_MAX || ncounts != nphrase) {
+        sqlite3_result_error(ctx, "manushya_bm25: wants one count per phrase of the query", -1);
+        return;
+    }
+    double freq[RANK_PHRASES_MAX] = { 0 };
+    int ninst = 0, rc = api->xInstCount(fts, &ninst);
+    for (int i = 0; rc == SQLITE_OK && i < ninst; i++) {
+        int phrase, column, offset;
+        rc = api->xInst(fts, i, &phrase, &column, &offset);
+        if (rc == SQLITE_OK)
+            freq[phrase] += 1;
+    }
+    sqlite3_int64 rows = 0, tokens = 0;
+    int length = 0;
+    if (rc == SQLITE_OK)
+        rc = api->xRowCount(fts, &rows);
+    if (rc == SQLITE_OK)
+        rc = api->xColumnTotalSize(fts, -1, &tokens);
+    if (rc == SQLITE_OK)
+        rc = api->xColumnSize(fts, -1, &length);
+    if (rc != SQLITE_OK) {
+        sqlite3_result_error_code(ctx, rc);
+        return;
+    }
+    /* As bm25() does: an empty index has an average length of 1, a common word an idf of
+     * nearly nothing rather than a negative one. */
+    double avgdl = rows > 0 && tokens > 0 ? (double)tokens / (double)rows : 1;
+    double norm = BM25_K1 * (1 - BM25_B + BM25_B * length / avgdl), score = 0;
+    for (int i = 0; i < nphrase; i++) {
+        if (freq[i] == 0)
+            continue;
+        double idf = log(((double)rows - counts[i] + 0.5) / (counts[i] + 0.5));
+        score += (idf > 0 ? idf : 1e-6) * freq[i] * (BM25_K1 + 1) / (freq[i] + norm);
+    }
+    sqlite3_result_double(ctx, score);
+}
+
+int sq_rank_register(sqlite3 *db)
+{
+    fts5_api *fts5 = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_pointer(st, 1, &fts5, "fts5_api_ptr", NULL);
+        sqlite3_step(st);
+        rc = sqlite3_finalize(st);
+    }
+    if (rc == SQLITE_OK && !fts5)
+        rc = SQLITE_ERROR; /* an SQLite built without FTS5 */
+    if (rc == SQLITE_OK)
+        rc = fts5->xCreateFunction(fts5, "manushya_bm25", NULL, bm25, NULL);
+    return rc;
+}
