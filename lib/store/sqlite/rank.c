@@ -20,6 +20,40 @@
 /* The most phrases a query of the keyword search has: each word at most twice (keyword.c). */
 #define RANK_PHRASES_MAX 64
 
+/* What a query's every row shares, worked out on its first row and kept as the query's
+ * auxiliary data: each phrase's idf and the average length (reading the index's totals for
+ * every row cost more than scoring it). */
+struct query_weights {
+    double idf[RANK_PHRASES_MAX], avgdl;
+};
+
+static int query_weights(const Fts5ExtensionApi *api, Fts5Context *fts, const double *counts,
+                         int nphrase, struct query_weights **out)
+{
+    struct query_weights *w = api->xGetAuxdata(fts, 0);
+    if (w) {
+        *out = w;
+        return SQLITE_OK;
+    }
+    sqlite3_int64 rows = 0, tokens = 0;
+    int rc = api->xRowCount(fts, &rows);
+    if (rc == SQLITE_OK)
+        rc = api->xColumnTotalSize(fts, -1, &tokens);
+    if (rc == SQLITE_OK && !(w = sqlite3_malloc(sizeof *w)))
+        rc = SQLITE_NOMEM;
+    if (rc != SQLITE_OK)
+        return rc;
+    /* As bm25() does: an empty index has an average length of 1, a common word an idf of
+     * nearly nothing rather than a negative one. */
+    w->avgdl = rows > 0 && tokens > 0 ? (double)tokens / (double)rows : 1;
+    for (int i = 0; i < nphrase; i++) {
+        double idf = log(((double)rows - counts[i] + 0.5) / (counts[i] + 0.5));
+        w->idf[i] = idf > 0 ? idf : 1e-6;
+    }
+    *out = w;
+    return api->xSetAuxdata(fts, w, sqlite3_free);
+}
+
 static void bm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
                  sqlite3_value **val)
 {
@@ -30,36 +64,26 @@ static void bm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context 
         sqlite3_result_error(ctx, "manushya_bm25: wants one count per phrase of the query", -1);
         return;
     }
+    struct query_weights *w = NULL;
     double freq[RANK_PHRASES_MAX] = { 0 };
-    int ninst = 0, rc = api->xInstCount(fts, &ninst);
+    int ninst = 0, length = 0, rc = query_weights(api, fts, counts, nphrase, &w);
+    if (rc == SQLITE_OK)
+        rc = api->xInstCount(fts, &ninst);
     for (int i = 0; rc == SQLITE_OK && i < ninst; i++) {
         int phrase, column, offset;
         rc = api->xInst(fts, i, &phrase, &column, &offset);
         if (rc == SQLITE_OK)
             freq[phrase] += 1;
     }
-    sqlite3_int64 rows = 0, tokens = 0;
-    int length = 0;
-    if (rc == SQLITE_OK)
-        rc = api->xRowCount(fts, &rows);
-    if (rc == SQLITE_OK)
-        rc = api->xColumnTotalSize(fts, -1, &tokens);
     if (rc == SQLITE_OK)
         rc = api->xColumnSize(fts, -1, &length);
     if (rc != SQLITE_OK) {
         sqlite3_result_error_code(ctx, rc);
         return;
     }
-    /* As bm25() does: an empty index has an average length of 1, a common word an idf of
-     * nearly nothing rather than a negative one. */
-    double avgdl = rows > 0 && tokens > 0 ? (double)tokens / (double)rows : 1;
-    double norm = BM25_K1 * (1 - BM25_B + BM25_B * length / avgdl), score = 0;
-    for (int i = 0; i < nphrase; i++) {
-        if (freq[i] == 0)
-            continue;
-        double idf = log(((double)rows - counts[i] + 0.5) / (counts[i] + 0.5));
-        score += (idf > 0 ? idf : 1e-6) * freq[i] * (BM25_K1 + 1) / (freq[i] + norm);
-    }
+    double norm = BM25_K1 * (1 - BM25_B + BM25_B * length / w->avgdl), score = 0;
+    for (int i = 0; i < nphrase; i++)
+        score += w->idf[i] * freq[i] * (BM25_K1 + 1) / (freq[i] + norm);
     sqlite3_result_double(ctx, score);
 }
 
