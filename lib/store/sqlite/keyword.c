@@ -53,8 +53,7 @@ static int run(struct sq_store *s, int id, const char *tenant_id, const struct m
  * order, so the rows of those keys are a sample of the index as old as its first writes; an
  * idf is the log of the count, so an estimate off by a factor f moves the word's idf by
  * log f: past the bound (1,001 of 100,000 rows) an idf of at most 4.6 (FTS5's formula),
- * against about 7 for a word held by a hundred, which the ranking lets count
- * most. */
+ * against about 7 for a word held by a hundred, which the ranking lets count most. */
 static int word_docs(struct sq_store *s, struct sq_conn *c, const char *const *words, size_t n,
                      size_t bound, size_t *docs, double *est)
 {
@@ -78,8 +77,10 @@ static int word_docs(struct sq_store *s, struct sq_conn *c, const char *const *w
         if (i < 0 || (size_t)i >= n || d == 0)
             continue;
         docs[i] = d > 0 ? (size_t)d : bound;
-        est[i] = d > 0 || -d < low ? (double)docs[i]
-                                   : (double)bound * (double)(high - low + 1) / (double)(-d - low + 1);
+        sqlite3_int64 reached = -d; /* past the bound: the key the count stopped at */
+        est[i] = d > 0 || reached < low
+                     ? (double)docs[i]
+                     : (double)bound * (double)(high - low + 1) / (double)(reached - low + 1);
     }
     if (stmt)
         sqlite3_reset(stmt);
