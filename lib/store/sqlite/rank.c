@@ -4,8 +4,8 @@
  * It is FTS5's own bm25() (k1 1.2, b 0.75, one column: the same term frequencies, the same
  * document lengths, the same average length), except where each phrase's idf comes from. FTS5's
  * bm25() counts the rows holding each phrase itself, on its first call of a query, by walking
- * the phrase's whole doclist: for a common word ("the", "to") a walk of most of the index, the
- * larger part of a keyword search's time at 100k memories. The search has counted every word
+ * the phrase's whole doclist: for a common word ("the", "to") a walk of much of the index
+ * (half a keyword search's CPU on bench ingest's 100k sentences). The search has counted every word
  * already, up to its bound (sqlite/keyword.c word_docs), and passes those counts, one per
  * phrase of the query in FTS5's order, as counts: a blob of doubles. Below the bound a count is
  * exact and the score is bm25()'s; past it the count is an estimate (word_docs), and so is
