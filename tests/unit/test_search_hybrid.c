@@ -623,6 +623,60 @@ START_TEST(keyword_ranking_is_bounded)
 }
 END_TEST
 
+/* FTS5's own bm25 of the memory key for the FTS5 query match (SQLite). */
+static double fts5_bm25(const char *url, const char *match, int64_t key)
+{
+    const char *v = th_raw_query(url, "SELECT -bm25(memory_fts) FROM memory_fts WHERE memory_fts "
+                                      "MATCH $1 AND rowid = CAST($2 AS INTEGER)",
+                                 match, th_fmt("%lld", (long long)key));
+    ck_assert_ptr_nonnull(v);
+    return atof(v);
+}
+
+/* SQLite's keyword score (sqlite/rank.c) is FTS5's bm25 with each word's count given: the same
+ * when every count is below the ranking's bound, and past it, from a count estimated by the
+ * keys the bounded count walked, within a percent (the word here spread evenly). */
+START_TEST(keyword_score_is_bm25)
+{
+    const char *url;
+    mn_db *db = _i == 0 ? fresh(_i, &url) : NULL; /* PostgreSQL ranks by ts_rank */
+    if (!db)
+        return;
+    const char *tid = tenant_id(db);
+    enum { N = 4 * (MNI_KEYWORD_CANDIDATES + 100), BATCH = 100 };
+    add(db, "quarter rareword rareword and a few more words");
+    for (int b = 0; b < N / BATCH; b++) {
+        mn_memory_input in[BATCH];
+        for (int i = 0; i < BATCH; i++) {
+            int n = b * BATCH + i;
+            mn_memory_input one = TH_IN(.identity = "bot",
+                                        .text = th_fmt(n % 4 ? "filler%d other words" :
+                                                       "quarter filler%d", n));
+            in[i] = one;
+        }
+        TH_OK(db, mn_memory_add_many(db, &sys, in, BATCH, NULL, NULL));
+    }
+    add(db, "rareword");
+    add(db, "rareword five six seven eight nine ten eleven twelve");
+    const char *exact[] = {"rareword", "seven"};
+    struct hits h = keyword_hits_of(db, tid, exact, 2, 10, 0);
+    ck_assert_uint_eq(h.n, 3);
+    for (size_t i = 0; i < h.n; i++) {
+        double want = fts5_bm25(url, "\"seven\" OR \"rareword\"", h.key[i]);
+        ck_assert_double_eq_tol(h.score[i], want, 1e-6 * want);
+    }
+    const char *estimated[] = {"rareword", "quarter"};
+    h = keyword_hits_of(db, tid, estimated, 2, 10, 0);
+    ck_assert_uint_eq(h.n, 3);
+    for (size_t i = 0; i < h.n; i++) {
+        double want = fts5_bm25(url, "(\"rareword\") AND (\"rareword\" OR \"quarter\")",
+                                h.key[i]);
+        ck_assert_double_eq_tol(h.score[i], want, 1e-2 * want);
+    }
+    mn_close(db);
+}
+END_TEST
+
 static double searches_counted(mn_db *db)
 {
     char *text = NULL;
@@ -680,6 +734,7 @@ int main(void)
     tcase_add_loop_test(tc, keyword_ranking_gives_its_ties, 0, TH_NSTORES);
     tcase_add_loop_test(tc, tie_at_the_cut_settled_at_once, 0, TH_NSTORES);
     tcase_add_loop_test(tc, keyword_ranking_is_bounded, 0, TH_NSTORES);
+    tcase_add_loop_test(tc, keyword_score_is_bm25, 0, TH_NSTORES);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

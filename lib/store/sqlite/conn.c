@@ -73,6 +73,12 @@ int sq_conn_open(struct sq_store *s, struct sq_conn *c)
             return rc;
         }
     }
+    rc = sq_rank_register(c->db);
+    if (rc != SQLITE_OK) {
+        rc = sq_fail(s, c->db, rc, "registering the keyword ranking");
+        sq_conn_close(c);
+        return rc;
+    }
     sq_checkpoint_attach(s, c->db);
     return MN_OK;
 }

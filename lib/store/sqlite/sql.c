@@ -178,8 +178,9 @@ static const char *const sql[SQ__COUNT] = {
      * statement, every match's row would be read before the first result, most of them for
      * candidates beyond the limit. ?2 bounds the work (store/keywords.h): FTS5 walks a word's
      * matches by rowid and stops there, scoring only those. */
-    [SQ_MEMORY_KEYWORD] = "SELECT rowid, score FROM (SELECT rowid, -bm25(memory_fts) AS score "
-                          "FROM memory_fts WHERE memory_fts MATCH ?1 ORDER BY rowid DESC "
+    /* ?3: how many rows hold each phrase of ?1 (sqlite/rank.c) */
+    [SQ_MEMORY_KEYWORD] = "SELECT rowid, score FROM (SELECT rowid, manushya_bm25(memory_fts, ?3) "
+                          "AS score FROM memory_fts WHERE memory_fts MATCH ?1 ORDER BY rowid DESC "
                           "LIMIT ?2) ORDER BY score DESC, rowid",
     /* ?2: a key the keyword index matched; a row when q selects that memory. */
     [SQ_MEMORY_KEYWORD_ROW] = "SELECT 1 FROM memories WHERE key = ?2 AND tenant_id = ?1 AND"
@@ -195,9 +196,14 @@ static const char *const sql[SQ__COUNT] = {
                               "AND (?6 IS NULL OR identity_id = ?6) " FILTERS
                               "AND embedding IS NOT NULL LIMIT ?7)) FROM json_each(?2) w",
     /* ?1: a JSON array of words; rows: each word's index and how many rows of the whole
-     * index hold it, counted up to ?2 (0: none): one MATCH of the word, which stops there. */
-    [SQ_MEMORY_WORD_DOCS] = "SELECT w.key, (SELECT count(*) FROM (SELECT 1 FROM memory_fts "
-                            "WHERE memory_fts MATCH '\"' || w.value || '\"' LIMIT ?2)) "
+     * index hold it, counted up to ?2 (0: none): one MATCH of the word, which stops there,
+     * walking the keys upwards. A count that reaches ?2 is given as the key it reached there,
+     * negated, for an estimate (sqlite/keyword.c word_docs), next to the lowest and highest
+     * key of all. */
+    [SQ_MEMORY_WORD_DOCS] = "SELECT w.key, (SELECT CASE WHEN count(*) < ?2 THEN count(*) "
+                            "ELSE -max(rowid) END FROM (SELECT rowid FROM memory_fts "
+                            "WHERE memory_fts MATCH '\"' || w.value || '\"' LIMIT ?2)), "
+                            "(SELECT min(key) FROM memories), (SELECT max(key) FROM memories) "
                             "FROM json_each(?1) w",
     /* One step of merging the keyword index's segments: ?1 negative, FTS5 merges every
      * segment whatever its level, writing about -?1 pages (sq_memory_keyword_merge). */

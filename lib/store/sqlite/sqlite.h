@@ -81,6 +81,9 @@ int sq_conn_get(struct sq_store *s, struct sq_conn **out);
 void sq_conn_put(struct sq_store *s, struct sq_conn *c);
 int sq_conn_open(struct sq_store *s, struct sq_conn *c);
 void sq_conn_close(struct sq_conn *c);
+/* Registers the keyword ranking's scoring function, manushya_bm25, on db (sqlite/rank.c):
+ * an SQLite result code. */
+int sq_rank_register(sqlite3 *db);
 
 /* The statement, reset and with its bindings cleared, or NULL after recording an error. */
 /* id: an enum mni_stmt or sq_stmt_id. */
