@@ -437,41 +437,6 @@ START_TEST(save_load_round_trip)
 }
 END_TEST
 
-/* MN_ANN_INT8 through the public calls: recall at ef 50 as the float tests ask, exact scores,
- * and a save/load that keeps the codes' search (the same answers, bit for bit). */
-START_TEST(int8_round_trip)
-{
-    gen_data();
-    const mn_ann_params p = {.version = MN_ANN_PARAMS_VERSION, .quantize = MN_ANN_INT8};
-    mn_ann *a = NULL, *b = NULL;
-    ck_assert_int_eq(mn_ann_create(DIM, &p, &a), MN_OK);
-    ck_assert_int_eq(mn_ann_add_many(a, keys, base, NBASE, 2), MN_OK);
-    const char *path = th_tmppath("int8.ann");
-    ck_assert_msg(mn_ann_save(a, path) == MN_OK, "%s", mn_errmsg(NULL));
-    ck_assert_msg(mn_ann_load(path, &b) == MN_OK, "%s", mn_errmsg(NULL));
-    for (int qi = 0; qi < NQ; qi++) {
-        const float *q = queries + (size_t)qi * DIM;
-        int64_t ga[K], gb[K];
-        float sa[K], sb[K];
-        size_t na = 0, nb = 0;
-        ck_assert_int_eq(mn_ann_search(a, q, K, 50, ga, sa, &na), MN_OK);
-        ck_assert_int_eq(mn_ann_search(b, q, K, 50, gb, sb, &nb), MN_OK);
-        ck_assert_uint_eq(na, nb);
-        ck_assert(memcmp(ga, gb, na * sizeof *ga) == 0);
-        ck_assert(memcmp(sa, sb, na * sizeof *sa) == 0);
-        for (size_t j = 0; j < na; j++) {
-            double s = dot(q, base + (size_t)((ga[j] + 1000000) / 7919) * DIM);
-            ck_assert_msg(fabs(s - sa[j]) < 1e-4, "score %g vs %g", sa[j], s);
-        }
-    }
-    double r = recall(b, 50, NULL, NULL);
-    printf("ann int8: recall@10 %.4f at ef 50\n", r);
-    ck_assert_msg(r >= 0.95, "recall %.4f", r);
-    mn_ann_free(a);
-    mn_ann_free(b);
-}
-END_TEST
-
 /* The same hits and scores, bit for bit, from a and b for every query at ef 50. */
 static void same_answers(const mn_ann *a, const mn_ann *b)
 {
@@ -487,6 +452,38 @@ static void same_answers(const mn_ann *a, const mn_ann *b)
         ck_assert(memcmp(sa, sb, na * sizeof *sa) == 0);
     }
 }
+
+/* MN_ANN_INT8 through the public calls: recall at ef 50 as the float tests ask, exact scores,
+ * and a save/load that keeps the codes' search (the same answers, bit for bit). */
+START_TEST(int8_round_trip)
+{
+    gen_data();
+    const mn_ann_params p = {.version = MN_ANN_PARAMS_VERSION, .quantize = MN_ANN_INT8};
+    mn_ann *a = NULL, *b = NULL;
+    ck_assert_int_eq(mn_ann_create(DIM, &p, &a), MN_OK);
+    ck_assert_int_eq(mn_ann_add_many(a, keys, base, NBASE, 2), MN_OK);
+    const char *path = th_tmppath("int8.ann");
+    ck_assert_msg(mn_ann_save(a, path) == MN_OK, "%s", mn_errmsg(NULL));
+    ck_assert_msg(mn_ann_load(path, &b) == MN_OK, "%s", mn_errmsg(NULL));
+    same_answers(a, b);
+    for (int qi = 0; qi < NQ; qi++) {
+        const float *q = queries + (size_t)qi * DIM;
+        int64_t got[K];
+        float sc[K];
+        size_t n = 0;
+        ck_assert_int_eq(mn_ann_search(b, q, K, 50, got, sc, &n), MN_OK);
+        for (size_t j = 0; j < n; j++) {
+            double s = dot(q, base + (size_t)((got[j] + 1000000) / 7919) * DIM);
+            ck_assert_msg(fabs(s - sc[j]) < 1e-4, "score %g vs %g", sc[j], s);
+        }
+    }
+    double r = recall(b, 50, NULL, NULL);
+    printf("ann int8: recall@10 %.4f at ef 50\n", r);
+    ck_assert_msg(r >= 0.95, "recall %.4f", r);
+    mn_ann_free(a);
+    mn_ann_free(b);
+}
+END_TEST
 
 /* MN_ANN_LOAD_MAP: the same answers as the copied load, without the floats in mn_ann_bytes;
  * saving over the mapped file is safe (rename); the first write copies the floats (bytes
