@@ -180,11 +180,34 @@ static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_inp
 }
 
 /* Whether two new memories look the same to a policy (owner, type, metadata, importance): a
- * batch decides once for a run of them. */
+ * batch decides once for each such kind (kind_allowed). */
 static int alike(const struct mni_memory_row *a, const struct mni_memory_row *b)
 {
     return a->importance == b->importance && strcmp(a->identity_id, b->identity_id) == 0 &&
            strcmp(a->type, b->type) == 0 && strcmp(a->metadata, b->metadata) == 0;
+}
+
+/* The kinds of memory (alike()) a batch was already allowed to create, each by the row that
+ * was checked for it, the last KINDS_KEPT of them: a batch mixes a few kinds (an import's
+ * types, interleaved), and a row alike one of them needs no decision of its own. */
+#define KINDS_KEPT 8
+struct kinds {
+    size_t row[KINDS_KEPT];
+    size_t n, next;
+};
+
+/* Whether row i is alike a kind already allowed; else it becomes one, which the caller checks
+ * (a refusal ends the batch). */
+static int kind_allowed(const struct pending *p, size_t i, struct kinds *k)
+{
+    for (size_t j = 0; j < k->n; j++)
+        if (alike(&p->rows[i], &p->rows[k->row[j]]))
+            return 1;
+    k->row[k->next] = i;
+    k->next = (k->next + 1) % KINDS_KEPT;
+    if (k->n < KINDS_KEPT)
+        k->n++;
+    return 0;
 }
 
 /* May who create this memory? Its owner, type, metadata and importance are what policies look
@@ -666,9 +689,10 @@ static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
     if (rc == MN_OK)
         rc = allocated;
     int64_t now = mni_now_ms();
+    struct kinds allowed = {0};
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
         rc = prepare_row(db, who, &p->in[i], p, i, now);
-        if (rc == MN_OK && who->identity && !(i > 0 && alike(&p->rows[i], &p->rows[i - 1])))
+        if (rc == MN_OK && who->identity && !kind_allowed(p, i, &allowed))
             rc = check_create(db, who, &p->rows[i]);
         if (rc != MN_OK) {
             *failed = i;
