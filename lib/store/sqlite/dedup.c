@@ -7,12 +7,18 @@
 #include "store/sqlite/sqlite.h"
 #include "core/error.h"
 
-/* Want w's id and key into *id (malloc'd, NULL for none) and *key, by q (SQ_MEMORY_FIND). */
-static int find_one(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q,
-                    const char *tenant_id, const struct mni_find *w, int64_t now, char **id,
-                    int64_t *key, const char *doing)
+/* Want w's id and key into *id (malloc'd, NULL for none) and *key: by its key
+ * (SQ_MEMORY_FIND), else by its content (SQ_MEMORY_FIND_CONTENT), else there is nothing to
+ * look for. */
+static int find_one(struct sq_store *s, struct sq_conn *c, const char *tenant_id,
+                    const struct mni_find *w, int64_t now, char **id, int64_t *key,
+                    const char *doing)
 {
-    sqlite3_reset(q);
+    if (!w->key && !w->type)
+        return MN_OK;
+    sqlite3_stmt *q = sq_stmt(s, c, w->key ? SQ_MEMORY_FIND : SQ_MEMORY_FIND_CONTENT);
+    if (!q)
+        return MN_EBACKEND;
     sq_bind_text(q, 1, tenant_id);
     sq_bind_text(q, 2, w->identity_id);
     sq_bind_text(q, 3, w->key);
@@ -20,11 +26,12 @@ static int find_one(struct sq_store *s, struct sq_conn *c, sqlite3_stmt *q,
     sq_bind_text(q, 5, w->type ? w->hash : NULL);
     sqlite3_bind_int64(q, 6, now);
     int step = sqlite3_step(q), rc = MN_OK;
-    if (step == SQLITE_ROW) {
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        rc = sq_fail(s, c->db, step, doing);
+    } else if (step == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+        /* (SQ_MEMORY_FIND_CONTENT, an aggregate, has a row with a NULL id when none matched.) */
         *key = sqlite3_column_int64(q, 1);
         rc = (*id = sq_text(q, 0)) ? MN_OK : MN_ENOMEM;
-    } else if (step != SQLITE_DONE) {
-        rc = sq_fail(s, c->db, step, doing);
     }
     sqlite3_reset(q);
     return rc;
@@ -46,11 +53,8 @@ int sq_find_ids(struct mni_store *st, struct mni_tx *tx, const char *tenant_id,
      * look again (mni_op_memory_claims). */
     if (rc == MN_OK && seen_seq)
         rc = sq_seq_read(s, c, seen_seq);
-    sqlite3_stmt *q = rc == MN_OK ? sq_stmt(s, c, SQ_MEMORY_FIND) : NULL;
-    if (rc == MN_OK && !q)
-        rc = MN_EBACKEND;
     for (size_t i = 0; rc == MN_OK && i < n; i++)
-        rc = find_one(s, c, q, tenant_id, &wants[i], now, &ids[i], &keys[i], doing);
+        rc = find_one(s, c, tenant_id, &wants[i], now, &ids[i], &keys[i], doing);
     if (!tx) {
         rc = sq_end(s, c, rc);
         sq_conn_put(s, c);

@@ -255,6 +255,13 @@ static const char *const sql[SQ__COUNT] = {
                        "memories_by_content WHERE ?4 IS NOT NULL AND tenant_id = ?1 AND "
                        "identity_id = ?2 AND type = ?4 AND content_hash = ?5 AND deleted = 0 "
                        "AND (expires_at = 0 OR expires_at > ?6)))",
+    /* SQ_MEMORY_FIND for an input without a key, by content alone, the parameters numbered
+     * alike: one search of memories_by_content instead of three. The key is the min() row's
+     * (SQLite takes a bare column from the row that min() picked); NULL id: none. */
+    [SQ_MEMORY_FIND_CONTENT] = "SELECT min(id), key FROM memories INDEXED BY "
+                               "memories_by_content WHERE tenant_id = ?1 AND identity_id = ?2 "
+                               "AND type = ?4 AND content_hash = ?5 AND deleted = 0 AND "
+                               "(expires_at = 0 OR expires_at > ?6)",
     [MNI_MEMORY_UNHASHED] = "SELECT tenant_id, id, text FROM memories WHERE content_hash IS NULL "
                            "LIMIT ?1",
     [MNI_MEMORY_HASH_SET] = "UPDATE memories SET content_hash = ?3 WHERE tenant_id = ?1 AND id = ?2 "
