@@ -455,9 +455,12 @@ START_TEST(add_lookups_use_their_index)
     mn_db *db = th_open(path, NULL);
     th_tenant(db, "t");
     mn_close(db);
+    /* The content index's key is the owner and a prefix of the hash, an expression
+     * (sql/sqlite/022_content_index_narrow.sql): both are searched by. */
+    static const char *const by_content = "USING INDEX memories_by_content (identity_id=? AND "
+                                          "<expr>=?)";
     static const char *const want[] = {
-        "USING INDEX memories_by_content (tenant_id=? AND identity_id=? AND type=? AND "
-        "content_hash=?)",
+        by_content,
         "USING INDEX memories_by_external_key (tenant_id=? AND identity_id=? AND "
         "external_key=?)",
     };
@@ -465,6 +468,42 @@ START_TEST(add_lookups_use_their_index)
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
         ck_assert_msg(strstr(plan, want[i]), "plan %s", plan);
     ck_assert_msg(!strstr(plan, "SCAN"), "plan %s", plan);
+    plan = plan_of(path, SQ_MEMORY_FIND_CONTENT);
+    ck_assert_msg(strstr(plan, by_content) && !strstr(plan, "SCAN"), "plan %s", plan);
+}
+END_TEST
+
+/* A database written before 022_content_index_narrow.sql (its content index as
+ * 011_dedup.sql made it, schema version 21) opens with the narrow index, keeps its memories,
+ * and an add of a text it holds still finds it. */
+START_TEST(content_index_upgrade_keeps_dedup)
+{
+    const char *path = th_tmppath("upgrade22.db");
+    mn_db *db = th_open(path, NULL);
+    th_tenant(db, "acme");
+    th_identity(db, "acme", "alice");
+    mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
+    const char *id = th_add(db, &a, NULL, "the lighthouse keeper logs the weather at dawn");
+    th_add(db, &a, NULL, "a second memory, to be kept");
+    mn_close(db);
+    sql_run(path, "DROP INDEX memories_by_content; CREATE INDEX memories_by_content ON "
+                  "memories (tenant_id, identity_id, type, content_hash); "
+                  "PRAGMA user_version = 21");
+    db = th_open(path, NULL);
+    ck_assert_int_eq(th_count_memories(db, &a, 0), 2);
+    mn_memory_input in = TH_IN(.text = "the lighthouse keeper logs the weather at dawn");
+    int outcome = -1;
+    TH_OK(db, mn_memory_put(db, &a, &in, &outcome, NULL));
+    ck_assert_int_ne(outcome, MN_PUT_CREATED);
+    ck_assert_int_eq(th_count_memories(db, &a, 0), 2);
+    mn_close(db);
+    ck_assert_int_eq(sq_int(path, "PRAGMA user_version"), 22);
+    ck_assert_str_eq(sq_text1(path, "SELECT sql FROM sqlite_master WHERE name = "
+                                    "'memories_by_content'"),
+                     "CREATE INDEX memories_by_content ON memories (identity_id, "
+                     "substr(content_hash, 1, 16))");
+    ck_assert_int_eq(sq_int(path, th_fmt("SELECT count(*) FROM memories WHERE id = '%s'", id)),
+                     1);
 }
 END_TEST
 
@@ -497,6 +536,7 @@ static Suite *sqlite_suite(void)
     tcase_add_test(tc, deletes_leave_no_rows);
     tcase_add_test(tc, changes_reach_the_hook_given_at_open);
     tcase_add_test(tc, add_lookups_use_their_index);
+    tcase_add_test(tc, content_index_upgrade_keeps_dedup);
     tcase_add_test(tc, session_list_uses_its_index);
     suite_add_tcase(s, tc);
     return s;
