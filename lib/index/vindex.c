@@ -755,7 +755,9 @@ static int part_reset(mni_vindex *vx, struct vx_part *p)
 
 /* Reads the feed into p's block up to the store's seq now (as far as the block takes): the
  * follower reads ahead of its build, which is the slow part, so that the searches while it
- * lags (during and right after an import) find the changes past the graph in memory. */
+ * lags (during and right after an import) find the changes past the graph in memory. The
+ * reader (reader_main) calls it after each write of this handle; the worker before each page
+ * of its build, for the writes of other handles and processes. */
 static void read_ahead(mni_vindex *vx, struct vx_part *p)
 {
     int64_t now;
