@@ -2262,6 +2262,13 @@ static int validate_loaded(mni_hnsw *h, size_t ns, size_t live, size_t deleted, 
             memset(lst + 1 + lst[0], 0, (size_t)(max - lst[0]) * sizeof *lst);
         }
     }
+    /* The key table at its final size at once: growing it by doubling re-placed every key
+     * about twice over. */
+    size_t cap = h->map_cap;
+    while (cap < 2 * (live + 1))
+        cap *= 2;
+    if (cap != h->map_cap && map_resize(h, cap))
+        return MN_ENOMEM;
     for (size_t s = 0; s < ns; s++) {
         if (h->state[s] == ST_LIVE) {
             if (map_find(h, h->keys[s]) >= 0)
