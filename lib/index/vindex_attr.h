@@ -49,7 +49,9 @@ struct vx_keys {
 struct vx_attrs {
     struct vx_attr *a;
     size_t n, cap;
-    int32_t *map; /* key -> index in a, -1 empty; at most half full */
+    uint64_t *map; /* key -> index in a (low 32 bits) under the top 32 bits of the key's hash,
+                    * so that a probe reads a only on a likely match; all ones: empty; at most
+                    * half full */
     size_t mcap;
     struct vx_names idents, types, sessions;
     struct vx_keys *by_ident;   /* idents.n lists (capacity idents.cap) */
