@@ -1,9 +1,17 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Runs every test program given as arguments, then every tests/*/test_*.sh script, and prints
 # one closing line "N passed, N failed" (", N skipped" when a build left some out).
 # Environment: MN_BUILD (the build dir, e.g. build); MN_NOT_BUILT (test programs the build's
 # switches left out, named by the Makefile) and MN_BUILD_OPTIONS (its WITH_* switches).
 # Each program/script is one test unit; its own output says which case failed.
+#
+# Units run MN_TEST_JOBS at a time (default: twice the cores; 1 runs them one after another):
+# most of a unit's time is waiting on a server, a child process or a disk flush, not on a core.
+# Every unit gets its own temp dirs, database schemas and ports, so none depends on another;
+# each one's output is kept apart and printed whole when it ends, under a line with its wall and
+# CPU time, and the slowest units are listed at the end. Units start longest first, by the
+# times this build's last run recorded (in $MN_BUILD/test-times), so that a long one does not
+# start last.
 #
 # A build without a backend (make WITH_POSTGRES=0 ...): a server or script whose header has a
 # line "# needs: FEATURE" (a name `manushya --version` lists, e.g. postgres, redis, http-embed)
@@ -62,14 +70,10 @@ for s in "$top"/tests/servers/*.sh; do
   fi
   for v in $vars; do export "$v"; done
 done
-passed=0; failed=0; failures=""
-run() {
-  name=$1; shift
-  printf '== %s\n' "$name"
-  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures="$failures $name"; fi
-}
+# The units: their names, and the programs or scripts (run by sh) that are them.
+names=(); paths=()
 for bin in "$@"; do
-  run "$(basename "$bin")" "$bin"
+  names+=("$(basename "$bin")"); paths+=("$bin")
 done
 for name in ${MN_NOT_BUILT:-}; do
   skip "$name" "not built: it needs a backend this build leaves out ($switched_off)"
@@ -81,8 +85,81 @@ for script in "$top"/tests/*/test_*.sh; do
     skip "$(basename "$script")" "this build has no $need ($switched_off)"
     continue
   fi
-  run "$(basename "$script")" sh "$script"
+  names+=("$(basename "$script")"); paths+=("$script")
 done
+
+# Longest first, by the last run's wall times ("NAME SECONDS" lines); units it did not see go
+# first of all, as their time is unknown.
+times_file=$MN_BUILD/test-times
+case $times_file in /*) ;; *) times_file=$top/$times_file ;; esac
+declare -A last=()
+if [ -r "$times_file" ]; then
+  while read -r name secs; do last[$name]=$secs; done <"$times_file"
+fi
+order=$(for i in "${!names[@]}"; do
+  printf '%s %s\n' "${last[${names[$i]}]:-1e9}" "$i"
+done | sort -k1,1gr | cut -d' ' -f2)
+
+declare -A unit_of=() # running units: process id -> unit index
+out=$(mktemp -d "${TMPDIR:-/tmp}/mn-tests.XXXXXX")
+# Each unit runs in a process group of its own (set -m), so that an interrupted run stops
+# every unit still running, with its children, before the servers go.
+set -m
+stop_units() {
+  for pid in "${!unit_of[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
+}
+trap 'stop_units; stop_servers; rm -rf "$out"' EXIT
+jobs=${MN_TEST_JOBS:-$(( 2 * $(nproc 2>/dev/null || echo 1) ))}
+[ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
+
+# launch I: starts unit I in the background; its output, exit status and times go to $out/I.*
+launch() {
+  local i=$1
+  (
+    local run=("${paths[$i]}")
+    case ${paths[$i]} in *.sh) run=(sh "${paths[$i]}") ;; esac
+    TIMEFORMAT='%R %U %S'
+    { time "${run[@]}" >"$out/$i.log" 2>&1 </dev/null; } 2>"$out/$i.time"
+    echo $? >"$out/$i.rc"
+  ) &
+  unit_of[$!]=$i
+}
+
+# finish: waits for one running unit to end, then prints its output and counts it.
+finish() {
+  local pid="" i rc wall user sys
+  wait -n -p pid
+  [ -n "$pid" ] || return 0 # a signal, not a unit
+  i=${unit_of[$pid]}
+  unset "unit_of[$pid]"
+  running=$((running - 1))
+  rc=$(cat "$out/$i.rc" 2>/dev/null || echo 1)
+  read -r wall user sys <"$out/$i.time" 2>/dev/null || { wall=0; user=0; sys=0; }
+  awk -v n="${names[$i]}" -v w="$wall" -v u="$user" -v s="$sys" \
+    'BEGIN { printf "== %s (%.1f s, CPU %.1f s)\n", n, w, u + s }'
+  cat "$out/$i.log"
+  printf '%s %s\n' "${names[$i]}" "$wall" >>"$out/times"
+  if [ "$rc" -eq 0 ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); failures="$failures ${names[$i]}"
+  fi
+}
+
+passed=0; failed=0; failures=""; : >"$out/times"
+running=0
+started=$(date +%s)
+for i in $order; do
+  while [ "$running" -ge "$jobs" ]; do finish; done
+  launch "$i"
+  running=$((running + 1))
+done
+while [ "$running" -gt 0 ]; do
+  finish
+done
+cp "$out/times" "$times_file" 2>/dev/null
+echo "== slowest units ($jobs at a time, $(( $(date +%s) - started )) s in all):"
+sort -k2,2gr "$out/times" | head -n 8 | sed 's/^/   /'
 [ -n "$failures" ] && echo "failed:$failures"
 if [ "$skipped" -gt 0 ]; then
   echo "tests: $passed passed, $failed failed, $skipped skipped"
