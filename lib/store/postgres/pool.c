@@ -96,16 +96,21 @@ static void ignore_notice(void *arg, const char *message)
 static int conn_open(struct pgs_store *s, struct pgs_pool *p, struct pgs_conn *c)
 {
     /* connect_retry_ms: a server that refuses for a moment (restarting; PGlite while its one
-     * connection is still closing) gets more tries. */
+     * connection is still closing) gets more tries, the first soon: PGlite's previous
+     * connection is gone within a millisecond or two, and a handle that connects for every call
+     * (pool_idle=0) would otherwise wait the longest nap at each. */
     int64_t until = mni_mono_ms() + s->opt.connect_retry_ms;
+    long nap_ms = 1;
     for (;;) {
         c->pg = PQconnectdb(p->conninfo);
         if (!c->pg || PQstatus(c->pg) == CONNECTION_OK || mni_mono_ms() >= until)
             break;
         PQfinish(c->pg);
         c->pg = NULL;
-        struct timespec nap = { 0, 50 * 1000000 };
+        struct timespec nap = { 0, nap_ms * 1000000 };
         nanosleep(&nap, NULL);
+        if (nap_ms < 50)
+            nap_ms = nap_ms * 2 > 50 ? 50 : nap_ms * 2;
     }
     if (!c->pg)
         return mni_seterr(s->base.db, MN_ENOMEM, "out of memory connecting to PostgreSQL");
