@@ -1,6 +1,7 @@
 # libmanushya — plain Makefile.
 #   make                 library (shared + static) and the manushya CLI under build/
 #   make check           every test (starts the servers it needs); SAN=1 for ASan+UBSan
+#   make check-build     what make check runs, built but not run
 #   make demo            the main job on the embedded default
 #   make deps            installs the Debian packages the build needs (scripts/deps.sh)
 #   WITH_POSTGRES=0 WITH_REDIS=0 WITH_CURL=0   leave out a backend and the library it links
@@ -119,7 +120,7 @@ SHLIB   := $(B)/libmanushya.so.$(VERSION)
 STLIB   := $(B)/libmanushya.a
 CLI     := $(B)/manushya
 
-.PHONY: all deps check demo install uninstall clean bench-ingest bench-policy
+.PHONY: all deps check check-build demo install uninstall clean bench-ingest bench-policy
 
 all: deps-ok $(SHLIB) $(B)/libmanushya.so $(STLIB) $(CLI)
 
@@ -230,7 +231,10 @@ $(B)/tests/%: tests/cxx/%.cc include/manushya.hpp include/manushya.h $(B)/libman
 # tests/fuzz/test_fuzz.sh replays their corpora and fuzzes each a few seconds
 # (FUZZ_CHECK_SECONDS, default 6). MN_NOT_BUILT: the test programs this build's switches left
 # out, for run.sh to report.
-check: all $(UNIT_BINS) $(CXX_BINS) $(BENCH_BINS) $(if $(filter 0,$(WITH_POSTGRES) $(WITH_REDIS) $(WITH_CURL)),,fuzz-build) | deps-test-ok
+# check-build: everything make check runs, built without running it (CI builds the next pass
+# while this one's tests run).
+check-build: all $(UNIT_BINS) $(CXX_BINS) $(BENCH_BINS) $(if $(filter 0,$(WITH_POSTGRES) $(WITH_REDIS) $(WITH_CURL)),,fuzz-build) | deps-test-ok
+check: check-build
 	MN_BUILD=$(B) MN_NOT_BUILT="$(UNBUILT_TESTS)" \
 	    MN_BUILD_OPTIONS="$(BUILD_OPTIONS) WITH_SERVE=$(WITH_SERVE)" \
 	    tests/run.sh $(UNIT_BINS) $(CXX_BINS)

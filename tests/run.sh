@@ -10,8 +10,9 @@
 # Every unit gets its own temp dirs, database schemas and ports, so none depends on another;
 # each one's output is kept apart and printed whole when it ends, under a line with its wall and
 # CPU time, and the slowest units are listed at the end. Units start longest first, by the
-# times this build's last run recorded (in $MN_BUILD/test-times), so that a long one does not
-# start last.
+# times this build's last run recorded (in $MN_BUILD/test-times) or, in a build that has not
+# run them yet, by tests/times (a reference run's, kept in the tree), so that a long one does
+# not start last.
 #
 # A build without a backend (make WITH_POSTGRES=0 ...): a server or script whose header has a
 # line "# needs: FEATURE" (a name `manushya --version` lists, e.g. postgres, redis, http-embed)
@@ -93,9 +94,14 @@ done
 times_file=$MN_BUILD/test-times
 case $times_file in /*) ;; *) times_file=$top/$times_file ;; esac
 declare -A last=()
-if [ -r "$times_file" ]; then
-  while read -r name secs; do last[$name]=$secs; done <"$times_file"
-fi
+for f in "$times_file" "$top/tests/times"; do
+  [ -r "$f" ] || continue
+  while read -r name secs; do
+    case $name in '#'* | '') continue ;; esac
+    last[$name]=$secs
+  done <"$f"
+  break
+done
 order=$(for i in "${!names[@]}"; do
   printf '%s %s\n' "${last[${names[$i]}]:-1e9}" "$i"
 done | sort -k1,1gr | cut -d' ' -f2)
