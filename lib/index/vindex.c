@@ -61,7 +61,6 @@ struct vx_part {
     int want;             /* under vx->mu: the worker should catch up */
     int64_t want_since;   /* under vx->mu: when want was last set from 0 (mni_now_ms) */
     int busy;             /* under vx->mu: the worker is catching up */
-    int ahead;            /* under vx->mu: the reader should read the feed into the block */
 };
 
 struct mni_vindex {
@@ -74,12 +73,11 @@ struct mni_vindex {
     pthread_mutex_t mu;   /* the list of partitions, the worker's state */
     pthread_cond_t cv;    /* wakes the worker */
     pthread_cond_t done;  /* a catch-up step finished */
-    pthread_cond_t ahead_cv; /* wakes the reader (see reader_main) */
     int64_t last_write_ms; /* when a write last reported a change or a partition was loaded
                             * (under mu) */
     struct vx_part *parts;
-    pthread_t worker, reader;
-    int started, reader_started, stop;
+    pthread_t worker;
+    int started, stop;
     struct mni_vindex_stats st; /* counters, updated atomically */
 };
 
@@ -254,7 +252,6 @@ static void part_free(struct vx_part *p)
 }
 
 static void *worker_main(void *arg);
-static void *reader_main(void *arg);
 
 /* Asks the worker to bring p up to date (starting the worker at the first need). A search
  * needs it now (WANT_NOW); a write only eventually (WANT_QUIET): see worker_main. */
@@ -755,9 +752,7 @@ static int part_reset(mni_vindex *vx, struct vx_part *p)
 
 /* Reads the feed into p's block up to the store's seq now (as far as the block takes): the
  * follower reads ahead of its build, which is the slow part, so that the searches while it
- * lags (during and right after an import) find the changes past the graph in memory. The
- * reader (reader_main) calls it after each write of this handle; the worker before each page
- * of its build, for the writes of other handles and processes. */
+ * lags (during and right after an import) find the changes past the graph in memory. */
 static void read_ahead(mni_vindex *vx, struct vx_part *p)
 {
     int64_t now;
@@ -839,36 +834,6 @@ static void catch_up(mni_vindex *vx, struct vx_part *p, int threads)
 }
 
 static int part_save(mni_vindex *vx, struct vx_part *p);
-
-/* The reader: after each write of this handle, it reads what was committed into the
- * partition's block, whatever the worker is doing. The worker reads ahead only between the
- * pages of its build, and not at all while it defers the build to the writes (QUIET_MS,
- * DEFER_MAX_MS): an import at 35,000 memories/s commits 10,000 or more changes meanwhile,
- * and the first search after it had to read them from the store itself, on its own thread
- * (125 ms of CPU, the p99 of the searches right after a 100k import). Reading the feed into
- * memory is cheap next to the build (about 10 us a change), so it is not deferred; a partition
- * not loaded yet is left alone (its block would start from the feed's beginning). */
-static void *reader_main(void *arg)
-{
-    mni_vindex *vx = arg;
-    pthread_mutex_lock(&vx->mu);
-    while (!vx->stop) {
-        struct vx_part *p = vx->parts;
-        while (p && !p->ahead)
-            p = p->next;
-        if (!p) {
-            pthread_cond_wait(&vx->ahead_cv, &vx->mu);
-            continue;
-        }
-        p->ahead = 0;
-        pthread_mutex_unlock(&vx->mu);
-        if (ld_state(p) == VX_READY)
-            read_ahead(vx, p);
-        pthread_mutex_lock(&vx->mu);
-    }
-    pthread_mutex_unlock(&vx->mu);
-    return NULL;
-}
 
 static void *worker_main(void *arg)
 {
@@ -1303,15 +1268,8 @@ int mni_vindex_search(mni_vindex *vx, const char *tenant_id, const struct mni_st
 void mni_vindex_changed(mni_vindex *vx, const char *tenant_id)
 {
     struct vx_part *p = part_get(vx, tenant_id);
-    if (!p)
-        return;
-    kick_for(vx, p, WANT_QUIET);
-    pthread_mutex_lock(&vx->mu);
-    p->ahead = 1;
-    if (!vx->reader_started && !vx->stop)
-        vx->reader_started = pthread_create(&vx->reader, NULL, reader_main, vx) == 0;
-    pthread_cond_signal(&vx->ahead_cv);
-    pthread_mutex_unlock(&vx->mu);
+    if (p)
+        kick_for(vx, p, WANT_QUIET);
 }
 
 /* A checkpoint at seq: the tombstones the previous one needed are dropped, so that they are
@@ -1521,7 +1479,6 @@ int mni_vindex_open(struct mni_store *store, const mn_config *cfg, mni_vindex **
     pthread_mutex_init(&vx->mu, NULL);
     pthread_cond_init(&vx->cv, NULL);
     pthread_cond_init(&vx->done, NULL);
-    pthread_cond_init(&vx->ahead_cv, NULL);
     *out = vx;
     return MN_OK;
 }
@@ -1533,13 +1490,10 @@ void mni_vindex_close(mni_vindex *vx)
     pthread_mutex_lock(&vx->mu);
     __atomic_store_n(&vx->stop, 1, __ATOMIC_RELAXED);
     pthread_cond_broadcast(&vx->cv);
-    pthread_cond_broadcast(&vx->ahead_cv);
-    int started = vx->started, reader_started = vx->reader_started;
+    int started = vx->started;
     pthread_mutex_unlock(&vx->mu);
     if (started)
         pthread_join(vx->worker, NULL);
-    if (reader_started)
-        pthread_join(vx->reader, NULL);
     mni_vindex_save(vx);
     while (vx->parts) {
         struct vx_part *p = vx->parts;
@@ -1549,7 +1503,6 @@ void mni_vindex_close(mni_vindex *vx)
     pthread_mutex_destroy(&vx->mu);
     pthread_cond_destroy(&vx->cv);
     pthread_cond_destroy(&vx->done);
-    pthread_cond_destroy(&vx->ahead_cv);
     free(vx->dir);
     free(vx);
 }

@@ -28,9 +28,7 @@
  * (index/vindex_block.h: the partition's block): a search reads from the feed only what was
  * committed since the block was last extended, adds it to the block, and scores the block
  * with the SIMD kernels (int8 codes, floats for the best); the follower drops from the block
- * what it has applied. A second thread (the reader, started at the handle's first write) reads
- * what each write of the handle committed into the block at once, whatever the build does, so
- * that the searches right after an import do not read its tail themselves. So the searches during and right after a bulk import, which leaves
+ * what it has applied. So the searches during and right after a bulk import, which leaves
  * tens of thousands of changes behind the build, cost milliseconds, not a row read per change.
  * When one search would have to read too much of the feed (more than half the partition, as
  * while a partition is first built) or the block is full (128 MB), the search is handed back
