@@ -33,6 +33,16 @@
 #define AUDIT_LAST \
     "SELECT seq, hash FROM audit_log WHERE tenant_id = ?1 ORDER BY seq DESC LIMIT 1"
 
+/* The rows of memories_by_content that hold an add's content (?1 tenant, ?2 owner, ?4 type, ?5
+ * hash, ?6 now): live and unexpired, searched by the index's key, the owner and the hash's first
+ * 16 digits (022_content_index_narrow.sql). The whole hash is compared as +content_hash, or
+ * SQLite would put ?5 for content_hash in the index's expression (constant propagation) and no
+ * longer search by it. */
+#define CONTENT_TWIN                                                                          \
+    "identity_id = ?2 AND substr(content_hash, 1, 16) = substr(?5, 1, 16) AND tenant_id = ?1 " \
+    "AND type = ?4 AND +content_hash = ?5 AND deleted = 0 AND (expires_at = 0 OR "           \
+    "expires_at > ?6)"
+
 static const char *const sql[SQ__COUNT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
     [SQ_BEGIN_READ] = "BEGIN",
@@ -248,26 +258,17 @@ static const char *const sql[SQ__COUNT] = {
      * memories_by_content, named: without statistics SQLite would walk the owner's memories
      * in id order (memories_by_identity gives the ORDER BY) and test each. The first id by
      * min(), not ORDER BY id LIMIT 1: the index is not in id order, so that would build a
-     * temporary b-tree for every lookup; min() of nothing is NULL, no row. The index is
-     * the owner and the hash's first 16 digits (022_content_index_narrow.sql); the whole hash
-     * is compared as +content_hash, or SQLite would put ?5 for content_hash in the index's
-     * expression (constant propagation) and no longer search by it. */
+     * temporary b-tree for every lookup; min() of nothing is NULL, no row (CONTENT_TWIN: the
+     * rows searched). */
     [SQ_MEMORY_FIND] = "SELECT id, key FROM memories WHERE id = coalesce((SELECT id FROM "
                        "memories WHERE tenant_id = ?1 AND identity_id = ?2 AND "
                        "external_key = ?3), (SELECT min(id) FROM memories INDEXED BY "
-                       "memories_by_content WHERE ?4 IS NOT NULL AND identity_id = ?2 AND "
-                       "substr(content_hash, 1, 16) = substr(?5, 1, 16) AND tenant_id = ?1 AND "
-                       "type = ?4 AND +content_hash = ?5 AND deleted = 0 "
-                       "AND (expires_at = 0 OR expires_at > ?6)))",
+                       "memories_by_content WHERE ?4 IS NOT NULL AND " CONTENT_TWIN "))",
     /* SQ_MEMORY_FIND for an input without a key, by content alone, the parameters numbered
      * alike: one search of memories_by_content instead of three. The key is the min() row's
      * (SQLite takes a bare column from the row that min() picked); NULL id: none. */
     [SQ_MEMORY_FIND_CONTENT] = "SELECT min(id), key FROM memories INDEXED BY "
-                               "memories_by_content WHERE identity_id = ?2 AND "
-                               "substr(content_hash, 1, 16) = substr(?5, 1, 16) AND "
-                               "tenant_id = ?1 AND type = ?4 AND +content_hash = ?5 AND "
-                               "deleted = 0 AND "
-                               "(expires_at = 0 OR expires_at > ?6)",
+                               "memories_by_content WHERE " CONTENT_TWIN,
     [MNI_MEMORY_UNHASHED] = "SELECT tenant_id, id, text FROM memories WHERE content_hash IS NULL "
                            "LIMIT ?1",
     [MNI_MEMORY_HASH_SET] = "UPDATE memories SET content_hash = ?3 WHERE tenant_id = ?1 AND id = ?2 "
