@@ -680,63 +680,49 @@ static int ann_measure(mn_ann *a, const ann_vecs *qs, size_t k, int ef, mn_ann_a
 typedef struct ann_persist {
     double save_secs, load_secs, reload_secs, map_secs;
     double reload_cpu_secs, map_cpu_secs; /* the loading thread's: steadier under load */
+    size_t count; /* keys the saved index holds */
     size_t file_bytes, reload_rss_bytes, reload_anon_bytes;
     size_t map_owned_bytes, map_rss_bytes, map_anon_bytes;
 } ann_persist;
 
-static int ann_save_load(mn_ann **a, ann_persist *out)
+/* Saves a to path (timed) and notes its key count and the file's size. */
+static int ann_save(const mn_ann *a, const char *path, ann_persist *out)
 {
-    char dir[CLI_TEMP_DIR_MAX], path[CLI_TEMP_DIR_MAX + 16];
-    int rc = cli_temp_dir("bench-ann", dir, sizeof dir);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    snprintf(path, sizeof path, "%s/index", dir);
-    rc = CLI_EXIT_ERROR;
-    mn_ann *back = NULL;
     double t0 = cli_now();
-    if (mn_ann_save(*a, path) != MN_OK) {
-        cli_error("bench: saving the index: %s", mn_errmsg(NULL));
-        goto out;
-    }
+    if (mn_ann_save(a, path) != MN_OK)
+        return cli_error("bench: saving the index: %s", mn_errmsg(NULL));
     out->save_secs = cli_now() - t0;
-    size_t count = mn_ann_count(*a);
-    mn_ann_free(*a);
-    *a = NULL;
+    out->count = mn_ann_count(a);
     struct stat sb;
     out->file_bytes = stat(path, &sb) == 0 ? (size_t)sb.st_size : 0;
-    for (int pass = 0; pass < 3; pass++) {
-        mn_ann_free(back);
-        back = NULL;
-        size_t anon0, anon1, rss0 = ann_rss_bytes(&anon0);
-        double cpu0 = cli_thread_cpu();
-        t0 = cli_now();
-        if (mn_ann_load_v2(path, pass == 2 ? MN_ANN_LOAD_MAP : 0, &back) != MN_OK) {
-            cli_error("bench: loading the saved index: %s", mn_errmsg(NULL));
-            goto out;
-        }
-        double secs = cli_now() - t0, cpu = cli_thread_cpu() - cpu0;
-        if (pass)
-            *(pass == 1 ? &out->reload_cpu_secs : &out->map_cpu_secs) = cpu;
-        size_t rss1 = ann_rss_bytes(&anon1);
-        *(pass == 0 ? &out->load_secs : pass == 1 ? &out->reload_secs : &out->map_secs) = secs;
-        *(pass < 2 ? &out->reload_rss_bytes : &out->map_rss_bytes) = rss1 > rss0 ? rss1 - rss0
-                                                                                  : 0;
-        *(pass < 2 ? &out->reload_anon_bytes : &out->map_anon_bytes) =
-            anon1 > anon0 ? anon1 - anon0 : 0;
-        if (mn_ann_count(back) != count) {
-            cli_error("bench: the loaded index holds %zu keys, the saved one %zu",
-                      mn_ann_count(back), count);
-            goto out;
-        }
-    }
-    out->map_owned_bytes = mn_ann_bytes(back);
-    *a = back;
-    back = NULL;
-    rc = CLI_EXIT_OK;
-out:
-    mn_ann_free(back);
-    cli_temp_dir_remove(dir);
-    return rc;
+    return CLI_EXIT_OK;
+}
+
+/* One timed load of the saved index into *back: pass 0 right after the save (or first from
+ * --load's file), pass 1 again from the page cache, both copied; pass 2 with MN_ANN_LOAD_MAP.
+ * A load whose key count differs from the saved one (pass 0 sets it for --load) is an error. */
+static int ann_load_pass(const char *path, int pass, ann_persist *out, mn_ann **back)
+{
+    size_t anon0, anon1, rss0 = ann_rss_bytes(&anon0);
+    double cpu0 = cli_thread_cpu(), t0 = cli_now();
+    if (mn_ann_load_v2(path, pass == 2 ? MN_ANN_LOAD_MAP : 0, back) != MN_OK)
+        return cli_error("bench: loading the saved index %s: %s", path, mn_errmsg(NULL));
+    double secs = cli_now() - t0, cpu = cli_thread_cpu() - cpu0;
+    size_t rss1 = ann_rss_bytes(&anon1);
+    if (pass)
+        *(pass == 1 ? &out->reload_cpu_secs : &out->map_cpu_secs) = cpu;
+    *(pass == 0 ? &out->load_secs : pass == 1 ? &out->reload_secs : &out->map_secs) = secs;
+    *(pass < 2 ? &out->reload_rss_bytes : &out->map_rss_bytes) = rss1 > rss0 ? rss1 - rss0 : 0;
+    *(pass < 2 ? &out->reload_anon_bytes : &out->map_anon_bytes) =
+        anon1 > anon0 ? anon1 - anon0 : 0;
+    if (pass == 2)
+        out->map_owned_bytes = mn_ann_bytes(*back);
+    if (!out->count)
+        out->count = mn_ann_count(*back);
+    if (mn_ann_count(*back) != out->count)
+        return cli_error("bench: the loaded index holds %zu keys, the saved one %zu",
+                         mn_ann_count(*back), out->count);
+    return CLI_EXIT_OK;
 }
 
 /* The runs of one index as a JSON array. */
@@ -766,10 +752,78 @@ static void ann_runs_print(const ann_run *runs, int n)
                runs[i].qps, runs[i].cpu_qps, runs[i].p50_us, runs[i].p99_us);
 }
 
+/* The index being measured and what its build (or --load) left to print. */
+typedef struct ann_subject {
+    mn_ann *a;
+    size_t n;            /* vectors indexed (keys 0 .. n - 1) */
+    int dim;
+    size_t accepted;     /* of them, those the filter passes */
+    double build_secs;
+    size_t rss_growth;   /* of the resident set during the build */
+} ann_subject;
+
+/* Builds the index of the base file, a run of rows at a time, so that the base is never held
+ * whole beside the index (at 10M x 384 each is 15 GB); under a filter, the exact truth over
+ * the rows it accepts is computed from the same runs. The buffers are touched before the
+ * resident size is first read, so that its growth is the index's. */
+static int ann_build(cli_ctx *c, ann_vecs_file *base, const mn_ann_params *prm, int threads,
+                     const ann_vecs *qs, ann_truth *ft, ann_subject *out)
+{
+    size_t run = base->n < ANN_RUN_ROWS ? base->n : ANN_RUN_ROWS;
+    float *rows = malloc(run * (size_t)base->dim * sizeof *rows);
+    int64_t *keys = malloc(run * sizeof *keys);
+    char why[4096];
+    int rc = CLI_EXIT_ERROR;
+    if (!rows || !keys) {
+        cli_error("bench: out of memory for runs of %zu vectors", run);
+        goto out;
+    }
+    memset(rows, 0, run * (size_t)base->dim * sizeof *rows);
+    memset(keys, 0, run * sizeof *keys);
+    int mrc = mn_ann_create(base->dim, prm, &out->a);
+    if (mrc != MN_OK) {
+        rc = mrc == MN_EINVAL ? cli_usage_error(c, "%s", mn_errmsg(NULL))
+                              : cli_error("bench: %s", mn_errmsg(NULL));
+        goto out;
+    }
+    size_t anon, rss0 = ann_rss_bytes(&anon);
+    for (size_t first = 0; first < base->n; first += run) {
+        size_t cnt = base->n - first < run ? base->n - first : run;
+        if (ann_vecs_rows(base, first, cnt, rows, why, sizeof why) != 0) {
+            cli_error("bench: %s", why);
+            goto out;
+        }
+        if (ft->best)
+            ann_truth_feed(ft, qs, rows, first, cnt);
+        for (size_t i = 0; i < cnt; i++)
+            keys[i] = (int64_t)(first + i);
+        double t0 = cli_now();
+        mrc = mn_ann_add_many(out->a, keys, rows, cnt, threads);
+        out->build_secs += cli_now() - t0;
+        if (mrc != MN_OK) {
+            cli_error("bench: building the index: %s", mn_errmsg(NULL));
+            goto out;
+        }
+    }
+    size_t rss1 = ann_rss_bytes(&anon);
+    out->rss_growth = rss1 > rss0 ? rss1 - rss0 : 0;
+    out->accepted = ft->best ? ft->accepted : base->n;
+    rc = CLI_EXIT_OK;
+out:
+    if (rc != CLI_EXIT_OK) {
+        mn_ann_free(out->a);
+        out->a = NULL;
+    }
+    free(rows);
+    free(keys);
+    return rc;
+}
+
 static int run_ann(cli_ctx *c, int argc, char **argv)
 {
     const char *base_path = NULL, *query_path = NULL, *truth_path = NULL,
-               *ef_list = "10,20,40,80,160", *quantize = "float32";
+               *ef_list = "10,20,40,80,160", *quantize = "float32", *save_path = NULL,
+               *load_path = NULL;
     int k = 10, m = 16, efc = 64, threads = 1, filter_given = 0, rerank = 0;
     double sel = 1.0;
     const cli_opt opts[] = {{"base", CLI_OPT_STR, &base_path, NULL},
@@ -783,12 +837,20 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
                             {"filter-selectivity", CLI_OPT_NUM, &sel, &filter_given},
                             {"quantize", CLI_OPT_STR, &quantize, NULL},
                             {"rerank", CLI_OPT_INT, &rerank, NULL},
+                            {"save", CLI_OPT_STR, &save_path, NULL},
+                            {"load", CLI_OPT_STR, &load_path, NULL},
                             {0}};
     int rc = cli_parse(c, argc, argv, opts, 0, 0);
     if (rc != CLI_CONTINUE)
         return rc;
-    if (!base_path || !query_path || !truth_path)
-        return cli_usage_error(c, "--base, --queries and --truth are required");
+    if (!!base_path == !!load_path)
+        return cli_usage_error(c, "give --base (build an index) or --load (a saved one), "
+                                  "one of them");
+    if (!query_path || !truth_path)
+        return cli_usage_error(c, "--queries and --truth are required");
+    if (load_path && (save_path || filter_given))
+        return cli_usage_error(c, "--%s needs --base: --load measures the saved index as it is",
+                               save_path ? "save" : "filter-selectivity");
     int efs[ANN_MAX_EFS], nefs = 0;
     if (ann_parse_efs(ef_list, efs, &nefs) != 0)
         return cli_usage_error(c, "--ef: expected a comma-separated list of 1 to %d integers "
@@ -804,13 +866,14 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
     if (qmode == MN_ANN_FLOAT32 && strcmp(quantize, "float32") != 0)
         return cli_usage_error(c, "--quantize must be float32 or int8, got '%s'", quantize);
 
-    ann_vecs_file base;
+    ann_vecs_file base = {.fd = -1};
     ann_vecs qs = {0}, tr = {0};
     ann_truth ft = {0};
-    float *rows = NULL;
-    int64_t *keys = NULL;
-    char why[4096];
-    if (ann_vecs_open(base_path, 1, &base, why, sizeof why) != 0)
+    ann_subject sub = {0};
+    ann_persist persist = {0};
+    char why[4096], dir[CLI_TEMP_DIR_MAX] = "", tmp[CLI_TEMP_DIR_MAX + 16];
+    const char *src = base_path ? base_path : load_path;
+    if (base_path && ann_vecs_open(base_path, 1, &base, why, sizeof why) != 0)
         return cli_error("bench: %s", why);
     rc = CLI_EXIT_ERROR;
     if (ann_read_vecs(query_path, 1, &qs, why, sizeof why) != 0 ||
@@ -818,18 +881,32 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
         cli_error("bench: %s", why);
         goto out;
     }
-    if (qs.dim != base.dim) {
-        cli_error("bench: %s has dimension %d but %s has %d", query_path, qs.dim, base_path,
-                  base.dim);
+    /* A saved index is loaded (copied) twice first: the second copy is the one searched as a
+     * built one would be. */
+    if (load_path) {
+        for (int pass = 0; pass < 2; pass++) {
+            mn_ann_free(sub.a);
+            sub.a = NULL;
+            if (ann_load_pass(load_path, pass, &persist, &sub.a) != CLI_EXIT_OK)
+                goto out;
+        }
+        sub.n = sub.accepted = mn_ann_count(sub.a);
+        sub.dim = mn_ann_dim(sub.a);
+    } else {
+        sub.n = base.n;
+        sub.dim = base.dim;
+    }
+    if (qs.dim != sub.dim) {
+        cli_error("bench: %s has dimension %d but %s has %d", query_path, qs.dim, src, sub.dim);
         goto out;
     }
-    if (!base.n || !qs.n) {
-        cli_error("bench: %s holds no vectors", base.n ? query_path : base_path);
+    if (!sub.n || !qs.n) {
+        cli_error("bench: %s holds no vectors", sub.n ? query_path : src);
         goto out;
     }
-    if (base.n > INT32_MAX) {
-        cli_error("bench: %s holds %zu vectors, more than the truth file's ids can name",
-                  base_path, base.n);
+    if (sub.n > INT32_MAX) {
+        cli_error("bench: %s holds %zu vectors, more than the truth file's ids can name", src,
+                  sub.n);
         goto out;
     }
     if (tr.data) {
@@ -845,122 +922,127 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
         }
         const int32_t *t = tr.data;
         for (size_t i = 0; i < tr.n * (size_t)tr.dim; i++)
-            if (t[i] < 0 || (size_t)t[i] >= base.n) {
+            if (t[i] < 0 || (size_t)t[i] >= sub.n) {
                 cli_error("bench: %s: row %zu names base vector %d, outside 0 .. %zu",
-                          truth_path, i / (size_t)tr.dim, (int)t[i], base.n - 1);
+                          truth_path, i / (size_t)tr.dim, (int)t[i], sub.n - 1);
                 goto out;
             }
     }
 
-    /* The base is read and added a run of rows at a time, so that it is never held whole beside
-     * the index (at 10M x 384 each is 15 GB); under a filter, the exact truth over the rows it
-     * accepts is computed from the same runs. The buffers are touched before the resident size
-     * is first read, so that its growth is the index's. */
     uint64_t thr = sel >= 1 ? (1ULL << 53) : (uint64_t)(sel * 9007199254740992.0);
     int exact = filter_given && sel < 1;
-    size_t run = base.n < ANN_RUN_ROWS ? base.n : ANN_RUN_ROWS, nk = qs.n * (size_t)k;
-    rows = malloc(run * (size_t)base.dim * sizeof *rows);
-    keys = malloc(run * sizeof *keys);
     if (exact) {
+        size_t nk = qs.n * (size_t)k;
         ft = (ann_truth){.k = (size_t)k, .thr = thr, .best = malloc(nk * sizeof *ft.best),
                          .have = calloc(qs.n, sizeof *ft.have), .ids = malloc(nk * sizeof *ft.ids)};
         tr = (ann_vecs){.n = qs.n, .dim = k, .data = ft.ids};
+        if (!ft.best || !ft.have || !ft.ids) {
+            cli_error("bench: out of memory for the exact truth of %zu queries", qs.n);
+            goto out;
+        }
     }
-    if (!rows || !keys || (exact && (!ft.best || !ft.have || !ft.ids))) {
-        cli_error("bench: out of memory for runs of %zu vectors", run);
-        goto out;
-    }
-    memset(rows, 0, run * (size_t)base.dim * sizeof *rows);
-    memset(keys, 0, run * sizeof *keys);
-
-    mn_ann *a = NULL;
     const mn_ann_params prm = {.version = MN_ANN_PARAMS_VERSION, .m = m, .ef_construction = efc,
                                .quantize = qmode, .rerank = rerank};
-    int mrc = mn_ann_create(base.dim, &prm, &a);
-    if (mrc != MN_OK) {
-        rc = mrc == MN_EINVAL ? cli_usage_error(c, "%s", mn_errmsg(NULL))
-                              : cli_error("bench: %s", mn_errmsg(NULL));
-        goto out;
-    }
-    size_t anon, rss0 = ann_rss_bytes(&anon);
-    double build_secs = 0;
-    for (size_t first = 0; first < base.n; first += run) {
-        size_t cnt = base.n - first < run ? base.n - first : run;
-        if (ann_vecs_rows(&base, first, cnt, rows, why, sizeof why) != 0) {
-            mn_ann_free(a);
-            cli_error("bench: %s", why);
+    if (base_path) {
+        rc = ann_build(c, &base, &prm, threads, &qs, &ft, &sub);
+        if (rc != CLI_EXIT_OK)
             goto out;
-        }
+        rc = CLI_EXIT_ERROR;
         if (exact)
-            ann_truth_feed(&ft, &qs, rows, first, cnt);
-        for (size_t i = 0; i < cnt; i++)
-            keys[i] = (int64_t)(first + i);
-        double t0 = cli_now();
-        mrc = mn_ann_add_many(a, keys, rows, cnt, threads);
-        build_secs += cli_now() - t0;
-        if (mrc != MN_OK) {
-            mn_ann_free(a);
-            cli_error("bench: building the index: %s", mn_errmsg(NULL));
-            goto out;
-        }
+            ann_truth_finish(&ft, qs.n);
     }
-    size_t rss1 = ann_rss_bytes(&anon);
-    size_t accepted = exact ? ft.accepted : base.n;
-    if (exact)
-        ann_truth_finish(&ft, qs.n);
-    size_t bytes = mn_ann_bytes(a);
-    double bpv = (double)bytes / (double)base.n;
-    double rss_bpv = rss1 > rss0 ? (double)(rss1 - rss0) / (double)base.n : 0;
-    double reload_bpv = 0, reload_anon_bpv = 0, peak_mib = 0;
-    double vps = build_secs > 0 ? (double)base.n / build_secs : 0;
+    size_t bytes = mn_ann_bytes(sub.a);
+    double bpv = (double)bytes / (double)sub.n;
+    double rss_bpv = (double)sub.rss_growth / (double)sub.n;
+    double vps = sub.build_secs > 0 ? (double)sub.n / sub.build_secs : 0;
 
     ann_run runs[ANN_MAX_EFS];
     rc = CLI_EXIT_OK;
     for (int i = 0; i < nefs && rc == CLI_EXIT_OK; i++)
-        rc = ann_measure(a, &qs, (size_t)k, efs[i], filter_given ? ann_accept : NULL, &thr,
+        rc = ann_measure(sub.a, &qs, (size_t)k, efs[i], filter_given ? ann_accept : NULL, &thr,
                          tr.data, (size_t)tr.dim, &runs[i]);
-    ann_persist persist = {0};
-    if (rc == CLI_EXIT_OK)
-        rc = ann_save_load(&a, &persist);
-    /* The mapped index (a, now) searched as the built one was: the same graph, so the same
-     * recall; the speed tells what reading the floats from the file's pages costs. */
+    if (rc != CLI_EXIT_OK)
+        goto out;
+    /* A built index is saved (to --save's file, kept, or a temporary one) and loaded back
+     * twice, each copy freed before the next load, as a process opening it would. */
+    const char *path = load_path ? load_path : save_path;
+    if (!path) {
+        rc = cli_temp_dir("bench-ann", dir, sizeof dir);
+        if (rc != CLI_EXIT_OK)
+            goto out;
+        snprintf(tmp, sizeof tmp, "%s/index", dir);
+        path = tmp;
+    }
+    rc = CLI_EXIT_ERROR;
+    if (base_path) {
+        if (ann_save(sub.a, path, &persist) != CLI_EXIT_OK)
+            goto out;
+        for (int pass = 0; pass < 2; pass++) {
+            mn_ann_free(sub.a);
+            sub.a = NULL;
+            if (ann_load_pass(path, pass, &persist, &sub.a) != CLI_EXIT_OK)
+                goto out;
+        }
+    } else {
+        struct stat sb;
+        persist.file_bytes = stat(path, &sb) == 0 ? (size_t)sb.st_size : 0;
+    }
+    mn_ann_free(sub.a);
+    sub.a = NULL;
+    if (ann_load_pass(path, 2, &persist, &sub.a) != CLI_EXIT_OK)
+        goto out;
+    /* The mapped index searched as the built one was: the same graph, so the same recall; the
+     * speed tells what reading the floats from the file's pages costs. */
     ann_run mruns[ANN_MAX_EFS];
+    rc = CLI_EXIT_OK;
     for (int i = 0; i < nefs && rc == CLI_EXIT_OK; i++)
-        rc = ann_measure(a, &qs, (size_t)k, efs[i], filter_given ? ann_accept : NULL, &thr,
+        rc = ann_measure(sub.a, &qs, (size_t)k, efs[i], filter_given ? ann_accept : NULL, &thr,
                          tr.data, (size_t)tr.dim, &mruns[i]);
-    mn_ann_free(a);
     if (rc != CLI_EXIT_OK)
         goto out;
     /* The floats the mapped index reads from the file rather than holding: n x dim x 4. */
-    double map_bpv = (double)persist.map_owned_bytes / (double)base.n;
-    double mapped_bpv = (double)base.dim * sizeof(float);
-    double map_anon_bpv = (double)persist.map_anon_bytes / (double)base.n;
-    reload_bpv = (double)persist.reload_rss_bytes / (double)base.n;
-    reload_anon_bpv = (double)persist.reload_anon_bytes / (double)base.n;
-    peak_mib = (double)ann_peak_rss_bytes() / 1048576.0;
+    double map_bpv = (double)persist.map_owned_bytes / (double)sub.n;
+    double mapped_bpv = (double)sub.dim * sizeof(float);
+    double map_anon_bpv = (double)persist.map_anon_bytes / (double)sub.n;
+    double reload_bpv = (double)persist.reload_rss_bytes / (double)sub.n;
+    double reload_anon_bpv = (double)persist.reload_anon_bytes / (double)sub.n;
+    double peak_mib = (double)ann_peak_rss_bytes() / 1048576.0;
 
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "impl", "libmanushya");
         cJSON_AddStringToObject(o, "version", mn_version());
-        cJSON_AddStringToObject(o, "base", base_path);
+        if (base_path)
+            cJSON_AddStringToObject(o, "base", base_path);
+        else
+            cJSON_AddNullToObject(o, "base");
+        if (load_path)
+            cJSON_AddStringToObject(o, "load", load_path);
+        else
+            cJSON_AddNullToObject(o, "load");
+        if (save_path)
+            cJSON_AddStringToObject(o, "save", save_path);
+        else
+            cJSON_AddNullToObject(o, "save");
         cJSON_AddStringToObject(o, "queries", query_path);
         cJSON_AddStringToObject(o, "truth", exact ? "exact" : truth_path);
-        cJSON_AddNumberToObject(o, "n", (double)base.n);
-        cJSON_AddNumberToObject(o, "dim", base.dim);
+        cJSON_AddNumberToObject(o, "n", (double)sub.n);
+        cJSON_AddNumberToObject(o, "dim", sub.dim);
         cJSON_AddNumberToObject(o, "nq", (double)qs.n);
         cJSON_AddNumberToObject(o, "k", k);
-        cJSON_AddNumberToObject(o, "m", m);
-        cJSON_AddNumberToObject(o, "ef_construction", efc);
-        cJSON_AddNumberToObject(o, "threads", threads);
-        cJSON_AddStringToObject(o, "quantize", quantize);
-        cJSON_AddNumberToObject(o, "rerank", rerank);
+        if (base_path) { /* a loaded index keeps its file's parameters, not given here */
+            cJSON_AddNumberToObject(o, "m", m);
+            cJSON_AddNumberToObject(o, "ef_construction", efc);
+            cJSON_AddNumberToObject(o, "threads", threads);
+            cJSON_AddStringToObject(o, "quantize", quantize);
+            cJSON_AddNumberToObject(o, "rerank", rerank);
+        }
         if (filter_given)
             cJSON_AddItemToObject(o, "filter_selectivity", cli_json_number(sel, 6));
         else
             cJSON_AddNullToObject(o, "filter_selectivity");
-        cJSON_AddNumberToObject(o, "filter_accepted", (double)accepted);
-        cJSON_AddItemToObject(o, "build_seconds", cli_json_number(build_secs, 6));
+        cJSON_AddNumberToObject(o, "filter_accepted", (double)sub.accepted);
+        cJSON_AddItemToObject(o, "build_seconds", cli_json_number(sub.build_secs, 6));
         cJSON_AddItemToObject(o, "build_vectors_per_s", cli_json_number(vps, 6));
         cJSON_AddNumberToObject(o, "index_bytes", (double)bytes);
         cJSON_AddItemToObject(o, "bytes_per_vector", cli_json_number(bpv, 6));
@@ -988,28 +1070,38 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
     char filt[128] = "none";
     if (filter_given)
         snprintf(filt, sizeof filt, "hash(key) < %g: %zu of %zu pass (%.3g%%), exact truth in "
-                 "%.2f s", sel, accepted, base.n, 100.0 * (double)accepted / (double)base.n,
-                 ft.secs);
-    char rr[32] = "all";
+                 "%.2f s", sel, sub.accepted, sub.n,
+                 100.0 * (double)sub.accepted / (double)sub.n, ft.secs);
+    char rr[32] = "all", built[160], kind[160], saved[64] = "(saved before)";
     if (rerank)
         snprintf(rr, sizeof rr, "%d", rerank);
-    printf("bench ann     libmanushya %s: HNSW m=%d ef_construction=%d, inner product, %s%s%s\n"
+    if (base_path) {
+        snprintf(kind, sizeof kind, "m=%d ef_construction=%d, inner product, %s%s%s", m, efc,
+                 quantize, qmode == MN_ANN_INT8 ? " codes, re-ranked: " : "",
+                 qmode == MN_ANN_INT8 ? rr : "");
+        snprintf(built, sizeof built, "%.3f s, %.0f vectors/s (%d thread%s)", sub.build_secs, vps,
+                 threads, threads == 1 ? "" : "s");
+        snprintf(saved, sizeof saved, "save %.3f s,", persist.save_secs);
+    } else {
+        snprintf(kind, sizeof kind, "inner product, the saved file's parameters");
+        snprintf(built, sizeof built, "none: loaded from %s", load_path);
+    }
+    printf("bench ann     libmanushya %s: HNSW %s\n"
            "data          %zu base x %d (%s), %zu queries, k=%d, truth %s\n"
            "filter        %s\n"
-           "build         %.3f s, %.0f vectors/s (%d thread%s)\n"
+           "build         %s\n"
            "memory        %.1f bytes/vector reported (%.1f MiB), RSS grew %.1f bytes/vector, "
            "peak RSS %.0f MiB\n"
-           "persistence   save %.3f s, load %.3f s at once, %.3f s again (%.3f s of CPU; file "
+           "persistence   %s load %.3f s at once, %.3f s again (%.3f s of CPU; file "
            "%.1f MiB, checksums and structure checked)\n"
            "loaded again  RSS grew %.1f bytes/vector, %.1f of them anonymous\n"
-           "%-8s %9s %12s %12s %10s %10s   (queries single-threaded; the built index)\n",
-           mn_version(), m, efc, quantize, qmode == MN_ANN_INT8 ? " codes, re-ranked: " : "",
-           qmode == MN_ANN_INT8 ? rr : "", base.n, base.dim, base_path, qs.n, k,
-           exact ? "exact over the filtered set" : truth_path, filt,
-           build_secs, vps, threads, threads == 1 ? "" : "s", bpv, (double)bytes / 1048576.0,
-           rss_bpv, peak_mib, persist.save_secs, persist.load_secs, persist.reload_secs,
-           persist.reload_cpu_secs, (double)persist.file_bytes / 1048576.0, reload_bpv,
-           reload_anon_bpv, "ef", "recall@k", "queries/s", "q/cpu-s", "p50 us", "p99 us");
+           "%-8s %9s %12s %12s %10s %10s   (queries single-threaded; the %s index)\n",
+           mn_version(), kind, sub.n, sub.dim, src, qs.n, k,
+           exact ? "exact over the filtered set" : truth_path, filt, built, bpv,
+           (double)bytes / 1048576.0, rss_bpv, peak_mib, saved, persist.load_secs,
+           persist.reload_secs, persist.reload_cpu_secs, (double)persist.file_bytes / 1048576.0,
+           reload_bpv, reload_anon_bpv, "ef", "recall@k", "queries/s", "q/cpu-s", "p50 us",
+           "p99 us", base_path ? "built" : "loaded");
     ann_runs_print(runs, nefs);
     printf("loaded mapped %.3f s, %.3f s of CPU (MN_ANN_LOAD_MAP): %.1f bytes/vector of its "
            "own (mn_ann_bytes), %.1f of floats read from the file's pages; anonymous memory "
@@ -1019,9 +1111,10 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
            "recall@k", "queries/s", "q/cpu-s", "p50 us", "p99 us");
     ann_runs_print(mruns, nefs);
 out:
+    mn_ann_free(sub.a);
+    if (*dir)
+        cli_temp_dir_remove(dir);
     ann_vecs_close(&base);
-    free(rows);
-    free(keys);
     free(qs.data);
     free(tr.data); /* the exact truth's ids when filtered */
     free(ft.best);
@@ -1123,7 +1216,8 @@ static const cli_cmd cmds[] = {
     {"ann", run_ann,
      "bench ann --base B.fvecs --queries Q.fvecs --truth T.ivecs [--k 10] [--m 16]\n"
      "          [--ef-construction 64] [--ef 10,20,40,80,160] [--threads N]\n"
-     "          [--filter-selectivity P] [--quantize float32|int8] [--rerank R]",
+     "          [--filter-selectivity P] [--quantize float32|int8] [--rerank R] [--save FILE]\n"
+     "bench ann --load FILE --queries Q.fvecs --truth T.ivecs [--k 10] [--ef LIST]",
      "The standalone vector index (mni_ann_*, HNSW, inner product) on files in the standard ANN\n"
      "formats: .fvecs/.ivecs, each vector an int32 dimension then that many float32/int32.\n"
      "Needs no database. Builds an index of the base vectors (keys = row numbers) with\n"
@@ -1150,6 +1244,10 @@ static const cli_cmd cmds[] = {
      "--quantize int8 builds the index with int8 codes (mn_ann_params.quantize MN_ANN_INT8):\n"
      "searches walk the codes and score the best R candidates again from the floats\n"
      "(--rerank R, default 0: all ef of them).\n"
+     "--save FILE saves the index to FILE, kept, instead of a temporary file. --load FILE\n"
+     "builds nothing: it loads an index saved before (by --save or mn_ann_save) twice, searches\n"
+     "the second copy, then loads it mapped and searches that, printing the same figures (the\n"
+     "index keeps its file's parameters; --filter-selectivity needs --base).\n"
      "--json prints one object. tests/bench/hnswlib_bench.cc prints the same figures for\n"
      "hnswlib (make bench-ann-hnswlib)."},
 };

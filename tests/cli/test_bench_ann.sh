@@ -101,6 +101,30 @@ check "int8 codes: named, more bytes than float32, recall holds" json 'd["quanti
 expect 0 "bench ann --quantize int8 --rerank 10" bench ann $F --ef 40 --quantize int8 --rerank 10
 check "the header names the codes and the re-ranking" out_has "int8 codes, re-ranked: 10"
 
+# ---- --save keeps the index, --load measures it without building -----------------------------
+# shellcheck disable=SC2086
+expect 0 "bench ann --quantize int8 --save saved.idx --json" --json bench ann $F --ef 40,80 \
+    --quantize int8 --save saved.idx
+check "the index is kept where --save said" test -s saved.idx
+cp "$OUT" built.json
+expect 0 "bench ann --load saved.idx --json" --json bench ann --load saved.idx \
+    --queries query.fvecs --truth gt.ivecs --ef 40,80
+check "the loaded index is the built one: same keys, same recall, no build" python3 -c '
+import json, sys
+b, l = json.load(open("built.json")), json.load(open(sys.argv[1]))
+assert l["load"] == "saved.idx" and l["base"] is None and l["build_seconds"] == 0, l
+assert l["n"] == b["n"] == 600 and "m" not in l, l
+assert [r["recall"] for r in l["runs"]] == [r["recall"] for r in b["runs"]], (l, b)
+assert [r["recall"] for r in l["map_runs"]] == [r["recall"] for r in b["map_runs"]], (l, b)
+' "$OUT"
+expect 0 "bench ann --load (human output)" bench ann --load saved.idx --queries query.fvecs \
+    --truth gt.ivecs --ef 40
+check "it says the index was loaded, not built" out_has "none: loaded from saved.idx"
+head -c 1000 saved.idx > cut.idx
+expect 1 "--load of a truncated index" bench ann --load cut.idx --queries query.fvecs \
+    --truth gt.ivecs
+check "the message names the file" err_has "cut.idx"
+
 # ---- a base of several runs: bench ann reads and adds 65,536 vectors at a time ---------------
 python3 - <<'EOF2' || { echo "not ok - making the multi-run files"; exit 1; }
 import math, random, struct
@@ -181,6 +205,14 @@ bad_file "a truth id outside the base" "names base vector 603" \
 
 # ---- usage errors: exit 2 -------------------------------------------------------------------
 expect 2 "--base is required" bench ann --queries query.fvecs --truth gt.ivecs
+check "the message names --base and --load" err_has "give --base (build an index) or --load"
+expect 2 "--base and --load together" bench ann --base base.fvecs --load saved.idx \
+    --queries query.fvecs --truth gt.ivecs
+expect 2 "--load with --save" bench ann --load saved.idx --save again.idx \
+    --queries query.fvecs --truth gt.ivecs
+check "the message says --save needs --base" err_has "--save needs --base"
+expect 2 "--load with --filter-selectivity" bench ann --load saved.idx --queries query.fvecs \
+    --truth gt.ivecs --filter-selectivity 0.5
 # shellcheck disable=SC2086
 expect 2 "a bad --ef list" bench ann $F --ef 10,,20
 # shellcheck disable=SC2086
