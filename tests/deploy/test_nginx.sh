@@ -65,7 +65,7 @@ if ! command -v node >/dev/null 2>&1; then
     echo "# skip: the pgvector run needs Node.js for PGlite (scripts/deps.sh --test)"
     exit $rc
 fi
-sh "$MN_TOP/tests/servers/pglite.sh" start "$TMP/pglite" >"$TMP/pglite.env" || exit 1
+sh "$MN_TOP/tests/servers/pglite.sh" start "$TMP/pglite" 1 >"$TMP/pglite.env" || exit 1
 pglite_url=$(sed -n 's/^MN_PGLITE_URL=//p' "$TMP/pglite.env")
 mkdir -p "$TMP/pgvector"
 echo "# vector=pgvector on PGlite"

@@ -3,7 +3,9 @@
 # the pgvector path of the PostgreSQL backend. It serves one connection at a time and is slow:
 # the tests use it for server-side vector search, native PostgreSQL (postgres.sh) for the rest.
 # needs: postgres
-#   sh pglite.sh start DIR   prints MN_PGLITE_URL=... once the server accepts connections
+#   sh pglite.sh start DIR [N]   starts N servers (default 2) and prints MN_PGLITE_URL=...
+#                                (then MN_PGLITE_URL_2=... and so on) once they accept
+#                                connections: make check splits its PGlite suite over two
 #   sh pglite.sh stop DIR
 # The npm packages (tests/support/pglite/package-lock.json) are installed once into a cache
 # keyed by the lock file, never into the source tree (tests/support/npm_ci.sh).
@@ -14,37 +16,55 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 src="$top/tests/support/pglite"
 mkdir -p "$dir"
 
+# The server of index I (1, 2, ...) keeps its pid and log in DIR/pid[_I] and DIR/log[_I].
+suffix() { [ "$1" -eq 1 ] || echo "_$1"; }
+
 start() {
+  count=${1:-2}
   cache=$(sh "$top/tests/support/npm_ci.sh" "$src" "$dir/npm.log")
-  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  nohup node "$cache/node_modules/@electric-sql/pglite-socket/dist/scripts/server.js" \
-    -p "$port" -h 127.0.0.1 -e @electric-sql/pglite-pgvector:vector \
-    >"$dir/log" 2>&1 </dev/null &
-  echo $! > "$dir/pid"
-  # Ready when it accepts a connection (the WebAssembly start takes a few seconds).
-  i=0
-  until /usr/lib/postgresql/15/bin/pg_isready -q -h 127.0.0.1 -p "$port" -U postgres -d postgres; do
+  i=1
+  while [ "$i" -le "$count" ]; do
+    x=$(suffix "$i")
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    nohup node "$cache/node_modules/@electric-sql/pglite-socket/dist/scripts/server.js" \
+      -p "$port" -h 127.0.0.1 -e @electric-sql/pglite-pgvector:vector \
+      >"$dir/log$x" 2>&1 </dev/null &
+    echo $! > "$dir/pid$x"
+    echo "$port" > "$dir/port$x"
     i=$((i + 1))
-    if [ $i -gt 120 ] || ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
-      cat "$dir/log" >&2; echo "pglite.sh: the server did not start" >&2; exit 1
-    fi
-    sleep 0.5
   done
-  echo "MN_PGLITE_URL=postgresql://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+  # Each is ready when it accepts a connection (the WebAssembly start takes a few seconds).
+  i=1
+  while [ "$i" -le "$count" ]; do
+    x=$(suffix "$i")
+    port=$(cat "$dir/port$x")
+    tries=0
+    until /usr/lib/postgresql/15/bin/pg_isready -q -h 127.0.0.1 -p "$port" -U postgres -d postgres; do
+      tries=$((tries + 1))
+      if [ $tries -gt 120 ] || ! kill -0 "$(cat "$dir/pid$x")" 2>/dev/null; then
+        cat "$dir/log$x" >&2; echo "pglite.sh: server $i did not start" >&2; exit 1
+      fi
+      sleep 0.5
+    done
+    echo "MN_PGLITE_URL$x=postgresql://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+    i=$((i + 1))
+  done
 }
 
 stop() {
-  [ -f "$dir/pid" ] || return 0
-  pid=$(cat "$dir/pid")
-  kill "$pid" 2>/dev/null || true
-  i=0
-  while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$dir/pid"
+  for f in "$dir"/pid "$dir"/pid_*; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    kill "$pid" 2>/dev/null || true
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$f"
+  done
 }
 
 case $cmd in
-  start) start ;;
+  start) start "${3:-}" ;;
   stop) stop ;;
   *) echo "pglite.sh: unknown command $cmd" >&2; exit 2 ;;
 esac

@@ -16,5 +16,9 @@
 #include <check.h>
 
 Suite *mni_conformance_suite(const char *name, const char *(*make_url)(void), int every_mode);
+/* The same, with only every parts-th test from the part-th (0-based): a slow backend's suite
+ * split over several processes and servers, each registering its own part. */
+Suite *mni_conformance_suite_part(const char *name, const char *(*make_url)(void), int every_mode,
+                                  int part, int parts);
 
 #endif

@@ -2,23 +2,29 @@
  * pglite.sh, MN_PGLITE_URL): the conformance suite with vectors in vector(dim) columns and
  * search answered by the server's HNSW indexes. PGlite serves one connection at a time, so
  * every handle has a pool of one that it closes after each call (pool_idle=0), and retries a
- * refused connection while another handle's call runs. Each database is a fresh schema. */
+ * refused connection while another handle's call runs. Each database is a fresh schema.
+ * Most of the suite's time is the server's (one WebAssembly PostgreSQL on one core), so when
+ * pglite.sh started a second server (MN_PGLITE_URL_2) the tests are split in two halves, run
+ * at the same time by this process and a child, each against its own server. */
 #include <check.h>
 #include <libpq-fe.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "manushya.h"
 #include "support/conformance.h"
 #include "support/harness.h"
 
+static const char *server_url; /* this process's server: MN_PGLITE_URL or MN_PGLITE_URL_2 */
+
 static const char *server(void)
 {
-    const char *u = getenv("MN_PGLITE_URL");
-    ck_assert_msg(u && *u, "MN_PGLITE_URL is not set: run through `make check` (tests/run.sh "
-                  "starts tests/servers/pglite.sh)");
-    return u;
+    ck_assert_msg(server_url && *server_url, "MN_PGLITE_URL is not set: run through `make "
+                  "check` (tests/run.sh starts tests/servers/pglite.sh)");
+    return server_url;
 }
 
 static const char *url_for(const char *schema, const char *options)
@@ -218,13 +224,33 @@ static Suite *pglite_suite(void)
 
 int main(void)
 {
+    const char *second = getenv("MN_PGLITE_URL_2");
+    int parts = second && *second ? 2 : 1, part = 0;
+    pid_t child = -1;
+    fflush(stdout);
+    if (parts == 2 && (child = fork()) == 0)
+        part = 1;
+    else if (child < 0)
+        parts = 1; /* no second process: the whole suite here, on the first server */
+    server_url = part ? second : getenv("MN_PGLITE_URL");
     mn_global_init();
     th_init();
     /* The modes run on PostgreSQL itself (test_store_pg); here pgvector's own search, once. */
-    SRunner *sr = srunner_create(mni_conformance_suite("pglite-pgvector", make_url, 0));
-    srunner_add_suite(sr, pglite_suite());
+    char name[64];
+    snprintf(name, sizeof name, "pglite-pgvector-%d-of-%d", part + 1, parts);
+    SRunner *sr = srunner_create(mni_conformance_suite_part(name, make_url, 0, part, parts));
+    if (part == parts - 1)
+        srunner_add_suite(sr, pglite_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    if (part)
+        exit(failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+    int st = 0;
+    if (child > 0 && (waitpid(child, &st, 0) != child || !WIFEXITED(st) ||
+                      WEXITSTATUS(st) != EXIT_SUCCESS)) {
+        printf("the second half (process %ld) failed\n", (long)child);
+        failed++;
+    }
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
