@@ -18,6 +18,10 @@
 # line "# needs: FEATURE" (a name `manushya --version` lists, e.g. postgres, redis, http-embed)
 # is skipped, visibly, when the build lacks it.
 #
+# A script whose header has a line "# once: WHY" checks what no build changes (the sources, or a
+# build of its own): with MN_TEST_ONCE_DONE=1 (.ci/run's later passes, after the first ran it)
+# it is skipped, visibly.
+#
 # Servers: every tests/servers/NAME.sh is started first (`NAME.sh start DIR` in a private temp
 # dir; it prints VAR=VALUE lines, e.g. the server's URL, which are exported to every test) and
 # stopped at the end (`NAME.sh stop DIR`), whatever happened. A server that cannot start fails
@@ -84,6 +88,10 @@ for script in "$top"/tests/*/test_*.sh; do
   need=$(missing "$script")
   if [ -n "$need" ]; then
     skip "$(basename "$script")" "this build has no $need ($switched_off)"
+    continue
+  fi
+  if [ "${MN_TEST_ONCE_DONE:-0}" = 1 ] && grep -q '^# once: ' "$script"; then
+    skip "$(basename "$script")" "the same in every build, and run by an earlier pass"
     continue
   fi
   names+=("$(basename "$script")"); paths+=("$script")

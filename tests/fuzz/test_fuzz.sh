@@ -11,6 +11,7 @@
 # next run). FUZZ_WORK defaults to a temporary directory, removed. Exits non-zero if any failed.
 # The harnesses read every URL kind, so make check builds them only with every backend:
 # needs: postgres redis http-embed
+# once: it fuzzes build-fuzz/, a build of its own, the same whichever build runs it
 set -u
 top=${MN_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 bins="$top/build-fuzz/fuzz"

@@ -2,6 +2,7 @@
 # The layer check (scripts/check-layers.sh): the tree passes it, and it catches what it is
 # for, in a copy of lib/ given an upward include, two headers including each other, and a
 # second header in a backend folder.
+# once: it reads the sources only, the same whichever build runs it
 set -u
 top=${MN_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 check="$top/scripts/check-layers.sh"

@@ -4,6 +4,7 @@
 #  - library messages never tell the user to run a CLI command: programs that link the library
 #    have users who never see the CLI, so a message names the C call or the setting (the CLI
 #    may add its own hint).
+# once: it reads the sources only, the same whichever build runs it
 set -u
 top=${MN_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$top" || exit 1
