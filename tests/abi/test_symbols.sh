@@ -16,9 +16,7 @@ header=$MN_TOP/include/manushya.h
 map=$MN_TOP/lib/manushya.map
 man=$MN_TOP/man/libmanushya.3
 
-failed=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
+. "$(dirname "$0")/../support/tap.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mn-symbols.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -11,9 +11,7 @@ case $MN_BUILD in
   /*) tool=$MN_BUILD/bench/bench_policy_engine ;;
   *) tool=$MN_TOP/$MN_BUILD/bench/bench_policy_engine ;;
 esac
-failed=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
+. "$(dirname "$0")/../support/tap.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mn-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 

@@ -8,10 +8,7 @@ set -u
 
 . "$(dirname "$0")/../support/build_env.sh"
 
-failed=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
-indent() { sed 's/^/#   /' "$@"; }
+. "$(dirname "$0")/../support/tap.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mn-cxx-header.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -8,10 +8,7 @@
 set -u
 MN_TOP=${MN_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 
-failed=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
-indent() { sed 's/^/#   /' "$@"; }
+. "$(dirname "$0")/../support/tap.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mn-cxx-std.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

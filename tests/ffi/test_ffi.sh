@@ -11,9 +11,7 @@ set -u
 example=$MN_TOP/examples/ffi/quickstart.py
 so=$build/libmanushya.so.1
 
-failed=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
+. "$(dirname "$0")/../support/tap.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mn-ffi.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -17,11 +17,8 @@ set -u
 . "$(dirname "$0")/../support/build_env.sh"
 CXX=${CXX:-c++}
 
-failed=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
+. "$(dirname "$0")/../support/tap.sh"
 skip() { echo "ok - $* # skip"; }
-indent() { sed 's/^/#   /' "$@"; }
 check() { # DESCRIPTION COMMAND...: ok when the command succeeds
   d=$1; shift
   if "$@"; then ok "$d"; else not_ok "$d"; fi

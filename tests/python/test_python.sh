@@ -16,9 +16,7 @@ set -u
 so=$build/libmanushya.so.1
 pkg=$MN_TOP/bindings/python
 
-failed=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
+. "$(dirname "$0")/../support/tap.sh"
 
 # Debian's interpreter: python3-pytest, python3-venv and python3-setuptools are its packages
 # (scripts/deps.sh --test), whatever other python3 comes first on PATH.
