@@ -129,7 +129,7 @@ void mn_ann_free(mn_ann *a)
  * Writes then never touch the file's pages, and the index no longer needs the file. */
 static int own_vectors(mn_ann *a, const char *call)
 {
-    int rc = mni_hnsw_own_vectors(a->h, NULL);
+    int rc = mni_hnsw_own(a->h, NULL);
     switch (rc) {
     case MN_OK:
         return MN_OK;
@@ -303,7 +303,7 @@ int mn_ann_load_v2(const char *path, unsigned flags, mn_ann **out)
     /* The core leaves the vectors mapped from the file. Without MN_ANN_LOAD_MAP the index is
      * the caller's own at once: its vectors copied and checked against their checksum. */
     if (rc == MN_OK && !(flags & MN_ANN_LOAD_MAP) &&
-        (rc = mni_hnsw_own_vectors(h, NULL)) != MN_OK) {
+        (rc = mni_hnsw_own(h, NULL)) != MN_OK) {
         mni_hnsw_free(h);
         h = NULL;
     }

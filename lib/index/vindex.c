@@ -540,20 +540,24 @@ static int same_keys(const struct vx_part *p)
     return 1;
 }
 
-/* A partition loaded from its files searches the graph file's vectors where they lie (mapped
- * by mni_hnsw_load): the first search after an open reads only what it needs. The worker then
- * makes them the graph's own before it changes anything (p->mu held), checking them against
- * their checksum as it copies, and so that a file truncated under the process later can do no
- * harm; and it checks that graph and attributes hold the same keys (files of two saves at the
- * same seq, which a crash between their writes could leave). Vectors that do not match, a file
- * that shrank, or other keys are a rejected file: the partition is rebuilt from the store. A
- * close that comes first leaves them be (MN_ERROR). Until then a search can at worst miss a
- * key the graph lacks: one the attributes lack is never returned (accept_key). */
+/* A partition loaded from its files searches the graph file where it lies (vectors, rows and
+ * upper lists mapped by mni_hnsw_load): the first search after an open reads only what it
+ * needs. The worker then makes the graph its own before it changes anything (p->mu held),
+ * checking its checksums and structure as it copies (mni_hnsw_own), and so that a file
+ * truncated under the process later can do no harm; and it checks that graph and attributes
+ * hold the same keys (files of two saves at the same seq, which a crash between their writes
+ * could leave). A file that does not match, that shrank, or other keys are a rejected file:
+ * the partition is rebuilt from the store. A close that comes first leaves it be (MN_ERROR).
+ * Until then a search can at worst miss a key the graph lacks: one the attributes lack is
+ * never returned (accept_key); a search that scores a few keys exactly (mni_hnsw_score_keys)
+ * makes the graph its own itself, as a key lookup needs. */
 static int part_own_vectors(mni_vindex *vx, struct vx_part *p)
 {
     if (!__atomic_load_n(&p->mapped, __ATOMIC_ACQUIRE))
         return MN_OK;
-    int rc = same_keys(p) ? mni_hnsw_own_vectors(p->h, &vx->stop) : MN_ECORRUPT;
+    int rc = mni_hnsw_own(p->h, &vx->stop); /* first: same_keys looks keys up */
+    if (rc == MN_OK && !same_keys(p))
+        rc = MN_ECORRUPT;
     if (rc == MN_ECORRUPT) { /* counted as loaded: it is a rejected file after all */
         __atomic_sub_fetch(&vx->st.loaded, 1, __ATOMIC_RELAXED);
         COUNT(vx, rejected);

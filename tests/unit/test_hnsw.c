@@ -897,7 +897,7 @@ static int load_rc(const char *path, const void *data, size_t len)
     mni_hnsw *g = (mni_hnsw *)1;
     int rc = mni_hnsw_load(path, DIM, &g, NULL);
     if (rc == MN_OK) {
-        rc = mni_hnsw_own_vectors(g, NULL);
+        rc = mni_hnsw_own(g, NULL);
         mni_hnsw_free(g);
     } else {
         ck_assert_ptr_null(g);
@@ -1069,10 +1069,10 @@ START_TEST(mapped_vectors)
     mni_hnsw_free(e);
     same_answers(h, g);
     int stop = 1; /* asked to stop first: nothing changes */
-    ck_assert_int_eq(mni_hnsw_own_vectors(g, &stop), MN_ERROR);
+    ck_assert_int_eq(mni_hnsw_own(g, &stop), MN_ERROR);
     same_answers(h, g);
-    ck_assert_int_eq(mni_hnsw_own_vectors(g, NULL), MN_OK);
-    ck_assert_int_eq(mni_hnsw_own_vectors(g, NULL), MN_OK); /* nothing left to do */
+    ck_assert_int_eq(mni_hnsw_own(g, NULL), MN_OK);
+    ck_assert_int_eq(mni_hnsw_own(g, NULL), MN_OK); /* nothing left to do */
     same_answers(h, g);
     mni_hnsw_free(g);
 
@@ -1082,7 +1082,7 @@ START_TEST(mapped_vectors)
     struct mni_hnsw_stats st;
     mni_hnsw_stats(h, &st);
     ck_assert_int_eq(truncate(path, (off_t)vec_off(st.slots) + 4096), 0);
-    ck_assert_int_eq(mni_hnsw_own_vectors(g, NULL), MN_ECORRUPT);
+    ck_assert_int_eq(mni_hnsw_own(g, NULL), MN_ECORRUPT);
     mni_hnsw_free(g);
     mni_hnsw_free(h);
 }
