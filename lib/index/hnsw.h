@@ -72,8 +72,9 @@
  * row padded to whole cache lines (at dim 384, M 16: 384 + 4 + 132 bytes in 576), so a search
  * reads a neighbour's code and, when it expands it, its list from one run of lines;
  * mni_hnsw_bytes counts them. The floats stay resident (re-ranking and inserts read them), or
- * in a loaded index mapped from its file (with the rows) until mni_hnsw_own. The file holds the codes
- * with the rows (version 3), so a load codes nothing (a version 2 file's are made again).
+ * in a loaded index mapped from its file (with the rows) until mni_hnsw_own. The file holds
+ * the codes with the rows (version 3), so a load codes nothing (a version 2 file's are made
+ * again).
  *
  * Return codes are those of manushya.h: MN_OK, MN_EINVAL (bad argument, non-finite vector),
  * MN_EEXISTS (insert of a present key), MN_ENOTFOUND (delete of an absent key, missing file),
@@ -202,8 +203,8 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq);
  * writes (insert, update, build, delete, compact), looks a key up (contains, score_keys) or
  * saves does it first, and fails with its code (contains: 0). Until then the index reads its
  * file: a file truncated in place (ours are always replaced by rename) could fault. Blocks
- * writers, not searches, while it copies and checks (about 1.5 s per GB of rows at 100k; the
- * searches wait only for the pointers to be swapped). MN_ECORRUPT: the file does not match
+ * writers, not searches, while it copies and checks (the work a load that read the file did;
+ * searches wait only while the pointers are swapped). MN_ECORRUPT: the file does not match
  * its checksums or structure, or it shrank (nothing changed; the index must not be written:
  * rebuild it); MN_ERROR: *stop (may be NULL) became nonzero first, nothing changed;
  * MN_ENOMEM. */
