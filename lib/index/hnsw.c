@@ -2065,12 +2065,11 @@ int mni_hnsw_set_rerank(mni_hnsw *h, int rerank)
  * are in memory (node_stride: the layer-0 list, 1 + 2m ints, and in an int8 index before it
  * the code and its scale, the row padded with zeros to whole cache lines); then, for each used
  * slot of level L > 0 in slot order, its upper lists i32[L * (1 + m)]. A free slot's row is
- * zeros. The payload checksum covers all of it but the vectors, which have their own: the
- * loader maps the vectors rather than reading them (see "the vector block"), and their
- * checksum is checked when they are copied (mni_hnsw_own). Saving the codes (version
- * 3) spares a load the coding of every vector, which read all the floats (with the row by row
- * reads, three quarters of the CPU time of a copying load at 100k x 384), and lets it read
- * the rows in one run. Version 2 (1.6 - 1.7)
+ * zeros. The payload checksum covers all of it but the vectors, which have their own. The
+ * loader maps the vectors, rows and upper lists rather than reading them (see "the borrowed
+ * file"): both checksums are checked when they are copied (mni_hnsw_own). Saving the codes (version 3)
+ * spares a load the coding of every vector, which read all the floats, and lets the rows be
+ * mapped as they are in memory. Version 2 (1.6 - 1.7)
  * held only the lists in the rows (1 + 2m ints; the same bytes as version 3 for a float
  * index): its files still load, an int8 index coding its vectors again. Version 1 had a
  * 128-byte header and the vectors 8-aligned under the payload checksum; its files are

@@ -53,8 +53,8 @@ struct vx_part {
     size_t count;         /* atomic: keys held */
     size_t changed;       /* changes applied since the files were written or read */
     int had_file;         /* files of ours were found (keep them current) */
-    int mapped;           /* atomic: its graph's vectors are still its file's (see
-                           * part_own_vectors) */
+    int mapped;           /* atomic: its graph still reads its file, unchecked (see
+                           * part_own) */
     int64_t mark_seq;     /* the last checkpoint: the seq our files cover (read or last
                            * written) or, without files, the seq of the last save call */
     int64_t pruned_seq;   /* the tombstones up to this seq are pruned (mni_vindex_prune_feed) */
@@ -469,7 +469,7 @@ static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct
     if (rc == MN_OK && gseq < horizon)
         rc = MN_ECORRUPT; /* older than the feed's tombstones: deletes since are unknown */
     /* The same count; that they are the same keys is for the worker to check (see
-     * part_own_vectors). A fresh load has every mark clear. */
+     * part_own). A fresh load has every mark clear. */
     if (rc == MN_OK && mni_hnsw_count(h) != at->n)
         rc = MN_ECORRUPT;
     /* Against the store: the rows not changed since must be there as they are; what else the
@@ -551,7 +551,7 @@ static int same_keys(const struct vx_part *p)
  * Until then a search can at worst miss a key the graph lacks: one the attributes lack is
  * never returned (accept_key); a search that scores a few keys exactly (mni_hnsw_score_keys)
  * makes the graph its own itself, as a key lookup needs. */
-static int part_own_vectors(mni_vindex *vx, struct vx_part *p)
+static int part_own(mni_vindex *vx, struct vx_part *p)
 {
     if (!__atomic_load_n(&p->mapped, __ATOMIC_ACQUIRE))
         return MN_OK;
@@ -880,7 +880,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&p->mu);
         if (ld_state(p) == VX_NEW)
             part_load(vx, p);
-        if (ld_state(p) == VX_READY && part_own_vectors(vx, p) == MN_OK)
+        if (ld_state(p) == VX_READY && part_own(vx, p) == MN_OK)
             catch_up(vx, p, threads);
         size_t every = p->at.n / 2 > SAVE_EVERY ? p->at.n / 2 : SAVE_EVERY;
         if (ld_state(p) == VX_READY && p->changed >= every &&
