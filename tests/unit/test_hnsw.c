@@ -1259,6 +1259,72 @@ END_TEST
 
 /* ==== tests: concurrency ==================================================================== */
 
+/* Searches of a mapped index while another thread makes it its own: each answers as the index
+ * that saved it, before, during and after the swap. */
+struct own_race {
+    const mni_hnsw *g;
+    const struct mni_hit *want; /* NQ x K */
+    const size_t *nwant;
+    int stop, bad, rounds;
+};
+
+static void *own_race_searcher(void *arg)
+{
+    struct own_race *r = arg;
+    while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+        for (int qi = 0; qi < NQ; qi++) {
+            struct mni_hit x[K];
+            size_t nx;
+            const struct mni_hit *w = r->want + (size_t)qi * K;
+            if (mni_hnsw_search(r->g, queries + (size_t)qi * DIM, K, 0, NULL, NULL, x, &nx) ||
+                nx != r->nwant[qi])
+                __atomic_store_n(&r->bad, 1, __ATOMIC_RELAXED);
+            for (size_t j = 0; j < nx && j < K; j++) /* field by field: a hit has padding */
+                if (x[j].key != w[j].key || x[j].score != w[j].score)
+                    __atomic_store_n(&r->bad, 1, __ATOMIC_RELAXED);
+        }
+        __atomic_add_fetch(&r->rounds, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+START_TEST(mapped_own_while_searching)
+{
+    gen_data();
+    const int n = 3000;
+    unsigned char present[3000];
+    mni_hnsw *h = mixed_index_with(n, present, MNI_HNSW_INT8, 0);
+    const char *path = th_tmppath("race.hnsw");
+    ck_assert_int_eq(mni_hnsw_save(h, path, 7), MN_OK);
+    static struct mni_hit want[NQ * K];
+    static size_t nwant[NQ];
+    for (int qi = 0; qi < NQ; qi++)
+        ck_assert_int_eq(mni_hnsw_search(h, queries + (size_t)qi * DIM, K, 0, NULL, NULL,
+                                         want + (size_t)qi * K, &nwant[qi]), MN_OK);
+    mni_hnsw *g = NULL;
+    ck_assert_int_eq(mni_hnsw_load(path, DIM, &g, NULL), MN_OK);
+    struct own_race r = { g, want, nwant, 0, 0, 0 };
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, own_race_searcher, &r), 0);
+    while (__atomic_load_n(&r.rounds, __ATOMIC_RELAXED) < 2)
+        usleep(1000);
+    ck_assert_int_eq(mni_hnsw_own(g, NULL), MN_OK);
+    int after = __atomic_load_n(&r.rounds, __ATOMIC_RELAXED);
+    while (__atomic_load_n(&r.rounds, __ATOMIC_RELAXED) < after + 2)
+        usleep(1000);
+    __atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    ck_assert_int_eq(r.bad, 0);
+    struct mni_hnsw_stats st;
+    mni_hnsw_stats(g, &st);
+    ck_assert_uint_eq(st.mapped, 0);
+    mni_hnsw_free(g);
+    mni_hnsw_free(h);
+}
+END_TEST
+
 struct conc {
     mni_hnsw *h;
     int n, writers, stop;
@@ -1845,6 +1911,7 @@ static Suite *suite(void)
     tc = tcase_create("concurrency");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, concurrent_insert_search);
+    tcase_add_test(tc, mapped_own_while_searching);
     tcase_add_test(tc, concurrent_delete_update_search);
     tcase_add_test(tc, parallel_build);
     tcase_add_test(tc, save_while_writing);
