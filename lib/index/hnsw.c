@@ -131,6 +131,7 @@ struct mni_hnsw {
     size_t up_len;               /* and its length */
     struct mni_hash64_state sum; /* the payload's XXH64 up to the vectors (hashed at load) */
     uint64_t payload_sum;        /* and the whole payload's, as the header gives it */
+    int damaged;                 /* under writers: mni_hnsw_own found the file damaged */
 };
 
 /* ==== small helpers ========================================================================= */
@@ -2454,7 +2455,13 @@ int mni_hnsw_own(mni_hnsw *h, const int *stop)
     if (__atomic_load_n(&h->vecs_fd, __ATOMIC_ACQUIRE) < 0)
         return MN_OK; /* without the lock: every write asks first */
     pthread_rwlock_wrlock(&h->writers); /* no mutation, nor another owner, meanwhile */
-    int rc = h->vecs_fd >= 0 ? own_locked(h, stop) : MN_OK;
+    int rc = MN_OK;
+    if (h->damaged) {
+        rc = MN_ECORRUPT; /* not read again for every write or lookup that asks */
+    } else if (h->vecs_fd >= 0) {
+        rc = own_locked(h, stop);
+        h->damaged = rc == MN_ECORRUPT;
+    }
     pthread_rwlock_unlock(&h->writers);
     return rc;
 }

@@ -206,7 +206,7 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq);
  * writers, not searches, while it copies and checks (the work a load that read the file did;
  * searches wait only while the pointers are swapped). MN_ECORRUPT: the file does not match
  * its checksums or structure, or it shrank (nothing changed; the index must not be written:
- * rebuild it); MN_ERROR: *stop (may be NULL) became nonzero first, nothing changed;
+ * rebuild it; later calls answer the same without reading the file again); MN_ERROR: *stop (may be NULL) became nonzero first, nothing changed;
  * MN_ENOMEM. */
 int mni_hnsw_own(mni_hnsw *h, const int *stop);
 
