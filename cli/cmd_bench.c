@@ -1000,9 +1000,9 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
                          tr.data, (size_t)tr.dim, &mruns[i]);
     if (rc != CLI_EXIT_OK)
         goto out;
-    /* The floats the mapped index reads from the file rather than holding: n x dim x 4. */
     double map_bpv = (double)persist.map_owned_bytes / (double)sub.n;
-    double mapped_bpv = (double)sub.dim * sizeof(float);
+    /* All of the file but its keys, states and levels (10 bytes a vector, read) is mapped. */
+    double mapped_bpv = (double)persist.file_bytes / (double)sub.n - 10.0;
     double map_anon_bpv = (double)persist.map_anon_bytes / (double)sub.n;
     double reload_bpv = (double)persist.reload_rss_bytes / (double)sub.n;
     double reload_anon_bpv = (double)persist.reload_anon_bytes / (double)sub.n;
@@ -1104,8 +1104,8 @@ static int run_ann(cli_ctx *c, int argc, char **argv)
            "p99 us", base_path ? "built" : "loaded");
     ann_runs_print(runs, nefs);
     printf("loaded mapped %.3f s, %.3f s of CPU (MN_ANN_LOAD_MAP): %.1f bytes/vector of its "
-           "own (mn_ann_bytes), %.1f of floats read from the file's pages; anonymous memory "
-           "grew %.1f bytes/vector\n"
+           "own (mn_ann_bytes), %.1f of the file (floats, codes, links) read from its pages; "
+           "anonymous memory grew %.1f bytes/vector\n"
            "%-8s %9s %12s %12s %10s %10s   (the mapped index, the same graph)\n",
            persist.map_secs, persist.map_cpu_secs, map_bpv, mapped_bpv, map_anon_bpv, "ef",
            "recall@k", "queries/s", "q/cpu-s", "p50 us", "p99 us");
@@ -1232,9 +1232,9 @@ static const cli_cmd cmds[] = {
      "with the resident growth of that second load, and for each ef recall@k, queries/s,\n"
      "queries per second of the searching thread's CPU time (q/cpu-s: steadier than queries/s\n"
      "when other processes share the cores), p50 and p99 latency in microseconds. Then it\n"
-     "loads the file a third time with MN_ANN_LOAD_MAP (mn_ann_load_v2: the float vectors\n"
-     "left in the file's pages) and prints that load's time and CPU time (and the second's),\n"
-     "the bytes per vector the index\n"
+     "loads the file a third time with MN_ANN_LOAD_MAP (mn_ann_load_v2: all but the keys,\n"
+     "states and levels left in the file's pages, checked at the first write) and prints\n"
+     "that load's time and CPU time (and the second's), the bytes per vector the index\n"
      "then holds of its own (mn_ann_bytes) and those it reads from the file, and the same\n"
      "table for the mapped index. The index does not normalise: give unit\n"
      "vectors for cosine. --filter-selectivity P (0 < P <= 1) searches only among the keys\n"

@@ -1433,7 +1433,7 @@ MN_API int mn_ann_search_filtered(const mn_ann *a, const float *q, size_t k, int
 MN_API size_t mn_ann_count(const mn_ann *a); /* keys present */
 MN_API int mn_ann_dim(const mn_ann *a);
 /* Bytes the index holds in memory of its own: vectors, links, codes, key table, search
- * scratch. Not the float vectors an index loaded with MN_ANN_LOAD_MAP reads from its file. */
+ * scratch. Not what an index loaded with MN_ANN_LOAD_MAP reads from its file. */
 MN_API size_t mn_ann_bytes(const mn_ann *a);
 /* Writes a new file beside path (path.tmp.PID.N), then renames it over path: a reader never
  * sees half a file, and two processes saving at once never mix their bytes. The file is
@@ -1445,15 +1445,17 @@ MN_API int mn_ann_save(const mn_ann *a, const char *path);
 MN_API int mn_ann_load(const char *path, mn_ann **out);
 /* mn_ann_load with flags: 0 (the same as mn_ann_load) or MN_ANN_LOAD_MAP (since 1.8). */
 MN_API int mn_ann_load_v2(const char *path, unsigned flags, mn_ann **out);
-/* MN_ANN_LOAD_MAP: the float vectors (dim x 4 bytes each, most of the file) are not copied
- * but stay mapped from the file, read where a search needs them: by the re-ranking of an int8
- * index's best candidates, and by every step of a float index's walk. The load reads and
- * checks the rest (keys, links, codes: their checksum and structure) but not the floats'
- * checksum, which would read them all: a damaged float gives a wrong score, never a crash.
- * The mapped pages are the page cache's (shared with every process mapping the file, evicted
- * under memory pressure and read again), not counted by mn_ann_bytes. The first write (add,
- * update, add_many, delete) first copies the floats into memory of the index's own, checking
- * their checksum (MN_ECORRUPT if they do not match: nothing changed); from then on the index
+/* MN_ANN_LOAD_MAP: the file is not copied but stays mapped, read where a search needs it:
+ * the float vectors (dim x 4 bytes each) and, since 1.10, the links and int8 codes (of a file
+ * of 1.8 or later, or of a float index). The load reads and checks the header, the keys and
+ * each node's state and level (10 bytes a vector; a damaged one is MN_ECORRUPT there), not
+ * the checksums nor the links, which would read everything: a search of a damaged file gives
+ * wrong results, never a crash nor a hang. The mapped pages are the page cache's (shared with
+ * every process mapping the file, evicted under memory pressure and read again), not counted
+ * by mn_ann_bytes. The first call that writes (add, update, add_many, delete), looks a key up
+ * (contains) or saves first copies the file into memory of the index's own, checking on the
+ * way all that mn_ann_load checks: checksums, links, codes, unique keys (MN_ECORRUPT if they
+ * do not match, and nothing changed; mn_ann_contains then returns 0); from then on the index
  * is as mn_ann_load makes it. Contract: while mapped, the file must not be truncated or
  * rewritten in place (a read past a truncation ends the process with SIGBUS); deleting it,
  * or replacing it by rename as mn_ann_save does (saving over it is safe), is fine. */

@@ -124,22 +124,23 @@ void mn_ann_free(mn_ann *a)
     free(a);
 }
 
-/* Before any write, an index loaded with MN_ANN_LOAD_MAP makes its vectors its own: copied
- * out of the file and checked against their checksum on the way (nothing to do otherwise).
- * Writes then never touch the file's pages, and the index no longer needs the file. */
-static int own_vectors(mn_ann *a, const char *call)
+/* Before any write, key lookup or save, an index loaded with MN_ANN_LOAD_MAP makes what it
+ * maps its own: copied out of the file and checked on the way (nothing to do otherwise).
+ * Writes then never touch the file's pages, and the index no longer needs the file. The core
+ * does it too; here it gets its message. */
+static int own_index(const mn_ann *a, const char *call)
 {
-    int rc = mni_hnsw_own_vectors(a->h, NULL);
+    int rc = mni_hnsw_own(a->h, NULL);
     switch (rc) {
     case MN_OK:
         return MN_OK;
     case MN_ECORRUPT:
-        return ann_fail(rc, "%s: the vectors mapped from the index's file do not match their "
-                        "checksum, or the file shrank: the index is damaged (load it from a "
-                        "good file or build it again); nothing changed", call);
+        return ann_fail(rc, "%s: the index's file does not match its checksums or structure, "
+                        "or it shrank: the index is damaged (load it from a good file or build "
+                        "it again); nothing changed", call);
     case MN_ENOMEM:
-        return ann_fail(rc, "%s: out of memory copying the index's vectors from its file; "
-                        "nothing changed", call);
+        return ann_fail(rc, "%s: out of memory copying the index from its file; nothing "
+                        "changed", call);
     default:
         return ann_fail(rc, "%s: %s", call, mn_strerror(rc));
     }
@@ -149,7 +150,7 @@ int mn_ann_add(mn_ann *a, int64_t key, const float *vec)
 {
     if (!a)
         return no_index("mn_ann_add");
-    int rc = own_vectors(a, "mn_ann_add");
+    int rc = own_index(a, "mn_ann_add");
     return rc ? rc : key_fail(mni_hnsw_insert(a->h, key, vec), "adding", key);
 }
 
@@ -157,7 +158,7 @@ int mn_ann_update(mn_ann *a, int64_t key, const float *vec)
 {
     if (!a)
         return no_index("mn_ann_update");
-    int rc = own_vectors(a, "mn_ann_update");
+    int rc = own_index(a, "mn_ann_update");
     return rc ? rc : key_fail(mni_hnsw_update(a->h, key, vec), "updating", key);
 }
 
@@ -173,7 +174,7 @@ int mn_ann_add_many(mn_ann *a, const int64_t *keys, const float *vecs, size_t n,
     if (n && total / n != (size_t)a->dim)
         return ann_fail(MN_EINVAL, "mn_ann_add_many: %zu rows of %d values overflow", n, a->dim);
     int rc = check_finite("mn_ann_add_many", "vecs", vecs, total);
-    if (rc != MN_OK || (n && (rc = own_vectors(a, "mn_ann_add_many")) != MN_OK))
+    if (rc != MN_OK || (n && (rc = own_index(a, "mn_ann_add_many")) != MN_OK))
         return rc;
     rc = mni_hnsw_build(a->h, keys, vecs, n, threads);
     switch (rc) {
@@ -195,13 +196,13 @@ int mn_ann_delete(mn_ann *a, int64_t key)
 {
     if (!a)
         return no_index("mn_ann_delete");
-    int rc = own_vectors(a, "mn_ann_delete");
+    int rc = own_index(a, "mn_ann_delete");
     return rc ? rc : key_fail(mni_hnsw_delete(a->h, key), "deleting", key);
 }
 
 int mn_ann_contains(const mn_ann *a, int64_t key)
 {
-    return a ? mni_hnsw_contains(a->h, key) : 0;
+    return a && own_index(a, "mn_ann_contains") == MN_OK ? mni_hnsw_contains(a->h, key) : 0;
 }
 
 int mn_ann_search_filtered(const mn_ann *a, const float *q, size_t k, int ef,
@@ -277,8 +278,11 @@ int mn_ann_save(const mn_ann *a, const char *path)
         return no_index("mn_ann_save");
     if (!path || !*path)
         return ann_fail(MN_EINVAL, "mn_ann_save: the path is %s", path ? "empty" : "NULL");
+    int rc = own_index(a, "mn_ann_save");
+    if (rc != MN_OK)
+        return rc;
     errno = 0;
-    int rc = mni_hnsw_save(a->h, path, 0);
+    rc = mni_hnsw_save(a->h, path, 0);
     int e = errno;
     if (rc == MN_EBACKEND)
         return ann_fail(rc, "cannot write %s (through %s.tmp): %s", path, path, io_reason(e));
@@ -300,10 +304,10 @@ int mn_ann_load_v2(const char *path, unsigned flags, mn_ann **out)
     mni_hnsw *h = NULL;
     errno = 0;
     int rc = mni_hnsw_load(path, 0, &h, NULL);
-    /* The core leaves the vectors mapped from the file. Without MN_ANN_LOAD_MAP the index is
-     * the caller's own at once: its vectors copied and checked against their checksum. */
+    /* The core leaves most of the file mapped, checked only as far as searches need. Without
+     * MN_ANN_LOAD_MAP the index is the caller's own at once: copied and checked whole. */
     if (rc == MN_OK && !(flags & MN_ANN_LOAD_MAP) &&
-        (rc = mni_hnsw_own_vectors(h, NULL)) != MN_OK) {
+        (rc = mni_hnsw_own(h, NULL)) != MN_OK) {
         mni_hnsw_free(h);
         h = NULL;
     }

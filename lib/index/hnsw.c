@@ -117,14 +117,21 @@ struct mni_hnsw {
     pthread_mutex_t key_mu[KEY_STRIPES];
     struct scratch *pool;
 
-    /* A vector block loaded from a file is the file's vector section mapped privately (copy on
-     * write) until mni_hnsw_own_vectors or a grow copies it into memory of the index's own:
-     * see "the vector block" below. vecs_fd >= 0 while mapped. */
+    /* A loaded index reads its file, mapped privately (copy on write), until mni_hnsw_own
+     * copies and checks it: see "the borrowed file" below. vecs_fd >= 0 until then. */
     int vecs_fd;
-    uint64_t vecs_off;     /* the section's offset in the file */
-    size_t vecs_len;       /* and length */
+    uint64_t file_len;     /* the file's size at load */
+    size_t vecs_len;       /* the vector section's length */
     uint64_t vecs_sum;     /* its XXH64, as the file's header gives it */
-    uint64_t vecs_mark[4]; /* counters at load: while they hold, the block is as loaded */
+    /* Node rows and upper lists still the file's (a version 3 file, or a float index's of
+     * version 2): NULL once the index owns them. */
+    void *rows_base, *up_base;   /* the mappings (rows_base: a reservation of links_bytes) */
+    size_t rows_base_bytes, up_base_bytes;
+    const char *up_sec;          /* the upper-list section (NULL: empty) */
+    size_t up_len;               /* and its length */
+    struct mni_hash64_state sum; /* the payload's XXH64 up to the vectors (hashed at load) */
+    uint64_t payload_sum;        /* and the whole payload's, as the header gives it */
+    int damaged;                 /* under writers: mni_hnsw_own found the file damaged */
 };
 
 /* ==== small helpers ========================================================================= */
@@ -202,10 +209,22 @@ static inline const float *vec_at(const mni_hnsw *h, int32_t s)
     return h->vecs + (size_t)s * (size_t)h->dim;
 }
 
-/* s's layer-0 list: [count, ids], row ints. */
+/* s's layer-0 list: [count, ids], row ints, in the node rows at rows (the index's, or copies
+ * being checked). */
+static inline int32_t *list0_in(const mni_hnsw *h, int32_t *rows, int32_t s)
+{
+    return rows + (size_t)s * h->stride + h->lofs;
+}
+
 static inline int32_t *list0(const mni_hnsw *h, int32_t s)
 {
-    return h->links0 + (size_t)s * h->stride + h->lofs;
+    return list0_in(h, h->links0, s);
+}
+
+/* The list of layer l > 0 in a node's upper lists up. */
+static inline int32_t *upper_list(const mni_hnsw *h, int32_t *up, int l)
+{
+    return up + (size_t)(l - 1) * (size_t)(h->m + 1);
 }
 
 static inline float dist_to(const mni_hnsw *h, const float *q, int32_t s)
@@ -283,7 +302,7 @@ static inline int32_t *list_at(const mni_hnsw *h, int32_t s, int l)
         return list0(h, s);
     if (h->level[s] < l || !h->upper[s])
         return NULL;
-    return h->upper[s] + (size_t)(l - 1) * (size_t)(h->m + 1);
+    return upper_list(h, h->upper[s], l);
 }
 
 static inline int list_count(const int32_t *lst, int max)
@@ -400,10 +419,15 @@ static inline void maxheap_pop(struct heap *hp)
     hp->a[i] = last;
 }
 
+/* A total order even over scores that are not numbers (a damaged file's, read before the
+ * index checked it): they sort last, so qsort is never given an inconsistent comparison. */
 static int cand_cmp(const void *a, const void *b)
 {
     const struct cand *x = a, *y = b;
-    if (x->d != y->d)
+    int xn = isnan(x->d), yn = isnan(y->d);
+    if (xn != yn)
+        return xn - yn;
+    if (!xn && x->d != y->d)
         return x->d < y->d ? -1 : 1;
     return (x->id > y->id) - (x->id < y->id);
 }
@@ -680,17 +704,59 @@ static void big_free(void *p, size_t bytes)
 #endif
 }
 
-/* ==== the vector block ====================================================================== */
+/* ==== the borrowed file ===================================================================== */
 
-/* A big block, or a file's vector section mapped privately by mni_hnsw_load: the first search
- * after a load touches only the pages it reads, in the page cache that every process opening
- * the file shares, instead of waiting for the whole section to be read and copied. The mapping
- * lasts until the block is copied into a big block: by mni_hnsw_own_vectors (which checks the
- * section's checksum as it copies) or by a grow (a file mapping cannot grow past the file).
- * Files are replaced by rename, never rewritten in place, so a mapped file keeps its content;
- * a file truncated in place while mapped would fault (SIGBUS) on the pages past its new end,
- * which is why the owner of the index copies the block soon after loading it (vindex.c) and
- * mni_hnsw_own_vectors refuses a file that shrank. */
+/* mni_hnsw_load maps the file's sections privately instead of reading them: the vectors, and
+ * (a version 3 file, or a float index's of version 2) the node rows and upper lists. A load
+ * then costs what the keys, states and levels cost to read (10 bytes a slot), and the first
+ * searches fault in only the pages they touch, from the page cache that every process opening
+ * the file shares. The mappings last until mni_hnsw_own copies them into memory of the
+ * index's own, checking on the way what the load did not (the checksums, the lists, the key
+ * table, the free list, the scales); every call that writes, or needs the key table, does
+ * that first, so nothing ever writes to the file's pages nor trusts them for more than a
+ * search. A search of an index not yet checked stays within its arrays whatever the file
+ * holds: levels and entry point are checked at load, a list's count is clamped to its layer's
+ * maximum and ids past the slots are skipped (as for lists read mid-update), and a score that
+ * is not a number sorts last: a damaged file gives wrong results, never a crash. Files are
+ * replaced by rename, never rewritten in place, so a mapped file keeps its content; a file
+ * truncated in place while mapped would fault (SIGBUS) on the pages past its new end, which is
+ * why the owner of the index makes it its own soon after loading it (vindex.c), and
+ * mni_hnsw_own refuses a file that shrank. */
+
+/* Maps the file's section [off, off + len) privately, at the start of a reservation of at
+ * least bytes (>= len) whose rest reads zero, into *sec; *base and *base_bytes are what to
+ * unmap. MN_ENOMEM or MN_EBACKEND when the system refuses (nothing mapped). */
+static int map_section(int fd, uint64_t off, size_t len, size_t bytes, void **sec, void **base,
+                       size_t *base_bytes)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), lead = (size_t)(off % page);
+    size_t mapped = (lead + len + page - 1) & ~(page - 1);
+    size_t total = (lead + (bytes > len ? bytes : len) + page - 1) & ~(page - 1);
+    char *b = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (b == MAP_FAILED)
+        return MN_ENOMEM;
+    if (mmap(b, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
+             (off_t)(off - lead)) == MAP_FAILED) {
+        munmap(b, total);
+        return MN_EBACKEND;
+    }
+    /* The section's last page goes on into the file's next section: slots past it read zero. */
+    memset(b + lead + len, 0, mapped - lead - len);
+    *sec = b + lead;
+    *base = b;
+    *base_bytes = total;
+    return MN_OK;
+}
+
+/* Drops the mappings of rows and upper lists (their pointers are the caller's to replace). */
+static void rows_unmap(mni_hnsw *h)
+{
+    if (h->rows_base)
+        munmap(h->rows_base, h->rows_base_bytes);
+    if (h->up_base)
+        munmap(h->up_base, h->up_base_bytes);
+    h->rows_base = h->up_base = NULL;
+}
 
 static void vecs_unmap(mni_hnsw *h)
 {
@@ -709,125 +775,44 @@ static void vecs_free(mni_hnsw *h)
     h->vecs_bytes = 0;
 }
 
-/* Maps the file's section [off, off + len) at the start of a zeroed block of bytes (>= len),
- * in place of the current block. MN_EBACKEND when the system refuses (nothing changed). */
-static int vecs_map(mni_hnsw *h, int fd, uint64_t off, size_t len, size_t bytes)
+/* Maps the file's vector section [off, off + len) in place of the current block (of
+ * vecs_bytes), the rest of the block reading zero. Nothing changed on failure. */
+static int vecs_map(mni_hnsw *h, int fd, uint64_t off, size_t len)
 {
-    long page = sysconf(_SC_PAGESIZE);
-    size_t mapped = (len + (size_t)page - 1) & ~((size_t)page - 1);
-    bytes = bytes > mapped ? (bytes + (size_t)page - 1) & ~((size_t)page - 1) : mapped;
-    void *base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (base == MAP_FAILED)
-        return MN_ENOMEM;
-    if (mmap(base, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, (off_t)off) ==
-        MAP_FAILED) {
-        munmap(base, bytes);
-        return MN_EBACKEND;
-    }
-    /* The section's last page goes on into the file's next section: slots past it read zero. */
-    memset((char *)base + len, 0, mapped - len);
+    void *sec, *base;
+    size_t bytes;
+    int rc = map_section(fd, off, len, h->vecs_bytes, &sec, &base, &bytes);
+    if (rc)
+        return rc;
     vecs_free(h);
-    h->vecs = base;
+    h->vecs = base; /* off is page-aligned (VEC_ALIGN): base is the section */
     h->vecs_bytes = bytes;
     h->vecs_fd = fd;
-    h->vecs_off = off;
     h->vecs_len = len;
     return MN_OK;
 }
 
-/* A big block of bytes (>= the used part of the mapped one) with the mapped block's content,
- * into *out; the file's section hashed on the way into *sum. MN_ERROR when *stop became
- * nonzero first (nothing changed). */
-static int vecs_copy(const mni_hnsw *h, size_t bytes, const int *stop, void **out, uint64_t *sum)
+/* Hashes n bytes at p into x a megabyte at a time, or copies them to dst (may be NULL) and
+ * hashes the copy while it is in the cache. MN_ERROR when *stop became nonzero first. */
+static int hash_copy(struct mni_hash64_state *x, const void *p, size_t n, void *dst,
+                     const int *stop)
 {
-    size_t used = h->n_slots * (size_t)h->dim * sizeof(float), chunk = (size_t)1 << 20;
-    if (used < h->vecs_len)
-        used = h->vecs_len;
-    void *nv = NULL;
-    if (big_resize(&nv, 0, bytes))
-        return MN_ENOMEM;
-    struct mni_hash64_state x;
-    mni_hash64_init(&x, 0);
-    for (size_t o = 0; o < used; o += chunk) {
-        if (stop && __atomic_load_n(stop, __ATOMIC_RELAXED)) {
-            big_free(nv, bytes);
+    const size_t chunk = (size_t)1 << 20;
+    for (size_t o = 0; o < n; o += chunk) {
+        if (stop && __atomic_load_n(stop, __ATOMIC_RELAXED))
             return MN_ERROR;
-        }
-        size_t n = used - o < chunk ? used - o : chunk;
-        memcpy((char *)nv + o, (const char *)h->vecs + o, n);
-        if (o < h->vecs_len)
-            mni_hash64_update(&x, (char *)nv + o, h->vecs_len - o < n ? h->vecs_len - o : n);
+        size_t c = n - o < chunk ? n - o : chunk;
+        const char *from = (const char *)p + o;
+        if (dst)
+            from = memcpy((char *)dst + o, from, c);
+        mni_hash64_update(x, from, c);
     }
-    *sum = mni_hash64_final(&x);
-    *out = nv;
     return MN_OK;
 }
 
-/* Resizes the block to bytes (from big_round); a mapped block is copied. */
-static int vecs_resize(mni_hnsw *h, size_t bytes)
-{
-    void *nv = h->vecs;
-    uint64_t sum;
-    if (h->vecs_fd < 0) {
-        if (big_resize(&nv, h->vecs_bytes, bytes))
-            return -1;
-    } else {
-        if (vecs_copy(h, bytes, NULL, &nv, &sum) != MN_OK)
-            return -1;
-        vecs_unmap(h);
-    }
-    h->vecs = nv;
-    h->vecs_bytes = bytes;
-    return 0;
-}
-
-/* The counters that any mutation moves (an insert draws a level; a delete, a compaction and an
- * update change the live, deleted or free counts). */
-static void vecs_counters(const mni_hnsw *h, uint64_t c[4])
-{
-    c[0] = __atomic_load_n(&h->rng_ctr, __ATOMIC_RELAXED);
-    c[1] = ldz(&h->n_live);
-    c[2] = ldz(&h->n_deleted);
-    c[3] = h->n_free;
-}
-
-int mni_hnsw_own_vectors(mni_hnsw *h, const int *stop)
-{
-    if (!h)
-        return MN_EINVAL;
-    if (__atomic_load_n(&h->vecs_fd, __ATOMIC_ACQUIRE) < 0)
-        return MN_OK; /* without the lock: a caller may ask before every write */
-    pthread_rwlock_wrlock(&h->writers); /* no mutation while we copy */
-    int rc = MN_OK;
-    if (h->vecs_fd >= 0) {
-        struct stat sb;
-        uint64_t c[4], sum = 0;
-        void *nv = NULL;
-        vecs_counters(h, c);
-        if (fstat(h->vecs_fd, &sb) || (uint64_t)sb.st_size < h->vecs_off + h->vecs_len)
-            rc = MN_ECORRUPT; /* shrunk in place: its pages past the end must not be read */
-        else
-            rc = vecs_copy(h, h->vecs_bytes, stop, &nv, &sum);
-        /* Mutated since the load: the block is no longer the file's to compare. */
-        if (rc == MN_OK && !memcmp(c, h->vecs_mark, sizeof c) && sum != h->vecs_sum) {
-            big_free(nv, h->vecs_bytes);
-            rc = MN_ECORRUPT;
-        }
-        if (rc == MN_OK) {
-            pthread_rwlock_wrlock(&h->graph); /* no search reading the old block */
-            size_t bytes = h->vecs_bytes;
-            vecs_unmap(h);
-            h->vecs = nv;
-            h->vecs_bytes = bytes;
-            pthread_rwlock_unlock(&h->graph);
-        }
-    }
-    pthread_rwlock_unlock(&h->writers);
-    return rc;
-}
-
 /* Grows every slot array to hold exactly want slots (more than now). Caller holds the graph lock
- * exclusively. */
+ * exclusively. Never arrays of a borrowed file (a load grows before it maps; mni_hnsw_own
+ * comes before any write). */
 static int grow(mni_hnsw *h, size_t want)
 {
     if (want <= h->cap)
@@ -837,9 +822,11 @@ static int grow(mni_hnsw *h, size_t want)
     size_t nc = want;
     size_t vbytes = big_round(nc * (size_t)h->dim * sizeof(float));
     size_t lbytes = big_round(nc * h->stride * sizeof(int32_t));
-    void *nl = h->links0;
-    if (vecs_resize(h, vbytes))
+    void *nv = h->vecs, *nl = h->links0;
+    if (big_resize(&nv, h->vecs_bytes, vbytes))
         return MN_ENOMEM;
+    h->vecs = nv;
+    h->vecs_bytes = vbytes;
     if (big_resize(&nl, h->links_bytes, lbytes))
         return MN_ENOMEM;
     h->links0 = nl;
@@ -1490,7 +1477,8 @@ int mni_hnsw_compact(mni_hnsw *h)
 {
     if (!h)
         return MN_EINVAL;
-    return compact(h, 0);
+    int rc = mni_hnsw_own(h, NULL);
+    return rc ? rc : compact(h, 0);
 }
 
 /* ==== public: create, mutate ================================================================ */
@@ -1588,11 +1576,15 @@ void mni_hnsw_free(mni_hnsw *h)
 {
     if (!h)
         return;
-    for (size_t s = 0; s < h->cap; s++)
-        free(h->upper ? h->upper[s] : NULL);
+    if (h->rows_base) { /* rows and upper lists are the file's */
+        rows_unmap(h);
+    } else {
+        for (size_t s = 0; s < h->cap; s++)
+            free(h->upper ? h->upper[s] : NULL);
+        big_free(h->links0, h->links_bytes);
+    }
     free(h->upper);
     vecs_free(h);
-    big_free(h->links0, h->links_bytes);
     free(h->keys);
     free(h->state);
     free(h->level);
@@ -1653,12 +1645,14 @@ static int put(mni_hnsw *h, int64_t key, const float *v, int replace)
     for (int i = 0; i < h->dim; i++)
         if (!isfinite(v[i]))
             return MN_EINVAL;
+    int rc = mni_hnsw_own(h, NULL);
+    if (rc)
+        return rc;
     compact_before_growing(h);
     pthread_mutex_t *km = key_lock(h, key);
     pthread_rwlock_rdlock(&h->writers);
     pthread_mutex_lock(km);
     pthread_rwlock_rdlock(&h->graph);
-    int rc;
     struct scratch *sc = scratch_get(h);
     if (!sc) {
         rc = MN_ENOMEM;
@@ -1698,6 +1692,9 @@ int mni_hnsw_delete(mni_hnsw *h, int64_t key)
 {
     if (!h)
         return MN_EINVAL;
+    int rc = mni_hnsw_own(h, NULL);
+    if (rc)
+        return rc;
     pthread_mutex_t *km = key_lock(h, key);
     pthread_rwlock_rdlock(&h->writers);
     pthread_mutex_lock(km);
@@ -1724,7 +1721,7 @@ int mni_hnsw_delete(mni_hnsw *h, int64_t key)
 int mni_hnsw_contains(const mni_hnsw *hc, int64_t key)
 {
     mni_hnsw *h = (mni_hnsw *)hc;
-    if (!h)
+    if (!h || mni_hnsw_own(h, NULL) != MN_OK) /* the key table is built there */
         return 0;
     pthread_rwlock_rdlock(&h->graph);
     pthread_mutex_lock(&h->map_mu);
@@ -1767,8 +1764,11 @@ int mni_hnsw_build(mni_hnsw *h, const int64_t *keys, const float *vecs, size_t n
         return MN_EINVAL;
     if (!n)
         return MN_OK;
+    int rc = mni_hnsw_own(h, NULL);
+    if (rc)
+        return rc;
     size_t have = ldz(&h->n_live) + ldz(&h->n_deleted);
-    int rc = mni_hnsw_reserve(h, have + n > MAX_SLOTS ? MAX_SLOTS : have + n);
+    rc = mni_hnsw_reserve(h, have + n > MAX_SLOTS ? MAX_SLOTS : have + n);
     if (rc)
         return rc;
     struct build_job job = { h, keys, vecs, n, 0, MN_OK };
@@ -1912,6 +1912,9 @@ int mni_hnsw_score_keys(const mni_hnsw *hc, const float *q, const int64_t *keys,
         return MN_EINVAL;
     if (!k || !nkeys)
         return MN_OK;
+    int rc = mni_hnsw_own(h, NULL); /* the key table is built there */
+    if (rc)
+        return rc;
     struct mni_topk top;
     if (mni_topk_init(&top, k))
         return MN_ENOMEM;
@@ -1958,19 +1961,26 @@ int mni_hnsw_dim(const mni_hnsw *h)
     return h ? h->dim : 0;
 }
 
-/* The part of the vector block that is the file's pages (0 when the index owns it). */
-static size_t mapped_locked(const mni_hnsw *h)
+/* The bytes of the vector block that are the file's pages (0 when the index owns it). */
+static size_t vecs_mapped(const mni_hnsw *h)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     return h->vecs_fd >= 0 ? (h->vecs_len + page - 1) & ~(page - 1) : 0;
+}
+
+/* The file's bytes the index reads in place: vectors, and rows and upper lists until owned. */
+static size_t mapped_locked(const mni_hnsw *h)
+{
+    size_t rows = h->rows_base ? h->n_slots * h->stride * sizeof(int32_t) + h->up_len : 0;
+    return vecs_mapped(h) + rows;
 }
 
 /* Graph lock held (either mode). */
 static size_t bytes_locked(mni_hnsw *h)
 {
     size_t per_slot = sizeof(int32_t *) + sizeof(int64_t) + 3;
-    size_t b = sizeof *h + h->vecs_bytes - mapped_locked(h) + h->links_bytes +
-               h->cap * per_slot + ldz(&h->upper_bytes);
+    size_t b = sizeof *h + h->vecs_bytes - vecs_mapped(h) +
+               (h->rows_base ? 0 : h->links_bytes) + h->cap * per_slot + ldz(&h->upper_bytes);
     pthread_mutex_lock(&h->map_mu);
     b += h->map_cap * sizeof *h->map;
     pthread_mutex_unlock(&h->map_mu);
@@ -2056,12 +2066,11 @@ int mni_hnsw_set_rerank(mni_hnsw *h, int rerank)
  * are in memory (node_stride: the layer-0 list, 1 + 2m ints, and in an int8 index before it
  * the code and its scale, the row padded with zeros to whole cache lines); then, for each used
  * slot of level L > 0 in slot order, its upper lists i32[L * (1 + m)]. A free slot's row is
- * zeros. The payload checksum covers all of it but the vectors, which have their own: the
- * loader maps the vectors rather than reading them (see "the vector block"), and their
- * checksum is checked when they are copied (mni_hnsw_own_vectors). Saving the codes (version
- * 3) spares a load the coding of every vector, which read all the floats (with the row by row
- * reads, three quarters of the CPU time of a copying load at 100k x 384), and lets it read
- * the rows in one run. Version 2 (1.6 - 1.7)
+ * zeros. The payload checksum covers all of it but the vectors, which have their own. The
+ * loader maps the vectors, rows and upper lists rather than reading them (see "the borrowed
+ * file"): both checksums are checked when they are copied (mni_hnsw_own). Saving the codes (version 3)
+ * spares a load the coding of every vector, which read all the floats, and lets the rows be
+ * mapped as they are in memory. Version 2 (1.6 - 1.7)
  * held only the lists in the rows (1 + 2m ints; the same bytes as version 3 for a float
  * index): its files still load, an int8 index coding its vectors again. Version 1 had a
  * 128-byte header and the vectors 8-aligned under the payload checksum; its files are
@@ -2103,8 +2112,12 @@ int mni_hnsw_save(const mni_hnsw *hc, const char *path, int64_t seq)
     mni_hnsw *h = (mni_hnsw *)hc;
     if (!h || !path || !*path)
         return MN_EINVAL;
+    /* A borrowed file is checked first: a damaged one must not be saved under new checksums. */
+    int rc = mni_hnsw_own(h, NULL);
+    if (rc != MN_OK)
+        return rc;
     struct mni_atomic_file af;
-    int rc = mni_atomic_file_open(&af, path);
+    rc = mni_atomic_file_open(&af, path);
     if (rc != MN_OK)
         return rc;
     FILE *f = af.f;
@@ -2223,13 +2236,51 @@ static void rd_get_big(struct rd *r, void *p, size_t n)
         rd_get(r, (char *)p + o, n - o < chunk ? n - o : chunk);
 }
 
-/* Checks slot s's lists against reach (see validate_loaded) and zeroes what lies past each
- * list's count. */
-static int validate_lists(mni_hnsw *h, const int8_t *reach, int32_t s)
+/* What a search trusts, checked at load (two bytes a slot): states, levels, the live and
+ * deleted counts, the entry point. Sums the bytes the upper lists take in the file into *up
+ * and counts the free slots. */
+static int check_states(mni_hnsw *h, size_t ns, size_t live, size_t deleted, int top,
+                        int32_t entry, uint64_t *up)
+{
+    size_t nl = 0, nd = 0;
+    int maxl = -1; /* over live nodes: the entry point is the highest live one (a deleted node
+                    * waiting for compaction may be higher) */
+    *up = 0;
+    for (size_t s = 0; s < ns; s++) {
+        uint8_t st = h->state[s];
+        if (st != ST_FREE && st != ST_LIVE && st != ST_DELETED)
+            return MN_ECORRUPT;
+        if (h->level[s] > MAX_LEVEL || (st == ST_FREE && h->level[s]))
+            return MN_ECORRUPT;
+        if (st == ST_LIVE)
+            nl++;
+        else if (st == ST_DELETED)
+            nd++;
+        if (st == ST_LIVE && h->level[s] > maxl)
+            maxl = h->level[s];
+        *up += (uint64_t)h->level[s] * (uint64_t)(h->m + 1) * sizeof(int32_t);
+    }
+    if (nl != live || nd != deleted)
+        return MN_ECORRUPT;
+    if (entry == -1) { /* empty, or only deleted nodes left */
+        if (top != -1 || nl)
+            return MN_ECORRUPT;
+    } else if (entry < 0 || (size_t)entry >= ns || h->state[entry] == ST_FREE ||
+               h->level[entry] != top || maxl > top) {
+        return MN_ECORRUPT;
+    }
+    h->n_free = ns - nl - nd;
+    return MN_OK;
+}
+
+/* Checks slot s's lists in rows and upper against reach (see check_lists) and zeroes what lies
+ * past each list's count. */
+static int check_slot_lists(const mni_hnsw *h, int32_t *rows, int32_t **upper,
+                            const int8_t *reach, int32_t s)
 {
     size_t ns = h->n_slots;
     for (int l = 0; l <= h->level[s]; l++) {
-        int32_t *lst = list_at(h, s, l);
+        int32_t *lst = l ? upper_list(h, upper[s], l) : list0_in(h, rows, s);
         int max = max_links(h, l);
         if (reach[s] < 0) {
             if (lst[0] != 0)
@@ -2247,37 +2298,14 @@ static int validate_lists(mni_hnsw *h, const int8_t *reach, int32_t s)
     return MN_OK;
 }
 
-/* The checksums catch accidents; this catches everything that could make a search misbehave:
- * states, levels, list counts and targets (zeroing what lies past each count), entry point,
- * counts, unique live keys. Builds the key table and the free list. */
-static int validate_loaded(mni_hnsw *h, size_t ns, size_t live, size_t deleted, int top,
-                           int32_t entry)
+/* The checksums catch accidents; this and check_states catch everything that could make the
+ * index misbehave once it writes: every list of rows and upper (the index's, or the copies
+ * mni_hnsw_own makes) has a count within its layer's maximum and targets that exist on that
+ * layer (what lies past a count is zeroed), and every saved scale is finite (one that is not
+ * would make every score of its node NaN). */
+static int check_lists(const mni_hnsw *h, int32_t *rows, int32_t **upper)
 {
-    size_t nl = 0, nd = 0;
-    int maxl = -1; /* over live nodes: the entry point is the highest live one (a deleted node
-                    * waiting for compaction may be higher) */
-    for (size_t s = 0; s < ns; s++) {
-        uint8_t st = h->state[s];
-        if (st != ST_FREE && st != ST_LIVE && st != ST_DELETED)
-            return MN_ECORRUPT;
-        if (h->level[s] > MAX_LEVEL || (st == ST_FREE && h->level[s]))
-            return MN_ECORRUPT;
-        if (st == ST_LIVE)
-            nl++;
-        else if (st == ST_DELETED)
-            nd++;
-        if (st == ST_LIVE && h->level[s] > maxl)
-            maxl = h->level[s];
-    }
-    if (nl != live || nd != deleted)
-        return MN_ECORRUPT;
-    if (entry == -1) { /* empty, or only deleted nodes left */
-        if (top != -1 || nl)
-            return MN_ECORRUPT;
-    } else if (entry < 0 || (size_t)entry >= ns || h->state[entry] == ST_FREE ||
-               h->level[entry] != top || maxl > top) {
-        return MN_ECORRUPT;
-    }
+    size_t ns = h->n_slots;
     /* Per slot, the highest layer a link may point to it on (-1: free), in one byte: each of
      * the million or so links at 100k is checked with one random read instead of two. */
     int8_t *reach = malloc(ns ? ns : 1);
@@ -2286,15 +2314,26 @@ static int validate_loaded(mni_hnsw *h, size_t ns, size_t live, size_t deleted, 
     for (size_t s = 0; s < ns; s++)
         reach[s] = h->state[s] == ST_FREE ? -1 : (int8_t)h->level[s];
     int rc = MN_OK;
-    for (size_t s = 0; s < ns && rc == MN_OK; s++)
-        rc = validate_lists(h, reach, (int32_t)s);
+    for (size_t s = 0; s < ns && rc == MN_OK; s++) {
+        rc = check_slot_lists(h, rows, upper, reach, (int32_t)s);
+        /* the scale: the int just before the list */
+        if (rc == MN_OK && h->codes &&
+            !isfinite(*(const float *)(list0_in(h, rows, (int32_t)s) - 1)))
+            rc = MN_ECORRUPT;
+    }
     free(reach);
-    if (rc)
-        return rc;
+    return rc;
+}
+
+/* Builds the key table (live keys unique) and the free list (through the free slots' rows in
+ * rows) of slots checked by check_states. */
+static int build_tables(mni_hnsw *h, int32_t *rows)
+{
+    size_t ns = h->n_slots;
     /* The key table at its final size at once: growing it by doubling re-placed every key
      * about twice over. */
     size_t cap = h->map_cap;
-    while (cap < 2 * (live + 1))
+    while (cap < 2 * (ldz(&h->n_live) + 1))
         cap *= 2;
     if (cap != h->map_cap && map_resize(h, cap))
         return MN_ENOMEM;
@@ -2305,14 +2344,180 @@ static int validate_loaded(mni_hnsw *h, size_t ns, size_t live, size_t deleted, 
         if (h->state[s] == ST_LIVE && map_put_new(h, (int32_t)s))
             return MN_ECORRUPT;
     }
+    h->free_head = -1;
     for (size_t s = ns; s > 0; s--) {
         if (h->state[s - 1] == ST_FREE) {
-            list0(h, (int32_t)(s - 1))[1] = h->free_head;
+            list0_in(h, rows, (int32_t)(s - 1))[1] = h->free_head;
             h->free_head = (int32_t)(s - 1);
-            h->n_free++;
         }
     }
     return MN_OK;
+}
+
+/* Copies the borrowed rows and upper lists into *rows and *upper (cap entries; their bytes in
+ * *up_bytes), hashing them on the way: with the keys, states and levels hashed at load, that
+ * is the payload's checksum. Then checks the copies (check_lists) and builds the tables over
+ * them. Nothing changed on failure. */
+static int rows_copy(mni_hnsw *h, const int *stop, int32_t **rows, int32_t ***upper,
+                     size_t *up_bytes)
+{
+    size_t ns = h->n_slots;
+    void *nl = NULL;
+    int32_t **nup = calloc(h->cap, sizeof *nup);
+    if (!nup || big_resize(&nl, 0, h->links_bytes)) {
+        free(nup);
+        return MN_ENOMEM;
+    }
+    struct mni_hash64_state x = h->sum;
+    int rc = hash_copy(&x, h->links0, ns * h->stride * sizeof(int32_t), nl, stop);
+    if (rc == MN_OK)
+        rc = hash_copy(&x, h->up_sec, h->up_len, NULL, stop);
+    if (rc == MN_OK && mni_hash64_final(&x) != h->payload_sum)
+        rc = MN_ECORRUPT;
+    *up_bytes = 0;
+    for (size_t s = 0; s < ns && rc == MN_OK; s++) {
+        if (!h->upper[s])
+            continue;
+        size_t b = (size_t)h->level[s] * (size_t)(h->m + 1) * sizeof(int32_t);
+        if (!(nup[s] = malloc(b)))
+            rc = MN_ENOMEM;
+        else
+            memcpy(nup[s], h->upper[s], b);
+        *up_bytes += b;
+    }
+    if (rc == MN_OK)
+        rc = check_lists(h, nl, nup);
+    if (rc == MN_OK) {
+        pthread_mutex_lock(&h->map_mu);
+        rc = build_tables(h, nl);
+        if (rc) { /* as it was: no key table, no free list */
+            memset(h->map, 0xff, h->map_cap * sizeof *h->map);
+            h->map_n = 0;
+            h->free_head = -1;
+        }
+        pthread_mutex_unlock(&h->map_mu);
+    }
+    if (rc) {
+        for (size_t s = 0; s < ns; s++)
+            free(nup[s]);
+        free(nup);
+        big_free(nl, h->links_bytes);
+        return rc;
+    }
+    *rows = nl;
+    *upper = nup;
+    return MN_OK;
+}
+
+/* mni_hnsw_own with the writers lock held: the copies are made and checked while searches go
+ * on over the file's pages, then swapped in under the graph lock. */
+static int own_locked(mni_hnsw *h, const int *stop)
+{
+    struct stat sb;
+    if (fstat(h->vecs_fd, &sb) || (uint64_t)sb.st_size < h->file_len)
+        return MN_ECORRUPT; /* shrunk in place: its pages past the end must not be read */
+    void *nv = NULL;
+    int32_t *nl = NULL, **nup = NULL;
+    size_t up_bytes = 0;
+    if (big_resize(&nv, 0, h->vecs_bytes))
+        return MN_ENOMEM;
+    struct mni_hash64_state x;
+    mni_hash64_init(&x, 0);
+    int rc = hash_copy(&x, h->vecs, h->vecs_len, nv, stop);
+    if (rc == MN_OK && mni_hash64_final(&x) != h->vecs_sum)
+        rc = MN_ECORRUPT;
+    if (rc == MN_OK && h->rows_base)
+        rc = rows_copy(h, stop, &nl, &nup, &up_bytes);
+    if (rc) {
+        big_free(nv, h->vecs_bytes);
+        return rc;
+    }
+    pthread_rwlock_wrlock(&h->graph); /* no search reading the file's pages */
+    if (h->rows_base) {
+        rows_unmap(h);
+        h->links0 = nl;
+        free(h->upper);
+        h->upper = nup;
+        h->upper_bytes = up_bytes;
+    }
+    size_t bytes = h->vecs_bytes;
+    vecs_unmap(h); /* last: vecs_fd < 0 says the index is its own */
+    h->vecs = nv;
+    h->vecs_bytes = bytes;
+    pthread_rwlock_unlock(&h->graph);
+    return MN_OK;
+}
+
+int mni_hnsw_own(mni_hnsw *h, const int *stop)
+{
+    if (!h)
+        return MN_EINVAL;
+    if (__atomic_load_n(&h->vecs_fd, __ATOMIC_ACQUIRE) < 0)
+        return MN_OK; /* without the lock: every write asks first */
+    pthread_rwlock_wrlock(&h->writers); /* no mutation, nor another owner, meanwhile */
+    int rc = MN_OK;
+    if (h->damaged) {
+        rc = MN_ECORRUPT; /* not read again for every write or lookup that asks */
+    } else if (h->vecs_fd >= 0) {
+        rc = own_locked(h, stop);
+        h->damaged = rc == MN_ECORRUPT;
+    }
+    pthread_rwlock_unlock(&h->writers);
+    return rc;
+}
+
+/* Maps the node rows at roff and the upper lists after them (up bytes) of a file whose rows
+ * are as in memory, in place of the blocks grow made; points the upper lists into the file.
+ * Nothing is read. */
+static int rows_map(mni_hnsw *h, int fd, uint64_t roff, uint64_t up)
+{
+    size_t ns = h->n_slots, rlen = ns * h->stride * sizeof(int32_t);
+    void *sec, *base;
+    size_t bytes;
+    int rc = map_section(fd, roff, rlen, h->links_bytes, &sec, &base, &bytes);
+    if (rc)
+        return rc;
+    big_free(h->links0, h->links_bytes);
+    h->links0 = sec;
+    h->rows_base = base;
+    h->rows_base_bytes = bytes;
+    if (!up)
+        return MN_OK;
+    rc = map_section(fd, roff + rlen, (size_t)up, (size_t)up, &sec, &h->up_base,
+                     &h->up_base_bytes);
+    if (rc)
+        return rc;
+    h->up_sec = sec;
+    h->up_len = (size_t)up;
+    int32_t *p = sec;
+    for (size_t s = 0; s < ns; s++) {
+        if (!h->level[s])
+            continue;
+        h->upper[s] = p;
+        p += (size_t)h->level[s] * (size_t)(h->m + 1);
+    }
+    return MN_OK;
+}
+
+/* Reads the node rows (of frow ints each in the file) and upper lists of a file whose rows are
+ * not as in memory (a version 2 int8 index's), hashing them into r, each upper list in memory
+ * of its own. */
+static int rows_read(mni_hnsw *h, struct rd *r, size_t frow)
+{
+    size_t ns = h->n_slots;
+    for (size_t s = 0; s < ns && !r->err; s++)
+        rd_get(r, list0(h, (int32_t)s), frow * sizeof(int32_t));
+    for (size_t s = 0; s < ns && !r->err; s++) {
+        if (!h->level[s])
+            continue;
+        size_t ints = (size_t)h->level[s] * (size_t)(h->m + 1);
+        h->upper[s] = malloc(ints * sizeof(int32_t));
+        if (!h->upper[s])
+            return MN_ENOMEM;
+        h->upper_bytes += ints * sizeof(int32_t);
+        rd_get(r, h->upper[s], ints * sizeof(int32_t));
+    }
+    return r->err ? MN_ECORRUPT : MN_OK;
 }
 
 int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
@@ -2326,6 +2531,7 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     struct stat sb;
     unsigned char hdr[HDR_SIZE];
     mni_hnsw *h = NULL;
+    int fd = -1;
     int rc = MN_ECORRUPT;
     if (fstat(fileno(f), &sb)) {
         rc = MN_EBACKEND;
@@ -2361,7 +2567,6 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     size_t lofs, stride = node_stride((int)fdim, p.m, p.flags, &lofs);
     uint64_t row = 1 + 2 * (uint64_t)p.m;
     uint64_t frow = version == FILE_VERSION ? stride : row; /* ints per row in the file */
-    int codes_saved = version == FILE_VERSION && (p.flags & MNI_HNSW_INT8);
     uint64_t per = 8 + 2 + 4 * (uint64_t)fdim + 4 * frow;
     if (ns > payload / per)
         goto fail;
@@ -2386,65 +2591,47 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     rd_get(&r, h->level, ns);
     for (uint64_t left = pad; left; left -= left < sizeof padb ? left : sizeof padb)
         rd_get(&r, padb, left < sizeof padb ? left : sizeof padb);
-    if (r.err)
-        goto fail;
-    uint64_t up = 0;
-    for (uint64_t s = 0; s < ns; s++) {
-        if (h->state[s] != ST_FREE && h->state[s] != ST_LIVE && h->state[s] != ST_DELETED)
-            goto fail;
-        if (h->level[s] > MAX_LEVEL)
-            goto fail;
-        if (h->state[s] != ST_FREE)
-            up += (uint64_t)h->level[s] * (uint64_t)(p.m + 1) * 4;
-    }
-    if (fixed + up != payload)
-        goto fail;
-    uint64_t voff = HDR_SIZE + ns * 10 + pad, vlen = ns * fdim * sizeof(float);
-    if (fseeko(f, (off_t)(voff + vlen), SEEK_SET))
-        r.err = 1;
-    if (frow == stride) /* the rows as they are in memory */
-        rd_get_big(&r, h->links0, ns * stride * sizeof(int32_t));
-    for (uint64_t s = 0; frow != stride && s < ns && !r.err; s++)
-        rd_get(&r, list0(h, (int32_t)s), row * sizeof(int32_t));
-    for (uint64_t s = 0; s < ns && !r.err; s++) {
-        if (h->state[s] == ST_FREE || !h->level[s])
-            continue;
-        size_t ints = (size_t)h->level[s] * (size_t)(p.m + 1);
-        h->upper[s] = malloc(ints * sizeof(int32_t));
-        if (!h->upper[s]) {
-            rc = MN_ENOMEM;
-            goto fail;
-        }
-        h->upper_bytes += ints * sizeof(int32_t);
-        rd_get(&r, h->upper[s], ints * sizeof(int32_t));
-    }
-    if (r.err || mni_hash64_final(&r.x) != sum)
-        goto fail;
     h->n_slots = ns;
     h->n_live = live;
     h->n_deleted = deleted;
-    rc = validate_loaded(h, ns, live, deleted, top, entry);
+    uint64_t up;
+    if (r.err || (rc = check_states(h, ns, live, deleted, top, entry, &up)) != MN_OK)
+        goto fail;
+    rc = MN_ECORRUPT;
+    if (fixed + up != payload)
+        goto fail;
+    uint64_t voff = HDR_SIZE + ns * 10 + pad, vlen = ns * fdim * sizeof(float);
+    if (ns && (fd = dup(fileno(f))) < 0) {
+        rc = MN_EBACKEND;
+        goto fail;
+    }
+    if (ns && frow == stride) { /* the rows as they are in memory: mapped, checked later */
+        h->sum = r.x;
+        h->payload_sum = sum;
+        rc = rows_map(h, fd, voff + vlen, up);
+    } else { /* read and checked now (nothing to map, or codes to make) */
+        if (fseeko(f, (off_t)(voff + vlen), SEEK_SET))
+            r.err = 1;
+        rc = rows_read(h, &r, frow);
+        if (rc == MN_OK && mni_hash64_final(&r.x) != sum)
+            rc = MN_ECORRUPT;
+        if (rc == MN_OK)
+            rc = check_lists(h, h->links0, h->upper);
+        if (rc == MN_OK)
+            rc = build_tables(h, h->links0);
+    }
     if (rc)
         goto fail;
-    /* Saved codes: a scale that is not finite would make every score of its node NaN. */
-    for (uint64_t s = 0; codes_saved && s < ns; s++)
-        if (!isfinite(*scale_at(h, (int32_t)s))) {
-            rc = MN_ECORRUPT;
-            goto fail;
-        }
     h->ep_word = pack_ep(entry, top);
-    if (vlen) {
-        int fd = dup(fileno(f));
-        rc = fd < 0 ? MN_EBACKEND : vecs_map(h, fd, voff, vlen, h->vecs_bytes);
-        if (rc) {
-            if (fd >= 0)
-                close(fd);
+    if (ns) {
+        rc = vecs_map(h, fd, voff, vlen);
+        if (rc)
             goto fail;
-        }
+        fd = -1; /* the index's now */
         h->vecs_sum = mni_load64(hdr + 112);
-        vecs_counters(h, h->vecs_mark);
+        h->file_len = (uint64_t)sb.st_size;
     }
-    for (uint64_t s = 0; h->codes && !codes_saved && s < ns; s++)
+    for (uint64_t s = 0; h->codes && frow != stride && s < ns; s++)
         encode_slot(h, (int32_t)s); /* a version 2 file */
     fclose(f);
     if (seq)
@@ -2453,6 +2640,8 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     return MN_OK;
 
 fail:
+    if (fd >= 0)
+        close(fd);
     fclose(f);
     mni_hnsw_free(h);
     return rc;

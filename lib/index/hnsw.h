@@ -50,12 +50,13 @@
  *
  * Persistence: mni_hnsw_save writes path.tmp then renames it over path: a header (magic, version,
  * dim, M, counts, entry point, the caller's seq) with its own checksum, then the payload with an
- * XXH64 checksum (the vectors apart: mapped at load, see mni_hnsw_load). The file is
- * canonical: the same index gives the same bytes. mni_hnsw_load checks both checksums, the
- * sizes against the file's (before allocating), and the structure
- * (states, levels, link counts and targets, entry point, counts, key uniqueness) before trusting
- * it: a damaged, truncated or mismatched file returns MN_ECORRUPT, never crashes. The format is
- * native little-endian (a byte-order mark rejects others).
+ * XXH64 checksum (the vectors apart). The file is canonical: the same index gives the same
+ * bytes. mni_hnsw_load checks the header, the sizes against the file's (before allocating),
+ * states, levels, counts and entry point, and maps the rest (see mni_hnsw_load); mni_hnsw_own
+ * then checks both checksums and the rest of the structure (link counts and targets, key
+ * uniqueness, scales) before the index writes or looks a key up: a damaged, truncated or
+ * mismatched file returns MN_ECORRUPT, never crashes. The format is native little-endian (a
+ * byte-order mark rejects others).
  *
  * Quantised search (MNI_HNSW_INT8): besides its float vector, each node keeps an int8 code with
  * one scale per vector (distance.h: mni_quantize_i8), dim + 4 bytes. A search quantises the query
@@ -71,8 +72,9 @@
  * row padded to whole cache lines (at dim 384, M 16: 384 + 4 + 132 bytes in 576), so a search
  * reads a neighbour's code and, when it expands it, its list from one run of lines;
  * mni_hnsw_bytes counts them. The floats stay resident (re-ranking and inserts read them), or
- * in a loaded index mapped from its file until mni_hnsw_own_vectors. The file holds the codes
- * with the rows (version 3), so a load codes nothing (a version 2 file's are made again).
+ * in a loaded index mapped from its file (with the rows) until mni_hnsw_own. The file holds
+ * the codes with the rows (version 3), so a load codes nothing (a version 2 file's are made
+ * again).
  *
  * Return codes are those of manushya.h: MN_OK, MN_EINVAL (bad argument, non-finite vector),
  * MN_EEXISTS (insert of a present key), MN_ENOTFOUND (delete of an absent key, missing file),
@@ -122,7 +124,8 @@ struct mni_hnsw_stats {
     size_t capacity; /* slots allocated */
     int max_level;   /* top layer, -1 when empty */
     size_t bytes;    /* = mni_hnsw_bytes */
-    size_t mapped;   /* bytes of the file's vector section still mapped (not in bytes) */
+    size_t mapped;   /* bytes of a loaded file read in place (vectors, and rows and upper
+                      * lists until mni_hnsw_own; not in bytes) */
 };
 
 /* p may be NULL (all defaults). dim: 1 .. MNI_HNSW_MAX_DIM. */
@@ -184,18 +187,27 @@ int mni_hnsw_set_rerank(mni_hnsw *h, int rerank);
 /* seq: the highest store sequence the index covers, kept in the header for the caller. */
 int mni_hnsw_save(const mni_hnsw *h, const char *path, int64_t seq);
 /* dim: the dimension expected (0: any); a file of another dimension is MN_ECORRUPT. seq may be
- * NULL. The vectors are not read but mapped from the file (private, copy on write): a load
- * costs what the graph's lists cost to read and check, and the first searches fault in only
- * the vectors they touch. Their checksum is checked by mni_hnsw_own_vectors. */
+ * NULL. Reads and checks the header, keys, states and levels (10 bytes a slot: states, levels,
+ * counts and entry point are checked now) and maps the rest from the file (private, copy on
+ * write): the vectors, and the node rows (codes, scales, layer-0 lists) and upper lists of a
+ * version 3 file (or a float index's of version 2; an int8 index's of version 2 has its rows
+ * read, checked and coded now). A load so costs no more than the keys take to read, and the
+ * first searches fault in only what they touch. Searches of an index not yet checked stay in
+ * bounds whatever the file holds (wrong results from a damaged file, never a crash); the rest
+ * is checked by mni_hnsw_own. */
 int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq);
-/* Copies the vectors of a loaded index into memory of its own (nothing to do for an index
- * that was not loaded, or is already its own; an insert that grows the index does it too),
- * checking them against the file's checksum on the way, unless the index changed since the
- * load. Until then the index reads its file: a file truncated in place (ours are always
- * replaced by rename) could fault. Blocks writers, not searches, while it copies (about a
- * second per 2 GB). MN_ECORRUPT: the vectors do not match the checksum, or the file shrank
- * (the index must not be used: rebuild it); MN_ERROR: *stop (may be NULL) became nonzero
- * first, nothing changed; MN_ENOMEM. */
-int mni_hnsw_own_vectors(mni_hnsw *h, const int *stop);
+/* Makes a loaded index its own: copies what it maps from its file into memory of its own,
+ * checking on the way the payload's and the vectors' checksums, every list (counts, targets),
+ * the saved scales (finite) and the keys (unique), and building the key table and the free
+ * list. Nothing to do for an index that was not loaded, or is its own already. Every call that
+ * writes (insert, update, build, delete, compact), looks a key up (contains, score_keys) or
+ * saves does it first, and fails with its code (contains: 0). Until then the index reads its
+ * file: a file truncated in place (ours are always replaced by rename) could fault. Blocks
+ * writers, not searches, while it copies and checks (the work a load that read the file did;
+ * searches wait only while the pointers are swapped). MN_ECORRUPT: the file does not match
+ * its checksums or structure, or it shrank (nothing changed; the index must not be written:
+ * rebuild it; later calls answer the same without reading the file again); MN_ERROR: *stop (may be NULL) became nonzero first, nothing changed;
+ * MN_ENOMEM. */
+int mni_hnsw_own(mni_hnsw *h, const int *stop);
 
 #endif

@@ -53,8 +53,8 @@ struct vx_part {
     size_t count;         /* atomic: keys held */
     size_t changed;       /* changes applied since the files were written or read */
     int had_file;         /* files of ours were found (keep them current) */
-    int mapped;           /* atomic: its graph's vectors are still its file's (see
-                           * part_own_vectors) */
+    int mapped;           /* atomic: its graph still reads its file, unchecked (see
+                           * part_own) */
     int64_t mark_seq;     /* the last checkpoint: the seq our files cover (read or last
                            * written) or, without files, the seq of the last save call */
     int64_t pruned_seq;   /* the tombstones up to this seq are pruned (mni_vindex_prune_feed) */
@@ -469,7 +469,7 @@ static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct
     if (rc == MN_OK && gseq < horizon)
         rc = MN_ECORRUPT; /* older than the feed's tombstones: deletes since are unknown */
     /* The same count; that they are the same keys is for the worker to check (see
-     * part_own_vectors). A fresh load has every mark clear. */
+     * part_own). A fresh load has every mark clear. */
     if (rc == MN_OK && mni_hnsw_count(h) != at->n)
         rc = MN_ECORRUPT;
     /* Against the store: the rows not changed since must be there as they are; what else the
@@ -540,20 +540,24 @@ static int same_keys(const struct vx_part *p)
     return 1;
 }
 
-/* A partition loaded from its files searches the graph file's vectors where they lie (mapped
- * by mni_hnsw_load): the first search after an open reads only what it needs. The worker then
- * makes them the graph's own before it changes anything (p->mu held), checking them against
- * their checksum as it copies, and so that a file truncated under the process later can do no
- * harm; and it checks that graph and attributes hold the same keys (files of two saves at the
- * same seq, which a crash between their writes could leave). Vectors that do not match, a file
- * that shrank, or other keys are a rejected file: the partition is rebuilt from the store. A
- * close that comes first leaves them be (MN_ERROR). Until then a search can at worst miss a
- * key the graph lacks: one the attributes lack is never returned (accept_key). */
-static int part_own_vectors(mni_vindex *vx, struct vx_part *p)
+/* A partition loaded from its files searches the graph file where it lies (vectors, rows and
+ * upper lists mapped by mni_hnsw_load): the first search after an open reads only what it
+ * needs. The worker then makes the graph its own before it changes anything (p->mu held),
+ * checking its checksums and structure as it copies (mni_hnsw_own), and so that a file
+ * truncated under the process later can do no harm; and it checks that graph and attributes
+ * hold the same keys (files of two saves at the same seq, which a crash between their writes
+ * could leave). A file that does not match, that shrank, or other keys are a rejected file:
+ * the partition is rebuilt from the store. A close that comes first leaves it be (MN_ERROR).
+ * Until then a search can at worst miss a key the graph lacks: one the attributes lack is
+ * never returned (accept_key); a search that scores a few keys exactly (mni_hnsw_score_keys)
+ * makes the graph its own itself, as a key lookup needs. */
+static int part_own(mni_vindex *vx, struct vx_part *p)
 {
     if (!__atomic_load_n(&p->mapped, __ATOMIC_ACQUIRE))
         return MN_OK;
-    int rc = same_keys(p) ? mni_hnsw_own_vectors(p->h, &vx->stop) : MN_ECORRUPT;
+    int rc = mni_hnsw_own(p->h, &vx->stop); /* first: same_keys looks keys up */
+    if (rc == MN_OK && !same_keys(p))
+        rc = MN_ECORRUPT;
     if (rc == MN_ECORRUPT) { /* counted as loaded: it is a rejected file after all */
         __atomic_sub_fetch(&vx->st.loaded, 1, __ATOMIC_RELAXED);
         COUNT(vx, rejected);
@@ -876,7 +880,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&p->mu);
         if (ld_state(p) == VX_NEW)
             part_load(vx, p);
-        if (ld_state(p) == VX_READY && part_own_vectors(vx, p) == MN_OK)
+        if (ld_state(p) == VX_READY && part_own(vx, p) == MN_OK)
             catch_up(vx, p, threads);
         size_t every = p->at.n / 2 > SAVE_EVERY ? p->at.n / 2 : SAVE_EVERY;
         if (ld_state(p) == VX_READY && p->changed >= every &&

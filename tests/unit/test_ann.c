@@ -488,8 +488,9 @@ END_TEST
 /* MN_ANN_LOAD_MAP: the same answers as the copied load, without the floats in mn_ann_bytes;
  * saving over the mapped file is safe (rename); the first write copies the floats (bytes
  * grow to the copied index's), and writes then work as on any index. Unknown flags are
- * MN_EINVAL. Floats damaged under a valid structure load mapped (their checksum is not read
- * at load), and the first write refuses them with MN_ECORRUPT, changing nothing. */
+ * MN_EINVAL. Floats or links damaged under a valid structure load mapped (their checksums
+ * are not read at load), and the first write refuses them with MN_ECORRUPT, changing
+ * nothing. */
 START_TEST(mapped_load)
 {
     gen_data();
@@ -546,6 +547,31 @@ START_TEST(mapped_load)
     ck_assert_msg(th_has_word(mn_errmsg(NULL), "checksum"), "%s", mn_errmsg(NULL));
     ck_assert_int_eq(mn_ann_contains(mapped, -7), 0);
     ck_assert_uint_eq(mn_ann_count(mapped), NBASE);
+    mn_ann_free(mapped);
+
+    /* one byte of the links flipped (the file's last: an upper list, or the last node row):
+     * refused by a copying load; a mapped load searches it, and the first call that needs
+     * the checked index (a key lookup, a write, a save) refuses it, changing nothing */
+    ck_assert_int_eq(mn_ann_save(a, path), MN_OK);
+    f = (unsigned char *)th_read_file(path, &len);
+    ck_assert_ptr_nonnull(f);
+    f[len - 5] ^= 0x10;
+    th_write_file(path, f, len);
+    TH_RC(NULL, mn_ann_load_v2(path, 0, &x), MN_ECORRUPT);
+    ck_assert_msg(mn_ann_load_v2(path, MN_ANN_LOAD_MAP, &mapped) == MN_OK, "%s",
+                  mn_errmsg(NULL));
+    ck_assert_int_eq(mn_ann_search(mapped, base, K, 0, got, NULL, &n), MN_OK);
+    ck_assert_uint_eq(n, K);
+    ck_assert_int_eq(mn_ann_contains(mapped, keys[0]), 0);
+    ck_assert_msg(th_has_word(mn_errmsg(NULL), "mn_ann_contains"), "%s", mn_errmsg(NULL));
+    TH_RC(NULL, mn_ann_add(mapped, -7, base), MN_ECORRUPT);
+    ck_assert_msg(th_has_word(mn_errmsg(NULL), "checksums"), "%s", mn_errmsg(NULL));
+    TH_RC(NULL, mn_ann_delete(mapped, keys[0]), MN_ECORRUPT);
+    TH_RC(NULL, mn_ann_save(mapped, th_tmppath("never.ann")), MN_ECORRUPT);
+    ck_assert_int_eq(th_file_exists(th_tmppath("never.ann")), 0);
+    ck_assert_uint_eq(mn_ann_count(mapped), NBASE);
+    ck_assert_int_eq(mn_ann_search(mapped, base, K, 0, got, NULL, &n), MN_OK);
+    ck_assert_uint_eq(n, K);
     mn_ann_free(mapped);
     mn_ann_free(copied);
     mn_ann_free(a);

@@ -897,7 +897,7 @@ static int load_rc(const char *path, const void *data, size_t len)
     mni_hnsw *g = (mni_hnsw *)1;
     int rc = mni_hnsw_load(path, DIM, &g, NULL);
     if (rc == MN_OK) {
-        rc = mni_hnsw_own_vectors(g, NULL);
+        rc = mni_hnsw_own(g, NULL);
         mni_hnsw_free(g);
     } else {
         ck_assert_ptr_null(g);
@@ -1069,10 +1069,10 @@ START_TEST(mapped_vectors)
     mni_hnsw_free(e);
     same_answers(h, g);
     int stop = 1; /* asked to stop first: nothing changes */
-    ck_assert_int_eq(mni_hnsw_own_vectors(g, &stop), MN_ERROR);
+    ck_assert_int_eq(mni_hnsw_own(g, &stop), MN_ERROR);
     same_answers(h, g);
-    ck_assert_int_eq(mni_hnsw_own_vectors(g, NULL), MN_OK);
-    ck_assert_int_eq(mni_hnsw_own_vectors(g, NULL), MN_OK); /* nothing left to do */
+    ck_assert_int_eq(mni_hnsw_own(g, NULL), MN_OK);
+    ck_assert_int_eq(mni_hnsw_own(g, NULL), MN_OK); /* nothing left to do */
     same_answers(h, g);
     mni_hnsw_free(g);
 
@@ -1082,13 +1082,248 @@ START_TEST(mapped_vectors)
     struct mni_hnsw_stats st;
     mni_hnsw_stats(h, &st);
     ck_assert_int_eq(truncate(path, (off_t)vec_off(st.slots) + 4096), 0);
-    ck_assert_int_eq(mni_hnsw_own_vectors(g, NULL), MN_ECORRUPT);
+    ck_assert_int_eq(mni_hnsw_own(g, NULL), MN_ECORRUPT);
     mni_hnsw_free(g);
     mni_hnsw_free(h);
 }
 END_TEST
 
+/* Every query's hits (filtered and not) into out[2 * NQ * K] and n[2 * NQ]: whatever the file
+ * holds, the searches return. */
+static void answers(const mni_hnsw *g, struct mni_hit *out, size_t *n)
+{
+    for (int f = 0; f < 2; f++) {
+        struct filt flt = { f ? 10 : 100, NULL };
+        for (int qi = 0; qi < NQ; qi++) {
+            size_t i = (size_t)f * NQ + (size_t)qi;
+            ck_assert_int_eq(mni_hnsw_search(g, queries + (size_t)qi * DIM, K, 0,
+                                             f ? accept_pct : NULL, &flt, out + i * K, &n[i]),
+                             MN_OK);
+            ck_assert_uint_le(n[i], K);
+        }
+    }
+}
+
+/* A damaged file loaded with its rows mapped (checked as far as searches need): searches
+ * return, in bounds (the sanitizer build checks it), and the first write, key lookup or save
+ * is MN_ECORRUPT and changes nothing. */
+static void damaged_mapped(const char *path, const unsigned char *f, size_t len, const char *what)
+{
+    th_write_file(path, f, len);
+    mni_hnsw *g = NULL;
+    ck_assert_msg(mni_hnsw_load(path, DIM, &g, NULL) == MN_OK, "%s: not loaded", what);
+    static struct mni_hit a[2 * NQ * K], b[2 * NQ * K];
+    size_t na[2 * NQ], nb[2 * NQ];
+    answers(g, a, na);
+    size_t count = mni_hnsw_count(g);
+    struct mni_hnsw_stats st;
+    mni_hnsw_stats(g, &st);
+    ck_assert_uint_gt(st.mapped, 0);
+    ck_assert_msg(mni_hnsw_insert(g, -77, base) == MN_ECORRUPT, "%s: insert", what);
+    ck_assert_int_eq(mni_hnsw_update(g, -77, base), MN_ECORRUPT);
+    ck_assert_int_eq(mni_hnsw_delete(g, -77), MN_ECORRUPT);
+    ck_assert_int_eq(mni_hnsw_compact(g), MN_ECORRUPT);
+    ck_assert_int_eq(mni_hnsw_contains(g, key_of(3)), 0);
+    ck_assert_int_eq(mni_hnsw_save(g, th_tmppath("never.hnsw"), 1), MN_ECORRUPT);
+    ck_assert_int_eq(mni_hnsw_own(g, NULL), MN_ECORRUPT);
+    /* nothing changed: the same count, still mapped, the same answers */
+    ck_assert_uint_eq(mni_hnsw_count(g), count);
+    struct mni_hnsw_stats st2;
+    mni_hnsw_stats(g, &st2);
+    ck_assert_uint_eq(st2.mapped, st.mapped);
+    answers(g, b, nb);
+    ck_assert(memcmp(na, nb, sizeof na) == 0);
+    for (size_t i = 0; i < 2 * NQ; i++)
+        for (size_t j = 0; j < na[i]; j++)
+            ck_assert(a[i * K + j].key == b[i * K + j].key);
+    mni_hnsw_free(g);
+}
+
+/* A load maps the node rows and upper lists (codes, scales, lists) with the vectors, and
+ * checks them when the index must be its own: a good file answers as the index that saved it,
+ * before and after; a damaged one (out-of-range links, huge counts, scales that are not
+ * finite, garbage, a repeated key) is searched without a crash and refused at the first write,
+ * with nothing changed. */
+START_TEST(mapped_rows)
+{
+    gen_data();
+    const int n = 2000;
+    unsigned char present[2000];
+    mni_hnsw *h = mixed_index_with(n, present, MNI_HNSW_INT8, 0);
+    const char *path = th_tmppath("rows.hnsw"), *bad = th_tmppath("rowsbad.hnsw");
+    ck_assert_int_eq(mni_hnsw_save(h, path, 7), MN_OK);
+    size_t len;
+    unsigned char *good = (unsigned char *)th_read_file(path, &len);
+    ck_assert_ptr_nonnull(good);
+
+    /* good: mapped and copied loads answer alike; the mapped one holds far fewer bytes */
+    mni_hnsw *g = NULL, *c = NULL;
+    ck_assert_int_eq(mni_hnsw_load(path, DIM, &g, NULL), MN_OK);
+    ck_assert_int_eq(mni_hnsw_load(path, DIM, &c, NULL), MN_OK);
+    ck_assert_int_eq(mni_hnsw_own(c, NULL), MN_OK);
+    same_answers(h, g);
+    same_answers(c, g);
+    struct mni_hnsw_stats sg, sc;
+    mni_hnsw_stats(g, &sg);
+    mni_hnsw_stats(c, &sc);
+    ck_assert_uint_eq(sc.mapped, 0);
+    ck_assert_uint_gt(sg.mapped, (size_t)n * 64 * 4); /* the rows at least */
+    ck_assert_uint_lt(sg.bytes + (size_t)n * 64 * 4, sc.bytes);
+    ck_assert_uint_eq(sg.free, sc.free);
+    /* the first write makes it its own; saved again, the same bytes; then it round-trips */
+    ck_assert_int_eq(mni_hnsw_contains(g, key_of(3)), mni_hnsw_contains(h, key_of(3)));
+    mni_hnsw_stats(g, &sg);
+    ck_assert_uint_eq(sg.mapped, 0);
+    same_answers(c, g);
+    const char *again = th_tmppath("rows2.hnsw");
+    ck_assert_int_eq(mni_hnsw_save(g, again, 7), MN_OK);
+    ck_assert_uint_eq(th_file_hash(path), th_file_hash(again));
+    ck_assert_int_eq(mni_hnsw_insert(g, -77, base), MN_OK);
+    ck_assert_int_eq(mni_hnsw_insert(h, -77, base), MN_OK);
+    ck_assert_int_eq(mni_hnsw_save(g, again, 8), MN_OK);
+    mni_hnsw_free(c);
+    ck_assert_int_eq(mni_hnsw_load(again, DIM, &c, NULL), MN_OK);
+    same_answers(g, c);
+    ck_assert_int_eq(mni_hnsw_delete(c, -77), MN_OK);
+    ck_assert_int_eq(mni_hnsw_delete(h, -77), MN_OK);
+    same_answers(h, c);
+    mni_hnsw_free(c);
+    mni_hnsw_free(g);
+
+    /* damaged, under valid checksums unless said */
+    size_t ns;
+    memcpy(&ns, good + 48, 8);
+    size_t off_state = HDR + ns * 8, off_level = off_state + ns;
+    size_t lofs = (DIM + 3) / 4 + 1, stride = (lofs + 1 + 2 * 12 + 15) / 16 * 16;
+    size_t off_rows = vec_off(ns) + ns * DIM * 4, off_up = off_rows + ns * stride * 4;
+    unsigned char *f = malloc(len);
+    int32_t v;
+    memcpy(f, good, len); /* links out of range, both ways */
+    for (size_t s = 0; s < ns; s++) {
+        v = INT32_MAX;
+        memcpy(f + off_rows + (s * stride + lofs + 1) * 4, &v, 4);
+        v = -5;
+        memcpy(f + off_rows + (s * stride + lofs + 2) * 4, &v, 4);
+    }
+    reseal(f, len);
+    damaged_mapped(bad, f, len, "links out of range");
+    memcpy(f, good, len); /* huge counts */
+    v = INT32_MAX;
+    for (size_t s = 0; s < ns; s++)
+        memcpy(f + off_rows + (s * stride + lofs) * 4, &v, 4);
+    reseal(f, len);
+    damaged_mapped(bad, f, len, "huge counts");
+    memcpy(f, good, len); /* negative counts */
+    v = INT32_MIN;
+    for (size_t s = 0; s < ns; s += 2)
+        memcpy(f + off_rows + (s * stride + lofs) * 4, &v, 4);
+    reseal(f, len);
+    damaged_mapped(bad, f, len, "negative counts");
+    static const uint32_t bad_scales[] = { 0x7fc00000u, 0x7f800000u, 0xff800000u };
+    for (size_t i = 0; i < 3; i++) { /* scales that are not finite: NaN, +inf, -inf */
+        memcpy(f, good, len);
+        for (size_t s = i; s < ns; s += 1 + i)
+            memcpy(f + off_rows + (s * stride + lofs - 1) * 4, &bad_scales[i], 4);
+        reseal(f, len);
+        damaged_mapped(bad, f, len, "scale not finite");
+    }
+    /* upper lists: a huge count and a link out of range in each (levels as they are) */
+    ck_assert_uint_gt(len, off_up);
+    memcpy(f, good, len);
+    for (size_t s = 0, o = off_up; s < ns; s++) {
+        for (int l = 0; l < good[off_level + s]; l++, o += (1 + 12) * 4) {
+            v = l % 2 ? INT32_MAX : -1;
+            memcpy(f + o, &v, 4);
+            v = (int32_t)ns + l;
+            memcpy(f + o + 4, &v, 4);
+        }
+    }
+    reseal(f, len);
+    damaged_mapped(bad, f, len, "upper lists");
+    memcpy(f, good, len); /* garbage rows and upper lists, checksums not matching */
+    th_random_bytes(f + off_rows, len - off_rows, 11);
+    damaged_mapped(bad, f, len, "garbage");
+    memcpy(f, good, len); /* one key twice among the live */
+    size_t s1 = 0, s2;
+    while (good[off_state + s1] != 2)
+        s1++;
+    for (s2 = s1 + 1; good[off_state + s2] != 2; s2++)
+        ;
+    memcpy(f + HDR + s2 * 8, f + HDR + s1 * 8, 8);
+    reseal(f, len);
+    damaged_mapped(bad, f, len, "repeated key");
+    free(f);
+    mni_hnsw_free(h);
+}
+END_TEST
+
 /* ==== tests: concurrency ==================================================================== */
+
+/* Searches of a mapped index while another thread makes it its own: each answers as the index
+ * that saved it, before, during and after the swap. */
+struct own_race {
+    const mni_hnsw *g;
+    const struct mni_hit *want; /* NQ x K */
+    const size_t *nwant;
+    int stop, bad, rounds;
+};
+
+static void *own_race_searcher(void *arg)
+{
+    struct own_race *r = arg;
+    while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+        for (int qi = 0; qi < NQ; qi++) {
+            struct mni_hit x[K];
+            size_t nx;
+            const struct mni_hit *w = r->want + (size_t)qi * K;
+            if (mni_hnsw_search(r->g, queries + (size_t)qi * DIM, K, 0, NULL, NULL, x, &nx) ||
+                nx != r->nwant[qi])
+                __atomic_store_n(&r->bad, 1, __ATOMIC_RELAXED);
+            for (size_t j = 0; j < nx && j < K; j++) /* field by field: a hit has padding */
+                if (x[j].key != w[j].key || x[j].score != w[j].score)
+                    __atomic_store_n(&r->bad, 1, __ATOMIC_RELAXED);
+        }
+        __atomic_add_fetch(&r->rounds, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+START_TEST(mapped_own_while_searching)
+{
+    gen_data();
+    const int n = 3000;
+    unsigned char present[3000];
+    mni_hnsw *h = mixed_index_with(n, present, MNI_HNSW_INT8, 0);
+    const char *path = th_tmppath("race.hnsw");
+    ck_assert_int_eq(mni_hnsw_save(h, path, 7), MN_OK);
+    static struct mni_hit want[NQ * K];
+    static size_t nwant[NQ];
+    for (int qi = 0; qi < NQ; qi++)
+        ck_assert_int_eq(mni_hnsw_search(h, queries + (size_t)qi * DIM, K, 0, NULL, NULL,
+                                         want + (size_t)qi * K, &nwant[qi]), MN_OK);
+    mni_hnsw *g = NULL;
+    ck_assert_int_eq(mni_hnsw_load(path, DIM, &g, NULL), MN_OK);
+    struct own_race r = { g, want, nwant, 0, 0, 0 };
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, own_race_searcher, &r), 0);
+    while (__atomic_load_n(&r.rounds, __ATOMIC_RELAXED) < 2)
+        usleep(1000);
+    ck_assert_int_eq(mni_hnsw_own(g, NULL), MN_OK);
+    int after = __atomic_load_n(&r.rounds, __ATOMIC_RELAXED);
+    while (__atomic_load_n(&r.rounds, __ATOMIC_RELAXED) < after + 2)
+        usleep(1000);
+    __atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    ck_assert_int_eq(r.bad, 0);
+    struct mni_hnsw_stats st;
+    mni_hnsw_stats(g, &st);
+    ck_assert_uint_eq(st.mapped, 0);
+    mni_hnsw_free(g);
+    mni_hnsw_free(h);
+}
+END_TEST
 
 struct conc {
     mni_hnsw *h;
@@ -1670,11 +1905,13 @@ static Suite *suite(void)
     tcase_add_test(tc, save_load_round_trip);
     tcase_add_test(tc, corrupt_files);
     tcase_add_test(tc, mapped_vectors);
+    tcase_add_test(tc, mapped_rows);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("concurrency");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, concurrent_insert_search);
+    tcase_add_test(tc, mapped_own_while_searching);
     tcase_add_test(tc, concurrent_delete_update_search);
     tcase_add_test(tc, parallel_build);
     tcase_add_test(tc, save_while_writing);

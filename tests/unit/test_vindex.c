@@ -624,8 +624,8 @@ START_TEST(damaged_files_are_rebuilt)
     const char *g = index_file(&w, "hnsw"), *a = index_file(&w, "attr");
     size_t len;
 
-    /* A flipped byte in the graph: in its vectors (mapped at load, checked when the worker
-     * copies them), in its lists (checked at load); the graph truncated. */
+    /* A flipped byte in the graph: in its vectors, in its lists (both mapped at load, checked
+     * when the worker makes the graph its own); the graph truncated. */
     char *b = th_read_file(g, &len);
     b[65536 + 100] ^= 0x40;
     th_write_file(g, b, len);
