@@ -3,9 +3,10 @@
 # system service. Trust authentication, listening on 127.0.0.1 only.
 # needs: postgres
 #   sh postgres.sh start DIR    initdb (first time) + pg_ctl start; prints MN_PG_URL=... and
-#                               MN_PG_DIR=DIR (tests that stop and restart the server pass it back)
+#                               MN_PG_DIR=DIR
 #   sh postgres.sh pause DIR    stops the server, keeping its data: start resumes it on the same
-#                               port (the fault tests stop the server mid-run this way)
+#                               port (the fault tests stop a server of their own this way: never
+#                               the shared one, which the units running meanwhile use)
 #   sh postgres.sh stop DIR     stops it for good and removes its data
 # PostgreSQL refuses to run as root: as root, the cluster runs as the postgres user from a
 # directory of its own (named in DIR/cluster; DIR itself may not be reachable for that user).

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,10 +35,16 @@ static const char *fresh_schema(void)
     return th_fmt("t%ld_%u_%lld", (long)getpid(), n++, (long long)th_now_ms() % 100000000);
 }
 
+/* The URL of a schema on the server at base. */
+static const char *url_on(const char *base, const char *schema, const char *options)
+{
+    return th_fmt("%s?schema=%s&vector=local&pool_size=4&pool_overflow=2%s%s", base, schema,
+                  options && *options ? "&" : "", options ? options : "");
+}
+
 static const char *url_with(const char *schema, const char *options)
 {
-    return th_fmt("%s?schema=%s&vector=local&pool_size=4&pool_overflow=2%s%s", server(), schema,
-                  options && *options ? "&" : "", options ? options : "");
+    return url_on(server(), schema, options);
 }
 
 static const char *make_url(void)
@@ -93,12 +100,25 @@ static void pg_run(const char *schema, const char *sql)
     PQfinish(c);
 }
 
-static void server_ctl(const char *what)
+/* tests/servers/postgres.sh WHAT DIR (start, pause, stop) on a server of the test's own in DIR:
+ * a test that stops its server must not stop the shared one, which the units running at the
+ * same time use. Returns the URL start prints (NULL for the others). */
+static const char *server_ctl(const char *what, const char *dir)
 {
-    const char *dir = getenv("MN_PG_DIR"), *top = getenv("MN_TOP");
-    ck_assert_msg(dir && top, "MN_PG_DIR and MN_TOP come from tests/run.sh");
-    const char *cmd = th_fmt("sh %s/tests/servers/postgres.sh %s %s >/dev/null", top, what, dir);
-    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+    const char *top = getenv("MN_TOP");
+    ck_assert_msg(top, "MN_TOP comes from tests/run.sh");
+    const char *cmd = th_fmt("sh %s/tests/servers/postgres.sh %s %s", top, what, dir);
+    FILE *p = popen(cmd, "r");
+    ck_assert_msg(p, "%s: %s", cmd, strerror(errno));
+    char line[1024];
+    const char *url = NULL;
+    while (fgets(line, sizeof line, p))
+        if (strncmp(line, "MN_PG_URL=", 10) == 0) {
+            line[strcspn(line, "\n")] = 0;
+            url = th_fmt("%s", line + 10);
+        }
+    ck_assert_msg(pclose(p) == 0, "%s failed", cmd);
+    return url;
 }
 
 /* ---- schema and migrations --------------------------------------------------------------------- */
@@ -357,8 +377,10 @@ END_TEST
  * it is back the same handle works again, its pool reconnecting. */
 START_TEST(server_restart_mid_run)
 {
-    const char *schema = fresh_schema();
-    mn_db *db = th_open(url_with(schema, NULL), NULL);
+    const char *dir = th_tmppath("pg");
+    const char *base = server_ctl("start", dir);
+    ck_assert_ptr_nonnull(base);
+    mn_db *db = th_open(url_on(base, fresh_schema(), NULL), NULL);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
     mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
@@ -366,14 +388,14 @@ START_TEST(server_restart_mid_run)
     th_state before;
     th_state_get(db, &before);
 
-    server_ctl("pause");
+    server_ctl("pause", dir);
     mn_memory_input in[50];
     for (int i = 0; i < 50; i++)
         in[i] = (mn_memory_input)TH_IN(.text = th_fmt("during the outage %d", i));
     int rc = mn_memory_add_many(db, &a, in, 50, NULL, NULL);
     ck_assert_int_eq(rc, MN_EBACKEND);
     ck_assert_msg(th_has_word(mn_errmsg(db), "connect|connection"), "%s", mn_errmsg(db));
-    server_ctl("start");
+    server_ctl("start", dir);
 
     /* Nothing of the failed call is there; the handle carries on. */
     th_state after;
@@ -382,16 +404,20 @@ START_TEST(server_restart_mid_run)
     th_add(db, &a, NULL, "after the restart");
     ck_assert_uint_eq(th_count_memories(db, &a, 0), 2);
     mn_close(db);
+    server_ctl("stop", dir);
 }
 END_TEST
 
 /* A transaction cut off by the server in the middle of its statements keeps nothing. */
 START_TEST(killed_transaction_keeps_nothing)
 {
-    const char *schema = fresh_schema();
+    /* A server of its own: the killer below ends every COPY into memories it sees. */
+    const char *dir = th_tmppath("pg");
+    const char *base = server_ctl("start", dir);
+    ck_assert_ptr_nonnull(base);
     mn_config cfg = {
         .version = MN_CONFIG_VERSION, .index = MN_INDEX_NONE, .ratelimit = MN_RATELIMIT_OFF};
-    mn_db *db = th_open(url_with(schema, "pool_size=1&pool_overflow=0"), &cfg);
+    mn_db *db = th_open(url_on(base, fresh_schema(), "pool_size=1&pool_overflow=0"), &cfg);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
     mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
@@ -403,7 +429,7 @@ START_TEST(killed_transaction_keeps_nothing)
     pid_t child = fork();
     ck_assert_int_ge(child, 0);
     if (child == 0) {
-        PGconn *k = PQconnectdb(server());
+        PGconn *k = PQconnectdb(base);
         for (int i = 0; i < 1000; i++) {
             PGresult *r = PQexec(k, "SELECT count(pg_terminate_backend(pid)) FROM "
                                     "pg_stat_activity WHERE pid <> pg_backend_pid() AND "
@@ -430,6 +456,7 @@ START_TEST(killed_transaction_keeps_nothing)
     th_add(db, &a, NULL, "the handle reconnects");
     ck_assert_uint_eq(th_count_memories(db, &a, 0), n + 1);
     mn_close(db);
+    server_ctl("stop", dir);
 }
 END_TEST
 
