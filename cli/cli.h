@@ -288,6 +288,8 @@ int cli_bench_open(cli_ctx *c, const char *name, const mn_config *cfg, char *dir
                    mn_db **db);
 /* manushya bench search (cli/bench_search.c), in cmd_bench.c's table. */
 int cli_bench_search(cli_ctx *c, int argc, char **argv);
+/* manushya bench ann (cli/bench_ann.c), in cmd_bench.c's table. */
+int cli_bench_ann(cli_ctx *c, int argc, char **argv);
 /* A benchmark's --backend memory|redis: *redis set, CLI_CONTINUE, or a usage error (redis
  * without --redis). */
 int cli_bench_backend(cli_ctx *c, const char *backend, int *redis);
