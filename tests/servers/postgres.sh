@@ -7,7 +7,7 @@
 #   sh postgres.sh pause DIR    stops the server, keeping its data: start resumes it on the same
 #                               port (the fault tests stop a server of their own this way: never
 #                               the shared one, which the units running meanwhile use)
-#   sh postgres.sh stop DIR     stops it for good and removes its data
+#   sh postgres.sh stop DIR     stops it for good and removes its data (again: does nothing)
 # PostgreSQL refuses to run as root: as root, the cluster runs as the postgres user from a
 # directory of its own (named in DIR/cluster; DIR itself may not be reachable for that user).
 set -eu
@@ -62,7 +62,7 @@ case $cmd in
   pause) stop ;;
   stop)
     stop
-    [ -f "$dir/cluster" ] && rm -rf "$(cat "$dir/cluster")" "$dir/cluster"
+    if [ -f "$dir/cluster" ]; then rm -rf "$(cat "$dir/cluster")" "$dir/cluster"; fi
     ;;
   *) echo "postgres.sh: unknown command $cmd" >&2; exit 2 ;;
 esac

@@ -4,6 +4,7 @@
 #include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
 #include <pthread.h>
@@ -35,8 +36,49 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return 0;
 }
 
+/* The list of servers th_server started (any test process may append to it), under the root. */
+static const char *servers_list(char *path, size_t size)
+{
+    snprintf(path, size, "%s/servers", root_dir);
+    return path;
+}
+
+static int server_script(const char *kind, const char *what, const char *dir, char *cmd,
+                         size_t size)
+{
+    const char *top = getenv("MN_TOP");
+    if (!top)
+        return -1;
+    snprintf(cmd, size, "sh '%s/tests/servers/%s.sh' %s '%s'", top, kind, what, dir);
+    return 0;
+}
+
+/* Stops the servers of th_server that are still running (their stop is harmless twice). */
+static void stop_servers(void)
+{
+    char path[4096], line[4096], cmd[8192];
+    FILE *f = fopen(servers_list(path, sizeof path), "r");
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *tab = strchr(line, '\t');
+        if (!tab)
+            continue;
+        *tab = 0;
+        if (server_script(line, "stop", tab + 1, cmd, sizeof cmd - 32) == 0) {
+            strcat(cmd, " >/dev/null 2>&1");
+            if (system(cmd) != 0)
+                fprintf(stderr, "# %s failed\n", cmd);
+        }
+    }
+    fclose(f);
+}
+
 static void cleanup(void)
 {
+    if (root_dir && root_pid == getpid())
+        stop_servers();
     if (root_dir && root_pid == getpid() && !getenv("TH_KEEP_TMP"))
         nftw(root_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     pthread_mutex_lock(&keep_mu);
@@ -160,6 +202,36 @@ const char *th_tmpdir(void)
     }
     pthread_mutex_unlock(&keep_mu);
     return th_fmt("%s", path);
+}
+
+const char *th_server(const char *kind, const char *what, const char *dir)
+{
+    char cmd[8192];
+    ck_assert_msg(server_script(kind, what, dir, cmd, sizeof cmd) == 0,
+                  "MN_TOP comes from tests/run.sh");
+    ck_assert_msg(root_dir, "th_server: DIR comes from th_tmpdir()");
+    if (strcmp(what, "start") == 0) {
+        /* Noted before it starts: a start that fails halfway may have left a server. */
+        char path[4096], entry[4200];
+        int n = snprintf(entry, sizeof entry, "%s\t%s\n", kind, dir);
+        int fd = open(servers_list(path, sizeof path), O_WRONLY | O_CREAT | O_APPEND, 0600);
+        ck_assert_msg(fd >= 0 && write(fd, entry, (size_t)n) == n, "%s: %s", path,
+                      strerror(errno));
+        close(fd);
+    }
+    FILE *p = popen(cmd, "r");
+    ck_assert_msg(p, "%s: %s", cmd, strerror(errno));
+    char line[1024];
+    const char *url = NULL;
+    while (fgets(line, sizeof line, p)) {
+        char *eq = strstr(line, "_URL=");
+        if (!url && strncmp(line, "MN_", 3) == 0 && eq) {
+            line[strcspn(line, "\n")] = 0;
+            url = th_fmt("%s", eq + 5);
+        }
+    }
+    ck_assert_msg(pclose(p) == 0, "%s failed", cmd);
+    return url;
 }
 
 const char *th_tmppath(const char *name)

@@ -36,6 +36,12 @@ void th_init(void);
 const char *th_tmpdir(void);
 /* A path for a file that does not exist yet: th_tmpdir()/name. */
 const char *th_tmppath(const char *name);
+/* A server of the test's own: runs tests/servers/KIND.sh WHAT DIR (KIND postgres or redis, WHAT
+ * start, pause or stop; DIR a th_tmpdir()). A test that stops its server must not stop the
+ * shared one, which the units running at the same time use. Returns the URL that start prints
+ * (its MN_..._URL= line), NULL for the others. The runner stops every server started this way
+ * when it exits, so that a test that fails before its own stop leaves none running. */
+const char *th_server(const char *kind, const char *what, const char *dir);
 /* "sqlite:" + a fresh path: a URL for a new, empty embedded database. */
 const char *th_sqlite_url(void);
 /* Whole-file helpers. th_read_file returns a kept buffer (NUL-terminated) or NULL. */

@@ -1,10 +1,10 @@
 /*
  * Rate limiting with the counters in Redis (tests/servers/redis.sh starts a real redis-server:
- * MN_REDIS_URL, MN_REDIS_DIR): the script and the in-process counters answering alike on one
+ * MN_REDIS_URL): the script and the in-process counters answering alike on one
  * sequence of calls, exactness across processes on one key, calls of any size at a fixed cost
  * in time and in the key's bytes, window roll-over, the script reloaded after SCRIPT FLUSH,
- * and the server stopped mid-run then restarted: fail-open and fail-closed honoured, and
- * recovery without reopening the handle.
+ * and a server of the test's own stopped mid-run then restarted: fail-open and fail-closed
+ * honoured, and recovery without reopening the handle.
  */
 #include "support/harness.h"
 #include "ratelimit/counter.h"
@@ -56,16 +56,6 @@ static void sleep_ms(int64_t ms)
 {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
     nanosleep(&ts, NULL);
-}
-
-static void server(const char *cmd)
-{
-    const char *top = getenv("MN_TOP"), *dir = getenv("MN_REDIS_DIR");
-    ck_assert_msg(top && dir, "MN_TOP and MN_REDIS_DIR must be set (tests/run.sh sets them)");
-    char line[2048];
-    snprintf(line, sizeof line, "sh '%s/tests/servers/redis.sh' %s '%s' >/dev/null", top, cmd,
-             dir);
-    ck_assert_int_eq(system(line), 0);
 }
 
 /* A connection of the test's own to the server. */
@@ -303,10 +293,13 @@ static void count_log(void *ctx, const char *msg)
         logged++;
 }
 
+/* On a Redis of its own: stopping the shared one would fail the units using it meanwhile. */
 START_TEST(server_stopped_then_restarted)
 {
-    const char *url = world(100, 600000);
+    const char *url = world(100, 600000), *dir = th_tmppath("redis");
     mn_config cfg = redis_cfg();
+    cfg.redis_url = th_server("redis", "start", dir);
+    ck_assert_ptr_nonnull(cfg.redis_url);
     cfg.log_fn = count_log;
     mn_db *open = th_open(url, &cfg);
     cfg.ratelimit_fail_closed = 1;
@@ -316,7 +309,7 @@ START_TEST(server_stopped_then_restarted)
     TH_OK(closed, mn_ratelimit_hit(closed, &BOT, "app:ping", 1, &r));
     ck_assert_int_eq(r.remaining, 98);
 
-    server("pause");
+    th_server("redis", "pause", dir);
     for (int i = 0; i < 3; i++) {
         TH_OK(open, mn_ratelimit_hit(open, &BOT, "app:ping", 1, &r));
         ck_assert_int_eq(r.allowed, 1);
@@ -352,7 +345,7 @@ START_TEST(server_stopped_then_restarted)
     ck_assert_int_eq(mn_errcode(open), MN_EINVAL);
     ck_assert_msg(strstr(mn_errmsg(open), "n is 0"), "%s", mn_errmsg(open));
 
-    server("start");
+    th_server("redis", "start", dir);
     TH_OK(open, mn_ratelimit_hit(open, &BOT, "app:ping", 1, &r));
     ck_assert_int_eq(r.checked, 1);
     TH_OK(closed, mn_ratelimit_hit(closed, &BOT, "app:ping", 1, &r));
@@ -360,6 +353,7 @@ START_TEST(server_stopped_then_restarted)
     TH_OK(closed, mn_memory_add(closed, &BOT, &in, NULL));
     mn_close(open);
     mn_close(closed);
+    th_server("redis", "stop", dir);
 }
 END_TEST
 

@@ -5,7 +5,6 @@
 #include <check.h>
 #include <libpq-fe.h>
 #include <pthread.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,27 +97,6 @@ static void pg_run(const char *schema, const char *sql)
                   "%s: %s", sql, PQerrorMessage(c));
     PQclear(r);
     PQfinish(c);
-}
-
-/* tests/servers/postgres.sh WHAT DIR (start, pause, stop) on a server of the test's own in DIR:
- * a test that stops its server must not stop the shared one, which the units running at the
- * same time use. Returns the URL start prints (NULL for the others). */
-static const char *server_ctl(const char *what, const char *dir)
-{
-    const char *top = getenv("MN_TOP");
-    ck_assert_msg(top, "MN_TOP comes from tests/run.sh");
-    const char *cmd = th_fmt("sh %s/tests/servers/postgres.sh %s %s", top, what, dir);
-    FILE *p = popen(cmd, "r");
-    ck_assert_msg(p, "%s: %s", cmd, strerror(errno));
-    char line[1024];
-    const char *url = NULL;
-    while (fgets(line, sizeof line, p))
-        if (strncmp(line, "MN_PG_URL=", 10) == 0) {
-            line[strcspn(line, "\n")] = 0;
-            url = th_fmt("%s", line + 10);
-        }
-    ck_assert_msg(pclose(p) == 0, "%s failed", cmd);
-    return url;
 }
 
 /* ---- schema and migrations --------------------------------------------------------------------- */
@@ -378,7 +356,7 @@ END_TEST
 START_TEST(server_restart_mid_run)
 {
     const char *dir = th_tmppath("pg");
-    const char *base = server_ctl("start", dir);
+    const char *base = th_server("postgres", "start", dir);
     ck_assert_ptr_nonnull(base);
     mn_db *db = th_open(url_on(base, fresh_schema(), NULL), NULL);
     th_tenant(db, "acme");
@@ -388,14 +366,14 @@ START_TEST(server_restart_mid_run)
     th_state before;
     th_state_get(db, &before);
 
-    server_ctl("pause", dir);
+    th_server("postgres", "pause", dir);
     mn_memory_input in[50];
     for (int i = 0; i < 50; i++)
         in[i] = (mn_memory_input)TH_IN(.text = th_fmt("during the outage %d", i));
     int rc = mn_memory_add_many(db, &a, in, 50, NULL, NULL);
     ck_assert_int_eq(rc, MN_EBACKEND);
     ck_assert_msg(th_has_word(mn_errmsg(db), "connect|connection"), "%s", mn_errmsg(db));
-    server_ctl("start", dir);
+    th_server("postgres", "start", dir);
 
     /* Nothing of the failed call is there; the handle carries on. */
     th_state after;
@@ -404,7 +382,7 @@ START_TEST(server_restart_mid_run)
     th_add(db, &a, NULL, "after the restart");
     ck_assert_uint_eq(th_count_memories(db, &a, 0), 2);
     mn_close(db);
-    server_ctl("stop", dir);
+    th_server("postgres", "stop", dir);
 }
 END_TEST
 
@@ -413,7 +391,7 @@ START_TEST(killed_transaction_keeps_nothing)
 {
     /* A server of its own: the killer below ends every COPY into memories it sees. */
     const char *dir = th_tmppath("pg");
-    const char *base = server_ctl("start", dir);
+    const char *base = th_server("postgres", "start", dir);
     ck_assert_ptr_nonnull(base);
     mn_config cfg = {
         .version = MN_CONFIG_VERSION, .index = MN_INDEX_NONE, .ratelimit = MN_RATELIMIT_OFF};
@@ -456,7 +434,7 @@ START_TEST(killed_transaction_keeps_nothing)
     th_add(db, &a, NULL, "the handle reconnects");
     ck_assert_uint_eq(th_count_memories(db, &a, 0), n + 1);
     mn_close(db);
-    server_ctl("stop", dir);
+    th_server("postgres", "stop", dir);
 }
 END_TEST
 
