@@ -22,22 +22,20 @@ suffix() { [ "$1" -eq 1 ] || echo "_$1"; }
 start() {
   count=${1:-2}
   cache=$(sh "$top/tests/support/npm_ci.sh" "$src" "$dir/npm.log")
-  i=1
+  i=1 ports=
   while [ "$i" -le "$count" ]; do
-    x=$(suffix "$i")
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     nohup node "$cache/node_modules/@electric-sql/pglite-socket/dist/scripts/server.js" \
       -p "$port" -h 127.0.0.1 -e @electric-sql/pglite-pgvector:vector \
-      >"$dir/log$x" 2>&1 </dev/null &
-    echo $! > "$dir/pid$x"
-    echo "$port" > "$dir/port$x"
+      >"$dir/log$(suffix "$i")" 2>&1 </dev/null &
+    echo $! > "$dir/pid$(suffix "$i")"
+    ports="$ports $port"
     i=$((i + 1))
   done
   # Each is ready when it accepts a connection (the WebAssembly start takes a few seconds).
   i=1
-  while [ "$i" -le "$count" ]; do
+  for port in $ports; do
     x=$(suffix "$i")
-    port=$(cat "$dir/port$x")
     tries=0
     until /usr/lib/postgresql/15/bin/pg_isready -q -h 127.0.0.1 -p "$port" -U postgres -d postgres; do
       tries=$((tries + 1))
