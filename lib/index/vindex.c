@@ -25,10 +25,18 @@
 #define PAGE 2048          /* feed entries a catch-up step reads and applies */
 #define OVERLAY_MIN 1024   /* a search reads at most this many changes past the index... */
                            /* ...or half the partition, whichever is more; beyond: exact scan */
-#define BLOCK_MAX_BYTES ((size_t)128 << 20) /* changes past the index held in memory (the
-                           * 44,000 vectors x 384 an import at 100k leaves behind take 70 MB);
-                           * a lag beyond that is scanned exactly */
+#define BLOCK_MAX_BYTES ((size_t)256 << 20) /* changes past the index the follower reads
+                           * ahead into memory on its own, whether or not a search comes (at
+                           * 384-d a change takes 2 KB: 256 MB hold 130,000; an import at
+                           * 100k leaves 55,000-62,000 behind, which 128 MB did not always
+                           * hold)... */
+#define BLOCK_SEARCH_MAX_BYTES ((size_t)1 << 30) /* ...and that a search reads on to: it needs
+                           * every change past the graph, and past the block it would scan
+                           * the whole store exactly, each search (75-200 ms at 100k). At 1 GB
+                           * (half a million changes at 384-d) the follower is that far behind */
 #define BUILD_MIN 32       /* inserts in a page worth several threads */
+#define READ_AHEAD_EVERY 128 /* inserts a build thread makes between read-aheads (about 25 ms
+                              * on one core, 100 ms under load) */
 #define MAX_THREADS 8
 #define EXACT_ALWAYS 256   /* filtered sets this small are always scanned exactly */
 #define QUIET_MS 200      /* the worker waits for writes to pause this long, unless a search
@@ -570,6 +578,24 @@ static int part_own(mni_vindex *vx, struct vx_part *p)
 
 /* ---- catching up ---------------------------------------------------------------------------- */
 
+/* Reads the feed into p's block up to the store's seq now (as far as the block takes): the
+ * follower reads ahead of its build, which is the slow part, so that the searches while it
+ * lags (during and right after an import) find the changes past the graph in memory. It does
+ * so between pages and between runs of a page's inserts (apply_page): one build thread takes
+ * a second or more over a page of 2048 under load, and when it read ahead only between pages
+ * the first search after a fast import read the 2,000-4,000 changes committed since (6-11 us
+ * each, 20-30 ms in all: the p99 of the searches after it). */
+static void read_ahead(mni_vindex *vx, struct vx_part *p)
+{
+    int64_t now;
+    int covered;
+    mni_errmark mark = mni_err_mark();
+    if (vx->store->ops->seq_get(vx->store, &now) != MN_OK ||
+        vx_block_fill(&p->blk, vx->store, p->tenant_id, vx->dim, now, &p->applied, SIZE_MAX,
+                      BLOCK_MAX_BYTES, &covered) != MN_OK)
+        mni_err_forget(mark); /* the searches read what is missing, or scan exactly */
+}
+
 struct page_item {
     int64_t key;
     struct vx_values v;
@@ -639,6 +665,32 @@ static int by_key_seq(const void *a, const void *b)
     return (x->v.seq > y->v.seq) - (x->v.seq < y->v.seq);
 }
 
+/* Inserts n new keys into p's graph, with threads threads when they are enough to share. */
+static int insert_run(struct vx_part *p, const int64_t *keys, const float *vecs, size_t n,
+                      int threads)
+{
+    int dim = mni_hnsw_dim(p->h), rc = MN_OK;
+    if (n >= BUILD_MIN && threads > 1) {
+        rc = mni_hnsw_build(p->h, keys, vecs, n, threads);
+        if (rc == MN_EEXISTS || rc == MN_EINVAL) { /* then one by one, to place the blame */
+            rc = MN_OK;
+            for (size_t i = 0; rc == MN_OK && i < n; i++)
+                if (!mni_hnsw_contains(p->h, keys[i]) &&
+                    (rc = mni_hnsw_insert(p->h, keys[i], vecs + i * (size_t)dim)) == MN_EINVAL)
+                    rc = MN_OK; /* left out (see below) */
+        }
+        return rc;
+    }
+    for (size_t i = 0; rc == MN_OK && i < n; i++) {
+        rc = mni_hnsw_insert(p->h, keys[i], vecs + i * (size_t)dim);
+        if (rc == MN_EEXISTS)
+            rc = mni_hnsw_update(p->h, keys[i], vecs + i * (size_t)dim);
+        if (rc == MN_EINVAL)
+            rc = MN_OK; /* left out (see above); its attributes are harmless without it */
+    }
+    return rc;
+}
+
 /* Applies one page to p (p->mu held): the graph first, then the attributes under the write
  * lock. A key seen twice in the page (a tombstone, then a new row under a reused key) counts
  * by its last entry. */
@@ -686,24 +738,13 @@ static int apply_page(mni_vindex *vx, struct vx_part *p, struct page *pg, int th
             rc = MN_OK;
         }
     }
-    if (rc == MN_OK && nins >= BUILD_MIN && threads > 1) {
-        rc = mni_hnsw_build(p->h, ins_keys, ins_vecs, nins, threads);
-        if (rc == MN_EEXISTS || rc == MN_EINVAL) { /* then one by one, to place the blame */
-            rc = MN_OK;
-            for (size_t i = 0; rc == MN_OK && i < nins; i++)
-                if (!mni_hnsw_contains(p->h, ins_keys[i]) &&
-                    (rc = mni_hnsw_insert(p->h, ins_keys[i],
-                                         ins_vecs + i * (size_t)pg->dim)) == MN_EINVAL)
-                    rc = MN_OK; /* left out (see below) */
-        }
-        nins = rc == MN_OK ? 0 : nins;
-    }
-    for (size_t i = 0; rc == MN_OK && i < nins; i++) {
-        rc = mni_hnsw_insert(p->h, ins_keys[i], ins_vecs + i * (size_t)pg->dim);
-        if (rc == MN_EEXISTS)
-            rc = mni_hnsw_update(p->h, ins_keys[i], ins_vecs + i * (size_t)pg->dim);
-        if (rc == MN_EINVAL)
-            rc = MN_OK; /* left out (see above); its attributes are harmless without it */
+    /* READ_AHEAD_EVERY inserts a thread, then a read-ahead (see read_ahead). */
+    size_t run = READ_AHEAD_EVERY * (size_t)(threads > 1 ? threads : 1);
+    for (size_t at = 0; rc == MN_OK && at < nins; at += run) {
+        if (at)
+            read_ahead(vx, p);
+        rc = insert_run(p, ins_keys + at, ins_vecs + at * (size_t)pg->dim,
+                        nins - at < run ? nins - at : run, threads);
     }
     if (rc != MN_OK)
         return rc;
@@ -752,20 +793,6 @@ static int part_reset(mni_vindex *vx, struct vx_part *p)
     p->changed = 1;
     COUNT(vx, resets);
     return MN_OK;
-}
-
-/* Reads the feed into p's block up to the store's seq now (as far as the block takes): the
- * follower reads ahead of its build, which is the slow part, so that the searches while it
- * lags (during and right after an import) find the changes past the graph in memory. */
-static void read_ahead(mni_vindex *vx, struct vx_part *p)
-{
-    int64_t now;
-    int covered;
-    mni_errmark mark = mni_err_mark();
-    if (vx->store->ops->seq_get(vx->store, &now) != MN_OK ||
-        vx_block_fill(&p->blk, vx->store, p->tenant_id, vx->dim, now, &p->applied, SIZE_MAX,
-                      BLOCK_MAX_BYTES, &covered) != MN_OK)
-        mni_err_forget(mark); /* the searches read what is missing, or scan exactly */
 }
 
 /* Applies the feed past p's seq up to the store's seq now, a page at a time (p->mu held),
@@ -1216,7 +1243,7 @@ int mni_vindex_search(mni_vindex *vx, const char *tenant_id, const struct mni_st
         size_t limit = __atomic_load_n(&p->count, __ATOMIC_RELAXED) / 2 + OVERLAY_MIN;
         int covered = 0;
         rc = vx_block_fill(&p->blk, vx->store, tenant_id, vx->dim, now_seq, &p->applied, limit,
-                           BLOCK_MAX_BYTES, &covered);
+                           BLOCK_SEARCH_MAX_BYTES, &covered);
         /* Room for the keys past the graph: at most the block's entries, and about as many
          * as the seqs past it (a transaction's tombstones share one), which is fewer while
          * the block still holds what the graph has just applied. */

@@ -1052,6 +1052,67 @@ static void *thread_main(void *p)
     return NULL;
 }
 
+/* The changes past the graph are scored from the block: sign codes choose, int8 codes pick,
+ * floats score. On memories gathered around a centre of their own, written by another handle
+ * (this one hears of them at its next search, which finds them all past its graph), the
+ * nearest ten are all in the block: the search must give the exact scan's ten, in its order,
+ * with its similarities, however the cheaper codes ranked them. */
+START_TEST(overlay_top_k_is_exact)
+{
+    struct world w;
+    world_open(&w, th_tmppath("overlay.db"));
+    world_add(&w, w.db, 1000);
+    sync_index(w.db, w.tenant_id);
+    mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = DIM, .index = MN_INDEX_NONE};
+    mn_db *other = th_open(w.path, &cfg);
+    enum { ROUNDS = 8, BATCH = 1000 };
+    mn_memory_input *in = calloc(BATCH, sizeof *in);
+    float *vecs = malloc(BATCH * DIM * sizeof *vecs);
+    char (*texts)[32] = malloc(BATCH * sizeof *texts);
+    uint64_t seed = 99;
+    for (int r = 0; r < ROUNDS; r++) {
+        float centre[DIM], q[DIM];
+        for (int d = 0; d < DIM; d++)
+            centre[d] = (float)rng_gauss(&seed);
+        normalise(centre);
+        for (int j = 0; j < BATCH; j++) {
+            float *v = vecs + j * DIM;
+            for (int d = 0; d < DIM; d++)
+                v[d] = centre[d] + 0.15f * (float)rng_gauss(&seed);
+            normalise(v);
+            snprintf(texts[j], sizeof texts[j], "near %d.%d", r, j); /* not deduplicated */
+            in[j] = (mn_memory_input)TH_IN(.identity = "i50", .text = texts[j], .embedding = v,
+                                           .dim = DIM);
+        }
+        char **ids = NULL;
+        TH_OK(other, mn_memory_add_many(other, &w.sys, in, BATCH, &ids, NULL));
+        mn_strings_free(ids, BATCH);
+        for (int d = 0; d < DIM; d++)
+            q[d] = centre[d] + 0.1f * (float)rng_gauss(&seed);
+        normalise(q);
+        struct mni_vindex_stats before = stats_of(w.db, w.tenant_id);
+        mn_memories *a = search(w.db, &w.sys, q, NULL, K);
+        struct mni_vindex_stats after = stats_of(w.db, w.tenant_id);
+        ck_assert_uint_eq(after.overlay, before.overlay + 1);
+        ck_assert_uint_eq(after.fallback, before.fallback);
+        mn_memories *e = search(w.ex, &w.sys, q, NULL, K);
+        ck_assert_uint_eq(a->count, K);
+        ck_assert_uint_eq(e->count, K);
+        for (size_t i = 0; i < K; i++) {
+            ck_assert_str_eq(a->items[i]->id, e->items[i]->id);
+            ck_assert_double_eq_tol(a->items[i]->similarity, e->items[i]->similarity, 1e-6);
+        }
+        mn_memories_free(a);
+        mn_memories_free(e);
+    }
+    free(in);
+    free(vecs);
+    free(texts);
+    mn_close(other);
+    world_close(&w);
+}
+END_TEST
+
 START_TEST(concurrent_search_and_add)
 {
     struct world w;
@@ -1285,6 +1346,7 @@ static Suite *vindex_suite(void)
     tcase_add_test(tc, tombstones_pruned_laggards_rebuild);
     tcase_add_test(tc, tombstones_pruned_without_files);
     tcase_add_test(tc, change_feed_pages);
+    tcase_add_test(tc, overlay_top_k_is_exact);
     tcase_add_test(tc, concurrent_search_and_add);
     tcase_add_test(tc, config_and_options);
     tcase_add_test(tc, index_filters_sessions_ranges);

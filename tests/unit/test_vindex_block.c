@@ -1,8 +1,8 @@
 /* The block of changes past the graph (index/vindex_block.h): what a fill reads, what a search
  * sees (each key's latest change, newest first, nothing the graph has applied) and takes (the
- * depth nearest by sign code, with int8 scores), prune, reset,
- * and the limits a fill keeps to. On an index-less handle, so that nothing else reads the feed:
- * the test plays the follower, moving applied itself. */
+ * depth nearest by sign code, with int8 scores), prune, reset, and the limits a fill keeps
+ * to (a fill with more room resumes where a capped one stopped). On an index-less handle, so
+ * that nothing else reads the feed: the test plays the follower, moving applied itself. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -233,6 +233,15 @@ START_TEST(fill_scan_prune_reset)
                      MN_OK);
     ck_assert(!covered);
     ck_assert_uint_eq(vx_block_entries(&b), 100);
+    /* A fill given more room (a search's, past the follower's cap) reads on from where the
+     * capped one stopped, to the end: every change once, the newest of each key first. */
+    ck_assert_int_eq(vx_block_fill(&b, st, w.tenant_id, DIM, seq1, &applied, 1000, SIZE_MAX,
+                                   &covered), MN_OK);
+    ck_assert(covered);
+    s = scan(&b, &applied);
+    ck_assert_uint_eq(s.calls, N);
+    ck_assert_uint_eq(s.live, N - 10);
+    ck_assert(s.ordered);
     vx_block_reset(&b, 0);
     ck_assert_int_eq(vx_block_fill(&b, st, w.tenant_id, DIM, seq1, &applied, 1000, SIZE_MAX,
                                    &covered), MN_OK);
