@@ -197,9 +197,26 @@ static void map_set(struct vx_attrs *t, size_t slot, int32_t i)
     t->map[slot] = map_entry(mni_mix64((uint64_t)t->a[i].key), i);
 }
 
+/* A block of bytes for one of the big arrays (records, key map: 6.7 and 2 MB at 100k keys),
+ * in huge pages where there are: a fresh process (a one-shot CLI search) otherwise takes a
+ * page fault per 4 KB as it fills them, ~40% of a load's time. Freed with free(). */
+#define HUGE ((size_t)2 << 20)
+static void *big_alloc(size_t bytes)
+{
+    void *p = NULL;
+    if (bytes < HUGE)
+        return malloc(bytes);
+    if (posix_memalign(&p, HUGE, bytes))
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes & ~(size_t)4095, MADV_HUGEPAGE); /* a hint: failure is harmless */
+#endif
+    return p;
+}
+
 static int map_grow(struct vx_attrs *t, size_t mcap)
 {
-    uint64_t *m = malloc(mcap * sizeof *m);
+    uint64_t *m = big_alloc(mcap * sizeof *m);
     if (!m)
         return MN_ENOMEM;
     memset(m, 0xff, mcap * sizeof *m);
@@ -492,10 +509,11 @@ static int parse(const unsigned char *buf, size_t size, struct vx_attrs *t, int6
     }
     if ((uint64_t)(end - p) != n * REC)
         return MN_ECORRUPT;
-    /* Room for all at once: no growing while reading. */
-    struct vx_attr *arr = realloc(t->a, (n ? n : 1) * sizeof *arr);
+    /* Room for all at once: no growing while reading (t is empty: nothing to keep). */
+    struct vx_attr *arr = big_alloc((n ? n : 1) * sizeof *arr);
     if (!arr)
         return MN_ENOMEM;
+    free(t->a);
     t->a = arr;
     t->cap = n ? n : 1;
     size_t mcap = 128;
