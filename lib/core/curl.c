@@ -56,11 +56,11 @@ static int setup(void)
     return curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK;
 }
 
-int mni_curl_load(char *err, size_t errlen)
+int mni_curl_load(const char *what, char *err, size_t errlen)
 {
     if (mni_dl_load(&libcurl) == MN_OK)
         return MN_OK;
-    snprintf(err, errlen, "%s", libcurl.why);
+    snprintf(err, errlen, "%s needs libcurl: %s", what, libcurl.why);
     return MN_EUNSUPPORTED;
 }
 

@@ -5,7 +5,8 @@
 
 #include <stddef.h>
 
-/* MN_OK, or MN_EUNSUPPORTED with the reason in err (errlen bytes), naming the library. */
-int mni_curl_load(char *err, size_t errlen);
+/* MN_OK, or MN_EUNSUPPORTED with "WHAT needs libcurl: " and the loader's reason in err
+ * (errlen bytes). */
+int mni_curl_load(const char *what, char *err, size_t errlen);
 
 #endif

@@ -141,7 +141,7 @@ static int openai_create(const struct mni_embedder_config *cfg, mni_embedder **o
         return MN_EINVAL;
     }
     *out = NULL;
-    int rc = mni_curl_load(err, errlen);
+    int rc = mni_curl_load("the openai embedder", err, errlen);
     if (rc != MN_OK)
         return rc;
     if (!cfg)

@@ -31,7 +31,7 @@ int mni_webhook_post(const struct mni_webhook_request *r, int *http_status, char
                      size_t errlen)
 {
     *http_status = 0;
-    if (mni_curl_load(err, errlen) != MN_OK)
+    if (mni_curl_load("a webhook delivery", err, errlen) != MN_OK)
         return 1;
     char sig[MNI_WEBHOOK_SIGNATURE_MAX], delivery[24];
     mni_webhook_sign(r->secret, (int64_t)time(NULL), r->body, sig);
