@@ -402,23 +402,24 @@ static int digest_matches(mni_vindex *vx, struct vx_part *p, const struct check 
     return n == want_n && sum == want_sum;
 }
 
-/* vx_attrs_load on a thread of its own, or by the opener itself when that thread has not
- * started by the time the graph is loaded: on a busy machine a new thread can wait many
- * milliseconds for a core, and the opener, which has one, must not wait for it. Whichever
- * claims the load first does it. The record is shared by the two (refs), the last one out frees
- * it; a thread that found the load taken is joined later (loader_join), not waited for now. */
+/* The attribute file parsed on a thread of its own while the opener loads the graph and then
+ * checks the file's checksum (vx_attr_file_*), or parsed by the opener itself when that thread
+ * has not started by then: on a busy machine a new thread can wait many milliseconds for a
+ * core, and the opener, which has one, must not wait for it. Whichever claims the parse first
+ * does it. The record is shared by the two (refs), the last one out frees it; a thread that
+ * found the parse taken is joined later (loader_join), not waited for now. */
 struct attr_load {
-    struct vx_attrs *at; /* touched only by the one that claimed the load */
+    struct vx_attr_file file;
+    struct vx_attrs *at; /* touched only by the one that claimed the parse */
     int64_t seq;
     uint64_t token;
     int rc;
     int claimed, refs;
-    char path[];
 };
 
 static void attr_load_claimed(struct attr_load *al)
 {
-    al->rc = vx_attrs_load(al->path, al->at, &al->seq, &al->token);
+    al->rc = vx_attr_file_parse(&al->file, al->at, &al->seq, &al->token);
 }
 
 static void attr_load_release(struct attr_load *al)
@@ -446,32 +447,38 @@ static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct
         return MN_ENOTFOUND;
     mni_hnsw *h = NULL;
     int64_t gseq = -1, now = 0;
-    struct attr_load *al = malloc(sizeof *al + strlen(apath) + 1);
+    struct attr_load *al = malloc(sizeof *al);
     if (!al)
         return MN_ENOMEM;
     *al = (struct attr_load){ .at = at, .seq = -2, .rc = MN_OK, .refs = 2 };
-    strcpy(al->path, apath);
+    int arc = vx_attr_file_map(apath, &al->file);
     /* Graph and attributes are read at once, on two cores where there are: each is about a
      * third of an open-to-first-search at 100k. */
     loader_join(p);
     pthread_t th;
-    int threaded = pthread_create(&th, NULL, attr_load_run, al) == 0;
+    int threaded = arc == MN_OK && pthread_create(&th, NULL, attr_load_run, al) == 0;
     if (!threaded)
         al->refs = 1;
     int rc = mni_hnsw_load(gpath, vx->dim, &h, &gseq);
+    if (rc == MN_OK && arc == MN_OK)
+        arc = vx_attr_file_sum(&al->file);
     if (!threaded || !__atomic_exchange_n(&al->claimed, 1, __ATOMIC_ACQ_REL)) {
-        if (threaded) { /* not started yet: the load is done here, without it */
+        if (threaded) { /* not started yet: the parse is done here, without it */
             p->loader = th;
             p->loader_unjoined = 1;
         }
-        if (rc == MN_OK)
+        if (rc == MN_OK && arc == MN_OK)
             attr_load_claimed(al);
     } else {
-        pthread_join(th, NULL); /* it is loading: wait for it */
+        pthread_join(th, NULL); /* it is parsing: wait for it */
     }
+    if (arc == MN_OK)
+        arc = al->rc;
+    else
+        vx_attrs_free(at); /* what a parse of a file that fails its sum built */
+    vx_attr_file_unmap(&al->file);
     int64_t aseq = al->seq;
     uint64_t token = al->token;
-    int arc = al->rc;
     attr_load_release(al);
     if (rc == MN_ENOTFOUND) {
         /* An attribute file alone is a leftover: rebuilt, and overwritten later. */
