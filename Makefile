@@ -56,7 +56,7 @@ WITH_POSTGRES ?= 1
 WITH_REDIS    ?= 1
 WITH_CURL     ?= 1
 POSTGRES_PKG   := libpq
-POSTGRES_LIB   := -lpq
+POSTGRES_LIB   :=
 POSTGRES_SRCS  := $(wildcard lib/store/postgres/*.c) $(B)/gen/migrations_postgres.c \
                   tests/support/raw_sql.c
 POSTGRES_TESTS := test_store_pg test_store_pglite test_jobs test_erase test_crypt test_audit test_maintenance \
@@ -66,8 +66,8 @@ REDIS_LIB      := -lhiredis
 REDIS_SRCS     := $(wildcard lib/redis/*.c) lib/ratelimit/redis_counter.c lib/cache/redis.c
 REDIS_TESTS    := test_ratelimit_redis test_cache_redis
 CURL_PKG       := libcurl
-CURL_LIB       := -lcurl
-CURL_SRCS      := $(wildcard lib/embed/openai*.c) lib/webhook/post.c tests/support/embed_server.c
+CURL_LIB       :=
+CURL_SRCS      := $(wildcard lib/embed/openai*.c) lib/webhook/post.c lib/core/curl.c tests/support/embed_server.c
 CURL_TESTS     := test_embed_http test_jobs test_secrets
 
 BUILT         := $(foreach b,$(BACKENDS),$(if $(filter 1,$(WITH_$(b))),$(b)))
@@ -81,16 +81,24 @@ BUILD_OPTIONS := $(foreach b,$(BACKENDS),WITH_$(b)=$(WITH_$(b)))
 # `manushya serve` (serve/) is part of the CLI, not of the library: WITH_SERVE=0 leaves it and
 # its libraries (libmicrohttpd, zlib) out of the CLI; the library is the same either way.
 WITH_SERVE ?= 1
+# libmicrohttpd is loaded when `serve` starts (serve/mhd.c), not linked, for the same reason as
+# libpq and libcurl below: serve/mhd.c uses the library's loader (lib/core/dl.c, compiled into
+# the CLI too: a generic helper with no state of the library's).
 ifeq ($(WITH_SERVE),1)
-  SERVE_OBJS   = $(patsubst %.c,$(B)/obj/%.o,$(sort $(wildcard serve/*.c)))
+  SERVE_OBJS   = $(patsubst %.c,$(B)/obj/%.o,$(sort $(wildcard serve/*.c))) $(B)/obj/serve/dl.o
   SERVE_CFLAGS = -DMN_CLI_SERVE $(shell pkg-config --cflags libmicrohttpd zlib 2>/dev/null)
-  SERVE_LIBS   = $(shell pkg-config --libs libmicrohttpd zlib 2>/dev/null)
+  SERVE_LIBS   = $(shell pkg-config --libs zlib 2>/dev/null)
 endif
 
 # Deferred (=, not :=): on a fresh machine the packages appear only once deps-ok has run.
 DEPS_PKGS  := sqlite3 libcjson libsodium $(OPTIONAL_PKGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(DEPS_PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(DEPS_PKGS) 2>/dev/null)
+# libpq and libcurl are not linked: the library loads them when a handle first needs one
+# (lib/core/dl.h), so that a process that never does (an embedded one-shot CLI call) does not
+# pay the dynamic loader for them and their ~30 libraries at every start. Only their headers
+# are needed to build.
+LOADED_PKGS := libpq libcurl
+PKG_LIBS   = $(shell pkg-config --libs $(filter-out $(LOADED_PKGS),$(DEPS_PKGS)) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -178,6 +186,12 @@ $(B)/obj/cli/%.o: cli/%.c | deps-ok
 $(B)/obj/serve/%.o: serve/%.c | deps-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(CLI_CFLAGS) -Icli -MMD -MP -c $< -o $@
+
+# ... and of the library's loader of optional libraries (lib/core/dl.h), for libmicrohttpd.
+$(B)/obj/serve/mhd.o: CLI_CFLAGS += -Ilib
+$(B)/obj/serve/dl.o: lib/core/dl.c | deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_CFLAGS) -fvisibility=hidden -Ilib -MMD -MP -c $< -o $@
 
 # One relocatable object with the hidden (internal) symbols made local, so that a program
 # linking the archive sees only mn_* names, as with the shared library.

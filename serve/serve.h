@@ -161,6 +161,9 @@ typedef struct sv_options {
     const char *tls_cert, *tls_key; /* PEM files, both or neither */
 } sv_options;
 
+/* Loads libmicrohttpd (serve/mhd.c): 0, or -1 after printing why. */
+int sv_mhd_load(void);
+
 /* Serves db until SIGTERM or SIGINT; returns a CLI exit code (after printing any failure). */
 int sv_run(mn_db *db, const sv_options *opt);
 

@@ -497,6 +497,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 int sv_run(mn_db *db, const sv_options *opt)
 {
+    if (sv_mhd_load() != 0)
+        return 1;
     struct sockaddr_storage sa;
     if (parse_listen(opt->listen, &sa) != 0)
         return 2;

@@ -9,6 +9,7 @@
  * of its messages even when a server's answer echoes it.
  */
 #include "embed/openai.h"
+#include "core/curl.h"
 #include "core/secrets.h"
 
 #include <manushya.h>
@@ -140,6 +141,9 @@ static int openai_create(const struct mni_embedder_config *cfg, mni_embedder **o
         return MN_EINVAL;
     }
     *out = NULL;
+    int rc = mni_curl_load("the openai embedder", err, errlen);
+    if (rc != MN_OK)
+        return rc;
     if (!cfg)
         cfg = &none;
     if (cfg->dim < 0 || cfg->dim > MNI_OPENAI_DIM_MAX) {
@@ -166,8 +170,8 @@ static int openai_create(const struct mni_embedder_config *cfg, mni_embedder **o
     e->batch = cfg->batch > 0 ? cfg->batch : 100;
     e->inflight = cfg->inflight > 0 ? cfg->inflight : 4;
     e->model = strdup(model);
-    int rc = e->model ? set_url(e, cfg->url && *cfg->url ? cfg->url : MNI_OPENAI_URL, err,
-                                errlen) : MN_ENOMEM;
+    rc = e->model ? set_url(e, cfg->url && *cfg->url ? cfg->url : MNI_OPENAI_URL, err, errlen)
+                  : MN_ENOMEM;
     const char *key = cfg->api_key, *from = "the configuration";
     if (!key && (key = getenv("MANUSHYA_EMBED_API_KEY")) != NULL && *key)
         from = "MANUSHYA_EMBED_API_KEY";
@@ -262,13 +266,6 @@ static void openai_stats(const mni_embedder *e, struct mni_embedder_stats *s)
     s->max_batch = __atomic_load_n(&e->max_batch, __ATOMIC_RELAXED);
 }
 
-/* libcurl's process-wide setup, which is not thread-safe in every libcurl: done once, from
- * mn_global_init, before any thread makes a handle. */
-static int openai_global_init(void)
-{
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? MN_OK : MN_ERROR;
-}
-
 const struct mni_embedder_ops mni_embedder_openai = {
     .name = "openai",
     .default_dim = MNI_OPENAI_DIM,
@@ -280,5 +277,4 @@ const struct mni_embedder_ops mni_embedder_openai = {
     .stats = openai_stats,
     .api_key = openai_api_key,
     .destroy = openai_destroy,
-    .global_init = openai_global_init,
 };

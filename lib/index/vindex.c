@@ -69,6 +69,8 @@ struct vx_part {
     int want;             /* under vx->mu: the worker should catch up */
     int64_t want_since;   /* under vx->mu: when want was last set from 0 (mni_now_ms) */
     int busy;             /* under vx->mu: the worker is catching up */
+    pthread_t loader;     /* under mu: a file-loading thread the last load did without, */
+    int loader_unjoined;  /* still to be joined (load_files) */
 };
 
 struct mni_vindex {
@@ -248,8 +250,18 @@ static struct vx_part *part_get(mni_vindex *vx, const char *tenant_id)
     return p;
 }
 
+/* Joins the loading thread the last load of p did without (p->mu held, or p unshared): it
+ * has nothing left to do but exit, and has surely started by now. */
+static void loader_join(struct vx_part *p)
+{
+    if (p->loader_unjoined)
+        pthread_join(p->loader, NULL);
+    p->loader_unjoined = 0;
+}
+
 static void part_free(struct vx_part *p)
 {
+    loader_join(p);
     mni_hnsw_free(p->h);
     vx_attrs_free(&p->at);
     vx_block_free(&p->blk);
@@ -398,19 +410,38 @@ static int digest_matches(mni_vindex *vx, struct vx_part *p, const struct check 
     return n == want_n && sum == want_sum;
 }
 
-/* vx_attrs_load on a thread of its own. */
+/* The attribute file parsed on a thread of its own while the opener loads the graph and then
+ * checks the file's checksum (vx_attr_file_*), or parsed by the opener itself when that thread
+ * has not started by then: on a busy machine a new thread can wait many milliseconds for a
+ * core, and the opener, which has one, must not wait for it. Whichever claims the parse first
+ * does it. The record is shared by the two (refs), the last one out frees it; a thread that
+ * found the parse taken is joined later (loader_join), not waited for now. */
 struct attr_load {
-    const char *path;
-    struct vx_attrs *at;
+    struct vx_attr_file file;
+    struct vx_attrs *at; /* touched only by the one that claimed the parse */
     int64_t seq;
     uint64_t token;
     int rc;
+    int claimed, refs;
 };
+
+static void attr_load_claimed(struct attr_load *al)
+{
+    al->rc = vx_attr_file_parse(&al->file, al->at, &al->seq, &al->token);
+}
+
+static void attr_load_release(struct attr_load *al)
+{
+    if (__atomic_sub_fetch(&al->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        free(al);
+}
 
 static void *attr_load_run(void *arg)
 {
     struct attr_load *al = arg;
-    al->rc = vx_attrs_load(al->path, al->at, &al->seq, &al->token);
+    if (!__atomic_exchange_n(&al->claimed, 1, __ATOMIC_ACQ_REL))
+        attr_load_claimed(al);
+    attr_load_release(al);
     return NULL;
 }
 
@@ -424,16 +455,39 @@ static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct
         return MN_ENOTFOUND;
     mni_hnsw *h = NULL;
     int64_t gseq = -1, now = 0;
+    struct attr_load *al = malloc(sizeof *al);
+    if (!al)
+        return MN_ENOMEM;
+    *al = (struct attr_load){ .at = at, .seq = -2, .rc = MN_OK, .refs = 2 };
+    int arc = vx_attr_file_map(apath, &al->file);
     /* Graph and attributes are read at once, on two cores where there are: each is about a
-     * third of an open-to-first-search at 100k. Alone when no thread can be had. */
-    struct attr_load al = { apath, at, -2, 0, MN_OK };
+     * third of an open-to-first-search at 100k. */
+    loader_join(p);
     pthread_t th;
-    int threaded = pthread_create(&th, NULL, attr_load_run, &al) == 0;
+    int threaded = arc == MN_OK && pthread_create(&th, NULL, attr_load_run, al) == 0;
+    if (!threaded)
+        al->refs = 1;
     int rc = mni_hnsw_load(gpath, vx->dim, &h, &gseq);
-    if (threaded)
-        pthread_join(th, NULL);
-    else if (rc == MN_OK)
-        attr_load_run(&al);
+    if (rc == MN_OK && arc == MN_OK)
+        arc = vx_attr_file_sum(&al->file);
+    if (!threaded || !__atomic_exchange_n(&al->claimed, 1, __ATOMIC_ACQ_REL)) {
+        if (threaded) { /* not started yet: the parse is done here, without it */
+            p->loader = th;
+            p->loader_unjoined = 1;
+        }
+        if (rc == MN_OK && arc == MN_OK)
+            attr_load_claimed(al);
+    } else {
+        pthread_join(th, NULL); /* it is parsing: wait for it */
+    }
+    if (arc == MN_OK)
+        arc = al->rc;
+    else
+        vx_attrs_free(at); /* what a parse of a file that fails its sum built */
+    vx_attr_file_unmap(&al->file);
+    int64_t aseq = al->seq;
+    uint64_t token = al->token;
+    attr_load_release(al);
     if (rc == MN_ENOTFOUND) {
         /* An attribute file alone is a leftover: rebuilt, and overwritten later. */
         struct stat sb;
@@ -441,10 +495,8 @@ static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct
         return stat(apath, &sb) == 0 ? MN_ECORRUPT : MN_ENOTFOUND;
     }
     p->had_file = 1;
-    int64_t aseq = al.seq;
-    uint64_t token = al.token;
     if (rc == MN_OK)
-        rc = al.rc;
+        rc = arc;
     if (rc == MN_ENOTFOUND)
         rc = MN_ECORRUPT;
     if (rc == MN_OK && gseq != aseq)

@@ -81,4 +81,22 @@ int vx_attrs_save(const struct vx_attrs *t, const char *path, int64_t seq, uint6
  * ours), MN_ENOMEM, MN_EBACKEND. On failure t is left empty. */
 int vx_attrs_load(const char *path, struct vx_attrs *t, int64_t *seq, uint64_t *token);
 
+/* vx_attrs_load in parts, for a caller that checks the payload's checksum on one thread while
+ * another parses it (the checksum of a 6 MB file is a fifth of its load): map, then sum and
+ * parse in any order or at once, then unmap once both are done. The parse checks all but the
+ * payload's checksum (the header's is its own) and is safe on any bytes; what it built must
+ * not be used unless the sum is MN_OK too. */
+struct vx_attr_file {
+    const unsigned char *buf;
+    size_t size;
+};
+/* MN_OK, MN_ENOTFOUND (no file), MN_ECORRUPT (shorter than a header), MN_ENOMEM, MN_EBACKEND. */
+int vx_attr_file_map(const char *path, struct vx_attr_file *f);
+/* MN_OK or MN_ECORRUPT. */
+int vx_attr_file_sum(const struct vx_attr_file *f);
+/* Into an initialised, empty t (left empty on failure): as vx_attrs_load but the sum. */
+int vx_attr_file_parse(const struct vx_attr_file *f, struct vx_attrs *t, int64_t *seq,
+                       uint64_t *token);
+void vx_attr_file_unmap(struct vx_attr_file *f);
+
 #endif

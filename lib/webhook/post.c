@@ -1,6 +1,7 @@
 /* A webhook request over libcurl (webhook.h): one POST, its answer's status, no redirects
  * followed (a receiver that moved says so by failing), the body of the answer discarded. */
 #include "webhook/webhook.h"
+#include "core/curl.h"
 #include "manushya.h"
 
 #include <curl/curl.h>
@@ -30,6 +31,8 @@ int mni_webhook_post(const struct mni_webhook_request *r, int *http_status, char
                      size_t errlen)
 {
     *http_status = 0;
+    if (mni_curl_load("a webhook delivery", err, errlen) != MN_OK)
+        return 1;
     char sig[MNI_WEBHOOK_SIGNATURE_MAX], delivery[24];
     mni_webhook_sign(r->secret, (int64_t)time(NULL), r->body, sig);
     snprintf(delivery, sizeof delivery, "%lld", (long long)r->delivery_id);

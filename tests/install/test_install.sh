@@ -8,7 +8,8 @@
 #     example examples/agent_chat.cc against the installed manushya.hpp, which runs
 #   - `make uninstall` with the same DESTDIR removes every file that install put there
 #   - manushya.pc is relocatable (paths under ${prefix}) and its Libs.private names exactly the
-#     optional libraries the build has (`manushya --version` features)
+#     optional libraries the build has (`manushya --version` features) and links (not libpq
+#     and libcurl, loaded at run time)
 # Environment: MN_BUILD (build dir, default build: reused, not rebuilt), MN_TOP (repo root),
 # MN_BUILD_OPTIONS (the build's WITH_* switches, as make check passes them; default all on).
 # Prints one "ok" / "not ok" line per check; exits non-zero when any failed.
@@ -173,13 +174,15 @@ else
   not_ok "manushya.pc is relocatable: libdir and includedir under \${prefix}"
   grep -E '^(prefix|libdir|includedir)=' "$pc" | indent
 fi
-# Each optional library is in Libs.private exactly when the build has its feature.
+# Each optional library the library links (hiredis) is in Libs.private exactly when the build
+# has its feature; those it loads at run time (libpq, libcurl: lib/core/dl.h) never are.
 features=$("$root/bin/manushya" --version 2>/dev/null | sed -n 's/^features: //p')
 private=$(sed -n 's/^Libs.private: //p' "$pc")
 pc_ok=1
-for pair in postgres:-lpq redis:-lhiredis http-embed:-lcurl; do
-  f=${pair%%:*} l=${pair#*:}
-  case " $features " in *" $f "*) want=1 ;; *) want=0 ;; esac
+for pair in postgres:-lpq:0 redis:-lhiredis:1 http-embed:-lcurl:0; do
+  f=${pair%%:*} l=${pair#*:} linked=${pair##*:}
+  l=${l%:*}
+  case " $features " in *" $f "*) want=$linked ;; *) want=0 ;; esac
   case " $private " in *" $l "*) have=1 ;; *) have=0 ;; esac
   [ "$want" = "$have" ] || pc_ok=0
 done

@@ -641,6 +641,13 @@ START_TEST(damaged_files_are_rebuilt)
     b = th_read_file(a, &len);
     th_write_file(a, b, len - 7);
     expect_rebuilt(&w, 0, "attributes truncated");
+    /* A flipped byte in the attributes' records (the last one's importance), the checksums
+     * left as they were: only the payload's checksum tells, checked on the opening thread
+     * while another parses the file, which finds nothing wrong. */
+    b = th_read_file(a, &len);
+    b[len - ATTR_REC + 48] ^= 0x40;
+    th_write_file(a, b, len);
+    expect_rebuilt(&w, 0, "attributes record byte flipped");
     /* A key twice in the attributes (the last record's key in the one before), with the
      * checksums the saver would write: the load's key map refuses it. */
     b = th_read_file(a, &len);

@@ -84,6 +84,10 @@ struct pgs_store {
     atomic_int analyzed;   /* pgs_analyze_once ran */
 };
 
+/* ---- libpq, loaded at the first open (postgres/libpq.c) ---- */
+/* MN_OK, or MN_EUNSUPPORTED recorded on db when libpq cannot be loaded. */
+int pgs_libpq_load(mn_db *db);
+
 /* ---- the pool (postgres/pool.c) ---- */
 int pgs_pool_init(struct pgs_store *s, struct pgs_pool *p, const char *conninfo,
                   const char *what);

@@ -24,6 +24,9 @@ static int pgs_open(mn_db *db, const char *target, const mn_config *cfg, int *di
                     struct mni_store **out)
 {
     *out = NULL;
+    int rc = pgs_libpq_load(db);
+    if (rc != MN_OK)
+        return rc;
     struct pgs_store *s = calloc(1, sizeof *s);
     if (!s)
         return mni_seterr(db, MN_ENOMEM, "out of memory opening the PostgreSQL store");
@@ -31,7 +34,7 @@ static int pgs_open(mn_db *db, const char *target, const mn_config *cfg, int *di
     s->base.driver = &pgs_driver;
     s->base.db = db;
     s->base.flags = cfg->flags;
-    int rc = pgs_options_parse(db, target, &s->opt);
+    rc = pgs_options_parse(db, target, &s->opt);
     if (!s->opt.ef_search)
         s->opt.ef_search = cfg->hnsw_ef_search;
     if (rc == MN_OK)
