@@ -35,8 +35,15 @@ double cli_index_lag(mn_db *db)
 
 void cli_wait_for_index(mn_db *db)
 {
-    for (int i = 0; i < 6000 && cli_index_lag(db) > 0; i++)
+    double lag = cli_index_lag(db), least = lag, since = cli_now();
+    while (lag > 0 && cli_now() - since < 60) {
         usleep(10000);
+        lag = cli_index_lag(db);
+        if (lag < least) {
+            least = lag;
+            since = cli_now();
+        }
+    }
 }
 
 enum { DURING, AFTER, PHASES };

@@ -309,9 +309,10 @@ void cli_search_during_report(cli_search_during *d, double caught_up_s, cJSON *j
 /* The vector index's lag (store changes it has not applied) from mn_health; -1 when there is
  * no index or health failed. */
 double cli_index_lag(mn_db *db);
-/* Waits (up to 60 s) until the vector index has caught up with the store, so that the searches
- * a benchmark times next measure the index, not the exact scans that stand in for it while it
- * builds. */
+/* Waits until the vector index has caught up with the store, so that the searches a benchmark
+ * times next measure the index, not the exact scans that stand in for it while it builds. It
+ * waits as long as the index gains (a million memories take minutes), and gives up after 60 s
+ * in which its lag did not fall. */
 void cli_wait_for_index(mn_db *db);
 /* manushya bench apikey (cli/bench_apikey.c), in cmd_bench.c's table. */
 int cli_bench_apikey(cli_ctx *c, int argc, char **argv);
