@@ -116,7 +116,8 @@ static int check_expiry(mn_db *db, const mn_memory_input *in, int64_t now)
     return MN_OK;
 }
 
-/* Checks one input and fills its row, except the embedding of text the embedder must do. */
+/* Checks one input and fills its row, except the embedding of text the embedder must do. Its
+ * new id (add_rows) gives way to the id it names. */
 static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_input *in,
                        struct pending *p, size_t i, int64_t now)
 {
@@ -154,8 +155,6 @@ static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_inp
         rc = mni_who_owner(db, who, in->identity, &p->owners[i]);
     if (rc != MN_OK)
         return rc;
-    if (!in->id)
-        mni_uuid7(p->ids[i]);
     p->named[i] = in->id || in->external_key;
     p->vector_made[i] = in->embedding != NULL;
     r->id = p->ids[i];
@@ -688,6 +687,10 @@ static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
     int allocated = pending_alloc(db, p, n);
     if (rc == MN_OK)
         rc = allocated;
+    /* A new id for each input, drawn together (core/uuid.h); the inputs that name their own
+     * replace theirs (prepare_row). */
+    if (rc == MN_OK)
+        mni_uuid7_many(p->ids, n);
     int64_t now = mni_now_ms();
     struct kinds allowed = {0};
     for (size_t i = 0; rc == MN_OK && i < n; i++) {

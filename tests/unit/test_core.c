@@ -72,6 +72,30 @@ START_TEST(uuid_monotonic)
 }
 END_TEST
 
+/* A batch (more ids than one draw of random bits, not a multiple of it) is what as many
+ * single calls make: valid, increasing, on from the ids before it and before the ids after. */
+START_TEST(uuid_many)
+{
+    enum { N = 1000 };
+    static char ids[N][MNI_UUID_LEN + 1];
+    char before[MNI_UUID_LEN + 1], after[MNI_UUID_LEN + 1];
+    ck_assert_int_eq(mni_uuid7_many(ids, 0), 0);
+    mni_uuid7(before);
+    int64_t ms = mni_uuid7_many(ids, N);
+    mni_uuid7(after);
+    ck_assert_int_eq(uuid_ms(ids[N - 1]), ms);
+    for (int i = 0; i < N; i++) {
+        ck_assert_msg(th_is_uuid7(ids[i]) && mni_uuid_valid(ids[i]), "%d: %s", i, ids[i]);
+        ck_assert_msg(strcmp(ids[i], i ? ids[i - 1] : before) > 0, "not increasing at %d", i);
+    }
+    ck_assert(strcmp(after, ids[N - 1]) > 0);
+    /* The random tails (the last 12 digits) differ: every id drew bits of its own. */
+    for (int i = 1; i < N; i++)
+        ck_assert_msg(strcmp(ids[i] + 24, ids[i - 1] + 24) != 0, "id %d repeats the random "
+                      "bits of id %d: %s", i, i - 1, ids[i]);
+}
+END_TEST
+
 #define UT_THREADS 4
 #define UT_PER 20000
 
@@ -533,6 +557,7 @@ static Suite *core_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, uuid_format);
     tcase_add_test(tc, uuid_monotonic);
+    tcase_add_test(tc, uuid_many);
     tcase_add_test(tc, uuid_threads_unique);
     tcase_add_test(tc, uuid_valid);
     suite_add_tcase(s, tc);
