@@ -45,6 +45,7 @@ struct pending {
     struct mni_memory_row *rows;
     char (*ids)[MNI_UUID_LEN + 1];
     char **owners, **metadata, **norm;
+    char (*hashes)[MNI_CONTENT_HASH_HEX + 1]; /* content hashes the lookup made (find_stored) */
     unsigned char *named;      /* input i gives an id or a key: found by it, not by content */
     float *vectors;
     unsigned char *vector_made; /* vectors[i] holds input i's vector (given or embedded) */
@@ -77,6 +78,7 @@ static void pending_free(struct pending *p)
     free(p->in);
     free(p->rows);
     free(p->ids);
+    free(p->hashes);
     free(p->owners);
     free(p->metadata);
     free(p->norm);
@@ -406,6 +408,11 @@ static int find_stored(mn_db *db, const struct mni_who *who, struct pending *p, 
                                                found, &p->seen_seq)) != MN_OK)
         *failed = nwants == 1 ? which[0] : (size_t)-1; /* the lookup of all of them failed */
     for (size_t k = 0; rc == MN_OK && k < nwants; k++) {
+        /* The hash of a text looked for by content: its write need not hash it again. */
+        if (wants[k].type) {
+            memcpy(p->hashes[which[k]], wants[k].hash, sizeof p->hashes[0]);
+            p->rows[which[k]].content_hash = p->hashes[which[k]];
+        }
         rc = keep_found(db, p, which[k], found[k], now);
         found[k] = NULL;
         if (rc != MN_OK)
@@ -656,6 +663,7 @@ static int pending_alloc(mn_db *db, struct pending *p, size_t n)
     p->n = n;
     p->rows = calloc(n, sizeof *p->rows);
     p->ids = calloc(n, sizeof *p->ids);
+    p->hashes = calloc(n, sizeof *p->hashes);
     p->owners = calloc(n, sizeof *p->owners);
     p->metadata = calloc(n, sizeof *p->metadata);
     p->norm = calloc(n, sizeof *p->norm);
@@ -666,7 +674,7 @@ static int pending_alloc(mn_db *db, struct pending *p, size_t n)
     p->found = calloc(n, sizeof *p->found);
     p->merged = calloc(n, sizeof *p->merged);
     p->outcome = calloc(n, sizeof *p->outcome);
-    return p->rows && p->ids && p->owners && p->metadata && p->norm && p->vectors &&
+    return p->rows && p->ids && p->hashes && p->owners && p->metadata && p->norm && p->vectors &&
            p->vector_made && p->named && p->same && p->found && p->merged && p->outcome
            ? MN_OK : mni_seterr(db, MN_ENOMEM, "out of memory preparing %zu memories", n);
 }
