@@ -45,6 +45,7 @@ struct pending {
     struct mni_memory_row *rows;
     char (*ids)[MNI_UUID_LEN + 1];
     char **owners, **metadata, **norm;
+    char (*hashes)[MNI_CONTENT_HASH_HEX + 1]; /* content hashes the lookup made (find_stored) */
     unsigned char *named;      /* input i gives an id or a key: found by it, not by content */
     float *vectors;
     unsigned char *vector_made; /* vectors[i] holds input i's vector (given or embedded) */
@@ -77,6 +78,7 @@ static void pending_free(struct pending *p)
     free(p->in);
     free(p->rows);
     free(p->ids);
+    free(p->hashes);
     free(p->owners);
     free(p->metadata);
     free(p->norm);
@@ -116,7 +118,8 @@ static int check_expiry(mn_db *db, const mn_memory_input *in, int64_t now)
     return MN_OK;
 }
 
-/* Checks one input and fills its row, except the embedding of text the embedder must do. */
+/* Checks one input and fills its row, except the embedding of text the embedder must do. Its
+ * new id (add_rows) gives way to the id it names. */
 static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_input *in,
                        struct pending *p, size_t i, int64_t now)
 {
@@ -154,8 +157,6 @@ static int prepare_row(mn_db *db, const struct mni_who *who, const mn_memory_inp
         rc = mni_who_owner(db, who, in->identity, &p->owners[i]);
     if (rc != MN_OK)
         return rc;
-    if (!in->id)
-        mni_uuid7(p->ids[i]);
     p->named[i] = in->id || in->external_key;
     p->vector_made[i] = in->embedding != NULL;
     r->id = p->ids[i];
@@ -407,6 +408,11 @@ static int find_stored(mn_db *db, const struct mni_who *who, struct pending *p, 
                                                found, &p->seen_seq)) != MN_OK)
         *failed = nwants == 1 ? which[0] : (size_t)-1; /* the lookup of all of them failed */
     for (size_t k = 0; rc == MN_OK && k < nwants; k++) {
+        /* The hash of a text looked for by content: its write need not hash it again. */
+        if (wants[k].type) {
+            memcpy(p->hashes[which[k]], wants[k].hash, sizeof p->hashes[0]);
+            p->rows[which[k]].content_hash = p->hashes[which[k]];
+        }
         rc = keep_found(db, p, which[k], found[k], now);
         found[k] = NULL;
         if (rc != MN_OK)
@@ -657,6 +663,7 @@ static int pending_alloc(mn_db *db, struct pending *p, size_t n)
     p->n = n;
     p->rows = calloc(n, sizeof *p->rows);
     p->ids = calloc(n, sizeof *p->ids);
+    p->hashes = calloc(n, sizeof *p->hashes);
     p->owners = calloc(n, sizeof *p->owners);
     p->metadata = calloc(n, sizeof *p->metadata);
     p->norm = calloc(n, sizeof *p->norm);
@@ -667,7 +674,7 @@ static int pending_alloc(mn_db *db, struct pending *p, size_t n)
     p->found = calloc(n, sizeof *p->found);
     p->merged = calloc(n, sizeof *p->merged);
     p->outcome = calloc(n, sizeof *p->outcome);
-    return p->rows && p->ids && p->owners && p->metadata && p->norm && p->vectors &&
+    return p->rows && p->ids && p->hashes && p->owners && p->metadata && p->norm && p->vectors &&
            p->vector_made && p->named && p->same && p->found && p->merged && p->outcome
            ? MN_OK : mni_seterr(db, MN_ENOMEM, "out of memory preparing %zu memories", n);
 }
@@ -688,6 +695,10 @@ static int add_rows(mn_db *db, const mn_actor *actor, const mn_memory_input *in,
     int allocated = pending_alloc(db, p, n);
     if (rc == MN_OK)
         rc = allocated;
+    /* A new id for each input, drawn together (core/uuid.h); the inputs that name their own
+     * replace theirs (prepare_row). */
+    if (rc == MN_OK)
+        mni_uuid7_many(p->ids, n);
     int64_t now = mni_now_ms();
     struct kinds allowed = {0};
     for (size_t i = 0; rc == MN_OK && i < n; i++) {

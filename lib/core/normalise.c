@@ -78,6 +78,15 @@ char *mni_normalise(const char *text, size_t *len)
     size_t o = 0, used;
     int space = 0;
     for (size_t i = 0; i < n; i += used) {
+        /* ASCII other than white space, most of most texts: no decoding, no encoding. */
+        if (p[i] > ' ' && p[i] < 0x80) {
+            if (space)
+                out[o++] = ' ';
+            space = 0;
+            out[o++] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + ('a' - 'A') : p[i]);
+            used = 1;
+            continue;
+        }
         uint32_t c = decode(p + i, n - i, &used);
         if (is_space(c)) {
             space = o > 0;

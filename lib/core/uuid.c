@@ -13,13 +13,10 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t last_ms = -1;
 static unsigned last_seq;
 
-int64_t mni_uuid7(char out[MNI_UUID_LEN + 1])
+/* Takes the next (millisecond, counter) pair for an id whose random bits are b, into b's
+ * first 8 bytes; lock held. */
+static int64_t stamp(int64_t ms, unsigned char b[16])
 {
-    unsigned char b[16];
-    randombytes_buf(b, sizeof b);
-
-    int64_t ms = mni_now_ms();
-    pthread_mutex_lock(&lock);
     unsigned seq;
     if (ms > last_ms) {
         seq = ((unsigned)b[6] << 8 | b[7]) & 0x7ff; /* leave headroom to count up */
@@ -33,14 +30,16 @@ int64_t mni_uuid7(char out[MNI_UUID_LEN + 1])
     }
     last_ms = ms;
     last_seq = seq;
-    pthread_mutex_unlock(&lock);
-
     for (int i = 0; i < 6; i++)
         b[i] = (unsigned char)((uint64_t)ms >> (40 - 8 * i));
     b[6] = (unsigned char)(0x70 | (seq >> 8));
     b[7] = (unsigned char)(seq & 0xff);
     b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+    return ms;
+}
 
+static void format(const unsigned char b[16], char out[MNI_UUID_LEN + 1])
+{
     static const char hex[] = "0123456789abcdef";
     char *p = out;
     for (int i = 0; i < 16; i++) {
@@ -50,7 +49,34 @@ int64_t mni_uuid7(char out[MNI_UUID_LEN + 1])
         *p++ = hex[b[i] & 15];
     }
     *p = '\0';
+}
+
+/* Ids a chunk of the random bits are drawn for at once: a draw is a system call (getrandom),
+ * which cost more than the rest of an id. */
+#define CHUNK 64
+
+int64_t mni_uuid7_many(char (*out)[MNI_UUID_LEN + 1], size_t n)
+{
+    int64_t ms = 0;
+    for (size_t done = 0; done < n;) {
+        unsigned char b[CHUNK][16];
+        size_t k = n - done < CHUNK ? n - done : CHUNK;
+        randombytes_buf(b, k * sizeof b[0]);
+        int64_t now = mni_now_ms();
+        pthread_mutex_lock(&lock);
+        for (size_t i = 0; i < k; i++)
+            ms = stamp(now, b[i]);
+        pthread_mutex_unlock(&lock);
+        for (size_t i = 0; i < k; i++)
+            format(b[i], out[done + i]);
+        done += k;
+    }
     return ms;
+}
+
+int64_t mni_uuid7(char out[MNI_UUID_LEN + 1])
+{
+    return mni_uuid7_many((char (*)[MNI_UUID_LEN + 1])out, 1);
 }
 
 void mni_uuid_lower(const char *s, char out[MNI_UUID_LEN + 1])

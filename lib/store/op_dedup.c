@@ -71,7 +71,12 @@ int mni_op_memory_claims(struct mni_store *s, struct mni_tx *tx, const char *ten
                    : mni_seterr(s->db, MN_ENOMEM, "out of memory checking what an add repeats");
     for (size_t i = 0; rc == MN_OK && i < w->n; i++) {
         const struct mni_memory_row *r = &w->rows[i];
-        rc = mni_vault_content_hash(s, tx, tenant_id, r->text, hashes[i]);
+        /* A plain store's hash is the text's alone, so the lookup's stands; an encrypted
+         * store's is keyed, and its key may have turned since the lookup. */
+        if (r->content_hash && !s->vault)
+            memcpy(hashes[i], r->content_hash, sizeof hashes[i]);
+        else
+            rc = mni_vault_content_hash(s, tx, tenant_id, r->text, hashes[i]);
         wants[i] = (struct mni_find){ .identity_id = r->identity_id, .key = r->external_key,
                                       .type = w->dedup && w->dedup[i] ? r->type : NULL,
                                       .text = r->text };

@@ -137,6 +137,10 @@ struct mni_memory_row {
      * keywords.c), set by mni_vault_seal_rows; NULL: the backend indexes the text itself. */
     const char *words;
     const char *session;       /* the conversation, NULL: none */
+    /* The content hash of text that the add's lookup made (memory_find_many), which a plain
+     * store's write takes instead of hashing the text again (mni_op_memory_claims); NULL:
+     * the backend hashes the text. */
+    const char *content_hash;
 };
 
 /* The length of a content hash in hex (store/vault.h). */

@@ -10,6 +10,7 @@
 #include "core/backoff.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/normalise.h"
 #include "core/uuid.h"
 #include "manushya.h"
 #include "support/harness.h"
@@ -69,6 +70,58 @@ START_TEST(uuid_monotonic)
     /* Even a burst far above 4096 ids per millisecond never lets the id's time run far ahead. */
     ck_assert_msg(prev_ms <= th_now_ms() + 1000, "ids ran %lld ms ahead of the clock",
                   (long long)(prev_ms - th_now_ms()));
+}
+END_TEST
+
+/* A batch (more ids than one draw of random bits, not a multiple of it) is what as many
+ * single calls make: valid, increasing, on from the ids before it and before the ids after. */
+START_TEST(uuid_many)
+{
+    enum { N = 1000 };
+    static char ids[N][MNI_UUID_LEN + 1];
+    char before[MNI_UUID_LEN + 1], after[MNI_UUID_LEN + 1];
+    ck_assert_int_eq(mni_uuid7_many(ids, 0), 0);
+    mni_uuid7(before);
+    int64_t ms = mni_uuid7_many(ids, N);
+    mni_uuid7(after);
+    ck_assert_int_eq(uuid_ms(ids[N - 1]), ms);
+    for (int i = 0; i < N; i++) {
+        ck_assert_msg(th_is_uuid7(ids[i]) && mni_uuid_valid(ids[i]), "%d: %s", i, ids[i]);
+        ck_assert_msg(strcmp(ids[i], i ? ids[i - 1] : before) > 0, "not increasing at %d", i);
+    }
+    ck_assert(strcmp(after, ids[N - 1]) > 0);
+    /* The random tails (the last 12 digits) differ: every id drew bits of its own. */
+    for (int i = 1; i < N; i++)
+        ck_assert_msg(strcmp(ids[i] + 24, ids[i - 1] + 24) != 0, "id %d repeats the random "
+                      "bits of id %d: %s", i, i - 1, ids[i]);
+}
+END_TEST
+
+/* ==== normalise ============================================================================== */
+
+/* ASCII (the fast path) and the rest alike: trimmed, white space one ASCII space, upper case
+ * lowered, bytes that are not UTF-8 kept. */
+START_TEST(normalise_forms)
+{
+    static const struct { const char *in, *out; } cases[] = {
+        {"  Hello \t\n World  ", "hello world"},
+        {"Meeting WITH Priya at 14:00!", "meeting with priya at 14:00!"},
+        {"\xc3\x84\xc3\x96\xc3\x9c Stra\xc3\x9f" "e", "\xc3\xa4\xc3\xb6\xc3\xbc stra\xc3\x9f" "e"},
+        {"\xce\x91\xce\x98\xce\x97\xce\x9d\xce\x91", "\xce\xb1\xce\xb8\xce\xb7\xce\xbd\xce\xb1"},
+        {"\xd0\x81 \xd0\x9f", "\xd1\x91 \xd0\xbf"},          /* Ё П -> ё п */
+        {"a\xc2\xa0\xe3\x80\x80" "B", "a b"},                  /* no-break, ideographic space */
+        {"x\xffY\x7f", "x\xffy\x7f"},
+        {" \t ", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = 0;
+        char *n = mni_normalise(cases[i].in, &len);
+        ck_assert_ptr_nonnull(n);
+        ck_assert_msg(strcmp(n, cases[i].out) == 0, "case %zu: \"%s\" gave \"%s\"", i,
+                      cases[i].in, n);
+        ck_assert_uint_eq(len, strlen(cases[i].out));
+        free(n);
+    }
 }
 END_TEST
 
@@ -533,8 +586,10 @@ static Suite *core_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, uuid_format);
     tcase_add_test(tc, uuid_monotonic);
+    tcase_add_test(tc, uuid_many);
     tcase_add_test(tc, uuid_threads_unique);
     tcase_add_test(tc, uuid_valid);
+    tcase_add_test(tc, normalise_forms);
     suite_add_tcase(s, tc);
     tc = tcase_create("json");
     tcase_set_timeout(tc, 30);

@@ -455,9 +455,9 @@ START_TEST(add_lookups_use_their_index)
     mn_db *db = th_open(path, NULL);
     th_tenant(db, "t");
     mn_close(db);
-    /* The content index's key is the owner and a prefix of the hash, an expression
-     * (sql/sqlite/022_content_index_narrow.sql): both are searched by. */
-    static const char *const by_content = "USING INDEX memories_by_content (identity_id=? AND "
+    /* The content index's key is a prefix of the hash and a suffix of the owner's id, two
+     * expressions (sql/sqlite/023_content_index_narrower.sql): both are searched by. */
+    static const char *const by_content = "USING INDEX memories_by_content (<expr>=? AND "
                                           "<expr>=?)";
     static const char *const want[] = {
         by_content,
@@ -473,37 +473,57 @@ START_TEST(add_lookups_use_their_index)
 }
 END_TEST
 
-/* A database written before 022_content_index_narrow.sql (its content index as
- * 011_dedup.sql made it, schema version 21) opens with the narrow index, keeps its memories,
- * and an add of a text it holds still finds it. */
-START_TEST(content_index_upgrade_keeps_dedup)
+/* A database whose content index is an older one (made by index_sql, at schema version
+ * version) opens with the current index (sql/sqlite/023_content_index_narrower.sql), keeps
+ * its memories, and an add of a text it holds still finds it. */
+static void content_index_upgrade(const char *index_sql, int version)
 {
-    const char *path = th_tmppath("upgrade22.db");
+    const char *path = th_tmppath(th_fmt("upgrade%d.db", version));
     mn_db *db = th_open(path, NULL);
     th_tenant(db, "acme");
     th_identity(db, "acme", "alice");
+    th_identity(db, "acme", "bob");
     mn_actor a = TH_ACTOR(.tenant = "acme", .identity = "alice");
-    const char *id = th_add(db, &a, NULL, "the lighthouse keeper logs the weather at dawn");
+    mn_actor b = TH_ACTOR(.tenant = "acme", .identity = "bob");
+    const char *text = "the lighthouse keeper logs the weather at dawn";
+    const char *id = th_add(db, &a, NULL, text);
     th_add(db, &a, NULL, "a second memory, to be kept");
     mn_close(db);
-    sql_run(path, "DROP INDEX memories_by_content; CREATE INDEX memories_by_content ON "
-                  "memories (tenant_id, identity_id, type, content_hash); "
-                  "PRAGMA user_version = 21");
+    sql_run(path, th_fmt("DROP INDEX memories_by_content; %s; PRAGMA user_version = %d",
+                         index_sql, version));
     db = th_open(path, NULL);
     ck_assert_int_eq(th_count_memories(db, &a, 0), 2);
-    mn_memory_input in = TH_IN(.text = "the lighthouse keeper logs the weather at dawn");
+    mn_memory_input in = TH_IN(.text = text);
     int outcome = -1;
     TH_OK(db, mn_memory_put(db, &a, &in, &outcome, NULL));
     ck_assert_int_ne(outcome, MN_PUT_CREATED);
     ck_assert_int_eq(th_count_memories(db, &a, 0), 2);
+    /* Another owner's same text is a memory of its own. */
+    TH_OK(db, mn_memory_put(db, &b, &in, &outcome, NULL));
+    ck_assert_int_eq(outcome, MN_PUT_CREATED);
     mn_close(db);
-    ck_assert_int_eq(sq_int(path, "PRAGMA user_version"), 22);
+    ck_assert_int_eq(sq_int(path, "PRAGMA user_version"), 23);
     ck_assert_str_eq(sq_text1(path, "SELECT sql FROM sqlite_master WHERE name = "
                                     "'memories_by_content'"),
-                     "CREATE INDEX memories_by_content ON memories (identity_id, "
-                     "substr(content_hash, 1, 16))");
+                     "CREATE INDEX memories_by_content ON memories (substr(content_hash, 1, 16),\n"
+                     "                                              substr(identity_id, -8))");
     ck_assert_int_eq(sq_int(path, th_fmt("SELECT count(*) FROM memories WHERE id = '%s'", id)),
                      1);
+}
+
+/* Written before 022_content_index_narrow.sql: the index as 011_dedup.sql made it. */
+START_TEST(content_index_upgrade_keeps_dedup)
+{
+    content_index_upgrade("CREATE INDEX memories_by_content ON memories (tenant_id, "
+                          "identity_id, type, content_hash)", 21);
+}
+END_TEST
+
+/* Written before 023_content_index_narrower.sql: the index as 022 made it. */
+START_TEST(content_index_narrower_upgrade_keeps_dedup)
+{
+    content_index_upgrade("CREATE INDEX memories_by_content ON memories (identity_id, "
+                          "substr(content_hash, 1, 16))", 22);
 }
 END_TEST
 
@@ -537,6 +557,7 @@ static Suite *sqlite_suite(void)
     tcase_add_test(tc, changes_reach_the_hook_given_at_open);
     tcase_add_test(tc, add_lookups_use_their_index);
     tcase_add_test(tc, content_index_upgrade_keeps_dedup);
+    tcase_add_test(tc, content_index_narrower_upgrade_keeps_dedup);
     tcase_add_test(tc, session_list_uses_its_index);
     suite_add_tcase(s, tc);
     return s;

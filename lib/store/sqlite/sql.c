@@ -34,14 +34,15 @@
     "SELECT seq, hash FROM audit_log WHERE tenant_id = ?1 ORDER BY seq DESC LIMIT 1"
 
 /* The rows of memories_by_content that hold an add's content (?1 tenant, ?2 owner, ?4 type, ?5
- * hash, ?6 now): live and unexpired, searched by the index's key, the owner and the hash's first
- * 16 digits (022_content_index_narrow.sql). The whole hash is compared as +content_hash, or
- * SQLite would put ?5 for content_hash in the index's expression (constant propagation) and no
- * longer search by it. */
+ * hash, ?6 now): live and unexpired, searched by the index's key, the hash's first 16 digits
+ * and the owner id's last 8 characters (023_content_index_narrower.sql). The whole hash and
+ * the whole owner id are compared as +content_hash and +identity_id, or SQLite would put ?5
+ * and ?2 for them in the index's expressions (constant propagation) and no longer search by
+ * them. */
 #define CONTENT_TWIN                                                                          \
-    "identity_id = ?2 AND substr(content_hash, 1, 16) = substr(?5, 1, 16) AND tenant_id = ?1 " \
-    "AND type = ?4 AND +content_hash = ?5 AND deleted = 0 AND (expires_at = 0 OR "           \
-    "expires_at > ?6)"
+    "substr(content_hash, 1, 16) = substr(?5, 1, 16) AND substr(identity_id, -8) = "         \
+    "substr(?2, -8) AND +identity_id = ?2 AND tenant_id = ?1 AND type = ?4 AND "             \
+    "+content_hash = ?5 AND deleted = 0 AND (expires_at = 0 OR expires_at > ?6)"
 
 static const char *const sql[SQ__COUNT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
