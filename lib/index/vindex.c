@@ -1100,15 +1100,21 @@ static void overlay_free(struct overlay *o)
     mni_topk_free(&o->top);
 }
 
-/* vx_block_search's keep: the newest change of a key that q selects. */
-static int overlay_keep(void *ctx, const struct mni_change *c)
+/* vx_block_search's first: every key past the graph goes to the keys the graph's answer
+ * leaves out, the first time it is met. */
+static int overlay_first(void *ctx, int64_t key)
 {
     struct overlay *o = ctx;
     int added;
-    if (keyset_add(&o->keys, c->key, &added) != MN_OK)
-        return -1;
+    return keyset_add(&o->keys, key, &added) == MN_OK ? added : -1;
+}
+
+/* vx_block_search's keep: a change that q selects. */
+static int overlay_keep(void *ctx, const struct mni_change *c)
+{
+    const struct overlay *o = ctx;
     const struct mni_store_query *q = o->q;
-    if (!added || c->gone || (c->deleted && !(q->flags & MN_WITH_DELETED)) ||
+    if ((c->deleted && !(q->flags & MN_WITH_DELETED)) ||
         (c->expires_at && c->expires_at <= q->now && !(q->flags & MN_WITH_EXPIRED)))
         return 0;
     const struct mni_query_fields fields = { c->identity_id, c->type, c->session, c->created_at,
@@ -1305,7 +1311,8 @@ int mni_vindex_search(mni_vindex *vx, const char *tenant_id, const struct mni_st
             rc = keyset_reserve_range(&ov.keys, lo, hi, past < held ? past : held);
         if (rc == MN_OK && covered) {
             const struct vx_block_query bq = { ov.code, ov.scale, ov.bits, ov.depth };
-            rc = vx_block_search(&p->blk, &p->applied, &bq, overlay_keep, overlay_take, &ov);
+            rc = vx_block_search(&p->blk, &p->applied, &bq, overlay_first, overlay_keep,
+                                 overlay_take, &ov);
             overlay_rerank(&ov);
         }
         if (rc == MN_OK && !covered) {

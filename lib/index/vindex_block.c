@@ -343,81 +343,136 @@ static void entry_change(const struct vx_chunk *c, size_t i, struct mni_change *
 
 #define NOT_KEPT UINT32_MAX
 
+/* The entries of a chunk past the graph, as a search sees them. */
+struct view {
+    const struct vx_chunk *c;
+    size_t first; /* the first entry past the graph */
+    uint32_t *d;  /* the sign code distances of entries first.. (NOT_KEPT: not a candidate) */
+};
+
+/* Asks keep about the candidates of v (nv of them, newest first) at a distance in [lo, hi],
+ * newest first: those it turns down leave, those it keeps are counted in kept_at (-1: keep ran
+ * out of memory). The count kept. */
+static ptrdiff_t ask_band(const struct view *v, size_t nv, uint32_t lo, uint32_t hi,
+                         vx_block_keep_fn keep, void *ctx, size_t *kept_at)
+{
+    ptrdiff_t kept = 0;
+    struct mni_change ch = { 0 };
+    for (size_t j = 0; j < nv; j++) {
+        const struct vx_chunk *c = v[j].c;
+        uint32_t *d = v[j].d;
+        for (size_t i = c->n - v[j].first; i-- > 0;) {
+            if (d[i] < lo || d[i] > hi) /* NOT_KEPT included */
+                continue;
+            entry_change(c, v[j].first + i, &ch);
+            int r = keep(ctx, &ch);
+            if (r < 0)
+                return -1;
+            if (r == 0) {
+                d[i] = NOT_KEPT;
+            } else {
+                kept_at[d[i]]++;
+                kept++;
+            }
+        }
+    }
+    return kept;
+}
+
 int vx_block_search(struct vx_block *b, const int64_t *applied, const struct vx_block_query *q,
-                    vx_block_keep_fn keep, vx_block_take_fn take, void *ctx)
+                    vx_block_first_fn first, vx_block_keep_fn keep, vx_block_take_fn take,
+                    void *ctx)
 {
     const struct mni_dist_ops *ops = mni_dist_ops();
     pthread_rwlock_rdlock(&b->rw);
     int64_t done = __atomic_load_n(applied, __ATOMIC_ACQUIRE);
-    size_t m = 0;
+    size_t m = 0, nv = 0;
     for (const struct vx_chunk *c = b->tail; c; c = c->prev) {
-        size_t first = first_past(c, done);
-        m += c->n - first;
-        if (first)
+        size_t past = first_past(c, done);
+        m += c->n - past;
+        nv++;
+        if (past)
             break; /* older chunks are all at or below done */
     }
     int dim = b->head ? b->head->dim : 0, words = MNI_SIGN_WORDS(dim);
+    struct view *v = malloc((nv ? nv : 1) * sizeof *v);
     uint32_t *dist = malloc((m ? m : 1) * sizeof *dist);
-    size_t *hist = calloc((size_t)dim + 1, sizeof *hist);
-    if (!dist || !hist) {
-        pthread_rwlock_unlock(&b->rw);
-        free(dist);
-        free(hist);
-        return MN_ENOMEM;
-    }
-    /* The sign codes' distances of the entries keep accepts, a chunk at a time, newest first
-     * (keep sees a key's newest change first), and how many there are at each distance. */
-    size_t at = 0, kept = 0;
-    int stop = 0;
-    for (const struct vx_chunk *c = b->tail; c && !stop && at < m; c = c->prev) {
-        size_t first = first_past(c, done), n = c->n - first;
-        uint32_t *d = dist + at;
-        ops->hamming(q->bits, c->bits + first * (size_t)words, words, n, d);
-        struct mni_change ch = { 0 };
-        for (size_t i = c->n; i-- > first;) {
-            entry_change(c, i, &ch);
-            int r = keep(ctx, &ch);
+    /* By distance: the candidates keep has not been asked about, and those it kept. */
+    size_t *waiting = calloc(2 * ((size_t)dim + 1), sizeof *waiting);
+    size_t *kept_at = waiting ? waiting + dim + 1 : NULL;
+    int rc = v && dist && waiting ? MN_OK : MN_ENOMEM;
+    /* The candidates: the newest change of each key, unless it is gone; first hears of every
+     * key, newest change first. Their sign code distances, a chunk at a time. */
+    size_t at = 0, candidates = 0;
+    const struct vx_chunk *c = b->tail;
+    for (size_t j = 0; rc == MN_OK && j < nv; j++, c = c->prev) {
+        v[j] = (struct view){ c, first_past(c, done), dist + at };
+        size_t n = c->n - v[j].first;
+        uint32_t *d = v[j].d;
+        ops->hamming(q->bits, c->bits + v[j].first * (size_t)words, words, n, d);
+        for (size_t i = n; i-- > 0;) {
+            const struct vx_entry *e = &c->e[v[j].first + i];
+            int r = first(ctx, e->key);
             if (r < 0) {
-                stop = 1;
+                rc = MN_ENOMEM;
                 break;
             }
-            if (r == 0 || ch.gone) {
-                d[i - first] = NOT_KEPT;
+            if (r == 0 || e->gone) {
+                d[i] = NOT_KEPT;
             } else {
-                hist[d[i - first]]++;
-                kept++;
+                waiting[d[i]]++;
+                candidates++;
             }
         }
         at += n;
     }
-    /* The depth nearest by sign code: every entry nearer than the threshold, and as many at
-     * it as make up the depth (the newest of them: they are met in that order). */
+    /* keep, asked about the nearest candidates first, a band of distances at a time, until it
+     * has kept the depth: what costs is asking (a change's fields, the query's filter), and a
+     * search needs the nearest thousand or so of tens of thousands. A band holds as many
+     * candidates as should give the missing ones at the share keep has kept so far. */
+    size_t kept = 0, asked = 0;
+    uint32_t hi = 0, lo = 0;
+    while (rc == MN_OK && kept < q->depth && asked < candidates) {
+        double share = asked ? (double)kept / (double)asked : 1.0;
+        double want = (double)(q->depth - kept) / (share > 1.0 / 64 ? share : 1.0 / 64);
+        size_t band = waiting[hi];
+        while (hi < (uint32_t)dim && (double)band < want)
+            band += waiting[++hi];
+        ptrdiff_t got = ask_band(v, nv, lo, hi, keep, ctx, kept_at);
+        if (got < 0)
+            rc = MN_ENOMEM;
+        kept += (size_t)(got > 0 ? got : 0);
+        asked += band;
+        lo = ++hi;
+    }
+    /* The depth nearest by sign code: every one kept nearer than the threshold, and as many at
+     * it as make up the depth (the newest of them: they are met in that order). Every
+     * candidate up to the threshold has been asked about. */
     size_t threshold = 0, below = 0;
-    while (threshold < (size_t)dim && below + hist[threshold] < q->depth)
-        below += hist[threshold++];
+    while (rc == MN_OK && threshold < (size_t)dim && below + kept_at[threshold] < q->depth)
+        below += kept_at[threshold++];
     size_t at_threshold = q->depth > below ? q->depth - below : 0;
-    /* Their int8 scores, to take, over the same entries in the same order. */
-    at = 0;
-    for (const struct vx_chunk *c = b->tail; c && !stop && kept && at < m; c = c->prev) {
-        size_t first = first_past(c, done), n = c->n - first;
-        const uint32_t *d = dist + at;
-        for (size_t i = c->n; i-- > first;) {
-            uint32_t di = d[i - first];
-            if (di == NOT_KEPT || di > threshold)
+    /* Their int8 scores, to take. */
+    for (size_t j = 0; rc == MN_OK && kept && j < nv; j++) {
+        c = v[j].c;
+        const uint32_t *d = v[j].d;
+        for (size_t i = c->n - v[j].first; i-- > 0;) {
+            if (d[i] == NOT_KEPT || d[i] > threshold)
                 continue;
-            if (di == threshold) {
+            if (d[i] == threshold) {
                 if (!at_threshold)
                     continue;
                 at_threshold--;
             }
-            const int8_t *code = c->codes + i * (size_t)c->dim;
-            float score = q->scale * c->scales[i] * (float)ops->dot8(q->code, code, c->dim);
-            take(ctx, c->e[i].key, c->vecs + i * (size_t)c->dim, score);
+            size_t e = v[j].first + i;
+            const int8_t *code = c->codes + e * (size_t)c->dim;
+            float score = q->scale * c->scales[e] * (float)ops->dot8(q->code, code, c->dim);
+            take(ctx, c->e[e].key, c->vecs + e * (size_t)c->dim, score);
         }
-        at += n;
     }
     pthread_rwlock_unlock(&b->rw);
+    free(v);
     free(dist);
-    free(hist);
-    return stop ? MN_ENOMEM : MN_OK;
+    free(waiting);
+    return rc;
 }

@@ -66,19 +66,25 @@ struct vx_block_query {
     const uint64_t *bits;
     size_t depth;
 };
+/* Whether a key's change is the newest of it the search has met: 1 yes, 0 no (an older one),
+ * -1 out of memory (the search stops). */
+typedef int (*vx_block_first_fn)(void *ctx, int64_t key);
 /* Whether to score a change of the block (valid during the call only): 1 yes, 0 no, -1 out
- * of memory (the search stops). A gone change is never scored, whatever keep says. */
+ * of memory (the search stops). */
 typedef int (*vx_block_keep_fn)(void *ctx, const struct mni_change *c);
 /* One chosen entry: its key, its float vector (valid during the call only) and its int8 score. */
 typedef void (*vx_block_take_fn)(void *ctx, int64_t key, const float *vec, float score);
 /* Searches the changes of b past applied (atomic, read under b's lock: a prune that dropped
- * what the search does not see has the graph hold it). keep sees each change, newest first,
- * so that the newest change of a key can be the one that counts; of those it keeps, the
- * q->depth nearest to q by sign code (Hamming distance; at equal distance the newest) go to
- * take with their int8 scores, all of them when fewer are kept. Reading the sign codes streams
- * an eighth of the int8 codes' bytes: they are what a block of tens of thousands costs.
- * MN_OK, or MN_ENOMEM (keep's, or the search's own). */
+ * what the search does not see has the graph hold it). first hears the key of each change,
+ * newest first; a key's newest change, unless gone, is a candidate. keep is asked about the
+ * candidates nearest to q by sign code (Hamming distance) first, newest first at equal
+ * distance, as far as it takes to find q->depth it keeps (or every candidate): asking is what
+ * a block of tens of thousands cost, when a search needs its nearest thousand or so. Of those
+ * kept, the q->depth nearest by sign code (at equal distance the newest) go to take with their
+ * int8 scores, all of them when fewer are kept. MN_OK, or MN_ENOMEM (first's, keep's, or the
+ * search's own). */
 int vx_block_search(struct vx_block *b, const int64_t *applied, const struct vx_block_query *q,
-                    vx_block_keep_fn keep, vx_block_take_fn take, void *ctx);
+                    vx_block_first_fn first, vx_block_keep_fn keep, vx_block_take_fn take,
+                    void *ctx);
 
 #endif

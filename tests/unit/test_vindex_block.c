@@ -68,11 +68,14 @@ static int64_t seq_now(struct world *w)
     return seq;
 }
 
-/* What a search saw: each key's first (= latest) change, and what it took. */
+/* What a search saw: every key's changes, newest first (first), the candidates it asked about
+ * (keep: each key's latest change unless gone, nearest by sign code first), and what it took. */
 struct seen {
-    size_t calls, live, gone, deleted, taken;
+    size_t firsts, newest;   /* first's calls, and those for a key's newest change */
+    size_t calls, live, deleted, taken; /* keep's calls, of them live or deleted; take's */
     int64_t last_seq; /* the order: newest first */
     int ordered, scores_match;
+    int odd_only;     /* keep turns the odd keys down */
     int64_t keys[4 * N];
     float query[DIM];
     uint64_t query_bits[MNI_SIGN_WORDS(DIM)];
@@ -89,23 +92,33 @@ static int hamming_to(const struct seen *s, const float *v)
     return d;
 }
 
-/* Keeps the latest change of each live key. */
+/* Tells a key's newest change from its older ones. */
+static int seen_first(void *ctx, int64_t key)
+{
+    struct seen *s = ctx;
+    for (size_t i = 0; i < s->firsts; i++)
+        if (s->keys[i] == key) {
+            s->keys[s->firsts++] = key;
+            return 0;
+        }
+    s->keys[s->firsts++] = key;
+    s->newest++;
+    return 1;
+}
+
+/* Keeps the live changes (of the even keys only when odd_only). */
 static int seen_keep(void *ctx, const struct mni_change *c)
 {
     struct seen *s = ctx;
-    int first = 1;
-    for (size_t i = 0; i < s->calls; i++)
-        first &= s->keys[i] != c->key; /* else an older change of a key already seen */
-    if (first && c->gone)
-        s->gone++;
-    else if (first && c->deleted)
+    ck_assert(!c->gone);
+    if (c->deleted)
         s->deleted++;
-    else if (first)
+    else
         s->live++;
     s->ordered &= c->seq <= s->last_seq;
     s->last_seq = c->seq;
-    s->keys[s->calls++] = c->key;
-    int keep = first && !c->gone && !c->deleted;
+    s->calls++;
+    int keep = !c->deleted && !(s->odd_only && c->key % 2);
     if (keep)
         s->kept_dist[s->kept++] = hamming_to(s, c->embedding);
     return keep;
@@ -129,22 +142,38 @@ static int cmp_int(const void *a, const void *b)
 }
 
 /* A search taking depth entries (SIZE_MAX: all it keeps). */
-static struct seen search(struct vx_block *b, const int64_t *applied, size_t depth)
+static struct seen search(struct vx_block *b, const int64_t *applied, size_t depth, int odd_only)
 {
-    struct seen s = {.last_seq = INT64_MAX, .ordered = 1, .scores_match = 1};
+    struct seen s = {.last_seq = INT64_MAX, .ordered = 1, .scores_match = 1,
+                     .odd_only = odd_only};
     vec_of(1000, 0, s.query);
     int8_t code[DIM];
     mni_sign_bits(s.query, DIM, s.query_bits);
     struct vx_block_query q = { code, mni_quantize_i8(s.query, DIM, code), s.query_bits, depth };
-    ck_assert_int_eq(vx_block_search(b, applied, &q, seen_keep, seen_take, &s), MN_OK);
+    ck_assert_int_eq(vx_block_search(b, applied, &q, seen_first, seen_keep, seen_take, &s),
+                     MN_OK);
     return s;
 }
 
 static struct seen scan(struct vx_block *b, const int64_t *applied)
 {
-    struct seen s = search(b, applied, SIZE_MAX);
+    struct seen s = search(b, applied, SIZE_MAX, 0);
     ck_assert_uint_eq(s.taken, s.kept);
     return s;
+}
+
+/* At a depth, the depth nearest kept by sign code are taken: none nearer is left, however few
+ * of the candidates keep was asked about (compared with a scan that asks about them all). */
+static void check_depth(struct vx_block *b, const int64_t *applied, size_t depth, int odd_only)
+{
+    struct seen all = search(b, applied, SIZE_MAX, odd_only);
+    struct seen s = search(b, applied, depth, odd_only);
+    ck_assert_uint_ge(all.kept, depth);
+    ck_assert_uint_eq(s.taken, depth);
+    ck_assert_uint_le(s.calls, all.calls);
+    qsort(all.kept_dist, all.kept, sizeof *all.kept_dist, cmp_int);
+    ck_assert_int_eq(s.taken_max, all.kept_dist[depth - 1]);
+    ck_assert(s.scores_match);
 }
 
 START_TEST(fill_scan_prune_reset)
@@ -171,13 +200,15 @@ START_TEST(fill_scan_prune_reset)
     ck_assert(covered);
     ck_assert_uint_eq(vx_block_entries(&b), N);
     struct seen s = scan(&b, &applied);
+    ck_assert_uint_eq(s.firsts, N);
     ck_assert_uint_eq(s.calls, N);
     ck_assert_uint_eq(s.live, N);
     ck_assert(s.ordered);
     ck_assert(s.scores_match);
 
-    /* Changes since: 10 new vectors, 5 soft deletes, 5 hard deletes. A scan gives each key's
-     * latest change only once (the older entries come after and are ignored). */
+    /* Changes since: 10 new vectors, 5 soft deletes, 5 hard deletes. first hears of every
+     * change; keep is asked about each key's latest change once, never a gone one (the older
+     * entries come after and are not candidates). */
     for (int i = 0; i < 10; i++) {
         float v[DIM];
         vec_of(i, 1, v);
@@ -196,24 +227,23 @@ START_TEST(fill_scan_prune_reset)
                                    &covered), MN_OK);
     ck_assert(covered);
     s = scan(&b, &applied);
-    ck_assert_uint_eq(s.calls, N + 20);
+    ck_assert_uint_eq(s.firsts, N + 20);
+    ck_assert_uint_eq(s.newest, N);
+    ck_assert_uint_eq(s.calls, N - 5);
     ck_assert_uint_eq(s.live, N - 10);
     ck_assert_uint_eq(s.deleted, 5);
-    ck_assert_uint_eq(s.gone, 5);
     ck_assert(s.ordered);
     ck_assert(s.scores_match);
-    /* At a depth of 40, the 40 kept nearest by sign code are taken: none nearer is left. */
-    s = search(&b, &applied, 40);
-    ck_assert_uint_eq(s.taken, 40);
-    qsort(s.kept_dist, s.kept, sizeof *s.kept_dist, cmp_int);
-    ck_assert_int_eq(s.taken_max, s.kept_dist[39]);
-    ck_assert(s.scores_match);
+    /* At a depth of 40, and of 40 when keep turns half the keys down (the bands asked grow). */
+    check_depth(&b, &applied, 40, 0);
+    check_depth(&b, &applied, 40, 1);
+    check_depth(&b, &applied, 1, 1);
 
     /* The graph applied everything up to seq0: the scan stops there, and a prune drops the
      * chunks of the first read. */
     applied = seq0;
     s = scan(&b, &applied);
-    ck_assert_uint_eq(s.calls, 20);
+    ck_assert_uint_eq(s.firsts, 20);
     vx_block_prune(&b, applied);
     ck_assert_uint_eq(vx_block_entries(&b), 20);
     /* Past everything read: an empty block, and the next fill starts after the graph. */
@@ -239,7 +269,7 @@ START_TEST(fill_scan_prune_reset)
                                    &covered), MN_OK);
     ck_assert(covered);
     s = scan(&b, &applied);
-    ck_assert_uint_eq(s.calls, N);
+    ck_assert_uint_eq(s.firsts, N);
     ck_assert_uint_eq(s.live, N - 10);
     ck_assert(s.ordered);
     vx_block_reset(&b, 0);
@@ -247,8 +277,8 @@ START_TEST(fill_scan_prune_reset)
                                    &covered), MN_OK);
     ck_assert(covered);
     s = scan(&b, &applied);
-    ck_assert_uint_eq(s.calls, N); /* the feed now: 295 rows and 5 tombstones */
-    ck_assert_uint_eq(s.gone, 5);
+    ck_assert_uint_eq(s.firsts, N); /* the feed now: 295 rows and 5 tombstones */
+    ck_assert_uint_eq(s.calls, N - 5);
     ck_assert_uint_eq(s.deleted, 5);
     vx_block_free(&b);
     mn_close(w.db);
