@@ -56,7 +56,7 @@ void mni_hamming_scalar(const uint64_t *q, const uint64_t *codes, int words, siz
     }
 }
 
-void mni_sign_bits(const float *v, int dim, uint64_t *bits)
+void mni_sign_bits_scalar(const float *v, int dim, uint64_t *bits)
 {
     memset(bits, 0, (size_t)MNI_SIGN_WORDS(dim) * sizeof *bits);
     for (int i = 0; i < dim; i++)
@@ -64,10 +64,8 @@ void mni_sign_bits(const float *v, int dim, uint64_t *bits)
 }
 
 /* A search codes its query on every call, so this is on the query path: eight lanes for the
- * maximum (one chain of dependent max operations waits on each), and rounding by adding half
- * and truncating (inline, where lrintf is a library call; ties go away from zero instead of to
- * even, which moves no value by more than half a step). */
-float mni_quantize_i8(const float *v, int dim, int8_t *code)
+ * maximum (one chain of dependent max operations waits on each). */
+float mni_quantize_i8_scalar(const float *v, int dim, int8_t *code)
 {
     float m[8] = { 0 };
     int i = 0;
@@ -88,22 +86,21 @@ float mni_quantize_i8(const float *v, int dim, int8_t *code)
         return 0;
     }
     float inv = 127.0f / amax;
-    for (i = 0; i < dim; i++) {
-        float x = v[i] * inv;
-        x = x < 127 ? x : 127; /* clamped (a NaN too), so the conversion below is defined */
-        x = x > -127 ? x : -127;
-        code[i] = (int8_t)(x >= 0 ? (int)(x + 0.5f) : -(int)(0.5f - x));
-    }
+    for (i = 0; i < dim; i++)
+        code[i] = mni_i8_round(v[i] * inv);
     return amax / 127.0f;
 }
 
 static const struct mni_dist_ops ops_scalar = { MNI_SIMD_SCALAR, "scalar", mni_ip_scalar,
-                                                mni_dot8_scalar, mni_hamming_scalar };
+                                                mni_dot8_scalar, mni_hamming_scalar,
+                                                mni_quantize_i8_scalar, mni_sign_bits_scalar };
 #ifdef MNI_HAVE_X86_KERNELS
 static const struct mni_dist_ops ops_avx2 = { MNI_SIMD_AVX2, "avx2", mni_ip_avx2, mni_dot8_avx2,
-                                              mni_hamming_popcnt };
+                                              mni_hamming_popcnt, mni_quantize_i8_avx2,
+                                              mni_sign_bits_avx2 };
 static const struct mni_dist_ops ops_avx512 = { MNI_SIMD_AVX512, "avx512", mni_ip_avx512,
-                                                mni_dot8_avx512, mni_hamming_popcnt };
+                                                mni_dot8_avx512, mni_hamming_popcnt,
+                                                mni_quantize_i8_avx2, mni_sign_bits_avx2 };
 #endif
 
 static pthread_once_t dist_once = PTHREAD_ONCE_INIT;
@@ -164,5 +161,15 @@ const struct mni_dist_ops *mni_dist_ops_level(int level)
 float mni_ip(const float *a, const void *b, int dim)
 {
     return mni_dist_ops()->ip(a, b, dim);
+}
+
+float mni_quantize_i8(const float *v, int dim, int8_t *code)
+{
+    return mni_dist_ops()->quantize(v, dim, code);
+}
+
+void mni_sign_bits(const float *v, int dim, uint64_t *bits)
+{
+    mni_dist_ops()->sign_bits(v, dim, bits);
 }
 

@@ -26,6 +26,10 @@ typedef int32_t (*mni_dot8_fn)(const int8_t *a, const int8_t *b, int dim);
  * chunk, not per vector. */
 typedef void (*mni_hamming_fn)(const uint64_t *q, const uint64_t *codes, int words, size_t n,
                                uint32_t *out);
+/* mni_quantize_i8 and mni_sign_bits (below): every level writes the same codes, bit for bit
+ * (the graph's codes, the block's and a query's are compared with one another). */
+typedef float (*mni_quantize_fn)(const float *v, int dim, int8_t *code);
+typedef void (*mni_sign_bits_fn)(const float *v, int dim, uint64_t *bits);
 
 enum mni_simd_level {
     MNI_SIMD_SCALAR = 0,
@@ -39,6 +43,8 @@ struct mni_dist_ops {
     mni_dist_fn ip;
     mni_dot8_fn dot8;
     mni_hamming_fn hamming;
+    mni_quantize_fn quantize;
+    mni_sign_bits_fn sign_bits;
 };
 
 /* The kernels chosen for this CPU (never NULL). */
@@ -54,18 +60,30 @@ float mni_ip_scalar(const float *a, const void *b, int dim);
 int32_t mni_dot8_scalar(const int8_t *a, const int8_t *b, int dim);
 void mni_hamming_scalar(const uint64_t *q, const uint64_t *codes, int words, size_t n,
                         uint32_t *out);
+float mni_quantize_i8_scalar(const float *v, int dim, int8_t *code);
+void mni_sign_bits_scalar(const float *v, int dim, uint64_t *bits);
 
 /* Scalar quantisation with one scale per vector: code[i] = round(v[i] / scale) with scale =
  * max|v[i]| / 127, so v[i] ~ scale * code[i] and ip(a, b) ~ scale_a * scale_b * dot8(a, b).
- * Returns the scale (0 for a zero vector, whose code is all zeros). */
+ * Returns the scale (0 for a zero vector, whose code is all zeros). Dispatched, as mni_ip. */
 float mni_quantize_i8(const float *v, int dim, int8_t *code);
+/* One value of a code: x (= v[i] / scale) clamped to +-127 (a NaN to 127, so that the
+ * conversion is defined) and rounded by adding half and truncating (inline, where lrintf is a
+ * library call; ties go away from zero instead of to even, which moves no value by more than
+ * half a step). */
+static inline int8_t mni_i8_round(float x)
+{
+    x = x < 127 ? x : 127;
+    x = x > -127 ? x : -127;
+    return (int8_t)(x >= 0 ? (int)(x + 0.5f) : -(int)(0.5f - x));
+}
 
 /* The 64-bit words a sign code of dim dimensions takes. */
 #define MNI_SIGN_WORDS(dim) (((dim) + 63) / 64)
 /* The sign code of v: bit i (of word i / 64) set when v[i] > 0; the unused bits of the last
  * word are zero. For unit vectors the Hamming distance of two codes estimates their angle
  * (it is dim / pi times it on average), so it can choose candidates for an exact score at an
- * eighth of an int8 code's bytes. */
+ * eighth of an int8 code's bytes. Dispatched, as mni_ip. */
 void mni_sign_bits(const float *v, int dim, uint64_t *bits);
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -77,6 +95,8 @@ int32_t mni_dot8_avx2(const int8_t *a, const int8_t *b, int dim);
 int32_t mni_dot8_avx512(const int8_t *a, const int8_t *b, int dim); /* AVX-512BW */
 void mni_hamming_popcnt(const uint64_t *q, const uint64_t *codes, int words, size_t n,
                         uint32_t *out); /* POPCNT, which every AVX2 CPU has */
+float mni_quantize_i8_avx2(const float *v, int dim, int8_t *code);
+void mni_sign_bits_avx2(const float *v, int dim, uint64_t *bits);
 #endif
 
 #endif

@@ -7,6 +7,7 @@
 #ifdef MNI_HAVE_X86_KERNELS
 
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 static inline float tail_at(const unsigned char *b, int i)
@@ -155,6 +156,72 @@ __attribute__((target("popcnt"))) void mni_hamming_popcnt(const uint64_t *q,
             d += __builtin_popcountll(q[w] ^ codes[w]);
         out[i] = (uint32_t)d;
     }
+}
+
+/* mni_quantize_i8_scalar's arithmetic eight lanes at a time, bit for bit (a vector's block
+ * entry is coded as it is read, 25% of a read's time when scalar): the same maximum (max_ps
+ * keeps its second operand for a NaN or a tie, as the scalar a > m ? a : m), the same
+ * products and clamps (min_ps(x, 127) is x < 127 ? x : 127, a NaN giving 127), and the same
+ * rounding: the scalar 0.5f - x for a negative x is 0.5f + |x|, truncated. */
+__attribute__((target("avx2,fma"))) float mni_quantize_i8_avx2(const float *v, int dim,
+                                                               int8_t *code)
+{
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 m8 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= dim; i += 8)
+        m8 = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(v + i)), m8);
+    float m[8];
+    _mm256_storeu_ps(m, m8);
+    for (; i < dim; i++) {
+        float a = fabsf(v[i]);
+        m[0] = a > m[0] ? a : m[0];
+    }
+    float amax = 0;
+    for (int j = 0; j < 8; j++)
+        amax = m[j] > amax ? m[j] : amax;
+    if (amax == 0) {
+        memset(code, 0, (size_t)dim);
+        return 0;
+    }
+    float inv = 127.0f / amax;
+    const __m256 vinv = _mm256_set1_ps(inv), hi = _mm256_set1_ps(127.0f);
+    const __m256 lo = _mm256_set1_ps(-127.0f), half = _mm256_set1_ps(0.5f);
+    const __m256 zero = _mm256_setzero_ps();
+    /* packs interleave the 128-bit lanes: this puts the 4-byte groups back in order */
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (i = 0; i + 32 <= dim; i += 32) {
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) {
+            __m256 x = _mm256_mul_ps(_mm256_loadu_ps(v + i + 8 * k), vinv);
+            x = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
+            __m256i t = _mm256_cvttps_epi32(_mm256_add_ps(_mm256_andnot_ps(sign, x), half));
+            __m256i neg = _mm256_castps_si256(_mm256_cmp_ps(x, zero, _CMP_LT_OQ));
+            q[k] = _mm256_blendv_epi8(t, _mm256_sub_epi32(_mm256_setzero_si256(), t), neg);
+        }
+        __m256i w = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]),
+                                       _mm256_packs_epi32(q[2], q[3]));
+        _mm256_storeu_si256((__m256i *)(void *)(code + i), _mm256_permutevar8x32_epi32(w, order));
+    }
+    for (; i < dim; i++)
+        code[i] = mni_i8_round(v[i] * inv);
+    return amax / 127.0f;
+}
+
+/* mni_sign_bits_scalar eight lanes at a time: v > 0 (false for a NaN) as a movemask. */
+__attribute__((target("avx2"))) void mni_sign_bits_avx2(const float *v, int dim,
+                                                        uint64_t *bits)
+{
+    memset(bits, 0, (size_t)MNI_SIGN_WORDS(dim) * sizeof *bits);
+    const __m256 zero = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= dim; i += 8) {
+        unsigned m = (unsigned)_mm256_movemask_ps(
+            _mm256_cmp_ps(_mm256_loadu_ps(v + i), zero, _CMP_GT_OQ));
+        bits[i / 64] |= (uint64_t)m << (i % 64);
+    }
+    for (; i < dim; i++)
+        bits[i / 64] |= (uint64_t)(v[i] > 0) << (i % 64);
 }
 
 #endif

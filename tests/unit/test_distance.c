@@ -162,6 +162,59 @@ START_TEST(quantize_i8)
 }
 END_TEST
 
+/* Every level codes a vector exactly as the scalar quantiser does, bit for bit, and writes the
+ * same sign code (the graph's codes, the block's and a query's are compared with one another):
+ * at every dimension and float offset, on random values of two scales, and on the awkward
+ * ones: halves (x.5 steps exactly, where rounding goes away from zero), zeros of both signs,
+ * NaNs, infinities, denormals. */
+START_TEST(codes_match_scalar)
+{
+    init_dims();
+    float *buf = malloc((MAXD + 4) * sizeof(float));
+    int8_t *want = malloc(MAXD), *got = malloc(MAXD);
+    uint64_t wbits[MNI_SIGN_WORDS(MAXD)], gbits[MNI_SIGN_WORDS(MAXD)];
+    ck_assert(buf && want && got);
+    const float odd[] = { 0.5f, -0.5f, 1.5f, -1.5f, 126.5f, -126.5f, 0.0f, -0.0f, NAN, -NAN,
+                          INFINITY, -INFINITY, 1e-40f, -1e-40f, 127.0f, -127.0f };
+    int checked = 0;
+    for (int level = MNI_SIMD_SCALAR; level <= MNI_SIMD_AVX512; level++) {
+        const struct mni_dist_ops *ops = mni_dist_ops_level(level);
+        if (!ops)
+            continue;
+        for (int di = 0; di < ndims; di++) {
+            int d = dims[di];
+            for (int round = 0; round < 8; round++) {
+                float *v = buf + round % 4;
+                fill(v, d, round % 2 ? 1.0 : 1e-3);
+                if (round >= 2) { /* at a scale of 1 (127 the largest), halves are x.5 steps */
+                    for (int i = 0; i < d; i++)
+                        v[i] = (float)(int)(v[i] * 254.0f) / 2.0f;
+                    v[0] = round % 2 ? 127.0f : -127.0f;
+                }
+                if (round >= 4)
+                    for (int i = round; i < d; i += 5)
+                        v[i] = odd[(i + round) % (round >= 6 ? 16 : 8)];
+                float ws = mni_quantize_i8_scalar(v, d, want);
+                float gs = ops->quantize(v, d, got);
+                ck_assert_msg(memcmp(&ws, &gs, sizeof ws) == 0, "%s scale d=%d round %d: %a vs %a",
+                              ops->name, d, round, ws, gs);
+                ck_assert_msg(memcmp(want, got, (size_t)d) == 0, "%s code d=%d round %d",
+                              ops->name, d, round);
+                mni_sign_bits_scalar(v, d, wbits);
+                ops->sign_bits(v, d, gbits);
+                ck_assert_msg(memcmp(wbits, gbits, (size_t)MNI_SIGN_WORDS(d) * 8) == 0,
+                              "%s sign code d=%d round %d", ops->name, d, round);
+                checked++;
+            }
+        }
+    }
+    ck_assert_int_gt(checked, 0);
+    free(buf);
+    free(want);
+    free(got);
+}
+END_TEST
+
 START_TEST(scalar_matches_reference)
 {
     ck_assert(check_level(MNI_SIMD_SCALAR));
@@ -351,6 +404,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, scalar_matches_reference);
     tcase_add_test(tc, quantize_i8);
+    tcase_add_test(tc, codes_match_scalar);
     tcase_add_test(tc, avx2_matches_scalar);
     tcase_add_test(tc, avx512_matches_scalar);
     tcase_add_test(tc, no_over_read);
