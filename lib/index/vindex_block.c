@@ -19,7 +19,7 @@ struct vx_entry {
 struct vx_chunk {
     struct vx_chunk *prev, *next;
     int dim;
-    size_t n, cap;
+    size_t n, cap, first_cap; /* first_cap: the capacity to start at */
     struct vx_entry *e;
     float *vecs;                   /* cap * dim */
     int8_t *codes;                 /* cap * dim: the vectors quantised (mni_quantize_i8)... */
@@ -78,7 +78,7 @@ static int chunk_add(void *ctx, const struct mni_change *ch)
     struct vx_chunk *c = ctx;
     size_t words = (size_t)MNI_SIGN_WORDS(c->dim);
     if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
+        size_t cap = c->cap ? c->cap * 2 : c->first_cap;
         struct vx_entry *e = realloc(c->e, cap * sizeof *e);
         if (e)
             c->e = e;
@@ -243,10 +243,15 @@ int vx_block_fill(struct vx_block *b, struct mni_store *s, const char *tenant_id
             pthread_mutex_unlock(&b->fill);
             return MN_OK;
         }
-        struct vx_chunk *c = calloc(1, sizeof *c);
-        if (c)
-            c->dim = dim;
         size_t limit = max_entries - taken < CHUNK_MAX ? max_entries - taken : CHUNK_MAX;
+        struct vx_chunk *c = calloc(1, sizeof *c);
+        if (c) {
+            c->dim = dim;
+            /* About as many entries as seqs to read (a transaction's tombstones share one):
+             * growing a chunk copied its vectors over and over, a tenth of a read's time. */
+            uint64_t seqs = (uint64_t)upto - (uint64_t)b->after;
+            c->first_cap = seqs < limit ? (size_t)seqs + 1 : limit;
+        }
         rc = c ? s->ops->memory_changes(s, tenant_id, NULL, b->after, b->after_key, upto, limit,
                                         chunk_add, c)
                : MN_ENOMEM;
