@@ -10,7 +10,7 @@
 #define NO_NAME UINT32_MAX
 
 struct vx_entry {
-    int64_t key, seq, expires_at, created_at, updated_at;
+    int64_t seq, expires_at, created_at, updated_at;
     double importance;
     int gone, deleted;
     uint32_t ident, type, session; /* offsets in the chunk's names; session NO_NAME: none */
@@ -20,6 +20,8 @@ struct vx_chunk {
     struct vx_chunk *prev, *next;
     int dim;
     size_t n, cap, first_cap; /* first_cap: the capacity to start at */
+    size_t gone;                   /* entries gone */
+    int64_t *keys;                 /* cap: the entries' keys, apart, as a search reads them all */
     struct vx_entry *e;
     float *vecs;                   /* cap * dim */
     int8_t *codes;                 /* cap * dim: the vectors quantised (mni_quantize_i8)... */
@@ -35,6 +37,7 @@ static void chunk_free(struct vx_chunk *c)
 {
     if (!c)
         return;
+    free(c->keys);
     free(c->e);
     free(c->vecs);
     free(c->codes);
@@ -46,7 +49,7 @@ static void chunk_free(struct vx_chunk *c)
 
 static size_t chunk_bytes(const struct vx_chunk *c)
 {
-    return c->cap * (sizeof *c->e + sizeof *c->scales + (size_t)c->dim * (sizeof(float) + 1) +
+    return c->cap * (sizeof *c->keys + sizeof *c->e + sizeof *c->scales + (size_t)c->dim * (sizeof(float) + 1) +
                      (size_t)MNI_SIGN_WORDS(c->dim) * sizeof *c->bits) +
            c->names_cap;
 }
@@ -79,7 +82,10 @@ static int chunk_add(void *ctx, const struct mni_change *ch)
     size_t words = (size_t)MNI_SIGN_WORDS(c->dim);
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : c->first_cap;
-        struct vx_entry *e = realloc(c->e, cap * sizeof *e);
+        int64_t *keys = realloc(c->keys, cap * sizeof *keys);
+        if (keys)
+            c->keys = keys;
+        struct vx_entry *e = keys ? realloc(c->e, cap * sizeof *e) : NULL;
         if (e)
             c->e = e;
         float *v = e ? realloc(c->vecs, cap * (size_t)c->dim * sizeof *v) : NULL;
@@ -101,9 +107,10 @@ static int chunk_add(void *ctx, const struct mni_change *ch)
     }
     struct vx_entry *e = &c->e[c->n];
     memset(e, 0, sizeof *e);
-    e->key = ch->key;
+    c->keys[c->n] = ch->key;
     e->seq = ch->seq;
     e->gone = ch->gone || !ch->embedding;
+    c->gone += (size_t)e->gone;
     if (!c->n || ch->key < c->key_min)
         c->key_min = ch->key;
     if (!c->n || ch->key > c->key_max)
@@ -277,7 +284,7 @@ int vx_block_fill(struct vx_block *b, struct mni_store *s, const char *tenant_id
                 b->after_key = INT64_MAX;
             } else {            /* more may share the last seq: resume after the last read */
                 b->after = c->e[c->n - 1].seq;
-                b->after_key = c->e[c->n - 1].key;
+                b->after_key = c->keys[c->n - 1];
                 if (b->complete < b->after - 1)
                     b->complete = b->after - 1;
             }
@@ -332,7 +339,7 @@ static void entry_change(const struct vx_chunk *c, size_t i, struct mni_change *
 {
     const struct vx_entry *e = &c->e[i];
     int live = !e->gone;
-    ch->key = e->key;
+    ch->key = c->keys[i];
     ch->seq = e->seq;
     ch->gone = e->gone;
     ch->deleted = e->deleted;
@@ -347,6 +354,7 @@ static void entry_change(const struct vx_chunk *c, size_t i, struct mni_change *
 }
 
 #define NOT_KEPT UINT32_MAX
+#define AHEAD 8 /* entries a search prefetches ahead of the one it reads */
 
 /* The entries of a chunk past the graph, as a search sees them. */
 struct view {
@@ -355,33 +363,86 @@ struct view {
     uint32_t *d;  /* the sign code distances of entries first.. (NOT_KEPT: not a candidate) */
 };
 
-/* Asks keep about the candidates of v (nv of them, newest first) at a distance in [lo, hi],
- * newest first: those it turns down leave, those it keeps are counted in kept_at (-1: keep ran
- * out of memory). The count kept. */
-static ptrdiff_t ask_band(const struct view *v, size_t nv, uint32_t lo, uint32_t hi,
-                         vx_block_keep_fn keep, void *ctx, size_t *kept_at)
+/* A candidate: entry first + i of view j. */
+struct pick {
+    uint32_t j, i;
+};
+
+/* The candidates of v (nv views) at a distance in [lo, hi], newest first, into out (room for
+ * them all), of which the first at_hi only at distance hi: their count. A search reads a
+ * thousand or so of tens of thousands, scattered: listed first, they can be fetched ahead. */
+static size_t pick_band(const struct view *v, size_t nv, uint32_t lo, uint32_t hi, size_t at_hi,
+                        struct pick *out)
 {
-    ptrdiff_t kept = 0;
-    struct mni_change ch = { 0 };
+    size_t n = 0;
     for (size_t j = 0; j < nv; j++) {
-        const struct vx_chunk *c = v[j].c;
-        uint32_t *d = v[j].d;
-        for (size_t i = c->n - v[j].first; i-- > 0;) {
+        const uint32_t *d = v[j].d;
+        for (size_t i = v[j].c->n - v[j].first; i-- > 0;) {
             if (d[i] < lo || d[i] > hi) /* NOT_KEPT included */
                 continue;
-            entry_change(c, v[j].first + i, &ch);
-            int r = keep(ctx, &ch);
-            if (r < 0)
-                return -1;
-            if (r == 0) {
-                d[i] = NOT_KEPT;
-            } else {
-                kept_at[d[i]]++;
-                kept++;
+            if (d[i] == hi) {
+                if (!at_hi)
+                    continue;
+                at_hi--;
             }
+            out[n++] = (struct pick){ (uint32_t)j, (uint32_t)i };
+        }
+    }
+    return n;
+}
+
+/* Asks keep about the candidates of v at a distance in [lo, hi], newest first: those it turns
+ * down leave, those it keeps are counted in kept_at. The count kept, or -1 (out of memory). */
+static ptrdiff_t ask_band(const struct view *v, size_t nv, uint32_t lo, uint32_t hi,
+                          struct pick *picks, vx_block_keep_fn keep, void *ctx, size_t *kept_at)
+{
+    size_t n = pick_band(v, nv, lo, hi, SIZE_MAX, picks);
+    ptrdiff_t kept = 0;
+    struct mni_change ch = { 0 };
+    for (size_t k = 0; k < n; k++) {
+        if (k + AHEAD < n) {
+            const struct view *a = &v[picks[k + AHEAD].j];
+            const struct vx_entry *e = &a->c->e[a->first + picks[k + AHEAD].i];
+            __builtin_prefetch(e);
+            __builtin_prefetch((const char *)(e + 1) - 1);
+        }
+        const struct view *w = &v[picks[k].j];
+        uint32_t *d = &w->d[picks[k].i];
+        entry_change(w->c, w->first + picks[k].i, &ch);
+        int r = keep(ctx, &ch);
+        if (r < 0)
+            return -1;
+        if (r == 0) {
+            *d = NOT_KEPT;
+        } else {
+            kept_at[*d]++;
+            kept++;
         }
     }
     return kept;
+}
+
+/* Gives take the int8 scores of the n picks. */
+static void take_picks(const struct view *v, const struct pick *picks, size_t n,
+                       const struct vx_block_query *q, vx_block_take_fn take, void *ctx)
+{
+    const struct mni_dist_ops *ops = mni_dist_ops();
+    for (size_t k = 0; k < n; k++) {
+        if (k + AHEAD < n) {
+            const struct view *a = &v[picks[k + AHEAD].j];
+            size_t e = a->first + picks[k + AHEAD].i;
+            const char *code = (const char *)(a->c->codes + e * (size_t)a->c->dim);
+            for (int at = 0; at < a->c->dim; at += 64)
+                __builtin_prefetch(code + at);
+            __builtin_prefetch(&a->c->scales[e]);
+            __builtin_prefetch(&a->c->keys[e]);
+        }
+        const struct vx_chunk *c = v[picks[k].j].c;
+        size_t e = v[picks[k].j].first + picks[k].i;
+        const int8_t *code = c->codes + e * (size_t)c->dim;
+        float score = q->scale * c->scales[e] * (float)ops->dot8(q->code, code, c->dim);
+        take(ctx, c->keys[e], c->vecs + e * (size_t)c->dim, score);
+    }
 }
 
 int vx_block_search(struct vx_block *b, const int64_t *applied, const struct vx_block_query *q,
@@ -402,10 +463,11 @@ int vx_block_search(struct vx_block *b, const int64_t *applied, const struct vx_
     int dim = b->head ? b->head->dim : 0, words = MNI_SIGN_WORDS(dim);
     struct view *v = malloc((nv ? nv : 1) * sizeof *v);
     uint32_t *dist = malloc((m ? m : 1) * sizeof *dist);
+    struct pick *picks = malloc((m ? m : 1) * sizeof *picks);
     /* By distance: the candidates keep has not been asked about, and those it kept. */
     size_t *waiting = calloc(2 * ((size_t)dim + 1), sizeof *waiting);
     size_t *kept_at = waiting ? waiting + dim + 1 : NULL;
-    int rc = v && dist && waiting ? MN_OK : MN_ENOMEM;
+    int rc = v && dist && picks && waiting ? MN_OK : MN_ENOMEM;
     /* The candidates: the newest change of each key, unless it is gone; first hears of every
      * key, newest change first. Their sign code distances, a chunk at a time. */
     size_t at = 0, candidates = 0;
@@ -416,13 +478,13 @@ int vx_block_search(struct vx_block *b, const int64_t *applied, const struct vx_
         uint32_t *d = v[j].d;
         ops->hamming(q->bits, c->bits + v[j].first * (size_t)words, words, n, d);
         for (size_t i = n; i-- > 0;) {
-            const struct vx_entry *e = &c->e[v[j].first + i];
-            int r = first(ctx, e->key);
+            size_t e = v[j].first + i;
+            int r = first(ctx, c->keys[e]);
             if (r < 0) {
                 rc = MN_ENOMEM;
                 break;
             }
-            if (r == 0 || e->gone) {
+            if (r == 0 || (c->gone && c->e[e].gone)) {
                 d[i] = NOT_KEPT;
             } else {
                 waiting[d[i]]++;
@@ -443,7 +505,7 @@ int vx_block_search(struct vx_block *b, const int64_t *applied, const struct vx_
         size_t band = waiting[hi];
         while (hi < (uint32_t)dim && (double)band < want)
             band += waiting[++hi];
-        ptrdiff_t got = ask_band(v, nv, lo, hi, keep, ctx, kept_at);
+        ptrdiff_t got = ask_band(v, nv, lo, hi, picks, keep, ctx, kept_at);
         if (got < 0)
             rc = MN_ENOMEM;
         kept += (size_t)(got > 0 ? got : 0);
@@ -452,32 +514,18 @@ int vx_block_search(struct vx_block *b, const int64_t *applied, const struct vx_
     }
     /* The depth nearest by sign code: every one kept nearer than the threshold, and as many at
      * it as make up the depth (the newest of them: they are met in that order). Every
-     * candidate up to the threshold has been asked about. */
-    size_t threshold = 0, below = 0;
-    while (rc == MN_OK && threshold < (size_t)dim && below + kept_at[threshold] < q->depth)
-        below += kept_at[threshold++];
-    size_t at_threshold = q->depth > below ? q->depth - below : 0;
-    /* Their int8 scores, to take. */
-    for (size_t j = 0; rc == MN_OK && kept && j < nv; j++) {
-        c = v[j].c;
-        const uint32_t *d = v[j].d;
-        for (size_t i = c->n - v[j].first; i-- > 0;) {
-            if (d[i] == NOT_KEPT || d[i] > threshold)
-                continue;
-            if (d[i] == threshold) {
-                if (!at_threshold)
-                    continue;
-                at_threshold--;
-            }
-            size_t e = v[j].first + i;
-            const int8_t *code = c->codes + e * (size_t)c->dim;
-            float score = q->scale * c->scales[e] * (float)ops->dot8(q->code, code, c->dim);
-            take(ctx, c->e[e].key, c->vecs + e * (size_t)c->dim, score);
-        }
+     * candidate up to the threshold has been asked about. Their int8 scores, to take. */
+    if (rc == MN_OK && kept) {
+        size_t threshold = 0, below = 0;
+        while (threshold < (size_t)dim && below + kept_at[threshold] < q->depth)
+            below += kept_at[threshold++];
+        size_t n = pick_band(v, nv, 0, (uint32_t)threshold, q->depth - below, picks);
+        take_picks(v, picks, n, q, take, ctx);
     }
     pthread_rwlock_unlock(&b->rw);
     free(v);
     free(dist);
+    free(picks);
     free(waiting);
     return rc;
 }
