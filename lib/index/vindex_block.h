@@ -9,9 +9,10 @@
  * what it has applied to the graph.
  *
  * The block is a list of chunks, oldest first, each a run of the feed in (seq, key) order:
- * its entries' keys, attributes and vectors (contiguous, dim floats each, their int8 codes and
- * their sign codes: a search streams the sign codes, an eighth of the int8 codes' bytes, and
- * scores the int8 codes of the nearest thousand or so only), and the names they refer to. It
+ * its entries' keys (apart: a search reads them all), attributes and vectors (contiguous, dim
+ * floats each, their int8 codes and their sign codes: a search streams the sign codes, an
+ * eighth of the int8 codes' bytes, and scores the int8 codes of the nearest thousand or so
+ * only), and the names they refer to. It
  * holds every change with a seq up to its read position that the graph may not have applied:
  * what a prune drops is at or below the graph's applied seq. A chunk is built aside and linked
  * whole, so a search sees whole chunks only.
@@ -78,11 +79,11 @@ typedef void (*vx_block_take_fn)(void *ctx, int64_t key, const float *vec, float
  * what the search does not see has the graph hold it). first hears the key of each change,
  * newest first; a key's newest change, unless gone, is a candidate. keep is asked about the
  * candidates nearest to q by sign code (Hamming distance) first, newest first at equal
- * distance, as far as it takes to find q->depth it keeps (or every candidate): asking is what
- * a block of tens of thousands cost, when a search needs its nearest thousand or so. Of those
- * kept, the q->depth nearest by sign code (at equal distance the newest) go to take with their
- * int8 scores, all of them when fewer are kept. MN_OK, or MN_ENOMEM (first's, keep's, or the
- * search's own). */
+ * distance, as far as it takes to find q->depth it keeps (or every candidate): asking about
+ * every change was a large part of a search of tens of thousands, which needs the nearest
+ * thousand or so. Of those kept, the q->depth nearest by sign code (at equal distance the
+ * newest) go to take with their int8 scores, all of them when fewer are kept. MN_OK, or
+ * MN_ENOMEM (first's, keep's, or the search's own). */
 int vx_block_search(struct vx_block *b, const int64_t *applied, const struct vx_block_query *q,
                     vx_block_first_fn first, vx_block_keep_fn keep, vx_block_take_fn take,
                     void *ctx);
