@@ -19,7 +19,7 @@ struct vx_entry {
 struct vx_chunk {
     struct vx_chunk *prev, *next;
     int dim;
-    size_t n, cap, first_cap; /* first_cap: the capacity to start at */
+    size_t n, cap, first_cap;      /* first_cap: the capacity to start at */
     size_t gone;                   /* entries gone */
     int64_t *keys;                 /* cap: the entries' keys, apart, as a search reads them all */
     struct vx_entry *e;
@@ -49,7 +49,8 @@ static void chunk_free(struct vx_chunk *c)
 
 static size_t chunk_bytes(const struct vx_chunk *c)
 {
-    return c->cap * (sizeof *c->keys + sizeof *c->e + sizeof *c->scales + (size_t)c->dim * (sizeof(float) + 1) +
+    return c->cap * (sizeof *c->keys + sizeof *c->e + sizeof *c->scales +
+                     (size_t)c->dim * (sizeof(float) + 1) +
                      (size_t)MNI_SIGN_WORDS(c->dim) * sizeof *c->bits) +
            c->names_cap;
 }
