@@ -79,7 +79,8 @@ struct seen {
     int64_t keys[4 * N];
     float query[DIM];
     uint64_t query_bits[MNI_SIGN_WORDS(DIM)];
-    int kept_dist[4 * N], taken_max; /* sign code distances: of the kept, the most taken */
+    int kept_dist[4 * N];     /* sign code distances of the kept */
+    int64_t kept_key[4 * N], taken_key[4 * N]; /* in the order kept, taken */
     size_t kept;
 };
 
@@ -119,8 +120,10 @@ static int seen_keep(void *ctx, const struct mni_change *c)
     s->last_seq = c->seq;
     s->calls++;
     int keep = !c->deleted && !(s->odd_only && c->key % 2);
-    if (keep)
+    if (keep) {
+        s->kept_key[s->kept] = c->key;
         s->kept_dist[s->kept++] = hamming_to(s, c->embedding);
+    }
     return keep;
 }
 
@@ -128,12 +131,9 @@ static int seen_keep(void *ctx, const struct mni_change *c)
 static void seen_take(void *ctx, int64_t key, const float *vec, float score)
 {
     struct seen *s = ctx;
-    (void)key;
     float exact = mni_ip_scalar(s->query, vec, DIM);
     s->scores_match &= fabsf(score - exact) < 0.03f;
-    int d = hamming_to(s, vec);
-    s->taken_max = d > s->taken_max ? d : s->taken_max;
-    s->taken++;
+    s->taken_key[s->taken++] = key;
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -162,8 +162,9 @@ static struct seen scan(struct vx_block *b, const int64_t *applied)
     return s;
 }
 
-/* At a depth, the depth nearest kept by sign code are taken: none nearer is left, however few
- * of the candidates keep was asked about (compared with a scan that asks about them all). */
+/* At a depth, the depth nearest kept by sign code are taken, at the farthest distance taken
+ * the newest: the very entries a scan that asks keep about every candidate (newest first)
+ * chooses, in the same order, however few of them keep was asked about. */
 static void check_depth(struct vx_block *b, const int64_t *applied, size_t depth, int odd_only)
 {
     struct seen all = search(b, applied, SIZE_MAX, odd_only);
@@ -171,9 +172,28 @@ static void check_depth(struct vx_block *b, const int64_t *applied, size_t depth
     ck_assert_uint_ge(all.kept, depth);
     ck_assert_uint_eq(s.taken, depth);
     ck_assert_uint_le(s.calls, all.calls);
-    qsort(all.kept_dist, all.kept, sizeof *all.kept_dist, cmp_int);
-    ck_assert_int_eq(s.taken_max, all.kept_dist[depth - 1]);
     ck_assert(s.scores_match);
+    int sorted[4 * N];
+    memcpy(sorted, all.kept_dist, all.kept * sizeof *sorted);
+    qsort(sorted, all.kept, sizeof *sorted, cmp_int);
+    int farthest = sorted[depth - 1];
+    size_t nearer = 0, want = 0;
+    for (size_t i = 0; i < all.kept; i++)
+        nearer += all.kept_dist[i] < farthest;
+    size_t at_farthest = depth - nearer;
+    for (size_t i = 0; i < all.kept; i++) {
+        if (all.kept_dist[i] > farthest)
+            continue;
+        if (all.kept_dist[i] == farthest) {
+            if (!at_farthest)
+                continue;
+            at_farthest--;
+        }
+        ck_assert_uint_lt(want, depth);
+        ck_assert_int_eq(s.taken_key[want], all.kept_key[i]);
+        want++;
+    }
+    ck_assert_uint_eq(want, depth);
 }
 
 START_TEST(fill_scan_prune_reset)
