@@ -66,10 +66,11 @@ int pgs_conn_setup(struct pgs_store *s, struct pgs_conn *c)
 }
 
 /* Whether the migrations table exists (*exists), and whether the server is PGlite's (*pglite):
- * one round trip, the first of an open. With schema=NAME the table is looked up in that schema
- * only: the search_path goes on to public, whose tables (of a database opened without the
- * option) must never stand in for a schema that does not exist yet or has none. Unqualified
- * names are safe once it has. */
+ * one round trip, the first of an open with schema=NAME (without, asked only when read_state
+ * found no manushya tables). With schema=NAME the table is looked up in that schema only: the
+ * search_path goes on to public, whose tables (of a database opened without the option) must
+ * never stand in for a schema that does not exist yet or has none. Unqualified names are safe
+ * once it has. */
 static int find_migrations(struct pgs_store *s, struct pgs_conn *c, int *exists, int *pglite)
 {
     const char *p[] = { s->opt.schema };
@@ -173,10 +174,10 @@ static int pgs_migrate(struct pgs_store *s, struct pgs_conn *c, int upto, int di
 }
 
 /* What an open checks of a database with manushya tables, read in one round trip: its schema
- * version, its embedding settings (meta, which every version has) and the version of pgvector
- * installed in it (NULL when none). */
+ * version, its embedding settings (meta, which every version has), the version of pgvector
+ * installed in it (NULL when none) and whether the server is PGlite's. */
 struct db_state {
-    int version;
+    int version, pglite;
     char *dim, *embedder, *vector, *pgvector;
 };
 
@@ -189,16 +190,28 @@ static void db_state_free(struct db_state *st)
     memset(st, 0, sizeof *st);
 }
 
-static int read_state(struct pgs_store *s, struct pgs_conn *c, struct db_state *st)
+/* Reads *st. With missing (the open's first statement, where the URL names no schema): a
+ * database without manushya tables fails it with undefined_table, which sets *missing and is
+ * no error; the caller then asks find_migrations. Reading the settings first saves a fresh
+ * connection a round trip and the server a statement, on every open but a database's first. */
+static int read_state(struct pgs_store *s, struct pgs_conn *c, struct db_state *st, int *missing)
 {
     db_state_free(st);
-    PGresult *r;
-    int rc = run_params(s, c, "SELECT (SELECT max(version) FROM schema_migrations)::text, "
-                        "(SELECT value FROM meta WHERE key = 'embed_dim'), "
-                        "(SELECT value FROM meta WHERE key = 'embedder'), "
-                        "(SELECT value FROM meta WHERE key = 'vector'), "
-                        "(SELECT extversion FROM pg_extension WHERE extname = 'vector')",
-                        NULL, 0, &r, "reading the database settings");
+    PGresult *r = PQexecParams(c->pg, "SELECT (SELECT max(version) FROM schema_migrations)::text, "
+                               "(SELECT value FROM meta WHERE key = 'embed_dim'), "
+                               "(SELECT value FROM meta WHERE key = 'embedder'), "
+                               "(SELECT value FROM meta WHERE key = 'vector'), "
+                               "(SELECT extversion FROM pg_extension WHERE extname = 'vector'), "
+                               "version()", 0, NULL, NULL, NULL, NULL, 0);
+    const char *state = r && PQresultStatus(r) == PGRES_FATAL_ERROR
+                            ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (missing)
+        *missing = state && strcmp(state, "42P01") == 0;
+    if (missing && *missing) {
+        PQclear(r);
+        return MN_OK;
+    }
+    int rc = pgs_result(s, c, r, &r, "reading the database settings");
     if (rc != MN_OK)
         return rc;
     char **field[] = { NULL, &st->dim, &st->embedder, &st->vector, &st->pgvector };
@@ -212,6 +225,7 @@ static int read_state(struct pgs_store *s, struct pgs_conn *c, struct db_state *
             rc = mni_seterr(s->base.db, MN_ENOMEM, "reading the database settings: out of "
                             "memory");
     }
+    st->pglite = PQntuples(r) > 0 && strstr(PQgetvalue(r, 0, 5), "PGlite") != NULL;
     PQclear(r);
     return rc;
 }
@@ -270,9 +284,10 @@ static int has_iterative_scan(const char *version)
            (major > 0 || minor >= 8);
 }
 
-/* An open of a current database costs three round trips here and in pgs_conn_setup (the
- * session's reset, the migrations table and the server, the settings): each is a wake-up of
- * both processes, and a one-shot process pays them all before its first search. */
+/* An open of a current database costs two round trips here and in pgs_conn_setup (the
+ * session's reset, the settings with the server's version): each is a wake-up of both
+ * processes, and a one-shot process pays them all before its first search. With schema=NAME,
+ * one more: the migrations table is looked up in that schema first (find_migrations). */
 int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim)
 {
     s->base.schema_latest = latest_version();
@@ -280,11 +295,17 @@ int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim)
     int rc = pgs_get(s, &s->primary, &c);
     if (rc != MN_OK)
         return rc;
-    int exists = 0, latest = latest_version(), available = 0;
+    int exists = 0, missing = 1, latest = latest_version(), available = 0;
     struct db_state st = {0};
-    rc = find_migrations(s, c, &exists, &s->no_copy);
-    if (rc == MN_OK && exists)
-        rc = read_state(s, c, &st);
+    if (!s->opt.schema) /* unqualified names are the URL's tables then */
+        rc = read_state(s, c, &st, &missing);
+    if (rc == MN_OK && missing) {
+        rc = find_migrations(s, c, &exists, &s->no_copy);
+        if (rc == MN_OK && exists)
+            rc = read_state(s, c, &st, NULL);
+    }
+    if (rc == MN_OK && !missing)
+        s->no_copy = st.pglite;
     int mode = s->opt.vector, new_dim = *dim ? *dim : MNI_DEFAULT_DIM;
     if (rc == MN_OK && st.version == 0 && mode != PGS_VEC_LOCAL)
         rc = find_pgvector(s, c, &available);
@@ -327,7 +348,7 @@ int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim)
             rc = pgs_migrate(s, c, 0, new_dim, embedder,
                              st.version == 0 ? mode : PGS_VEC_AUTO);
         if (rc == MN_OK) /* the settings the migration recorded (or found) */
-            rc = read_state(s, c, &st);
+            rc = read_state(s, c, &st, NULL);
     }
     if (rc == MN_OK)
         rc = check_embedding(s, &st, embedder, dim);
