@@ -8,6 +8,7 @@
 #define LIBPQ(F)                                                                                  \
     F(, void, PQclear, (PGresult *res), (res))                                                    \
     F(return, char *, PQcmdTuples, (PGresult *res), (res))                                        \
+    F(return, PGconn *, PQconnectdb, (const char *conninfo), (conninfo))                          \
     F(return, PGconn *, PQconnectdbParams,                                                        \
       (const char *const *keywords, const char *const *values, int expand_dbname),                \
       (keywords, values, expand_dbname))                                                          \
