@@ -14,7 +14,9 @@
 # ingest of 100k takes minutes); without it, everything is made in a temporary directory and
 # removed at the end. Prints the parameters, then per CLI and mode the median and the best of
 # R runs (ms), after two warm-up runs, the median CPU time of the process and (postgres) the
-# mean CPU time of its server session, and the load average.
+# mean CPU time of its server session, and the load average. postgres: also the floor, in the
+# same turns, a process that only connects and runs SELECT 1 (bench/floor/pg_floor.c, built
+# here against libpq): what is above it is ours.
 set -eu
 n=100000 runs=7 backend=sqlite before= keep=
 cli=${MN_BUILD:-build}/manushya
@@ -98,12 +100,15 @@ server_ms() {
 # One run: "WALL_MS CPU_MS SERVER_MS" (CPU: user + system time of the process, by
 # /usr/bin/time; on a loaded machine it says what the process itself cost; SERVER: the CPU
 # time of its PostgreSQL session, 10 ms resolution, so only its mean over the runs says much).
-one() { # CLI URL MODE
+one() { # CLI URL MODE (CLI floor: the floor program on the bench database)
   s0=$(server_ms)
   t0=$(now_ms)
-  /usr/bin/time -f "%U %S" -o "$d/time" "$1" --db "$2" --tenant bench --as bench-agent \
-      memory search "notes from the meeting" --mode "$3" --k 10 > "$d/out" ||
-    { echo "open_search.sh: search failed" >&2; exit 1; }
+  if [ "$1" = floor ]; then
+    /usr/bin/time -f "%U %S" -o "$d/time" "$d/pg_floor" "${admin%/*}/bench" > "$d/out"
+  else
+    /usr/bin/time -f "%U %S" -o "$d/time" "$1" --db "$2" --tenant bench --as bench-agent \
+        memory search "notes from the meeting" --mode "$3" --k 10 > "$d/out"
+  fi || { echo "open_search.sh: search failed" >&2; exit 1; }
   t1=$(now_ms)
   [ "$backend" = sqlite ] || sleep 0.1 # the session ends after the process: reaped by then
   echo "$(( t1 - t0 )) $(awk '{ print int(($1 + $2) * 1000 + 0.5) }' "$d/time")" \
@@ -112,9 +117,16 @@ one() { # CLI URL MODE
 # The CLIs take turns run by run, so that a change of the machine's load falls on both alike.
 names=this
 [ -z "$before" ] || names="before this"
-bin() { if [ "$1" = before ]; then echo "$before"; else echo "$cli"; fi; }
+if [ "$backend" = postgres ]; then
+  if cc -O2 -o "$d/pg_floor" "$top/bench/floor/pg_floor.c" \
+       $(pkg-config --cflags --libs libpq) 2>/dev/null; then
+    names="$names floor"
+  else echo "  (no floor: bench/floor/pg_floor.c needs cc and libpq's headers, libpq-dev)"
+  fi
+fi
+bin() { case $1 in before) echo "$before" ;; floor) echo floor ;; *) echo "$cli" ;; esac; }
 for k in $names; do
-  copy "$k"
+  [ "$k" = floor ] || copy "$k"
   one "$(bin "$k")" "$(url "$k")" vector > /dev/null
   one "$(bin "$k")" "$(url "$k")" vector > /dev/null
 done
@@ -127,11 +139,15 @@ for mode in vector hybrid; do
     i=$((i + 1))
   done
   for k in $names; do
-    label="$([ "$k" = before ] && echo before || echo "this build") ($("$(bin "$k")" --version | head -1))"
+    case $k in
+      before) label="before ($("$before" --version | head -1)) memory search --mode $mode" ;;
+      this) label="this build ($("$cli" --version | head -1)) memory search --mode $mode" ;;
+      floor) label="floor (bench/floor/pg_floor.c: connect, SELECT 1)" ;;
+    esac
     wall=$(cut -d' ' -f1 "$d/times.$k" | sort -n) cpu=$(cut -d' ' -f2 "$d/times.$k" | sort -n)
     server=$([ "$backend" = sqlite ] ||
              awk '{ s += $3 } END { printf "; server CPU mean %.1f ms", s / NR }' "$d/times.$k")
-    echo "  $label memory search --mode $mode: wall median $(echo "$wall" | sed -n "${mid}p")" \
+    echo "  $label: wall median $(echo "$wall" | sed -n "${mid}p")" \
          "ms, best $(echo "$wall" | head -1) ms; CPU median $(echo "$cpu" | sed -n "${mid}p") ms$server"
   done
 done

@@ -446,9 +446,10 @@ static void *attr_load_run(void *arg)
 }
 
 /* Reads and checks p's files; MN_OK with *h, *at, *seq filled, MN_ENOTFOUND when there are
- * none, another code when they must not be trusted. */
+ * none, another code when they must not be trusted. *store_seq: the store's seq, read during
+ * the check (-1 when it was not reached). */
 static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct vx_attrs *at,
-                      int64_t *seq)
+                      int64_t *seq, int64_t *store_seq)
 {
     char gpath[4096], apath[4096];
     if (!part_paths(vx, p->tenant_id, gpath, apath, sizeof gpath))
@@ -521,6 +522,8 @@ static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct
     }
     if (rc == MN_OK)
         rc = vx->store->ops->seq_get(vx->store, &now);
+    if (rc == MN_OK)
+        *store_seq = now;
     if (rc == MN_OK && gseq > now)
         rc = MN_ECORRUPT; /* ahead of the store: the database went back (a restored backup) */
     int64_t horizon = 0;
@@ -562,14 +565,15 @@ static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct
 }
 
 /* Makes p ready (p->mu held): from its files when they can be trusted, else empty, to be
- * built from the store by the catch-up. */
-static void part_load(mni_vindex *vx, struct vx_part *p)
+ * built from the store by the catch-up. *store_seq as load_files says. */
+static void part_load(mni_vindex *vx, struct vx_part *p, int64_t *store_seq)
 {
     mni_hnsw *h = NULL;
     struct vx_attrs at;
     vx_attrs_init(&at);
     int64_t seq = 0;
-    int rc = load_files(vx, p, &h, &at, &seq);
+    *store_seq = -1;
+    int rc = load_files(vx, p, &h, &at, &seq, store_seq);
     if (rc == MN_OK) {
         COUNT(vx, loaded);
     } else {
@@ -957,8 +961,9 @@ static void *worker_main(void *arg)
         p->busy = 1;
         pthread_mutex_unlock(&vx->mu);
         pthread_mutex_lock(&p->mu);
+        int64_t ignored;
         if (ld_state(p) == VX_NEW)
-            part_load(vx, p);
+            part_load(vx, p, &ignored);
         if (ld_state(p) == VX_READY && part_own(vx, p) == MN_OK)
             catch_up(vx, p, threads);
         size_t every = p->at.n / 2 > SAVE_EVERY ? p->at.n / 2 : SAVE_EVERY;
@@ -1275,10 +1280,14 @@ int mni_vindex_search(mni_vindex *vx, const char *tenant_id, const struct mni_st
     struct vx_part *p = part_get(vx, tenant_id);
     if (!p)
         return MN_OK;
+    /* The store's seq that this search must see at least: read by the files' check when this
+     * search loaded them (after the search began, so no less), which spares a one-shot process
+     * a round trip to a database server. */
+    int64_t now_seq = -1;
     if (ld_state(p) == VX_NEW) {
         pthread_mutex_lock(&p->mu);
         if (ld_state(p) == VX_NEW)
-            part_load(vx, p);
+            part_load(vx, p, &now_seq);
         pthread_mutex_unlock(&p->mu);
         /* The worker's first pass copies a loaded partition's vectors out of their file (all of
          * them: 150 MB at 100k x 384), which a one-shot process that searches and closes never
@@ -1286,8 +1295,8 @@ int mni_vindex_search(mni_vindex *vx, const char *tenant_id, const struct mni_st
          * (below), when a search needs the catch-up now. */
         kick_for(vx, p, WANT_QUIET);
     }
-    int64_t now_seq;
-    if (ld_state(p) != VX_READY || vx->store->ops->seq_get(vx->store, &now_seq) != MN_OK) {
+    if (ld_state(p) != VX_READY ||
+        (now_seq < 0 && vx->store->ops->seq_get(vx->store, &now_seq) != MN_OK)) {
         COUNT(vx, fallback);
         return MN_OK;
     }

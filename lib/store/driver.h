@@ -46,7 +46,7 @@ enum mni_stmt {
     MNI_TENANT_DELETE_WEBHOOKS, /* its subscriptions and their deliveries (two statements) */
     MNI_TENANT_DELETE_DELIVERIES,
     MNI_TENANT_DELETE,
-    MNI_ACTOR_GET,              /* tenant id or name, identity id or external_id (or NULL) */
+    MNI_ACTOR_GET,              /* tenant id or name: the tenant and its policy generation */
     MNI_POLICY_INSERT,          /* the policy columns, in order */
     MNI_POLICY_GET,             /* t, id */
     MNI_POLICY_LIST,            /* t: highest priority first */

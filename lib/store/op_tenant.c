@@ -85,22 +85,24 @@ int mni_op_tenant_delete(struct mni_store *s, const char *tenant_id,
 
 struct actor {
     mn_db *db;
-    const char *identity;
     mn_tenant **t;
-    mn_identity **i;
     int64_t *policy_gen;
     int found;
 };
 
-/* The one row of an actor read: mni_row_actor records its own failures. */
+/* The one row of an actor's tenant: mni_row_actor records its own failures. */
 static int read_actor(void *ctx, const struct mni_row *r)
 {
     struct actor *a = ctx;
     a->found = 1;
-    int rc = mni_row_actor(a->db, r, a->identity, a->t, a->i, a->policy_gen);
+    int rc = mni_row_actor(a->db, r, a->t, a->policy_gen);
     return rc == MN_OK ? 1 : -rc;
 }
 
+/* The tenant, then the identity by the tenant's id: two reads. One statement joining the two
+ * was planned over every partition of identities on PostgreSQL, the tenant being unknown when
+ * it is planned: 2.9 ms to plan and 0.6 ms to run in a fresh session, against 0.9 ms for the
+ * two (on SQLite both are a few microseconds, and the actor cache spares most calls either). */
 int mni_op_actor_get(struct mni_store *s, const char *tenant, const char *identity,
                      mn_tenant **t, mn_identity **i, int64_t *policy_gen)
 {
@@ -108,10 +110,15 @@ int mni_op_actor_get(struct mni_store *s, const char *tenant, const char *identi
     *i = NULL;
     struct mni_args a = {0};
     mni_arg_text(&a, tenant);
-    mni_arg_text(&a, identity);
-    struct actor act = { s->db, identity, t, i, policy_gen, 0 };
+    struct actor act = { s->db, t, policy_gen, 0 };
     int rc = s->driver->read(s, NULL, MNI_ACTOR_GET, &a, read_actor, &act, "reading the actor");
     if (rc == MN_OK && !act.found)
         rc = mni_store_no_tenant(s->db, tenant);
+    if (rc == MN_OK && identity)
+        rc = mni_op_identity_get(s, (*t)->id, identity, i);
+    if (rc != MN_OK) {
+        mn_tenant_free(*t);
+        *t = NULL;
+    }
     return rc;
 }

@@ -181,30 +181,15 @@ static int mni_row_audit(const struct mni_row *r, void *entry)
            ? -MN_ENOMEM : 1;
 }
 
-int mni_row_actor(mn_db *db, const struct mni_row *r, const char *identity, mn_tenant **t,
-                  mn_identity **i, int64_t *policy_gen)
+int mni_row_actor(mn_db *db, const struct mni_row *r, mn_tenant **t, int64_t *policy_gen)
 {
-    struct mni_row ir = *r;
-    ir.at += 4;
     *policy_gen = integer(r, 3);
-    *i = NULL;
     *t = calloc(1, sizeof **t);
-    int rc = *t && mni_row_tenant(r, *t) > 0 ? MN_OK : MN_ENOMEM;
-    if (rc == MN_OK && identity && !r->ops->is_null(r, ir.at)) {
-        *i = calloc(1, sizeof **i);
-        rc = *i && mni_row_identity(&ir, *i) > 0 ? MN_OK : MN_ENOMEM;
-    } else if (rc == MN_OK && identity) {
-        rc = mni_store_no_identity(db, identity);
-    }
-    if (rc == MN_ENOMEM)
-        mni_seterr(db, rc, "out of memory reading an actor");
-    if (rc != MN_OK) {
-        mn_tenant_free(*t);
-        mn_identity_free(*i);
-        *t = NULL;
-        *i = NULL;
-    }
-    return rc;
+    if (*t && mni_row_tenant(r, *t) > 0)
+        return MN_OK;
+    mn_tenant_free(*t);
+    *t = NULL;
+    return mni_seterr(db, MN_ENOMEM, "out of memory reading an actor");
 }
 
 const struct mni_row_map mni_map_tenant = { mni_row_tenant, 0 };

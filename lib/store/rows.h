@@ -30,11 +30,9 @@ struct mni_row {
  * MN_OK or MN_ENOMEM. */
 int mni_row_memory(const struct mni_row *r, mn_memory *m);
 
-/* An actor read (actor_get): the tenant (columns 0..2), its policy generation (3) and, when
- * identity (as the caller named it) is not NULL, the identity from column 4 on, which NULL
- * there makes MN_ENOTFOUND. On failure (its message set on db) *t and *i are NULL. */
-int mni_row_actor(mn_db *db, const struct mni_row *r, const char *identity, mn_tenant **t,
-                  mn_identity **i, int64_t *policy_gen);
+/* An actor's tenant (actor_get): the tenant (columns 0..2) and its policy generation (3). On
+ * failure (MN_ENOMEM, its message set on db) *t is NULL. */
+int mni_row_actor(mn_db *db, const struct mni_row *r, mn_tenant **t, int64_t *policy_gen);
 
 /* A mapper and where its columns start: what a backend's generic row reader is given. */
 struct mni_row_map {

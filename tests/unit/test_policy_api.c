@@ -352,6 +352,52 @@ START_TEST(new_tenant_has_default_policies)
 }
 END_TEST
 
+/* Runs sql on the SQLite file at path, behind the library's back. */
+static void exec_sql(const char *path, const char *sql)
+{
+    sqlite3 *s = NULL;
+    ck_assert_int_eq(sqlite3_open(path, &s), SQLITE_OK);
+    sqlite3_busy_timeout(s, 5000);
+    char *err = NULL;
+    int rc = sqlite3_exec(s, sql, NULL, NULL, &err);
+    ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, err ? err : "?");
+    sqlite3_free(err);
+    sqlite3_close(s);
+}
+
+static size_t policy_count(mn_db *db, const char *tenant)
+{
+    mn_actor sys = TH_ACTOR(.tenant = tenant);
+    mn_policies *l = NULL;
+    TH_OK(db, mn_policy_list(db, &sys, &l));
+    size_t n = l->count;
+    mn_policies_free(l);
+    return n;
+}
+
+/* A tenant of a database made before the default policies (one that never had a policy) gets
+ * them at the next read-write open; the open records that it looked (meta default_policies),
+ * and the opens after it do not look again: every tenant since is made with its defaults. */
+START_TEST(older_tenants_get_default_policies_once)
+{
+    const char *path = th_tmppath("older.db");
+    mn_db *db = th_open(path, NULL);
+    th_tenant(db, "acme");
+    mn_close(db);
+    const char *unruled = "DELETE FROM policies; UPDATE tenants SET policy_gen = 0;";
+    char *sql = sqlite3_mprintf("%s DELETE FROM meta WHERE key = 'default_policies';", unruled);
+    exec_sql(path, sql);
+    sqlite3_free(sql);
+    db = th_open(path, NULL);
+    ck_assert_uint_eq(policy_count(db, "acme"), 3);
+    mn_close(db);
+    exec_sql(path, unruled); /* the record stays: this open does not look */
+    db = th_open(path, NULL);
+    ck_assert_uint_eq(policy_count(db, "acme"), 0);
+    mn_close(db);
+}
+END_TEST
+
 /* ==== agents and their own memories =========================================================== */
 
 START_TEST(agent_manages_own_memories)
@@ -2142,6 +2188,7 @@ static Suite *policy_api_suite(void)
     TCase *tc = tcase_create("enforcement");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, new_tenant_has_default_policies);
+    tcase_add_test(tc, older_tenants_get_default_policies_once);
     tcase_add_test(tc, agent_manages_own_memories);
     tcase_add_test(tc, agent_cannot_touch_others_memories);
     tcase_add_test(tc, list_and_search_hide_others_memories);

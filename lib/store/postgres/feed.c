@@ -134,6 +134,11 @@ int pgs_meta_get(struct mni_store *st, const char *key, char **value)
 {
     struct pgs_store *s = (struct pgs_store *)st;
     *value = NULL;
+    for (int i = 0; i < PGS_ONCE_KEYS; i++)
+        if (s->once[i] && strcmp(key, pgs_once_keys[i]) == 0)
+            return (*value = strdup(s->once[i]))
+                       ? MN_OK
+                       : mni_seterr(st->db, MN_ENOMEM, "out of memory reading a setting");
     struct pgs_args a = {0};
     pgs_arg_text(&a, key);
     PGresult *res = NULL;

@@ -9,6 +9,9 @@
     F(, void, PQclear, (PGresult *res), (res))                                                    \
     F(return, char *, PQcmdTuples, (PGresult *res), (res))                                        \
     F(return, PGconn *, PQconnectdb, (const char *conninfo), (conninfo))                          \
+    F(return, PGconn *, PQconnectdbParams,                                                        \
+      (const char *const *keywords, const char *const *values, int expand_dbname),                \
+      (keywords, values, expand_dbname))                                                          \
     F(return, int, PQconsumeInput, (PGconn *conn), (conn))                                        \
     F(return, int, PQenterPipelineMode, (PGconn *conn), (conn))                                   \
     F(return, char *, PQerrorMessage, (const PGconn *conn), (conn))                               \

@@ -73,6 +73,16 @@ struct pgs_pool {
     int nopen;
 };
 
+/* The meta keys that an open reads and that are written once, never to change (meta_add, or a
+ * put while unset): read all with the open's first statement (postgres/schema.c), and served
+ * from there by pgs_meta_get once set, so that a one-shot process does not ask the server for
+ * each in turn. */
+enum {
+    PGS_ONCE_DIM, PGS_ONCE_EMBEDDER, PGS_ONCE_VECTOR, PGS_ONCE_MODEL, PGS_ONCE_ENCRYPTION,
+    PGS_ONCE_HASHED, PGS_ONCE_INDEX_ID, PGS_ONCE_DEFAULTS, PGS_ONCE_KEYS
+};
+extern const char *const pgs_once_keys[PGS_ONCE_KEYS];
+
 struct pgs_store {
     struct mni_store base;
     struct pgs_options opt;
@@ -82,6 +92,7 @@ struct pgs_store {
     int iterative_scan;    /* the server's pgvector has hnsw.iterative_scan (0.8) */
     int no_copy;           /* the server takes no COPY FROM STDIN (PGlite's socket server) */
     atomic_int analyzed;   /* pgs_analyze_once ran */
+    char *once[PGS_ONCE_KEYS]; /* their values as the open read them (NULL: unset then) */
 };
 
 /* ---- libpq, loaded at the first open (postgres/libpq.c) ---- */

@@ -66,10 +66,11 @@ int pgs_conn_setup(struct pgs_store *s, struct pgs_conn *c)
 }
 
 /* Whether the migrations table exists (*exists), and whether the server is PGlite's (*pglite):
- * one round trip, the first of an open. With schema=NAME the table is looked up in that schema
- * only: the search_path goes on to public, whose tables (of a database opened without the
- * option) must never stand in for a schema that does not exist yet or has none. Unqualified
- * names are safe once it has. */
+ * one round trip, the first of an open with schema=NAME (without, asked only when read_state
+ * found no manushya tables). With schema=NAME the table is looked up in that schema only: the
+ * search_path goes on to public, whose tables (of a database opened without the option) must
+ * never stand in for a schema that does not exist yet or has none. Unqualified names are safe
+ * once it has. */
 static int find_migrations(struct pgs_store *s, struct pgs_conn *c, int *exists, int *pglite)
 {
     const char *p[] = { s->opt.schema };
@@ -172,60 +173,86 @@ static int pgs_migrate(struct pgs_store *s, struct pgs_conn *c, int upto, int di
     return rc;
 }
 
-/* What an open checks of a database with manushya tables, read in one round trip: its schema
- * version, its embedding settings (meta, which every version has) and the version of pgvector
- * installed in it (NULL when none). */
+const char *const pgs_once_keys[PGS_ONCE_KEYS] = {
+    [PGS_ONCE_DIM] = "embed_dim",           [PGS_ONCE_EMBEDDER] = "embedder",
+    [PGS_ONCE_VECTOR] = "vector",           [PGS_ONCE_MODEL] = "embed_model",
+    [PGS_ONCE_ENCRYPTION] = "encryption",   [PGS_ONCE_HASHED] = "content_hashed",
+    [PGS_ONCE_INDEX_ID] = "index_id",       [PGS_ONCE_DEFAULTS] = "default_policies",
+};
+
+/* What an open checks of a database with manushya tables, read in one round trip with the
+ * write-once settings (s->once; the embedding settings among them, which every version has):
+ * its schema version, the version of pgvector installed in it (NULL when none) and whether
+ * the server is PGlite's. */
 struct db_state {
-    int version;
-    char *dim, *embedder, *vector, *pgvector;
+    int version, pglite;
+    char *pgvector;
 };
 
 static void db_state_free(struct db_state *st)
 {
-    free(st->dim);
-    free(st->embedder);
-    free(st->vector);
     free(st->pgvector);
     memset(st, 0, sizeof *st);
 }
 
-static int read_state(struct pgs_store *s, struct pgs_conn *c, struct db_state *st)
+/* Reads *st and s->once. With missing (the open's first statement, where the URL names no
+ * schema): a database without manushya tables fails it with undefined_table, which sets
+ * *missing and is no error; the caller then asks find_migrations. Reading the settings first
+ * saves a fresh connection a round trip and the server a statement, on every open but a
+ * database's first. The meta columns follow pgs_once_keys. */
+static int read_state(struct pgs_store *s, struct pgs_conn *c, struct db_state *st, int *missing)
 {
     db_state_free(st);
-    PGresult *r;
-    int rc = run_params(s, c, "SELECT (SELECT max(version) FROM schema_migrations)::text, "
-                        "(SELECT value FROM meta WHERE key = 'embed_dim'), "
-                        "(SELECT value FROM meta WHERE key = 'embedder'), "
-                        "(SELECT value FROM meta WHERE key = 'vector'), "
-                        "(SELECT extversion FROM pg_extension WHERE extname = 'vector')",
-                        NULL, 0, &r, "reading the database settings");
+    PGresult *r = PQexecParams(c->pg, "SELECT (SELECT max(version) FROM schema_migrations)::text, "
+                               "(SELECT extversion FROM pg_extension WHERE extname = 'vector'), "
+                               "version(), "
+                               "(SELECT value FROM meta WHERE key = 'embed_dim'), "
+                               "(SELECT value FROM meta WHERE key = 'embedder'), "
+                               "(SELECT value FROM meta WHERE key = 'vector'), "
+                               "(SELECT value FROM meta WHERE key = 'embed_model'), "
+                               "(SELECT value FROM meta WHERE key = 'encryption'), "
+                               "(SELECT value FROM meta WHERE key = 'content_hashed'), "
+                               "(SELECT value FROM meta WHERE key = 'index_id'), "
+                               "(SELECT value FROM meta WHERE key = 'default_policies')",
+                               0, NULL, NULL, NULL, NULL, 0);
+    const char *state = r && PQresultStatus(r) == PGRES_FATAL_ERROR
+                            ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (missing)
+        *missing = state && strcmp(state, "42P01") == 0;
+    if (missing && *missing) {
+        PQclear(r);
+        return MN_OK;
+    }
+    int rc = pgs_result(s, c, r, &r, "reading the database settings");
     if (rc != MN_OK)
         return rc;
-    char **field[] = { NULL, &st->dim, &st->embedder, &st->vector, &st->pgvector };
-    for (int i = 0; i < 5 && PQntuples(r) > 0; i++) {
-        if (PQgetisnull(r, 0, i))
-            continue;
-        const char *v = PQgetvalue(r, 0, i);
-        if (!field[i])
-            st->version = atoi(v);
-        else if (!(*field[i] = strdup(v)))
-            rc = mni_seterr(s->base.db, MN_ENOMEM, "reading the database settings: out of "
-                            "memory");
+    for (int i = 0; i < PGS_ONCE_KEYS; i++) {
+        free(s->once[i]);
+        s->once[i] = NULL;
+    }
+    int oom = 0;
+    if (PQntuples(r) > 0) {
+        st->version = PQgetisnull(r, 0, 0) ? 0 : atoi(PQgetvalue(r, 0, 0));
+        st->pgvector = pgs_text(r, 0, 1, &oom);
+        st->pglite = strstr(PQgetvalue(r, 0, 2), "PGlite") != NULL;
+        for (int i = 0; i < PGS_ONCE_KEYS; i++)
+            s->once[i] = pgs_text(r, 0, 3 + i, &oom);
     }
     PQclear(r);
-    return rc;
+    return oom ? mni_seterr(s->base.db, MN_ENOMEM, "reading the database settings: out of "
+                            "memory") : MN_OK;
 }
 
 /* The embedding settings are fixed when the database is made: vectors of another dimension
  * could not be compared with the stored ones (nor those of another embedder, which
  * api/provenance.c checks for every store). */
-static int check_embedding(struct pgs_store *s, const struct db_state *st, const char *embedder,
-                           int *dim)
+static int check_embedding(struct pgs_store *s, const char *embedder, int *dim)
 {
-    int have = st->dim ? atoi(st->dim) : 0;
-    int mode = st->vector && strcmp(st->vector, "pgvector") == 0 ? PGS_VEC_PGVECTOR
-               : st->vector && strcmp(st->vector, "local") == 0 ? PGS_VEC_LOCAL : 0;
-    if (have <= 0 || !st->embedder || !mode)
+    const char *vector = s->once[PGS_ONCE_VECTOR];
+    int have = s->once[PGS_ONCE_DIM] ? atoi(s->once[PGS_ONCE_DIM]) : 0;
+    int mode = vector && strcmp(vector, "pgvector") == 0 ? PGS_VEC_PGVECTOR
+               : vector && strcmp(vector, "local") == 0 ? PGS_VEC_LOCAL : 0;
+    if (have <= 0 || !s->once[PGS_ONCE_EMBEDDER] || !mode)
         return mni_seterr(s->base.db, MN_ECORRUPT, "the database's recorded settings (meta: "
                          "embed_dim, embedder, vector) are missing or damaged");
     if (*dim != 0 && *dim != have)
@@ -270,9 +297,10 @@ static int has_iterative_scan(const char *version)
            (major > 0 || minor >= 8);
 }
 
-/* An open of a current database costs three round trips here and in pgs_conn_setup (the
- * session's reset, the migrations table and the server, the settings): each is a wake-up of
- * both processes, and a one-shot process pays them all before its first search. */
+/* An open of a current database costs two round trips here and in pgs_conn_setup (the
+ * session's reset, the settings with the server's version): each is a wake-up of both
+ * processes, and a one-shot process pays them all before its first search. With schema=NAME,
+ * one more: the migrations table is looked up in that schema first (find_migrations). */
 int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim)
 {
     s->base.schema_latest = latest_version();
@@ -280,11 +308,17 @@ int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim)
     int rc = pgs_get(s, &s->primary, &c);
     if (rc != MN_OK)
         return rc;
-    int exists = 0, latest = latest_version(), available = 0;
+    int exists = 0, missing = 1, latest = latest_version(), available = 0;
     struct db_state st = {0};
-    rc = find_migrations(s, c, &exists, &s->no_copy);
-    if (rc == MN_OK && exists)
-        rc = read_state(s, c, &st);
+    if (!s->opt.schema) /* unqualified names are the URL's tables then */
+        rc = read_state(s, c, &st, &missing);
+    if (rc == MN_OK && missing) {
+        rc = find_migrations(s, c, &exists, &s->no_copy);
+        if (rc == MN_OK && exists)
+            rc = read_state(s, c, &st, NULL);
+    }
+    if (rc == MN_OK && !missing)
+        s->no_copy = st.pglite;
     int mode = s->opt.vector, new_dim = *dim ? *dim : MNI_DEFAULT_DIM;
     if (rc == MN_OK && st.version == 0 && mode != PGS_VEC_LOCAL)
         rc = find_pgvector(s, c, &available);
@@ -327,10 +361,10 @@ int pgs_schema_prepare(struct pgs_store *s, const char *embedder, int *dim)
             rc = pgs_migrate(s, c, 0, new_dim, embedder,
                              st.version == 0 ? mode : PGS_VEC_AUTO);
         if (rc == MN_OK) /* the settings the migration recorded (or found) */
-            rc = read_state(s, c, &st);
+            rc = read_state(s, c, &st, NULL);
     }
     if (rc == MN_OK)
-        rc = check_embedding(s, &st, embedder, dim);
+        rc = check_embedding(s, embedder, dim);
     if (rc == MN_OK && s->vector == PGS_VEC_PGVECTOR)
         s->iterative_scan = has_iterative_scan(st.pgvector);
     db_state_free(&st);

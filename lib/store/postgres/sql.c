@@ -87,17 +87,11 @@ static const char *const sql[PGS__COUNT] = {
                           "description = $7, updated_at = $8 WHERE id = $1 AND tenant_id = $2",
     [MNI_POLICY_DELETE] = "DELETE FROM policies WHERE tenant_id = $1 AND id = $2",
     [MNI_POLICY_GEN_BUMP] = "UPDATE tenants SET policy_gen = policy_gen + 1 WHERE id = $1",
-    /* Tenant (columns 0-3) and, when $2 names one, its identity (4-11), in one read. An id
-     * wins over a name or external_id that happens to look the same. */
-    [MNI_ACTOR_GET] = "SELECT t.id, t.name, t.created_at, t.policy_gen, i.id, i.tenant_id, "
-                      "i.external_id, i.role, i.claims, i.active, i.created_at, i.updated_at "
-                      "FROM (SELECT * FROM (SELECT id, name, created_at, policy_gen, 0 AS o "
-                      "FROM tenants WHERE id = $1 UNION ALL SELECT id, name, created_at, "
-                      "policy_gen, 1 FROM tenants WHERE name = $1) u ORDER BY o LIMIT 1) t "
-                      "LEFT JOIN identities i ON i.tenant_id = t.id AND i.id = COALESCE("
-                      "(SELECT id FROM identities WHERE tenant_id = t.id AND id = $2::text), "
-                      "(SELECT id FROM identities WHERE tenant_id = t.id "
-                      "AND external_id = $2::text))",
+    /* The tenant (columns 0-3); an id wins over a name that happens to look the same. */
+    [MNI_ACTOR_GET] = "SELECT id, name, created_at, policy_gen FROM (SELECT id, name, "
+                      "created_at, policy_gen, 0 AS o FROM tenants WHERE id = $1 UNION ALL "
+                      "SELECT id, name, created_at, policy_gen, 1 FROM tenants WHERE name = $1) "
+                      "u ORDER BY o LIMIT 1",
 
     [MNI_IDENTITY_INSERT] = "INSERT INTO identities (" IDENTITY_COLUMNS ") "
                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

@@ -15,6 +15,8 @@ static void pgs_close(struct mni_store *st)
     pgs_pool_close(&s->primary);
     pgs_pool_close(&s->replica);
     pgs_options_free(&s->opt);
+    for (int i = 0; i < PGS_ONCE_KEYS; i++)
+        free(s->once[i]);
     free(s);
 }
 

@@ -91,16 +91,11 @@ static const char *const sql[SQ__COUNT] = {
     [MNI_POLICY_UPDATE] = "UPDATE policies SET role = ?3, rule = ?4, priority = ?5, active = ?6, "
                          "description = ?7, updated_at = ?8 WHERE id = ?1 AND tenant_id = ?2",
     [MNI_POLICY_DELETE] = "DELETE FROM policies WHERE tenant_id = ?1 AND id = ?2",
-    /* Tenant (columns 0-3) and, when ?2 names one, its identity (4-11): one read per call. An
-     * id wins over a name or external_id that happens to look the same. */
-    /* Index lookups only (no OR, no sort): this runs on every call. */
-    [MNI_ACTOR_GET] = "SELECT t.id, t.name, t.created_at, t.policy_gen, i.id, i.tenant_id, "
-                     "i.external_id, i.role, i.claims, i.active, i.created_at, i.updated_at "
-                     "FROM (SELECT * FROM (SELECT id, name, created_at, policy_gen FROM tenants "
+    /* The tenant (columns 0-3); an id wins over a name that happens to look the same. Index
+     * lookups only (no OR, no sort): this runs on every call the actor cache misses. */
+    [MNI_ACTOR_GET] = "SELECT * FROM (SELECT id, name, created_at, policy_gen FROM tenants "
                      "WHERE id = ?1 UNION ALL SELECT id, name, created_at, policy_gen FROM "
-                     "tenants WHERE name = ?1) LIMIT 1) t LEFT JOIN identities i ON i.id = "
-                     "COALESCE((SELECT id FROM identities WHERE id = ?2 AND tenant_id = t.id), "
-                     "(SELECT id FROM identities WHERE tenant_id = t.id AND external_id = ?2))",
+                     "tenants WHERE name = ?1) LIMIT 1",
     [MNI_POLICY_GEN_BUMP] = "UPDATE tenants SET policy_gen = policy_gen + 1 WHERE id = ?1",
 
     [MNI_IDENTITY_INSERT] = "INSERT INTO identities (" IDENTITY_COLUMNS ") "
