@@ -456,7 +456,7 @@ START_TEST(add_lookups_use_their_index)
     th_tenant(db, "t");
     mn_close(db);
     /* The content index's key is a prefix of the hash and a suffix of the owner's id, two
-     * expressions (sql/sqlite/023_content_index_narrower.sql): both are searched by. */
+     * expressions (sql/sqlite/024_content_index_shorter.sql): both are searched by. */
     static const char *const by_content = "USING INDEX memories_by_content (<expr>=? AND "
                                           "<expr>=?)";
     static const char *const want[] = {
@@ -474,7 +474,7 @@ START_TEST(add_lookups_use_their_index)
 END_TEST
 
 /* A database whose content index is an older one (made by index_sql, at schema version
- * version) opens with the current index (sql/sqlite/023_content_index_narrower.sql), keeps
+ * version) opens with the current index (sql/sqlite/024_content_index_shorter.sql), keeps
  * its memories, and an add of a text it holds still finds it. */
 static void content_index_upgrade(const char *index_sql, int version)
 {
@@ -502,11 +502,11 @@ static void content_index_upgrade(const char *index_sql, int version)
     TH_OK(db, mn_memory_put(db, &b, &in, &outcome, NULL));
     ck_assert_int_eq(outcome, MN_PUT_CREATED);
     mn_close(db);
-    ck_assert_int_eq(sq_int(path, "PRAGMA user_version"), 23);
+    ck_assert_int_eq(sq_int(path, "PRAGMA user_version"), 24);
     ck_assert_str_eq(sq_text1(path, "SELECT sql FROM sqlite_master WHERE name = "
                                     "'memories_by_content'"),
-                     "CREATE INDEX memories_by_content ON memories (substr(content_hash, 1, 16),\n"
-                     "                                              substr(identity_id, -8))");
+                     "CREATE INDEX memories_by_content ON memories (substr(content_hash, 1, 8),\n"
+                     "                                              substr(identity_id, -4))");
     ck_assert_int_eq(sq_int(path, th_fmt("SELECT count(*) FROM memories WHERE id = '%s'", id)),
                      1);
 }
@@ -524,6 +524,14 @@ START_TEST(content_index_narrower_upgrade_keeps_dedup)
 {
     content_index_upgrade("CREATE INDEX memories_by_content ON memories (identity_id, "
                           "substr(content_hash, 1, 16))", 22);
+}
+END_TEST
+
+/* Written before 024_content_index_shorter.sql: the index as 023 made it. */
+START_TEST(content_index_shorter_upgrade_keeps_dedup)
+{
+    content_index_upgrade("CREATE INDEX memories_by_content ON memories (substr(content_hash, "
+                          "1, 16), substr(identity_id, -8))", 23);
 }
 END_TEST
 
@@ -558,6 +566,7 @@ static Suite *sqlite_suite(void)
     tcase_add_test(tc, add_lookups_use_their_index);
     tcase_add_test(tc, content_index_upgrade_keeps_dedup);
     tcase_add_test(tc, content_index_narrower_upgrade_keeps_dedup);
+    tcase_add_test(tc, content_index_shorter_upgrade_keeps_dedup);
     tcase_add_test(tc, session_list_uses_its_index);
     suite_add_tcase(s, tc);
     return s;

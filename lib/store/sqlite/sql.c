@@ -34,14 +34,14 @@
     "SELECT seq, hash FROM audit_log WHERE tenant_id = ?1 ORDER BY seq DESC LIMIT 1"
 
 /* The rows of memories_by_content that hold an add's content (?1 tenant, ?2 owner, ?4 type, ?5
- * hash, ?6 now): live and unexpired, searched by the index's key, the hash's first 16 digits
- * and the owner id's last 8 characters (023_content_index_narrower.sql). The whole hash and
+ * hash, ?6 now): live and unexpired, searched by the index's key, the hash's first 8 digits
+ * and the owner id's last 4 characters (024_content_index_shorter.sql). The whole hash and
  * the whole owner id are compared as +content_hash and +identity_id, or SQLite would put ?5
  * and ?2 for them in the index's expressions (constant propagation) and no longer search by
  * them. */
 #define CONTENT_TWIN                                                                          \
-    "substr(content_hash, 1, 16) = substr(?5, 1, 16) AND substr(identity_id, -8) = "         \
-    "substr(?2, -8) AND +identity_id = ?2 AND tenant_id = ?1 AND type = ?4 AND "             \
+    "substr(content_hash, 1, 8) = substr(?5, 1, 8) AND substr(identity_id, -4) = "           \
+    "substr(?2, -4) AND +identity_id = ?2 AND tenant_id = ?1 AND type = ?4 AND "             \
     "+content_hash = ?5 AND deleted = 0 AND (expires_at = 0 OR expires_at > ?6)"
 
 static const char *const sql[SQ__COUNT] = {

@@ -45,6 +45,7 @@ struct sq_writer {
     int waiting;               /* writers waiting for it */
     int members;               /* writes in the open group so far */
     int grouped;               /* the active write may hand the group on (sq_write_begin) */
+    int savepoint;             /* the active write is in a savepoint (it joined a group) */
     struct follower *followers; /* writers of the open group waiting for its commit */
 };
 

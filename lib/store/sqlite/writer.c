@@ -6,12 +6,14 @@
  * sleeping. Here the handle's writers wait their turn on a condition variable instead (up to
  * busy_timeout_ms, as SQLite would have), and the busy handler is left to other processes.
  *
- * Group commit. A turn is a savepoint inside a transaction that the writers share: when a
+ * Group commit. A turn is a part of a transaction that the writers share (a savepoint, for each
+ * write but the one that opened the transaction, whose failure may undo it all): when a
  * grouped write (a memory add) ends while others wait, it releases its savepoint and hands the
  * open transaction to the next writer instead of committing, then waits for the commit. The
  * writer that finds nobody waiting (or the group full) commits everyone's work in one COMMIT
  * and tells each its result. Durability is unchanged: no call returns before its commit. A
- * failed write rolls back to its own savepoint, so its neighbours' work stays; only a failed
+ * failed write rolls back to its own savepoint (the first, the whole transaction, which holds
+ * its work alone), so its neighbours' work stays; only a failed
  * COMMIT (or an error after which SQLite dropped the whole transaction: disk full, I/O) fails
  * the whole group, each with the message of that failure.
  *
@@ -98,16 +100,19 @@ int sq_writer_enter(struct sq_store *s, int grouped, struct sq_conn **out)
         if (rc == MN_OK && (rc = sq_begin(s, c)) != MN_OK)
             sq_conn_put(s, c);
     }
-    if (rc == MN_OK && (rc = run_fixed(s, c, SQ_SAVEPOINT, "starting a write")) != MN_OK) {
-        if (!opens) {
-            /* The group's earlier writers wait for its commit: this writer makes it. */
-            pthread_mutex_lock(&w->mu);
-            w->grouped = 0;
-            pthread_mutex_unlock(&w->mu);
-            return sq_writer_leave(s, c, rc);
-        }
-        sq_end(s, c, rc);
-        sq_conn_put(s, c);
+    /* A write that joins an open group runs in a savepoint, so that its failure undoes its own
+     * work and keeps its neighbours'. The write that opens the transaction needs none: nothing
+     * else is in it yet, so its failure rolls the whole of it back (end_savepoint). A savepoint
+     * is not free: SQLite first copies every page a write changes into the savepoint's
+     * journal, and a batch of adds changes hundreds of 16 KiB pages. */
+    if (rc == MN_OK && !opens &&
+        (rc = run_fixed(s, c, SQ_SAVEPOINT, "starting a write")) != MN_OK) {
+        /* The group's earlier writers wait for its commit: this writer makes it. */
+        pthread_mutex_lock(&w->mu);
+        w->grouped = 0;
+        w->savepoint = 1; /* whose undoing fails harmlessly: the group's work stays */
+        pthread_mutex_unlock(&w->mu);
+        return sq_writer_leave(s, c, rc);
     }
     pthread_mutex_lock(&w->mu);
     if (rc == MN_OK) {
@@ -117,6 +122,7 @@ int sq_writer_enter(struct sq_store *s, int grouped, struct sq_conn **out)
         }
         w->members++;
         w->grouped = grouped;
+        w->savepoint = !opens;
         *out = c;
     } else {
         /* No group was opened: the turn passes on. */
@@ -128,11 +134,14 @@ int sq_writer_enter(struct sq_store *s, int grouped, struct sq_conn **out)
 }
 
 /* Ends this writer's savepoint: kept when rc is MN_OK, else undone. Returns rc or the
- * release's failure. */
+ * release's failure. A writer that opened the transaction has no savepoint: its failure rolls
+ * the transaction back, which holds its work alone. */
 static int end_savepoint(struct sq_store *s, struct sq_conn *c, int rc)
 {
     if (sqlite3_get_autocommit(c->db))
         return rc; /* SQLite dropped the transaction, savepoint and all */
+    if (!s->writer.savepoint)
+        return rc == MN_OK ? rc : sq_end(s, c, rc);
     if (rc != MN_OK) {
         sqlite3_stmt *st = sq_stmt(s, c, SQ_ROLLBACK_TO);
         if (st) { /* rc, already recorded, is what the caller sees */
