@@ -63,6 +63,18 @@ void mni_sign_bits_scalar(const float *v, int dim, uint64_t *bits)
         bits[i / 64] |= (uint64_t)(v[i] > 0) << (i % 64);
 }
 
+float mni_i8_amax(const float m[8], const float *v, int from, int dim)
+{
+    float amax = 0;
+    for (int j = 0; j < 8; j++)
+        amax = m[j] > amax ? m[j] : amax;
+    for (int i = from; i < dim; i++) {
+        float a = fabsf(v[i]);
+        amax = a > amax ? a : amax;
+    }
+    return amax;
+}
+
 /* A search codes its query on every call, so this is on the query path: eight lanes for the
  * maximum (one chain of dependent max operations waits on each). */
 float mni_quantize_i8_scalar(const float *v, int dim, int8_t *code)
@@ -74,13 +86,7 @@ float mni_quantize_i8_scalar(const float *v, int dim, int8_t *code)
             float a = fabsf(v[i + j]);
             m[j] = a > m[j] ? a : m[j];
         }
-    for (; i < dim; i++) {
-        float a = fabsf(v[i]);
-        m[0] = a > m[0] ? a : m[0];
-    }
-    float amax = 0;
-    for (int j = 0; j < 8; j++)
-        amax = m[j] > amax ? m[j] : amax;
+    float amax = mni_i8_amax(m, v, i, dim);
     if (amax == 0) {
         memset(code, 0, (size_t)dim);
         return 0;

@@ -78,6 +78,10 @@ static inline int8_t mni_i8_round(float x)
     return (int8_t)(x >= 0 ? (int)(x + 0.5f) : -(int)(0.5f - x));
 }
 
+/* The largest |v[i]| (NaNs left out) for a quantiser that took the maximum of v's first `from`
+ * values in eight lanes m: the rest of v, then the lanes folded (every quantiser ends so). */
+float mni_i8_amax(const float m[8], const float *v, int from, int dim);
+
 /* The 64-bit words a sign code of dim dimensions takes. */
 #define MNI_SIGN_WORDS(dim) (((dim) + 63) / 64)
 /* The sign code of v: bit i (of word i / 64) set when v[i] > 0; the unused bits of the last

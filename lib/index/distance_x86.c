@@ -173,13 +173,7 @@ __attribute__((target("avx2,fma"))) float mni_quantize_i8_avx2(const float *v, i
         m8 = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(v + i)), m8);
     float m[8];
     _mm256_storeu_ps(m, m8);
-    for (; i < dim; i++) {
-        float a = fabsf(v[i]);
-        m[0] = a > m[0] ? a : m[0];
-    }
-    float amax = 0;
-    for (int j = 0; j < 8; j++)
-        amax = m[j] > amax ? m[j] : amax;
+    float amax = mni_i8_amax(m, v, i, dim);
     if (amax == 0) {
         memset(code, 0, (size_t)dim);
         return 0;
