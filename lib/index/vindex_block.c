@@ -23,7 +23,8 @@ struct vx_chunk {
     size_t gone;                   /* entries gone */
     int64_t *keys;                 /* cap: the entries' keys, apart, as a search reads them all */
     struct vx_entry *e;
-    float *vecs;                   /* cap * dim */
+    float *vecs;                   /* cap * dim, or NULL: a chunk of codes only */
+    float *one;                    /* a chunk of codes only: one vector, aligned, while it is read */
     int8_t *codes;                 /* cap * dim: the vectors quantised (mni_quantize_i8)... */
     float *scales;                 /* ...with their scales */
     uint64_t *bits;                /* cap * MNI_SIGN_WORDS(dim): their sign codes (zero: gone) */
@@ -40,6 +41,7 @@ static void chunk_free(struct vx_chunk *c)
     free(c->keys);
     free(c->e);
     free(c->vecs);
+    free(c->one);
     free(c->codes);
     free(c->scales);
     free(c->bits);
@@ -50,7 +52,7 @@ static void chunk_free(struct vx_chunk *c)
 static size_t chunk_bytes(const struct vx_chunk *c)
 {
     return c->cap * (sizeof *c->keys + sizeof *c->e + sizeof *c->scales +
-                     (size_t)c->dim * (sizeof(float) + 1) +
+                     (size_t)c->dim * ((c->vecs ? sizeof(float) : 0) + 1) +
                      (size_t)MNI_SIGN_WORDS(c->dim) * sizeof *c->bits) +
            c->names_cap;
 }
@@ -89,10 +91,10 @@ static int chunk_add(void *ctx, const struct mni_change *ch)
         struct vx_entry *e = keys ? realloc(c->e, cap * sizeof *e) : NULL;
         if (e)
             c->e = e;
-        float *v = e ? realloc(c->vecs, cap * (size_t)c->dim * sizeof *v) : NULL;
+        float *v = e && !c->one ? realloc(c->vecs, cap * (size_t)c->dim * sizeof *v) : NULL;
         if (v)
             c->vecs = v;
-        int8_t *codes = v ? realloc(c->codes, cap * (size_t)c->dim) : NULL;
+        int8_t *codes = v || (e && c->one) ? realloc(c->codes, cap * (size_t)c->dim) : NULL;
         if (codes)
             c->codes = codes;
         float *scales = codes ? realloc(c->scales, cap * sizeof *scales) : NULL;
@@ -129,7 +131,7 @@ static int chunk_add(void *ctx, const struct mni_change *ch)
         e->session = ch->session ? chunk_name(c, ch->session) : NO_NAME;
         if (c->err)
             return 1;
-        float *v = c->vecs + c->n * (size_t)c->dim;
+        float *v = c->one ? c->one : c->vecs + c->n * (size_t)c->dim;
         memcpy(v, ch->embedding, (size_t)c->dim * sizeof(float));
         c->scales[c->n] = mni_quantize_i8(v, c->dim, c->codes + c->n * (size_t)c->dim);
         mni_sign_bits(v, c->dim, bits);
@@ -142,6 +144,7 @@ int vx_block_init(struct vx_block *b)
 {
     memset(b, 0, sizeof *b);
     b->after_key = INT64_MAX;
+    b->floats_below = SIZE_MAX;
     pthread_rwlockattr_t ra;
     pthread_rwlockattr_init(&ra);
     /* A steady stream of searches must not starve the follower's prunes. */
@@ -253,6 +256,10 @@ int vx_block_fill(struct vx_block *b, struct mni_store *s, const char *tenant_id
         }
         size_t limit = max_entries - taken < CHUNK_MAX ? max_entries - taken : CHUNK_MAX;
         struct vx_chunk *c = calloc(1, sizeof *c);
+        if (c && bytes >= b->floats_below && !(c->one = malloc((size_t)dim * sizeof(float)))) {
+            free(c);
+            c = NULL;
+        }
         if (c) {
             c->dim = dim;
             /* About as many entries as seqs to read (a transaction's tombstones share one):
@@ -265,6 +272,10 @@ int vx_block_fill(struct vx_block *b, struct mni_store *s, const char *tenant_id
                : MN_ENOMEM;
         if (rc == MN_OK)
             rc = c->err;
+        if (c) {
+            free(c->one);
+            c->one = NULL;
+        }
         int linked = rc == MN_OK && c->n;
         if (rc == MN_OK) {
             taken += c->n;
@@ -351,7 +362,7 @@ static void entry_change(const struct vx_chunk *c, size_t i, struct mni_change *
     ch->identity_id = live ? c->names + e->ident : NULL;
     ch->type = live ? c->names + e->type : NULL;
     ch->session = live && e->session != NO_NAME ? c->names + e->session : NULL;
-    ch->embedding = live ? c->vecs + i * (size_t)c->dim : NULL;
+    ch->embedding = live && c->vecs ? c->vecs + i * (size_t)c->dim : NULL;
 }
 
 #define NOT_KEPT UINT32_MAX
@@ -442,7 +453,7 @@ static void take_picks(const struct view *v, const struct pick *picks, size_t n,
         size_t e = v[picks[k].j].first + picks[k].i;
         const int8_t *code = c->codes + e * (size_t)c->dim;
         float score = q->scale * c->scales[e] * (float)ops->dot8(q->code, code, c->dim);
-        take(ctx, c->keys[e], c->vecs + e * (size_t)c->dim, score);
+        take(ctx, c->keys[e], c->vecs ? c->vecs + e * (size_t)c->dim : NULL, score);
     }
 }
 

@@ -12,7 +12,11 @@
  * its entries' keys (apart: a search reads them all), attributes and vectors (contiguous, dim
  * floats each, their int8 codes and their sign codes: a search streams the sign codes, an
  * eighth of the int8 codes' bytes, and scores the int8 codes of the nearest thousand or so
- * only), and the names they refer to. It
+ * only), and the names they refer to. The float vectors are four fifths of a change's 2 KB at
+ * 384-d and serve only the few dozen candidates a search re-ranks: a chunk read once the
+ * block is large (floats_below) keeps the codes only, about 550 bytes a change, so that the
+ * half million changes a graph lags after an import of a million fit in memory; the caller
+ * reads the floats of the few candidates of such chunks from the store. It
  * holds every change with a seq up to its read position that the graph may not have applied:
  * what a prune drops is at or below the graph's applied seq. A chunk is built aside and linked
  * whole, so a search sees whole chunks only.
@@ -38,6 +42,9 @@ struct vx_block {
     size_t entries, bytes;        /* under rw: held in the chunks */
     int64_t after, after_key;     /* under fill: the feed is read up to this (seq, key)... */
     int64_t complete;             /* ...and every change with seq <= complete */
+    size_t floats_below;          /* set before use (vx_block_init: SIZE_MAX): a chunk read
+                                   * while the block holds fewer bytes keeps its float
+                                   * vectors, later ones their codes only */
 };
 
 /* MN_OK or MN_ENOMEM. */
@@ -70,10 +77,11 @@ struct vx_block_query {
 /* Whether a key's change is the newest of it the search has met: 1 yes, 0 no (an older one),
  * -1 out of memory (the search stops). */
 typedef int (*vx_block_first_fn)(void *ctx, int64_t key);
-/* Whether to score a change of the block (valid during the call only): 1 yes, 0 no, -1 out
- * of memory (the search stops). */
+/* Whether to score a change of the block (valid during the call only; its embedding is NULL
+ * in a chunk of codes only): 1 yes, 0 no, -1 out of memory (the search stops). */
 typedef int (*vx_block_keep_fn)(void *ctx, const struct mni_change *c);
-/* One chosen entry: its key, its float vector (valid during the call only) and its int8 score. */
+/* One chosen entry: its key, its float vector (valid during the call only; NULL in a chunk of
+ * codes only) and its int8 score. */
 typedef void (*vx_block_take_fn)(void *ctx, int64_t key, const float *vec, float score);
 /* Searches the changes of b past applied (atomic, read under b's lock: a prune that dropped
  * what the search does not see has the graph hold it). first hears the key of each change,

@@ -81,7 +81,8 @@ struct seen {
     uint64_t query_bits[MNI_SIGN_WORDS(DIM)];
     int kept_dist[4 * N];     /* sign code distances of the kept */
     int64_t kept_key[4 * N], taken_key[4 * N]; /* in the order kept, taken */
-    size_t kept;
+    float taken_score[4 * N];
+    size_t kept, no_vec; /* no_vec: taken without a float vector (a chunk of codes only) */
 };
 
 static int hamming_to(const struct seen *s, const float *v)
@@ -112,6 +113,7 @@ static int seen_keep(void *ctx, const struct mni_change *c)
 {
     struct seen *s = ctx;
     ck_assert(!c->gone);
+    ck_assert(c->embedding || !s->odd_only); /* a block of codes only is not asked for odd_only */
     if (c->deleted)
         s->deleted++;
     else
@@ -122,7 +124,7 @@ static int seen_keep(void *ctx, const struct mni_change *c)
     int keep = !c->deleted && !(s->odd_only && c->key % 2);
     if (keep) {
         s->kept_key[s->kept] = c->key;
-        s->kept_dist[s->kept++] = hamming_to(s, c->embedding);
+        s->kept_dist[s->kept++] = c->embedding ? hamming_to(s, c->embedding) : -1;
     }
     return keep;
 }
@@ -131,8 +133,11 @@ static int seen_keep(void *ctx, const struct mni_change *c)
 static void seen_take(void *ctx, int64_t key, const float *vec, float score)
 {
     struct seen *s = ctx;
-    float exact = mni_ip_scalar(s->query, vec, DIM);
-    s->scores_match &= fabsf(score - exact) < 0.03f;
+    if (vec)
+        s->scores_match &= fabsf(score - mni_ip_scalar(s->query, vec, DIM)) < 0.03f;
+    else
+        s->no_vec++;
+    s->taken_score[s->taken] = score;
     s->taken_key[s->taken++] = key;
 }
 
@@ -300,6 +305,33 @@ START_TEST(fill_scan_prune_reset)
     ck_assert_uint_eq(s.firsts, N); /* the feed now: 295 rows and 5 tombstones */
     ck_assert_uint_eq(s.calls, N - 5);
     ck_assert_uint_eq(s.deleted, 5);
+
+    /* A block past floats_below holds the codes only: a search takes the same entries with
+     * the same int8 scores, without their float vectors (the caller reads those). A block
+     * given 1 byte keeps the floats of its first chunk only: both kinds in one search. */
+    for (size_t floats = 0; floats < 2; floats++) {
+        struct vx_block lean;
+        ck_assert_int_eq(vx_block_init(&lean), MN_OK);
+        lean.floats_below = floats;
+        ck_assert_int_eq(vx_block_fill(&lean, st, w.tenant_id, DIM, seq1, &applied, 100,
+                                       SIZE_MAX, &covered), MN_OK);
+        ck_assert_int_eq(vx_block_fill(&lean, st, w.tenant_id, DIM, seq1, &applied, 1000,
+                                       SIZE_MAX, &covered), MN_OK);
+        ck_assert(covered);
+        struct seen full = search(&b, &applied, 40, 0), codes = search(&lean, &applied, 40, 0);
+        ck_assert_uint_eq(full.no_vec, 0);
+        ck_assert_uint_eq(codes.taken, full.taken);
+        ck_assert_uint_eq(codes.calls, full.calls);
+        for (size_t i = 0; i < full.taken; i++) {
+            ck_assert_int_eq(codes.taken_key[i], full.taken_key[i]);
+            ck_assert_float_eq(codes.taken_score[i], full.taken_score[i]);
+        }
+        if (floats)
+            ck_assert(codes.no_vec > 0 && codes.no_vec < codes.taken);
+        else
+            ck_assert_uint_eq(codes.no_vec, codes.taken);
+        vx_block_free(&lean);
+    }
     vx_block_free(&b);
     mn_close(w.db);
 }
