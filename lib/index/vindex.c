@@ -25,15 +25,21 @@
 #define PAGE 2048          /* feed entries a catch-up step reads and applies */
 #define OVERLAY_MIN 1024   /* a search reads at most this many changes past the index... */
                            /* ...or half the partition, whichever is more; beyond: exact scan */
-#define BLOCK_MAX_BYTES ((size_t)256 << 20) /* changes past the index the follower reads
-                           * ahead into memory on its own, whether or not a search comes (at
-                           * 384-d a change takes 2 KB: 256 MB hold 130,000; an import at
-                           * 100k leaves 55,000-62,000 behind, which 128 MB did not always
-                           * hold)... */
+#define BLOCK_FLOATS_BYTES ((size_t)192 << 20) /* the block keeps the float vectors of the
+                           * changes it reads while it holds less than this (at 384-d a change
+                           * takes 2 KB with them, 550 bytes without: 192 MB hold the 55,000-67,000
+                           * an import at 100k leaves behind); past it, codes only, and a search
+                           * reads the few dozen vectors it re-ranks from the store (0.1-0.2 ms
+                           * of CPU a search at 100k, which holding the floats spares) */
+#define BLOCK_MAX_BYTES ((size_t)512 << 20) /* changes past the index the follower reads
+                           * ahead into memory on its own, whether or not a search comes: with
+                           * the floats of the first 192 MB only, about 680,000 at 384-d, more
+                           * than the 450,000 an import at 1M leaves behind (at 256 MB with every
+                           * float, 130,000: the searches after it read the rest themselves, then
+                           * scanned the whole store, 3-8 s each)... */
 #define BLOCK_SEARCH_MAX_BYTES ((size_t)1 << 30) /* ...and that a search reads on to: it needs
                            * every change past the graph, and past the block it would scan
-                           * the whole store exactly, each search (75-200 ms at 100k). At 1 GB
-                           * (half a million changes at 384-d) the follower is that far behind */
+                           * the whole store exactly, each search (75-200 ms at 100k) */
 #define BUILD_MIN 32       /* inserts in a page worth several threads */
 #define READ_AHEAD_EVERY 128 /* inserts a build thread makes between read-aheads (about 25 ms
                               * on one core, 100 ms under load) */
@@ -89,6 +95,7 @@ struct mni_vindex {
     pthread_t worker;
     int started, stop;
     struct mni_vindex_stats st; /* counters, updated atomically */
+    size_t block_floats;  /* the partitions' blocks' floats_below (under mu) */
 };
 
 #define COUNT(vx, field) __atomic_add_fetch(&(vx)->st.field, 1, __ATOMIC_RELAXED)
@@ -239,6 +246,7 @@ static struct vx_part *part_get(mni_vindex *vx, const char *tenant_id)
             free(p);
             p = NULL;
         } else {
+            p->blk.floats_below = vx->block_floats;
             vx_attrs_init(&p->at);
             p->next = vx->parts;
             vx->parts = p;
@@ -1068,6 +1076,9 @@ struct overlay {
     struct mni_topk cand; /* by the codes' score; key: a slot of cand_key and cand_vec */
     int64_t *cand_key;
     float *cand_vec;
+    unsigned char *cand_held; /* per slot: cand_vec holds its vector (else: read it) */
+    int64_t *read_key;    /* the keys of the candidates whose vectors are read... */
+    size_t *read_slot, *read_which; /* ...their slots, and memory_get_keys' which */
     struct mni_topk top;  /* the candidates, by their exact score */
 };
 
@@ -1085,9 +1096,14 @@ static int overlay_init(struct overlay *o, const struct mni_store_query *q, cons
     o->bits = malloc((size_t)MNI_SIGN_WORDS(dim) * sizeof *o->bits);
     o->cand_key = malloc(n * sizeof *o->cand_key);
     o->cand_vec = malloc(n * (size_t)dim * sizeof *o->cand_vec);
+    o->cand_held = malloc(n);
+    o->read_key = malloc(n * sizeof *o->read_key);
+    o->read_slot = malloc(n * sizeof *o->read_slot);
+    o->read_which = malloc(n * sizeof *o->read_which);
     int bad = mni_topk_init(&o->cand, n);
     bad |= mni_topk_init(&o->top, want);
-    if (bad || !o->code || !o->bits || !o->cand_key || !o->cand_vec)
+    if (bad || !o->code || !o->bits || !o->cand_key || !o->cand_vec || !o->cand_held ||
+        !o->read_key || !o->read_slot || !o->read_which)
         return MN_ENOMEM;
     o->scale = mni_quantize_i8(vec, dim, o->code);
     mni_sign_bits(vec, dim, o->bits);
@@ -1101,6 +1117,10 @@ static void overlay_free(struct overlay *o)
     keyset_free(&o->keys);
     free(o->cand_key);
     free(o->cand_vec);
+    free(o->cand_held);
+    free(o->read_key);
+    free(o->read_slot);
+    free(o->read_which);
     mni_topk_free(&o->cand);
     mni_topk_free(&o->top);
 }
@@ -1127,7 +1147,8 @@ static int overlay_keep(void *ctx, const struct mni_change *c)
     return mni_query_selects_fields(q, &fields);
 }
 
-/* vx_block_search's take: a candidate when its int8 score is among the best. */
+/* vx_block_search's take: a candidate when its int8 score is among the best (its vector
+ * copied, or read by overlay_rerank when the block has its codes only). */
 static void overlay_take(void *ctx, int64_t key, const float *vec, float score)
 {
     struct overlay *o = ctx;
@@ -1139,18 +1160,56 @@ static void overlay_take(void *ctx, int64_t key, const float *vec, float score)
     else
         return;
     o->cand_key[slot] = key;
-    memcpy(o->cand_vec + slot * (size_t)o->dim, vec, (size_t)o->dim * sizeof(float));
+    o->cand_held[slot] = vec != NULL;
+    if (vec)
+        memcpy(o->cand_vec + slot * (size_t)o->dim, vec, (size_t)o->dim * sizeof(float));
     mni_topk_push(&o->cand, (int64_t)slot, score);
 }
 
-/* The candidates' exact scores, into o->top. */
-static void overlay_rerank(struct overlay *o)
+/* The vectors of the candidates the block has the codes of only, read from the store in one
+ * call: the few dozen rows of a search (CANDIDATES), where holding every change's floats would
+ * take four times the block's memory. A row that went since (or that q's flags no longer let
+ * through) is no candidate: the store has the last word, as for the graph's answer. */
+static int overlay_read_vectors(struct overlay *o, struct mni_store *s, const char *tenant_id)
 {
+    size_t m = 0;
     for (size_t i = 0; i < o->cand.n; i++) {
         size_t slot = (size_t)o->cand.heap[i].key;
-        mni_topk_push(&o->top, o->cand_key[slot],
-                      o->ops->ip(o->vec, o->cand_vec + slot * (size_t)o->dim, o->dim));
+        if (!o->cand_held[slot]) {
+            o->read_key[m] = o->cand_key[slot];
+            o->read_slot[m++] = slot;
+        }
     }
+    if (!m)
+        return MN_OK;
+    mn_memories *l = NULL;
+    int rc = s->ops->memory_get_keys(s, tenant_id, o->read_key, m,
+                                     o->q->flags | MN_WITH_EMBEDDING, o->q->now, &l,
+                                     o->read_which);
+    for (size_t j = 0; rc == MN_OK && j < l->count; j++) {
+        const mn_memory *mem = l->items[j];
+        size_t slot = o->read_slot[o->read_which[j]];
+        if (mem->embedding && mem->dim == o->dim) {
+            memcpy(o->cand_vec + slot * (size_t)o->dim, mem->embedding,
+                   (size_t)o->dim * sizeof(float));
+            o->cand_held[slot] = 1;
+        }
+    }
+    mn_memories_free(l);
+    return rc;
+}
+
+/* The candidates' exact scores, into o->top. */
+static int overlay_rerank(struct overlay *o, struct mni_store *s, const char *tenant_id)
+{
+    int rc = overlay_read_vectors(o, s, tenant_id);
+    for (size_t i = 0; rc == MN_OK && i < o->cand.n; i++) {
+        size_t slot = (size_t)o->cand.heap[i].key;
+        if (o->cand_held[slot])
+            mni_topk_push(&o->top, o->cand_key[slot],
+                          o->ops->ip(o->vec, o->cand_vec + slot * (size_t)o->dim, o->dim));
+    }
+    return rc;
 }
 
 /* Records sampled to estimate how many keys q's ranges let through. */
@@ -1322,7 +1381,8 @@ int mni_vindex_search(mni_vindex *vx, const char *tenant_id, const struct mni_st
             const struct vx_block_query bq = { ov.code, ov.scale, ov.bits, ov.depth };
             rc = vx_block_search(&p->blk, &p->applied, &bq, overlay_first, overlay_keep,
                                  overlay_take, &ov);
-            overlay_rerank(&ov);
+            if (rc == MN_OK)
+                rc = overlay_rerank(&ov, vx->store, tenant_id);
         }
         if (rc == MN_OK && !covered) {
             overlay_free(&ov);
@@ -1545,6 +1605,18 @@ static int prune_part(mni_vindex *vx, struct vx_part *p, void *arg)
     return rc;
 }
 
+void mni_vindex_set_block_floats(mni_vindex *vx, size_t bytes)
+{
+    pthread_mutex_lock(&vx->mu);
+    vx->block_floats = bytes;
+    for (struct vx_part *p = vx->parts; p; p = p->next) {
+        pthread_mutex_lock(&p->blk.fill);
+        p->blk.floats_below = bytes;
+        pthread_mutex_unlock(&p->blk.fill);
+    }
+    pthread_mutex_unlock(&vx->mu);
+}
+
 int mni_vindex_prune_feed(mni_vindex *vx, size_t *tenants)
 {
     *tenants = 0;
@@ -1567,6 +1639,7 @@ int mni_vindex_open(struct mni_store *store, const mn_config *cfg, mni_vindex **
     vx->params.flags = cfg->hnsw_quantize == MN_ANN_INT8 ? MNI_HNSW_INT8 : 0u;
     vx->params.rerank = cfg->hnsw_rerank;
     vx->readonly = (store->flags & MN_OPEN_READONLY) != 0;
+    vx->block_floats = BLOCK_FLOATS_BYTES;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     /* One core stays with the application (ingest embeds on it while the index builds). */
     vx->threads = cpus > 2 ? (int)(cpus - 1 > MAX_THREADS ? MAX_THREADS : cpus - 1)

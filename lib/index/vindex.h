@@ -123,6 +123,11 @@ int mni_vindex_prune_feed(mni_vindex *vx, size_t *tenants);
  * tests and benchmarks. */
 int mni_vindex_sync(mni_vindex *vx, const char *tenant_id, int timeout_ms);
 
+/* The size up to which a partition's block of changes past its graph keeps their float vectors
+ * (index/vindex_block.h, floats_below), for the chunks read from now on: tests give 0 to have
+ * every search past the graph re-rank with vectors read from the store. */
+void mni_vindex_set_block_floats(mni_vindex *vx, size_t bytes);
+
 struct mni_vindex_stats {
     /* handle-wide counters */
     size_t partitions;

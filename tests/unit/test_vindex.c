@@ -1064,12 +1064,17 @@ static void *thread_main(void *p)
  * (this one hears of them at its next search, which finds them all past its graph), the
  * nearest ten are all in the block: the search must give the exact scan's ten, in its order,
  * with its similarities, however the cheaper codes ranked them. */
-START_TEST(overlay_top_k_is_exact)
+/* Rounds of 1000 memories near a centre added through another handle, past the graph of
+ * w.db's index, whose block keeps float vectors up to floats bytes (vindex_block.h): each
+ * round, a search near the centre is served with the block and gives the exact scan's top k
+ * (ids, order, similarities). */
+static void check_overlay_exact(size_t floats)
 {
     struct world w;
     world_open(&w, th_tmppath("overlay.db"));
     world_add(&w, w.db, 1000);
     sync_index(w.db, w.tenant_id);
+    mni_vindex_set_block_floats(w.db->index, floats);
     mn_config cfg = {.version = MN_CONFIG_VERSION, .embed_dim = DIM, .index = MN_INDEX_NONE};
     mn_db *other = th_open(w.path, &cfg);
     enum { ROUNDS = 8, BATCH = 1000 };
@@ -1117,6 +1122,25 @@ START_TEST(overlay_top_k_is_exact)
     free(texts);
     mn_close(other);
     world_close(&w);
+}
+
+START_TEST(overlay_top_k_is_exact)
+{
+    check_overlay_exact(SIZE_MAX);
+}
+END_TEST
+
+/* The block of a large lag holds the codes only: the candidates' vectors come from the store. */
+START_TEST(overlay_codes_only_top_k_is_exact)
+{
+    check_overlay_exact(0);
+}
+END_TEST
+
+/* Its first chunk with floats, the later ones codes only: both kinds in one search. */
+START_TEST(overlay_mixed_top_k_is_exact)
+{
+    check_overlay_exact(1);
 }
 END_TEST
 
@@ -1354,6 +1378,8 @@ static Suite *vindex_suite(void)
     tcase_add_test(tc, tombstones_pruned_without_files);
     tcase_add_test(tc, change_feed_pages);
     tcase_add_test(tc, overlay_top_k_is_exact);
+    tcase_add_test(tc, overlay_codes_only_top_k_is_exact);
+    tcase_add_test(tc, overlay_mixed_top_k_is_exact);
     tcase_add_test(tc, concurrent_search_and_add);
     tcase_add_test(tc, config_and_options);
     tcase_add_test(tc, index_filters_sessions_ranges);
