@@ -24,7 +24,7 @@ struct vx_chunk {
     int64_t *keys;                 /* cap: the entries' keys, apart, as a search reads them all */
     struct vx_entry *e;
     float *vecs;                   /* cap * dim, or NULL: a chunk of codes only */
-    float *one;                    /* a chunk of codes only: one vector, aligned, while it is read */
+    float *one;                    /* a chunk of codes only: one vector, aligned, as it is read */
     int8_t *codes;                 /* cap * dim: the vectors quantised (mni_quantize_i8)... */
     float *scales;                 /* ...with their scales */
     uint64_t *bits;                /* cap * MNI_SIGN_WORDS(dim): their sign codes (zero: gone) */
