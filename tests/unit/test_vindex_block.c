@@ -332,6 +332,24 @@ START_TEST(fill_scan_prune_reset)
             ck_assert_uint_eq(codes.no_vec, codes.taken);
         vx_block_free(&lean);
     }
+
+    /* The cap: fills of 10 entries at a time stop once the block holds 4,000 bytes, and a
+     * block of codes only (here 16 floats of 64 bytes fewer a change) takes more changes
+     * under it before the reads stop; neither reaches the end of the feed. */
+    size_t held[2];
+    for (size_t floats = 0; floats < 2; floats++) {
+        struct vx_block capped;
+        ck_assert_int_eq(vx_block_init(&capped), MN_OK);
+        capped.floats_below = floats ? SIZE_MAX : 0;
+        for (int i = 0; i < 40; i++)
+            ck_assert_int_eq(vx_block_fill(&capped, st, w.tenant_id, DIM, seq1, &applied, 10,
+                                           4000, &covered), MN_OK);
+        ck_assert(!covered);
+        held[floats] = vx_block_entries(&capped);
+        vx_block_free(&capped);
+    }
+    ck_assert_uint_gt(held[1], 0);
+    ck_assert_uint_gt(held[0], held[1]);
     vx_block_free(&b);
     mn_close(w.db);
 }
