@@ -297,6 +297,15 @@ int sq_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_
     struct sq_conn *c;
     int rc = sq_conn_get(s, &c);
     int got_conn = rc == MN_OK;
+    /* One read transaction for all n rows: a statement on its own is a read transaction of its
+     * own, whose locks (the WAL's read mark, the file's shared lock) cost more to take and drop
+     * than reading the row (as in sqlite/dedup.c); it also reads the n rows at one moment. */
+    int in_tx = got_conn && n > 1;
+    if (in_tx) {
+        sqlite3_stmt *begin = sq_stmt(s, c, SQ_BEGIN_READ);
+        rc = begin ? sq_exec(s, c, begin, "reading search results") : MN_EBACKEND;
+        in_tx = rc == MN_OK;
+    }
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
         sqlite3_stmt *stmt = sq_stmt(s, c, SQ_MEMORY_GET_KEY);
         if (!stmt) {
@@ -323,6 +332,8 @@ int sq_memory_get_keys(struct mni_store *st, const char *tenant_id, const int64_
         }
         sqlite3_reset(stmt);
     }
+    if (in_tx)
+        rc = sq_end(s, c, rc);
     if (got_conn)
         sq_conn_put(s, c);
     if (rc != MN_OK) {
