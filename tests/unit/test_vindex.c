@@ -489,6 +489,40 @@ START_TEST(persistence_round_trip)
 }
 END_TEST
 
+/* A search's read-ahead of the files (mni_vindex_prefetch, which mn_memory_search starts once
+ * it knows the tenant): one unused (asked twice, then the handle closes) is waited for and
+ * freed; one used serves the search as a load on its own does, checked by the digest. */
+START_TEST(prefetched_files)
+{
+    struct world w;
+    world_open(&w, th_tmppath("prefetch.db"));
+    world_add(&w, w.db, 2000);
+    sync_index(w.db, w.tenant_id);
+    const char *before = result_sig(w.db, &w.sys, 10);
+    world_close(&w);
+
+    w.db = open_index(w.path);
+    mni_vindex_prefetch(w.db->index, w.tenant_id);
+    mni_vindex_prefetch(w.db->index, w.tenant_id);
+    mni_vindex_prefetch(w.db->index, "no-such-tenant"); /* no files: nothing to read */
+    mn_close(w.db);
+
+    w.db = open_index(w.path);
+    mni_vindex_prefetch(w.db->index, w.tenant_id);
+    ck_assert_str_eq(result_sig(w.db, &w.sys, 10), before);
+    struct mni_vindex_stats st = stats_of(w.db, w.tenant_id);
+    ck_assert_uint_eq(st.loaded, 1);
+    ck_assert_uint_eq(st.quick, 1);
+    ck_assert_uint_eq(st.missing + st.rejected + st.fallback, 0);
+    ck_assert_uint_eq(st.count, 2000);
+    /* Loaded now: another read-ahead does nothing. */
+    mni_vindex_prefetch(w.db->index, w.tenant_id);
+    ck_assert_str_eq(result_sig(w.db, &w.sys, 10), before);
+    ck_assert_uint_eq(stats_of(w.db, w.tenant_id).loaded, 1);
+    mn_close(w.db);
+}
+END_TEST
+
 /* Vectors of 3072 dimensions (text-embedding-3-large's), the local embedder's here: the
  * partition answers from its graph, and by an exact scan when a filter leaves few; it is
  * saved on close and read back from its files on the next open, answering the same. */
@@ -1345,6 +1379,7 @@ static Suite *vindex_suite(void)
     tcase_add_test(tc, expired_never_returned);
     tcase_add_test(tc, metadata_filter);
     tcase_add_test(tc, persistence_round_trip);
+    tcase_add_test(tc, prefetched_files);
     tcase_add_test(tc, wide_vectors_graph_and_files);
     tcase_add_test(tc, damaged_files_are_rebuilt);
     tcase_add_test(tc, stale_files_are_rebuilt);
