@@ -454,14 +454,15 @@ static int digest_matches(const struct view *v, const struct check *c)
 {
     if (!v->has_digest)
         return 0;
-    int64_t want_n = c->live_n, want_sum = c->live_sum;
+    /* Terms are below 2^31: a sum of up to 2^32 of them needs no reduction on the way. */
+    int64_t want_n = c->live_n;
+    uint64_t sum = (uint64_t)c->live_sum;
     for (size_t i = 0; i < c->at->n; i++)
         if (!c->at->a[i].mark) {
             want_n++;
-            want_sum = (want_sum + mni_digest_term(c->at->a[i].key, c->at->a[i].seq)) %
-                       MNI_DIGEST_P;
+            sum += (uint64_t)mni_digest_term(c->at->a[i].key, c->at->a[i].seq);
         }
-    return v->n == want_n && v->sum == want_sum;
+    return v->n == want_n && v->sum == mni_digest_mod(sum);
 }
 
 /* The attribute file parsed on a thread of its own while the opener loads the graph and then

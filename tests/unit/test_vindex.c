@@ -489,6 +489,34 @@ START_TEST(persistence_round_trip)
 }
 END_TEST
 
+/* The digest's term, folded modulo 2^31 - 1, is the schemas' formula (x^2 mod p of x = (key *
+ * 48271 + seq * 16807 + 1) mod p, by C's remainders), at the edges and at random. */
+static int64_t digest_term_by_division(int64_t key, int64_t seq)
+{
+    int64_t x = ((key % MNI_DIGEST_P) * 48271 + (seq % MNI_DIGEST_P) * 16807 + 1) % MNI_DIGEST_P;
+    return x * x % MNI_DIGEST_P;
+}
+
+START_TEST(digest_term_folds_as_it_divides)
+{
+    const int64_t edges[] = { 0, 1, 2, MNI_DIGEST_P - 1, MNI_DIGEST_P, MNI_DIGEST_P + 1,
+                              2 * MNI_DIGEST_P, ((int64_t)1 << 31), ((int64_t)1 << 62),
+                              INT64_MAX, INT64_MAX - 1, -1, -MNI_DIGEST_P, INT64_MIN + 1 };
+    size_t ne = sizeof edges / sizeof *edges;
+    for (size_t i = 0; i < ne; i++)
+        for (size_t j = 0; j < ne; j++)
+            ck_assert_int_eq(mni_digest_term(edges[i], edges[j]),
+                             digest_term_by_division(edges[i], edges[j]));
+    uint64_t seed = 11;
+    for (int i = 0; i < 1000000; i++) {
+        int64_t key = (int64_t)(rng_next(&seed) >> (i % 40)), seq = (int64_t)(rng_next(&seed) >> 1);
+        ck_assert_int_eq(mni_digest_term(key, seq), digest_term_by_division(key, seq));
+    }
+    uint64_t big = UINT64_MAX;
+    ck_assert_int_eq(mni_digest_mod(big), (int64_t)(big % (uint64_t)MNI_DIGEST_P));
+}
+END_TEST
+
 /* A search's read-ahead of the files (mni_vindex_prefetch, which mn_memory_search starts once
  * it knows the tenant): one unused (asked twice, then the handle closes) is waited for and
  * freed; one used serves the search as a load on its own does, checked by the digest. */
@@ -1380,6 +1408,7 @@ static Suite *vindex_suite(void)
     tcase_add_test(tc, metadata_filter);
     tcase_add_test(tc, persistence_round_trip);
     tcase_add_test(tc, prefetched_files);
+    tcase_add_test(tc, digest_term_folds_as_it_divides);
     tcase_add_test(tc, wide_vectors_graph_and_files);
     tcase_add_test(tc, damaged_files_are_rebuilt);
     tcase_add_test(tc, stale_files_are_rebuilt);
