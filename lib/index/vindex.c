@@ -636,12 +636,13 @@ static void prefetch_drop(struct vx_part *p)
 }
 
 /* Checks the files f against the store's view v of them (read for f->seq); MN_OK, or why they
- * must not be trusted. *store_seq: the store's seq, read during the check (-1 when it was not
- * reached). */
+ * must not be trusted, or (*unasked set) the failure of a read of the store, which says nothing
+ * of them. *store_seq: the store's seq, read during the check (-1 when it was not reached). */
 static int files_check(mni_vindex *vx, struct vx_part *p, struct vx_files *f,
-                       const struct view *v, int64_t *store_seq)
+                       const struct view *v, int64_t *store_seq, int *unasked)
 {
     int rc = v->rc;
+    *unasked = rc != MN_OK;
     if (rc == MN_OK)
         *store_seq = v->now;
     /* The database records the token of the last files written for it: files of another
@@ -669,8 +670,10 @@ static int files_check(mni_vindex *vx, struct vx_part *p, struct vx_files *f,
         }
     }
     int quick = rc == MN_OK && digest_matches(v, &c);
-    if (rc == MN_OK && !quick)
+    if (rc == MN_OK && !quick) {
         rc = vx->store->ops->memory_seqs(vx->store, p->tenant_id, f->seq, check_row, &c);
+        *unasked = rc != MN_OK && rc != MN_ENOTFOUND;
+    }
     if (rc == MN_OK && c.bad)
         rc = MN_ECORRUPT;
     for (size_t i = 0; rc == MN_OK && !quick && i < f->at.n; i++)
@@ -699,9 +702,9 @@ static void warm_hits(mni_vindex *vx, struct vx_part *p)
 
 /* Reads and checks p's files (p->mu held): those a search read ahead, or read now. MN_OK with
  * *hout, *at, *seq filled, MN_ENOTFOUND when there are none, another code when they must not
- * be trusted. *store_seq as files_check says. */
+ * be trusted or (*unasked) the store could not be asked. *store_seq as files_check says. */
 static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct vx_attrs *at,
-                      int64_t *seq, int64_t *store_seq)
+                      int64_t *seq, int64_t *store_seq, int *unasked)
 {
     struct vx_files f;
     struct view v = {0};
@@ -723,7 +726,8 @@ static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct
     p->loader_unjoined = f.loader_unjoined;
     f.loader_unjoined = 0;
     p->had_file |= f.found;
-    int rc = f.rc == MN_OK ? files_check(vx, p, &f, &v, store_seq) : f.rc;
+    *unasked = 0;
+    int rc = f.rc == MN_OK ? files_check(vx, p, &f, &v, store_seq, unasked) : f.rc;
     view_free(&v);
     if (rc != MN_OK) {
         files_free(&f);
@@ -738,7 +742,10 @@ static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct
 }
 
 /* Makes p ready (p->mu held): from its files when they can be trusted, else empty, to be
- * built from the store by the catch-up. *store_seq as load_files says. */
+ * built from the store by the catch-up. When the store could not be asked (a connection lost
+ * during the check), p stays to be loaded at its next use: an empty partition now would be
+ * saved over files that may well be good (the search meanwhile scans the store, or fails as
+ * the store does). *store_seq as load_files says. */
 static void part_load(mni_vindex *vx, struct vx_part *p, int64_t *store_seq)
 {
     mni_hnsw *h = NULL;
@@ -746,7 +753,10 @@ static void part_load(mni_vindex *vx, struct vx_part *p, int64_t *store_seq)
     vx_attrs_init(&at);
     int64_t seq = 0;
     *store_seq = -1;
-    int rc = load_files(vx, p, &h, &at, &seq, store_seq);
+    int unasked;
+    int rc = load_files(vx, p, &h, &at, &seq, store_seq, &unasked);
+    if (unasked)
+        return;
     if (rc == MN_OK) {
         COUNT(vx, loaded);
     } else {
