@@ -841,6 +841,42 @@ START_TEST(digest_mismatch_reads_every_row)
 }
 END_TEST
 
+/* A check of the files that cannot read the store (here the feed's table is away; on a server,
+ * a connection lost) says nothing of them: they are neither rejected nor overwritten by the
+ * close, and the next open that can read the store loads them. */
+START_TEST(unreadable_store_keeps_the_files)
+{
+    struct world w;
+    world_open(&w, th_tmppath("unread.db"));
+    world_add(&w, w.db, 2000);
+    sync_index(w.db, w.tenant_id);
+    world_close(&w);
+    uint64_t hh = th_file_hash(index_file(&w, "hnsw")), ha = th_file_hash(index_file(&w, "attr"));
+
+    raw_exec(w.path, "ALTER TABLE memory_tombstones RENAME TO tombstones_away");
+    w.db = open_index(w.path);
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .vector = centres[0],
+                            .dim = DIM, .k = K};
+    mn_memories *l = NULL;
+    mn_memory_search(w.db, &w.sys, &so, &l); /* the store's answer, whatever it is */
+    mn_memories_free(l);
+    struct mni_vindex_stats st = stats_of(w.db, w.tenant_id);
+    ck_assert_uint_eq(st.loaded + st.rejected + st.missing, 0);
+    mn_close(w.db);
+    ck_assert_uint_eq(th_file_hash(index_file(&w, "hnsw")), hh);
+    ck_assert_uint_eq(th_file_hash(index_file(&w, "attr")), ha);
+
+    raw_exec(w.path, "ALTER TABLE tombstones_away RENAME TO memory_tombstones");
+    w.db = open_index(w.path);
+    mn_memories_free(search(w.db, &w.sys, centres[0], NULL, K));
+    st = stats_of(w.db, w.tenant_id);
+    ck_assert_uint_eq(st.loaded, 1);
+    ck_assert_uint_eq(st.quick, 1);
+    ck_assert_uint_eq(st.rejected, 0);
+    mn_close(w.db);
+}
+END_TEST
+
 /* Another handle (as another process would) writes; the first handle's next search sees it. */
 START_TEST(writes_of_another_handle)
 {
@@ -1413,6 +1449,7 @@ static Suite *vindex_suite(void)
     tcase_add_test(tc, damaged_files_are_rebuilt);
     tcase_add_test(tc, stale_files_are_rebuilt);
     tcase_add_test(tc, digest_mismatch_reads_every_row);
+    tcase_add_test(tc, unreadable_store_keeps_the_files);
     tcase_add_test(tc, writes_of_another_handle);
     tcase_add_test(tc, tombstones_pruned_laggards_rebuild);
     tcase_add_test(tc, tombstones_pruned_without_files);
