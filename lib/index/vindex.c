@@ -362,7 +362,6 @@ static int part_reset(mni_vindex *vx, struct vx_part *p);
 struct check {
     struct vx_attrs *at;
     size_t bad;
-    int64_t live_n, live_sum; /* the current rows among the changes past the file's seq */
 };
 
 /* A row whose last change is at or below the file's seq: the file must hold it as it is. */
@@ -444,26 +443,6 @@ static void view_read(mni_vindex *vx, struct vx_part *p, int64_t since, struct v
         mni_err_forget(mark); /* the full check reads the store and reports for itself */
 }
 
-/* After the changes past the file's seq were marked (files_check): whether the store's digest
- * of its (key, seq) pairs is what the file says it should be now -- the file's pairs not
- * superseded since, plus the current rows among the changes. A match stands for reading every
- * pair (the full check in files_check); a mismatch (or a store that keeps no digest) only
- * sends the check there: a write that committed between the two reads, or a row changed
- * behind the feed's back. */
-static int digest_matches(const struct view *v, const struct check *c)
-{
-    if (!v->has_digest)
-        return 0;
-    /* Terms are below 2^31: a sum of up to 2^32 of them needs no reduction on the way. */
-    int64_t want_n = c->live_n;
-    uint64_t sum = (uint64_t)c->live_sum;
-    for (size_t i = 0; i < c->at->n; i++)
-        if (!c->at->a[i].mark) {
-            want_n++;
-            sum += (uint64_t)mni_digest_term(c->at->a[i].key, c->at->a[i].seq);
-        }
-    return v->n == want_n && v->sum == mni_digest_mod(sum);
-}
 
 /* The attribute file parsed on a thread of its own while the opener loads the graph and then
  * checks the file's checksum (vx_attr_file_*), or parsed by the opener itself when that thread
@@ -510,6 +489,7 @@ struct vx_files {
     struct vx_attrs at;
     int64_t seq;
     uint64_t token;
+    int64_t digest;       /* the sum of the attributes' digest terms (vx_attr_file_digest) */
     pthread_t loader;     /* the attribute thread the read did without, */
     int loader_unjoined;  /* still to be joined (see struct attr_load) */
 };
@@ -541,6 +521,8 @@ static void files_read(mni_vindex *vx, const char *tenant_id, struct vx_files *f
     int rc = mni_hnsw_load(gpath, vx->dim, &f->h, &gseq);
     if (rc == MN_OK && arc == MN_OK)
         arc = vx_attr_file_sum(&al->file);
+    if (rc == MN_OK && arc == MN_OK) /* while the other thread parses the same records */
+        arc = vx_attr_file_digest(&al->file, &f->digest);
     if (!threaded || !__atomic_exchange_n(&al->claimed, 1, __ATOMIC_ACQ_REL)) {
         if (threaded) { /* not started yet: the parse is done here, without it */
             f->loader = th;
@@ -657,19 +639,28 @@ static int files_check(mni_vindex *vx, struct vx_part *p, struct vx_files *f,
     /* Against the store: the rows not changed since must be there as they are; what else the
      * file holds must have changed since (a fresh load has every mark clear). The changes
      * since first, a superseded version marked, not wrong: with them the store's digest says
-     * as much in O(changes); only when it does not match is every row read. */
-    struct check c = { &f->at, 0, 0, 0 };
+     * as much in O(changes) -- it must be the file's pairs not superseded since plus the
+     * current rows among the changes; only when it does not match (a write that committed
+     * between the reads, a row changed behind the feed's back, a store that keeps no digest)
+     * is every row read. Terms are below 2^31: their sums need no reduction on the way. */
+    int64_t want_n = (int64_t)f->at.n;
+    uint64_t plus = (uint64_t)f->digest, minus = 0;
     for (size_t i = 0; rc == MN_OK && i < v->nch; i++) {
         int32_t k = vx_attrs_find(&f->at, v->ch[i].key);
-        if (k >= 0)
+        if (k >= 0 && !f->at.a[k].mark) {
             f->at.a[k].mark = 1;
+            want_n--;
+            minus += (uint64_t)mni_digest_term(f->at.a[k].key, f->at.a[k].seq);
+        }
         if (!v->ch[i].gone) {
-            c.live_n++;
-            c.live_sum = (c.live_sum + mni_digest_term(v->ch[i].key, v->ch[i].seq)) %
-                         MNI_DIGEST_P;
+            want_n++;
+            plus += (uint64_t)mni_digest_term(v->ch[i].key, v->ch[i].seq);
         }
     }
-    int quick = rc == MN_OK && digest_matches(v, &c);
+    int quick = rc == MN_OK && v->has_digest && v->n == want_n &&
+                v->sum == mni_digest_mod(plus + (uint64_t)MNI_DIGEST_P -
+                                         (uint64_t)mni_digest_mod(minus));
+    struct check c = { &f->at, 0 };
     if (rc == MN_OK && !quick) {
         rc = vx->store->ops->memory_seqs(vx->store, p->tenant_id, f->seq, check_row, &c);
         *unasked = rc != MN_OK && rc != MN_ENOTFOUND;
