@@ -443,7 +443,6 @@ static void view_read(mni_vindex *vx, struct vx_part *p, int64_t since, struct v
         mni_err_forget(mark); /* the full check reads the store and reports for itself */
 }
 
-
 /* The attribute file parsed on a thread of its own while the opener loads the graph and then
  * checks the file's checksum (vx_attr_file_*), or parsed by the opener itself when that thread
  * has not started by then: on a busy machine a new thread can wait many milliseconds for a
