@@ -205,8 +205,13 @@ int mni_query_begin(mn_db *db, const mn_actor *actor, const char *action, const 
                    struct mni_who *who, struct mni_query_owned *q, int *per_memory)
 {
     int rc = mni_who_resolve(db, actor, who);
-    if (rc == MN_OK)
-        rc = mni_access_begin(db, who, action, per_memory);
+    return rc == MN_OK ? mni_query_settle(db, who, action, f, q, per_memory) : rc;
+}
+
+int mni_query_settle(mn_db *db, struct mni_who *who, const char *action, const mn_filter *f,
+                     struct mni_query_owned *q, int *per_memory)
+{
+    int rc = mni_access_begin(db, who, action, per_memory);
     return rc == MN_OK ? mni_query_from_filter(db, who, f, q) : rc;
 }
 

@@ -34,5 +34,9 @@ int mni_query_has_condition(const struct mni_query_owned *o);
  * filter into the store's query. The caller releases who and q whatever the result. */
 int mni_query_begin(mn_db *db, const mn_actor *actor, const char *action, const mn_filter *f,
                    struct mni_who *who, struct mni_query_owned *q, int *per_memory);
+/* Its second half, for a caller with work to start once it knows the tenant: who resolved
+ * (mni_who_resolve), the access check and the query. */
+int mni_query_settle(mn_db *db, struct mni_who *who, const char *action, const mn_filter *f,
+                     struct mni_query_owned *q, int *per_memory);
 
 #endif

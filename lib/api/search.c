@@ -339,6 +339,15 @@ int mni_search_prepare(mn_db *db, struct mni_search *s)
     return rc;
 }
 
+void mni_search_ahead(mn_db *db, const struct mni_who *who, const struct mni_search *s, size_t n)
+{
+    for (size_t i = 0; db->index && i < n; i++)
+        if (s[i].opt.mode != MN_SEARCH_KEYWORD) {
+            mni_vindex_prefetch(db->index, who->tenant->id);
+            return;
+        }
+}
+
 int mni_search_vectors(mn_db *db, const char *tenant_id, const struct mni_search *s, size_t n,
                        float *vecs, int *nothing, size_t *failed)
 {
@@ -419,7 +428,11 @@ static int memory_search(mn_db *db, const mn_actor *actor, const mn_search_optio
     struct mni_query_owned q = {0};
     int per_memory = 0;
     if (rc == MN_OK)
-        rc = mni_query_begin(db, actor, "search", s.opt.filter, &who, &q, &per_memory);
+        rc = mni_who_resolve(db, actor, &who);
+    if (rc == MN_OK) {
+        mni_search_ahead(db, &who, &s, 1);
+        rc = mni_query_settle(db, &who, "search", s.opt.filter, &q, &per_memory);
+    }
     if (rc == MN_OK)
         rc = mni_ratelimit_enforce(db, &who, "memory:search", 1);
     /* Embedded once the tenant is known: its embedding cache is its own. */

@@ -19,6 +19,11 @@ struct mni_search {
  * the relevance floor in force; fills s->rank. MN_EINVAL, recorded on db, for bad options. */
 int mni_search_prepare(mn_db *db, struct mni_search *s);
 
+/* Once the tenant of the n prepared searches s is known (who resolved), before their access
+ * check and embedding: when one of them ranks by vector, the tenant's partition of the vector
+ * index starts loading from its files meanwhile (mni_vindex_prefetch). */
+void mni_search_ahead(mn_db *db, const struct mni_who *who, const struct mni_search *s, size_t n);
+
 /* The unit query vectors of the n prepared searches s, into vecs (n * db->dim floats): the
  * caller's vector checked, or the query text embedded for tenant_id, all the texts in one call
  * of the embedder. nothing[i] is set when query i has no words to search for (its vector is all

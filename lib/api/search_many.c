@@ -89,8 +89,10 @@ static int search_many(mn_db *db, const mn_actor *actor, const mn_search_options
     int per_memory = 0;
     if (rc == MN_OK)
         rc = mni_who_resolve(db, actor, &who);
-    if (rc == MN_OK)
+    if (rc == MN_OK) {
+        mni_search_ahead(db, &who, s, n);
         rc = mni_access_begin(db, &who, "search", &per_memory);
+    }
     if (rc == MN_OK)
         rc = queries(db, &who, s, n, q);
     if (rc == MN_OK)

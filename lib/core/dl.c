@@ -13,8 +13,13 @@ static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
 static void load_locked(struct mni_dl *dl)
 {
     /* RTLD_LOCAL: its symbols serve this table only, never another library's lookups. The
-     * handle is kept for the life of the process, as a linked library would be. */
-    void *h = dlopen(dl->soname, RTLD_NOW | RTLD_LOCAL);
+     * handle is kept for the life of the process, as a linked library would be. RTLD_LAZY, as
+     * the dynamic linker binds a program's libraries: the functions of the libraries it brings
+     * that are never called are never looked up (libpq brings twenty, Kerberos and LDAP among
+     * them: binding them all, through the scope of every library this process has loaded
+     * already, cost a one-shot process ~3 ms of CPU on its way to its first statement); what
+     * this table calls is looked up by dlsym below anyway. */
+    void *h = dlopen(dl->soname, RTLD_LAZY | RTLD_LOCAL);
     if (!h) {
         snprintf(dl->why, sizeof dl->why, "cannot load %s (%s): install it", dl->soname,
                  dlerror());

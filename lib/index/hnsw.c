@@ -2520,6 +2520,31 @@ static int rows_read(mni_hnsw *h, struct rd *r, size_t frow)
     return r->err ? MN_ECORRUPT : MN_OK;
 }
 
+/* Whether hdr is the header of an index file this version reads: magic, version, size, byte
+ * order and its own checksum. */
+static int header_ok(const unsigned char *hdr)
+{
+    uint32_t version = mni_load32(hdr + 8);
+    return !memcmp(hdr, MAGIC, 8) &&
+           (version == FILE_VERSION || version == FILE_VERSION_LISTS_ONLY) &&
+           mni_load32(hdr + 12) == HDR_SIZE && mni_load32(hdr + 16) == BOM &&
+           mni_load64(hdr + HDR_SUM) == mni_hash64(hdr, HDR_SUM, 0) &&
+           mni_load32(hdr + 124) == 0;
+}
+
+int mni_hnsw_file_seq(const char *path, int64_t *seq)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT ? MN_ENOTFOUND : MN_EBACKEND;
+    unsigned char hdr[HDR_SIZE];
+    int ok = fread(hdr, 1, HDR_SIZE, f) == HDR_SIZE && header_ok(hdr);
+    fclose(f);
+    if (ok)
+        *seq = (int64_t)mni_load64(hdr + 88);
+    return ok ? MN_OK : MN_ECORRUPT;
+}
+
 int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
 {
     if (!path || !out || dim < 0)
@@ -2539,12 +2564,9 @@ int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq)
     }
     if (sb.st_size < HDR_SIZE || fread(hdr, 1, HDR_SIZE, f) != HDR_SIZE)
         goto fail;
-    uint32_t version = mni_load32(hdr + 8);
-    if (memcmp(hdr, MAGIC, 8) ||
-        (version != FILE_VERSION && version != FILE_VERSION_LISTS_ONLY) ||
-        mni_load32(hdr + 12) != HDR_SIZE || mni_load32(hdr + 16) != BOM ||
-        mni_load64(hdr + HDR_SUM) != mni_hash64(hdr, HDR_SUM, 0) || mni_load32(hdr + 124) != 0)
+    if (!header_ok(hdr))
         goto fail;
+    uint32_t version = mni_load32(hdr + 8);
     uint32_t fdim = mni_load32(hdr + 20);
     struct mni_hnsw_params p = { (int)mni_load32(hdr + 24), (int)mni_load32(hdr + 28),
                                 (int)mni_load32(hdr + 32), mni_load64(hdr + 72),

@@ -196,6 +196,11 @@ int mni_hnsw_save(const mni_hnsw *h, const char *path, int64_t seq);
  * bounds whatever the file holds (wrong results from a damaged file, never a crash); the rest
  * is checked by mni_hnsw_own. */
 int mni_hnsw_load(const char *path, int dim, mni_hnsw **out, int64_t *seq);
+/* The seq a saved index file was written with, from its header alone (checked: ours, intact):
+ * what a caller asks the store about while another thread loads the file (mni_hnsw_load, whose
+ * seq says whether the file was replaced meanwhile). MN_OK, MN_ENOTFOUND (no file),
+ * MN_ECORRUPT (not an index file, or a damaged header), MN_EBACKEND. */
+int mni_hnsw_file_seq(const char *path, int64_t *seq);
 /* Makes a loaded index its own: copies what it maps from its file into memory of its own,
  * checking on the way the payload's and the vectors' checksums, every list (counts, targets),
  * the saved scales (finite) and the keys (unique), and building the key table and the free

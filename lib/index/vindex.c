@@ -77,6 +77,8 @@ struct vx_part {
     int busy;             /* under vx->mu: the worker is catching up */
     pthread_t loader;     /* under mu: a file-loading thread the last load did without, */
     int loader_unjoined;  /* still to be joined (load_files) */
+    struct vx_prefetch *pre; /* under mu: the files being read ahead of a search while it is
+                              * still VX_NEW (mni_vindex_prefetch), or NULL */
 };
 
 struct mni_vindex {
@@ -267,8 +269,11 @@ static void loader_join(struct vx_part *p)
     p->loader_unjoined = 0;
 }
 
+static void prefetch_drop(struct vx_part *p);
+
 static void part_free(struct vx_part *p)
 {
+    prefetch_drop(p);
     loader_join(p);
     mni_hnsw_free(p->h);
     vx_attrs_free(&p->at);
@@ -365,7 +370,6 @@ static int part_reset(mni_vindex *vx, struct vx_part *p);
 struct check {
     struct vx_attrs *at;
     size_t bad;
-    int64_t live_n, live_sum; /* the current rows among the changes past the file's seq */
 };
 
 /* A row whose last change is at or below the file's seq: the file must hold it as it is. */
@@ -379,43 +383,72 @@ static void check_row(void *ctx, int64_t key, int64_t seq)
         c->at->a[i].mark = 1;
 }
 
-/* A change past the file's seq: the file's version of that key is superseded, not wrong. */
-static int check_change(void *ctx, const struct mni_change *ch)
+/* The store's side of the check of a partition's files (files_check): read on the thread that
+ * asks for the partition while, when a search prefetched them (mni_vindex_prefetch), another
+ * reads the files, so that the round trips to a database server and the reading of the files
+ * overlap. Its reads in the order the check needs them: the token the database records, the
+ * store's seq, the feed's horizon, the changes past the files' seq (those of the key, seq and
+ * whether it is gone), the store's digest. */
+struct view_change {
+    int64_t key, seq;
+    int gone;
+};
+
+struct view {
+    int64_t since;        /* the files' seq it was read for */
+    int rc;               /* the first failed read's; the rest are not made */
+    char *token;          /* meta index:TENANT, NULL when unset */
+    int64_t now, horizon;
+    struct view_change *ch;
+    size_t nch, cap;
+    int has_digest;       /* n, sum hold the store's digest (a store may keep none) */
+    int64_t n, sum;
+};
+
+static int view_take(void *ctx, const struct mni_change *ch)
 {
-    struct check *c = ctx;
-    int32_t i = vx_attrs_find(c->at, ch->key);
-    if (i >= 0)
-        c->at->a[i].mark = 1;
-    if (!ch->gone) {
-        c->live_n++;
-        c->live_sum = (c->live_sum + mni_digest_term(ch->key, ch->seq)) % MNI_DIGEST_P;
+    struct view *v = ctx;
+    if (v->nch == v->cap) {
+        size_t cap = v->cap ? 2 * v->cap : 64;
+        struct view_change *n = realloc(v->ch, cap * sizeof *n);
+        if (!n)
+            return -MN_ENOMEM;
+        v->ch = n;
+        v->cap = cap;
     }
+    v->ch[v->nch++] = (struct view_change){ ch->key, ch->seq, ch->gone };
     return 0;
 }
 
-/* After the changes past the file's seq were read (check_change): whether the store's digest
- * of its (key, seq) pairs is what the file says it should be now -- the file's pairs not
- * superseded since, plus the current rows among the changes. A match stands for reading every
- * pair (the full check below); a mismatch (or a store that keeps no digest) only sends the
- * check there: a write that committed between the two reads, or a row changed behind the
- * feed's back. */
-static int digest_matches(mni_vindex *vx, struct vx_part *p, const struct check *c)
+static void view_free(struct view *v)
 {
-    int64_t n = 0, sum = 0;
+    free(v->token);
+    free(v->ch);
+    memset(v, 0, sizeof *v);
+}
+
+static void view_read(mni_vindex *vx, struct vx_part *p, int64_t since, struct view *v)
+{
+    struct mni_store *st = vx->store;
+    char key[160];
+    view_free(v);
+    v->since = since;
+    token_key(p, key, sizeof key);
+    v->rc = st->ops->meta_get(st, key, &v->token);
+    if (v->rc == MN_OK)
+        v->rc = st->ops->seq_get(st, &v->now);
+    if (v->rc == MN_OK && st->ops->feed_horizon)
+        v->rc = st->ops->feed_horizon(st, p->tenant_id, &v->horizon);
+    if (v->rc == MN_OK)
+        v->rc = st->ops->memory_changes(st, p->tenant_id, NULL, since, INT64_MAX, INT64_MAX, 0,
+                                        view_take, v);
+    /* After the changes: a write that commits between the two reads makes them disagree,
+     * which only sends the check to the store's rows (files_check). */
     mni_errmark mark = mni_err_mark();
-    if (!vx->store->ops->memory_digest ||
-        vx->store->ops->memory_digest(vx->store, p->tenant_id, &n, &sum) != MN_OK) {
+    if (v->rc == MN_OK && st->ops->memory_digest)
+        v->has_digest = st->ops->memory_digest(st, p->tenant_id, &v->n, &v->sum) == MN_OK;
+    if (!v->has_digest)
         mni_err_forget(mark); /* the full check reads the store and reports for itself */
-        return 0;
-    }
-    int64_t want_n = c->live_n, want_sum = c->live_sum;
-    for (size_t i = 0; i < c->at->n; i++)
-        if (!c->at->a[i].mark) {
-            want_n++;
-            want_sum = (want_sum + mni_digest_term(c->at->a[i].key, c->at->a[i].seq)) %
-                       MNI_DIGEST_P;
-        }
-    return n == want_n && sum == want_sum;
 }
 
 /* The attribute file parsed on a thread of its own while the opener loads the graph and then
@@ -453,36 +486,54 @@ static void *attr_load_run(void *arg)
     return NULL;
 }
 
-/* Reads and checks p's files; MN_OK with *h, *at, *seq filled, MN_ENOTFOUND when there are
- * none, another code when they must not be trusted. *store_seq: the store's seq, read during
- * the check (-1 when it was not reached). */
-static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct vx_attrs *at,
-                      int64_t *seq, int64_t *store_seq)
+/* A partition's two files as read and checked on their own, nothing asked of the store yet
+ * (files_read): rc is MN_OK, MN_ENOTFOUND when there are none, another code when they must
+ * not be trusted. */
+struct vx_files {
+    int rc;
+    int found;            /* the graph file was there (the partition keeps its files current) */
+    mni_hnsw *h;
+    struct vx_attrs at;
+    int64_t seq;
+    uint64_t token;
+    int64_t digest;       /* the sum of the attributes' digest terms (vx_attr_file_digest) */
+    pthread_t loader;     /* the attribute thread the read did without, */
+    int loader_unjoined;  /* still to be joined (see struct attr_load) */
+};
+
+/* Reads f for the tenant's partition: touches nothing of the partition, so that a thread of
+ * its own can do it (mni_vindex_prefetch). */
+static void files_read(mni_vindex *vx, const char *tenant_id, struct vx_files *f)
 {
     char gpath[4096], apath[4096];
-    if (!part_paths(vx, p->tenant_id, gpath, apath, sizeof gpath))
-        return MN_ENOTFOUND;
-    mni_hnsw *h = NULL;
-    int64_t gseq = -1, now = 0;
+    memset(f, 0, sizeof *f);
+    vx_attrs_init(&f->at);
+    f->rc = MN_ENOTFOUND;
+    if (!part_paths(vx, tenant_id, gpath, apath, sizeof gpath))
+        return;
+    int64_t gseq = -1;
     struct attr_load *al = malloc(sizeof *al);
-    if (!al)
-        return MN_ENOMEM;
-    *al = (struct attr_load){ .at = at, .seq = -2, .rc = MN_OK, .refs = 2 };
+    if (!al) {
+        f->rc = MN_ENOMEM;
+        return;
+    }
+    *al = (struct attr_load){ .at = &f->at, .seq = -2, .rc = MN_OK, .refs = 2 };
     int arc = vx_attr_file_map(apath, &al->file);
     /* Graph and attributes are read at once, on two cores where there are: each is about a
      * third of an open-to-first-search at 100k. */
-    loader_join(p);
     pthread_t th;
     int threaded = arc == MN_OK && pthread_create(&th, NULL, attr_load_run, al) == 0;
     if (!threaded)
         al->refs = 1;
-    int rc = mni_hnsw_load(gpath, vx->dim, &h, &gseq);
+    int rc = mni_hnsw_load(gpath, vx->dim, &f->h, &gseq);
     if (rc == MN_OK && arc == MN_OK)
         arc = vx_attr_file_sum(&al->file);
+    if (rc == MN_OK && arc == MN_OK) /* while the other thread parses the same records */
+        arc = vx_attr_file_digest(&al->file, &f->digest);
     if (!threaded || !__atomic_exchange_n(&al->claimed, 1, __ATOMIC_ACQ_REL)) {
         if (threaded) { /* not started yet: the parse is done here, without it */
-            p->loader = th;
-            p->loader_unjoined = 1;
+            f->loader = th;
+            f->loader_unjoined = 1;
         }
         if (rc == MN_OK && arc == MN_OK)
             attr_load_claimed(al);
@@ -492,88 +543,207 @@ static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct
     if (arc == MN_OK)
         arc = al->rc;
     else
-        vx_attrs_free(at); /* what a parse of a file that fails its sum built */
+        vx_attrs_free(&f->at); /* what a parse of a file that fails its sum built */
     vx_attr_file_unmap(&al->file);
     int64_t aseq = al->seq;
-    uint64_t token = al->token;
+    f->token = al->token;
     attr_load_release(al);
     if (rc == MN_ENOTFOUND) {
         /* An attribute file alone is a leftover: rebuilt, and overwritten later. */
         struct stat sb;
-        vx_attrs_free(at);
-        return stat(apath, &sb) == 0 ? MN_ECORRUPT : MN_ENOTFOUND;
+        f->rc = stat(apath, &sb) == 0 ? MN_ECORRUPT : MN_ENOTFOUND;
+        return;
     }
-    p->had_file = 1;
+    f->found = 1;
     if (rc == MN_OK)
-        rc = arc;
-    if (rc == MN_ENOTFOUND)
-        rc = MN_ECORRUPT;
+        rc = arc == MN_ENOTFOUND ? MN_ECORRUPT : arc;
     if (rc == MN_OK && gseq != aseq)
         rc = MN_ECORRUPT; /* saved at different times: one write was lost */
     if (rc == MN_OK) {
-        /* The database records the token of the last files written for it: files of another
-         * database, or a database restored from a backup older than the files, do not match
-         * (even when written on past the files' seq since). */
-        char key[160], *want = NULL;
-        token_key(p, key, sizeof key);
-        rc = vx->store->ops->meta_get(vx->store, key, &want);
-        if (rc == MN_OK && (!want || strtoull(want, NULL, 16) != token))
-            rc = MN_ECORRUPT;
-        free(want);
-    }
-    if (rc == MN_OK) {
         struct mni_hnsw_params hp;
-        mni_hnsw_params_get(h, &hp);
+        mni_hnsw_params_get(f->h, &hp);
         if (hp.m != vx->params.m || hp.ef_construction != vx->params.ef_construction ||
             (hp.flags & MNI_HNSW_INT8) != (vx->params.flags & MNI_HNSW_INT8))
             rc = MN_EINVAL; /* built with other parameters than the handle asks for */
     }
-    if (rc == MN_OK)
-        rc = vx->store->ops->seq_get(vx->store, &now);
-    if (rc == MN_OK)
-        *store_seq = now;
-    if (rc == MN_OK && gseq > now)
-        rc = MN_ECORRUPT; /* ahead of the store: the database went back (a restored backup) */
-    int64_t horizon = 0;
-    if (rc == MN_OK && vx->store->ops->feed_horizon)
-        rc = vx->store->ops->feed_horizon(vx->store, p->tenant_id, &horizon);
-    if (rc == MN_OK && gseq < horizon)
-        rc = MN_ECORRUPT; /* older than the feed's tombstones: deletes since are unknown */
     /* The same count; that they are the same keys is for the worker to check (see
-     * part_own). A fresh load has every mark clear. */
-    if (rc == MN_OK && mni_hnsw_count(h) != at->n)
+     * part_own). */
+    if (rc == MN_OK && mni_hnsw_count(f->h) != f->at.n)
         rc = MN_ECORRUPT;
-    /* Against the store: the rows not changed since must be there as they are; what else the
-     * file holds must have changed since. The changes since first: with them the store's
-     * digest says as much in O(changes); only when it does not match is every row read. */
-    struct check c = { at, 0, 0, 0 };
+    f->seq = gseq;
+    f->rc = rc;
+}
+
+/* What f holds, freed (its attribute thread joined). */
+static void files_free(struct vx_files *f)
+{
+    mni_hnsw_free(f->h);
+    vx_attrs_free(&f->at);
+    if (f->loader_unjoined)
+        pthread_join(f->loader, NULL);
+    f->h = NULL;
+    f->loader_unjoined = 0;
+}
+
+/* Files read ahead of a search (mni_vindex_prefetch), by a thread of their own: peek is the
+ * graph's seq as its header said when the read began, which the store's side of the check is
+ * read for meanwhile (struct view). */
+struct vx_prefetch {
+    mni_vindex *vx;
+    const char *tenant_id; /* the partition's */
+    int64_t peek;
+    struct vx_files f;
+    pthread_t th;
+};
+
+static void *prefetch_run(void *arg)
+{
+    struct vx_prefetch *pre = arg;
+    files_read(pre->vx, pre->tenant_id, &pre->f);
+    return NULL;
+}
+
+/* The read-ahead of p's files, done (p->mu held); NULL when none was started. */
+static struct vx_prefetch *prefetch_take(struct vx_part *p)
+{
+    struct vx_prefetch *pre = p->pre;
+    p->pre = NULL;
+    if (pre)
+        pthread_join(pre->th, NULL);
+    return pre;
+}
+
+/* A read-ahead of p's files that no load will use (p->mu held, or p unshared): waited for and
+ * freed. */
+static void prefetch_drop(struct vx_part *p)
+{
+    struct vx_prefetch *pre = prefetch_take(p);
+    if (pre) {
+        files_free(&pre->f);
+        free(pre);
+    }
+}
+
+/* Checks the files f against the store's view v of them (read for f->seq); MN_OK, or why they
+ * must not be trusted, or (*unasked set) the failure of a read of the store, which says nothing
+ * of them. *store_seq: the store's seq, read during the check (-1 when it was not reached). */
+static int files_check(mni_vindex *vx, struct vx_part *p, struct vx_files *f,
+                       const struct view *v, int64_t *store_seq, int *unasked)
+{
+    int rc = v->rc;
+    *unasked = rc != MN_OK;
     if (rc == MN_OK)
-        rc = vx->store->ops->memory_changes(vx->store, p->tenant_id, NULL, gseq, INT64_MAX,
-                                            INT64_MAX, 0, check_change, &c);
-    int quick = rc == MN_OK && digest_matches(vx, p, &c);
-    if (rc == MN_OK && !quick)
-        rc = vx->store->ops->memory_seqs(vx->store, p->tenant_id, gseq, check_row, &c);
+        *store_seq = v->now;
+    /* The database records the token of the last files written for it: files of another
+     * database, or a database restored from a backup older than the files, do not match
+     * (even when written on past the files' seq since). */
+    if (rc == MN_OK && (!v->token || strtoull(v->token, NULL, 16) != f->token))
+        rc = MN_ECORRUPT;
+    if (rc == MN_OK && f->seq > v->now)
+        rc = MN_ECORRUPT; /* ahead of the store: the database went back (a restored backup) */
+    if (rc == MN_OK && f->seq < v->horizon)
+        rc = MN_ECORRUPT; /* older than the feed's tombstones: deletes since are unknown */
+    /* Against the store: the rows not changed since must be there as they are; what else the
+     * file holds must have changed since (a fresh load has every mark clear). The changes
+     * since first, a superseded version marked, not wrong: with them the store's digest says
+     * as much in O(changes) -- it must be the file's pairs not superseded since plus the
+     * current rows among the changes; only when it does not match (a write that committed
+     * between the reads, a row changed behind the feed's back, a store that keeps no digest)
+     * is every row read. Terms are below 2^31: their sums need no reduction on the way. */
+    int64_t want_n = (int64_t)f->at.n;
+    uint64_t plus = (uint64_t)f->digest, minus = 0;
+    for (size_t i = 0; rc == MN_OK && i < v->nch; i++) {
+        int32_t k = vx_attrs_find(&f->at, v->ch[i].key);
+        if (k >= 0 && !f->at.a[k].mark) {
+            f->at.a[k].mark = 1;
+            want_n--;
+            minus += (uint64_t)mni_digest_term(f->at.a[k].key, f->at.a[k].seq);
+        }
+        if (!v->ch[i].gone) {
+            want_n++;
+            plus += (uint64_t)mni_digest_term(v->ch[i].key, v->ch[i].seq);
+        }
+    }
+    int quick = rc == MN_OK && v->has_digest && v->n == want_n &&
+                v->sum == mni_digest_mod(plus + (uint64_t)MNI_DIGEST_P -
+                                         (uint64_t)mni_digest_mod(minus));
+    struct check c = { &f->at, 0 };
+    if (rc == MN_OK && !quick) {
+        rc = vx->store->ops->memory_seqs(vx->store, p->tenant_id, f->seq, check_row, &c);
+        *unasked = rc != MN_OK && rc != MN_ENOTFOUND;
+    }
     if (rc == MN_OK && c.bad)
         rc = MN_ECORRUPT;
-    for (size_t i = 0; rc == MN_OK && !quick && i < at->n; i++)
-        if (!at->a[i].mark)
+    for (size_t i = 0; rc == MN_OK && !quick && i < f->at.n; i++)
+        if (!f->at.a[i].mark)
             rc = MN_ECORRUPT;
     if (rc == MN_OK && quick)
         COUNT(vx, quick);
-    if (rc != MN_OK) {
-        mni_hnsw_free(h);
-        vx_attrs_free(at);
-        return rc == MN_ENOTFOUND ? MN_ECORRUPT : rc;
+    return rc == MN_ENOTFOUND ? MN_ECORRUPT : rc;
+}
+
+/* While a search's files load: the store reads the rows of no key, as the search then reads
+ * its hits' (memory_get_keys), so that what that read costs the first time a session runs it
+ * (on a server, preparing the statement and reading the catalogs its plan needs: milliseconds
+ * in a fresh session) is paid now, not after the search. A failure is the real read's to
+ * report. */
+static void warm_hits(mni_vindex *vx, struct vx_part *p)
+{
+    mn_memories *l = NULL;
+    size_t which;
+    mni_errmark mark = mni_err_mark();
+    if (vx->store->ops->memory_get_keys(vx->store, p->tenant_id, NULL, 0, 0, mni_now_ms(), &l,
+                                        &which) != MN_OK)
+        mni_err_forget(mark);
+    mn_memories_free(l);
+}
+
+/* Reads and checks p's files (p->mu held): those a search read ahead, or read now. MN_OK with
+ * *hout, *at, *seq filled, MN_ENOTFOUND when there are none, another code when they must not
+ * be trusted or (*unasked) the store could not be asked. *store_seq as files_check says. */
+static int load_files(mni_vindex *vx, struct vx_part *p, mni_hnsw **hout, struct vx_attrs *at,
+                      int64_t *seq, int64_t *store_seq, int *unasked)
+{
+    struct vx_files f;
+    struct view v = {0};
+    int viewed = p->pre != NULL;
+    if (viewed) {
+        view_read(vx, p, p->pre->peek, &v); /* while the thread reads the files */
+        warm_hits(vx, p);
+        struct vx_prefetch *pre = prefetch_take(p);
+        f = pre->f;
+        free(pre);
+    } else {
+        files_read(vx, p->tenant_id, &f);
     }
-    mni_hnsw_set_ef_search(h, vx->params.ef_search);
-    mni_hnsw_set_rerank(h, vx->params.rerank);
-    *hout = h;
-    *seq = gseq;
+    /* Read now, or replaced since the peek (another process saved them): read for their seq. */
+    if (f.rc == MN_OK && (!viewed || v.since != f.seq))
+        view_read(vx, p, f.seq, &v);
+    loader_join(p);
+    p->loader = f.loader;
+    p->loader_unjoined = f.loader_unjoined;
+    f.loader_unjoined = 0;
+    p->had_file |= f.found;
+    *unasked = 0;
+    int rc = f.rc == MN_OK ? files_check(vx, p, &f, &v, store_seq, unasked) : f.rc;
+    view_free(&v);
+    if (rc != MN_OK) {
+        files_free(&f);
+        return rc;
+    }
+    mni_hnsw_set_ef_search(f.h, vx->params.ef_search);
+    mni_hnsw_set_rerank(f.h, vx->params.rerank);
+    *hout = f.h;
+    *at = f.at;
+    *seq = f.seq;
     return MN_OK;
 }
 
 /* Makes p ready (p->mu held): from its files when they can be trusted, else empty, to be
- * built from the store by the catch-up. *store_seq as load_files says. */
+ * built from the store by the catch-up. When the store could not be asked (a connection lost
+ * during the check), p stays to be loaded at its next use: an empty partition now would be
+ * saved over files that may well be good (the search meanwhile scans the store, or fails as
+ * the store does). *store_seq as load_files says. */
 static void part_load(mni_vindex *vx, struct vx_part *p, int64_t *store_seq)
 {
     mni_hnsw *h = NULL;
@@ -581,7 +751,10 @@ static void part_load(mni_vindex *vx, struct vx_part *p, int64_t *store_seq)
     vx_attrs_init(&at);
     int64_t seq = 0;
     *store_seq = -1;
-    int rc = load_files(vx, p, &h, &at, &seq, store_seq);
+    int unasked;
+    int rc = load_files(vx, p, &h, &at, &seq, store_seq, &unasked);
+    if (unasked)
+        return;
     if (rc == MN_OK) {
         COUNT(vx, loaded);
     } else {
@@ -845,6 +1018,7 @@ static int behind_horizon(mni_vindex *vx, struct vx_part *p, int64_t after)
 /* Empties p, to be rebuilt from the store's current rows (p->mu held). */
 static int part_reset(mni_vindex *vx, struct vx_part *p)
 {
+    prefetch_drop(p); /* files it read may be gone since (mni_vindex_forget) */
     mni_hnsw *h = NULL;
     struct vx_attrs at;
     vx_attrs_init(&at);
@@ -1429,6 +1603,28 @@ void mni_vindex_changed(mni_vindex *vx, const char *tenant_id)
     struct vx_part *p = part_get(vx, tenant_id);
     if (p)
         kick_for(vx, p, WANT_QUIET);
+}
+
+void mni_vindex_prefetch(mni_vindex *vx, const char *tenant_id)
+{
+    char gpath[4096], apath[4096];
+    struct vx_part *p = vx ? part_get(vx, tenant_id) : NULL;
+    /* Never waits: a partition another thread is loading or catching up needs no help. */
+    if (!p || ld_state(p) != VX_NEW || !part_paths(vx, tenant_id, gpath, apath, sizeof gpath) ||
+        pthread_mutex_trylock(&p->mu) != 0)
+        return;
+    struct vx_prefetch *pre = NULL;
+    if (ld_state(p) == VX_NEW && !p->pre && (pre = calloc(1, sizeof *pre)) &&
+        mni_hnsw_file_seq(gpath, &pre->peek) == MN_OK) {
+        pre->vx = vx;
+        pre->tenant_id = p->tenant_id;
+        if (pthread_create(&pre->th, NULL, prefetch_run, pre) == 0) {
+            p->pre = pre;
+            pre = NULL;
+        }
+    }
+    free(pre);
+    pthread_mutex_unlock(&p->mu);
 }
 
 /* A checkpoint at seq: the tombstones the previous one needed are dropped, so that they are

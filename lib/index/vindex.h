@@ -95,6 +95,12 @@ void mni_vindex_close(mni_vindex *vx);
 /* The store committed a change to the tenant's memories. */
 void mni_vindex_changed(mni_vindex *vx, const char *tenant_id);
 
+/* A search for the tenant is coming: its partition's files, when it has them and is not
+ * loaded yet, start being read on a thread of their own, so that the reading overlaps what
+ * the caller still asks the store before the search (the actor, its policies) and the store's
+ * side of the files' check, which the search reads meanwhile. Never waits, never fails: the
+ * search loads the partition itself when this did nothing. */
+void mni_vindex_prefetch(mni_vindex *vx, const char *tenant_id);
 /* Pushes into top (its k is want) the want best hits for the unit vector vec among what q
  * selects (everything but metadata, which the caller checks on the rows), or sets
  * *served to 0 when the index cannot answer now (the caller scans exactly). ef <= 0: the

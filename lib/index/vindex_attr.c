@@ -16,6 +16,7 @@
 #include "core/hash.h"
 #include "core/atomic_file.h"
 #include "manushya.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -580,6 +581,20 @@ int vx_attr_file_sum(const struct vx_attr_file *f)
 {
     return mni_hash64(f->buf + HDR, f->size - HDR, 0) == mni_load64(f->buf + 64) ? MN_OK
                                                                                   : MN_ECORRUPT;
+}
+
+int vx_attr_file_digest(const struct vx_attr_file *f, int64_t *sum)
+{
+    uint64_t n = mni_load64(f->buf + 24);
+    if (n > (f->size - HDR) / REC)
+        return MN_ECORRUPT;
+    /* The records are the file's last n * REC bytes (parse checks as much): key, then seq. */
+    const unsigned char *p = f->buf + f->size - n * REC;
+    uint64_t s = 0; /* terms are below 2^31: 2^32 of them and more fit unreduced */
+    for (uint64_t i = 0; i < n; i++, p += REC)
+        s += (uint64_t)mni_digest_term((int64_t)mni_load64(p), (int64_t)mni_load64(p + 8));
+    *sum = mni_digest_mod(s);
+    return MN_OK;
 }
 
 int vx_attr_file_parse(const struct vx_attr_file *f, struct vx_attrs *t, int64_t *seq,

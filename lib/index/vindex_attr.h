@@ -94,6 +94,10 @@ struct vx_attr_file {
 int vx_attr_file_map(const char *path, struct vx_attr_file *f);
 /* MN_OK or MN_ECORRUPT. */
 int vx_attr_file_sum(const struct vx_attr_file *f);
+/* The sum (mod MNI_DIGEST_P) of the records' digest terms (store/store.h, mni_digest_term of
+ * each key and seq), which the store's digest is compared with when the file is loaded: read
+ * from the file by one thread while another parses it. MN_OK or MN_ECORRUPT. */
+int vx_attr_file_digest(const struct vx_attr_file *f, int64_t *sum);
 /* Into an initialised, empty t (left empty on failure): as vx_attrs_load but the sum. */
 int vx_attr_file_parse(const struct vx_attr_file *f, struct vx_attrs *t, int64_t *seq,
                        uint64_t *token);

@@ -489,6 +489,68 @@ START_TEST(persistence_round_trip)
 }
 END_TEST
 
+/* The digest's term, folded modulo 2^31 - 1, is the schemas' formula (x^2 mod p of x = (key *
+ * 48271 + seq * 16807 + 1) mod p, by C's remainders), at the edges and at random. */
+static int64_t digest_term_by_division(int64_t key, int64_t seq)
+{
+    int64_t x = ((key % MNI_DIGEST_P) * 48271 + (seq % MNI_DIGEST_P) * 16807 + 1) % MNI_DIGEST_P;
+    return x * x % MNI_DIGEST_P;
+}
+
+START_TEST(digest_term_folds_as_it_divides)
+{
+    const int64_t edges[] = { 0, 1, 2, MNI_DIGEST_P - 1, MNI_DIGEST_P, MNI_DIGEST_P + 1,
+                              2 * MNI_DIGEST_P, ((int64_t)1 << 31), ((int64_t)1 << 62),
+                              INT64_MAX, INT64_MAX - 1, -1, -MNI_DIGEST_P, INT64_MIN + 1 };
+    size_t ne = sizeof edges / sizeof *edges;
+    for (size_t i = 0; i < ne; i++)
+        for (size_t j = 0; j < ne; j++)
+            ck_assert_int_eq(mni_digest_term(edges[i], edges[j]),
+                             digest_term_by_division(edges[i], edges[j]));
+    uint64_t seed = 11;
+    for (int i = 0; i < 1000000; i++) {
+        int64_t key = (int64_t)(rng_next(&seed) >> (i % 40)), seq = (int64_t)(rng_next(&seed) >> 1);
+        ck_assert_int_eq(mni_digest_term(key, seq), digest_term_by_division(key, seq));
+    }
+    uint64_t big = UINT64_MAX;
+    ck_assert_int_eq(mni_digest_mod(big), (int64_t)(big % (uint64_t)MNI_DIGEST_P));
+}
+END_TEST
+
+/* A search's read-ahead of the files (mni_vindex_prefetch, which mn_memory_search starts once
+ * it knows the tenant): one unused (asked twice, then the handle closes) is waited for and
+ * freed; one used serves the search as a load on its own does, checked by the digest. */
+START_TEST(prefetched_files)
+{
+    struct world w;
+    world_open(&w, th_tmppath("prefetch.db"));
+    world_add(&w, w.db, 2000);
+    sync_index(w.db, w.tenant_id);
+    const char *before = result_sig(w.db, &w.sys, 10);
+    world_close(&w);
+
+    w.db = open_index(w.path);
+    mni_vindex_prefetch(w.db->index, w.tenant_id);
+    mni_vindex_prefetch(w.db->index, w.tenant_id);
+    mni_vindex_prefetch(w.db->index, "no-such-tenant"); /* no files: nothing to read */
+    mn_close(w.db);
+
+    w.db = open_index(w.path);
+    mni_vindex_prefetch(w.db->index, w.tenant_id);
+    ck_assert_str_eq(result_sig(w.db, &w.sys, 10), before);
+    struct mni_vindex_stats st = stats_of(w.db, w.tenant_id);
+    ck_assert_uint_eq(st.loaded, 1);
+    ck_assert_uint_eq(st.quick, 1);
+    ck_assert_uint_eq(st.missing + st.rejected + st.fallback, 0);
+    ck_assert_uint_eq(st.count, 2000);
+    /* Loaded now: another read-ahead does nothing. */
+    mni_vindex_prefetch(w.db->index, w.tenant_id);
+    ck_assert_str_eq(result_sig(w.db, &w.sys, 10), before);
+    ck_assert_uint_eq(stats_of(w.db, w.tenant_id).loaded, 1);
+    mn_close(w.db);
+}
+END_TEST
+
 /* Vectors of 3072 dimensions (text-embedding-3-large's), the local embedder's here: the
  * partition answers from its graph, and by an exact scan when a filter leaves few; it is
  * saved on close and read back from its files on the next open, answering the same. */
@@ -775,6 +837,42 @@ START_TEST(digest_mismatch_reads_every_row)
     w.db = open_index(w.path);
     mn_memories_free(search(w.db, &w.sys, centres[0], NULL, K));
     ck_assert_uint_eq(stats_of(w.db, w.tenant_id).quick, 1);
+    mn_close(w.db);
+}
+END_TEST
+
+/* A check of the files that cannot read the store (here the feed's table is away; on a server,
+ * a connection lost) says nothing of them: they are neither rejected nor overwritten by the
+ * close, and the next open that can read the store loads them. */
+START_TEST(unreadable_store_keeps_the_files)
+{
+    struct world w;
+    world_open(&w, th_tmppath("unread.db"));
+    world_add(&w, w.db, 2000);
+    sync_index(w.db, w.tenant_id);
+    world_close(&w);
+    uint64_t hh = th_file_hash(index_file(&w, "hnsw")), ha = th_file_hash(index_file(&w, "attr"));
+
+    raw_exec(w.path, "ALTER TABLE memory_tombstones RENAME TO tombstones_away");
+    w.db = open_index(w.path);
+    mn_search_options so = {.version = MN_SEARCH_OPTIONS_VERSION, .vector = centres[0],
+                            .dim = DIM, .k = K};
+    mn_memories *l = NULL;
+    mn_memory_search(w.db, &w.sys, &so, &l); /* the store's answer, whatever it is */
+    mn_memories_free(l);
+    struct mni_vindex_stats st = stats_of(w.db, w.tenant_id);
+    ck_assert_uint_eq(st.loaded + st.rejected + st.missing, 0);
+    mn_close(w.db);
+    ck_assert_uint_eq(th_file_hash(index_file(&w, "hnsw")), hh);
+    ck_assert_uint_eq(th_file_hash(index_file(&w, "attr")), ha);
+
+    raw_exec(w.path, "ALTER TABLE tombstones_away RENAME TO memory_tombstones");
+    w.db = open_index(w.path);
+    mn_memories_free(search(w.db, &w.sys, centres[0], NULL, K));
+    st = stats_of(w.db, w.tenant_id);
+    ck_assert_uint_eq(st.loaded, 1);
+    ck_assert_uint_eq(st.quick, 1);
+    ck_assert_uint_eq(st.rejected, 0);
     mn_close(w.db);
 }
 END_TEST
@@ -1369,10 +1467,13 @@ static Suite *vindex_suite(void)
     tcase_add_test(tc, expired_never_returned);
     tcase_add_test(tc, metadata_filter);
     tcase_add_test(tc, persistence_round_trip);
+    tcase_add_test(tc, prefetched_files);
+    tcase_add_test(tc, digest_term_folds_as_it_divides);
     tcase_add_test(tc, wide_vectors_graph_and_files);
     tcase_add_test(tc, damaged_files_are_rebuilt);
     tcase_add_test(tc, stale_files_are_rebuilt);
     tcase_add_test(tc, digest_mismatch_reads_every_row);
+    tcase_add_test(tc, unreadable_store_keeps_the_files);
     tcase_add_test(tc, writes_of_another_handle);
     tcase_add_test(tc, tombstones_pruned_laggards_rebuild);
     tcase_add_test(tc, tombstones_pruned_without_files);
