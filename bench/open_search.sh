@@ -18,6 +18,9 @@
 # same turns, a process that only connects and runs SELECT 1 (bench/floor/pg_floor.c, built
 # here against libpq): what is above it is ours.
 set -eu
+# bash for its clock ($EPOCHREALTIME): a `date` process around each run would count its own
+# start and end in every wall time.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 n=100000 runs=7 backend=sqlite before= keep=
 cli=${MN_BUILD:-build}/manushya
 while [ $# -gt 0 ]; do
@@ -89,7 +92,6 @@ if [ ! -f "$d/made" ]; then
 else
   echo "  the database of $d/made, made before"
 fi
-now_ms() { date +%s%N | cut -c1-13; }
 # postgres: the CPU time (ms) of the server's ended sessions so far, from the postmaster's
 # reaped children (its backends: the one-shot process's session among them).
 server_ms() {
@@ -102,16 +104,17 @@ server_ms() {
 # time of its PostgreSQL session, 10 ms resolution, so only its mean over the runs says much).
 one() { # CLI URL MODE (CLI floor: the floor program on the bench database)
   s0=$(server_ms)
-  t0=$(now_ms)
+  t0=$EPOCHREALTIME
   if [ "$1" = floor ]; then
     /usr/bin/time -f "%U %S" -o "$d/time" "$d/pg_floor" "${admin%/*}/bench" > "$d/out"
   else
     /usr/bin/time -f "%U %S" -o "$d/time" "$1" --db "$2" --tenant bench --as bench-agent \
         memory search "notes from the meeting" --mode "$3" --k 10 > "$d/out"
   fi || { echo "open_search.sh: search failed" >&2; exit 1; }
-  t1=$(now_ms)
+  t1=$EPOCHREALTIME
   [ "$backend" = sqlite ] || sleep 0.1 # the session ends after the process: reaped by then
-  echo "$(( t1 - t0 )) $(awk '{ print int(($1 + $2) * 1000 + 0.5) }' "$d/time")" \
+  t0=${t0/./} t1=${t1/./}
+  echo "$(( (t1 - t0 + 500) / 1000 )) $(awk '{ print int(($1 + $2) * 1000 + 0.5) }' "$d/time")" \
        "$(( $(server_ms) - s0 ))"
 }
 # The CLIs take turns run by run, so that a change of the machine's load falls on both alike.
