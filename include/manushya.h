@@ -59,9 +59,9 @@ extern "C" {
 #endif
 
 #define MN_VERSION_MAJOR 1
-#define MN_VERSION_MINOR 12
+#define MN_VERSION_MINOR 13
 #define MN_VERSION_PATCH 0
-#define MN_VERSION "1.12.0"
+#define MN_VERSION "1.13.0"
 /* MN_VERSION_NUMBER is 10000*major + 100*minor + patch, for compile-time comparisons.
  *
  * Compatibility (libmanushya(3), ABI AND COMPATIBILITY): a major version is one SONAME,
